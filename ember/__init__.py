@@ -1,0 +1,97 @@
+"""ember: PyTorch's API on NumPy, with reverse-mode autograd. ``import ember as torch``."""
+import importlib as _importlib
+
+__version__ = '0.1.0'
+
+from ._dtype import (dtype, float16, float32, float64, half, float, double, int8, int16, int32, int64, short,
+                     int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
+                     result_type, can_cast)
+from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                     ShortTensor, CharTensor, ByteTensor, BoolTensor)
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled)
+from .ops import *  # noqa: F401,F403
+from .ops import return_types, diagonal, diag
+from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, reciprocal, sin, cos, tan, asin,
+                            acos, atan, arcsin, arccos, arctan, sinh, cosh, tanh, sigmoid, relu, sign, sgn, floor,
+                            ceil, trunc, frac, square, erf, atan2, fmod, lerp, addcmul, addcdiv, isnan, isinf,
+                            isfinite, isclose, allclose, equal, nan_to_num, logical_and, logical_or, logical_xor,
+                            clip, clamp_min, clamp_max, subtract, multiply, divide, true_divide, negative,
+                            absolute, greater, greater_equal, less, less_equal, not_equal)
+from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, vector_norm)
+from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
+                        broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d)
+from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, argwhere)
+from .ops.blas import ger, inner, tensordot, baddbmm, addmv, bilinear
+from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
+from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_like, randn_like, randint_like,
+                         normal, bernoulli, multinomial, poisson, default_generator)
+from ._tensor_str import set_printoptions
+from . import autograd, cuda, linalg
+
+strided = 'torch.strided'
+contiguous_format = preserve_format = channels_last = None
+_SUBMODULES = ('nn', 'optim', 'utils', 'vision', 'serialization', 'aliasing', 'viz', 'backends')
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_nonzero(input):
+    return bool(input)
+
+
+def numel(input):
+    return input.numel()
+
+
+def set_default_device(device):
+    """Only the CPU exists in ember; anything else is refused with a clear error."""
+    from .tensor import _check_device
+    _check_device(device)
+
+
+def get_default_device():
+    from .tensor import CPU
+    return CPU
+
+
+def compile(model=None, **kwargs):
+    """No compiler in ember: returns the model unchanged (so ``torch.compile(model)`` code still runs)."""
+    return model if model is not None else (lambda m: m)
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """ember is always deterministic on the CPU."""
+
+
+def set_num_threads(n):
+    """Accepted for compatibility; NumPy's BLAS chooses its own threads."""
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count() or 1
+
+
+def save(obj, f, *args, **kwargs):
+    """Save tensors, state dicts and containers to a file (see ``ember.serialization``)."""
+    from .serialization import save as _save
+    return _save(obj, f, *args, **kwargs)
+
+
+def load(f, *args, **kwargs):
+    """Load what ``save`` wrote (never executes code from the file)."""
+    from .serialization import load as _load
+    return _load(f, *args, **kwargs)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return _importlib.import_module('.' + name, __name__)
+    raise AttributeError(f"module 'ember' has no attribute '{name}' (not supported by ember yet)")

@@ -1,0 +1,158 @@
+"""dtypes and PyTorch's type-promotion rules (float32 default, Python scalars are weak)."""
+import numpy as np
+
+
+class dtype:
+    """A tensor element type; prints as PyTorch prints it (``torch.float32``)."""
+    __slots__ = ('name', 'np', 'is_floating_point', 'is_signed', 'itemsize', 'is_complex', '_cat')
+
+    def __init__(self, name, np_dtype, category):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self._cat = category            # 0 bool, 1 integer, 2 floating
+        self.is_floating_point = category == 2
+        self.is_complex = False
+        self.is_signed = category == 2 or self.np.kind == 'i'
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self):
+        return 'torch.' + self.name
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):
+        raise TypeError(f'ember has no complex dtypes ({self!r}.to_complex())')
+
+
+float16 = dtype('float16', np.float16, 2)
+float32 = dtype('float32', np.float32, 2)
+float64 = dtype('float64', np.float64, 2)
+int8 = dtype('int8', np.int8, 1)
+int16 = dtype('int16', np.int16, 1)
+int32 = dtype('int32', np.int32, 1)
+int64 = dtype('int64', np.int64, 1)
+uint8 = dtype('uint8', np.uint8, 1)
+bool_ = dtype('bool', np.bool_, 0)
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+_NAMES = {d.name: d for d in ALL}
+FROM_NP = {d.np: d for d in ALL}
+
+
+def _by_name(name):
+    return _NAMES[name]
+
+
+class _Default:
+    """The default floating dtype (``torch.get_default_dtype``)."""
+    dtype = float32
+    np = float32.np
+
+
+DEFAULT = _Default()
+
+
+def get_default_dtype():
+    return DEFAULT.dtype
+
+
+def set_default_dtype(d):
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f'set_default_dtype: only floating-point dtypes can be the default, got {d!r}')
+    DEFAULT.dtype, DEFAULT.np = d, d.np
+    _RESULT.clear()
+
+
+def from_np(np_dtype):
+    """ember dtype of a NumPy dtype; float64/int arrays keep their type as torch.from_numpy does."""
+    try:
+        return FROM_NP[np_dtype]
+    except KeyError:
+        raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+                        'float64, float32, float16, int64, int32, int16, int8, uint8, and bool.') from None
+
+
+def to_np(d):
+    """NumPy dtype for a dtype-like argument (ember dtype, NumPy dtype, Python type or None)."""
+    if d is None:
+        return None
+    if isinstance(d, dtype):
+        return d.np
+    if d is builtins_float:
+        return np.dtype(np.float64)
+    if d is builtins_int:
+        return np.dtype(np.int64)
+    if d is builtins_bool:
+        return np.dtype(np.bool_)
+    return from_np(np.dtype(d)).np
+
+
+import builtins as _b
+builtins_float, builtins_int, builtins_bool = _b.float, _b.int, _b.bool
+
+
+def promote_types(a, b):
+    """torch.promote_types: like NumPy for same-kind pairs, but int with float gives the float."""
+    if a is b:
+        return a
+    if a._cat != b._cat:
+        return a if a._cat > b._cat else b
+    return FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def _combine(higher, lower):
+    # c10's combine_categories: a lower-priority operand only wins if it is of a higher kind.
+    if higher is None:
+        return lower
+    if lower is None or higher._cat == 2:
+        return higher
+    if higher._cat == 0 or lower._cat == 2:
+        return promote_types(higher, lower)
+    return higher
+
+
+def _scalar_dtype(x):
+    if isinstance(x, _b.bool):
+        return bool_
+    if isinstance(x, _b.int):
+        return int64
+    return DEFAULT.dtype
+
+
+_RESULT = {}
+
+
+def result_type_key(a_dt, a_zero, b_dt, b_zero):
+    """Result dtype of a binary op; *_zero is 0 for a dimensioned tensor, 1 for 0-d, 2 for a scalar."""
+    key = (a_dt, a_zero, b_dt, b_zero)
+    r = _RESULT.get(key)
+    if r is None:
+        groups = [None, None, None]
+        for d, z in ((a_dt, a_zero), (b_dt, b_zero)):
+            groups[z] = d if groups[z] is None else promote_types(groups[z], d)
+        r = _RESULT[key] = _combine(groups[0], _combine(groups[1], groups[2]))
+    return r
+
+
+def result_type(*operands):
+    """torch.result_type over tensors and Python scalars."""
+    from .tensor import Tensor
+    groups = [None, None, None]
+    for x in operands:
+        if isinstance(x, Tensor):
+            d, z = x.dtype, (1 if x._data.ndim == 0 else 0)
+        else:
+            d, z = _scalar_dtype(x), 2
+        groups[z] = d if groups[z] is None else promote_types(groups[z], d)
+    return _combine(groups[0], _combine(groups[1], groups[2]))
+
+
+def can_cast(from_, to):
+    """torch.can_cast: same-kind casting (no float to int, no int to bool)."""
+    return from_._cat <= to._cat

@@ -1,0 +1,221 @@
+"""Tensor printing: ``repr``/``str`` of a tensor, matching PyTorch's output character for character,
+and the print options (``set_printoptions``) that control it."""
+import contextlib
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _dtype
+
+
+@dataclasses.dataclass
+class _PrintOptions:
+    """The current print options; the defaults are PyTorch's."""
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: object = None
+
+
+PRINT_OPTS = _PrintOptions()
+
+# profile name -> (precision, threshold, edgeitems, linewidth)
+_PROFILES = {'default': (4, 1000, 3, 80), 'short': (2, 1000, 2, 80), 'full': (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """Set the print options; a ``profile`` ('default', 'short', 'full') sets several at once, and
+    ``sci_mode`` is always reset (None lets each tensor choose), as in PyTorch."""
+    opts = PRINT_OPTS
+    if profile in _PROFILES:
+        opts.precision, opts.threshold, opts.edgeitems, opts.linewidth = _PROFILES[profile]
+    if precision is not None:
+        opts.precision = precision
+    if threshold is not None:
+        opts.threshold = threshold
+    if edgeitems is not None:
+        opts.edgeitems = edgeitems
+    if linewidth is not None:
+        opts.linewidth = linewidth
+    opts.sci_mode = sci_mode
+
+
+def get_printoptions():
+    """The current print options as a dict that can be passed back to ``set_printoptions``."""
+    return dataclasses.asdict(PRINT_OPTS)
+
+
+@contextlib.contextmanager
+def printoptions(**kwargs):
+    """Context manager that sets print options for its body and restores the previous ones after."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
+
+
+class _Formatter:
+    """Chooses one element format (integer, int-valued float, fixed or scientific) and a column width
+    for a whole tensor, from its (summarised) values."""
+
+    def __init__(self, arr):
+        self.floating = arr.dtype.kind == 'f'
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        flat = arr.reshape(-1)
+        if not self.floating:
+            self.max_width = max([1] + [len(str(v)) for v in np.unique(flat).tolist()])
+            return
+        vals = flat[np.isfinite(flat) & (flat != 0)]
+        if vals.size:
+            self._choose_float_mode(vals)
+
+    def _choose_float_mode(self, vals):
+        """Pick int/sci mode from the nonzero finite values and measure the widest of them."""
+        mags = np.abs(vals)
+        lo, hi = float(mags.min()), float(mags.max())
+        self.int_mode = bool(np.all(vals == np.ceil(vals)))
+        auto_sci = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        self.sci_mode = auto_sci if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode
+        p = PRINT_OPTS.precision
+        uniq = np.unique(vals).tolist()
+        if self.sci_mode:
+            widths = [len(f'{v:.{p}e}') for v in uniq]
+        elif self.int_mode:
+            widths = [len(f'{v:.0f}') + 1 for v in uniq]
+        else:
+            widths = [len(f'{v:.{p}f}') for v in uniq]
+        self.max_width = max(self.max_width, *widths)
+
+    def width(self):
+        return self.max_width
+
+    def format(self, value):
+        """One element (a Python scalar) as text, right-aligned to the column width."""
+        p = PRINT_OPTS.precision
+        if not self.floating:
+            text = f'{value}'
+        elif self.sci_mode:
+            text = f'{value:{self.max_width}.{p}e}'
+        elif self.int_mode:
+            text = f'{value:.0f}' + ('' if math.isinf(value) or math.isnan(value) else '.')
+        else:
+            text = f'{value:.{p}f}'
+        return text.rjust(self.max_width)
+
+
+def _summarized(arr):
+    """Only the elements a summarised print shows (``edgeitems`` at each end of every dim), so that the
+    formatter never scans a large tensor."""
+    e = PRINT_OPTS.edgeitems
+    if arr.ndim == 1:
+        return np.concatenate((arr[:e], arr[-e:])) if arr.shape[0] > 2 * e else arr
+    if arr.ndim >= 2 and not e:
+        return arr[(slice(0, 0),) * arr.ndim]
+    for axis, n in enumerate(arr.shape):
+        if n > 2 * e:
+            arr = np.take(arr, np.r_[0:e, n - e:n], axis=axis)
+    return arr
+
+
+def _vector_str(arr, indent, summarize, fmt):
+    """A 1-D array as ``[a, b, ...]``, wrapped to the line width."""
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.width() + 2)))
+    e = PRINT_OPTS.edgeitems
+    if summarize and not e:
+        items = ['...']
+    elif summarize and arr.shape[0] > 2 * e:
+        items = [fmt.format(v) for v in arr[:e].tolist()] + [' ...'] + \
+                [fmt.format(v) for v in arr[-e:].tolist()]
+    else:
+        items = [fmt.format(v) for v in arr.tolist()]
+    lines = [', '.join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return '[' + (',\n' + ' ' * (indent + 1)).join(lines) + ']'
+
+
+def _nested_str(arr, indent, summarize, fmt):
+    """An array of any rank as nested brackets; rows of an n-D array are separated by n-1 newlines."""
+    if arr.ndim == 0:
+        return fmt.format(arr.item())
+    if arr.ndim == 1:
+        return _vector_str(arr, indent, summarize, fmt)
+    n, e = arr.shape[0], PRINT_OPTS.edgeitems
+    if summarize and n > 2 * e:
+        rows = list(range(e)) + [None] + list(range(n - e, n))
+    else:
+        rows = range(n)
+    parts = ['...' if i is None else _nested_str(arr[i], indent + 1, summarize, fmt) for i in rows]
+    return '[' + (',' + '\n' * (arr.ndim - 1) + ' ' * (indent + 1)).join(parts) + ']'
+
+
+def _body_str(arr, indent):
+    """The bracketed contents of a non-empty array, summarised past the threshold."""
+    summarize = arr.size > PRINT_OPTS.threshold
+    fmt = _Formatter(_summarized(arr) if summarize else arr)
+    return _nested_str(arr, indent, summarize, fmt)
+
+
+def _add_suffixes(text, suffixes, indent):
+    """Append ``, suffix`` items and the closing paren, moving a suffix to its own line when it would
+    pass the line width (PyTorch's rule, including its count of the last line's length)."""
+    out = [text]
+    last_len = len(text) - text.rfind('\n') + 1
+    for suffix in suffixes:
+        if last_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            out.append(',\n' + ' ' * indent + suffix)
+            last_len = indent + len(suffix)
+        else:
+            out.append(', ' + suffix)
+            last_len += len(suffix) + 2
+    out.append(')')
+    return ''.join(out)
+
+
+def _ember_class(cls, name):
+    """Whether ``cls`` is ember's own class called ``name`` (Tensor or nn's Parameter)."""
+    return cls.__name__ == name and cls.__module__.startswith('ember.')
+
+
+def _prefix(t):
+    """``tensor(`` for a plain tensor or a Parameter, else the subclass name, as PyTorch prints."""
+    cls = type(t)
+    plain = _ember_class(cls, 'Tensor') or _ember_class(cls, 'Parameter')
+    return 'tensor(' if plain else cls.__name__ + '('
+
+
+def _grad_suffix(t):
+    """``grad_fn=<Name>`` for a non-leaf, ``requires_grad=True`` for a leaf that requires grad."""
+    if t.grad_fn is not None:
+        return [f'grad_fn=<{type(t.grad_fn).__name__}>']
+    return ['requires_grad=True'] if t.requires_grad else []
+
+
+def tensor_repr(t, tensor_contents=None):
+    """The text PyTorch's ``repr(tensor)`` gives: ``tensor([...])`` plus size/dtype/grad suffixes."""
+    arr = t._data
+    prefix = _prefix(t)
+    indent = len(prefix)
+    default = _dtype.DEFAULT.dtype
+    suffixes = []
+    if arr.size == 0:
+        if arr.ndim != 1:
+            suffixes.append('size=' + str(tuple(arr.shape)))
+        if t.dtype is not default:
+            suffixes.append('dtype=' + repr(t.dtype))
+        body = '[]' if tensor_contents is None else tensor_contents
+    else:
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append('size=' + str(tuple(arr.shape)))
+        if t.dtype not in (default, _dtype.int64, _dtype.bool_):
+            suffixes.append('dtype=' + repr(t.dtype))
+        body = _body_str(arr, indent) if tensor_contents is None else tensor_contents
+    text = _add_suffixes(prefix + body, suffixes + _grad_suffix(t), indent)
+    if not _ember_class(type(t), 'Parameter') and any(_ember_class(c, 'Parameter') for c in type(t).__mro__):
+        text = f'Parameter({text})'
+    return text

@@ -1,0 +1,63 @@
+"""Reverse-mode automatic differentiation: ``backward``, ``grad``, grad modes, custom ``Function``,
+``gradcheck`` and ``functional`` (jacobian, hessian, vjp, jvp)."""
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                        is_inference_mode_enabled)
+from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
+from .graph import Node
+from .engine import run_backward
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import functional, graph
+
+__all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad', 'set_grad_enabled',
+           'inference_mode', 'gradcheck', 'gradgradcheck', 'functional']
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    from ..tensor import Tensor
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+    """Accumulate into leaves' ``.grad`` the gradients of ``tensors`` (seeded by ``grad_tensors``)."""
+    tensors = _as_list(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f'grad can be implicitly created only for scalar outputs; got {len(grads)} gradients for '
+                           f'{len(tensors)} tensors')
+    inputs = _as_list(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (leaves' ``.grad`` are left alone)."""
+    outputs = _as_list(outputs)
+    single = not isinstance(inputs, (list, tuple))
+    inputs = _as_list(inputs)
+    grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    res = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False,
+                       allow_unused=allow_unused)
+    if materialize_grads:
+        from ..ops.creation import zeros_like
+        res = tuple(zeros_like(i) if r is None else r for r, i in zip(res, inputs))
+    return res
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 wrapper: today just the tensor itself (with ``requires_grad`` set)."""
+    from ..tensor import Tensor
+    if not isinstance(data, Tensor):
+        raise TypeError(f'Variable data has to be a tensor, but got {type(data).__name__}')
+    if requires_grad:
+        data.requires_grad_(True)
+    return data

@@ -1,0 +1,124 @@
+"""Helpers for backward formulas that work on NumPy arrays (a plain backward) and on Tensors
+(``create_graph=True``). Operators (+ - * / ** @), indexing, ``.reshape``, ``.sum(axis=, keepdims=)``,
+``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
+import numpy as np
+
+
+def is_array(x):
+    """True for NumPy arrays and scalars (0-d results), False for Tensors."""
+    return type(x) is np.ndarray or isinstance(x, np.generic)
+
+
+def _T():
+    from ..tensor import Tensor
+    return Tensor
+
+
+def _ops():
+    from .. import ops
+    return ops
+
+
+def sum_to(g, shape):
+    """Sum a broadcast gradient back to ``shape`` (the input's shape)."""
+    gs = g.shape
+    if gs == shape:
+        return g
+    lead = len(gs) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def expand(g, shape):
+    """Broadcast ``g`` to ``shape`` (a view for arrays, an ExpandBackward node for tensors)."""
+    if is_array(g):
+        return np.broadcast_to(g, shape)
+    return g.expand(shape)
+
+
+def cast(g, np_dtype):
+    """Cast a gradient to an input's dtype (for ops that promoted their inputs)."""
+    if is_array(g):
+        return g if g.dtype == np_dtype else g.astype(np_dtype)
+    from .._dtype import from_np
+    return g.to(from_np(np_dtype))
+
+
+def permute(g, perm):
+    return g.transpose(perm) if is_array(g) else g.permute(perm)
+
+
+def zeros(shape, like):
+    if is_array(like):
+        return np.zeros(shape, like.dtype)
+    return _ops().zeros(shape, dtype=like.dtype)
+
+
+def where(cond, a, b):
+    """Elementwise choice; ``cond`` is always a boolean array (never differentiated)."""
+    if is_array(a) or is_array(b):
+        if not is_array(a) and not is_array(b):
+            pass
+        return np.where(cond, a, b)
+    T = _T()
+    return _ops().where(T._make(cond), a, b)
+
+
+def mask(g, cond):
+    """g where cond is True, else 0 (same dtype as g)."""
+    if is_array(g):
+        return g * cond
+    return g * _T()._make(cond.astype(g._data.dtype))
+
+
+def _unary(np_fn, name):
+    def f(x):
+        if is_array(x):
+            return np_fn(x)
+        return getattr(_ops(), name)(x)
+    f.__name__ = name
+    f.__doc__ = f'{name} of an array or a tensor.'
+    return f
+
+
+exp = _unary(np.exp, 'exp')
+log = _unary(np.log, 'log')
+sin = _unary(np.sin, 'sin')
+cos = _unary(np.cos, 'cos')
+tanh = _unary(np.tanh, 'tanh')
+sqrt = _unary(np.sqrt, 'sqrt')
+sign = _unary(np.sign, 'sign')
+abs = _unary(np.abs, 'abs')
+
+
+def const(value, like):
+    """An array or a (non-differentiable) tensor holding ``value`` in ``like``'s dtype."""
+    arr = np.asarray(value, dtype=like.dtype if is_array(like) else like._data.dtype)
+    return arr if is_array(like) else _T()._make(arr)
+
+
+def data(x):
+    """The array behind an array or tensor (for masks and indices)."""
+    return x if is_array(x) else x._data
+
+
+def index_add(shape, index, g):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (duplicates accumulate): backward of indexing."""
+    if is_array(g):
+        out = np.zeros(shape, g.dtype)
+        if _is_basic(index):
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+    return _ops().indexing.index_put_grad(shape, index, g)
+
+
+def _is_basic(index):
+    if not isinstance(index, tuple):
+        index = (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)

@@ -1,0 +1,177 @@
+"""Custom differentiable ops: subclass ``Function`` with static ``forward(ctx, ...)`` and
+``backward(ctx, ...)`` and call ``apply`` (PyTorch's contract: ctx.save_for_backward, saved_tensors,
+needs_input_grad, mark_non_differentiable, mark_dirty, set_materialize_grads)."""
+import functools
+
+import numpy as np
+
+from .grad_mode import GRAD, no_grad
+from .graph import Node, MODE, _version_cell, _FREED
+
+
+class FunctionCtx:
+    """What ``forward`` and ``backward`` of a custom Function share."""
+
+    def save_for_backward(self, *tensors):
+        self._to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        self._for_forward = tensors
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    """The grad_fn of a custom Function's outputs; it is also the ``ctx`` both methods receive."""
+
+    def __init__(self, inputs):
+        Node.__init__(self, inputs)
+        self._to_save = ()
+        self._non_diff = set()
+        self._materialize = True
+
+    @property
+    def saved_tensors(self):
+        s = self._saved
+        if s is None:
+            raise RuntimeError(_FREED)
+        out = []
+        for e in s:
+            if e is None:
+                out.append(None)
+                continue
+            t, vc, ver = e
+            if vc[0] != ver:
+                from .graph import _raise_modified
+                _raise_modified(self, t, vc[0], ver, False)
+            out.append(t)
+        return tuple(out)
+
+    saved_variables = saved_tensors
+
+    def backward(self, *grads):
+        from ..tensor import Tensor
+        wrapped = []
+        for g, meta in zip(grads, self._out_meta or [None] * len(grads)):
+            if g is None and self._materialize and meta is not None:
+                g = np.zeros(meta[0], meta[1])
+            wrapped.append(g if g is None or isinstance(g, Tensor) else Tensor._make(g))
+        with no_grad() if not MODE.graph else _null():
+            res = self._cls.backward(self, *wrapped)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n = len(self.needs_input_grad)
+        if len(res) > n and all(r is None for r in res[n:]):
+            res = res[:n]
+        if len(res) != n:
+            raise RuntimeError(f'function {type(self).__name__} returned an incorrect number of gradients '
+                               f'(expected {n}, got {len(res)})')
+        res = [res[p] for p in self._tensor_pos]
+        out = []
+        for r, (fn, _) in zip(res, self.next_functions):
+            if r is None or fn is None:
+                out.append(None)
+            elif MODE.graph:
+                out.append(r)
+            else:
+                out.append(r._data if isinstance(r, Tensor) else np.asarray(r))
+        return tuple(out)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class FunctionMeta(type):
+    """Gives each Function subclass its own backward node class, named ``<Name>Backward``."""
+
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(name + 'Backward', (BackwardCFunction,), {'_cls': cls})
+
+
+class Function(metaclass=FunctionMeta):
+    """Base class of custom autograd ops; use ``MyOp.apply(*args)``."""
+
+    def __init__(self, *args, **kwargs):
+        import warnings
+        warnings.warn(f'{type(self)} should not be instantiated. Methods on autograd functions are all static, so '
+                      'you should invoke them on the class itself.', DeprecationWarning)
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError('You must implement the forward function for custom autograd.Function.')
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError('You must implement either the backward or vjp method for your custom '
+                                  'autograd.Function to use it with backward mode AD.')
+
+    vjp = backward
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        return NotImplemented
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        track = GRAD.enabled and any(t._requires_grad for t in tensors)
+        ctx = cls._backward_cls(tensors if track else ())
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        uses_setup = cls.setup_context is not Function.setup_context
+        with no_grad():
+            out = cls.forward(*args, **kwargs) if uses_setup else cls.forward(ctx, *args, **kwargs)
+        if uses_setup:
+            cls.setup_context(ctx, args, out)
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        if not track:
+            return out
+        ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
+                         for o in outs]
+        ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
+        inputs_by_id = {id(t) for t in tensors}
+        result = []
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                result.append(o)
+                continue
+            if id(o) in inputs_by_id and id(o) not in {id(d) for d in getattr(ctx, '_dirty', ())}:
+                o = Tensor._make(o._data)
+            if id(o) in ctx._non_diff or o._data.dtype.kind != 'f':
+                result.append(o)
+                continue
+            o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
+            result.append(o)
+        return result[0] if single else tuple(result)
+
+
+class InplaceFunction(Function):
+    pass
+
+
+class NestedIOFunction(Function):
+    pass
+
+
+def once_differentiable(fn):
+    """Marks a backward that does not support double backward (ember runs it under no_grad)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+    return wrapper

@@ -1,0 +1,110 @@
+"""Check analytical gradients against central finite differences (use float64 inputs)."""
+import numpy as np
+
+from .grad_mode import no_grad
+
+
+class GradcheckError(RuntimeError):
+    """Raised when analytical and numerical gradients disagree."""
+
+
+def _tensors(x):
+    from ..tensor import Tensor
+    return [x] if isinstance(x, Tensor) else [t for t in x if isinstance(t, Tensor)]
+
+
+def _flat_out(func, inputs):
+    from ..tensor import Tensor
+    out = func(*inputs)
+    return [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+
+
+def numerical_jacobian(func, inputs, eps):
+    """d out / d input for each (differentiable input, output) by central differences."""
+    outs0 = _flat_out(func, inputs)
+    jac = []
+    for x in inputs:
+        if not (x.requires_grad and x.is_floating_point()):
+            continue
+        cols = [np.zeros((x.numel(), o.numel())) for o in outs0]
+        flat = x._data.reshape(-1)
+        for k in range(flat.size):
+            old = flat[k]
+            with no_grad():
+                flat[k] = old + eps
+                plus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+                flat[k] = old - eps
+                minus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+            flat[k] = old
+            for c, p, m in zip(cols, plus, minus):
+                c[k] = ((p - m) / (2 * eps)).reshape(-1)
+        jac.append(cols)
+    return jac
+
+
+def analytical_jacobian(func, inputs):
+    """The same Jacobians from autograd, one vector-Jacobian product per output element."""
+    from . import grad
+    from ..tensor import Tensor
+    diff = [x for x in inputs if x.requires_grad and x.is_floating_point()]
+    outs = _flat_out(func, inputs)
+    jac = [[np.zeros((x.numel(), o.numel())) for o in outs] for x in diff]
+    for j, o in enumerate(outs):
+        for k in range(o.numel()):
+            seed = np.zeros(o._data.size, o._data.dtype)
+            seed[k] = 1
+            gs = grad([o], diff, [Tensor._make(seed.reshape(o._data.shape))], retain_graph=True, allow_unused=True)
+            for i, g in enumerate(gs):
+                if g is not None:
+                    jac[i][j][:, k] = g._data.reshape(-1)
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_backward_ad=True, fast_mode=False, masked=None, **kwargs):
+    """True when autograd's Jacobian matches finite differences for every differentiable input."""
+    inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+    for x in _tensors(inputs):
+        if x.requires_grad and x.dtype.name != 'float64':
+            import warnings
+            warnings.warn(f'Input #{inputs.index(x)} requires gradient and is not a double precision floating '
+                          'point. This check will likely fail if all the inputs are not of double precision '
+                          'floating point. ', UserWarning)
+    num = numerical_jacobian(func, inputs, eps)
+    ana = analytical_jacobian(func, inputs)
+    for i, (n_cols, a_cols) in enumerate(zip(num, ana)):
+        for j, (n, a) in enumerate(zip(n_cols, a_cols)):
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                msg = (f'Jacobian mismatch for output {j} with respect to input {i},\nnumerical:{n}\n'
+                       f'analytical:{a}\n')
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
+                  raise_exception=True, **kwargs):
+    """gradcheck of the gradient itself (second derivatives through ``create_graph=True``)."""
+    from . import grad
+    from ..tensor import Tensor
+    inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+    outs = _flat_out(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [Tensor._make(rng.standard_normal(o._data.shape).astype(o._data.dtype)).requires_grad_()
+                        for o in outs]
+    else:
+        grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+    n = len(inputs)
+    diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+    def first(*args):
+        xs, gos = args[:n], args[n:]
+        o = _flat_out(func, xs)
+        gs = grad(o, [xs[i] for i in diff_idx], list(gos), create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

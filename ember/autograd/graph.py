@@ -1,0 +1,203 @@
+"""The backward graph: ``Node`` (a tensor's ``grad_fn``), saved tensors with version checks, and
+``AccumulateGrad`` for leaves.
+
+A backward formula is written once and runs in two modes. Normally it receives NumPy arrays (fast,
+nothing recorded). Under ``create_graph=True`` it receives Tensors, so the same formula records a
+differentiable graph of the backward pass (higher-order gradients). ``dual`` holds the few helpers
+whose spelling differs between the two.
+"""
+import numpy as np
+
+
+class _Mode:
+    __slots__ = ('graph',)
+
+    def __init__(self):
+        self.graph = False
+
+
+MODE = _Mode()          # MODE.graph: True while a backward pass runs with create_graph=True
+
+_FREED = ('Trying to backward through the graph a second time (or directly access saved tensors after '
+          'they have already been freed). Saved intermediate values of the graph are freed when you call '
+          '.backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the '
+          'graph a second time or if you need to access saved tensors after calling backward.')
+
+
+def _version_cell(t):
+    """The version counter shared by a tensor and its views (created on first need)."""
+    b = t._base if t._base is not None else t
+    vc = b._vc
+    if vc is None:
+        vc = b._vc = [0]
+    return vc
+
+
+class Node:
+    """One recorded op of the backward graph. Subclasses define ``backward(self, *grads)`` returning one
+    gradient (or None) per input, in the order of ``next_functions``."""
+    __slots__ = ('next_functions', '_saved', '_pre_hooks', '_hooks', '_out_meta', 'metadata', '__weakref__')
+
+    def __init__(self, inputs):
+        self.next_functions = tuple(_edge(t) for t in inputs)
+        self._saved = ()
+        self._pre_hooks = None
+        self._hooks = None
+        self._out_meta = None
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f'<{type(self).__name__} object at {hex(id(self))}>'
+
+    # -- saved tensors ------------------------------------------------------------------------------
+    def save(self, *tensors):
+        """Save input tensors (or None) for backward, remembering their versions."""
+        self._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in tensors)
+
+    def save_output(self, out):
+        """Save this node's own output without a reference cycle: its array, rebuilt as a tensor on need."""
+        vc = _version_cell(out)
+        self._saved = self._saved + ((out._data, vc, vc[0], out._output_nr),)
+
+    def saved(self):
+        """The saved values: arrays in a plain backward, Tensors when recording (create_graph=True)."""
+        s = self._saved
+        if s is None:
+            raise RuntimeError(_FREED)
+        out = []
+        for e in s:
+            if e is None:
+                out.append(None)
+                continue
+            obj, vc, ver = e[0], e[1], e[2]
+            if vc[0] != ver:
+                _raise_modified(self, obj, vc[0], ver, len(e) == 4)
+            if MODE.graph:
+                out.append(obj if len(e) == 3 else _rebuild(obj, self, e[3]))
+            else:
+                out.append(obj._data if len(e) == 3 else obj)
+        return out
+
+    def release(self):
+        """Free saved tensors once backward is done with them (retain_graph=False)."""
+        if self._saved:
+            self._saved = None
+
+    # -- hooks --------------------------------------------------------------------------------------
+    def register_hook(self, fn):
+        """Hook called as fn(grad_inputs, grad_outputs) after this node ran; may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """Hook called as fn(grad_outputs) before this node runs; may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(('node', fn))
+        return _Handle(self._pre_hooks, ('node', fn))
+
+    def _tensor_prehook(self, output_nr, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        entry = (output_nr, fn)
+        self._pre_hooks.append(entry)
+        return _Handle(self._pre_hooks, entry)
+
+    def apply_(self, grads):
+        return self.backward(*grads)
+
+    @property
+    def _n_outputs(self):
+        return 1 if self._out_meta is None else len(self._out_meta)
+
+
+class _Handle:
+    """Returned by register_hook; ``remove()`` undoes the registration."""
+    __slots__ = ('_list', '_item')
+
+    def __init__(self, lst, item):
+        self._list, self._item = lst, item
+
+    def remove(self):
+        try:
+            self._list.remove(self._item)
+        except ValueError:
+            pass
+
+
+class AccumulateGrad(Node):
+    """The graph node of a leaf that requires grad: adds the incoming gradient into ``leaf.grad``."""
+    __slots__ = ('variable',)
+
+    def __init__(self, variable):
+        self.next_functions = ()
+        self._saved = ()
+        self._pre_hooks = None
+        self._hooks = None
+        self._out_meta = None
+        self.variable = variable
+
+    def accumulate(self, g):
+        from ..tensor import Tensor
+        v = self.variable
+        if not isinstance(g, Tensor):
+            g = np.asarray(g)
+            if g.dtype != v._data.dtype:
+                g = g.astype(v._data.dtype)
+            if g.shape != v._data.shape:
+                g = np.broadcast_to(g, v._data.shape)
+            if v.grad is None:
+                v.grad = Tensor._make(np.array(g, copy=True))
+            else:
+                vg = v.grad
+                if vg._data.flags.writeable and vg.grad_fn is None:
+                    np.add(vg._data, g, out=vg._data, casting='unsafe')
+                else:
+                    v.grad = Tensor._make(vg._data + g)
+        else:
+            if g.dtype is not v.dtype:
+                g = g.to(v.dtype)
+            if v.grad is None:
+                v.grad = g if g.grad_fn is not None else g.detach().clone()
+            else:
+                v.grad = v.grad + g
+
+
+def _edge(t):
+    """(grad_fn, output_nr) of a tensor, its AccumulateGrad for a leaf that requires grad, or (None, 0)."""
+    if t is None:
+        return (None, 0)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if t._requires_grad:
+        acc = t._accum
+        if acc is None:
+            acc = t._accum = AccumulateGrad(t)
+        return (acc, 0)
+    return (None, 0)
+
+
+def _rebuild(arr, node, output_nr):
+    from ..tensor import Tensor
+    t = Tensor._make(arr, node)
+    t._output_nr = output_nr
+    return t
+
+
+def _raise_modified(node, obj, now, then, is_output):
+    arr = obj if is_output else obj._data
+    from .._dtype import from_np
+    tname = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
+             'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}[from_np(arr.dtype).name]
+    shape = ', '.join(map(str, arr.shape))
+    where = f', which is output 0 of {node.name()},' if is_output else ''
+    raise RuntimeError(
+        'one of the variables needed for gradient computation has been modified by an inplace operation: '
+        f'[torch.{tname}Tensor [{shape}]]{where} is at version {now}; expected version {then} instead. '
+        'Hint: do the in-place operation on a clone (x = x.clone()) or out of place (x = x + y), '
+        'so that the value saved for backward stays as it was.')

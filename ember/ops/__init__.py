@@ -1,0 +1,136 @@
+"""All tensor ops, and their binding as ``Tensor`` methods and operators."""
+from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace
+from .pointwise import *  # noqa: F401,F403
+from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
+                        gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
+                        bitwise_xor, round)
+from .reduction import (sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, norm, logsumexp,
+                        softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types)
+from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, transpose, t, permute, expand,
+                    expand_as, repeat, clone, contiguous, to, flip, cat, stack, split, chunk, unbind, narrow,
+                    movedim, view_as, reshape_as, type_as, repeat_interleave, roll)
+from .indexing import (getitem, setitem, gather, scatter, scatter_add, index_select, masked_fill, nonzero,
+                       masked_select, sort, argsort, topk, index_put, take, tril, triu)
+from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear
+from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
+                       empty_like, full_like, eye, arange, linspace)
+from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
+from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
+from ..tensor import Tensor
+
+diagonal = indexing.diagonal_
+diag = indexing.diag
+
+
+def _bind():
+    """Attach ops to ``Tensor`` as methods, operators and in-place variants (PyTorch's method names)."""
+    T = Tensor
+    methods = dict(
+        add=add, sub=sub, subtract=sub, mul=mul, multiply=mul, div=div, divide=div, true_divide=div, pow=pow,
+        neg=neg, negative=neg, abs=abs, absolute=abs, clamp=clamp, clip=clamp, maximum=maximum, minimum=minimum,
+        eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, greater=gt, less=lt, greater_equal=ge, less_equal=le,
+        not_equal=ne, floor_divide=floor_divide, remainder=remainder, fmod=pointwise.fmod,
+        logical_not=logical_not, logical_and=pointwise.logical_and, logical_or=pointwise.logical_or,
+        logical_xor=pointwise.logical_xor, bitwise_not=bitwise_not, round=round, lerp=pointwise.lerp,
+        addcmul=pointwise.addcmul, addcdiv=pointwise.addcdiv, clamp_min=pointwise.clamp_min,
+        clamp_max=pointwise.clamp_max, isnan=pointwise.isnan, isinf=pointwise.isinf,
+        isfinite=pointwise.isfinite, allclose=pointwise.allclose, isclose=pointwise.isclose,
+        equal=pointwise.equal, nan_to_num=pointwise.nan_to_num, atan2=pointwise.atan2,
+        sum=sum, mean=mean, prod=prod, max=max, min=min, amax=amax, amin=amin, argmax=argmax, argmin=argmin,
+        var=var, std=std, norm=norm, logsumexp=logsumexp, softmax=softmax, log_softmax=log_softmax,
+        cumsum=cumsum, cumprod=cumprod, all=all, any=any, nansum=reduction.nansum, nanmean=reduction.nanmean,
+        count_nonzero=reduction.count_nonzero, aminmax=reduction.aminmax,
+        view=view, reshape=reshape, flatten=flatten, unflatten=unflatten, squeeze=squeeze, unsqueeze=unsqueeze,
+        transpose=transpose, swapaxes=transpose, swapdims=transpose, t=t, permute=permute, expand=expand,
+        expand_as=expand_as, repeat=repeat, clone=clone, contiguous=contiguous, to=to, flip=flip,
+        fliplr=shape.fliplr, flipud=shape.flipud, split=split, chunk=chunk, unbind=unbind, narrow=narrow,
+        movedim=movedim, moveaxis=movedim, view_as=view_as, reshape_as=reshape_as, type_as=type_as,
+        repeat_interleave=repeat_interleave, roll=roll, tensor_split=shape.tensor_split,
+        float=shape.float_, double=shape.double, half=shape.half, long=shape.long, int=shape.int_,
+        short=shape.short, char=shape.char, byte=shape.byte, bool=shape.bool_,
+        gather=gather, scatter=scatter, scatter_add=scatter_add, index_select=index_select,
+        masked_fill=masked_fill, masked_select=masked_select, nonzero=nonzero, sort=sort, argsort=argsort,
+        topk=topk, index_put=index_put, take=take, tril=tril, triu=triu, diagonal=diagonal, diag=diag,
+        unique=indexing.unique, bincount=indexing.bincount, argwhere=indexing.argwhere,
+        matmul=matmul, mm=mm, bmm=bmm, mv=mv, dot=dot, outer=outer, ger=outer, addmm=addmm, inner=blas.inner,
+        uniform_=uniform_, normal_=normal_, bernoulli_=random.bernoulli_, exponential_=random.exponential_,
+        random_=random.random_, bernoulli=random.bernoulli, multinomial=random.multinomial,
+        cauchy_=random.cauchy_, log_normal_=random.log_normal_, geometric_=random.geometric_,
+        zero_=zero_, fill_=fill_, copy_=copy_, __getitem__=getitem, __setitem__=setitem,
+    )
+    for name in ('exp', 'exp2', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'sin',
+                 'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh',
+                 'sigmoid', 'relu', 'sign', 'sgn', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf'):
+        methods[name] = getattr(pointwise, name)
+    for name, fn in methods.items():
+        setattr(T, name, fn)
+
+    for name in ('add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'pow', 'neg',
+                 'negative', 'abs', 'absolute', 'clamp', 'clip', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10',
+                 'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh',
+                 'cosh', 'tanh', 'sigmoid', 'relu', 'sign', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf',
+                 'clamp_min', 'clamp_max', 'masked_fill', 'scatter', 'scatter_add', 'lerp', 'addcmul', 'addcdiv',
+                 'floor_divide', 'remainder', 'fmod', 'maximum', 'minimum', 'round', 'index_put', 'logical_not',
+                 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'cumsum', 'fill_diagonal'):
+        if hasattr(T, name):
+            setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
+    for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
+        if hasattr(T, name):
+            setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))
+    T.requires_grad_ = Tensor.requires_grad_
+    T.__iadd__ = T.add_
+    T.__isub__ = T.sub_
+    T.__imul__ = T.mul_
+    T.__itruediv__ = T.div_
+    T.__ifloordiv__ = T.floor_divide_
+    T.__imod__ = T.remainder_
+    T.__ipow__ = T.pow_
+    T.__iand__ = make_inplace(bitwise_and, '__iand__')
+    T.__ior__ = make_inplace(bitwise_or, '__ior__')
+    T.__ixor__ = make_inplace(bitwise_xor, '__ixor__')
+
+    T.__add__ = lambda self, other: pointwise._add(self, other)
+    T.__radd__ = lambda self, other: pointwise._add(self, other)
+    T.__sub__ = lambda self, other: pointwise._sub(self, other)
+    T.__rsub__ = lambda self, other: pointwise.rsub_(self, other)
+    T.__mul__ = lambda self, other: mul(self, other)
+    T.__rmul__ = lambda self, other: mul(self, other)
+    T.__truediv__ = lambda self, other: pointwise._div(self, other)
+    T.__rtruediv__ = lambda self, other: mul(pointwise.reciprocal(self), other)
+    T.__floordiv__ = lambda self, other: floor_divide(self, other)
+    T.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+    T.__mod__ = lambda self, other: remainder(self, other)
+    T.__rmod__ = lambda self, other: remainder(other, self)
+    T.__pow__ = lambda self, other: pow(self, other)
+    T.__rpow__ = lambda self, other: pow(other, self)
+    T.__matmul__ = lambda self, other: matmul(self, other)
+    T.__rmatmul__ = lambda self, other: matmul(other, self)
+    T.__neg__ = neg
+    T.__pos__ = lambda self: self
+    T.__abs__ = abs
+    T.__invert__ = lambda self: logical_not(self) if self._data.dtype.kind == 'b' else bitwise_not(self)
+    T.__and__ = bitwise_and
+    T.__or__ = bitwise_or
+    T.__xor__ = bitwise_xor
+    T.__rand__ = bitwise_and
+    T.__ror__ = bitwise_or
+    T.__rxor__ = bitwise_xor
+    T.__eq__ = eq
+    T.__ne__ = ne
+    T.__lt__ = lt
+    T.__le__ = le
+    T.__gt__ = gt
+    T.__ge__ = ge
+    T.__hash__ = lambda self: id(self)
+    T.T = property(shape.T_)
+    T.mT = property(shape.mT_)
+    T.H = property(shape.T_)
+    T.mH = property(shape.mT_)
+    T.new_tensor = lambda self, data, dtype=None, **kw: tensor(data, dtype=dtype or self.dtype)
+    T.new_zeros = lambda self, *size, dtype=None, **kw: zeros(*size, dtype=dtype or self.dtype)
+    T.new_ones = lambda self, *size, dtype=None, **kw: ones(*size, dtype=dtype or self.dtype)
+    T.new_empty = lambda self, *size, dtype=None, **kw: empty(*size, dtype=dtype or self.dtype)
+    T.new_full = lambda self, size, fill_value, dtype=None, **kw: full(size, fill_value, dtype=dtype or self.dtype)
+
+
+_bind()

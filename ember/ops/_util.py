@@ -1,0 +1,115 @@
+"""Shared plumbing for ops: operand promotion, node classes made from backward formulas, dims."""
+import numbers
+
+import numpy as np
+
+from .._dtype import FROM_NP, DEFAULT, result_type_key, _scalar_dtype
+from ..autograd.graph import Node
+from ..tensor import Tensor
+
+
+def as_operand(x):
+    """A Tensor, or a Python scalar (NumPy scalars become Python scalars: they are weak in PyTorch)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x)
+    if isinstance(x, numbers.Number):
+        return float(x) if not isinstance(x, numbers.Integral) else int(x)
+    if isinstance(x, (list, tuple)):
+        from .creation import tensor
+        return tensor(x)
+    raise TypeError(f'expected a Tensor or a number as operand, got {type(x).__name__}')
+
+
+def binary_arrays(x, y, float_out=False):
+    """Arrays (or scalars) of a binary op's operands, cast to PyTorch's result dtype."""
+    if type(x) is not Tensor and not isinstance(x, Tensor):
+        x = as_operand(x)
+    if type(y) is not Tensor and not isinstance(y, Tensor):
+        y = as_operand(y)
+    xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+    a = x._data if xt else x
+    b = y._data if yt else y
+    if xt and yt and a.dtype is b.dtype:
+        if float_out and a.dtype.kind != 'f':
+            return x, y, a.astype(DEFAULT.np), b.astype(DEFAULT.np)
+        return x, y, a, b
+    rt = result_type_key(FROM_NP[a.dtype] if xt else _scalar_dtype(a), (1 if a.ndim == 0 else 0) if xt else 2,
+                         FROM_NP[b.dtype] if yt else _scalar_dtype(b), (1 if b.ndim == 0 else 0) if yt else 2)
+    if float_out and not rt.is_floating_point:
+        rt = DEFAULT.dtype
+    rn = rt.np
+    if xt:
+        if a.dtype != rn:
+            a = a.astype(rn)
+    else:
+        a = _scalar_as(a, rt)
+    if yt:
+        if b.dtype != rn:
+            b = b.astype(rn)
+    else:
+        b = _scalar_as(b, rt)
+    return x, y, a, b
+
+
+def _scalar_as(s, rt):
+    if rt._cat == 2:
+        return float(s)
+    if rt._cat == 1:
+        return int(s)
+    return bool(s)
+
+
+def node_class(name, backward, saves=(), slots=(), doc=None):
+    """A Node subclass named like PyTorch's grad_fn (``name``) whose backward is ``backward(self, *g)``."""
+    cls = type(name, (Node,), {'__slots__': tuple(slots), 'backward': backward,
+                               '__doc__': doc or f'Backward of the op that PyTorch records as {name}.'})
+    return cls
+
+
+def wrap_dims(dim, ndim):
+    """Normalise an int/sequence of dims to a tuple of non-negative ints (None: all dims)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    n = max(ndim, 1)
+    out = []
+    for d in dim:
+        d = int(d)
+        if not -n <= d < n:
+            raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})')
+        out.append(d % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f'dim {out} appears multiple times in the list of dims')
+    return tuple(out) if ndim else ()
+
+
+def wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    dim = int(dim)
+    if not -n <= dim < n:
+        raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})')
+    return dim % n
+
+
+def shape_arg(args):
+    """Sizes given as varargs or as one sequence (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
+
+
+def fmt_shape(shape):
+    return '[' + ', '.join(map(str, shape)) + ']'
+
+
+def broadcast_error(op, a, b):
+    return RuntimeError(
+        f'{op}: the shapes {fmt_shape(a)} and {fmt_shape(b)} cannot be broadcast together (sizes must be '
+        'equal or 1 in each trailing dimension); reshape or unsqueeze one operand so the sizes match')

@@ -1,0 +1,358 @@
+"""Matrix products (matmul/@, mm, bmm, mv, dot, outer, addmm, linear) and einsum: NumPy's GEMM forward,
+and backward as two more GEMMs."""
+import re
+
+import numpy as np
+
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor
+from ._util import fmt_shape
+
+_TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
+         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
+
+
+def _same_dtype(a, b, op):
+    if a.dtype != b.dtype:
+        raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {_TYPE[a.dtype.name]} != '
+                           f'{_TYPE[b.dtype.name]} ({op}: convert one operand, e.g. with .float() or .double())')
+
+
+def _matmul_bw(self, g):
+    a, b = self.saved()
+    a1, b1 = self.vec
+    sa, sb = self.shapes
+    sa2 = (1,) + tuple(sa) if a1 else tuple(sa)
+    sb2 = tuple(sb) + (1,) if b1 else tuple(sb)
+    if a1:
+        g = g.reshape(tuple(g.shape[:-1]) + (1, g.shape[-1])) if not b1 else g.reshape((1,))
+    if b1:
+        g = g.reshape(tuple(g.shape) + (1,))
+    ga = gb = None
+    if self.need[0]:
+        ga = dual.sum_to(g @ b.reshape(sb2).swapaxes(-1, -2), sa2).reshape(sa)
+    if self.need[1]:
+        gb = dual.sum_to(a.reshape(sa2).swapaxes(-1, -2) @ g, sb2).reshape(sb)
+    return ga, gb
+
+
+_NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
+          'SqueezeBackward4', 'AddmmBackward0', 'ViewBackward0', 'LinalgMatmulBackward0')
+_NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw,
+                               '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
+
+
+def _record(name, x, y, arr):
+    if GRAD.enabled and (x._requires_grad or y._requires_grad):
+        node = _NODES[name]((x, y))
+        node.vec = (x._data.ndim == 1, y._data.ndim == 1)
+        node.shapes = (x._data.shape, y._data.shape)
+        node.need = (x._requires_grad, y._requires_grad)
+        node.save(x if y._requires_grad else None, y if x._requires_grad else None)
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
+
+
+def _matmul_name(na, nb):
+    if na == 2 and nb == 2:
+        return 'MmBackward0'
+    if na == 2 and nb == 1:
+        return 'MvBackward0'
+    if na == 1 and nb == 1:
+        return 'DotBackward0'
+    if na == 1 and nb == 2:
+        return 'SqueezeBackward4'
+    return 'UnsafeViewBackward0'
+
+
+def matmul(input, other):
+    """Matrix product with NumPy's broadcasting rules for batches and 1-D operands."""
+    if not isinstance(other, Tensor) or not isinstance(input, Tensor):
+        raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type(other).__name__}')
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f'both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D')
+    _same_dtype(a, b, 'matmul')
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to '
+                               'have the same number of elements, but got '
+                               f'{a.shape[0]} and {b.shape[0]} elements respectively')
+        ar = 'x'.join(map(str, a.shape if a.ndim > 1 else (1,) + a.shape))
+        br = 'x'.join(map(str, b.shape if b.ndim > 1 else b.shape + (1,)))
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(a)} and {_mat2(b, True)}) '
+                           f'(matmul of {fmt_shape(a.shape)} by {fmt_shape(b.shape)}: the last dim of the first '
+                           f'({ka}) must equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second '
+                           f'({kb}); transpose or reshape one operand)')
+    try:
+        arr = np.matmul(a, b)
+    except ValueError:
+        raise RuntimeError(f'matmul: batch dims of {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not '
+                           'broadcast') from None
+    return _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
+
+
+def _mat2(a, right=False):
+    if a.ndim == 1:
+        return f'{a.shape[0]}x1' if right else f'1x{a.shape[0]}'
+    return f'{int(np.prod(a.shape[:-1]))}x{a.shape[-1]}' if not right else f'{a.shape[-2]}x{a.shape[-1]}'
+
+
+def mm(input, mat2):
+    """Product of two matrices."""
+    a, b = input._data, mat2._data
+    if a.ndim != 2:
+        raise RuntimeError('self must be a matrix')
+    if b.ndim != 2:
+        raise RuntimeError('mat2 must be a matrix')
+    _same_dtype(a, b, 'mm')
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
+                           f'{b.shape[0]}x{b.shape[1]})')
+    return _record('MmBackward0', input, mat2, a @ b)
+
+
+def bmm(input, mat2):
+    """Batched product of (b, n, m) and (b, m, p) tensors."""
+    a, b = input._data, mat2._data
+    if a.ndim != 3:
+        raise RuntimeError('batch1 must be a 3D tensor')
+    if b.ndim != 3:
+        raise RuntimeError('batch2 must be a 3D tensor')
+    _same_dtype(a, b, 'bmm')
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, '
+                           f'{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].')
+    return _record('BmmBackward0', input, mat2, np.matmul(a, b))
+
+
+def mv(input, vec):
+    """Matrix-vector product."""
+    a, b = input._data, vec._data
+    if a.ndim != 2 or b.ndim != 1:
+        raise RuntimeError(f'vector + matrix @ vector expected, got {a.ndim}, {b.ndim}, {b.ndim}')
+    _same_dtype(a, b, 'mv')
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f'size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec '
+                           f'({b.shape[0]})')
+    return _record('MvBackward0', input, vec, a @ b)
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors."""
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f'1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors')
+    _same_dtype(a, b, 'dot')
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
+                           f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
+    return _record('DotBackward0', input, other, np.asarray(np.dot(a, b)))
+
+
+inner = dot
+
+
+def outer(input, vec2):
+    """Outer product of two vectors (PyTorch records it as a broadcast multiply)."""
+    from .pointwise import mul
+    from .shape import unsqueeze
+    return mul(unsqueeze(input, 1), vec2)
+
+
+ger = outer
+
+
+class AddmmBackward0(Node):
+    """Backward of bias + x @ w (what ``nn.Linear`` records): three small GEMM-shaped pieces."""
+    __slots__ = ('need', 'bshape', 'alpha', 'beta')
+
+    def backward(self, g):
+        _, x, w = self.saved()
+        gb = dual.sum_to(g * self.beta, self.bshape) if self.need[0] else None
+        gx = (g @ w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
+        gw = (x.swapaxes(-1, -2) @ g) * self.alpha if self.need[2] else None
+        return gb, gx, gw
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2)."""
+    m = mm(Tensor._make(mat1._data), Tensor._make(mat2._data))._data
+    r = m if alpha == 1 else m * alpha
+    r = r + (input._data if beta == 1 else input._data * beta)
+    need = (input._requires_grad, mat1._requires_grad, mat2._requires_grad)
+    if GRAD.enabled and any(need):
+        node = AddmmBackward0((input, mat1, mat2))
+        node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
+        node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+class LinearBackward(Node):
+    """Backward of ``F.linear`` for inputs of any rank (named as PyTorch names the last op)."""
+    __slots__ = ('need', 'xshape')
+
+    def backward(self, g):
+        x, w = self.saved()
+        out_f = g.shape[-1]
+        g2 = g.reshape((-1, out_f))
+        gx = (g2 @ w).reshape(self.xshape) if self.need[0] else None
+        gw = g2.swapaxes(0, 1) @ x.reshape((-1, x.shape[-1])) if self.need[1] else None
+        gb = g2.sum(axis=0) if self.need[2] else None
+        return gx, gw, gb
+
+
+_LINEAR = {n: type(n, (LinearBackward,), {'__slots__': ()}) for n in
+           ('AddmmBackward0', 'MmBackward0', 'ViewBackward0', 'UnsafeViewBackward0', 'SqueezeBackward4')}
+
+
+def linear(input, weight, bias=None):
+    """x @ weight.T + bias: one GEMM forward, two backward."""
+    x, w = input._data, weight._data
+    if x.shape[-1] != w.shape[-1] if w.ndim else True:
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]}) '
+                           f'(linear: input {fmt_shape(x.shape)} needs last dim = in_features = {w.shape[-1]})')
+    if x.dtype != w.dtype:
+        raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
+                           f'{w.dtype.name.capitalize()}')
+    r = x @ w.T
+    if bias is not None:
+        r += bias._data
+    need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
+    if GRAD.enabled and any(need):
+        if x.ndim == 2:
+            name = 'AddmmBackward0' if bias is not None else 'MmBackward0'
+        elif x.ndim == 1:
+            name = 'ViewBackward0' if bias is not None else 'SqueezeBackward4'
+        else:
+            name = 'ViewBackward0' if bias is not None else 'UnsafeViewBackward0'
+        node = _LINEAR[name]((input, weight, bias))
+        node.need, node.xshape = need, x.shape
+        node.save(input if need[1] else None, weight if need[0] else None)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T A x2 + b for each output feature."""
+    r = einsum('...i,oij,...j->...o', input1, weight, input2)
+    if bias is not None:
+        from .pointwise import add
+        r = add(r, bias)
+    return r
+
+
+# -- einsum ---------------------------------------------------------------------------------------------
+def _parse(eq, arrays):
+    """Explicit subscripts for each operand and the output (ellipsis expanded to letters)."""
+    eq = eq.replace(' ', '')
+    lhs, _, rhs = eq.partition('->')
+    ins = lhs.split(',')
+    if len(ins) != len(arrays):
+        raise ValueError(f'einsum(): {len(ins)} operands in the equation but {len(arrays)} tensors given')
+    used = set(re.sub(r'[^a-zA-Z]', '', eq))
+    spare = [c for c in 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' if c not in used]
+    ell_n = 0
+    for s, a in zip(ins, arrays):
+        if '...' in s:
+            ell_n = max(ell_n, a.ndim - len(s.replace('...', '')))
+    ell = ''.join(spare[:ell_n])
+    subs = []
+    for s, a in zip(ins, arrays):
+        if '...' in s:
+            k = a.ndim - len(s.replace('...', ''))
+            s = s.replace('...', ell[ell_n - k:] if k else '')
+        subs.append(s)
+    if _ == '':
+        counts = {}
+        for s in subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + ''.join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        out = rhs.replace('...', ell)
+    return subs, out
+
+
+def _einsum_arr(eq, *arrays):
+    return np.einsum(eq, *arrays, optimize=len(arrays) > 2 or None)
+
+
+class EinsumBackward0(Node):
+    """Each operand's gradient is another einsum of the output gradient with the other operands."""
+    __slots__ = ('subs', 'out', 'shapes', 'need')
+
+    def backward(self, g):
+        ops = self.saved()
+        grads = []
+        for i, s in enumerate(self.subs):
+            if not self.need[i]:
+                grads.append(None)
+                continue
+            if len(set(s)) != len(s):
+                raise NotImplementedError('einsum backward with a repeated index in one operand (a diagonal) is not '
+                                          'supported by ember yet')
+            others = [o for j, o in enumerate(ops) if j != i]
+            osubs = [self.out] + [t for j, t in enumerate(self.subs) if j != i]
+            avail = set(''.join(osubs))
+            keep = ''.join(c for c in s if c in avail)
+            eq = ','.join(osubs) + '->' + keep
+            r = _einsum_arr(eq, g, *others) if dual.is_array(g) else einsum(eq, g, *others)
+            if keep != s:
+                shape = tuple(self.shapes[i][k] if c in avail else 1 for k, c in enumerate(s))
+                r = dual.expand(r.reshape(shape), self.shapes[i])
+            grads.append(r)
+        return tuple(grads)
+
+
+def einsum(equation, *operands):
+    """Einstein summation over the operands' subscripts (NumPy's einsum forward)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    arrays = [o._data for o in operands]
+    subs, out = _parse(equation, arrays)
+    eq = ','.join(subs) + '->' + out
+    for s, a in zip(subs, arrays):
+        if len(s) != a.ndim:
+            raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
+                               f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
+    try:
+        r = np.asarray(_einsum_arr(eq, *arrays))
+    except ValueError as e:
+        raise RuntimeError(f'einsum(): operands do not broadcast with the subscripts {equation!r}: {e}') from None
+    need = tuple(o._requires_grad for o in operands)
+    if GRAD.enabled and any(need):
+        node = EinsumBackward0(operands)
+        node.subs, node.out, node.shapes, node.need = subs, out, [a.shape for a in arrays], need
+        node.save(*operands)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
+    else:
+        da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    letters = 'abcdefghijklmnopqrstuvwxyz'
+    sa = list(letters[:a.dim()])
+    sb = list(letters[a.dim():a.dim() + b.dim()])
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    out = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb) if k not in db]
+    return einsum(''.join(sa) + ',' + ''.join(sb) + '->' + ''.join(out), a, b)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    from .pointwise import add, mul
+    return add(mul(input, beta), mul(bmm(batch1, batch2), alpha))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    from .pointwise import add, mul
+    return add(mul(input, beta), mul(mv(mat, vec), alpha))

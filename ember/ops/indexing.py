@@ -1,0 +1,479 @@
+"""Indexing: ``t[...]`` (basic, advanced, boolean masks, None, ellipsis) and ``t[...] = v``, plus
+gather/scatter/index_select/masked_fill/nonzero, all differentiable where PyTorch's are."""
+import numpy as np
+
+from .._dtype import DEFAULT
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor
+from ._util import wrap_dim, fmt_shape
+
+
+def _convert_index(idx):
+    """A NumPy index from a PyTorch one (tensors become arrays; lists become int/bool arrays)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        if isinstance(i, Tensor):
+            a = i._data
+            if a.dtype.kind not in 'biu':
+                raise IndexError('tensors used as indices must be long, int, byte or bool tensors')
+            out.append(a if a.ndim or a.dtype == np.bool_ else int(a))
+        elif isinstance(i, (list, tuple)):
+            out.append(np.asarray([x._data if isinstance(x, Tensor) else x for x in i]))
+        elif isinstance(i, slice):
+            for v in (i.start, i.stop, i.step):
+                if isinstance(v, Tensor):
+                    i = slice(*(int(x) if isinstance(x, Tensor) else x for x in (i.start, i.stop, i.step)))
+                    break
+            if i.step is not None and i.step <= 0:
+                raise ValueError('step must be greater than zero')
+            out.append(i)
+        elif isinstance(i, np.ndarray) and i.dtype.kind == 'f':
+            raise IndexError('tensors used as indices must be long, int, byte or bool tensors')
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def _basic_name(idx, shape):
+    """PyTorch's grad_fn name for basic indexing: that of the last view op it applies."""
+    name = None
+    dim = 0
+    for i in idx:
+        if i is None:
+            name = 'UnsqueezeBackward0'
+            dim += 1
+        elif i is Ellipsis:
+            dim += len(shape) - sum(1 for j in idx if j is not None and j is not Ellipsis)
+        elif isinstance(i, slice):
+            n = shape[dim] if dim < len(shape) else 0
+            if not (i.start in (None, 0) and (i.stop is None or i.stop >= n) and i.step in (None, 1)) or \
+                    name is None and all(j == slice(None) for j in idx):
+                name = 'SliceBackward0'
+            dim += 1
+        else:
+            name = 'SelectBackward0'
+            dim += 1
+    return name or 'AliasBackward0'
+
+
+def _is_basic(idx):
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) and not isinstance(i, bool)
+               for i in idx)
+
+
+def _index_bw(self, g):
+    if dual.is_array(g):
+        out = np.zeros(self.shape, g.dtype)
+        if self.basic:
+            out[self.idx] = g
+        else:
+            np.add.at(out, self.idx, g)
+        return out
+    return index_put_grad(self.shape, self.idx, g)
+
+
+_INDEX_NODES = {name: type(name, (Node,), {'__slots__': ('shape', 'idx', 'basic'), 'backward': _index_bw,
+                                           '__doc__': 'Backward of indexing: scatter the gradient back.'})
+                for name in ('SelectBackward0', 'SliceBackward0', 'UnsqueezeBackward0', 'AliasBackward0',
+                             'IndexBackward0')}
+
+
+def _check_bounds(a, idx):
+    dim = 0
+    for i in idx:
+        if i is None:
+            continue
+        if i is Ellipsis:
+            dim += a.ndim - sum(1 for j in idx if j is not None and j is not Ellipsis and
+                                not (isinstance(j, np.ndarray) and j.dtype == np.bool_))
+            continue
+        if isinstance(i, (int, np.integer)) and dim < a.ndim:
+            n = a.shape[dim]
+            if not -n <= i < n:
+                raise IndexError(f'index {i} is out of bounds for dimension {dim} with size {n}')
+        if dim >= a.ndim and not (isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim == 0):
+            raise IndexError(f'too many indices for tensor of dimension {a.ndim}')
+        dim += i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+
+
+def getitem(input, index):
+    """``input[index]`` with PyTorch semantics: basic indexing gives a view, advanced a copy."""
+    a = input._data
+    idx = _convert_index(index)
+    basic = _is_basic(idx)
+    if basic:
+        _check_bounds(a, idx)
+    try:
+        arr = a[idx if len(idx) != 1 else idx[0]]
+    except IndexError as e:
+        raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(a.shape)})') from None
+    arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
+    if not basic and arr.base is a:
+        arr = arr.copy()
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        name = _basic_name(idx, a.shape) if basic else 'IndexBackward0'
+        node = _INDEX_NODES[name]((input,))
+        node.shape, node.idx, node.basic = a.shape, idx, basic
+    out = Tensor._make(arr, node)
+    if basic:
+        out._base = input._base if input._base is not None else input
+    return out
+
+
+def index_put_grad(shape, idx, g):
+    """Differentiable (in g) zeros of ``shape`` with g added at ``idx``."""
+    from .creation import zeros
+    return index_put(zeros(shape, dtype=g.dtype), idx, g, accumulate=True)
+
+
+class IndexPutBackward0(Node):
+    """Backward of ``index_put``: the old values lose their gradient where overwritten."""
+    __slots__ = ('idx', 'vshape', 'accumulate', 'basic', 'vdtype')
+
+    def backward(self, g):
+        zero = dual.const(0.0, g)
+        if self.accumulate:
+            ga = g
+        elif dual.is_array(g):
+            ga = g.copy()
+            ga[self.idx] = 0
+        else:
+            ga = index_put(g, self.idx, zero)
+        gv = g[self.idx if len(self.idx) != 1 else self.idx[0]]
+        if self.vdtype is not None:
+            gv = dual.sum_to(gv, self.vshape)
+            gv = dual.cast(gv, self.vdtype)
+        else:
+            gv = None
+        return ga, gv
+
+
+def index_put(input, indices, values, accumulate=False):
+    """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
+    idx = _convert_index(indices)
+    a = input._data.copy()
+    v = values._data if isinstance(values, Tensor) else values
+    if accumulate:
+        np.add.at(a, idx if len(idx) != 1 else idx[0], v)
+    else:
+        a[idx if len(idx) != 1 else idx[0]] = v
+    vt = isinstance(values, Tensor)
+    if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
+        node = IndexPutBackward0((input, values if vt else None))
+        node.idx, node.accumulate, node.basic = idx, accumulate, _is_basic(idx)
+        node.vshape = values._data.shape if vt else None
+        node.vdtype = values._data.dtype if vt and values._requires_grad else None
+        return Tensor._make(a, node)
+    return Tensor._make(a)
+
+
+def setitem(input, index, value):
+    """``input[index] = value`` in place; autograd records it like PyTorch's CopySlices."""
+    from .inplace import check_inplace, commit
+    if not isinstance(value, Tensor):
+        value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
+                                        dtype=input._data.dtype))
+    tracked = check_inplace(input, value)
+    idx = _convert_index(index)
+    if tracked:
+        snap = Tensor._make(input._data.copy(), input.grad_fn)
+        snap._output_nr, snap._requires_grad = input._output_nr, input._requires_grad
+        if input.grad_fn is None and not input._requires_grad:
+            snap._requires_grad = False
+        r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value)
+        commit(input, r)
+        return
+    try:
+        input._data[idx if len(idx) != 1 else idx[0]] = value._data
+    except ValueError as e:
+        raise RuntimeError(f'shape mismatch: value tensor of shape {fmt_shape(value._data.shape)} cannot be '
+                           f'broadcast to indexing result ({e})') from None
+    input._bump()
+
+
+# -- gather / scatter / index_select / masked_fill ----------------------------------------------------------
+class GatherBackward0(Node):
+    """Scatter-add the gradient back to the gathered positions."""
+    __slots__ = ('dim', 'index', 'shape')
+
+    def backward(self, g):
+        if dual.is_array(g):
+            out = np.zeros(self.shape, g.dtype)
+            _scatter_add_arr(out, self.dim, self.index, g)
+            return out
+        from .creation import zeros
+        return scatter_add(zeros(self.shape, dtype=g.dtype), self.dim, Tensor._make(self.index), g)
+
+
+def _scatter_add_arr(out, dim, index, src):
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[dim] = index
+    np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
+
+
+def _check_index(input, dim, index, op):
+    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
+        raise RuntimeError(f'{op}(): Expected dtype int64 for index')
+    if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
+        raise RuntimeError(f'Index tensor must have the same number of dimensions as input tensor')
+    n = input._data.shape[dim] if input._data.ndim else 1
+    ix = index._data
+    if ix.size and (ix.min() < -n or ix.max() >= n):
+        raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
+                           f'{dim} with size {n}')
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[i][j] = input[index[i][j]][j] (for dim=0), and so on."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    _check_index(input, d, index, 'gather')
+    ix = index._data
+    src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
+    r = np.take_along_axis(src, ix, d)
+    if GRAD.enabled and input._requires_grad:
+        node = GatherBackward0((input,))
+        node.dim, node.index, node.shape = d, ix, a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+class ScatterBackward0(Node):
+    """Gradient of scatter: overwritten positions get none; the source gets the gathered gradient."""
+    __slots__ = ('dim', 'index', 'reduce_add', 'src_is_tensor')
+
+    def backward(self, g):
+        ix = Tensor._make(self.index)
+        if dual.is_array(g):
+            gi = g
+            if not self.reduce_add:
+                gi = g.copy()
+                idx = list(np.indices(self.index.shape, sparse=True))
+                idx[self.dim] = self.index
+                gi[tuple(idx)] = 0
+            gs = np.take_along_axis(g[tuple(slice(0, s) if k != self.dim else slice(None)
+                                              for k, s in enumerate(self.index.shape))], self.index, self.dim)
+        else:
+            gi = g if self.reduce_add else scatter(g, self.dim, ix, 0.0)
+            gs = gather(g, self.dim, ix)
+        return gi, (gs if self.src_is_tensor else None)
+
+
+def _scatter(input, dim, index, src, add, reduce=None):
+    a = input._data.copy()
+    d = wrap_dim(dim, a.ndim)
+    _check_index(input, d, index, 'scatter')
+    ix = index._data
+    s = src._data if isinstance(src, Tensor) else np.full(ix.shape, src, a.dtype)
+    idx = list(np.indices(ix.shape, sparse=True))
+    idx[d] = ix
+    s = s[tuple(slice(0, k) for k in ix.shape)]
+    if add or reduce == 'add':
+        np.add.at(a, tuple(idx), s)
+    elif reduce == 'multiply':
+        np.multiply.at(a, tuple(idx), s)
+    else:
+        a[tuple(idx)] = s
+    st = isinstance(src, Tensor)
+    if GRAD.enabled and (input._requires_grad or (st and src._requires_grad)):
+        name = ScatterAddBackward0 if add else ScatterBackward0
+        node = name((input, src if st else None))
+        node.dim, node.index, node.reduce_add, node.src_is_tensor = d, ix, add, st
+        return Tensor._make(a, node)
+    return Tensor._make(a)
+
+
+ScatterAddBackward0 = type('ScatterAddBackward0', (ScatterBackward0,), {'__slots__': ()})
+ScatterBackward1 = type('ScatterBackward1', (ScatterBackward0,), {'__slots__': ()})
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """Out-of-place scatter: out[index[i][j]][j] = src[i][j] (for dim=0)."""
+    if src is None:
+        src = value
+    return _scatter(input, dim, index, src, False, reduce)
+
+
+def scatter_add(input, dim, index, src):
+    """Out-of-place scatter with accumulation (duplicates add up)."""
+    return _scatter(input, dim, index, src, True)
+
+
+class IndexSelectBackward0(Node):
+    """Add the gradient rows back at the selected indices."""
+    __slots__ = ('dim', 'index', 'shape')
+
+    def backward(self, g):
+        idx = (slice(None),) * self.dim + (self.index,)
+        if dual.is_array(g):
+            out = np.zeros(self.shape, g.dtype)
+            np.add.at(out, idx, g)
+            return out
+        return index_put_grad(self.shape, idx, g)
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` at ``index`` along ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if ix.ndim > 1:
+        raise IndexError('index_select(): Index is supposed to be a vector')
+    if ix.dtype.kind not in 'iu':
+        raise RuntimeError('index_select(): Expected dtype int32/int64 for index')
+    r = np.take(a, ix.reshape(-1), axis=d) if a.ndim else a.reshape(1)[ix.reshape(-1)].reshape(())
+    if GRAD.enabled and input._requires_grad:
+        node = IndexSelectBackward0((input,))
+        node.dim, node.index, node.shape = d, ix.reshape(-1), a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+class MaskedFillBackward0(Node):
+    """Filled positions get no gradient."""
+    __slots__ = ('mask', 'shape')
+
+    def backward(self, g):
+        keep = ~self.mask
+        return dual.sum_to(dual.mask(g, keep), self.shape)
+
+
+def masked_fill(input, mask, value):
+    """Copy of input with ``value`` where mask is True."""
+    a = input._data
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}')
+    v = value._data if isinstance(value, Tensor) else value
+    try:
+        r = np.where(m, np.asarray(v, a.dtype), a)
+    except ValueError:
+        raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
+                           f'of shape {fmt_shape(a.shape)}') from None
+    if r.shape != a.shape:
+        raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
+                           f'of shape {fmt_shape(a.shape)}')
+    if GRAD.enabled and input._requires_grad:
+        node = MaskedFillBackward0((input,))
+        node.mask, node.shape = np.broadcast_to(m, a.shape), a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+def masked_select(input, mask):
+    m = mask._data if isinstance(mask, Tensor) else mask
+    shape = np.broadcast_shapes(input._data.shape, m.shape)
+    from .shape import expand
+    return getitem(expand(input, shape), Tensor._make(np.broadcast_to(m, shape)))
+
+
+def take(input, index):
+    from .shape import reshape
+    return getitem(reshape(input, (-1,)), index)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        from .shape import reshape
+        return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+    return gather(input, dim, indices)
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one tensor per dim."""
+    a = input._data
+    nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in nz)
+    return Tensor._make(np.stack(nz, axis=1).astype(np.int64) if a.ndim else np.zeros((int(a != 0), 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def tril(input, diagonal=0):
+    from .pointwise import mul
+    return mul(input, Tensor._make(np.tril(np.ones(input._data.shape[-2:], bool), diagonal)))
+
+
+def triu(input, diagonal=0):
+    from .pointwise import mul
+    return mul(input, Tensor._make(np.triu(np.ones(input._data.shape[-2:], bool), diagonal)))
+
+
+def diag(input, diagonal=0):
+    a = input._data
+    if a.ndim == 1:
+        n = a.shape[0] + abs(diagonal)
+        rows = np.arange(a.shape[0]) + max(-diagonal, 0)
+        cols = np.arange(a.shape[0]) + max(diagonal, 0)
+        from .creation import zeros
+        return index_put(zeros((n, n), dtype=input.dtype), (Tensor._make(rows), Tensor._make(cols)), input)
+    return diagonal_(input, diagonal)
+
+
+def diagonal_(input, offset=0, dim1=0, dim2=1):
+    a = input._data
+    n = min(a.shape[dim1], a.shape[dim2])
+    i = np.arange(n)
+    rows = i + max(-offset, 0)
+    cols = i + max(offset, 0)
+    keep = (rows < a.shape[dim1]) & (cols < a.shape[dim2])
+    return getitem(input, (Tensor._make(rows[keep]), Tensor._make(cols[keep])))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    from .reduction import return_types
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    idx = np.argsort(-a if descending and a.dtype.kind != 'b' else a, axis=d, kind='stable')
+    if descending and a.dtype.kind == 'b':
+        idx = np.flip(np.argsort(a, axis=d, kind='stable'), d)
+    ix = Tensor._make(idx.astype(np.int64))
+    return return_types.sort(gather(input, d, ix), ix)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable)[1]
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    from .reduction import return_types
+    s = sort(input, dim, descending=largest, stable=True)
+    from .shape import narrow
+    return return_types.topk(narrow(s[0], dim, 0, k), narrow(s[1], dim, 0, k))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not isinstance(r, tuple):
+        return Tensor._make(r)
+    out = [Tensor._make(r[0])] + [Tensor._make(x.astype(np.int64).reshape(input._data.shape) if i == 0 and
+                                               return_inverse else x.astype(np.int64)) for i, x in enumerate(r[1:])]
+    return tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    w = weights._data if weights is not None else None
+    r = np.bincount(input._data, weights=w, minlength=minlength)
+    return Tensor._make(r.astype(np.int64) if w is None else r.astype(w.dtype))
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None):
+    side = side or ('right' if right else 'left')
+    v = values._data if isinstance(values, Tensor) else values
+    return Tensor._make(np.asarray(np.searchsorted(sorted_sequence._data, v, side=side), dtype=np.int64))
+
+
+def one_hot_arr(a, num_classes):
+    return (a[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+def _float_default(x):
+    return x if x._data.dtype.kind == 'f' else Tensor._make(x._data.astype(DEFAULT.np))

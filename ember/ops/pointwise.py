@@ -1,0 +1,509 @@
+"""Elementwise ops: arithmetic, math functions, comparisons and logic, each with its backward formula
+on the same line as its forward (micrograd's locality)."""
+import math
+
+import numpy as np
+
+from ..backend import xp
+from .._dtype import DEFAULT, FROM_NP
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node, _edge
+from ..tensor import Tensor
+from ._util import binary_arrays, as_operand, fmt_shape
+
+_NO = object()
+
+
+def _params(fn):
+    return fn.__code__.co_varnames[:fn.__code__.co_argcount]
+
+
+def _fit(g, shape, np_dtype):
+    """A gradient summed back over broadcast dims and cast to the input's dtype."""
+    if g is None:
+        return None
+    if g.shape != shape:
+        g = dual.sum_to(g, shape)
+    if dual.is_array(g):
+        return g if g.dtype == np_dtype else g.astype(np_dtype)
+    return g if g._data.dtype == np_dtype else dual.cast(g, np_dtype)
+
+
+def _broadcast_error(name, x, y):
+    xs = x.shape if isinstance(x, Tensor) else ()
+    ys = y.shape if isinstance(y, Tensor) else ()
+    xs, ys = tuple(xs), tuple(ys)
+    for i in range(1, max(len(xs), len(ys)) + 1):
+        a = xs[-i] if i <= len(xs) else 1
+        b = ys[-i] if i <= len(ys) else 1
+        if a != b and a != 1 and b != 1:
+            d = max(len(xs), len(ys)) - i
+            return RuntimeError(f'The size of tensor a ({a}) must match the size of tensor b ({b}) at '
+                                f'non-singleton dimension {d} ({name}: shapes {fmt_shape(xs)} and '
+                                f'{fmt_shape(ys)} do not broadcast; reshape or unsqueeze one operand)')
+    return RuntimeError(f'{name}: shapes {fmt_shape(xs)} and {fmt_shape(ys)} do not broadcast')
+
+
+def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
+    """Make a differentiable binary op; ``backward(g, a, b)`` returns the grads of both operands."""
+    params = _params(backward)
+    needs_a, needs_b = 'a' in params, 'b' in params
+
+    def bw(self, g):
+        xs, xd, ys, yd, xv, yv = self._meta
+        a, b = xv, yv
+        if needs_a or needs_b:
+            sa, sb = self.saved()
+            if sa is not None:
+                a = sa
+            if sb is not None:
+                b = sb
+        ga, gb = backward(g, a, b)
+        return (_fit(ga, xs, xd) if xd is not None else None,
+                _fit(gb, ys, yd) if yd is not None else None)
+
+    cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
+
+    def op(input, other):
+        x, y, a, b = binary_arrays(input, other, float_out)
+        try:
+            r = np_fn(a, b)
+        except ValueError:
+            raise _broadcast_error(name, x, y) from None
+        xt = type(x) is Tensor or isinstance(x, Tensor)
+        yt = type(y) is Tensor or isinstance(y, Tensor)
+        if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
+            node = cls((x if xt else None, y if yt else None))
+            node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
+                          y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None,
+                          None if xt else a, None if yt else b)
+            if needs_a or needs_b:
+                node.save(x if (needs_a and xt) else None, y if (needs_b and yt) else None)
+            return Tensor._make(r, node)
+        return Tensor._make(r)
+    op.__name__ = name
+    op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
+    op.node = cls
+    return op
+
+
+def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
+    """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y."""
+    params = _params(backward)
+    needs_x, needs_y = 'x' in params, 'y' in params
+
+    def bw(self, g):
+        s = self.saved() if (needs_x or needs_y) else ()
+        x = s[0] if needs_x else None
+        y = s[-1] if needs_y else None
+        return backward(g, x, y)
+
+    cls = type(node_name, (Node,), {'__slots__': (), 'backward': bw})
+
+    def op(input):
+        try:
+            a = input._data
+        except AttributeError:
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f'{type(input).__name__}') from None
+        if a.dtype.kind != 'f' and not int_ok:
+            a = a.astype(DEFAULT.np)
+        r = np_fn(a)
+        if GRAD.enabled and input._requires_grad:
+            node = cls((input,))
+            out = Tensor._make(r, node)
+            if needs_x:
+                node.save(input)
+            if needs_y:
+                node.save_output(out)
+            return out
+        return Tensor._make(r)
+    op.__name__ = name
+    op.__doc__ = doc or f'Elementwise {name}.'
+    op.node = cls
+    return op
+
+
+# -- arithmetic ---------------------------------------------------------------------------------------
+_add = binary('add', xp.add, 'AddBackward0', lambda g, a, b: (g, g))
+_sub = binary('sub', xp.subtract, 'SubBackward0', lambda g, a, b: (g, -g))
+rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: (-g, g))
+mul = binary('mul', xp.multiply, 'MulBackward0', lambda g, a, b: (g * b, g * a))
+_div = binary('div', xp.true_divide, 'DivBackward0', lambda g, a, b: (g / b, -g * a / (b * b)), float_out=True)
+maximum = binary('maximum', xp.maximum, 'MaximumBackward0',
+                 lambda g, a, b: _minmax_grads(g, a, b, np.greater))
+minimum = binary('minimum', xp.minimum, 'MinimumBackward0',
+                 lambda g, a, b: _minmax_grads(g, a, b, np.less))
+atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0',
+               lambda g, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), float_out=True)
+fmod = binary('fmod', xp.fmod, 'FmodBackward0', lambda g, a, b: (g, None))
+remainder = binary('remainder', xp.remainder, 'RemainderBackward0', lambda g, a, b: (g, None))
+floor_divide = binary('floor_divide', xp.floor_divide, 'FloorDivideBackward0', lambda g, a, b: (None, None))
+
+
+def _minmax_grads(g, a, b, cmp):
+    """Gradient of max/min: to the winner, split in half on ties (PyTorch's rule)."""
+    ad, bd = dual.data(a), dual.data(b)
+    win_a = cmp(ad, bd)
+    tie = ad == bd
+    wa = win_a + 0.5 * tie
+    wb = (~win_a & ~tie) + 0.5 * tie
+    if dual.is_array(g):
+        return g * wa.astype(g.dtype), g * wb.astype(g.dtype)
+    return g * dual.const(wa, g), g * dual.const(wb, g)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(_add(input, other), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(_sub(input, other), out)
+
+
+subtract = sub
+
+
+def rsub(input, other, alpha=1):
+    """other - alpha * input (what ``2 - x`` computes)."""
+    if alpha != 1:
+        input = mul(input, alpha)
+    return rsub_(input, other)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (int / int gives the default float dtype); 'trunc' and 'floor' round."""
+    if rounding_mode is None:
+        return _out(_div(input, other), out)
+    x, y, a, b = binary_arrays(input, other)
+    q = np.true_divide(a, b)
+    if rounding_mode == 'trunc':
+        r = np.trunc(q)
+    elif rounding_mode == 'floor':
+        r = np.floor_divide(a, b) if np.asarray(a).dtype.kind in 'iu' else np.floor(q)
+    else:
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    dt = np.result_type(a, b) if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else None
+    r = np.asarray(r).astype(dt) if dt is not None else np.asarray(r)
+    return _out(Tensor._make(r), out)
+
+
+divide = true_divide = div
+multiply = mul
+
+
+def _out(t, out):
+    if out is None:
+        return t
+    out._data = t._data.astype(out._data.dtype, copy=False) if out._data.shape == t._data.shape else t._data
+    return out
+
+
+def _pow_bw(g, a, b):
+    if isinstance(b, (int, float)):
+        if b == 0:
+            return g * 0, None
+        return g * b * a ** (b - 1), None
+    ga = g * b * dual.where(dual.data(b) == 0, dual.const(0.0, g), a ** (b - 1)) if not dual.is_array(g) \
+        else g * b * np.where(b == 0, 0, a ** (b - 1))
+    ad = dual.data(a)
+    if isinstance(a, (int, float)):
+        gb = g * (a ** b) * math.log(a) if a > 0 else g * 0
+    else:
+        la = dual.log(a) if not dual.is_array(a) else np.log(np.where(ad > 0, ad, 1))
+        gb = g * (a ** b) * la
+        if dual.is_array(gb):
+            gb = np.where((ad == 0) & (dual.data(b) >= 0), 0, gb)
+    return ga, gb
+
+
+_pow0 = binary('pow', xp.power, 'PowBackward0', lambda g, a, b: _pow_bw(g, a, b))
+_pow1 = binary('pow', xp.power, 'PowBackward1', lambda g, a, b: _pow_bw(g, a, b))
+_pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: _pow_bw(g, a, b))
+
+
+def pow(input, exponent):
+    """input ** exponent, with either operand a Python number."""
+    if not isinstance(input, Tensor):
+        return _pow2(input, exponent)
+    if not isinstance(exponent, Tensor):
+        exponent = as_operand(exponent)
+        if isinstance(exponent, int) and exponent < 0 and input._data.dtype.kind in 'iub':
+            raise RuntimeError('Integers to negative integer powers are not allowed.')
+        if isinstance(exponent, Tensor):
+            return _pow1(input, exponent)
+        return _pow0(input, exponent)
+    if input._data.dtype.kind in 'iu' and exponent._data.dtype.kind in 'iu' and (exponent._data < 0).any():
+        raise RuntimeError('Integers to negative integer powers are not allowed.')
+    return _pow1(input, exponent)
+
+
+# -- unary math ---------------------------------------------------------------------------------------
+neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True)
+negative = neg
+exp = unary('exp', xp.exp, 'ExpBackward0', lambda g, x, y: g * y)
+exp2 = unary('exp2', xp.exp2, 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0))
+expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1))
+log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x)
+log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)))
+log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)))
+log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1))
+sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / (2 * y))
+rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: -0.5 * g * y * y * y)
+reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
+sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x))
+cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x))
+tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (1 + y * y))
+asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x))
+acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x))
+atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (1 + x * x))
+sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x))
+cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x))
+tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (1 - y * y))
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def _cosh(x):
+    return np.cosh(x) if dual.is_array(x) else cosh(x)
+
+
+def _sinh(x):
+    return np.sinh(x) if dual.is_array(x) else sinh(x)
+
+
+def _sigmoid(a):
+    with np.errstate(over='ignore'):
+        return 1 / (1 + np.exp(-a))
+
+
+sigmoid = unary('sigmoid', _sigmoid, 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
+relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
+             lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True)
+abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True)
+absolute = abs
+sign = unary('sign', xp.sign, 'SignBackward0', lambda g, x, y: g * 0, int_ok=True)
+sgn = sign
+floor = unary('floor', xp.floor, 'FloorBackward0', lambda g, x, y: g * 0, int_ok=True)
+ceil = unary('ceil', xp.ceil, 'CeilBackward0', lambda g, x, y: g * 0, int_ok=True)
+trunc = unary('trunc', xp.trunc, 'TruncBackward0', lambda g, x, y: g * 0, int_ok=True)
+frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g)
+square = unary('square', xp.square, 'PowBackward0', lambda g, x, y: g * 2 * x, int_ok=True)
+
+
+def _erf(a):
+    try:
+        from scipy.special import erf as f
+        return f(a).astype(a.dtype, copy=False)
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[a.dtype])(a)
+
+
+_2_SQRTPI = 2.0 / math.sqrt(math.pi)
+erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
+
+
+def round(input, *, decimals=0):
+    """Round half to even (like PyTorch); zero gradient."""
+    return _round(input) if decimals == 0 else _round_dec(input, decimals)
+
+
+_round = unary('round', xp.round, 'RoundBackward0', lambda g, x, y: g * 0, int_ok=True)
+
+
+def _round_dec(input, decimals):
+    return Tensor._make(np.round(input._data, decimals))
+
+
+# -- clamp, where, lerp ------------------------------------------------------------------------------
+class ClampBackward1(Node):
+    """Gradient passes where the input was inside [min, max]."""
+    __slots__ = ('_lo', '_hi')
+
+    def backward(self, g):
+        (x,) = self.saved()
+        xd = dual.data(x)
+        keep = np.ones(xd.shape, bool)
+        if self._lo is not None:
+            keep &= xd >= self._lo
+        if self._hi is not None:
+            keep &= xd <= self._hi
+        return dual.mask(g, keep)
+
+
+def clamp(input, min=None, max=None):
+    """Clamp into [min, max] (either bound may be None); min > max gives max, as in PyTorch."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        r = input
+        if min is not None:
+            r = maximum(r, min)
+        if max is not None:
+            r = minimum(r, max)
+        return r
+    a = input._data
+    r = a
+    if min is not None:
+        r = np.maximum(r, min) if a.dtype.kind == 'f' or isinstance(min, int) else np.maximum(r, min)
+    if max is not None:
+        r = np.minimum(r, max)
+    if a.dtype.kind != 'f' and (isinstance(min, float) or isinstance(max, float)):
+        r = r.astype(DEFAULT.np)
+    elif r.dtype != a.dtype:
+        r = r.astype(a.dtype)
+    if r is a:
+        r = a.copy()
+    if GRAD.enabled and input._requires_grad:
+        node = ClampBackward1((input,))
+        node._lo, node._hi = min, max
+        node.save(input)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+class WhereBackward0(Node):
+    """Gradient to ``input`` where the condition held, to ``other`` elsewhere."""
+    __slots__ = ('_cond', '_meta')
+
+    def backward(self, g):
+        c = self._cond
+        xs, xd, ys, yd = self._meta
+        zero = dual.const(0.0, g)
+        ga = _fit(dual.where(c, g, zero), xs, xd) if xd is not None else None
+        gb = _fit(dual.where(c, zero, g), ys, yd) if yd is not None else None
+        return ga, gb
+
+
+def where(condition, input=None, other=None):
+    """Elementwise ``input if condition else other``; with one argument, ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
+                           f'{FROM_NP[c.dtype].name.capitalize()}')
+    x, y, a, b = binary_arrays(input, other)
+    r = np.where(c, a, b)
+    if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
+        r = r.astype(DEFAULT.np if isinstance(a, float) or isinstance(b, float) else r.dtype)
+    xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+    if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
+        node = WhereBackward0((x if xt else None, y if yt else None))
+        node._cond = c
+        node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
+                      y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    return add(input, mul(sub(end, input), weight))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+# -- comparisons and logic (not differentiable) --------------------------------------------------------
+def _compare(np_fn, name):
+    def op(input, other):
+        x, y, a, b = binary_arrays(input, other)
+        try:
+            return Tensor._make(np.asarray(np_fn(a, b)))
+        except ValueError:
+            raise _broadcast_error(name, x, y) from None
+    op.__name__ = name
+    op.__doc__ = f'Elementwise {name}; a bool tensor, not differentiable.'
+    return op
+
+
+eq = _compare(np.equal, 'eq')
+ne = _compare(np.not_equal, 'ne')
+lt = _compare(np.less, 'lt')
+le = _compare(np.less_equal, 'le')
+gt = _compare(np.greater, 'gt')
+ge = _compare(np.greater_equal, 'ge')
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _compare(np.logical_and, 'logical_and')
+logical_or = _compare(np.logical_or, 'logical_or')
+logical_xor = _compare(np.logical_xor, 'logical_xor')
+
+
+def _bitwise(np_fn, name):
+    def op(input, other):
+        x, y, a, b = binary_arrays(input, other)
+        if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+        return Tensor._make(np.asarray(np_fn(a, b)))
+    op.__name__ = name
+    op.__doc__ = f'Elementwise {name} of integer or bool tensors.'
+    return op
+
+
+bitwise_and = _bitwise(np.bitwise_and, 'bitwise_and')
+bitwise_or = _bitwise(np.bitwise_or, 'bitwise_or')
+bitwise_xor = _bitwise(np.bitwise_xor, 'bitwise_xor')
+
+
+def logical_not(input):
+    return Tensor._make(np.logical_not(input._data))
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind == 'f':
+        raise RuntimeError('"bitwise_not_cpu" not implemented for \'Float\'')
+    return Tensor._make(np.invert(input._data))
+
+
+def isnan(input):
+    return Tensor._make(np.isnan(input._data))
+
+
+def isinf(input):
+    return Tensor._make(np.isinf(input._data))
+
+
+def isfinite(input):
+    return Tensor._make(np.isfinite(input._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return Tensor._make(np.isclose(input._data, as_operand(other)._data if isinstance(other, Tensor) else other,
+                                   rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    return input._data.shape == other._data.shape and bool((input._data == other._data).all())
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    return Tensor._make(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))

@@ -1,0 +1,702 @@
+"""Reductions (sum, mean, prod, max/min, var/std, norm, logsumexp), softmax/log_softmax and scans,
+with PyTorch's result dtypes, ``(values, indices)`` named tuples and backward formulas."""
+import numpy as np
+
+from .._dtype import DEFAULT, FROM_NP, to_np
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor
+from ._util import wrap_dims, wrap_dim
+
+
+class _ReturnType(tuple):
+    """A named tuple printed as ``torch.return_types.max(values=..., indices=...)``."""
+    _fields = ('values', 'indices')
+    _name = 'max'
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self):
+        return f'torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})'
+
+
+def _return_type(name):
+    return type(name, (_ReturnType,), {'_name': name, '__slots__': ()})
+
+
+class return_types:
+    """Named tuples returned by reductions over a dim."""
+    max = _return_type('max')
+    min = _return_type('min')
+    sort = _return_type('sort')
+    topk = _return_type('topk')
+    kthvalue = _return_type('kthvalue')
+    median = _return_type('median')
+    mode = _return_type('mode')
+    cummax = _return_type('cummax')
+    cummin = _return_type('cummin')
+    aminmax = type('aminmax', (tuple,), {'min': property(lambda s: s[0]), 'max': property(lambda s: s[1])})
+
+
+def _dims_kw(dim, kwargs):
+    if 'axis' in kwargs:
+        dim = kwargs.pop('axis')
+    keepdim = kwargs.pop('keepdims', kwargs.pop('keepdim', False))
+    return dim, keepdim
+
+
+def _kshape(shape, dims):
+    """``shape`` with the reduced dims kept as size 1."""
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _expand_back(g, shape, dims, keepdim):
+    if not keepdim and dims:
+        g = g.reshape(_kshape(shape, dims))
+    return dual.expand(g, shape)
+
+
+def _record(input, arr, cls, **state):
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        for k, v in state.items():
+            setattr(node, k, v)
+        return node
+    return None
+
+
+def _node(name, backward, slots, saves_input=False):
+    return type(name, (Node,), {'__slots__': slots, 'backward': backward,
+                                '__doc__': f'Backward of a reduction ({name}).'})
+
+
+# -- sum and mean ----------------------------------------------------------------------------------------
+SumBackward0 = _node('SumBackward0', lambda self, g: dual.expand(g, self.shape), ('shape',))
+SumBackward1 = _node('SumBackward1', lambda self, g: _expand_back(g, self.shape, self.dims, self.keep),
+                     ('shape', 'dims', 'keep'))
+MeanBackward0 = _node('MeanBackward0', lambda self, g: dual.expand(g / self.n, self.shape), ('shape', 'n'))
+MeanBackward1 = _node('MeanBackward1', lambda self, g: _expand_back(g / self.n, self.shape, self.dims, self.keep),
+                      ('shape', 'dims', 'keep', 'n'))
+
+
+def _sum_dtype(a, dtype):
+    nd = to_np(dtype)
+    if nd is not None:
+        return nd
+    return np.dtype(np.int64) if a.dtype.kind in 'biu' else a.dtype
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
+    """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
+    if kwargs:
+        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
+    a = input._data
+    nd = _sum_dtype(a, dtype)
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        r = np.asarray(a.sum(dtype=nd))
+        node = _record(input, r, SumBackward0, shape=a.shape)
+    else:
+        dims = wrap_dims(dim, a.ndim)
+        r = np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=nd))
+        node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim)
+    return Tensor._make(r, node)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return Tensor._make(np.asarray(np.nansum(input._data, axis=None if dim is None else wrap_dims(dim, input.ndim),
+                                             keepdims=keepdim)))
+
+
+def _need_float(a, op, dtype=None):
+    if to_np(dtype) is not None:
+        return to_np(dtype)
+    if a.dtype.kind != 'f':
+        raise RuntimeError(f'{op}(): could not infer output dtype. Input dtype must be either a floating point or '
+                           f'complex dtype. Got: {_type_word(a.dtype)}')
+    return a.dtype
+
+
+def _type_word(np_dtype):
+    return {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
+            'bool': 'Bool'}.get(np_dtype.name, np_dtype.name)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
+    """Arithmetic mean (floating dtypes only, as in PyTorch)."""
+    if kwargs:
+        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
+    a = input._data
+    nd = _need_float(a, 'mean', dtype)
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        r = np.asarray(a.mean(dtype=nd))
+        node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size)
+    else:
+        dims = wrap_dims(dim, a.ndim)
+        r = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=nd))
+        n = 1
+        for d in dims:
+            n *= a.shape[d]
+        node = _record(input, r, MeanBackward1, shape=a.shape, dims=dims, keep=keepdim, n=n)
+    return Tensor._make(r.astype(nd, copy=False), node)
+
+
+def nanmean(input, dim=None, keepdim=False):
+    return Tensor._make(np.asarray(np.nanmean(input._data, axis=None if dim is None else wrap_dims(dim, input.ndim),
+                                              keepdims=keepdim)))
+
+
+# -- prod -------------------------------------------------------------------------------------------------
+def _prod_grad(x, axis):
+    """d prod / dx along ``axis`` (None: all), exact with zeros (products of the other elements)."""
+    if axis is None:
+        flat = x.reshape(-1)
+        return _prod_grad(flat, 0).reshape(x.shape)
+    xm = np.moveaxis(x, axis, -1)
+    ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, xm[..., :-1]], -1), -1)
+    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(xm[..., 1:], -1)], -1), -1), -1)
+    return np.moveaxis(left * right, -1, axis)
+
+
+def _prod_bw(self, g):
+    (x,) = self.saved()
+    if dual.is_array(x):
+        gx = _prod_grad(x, self.dim)
+        g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
+        return g * gx
+    out = prod(x) if self.dim is None else prod(x, self.dim, keepdim=True)
+    g = g if self.dim is None or self.keep else g.unsqueeze(self.dim)
+    return g * out / x
+
+
+ProdBackward0 = _node('ProdBackward0', _prod_bw, ('dim', 'keep'))
+ProdBackward1 = _node('ProdBackward1', _prod_bw, ('dim', 'keep'))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements or along ``dim``."""
+    a = input._data
+    nd = _sum_dtype(a, dtype)
+    if dim is None:
+        r = np.asarray(a.prod(dtype=nd))
+        node = _record(input, r, ProdBackward0, dim=None, keep=False)
+    else:
+        d = wrap_dim(dim, a.ndim)
+        r = np.asarray(a.prod(axis=d, keepdims=keepdim, dtype=nd))
+        node = _record(input, r, ProdBackward1, dim=d, keep=keepdim)
+    if node is not None:
+        node.save(input)
+    return Tensor._make(r, node)
+
+
+# -- max / min -------------------------------------------------------------------------------------------
+def _even_bw(self, g):
+    """Full max/min: the gradient is shared evenly by all elements equal to the result."""
+    x, y = self.saved()
+    hit = dual.data(x) == dual.data(y)
+    share = hit / hit.sum()
+    return g * dual.const(share, g) if not dual.is_array(g) else g * share.astype(g.dtype)
+
+
+MaxBackward1 = _node('MaxBackward1', _even_bw, ())
+MinBackward1 = _node('MinBackward1', _even_bw, ())
+AmaxBackward0 = _node('AmaxBackward0', lambda self, g: _amax_bw(self, g), ('dims', 'keep'))
+AminBackward0 = _node('AminBackward0', lambda self, g: _amax_bw(self, g), ('dims', 'keep'))
+
+
+def _index_bw(self, g):
+    """max/min over a dim: the gradient goes to the selected index."""
+    idx, shape, d, keep = self.idx, self.shape, self.dim, self.keep
+    if not keep:
+        g = g.reshape(_kshape(shape, (d,)))
+        idx = np.expand_dims(idx, d)
+    if dual.is_array(g):
+        out = np.zeros(shape, g.dtype)
+        np.put_along_axis(out, idx, g, d)
+        return out
+    from .indexing import scatter
+    from .creation import zeros
+    return scatter(zeros(shape, dtype=g.dtype), d, Tensor._make(idx), g)
+
+
+MaxBackward0 = _node('MaxBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+MinBackward0 = _node('MinBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+
+
+def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
+    def op(input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Tensor):
+            return binary(input, dim)
+        a = input._data
+        if dim is None:
+            if a.size == 0:
+                raise RuntimeError(f'{name}(): Expected reduction dim to be specified for input.numel() == 0. '
+                                   'Specify the reduction dim with the \'dim\' argument.')
+            r = np.asarray(np_red(a))
+            if GRAD.enabled and input._requires_grad:
+                node = full_cls((input,))
+                res = Tensor._make(r, node)
+                node.save(input)
+                node.save_output(res)
+                node._saved = node._saved[1:]
+                node._saved = (node._saved_in,) + node._saved if False else node._saved
+                return _full_result(input, r, node)
+            return Tensor._make(r)
+        d = wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return getattr(return_types, name)(input.clone(), Tensor._make(np.array(0)))
+        if a.shape[d] == 0:
+            raise IndexError(f'{name}(): Expected reduction dim {d} to have non-zero size.')
+        idx = np_arg(a, axis=d)
+        vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
+        if not keepdim:
+            vals = vals.squeeze(d)
+        else:
+            idx = np.expand_dims(idx, d)
+        node = _record(input, vals, dim_cls, idx=idx if not keepdim else idx.squeeze(d), shape=a.shape, dim=d,
+                       keep=keepdim)
+        return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(idx.astype(np.int64)))
+    op.__name__ = name
+    op.__doc__ = f'{name} of all elements, or (values, indices) along ``dim``, or elementwise with a tensor.'
+    return op
+
+
+def _full_result(input, r, node):
+    node._saved = ()
+    node.save(input)
+    res = Tensor._make(r, node)
+    node.save_output(res)
+    return res
+
+
+def _nan_first(np_arg):
+    def f(a, axis):
+        idx = np_arg(a, axis=axis)
+        if a.dtype.kind == 'f':
+            nan = np.isnan(a)
+            if nan.any():
+                idx = np.where(nan.any(axis=axis), np.argmax(nan, axis=axis), idx)
+        return idx
+    return f
+
+
+def _nanmax(a):
+    return np.max(a)
+
+
+def _binary_max(a, b):
+    from .pointwise import maximum
+    return maximum(a, b)
+
+
+def _binary_min(a, b):
+    from .pointwise import minimum
+    return minimum(a, b)
+
+
+max = _extreme('max', np.max, _nan_first(np.argmax), MaxBackward1, MaxBackward0, _binary_max)
+min = _extreme('min', np.min, _nan_first(np.argmin), MinBackward1, MinBackward0, _binary_min)
+
+
+def _amax_bw(self, g):
+    x, y = self.saved()
+    xd, yd = dual.data(x), dual.data(y)
+    if not self.keep:
+        yd = yd.reshape(_kshape(xd.shape, self.dims))
+        g = g.reshape(_kshape(xd.shape, self.dims))
+    hit = xd == yd
+    share = hit / hit.sum(axis=self.dims, keepdims=True)
+    return g * (share.astype(xd.dtype) if dual.is_array(g) else dual.const(share, g))
+
+
+def _amax(np_red, cls):
+    def op(input, dim=(), keepdim=False):
+        a = input._data
+        dims = wrap_dims(dim if dim != () else None, a.ndim)
+        r = np.asarray(np_red(a, axis=dims, keepdims=keepdim))
+        if GRAD.enabled and input._requires_grad:
+            node = cls((input,))
+            node.dims, node.keep = dims, keepdim
+            return _full_result(input, r, node)
+        return Tensor._make(r)
+    return op
+
+
+amax = _amax(np.max, AmaxBackward0)
+amin = _amax(np.min, AminBackward0)
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (flattened when dim is None)."""
+    a = input._data
+    if dim is None:
+        return Tensor._make(np.asarray(_nan_first(np.argmax)(a.reshape(-1), 0), dtype=np.int64))
+    d = wrap_dim(dim, a.ndim)
+    r = _nan_first(np.argmax)(a, d)
+    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim else r, dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest value (flattened when dim is None)."""
+    a = input._data
+    if dim is None:
+        return Tensor._make(np.asarray(_nan_first(np.argmin)(a.reshape(-1), 0), dtype=np.int64))
+    d = wrap_dim(dim, a.ndim)
+    r = _nan_first(np.argmin)(a, d)
+    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim else r, dtype=np.int64))
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    return return_types.aminmax((amin(input, () if dim is None else dim, keepdim),
+                                 amax(input, () if dim is None else dim, keepdim)))
+
+
+# -- variance, std, norm -----------------------------------------------------------------------------------
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _var_args(dim, unbiased, correction):
+    if isinstance(dim, bool):
+        return None, dim, correction
+    return dim, unbiased, correction
+
+
+def _var_bw(self, g):
+    (x,) = self.saved()
+    dims, keep, n, c = self.dims, self.keep, self.n, self.c
+    if dual.is_array(x):
+        mu = x.mean(axis=dims, keepdims=True)
+        g = g if keep else g.reshape(_kshape(x.shape, dims))
+        return g * (2.0 / (n - c)) * (x - mu) if n - c > 0 else g * np.full(x.shape, np.nan, x.dtype)
+    mu = mean(x, dims, keepdim=True)
+    g = g if keep else g.reshape(_kshape(x.shape, dims))
+    return g * (2.0 / (n - c)) * (x - mu)
+
+
+def _std_bw(self, g):
+    x, y = self.saved()
+    dims, keep, n, c = self.dims, self.keep, self.n, self.c
+    if not keep:
+        g = g.reshape(_kshape(x.shape, dims))
+        y = y.reshape(_kshape(x.shape, dims))
+    mu = x.mean(axis=dims, keepdims=True) if dual.is_array(x) else mean(x, dims, keepdim=True)
+    return g * (x - mu) / (y * (n - c))
+
+
+VarBackward0 = _node('VarBackward0', _var_bw, ('dims', 'keep', 'n', 'c'))
+StdBackward0 = _node('StdBackward0', _std_bw, ('dims', 'keep', 'n', 'c'))
+
+
+def _moments(input, dim, unbiased, keepdim, correction, op):
+    dim, unbiased, correction = _var_args(dim, unbiased, correction)
+    a = input._data
+    _need_float(a, op)
+    dims = wrap_dims(dim, a.ndim)
+    c = _correction(unbiased, correction)
+    n = 1
+    for d in dims:
+        n *= a.shape[d]
+    return a, dims, c, n
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (``correction=1``)."""
+    a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'var')
+    with np.errstate(divide='ignore', invalid='ignore'):
+        r = np.asarray(a.var(axis=dims, ddof=c, keepdims=keepdim)).astype(a.dtype)
+    if GRAD.enabled and input._requires_grad:
+        node = VarBackward0((input,))
+        node.dims, node.keep, node.n, node.c = dims, keepdim, n, c
+        node.save(input)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation with Bessel's correction by default."""
+    a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'std')
+    with np.errstate(divide='ignore', invalid='ignore'):
+        r = np.asarray(a.std(axis=dims, ddof=c, keepdims=keepdim)).astype(a.dtype)
+    if GRAD.enabled and input._requires_grad:
+        node = StdBackward0((input,))
+        node.dims, node.keep, node.n, node.c = dims, keepdim, n, c
+        return _full_result(input, r, node)
+    return Tensor._make(r)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def _vnorm_bw(self, g):
+    x, y = self.saved()
+    p, dims, keep = self.p, self.dims, self.keep
+    if not keep and dims:
+        g = g.reshape(_kshape(x.shape, dims))
+        y = y.reshape(_kshape(x.shape, dims))
+    if dual.is_array(x):
+        with np.errstate(divide='ignore', invalid='ignore'):
+            if p == 2:
+                r = np.where(y == 0, 0, x / y)
+            elif p == 1:
+                r = np.sign(x)
+            elif p == float('inf') or p == float('-inf'):
+                hit = np.abs(x) == y
+                r = np.sign(x) * hit / hit.sum(axis=dims, keepdims=True)
+            elif p == 0:
+                r = np.zeros_like(x)
+            else:
+                r = np.where(y == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
+        return g * r.astype(x.dtype)
+    if p == 2:
+        return g * x / y
+    if p == 1:
+        return g * x.sign()
+    return g * x.sign() * x.abs() ** (p - 1) / y ** (p - 1)
+
+
+LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 'dims', 'keep'))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The p-norm of the elements (over ``dim``, or all)."""
+    a = x._data
+    _need_float(a, 'linalg.vector_norm', dtype)
+    dims = wrap_dims(dim, a.ndim) if dim is not None else tuple(range(a.ndim))
+    p = float(ord)
+    ab = np.abs(a)
+    if p == float('inf'):
+        r = ab.max(axis=dims, keepdims=keepdim) if a.size else np.zeros(())
+    elif p == float('-inf'):
+        r = ab.min(axis=dims, keepdims=keepdim)
+    elif p == 0:
+        r = (ab != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
+    elif p == 2:
+        r = np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+    elif p == 1:
+        r = ab.sum(axis=dims, keepdims=keepdim)
+    else:
+        r = (ab ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+    r = np.asarray(r).astype(a.dtype, copy=False)
+    if GRAD.enabled and x._requires_grad:
+        node = LinalgVectorNormBackward0((x,))
+        node.p, node.dims, node.keep = p, dims, keepdim
+        return _full_result(x, r, node)
+    return Tensor._make(r)
+
+
+def norm(input, p='fro', dim=None, keepdim=False, dtype=None):
+    """torch.norm: the vector 2-norm by default ('fro' over all elements is the same)."""
+    if p == 'fro' or p is None:
+        p = 2
+    if p == 'nuc':
+        from ..linalg import matrix_norm
+        return matrix_norm(input, 'nuc', dim if dim is not None else (-2, -1), keepdim)
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def dist(input, other, p=2):
+    from .pointwise import sub
+    return vector_norm(sub(input, other), p)
+
+
+# -- logsumexp, softmax ------------------------------------------------------------------------------------
+def _lse_bw(self, g):
+    x, y = self.saved()
+    if not self.keep:
+        g = g.reshape(_kshape(x.shape, self.dims))
+        y = y.reshape(_kshape(x.shape, self.dims))
+    return g * dual.exp(x - y)
+
+
+LogsumexpBackward0 = _node('LogsumexpBackward0', _lse_bw, ('dims', 'keep'))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, computed without overflow."""
+    a = input._data
+    if a.dtype.kind != 'f':
+        a = a.astype(DEFAULT.np)
+    dims = wrap_dims(dim, a.ndim)
+    m = np.max(a, axis=dims, keepdims=True) if a.size else np.zeros(_kshape(a.shape, dims), a.dtype)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide='ignore'):
+        r = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
+    if not keepdim:
+        r = r.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
+    r = np.asarray(r).astype(a.dtype, copy=False)
+    if GRAD.enabled and input._requires_grad:
+        node = LogsumexpBackward0((input,))
+        node.dims, node.keep = dims, keepdim
+        return _full_result(input, r, node)
+    return Tensor._make(r)
+
+
+def _softmax_arr(a, d):
+    m = a.max(axis=d, keepdims=True)
+    e = np.exp(a - m)
+    e /= e.sum(axis=d, keepdims=True)
+    return e
+
+
+def _log_softmax_arr(a, d):
+    m = a.max(axis=d, keepdims=True)
+    s = a - m
+    s -= np.log(np.exp(s).sum(axis=d, keepdims=True))
+    return s
+
+
+def _softmax_bw(self, g):
+    (y,) = self.saved()
+    d = self.dim
+    return y * (g - (g * y).sum(axis=d, keepdims=True))
+
+
+def _log_softmax_bw(self, g):
+    (y,) = self.saved()
+    d = self.dim
+    return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
+
+
+SoftmaxBackward0 = _node('SoftmaxBackward0', _softmax_bw, ('dim',))
+LogSoftmaxBackward0 = _node('LogSoftmaxBackward0', _log_softmax_bw, ('dim',))
+
+
+def _softmax_dim(dim, ndim, op):
+    if dim is None:
+        import warnings
+        warnings.warn(f'Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X '
+                      'as an argument.', UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return wrap_dim(dim, ndim)
+
+
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    a = input._data
+    nd = to_np(dtype)
+    if nd is not None:
+        a = a.astype(nd)
+    elif a.dtype.kind != 'f':
+        raise RuntimeError('"softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+    d = _softmax_dim(dim, a.ndim, 'softmax')
+    r = _softmax_arr(a, d) if a.ndim else np.ones_like(a)
+    if GRAD.enabled and input._requires_grad:
+        node = SoftmaxBackward0((input,))
+        node.dim = d
+        out = Tensor._make(r, node)
+        node.save_output(out)
+        return out
+    return Tensor._make(r)
+
+
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
+    a = input._data
+    nd = to_np(dtype)
+    if nd is not None:
+        a = a.astype(nd)
+    elif a.dtype.kind != 'f':
+        raise RuntimeError('"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+    d = _softmax_dim(dim, a.ndim, 'log_softmax')
+    r = _log_softmax_arr(a, d) if a.ndim else np.zeros_like(a)
+    if GRAD.enabled and input._requires_grad:
+        node = LogSoftmaxBackward0((input,))
+        node.dim = d
+        out = Tensor._make(r, node)
+        node.save_output(out)
+        return out
+    return Tensor._make(r)
+
+
+# -- scans --------------------------------------------------------------------------------------------------
+def _cumsum_bw(self, g):
+    d = self.dim
+    if dual.is_array(g):
+        return np.flip(np.cumsum(np.flip(g, d), axis=d), d)
+    from .shape import flip
+    return flip(cumsum(flip(g, (d,)), d), (d,))
+
+
+CumsumBackward0 = _node('CumsumBackward0', _cumsum_bw, ('dim',))
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    r = np.cumsum(a, axis=d if a.ndim else None, dtype=_sum_dtype(a, dtype)).reshape(a.shape)
+    node = _record(input, r, CumsumBackward0, dim=d)
+    return Tensor._make(r, node)
+
+
+def _cumprod_bw(self, g):
+    (x,) = self.saved()
+    d = self.dim
+    if dual.is_array(x):
+        out = np.cumprod(x, axis=d)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            r = np.flip(np.cumsum(np.flip(g * out, d), axis=d), d) / x
+        if not np.all(np.isfinite(r)):
+            r = _cumprod_grad_slow(x, g, d)
+        return r
+    out = cumprod(x, d)
+    from .shape import flip
+    return flip(cumsum(flip(g * out, (d,)), d), (d,)) / x
+
+
+def _cumprod_grad_slow(x, g, d):
+    xm, gm = np.moveaxis(x, d, -1), np.moveaxis(g, d, -1)
+    n = xm.shape[-1]
+    r = np.zeros_like(xm)
+    for k in range(n):
+        others = xm.copy()
+        others[..., k] = 1
+        cp = np.cumprod(others, axis=-1)
+        r[..., k] = (gm[..., k:] * cp[..., k:]).sum(-1)
+    return np.moveaxis(r, -1, d)
+
+
+CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Running product along ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    r = np.cumprod(a, axis=d, dtype=_sum_dtype(a, dtype))
+    node = _record(input, r, CumprodBackward0, dim=d)
+    if node is not None:
+        node.save(input)
+    return Tensor._make(r, node)
+
+
+# -- logical reductions ----------------------------------------------------------------------------------------
+def all(input, dim=None, keepdim=False):
+    a = input._data
+    r = a.all() if dim is None else a.all(axis=wrap_dims(dim, a.ndim), keepdims=keepdim)
+    return Tensor._make(np.asarray(r, dtype=np.uint8 if a.dtype == np.uint8 else np.bool_))
+
+
+def any(input, dim=None, keepdim=False):
+    a = input._data
+    r = a.any() if dim is None else a.any(axis=wrap_dims(dim, a.ndim), keepdims=keepdim)
+    return Tensor._make(np.asarray(r, dtype=np.uint8 if a.dtype == np.uint8 else np.bool_))
+
+
+def count_nonzero(input, dim=None):
+    a = input._data
+    return Tensor._make(np.asarray(np.count_nonzero(a, axis=None if dim is None else wrap_dims(dim, a.ndim)),
+                                   dtype=np.int64))

@@ -1,0 +1,575 @@
+"""Shape ops: views (view, reshape, transpose, permute, expand, squeeze, ...), copies (clone, to,
+repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
+import numpy as np
+
+from .._dtype import to_np, FROM_NP
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor, Size, _check_device
+from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape
+
+
+def _view_of(input, arr, node):
+    """A result that shares memory with ``input`` (and its version counter)."""
+    out = Tensor._make(arr, node)
+    out._base = input._base if input._base is not None else input
+    return out
+
+
+def _result(input, arr, node_cls, view=True, **state):
+    """Wrap ``arr``; record ``node_cls`` (with attributes ``state``) when grad is on."""
+    if GRAD.enabled and input._requires_grad:
+        node = node_cls((input,))
+        for k, v in state.items():
+            setattr(node, k, v)
+    else:
+        node = None
+    if view:
+        return _view_of(input, arr, node)
+    return Tensor._make(arr, node)
+
+
+def _node(name, backward, slots=()):
+    return type(name, (Node,), {'__slots__': slots, 'backward': backward,
+                                '__doc__': f'Backward of a shape op ({name}).'})
+
+
+# -- reshaping views ------------------------------------------------------------------------------------
+def _infer_shape(shape, numel, op='view'):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError('only one dimension can be inferred')
+    known = 1
+    for i, s in enumerate(shape):
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f'invalid shape dimension {s}')
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{fmt_shape(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{fmt_shape(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+ViewBackward0 = _node('ViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+UnsafeViewBackward0 = _node('UnsafeViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+
+
+def view(input, *shape):
+    """Same data seen with another shape (no copy); errors where a copy would be needed."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and not isinstance(shape[0], (tuple, list)):
+        return input.to(shape[0])
+    a = input._data
+    shape = _infer_shape(shape_arg(shape), a.size)
+    arr = a.view()
+    try:
+        arr.shape = shape
+    except AttributeError:
+        raise RuntimeError('view size is not compatible with input tensor\'s size and stride (at least one '
+                           'dimension spans across two contiguous subspaces). Use .reshape(...) instead.') from None
+    return _result(input, arr, ViewBackward0, shape=a.shape)
+
+
+def reshape(input, *shape):
+    """Same data with another shape: a view when possible, else a copy."""
+    a = input._data
+    shape = _infer_shape(shape_arg(shape), a.size)
+    arr = a.view()
+    try:
+        arr.shape = shape
+        return _result(input, arr, ViewBackward0, shape=a.shape)
+    except AttributeError:
+        return _result(input, a.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    nd = input._data.ndim
+    if nd == 0:
+        return reshape(input, (1,))
+    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError('flatten() has invalid args: start_dim cannot come after end_dim')
+    if s == e:
+        return input
+    sh = input._data.shape
+    n = 1
+    for d in sh[s:e + 1]:
+        n *= d
+    return reshape(input, sh[:s] + (n,) + sh[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    sh = input._data.shape
+    d = wrap_dim(dim, len(sh))
+    sizes = _infer_shape(sizes, sh[d])
+    return view(input, sh[:d] + tuple(sizes) + sh[d + 1:])
+
+
+SqueezeBackward0 = _node('SqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+SqueezeBackward1 = _node('SqueezeBackward1', lambda self, g: g.reshape(self.shape), ('shape',))
+SqueezeBackward2 = _node('SqueezeBackward2', lambda self, g: g.reshape(self.shape), ('shape',))
+UnsqueezeBackward0 = _node('UnsqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+
+
+def squeeze(input, dim=None):
+    """Remove size-1 dims (all, or those in ``dim``)."""
+    a = input._data
+    if dim is None:
+        return _result(input, a.reshape(tuple(s for s in a.shape if s != 1)), SqueezeBackward0, shape=a.shape)
+    dims = wrap_dims(dim, a.ndim)
+    new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
+    cls = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
+    return _result(input, a.reshape(new), cls, shape=a.shape)
+
+
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim + 1)
+    return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
+
+
+# -- permuting views -------------------------------------------------------------------------------------
+TransposeBackward0 = _node('TransposeBackward0', lambda self, g: g.swapaxes(self.d0, self.d1), ('d0', 'd1'))
+TBackward0 = _node('TBackward0', lambda self, g: g.swapaxes(0, 1) if g.ndim == 2 else g, ())
+PermuteBackward0 = _node('PermuteBackward0', lambda self, g: dual.permute(g, tuple(np.argsort(self.perm))),
+                         ('perm',))
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dims (a view)."""
+    a = input._data
+    d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
+    return _result(input, a.swapaxes(d0, d1), TransposeBackward0, d0=d0, d1=d1)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose of a tensor of at most 2 dims."""
+    a = input._data
+    if a.ndim > 2:
+        raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but self is {a.ndim}D')
+    return _result(input, a.T, TBackward0)
+
+
+def permute(input, *dims):
+    """Reorder dims (a view)."""
+    a = input._data
+    perm = wrap_dims(shape_arg(dims) if dims and not isinstance(dims[0], (tuple, list)) else tuple(dims[0]), a.ndim)
+    if len(perm) != a.ndim:
+        raise RuntimeError(f'permute(sparse_coo): number of dimensions in the tensor input does not match the '
+                           f'length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not '
+                           f'equal to len(dims) = {len(perm)}')
+    return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
+
+
+def movedim(input, source, destination):
+    a = input._data
+    src = wrap_dims(source, a.ndim)
+    dst = wrap_dims(destination, a.ndim)
+    perm = [d for d in range(a.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
+    return permute(input, perm)
+
+
+moveaxis = movedim
+
+
+def T_(input):
+    """``.T``: all dims reversed."""
+    a = input._data
+    return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
+
+
+def mT_(input):
+    a = input._data
+    if a.ndim < 2:
+        raise RuntimeError('tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.')
+    return transpose(input, -2, -1)
+
+
+# -- broadcasting and copies -------------------------------------------------------------------------------
+ExpandBackward0 = _node('ExpandBackward0', lambda self, g: dual.sum_to(g, self.shape), ('shape',))
+
+
+def expand(input, *sizes):
+    """Broadcast to a larger size without copying (-1 keeps a dim)."""
+    a = input._data
+    sizes = shape_arg(sizes)
+    if len(sizes) < a.ndim:
+        raise RuntimeError(f'expand({input.type()}{{{fmt_shape(a.shape)}}}, size={fmt_shape(sizes)}): the number '
+                           f'of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions '
+                           f'in the tensor ({a.ndim})')
+    lead = len(sizes) - a.ndim
+    target = tuple(a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i in range(a.ndim):
+        if a.shape[i] != 1 and a.shape[i] != target[i + lead]:
+            raise RuntimeError(f'The expanded size of the tensor ({target[i + lead]}) must match the existing size '
+                               f'({a.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: '
+                               f'{fmt_shape(sizes)}.  Tensor sizes: {fmt_shape(a.shape)}')
+    return _result(input, np.broadcast_to(a, target), ExpandBackward0, shape=a.shape)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    return Size(np.broadcast_shapes(*shapes))
+
+
+def _repeat_bw(self, g):
+    sh, reps = self.shape, self.reps
+    lead = len(reps) - len(sh)
+    full = (1,) * lead + tuple(sh)
+    split = []
+    for r, s in zip(reps, full):
+        split += [r, s]
+    g = g.reshape(tuple(split)).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+    return g.reshape(sh)
+
+
+RepeatBackward0 = _node('RepeatBackward0', _repeat_bw, ('shape', 'reps'))
+
+
+def repeat(input, *sizes):
+    """Tile the tensor ``sizes`` times along each dim (a copy)."""
+    a = input._data
+    reps = shape_arg(sizes)
+    if len(reps) < a.ndim:
+        raise RuntimeError('Number of dimensions of repeat dims can not be smaller than number of dimensions of '
+                           'tensor')
+    arr = np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps)
+    return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
+
+
+def repeat_interleave(input, repeats, dim=None):
+    from .indexing import index_select
+    a = input._data
+    if dim is None:
+        input, dim = flatten(input), 0
+        a = input._data
+    d = wrap_dim(dim, a.ndim)
+    r = repeats._data if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(a.shape[d]), r)
+    return index_select(input, d, Tensor._make(idx))
+
+
+CloneBackward0 = _node('CloneBackward0', lambda self, g: g)
+
+
+def clone(input, *, memory_format=None):
+    """A copy that stays connected to the graph."""
+    return _result(input, input._data.copy(), CloneBackward0, view=False)
+
+
+def contiguous(input, memory_format=None):
+    """Self if already contiguous, else a contiguous copy."""
+    if input._data.flags.c_contiguous:
+        return input
+    return _result(input, np.ascontiguousarray(input._data), CloneBackward0, view=False)
+
+
+ToCopyBackward0 = _node('ToCopyBackward0', lambda self, g: dual.cast(g, self.dt), ('dt',))
+
+
+def to(input, *args, **kwargs):
+    """Convert dtype (and accept device 'cpu'); returns self when nothing changes."""
+    dtype = kwargs.pop('dtype', None)
+    copy = kwargs.pop('copy', False)
+    _check_device(kwargs.pop('device', None))
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif a is None or isinstance(a, bool):
+            continue
+        elif isinstance(a, str) or type(a).__name__ == 'device' or isinstance(a, int):
+            _check_device(a)
+        else:
+            dtype = a
+    nd = to_np(dtype)
+    if nd is None or nd == input._data.dtype:
+        return clone(input) if copy else input
+    return _cast(input, nd)
+
+
+def _cast(input, nd):
+    a = input._data
+    arr = a.astype(nd)
+    if GRAD.enabled and input._requires_grad and nd.kind == 'f':
+        node = ToCopyBackward0((input,))
+        node.dt = a.dtype
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
+
+
+def _caster(nd):
+    nd = np.dtype(nd)
+
+    def f(input, memory_format=None):
+        return input if input._data.dtype == nd else _cast(input, nd)
+    return f
+
+
+float_ = _caster(np.float32)
+double = _caster(np.float64)
+half = _caster(np.float16)
+long = _caster(np.int64)
+int_ = _caster(np.int32)
+short = _caster(np.int16)
+char = _caster(np.int8)
+byte = _caster(np.uint8)
+bool_ = _caster(np.bool_)
+
+
+def type_as(input, other):
+    return to(input, other.dtype)
+
+
+def _flip_arr(g, dims):
+    if dual.is_array(g):
+        return np.flip(g, dims)
+    return flip(g, dims)
+
+
+FlipBackward0 = _node('FlipBackward0', lambda self, g: _flip_arr(g, self.dims), ('dims',))
+
+
+def flip(input, dims):
+    """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
+    a = input._data
+    d = wrap_dims(dims, a.ndim)
+    return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
+
+
+def fliplr(input):
+    return flip(input, (1,))
+
+
+def flipud(input):
+    return flip(input, (0,))
+
+
+def roll(input, shifts, dims=None):
+    from .indexing import index_select
+    if dims is None:
+        return view(roll(flatten(input), shifts, 0), input.shape)
+    if isinstance(shifts, (tuple, list)):
+        out = input
+        for s, d in zip(shifts, dims):
+            out = roll(out, s, d)
+        return out
+    d = wrap_dim(dims, input._data.ndim)
+    n = input._data.shape[d]
+    idx = (np.arange(n) - shifts) % n if n else np.arange(0)
+    return index_select(input, d, Tensor._make(idx))
+
+
+# -- joins and splits ----------------------------------------------------------------------------------------
+def _cat_bw(self, g):
+    out, start = [], 0
+    dim = self.dim
+    for n in self.sizes:
+        idx = (slice(None),) * dim + (slice(start, start + n),)
+        out.append(g[idx] if n is not None else None)
+        start += n
+    return tuple(out)
+
+
+CatBackward0 = _node('CatBackward0', _cat_bw, ('dim', 'sizes'))
+
+
+def _promote_all(tensors, op):
+    if not tensors:
+        raise RuntimeError(f'{op}(): expected a non-empty list of Tensors')
+    from .._dtype import promote_types
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = promote_types(dt, t.dtype)
+    return [t._data if t._data.dtype == dt.np else t._data.astype(dt.np) for t in tensors]
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dim."""
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+    arrs = _promote_all(tensors, 'cat')
+    keep = [(t, a) for t, a in zip(tensors, arrs) if not (a.ndim == 1 and a.shape[0] == 0)]
+    if not keep:
+        return Tensor._make(np.concatenate(arrs))
+    nd = keep[0][1].ndim
+    d = wrap_dim(dim, nd)
+    for t, a in keep:
+        if a.ndim != nd:
+            raise RuntimeError(f'Tensors must have same number of dimensions: got {nd} and {a.ndim}')
+        for k in range(nd):
+            if k != d and a.shape[k] != keep[0][1].shape[k]:
+                raise RuntimeError(f'Sizes of tensors must match except in dimension {d}. Expected size '
+                                   f'{keep[0][1].shape[k]} but got size {a.shape[k]} for tensor number '
+                                   f'{tensors.index(t)} in the list.')
+    arr = np.concatenate([a for _, a in keep], axis=d)
+    if GRAD.enabled and any(t._requires_grad for t, _ in keep):
+        node = CatBackward0([t for t, _ in keep])
+        node.dim, node.sizes = d, [a.shape[d] for _, a in keep]
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
+
+
+concat = concatenate = cat
+
+
+def _stack_bw(self, g):
+    d = self.dim
+    return tuple(g[(slice(None),) * d + (i,)] for i in range(self.n))
+
+
+StackBackward0 = _node('StackBackward0', _stack_bw, ('dim', 'n'))
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+    arrs = _promote_all(tensors, 'stack')
+    for i, a in enumerate(arrs):
+        if a.shape != arrs[0].shape:
+            raise RuntimeError(f'stack expects each tensor to be equal size, but got {fmt_shape(arrs[0].shape)} '
+                               f'at entry 0 and {fmt_shape(a.shape)} at entry {i}')
+    d = wrap_dim(dim, arrs[0].ndim + 1)
+    arr = np.stack(arrs, axis=d)
+    if GRAD.enabled and any(t._requires_grad for t in tensors):
+        node = StackBackward0(tensors)
+        node.dim, node.n = d, len(tensors)
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t.unsqueeze(0) if t.dim() == 1 else t for t in tensors], 0)
+
+
+def _join(grads, dim):
+    if dual.is_array(grads[0]):
+        return np.concatenate(grads, axis=dim)
+    return cat(grads, dim)
+
+
+SplitBackward0 = _node('SplitBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))
+UnbindBackward0 = _node('UnbindBackward0', lambda self, *gs: stack(gs, self.dim) if not dual.is_array(gs[0])
+                        else np.stack(gs, self.dim), ('dim',))
+
+
+def _multi_out(input, arrs, cls, dim):
+    """Outputs of one split-like node (each a view with its own output_nr)."""
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        node.dim = dim
+        node._out_meta = [(a.shape, a.dtype) for a in arrs]
+    else:
+        node = None
+    outs = []
+    for i, a in enumerate(arrs):
+        t = _view_of(input, a, node)
+        t._output_nr = i
+        outs.append(t)
+    return tuple(outs)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Split into chunks of a given size (last may be smaller) or of the given sizes."""
+    a = tensor._data
+    d = wrap_dim(dim, a.ndim)
+    n = a.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        s = int(split_size_or_sections)
+        sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f'split_with_sizes expects split_sizes to sum exactly to {n} (input tensor\'s size '
+                               f'at dimension {d}), but got split_sizes={sizes}')
+    arrs, start = [], 0
+    for k in sizes:
+        arrs.append(a[(slice(None),) * d + (slice(start, start + k),)])
+        start += k
+    return _multi_out(tensor, arrs, SplitBackward0, d)
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces."""
+    n = input._data.shape[wrap_dim(dim, input._data.ndim)]
+    size = -(-n // chunks) if n else 0
+    return split(input, max(size, 1), dim)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    n = a.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        bounds = [0] + list(indices_or_sections) + [n]
+        sizes = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(bounds) - 1)]
+    return split(input, sizes, d)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim`` as a tuple."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    arrs = [a[(slice(None),) * d + (i,)] for i in range(a.shape[d])]
+    return _multi_out(input, arrs, UnbindBackward0, d)
+
+
+def narrow(input, dim, start, length):
+    """The slice [start, start+length) along dim (a view)."""
+    d = wrap_dim(dim, input._data.ndim)
+    start = int(start)
+    if start < 0:
+        start += input._data.shape[d]
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def atleast_1d(input):
+    return reshape(input, (1,)) if input._data.ndim == 0 else input
+
+
+def atleast_2d(input):
+    a = input._data
+    return reshape(input, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else input

@@ -1,0 +1,90 @@
+"""Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
+import numpy as np
+
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor
+
+__all__ = ['Adagrad']
+
+
+class Adagrad(Optimizer):
+    """Implements the Adagrad algorithm (state is created for every param at construction, as in PyTorch)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if hasattr(lr, 'numel') and lr.numel() != 1:
+            raise ValueError('Tensor lr must be 1-element')
+        for name, value in (('learning rate', lr), ('lr_decay value', lr_decay),
+                            ('weight_decay value', weight_decay),
+                            ('initial_accumulator_value value', initial_accumulator_value),
+                            ('epsilon value', eps)):
+            if not 0.0 <= value:
+                raise ValueError(f'Invalid {name}: {value}')
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError('`fused` does not support `differentiable`')
+            if foreach:
+                raise RuntimeError('`fused` and `foreach` cannot be `True` together.')
+        for group in self.param_groups:
+            for p in group['params']:
+                _init_state(self.state[p], p, initial_accumulator_value)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('foreach', None), ('maximize', False), ('differentiable', False),
+                               ('fused', None)):
+                group.setdefault(key, value)
+        for st in self.state.values():
+            if st and 'step' in st and not hasattr(st['step'], '_data'):
+                st['step'] = _step_tensor(float(st['step']))
+
+    def share_memory(self):
+        """No-op: NumPy arrays are not shared across processes."""
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _adagrad_group(self.state, group, self.defaults['initial_accumulator_value'])
+        return loss
+
+
+def _init_state(st, p, initial_accumulator_value):
+    """A zero step counter and the squared-gradient sum filled with the initial accumulator value."""
+    st['step'] = _step_tensor()
+    st['sum'] = _state_tensor(np.full_like(p._data, initial_accumulator_value))
+
+
+def _adagrad_group(state, group, initial_accumulator_value):
+    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
+    lr, lr_decay, wd = _scalar(group['lr']), group['lr_decay'], group['weight_decay']
+    eps, maximize = group['eps'], group['maximize']
+    for p in group['params']:
+        g = p._grad
+        if g is None:
+            continue
+        st = state[p]
+        if len(st) == 0:
+            _init_state(st, p, initial_accumulator_value)
+        step_arr = st['step']._data
+        step_arr += 1
+        step = float(step_arr)
+        pa, ga = p._data, g._data
+        if maximize:
+            ga = np.negative(ga)
+        if wd != 0:
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+        clr = lr / (1 + (step - 1) * lr_decay)
+        acc = st['sum']._data
+        tmp = np.multiply(ga, ga)
+        np.add(acc, tmp, out=acc)
+        std = np.sqrt(acc)
+        np.add(std, eps, out=std)
+        np.multiply(ga, -clr, out=tmp)
+        np.add(pa, np.divide(tmp, std, out=tmp), out=pa)
+        p._bump()

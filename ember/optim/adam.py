@@ -1,0 +1,149 @@
+"""Adam and AdamW (decoupled weight decay), with AMSGrad, following PyTorch's single-tensor arithmetic."""
+import numpy as np
+
+from .optimizer import (Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor)
+
+__all__ = ['Adam', 'AdamW']
+
+
+class Adam(Optimizer):
+    """Implements the Adam algorithm (AdamW when ``decoupled_weight_decay=True``)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        betas = tuple(_scalar(b) if hasattr(b, 'dim') and b.dim() != 0 else b for b in betas)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError('`fused` does not support `differentiable`')
+            if foreach:
+                raise RuntimeError('`fused` and `foreach` cannot be `True` together.')
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('amsgrad', False), ('maximize', False), ('foreach', None), ('capturable', False),
+                               ('differentiable', False), ('decoupled_weight_decay', False), ('fused', None)):
+                group.setdefault(key, value)
+            _steps_as_tensors(self.state, group)
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _adam_group(self.state, group)
+        return loss
+
+
+class AdamW(Adam):
+    """Implements AdamW: Adam whose weight decay shrinks the params directly (not through the moments)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group['decoupled_weight_decay'] = True
+
+
+def _check_adam_args(lr, betas, eps, weight_decay):
+    """Raise PyTorch's errors for out-of-range Adam hyperparameters."""
+    if hasattr(lr, 'numel') and lr.numel() != 1:
+        raise ValueError('Tensor lr must be 1-element')
+    if not 0.0 <= lr:
+        raise ValueError(f'Invalid learning rate: {lr}')
+    if not 0.0 <= eps:
+        raise ValueError(f'Invalid epsilon value: {eps}')
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f'Invalid beta parameter at index 0: {betas[0]}')
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f'Invalid beta parameter at index 1: {betas[1]}')
+    if not 0.0 <= weight_decay:
+        raise ValueError(f'Invalid weight_decay value: {weight_decay}')
+    tensors = [hasattr(b, 'numel') for b in betas]
+    if not (all(isinstance(b, float) for b in betas) or all(tensors)):
+        raise ValueError('betas must be either both floats or both Tensors')
+    for i, b in enumerate(betas):
+        if tensors[i] and b.numel() != 1:
+            raise ValueError(f'Tensor betas[{i}] must be 1-element')
+
+
+def _steps_as_tensors(state, group):
+    """Turn old-style Python-number ``step`` entries into 0-d tensors (as PyTorch's ``__setstate__``)."""
+    for p in group['params']:
+        st = state.get(p)
+        if st and not hasattr(st['step'], '_data'):
+            st['step'] = _step_tensor(float(st['step']))
+
+
+def _adam_state(state, p, amsgrad):
+    """The param's state, created on its first step: step counter and zeroed moment estimates."""
+    st = state[p]
+    if len(st) == 0:
+        st['step'] = _step_tensor()
+        st['exp_avg'] = _state_tensor(np.zeros_like(p._data))
+        st['exp_avg_sq'] = _state_tensor(np.zeros_like(p._data))
+        if amsgrad:
+            st['max_exp_avg_sq'] = _state_tensor(np.zeros_like(p._data))
+    return st
+
+
+def _adam_group(state, group):
+    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
+    lr, (beta1, beta2) = _scalar(group['lr']), map(_scalar, group['betas'])
+    wd, eps, amsgrad = group['weight_decay'], group['eps'], group['amsgrad']
+    maximize, decoupled = group['maximize'], group['decoupled_weight_decay']
+    for p in group['params']:
+        g = p._grad
+        if g is None:
+            continue
+        st = _adam_state(state, p, amsgrad)
+        pa, ga = p._data, g._data
+        if maximize:
+            ga = np.negative(ga)
+        step_arr = st['step']._data
+        step_arr += 1
+        step = float(step_arr)
+        if wd != 0:
+            if decoupled:
+                np.multiply(pa, 1 - lr * wd, out=pa)
+            else:
+                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+        m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        tmp = _lerp(m, ga, 1 - beta1)
+        np.multiply(v, beta2, out=v)
+        np.multiply(ga, 1 - beta2, out=tmp)
+        np.multiply(tmp, ga, out=tmp)
+        np.add(v, tmp, out=v)
+        if amsgrad:
+            vmax = st['max_exp_avg_sq']._data
+            v = np.maximum(vmax, v, out=vmax)
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        denom = np.sqrt(v)
+        np.divide(denom, bias_correction2_sqrt, out=denom)
+        np.add(denom, eps, out=denom)
+        np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)
+        np.divide(tmp, denom, out=tmp)
+        np.add(pa, tmp, out=pa)
+        p._bump()
+
+
+def _lerp(a, end, weight):
+    """``a.lerp_(end, weight)`` in place, PyTorch's two-sided formula; returns the scratch array it used."""
+    diff = np.subtract(end, a)
+    if abs(weight) < 0.5:
+        np.add(a, np.multiply(diff, weight, out=diff), out=a)
+    else:
+        w = np.asarray(weight, dtype=a.dtype)
+        np.add(end, np.multiply(diff, w - np.ones((), a.dtype), out=diff), out=a)
+    return diff

@@ -1,0 +1,358 @@
+"""``Optimizer``: the base class of all optimizers, with PyTorch's param groups, state and state_dict.
+
+Built-in optimizers update ``p._data`` in place with NumPy ufuncs (no autograd graph, little overhead)."""
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from copy import deepcopy
+from itertools import chain
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.grad_mode import GRAD, enable_grad
+from ..tensor import Tensor
+
+__all__ = ['Optimizer', 'register_optimizer_step_pre_hook', 'register_optimizer_step_post_hook', 'required']
+
+
+class _RequiredParameter:
+    """Marks a hyperparameter that every param group must give."""
+
+    def __repr__(self):
+        return '<required parameter>'
+
+
+required = _RequiredParameter()
+
+_global_pre_hooks = OrderedDict()
+_global_post_hooks = OrderedDict()
+
+
+class RemovableHandle:
+    """A handle whose ``remove()`` takes a registered hook out of its dict again."""
+    _next_id = 0
+
+    def __init__(self, hooks_dict):
+        self.hooks_dict = hooks_dict
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks_dict.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _register(hooks, hook, prepend=False):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``."""
+    return _register(_global_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``."""
+    return _register(_global_post_hooks, hook)
+
+
+def _typename(obj):
+    """``torch.typename``: ``torch.FloatTensor`` for tensors, the qualified class name otherwise."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, '__module__', '') or ''
+    qualname = getattr(obj, '__qualname__', None) or getattr(obj, '__name__', None)
+    if qualname is None:
+        module, qualname = obj.__class__.__module__ or '', obj.__class__.__qualname__
+    return qualname if module in ('', 'builtins') else f'{module}.{qualname}'
+
+
+def _scalar(x):
+    """A hyperparameter as a Python number (a 1-element tensor lr becomes its value)."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _step_tensor(value=0.0):
+    """A 0-d float tensor counting steps, as PyTorch keeps ``state['step']``."""
+    np_dtype = np.float64 if _dtype.DEFAULT.np == np.float64 else np.float32
+    return Tensor._make(np.array(value, dtype=np_dtype))
+
+
+def _state_tensor(arr):
+    """Wrap a new state array as a tensor."""
+    return Tensor._make(arr)
+
+
+def _no_grad_step(step):
+    """Run ``step`` with grad mode off, like PyTorch; ``differentiable=True`` (autograd through the step) is
+    not supported because updates are made in place on the NumPy arrays."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        if self.defaults.get('differentiable', False):
+            raise NotImplementedError('ember.optim: differentiable=True (autograd through step) is not supported')
+        prev = GRAD.enabled
+        GRAD.enabled = False
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            GRAD.enabled = prev
+    return wrapper
+
+
+def _closure_loss(closure):
+    """Evaluate a step closure with grad enabled; None without a closure."""
+    if closure is None:
+        return None
+    with enable_grad():
+        return closure()
+
+
+def _hooked_step(step):
+    """Wrap a class's ``step`` so that registered step pre/post hooks run around it."""
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        self = args[0]
+        pre = self._optimizer_step_pre_hooks
+        if not (_global_pre_hooks or pre or _global_post_hooks or self._optimizer_step_post_hooks):
+            return step(*args, **kwargs)
+        for hook in chain(_global_pre_hooks.values(), pre.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f'{step} must return None or a tuple of (new_args, new_kwargs), '
+                                       f'but got {result}.')
+                args, kwargs = result
+        out = step(*args, **kwargs)
+        for hook in chain(self._optimizer_step_post_hooks.values(), _global_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    wrapper.hooked = True
+    return wrapper
+
+
+_HOOK_DICTS = ('_optimizer_step_pre_hooks', '_optimizer_step_post_hooks', '_optimizer_state_dict_pre_hooks',
+               '_optimizer_state_dict_post_hooks', '_optimizer_load_state_dict_pre_hooks',
+               '_optimizer_load_state_dict_post_hooks')
+
+
+class Optimizer:
+    """Base class for all optimizers: ``params`` (tensors or dicts of param groups) and ``defaults``."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
+        self._patch_step_function()
+        if isinstance(params, Tensor):
+            raise TypeError('params argument given to the optimizer should be an iterable of Tensors or dicts, '
+                            'but got ' + _typename(params))
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError('optimizer got an empty parameter list')
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{'params': param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+        self._warned_capturable_if_run_uncaptured = True
+
+    def __getstate__(self):
+        return {'defaults': self.defaults, 'state': self.state, 'param_groups': self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self._patch_step_function()
+        self.defaults.setdefault('differentiable', False)
+
+    def __repr__(self):
+        lines = [self.__class__.__name__ + ' (']
+        for i, group in enumerate(self.param_groups):
+            lines.append(f'\nParameter Group {i}\n')
+            lines.extend(f'    {key}: {group[key]}\n' for key in sorted(group.keys()) if key != 'params')
+        return ''.join(lines) + ')'
+
+    def _patch_step_function(self):
+        """Wrap the class's ``step`` once so that step hooks run (as PyTorch does)."""
+        self._zero_grad_profile_name = f'Optimizer.zero_grad#{self.__class__.__name__}.zero_grad'
+        if not getattr(self.__class__.step, 'hooked', None):
+            self.__class__.step = _hooked_step(self.__class__.step)
+
+    def _optimizer_step_code(self):
+        """Profiler entry point in PyTorch; nothing to do here."""
+
+    # -- hooks ------------------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        """Run ``hook(optimizer, args, kwargs)`` before ``step``; it may return new (args, kwargs)."""
+        return _register(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """Run ``hook(optimizer, args, kwargs)`` after ``step``."""
+        return _register(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """Run ``hook(optimizer)`` before ``state_dict``."""
+        return _register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """Run ``hook(optimizer, state_dict)`` after ``state_dict``; a returned dict replaces it."""
+        return _register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """Run ``hook(optimizer, state_dict)`` before loading; a returned dict is loaded instead."""
+        return _register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """Run ``hook(optimizer)`` after ``load_state_dict``."""
+        return _register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    # -- state_dict -------------------------------------------------------------------------------------
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` (tensors shared)."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != 'params'}
+            start = len(index)
+            for i, p in enumerate(group['params'], start):
+                index.setdefault(id(p), i)
+            packed['params'] = [index[id(p)] for p in group['params']]
+            groups.append(packed)
+        state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        state_dict = {'state': state, 'param_groups': groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def load_state_dict(self, state_dict):
+        """Load a ``state_dict()``: state tensors are matched to this optimizer's params by position."""
+        state_dict = state_dict.copy()
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict['param_groups'])
+        if len(groups) != len(saved_groups):
+            raise ValueError('loaded state dict has a different number of parameter groups')
+        if any(len(g['params']) != len(s['params']) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                             "optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g['params'] for g in saved_groups),
+                          chain.from_iterable(g['params'] for g in groups)))
+        state = defaultdict(dict)
+        for k, v in state_dict['state'].items():
+            if k in id_map:
+                state[id_map[k]] = _cast_state(id_map[k], v)
+            else:
+                state[k] = v
+        for group, new_group in zip(groups, saved_groups):
+            new_group['params'] = group['params']
+            if 'param_names' in group and 'param_names' not in new_group:
+                new_group['param_names'] = group['param_names']
+        self.__setstate__({'state': state, 'param_groups': saved_groups})
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+
+    # -- grads and groups -------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all optimized tensors: to None (default) or to zeros in place."""
+        for group in self.param_groups:
+            for p in group['params']:
+                g = p._grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                    continue
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                g._data.fill(0)
+                g._bump()
+
+    def step(self, closure=None):
+        """Perform one optimization step (subclasses implement it)."""
+        raise NotImplementedError
+
+    def add_param_group(self, param_group):
+        """Add a param group (a dict with ``'params'`` and optional per-group options) to ``param_groups``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f'param_group must be a dict, but got {type(param_group)}')
+        params = param_group['params']
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError('optimizer parameters need to be organized in ordered collections, but the ordering '
+                            'of tensors in sets will change between runs. Please use a list instead.')
+        _split_names(param_group, list(params))
+        for param in param_group['params']:
+            if not isinstance(param, Tensor):
+                raise TypeError('optimizer can only optimize Tensors, but one of the params is ' + _typename(param))
+            if not self.defaults.get('differentiable', None) and not (param.is_leaf or param.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter "
+                                 f"{name}")
+            param_group.setdefault(name, default)
+        self._check_disjoint(param_group)
+        self.param_groups.append(param_group)
+
+    def _check_disjoint(self, param_group):
+        """Warn about a param repeated inside the group; refuse one already in another group."""
+        params = param_group['params']
+        if len(params) != len(set(params)):
+            warnings.warn('optimizer contains a parameter group with duplicate parameters; in future, this will '
+                          'cause an error; see github.com/pytorch/pytorch/issues/40967 for more information',
+                          stacklevel=4)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(group['params'])
+            if ('param_names' in param_group) != ('param_names' in group):
+                txt = 'with names' if 'param_names' in param_group else 'without names'
+                raise ValueError('all optimizer param groups should be with/without names. '
+                                 f'cannot add param group {txt} to the optimizer')
+        if not seen.isdisjoint(params):
+            raise ValueError('some parameters appear in more than one parameter group')
+
+
+def _split_names(param_group, params):
+    """Store ``params`` in the group, splitting ``(name, tensor)`` pairs into ``param_names``."""
+    names = [p[0] for p in params if isinstance(p, tuple)]
+    param_group['params'] = [p[1] if isinstance(p, tuple) else p for p in params]
+    if names:
+        if len(names) != len(params):
+            raise ValueError('all optimizer params should be with/without names. Some param names are missing')
+        param_group['param_names'] = names
+
+
+def _cast_state(param, value, key=None):
+    """A loaded state value: tensors cast to the param's floating dtype (``step`` kept), containers walked."""
+    if isinstance(value, Tensor):
+        if key == 'step' or not param.is_floating_point() or value._data.dtype == param._data.dtype:
+            return value
+        return Tensor._make(value._data.astype(param._data.dtype))
+    if isinstance(value, dict):
+        return {k: _cast_state(param, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, v) for v in value)
+    return value

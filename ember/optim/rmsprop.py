@@ -1,0 +1,91 @@
+"""RMSprop: divide the gradient by a running average of its magnitude (optionally centered, with momentum)."""
+import numpy as np
+
+from .adam import _lerp, _steps_as_tensors
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor
+
+__all__ = ['RMSprop']
+
+
+class RMSprop(Optimizer):
+    """Implements the RMSprop algorithm as PyTorch does (eps added outside the square root)."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        if hasattr(lr, 'numel') and lr.numel() != 1:
+            raise ValueError('Tensor lr must be 1-element')
+        for name, value in (('learning rate', lr), ('epsilon value', eps), ('momentum value', momentum),
+                            ('weight_decay value', weight_decay), ('alpha value', alpha)):
+            if not 0.0 <= value:
+                raise ValueError(f'Invalid {name}: {value}')
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('momentum', 0), ('centered', False), ('foreach', None), ('maximize', False),
+                               ('differentiable', False), ('capturable', False)):
+                group.setdefault(key, value)
+            _steps_as_tensors(self.state, group)
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _rmsprop_group(self.state, group)
+        return loss
+
+
+def _rmsprop_state(state, p, group):
+    """The param's state, created on its first step."""
+    st = state[p]
+    if len(st) == 0:
+        st['step'] = _step_tensor()
+        st['square_avg'] = _state_tensor(np.zeros_like(p._data))
+        if group['momentum'] > 0:
+            st['momentum_buffer'] = _state_tensor(np.zeros_like(p._data))
+        if group['centered']:
+            st['grad_avg'] = _state_tensor(np.zeros_like(p._data))
+    return st
+
+
+def _rmsprop_group(state, group):
+    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
+    lr, alpha, eps, wd = _scalar(group['lr']), group['alpha'], group['eps'], group['weight_decay']
+    momentum, centered, maximize = group['momentum'], group['centered'], group['maximize']
+    for p in group['params']:
+        g = p._grad
+        if g is None:
+            continue
+        st = _rmsprop_state(state, p, group)
+        pa, ga = p._data, g._data
+        if maximize:
+            ga = np.negative(ga)
+        st['step']._data += 1
+        if wd != 0:
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+        sq = st['square_avg']._data
+        np.multiply(sq, alpha, out=sq)
+        tmp = np.multiply(ga, 1 - alpha, dtype=pa.dtype)
+        np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
+        if centered:
+            ga_avg = st['grad_avg']._data
+            _lerp(ga_avg, ga, 1 - alpha)
+            avg = np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
+            np.sqrt(avg, out=avg)
+        else:
+            avg = np.sqrt(sq, out=tmp)
+        np.add(avg, eps, out=avg)
+        if momentum > 0:
+            buf = st['momentum_buffer']._data
+            np.multiply(buf, momentum, out=buf)
+            np.add(buf, np.divide(ga, avg, out=avg), out=buf)
+            np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)
+        else:
+            upd = np.multiply(ga, -lr, dtype=pa.dtype)
+            np.add(pa, np.divide(upd, avg, out=upd), out=pa)
+        p._bump()

@@ -1,0 +1,522 @@
+"""``Tensor``: an n-dimensional array (NumPy, reached through ``xp``) that can record the ops applied to
+it so that ``backward()`` computes gradients. Op methods are attached from ``ember.ops``."""
+import warnings
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import FROM_NP, DEFAULT
+from .autograd.grad_mode import GRAD
+from .autograd.graph import _version_cell
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as ``torch.Size([2, 3])``."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return 'torch.Size([' + ', '.join(map(str, self)) + '])'
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class device:
+    """A device; ember computes on the CPU (``device('cpu')``)."""
+    __slots__ = ('type', 'index')
+
+    def __init__(self, type='cpu', index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if ':' in type:
+            type, idx = type.split(':')
+            index = int(idx)
+        if type not in ('cpu', 'cuda', 'mps', 'meta'):
+            raise RuntimeError(f'Expected one of cpu, cuda, mps, meta device type at start of device string: {type}')
+        self.type, self.index = type, index
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f'{self.type}:{self.index}'
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+CPU = device('cpu')
+
+
+def _check_device(d):
+    if d is None:
+        return
+    dev = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
+    if dev is None and isinstance(d, int):
+        dev = device('cuda', d)
+    if dev is not None and dev.type != 'cpu':
+        raise RuntimeError(f"ember runs on the CPU only: device '{dev}' is not available "
+                           "(torch.cuda.is_available() is False; use device='cpu').")
+
+
+_NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16': 'HalfTensor',
+                 'int64': 'LongTensor', 'int32': 'IntTensor', 'int16': 'ShortTensor', 'int8': 'CharTensor',
+                 'uint8': 'ByteTensor', 'bool': 'BoolTensor'}
+
+
+class Tensor:
+    """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
+    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '_output_nr', '_base', '_vc', '_accum',
+                 '_retains_grad', '_backward_hooks', '__weakref__', '__dict__')
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, dtype=None, device=None):
+        """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised."""
+        _check_device(device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            arr = args[0]._data
+        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], Size):
+            arr = np.array(_to_nested(args[0]), dtype=DEFAULT.np)
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            arr = np.zeros(tuple(int(s) for s in shape), dtype=DEFAULT.np)
+        if dtype is not None:
+            arr = arr.astype(_dtype.to_np(dtype))
+        _init(self, arr, None)
+
+    @staticmethod
+    def _make(arr, grad_fn=None):
+        """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad."""
+        t = object.__new__(Tensor)
+        t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
+        t._requires_grad = grad_fn is not None
+        t._grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = 0
+        t._base = None
+        t._vc = None
+        t._accum = None
+        t._retains_grad = False
+        t._backward_hooks = None
+        return t
+
+    # -- metadata -------------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size')]
+
+    @property
+    def dtype(self):
+        return FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    layout = 'torch.strided'
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride')]
+
+    def is_contiguous(self, memory_format=None):
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == 'f'
+
+    def is_complex(self):
+        return False
+
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    def data_ptr(self):
+        return self._data.__array_interface__['data'][0]
+
+    def get_device(self):
+        return -1
+
+    @property
+    def _version(self):
+        b = self._base if self._base is not None else self
+        return 0 if b._vc is None else b._vc[0]
+
+    def _bump(self):
+        """Record an in-place change (views share the counter with their base)."""
+        _version_cell(self)[0] += 1
+
+    # -- autograd attributes ----------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set whether autograd records ops on this leaf (in place; returns self)."""
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError('you can only change requires_grad flags of leaf variables. If you want to use '
+                               'a computed variable in a subgraph that doesn\'t require differentiation use '
+                               'var_no_grad = var.detach().')
+        if requires_grad and self._data.dtype.kind != 'f':
+            raise RuntimeError('only Tensors of floating point and complex dtype can require gradients')
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                'The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad '
+                'attribute won\'t be populated during autograd.backward(). If you indeed want the .grad field '
+                'to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.',
+                UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f'assigned grad expected to be a Tensor or None but got grad of type '
+                                f'{type(g).__name__}')
+            if g._data.shape != self._data.shape:
+                raise RuntimeError(f'assigned grad has data of a different size: {tuple(g.shape)} is not '
+                                   f'{tuple(self.shape)}')
+            if g._data.dtype != self._data.dtype:
+                raise RuntimeError(f'assigned grad has data of a different type: expected {self.dtype}, '
+                                   f'got {g.dtype}')
+        self._grad = g
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def data(self):
+        """This tensor's values as a new leaf that shares memory and is not tracked by autograd."""
+        t = Tensor._make(self._data)
+        t._base = self._base if self._base is not None else self
+        return t
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f'data must be a Tensor, got {type(value).__name__}')
+        self._data = value._data
+
+    def detach(self):
+        """A new tensor sharing memory with this one, cut from the graph (a leaf without grad)."""
+        t = Tensor._make(self._data)
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self):
+        if self._base is not None and self.grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in ``.grad`` after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+
+        import weakref
+        ref = weakref.ref(self)
+
+        def hook(g):
+            t = ref()
+            if t is not None:
+                from .autograd.graph import MODE
+                if t._grad is None:
+                    t._grad = g if MODE.graph else g.detach().clone()
+                else:
+                    t._grad = t._grad + g
+        self.grad_fn._tensor_prehook(self._output_nr, hook)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn._tensor_prehook(self._output_nr, hook)
+        from .autograd.graph import _edge
+        return _edge(self)[0]._tensor_prehook(0, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- conversions ------------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The NumPy array behind this tensor (shared memory)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self._data.astype(dtype, copy=False)
+        return self._data
+
+    def __array_wrap__(self, arr, context=None, return_scalar=False):
+        if return_scalar:
+            return arr[()]
+        return Tensor._make(np.asarray(arr))
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f'a Tensor with {self._data.size} elements cannot be converted to Scalar')
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError('len() of a 0-d tensor')
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError('iteration over a 0-d tensor')
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous')
+        return bool(self._data.reshape(()))
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in 'iub' or self._data.size != 1:
+            raise TypeError('only integer tensors of a single element can be converted to an index')
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if not spec else format(repr(self), spec)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_tensor, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError('Only Tensors created explicitly by the user (graph leaves) support the '
+                               'deepcopy protocol at the moment.  If you were attempting to deepcopy a '
+                               'module, this may be because of a torch.nn.utils.weight_norm usage, see '
+                               'https://github.com/pytorch/pytorch/pull/103001')
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self).__new__(type(self))
+        _init(new, self._data.copy(), None)
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        new.__dict__.update({k: v for k, v in self.__dict__.items()})
+        memo[id(self)] = new
+        return new
+
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument the type name (``'torch.FloatTensor'``); otherwise a cast (see ``to``)."""
+        if dtype is None:
+            return 'torch.' + _NP_TYPE_NAME[self._data.dtype.name]
+        if isinstance(dtype, str):
+            dtype = _LEGACY_BY_NAME[dtype.split('.')[-1]]
+        if isinstance(dtype, type) and issubclass(dtype, _LegacyTensorType):
+            dtype = dtype.dtype
+        return self.to(dtype)
+
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        _check_device('cuda')
+
+    def pin_memory(self):
+        return self
+
+    def share_memory_(self):
+        return self
+
+    def is_pinned(self):
+        return False
+
+    @property
+    def is_shared(self):
+        return lambda: False
+
+
+def _init(t, arr, grad_fn):
+    t._data = arr
+    t._requires_grad = grad_fn is not None
+    t._grad = None
+    t.grad_fn = grad_fn
+    t._output_nr = 0
+    t._base = None
+    t._vc = None
+    t._accum = None
+    t._retains_grad = False
+    t._backward_hooks = None
+
+
+def _rebuild_tensor(arr, requires_grad):
+    t = Tensor._make(arr)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _to_nested(x):
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (list, tuple)):
+        return [_to_nested(v) for v in x]
+    return x
+
+
+def _wrap_dim(dim, ndim, op='dim'):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})')
+    return dim + n if dim < 0 else dim
+
+
+class _LegacyMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+class _LegacyTensorType(metaclass=_LegacyMeta):
+    """Legacy typed constructors (``torch.FloatTensor([1, 2])``) usable with ``tensor.type(...)``."""
+    dtype = None
+
+    def __new__(cls, *args, **kwargs):
+        from .ops.creation import tensor as _tensor, empty
+        if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not \
+                isinstance(args[0], Size):
+            return _tensor(_to_nested(args[0]), dtype=cls.dtype)
+        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        return empty(*shape, dtype=cls.dtype)
+
+
+def _legacy(name, dt):
+    return _LegacyMeta(name, (_LegacyTensorType,), {'dtype': dt})
+
+
+FloatTensor = _legacy('FloatTensor', _dtype.float32)
+DoubleTensor = _legacy('DoubleTensor', _dtype.float64)
+HalfTensor = _legacy('HalfTensor', _dtype.float16)
+LongTensor = _legacy('LongTensor', _dtype.int64)
+IntTensor = _legacy('IntTensor', _dtype.int32)
+ShortTensor = _legacy('ShortTensor', _dtype.int16)
+CharTensor = _legacy('CharTensor', _dtype.int8)
+ByteTensor = _legacy('ByteTensor', _dtype.uint8)
+BoolTensor = _legacy('BoolTensor', _dtype.bool_)
+_LEGACY_BY_NAME = {c.__name__: c for c in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                                           ShortTensor, CharTensor, ByteTensor, BoolTensor)}

@@ -1,0 +1,4 @@
+"""Utilities (``torch.utils``): data loading lives in ``ember.utils.data``."""
+from . import data
+
+__all__ = ['data']

@@ -1,0 +1,168 @@
+"""Download, checksum, extraction and safe unpickling helpers shared by the datasets (stdlib only)."""
+import codecs
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+__all__ = ['calculate_md5', 'check_md5', 'check_integrity', 'download_url', 'extract_archive',
+           'download_and_extract_archive', 'restricted_load', 'DownloadError']
+
+USER_AGENT = 'ember-vision'
+TIMEOUT = 60
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched from any of its URLs."""
+
+
+def calculate_md5(fpath, chunk_size=1024 * 1024):
+    """Hex md5 of a file, read in chunks so large archives need little memory."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(fpath, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def check_md5(fpath, md5):
+    return md5 == calculate_md5(fpath)
+
+
+def check_integrity(fpath, md5=None):
+    """True when ``fpath`` is a file and (if ``md5`` is given) its checksum matches."""
+    if not os.path.isfile(fpath):
+        return False
+    return md5 is None or check_md5(fpath, md5)
+
+
+def _urlretrieve(url, fpath):
+    """Stream ``url`` into ``fpath`` through a temporary file so no partial file is left behind."""
+    request = urllib.request.Request(url, headers={'User-Agent': USER_AGENT})
+    folder = os.path.dirname(fpath) or '.'
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.download-')
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response, os.fdopen(fd, 'wb') as out:
+            shutil.copyfileobj(response, out)
+        os.replace(tmp, fpath)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def download_url(url, root, filename=None, md5=None):
+    """Download ``url`` to ``root/filename`` unless a file with the right checksum is already there."""
+    root = os.path.expanduser(os.fspath(root))
+    filename = filename or os.path.basename(url)
+    fpath = os.path.join(root, filename)
+    os.makedirs(root, exist_ok=True)
+    if check_integrity(fpath, md5):
+        print('Using downloaded and verified file: ' + fpath)
+        return fpath
+    print(f'Downloading {url} to {fpath}')
+    try:
+        _urlretrieve(url, fpath)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise DownloadError(f'could not download {url}: {getattr(e, "reason", e)}') from e
+    if not check_integrity(fpath, md5):
+        os.remove(fpath)
+        raise DownloadError(f'{url} was downloaded but its md5 does not match {md5}: file corrupted')
+    return fpath
+
+
+def _check_members(tar, to_path):
+    """Refuse members that would land outside ``to_path`` (for Pythons without tar filters)."""
+    root = os.path.realpath(to_path)
+    for m in tar.getmembers():
+        target = os.path.realpath(os.path.join(root, m.name))
+        if os.path.commonpath([root, target]) != root or m.issym() or m.islnk() or m.isdev():
+            raise RuntimeError(f'refusing to extract unsafe archive member {m.name!r}')
+
+
+def _extract_tar(from_path, to_path):
+    with tarfile.open(from_path, 'r:*') as tar:
+        if hasattr(tarfile, 'data_filter'):
+            tar.extractall(to_path, filter='data')
+        else:
+            _check_members(tar, to_path)
+            tar.extractall(to_path)
+
+
+def _extract_gzip(from_path, to_path):
+    out = os.path.join(to_path, os.path.basename(from_path)[:-3])
+    with gzip.open(from_path, 'rb') as src, open(out, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+
+
+def extract_archive(from_path, to_path=None, remove_finished=False):
+    """Extract a ``.tar``/``.tar.gz``/``.tgz`` archive or a single ``.gz`` file into ``to_path``."""
+    from_path = os.fspath(from_path)
+    to_path = os.fspath(to_path) if to_path is not None else os.path.dirname(from_path)
+    name = from_path.lower()
+    if name.endswith(('.tar', '.tar.gz', '.tgz', '.tar.bz2', '.tar.xz')):
+        _extract_tar(from_path, to_path)
+    elif name.endswith('.gz'):
+        _extract_gzip(from_path, to_path)
+    else:
+        raise RuntimeError(f'Unsupported archive type: {from_path}')
+    if remove_finished:
+        os.remove(from_path)
+    return to_path
+
+
+def download_and_extract_archive(url, download_root, extract_root=None, filename=None, md5=None,
+                                 remove_finished=False):
+    """Download an archive (checksum-verified) and extract it, as torchvision's helper of that name."""
+    download_root = os.path.expanduser(os.fspath(download_root))
+    extract_root = download_root if extract_root is None else os.fspath(extract_root)
+    fpath = download_url(url, download_root, filename, md5)
+    print(f'Extracting {fpath} to {extract_root}')
+    extract_archive(fpath, extract_root, remove_finished)
+
+
+def _numpy_globals():
+    """The few NumPy callables that pickled arrays need, found without touching ``numpy.core``."""
+    reconstruct = np.empty(0).__reduce__()[0]
+    scalar = np.int64(0).__reduce__()[0]
+    found = {'_reconstruct': reconstruct, 'scalar': scalar}
+    allowed = {}
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed.update({(mod, name): fn for name, fn in found.items()})
+    allowed.update({('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype})
+    return allowed
+
+
+def _safe_globals():
+    allowed = _numpy_globals()
+    allowed[('_codecs', 'encode')] = codecs.encode
+    for mod in ('builtins', '__builtin__'):
+        for t in (set, frozenset, bytearray, complex):
+            allowed[(mod, t.__name__)] = t
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that only rebuilds plain containers, bytes, str, numbers and NumPy arrays."""
+    _allowed = None
+
+    def find_class(self, module, name):
+        if _RestrictedUnpickler._allowed is None:
+            _RestrictedUnpickler._allowed = _safe_globals()
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f'refusing to load {module}.{name}: this pickle holds more than plain data and '
+                'NumPy arrays') from None
+
+
+def restricted_load(file, encoding='latin1'):
+    """Load a data pickle (like CIFAR's batches) without running arbitrary code."""
+    return _RestrictedUnpickler(file, encoding=encoding).load()

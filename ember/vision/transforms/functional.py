@@ -1,0 +1,397 @@
+"""Functional image transforms for PIL images and ember tensor images ([..., C, H, W]).
+
+PIL inputs go through Pillow as torchvision does; tensors are processed as NumPy arrays and re-wrapped."""
+import numbers
+from enum import Enum
+
+import numpy as np
+
+import ember
+from .._image import is_pil, is_tensor, pil_module, wrap
+from ._resample import resize_array
+
+__all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_num_channels', 'to_tensor',
+           'pil_to_tensor', 'to_pil_image', 'normalize', 'resize', 'crop', 'center_crop', 'resized_crop',
+           'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale']
+
+
+class InterpolationMode(Enum):
+    """Interpolation methods, named as torchvision's (``InterpolationMode.BILINEAR.value == 'bilinear'``)."""
+    NEAREST = 'nearest'
+    NEAREST_EXACT = 'nearest-exact'
+    BILINEAR = 'bilinear'
+    BICUBIC = 'bicubic'
+    BOX = 'box'
+    HAMMING = 'hamming'
+    LANCZOS = 'lanczos'
+
+
+_PIL_FILTERS = {'nearest': 0, 'nearest-exact': 0, 'bilinear': 2, 'bicubic': 3, 'box': 4, 'hamming': 5,
+                'lanczos': 1}
+_FROM_INT = {0: InterpolationMode.NEAREST, 2: InterpolationMode.BILINEAR, 3: InterpolationMode.BICUBIC,
+             4: InterpolationMode.BOX, 5: InterpolationMode.HAMMING, 1: InterpolationMode.LANCZOS}
+
+
+def _interpolation_modes_from_int(i):
+    return _FROM_INT[int(i)]
+
+
+def _interpolation(mode):
+    if isinstance(mode, InterpolationMode):
+        return mode
+    if isinstance(mode, int):
+        return _interpolation_modes_from_int(mode)
+    raise TypeError('Argument interpolation should be a InterpolationMode or a corresponding Pillow integer '
+                    'constant')
+
+
+def _check_image(img):
+    if is_pil(img):
+        return
+    if not is_tensor(img):
+        raise TypeError(f'img should be PIL Image or Tensor. Got {type(img)}')
+    if img._data.ndim < 2:
+        raise TypeError('Tensor is not a torch image.')
+
+
+def get_dimensions(img):
+    """``[channels, height, width]`` of a PIL image or tensor image."""
+    _check_image(img)
+    if is_pil(img):
+        return [len(img.getbands()), img.size[1], img.size[0]]
+    shape = img._data.shape
+    return [1 if len(shape) == 2 else shape[-3], shape[-2], shape[-1]]
+
+
+def get_image_size(img):
+    """``[width, height]`` of an image."""
+    _, h, w = get_dimensions(img)
+    return [w, h]
+
+
+def get_image_num_channels(img):
+    return get_dimensions(img)[0]
+
+
+def _float_tensor(arr):
+    """Wrap a float32 array as the default float dtype."""
+    t = wrap(arr)
+    default = ember.get_default_dtype()
+    return t if default == ember.float32 else t.to(default)
+
+
+_PIL_NP_TYPES = {'I': np.int32, 'I;16': np.int16, 'F': np.float32}
+
+
+def to_tensor(pic):
+    """PIL image or HWC ndarray to a CHW tensor; uint8 data is scaled to float in [0, 1]."""
+    if not (is_pil(pic) or isinstance(pic, np.ndarray)):
+        raise TypeError(f'pic should be PIL Image or ndarray. Got {type(pic)}')
+    if isinstance(pic, np.ndarray):
+        if pic.ndim not in (2, 3):
+            raise ValueError(f'pic should be 2/3 dimensional. Got {pic.ndim} dimensions.')
+        arr = pic[:, :, None] if pic.ndim == 2 else pic
+    else:
+        arr = np.array(pic, _PIL_NP_TYPES.get(pic.mode, np.uint8), copy=True)
+        if pic.mode == '1':
+            arr = arr * np.uint8(255)
+        arr = arr.reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+    arr = np.ascontiguousarray(arr.transpose((2, 0, 1)))
+    if arr.dtype == np.uint8:
+        return _float_tensor(arr.astype(np.float32) / np.float32(255))
+    return wrap(arr)
+
+
+def pil_to_tensor(pic):
+    """PIL image to a CHW tensor of the image's own type (no scaling)."""
+    if not is_pil(pic):
+        raise TypeError(f'pic should be PIL Image. Got {type(pic)}')
+    arr = np.array(pic, copy=True).reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+    return wrap(arr.transpose((2, 0, 1)))
+
+
+_CHANNEL_MODES = {2: ['LA'], 3: ['RGB', 'YCbCr', 'HSV'], 4: ['RGBA', 'CMYK', 'RGBX']}
+_DEFAULT_MODES = {2: 'LA', 3: 'RGB', 4: 'RGBA'}
+_SINGLE_MODES = {np.dtype(np.uint8): 'L', np.dtype(np.int16): 'I;16', np.dtype(np.int32): 'I',
+                 np.dtype(np.float32): 'F'}
+
+
+def _to_hwc_array(pic):
+    if is_tensor(pic):
+        arr = pic._data
+        if arr.ndim not in (2, 3):
+            raise ValueError(f'pic should be 2/3 dimensional. Got {arr.ndim} dimensions.')
+        return arr.transpose((1, 2, 0)) if arr.ndim == 3 else arr
+    if not isinstance(pic, np.ndarray):
+        raise TypeError(f'pic should be Tensor or ndarray. Got {type(pic)}.')
+    return pic
+
+
+def _pick_mode(npimg, mode):
+    channels = npimg.shape[2]
+    if channels == 1:
+        expected = _SINGLE_MODES.get(npimg.dtype)
+        if mode is not None and mode != expected:
+            raise ValueError(f'Incorrect mode ({mode}) supplied for input type {npimg.dtype}. '
+                             f'Should be {expected}')
+        return expected
+    if mode is not None and mode not in _CHANNEL_MODES[channels]:
+        raise ValueError(f'Only modes {_CHANNEL_MODES[channels]} are supported for {channels}D inputs')
+    if mode is None and npimg.dtype == np.uint8:
+        return _DEFAULT_MODES[channels]
+    return mode
+
+
+def to_pil_image(pic, mode=None):
+    """CHW tensor or HWC ndarray to a PIL image; floats are scaled by 255 unless ``mode='F'``."""
+    npimg = _to_hwc_array(pic)
+    if npimg.ndim == 2:
+        npimg = npimg[:, :, None]
+    if npimg.ndim != 3:
+        raise ValueError(f'pic should be 2/3 dimensional. Got {npimg.ndim} dimensions.')
+    if npimg.shape[-1] > 4:
+        raise ValueError(f'pic should not have > 4 channels. Got {npimg.shape[-1]} channels.')
+    if np.issubdtype(npimg.dtype, np.floating) and mode != 'F':
+        npimg = (npimg * 255).astype(np.uint8)
+    mode = _pick_mode(npimg, mode)
+    if mode is None:
+        raise TypeError(f'Input type {npimg.dtype} is not supported')
+    if npimg.shape[2] == 1:
+        npimg = npimg[:, :, 0]
+    return pil_module().fromarray(np.ascontiguousarray(npimg), mode=mode)
+
+
+def normalize(tensor, mean, std, inplace=False):
+    """``(tensor - mean) / std`` per channel of a float (..., C, H, W) tensor, through ember ops."""
+    if not is_tensor(tensor):
+        raise TypeError(f'img should be Tensor Image. Got {type(tensor)}')
+    if not tensor.dtype.is_floating_point:
+        raise TypeError(f'Input tensor should be a float tensor. Got {tensor.dtype}.')
+    if tensor.dim() < 3:
+        raise ValueError('Expected tensor to be a tensor image of size (..., C, H, W). Got '
+                         f'tensor.size() = {tensor.size()}')
+    if not inplace:
+        tensor = tensor.clone()
+    mean = ember.as_tensor(mean, dtype=tensor.dtype)
+    std = ember.as_tensor(std, dtype=tensor.dtype)
+    if (std._data == 0).any():
+        raise ValueError(f'std evaluated to zero after conversion to {tensor.dtype}, leading to division by '
+                         'zero.')
+    if mean.dim() == 1:
+        mean = mean.view(-1, 1, 1)
+    if std.dim() == 1:
+        std = std.view(-1, 1, 1)
+    return tensor.sub_(mean).div_(std)
+
+
+def _resized_output_size(h, w, size, max_size=None):
+    """torchvision's rule: one number matches the shorter edge (keeping the aspect), two give (h, w)."""
+    if len(size) == 2:
+        return [size[0], size[1]]
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = size[0], int(size[0] * long / short)
+    if max_size is not None:
+        if max_size <= size[0]:
+            raise ValueError(f'max_size = {max_size} must be strictly greater than the requested size for the '
+                             f'smaller edge size = {size}')
+        if new_long > max_size:
+            new_short, new_long = int(max_size * new_short / new_long), max_size
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    return [new_h, new_w]
+
+
+def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+    """Resize to ``size``; PIL images go through ``Image.resize`` (always antialiased)."""
+    interpolation = _interpolation(interpolation)
+    if isinstance(size, numbers.Number):
+        size = [int(size)]
+    if len(size) not in (1, 2):
+        raise ValueError(f'Size must be an int or a 1 or 2 element tuple/list, not a {len(size)} element '
+                         'tuple/list')
+    if max_size is not None and len(size) != 1:
+        raise ValueError('max_size should only be passed if size specifies the length of the smaller edge, '
+                         'i.e. size should be an int or a sequence of length 1 in torchscript mode.')
+    _, h, w = get_dimensions(img)
+    out = _resized_output_size(h, w, list(size), max_size)
+    if [h, w] == out:
+        return img
+    if is_pil(img):
+        return img.resize((out[1], out[0]), _PIL_FILTERS[interpolation.value])
+    mode = interpolation.value
+    aa = bool(antialias) and mode in ('bilinear', 'bicubic')
+    return wrap(resize_array(img._data, out, mode, aa))
+
+
+def _parse_padding(padding):
+    """``[left, top, right, bottom]`` from an int or a 1-, 2- or 4-element sequence."""
+    if not isinstance(padding, (numbers.Number, tuple, list)):
+        raise TypeError('Got inappropriate padding arg')
+    if isinstance(padding, numbers.Number):
+        return [int(padding)] * 4
+    if len(padding) not in (1, 2, 4):
+        raise ValueError(f'Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element '
+                         'tuple')
+    if len(padding) == 1:
+        return [padding[0]] * 4
+    if len(padding) == 2:
+        return [padding[0], padding[1], padding[0], padding[1]]
+    return list(padding)
+
+
+def _pad_hw(arr, ltrb, fill, mode, h_axis):
+    """Pad axes ``h_axis`` and ``h_axis + 1`` of ``arr``; negative padding crops."""
+    left, top, right, bottom = ltrb
+    h, w = arr.shape[h_axis], arr.shape[h_axis + 1]
+    index = [slice(None)] * arr.ndim
+    index[h_axis] = slice(max(-top, 0), h - max(-bottom, 0))
+    index[h_axis + 1] = slice(max(-left, 0), w - max(-right, 0))
+    arr = arr[tuple(index)]
+    widths = [(0, 0)] * arr.ndim
+    widths[h_axis] = (max(top, 0), max(bottom, 0))
+    widths[h_axis + 1] = (max(left, 0), max(right, 0))
+    if mode != 'constant':
+        return np.pad(arr, widths, mode)
+    shape = [s + a + b for s, (a, b) in zip(arr.shape, widths)]
+    out = np.empty(shape, arr.dtype)
+    out[...] = fill
+    index = tuple(slice(a, a + s) for s, (a, _) in zip(arr.shape, widths))
+    out[index] = arr
+    return out
+
+
+def _pil_fill(fill, img):
+    channels = len(img.getbands())
+    if fill is None:
+        fill = 0
+    if isinstance(fill, (list, tuple)):
+        if len(fill) == 1:
+            fill = list(fill) * channels
+        elif len(fill) != channels:
+            raise ValueError("The number of elements in 'fill' does not match the number of channels of the "
+                             f'image ({len(fill)} != {channels})')
+        fill = [float(x) if img.mode == 'F' else int(x) for x in fill]
+        return fill if channels > 1 else fill[0]
+    return float(fill) if img.mode == 'F' else int(fill)
+
+
+_PAD_MODES = ('constant', 'edge', 'reflect', 'symmetric')
+
+
+def pad(img, padding, fill=0, padding_mode='constant'):
+    """Pad every border (left, top, right, bottom) with ``fill`` or by edge/reflect/symmetric copying."""
+    _check_image(img)
+    if padding_mode not in _PAD_MODES:
+        raise ValueError('Padding mode should be either constant, edge, reflect or symmetric')
+    ltrb = _parse_padding(padding)
+    if is_pil(img):
+        if fill is not None and not isinstance(fill, (numbers.Number, tuple, list)):
+            raise TypeError('Got inappropriate fill arg')
+        arr = _pad_hw(np.asarray(img), ltrb, _pil_fill(fill, img), padding_mode, 0)
+        out = pil_module().fromarray(arr)
+        if img.mode == 'P':
+            out.putpalette(img.getpalette())
+        return out
+    fill = 0 if fill is None else fill
+    if not isinstance(fill, (int, float)):
+        raise TypeError('Got inappropriate fill arg')
+    arr = img._data
+    return wrap(_pad_hw(arr, ltrb, fill, padding_mode, arr.ndim - 2))
+
+
+def crop(img, top, left, height, width):
+    """The ``height`` x ``width`` window at (``top``, ``left``); outside the image it is zero-filled."""
+    _check_image(img)
+    if is_pil(img):
+        return img.crop((left, top, left + width, top + height))
+    arr = img._data
+    h, w = arr.shape[-2:]
+    right, bottom = left + width, top + height
+    if left < 0 or top < 0 or right > w or bottom > h:
+        ltrb = [max(-left + min(0, right), 0), max(-top + min(0, bottom), 0),
+                max(right - max(w, left), 0), max(bottom - max(h, top), 0)]
+        window = arr[..., max(top, 0):bottom, max(left, 0):right]
+        return wrap(_pad_hw(window, ltrb, 0, 'constant', arr.ndim - 2))
+    return wrap(arr[..., top:bottom, left:right])
+
+
+def _size_pair(size):
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 1:
+        return size[0], size[0]
+    return size[0], size[1]
+
+
+def center_crop(img, output_size):
+    """Crop the centre; an image smaller than ``output_size`` is first zero-padded around."""
+    crop_h, crop_w = _size_pair(output_size)
+    _, h, w = get_dimensions(img)
+    if crop_w > w or crop_h > h:
+        ltrb = [(crop_w - w) // 2 if crop_w > w else 0, (crop_h - h) // 2 if crop_h > h else 0,
+                (crop_w - w + 1) // 2 if crop_w > w else 0, (crop_h - h + 1) // 2 if crop_h > h else 0]
+        img = pad(img, ltrb, fill=0)
+        _, h, w = get_dimensions(img)
+        if crop_w == w and crop_h == h:
+            return img
+    top = int(round((h - crop_h) / 2.0))
+    left = int(round((w - crop_w) / 2.0))
+    return crop(img, top, left, crop_h, crop_w)
+
+
+def resized_crop(img, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR,
+                 antialias=True):
+    """``crop`` then ``resize``."""
+    return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
+
+
+def hflip(img):
+    """Mirror left-right."""
+    _check_image(img)
+    if is_pil(img):
+        return img.transpose(pil_module().Transpose.FLIP_LEFT_RIGHT)
+    return wrap(np.ascontiguousarray(img._data[..., ::-1]))
+
+
+def vflip(img):
+    """Mirror top-bottom."""
+    _check_image(img)
+    if is_pil(img):
+        return img.transpose(pil_module().Transpose.FLIP_TOP_BOTTOM)
+    return wrap(np.ascontiguousarray(img._data[..., ::-1, :]))
+
+
+def to_grayscale(img, num_output_channels=1):
+    """PIL image to grayscale ('L', or 'RGB' with three equal bands)."""
+    if not is_pil(img):
+        raise TypeError(f'img should be PIL Image. Got {type(img)}')
+    if num_output_channels not in (1, 3):
+        raise ValueError('num_output_channels should be either 1 or 3')
+    gray = img.convert('L')
+    if num_output_channels == 1:
+        return gray
+    arr = np.asarray(gray, dtype=np.uint8)
+    return pil_module().fromarray(np.dstack([arr, arr, arr]), mode='RGB')
+
+
+def rgb_to_grayscale(img, num_output_channels=1):
+    """Luma ``0.2989 R + 0.587 G + 0.114 B`` (ITU-R 601-2) of a PIL or tensor image."""
+    if is_pil(img):
+        return to_grayscale(img, num_output_channels)
+    _check_image(img)
+    arr = img._data
+    if arr.ndim < 3:
+        raise TypeError(f'Input image tensor should have at least 3 dimensions, but found {arr.ndim}')
+    if arr.shape[-3] not in (1, 3):
+        raise TypeError(f'Input image tensor permitted channel values are [1, 3], but found {arr.shape[-3]}')
+    if num_output_channels not in (1, 3):
+        raise ValueError('num_output_channels should be either 1 or 3')
+    if arr.shape[-3] == 3:
+        work = arr.dtype if arr.dtype.kind == 'f' else np.dtype(np.float32)
+        r, g, b = (arr[..., i, :, :].astype(work) for i in range(3))
+        gray = (work.type(0.2989) * r + work.type(0.587) * g + work.type(0.114) * b).astype(arr.dtype)
+        gray = gray[..., None, :, :]
+    else:
+        gray = arr.copy()
+    if num_output_channels == 3:
+        gray = np.broadcast_to(gray, arr.shape)
+    return wrap(gray)

@@ -1,0 +1,346 @@
+"""Transform classes with torchvision's arguments, behaviour and ``repr``.
+
+Random choices draw from ember's global generator, so ``ember.manual_seed`` makes them reproducible."""
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+
+import ember
+from . import functional as F
+from .functional import InterpolationMode, _interpolation
+
+__all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Resize', 'CenterCrop', 'Pad',
+           'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip',
+           'RandomResizedCrop', 'Grayscale', 'RandomGrayscale']
+
+
+def _rand():
+    """A uniform float in [0, 1) from ember's global generator."""
+    return ember.rand(1).item()
+
+
+def _randint(low, high):
+    """A uniform integer in [low, high) from ember's global generator."""
+    return int(ember.randint(low, high, size=(1,)).item())
+
+
+def _setup_size(size, error_msg):
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    if isinstance(size, Sequence) and len(size) == 1:
+        return size[0], size[0]
+    if len(size) != 2:
+        raise ValueError(error_msg)
+    return size
+
+
+class _Transform:
+    """Callable transform whose work is in ``forward`` (torchvision's transforms are modules)."""
+
+    def __call__(self, img):
+        return self.forward(img)
+
+    def forward(self, img):
+        raise NotImplementedError
+
+
+class Compose:
+    """Apply several transforms in order."""
+
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def __call__(self, img):
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self):
+        lines = [f'    {t}' for t in self.transforms]
+        return self.__class__.__name__ + '(' + ''.join('\n' + line for line in lines) + '\n)'
+
+
+class ToTensor:
+    """PIL image or HWC ndarray to a CHW float tensor in [0, 1] (uint8 inputs are divided by 255)."""
+
+    def __call__(self, pic):
+        return F.to_tensor(pic)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}()'
+
+
+class PILToTensor:
+    """PIL image to a CHW tensor of the same type, unscaled."""
+
+    def __call__(self, pic):
+        return F.pil_to_tensor(pic)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}()'
+
+
+class ToPILImage:
+    """CHW tensor or HWC ndarray to a PIL image (mode inferred from channels and dtype if not given)."""
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def __call__(self, pic):
+        return F.to_pil_image(pic, self.mode)
+
+    def __repr__(self):
+        return self.__class__.__name__ + '(' + (f'mode={self.mode}' if self.mode is not None else '') + ')'
+
+
+class Normalize(_Transform):
+    """Per-channel ``(x - mean) / std`` of a float tensor image."""
+
+    def __init__(self, mean, std, inplace=False):
+        self.mean = mean
+        self.std = std
+        self.inplace = inplace
+
+    def forward(self, tensor):
+        return F.normalize(tensor, self.mean, self.std, self.inplace)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(mean={self.mean}, std={self.std})'
+
+
+class Resize(_Transform):
+    """Resize to (h, w), or match the shorter edge to an int ``size`` keeping the aspect ratio."""
+
+    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+        if not isinstance(size, (int, Sequence)):
+            raise TypeError(f'Size should be int or sequence. Got {type(size)}')
+        if isinstance(size, Sequence) and len(size) not in (1, 2):
+            raise ValueError('If size is a sequence, it should have 1 or 2 values')
+        self.size = size
+        self.max_size = max_size
+        self.interpolation = _interpolation(interpolation)
+        self.antialias = antialias
+
+    def forward(self, img):
+        return F.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(size={self.size}, interpolation={self.interpolation.value}, '
+                f'max_size={self.max_size}, antialias={self.antialias})')
+
+
+class CenterCrop(_Transform):
+    """Crop the centre to ``size`` (int for a square), zero-padding images that are too small."""
+
+    def __init__(self, size):
+        self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
+
+    def forward(self, img):
+        return F.center_crop(img, self.size)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size})'
+
+
+class Pad(_Transform):
+    """Pad the borders with a constant ``fill`` or by edge, reflect or symmetric copying."""
+
+    def __init__(self, padding, fill=0, padding_mode='constant'):
+        if not isinstance(padding, (numbers.Number, tuple, list)):
+            raise TypeError('Got inappropriate padding arg')
+        if not isinstance(fill, (numbers.Number, tuple, list)):
+            raise TypeError('Got inappropriate fill arg')
+        if padding_mode not in ('constant', 'edge', 'reflect', 'symmetric'):
+            raise ValueError('Padding mode should be either constant, edge, reflect or symmetric')
+        if isinstance(padding, Sequence) and len(padding) not in (1, 2, 4):
+            raise ValueError('Padding must be an int or a 1, 2, or 4 element tuple, not a '
+                             f'{len(padding)} element tuple')
+        self.padding = padding
+        self.fill = fill
+        self.padding_mode = padding_mode
+
+    def forward(self, img):
+        return F.pad(img, self.padding, self.fill, self.padding_mode)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(padding={self.padding}, fill={self.fill}, '
+                f'padding_mode={self.padding_mode})')
+
+
+class Lambda:
+    """Use a user function as a transform."""
+
+    def __init__(self, lambd):
+        if not callable(lambd):
+            raise TypeError(f'Argument lambd should be callable, got {repr(type(lambd).__name__)}')
+        self.lambd = lambd
+
+    def __call__(self, img):
+        return self.lambd(img)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}()'
+
+
+class RandomApply(_Transform):
+    """Apply a list of transforms together with probability ``p``."""
+
+    def __init__(self, transforms, p=0.5):
+        self.transforms = transforms
+        self.p = p
+
+    def forward(self, img):
+        if self.p < _rand():
+            return img
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self):
+        lines = [f'    p={self.p}'] + [f'    {t}' for t in self.transforms]
+        return self.__class__.__name__ + '(' + ''.join('\n' + line for line in lines) + '\n)'
+
+
+class RandomCrop(_Transform):
+    """Crop a random ``size`` window, after optional padding (``pad_if_needed`` pads small images)."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode='constant'):
+        self.size = tuple(_setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.'))
+        self.padding = padding
+        self.pad_if_needed = pad_if_needed
+        self.fill = fill
+        self.padding_mode = padding_mode
+
+    @staticmethod
+    def get_params(img, output_size):
+        """Random ``(top, left, h, w)`` of a crop of ``output_size``."""
+        _, h, w = F.get_dimensions(img)
+        th, tw = output_size
+        if h < th or w < tw:
+            raise ValueError(f'Required crop size {(th, tw)} is larger than input image size {(h, w)}')
+        if w == tw and h == th:
+            return 0, 0, h, w
+        return _randint(0, h - th + 1), _randint(0, w - tw + 1), th, tw
+
+    def forward(self, img):
+        if self.padding is not None:
+            img = F.pad(img, self.padding, self.fill, self.padding_mode)
+        _, height, width = F.get_dimensions(img)
+        if self.pad_if_needed and width < self.size[1]:
+            img = F.pad(img, [self.size[1] - width, 0], self.fill, self.padding_mode)
+        if self.pad_if_needed and height < self.size[0]:
+            img = F.pad(img, [0, self.size[0] - height], self.fill, self.padding_mode)
+        i, j, h, w = self.get_params(img, self.size)
+        return F.crop(img, i, j, h, w)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size}, padding={self.padding})'
+
+
+class RandomHorizontalFlip(_Transform):
+    """Mirror left-right with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def forward(self, img):
+        return F.hflip(img) if _rand() < self.p else img
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(p={self.p})'
+
+
+class RandomVerticalFlip(_Transform):
+    """Mirror top-bottom with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def forward(self, img):
+        return F.vflip(img) if _rand() < self.p else img
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(p={self.p})'
+
+
+class RandomResizedCrop(_Transform):
+    """Crop a random area fraction (``scale``) and aspect ``ratio``, then resize it to ``size``."""
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+        self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
+        if not isinstance(scale, Sequence):
+            raise TypeError('Scale should be a sequence')
+        if not isinstance(ratio, Sequence):
+            raise TypeError('Ratio should be a sequence')
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            warnings.warn('Scale and ratio should be of kind (min, max)')
+        self.interpolation = _interpolation(interpolation)
+        self.antialias = antialias
+        self.scale = scale
+        self.ratio = ratio
+
+    @staticmethod
+    def get_params(img, scale, ratio):
+        """Random ``(top, left, h, w)``: ten tries at a fitting box, else a central crop."""
+        _, height, width = F.get_dimensions(img)
+        area = height * width
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target_area = area * (scale[0] + (scale[1] - scale[0]) * _rand())
+            aspect = math.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * _rand())
+            w = int(round(math.sqrt(target_area * aspect)))
+            h = int(round(math.sqrt(target_area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return _randint(0, height - h + 1), _randint(0, width - w + 1), h, w
+        return RandomResizedCrop._central(height, width, ratio)
+
+    @staticmethod
+    def _central(height, width, ratio):
+        in_ratio = float(width) / float(height)
+        if in_ratio < min(ratio):
+            w, h = width, int(round(width / min(ratio)))
+        elif in_ratio > max(ratio):
+            h, w = height, int(round(height * max(ratio)))
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def forward(self, img):
+        i, j, h, w = self.get_params(img, self.scale, self.ratio)
+        return F.resized_crop(img, i, j, h, w, self.size, self.interpolation, antialias=self.antialias)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(size={self.size}, scale={tuple(round(s, 4) for s in self.scale)}, '
+                f'ratio={tuple(round(r, 4) for r in self.ratio)}, interpolation={self.interpolation.value}, '
+                f'antialias={self.antialias})')
+
+
+class Grayscale(_Transform):
+    """Convert to grayscale with 1 or 3 (equal) output channels."""
+
+    def __init__(self, num_output_channels=1):
+        self.num_output_channels = num_output_channels
+
+    def forward(self, img):
+        return F.rgb_to_grayscale(img, num_output_channels=self.num_output_channels)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(num_output_channels={self.num_output_channels})'
+
+
+class RandomGrayscale(_Transform):
+    """Convert to grayscale (keeping the channel count) with probability ``p``."""
+
+    def __init__(self, p=0.1):
+        self.p = p
+
+    def forward(self, img):
+        num_output_channels = F.get_dimensions(img)[0]
+        if _rand() < self.p:
+            return F.rgb_to_grayscale(img, num_output_channels=num_output_channels)
+        return img
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(p={self.p})'
