@@ -10,7 +10,7 @@ import torch
 
 import ember
 
-SHAPES = [(5, 3), (7,), (2, 3, 4), (1, 1)]
+SHAPES = [(5, 3), (7,), (2, 3, 4), (1, 1), ()]
 STEPS = 50
 
 
@@ -21,7 +21,7 @@ def _init_arrays(seed=0, shapes=SHAPES):
 
 def _grad_of(a):
     """A fixed gradient field, computed with NumPy so both frameworks see identical gradients."""
-    return (2 * a + np.sin(3 * a)).astype(np.float32)
+    return np.asarray(2 * a + np.sin(3 * a), dtype=np.float32)
 
 
 def _pair(arrays):
@@ -121,6 +121,14 @@ def test_trajectory_matches_torch(name, kwargs):
     _assert_state_equal(eopt, topt)
 
 
+@pytest.mark.parametrize('name,kwargs', [('Adam', dict(lr=0.01, betas=(0.4, 0.9))),
+                                         ('RMSprop', dict(lr=0.001, alpha=0.4, centered=True))])
+def test_large_lerp_weight(name, kwargs):
+    ep, tp, eopt, topt = _run(name, kwargs, steps=15)
+    _assert_params_close(ep, tp)
+    _assert_state_equal(eopt, topt)
+
+
 @pytest.mark.parametrize('name', ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad'])
 def test_params_without_grad_are_skipped(name):
     kwargs = dict(lr=0.01, momentum=0.9) if name in ('SGD', 'RMSprop') else dict(lr=0.01)
@@ -138,7 +146,7 @@ def test_float64_params():
     for _ in range(20):
         for e, t in zip(ep, tp):
             e.grad = ember.tensor(2 * e.detach().numpy())
-            t.grad = torch.from_numpy(2 * t.detach().numpy())
+            t.grad = torch.from_numpy(np.asarray(2 * t.detach().numpy()))
         eopt.step()
         topt.step()
     for e, t in zip(ep, tp):
@@ -198,7 +206,7 @@ def test_state_layout_like_torch():
     assert isinstance(eopt.state, type(topt.state))
     esd = eopt.state_dict()
     assert list(esd) == ['state', 'param_groups']
-    assert esd['param_groups'][0]['params'] == [0, 1, 2, 3]
+    assert esd['param_groups'][0]['params'] == list(range(len(SHAPES)))
     ep2, tp2, eopt2, topt2 = _run('SGD', dict(lr=0.01, momentum=0.9), steps=1)
     np.testing.assert_array_equal(eopt2.state[ep2[0]]['momentum_buffer'].numpy(), _grad_of(_init_arrays()[0]))
     ep3, _, eopt3, _ = _run('SGD', dict(lr=0.01), steps=1)
@@ -365,10 +373,45 @@ def test_training_a_tiny_model_with_autograd():
             loss = ((xs @ w + b - ys) ** 2).mean()
             loss.backward()
             opt.step()
-        results.append((w.detach().numpy().copy(), b.detach().numpy().copy(), float(loss)))
+        results.append((w.detach().numpy().copy(), b.detach().numpy().copy(), loss.detach().item()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
     assert results[0][2] == pytest.approx(results[1][2], rel=1e-5)
+
+
+def _my_sgd(lib):
+    class MySGD(lib.optim.Optimizer):
+        def __init__(self, params, lr=0.1, momentum=0.5):
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    if 'buf' not in st:
+                        st['buf'] = lib.zeros_like(p)
+                    st['buf'].mul_(group['momentum']).add_(p.grad)
+                    p.add_(st['buf'], alpha=-group['lr'])
+    return MySGD
+
+
+def test_custom_optimizer_subclass_with_scheduler():
+    results = []
+    for lib in (ember, torch):
+        w = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        opt = _my_sgd(lib)([w], lr=0.1)
+        sch = lib.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+        for _ in range(10):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+            sch.step()
+        results.append((w.detach().numpy().copy(), repr(opt), opt.state_dict()['param_groups']))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    assert results[0][1:] == results[1][1:]
 
 
 # -- reprs ---------------------------------------------------------------------------------------------------

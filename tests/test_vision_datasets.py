@@ -156,7 +156,7 @@ def test_fashion_mnist_reads_gz_files(tmp_path):
 
 
 @need_fashion
-def test_fashion_mnist_download_from_mirror(tmp_path, capsys):
+def test_fashion_mnist_download_from_mirror(tmp_path):
     class LocalFashion(datasets.FashionMNIST):
         mirrors = [f'file://{FASHION_DIR}/']
         resources = [(n + '.gz', md5(os.path.join(FASHION_DIR, n + '.gz'))) for n in IDX_NAMES]
@@ -214,7 +214,8 @@ def test_mnist_download_bad_checksum(tmp_path, tiny_mirror):
 
     class Corrupt(datasets.MNIST):
         mirrors = [f'file://{src}/']
-        resources = [(name, '0' * 32) for name, _ in tiny_mirror[1]]
+
+    Corrupt.resources = [(name, '0' * 32) for name, _ in resources]
 
     with pytest.raises(RuntimeError, match='Error downloading train-images-idx3-ubyte.gz'):
         Corrupt(str(tmp_path / 'data'), download=True)
@@ -423,3 +424,27 @@ def test_restricted_unpickler_loads_plain_data():
         out = restricted_load(io.BytesIO(payload))
         np.testing.assert_array_equal(out['arr'], arr)
         assert out['n'] == 7 and out['s'] == {1, 2}
+
+
+# -- with ember's DataLoader ------------------------------------------------------------------------------------
+
+def test_cifar_through_dataloader(tmp_path):
+    train_rows, train_labels, md5s, _ = build_cifar10(tmp_path)
+    ds = cifar10_class(md5s)(str(tmp_path), transform=transforms.ToTensor())
+    assert isinstance(ds, ember.utils.data.Dataset)
+    batches = list(ember.utils.data.DataLoader(ds, batch_size=4))
+    assert [tuple(x.shape) for x, _ in batches] == [(4, 3, 32, 32), (4, 3, 32, 32), (2, 3, 32, 32)]
+    x, y = batches[0]
+    assert y.dtype == ember.int64 and y.numpy().tolist() == train_labels[:4]
+    expected = torch.from_numpy(train_rows[:4].reshape(4, 3, 32, 32).copy()).float().div(255)
+    np.testing.assert_array_equal(x.numpy(), expected.numpy())
+
+
+@need_mnist
+def test_mnist_through_dataloader(mnist_root):
+    ds = datasets.MNIST(str(mnist_root), transform=transforms.ToTensor())
+    x, y = next(iter(ember.utils.data.DataLoader(ds, batch_size=8)))
+    assert tuple(x.shape) == (8, 1, 28, 28) and x.dtype == ember.float32
+    assert y.numpy().tolist() == [5, 0, 4, 1, 9, 2, 1, 3]
+    raw = idx_images(os.path.join(MNIST_DIR, 'train-images-idx3-ubyte'))[:8]
+    np.testing.assert_array_equal(x.numpy()[:, 0], torch.from_numpy(raw.copy()).float().div(255).numpy())

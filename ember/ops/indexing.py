@@ -228,7 +228,11 @@ def _check_index(input, dim, index, op):
                            f'{dim} with size {n}')
 
 
-def gather(input, dim, index, *, sparse_grad=False):
+SortBackward0 = type('SortBackward0', (GatherBackward0,), {'__slots__': ()})
+TopkBackward0 = type('TopkBackward0', (GatherBackward0,), {'__slots__': ()})
+
+
+def gather(input, dim, index, *, sparse_grad=False, _node=GatherBackward0):
     """out[i][j] = input[index[i][j]][j] (for dim=0), and so on."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
@@ -237,7 +241,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
     r = np.take_along_axis(src, ix, d)
     if GRAD.enabled and input._requires_grad:
-        node = GatherBackward0((input,))
+        node = _node((input,))
         node.dim, node.index, node.shape = d, ix, a.shape
         return Tensor._make(r, node)
     return Tensor._make(r)
@@ -436,7 +440,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     if descending and a.dtype.kind == 'b':
         idx = np.flip(np.argsort(a, axis=d, kind='stable'), d)
     ix = Tensor._make(idx.astype(np.int64))
-    return return_types.sort(gather(input, d, ix), ix)
+    return return_types.sort(gather(input, d, ix, _node=SortBackward0), ix)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -445,9 +449,11 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     from .reduction import return_types
-    s = sort(input, dim, descending=largest, stable=True)
-    from .shape import narrow
-    return return_types.topk(narrow(s[0], dim, 0, k), narrow(s[1], dim, 0, k))
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    idx = np.argsort(-a if largest else a, axis=d, kind='stable')
+    ix = Tensor._make(np.take(idx, np.arange(k), axis=d).astype(np.int64))
+    return return_types.topk(gather(input, d, ix, _node=TopkBackward0), ix)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):

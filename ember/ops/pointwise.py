@@ -208,20 +208,20 @@ def _out(t, out):
 
 
 def _pow_bw(g, a, b):
-    if isinstance(b, (int, float)):
-        if b == 0:
-            return g * 0, None
-        return g * b * a ** (b - 1), None
-    ga = g * b * dual.where(dual.data(b) == 0, dual.const(0.0, g), a ** (b - 1)) if not dual.is_array(g) \
-        else g * b * np.where(b == 0, 0, a ** (b - 1))
-    ad = dual.data(a)
-    if isinstance(a, (int, float)):
+    """d(a**b): b * a**(b-1) for the base (0 where b == 0); a**b * log(a) for the exponent (0 at a == 0)."""
+    scalar_a, scalar_b = isinstance(a, (int, float)), isinstance(b, (int, float))
+    if scalar_b:
+        return (g * 0 if b == 0 else g * b * a ** (b - 1)), None
+    bd = dual.data(b)
+    ga = None
+    if not scalar_a:
+        ga = dual.where(bd == 0, dual.const(0.0, g), g * b * a ** (b - 1))
+    if scalar_a:
         gb = g * (a ** b) * math.log(a) if a > 0 else g * 0
     else:
-        la = dual.log(a) if not dual.is_array(a) else np.log(np.where(ad > 0, ad, 1))
-        gb = g * (a ** b) * la
-        if dual.is_array(gb):
-            gb = np.where((ad == 0) & (dual.data(b) >= 0), 0, gb)
+        ad = dual.data(a)
+        safe = dual.where(ad > 0, a, dual.const(1.0, g)) if not dual.is_array(a) else np.where(ad > 0, a, 1)
+        gb = dual.where((ad == 0) & (bd >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
     return ga, gb
 
 

@@ -211,10 +211,10 @@ AminBackward0 = _node('AminBackward0', lambda self, g: _amax_bw(self, g), ('dims
 
 def _index_bw(self, g):
     """max/min over a dim: the gradient goes to the selected index."""
-    idx, shape, d, keep = self.idx, self.shape, self.dim, self.keep
-    if not keep:
+    shape, d = self.shape, self.dim
+    idx = np.expand_dims(self.idx, d)
+    if not self.keep:
         g = g.reshape(_kshape(shape, (d,)))
-        idx = np.expand_dims(idx, d)
     if dual.is_array(g):
         out = np.zeros(shape, g.dtype)
         np.put_along_axis(out, idx, g, d)
@@ -239,13 +239,7 @@ def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
                                    'Specify the reduction dim with the \'dim\' argument.')
             r = np.asarray(np_red(a))
             if GRAD.enabled and input._requires_grad:
-                node = full_cls((input,))
-                res = Tensor._make(r, node)
-                node.save(input)
-                node.save_output(res)
-                node._saved = node._saved[1:]
-                node._saved = (node._saved_in,) + node._saved if False else node._saved
-                return _full_result(input, r, node)
+                return _full_result(input, r, full_cls((input,)))
             return Tensor._make(r)
         d = wrap_dim(dim, a.ndim)
         if a.ndim == 0:
@@ -256,18 +250,16 @@ def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
         vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
         if not keepdim:
             vals = vals.squeeze(d)
-        else:
-            idx = np.expand_dims(idx, d)
-        node = _record(input, vals, dim_cls, idx=idx if not keepdim else idx.squeeze(d), shape=a.shape, dim=d,
-                       keep=keepdim)
-        return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(idx.astype(np.int64)))
+        node = _record(input, vals, dim_cls, idx=idx, shape=a.shape, dim=d, keep=keepdim)
+        out_idx = np.expand_dims(idx, d) if keepdim else idx
+        return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(out_idx.astype(np.int64)))
     op.__name__ = name
     op.__doc__ = f'{name} of all elements, or (values, indices) along ``dim``, or elementwise with a tensor.'
     return op
 
 
 def _full_result(input, r, node):
-    node._saved = ()
+    """The result of a reduction whose backward needs both its input and its output."""
     node.save(input)
     res = Tensor._make(r, node)
     node.save_output(res)

@@ -489,6 +489,7 @@ def _join(grads, dim):
 
 
 SplitBackward0 = _node('SplitBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))
+SplitWithSizesBackward0 = _node('SplitWithSizesBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))
 UnbindBackward0 = _node('UnbindBackward0', lambda self, *gs: stack(gs, self.dim) if not dual.is_array(gs[0])
                         else np.stack(gs, self.dim), ('dim',))
 
@@ -514,11 +515,13 @@ def split(tensor, split_size_or_sections, dim=0):
     a = tensor._data
     d = wrap_dim(dim, a.ndim)
     n = a.shape[d]
+    cls = SplitBackward0
     if isinstance(split_size_or_sections, (int, np.integer)):
         s = int(split_size_or_sections)
         sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
     else:
         sizes = list(split_size_or_sections)
+        cls = SplitWithSizesBackward0
         if sum(sizes) != n:
             raise RuntimeError(f'split_with_sizes expects split_sizes to sum exactly to {n} (input tensor\'s size '
                                f'at dimension {d}), but got split_sizes={sizes}')
@@ -526,7 +529,7 @@ def split(tensor, split_size_or_sections, dim=0):
     for k in sizes:
         arrs.append(a[(slice(None),) * d + (slice(start, start + k),)])
         start += k
-    return _multi_out(tensor, arrs, SplitBackward0, d)
+    return _multi_out(tensor, arrs, cls, d)
 
 
 def chunk(input, chunks, dim=0):

@@ -1,7 +1,8 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor
+from ..tensor import Tensor
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['Adagrad']
 
@@ -57,7 +58,7 @@ class Adagrad(Optimizer):
 def _init_state(st, p, initial_accumulator_value):
     """A zero step counter and the squared-gradient sum filled with the initial accumulator value."""
     st['step'] = _step_tensor()
-    st['sum'] = _state_tensor(np.full_like(p._data, initial_accumulator_value))
+    st['sum'] = Tensor._make(np.full_like(p._data, initial_accumulator_value))
 
 
 def _adagrad_group(state, group, initial_accumulator_value):
@@ -81,9 +82,9 @@ def _adagrad_group(state, group, initial_accumulator_value):
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         clr = lr / (1 + (step - 1) * lr_decay)
         acc = st['sum']._data
-        tmp = np.multiply(ga, ga)
+        tmp = np.multiply(ga, ga, out=np.empty_like(pa))
         np.add(acc, tmp, out=acc)
-        std = np.sqrt(acc)
+        std = np.sqrt(acc, out=np.empty_like(pa))
         np.add(std, eps, out=std)
         np.multiply(ga, -clr, out=tmp)
         np.add(pa, np.divide(tmp, std, out=tmp), out=pa)

@@ -1,7 +1,8 @@
 """Adam and AdamW (decoupled weight decay), with AMSGrad, following PyTorch's single-tensor arithmetic."""
 import numpy as np
 
-from .optimizer import (Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor)
+from ..tensor import Tensor
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['Adam', 'AdamW']
 
@@ -91,10 +92,10 @@ def _adam_state(state, p, amsgrad):
     st = state[p]
     if len(st) == 0:
         st['step'] = _step_tensor()
-        st['exp_avg'] = _state_tensor(np.zeros_like(p._data))
-        st['exp_avg_sq'] = _state_tensor(np.zeros_like(p._data))
+        st['exp_avg'] = Tensor._make(np.zeros_like(p._data))
+        st['exp_avg_sq'] = Tensor._make(np.zeros_like(p._data))
         if amsgrad:
-            st['max_exp_avg_sq'] = _state_tensor(np.zeros_like(p._data))
+            st['max_exp_avg_sq'] = Tensor._make(np.zeros_like(p._data))
     return st
 
 
@@ -120,7 +121,8 @@ def _adam_group(state, group):
             else:
                 ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
-        tmp = _lerp(m, ga, 1 - beta1)
+        tmp = np.empty_like(pa)
+        _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)
         np.multiply(ga, 1 - beta2, out=tmp)
         np.multiply(tmp, ga, out=tmp)
@@ -129,7 +131,7 @@ def _adam_group(state, group):
             vmax = st['max_exp_avg_sq']._data
             v = np.maximum(vmax, v, out=vmax)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        denom = np.sqrt(v)
+        denom = np.sqrt(v, out=np.empty_like(pa))
         np.divide(denom, bias_correction2_sqrt, out=denom)
         np.add(denom, eps, out=denom)
         np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)
@@ -138,12 +140,11 @@ def _adam_group(state, group):
         p._bump()
 
 
-def _lerp(a, end, weight):
-    """``a.lerp_(end, weight)`` in place, PyTorch's two-sided formula; returns the scratch array it used."""
-    diff = np.subtract(end, a)
-    if abs(weight) < 0.5:
-        np.add(a, np.multiply(diff, weight, out=diff), out=a)
+def _lerp(a, end, weight, scratch):
+    """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula (``scratch`` is overwritten)."""
+    w = a.dtype.type(weight)
+    diff = np.subtract(end, a, out=scratch)
+    if abs(w) < 0.5:
+        np.add(a, np.multiply(diff, w, out=diff), out=a)
     else:
-        w = np.asarray(weight, dtype=a.dtype)
-        np.add(end, np.multiply(diff, w - np.ones((), a.dtype), out=diff), out=a)
-    return diff
+        np.add(end, np.multiply(diff, w - 1, out=diff), out=a)

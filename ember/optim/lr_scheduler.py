@@ -1,6 +1,6 @@
 """Learning-rate schedulers: change ``optimizer.param_groups[i]['lr']`` each ``step()``, as PyTorch does.
 
-Most schedulers are chainable (each step scales the current lr); ``_closed_form`` gives the lr of a given
+Most schedulers are chainable (each step scales the current lr); ``_get_closed_form_lr`` gives the lr of a given
 epoch for the deprecated ``step(epoch)``. The float arithmetic mirrors PyTorch's so lr sequences are equal."""
 import math
 import types

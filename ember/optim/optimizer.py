@@ -88,11 +88,6 @@ def _step_tensor(value=0.0):
     return Tensor._make(np.array(value, dtype=np_dtype))
 
 
-def _state_tensor(arr):
-    """Wrap a new state array as a tensor."""
-    return Tensor._make(arr)
-
-
 def _no_grad_step(step):
     """Run ``step`` with grad mode off, like PyTorch; ``differentiable=True`` (autograd through the step) is
     not supported because updates are made in place on the NumPy arrays."""
@@ -286,7 +281,10 @@ class Optimizer:
                     g.detach_()
                 else:
                     g.requires_grad_(False)
-                g._data.fill(0)
+                if g._data.flags.writeable:
+                    g._data.fill(0)
+                else:
+                    g._data = np.zeros(g._data.shape, g._data.dtype)
                 g._bump()
 
     def step(self, closure=None):

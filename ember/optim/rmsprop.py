@@ -1,8 +1,9 @@
 """RMSprop: divide the gradient by a running average of its magnitude (optionally centered, with momentum)."""
 import numpy as np
 
+from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor, _step_tensor
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['RMSprop']
 
@@ -45,11 +46,11 @@ def _rmsprop_state(state, p, group):
     st = state[p]
     if len(st) == 0:
         st['step'] = _step_tensor()
-        st['square_avg'] = _state_tensor(np.zeros_like(p._data))
+        st['square_avg'] = Tensor._make(np.zeros_like(p._data))
         if group['momentum'] > 0:
-            st['momentum_buffer'] = _state_tensor(np.zeros_like(p._data))
+            st['momentum_buffer'] = Tensor._make(np.zeros_like(p._data))
         if group['centered']:
-            st['grad_avg'] = _state_tensor(np.zeros_like(p._data))
+            st['grad_avg'] = Tensor._make(np.zeros_like(p._data))
     return st
 
 
@@ -70,11 +71,11 @@ def _rmsprop_group(state, group):
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq = st['square_avg']._data
         np.multiply(sq, alpha, out=sq)
-        tmp = np.multiply(ga, 1 - alpha, dtype=pa.dtype)
+        tmp = np.multiply(ga, 1 - alpha, out=np.empty_like(pa))
         np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
         if centered:
             ga_avg = st['grad_avg']._data
-            _lerp(ga_avg, ga, 1 - alpha)
+            _lerp(ga_avg, ga, 1 - alpha, tmp)
             avg = np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
             np.sqrt(avg, out=avg)
         else:
@@ -86,6 +87,6 @@ def _rmsprop_group(state, group):
             np.add(buf, np.divide(ga, avg, out=avg), out=buf)
             np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)
         else:
-            upd = np.multiply(ga, -lr, dtype=pa.dtype)
+            upd = np.multiply(ga, -lr, out=np.empty_like(pa))
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)
         p._bump()

@@ -1,7 +1,8 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _state_tensor
+from ..tensor import Tensor
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
 
 __all__ = ['SGD']
 
@@ -73,7 +74,7 @@ def _momentum(st, ga, momentum, dampening, nesterov):
     """Update the momentum buffer in ``st`` (a clone of the gradient on the first step); the step direction."""
     buf = st.get('momentum_buffer')
     if buf is None:
-        buf = st['momentum_buffer'] = _state_tensor(np.array(ga, copy=True))
+        buf = st['momentum_buffer'] = Tensor._make(np.array(ga, copy=True))
         ba = buf._data
     else:
         ba = buf._data

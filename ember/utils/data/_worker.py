@@ -6,6 +6,7 @@ import pickle
 import queue
 import random
 import sys
+import threading
 import traceback
 
 import numpy as np
@@ -85,6 +86,33 @@ def _unpack(payload):
     return pickle.loads(payload)
 
 
+class _Sender:
+    """Writes replies to the result pipe from a background thread, so the worker goes on fetching while
+    the main process is busy (the pipe holds only 64 KiB)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.pending = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name='ember_data_sender', daemon=True)
+        self.thread.start()
+
+    def put(self, payload):
+        self.pending.put(payload)
+
+    def _run(self):
+        while (payload := self.pending.get()) is not None:
+            try:
+                self.conn.send_bytes(payload)
+            except OSError:
+                return
+
+    def close(self, flush):
+        """Stop the thread; with ``flush`` wait until queued replies are written."""
+        self.pending.put(None)
+        if flush:
+            self.thread.join(timeout=MP_STATUS_CHECK_INTERVAL)
+
+
 def numpy_seed(base_seed, worker_id):
     """Four 32-bit words for ``np.random.seed``, mixed from the base seed and the worker id with NumPy's
     SeedSequence hash (so NumPy's stream differs from ``random``'s, which gets ``base_seed + id``)."""
@@ -113,10 +141,11 @@ class _ParentWatch:
         return os.getppid() == self.parent
 
 
-def _worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_collation, collate_fn,
+def _worker_loop(iterable, dataset, index_queue, result_conn, done_event, auto_collation, collate_fn,
                  drop_last, base_seed, init_fn, worker_id, num_workers):
     """Serve ``(idx, indices)`` tasks from ``index_queue`` until ``None`` arrives; reply ``(idx, batch)``."""
     global _worker_info
+    sender = _Sender(result_conn)
     try:
         seed = _seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
@@ -128,17 +157,15 @@ def _worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_co
             fetcher = create_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last)
         except Exception:
             pending_error = ExceptionWrapper(where=where)
-        _serve(index_queue, data_queue, done_event, fetcher, pending_error,
+        _serve(index_queue, sender, done_event, fetcher, pending_error,
                lambda: create_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last),
                iterable, worker_id, where)
     except KeyboardInterrupt:
         pass
-    if done_event.is_set():
-        data_queue.cancel_join_thread()
-        data_queue.close()
+    sender.close(flush=not done_event.is_set())
 
 
-def _serve(index_queue, data_queue, done_event, fetcher, pending_error, new_fetcher, iterable, worker_id, where):
+def _serve(index_queue, sender, done_event, fetcher, pending_error, new_fetcher, iterable, worker_id, where):
     """The task loop: fetch each batch, wrap failures, and send replies until told to stop."""
     watch = _ParentWatch()
     iteration_end = False
@@ -148,7 +175,7 @@ def _serve(index_queue, data_queue, done_event, fetcher, pending_error, new_fetc
         except queue.Empty:
             continue
         if isinstance(task, _ResumeIteration):
-            data_queue.put(_pack((task, None)))
+            sender.put(_pack((task, None)))
             iteration_end = False
             fetcher = new_fetcher()
             continue
@@ -162,7 +189,7 @@ def _serve(index_queue, data_queue, done_event, fetcher, pending_error, new_fetc
         else:
             data = _fetch(fetcher, index, iterable, worker_id, where)
             iteration_end = isinstance(data, _IterableDatasetStopIteration)
-        data_queue.put(_reply(idx, data, where))
+        sender.put(_reply(idx, data, where))
         del data, idx, index, task
 
 

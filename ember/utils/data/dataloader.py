@@ -5,7 +5,7 @@ import itertools
 import math
 import multiprocessing
 import os
-import queue
+from multiprocessing import connection
 import sys
 import warnings
 
@@ -318,25 +318,31 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._prefetch_factor = loader.prefetch_factor
         self._in_order = loader.in_order
         ctx = loader.multiprocessing_context or _default_context()
-        self._worker_result_queue = ctx.Queue()
         self._workers_done_event = ctx.Event()
-        self._index_queues, self._workers = [], []
+        self._index_queues, self._workers, self._readers = [], [], []
         self._workers_status = [True] * self._num_workers
         self._shutdown = False
         for i in range(self._num_workers):
             self._start_worker(ctx, i, loader.worker_init_fn)
-        self._data_queue = self._worker_result_queue
+        self._reader_worker = {r: i for i, r in enumerate(self._readers)}
         self._reset(loader, first_iter=True)
 
     def _start_worker(self, ctx, worker_id, init_fn):
+        """Start worker ``worker_id`` with its own index queue and result pipe (whose write end the worker
+        alone keeps, so a dead worker shows as end-of-file)."""
         index_queue = ctx.Queue()
         index_queue.cancel_join_thread()
-        args = (self._iterable, self._dataset, index_queue, self._worker_result_queue, self._workers_done_event,
+        reader, writer = ctx.Pipe(duplex=False)
+        args = (self._iterable, self._dataset, index_queue, writer, self._workers_done_event,
                 self._auto_collation, self._collate_fn, self._drop_last, self._base_seed, init_fn, worker_id,
                 self._num_workers)
         w = ctx.Process(target=_worker._worker_loop, args=args, daemon=True)
-        w.start()
         self._index_queues.append(index_queue)
+        self._readers.append(reader)
+        try:
+            w.start()
+        finally:
+            writer.close()
         self._workers.append(w)
 
     def _reset(self, loader, first_iter=False):
@@ -364,20 +370,24 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             remaining -= isinstance(idx, _ResumeIteration)
 
     def _try_get_data(self, timeout=_worker.MP_STATUS_CHECK_INTERVAL):
-        """``(True, reply)``, or ``(False, None)`` on timeout; raises if a worker died."""
-        try:
-            return True, _worker._unpack(self._data_queue.get(timeout=timeout))
-        except Exception as e:
-            failed = [w for i, w in enumerate(self._workers) if self._workers_status[i] and not w.is_alive()]
-            for i, w in enumerate(self._workers):
-                if w in failed:
-                    self._mark_worker_as_unavailable(i)
-            if failed:
-                pids = ', '.join(str(w.pid) for w in failed)
-                raise RuntimeError(f'DataLoader worker (pid(s) {pids}) exited unexpectedly') from e
-            if isinstance(e, queue.Empty):
-                return False, None
-            raise
+        """``(True, reply)`` from whichever worker has one, or ``(False, None)`` on timeout; raises if a
+        worker died. Waiting on the pipes and the process sentinels wakes up at once on either."""
+        readers = [r for r in self._readers if not r.closed]
+        sentinels = {w.sentinel: i for i, w in enumerate(self._workers) if self._workers_status[i]}
+        ready = connection.wait(readers + list(sentinels), timeout)
+        for r in ready:
+            if r in self._reader_worker:
+                try:
+                    return True, _worker._unpack(r.recv_bytes())
+                except EOFError:
+                    r.close()
+        failed = [i for i, w in enumerate(self._workers) if self._workers_status[i] and not w.is_alive()]
+        if failed:
+            for i in failed:
+                self._mark_worker_as_unavailable(i)
+            pids = ', '.join(str(self._workers[i].pid) for i in failed)
+            raise RuntimeError(f'DataLoader worker (pid(s) {pids}) exited unexpectedly')
+        return False, None
 
     def _get_data(self):
         if self._timeout > 0:
@@ -484,18 +494,20 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     self._mark_worker_as_unavailable(i)
             for w in self._workers:
                 w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
-            for q in self._index_queues:
-                q.cancel_join_thread()
-                q.close()
         finally:
             self._kill_stragglers()
 
     def _kill_stragglers(self):
+        """Terminate workers that did not exit in time, then release the queues and pipes."""
         for w in self._workers:
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
-        self._worker_result_queue.close()
+        for q in self._index_queues:
+            q.cancel_join_thread()
+            q.close()
+        for r in self._readers:
+            r.close()
 
     def __del__(self):
         self._shutdown_workers()

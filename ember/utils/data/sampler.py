@@ -76,9 +76,8 @@ class RandomSampler(Sampler):
         ember = _ember()
         if self.replacement:
             for _ in range(self.num_samples // 32):
-                yield from ember.randint(high=n, size=(32,), dtype=ember.int64, generator=g).tolist()
-            yield from ember.randint(high=n, size=(self.num_samples % 32,), dtype=ember.int64,
-                                     generator=g).tolist()
+                yield from ember.randint(0, n, (32,), dtype=ember.int64, generator=g).tolist()
+            yield from ember.randint(0, n, (self.num_samples % 32,), dtype=ember.int64, generator=g).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from ember.randperm(n, generator=g).tolist()

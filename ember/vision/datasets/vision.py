@@ -1,10 +1,7 @@
 """``VisionDataset``: the base of the image datasets, with torchvision's ``repr`` and transform handling."""
 import os
 
-try:
-    from ...utils.data import Dataset
-except ImportError:
-    Dataset = object
+from ...utils.data import Dataset
 
 __all__ = ['VisionDataset', 'StandardTransform']
 

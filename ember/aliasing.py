@@ -1,0 +1,220 @@
+"""Make ``import torch`` (and ``torchvision``) resolve to ember's modules.
+
+``as_torch()`` scopes the aliasing to a ``with`` block; ``install()``/``uninstall()`` switch it on and
+off for a whole program, as ``ember run`` does. Only the standard library is imported here, so ember's
+subpackages load only when code imports them through the alias.
+"""
+import contextlib
+import functools
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import types
+from opcode import opmap
+
+PREFIXES = {"torch": "ember", "torchvision": "ember.vision"}
+# ember modules that are not the torch module of the same name (``torch.ops`` is not ``ember.ops``).
+INTERNAL = ("ember.ops", "ember.backend", "ember.tensor", "ember.cli", "ember.aliasing", "ember.demo",
+            "ember.autograd.dual")
+
+_IMPORT_FROM = opmap["IMPORT_FROM"]
+_SAVED = []  # one dict of set-aside torch/torchvision sys.modules entries per active install()
+_PATCHED = {}  # ember modules given the module_getattr ``__getattr__`` while aliasing is on
+
+
+def ember_name(name):
+    """The ember module name for torch module ``name`` (``torch.nn`` -> ``ember.nn``), else None."""
+    top, dot, rest = name.partition(".")
+    if top not in PREFIXES:
+        return None
+    return PREFIXES[top] + dot + rest
+
+
+def torch_name(name):
+    """The torch name of public ember module ``name`` (``ember.vision.datasets`` ->
+    ``torchvision.datasets``); None for internal or private modules."""
+    parts = name.split(".")
+    if parts[0] != "ember" or any(p.startswith("_") for p in parts):
+        return None
+    if parts[:2] == ["ember", "vision"]:
+        return ".".join(["torchvision"] + parts[2:])
+    if any(name == m or name.startswith(m + ".") for m in INTERNAL):
+        return None
+    return ".".join(["torch"] + parts[1:])
+
+
+def unsupported(name, detail):
+    """The message for a torch feature ember lacks."""
+    return f"{name} is not supported by ember yet ({detail})"
+
+
+def missing_attribute(module_name, name):
+    """Raise the error for a missing ``module_name.name``: AttributeError saying the torch feature is
+    not supported by ember yet (ImportError inside ``from ... import name``, whose message it keeps)."""
+    module = sys.modules.get(module_name)
+    plain = f"module {module_name!r} has no attribute {name!r}"
+    alias = torch_name(module_name)
+    if alias is None or name.startswith("__") or _initializing(module):
+        _raise_attribute_error(plain, name, module)
+    message = unsupported(f"{alias}.{name}", plain)
+    if _in_from_import():
+        raise ImportError(message, name=module_name)
+    _raise_attribute_error(message, name, module)
+
+
+def module_getattr(module_name, name):
+    """Module ``__getattr__`` for ember packages: import a public submodule on first access (as
+    ``torch.nn`` works after ``import torch``), else raise ``missing_attribute``."""
+    if not name.startswith("_"):
+        sub = f"{module_name}.{name}"
+        if sub in sys.modules or _find_spec(sub) is not None:
+            module = importlib.import_module(sub)
+            if _SAVED:
+                _patch_getattrs()
+            return module
+    missing_attribute(module_name, name)
+
+
+def install():
+    """Alias torch/torchvision to ember until the matching ``uninstall()``; calls may nest."""
+    _SAVED.append(_take_aliased_modules())
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    _patch_getattrs()
+
+
+def uninstall():
+    """Undo the latest ``install()``: put back the torch/torchvision ``sys.modules`` entries it set aside."""
+    if not _SAVED:
+        raise RuntimeError("ember.aliasing.uninstall() called without a matching install()")
+    _take_aliased_modules()
+    sys.modules.update(_SAVED.pop())
+    if not _SAVED:
+        if _FINDER in sys.meta_path:
+            sys.meta_path.remove(_FINDER)
+        _unpatch_getattrs()
+
+
+def is_installed():
+    """Whether torch imports currently resolve to ember."""
+    return bool(_SAVED)
+
+
+@contextlib.contextmanager
+def as_torch():
+    """``with as_torch(): import torch`` gives ember; ``sys.modules`` is restored on exit. Yields ember."""
+    install()
+    try:
+        yield sys.modules["ember"]
+    finally:
+        uninstall()
+
+
+class _TorchFinder(importlib.abc.MetaPathFinder):
+    """``sys.meta_path`` finder that answers torch/torchvision imports with ember's modules."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        target_name = ember_name(fullname)
+        if target_name is None:
+            return None
+        if torch_name(target_name) != fullname:
+            raise ModuleNotFoundError(unsupported(fullname, "ember has no counterpart of it"),
+                                      name=fullname)
+        if not _exists(target_name):
+            raise ModuleNotFoundError(unsupported(fullname, f"ember has no module {target_name}"),
+                                      name=fullname)
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name))
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Loader that replaces the placeholder module with the ember module, so both names share it."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        sys.modules[module.__name__] = _import(self.target)
+        _patch_getattrs()
+
+
+_FINDER = _TorchFinder()
+
+
+def _import(name):
+    """Import ember module ``name``, also accepting a module object its parent holds as an attribute."""
+    parent, _, child = name.rpartition(".")
+    held = getattr(importlib.import_module(parent), child, None) if parent else None
+    return held if isinstance(held, types.ModuleType) else importlib.import_module(name)
+
+
+def _exists(name):
+    """Whether ember module ``name`` exists, as a submodule or a module-valued attribute of its parent."""
+    if name in sys.modules or _find_spec(name) is not None:
+        return True
+    parent, _, child = name.rpartition(".")
+    return isinstance(vars(sys.modules.get(parent, types)).get(child), types.ModuleType)
+
+
+def _find_spec(name):
+    """``importlib.util.find_spec`` that answers None when the parent is not a package."""
+    try:
+        return importlib.util.find_spec(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+    except ValueError:
+        return None
+
+
+def _take_aliased_modules():
+    """Remove and return the torch/torchvision entries of ``sys.modules``."""
+    names = [n for n in sys.modules if n.partition(".")[0] in PREFIXES]
+    return {n: sys.modules.pop(n) for n in names}
+
+
+def _patch_getattrs():
+    """Give each loaded public ember module without a ``__getattr__`` one that raises the clear error."""
+    for name, module in list(sys.modules.items()):
+        if (isinstance(module, types.ModuleType) and getattr(module, "__name__", None) == name
+                and torch_name(name) is not None and "__getattr__" not in vars(module)):
+            module.__getattr__ = functools.partial(module_getattr, name)
+            _PATCHED[name] = module
+
+
+def _unpatch_getattrs():
+    """Remove the ``__getattr__`` functions ``_patch_getattrs`` added."""
+    for name, module in _PATCHED.items():
+        patched = vars(module).get("__getattr__")
+        if isinstance(patched, functools.partial) and patched.func is module_getattr:
+            del module.__getattr__
+    _PATCHED.clear()
+
+
+def _initializing(module):
+    """Whether ``module`` is still executing (a miss there is a circular import, not a missing feature)."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def _in_from_import():
+    """Whether the attribute lookup comes from a ``from module import name`` statement, whose
+    AttributeError Python would replace by a generic 'cannot import name' ImportError."""
+    frame = sys._getframe(1)
+    while frame is not None and (frame.f_globals.get("__name__") == __name__
+                                 or frame.f_code.co_name == "__getattr__"):
+        frame = frame.f_back
+    if frame is None or frame.f_lasti < 0:
+        return False
+    code = frame.f_code.co_code
+    return frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM
+
+
+def _raise_attribute_error(message, name, module):
+    """Raise AttributeError carrying ``name`` and ``obj`` as Python's own does."""
+    error = AttributeError(message)
+    error.name, error.obj = name, module
+    raise error

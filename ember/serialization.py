@@ -1,0 +1,946 @@
+"""``save``/``load`` in a data-only format: a zip archive holding a JSON description of the object tree and
+one ``.npy`` per storage, so loading never runs code from the file. PyTorch zip ``.pt`` files that hold
+tensors, state dicts and plain containers load too, through an unpickler that admits nothing else."""
+import base64
+import collections
+import contextlib
+import io
+import json
+import math
+import os
+import pickle
+import secrets
+import stat
+import warnings
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import _dtype
+from .tensor import Size, Tensor, device
+
+__all__ = ['save', 'load', 'UnpicklingError', 'DEFAULT_PROTOCOL']
+
+DEFAULT_PROTOCOL = 2
+_FORMAT, _VERSION = 'ember', 1
+_PREFIX = 'archive/'
+_HEADER = 'ember.json'
+_MAX_DEPTH = 500
+_ZIP64_AT = 1 << 30
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_STORAGE_DTYPES = {np.dtype(n).name: np.dtype(n) for n in (
+    'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+    'float16', 'float32', 'float64', 'complex64', 'complex128')}
+_NONFINITE = {'nan': math.nan, 'inf': math.inf, '-inf': -math.inf}
+
+
+class UnpicklingError(pickle.UnpicklingError, RuntimeError):
+    """``load`` refused a file: it is malformed, or holds something other than tensors, containers and
+    plain values (ember never runs code from a file)."""
+
+
+def _require(cond, msg):
+    if not cond:
+        raise UnpicklingError(msg)
+
+
+def _parameter_type():
+    """``ember.nn.Parameter`` when that module exists (imported lazily: nn imports this package)."""
+    try:
+        from .nn.parameter import Parameter
+    except ImportError:
+        return None
+    return Parameter
+
+
+# ---------------------------------------------------------------------------------------------- save
+def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or a binary file
+    object. A path is written atomically; the pickle arguments exist for PyTorch compatibility only."""
+    if not isinstance(pickle_protocol, int):
+        raise TypeError(f'pickle_protocol must be an int, got {type(pickle_protocol).__name__}')
+    header, storages = _Encoder().run(obj)
+    if isinstance(f, (str, os.PathLike)):
+        _save_atomic(os.fspath(f), header, storages)
+    elif hasattr(f, 'write'):
+        _write_zip(f, header, storages)
+    else:
+        raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
+                        f'got {type(f).__name__}')
+
+
+def _save_atomic(path, header, storages):
+    """Write to a temp file beside ``path``, fsync, then ``os.replace``: a failed write never clobbers it."""
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    fd, tmp = _temp_file(folder, os.path.basename(target))
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            _write_zip(fh, header, storages)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _keep_mode(target, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _temp_file(folder, name):
+    """Create a new temp file in ``folder`` (mode 0o666 less the umask, like a plain ``open``)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f'.{name[:200]}.{secrets.token_hex(6)}.tmp')
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'could not create a temporary file in {folder!r}')
+
+
+def _keep_mode(target, tmp):
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+
+
+def _fsync_dir(folder):
+    """Make the rename durable (POSIX); best effort."""
+    if not hasattr(os, 'O_DIRECTORY'):
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _zip_info(name):
+    """A fixed-date, uncompressed entry, so the same object always gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    return info
+
+
+def _write_zip(fh, header, storages):
+    with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
+        text = json.dumps(header, allow_nan=False, separators=(',', ':'))
+        zf.writestr(_zip_info(_PREFIX + _HEADER), text)
+        for i, arr in enumerate(storages):
+            _write_storage(zf, f'{_PREFIX}data/{i}.npy', arr)
+
+
+def _write_storage(zf, name, arr):
+    with zf.open(_zip_info(name), 'w', force_zip64=arr.nbytes >= _ZIP64_AT) as fh:
+        np.lib.format.write_array(fh, arr, allow_pickle=False)
+
+
+def _ptr(arr):
+    return arr.__array_interface__['data'][0]
+
+
+def _extent(arr):
+    """Byte addresses [lo, hi) spanned by a non-empty array."""
+    lo = hi = _ptr(arr)
+    for n, s in zip(arr.shape, arr.strides):
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+    return lo, hi + arr.itemsize
+
+
+def _root(arr):
+    """The contiguous array owning ``arr``'s memory, when arr is an (offset, strides) view into it."""
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    if any(s % arr.itemsize for s in arr.strides):
+        return None
+    lo, hi = _extent(arr)
+    base = _ptr(root)
+    return root if base <= lo and hi <= base + root.nbytes else None
+
+
+class _Group:
+    """Arrays viewing one memory block with one dtype: saved as one storage covering all of them."""
+
+    def __init__(self, root, dtype):
+        self.root, self.dtype, self.base = root, dtype, _ptr(root)
+        self.lo, self.hi, self.members = None, None, []
+
+    def add(self, rec, arr):
+        lo, hi = _extent(arr)
+        self.lo = lo if self.lo is None else min(self.lo, lo)
+        self.hi = hi if self.hi is None else max(self.hi, hi)
+        self.members.append((rec, _ptr(arr)))
+
+    def storage(self, index):
+        """The covered bytes as a 1-D array; sets each member's storage index and element offset."""
+        for rec, ptr in self.members:
+            rec['storage'], rec['offset'] = index, (ptr - self.lo) // self.dtype.itemsize
+        raw = self.root.ravel(order='K').view(np.uint8)
+        return raw[self.lo - self.base:self.hi - self.base].view(self.dtype)
+
+
+def _enc_float(x):
+    return x if math.isfinite(x) else {'$': 'float', 'v': repr(x)}
+
+
+def _cannot_save(obj, path):
+    hint = ' For a Module or an Optimizer, save its state_dict().' if hasattr(obj, 'state_dict') else ''
+    return (f'ember.save cannot store {path} of type {type(obj).__module__}.{type(obj).__qualname__}: only '
+            'tensors, numpy arrays, containers (dict, OrderedDict, list, tuple, set) and plain values (int, '
+            'float, bool, str, bytes, complex, None, dtype, Size, device) can be saved, because the file '
+            f'format holds data, never code.{hint}')
+
+
+class _Encoder:
+    """Turns an object tree into JSON-able values, collecting tensors and the storages behind them."""
+
+    def __init__(self):
+        self.records, self._index, self._keep = [], {}, []
+        self._groups, self._active = {}, set()
+        self._param = _parameter_type()
+
+    def run(self, obj):
+        root = self.encode(obj, 'obj', 0)
+        storages = [g.storage(i) for i, g in enumerate(self._groups.values())]
+        meta = [{'dtype': a.dtype.name, 'numel': int(a.size)} for a in storages]
+        header = {'format': _FORMAT, 'version': _VERSION, 'storages': meta, 'tensors': self.records,
+                  'root': root}
+        return header, storages
+
+    def encode(self, obj, path, depth):
+        t = type(obj)
+        if obj is None or t in (bool, int, str):
+            return obj
+        if t is float:
+            return _enc_float(obj)
+        if depth > _MAX_DEPTH:
+            raise ValueError(f'ember.save: {path} is nested more than {_MAX_DEPTH} levels deep')
+        if t in _VALUE_ENCODERS:
+            return _VALUE_ENCODERS[t](self, obj, path, depth + 1)
+        if isinstance(obj, Tensor):
+            return self._ref(obj, self._tensor_record)
+        if isinstance(obj, np.ndarray):
+            return self._ref(obj, self._array_record)
+        if isinstance(obj, np.generic):
+            return self._npscalar(obj, path, depth + 1)
+        if t in _CONTAINER_ENCODERS:
+            return self._container(obj, path, depth + 1)
+        raise TypeError(_cannot_save(obj, path))
+
+    def _container(self, obj, path, depth):
+        if id(obj) in self._active:
+            raise ValueError(f'ember.save cannot store {path}: it is a container that holds itself')
+        self._active.add(id(obj))
+        try:
+            return _CONTAINER_ENCODERS[type(obj)](self, obj, path, depth)
+        finally:
+            self._active.discard(id(obj))
+
+    def _seq(self, obj, path, depth):
+        return [self.encode(v, f'{path}[{i}]', depth) for i, v in enumerate(obj)]
+
+    def _items(self, obj, path, depth):
+        return [[self.encode(k, f'{path} key {k!r}', depth), self.encode(v, f'{path}[{k!r}]', depth)]
+                for k, v in obj.items()]
+
+    def _odict(self, obj, path, depth):
+        out = {'$': 'odict', 'items': self._items(obj, path, depth)}
+        meta = getattr(obj, '__dict__', {}).get('_metadata')
+        if meta is not None:
+            out['metadata'] = self.encode(meta, f'{path}._metadata', depth)
+        return out
+
+    def _ref(self, obj, make):
+        i = self._index.get(id(obj))
+        if i is None:
+            i = self._index[id(obj)] = len(self.records)
+            self._keep.append(obj)
+            self.records.append(make(obj))
+        return {'$': 'ref', 'id': i}
+
+    def _tensor_record(self, t):
+        rec = self._place(np.asarray(t._data))
+        rec['requires_grad'] = bool(t.requires_grad)
+        rec['type'] = 'parameter' if self._param is not None and isinstance(t, self._param) else 'tensor'
+        return rec
+
+    def _array_record(self, arr):
+        rec = self._place(arr)
+        rec['type'] = 'ndarray'
+        return rec
+
+    def _place(self, arr):
+        """A record for ``arr``; a non-empty one joins the storage group of the memory it views."""
+        arr = _savable_array(arr)
+        rec = {'dtype': arr.dtype.name, 'shape': list(arr.shape), 'stride': [], 'offset': 0, 'storage': None}
+        if arr.size == 0:
+            rec['stride'] = [0] * arr.ndim
+            return rec
+        root = _root(arr)
+        if root is None:
+            arr = root = np.array(arr, order='C', copy=True)
+        rec['stride'] = [s // arr.itemsize for s in arr.strides]
+        key = (id(root), arr.dtype.str, (_ptr(arr) - _ptr(root)) % arr.itemsize)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(root, arr.dtype)
+        group.add(rec, arr)
+        return rec
+
+    def _npscalar(self, obj, path, depth):
+        _savable_array(np.asarray(obj))
+        return {'$': 'npscalar', 'dtype': obj.dtype.name, 'v': self.encode(obj.item(), path, depth)}
+
+
+def _savable_array(arr):
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder('='))
+    if arr.dtype.name not in _STORAGE_DTYPES or arr.dtype != _STORAGE_DTYPES[arr.dtype.name]:
+        raise TypeError(f'ember.save cannot store an array of dtype {arr.dtype}: only bool, integer, '
+                        'floating and complex dtypes are supported')
+    return arr
+
+
+_VALUE_ENCODERS = {
+    bytes: lambda e, o, p, d: {'$': 'bytes', 'v': base64.b64encode(o).decode('ascii')},
+    complex: lambda e, o, p, d: {'$': 'complex', 'v': [_enc_float(o.real), _enc_float(o.imag)]},
+    _dtype.dtype: lambda e, o, p, d: {'$': 'dtype', 'v': o.name},
+    Size: lambda e, o, p, d: {'$': 'size', 'v': [int(s) for s in o]},
+    device: lambda e, o, p, d: {'$': 'device', 'v': str(o)},
+    slice: lambda e, o, p, d: {'$': 'slice', 'v': e._seq((o.start, o.stop, o.step), p, d)},
+}
+_CONTAINER_ENCODERS = {
+    list: _Encoder._seq,
+    tuple: lambda e, o, p, d: {'$': 'tuple', 'v': e._seq(o, p, d)},
+    set: lambda e, o, p, d: {'$': 'set', 'v': e._seq(o, p, d)},
+    frozenset: lambda e, o, p, d: {'$': 'frozenset', 'v': e._seq(o, p, d)},
+    dict: lambda e, o, p, d: {'$': 'dict', 'items': e._items(o, p, d)},
+    collections.defaultdict: lambda e, o, p, d: {'$': 'dict', 'items': e._items(o, p, d)},
+    collections.OrderedDict: _Encoder._odict,
+}
+
+
+# ---------------------------------------------------------------------------------------------- load
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
+    """Read what ``save`` wrote, or a PyTorch zip file of tensors and plain containers. Nothing in the
+    file is ever run: anything but tensors, containers and plain values raises ``UnpicklingError``."""
+    _check_load_args(f, map_location, pickle_module, weights_only, mmap, pickle_load_args)
+    with _reader(f) as fh:
+        with _open_zip(fh) as zf:
+            kind, prefix = _find_record(zf)
+            if kind == 'ember':
+                return _load_ember(zf, prefix)
+            return _load_torch(zf, prefix, pickle_load_args.get('encoding', 'ASCII'))
+
+
+def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
+    _check_map_location(map_location)
+    if weights_only not in (True, False, None):
+        raise TypeError(f'weights_only must be a bool, got {type(weights_only).__name__}')
+    if weights_only and pickle_module is not None:
+        raise RuntimeError('Can not safely load weights when explicit pickle_module is specified')
+    if mmap not in (True, False, None):
+        raise TypeError(f'mmap must be a bool, got {type(mmap).__name__}')
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError('f must be a file path in order to use the mmap argument')
+    unknown = set(extra) - {'encoding', 'errors'}
+    if unknown:
+        raise TypeError(f'load() got an unexpected keyword argument {sorted(unknown)[0]!r}')
+
+
+def _check_map_location(m):
+    """Accept what ``torch.load`` accepts; every target must be the CPU, the only device ember has."""
+    if m is None or callable(m):
+        return
+    if isinstance(m, dict):
+        for k, v in m.items():
+            if not isinstance(k, str) or not isinstance(v, (str, device)):
+                raise TypeError('map_location dict must map location strings to devices or device strings')
+            device(v)
+        return
+    if not isinstance(m, (str, device)):
+        raise TypeError(f'map_location must be None, a str, a device, a dict or a callable, got '
+                        f'{type(m).__name__}')
+    d = device(m)
+    if d.type == 'cuda':
+        raise RuntimeError('Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is '
+                           'False. If you are running on a CPU-only machine, please use torch.load with '
+                           "map_location=torch.device('cpu') to map your storages to the CPU.")
+    if d.type != 'cpu':
+        raise RuntimeError(f"ember can only load tensors onto the CPU, not map_location='{d}'")
+
+
+@contextlib.contextmanager
+def _reader(f):
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, 'rb') as fh:
+            yield fh
+    elif hasattr(f, 'read'):
+        yield f if _seekable(f) else io.BytesIO(f.read())
+    else:
+        raise TypeError(f'load: f must be a path (str or os.PathLike) or a readable binary file object, '
+                        f'got {type(f).__name__}')
+
+
+def _seekable(f):
+    try:
+        return bool(f.seekable())
+    except AttributeError:
+        return hasattr(f, 'seek') and hasattr(f, 'tell')
+
+
+def _open_zip(fh):
+    pos = fh.tell()
+    head = fh.read(4)
+    fh.seek(pos)
+    _require(head[:1] != b'\x80', 'refused to load a pickle file (the legacy torch.save format or a plain '
+             'pickle): unpickling can execute arbitrary code, so ember only reads zip archives written by '
+             'ember.save or torch.save')
+    _require(head in (b'PK\x03\x04', b'PK\x05\x06'),
+             f'not a zip archive written by ember.save or torch.save (it starts with {head!r})')
+    try:
+        return zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
+        raise UnpicklingError(f'malformed zip archive: {e}') from None
+
+
+def _find_record(zf):
+    """('ember' or 'torch', entry prefix) from the archive's top-level ember.json or data.pkl."""
+    names = [n for n in zf.namelist() if n.count('/') == 1]
+    for kind, leaf in (('ember', _HEADER), ('torch', 'data.pkl')):
+        for name in names:
+            if name.endswith('/' + leaf):
+                return kind, name[:-len(leaf)]
+    raise UnpicklingError('malformed archive: it holds neither ember.json (ember.save) nor data.pkl '
+                          '(torch.save)')
+
+
+@contextlib.contextmanager
+def _entry(zf, name):
+    """Open an archive entry, reporting a missing or unreadable entry as ``UnpicklingError``."""
+    try:
+        with zf.open(name) as fh:
+            yield fh
+    except KeyError:
+        raise UnpicklingError(f'malformed archive: entry {name!r} is missing') from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as e:
+        if isinstance(e, UnpicklingError):
+            raise
+        raise UnpicklingError(f'malformed archive: cannot read entry {name!r} ({e})') from None
+
+
+def _read(zf, name):
+    with _entry(zf, name) as fh:
+        return fh.read()
+
+
+def _read_exact(fh, nbytes, name):
+    buf = bytearray(nbytes)
+    got = fh.readinto(buf) if nbytes else 0
+    _require(got == nbytes, f'malformed archive: entry {name!r} is truncated ({got} of {nbytes} bytes)')
+    return buf
+
+
+# ---- ember format
+def _load_ember(zf, prefix):
+    header = _parse_json(_read(zf, prefix + _HEADER))
+    _require(isinstance(header, dict) and header.get('format') == _FORMAT, 'ember.json is not an ember header')
+    version = header.get('version')
+    _require(type(version) is int and 1 <= version <= _VERSION,
+             f'unsupported ember file version {version!r} (this ember reads versions 1 to {_VERSION})')
+    metas, recs = header.get('storages'), header.get('tensors')
+    _require(type(metas) is list and type(recs) is list, 'ember.json lacks its storages and tensors lists')
+    storages = [_read_npy(zf, f'{prefix}data/{i}.npy', m) for i, m in enumerate(metas)]
+    refs = [_record_object(rec, storages, f'tensor record {i}') for i, rec in enumerate(recs)]
+    return _Decoder(refs).run(header.get('root'))
+
+
+def _parse_json(raw):
+    def refuse(name):
+        raise ValueError(f'non-standard constant {name}')
+    try:
+        return json.loads(raw.decode('utf-8'), parse_constant=refuse)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise UnpicklingError(f'malformed ember.json: {e}') from None
+
+
+def _read_npy(zf, name, meta):
+    """One storage: a 1-D ``.npy`` of a plain numeric dtype, read without pickle."""
+    _require(isinstance(meta, dict), f'malformed storage description for {name!r}')
+    dtype, numel = _STORAGE_DTYPES.get(meta.get('dtype')), meta.get('numel')
+    _require(dtype is not None, f'{name}: unsupported storage dtype {meta.get("dtype")!r}')
+    _require(type(numel) is int and numel >= 0, f'{name}: malformed element count {numel!r}')
+    with _entry(zf, name) as fh:
+        shape, dt = _npy_header(fh, name)
+        _require(not dt.hasobject, f'{name}: refused an object-dtype .npy (loading it would need pickle, '
+                 'which can execute code)')
+        _require(dt.newbyteorder('=') == dtype and shape == (numel,),
+                 f'{name}: holds {dt} {shape}, expected {dtype} ({numel},)')
+        buf = _read_exact(fh, numel * dt.itemsize, name)
+    arr = np.frombuffer(buf, dt)
+    return arr if dt.isnative else arr.astype(dtype)
+
+
+def _npy_header(fh, name):
+    try:
+        version = np.lib.format.read_magic(fh)
+        _require(version in ((1, 0), (2, 0)), f'{name}: unsupported .npy version {version}')
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dt = read(fh)
+    except (ValueError, TypeError, SyntaxError, OSError) as e:
+        raise UnpicklingError(f'{name}: malformed .npy header ({e})') from None
+    return shape, dt
+
+
+def _ints(v, what, where, nonneg=False):
+    ok = type(v) in (list, tuple) and all(type(x) is int and (x >= 0 or not nonneg) for x in v)
+    _require(ok, f'{where}: malformed {what} {v!r}')
+    return tuple(v)
+
+
+def _record_object(rec, storages, where):
+    """The tensor, Parameter or ndarray a JSON tensor record describes."""
+    _require(isinstance(rec, dict), f'{where}: malformed record')
+    kind = rec.get('type', 'tensor')
+    _require(kind in ('tensor', 'parameter', 'ndarray'), f'{where}: unknown record type {kind!r}')
+    dtype = _STORAGE_DTYPES.get(rec.get('dtype'))
+    _require(dtype is not None, f'{where}: unsupported dtype {rec.get("dtype")!r}')
+    shape = _ints(rec.get('shape'), 'shape', where, nonneg=True)
+    stride = _ints(rec.get('stride'), 'stride', where)
+    _require(len(stride) == len(shape), f'{where}: shape {shape} and stride {stride} differ in length')
+    sid, offset = rec.get('storage'), rec.get('offset', 0)
+    if sid is None:
+        _require(0 in shape, f'{where}: a non-empty tensor without a storage')
+        arr = _empty(shape, dtype, where)
+    else:
+        _require(type(sid) is int and 0 <= sid < len(storages), f'{where}: no storage {sid!r}')
+        _require(storages[sid].dtype == dtype, f'{where}: dtype {dtype} differs from its storage\'s')
+        arr = _strided(storages[sid], offset, shape, stride, where)
+    if kind == 'ndarray':
+        return arr
+    return _tensor_from(arr, rec.get('requires_grad', False), kind == 'parameter', where)
+
+
+def _empty(shape, dtype, where):
+    try:
+        return np.empty(shape, dtype)
+    except ValueError as e:
+        raise UnpicklingError(f'{where}: bad shape {shape} ({e})') from None
+
+
+def _strided(storage, offset, shape, stride, where):
+    """The view of a 1-D storage at (offset, shape, stride) in elements, checked to stay inside it."""
+    _require(type(offset) is int and offset >= 0, f'{where}: malformed storage offset {offset!r}')
+    if 0 in shape:
+        return _empty(shape, storage.dtype, where)
+    lo = hi = offset
+    for n, s in zip(shape, stride):
+        lo, hi = (lo + (n - 1) * s, hi) if s < 0 else (lo, hi + (n - 1) * s)
+    _require(0 <= lo and hi < storage.size, f'{where}: offset {offset}, shape {list(shape)} and stride '
+             f'{list(stride)} reach outside its storage of {storage.size} elements')
+    isz = storage.itemsize
+    try:
+        return np.ndarray(shape, storage.dtype, buffer=storage, offset=offset * isz,
+                          strides=tuple(s * isz for s in stride))
+    except (ValueError, TypeError) as e:
+        raise UnpicklingError(f'{where}: bad layout ({e})') from None
+
+
+def _tensor_from(arr, requires_grad, parameter, where):
+    _require(arr.dtype in _dtype.FROM_NP, f'{where}: dtype {arr.dtype} is not an ember tensor dtype')
+    _require(type(requires_grad) is bool, f'{where}: malformed requires_grad {requires_grad!r}')
+    _require(not requires_grad or arr.dtype.kind == 'f',
+             f'{where}: only floating point tensors can require gradients, not {arr.dtype}')
+    t = Tensor._make(arr)
+    t._requires_grad = requires_grad
+    return _as_parameter(t, requires_grad) if parameter else t
+
+
+def _as_parameter(t, requires_grad):
+    """``nn.Parameter`` sharing t's array; a plain tensor when ember.nn is not available."""
+    param = _parameter_type()
+    if param is None:
+        return t
+    p = param(t, requires_grad=requires_grad)
+    if isinstance(p, Tensor) and p._data is not t._data:
+        p._data = t._data
+    return p
+
+
+class _Decoder:
+    """Rebuilds the object tree from its JSON description, refusing any unknown type tag."""
+
+    def __init__(self, refs):
+        self.refs = refs
+
+    def run(self, v):
+        try:
+            return self.decode(v, 'obj', 0)
+        except RecursionError:
+            raise UnpicklingError('ember.json is nested too deeply') from None
+
+    def decode(self, v, path, depth):
+        if v is None or type(v) in (bool, int, float, str):
+            return v
+        _require(depth < _MAX_DEPTH, f'{path}: nested more than {_MAX_DEPTH} levels deep')
+        if type(v) is list:
+            return [self.decode(x, f'{path}[{i}]', depth + 1) for i, x in enumerate(v)]
+        _require(type(v) is dict and type(v.get('$')) is str, f'{path}: malformed value of type '
+                 f'{type(v).__name__}')
+        tag = v['$']
+        fn = _DECODERS.get(tag)
+        _require(fn is not None, f'{path}: refused unknown type tag {tag!r} (ember files hold only tensors, '
+                 'containers and plain values)')
+        try:
+            return fn(self, v, path, depth + 1)
+        except UnpicklingError:
+            raise
+        except (TypeError, ValueError, KeyError, RuntimeError, AttributeError) as e:
+            raise UnpicklingError(f'{path}: malformed {tag!r} value ({type(e).__name__}: {e})') from None
+
+    def seq(self, v, path, depth):
+        items = v['v']
+        _require(type(items) is list, f'{path}: malformed {v["$"]!r} value')
+        return [self.decode(x, f'{path}[{i}]', depth) for i, x in enumerate(items)]
+
+    def items(self, v, path, depth):
+        pairs = v['items']
+        _require(type(pairs) is list and all(type(p) is list and len(p) == 2 for p in pairs),
+                 f'{path}: malformed dict items')
+        out = []
+        for k, x in pairs:
+            key = self.decode(k, f'{path} key', depth)
+            out.append((key, self.decode(x, f'{path}[{key!r}]', depth)))
+        return out
+
+    def odict(self, v, path, depth):
+        out = collections.OrderedDict(self.items(v, path, depth))
+        if 'metadata' in v:
+            out._metadata = self.decode(v['metadata'], f'{path}._metadata', depth)
+        return out
+
+    def ref(self, v, path, depth):
+        i = v['id']
+        _require(type(i) is int and 0 <= i < len(self.refs), f'{path}: no tensor record {i!r}')
+        return self.refs[i]
+
+    def float_(self, v, path, depth):
+        return _NONFINITE[v['v']]
+
+    def number(self, x, path, depth):
+        x = self.decode(x, path, depth)
+        _require(type(x) in (int, float), f'{path}: expected a number, got {type(x).__name__}')
+        return x
+
+    def complex_(self, v, path, depth):
+        parts = v['v']
+        _require(type(parts) is list and len(parts) == 2, f'{path}: malformed complex value')
+        return complex(*(self.number(x, path, depth) for x in parts))
+
+    def device(self, v, path, depth):
+        _require(type(v['v']) is str, f'{path}: malformed device')
+        return device(v['v'])
+
+    def npscalar(self, v, path, depth):
+        dt = _STORAGE_DTYPES[v['dtype']]
+        x = self.decode(v['v'], path, depth)
+        _require(type(x) in (bool, int, float, complex), f'{path}: malformed numpy scalar')
+        return dt.type(x)
+
+
+_DECODERS = {
+    'tuple': lambda d, v, p, n: tuple(d.seq(v, p, n)),
+    'set': lambda d, v, p, n: set(d.seq(v, p, n)),
+    'frozenset': lambda d, v, p, n: frozenset(d.seq(v, p, n)),
+    'dict': lambda d, v, p, n: dict(d.items(v, p, n)),
+    'odict': _Decoder.odict,
+    'ref': _Decoder.ref,
+    'float': _Decoder.float_,
+    'complex': _Decoder.complex_,
+    'bytes': lambda d, v, p, n: base64.b64decode(v['v'], validate=True),
+    'dtype': lambda d, v, p, n: _dtype._NAMES[v['v']],
+    'size': lambda d, v, p, n: Size(_ints(v['v'], 'size', p, nonneg=True)),
+    'device': _Decoder.device,
+    'slice': lambda d, v, p, n: slice(*d.seq(v, p, n)),
+    'npscalar': _Decoder.npscalar,
+}
+
+
+# ---- PyTorch zip format
+class _Guarded:
+    """Objects the restricted unpickler hands out; pickle's BUILD opcode may not alter them."""
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise UnpicklingError(f'refused data.pkl: it tries to set the state of a {self._what} (BUILD opcode)')
+
+    _what = 'value'
+
+
+class _StorageType(_Guarded):
+    """Stands for ``torch.FloatStorage`` and friends in persistent ids."""
+    __slots__ = ('name', 'dtype', 'bf16')
+    _what = 'storage type'
+
+    def __init__(self, name, dtype, bf16=False):
+        self.name, self.dtype, self.bf16 = name, np.dtype(dtype), bf16
+
+
+class _Marker(_Guarded):
+    """Stands for ``torch.Tensor`` / ``torch.nn.Parameter`` in ``_rebuild_from_type_v2``."""
+    __slots__ = ('name',)
+    _what = 'type'
+
+    def __init__(self, name):
+        self.name = name
+
+
+class _Plain(_Guarded):
+    """A finished ember value (dtype, device) that BUILD must not reach."""
+    __slots__ = ('value',)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _Storage(_Guarded):
+    __slots__ = ('arr',)
+    _what = 'storage'
+
+    def __init__(self, arr):
+        self.arr = arr
+
+
+class _TensorRec(_Guarded):
+    __slots__ = ('arr', 'requires_grad', 'parameter')
+    _what = 'tensor'
+
+    def __init__(self, arr, requires_grad, parameter):
+        self.arr, self.requires_grad, self.parameter = arr, requires_grad, parameter
+
+
+class _PickledODict(collections.OrderedDict):
+    """OrderedDict from data.pkl; BUILD may only attach a ``_metadata`` attribute (as state dicts do)."""
+
+    def __setstate__(self, state):
+        _require(isinstance(state, dict) and set(state) <= {'_metadata'},
+                 'refused data.pkl: it sets attributes other than _metadata on an OrderedDict')
+        self.__dict__.update(state)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
+                       metadata=None):
+    _require(isinstance(storage, _Storage), 'refused data.pkl: a tensor is rebuilt from a non-storage')
+    _require(not backward_hooks, 'refused data.pkl: tensors with backward hooks are not loaded')
+    _require(type(requires_grad) is bool, 'malformed data.pkl: requires_grad is not a bool')
+    shape = _ints(size, 'size', 'data.pkl tensor', nonneg=True)
+    stride = _ints(stride, 'stride', 'data.pkl tensor')
+    _require(len(shape) == len(stride), 'malformed data.pkl: tensor size and stride differ in length')
+    return _TensorRec(_strided(storage.arr, storage_offset, shape, stride, 'data.pkl tensor'), requires_grad,
+                      False)
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride):
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
+    _require(isinstance(data, _TensorRec), 'refused data.pkl: a Parameter is rebuilt from a non-tensor')
+    _require(type(requires_grad) is bool, 'malformed data.pkl: requires_grad is not a bool')
+    _require(not backward_hooks, 'refused data.pkl: tensors with backward hooks are not loaded')
+    return _TensorRec(data.arr, requires_grad, True)
+
+
+_TENSOR_TYPE, _PARAMETER_TYPE = _Marker('Tensor'), _Marker('Parameter')
+_REBUILDERS = (_rebuild_tensor_v2, _rebuild_tensor, _rebuild_parameter)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    """Tensor (sub)class rebuild; Python attributes in ``state`` are dropped."""
+    _require(func in _REBUILDERS and new_type in (_TENSOR_TYPE, _PARAMETER_TYPE) and type(args) is tuple,
+             'refused data.pkl: _rebuild_from_type_v2 with an unsupported function or type')
+    rec = func(*args)
+    return _TensorRec(rec.arr, rec.requires_grad, True) if new_type is _PARAMETER_TYPE else rec
+
+
+def _odict(items=()):
+    return _PickledODict(items)
+
+
+def _size(dims=()):
+    return Size(_ints(dims, 'torch.Size', 'data.pkl', nonneg=True))
+
+
+def _device(kind, index=None):
+    _require(type(kind) is str and (index is None or type(index) is int), 'malformed data.pkl: bad device')
+    return _Plain(device(kind, index))
+
+
+def _complex(real=0.0, imag=0.0):
+    _require(type(real) in (int, float) and type(imag) in (int, float), 'malformed data.pkl: bad complex')
+    return complex(real, imag)
+
+
+def _codecs_encode(text, encoding='utf-8'):
+    _require(type(text) is str and encoding in ('latin1', 'latin-1'), 'refused data.pkl: _codecs.encode is '
+             'only admitted for latin1 bytes')
+    return text.encode('latin1')
+
+
+_STORAGE_TYPES = {'FloatStorage': 'float32', 'DoubleStorage': 'float64', 'HalfStorage': 'float16',
+                  'LongStorage': 'int64', 'IntStorage': 'int32', 'ShortStorage': 'int16',
+                  'CharStorage': 'int8', 'ByteStorage': 'uint8', 'BoolStorage': 'bool'}
+_TORCH_GLOBALS = {
+    ('collections', 'OrderedDict'): _odict,
+    ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor_v2,
+    ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
+    ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+    ('torch._utils', '_rebuild_parameter_with_state'): _rebuild_parameter,
+    ('torch._tensor', '_rebuild_from_type_v2'): _rebuild_from_type_v2,
+    ('torch', 'Tensor'): _TENSOR_TYPE,
+    ('torch.nn.parameter', 'Parameter'): _PARAMETER_TYPE,
+    ('torch', 'Size'): _size,
+    ('torch', 'device'): _device,
+    ('_codecs', 'encode'): _codecs_encode,
+    ('torch', 'BFloat16Storage'): _StorageType('BFloat16Storage', 'uint16', bf16=True),
+}
+_TORCH_GLOBALS.update({('torch', k): _StorageType(k, v) for k, v in _STORAGE_TYPES.items()})
+_TORCH_GLOBALS.update({('torch', d.name): _Plain(d) for d in _dtype.ALL})
+for _mod in ('builtins', '__builtin__'):
+    _TORCH_GLOBALS.update({(_mod, 'set'): lambda items=(): set(items),
+                           (_mod, 'frozenset'): lambda items=(): frozenset(items),
+                           (_mod, 'complex'): _complex, (_mod, 'slice'): slice})
+
+
+class _TorchStorages:
+    """Reads the raw ``data/<key>`` entries of a PyTorch zip file as 1-D NumPy arrays, each once."""
+
+    def __init__(self, zf, prefix):
+        self.zf, self.prefix, self.cache, self.bf16 = zf, prefix, {}, False
+        names = set(zf.namelist())
+        order = _read(zf, prefix + 'byteorder').strip() if prefix + 'byteorder' in names else b'little'
+        _require(order in (b'little', b'big'), f'malformed archive: byteorder {order!r}')
+        self.order = '<' if order == b'little' else '>'
+
+    def get(self, stype, key, numel):
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = self.cache[key] = (stype, _Storage(self._read(stype, key, numel)))
+        _require(hit[0] is stype, f'malformed data.pkl: storage {key!r} is used with two dtypes')
+        return hit[1]
+
+    def _read(self, stype, key, numel):
+        name = f'{self.prefix}data/{key}'
+        dt = stype.dtype.newbyteorder(self.order)
+        with _entry(self.zf, name) as fh:
+            arr = np.frombuffer(_read_exact(fh, numel * dt.itemsize, name), dt)
+        arr = arr if dt.isnative else arr.astype(stype.dtype)
+        if stype.bf16:
+            self.bf16 = True
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        return arr
+
+
+class _TorchUnpickler(pickle.Unpickler):
+    """Unpickles data.pkl admitting only tensor rebuilds, storages, OrderedDict and plain values."""
+
+    def __init__(self, fh, storages, encoding):
+        super().__init__(fh, encoding=encoding)
+        self._storages = storages
+
+    def find_class(self, module, name):
+        obj = _TORCH_GLOBALS.get((module, name))
+        _require(obj is not None, f"refused to load the global '{module}.{name}' from data.pkl: ember loads only "
+                 'tensors, containers and plain values from PyTorch files and never imports or calls other '
+                 'code, whatever weights_only says')
+        return obj
+
+    def persistent_load(self, pid):
+        _require(type(pid) is tuple and len(pid) == 5 and pid[0] == 'storage',
+                 f'refused data.pkl: unsupported persistent id of type {type(pid).__name__}')
+        _, stype, key, _location, numel = pid
+        _require(isinstance(stype, _StorageType) and type(key) is str and type(numel) is int and numel >= 0,
+                 'refused data.pkl: malformed storage reference')
+        return self._storages.get(stype, key, numel)
+
+
+def _load_torch(zf, prefix, encoding):
+    storages = _TorchStorages(zf, prefix)
+    up = _TorchUnpickler(io.BytesIO(_read(zf, prefix + 'data.pkl')), storages, encoding)
+    try:
+        obj = up.load()
+        out = _Finisher().walk(obj, 'obj')
+    except UnpicklingError:
+        raise
+    except RecursionError:
+        raise UnpicklingError('data.pkl is nested too deeply') from None
+    except Exception as e:
+        raise UnpicklingError(f'malformed data.pkl: {type(e).__name__}: {e}') from None
+    if storages.bf16:
+        warnings.warn('ember has no bfloat16: bfloat16 tensors in this PyTorch file were loaded as float32',
+                      UserWarning, stacklevel=3)
+    return out
+
+
+class _Finisher:
+    """Turns the unpickled tree into plain ember objects, refusing anything that is not one."""
+
+    def __init__(self):
+        self.memo = {}
+
+    def walk(self, obj, path):
+        if obj is None or type(obj) in (bool, int, float, str, bytes, complex, Size):
+            return obj
+        done = self.memo.get(id(obj))
+        if done is not None:
+            return done
+        fn = _FINISHERS.get(type(obj))
+        _require(fn is not None, f'{path}: refused an object of type {type(obj).__name__} from data.pkl')
+        return fn(self, obj, path)
+
+    def _keep(self, obj, out):
+        self.memo[id(obj)] = out
+        return out
+
+    def list(self, obj, path):
+        out = self._keep(obj, [])
+        out.extend(self.walk(v, f'{path}[{i}]') for i, v in enumerate(obj))
+        return out
+
+    def dict(self, obj, path, out=None):
+        out = self._keep(obj, {} if out is None else out)
+        for k, v in obj.items():
+            key = self.walk(k, f'{path} key')
+            out[key] = self.walk(v, f'{path}[{key!r}]')
+        return out
+
+    def odict(self, obj, path):
+        out = self.dict(obj, path, collections.OrderedDict())
+        if '_metadata' in obj.__dict__:
+            out._metadata = self.walk(obj.__dict__['_metadata'], f'{path}._metadata')
+        return out
+
+    def seq(self, obj, path):
+        return self._keep(obj, type(obj)(self.walk(v, f'{path}[{i}]') for i, v in enumerate(obj)))
+
+    def slice(self, obj, path):
+        return self._keep(obj, slice(*(self.walk(v, path) for v in (obj.start, obj.stop, obj.step))))
+
+    def tensor(self, rec, path):
+        return self._keep(rec, _tensor_from(rec.arr, rec.requires_grad, rec.parameter, path))
+
+
+_FINISHERS = {list: _Finisher.list, dict: _Finisher.dict, _PickledODict: _Finisher.odict,
+              tuple: _Finisher.seq, set: _Finisher.seq, frozenset: _Finisher.seq, slice: _Finisher.slice,
+              _TensorRec: _Finisher.tensor, _Plain: lambda f, o, p: o.value}

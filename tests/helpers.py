@@ -1,0 +1,106 @@
+"""The differential test helper: run the same function on ember and on PyTorch (the oracle) and compare
+values, dtypes, shapes, grad_fn names and every input's gradient; then gradcheck ember in float64."""
+import numpy as np
+import torch
+
+import ember
+
+
+def to_numpy(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, ember.Tensor):
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        res = []
+        for o in out:
+            res += _flat(o)
+        return res
+    return [out]
+
+
+def assert_same(e, t, atol=1e-5, rtol=1e-4, what='value'):
+    """ember result ``e`` equals torch result ``t`` in type, dtype, shape and values."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), f'{what}: expected a Tensor, got {type(e).__name__}'
+        assert repr(e.dtype) == repr(t.dtype), f'{what}: dtype {e.dtype} != torch {t.dtype}'
+        assert tuple(e.shape) == tuple(t.shape), f'{what}: shape {tuple(e.shape)} != torch {tuple(t.shape)}'
+        ev, tv = to_numpy(e), to_numpy(t)
+        if tv.dtype.kind in 'biu':
+            np.testing.assert_array_equal(ev, tv, err_msg=what)
+        else:
+            np.testing.assert_allclose(ev.astype(np.float64), tv.astype(np.float64), atol=atol, rtol=rtol,
+                                       equal_nan=True, err_msg=what)
+    elif isinstance(t, (tuple, list)):
+        assert len(e) == len(t), f'{what}: {len(e)} outputs != torch {len(t)}'
+        for i, (a, b) in enumerate(zip(e, t)):
+            assert_same(a, b, atol, rtol, f'{what}[{i}]')
+    else:
+        assert e == t or (isinstance(t, float) and np.isclose(e, t, atol=atol, rtol=rtol)), f'{what}: {e} != {t}'
+
+
+def make_inputs(shapes, dtype=np.float32, low=-2.0, high=2.0, seed=0, positive=False):
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for s in shapes:
+        if isinstance(s, np.ndarray):
+            arrays.append(s)
+            continue
+        a = rng.uniform(low, high, size=s)
+        if positive:
+            a = np.abs(a) + 0.5
+        arrays.append(a.astype(dtype))
+    return arrays
+
+
+def check(fn, *shapes, inputs=None, dtype=np.float32, low=-2.0, high=2.0, positive=False, grad=True,
+          atol=1e-5, rtol=1e-4, grad_atol=None, name=True, gradcheck=True, gradgrad=False, seed=0):
+    """Run ``fn(lib, *tensors)`` with lib = ember and lib = torch on the same inputs and compare
+    forward values, dtypes, shapes, grad_fn names and gradients; gradcheck ember in float64."""
+    arrays = inputs if inputs is not None else make_inputs(shapes, dtype, low, high, seed, positive)
+    diff = [a.dtype.kind == 'f' and grad for a in arrays]
+    tt = [torch.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
+    et = [ember.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
+    tout = fn(torch, *tt)
+    eout = fn(ember, *et)
+    assert_same(eout, tout, atol, rtol, 'forward')
+    touts = [o for o in _flat(tout) if isinstance(o, torch.Tensor) and o.requires_grad]
+    eouts = [o for o in _flat(eout) if isinstance(o, ember.Tensor) and o.requires_grad]
+    assert len(touts) == len(eouts), f'{len(eouts)} outputs require grad, torch has {len(touts)}'
+    if name:
+        for e, t in zip(eouts, touts):
+            assert type(e.grad_fn).__name__ == t.grad_fn.name(), \
+                f'grad_fn {type(e.grad_fn).__name__} != torch {t.grad_fn.name()}'
+    if not touts:
+        return eout
+    rng = np.random.default_rng(seed + 1)
+    seeds = [rng.uniform(-1, 1, size=tuple(t.shape)).astype(to_numpy(t).dtype) for t in touts]
+    torch.autograd.backward(touts, [torch.tensor(s) for s in seeds])
+    ember.autograd.backward(eouts, [ember.tensor(s) for s in seeds])
+    ga = grad_atol if grad_atol is not None else atol * 10
+    for i, (e, t) in enumerate(zip(et, tt)):
+        if t.grad is None:
+            assert e.grad is None or not np.any(to_numpy(e.grad)), f'input {i}: ember has a grad, torch none'
+        else:
+            assert e.grad is not None, f'input {i}: no ember grad (torch has one)'
+            assert_same(e.grad, t.grad, ga, rtol * 10, f'grad of input {i}')
+    if gradcheck:
+        check_gradients(fn, arrays, diff, gradgrad)
+    return eout
+
+
+def check_gradients(fn, arrays, diff, gradgrad=False):
+    """ember's gradients equal float64 central finite differences (and second derivatives if asked)."""
+    xs = [ember.tensor(a.astype(np.float64) if d else a, requires_grad=d) for a, d in zip(arrays, diff)]
+
+    def f(*ts):
+        out = fn(ember, *ts)
+        return tuple(o for o in _flat(out) if isinstance(o, ember.Tensor) and o.requires_grad)
+
+    assert ember.autograd.gradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3)
+    if gradgrad:
+        assert ember.autograd.gradgradcheck(f, xs, eps=1e-6, atol=1e-4, rtol=1e-3)

@@ -1,0 +1,453 @@
+"""ember.serialization: round trips, atomic writes, refusal of crafted files, and loading PyTorch files."""
+import collections
+import io
+import json
+import math
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import serialization as ser
+from ember.serialization import UnpicklingError, load, save
+
+DTYPES = ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool']
+
+
+def T(arr, requires_grad=False):
+    """An ember leaf wrapping ``arr`` (no copy)."""
+    t = ember.Tensor._make(np.asarray(arr))
+    t._requires_grad = requires_grad
+    return t
+
+
+def roundtrip(obj):
+    buf = io.BytesIO()
+    save(obj, buf)
+    buf.seek(0)
+    return load(buf)
+
+
+def same(a, b):
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a._data, b._data)
+
+
+def random_array(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype == 'bool':
+        return rng.random(shape) < 0.5
+    if dtype.startswith('float'):
+        return rng.standard_normal(shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+# ---------------------------------------------------------------------------------------------- round trips
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_dtypes_roundtrip(dtype):
+    t = T(random_array(dtype, (3, 5)))
+    r = roundtrip(t)
+    assert isinstance(r, ember.Tensor) and str(r.dtype) == f'torch.{dtype}'
+    same(r, t)
+    assert not r.requires_grad and r.is_leaf
+
+
+@pytest.mark.parametrize('shape', [(), (0,), (2, 0, 3), (1,), (4, 1, 2)])
+def test_zero_dim_and_empty(shape):
+    t = T(random_array('float32', shape))
+    r = roundtrip(t)
+    same(r, t)
+    assert r.shape == ember.Size(shape)
+
+
+def test_requires_grad_of_leaves():
+    a, b = T(np.ones(3, np.float32), True), T(np.ones(3, np.float32))
+    ra, rb = roundtrip([a, b])
+    assert ra.requires_grad and ra.is_leaf and not rb.requires_grad
+
+
+def test_parameter_stays_parameter():
+    param = pytest.importorskip('ember.nn.parameter').Parameter
+    p = param(T(np.arange(4.0, dtype=np.float32)))
+    sd = roundtrip({'w': p, 'frozen': param(T(np.ones(2, np.float32)), requires_grad=False)})
+    assert isinstance(sd['w'], param) and sd['w'].requires_grad
+    assert isinstance(sd['frozen'], param) and not sd['frozen'].requires_grad
+    same(sd['w'], p)
+
+
+def test_non_contiguous_views_keep_strides():
+    base = np.arange(24, dtype=np.float32).reshape(4, 6)
+    views = {'t': base.T, 'step': base[1:, ::2], 'neg': base[::-1, ::-2], 'bcast': np.broadcast_to(base[0], (3, 6))}
+    r = roundtrip({k: T(v) for k, v in views.items()})
+    for k, v in views.items():
+        np.testing.assert_array_equal(r[k]._data, v)
+        assert r[k]._data.strides == v.strides, k
+    assert not r['t'].is_contiguous()
+
+
+def test_shared_tensors_keep_identity_and_memory():
+    base = np.arange(10, dtype=np.float32)
+    a, b = T(base), T(base[2:5])
+    r = roundtrip({'a': a, 'b': b, 'a2': a, 'list': [a, b]})
+    assert r['a'] is r['a2'] is r['list'][0] and r['b'] is r['list'][1]
+    r['a']._data[3] = 100
+    assert r['b']._data[1] == 100
+    assert np.shares_memory(r['a']._data, r['b']._data)
+
+
+def test_small_view_of_large_array_saves_only_its_span():
+    big = np.zeros(1_000_000, np.float32)
+    buf = io.BytesIO()
+    save(T(big[10:20]), buf)
+    assert len(buf.getvalue()) < 2000
+    buf.seek(0)
+    assert load(buf).shape == ember.Size([10])
+
+
+def test_state_dict_roundtrip():
+    sd = collections.OrderedDict([('layer.weight', T(random_array('float32', (3, 2)))),
+                                  ('layer.bias', T(random_array('float32', (3,)))),
+                                  ('bn.num_batches_tracked', T(np.array(7, np.int64)))])
+    sd._metadata = collections.OrderedDict([('', {'version': 1})])
+    r = roundtrip(sd)
+    assert type(r) is collections.OrderedDict and list(r) == list(sd)
+    assert r._metadata == sd._metadata
+    for k in sd:
+        same(r[k], sd[k])
+
+
+def test_optimizer_state_dict_roundtrip():
+    sd = {'state': {0: {'step': T(np.array(3.0, np.float32)), 'exp_avg': T(np.ones((2, 2), np.float32)),
+                        'momentum_buffer': None}, 1: {'step': 3}},
+          'param_groups': [{'lr': 1e-3, 'betas': (0.9, 0.999), 'eps': 1e-8, 'weight_decay': 0, 'amsgrad': False,
+                            'foreach': None, 'name': 'all', 'params': [0, 1]}]}
+    r = roundtrip(sd)
+    assert r['param_groups'] == sd['param_groups']
+    assert type(r['param_groups'][0]['betas']) is tuple and list(r['state']) == [0, 1]
+    same(r['state'][0]['step'], sd['state'][0]['step'])
+    assert r['state'][0]['momentum_buffer'] is None and r['state'][1] == {'step': 3}
+
+
+def test_plain_values_roundtrip():
+    values = [0, -5, 10 ** 40, 2.5, -0.0, math.inf, -math.inf, True, False, None, '', 'héllo ✓', b'\x00\xff',
+              3 - 4j, (1, (2, [3])), {1, 'a'}, frozenset([2]), slice(1, None, 2), {(1, 2): 'tuple key', None: 1},
+              ember.float16, ember.int64, ember.Size([2, 3]), ember.device('cpu'), np.float32(1.5), np.int64(-3),
+              np.bool_(True), collections.defaultdict(list, a=[1])]
+    r = roundtrip(values)
+    assert r[:3] == values[:3]
+    for got, want in zip(r[3:], values[3:]):
+        assert got == want and type(got) is (dict if type(want) is collections.defaultdict else type(want))
+    assert math.copysign(1, r[4]) == -1
+    assert math.isnan(roundtrip(math.nan))
+
+
+def test_numpy_arrays_roundtrip():
+    a = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    r = roundtrip({'a': a, 'at': a.T, 'c': np.array([1 + 2j], np.complex64)})
+    np.testing.assert_array_equal(r['a'], a)
+    assert r['at'].dtype == np.uint16 and np.shares_memory(r['a'], r['at']) and r['c'].dtype == np.complex64
+
+
+def test_path_and_pathlike_and_unseekable(tmp_path):
+    t = T(random_array('float32', (4,)))
+    save(t, str(tmp_path / 'a.pt'))
+    save({'t': t}, tmp_path / 'b.pt')
+    same(load(str(tmp_path / 'a.pt')), t)
+    same(load(tmp_path / 'b.pt')['t'], t)
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, b):
+            return self.inner.readinto(b)
+
+    same(load(Unseekable((tmp_path / 'a.pt').read_bytes())), t)
+
+
+def test_save_is_deterministic():
+    obj = {'w': T(random_array('float32', (3,))), 'n': 1}
+    a, b = io.BytesIO(), io.BytesIO()
+    save(obj, a)
+    save(obj, b)
+    assert a.getvalue() == b.getvalue()
+
+
+def test_unsupported_objects_refused_on_save():
+    with pytest.raises(TypeError, match='cannot store'):
+        save({'f': lambda: 0}, io.BytesIO())
+    with pytest.raises(TypeError, match='state_dict'):
+        save(type('Module', (), {'state_dict': lambda self: {}})(), io.BytesIO())
+    with pytest.raises(TypeError, match='dtype'):
+        save(np.array(['a']), io.BytesIO())
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match='holds itself'):
+        save(loop, io.BytesIO())
+
+
+# ---------------------------------------------------------------------------------------------- atomic write
+def test_atomic_write_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / 'model.pt'
+    old = T(np.arange(3, dtype=np.float32))
+    save({'w': old}, path)
+    before = path.read_bytes()
+    calls = []
+
+    def crash(zf, name, arr):
+        calls.append(name)
+        zf.fp.write(b'partial junk')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(ser, '_write_storage', crash)
+    with pytest.raises(OSError, match='disk full'):
+        save({'w': T(np.zeros(5, np.float32))}, path)
+    assert calls and path.read_bytes() == before
+    assert os.listdir(tmp_path) == ['model.pt']
+    same(load(path)['w'], old)
+
+
+def test_atomic_write_interrupt_and_success(tmp_path, monkeypatch):
+    path = tmp_path / 'x.pt'
+    save(1, path)
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(ser, '_write_zip', interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            save(2, path)
+    assert load(path) == 1 and os.listdir(tmp_path) == ['x.pt']
+    os.chmod(path, 0o640)
+    save(3, path)
+    assert load(path) == 3 and os.listdir(tmp_path) == ['x.pt'] and (os.stat(path).st_mode & 0o777) == 0o640
+
+
+# ---------------------------------------------------------------------------------------------- crafted files
+class Payload:
+    """Unpickling this would create a directory: proof that code ran."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return os.mkdir, (self.target,)
+
+
+def zip_bytes(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def ember_zip(root, tensors=(), storages=(), extra=None):
+    header = {'format': 'ember', 'version': 1, 'storages': list(storages), 'tensors': list(tensors), 'root': root}
+    return zip_bytes({'archive/ember.json': json.dumps(header), **(extra or {})})
+
+
+def refused(data, match):
+    with pytest.raises(UnpicklingError, match=match) as info:
+        load(io.BytesIO(data))
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, pickle.UnpicklingError)
+
+
+def test_raw_pickle_with_reduce_payload_refused(tmp_path):
+    target = str(tmp_path / 'pwned')
+    refused(pickle.dumps(Payload(target), protocol=2), 'pickle')
+    refused(pickle.dumps(Payload(target), protocol=0), 'not a zip')
+    assert not os.path.exists(target)
+
+
+def test_torch_zip_with_reduce_payload_refused(tmp_path):
+    target = str(tmp_path / 'pwned')
+    data = zip_bytes({'archive/data.pkl': pickle.dumps({'w': Payload(target)}, protocol=2)})
+    refused(data, "global '(posix|os|nt).mkdir'")
+    assert not os.path.exists(target)
+    module = zip_bytes({'archive/data.pkl': pickle.dumps(torch.nn.Linear(1, 1), protocol=2)})
+    refused(module, 'refused to load the global')
+
+
+def torch_zip_with_tensor_state(state):
+    """A torch-style data.pkl whose tensor gets a BUILD state (an attempt to overwrite its internals)."""
+    marker = object()
+
+    class Evil:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2, (marker, 0, (2,), (1,), False, collections.OrderedDict()),
+                    state)
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ('storage', torch.FloatStorage, '0', 'cpu', 2) if obj is marker else None
+
+    buf = io.BytesIO()
+    Pickler(buf, protocol=2).dump({'w': Evil()})
+    return zip_bytes({'archive/data.pkl': buf.getvalue(), 'archive/data/0': np.ones(2, np.float32).tobytes()})
+
+
+def test_torch_zip_build_on_tensor_refused():
+    refused(torch_zip_with_tensor_state({'_data': 'junk'}), 'BUILD')
+
+
+def test_unknown_type_tag_refused():
+    refused(ember_zip({'$': 'module', 'v': 'os.system'}), "unknown type tag 'module'")
+    refused(ember_zip([1, {'no tag': 1}]), r'obj\[1\]: malformed')
+
+
+def test_object_dtype_npy_refused():
+    npy = io.BytesIO()
+    np.save(npy, np.array([Payload('x')], dtype=object), allow_pickle=True)
+    rec = {'dtype': 'float32', 'shape': [1], 'stride': [1], 'offset': 0, 'storage': 0, 'type': 'tensor'}
+    data = ember_zip({'$': 'ref', 'id': 0}, [rec], [{'dtype': 'float32', 'numel': 1}],
+                     {'archive/data/0.npy': npy.getvalue()})
+    refused(data, 'object-dtype')
+
+
+def test_out_of_bounds_and_bad_records_refused():
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(4, np.float32))
+    storages, extra = [{'dtype': 'float32', 'numel': 4}], {'archive/data/0.npy': npy.getvalue()}
+    good = {'dtype': 'float32', 'shape': [2], 'stride': [1], 'offset': 0, 'storage': 0, 'type': 'tensor'}
+    ref = {'$': 'ref', 'id': 0}
+    assert load(io.BytesIO(ember_zip(ref, [good], storages, extra))).shape == ember.Size([2])
+    for bad, match in [({'offset': 3}, 'outside'), ({'stride': [-1]}, 'outside'), ({'shape': [-2]}, 'shape'),
+                       ({'dtype': 'object'}, 'dtype'), ({'storage': 5}, 'no storage'),
+                       ({'type': 'Module'}, 'record type'), ({'dtype': 'int32'}, 'differs'),
+                       ({'requires_grad': 'yes'}, 'requires_grad')]:
+        refused(ember_zip(ref, [{**good, **bad}], storages, extra), match)
+    refused(ember_zip(ref, [good], [{'dtype': 'float32', 'numel': 8}], extra), 'expected')
+    refused(ember_zip(ref, [good], storages), 'missing')
+    refused(ember_zip({'$': 'ref', 'id': 3}, [good], storages, extra), 'no tensor record')
+
+
+def test_malformed_archives_refused():
+    good = io.BytesIO()
+    save({'w': T(np.ones(3, np.float32))}, good)
+    data = good.getvalue()
+    refused(b'', 'not a zip')
+    refused(b'hello world', 'not a zip')
+    refused(data[:len(data) // 2], 'malformed')
+    refused(zip_bytes({'archive/other': b'x'}), 'neither')
+    refused(zip_bytes({'archive/ember.json': b'{not json'}), 'malformed ember.json')
+    refused(zip_bytes({'archive/ember.json': b'{"format": "ember", "version": 99}'}), 'version')
+    refused(zip_bytes({'archive/ember.json': b'[' * 100000 + b']' * 100000}), 'malformed ember.json|deeply')
+    refused(zip_bytes({'archive/data.pkl': b'\x80\x02garbage'}), 'malformed data.pkl')
+
+
+def test_load_arguments():
+    buf = io.BytesIO()
+    save(T(np.ones(2, np.float32)), buf)
+    for loc in ['cpu', ember.device('cpu'), {'cuda:0': 'cpu'}, lambda storage, location: storage, None]:
+        buf.seek(0)
+        assert load(buf, map_location=loc, weights_only=False).shape == ember.Size([2])
+    with pytest.raises(RuntimeError, match='CUDA'):
+        load(buf, map_location='cuda')
+    with pytest.raises(TypeError):
+        load(buf, map_location=3)
+    with pytest.raises(RuntimeError, match='pickle_module'):
+        load(buf, pickle_module=pickle)
+    with pytest.raises(ValueError, match='mmap'):
+        load(buf, mmap=True)
+
+
+# ---------------------------------------------------------------------------------------------- PyTorch files
+def torch_roundtrip(obj, tmp_path=None):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    buf.seek(0)
+    return load(buf)
+
+
+def check_like_torch(e, t):
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    assert e.stride() == t.stride()
+    np.testing.assert_array_equal(e._data, t.numpy())
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_load_torch_tensor_dtypes(dtype):
+    t = torch.from_numpy(random_array(dtype, (2, 3), seed=1))
+    check_like_torch(torch_roundtrip(t), t)
+
+
+def test_load_torch_state_dict(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    model(torch.randn(5, 3))
+    sd = model.state_dict()
+    path = tmp_path / 'model.pt'
+    torch.save(sd, path)
+    r = load(path)
+    assert type(r) is collections.OrderedDict and list(r) == list(sd)
+    assert r._metadata == sd._metadata
+    for k in sd:
+        check_like_torch(r[k], sd[k])
+    assert str(r['1.num_batches_tracked'].dtype) == 'torch.int64'
+    assert str(r['0.weight'].dtype) == 'torch.float32'
+
+
+def test_load_torch_views_of_one_storage():
+    base = torch.arange(24.0).reshape(4, 6)
+    obj = {'base': base, 'slice': base[1:, ::2], 'col': base[:, 3], 'tail': base.view(-1)[7:], 'same': base}
+    r = torch_roundtrip(obj)
+    for k, t in obj.items():
+        check_like_torch(r[k], t)
+    assert r['base'] is r['same']
+    r['base']._data[1, 2] = -1
+    assert r['slice']._data[0, 1] == -1 and r['tail']._data[1] == -1
+
+
+def test_load_torch_parameter_and_requires_grad():
+    obj = {'p': torch.nn.Parameter(torch.ones(2)), 'g': torch.zeros(3, requires_grad=True), 'n': torch.ones(1)}
+    r = torch_roundtrip(obj)
+    assert r['p'].requires_grad and r['g'].requires_grad and not r['n'].requires_grad
+    try:
+        from ember.nn.parameter import Parameter
+    except ImportError:
+        return
+    assert isinstance(r['p'], Parameter) and not isinstance(r['g'], Parameter)
+
+
+def test_load_torch_optimizer_state_dict():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam(lin.parameters(), lr=0.01)
+    lin(torch.randn(3, 2)).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    r = torch_roundtrip(sd)
+    assert r['param_groups'] == sd['param_groups']
+    for i, st in sd['state'].items():
+        assert set(r['state'][i]) == set(st)
+        for k, v in st.items():
+            check_like_torch(r['state'][i][k], v)
+
+
+def test_load_torch_plain_values_and_bfloat16():
+    obj = [torch.Size([2, 3]), torch.float16, torch.device('cpu'), {1, 2}, frozenset([3]), b'ab', 1 + 2j,
+           slice(1, 2), (1, 'x', None), 1.5, torch.tensor([1.5, -2.25], dtype=torch.bfloat16)]
+    with pytest.warns(UserWarning, match='bfloat16'):
+        r = torch_roundtrip(obj)
+    assert r[0] == ember.Size([2, 3]) and r[1] is ember.float16 and r[2] == ember.device('cpu')
+    assert r[3:10] == obj[3:10]
+    assert str(r[10].dtype) == 'torch.float32' and r[10]._data.tolist() == [1.5, -2.25]
+
+
+def test_load_torch_tensor_with_attributes():
+    t = torch.ones(2)
+    t.note = 'x'
+    check_like_torch(torch_roundtrip({'t': t})['t'], t)
