@@ -13,13 +13,6 @@ class FigureSaver:
     def __init__(self, directory, stem):
         self.directory, self.stem, self.count = directory or ".", stem, 0
 
-    def show(self, *args, block=None, **kwargs):
-        """Replacement for ``plt.show``: save and close the open figures (``block=False``, as
-        ``plt.pause`` passes, leaves them open)."""
-        if block is False:
-            return
-        self.save_open_figures()
-
     def save_open_figures(self):
         """Save each open pyplot figure as PNG, print where, and close them all."""
         plt = sys.modules.get("matplotlib.pyplot")
@@ -30,7 +23,7 @@ class FigureSaver:
             self.count += 1
             path = os.path.join(self.directory, f"{self.stem}_fig{self.count}.png")
             plt.figure(num).savefig(path)
-            print(f"ember: saved figure {num} to {path}", flush=True)
+            print(f"ember: saved figure to {path}", flush=True)
         plt.close("all")
 
 
@@ -43,9 +36,19 @@ def install(saver):
     if "matplotlib" in sys.modules:
         sys.modules["matplotlib"].use("Agg")
     if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].show = saver.show
+        sys.modules["matplotlib.pyplot"].show = _show_function(saver)
     else:
         sys.meta_path.insert(0, _PyplotHook(saver))
+
+
+def _show_function(saver):
+    """The ``plt.show`` replacement for ``saver``: a plain function, as pyplot sets attributes on it."""
+    def show(*args, block=None, **kwargs):
+        """Save the open figures as PNG files and close them (``ember run`` opens no windows);
+        ``block=False``, which ``plt.pause`` passes, leaves them open."""
+        if block is not False:
+            saver.save_open_figures()
+    return show
 
 
 class _PyplotHook(importlib.abc.MetaPathFinder):
@@ -76,4 +79,4 @@ class _PatchingLoader(importlib.abc.Loader):
     def exec_module(self, module):
         module.__loader__ = module.__spec__.loader = self.loader
         self.loader.exec_module(module)
-        module.show = self.saver.show
+        module.show = _show_function(self.saver)

@@ -9,6 +9,7 @@ import functools
 import importlib
 import importlib.abc
 import importlib.util
+import re
 import sys
 import types
 from opcode import opmap
@@ -19,6 +20,7 @@ INTERNAL = ("ember.ops", "ember.backend", "ember.tensor", "ember.cli", "ember.al
             "ember.autograd.dual")
 
 _IMPORT_FROM = opmap["IMPORT_FROM"]
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _SAVED = []  # one dict of set-aside torch/torchvision sys.modules entries per active install()
 _PATCHED = {}  # ember modules given the module_getattr ``__getattr__`` while aliasing is on
 
@@ -61,6 +63,24 @@ def missing_attribute(module_name, name):
     if _in_from_import():
         raise ImportError(message, name=module_name)
     _raise_attribute_error(message, name, module)
+
+
+def explain(exc):
+    """Add a 'not supported by ember yet' note to an ImportError about a torch feature whose message
+    Python wrote itself (``import torch.cuda.amp``: 'torch.cuda' is not a package); returns ``exc``."""
+    name = _missing_torch_name(exc) if isinstance(exc, ImportError) else None
+    if name and "not supported by ember yet" not in str(exc) and hasattr(exc, "add_note"):
+        exc.add_note(f"{name} is not supported by ember yet")
+    return exc
+
+
+def _missing_torch_name(exc):
+    """The torch name an ImportError is about, or None when it is not about torch."""
+    match = _CANNOT_IMPORT.match(str(exc))
+    if match:
+        alias = torch_name(match[2])
+        return alias and f"{alias}.{match[1]}"
+    return exc.name if exc.name and ember_name(exc.name) else None
 
 
 def module_getattr(module_name, name):
@@ -107,6 +127,9 @@ def as_torch():
     install()
     try:
         yield sys.modules["ember"]
+    except ImportError as exc:
+        explain(exc)
+        raise
     finally:
         uninstall()
 

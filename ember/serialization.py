@@ -9,6 +9,7 @@ import json
 import math
 import os
 import pickle
+import pickletools
 import secrets
 import stat
 import warnings
@@ -28,6 +29,7 @@ _PREFIX = 'archive/'
 _HEADER = 'ember.json'
 _MAX_DEPTH = 500
 _ZIP64_AT = 1 << 30
+_CHUNK = 1 << 24
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _STORAGE_DTYPES = {np.dtype(n).name: np.dtype(n) for n in (
     'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
@@ -410,7 +412,8 @@ def _open_zip(fh):
              f'not a zip archive written by ember.save or torch.save (it starts with {head!r})')
     try:
         return zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, OverflowError,
+            NotImplementedError) as e:
         raise UnpicklingError(f'malformed zip archive: {e}') from None
 
 
@@ -433,7 +436,7 @@ def _entry(zf, name):
             yield fh
     except KeyError:
         raise UnpicklingError(f'malformed archive: entry {name!r} is missing') from None
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, OverflowError, NotImplementedError,
             RuntimeError) as e:
         if isinstance(e, UnpicklingError):
             raise
@@ -445,9 +448,18 @@ def _read(zf, name):
         return fh.read()
 
 
-def _read_exact(fh, nbytes, name):
-    buf = bytearray(nbytes)
-    got = fh.readinto(buf) if nbytes else 0
+def _read_exact(zf, fh, nbytes, name):
+    """Exactly ``nbytes`` from an entry into a writable buffer, checked against the entry's size first."""
+    size = zf.getinfo(name).file_size
+    _require(nbytes <= size, f'malformed archive: entry {name!r} holds {size} bytes, {nbytes} expected')
+    buf, got = bytearray(nbytes), 0
+    with memoryview(buf) as view:
+        while got < nbytes:
+            chunk = fh.read(min(nbytes - got, _CHUNK))
+            if not chunk:
+                break
+            view[got:got + len(chunk)] = chunk
+            got += len(chunk)
     _require(got == nbytes, f'malformed archive: entry {name!r} is truncated ({got} of {nbytes} bytes)')
     return buf
 
@@ -485,9 +497,9 @@ def _read_npy(zf, name, meta):
         shape, dt = _npy_header(fh, name)
         _require(not dt.hasobject, f'{name}: refused an object-dtype .npy (loading it would need pickle, '
                  'which can execute code)')
-        _require(dt.newbyteorder('=') == dtype and shape == (numel,),
-                 f'{name}: holds {dt} {shape}, expected {dtype} ({numel},)')
-        buf = _read_exact(fh, numel * dt.itemsize, name)
+        if dt.newbyteorder('=') != dtype or shape != (numel,):
+            raise UnpicklingError(f'{name}: holds {dt} {shape}, expected {dtype} ({numel},)')
+        buf = _read_exact(zf, fh, numel * dt.itemsize, name)
     arr = np.frombuffer(buf, dt)
     return arr if dt.isnative else arr.astype(dtype)
 
@@ -504,8 +516,8 @@ def _npy_header(fh, name):
 
 
 def _ints(v, what, where, nonneg=False):
-    ok = type(v) in (list, tuple) and all(type(x) is int and (x >= 0 or not nonneg) for x in v)
-    _require(ok, f'{where}: malformed {what} {v!r}')
+    if not (type(v) in (list, tuple) and all(type(x) is int and (x >= 0 or not nonneg) for x in v)):
+        raise UnpicklingError(f'{where}: malformed {what} {v!r}')
     return tuple(v)
 
 
@@ -518,14 +530,16 @@ def _record_object(rec, storages, where):
     _require(dtype is not None, f'{where}: unsupported dtype {rec.get("dtype")!r}')
     shape = _ints(rec.get('shape'), 'shape', where, nonneg=True)
     stride = _ints(rec.get('stride'), 'stride', where)
-    _require(len(stride) == len(shape), f'{where}: shape {shape} and stride {stride} differ in length')
+    if len(stride) != len(shape):
+        raise UnpicklingError(f'{where}: shape {shape} and stride {stride} differ in length')
     sid, offset = rec.get('storage'), rec.get('offset', 0)
     if sid is None:
         _require(0 in shape, f'{where}: a non-empty tensor without a storage')
         arr = _empty(shape, dtype, where)
     else:
         _require(type(sid) is int and 0 <= sid < len(storages), f'{where}: no storage {sid!r}')
-        _require(storages[sid].dtype == dtype, f'{where}: dtype {dtype} differs from its storage\'s')
+        if storages[sid].dtype != dtype:
+            raise UnpicklingError(f'{where}: dtype {dtype} differs from its storage\'s')
         arr = _strided(storages[sid], offset, shape, stride, where)
     if kind == 'ndarray':
         return arr
@@ -547,8 +561,9 @@ def _strided(storage, offset, shape, stride, where):
     lo = hi = offset
     for n, s in zip(shape, stride):
         lo, hi = (lo + (n - 1) * s, hi) if s < 0 else (lo, hi + (n - 1) * s)
-    _require(0 <= lo and hi < storage.size, f'{where}: offset {offset}, shape {list(shape)} and stride '
-             f'{list(stride)} reach outside its storage of {storage.size} elements')
+    if lo < 0 or hi >= storage.size:
+        raise UnpicklingError(f'{where}: offset {offset}, shape {list(shape)} and stride {list(stride)} reach '
+                              f'outside its storage of {storage.size} elements')
     isz = storage.itemsize
     try:
         return np.ndarray(shape, storage.dtype, buffer=storage, offset=offset * isz,
@@ -558,10 +573,12 @@ def _strided(storage, offset, shape, stride, where):
 
 
 def _tensor_from(arr, requires_grad, parameter, where):
-    _require(arr.dtype in _dtype.FROM_NP, f'{where}: dtype {arr.dtype} is not an ember tensor dtype')
-    _require(type(requires_grad) is bool, f'{where}: malformed requires_grad {requires_grad!r}')
-    _require(not requires_grad or arr.dtype.kind == 'f',
-             f'{where}: only floating point tensors can require gradients, not {arr.dtype}')
+    if arr.dtype not in _dtype.FROM_NP:
+        raise UnpicklingError(f'{where}: dtype {arr.dtype} is not an ember tensor dtype')
+    if type(requires_grad) is not bool:
+        raise UnpicklingError(f'{where}: malformed requires_grad {requires_grad!r}')
+    if requires_grad and arr.dtype.kind != 'f':
+        raise UnpicklingError(f'{where}: only floating point tensors can require gradients, not {arr.dtype}')
     t = Tensor._make(arr)
     t._requires_grad = requires_grad
     return _as_parameter(t, requires_grad) if parameter else t
@@ -823,6 +840,9 @@ for _mod in ('builtins', '__builtin__'):
                            (_mod, 'complex'): _complex, (_mod, 'slice'): slice})
 
 
+_REFUSED_OPCODES = {'BYTEARRAY8', 'NEXT_BUFFER', 'READONLY_BUFFER', 'EXT1', 'EXT2', 'EXT4', 'INST', 'OBJ'}
+
+
 class _TorchStorages:
     """Reads the raw ``data/<key>`` entries of a PyTorch zip file as 1-D NumPy arrays, each once."""
 
@@ -844,7 +864,7 @@ class _TorchStorages:
         name = f'{self.prefix}data/{key}'
         dt = stype.dtype.newbyteorder(self.order)
         with _entry(self.zf, name) as fh:
-            arr = np.frombuffer(_read_exact(fh, numel * dt.itemsize, name), dt)
+            arr = np.frombuffer(_read_exact(self.zf, fh, numel * dt.itemsize, name), dt)
         arr = arr if dt.isnative else arr.astype(stype.dtype)
         if stype.bf16:
             self.bf16 = True
@@ -875,9 +895,22 @@ class _TorchUnpickler(pickle.Unpickler):
         return self._storages.get(stype, key, numel)
 
 
+def _check_opcodes(data):
+    """Refuse data.pkl outright if it uses opcodes no PyTorch file needs (out-of-band buffers, bytearrays)."""
+    try:
+        names = {op.name for op, _, _ in pickletools.genops(data)}
+    except Exception as e:
+        raise UnpicklingError(f'malformed data.pkl: {e}') from None
+    refused = names & _REFUSED_OPCODES
+    _require(not refused, f'refused data.pkl: it uses the pickle opcodes {sorted(refused)}, which no tensor, '
+             'container or plain value needs')
+
+
 def _load_torch(zf, prefix, encoding):
     storages = _TorchStorages(zf, prefix)
-    up = _TorchUnpickler(io.BytesIO(_read(zf, prefix + 'data.pkl')), storages, encoding)
+    data = _read(zf, prefix + 'data.pkl')
+    _check_opcodes(data)
+    up = _TorchUnpickler(io.BytesIO(data), storages, encoding)
     try:
         obj = up.load()
         out = _Finisher().walk(obj, 'obj')

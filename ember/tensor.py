@@ -6,7 +6,8 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import FROM_NP, DEFAULT
-from .autograd.grad_mode import GRAD
+from .autograd import graph as _graph, engine as _engine
+from .autograd import backward as _backward
 from .autograd.graph import _version_cell
 
 
@@ -330,8 +331,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # -- conversions ------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
@@ -509,6 +509,7 @@ def _legacy(name, dt):
     return _LegacyMeta(name, (_LegacyTensorType,), {'dtype': dt})
 
 
+_graph.Tensor = _engine.Tensor = Tensor
 FloatTensor = _legacy('FloatTensor', _dtype.float32)
 DoubleTensor = _legacy('DoubleTensor', _dtype.float64)
 HalfTensor = _legacy('HalfTensor', _dtype.float16)

@@ -4,6 +4,7 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, 
                         is_inference_mode_enabled)
 from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
 from .graph import Node
+from . import engine
 from .engine import run_backward
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional, graph
@@ -15,8 +16,7 @@ __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad',
 def _as_list(x):
     if x is None:
         return None
-    from ..tensor import Tensor
-    if isinstance(x, Tensor):
+    if isinstance(x, engine.Tensor):
         return [x]
     return list(x)
 

@@ -34,9 +34,11 @@ def sum_to(g, shape):
 
 
 def expand(g, shape):
-    """Broadcast ``g`` to ``shape`` (a view for arrays, an ExpandBackward node for tensors)."""
+    """Broadcast ``g`` to ``shape`` (a new array, or an ExpandBackward node for tensors)."""
     if is_array(g):
-        return np.broadcast_to(g, shape)
+        out = np.empty(shape, g.dtype)
+        out[...] = g
+        return out
     return g.expand(shape)
 
 

@@ -8,6 +8,8 @@ whose spelling differs between the two.
 """
 import numpy as np
 
+Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
+
 
 class _Mode:
     __slots__ = ('graph',)
@@ -39,7 +41,20 @@ class Node:
     __slots__ = ('next_functions', '_saved', '_pre_hooks', '_hooks', '_out_meta', 'metadata', '__weakref__')
 
     def __init__(self, inputs):
-        self.next_functions = tuple(_edge(t) for t in inputs)
+        edges = []
+        for t in inputs:
+            if t is None:
+                edges.append(_NO_EDGE)
+            elif t.grad_fn is not None:
+                edges.append((t.grad_fn, t._output_nr))
+            elif t._requires_grad:
+                acc = t._accum
+                if acc is None:
+                    acc = t._accum = AccumulateGrad(t)
+                edges.append((acc, 0))
+            else:
+                edges.append(_NO_EDGE)
+        self.next_functions = tuple(edges)
         self._saved = ()
         self._pre_hooks = None
         self._hooks = None
@@ -54,11 +69,23 @@ class Node:
     # -- saved tensors ------------------------------------------------------------------------------
     def save(self, *tensors):
         """Save input tensors (or None) for backward, remembering their versions."""
-        self._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in tensors)
+        saved = []
+        for t in tensors:
+            if t is None:
+                saved.append(None)
+                continue
+            b = t._base if t._base is not None else t
+            vc = b._vc
+            if vc is None:
+                vc = b._vc = [0]
+            saved.append((t, vc, vc[0]))
+        self._saved = tuple(saved)
 
     def save_output(self, out):
         """Save this node's own output without a reference cycle: its array, rebuilt as a tensor on need."""
-        vc = _version_cell(out)
+        vc = out._vc
+        if vc is None:
+            vc = out._vc = [0]
         self._saved = self._saved + ((out._data, vc, vc[0], out._output_nr),)
 
     def saved(self):
@@ -142,7 +169,6 @@ class AccumulateGrad(Node):
         self.variable = variable
 
     def accumulate(self, g):
-        from ..tensor import Tensor
         v = self.variable
         if not isinstance(g, Tensor):
             g = np.asarray(g)
@@ -167,10 +193,13 @@ class AccumulateGrad(Node):
                 v.grad = v.grad + g
 
 
+_NO_EDGE = (None, 0)
+
+
 def _edge(t):
     """(grad_fn, output_nr) of a tensor, its AccumulateGrad for a leaf that requires grad, or (None, 0)."""
     if t is None:
-        return (None, 0)
+        return _NO_EDGE
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._output_nr)
@@ -183,7 +212,6 @@ def _edge(t):
 
 
 def _rebuild(arr, node, output_nr):
-    from ..tensor import Tensor
     t = Tensor._make(arr, node)
     t._output_nr = output_nr
     return t

@@ -1,6 +1,7 @@
 """Elementwise ops: arithmetic, math functions, comparisons and logic, each with its backward formula
 on the same line as its forward (micrograd's locality)."""
 import math
+import operator
 
 import numpy as np
 
@@ -66,13 +67,17 @@ def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
 
     def op(input, other):
-        x, y, a, b = binary_arrays(input, other, float_out)
+        if type(input) is Tensor and type(other) is Tensor and input._data.dtype is other._data.dtype \
+                and not (float_out and input._data.dtype.kind != 'f'):
+            x, y, a, b = input, other, input._data, other._data
+        else:
+            x, y, a, b = binary_arrays(input, other, float_out)
         try:
             r = np_fn(a, b)
         except ValueError:
             raise _broadcast_error(name, x, y) from None
-        xt = type(x) is Tensor or isinstance(x, Tensor)
-        yt = type(y) is Tensor or isinstance(y, Tensor)
+        xt = isinstance(x, Tensor)
+        yt = isinstance(y, Tensor)
         if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
             node = cls((x if xt else None, y if yt else None))
             node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
@@ -126,11 +131,11 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-_add = binary('add', xp.add, 'AddBackward0', lambda g, a, b: (g, g))
-_sub = binary('sub', xp.subtract, 'SubBackward0', lambda g, a, b: (g, -g))
+_add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: (g, g))
+_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: (g, -g))
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: (-g, g))
-mul = binary('mul', xp.multiply, 'MulBackward0', lambda g, a, b: (g * b, g * a))
-_div = binary('div', xp.true_divide, 'DivBackward0', lambda g, a, b: (g / b, -g * a / (b * b)), float_out=True)
+mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: (g * b, g * a))
+_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: (g / b, -g * a / (b * b)), float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0',
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater))
 minimum = binary('minimum', xp.minimum, 'MinimumBackward0',

@@ -76,8 +76,7 @@ def _rmsprop_group(state, group):
         if centered:
             ga_avg = st['grad_avg']._data
             _lerp(ga_avg, ga, 1 - alpha, tmp)
-            avg = np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
-            np.sqrt(avg, out=avg)
+            avg = np.sqrt(_centered_variance(sq, ga_avg, tmp), out=tmp)
         else:
             avg = np.sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
@@ -90,3 +89,12 @@ def _rmsprop_group(state, group):
             upd = np.multiply(ga, -lr, out=np.empty_like(pa))
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)
         p._bump()
+
+
+def _centered_variance(sq, ga_avg, out):
+    """``sq - ga_avg**2`` rounded once, as PyTorch's fused ``addcmul(value=-1)``: it cancels, so one rounding
+    (float64 holds float32 squares exactly) keeps the result equal to PyTorch's."""
+    var = np.square(ga_avg, out=np.empty(ga_avg.shape, np.float64))
+    np.subtract(sq, var, out=var)
+    np.copyto(out, var, casting='same_kind')
+    return out
