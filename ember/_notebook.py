@@ -20,8 +20,13 @@ def read_code_cells(path):
     cells = notebook.get("cells")
     if not isinstance(cells, list):
         raise ValueError(f"{path} is not an nbformat 4 notebook (no 'cells' list)")
-    return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
-            for c in cells if c.get("cell_type") == "code"]
+    return [_source(cell) for cell in cells if cell.get("cell_type") == "code"]
+
+
+def _source(cell):
+    """A cell's source text (stored as one string or a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
 
 
 def strip_magics(source):

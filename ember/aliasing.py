@@ -52,8 +52,9 @@ def unsupported(name, detail):
 
 
 def missing_attribute(module_name, name):
-    """Raise the error for a missing ``module_name.name``: AttributeError saying the torch feature is
-    not supported by ember yet (ImportError inside ``from ... import name``, whose message it keeps)."""
+    """Raise the error for a missing ``module_name.name``: an AttributeError saying the torch feature is
+    not supported by ember yet, or an ImportError in ``from ... import name`` (for which Python would
+    replace an AttributeError's message by a generic one)."""
     module = sys.modules.get(module_name)
     plain = f"module {module_name!r} has no attribute {name!r}"
     alias = torch_name(module_name)
@@ -170,7 +171,7 @@ _FINDER = _TorchFinder()
 def _import(name):
     """Import ember module ``name``, also accepting a module object its parent holds as an attribute."""
     parent, _, child = name.rpartition(".")
-    held = getattr(importlib.import_module(parent), child, None) if parent else None
+    held = vars(importlib.import_module(parent)).get(child) if parent else None
     return held if isinstance(held, types.ModuleType) else importlib.import_module(name)
 
 
@@ -179,7 +180,7 @@ def _exists(name):
     if name in sys.modules or _find_spec(name) is not None:
         return True
     parent, _, child = name.rpartition(".")
-    return isinstance(vars(sys.modules.get(parent, types)).get(child), types.ModuleType)
+    return parent in sys.modules and isinstance(vars(sys.modules[parent]).get(child), types.ModuleType)
 
 
 def _find_spec(name):

@@ -90,6 +90,9 @@ def run_path(path, args=(), figures=None):
         print(f"ember: can't open file {os.path.abspath(path)!r}: [Errno {exc.errno}] {exc.strerror}",
               file=sys.stderr)
         return 2
+    except ValueError as exc:
+        print(f"ember: can't read notebook {path!r}: {exc}", file=sys.stderr)
+        return 2
     saver = _prepare(path, args, figures)
     namespace = sys.modules["__main__"].__dict__
     try:

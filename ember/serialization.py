@@ -27,7 +27,7 @@ DEFAULT_PROTOCOL = 2
 _FORMAT, _VERSION = 'ember', 1
 _PREFIX = 'archive/'
 _HEADER = 'ember.json'
-_MAX_DEPTH = 500
+_MAX_DEPTH = 100
 _ZIP64_AT = 1 << 30
 _CHUNK = 1 << 24
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -212,7 +212,10 @@ class _Encoder:
         self._param = _parameter_type()
 
     def run(self, obj):
-        root = self.encode(obj, 'obj', 0)
+        try:
+            root = self.encode(obj, 'obj', 0)
+        except RecursionError:
+            raise ValueError('ember.save: the object is nested too deeply') from None
         storages = [g.storage(i) for i, g in enumerate(self._groups.values())]
         meta = [{'dtype': a.dtype.name, 'numel': int(a.size)} for a in storages]
         header = {'format': _FORMAT, 'version': _VERSION, 'storages': meta, 'tensors': self.records,
@@ -271,7 +274,10 @@ class _Encoder:
         return {'$': 'ref', 'id': i}
 
     def _tensor_record(self, t):
-        rec = self._place(np.asarray(t._data))
+        arr = np.asarray(t._data)
+        if arr.dtype not in _dtype.FROM_NP:
+            raise TypeError(f'ember.save: a tensor has dtype {arr.dtype}, which is not an ember dtype')
+        rec = self._place(arr)
         rec['requires_grad'] = bool(t.requires_grad)
         rec['type'] = 'parameter' if self._param is not None and isinstance(t, self._param) else 'tensor'
         return rec
@@ -342,7 +348,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             kind, prefix = _find_record(zf)
             if kind == 'ember':
                 return _load_ember(zf, prefix)
-            return _load_torch(zf, prefix, pickle_load_args.get('encoding', 'ASCII'))
+            return _load_torch(zf, prefix, pickle_load_args)
 
 
 def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
@@ -875,8 +881,8 @@ class _TorchStorages:
 class _TorchUnpickler(pickle.Unpickler):
     """Unpickles data.pkl admitting only tensor rebuilds, storages, OrderedDict and plain values."""
 
-    def __init__(self, fh, storages, encoding):
-        super().__init__(fh, encoding=encoding)
+    def __init__(self, fh, storages, encoding='ASCII', errors='strict'):
+        super().__init__(fh, encoding=encoding, errors=errors)
         self._storages = storages
 
     def find_class(self, module, name):
@@ -906,11 +912,11 @@ def _check_opcodes(data):
              'container or plain value needs')
 
 
-def _load_torch(zf, prefix, encoding):
+def _load_torch(zf, prefix, pickle_load_args):
     storages = _TorchStorages(zf, prefix)
     data = _read(zf, prefix + 'data.pkl')
     _check_opcodes(data)
-    up = _TorchUnpickler(io.BytesIO(data), storages, encoding)
+    up = _TorchUnpickler(io.BytesIO(data), storages, **pickle_load_args)
     try:
         obj = up.load()
         out = _Finisher().walk(obj, 'obj')

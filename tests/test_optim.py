@@ -359,6 +359,46 @@ def test_step_runs_without_grad_and_bumps_version():
     np.testing.assert_allclose(p.detach().numpy(), [0.8, 1.8], rtol=1e-6)
 
 
+def test_global_step_hooks_and_hook_replacing_args():
+    p = ember.tensor([1.0], requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.1)
+    calls = []
+    pre = ember.optim.optimizer.register_optimizer_step_pre_hook(lambda o, a, k: calls.append('global-pre'))
+    post = ember.optim.optimizer.register_optimizer_step_post_hook(lambda o, a, k: calls.append('global-post'))
+    opt.register_step_pre_hook(lambda o, args, kwargs: (args, {'closure': lambda: calls.append('closure')}))
+    try:
+        opt.step()
+    finally:
+        pre.remove()
+        post.remove()
+    opt.step()
+    assert calls == ['global-pre', 'closure', 'global-post', 'closure']
+
+
+@pytest.mark.skipif(not hasattr(getattr(ember, 'nn', None), 'Linear'), reason='ember.nn.Linear not available')
+def test_nn_linear_training_matches_torch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        model = lib.nn.Linear(4, 2)
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor(np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)))
+            model.bias.fill_(0.1)
+        opt = lib.optim.AdamW(model.parameters(), lr=0.01)
+        sched = lib.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
+        xs = lib.tensor(x)
+        for _ in range(20):
+            opt.zero_grad()
+            loss = (model(xs) ** 2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+        results.append([p.detach().numpy().copy() for p in model.parameters()])
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
 def test_training_a_tiny_model_with_autograd():
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((16, 3)).astype(np.float32), rng.standard_normal((16, 1)).astype(np.float32)

@@ -54,6 +54,7 @@ def test_dtypes_roundtrip(dtype):
     r = roundtrip(t)
     assert isinstance(r, ember.Tensor) and str(r.dtype) == f'torch.{dtype}'
     same(r, t)
+    assert r._data.flags.writeable
     assert not r.requires_grad and r.is_leaf
 
 
@@ -217,6 +218,11 @@ def test_unsupported_objects_refused_on_save():
     loop.append(loop)
     with pytest.raises(ValueError, match='holds itself'):
         save(loop, io.BytesIO())
+    deep = []
+    for _ in range(2000):
+        deep = [deep]
+    with pytest.raises(ValueError, match='nested'):
+        save(deep, io.BytesIO())
 
 
 # ---------------------------------------------------------------------------------------------- atomic write
@@ -291,6 +297,9 @@ def test_raw_pickle_with_reduce_payload_refused(tmp_path):
     target = str(tmp_path / 'pwned')
     refused(pickle.dumps(Payload(target), protocol=2), 'pickle')
     refused(pickle.dumps(Payload(target), protocol=0), 'not a zip')
+    legacy = io.BytesIO()
+    torch.save({'w': torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    refused(legacy.getvalue(), 'legacy')
     assert not os.path.exists(target)
 
 
@@ -367,6 +376,8 @@ def test_malformed_archives_refused():
     refused(zip_bytes({'archive/ember.json': b'{not json'}), 'malformed ember.json')
     refused(zip_bytes({'archive/ember.json': b'{"format": "ember", "version": 99}'}), 'version')
     refused(zip_bytes({'archive/ember.json': b'[' * 100000 + b']' * 100000}), 'malformed ember.json|deeply')
+    deep = b'{"format": "ember", "version": 1, "storages": [], "tensors": [], "root": ' + b'[' * 500 + b']' * 500
+    refused(zip_bytes({'archive/ember.json': deep + b'}'}), 'nested')
     refused(zip_bytes({'archive/data.pkl': b'\x80\x02garbage'}), 'malformed data.pkl')
 
 
@@ -403,7 +414,9 @@ def check_like_torch(e, t):
 @pytest.mark.parametrize('dtype', DTYPES)
 def test_load_torch_tensor_dtypes(dtype):
     t = torch.from_numpy(random_array(dtype, (2, 3), seed=1))
-    check_like_torch(torch_roundtrip(t), t)
+    r = torch_roundtrip(t)
+    check_like_torch(r, t)
+    assert r._data.flags.writeable
 
 
 def test_load_torch_state_dict(tmp_path):

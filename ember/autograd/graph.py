@@ -168,6 +168,9 @@ class AccumulateGrad(Node):
         self._out_meta = None
         self.variable = variable
 
+    def name(self):
+        return 'torch::autograd::AccumulateGrad'
+
     def accumulate(self, g):
         v = self.variable
         if not isinstance(g, Tensor):

@@ -153,7 +153,15 @@ class IndexPutBackward0(Node):
         return ga, gv
 
 
-def index_put(input, indices, values, accumulate=False):
+class CopySlices(IndexPutBackward0):
+    """What ``x[idx] = v`` records on a tensor that requires grad (PyTorch's name)."""
+    __slots__ = ()
+
+    def name(self):
+        return 'torch::autograd::CopySlices'
+
+
+def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
     idx = _convert_index(indices)
     a = input._data.copy()
@@ -164,7 +172,7 @@ def index_put(input, indices, values, accumulate=False):
         a[idx if len(idx) != 1 else idx[0]] = v
     vt = isinstance(values, Tensor)
     if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
-        node = IndexPutBackward0((input, values if vt else None))
+        node = _node((input, values if vt else None))
         node.idx, node.accumulate, node.basic = idx, accumulate, _is_basic(idx)
         node.vshape = values._data.shape if vt else None
         node.vdtype = values._data.dtype if vt and values._requires_grad else None
@@ -185,7 +193,8 @@ def setitem(input, index, value):
         snap._output_nr, snap._requires_grad = input._output_nr, input._requires_grad
         if input.grad_fn is None and not input._requires_grad:
             snap._requires_grad = False
-        r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value)
+        r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value,
+                      _node=CopySlices)
         commit(input, r)
         return
     try:

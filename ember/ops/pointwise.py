@@ -1,5 +1,6 @@
 """Elementwise ops: arithmetic, math functions, comparisons and logic, each with its backward formula
 on the same line as its forward (micrograd's locality)."""
+import dis
 import math
 import operator
 
@@ -17,7 +18,8 @@ _NO = object()
 
 
 def _params(fn):
-    return fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    """The argument names a backward formula actually reads (only those get saved for backward)."""
+    return {ins.argval for ins in dis.get_instructions(fn) if ins.opname.startswith('LOAD_FAST')}
 
 
 def _fit(g, shape, np_dtype):

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import GRAD, enable_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 __all__ = ['Optimizer', 'register_optimizer_step_pre_hook', 'register_optimizer_step_post_hook', 'required']
 
@@ -27,25 +28,6 @@ required = _RequiredParameter()
 
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()
-
-
-class RemovableHandle:
-    """A handle whose ``remove()`` takes a registered hook out of its dict again."""
-    _next_id = 0
-
-    def __init__(self, hooks_dict):
-        self.hooks_dict = hooks_dict
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self.hooks_dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _register(hooks, hook, prepend=False):

@@ -76,7 +76,8 @@ def _rmsprop_group(state, group):
         if centered:
             ga_avg = st['grad_avg']._data
             _lerp(ga_avg, ga, 1 - alpha, tmp)
-            avg = np.sqrt(_centered_variance(sq, ga_avg, tmp), out=tmp)
+            np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
+            avg = np.sqrt(tmp, out=tmp)
         else:
             avg = np.sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
@@ -90,11 +91,3 @@ def _rmsprop_group(state, group):
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)
         p._bump()
 
-
-def _centered_variance(sq, ga_avg, out):
-    """``sq - ga_avg**2`` rounded once, as PyTorch's fused ``addcmul(value=-1)``: it cancels, so one rounding
-    (float64 holds float32 squares exactly) keeps the result equal to PyTorch's."""
-    var = np.square(ga_avg, out=np.empty(ga_avg.shape, np.float64))
-    np.subtract(sq, var, out=var)
-    np.copyto(out, var, casting='same_kind')
-    return out

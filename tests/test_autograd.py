@@ -1,0 +1,438 @@
+"""Autograd's contract against PyTorch: accumulation, retain_graph, grad(), higher order, hooks,
+grad modes, custom Functions, functional API and errors."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import assert_same, to_numpy
+
+
+def both(fn):
+    """Run fn(lib) on ember and torch and return both results."""
+    return fn(ember), fn(torch)
+
+
+def same(fn, **kw):
+    e, t = both(fn)
+    assert_same(e, t, **kw)
+    return e, t
+
+
+def raises_like(fn, exc=RuntimeError, match=None):
+    """fn(lib) raises ``exc`` under both libraries (and ember's message matches ``match``)."""
+    with pytest.raises(exc):
+        fn(torch)
+    with pytest.raises(exc, match=match):
+        fn(ember)
+
+
+X = np.array([[1., -2., 3.], [0.5, 4., -1.]], np.float32)
+
+
+def test_accumulates_over_backward_calls():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        (x * x).sum().backward()
+        (x * 3).sum().backward()
+        return x.grad
+    same(f)
+
+
+def test_second_backward_through_freed_graph_raises():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = (x * x).sum()
+        y.backward()
+        y.backward()
+    raises_like(f, RuntimeError, 'backward through the graph a second time')
+
+
+def test_second_backward_without_saved_tensors_is_allowed():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = (x + 1).sum()
+        y.backward()
+        y.backward()
+        return x.grad
+    same(f)
+
+
+def test_retain_graph():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = (x.exp() * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        return x.grad
+    same(f)
+
+
+def test_nonscalar_backward_needs_gradient():
+    raises_like(lambda T: (T.tensor(X, requires_grad=True) * 2).backward(), RuntimeError, 'scalar outputs')
+
+
+def test_gradient_shape_mismatch():
+    raises_like(lambda T: (T.tensor(X, requires_grad=True) * 2).backward(T.ones(3)), RuntimeError, 'Mismatch in shape')
+
+
+def test_backward_on_tensor_without_grad():
+    raises_like(lambda T: T.tensor(X).sum().backward(), RuntimeError, 'does not require grad')
+
+
+def test_backward_with_gradient_argument():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        z = x.matmul(T.tensor(X.T))
+        z.backward(T.ones(z.shape))
+        return x.grad
+    same(f)
+
+
+def test_grad_does_not_touch_leaves():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        w = T.tensor(X, requires_grad=True)
+        (g,) = T.autograd.grad((x * w).sum(), [x])
+        return g, x.grad is None, w.grad is None
+    e, t = both(f)
+    assert_same(e[0], t[0])
+    assert e[1:] == t[1:] == (True, True)
+
+
+def test_grad_allow_unused():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = T.tensor(X, requires_grad=True)
+        return T.autograd.grad((x * 2).sum(), [x, y], allow_unused=True)[1]
+    assert f(ember) is None and f(torch) is None
+    raises_like(lambda T: T.autograd.grad((T.tensor(X, requires_grad=True) * 2).sum(),
+                                          [T.tensor(X, requires_grad=True)]), RuntimeError, 'not have been used')
+
+
+def test_grad_of_nonleaf():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        h = x * 2
+        return T.autograd.grad((h.exp()).sum(), h)
+    same(f)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda T, x: (x ** 3).sum(),
+    lambda T, x: (x.sin() * x.exp()).sum(),
+    lambda T, x: T.tanh(x).prod(),
+    lambda T, x: (x @ x.t()).pow(2).sum(),
+    lambda T, x: T.softmax(x, 1).log().sum() + T.sigmoid(x).sum(),
+    lambda T, x: (x.logsumexp(0) * x.mean(1).sum()).sum(),
+    lambda T, x: T.sqrt(x * x + 1).div(x.abs() + 2).sum(),
+])
+def test_second_derivatives_match_torch(fn):
+    def f(T):
+        x = T.tensor(X.astype(np.float64), requires_grad=True)
+        (g,) = T.autograd.grad(fn(T, x), x, create_graph=True)
+        v = T.tensor(np.linspace(-1, 1, X.size).reshape(X.shape))
+        (hv,) = T.autograd.grad((g * v).sum(), x)
+        return g, hv
+    same(f, atol=1e-8, rtol=1e-6)
+
+
+def test_backward_create_graph_then_grad_of_grad():
+    def f(T):
+        x = T.tensor(2.0, requires_grad=True)
+        y = x ** 4
+        y.backward(create_graph=True)
+        g = x.grad
+        x.grad = None
+        g.backward()
+        return g.detach(), x.grad
+    same(f)
+
+
+def test_retain_grad_and_hooks():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        seen = []
+        y.register_hook(lambda g: seen.append(g.clone()))
+        x.register_hook(lambda g: g * 10)
+        z = (y * y).sum()
+        z.backward()
+        return y.grad, x.grad, seen[0]
+    same(f)
+
+
+def test_hook_handle_remove():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        h = x.register_hook(lambda g: g * 0)
+        h.remove()
+        (x * 2).sum().backward()
+        return x.grad
+    same(f)
+
+
+def test_grad_modes():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        out = []
+        with T.no_grad():
+            out.append((x * 2).requires_grad)
+            with T.enable_grad():
+                out.append((x * 2).requires_grad)
+        with T.set_grad_enabled(False):
+            out.append((x * 2).requires_grad)
+        out.append(T.is_grad_enabled())
+        with T.inference_mode():
+            out.append((x * 2).requires_grad)
+
+        @T.no_grad()
+        def g(v):
+            return v * 2
+        out.append(g(x).requires_grad)
+        prev = T.is_grad_enabled()
+        T.set_grad_enabled(False)
+        out.append((x * 2).requires_grad)
+        T.set_grad_enabled(prev)
+        out.append((x * 2).requires_grad)
+        return out
+    e, t = both(f)
+    assert e == t
+
+
+def test_detach_and_requires_grad_():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        d = x.detach()
+        y = x * 2
+        out = [d.requires_grad, d.is_leaf, y.is_leaf, y.requires_grad, x.is_leaf]
+        x.requires_grad_(False)
+        out.append(x.requires_grad)
+        return out
+    e, t = both(f)
+    assert e == t
+    raises_like(lambda T: (T.tensor(X, requires_grad=True) * 2).requires_grad_(False), RuntimeError, 'leaf')
+    raises_like(lambda T: T.tensor([1, 2]).requires_grad_(), RuntimeError, 'floating point')
+
+
+def test_grad_fn_names_and_next_functions():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        w = T.tensor(X.T.copy(), requires_grad=True)
+        y = (x @ w + 1).mean()
+        names = []
+        stack = [y.grad_fn]
+        while stack:
+            n = stack.pop()
+            names.append(n.name())
+            stack.extend(fn for fn, _ in n.next_functions if fn is not None)
+        return names
+    e, t = both(f)
+    assert e == t
+
+
+def test_leaf_accumulate_grad_variable():
+    x = ember.tensor(X, requires_grad=True)
+    y = x * 2
+    acc = y.grad_fn.next_functions[0][0]
+    assert type(acc).__name__ == 'AccumulateGrad' and acc.variable is x
+
+
+def test_backward_inputs_argument():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        w = T.tensor(X, requires_grad=True)
+        (x * w).sum().backward(inputs=[w])
+        return x.grad is None, w.grad
+    e, t = both(f)
+    assert e[0] and t[0]
+    assert_same(e[1], t[1])
+
+
+def test_multi_output_node_partial_use():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        a, b, c = x.unbind(1)
+        (a * 2 + c).sum().backward()
+        return x.grad
+    same(f)
+
+
+def test_shared_subexpression_and_diamond():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        h = x.exp()
+        y = (h * h + h.sin() + h).sum()
+        y.backward()
+        return x.grad
+    same(f)
+
+
+def test_mixed_dtype_gradients_cast_back():
+    def f(T):
+        a = T.tensor(X, requires_grad=True)
+        b = T.tensor(X.astype(np.float64), requires_grad=True)
+        (a * b).sum().backward()
+        return a.grad, b.grad
+    same(f)
+
+
+def test_int_operand_no_grad():
+    def f(T):
+        a = T.tensor(X, requires_grad=True)
+        (a * T.tensor([[1, 2, 3], [4, 5, 6]])).sum().backward()
+        return a.grad
+    same(f)
+
+
+class _Exp:
+    """A custom Function written once against either library."""
+
+    @staticmethod
+    def make(T):
+        class MyExp(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k):
+                y = x.exp() * k
+                ctx.save_for_backward(y)
+                ctx.k = k
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                (y,) = ctx.saved_tensors
+                return g * y, None
+        return MyExp
+
+
+def test_custom_function():
+    def f(T):
+        fn = _Exp.make(T)
+        x = T.tensor(X, requires_grad=True)
+        y = fn.apply(x, 2.0)
+        (y * y).sum().backward()
+        return y, x.grad, y.grad_fn.name()
+    e, t = both(f)
+    assert_same(e[0], t[0])
+    assert_same(e[1], t[1])
+    assert e[2] == t[2] == 'MyExpBackward'
+
+
+def test_custom_function_gradcheck_and_needs_input_grad():
+    seen = []
+
+    class Square(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            seen.append(ctx.needs_input_grad)
+            ctx.save_for_backward(x, y)
+            return x * x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return 2 * x * y * g, x * x * g
+
+    x = ember.tensor(X.astype(np.float64), requires_grad=True)
+    y = ember.tensor(X.astype(np.float64))
+    assert ember.autograd.gradcheck(lambda a: Square.apply(a, y), (x,))
+    assert seen[0] == (True, False)
+
+
+def test_custom_function_double_backward():
+    def f(T):
+        class Cube(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x ** 2 * g
+        x = T.tensor(X.astype(np.float64), requires_grad=True)
+        (g,) = T.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+        (h,) = T.autograd.grad(g.sum(), x)
+        return g, h
+    same(f)
+
+
+def test_gradcheck_detects_wrong_gradient():
+    class Wrong(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    x = ember.tensor(X.astype(np.float64), requires_grad=True)
+    with pytest.raises(ember.autograd.GradcheckError):
+        ember.autograd.gradcheck(Wrong.apply, (x,))
+    assert not ember.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False)
+
+
+def test_functional_jacobian_hessian_vjp_jvp():
+    A = np.array([[1., 2.], [3., -1.], [0.5, 0.]])
+
+    def f(T):
+        F = T.autograd.functional
+        x = T.tensor([0.3, -0.7], dtype=T.float64)
+        fn = lambda v: T.tensor(A) @ v.sin()
+        scal = lambda v: (v ** 3).sum() + v.prod()
+        v3 = T.tensor([1., 2., 3.], dtype=T.float64)
+        v2 = T.tensor([0.5, -1.], dtype=T.float64)
+        return (F.jacobian(fn, x), F.hessian(scal, x), F.vjp(fn, x, v3)[1], F.jvp(fn, x, v2)[1],
+                F.vhp(scal, x, v2)[1])
+    same(f, atol=1e-10)
+
+
+def test_variable_legacy():
+    v = ember.autograd.Variable(ember.tensor([1., 2.]), requires_grad=True)
+    assert isinstance(v, ember.Tensor) and v.requires_grad
+
+
+def test_version_counter_error():
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = x.exp()
+        y.add_(1)
+        y.sum().backward()
+    raises_like(f, RuntimeError, 'modified by an inplace operation')
+
+
+def test_inplace_on_leaf_requiring_grad():
+    raises_like(lambda T: T.tensor(X, requires_grad=True).add_(1), RuntimeError, 'leaf Variable')
+
+
+def test_seed_003_training_loop():
+    def f(T):
+        Xs = T.tensor([1, 2, 3, 4, 5, 6, 7, 8], dtype=T.float32)
+        Y = T.tensor([2, 4, 6, 8, 10, 12, 14, 16], dtype=T.float32)
+        W = T.tensor(0.0, dtype=T.float32, requires_grad=True)
+        lines = []
+        for epoch in range(30):
+            l = ((W * Xs - Y) ** 2).mean()
+            l.backward()
+            with T.no_grad():
+                W -= 0.01 * W.grad
+            W.requires_grad_(True)
+            W.grad.zero_()
+            if (epoch + 1) % 10 == 0:
+                lines.append(f'epoch {epoch + 1}: w = {W:.3f}, loss = {l:.8f}')
+        lines.append(f'Prediction after training: f(5) = {W * 5:.3f}')
+        return lines
+    e, t = both(f)
+    assert e == t
+
+
+def test_import_ember_does_not_import_torch():
+    code = 'import sys, ember; ember.tensor([1.]).exp(); print(any(m == "torch" or m.startswith("torch.") for m in sys.modules))'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == 'False'
