@@ -1,6 +1,4 @@
 """ember: PyTorch's API on NumPy, with reverse-mode autograd. ``import ember as torch``."""
-import importlib as _importlib
-
 __version__ = '0.1.0'
 
 from ._dtype import (dtype, float16, float32, float64, half, float, double, int8, int16, int32, int64, short,
@@ -31,7 +29,6 @@ from . import autograd, cuda, linalg
 
 strided = 'torch.strided'
 contiguous_format = preserve_format = channels_last = None
-_SUBMODULES = ('nn', 'optim', 'utils', 'vision', 'serialization', 'aliasing', 'viz', 'backends')
 
 
 def is_tensor(obj):
@@ -92,6 +89,6 @@ def load(f, *args, **kwargs):
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return _importlib.import_module('.' + name, __name__)
-    raise AttributeError(f"module 'ember' has no attribute '{name}' (not supported by ember yet)")
+    """Lazy submodules (``ember.nn``...), and a clear error for parts of torch ember lacks."""
+    from .aliasing import module_getattr
+    return module_getattr(__name__, name)

@@ -1,7 +1,6 @@
 """Matplotlib under ``ember run``: the Agg backend, and ``plt.show()`` saving PNG files instead of
 opening windows. matplotlib is optional; nothing here imports it before user code does."""
 import importlib.abc
-import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -11,14 +10,15 @@ class FigureSaver:
     """Saves every open figure to ``<directory>/<stem>_fig<N>.png``, N counting up across the run."""
 
     def __init__(self, directory, stem):
-        self.directory, self.stem, self.count = directory or ".", stem, 0
+        self.directory, self.stem, self.count = directory, stem, 0
 
     def save_open_figures(self):
         """Save each open pyplot figure as PNG, print where, and close them all."""
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is None or not plt.get_fignums():
             return
-        os.makedirs(self.directory, exist_ok=True)
+        if self.directory:
+            os.makedirs(self.directory, exist_ok=True)
         for num in plt.get_fignums():
             self.count += 1
             path = os.path.join(self.directory, f"{self.stem}_fig{self.count}.png")

@@ -488,3 +488,20 @@ def test_load_torch_tensor_with_attributes():
     t = torch.ones(2)
     t.note = 'x'
     check_like_torch(torch_roundtrip({'t': t})['t'], t)
+
+
+def test_ember_optimizer_state_dict_roundtrip():
+    """A real ember Adam state dict saves, loads and restores into a fresh optimizer."""
+    param = pytest.importorskip('ember.nn.parameter').Parameter
+    w, b = param(T(random_array('float32', (3, 2)))), param(T(np.zeros(3, np.float32)))
+    opt = ember.optim.Adam([w, b], lr=0.01)
+    ((w.sum() + b.sum()) ** 2).backward()
+    opt.step()
+    r = roundtrip({'w': w, 'opt': opt.state_dict()})
+    assert type(r['w']) is param and r['w'].requires_grad
+    fresh = ember.optim.Adam([param(T(np.zeros((3, 2), np.float32))), param(T(np.zeros(3, np.float32)))], lr=0.5)
+    fresh.load_state_dict(r['opt'])
+    assert fresh.param_groups[0]['lr'] == 0.01
+    for key, st in opt.state_dict()['state'].items():
+        for name, v in st.items():
+            np.testing.assert_array_equal(np.asarray(r['opt']['state'][key][name]._data), np.asarray(v._data))

@@ -125,9 +125,9 @@ def from_numpy(ndarray):
 
 def _by_shape(fill):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
-             memory_format=None, generator=None):
+             memory_format=None, generator=None, **kw):
         _check_device(device)
-        shape = shape_arg(size)
+        shape = shape_arg(size or (kw.pop('size'),))
         nd = to_np(dtype) or DEFAULT.np
         return _finish(Tensor._make(fill(shape, nd)), requires_grad)
     return make

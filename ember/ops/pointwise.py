@@ -254,27 +254,39 @@ def pow(input, exponent):
 
 
 # -- unary math ---------------------------------------------------------------------------------------
+def _precise(fn):
+    """Evaluate a float32 transcendental in float64 and round once: correctly rounded like PyTorch's
+    kernels (NumPy's float32 exp/log can be 1 ulp off, which shows in printed values)."""
+    def f(a):
+        if a.dtype == np.float32:
+            return fn(a.astype(np.float64)).astype(np.float32)
+        return fn(a)
+    f.__name__ = fn.__name__
+    return f
+
+
+
 neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True)
 negative = neg
-exp = unary('exp', xp.exp, 'ExpBackward0', lambda g, x, y: g * y)
-exp2 = unary('exp2', xp.exp2, 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0))
-expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1))
-log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x)
-log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)))
-log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)))
-log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1))
+exp = unary('exp', _precise(xp.exp), 'ExpBackward0', lambda g, x, y: g * y)
+exp2 = unary('exp2', _precise(xp.exp2), 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0))
+expm1 = unary('expm1', _precise(xp.expm1), 'Expm1Backward0', lambda g, x, y: g * (y + 1))
+log = unary('log', _precise(xp.log), 'LogBackward0', lambda g, x, y: g / x)
+log2 = unary('log2', _precise(xp.log2), 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)))
+log10 = unary('log10', _precise(xp.log10), 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)))
+log1p = unary('log1p', _precise(xp.log1p), 'Log1PBackward0', lambda g, x, y: g / (x + 1))
 sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / (2 * y))
 rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: -0.5 * g * y * y * y)
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
-sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x))
-cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x))
-tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (1 + y * y))
-asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x))
-acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x))
-atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (1 + x * x))
-sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x))
-cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x))
-tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (1 - y * y))
+sin = unary('sin', _precise(xp.sin), 'SinBackward0', lambda g, x, y: g * dual.cos(x))
+cos = unary('cos', _precise(xp.cos), 'CosBackward0', lambda g, x, y: -g * dual.sin(x))
+tan = unary('tan', _precise(xp.tan), 'TanBackward0', lambda g, x, y: g * (1 + y * y))
+asin = unary('asin', _precise(xp.arcsin), 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x))
+acos = unary('acos', _precise(xp.arccos), 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x))
+atan = unary('atan', _precise(xp.arctan), 'AtanBackward0', lambda g, x, y: g / (1 + x * x))
+sinh = unary('sinh', _precise(xp.sinh), 'SinhBackward0', lambda g, x, y: g * _cosh(x))
+cosh = unary('cosh', _precise(xp.cosh), 'CoshBackward0', lambda g, x, y: g * _sinh(x))
+tanh = unary('tanh', _precise(xp.tanh), 'TanhBackward0', lambda g, x, y: g * (1 - y * y))
 arcsin, arccos, arctan = asin, acos, atan
 
 
@@ -291,7 +303,7 @@ def _sigmoid(a):
         return 1 / (1 + np.exp(-a))
 
 
-sigmoid = unary('sigmoid', _sigmoid, 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
+sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
 relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True)
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True)
@@ -314,7 +326,7 @@ def _erf(a):
 
 
 _2_SQRTPI = 2.0 / math.sqrt(math.pi)
-erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
+erf = unary('erf', _precise(_erf), 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
 
 
 def round(input, *, decimals=0):

@@ -83,20 +83,20 @@ def _float_dtype(dtype):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-         pin_memory=False):
+         pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
     _check_device(device)
     nd = _float_dtype(dtype)
-    arr = _rng(generator).random(shape_arg(size), dtype=np.float64 if nd != np.float32 else np.float32)
+    arr = _rng(generator).random(shape_arg(size or (kw.pop('size'),)), dtype=np.float64 if nd != np.float32 else np.float32)
     return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False):
+          pin_memory=False, **kw):
     """Standard normal samples."""
     _check_device(device)
     nd = _float_dtype(dtype)
-    arr = _rng(generator).standard_normal(shape_arg(size), dtype=np.float64 if nd != np.float32 else np.float32)
+    arr = _rng(generator).standard_normal(shape_arg(size or (kw.pop('size'),)), dtype=np.float64 if nd != np.float32 else np.float32)
     return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
 
 

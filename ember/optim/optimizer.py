@@ -171,6 +171,11 @@ class Optimizer:
     def _optimizer_step_code(self):
         """Profiler entry point in PyTorch; nothing to do here."""
 
+    def _accelerator_graph_capture_health_check(self):
+        """CUDA-graph capture check in PyTorch; ember has no accelerator graphs."""
+
+    _cuda_graph_capture_health_check = _accelerator_graph_capture_health_check
+
     # -- hooks ------------------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
         """Run ``hook(optimizer, args, kwargs)`` before ``step``; it may return new (args, kwargs)."""

@@ -1,1 +1,500 @@
-__all__ = []
+"""Convolutions (conv1d/2d, conv_transpose1d/2d, unfold/fold): windows of an ``as_strided`` view copied
+once into an im2col matrix and ONE GEMM forward; backward is two GEMMs and a col2im that adds shifted
+slices (one vectorized add per kernel offset). 1-D convolutions run as 2-D ones with a height of 1."""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+
+__all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
+
+_CTYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int'}
+_STYPE = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long'}
+
+
+# -- argument handling ----------------------------------------------------------------------------------------
+def _tuple(v, n, name='argument'):
+    """An int or a length-n sequence as an n-tuple of ints."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f'expected {name} to be a single integer value or a list of {n} values to match the '
+                           f'convolution dimensions, but got {name}={list(v)}')
+    return v
+
+
+def _size(shape):
+    return '[' + ', '.join(map(str, shape)) + ']'
+
+
+def _check_dtypes(x, w, b):
+    if x.dtype != w.dtype:
+        raise RuntimeError(f'expected scalar type {_STYPE.get(x.dtype.name, x.dtype.name)} but found '
+                           f'{_STYPE.get(w.dtype.name, w.dtype.name)}')
+    if b is not None and b.dtype != x.dtype:
+        raise RuntimeError(f'Input type ({_CTYPE.get(x.dtype.name, x.dtype.name)}) and bias type '
+                           f'({_CTYPE.get(b.dtype.name, b.dtype.name)}) should be the same')
+    if x.dtype.kind != 'f':
+        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{_STYPE.get(x.dtype.name, x.dtype.name)}\'')
+
+
+def _same_pads(k, d):
+    """(before, after) zero padding that keeps the size for stride 1 (PyTorch puts the odd one after)."""
+    total = [di * (ki - 1) for ki, di in zip(k, d)]
+    return [(t // 2, t - t // 2) for t in total]
+
+
+def _conv_pads(padding, k, s, d, nd):
+    if isinstance(padding, str):
+        if padding == 'valid':
+            return [(0, 0)] * nd
+        if padding == 'same':
+            if any(si != 1 for si in s):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            return _same_pads(k, d)
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    p = _tuple(padding, nd, 'padding')
+    if any(pi < 0 for pi in p):
+        raise RuntimeError('negative padding is not supported')
+    return [(pi, pi) for pi in p]
+
+
+def _check_args(s, d):
+    if any(si <= 0 for si in s):
+        raise RuntimeError('non-positive stride is not supported')
+    if any(di <= 0 for di in d):
+        raise RuntimeError('dilation should be greater than zero')
+
+
+# -- the array kernels ------------------------------------------------------------------------------------------
+def _pad0(a, pads):
+    """Zero-pad the last two axes of a 4-D array by ((top, bottom), (left, right))."""
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return a
+    n, c, h, w = a.shape
+    out = np.zeros((n, c, h + t + b, w + l + r), a.dtype)
+    out[:, :, t:t + h, l:l + w] = a
+    return out
+
+
+def _windows(a, k, s, d, o):
+    """View (A, B, KH, KW, OH, OW) of the sliding windows of an (A, B, H, W) array of any strides (no copy)."""
+    sa, sb, sh, sw = a.strides
+    return as_strided(a, a.shape[:2] + tuple(k) + tuple(o),
+                      (sa, sb, sh * d[0], sw * d[1], sh * s[0], sw * s[1]), writeable=False)
+
+
+def _im2col(a, k, s, d, o):
+    """Columns (C*KH*KW, N*OH*OW) of an (N, C, H, W) array: the one copy of the forward pass."""
+    n, c = a.shape[:2]
+    return _windows(a, k, s, d, o).transpose(1, 2, 3, 0, 4, 5).reshape(c * k[0] * k[1], n * o[0] * o[1])
+
+
+def _col2im(cols, shape, k, s, d):
+    """Sum the windows (A, B, KH, KW, OH, OW) (any strides) onto a zero canvas of ``shape`` (A, B, H, W)."""
+    out = np.zeros(shape, cols.dtype)
+    oh, ow = cols.shape[4:]
+    for i in range(k[0]):
+        hs = slice(i * d[0], i * d[0] + s[0] * (oh - 1) + 1, s[0])
+        for j in range(k[1]):
+            out[:, :, hs, j * d[1]:j * d[1] + s[1] * (ow - 1) + 1:s[1]] += cols[:, :, i, j]
+    return out
+
+
+def _gemm(a, b, groups, ta=False, tb=False):
+    """Grouped product op(a_g) @ op(b_g), where a and b are split into ``groups`` blocks of rows."""
+    if groups == 1:
+        return (a.T if ta else a) @ (b.T if tb else b)
+    ag = a.reshape(groups, -1, a.shape[1])
+    bg = b.reshape(groups, -1, b.shape[1])
+    r = np.matmul(ag.transpose(0, 2, 1) if ta else ag, bg.transpose(0, 2, 1) if tb else bg)
+    return r.reshape(-1, r.shape[-1])
+
+
+def _out_size(h, pads, k, s, d):
+    return [(hi + p[0] + p[1] - di * (ki - 1) - 1) // si + 1 for hi, p, ki, si, di in zip(h, pads, k, s, d)]
+
+
+def _conv_fwd(x, w, b, s, pads, d, groups):
+    """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input."""
+    n = x.shape[0]
+    o_ch, k = w.shape[0], w.shape[2:]
+    xp = _pad0(x, pads)
+    oh, ow = _out_size(x.shape[2:], pads, k, s, d)
+    cols = _im2col(xp, k, s, d, (oh, ow))
+    y = _gemm(w.reshape(o_ch, -1), cols, groups)
+    if b is not None:
+        y += b[:, None]
+    return np.ascontiguousarray(y.reshape(o_ch, n, oh, ow).transpose(1, 0, 2, 3)), cols
+
+
+def _conv_grad_input(g2, w, xshape, pads, s, d, groups, oh_ow):
+    """Gradient of conv w.r.t. its input: columns W^T g, then col2im, cropped to the input."""
+    n, c, h, wd = xshape
+    k = w.shape[2:]
+    gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True)
+    gcols = gcols.reshape(c, k[0], k[1], n, oh_ow[0], oh_ow[1]).transpose(0, 3, 1, 2, 4, 5)
+    (t, bt), (l, r) = pads
+    canvas = _col2im(gcols, (c, n, h + t + bt, wd + l + r), k, s, d)
+    return np.ascontiguousarray(canvas[:, :, t:t + h, l:l + wd].transpose(1, 0, 2, 3))
+
+
+def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
+    """conv_transpose: columns W^T x scattered by col2im on a canvas, cropped by the padding."""
+    n, cin, h, wd = x.shape
+    k = w.shape[2:]
+    cout = w.shape[1] * groups
+    x2 = x.transpose(1, 0, 2, 3).reshape(cin, n * h * wd)
+    cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True)
+    cols = cols.reshape(cout, k[0], k[1], n, h, wd).transpose(0, 3, 1, 2, 4, 5)
+    full = [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip((h, wd), s, d, k, opad)]
+    canvas = _col2im(cols, (cout, n, full[0], full[1]), k, s, d)
+    y = canvas[:, :, pads[0]:full[0] - pads[0], pads[1]:full[1] - pads[1]]
+    if b is not None:
+        y += b[:, None, None, None]
+    return np.ascontiguousarray(y.transpose(1, 0, 2, 3)), x2
+
+
+def _tconv_cols(g, xshape, k, s, pads, d, opad):
+    """im2col of the output gradient placed on the transposed conv's full canvas."""
+    h, wd = xshape[2:]
+    full = [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip((h, wd), s, d, k, opad)]
+    gp = _pad0(g, ((pads[0], full[0] - pads[0] - g.shape[2]), (pads[1], full[1] - pads[1] - g.shape[3])))
+    return _im2col(gp, k, s, d, (h, wd))
+
+
+# -- autograd nodes ----------------------------------------------------------------------------------------------
+class ConvolutionBackward0(Node):
+    """Backward of conv and conv_transpose: GEMMs with the saved im2col columns, col2im for the input."""
+    __slots__ = ('cfg', 'cols', 'need', 'nd', 'xshape')
+
+    def backward(self, g):
+        x, w, _ = self.saved()
+        transposed = self.cfg[5]
+        if not dual.is_array(g):
+            return self._tensor_backward(g, x, w)
+        if self.nd == 1:
+            g, w = g[:, :, None], w[:, :, None]
+        g = np.ascontiguousarray(g)
+        gx, gw, gb = (_tconv_bw_arrays if transposed else _conv_bw_arrays)(self, g, w)
+        if self.nd == 1:
+            gx = None if gx is None else gx.reshape(self.xshape)
+            gw = None if gw is None else gw.reshape(gw.shape[:2] + gw.shape[3:])
+        return gx, gw, gb
+
+    def _tensor_backward(self, g, x, w):
+        """Under create_graph: the same gradients composed of differentiable convolutions and pads."""
+        if self.nd == 1:
+            g, w = g.unsqueeze(2), w.unsqueeze(2)
+            x = None if x is None else x.unsqueeze(2)
+        fn = _tconv_bw_tensors if self.cfg[5] else _conv_bw_tensors
+        gx, gw, gb = fn(g, x, w, self.cfg, self.need, self.xshape)
+        if self.nd == 1:
+            gx = None if gx is None else gx.squeeze(2)
+            gw = None if gw is None else gw.squeeze(2)
+        return gx, gw, gb
+
+
+def _shape4(xshape):
+    return tuple(xshape) if len(xshape) == 4 else tuple(xshape[:2]) + (1,) + tuple(xshape[2:])
+
+
+def _conv_bw_arrays(node, g, w):
+    s, pads, d, groups, _, _ = node.cfg
+    need_x, need_w, need_b = node.need
+    g2 = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)
+    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gw = _gemm(g2, node.cols, groups, tb=True).reshape(w.shape) if need_w else None
+    gx = _conv_grad_input(g2, w, _shape4(node.xshape), pads, s, d, groups, g.shape[2:]) if need_x else None
+    return gx, gw, gb
+
+
+def _tconv_bw_arrays(node, g, w):
+    s, pads, d, groups, opad, _ = node.cfg
+    need_x, need_w, need_b = node.need
+    xshape = _shape4(node.xshape)
+    cols = _tconv_cols(g, xshape, w.shape[2:], s, pads, d, opad)
+    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gx = gw = None
+    if need_x:
+        gx2 = _gemm(w.reshape(w.shape[0], -1), cols, groups)
+        gx = np.ascontiguousarray(gx2.reshape((xshape[1], xshape[0]) + xshape[2:]).transpose(1, 0, 2, 3))
+    if need_w:
+        gw = _gemm(node.cols, cols, groups, tb=True).reshape(w.shape)
+    return gx, gw, gb
+
+
+def _conv_bw_tensors(g, x, w, cfg, need, xshape):
+    s, pads, d, groups, _, _ = cfg
+    from ._pad import pad
+    gb = g.sum(dim=(0, 2, 3)) if need[2] else None
+    gx = gw = None
+    if need[0]:
+        gx = conv_transpose2d(g, w, None, s, 0, 0, groups, d)
+        hp = [h + p[0] + p[1] for h, p in zip(_shape4(xshape)[2:], pads)]
+        gx = pad(gx, (-pads[1][0], hp[1] - gx.shape[3] - pads[1][1], -pads[0][0], hp[0] - gx.shape[2] - pads[0][1]))
+    if need[1]:
+        xp = pad(x, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+        gw = _weight_grad(xp, g, w.shape[2:], s, d, groups)
+    return gx, gw, gb
+
+
+def _tconv_bw_tensors(g, x, w, cfg, need, xshape):
+    s, pads, d, groups, opad, _ = cfg
+    from ._pad import pad
+    gb = g.sum(dim=(0, 2, 3)) if need[2] else None
+    gx = gw = None
+    h, wd = _shape4(xshape)[2:]
+    if need[0]:
+        gx = conv2d(g, w, None, s, pads, d, groups)[:, :, :h, :wd]
+    if need[1]:
+        k = w.shape[2:]
+        full = [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip((h, wd), s, d, k, opad)]
+        gp = pad(g, (pads[1], full[1] - pads[1] - g.shape[3], pads[0], full[0] - pads[0] - g.shape[2]))
+        gw = _weight_grad(gp, x, k, s, d, groups)
+    return gx, gw, gb
+
+
+def _weight_grad(a, b, k, s, d, groups):
+    """sum over the batch of b times the windows of a, per group, as a differentiable conv of a^T with b^T
+    (stride and dilation swap roles); gives (b channels, a channels / groups, KH, KW)."""
+    from ...ops import cat
+    parts = []
+    for ag, bg in zip(a.chunk(groups, 1), b.chunk(groups, 1)):
+        r = conv2d(ag.transpose(0, 1), bg.transpose(0, 1), None, d, 0, s, 1)
+        parts.append(r[:, :, :k[0], :k[1]].transpose(0, 1))
+    return parts[0] if groups == 1 else cat(parts, 0)
+
+
+# -- public functions ----------------------------------------------------------------------------------------------
+def _record(y, node_inputs, cfg, cols, xshape, nd):
+    x, w, b = node_inputs
+    need = (x._requires_grad, w._requires_grad, b is not None and b._requires_grad)
+    if GRAD.enabled and any(need):
+        node = ConvolutionBackward0(node_inputs)
+        node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
+        node.cols = cols if need[1] else None
+        node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
+        return Tensor._make(y, node)
+    return Tensor._make(y)
+
+
+def _prep(input, weight, bias, nd, name, transposed=False):
+    """Arrays for a conv of spatial rank nd: (x as 4-D, w as 4-D, b, unbatched?)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({type(input).__name__}, ...)")
+    x, w = input._data, weight._data
+    b = None if bias is None else bias._data
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f'Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input '
+                           f'of size: {_size(x.shape)}')
+    if w.ndim != nd + 2:
+        raise RuntimeError(f'weight should have at least three dimensions' if w.ndim < 3 else
+                           f'Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input, but got '
+                           f'{w.ndim}-dimensional weight of size {_size(w.shape)}')
+    _check_dtypes(x, w, b)
+    return x, w, b
+
+
+def _check_channels(x, w, b, groups, transposed):
+    c = x.shape[1]
+    if groups <= 0:
+        raise RuntimeError('non-positive groups is not supported')
+    if transposed:
+        expect = w.shape[0]
+        if c != expect:
+            raise RuntimeError(f'Given transposed=1, weight of size {_size(w.shape)}, expected input{_size(x.shape)} '
+                               f'to have {expect} channels, but got {c} channels instead')
+        out_ch = w.shape[1] * groups
+    else:
+        expect = w.shape[1] * groups
+        if c != expect or w.shape[0] % groups:
+            if w.shape[0] % groups:
+                raise RuntimeError(f'Given groups={groups}, expected weight to be divisible by {groups} at dimension '
+                                   f'0, but got weight of size {_size(w.shape)} instead')
+            raise RuntimeError(f'Given groups={groups}, weight of size {_size(w.shape)}, expected input'
+                               f'{_size(x.shape)} to have {expect} channels, but got {c} channels instead')
+        out_ch = w.shape[0]
+    if b is not None and (b.ndim != 1 or b.shape[0] != out_ch):
+        raise RuntimeError(f'Given weight of size {_size(w.shape)}, expected bias to be 1-dimensional with '
+                           f'{out_ch} elements, but got bias of size {_size(b.shape)} instead')
+
+
+def _unbatched(fn, input, *args):
+    """Run a batched conv on an unbatched input (PyTorch's unsqueeze/squeeze, so grad_fn is SqueezeBackward1)."""
+    return fn(input.unsqueeze(0), *args).squeeze(0)
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
+    x, w, b = _prep(input, weight, bias, nd, name)
+    if x.ndim == nd + 1:
+        return _unbatched(lambda t, *a: _conv(t, *a, nd, name), input, weight, bias, stride, padding,
+                          dilation, groups)
+    k = w.shape[2:]
+    s, d = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
+    _check_args(s, d)
+    pads = _conv_pads(padding, k, s, d, nd)
+    _check_channels(x, w, b, groups, False)
+    x4, w4 = (x[:, :, None], w[:, :, None]) if nd == 1 else (x, w)
+    k4, s4, d4 = ((1,) + k, (1,) + s, (1,) + d) if nd == 1 else (k, s, d)
+    pads4 = [(0, 0)] + pads if nd == 1 else pads
+    eff = [hi + p[0] + p[1] for hi, p in zip(x4.shape[2:], pads4)]
+    if any(e < di * (ki - 1) + 1 for e, ki, di in zip(eff, k4, d4)):
+        raise RuntimeError(f'Calculated padded input size per channel: ({" x ".join(map(str, eff[2 - nd:]))}). '
+                           f'Kernel size: ({" x ".join(str(di * (ki - 1) + 1) for ki, di in zip(k, d))}). '
+                           "Kernel size can't be greater than actual input size")
+    y, cols = _conv_fwd(x4, w4, b, s4, pads4, d4, groups)
+    if nd == 1:
+        y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    cfg = (s4, pads4, d4, groups, (0, 0), False)
+    return _record(y, (input, weight, bias), cfg, cols, x.shape, nd)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) of (N, C, L) input with (O, C/groups, K) weight."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of (N, C, H, W) input with (O, C/groups, KH, KW) weight."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, 'conv2d')
+
+
+def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, nd, name):
+    x, w, b = _prep(input, weight, bias, nd, name, True)
+    if x.ndim == nd + 1:
+        return _unbatched(lambda t, *a: _tconv(t, *a, nd, name), input, weight, bias, stride, padding,
+                          output_padding, groups, dilation)
+    k = w.shape[2:]
+    s, d = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
+    p, op = _tuple(padding, nd, 'padding'), _tuple(output_padding, nd, 'output_padding')
+    _check_args(s, d)
+    if any(pi < 0 for pi in p):
+        raise RuntimeError('negative padding is not supported')
+    if any(o >= si and o >= di for o, si, di in zip(op, s, d)) or any(o < 0 for o in op):
+        raise RuntimeError('output padding must be smaller than either stride or dilation, but got ' +
+                           _op_msg(op, s, d, nd))
+    _check_channels(x, w, b, groups, True)
+    x4, w4 = (x[:, :, None], w[:, :, None]) if nd == 1 else (x, w)
+    k4, s4, d4, p4, op4 = (((1,) + k, (1,) + s, (1,) + d, (0,) + p, (0,) + op) if nd == 1 else (k, s, d, p, op))
+    out = [(hi - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for hi, si, pi, di, ki, oi in
+           zip(x4.shape[2:], s4, p4, d4, k4, op4)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f'Given input size per channel: ({" x ".join(map(str, x.shape[2:]))}). Calculated '
+                           f'output size per channel: ({" x ".join(map(str, out[2 - nd:]))}). Output size is too small')
+    y, x2 = _tconv_fwd(x4, w4, b, s4, p4, d4, groups, op4)
+    if nd == 1:
+        y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    cfg = (s4, p4, d4, groups, op4, True)
+    return _record(y, (input, weight, bias), cfg, x2, x.shape, nd)
+
+
+def _op_msg(op, s, d, nd):
+    if nd == 1:
+        return f'output_padding: {op[0]} stride: {s[0]} dilation: {d[0]}'
+    return (f'output_padding_height: {op[0]} output_padding_width: {op[1]} stride_height: {s[0]} stride_width: '
+            f'{s[1]} dilation_height: {d[0]} dilation_width: {d[1]}')
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution (the gradient of conv1d w.r.t. its input) with (C, O/groups, K) weight."""
+    return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of conv2d w.r.t. its input) with (C, O/groups, KH, KW) weight."""
+    return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 2, 'conv_transpose2d')
+
+
+# -- unfold / fold ----------------------------------------------------------------------------------------------------
+class Im2ColBackward0(Node):
+    """Backward of unfold: fold the column gradients back (col2im)."""
+    __slots__ = ('args', 'hw')
+
+    def backward(self, g):
+        k, d, p, s = self.args
+        if not dual.is_array(g):
+            return fold(g, self.hw, k, d, p, s)
+        return _fold_arr(g, self.hw, k, d, p, s)
+
+
+class Col2ImBackward0(Node):
+    """Backward of fold: unfold the gradient (im2col)."""
+    __slots__ = ('args',)
+
+    def backward(self, g):
+        k, d, p, s = self.args
+        if not dual.is_array(g):
+            return unfold(g, k, d, p, s)
+        return _unfold_arr(g, k, d, p, s)
+
+
+def _blocks(hw, k, d, p, s):
+    return [(hi + 2 * pi - di * (ki - 1) - 1) // si + 1 for hi, ki, di, pi, si in zip(hw, k, d, p, s)]
+
+
+def _unfold_arr(x, k, d, p, s):
+    n, c = x.shape[:2]
+    xp = _pad0(x, [(pi, pi) for pi in p])
+    o = _blocks(x.shape[2:], k, d, p, s)
+    return _windows(xp, k, s, d, o).reshape(n, c * k[0] * k[1], o[0] * o[1])
+
+
+def _fold_arr(cols, hw, k, d, p, s):
+    n, ckk, _ = cols.shape
+    c = ckk // (k[0] * k[1])
+    o = _blocks(hw, k, d, p, s)
+    c6 = cols.reshape(n, c, k[0], k[1], o[0], o[1])
+    canvas = _col2im(c6, (n, c, hw[0] + 2 * p[0], hw[1] + 2 * p[1]), k, s, d)
+    return np.ascontiguousarray(canvas[:, :, p[0]:p[0] + hw[0], p[1]:p[1] + hw[1]])
+
+
+def _fold_args(kernel_size, dilation, padding, stride):
+    return (_tuple(kernel_size, 2, 'kernel_size'), _tuple(dilation, 2, 'dilation'), _tuple(padding, 2, 'padding'),
+            _tuple(stride, 2, 'stride'))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extract sliding blocks: (N, C, H, W) -> (N, C*KH*KW, L), the im2col matrix of each sample."""
+    args = _fold_args(kernel_size, dilation, padding, stride)
+    x = input._data
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
+    if x.ndim == 3:
+        return unfold(input.unsqueeze(0), *args).squeeze(0)
+    y = _unfold_arr(x, *args)
+    if GRAD.enabled and input._requires_grad:
+        node = Im2ColBackward0((input,))
+        node.args, node.hw = args, x.shape[2:]
+        return Tensor._make(y, node)
+    return Tensor._make(y)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum sliding blocks back into an image: (N, C*KH*KW, L) -> (N, C, H, W) (overlaps add up)."""
+    args = _fold_args(kernel_size, dilation, padding, stride)
+    hw = _tuple(output_size, 2, 'output_size')
+    x = input._data
+    if x.ndim == 2:
+        return fold(input.unsqueeze(0), hw, *args).squeeze(0)
+    k = args[0]
+    o = _blocks(hw, *args)
+    if x.ndim != 3 or x.shape[1] % (k[0] * k[1]) or x.shape[2] != o[0] * o[1]:
+        raise RuntimeError(f'Given output_size={hw}, kernel_size={k}, dilation={args[1]}, padding={args[2]}, '
+                           f'stride={args[3]}, expected size of input\'s dimension 2 to match the calculated number '
+                           f'of sliding blocks {o[0]} * {o[1]} = {o[0] * o[1]}, but got input.size(2)={x.shape[-1]}.')
+    y = _fold_arr(x, hw, *args)
+    if GRAD.enabled and input._requires_grad:
+        node = Col2ImBackward0((input,))
+        node.args = args
+        return Tensor._make(y, node)
+    return Tensor._make(y)
