@@ -1,5 +1,7 @@
-# Seed 000: "Deep Learning with Pytorch II: automatic differentiation and first models".
-# The course's code cells in order, unchanged; exercise 7's SGD is exercised at the end.
+# Deep Learning with PyTorch II: automatic differentiation and first models
+# Generated from seed000_autograd_first_models.ipynb (ember run runs either).
+
+# %%
 import torch
 
 
@@ -8,8 +10,8 @@ z = torch.exp(-t*t)
 z.retain_grad()
 z.backward()
 grad_t = t.grad
-print(grad_t)
 
+# %%
 import torch
 
 
@@ -29,6 +31,7 @@ print(y.grad)
 # Dérivée partielle de result par rapport à z
 print(z.grad)
 
+# %%
 import torch
 import torch.nn as nn
 
@@ -52,6 +55,7 @@ parameters = model.parameters()
 for param in parameters:
     print(param)
 
+# %%
 import torch
 import torch.nn as nn
 import numpy as np
@@ -94,6 +98,7 @@ for param in parameters:
     print(param.grad) # derivee partielle de mse1 par rapport
     # au param
 
+# %%
 import torch
 import torch.nn as nn
 import numpy as np
@@ -114,8 +119,8 @@ class LogisticRegression(nn.Module):
 model = LogisticRegression(3)
 x = torch.tensor([0, 0, 0], dtype=torch.float)
 y_pred = model.forward(x)
-print(y_pred.shape)
 
+# %%
 import torch
 
 
@@ -136,11 +141,12 @@ class SGD(torch.optim.Optimizer):
         for param in self.params:
             param.grad.data = torch.zeros_like(param.grad)
 
-# The course leaves SGD unused; build one on a model's parameters (a list, so it can be iterated
-# more than once) and run a step, as a student checking their class would.
+# %%
+# The course leaves its SGD unused: try it on a model's parameters (a list, so it can be iterated
+# more than once) and check that step() and zero_grad() run.
 params = list(LogisticRegression(3).parameters())
 opt = SGD(params, lr=0.1)
-loss = (torch.flatten(torch.sigmoid(torch.stack([p.sum() for p in params]))) ** 2).sum()
+loss = torch.sigmoid(torch.stack([p.sum() for p in params])).pow(2).sum()
 loss.backward()
 opt.step()
 opt.zero_grad()

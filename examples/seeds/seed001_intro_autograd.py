@@ -1,14 +1,20 @@
-# Seed 001: "Introduction à PyTorch": tensors, requires_grad, backward, the chain rule.
+# Introduction à PyTorch: autograd
+# Generated from seed001_intro_autograd.ipynb (ember run runs either).
+
+# %%
 import torch 
 
+# %%
 #Exemple de création d'un tableau bidimensionnel
 x = torch.tensor([[1, 2, 3],[4, 5 ,6], [7, 8 ,9], [10, 11, 12]])
 print(x.shape)
 
+# %%
 #Exemple de création d'un tableau bidimensionnel en activant l'autograd
 x = torch.tensor([[1., 2., 3.],[4., 5. ,6.], [7., 8. ,9.], [10., 11., 12.]],requires_grad=True)
 print(x)
 
+# %%
 #Exemple d'utilisation de l'autograd avec des scalaires
 
 # Création des tenseurs scalaires
@@ -28,6 +34,7 @@ y.backward(torch.tensor(1.))
 # Affichage du gradient
 print(x.grad)    # x.grad = 2 
 
+# %%
 #Exemple d'utilisation de l'autograd avec des scalaires
 
 # Création des tenseurs scalaires
@@ -51,6 +58,7 @@ print(x.grad)    # x.grad = 2.
 print(w.grad)    # w.grad = 4. 
 print(b.grad)    # b.grad = 1. 
 
+# %%
 #Exemple d'utilisation de l'autograd avec des tenseurs 2D
 
 # Création des tenseurs
@@ -72,6 +80,7 @@ print(X.grad)
 print(W.grad)
 print(b.grad)
 
+# %%
 # CAS 1
 
 # Création des tenseurs

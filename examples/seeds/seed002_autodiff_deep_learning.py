@@ -1,7 +1,10 @@
-# Seed 002: "La différentiation automatique et un début de deep learning": derivatives, least squares,
-# SGD with and without momentum, then the classic CIFAR-10 LeNet. Exercises completed.
+# La différentiation automatique et un début de deep learning
+# Generated from seed002_autodiff_deep_learning.ipynb (ember run runs either).
+
+# %%
 import torch
 
+# %%
 ####### Complete this part ######## or die ####################
 x = torch.tensor(0., requires_grad=True)
 f = 3 * x + 5
@@ -9,6 +12,7 @@ f.backward()
 ###############################################################
 print('La derivee en 0 de f est', float(x.grad))
 
+# %%
 ####### Complete this part ######## or die ####################
 x = torch.tensor(0., requires_grad=True)
 f = 2 ** x
@@ -16,6 +20,7 @@ f.backward()
 ###############################################################
 print('La derivee en 0 de f est', float(x.grad))
 
+# %%
 real_beta = torch.rand(size=(2, 1))*2-1
 
 def sample_data(n):
@@ -25,6 +30,7 @@ def sample_data(n):
 
 X, y = sample_data(10)
 
+# %%
 beta = torch.zeros(size=(2, 1), requires_grad=True)
 
 print('Le gradient "a la main" est :\n', -2*torch.matmul(X.transpose(1, 0), y))
@@ -36,6 +42,7 @@ f.backward()
 
 print('Le gradient via auto-differentiation:\n', beta.grad)
 
+# %%
 from torch.optim import SGD
 
 class LeastSquare(object):
@@ -71,10 +78,12 @@ loss = LeastSquare(X, y)
 val_nomomentum = loss.optimize(lr=0.2)
 val_momentum = loss.optimize(momentum=0.3, lr=1.)
 
+# %%
 import matplotlib
 import matplotlib.pyplot as plt
 
 # configuration generale de matplotlib
+# %matplotlib inline
 matplotlib.rcParams['figure.figsize'] = (12.0, 8.0)
 plt.style.use('ggplot')
 
@@ -84,10 +93,12 @@ plt.plot([i for i in range(1, len(val_momentum)+1)], val_momentum, label='Moment
 plt.legend()
 plt.show()
 
+# %%
 import torch
 import torchvision
 import torchvision.transforms as transforms
 
+# %%
 transform = transforms.Compose(
     [
         transforms.ToTensor(),
@@ -103,6 +114,7 @@ testloader = torch.utils.data.DataLoader(testset, batch_size=4, shuffle=False, n
 
 classes = ('plane', 'car', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -124,6 +136,7 @@ imshow(torchvision.utils.make_grid(images))
 # print labels
 print('\t'.join('%5s' % classes[labels[j]] for j in range(4)))
 
+# %%
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -150,11 +163,13 @@ class Net(nn.Module):
 
 net = Net()
 
+# %%
 import torch.optim as optim
 
 criterion = nn.CrossEntropyLoss()
 optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
 
+# %%
 ####### Complete this part ######## or die ####################
 for epoch in range(2):
     running_loss = 0.0
@@ -172,8 +187,10 @@ for epoch in range(2):
 ###############################################################
 print('Finished Training')
 
+# %%
 torch.save(net.state_dict(), 'notre_model.torch')
 
+# %%
 dataiter = iter(testloader)
 images, labels = dataiter.next()
 
@@ -181,8 +198,10 @@ images, labels = dataiter.next()
 imshow(torchvision.utils.make_grid(images))
 print('GroundTruth: ', ' '.join('%5s' % classes[labels[j]] for j in range(4)))
 
+# %%
 outputs = net(images)
 
+# %%
 _, predicted = torch.max(outputs, 1)
 
 print('Predicted: ', ' '.join('%5s' % classes[predicted[j]]

@@ -1,6 +1,10 @@
-# Seed 003: "Introduction à PyTorch : AutoGrad": grad_fn names, requires_grad_, no_grad, a hand-written loop.
+# Introduction à PyTorch: AutoGrad
+# Generated from seed003_autograd_training_loop.ipynb (ember run runs either).
+
+# %%
 import torch
 
+# %%
 # Création du tenseur qu'on veut suivre :
 
 x = torch.tensor([1., 2., 3.], requires_grad=True) # Rajouter requires_grad=True permet de suivre le tenseur x. On peut alors observer son gradient par rapport à d'autres tenseurs.
@@ -23,12 +27,14 @@ z = z.mean()
 
 print(z) # MeanBackward0 (encore une autre opération suivie)
 
+# %%
 print(x.grad) # On observe que le gradient de x par rapport à z est None, car on n'a pas encore fait de backward sur z.
 
 z.backward() # On calcule le gradient de z par rapport à x.
 
 print(x.grad) # On observe le gradient de x par rapport à z avec une application de la règle de la chaine pour remonter toutes les opérations précédentes.
 
+# %%
 # Nous allons regarder deux méthodes en particulier :
 
 # Utilisation de 'x.require_grad_(false)' :
@@ -48,6 +54,7 @@ with torch.no_grad(): # On désactive le gradient pour x.
 # with torch.no_grad() permet de désactiver le gradient pour un bloc de code. Cela en revanche ne change pas le gradient de x mais désactive le gradient pour le bloc de code.
 # Ainsi si on avait juste mis x, on aurait eu True, car x a toujours son gradient activé.
 
+# %%
 # On prend des données très simple de X et Y :
 
 X = torch.tensor([1,2,3,4,5,6,7,8], dtype=torch.float32)
@@ -55,7 +62,7 @@ Y = torch.tensor([2,4,6,8,10,12,14,16], dtype=torch.float32) # Notre modèle va 
 
 W = torch.tensor(0.0, dtype = torch.float32, requires_grad=True) # On rajoute bien entendu l'autograd pour W car on veut faire une rétropropagation par la suite.
 
-
+# %%
 # On veut maintenant préciser les fonctions utiles à notre modèle :
 
 # Notre modèle est très simple, il s'agit d'une fonction linéaire, donc on va juste faire une multiplication pour avoir notre sortie après une propagation.
@@ -66,7 +73,7 @@ def forward(x):
 def loss(y, y_predicted):
     return ((y_predicted - y)**2).mean() 
 
-
+# %%
 # Pour l'instant on a nos paramètres à 0, on a donc un résultat de f(x) = 0 pour tout x...
 # On va alors commencer l'entraînement avec la définition de nos paramètres :
 

@@ -1,1 +1,480 @@
-__all__ = []
+"""Pooling: max/avg pools over an ``as_strided`` window view (argmax over the window axis gives PyTorch's
+indices: the flat position within each input plane), adaptive pools as products with averaging matrices
+(avg) or gathered windows (max). Backward scatters with ``np.bincount``; windows that tile the input
+(stride == kernel, the usual 2x2 case) take a reshape fast path both ways. 1-D pools run as 2-D ones."""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+from ._conv import _fold_arr, fold
+
+__all__ = ['max_pool1d', 'max_pool2d', 'max_pool1d_with_indices', 'max_pool2d_with_indices', 'avg_pool1d',
+           'avg_pool2d', 'adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_max_pool1d', 'adaptive_max_pool2d',
+           'adaptive_max_pool1d_with_indices', 'adaptive_max_pool2d_with_indices', 'max_unpool1d', 'max_unpool2d',
+           'lp_pool1d', 'lp_pool2d']
+
+
+# -- argument handling ---------------------------------------------------------------------------------------------
+def _pair(v, n=2):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    return v * n if len(v) == 1 else v
+
+
+def _out_len(n, k, s, p, d, ceil):
+    """PyTorch's pooling output length (ceil_mode drops a last window that would start in the right padding)."""
+    o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """(k, s, p, d, (OH, OW)) for a pool over the last two dims of x, with PyTorch's checks."""
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f'non-empty 3D or 4D (batch mode) tensor expected for input to {name}, got {x.ndim}D')
+    k = _pair(kernel_size)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _pair(stride)
+    p, d = _pair(padding), _pair(dilation)
+    if any(ki <= 0 for ki in k):
+        raise RuntimeError(f'kernel_size must be greater than zero, but got kH: {k[0]} kW: {k[1]}')
+    if any(si <= 0 for si in s):
+        raise RuntimeError(f'stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}')
+    if any(di <= 0 for di in d):
+        raise RuntimeError(f'dilation should be greater than zero, but got dilationH: {d[0]} dilationW: {d[1]}')
+    for ki, pi, di in zip(k, p, d):
+        if pi < 0 or pi > (di * (ki - 1) + 1) // 2:
+            raise RuntimeError(f'pad should be at most half of effective kernel size, but got pad={pi}, '
+                               f'kernel_size={ki} and dilation={di}')
+    o = tuple(_out_len(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[-2:], k, s, p, d))
+    if any(oi <= 0 for oi in o):
+        c = x.shape[-3]
+        raise RuntimeError(f'Given input size: ({c}x{x.shape[-2]}x{x.shape[-1]}). Calculated output size: '
+                           f'({c}x{o[0]}x{o[1]}). Output size is too small')
+    return k, s, p, d, o
+
+
+def _tiles(x, k, s, p, d, o):
+    """True when the windows tile the input exactly: the reshape fast path applies."""
+    return s == k and p == (0, 0) and (d == (1, 1) or k == (1, 1)) and o[0] * k[0] <= x.shape[-2] \
+        and o[1] * k[1] <= x.shape[-1]
+
+
+def _low(dtype):
+    return -np.inf if dtype.kind == 'f' else np.iinfo(dtype).min
+
+
+def _padded(a, p, need, fill):
+    """(B, H, W) array placed at offset p on a canvas of at least ``need`` (H, W), filled with ``fill``."""
+    b, h, w = a.shape
+    hn, wn = max(need[0], h + p[0]), max(need[1], w + p[1])
+    if (hn, wn) == (h, w) and p == (0, 0):
+        return a
+    out = np.full((b, hn, wn), fill, a.dtype)
+    out[:, p[0]:p[0] + h, p[1]:p[1] + w] = a
+    return out
+
+
+def _window_view(a, k, s, d, o):
+    """(B, OH, OW, KH, KW) view of the windows of a (B, H, W) array."""
+    sb, sh, sw = a.strides
+    return as_strided(a, (a.shape[0],) + tuple(o) + tuple(k), (sb, sh * s[0], sw * s[1], sh * d[0], sw * d[1]),
+                      writeable=False)
+
+
+def _tile_view(a, k, o):
+    """(B, OH, OW, KH*KW) copy of the non-overlapping windows of a (B, H, W) array."""
+    b = a.shape[0]
+    t = a[:, :o[0] * k[0], :o[1] * k[1]].reshape(b, o[0], k[0], o[1], k[1])
+    return t.transpose(0, 1, 3, 2, 4).reshape(b, o[0], o[1], k[0] * k[1])
+
+
+def _untile(gw, shape, k, o):
+    """Inverse of _tile_view for a gradient: (B, OH, OW, KH*KW) back to a zero-filled (B, H, W)."""
+    b = gw.shape[0]
+    t = gw.reshape(b, o[0], o[1], k[0], k[1]).transpose(0, 1, 3, 2, 4).reshape(b, o[0] * k[0], o[1] * k[1])
+    if t.shape[1:] == tuple(shape[1:]):
+        return t
+    out = np.zeros(shape, gw.dtype)
+    out[:, :t.shape[1], :t.shape[2]] = t
+    return out
+
+
+def _planes(x):
+    """A (B, H, W) view of an (N, C, H, W) or (C, H, W) array."""
+    return x.reshape((-1,) + x.shape[-2:])
+
+
+# -- max pooling ----------------------------------------------------------------------------------------------------
+def _scatter_flat(g, idx, hw, dtype):
+    """Gradient of a gather by plane-flat indices: sum g into a (B, H*W) zero array (np.bincount)."""
+    b = g.shape[0]
+    n = hw[0] * hw[1]
+    flat = (idx.reshape(b, -1) + (np.arange(b) * n)[:, None]).ravel()
+    r = np.bincount(flat, weights=g.reshape(-1), minlength=b * n)
+    return r.astype(dtype, copy=False).reshape((b,) + tuple(hw))
+
+
+class _MaxBackward(Node):
+    """Backward of a max pool: the gradient goes to each window's argmax (flat index within its plane)."""
+    __slots__ = ('idx', 'local', 'tile', 'shape')
+
+    def backward(self, g):
+        shape = self.shape
+        if not dual.is_array(g):
+            b = int(np.prod(shape[:-2]))
+            idx = self.idx
+            if idx is None:
+                k, o = self.tile
+                idx = _flat_index(self.local, k[1], o, k, (0, 0), (1, 1), shape[-1])
+            idx = Tensor._make(idx.reshape(b, -1))
+            z = Tensor._make(np.zeros((b, shape[-2] * shape[-1]), g._data.dtype))
+            return z.scatter_add(1, idx, g.reshape(b, -1)).reshape(shape)
+        gb = g.reshape((-1,) + g.shape[-2:])
+        if self.tile is not None:
+            k, o = self.tile
+            kk = k[0] * k[1]
+            gw = (self.local[..., None] == np.arange(kk)) * gb[..., None]
+            return _untile(gw, (gb.shape[0],) + shape[-2:], k, o).reshape(shape)
+        return _scatter_flat(gb, self.idx, shape[-2:], g.dtype).reshape(shape)
+
+
+MaxPool2DWithIndicesBackward0 = type('MaxPool2DWithIndicesBackward0', (_MaxBackward,), {'__slots__': ()})
+AdaptiveMaxPool2DBackward0 = type('AdaptiveMaxPool2DBackward0', (_MaxBackward,), {'__slots__': ()})
+
+
+def _flat_index(am, kw, o, s, p, d, w):
+    """Plane-flat input index of each window's argmax (am counts within the KH*KW window)."""
+    hi = np.arange(o[0])[:, None] * s[0] - p[0] + (am // kw) * d[0]
+    wi = np.arange(o[1])[None, :] * s[1] - p[1] + (am % kw) * d[1]
+    return hi * w + wi
+
+
+def _max_pool_arr(x, k, s, p, d, o, want_idx):
+    """(out, plane-flat indices or None, local argmax, tile) for a (B, H, W) array."""
+    if _tiles(x, k, s, p, d, o):
+        win = _tile_view(x, k, o)
+        tile = (k, o)
+    else:
+        need = ((o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
+        xp = _padded(x, p, need, _low(x.dtype))
+        win = _window_view(xp, k, s, d, o).reshape(x.shape[0], o[0], o[1], k[0] * k[1])
+        tile = None
+    am = win.argmax(-1)
+    out = np.take_along_axis(win, am[..., None], -1)[..., 0]
+    nan = np.isnan(out) if x.dtype.kind == 'f' else None
+    idx = _flat_index(am, k[1], o, s, p, d, x.shape[-1]) if want_idx or tile is None else None
+    if nan is not None and nan.any():
+        out = _nan_windows(win, out)
+    return out, idx, am, tile
+
+
+def _nan_windows(win, out):
+    """PyTorch propagates NaN through max pooling."""
+    return np.where(np.isnan(win).any(-1), np.nan, out).astype(out.dtype)
+
+
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x = input._data
+    k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
+    xb = _planes(x)
+    out, idx, am, tile = _max_pool_arr(xb, k, s, p, d, o, return_indices)
+    oshape = x.shape[:-2] + o
+    out = out.reshape(oshape)
+    res = _finish_max(input, out, idx, am, tile, MaxPool2DWithIndicesBackward0)
+    if return_indices:
+        return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
+    return res
+
+
+def _finish_max(input, out, idx, am, tile, cls):
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        node.idx, node.local, node.tile, node.shape = idx, am, tile, input._data.shape
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """2-D max pooling returning (values, indices)."""
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling over (N, C, H, W) or (C, H, W); indices are flat positions within each input plane."""
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _as_2d(v, fill):
+    """A 1-D pool argument as the matching 2-D one (height 1)."""
+    if v is None:
+        return None
+    if not isinstance(v, (int, np.integer)):
+        v = tuple(v)
+        if len(v) == 0:
+            return None
+        v = v[0]
+    return (fill, int(v))
+
+
+def _check_1d(x, name):
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f'{name}() Expected 2D or 3D input tensor, but got {x.ndim}D')
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling over (N, C, L) or (C, L), computed as a 2-D pool of height 1."""
+    _check_1d(input._data, 'max_pool1d')
+    r = _max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
+                    _as_2d(dilation, 1), ceil_mode, return_indices)
+    if return_indices:
+        return r[0].squeeze(-2), r[1].squeeze(-2)
+    return r.squeeze(-2)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# -- average pooling ---------------------------------------------------------------------------------------------
+def _divisor(n, k, s, p, o, count_include_pad):
+    """Per-output-position window sizes along one dim (PyTorch's pool_size / clipped count)."""
+    start = np.arange(o) * s - p
+    end = np.minimum(start + k, n + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+class AvgPool2DBackward0(Node):
+    """Backward of average pooling: each window spreads its gradient over its elements (a fold)."""
+    __slots__ = ('geom', 'div', 'shape', 'tile')
+
+    def backward(self, g):
+        k, s, p, o, canvas = self.geom
+        shape = self.shape
+        b = int(np.prod(shape[:-2]))
+        if not dual.is_array(g):
+            gd = (g.reshape(b, 1, o[0] * o[1]) / Tensor._make(self.div.reshape(1, 1, -1)))
+            cols = gd.expand(b, k[0] * k[1], o[0] * o[1])
+            full = fold(cols, canvas, k, 1, 0, s).reshape(b, canvas[0], canvas[1])
+            return full[:, p[0]:p[0] + shape[-2], p[1]:p[1] + shape[-1]].reshape(shape)
+        gd = g.reshape(b, o[0], o[1]) / self.div
+        if self.tile:
+            gw = np.broadcast_to(gd[..., None], gd.shape + (k[0] * k[1],))
+            return _untile(gw, (b,) + shape[-2:], k, o).reshape(shape)
+        cols = np.broadcast_to(gd.reshape(b, 1, 1, 1, o[0], o[1]), (b, 1, k[0], k[1], o[0], o[1]))
+        full = _fold_arr(cols.reshape(b, k[0] * k[1], -1), canvas, k, (1, 1), (0, 0), s)
+        return np.ascontiguousarray(full[:, 0, p[0]:p[0] + shape[-2], p[1]:p[1] + shape[-1]]).reshape(shape)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
+    x = input._data
+    if x.dtype.kind != 'f':
+        raise RuntimeError('"avg_pool2d" not implemented for \'Long\'')
+    k, s, p, d, o = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool2d')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError('divisor must be not zero')
+    xb = _planes(x)
+    h, w = x.shape[-2:]
+    if divisor_override is not None:
+        div = np.full(o, float(divisor_override))
+    else:
+        div = np.outer(_divisor(h, k[0], s[0], p[0], o[0], count_include_pad),
+                       _divisor(w, k[1], s[1], p[1], o[1], count_include_pad))
+    div = div.astype(x.dtype)
+    canvas = ((o[0] - 1) * s[0] + k[0], (o[1] - 1) * s[1] + k[1])
+    tile = _tiles(xb, k, s, p, d, o)
+    if tile:
+        sums = xb[:, :o[0] * k[0], :o[1] * k[1]].reshape(-1, o[0], k[0], o[1], k[1]).sum(axis=(2, 4))
+    else:
+        xp = _padded(xb, p, canvas, 0)
+        sums = _window_view(xp, k, s, (1, 1), o).sum(axis=(3, 4))
+    out = (sums / div).reshape(x.shape[:-2] + o)
+    if GRAD.enabled and input._requires_grad:
+        node = AvgPool2DBackward0((input,))
+        node.geom = (k, s, p, o, (max(canvas[0], h + p[0]), max(canvas[1], w + p[1])))
+        node.div, node.shape, node.tile = div, x.shape, tile
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling, computed as a 2-D pool of height 1."""
+    _check_1d(input._data, 'avg_pool1d')
+    return avg_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+# -- adaptive pooling ---------------------------------------------------------------------------------------------
+def _adaptive_out(x, output_size, name):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f'{name}(): Expected 3D or 4D tensor, but got {x.ndim}D')
+    o = (output_size,) * 2 if isinstance(output_size, (int, np.integer)) else tuple(output_size)
+    if len(o) != 2:
+        raise ValueError(f'{name}: output_size must be 2')
+    return tuple(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(o))
+
+
+def _bounds(n, o):
+    """PyTorch's adaptive windows along one dim: [floor(i*n/o), ceil((i+1)*n/o))."""
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _avg_matrix(n, o, dtype):
+    """(o, n) matrix whose rows average each adaptive window."""
+    start, end = _bounds(n, o)
+    j = np.arange(n)
+    m = ((j >= start[:, None]) & (j < end[:, None])).astype(np.float64)
+    return (m / (end - start)[:, None]).astype(dtype)
+
+
+class AdaptiveAvgPool2DBackward0(Node):
+    """Backward of adaptive average pooling: A_h^T g A_w with the forward's averaging matrices."""
+    __slots__ = ('mats',)
+
+    def backward(self, g):
+        ah, aw = self.mats
+        if dual.is_array(g):
+            return ah.T @ g @ aw
+        return Tensor._make(ah.T.copy()) @ g @ Tensor._make(aw)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over PyTorch's adaptive windows: A_h @ x @ A_w^T with averaging matrices."""
+    x = input._data
+    o = _adaptive_out(x, output_size, 'adaptive_avg_pool2d')
+    if x.dtype.kind != 'f':
+        raise RuntimeError('"adaptive_avg_pool2d" not implemented for \'Long\'')
+    if o == (1, 1):
+        return input.mean(dim=(-2, -1), keepdim=True)
+    ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
+    out = ah @ x @ aw.T
+    if GRAD.enabled and input._requires_grad:
+        node = AdaptiveAvgPool2DBackward0((input,))
+        node.mats = (ah, aw)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-D adaptive average pooling, computed as a 2-D one of height 1."""
+    _check_1d(input._data, 'adaptive_avg_pool1d')
+    o = output_size if isinstance(output_size, (int, np.integer)) else tuple(output_size)[0]
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
+
+
+def _adaptive_index(n, o):
+    """(o, kmax) indices of each adaptive window, short windows padded by repeating their last index."""
+    start, end = _bounds(n, o)
+    kmax = int((end - start).max())
+    return np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive windows (gathered with index arrays); indices as flat plane positions."""
+    x = input._data
+    o = _adaptive_out(x, output_size, 'adaptive_max_pool2d')
+    h, w = x.shape[-2:]
+    ih, iw = _adaptive_index(h, o[0]), _adaptive_index(w, o[1])
+    xb = _planes(x)
+    win = xb[:, ih[:, None, :, None], iw[None, :, None, :]]
+    win = win.reshape(win.shape[:3] + (-1,))
+    am = win.argmax(-1)
+    out = np.take_along_axis(win, am[..., None], -1)[..., 0]
+    if x.dtype.kind == 'f' and np.isnan(out).any():
+        out = _nan_windows(win, out)
+    kw = iw.shape[1]
+    idx = ih[np.arange(o[0])[:, None], am // kw] * w + iw[np.arange(o[1]), am % kw]
+    oshape = x.shape[:-2] + o
+    res = _finish_max(input, out.reshape(oshape), idx, am, None, AdaptiveMaxPool2DBackward0)
+    if return_indices:
+        return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
+    return res
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-D adaptive max pooling, computed as a 2-D one of height 1."""
+    _check_1d(input._data, 'adaptive_max_pool1d')
+    o = output_size if isinstance(output_size, (int, np.integer)) else tuple(output_size)[0]
+    r = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices)
+    if return_indices:
+        return r[0].squeeze(-2), r[1].squeeze(-2)
+    return r.squeeze(-2)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+# -- max unpooling -------------------------------------------------------------------------------------------------
+class MaxUnpool2DBackward0(Node):
+    """Backward of max_unpool2d: gather the gradient at the indices."""
+    __slots__ = ('idx', 'oshape')
+
+    def backward(self, g):
+        b = self.idx.shape[0]
+        if dual.is_array(g):
+            return np.take_along_axis(g.reshape(b, -1), self.idx, 1).reshape(self.oshape)
+        return g.reshape(b, -1).gather(1, Tensor._make(self.idx)).reshape(self.oshape)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
+    x = input._data
+    k = _pair(kernel_size)
+    s = k if stride is None else _pair(stride)
+    p = _pair(padding)
+    if output_size is None:
+        hw = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[-2:], s, p, k))
+    else:
+        hw = tuple(output_size)[-2:]
+    b = int(np.prod(x.shape[:-2]))
+    idx = indices._data.reshape(b, -1)
+    if idx.size and (idx.min() < 0 or idx.max() >= hw[0] * hw[1]):
+        raise RuntimeError(f'Found an invalid max index: {int(idx.max())} (output volumes are of size '
+                           f'{hw[0]}x{hw[1]}')
+    out = np.zeros((b, hw[0] * hw[1]), x.dtype)
+    np.put_along_axis(out, idx, x.reshape(b, -1), 1)
+    out = out.reshape(x.shape[:-2] + hw)
+    if GRAD.enabled and input._requires_grad:
+        node = MaxUnpool2DBackward0((input,))
+        node.idx, node.oshape = idx, x.shape
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """1-D max unpooling, computed as a 2-D one of height 1."""
+    size = None if output_size is None else (1, tuple(output_size)[-1])
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
+                        _as_2d(padding, 0), size).squeeze(-2)
+
+
+# -- power-average pooling -------------------------------------------------------------------------------------------
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p), as PyTorch composes it from avg_pool2d."""
+    k = _pair(kernel_size)
+    out = avg_pool2d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k[0] * k[1]).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-D power-average pooling."""
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)

@@ -74,7 +74,10 @@ class ExceptionWrapper:
             exception = self.exc_type(msg)
         except Exception:
             raise RuntimeError(msg) from None
-        raise exception
+        try:
+            raise exception
+        finally:
+            del exception  # no frame -> exception -> traceback cycle keeps the loader's iterator alive
 
 
 def _pack(obj):

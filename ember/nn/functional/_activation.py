@@ -1,0 +1,466 @@
+"""Activation functions: each is one fused node (NumPy forward and backward) named like PyTorch's grad_fn;
+in-place variants go through the core's in-place machinery."""
+import math
+
+import numpy as np
+
+from ... import ops
+from ...ops import pointwise, reduction
+from ...ops.inplace import make_inplace
+from ...tensor import Tensor
+from ._fused import fused, record
+
+__all__ = ['relu', 'relu_', 'relu6', 'leaky_relu', 'leaky_relu_', 'elu', 'elu_', 'selu', 'selu_', 'celu',
+           'celu_', 'gelu', 'silu', 'mish', 'softplus', 'hardtanh', 'hardtanh_', 'hardsigmoid', 'hardswish',
+           'sigmoid', 'tanh', 'softmax', 'log_softmax', 'softmin', 'prelu', 'rrelu', 'rrelu_', 'softsign',
+           'tanhshrink', 'threshold', 'threshold_', 'logsigmoid', 'hardshrink', 'softshrink', 'glu']
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_K_TANH = math.sqrt(2.0 / math.pi)
+
+
+def _elementwise(node_name, forward, backward, reference):
+    """An activation ``op(input, *params)``: forward(a, *p) and backward(g, x, *p) on arrays; reference(x, *p)
+    composed of ember ops (for create_graph)."""
+    def np_backward(self, g):
+        (x,) = self.saved()
+        return (backward(g, x, *self.ctx),)
+
+    cls = fused(node_name, np_backward, lambda ctx, x: reference(x, *ctx))
+
+    def op(input, *params):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{node_name[:-9].lower()}(): argument 'input' (position 1) must be Tensor, not "
+                            f'{type(input).__name__}')
+        return record(cls, (input,), forward(input._data, *params), ctx=params)
+    op.node = cls
+    return op
+
+
+def _inplace(out_of_place, name):
+    """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions)."""
+    return make_inplace(out_of_place, name)
+
+
+def _sig(a):
+    with np.errstate(over='ignore'):
+        return 1.0 / (1.0 + np.exp(-a))
+
+
+# -- hardtanh, relu6 -----------------------------------------------------------------------------------------
+_hardtanh = _elementwise(
+    'HardtanhBackward0',
+    lambda a, lo, hi: np.clip(a, lo, hi).astype(a.dtype, copy=False),
+    lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
+    lambda x, lo, hi: ops.clamp(x, lo, hi))
+_hardtanh_ = _inplace(_hardtanh, 'hardtanh_')
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """Clamp to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError('min_val cannot be greater than max_val')
+    return (_hardtanh_ if inplace else _hardtanh)(input, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    """min(max(0, x), 6) (PyTorch records it as a hardtanh)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def relu(input, inplace=False):
+    """max(0, x)."""
+    if inplace:
+        return input.relu_()
+    return pointwise.relu(input)
+
+
+def relu_(input):
+    return input.relu_()
+
+
+# -- leaky relu, elu family ------------------------------------------------------------------------------
+_leaky = _elementwise(
+    'LeakyReluBackward0',
+    lambda a, s: np.where(a > 0, a, a * s),
+    lambda g, x, s: np.where(x > 0, g, g * s),
+    lambda x, s: ops.where(x > 0, x, x * s))
+_leaky_ = _inplace(_leaky, 'leaky_relu_')
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise."""
+    return (_leaky_ if inplace else _leaky)(input, negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def _elu_fwd(a, alpha, scale, in_scale):
+    with np.errstate(over='ignore'):
+        neg = np.expm1(np.minimum(a, 0) * in_scale) * (alpha * scale)
+    return np.where(a > 0, a * scale, neg).astype(a.dtype, copy=False)
+
+
+def _elu_bwd(g, x, alpha, scale, in_scale):
+    return np.where(x > 0, g * scale, g * (np.exp(np.minimum(x, 0) * in_scale) * (in_scale * scale * alpha)))
+
+
+def _elu_ref(x, alpha, scale, in_scale):
+    neg = ops.expm1(ops.clamp(x, max=0) * in_scale) * (alpha * scale)
+    return ops.where(x > 0, x * scale, neg)
+
+
+_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
+_elu_ = _inplace(_elu, 'elu_')
+_celu = _elementwise('CeluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
+_celu_ = _inplace(_celu, 'celu_')
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return (_elu_ if inplace else _elu)(input, alpha, 1.0, 1.0)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def selu(input, inplace=False):
+    """Scaled ELU with the self-normalising constants."""
+    return (_elu_ if inplace else _elu)(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return (_celu_ if inplace else _celu)(input, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+# -- gelu, silu, mish, softplus ------------------------------------------------------------------------------
+def _gelu_fwd(a, approximate):
+    if approximate == 'tanh':
+        return (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
+    return (0.5 * a * (1.0 + pointwise._erf(a * _SQRT1_2))).astype(a.dtype, copy=False)
+
+
+def _gelu_bwd(g, x, approximate):
+    if approximate == 'tanh':
+        x2 = x * x
+        t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2)
+        return g * d
+    cdf = 0.5 * (1.0 + pointwise._erf(x * _SQRT1_2))
+    return g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+def _gelu_ref(x, approximate):
+    if approximate == 'tanh':
+        return x * 0.5 * (ops.tanh((x + x * x * x * 0.044715) * _K_TANH) + 1.0)
+    return x * 0.5 * (pointwise.erf(x * _SQRT1_2) + 1.0)
+
+
+_gelu = _elementwise('GeluBackward0', _gelu_fwd, _gelu_bwd, _gelu_ref)
+
+
+def gelu(input, approximate='none'):
+    """x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
+    if approximate not in ('none', 'tanh'):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return _gelu(input, approximate)
+
+
+_silu = _elementwise(
+    'SiluBackward0',
+    lambda a: a * _sig(a),
+    lambda g, x: _silu_bwd(g, x),
+    lambda x: x * ops.sigmoid(x))
+
+
+def _silu_bwd(g, x):
+    s = _sig(x)
+    return g * (s * (1.0 + x * (1.0 - s)))
+
+
+_silu_ = _inplace(_silu, 'silu_')
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (swish)."""
+    return (_silu_ if inplace else _silu)(input)
+
+
+def _softplus_arr(a):
+    return np.logaddexp(0, a).astype(a.dtype, copy=False)
+
+
+def _mish_bwd(g, x):
+    t = np.tanh(_softplus_arr(x))
+    return g * (t + x * _sig(x) * (1.0 - t * t))
+
+
+_mish = _elementwise('MishBackward0', lambda a: a * np.tanh(_softplus_arr(a)), _mish_bwd,
+                     lambda x: x * ops.tanh(_softplus_ref(x, 1.0, 20.0)))
+_mish_ = _inplace(_mish, 'mish_')
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return (_mish_ if inplace else _mish)(input)
+
+
+def _softplus_fwd(a, beta, threshold):
+    bx = a * beta
+    return np.where(bx > threshold, a, _softplus_arr(bx) / beta).astype(a.dtype, copy=False)
+
+
+def _softplus_bwd(g, x, beta, threshold):
+    bx = x * beta
+    return np.where(bx > threshold, g, g * _sig(bx))
+
+
+def _softplus_ref(x, beta, threshold):
+    bx = x * beta
+    soft = (ops.log1p(ops.exp(-ops.abs(bx))) + ops.clamp(bx, min=0)) / beta
+    return ops.where(bx > threshold, x, soft)
+
+
+_softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _softplus_ref)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
+    return _softplus(input, beta, threshold)
+
+
+# -- hard sigmoid / swish, threshold, shrinks ------------------------------------------------------------
+_hardsigmoid = _elementwise(
+    'HardsigmoidBackward0',
+    lambda a: np.clip(a / 6.0 + 0.5, 0.0, 1.0).astype(a.dtype, copy=False),
+    lambda g, x: g * ((x > -3.0) & (x < 3.0)) / 6.0,
+    lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0))
+_hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_')
+
+
+def hardsigmoid(input, inplace=False):
+    """clamp(x / 6 + 1/2, 0, 1)."""
+    return (_hardsigmoid_ if inplace else _hardsigmoid)(input)
+
+
+_hardswish = _elementwise(
+    'HardswishBackward0',
+    lambda a: (a * np.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False),
+    lambda g, x: np.where(x < -3.0, 0.0, np.where(x <= 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False),
+    lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0)
+_hardswish_ = _inplace(_hardswish, 'hardswish_')
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return (_hardswish_ if inplace else _hardswish)(input)
+
+
+_threshold = _elementwise(
+    'ThresholdBackward0',
+    lambda a, th, v: np.where(a > th, a, v).astype(a.dtype, copy=False),
+    lambda g, x, th, v: g * (x > th),
+    lambda x, th, v: ops.where(x > th, x, float(v)))
+_threshold_ = _inplace(_threshold, 'threshold_')
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``."""
+    return (_threshold_ if inplace else _threshold)(input, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _threshold_(input, threshold, value)
+
+
+_logsigmoid = _elementwise(
+    'LogSigmoidBackward0',
+    lambda a: (-_softplus_arr(-a)).astype(a.dtype, copy=False),
+    lambda g, x: g * _sig(-x),
+    lambda x: -_softplus_ref(-x, 1.0, math.inf))
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed without overflow."""
+    return _logsigmoid(input)
+
+
+_hardshrink = _elementwise(
+    'HardshrinkBackward0',
+    lambda a, l: np.where((a > l) | (a < -l), a, 0).astype(a.dtype, copy=False),
+    lambda g, x, l: g * ((x > l) | (x < -l)),
+    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return _hardshrink(input, lambd)
+
+
+_softshrink = _elementwise(
+    'SoftshrinkBackward0',
+    lambda a, l: np.where(a > l, a - l, np.where(a < -l, a + l, 0)).astype(a.dtype, copy=False),
+    lambda g, x, l: g * ((x > l) | (x < -l)),
+    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)))
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f'lambda must be greater or equal to 0, but found to be {lambd}.')
+    return _softshrink(input, lambd)
+
+
+# -- composites, softmax family -------------------------------------------------------------------------------
+def sigmoid(input):
+    return pointwise.sigmoid(input)
+
+
+def tanh(input):
+    return pointwise.tanh(input)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (ops.abs(input) + 1)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - ops.tanh(input)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``."""
+    return reduction.softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably."""
+    return reduction.log_softmax(input, dim, dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``."""
+    return reduction.softmax(-input, dim, dtype)
+
+
+# -- prelu, rrelu, glu ------------------------------------------------------------------------------------------
+def _prelu_w(x, w):
+    """The weight broadcast against x: one value per channel (dim 1, or dim 0 for 1-D input)."""
+    if w.size == 1 or x.ndim == 0:
+        return w.reshape(())
+    if x.ndim == 1:
+        return w.reshape(-1)
+    return w.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def _prelu_bwd(self, g):
+    x, w = self.saved()
+    wb = _prelu_w(x, w)
+    pos = x > 0
+    gx = np.where(pos, g, g * wb) if self.need[0] else None
+    gw = None
+    if self.need[1]:
+        contrib = np.where(pos, 0, g * x)
+        if w.size == 1:
+            gw = contrib.sum().reshape(w.shape)
+        else:
+            axes = tuple(i for i in range(x.ndim) if i != (0 if x.ndim == 1 else 1))
+            gw = contrib.sum(axis=axes).reshape(w.shape)
+        gw = gw.astype(w.dtype, copy=False)
+    return gx, gw
+
+
+def _prelu_ref(ctx, x, w):
+    shape = (-1,) if x.dim() == 1 else (1, -1) + (1,) * (x.dim() - 2)
+    wb = w.reshape(()) if w.numel() == 1 or x.dim() == 0 else w.reshape(shape)
+    return ops.where(x > 0, x, x * wb)
+
+
+PreluKernelBackward0 = fused('PreluKernelBackward0', _prelu_bwd, _prelu_ref)
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), one weight per channel (or one shared)."""
+    x, w = input._data, weight._data
+    if w.size != 1:
+        ch = x.shape[0] if x.ndim == 1 else x.shape[1] if x.ndim >= 2 else 1
+        if w.size != ch:
+            raise RuntimeError(f'Mismatch of parameter numbers and input channel size. Found parameter numbers = '
+                               f'{w.size} and channel size = {ch}.')
+    out = np.where(x > 0, x, x * _prelu_w(x, w)).astype(x.dtype, copy=False)
+    return record(PreluKernelBackward0, (input, weight), out)
+
+
+def _rrelu_bwd(self, g):
+    return (g * self.ctx,)
+
+
+RreluWithNoiseBackward0 = fused('RreluWithNoiseBackward0', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from ...ops.random import _rng
+    x = input._data
+    slope = _rng(None).uniform(lower, upper, size=x.shape).astype(x.dtype)
+    factor = np.where(x >= 0, 1, slope).astype(x.dtype)
+    out = record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
+    if inplace:
+        from ...ops.inplace import commit
+        return commit(input, out)
+    return out
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def _glu_bwd(self, g):
+    (x,) = self.saved()
+    d = self.ctx
+    a, b = np.split(x, 2, axis=d)
+    s = _sig(b)
+    return (np.concatenate([g * s, g * a * s * (1 - s)], axis=d),)
+
+
+GluBackward0 = fused('GluBackward0', _glu_bwd, lambda d, x: _glu_ref(x, d))
+
+
+def _glu_ref(x, d):
+    a, b = ops.chunk(x, 2, d)
+    return a * ops.sigmoid(b)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b) where a and b are the two halves of ``input`` along ``dim``."""
+    x = input._data
+    if x.ndim == 0:
+        raise RuntimeError('glu does not support scalars because halving size must be even')
+    d = dim % x.ndim
+    if x.shape[d] % 2:
+        raise RuntimeError(f'Halving dimension must be even, but dimension {d} is size {x.shape[d]}')
+    a, b = np.split(x, 2, axis=d)
+    return record(GluBackward0, (input,), (a * _sig(b)).astype(x.dtype, copy=False), ctx=d)

@@ -1,0 +1,138 @@
+"""Dropout: elementwise and channel-wise masks scaled by 1/(1-p), recorded as one multiply node."""
+import warnings
+
+import numpy as np
+
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...ops.inplace import check_inplace, commit
+from ...ops.random import _rng
+from ...tensor import Tensor
+
+__all__ = ['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout']
+
+
+class MulBackward0(Node):
+    """Backward of x * mask (the mask already scaled by 1/(1-p)): g * mask."""
+    __slots__ = ('mask',)
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f'dropout probability has to be between 0 and 1, but got {p}')
+
+
+def _mask(shape, p, dtype):
+    """Keep-mask (Bernoulli(1 - p)) scaled by 1 / (1 - p), in ``dtype``."""
+    if p == 1.0:
+        return np.zeros(shape, dtype)
+    keep = _rng(None).random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+
+
+def _apply_mask(input, m, inplace):
+    x = input._data
+    if inplace:
+        if check_inplace(input):
+            return commit(input, _apply_mask(input, m, False))
+        np.multiply(x, m, out=x, casting='unsafe')
+        input._bump()
+        return input
+    out = x * m
+    if GRAD.enabled and input._requires_grad:
+        node = MulBackward0((input,))
+        node.mask = m
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    _check_p(p)
+    if not training:
+        return input
+    x = input._data
+    return _apply_mask(input, _mask(x.shape, p, x.dtype), inplace)
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    _check_p(p)
+    if not training:
+        return input
+    x = input._data
+    lead = 2 if batched else 1
+    shape = x.shape[:lead] + (1,) * (x.ndim - lead)
+    return _apply_mask(input, _mask(shape, p, x.dtype), inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f'dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that '
+                           'dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a '
+                           'channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).')
+    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) input (3-D input is treated as (N, C, L), as PyTorch does)."""
+    _check_p(p)
+    d = input.dim()
+    if d not in (3, 4):
+        warnings.warn(f'dropout2d: Received a {d}-D input to dropout2d, which is deprecated and will result in an '
+                      'error in a future release. To retain the behavior and silence this warning, please use '
+                      'dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 '
+                      'spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D '
+                      'inputs).', stacklevel=2)
+    if d == 3:
+        warnings.warn('dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout '
+                      'behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. '
+                      'This behavior will change in a future release to interpret the input as one without a '
+                      'batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, '
+                      'please switch to using dropout1d instead.', stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, True)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
+    d = input.dim()
+    if d not in (4, 5):
+        warnings.warn(f'dropout3d: Received a {d}-D input to dropout3d, which is deprecated and will result in an '
+                      'error in a future release.', stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, d == 5)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_ALPHA_P = -_SELU_ALPHA * _SELU_SCALE
+
+
+def _alpha(input, p, training, shape):
+    """Dropped values set to SELU's negative saturation, then an affine map keeping mean and variance."""
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    x = input._data
+    keep = (_rng(None).random(shape, dtype=np.float32) >= p).astype(x.dtype)
+    a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
+    b = ((keep - 1) * (_ALPHA_P * a) + _ALPHA_P * a * p).astype(x.dtype)
+    return input * Tensor._make(keep * x.dtype.type(a)) + Tensor._make(b)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: keeps zero mean and unit variance."""
+    out = _alpha(input, p, training, input._data.shape)
+    return commit(input, out) if inplace and out is not input else out
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels."""
+    x = input._data
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    out = _alpha(input, p, training, shape)
+    return commit(input, out) if inplace and out is not input else out
