@@ -1,1 +1,262 @@
-__all__ = []
+"""Attention: ``scaled_dot_product_attention`` as one graph node (NumPy forward, hand-written backward:
+dV = P^T dO, dS = P * (dP - rowsum(dP * P)), dQ = dS K, dK = dS^T Q), and
+``multi_head_attention_forward`` composed of differentiable ops (what ``nn.MultiheadAttention`` calls)."""
+import math
+
+import numpy as np
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+
+__all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
+
+
+def _bias(mask, causal, ls, dtype):
+    """Additive float bias (0 / -inf) from a bool or float attn_mask and the causal flag, or None."""
+    bias = None
+    if mask is not None:
+        m = mask._data
+        bias = np.where(m, 0, -np.inf).astype(dtype) if m.dtype == np.bool_ else m.astype(dtype, copy=False)
+    if causal:
+        c = np.where(np.tril(np.ones(ls, bool)), 0, -np.inf).astype(dtype)
+        bias = c if bias is None else bias + c
+    return bias
+
+
+def _softmax_rows(s):
+    """Softmax over the last axis; rows with no finite score give zeros (PyTorch's fully masked rows)."""
+    m = s.max(-1, keepdims=True)
+    dead = ~np.isfinite(m)
+    e = np.exp(s - np.where(dead, 0, m))
+    tot = e.sum(-1, keepdims=True)
+    return e / np.where(tot == 0, 1, tot)
+
+
+def _sum_to(g, shape):
+    return g if g is None or tuple(g.shape) == tuple(shape) else dual.sum_to(g, tuple(shape))
+
+
+class _SDPABackward(Node):
+    """dO -> (dQ, dK, dV, d attn_mask): the softmax-attention backward from the saved probabilities."""
+    __slots__ = ('p', 'drop', 'scale', 'bias', 'need', 'shapes', 'causal')
+
+    def backward(self, g):
+        q, k, v, mask = self.saved()
+        if dual.is_array(g):
+            p = self.p
+        else:
+            p = _tensor_probs(q, k, self.bias, self.scale)
+        pd = p if self.drop is None else p * self.drop
+        dv = _sum_to(pd.swapaxes(-1, -2) @ g, self.shapes[2]) if self.need[2] else None
+        dp = g @ v.swapaxes(-1, -2)
+        if self.drop is not None:
+            dp = dp * self.drop
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+        dq = _sum_to((ds @ k) * self.scale, self.shapes[0]) if self.need[0] else None
+        dk = _sum_to((ds.swapaxes(-1, -2) @ q) * self.scale, self.shapes[1]) if self.need[1] else None
+        dm = _sum_to(ds, self.shapes[3]) if self.need[3] else None
+        return dq, dk, dv, dm
+
+
+def _tensor_probs(q, k, bias, scale):
+    """The attention probabilities recomputed from tensors, so double backward flows through q and k."""
+    s = (q @ k.swapaxes(-1, -2)) * scale
+    if bias is not None:
+        finite = np.isfinite(bias)
+        s = s + Tensor._make(np.where(finite, bias, 0))
+        s = s.masked_fill(Tensor._make(np.broadcast_to(~finite, s.shape)), float('-inf'))
+        dead = Tensor._make(np.broadcast_to(~finite.any(-1, keepdims=True), s.shape))
+        return s.masked_fill(dead, 0).softmax(-1).masked_fill(dead, 0)
+    return s.softmax(-1)
+
+
+_NODES = {n: type(n, (_SDPABackward,), {'__slots__': ()})
+          for n in ('ScaledDotProductFlashAttentionForCpuBackward0', 'UnsafeViewBackward0')}
+
+
+def _dropout_mask(shape, p, dtype):
+    from ...ops.random import _rng
+    keep = _rng(None).random(shape) >= p
+    return (keep / (1 - p)).astype(dtype)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
+    if enable_gqa and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
+    q, k, v = query._data, key._data, value._data
+    if q.shape[-1] != k.shape[-1]:
+        raise RuntimeError(f'Expected query and key to have the same embedding dim, got {q.shape[-1]} and '
+                           f'{k.shape[-1]}')
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
+    s = (q @ k.swapaxes(-1, -2)) * np.asarray(scale, q.dtype)
+    if bias is not None:
+        s = s + bias
+    p = _softmax_rows(s).astype(q.dtype, copy=False)
+    drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
+    out = (p if drop is None else p * drop) @ v
+    fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
+    need = (query._requires_grad, key._requires_grad, value._requires_grad,
+            fmask is not None and fmask._requires_grad)
+    if GRAD.enabled and any(need):
+        math_path = drop is not None or v.shape[-1] != q.shape[-1]
+        node = _NODES['UnsafeViewBackward0' if math_path else 'ScaledDotProductFlashAttentionForCpuBackward0'](
+            (query, key, value, fmask))
+        node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
+        node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
+        node.save(query, key, value, None)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+# -- multi-head attention -------------------------------------------------------------------------------------------
+def _canonical_mask(mask, name, dtype):
+    """A bool mask becomes a float one (-inf where True: masked out), as nn.MultiheadAttention reads it."""
+    if mask is None:
+        return None
+    m = mask._data
+    if m.dtype == np.bool_:
+        return Tensor._make(np.where(m, -np.inf, 0).astype(dtype))
+    if m.dtype.kind != 'f':
+        raise AssertionError(f'only bool and floating types of {name} are supported')
+    return mask
+
+
+def _in_projection(query, key, value, w, b, sep):
+    from ...ops import linear
+    e = query.shape[-1]
+    if sep is not None:
+        wq, wk, wv = sep
+        bq, bk, bv = (None, None, None) if b is None else b.chunk(3)
+        return linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
+    if key is value and query is key:
+        qkv = linear(query, w, b)
+        return qkv.chunk(3, -1)
+    ws = w.split(e)
+    bs = (None, None, None) if b is None else b.split(e)
+    if key is value:
+        q = linear(query, ws[0], bs[0])
+        from ...ops import cat
+        kv = linear(key, cat([ws[1], ws[2]]), None if b is None else cat([bs[1], bs[2]]))
+        return (q,) + tuple(kv.chunk(2, -1))
+    return linear(query, ws[0], bs[0]), linear(key, ws[1], bs[1]), linear(value, ws[2], bs[2])
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """Multi-head attention on (L, N, E) inputs (or unbatched (L, E)); returns (output, weights or None)."""
+    from ...ops import cat, linear, zeros
+    batched = query.dim() == 3
+    if not batched:
+        query, key, value = _unsqueeze_same(query, key, value)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f'was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}')
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f'embed_dim {embed_dim} not divisible by num_heads {num_heads}')
+    if is_causal and attn_mask is None:
+        raise RuntimeError('Need attn_mask if specifying the is_causal hint. You may use the Transformer module '
+                           'method `generate_square_subsequent_mask` to create this mask.')
+    dtype = query._data.dtype
+    key_padding_mask = _canonical_mask(key_padding_mask, 'key_padding_mask', dtype)
+    attn_mask = _canonical_mask(attn_mask, 'attn_mask', dtype)
+    sep = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight else None
+    q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias, sep)
+    if attn_mask is not None:
+        attn_mask = _check_attn_mask(attn_mask, tgt_len, src_len, bsz * num_heads)
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.repeat(1, bsz, 1)])
+        v = cat([v, bias_v.repeat(1, bsz, 1)])
+        attn_mask = _pad_last(attn_mask)
+        key_padding_mask = _pad_last(key_padding_mask)
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = (k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k)
+    v = (v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v)
+    if add_zero_attn:
+        k = cat([k, zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)], 1)
+        v = cat([v, zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], 1)
+        attn_mask = _pad_last(attn_mask)
+        key_padding_mask = _pad_last(key_padding_mask)
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1)
+        kpm = kpm.reshape(bsz * num_heads, 1, src_len)
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    p = dropout_p if training else 0.0
+    if need_weights:
+        out, weights = _attend_with_weights(q, k, v, attn_mask, p, head_dim)
+    else:
+        mask4 = None
+        if attn_mask is not None:
+            mask4 = (attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else
+                     attn_mask.reshape(bsz, num_heads, -1, src_len))
+        q4, k4, v4 = (t.reshape(bsz, num_heads, t.shape[1], head_dim) for t in (q, k, v))
+        out = scaled_dot_product_attention(q4, k4, v4, mask4, p)
+        out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+        weights = None
+    if need_weights:
+        out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    if weights is not None:
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not batched:
+            weights = weights.squeeze(0)
+    if not batched:
+        out = out.squeeze(1)
+    return out, weights
+
+
+def _attend_with_weights(q, k, v, attn_mask, p, head_dim):
+    """Explicit softmax(q k^T / sqrt(d) + mask) so the weights can be returned; then weights @ v."""
+    from ._dropout import dropout
+    from ...ops import baddbmm, bmm
+    qs = q * math.sqrt(1.0 / head_dim)
+    kt = k.transpose(-2, -1)
+    s = bmm(qs, kt) if attn_mask is None else baddbmm(attn_mask, qs, kt)
+    w = s.softmax(-1)
+    if p > 0:
+        w = dropout(w, p)
+    return bmm(w, v), w
+
+
+def _unsqueeze_same(query, key, value):
+    """Add the batch dim at 1, keeping ``key is value`` / ``query is key`` identities (the self-attention path)."""
+    q = query.unsqueeze(1)
+    k = q if key is query else key.unsqueeze(1)
+    v = k if value is key else (q if value is query else value.unsqueeze(1))
+    return q, k, v
+
+
+def _check_attn_mask(mask, tgt_len, src_len, n):
+    if mask.dim() == 2:
+        if tuple(mask.shape) != (tgt_len, src_len):
+            raise RuntimeError(f'The shape of the 2D attn_mask is {mask.shape}, but should be {(tgt_len, src_len)}.')
+        return mask.unsqueeze(0)
+    if mask.dim() == 3:
+        if tuple(mask.shape) != (n, tgt_len, src_len):
+            raise RuntimeError(f'The shape of the 3D attn_mask is {mask.shape}, but should be '
+                               f'{(n, tgt_len, src_len)}.')
+        return mask
+    raise RuntimeError(f"attn_mask's dimension {mask.dim()} is not supported")
+
+
+def _pad_last(mask):
+    if mask is None:
+        return None
+    from ._pad import pad
+    return pad(mask, (0, 1))
