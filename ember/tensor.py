@@ -94,8 +94,14 @@ _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16':
 
 class Tensor:
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
-    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '_output_nr', '_base', '_vc', '_accum',
-                 '_retains_grad', '_backward_hooks', '__weakref__', '__dict__')
+    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
+    # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).
+    _output_nr = 0          # which output of grad_fn this tensor is
+    _base = None            # the tensor whose memory (and version counter) this view shares
+    _vc = None              # version counter cell [n], created when first needed
+    _accum = None           # AccumulateGrad node of a leaf that requires grad
+    _retains_grad = False
+    _backward_hooks = None
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -122,12 +128,6 @@ class Tensor:
         t._requires_grad = grad_fn is not None
         t._grad = None
         t.grad_fn = grad_fn
-        t._output_nr = 0
-        t._base = None
-        t._vc = None
-        t._accum = None
-        t._retains_grad = False
-        t._backward_hooks = None
         return t
 
     # -- metadata -------------------------------------------------------------------------------------
@@ -455,12 +455,6 @@ def _init(t, arr, grad_fn):
     t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn
-    t._output_nr = 0
-    t._base = None
-    t._vc = None
-    t._accum = None
-    t._retains_grad = False
-    t._backward_hooks = None
 
 
 def _rebuild_tensor(arr, requires_grad):

@@ -122,10 +122,10 @@ class Crashing(eud.Dataset):
 
 class Slow(eud.Dataset):
     def __len__(self):
-        return 100
+        return 10
 
     def __getitem__(self, i):
-        time.sleep(0.01)
+        time.sleep(0.02)
         return i
 
 
@@ -571,6 +571,35 @@ def test_no_worker_outlives_the_loader():
     assert all(p.exitcode is not None for p in procs)
 
 
+def test_iterator_in_a_reference_cycle_still_stops_its_workers():
+    it = iter(eud.DataLoader(Squares(20), num_workers=2))
+    next(it)
+    it.cycle = it
+    pids = [w.pid for w in it._workers]
+    del it
+    start = time.time()
+    gc.collect()
+    assert gone(pids) and time.time() - start < 0.9
+
+
+def test_persistent_workers_stop_at_interpreter_exit(tmp_path):
+    script = tmp_path / 'run.py'
+    script.write_text(
+        'import os, ember.utils.data as d\n'
+        'loader = d.DataLoader(d.TensorDataset(__import__("ember").arange(8)), num_workers=2, '
+        'persistent_workers=True)\n'
+        'list(loader)\n'
+        'print(*[w.pid for w in loader._iterator._workers])\n')
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, 'PYTHONPATH': root})
+    assert out.returncode == 0, out.stderr
+    for pid in map(int, out.stdout.split()):
+        assert not os.path.exists(f'/proc/{pid}') or 'Z' in open(f'/proc/{pid}/stat').read().split()[2]
+
+
 def test_worker_crash_is_reported():
     with pytest.raises(RuntimeError, match=r'DataLoader worker \(pid\(s\) \d+\) exited unexpectedly'):
         list(eud.DataLoader(Crashing(), num_workers=1))
@@ -578,7 +607,7 @@ def test_worker_crash_is_reported():
 
 def test_timeout():
     with pytest.raises(RuntimeError, match='DataLoader timed out after 0.001 seconds'):
-        next(iter(eud.DataLoader(Slow(), batch_size=50, num_workers=1, timeout=0.001)))
+        next(iter(eud.DataLoader(Slow(), batch_size=5, num_workers=1, timeout=0.001)))
 
 
 def test_worker_info_init_fn_and_seeds():
@@ -620,8 +649,9 @@ def test_persistent_workers_are_reused():
 
 
 def test_spawn_context():
-    loader = eud.DataLoader(Squares(6), batch_size=4, num_workers=2, multiprocessing_context='spawn')
-    assert batches_as_lists(loader) == batches_as_lists(eud.DataLoader(Squares(6), batch_size=4))
+    ds = eud.TensorDataset(ember.arange(12.0).reshape(6, 2), ember.arange(6))
+    loader = eud.DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context='spawn')
+    assert batches_as_lists(loader) == batches_as_lists(eud.DataLoader(ds, batch_size=4))
 
 
 def test_out_of_order_delivery_keeps_every_batch():

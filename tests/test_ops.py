@@ -137,6 +137,16 @@ CASES = [
     ('einsum_trans', lambda T, x: T.einsum('ij->ji', x), [S], {'name': False}),
     ('einsum_ell', lambda T, x, y: T.einsum('...ij,...jk', x, y), [(2, 3, 4), (2, 4, 2)], {'name': False}),
     ('einsum_outer', lambda T, x, y: T.einsum('i,j->ij', x, y), [(3,), (4,)], {'name': False}),
+    # linear algebra (well-conditioned inputs: identity plus noise)
+    ('solve', lambda T, a, b: T.linalg.solve(a + 3 * T.eye(3), b), [(3, 3), (3, 2)], {}),
+    ('solve_vec', lambda T, a, b: T.linalg.solve(a + 3 * T.eye(3), b), [(3, 3), (3,)], {}),
+    ('solve_batch', lambda T, a, b: T.linalg.solve(a + 3 * T.eye(3), b), [(2, 3, 3), (2, 3, 1)], {}),
+    ('inv', lambda T, a: T.linalg.inv(a + 3 * T.eye(3)), [(3, 3)], {'gradgrad': True}),
+    ('det', lambda T, a: T.linalg.det(a), [(3, 3)], {}),
+    ('det_batch', lambda T, a: T.linalg.det(a), [(2, 3, 3)], {}),
+    ('lstsq', lambda T, a, b: T.linalg.lstsq(a, b).solution, [(5, 3), (5, 2)], {}),
+    ('matrix_norm_fro', lambda T, a: T.linalg.norm(a, 'fro'), [(3, 4)], {}),
+    ('vector_norm_dim', lambda T, a: T.linalg.vector_norm(a, 2, dim=1), [(3, 4)], {}),
     # shapes
     ('reshape', lambda T, x: x.reshape(4, 3), [S], {}),
     ('reshape_infer', lambda T, x: x.reshape(-1), [(2, 3, 4)], {}),

@@ -38,7 +38,11 @@ def _version_cell(t):
 class Node:
     """One recorded op of the backward graph. Subclasses define ``backward(self, *grads)`` returning one
     gradient (or None) per input, in the order of ``next_functions``."""
-    __slots__ = ('next_functions', '_saved', '_pre_hooks', '_hooks', '_out_meta', 'metadata', '__weakref__')
+    __slots__ = ('next_functions', '__weakref__', '__dict__')
+    _saved = ()             # saved-tensor entries; None once released after backward
+    _pre_hooks = None
+    _hooks = None
+    _out_meta = None        # [(shape, dtype)] per output, for nodes with several outputs
 
     def __init__(self, inputs):
         edges = []
@@ -55,10 +59,6 @@ class Node:
             else:
                 edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
-        self._saved = ()
-        self._pre_hooks = None
-        self._hooks = None
-        self._out_meta = None
 
     def name(self):
         return type(self).__name__
@@ -162,10 +162,6 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.next_functions = ()
-        self._saved = ()
-        self._pre_hooks = None
-        self._hooks = None
-        self._out_meta = None
         self.variable = variable
 
     def name(self):

@@ -68,26 +68,39 @@ def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
 
+    def record(x, y, a, b, r):
+        """Attach the backward node (operands may be tensors or Python scalars)."""
+        xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+        node = cls((x if xt else None, y if yt else None))
+        node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
+                      y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None,
+                      None if xt else a, None if yt else b)
+        if needs_a or needs_b:
+            node.save(x if (needs_a and xt) else None, y if (needs_b and yt) else None)
+        return Tensor._make(r, node)
+
     def op(input, other):
-        if type(input) is Tensor and type(other) is Tensor and input._data.dtype is other._data.dtype \
-                and not (float_out and input._data.dtype.kind != 'f'):
-            x, y, a, b = input, other, input._data, other._data
-        else:
-            x, y, a, b = binary_arrays(input, other, float_out)
+        if type(input) is Tensor and type(other) is Tensor:
+            a, b = input._data, other._data
+            if a.dtype is b.dtype and (not float_out or a.dtype.kind == 'f'):
+                if a.shape == b.shape:
+                    r = np_fn(a, b)
+                else:
+                    try:
+                        r = np_fn(a, b)
+                    except ValueError:
+                        raise _broadcast_error(name, input, other) from None
+                if GRAD.enabled and (input._requires_grad or other._requires_grad):
+                    return record(input, other, a, b, r)
+                return Tensor._make(r)
+        x, y, a, b = binary_arrays(input, other, float_out)
         try:
             r = np_fn(a, b)
         except ValueError:
             raise _broadcast_error(name, x, y) from None
-        xt = isinstance(x, Tensor)
-        yt = isinstance(y, Tensor)
-        if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
-            node = cls((x if xt else None, y if yt else None))
-            node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
-                          y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None,
-                          None if xt else a, None if yt else b)
-            if needs_a or needs_b:
-                node.save(x if (needs_a and xt) else None, y if (needs_b and yt) else None)
-            return Tensor._make(r, node)
+        if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
+                             (isinstance(y, Tensor) and y._requires_grad)):
+            return record(x, y, a, b, r)
         return Tensor._make(r)
     op.__name__ = name
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'

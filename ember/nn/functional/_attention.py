@@ -47,7 +47,7 @@ class _SDPABackward(Node):
         if dual.is_array(g):
             p = self.p
         else:
-            p = _tensor_probs(q, k, self.bias, self.scale)
+            p = _tensor_probs(q, k, mask, self.bias, self.scale)
         pd = p if self.drop is None else p * self.drop
         dv = _sum_to(pd.swapaxes(-1, -2) @ g, self.shapes[2]) if self.need[2] else None
         dp = g @ v.swapaxes(-1, -2)
@@ -60,12 +60,15 @@ class _SDPABackward(Node):
         return dq, dk, dv, dm
 
 
-def _tensor_probs(q, k, bias, scale):
-    """The attention probabilities recomputed from tensors, so double backward flows through q and k."""
+def _tensor_probs(q, k, mask, bias, scale):
+    """The attention probabilities recomputed from tensors, so double backward flows through q, k and mask."""
     s = (q @ k.swapaxes(-1, -2)) * scale
     if bias is not None:
         finite = np.isfinite(bias)
-        s = s + Tensor._make(np.where(finite, bias, 0))
+        if mask is not None:
+            s = s + mask.masked_fill(Tensor._make(~finite), 0)
+        else:
+            s = s + Tensor._make(np.where(finite, bias, 0))
         s = s.masked_fill(Tensor._make(np.broadcast_to(~finite, s.shape)), float('-inf'))
         dead = Tensor._make(np.broadcast_to(~finite.any(-1, keepdims=True), s.shape))
         return s.masked_fill(dead, 0).softmax(-1).masked_fill(dead, 0)
@@ -73,7 +76,15 @@ def _tensor_probs(q, k, bias, scale):
 
 
 _NODES = {n: type(n, (_SDPABackward,), {'__slots__': ()})
-          for n in ('ScaledDotProductFlashAttentionForCpuBackward0', 'UnsafeViewBackward0')}
+          for n in ('ScaledDotProductFlashAttentionForCpuBackward0', 'UnsafeViewBackward0', 'MmBackward0')}
+
+
+def _node_name(q, k, v, dropout, mask_grad):
+    """PyTorch's CPU choice: the flash kernel for plain 4-D attention, else the math path's last matmul."""
+    if q.ndim == k.ndim == v.ndim == 4 and q.shape[:2] == k.shape[:2] == v.shape[:2] and \
+            q.shape[-1] == v.shape[-1] and not dropout and not mask_grad:
+        return 'ScaledDotProductFlashAttentionForCpuBackward0'
+    return 'MmBackward0' if q.ndim == k.ndim == v.ndim == 2 else 'UnsafeViewBackward0'
 
 
 def _dropout_mask(shape, p, dtype):
@@ -89,6 +100,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         rep = query.shape[-3] // key.shape[-3]
         key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
     q, k, v = query._data, key._data, value._data
+    if is_causal and attn_mask is not None:
+        raise RuntimeError('_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True')
     if q.shape[-1] != k.shape[-1]:
         raise RuntimeError(f'Expected query and key to have the same embedding dim, got {q.shape[-1]} and '
                            f'{k.shape[-1]}')
@@ -104,12 +117,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     need = (query._requires_grad, key._requires_grad, value._requires_grad,
             fmask is not None and fmask._requires_grad)
     if GRAD.enabled and any(need):
-        math_path = drop is not None or v.shape[-1] != q.shape[-1]
-        node = _NODES['UnsafeViewBackward0' if math_path else 'ScaledDotProductFlashAttentionForCpuBackward0'](
-            (query, key, value, fmask))
+        node = _NODES[_node_name(q, k, v, drop is not None, need[3])]((query, key, value, fmask))
         node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
         node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
-        node.save(query, key, value, None)
+        node.save(query, key, value, fmask if need[3] else None)
         return Tensor._make(out, node)
     return Tensor._make(out)
 

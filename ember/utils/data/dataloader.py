@@ -1,6 +1,5 @@
 """``DataLoader``: iterate a dataset in (optionally shuffled) batches, in this process or in worker
 processes that each fetch whole batches and send them back in order."""
-import atexit
 import itertools
 import math
 import multiprocessing
@@ -8,6 +7,7 @@ import os
 from multiprocessing import connection
 import sys
 import warnings
+import weakref
 
 from . import _worker
 from ._collate import default_collate, default_convert
@@ -17,17 +17,6 @@ from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ['DataLoader', 'get_worker_info', 'default_collate', 'default_convert']
-
-_python_exiting = False
-
-
-def _set_python_exiting():
-    global _python_exiting
-    _python_exiting = True
-
-
-atexit.register(_set_python_exiting)
-
 
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an iterable dataset: yields ``None`` forever (the dataset decides when to stop)."""
@@ -320,7 +309,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     index queue, at most ``prefetch_factor * num_workers`` tasks are in flight, and replies arriving
     out of order wait in a buffer until their turn."""
 
-    _shutdown = True
+    _finalizer = None
     _workers = ()
 
     def __init__(self, loader):
@@ -331,7 +320,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers_done_event = ctx.Event()
         self._index_queues, self._workers, self._readers = [], [], []
         self._workers_status = [True] * self._num_workers
-        self._shutdown = False
+        self._finalizer = weakref.finalize(self, _stop_workers, self._workers_done_event, self._workers,
+                                           self._index_queues, self._readers)
         for i in range(self._num_workers):
             self._start_worker(ctx, i, loader.worker_init_fn)
         self._reader_worker = {r: i for i, r in enumerate(self._readers)}
@@ -494,31 +484,28 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers_status[worker_id] = False
 
     def _shutdown_workers(self):
-        """Stop every worker: ask politely, wait briefly, then terminate what is left; close the queues."""
-        if _python_exiting or self._shutdown:
-            return
-        self._shutdown = True
-        try:
-            self._workers_done_event.set()
-            for i in range(len(self._workers)):
-                if self._persistent_workers or self._workers_status[i]:
-                    self._mark_worker_as_unavailable(i)
-            for w in self._workers:
-                w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
-        finally:
-            self._kill_stragglers()
+        """Stop the workers now (also done when this iterator is collected, or at interpreter exit)."""
+        if self._finalizer is not None:
+            self._finalizer()
 
-    def _kill_stragglers(self):
-        """Terminate workers that did not exit in time, then release the queues and pipes."""
-        for w in self._workers:
+
+def _stop_workers(done_event, workers, index_queues, readers):
+    """Ask every worker to exit, wait briefly, terminate what is left, and close the queues and pipes.
+    It holds no reference to the iterator, so it also runs when a reference cycle keeps the iterator
+    for the garbage collector, with the queues still intact."""
+    try:
+        done_event.set()
+        for q in index_queues:
+            q.put(None)
+        for w in workers:
+            w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
+    finally:
+        for w in workers:
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
-        for q in self._index_queues:
+        for q in index_queues:
             q.cancel_join_thread()
             q.close()
-        for r in self._readers:
+        for r in readers:
             r.close()
-
-    def __del__(self):
-        self._shutdown_workers()

@@ -1,0 +1,119 @@
+"""Embedding lookup (one fused node with a scatter-add backward that skips ``padding_idx``) and one_hot."""
+import numpy as np
+
+from ... import ops
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor
+from ._fused import fused, record
+
+__all__ = ['embedding', 'one_hot', 'embedding_bag']
+
+
+def _embedding_backward(self, g):
+    idx, n, pad, by_freq = self.ctx
+    flat = idx.reshape(-1)
+    g2 = np.asarray(g).reshape(flat.size, -1)
+    if by_freq:
+        counts = np.bincount(flat, minlength=n)
+        g2 = g2 / counts[flat][:, None].astype(g2.dtype)
+    out = np.zeros((n, g2.shape[1]), g2.dtype)
+    np.add.at(out, flat, g2)
+    if pad is not None:
+        out[pad] = 0
+    return None, out
+
+
+def _embedding_ref(ctx, idx, w):
+    i, n, pad, by_freq = ctx
+    rows = ops.index_select(w, 0, Tensor._make(i.reshape(-1)))
+    if pad is not None:
+        keep = Tensor._make((i.reshape(-1) != pad).astype(w._data.dtype)[:, None])
+        rows = rows * keep + (rows * (1 - keep)).detach()
+    return rows.reshape(tuple(i.shape) + (w.shape[1],))
+
+
+EmbeddingBackward0 = fused('EmbeddingBackward0', _embedding_backward, _embedding_ref)
+
+
+def _renorm(weight, idx, max_norm, norm_type):
+    """Rescale in place the rows referenced by idx whose norm exceeds max_norm (PyTorch's embedding_renorm_)."""
+    with no_grad():
+        w = weight._data
+        rows = np.unique(idx)
+        norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
+        big = norms > max_norm
+        if big.any():
+            scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+            w[rows[big]] *= scale[:, None]
+            weight._bump()
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""
+    idx = input._data
+    if idx.dtype.kind not in 'iu':
+        raise RuntimeError(f'Expected tensor for argument #1 \'indices\' to have one of the following scalar types: '
+                           f'Long, Int; but got torch.{input.type().split(".")[-1]} instead (while checking '
+                           'arguments for embedding)')
+    w = weight._data
+    n = w.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < n, 'Padding_idx must be within num_embeddings'
+        elif padding_idx < 0:
+            assert padding_idx >= -n, 'Padding_idx must be within num_embeddings'
+            padding_idx = n + padding_idx
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError('index out of range in self')
+    if max_norm is not None:
+        _renorm(weight, idx, max_norm, norm_type)
+    out = w[idx]
+    return record(EmbeddingBackward0, (input, weight), out,
+                  ctx=(idx, n, padding_idx, scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
+    if input.dim() == 2:
+        bags = [input[i] for i in range(input.shape[0])]
+        psw = None if per_sample_weights is None else [per_sample_weights[i] for i in range(input.shape[0])]
+    else:
+        offs = offsets.tolist() + ([] if include_last_offset else [input.shape[0]])
+        bags = [input[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+        psw = None if per_sample_weights is None else \
+            [per_sample_weights[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+    outs = []
+    for k, b in enumerate(bags):
+        e = embedding(b, weight, padding_idx, max_norm, norm_type)
+        if padding_idx is not None:
+            e = e * Tensor._make((b._data != padding_idx).astype(weight._data.dtype)[:, None])
+        if psw is not None:
+            e = e * ops.unsqueeze(psw[k], 1)
+        if mode == 'sum':
+            outs.append(ops.sum(e, 0))
+        elif mode == 'mean':
+            cnt = b.numel() if padding_idx is None else int((b._data != padding_idx).sum())
+            outs.append(ops.sum(e, 0) / max(cnt, 1))
+        else:
+            outs.append(ops.amax(e, 0) if b.numel() else ops.zeros(weight.shape[1]))
+    return ops.stack(outs, 0)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor with a trailing class dim holding 1 at each index."""
+    a = tensor._data
+    if a.dtype != np.int64:
+        raise RuntimeError('one_hot is only applicable to index tensor of type LongTensor.')
+    if a.size and a.min() < 0:
+        raise RuntimeError('Class values must be non-negative.')
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError('Can not infer total number of classes from empty tensor.')
+        num_classes = int(a.max()) + 1
+    elif a.size and a.max() >= num_classes:
+        raise RuntimeError('Class values must be smaller than num_classes.')
+    out = np.zeros(a.shape + (num_classes,), np.int64)
+    np.put_along_axis(out, a[..., None], 1, axis=-1)
+    return Tensor._make(out)

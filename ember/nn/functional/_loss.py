@@ -1,0 +1,760 @@
+"""Loss functions. The hot ones (cross_entropy, nll_loss, mse_loss, smooth_l1/huber, binary cross
+entropy with or without logits, soft margin) are single fused nodes with NumPy forward and backward,
+named like PyTorch's grad_fn; the rest are composed from differentiable ops."""
+import math
+import warnings
+
+import numpy as np
+
+from ... import ops
+from ...autograd import dual
+from ...autograd.grad_mode import no_grad
+from ...ops import reduction as _red
+from ...tensor import Tensor
+from ._fused import fused, record
+from ._activation import logsigmoid
+
+__all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy', 'nll_loss',
+           'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div', 'soft_margin_loss',
+           'cosine_embedding_loss', 'margin_ranking_loss', 'hinge_embedding_loss', 'poisson_nll_loss',
+           'gaussian_nll_loss', 'triplet_margin_loss', 'triplet_margin_with_distance_loss',
+           'multilabel_soft_margin_loss', 'multi_margin_loss']
+
+
+# -- reductions -------------------------------------------------------------------------------------------
+def legacy_get_string(size_average, reduce, emit_warning=True):
+    """The reduction string the deprecated ``size_average``/``reduce`` flags stand for."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = 'mean' if (size_average and reduce) else 'sum' if reduce else 'none'
+    if emit_warning:
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                      stacklevel=3)
+    return ret
+
+
+def _reduction(reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_get_string(size_average, reduce)
+    if reduction not in ('none', 'mean', 'sum'):
+        raise ValueError(f'{reduction} is not a valid value for reduction')
+    return reduction
+
+
+def _reduce(t, reduction):
+    """Apply a reduction to a tensor of elementwise losses."""
+    if reduction == 'mean':
+        return ops.mean(t)
+    if reduction == 'sum':
+        return ops.sum(t)
+    return t
+
+
+def _reduce_arr(a, reduction):
+    if reduction == 'mean':
+        return np.asarray(a.mean(), a.dtype)
+    if reduction == 'sum':
+        return np.asarray(a.sum(), a.dtype)
+    return a
+
+
+def _grad_scale(g, reduction, n):
+    """The upstream gradient spread over the elements: g / n for 'mean', g otherwise."""
+    return g / n if reduction == 'mean' else g
+
+
+def _size_warning(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f'Using a target size ({target.shape}) that is different to the input size ({input.shape}). '
+                      'This will likely lead to incorrect results due to broadcasting. Please ensure they have '
+                      'the same size.', stacklevel=3)
+
+
+def _check_tensor(x, name, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+
+
+# -- elementwise regression losses (one fused node each) -------------------------------------------------
+def _regression(name, loss_fn, grad_fn, ref_fn):
+    """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d."""
+    def np_backward(self, g):
+        d, red, p, xs, ts = self.ctx
+        gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
+        gx = dual.sum_to(gd, xs) if self.need[0] else None
+        gt = dual.sum_to(-gd, ts) if self.need[1] else None
+        return gx, gt
+
+    def reference(ctx, x, t):
+        _, red, p, _, _ = ctx
+        return _reduce(ref_fn(x - t, p), red)
+
+    cls = fused(name, np_backward, reference)
+
+    def op(input, target, reduction, p=None):
+        x, t = input._data, target._data
+        if t.dtype != x.dtype:
+            t = t.astype(x.dtype) if x.dtype.kind == 'f' else t
+        d = x - t
+        out = _reduce_arr(loss_fn(d, p), reduction)
+        return record(cls, (input, target), out, ctx=(d, reduction, p, x.shape, t.shape))
+    return op
+
+
+_mse = _regression('MseLossBackward0', lambda d, p: d * d, lambda d, p: 2 * d, lambda d, p: d * d)
+
+
+def _smooth_l1_np(d, beta):
+    z = np.abs(d)
+    return np.where(z < beta, 0.5 * d * d / beta, z - 0.5 * beta).astype(d.dtype, copy=False)
+
+
+def _smooth_l1_ref(d, beta):
+    z = ops.abs(d)
+    return ops.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+
+
+_smooth_l1 = _regression('SmoothL1LossBackward0', _smooth_l1_np,
+                         lambda d, beta: np.clip(d / beta, -1, 1).astype(d.dtype, copy=False), _smooth_l1_ref)
+
+
+def _huber_np(d, delta):
+    z = np.abs(d)
+    return np.where(z < delta, 0.5 * d * d, delta * (z - 0.5 * delta)).astype(d.dtype, copy=False)
+
+
+def _huber_ref(d, delta):
+    z = ops.abs(d)
+    return ops.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+
+
+_huber = _regression('HuberLossBackward0', _huber_np,
+                     lambda d, delta: np.clip(d, -delta, delta).astype(d.dtype, copy=False), _huber_ref)
+
+
+def _weighted(loss, weight, input, reduction):
+    """PyTorch's manual weighting: elementwise loss * weight, 'mean' divides by sum(weight)."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError('Weights and input must have the same size.')
+    w = loss * weight
+    if reduction == 'none':
+        return w
+    if reduction == 'sum':
+        return ops.sum(w)
+    return ops.sum(w) / ops.sum(weight)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
+    """Mean squared error between input and target."""
+    _check_tensor(input, 'input', 'mse_loss')
+    _size_warning(input, target)
+    reduction = _reduction(reduction, size_average, reduce)
+    if weight is not None:
+        x, t = ops.broadcast_tensors(input, target)
+        return _weighted((x - t) ** 2, weight, input, reduction)
+    return _mse(input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
+    """Mean absolute error between input and target."""
+    _size_warning(input, target)
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = ops.abs(input - target)
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
+    """Squared error below ``beta``, absolute error above it."""
+    _size_warning(input, target)
+    reduction = _reduction(reduction, size_average, reduce)
+    if beta < 0:
+        raise RuntimeError('smooth_l1_loss does not support negative values for beta.')
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    return _smooth_l1(input, target, reduction, beta)
+
+
+def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
+    """Squared error below ``delta``, delta-scaled absolute error above it."""
+    _size_warning(input, target)
+    reduction = _reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError(f'huber_loss does not support non-positive values for delta.')
+    if weight is not None:
+        return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
+    return _huber(input, target, reduction, delta)
+
+
+# -- classification: cross entropy and nll -------------------------------------------------------------------
+def _log_softmax_rows(x2):
+    m = x2.max(axis=1, keepdims=True)
+    s = x2 - m
+    s -= np.log(np.exp(s).sum(axis=1, keepdims=True))
+    return s
+
+
+def _as_rows(x):
+    """(M, C) view of input with classes on dim 1 (or dim 0 for unbatched 1-D input)."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim == 2:
+        return x
+    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _from_rows(r, shape):
+    if len(shape) <= 2:
+        return r.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return np.moveaxis(r.reshape(moved), -1, 1)
+
+
+def _rows_ref(x):
+    """The differentiable (M, C) arrangement of x (for the create_graph references)."""
+    if x.dim() == 1:
+        return x.reshape(1, -1)
+    if x.dim() == 2:
+        return x
+    return ops.movedim(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _check_target(x, t):
+    """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
+    if t.dtype.kind not in 'iub':
+        raise RuntimeError(f'expected target dtype to be Long or Byte, but got '
+                           f'{"Float" if t.dtype == np.float32 else "Double" if t.dtype == np.float64 else t.dtype}')
+    if x.ndim <= 2 and t.ndim > 1:
+        raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
+    if x.ndim == 1:
+        return
+    if t.ndim == 0 or x.shape[0] != t.shape[0]:
+        raise ValueError(f'Expected input batch_size ({x.shape[0]}) to match target batch_size '
+                         f'({t.shape[0] if t.ndim else 1}).')
+    if x.ndim > 2 and t.ndim != x.ndim - 1:
+        raise RuntimeError(f'only batches of spatial targets supported ({x.ndim - 1}D tensors) but got targets of '
+                           f'dimension: {t.ndim}')
+    if x.ndim > 2 and t.shape[1:] != x.shape[2:]:
+        raise RuntimeError(f'size mismatch (got input: {list(x.shape)} , target: {list(t.shape)}')
+
+
+class _Coeffs:
+    """Per-row coefficients of a class-index loss: loss_i = -sum_c a_ic * logp_ic, with
+    a = wt_i (1 - eps) at the target class plus eps / C * w_c * valid_i everywhere."""
+    __slots__ = ('tc', 'wt', 'valid', 'w', 'eps', 'C', 'denom')
+
+    def __init__(self, t, C, weight, ignore_index, eps, dtype):
+        t = t.reshape(-1)
+        valid = t != ignore_index
+        tc = np.where(valid, t, 0)
+        bad = (tc < 0) | (tc >= C)
+        if bad.any():
+            raise IndexError(f'Target {int(t[bad][0])} is out of bounds.')
+        w = None if weight is None else weight._data.astype(dtype, copy=False)
+        wt = valid.astype(dtype) if w is None else w[tc] * valid
+        self.tc, self.wt, self.valid, self.w, self.eps, self.C = tc, wt, valid, w, eps, C
+        self.denom = wt.sum()
+
+    def losses(self, logp):
+        rows = np.arange(logp.shape[0])
+        loss = -logp[rows, self.tc] * self.wt
+        if self.eps:
+            smooth = -(logp.sum(1) if self.w is None else logp @ self.w) * self.valid
+            loss = loss * (1 - self.eps) + smooth * (self.eps / self.C)
+        return loss
+
+    def dense(self, dtype):
+        a = np.zeros((self.tc.shape[0], self.C), dtype)
+        a[np.arange(self.tc.shape[0]), self.tc] = self.wt * (1 - self.eps)
+        if self.eps:
+            w = np.ones(self.C, dtype) if self.w is None else self.w
+            a += (self.eps / self.C) * self.valid[:, None] * w[None, :]
+        return a
+
+
+def _row_grads(g, red, denom, tshape):
+    """Upstream gradient per row: g / denom for 'mean', g for 'sum', g flattened for 'none'."""
+    if red == 'none':
+        return np.asarray(g).reshape(-1)
+    return np.asarray(g / denom if red == 'mean' else g).reshape(())
+
+
+def _ce_index_backward(self, g):
+    logp, co, red, shape = self.ctx
+    gr = _row_grads(g, red, co.denom, None)
+    p = np.exp(logp)
+    total = co.wt * (1 - co.eps)
+    if co.eps:
+        wsum = co.C if co.w is None else co.w.sum()
+        total = total + (co.eps / co.C) * wsum * co.valid
+    res = p * (total * gr)[:, None]
+    if co.eps:
+        w = 1.0 if co.w is None else co.w[None, :]
+        res -= ((co.eps / co.C) * co.valid * gr)[:, None] * w
+    res[np.arange(res.shape[0]), co.tc] -= gr * co.wt * (1 - co.eps)
+    return _from_rows(res.astype(logp.dtype, copy=False), shape), None, None
+
+
+def _nll_backward(self, g):
+    co, red, shape, dtype = self.ctx
+    gr = _row_grads(g, red, co.denom, None)
+    res = np.zeros((co.tc.shape[0], co.C), dtype)
+    res[np.arange(res.shape[0]), co.tc] = -(gr * co.wt)
+    return _from_rows(res, shape), None, None
+
+
+def _index_ref(ctx, logp, red, co, tshape):
+    """Differentiable loss from log-probabilities (M, C) and the dense coefficient matrix."""
+    a = Tensor._make(co.dense(logp._data.dtype))
+    rows = -(logp * a).sum(1)
+    if red == 'mean':
+        return rows.sum() / float(co.denom)
+    if red == 'sum':
+        return rows.sum()
+    return rows.reshape(tshape)
+
+
+def _ce_index_ref(ctx, x, t, w):
+    _, co, red, _ = ctx
+    logp = ops.log_softmax(_rows_ref(x), 1)
+    return _index_ref(ctx, logp, red, co, tuple(t.shape))
+
+
+def _nll_ref(ctx, x, t, w):
+    co, red, _, _ = ctx
+    return _index_ref(ctx, _rows_ref(x), red, co, tuple(t.shape))
+
+
+def _ce_prob_backward(self, g):
+    logp, a, w, red, shape, eps, tshape = self.ctx
+    M = logp.shape[0]
+    gr = _row_grads(g, red, M, None)
+    grc = gr[:, None] if gr.ndim else gr
+    gx = _from_rows((np.exp(logp) * a.sum(1, keepdims=True) - a) * grc, shape) if self.need[0] else None
+    gt = None
+    if self.need[1]:
+        gt = _from_rows(-logp * (1 - eps) * (1.0 if w is None else w[None, :]) * grc, tshape)
+    return gx, gt, None
+
+
+def _ce_prob_ref(ctx, x, t, w):
+    _, _, wa, red, _, eps, _ = ctx
+    logp = ops.log_softmax(_rows_ref(x), 1)
+    a = _rows_ref(t) * (1 - eps) + eps / x.shape[1 if x.dim() > 1 else 0]
+    if wa is not None:
+        a = a * Tensor._make(wa)
+    rows = -(logp * a).sum(1)
+    if red == 'mean':
+        return rows.sum() / float(logp.shape[0])
+    if red == 'sum':
+        return rows.sum()
+    shape = tuple(t.shape)
+    return rows.reshape(shape[:1] + shape[2:] if len(shape) > 1 else ())
+
+
+_CE_NODES = {}
+
+
+def _node(kind, name):
+    key = (kind, name)
+    cls = _CE_NODES.get(key)
+    if cls is None:
+        bw, ref = {'ce': (_ce_index_backward, _ce_index_ref), 'nll': (_nll_backward, _nll_ref),
+                   'prob': (_ce_prob_backward, _ce_prob_ref)}[kind]
+        cls = _CE_NODES[key] = fused(name, bw, ref)
+    return cls
+
+
+def _nll_name(ndim, red):
+    if ndim <= 2:
+        return 'NllLossBackward0'
+    if ndim != 4 and red == 'none':
+        return 'ViewBackward0'
+    return 'NllLoss2DBackward0'
+
+
+def _index_out(loss_rows, co, red, tshape, dtype):
+    if red == 'mean':
+        with np.errstate(invalid='ignore', divide='ignore'):
+            return np.asarray(loss_rows.sum() / co.denom, dtype)
+    if red == 'sum':
+        return np.asarray(loss_rows.sum(), dtype)
+    return loss_rows.reshape(tshape).astype(dtype, copy=False)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction='mean', label_smoothing=0.0):
+    """Cross entropy of logits (classes on dim 1) against class indices or class probabilities; one fused
+    log_softmax + nll node (backward: softmax minus the target distribution)."""
+    _check_tensor(input, 'input', 'cross_entropy')
+    _check_tensor(target, 'target', 'cross_entropy')
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f'label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}')
+    x = input._data
+    if x.ndim == 0:
+        raise RuntimeError('cross_entropy: input must have at least 1 dimension (got a 0-d tensor)')
+    if x.dtype.kind != 'f':
+        raise RuntimeError('"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+    C = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if weight is not None and weight._data.shape != (C,):
+        raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
+                           f'weight tensor of shape: {list(weight.shape)}')
+    t = target._data
+    if t.shape == x.shape:
+        if t.dtype.kind != 'f':
+            raise RuntimeError(f'Expected floating point type for target with class probabilities, got '
+                               f'{target.dtype.name.capitalize()}')
+        return _ce_probs(input, target, weight, reduction, label_smoothing, C)
+    _check_target(x, t)
+    logp = _log_softmax_rows(_as_rows(x))
+    co = _Coeffs(t, C, weight, ignore_index, label_smoothing, x.dtype)
+    out = _index_out(co.losses(logp), co, reduction, t.shape, x.dtype)
+    name = _nll_name(x.ndim, reduction) if not label_smoothing else 'AddBackward0'
+    return record(_node('ce', name), (input, target, weight), out, ctx=(logp, co, reduction, x.shape))
+
+
+def _ce_probs(input, target, weight, reduction, eps, C):
+    x, t = input._data, target._data
+    logp = _log_softmax_rows(_as_rows(x))
+    a = _as_rows(t).astype(x.dtype, copy=False)
+    if eps:
+        a = a * (1 - eps) + eps / C
+    w = None if weight is None else weight._data.astype(x.dtype, copy=False)
+    if w is not None:
+        a = a * w[None, :]
+    rows = -(a * logp).sum(1)
+    M = logp.shape[0]
+    if reduction == 'mean':
+        out = np.asarray(rows.sum() / M, x.dtype)
+    elif reduction == 'sum':
+        out = np.asarray(rows.sum(), x.dtype)
+    else:
+        out = rows.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()).astype(x.dtype, copy=False)
+    name = 'DivBackward1' if reduction == 'mean' else 'NegBackward0'
+    return record(_node('prob', name), (input, target, weight), out,
+                  ctx=(logp, a, w, reduction, x.shape, eps, t.shape))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
+    """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""
+    _check_tensor(input, 'input', 'nll_loss')
+    reduction = _reduction(reduction, size_average, reduce)
+    x, t = input._data, target._data
+    if x.ndim == 0:
+        raise RuntimeError('nll_loss: input must have at least 1 dimension')
+    _check_target(x, t)
+    C = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if weight is not None and weight._data.shape != (C,):
+        raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
+                           f'weight tensor of shape: {list(weight.shape)}')
+    co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
+    out = _index_out(co.losses(_as_rows(x)), co, reduction, t.shape, x.dtype)
+    return record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
+                  ctx=(co, reduction, x.shape, x.dtype))
+
+
+# -- binary cross entropy -------------------------------------------------------------------------------------
+def _clamped_log(a):
+    with np.errstate(divide='ignore'):
+        return np.maximum(np.log(a), -100)
+
+
+def _bce_backward(self, g):
+    x, t, w, red = self.ctx
+    gs = _grad_scale(g, red, x.size)
+    wv = 1.0 if w is None else w
+    gx = gt = gw = None
+    if self.need[0]:
+        gx = (wv * (x - t) / np.maximum((1 - x) * x, 1e-12) * gs).astype(x.dtype, copy=False)
+    if self.need[1]:
+        gt = dual.sum_to(wv * (_clamped_log(1 - x) - _clamped_log(x)) * gs, t.shape).astype(t.dtype, copy=False)
+    if self.need[2]:
+        loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
+        gw = dual.sum_to(loss * gs, w.shape).astype(w.dtype, copy=False)
+    return gx, gt, gw
+
+
+def _bce_ref(ctx, x, t, w):
+    red = ctx[3]
+    loss = -(t * ops.clamp(ops.log(x), min=-100) + (1 - t) * ops.clamp(ops.log(1 - x), min=-100))
+    if w is not None:
+        loss = loss * w
+    return _reduce(loss, red)
+
+
+BinaryCrossEntropyBackward0 = fused('BinaryCrossEntropyBackward0', _bce_backward, _bce_ref)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
+    """-w (t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 like PyTorch."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f'Using a target size ({target.shape}) that is different to the input size '
+                         f'({input.shape}) is deprecated. Please ensure they have the same size.')
+    x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+    if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
+        raise RuntimeError('all elements of input should be between 0 and 1')
+    w = None
+    if weight is not None:
+        w = weight._data.astype(x.dtype, copy=False)
+        np.broadcast_shapes(w.shape, x.shape)
+    loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
+    if w is not None:
+        loss = loss * w
+    out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
+    return record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction))
+
+
+def _softplus_neg(x):
+    """log(1 + exp(-x)) without overflow."""
+    return np.logaddexp(0, -x)
+
+
+def _sigmoid(x):
+    with np.errstate(over='ignore'):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _bcel_backward(self, g):
+    x, t, w, pw, red = self.ctx
+    gs = _grad_scale(g, red, x.size)
+    wv = 1.0 if w is None else w
+    sp = None
+    gx = gt = gw = gpw = None
+    if self.need[0]:
+        if pw is None:
+            d = _sigmoid(x) - t
+        else:
+            lw = (pw - 1) * t + 1
+            d = lw * (_sigmoid(x) - 1) + (1 - t)
+        gx = dual.sum_to(d * wv * gs, x.shape).astype(x.dtype, copy=False)
+    if self.need[1] or self.need[3]:
+        sp = _softplus_neg(x)
+    if self.need[1]:
+        dt = -x if pw is None else -x + (pw - 1) * sp
+        gt = dual.sum_to(dt * wv * gs, t.shape).astype(t.dtype, copy=False)
+    if self.need[2]:
+        gw = dual.sum_to(_bcel_loss(x, t, pw) * gs, w.shape).astype(w.dtype, copy=False)
+    if self.need[3]:
+        gpw = dual.sum_to(t * sp * wv * gs, pw.shape).astype(pw.dtype, copy=False)
+    return gx, gt, gw, gpw
+
+
+def _bcel_loss(x, t, pw):
+    sp = _softplus_neg(x)
+    if pw is None:
+        return (1 - t) * x + sp
+    return (1 - t) * x + ((pw - 1) * t + 1) * sp
+
+
+def _bcel_ref(ctx, x, t, w, pw):
+    red = ctx[4]
+    sp = ops.log1p(ops.exp(-ops.abs(x))) + ops.clamp(-x, min=0)
+    loss = (1 - t) * x + (sp if pw is None else ((pw - 1) * t + 1) * sp)
+    if w is not None:
+        loss = loss * w
+    return _reduce(loss, red)
+
+
+BinaryCrossEntropyWithLogitsBackward0 = fused('BinaryCrossEntropyWithLogitsBackward0', _bcel_backward, _bcel_ref)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction='mean',
+                                     pos_weight=None):
+    """Sigmoid + binary cross entropy in one stable fused node (finite for any logit)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
+    x = input._data
+    t = target._data.astype(x.dtype, copy=False)
+    w = None if weight is None else weight._data.astype(x.dtype, copy=False)
+    pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
+    loss = _bcel_loss(x, t, pw)
+    if w is not None:
+        loss = loss * w
+    out = _reduce_arr(np.asarray(loss).astype(x.dtype, copy=False), reduction)
+    return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
+                  ctx=(x, t, w, pw, reduction))
+
+
+# -- soft margin (fused), kl div and the composed losses -------------------------------------------------------
+def _soft_margin_backward(self, g):
+    x, y, red = self.ctx
+    s = _sigmoid(-y * x) * _grad_scale(g, red, x.size)
+    gx = dual.sum_to(-y * s, x.shape).astype(x.dtype, copy=False) if self.need[0] else None
+    gy = dual.sum_to(-x * s, y.shape).astype(y.dtype, copy=False) if self.need[1] else None
+    return gx, gy
+
+
+def _soft_margin_ref(ctx, x, y):
+    z = -y * x
+    return _reduce(ops.log1p(ops.exp(-ops.abs(z))) + ops.clamp(z, min=0), ctx[2])
+
+
+SoftMarginLossBackward0 = fused('SoftMarginLossBackward0', _soft_margin_backward, _soft_margin_ref)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
+    """log(1 + exp(-y x)) for targets y in {-1, 1}."""
+    reduction = _reduction(reduction, size_average, reduce)
+    x = input._data
+    y = target._data.astype(x.dtype, copy=False)
+    out = _reduce_arr(np.logaddexp(0, -y * x).astype(x.dtype, copy=False), reduction)
+    return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
+
+
+def _xlogx(t):
+    """t * log(t) with 0 at t == 0 (differentiable where t > 0)."""
+    pos = t > 0
+    safe = ops.where(pos, t, 1.0)
+    return ops.where(pos, t * ops.log(safe), 0.0)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
+    """KL divergence with ``input`` given as log-probabilities (and target too when log_target)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_get_string(size_average, reduce)
+    if reduction == 'mean':
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if reduction not in ('none', 'mean', 'sum', 'batchmean'):
+        raise ValueError(f'{reduction} is not a valid value for reduction')
+    if log_target:
+        loss = ops.exp(target) * (target - input)
+    else:
+        loss = _xlogx(target) - target * input
+    if reduction == 'batchmean':
+        return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'):
+    """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1."""
+    reduction = _reduction(reduction, size_average, reduce)
+    d = input1.dim() - 1
+    eps = 1e-12
+    prod = ops.sum(input1 * input2, d)
+    m1 = ops.sum(input1 * input1, d) + eps
+    m2 = ops.sum(input2 * input2, d) + eps
+    cos = prod / ops.sqrt(m1 * m2)
+    zeros = ops.zeros_like(cos)
+    pos = ops.where(target == 1, 1 - cos, zeros)
+    neg = ops.where(target == -1, ops.clamp(cos - margin, min=0), zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'):
+    """max(0, -y (x1 - x2) + margin)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f'margin_ranking_loss : All input tensors should have same dimension but got sizes: '
+                           f'input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ')
+    return _reduce(ops.clamp(-target * (input1 - input2) + margin, min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction='mean'):
+    """x for y = 1, max(0, margin - x) for y = -1."""
+    reduction = _reduction(reduction, size_average, reduce)
+    zeros = ops.zeros_like(input)
+    out = ops.where(target != 1, ops.clamp(margin - input, min=0), zeros) + ops.where(target != -1, input, zeros)
+    return _reduce(out, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction='mean'):
+    """Negative log likelihood of a Poisson target (input is the log-rate when log_input)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if log_input:
+        loss = ops.exp(input) - target * input
+    else:
+        loss = input - target * ops.log(input + eps)
+    if full:
+        t = target._data
+        with np.errstate(divide='ignore', invalid='ignore'):
+            st = t * np.log(np.where(t > 0, t, 1)) - t + 0.5 * np.log(2 * math.pi * np.where(t > 0, t, 1))
+        loss = loss + Tensor._make(np.where(t <= 1, 0, st).astype(input._data.dtype))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction='mean'):
+    """Negative log likelihood of a Gaussian target with predicted mean ``input`` and variance ``var``."""
+    if isinstance(var, (int, float)):
+        var = ops.full_like(input, float(var))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = ops.unsqueeze(var, -1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError('var is of incorrect size')
+    if reduction not in ('none', 'mean', 'sum'):
+        raise ValueError(reduction + ' is not valid')
+    if (var._data < 0).any():
+        raise ValueError('var has negative entry/entries')
+    with no_grad():
+        shift = Tensor._make(np.maximum(var._data, eps) - var._data)
+    var = var + shift
+    loss = 0.5 * (ops.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _pairwise(x1, x2, p, eps):
+    return ops.vector_norm(x1 - x2 + eps, p, dim=-1)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction='mean'):
+    """max(0, d(a, p) - d(a, n) + margin) with p-norm distances."""
+    reduction = _reduction(reduction, size_average, reduce)
+    d_ap = _pairwise(anchor, positive, p, eps)
+    d_an = _pairwise(anchor, negative, p, eps)
+    if swap:
+        d_an = ops.minimum(d_an, _pairwise(positive, negative, p, eps))
+    return _reduce(ops.clamp(margin + d_ap - d_an, min=0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction='mean'):
+    """Triplet loss with a custom distance (pairwise L2 by default)."""
+    dist = distance_function or (lambda a, b: _pairwise(a, b, 2.0, 1e-6))
+    d_ap, d_an = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_an = ops.minimum(d_an, dist(positive, negative))
+    return _reduce(ops.clamp(margin + d_ap - d_an, min=0), _reduction(reduction))
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
+    """Per-class binary logistic loss averaged over classes."""
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    d = input.dim() - 1
+    loss = ops.sum(loss, d) / input.shape[d]
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction='mean'):
+    """Multi-class hinge loss: sum over j != y of max(0, margin - x_y + x_j)^p / C."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError('only p == 1 and p == 2 supported')
+    x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
+    t = target.reshape(-1)
+    C = x.shape[1]
+    xy = ops.gather(x, 1, ops.unsqueeze(t, 1))
+    z = ops.clamp(x - xy + margin, min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * ops.unsqueeze(weight[t], 1)
+    notself = Tensor._make((np.arange(C)[None, :] != t._data[:, None]).astype(x._data.dtype))
+    loss = ops.sum(z * notself, 1) / C
+    if input.dim() == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)

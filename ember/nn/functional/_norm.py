@@ -1,0 +1,310 @@
+"""Normalisation: batch, layer, group, instance and RMS norm as fused nodes (NumPy forward and the closed-form
+backward), plus ``normalize``, ``cosine_similarity``, ``pairwise_distance`` and ``local_response_norm``."""
+import numpy as np
+
+from ... import ops
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor
+from ._fused import fused, record
+
+__all__ = ['batch_norm', 'layer_norm', 'group_norm', 'instance_norm', 'rms_norm', 'normalize',
+           'cosine_similarity', 'pairwise_distance', 'pdist', 'cdist', 'local_response_norm']
+
+
+def _bshape(ndim, axis_len):
+    """Shape that broadcasts a per-channel vector against (N, C, *)."""
+    return (1, axis_len) + (1,) * (ndim - 2)
+
+
+def _norm_grad_x(gxhat, xhat, invstd, axes):
+    """d/dx of a normalisation over ``axes`` given d/dxhat (the closed form shared by all the norms)."""
+    m = 1
+    for a in axes:
+        m *= gxhat.shape[a]
+    s1 = gxhat.sum(axis=axes, keepdims=True)
+    s2 = (gxhat * xhat).sum(axis=axes, keepdims=True)
+    return (gxhat - s1 / m - xhat * (s2 / m)) * invstd
+
+
+# -- batch norm -------------------------------------------------------------------------------------------------
+def _bn_backward(self, g):
+    xhat, invstd, w, axes, training = self.ctx
+    shape = _bshape(xhat.ndim, xhat.shape[1])
+    gxhat = g if w is None else g * w.reshape(shape)
+    gx = gw = gb = None
+    if self.need[0]:
+        if training:
+            gx = _norm_grad_x(gxhat, xhat, invstd.reshape(shape), axes)
+        else:
+            gx = gxhat * invstd.reshape(shape)
+        gx = gx.astype(xhat.dtype, copy=False)
+    if self.need[1]:
+        gw = (g * xhat).sum(axis=axes).astype(w.dtype, copy=False)
+    if self.need[2]:
+        gb = g.sum(axis=axes).astype(xhat.dtype, copy=False)
+    return gx, gw, gb
+
+
+def _bn_ref(ctx, x, w, b):
+    _, invstd, _, axes, training = ctx
+    shape = _bshape(x.dim(), x.shape[1])
+    if training:
+        mean = ops.mean(x, axes, keepdim=True)
+        xc = x - mean
+        var = ops.mean(xc * xc, axes, keepdim=True)
+        xhat = xc * ops.rsqrt(var + float(ctx[5] if len(ctx) > 5 else 0))
+    else:
+        xhat = (x - Tensor._make(ctx[5].reshape(shape))) * Tensor._make(invstd.reshape(shape))
+    if w is not None:
+        xhat = xhat * w.reshape(shape)
+    if b is not None:
+        xhat = xhat + b.reshape(shape)
+    return xhat
+
+
+NativeBatchNormBackward0 = fused('NativeBatchNormBackward0', _bn_backward, _bn_ref)
+
+
+def _affine(xhat, w, b, shape):
+    y = xhat if w is None else xhat * w.reshape(shape)
+    if b is not None:
+        y = y + b.reshape(shape)
+    return y if y is not xhat else xhat.copy()
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) by batch statistics (training, updating the running stats in place) or by
+    the running statistics (eval)."""
+    x = input._data
+    if x.ndim < 2:
+        raise ValueError(f'expected 2D or 3D input (got {x.ndim}D input)')
+    C = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = _bshape(x.ndim, C)
+    n = x.size // C if C else 0
+    if training:
+        if n <= 1:
+            raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = xc * invstd.reshape(shape)
+        _update_running(running_mean, running_var, mean.reshape(-1), var, n, momentum)
+        ref_extra = eps
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError('running_mean and running_var must be defined in evaluation mode')
+        rm, rv = running_mean._data.astype(x.dtype, copy=False), running_var._data.astype(x.dtype, copy=False)
+        invstd = (1.0 / np.sqrt(rv + eps)).astype(x.dtype, copy=False)
+        xhat = (x - rm.reshape(shape)) * invstd.reshape(shape)
+        ref_extra = rm
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    y = _affine(xhat, w, b, shape).astype(x.dtype, copy=False)
+    return record(NativeBatchNormBackward0, (input, weight, bias), y,
+                  ctx=(xhat, invstd, w, axes, training, ref_extra))
+
+
+def _update_running(running_mean, running_var, mean, var, n, momentum):
+    """running = (1 - momentum) * running + momentum * batch stat (unbiased variance)."""
+    with no_grad():
+        if running_mean is not None:
+            rm = running_mean._data
+            rm *= (1 - momentum)
+            rm += (momentum * mean).astype(rm.dtype, copy=False)
+            running_mean._bump()
+        if running_var is not None:
+            rv = running_var._data
+            rv *= (1 - momentum)
+            rv += (momentum * var * (n / (n - 1))).astype(rv.dtype, copy=False)
+            running_var._bump()
+
+
+# -- layer norm, rms norm ----------------------------------------------------------------------------------------
+def _check_normalized(x, normalized_shape):
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(ns)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
+        raise RuntimeError(f'Given normalized_shape={list(ns)}, expected input with shape [*, '
+                           f'{", ".join(map(str, ns))}], but got input of size{list(x.shape)}')
+    return ns, tuple(range(x.ndim - k, x.ndim))
+
+
+def _ln_backward(self, g):
+    xhat, invstd, w, axes = self.ctx
+    lead = tuple(range(xhat.ndim - len(axes)))
+    gxhat = g if w is None else g * w
+    gx = _norm_grad_x(gxhat, xhat, invstd, axes).astype(xhat.dtype, copy=False) if self.need[0] else None
+    gw = (g * xhat).sum(axis=lead).astype(w.dtype, copy=False) if self.need[1] else None
+    gb = np.asarray(g).sum(axis=lead).astype(xhat.dtype, copy=False) if self.need[2] else None
+    return gx, gw, gb
+
+
+def _ln_ref(ctx, x, w, b):
+    _, _, _, axes, eps = ctx
+    mean = ops.mean(x, axes, keepdim=True)
+    xc = x - mean
+    y = xc * ops.rsqrt(ops.mean(xc * xc, axes, keepdim=True) + eps)
+    if w is not None:
+        y = y * w
+    return y if b is None else y + b
+
+
+NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_ref)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
+    x = input._data
+    ns, axes = _check_normalized(x, normalized_shape)
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    invstd = (1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)).astype(x.dtype, copy=False)
+    xhat = xc * invstd
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    y = xhat if w is None else xhat * w
+    if b is not None:
+        y = y + b
+    return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
+                  ctx=(xhat, invstd, w, axes, eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
+    x = input._data
+    ns, axes = _check_normalized(x, normalized_shape)
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
+    return y if weight is None else y * weight
+
+
+# -- group norm -------------------------------------------------------------------------------------------------
+def _gn_backward(self, g):
+    xhat, invstd, w, G = self.ctx
+    N, C = xhat.shape[:2]
+    shape = _bshape(xhat.ndim, C)
+    gxhat = g if w is None else g * w.reshape(shape)
+    gx = gw = gb = None
+    red = (0,) + tuple(range(2, xhat.ndim))
+    if self.need[0]:
+        gg = gxhat.reshape(N, G, -1)
+        xg = xhat.reshape(N, G, -1)
+        gx = _norm_grad_x(gg, xg, invstd[:, :, None], (2,)).reshape(xhat.shape).astype(xhat.dtype, copy=False)
+    if self.need[1]:
+        gw = (g * xhat).sum(axis=red).astype(w.dtype, copy=False)
+    if self.need[2]:
+        gb = g.sum(axis=red).astype(xhat.dtype, copy=False)
+    return gx, gw, gb
+
+
+def _gn_ref(ctx, x, w, b):
+    _, _, _, G, eps = ctx
+    N, C = x.shape[0], x.shape[1]
+    xg = x.reshape(N, G, -1)
+    mean = ops.mean(xg, 2, keepdim=True)
+    xc = xg - mean
+    y = (xc * ops.rsqrt(ops.mean(xc * xc, 2, keepdim=True) + eps)).reshape(tuple(x.shape))
+    shape = _bshape(x.dim(), C)
+    if w is not None:
+        y = y * w.reshape(shape)
+    return y if b is None else y + b.reshape(shape)
+
+
+NativeGroupNormBackward0 = fused('NativeGroupNormBackward0', _gn_backward, _gn_ref)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of channels of each sample, then scale and shift per channel."""
+    x = input._data
+    if x.ndim < 2:
+        raise RuntimeError(f'Expected at least 2 dimensions for input tensor but received {x.ndim}')
+    N, C = x.shape[:2]
+    if C % num_groups:
+        raise RuntimeError(f'Expected number of channels in input to be divisible by num_groups, but got input of '
+                           f'shape {list(x.shape)} and num_groups={num_groups}')
+    xg = x.reshape(N, num_groups, -1)
+    mean = xg.mean(axis=2, keepdims=True)
+    xc = xg - mean
+    invstd = (1.0 / np.sqrt((xc * xc).mean(axis=2) + eps)).astype(x.dtype, copy=False)
+    xhat = (xc * invstd[:, :, None]).reshape(x.shape)
+    shape = _bshape(x.ndim, C)
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    y = _affine(xhat, w, b, shape).astype(x.dtype, copy=False)
+    return record(NativeGroupNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, num_groups, eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial dims (batch norm of a (1, N*C, ...) view)."""
+    N, C = input.shape[0], input.shape[1]
+    x = input.reshape((1, N * C) + tuple(input.shape[2:]))
+    rep = (lambda t: None if t is None else ops.cat([t] * N))
+    rm, rv = rep(running_mean), rep(running_var)
+    out = batch_norm(x, rm, rv, rep(weight), rep(bias), use_input_stats, momentum, eps)
+    if use_input_stats:
+        with no_grad():
+            if running_mean is not None:
+                running_mean._data[...] = rm._data.reshape(N, C).mean(0)
+                running_mean._bump()
+            if running_var is not None:
+                running_var._data[...] = rv._data.reshape(N, C).mean(0)
+                running_var._bump()
+    return out.reshape(tuple(input.shape))
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Normalise by the sum of squares over ``size`` neighbouring channels."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f'Expected 3D or higher dimensionality input (got {dim} dimensions)')
+    sq = input * input
+    C = input.shape[1]
+    pad_lo, pad_hi = size // 2, (size - 1) // 2
+    parts = []
+    for c in range(C):
+        lo, hi = max(0, c - pad_lo), min(C, c + pad_hi + 1)
+        parts.append(ops.sum(ops.narrow(sq, 1, lo, hi - lo), 1, keepdim=True))
+    div = ops.cat(parts, 1) * (alpha / size) + k
+    return input / div ** beta
+
+
+# -- distances --------------------------------------------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    denom = ops.clamp(ops.vector_norm(input, p, dim, keepdim=True), min=eps)
+    return input / denom.expand_as(input)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between x1 and x2 along ``dim`` (each normalised first, as PyTorch does)."""
+    n1 = ops.vector_norm(x1, 2, dim, keepdim=True)
+    n2 = ops.vector_norm(x2, 2, dim, keepdim=True)
+    with no_grad():
+        s1 = Tensor._make(np.maximum(n1._data, eps) - n1._data)
+        s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
+    return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim."""
+    d = max(x1.dim(), x2.dim()) - 1
+    return ops.vector_norm(x1 - x2 + eps, p, d, keepdim=keepdim)
+
+
+def pdist(input, p=2):
+    """Distances between all pairs of rows (upper triangle, row-major)."""
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    a = ops.index_select(input, 0, Tensor._make(i.astype(np.int64)))
+    b = ops.index_select(input, 0, Tensor._make(j.astype(np.int64)))
+    return ops.vector_norm(a - b, p, -1)
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """p-norm distances between each row of x1 and each row of x2 (batched)."""
+    diff = ops.unsqueeze(x1, -2) - ops.unsqueeze(x2, -3)
+    return ops.vector_norm(diff, p, -1)
