@@ -532,7 +532,8 @@ def test_worker_exception_carries_original_traceback():
     with pytest.raises(ValueError) as err:
         next(it)
     msg = str(err.value)
-    assert msg.startswith('Caught ValueError in DataLoader worker process 0.\nOriginal Traceback (most recent call last)')
+    assert msg.startswith('Caught ValueError in DataLoader worker process 0.\n'
+                          'Original Traceback (most recent call last)')
     assert "raise ValueError(f'bad sample {i}')" in msg and 'ValueError: bad sample 5' in msg
     assert next(it).tolist() == [6, 7]
     pids = [w.pid for w in it._workers]
@@ -595,7 +596,7 @@ def test_persistent_workers_stop_at_interpreter_exit(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
                          env={**os.environ, 'PYTHONPATH': root})
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0 and out.stderr == '', out.stderr
     for pid in map(int, out.stdout.split()):
         assert not os.path.exists(f'/proc/{pid}') or 'Z' in open(f'/proc/{pid}/stat').read().split()[2]
 

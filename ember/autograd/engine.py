@@ -100,7 +100,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         node, nr = _edge(t)
         buf = buffers.get(node)
         if buf is None:
-            buf = buffers[node] = [None] * node._n_outputs
+            buf = buffers[node] = [None] * node._n_out
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
     deps = _dependencies(list(buffers))
@@ -131,36 +131,45 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if accumulate and grads[0] is not None:
                     node.accumulate(grads[0])
                 continue
-            if node._out_meta is not None:
-                grads = _fill_missing(node, grads, create_graph)
-            out = node.backward(*grads)
-            if type(out) is not tuple:
-                out = (out,)
-            if node._hooks:
-                out = _run_hooks(node, out, grads, create_graph)
-            if not retain_graph:
-                node.release()
+            out = _apply(node, grads, create_graph)
+            if not retain_graph and node._saved:
+                node._saved = None
             for (child, nr), g in zip(node.next_functions, out):
                 if child is None:
                     continue
                 left = deps.get(child)
                 if left is None:
                     continue
+                buf = buffers.get(child)
+                if buf is None:
+                    buf = buffers[child] = [None] * child._n_out
                 if g is not None:
-                    buf = buffers.get(child)
-                    if buf is None:
-                        buf = buffers[child] = [None] * child._n_outputs
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[child] = left - 1
                 if left == 1:
-                    if child not in buffers:
-                        buffers[child] = [None] * child._n_outputs
                     ready.append(child)
+                deps[child] = left - 1
     finally:
         MODE.graph, GRAD.enabled = prev_mode, prev_grad
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
+
+
+def _apply(node, grads, create_graph):
+    """Run one node's backward: its input gradients as a tuple (None where nothing flows)."""
+    if node._n_out == 1:
+        if grads[0] is None:
+            return (None,) * len(node.next_functions)
+    else:
+        if all(g is None for g in grads):
+            return (None,) * len(node.next_functions)
+        grads = _fill_missing(node, grads, create_graph)
+    out = node.backward(*grads)
+    if type(out) is not tuple:
+        out = (out,)
+    if node._hooks:
+        out = _run_hooks(node, out, grads, create_graph)
+    return out
 
 
 def _capture(node, grads, wanted, captured, inputs, accumulate):

@@ -42,7 +42,7 @@ class Node:
     _saved = ()             # saved-tensor entries; None once released after backward
     _pre_hooks = None
     _hooks = None
-    _out_meta = None        # [(shape, dtype)] per output, for nodes with several outputs
+    _n_out = 1              # number of outputs (set with _out_meta)
 
     def __init__(self, inputs):
         edges = []
@@ -138,8 +138,14 @@ class Node:
         return self.backward(*grads)
 
     @property
-    def _n_outputs(self):
-        return 1 if self._out_meta is None else len(self._out_meta)
+    def _out_meta(self):
+        """[(shape, dtype)] per output, for nodes with several outputs (None for one output)."""
+        return self.__dict__.get('_om')
+
+    @_out_meta.setter
+    def _out_meta(self, meta):
+        self.__dict__['_om'] = meta
+        self._n_out = 1 if meta is None else len(meta)
 
 
 class _Handle:

@@ -52,7 +52,7 @@ def _bn_ref(ctx, x, w, b):
         mean = ops.mean(x, axes, keepdim=True)
         xc = x - mean
         var = ops.mean(xc * xc, axes, keepdim=True)
-        xhat = xc * ops.rsqrt(var + float(ctx[5] if len(ctx) > 5 else 0))
+        xhat = xc * ops.rsqrt(var + float(ctx[5]))
     else:
         xhat = (x - Tensor._make(ctx[5].reshape(shape))) * Tensor._make(invstd.reshape(shape))
     if w is not None:

@@ -1,0 +1,12 @@
+"""``ember.nn.functional`` (``import ember.nn.functional as F``): PyTorch's functional API."""
+from ._activation import *  # noqa: F401,F403
+from ._linear import *  # noqa: F401,F403
+from ._dropout import *  # noqa: F401,F403
+from ._embedding import *  # noqa: F401,F403
+from ._norm import *  # noqa: F401,F403
+from ._loss import *  # noqa: F401,F403
+from ._conv import *  # noqa: F401,F403
+from ._pool import *  # noqa: F401,F403
+from ._pad import *  # noqa: F401,F403
+from ._attention import *  # noqa: F401,F403
+from ._loss import legacy_get_string as _legacy_get_string

@@ -1,0 +1,223 @@
+"""Parameter initialisation (``torch.nn.init``): each function fills a tensor in place, without recording
+autograd history, from ember's random generator, and returns it."""
+import math
+import warnings
+
+import numpy as np
+
+from ..ops.random import _rng
+
+__all__ = ['calculate_gain', 'uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_', 'zeros_', 'eye_',
+           'dirac_', 'xavier_uniform_', 'xavier_normal_', 'kaiming_uniform_', 'kaiming_normal_', 'orthogonal_',
+           'sparse_', 'uniform', 'normal', 'constant', 'eye', 'dirac', 'xavier_uniform', 'xavier_normal',
+           'kaiming_uniform', 'kaiming_normal', 'orthogonal', 'sparse']
+
+_LINEAR_FNS = ('linear', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d')
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity (e.g. sqrt(2) for relu, 5/3 for tanh)."""
+    if nonlinearity in _LINEAR_FNS or nonlinearity == 'sigmoid':
+        return 1
+    if nonlinearity == 'tanh':
+        return 5.0 / 3
+    if nonlinearity == 'relu':
+        return math.sqrt(2.0)
+    if nonlinearity == 'leaky_relu':
+        if param is None:
+            slope = 0.01
+        elif not isinstance(param, bool) and isinstance(param, (int, float)):
+            slope = param
+        else:
+            raise ValueError(f'negative_slope {param} not a valid number')
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == 'selu':
+        return 3.0 / 4
+    raise ValueError(f'Unsupported nonlinearity {nonlinearity}')
+
+
+def _fill(tensor, arr):
+    """Write ``arr`` into the tensor's array (no autograd record) and bump its version."""
+    data = tensor._data
+    np.copyto(data, np.asarray(arr).reshape(data.shape), casting='unsafe')
+    tensor._bump()
+    return tensor
+
+
+def _sample_dtype(tensor):
+    return np.float32 if tensor._data.dtype == np.float32 else np.float64
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with U(a, b)."""
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with N(mean, std^2)."""
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with N(mean, std^2) truncated to [a, b] (rejection sampling, clamped as a last resort)."""
+    rng = _rng(generator)
+    shape = tensor._data.shape
+    out = rng.normal(mean, std, shape)
+    bad = (out < a) | (out > b)
+    for _ in range(100):
+        if not bad.any():
+            break
+        out[bad] = rng.normal(mean, std, int(bad.sum()))
+        bad = (out < a) | (out > b)
+    return _fill(tensor, np.clip(out, a, b))
+
+
+def constant_(tensor, val):
+    """Fill with ``val``."""
+    tensor._data[...] = val
+    tensor._bump()
+    return tensor
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity matrix."""
+    if tensor.dim() != 2:
+        raise ValueError('Only tensors with 2 dimensions are supported')
+    return _fill(tensor, np.eye(*tensor._data.shape))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3/4/5-D (conv weight) tensor with the Dirac delta: convolution then preserves the input."""
+    d = tensor.dim()
+    if d not in (3, 4, 5):
+        raise ValueError('Only tensors with 3, 4, or 5 dimensions are supported')
+    sizes = tensor._data.shape
+    if sizes[0] % groups != 0:
+        raise ValueError('dim 0 must be divisible by groups')
+    out_per = sizes[0] // groups
+    n = min(out_per, sizes[1])
+    arr = np.zeros(sizes)
+    centre = tuple(s // 2 for s in sizes[2:])
+    for g in range(groups):
+        for i in range(n):
+            arr[(g * out_per + i, i) + centre] = 1
+    return _fill(tensor, arr)
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """(fan_in, fan_out) of a weight: input/output features times the receptive field size."""
+    if tensor.dim() < 2:
+        raise ValueError('Fan in and fan out can not be computed for tensor with fewer than 2 dimensions')
+    shape = tensor._data.shape
+    receptive = 1
+    for s in shape[2:]:
+        receptive *= s
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    valid = ['fan_in', 'fan_out']
+    if mode not in valid:
+        raise ValueError(f'Mode {mode} not supported, please use one of {valid}')
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == 'fan_in' else fan_out
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return uniform_(tensor, -a, a, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+
+
+def _zero_element(tensor):
+    if 0 in tensor._data.shape:
+        warnings.warn('Initializing zero-element tensors is a no-op', stacklevel=3)
+        return True
+    return False
+
+
+def kaiming_uniform_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', generator=None):
+    """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He)."""
+    if _zero_element(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', generator=None):
+    """N(0, std^2) with std = gain / sqrt(fan) (He)."""
+    if _zero_element(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian matrix, times ``gain``."""
+    if tensor.dim() < 2:
+        raise ValueError('Only tensors with 2 or more dimensions are supported')
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor._data.shape[0]
+    cols = tensor.numel() // rows
+    flat = _rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, q * gain)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D matrix with a fraction ``sparsity`` of each column zeroed, the rest N(0, std^2)."""
+    if tensor.dim() != 2:
+        raise ValueError('Only tensors with 2 dimensions are supported')
+    rows, cols = tensor._data.shape
+    rng = _rng(generator)
+    arr = rng.normal(0, std, (rows, cols))
+    nz = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        arr[rng.permutation(rows)[:nz], c] = 0
+    return _fill(tensor, arr)
+
+
+def _deprecated(new):
+    def old(*args, **kwargs):
+        warnings.warn(f'`nn.init.{new.__name__[:-1]}` is now deprecated in favor of `nn.init.{new.__name__}`.',
+                      FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    old.__name__ = new.__name__[:-1]
+    old.__doc__ = f'Deprecated alias of ``{new.__name__}``.'
+    return old
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
