@@ -198,6 +198,7 @@ COLLATE_CASES = {
     'float_then_int': lambda L: [2.5, 1],
     'np_arrays': lambda L: [np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)],
     'np_int_arrays': lambda L: [np.arange(3), np.arange(3, 6)],
+    'np_mixed_dtypes': lambda L: [np.arange(2), np.ones(2, np.float32)],
     'np_uint8': lambda L: [np.arange(4, dtype=np.uint8).reshape(2, 2)] * 3,
     'np_float64_scalars': lambda L: [np.float64(1.5), np.float64(2)],
     'np_float32_scalars': lambda L: [np.float32(1.5), np.float32(2)],
@@ -539,6 +540,29 @@ def test_worker_exception_carries_original_traceback():
     pids = [w.pid for w in it._workers]
     del it, err
     assert gone(pids)
+
+
+class TorchFailing(tud.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        if i == 5:
+            raise ValueError(f'bad sample {i}')
+        return i
+
+
+def test_worker_exception_message_matches_torch():
+    def message(mod, ds):
+        it = iter(mod.DataLoader(ds, batch_size=2, num_workers=2))
+        try:
+            list(it)
+        except ValueError as err:
+            lines = str(err).splitlines()
+        it._shutdown_workers()
+        return lines
+    e, t = message(eud, Failing()), message(tud, TorchFailing())
+    assert e[:2] == t[:2] and e[-2:] == t[-2:]
 
 
 def test_worker_key_error_and_init_error():

@@ -1,4 +1,7 @@
 """``ember.nn``: PyTorch's ``torch.nn`` (modules, parameters, functional, init, utils)."""
 from .parameter import Parameter, Buffer
 from .modules import *  # noqa: F401,F403
-from .modules import Module
+from .modules import Module, register_module_forward_pre_hook, register_module_forward_hook, \
+    register_module_full_backward_hook
+from . import functional, init, utils
+from . import parameter, modules

@@ -100,17 +100,23 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
     return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
-            out=None, layout=None):
-    """Integers in [low, high) (int64 by default)."""
+def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None,
+            requires_grad=False, out=None, layout=None):
+    """Integers in [low, high) (int64 by default): ``randint(high, size)`` or ``randint(low, high, size)``."""
     _check_device(device)
-    if size is None:
-        if high is None or isinstance(high, (tuple, list)):
-            raise TypeError('randint() missing required argument: size')
-    if high is None:
-        low, high = 0, low
-    if isinstance(high, (tuple, list)):
-        size, high, low = high, low, 0
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    if high is None or size is None:
+        raise TypeError('randint() missing required arguments: high and size')
+    low = 0 if low is None else low
     arr = _rng(generator).integers(low, high, size=tuple(size))
     return _finish(Tensor._make(arr.astype(to_np(dtype) or np.int64)), requires_grad)
 

@@ -75,38 +75,52 @@ def _check_args(s, d):
 
 
 # -- the array kernels ------------------------------------------------------------------------------------------
-def _pad0(a, pads):
-    """Zero-pad the last two axes of a 4-D array by ((top, bottom), (left, right))."""
+# Convolutions work in a (C, H, W, N) layout (batch innermost): every window slice is then a long contiguous
+# run, so the im2col copy and the col2im adds run at memory speed even for small images.
+def _to_cl(x, pads):
+    """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) copy, pads = ((top, bottom), (left, right))."""
     (t, b), (l, r) = pads
+    n, c, h, w = x.shape
     if not (t or b or l or r):
-        return a
-    n, c, h, w = a.shape
-    out = np.zeros((n, c, h + t + b, w + l + r), a.dtype)
-    out[:, :, t:t + h, l:l + w] = a
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    out = np.zeros((c, h + t + b, w + l + r, n), x.dtype)
+    out[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
     return out
 
 
-def _windows(a, k, s, d, o):
-    """View (A, B, KH, KW, OH, OW) of the sliding windows of an (A, B, H, W) array of any strides (no copy)."""
-    sa, sb, sh, sw = a.strides
-    return as_strided(a, a.shape[:2] + tuple(k) + tuple(o),
-                      (sa, sb, sh * d[0], sw * d[1], sh * s[0], sw * s[1]), writeable=False)
+def _from_cl(a, hw=None, off=(0, 0)):
+    """(C, H, W, N) (optionally the hw window at offset off) -> contiguous (N, C, H, W)."""
+    if hw is not None:
+        a = a[:, off[0]:off[0] + hw[0], off[1]:off[1] + hw[1]]
+    return np.ascontiguousarray(a.transpose(3, 0, 1, 2))
+
+
+def _windows(a, ax, k, s, d, o):
+    """View of the sliding windows of ``a`` whose spatial dims sit at ax, ax+1: those two dims become
+    (KH, KW, OH, OW) in place (no copy)."""
+    st = a.strides
+    sh, sw = st[ax], st[ax + 1]
+    shape = a.shape[:ax] + tuple(k) + tuple(o) + a.shape[ax + 2:]
+    strides = st[:ax] + (sh * d[0], sw * d[1], sh * s[0], sw * s[1]) + st[ax + 2:]
+    return as_strided(a, shape, strides, writeable=False)
 
 
 def _im2col(a, k, s, d, o):
-    """Columns (C*KH*KW, N*OH*OW) of an (N, C, H, W) array: the one copy of the forward pass."""
-    n, c = a.shape[:2]
-    return _windows(a, k, s, d, o).transpose(1, 2, 3, 0, 4, 5).reshape(c * k[0] * k[1], n * o[0] * o[1])
+    """Columns (C*KH*KW, OH*OW*N) of a (C, Hp, Wp, N) array: the one copy of the forward pass."""
+    c = a.shape[0]
+    return _windows(a, 1, k, s, d, o).reshape(c * k[0] * k[1], -1)
 
 
-def _col2im(cols, shape, k, s, d):
-    """Sum the windows (A, B, KH, KW, OH, OW) (any strides) onto a zero canvas of ``shape`` (A, B, H, W)."""
+def _col2im(cols, ax, shape, k, s, d):
+    """Sum windows (dims ax..ax+3 = KH, KW, OH, OW) onto a zero canvas of ``shape``: one add per offset."""
     out = np.zeros(shape, cols.dtype)
-    oh, ow = cols.shape[4:]
+    oh, ow = cols.shape[ax + 2:ax + 4]
+    lead = (slice(None),) * ax
     for i in range(k[0]):
         hs = slice(i * d[0], i * d[0] + s[0] * (oh - 1) + 1, s[0])
         for j in range(k[1]):
-            out[:, :, hs, j * d[1]:j * d[1] + s[1] * (ow - 1) + 1:s[1]] += cols[:, :, i, j]
+            ws = slice(j * d[1], j * d[1] + s[1] * (ow - 1) + 1, s[1])
+            out[lead + (hs, ws)] += cols[lead + (i, j)]
     return out
 
 
@@ -126,26 +140,28 @@ def _out_size(h, pads, k, s, d):
 
 def _conv_fwd(x, w, b, s, pads, d, groups):
     """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input."""
-    n = x.shape[0]
     o_ch, k = w.shape[0], w.shape[2:]
-    xp = _pad0(x, pads)
-    oh, ow = _out_size(x.shape[2:], pads, k, s, d)
-    cols = _im2col(xp, k, s, d, (oh, ow))
+    o = _out_size(x.shape[2:], pads, k, s, d)
+    cols = _im2col(_to_cl(x, pads), k, s, d, o)
     y = _gemm(w.reshape(o_ch, -1), cols, groups)
     if b is not None:
         y += b[:, None]
-    return np.ascontiguousarray(y.reshape(o_ch, n, oh, ow).transpose(1, 0, 2, 3)), cols
+    return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
 
 
-def _conv_grad_input(g2, w, xshape, pads, s, d, groups, oh_ow):
+def _conv_grad_input(g2, w, xshape, pads, s, d, groups, o):
     """Gradient of conv w.r.t. its input: columns W^T g, then col2im, cropped to the input."""
     n, c, h, wd = xshape
     k = w.shape[2:]
-    gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True)
-    gcols = gcols.reshape(c, k[0], k[1], n, oh_ow[0], oh_ow[1]).transpose(0, 3, 1, 2, 4, 5)
+    gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True).reshape(c, k[0], k[1], o[0], o[1], n)
     (t, bt), (l, r) = pads
-    canvas = _col2im(gcols, (c, n, h + t + bt, wd + l + r), k, s, d)
-    return np.ascontiguousarray(canvas[:, :, t:t + h, l:l + wd].transpose(1, 0, 2, 3))
+    canvas = _col2im(gcols, 1, (c, h + t + bt, wd + l + r, n), k, s, d)
+    return _from_cl(canvas, (h, wd), (t, l))
+
+
+def _full(hw, k, s, d, opad):
+    """Size of a transposed conv's canvas before its padding is cropped."""
+    return [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip(hw, s, d, k, opad)]
 
 
 def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
@@ -153,22 +169,20 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     n, cin, h, wd = x.shape
     k = w.shape[2:]
     cout = w.shape[1] * groups
-    x2 = x.transpose(1, 0, 2, 3).reshape(cin, n * h * wd)
-    cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True)
-    cols = cols.reshape(cout, k[0], k[1], n, h, wd).transpose(0, 3, 1, 2, 4, 5)
-    full = [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip((h, wd), s, d, k, opad)]
-    canvas = _col2im(cols, (cout, n, full[0], full[1]), k, s, d)
-    y = canvas[:, :, pads[0]:full[0] - pads[0], pads[1]:full[1] - pads[1]]
+    x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
+    cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
+    full = _full((h, wd), k, s, d, opad)
+    canvas = _col2im(cols, 1, (cout, full[0], full[1], n), k, s, d)
     if b is not None:
-        y += b[:, None, None, None]
-    return np.ascontiguousarray(y.transpose(1, 0, 2, 3)), x2
+        canvas += b[:, None, None, None]
+    return _from_cl(canvas, (full[0] - 2 * pads[0], full[1] - 2 * pads[1]), pads), x2
 
 
 def _tconv_cols(g, xshape, k, s, pads, d, opad):
     """im2col of the output gradient placed on the transposed conv's full canvas."""
     h, wd = xshape[2:]
-    full = [(hi - 1) * si + di * (ki - 1) + 1 + op for hi, si, di, ki, op in zip((h, wd), s, d, k, opad)]
-    gp = _pad0(g, ((pads[0], full[0] - pads[0] - g.shape[2]), (pads[1], full[1] - pads[1] - g.shape[3])))
+    full = _full((h, wd), k, s, d, opad)
+    gp = _to_cl(g, ((pads[0], full[0] - pads[0] - g.shape[2]), (pads[1], full[1] - pads[1] - g.shape[3])))
     return _im2col(gp, k, s, d, (h, wd))
 
 
@@ -211,7 +225,7 @@ def _shape4(xshape):
 def _conv_bw_arrays(node, g, w):
     s, pads, d, groups, _, _ = node.cfg
     need_x, need_w, need_b = node.need
-    g2 = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)
+    g2 = g.transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gw = _gemm(g2, node.cols, groups, tb=True).reshape(w.shape) if need_w else None
     gx = _conv_grad_input(g2, w, _shape4(node.xshape), pads, s, d, groups, g.shape[2:]) if need_x else None
@@ -227,7 +241,7 @@ def _tconv_bw_arrays(node, g, w):
     gx = gw = None
     if need_x:
         gx2 = _gemm(w.reshape(w.shape[0], -1), cols, groups)
-        gx = np.ascontiguousarray(gx2.reshape((xshape[1], xshape[0]) + xshape[2:]).transpose(1, 0, 2, 3))
+        gx = _from_cl(gx2.reshape(xshape[1:] + xshape[:1]))
     if need_w:
         gw = _gemm(node.cols, cols, groups, tb=True).reshape(w.shape)
     return gx, gw, gb
@@ -443,10 +457,13 @@ def _blocks(hw, k, d, p, s):
 
 
 def _unfold_arr(x, k, d, p, s):
-    n, c = x.shape[:2]
-    xp = _pad0(x, [(pi, pi) for pi in p])
+    n, c, h, w = x.shape
+    xp = x
+    if p != (0, 0):
+        xp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]), x.dtype)
+        xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
     o = _blocks(x.shape[2:], k, d, p, s)
-    return _windows(xp, k, s, d, o).reshape(n, c * k[0] * k[1], o[0] * o[1])
+    return _windows(xp, 2, k, s, d, o).reshape(n, c * k[0] * k[1], o[0] * o[1])
 
 
 def _fold_arr(cols, hw, k, d, p, s):
@@ -454,7 +471,7 @@ def _fold_arr(cols, hw, k, d, p, s):
     c = ckk // (k[0] * k[1])
     o = _blocks(hw, k, d, p, s)
     c6 = cols.reshape(n, c, k[0], k[1], o[0], o[1])
-    canvas = _col2im(c6, (n, c, hw[0] + 2 * p[0], hw[1] + 2 * p[1]), k, s, d)
+    canvas = _col2im(c6, 2, (n, c, hw[0] + 2 * p[0], hw[1] + 2 * p[1]), k, s, d)
     return np.ascontiguousarray(canvas[:, :, p[0]:p[0] + hw[0], p[1]:p[1] + hw[1]])
 
 

@@ -332,10 +332,12 @@ def _ce_prob_backward(self, g):
     gr = _row_grads(g, red, M, None)
     grc = gr[:, None] if gr.ndim else gr
     gx = _from_rows((np.exp(logp) * a.sum(1, keepdims=True) - a) * grc, shape) if self.need[0] else None
-    gt = None
+    gt = gw = None
     if self.need[1]:
         gt = _from_rows(-logp * (1 - eps) * (1.0 if w is None else w[None, :]) * grc, tshape)
-    return gx, gt, None
+    if self.need[2]:
+        gw = -((a / w[None, :]) * logp * grc).sum(0)
+    return gx, gt, gw
 
 
 def _ce_prob_ref(ctx, x, t, w):
@@ -673,10 +675,10 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * ops.log(input + eps)
     if full:
-        t = target._data
-        with np.errstate(divide='ignore', invalid='ignore'):
-            st = t * np.log(np.where(t > 0, t, 1)) - t + 0.5 * np.log(2 * math.pi * np.where(t > 0, t, 1))
-        loss = loss + Tensor._make(np.where(t <= 1, 0, st).astype(input._data.dtype))
+        big = target > 1
+        safe = ops.where(big, target, 1.0)
+        stirling = target * ops.log(safe) - target + 0.5 * ops.log(safe * (2 * math.pi))
+        loss = loss + ops.where(big, stirling, 0.0)
     return _reduce(loss, reduction)
 
 

@@ -28,7 +28,7 @@ def _norm_grad_x(gxhat, xhat, invstd, axes):
 
 # -- batch norm -------------------------------------------------------------------------------------------------
 def _bn_backward(self, g):
-    xhat, invstd, w, axes, training = self.ctx
+    xhat, invstd, w, axes, training, _ = self.ctx
     shape = _bshape(xhat.ndim, xhat.shape[1])
     gxhat = g if w is None else g * w.reshape(shape)
     gx = gw = gb = None
@@ -46,7 +46,7 @@ def _bn_backward(self, g):
 
 
 def _bn_ref(ctx, x, w, b):
-    _, invstd, _, axes, training = ctx
+    _, invstd, _, axes, training, _ = ctx
     shape = _bshape(x.dim(), x.shape[1])
     if training:
         mean = ops.mean(x, axes, keepdim=True)
@@ -132,7 +132,7 @@ def _check_normalized(x, normalized_shape):
 
 
 def _ln_backward(self, g):
-    xhat, invstd, w, axes = self.ctx
+    xhat, invstd, w, axes, _ = self.ctx
     lead = tuple(range(xhat.ndim - len(axes)))
     gxhat = g if w is None else g * w
     gx = _norm_grad_x(gxhat, xhat, invstd, axes).astype(xhat.dtype, copy=False) if self.need[0] else None
@@ -176,14 +176,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     x = input._data
     ns, axes = _check_normalized(x, normalized_shape)
     if eps is None:
-        eps = float(np.finfo(x.dtype).eps)
+        eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
     y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
     return y if weight is None else y * weight
 
 
 # -- group norm -------------------------------------------------------------------------------------------------
 def _gn_backward(self, g):
-    xhat, invstd, w, G = self.ctx
+    xhat, invstd, w, G, _ = self.ctx
     N, C = xhat.shape[:2]
     shape = _bshape(xhat.ndim, C)
     gxhat = g if w is None else g * w.reshape(shape)

@@ -1,7 +1,7 @@
-"""Pooling: max/avg pools over an ``as_strided`` window view (argmax over the window axis gives PyTorch's
-indices: the flat position within each input plane), adaptive pools as products with averaging matrices
-(avg) or gathered windows (max). Backward scatters with ``np.bincount``; windows that tile the input
-(stride == kernel, the usual 2x2 case) take a reshape fast path both ways. 1-D pools run as 2-D ones."""
+"""Pooling. Max pools keep a running max and argmax over one strided slice per kernel offset (no copy of
+the windows; indices are PyTorch's flat positions within each input plane) and scatter the gradient back
+the same way. Avg pools sum an ``as_strided`` window view (a reshape when windows tile the input); adaptive
+pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
 import math
 
 import numpy as np
@@ -123,25 +123,26 @@ def _scatter_flat(g, idx, hw, dtype):
 
 class _MaxBackward(Node):
     """Backward of a max pool: the gradient goes to each window's argmax (flat index within its plane)."""
-    __slots__ = ('idx', 'local', 'tile', 'shape')
+    __slots__ = ('idx', 'local', 'geom', 'shape')
+
+    def _flat(self):
+        if self.idx is None:
+            k, s, p, d, o = self.geom
+            self.idx = _flat_index(self.local, k[1], o, s, p, d, self.shape[-1])
+        return self.idx
 
     def backward(self, g):
         shape = self.shape
+        b = int(np.prod(shape[:-2]))
         if not dual.is_array(g):
-            b = int(np.prod(shape[:-2]))
-            idx = self.idx
-            if idx is None:
-                k, o = self.tile
-                idx = _flat_index(self.local, k[1], o, k, (0, 0), (1, 1), shape[-1])
-            idx = Tensor._make(idx.reshape(b, -1))
+            idx = Tensor._make(self._flat().reshape(b, -1))
             z = Tensor._make(np.zeros((b, shape[-2] * shape[-1]), g._data.dtype))
             return z.scatter_add(1, idx, g.reshape(b, -1)).reshape(shape)
-        gb = g.reshape((-1,) + g.shape[-2:])
-        if self.tile is not None:
-            k, o = self.tile
-            kk = k[0] * k[1]
-            gw = (self.local[..., None] == np.arange(kk)) * gb[..., None]
-            return _untile(gw, (gb.shape[0],) + shape[-2:], k, o).reshape(shape)
+        gb = g.reshape((b,) + g.shape[-2:])
+        if self.geom is not None:
+            k, s, p, d, o = self.geom
+            tiles = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
+            return _scatter_windows(gb, self.local, (b,) + shape[-2:], k, s, p, d, o, tiles).reshape(shape)
         return _scatter_flat(gb, self.idx, shape[-2:], g.dtype).reshape(shape)
 
 
@@ -156,47 +157,72 @@ def _flat_index(am, kw, o, s, p, d, w):
     return hi * w + wi
 
 
-def _max_pool_arr(x, k, s, p, d, o, want_idx):
-    """(out, plane-flat indices or None, local argmax, tile) for a (B, H, W) array."""
-    if _tiles(x, k, s, p, d, o):
-        win = _tile_view(x, k, o)
-        tile = (k, o)
-    else:
-        need = ((o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
-        xp = _padded(x, p, need, _low(x.dtype))
-        win = _window_view(xp, k, s, d, o).reshape(x.shape[0], o[0], o[1], k[0] * k[1])
-        tile = None
-    am = win.argmax(-1)
-    out = np.take_along_axis(win, am[..., None], -1)[..., 0]
-    nan = np.isnan(out) if x.dtype.kind == 'f' else None
-    idx = _flat_index(am, k[1], o, s, p, d, x.shape[-1]) if want_idx or tile is None else None
-    if nan is not None and nan.any():
-        out = _nan_windows(win, out)
-    return out, idx, am, tile
+def _offsets(k, s, d, o):
+    """(window position, row slice, column slice) for each kernel offset, in PyTorch's scan order."""
+    for i in range(k[0]):
+        hs = slice(i * d[0], i * d[0] + s[0] * (o[0] - 1) + 1, s[0])
+        for j in range(k[1]):
+            yield i * k[1] + j, hs, slice(j * d[1], j * d[1] + s[1] * (o[1] - 1) + 1, s[1])
 
 
-def _nan_windows(win, out):
-    """PyTorch propagates NaN through max pooling."""
-    return np.where(np.isnan(win).any(-1), np.nan, out).astype(out.dtype)
+def _running_max(xp, k, s, d, o, exact):
+    """Max and first-argmax over windows, one strided slice per kernel offset. ``exact`` adds PyTorch's
+    NaN rule (a NaN wins, the last one seen)."""
+    m = idx = None
+    for j, hs, ws in _offsets(k, s, d, o):
+        v = xp[:, hs, ws]
+        if m is None:
+            m, idx = v.copy(), np.zeros(v.shape, np.int32)
+            continue
+        upd = v > m
+        if exact:
+            upd |= v != v
+            np.copyto(m, v, where=upd)
+        else:
+            np.maximum(m, v, out=m)
+        np.copyto(idx, j, where=upd)
+    return m, idx
+
+
+def _max_pool_arr(x, k, s, p, d, o):
+    """(max, local argmax within the window) for a (B, H, W) array."""
+    need = ((o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
+    xp = _padded(x, p, need, _low(x.dtype))
+    m, idx = _running_max(xp, k, s, d, o, False)
+    if x.dtype.kind == 'f' and np.isnan(m).any():
+        m, idx = _running_max(xp, k, s, d, o, True)
+    return m, idx
+
+
+def _scatter_windows(g, idx, shape, k, s, p, d, o, tiles):
+    """Backward of a max pool: g added at each window's argmax, one strided slice per kernel offset."""
+    b, h, w = shape
+    canvas = np.zeros((b, max(h + p[0], (o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1),
+                       max(w + p[1], (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)), g.dtype)
+    for j, hs, ws in _offsets(k, s, d, o):
+        if tiles:
+            np.multiply(g, idx == j, out=canvas[:, hs, ws])
+        else:
+            canvas[:, hs, ws] += g * (idx == j)
+    return canvas[:, p[0]:p[0] + h, p[1]:p[1] + w]
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = input._data
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
-    xb = _planes(x)
-    out, idx, am, tile = _max_pool_arr(xb, k, s, p, d, o, return_indices)
+    out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
     oshape = x.shape[:-2] + o
-    out = out.reshape(oshape)
-    res = _finish_max(input, out, idx, am, tile, MaxPool2DWithIndicesBackward0)
+    idx = _flat_index(am, k[1], o, s, p, d, x.shape[-1]) if return_indices else None
+    res = _finish_max(input, out.reshape(oshape), idx, am, (k, s, p, d, o), MaxPool2DWithIndicesBackward0)
     if return_indices:
         return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
     return res
 
 
-def _finish_max(input, out, idx, am, tile, cls):
+def _finish_max(input, out, idx, am, geom, cls):
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
-        node.idx, node.local, node.tile, node.shape = idx, am, tile, input._data.shape
+        node.idx, node.local, node.geom, node.shape = idx, am, geom, input._data.shape
         return Tensor._make(out, node)
     return Tensor._make(out)
 

@@ -1,2 +1,19 @@
 """The layers of ``ember.nn``: Module, containers, and every built-in layer and loss."""
-from .module import Module
+from .module import Module, register_module_forward_pre_hook, register_module_forward_hook, \
+    register_module_full_backward_hook
+from .container import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
+from .instancenorm import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403

@@ -4,10 +4,10 @@ import itertools
 import math
 import multiprocessing
 import os
-from multiprocessing import connection
 import sys
 import warnings
 import weakref
+from multiprocessing import connection
 
 from . import _worker
 from ._collate import default_collate, default_convert
@@ -17,6 +17,7 @@ from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ['DataLoader', 'get_worker_info', 'default_collate', 'default_convert']
+
 
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an iterable dataset: yields ``None`` forever (the dataset decides when to stop)."""
@@ -305,9 +306,8 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
-    """Worker processes fetch whole batches: task ``i`` goes to worker ``i % num_workers`` through its
-    index queue, at most ``prefetch_factor * num_workers`` tasks are in flight, and replies arriving
-    out of order wait in a buffer until their turn."""
+    """Worker processes fetch whole batches: task ``i`` goes to worker ``i % num_workers``, at most
+    ``prefetch_factor * num_workers`` tasks are in flight, and early replies wait for their turn."""
 
     _finalizer = None
     _workers = ()
@@ -374,8 +374,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         """``(True, reply)`` from whichever worker has one, or ``(False, None)`` on timeout; raises if a
         worker died. Waiting on the pipes and the process sentinels wakes up at once on either."""
         readers = [r for r in self._readers if not r.closed]
-        sentinels = {w.sentinel: i for i, w in enumerate(self._workers) if self._workers_status[i]}
-        ready = connection.wait(readers + list(sentinels), timeout)
+        sentinels = [w.sentinel for i, w in enumerate(self._workers) if self._workers_status[i]]
+        ready = connection.wait(readers + sentinels, timeout)
         for r in ready:
             if r in self._reader_worker:
                 try:
@@ -490,9 +490,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
 
 def _stop_workers(done_event, workers, index_queues, readers):
-    """Ask every worker to exit, wait briefly, terminate what is left, and close the queues and pipes.
-    It holds no reference to the iterator, so it also runs when a reference cycle keeps the iterator
-    for the garbage collector, with the queues still intact."""
+    """Ask every worker to exit, wait briefly, terminate the rest, close queues and pipes. A finalizer that
+    holds these (not the iterator) keeps them intact even when the iterator dies in a reference cycle."""
     try:
         done_event.set()
         for q in index_queues:
