@@ -365,9 +365,6 @@ for param in model.parameters():
     print(param)
 
 # %%
-[![Dataflowr](https://raw.githubusercontent.com/dataflowr/website/master/_assets/dataflowr_logo.png)](https://dataflowr.github.io/website/)
-
-# %%
 # Exercise: with 300 samples the summed loss is ten times larger and lr=1e-2 diverges; scaling the
 # learning rate by 30/300 (or using reduction='mean') makes the same loop converge.
 model = torch.nn.Sequential(

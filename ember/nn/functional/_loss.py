@@ -344,8 +344,8 @@ def _ce_prob_ref(ctx, x, t, w):
     _, _, wa, red, _, eps, _ = ctx
     logp = ops.log_softmax(_rows_ref(x), 1)
     a = _rows_ref(t) * (1 - eps) + eps / x.shape[1 if x.dim() > 1 else 0]
-    if wa is not None:
-        a = a * Tensor._make(wa)
+    if w is not None:
+        a = a * w
     rows = -(logp * a).sum(1)
     if red == 'mean':
         return rows.sum() / float(logp.shape[0])
