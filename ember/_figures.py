@@ -23,7 +23,7 @@ class FigureSaver:
             self.count += 1
             path = os.path.join(self.directory, f"{self.stem}_fig{self.count}.png")
             plt.figure(num).savefig(path)
-            print(f"ember: saved figure to {path}", flush=True)
+            print(f"ember: saved figure to {path}", file=sys.stderr, flush=True)
         plt.close("all")
 
 

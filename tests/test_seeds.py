@@ -3,7 +3,9 @@
 Each seed script runs twice in fresh processes, under ``ember run`` and under plain ``python`` with the
 real PyTorch, with NumPy's global RNG seeded the same way; stdout is compared line by line. Lines whose
 values come from torch's own random numbers (weight initialisation, ``torch.rand``) cannot match
-across libraries: there only the printed structure is compared (numbers masked)."""
+across libraries: there only the printed structure is compared (numbers masked). Full-precision
+float32 values (``loss.item()``) are compared to 1e-5 relative: ember sums in PyTorch's order, but a
+matrix product's accumulation order inside BLAS differs from PyTorch's in the last bit."""
 import json
 import os
 import re
@@ -32,7 +34,19 @@ def _env(tmp_path):
 def _run(cmd, cwd, env):
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f'{cmd} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}'
-    return [ADDR.sub('0x?', line) for line in r.stdout.splitlines() if not line.startswith('saved figure')]
+    return [ADDR.sub('0x?', line) for line in r.stdout.splitlines()]
+
+
+def _torch_part(script, tmp_path):
+    """The part of a seed that PyTorch alone can run here (torchvision cannot be installed beside it)."""
+    with open(script) as f:
+        text = f.read()
+    cut = text.find('import torchvision')
+    if cut < 0:
+        return script
+    part = tmp_path / 'torch_part.py'
+    part.write_text(text[:text.rfind('# %%', 0, cut)])
+    return str(part)
 
 
 def _prepare_cifar(tmp_path):
@@ -47,6 +61,21 @@ def _mask(line):
     return ' '.join(NUM.sub('#', line).split())
 
 
+def _close(ours, theirs):
+    """Lines equal, allowing full-precision floats (8+ significant digits) to differ by 1e-5 relative."""
+    if ours == theirs:
+        return True
+    if _mask(ours) != _mask(theirs):
+        return False
+    a = [m.group(0) for m in NUM.finditer(ours)]
+    b = [m.group(0) for m in NUM.finditer(theirs)]
+    for x, y in zip(a, b):
+        if x != y and (len(y.replace('-', '').replace('.', '')) < 8 or
+                       abs(float(x) - float(y)) > 1e-5 * max(abs(float(y)), 1e-30)):
+            return False
+    return True
+
+
 @pytest.mark.parametrize('name', ['seed000_autograd_first_models', 'seed001_intro_autograd',
                                   'seed002_autodiff_deep_learning', 'seed003_autograd_training_loop',
                                   'seed004_linear_regression'])
@@ -55,12 +84,18 @@ def test_seed_matches_pytorch(name, tmp_path):
         _prepare_cifar(tmp_path)
     env = _env(tmp_path)
     script = os.path.join(SEEDS, name + '.py')
-    ours = _run([sys.executable, '-m', 'ember', 'run', script], tmp_path, env)
-    theirs = _run([sys.executable, script], tmp_path, env)
+    ours = _run([sys.executable, '-m', 'ember', 'run', '--figures', str(tmp_path), script], tmp_path, env)
+    theirs = _run([sys.executable, _torch_part(script, tmp_path)], tmp_path, env)
+    if name.startswith('seed002'):
+        rest = ours[len(theirs):]
+        assert 'Finished Training' in rest and any(x.startswith('GroundTruth:') for x in rest)
+        assert any(x.startswith('Predicted:') for x in rest)
+        ours = ours[:len(theirs)]
     assert len(ours) == len(theirs), '\n'.join(ours) + '\n----\n' + '\n'.join(theirs)
     n = EXACT_PREFIX.get(name)
     n = len(theirs) if n is None else n
-    assert ours[:n] == theirs[:n]
+    for i, (a, b) in enumerate(zip(ours[:n], theirs[:n])):
+        assert _close(a, b), f'line {i + 1}: ember printed {a!r}, PyTorch {b!r}'
     assert [_mask(x) for x in ours[n:]] == [_mask(x) for x in theirs[n:]]
 
 
@@ -76,6 +111,7 @@ def test_notebook_runs_and_matches_script(name, tmp_path):
     uncomment = [re.sub(r'^(\s*)# ([%!])', r'\1\2', p.rstrip('\n'), flags=re.M) for p in py]
     assert uncomment == cells
     env = _env(tmp_path)
-    r = subprocess.run([sys.executable, '-m', 'ember', 'run', os.path.join(SEEDS, name + '.ipynb')], cwd=tmp_path,
+    r = subprocess.run([sys.executable, '-m', 'ember', 'run', '--figures', str(tmp_path),
+                        os.path.join(SEEDS, name + '.ipynb')], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]

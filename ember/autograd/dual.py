@@ -3,6 +3,8 @@
 ``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
 import numpy as np
 
+from ..ops._sumorder import ordered_sum
+
 
 def is_array(x):
     """True for NumPy arrays and scalars (0-d results), False for Tensors."""
@@ -27,7 +29,8 @@ def sum_to(g, shape):
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        r = ordered_sum(g, axes, True) if is_array(g) else None
+        g = g.sum(axis=axes, keepdims=True) if r is None else r
     if lead:
         g = g.reshape(shape)
     return g

@@ -8,6 +8,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._util import wrap_dims, wrap_dim
+from ._sumorder import ordered_sum
 
 
 class _ReturnType(tuple):
@@ -98,13 +99,22 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
     a = input._data
     nd = _sum_dtype(a, dtype)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        r = np.asarray(a.sum(dtype=nd))
+        r = _sum(a, None, False, nd)
         node = _record(input, r, SumBackward0, shape=a.shape)
     else:
         dims = wrap_dims(dim, a.ndim)
-        r = np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=nd))
+        r = _sum(a, dims, keepdim, nd)
         node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim)
     return Tensor._make(r, node)
+
+
+def _sum(a, dims, keepdim, nd):
+    """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder)."""
+    if nd == a.dtype:
+        r = ordered_sum(a, dims, keepdim)
+        if r is not None:
+            return r
+    return a.sum(axis=dims, keepdims=keepdim, dtype=nd)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -132,15 +142,17 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
         dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
     a = input._data
     nd = _need_float(a, 'mean', dtype)
+    if a.dtype != nd:
+        a = a.astype(nd)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        r = np.asarray(a.mean(dtype=nd))
+        r = np.asarray(_sum(a, None, False, nd) / a.dtype.type(a.size) if a.size else np.asarray(np.nan, nd))
         node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size)
     else:
         dims = wrap_dims(dim, a.ndim)
-        r = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=nd))
         n = 1
         for d in dims:
             n *= a.shape[d]
+        r = np.asarray(_sum(a, dims, keepdim, nd) / a.dtype.type(n) if n else a.mean(axis=dims, keepdims=keepdim))
         node = _record(input, r, MeanBackward1, shape=a.shape, dims=dims, keep=keepdim, n=n)
     return Tensor._make(r.astype(nd, copy=False), node)
 

@@ -40,8 +40,19 @@ def _elementwise(node_name, forward, backward, reference):
     return op
 
 
-def _inplace(out_of_place, name):
-    """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions)."""
+def _inplace(out_of_place, name, node_name=None):
+    """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions);
+    ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs."""
+    if node_name is not None:
+        cls = out_of_place.node
+        renamed = fused(node_name, cls.np_backward, cls.reference)
+        base = out_of_place
+
+        def out_of_place(input, *params):
+            out = base(input, *params)
+            if out.grad_fn is not None:
+                out.grad_fn.__class__ = renamed
+            return out
     return make_inplace(out_of_place, name)
 
 
@@ -92,7 +103,7 @@ _leaky = _elementwise(
     lambda a, s: np.where(a > 0, a, a * s),
     lambda g, x, s: np.where(x > 0, g, g * s),
     lambda x, s: ops.where(x > 0, x, x * s))
-_leaky_ = _inplace(_leaky, 'leaky_relu_')
+_leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1')
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -120,9 +131,9 @@ def _elu_ref(x, alpha, scale, in_scale):
 
 
 _elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
-_elu_ = _inplace(_elu, 'elu_')
+_elu_ = _inplace(_elu, 'elu_', 'EluBackward1')
 _celu = _elementwise('CeluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
-_celu_ = _inplace(_celu, 'celu_')
+_celu_ = _inplace(_celu, 'celu_', 'CeluBackward1')
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -280,7 +291,7 @@ _threshold = _elementwise(
     lambda a, th, v: np.where(a > th, a, v).astype(a.dtype, copy=False),
     lambda g, x, th, v: g * (x > th),
     lambda x, th, v: ops.where(x > th, x, float(v)))
-_threshold_ = _inplace(_threshold, 'threshold_')
+_threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1')
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -417,21 +428,24 @@ def _rrelu_bwd(self, g):
 
 
 RreluWithNoiseBackward0 = fused('RreluWithNoiseBackward0', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
+RreluWithNoiseBackward1 = fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
     from ...ops.random import _rng
     x = input._data
-    slope = _rng(None).uniform(lower, upper, size=x.shape).astype(x.dtype)
-    factor = np.where(x >= 0, 1, slope).astype(x.dtype)
-    out = record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
+    if training:
+        slope = _rng(None).uniform(lower, upper, size=x.shape).astype(x.dtype)
+    else:
+        slope = x.dtype.type((lower + upper) / 2)
+    factor = np.where(x > 0, 1, slope).astype(x.dtype)
     if inplace:
-        from ...ops.inplace import commit
+        from ...ops.inplace import check_inplace, commit
+        check_inplace(input)
+        out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
         return commit(input, out)
-    return out
+    return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):

@@ -235,7 +235,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
 def _attend_with_weights(q, k, v, attn_mask, p, head_dim):
     """Explicit softmax(q k^T / sqrt(d) + mask) so the weights can be returned; then weights @ v."""
     from ._dropout import dropout
-    from ...ops import baddbmm, bmm
+    from ...ops.blas import baddbmm, bmm
     qs = q * math.sqrt(1.0 / head_dim)
     kt = k.transpose(-2, -1)
     s = bmm(qs, kt) if attn_mask is None else baddbmm(attn_mask, qs, kt)

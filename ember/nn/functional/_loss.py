@@ -9,7 +9,7 @@ import numpy as np
 from ... import ops
 from ...autograd import dual
 from ...autograd.grad_mode import no_grad
-from ...ops import reduction as _red
+from ...ops import shape as _shape
 from ...tensor import Tensor
 from ._fused import fused, record
 from ._activation import logsigmoid
@@ -150,7 +150,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
     _size_warning(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
-        x, t = ops.broadcast_tensors(input, target)
+        x, t = _shape.broadcast_tensors(input, target)
         return _weighted((x - t) ** 2, weight, input, reduction)
     return _mse(input, target, reduction)
 
@@ -220,11 +220,14 @@ def _rows_ref(x):
     return ops.movedim(x, 1, -1).reshape(-1, x.shape[1])
 
 
+_SCALAR = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
+           'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
+
+
 def _check_target(x, t):
     """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
     if t.dtype.kind not in 'iub':
-        raise RuntimeError(f'expected target dtype to be Long or Byte, but got '
-                           f'{"Float" if t.dtype == np.float32 else "Double" if t.dtype == np.float64 else t.dtype}')
+        raise RuntimeError(f'expected target dtype to be Long or Byte, but got {_SCALAR[t.dtype.name]}')
     if x.ndim <= 2 and t.ndim > 1:
         raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
     if x.ndim == 1:
@@ -407,7 +410,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if t.shape == x.shape:
         if t.dtype.kind != 'f':
             raise RuntimeError(f'Expected floating point type for target with class probabilities, got '
-                               f'{target.dtype.name.capitalize()}')
+                               f'{_SCALAR[t.dtype.name]}')
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
     _check_target(x, t)
     logp = _log_softmax_rows(_as_rows(x))

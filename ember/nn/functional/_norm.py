@@ -8,7 +8,7 @@ from ...tensor import Tensor
 from ._fused import fused, record
 
 __all__ = ['batch_norm', 'layer_norm', 'group_norm', 'instance_norm', 'rms_norm', 'normalize',
-           'cosine_similarity', 'pairwise_distance', 'pdist', 'cdist', 'local_response_norm']
+           'cosine_similarity', 'pairwise_distance', 'pdist', 'local_response_norm']
 
 
 def _bshape(ndim, axis_len):
@@ -302,9 +302,3 @@ def pdist(input, p=2):
     a = ops.index_select(input, 0, Tensor._make(i.astype(np.int64)))
     b = ops.index_select(input, 0, Tensor._make(j.astype(np.int64)))
     return ops.vector_norm(a - b, p, -1)
-
-
-def cdist(x1, x2, p=2.0, compute_mode=None):
-    """p-norm distances between each row of x1 and each row of x2 (batched)."""
-    diff = ops.unsqueeze(x1, -2) - ops.unsqueeze(x2, -3)
-    return ops.vector_norm(diff, p, -1)

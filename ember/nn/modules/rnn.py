@@ -1,1 +1,423 @@
-__all__ = []
+"""Recurrent layers (RNN, LSTM, GRU and their cells) composed of differentiable ember ops: the input
+projection of every time step is one GEMM, then one small GEMM plus gate math per step. Parameter names,
+initialisation U(-1/sqrt(hidden), 1/sqrt(hidden)), gate order (LSTM i,f,g,o; GRU r,z,n), shapes and
+reprs follow PyTorch; PackedSequence input runs with per-step masks."""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from ... import ops
+from ...tensor import Tensor
+from .. import init
+from ..utils.rnn import PackedSequence, pad_packed_sequence, pack_padded_sequence
+from ._factory import empty_param
+from .module import Module
+
+__all__ = ['RNNBase', 'RNN', 'LSTM', 'GRU', 'RNNCellBase', 'RNNCell', 'LSTMCell', 'GRUCell']
+
+_GATES = {'LSTM': 4, 'GRU': 3, 'RNN_TANH': 1, 'RNN_RELU': 1}
+
+
+# -- one step of each cell ------------------------------------------------------------------------------------------
+def _rnn_step(xw, h, c, w_hh, b_hh, mode):
+    pre = xw + ops.linear(h, w_hh, b_hh)
+    return (pre.tanh() if mode == 'RNN_TANH' else pre.relu()), None
+
+
+def _lstm_step(xw, h, c, w_hh, b_hh, mode):
+    i, f, g, o = (xw + ops.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_step(xw, h, c, w_hh, b_hh, mode):
+    xr, xz, xn = xw.chunk(3, -1)
+    hr, hz, hn = ops.linear(h, w_hh, b_hh).chunk(3, -1)
+    r = (xr + hr).sigmoid()
+    z = (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n), None
+
+
+_STEP = {'LSTM': _lstm_step, 'GRU': _gru_step, 'RNN_TANH': _rnn_step, 'RNN_RELU': _rnn_step}
+
+
+def _run_direction(x, h, c, weights, mode, reverse, mask):
+    """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n)."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    step = _STEP[mode]
+    xs = ops.linear(x, w_ih, b_ih).unbind(0)
+    order = range(len(xs) - 1, -1, -1) if reverse else range(len(xs))
+    outs = [None] * len(xs)
+    for t in order:
+        h_new, c_new = step(xs[t], h, c, w_hh, b_hh, mode)
+        if w_hr is not None:
+            h_new = ops.linear(h_new, w_hr)
+        if mask is not None:
+            m = mask[t]
+            outs[t] = h_new * m
+            h = ops.where(m, h_new, h)
+            c = c_new if c_new is None else ops.where(m, c_new, c)
+        else:
+            outs[t] = h = h_new
+            c = c_new
+    return ops.stack(outs, 0), h, c
+
+
+# -- the multi-layer modules ----------------------------------------------------------------------------------------
+class RNNBase(Module):
+    """Shared construction, parameters and the layer/direction loop of RNN, LSTM and GRU."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size)
+        gate_size = _GATES[mode] * hidden_size
+        dirs = 2 if bidirectional else 1
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        self._flat_weights_names = []
+        self._all_weights = []
+        for layer in range(num_layers):
+            for direction in range(dirs):
+                layer_input = input_size if layer == 0 else real_hidden * dirs
+                suffix = '_reverse' if direction == 1 else ''
+                shapes = [('weight_ih', (gate_size, layer_input)), ('weight_hh', (gate_size, real_hidden))]
+                if bias:
+                    shapes += [('bias_ih', (gate_size,)), ('bias_hh', (gate_size,))]
+                if proj_size > 0:
+                    shapes += [('weight_hr', (proj_size, hidden_size))]
+                names = []
+                for base, shape in shapes:
+                    name = f'{base}_l{layer}{suffix}'
+                    setattr(self, name, empty_param(shape, device, dtype))
+                    names.append(name)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n, None) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
+    def flatten_parameters(self):
+        """No-op (cuDNN weight flattening has no CPU counterpart)."""
+
+    def reset_parameters(self):
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self):
+        s = f'{self.input_size}, {self.hidden_size}'
+        if self.proj_size != 0:
+            s += f', proj_size={self.proj_size}'
+        if self.num_layers != 1:
+            s += f', num_layers={self.num_layers}'
+        if self.bias is not True:
+            s += f', bias={self.bias}'
+        if self.batch_first is not False:
+            s += f', batch_first={self.batch_first}'
+        if self.dropout != 0:
+            s += f', dropout={self.dropout}'
+        if self.bidirectional is not False:
+            s += f', bidirectional={self.bidirectional}'
+        return s
+
+    def _weights(self, layer, direction):
+        suffix = '_reverse' if direction == 1 else ''
+        get = lambda base: getattr(self, f'{base}_l{layer}{suffix}', None)  # noqa: E731
+        return get('weight_ih'), get('weight_hh'), get('bias_ih'), get('bias_hh'), get('weight_hr')
+
+    def _hidden_sizes(self, batch):
+        dirs = 2 if self.bidirectional else 1
+        real = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (self.num_layers * dirs, batch, real), (self.num_layers * dirs, batch, self.hidden_size)
+
+    def _run(self, x, h0, c0, mask):
+        """All layers and directions over time-major x; returns (output, h_n, c_n or None)."""
+        from ..functional._dropout import dropout
+        dirs = 2 if self.bidirectional else 1
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                out, h, c = _run_direction(x, h0[k], None if c0 is None else c0[k], self._weights(layer, d),
+                                           self.mode, d == 1, mask)
+                outs.append(out)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = dropout(x, self.dropout, True)
+        return x, ops.stack(hs, 0), (None if c0 is None else ops.stack(cs, 0))
+
+    def _check_input(self, input):
+        w = self._flat_weights[0]
+        if input.dtype != w.dtype:
+            raise ValueError(f'RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). Convert '
+                             f'input: input.to({w.dtype}), or convert model: model.to({input.dtype})')
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f'input.size(-1) must be equal to input_size. Expected {self.input_size}, got '
+                               f'{input.size(-1)}')
+
+    def forward(self, input, hx=None):
+        lstm = self.mode == 'LSTM'
+        name = {'LSTM': 'LSTM', 'GRU': 'GRU'}.get(self.mode, 'RNN')
+        packed = isinstance(input, PackedSequence)
+        mask = None
+        if packed:
+            sorted_idx = input.sorted_indices
+            x, lengths = pad_packed_sequence(input)
+            if sorted_idx is not None:
+                x = x.index_select(1, sorted_idx)
+                lengths = Tensor._make(lengths._data[sorted_idx._data])
+            batched = True
+            steps = np.arange(x.shape[0])[:, None, None]
+            mask = Tensor._make(steps < lengths._data[None, :, None])
+            hx = _permute_hidden(hx, sorted_idx)
+        else:
+            if input.dim() not in (2, 3):
+                raise ValueError(f'{name}: Expected input to be 2D or 3D, got {input.dim()}D '
+                                 f'{"tensor instead" if name != "LSTM" else "instead"}')
+            batched = input.dim() == 3
+            x = input if batched else input.unsqueeze(0 if self.batch_first else 1)
+            if self.batch_first:
+                x = x.transpose(0, 1)
+            hx = _batch_hidden(hx, batched, lstm)
+        self._check_input(x)
+        hsize, csize = self._hidden_sizes(x.shape[1])
+        h0, c0 = _initial_state(hx, lstm, hsize, csize, x)
+        out, h_n, c_n = self._run(x, h0, c0, mask)
+        if packed:
+            h_n = h_n if input.unsorted_indices is None else h_n.index_select(1, input.unsorted_indices)
+            c_n = c_n if c_n is None or input.unsorted_indices is None else \
+                c_n.index_select(1, input.unsorted_indices)
+            out = _repack(out, input)
+        else:
+            if self.batch_first:
+                out = out.transpose(0, 1)
+            if not batched:
+                out = out.squeeze(0 if self.batch_first else 1)
+                h_n = h_n.squeeze(1)
+                c_n = None if c_n is None else c_n.squeeze(1)
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+
+def _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size):
+    if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
+        raise ValueError('dropout should be a number in range [0, 1] representing the probability of an element '
+                         'being zeroed')
+    if dropout > 0 and num_layers == 1:
+        warnings.warn('dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects '
+                      f'num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}',
+                      stacklevel=3)
+    if not isinstance(bias, bool):
+        raise TypeError(f'bias should be of type bool, got: {type(bias).__name__}')
+    if not isinstance(batch_first, bool):
+        raise TypeError(f'batch_first should be of type bool, got: {type(batch_first).__name__}')
+    if not isinstance(input_size, int):
+        raise TypeError(f'input_size should be of type int, got: {type(input_size).__name__}')
+    if input_size <= 0:
+        raise ValueError('input_size must be greater than zero')
+    if not isinstance(hidden_size, int):
+        raise TypeError(f'hidden_size should be of type int, got: {type(hidden_size).__name__}')
+    if hidden_size <= 0:
+        raise ValueError('hidden_size must be greater than zero')
+    if num_layers <= 0:
+        raise ValueError('num_layers must be greater than zero')
+    if proj_size < 0:
+        raise ValueError('proj_size should be a positive integer or zero to disable projections')
+    if proj_size >= hidden_size:
+        raise ValueError('proj_size has to be smaller than hidden_size')
+
+
+def _batch_hidden(hx, batched, lstm):
+    """Check the initial state's rank against the input's and add the batch dim for unbatched input."""
+    if hx is None:
+        return None
+    parts = hx if lstm else (hx,)
+    want = 3 if batched else 2
+    if any(p.dim() != want for p in parts):
+        dims = ', '.join(f'{p.dim()}-D' for p in parts)
+        kind = 'batched 3-D' if batched else 'unbatched 2-D'
+        if lstm:
+            raise RuntimeError(f'For {kind} input, hx and cx should also be {want}-D but got ({dims}) tensors')
+        raise RuntimeError(f'For {kind} input, hx should also be {want}-D but got {dims} tensor')
+    if not batched:
+        parts = tuple(p.unsqueeze(1) for p in parts)
+    return parts if lstm else parts[0]
+
+
+def _initial_state(hx, lstm, hsize, csize, x):
+    """(h0, c0) as given (checked) or zeros; c0 is None except for LSTM."""
+    dt = x.dtype
+    if hx is None:
+        return ops.zeros(hsize, dtype=dt), (ops.zeros(csize, dtype=dt) if lstm else None)
+    h0, c0 = hx if lstm else (hx, None)
+    label = 'hidden[0]' if lstm else 'hidden'
+    if tuple(h0.shape) != hsize:
+        raise RuntimeError(f'Expected {label} size {hsize}, got {list(h0.shape)}')
+    if lstm and tuple(c0.shape) != csize:
+        raise RuntimeError(f'Expected hidden[1] size {csize}, got {list(c0.shape)}')
+    return h0, c0
+
+
+def _permute_hidden(hx, idx):
+    if hx is None or idx is None:
+        return hx
+    if isinstance(hx, tuple):
+        return tuple(h.index_select(1, idx) for h in hx)
+    return hx.index_select(1, idx)
+
+
+def _repack(out, packed):
+    """Pack the (sorted-order) padded output with the input's batch sizes and permutation."""
+    bs = packed.batch_sizes._data
+    lengths = (bs[None, :] > np.arange(int(bs[0]))[:, None]).sum(1)
+    res = pack_padded_sequence(out, lengths.tolist())
+    return PackedSequence(res.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu)."""
+
+    def __init__(self, *args, **kwargs):
+        if 'proj_size' in kwargs:
+            raise ValueError('proj_size argument is only supported for LSTM, not RNN or GRU')
+        if len(args) > 3:
+            self.__dict__['nonlinearity'] = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.__dict__['nonlinearity'] = kwargs.pop('nonlinearity', 'tanh')
+        mode = {'tanh': 'RNN_TANH', 'relu': 'RNN_RELU'}.get(self.nonlinearity)
+        if mode is None:
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'.")
+        super().__init__(mode, *args, **kwargs)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; returns (output, (h_n, c_n)). Gates in PyTorch's order i, f, g, o."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__('LSTM', *args, **kwargs)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit with PyTorch's n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); gates r, z, n."""
+
+    def __init__(self, *args, **kwargs):
+        if 'proj_size' in kwargs:
+            raise ValueError('proj_size argument is only supported for LSTM, not RNN or GRU')
+        super().__init__('GRU', *args, **kwargs)
+
+
+# -- cells --------------------------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    """Shared parameters (weight_ih, weight_hh, bias_ih, bias_hh), initialisation and repr of the cells."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = empty_param((num_chunks * hidden_size, input_size), device, dtype)
+        self.weight_hh = empty_param((num_chunks * hidden_size, hidden_size), device, dtype)
+        if bias:
+            self.bias_ih = empty_param((num_chunks * hidden_size,), device, dtype)
+            self.bias_hh = empty_param((num_chunks * hidden_size,), device, dtype)
+        else:
+            self.register_parameter('bias_ih', None)
+            self.register_parameter('bias_hh', None)
+        self.reset_parameters()
+
+    def extra_repr(self):
+        s = f'{self.input_size}, {self.hidden_size}'
+        if 'bias' in self.__dict__ and self.bias is not True:
+            s += f', bias={self.bias}'
+        if 'nonlinearity' in self.__dict__ and self.nonlinearity != 'tanh':
+            s += f', nonlinearity={self.nonlinearity}'
+        return s
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _prep(self, input, hx, name, n_state):
+        if input.dim() not in (1, 2):
+            raise ValueError(f'{name}: Expected input to be 1D or 2D, got {input.dim()}D instead')
+        states = () if hx is None else (tuple(hx) if n_state == 2 else (hx,))
+        for i, s in enumerate(states):
+            if s.dim() not in (1, 2):
+                what = f'hx[{i}]' if n_state == 2 else 'hidden'
+                raise ValueError(f'{name}: Expected {what} to be 1D or 2D, got {s.dim()}D instead')
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+            states = tuple(s.unsqueeze(0) for s in states)
+        if not states:
+            z = ops.zeros((input.size(0), self.hidden_size), dtype=input.dtype)
+            states = (z,) * n_state
+        return input, states, batched
+
+    def _step(self, input, states, mode):
+        xw = ops.linear(input, self.weight_ih, self.bias_ih)
+        c = states[1] if len(states) == 2 else None
+        return _STEP[mode](xw, states[0], c, self.weight_hh, self.bias_hh, mode)
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity='tanh', device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        input, states, batched = self._prep(input, hx, 'RNNCell', 1)
+        mode = {'tanh': 'RNN_TANH', 'relu': 'RNN_RELU'}.get(self.nonlinearity)
+        if mode is None:
+            raise RuntimeError(f'Unknown nonlinearity: {self.nonlinearity}')
+        h, _ = self._step(input, states, mode)
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step; returns (h', c')."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input, hx=None):
+        input, states, batched = self._prep(input, hx, 'LSTMCell', 2)
+        h, c = self._step(input, states, 'LSTM')
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input, hx=None):
+        input, states, batched = self._prep(input, hx, 'GRUCell', 1)
+        h, _ = self._step(input, states, 'GRU')
+        return h if batched else h.squeeze(0)

@@ -1,0 +1,65 @@
+"""Timing and reporting helpers shared by the benchmark programs. Standard library only, so a program
+runs unchanged on ember (``python -m ember run FILE``) and on PyTorch (``python FILE``)."""
+import json
+import os
+import statistics
+import time
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+BLOCK_S = 0.005 if QUICK else 0.05   # aim for timed blocks of calls this long
+BUDGET_S = 0.05 if QUICK else 1.0    # time spent in timed blocks per measurement
+WARMUP_S = 0.01 if QUICK else 0.2    # untimed calls before the timed blocks
+MIN_BLOCKS, MAX_BLOCKS = (3, 5) if QUICK else (5, 15)
+
+
+def threads():
+    """The thread count the driver asked for (BENCH_THREADS), else all cores."""
+    return int(os.environ.get("BENCH_THREADS") or os.cpu_count() or 1)
+
+
+def start(torch):
+    """Set ``torch``'s threads and seed, and report which framework and version is running."""
+    torch.set_num_threads(threads())
+    torch.manual_seed(0)
+    emit({"meta": {"framework": torch.__name__, "version": torch.__version__, "threads": threads()}})
+
+
+def report(figure, value, unit, **extra):
+    """Print one measurement as a JSON line (extra keys, such as a NumPy reference, ride along)."""
+    emit({"figure": figure, "value": value, "unit": unit, **extra})
+
+
+def emit(record):
+    """Print ``record`` as one JSON line and flush, so a later crash keeps it."""
+    print(json.dumps(record), flush=True)
+
+
+def seconds_per_call(fn):
+    """Median seconds per call of ``fn``: warm up, size blocks of calls to about BLOCK_S, and time
+    MIN_BLOCKS to MAX_BLOCKS blocks within about BUDGET_S."""
+    warm_until = time.perf_counter() + WARMUP_S
+    fn()
+    number = _calibrate(fn)
+    while time.perf_counter() < warm_until:
+        _block(fn, number)
+    per_block = _block(fn, number)
+    blocks = min(MAX_BLOCKS, max(MIN_BLOCKS, round(BUDGET_S / per_block)))
+    return statistics.median(_block(fn, number) / number for _ in range(blocks))
+
+
+def _calibrate(fn):
+    """How many calls of ``fn`` make a block of about BLOCK_S (at least one)."""
+    number = 1
+    while True:
+        elapsed = _block(fn, number)
+        if elapsed >= BLOCK_S / 5:
+            return max(1, round(number * BLOCK_S / elapsed))
+        number *= 10
+
+
+def _block(fn, number):
+    """Seconds taken by ``number`` calls of ``fn``."""
+    began = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return time.perf_counter() - began

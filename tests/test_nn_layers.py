@@ -1,0 +1,418 @@
+"""Every layer against PyTorch: torch's initial weights are copied into ember through the state dict, the
+same input must give the same output and the same gradients of input and parameters. The functional ops
+behind the layers are checked op by op (with float64 gradcheck, and gradgradcheck for fused nodes)."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import check, assert_same
+
+S = (3, 4)
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+FUNCTIONAL = [
+    ('relu', lambda L, x: F(L).relu(x), [S], {}),
+    ('relu6', lambda L, x: F(L).relu6(x * 4), [S], {}),
+    ('hardtanh', lambda L, x: F(L).hardtanh(x, -0.5, 0.7), [S], {}),
+    ('leaky_relu', lambda L, x: F(L).leaky_relu(x, 0.1), [S], {}),
+    ('elu', lambda L, x: F(L).elu(x, 0.7), [S], {}),
+    ('selu', lambda L, x: F(L).selu(x), [S], {}),
+    ('celu', lambda L, x: F(L).celu(x, 0.5), [S], {}),
+    ('gelu', lambda L, x: F(L).gelu(x), [S], {}),
+    ('gelu_tanh', lambda L, x: F(L).gelu(x, approximate='tanh'), [S], {}),
+    ('silu', lambda L, x: F(L).silu(x), [S], {}),
+    ('mish', lambda L, x: F(L).mish(x), [S], {}),
+    ('softplus', lambda L, x: F(L).softplus(x), [S], {}),
+    ('softplus_beta', lambda L, x: F(L).softplus(x, 2, 3), [S], {}),
+    ('hardsigmoid', lambda L, x: F(L).hardsigmoid(x * 3), [S], {}),
+    ('hardswish', lambda L, x: F(L).hardswish(x * 3), [S], {}),
+    ('threshold', lambda L, x: F(L).threshold(x, 0.1, 2.0), [S], {}),
+    ('logsigmoid', lambda L, x: F(L).logsigmoid(x), [S], {}),
+    ('hardshrink', lambda L, x: F(L).hardshrink(x, 0.5), [S], {}),
+    ('softshrink', lambda L, x: F(L).softshrink(x, 0.5), [S], {}),
+    ('softsign', lambda L, x: F(L).softsign(x), [S], {}),
+    ('tanhshrink', lambda L, x: F(L).tanhshrink(x), [S], {}),
+    ('sigmoid', lambda L, x: F(L).sigmoid(x), [S], {}),
+    ('tanh', lambda L, x: F(L).tanh(x), [S], {}),
+    ('softmax', lambda L, x: F(L).softmax(x, 1), [S], {}),
+    ('log_softmax', lambda L, x: F(L).log_softmax(x, 0), [S], {}),
+    ('softmin', lambda L, x: F(L).softmin(x, 1), [S], {}),
+    ('prelu_shared', lambda L, x, w: F(L).prelu(x, w), [(2, 3, 4), (1,)], {}),
+    ('prelu_channels', lambda L, x, w: F(L).prelu(x, w), [(2, 3, 4), (3,)], {}),
+    ('glu', lambda L, x: F(L).glu(x, 1), [S], {}),
+    ('rrelu_eval', lambda L, x: F(L).rrelu(x), [S], {}),
+    ('linear', lambda L, x, w, b: F(L).linear(x, w, b), [S, (5, 4), (5,)], {}),
+    ('linear_3d', lambda L, x, w, b: F(L).linear(x, w, b), [(2, 3, 4), (5, 4), (5,)], {}),
+    ('linear_nobias', lambda L, x, w: F(L).linear(x, w), [S, (5, 4)], {}),
+    ('bilinear', lambda L, x, y, w, b: F(L).bilinear(x, y, w, b), [S, (3, 2), (5, 4, 2), (5,)], {}),
+    ('embedding', lambda L, w: F(L).embedding(L.tensor([[0, 2, 2], [1, 0, 3]]), w), [(4, 3)], {}),
+    ('embedding_pad', lambda L, w: F(L).embedding(L.tensor([[0, 2, 2], [1, 0, 3]]), w, padding_idx=0), [(4, 3)],
+     {'gradcheck': False}),
+    ('embedding_freq', lambda L, w: F(L).embedding(L.tensor([0, 2, 2, 1]), w, scale_grad_by_freq=True),
+     [(4, 3)], {'gradcheck': False}),
+    ('layer_norm', lambda L, x, w, b: F(L).layer_norm(x, (4,), w, b), [S, (4,), (4,)], {}),
+    ('layer_norm_2d', lambda L, x, w, b: F(L).layer_norm(x, (3, 4), w, b, eps=1e-3), [(2, 3, 4), (3, 4), (3, 4)],
+     {}),
+    ('layer_norm_plain', lambda L, x: F(L).layer_norm(x, (3, 4)), [(2, 3, 4)], {}),
+    ('group_norm', lambda L, x, w, b: F(L).group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)], {}),
+    ('group_norm_4d', lambda L, x: F(L).group_norm(x, 3), [(2, 6, 2, 2)], {}),
+    ('batch_norm_train', lambda L, x, w, b: F(L).batch_norm(x, None, None, w, b, True), [(3, 4, 2), (4,), (4,)],
+     {}),
+    ('batch_norm_train_2d', lambda L, x, w, b: F(L).batch_norm(x, None, None, w, b, True), [(5, 3), (3,), (3,)],
+     {}),
+    ('batch_norm_eval', lambda L, x, w, b: F(L).batch_norm(
+        x, L.tensor([0.1, 0.2, 0.3, 0.4]), L.tensor([1., 2., .5, 1.]), w, b, False), [(3, 4, 2), (4,), (4,)], {}),
+    ('batch_norm_noaffine', lambda L, x: F(L).batch_norm(x, None, None, training=True), [(3, 4, 2, 2)], {}),
+    ('instance_norm', lambda L, x, w, b: F(L).instance_norm(x, weight=w, bias=b), [(2, 3, 4), (3,), (3,)],
+     {'name': False}),
+    ('rms_norm', lambda L, x, w: F(L).rms_norm(x, (4,), w), [S, (4,)], {'name': False}),
+    ('local_response_norm', lambda L, x: F(L).local_response_norm(x, 3), [(2, 4, 3)], {'name': False}),
+    ('normalize', lambda L, x: F(L).normalize(x), [S], {}),
+    ('normalize_p1', lambda L, x: F(L).normalize(x, p=1, dim=0), [S], {}),
+    ('cosine_similarity', lambda L, x, y: F(L).cosine_similarity(x, y), [S, S], {}),
+    ('pairwise_distance', lambda L, x, y: F(L).pairwise_distance(x, y), [S, S], {'name': False}),
+    ('pdist', lambda L, x: F(L).pdist(x), [S], {'name': False}),
+]
+FUSED = ('hardtanh', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu', 'mish', 'softplus', 'hardsigmoid',
+         'hardswish', 'logsigmoid', 'prelu', 'glu', 'embedding', 'layer_norm', 'group_norm', 'batch_norm')
+
+
+@pytest.mark.parametrize('name,fn,shapes,opts', FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
+def test_functional_matches_torch(name, fn, shapes, opts):
+    opts = dict(opts)
+    opts.setdefault('gradgrad', name.startswith(FUSED) and opts.get('gradcheck', True))
+    check(fn, *shapes, **opts)
+
+
+def test_inplace_activations_on_non_leaf():
+    for name in ('relu', 'leaky_relu', 'elu', 'selu', 'celu', 'hardtanh', 'relu6', 'silu', 'mish', 'hardswish',
+                 'hardsigmoid', 'threshold', 'rrelu'):
+        res = {}
+        for lib in (torch, ember):
+            x = lib.tensor(np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+            y = x * 2
+            args = (0.5, 1.0) if name == 'threshold' else ()
+            out = getattr(F(lib), name)(y, *args, inplace=True)
+            assert out is y
+            (out * out).sum().backward()
+            res[lib.__name__] = (out, x.grad, y.grad_fn.name() if lib is torch else type(y.grad_fn).__name__)
+        assert_same(res['ember'][0], res['torch'][0], what=name)
+        assert_same(res['ember'][1], res['torch'][1], what=name)
+        assert res['ember'][2] == res['torch'][2]
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    x = ember.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match='leaf Variable'):
+        F(ember).relu(x, inplace=True)
+
+
+# -- layers: torch's weights copied into ember -------------------------------------------------------------
+def copy_state(tm, em):
+    """Load torch module tm's state into ember module em (via NumPy arrays) with strict key matching."""
+    sd = {k: ember.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()}
+    em.load_state_dict(sd)
+
+
+def twin(make):
+    torch.manual_seed(0)
+    tm = make(torch.nn)
+    em = make(ember.nn)
+    copy_state(tm, em)
+    return tm, em
+
+
+def run_both(tm, em, *arrays, grad=True, int_input=False):
+    """Same input through both modules; compare output, input grad and every parameter grad."""
+    ti = [torch.tensor(a, requires_grad=grad and a.dtype.kind == 'f') for a in arrays]
+    ei = [ember.tensor(a, requires_grad=grad and a.dtype.kind == 'f') for a in arrays]
+    to, eo = tm(*ti), em(*ei)
+    assert_same(eo, to, atol=1e-5, rtol=1e-4, what='output')
+    seed = np.random.default_rng(1).standard_normal(tuple(to.shape)).astype(np.float32)
+    if to.requires_grad:
+        to.backward(torch.tensor(seed))
+        eo.backward(ember.tensor(seed))
+        for i, (a, b) in enumerate(zip(ei, ti)):
+            if b.grad is not None:
+                assert_same(a.grad, b.grad, atol=1e-4, rtol=1e-3, what=f'grad of input {i}')
+        tp, ep = dict(tm.named_parameters()), dict(em.named_parameters())
+        assert list(tp) == list(ep)
+        for k in tp:
+            if tp[k].grad is None:
+                assert ep[k].grad is None, k
+            else:
+                assert_same(ep[k].grad, tp[k].grad, atol=1e-4, rtol=1e-3, what=f'grad of {k}')
+    return to, eo
+
+
+def rnd(*shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+LAYERS = [
+    ('Linear', lambda nn: nn.Linear(4, 5), [(3, 4)]),
+    ('Linear_nobias', lambda nn: nn.Linear(4, 5, bias=False), [(2, 3, 4)]),
+    ('Linear_1d', lambda nn: nn.Linear(4, 2), [(4,)]),
+    ('Bilinear', lambda nn: nn.Bilinear(4, 3, 2), [(5, 4), (5, 3)]),
+    ('Identity', lambda nn: nn.Identity(7, k=1), [(2, 3)]),
+    ('Flatten', lambda nn: nn.Flatten(), [(2, 3, 4)]),
+    ('Flatten_range', lambda nn: nn.Flatten(0, 1), [(2, 3, 4)]),
+    ('Unflatten', lambda nn: nn.Unflatten(1, (2, 3)), [(4, 6)]),
+    ('ReLU', lambda nn: nn.ReLU(), [(3, 4)]),
+    ('ReLU6', lambda nn: nn.ReLU6(), [(3, 4)]),
+    ('LeakyReLU', lambda nn: nn.LeakyReLU(0.2), [(3, 4)]),
+    ('ELU', lambda nn: nn.ELU(0.5), [(3, 4)]),
+    ('CELU', lambda nn: nn.CELU(0.5), [(3, 4)]),
+    ('SELU', lambda nn: nn.SELU(), [(3, 4)]),
+    ('GELU', lambda nn: nn.GELU(), [(3, 4)]),
+    ('GELU_tanh', lambda nn: nn.GELU('tanh'), [(3, 4)]),
+    ('SiLU', lambda nn: nn.SiLU(), [(3, 4)]),
+    ('Mish', lambda nn: nn.Mish(), [(3, 4)]),
+    ('Sigmoid', lambda nn: nn.Sigmoid(), [(3, 4)]),
+    ('Tanh', lambda nn: nn.Tanh(), [(3, 4)]),
+    ('Softmax', lambda nn: nn.Softmax(dim=1), [(3, 4)]),
+    ('LogSoftmax', lambda nn: nn.LogSoftmax(dim=-1), [(3, 4)]),
+    ('Softmin', lambda nn: nn.Softmin(dim=0), [(3, 4)]),
+    ('Softmax2d', lambda nn: nn.Softmax2d(), [(2, 3, 2, 2)]),
+    ('Softplus', lambda nn: nn.Softplus(beta=2, threshold=5), [(3, 4)]),
+    ('Hardtanh', lambda nn: nn.Hardtanh(-0.5, 0.5), [(3, 4)]),
+    ('Hardsigmoid', lambda nn: nn.Hardsigmoid(), [(3, 4)]),
+    ('Hardswish', lambda nn: nn.Hardswish(), [(3, 4)]),
+    ('PReLU', lambda nn: nn.PReLU(), [(3, 4)]),
+    ('PReLU_channels', lambda nn: nn.PReLU(3, init=0.1), [(2, 3, 4)]),
+    ('Softsign', lambda nn: nn.Softsign(), [(3, 4)]),
+    ('Tanhshrink', lambda nn: nn.Tanhshrink(), [(3, 4)]),
+    ('Threshold', lambda nn: nn.Threshold(0.2, -1.0), [(3, 4)]),
+    ('LogSigmoid', lambda nn: nn.LogSigmoid(), [(3, 4)]),
+    ('Hardshrink', lambda nn: nn.Hardshrink(0.3), [(3, 4)]),
+    ('Softshrink', lambda nn: nn.Softshrink(0.3), [(3, 4)]),
+    ('GLU', lambda nn: nn.GLU(), [(3, 4)]),
+    ('LayerNorm', lambda nn: nn.LayerNorm(4), [(3, 4)]),
+    ('LayerNorm_2d_nobias', lambda nn: nn.LayerNorm([3, 4], bias=False), [(2, 3, 4)]),
+    ('LayerNorm_noaffine', lambda nn: nn.LayerNorm(4, elementwise_affine=False), [(3, 4)]),
+    ('GroupNorm', lambda nn: nn.GroupNorm(2, 4), [(2, 4, 3, 3)]),
+    ('GroupNorm_noaffine', lambda nn: nn.GroupNorm(1, 4, affine=False), [(2, 4, 3)]),
+    ('RMSNorm', lambda nn: nn.RMSNorm(4), [(3, 4)]),
+    ('InstanceNorm1d', lambda nn: nn.InstanceNorm1d(3, affine=True), [(2, 3, 5)]),
+    ('InstanceNorm2d', lambda nn: nn.InstanceNorm2d(3), [(2, 3, 4, 4)]),
+    ('LocalResponseNorm', lambda nn: nn.LocalResponseNorm(2), [(2, 4, 3)]),
+    ('CosineSimilarity', lambda nn: nn.CosineSimilarity(dim=1), [(3, 4), (3, 4)]),
+    ('PairwiseDistance', lambda nn: nn.PairwiseDistance(p=1.5), [(3, 4), (3, 4)]),
+    ('Dropout_eval', lambda nn: nn.Dropout(0.5).eval(), [(3, 4)]),
+    ('Sequential', lambda nn: nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.LayerNorm(8), nn.Linear(8, 2)),
+     [(5, 4)]),
+]
+
+
+@pytest.mark.parametrize('name,make,shapes', LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer_matches_torch(name, make, shapes):
+    tm, em = twin(make)
+    arrays = [rnd(*s, seed=i) for i, s in enumerate(shapes)]
+    run_both(tm, em, *arrays)
+    assert repr(em) == repr(tm)
+
+
+def test_default_init_statistics_match_torch():
+    """Linear/Bilinear/Embedding/PReLU/norms start from PyTorch's default distributions."""
+    ember.manual_seed(0)
+    lin = ember.nn.Linear(400, 300)
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    bound = 1 / np.sqrt(400)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.98 * bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound
+    assert np.abs(b).max() <= bound
+    bl = ember.nn.Bilinear(20, 30, 40)
+    assert np.abs(bl.weight.detach().numpy()).max() <= 1 / np.sqrt(20)
+    emb = ember.nn.Embedding(1000, 50, padding_idx=3).weight.detach().numpy()
+    assert abs(emb.std() - 1) < 0.02 and not emb[3].any()
+    assert ember.nn.PReLU().weight.item() == pytest.approx(0.25)
+    bn = ember.nn.BatchNorm1d(3)
+    assert bn.weight.tolist() == [1, 1, 1] and bn.bias.tolist() == [0, 0, 0]
+    assert bn.num_batches_tracked.dtype == ember.int64 and bn.num_batches_tracked.item() == 0
+    assert lin.weight.dtype == ember.float32 and lin.weight.requires_grad
+
+
+def test_factory_kwargs():
+    lin = ember.nn.Linear(3, 2, dtype=ember.float64, device='cpu')
+    assert lin.weight.dtype == ember.float64 and lin.bias.dtype == ember.float64
+    with pytest.raises(RuntimeError):
+        ember.nn.Linear(3, 2, device='cuda')
+
+
+@pytest.mark.parametrize('momentum', [0.1, None, 0.5])
+@pytest.mark.parametrize('kind', ['1d', '1d_seq', '2d', 'noaffine', 'untracked'])
+def test_batchnorm_running_stats_over_steps(kind, momentum):
+    def make(nn):
+        if kind == '1d':
+            return nn.BatchNorm1d(3, momentum=momentum)
+        if kind == '1d_seq':
+            return nn.BatchNorm1d(3, momentum=momentum, eps=1e-3)
+        if kind == 'noaffine':
+            return nn.BatchNorm2d(3, momentum=momentum, affine=False)
+        if kind == 'untracked':
+            return nn.BatchNorm2d(3, momentum=momentum, track_running_stats=False)
+        return nn.BatchNorm2d(3, momentum=momentum)
+    shape = {'1d': (6, 3), '1d_seq': (4, 3, 5)}.get(kind, (4, 3, 3, 3))
+    tm, em = twin(make)
+    for step in range(4):
+        x = rnd(*shape, seed=step, scale=1 + step) + step
+        run_both(tm, em, x)
+        for k, v in tm.state_dict().items():
+            assert_same(em.state_dict()[k], v, atol=1e-5, rtol=1e-5, what=k)
+    tm.eval()
+    em.eval()
+    run_both(tm, em, rnd(*shape, seed=9))
+
+
+def test_batchnorm_errors_match_torch():
+    for lib in (torch, ember):
+        with pytest.raises(ValueError, match='expected 4D input'):
+            lib.nn.BatchNorm2d(3)(lib.zeros(2, 3))
+        with pytest.raises(ValueError, match='Expected more than 1 value per channel when training'):
+            lib.nn.BatchNorm1d(3)(lib.zeros(1, 3))
+
+
+def test_batchnorm_loads_state_without_num_batches_tracked():
+    em = ember.nn.BatchNorm1d(2)
+    sd = {'weight': ember.ones(2), 'bias': ember.zeros(2), 'running_mean': ember.zeros(2),
+          'running_var': ember.ones(2)}
+    assert repr(em.load_state_dict(sd)) == '<All keys matched successfully>'
+
+
+def test_dropout_statistics():
+    ember.manual_seed(0)
+    x = ember.ones(200, 100, requires_grad=True)
+    d = ember.nn.Dropout(0.3)
+    y = d(x)
+    frac = (y == 0).float().mean().item()
+    assert abs(frac - 0.3) < 0.02
+    kept = y.detach().numpy()[y.detach().numpy() != 0]
+    np.testing.assert_allclose(kept, 1 / 0.7, rtol=1e-6)
+    assert type(y.grad_fn).__name__ == 'MulBackward0'
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy(), rtol=1e-6)
+    d.eval()
+    assert d(x) is x
+    assert (ember.nn.Dropout(1.0)(x) == 0).all()
+    with pytest.raises(ValueError, match='dropout probability has to be between 0 and 1, but got 1.5'):
+        ember.nn.Dropout(1.5)
+
+
+def test_dropout2d_zeroes_whole_channels():
+    ember.manual_seed(1)
+    y = ember.nn.Dropout2d(0.5)(ember.ones(8, 16, 3, 3)).numpy()
+    per_channel = y.reshape(8, 16, 9)
+    assert ((per_channel == 0).all(-1) | (per_channel == 2).all(-1)).all()
+    assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
+    y1 = ember.nn.Dropout1d(0.5)(ember.ones(8, 16, 5)).numpy()
+    assert ((y1 == 0).all(-1) | (y1 == 2).all(-1)).all()
+
+
+def test_alpha_dropout_keeps_moments():
+    ember.manual_seed(2)
+    x = ember.randn(200, 500)
+    y = ember.nn.AlphaDropout(0.2)(x).numpy()
+    assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.02
+    assert ember.nn.AlphaDropout(0.2).eval()(x) is x
+
+
+def test_dropout_inplace():
+    ember.manual_seed(0)
+    x = ember.ones(10, 10, requires_grad=True)
+    y = x * 1
+    out = ember.nn.functional.dropout(y, 0.5, inplace=True)
+    assert out is y
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy())
+
+
+def test_embedding_padding_and_pretrained():
+    tm, em = twin(lambda nn: nn.Embedding(6, 3, padding_idx=2))
+    idx = np.array([[0, 2, 5], [2, 2, 1]])
+    to, eo = tm(torch.tensor(idx)), em(ember.tensor(idx))
+    assert_same(eo, to)
+    seed = rnd(2, 3, 3)
+    to.backward(torch.tensor(seed))
+    eo.backward(ember.tensor(seed))
+    assert_same(em.weight.grad, tm.weight.grad)
+    assert not em.weight.grad.numpy()[2].any()
+    assert repr(em) == repr(tm)
+    w = ember.tensor(rnd(4, 2))
+    pre = ember.nn.Embedding.from_pretrained(w)
+    assert not pre.weight.requires_grad and pre.weight.data_ptr() == w.data_ptr()
+    assert ember.nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+    assert repr(ember.nn.Embedding.from_pretrained(w, padding_idx=-1)) == 'Embedding(4, 2, padding_idx=3)'
+
+
+def test_embedding_max_norm_matches_torch():
+    tm, em = twin(lambda nn: nn.Embedding(5, 3, max_norm=1.0))
+    idx = np.array([0, 3, 3, 4])
+    to, eo = tm(torch.tensor(idx)), em(ember.tensor(idx))
+    assert_same(eo, to)
+    assert_same(em.weight.detach(), tm.weight.detach())
+
+
+def test_embedding_errors():
+    emb = ember.nn.Embedding(3, 2)
+    with pytest.raises(IndexError, match='index out of range in self'):
+        emb(ember.tensor([3]))
+    with pytest.raises(RuntimeError):
+        emb(ember.tensor([0.0]))
+
+
+def test_one_hot():
+    for args in [((ember.tensor([0, 2, 1]),), (torch.tensor([0, 2, 1]),)),
+                 ((ember.tensor([[0], [3]]), 5), (torch.tensor([[0], [3]]), 5))]:
+        assert_same(ember.nn.functional.one_hot(*args[0]), torch.nn.functional.one_hot(*args[1]))
+    with pytest.raises(RuntimeError, match='Class values must be smaller than num_classes.'):
+        ember.nn.functional.one_hot(ember.tensor([3]), 2)
+
+
+def test_linear_records_addmm_and_module_call():
+    lin = ember.nn.Linear(3, 2)
+    assert type(lin(ember.randn(4, 3)).grad_fn).__name__ == 'AddmmBackward0'
+    assert type(lin(ember.randn(5, 4, 3)).grad_fn).__name__ == 'ViewBackward0'
+
+
+def test_module_dtype_conversion_runs_forward():
+    tm, em = twin(lambda nn: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.GELU()))
+    tm.double()
+    em.double()
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    to, eo = run_both(tm, em, x)
+    assert eo.dtype == ember.float64
+    assert em[1].running_mean.dtype == ember.float64 and em[1].num_batches_tracked.dtype == ember.int64
+
+
+def test_deepcopy_layer_is_independent():
+    em = ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.BatchNorm1d(2))
+    cp = copy.deepcopy(em)
+    with ember.no_grad():
+        cp[0].weight.fill_(1.0)
+    assert not (em[0].weight == 1.0).all()
+    assert repr(cp) == repr(em)
+
+
+def test_rrelu_training_slopes_in_range():
+    ember.manual_seed(0)
+    x = (-ember.ones(1000)).requires_grad_()
+    y = ember.nn.RReLU(0.1, 0.3)(x)
+    slopes = -y.detach().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), slopes, rtol=1e-6)
+
+
+def test_softmax_without_dim_warns_like_torch():
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        ember.nn.Softmax()(ember.randn(2, 3))
+    assert any('Implicit dimension choice' in str(m.message) for m in w)
