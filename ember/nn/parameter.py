@@ -13,9 +13,11 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad=True):
         arr = np.empty(0, DEFAULT.np) if data is None else data._data
+        if requires_grad and arr.dtype.kind != 'f':
+            raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         self = object.__new__(cls)
         _init(self, arr, None)
-        self.requires_grad_(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def __init__(self, data=None, requires_grad=True):

@@ -875,6 +875,11 @@ class _BackwardHookState:
     def on_grad_output(self, grads):
         self.grad_outputs = tuple(_as_tensor(g) for g in grads)
         if not self.input_pos:
+            import warnings
+            warnings.warn('Full backward hook is firing when gradients are computed with respect to module outputs '
+                          'since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/'
+                          'torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.',
+                          stacklevel=5)
             self._run((None,) * self.n_args)
         return grads
 
