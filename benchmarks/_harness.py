@@ -9,7 +9,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 BLOCK_S = 0.005 if QUICK else 0.05   # aim for timed blocks of calls this long
 BUDGET_S = 0.05 if QUICK else 1.0    # time spent in timed blocks per measurement
 WARMUP_S = 0.01 if QUICK else 0.2    # untimed calls before the timed blocks
-MIN_BLOCKS, MAX_BLOCKS = (3, 5) if QUICK else (5, 15)
+MIN_BLOCKS, MAX_BLOCKS = (3, 5) if QUICK else (3, 15)
 
 
 def threads():
@@ -37,24 +37,25 @@ def emit(record):
 def seconds_per_call(fn):
     """Median seconds per call of ``fn``: warm up, size blocks of calls to about BLOCK_S, and time
     MIN_BLOCKS to MAX_BLOCKS blocks within about BUDGET_S."""
-    warm_until = time.perf_counter() + WARMUP_S
+    began = time.perf_counter()
     fn()
-    number = _calibrate(fn)
-    while time.perf_counter() < warm_until:
+    number, per_call = _calibrate(fn, time.perf_counter() - began)
+    while time.perf_counter() - began < WARMUP_S:
         _block(fn, number)
-    per_block = _block(fn, number)
-    blocks = min(MAX_BLOCKS, max(MIN_BLOCKS, round(BUDGET_S / per_block)))
+    blocks = min(MAX_BLOCKS, max(MIN_BLOCKS, round(BUDGET_S / (number * per_call))))
     return statistics.median(_block(fn, number) / number for _ in range(blocks))
 
 
-def _calibrate(fn):
-    """How many calls of ``fn`` make a block of about BLOCK_S (at least one)."""
-    number = 1
-    while True:
+def _calibrate(fn, first):
+    """Calls per block of about BLOCK_S (at least one) and the seconds per call seen; a first call of
+    ``first`` seconds that fills a block on its own needs no more timing."""
+    number, elapsed = 1, first
+    if first < BLOCK_S:
         elapsed = _block(fn, number)
-        if elapsed >= BLOCK_S / 5:
-            return max(1, round(number * BLOCK_S / elapsed))
-        number *= 10
+        while elapsed < BLOCK_S / 5:
+            number *= 10
+            elapsed = _block(fn, number)
+    return max(1, round(number * BLOCK_S / elapsed)), elapsed / number
 
 
 def _block(fn, number):

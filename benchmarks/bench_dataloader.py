@@ -12,7 +12,7 @@ try:
 except ImportError:
     transforms = None
 
-IMAGES = 400 if _harness.QUICK else 4000
+IMAGES = 400 if _harness.QUICK else 2000
 
 
 class _ToTensor:

@@ -1,11 +1,13 @@
 """Quick timing of one LeNet training step (zero_grad, forward, CrossEntropyLoss, backward, SGD step) on
 CIFAR-10-shaped input: ember vs PyTorch, ms per iteration at batch 4 and 64.
 
-Usage: python benchmarks/lenet_quick.py [--profile] [--iters N]"""
+Usage: python benchmarks/lenet_quick.py [--threads N] [--profile] [--iters N]
+(--threads sets the BLAS/OpenMP thread count of both libraries before they load; use 1 on a busy machine,
+where multi-threaded BLAS spins and both libraries slow down erratically.)"""
 import argparse
+import os
+import sys
 import time
-
-import numpy as np
 
 
 def build(lib):
@@ -33,6 +35,7 @@ def build(lib):
 
 
 def step_fn(lib, batch, seed=0):
+    import numpy as np
     lib.manual_seed(seed)
     net = build(lib)
     crit = lib.nn.CrossEntropyLoss()
@@ -49,16 +52,16 @@ def step_fn(lib, batch, seed=0):
     return step
 
 
-def time_it(step, iters, repeats=5):
+def time_it(step, iters, repeats=5, clock=time.perf_counter):
     """Best of ``repeats`` runs of ``iters`` steps, in ms per step (after a warm-up)."""
     for _ in range(max(5, iters // 10)):
         step()
     best = float('inf')
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         for _ in range(iters):
             step()
-        best = min(best, (time.perf_counter() - t) / iters * 1e3)
+        best = min(best, (clock() - t) / iters * 1e3)
     return best
 
 
@@ -66,18 +69,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--profile', action='store_true', help='cProfile ember at batch 64')
     ap.add_argument('--iters', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--cpu', action='store_true', help='CPU time instead of wall time (with --threads 1: robust to '
+                    'other processes sharing the machine)')
     args = ap.parse_args()
+    if args.threads:
+        for var in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            os.environ[var] = str(args.threads)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
     import ember
     try:
         import torch
+        if args.threads:
+            torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
     for batch in (4, 64):
         iters = args.iters or (200 if batch == 4 else 30)
-        e = time_it(step_fn(ember, batch), iters)
+        clock = time.process_time if args.cpu else time.perf_counter
+        e = time_it(step_fn(ember, batch), iters, clock=clock)
         line = f'batch {batch:3d}: ember {e:7.2f} ms/iter'
         if torch is not None:
-            t = time_it(step_fn(torch, batch), iters)
+            t = time_it(step_fn(torch, batch), iters, clock=clock)
             line += f'   torch {t:7.2f} ms/iter   ratio {e / t:5.2f}'
         print(line, flush=True)
     if args.profile:

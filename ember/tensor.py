@@ -9,6 +9,7 @@ from ._dtype import FROM_NP, DEFAULT
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
 from .autograd.graph import _version_cell
+from .autograd.grad_mode import GRAD as _GRAD
 
 
 class Size(tuple):
@@ -32,6 +33,14 @@ class Size(tuple):
 
     def __add__(self, other):
         return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return (Size, (tuple(self),))
@@ -59,8 +68,6 @@ class device:
         return self.type if self.index is None else f'{self.type}:{self.index}'
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
@@ -109,7 +116,9 @@ class Tensor:
     def __init__(self, *args, dtype=None, device=None):
         """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised."""
         _check_device(device)
-        if len(args) == 1 and isinstance(args[0], Tensor):
+        if not args:
+            arr = np.zeros(0, dtype=DEFAULT.np)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
             arr = args[0]._data
         elif len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], Size):
             arr = np.array(_to_nested(args[0]), dtype=DEFAULT.np)
@@ -138,7 +147,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size')]
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size', scalar=False)]
 
     @property
     def dtype(self):
@@ -184,7 +193,7 @@ class Tensor:
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)
-        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride')]
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
         return self._data.flags.c_contiguous
@@ -231,7 +240,7 @@ class Tensor:
                                'a computed variable in a subgraph that doesn\'t require differentiation use '
                                'var_no_grad = var.detach().')
         if requires_grad and self._data.dtype.kind != 'f':
-            raise RuntimeError('only Tensors of floating point and complex dtype can require gradients')
+            raise RuntimeError('only Tensors of floating point dtype can require gradients')
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -256,8 +265,9 @@ class Tensor:
                 raise TypeError(f'assigned grad expected to be a Tensor or None but got grad of type '
                                 f'{type(g).__name__}')
             if g._data.shape != self._data.shape:
-                raise RuntimeError(f'assigned grad has data of a different size: {tuple(g.shape)} is not '
-                                   f'{tuple(self.shape)}')
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(g._data.shape)}' to a tensor of "
+                                   f"size '{list(self._data.shape)}'. Please ensure that the gradient and the "
+                                   'tensor are the same size')
             if g._data.dtype != self._data.dtype:
                 raise RuntimeError(f'assigned grad has data of a different type: expected {self.dtype}, '
                                    f'got {g.dtype}')
@@ -273,21 +283,20 @@ class Tensor:
 
     @property
     def data(self):
-        """This tensor's values as a new leaf that shares memory and is not tracked by autograd."""
-        t = Tensor._make(self._data)
-        t._base = self._base if self._base is not None else self
-        return t
+        """This tensor's values as a new leaf that shares memory, unseen by autograd (own version counter)."""
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise TypeError(f'data must be a Tensor, got {type(value).__name__}')
+            raise TypeError(f'Variable data has to be a tensor, but got {type(value).__name__}')
         self._data = value._data
 
     def detach(self):
-        """A new tensor sharing memory with this one, cut from the graph (a leaf without grad)."""
+        """A new leaf without grad sharing memory and version counter with this one (not a view for autograd:
+        in-place changes to it do not rewrite this tensor's history)."""
         t = Tensor._make(self._data)
-        t._base = self._base if self._base is not None else self
+        t._vc = _version_cell(self)
         return t
 
     def detach_(self):
@@ -336,7 +345,7 @@ class Tensor:
     # -- conversions ------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
         """The NumPy array behind this tensor (shared memory)."""
-        if self._requires_grad and not force:
+        if self._requires_grad and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         return self._data
@@ -371,14 +380,20 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous')
+            n = 'no values' if self._data.size == 0 else 'more than one value'
+            raise RuntimeError(f'Boolean value of Tensor with {n} is ambiguous')
         return bool(self._data.reshape(()))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
+
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError('only one element tensors can be converted to Python scalars')
+        return self._data.reshape(()).item()
 
     def __complex__(self):
         return complex(self.item())
@@ -394,7 +409,7 @@ class Tensor:
     def __format__(self, spec):
         if self._data.ndim == 0:
             return format(self.item(), spec)
-        return object.__format__(self, spec) if not spec else format(repr(self), spec)
+        return object.__format__(self, spec)
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
@@ -471,7 +486,9 @@ def _to_nested(x):
     return x
 
 
-def _wrap_dim(dim, ndim, op='dim'):
+def _wrap_dim(dim, ndim, op='dim', scalar=True):
+    if not ndim and not scalar:
+        raise IndexError(f'Dimension specified as {dim} but tensor has no dimensions')
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})')
@@ -495,7 +512,7 @@ class _LegacyTensorType(metaclass=_LegacyMeta):
         if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not \
                 isinstance(args[0], Size):
             return _tensor(_to_nested(args[0]), dtype=cls.dtype)
-        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or (0,)
         return empty(*shape, dtype=cls.dtype)
 
 

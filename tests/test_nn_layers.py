@@ -78,6 +78,9 @@ FUNCTIONAL = [
     ('normalize', lambda L, x: F(L).normalize(x), [S], {}),
     ('normalize_p1', lambda L, x: F(L).normalize(x, p=1, dim=0), [S], {}),
     ('cosine_similarity', lambda L, x, y: F(L).cosine_similarity(x, y), [S, S], {}),
+    ('pixel_shuffle', lambda L, x: F(L).pixel_shuffle(x, 2), [(2, 8, 3, 3)], {'name': False}),
+    ('pixel_unshuffle', lambda L, x: F(L).pixel_unshuffle(x, 2), [(2, 2, 4, 6)], {'name': False}),
+    ('channel_shuffle', lambda L, x: F(L).channel_shuffle(x, 3), [(2, 6, 3, 3)], {'name': False}),
     ('pairwise_distance', lambda L, x, y: F(L).pairwise_distance(x, y), [S, S], {'name': False}),
     ('pdist', lambda L, x: F(L).pdist(x), [S], {'name': False}),
 ]
@@ -207,6 +210,9 @@ LAYERS = [
     ('CosineSimilarity', lambda nn: nn.CosineSimilarity(dim=1), [(3, 4), (3, 4)]),
     ('PairwiseDistance', lambda nn: nn.PairwiseDistance(p=1.5), [(3, 4), (3, 4)]),
     ('Dropout_eval', lambda nn: nn.Dropout(0.5).eval(), [(3, 4)]),
+    ('PixelShuffle', lambda nn: nn.PixelShuffle(2), [(1, 8, 2, 3)]),
+    ('PixelUnshuffle', lambda nn: nn.PixelUnshuffle(2), [(1, 2, 4, 4)]),
+    ('ChannelShuffle', lambda nn: nn.ChannelShuffle(2), [(1, 4, 2, 2)]),
     ('Sequential', lambda nn: nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.LayerNorm(8), nn.Linear(8, 2)),
      [(5, 4)]),
 ]
@@ -304,6 +310,27 @@ def test_dropout_statistics():
     assert (ember.nn.Dropout(1.0)(x) == 0).all()
     with pytest.raises(ValueError, match='dropout probability has to be between 0 and 1, but got 1.5'):
         ember.nn.Dropout(1.5)
+
+
+@pytest.mark.parametrize('fn', [lambda x: F(ember).dropout(x, 0.3), lambda x: F(ember).dropout2d(x, 0.5),
+                                lambda x: F(ember).rrelu(x, training=True),
+                                lambda x: F(ember).alpha_dropout(x, 0.2, True),
+                                lambda x: F(ember).gumbel_softmax(x, tau=0.7)])
+def test_random_ops_gradcheck_with_fixed_seed(fn):
+    def seeded(x):
+        ember.manual_seed(0)
+        return fn(x)
+    x = ember.tensor(np.random.default_rng(0).standard_normal((2, 3, 2, 2)), requires_grad=True)
+    assert ember.autograd.gradcheck(seeded, (x,))
+
+
+def test_gumbel_softmax_hard_is_one_hot_with_soft_gradient():
+    ember.manual_seed(0)
+    x = ember.randn(4, 5, requires_grad=True)
+    y = F(ember).gumbel_softmax(x, hard=True)
+    assert (y.sum(1) == 1).all() and set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+    (y * ember.arange(5.0)).sum().backward()
+    assert x.grad is not None and np.abs(x.grad.numpy()).sum() > 0
 
 
 def test_dropout2d_zeroes_whole_channels():

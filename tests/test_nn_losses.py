@@ -86,6 +86,8 @@ for r in REDS:
          [S, S, S], {'name': False}),
         (f'multilabel_soft_margin_{r}', lambda L, x, r=r: F(L).multilabel_soft_margin_loss(
             x, const(L, [[1, 0, 1, 1]] * 3), weight=const(L, W4), reduction=r), [S], {'name': False}),
+        (f'multilabel_margin_{r}', lambda L, x, r=r: F(L).multilabel_margin_loss(
+            x, idx(L, [[3, 0, -1, 1], [1, 2, 3, -1], [-1, 0, 1, 2]]), reduction=r), [S], {'name': False}),
         (f'multi_margin_{r}', lambda L, x, r=r: F(L).multi_margin_loss(
             x, idx(L, [0, 3, 1]), p=2, margin=0.7, weight=const(L, W4), reduction=r), [S], {'name': False}),
     ]

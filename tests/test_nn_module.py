@@ -382,7 +382,8 @@ def test_full_backward_hook_matches_torch():
         h.remove()
         x2 = lib.ones(4, 3)
         lin.register_full_backward_hook(lambda m, gi, go: got.append((list(gi), len(go))))
-        lin(x2).sum().backward()
+        with pytest.warns(UserWarning, match='Full backward hook is firing'):
+            lin(x2).sum().backward()
         out[lib.__name__] = (got, gx)
     (eg, egx), (tg, tgx) = out['ember'], out['torch']
     np.testing.assert_allclose(eg[0][0][0], tg[0][0][0], rtol=1e-5)
@@ -572,3 +573,112 @@ def test_buffer_marker():
     b = ember.nn.Buffer(ember.ones(2), persistent=False)
     assert isinstance(b, ember.nn.Buffer) and type(b) is ember.Tensor
     assert not isinstance(ember.ones(2), ember.nn.Buffer)
+
+
+def test_full_backward_pre_hook_matches_torch():
+    out = {}
+    for lib in libs():
+        lin = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) / 10))
+            lin.bias.fill_(0.0)
+        seen = []
+        lin.register_full_backward_pre_hook(lambda m, go: (go[0] * 2,))
+        lin.register_full_backward_hook(lambda m, gi, go: seen.append(go[0].numpy().copy()))
+        x = lib.ones(4, 3, requires_grad=True)
+        (lin(x) ** 2).sum().backward()
+        out[lib.__name__] = (x.grad.numpy().copy(), lin.weight.grad.numpy().copy(), seen[0])
+    for e, t in zip(out['ember'], out['torch']):
+        np.testing.assert_allclose(e, t, rtol=1e-5)
+
+
+def test_training_loop_reduces_loss():
+    ember.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 2)).astype(np.float32)
+    y = ((x[:, 0] * x[:, 1]) > 0).astype(np.int64)
+    model = ember.nn.Sequential(ember.nn.Linear(2, 16), ember.nn.BatchNorm1d(16), ember.nn.ReLU(),
+                                ember.nn.Dropout(0.1), ember.nn.Linear(16, 2))
+    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    crit = ember.nn.CrossEntropyLoss()
+    xt, yt = ember.tensor(x), ember.tensor(y)
+    losses = []
+    for _ in range(150):
+        opt.zero_grad()
+        loss = crit(model(xt), yt)
+        loss.backward()
+        ember.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    acc = (model(xt).argmax(1) == yt).float().mean().item()
+    assert losses[-1] < 0.5 * losses[0] and acc > 0.9
+
+
+@pytest.mark.parametrize('norm_type', [2.0, 1, float('inf'), 3.0])
+@pytest.mark.parametrize('max_norm', [0.5, 100.0])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in [(3, 4), (4,), (2, 2, 2)]]
+    res = {}
+    for lib in libs():
+        ps = [lib.nn.Parameter(lib.zeros(*g.shape)) for g in grads]
+        for p, g in zip(ps, grads):
+            p.grad = lib.tensor(g)
+        ps.append(lib.nn.Parameter(lib.zeros(2)))
+        total = lib.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
+        res[lib.__name__] = (total, [p.grad for p in ps[:3]])
+    assert_same(res['ember'][0], res['torch'][0], rtol=1e-5)
+    for e, t in zip(res['ember'][1], res['torch'][1]):
+        assert_same(e, t, rtol=1e-5)
+
+
+def test_clip_grad_misc_match_torch():
+    res = {}
+    for lib in libs():
+        p = lib.nn.Parameter(lib.zeros(3))
+        r = [lib.nn.utils.clip_grad_norm_([p], 1.0)]
+        p.grad = lib.tensor([float('inf'), 1.0, 2.0])
+        with pytest.raises(RuntimeError) as err:
+            lib.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+        r.append(str(err.value))
+        p.grad = lib.tensor([-3.0, 0.5, 2.0])
+        assert lib.nn.utils.clip_grad_value_(p, 1.0) is None
+        r.append(p.grad)
+        res[lib.__name__] = r
+    assert_same(res['ember'][0], res['torch'][0])
+    assert res['ember'][1] == res['torch'][1]
+    assert_same(res['ember'][2], res['torch'][2])
+
+
+def test_parameters_vector_round_trip_matches_torch():
+    res = {}
+    for lib in libs():
+        m = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            for i, p in enumerate(m.parameters()):
+                p.copy_(lib.arange(p.numel(), dtype=lib.float32).reshape(p.shape) + i)
+        v = lib.nn.utils.parameters_to_vector(m.parameters())
+        lib.nn.utils.vector_to_parameters(v * 2, m.parameters())
+        res[lib.__name__] = (v.detach(), m.weight.detach(), m.bias.detach())
+        with pytest.raises(TypeError) as err:
+            lib.nn.utils.vector_to_parameters([1.0], m.parameters())
+        res[lib.__name__] += (str(err.value).replace('list', 'list'),)
+    for e, t in zip(res['ember'][:3], res['torch'][:3]):
+        assert_same(e, t)
+    assert res['ember'][3] == res['torch'][3]
+
+
+def test_always_call_forward_hook_runs_on_error():
+    for lib in libs():
+        seen = []
+
+        class Bad(lib.nn.Module):
+            def forward(self, x):
+                raise ValueError('boom')
+        m = Bad()
+        m.register_forward_hook(lambda mod, a, o: seen.append(o), always_call=True)
+        m.register_forward_hook(lambda mod, a, o: seen.append('never'))
+        with pytest.raises(ValueError, match='boom'):
+            m(1)
+        assert seen == [None]

@@ -58,7 +58,8 @@ def _prepare_cifar(tmp_path):
 
 
 def _mask(line):
-    return ' '.join(NUM.sub('#', line).split())
+    """The line's structure: numbers masked, spacing (which depends on signs and widths) removed."""
+    return re.sub(r'\s+', '', NUM.sub('#', line))
 
 
 def _close(ours, theirs):

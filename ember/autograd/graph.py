@@ -222,13 +222,21 @@ def _rebuild(arr, node, output_nr):
     return t
 
 
+def _op_name(fn):
+    """How PyTorch's version error names a node: ``MulBackward0`` -> ``Mul``, ``UnsqueezeBackward1`` ->
+    ``Unsqueeze1``."""
+    name = fn.name()
+    return name[:-9] if name.endswith('Backward0') else name.replace('Backward', '')
+
+
 def _raise_modified(node, obj, now, then, is_output):
     arr = obj if is_output else obj._data
     from .._dtype import from_np
     tname = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
              'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}[from_np(arr.dtype).name]
     shape = ', '.join(map(str, arr.shape))
-    where = f', which is output 0 of {node.name()},' if is_output else ''
+    fn, nr = (node, 0) if is_output else (obj.grad_fn, obj._output_nr)
+    where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
         f'[torch.{tname}Tensor [{shape}]]{where} is at version {now}; expected version {then} instead. '

@@ -6,12 +6,14 @@ import numpy as np
 
 from .. import _dtype
 from .._dtype import DEFAULT, to_np
-from ..tensor import Tensor, _check_device, _to_nested
+from ..tensor import Tensor, _check_device
 from ._util import shape_arg
 
 
 def _finish(t, requires_grad):
     if requires_grad:
+        if t._data.dtype.kind != 'f':
+            raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         t.requires_grad_(True)
     return t
 
@@ -28,60 +30,89 @@ def _infer(data):
         return np.array(data, np.bool_)
     if isinstance(data, int):
         if not -2**63 <= data < 2**63:
-            raise RuntimeError(f'Overflow when unpacking long')
+            raise ValueError('Overflow when unpacking long long')
         return np.array(data, np.int64)
     if isinstance(data, float):
         return np.array(data, DEFAULT.np)
-    if isinstance(data, (list, tuple)):
-        kinds = set()
-        arr_dtypes = []
-        _scan(data, kinds, arr_dtypes)
-        nested = _to_nested(data)
-        try:
-            arr = np.array(nested)
-        except ValueError as e:
-            raise ValueError(f'expected sequence of equal-length lists to build a tensor ({e})') from None
-        if arr.dtype == object:
-            raise TypeError('tensor(): could not build a tensor from this data (ragged nesting or objects)')
-        if arr.size == 0 and not arr_dtypes:
-            return arr.astype(DEFAULT.np)
-        dt = _list_dtype(kinds, arr_dtypes)
-        return arr.astype(dt.np, copy=False)
+    if isinstance(data, (list, tuple, range)):
+        return _from_sequence(data)
     if hasattr(data, '__array__'):
         return np.asarray(data)
     if isinstance(data, complex):
         raise TypeError('ember has no complex dtypes')
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if isinstance(data, str):
+        raise TypeError(f"new(): invalid data type 'str'")
+    raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
 
 
-def _scan(x, kinds, arr_dtypes):
+def _from_sequence(data):
+    """Array for nested sequences: the dtype promotes over all leaves (Python scalars, NumPy scalars and
+    arrays, one-element tensors), as torch.tensor infers it."""
+    dt = _scan(data, None)
+    try:
+        arr = np.array(_unwrap(data))
+    except ValueError:
+        raise ValueError(_ragged_message(data)) from None
+    if dt is None:
+        return arr.astype(DEFAULT.np)
+    if arr.dtype.kind in 'uO' and dt is _dtype.int64:
+        raise ValueError('Overflow when unpacking long long')
+    return arr.astype(dt.np, copy=False)
+
+
+def _leaf_dtype(v):
+    if isinstance(v, Tensor):
+        return v.dtype
+    if isinstance(v, (np.ndarray, np.generic)):
+        return _dtype.from_np(v.dtype)
+    if isinstance(v, bool):
+        return _dtype.bool_
+    if isinstance(v, int):
+        return _dtype.int64
+    if isinstance(v, float):
+        return DEFAULT.dtype
+    if isinstance(v, str):
+        raise ValueError(f"too many dimensions 'str'")
+    raise RuntimeError(f'Could not infer dtype of {type(v).__name__}')
+
+
+def _scan(x, dt):
+    """``dt`` promoted with the dtype of every leaf of the nested sequence ``x``."""
     for v in x:
-        if isinstance(v, (list, tuple)):
-            _scan(v, kinds, arr_dtypes)
-        elif isinstance(v, Tensor):
-            arr_dtypes.append(v.dtype)
-        elif isinstance(v, np.ndarray):
-            arr_dtypes.append(_dtype.from_np(v.dtype))
-        elif isinstance(v, bool) or isinstance(v, np.bool_):
-            kinds.add(0)
-        elif isinstance(v, (int, np.integer)):
-            kinds.add(1)
-        elif isinstance(v, (float, np.floating)):
-            kinds.add(2)
-        else:
-            raise TypeError(f"Could not infer dtype of {type(v).__name__}")
+        if isinstance(v, (list, tuple, range)):
+            dt = _scan(v, dt)
+            continue
+        d = _leaf_dtype(v)
+        dt = d if dt is None else _dtype.promote_types(dt, d)
+    return dt
 
 
-def _list_dtype(kinds, arr_dtypes):
-    scalar = {0: _dtype.bool_, 1: _dtype.int64, 2: DEFAULT.dtype}[max(kinds)] if kinds else None
-    if not arr_dtypes:
-        return scalar
-    d = arr_dtypes[0]
-    for o in arr_dtypes[1:]:
-        d = _dtype.promote_types(d, o)
-    if scalar is not None and scalar._cat > d._cat:
-        d = _dtype.promote_types(d, scalar)
-    return d
+def _unwrap(x):
+    """Nested lists with tensors replaced by their single value (torch reads them as scalars)."""
+    if isinstance(x, Tensor):
+        if x._data.size != 1:
+            raise ValueError('only one element tensors can be converted to Python scalars')
+        return x._data.reshape(())[()]
+    if isinstance(x, (list, tuple)):
+        return [_unwrap(v) for v in x]
+    return x
+
+
+def _ragged_message(x, dim=0):
+    """torch's message for nested sequences of unequal lengths."""
+    subs = [v for v in x if isinstance(v, (list, tuple, range))]
+    if subs and len(subs) != len(x):
+        return 'not a sequence'
+    lens = {len(v) for v in subs}
+    if len(lens) > 1:
+        n = len(subs[0])
+        got = next(len(v) for v in subs if len(v) != n)
+        return f'expected sequence of length {n} at dim {dim + 1} (got {got})'
+    for v in subs:
+        msg = _ragged_message(v, dim + 1)
+        if msg:
+            return msg
+    return '' if dim else 'expected sequences of equal length to build a tensor'
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -129,7 +160,10 @@ def _by_shape(fill):
         _check_device(device)
         shape = shape_arg(size or (kw.pop('size'),))
         nd = to_np(dtype) or DEFAULT.np
-        return _finish(Tensor._make(fill(shape, nd)), requires_grad)
+        try:
+            return _finish(Tensor._make(fill(shape, nd)), requires_grad)
+        except ValueError:
+            raise RuntimeError(f'Trying to create tensor with negative dimension: {list(shape)}') from None
     return make
 
 
@@ -188,13 +222,51 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if step == 0:
         raise RuntimeError('step must be nonzero')
     if (end - start) / step < 0:
-        raise RuntimeError('upper bound and larger bound inconsistent with step sign')
+        raise RuntimeError('upper bound and lower bound inconsistent with step sign')
     nd = to_np(dtype)
     if nd is None:
         nd = np.dtype(np.int64) if all(isinstance(v, int) for v in vals) else DEFAULT.np
     n = int(np.ceil((end - start) / step))
-    arr = (start + np.arange(n, dtype=np.float64 if nd.kind == 'f' else np.int64) * step).astype(nd)
+    if nd.kind == 'f':
+        arr = _arange_float(float(start), float(step), n, nd)
+    else:
+        arr = (start + np.arange(n, dtype=np.int64) * step).astype(nd)
     return _finish(Tensor._make(arr), requires_grad)
+
+
+_LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
+
+
+def _arange_float(start, step, n, nd):
+    """start + i * step as PyTorch's CPU kernel rounds it (so values print alike): double-precision FMAs,
+    and in blocks of two SIMD vectors each lane steps from the vector's first value rounded to ``nd``."""
+    i = np.arange(n, dtype=np.float64)
+    out = _fma(step, i, start)
+    w = _LANES.get(nd)
+    if w is not None:
+        nvec = n // (2 * w) * 2 * w
+        lane = i[:nvec] % w
+        base = _fma(step, i[:nvec] - lane, start).astype(nd).astype(np.float64)
+        out[:nvec] = _fma(lane, step, base)
+    return out.astype(nd)
+
+
+def _split(x):
+    t = 134217729.0 * x
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def _fma(a, b, c):
+    """a * b + c in float64 rounded once (a fused multiply-add, from Dekker's exact product)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    v = s - p
+    return s + (err + ((p - (s - v)) + (c - v)))
 
 
 def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -208,8 +280,24 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     """``steps`` evenly spaced values from start to end inclusive."""
     _check_device(device)
     nd = to_np(dtype) or DEFAULT.np
-    arr = np.linspace(float(start), float(end), int(steps))
-    return _finish(Tensor._make(arr.astype(nd)), requires_grad)
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError('linspace(): number of steps must be non-negative')
+    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad)
+
+
+def _linspace(start, end, steps, nd):
+    """PyTorch's CPU linspace: from ``start`` for the first half, back from ``end`` for the rest, with
+    fused multiply-adds in the output's float type (double for integer outputs)."""
+    ct = nd if nd.kind == 'f' else np.dtype(np.float64)
+    start, end = ct.type(nd.type(start)), ct.type(nd.type(end))
+    if steps == 1:
+        return np.array([start], nd)
+    step = ct.type((end - start) / ct.type(steps - 1))
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    out = np.where(i < half, _fma(step, i, start), _fma(-step, steps - 1 - i, end))
+    return out.astype(ct).astype(nd)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):

@@ -111,7 +111,8 @@ def getitem(input, index):
         arr = a[idx if len(idx) != 1 else idx[0]]
     except IndexError as e:
         raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(a.shape)})') from None
-    arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
+    if not isinstance(arr, np.ndarray):
+        arr = a[idx + (Ellipsis,)] if basic else np.asarray(arr)
     if not basic and arr.base is a:
         arr = arr.copy()
     node = None
@@ -186,8 +187,11 @@ def setitem(input, index, value):
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
                                         dtype=input._data.dtype))
-    tracked = check_inplace(input, value)
     idx = _convert_index(index)
+    try:
+        tracked = check_inplace(input, value)
+    except RuntimeError as e:
+        raise _setitem_leaf_error(e, idx) from None
     if tracked:
         snap = Tensor._make(input._data.copy(), input.grad_fn)
         snap._output_nr, snap._requires_grad = input._output_nr, input._requires_grad
@@ -202,7 +206,19 @@ def setitem(input, index, value):
     except ValueError as e:
         raise RuntimeError(f'shape mismatch: value tensor of shape {fmt_shape(value._data.shape)} cannot be '
                            f'broadcast to indexing result ({e})') from None
+    except IndexError as e:
+        if _is_basic(idx):
+            _check_bounds(input._data, idx)
+        raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})') from None
     input._bump()
+
+
+def _setitem_leaf_error(e, idx):
+    """PyTorch writes ``x[i] = v`` through a view: on a leaf that requires grad, the error names the view."""
+    from .inplace import _LEAF, _VIEW_LEAF
+    if str(e) == _LEAF and _is_basic(idx) and any(i is not Ellipsis for i in idx):
+        return RuntimeError(_VIEW_LEAF)
+    return e
 
 
 # -- gather / scatter / index_select / masked_fill ----------------------------------------------------------

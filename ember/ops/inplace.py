@@ -4,6 +4,7 @@ import numpy as np
 
 from .._dtype import FROM_NP, can_cast
 from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
 from ..tensor import Tensor
 
 _LEAF = 'a leaf Variable that requires grad is being used in an in-place operation.'
@@ -35,18 +36,74 @@ def commit(t, r):
         if r.grad_fn is not None:
             raise RuntimeError(f'output with shape [{", ".join(map(str, t._data.shape))}] doesn\'t match the '
                                f'broadcast shape [{", ".join(map(str, r._data.shape))}]')
-    np.copyto(t._data, r._data, casting='unsafe')
+    try:
+        np.copyto(t._data, r._data, casting='unsafe')
+    except ValueError:
+        raise RuntimeError(_OVERLAP) from None
     if r.grad_fn is not None:
-        t.grad_fn = r.grad_fn
-        t._output_nr = r._output_nr
-        t._requires_grad = True
+        adopt(t, r)
     t._bump()
     return t
 
 
+_OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '
+            'location. Please clone() the tensor before performing the operation.')
+
+
+def adopt(t, r):
+    """Make ``r``'s grad_fn the history of ``t`` (just overwritten with r's values); when ``t`` is a view,
+    its base's history becomes a CopySlices of r so gradients reach the base's old history and r's inputs."""
+    t.grad_fn, t._output_nr, t._requires_grad = r.grad_fn, r._output_nr, True
+    b = t._base
+    if b is None:
+        return
+    from .indexing import CopySlices
+    old = Tensor._make(b._data, b.grad_fn)
+    old._output_nr, old._requires_grad = b._output_nr, b._requires_grad
+    node = CopySlices((old, r))
+    node.idx, node.accumulate, node.basic = view_index(b._data, t._data), False, False
+    node.vshape, node.vdtype = r._data.shape, r._data.dtype
+    b.grad_fn, b._output_nr, b._requires_grad = node, 0, True
+
+
+def view_index(base, view):
+    """Index arrays into ``base`` giving each element of ``view`` (an array that shares base's memory)."""
+    item = base.itemsize
+    start = view.__array_interface__['data'][0] - base.__array_interface__['data'][0]
+    off = start + _offsets(view)
+    if base.flags.c_contiguous:
+        pos = off // item
+    else:
+        boff = _offsets(base).ravel()
+        order = np.argsort(boff, kind='stable')
+        pos = order[np.searchsorted(boff[order], off)]
+    return np.unravel_index(pos, base.shape)
+
+
+def _offsets(a):
+    """Byte offset of every element of ``a`` from its first element's address."""
+    off = np.zeros(a.shape, np.int64)
+    for d, (n, st) in enumerate(zip(a.shape, a.strides)):
+        off += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (a.ndim - d - 1))
+    return off
+
+
+def overwritten(t, name):
+    """Record that ``t`` was filled with values that do not depend on it (its old values get zero grad)."""
+    cls = _FILL_NODES.get(name)
+    if cls is None:
+        cls = _FILL_NODES[name] = type(name, (Node,), {'__slots__': (), 'backward': lambda self, g: g * 0,
+                                                       '__doc__': 'Zero gradient: the values were overwritten.'})
+    adopt(t, Tensor._make(t._data, cls((t,))))
+
+
+_FILL_NODES = {}
+_TYPE_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
+               'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
+
+
 def _tname(t):
-    return {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
-            'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}[t._data.dtype.name]
+    return _TYPE_NAMES[t._data.dtype.name]
 
 
 def _snapshot(t):
@@ -72,9 +129,7 @@ def make_reshape_inplace(fn, name):
     """In-place shape change (``unsqueeze_``, ``squeeze_``, ``t_``...): self takes the view's shape."""
     def op_(self, *args, **kwargs):
         if self._requires_grad and self.grad_fn is None and GRAD.enabled:
-            r = fn(self, *args, **kwargs)
-            self._data = r._data
-            return self
+            raise RuntimeError(_LEAF)
         r = fn(self, *args, **kwargs)
         self._data = r._data
         if r.grad_fn is not None:
@@ -87,19 +142,24 @@ def make_reshape_inplace(fn, name):
 
 def zero_(t):
     """Fill with zeros in place."""
-    check_inplace(t)
+    tracked = check_inplace(t)
     t._data[...] = 0
     t._bump()
+    if tracked:
+        overwritten(t, 'ZeroBackward0')
     return t
 
 
 def fill_(t, value):
     """Fill with ``value`` in place."""
-    if check_inplace(t, value):
+    tracked = check_inplace(t, value)
+    if tracked and isinstance(value, Tensor) and value._requires_grad:
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), value))
     t._data[...] = value._data if isinstance(value, Tensor) else value
     t._bump()
+    if tracked:
+        overwritten(t, 'FillBackward2')
     return t
 
 

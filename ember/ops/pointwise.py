@@ -48,8 +48,10 @@ def _broadcast_error(name, x, y):
     return RuntimeError(f'{name}: shapes {fmt_shape(xs)} and {fmt_shape(ys)} do not broadcast')
 
 
-def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
-    """Make a differentiable binary op; ``backward(g, a, b)`` returns the grads of both operands."""
+def binary(name, np_fn, node_name, backward, float_out=False, doc='', no_bool=False):
+    """Make a differentiable binary op; ``backward(g, a, b)`` returns the grads of both operands
+    (``no_bool``: refuse bool operands, as PyTorch's subtraction does)."""
+    arrays = _sub_arrays if no_bool else binary_arrays
     params = _params(backward)
     needs_a, needs_b = 'a' in params, 'b' in params
 
@@ -83,21 +85,22 @@ def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
         if type(input) is Tensor and type(other) is Tensor:
             a, b = input._data, other._data
             if a.dtype is b.dtype and (not float_out or a.dtype.kind == 'f'):
-                if a.shape == b.shape:
+                try:
                     r = np_fn(a, b)
-                else:
-                    try:
-                        r = np_fn(a, b)
-                    except ValueError:
-                        raise _broadcast_error(name, input, other) from None
+                except ValueError:
+                    raise _broadcast_error(name, input, other) from None
+                except TypeError as e:
+                    raise _type_error(e, input, other) from None
                 if GRAD.enabled and (input._requires_grad or other._requires_grad):
                     return record(input, other, a, b, r)
                 return Tensor._make(r)
-        x, y, a, b = binary_arrays(input, other, float_out)
+        x, y, a, b = arrays(input, other, float_out)
         try:
             r = np_fn(a, b)
         except ValueError:
             raise _broadcast_error(name, x, y) from None
+        except OverflowError:
+            r = np_fn(*_wrap_ints(a, b))
         if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                              (isinstance(y, Tensor) and y._requires_grad)):
             return record(x, y, a, b, r)
@@ -106,6 +109,51 @@ def binary(name, np_fn, node_name, backward, float_out=False, doc=''):
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
     op.node = cls
     return op
+
+
+_SUB_BOOL = ('Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a '
+             'mask, use the `~` or `logical_not()` operator instead.')
+_SUB_BOOLS = ('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or '
+              '`logical_xor()` operator instead.')
+
+
+def _is_bool(x):
+    return isinstance(x, (bool, np.bool_)) or isinstance(x, Tensor) and x._data.dtype == np.bool_
+
+
+def _sub_arrays(x, y, float_out):
+    """``binary_arrays`` for subtraction, which PyTorch refuses for bool operands."""
+    bx, by = _is_bool(x), _is_bool(y)
+    if bx or by:
+        raise RuntimeError(_SUB_BOOLS if bx and by else _SUB_BOOL)
+    return binary_arrays(x, y, float_out)
+
+
+def _type_error(e, x, y):
+    """NumPy's refusal of bool subtraction, worded as PyTorch's."""
+    return RuntimeError(_SUB_BOOLS) if _is_bool(x) and _is_bool(y) else e
+
+
+def _wrap_ints(a, b):
+    """Python ints outside an integer tensor's range wrap around, as in PyTorch (NumPy 2 raises)."""
+    dt = a.dtype if isinstance(a, np.ndarray) else b.dtype
+    return tuple(np.array(v & 0xFFFFFFFFFFFFFFFF, np.uint64).astype(dt) if isinstance(v, int) else v
+                 for v in (a, b))
+
+
+def _no_bool(np_fn, kernel):
+    """``np_fn`` refusing two bool operands like PyTorch's ``kernel`` (NumPy would compute in int8)."""
+    def f(a, b):
+        r = np_fn(a, b)
+        if r.dtype == np.int8 and _is_bool_arr(a) and _is_bool_arr(b):
+            raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+        return r
+    f.__name__ = np_fn.__name__
+    return f
+
+
+def _is_bool_arr(v):
+    return isinstance(v, bool) or getattr(v, 'dtype', None) == np.bool_
 
 
 def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
@@ -147,8 +195,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
 
 # -- arithmetic ---------------------------------------------------------------------------------------
 _add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: (g, g))
-_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: (g, -g))
-rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: (-g, g))
+_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: (g, -g), no_bool=True)
+rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: (-g, g), no_bool=True)
 mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: (g * b, g * a))
 _div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: (g / b, -g * a / (b * b)), float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0',
@@ -158,8 +206,10 @@ minimum = binary('minimum', xp.minimum, 'MinimumBackward0',
 atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0',
                lambda g, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), float_out=True)
 fmod = binary('fmod', xp.fmod, 'FmodBackward0', lambda g, a, b: (g, None))
-remainder = binary('remainder', xp.remainder, 'RemainderBackward0', lambda g, a, b: (g, None))
-floor_divide = binary('floor_divide', xp.floor_divide, 'FloorDivideBackward0', lambda g, a, b: (None, None))
+remainder = binary('remainder', _no_bool(xp.remainder, 'remainder_cpu'), 'RemainderBackward0',
+                   lambda g, a, b: (g, None))
+floor_divide = binary('floor_divide', _no_bool(xp.floor_divide, 'div_floor_cpu'), 'FloorDivideBackward0',
+                      lambda g, a, b: (None, None))
 
 
 def _minmax_grads(g, a, b, cmp):
@@ -253,16 +303,24 @@ _pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: _pow_bw(g, a, b)
 def pow(input, exponent):
     """input ** exponent, with either operand a Python number."""
     if not isinstance(input, Tensor):
+        if isinstance(input, bool) and exponent._data.dtype == np.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         return _pow2(input, exponent)
     if not isinstance(exponent, Tensor):
         exponent = as_operand(exponent)
-        if isinstance(exponent, int) and exponent < 0 and input._data.dtype.kind in 'iub':
-            raise RuntimeError('Integers to negative integer powers are not allowed.')
+        if isinstance(exponent, int) and input._data.dtype.kind in 'iub':
+            if exponent < 0:
+                raise RuntimeError('Integers to negative integer powers are not allowed.')
+            if isinstance(exponent, bool) and input._data.dtype == np.bool_:
+                return Tensor._make(input._data | (not exponent))
         if isinstance(exponent, Tensor):
             return _pow1(input, exponent)
         return _pow0(input, exponent)
-    if input._data.dtype.kind in 'iu' and exponent._data.dtype.kind in 'iu' and (exponent._data < 0).any():
-        raise RuntimeError('Integers to negative integer powers are not allowed.')
+    if input._data.dtype.kind in 'iub' and exponent._data.dtype.kind in 'iub':
+        if input._data.dtype == np.bool_ and exponent._data.dtype == np.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        if (exponent._data < 0).any():
+            raise RuntimeError('Integers to negative integer powers are not allowed.')
     return _pow1(input, exponent)
 
 
@@ -435,7 +493,10 @@ def where(condition, input=None, other=None):
         raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
                            f'{FROM_NP[c.dtype].name.capitalize()}')
     x, y, a, b = binary_arrays(input, other)
-    r = np.where(c, a, b)
+    try:
+        r = np.where(c, a, b)
+    except ValueError:
+        raise _broadcast_error('where', condition, _broadcast_arg(x, y)) from None
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         r = r.astype(DEFAULT.np if isinstance(a, float) or isinstance(b, float) else r.dtype)
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
@@ -446,6 +507,16 @@ def where(condition, input=None, other=None):
                       y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None)
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+def _broadcast_arg(x, y):
+    """The shape (as a tensor) that the condition of ``where`` failed to broadcast with."""
+    xs = x._data.shape if isinstance(x, Tensor) else ()
+    ys = y._data.shape if isinstance(y, Tensor) else ()
+    try:
+        return Tensor._make(np.empty(np.broadcast_shapes(xs, ys)))
+    except ValueError:
+        return y
 
 
 def lerp(input, end, weight):

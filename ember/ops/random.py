@@ -75,10 +75,11 @@ def set_rng_state(state):
     default_generator.set_state(state)
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype, kernel='check_uniform_bounds'):
     nd = to_np(dtype) or DEFAULT.np
     if nd.kind != 'f':
-        raise RuntimeError(f'"check_uniform_bounds" not implemented for \'{dtype}\'')
+        from .inplace import _TYPE_NAMES
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAMES[nd.name]}\'')
     return nd
 
 
@@ -95,7 +96,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
           pin_memory=False, **kw):
     """Standard normal samples."""
     _check_device(device)
-    nd = _float_dtype(dtype)
+    nd = _float_dtype(dtype, 'normal_kernel_cpu')
     arr = _rng(generator).standard_normal(shape_arg(size or (kw.pop('size'),)), dtype=np.float64 if nd != np.float32 else np.float32)
     return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
 
@@ -179,44 +180,49 @@ def poisson(input, generator=None):
 
 
 # -- in-place samplers (Tensor methods) ---------------------------------------------------------------
-def _fill(t, arr):
+def _fill(t, arr, name):
+    """Write samples into ``t``; autograd records a node ``name`` with zero gradient, as PyTorch does."""
+    from .inplace import check_inplace, overwritten
+    tracked = check_inplace(t)
     np.copyto(t._data, arr, casting='unsafe')
     t._bump()
+    if tracked:
+        overwritten(t, name)
     return t
 
 
 def uniform_(t, a=0.0, b=1.0, *, generator=None):
     """Fill with uniform samples in [a, b)."""
-    return _fill(t, _rng(generator).uniform(a, b, t._data.shape))
+    return _fill(t, _rng(generator).uniform(a, b, t._data.shape), 'UniformBackward0')
 
 
 def normal_(t, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples."""
-    return _fill(t, _rng(generator).normal(mean, std, t._data.shape))
+    return _fill(t, _rng(generator).normal(mean, std, t._data.shape), 'NormalBackward0')
 
 
 def bernoulli_(t, p=0.5, *, generator=None):
     probs = p._data if isinstance(p, Tensor) else p
-    return _fill(t, _rng(generator).random(t._data.shape) < probs)
+    return _fill(t, _rng(generator).random(t._data.shape) < probs, 'BernoulliBackward1')
 
 
 def exponential_(t, lambd=1.0, *, generator=None):
-    return _fill(t, _rng(generator).exponential(1.0 / lambd, t._data.shape))
+    return _fill(t, _rng(generator).exponential(1.0 / lambd, t._data.shape), 'ExponentialBackward0')
 
 
 def random_(t, from_=0, to=None, *, generator=None):
     if to is None:
         from_, to = 0, (from_ if from_ else 2 ** 24 if t._data.dtype.kind == 'f' else np.iinfo(t._data.dtype).max)
-    return _fill(t, _rng(generator).integers(from_, to, t._data.shape))
+    return _fill(t, _rng(generator).integers(from_, to, t._data.shape), 'RandomBackward1')
 
 
 def cauchy_(t, median=0.0, sigma=1.0, *, generator=None):
-    return _fill(t, median + sigma * _rng(generator).standard_cauchy(t._data.shape))
+    return _fill(t, median + sigma * _rng(generator).standard_cauchy(t._data.shape), 'CauchyBackward0')
 
 
 def log_normal_(t, mean=1.0, std=2.0, *, generator=None):
-    return _fill(t, _rng(generator).lognormal(mean, std, t._data.shape))
+    return _fill(t, _rng(generator).lognormal(mean, std, t._data.shape), 'LogNormalBackward0')
 
 
 def geometric_(t, p, *, generator=None):
-    return _fill(t, _rng(generator).geometric(p, t._data.shape))
+    return _fill(t, _rng(generator).geometric(p, t._data.shape), 'GeometricBackward0')

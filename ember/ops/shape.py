@@ -432,9 +432,10 @@ def cat(tensors, dim=0, *, out=None):
             raise RuntimeError(f'Tensors must have same number of dimensions: got {nd} and {a.ndim}')
         for k in range(nd):
             if k != d and a.shape[k] != keep[0][1].shape[k]:
+                n = next(i for i, u in enumerate(tensors) if u is t)
                 raise RuntimeError(f'Sizes of tensors must match except in dimension {d}. Expected size '
                                    f'{keep[0][1].shape[k]} but got size {a.shape[k]} for tensor number '
-                                   f'{tensors.index(t)} in the list.')
+                                   f'{n} in the list.')
     arr = np.concatenate([a for _, a in keep], axis=d)
     if GRAD.enabled and any(t._requires_grad for t, _ in keep):
         node = CatBackward0([t for t, _ in keep])

@@ -13,7 +13,8 @@ from ._fused import fused, record
 __all__ = ['relu', 'relu_', 'relu6', 'leaky_relu', 'leaky_relu_', 'elu', 'elu_', 'selu', 'selu_', 'celu',
            'celu_', 'gelu', 'silu', 'mish', 'softplus', 'hardtanh', 'hardtanh_', 'hardsigmoid', 'hardswish',
            'sigmoid', 'tanh', 'softmax', 'log_softmax', 'softmin', 'prelu', 'rrelu', 'rrelu_', 'softsign',
-           'tanhshrink', 'threshold', 'threshold_', 'logsigmoid', 'hardshrink', 'softshrink', 'glu']
+           'tanhshrink', 'threshold', 'threshold_', 'logsigmoid', 'hardshrink', 'softshrink', 'glu',
+           'gumbel_softmax']
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -164,36 +165,38 @@ def celu_(input, alpha=1.0):
 
 
 # -- gelu, silu, mish, softplus ------------------------------------------------------------------------------
-def _gelu_fwd(a, approximate):
-    if approximate == 'tanh':
-        return (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
-    return (0.5 * a * (1.0 + pointwise._erf(a * _SQRT1_2))).astype(a.dtype, copy=False)
-
-
-def _gelu_bwd(g, x, approximate):
+def _gelu_backward(self, g):
+    """d gelu / dx: Phi(x) + x phi(x) (or the tanh form's derivative); Phi comes saved from the forward."""
+    (x,) = self.saved()
+    approximate, cdf = self.ctx
     if approximate == 'tanh':
         x2 = x * x
         t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
-        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2)
-        return g * d
-    cdf = 0.5 * (1.0 + pointwise._erf(x * _SQRT1_2))
-    return g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+        return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2)),)
+    return (g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI),)
 
 
-def _gelu_ref(x, approximate):
-    if approximate == 'tanh':
+def _gelu_ref(ctx, x):
+    if ctx[0] == 'tanh':
         return x * 0.5 * (ops.tanh((x + x * x * x * 0.044715) * _K_TANH) + 1.0)
     return x * 0.5 * (pointwise.erf(x * _SQRT1_2) + 1.0)
 
 
-_gelu = _elementwise('GeluBackward0', _gelu_fwd, _gelu_bwd, _gelu_ref)
+GeluBackward0 = fused('GeluBackward0', _gelu_backward, _gelu_ref)
 
 
 def gelu(input, approximate='none'):
     """x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
     if approximate not in ('none', 'tanh'):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
-    return _gelu(input, approximate)
+        raise RuntimeError('approximate argument must be either none or tanh.')
+    a = input._data
+    if approximate == 'tanh':
+        out = (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
+        return record(GeluBackward0, (input,), out, ctx=(approximate, None))
+    cdf = pointwise._erf(a * a.dtype.type(_SQRT1_2))
+    cdf += 1
+    cdf *= 0.5
+    return record(GeluBackward0, (input,), (a * cdf).astype(a.dtype, copy=False), ctx=(approximate, cdf))
 
 
 _silu = _elementwise(
@@ -478,3 +481,17 @@ def glu(input, dim=-1):
         raise RuntimeError(f'Halving dimension must be even, but dimension {d} is size {x.shape[d]}')
     a, b = np.split(x, 2, axis=d)
     return record(GluBackward0, (input,), (a * _sig(b)).astype(x.dtype, copy=False), ctx=d)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Sample from the Gumbel-softmax distribution (one-hot in the forward pass when ``hard``, with the
+    soft sample's gradient: the straight-through estimator)."""
+    from ...ops.random import _rng
+    g = -np.log(_rng(None).exponential(size=logits._data.shape)).astype(logits._data.dtype)
+    y_soft = reduction.softmax((logits + Tensor._make(g)) / tau, dim)
+    if not hard:
+        return y_soft
+    index = np.argmax(y_soft._data, axis=dim)
+    y_hard = np.zeros_like(y_soft._data)
+    np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
+    return Tensor._make(y_hard) - y_soft.detach() + y_soft

@@ -52,7 +52,7 @@ def _apply_mask(input, m, inplace):
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     _check_p(p)
-    if not training:
+    if not training or p == 0:
         return input
     x = input._data
     return _apply_mask(input, _mask(x.shape, p, x.dtype), inplace)
@@ -60,7 +60,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def _feature_dropout(input, p, training, inplace, batched):
     _check_p(p)
-    if not training:
+    if not training or p == 0:
         return input
     x = input._data
     lead = 2 if batched else 1

@@ -18,7 +18,7 @@ __all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy
            'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div', 'soft_margin_loss',
            'cosine_embedding_loss', 'margin_ranking_loss', 'hinge_embedding_loss', 'poisson_nll_loss',
            'gaussian_nll_loss', 'triplet_margin_loss', 'triplet_margin_with_distance_loss',
-           'multilabel_soft_margin_loss', 'multi_margin_loss']
+           'multilabel_soft_margin_loss', 'multi_margin_loss', 'multilabel_margin_loss']
 
 
 # -- reductions -------------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     _size_warning(input, target)
     reduction = _reduction(reduction)
     if delta <= 0:
-        raise RuntimeError(f'huber_loss does not support non-positive values for delta.')
+        raise RuntimeError('huber_loss does not support non-positive values for delta.')
     if weight is not None:
         return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
     return _huber(input, target, reduction, delta)
@@ -276,7 +276,7 @@ class _Coeffs:
         return a
 
 
-def _row_grads(g, red, denom, tshape):
+def _row_grads(g, red, denom):
     """Upstream gradient per row: g / denom for 'mean', g for 'sum', g flattened for 'none'."""
     if red == 'none':
         return np.asarray(g).reshape(-1)
@@ -285,7 +285,7 @@ def _row_grads(g, red, denom, tshape):
 
 def _ce_index_backward(self, g):
     logp, co, red, shape = self.ctx
-    gr = _row_grads(g, red, co.denom, None)
+    gr = _row_grads(g, red, co.denom)
     p = np.exp(logp)
     total = co.wt * (1 - co.eps)
     if co.eps:
@@ -301,13 +301,13 @@ def _ce_index_backward(self, g):
 
 def _nll_backward(self, g):
     co, red, shape, dtype = self.ctx
-    gr = _row_grads(g, red, co.denom, None)
+    gr = _row_grads(g, red, co.denom)
     res = np.zeros((co.tc.shape[0], co.C), dtype)
     res[np.arange(res.shape[0]), co.tc] = -(gr * co.wt)
     return _from_rows(res, shape), None, None
 
 
-def _index_ref(ctx, logp, red, co, tshape):
+def _index_ref(logp, red, co, tshape):
     """Differentiable loss from log-probabilities (M, C) and the dense coefficient matrix."""
     a = Tensor._make(co.dense(logp._data.dtype))
     rows = -(logp * a).sum(1)
@@ -321,18 +321,18 @@ def _index_ref(ctx, logp, red, co, tshape):
 def _ce_index_ref(ctx, x, t, w):
     _, co, red, _ = ctx
     logp = ops.log_softmax(_rows_ref(x), 1)
-    return _index_ref(ctx, logp, red, co, tuple(t.shape))
+    return _index_ref(logp, red, co, tuple(t.shape))
 
 
 def _nll_ref(ctx, x, t, w):
     co, red, _, _ = ctx
-    return _index_ref(ctx, _rows_ref(x), red, co, tuple(t.shape))
+    return _index_ref(_rows_ref(x), red, co, tuple(t.shape))
 
 
 def _ce_prob_backward(self, g):
     logp, a, w, red, shape, eps, tshape = self.ctx
     M = logp.shape[0]
-    gr = _row_grads(g, red, M, None)
+    gr = _row_grads(g, red, M)
     grc = gr[:, None] if gr.ndim else gr
     gx = _from_rows((np.exp(logp) * a.sum(1, keepdims=True) - a) * grc, shape) if self.need[0] else None
     gt = gw = None
@@ -760,6 +760,26 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         z = z * ops.unsqueeze(weight[t], 1)
     notself = Tensor._make((np.arange(C)[None, :] != t._data[:, None]).astype(x._data.dtype))
     loss = ops.sum(z * notself, 1) / C
+    if input.dim() == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
+    """Hinge loss between every target class (indices in ``target``, ended by -1) and every other class."""
+    reduction = _reduction(reduction, size_average, reduce)
+    x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
+    t = target._data.reshape(x.shape[0], -1)
+    C = x.shape[1]
+    valid = np.cumprod(t >= 0, axis=1).astype(bool)
+    tc = np.where(valid, t, 0)
+    is_target = np.zeros((x.shape[0], C), bool)
+    rows = np.repeat(np.arange(x.shape[0]), t.shape[1])
+    is_target[rows[valid.reshape(-1)], tc[valid]] = True
+    xt = ops.gather(x, 1, Tensor._make(tc.astype(np.int64)))
+    margins = ops.clamp(ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0, min=0)
+    mask = Tensor._make((valid[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
+    loss = ops.sum(margins * mask, (1, 2)) / C
     if input.dim() == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

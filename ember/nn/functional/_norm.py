@@ -30,18 +30,25 @@ def _norm_grad_x(gxhat, xhat, invstd, axes):
 def _bn_backward(self, g):
     xhat, invstd, w, axes, training, _ = self.ctx
     shape = _bshape(xhat.ndim, xhat.shape[1])
-    gxhat = g if w is None else g * w.reshape(shape)
+    g = np.asarray(g)
+    gsum = g.sum(axis=axes, keepdims=True)
+    gxh = (g * xhat).sum(axis=axes, keepdims=True)
     gx = gw = gb = None
     if self.need[0]:
+        scale = invstd.reshape(shape) if w is None else invstd.reshape(shape) * w.reshape(shape)
         if training:
-            gx = _norm_grad_x(gxhat, xhat, invstd.reshape(shape), axes)
+            m = g.size // xhat.shape[1]
+            gx = xhat * (gxh / m)
+            np.subtract(g, gx, out=gx)
+            gx -= gsum / m
+            gx *= scale
         else:
-            gx = gxhat * invstd.reshape(shape)
+            gx = g * scale
         gx = gx.astype(xhat.dtype, copy=False)
     if self.need[1]:
-        gw = (g * xhat).sum(axis=axes).astype(w.dtype, copy=False)
+        gw = gxh.reshape(-1).astype(w.dtype, copy=False)
     if self.need[2]:
-        gb = g.sum(axis=axes).astype(xhat.dtype, copy=False)
+        gb = gsum.reshape(-1).astype(xhat.dtype, copy=False)
     return gx, gw, gb
 
 

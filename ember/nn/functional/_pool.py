@@ -128,7 +128,7 @@ class _MaxBackward(Node):
     def _flat(self):
         if self.idx is None:
             k, s, p, d, o = self.geom
-            self.idx = _flat_index(self.local, k[1], o, s, p, d, self.shape[-1])
+            self.idx = _flat_index(self.local.transpose(2, 0, 1), k[1], o, s, p, d, self.shape[-1])
         return self.idx
 
     def backward(self, g):
@@ -141,8 +141,7 @@ class _MaxBackward(Node):
         gb = g.reshape((b,) + g.shape[-2:])
         if self.geom is not None:
             k, s, p, d, o = self.geom
-            tiles = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
-            return _scatter_windows(gb, self.local, (b,) + shape[-2:], k, s, p, d, o, tiles).reshape(shape)
+            return _scatter_windows(gb, self.local, (b,) + shape[-2:], k, s, p, d, o).reshape(shape)
         return _scatter_flat(gb, self.idx, shape[-2:], g.dtype).reshape(shape)
 
 
@@ -160,51 +159,95 @@ def _flat_index(am, kw, o, s, p, d, w):
 def _offsets(k, s, d, o):
     """(window position, row slice, column slice) for each kernel offset, in PyTorch's scan order."""
     for i in range(k[0]):
-        hs = slice(i * d[0], i * d[0] + s[0] * (o[0] - 1) + 1, s[0])
+        hs = _axis_slice(i, s[0], d[0], o[0])
         for j in range(k[1]):
-            yield i * k[1] + j, hs, slice(j * d[1], j * d[1] + s[1] * (o[1] - 1) + 1, s[1])
+            yield i * k[1] + j, hs, _axis_slice(j, s[1], d[1], o[1])
 
 
-def _running_max(xp, k, s, d, o, exact):
-    """Max and first-argmax over windows, one strided slice per kernel offset. ``exact`` adds PyTorch's
-    NaN rule (a NaN wins, the last one seen)."""
+def _axis_slice(i, s, d, o):
+    return slice(i * d, i * d + s * (o - 1) + 1, s)
+
+
+def _to_hwb(x, p, need, fill):
+    """(B, H, W) -> (Hn, Wn, B) copy with x at offset p (planes innermost: every window slice is then a run
+    of contiguous planes, which NumPy's SIMD loops handle many times faster than stride-2 views)."""
+    b, h, w = x.shape
+    hn, wn = max(need[0], h + p[0]), max(need[1], w + p[1])
+    if (hn, wn) == (h, w):
+        return np.ascontiguousarray(x.transpose(1, 2, 0))
+    out = np.full((hn, wn, b), fill, x.dtype)
+    out[p[0]:p[0] + h, p[1]:p[1] + w] = x.transpose(1, 2, 0)
+    return out
+
+
+def _argmax_along(a, axis, k, s, d, o, sel=None):
+    """Running max and first argmax over k strided slices of axis 0 or 1; ``sel`` (same layout as a) is
+    carried along with the winner. Updates are arithmetic, not masked writes (those branch per element)."""
+    m = idx = carried = None
+    for i in range(k):
+        sl = _axis_slice(i, s, d, o)
+        key = (sl,) if axis == 0 else (slice(None), sl)
+        v = a[key]
+        if m is None:
+            m, idx = v.copy(), np.zeros(v.shape, _index_dtype(k))
+            carried = None if sel is None else sel[key].copy()
+            continue
+        upd = v > m
+        np.maximum(m, v, out=m)
+        np.maximum(idx, upd * idx.dtype.type(i), out=idx)
+        if sel is not None:
+            carried += upd * (sel[key] - carried)
+    return m, idx, carried
+
+
+def _index_dtype(n):
+    return np.int8 if n <= 127 else np.int32
+
+
+def _exact_max(xt, k, s, d, o):
+    """Non-separable running max with PyTorch's NaN rule (a NaN wins, the last one seen)."""
     m = idx = None
     for j, hs, ws in _offsets(k, s, d, o):
-        v = xp[:, hs, ws]
+        v = xt[hs, ws]
         if m is None:
             m, idx = v.copy(), np.zeros(v.shape, np.int32)
             continue
-        upd = v > m
-        if exact:
-            upd |= v != v
-            np.copyto(m, v, where=upd)
-        else:
-            np.maximum(m, v, out=m)
+        upd = (v > m) | (v != v)
+        np.copyto(m, v, where=upd)
         np.copyto(idx, j, where=upd)
     return m, idx
 
 
 def _max_pool_arr(x, k, s, p, d, o):
-    """(max, local argmax within the window) for a (B, H, W) array."""
+    """(max (B, OH, OW), window-local argmax (OH, OW, B)) of a (B, H, W) array: a running max along W,
+    then along H (ties keep the first element in PyTorch's row-major scan order)."""
     need = ((o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
-    xp = _padded(x, p, need, _low(x.dtype))
-    m, idx = _running_max(xp, k, s, d, o, False)
+    xt = _to_hwb(x, p, need, _low(x.dtype))
+    m1, w1, _ = _argmax_along(xt, 1, k[1], s[1], d[1], o[1])
+    m, hi, wi = _argmax_along(m1, 0, k[0], s[0], d[0], o[0], w1)
     if x.dtype.kind == 'f' and np.isnan(m).any():
-        m, idx = _running_max(xp, k, s, d, o, True)
-    return m, idx
+        m, idx = _exact_max(xt, k, s, d, o)
+    else:
+        idx = hi.astype(_index_dtype(k[0] * k[1])) * k[1] + wi
+    return np.ascontiguousarray(m.transpose(2, 0, 1)), idx
 
 
-def _scatter_windows(g, idx, shape, k, s, p, d, o, tiles):
-    """Backward of a max pool: g added at each window's argmax, one strided slice per kernel offset."""
+def _scatter_windows(g, idx, shape, k, s, p, d, o):
+    """Backward of a max pool: g goes to each window's argmax, one strided slice per kernel offset."""
     b, h, w = shape
-    canvas = np.zeros((b, max(h + p[0], (o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1),
-                       max(w + p[1], (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)), g.dtype)
+    ib = np.ascontiguousarray(idx.transpose(2, 0, 1))
+    hn = max(h + p[0], (o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1)
+    wn = max(w + p[1], (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
+    canvas = np.zeros((b, hn, wn), g.dtype)
+    apart = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
     for j, hs, ws in _offsets(k, s, d, o):
-        if tiles:
-            np.multiply(g, idx == j, out=canvas[:, hs, ws])
+        if apart:
+            np.multiply(g, ib == j, out=canvas[:, hs, ws])
         else:
-            canvas[:, hs, ws] += g * (idx == j)
-    return canvas[:, p[0]:p[0] + h, p[1]:p[1] + w]
+            canvas[:, hs, ws] += g * (ib == j)
+    if (hn, wn) == (h, w):
+        return canvas
+    return np.ascontiguousarray(canvas[:, p[0]:p[0] + h, p[1]:p[1] + w])
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -212,7 +255,7 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
     out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
     oshape = x.shape[:-2] + o
-    idx = _flat_index(am, k[1], o, s, p, d, x.shape[-1]) if return_indices else None
+    idx = _flat_index(am.transpose(2, 0, 1), k[1], o, s, p, d, x.shape[-1]) if return_indices else None
     res = _finish_max(input, out.reshape(oshape), idx, am, (k, s, p, d, o), MaxPool2DWithIndicesBackward0)
     if return_indices:
         return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))

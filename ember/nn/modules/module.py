@@ -350,7 +350,8 @@ class Module:
 
     # -- calling ----------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or _GLOBAL.any:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or _GLOBAL.any):
             return self._call_impl(*args, **kwargs)
         return self.forward(*args, **kwargs)
 
@@ -370,11 +371,16 @@ class Module:
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         bw_hooks = list(_global_backward_hooks.values()) + list(self._backward_hooks.values())
+        pre_hooks = list(self._backward_pre_hooks.values())
         state = None
-        if bw_hooks:
-            state = _BackwardHookState(self, bw_hooks, len(args))
+        if bw_hooks or pre_hooks:
+            state = _BackwardHookState(self, bw_hooks, pre_hooks, len(args))
             args = state.wrap_inputs(args)
-        result = self.forward(*args, **kwargs)
+        try:
+            result = self.forward(*args, **kwargs)
+        except Exception:
+            self._run_always_called(args, kwargs)
+            raise
         for hid, hook in itertools.chain(_global_forward_hooks.items(), self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs or hid in _global_forward_hooks_with_kwargs:
                 res = hook(self, args, kwargs, result)
@@ -385,6 +391,21 @@ class Module:
         if state is not None:
             result = state.wrap_outputs(result)
         return result
+
+    def _run_always_called(self, args, kwargs):
+        """After forward raised: run the forward hooks registered with always_call=True (errors become warnings)."""
+        import warnings
+        for hid, hook in self._forward_hooks.items():
+            if hid not in self._forward_hooks_always_called:
+                continue
+            try:
+                if hid in self._forward_hooks_with_kwargs:
+                    hook(self, args, kwargs, None)
+                else:
+                    hook(self, args, None)
+            except Exception as e:
+                warnings.warn('module forward hook with ``always_call=True`` raised an exception that was silenced '
+                              f'as another error was raised in forward: {str(e)}', stacklevel=3)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` (or ``(module, args, kwargs)``) runs before forward; may replace the input."""
@@ -420,6 +441,15 @@ class Module:
         self._backward_hooks[handle.id] = hook
         if prepend:
             self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients w.r.t. the module's outputs are computed;
+        it may return replacement ``grad_output``."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_backward_hook(self, hook):
@@ -618,6 +648,10 @@ class Module:
     def state_dict(self, *args, destination=None, prefix='', keep_vars=False):
         """An OrderedDict of every parameter and persistent buffer, keyed by dotted name (detached)."""
         if args:
+            import warnings
+            warnings.warn('Positional args are being deprecated, use kwargs instead. Refer to '
+                          'https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict'
+                          ' for details.', FutureWarning, stacklevel=2)
             destination = args[0] if destination is None else destination
             prefix = args[1] if len(args) > 1 and prefix == '' else prefix
             keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
@@ -837,9 +871,10 @@ def _identity(tensors, state, is_input):
 class _BackwardHookState:
     """One forward call's link between the gradients of its outputs and of its inputs."""
 
-    def __init__(self, module, hooks, n_args):
+    def __init__(self, module, hooks, pre_hooks, n_args):
         self.module = weakref.ref(module)
         self.hooks = hooks
+        self.pre_hooks = pre_hooks
         self.n_args = n_args
         self.grad_outputs = None
         self.input_pos = []
@@ -874,12 +909,23 @@ class _BackwardHookState:
 
     def on_grad_output(self, grads):
         self.grad_outputs = tuple(_as_tensor(g) for g in grads)
+        for hook in self.pre_hooks:
+            res = hook(self.module(), self.grad_outputs)
+            if res is not None:
+                res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+                if len(res) != len(grads):
+                    raise RuntimeError(f'Backward pre hook returned an invalid number of grad_output, got '
+                                       f'{len(res)}, but expected {len(grads)}')
+                self.grad_outputs = tuple(_as_tensor(g) for g in res)
+                grads = tuple(_as_grad(g) for g in res)
+        if not self.hooks:
+            return grads
         if not self.input_pos:
             import warnings
             warnings.warn('Full backward hook is firing when gradients are computed with respect to module outputs '
                           'since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/'
                           'torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.',
-                          stacklevel=5)
+                          stacklevel=_user_stacklevel())
             self._run((None,) * self.n_args)
         return grads
 
@@ -905,6 +951,15 @@ class _BackwardHookState:
                                        f'{len(res)}, but expected {len(grad_input)}')
                 result = res
         return result
+
+
+def _user_stacklevel():
+    """The warnings stacklevel that points at the first caller outside ember."""
+    import sys
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get('__name__', '').startswith('ember.'):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _as_tensor(g):

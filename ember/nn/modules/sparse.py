@@ -1,8 +1,5 @@
 """``Embedding`` (a lookup table of vectors) and ``EmbeddingBag``."""
-import numpy as np
-
 from ...autograd.grad_mode import no_grad
-from ...tensor import Tensor
 from .. import functional as F, init
 from ..parameter import Parameter
 from ._factory import empty_param

@@ -1,0 +1,408 @@
+"""Benchmark driver: runs each program in benchmarks/ on ember (``python -m ember run FILE``) and on
+PyTorch (``python FILE``), interleaved in fresh processes, and reports medians, ranges, ember/PyTorch
+ratios and PASS/MISS against the targets. Usage: ``python -m benchmarks [--quick] [--only NAME]``.
+
+Both sides get the same threads (``torch.set_num_threads`` and the OMP/OpenBLAS/MKL variables) and
+``OMP_WAIT_POLICY=PASSIVE``: on a shared machine PyTorch's spinning OpenMP threads otherwise lose
+most of their time to other processes (this helps PyTorch, never ember)."""
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SUBJECTS = {"ember": [sys.executable, "-m", "ember", "run"], "torch": [sys.executable]}
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A pass mark on ember's figure: its ratio to PyTorch's or NumPy's, or its absolute value."""
+    against: str  # "torch", "numpy" or "absolute"
+    op: str       # "<=", ">=" or "<"
+    bound: float
+
+    def text(self):
+        """The target as the table shows it."""
+        return f"{self.op} {self.bound}" + (" x NumPy" if self.against == "numpy" else "")
+
+    def met(self, value):
+        """Whether ``value`` (a ratio or ember's figure, per ``against``) meets the mark."""
+        return {"<=": value <= self.bound, ">=": value >= self.bound, "<": value < self.bound}[self.op]
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """One reported measurement: its name as the program prints it, unit and target."""
+    name: str
+    unit: str
+    target: Target = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """A program in benchmarks/ and the figures it prints."""
+    name: str
+    figures: tuple
+
+    @property
+    def path(self):
+        """The program's file."""
+        return os.path.join(HERE, f"bench_{self.name}.py")
+
+
+def _ratio(op, bound):
+    """A target on the ember/PyTorch ratio."""
+    return Target("torch", op, bound)
+
+
+BENCHMARKS = (
+    Benchmark("ops", (
+        Figure("per-op forward (4,)", "us/op", _ratio("<=", 1.0)),
+        Figure("per-op forward (4,4)", "us/op", _ratio("<=", 1.0)),
+        Figure("per-op forward+backward (4,)", "us/op", _ratio("<=", 0.5)),
+        Figure("per-op forward+backward (4,4)", "us/op", _ratio("<=", 0.5)))),
+    Benchmark("linreg", (Figure("linear regression", "us/iter", _ratio("<=", 0.8)),)),
+    Benchmark("mlp", (Figure("MLP batch 64", "ms/iter"),
+                      Figure("MLP batch 512", "ms/iter", _ratio("<=", 1.1)))),
+    Benchmark("lenet", (
+        Figure("LeNet batch 4", "ms/iter", _ratio("<=", 1.0)),
+        Figure("LeNet batch 4 epoch", "s/epoch", _ratio("<=", 1.0)),
+        Figure("LeNet batch 64", "ms/iter", _ratio("<=", 1.5)),
+        Figure("LeNet batch 64 epoch", "s/epoch", _ratio("<=", 1.5)))),
+    Benchmark("matmul", tuple(Figure(f"matmul {n}", "GFLOP/s", Target("numpy", ">=", 0.95))
+                              for n in (256, 1024, 2048))),
+    Benchmark("dataloader", (Figure("DataLoader 0 workers", "images/s"),
+                             Figure("DataLoader 2 workers", "images/s"))),
+    Benchmark("import", (Figure("import time", "ms", _ratio("<=", 0.1)),
+                         Figure("installed size", "MB", Target("absolute", "<", 2.0)))),
+)
+HIGHER_IS_BETTER = {"GFLOP/s", "images/s"}
+
+
+def parse_args(argv):
+    """The driver's options."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 2 repetitions, no warm-up run, short inner loops")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only these benchmarks (repeat or comma-separate): "
+                             + ", ".join(b.name for b in BENCHMARKS))
+    parser.add_argument("--reps", type=int, help="repetitions per side (default 5, quick 2)")
+    parser.add_argument("--warmup", type=int, help="untimed runs per side first (default 1, quick 0)")
+    parser.add_argument("--threads", type=int, default=_cores(), help="threads for both (default: cores)")
+    parser.add_argument("--omp-wait-policy", default="PASSIVE", help="OMP_WAIT_POLICY for both ('' unsets)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per program run")
+    parser.add_argument("--output-dir", help="write results.md and results.json here (default: "
+                        "benchmarks/ for a full run; a --quick or --only run writes nothing unless given)")
+    args = parser.parse_args(argv)
+    args.only = _selected(parser, args.only)
+    args.reps = args.reps or (2 if args.quick else 5)
+    args.warmup = (0 if args.quick else 1) if args.warmup is None else args.warmup
+    if args.output_dir is None and not args.quick and args.only is None:
+        args.output_dir = HERE
+    return args
+
+
+def _cores():
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _selected(parser, only):
+    """The benchmark names ``--only`` asks for (None: all), checked against BENCHMARKS."""
+    if not only:
+        return None
+    names = [n for item in only for n in item.split(",") if n]
+    unknown = sorted(set(names) - {b.name for b in BENCHMARKS})
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from "
+                     + ", ".join(b.name for b in BENCHMARKS))
+    return names
+
+
+def child_env(args):
+    """The environment both sides run in: same threads, same OpenMP wait policy, quick flag."""
+    env = dict(os.environ, BENCH_THREADS=str(args.threads), BENCH_QUICK="1" if args.quick else "0")
+    env.update({var: str(args.threads) for var in THREAD_VARS})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    if args.omp_wait_policy:
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    else:
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
+
+
+def run_program(bench, subject, env, timeout):
+    """Run ``bench`` once on ``subject``; returns (records, meta, error or None)."""
+    cmd = SUBJECTS[subject] + [bench.path]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        return (*parse_output(out), f"timed out after {timeout:g} s")
+    records, meta = parse_output(out)
+    error = _failure(proc.returncode, err, meta, subject)
+    return records, meta, error
+
+
+def parse_output(text):
+    """The measurement records and the meta record among a program's stdout lines."""
+    records, meta = [], {}
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and "figure" in item and "value" in item:
+            records.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("meta"), dict):
+            meta = item["meta"]
+    return records, meta
+
+
+def _failure(returncode, stderr, meta, subject):
+    """What went wrong in a finished run (a crash, or the wrong framework behind ``torch``), or None."""
+    if returncode != 0:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {returncode}"
+    if meta.get("framework") != subject:
+        return f"torch resolved to {meta.get('framework')!r}, not {subject!r}"
+    return None
+
+
+class Collector:
+    """Values, NumPy references, metadata and errors gathered per benchmark, side and figure."""
+
+    def __init__(self):
+        self.values, self.numpy, self.units, self.errors, self.meta = {}, {}, {}, {}, {}
+
+    def add(self, bench, subject, records, meta, error):
+        """File one run's results."""
+        for rec in records:
+            key = (bench.name, rec["figure"], subject)
+            self.values.setdefault(key, []).append(float(rec["value"]))
+            self.units[(bench.name, rec["figure"])] = rec.get("unit", "")
+            if "numpy" in rec:
+                self.numpy.setdefault(key, []).append(float(rec["numpy"]))
+        if meta:
+            self.meta[subject] = meta
+        if error:
+            self.errors.setdefault((bench.name, subject), []).append(error)
+
+    def figures(self, bench):
+        """``bench``'s declared figures followed by any others it printed."""
+        declared = [f.name for f in bench.figures]
+        extra = [name for (b, name) in self.units if b == bench.name and name not in declared]
+        return list(bench.figures) + [Figure(name, self.units[(bench.name, name)]) for name in extra]
+
+
+def run_benchmark(bench, args, env, collector, log):
+    """Warm-up runs, then ``args.reps`` interleaved runs per side; a side that prints nothing is dropped."""
+    live = list(SUBJECTS)
+    total = args.warmup + args.reps
+    for rep in range(total):
+        for subject in list(live):
+            began = time.perf_counter()
+            records, meta, error = run_program(bench, subject, env, args.timeout)
+            timed = rep >= args.warmup
+            label = f"rep {rep - args.warmup + 1}/{args.reps}" if timed else "warm-up"
+            log(f"[{bench.name}] {subject:5} {label:9} {time.perf_counter() - began:5.1f} s"
+                + (f"  ERROR: {error}" if error else ""))
+            if timed or error:
+                collector.add(bench, subject, records if timed else [], meta, error)
+            if error and not records:
+                live.remove(subject)
+
+
+def stats(values):
+    """Median, min and max of ``values``, or None when there are none."""
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "values": values}
+
+
+def summarize(benchmarks, collector):
+    """One row per figure: both sides' statistics, ratios, target, status and any error."""
+    rows = []
+    for bench in benchmarks:
+        for fig in collector.figures(bench):
+            rows.append(_row(bench, fig, collector))
+    return rows
+
+
+def _row(bench, fig, collector):
+    """The summary row of one figure."""
+    side = {s: stats(collector.values.get((bench.name, fig.name, s))) for s in SUBJECTS}
+    numpy = stats(collector.numpy.get((bench.name, fig.name, "ember")))
+    row = {"benchmark": bench.name, "figure": fig.name,
+           "unit": collector.units.get((bench.name, fig.name), fig.unit),
+           "higher_is_better": fig.unit in HIGHER_IS_BETTER, "ember": side["ember"], "torch": side["torch"],
+           "numpy": numpy, "ratio": _divide(side["ember"], side["torch"]), "ratio_numpy": _divide(side["ember"], numpy),
+           "target": fig.target.text() if fig.target else "", "status": "", "error": None}
+    missing = [s for s in SUBJECTS if side[s] is None]
+    if missing:
+        row["error"] = "; ".join(f"{s}: {_last(collector.errors.get((bench.name, s)))}" for s in missing)
+    row["status"] = _status(fig.target, row, missing)
+    return row
+
+
+def _divide(a, b):
+    """Ratio of two statistics' medians, or None."""
+    return a["median"] / b["median"] if a and b and b["median"] else None
+
+
+def _last(errors):
+    """The latest error message of a side, or a note that it printed no such figure."""
+    return errors[-1] if errors else "figure not reported"
+
+
+def _status(target, row, missing):
+    """PASS or MISS against the target, ERROR when ember's figure (or the one it is compared with) is
+    missing, blank when the figure has no target."""
+    if "ember" in missing or (target and target.against == "torch" and "torch" in missing):
+        return "ERROR"
+    if target is None:
+        return ""
+    value = {"torch": row["ratio"], "numpy": row["ratio_numpy"],
+             "absolute": row["ember"]["median"]}[target.against]
+    if value is None:
+        return "ERROR"
+    return "PASS" if target.met(value) else "MISS"
+
+
+def fmt(value):
+    """A measurement with three or so significant digits."""
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
+def fmt_stats(st):
+    """'median (min-max)' of a statistic, or '-'."""
+    return "-" if st is None else f"{fmt(st['median'])} ({fmt(st['min'])}-{fmt(st['max'])})"
+
+
+def fmt_ratio(value):
+    """A ratio with three significant digits, or '-'."""
+    return "-" if value is None else f"{value:.3g}"
+
+
+COLUMNS = ("Figure", "Unit", "ember median (min-max)", "PyTorch median (min-max)", "ember/PyTorch",
+           "NumPy median", "ember/NumPy", "Target", "Status")
+ALIGN = ("---", "---", "--:", "--:", "--:", "--:", "--:", "---", "---")
+
+
+def table_cells(row):
+    """The table cells of a summary row (an error replaces a missing side's numbers)."""
+    status = row["status"]
+    if row["error"]:
+        status = f"{status} ({row['error']})" if status else row["error"]
+    return (row["figure"], row["unit"], fmt_stats(row["ember"]), fmt_stats(row["torch"]),
+            fmt_ratio(row["ratio"]), fmt(row["numpy"]["median"]) if row["numpy"] else "-",
+            fmt_ratio(row["ratio_numpy"]), row["target"] or "-", status)
+
+
+def markdown(rows, meta):
+    """The results as Markdown: a line of context and the table."""
+    lines = [_context_line(meta), "", "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(ALIGN) + "|"]
+    for row in rows:
+        cells = [c.replace("|", "\\|") for c in table_cells(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def text_table(rows):
+    """The results as aligned plain text for the terminal."""
+    body = [COLUMNS] + [table_cells(row) for row in rows]
+    widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in body)
+
+
+def _context_line(meta):
+    """Where and how the figures were taken."""
+    versions = meta["versions"]
+    return (f"{meta['date']} on {meta['machine']}, {meta['threads']} threads, {meta['reps']} runs per "
+            f"side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
+            f"except GFLOP/s and images/s). ember {versions.get('ember', '?')}, PyTorch "
+            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, Python {platform.python_version()}.")
+
+
+def machine():
+    """The CPU model and core count."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model} ({os.cpu_count()} cores)"
+
+
+def run_meta(args, collector, elapsed):
+    """Context of the run for the JSON and the Markdown."""
+    versions = {s: m.get("version") for s, m in collector.meta.items()}
+    versions["numpy"] = _numpy_version()
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(), "platform": platform.platform(), "threads": args.threads,
+            "omp_wait_policy": args.omp_wait_policy, "reps": args.reps, "warmup": args.warmup,
+            "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1)}
+
+
+def _numpy_version():
+    """NumPy's version, read in a child so the driver stays light."""
+    done = subprocess.run([sys.executable, "-c", "import numpy; print(numpy.__version__)"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
+
+
+def write_outputs(directory, rows, meta, md):
+    """Write results.md and results.json into ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "results.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(directory, "results.json"), "w") as f:
+        json.dump({"meta": meta, "figures": rows}, f, indent=1)
+        f.write("\n")
+
+
+def _log(message):
+    """Progress goes to stderr, so stdout holds only the tables."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    """Run the selected benchmarks, print the tables and write the outputs; returns 0."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    benchmarks = [b for b in BENCHMARKS if args.only is None or b.name in args.only]
+    env, collector, began = child_env(args), Collector(), time.perf_counter()
+    for bench in benchmarks:
+        run_benchmark(bench, args, env, collector, _log)
+    rows = summarize(benchmarks, collector)
+    meta = run_meta(args, collector, time.perf_counter() - began)
+    md = markdown(rows, meta)
+    print(text_table(rows), md, sep="\n\n")
+    if args.output_dir:
+        write_outputs(args.output_dir, rows, meta, md)
+        _log(f"wrote {os.path.join(args.output_dir, 'results.md')} and results.json")
+    _log(f"total {meta['elapsed_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

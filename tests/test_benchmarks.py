@@ -1,0 +1,64 @@
+"""Smoke tests of the benchmark driver: a --quick run of the per-op figures writes well-formed JSON and
+Markdown, and a crashing program becomes an error row. Timings themselves are never asserted."""
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+run = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(run)
+
+STAT_KEYS = {"median", "min", "max", "values"}
+
+
+def test_quick_run_writes_json_and_markdown(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--reps", "1", "--only", "ops",
+                           "--output-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert {"date", "machine", "threads", "reps", "versions"} <= set(data["meta"])
+    names = [f.name for f in run.BENCHMARKS[0].figures]
+    assert [row["figure"] for row in data["figures"]] == names
+    for row in data["figures"]:
+        assert row["unit"] == "us/op" and row["target"].startswith("<= ")
+        for side in ("ember", "torch"):
+            assert row[side] is None or set(row[side]) == STAT_KEYS
+        assert row["status"] in ("PASS", "MISS", "ERROR")
+        assert (row["status"] == "ERROR") == (row["ratio"] is None)
+    md = (tmp_path / "results.md").read_text().splitlines()
+    table = [line for line in md if line.startswith("|")]
+    assert table[0] == "| " + " | ".join(run.COLUMNS) + " |"
+    assert len(table) == 2 + len(names)
+    assert all(line.count(" | ") == len(run.COLUMNS) - 1 for line in table[2:])
+    assert "| Figure |" in done.stdout and "per-op forward (4,)" in done.stdout
+
+
+def test_crashing_program_is_an_error_row(tmp_path):
+    script = tmp_path / "bench_boom.py"
+    script.write_text("raise RuntimeError('boom')\n")
+    bench = types.SimpleNamespace(name="boom", path=str(script),
+                                  figures=(run.Figure("boom figure", "ms", run.Target("torch", "<=", 1.0)),))
+    args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=1, quick=True, omp_wait_policy="PASSIVE")
+    collector, log = run.Collector(), []
+    run.run_benchmark(bench, args, run.child_env(args), collector, log.append)
+    assert len(log) == 2  # a side that prints nothing is not run again
+    (row,) = run.summarize([bench], collector)
+    assert row["status"] == "ERROR" and "RuntimeError: boom" in row["error"]
+    md_row = run.markdown([row], {"date": "d", "machine": "m", "threads": 1, "reps": 3, "warmup": 1,
+                                  "versions": {}}).splitlines()[-1]
+    assert md_row.startswith("| boom figure | ms | - | - | - |") and "ERROR (ember: RuntimeError: boom" in md_row
+
+
+def test_targets_and_formatting():
+    assert run.Target("numpy", ">=", 0.95).text() == ">= 0.95 x NumPy"
+    assert run.Target("torch", "<=", 0.5).met(0.5) and not run.Target("absolute", "<", 2.0).met(2.0)
+    assert [run.fmt(v) for v in (0.01234, 2.345, 12.34, 1234.5, None)] == ["0.0123", "2.35", "12.3", "1,234", "-"]
+    records, meta = run.parse_output('noise\n{"meta": {"framework": "ember"}}\n'
+                                     '{"figure": "f", "value": 1.5, "unit": "ms"}\n[1]\n')
+    assert records == [{"figure": "f", "value": 1.5, "unit": "ms"}] and meta == {"framework": "ember"}

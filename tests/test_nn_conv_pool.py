@@ -1,0 +1,465 @@
+"""Convolutions, pooling and padding against PyTorch: the same inputs (and torch's weights copied into
+ember) must give the same outputs, grad_fn names, max-pool indices and gradients of the input and every
+parameter, over many configurations; each custom node also passes float64 gradcheck, and a few pass
+gradgradcheck (double backward through conv, pool and pad)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import check, assert_same
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def rnd(*shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+# -- convolutions -----------------------------------------------------------------------------------------------
+CONV2D = [  # (x shape, w shape, bias, kwargs)
+    ((2, 3, 6, 7), (4, 3, 3, 3), True, {}),
+    ((1, 2, 6, 5), (3, 2, 2, 3), False, {}),
+    ((2, 2, 7, 7), (3, 2, 3, 3), True, dict(stride=2)),
+    ((1, 2, 7, 8), (2, 2, 3, 2), True, dict(stride=(2, 3), padding=(1, 2))),
+    ((1, 2, 6, 6), (3, 2, 3, 3), True, dict(padding=1)),
+    ((1, 2, 6, 5), (3, 2, 3, 3), True, dict(padding='same')),
+    ((1, 2, 6, 5), (3, 2, 2, 4), True, dict(padding='same')),
+    ((1, 2, 6, 6), (3, 2, 2, 2), True, dict(padding='same', dilation=2)),
+    ((1, 2, 6, 5), (3, 2, 3, 3), False, dict(padding='valid')),
+    ((1, 2, 7, 7), (2, 2, 3, 3), True, dict(dilation=2)),
+    ((1, 2, 8, 7), (2, 2, 2, 3), True, dict(dilation=(2, 1), stride=2, padding=1)),
+    ((1, 4, 5, 5), (6, 2, 3, 3), True, dict(groups=2)),
+    ((1, 4, 5, 5), (4, 1, 3, 3), False, dict(groups=4, padding=1)),
+    ((1, 6, 5, 6), (3, 2, 2, 2), True, dict(groups=3, stride=2)),
+    ((2, 3, 5, 5), (2, 3, 1, 1), True, {}),
+    ((1, 1, 5, 5), (1, 1, 5, 5), True, {}),
+    ((3, 5, 5), (2, 3, 3, 3), True, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', CONV2D, ids=[str(i) for i in range(len(CONV2D))])
+def test_conv2d(xs, ws, bias, kw):
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+CONV1D = [
+    ((2, 3, 9), (4, 3, 3), True, {}),
+    ((1, 2, 8), (3, 2, 2), False, dict(stride=3, padding=2)),
+    ((1, 2, 7), (3, 2, 4), True, dict(padding='same')),
+    ((1, 2, 9), (2, 2, 3), True, dict(dilation=3, padding='same')),
+    ((1, 4, 7), (6, 2, 3), True, dict(groups=2, stride=2)),
+    ((2, 9), (3, 2, 3), True, {}),
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', CONV1D, ids=[str(i) for i in range(len(CONV1D))])
+def test_conv1d(xs, ws, bias, kw):
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv1d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+CONVT2D = [
+    ((2, 3, 4, 5), (3, 2, 3, 3), True, {}),
+    ((1, 2, 3, 4), (2, 3, 2, 3), False, dict(stride=2)),
+    ((1, 2, 4, 3), (2, 2, 3, 3), True, dict(stride=2, padding=1, output_padding=1)),
+    ((1, 2, 3, 3), (2, 2, 3, 2), True, dict(stride=(3, 2), padding=(1, 0), output_padding=(2, 1))),
+    ((1, 2, 3, 4), (2, 2, 2, 2), True, dict(dilation=2, padding=1)),
+    ((1, 2, 3, 3), (2, 1, 2, 2), True, dict(dilation=3, output_padding=2)),
+    ((1, 4, 3, 3), (4, 3, 2, 2), True, dict(groups=2, stride=2)),
+    ((2, 4, 4), (2, 3, 3, 3), True, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', CONVT2D, ids=[str(i) for i in range(len(CONVT2D))])
+def test_conv_transpose2d(xs, ws, bias, kw):
+    groups = kw.get('groups', 1)
+    shapes = [xs, ws] + ([(ws[1] * groups,)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv_transpose2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+@pytest.mark.parametrize('kw', [{}, dict(stride=2, padding=1, output_padding=1), dict(groups=2, dilation=2)])
+def test_conv_transpose1d(kw):
+    check(lambda L, x, w, b: F(L).conv_transpose1d(x, w, b, **kw), (2, 4, 5), (4, 3, 3), (3 * kw.get('groups', 1),),
+          atol=1e-4)
+
+
+@pytest.mark.parametrize('k,d,p,s', [(2, 1, 0, 1), (3, 2, 1, 2), ((2, 3), 1, (1, 0), (2, 1))])
+def test_unfold_fold(k, d, p, s):
+    check(lambda L, x: F(L).unfold(x, k, d, p, s), (2, 3, 6, 7))
+    n = F(torch).unfold(torch.zeros(2, 3, 6, 7), k, d, p, s).shape
+    check(lambda L, x: F(L).fold(x, (6, 7), k, d, p, s), tuple(n))
+
+
+@pytest.mark.parametrize('case', ['conv', 'conv_groups_same', 'convT', 'convT_groups', 'conv1d'])
+def test_conv_double_backward(case):
+    fns = {
+        'conv': (lambda L, x, w, b: F(L).conv2d(x, w, b, stride=2, padding=1), [(1, 2, 5, 5), (2, 2, 2, 2), (2,)]),
+        'conv_groups_same': (lambda L, x, w: F(L).conv2d(x, w, padding='same', dilation=2, groups=2),
+                             [(1, 2, 4, 5), (2, 1, 2, 3)]),
+        'convT': (lambda L, x, w, b: F(L).conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+                  [(1, 2, 3, 3), (2, 2, 3, 2), (2,)]),
+        'convT_groups': (lambda L, x, w: F(L).conv_transpose2d(x, w, None, 1, 0, 1, 2, 2),
+                         [(1, 2, 3, 3), (2, 1, 2, 2)]),
+        'conv1d': (lambda L, x, w: F(L).conv1d(x, w, stride=2, padding=1), [(1, 2, 6), (3, 2, 3)]),
+    }
+    fn, shapes = fns[case]
+    check(fn, *shapes, atol=1e-4, gradgrad=True)
+
+
+def test_conv_errors_match_torch():
+    cases = [
+        lambda L: F(L).conv2d(L.randn(2, 4, 8, 8), L.randn(6, 3, 3, 3)),
+        lambda L: F(L).conv2d(L.randn(2, 3, 2, 2), L.randn(6, 3, 3, 3)),
+        lambda L: F(L).conv2d(L.randn(3, 8), L.randn(6, 3, 3, 3)),
+        lambda L: F(L).conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3), padding='same', stride=2),
+        lambda L: F(L).conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3), padding='foo'),
+        lambda L: F(L).conv2d(L.randn(2, 4, 8, 8), L.randn(6, 2, 3, 3), groups=3),
+        lambda L: F(L).conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3), stride=0),
+        lambda L: F(L).conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3), padding=-1),
+        lambda L: F(L).conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3), L.randn(5)),
+        lambda L: F(L).conv_transpose2d(L.randn(2, 3, 8, 8), L.randn(3, 6, 3, 3), output_padding=1),
+        lambda L: F(L).conv_transpose2d(L.randn(2, 4, 8, 8), L.randn(3, 6, 3, 3)),
+    ]
+    for case in cases:
+        with pytest.raises(RuntimeError) as te:
+            case(torch)
+        with pytest.raises(RuntimeError) as ee:
+            case(ember)
+        assert str(ee.value) == str(te.value)
+
+
+# -- pooling -------------------------------------------------------------------------------------------------------
+MAXPOOL = [
+    ((2, 3, 6, 6), dict(kernel_size=2)),
+    ((1, 2, 7, 9), dict(kernel_size=2)),
+    ((1, 2, 7, 8), dict(kernel_size=3, stride=2)),
+    ((1, 2, 7, 8), dict(kernel_size=3, stride=2, padding=1)),
+    ((1, 2, 7, 8), dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1))),
+    ((1, 2, 8, 8), dict(kernel_size=2, dilation=2)),
+    ((1, 2, 9, 8), dict(kernel_size=3, stride=2, padding=1, dilation=(2, 1))),
+    ((1, 2, 7, 7), dict(kernel_size=2, ceil_mode=True)),
+    ((1, 2, 6, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ((1, 2, 5, 5), dict(kernel_size=1, stride=2)),
+    ((3, 6, 6), dict(kernel_size=2)),
+]
+
+
+@pytest.mark.parametrize('xs,kw', MAXPOOL, ids=[str(i) for i in range(len(MAXPOOL))])
+def test_max_pool2d(xs, kw):
+    out = check(lambda L, x: F(L).max_pool2d(x, **kw), xs)
+    x = rnd(*xs)
+    te, ti = F(torch).max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    ee, ei = F(ember).max_pool2d(ember.tensor(x), return_indices=True, **kw)
+    assert_same(ee, te)
+    assert_same(ei, ti)
+    assert out.shape == ee.shape
+
+
+@pytest.mark.parametrize('xs,kw', MAXPOOL[:9], ids=[str(i) for i in range(9)])
+def test_max_pool2d_ties_and_nan_follow_torch(xs, kw):
+    """Integer-valued inputs (many ties) and NaNs: PyTorch's first-max-in-scan-order and NaN rules."""
+    x = np.random.default_rng(3).integers(0, 3, xs).astype(np.float32)
+    x.reshape(-1)[[1, 17, 40]] = np.nan
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    to, ti = F(torch).max_pool2d(tx, return_indices=True, **kw)
+    eo, ei = F(ember).max_pool2d(ex, return_indices=True, **kw)
+    assert_same(eo, to)
+    assert_same(ei, ti)
+    g = rnd(*to.shape, seed=1)
+    to.backward(torch.tensor(g))
+    eo.backward(ember.tensor(g))
+    assert_same(ex.grad, tx.grad)
+
+
+@pytest.mark.parametrize('kw', [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, dilation=2, ceil_mode=True)])
+def test_max_pool1d(kw):
+    check(lambda L, x: F(L).max_pool1d(x, **kw), (2, 3, 9))
+    x = rnd(2, 3, 9)
+    assert_same(F(ember).max_pool1d(ember.tensor(x), return_indices=True, **kw)[1],
+                F(torch).max_pool1d(torch.tensor(x), return_indices=True, **kw)[1])
+
+
+AVGPOOL = [
+    ((2, 3, 6, 6), dict(kernel_size=2)),
+    ((1, 2, 7, 9), dict(kernel_size=3, stride=2)),
+    ((1, 2, 7, 8), dict(kernel_size=3, stride=2, padding=1)),
+    ((1, 2, 7, 8), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+    ((1, 2, 7, 8), dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 1), ceil_mode=True)),
+    ((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ((1, 2, 6, 6), dict(kernel_size=2, divisor_override=3)),
+    ((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, divisor_override=2)),
+    ((3, 6, 5), dict(kernel_size=2, ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize('xs,kw', AVGPOOL, ids=[str(i) for i in range(len(AVGPOOL))])
+def test_avg_pool2d(xs, kw):
+    check(lambda L, x: F(L).avg_pool2d(x, **kw), xs)
+
+
+@pytest.mark.parametrize('kw', [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)])
+def test_avg_pool1d(kw):
+    check(lambda L, x: F(L).avg_pool1d(x, **kw), (2, 3, 9))
+
+
+@pytest.mark.parametrize('size', [1, 2, 3, (4, 5), (None, 2), 7, (9, 1)])
+def test_adaptive_pools_2d(size):
+    check(lambda L, x: F(L).adaptive_avg_pool2d(x, size), (2, 3, 7, 9))
+    check(lambda L, x: F(L).adaptive_max_pool2d(x, size), (2, 3, 7, 9))
+    x = rnd(2, 3, 7, 9)
+    assert_same(F(ember).adaptive_max_pool2d(ember.tensor(x), size, True)[1],
+                F(torch).adaptive_max_pool2d(torch.tensor(x), size, True)[1])
+
+
+@pytest.mark.parametrize('size', [1, 3, 4, 9])
+def test_adaptive_pools_1d(size):
+    check(lambda L, x: F(L).adaptive_avg_pool1d(x, size), (2, 3, 9))
+    check(lambda L, x: F(L).adaptive_max_pool1d(x, size), (2, 3, 9))
+
+
+def test_max_unpool_and_lp_pool():
+    x = rnd(2, 3, 6, 6)
+    _, ti = F(torch).max_pool2d(torch.tensor(x), 2, return_indices=True)
+    _, ei = F(ember).max_pool2d(ember.tensor(x), 2, return_indices=True)
+    idx = {torch: ti, ember: ei}
+    check(lambda L, v: F(L).max_unpool2d(v, idx[L], 2), (2, 3, 3, 3))
+    check(lambda L, v: F(L).lp_pool2d(v, 2, 2), (2, 3, 6, 6), positive=True)
+
+
+@pytest.mark.parametrize('case', ['max', 'max_overlap', 'avg', 'avg_pad', 'adaptive_avg', 'adaptive_max'])
+def test_pool_double_backward(case):
+    fns = {
+        'max': lambda L, x: F(L).max_pool2d(x, 2),
+        'max_overlap': lambda L, x: F(L).max_pool2d(x, 3, 2, 1, ceil_mode=True),
+        'avg': lambda L, x: F(L).avg_pool2d(x, 2),
+        'avg_pad': lambda L, x: F(L).avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        'adaptive_avg': lambda L, x: F(L).adaptive_avg_pool2d(x, (2, 3)),
+        'adaptive_max': lambda L, x: F(L).adaptive_max_pool2d(x, (2, 3)),
+    }
+    check(fns[case], (1, 2, 5, 5), gradgrad=True)
+
+
+def test_pool_errors_match_torch():
+    cases = [
+        lambda L: F(L).max_pool2d(L.randn(2, 3, 8, 8), 3, padding=2),
+        lambda L: F(L).max_pool2d(L.randn(2, 3, 1, 1), 3),
+        lambda L: F(L).avg_pool2d(L.randn(2, 3, 1, 1), 3),
+    ]
+    for case in cases:
+        with pytest.raises(RuntimeError) as te:
+            case(torch)
+        with pytest.raises(RuntimeError) as ee:
+            case(ember)
+        assert str(ee.value) == str(te.value)
+
+
+# -- padding ----------------------------------------------------------------------------------------------------------
+PADS = [((2, 3, 5), (1, 2)), ((3, 5), (2, 1)), ((2, 3, 4, 5), (1, 2, 2, 1)), ((3, 4, 5), (1, 0, 0, 3)),
+        ((1, 2, 3, 4, 5), (1, 1, 2, 1, 0, 2))]
+
+
+@pytest.mark.parametrize('mode', ['constant', 'reflect', 'replicate', 'circular'])
+@pytest.mark.parametrize('xs,pad', PADS, ids=[str(i) for i in range(len(PADS))])
+def test_pad(mode, xs, pad):
+    check(lambda L, x: F(L).pad(x, pad, mode=mode), xs)
+
+
+def test_pad_constant_value_and_negative():
+    check(lambda L, x: F(L).pad(x, (-1, 2, 0, -2), value=3.0), (2, 3, 4, 5))
+    check(lambda L, x: F(L).pad(x, (1, 1, 1, 1, 1, 1)), (2, 3, 4, 5))
+
+
+@pytest.mark.parametrize('mode', ['constant', 'reflect', 'replicate', 'circular'])
+def test_pad_double_backward(mode):
+    check(lambda L, x: F(L).pad(x, (1, 2, 2, 1), mode=mode), (1, 2, 3, 4), gradgrad=True)
+
+
+def test_pad_errors_match_torch():
+    cases = [
+        (RuntimeError, lambda L: F(L).pad(L.randn(2, 3, 4), (4, 4), mode='reflect')),
+        (NotImplementedError, lambda L: F(L).pad(L.randn(2, 3, 4), (1, 1, 1, 1, 1, 1), mode='reflect')),
+        (RuntimeError, lambda L: F(L).pad(L.randn(2, 3, 4), (1,))),
+        (RuntimeError, lambda L: F(L).pad(L.randn(2, 3, 4), (5, 1), mode='circular')),
+        (NotImplementedError, lambda L: F(L).pad(L.randn(2, 3, 4), (1, 1), mode='foo')),
+    ]
+    for exc, case in cases:
+        with pytest.raises(exc) as te:
+            case(torch)
+        with pytest.raises(exc) as ee:
+            case(ember)
+        assert str(ee.value) == str(te.value)
+
+
+# -- layers -----------------------------------------------------------------------------------------------------------
+def copy_state(tm, em):
+    em.load_state_dict({k: ember.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()})
+
+
+def run_both(make, *shapes, call=None):
+    """torch's module and its ember twin (torch's weights) on the same input: outputs, reprs and all grads."""
+    torch.manual_seed(0)
+    tm, em = make(torch.nn), make(ember.nn)
+    assert repr(em) == repr(tm)
+    assert [(k, tuple(v.shape)) for k, v in em.named_parameters()] == \
+        [(k, tuple(v.shape)) for k, v in tm.named_parameters()]
+    copy_state(tm, em)
+    arrays = [rnd(*s, seed=i) for i, s in enumerate(shapes)]
+    ti = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ei = [ember.tensor(a, requires_grad=True) for a in arrays]
+    call = call or (lambda m, *xs: m(*xs))
+    to, eo = call(tm, *ti), call(em, *ei)
+    assert_same(eo, to, atol=1e-4, what='output')
+    to, eo = (to[0], eo[0]) if isinstance(to, tuple) else (to, eo)
+    g = rnd(*to.shape, seed=9)
+    to.backward(torch.tensor(g))
+    eo.backward(ember.tensor(g))
+    for a, b in zip(ei, ti):
+        assert_same(a.grad, b.grad, atol=1e-4, rtol=1e-3, what='input grad')
+    tp = dict(tm.named_parameters())
+    for k, p in em.named_parameters():
+        assert_same(p.grad, tp[k].grad, atol=1e-4, rtol=1e-3, what=f'grad of {k}')
+
+
+LAYERS = [
+    ('Conv2d', lambda nn: nn.Conv2d(3, 6, 5), [(2, 3, 9, 9)]),
+    ('Conv2d_full', lambda nn: nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2,
+                                         bias=False), [(2, 4, 7, 8)]),
+    ('Conv2d_same', lambda nn: nn.Conv2d(2, 3, 4, padding='same'), [(1, 2, 6, 5)]),
+    ('Conv2d_valid', lambda nn: nn.Conv2d(2, 3, 3, padding='valid'), [(1, 2, 6, 5)]),
+    ('Conv2d_reflect', lambda nn: nn.Conv2d(2, 3, 3, padding=1, padding_mode='reflect'), [(1, 2, 5, 6)]),
+    ('Conv2d_circular', lambda nn: nn.Conv2d(2, 3, 3, padding=(2, 1), padding_mode='circular'), [(1, 2, 5, 6)]),
+    ('Conv2d_replicate_same', lambda nn: nn.Conv2d(2, 3, 4, padding='same', padding_mode='replicate'),
+     [(1, 2, 5, 6)]),
+    ('Conv2d_unbatched', lambda nn: nn.Conv2d(2, 3, 3), [(2, 5, 6)]),
+    ('Conv1d', lambda nn: nn.Conv1d(3, 4, 3, stride=2, padding=1), [(2, 3, 9)]),
+    ('Conv1d_groups', lambda nn: nn.Conv1d(4, 4, 2, groups=4, dilation=2, bias=False), [(2, 4, 9)]),
+    ('ConvTranspose2d', lambda nn: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+     [(2, 3, 4, 5)]),
+    ('ConvTranspose2d_groups', lambda nn: nn.ConvTranspose2d(4, 6, (2, 3), groups=2, dilation=2, bias=False),
+     [(1, 4, 3, 4)]),
+    ('ConvTranspose1d', lambda nn: nn.ConvTranspose1d(3, 2, 3, stride=3), [(2, 3, 4)]),
+    ('MaxPool2d', lambda nn: nn.MaxPool2d(2, 2), [(2, 3, 6, 6)]),
+    ('MaxPool2d_full', lambda nn: nn.MaxPool2d(3, 2, 1, 2, ceil_mode=True), [(2, 3, 9, 9)]),
+    ('MaxPool1d', lambda nn: nn.MaxPool1d(3, 2), [(2, 3, 9)]),
+    ('AvgPool2d', lambda nn: nn.AvgPool2d(3, 2, 1, count_include_pad=False), [(2, 3, 7, 7)]),
+    ('AvgPool1d', lambda nn: nn.AvgPool1d(2), [(2, 3, 9)]),
+    ('AdaptiveAvgPool2d', lambda nn: nn.AdaptiveAvgPool2d((3, None)), [(2, 3, 7, 5)]),
+    ('AdaptiveAvgPool1d', lambda nn: nn.AdaptiveAvgPool1d(4), [(2, 3, 9)]),
+    ('AdaptiveMaxPool2d', lambda nn: nn.AdaptiveMaxPool2d(3), [(2, 3, 7, 5)]),
+    ('AdaptiveMaxPool1d', lambda nn: nn.AdaptiveMaxPool1d(4), [(2, 3, 9)]),
+    ('LPPool2d', lambda nn: nn.LPPool2d(2, 2), [(2, 3, 6, 6)]),
+    ('ZeroPad2d', lambda nn: nn.ZeroPad2d((1, 2, 0, 1)), [(2, 3, 4, 4)]),
+    ('ConstantPad1d', lambda nn: nn.ConstantPad1d(2, 3.5), [(2, 3, 4)]),
+    ('ConstantPad2d', lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -1.0), [(2, 3, 4)]),
+    ('ReflectionPad1d', lambda nn: nn.ReflectionPad1d((2, 1)), [(2, 3, 4)]),
+    ('ReflectionPad2d', lambda nn: nn.ReflectionPad2d(2), [(2, 3, 4, 4)]),
+    ('ReplicationPad1d', lambda nn: nn.ReplicationPad1d(3), [(2, 3, 4)]),
+    ('ReplicationPad2d', lambda nn: nn.ReplicationPad2d((1, 2, 3, 0)), [(2, 3, 4, 4)]),
+    ('CircularPad2d', lambda nn: nn.CircularPad2d(1), [(2, 3, 4, 4)]),
+]
+
+
+@pytest.mark.parametrize('name,make,shapes', LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer_matches_torch(name, make, shapes):
+    run_both(make, *shapes)
+
+
+def test_max_pool_layer_return_indices_and_unpool():
+    def call(m, x):
+        out, idx = m[0](x)
+        return m[1](out, idx), idx
+    run_both(lambda nn: nn.ModuleList([nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)]), (2, 3, 6, 6),
+             call=call)
+
+
+def test_conv_transpose_output_size():
+    def call(m, x):
+        return m(x, output_size=[8, 10])
+    run_both(lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1), (1, 3, 4, 5), call=call)
+    with pytest.raises(ValueError):
+        ember.nn.ConvTranspose2d(3, 2, 3, stride=2)(ember.randn(1, 3, 4, 5), output_size=[20, 20])
+
+
+REPRS = [
+    lambda nn: nn.Conv2d(3, 6, 5),
+    lambda nn: nn.Conv2d(4, 8, 3, 1, 'same', 2, 2, False, 'reflect'),
+    lambda nn: nn.Conv2d(4, 8, (3, 1), padding='valid'),
+    lambda nn: nn.Conv1d(3, 6, 5, stride=2, padding=1),
+    lambda nn: nn.ConvTranspose2d(3, 6, 3, 2, 1, 1),
+    lambda nn: nn.ConvTranspose1d(3, 6, 3, dilation=2, groups=3),
+    lambda nn: nn.MaxPool2d(2, 2),
+    lambda nn: nn.MaxPool2d((2, 3), ceil_mode=True),
+    lambda nn: nn.MaxPool1d(3),
+    lambda nn: nn.AvgPool1d(3),
+    lambda nn: nn.AvgPool2d(3, 2, 1),
+    lambda nn: nn.AdaptiveAvgPool2d((5, None)),
+    lambda nn: nn.AdaptiveMaxPool1d(3, return_indices=True),
+    lambda nn: nn.MaxUnpool2d(2),
+    lambda nn: nn.LPPool2d(2, 3),
+    lambda nn: nn.ZeroPad2d(2),
+    lambda nn: nn.ConstantPad1d(2, 3.5),
+    lambda nn: nn.ReflectionPad2d((1, 2, 3, 4)),
+    lambda nn: nn.ReplicationPad2d(1),
+    lambda nn: nn.CircularPad1d(2),
+]
+
+
+@pytest.mark.parametrize('make', REPRS, ids=[str(i) for i in range(len(REPRS))])
+def test_repr_matches_torch(make):
+    assert repr(make(ember.nn)) == repr(make(torch.nn))
+
+
+def test_conv_init_bounds_and_attributes():
+    ember.manual_seed(0)
+    m = ember.nn.Conv2d(16, 32, 3)
+    bound = 1 / math.sqrt(16 * 9)
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    assert w.shape == (32, 16, 3, 3) and w.dtype == np.float32 and m.weight.requires_grad
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.98 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.03 * bound
+    assert np.abs(b).max() <= bound
+    assert (m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups,
+            m.padding_mode, m.transposed, m.output_padding) == (16, 32, (3, 3), (1, 1), (0, 0), (1, 1), 1, 'zeros',
+                                                               False, (0, 0))
+    t = ember.nn.ConvTranspose2d(4, 6, 3, groups=2)
+    assert tuple(t.weight.shape) == (4, 3, 3, 3) and t.transposed
+    with pytest.raises(ValueError):
+        ember.nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(ValueError):
+        ember.nn.Conv2d(3, 6, 3, stride=2, padding='same')
+    with pytest.raises(ValueError):
+        ember.nn.ConvTranspose2d(3, 6, 3, padding_mode='reflect')
+
+
+def test_lenet_training_steps_match_torch():
+    """The course's CIFAR-10 LeNet: same weights and data give the same losses over a few SGD steps."""
+    def build(L):
+        nn = L.nn
+        return nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                             nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                             nn.ReLU(), nn.Linear(84, 10))
+    torch.manual_seed(0)
+    tm, em = build(torch), build(ember)
+    copy_state(tm, em)
+    x, y = rnd(4, 3, 32, 32), np.random.default_rng(0).integers(0, 10, 4)
+    losses = {}
+    for L, m in ((torch, tm), (ember, em)):
+        opt = L.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+        crit = L.nn.CrossEntropyLoss()
+        out = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = crit(m(L.tensor(x)), L.tensor(y))
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        losses[L] = out
+    np.testing.assert_allclose(losses[ember], losses[torch], rtol=1e-4)

@@ -1,0 +1,353 @@
+"""Recurrent layers, packed sequences and attention against PyTorch: torch's parameters copied into ember,
+the same inputs and initial states must give the same outputs, final states and gradients (input, initial
+state and every parameter) for many configurations; reprs and parameter names match torch's, and the
+attention node passes float64 gradcheck and gradgradcheck."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import check, assert_same
+
+
+def rnd(*shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+def flat(o):
+    if isinstance(o, (tuple, list)):
+        return [t for x in o for t in flat(x)]
+    return [o] if o is not None else []
+
+
+def twin(make, double=False):
+    """A torch module and its ember twin holding torch's initial parameters (same names and shapes)."""
+    torch.manual_seed(0)
+    tm, em = make(torch.nn), make(ember.nn)
+    if double:
+        tm, em = tm.double(), em.double()
+    assert repr(em) == repr(tm)
+    assert [(k, tuple(v.shape)) for k, v in em.named_parameters()] == \
+        [(k, tuple(v.shape)) for k, v in tm.named_parameters()]
+    em.load_state_dict({k: ember.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()})
+    return tm, em
+
+
+def compare(tm, em, targs, eargs, leaves, kwargs=None, tol=1e-4):
+    """Forward both, compare every output, backprop the same seeds, compare leaf and parameter grads."""
+    kwargs = kwargs or {}
+    tout, eout = flat(tm(*targs, **kwargs.get('torch', {}))), flat(em(*eargs, **kwargs.get('ember', {})))
+    assert len(tout) == len(eout)
+    for i, (e, t) in enumerate(zip(eout, tout)):
+        assert_same(e, t, atol=1e-5, rtol=1e-4, what=f'output {i}')
+    seeds = [rnd(*t.shape, seed=10 + i) for i, t in enumerate(tout)]
+    torch.autograd.backward(tout, [torch.tensor(s) for s in seeds])
+    ember.autograd.backward(eout, [ember.tensor(s) for s in seeds])
+    for i, (e, t) in enumerate(leaves):
+        assert_same(e.grad, t.grad, atol=tol, rtol=1e-3, what=f'grad of input {i}')
+    tp = dict(tm.named_parameters())
+    for k, p in em.named_parameters():
+        assert_same(p.grad, tp[k].grad, atol=tol, rtol=1e-3, what=f'grad of {k}')
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def leaf_pair(a):
+    return torch.tensor(a, requires_grad=True), ember.tensor(a, requires_grad=True)
+
+
+# -- RNN / LSTM / GRU --------------------------------------------------------------------------------------------------
+CONFIGS = list(itertools.product(['RNN', 'LSTM', 'GRU'], [1, 2], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize('cls,layers,bidirectional,batch_first', CONFIGS,
+                         ids=[f'{c}-L{n}-{"bi" if b else "uni"}-{"bf" if f else "tf"}' for c, n, b, f in CONFIGS])
+@pytest.mark.parametrize('with_state', [False, True], ids=['zero_state', 'given_state'])
+def test_recurrent_layer(cls, layers, bidirectional, batch_first, with_state):
+    kw = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    if cls == 'RNN' and layers == 2:
+        kw['nonlinearity'] = 'relu'
+    tm, em = twin(lambda nn: getattr(nn, cls)(4, 5, **kw))
+    x = rnd(3, 6, 4) if batch_first else rnd(6, 3, 4)
+    leaves = [leaf_pair(x)]
+    if with_state:
+        n = layers * (2 if bidirectional else 1)
+        leaves += [leaf_pair(rnd(n, 3, 5, seed=s)) for s in ((1, 2) if cls == 'LSTM' else (1,))]
+    targs, eargs = [leaves[0][0]], [leaves[0][1]]
+    if with_state:
+        ts, es = [t for t, _ in leaves[1:]], [e for _, e in leaves[1:]]
+        targs.append(tuple(ts) if cls == 'LSTM' else ts[0])
+        eargs.append(tuple(es) if cls == 'LSTM' else es[0])
+    compare(tm, em, targs, eargs, [(e, t) for t, e in leaves])
+
+
+@pytest.mark.parametrize('cls', ['RNN', 'LSTM', 'GRU'])
+@pytest.mark.parametrize('with_state', [False, True])
+def test_recurrent_layer_unbatched(cls, with_state):
+    tm, em = twin(lambda nn: getattr(nn, cls)(4, 5, num_layers=2, bidirectional=True, bias=False))
+    leaves = [leaf_pair(rnd(6, 4))]
+    if with_state:
+        leaves += [leaf_pair(rnd(4, 5, seed=s)) for s in ((1, 2) if cls == 'LSTM' else (1,))]
+    ts, es = [t for t, _ in leaves], [e for _, e in leaves]
+    targs = ts[:1] + ([tuple(ts[1:]) if cls == 'LSTM' else ts[1]] if with_state else [])
+    eargs = es[:1] + ([tuple(es[1:]) if cls == 'LSTM' else es[1]] if with_state else [])
+    compare(tm, em, targs, eargs, [(e, t) for t, e in leaves])
+
+
+def test_lstm_projection_and_float64():
+    tm, em = twin(lambda nn: nn.LSTM(4, 6, num_layers=2, proj_size=3, bidirectional=True), double=True)
+    t, e = leaf_pair(rnd(5, 2, 4).astype(np.float64))
+    compare(tm, em, [t], [e], [(e, t)], tol=1e-8)
+
+
+@pytest.mark.parametrize('cls,nstate', [('RNNCell', 1), ('LSTMCell', 2), ('GRUCell', 1)])
+@pytest.mark.parametrize('batched,with_state,bias', [(True, False, True), (True, True, False), (False, False, True),
+                                                     (False, True, True)])
+def test_cells(cls, nstate, batched, with_state, bias):
+    tm, em = twin(lambda nn: getattr(nn, cls)(4, 5, bias=bias))
+    lead = (3,) if batched else ()
+    leaves = [leaf_pair(rnd(*lead, 4))]
+    if with_state:
+        leaves += [leaf_pair(rnd(*lead, 5, seed=s)) for s in range(1, nstate + 1)]
+    ts, es = [t for t, _ in leaves], [e for _, e in leaves]
+    targs = ts[:1] + ([tuple(ts[1:]) if nstate == 2 else ts[1]] if with_state else [])
+    eargs = es[:1] + ([tuple(es[1:]) if nstate == 2 else es[1]] if with_state else [])
+    compare(tm, em, targs, eargs, [(e, t) for t, e in leaves])
+
+
+def test_rnn_cell_relu_repr_and_init():
+    assert repr(ember.nn.RNNCell(3, 4, nonlinearity='relu', bias=False)) == \
+        repr(torch.nn.RNNCell(3, 4, nonlinearity='relu', bias=False))
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(10, 16, num_layers=2, bidirectional=True)
+    bound = 1 / np.sqrt(16)
+    for name, p in m.named_parameters():
+        a = p.detach().numpy()
+        assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound, name
+    names = [n for n, _ in m.named_parameters()]
+    assert names == [n for n, _ in torch.nn.LSTM(10, 16, num_layers=2, bidirectional=True).named_parameters()]
+
+
+@pytest.mark.parametrize('make', [
+    lambda nn: nn.RNN(3, 4),
+    lambda nn: nn.RNN(3, 4, 2, nonlinearity='relu', bias=False, batch_first=True, dropout=0.5, bidirectional=True),
+    lambda nn: nn.LSTM(3, 4, proj_size=2),
+    lambda nn: nn.GRU(3, 4, num_layers=3),
+    lambda nn: nn.LSTMCell(3, 4),
+    lambda nn: nn.GRUCell(3, 4, bias=False),
+    lambda nn: nn.MultiheadAttention(8, 2),
+    lambda nn: nn.MultiheadAttention(8, 4, bias=False, kdim=3, vdim=5, batch_first=True),
+])
+def test_repr_matches_torch(make):
+    torch.manual_seed(0)
+    assert repr(make(ember.nn)) == repr(make(torch.nn))
+
+
+def test_recurrent_errors():
+    m = ember.nn.LSTM(4, 5)
+    with pytest.raises(RuntimeError, match='input.size\\(-1\\) must be equal to input_size'):
+        m(ember.randn(3, 2, 3))
+    with pytest.raises(RuntimeError, match='Expected hidden\\[0\\] size'):
+        m(ember.randn(3, 2, 4), (ember.randn(1, 3, 5), ember.randn(1, 2, 5)))
+    with pytest.raises(ValueError):
+        ember.nn.GRU(4, 5, proj_size=2)
+    with pytest.raises(ValueError):
+        ember.nn.RNN(4, 5, nonlinearity='sigmoid')
+
+
+def test_dropout_between_layers_only_in_training():
+    ember.manual_seed(0)
+    m = ember.nn.GRU(4, 5, num_layers=2, dropout=0.5)
+    x = ember.randn(6, 2, 4)
+    a, b = m(x)[0], m(x)[0]
+    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
+    m.eval()
+    np.testing.assert_array_equal(m(x)[0].detach().numpy(), m(x)[0].detach().numpy())
+
+
+# -- packed sequences --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('enforce_sorted', [True, False])
+@pytest.mark.parametrize('batch_first', [False, True])
+def test_pack_pad_roundtrip(enforce_sorted, batch_first):
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    x = rnd(4, 5, 3) if batch_first else rnd(5, 4, 3)
+    t, e = leaf_pair(x)
+    R, ER = torch.nn.utils.rnn, ember.nn.utils.rnn
+    tp = R.pack_padded_sequence(t, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    ep = ER.pack_padded_sequence(e, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    for a, b in zip(ep, tp):
+        if b is None:
+            assert a is None
+        else:
+            assert_same(a, b)
+    (tpad, tl), (epad, el) = R.pad_packed_sequence(tp, batch_first, total_length=6), \
+        ER.pad_packed_sequence(ep, batch_first, total_length=6)
+    assert_same(epad, tpad)
+    assert_same(el, tl)
+    g = rnd(*tpad.shape, seed=1)
+    tpad.backward(torch.tensor(g))
+    epad.backward(ember.tensor(g))
+    assert_same(e.grad, t.grad)
+
+
+@pytest.mark.parametrize('cls', ['RNN', 'LSTM', 'GRU'])
+@pytest.mark.parametrize('enforce_sorted', [True, False])
+def test_recurrent_layer_on_packed_sequence(cls, enforce_sorted):
+    tm, em = twin(lambda nn: getattr(nn, cls)(3, 4, num_layers=2, bidirectional=True, batch_first=True))
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    t, e = leaf_pair(rnd(4, 5, 3))
+    R, ER = torch.nn.utils.rnn, ember.nn.utils.rnn
+    tout = tm(R.pack_padded_sequence(t, lengths, batch_first=True, enforce_sorted=enforce_sorted))
+    eout = em(ER.pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=enforce_sorted))
+    assert_same(eout[0].batch_sizes, tout[0].batch_sizes)
+    tpad, _ = R.pad_packed_sequence(tout[0], batch_first=True)
+    epad, _ = ER.pad_packed_sequence(eout[0], batch_first=True)
+    touts, eouts = [tpad] + flat(tout[1]), [epad] + flat(eout[1])
+    for i, (a, b) in enumerate(zip(eouts, touts)):
+        assert_same(a, b, what=f'output {i}')
+    seeds = [rnd(*o.shape, seed=3 + i) for i, o in enumerate(touts)]
+    torch.autograd.backward(touts, [torch.tensor(s) for s in seeds])
+    ember.autograd.backward(eouts, [ember.tensor(s) for s in seeds])
+    assert_same(e.grad, t.grad, atol=1e-4)
+    tp = dict(tm.named_parameters())
+    for k, p in em.named_parameters():
+        assert_same(p.grad, tp[k].grad, atol=1e-4, rtol=1e-3, what=k)
+
+
+@pytest.mark.parametrize('batch_first', [False, True])
+@pytest.mark.parametrize('side', ['right', 'left'])
+def test_pad_sequence_and_pack_sequence(batch_first, side):
+    seqs = [rnd(n, 3, seed=n) for n in (2, 5, 3)]
+    R, ER = torch.nn.utils.rnn, ember.nn.utils.rnn
+    check(lambda L, a, b, c: (R if L is torch else ER).pad_sequence([a, b, c], batch_first, 1.5, side),
+          inputs=seqs, name=False)
+    tp = R.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    ep = ER.pack_sequence([ember.tensor(s) for s in seqs], enforce_sorted=False)
+    assert_same(ep.data, tp.data)
+    for a, b in zip(ER.unpack_sequence(ep), R.unpack_sequence(tp)):
+        assert_same(a, b)
+
+
+# -- scaled dot-product attention -------------------------------------------------------------------------------------
+BOOL_MASK = np.random.default_rng(5).random((5, 7)) > 0.3
+BOOL_MASK[2] = False
+SDPA = [
+    ('plain_4d', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], {}),
+    ('2d', [(5, 4), (7, 4), (7, 4)], {}),
+    ('3d_value_dim', [(2, 5, 4), (2, 7, 4), (2, 7, 6)], {}),
+    ('broadcast_batch', [(2, 1, 5, 4), (3, 7, 4), (1, 3, 7, 4)], {}),
+    ('causal_scale', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(is_causal=True, scale=0.3)),
+    ('bool_mask_dead_row', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(mask='bool')),
+    ('float_mask', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(mask='float')),
+    ('float_mask_grad', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4), (5, 7)], {}),
+]
+
+
+@pytest.mark.parametrize('name,shapes,kw', SDPA, ids=[c[0] for c in SDPA])
+def test_scaled_dot_product_attention(name, shapes, kw):
+    kw = dict(kw)
+    mask = kw.pop('mask', None)
+
+    def fn(L, q, k, v, *m):
+        am = None
+        if mask == 'bool':
+            am = L.tensor(BOOL_MASK)
+        elif mask == 'float':
+            am = L.tensor(rnd(5, 7, seed=4).astype(q.detach().numpy().dtype))
+        elif m:
+            am = m[0]
+        return F(L).scaled_dot_product_attention(q, k, v, attn_mask=am, **kw)
+    check(fn, *shapes, atol=1e-5, gradgrad=name in ('plain_4d', 'causal_scale', 'float_mask_grad'))
+
+
+def test_sdpa_dropout_and_gqa():
+    ember.manual_seed(0)
+    q = ember.randn(2, 4, 5, 8, requires_grad=True)
+    out = F(ember).scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    out.sum().backward()
+    assert out.shape == (2, 4, 5, 8) and q.grad is not None
+    check(lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, enable_gqa=True),
+          (1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2), name=False)
+    with pytest.raises(RuntimeError):
+        F(ember).scaled_dot_product_attention(q, q, q, attn_mask=ember.ones(5, 5, dtype=ember.bool), is_causal=True)
+
+
+# -- multi-head attention ----------------------------------------------------------------------------------------------
+MHA = [c for c in itertools.product([False, True], [True, False], [True, False], [None, 'kv', 'qkv'],
+                                    [None, 'key_padding', 'bool_attn', 'both', 'float_attn', 'attn_3d'])
+       if c[1] or c[2]]
+
+
+@pytest.mark.parametrize('batch_first,need_weights,average,same,mask', MHA,
+                         ids=['-'.join(str(v) for v in c) for c in MHA])
+def test_multihead_attention(batch_first, need_weights, average, same, mask):
+    L, S, N, E, H = 5, 7, 3, 8, 2
+    if same == 'qkv':
+        S = L
+    tm, em = twin(lambda nn: nn.MultiheadAttention(E, H, batch_first=batch_first, bias=mask != 'both'))
+    rng = np.random.default_rng(7)
+    shape = (lambda n: (N, n, E)) if batch_first else (lambda n: (n, N, E))
+    q, k, v = leaf_pair(rnd(*shape(L), seed=1)), leaf_pair(rnd(*shape(S), seed=2)), leaf_pair(rnd(*shape(S), seed=3))
+    if same == 'kv':
+        v = k
+    if same == 'qkv':
+        k = v = q
+    masks = {}
+    if mask in ('key_padding', 'both'):
+        kp = rng.random((N, S)) > 0.7
+        kp[:, 0] = False
+        masks['key_padding_mask'] = kp
+    if mask in ('bool_attn', 'both'):
+        am = rng.random((L, S)) > 0.7
+        am[:, 0] = False
+        masks['attn_mask'] = am
+    if mask == 'float_attn':
+        masks['attn_mask'] = rnd(L, S, seed=4)
+    if mask == 'attn_3d':
+        masks['attn_mask'] = rnd(N * H, L, S, seed=4)
+    opts = dict(need_weights=need_weights, average_attn_weights=average)
+    kwargs = {'torch': dict(opts, **{k_: torch.tensor(a) for k_, a in masks.items()}),
+              'ember': dict(opts, **{k_: ember.tensor(a) for k_, a in masks.items()})}
+    leaves = {id(p[0]): p for p in (q, k, v)}
+    compare(tm, em, [q[0], k[0], v[0]], [q[1], k[1], v[1]], [(e, t) for t, e in leaves.values()], kwargs)
+
+
+@pytest.mark.parametrize('case', ['kdim_vdim', 'bias_kv_zero_attn', 'unbatched', 'unbatched_no_weights'])
+def test_multihead_attention_variants(case):
+    E, H = 8, 2
+    make = {'kdim_vdim': lambda nn: nn.MultiheadAttention(E, H, kdim=4, vdim=6),
+            'bias_kv_zero_attn': lambda nn: nn.MultiheadAttention(E, H, add_bias_kv=True, add_zero_attn=True)}
+    tm, em = twin(make.get(case, lambda nn: nn.MultiheadAttention(E, H)))
+    shapes = {'kdim_vdim': [(5, 3, E), (7, 3, 4), (7, 3, 6)], 'bias_kv_zero_attn': [(5, 3, E), (7, 3, E), (7, 3, E)],
+              'unbatched': [(5, E), (7, E), (7, E)], 'unbatched_no_weights': [(5, E), (7, E), (7, E)]}[case]
+    leaves = [leaf_pair(rnd(*s, seed=i)) for i, s in enumerate(shapes)]
+    kwargs = {}
+    if case == 'bias_kv_zero_attn':
+        kp = np.zeros((3, 7), bool)
+        kp[0, 3:] = True
+        kwargs = {'torch': {'key_padding_mask': torch.tensor(kp)}, 'ember': {'key_padding_mask': ember.tensor(kp)}}
+    if case == 'unbatched_no_weights':
+        kwargs = {'torch': {'need_weights': False}, 'ember': {'need_weights': False}}
+    compare(tm, em, [t for t, _ in leaves], [e for _, e in leaves], [(e, t) for t, e in leaves], kwargs)
+
+
+def test_multihead_attention_parameters_and_init():
+    ember.manual_seed(0)
+    m = ember.nn.MultiheadAttention(16, 4)
+    assert [n for n, _ in m.named_parameters()] == ['in_proj_weight', 'in_proj_bias', 'out_proj.weight',
+                                                     'out_proj.bias']
+    assert type(m.out_proj).__name__ == 'NonDynamicallyQuantizableLinear'
+    assert isinstance(m.out_proj, ember.nn.Linear)
+    assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
+    bound = np.sqrt(6 / (16 + 48))
+    assert np.abs(m.in_proj_weight.detach().numpy()).max() <= bound
+    sep = ember.nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True)
+    assert [n for n, _ in sep.named_parameters()] == \
+        [n for n, _ in torch.nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True).named_parameters()]
+    assert sep.in_proj_weight is None and tuple(sep.bias_k.shape) == (1, 1, 8)
+    with pytest.raises(AssertionError):
+        ember.nn.MultiheadAttention(10, 3)
