@@ -7,9 +7,9 @@ import time
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 BLOCK_S = 0.005 if QUICK else 0.05   # aim for timed blocks of calls this long
-BUDGET_S = 0.05 if QUICK else 1.0    # time spent in timed blocks per measurement
+BUDGET_S = 0.05 if QUICK else 0.5    # time spent in timed blocks per measurement
 WARMUP_S = 0.01 if QUICK else 0.2    # untimed calls before the timed blocks
-MIN_BLOCKS, MAX_BLOCKS = (3, 5) if QUICK else (3, 15)
+MIN_BLOCKS, MAX_BLOCKS = (3, 5) if QUICK else (3, 10)
 
 
 def threads():

@@ -210,21 +210,19 @@ class Collector:
 
 
 def run_benchmark(bench, args, env, collector, log):
-    """Warm-up runs, then ``args.reps`` interleaved runs per side; a side that prints nothing is dropped."""
-    live = list(SUBJECTS)
-    total = args.warmup + args.reps
-    for rep in range(total):
-        for subject in list(live):
+    """Warm-up runs, then ``args.reps`` interleaved runs per side; a side that fails twice in a row
+    without printing a figure is not run again."""
+    failures = dict.fromkeys(SUBJECTS, 0)
+    for rep in range(args.warmup + args.reps):
+        timed = rep >= args.warmup
+        label = f"rep {rep - args.warmup + 1}/{args.reps}" if timed else "warm-up"
+        for subject in [s for s, n in failures.items() if n < 2]:
             began = time.perf_counter()
             records, meta, error = run_program(bench, subject, env, args.timeout)
-            timed = rep >= args.warmup
-            label = f"rep {rep - args.warmup + 1}/{args.reps}" if timed else "warm-up"
             log(f"[{bench.name}] {subject:5} {label:9} {time.perf_counter() - began:5.1f} s"
                 + (f"  ERROR: {error}" if error else ""))
-            if timed or error:
-                collector.add(bench, subject, records if timed else [], meta, error)
-            if error and not records:
-                live.remove(subject)
+            collector.add(bench, subject, records if timed else [], meta, error)
+            failures[subject] = failures[subject] + 1 if error and not records else 0
 
 
 def stats(values):
@@ -340,7 +338,14 @@ def _context_line(meta):
     return (f"{meta['date']} on {meta['machine']}, {meta['threads']} threads, {meta['reps']} runs per "
             f"side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
             f"except GFLOP/s and images/s). ember {versions.get('ember', '?')}, PyTorch "
-            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, Python {platform.python_version()}.")
+            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, Python {platform.python_version()}; "
+            f"load average {_load_text(meta.get('load_average'))}.")
+
+
+def _load_text(load):
+    """'start -> end' of the run's load averages."""
+    load = load or {}
+    return f"{load.get('start', '?')} -> {load.get('end', '?')}"
 
 
 def machine():
@@ -354,6 +359,14 @@ def machine():
     return f"{model} ({os.cpu_count()} cores)"
 
 
+def load_average():
+    """The 1-minute load average (other processes compete for the cores), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def run_meta(args, collector, elapsed):
     """Context of the run for the JSON and the Markdown."""
     versions = {s: m.get("version") for s, m in collector.meta.items()}
@@ -361,7 +374,8 @@ def run_meta(args, collector, elapsed):
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "platform": platform.platform(), "threads": args.threads,
             "omp_wait_policy": args.omp_wait_policy, "reps": args.reps, "warmup": args.warmup,
-            "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1)}
+            "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1),
+            "load_average": {"start": args.load_at_start, "end": load_average()}}
 
 
 def _numpy_version():
@@ -391,6 +405,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     benchmarks = [b for b in BENCHMARKS if args.only is None or b.name in args.only]
     env, collector, began = child_env(args), Collector(), time.perf_counter()
+    args.load_at_start = load_average()
     for bench in benchmarks:
         run_benchmark(bench, args, env, collector, _log)
     rows = summarize(benchmarks, collector)

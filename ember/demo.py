@@ -142,7 +142,7 @@ def graph_saver(model, out, notes):
     return save
 
 
-def save_loss_curve(path, step_losses, accuracies):
+def save_loss_curve(path, step_losses, accuracies, title):
     """A PNG of the training loss per step and the test accuracy per epoch; a note when matplotlib is absent."""
     try:
         from matplotlib.figure import Figure
@@ -156,6 +156,7 @@ def save_loss_curve(path, step_losses, accuracies):
     epochs = range(1, len(accuracies) + 1)
     ax_acc.plot(epochs, [100 * a for a in accuracies], 'o-', color='tab:green')
     ax_acc.set(xlabel='epoch', ylabel='test accuracy (%)', title='Test accuracy', xticks=list(epochs))
+    fig.suptitle(title)
     fig.savefig(path, dpi=100)
     return f'loss curve: {path}'
 
@@ -197,7 +198,8 @@ def run(args, train_set, test_set, start):
         print(f'epoch {epoch}/{args.epochs}: train loss {sum(losses) / len(losses):.4f}, '
               f'test accuracy {100 * accuracies[-1]:.2f}% ({time.perf_counter() - start:.1f} s)', flush=True)
     elapsed = time.perf_counter() - start
-    notes.append(save_loss_curve(os.path.join(args.out, 'loss_curve.png'), step_losses, accuracies))
+    notes.append(save_loss_curve(os.path.join(args.out, 'loss_curve.png'), step_losses, accuracies,
+                                 f'ember demo: small CNN on {args.dataset}'))
     print('\n'.join(notes))
     print(f'final test accuracy: {100 * accuracies[-1]:.2f}% on {len(test_set)} {args.dataset} test images '
           f'after {args.epochs} epochs in {elapsed:.1f} s')

@@ -47,7 +47,7 @@ def test_crashing_program_is_an_error_row(tmp_path):
     args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=1, quick=True, omp_wait_policy="PASSIVE")
     collector, log = run.Collector(), []
     run.run_benchmark(bench, args, run.child_env(args), collector, log.append)
-    assert len(log) == 2  # a side that prints nothing is not run again
+    assert len(log) == 4  # a side failing twice without output is not run again
     (row,) = run.summarize([bench], collector)
     assert row["status"] == "ERROR" and "RuntimeError: boom" in row["error"]
     md_row = run.markdown([row], {"date": "d", "machine": "m", "threads": 1, "reps": 3, "warmup": 1,

@@ -49,13 +49,14 @@ def _from_sequence(data):
     """Array for nested sequences: the dtype promotes over all leaves (Python scalars, NumPy scalars and
     arrays, one-element tensors), as torch.tensor infers it."""
     dt = _scan(data, None)
+    nested = _unwrap(data)
     try:
-        arr = np.array(_unwrap(data))
+        arr = np.array(nested)
     except ValueError:
         raise ValueError(_ragged_message(data)) from None
     if dt is None:
         return arr.astype(DEFAULT.np)
-    if arr.dtype.kind in 'uO' and dt is _dtype.int64:
+    if dt is _dtype.int64 and arr.dtype.kind not in 'ib':
         raise ValueError('Overflow when unpacking long long')
     return arr.astype(dt.np, copy=False)
 

@@ -444,17 +444,50 @@ def diag(input, diagonal=0):
         cols = np.arange(a.shape[0]) + max(diagonal, 0)
         from .creation import zeros
         return index_put(zeros((n, n), dtype=input.dtype), (Tensor._make(rows), Tensor._make(cols)), input)
-    return diagonal_(input, diagonal)
+    d = diagonal_(input, diagonal)
+    return Tensor._make(d._data.copy(), d.grad_fn)
+
+
+def _diag_view(a, offset, d1, d2):
+    """Writable view of the diagonal of dims d1, d2 of ``a``: those dims removed, the diagonal last."""
+    b = a[tuple(slice(max(-offset, 0), None) if k == d1 else slice(max(offset, 0), None) if k == d2 else
+                slice(None) for k in range(a.ndim))]
+    keep = [k for k in range(a.ndim) if k not in (d1, d2)]
+    shape = tuple(a.shape[k] for k in keep) + (min(b.shape[d1], b.shape[d2]),)
+    strides = tuple(a.strides[k] for k in keep) + (a.strides[d1] + a.strides[d2],)
+    return np.lib.stride_tricks.as_strided(b, shape, strides, writeable=a.flags.writeable)
+
+
+class DiagonalBackward0(Node):
+    """The gradient goes back onto the diagonal; zeros elsewhere."""
+    __slots__ = ('shape', 'diag')
+
+    def backward(self, g):
+        if dual.is_array(g):
+            out = np.zeros(self.shape, g.dtype)
+            _diag_view(out, *self.diag)[...] = g
+            return out
+        from .inplace import view_index
+        z = np.zeros(self.shape, np.int8)
+        return index_put_grad(self.shape, view_index(z, _diag_view(z, *self.diag)), g)
 
 
 def diagonal_(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims dim1, dim2 (a view, as in PyTorch), offset above (>0) or below (<0) it."""
     a = input._data
-    n = min(a.shape[dim1], a.shape[dim2])
-    i = np.arange(n)
-    rows = i + max(-offset, 0)
-    cols = i + max(offset, 0)
-    keep = (rows < a.shape[dim1]) & (cols < a.shape[dim2])
-    return getitem(input, (Tensor._make(rows[keep]), Tensor._make(cols[keep])))
+    if a.ndim < 2:
+        raise RuntimeError(f'diagonal dimensions requires ndim larger than 1, got a tensor of shape '
+                           f'{fmt_shape(a.shape)}')
+    d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
+    if d1 == d2:
+        raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = DiagonalBackward0((input,))
+        node.shape, node.diag = a.shape, (offset, d1, d2)
+    out = Tensor._make(_diag_view(a, offset, d1, d2), node)
+    out._base = input._base if input._base is not None else input
+    return out
 
 
 def sort(input, dim=-1, descending=False, stable=False):

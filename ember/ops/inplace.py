@@ -134,6 +134,7 @@ def make_reshape_inplace(fn, name):
         self._data = r._data
         if r.grad_fn is not None:
             self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
+        self._bump()
         return self
     op_.__name__ = name
     op_.__doc__ = f'In-place version of ``{fn.__name__}``: changes this tensor\'s shape (returns self).'
@@ -170,7 +171,7 @@ def copy_(t, src, non_blocking=False):
     if check_inplace(t, src):
         from .shape import expand, to
         r = expand(to(src, t.dtype), t.shape) if src._data.shape != t._data.shape else to(src, t.dtype)
-        if r.grad_fn is None:
+        if not r._requires_grad:
             r = Tensor._make(r._data)
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), r))

@@ -48,25 +48,23 @@ def _broadcast_error(name, x, y):
     return RuntimeError(f'{name}: shapes {fmt_shape(xs)} and {fmt_shape(ys)} do not broadcast')
 
 
-def binary(name, np_fn, node_name, backward, float_out=False, doc='', no_bool=False):
-    """Make a differentiable binary op; ``backward(g, a, b)`` returns the grads of both operands
-    (``no_bool``: refuse bool operands, as PyTorch's subtraction does)."""
+def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False):
+    """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
+    operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
+    PyTorch's subtraction does)."""
     arrays = _sub_arrays if no_bool else binary_arrays
-    params = _params(backward)
-    needs_a, needs_b = 'a' in params, 'b' in params
+    pa, pb = _params(da), _params(db)
 
     def bw(self, g):
-        xs, xd, ys, yd, xv, yv = self._meta
-        a, b = xv, yv
-        if needs_a or needs_b:
+        xs, xd, ys, yd, a, b = self._meta
+        if self._saved is None or self._saved:
             sa, sb = self.saved()
             if sa is not None:
                 a = sa
             if sb is not None:
                 b = sb
-        ga, gb = backward(g, a, b)
-        return (_fit(ga, xs, xd) if xd is not None else None,
-                _fit(gb, ys, yd) if yd is not None else None)
+        return (_fit(da(g, a, b), xs, xd) if xd is not None else None,
+                _fit(db(g, a, b), ys, yd) if yd is not None else None)
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
 
@@ -74,11 +72,14 @@ def binary(name, np_fn, node_name, backward, float_out=False, doc='', no_bool=Fa
         """Attach the backward node (operands may be tensors or Python scalars)."""
         xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
         node = cls((x if xt else None, y if yt else None))
-        node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
-                      y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None,
+        xg, yg = xt and x._requires_grad, yt and y._requires_grad
+        node._meta = (x._data.shape if xt else None, x._data.dtype if xg else None,
+                      y._data.shape if yt else None, y._data.dtype if yg else None,
                       None if xt else a, None if yt else b)
-        if needs_a or needs_b:
-            node.save(x if (needs_a and xt) else None, y if (needs_b and yt) else None)
+        need_a = xt and ((xg and 'a' in pa) or (yg and 'a' in pb))
+        need_b = yt and ((xg and 'b' in pa) or (yg and 'b' in pb))
+        if need_a or need_b:
+            node.save(x if need_a else None, y if need_b else None)
         return Tensor._make(r, node)
 
     def op(input, other):
@@ -194,22 +195,23 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-_add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: (g, g))
-_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: (g, -g), no_bool=True)
-rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: (-g, g), no_bool=True)
-mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: (g * b, g * a))
-_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: (g / b, -g * a / (b * b)), float_out=True)
-maximum = binary('maximum', xp.maximum, 'MaximumBackward0',
-                 lambda g, a, b: _minmax_grads(g, a, b, np.greater))
-minimum = binary('minimum', xp.minimum, 'MinimumBackward0',
-                 lambda g, a, b: _minmax_grads(g, a, b, np.less))
-atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0',
-               lambda g, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), float_out=True)
-fmod = binary('fmod', xp.fmod, 'FmodBackward0', lambda g, a, b: (g, None))
+_add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
+_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
+rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True)
+mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
+_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * a / (b * b),
+              float_out=True)
+maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
+                 lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1])
+minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.less)[0],
+                 lambda g, a, b: _minmax_grads(g, a, b, np.less)[1])
+atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b / (a * a + b * b),
+               lambda g, a, b: -g * a / (a * a + b * b), float_out=True)
+fmod = binary('fmod', xp.fmod, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 remainder = binary('remainder', _no_bool(xp.remainder, 'remainder_cpu'), 'RemainderBackward0',
-                   lambda g, a, b: (g, None))
+                   lambda g, a, b: g, lambda g, a, b: None)
 floor_divide = binary('floor_divide', _no_bool(xp.floor_divide, 'div_floor_cpu'), 'FloorDivideBackward0',
-                      lambda g, a, b: (None, None))
+                      lambda g, a, b: None, lambda g, a, b: None)
 
 
 def _minmax_grads(g, a, b, cmp):
@@ -277,27 +279,25 @@ def _out(t, out):
     return out
 
 
-def _pow_bw(g, a, b):
-    """d(a**b): b * a**(b-1) for the base (0 where b == 0); a**b * log(a) for the exponent (0 at a == 0)."""
-    scalar_a, scalar_b = isinstance(a, (int, float)), isinstance(b, (int, float))
-    if scalar_b:
-        return (g * 0 if b == 0 else g * b * a ** (b - 1)), None
-    bd = dual.data(b)
-    ga = None
-    if not scalar_a:
-        ga = dual.where(bd == 0, dual.const(0.0, g), g * b * a ** (b - 1))
-    if scalar_a:
-        gb = g * (a ** b) * math.log(a) if a > 0 else g * 0
-    else:
-        ad = dual.data(a)
-        safe = dual.where(ad > 0, a, dual.const(1.0, g)) if not dual.is_array(a) else np.where(ad > 0, a, 1)
-        gb = dual.where((ad == 0) & (bd >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
-    return ga, gb
+def _pow_base(g, a, b):
+    """d(a**b)/da = b * a**(b-1), zero where b == 0."""
+    if isinstance(b, (int, float)):
+        return g * 0 if b == 0 else g * b * a ** (b - 1)
+    return dual.where(dual.data(b) == 0, dual.const(0.0, g), g * b * a ** (b - 1))
 
 
-_pow0 = binary('pow', xp.power, 'PowBackward0', lambda g, a, b: _pow_bw(g, a, b))
-_pow1 = binary('pow', xp.power, 'PowBackward1', lambda g, a, b: _pow_bw(g, a, b))
-_pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: _pow_bw(g, a, b))
+def _pow_exp(g, a, b):
+    """d(a**b)/db = a**b * log(a), zero where a == 0 and b >= 0."""
+    if isinstance(a, (int, float)):
+        return g * (a ** b) * math.log(a) if a > 0 else g * 0
+    ad = dual.data(a)
+    safe = dual.where(ad > 0, a, dual.const(1.0, g)) if not dual.is_array(a) else np.where(ad > 0, a, 1)
+    return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
+
+
+_pow0 = binary('pow', xp.power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None)
+_pow1 = binary('pow', xp.power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: _pow_exp(g, a, b))
+_pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: None, lambda g, a, b: _pow_exp(g, a, b))
 
 
 def pow(input, exponent):
