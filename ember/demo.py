@@ -23,23 +23,32 @@ DEFAULT_LR = {'digits': 1e-2, 'fashion-mnist': 3e-3}
 WIDTHS = {'digits': (16, 32), 'fashion-mnist': (8, 16)}
 
 
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
 def parse_args(argv):
     """The demo's options (``ember demo --help`` lists them with the data's attribution)."""
     parser = argparse.ArgumentParser(
         prog='ember demo', description=__doc__.split('\n\n')[0].replace('``', ''), epilog=ATTRIBUTION)
-    parser.add_argument('--dataset', choices=sorted(DEFAULT_EPOCHS), default='digits',
-                        help='digits (built in, 8x8) or fashion-mnist (28x28, files needed; default: digits)')
-    parser.add_argument('--epochs', type=int, help='passes over the training set (default: 10 for digits, '
-                        '2 for fashion-mnist)')
-    parser.add_argument('--batch-size', type=int, default=64, help='images per step (default: 64)')
-    parser.add_argument('--lr', type=float, help="Adam's learning rate (default: 0.01 for digits, 0.003 for "
-                        'fashion-mnist)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of weights and shuffling (default: 0)')
-    parser.add_argument('--out', default='ember-demo', help='folder for the pictures (default: ./ember-demo)')
-    parser.add_argument('--root', help='Fashion-MNIST folder: the IDX files themselves (as Debian\'s '
-                        f'dataset-fashion-mnist installs them in {DEBIAN_FASHION}, the default when present) '
-                        'or torchvision\'s layout ROOT/FashionMNIST/raw (default otherwise: ./data)')
-    parser.add_argument('--download', action='store_true', help='download Fashion-MNIST when it is missing')
+    add = parser.add_argument
+    add('--dataset', choices=sorted(DEFAULT_EPOCHS), default='digits',
+        help='digits (built in, 8x8) or fashion-mnist (28x28, files needed; default: digits)')
+    add('--epochs', type=positive_int,
+        help='passes over the training set (default: 10 for digits, 2 for fashion-mnist)')
+    add('--batch-size', type=positive_int, default=64, help='images per step (default: 64)')
+    add('--lr', type=float, help="Adam's learning rate (default: 0.01 for digits, 0.003 for fashion-mnist)")
+    add('--seed', type=int, default=0, help='seed of weights and shuffling (default: 0)')
+    add('--out', metavar='DIR', default='ember-demo', help='folder for the pictures (default: ./ember-demo)')
+    add('--root', metavar='DIR',
+        help="Fashion-MNIST folder: the IDX files themselves (as Debian's dataset-fashion-mnist installs them "
+             f"in {DEBIAN_FASHION}, the default when present) or torchvision's layout DIR/FashionMNIST/raw "
+             '(default otherwise: ./data)')
+    add('--download', action='store_true', help='download Fashion-MNIST when it is missing')
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS[args.dataset]
@@ -49,7 +58,8 @@ def parse_args(argv):
 
 
 class FashionMNISTFolder(datasets.FashionMNIST):
-    """Fashion-MNIST read from IDX files lying directly in ``root`` (Debian's layout), not ROOT/FashionMNIST/raw."""
+    """Fashion-MNIST read from IDX files lying directly in ``root`` (Debian's layout) instead of
+    ``root/FashionMNIST/raw``."""
 
     @property
     def raw_folder(self):
@@ -202,5 +212,5 @@ def run(args, train_set, test_set, start):
                                  f'ember demo: small CNN on {args.dataset}'))
     print('\n'.join(notes))
     print(f'final test accuracy: {100 * accuracies[-1]:.2f}% on {len(test_set)} {args.dataset} test images '
-          f'after {args.epochs} epochs in {elapsed:.1f} s')
+          f"after {args.epochs} epoch{'s' if args.epochs != 1 else ''} in {elapsed:.1f} s")
     return 0

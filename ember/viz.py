@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import warnings
+from collections import deque
 from typing import NamedTuple
 
 __all__ = ['draw', 'make_dot', 'Graph', 'GraphNode', 'GraphEdge', 'GraphvizNotFound', 'has_dot']
@@ -113,10 +114,10 @@ class _Walker:
             self._walk(fn)
 
     def _walk(self, start):
-        queue = [start] if id(start) not in self.walked else []
+        queue = deque([start] if id(start) not in self.walked else [])
         self.walked.add(id(start))
         while queue:
-            fn = queue.pop(0)
+            fn = queue.popleft()
             if self.show_saved:
                 self._add_saved(fn)
             for child, nr in fn.next_functions:

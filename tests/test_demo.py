@@ -27,7 +27,7 @@ SHA256 = '09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22'
 FASHION_DIR = '/usr/share/datasets/fashion-mnist'
 HAS_MPL = importlib.util.find_spec('matplotlib') is not None
 HAS_DOT = shutil.which('dot') is not None
-ACCURACY = re.compile(r'final test accuracy: (\d+\.\d+)% on (\d+) (\S+) test images after (\d+) epochs in '
+ACCURACY = re.compile(r'final test accuracy: (\d+\.\d+)% on (\d+) (\S+) test images after (\d+) epochs? in '
                       r'(\d+\.\d+) s')
 need_fashion = pytest.mark.skipif(not os.path.isfile(os.path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz')),
                                   reason=f'Fashion-MNIST absent from {FASHION_DIR} (apt-get install '
