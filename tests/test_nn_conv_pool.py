@@ -219,6 +219,11 @@ def test_adaptive_pools_2d(size):
     x = rnd(2, 3, 7, 9)
     assert_same(F(ember).adaptive_max_pool2d(ember.tensor(x), size, True)[1],
                 F(torch).adaptive_max_pool2d(torch.tensor(x), size, True)[1])
+    ties = np.random.default_rng(0).integers(0, 3, (2, 3, 7, 9)).astype(np.float32)
+    ties.reshape(-1)[[3, 4, 20, 50, 51]] = np.nan
+    for e, t in zip(F(ember).adaptive_max_pool2d(ember.tensor(ties), size, True),
+                    F(torch).adaptive_max_pool2d(torch.tensor(ties), size, True)):
+        assert_same(e, t)
 
 
 @pytest.mark.parametrize('size', [1, 3, 4, 9])

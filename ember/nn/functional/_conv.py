@@ -1,8 +1,6 @@
 """Convolutions (conv1d/2d, conv_transpose1d/2d, unfold/fold): windows of an ``as_strided`` view copied
 once into an im2col matrix and ONE GEMM forward; backward is two GEMMs and a col2im that adds shifted
 slices (one vectorized add per kernel offset). 1-D convolutions run as 2-D ones with a height of 1."""
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 

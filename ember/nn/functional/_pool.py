@@ -2,8 +2,6 @@
 the windows; indices are PyTorch's flat positions within each input plane) and scatter the gradient back
 the same way. Avg pools sum an ``as_strided`` window view (a reshape when windows tile the input); adaptive
 pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -88,15 +86,8 @@ def _window_view(a, k, s, d, o):
                       writeable=False)
 
 
-def _tile_view(a, k, o):
-    """(B, OH, OW, KH*KW) copy of the non-overlapping windows of a (B, H, W) array."""
-    b = a.shape[0]
-    t = a[:, :o[0] * k[0], :o[1] * k[1]].reshape(b, o[0], k[0], o[1], k[1])
-    return t.transpose(0, 1, 3, 2, 4).reshape(b, o[0], o[1], k[0] * k[1])
-
-
 def _untile(gw, shape, k, o):
-    """Inverse of _tile_view for a gradient: (B, OH, OW, KH*KW) back to a zero-filled (B, H, W)."""
+    """Window-major gradients (B, OH, OW, KH*KW) of non-overlapping windows back to a zero-filled (B, H, W)."""
     b = gw.shape[0]
     t = gw.reshape(b, o[0], o[1], k[0], k[1]).transpose(0, 1, 3, 2, 4).reshape(b, o[0] * k[0], o[1] * k[1])
     if t.shape[1:] == tuple(shape[1:]):
@@ -451,6 +442,17 @@ def _adaptive_index(n, o):
     return np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
 
 
+def _nan_aware_argmax(win):
+    """First argmax over the last axis, except that a window holding NaN picks its last NaN (PyTorch's rule)."""
+    am = win.argmax(-1)
+    if win.dtype.kind == 'f':
+        nan = np.isnan(win)
+        if nan.any():
+            last = win.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
+            am = np.where(nan.any(-1), last, am)
+    return am
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows (gathered with index arrays); indices as flat plane positions."""
     x = input._data
@@ -460,10 +462,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     xb = _planes(x)
     win = xb[:, ih[:, None, :, None], iw[None, :, None, :]]
     win = win.reshape(win.shape[:3] + (-1,))
-    am = win.argmax(-1)
+    am = _nan_aware_argmax(win)
     out = np.take_along_axis(win, am[..., None], -1)[..., 0]
-    if x.dtype.kind == 'f' and np.isnan(out).any():
-        out = _nan_windows(win, out)
     kw = iw.shape[1]
     idx = ih[np.arange(o[0])[:, None], am // kw] * w + iw[np.arange(o[1]), am % kw]
     oshape = x.shape[:-2] + o

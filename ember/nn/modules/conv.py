@@ -152,9 +152,11 @@ class _ConvTransposeNd(_ConvNd):
             output_size = output_size[non_spatial:]
         if len(output_size) != num_spatial_dims:
             raise ValueError(f'ConvTranspose{num_spatial_dims}D: for {input.dim()}D input, output_size must have '
-                             f'{num_spatial_dims} or {non_spatial + num_spatial_dims} elements (got {len(output_size)})')
-        mins = [(input.size(d + non_spatial) - 1) * stride[d] - 2 * padding[d] +
-                (dilation[d] if dilation is not None else 1) * (kernel_size[d] - 1) + 1 for d in range(num_spatial_dims)]
+                             f'{num_spatial_dims} or {non_spatial + num_spatial_dims} elements '
+                             f'(got {len(output_size)})')
+        dil = dilation if dilation is not None else (1,) * num_spatial_dims
+        mins = [(input.size(d + non_spatial) - 1) * stride[d] - 2 * padding[d] + dil[d] * (kernel_size[d] - 1) + 1
+                for d in range(num_spatial_dims)]
         maxs = [m + stride[d] - 1 for d, m in enumerate(mins)]
         for size, lo, hi in zip(output_size, mins, maxs):
             if size < lo or size > hi:
