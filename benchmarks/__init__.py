@@ -1,1 +1,1 @@
-"""ember's benchmark suite: PyTorch-API programs timed on ember and on PyTorch (``python -m benchmarks``)."""
+"""ember's benchmarks: PyTorch-API programs timed on ember and on PyTorch (``python -m benchmarks``)."""

@@ -69,6 +69,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--profile', action='store_true', help='cProfile ember at batch 64')
     ap.add_argument('--iters', type=int, default=0)
+    ap.add_argument('--rounds', type=int, default=8, help='interleaved timing rounds; the best is reported')
     ap.add_argument('--threads', type=int, default=0)
     ap.add_argument('--cpu', action='store_true', help='CPU time instead of wall time (with --threads 1: robust to '
                     'other processes sharing the machine)')
@@ -84,14 +85,18 @@ def main():
             torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
+    libs = [('ember', ember)] + ([('torch', torch)] if torch is not None else [])
     for batch in (4, 64):
-        iters = args.iters or (200 if batch == 4 else 30)
+        iters = args.iters or (100 if batch == 4 else 10)
         clock = time.process_time if args.cpu else time.perf_counter
-        e = time_it(step_fn(ember, batch), iters, clock=clock)
-        line = f'batch {batch:3d}: ember {e:7.2f} ms/iter'
-        if torch is not None:
-            t = time_it(step_fn(torch, batch), iters, clock=clock)
-            line += f'   torch {t:7.2f} ms/iter   ratio {e / t:5.2f}'
+        steps = {name: step_fn(lib, batch) for name, lib in libs}
+        best = {name: float('inf') for name in steps}
+        for _ in range(args.rounds):   # interleaved, so both see the same machine load
+            for name, step in steps.items():
+                best[name] = min(best[name], time_it(step, iters, repeats=1, clock=clock))
+        line = f'batch {batch:3d}: ember {best["ember"]:7.2f} ms/iter'
+        if 'torch' in best:
+            line += f'   torch {best["torch"]:7.2f} ms/iter   ratio {best["ember"] / best["torch"]:5.2f}'
         print(line, flush=True)
     if args.profile:
         import cProfile

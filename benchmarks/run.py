@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -87,6 +88,7 @@ BENCHMARKS = (
                          Figure("installed size", "MB", Target("absolute", "<", 2.0)))),
 )
 HIGHER_IS_BETTER = {"GFLOP/s", "images/s"}
+BUSY_WARNING = 0.25  # cores used by other processes beyond which the context line warns
 
 
 def parse_args(argv):
@@ -100,7 +102,8 @@ def parse_args(argv):
     parser.add_argument("--reps", type=int, help="repetitions per side (default 5, quick 2)")
     parser.add_argument("--warmup", type=int, help="untimed runs per side first (default 1, quick 0)")
     parser.add_argument("--threads", type=int, default=_cores(), help="threads for both (default: cores)")
-    parser.add_argument("--omp-wait-policy", default="PASSIVE", help="OMP_WAIT_POLICY for both ('' unsets)")
+    parser.add_argument("--omp-wait-policy", default="PASSIVE",
+                        help="OMP_WAIT_POLICY for both ('' leaves it unset)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per program run")
     parser.add_argument("--output-dir", help="write results.md and results.json here (default: "
                         "benchmarks/ for a full run; a --quick or --only run writes nothing unless given)")
@@ -143,19 +146,22 @@ def child_env(args):
 
 
 def run_program(bench, subject, env, timeout):
-    """Run ``bench`` once on ``subject``; returns (records, meta, error or None)."""
+    """Run ``bench`` once on ``subject``; returns (records, meta, error or None, cores other processes
+    kept busy meanwhile)."""
     cmd = SUBJECTS[subject] + [bench.path]
+    before, began = cpu_seconds(), time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
+        error = None
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        return (*parse_output(out), f"timed out after {timeout:g} s")
+        error = f"timed out after {timeout:g} s"
+    busy = busy_others(before, cpu_seconds(), time.perf_counter() - began)
     records, meta = parse_output(out)
-    error = _failure(proc.returncode, err, meta, subject)
-    return records, meta, error
+    return records, meta, error or _failure(proc.returncode, err, meta, subject), busy
 
 
 def parse_output(text):
@@ -187,7 +193,7 @@ class Collector:
     """Values, NumPy references, metadata and errors gathered per benchmark, side and figure."""
 
     def __init__(self):
-        self.values, self.numpy, self.units, self.errors, self.meta = {}, {}, {}, {}, {}
+        self.values, self.numpy, self.units, self.errors, self.meta, self.busy = {}, {}, {}, {}, {}, {}
 
     def add(self, bench, subject, records, meta, error):
         """File one run's results."""
@@ -201,6 +207,10 @@ class Collector:
             self.meta[subject] = meta
         if error:
             self.errors.setdefault((bench.name, subject), []).append(error)
+
+    def all_busy(self):
+        """Cores kept busy by other processes, one value per timed run."""
+        return [v for values in self.busy.values() for v in values]
 
     def figures(self, bench):
         """``bench``'s declared figures followed by any others it printed."""
@@ -218,10 +228,13 @@ def run_benchmark(bench, args, env, collector, log):
         label = f"rep {rep - args.warmup + 1}/{args.reps}" if timed else "warm-up"
         for subject in [s for s, n in failures.items() if n < 2]:
             began = time.perf_counter()
-            records, meta, error = run_program(bench, subject, env, args.timeout)
+            records, meta, error, busy = run_program(bench, subject, env, args.timeout)
             log(f"[{bench.name}] {subject:5} {label:9} {time.perf_counter() - began:5.1f} s"
+                + (f"  others {busy:.2f} cores" if busy is not None else "")
                 + (f"  ERROR: {error}" if error else ""))
             collector.add(bench, subject, records if timed else [], meta, error)
+            if timed and busy is not None:
+                collector.busy.setdefault(bench.name, []).append(busy)
             failures[subject] = failures[subject] + 1 if error and not records else 0
 
 
@@ -235,11 +248,7 @@ def stats(values):
 
 def summarize(benchmarks, collector):
     """One row per figure: both sides' statistics, ratios, target, status and any error."""
-    rows = []
-    for bench in benchmarks:
-        for fig in collector.figures(bench):
-            rows.append(_row(bench, fig, collector))
-    return rows
+    return [_row(bench, fig, collector) for bench in benchmarks for fig in collector.figures(bench)]
 
 
 def _row(bench, fig, collector):
@@ -248,9 +257,10 @@ def _row(bench, fig, collector):
     numpy = stats(collector.numpy.get((bench.name, fig.name, "ember")))
     row = {"benchmark": bench.name, "figure": fig.name,
            "unit": collector.units.get((bench.name, fig.name), fig.unit),
-           "higher_is_better": fig.unit in HIGHER_IS_BETTER, "ember": side["ember"], "torch": side["torch"],
-           "numpy": numpy, "ratio": _divide(side["ember"], side["torch"]), "ratio_numpy": _divide(side["ember"], numpy),
-           "target": fig.target.text() if fig.target else "", "status": "", "error": None}
+           "higher_is_better": fig.unit in HIGHER_IS_BETTER, "ember": side["ember"],
+           "torch": side["torch"], "numpy": numpy, "ratio": _divide(side["ember"], side["torch"]),
+           "ratio_numpy": _divide(side["ember"], numpy), "target": fig.target.text() if fig.target else "",
+           "status": "", "error": None, "busy_others": stats(collector.busy.get(bench.name))}
     missing = [s for s in SUBJECTS if side[s] is None]
     if missing:
         row["error"] = "; ".join(f"{s}: {_last(collector.errors.get((bench.name, s)))}" for s in missing)
@@ -335,17 +345,24 @@ def text_table(rows):
 def _context_line(meta):
     """Where and how the figures were taken."""
     versions = meta["versions"]
-    return (f"{meta['date']} on {meta['machine']}, {meta['threads']} threads, {meta['reps']} runs per "
-            f"side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
+    wait = f", OMP_WAIT_POLICY={meta['omp_wait_policy']}" if meta.get("omp_wait_policy") else ""
+    return (f"{meta['date']} on {meta['machine']}, {meta['threads']} threads{wait}, {meta['reps']} runs "
+            f"per side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
             f"except GFLOP/s and images/s). ember {versions.get('ember', '?')}, PyTorch "
-            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, Python {platform.python_version()}; "
-            f"load average {_load_text(meta.get('load_average'))}.")
+            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, "
+            f"Python {platform.python_version()}.{_busy_text(meta.get('busy_others'))}")
 
 
-def _load_text(load):
-    """'start -> end' of the run's load averages."""
-    load = load or {}
-    return f"{load.get('start', '?')} -> {load.get('end', '?')}"
+def _busy_text(busy):
+    """What other processes took of the machine during the runs, with a warning when it was a lot."""
+    if not busy:
+        return ""
+    text = (f" Other processes kept {busy['median']:.2f} cores busy (median over runs, "
+            f"max {busy['max']:.2f}).")
+    if busy["median"] > BUSY_WARNING:
+        text += (" **The machine was busy: figures that run multi-threaded BLAS suffer most; rerun when"
+                 " it is idle, or with --threads 1.**")
+    return text
 
 
 def machine():
@@ -359,12 +376,24 @@ def machine():
     return f"{model} ({os.cpu_count()} cores)"
 
 
-def load_average():
-    """The 1-minute load average (other processes compete for the cores), or None."""
+def cpu_seconds():
+    """(CPU seconds the whole machine has been busy, including time stolen by the hypervisor; CPU seconds
+    of this process's finished children), or None where /proc/stat is missing."""
     try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
         return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return busy / os.sysconf("SC_CLK_TCK"), usage.ru_utime + usage.ru_stime
+
+
+def busy_others(before, after, wall):
+    """Cores kept busy by other processes between two ``cpu_seconds()`` readings ``wall`` s apart."""
+    if before is None or after is None or wall <= 0:
+        return None
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / wall)
 
 
 def run_meta(args, collector, elapsed):
@@ -375,7 +404,7 @@ def run_meta(args, collector, elapsed):
             "machine": machine(), "platform": platform.platform(), "threads": args.threads,
             "omp_wait_policy": args.omp_wait_policy, "reps": args.reps, "warmup": args.warmup,
             "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1),
-            "load_average": {"start": args.load_at_start, "end": load_average()}}
+            "busy_others": stats(collector.all_busy())}
 
 
 def _numpy_version():
@@ -405,7 +434,6 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     benchmarks = [b for b in BENCHMARKS if args.only is None or b.name in args.only]
     env, collector, began = child_env(args), Collector(), time.perf_counter()
-    args.load_at_start = load_average()
     for bench in benchmarks:
         run_benchmark(bench, args, env, collector, _log)
     rows = summarize(benchmarks, collector)

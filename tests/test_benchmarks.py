@@ -42,9 +42,10 @@ def test_quick_run_writes_json_and_markdown(tmp_path):
 def test_crashing_program_is_an_error_row(tmp_path):
     script = tmp_path / "bench_boom.py"
     script.write_text("raise RuntimeError('boom')\n")
-    bench = types.SimpleNamespace(name="boom", path=str(script),
-                                  figures=(run.Figure("boom figure", "ms", run.Target("torch", "<=", 1.0)),))
-    args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=1, quick=True, omp_wait_policy="PASSIVE")
+    figure = run.Figure("boom figure", "ms", run.Target("torch", "<=", 1.0))
+    bench = types.SimpleNamespace(name="boom", path=str(script), figures=(figure,))
+    args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=1, quick=True,
+                              omp_wait_policy="PASSIVE")
     collector, log = run.Collector(), []
     run.run_benchmark(bench, args, run.child_env(args), collector, log.append)
     assert len(log) == 4  # a side failing twice without output is not run again
@@ -52,13 +53,15 @@ def test_crashing_program_is_an_error_row(tmp_path):
     assert row["status"] == "ERROR" and "RuntimeError: boom" in row["error"]
     md_row = run.markdown([row], {"date": "d", "machine": "m", "threads": 1, "reps": 3, "warmup": 1,
                                   "versions": {}}).splitlines()[-1]
-    assert md_row.startswith("| boom figure | ms | - | - | - |") and "ERROR (ember: RuntimeError: boom" in md_row
+    assert md_row.startswith("| boom figure | ms | - | - | - |")
+    assert "ERROR (ember: RuntimeError: boom" in md_row
 
 
 def test_targets_and_formatting():
     assert run.Target("numpy", ">=", 0.95).text() == ">= 0.95 x NumPy"
     assert run.Target("torch", "<=", 0.5).met(0.5) and not run.Target("absolute", "<", 2.0).met(2.0)
-    assert [run.fmt(v) for v in (0.01234, 2.345, 12.34, 1234.5, None)] == ["0.0123", "2.35", "12.3", "1,234", "-"]
+    values = (0.01234, 2.5, 12.34, 1234.5, None)
+    assert [run.fmt(v) for v in values] == ["0.0123", "2.5", "12.3", "1,234", "-"]
     records, meta = run.parse_output('noise\n{"meta": {"framework": "ember"}}\n'
                                      '{"figure": "f", "value": 1.5, "unit": "ms"}\n[1]\n')
     assert records == [{"figure": "f", "value": 1.5, "unit": "ms"}] and meta == {"framework": "ember"}

@@ -50,6 +50,16 @@ def test_conv2d(xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
 
 
+@pytest.mark.parametrize('xs,ws,bias,kw', [CONV2D[i] for i in (0, 3, 7, 11, 16)], ids=str)
+def test_conv2d_chunked_im2col(monkeypatch, xs, ws, bias, kw):
+    """Big batches build the im2col matrix a few samples at a time (and rebuild it in backward)."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
+    monkeypatch.setattr(_conv, '_CHUNK_BYTES', 1)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4, gradcheck=False)
+
+
 CONV1D = [
     ((2, 3, 9), (4, 3, 3), True, {}),
     ((1, 2, 8), (3, 2, 2), False, dict(stride=3, padding=2)),

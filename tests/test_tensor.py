@@ -673,6 +673,19 @@ def test_inplace_on_non_leaf_gradients(name):
     grads_match(fn, *values)
 
 
+def test_inplace_on_view_double_backward():
+    """Second derivatives flow through the CopySlices that an in-place op on a view records on its base."""
+    def run(T):
+        x = T.tensor([[1.5, 2.], [3., 4.]], requires_grad=True)
+        h = x * x
+        h[0].mul_(x[1])
+        h.diagonal().add_(x[:, 0])
+        g, = T.autograd.grad((h ** 3).sum(), x, create_graph=True)
+        g.sum().backward()
+        return g, x.grad
+    assert_same(run(ember), run(torch))
+
+
 def test_grad_fn_after_inplace():
     same(lambda T: (lambda x: [(lambda h: (f(h), h.grad_fn.name())[1])(x * 2) for f in (
         lambda h: h.mul_(3), lambda h: h.add_(1), lambda h: h.__setitem__(0, 1.), lambda h: h.zero_(),

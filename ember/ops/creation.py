@@ -48,8 +48,8 @@ def _infer(data):
 def _from_sequence(data):
     """Array for nested sequences: the dtype promotes over all leaves (Python scalars, NumPy scalars and
     arrays, one-element tensors), as torch.tensor infers it."""
-    dt = _scan(data, None)
-    nested = _unwrap(data)
+    dt, has_tensor = _scan(data, None)
+    nested = _unwrap(data) if has_tensor else data
     try:
         arr = np.array(nested)
     except ValueError:
@@ -77,15 +77,24 @@ def _leaf_dtype(v):
     raise RuntimeError(f'Could not infer dtype of {type(v).__name__}')
 
 
-def _scan(x, dt):
-    """``dt`` promoted with the dtype of every leaf of the nested sequence ``x``."""
+_PY_NUMBERS = {bool, int, float}
+
+
+def _scan(x, dt, has_tensor=False):
+    """``dt`` promoted with the dtype of every leaf of the nested sequence ``x``, and whether a leaf is a
+    tensor. A list of plain Python numbers is typed at once from the set of its element types."""
+    types = set(map(type, x))
+    if types and types <= _PY_NUMBERS:
+        d = DEFAULT.dtype if float in types else _dtype.int64 if int in types else _dtype.bool_
+        return (d if dt is None else _dtype.promote_types(dt, d)), has_tensor
     for v in x:
         if isinstance(v, (list, tuple, range)):
-            dt = _scan(v, dt)
+            dt, has_tensor = _scan(v, dt, has_tensor)
             continue
         d = _leaf_dtype(v)
+        has_tensor = has_tensor or isinstance(v, Tensor)
         dt = d if dt is None else _dtype.promote_types(dt, d)
-    return dt
+    return dt, has_tensor
 
 
 def _unwrap(x):

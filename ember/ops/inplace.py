@@ -55,29 +55,34 @@ def adopt(t, r):
     its base's history becomes a CopySlices of r so gradients reach the base's old history and r's inputs."""
     t.grad_fn, t._output_nr, t._requires_grad = r.grad_fn, r._output_nr, True
     b = t._base
-    if b is None:
+    idx = None if b is None else view_index(b._data, t._data)
+    if idx is None:
         return
     from .indexing import CopySlices
     old = Tensor._make(b._data, b.grad_fn)
     old._output_nr, old._requires_grad = b._output_nr, b._requires_grad
     node = CopySlices((old, r))
-    node.idx, node.accumulate, node.basic = view_index(b._data, t._data), False, False
+    node.idx, node.accumulate, node.basic = idx, False, False
     node.vshape, node.vdtype = r._data.shape, r._data.dtype
     b.grad_fn, b._output_nr, b._requires_grad = node, 0, True
 
 
 def view_index(base, view):
-    """Index arrays into ``base`` giving each element of ``view`` (an array that shares base's memory)."""
-    item = base.itemsize
+    """Index arrays into ``base`` giving each element of ``view`` (an array that shares base's memory);
+    None when the view is empty or lies outside the base's memory."""
+    if view.size == 0:
+        return None
     start = view.__array_interface__['data'][0] - base.__array_interface__['data'][0]
     off = start + _offsets(view)
     if base.flags.c_contiguous:
-        pos = off // item
+        pos = off // base.itemsize
+        ok = off.min() >= 0 and off.max() < base.nbytes
     else:
         boff = _offsets(base).ravel()
         order = np.argsort(boff, kind='stable')
-        pos = order[np.searchsorted(boff[order], off)]
-    return np.unravel_index(pos, base.shape)
+        pos = order[np.minimum(np.searchsorted(boff[order], off), boff.size - 1)]
+        ok = np.array_equal(boff[pos], off)
+    return np.unravel_index(pos, base.shape) if ok else None
 
 
 def _offsets(a):

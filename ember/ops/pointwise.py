@@ -124,9 +124,9 @@ def _is_bool(x):
 
 def _sub_arrays(x, y, float_out):
     """``binary_arrays`` for subtraction, which PyTorch refuses for bool operands."""
-    bx, by = _is_bool(x), _is_bool(y)
-    if bx or by:
-        raise RuntimeError(_SUB_BOOLS if bx and by else _SUB_BOOL)
+    if (x._data.dtype.kind == 'b' if isinstance(x, Tensor) else x is True or x is False or type(x) is np.bool_) or \
+            (y._data.dtype.kind == 'b' if isinstance(y, Tensor) else y is True or y is False or type(y) is np.bool_):
+        raise RuntimeError(_SUB_BOOLS if _is_bool(x) and _is_bool(y) else _SUB_BOOL)
     return binary_arrays(x, y, float_out)
 
 

@@ -136,15 +136,41 @@ def _out_size(h, pads, k, s, d):
     return [(hi + p[0] + p[1] - di * (ki - 1) - 1) // si + 1 for hi, p, ki, si, di in zip(h, pads, k, s, d)]
 
 
+_CHUNK_FROM = 8 << 20     # im2col matrices above this many bytes are built a few samples at a time ...
+_CHUNK_BYTES = 2 << 20    # ... about this many bytes per chunk, so the GEMM reads them from cache
+
+
+def _chunks(x, w, o):
+    """Batch slices for the im2col + GEMM: one slice, or cache-sized ones for big column matrices (the
+    columns are then rebuilt in backward instead of kept)."""
+    n = x.shape[0]
+    per_sample = w[0].size * o[0] * o[1] * x.itemsize
+    if n * per_sample <= _CHUNK_FROM:
+        return [slice(0, n)]
+    step = max(1, _CHUNK_BYTES // per_sample)
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
 def _conv_fwd(x, w, b, s, pads, d, groups):
-    """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input."""
+    """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input
+    (None when it was built in chunks)."""
     o_ch, k = w.shape[0], w.shape[2:]
     o = _out_size(x.shape[2:], pads, k, s, d)
-    cols = _im2col(_to_cl(x, pads), k, s, d, o)
-    y = _gemm(w.reshape(o_ch, -1), cols, groups)
-    if b is not None:
-        y += b[:, None]
-    return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
+    w2 = w.reshape(o_ch, -1)
+    chunks = _chunks(x, w, o)
+    if len(chunks) == 1:
+        cols = _im2col(_to_cl(x, pads), k, s, d, o)
+        y = _gemm(w2, cols, groups)
+        if b is not None:
+            y += b[:, None]
+        return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
+    y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
+    for sl in chunks:
+        yc = _gemm(w2, _im2col(_to_cl(x[sl], pads), k, s, d, o), groups)
+        if b is not None:
+            yc += b[:, None]
+        y[sl] = yc.reshape(o_ch, o[0], o[1], -1).transpose(3, 0, 1, 2)
+    return y, None
 
 
 def _conv_grad_input(g2, w, xshape, pads, s, d, groups, o):
@@ -196,8 +222,9 @@ class ConvolutionBackward0(Node):
             return self._tensor_backward(g, x, w)
         if self.nd == 1:
             g, w = g[:, :, None], w[:, :, None]
+            x = None if x is None else x[:, :, None]
         g = np.ascontiguousarray(g)
-        gx, gw, gb = (_tconv_bw_arrays if transposed else _conv_bw_arrays)(self, g, w)
+        gx, gw, gb = _tconv_bw_arrays(self, g, w) if transposed else _conv_bw_arrays(self, g, w, x)
         if self.nd == 1:
             gx = None if gx is None else gx.reshape(self.xshape)
             gw = None if gw is None else gw.reshape(gw.shape[:2] + gw.shape[3:])
@@ -220,14 +247,24 @@ def _shape4(xshape):
     return tuple(xshape) if len(xshape) == 4 else tuple(xshape[:2]) + (1,) + tuple(xshape[2:])
 
 
-def _conv_bw_arrays(node, g, w):
+def _conv_bw_arrays(node, g, w, x):
     s, pads, d, groups, _, _ = node.cfg
     need_x, need_w, need_b = node.need
-    g2 = g.transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
+    xshape = _shape4(node.xshape)
+    o = g.shape[2:]
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
-    gw = _gemm(g2, node.cols, groups, tb=True).reshape(w.shape) if need_w else None
-    gx = _conv_grad_input(g2, w, _shape4(node.xshape), pads, s, d, groups, g.shape[2:]) if need_x else None
-    return gx, gw, gb
+    gx = np.empty(xshape, g.dtype) if need_x else None
+    gw = None
+    chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
+    for sl in chunks:
+        g2 = g[sl].transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
+        if need_w:
+            cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
+            part = _gemm(g2, cols, groups, tb=True)
+            gw = part if gw is None else gw + part
+        if need_x:
+            gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
+    return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
 def _tconv_bw_arrays(node, g, w):
