@@ -604,7 +604,8 @@ def test_iterator_in_a_reference_cycle_still_stops_its_workers():
     del it
     start = time.time()
     gc.collect()
-    assert gone(pids) and time.time() - start < 0.9
+    # The old bug waited out a 1 s queue timeout per worker (2 s here); a busy CI machine needs slack below that.
+    assert gone(pids) and time.time() - start < 1.8
 
 
 def test_persistent_workers_stop_at_interpreter_exit(tmp_path):

@@ -18,6 +18,8 @@ _STYPE = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': '
 # -- argument handling ----------------------------------------------------------------------------------------
 def _tuple(v, n, name='argument'):
     """An int or a length-n sequence as an n-tuple of ints."""
+    if type(v) is tuple and len(v) == n:
+        return v
     if isinstance(v, (int, np.integer)):
         return (int(v),) * n
     v = tuple(int(i) for i in v)

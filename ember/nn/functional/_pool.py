@@ -19,6 +19,8 @@ __all__ = ['max_pool1d', 'max_pool2d', 'max_pool1d_with_indices', 'max_pool2d_wi
 
 # -- argument handling ---------------------------------------------------------------------------------------------
 def _pair(v, n=2):
+    if type(v) is tuple and len(v) == n:
+        return v
     if isinstance(v, (int, np.integer)):
         return (int(v),) * n
     v = tuple(int(i) for i in v)
@@ -38,22 +40,23 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
     if x.ndim not in (3, 4):
         raise RuntimeError(f'non-empty 3D or 4D (batch mode) tensor expected for input to {name}, got {x.ndim}D')
     k = _pair(kernel_size)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _pair(stride)
+    s = k if stride is None or (type(stride) is not int and len(stride) == 0) else _pair(stride)
     p, d = _pair(padding), _pair(dilation)
-    if any(ki <= 0 for ki in k):
+    if min(k) <= 0:
         raise RuntimeError(f'kernel_size must be greater than zero, but got kH: {k[0]} kW: {k[1]}')
-    if any(si <= 0 for si in s):
+    if min(s) <= 0:
         raise RuntimeError(f'stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}')
-    if any(di <= 0 for di in d):
+    if min(d) <= 0:
         raise RuntimeError(f'dilation should be greater than zero, but got dilationH: {d[0]} dilationW: {d[1]}')
     for ki, pi, di in zip(k, p, d):
         if pi < 0 or pi > (di * (ki - 1) + 1) // 2:
             raise RuntimeError(f'pad should be at most half of effective kernel size, but got pad={pi}, '
                                f'kernel_size={ki} and dilation={di}')
-    o = tuple(_out_len(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[-2:], k, s, p, d))
-    if any(oi <= 0 for oi in o):
+    h, w = x.shape[-2:]
+    o = (_out_len(h, k[0], s[0], p[0], d[0], ceil_mode), _out_len(w, k[1], s[1], p[1], d[1], ceil_mode))
+    if o[0] <= 0 or o[1] <= 0:
         c = x.shape[-3]
-        raise RuntimeError(f'Given input size: ({c}x{x.shape[-2]}x{x.shape[-1]}). Calculated output size: '
+        raise RuntimeError(f'Given input size: ({c}x{h}x{w}). Calculated output size: '
                            f'({c}x{o[0]}x{o[1]}). Output size is too small')
     return k, s, p, d, o
 
@@ -174,20 +177,27 @@ def _to_hwb(x, p, need, fill):
 def _argmax_along(a, axis, k, s, d, o, sel=None):
     """Running max and first argmax over k strided slices of axis 0 or 1; ``sel`` (same layout as a) is
     carried along with the winner. Updates are arithmetic, not masked writes (those branch per element)."""
-    m = idx = carried = None
-    for i in range(k):
+    def part(i):
         sl = _axis_slice(i, s, d, o)
         key = (sl,) if axis == 0 else (slice(None), sl)
-        v = a[key]
-        if m is None:
-            m, idx = v.copy(), np.zeros(v.shape, _index_dtype(k))
-            carried = None if sel is None else sel[key].copy()
-            continue
+        return a[key], (None if sel is None else sel[key])
+
+    m, carried = part(0)
+    if k == 1:
+        return m, np.zeros(m.shape, np.int8), carried
+    v, sv = part(1)
+    upd = v > m
+    m = np.maximum(m, v)
+    idx = upd.view(np.int8) if k <= 127 else upd.astype(np.int32)
+    if sel is not None:
+        carried = carried + upd * (sv - carried)
+    for i in range(2, k):
+        v, sv = part(i)
         upd = v > m
         np.maximum(m, v, out=m)
         np.maximum(idx, upd * idx.dtype.type(i), out=idx)
         if sel is not None:
-            carried += upd * (sel[key] - carried)
+            carried += upd * (sv - carried)
     return m, idx, carried
 
 
