@@ -353,3 +353,55 @@ def test_multihead_attention_parameters_and_init():
     assert sep.in_proj_weight is None and tuple(sep.bias_k.shape) == (1, 1, 8)
     with pytest.raises(AssertionError):
         ember.nn.MultiheadAttention(10, 3)
+
+
+# -- Transformer layers ------------------------------------------------------------------------------------------------
+TRANSFORMER_LAYERS = [
+    ('encoder', lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), False),
+    ('encoder_bf_normfirst_gelu', lambda nn: nn.TransformerEncoderLayer(8, 2, 16, 0.0, 'gelu', batch_first=True,
+                                                                       norm_first=True), True),
+    ('encoder_nobias', lambda nn: nn.TransformerEncoderLayer(8, 4, 12, 0.0, bias=False, layer_norm_eps=1e-3), False),
+    ('decoder', lambda nn: nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), False),
+    ('decoder_bf_normfirst', lambda nn: nn.TransformerDecoderLayer(8, 2, 16, 0.0, batch_first=True, norm_first=True),
+     True),
+]
+
+
+@pytest.mark.parametrize('name,make,batch_first', TRANSFORMER_LAYERS, ids=[c[0] for c in TRANSFORMER_LAYERS])
+@pytest.mark.parametrize('masks', [False, True])
+def test_transformer_layers(name, make, batch_first, masks):
+    tm, em = twin(make)
+    shape = (lambda n: (3, n, 8)) if batch_first else (lambda n: (n, 3, 8))
+    leaves = [leaf_pair(rnd(*shape(5), seed=1))]
+    if name.startswith('decoder'):
+        leaves.append(leaf_pair(rnd(*shape(6), seed=2)))
+    kw_t, kw_e = {}, {}
+    if masks:
+        causal = np.triu(np.full((5, 5), -np.inf, np.float32), 1)
+        kp = np.zeros((3, 5), np.float32)
+        kp[1, 3:] = -np.inf
+        key = 'src' if name.startswith('encoder') else 'tgt'
+        kw_t = {f'{key}_mask': torch.tensor(causal), f'{key}_key_padding_mask': torch.tensor(kp)}
+        kw_e = {f'{key}_mask': ember.tensor(causal), f'{key}_key_padding_mask': ember.tensor(kp)}
+    compare(tm, em, [t for t, _ in leaves], [e for _, e in leaves], [(e, t) for t, e in leaves],
+            {'torch': kw_t, 'ember': kw_e})
+
+
+def test_transformer_full_model():
+    with pytest.warns(UserWarning, match='enable_nested_tensor'):
+        tm, em = twin(lambda nn: nn.Transformer(8, 2, 2, 2, 16, dropout=0.0))
+    src, tgt = leaf_pair(rnd(6, 2, 8, seed=1)), leaf_pair(rnd(5, 2, 8, seed=2))
+    kw = {'torch': {'tgt_mask': torch.nn.Transformer.generate_square_subsequent_mask(5)},
+          'ember': {'tgt_mask': ember.nn.Transformer.generate_square_subsequent_mask(5)}}
+    assert_same(kw['ember']['tgt_mask'], kw['torch']['tgt_mask'])
+    compare(tm, em, [src[0], tgt[0]], [src[1], tgt[1]], [(src[1], src[0]), (tgt[1], tgt[0])], kw)
+
+
+def test_transformer_encoder_stack():
+    with pytest.warns(UserWarning):
+        tm, em = twin(lambda nn: nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, 0.0), 2, nn.LayerNorm(8)))
+    t, e = leaf_pair(rnd(5, 2, 8))
+    kp = np.zeros((2, 5), bool)
+    kp[0, 4] = True
+    compare(tm, em, [t], [e], [(e, t)], {'torch': {'src_key_padding_mask': torch.tensor(kp)},
+                                         'ember': {'src_key_padding_mask': ember.tensor(kp)}})

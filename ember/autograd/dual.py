@@ -3,6 +3,7 @@
 ``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
 import numpy as np
 
+from ..backend import gemm
 from ..ops._sumorder import ordered_sum
 
 
@@ -55,6 +56,13 @@ def cast(g, np_dtype):
 
 def permute(g, perm):
     return g.transpose(perm) if is_array(g) else g.permute(perm)
+
+
+def matmul(a, b):
+    """``a @ b``: through the BLAS thread policy for arrays (see ember.backend.gemm)."""
+    if is_array(a) and is_array(b):
+        return gemm(a, b)
+    return a @ b
 
 
 def zeros(shape, like):

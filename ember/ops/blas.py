@@ -5,6 +5,7 @@ import re
 import numpy as np
 
 from ..autograd import dual
+from ..backend import gemm
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -32,9 +33,9 @@ def _matmul_bw(self, g):
         g = g.reshape(tuple(g.shape) + (1,))
     ga = gb = None
     if self.need[0]:
-        ga = dual.sum_to(g @ b.reshape(sb2).swapaxes(-1, -2), sa2).reshape(sa)
+        ga = dual.sum_to(dual.matmul(g, b.reshape(sb2).swapaxes(-1, -2)), sa2).reshape(sa)
     if self.need[1]:
-        gb = dual.sum_to(a.reshape(sa2).swapaxes(-1, -2) @ g, sb2).reshape(sb)
+        gb = dual.sum_to(dual.matmul(a.reshape(sa2).swapaxes(-1, -2), g), sb2).reshape(sb)
     return ga, gb
 
 
@@ -89,7 +90,7 @@ def matmul(input, other):
                            f'({ka}) must equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second '
                            f'({kb}); transpose or reshape one operand)')
     try:
-        arr = np.matmul(a, b)
+        arr = gemm(a, b)
     except ValueError:
         raise RuntimeError(f'matmul: batch dims of {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not '
                            'broadcast') from None
@@ -113,7 +114,7 @@ def mm(input, mat2):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
                            f'{b.shape[0]}x{b.shape[1]})')
-    return _record('MmBackward0', input, mat2, a @ b)
+    return _record('MmBackward0', input, mat2, gemm(a, b))
 
 
 def bmm(input, mat2):
@@ -127,7 +128,7 @@ def bmm(input, mat2):
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, '
                            f'{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].')
-    return _record('BmmBackward0', input, mat2, np.matmul(a, b))
+    return _record('BmmBackward0', input, mat2, gemm(a, b))
 
 
 def mv(input, vec):
@@ -174,8 +175,8 @@ class AddmmBackward0(Node):
     def backward(self, g):
         _, x, w = self.saved()
         gb = dual.sum_to(g * self.beta, self.bshape) if self.need[0] else None
-        gx = (g @ w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
-        gw = (x.swapaxes(-1, -2) @ g) * self.alpha if self.need[2] else None
+        gx = dual.matmul(g, w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
+        gw = dual.matmul(x.swapaxes(-1, -2), g) * self.alpha if self.need[2] else None
         return gb, gx, gw
 
 
@@ -201,8 +202,8 @@ class LinearBackward(Node):
         x, w = self.saved()
         out_f = g.shape[-1]
         g2 = g.reshape((-1, out_f))
-        gx = (g2 @ w).reshape(self.xshape) if self.need[0] else None
-        gw = g2.swapaxes(0, 1) @ x.reshape((-1, x.shape[-1])) if self.need[1] else None
+        gx = dual.matmul(g2, w).reshape(self.xshape) if self.need[0] else None
+        gw = dual.matmul(g2.swapaxes(0, 1), x.reshape((-1, x.shape[-1]))) if self.need[1] else None
         gb = g2.sum(axis=0) if self.need[2] else None
         return gx, gw, gb
 
@@ -220,7 +221,7 @@ def linear(input, weight, bias=None):
     if x.dtype != w.dtype:
         raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
                            f'{w.dtype.name.capitalize()}')
-    r = x @ w.T
+    r = gemm(x, w.T)
     if bias is not None:
         r += bias._data
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)

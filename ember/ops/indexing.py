@@ -426,14 +426,35 @@ def argwhere(input):
     return nonzero(input)
 
 
+class _TriBackward(Node):
+    """Backward of tril/triu: the gradient where the input was kept, zero elsewhere."""
+    __slots__ = ('keep',)
+
+    def backward(self, g):
+        return dual.mask(g, self.keep)
+
+
+TrilBackward0 = type('TrilBackward0', (_TriBackward,), {'__slots__': ()})
+TriuBackward0 = type('TriuBackward0', (_TriBackward,), {'__slots__': ()})
+
+
+def _tri(input, keep, cls):
+    """Zero outside ``keep`` by selection, not multiplication (so inf/nan outside it give 0, as in PyTorch)."""
+    a = input._data
+    r = np.where(keep, a, np.zeros((), a.dtype))
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        node.keep = keep
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
 def tril(input, diagonal=0):
-    from .pointwise import mul
-    return mul(input, Tensor._make(np.tril(np.ones(input._data.shape[-2:], bool), diagonal)))
+    return _tri(input, np.tril(np.ones(input._data.shape[-2:], bool), diagonal), TrilBackward0)
 
 
 def triu(input, diagonal=0):
-    from .pointwise import mul
-    return mul(input, Tensor._make(np.triu(np.ones(input._data.shape[-2:], bool), diagonal)))
+    return _tri(input, np.triu(np.ones(input._data.shape[-2:], bool), diagonal), TriuBackward0)
 
 
 def diag(input, diagonal=0):

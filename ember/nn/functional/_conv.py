@@ -7,6 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...backend import gemm
 from ...tensor import Tensor
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
@@ -127,10 +128,10 @@ def _col2im(cols, ax, shape, k, s, d):
 def _gemm(a, b, groups, ta=False, tb=False):
     """Grouped product op(a_g) @ op(b_g), where a and b are split into ``groups`` blocks of rows."""
     if groups == 1:
-        return (a.T if ta else a) @ (b.T if tb else b)
+        return gemm(a.T if ta else a, b.T if tb else b)
     ag = a.reshape(groups, -1, a.shape[1])
     bg = b.reshape(groups, -1, b.shape[1])
-    r = np.matmul(ag.transpose(0, 2, 1) if ta else ag, bg.transpose(0, 2, 1) if tb else bg)
+    r = gemm(ag.transpose(0, 2, 1) if ta else ag, bg.transpose(0, 2, 1) if tb else bg)
     return r.reshape(-1, r.shape[-1])
 
 
