@@ -134,3 +134,7 @@ def _bind():
 
 
 _bind()
+
+_HELPERS = {'Tensor', 'make_inplace', 'make_reshape_inplace', 'getitem', 'setitem'}
+__all__ = [_n for _n, _v in list(globals().items())
+           if not _n.startswith('_') and _n not in _HELPERS and not isinstance(_v, type(pointwise))]

@@ -610,3 +610,8 @@ def equal(input, other):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return Tensor._make(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+
+
+__all__ = [_n for _n, _v in list(globals().items())
+           if not _n.startswith('_') and callable(_v) and not isinstance(_v, type)
+           and getattr(_v, '__module__', None) == __name__ and _n not in ('binary', 'unary')]
