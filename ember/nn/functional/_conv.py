@@ -1,6 +1,7 @@
 """Convolutions (conv1d/2d, conv_transpose1d/2d, unfold/fold): windows of an ``as_strided`` view copied
-once into an im2col matrix and ONE GEMM forward; backward is two GEMMs and a col2im that adds shifted
-slices (one vectorized add per kernel offset). 1-D convolutions run as 2-D ones with a height of 1."""
+once into an im2col matrix and one GEMM forward; backward is two GEMMs and a col2im that adds shifted
+slices (one vectorized add per kernel offset). Column matrices too big for the cache are built a few
+samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a height of 1."""
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -168,6 +169,7 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
             y += b[:, None]
         return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
     y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
+
     for sl in chunks:
         yc = _gemm(w2, _im2col(_to_cl(x[sl], pads), k, s, d, o), groups)
         if b is not None:
@@ -257,16 +259,17 @@ def _conv_bw_arrays(node, g, w, x):
     o = g.shape[2:]
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gx = np.empty(xshape, g.dtype) if need_x else None
-    gw = None
     chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
-    for sl in chunks:
+
+    def run(sl):
         g2 = g[sl].transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
-        if need_w:
-            cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
-            part = _gemm(g2, cols, groups, tb=True)
-            gw = part if gw is None else gw + part
         if need_x:
             gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
+        if need_w:
+            cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
+            return _gemm(g2, cols, groups, tb=True)
+    parts = [run(sl) for sl in chunks]
+    gw = sum(parts) if need_w else None
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
