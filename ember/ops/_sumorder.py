@@ -89,6 +89,13 @@ def _flat_sum(x):
         for v in x[_ILP:]:
             head = head + v
         return ((head + x[1]) + x[2]) + x[3]
+    if n < _ILP * width:
+        nv = n // width
+        lanes = x[:width]
+        for i in range(1, nv):
+            lanes = lanes + x[i * width:(i + 1) * width]
+        tail = x[nv * width:]
+        return np.add.accumulate(np.concatenate((tail, lanes)) if tail.size else lanes)[-1]
     if n >= _ILP * width * 16:
         return _rows_sum(x.reshape(1, -1))[0]
     nv = n // width

@@ -97,6 +97,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
     if kwargs:
         dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
     a = input._data
+    if dim is None and dtype is None and a.dtype.kind == 'f' and a.size <= 4:
+        r = _add_reduce(a, None)        # up to four elements PyTorch adds left to right, as NumPy does
+        if GRAD.enabled and input._requires_grad:
+            node = SumBackward0((input,))
+            node.shape = a.shape
+            return Tensor._make(r, node)
+        return Tensor._make(r)
     nd = _sum_dtype(a, dtype)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         r = _sum(a, None, False, nd)
@@ -106,6 +113,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
         r = _sum(a, dims, keepdim, nd)
         node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim)
     return Tensor._make(r, node)
+
+
+_add_reduce = np.add.reduce
 
 
 def _sum(a, dims, keepdim, nd):
