@@ -100,10 +100,13 @@ def test_seed_matches_pytorch(name, tmp_path):
     assert [_mask(x) for x in ours[n:]] == [_mask(x) for x in theirs[n:]]
 
 
-@pytest.mark.parametrize('name', ['seed001_intro_autograd', 'seed003_autograd_training_loop',
+@pytest.mark.parametrize('name', ['seed000_autograd_first_models', 'seed001_intro_autograd',
+                                  'seed002_autodiff_deep_learning', 'seed003_autograd_training_loop',
                                   'seed004_linear_regression'])
 def test_notebook_runs_and_matches_script(name, tmp_path):
-    """The .ipynb runs under ``ember run`` and its code cells are exactly the .py script's."""
+    """The .ipynb runs end to end under ``ember run`` and its code cells are exactly the .py script's."""
+    if name.startswith('seed002'):
+        _prepare_cifar(tmp_path)
     with open(os.path.join(SEEDS, name + '.ipynb')) as f:
         nb = json.load(f)
     cells = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code']
