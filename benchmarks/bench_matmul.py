@@ -1,5 +1,6 @@
 """Figure 5: float32 square matmul at 256, 1024 and 2048 in GFLOP/s, with plain NumPy timed in the
-same process as the reference (NumPy's BLAS is the ceiling for ember)."""
+same process as the reference (NumPy's BLAS is the ceiling for ember; the driver takes the reference
+from the PyTorch-side run, where nothing has changed NumPy's BLAS threads)."""
 import numpy as np
 import torch
 
