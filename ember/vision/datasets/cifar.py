@@ -77,12 +77,7 @@ class CIFAR10(VisionDataset):
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
     def __getitem__(self, index):
-        img, target = pil_module().fromarray(self.data[index]), self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(pil_module().fromarray(self.data[index]), self.targets[index])
 
     def __len__(self):
         return len(self.data)

@@ -62,11 +62,7 @@ class Digits(VisionDataset):
     def __getitem__(self, index):
         img = pil_module().fromarray(self.data._data[index])
         target = int(self.targets._data[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self):
         return len(self.data)

@@ -115,11 +115,7 @@ class MNIST(VisionDataset):
     def __getitem__(self, index):
         img = pil_module().fromarray(_array(self.data)[index])
         target = int(_array(self.targets)[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self):
         return len(self.data)

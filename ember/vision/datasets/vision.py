@@ -55,6 +55,14 @@ class VisionDataset(Dataset):
     def __getitem__(self, index):
         raise NotImplementedError
 
+    def _transformed(self, img, target):
+        """(img, target) through ``transform`` and ``target_transform``, as every dataset returns them."""
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
     def __len__(self):
         raise NotImplementedError
 
