@@ -131,7 +131,12 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if accumulate and grads[0] is not None:
                     node.accumulate(grads[0])
                 continue
-            out = _apply(node, grads, create_graph)
+            if node._n_out == 1 and not node._hooks and grads[0] is not None:
+                out = node.backward(grads[0])
+                if type(out) is not tuple:
+                    out = (out,)
+            else:
+                out = _apply(node, grads, create_graph)
             if not retain_graph and node._saved:
                 node._saved = None
             for (child, nr), g in zip(node.next_functions, out):
