@@ -1,4 +1,6 @@
 """Shared helpers for layer constructors (PyTorch's ``device``/``dtype`` factory kwargs)."""
+import math
+
 import numpy as np
 
 from ..._dtype import DEFAULT, to_np
@@ -18,3 +20,14 @@ def buffer(values, device=None, dtype=None):
     _check_device(device)
     nd = to_np(dtype) or DEFAULT.np
     return Tensor._make(np.array(values, dtype=nd))
+
+
+def reset_fan_in(weight, bias):
+    """PyTorch's default for Linear and Conv: kaiming_uniform_(a=sqrt(5)) for the weight, and
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    from .. import init
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)

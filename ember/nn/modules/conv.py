@@ -1,11 +1,8 @@
 """Convolution layers (Conv1d/2d, ConvTranspose1d/2d) with PyTorch's parameters, attributes, default
 initialisation (kaiming_uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in))) and reprs."""
-import math
-
-from .. import init
 from ..functional import _conv as C
 from ..functional._pad import pad
-from ._factory import empty_param
+from ._factory import empty_param, reset_fan_in
 from .module import Module
 
 __all__ = ['Conv1d', 'Conv2d', 'ConvTranspose1d', 'ConvTranspose2d']
@@ -56,11 +53,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_fan_in(self.weight, self.bias)
 
     def extra_repr(self):
         s = f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}'

@@ -3,7 +3,7 @@ import math
 
 from ...ops import blas
 from .. import init
-from ._factory import empty_param
+from ._factory import empty_param, reset_fan_in
 from .module import Module
 
 __all__ = ['Identity', 'Linear', 'Bilinear']
@@ -35,11 +35,7 @@ class Linear(Module):
 
     def reset_parameters(self):
         """kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_fan_in(self.weight, self.bias)
 
     def forward(self, input):
         p = self._parameters
