@@ -34,7 +34,6 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     from . import grad
     from .grad_mode import enable_grad
     from ..ops.creation import zeros_like
-    single_in = not isinstance(inputs, (tuple, list))
     xs = _prepare(_tuple(inputs), True)
     vs = _tuple(v) if v is not None else tuple(zeros_like(x) + 1 for x in xs)
     with enable_grad():

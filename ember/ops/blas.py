@@ -83,8 +83,6 @@ def matmul(input, other):
             raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to '
                                'have the same number of elements, but got '
                                f'{a.shape[0]} and {b.shape[0]} elements respectively')
-        ar = 'x'.join(map(str, a.shape if a.ndim > 1 else (1,) + a.shape))
-        br = 'x'.join(map(str, b.shape if b.ndim > 1 else b.shape + (1,)))
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(a)} and {_mat2(b, True)}) '
                            f'(matmul of {fmt_shape(a.shape)} by {fmt_shape(b.shape)}: the last dim of the first '
                            f'({ka}) must equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second '

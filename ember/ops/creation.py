@@ -41,7 +41,7 @@ def _infer(data):
     if isinstance(data, complex):
         raise TypeError('ember has no complex dtypes')
     if isinstance(data, str):
-        raise TypeError(f"new(): invalid data type 'str'")
+        raise TypeError("new(): invalid data type 'str'")
     raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
 
 
@@ -73,7 +73,7 @@ def _leaf_dtype(v):
     if isinstance(v, float):
         return DEFAULT.dtype
     if isinstance(v, str):
-        raise ValueError(f"too many dimensions 'str'")
+        raise ValueError("too many dimensions 'str'")
     raise RuntimeError(f'Could not infer dtype of {type(v).__name__}')
 
 

@@ -245,7 +245,7 @@ def _check_index(input, dim, index, op):
     if not isinstance(index, Tensor) or index._data.dtype != np.int64:
         raise RuntimeError(f'{op}(): Expected dtype int64 for index')
     if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
-        raise RuntimeError(f'Index tensor must have the same number of dimensions as input tensor')
+        raise RuntimeError('Index tensor must have the same number of dimensions as input tensor')
     n = input._data.shape[dim] if input._data.ndim else 1
     ix = index._data
     if ix.size and (ix.min() < -n or ix.max() >= n):

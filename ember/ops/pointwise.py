@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _edge
+from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 

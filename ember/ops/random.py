@@ -31,7 +31,6 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from .creation import tensor
         import pickle
         raw = np.frombuffer(pickle.dumps(self._rng.bit_generator.state), np.uint8)
         return Tensor._make(raw.copy())

@@ -2,7 +2,7 @@
 with PyTorch's result dtypes, ``(values, indices)`` named tuples and backward formulas."""
 import numpy as np
 
-from .._dtype import DEFAULT, FROM_NP, to_np
+from .._dtype import DEFAULT, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node

@@ -2,7 +2,7 @@
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
 import numpy as np
 
-from .._dtype import to_np, FROM_NP
+from .._dtype import to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node

@@ -353,7 +353,7 @@ def _prep(input, weight, bias, nd, name, transposed=False):
         raise RuntimeError(f'Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input '
                            f'of size: {_size(x.shape)}')
     if w.ndim != nd + 2:
-        raise RuntimeError(f'weight should have at least three dimensions' if w.ndim < 3 else
+        raise RuntimeError('weight should have at least three dimensions' if w.ndim < 3 else
                            f'Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input, but got '
                            f'{w.ndim}-dimensional weight of size {_size(w.shape)}')
     _check_dtypes(x, w, b)
