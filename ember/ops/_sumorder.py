@@ -78,7 +78,7 @@ def _scalar_rows_sum(x):
     return ((part[0] + part[1]) + part[2]) + part[3]
 
 
-def _flat_sum(x):
+def flat_sum(x):
     """Sum of a short contiguous 1-D array, with shortcuts for the sizes small ops produce."""
     n = x.size
     if n <= _ILP:
@@ -118,11 +118,11 @@ def ordered_sum(a, axis=None, keepdims=False):
     if axis is None or len(axis) == a.ndim:
         if a.size > _LIMIT or not a.flags.c_contiguous:
             return None
-        r = _flat_sum(a.reshape(-1))
+        r = flat_sum(a.reshape(-1))
         return r.reshape((1,) * a.ndim) if keepdims else r
     kept = [s for i, s in enumerate(a.shape) if i not in axis]
     if all(s == 1 for s in kept) and a.flags.c_contiguous and a.size <= _LIMIT:
-        r = _flat_sum(a.reshape(-1))
+        r = flat_sum(a.reshape(-1))
         return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))) if keepdims else \
             r.reshape(tuple(kept))
     if axis == (a.ndim - 1,) and a.flags.c_contiguous and a.shape[-1] <= _LIMIT:

@@ -8,7 +8,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._util import wrap_dims, wrap_dim
-from ._sumorder import ordered_sum
+from ._sumorder import ordered_sum, flat_sum
 
 
 class _ReturnType(tuple):
@@ -97,8 +97,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
     if kwargs:
         dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
     a = input._data
-    if dim is None and dtype is None and a.dtype.kind == 'f' and a.size <= 4:
-        r = _add_reduce(a, None)        # up to four elements PyTorch adds left to right, as NumPy does
+    if dim is None and dtype is None and a.dtype.kind == 'f' and a.size <= _SMALL and a.flags.c_contiguous \
+            and a.itemsize >= 4:
+        r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.reshape(-1))
         if GRAD.enabled and input._requires_grad:
             node = SumBackward0((input,))
             node.shape = a.shape
@@ -116,6 +117,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
 
 
 _add_reduce = np.add.reduce
+_SMALL = 512            # full sums this small take the short path to PyTorch's addition order
 
 
 def _sum(a, dims, keepdim, nd):
