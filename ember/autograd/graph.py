@@ -68,7 +68,8 @@ class Node:
 
     # -- saved tensors ------------------------------------------------------------------------------
     def save(self, *tensors):
-        """Save input tensors (or None) for backward, remembering their versions."""
+        """Save input tensors (or None) for backward, remembering their versions. A tensor that has no
+        version cell yet is at version 0; the cell is created by the first in-place change."""
         saved = []
         for t in tensors:
             if t is None:
@@ -76,9 +77,7 @@ class Node:
                 continue
             b = t._base if t._base is not None else t
             vc = b._vc
-            if vc is None:
-                vc = b._vc = [0]
-            saved.append((t, vc, vc[0]))
+            saved.append((t, vc, 0 if vc is None else vc[0]))
         self._saved = tuple(saved)
 
     def save_output(self, out):
@@ -99,6 +98,9 @@ class Node:
                 out.append(None)
                 continue
             obj, vc, ver = e[0], e[1], e[2]
+            if vc is None:
+                b = obj._base if obj._base is not None else obj
+                vc = b._vc or (0,)
             if vc[0] != ver:
                 _raise_modified(self, obj, vc[0], ver, len(e) == 4)
             if MODE.graph:
