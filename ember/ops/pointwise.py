@@ -82,6 +82,19 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             node.save(x if need_a else None, y if need_b else None)
         return Tensor._make(r, node)
 
+    plans = {(xg, yg): ((xg and 'a' in pa) or (yg and 'a' in pb), (xg and 'b' in pa) or (yg and 'b' in pb))
+             for xg in (False, True) for yg in (False, True)}
+
+    def record_tensors(x, y, a, b, r):
+        """``record`` for the common case of two tensors of one dtype (no scalar operand)."""
+        xg, yg = x._requires_grad, y._requires_grad
+        node = cls((x, y))
+        node._meta = (a.shape, a.dtype if xg else None, b.shape, b.dtype if yg else None, None, None)
+        need_a, need_b = plans[xg, yg]
+        if need_a or need_b:
+            node.save(x if need_a else None, y if need_b else None)
+        return Tensor._make(r, node)
+
     def op(input, other):
         if type(input) is Tensor and type(other) is Tensor:
             a, b = input._data, other._data
@@ -93,7 +106,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 except TypeError as e:
                     raise _type_error(e, input, other) from None
                 if GRAD.enabled and (input._requires_grad or other._requires_grad):
-                    return record(input, other, a, b, r)
+                    return record_tensors(input, other, a, b, r)
                 return Tensor._make(r)
         x, y, a, b = arrays(input, other, float_out)
         try:
