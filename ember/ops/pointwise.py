@@ -342,11 +342,14 @@ def _precise(fn):
     """Evaluate a float32 transcendental in float64 and round once: correctly rounded like PyTorch's
     kernels (NumPy's float32 exp/log can be 1 ulp off, which shows in printed values)."""
     def f(a):
-        if a.dtype == np.float32:
-            return fn(a.astype(np.float64)).astype(np.float32)
+        if a.dtype is _F32:
+            return fn(a.astype(_F64)).astype(_F32)
         return fn(a)
     f.__name__ = fn.__name__
     return f
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 
