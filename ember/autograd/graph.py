@@ -203,6 +203,16 @@ class AccumulateGrad(Node):
 _NO_EDGE = (None, 0)
 
 
+def _leaf_edge(t):
+    """The edge to a leaf's AccumulateGrad (created once per leaf), or no edge if it needs no grad."""
+    if not t._requires_grad:
+        return _NO_EDGE
+    acc = t._accum
+    if acc is None:
+        acc = t._accum = AccumulateGrad(t)
+    return (acc, 0)
+
+
 def _edge(t):
     """(grad_fn, output_nr) of a tensor, its AccumulateGrad for a leaf that requires grad, or (None, 0)."""
     if t is None:

@@ -10,11 +10,12 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import Node, _leaf_edge
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 
 _NO = object()
+_new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 
 
 def _params(fn):
@@ -88,7 +89,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     def record_tensors(x, y, a, b, r):
         """``record`` for the common case of two tensors of one dtype (no scalar operand)."""
         xg, yg = x._requires_grad, y._requires_grad
-        node = cls((x, y))
+        node = _new_node(cls)
+        fx, fy = x.grad_fn, y.grad_fn
+        node.next_functions = ((fx, x._output_nr) if fx is not None else _leaf_edge(x),
+                               (fy, y._output_nr) if fy is not None else _leaf_edge(y))
         node._meta = (a.shape, a.dtype if xg else None, b.shape, b.dtype if yg else None, None, None)
         need_a, need_b = plans[xg, yg]
         if need_a or need_b:
@@ -193,7 +197,9 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
             a = a.astype(DEFAULT.np)
         r = np_fn(a)
         if GRAD.enabled and input._requires_grad:
-            node = cls((input,))
+            node = _new_node(cls)
+            fn = input.grad_fn
+            node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
             out = Tensor._make(r, node)
             if needs_x:
                 node.save(input)

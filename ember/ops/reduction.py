@@ -5,7 +5,7 @@ import numpy as np
 from .._dtype import DEFAULT, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import Node, _leaf_edge
 from ..tensor import Tensor
 from ._util import wrap_dims, wrap_dim
 from ._sumorder import ordered_sum, flat_sum
@@ -101,7 +101,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
             and a.itemsize >= 4:
         r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.reshape(-1))
         if GRAD.enabled and input._requires_grad:
-            node = SumBackward0((input,))
+            node = _new_node(SumBackward0)
+            fn = input.grad_fn
+            node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
             node.shape = a.shape
             return Tensor._make(r, node)
         return Tensor._make(r)
@@ -117,6 +119,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
 
 
 _add_reduce = np.add.reduce
+_new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 _SMALL = 512            # full sums this small take the short path to PyTorch's addition order
 
 
