@@ -178,19 +178,20 @@ class AccumulateGrad(Node):
     def accumulate(self, g):
         v = self.variable
         if not isinstance(g, Tensor):
-            g = np.asarray(g)
-            if g.dtype != v._data.dtype:
-                g = g.astype(v._data.dtype)
-            if g.shape != v._data.shape:
-                g = np.broadcast_to(g, v._data.shape)
-            if v.grad is None:
-                v.grad = Tensor._make(np.array(g, copy=True))
+            a = v._data
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)
+            if g.dtype is not a.dtype:
+                g = g.astype(a.dtype)
+            if g.shape != a.shape:
+                g = np.broadcast_to(g, a.shape)
+            vg = v._grad
+            if vg is None:
+                v._grad = Tensor._make(g.copy())
+            elif vg.grad_fn is None and vg._data.flags.writeable:
+                np.add(vg._data, g, out=vg._data, casting='unsafe')
             else:
-                vg = v.grad
-                if vg._data.flags.writeable and vg.grad_fn is None:
-                    np.add(vg._data, g, out=vg._data, casting='unsafe')
-                else:
-                    v.grad = Tensor._make(vg._data + g)
+                v._grad = Tensor._make(vg._data + g)
         else:
             if g.dtype is not v.dtype:
                 g = g.to(v.dtype)
