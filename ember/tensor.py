@@ -340,7 +340,10 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""
-        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if gradient is None and inputs is None and not create_graph:
+            _engine.backward_scalar(self, retain_graph)
+        else:
+            _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # -- conversions ------------------------------------------------------------------------------------
     def numpy(self, *, force=False):

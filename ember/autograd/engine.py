@@ -104,7 +104,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
     deps = _dependencies(list(buffers))
-    targets = None
+    targets = captured = None
     if inputs is not None:
         targets = {}
         for i, t in enumerate(inputs):
@@ -113,51 +113,101 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 raise RuntimeError(f'One of the differentiated Tensors (input {i}) does not require grad')
             targets.setdefault(node, []).append((nr, i))
         deps = _prune(deps, targets)
-    captured = [None] * (len(inputs) if inputs is not None else 0)
-    ready = [n for n in buffers if deps.get(n, 1) == 0]
-
+        captured = [None] * len(inputs)
+    ready = [(n, buffers.pop(n)) for n in list(buffers) if deps.get(n, 1) == 0]
     prev_mode, prev_grad = MODE.graph, GRAD.enabled
     MODE.graph = GRAD.enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node)
-            if node._pre_hooks:
-                grads = _run_prehooks(node, grads)
-            if targets is not None and node in targets:
-                if _capture(node, grads, targets[node], captured, inputs, accumulate):
-                    continue
-            if type(node) is AccumulateGrad:
-                if accumulate and grads[0] is not None:
-                    node.accumulate(grads[0])
-                continue
-            if node._n_out == 1 and not node._hooks and grads[0] is not None:
-                out = node.backward(grads[0])
-                if type(out) is not tuple:
-                    out = (out,)
-            else:
-                out = _apply(node, grads, create_graph)
-            if not retain_graph and node._saved:
-                node._saved = None
-            for (child, nr), g in zip(node.next_functions, out):
-                if child is None:
-                    continue
-                left = deps.get(child)
-                if left is None:
-                    continue
-                buf = buffers.get(child)
-                if buf is None:
-                    buf = buffers[child] = [None] * child._n_out
-                if g is not None:
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                if left == 1:
-                    ready.append(child)
-                deps[child] = left - 1
+        _execute(ready, buffers, deps, retain_graph, create_graph,
+                 None if targets is None else (targets, captured, inputs, accumulate))
     finally:
         MODE.graph, GRAD.enabled = prev_mode, prev_grad
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
+
+
+def backward_scalar(t, retain_graph):
+    """``t.backward()`` for a scalar non-leaf output: run_backward without the general setup."""
+    node = t.grad_fn
+    a = t._data
+    if node is None or a.size != 1 or t._output_nr or node._n_out != 1:
+        return run_backward((t,), (None,), retain_graph, False)
+    g = _ONES.get((a.shape, a.dtype))
+    if g is None:
+        g = _seed(t, None, 0, False)
+    prev_mode, prev_grad = MODE.graph, GRAD.enabled
+    MODE.graph = GRAD.enabled = False
+    try:
+        _execute([(node, [g])], {}, _dependencies((node,)), retain_graph, False, None)
+    finally:
+        MODE.graph, GRAD.enabled = prev_mode, prev_grad
+
+
+def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
+    """Run ready nodes until none is left, passing each one's input gradients on to its children; a
+    child becomes ready when its last incoming edge has delivered (``deps`` counts what is left).
+    ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=)."""
+    pop, push = ready.pop, ready.append
+    while ready:
+        node, grads = pop()
+        if node._special or wanted is not None:
+            out = _run_special(node, grads, create_graph, wanted)
+            if out is None:
+                continue
+        elif type(node) is AccumulateGrad:
+            if grads[0] is not None:
+                node.accumulate(grads[0])
+            continue
+        elif grads[0] is None:
+            out = (None,) * len(node.next_functions)
+        else:
+            out = node.backward(grads[0])
+            if type(out) is not tuple:
+                out = (out,)
+        if not retain_graph and node._saved:
+            node._saved = None
+        for (child, nr), g in zip(node.next_functions, out):
+            if child is None:
+                continue
+            left = deps.get(child)
+            if left is None:
+                continue
+            if left == 1:
+                # the last edge into child, so it is ready (a sole edge needs no buffer)
+                buf = buffers.pop(child, None)
+                if buf is None:
+                    if child._n_out == 1:
+                        push((child, [g]))
+                        continue
+                    buf = [None] * child._n_out
+                if g is not None:
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                push((child, buf))
+                continue
+            buf = buffers.get(child)
+            if buf is None:
+                buf = buffers[child] = [None] * child._n_out
+            if g is not None:
+                buf[nr] = g if buf[nr] is None else buf[nr] + g
+            deps[child] = left - 1
+
+
+def _run_special(node, grads, create_graph, wanted):
+    """One node with hooks, several outputs, or under autograd.grad: its input gradients, or None when
+    nothing is passed on."""
+    if node._pre_hooks:
+        grads = _run_prehooks(node, grads)
+    accumulate = True
+    if wanted is not None:
+        targets, captured, inputs, accumulate = wanted
+        if node in targets and _capture(node, grads, targets[node], captured, inputs, accumulate):
+            return None
+    if type(node) is AccumulateGrad:
+        if accumulate and grads[0] is not None:
+            node.accumulate(grads[0])
+        return None
+    return _apply(node, grads, create_graph)
 
 
 def _apply(node, grads, create_graph):

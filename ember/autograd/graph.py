@@ -43,6 +43,7 @@ class Node:
     _pre_hooks = None
     _hooks = None
     _n_out = 1              # number of outputs (set with _out_meta)
+    _special = False        # has hooks or several outputs: the engine takes its slower, general path
 
     def __init__(self, inputs):
         edges = []
@@ -119,6 +120,7 @@ class Node:
         """Hook called as fn(grad_inputs, grad_outputs) after this node ran; may return new grad_inputs."""
         if self._hooks is None:
             self._hooks = []
+            self._special = True
         self._hooks.append(fn)
         return _Handle(self._hooks, fn)
 
@@ -126,12 +128,14 @@ class Node:
         """Hook called as fn(grad_outputs) before this node runs; may return new grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = []
+            self._special = True
         self._pre_hooks.append(('node', fn))
         return _Handle(self._pre_hooks, ('node', fn))
 
     def _tensor_prehook(self, output_nr, fn):
         if self._pre_hooks is None:
             self._pre_hooks = []
+            self._special = True
         entry = (output_nr, fn)
         self._pre_hooks.append(entry)
         return _Handle(self._pre_hooks, entry)
@@ -148,6 +152,7 @@ class Node:
     def _out_meta(self, meta):
         self.__dict__['_om'] = meta
         self._n_out = 1 if meta is None else len(meta)
+        self._special = self._n_out != 1 or self._hooks is not None or self._pre_hooks is not None
 
 
 class _Handle:
@@ -177,7 +182,7 @@ class AccumulateGrad(Node):
 
     def accumulate(self, g):
         v = self.variable
-        if not isinstance(g, Tensor):
+        if type(g) is np.ndarray or not isinstance(g, Tensor):
             a = v._data
             if type(g) is not np.ndarray:
                 g = np.asarray(g)

@@ -89,13 +89,11 @@ def _bind():
     T.__ior__ = make_inplace(bitwise_or, '__ior__')
     T.__ixor__ = make_inplace(bitwise_xor, '__ixor__')
 
-    T.__add__ = lambda self, other: pointwise._add(self, other)
-    T.__radd__ = lambda self, other: pointwise._add(self, other)
-    T.__sub__ = lambda self, other: pointwise._sub(self, other)
-    T.__rsub__ = lambda self, other: pointwise.rsub_(self, other)
-    T.__mul__ = lambda self, other: mul(self, other)
-    T.__rmul__ = lambda self, other: mul(self, other)
-    T.__truediv__ = lambda self, other: pointwise._div(self, other)
+    T.__add__ = T.__radd__ = pointwise._add
+    T.__sub__ = pointwise._sub
+    T.__rsub__ = pointwise.rsub_
+    T.__mul__ = T.__rmul__ = mul
+    T.__truediv__ = pointwise._div
     T.__rtruediv__ = lambda self, other: mul(pointwise.reciprocal(self), other)
     T.__floordiv__ = lambda self, other: floor_divide(self, other)
     T.__rfloordiv__ = lambda self, other: floor_divide(other, self)

@@ -64,8 +64,16 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 a = sa
             if sb is not None:
                 b = sb
-        return (_fit(da(g, a, b), xs, xd) if xd is not None else None,
-                _fit(db(g, a, b), ys, yd) if yd is not None else None)
+        ga = gb = None
+        if xd is not None:
+            ga = da(g, a, b)
+            if type(ga) is not np.ndarray or ga.shape != xs or ga.dtype is not xd:
+                ga = _fit(ga, xs, xd)
+        if yd is not None:
+            gb = db(g, a, b)
+            if type(gb) is not np.ndarray or gb.shape != ys or gb.dtype is not yd:
+                gb = _fit(gb, ys, yd)
+        return ga, gb
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
 
