@@ -94,8 +94,9 @@ def flat_sum(x):
         lanes = x[:width]
         for i in range(1, nv):
             lanes = lanes + x[i * width:(i + 1) * width]
-        tail = x[nv * width:]
-        return np.add.accumulate(np.concatenate((tail, lanes)) if tail.size else lanes)[-1]
+        if n > nv * width:
+            lanes = np.concatenate((x[nv * width:], lanes))
+        return np.add.accumulate(lanes)[-1]
     if n >= _ILP * width * 16:
         return _rows_sum(x.reshape(1, -1))[0]
     nv = n // width

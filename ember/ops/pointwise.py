@@ -10,12 +10,12 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _leaf_edge
+from ..autograd.graph import Node, _leaf_edge, _NO_EDGE
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 
 _NO = object()
-_new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
+_new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
 
 
 def _params(fn):
@@ -91,21 +91,28 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             node.save(x if need_a else None, y if need_b else None)
         return Tensor._make(r, node)
 
-    plans = {(xg, yg): ((xg and 'a' in pa) or (yg and 'a' in pb), (xg and 'b' in pa) or (yg and 'b' in pb))
-             for xg in (False, True) for yg in (False, True)}
+    # which operands to save, by which of them require grad: (x only, y only, both)
+    plan_x, plan_y, plan_xy = (('a' in pa, 'b' in pa), ('a' in pb, 'b' in pb),
+                               ('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
 
     def record_tensors(x, y, a, b, r):
-        """``record`` for the common case of two tensors of one dtype (no scalar operand)."""
+        """``record`` for the common case of two tensors of one dtype (no scalar operand); the hot path,
+        so edges and the result are built inline."""
         xg, yg = x._requires_grad, y._requires_grad
         node = _new_node(cls)
         fx, fy = x.grad_fn, y.grad_fn
-        node.next_functions = ((fx, x._output_nr) if fx is not None else _leaf_edge(x),
-                               (fy, y._output_nr) if fy is not None else _leaf_edge(y))
+        node.next_functions = ((fx, x._output_nr) if fx is not None else _leaf_edge(x) if xg else _NO_EDGE,
+                               (fy, y._output_nr) if fy is not None else _leaf_edge(y) if yg else _NO_EDGE)
         node._meta = (a.shape, a.dtype if xg else None, b.shape, b.dtype if yg else None, None, None)
-        need_a, need_b = plans[xg, yg]
+        need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
         if need_a or need_b:
             node.save(x if need_a else None, y if need_b else None)
-        return Tensor._make(r, node)
+        t = _new_node(Tensor)
+        t._data = r if type(r) is np.ndarray else np.asarray(r)
+        t._requires_grad = True
+        t._grad = None
+        t.grad_fn = node
+        return t
 
     def op(input, other):
         if type(input) is Tensor and type(other) is Tensor:
@@ -204,11 +211,15 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
         if a.dtype.kind != 'f' and not int_ok:
             a = a.astype(DEFAULT.np)
         r = np_fn(a)
-        if GRAD.enabled and input._requires_grad:
+        if input._requires_grad and GRAD.enabled:
             node = _new_node(cls)
             fn = input.grad_fn
             node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
-            out = Tensor._make(r, node)
+            out = _new_node(Tensor)
+            out._data = r if type(r) is np.ndarray else np.asarray(r)
+            out._requires_grad = True
+            out._grad = None
+            out.grad_fn = node
             if needs_x:
                 node.save(input)
             if needs_y:

@@ -94,19 +94,27 @@ def _sum_dtype(a, dtype):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
     """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
-    if kwargs:
-        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
     a = input._data
-    if dim is None and dtype is None and a.dtype.kind == 'f' and a.size <= _SMALL and a.flags.c_contiguous \
-            and a.itemsize >= 4:
-        r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.reshape(-1))
-        if GRAD.enabled and input._requires_grad:
-            node = _new_node(SumBackward0)
-            fn = input.grad_fn
-            node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
-            node.shape = a.shape
-            return Tensor._make(r, node)
-        return Tensor._make(r)
+    if dim is None and dtype is None and not kwargs:
+        # the hot path: a small float sum of everything, built inline
+        dt = a.dtype
+        if (dt is _F32 or dt is _F64) and a.size <= _SMALL and a.flags.c_contiguous:
+            r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.reshape(-1))
+            t = _new_node(Tensor)
+            t._data = r if type(r) is np.ndarray else np.asarray(r)
+            t._grad = None
+            if input._requires_grad and GRAD.enabled:
+                t.grad_fn = node = _new_node(SumBackward0)
+                fn = input.grad_fn
+                node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
+                node.shape = a.shape
+                t._requires_grad = True
+            else:
+                t.grad_fn = None
+                t._requires_grad = False
+            return t
+    elif kwargs:
+        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
     nd = _sum_dtype(a, dtype)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         r = _sum(a, None, False, nd)
@@ -121,6 +129,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
 _add_reduce = np.add.reduce
 _new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 _SMALL = 512            # full sums this small take the short path to PyTorch's addition order
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _sum(a, dims, keepdim, nd):
