@@ -9,6 +9,7 @@ whose spelling differs between the two.
 import numpy as np
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
+_new = object.__new__
 
 
 class _Mode:
@@ -192,7 +193,10 @@ class AccumulateGrad(Node):
                 g = np.broadcast_to(g, a.shape)
             vg = v._grad
             if vg is None:
-                v._grad = Tensor._make(g.copy())
+                v._grad = t = _new(Tensor)
+                t._data = g.copy()
+                t._requires_grad = False
+                t._grad = t.grad_fn = None
             elif vg.grad_fn is None and vg._data.flags.writeable:
                 np.add(vg._data, g, out=vg._data, casting='unsafe')
             else:

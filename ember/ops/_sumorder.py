@@ -79,27 +79,63 @@ def _scalar_rows_sum(x):
 
 
 def flat_sum(x):
-    """Sum of a short contiguous 1-D array, with shortcuts for the sizes small ops produce."""
-    n = x.size
+    """Sum of a short contiguous 1-D array; the plans for the tiny sizes small ops produce are cached."""
+    key = (x.size, x.itemsize)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(*key)
+        if key[0] < _ILP * 32 // key[1]:
+            _PLANS[key] = plan
+    return plan(x)
+
+
+_PLANS = {}
+
+
+def _plan(n, itemsize):
+    """How PyTorch adds ``n`` contiguous elements of ``itemsize`` bytes, as a function of the array."""
+    width = 32 // itemsize
     if n <= _ILP:
-        return np.add.reduce(x)
-    width = 32 // x.itemsize
+        return np.add.reduce
     if n < width:
-        head = x[0]
-        for v in x[_ILP:]:
-            head = head + v
-        return ((head + x[1]) + x[2]) + x[3]
+        return _head_sum
     if n < _ILP * width:
-        nv = n // width
-        lanes = x[:width]
-        for i in range(1, nv):
-            lanes = lanes + x[i * width:(i + 1) * width]
-        if n > nv * width:
-            lanes = np.concatenate((x[nv * width:], lanes))
-        return np.add.accumulate(lanes)[-1]
+        return _lanes_sum(n, width)
     if n >= _ILP * width * 16:
-        return _rows_sum(x.reshape(1, -1))[0]
+        return lambda x: _rows_sum(x.reshape(1, -1))[0]
+    return _vector_sum
+
+
+def _head_sum(x):
+    """Fewer elements than one vector: the first accumulator takes the tail."""
+    head = x[0]
+    for v in x[_ILP:]:
+        head = head + v
+    return ((head + x[1]) + x[2]) + x[3]
+
+
+def _lanes_sum(n, width):
+    """One to three vectors: lanes added vector by vector, then the tail and the lanes in sequence."""
     nv = n // width
+    cuts = [(i * width, (i + 1) * width) for i in range(1, nv)]
+    tail = nv * width if n > nv * width else None
+    if tail is None and nv == 2:
+        return lambda x: np.add.accumulate(x[:width] + x[width:])[-1]
+
+    def lanes_sum(x):
+        lanes = x[:width]
+        for lo, hi in cuts:
+            lanes = lanes + x[lo:hi]
+        if tail is not None:
+            lanes = np.concatenate((x[tail:], lanes))
+        return np.add.accumulate(lanes)[-1]
+    return lanes_sum
+
+
+def _vector_sum(x):
+    """Four to 63 vectors: four interleaved accumulators, then the tail and the lanes in sequence."""
+    width = 32 // x.itemsize
+    nv = x.size // width
     vec = x[:nv * width].reshape(nv, width)
     groups = nv // _ILP
     if groups:

@@ -194,11 +194,17 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
     params = _params(backward)
     needs_x, needs_y = 'x' in params, 'y' in params
 
-    def bw(self, g):
-        s = self.saved() if (needs_x or needs_y) else ()
-        x = s[0] if needs_x else None
-        y = s[-1] if needs_y else None
-        return backward(g, x, y)
+    if needs_x and needs_y:
+        def bw(self, g):
+            x, y = self.saved()
+            return backward(g, x, y)
+    elif needs_x or needs_y:
+        def bw(self, g):
+            v, = self.saved()
+            return backward(g, v, None) if needs_x else backward(g, None, v)
+    else:
+        def bw(self, g):
+            return backward(g, None, None)
 
     cls = type(node_name, (Node,), {'__slots__': (), 'backward': bw})
 
