@@ -120,7 +120,7 @@ def _lanes_sum(n, width):
     cuts = [(i * width, (i + 1) * width) for i in range(1, nv)]
     tail = nv * width if n > nv * width else None
     if tail is None and nv == 2:
-        return lambda x: np.add.accumulate(x[:width] + x[width:])[-1]
+        return lambda x: np.add.accumulate(x[:width] + x[width:])[-1, ...]   # a 0-d array, not a scalar
 
     def lanes_sum(x):
         lanes = x[:width]
@@ -128,7 +128,7 @@ def _lanes_sum(n, width):
             lanes = lanes + x[lo:hi]
         if tail is not None:
             lanes = np.concatenate((x[tail:], lanes))
-        return np.add.accumulate(lanes)[-1]
+        return np.add.accumulate(lanes)[-1, ...]
     return lanes_sum
 
 

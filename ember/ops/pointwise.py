@@ -15,6 +15,7 @@ from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 
 _NO = object()
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
 
 
@@ -57,13 +58,16 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     pa, pb = _params(da), _params(db)
 
     def bw(self, g):
-        xs, xd, ys, yd, a, b = self._meta
-        if self._saved is None or self._saved:
+        xs, xd, ys, yd, a, b, exact = self._meta
+        s = self._saved
+        if s or s is None:
             sa, sb = self.saved()
             if sa is not None:
                 a = sa
             if sb is not None:
                 b = sb
+        if exact:   # no broadcasting or promotion happened: the formulas give the inputs' shapes and dtypes
+            return (da(g, a, b) if xd is not None else None, db(g, a, b) if yd is not None else None)
         ga = gb = None
         if xd is not None:
             ga = da(g, a, b)
@@ -84,7 +88,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         xg, yg = xt and x._requires_grad, yt and y._requires_grad
         node._meta = (x._data.shape if xt else None, x._data.dtype if xg else None,
                       y._data.shape if yt else None, y._data.dtype if yg else None,
-                      None if xt else a, None if yt else b)
+                      None if xt else a, None if yt else b, False)
         need_a = xt and ((xg and 'a' in pa) or (yg and 'a' in pb))
         need_b = yt and ((xg and 'b' in pa) or (yg and 'b' in pb))
         if need_a or need_b:
@@ -103,7 +107,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         fx, fy = x.grad_fn, y.grad_fn
         node.next_functions = ((fx, x._output_nr) if fx is not None else _leaf_edge(x) if xg else _NO_EDGE,
                                (fy, y._output_nr) if fy is not None else _leaf_edge(y) if yg else _NO_EDGE)
-        node._meta = (a.shape, a.dtype if xg else None, b.shape, b.dtype if yg else None, None, None)
+        xs, ys = a.shape, b.shape   # same dtypes here; same shapes too means no broadcasting to undo
+        node._meta = (xs, a.dtype if xg else None, ys, b.dtype if yg else None, None, None, xs == ys)
         need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
         if need_a or need_b:
             node.save(x if need_a else None, y if need_b else None)
@@ -189,8 +194,9 @@ def _is_bool_arr(v):
     return isinstance(v, bool) or getattr(v, 'dtype', None) == np.bool_
 
 
-def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
-    """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y."""
+def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False):
+    """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y
+    (``precise``: a float32 input is computed in float64 and rounded once, see _precise)."""
     params = _params(backward)
     needs_x, needs_y = 'x' in params, 'y' in params
 
@@ -214,9 +220,11 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc=''):
         except AttributeError:
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f'{type(input).__name__}') from None
-        if a.dtype.kind != 'f' and not int_ok:
+        dt = a.dtype
+        if dt.kind != 'f' and not int_ok:
             a = a.astype(DEFAULT.np)
-        r = np_fn(a)
+            dt = a.dtype
+        r = np_fn(a.astype(_F64)).astype(_F32) if precise and dt is _F32 else np_fn(a)
         if input._requires_grad and GRAD.enabled:
             node = _new_node(cls)
             fn = input.grad_fn
@@ -380,31 +388,30 @@ def _precise(fn):
     return f
 
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 
 neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True)
 negative = neg
-exp = unary('exp', _precise(xp.exp), 'ExpBackward0', lambda g, x, y: g * y)
-exp2 = unary('exp2', _precise(xp.exp2), 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0))
-expm1 = unary('expm1', _precise(xp.expm1), 'Expm1Backward0', lambda g, x, y: g * (y + 1))
-log = unary('log', _precise(xp.log), 'LogBackward0', lambda g, x, y: g / x)
-log2 = unary('log2', _precise(xp.log2), 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)))
-log10 = unary('log10', _precise(xp.log10), 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)))
-log1p = unary('log1p', _precise(xp.log1p), 'Log1PBackward0', lambda g, x, y: g / (x + 1))
+exp = unary('exp', xp.exp, 'ExpBackward0', lambda g, x, y: g * y, precise=True)
+exp2 = unary('exp2', xp.exp2, 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0), precise=True)
+expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1), precise=True)
+log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x, precise=True)
+log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)), precise=True)
+log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
+log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
 sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / (2 * y))
 rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: -0.5 * g * y * y * y)
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
-sin = unary('sin', _precise(xp.sin), 'SinBackward0', lambda g, x, y: g * dual.cos(x))
-cos = unary('cos', _precise(xp.cos), 'CosBackward0', lambda g, x, y: -g * dual.sin(x))
-tan = unary('tan', _precise(xp.tan), 'TanBackward0', lambda g, x, y: g * (1 + y * y))
-asin = unary('asin', _precise(xp.arcsin), 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x))
-acos = unary('acos', _precise(xp.arccos), 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x))
-atan = unary('atan', _precise(xp.arctan), 'AtanBackward0', lambda g, x, y: g / (1 + x * x))
-sinh = unary('sinh', _precise(xp.sinh), 'SinhBackward0', lambda g, x, y: g * _cosh(x))
-cosh = unary('cosh', _precise(xp.cosh), 'CoshBackward0', lambda g, x, y: g * _sinh(x))
-tanh = unary('tanh', _precise(xp.tanh), 'TanhBackward0', lambda g, x, y: g * (1 - y * y))
+sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
+cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x), precise=True)
+tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (1 + y * y), precise=True)
+asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x), precise=True)
+acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x), precise=True)
+atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (1 + x * x), precise=True)
+sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), precise=True)
+cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
+tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (1 - y * y), precise=True)
 arcsin, arccos, arctan = asin, acos, atan
 
 

@@ -77,7 +77,16 @@ def _node(name, backward, slots, saves_input=False):
 
 
 # -- sum and mean ----------------------------------------------------------------------------------------
-SumBackward0 = _node('SumBackward0', lambda self, g: dual.expand(g, self.shape), ('shape',))
+def _sum_backward(self, g):
+    """The gradient of a full sum: ``g`` copied into every element."""
+    if type(g) is np.ndarray:
+        out = np.empty(self.shape, g.dtype)
+        out[...] = g
+        return out
+    return dual.expand(g, self.shape)
+
+
+SumBackward0 = _node('SumBackward0', _sum_backward, ('shape',))
 SumBackward1 = _node('SumBackward1', lambda self, g: _expand_back(g, self.shape, self.dims, self.keep),
                      ('shape', 'dims', 'keep'))
 MeanBackward0 = _node('MeanBackward0', lambda self, g: dual.expand(g / self.n, self.shape), ('shape', 'n'))
@@ -99,7 +108,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
         # the hot path: a small float sum of everything, built inline
         dt = a.dtype
         if (dt is _F32 or dt is _F64) and a.size <= _SMALL and a.flags.c_contiguous:
-            r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.reshape(-1))
+            r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.ravel())
             t = _new_node(Tensor)
             t._data = r if type(r) is np.ndarray else np.asarray(r)
             t._grad = None
