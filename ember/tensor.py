@@ -107,6 +107,7 @@ class Tensor:
     _base = None            # the tensor whose memory (and version counter) this view shares
     _vc = None              # version counter cell [n], created when first needed
     _accum = None           # AccumulateGrad node of a leaf that requires grad
+    _accum_edge = None      # (its AccumulateGrad, 0): the edge that ops record to this leaf
     _retains_grad = False
     _backward_hooks = None
 
@@ -434,7 +435,7 @@ class Tensor:
         new._requires_grad = self._requires_grad
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
-        new.__dict__.update({k: v for k, v in self.__dict__.items()})
+        new.__dict__.update(user_state(self))
         memo[id(self)] = new
         return new
 
@@ -466,6 +467,15 @@ class Tensor:
     @property
     def is_shared(self):
         return lambda: False
+
+
+_AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr'))
+
+
+def user_state(t):
+    """The attributes a copy or a pickle of ``t`` carries: all but its place in autograd's graph (a copy
+    gets its own AccumulateGrad and version counter)."""
+    return {k: v for k, v in t.__dict__.items() if k not in _AUTOGRAD_STATE}
 
 
 def _init(t, arr, grad_fn):

@@ -436,3 +436,20 @@ def test_import_ember_does_not_import_torch():
     code = 'import sys, ember; ember.tensor([1.]).exp(); print(any(m == "torch" or m.startswith("torch.") for m in sys.modules))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == 'False'
+
+
+@pytest.mark.parametrize('copier', ['deepcopy', 'pickle'])
+@pytest.mark.parametrize('kind', ['tensor', 'parameter'])
+def test_copy_of_used_leaf_accumulates_into_itself(copier, kind):
+    """A copy of a leaf that already took part in backward gets gradients of its own; the original's
+    .grad is left alone (the copy must not share the original's AccumulateGrad)."""
+    import copy
+    import pickle
+
+    def f(T):
+        x = T.tensor(X, requires_grad=True) if kind == 'tensor' else T.nn.Parameter(T.tensor(X))
+        (x * 2).sum().backward()
+        y = copy.deepcopy(x) if copier == 'deepcopy' else pickle.loads(pickle.dumps(x))
+        (y * 3).sum().backward()
+        return x.grad, y.grad
+    same(f)

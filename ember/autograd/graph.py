@@ -70,17 +70,8 @@ class Node:
 
     # -- saved tensors ------------------------------------------------------------------------------
     def save(self, *tensors):
-        """Save input tensors (or None) for backward, remembering their versions. A tensor that has no
-        version cell yet is at version 0; the cell is created by the first in-place change."""
-        saved = []
-        for t in tensors:
-            if t is None:
-                saved.append(None)
-                continue
-            b = t._base if t._base is not None else t
-            vc = b._vc
-            saved.append((t, vc, 0 if vc is None else vc[0]))
-        self._saved = tuple(saved)
+        """Save input tensors (or None) for backward, remembering their versions."""
+        self._saved = tuple([None if t is None else saved_entry(t) for t in tensors])
 
     def save_output(self, out):
         """Save this node's own output without a reference cycle: its array, rebuilt as a tensor on need."""
@@ -156,6 +147,14 @@ class Node:
         self._special = self._n_out != 1 or self._hooks is not None or self._pre_hooks is not None
 
 
+def saved_entry(t):
+    """A saved input: the tensor, its version cell and its version now. A tensor that has no version
+    cell yet is at version 0; the cell is created by the first in-place change."""
+    b = t._base if t._base is not None else t
+    vc = b._vc
+    return (t, vc, 0 if vc is None else vc[0])
+
+
 class _Handle:
     """Returned by register_hook; ``remove()`` undoes the registration."""
     __slots__ = ('_list', '_item')
@@ -214,13 +213,16 @@ _NO_EDGE = (None, 0)
 
 
 def _leaf_edge(t):
-    """The edge to a leaf's AccumulateGrad (created once per leaf), or no edge if it needs no grad."""
+    """The edge to a leaf's AccumulateGrad (both made once per leaf), or no edge if it needs no grad."""
     if not t._requires_grad:
         return _NO_EDGE
-    acc = t._accum
-    if acc is None:
-        acc = t._accum = AccumulateGrad(t)
-    return (acc, 0)
+    edge = t._accum_edge
+    if edge is None:
+        acc = t._accum
+        if acc is None:
+            acc = t._accum = AccumulateGrad(t)
+        edge = t._accum_edge = (acc, 0)
+    return edge
 
 
 def _edge(t):

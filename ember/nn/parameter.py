@@ -3,7 +3,7 @@ a tensor a Module registers as state (both share the array of the tensor they ar
 import numpy as np
 
 from .._dtype import DEFAULT
-from ..tensor import Tensor, _init
+from ..tensor import Tensor, _init, user_state
 
 __all__ = ['Parameter', 'Buffer', 'is_lazy']
 
@@ -34,7 +34,7 @@ class Parameter(Tensor):
         return 'Parameter containing:\n' + Tensor.__repr__(self)
 
     def __reduce_ex__(self, protocol):
-        state = dict(self.__dict__)
+        state = user_state(self)
         if not state:
             return (_rebuild_parameter, (self._data, self._requires_grad))
         return (_rebuild_parameter_with_state, (self._data, self._requires_grad, state))

@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _leaf_edge, _NO_EDGE
+from ..autograd.graph import Node, _leaf_edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 
@@ -105,13 +105,14 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         xg, yg = x._requires_grad, y._requires_grad
         node = _new_node(cls)
         fx, fy = x.grad_fn, y.grad_fn
-        node.next_functions = ((fx, x._output_nr) if fx is not None else _leaf_edge(x) if xg else _NO_EDGE,
-                               (fy, y._output_nr) if fy is not None else _leaf_edge(y) if yg else _NO_EDGE)
+        node.next_functions = (
+            (fx, x._output_nr) if fx is not None else (x._accum_edge or _leaf_edge(x)) if xg else _NO_EDGE,
+            (fy, y._output_nr) if fy is not None else (y._accum_edge or _leaf_edge(y)) if yg else _NO_EDGE)
         xs, ys = a.shape, b.shape   # same dtypes here; same shapes too means no broadcasting to undo
         node._meta = (xs, a.dtype if xg else None, ys, b.dtype if yg else None, None, None, xs == ys)
         need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
         if need_a or need_b:
-            node.save(x if need_a else None, y if need_b else None)
+            node._saved = (saved_entry(x) if need_a else None, saved_entry(y) if need_b else None)
         t = _new_node(Tensor)
         t._data = r if type(r) is np.ndarray else np.asarray(r)
         t._requires_grad = True
