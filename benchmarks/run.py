@@ -80,6 +80,9 @@ BENCHMARKS = (
         Figure("LeNet batch 4 epoch", "s/epoch", _ratio("<=", 1.0)),
         Figure("LeNet batch 64", "ms/iter", _ratio("<=", 1.5)),
         Figure("LeNet batch 64 epoch", "s/epoch", _ratio("<=", 1.5)))),
+    Benchmark("memory", (
+        Figure("LeNet batch 4 peak memory", "MB", _ratio("<=", 1.0)),
+        Figure("LeNet batch 64 peak memory", "MB", _ratio("<=", 1.0)))),
     Benchmark("matmul", tuple(Figure(f"matmul {n}", "GFLOP/s", Target("numpy", ">=", 0.95))
                               for n in (256, 1024, 2048))),
     Benchmark("dataloader", (Figure("DataLoader 0 workers", "images/s"),
