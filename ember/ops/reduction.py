@@ -44,11 +44,9 @@ class return_types:
     aminmax = type('aminmax', (tuple,), {'min': property(lambda s: s[0]), 'max': property(lambda s: s[1])})
 
 
-def _dims_kw(dim, kwargs):
-    if 'axis' in kwargs:
-        dim = kwargs.pop('axis')
-    keepdim = kwargs.pop('keepdims', kwargs.pop('keepdim', False))
-    return dim, keepdim
+def _aliases(dim, keepdim, axis, keepdims):
+    """NumPy's spellings ``axis`` and ``keepdims``, which PyTorch accepts too."""
+    return (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
 
 
 def _kshape(shape, dims):
@@ -101,10 +99,10 @@ def _sum_dtype(a, dtype):
     return np.dtype(np.int64) if a.dtype.kind in 'biu' else a.dtype
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
     a = input._data
-    if dim is None and dtype is None and not kwargs:
+    if dim is None and dtype is None and axis is None:
         # the hot path: a small float sum of everything, built inline
         dt = a.dtype
         if (dt is _F32 or dt is _F64) and a.size <= _SMALL and a.flags.c_contiguous:
@@ -122,8 +120,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
                 t.grad_fn = None
                 t._requires_grad = False
             return t
-    elif kwargs:
-        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
+    dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     nd = _sum_dtype(a, dtype)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         r = _sum(a, None, False, nd)
@@ -169,10 +166,9 @@ def _type_word(np_dtype):
             'bool': 'Bool'}.get(np_dtype.name, np_dtype.name)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, **kwargs):
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Arithmetic mean (floating dtypes only, as in PyTorch)."""
-    if kwargs:
-        dim, keepdim = _dims_kw(dim, dict(kwargs, keepdim=keepdim))
+    dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     a = input._data
     nd = _need_float(a, 'mean', dtype)
     if a.dtype != nd:
