@@ -178,6 +178,10 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
                 buf = buffers.pop(child, None)
                 if buf is None:
                     if child._n_out == 1:
+                        if type(child) is AccumulateGrad and not child._special and wanted is None:
+                            if g is not None:   # leaves accumulate at once, as PyTorch runs them first
+                                child.accumulate(g)
+                            continue
                         push((child, [g]))
                         continue
                     buf = [None] * child._n_out
