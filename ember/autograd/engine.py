@@ -115,13 +115,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         deps = _prune(deps, targets)
         captured = [None] * len(inputs)
     ready = [(n, buffers.pop(n)) for n in list(buffers) if deps.get(n, 1) == 0]
-    prev_mode, prev_grad = MODE.graph, GRAD.enabled
+    prev = MODE.graph, MODE.release, GRAD.enabled
     MODE.graph = GRAD.enabled = create_graph
+    MODE.release = not retain_graph
     try:
         _execute(ready, buffers, deps, retain_graph, create_graph,
                  None if targets is None else (targets, captured, inputs, accumulate))
     finally:
-        MODE.graph, GRAD.enabled = prev_mode, prev_grad
+        MODE.graph, MODE.release, GRAD.enabled = prev
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
@@ -136,12 +137,13 @@ def backward_scalar(t, retain_graph):
     g = _ONES.get((a.shape, a.dtype))
     if g is None:
         g = _seed(t, None, 0, False)
-    prev_mode, prev_grad = MODE.graph, GRAD.enabled
+    prev = MODE.graph, MODE.release, GRAD.enabled
     MODE.graph = GRAD.enabled = False
+    MODE.release = not retain_graph
     try:
         _execute([(node, [g])], {}, _dependencies((node,)), retain_graph, False, None)
     finally:
-        MODE.graph, GRAD.enabled = prev_mode, prev_grad
+        MODE.graph, MODE.release, GRAD.enabled = prev
 
 
 def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):

@@ -13,13 +13,15 @@ _new = object.__new__
 
 
 class _Mode:
-    __slots__ = ('graph',)
+    __slots__ = ('graph', 'release')
 
     def __init__(self):
         self.graph = False
+        self.release = False
 
 
-MODE = _Mode()          # MODE.graph: True while a backward pass runs with create_graph=True
+MODE = _Mode()          # while a backward pass runs: graph is create_graph; release is not retain_graph
+                        # (a node may then free what it saved as soon as it no longer needs it)
 
 _FREED = ('Trying to backward through the graph a second time (or directly access saved tensors after '
           'they have already been freed). Saved intermediate values of the graph are freed when you call '

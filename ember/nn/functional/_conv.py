@@ -7,7 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
-from ...autograd.graph import Node
+from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 
@@ -263,11 +263,16 @@ def _conv_bw_arrays(node, g, w, x):
 
     def run(sl):
         g2 = g[sl].transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
-        if need_x:
-            gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
+        gw = None
         if need_w:
             cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
-            return _gemm(g2, cols, groups, tb=True)
+            gw = _gemm(g2, cols, groups, tb=True)
+            del cols
+            if MODE.release:
+                node.cols = None   # freed before the input's gradient columns are made: a lower peak
+        if need_x:
+            gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
+        return gw
     parts = [run(sl) for sl in chunks]
     gw = sum(parts) if need_w else None
     return gx, None if gw is None else gw.reshape(w.shape), gb
