@@ -480,3 +480,20 @@ def test_lenet_training_steps_match_torch():
             out.append(loss.item())
         losses[L] = out
     np.testing.assert_allclose(losses[ember], losses[torch], rtol=1e-4)
+
+
+@pytest.mark.parametrize('xshape', [(2, 3, 12, 12), (64, 3, 32, 32)])   # the second's columns are chunked
+def test_conv_backward_twice_with_retain_graph(xshape):
+    """A conv frees its kept im2col columns during a backward that does not retain the graph; with
+    retain_graph=True a second backward still has them and doubles the gradients, as in PyTorch."""
+    x, w = rnd(*xshape), rnd(6, 3, 5, 5, seed=1)
+
+    def f(lib):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = F(lib).conv2d(xt, wt).relu().sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        return xt.grad, wt.grad
+    e, t = f(ember), f(torch)
+    assert_same(e[0], t[0], rtol=1e-4, atol=1e-4)
+    assert_same(e[1], t[1], rtol=1e-4, atol=1e-3)
