@@ -31,8 +31,8 @@ class Net(nn.Module):
         return self.fc3(x)
 
 
-def measure(batch):
-    """Report one training iteration's time at ``batch`` and the 50,000-image epoch it implies."""
+def trainer(batch):
+    """A fresh LeNet, loss, optimizer and random batch; returns one training step as a function."""
     net = Net()
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
@@ -45,8 +45,12 @@ def measure(batch):
         loss.backward()
         optimizer.step()
         return loss.item()
+    return step
 
-    seconds = _harness.seconds_per_call(step)
+
+def measure(batch):
+    """Report one training iteration's time at ``batch`` and the 50,000-image epoch it implies."""
+    seconds = _harness.seconds_per_call(trainer(batch))
     _harness.report(f"LeNet batch {batch}", seconds * 1e3, "ms/iter")
     _harness.report(f"LeNet batch {batch} epoch", seconds * EPOCH_IMAGES / batch, "s/epoch")
 

@@ -7,11 +7,9 @@ import os
 import resource
 
 import torch
-import torch.nn as nn
-import torch.optim as optim
 
 import _harness
-from bench_lenet import Net
+from bench_lenet import trainer
 
 STEPS = {4: 200, 64: 30}   # measured training steps per batch size
 
@@ -26,23 +24,6 @@ def resident_mb():
 def peak_mb():
     """The process's peak resident memory so far, in MB (Linux reports KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def trainer(batch):
-    """A fresh LeNet, loss, optimizer and batch; returns one training step as a function."""
-    net = Net()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
-    inputs = torch.randn(batch, 3, 32, 32)
-    labels = torch.randint(0, 10, (batch,))
-
-    def step():
-        optimizer.zero_grad()
-        loss = criterion(net(inputs), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
 
 
 def measure(batch):
