@@ -339,6 +339,16 @@ class Tensor:
         from .autograd.graph import _edge
         return _edge(self)[0]._tensor_prehook(0, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf each time backward has accumulated into its ``.grad`` (for
+        example to step an optimizer per parameter during backward)."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError('post accumulate grad hooks cannot be registered on non-leaf tensors')
+        from .autograd.graph import _edge
+        return _edge(self)[0].register_post_hook(hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""
         if gradient is None and inputs is None and not create_graph:

@@ -453,3 +453,28 @@ def test_copy_of_used_leaf_accumulates_into_itself(copier, kind):
         (y * 3).sum().backward()
         return x.grad, y.grad
     same(f)
+
+
+def test_post_accumulate_grad_hook():
+    """Hooks see the leaf after each accumulation (the optimizer-in-backward pattern), and stop once
+    removed; non-leaves refuse them."""
+    def f(T):
+        w = T.tensor(X, requires_grad=True)
+        b = T.tensor(X[0], requires_grad=True)
+        seen = []
+
+        def hook(p):
+            seen.append(('w' if p is w else 'b', p.grad.clone()))
+            with T.no_grad():
+                p -= 0.1 * p.grad     # step this parameter during backward
+            p.grad = None
+        handles = [w.register_post_accumulate_grad_hook(hook), b.register_post_accumulate_grad_hook(hook)]
+        for _ in range(2):
+            ((w * b).sum() + (w * w).sum()).backward()
+        handles[0].remove()
+        (w * b).sum().backward()
+        return w.detach(), b.detach(), w.grad, sorted(tag for tag, _ in seen), \
+            [g for tag, g in seen if tag == 'w'], [g for tag, g in seen if tag == 'b']
+    same(f)
+    raises_like(lambda T: (T.tensor(X, requires_grad=True) * 2).register_post_accumulate_grad_hook(print),
+                match='non-leaf')

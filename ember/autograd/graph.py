@@ -179,8 +179,18 @@ class AccumulateGrad(Node):
         self.next_functions = ()
         self.variable = variable
 
+    _post_hooks = None      # hooks called with the leaf after each accumulation
+
     def name(self):
         return 'torch::autograd::AccumulateGrad'
+
+    def register_post_hook(self, fn):
+        """Tensor.register_post_accumulate_grad_hook: call fn(leaf) after each accumulation."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+            self._special = True
+        self._post_hooks.append(fn)
+        return _Handle(self._post_hooks, fn)
 
     def accumulate(self, g):
         v = self.variable
@@ -209,6 +219,9 @@ class AccumulateGrad(Node):
                 v.grad = g if g.grad_fn is not None else g.detach().clone()
             else:
                 v.grad = v.grad + g
+        if self._post_hooks:
+            for hook in tuple(self._post_hooks):
+                hook(v)
 
 
 _NO_EDGE = (None, 0)
