@@ -478,3 +478,19 @@ def test_post_accumulate_grad_hook():
     same(f)
     raises_like(lambda T: (T.tensor(X, requires_grad=True) * 2).register_post_accumulate_grad_hook(print),
                 match='non-leaf')
+
+
+def test_backward_of_outputs_that_feed_each_other():
+    """Several outputs at once, some computed from others (their seeds wait for the other edges)."""
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        y = x * 2
+        z = (y * y).sum()
+        w = y.exp()
+        T.autograd.backward([z, y, w], [None, T.ones(2, 3), T.full((2, 3), 0.5)])
+        g1 = x.grad
+        x.grad = None
+        y = x * 3
+        z = y * y
+        return g1, T.autograd.grad([(z + y).sum(), z.sum()], [x, y])
+    same(f)

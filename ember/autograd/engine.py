@@ -115,6 +115,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         deps = _prune(deps, targets)
         captured = [None] * len(inputs)
     ready = [(n, buffers.pop(n)) for n in list(buffers) if deps.get(n, 1) == 0]
+    for n in buffers:   # outputs that other outputs lead to: seeded buffers waiting for more edges
+        if n in deps:
+            deps[n] = -deps[n]
     prev = MODE.graph, MODE.release, GRAD.enabled
     MODE.graph = GRAD.enabled = create_graph
     MODE.release = not retain_graph
@@ -172,31 +175,38 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
         for (child, nr), g in zip(node.next_functions, out):
             if child is None:
                 continue
+            # deps[child]: edges still to come into child; negated once its buffer exists
             left = deps.get(child)
-            if left is None:
-                continue
             if left == 1:
-                # the last edge into child, so it is ready (a sole edge needs no buffer)
-                buf = buffers.pop(child, None)
-                if buf is None:
-                    if child._n_out == 1:
-                        if type(child) is AccumulateGrad and not child._special and wanted is None:
-                            if g is not None:   # leaves accumulate at once, as PyTorch runs them first
-                                child.accumulate(g)
-                            continue
-                        push((child, [g]))
+                # a sole edge: child is ready, and needs no buffer
+                if child._n_out == 1:
+                    if type(child) is AccumulateGrad and not child._special and wanted is None:
+                        if g is not None:   # leaves accumulate at once, as PyTorch runs them first
+                            child.accumulate(g)
                         continue
-                    buf = [None] * child._n_out
-                if g is not None:
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    push((child, [g]))
+                    continue
+                buf = [None] * child._n_out
+                buf[nr] = g
                 push((child, buf))
                 continue
-            buf = buffers.get(child)
-            if buf is None:
-                buf = buffers[child] = [None] * child._n_out
+            if left is None:
+                continue
+            if left > 1:
+                buf = buffers.get(child)
+                if buf is None:
+                    buf = buffers[child] = [None] * child._n_out
+                left = -left
+            else:
+                buf = buffers[child]
             if g is not None:
                 buf[nr] = g if buf[nr] is None else buf[nr] + g
-            deps[child] = left - 1
+            if left == -1:
+                # the last of several edges: child is ready with the sum
+                del buffers[child]
+                push((child, buf))
+            else:
+                deps[child] = left + 1
 
 
 def _run_special(node, grads, create_graph, wanted):
