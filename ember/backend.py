@@ -7,12 +7,18 @@ one thread and milliseconds on two. ember runs products below ``BIG_GEMM`` multi
 thread and lets larger ones use every core (``gemm``). Without OpenBLAS this is a no-op."""
 import ctypes
 import os
+import warnings
 
 import numpy as xp
 
 __all__ = ['xp', 'gemm', 'blas_threads']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
+
+# PyTorch makes inf and nan silently (1 / 0, log(0), exp(1000)); NumPy warns. Its floating-point
+# warnings are silenced when they come from ember's own code; the user's NumPy code still warns.
+warnings.filterwarnings('ignore', message=r'(divide by zero|overflow|invalid value|underflow) encountered',
+                        category=RuntimeWarning, module=r'ember\.')
 
 
 def _find_openblas():

@@ -859,3 +859,19 @@ def test_cuda_device_is_refused_clearly():
         ember.ones(2, device='cuda')
     with pytest.raises(RuntimeError, match='cuda'):
         ember.ones(2).to('cuda')
+
+
+def test_inf_and_nan_are_made_silently_like_pytorch():
+    """1/0, log(0), exp overflow and sqrt(-1) print what PyTorch prints and warn nothing; NumPy code
+    outside ember still warns."""
+    import subprocess
+    import sys
+    code = ("import {lib} as T\nt = T.tensor([1., 0., -1.])\n"
+            "print(t / 0, t.log(), (t * 1000).exp(), t.sqrt(), t.pow(-1), (t * 0).div(0))\n")
+    runs = {lib: subprocess.run([sys.executable, '-c', code.format(lib=lib)], capture_output=True, text=True)
+            for lib in ('torch', 'ember')}
+    assert runs['ember'].returncode == 0 and runs['ember'].stderr == ''
+    assert runs['ember'].stdout == runs['torch'].stdout
+    numpy_run = subprocess.run([sys.executable, '-c', 'import ember, numpy as np; np.log(np.zeros(1))'],
+                               capture_output=True, text=True)
+    assert 'RuntimeWarning: divide by zero' in numpy_run.stderr

@@ -45,7 +45,9 @@ class return_types:
 
 
 def _aliases(dim, keepdim, axis, keepdims):
-    """NumPy's spellings ``axis`` and ``keepdims``, which PyTorch accepts too."""
+    """NumPy's spellings ``axis`` and ``keepdims``, which PyTorch accepts instead of dim and keepdim."""
+    if axis is not None and dim is not None:
+        raise TypeError("got both 'dim' and its alias 'axis'; pass one of them")
     return (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
 
 
