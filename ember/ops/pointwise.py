@@ -222,7 +222,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False)
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f'{type(input).__name__}') from None
         dt = a.dtype
-        if dt.kind != 'f' and not int_ok:
+        if dt is not _F32 and dt.kind != 'f' and not int_ok:
             a = a.astype(DEFAULT.np)
             dt = a.dtype
         r = np_fn(a.astype(_F64)).astype(_F32) if precise and dt is _F32 else np_fn(a)

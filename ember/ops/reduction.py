@@ -106,16 +106,17 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     a = input._data
     if dim is None and dtype is None and axis is None:
         # the hot path: a small float sum of everything, built inline
-        dt = a.dtype
-        if (dt is _F32 or dt is _F64) and a.size <= _SMALL and a.flags.c_contiguous:
-            r = _add_reduce(a, None) if a.size <= 4 else flat_sum(a.ravel())
+        dt, n = a.dtype, a.size
+        if (dt is _F32 or dt is _F64) and n <= _SMALL and a.flags.c_contiguous:
+            r = _add_reduce(a, None) if n <= 4 else flat_sum(a.ravel())
             t = _new_node(Tensor)
             t._data = r if type(r) is np.ndarray else np.asarray(r)
             t._grad = None
             if input._requires_grad and GRAD.enabled:
                 t.grad_fn = node = _new_node(SumBackward0)
                 fn = input.grad_fn
-                node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
+                node.next_functions = ((fn, input._output_nr) if fn is not None else
+                                       (input._accum_edge or _leaf_edge(input)),)
                 node.shape = a.shape
                 t._requires_grad = True
             else:
