@@ -74,8 +74,6 @@ def zeros(shape, like):
 def where(cond, a, b):
     """Elementwise choice; ``cond`` is always a boolean array (never differentiated)."""
     if is_array(a) or is_array(b):
-        if not is_array(a) and not is_array(b):
-            pass
         return np.where(cond, a, b)
     T = _T()
     return _ops().where(T._make(cond), a, b)

@@ -118,14 +118,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     for n in buffers:   # outputs that other outputs lead to: seeded buffers waiting for more edges
         if n in deps:
             deps[n] = -deps[n]
-    prev = MODE.graph, MODE.release, GRAD.enabled
-    MODE.graph = GRAD.enabled = create_graph
-    MODE.release = not retain_graph
-    try:
-        _execute(ready, buffers, deps, retain_graph, create_graph,
-                 None if targets is None else (targets, captured, inputs, accumulate))
-    finally:
-        MODE.graph, MODE.release, GRAD.enabled = prev
+    _execute(ready, buffers, deps, retain_graph, create_graph,
+             None if targets is None else (targets, captured, inputs, accumulate))
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
@@ -140,19 +134,25 @@ def backward_scalar(t, retain_graph):
     g = _ONES.get((a.shape, a.dtype))
     if g is None:
         g = _seed(t, None, 0, False)
-    prev = MODE.graph, MODE.release, GRAD.enabled
-    MODE.graph = GRAD.enabled = False
-    MODE.release = not retain_graph
-    try:
-        _execute([(node, [g])], {}, _dependencies((node,)), retain_graph, False, None)
-    finally:
-        MODE.graph, MODE.release, GRAD.enabled = prev
+    _execute([(node, [g])], {}, _dependencies((node,)), retain_graph, False, None)
 
 
 def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     """Run ready nodes until none is left, passing each one's input gradients on to its children; a
     child becomes ready when its last incoming edge has delivered (``deps`` counts what is left).
-    ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=)."""
+    ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=).
+    Grad mode is ``create_graph`` while it runs, and restored after."""
+    prev = MODE.graph, MODE.release, GRAD.enabled
+    MODE.graph = GRAD.enabled = create_graph
+    MODE.release = not retain_graph
+    try:
+        _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
+    finally:
+        MODE.graph, MODE.release, GRAD.enabled = prev
+
+
+def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
+    """_execute's loop."""
     pop, push = ready.pop, ready.append
     while ready:
         node, grads = pop()
