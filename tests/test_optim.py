@@ -1,5 +1,6 @@
 """ember.optim against torch.optim: trajectories, param groups, state_dict, reprs, errors, lr schedulers."""
 import copy
+import inspect
 import math
 import pickle
 import warnings
@@ -109,9 +110,21 @@ ADAGRAD_CASES = [
     dict(lr=0.05, weight_decay=0.1, initial_accumulator_value=0.5),
     dict(lr=0.1, eps=1e-6, maximize=True),
 ]
+MORE_CASES = {
+    'Adadelta': [dict(), dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)],
+    'Adamax': [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, maximize=True)],
+    'NAdam': [dict(lr=0.01), dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01),
+              dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)],
+    'RAdam': [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1),
+              dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)],
+    'ASGD': [dict(lr=0.01), dict(lr=0.01, t0=10, lambd=0.01, weight_decay=0.1),
+             dict(lr=0.02, t0=5, alpha=0.5, maximize=True)],
+    'Rprop': [dict(), dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)],
+}
 CASES = ([('SGD', c) for c in SGD_CASES] + [('Adam', c) for c in ADAM_CASES]
          + [('AdamW', c) for c in ADAM_CASES] + [('AdamW', dict(lr=0.01, weight_decay=0.3))]
-         + [('RMSprop', c) for c in RMSPROP_CASES] + [('Adagrad', c) for c in ADAGRAD_CASES])
+         + [('RMSprop', c) for c in RMSPROP_CASES] + [('Adagrad', c) for c in ADAGRAD_CASES]
+         + [(name, c) for name, cases in MORE_CASES.items() for c in cases])
 
 
 @pytest.mark.parametrize('name,kwargs', CASES, ids=[f'{n}-{i}' for i, (n, _) in enumerate(CASES)])
@@ -130,7 +143,7 @@ def test_large_lerp_weight(name, kwargs, steps):
     _assert_state_equal(eopt, topt)
 
 
-@pytest.mark.parametrize('name', ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad'])
+@pytest.mark.parametrize('name', ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad'] + list(MORE_CASES))
 def test_params_without_grad_are_skipped(name):
     kwargs = dict(lr=0.01, momentum=0.9) if name in ('SGD', 'RMSprop') else dict(lr=0.01)
     ep, tp, eopt, topt = _run(name, kwargs, steps=10, skip=(1,))
@@ -227,6 +240,12 @@ def test_adagrad_state_created_at_construction():
     ('AdamW', dict(lr=0.01)),
     ('RMSprop', dict(lr=0.01, centered=True, momentum=0.5)),
     ('Adagrad', dict(lr=0.1, lr_decay=0.01)),
+    ('Adadelta', dict(lr=0.5)),
+    ('Adamax', dict(lr=0.01)),
+    ('NAdam', dict(lr=0.01, weight_decay=0.01)),
+    ('RAdam', dict(lr=0.01)),
+    ('ASGD', dict(lr=0.01, t0=5)),
+    ('Rprop', dict(lr=0.01)),
 ])
 def test_state_dict_round_trip_continues_trajectory(name, kwargs):
     arrays = _init_arrays(1)
@@ -278,6 +297,137 @@ def test_state_dict_loads_into_torch_shaped_dict():
         eopt.step()
         topt.step()
     _assert_params_close(ep, tp)
+
+
+@pytest.mark.parametrize('name,kwargs', [(name, cases[-1]) for name, cases in MORE_CASES.items()])
+def test_torch_state_dict_loads_and_continues(name, kwargs):
+    """A PyTorch optimizer's state dict (its state keys, 0-d step tensors) loads into ember's."""
+    ep, tp, eopt, topt = _run(name, kwargs, steps=5)
+    eopt2 = getattr(ember.optim, name)(ep, lr=123.0)
+    tsd = topt.state_dict()
+    eopt2.load_state_dict({'state': {k: {n: ember.tensor(v.numpy().copy()) for n, v in st.items()}
+                                     for k, st in tsd['state'].items()},
+                           'param_groups': copy.deepcopy(tsd['param_groups'])})
+    for _ in range(5):
+        _set_grads(ep, tp)
+        eopt2.step()
+        topt.step()
+    _assert_params_close(ep, tp)
+    _assert_state_equal(eopt2, topt)
+
+
+@pytest.mark.parametrize('name', ['Adam', 'AdamW', 'RMSprop', 'Adadelta', 'Adamax', 'NAdam', 'RAdam', 'ASGD',
+                                  'Rprop'])
+def test_capturable_refused_on_cpu_like_torch(name):
+    def make(lib, p):
+        opt = getattr(lib.optim, name)(p, capturable=True)
+        for q in p:
+            q.grad = lib.ones_like(q)
+        opt.step()
+    ep, tp = _pair(_init_arrays())
+    _error(lambda: make(ember, ep), lambda: make(torch, tp), AssertionError)
+
+
+@pytest.mark.parametrize('name', ['SGD', 'Adam', 'Adadelta', 'NAdam', 'Rprop'])
+def test_differentiable_refused(name):
+    p = ember.tensor([1.0], requires_grad=True)
+    opt = getattr(ember.optim, name)([p], lr=0.1, differentiable=True)
+    p.grad = ember.tensor([1.0])
+    with pytest.raises(NotImplementedError, match='differentiable=True'):
+        opt.step()
+
+
+@pytest.mark.parametrize('name', [n for n in ember.optim.__all__ if n != 'lr_scheduler'])
+def test_constructor_signature_matches_torch(name):
+    """Every constructor argument PyTorch accepts, with its default and kind (positional/keyword-only)."""
+    def sig(cls):
+        return [(q.name, q.kind, q.default) for q in inspect.signature(cls.__init__).parameters.values()]
+    assert sig(getattr(ember.optim, name)) == sig(getattr(torch.optim, name))
+
+
+def test_sparse_adam_refuses_dense_gradients_like_torch():
+    def make(lib, p):
+        opt = lib.optim.SparseAdam(p, lr=0.01)
+        assert opt.step() is None
+        p[0].grad = lib.ones_like(p[0])
+        opt.step()
+    ep, tp = _pair(_init_arrays())
+    _error(lambda: make(ember, ep), lambda: make(torch, tp), RuntimeError)
+    ep, tp = _pair(_init_arrays())
+    assert repr(ember.optim.SparseAdam(ep, betas=(0.8, 0.9))) == repr(torch.optim.SparseAdam(tp, betas=(0.8, 0.9)))
+
+
+# -- LBFGS ---------------------------------------------------------------------------------------------------
+def _lbfgs_fit(lib, dtype, steps, **kwargs):
+    """A small non-quadratic least-squares fit, several ``step(closure)`` calls."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((6, 3)).astype(dtype), rng.standard_normal(6).astype(dtype)
+    x = lib.tensor(np.array([-1.5, 2.0, 0.5], dtype), requires_grad=True)
+    w = lib.tensor(np.array(0.3, dtype), requires_grad=True)
+    at, bt = lib.tensor(a), lib.tensor(b)
+    opt = lib.optim.LBFGS([x, w], **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        r = at @ x - bt
+        loss = (r * r).sum() + (1 - x[0]) ** 2 * w ** 2 + 0.1 * (x ** 4).sum() + (w - 1) ** 4
+        loss.backward()
+        return loss
+    losses = [opt.step(closure).item() for _ in range(steps)]
+    return [x.detach().numpy(), w.detach().numpy()], losses, opt
+
+
+LBFGS_CASES = [dict(), dict(line_search_fn='strong_wolfe'), dict(lr=0.5, max_iter=5, history_size=3),
+               dict(history_size=2, max_iter=7, line_search_fn='strong_wolfe')]
+
+
+@pytest.mark.parametrize('kwargs', LBFGS_CASES)
+def test_lbfgs_matches_torch_float64(kwargs):
+    ep, elosses, eopt = _lbfgs_fit(ember, np.float64, 3, **kwargs)
+    tp, tlosses, topt = _lbfgs_fit(torch, np.float64, 3, **kwargs)
+    for e, t in zip(ep, tp):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(elosses, tlosses, rtol=1e-12)
+    est, tst = eopt.state_dict()['state'][0], topt.state_dict()['state'][0]
+    assert list(est) == list(tst)
+    for key, tv in tst.items():
+        ev = est[key]
+        assert type(ev).__name__ == type(tv).__name__, key
+        if key in ('d', 'prev_flat_grad', 'H_diag'):
+            np.testing.assert_allclose(ev.numpy(), tv.numpy(), rtol=1e-8, atol=1e-10)
+        elif key in ('func_evals', 'n_iter'):
+            assert ev == tv
+        elif key in ('old_dirs', 'old_stps', 'ro'):
+            assert len(ev) == len(tv)
+    assert eopt.state_dict()['param_groups'] == topt.state_dict()['param_groups']
+
+
+@pytest.mark.parametrize('kwargs', [dict(max_iter=4), dict(max_iter=4, line_search_fn='strong_wolfe')])
+def test_lbfgs_float32_first_step(kwargs):
+    """A few float32 iterations (near the optimum float32 rounding decides the path, in both)."""
+    ep, elosses, _ = _lbfgs_fit(ember, np.float32, 1, **kwargs)
+    tp, tlosses, _ = _lbfgs_fit(torch, np.float32, 1, **kwargs)
+    for e, t in zip(ep, tp):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-5)
+        assert e.dtype == np.float32
+
+
+def test_lbfgs_errors_like_torch():
+    ep, tp = _pair(_init_arrays())
+    _error(lambda: ember.optim.LBFGS([{'params': ep[:1]}, {'params': ep[1:]}]),
+           lambda: torch.optim.LBFGS([{'params': tp[:1]}, {'params': tp[1:]}]), ValueError)
+
+    def bad_search(lib, p):
+        opt = lib.optim.LBFGS(p, line_search_fn='backtracking')
+
+        def closure():
+            opt.zero_grad()
+            loss = sum((q * q).sum() for q in p)
+            loss.backward()
+            return loss
+        opt.step(closure)
+    _error(lambda: bad_search(ember, ep), lambda: bad_search(torch, tp), RuntimeError)
+    assert repr(ember.optim.LBFGS(ep)) == repr(torch.optim.LBFGS(tp))
 
 
 def test_load_state_dict_errors():
@@ -459,7 +609,8 @@ def test_custom_optimizer_subclass_with_scheduler():
 REPR_CASES = [('SGD', dict(lr=0.1)), ('SGD', dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)),
               ('Adam', {}), ('Adam', dict(lr=3e-4, betas=(0.8, 0.95), amsgrad=True)), ('AdamW', {}),
               ('RMSprop', {}), ('RMSprop', dict(centered=True, momentum=0.9)), ('Adagrad', {}),
-              ('Adagrad', dict(lr_decay=0.1, initial_accumulator_value=0.1))]
+              ('Adagrad', dict(lr_decay=0.1, initial_accumulator_value=0.1)), ('Adadelta', {}), ('Adamax', {}),
+              ('NAdam', dict(decoupled_weight_decay=True)), ('RAdam', {}), ('ASGD', {}), ('Rprop', {})]
 
 
 @pytest.mark.parametrize('name,kwargs', REPR_CASES)
@@ -503,6 +654,16 @@ def _error(fn_ember, fn_torch, exc):
     lambda lib, p: lib.optim.RMSprop(p, alpha=-0.1),
     lambda lib, p: lib.optim.Adagrad(p, lr_decay=-0.1),
     lambda lib, p: lib.optim.SGD(p, lr=0.1).add_param_group([p[0]]),
+    lambda lib, p: lib.optim.Adadelta(p, rho=1.5),
+    lambda lib, p: lib.optim.Adadelta(p, eps=-1.0),
+    lambda lib, p: lib.optim.Adamax(p, betas=(0.9, 1.0)),
+    lambda lib, p: lib.optim.NAdam(p, momentum_decay=-0.1),
+    lambda lib, p: lib.optim.RAdam(p, weight_decay=-0.1),
+    lambda lib, p: lib.optim.ASGD(p, lr=-0.1),
+    lambda lib, p: lib.optim.Rprop(p, etas=(1.5, 1.2)),
+    lambda lib, p: lib.optim.SparseAdam(p, lr=0.0),
+    lambda lib, p: lib.optim.SparseAdam(p, eps=0.0),
+    lambda lib, p: lib.optim.LBFGS(p, lr=-1),
 ])
 def test_errors_match_torch(make):
     ep, tp = _pair(_init_arrays())
@@ -647,8 +808,27 @@ def test_scheduler_sequence_matches_torch(name):
 
 
 @pytest.mark.parametrize('name', ['OneCycleLR', 'CyclicLR'])
-def test_cycle_momentum_with_adam_betas(name):
-    _compare_schedule(SCHEDULERS[name], opt_name='Adam')
+@pytest.mark.parametrize('opt_name', ['Adam', 'NAdam', 'RAdam', 'Adamax'])
+def test_cycle_momentum_with_adam_betas(name, opt_name):
+    _compare_schedule(SCHEDULERS[name], opt_name=opt_name)
+
+
+@pytest.mark.parametrize('opt_name', ['Adadelta', 'ASGD', 'Rprop', 'LBFGS'])
+@pytest.mark.parametrize('name', ['StepLR', 'CosineAnnealingLR', 'LinearLR'])
+def test_schedulers_drive_new_optimizers(name, opt_name):
+    if opt_name == 'LBFGS':
+        ep, tp = _pair(_init_arrays()[:1])
+        eopt, topt = ember.optim.LBFGS(ep), torch.optim.LBFGS(tp)
+    else:
+        eopt, topt = _lr_pair(opt_name)
+    esch, tsch = SCHEDULERS[name](ember.optim.lr_scheduler, eopt), SCHEDULERS[name](torch.optim.lr_scheduler, topt)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for _ in range(10):
+            esch.step()
+            tsch.step()
+            assert esch.get_last_lr() == tsch.get_last_lr()
+    assert esch.state_dict() == tsch.state_dict()
 
 
 METRICS = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.85, 0.86, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91, 0.84, 0.84,

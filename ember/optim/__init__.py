@@ -1,9 +1,18 @@
-"""``ember.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and learning-rate schedulers."""
+"""``ember.optim``: the optimizers of ``torch.optim`` and learning-rate schedulers."""
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
-__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'lr_scheduler']
+__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
+           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'lr_scheduler']

@@ -77,6 +77,7 @@ def _no_grad_step(step):
     def wrapper(self, *args, **kwargs):
         if self.defaults.get('differentiable', False):
             raise NotImplementedError('ember.optim: differentiable=True (autograd through step) is not supported')
+        _refuse_capturable(self)
         prev = GRAD.enabled
         GRAD.enabled = False
         try:
@@ -84,6 +85,18 @@ def _no_grad_step(step):
         finally:
             GRAD.enabled = prev
     return wrapper
+
+
+_CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
+
+
+def _refuse_capturable(optimizer):
+    """PyTorch's AssertionError for ``capturable=True`` on CPU params (it is a CUDA-graph option)."""
+    for group in optimizer.param_groups:
+        if group.get('capturable') and any(p._grad is not None for p in group['params']):
+            what = getattr(optimizer, '_capturable_what', 'params and state_steps')
+            devices = getattr(optimizer, '_capturable_devices', _CAPTURABLE_DEVICES)
+            raise AssertionError(f'If capturable=True, {what} must be on supported devices: {devices}.')
 
 
 def _closure_loss(closure):

@@ -1,0 +1,73 @@
+"""Adadelta: steps scaled by the ratio of running RMS of past updates to running RMS of gradients."""
+import numpy as np
+
+from ..tensor import Tensor
+from ._checks import check_lr, check_nonnegative
+from .adam import _steps_as_tensors
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+
+__all__ = ['Adadelta']
+
+
+class Adadelta(Optimizer):
+    """Implements the Adadelta algorithm (PyTorch's single-tensor arithmetic)."""
+
+    _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone']"
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f'Invalid rho value: {rho}')
+        check_nonnegative(eps=eps, weight_decay=weight_decay)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('foreach', None), ('maximize', False), ('differentiable', False),
+                               ('capturable', False)):
+                group.setdefault(key, value)
+            _steps_as_tensors(self.state, group)
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _adadelta_group(self.state, group)
+        return loss
+
+
+def _adadelta_group(state, group):
+    """Update every param of ``group`` that has a gradient."""
+    lr, rho, eps, wd = _scalar(group['lr']), group['rho'], group['eps'], group['weight_decay']
+    for p in group['params']:
+        if p._grad is None:
+            continue
+        st = state[p]
+        if len(st) == 0:
+            st['step'] = _step_tensor()
+            st['square_avg'] = Tensor._make(np.zeros_like(p._data))
+            st['acc_delta'] = Tensor._make(np.zeros_like(p._data))
+        st['step']._data += 1
+        pa, ga = p._data, p._grad._data
+        if group['maximize']:
+            ga = np.negative(ga)
+        if wd != 0:
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+        sq, acc = st['square_avg']._data, st['acc_delta']._data
+        np.multiply(sq, rho, out=sq)
+        np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
+        std = np.add(sq, eps, out=np.empty_like(pa))
+        np.sqrt(std, out=std)
+        delta = np.add(acc, eps, out=np.empty_like(pa))
+        np.sqrt(delta, out=delta)
+        np.divide(delta, std, out=delta)
+        np.multiply(delta, ga, out=delta)
+        np.multiply(acc, rho, out=acc)
+        np.add(acc, np.multiply(delta, 1 - rho, dtype=pa.dtype) * delta, out=acc)
+        np.add(pa, np.multiply(delta, -lr, dtype=pa.dtype), out=pa)
+        p._bump()

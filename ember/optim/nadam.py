@@ -1,0 +1,98 @@
+"""NAdam: Adam with Nesterov momentum (Dozat), with PyTorch's momentum decay schedule."""
+import numpy as np
+
+from ..tensor import Tensor
+from ._checks import check_betas, check_lr, check_nonnegative
+from .adam import _lerp, _steps_as_tensors
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+
+__all__ = ['NAdam']
+
+
+class NAdam(Optimizer):
+    """Implements the NAdam algorithm (``decoupled_weight_decay=True`` gives NAdamW)."""
+
+    _capturable_what = 'params, mu_products and state_steps'
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        check_lr(lr)
+        check_nonnegative(eps=eps)
+        check_betas(betas)
+        check_nonnegative(weight_decay=weight_decay, momentum_decay=momentum_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('maximize', False), ('foreach', None), ('capturable', False),
+                               ('differentiable', False), ('decoupled_weight_decay', False)):
+                group.setdefault(key, value)
+            _steps_as_tensors(self.state, group)
+            for p in group['params']:
+                st = self.state.get(p)
+                if st and not hasattr(st['mu_product'], '_data'):
+                    st['mu_product'] = _step_tensor(float(st['mu_product']))
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _nadam_group(self.state, group)
+        return loss
+
+
+def _nadam_state(state, p):
+    """The param's state, created on its first step: step, the product of the mus, zeroed moments."""
+    st = state[p]
+    if len(st) == 0:
+        st['step'] = _step_tensor()
+        st['mu_product'] = _step_tensor(1.0)
+        st['exp_avg'] = Tensor._make(np.zeros_like(p._data))
+        st['exp_avg_sq'] = Tensor._make(np.zeros_like(p._data))
+    return st
+
+
+def _nadam_group(state, group):
+    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
+    lr, (beta1, beta2), eps, wd = _scalar(group['lr']), group['betas'], group['eps'], group['weight_decay']
+    momentum_decay = group['momentum_decay']
+    for p in group['params']:
+        if p._grad is None:
+            continue
+        st = _nadam_state(state, p)
+        pa, ga = p._data, p._grad._data
+        if group['maximize']:
+            ga = np.negative(ga)
+        step_arr = st['step']._data
+        step_arr += 1
+        step = float(step_arr)
+        bias_correction2 = 1 - beta2 ** step
+        if wd != 0:
+            if group['decoupled_weight_decay']:
+                np.multiply(pa, 1 - lr * wd, out=pa)
+            else:
+                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_arr = st['mu_product']._data
+        mu_arr *= mu
+        mu_product = float(mu_arr)
+        m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        tmp = np.empty_like(pa)
+        _lerp(m, ga, 1 - beta1, tmp)
+        np.multiply(v, beta2, out=v)
+        np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
+        denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
+        np.sqrt(denom, out=denom)
+        np.add(denom, eps, out=denom)
+        np.multiply(ga, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
+        np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)
+        np.multiply(m, (-lr * mu_next) / (1.0 - mu_product * mu_next), out=tmp)
+        np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)
+        p._bump()

@@ -1,0 +1,67 @@
+"""Rprop: resilient backpropagation, per-coordinate step sizes adapted from the gradient's sign."""
+import numpy as np
+
+from ..tensor import Tensor
+from ._checks import check_lr
+from .adam import _steps_as_tensors
+from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+
+__all__ = ['Rprop']
+
+
+class Rprop(Optimizer):
+    """Implements the resilient backpropagation algorithm (PyTorch's Rprop-, without weight backtracking)."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False,
+                 foreach=None, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f'Invalid eta values: {etas[0]}, {etas[1]}')
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (('foreach', None), ('maximize', False), ('differentiable', False),
+                               ('capturable', False)):
+                group.setdefault(key, value)
+            _steps_as_tensors(self.state, group)
+
+    @_no_grad_step
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            _rprop_group(self.state, group)
+        return loss
+
+
+def _rprop_group(state, group):
+    """Update every param of ``group`` that has a gradient."""
+    (etaminus, etaplus), (step_size_min, step_size_max) = group['etas'], group['step_sizes']
+    for p in group['params']:
+        if p._grad is None:
+            continue
+        pa, ga = p._data, p._grad._data
+        st = state[p]
+        if len(st) == 0:
+            st['step'] = _step_tensor()
+            st['prev'] = Tensor._make(np.zeros_like(pa))
+            st['step_size'] = Tensor._make(np.full_like(ga, _scalar(group['lr'])))
+        if group['maximize']:
+            ga = np.negative(ga)
+        st['step']._data += 1
+        prev, step_size = st['prev']._data, st['step_size']._data
+        sign = np.sign(np.multiply(ga, prev, dtype=pa.dtype))
+        factor = np.where(sign > 0, sign.dtype.type(etaplus), sign)
+        factor[sign < 0] = etaminus
+        factor[sign == 0] = 1
+        np.multiply(step_size, factor, out=step_size)
+        np.clip(step_size, step_size_min, step_size_max, out=step_size)
+        ga = np.array(ga, copy=True)
+        ga[factor == factor.dtype.type(etaminus)] = 0
+        np.add(pa, np.multiply(np.sign(ga), -1, dtype=pa.dtype) * step_size, out=pa)
+        np.copyto(prev, ga)
+        p._bump()
