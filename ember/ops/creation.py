@@ -18,8 +18,9 @@ def _finish(t, requires_grad):
     return t
 
 
-def _infer(data):
-    """NumPy array for nested Python data, with torch's dtype inference."""
+def _infer(data, want=None):
+    """NumPy array for nested Python data, with torch's dtype inference. With a requested NumPy dtype
+    ``want``, Python floats stay float64 (never rounded through float32) so the final cast is exact."""
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
@@ -29,13 +30,15 @@ def _infer(data):
     if isinstance(data, bool):
         return np.array(data, np.bool_)
     if isinstance(data, int):
+        if want is not None and want.kind == 'f':
+            return np.array(float(data), np.float64)
         if not -2**63 <= data < 2**63:
             raise ValueError('Overflow when unpacking long long')
         return np.array(data, np.int64)
     if isinstance(data, float):
-        return np.array(data, DEFAULT.np)
+        return np.array(data, DEFAULT.np if want is None else np.float64)
     if isinstance(data, (list, tuple, range)):
-        return _from_sequence(data)
+        return _from_sequence(data, want)
     if hasattr(data, '__array__'):
         return np.asarray(data)
     if isinstance(data, complex):
@@ -45,9 +48,10 @@ def _infer(data):
     raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
 
 
-def _from_sequence(data):
+def _from_sequence(data, want=None):
     """Array for nested sequences: the dtype promotes over all leaves (Python scalars, NumPy scalars and
-    arrays, one-element tensors), as torch.tensor infers it."""
+    arrays, one-element tensors), as torch.tensor infers it. With a requested dtype ``want``, floats are
+    left in float64 for one exact cast to it."""
     dt, has_tensor = _scan(data, None)
     nested = _unwrap(data) if has_tensor else data
     try:
@@ -56,6 +60,10 @@ def _from_sequence(data):
         raise ValueError(_ragged_message(data)) from None
     if dt is None:
         return arr.astype(DEFAULT.np)
+    if want is not None and (dt.is_floating_point or want.kind == 'f') and arr.dtype.kind in 'biuf':
+        return arr
+    if want is not None and want.kind == 'f' and arr.dtype == object:
+        return arr.astype(np.float64)
     if dt is _dtype.int64 and arr.dtype.kind not in 'ib':
         raise ValueError('Overflow when unpacking long long')
     return arr.astype(dt.np, copy=False)
@@ -132,8 +140,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         warnings.warn('To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() '
                       'or sourceTensor.clone().detach().requires_grad_(True), rather than torch.tensor('
                       'sourceTensor).', UserWarning, stacklevel=2)
-    arr = _infer(data)
     nd = to_np(dtype)
+    arr = _infer(data, nd)
     arr = np.array(arr, dtype=nd if nd is not None else arr.dtype, copy=True)
     if arr.dtype not in _dtype.FROM_NP:
         arr = arr.astype(_dtype.from_np(arr.dtype).np)
@@ -149,7 +157,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, np.ndarray):
         _dtype.from_np(data.dtype)
         return Tensor._make(data if nd is None else data.astype(nd, copy=False))
-    arr = _infer(data)
+    arr = _infer(data, nd)
     return Tensor._make(arr if nd is None else arr.astype(nd))
 
 
