@@ -42,3 +42,75 @@ def test_creation_exact_in_requested_dtype(make):
     e, t = make(ember), make(torch)
     assert repr(e.dtype) == repr(t.dtype)
     assert e.tolist() == t.tolist()
+
+
+# -- sorting integers and NaN --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('vals,dt', [([0, 255, 3, 255, 128], 'uint8'), ([-128, 127, 0, -1, 5], 'int8'),
+                                     ([-2**63, 2**63 - 1, 0, -1, -2**63], 'int64'),
+                                     ([True, False, True, False, False], 'bool'),
+                                     ([1., float('nan'), 3., float('inf'), -float('inf'), float('nan')], 'float32')])
+def test_sort_topk_descending(vals, dt):
+    same(lambda L: L.sort(L.tensor(vals, dtype=getattr(L, dt)), descending=True))
+    same(lambda L: L.argsort(L.tensor(vals, dtype=getattr(L, dt)), descending=True))
+    same(lambda L: L.sort(L.tensor(vals, dtype=getattr(L, dt))))
+    if dt != 'bool':
+        same(lambda L: L.topk(L.tensor(vals, dtype=getattr(L, dt)), 3)[0])     # tie order is unspecified
+        same(lambda L: L.topk(L.tensor(vals, dtype=getattr(L, dt)), 2, largest=False)[0])
+
+
+def test_sort_topk_0d_and_k_out_of_range():
+    check(lambda L, x: L.sort(x.reshape(()), descending=True)[0], (1,))
+    check(lambda L, x: L.topk(x.reshape(()), 1)[0], (1,))
+    raises_like(lambda L: L.topk(L.tensor([1, 2]), 3), 'selected index k out of range')
+
+
+# -- index bounds --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.gather(L.arange(6.).reshape(2, 3), 1, L.tensor([[-1], [0]])),
+    lambda L: L.gather(L.arange(6.).reshape(2, 3), 1, L.tensor([[3], [0]])),
+    lambda L: L.index_select(L.arange(6.).reshape(2, 3), 1, L.tensor([-1])),
+    lambda L: L.index_select(L.arange(6.).reshape(2, 3), 1, L.tensor([3])),
+    lambda L: L.scatter(L.zeros(2, 3), 1, L.tensor([[-1], [0]]), 1.),
+    lambda L: L.tensor(5.).index_select(0, L.tensor([0, 0])),
+])
+def test_index_out_of_range_raises(fn):
+    raises_like(fn)
+
+
+def test_gather_0d():
+    check(lambda L, x: L.gather(x.reshape(()), 0, L.tensor([0, 0])), (1,))
+
+
+# -- integer division by zero ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor([5, -3]) // 0, lambda L: L.tensor([5, -3]) % 0,
+    lambda L: L.tensor([5, -3]) // L.tensor([1, 0]), lambda L: L.remainder(L.tensor([5, -3]), L.tensor([0, 1])),
+    lambda L: L.fmod(L.tensor([5, -3]), 0), lambda L: 5 // L.tensor([0]), lambda L: 5 % L.tensor([0]),
+    lambda L: L.div(L.tensor([5, -3]), 0, rounding_mode='floor'),
+    lambda L: L.div(L.tensor([5, -3]), 0, rounding_mode='trunc'),
+    lambda L: L.tensor([5], dtype=L.uint8) // 0, lambda L: L.tensor([5, 3]).floor_divide_(0),
+])
+def test_integer_division_by_zero_raises(fn):
+    raises_like(fn, 'ZeroDivisionError')
+
+
+def test_float_division_by_zero_still_inf_nan():
+    same(lambda L: L.tensor([5., -3., 0.]) // 0)
+    same(lambda L: L.tensor([5., -3., 0.]) % 0)
+    same(lambda L: L.tensor([5, -3]) // 2)
+
+
+# -- narrow --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('args', [(0, 3, 3), (0, 6, 0), (0, -6, 1), (0, 1, -1), (2, 0, 1)])
+def test_narrow_out_of_range_raises(args):
+    raises_like(lambda L: L.arange(5).narrow(*args))
+
+
+def test_narrow_in_range():
+    same(lambda L: L.arange(5).narrow(0, -2, 2))
+    same(lambda L: L.arange(5).narrow(0, 5, 0))
+    raises_like(lambda L: L.tensor(1).narrow(0, 0, 1))

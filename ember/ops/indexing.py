@@ -227,6 +227,8 @@ class GatherBackward0(Node):
     __slots__ = ('dim', 'index', 'shape')
 
     def backward(self, g):
+        if not self.shape:
+            return np.asarray(g.sum(), g.dtype) if dual.is_array(g) else g.sum()
         if dual.is_array(g):
             out = np.zeros(self.shape, g.dtype)
             _scatter_add_arr(out, self.dim, self.index, g)
@@ -248,7 +250,7 @@ def _check_index(input, dim, index, op):
         raise RuntimeError('Index tensor must have the same number of dimensions as input tensor')
     n = input._data.shape[dim] if input._data.ndim else 1
     ix = index._data
-    if ix.size and (ix.min() < -n or ix.max() >= n):
+    if ix.size and (ix.min() < 0 or ix.max() >= n):
         raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
                            f'{dim} with size {n}')
 
@@ -263,8 +265,11 @@ def gather(input, dim, index, *, sparse_grad=False, _node=GatherBackward0):
     d = wrap_dim(dim, a.ndim)
     _check_index(input, d, index, 'gather')
     ix = index._data
-    src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
-    r = np.take_along_axis(src, ix, d)
+    if a.ndim:
+        src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
+        r = np.take_along_axis(src, ix, d)
+    else:
+        r = a.reshape(1)[ix]
     if GRAD.enabled and input._requires_grad:
         node = _node((input,))
         node.dim, node.index, node.shape = d, ix, a.shape
@@ -355,6 +360,12 @@ def index_select(input, dim, index):
         raise IndexError('index_select(): Index is supposed to be a vector')
     if ix.dtype.kind not in 'iu':
         raise RuntimeError('index_select(): Expected dtype int32/int64 for index')
+    n = a.shape[d] if a.ndim else 1
+    if not a.ndim and ix.size != 1:
+        raise RuntimeError(f'index_select(): Index to scalar can have only 1 value, got {ix.size} value(s)')
+    if ix.size and (ix.min() < 0 or ix.max() >= n):
+        bad = int(ix.max() if ix.max() >= n else ix.min())
+        raise RuntimeError(f'INDICES element is out of DATA bounds, id={bad} axis_dim={n}')
     r = np.take(a, ix.reshape(-1), axis=d) if a.ndim else a.reshape(1)[ix.reshape(-1)].reshape(())
     if GRAD.enabled and input._requires_grad:
         node = IndexSelectBackward0((input,))
@@ -511,13 +522,26 @@ def diagonal_(input, offset=0, dim1=0, dim2=1):
     return out
 
 
+def _argsort(a, d, descending):
+    """Stable argsort along ``d`` with PyTorch's order: NaN counts as the largest value. Descending sorts
+    key on ``~a`` for integers and bools (``-a`` wraps for uint8 and int64's minimum)."""
+    if not a.ndim:
+        return np.zeros((), np.int64)
+    if not descending:
+        return np.argsort(a, axis=d, kind='stable')
+    if a.dtype.kind in 'biu':
+        return np.argsort(~a, axis=d, kind='stable')
+    nan = np.isnan(a)
+    if not nan.any():
+        return np.argsort(-a, axis=d, kind='stable')
+    return np.lexsort((np.where(nan, 0, -a), ~nan), axis=d)
+
+
 def sort(input, dim=-1, descending=False, stable=False):
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    idx = np.argsort(-a if descending and a.dtype.kind != 'b' else a, axis=d, kind='stable')
-    if descending and a.dtype.kind == 'b':
-        idx = np.flip(np.argsort(a, axis=d, kind='stable'), d)
+    idx = _argsort(a, d, descending)
     ix = Tensor._make(idx.astype(np.int64))
     return return_types.sort(gather(input, d, ix, _node=SortBackward0), ix)
 
@@ -530,8 +554,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    idx = np.argsort(-a if largest else a, axis=d, kind='stable')
-    ix = Tensor._make(np.take(idx, np.arange(k), axis=d).astype(np.int64))
+    if not 0 <= k <= (a.shape[d] if a.ndim else 1):
+        raise RuntimeError('selected index k out of range')
+    idx = _argsort(a, d, largest)
+    ix = Tensor._make((np.take(idx, np.arange(k), axis=d) if a.ndim else idx).astype(np.int64))
     return return_types.topk(gather(input, d, ix, _node=TopkBackward0), ix)
 
 

@@ -191,6 +191,18 @@ def _no_bool(np_fn, kernel):
     return f
 
 
+def _int_nonzero(np_fn):
+    """``np_fn`` raising PyTorch's error for an integer division by zero (NumPy gives 0 with a warning);
+    the divisor is only scanned when the result is integral."""
+    def f(a, b):
+        r = np_fn(a, b)
+        if r.dtype.kind in 'iub' and not np.all(b):
+            raise RuntimeError('ZeroDivisionError')
+        return r
+    f.__name__ = np_fn.__name__
+    return f
+
+
 def _is_bool_arr(v):
     return isinstance(v, bool) or getattr(v, 'dtype', None) == np.bool_
 
@@ -260,10 +272,10 @@ minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _min
                  lambda g, a, b: _minmax_grads(g, a, b, np.less)[1])
 atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b / (a * a + b * b),
                lambda g, a, b: -g * a / (a * a + b * b), float_out=True)
-fmod = binary('fmod', xp.fmod, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
-remainder = binary('remainder', _no_bool(xp.remainder, 'remainder_cpu'), 'RemainderBackward0',
+fmod = binary('fmod', _int_nonzero(xp.fmod), 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
+remainder = binary('remainder', _int_nonzero(_no_bool(xp.remainder, 'remainder_cpu')), 'RemainderBackward0',
                    lambda g, a, b: g, lambda g, a, b: None)
-floor_divide = binary('floor_divide', _no_bool(xp.floor_divide, 'div_floor_cpu'), 'FloorDivideBackward0',
+floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'FloorDivideBackward0',
                       lambda g, a, b: None, lambda g, a, b: None)
 
 
@@ -308,6 +320,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
         return _out(_div(input, other), out)
     x, y, a, b = binary_arrays(input, other)
+    if np.result_type(a, b).kind in 'iub' and not np.all(b):
+        raise RuntimeError('ZeroDivisionError')
     q = np.true_divide(a, b)
     if rounding_mode == 'trunc':
         r = np.trunc(q)

@@ -563,10 +563,18 @@ def unbind(input, dim=0):
 
 def narrow(input, dim, start, length):
     """The slice [start, start+length) along dim (a view)."""
+    if not input._data.ndim:
+        raise RuntimeError('narrow() cannot be applied to a 0-dim tensor.')
     d = wrap_dim(dim, input._data.ndim)
-    start = int(start)
+    start, length, n = int(start), int(length), input._data.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f'start out of range (expected to be in range of [{-n}, {n}], but got {start})')
     if start < 0:
-        start += input._data.shape[d]
+        start += n
+    if length < 0:
+        raise RuntimeError('narrow(): length must be non-negative.')
+    if start + length > n:
+        raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
     return input[(slice(None),) * d + (slice(start, start + length),)]
 
 
