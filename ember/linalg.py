@@ -25,6 +25,80 @@ def _solve(a, b):
     return np.linalg.solve(a, b) if dual.is_array(a) else solve(a, b)
 
 
+def _inv(a):
+    return np.linalg.inv(a) if dual.is_array(a) else inv(a)
+
+
+def _row(v):
+    """A vector (or batch) as a row: shape (..., 1, n)."""
+    return v.reshape(tuple(v.shape[:-1]) + (1, v.shape[-1]))
+
+
+def _col(v):
+    """A vector (or batch) as a column: shape (..., n, 1); a scalar batch gains one trailing dim."""
+    return v.reshape(tuple(v.shape) + (1,))
+
+
+def _eye(n, like):
+    return dual.const(np.eye(n), like)
+
+
+def _diag_embed(v):
+    """Square matrices with ``v`` on the diagonal (arrays or tensors)."""
+    return _row(v) * _eye(v.shape[-1], v)
+
+
+def _tril(x, k=0):
+    return dual.mask(x, np.tri(x.shape[-2], x.shape[-1], k, dtype=bool))
+
+
+def _triu(x, k=0):
+    return dual.mask(x, ~np.tri(x.shape[-2], x.shape[-1], k - 1, dtype=bool))
+
+
+def _solve_right(x, r):
+    """x r^-1, as (r^-T x^T)^T."""
+    return _mT(_solve(_mT(r), _mT(x)))
+
+
+def _result_type(name, fields):
+    """A named tuple printed as PyTorch prints ``torch.return_types.<name>``."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ',\n'.join(f'{f}={v!r}' for f, v in zip(self._fields, self))
+        return f'torch.return_types.{name}(\n{body})'
+    return type(name, (base,), {'__slots__': (), '__repr__': __repr__})
+
+
+_SlogdetResult = _result_type('linalg_slogdet', ['sign', 'logabsdet'])
+_EighResult = _result_type('linalg_eigh', ['eigenvalues', 'eigenvectors'])
+_SvdResult = _result_type('linalg_svd', ['U', 'S', 'Vh'])
+_QrResult = _result_type('linalg_qr', ['Q', 'R'])
+
+
+def _outputs(cls, inputs, arrays, saves=(), save_out=True, **state):
+    """``arrays`` as tensors, the outputs of one ``cls`` node when grad mode is on and an input requires
+    grad; the node saves ``saves`` (inputs) and, with ``save_out``, every output."""
+    if not (GRAD.enabled and any(t._requires_grad for t in inputs)):
+        return tuple(Tensor._make(a) for a in arrays)
+    node = cls(inputs)
+    for k, v in state.items():
+        setattr(node, k, v)
+    if len(arrays) > 1:
+        node._out_meta = [(a.shape, a.dtype) for a in arrays]
+    outs = []
+    for i, a in enumerate(arrays):
+        t = Tensor._make(a, node)
+        t._output_nr = i
+        outs.append(t)
+    node.save(*saves)
+    if save_out:
+        for t in outs:
+            node.save_output(t)
+    return tuple(outs)
+
+
 class LinalgSolveExBackward0(Node):
     """X = A^-1 B: gB = A^-T G, gA = -gB X^T."""
     __slots__ = ('vec', 'need')
@@ -112,9 +186,22 @@ def det(A):
     return Tensor._make(d)
 
 
+class LinalgSlogdetBackward0(Node):
+    """d log|det A| = A^-T (the sign is locally constant: no gradient)."""
+    __slots__ = ()
+
+    def backward(self, g_sign, g_logabs):
+        (a,) = self.saved()
+        return _col(_col(g_logabs)) * _mT(_inv(a))
+
+
 def slogdet(A):
-    s, l = np.linalg.slogdet(A._data)
-    return Tensor._make(np.asarray(s, A._data.dtype)), Tensor._make(np.asarray(l, A._data.dtype))
+    """(sign, log|det|) of a square matrix (or batch), as ``torch.return_types.linalg_slogdet``."""
+    a = A._data
+    _square(a, 'slogdet')
+    s, l = np.linalg.slogdet(a)
+    return _SlogdetResult(*_outputs(LinalgSlogdetBackward0, (A,), (np.asarray(s, a.dtype), np.asarray(l, a.dtype)),
+                                    saves=(A,), save_out=False))
 
 
 _LstsqResult = namedtuple('lstsq', ['solution', 'residuals', 'rank', 'singular_values'])
@@ -169,6 +256,8 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
+    if dtype is not None:
+        A = A.to(dtype)
     if ord == 'fro':
         return vector_norm(A, 2, dim, keepdim)
     from .ops.reduction import amax, amin, sum as _sum
@@ -180,10 +269,16 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     elif ord in (float('inf'), float('-inf')):
         s = _sum(_abs(A), d1, keepdim=True)
         r = amax(s, d0, keepdim=True) if ord > 0 else amin(s, d0, keepdim=True)
+    elif ord in (2, -2, 'nuc'):
+        # PyTorch's graph: permute the two dims last, reduce the singular values, unsqueeze and permute back
+        n = A.dim()
+        d0, d1 = d0 % n, d1 % n
+        perm = [i for i in range(n) if i not in (d0, d1)] + [d0, d1]
+        sv = svdvals(A.permute(perm))
+        r = _sum(sv, -1, keepdim=keepdim) if ord == 'nuc' else (amax if ord == 2 else amin)(sv, -1, keepdim=keepdim)
+        return r.unsqueeze(-1).permute([perm.index(i) for i in range(n)]) if keepdim else r
     else:
-        sv = np.linalg.svd(A._data, compute_uv=False)
-        val = sv.sum(-1) if ord == 'nuc' else sv.max(-1) if ord == 2 else sv.min(-1)
-        return Tensor._make(np.asarray(val, A._data.dtype))
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     return r if keepdim else r.squeeze(max(d0 % A.dim(), d1 % A.dim())).squeeze(min(d0 % A.dim(), d1 % A.dim()))
 
 
@@ -191,35 +286,209 @@ def matrix_rank(A, tol=None, hermitian=False):
     return Tensor._make(np.asarray(np.linalg.matrix_rank(A._data, tol=tol), np.int64))
 
 
-def pinv(A, rcond=1e-15, hermitian=False):
-    return Tensor._make(np.linalg.pinv(A._data, rcond=rcond).astype(A._data.dtype))
+class LinalgPinvBackward0(Node):
+    """X = pinv(A): gA = -X^T G X^T + (I - A X) G^T X X^T + X^T X G^T (I - X A) (full rank)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        a, x = self.saved()
+        xt, gt = _mT(x), _mT(g)
+        xxt, xtx = x @ xt, xt @ x
+        return -(xt @ g @ xt) + gt @ xxt - a @ (x @ (gt @ xxt)) + xtx @ gt - (xtx @ gt) @ x @ a
 
 
-def cross(a, b, dim=-1):
-    return Tensor._make(np.cross(a._data, b._data, axis=dim))
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
+    """The Moore-Penrose pseudo-inverse (singular values below rtol * the largest are dropped)."""
+    if atol is not None:
+        raise NotImplementedError('linalg.pinv: atol= is not supported by ember; pass rtol= (or rcond=)')
+    tol = rcond if rcond is not None else rtol
+    a = A._data
+    if tol is None:
+        tol = max(a.shape[-2:], default=0) * np.finfo(a.dtype).eps if a.dtype.kind == 'f' else 0.0
+    x = np.linalg.pinv(a, rcond=tol, hermitian=hermitian).astype(a.dtype)
+    return _outputs(LinalgPinvBackward0, (A,), (x,), saves=(A,))[0]
 
 
+class LinalgCrossBackward0(Node):
+    """c = a x b: ga = b x g, gb = g x a (summed back over broadcast dims)."""
+    __slots__ = ('dim', 'shapes')
+
+    def backward(self, g):
+        a, b = self.saved()
+        ga = _cross(b, g, self.dim) if self.shapes[0] is not None else None
+        gb = _cross(g, a, self.dim) if self.shapes[1] is not None else None
+        return (None if ga is None else dual.sum_to(ga, self.shapes[0]),
+                None if gb is None else dual.sum_to(gb, self.shapes[1]))
+
+
+def _cross(a, b, dim):
+    return np.cross(a, b, axis=dim) if dual.is_array(a) else cross(a, b, dim=dim)
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (operands broadcast)."""
+    a, b = input._data, other._data
+    if a.ndim != b.ndim:
+        raise RuntimeError(f'linalg.cross: inputs must have the same number of dimensions, got {a.ndim} and {b.ndim}')
+    if a.shape[dim] != 3 or b.shape[dim] != 3:
+        raise RuntimeError(f'linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and '
+                           f'{b.shape[dim]}')
+    d = dim % a.ndim
+    r = np.cross(a, b, axis=d)
+    shapes = (a.shape if input._requires_grad else None, b.shape if other._requires_grad else None)
+    return _outputs(LinalgCrossBackward0, (input, other), (r,), saves=(input, other), save_out=False,
+                    dim=d, shapes=shapes)[0]
+
+
+class LinalgEighBackward0(Node):
+    """A = V diag(w) V^T: gA = V (skew(V^T gV) / 2E + diag(gw)) V^T, E_ij = w_j - w_i (1 on the diagonal)."""
+    __slots__ = ()
+
+    def backward(self, gw, gv):
+        w, v = self.saved()
+        n = w.shape[-1]
+        inner = _diag_embed(gw)
+        if gv is not None:
+            vg = _mT(v) @ gv
+            e = _row(w) - _col(w) + _eye(n, w)
+            inner = inner + (vg - _mT(vg)) * 0.5 / e
+        return v @ inner @ _mT(v)
+
+
+def _eigh_arrays(A, UPLO, op):
+    a = A._data
+    _square(a, op)
+    if UPLO not in ('L', 'U'):
+        raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return w.astype(a.dtype), v.astype(a.dtype)
 
 
 def eigh(A, UPLO='L'):
-    w, v = np.linalg.eigh(A._data, UPLO=UPLO)
-    return Tensor._make(w), Tensor._make(v)
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (or batch)."""
+    return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO, 'linalg.eigh')))
 
 
-def svd(A, full_matrices=True):
-    u, s, vh = np.linalg.svd(A._data, full_matrices=full_matrices)
-    return Tensor._make(u), Tensor._make(s), Tensor._make(vh)
+def eigvalsh(A, UPLO='L'):
+    """Eigenvalues (ascending) of a symmetric matrix (or batch)."""
+    w, v = _eigh_arrays(A, UPLO, 'linalg.eigvalsh')
+    return _outputs(LinalgEighBackward0, (A,), (w, v))[0]
 
 
-def cholesky(A, upper=False):
-    l = np.linalg.cholesky(A._data)
-    return Tensor._make(np.swapaxes(l, -1, -2).copy() if upper else l)
+class LinalgSvdBackward0(Node):
+    """A = U diag(S) Vh (distinct singular values, full rank when rectangular): the real case of
+    PyTorch's svd_backward (Townsend's formulas); full matrices use their first k columns."""
+    __slots__ = ()
+
+    def backward(self, gu, gs, gvh):
+        u, s, vh = self.saved()
+        k = s.shape[-1]
+        if u.shape[-1] != k:
+            u, gu = u[..., :k], gu[..., :k]
+        if vh.shape[-2] != k:
+            vh, gvh = vh[..., :k, :], gvh[..., :k, :]
+        m, n = u.shape[-2], vh.shape[-1]
+        uhgu = _mT(u) @ gu
+        vhgv = vh @ _mT(gvh)
+        s2 = s * s
+        e = _row(s2) - _col(s2) + _eye(k, s)
+        inner = ((uhgu - _mT(uhgu)) * _row(s) + _col(s) * (vhgv - _mT(vhgv))) / e + _diag_embed(gs)
+        if m > n:
+            gus = gu / _row(s)
+            return (u @ inner + gus - u @ (_mT(u) @ gus)) @ vh
+        if m < n:
+            sgvh = gvh / _col(s)
+            return u @ (inner @ vh + sgvh - (sgvh @ _mT(vh)) @ vh)
+        return u @ inner @ vh
+
+
+def _svd_arrays(a, full_matrices):
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """U, S, Vh with A = U diag(S) Vh (S descending)."""
+    if driver is not None:
+        raise NotImplementedError('linalg.svd: driver= is a CUDA option; ember runs on the CPU (leave it None)')
+    return _SvdResult(*_outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, full_matrices)))
+
+
+def svdvals(A, *, driver=None):
+    """The singular values, descending (differentiable through the full decomposition, as in PyTorch)."""
+    if driver is not None:
+        raise NotImplementedError('linalg.svdvals: driver= is a CUDA option; ember runs on the CPU (leave it None)')
+    if not (GRAD.enabled and A._requires_grad):
+        return Tensor._make(np.linalg.svd(A._data, compute_uv=False).astype(A._data.dtype))
+    return _outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, False))[1]
+
+
+class LinalgCholeskyExBackward0(Node):
+    """A = L L^T: gA = L^-T Phi L^-1, Phi = (T + tril(T, -1)^T) / 2 with T = tril(L^T gL)."""
+    __slots__ = ('upper',)
+
+    def backward(self, g):
+        (l,) = self.saved()
+        if self.upper:
+            l, g = _mT(l), _mT(g)
+        t = _tril(_mT(l) @ g)
+        phi = (t + _mT(_tril(t, -1))) * 0.5
+        return _solve_right(_solve(_mT(l), phi), l)
+
+
+def cholesky(A, *, upper=False):
+    """The lower (or ``upper``) Cholesky factor of a symmetric positive-definite matrix (or batch)."""
+    a = A._data
+    _square(a, 'cholesky')
+    try:
+        l = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise RuntimeError('linalg.cholesky: The factorization could not be completed because the input is not '
+                           'positive-definite.') from None
+    l = np.swapaxes(l, -1, -2).copy() if upper else l
+    return _outputs(LinalgCholeskyExBackward0, (A,), (l.astype(a.dtype),), upper=upper)[0]
+
+
+class LinalgQrBackward0(Node):
+    """A = QR: PyTorch's linalg_qr_backward, real case (m >= n, or reduced/complete with m < n)."""
+    __slots__ = ('mode',)
+
+    def backward(self, gq, gr):
+        q, r = self.saved()
+        if self.mode == 'r':
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
+        m, n = q.shape[-2], r.shape[-1]
+        if self.mode == 'complete' and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        x = gr @ _mT(r) - _mT(q) @ gq
+        if m >= n:
+            x = _triu(x)
+            return _solve_right(q @ (x + _mT(_triu(x, 1))) + gq, _mT(r))
+        ga = _solve_right(q @ _tril(_mT(x) - x), _mT(r[..., :m]))
+        pad = dual.zeros(tuple(ga.shape[:-1]) + (n - m,), ga)
+        ga = np.concatenate((ga, pad), -1) if dual.is_array(ga) else _cat((ga, pad), -1)
+        return ga + q @ gr
 
 
 def qr(A, mode='reduced'):
-    q, r = np.linalg.qr(A._data, mode=mode)
-    return Tensor._make(q), Tensor._make(r)
+    """Q with orthonormal columns and upper-triangular R, A = QR (mode 'reduced', 'complete' or 'r')."""
+    a = A._data
+    if mode not in ('reduced', 'complete', 'r'):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           "or 'complete'")
+    if mode == 'r':
+        q, r = np.zeros((0,), a.dtype), np.linalg.qr(a, mode='r')
+    else:
+        q, r = np.linalg.qr(a, mode=mode)
+    return _QrResult(*_outputs(LinalgQrBackward0, (A,), (q.astype(a.dtype), r.astype(a.dtype)), mode=mode))
+
+
+def _cat(ts, dim):
+    from .ops.shape import cat
+    return cat(ts, dim)
 
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
-           'eigh', 'svd', 'cholesky', 'qr', 'cross', 'matmul']
+           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul']

@@ -272,9 +272,40 @@ minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _min
                  lambda g, a, b: _minmax_grads(g, a, b, np.less)[1])
 atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b / (a * a + b * b),
                lambda g, a, b: -g * a / (a * a + b * b), float_out=True)
-fmod = binary('fmod', _int_nonzero(xp.fmod), 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
-remainder = binary('remainder', _int_nonzero(_no_bool(xp.remainder, 'remainder_cpu')), 'RemainderBackward0',
-                   lambda g, a, b: g, lambda g, a, b: None)
+_fmod_fn = _int_nonzero(xp.fmod)
+_fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
+_fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
+                 lambda g, a, b: -g * _quotient(np.trunc, a, b, g))
+_remainder_fn = _int_nonzero(_no_bool(xp.remainder, 'remainder_cpu'))
+_remainder_s = binary('remainder', _remainder_fn, 'RemainderBackward0', lambda g, a, b: g, lambda g, a, b: None)
+_remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g, a, b: g,
+                      lambda g, a, b: -g * _quotient(np.floor, a, b, g))
+_remainder_r = binary('remainder', _remainder_fn, 'NotImplemented', lambda g, a, b: None,
+                      lambda g, a, b: _not_implemented('remainder'))
+_remainder_r.node.name = lambda self: 'torch::autograd::NotImplemented'
+
+
+def _quotient(rnd, a, b, g):
+    """rnd(a / b) as a constant in g's dtype: d fmod(a, b)/db = -trunc(a / b), d remainder/db = -floor(a / b)."""
+    return dual.const(rnd(np.true_divide(dual.data(a), dual.data(b))), g)
+
+
+def _not_implemented(op):
+    raise RuntimeError(f'derivative for aten::{op} is not implemented')
+
+
+def fmod(input, other, *, out=None):
+    """C's fmod: the remainder has the sign of the dividend."""
+    return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out)
+
+
+def remainder(input, other, *, out=None):
+    """Python's modulus: the remainder has the sign of the divisor."""
+    if not isinstance(input, Tensor):
+        return _out(_remainder_r(input, other), out)
+    return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out)
+
+
 floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'FloorDivideBackward0',
                       lambda g, a, b: None, lambda g, a, b: None)
 
@@ -316,7 +347,7 @@ def rsub(input, other, alpha=1):
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    """True division (int / int gives the default float dtype); 'trunc' and 'floor' round."""
+    """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
         return _out(_div(input, other), out)
     x, y, a, b = binary_arrays(input, other)
@@ -332,7 +363,22 @@ def div(input, other, *, rounding_mode=None, out=None):
                          f"'{rounding_mode}'")
     dt = np.result_type(a, b) if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else None
     r = np.asarray(r).astype(dt) if dt is not None else np.asarray(r)
+    xs = [t for t in (x, y) if isinstance(t, Tensor)]
+    if GRAD.enabled and r.dtype.kind == 'f' and any(t._requires_grad for t in xs):
+        node = DivBackward2((x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None))
+        node.shapes = tuple(t.shape if isinstance(t, Tensor) and t._requires_grad else None for t in (x, y))
+        node.dtypes = tuple(t._data.dtype if isinstance(t, Tensor) else None for t in (x, y))
+        return _out(Tensor._make(r, node), out)
     return _out(Tensor._make(r), out)
+
+
+class DivBackward2(Node):
+    """Rounded division is piecewise constant: zero gradients."""
+    __slots__ = ('shapes', 'dtypes')
+
+    def backward(self, g):
+        return tuple(None if s is None else dual.zeros(tuple(s), dual.cast(g, d) if dual.is_array(g) else g)
+                     for s, d in zip(self.shapes, self.dtypes))
 
 
 divide = true_divide = div
@@ -477,8 +523,19 @@ def round(input, *, decimals=0):
 _round = unary('round', xp.round, 'RoundBackward0', lambda g, x, y: g * 0, int_ok=True)
 
 
+class RoundBackward1(Node):
+    """Rounding to ``decimals`` is piecewise constant: zero gradient."""
+    __slots__ = ()
+
+    def backward(self, g):
+        return g * 0
+
+
 def _round_dec(input, decimals):
-    return Tensor._make(np.round(input._data, decimals))
+    r = np.round(input._data, decimals)
+    if GRAD.enabled and input._requires_grad:
+        return Tensor._make(r, RoundBackward1((input,)))
+    return Tensor._make(r)
 
 
 # -- clamp, where, lerp ------------------------------------------------------------------------------
@@ -677,8 +734,23 @@ def equal(input, other):
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    return Tensor._make(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+class NanToNumBackward0(Node):
+    """The gradient passes where the input was finite, zero where it was replaced."""
+    __slots__ = ()
+
+    def backward(self, g):
+        (x,) = self.saved()
+        return dual.mask(g, np.isfinite(dual.data(x)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's extremes)."""
+    r = np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf)
+    if GRAD.enabled and input._requires_grad:
+        node = NanToNumBackward0((input,))
+        node.save(input)
+        return _out(Tensor._make(r, node), out)
+    return _out(Tensor._make(r), out)
 
 
 __all__ = [_n for _n, _v in list(globals().items())

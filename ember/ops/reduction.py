@@ -150,9 +150,26 @@ def _sum(a, dims, keepdim, nd):
     return a.sum(axis=dims, keepdims=keepdim, dtype=nd)
 
 
+class NansumBackward0(Node):
+    """The gradient of a sum that skips NaNs: g where the input was not NaN, else 0."""
+    __slots__ = ('shape', 'dims', 'keep')
+
+    def backward(self, g):
+        (x,) = self.saved()
+        return dual.mask(_expand_back(g, self.shape, self.dims, self.keep), ~np.isnan(dual.data(x)))
+
+
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return Tensor._make(np.asarray(np.nansum(input._data, axis=None if dim is None else wrap_dims(dim, input.ndim),
-                                             keepdims=keepdim)))
+    """Sum treating NaN as zero (ints and bools sum to int64)."""
+    a = input._data
+    nd = _sum_dtype(a, dtype)
+    dims = wrap_dims(dim if dim != [] and dim != () else None, a.ndim)
+    clean = np.where(np.isnan(a), 0, a) if a.dtype.kind == 'f' else a
+    r = np.asarray(_sum(clean, dims, keepdim, nd))
+    node = _record(input, r, NansumBackward0, shape=a.shape, dims=dims, keep=keepdim)
+    if node is not None:
+        node.save(input)
+    return Tensor._make(r, node)
 
 
 def _need_float(a, op, dtype=None):
@@ -189,9 +206,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     return Tensor._make(r.astype(nd, copy=False), node)
 
 
-def nanmean(input, dim=None, keepdim=False):
-    return Tensor._make(np.asarray(np.nanmean(input._data, axis=None if dim is None else wrap_dims(dim, input.ndim),
-                                              keepdims=keepdim)))
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of the non-NaN elements: nansum / their count (as PyTorch computes it, so grad_fn is DivBackward0)."""
+    from .pointwise import div
+    a = input._data
+    _need_float(a, 'nanmean', dtype)
+    dims = wrap_dims(dim if dim != [] and dim != () else None, a.ndim)
+    count = Tensor._make(np.asarray((~np.isnan(a)).sum(axis=dims, keepdims=keepdim)))
+    return div(nansum(input, dim, keepdim, dtype=dtype), count)
 
 
 # -- prod -------------------------------------------------------------------------------------------------
