@@ -12,7 +12,7 @@ from .ops import *  # noqa: F401,F403
 from .ops import return_types, diagonal, diag
 from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, reciprocal, sin, cos, tan, asin,
                             acos, atan, arcsin, arccos, arctan, sinh, cosh, tanh, sigmoid, relu, sign, sgn, floor,
-                            ceil, trunc, frac, square, erf, atan2, fmod, lerp, addcmul, addcdiv, isnan, isinf,
+                            ceil, trunc, frac, square, erf, erfc, erfinv, atan2, fmod, lerp, addcmul, addcdiv, isnan, isinf,
                             isfinite, isclose, allclose, equal, nan_to_num, logical_and, logical_or, logical_xor,
                             clip, clamp_min, clamp_max, subtract, multiply, divide, true_divide, negative,
                             absolute, greater, greater_equal, less, less_equal, not_equal)

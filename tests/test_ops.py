@@ -63,6 +63,8 @@ CASES = [
     ('sigmoid', lambda T, x: T.sigmoid(x), [S], {'gradgrad': True}),
     ('relu', lambda T, x: T.relu(x), [S], {}),
     ('erf', lambda T, x: T.erf(x), [S], {}),
+    ('erfc', lambda T, x: T.erfc(x), [S], {'gradgrad': True}),
+    ('erfinv', lambda T, x: x.erfinv(), [S], {'low': -0.9, 'high': 0.9}),
     ('atan', lambda T, x: T.atan(x), [S], {}),
     ('asin', lambda T, x: T.asin(x), [S], {'low': -0.9, 'high': 0.9}),
     ('square', lambda T, x: T.square(x), [S], {}),

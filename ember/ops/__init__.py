@@ -60,7 +60,8 @@ def _bind():
     )
     for name in ('exp', 'exp2', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'sin',
                  'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh',
-                 'sigmoid', 'relu', 'sign', 'sgn', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf'):
+                 'sigmoid', 'relu', 'sign', 'sgn', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf', 'erfc',
+                 'erfinv'):
         methods[name] = getattr(pointwise, name)
     for name, fn in methods.items():
         setattr(T, name, fn)
@@ -68,7 +69,7 @@ def _bind():
     for name in ('add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'pow', 'neg',
                  'negative', 'abs', 'absolute', 'clamp', 'clip', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10',
                  'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh',
-                 'cosh', 'tanh', 'sigmoid', 'relu', 'sign', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf',
+                 'cosh', 'tanh', 'sigmoid', 'relu', 'sign', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf', 'erfc', 'erfinv',
                  'clamp_min', 'clamp_max', 'masked_fill', 'scatter', 'scatter_add', 'lerp', 'addcmul', 'addcdiv',
                  'floor_divide', 'remainder', 'fmod', 'maximum', 'minimum', 'round', 'index_put', 'logical_not',
                  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'cumsum', 'fill_diagonal'):

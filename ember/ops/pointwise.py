@@ -13,6 +13,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _leaf_edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
+from . import _special
 
 _NO = object()
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -503,16 +504,21 @@ frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y:
 square = unary('square', xp.square, 'PowBackward0', lambda g, x, y: g * 2 * x, int_ok=True)
 
 
-def _erf(a):
-    try:
-        from scipy.special import erf as f
-        return f(a).astype(a.dtype, copy=False)
-    except ImportError:
-        return np.vectorize(math.erf, otypes=[a.dtype])(a)
+def _in_float64(fn):
+    """Run a float64 kernel of ``_special`` on any float dtype and round once to the input's dtype."""
+    def f(a):
+        return fn(a) if a.dtype is _F64 else fn(a.astype(_F64)).astype(a.dtype)
+    f.__name__ = fn.__name__
+    return f
 
 
+_erf = _in_float64(_special.erf)
 _2_SQRTPI = 2.0 / math.sqrt(math.pi)
-erf = unary('erf', _precise(_erf), 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
+_SQRTPI_2 = math.sqrt(math.pi) / 2.0
+erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
+erfc = unary('erfc', _in_float64(_special.erfc), 'ErfcBackward0', lambda g, x, y: -g * _2_SQRTPI * dual.exp(-(x * x)))
+erfinv = unary('erfinv', _in_float64(_special.erfinv), 'ErfinvBackward0',
+               lambda g, x, y: g * _SQRTPI_2 * dual.exp(y * y))
 
 
 def round(input, *, decimals=0):
