@@ -417,31 +417,68 @@ def _open_zip(fh):
     _require(head in (b'PK\x03\x04', b'PK\x05\x06'),
              f'not a zip archive written by ember.save or torch.save (it starts with {head!r})')
     try:
-        return zipfile.ZipFile(fh)
+        zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, OverflowError,
             NotImplementedError) as e:
         raise UnpicklingError(f'malformed zip archive: {e}') from None
+    counts = collections.Counter(zf.namelist())
+    if len(counts) != len(zf.filelist):
+        zf.close()
+        twice = sorted(n for n, c in counts.items() if c > 1)[0]
+        raise UnpicklingError(f'refused archive: it holds two entries named {twice!r}, and zip readers disagree '
+                              'on which one counts (PyTorch picks by a binary search), so neither is trusted')
+    return zf
 
 
 def _find_record(zf):
-    """('ember' or 'torch', entry prefix) from the archive's top-level ember.json or data.pkl."""
-    names = [n for n in zf.namelist() if n.count('/') == 1]
+    """('ember' or 'torch', entry prefix): the folder of the archive's first entry, as PyTorch reads it,
+    holding ember.json (ember.save) or data.pkl (torch.save); a file claiming both formats is refused."""
+    names = zf.namelist()
+    _require(names, 'malformed archive: it holds no entries')
+    prefix = names[0].split('/', 1)[0] + '/' if '/' in names[0] else ''
+    top = [n for n in names if n.count('/') == 1]
+    has = {leaf: any(n.endswith('/' + leaf) for n in top) for leaf in (_HEADER, 'data.pkl')}
+    _require(not (has[_HEADER] and has['data.pkl']), 'refused archive: it holds both ember.json (ember.save\'s '
+             'format) and data.pkl (torch.save\'s), which ember and PyTorch would read differently')
     for kind, leaf in (('ember', _HEADER), ('torch', 'data.pkl')):
-        for name in names:
-            if name.endswith('/' + leaf):
-                return kind, name[:-len(leaf)]
+        if prefix + leaf in names:
+            return kind, prefix
     raise UnpicklingError('malformed archive: it holds neither ember.json (ember.save) nor data.pkl '
-                          '(torch.save)')
+                          f'(torch.save) in {prefix or "its top folder"!r}, the folder of its first entry')
+
+
+_LOCAL_HEADER = 30       # bytes of a zip local file header before the entry's name
+_MAX_INFLATE = 1032      # deflate's largest possible expansion ratio
+
+
+def _checked_info(zf, name):
+    """The entry's ZipInfo once its declared sizes are shown possible for the bytes the archive holds, so
+    that nothing is allocated for data the file does not contain."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise UnpicklingError(f'malformed archive: entry {name!r} is missing') from None
+    method, packed, size = info.compress_type, info.compress_size, info.file_size
+    _require(method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED), f'malformed archive: entry {name!r} uses '
+             f'compression method {method}; ember.save and torch.save write stored (uncompressed) entries')
+    _require(info.header_offset + _LOCAL_HEADER + packed <= zf.start_dir, f'malformed archive: entry {name!r} '
+             f'declares {packed} bytes of data, more than the archive holds')
+    if method == zipfile.ZIP_STORED:
+        _require(size == packed, f'malformed archive: stored entry {name!r} declares {size} bytes but holds '
+                 f'{packed}')
+    else:
+        _require(size <= packed * _MAX_INFLATE + 64, f'malformed archive: entry {name!r} declares {size} bytes '
+                 f'inflated from {packed}, more than deflate can expand ({_MAX_INFLATE}:1)')
+    return info
 
 
 @contextlib.contextmanager
 def _entry(zf, name):
     """Open an archive entry, reporting a missing or unreadable entry as ``UnpicklingError``."""
+    info = _checked_info(zf, name)
     try:
-        with zf.open(name) as fh:
+        with zf.open(info) as fh:
             yield fh
-    except KeyError:
-        raise UnpicklingError(f'malformed archive: entry {name!r} is missing') from None
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, OverflowError, NotImplementedError,
             RuntimeError) as e:
         if isinstance(e, UnpicklingError):
@@ -454,18 +491,32 @@ def _read(zf, name):
         return fh.read()
 
 
-def _read_exact(zf, fh, nbytes, name):
-    """Exactly ``nbytes`` from an entry into a writable buffer, checked against the entry's size first."""
-    size = zf.getinfo(name).file_size
+def _read_exact(zf, fh, nbytes, name, exact=False):
+    """Exactly ``nbytes`` from an entry into a writable buffer. The buffer is allocated up front only for
+    a stored entry (whose size _checked_info proved the file holds); an inflated one grows as data comes."""
+    info = zf.getinfo(name)
+    size = info.file_size
+    if exact:
+        _require(size == nbytes, f'malformed archive: record size ({size} bytes) of {name!r} does not match '
+                 f'the expected size ({nbytes} bytes)')
     _require(nbytes <= size, f'malformed archive: entry {name!r} holds {size} bytes, {nbytes} expected')
-    buf, got = bytearray(nbytes), 0
-    with memoryview(buf) as view:
-        while got < nbytes:
-            chunk = fh.read(min(nbytes - got, _CHUNK))
+    if info.compress_type == zipfile.ZIP_STORED:
+        buf, got = bytearray(nbytes), 0
+        with memoryview(buf) as view:
+            while got < nbytes:
+                chunk = fh.read(min(nbytes - got, _CHUNK))
+                if not chunk:
+                    break
+                view[got:got + len(chunk)] = chunk
+                got += len(chunk)
+    else:
+        buf = bytearray()
+        while len(buf) < nbytes:
+            chunk = fh.read(min(nbytes - len(buf), _CHUNK))
             if not chunk:
                 break
-            view[got:got + len(chunk)] = chunk
-            got += len(chunk)
+            buf += chunk
+        got = len(buf)
     _require(got == nbytes, f'malformed archive: entry {name!r} is truncated ({got} of {nbytes} bytes)')
     return buf
 
@@ -496,7 +547,7 @@ def _parse_json(raw):
 def _read_npy(zf, name, meta):
     """One storage: a 1-D ``.npy`` of a plain numeric dtype, read without pickle."""
     _require(isinstance(meta, dict), f'malformed storage description for {name!r}')
-    dtype, numel = _STORAGE_DTYPES.get(meta.get('dtype')), meta.get('numel')
+    dtype, numel = _storage_dtype(meta.get('dtype')), meta.get('numel')
     _require(dtype is not None, f'{name}: unsupported storage dtype {meta.get("dtype")!r}')
     _require(type(numel) is int and numel >= 0, f'{name}: malformed element count {numel!r}')
     with _entry(zf, name) as fh:
@@ -521,6 +572,11 @@ def _npy_header(fh, name):
     return shape, dt
 
 
+def _storage_dtype(name):
+    """The NumPy dtype a file names, or None for anything else (a list or dict included)."""
+    return _STORAGE_DTYPES.get(name) if type(name) is str else None
+
+
 def _ints(v, what, where, nonneg=False):
     if not (type(v) in (list, tuple) and all(type(x) is int and (x >= 0 or not nonneg) for x in v)):
         raise UnpicklingError(f'{where}: malformed {what} {v!r}')
@@ -532,7 +588,7 @@ def _record_object(rec, storages, where):
     _require(isinstance(rec, dict), f'{where}: malformed record')
     kind = rec.get('type', 'tensor')
     _require(kind in ('tensor', 'parameter', 'ndarray'), f'{where}: unknown record type {kind!r}')
-    dtype = _STORAGE_DTYPES.get(rec.get('dtype'))
+    dtype = _storage_dtype(rec.get('dtype'))
     _require(dtype is not None, f'{where}: unsupported dtype {rec.get("dtype")!r}')
     shape = _ints(rec.get('shape'), 'shape', where, nonneg=True)
     stride = _ints(rec.get('stride'), 'stride', where)
@@ -555,7 +611,7 @@ def _record_object(rec, storages, where):
 def _empty(shape, dtype, where):
     try:
         return np.empty(shape, dtype)
-    except ValueError as e:
+    except (ValueError, OverflowError, MemoryError) as e:
         raise UnpicklingError(f'{where}: bad shape {shape} ({e})') from None
 
 
@@ -574,7 +630,7 @@ def _strided(storage, offset, shape, stride, where):
     try:
         return np.ndarray(shape, storage.dtype, buffer=storage, offset=offset * isz,
                           strides=tuple(s * isz for s in stride))
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise UnpicklingError(f'{where}: bad layout ({e})') from None
 
 
@@ -629,7 +685,7 @@ class _Decoder:
             return fn(self, v, path, depth + 1)
         except UnpicklingError:
             raise
-        except (TypeError, ValueError, KeyError, RuntimeError, AttributeError) as e:
+        except (TypeError, ValueError, KeyError, RuntimeError, AttributeError, OverflowError) as e:
             raise UnpicklingError(f'{path}: malformed {tag!r} value ({type(e).__name__}: {e})') from None
 
     def seq(self, v, path, depth):
@@ -870,7 +926,7 @@ class _TorchStorages:
         name = f'{self.prefix}data/{key}'
         dt = stype.dtype.newbyteorder(self.order)
         with _entry(self.zf, name) as fh:
-            arr = np.frombuffer(_read_exact(self.zf, fh, numel * dt.itemsize, name), dt)
+            arr = np.frombuffer(_read_exact(self.zf, fh, numel * dt.itemsize, name, exact=True), dt)
         arr = arr if dt.isnative else arr.astype(stype.dtype)
         if stype.bf16:
             self.bf16 = True
@@ -901,26 +957,39 @@ class _TorchUnpickler(pickle.Unpickler):
         return self._storages.get(stype, key, numel)
 
 
-def _check_opcodes(data):
-    """Refuse data.pkl outright if it uses opcodes no PyTorch file needs (out-of-band buffers, bytearrays)."""
+_MEMO_PUTS = {'PUT', 'BINPUT', 'LONG_BINPUT'}
+
+
+def _scan_pickle(data, name, refused=_REFUSED_OPCODES):
+    """Walk a pickle's opcodes before unpickling it. Refuses the opcodes in ``refused``, truncated arguments
+    (CPython's unpickler allocates a BINBYTES8 of its declared length before reading it) and memo indices
+    beyond the pickle's size (it sizes its memo table from the largest index: one 5-byte LONG_BINPUT asks
+    for 32 GB). Shared with the dataset unpickler."""
+    used = set()
     try:
-        names = {op.name for op, _, _ in pickletools.genops(data)}
+        for op, arg, _ in pickletools.genops(data):
+            used.add(op.name)
+            if op.name in _MEMO_PUTS and not 0 <= arg <= len(data):
+                raise UnpicklingError(f'refused {name}: it stores memo entry {arg}, far beyond its '
+                                      f'{len(data)} bytes')
+    except UnpicklingError:
+        raise
     except Exception as e:
-        raise UnpicklingError(f'malformed data.pkl: {e}') from None
-    refused = names & _REFUSED_OPCODES
-    _require(not refused, f'refused data.pkl: it uses the pickle opcodes {sorted(refused)}, which no tensor, '
-             'container or plain value needs')
+        raise UnpicklingError(f'malformed {name}: {e}') from None
+    bad = used & refused
+    _require(not bad, f'refused {name}: it uses the pickle opcodes {sorted(bad)}, which no tensor, container '
+             'or plain value needs')
 
 
 def _load_torch(zf, prefix, pickle_load_args):
     storages = _TorchStorages(zf, prefix)
     data = _read(zf, prefix + 'data.pkl')
-    _check_opcodes(data)
+    _scan_pickle(data, 'data.pkl')
     up = _TorchUnpickler(io.BytesIO(data), storages, **pickle_load_args)
     try:
         obj = up.load()
         out = _Finisher().walk(obj, 'obj')
-    except UnpicklingError:
+    except (UnpicklingError, MemoryError):
         raise
     except RecursionError:
         raise UnpicklingError('data.pkl is nested too deeply') from None

@@ -24,6 +24,37 @@ def _load_pickle(path):
     return {_text(k): v for k, v in entry.items()}
 
 
+def _field(entry, keys, path):
+    for key in keys:
+        if key in entry:
+            return entry[key]
+    raise RuntimeError(f'{path} is not a CIFAR batch: it has no {" or ".join(map(repr, keys))} entry (it has '
+                       f'{sorted(map(str, entry))}); {_FIX}')
+
+
+_FIX = 'delete the folder and extract the original archive again (or use download=True)'
+
+
+def _batch(path, n_classes):
+    """(uint8 rows of 3072 pixels, int labels) of one batch, checked for shape, range and count."""
+    entry = _load_pickle(path)
+    data, labels = _field(entry, ('data',), path), _field(entry, ('labels', 'fine_labels'), path)
+    if not (isinstance(data, np.ndarray) and data.dtype.kind in 'iu' and data.ndim == 2 and data.shape[1] == 3072):
+        what = f'{data.dtype} array of shape {data.shape}' if isinstance(data, np.ndarray) else type(data).__name__
+        raise RuntimeError(f'{path}: its data is a {what}, not rows of 3072 integer pixels; {_FIX}')
+    if data.size and (data.min() < 0 or data.max() > 255):
+        raise RuntimeError(f'{path}: its pixel values reach {int(data.min())}..{int(data.max())}, outside 0..255; '
+                           f'{_FIX}')
+    if not (isinstance(labels, list) and all(type(t) is int or isinstance(t, np.integer) for t in labels)):
+        raise RuntimeError(f'{path}: its labels are not a list of integers; {_FIX}')
+    if len(labels) != len(data):
+        raise RuntimeError(f'{path} holds {len(data)} images but {len(labels)} labels; {_FIX}')
+    bad = [t for t in labels if not 0 <= t < n_classes]
+    if bad:
+        raise RuntimeError(f'{path} holds label {int(bad[0])}, outside 0..{n_classes - 1}; {_FIX}')
+    return data.astype(np.uint8, copy=False), [int(t) for t in labels]
+
+
 PREPARED_MANIFEST = 'ember_prepared.json'
 
 
@@ -43,6 +74,7 @@ class CIFAR10(VisionDataset):
     ]
     test_list = [['test_batch', '40351d587109b95175f43aff81a1287e']]
     meta = {'filename': 'batches.meta', 'key': 'label_names', 'md5': '5ff9c542aee3614f3951f8cda6e48888'}
+    _n_classes = 10
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
         super().__init__(root, transform=transform, target_transform=target_transform)
@@ -61,9 +93,9 @@ class CIFAR10(VisionDataset):
     def _load_batches(self, files):
         data, targets = [], []
         for name, _ in files:
-            entry = _load_pickle(os.path.join(self._folder(), name))
-            data.append(np.asarray(entry['data'], dtype=np.uint8))
-            targets.extend(int(t) for t in entry['labels' if 'labels' in entry else 'fine_labels'])
+            rows, labels = _batch(os.path.join(self._folder(), name), self._n_classes)
+            data.append(rows)
+            targets.extend(labels)
         data = np.vstack(data).reshape(-1, 3, 32, 32).transpose((0, 2, 3, 1))
         return np.ascontiguousarray(data), targets
 
@@ -73,7 +105,10 @@ class CIFAR10(VisionDataset):
         if not (check_integrity(path, self.meta['md5']) or (local and check_integrity(path, local))):
             raise RuntimeError('Dataset metadata file not found or corrupted. You can use download=True to '
                                'download it')
-        self.classes = [_text(c) for c in _load_pickle(path)[self.meta['key']]]
+        names = _field(_load_pickle(path), (self.meta['key'],), path)
+        if not (isinstance(names, list) and all(isinstance(c, (str, bytes)) for c in names)):
+            raise RuntimeError(f'{path}: its {self.meta["key"]!r} entry is not a list of names; {_FIX}')
+        self.classes = [_text(c) for c in names]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
     def __getitem__(self, index):
@@ -127,3 +162,4 @@ class CIFAR100(CIFAR10):
     train_list = [['train', '16019d7e3df5f24257cddd939b257f8d']]
     test_list = [['test', 'f0ef6b0ae62326f3e7ffdfab6717acfc']]
     meta = {'filename': 'meta', 'key': 'fine_label_names', 'md5': '7973b15100ade9c7d40fb424638fde48'}
+    _n_classes = 100

@@ -1,6 +1,8 @@
 """MNIST and Fashion-MNIST read from the original IDX files under ``root/<Class>/raw`` (as torchvision)."""
 import gzip
+import math
 import os
+import zlib
 
 import numpy as np
 
@@ -13,31 +15,67 @@ __all__ = ['MNIST', 'FashionMNIST', 'read_sn3_pascalvincent_array', 'read_image_
 _IDX_TYPES = {8: np.uint8, 9: np.int8, 11: np.int16, 12: np.int32, 13: np.float32, 14: np.float64}
 
 
-def _read_bytes(path):
-    """Contents of ``path``, or of ``path.gz`` decompressed when only the compressed file exists."""
+def _idx_path(path):
+    """``path``, or ``path.gz`` when only the compressed file exists."""
     if os.path.isfile(path):
-        opener = gzip.open if path.endswith('.gz') else open
-    elif os.path.isfile(path + '.gz'):
-        path, opener = path + '.gz', gzip.open
-    else:
-        raise FileNotFoundError(path)
-    with opener(path, 'rb') as f:
-        return f.read()
+        return path
+    if os.path.isfile(path + '.gz'):
+        return path + '.gz'
+    raise FileNotFoundError(path)
+
+
+def _fix(path):
+    return f'delete {path} and download it again (or use download=True)'
+
+
+def _read_upto(f, nbytes):
+    """At most ``nbytes`` from ``f``, grown as data arrives, so a lying header or a gzip bomb costs only
+    the bytes that are really there (and never more than the header's declared size)."""
+    buf = bytearray()
+    while len(buf) < nbytes:
+        chunk = f.read(min(nbytes - len(buf), 1 << 24))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def _parse_idx(f, path, strict):
+    head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f'{path}: truncated IDX header ({len(head)} bytes); {_fix(path)}')
+    magic = int.from_bytes(head, 'big')
+    nd, ty = magic % 256, magic // 256
+    if not (1 <= nd <= 3 and ty in _IDX_TYPES):
+        raise ValueError(f'{path} is not an IDX file (magic number {magic}); {_fix(path)}')
+    dims = f.read(4 * nd)
+    if len(dims) < 4 * nd:
+        raise ValueError(f'{path}: truncated IDX header (it declares {nd} dimensions); {_fix(path)}')
+    shape = [int.from_bytes(dims[4 * i:4 * i + 4], 'big') for i in range(nd)]
+    dtype = np.dtype(_IDX_TYPES[ty]).newbyteorder('>')
+    n = math.prod(shape)  # a Python int: (2^31, 2^31, 4) cannot wrap to a small size
+    data = _read_upto(f, n * dtype.itemsize)
+    if len(data) < n * dtype.itemsize:
+        raise ValueError(f'{path}: its header declares shape {tuple(shape)} ({n} values) but it holds only '
+                         f'{len(data) // dtype.itemsize}; {_fix(path)}')
+    if strict and f.read(1):
+        raise ValueError(f'{path}: it holds more data than its header declares ({n} values); {_fix(path)}')
+    arr = np.frombuffer(data, dtype)
+    return (arr if arr.dtype.isnative else arr.astype(dtype.newbyteorder('='))).reshape(shape)
 
 
 def read_sn3_pascalvincent_array(path, strict=True):
-    """Parse an IDX ("SN3 Pascal Vincent") file into a NumPy array of its stored type and shape."""
-    data = _read_bytes(path)
-    magic = int.from_bytes(data[0:4], 'big')
-    nd, ty = magic % 256, magic // 256
-    if not (1 <= nd <= 3 and ty in _IDX_TYPES):
-        raise ValueError(f'{path} is not an IDX file (magic number {magic})')
-    shape = [int.from_bytes(data[4 * (i + 1):4 * (i + 2)], 'big') for i in range(nd)]
-    parsed = np.frombuffer(data, dtype=np.dtype(_IDX_TYPES[ty]).newbyteorder('>'), offset=4 * (nd + 1))
-    n = int(np.prod(shape))
-    if parsed.size < n or (strict and parsed.size != n):
-        raise ValueError(f'{path}: expected {n} values, found {parsed.size}')
-    return parsed[:n].astype(parsed.dtype.newbyteorder('=')).reshape(shape)
+    """Parse an IDX ("SN3 Pascal Vincent") file (or its ``.gz``) into a NumPy array of its stored type and
+    shape, reading no more than the header declares and the file holds."""
+    path = _idx_path(path)
+    opener = gzip.open if path.endswith('.gz') else open
+    try:
+        with opener(path, 'rb') as f:
+            return _parse_idx(f, path, strict)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f'{path}: cannot read it ({type(e).__name__}: {e}); {_fix(path)}') from None
 
 
 def read_label_file(path):
@@ -108,8 +146,17 @@ class MNIST(VisionDataset):
 
     def _load_data(self):
         split = 'train' if self.train else 't10k'
-        data = read_image_file(os.path.join(self.raw_folder, f'{split}-images-idx3-ubyte'))
-        targets = read_label_file(os.path.join(self.raw_folder, f'{split}-labels-idx1-ubyte'))
+        images = os.path.join(self.raw_folder, f'{split}-images-idx3-ubyte')
+        labels = os.path.join(self.raw_folder, f'{split}-labels-idx1-ubyte')
+        data, targets = read_image_file(images), read_label_file(labels)
+        fix = 'replace both with the original files (delete them and use download=True)'
+        if len(data) != len(targets):
+            raise RuntimeError(f'{self.__class__.__name__}: {images} holds {len(data)} images but {labels} holds '
+                               f'{len(targets)} labels; {fix}')
+        bad = _array(targets)[(_array(targets) < 0) | (_array(targets) >= len(self.classes))]
+        if bad.size:
+            raise RuntimeError(f'{self.__class__.__name__}: {labels} holds label {int(bad[0])}, outside 0..'
+                               f'{len(self.classes) - 1}; {fix}')
         return data, targets
 
     def __getitem__(self, index):

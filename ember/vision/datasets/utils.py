@@ -1,9 +1,11 @@
 """Download, checksum, extraction and safe unpickling helpers shared by the datasets (stdlib only)."""
-import codecs
 import gzip
 import hashlib
+import io
+import math
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
@@ -11,6 +13,8 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+
+from ...serialization import UnpicklingError, _scan_pickle
 
 __all__ = ['calculate_md5', 'check_md5', 'check_integrity', 'download_url', 'extract_archive',
            'download_and_extract_archive', 'restricted_load', 'DownloadError']
@@ -127,42 +131,152 @@ def download_and_extract_archive(url, download_root, extract_root=None, filename
     extract_archive(fpath, extract_root, remove_finished)
 
 
-def _numpy_globals():
-    """The few NumPy callables that pickled arrays need, found without touching ``numpy.core``."""
-    reconstruct = np.empty(0).__reduce__()[0]
-    scalar = np.int64(0).__reduce__()[0]
-    found = {'_reconstruct': reconstruct, 'scalar': scalar}
-    allowed = {}
-    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed.update({(mod, name): fn for name, fn in found.items()})
-    allowed.update({('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype})
-    return allowed
+_PLAIN_DTYPE = re.compile(r'[<>|=]?(b1|[iu][1248]|f[248]|c8|c16)')
+
+
+class _DtypeStub:
+    """``numpy.dtype`` as a pickle builds it: a plain numeric dtype only, whose BUILD state may only restate
+    it (a structured dtype's field offsets outside the item would make NumPy read process memory)."""
+    __slots__ = ('dtype',)
+
+    def __init__(self, spec, align=False, copy=False):
+        if not (isinstance(spec, str) and _PLAIN_DTYPE.fullmatch(spec)):
+            raise UnpicklingError(f'refusing numpy.dtype({spec!r}): only plain numeric dtypes are loaded')
+        self.dtype = np.dtype(spec)
+
+    def __setstate__(self, state):
+        plain = (type(state) is tuple and len(state) == 8 and state[0] == 3 and state[1] in ('<', '>', '|', '=')
+                 and state[2:5] == (None, None, None) and state[5] in (-1, self.dtype.itemsize)
+                 and all(type(x) is int for x in state[5:]))
+        if not plain:
+            raise UnpicklingError(f'refusing a numpy.dtype state {state!r}: only plain numeric dtypes are loaded')
+        if state[1] in '<>':
+            self.dtype = self.dtype.newbyteorder(state[1])
+
+
+class _ArrayStub:
+    """``numpy.ndarray`` as ``_reconstruct`` + BUILD make it. Nothing is allocated before BUILD hands over
+    the raw bytes, whose length must be the shape's size times the item size."""
+    __slots__ = ('array',)
+
+    def __init__(self):
+        self.array = None
+
+    def __setstate__(self, state):
+        if not (type(state) is tuple and len(state) == 5 and isinstance(state[2], _DtypeStub)
+                and type(state[1]) is tuple and all(type(n) is int and n >= 0 for n in state[1])
+                and type(state[3]) is bool and isinstance(state[4], (bytes, str))):
+            raise UnpicklingError('refusing a numpy array state that is not (version, shape, dtype, fortran, '
+                                  'raw bytes)')
+        _, shape, dt, fortran, raw = state
+        raw = raw.encode('latin1') if isinstance(raw, str) else raw
+        if len(raw) != math.prod(shape) * dt.dtype.itemsize:
+            raise UnpicklingError(f'a numpy array of shape {shape} and dtype {dt.dtype} comes with {len(raw)} '
+                                  'bytes of data')
+        arr = np.frombuffer(raw, dt.dtype).reshape(shape, order='F' if fortran else 'C')
+        self.array = arr.astype(dt.dtype.newbyteorder('='))
+
+
+_NDARRAY = object()
+
+
+def _reconstruct(cls, shape, typecode):
+    if cls is not _NDARRAY:
+        raise UnpicklingError('refusing numpy _reconstruct of anything but numpy.ndarray')
+    return _ArrayStub()
+
+
+def _scalar(dt, raw):
+    raw = raw.encode('latin1') if isinstance(raw, str) else raw
+    if not (isinstance(dt, _DtypeStub) and isinstance(raw, bytes) and len(raw) == dt.dtype.itemsize):
+        raise UnpicklingError('refusing a malformed numpy scalar')
+    return np.frombuffer(raw, dt.dtype)[0].astype(dt.dtype.newbyteorder('='))
+
+
+def _bytearray(source=b'', encoding=None, errors='strict'):
+    """``bytearray`` of given bytes only: ``bytearray(n)`` would allocate n bytes the file never held."""
+    if isinstance(source, str) and encoding in ('latin1', 'latin-1'):
+        return bytearray(source, 'latin1')
+    if isinstance(source, bytes) and encoding is None:
+        return bytearray(source)
+    raise UnpicklingError(f'refusing bytearray({type(source).__name__}): only bytearrays of given bytes are '
+                          'loaded')
+
+
+def _encode(text, encoding='utf-8', errors='strict'):
+    if not (isinstance(text, str) and encoding in ('latin1', 'latin-1')):
+        raise UnpicklingError('refusing _codecs.encode other than of text to latin1 bytes')
+    return text.encode('latin1')
 
 
 def _safe_globals():
-    allowed = _numpy_globals()
-    allowed[('_codecs', 'encode')] = codecs.encode
+    allowed = {('numpy', 'ndarray'): _NDARRAY, ('numpy', 'dtype'): _DtypeStub, ('_codecs', 'encode'): _encode}
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed.update({(mod, '_reconstruct'): _reconstruct, (mod, 'scalar'): _scalar})
     for mod in ('builtins', '__builtin__'):
-        for t in (set, frozenset, bytearray, complex):
-            allowed[(mod, t.__name__)] = t
+        allowed.update({(mod, 'set'): lambda items=(): set(items),
+                        (mod, 'frozenset'): lambda items=(): frozenset(items),
+                        (mod, 'bytearray'): _bytearray, (mod, 'complex'): _complex})
     return allowed
+
+
+def _complex(real=0.0, imag=0.0):
+    if not (type(real) in (int, float) and type(imag) in (int, float)):
+        raise UnpicklingError('refusing complex() of anything but numbers')
+    return complex(real, imag)
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that only rebuilds plain containers, bytes, str, numbers and NumPy arrays."""
-    _allowed = None
+    _allowed = _safe_globals()
 
     def find_class(self, module, name):
-        if _RestrictedUnpickler._allowed is None:
-            _RestrictedUnpickler._allowed = _safe_globals()
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
-                f'refusing to load {module}.{name}: this pickle holds more than plain data and '
-                'NumPy arrays') from None
+            raise UnpicklingError(f'refusing to load {module}.{name}: this pickle holds more than plain data and '
+                                  'NumPy arrays') from None
+
+
+def _finish(obj, memo):
+    """The unpickled tree with the NumPy stubs turned into arrays and dtypes; anything else is refused."""
+    done = memo.get(id(obj))
+    if done is not None:
+        return done
+    t = type(obj)
+    if obj is None or t in (bool, int, float, complex, str, bytes, bytearray) or isinstance(obj, np.generic):
+        return obj
+    if t is _ArrayStub:
+        if obj.array is None:
+            raise UnpicklingError('refusing a numpy array that was never given its data')
+        out = obj.array
+    elif t is _DtypeStub:
+        out = obj.dtype
+    elif t is dict:
+        out = memo[id(obj)] = {}
+        out.update((_finish(k, memo), _finish(v, memo)) for k, v in obj.items())
+    elif t is list:
+        out = memo[id(obj)] = []
+        out.extend(_finish(v, memo) for v in obj)
+    elif t in (tuple, set, frozenset):
+        out = t(_finish(v, memo) for v in obj)
+    else:
+        raise UnpicklingError(f'refusing an object of type {t.__name__}')
+    memo[id(obj)] = out
+    return out
 
 
 def restricted_load(file, encoding='latin1'):
-    """Load a data pickle (like CIFAR's batches) without running arbitrary code."""
-    return _RestrictedUnpickler(file, encoding=encoding).load()
+    """Load a data pickle (like CIFAR's batches) without running code or allocating more than the file
+    holds: its opcodes are checked first, then only plain values and NumPy arrays are rebuilt."""
+    name = getattr(file, 'name', 'the pickle')
+    data = file.read()
+    _scan_pickle(data, name)
+    try:
+        return _finish(_RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load(), {})
+    except (UnpicklingError, MemoryError):
+        raise
+    except RecursionError:
+        raise UnpicklingError(f'{name} is nested too deeply') from None
+    except Exception as e:
+        raise UnpicklingError(f'malformed pickle {name}: {type(e).__name__}: {e}') from None
