@@ -434,8 +434,9 @@ def _find_record(zf):
     """('ember' or 'torch', entry prefix): the folder of the archive's first entry, as PyTorch reads it,
     holding ember.json (ember.save) or data.pkl (torch.save); a file claiming both formats is refused."""
     names = zf.namelist()
-    _require(names, 'malformed archive: it holds no entries')
-    prefix = names[0].split('/', 1)[0] + '/' if '/' in names[0] else ''
+    _require(names and '/' in names[0], 'malformed archive: its first entry is not in a folder (ember.save and '
+             'torch.save put every entry under one)')
+    prefix = names[0].split('/', 1)[0] + '/'
     top = [n for n in names if n.count('/') == 1]
     has = {leaf: any(n.endswith('/' + leaf) for n in top) for leaf in (_HEADER, 'data.pkl')}
     _require(not (has[_HEADER] and has['data.pkl']), 'refused archive: it holds both ember.json (ember.save\'s '
@@ -444,7 +445,7 @@ def _find_record(zf):
         if prefix + leaf in names:
             return kind, prefix
     raise UnpicklingError('malformed archive: it holds neither ember.json (ember.save) nor data.pkl '
-                          f'(torch.save) in {prefix or "its top folder"!r}, the folder of its first entry')
+                          f'(torch.save) in {prefix!r}, the folder of its first entry')
 
 
 _LOCAL_HEADER = 30       # bytes of a zip local file header before the entry's name
