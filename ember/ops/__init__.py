@@ -78,6 +78,11 @@ def _bind():
     for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
         if hasattr(T, name):
             setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))
+    for name in ('bitwise_and', 'bitwise_or', 'bitwise_xor'):   # PyTorch's methods and in-place forms of these too
+        setattr(T, name, getattr(pointwise, name))
+    for name in ('logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
+                 'sgn'):
+        setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
     T.requires_grad_ = Tensor.requires_grad_
     T.__iadd__ = T.add_
     T.__isub__ = T.sub_

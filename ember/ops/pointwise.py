@@ -693,7 +693,7 @@ def _bitwise(np_fn, name):
     def op(input, other):
         x, y, a, b = binary_arrays(input, other)
         if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
         return Tensor._make(np.asarray(np_fn(a, b)))
     op.__name__ = name
     op.__doc__ = f'Elementwise {name} of integer or bool tensors.'
@@ -711,7 +711,7 @@ def logical_not(input):
 
 def bitwise_not(input):
     if input._data.dtype.kind == 'f':
-        raise RuntimeError('"bitwise_not_cpu" not implemented for \'Float\'')
+        raise NotImplementedError('"bitwise_not_cpu" not implemented for \'Float\'')
     return Tensor._make(np.invert(input._data))
 
 

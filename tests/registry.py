@@ -1,0 +1,359 @@
+"""The registry of ember's public API, as data: one ``Op`` per PyTorch callable, with the sample inputs to
+call it on and what to check (in the spirit of PyTorch's OpInfo and tinygrad's test_ops).
+
+tests/test_registry.py runs every entry on ember and on PyTorch and compares; tools/supported.py reads
+the same entries (without importing torch) to say in docs/SUPPORTED.md what is checked for each name.
+An entry's ``call(lib, *args, **kwargs)`` receives the library (``torch`` or ``ember``) as ``lib``.
+A check that cannot pass yet is left out through ``gaps`` ({check: reason}), never skipped silently:
+SUPPORTED.md and the test report list every gap.
+"""
+import zlib
+
+import numpy as np
+
+F32, F64, I64, BOOL = np.float32, np.float64, np.int64, np.bool_
+EXTREME = np.array([1e40, -1e40, 1e-50, -1e-50, 0.5, -3.0, 0.0])   # values float32 cannot hold
+
+# the checks an entry can have; SUPPORTED.md prints their letters
+CHECKS = {'forward': 'F', 'backward': 'B', 'dtypes': 'D', 'out': 'O', 'method': 'M', 'inplace': 'I', 'errors': 'E'}
+
+
+class View:
+    """An input made non-contiguous: ``fn`` applied (in either library) to a leaf made from ``base``."""
+    def __init__(self, base, fn, what):
+        self.base, self.fn, self.what = base, fn, what
+
+
+class Sample:
+    """One call: positional ``args`` (NumPy arrays become tensors, ``View``s become views, lists of arrays
+    become lists of tensors, anything else is passed as is) and ``kwargs``.
+    ``error``: PyTorch raises here, so ember must raise the same exception type;
+    ``unsupported``: ember refuses here with an error whose message names this argument;
+    ``grad``: float inputs require grad; ``gradcheck``: also check ember's gradients by finite differences."""
+    def __init__(self, *args, desc='', error=False, unsupported=None, grad=True, gradcheck=False, **kwargs):
+        self.args, self.kwargs, self.desc = args, kwargs, desc
+        self.error, self.unsupported, self.grad, self.gradcheck = error, unsupported, grad, gradcheck
+
+    def __repr__(self):
+        return self.desc
+
+
+class Op:
+    """One public callable. ``ns``: 'torch', 'Tensor' (method only), 'nn.functional' or 'linalg'.
+    ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
+    ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
+    ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC')."""
+    def __init__(self, name, samples, ns='torch', call=None, grad=True, gradgrad=False, method=None, inplace=False,
+                 out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None):
+        self.name, self.samples, self.ns, self._call = name, samples, ns, call
+        self.grad, self.gradgrad, self.inplace = grad, gradgrad, inplace
+        self.method = (ns == 'torch') if method is None else method
+        self.out = (ns in ('torch', 'linalg')) if out is None else out
+        self.aliases, self.gaps = tuple(aliases), dict(gaps or {})
+        self.atol, self.rtol, self.grad_atol = atol, rtol, grad_atol
+        self.method_name = method_name or name
+
+    @property
+    def id(self):
+        return self.name if self.ns == 'torch' else f'{self.ns}.{self.name}'
+
+    def fn(self, lib, name=None):
+        """The callable in ``lib`` under this entry's namespace."""
+        mod = {'torch': lib, 'linalg': getattr(lib, 'linalg', None),
+               'nn.functional': getattr(getattr(lib, 'nn', None), 'functional', None)}.get(self.ns)
+        return getattr(mod, name or self.name)
+
+    def call(self, lib, *args, **kwargs):
+        if self._call is not None:
+            return self._call(lib, *args, **kwargs)
+        if self.ns == 'Tensor':
+            return getattr(args[0], self.name)(*args[1:], **kwargs)
+        return self.fn(lib)(*args, **kwargs)
+
+    def checks(self):
+        """What the registry checks for this entry (names of CHECKS), read from the data alone."""
+        got = {'forward'}
+        samples = [s for s in self.samples() if 'sample:' + s.desc not in self.gaps]
+        if self.grad and 'backward' not in self.gaps:
+            got.add('backward')
+        kinds = {_kind(s) for s in samples if not s.error}
+        if len(kinds - {None}) > 1:
+            got.add('dtypes')
+        for c in ('out', 'inplace', 'method'):
+            if getattr(self, c) and c not in self.gaps:
+                got.add(c)
+        if any(s.error for s in samples):
+            got.add('errors')
+        return got
+
+    def names(self):
+        """{public name (``namespace.name``): the checks made on it}: the function gets every check, the
+        method and in-place forms their forward checks (over every sample), an alias its first sample's."""
+        base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg',
+                'nn.functional': 'torch.nn.functional'}[self.ns]
+        got = self.checks()
+        fwd = got & {'forward', 'dtypes', 'errors'}
+        out = {f'{base}.{self.name}': got - {'method', 'inplace'}}
+        out.update({f'{base}.{n}': {'forward'} for n in self.aliases})
+        if 'method' in got and self.ns != 'Tensor':
+            out[f'torch.Tensor.{self.method_name}'] = fwd | {'method'}
+            if self.ns == 'torch':
+                out.update({f'torch.Tensor.{n}': {'forward'} for n in self.aliases})
+        if 'inplace' in got:
+            out[f'torch.Tensor.{self.method_name}_'] = fwd | {'inplace'}
+        return out
+
+
+def _kind(sample):
+    """The dtype kind of a sample's first array input ('f', 'i', 'b'), or None."""
+    for a in sample.args:
+        a = a.base if isinstance(a, View) else a
+        if isinstance(a, (list, tuple)) and a and isinstance(a[0], np.ndarray):
+            a = a[0]
+        if isinstance(a, np.ndarray):
+            return a.dtype.kind
+    return None
+
+
+# -- sample generators -----------------------------------------------------------------------------------
+DOMAINS = {'real': (-2.0, 2.0), 'positive': (0.5, 2.5), 'unit': (-0.9, 0.9), 'nonzero': (0.5, 2.0)}
+
+
+def arr(shape, dtype=F32, domain='real', seed=0):
+    """Deterministic sample values of ``shape`` in ``domain`` ('nonzero': either sign, away from 0)."""
+    rng = np.random.default_rng(seed)
+    if dtype == BOOL:
+        return rng.random(shape) < 0.5
+    lo, hi = DOMAINS[domain]
+    if np.dtype(dtype).kind in 'iu':
+        lo, hi = (1, 4) if domain in ('positive', 'nonzero') else ((-1, 1) if domain == 'unit' else (-3, 3))
+        a = rng.integers(lo, hi + 1, size=shape)
+    else:
+        a = rng.uniform(lo, hi, size=shape)
+    if domain == 'nonzero':
+        a = a * rng.choice([-1, 1], size=shape)
+    return a.astype(dtype)
+
+
+def extreme(domain):
+    """Float64 values float32 cannot hold, restricted to ``domain``."""
+    v = EXTREME
+    if domain == 'positive':
+        v = v[v > 0]
+    elif domain == 'unit':
+        v = v[np.abs(v) < 1]
+    elif domain == 'nonzero':
+        v = v[v != 0]
+    return v.astype(F64)
+
+
+def transposed(shape, dtype=F32, domain='real', seed=0):
+    return View(arr(shape[::-1], dtype, domain, seed), lambda t: t.transpose(0, 1), 'transposed')
+
+
+def sliced(shape, dtype=F32, domain='real', seed=0):
+    s = tuple(shape[:-1]) + (2 * shape[-1],)
+    return View(arr(s, dtype, domain, seed), lambda t: t[..., ::2], 'sliced')
+
+
+def _seed(name):
+    return zlib.crc32(name.encode()) % 1000
+
+
+def unary_samples(domain='real', ints=True, bools=True, extremes=True, seed=0):
+    """0-d, 0-size, 2-d, transposed and sliced float32 inputs; float64 (gradcheck, extreme values); int64; bool."""
+    def gen():
+        s = [Sample(arr((), F32, domain, seed), desc='f32 0-d'),
+             Sample(arr((0, 3), F32, domain, seed), desc='f32 0-size'),
+             Sample(arr((3, 4), F32, domain, seed), desc='f32 (3,4)'),
+             Sample(transposed((3, 4), F32, domain, seed), desc='f32 transposed'),
+             Sample(sliced((2, 3), F32, domain, seed), desc='f32 sliced'),
+             Sample(arr((2, 3), F64, domain, seed), desc='f64 (2,3)', gradcheck=True)]
+        if extremes:
+            s.append(Sample(extreme(domain), desc='f64 extreme'))
+        if ints:
+            s.append(Sample(arr((3, 4), I64, domain, seed), desc='i64'))
+        if bools:
+            s.append(Sample(arr((3, 4), BOOL, domain, seed), desc='bool'))
+        return s
+    return gen
+
+
+def binary_samples(da='real', db='real', ints=True, bools=True, scalars=True, extremes=True, seed=0):
+    """Same-shape, broadcast, 0-d, 0-size, transposed, mixed-dtype, int, bool and Python-scalar pairs."""
+    def gen():
+        s = [Sample(arr((3, 4), F32, da, seed), arr((3, 4), F32, db, seed + 1), desc='f32 (3,4)'),
+             Sample(arr((2, 3, 1), F32, da, seed), arr((4,), F32, db, seed + 1), desc='f32 broadcast'),
+             Sample(arr((), F32, da, seed), arr((2, 3), F32, db, seed + 1), desc='f32 0-d with 2-d'),
+             Sample(arr((0, 3), F32, da, seed), arr((3,), F32, db, seed + 1), desc='f32 0-size'),
+             Sample(transposed((3, 4), F32, da, seed), sliced((3, 4), F32, db, seed + 1), desc='f32 views'),
+             Sample(arr((2, 3), F64, da, seed), arr((2, 3), F64, db, seed + 1), desc='f64', gradcheck=True),
+             Sample(arr((2, 3), F32, da, seed), arr((3,), F64, db, seed + 1), desc='f32 with f64')]
+        if extremes:
+            s.append(Sample(extreme(da), arr(extreme(da).shape, F64, db, seed + 1), desc='f64 extreme'))
+        if ints:
+            s += [Sample(arr((2, 3), I64, da, seed), arr((2, 3), I64, db, seed + 1), desc='i64'),
+                  Sample(arr((2, 3), I64, da, seed), arr((2, 3), F32, db, seed + 1), desc='i64 with f32')]
+        if bools:
+            s.append(Sample(arr((2, 3), BOOL, da, seed), arr((2, 3), BOOL, db, seed + 1), desc='bool'))
+        if scalars:
+            s += [Sample(arr((2, 3), F32, da, seed), 1.5 if db != 'nonzero' else -1.5, desc='f32 with float'),
+                  Sample(arr((2, 3), F32, da, seed), 2, desc='f32 with int')]
+            if ints:
+                s.append(Sample(arr((2, 3), I64, da, seed), 2.5, desc='i64 with float'))
+        s.append(Sample(arr((2, 3), F32, da, seed), arr((4,), F32, db, seed), desc='shape mismatch', error=True))
+        return s
+    return gen
+
+
+def int_binary_samples(seed=0):
+    """Integer and bool pairs (bitwise ops), with float operands as PyTorch's error case."""
+    def gen():
+        return [Sample(arr((3, 4), I64, 'real', seed), arr((3, 4), I64, 'real', seed + 1), desc='i64'),
+                Sample(arr((2, 3, 1), I64, 'real', seed), arr((4,), I64, 'real', seed + 1), desc='i64 broadcast'),
+                Sample(arr((0, 3), I64, 'real', seed), arr((3,), I64, 'real', seed + 1), desc='i64 0-size'),
+                Sample(transposed((3, 4), I64, 'real', seed), arr((), I64, 'real', seed + 1), desc='i64 views'),
+                Sample(arr((2, 3), BOOL, 'real', seed), arr((2, 3), BOOL, 'real', seed + 1), desc='bool'),
+                Sample(arr((2, 3), BOOL, 'real', seed), arr((2, 3), I64, 'real', seed + 1), desc='bool with i64'),
+                Sample(arr((2, 3), I64, 'real', seed), 5, desc='i64 with int'),
+                Sample(arr((2, 3), F32, 'real', seed), arr((2, 3), F32, 'real', seed + 1), desc='f32', error=True),
+                Sample(arr((2, 3), I64, 'real', seed), 1.5, desc='i64 with float', error=True)]
+    return gen
+
+
+SCALARS = ('f32 with float', 'f32 with int', 'i64 with float')
+
+
+def _mark(gen, errors=(), drop=()):
+    """A sample generator with the samples named in ``errors`` marked as error cases and those in ``drop``
+    removed (for samples that do not apply to an op, e.g. a bool input to an op PyTorch defines for bool)."""
+    def g():
+        out = []
+        for s in gen():
+            if s.desc in drop:
+                continue
+            if s.desc in errors:
+                s.error = True
+            out.append(s)
+        return out
+    return g
+
+
+# -- the entries -----------------------------------------------------------------------------------------
+OPS = []
+
+
+def add(*ops):
+    OPS.extend(ops)
+
+
+_OUT_GAP = 'i10b: out= not implemented yet'
+
+
+def unary(name, domain='real', errors=(), drop=(), inplace=True, aliases=(), extremes=True, **kw):
+    gen = _mark(unary_samples(domain, extremes=extremes, seed=_seed(name)), errors, drop)
+    return Op(name, gen, inplace=inplace, aliases=aliases, **kw)
+
+
+def binary(name, da='real', db='real', errors=(), drop=(), inplace=True, scalars=True, **kw):
+    gen = _mark(binary_samples(da, db, scalars=scalars, seed=_seed(name)), errors, drop)
+    return Op(name, gen, inplace=inplace, **kw)
+
+
+add(
+    unary('abs', aliases=('absolute',), errors=('bool',)),
+    unary('neg', aliases=('negative',), errors=('bool',)),
+    unary('exp', gradgrad=True),
+    unary('exp2'),
+    unary('expm1'),
+    unary('log', 'positive', gradgrad=True),
+    unary('log2', 'positive'),
+    unary('log10', 'positive'),
+    unary('log1p', 'positive'),
+    unary('sqrt', 'positive', gradgrad=True),
+    unary('rsqrt', 'positive'),
+    unary('reciprocal', 'positive'),
+    unary('sin', gradgrad=True),
+    unary('cos', gradgrad=True),
+    unary('tan', 'unit'),
+    unary('asin', 'unit', aliases=('arcsin',)),
+    unary('acos', 'unit', aliases=('arccos',)),
+    unary('atan', aliases=('arctan',)),
+    unary('sinh'),
+    unary('cosh'),
+    unary('tanh', gradgrad=True),
+    unary('sigmoid', gradgrad=True),
+    unary('erf'),
+    unary('relu', errors=('bool',)),
+    unary('sign'),
+    unary('sgn'),
+    unary('floor', errors=('bool',)),
+    unary('ceil', errors=('bool',)),
+    unary('trunc', errors=('bool',)),
+    unary('frac', errors=('i64', 'bool')),
+    unary('round', errors=('bool',)),
+    unary('square'),
+    unary('isnan', inplace=False, grad=False),
+    unary('isinf', inplace=False, grad=False),
+    unary('isfinite', inplace=False, grad=False),
+    unary('logical_not'),
+    unary('bitwise_not', grad=False, errors=('f32 0-d', 'f32 0-size', 'f32 (3,4)', 'f32 transposed', 'f32 sliced',
+                                            'f64 (2,3)', 'f64 extreme')),
+    unary('nan_to_num', grad=True),
+)
+
+add(
+    binary('add'),
+    binary('sub', aliases=('subtract',), errors=('bool',)),
+    binary('mul', aliases=('multiply',)),
+    binary('div', db='nonzero', aliases=('divide', 'true_divide')),
+    binary('floor_divide', db='nonzero', errors=('bool',)),
+    binary('fmod', db='nonzero', errors=('bool',)),
+    binary('remainder', db='nonzero', errors=('bool',)),
+    binary('pow', da='positive', errors=('bool',)),
+    binary('atan2', errors=SCALARS),
+    binary('maximum', errors=SCALARS, inplace=False),
+    binary('minimum', errors=SCALARS, inplace=False),
+    binary('eq'),
+    binary('ne', aliases=('not_equal',)),
+    binary('lt', aliases=('less',)),
+    binary('le', aliases=('less_equal',)),
+    binary('gt', aliases=('greater',)),
+    binary('ge', aliases=('greater_equal',)),
+    binary('logical_and', errors=SCALARS),
+    binary('logical_or', errors=SCALARS),
+    binary('logical_xor', errors=SCALARS),
+    Op('bitwise_and', int_binary_samples(_seed('bitwise_and')), inplace=True, grad=False),
+    Op('bitwise_or', int_binary_samples(_seed('bitwise_or')), inplace=True, grad=False),
+    Op('bitwise_xor', int_binary_samples(_seed('bitwise_xor')), inplace=True, grad=False),
+)
+
+
+# -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
+def gap(names, check, reason):
+    """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
+    ids = set(names.split())
+    found = [op for op in OPS if op.id in ids]
+    assert len(found) == len(ids), f'gap for unknown entries: {ids - {op.id for op in found}}'
+    for op in found:
+        op.gaps[check] = reason
+
+
+gap(' '.join(op.id for op in OPS), 'out', _OUT_GAP)
+
+gap('floor_divide', 'backward', 'ember differentiates floor_divide (zero gradient) where PyTorch raises '
+    '"derivative for aten::floor_divide is not implemented"')
+gap('fmod remainder', 'backward', 'i10b: the divisor gets no gradient (FmodBackward1/RemainderBackward1)')
+gap('nan_to_num', 'backward', 'i10b: nan_to_num records no gradient')
+gap('square', 'sample:bool', 'i10a: square(bool) gives int8, PyTorch int64')
+gap('sign sgn', 'sample:bool', 'i10a: sign(bool) raises NumPy\'s UFuncTypeError')
+gap('neg', 'sample:bool', 'neg(bool) raises TypeError where PyTorch raises RuntimeError')
+gap('pow', 'sample:i64', 'int ** negative int raises NumPy\'s error where PyTorch gives 0 (or 1 for base 1)')
+for _s in SCALARS:
+    gap('atan2 maximum minimum logical_and logical_or logical_xor', 'sample:' + _s,
+        'ember accepts a Python scalar where PyTorch raises TypeError')
+gap('sgn', 'backward', 'sgn is sign: grad_fn SignBackward0 where PyTorch says SgnBackward0')
+gap('relu', 'sample:bool', "relu(bool) raises NumPy's UFuncTypeError where PyTorch raises RuntimeError")
+for _n in 'abs floor ceil trunc round frac fmod'.split():
+    gap(_n, 'sample:bool', 'ember accepts bool where PyTorch raises NotImplementedError')
+gap('frac', 'sample:i64', 'ember accepts int64 where PyTorch raises NotImplementedError')

@@ -1,0 +1,223 @@
+"""Every entry of tests/registry.py, on every sample, against PyTorch: forward value, dtype and shape,
+requires_grad and grad_fn names, gradients (against PyTorch, and float64 finite differences), the
+method, in-place and ``out=`` forms, aliases, and PyTorch's exception type on its error cases.
+Each (entry, sample) is one test that computes once and reports every property that differs."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import assert_same
+from registry import OPS, View
+
+CASES = [(op, s) for op in OPS for s in op.samples() if 'sample:' + s.desc not in op.gaps]
+
+
+def _ids():
+    return [f'{op.id}-{s.desc}' for op, s in CASES]
+
+
+def _tensor(lib, a, grad):
+    rg = grad and a.dtype.kind == 'f'
+    return lib.tensor(a, requires_grad=rg) if rg else lib.tensor(a)
+
+
+def make_args(lib, sample, grad=True):
+    """Turn a sample's arrays into ``lib`` tensors: (args, leaves that require grad)."""
+    leaves = []
+
+    def conv(v):
+        if isinstance(v, View):
+            leaf = _tensor(lib, v.base, grad and sample.grad)
+            leaves.append(leaf)
+            return v.fn(leaf)
+        if isinstance(v, np.ndarray):
+            t = _tensor(lib, v, grad and sample.grad)
+            leaves.append(t)
+            return t
+        if isinstance(v, (list, tuple)) and v and all(isinstance(x, (np.ndarray, View)) for x in v):
+            return type(v)(conv(x) for x in v)
+        return v
+    args = tuple(conv(v) for v in sample.args)
+    kwargs = {k: conv(v) for k, v in sample.kwargs.items()}
+    return args, kwargs, [t for t in leaves if t.requires_grad]
+
+
+def run(lib, fn, sample, grad=True):
+    """(result, args, kwargs, leaves) or (exception, ...) for fn(lib, *args, **kwargs)."""
+    args, kwargs, leaves = make_args(lib, sample, grad)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return fn(lib, *args, **kwargs), args, kwargs, leaves
+    except Exception as e:   # compared with PyTorch's exception below
+        return e, args, kwargs, leaves
+
+
+def _base_exc(e):
+    """The builtin exception class PyTorch's exception is (torch.linalg's errors subclass RuntimeError)."""
+    for c in type(e).__mro__:
+        if c.__module__ == 'builtins':
+            return c
+    return Exception
+
+
+def same_outcome(e, t, op, what, problems):
+    """ember's result ``e`` matches PyTorch's ``t``: the same exception type or the same values."""
+    if isinstance(t, Exception):
+        if not isinstance(e, _base_exc(t)):
+            problems.append(f'{what}: PyTorch raises {type(t).__name__} ({str(t)[:120]}), ember '
+                            f'{"returns " + type(e).__name__ if not isinstance(e, Exception) else "raises " + repr(e)[:200]}')
+        return False
+    if isinstance(e, Exception):
+        problems.append(f'{what}: ember raises {e!r:.300}')
+        return False
+    try:
+        assert_same(e, t, op.atol, op.rtol, what)
+    except AssertionError as err:
+        problems.append(str(err)[:600])
+        return False
+    return True
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [x for o in out for x in _flat(o)]
+    return [out]
+
+
+@pytest.mark.parametrize('op,sample', CASES, ids=_ids())
+def test_registry(op, sample):
+    problems = []
+    te, targs, tkw, tleaves = run(torch, op.call, sample)
+    if sample.error:
+        assert isinstance(te, Exception), f'PyTorch does not raise on this error case (it returns {te!r:.200})'
+    elif isinstance(te, Exception):
+        pytest.fail(f'PyTorch raises {type(te).__name__}: {te}: mark the sample error=True or fix it')
+    ee, eargs, ekw, eleaves = run(ember, op.call, sample)
+    if sample.unsupported:
+        assert isinstance(ee, Exception) and sample.unsupported in str(ee), \
+            f'ember must refuse {sample.unsupported!r} with an error naming it, got {ee!r:.300}'
+        return
+    ok = same_outcome(ee, te, op, 'forward', problems)
+    if ok:
+        check_autograd(op, sample, ee, te, eleaves, tleaves, problems)
+    if not sample.error:
+        check_forms(op, sample, te, problems)
+    assert not problems, '\n'.join(problems)
+
+
+def check_autograd(op, sample, ee, te, eleaves, tleaves, problems):
+    """requires_grad, grad_fn names, gradients against PyTorch, float64 gradcheck (and gradgradcheck)."""
+    if 'backward' in op.gaps:
+        return
+    touts = [o for o in _flat(te) if isinstance(o, torch.Tensor)]
+    eouts = [o for o in _flat(ee) if isinstance(o, ember.Tensor)]
+    for i, (e, t) in enumerate(zip(eouts, touts)):
+        if e.requires_grad != t.requires_grad:
+            problems.append(f'output {i}: requires_grad {e.requires_grad}, PyTorch {t.requires_grad}')
+            return
+        if t.grad_fn is not None and type(e.grad_fn).__name__ != t.grad_fn.name():
+            problems.append(f'output {i}: grad_fn {type(e.grad_fn).__name__}, PyTorch {t.grad_fn.name()}')
+    tg = [t for t in touts if t.requires_grad]
+    eg = [e for e, t in zip(eouts, touts) if t.requires_grad]
+    if not tg or not op.grad:
+        return
+    rng = np.random.default_rng(1)
+    seeds = [rng.uniform(-1, 1, size=tuple(t.shape)).astype(t.detach().numpy().dtype) for t in tg]
+    try:
+        torch.autograd.backward(tg, [torch.tensor(s) for s in seeds])
+    except RuntimeError as terr:   # PyTorch has no derivative for this op: ember must raise too
+        try:
+            ember.autograd.backward(eg, [ember.tensor(s) for s in seeds])
+            problems.append(f'backward: PyTorch raises ({terr}), ember does not')
+        except RuntimeError:
+            pass
+        return
+    try:
+        ember.autograd.backward(eg, [ember.tensor(s) for s in seeds])
+    except Exception as err:
+        problems.append(f'backward: ember raises {err!r:.300}')
+        return
+    for i, (e, t) in enumerate(zip(eleaves, tleaves)):
+        if t.grad is None:
+            if e.grad is not None and np.any(e.grad.numpy()):
+                problems.append(f'grad of input {i}: ember has one, PyTorch none')
+        elif e.grad is None:
+            problems.append(f'grad of input {i}: missing (PyTorch has one)')
+        else:
+            tgrad = torch.zeros_like(t) if t.grad._is_zerotensor() else t.grad
+            try:
+                assert_same(e.grad, tgrad, op.grad_atol, op.rtol * 10, f'grad of input {i}')
+            except AssertionError as err:
+                problems.append(str(err)[:600])
+    if sample.gradcheck:
+        gradcheck(op, sample, problems)
+
+
+def gradcheck(op, sample, problems):
+    """ember's float64 gradients (and second derivatives when ``op.gradgrad``) equal finite differences."""
+    args, kwargs, leaves = make_args(ember, sample)
+    inputs = [a for a in args if isinstance(a, ember.Tensor) and a.requires_grad]
+    pos = [i for i, a in enumerate(args) if isinstance(a, ember.Tensor) and a.requires_grad]
+
+    def f(*xs):
+        full = list(args)
+        for i, x in zip(pos, xs):
+            full[i] = x
+        out = op.call(ember, *full, **kwargs)
+        return tuple(o for o in _flat(out) if isinstance(o, ember.Tensor) and o.requires_grad)
+    try:
+        if not ember.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=False):
+            problems.append('gradcheck: ember gradients differ from finite differences')
+        if op.gradgrad and 'gradgrad' not in op.gaps and \
+                not ember.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-4, rtol=1e-3, raise_exception=False):
+            problems.append('gradgradcheck: ember second derivatives differ from finite differences')
+    except Exception as err:
+        problems.append(f'gradcheck: ember raises {err!r:.300}')
+
+
+def _empty_like_out(lib, t):
+    if isinstance(t, (tuple, list)):
+        return tuple(_empty_like_out(lib, x) for x in t)
+    return lib.empty(0, dtype=getattr(lib, str(t.dtype).split('.')[-1]))
+
+
+def check_forms(op, sample, te, problems):
+    """The method, in-place, out= and alias forms give PyTorch's results (or PyTorch's exception)."""
+    def compare(fn, what):
+        tr = run(torch, fn, sample, grad=False)
+        er = run(ember, fn, sample, grad=False)
+        if same_outcome(er[0], tr[0], op, what, problems) and what.endswith('_'):
+            if er[0] is not er[1][0]:
+                problems.append(f'{what}: does not return its input')
+    if op.method and 'method' not in op.gaps:
+        compare(lambda lib, x, *a, **k: getattr(x, op.method_name)(*a, **k), f'Tensor.{op.method_name}')
+    if op.inplace and 'inplace' not in op.gaps and sample.args and isinstance(sample.args[0], (np.ndarray, View)):
+        compare(lambda lib, x, *a, **k: getattr(x, op.method_name + '_')(*a, **k), f'Tensor.{op.method_name}_')
+    if op.out and 'out' not in op.gaps and isinstance(te, (torch.Tensor, tuple)):
+        def with_out(lib, *a, **k):
+            o = _empty_like_out(lib, te)
+            r = op.call(lib, *a, out=o, **k)
+            if r is not o and not (isinstance(o, tuple) and all(x is y for x, y in zip(r, o))):
+                raise AssertionError('out=: the result is not the out tensor')
+            return o
+        compare(with_out, 'out=')
+    if sample is op.samples()[0] or sample.desc == op.samples()[0].desc:
+        for alias in op.aliases:
+            compare(lambda lib, *a, **k: op.fn(lib, alias)(*a, **k), f'alias {alias}')
+
+
+def test_entries_are_pytorch_api():
+    """Every entry's names exist in PyTorch (so the method/inplace/alias flags are true)."""
+    import importlib
+    missing = []
+    for op in OPS:
+        for full in op.names():
+            mod, _, name = full.rpartition('.')
+            obj = torch.Tensor if mod == 'torch.Tensor' else importlib.import_module(mod)
+            if not hasattr(obj, name):
+                missing.append(full)
+    assert not missing, f'not PyTorch API: {missing}'
