@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,8 +22,7 @@ torch.Tensor.maximum_ torch.Tensor.minimum_
 torch.autograd.FunctionCtx torch.autograd.GradcheckError torch.autograd.InplaceFunction torch.autograd.Node
 torch.autograd.engine torch.autograd.is_grad_enabled torch.autograd.is_inference_mode_enabled
 torch.autograd.once_differentiable torch.autograd.run_backward
-torch.linalg.GRAD torch.linalg.LinalgDetBackward0 torch.linalg.LinalgInvExBackward0 torch.linalg.LinalgLstsqBackward0
-torch.linalg.LinalgSolveExBackward0 torch.linalg.Node torch.linalg.Tensor torch.linalg.namedtuple
+torch.linalg.GRAD torch.linalg.Node torch.linalg.Tensor torch.linalg.namedtuple
 torch.nn.NonDynamicallyQuantizableLinear torch.nn.activation torch.nn.batchnorm torch.nn.container torch.nn.conv
 torch.nn.distance torch.nn.dropout torch.nn.flatten torch.nn.instancenorm torch.nn.linear torch.nn.loss
 torch.nn.module torch.nn.normalization torch.nn.padding torch.nn.pixelshuffle torch.nn.pooling
@@ -52,7 +52,7 @@ def names(target):
     for name in dir(obj):
         if name.startswith('_') and not (target.endswith('.Tensor') and name.startswith('__') and name.endswith('__')):
             continue
-        if name in HIDDEN:
+        if name in HIDDEN or re.fullmatch(r'\w+Backward\d+', name):   # grad_fn node classes are not API
             continue
         value = getattr(obj, name, None)
         if inspect.ismodule(value) and not value.__name__.startswith('ember'):
