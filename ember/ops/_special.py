@@ -131,3 +131,59 @@ def erfinv(a):
     x[y == 1.0] = np.inf
     x[y > 1.0] = np.nan
     return np.copysign(x, a)
+
+
+def _two_prod(a, b):
+    """a*b = p + e exactly (Dekker's product; NumPy has no fused multiply-add)."""
+    p = a * b
+    ah = a * _SPLIT
+    ah -= ah - a
+    al = a - ah
+    bh = b * _SPLIT
+    bh -= bh - b
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dd_mul(xh, xl, yh, yl):
+    """(xh + xl) * (yh + yl) as a double-double."""
+    p, e = _two_prod(xh, yh)
+    e += xh * yl + xl * yh
+    h = p + e
+    return h, e - (h - p)
+
+
+def _powering(x, m, mul):
+    """x ** m for m >= 1 by binary powering with the product ``mul``."""
+    r = None
+    while m:
+        if m & 1:
+            r = x if r is None else mul(r, x)
+        m >>= 1
+        if m:
+            x = mul(x, x)
+    return r
+
+
+def int_power(a, n):
+    """a ** n for an integer n != 0, correctly rounded but for rare cases: float32 and float16 by binary
+    powering in float64, float64 in double-double (NumPy's float64 pow was about 95% correctly rounded on a
+    dense grid, and 30x slower)."""
+    if a.dtype == np.float64 and abs(n) > 64:
+        return np.power(a, float(n))
+    if a.dtype != np.float64:
+        r = _powering(a.astype(np.float64), abs(n), np.multiply)
+        return (1.0 / r if n < 0 else r).astype(a.dtype)
+    m, ex = np.frexp(a)   # a = m * 2**ex, 0.5 <= |m| < 1: m**n neither overflows nor underflows for |n| <= 64
+    rh, rl = _powering((m, np.zeros_like(m)), abs(n), lambda x, y: _dd_mul(*x, *y))
+    if n < 0:
+        q = 1.0 / rh
+        p, e = _two_prod(q, rh)
+        rh = q + q * (((1.0 - p) - e) - q * rl)
+    else:
+        rh = rh + rl
+    out = np.ldexp(rh, ex * n)
+    bad = ~np.isfinite(a) | (a == 0)
+    if bad.any():   # zeros, inf and NaN (signed zeros and infinities as C99's pow gives them)
+        out[bad] = np.power(a[bad], float(n))
+    return out

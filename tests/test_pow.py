@@ -1,0 +1,79 @@
+"""pow with a Python-number exponent: PyTorch's CPU kernel's special cases to the bit, every other integer
+exponent correctly rounded (so equal to PyTorch wherever PyTorch's pow is correctly rounded)."""
+import mpmath
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+mpmath.mp.prec = 113
+
+
+def _grid(dtype):
+    rng = np.random.default_rng(7)
+    with np.errstate(over='ignore'):
+        parts = [rng.uniform(-4, 4, 1500), rng.uniform(0, 2, 500), 10.0 ** rng.uniform(-40, 40, 300),
+                 -(10.0 ** rng.uniform(-20, 20, 100)),
+                 [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-45, 3e38, 1e-310, 1e300]]
+        return np.concatenate(parts).astype(dtype)
+
+
+def _correctly_rounded(x, e):
+    out = []
+    for v in x.astype(np.float64):
+        if np.isfinite(v) and v != 0 and (v > 0 or float(e).is_integer()):
+            out.append(float(mpmath.mpf(v) ** e))
+        else:
+            with np.errstate(all='ignore'):
+                out.append(np.power(v, float(e)))
+    with np.errstate(over='ignore'):
+        return np.array(out).astype(x.dtype)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('e', [2, 3, -2, -1, -0.5, 0, 1, 2.0, 3.0])
+def test_special_exponents_equal_torch_bit_for_bit(dtype, e):
+    x = _grid(dtype)
+    got = (ember.tensor(x) ** e).numpy()
+    want = (torch.from_numpy(x) ** e).numpy()
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(ember.pow(ember.tensor(x), e).numpy(), want)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('e', [0.5, 4, -3, 7, 12])
+def test_other_exponents_correctly_rounded(dtype, e):
+    """PyTorch's sqrt here (MKL) and its pow (SLEEF) are each about 1 ulp: equal wherever they are exact."""
+    x = _grid(dtype)
+    got = (ember.tensor(x) ** e).numpy()
+    ref = _correctly_rounded(x, e)
+    np.testing.assert_array_equal(got, ref)
+    theirs = (torch.from_numpy(x) ** e).numpy()
+    exact = (theirs == ref) | (np.isnan(theirs) & np.isnan(ref))
+    assert exact.mean() > 0.6
+    np.testing.assert_array_equal(got[exact], theirs[exact])
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('e', [2, 3, 4, -1])
+def test_gradient_grouped_as_torch(dtype, e):
+    """grad * (e * x.pow(e - 1)), with x.pow(e - 1) one of the special cases: bit for bit."""
+    x = np.random.default_rng(1).uniform(0.1, 3, 500).astype(dtype)
+    g = np.random.default_rng(2).standard_normal(500).astype(dtype)
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (xe ** e).backward(ember.tensor(g))
+    (xt ** e).backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(xe.grad.numpy(), xt.grad.numpy())
+
+
+def test_dtypes_and_names():
+    for x, e in ((ember.tensor([1, 2, 3]), 2.5), (ember.tensor([1., 2.], dtype=ember.float16), 2),
+                 (ember.tensor([1., 2.], dtype=ember.float16), 0.5), (ember.tensor([2, 3]), 3)):
+        t = torch.from_numpy(x.numpy())
+        got, want = x ** e, t ** e
+        assert repr(got.dtype) == repr(want.dtype)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    y = ember.tensor([1., 2.], requires_grad=True) ** 3
+    assert type(y.grad_fn).__name__ == 'PowBackward0'
