@@ -7,9 +7,10 @@ import numpy as np
 from ..autograd import dual
 from ..backend import gemm
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from ._util import fmt_shape
+from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 
 _TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
          'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
@@ -192,26 +193,67 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return Tensor._make(r)
 
 
-class LinearBackward(Node):
-    """Backward of ``F.linear`` for inputs of any rank (named as PyTorch names the last op)."""
-    __slots__ = ('need', 'xshape')
+class _LinearMm(Node):
+    """The product inside ``F.linear`` on a 2-D view x2 of the input: edges (bias, x2, weight.T) for
+    AddmmBackward0, (x2, weight.T) for MmBackward0, in PyTorch's order; it returns weight.T's gradient
+    as the transposed view of a contiguous g^T x2, which TBackward0 turns back."""
+    __slots__ = ('need',)
 
     def backward(self, g):
         x, w = self.saved()
-        out_f = g.shape[-1]
-        g2 = g.reshape((-1, out_f))
-        gx = dual.matmul(g2, w).reshape(self.xshape) if self.need[0] else None
-        gw = dual.matmul(g2.swapaxes(0, 1), x.reshape((-1, x.shape[-1]))) if self.need[1] else None
-        gb = g2.sum(axis=0) if self.need[2] else None
-        return gx, gw, gb
+        gx = dual.matmul(g, w) if self.need[0] else None
+        gwt = dual.matmul(g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1]))).swapaxes(0, 1) if self.need[1] else None
+        if self._n_edges == 2:
+            return gx, gwt
+        return (g.sum(axis=0) if self.need[2] else None), gx, gwt
 
 
-_LINEAR = {n: type(n, (LinearBackward,), {'__slots__': ()}) for n in
-           ('AddmmBackward0', 'MmBackward0', 'ViewBackward0', 'UnsafeViewBackward0', 'SqueezeBackward4')}
+_LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k})
+           for n, k in (('AddmmBackward0', 3), ('MmBackward0', 2))}
+_new = object.__new__
+_SqueezeBackward4 = type('SqueezeBackward4', (Node,), {'__slots__': ('shape',), 'backward': lambda self, g: g.reshape(
+    self.shape), '__doc__': 'Backward of dropping the row dim a 1-D input to F.linear gained.'})
+
+
+def _view_node(cls, edge, shape):
+    """A reshape node (ViewBackward0 and kin) on ``edge`` that gives gradients the shape ``shape``."""
+    node = _new(cls)
+    node.next_functions = (edge,)
+    node.shape = shape
+    return (node, 0)
+
+
+def _linear_graph(input, weight, bias, r, need):
+    """Record F.linear as PyTorch does: [View](Addmm|Mm)(bias, [View|Unsqueeze](x), TBackward0(weight))."""
+    x = input._data
+    xe = _edge(input) if need[0] else _NO_EDGE
+    if need[0] and x.ndim != 2:
+        xe = _view_node(UnsqueezeBackward0 if x.ndim == 1 and bias is None else ViewBackward0, xe, x.shape)
+    we = _NO_EDGE
+    if need[1]:
+        t = _new(TBackward0)
+        t.next_functions = (_edge(weight),)
+        we = (t, 0)
+    if bias is None:
+        mm = _new(_LIN_MM['MmBackward0'])
+        mm.next_functions = (xe, we)
+    else:
+        mm = _new(_LIN_MM['AddmmBackward0'])
+        mm.next_functions = (_edge(bias) if need[2] else _NO_EDGE, xe, we)
+    mm.need = need
+    mm.save(input if need[1] else None, weight if need[0] else None)
+    if x.ndim == 2:
+        return Tensor._make(r, mm)
+    if x.ndim == 1:
+        out = _SqueezeBackward4 if bias is None else ViewBackward0
+    else:
+        out = UnsafeViewBackward0 if bias is None else ViewBackward0
+    node, _ = _view_node(out, (mm, 0), (int(np.prod(x.shape[:-1])), r.shape[-1]))
+    return Tensor._make(r, node)
 
 
 def linear(input, weight, bias=None):
-    """x @ weight.T + bias: one GEMM forward, two backward."""
+    """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
     x, w = input._data, weight._data
     if x.shape[-1] != w.shape[-1] if w.ndim else True:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]}) '
@@ -223,17 +265,8 @@ def linear(input, weight, bias=None):
     if bias is not None:
         r += bias._data
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
-    if GRAD.enabled and any(need):
-        if x.ndim == 2:
-            name = 'AddmmBackward0' if bias is not None else 'MmBackward0'
-        elif x.ndim == 1:
-            name = 'ViewBackward0' if bias is not None else 'SqueezeBackward4'
-        else:
-            name = 'ViewBackward0' if bias is not None else 'UnsafeViewBackward0'
-        node = _LINEAR[name]((input, weight, bias))
-        node.need, node.xshape = need, x.shape
-        node.save(input if need[1] else None, weight if need[0] else None)
-        return Tensor._make(r, node)
+    if GRAD.enabled and (need[0] or need[1] or need[2]):
+        return _linear_graph(input, weight, bias, r, need)
     return Tensor._make(r)
 
 

@@ -138,12 +138,33 @@ def make_reshape_inplace(fn, name):
         r = fn(self, *args, **kwargs)
         self._data = r._data
         if r.grad_fn is not None:
+            cls = _INPLACE_NODE.get(type(r.grad_fn).__name__)
+            if cls is not None:
+                r.grad_fn.__class__ = cls(type(r.grad_fn))
             self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
         self._bump()
         return self
     op_.__name__ = name
     op_.__doc__ = f'In-place version of ``{fn.__name__}``: changes this tensor\'s shape (returns self).'
     return op_
+
+
+def _renamed(name):
+    """The in-place node class PyTorch names ``name``: the out-of-place one under another name (made once)."""
+    made = {}
+
+    def get(base):
+        cls = made.get(base)
+        if cls is None:
+            cls = made[base] = type(name, (base,), {'__slots__': ()})
+        return cls
+    return get
+
+
+_INPLACE_NODE = {old: _renamed(new) for old, new in (
+    ('UnsqueezeBackward0', 'UnsqueezeBackward1'), ('SqueezeBackward0', 'SqueezeBackward3'),
+    ('SqueezeBackward1', 'SqueezeBackward4'), ('SqueezeBackward2', 'SqueezeBackward5'),
+    ('TBackward0', 'TBackward1'), ('TransposeBackward0', 'TransposeBackward1'))}
 
 
 def zero_(t):

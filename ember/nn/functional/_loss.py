@@ -413,6 +413,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                f'{_SCALAR[t.dtype.name]}')
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
     _check_target(x, t)
+    if not label_smoothing:     # PyTorch's graph: NllLossBackward0 <- LogSoftmaxBackward0
+        from ...ops.reduction import log_softmax
+        return nll_loss(log_softmax(input, 1 if x.ndim > 1 else 0), target, weight, None, ignore_index, None,
+                        reduction)
     logp = _log_softmax_rows(_as_rows(x))
     co = _Coeffs(t, C, weight, ignore_index, label_smoothing, x.dtype)
     out = _index_out(co.losses(logp), co, reduction, t.shape, x.dtype)
@@ -456,8 +460,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                            f'weight tensor of shape: {list(weight.shape)}')
     co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
     out = _index_out(co.losses(_as_rows(x)), co, reduction, t.shape, x.dtype)
-    return record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
-                  ctx=(co, reduction, x.shape, x.dtype))
+    r = record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
+               ctx=(co, reduction, x.shape, x.dtype))
+    if r.grad_fn is not None:   # PyTorch differentiates the input only: one edge
+        r.grad_fn.next_functions = r.grad_fn.next_functions[:1]
+    return r
 
 
 # -- binary cross entropy -------------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""The backward graph has PyTorch's shape where tutorials print it (issue 10): grad_fn names and
+next_functions chains of F.linear / nn.Linear for every input rank, cross_entropy, and the in-place
+shape ops; gradients through the new graph equal PyTorch's."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def chain(fn):
+    """A grad_fn and everything under it, as nested names with output numbers."""
+    if fn is None:
+        return 'None'
+    return fn.name() + '(' + ', '.join(chain(c) + (f':{n}' if n else '') for c, n in fn.next_functions) + ')'
+
+
+LINEAR = [(shape, x_grad, bias) for shape in [(3,), (2, 3), (5, 2, 3), (2, 2, 2, 3)]
+          for x_grad in (False, True) for bias in (True, False)]
+
+
+@pytest.mark.parametrize('shape,x_grad,bias', LINEAR)
+def test_linear_graph_and_gradients(shape, x_grad, bias):
+    res = []
+    w0 = (np.arange(12.).reshape(4, 3) / 7).astype(np.float32)
+    x0 = np.linspace(-1, 1, int(np.prod(shape))).reshape(shape).astype(np.float32)
+    for lib in (ember, torch):
+        w = lib.tensor(w0, requires_grad=True)
+        b = lib.tensor(np.arange(4.).astype(np.float32), requires_grad=True)
+        x = lib.tensor(x0, requires_grad=x_grad)
+        y = lib.nn.functional.linear(x * 1 if x_grad else x, w, b if bias else None)
+        (y * y).sum().backward()
+        res.append((chain(y.grad_fn), w.grad.numpy(), b.grad.numpy() if bias else 0, x.grad.numpy() if x_grad else 0))
+    assert res[0][0] == res[1][0]
+    for e, t in zip(res[0][1:], res[1][1:]):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_module_blitz_print():
+    """The 60-minute blitz prints loss.grad_fn and two steps of next_functions."""
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        net = lib.nn.Linear(3, 2)
+        loss = lib.nn.MSELoss()(net(lib.ones(4, 3)), lib.zeros(4, 2))
+        fn = loss.grad_fn
+        out.append([fn.name(), fn.next_functions[0][0].name(),
+                    [f.name() if f else None for f, _ in fn.next_functions[0][0].next_functions],
+                    chain(fn)])
+    assert out[0] == out[1]
+
+
+@pytest.mark.parametrize('frozen', ['weight', 'bias', 'input_only'])
+def test_linear_graph_with_frozen_parameters(frozen):
+    chains = []
+    for lib in (ember, torch):
+        w = lib.ones(2, 3, requires_grad=frozen != 'weight' and frozen != 'input_only')
+        b = lib.ones(2, requires_grad=frozen != 'bias' and frozen != 'input_only')
+        x = lib.ones(4, 3, requires_grad=frozen == 'input_only')
+        chains.append(chain(lib.nn.functional.linear(x, w, b).grad_fn))
+    assert chains[0] == chains[1]
+
+
+CE = [((4, 3), [0, 2, 1, 2]), ((3,), 1), ((2, 3, 2, 2), [[[0, 1], [2, 0]], [[1, 1], [0, 2]]])]
+
+
+@pytest.mark.parametrize('shape,target', CE)
+@pytest.mark.parametrize('kw', [{}, {'reduction': 'none'}, {'reduction': 'sum'}, {'weight': True},
+                                {'ignore_index': 2}])
+def test_cross_entropy_records_nll_of_log_softmax(shape, target, kw):
+    x0 = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        k = dict(kw)
+        if 'weight' in k:
+            k['weight'] = lib.tensor([1., 2., .5])
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor(target), **k)
+        loss.sum().backward()
+        res.append((chain(loss.grad_fn), loss.detach().numpy(), x.grad.numpy()))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_module():
+    for lib in (ember, torch):
+        loss = lib.nn.CrossEntropyLoss()(lib.ones(2, 3, requires_grad=True), lib.tensor([0, 1]))
+        assert chain(loss.grad_fn) == 'NllLossBackward0(LogSoftmaxBackward0(torch::autograd::AccumulateGrad()))'
+
+
+INPLACE = {'unsqueeze_': lambda y: y.unsqueeze_(0), 'squeeze_': lambda y: y.squeeze_(),
+           'squeeze_dim': lambda y: y.squeeze_(0), 'squeeze_dims': lambda y: y.squeeze_((0, 2)),
+           't_': lambda y: y.t_(), 'transpose_': lambda y: y.transpose_(0, 1)}
+
+
+@pytest.mark.parametrize('op', list(INPLACE))
+def test_inplace_shape_ops_are_named_as_pytorch(op):
+    res = []
+    for lib in (ember, torch):
+        x = lib.ones(1, 2, 1, requires_grad=True) if 'squeeze' in op else lib.ones(2, 3, requires_grad=True)
+        y = x * 2
+        INPLACE[op](y)
+        (y * y).sum().backward()
+        res.append((y.grad_fn.name(), x.grad.numpy()))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1])
