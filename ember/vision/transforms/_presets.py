@@ -1,0 +1,51 @@
+"""The evaluation preprocessing a pretrained classifier expects (``Weights.transforms()``)."""
+import ember
+from ember import nn
+
+from . import functional as F
+from .functional import InterpolationMode
+
+__all__ = ['ImageClassification']
+
+
+def _to_float_image(img):
+    """A uint8 image tensor scaled to float32 in [0, 1]; a float one unchanged (``convert_image_dtype``)."""
+    if img.dtype.is_floating_point:
+        return img
+    if img.dtype != ember.uint8:
+        raise TypeError(f'ImageClassification expects a uint8 or float image, got {img.dtype}')
+    return img.to(ember.float32) / 255
+
+
+class ImageClassification(nn.Module):
+    """Resize the shorter edge to ``resize_size``, crop the centre ``crop_size``, scale to [0, 1] and
+    normalize with ImageNet's mean and std; accepts PIL images and (..., C, H, W) tensors."""
+
+    def __init__(self, *, crop_size, resize_size=256, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+        super().__init__()
+        self.crop_size = [crop_size]
+        self.resize_size = [resize_size]
+        self.mean = list(mean)
+        self.std = list(std)
+        self.interpolation = interpolation
+        self.antialias = antialias
+
+    def forward(self, img):
+        img = F.resize(img, self.resize_size, interpolation=self.interpolation, antialias=self.antialias)
+        img = F.center_crop(img, self.crop_size)
+        if not isinstance(img, ember.Tensor):
+            img = F.pil_to_tensor(img)
+        return F.normalize(_to_float_image(img), mean=self.mean, std=self.std)
+
+    def __repr__(self):
+        fields = (f'crop_size={self.crop_size}', f'resize_size={self.resize_size}', f'mean={self.mean}',
+                  f'std={self.std}', f'interpolation={self.interpolation}')
+        return self.__class__.__name__ + '(' + ''.join('\n    ' + f for f in fields) + '\n)'
+
+    def describe(self):
+        return ('Accepts ``PIL.Image``, batched ``(B, C, H, W)`` and single ``(C, H, W)`` image ``torch.Tensor`` '
+                f'objects. The images are resized to ``resize_size={self.resize_size}`` using '
+                f'``interpolation={self.interpolation}``, followed by a central crop of '
+                f'``crop_size={self.crop_size}``. Finally the values are first rescaled to ``[0.0, 1.0]`` and '
+                f'then normalized using ``mean={self.mean}`` and ``std={self.std}``.')
