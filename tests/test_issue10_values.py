@@ -114,3 +114,67 @@ def test_narrow_in_range():
     same(lambda L: L.arange(5).narrow(0, -2, 2))
     same(lambda L: L.arange(5).narrow(0, 5, 0))
     raises_like(lambda L: L.tensor(1).narrow(0, 0, 1))
+
+
+# -- losses ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('fn', [
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t),
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t, reduction='sum'),
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t, reduction='none'),
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t, label_smoothing=0.1),
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t, weight=L.tensor([1., 2., 3., 4.])),
+    lambda L, x, t: L.nn.functional.nll_loss(x, t),
+    lambda L, x, t: L.nn.functional.cross_entropy(x, t * 0 + 1, ignore_index=1),
+])
+def test_all_targets_ignored_gives_nan_loss_zero_grad(fn):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    res = []
+    for L in LIBS:
+        xt = L.tensor(x, requires_grad=True)
+        out = fn(L, xt, L.tensor([-100, -100, -100]))
+        out.sum().backward()
+        res.append((out, xt.grad))
+    assert_same(res[1], res[0])
+
+
+def test_all_ignored_batch_leaves_optimizer_step_finite():
+    for L in LIBS:
+        lin = L.nn.Linear(4, 3)
+        opt = L.optim.SGD(lin.parameters(), lr=0.1)
+        L.nn.functional.cross_entropy(lin(L.ones(2, 4)), L.tensor([-100, -100])).backward()
+        opt.step()
+        assert bool(L.isfinite(lin.weight).all())
+
+
+@pytest.mark.parametrize('x,t', [([0.3, 0.6], [2., 0.]), ([0.3, 0.6], [-0.5, 0.]), ([1.5, 0.5], [1., 0.])])
+def test_bce_out_of_range_raises(x, t):
+    raises_like(lambda L: L.nn.functional.binary_cross_entropy(L.tensor(x), L.tensor(t)), 'between 0 and 1')
+
+
+@pytest.mark.parametrize('dt', ['float64', 'int64', 'float16'])
+def test_bce_mixed_dtypes_raise(dt):
+    raises_like(lambda L: L.nn.functional.binary_cross_entropy(L.tensor([0.3, 0.6]),
+                                                               L.tensor([1, 0], dtype=getattr(L, dt))), 'Found dtype')
+
+
+LOSS_DTYPES = [('float32', 'float64'), ('float64', 'float32'), ('float32', 'int64'), ('float16', 'float32'),
+               ('float32', 'float16')]
+
+
+@pytest.mark.parametrize('name', ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss',
+                                  'binary_cross_entropy_with_logits'])
+@pytest.mark.parametrize('dx,dt', LOSS_DTYPES)
+def test_loss_mixed_dtype_promotion(name, dx, dt):
+    x, t = [0.3, -0.6, 1.7], [1, 0, 1]
+
+    def run(L):
+        xt = L.tensor(x, dtype=getattr(L, dx), requires_grad=True)
+        return getattr(L.nn.functional, name)(xt, L.tensor(t, dtype=getattr(L, dt)))
+    try:
+        out_t = run(torch)
+    except RuntimeError:
+        raises_like(run)
+        return
+    out_e = run(ember)
+    assert_same(out_e, out_t, atol=1e-3 if 'float16' in (dx, dt) else 1e-6, rtol=1e-3)

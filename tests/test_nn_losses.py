@@ -63,7 +63,7 @@ for r in REDS:
         (f'bce_{r}', lambda L, x, y, r=r: F(L).binary_cross_entropy(L.sigmoid(x), L.sigmoid(y), reduction=r),
          [S, S], {}),
         (f'bce_weight_{r}', lambda L, x, r=r: F(L).binary_cross_entropy(
-            L.sigmoid(x), const(L, [[0, 1, 0.3, 1]] * 3), weight=const(L, W4), reduction=r), [S], {}),
+            L.sigmoid(x), const(L, [[0, 1, 0.3, 1]] * 3).to(x.dtype), weight=const(L, W4), reduction=r), [S], {}),
         (f'bce_logits_{r}', lambda L, x, y, r=r: F(L).binary_cross_entropy_with_logits(
             x, L.sigmoid(y), reduction=r), [S, S], {}),
         (f'bce_logits_pos_weight_{r}', lambda L, x, y, r=r: F(L).binary_cross_entropy_with_logits(

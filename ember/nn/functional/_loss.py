@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ... import ops
+from ... import _dtype, ops
 from ...autograd import dual
 from ...autograd.grad_mode import no_grad
 from ...ops import shape as _shape
@@ -76,28 +76,41 @@ def _check_tensor(x, name, fn):
 
 
 # -- elementwise regression losses (one fused node each) -------------------------------------------------
-def _regression(name, loss_fn, grad_fn, ref_fn):
-    """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d."""
+def _loss_dtype(x, t):
+    """The dtype a loss of input ``x`` and target ``t`` computes in: PyTorch's promotion of the two when
+    both are floating (float32 with float64 gives float64), else the input's dtype."""
+    if t.dtype == x.dtype or x.dtype.kind != 'f':
+        return x.dtype
+    if t.dtype.kind != 'f':
+        return x.dtype
+    return _dtype.promote_types(_dtype.from_np(x.dtype), _dtype.from_np(t.dtype)).np
+
+
+def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
+    """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d. Mixed
+    float dtypes compute in the promoted dtype; the result has it (or the input's, ``keep_input_dtype``,
+    as PyTorch's huber_loss)."""
     def np_backward(self, g):
-        d, red, p, xs, ts = self.ctx
+        d, red, p, xs, ts, xd, td = self.ctx
         gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
-        gx = dual.sum_to(gd, xs) if self.need[0] else None
-        gt = dual.sum_to(-gd, ts) if self.need[1] else None
+        gx = dual.sum_to(gd, xs).astype(xd, copy=False) if self.need[0] else None
+        gt = dual.sum_to(-gd, ts).astype(td, copy=False) if self.need[1] else None
         return gx, gt
 
     def reference(ctx, x, t):
-        _, red, p, _, _ = ctx
+        red, p = ctx[1], ctx[2]
         return _reduce(ref_fn(x - t, p), red)
 
     cls = fused(name, np_backward, reference)
 
     def op(input, target, reduction, p=None):
         x, t = input._data, target._data
-        if t.dtype != x.dtype:
-            t = t.astype(x.dtype) if x.dtype.kind == 'f' else t
-        d = x - t
+        ct = _loss_dtype(x, t)
+        d = x.astype(ct, copy=False) - t.astype(ct, copy=False)
         out = _reduce_arr(loss_fn(d, p), reduction)
-        return record(cls, (input, target), out, ctx=(d, reduction, p, x.shape, t.shape))
+        if keep_input_dtype:
+            out = out.astype(x.dtype, copy=False)
+        return record(cls, (input, target), out, ctx=(d, reduction, p, x.shape, t.shape, x.dtype, t.dtype))
     return op
 
 
@@ -129,7 +142,8 @@ def _huber_ref(d, delta):
 
 
 _huber = _regression('HuberLossBackward0', _huber_np,
-                     lambda d, delta: np.clip(d, -delta, delta).astype(d.dtype, copy=False), _huber_ref)
+                     lambda d, delta: np.clip(d, -delta, delta).astype(d.dtype, copy=False), _huber_ref,
+                     keep_input_dtype=True)
 
 
 def _weighted(loss, weight, input, reduction):
@@ -280,6 +294,8 @@ def _row_grads(g, red, denom):
     """Upstream gradient per row: g / denom for 'mean', g for 'sum', g flattened for 'none'."""
     if red == 'none':
         return np.asarray(g).reshape(-1)
+    if red == 'mean' and not denom:     # every target ignored: the loss is NaN, the gradient zero (PyTorch)
+        return np.zeros((), np.asarray(g).dtype)
     return np.asarray(g / denom if red == 'mean' else g).reshape(())
 
 
@@ -312,7 +328,7 @@ def _index_ref(logp, red, co, tshape):
     a = Tensor._make(co.dense(logp._data.dtype))
     rows = -(logp * a).sum(1)
     if red == 'mean':
-        return rows.sum() / float(co.denom)
+        return rows.sum() / float(co.denom) if co.denom else rows.sum() + float('nan')
     if red == 'sum':
         return rows.sum()
     return rows.reshape(tshape)
@@ -505,9 +521,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.shape != input.shape:
         raise ValueError(f'Using a target size ({target.shape}) that is different to the input size '
                          f'({input.shape}) is deprecated. Please ensure they have the same size.')
-    x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+    x, t = input._data, target._data
+    if t.dtype != x.dtype:
+        raise RuntimeError(f'Found dtype {_SCALAR[t.dtype.name]} but expected {_SCALAR[x.dtype.name]}')
     if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
         raise RuntimeError('all elements of input should be between 0 and 1')
+    if ((t < 0) | (t > 1)).any():
+        raise RuntimeError('all elements of target should be between 0 and 1')
     w = None
     if weight is not None:
         w = weight._data.astype(x.dtype, copy=False)
@@ -530,7 +550,7 @@ def _sigmoid(x):
 
 
 def _bcel_backward(self, g):
-    x, t, w, pw, red = self.ctx
+    x, t, w, pw, red, xd, td = self.ctx
     gs = _grad_scale(g, red, x.size)
     wv = 1.0 if w is None else w
     sp = None
@@ -541,12 +561,12 @@ def _bcel_backward(self, g):
         else:
             lw = (pw - 1) * t + 1
             d = lw * (_sigmoid(x) - 1) + (1 - t)
-        gx = dual.sum_to(d * wv * gs, x.shape).astype(x.dtype, copy=False)
+        gx = dual.sum_to(d * wv * gs, x.shape).astype(xd, copy=False)
     if self.need[1] or self.need[3]:
         sp = _softplus_neg(x)
     if self.need[1]:
         dt = -x if pw is None else -x + (pw - 1) * sp
-        gt = dual.sum_to(dt * wv * gs, t.shape).astype(t.dtype, copy=False)
+        gt = dual.sum_to(dt * wv * gs, t.shape).astype(td, copy=False)
     if self.need[2]:
         gw = dual.sum_to(_bcel_loss(x, t, pw) * gs, w.shape).astype(w.dtype, copy=False)
     if self.need[3]:
@@ -579,16 +599,20 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
-    x = input._data
-    t = target._data.astype(x.dtype, copy=False)
+    x, t = input._data, target._data
+    xd, td = x.dtype, t.dtype
+    if td != xd and td.kind != 'f':     # PyTorch writes the result in the target's dtype
+        raise RuntimeError(f"result type {_SCALAR[xd.name]} can't be cast to the desired output type "
+                           f"{_SCALAR[td.name]}")
     w = None if weight is None else weight._data.astype(x.dtype, copy=False)
     pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
-    loss = _bcel_loss(x, t, pw)
+    loss = _bcel_loss(x, t, pw)     # mixed dtypes: the softplus in the input's dtype, the rest promoted
     if w is not None:
         loss = loss * w
-    out = _reduce_arr(np.asarray(loss).astype(x.dtype, copy=False), reduction)
+    loss = np.asarray(loss)
+    out = _reduce_arr(loss.astype(np.promote_types(xd, td), copy=False), reduction).astype(td, copy=False)
     return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
-                  ctx=(x, t, w, pw, reduction))
+                  ctx=(x, t, w, pw, reduction, xd, td))
 
 
 # -- soft margin (fused), kl div and the composed losses -------------------------------------------------------
