@@ -178,3 +178,86 @@ def test_loss_mixed_dtype_promotion(name, dx, dt):
         return
     out_e = run(ember)
     assert_same(out_e, out_t, atol=1e-3 if 'float16' in (dx, dt) else 1e-6, rtol=1e-3)
+
+
+# -- median, nanmedian and NumPy's axis= spelling ---------------------------------------------------------------
+
+NANROWS = np.array([[1., 5., 2., 2.], [3., np.nan, 0., 1.], [np.nan, np.nan, 4., 7.]], np.float32)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L, x: L.median(x), lambda L, x: x.median(1), lambda L, x: x.median(0, keepdim=True),
+    lambda L, x: L.median(x, dim=-1), lambda L, x: x.nanmedian(), lambda L, x: L.nanmedian(x, 1, True),
+    lambda L, x: x[0].median(), lambda L, x: x[0].median(0), lambda L, x: x[:1].nanmedian(),
+])
+def test_median(fn):
+    check(fn, inputs=[NANROWS], gradcheck=False)
+
+
+def test_median_gradcheck_and_ints():
+    check(lambda L, x: L.median(x, 1), (3, 5))
+    check(lambda L, x: L.median(x), (3, 5))
+    check(lambda L, x: L.nanmedian(x, 0)[0], (4, 3))
+    same(lambda L: L.tensor([[1, 3, 2, 4]]).median(1))
+    same(lambda L: L.tensor(3.).median(0))
+    raises_like(lambda L: L.zeros(3, 0).median(1))
+
+
+@pytest.mark.parametrize('name', ['max', 'min', 'argmax', 'argmin', 'amax', 'amin', 'prod', 'logsumexp', 'all',
+                                  'any', 'nansum', 'nanmean', 'median', 'nanmedian'])
+def test_axis_alias(name):
+    same(lambda L: getattr(L, name)(L.tensor([[1., 5., 2.], [3., 2., 0.]]), axis=1))
+    same(lambda L: getattr(L.tensor([[1., 5., 2.], [3., 2., 0.]]), name)(axis=0, keepdims=True))
+
+
+# -- pointwise and shape corners ---------------------------------------------------------------------------------
+
+def test_sign_nan_is_zero():
+    same(lambda L: L.sign(L.tensor([float('nan'), -1., 0., 2.])))
+    same(lambda L: L.sgn(L.tensor([float('nan'), -1.])))
+
+
+@pytest.mark.parametrize('name', ['maximum', 'minimum', 'max', 'min'])
+def test_minmax_gradient_reaches_nan_operand(name):
+    nan = np.nan
+    check(lambda L, a, b: getattr(L, name)(a, b), inputs=[np.array([nan, 1., 2., 3.], np.float32),
+                                                          np.array([1., nan, 2., 0.], np.float32)], gradcheck=False)
+
+
+def test_full_max_gradient_with_nan():
+    check(lambda L, a: L.max(a), inputs=[np.array([1., np.nan, 3., np.nan], np.float32)], gradcheck=False)
+
+
+def test_square_bool_and_ints():
+    same(lambda L: L.square(L.tensor([True, False])))
+    same(lambda L: L.square(L.tensor([3, -2], dtype=L.int8)))
+
+
+@pytest.mark.parametrize('name', ['cumsum', 'cumprod'])
+def test_cumulative_of_0d(name):
+    check(lambda L, x: getattr(L, name)(x.reshape(()), 0), (1,))
+    check(lambda L, x: getattr(x.reshape(()), name)(-1), (1,))
+
+
+@pytest.mark.parametrize('shape,chunks,dim', [((0,), 3, 0), ((0, 2), 2, 0), ((2, 0), 2, 1), ((5,), 3, 0),
+                                              ((6,), 4, 0)])
+def test_chunk(shape, chunks, dim):
+    same(lambda L: L.zeros(shape).chunk(chunks, dim))
+    raises_like(lambda L: L.zeros(shape).chunk(0))
+
+
+def test_masked_fill_broadcasts_and_value_grad():
+    check(lambda L, x: x.masked_fill(L.tensor([True, False, True]), 1.), (2, 3))
+    check(lambda L, x: x.masked_fill(L.tensor([[True, False, True], [False, False, True]]), 1.), (3,))
+    check(lambda L, x, v: x.masked_fill(L.tensor([True, False, True]), v.reshape(())), (2, 3), (1,))
+    raises_like(lambda L: L.zeros(3).masked_fill_(L.tensor([[True, False, True], [False, False, True]]), 1.))
+    raises_like(lambda L: L.zeros(2, 3).masked_fill(L.tensor([True, False, True]), L.tensor([2.])))
+
+
+@pytest.mark.parametrize('args', [((1,),), (1,), ((1,), (0,)), ((1, 2), (0, 1)), ((-4,),)])
+def test_roll(args):
+    same(lambda L: L.arange(6).reshape(2, 3).roll(*args))
+
+
+def test_roll_misaligned():
+    raises_like(lambda L: L.arange(6).reshape(2, 3).roll((1, 2)), 'must align')

@@ -1,4 +1,6 @@
 """Shared plumbing for ops: operand promotion, node classes made from backward formulas, dims."""
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -113,3 +115,22 @@ def broadcast_error(op, a, b):
     return RuntimeError(
         f'{op}: the shapes {fmt_shape(a)} and {fmt_shape(b)} cannot be broadcast together (sizes must be '
         'equal or 1 in each trailing dimension); reshape or unsqueeze one operand so the sizes match')
+
+
+def dim_aliases(fn):
+    """``fn`` also accepting NumPy's ``axis``/``keepdims`` for ``dim``/``keepdim``, as PyTorch's argument
+    parser does for every op with a ``dim`` (``x.max(axis=1)``); an unknown keyword still reaches ``fn``."""
+    @functools.wraps(fn)
+    def f(*args, axis=None, keepdims=None, **kw):
+        if axis is not None:
+            if 'dim' in kw or len(args) > 1:
+                raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'; pass one of them")
+            kw['dim'] = axis
+        if keepdims is not None:
+            kw['keepdim'] = keepdims
+        return fn(*args, **kw)
+    sig = inspect.signature(fn)
+    f.__signature__ = sig.replace(parameters=list(sig.parameters.values()) + [
+        inspect.Parameter('axis', inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter('keepdims', inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return f

@@ -383,24 +383,36 @@ class MaskedFillBackward0(Node):
         return dual.sum_to(dual.mask(g, keep), self.shape)
 
 
+class MaskedFillBackward1(Node):
+    """masked_fill with a 0-d value tensor: the value gets the sum of the gradient at filled positions."""
+    __slots__ = ('mask', 'shape')
+
+    def backward(self, g):
+        gi = dual.sum_to(dual.mask(g, ~self.mask), self.shape)
+        gv = dual.mask(g, self.mask).sum()
+        return gi, (np.asarray(gv, g.dtype) if dual.is_array(g) else gv)
+
+
 def masked_fill(input, mask, value):
-    """Copy of input with ``value`` where mask is True."""
+    """Copy of input with ``value`` where mask is True (mask and input broadcast together, as in PyTorch)."""
     a = input._data
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}')
-    v = value._data if isinstance(value, Tensor) else value
+    vt = isinstance(value, Tensor)
+    if vt and value._data.ndim:
+        raise RuntimeError(f'masked_fill_ only supports a 0-dimensional value tensor, but got tensor with '
+                           f'{value._data.ndim} dimension(s).')
+    v = value._data if vt else value
     try:
         r = np.where(m, np.asarray(v, a.dtype), a)
     except ValueError:
         raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
                            f'of shape {fmt_shape(a.shape)}') from None
-    if r.shape != a.shape:
-        raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
-                           f'of shape {fmt_shape(a.shape)}')
-    if GRAD.enabled and input._requires_grad:
-        node = MaskedFillBackward0((input,))
-        node.mask, node.shape = np.broadcast_to(m, a.shape), a.shape
+    vg = vt and value._requires_grad
+    if GRAD.enabled and (input._requires_grad or vg):
+        node = (MaskedFillBackward1 if vt else MaskedFillBackward0)((input, value) if vt else (input,))
+        node.mask, node.shape = np.broadcast_to(m, r.shape), a.shape
         return Tensor._make(r, node)
     return Tensor._make(r)
 

@@ -312,12 +312,12 @@ floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'di
 
 
 def _minmax_grads(g, a, b, cmp):
-    """Gradient of max/min: to the winner, split in half on ties (PyTorch's rule)."""
+    """Gradient of max/min: to the winner, split in half on ties; a NaN pair sends it to both (PyTorch's
+    rule: each operand gets it unless it lost the comparison)."""
     ad, bd = dual.data(a), dual.data(b)
-    win_a = cmp(ad, bd)
-    tie = ad == bd
-    wa = win_a + 0.5 * tie
-    wb = (~win_a & ~tie) + 0.5 * tie
+    half = np.where(ad == bd, 0.5, 1.0)
+    wa = half * ~cmp(bd, ad)
+    wb = half * ~cmp(ad, bd)
     if dual.is_array(g):
         return g * wa.astype(g.dtype), g * wb.astype(g.dtype)
     return g * dual.const(wa, g), g * dual.const(wb, g)
@@ -527,13 +527,22 @@ relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True)
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True)
 absolute = abs
-sign = unary('sign', xp.sign, 'SignBackward0', lambda g, x, y: g * 0, int_ok=True)
+def _sign(a):
+    """np.sign, with 0 for NaN as PyTorch gives."""
+    r = xp.sign(a)
+    if a.dtype.kind == 'f':
+        r[np.isnan(r)] = 0
+    return r
+
+
+sign = unary('sign', _sign, 'SignBackward0', lambda g, x, y: g * 0, int_ok=True)
 sgn = sign
 floor = unary('floor', xp.floor, 'FloorBackward0', lambda g, x, y: g * 0, int_ok=True)
 ceil = unary('ceil', xp.ceil, 'CeilBackward0', lambda g, x, y: g * 0, int_ok=True)
 trunc = unary('trunc', xp.trunc, 'TruncBackward0', lambda g, x, y: g * 0, int_ok=True)
 frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g)
-square = unary('square', xp.square, 'PowBackward0', lambda g, x, y: g * 2 * x, int_ok=True)
+square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np.bool_ else a), 'PowBackward0',
+               lambda g, x, y: g * 2 * x, int_ok=True)
 
 
 def _in_float64(fn):

@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _leaf_edge
 from ..tensor import Tensor
-from ._util import wrap_dims, wrap_dim
+from ._util import wrap_dims, wrap_dim, dim_aliases
 from ._sumorder import ordered_sum, flat_sum
 
 
@@ -38,6 +38,7 @@ class return_types:
     topk = _return_type('topk')
     kthvalue = _return_type('kthvalue')
     median = _return_type('median')
+    nanmedian = _return_type('nanmedian')
     mode = _return_type('mode')
     cummax = _return_type('cummax')
     cummin = _return_type('cummin')
@@ -264,7 +265,10 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 def _even_bw(self, g):
     """Full max/min: the gradient is shared evenly by all elements equal to the result."""
     x, y = self.saved()
-    hit = dual.data(x) == dual.data(y)
+    xd, yd = dual.data(x), dual.data(y)
+    hit = xd == yd
+    if yd.dtype.kind == 'f' and np.isnan(yd):      # a NaN result: shared by the NaN elements (PyTorch)
+        hit = np.isnan(xd)
     share = hit / hit.sum()
     return g * dual.const(share, g) if not dual.is_array(g) else g * share.astype(g.dtype)
 
@@ -407,6 +411,56 @@ def argmin(input, dim=None, keepdim=False):
     d = wrap_dim(dim, a.ndim)
     r = _nan_first(np.argmin)(a, d)
     return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim else r, dtype=np.int64))
+
+
+MedianBackward0 = _node('MedianBackward0', _even_bw, ())
+NanmedianBackward0 = _node('NanmedianBackward0', _even_bw, ())
+MedianBackward1 = _node('MedianBackward1', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+NanmedianBackward1 = _node('NanmedianBackward1', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+
+
+def _median_index(a, d, skip_nan):
+    """Index along ``d`` of the lower median (PyTorch's): with NaN present, the first NaN for ``median``;
+    ``nanmedian`` takes the median of the other values."""
+    order = np.argsort(a, axis=d, kind='stable')      # NaN sorts last, in order of position
+    n = a.shape[d]
+    nan = np.isnan(a).sum(axis=d, keepdims=True) if a.dtype.kind == 'f' else np.zeros((), np.int64)
+    k = np.maximum(n - nan - 1, 0) // 2 if skip_nan else np.where(nan > 0, n - nan, (n - 1) // 2)
+    k = np.broadcast_to(k, order.shape[:d] + (1,) + order.shape[d + 1:])
+    return np.take_along_axis(order, k, d).squeeze(d)
+
+
+def _median(name, skip_nan, full_cls, dim_cls):
+    def op(input, dim=None, keepdim=False):
+        a = input._data
+        if dim is None:
+            flat = a.reshape(-1)
+            if not flat.size:
+                return Tensor._make(np.asarray(np.nan, a.dtype))
+            r = np.asarray(flat[_median_index(flat, 0, skip_nan)])
+            if GRAD.enabled and input._requires_grad:
+                return _full_result(input, r, full_cls((input,)))
+            return Tensor._make(r)
+        d = wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return getattr(return_types, name)(input.clone(), Tensor._make(np.array(0)))
+        if a.shape[d] == 0:
+            raise IndexError(f'{name}(): Expected reduction dim {d} to have non-zero size.')
+        idx = _median_index(a, d, skip_nan)
+        vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
+        if not keepdim:
+            vals = vals.squeeze(d)
+        node = _record(input, vals, dim_cls, idx=idx, shape=a.shape, dim=d, keep=keepdim)
+        out_idx = np.expand_dims(idx, d) if keepdim else idx
+        return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(out_idx.astype(np.int64)))
+    op.__name__ = name
+    op.__doc__ = (f'The lower median of all elements, or (values, indices) along ``dim``'
+                  f'{" ignoring NaN" if skip_nan else "; NaN if any element is NaN"}.')
+    return op
+
+
+median = _median('median', False, MedianBackward0, MedianBackward1)
+nanmedian = _median('nanmedian', True, NanmedianBackward0, NanmedianBackward1)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -682,6 +736,8 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 # -- scans --------------------------------------------------------------------------------------------------
 def _cumsum_bw(self, g):
     d = self.dim
+    if not np.ndim(dual.data(g)):       # a 0-d input: the running sum is the identity
+        return g
     if dual.is_array(g):
         return np.flip(np.cumsum(np.flip(g, d), axis=d), d)
     from .shape import flip
@@ -703,6 +759,8 @@ def cumsum(input, dim, *, dtype=None):
 def _cumprod_bw(self, g):
     (x,) = self.saved()
     d = self.dim
+    if not np.ndim(dual.data(x)):       # a 0-d input: the running product is the identity
+        return g
     if dual.is_array(x):
         out = np.cumprod(x, axis=d)
         with np.errstate(divide='ignore', invalid='ignore'):
@@ -734,7 +792,7 @@ def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    r = np.cumprod(a, axis=d, dtype=_sum_dtype(a, dtype))
+    r = np.cumprod(a, axis=d if a.ndim else None, dtype=_sum_dtype(a, dtype)).reshape(a.shape)
     node = _record(input, r, CumprodBackward0, dim=d)
     if node is not None:
         node.save(input)
@@ -758,3 +816,10 @@ def count_nonzero(input, dim=None):
     a = input._data
     return Tensor._make(np.asarray(np.count_nonzero(a, axis=None if dim is None else wrap_dims(dim, a.ndim)),
                                    dtype=np.int64))
+
+
+# PyTorch accepts NumPy's axis/keepdims wherever it takes dim/keepdim (sum and mean spell them inline).
+(max, min, argmax, argmin, amax, amin, median, nanmedian, prod, var, std, var_mean, std_mean, logsumexp, cumsum,
+ cumprod, all, any, count_nonzero, nansum, nanmean, aminmax) = map(dim_aliases, (
+    max, min, argmax, argmin, amax, amin, median, nanmedian, prod, var, std, var_mean, std_mean, logsumexp, cumsum,
+    cumprod, all, any, count_nonzero, nansum, nanmean, aminmax))

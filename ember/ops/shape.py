@@ -379,6 +379,10 @@ def flipud(input):
 def roll(input, shifts, dims=None):
     from .indexing import index_select
     if dims is None:
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
+            shifts = shifts[0]
         return view(roll(flatten(input), shifts, 0), input.shape)
     if isinstance(shifts, (tuple, list)):
         out = input
@@ -535,9 +539,13 @@ def split(tensor, split_size_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` nearly equal pieces."""
-    n = input._data.shape[wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks) if n else 0
-    return split(input, max(size, 1), dim)
+    if chunks <= 0:
+        raise RuntimeError(f'chunk expects `chunks` to be greater than 0, got: {chunks}')
+    d = wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    if not n:       # PyTorch gives ``chunks`` empty pieces
+        return split(input, [0] * chunks, d)
+    return split(input, -(-n // chunks), d)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
