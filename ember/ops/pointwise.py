@@ -531,7 +531,9 @@ def _sign(a):
     """np.sign, with 0 for NaN as PyTorch gives."""
     r = xp.sign(a)
     if a.dtype.kind == 'f':
-        r[np.isnan(r)] = 0
+        nan = np.isnan(r)
+        if nan.any():
+            r = np.where(nan, r.dtype.type(0), r)
     return r
 
 
