@@ -1,111 +1,121 @@
-"""Random numbers: ``Generator`` (NumPy's PCG64 underneath), the default generator seeded by
-``manual_seed``, and sampling ops. Streams differ from PyTorch's; seeding makes runs reproducible."""
+"""Sampling ops (``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``, ``multinomial``,
+``poisson`` and the in-place samplers), drawing PyTorch's numbers from PyTorch's generator
+(``ember.random``) through PyTorch's kernels (``ember.ops._distributions``)."""
+import math
+
 import numpy as np
 
+from .. import _dtype
 from .._dtype import DEFAULT, to_np
+from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
+                      set_rng_state)
 from ..tensor import Tensor, _check_device
+from . import _distributions as D
 from ._util import shape_arg
 from .creation import _finish
 
-
-class Generator:
-    """A random-number generator; ``manual_seed`` resets it to a reproducible stream."""
-
-    def __init__(self, device='cpu'):
-        _check_device(device)
-        self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
-
-    def manual_seed(self, seed):
-        seed = int(seed)
-        self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
-        return self
-
-    def seed(self):
-        s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
-        self.manual_seed(s)
-        return s
-
-    def initial_seed(self):
-        return self._seed
-
-    def get_state(self):
-        import pickle
-        raw = np.frombuffer(pickle.dumps(self._rng.bit_generator.state), np.uint8)
-        return Tensor._make(raw.copy())
-
-    def set_state(self, state):
-        import pickle
-        self._rng.bit_generator.state = pickle.loads(state._data.tobytes())
-        return self
-
-    @property
-    def device(self):
-        from ..tensor import CPU
-        return CPU
+_STRIDED = (None, 'torch.strided')
+_INT_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
+              'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
 
 
-default_generator = Generator()
+def _gen(generator):
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f'generator must be a torch.Generator, not {type(generator).__name__}')
+    return generator
 
 
-def _rng(generator):
-    return (generator or default_generator)._rng
+def _factory_args(device, layout, pin_memory):
+    """Refuse what a CPU-only, strided ember cannot honour, instead of ignoring it."""
+    _check_device(device)
+    if layout not in _STRIDED and str(layout) != 'torch.strided':
+        raise RuntimeError(f'ember supports only the strided layout, not {layout}')
+    if pin_memory:
+        raise RuntimeError('Cannot access accelerator device when none is available.')
 
 
-def manual_seed(seed):
-    """Seed the default generator (and return it), as ``torch.manual_seed`` does."""
-    return default_generator.manual_seed(seed)
+def _size(size, kw_size, op):
+    if size and kw_size is not None:
+        raise TypeError(f'{op}() received the size both as positional and keyword arguments')
+    return shape_arg(size if size else (kw_size if kw_size is not None else ()))
 
 
-def seed():
-    return default_generator.seed()
-
-
-def initial_seed():
-    return default_generator.initial_seed()
-
-
-def get_rng_state():
-    return default_generator.get_state()
-
-
-def set_rng_state(state):
-    default_generator.set_state(state)
-
-
-def _float_dtype(dtype, kernel='check_uniform_bounds'):
-    nd = to_np(dtype) or DEFAULT.np
+def _float_np(dtype, kernel):
+    nd = to_np(dtype) if dtype is not None else DEFAULT.np
     if nd.kind != 'f':
-        from .inplace import _TYPE_NAMES
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAMES[nd.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_INT_NAMES[nd.name]}\'')
     return nd
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def _emit(arr, shape, out, requires_grad, op):
+    """The result tensor, or ``arr`` written into ``out`` (resized as PyTorch resizes it)."""
+    arr = arr.reshape(shape)
+    if out is None:
+        return _finish(Tensor._make(arr), requires_grad)
+    if not isinstance(out, Tensor):
+        raise TypeError(f'{op}(): argument \'out\' must be Tensor, not {type(out).__name__}')
+    if out._data.dtype != arr.dtype:
+        raise RuntimeError(f'{op}(): expected out to have dtype {_dtype.FROM_NP[arr.dtype]}, '
+                           f'but got {out.dtype} instead')
+    if out._data.shape != arr.shape:
+        out._data = np.empty(arr.shape, arr.dtype)
+    out._data[...] = arr
+    out._bump()
+    return out
+
+
+# -- factories ------------------------------------------------------------------------------------------
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
-    _check_device(device)
-    nd = _float_dtype(dtype)
-    arr = _rng(generator).random(shape_arg(size or (kw.pop('size'),)), dtype=np.float64 if nd != np.float32 else np.float32)
-    return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
+    shape = _size(size, _only_size(kw, 'rand'), 'rand')
+    _factory_args(device, layout, pin_memory)
+    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds')
+    arr = D.uniform(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
+    return _emit(arr, shape, out, requires_grad, 'rand')
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, **kw):
     """Standard normal samples."""
-    _check_device(device)
-    nd = _float_dtype(dtype, 'normal_kernel_cpu')
-    arr = _rng(generator).standard_normal(shape_arg(size or (kw.pop('size'),)), dtype=np.float64 if nd != np.float32 else np.float32)
-    return _finish(Tensor._make(arr.astype(nd, copy=False)), requires_grad)
+    shape = _size(size, _only_size(kw, 'randn'), 'randn')
+    _factory_args(device, layout, pin_memory)
+    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
+    arr = D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
+    return _emit(arr, shape, out, requires_grad, 'randn')
 
 
-def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None, layout=None):
+def _only_size(kw, op):
+    """The ``size=`` keyword; any other stray keyword is a TypeError, as in PyTorch."""
+    size = kw.pop('size', None)
+    if kw:
+        raise TypeError(f"{op}() got an unexpected keyword argument '{next(iter(kw))}'")
+    return size
+
+
+def _check_range(low, high, nd):
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if nd.kind in 'iu':
+        info = np.iinfo(nd)
+        if low < info.min or low > info.max:
+            raise RuntimeError(f'from is out of bounds for {_C_NAMES[nd.name]}')
+        if high - 1 < info.min or high - 1 > info.max:
+            raise RuntimeError(f'to - 1 is out of bounds for {_C_NAMES[nd.name]}')
+
+
+_C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', 'int32': 'int', 'int64': 'long',
+            'bool': 'bool'}
+
+
+def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False, pin_memory=False):
     """Integers in [low, high) (int64 by default): ``randint(high, size)`` or ``randint(low, high, size)``."""
-    _check_device(device)
     args = list(args)
-    if size is None and args and isinstance(args[-1], (tuple, list)):
+    if size is None and args and isinstance(args[-1], (tuple, list, Tensor.__mro__[0])) and \
+            not isinstance(args[-1], (int, np.integer)):
         size = args.pop()
     if len(args) == 2:
         low, high = args
@@ -114,114 +124,422 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
             high = args[0]
         else:
             low = args[0]
+    elif len(args) > 2:
+        raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
-    low = 0 if low is None else low
-    arr = _rng(generator).integers(low, high, size=tuple(size))
-    return _finish(Tensor._make(arr.astype(to_np(dtype) or np.int64)), requires_grad)
+    _factory_args(device, layout, pin_memory)
+    low = 0 if low is None else int(low)
+    high = int(high)
+    shape = shape_arg((size,) if not isinstance(size, int) else ((size,),))
+    nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
+    _check_range(low, high, nd)
+    arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
+    return _emit(arr, shape, out, requires_grad, 'randint')
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
-    """A random permutation of 0..n-1 (int64)."""
-    _check_device(device)
-    return Tensor._make(_rng(generator).permutation(int(n)).astype(to_np(dtype) or np.int64))
+    """A random permutation of 0..n-1 (int64 by default), drawn as PyTorch's CPU kernel draws it."""
+    _factory_args(device, layout, pin_memory)
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
+    nd = to_np(dtype) if dtype is not None else np.dtype(np.int64)
+    if nd.kind in 'iu' and n > 0 and n - 1 > np.iinfo(nd).max:
+        raise RuntimeError(f'value cannot be converted to type {nd.name}_t without overflow')
+    if nd.kind == 'f' and n > 0 and n - 1 > 2 ** np.finfo(nd).nmant * 2:
+        raise RuntimeError(f'n cannot be greater than {2 ** (np.finfo(nd).nmant + 1)} for {nd.name}')
+    arr = D.randperm(_gen(generator), n).astype(nd)
+    return _emit(arr, (n,), out, requires_grad, 'randperm')
 
 
-def rand_like(input, *, dtype=None, **kw):
-    return rand(*input.shape, dtype=dtype or input.dtype)
+def _like(input, dtype, layout, device, pin_memory):
+    _factory_args(device, layout, pin_memory)
+    return to_np(dtype) if dtype is not None else input._data.dtype
 
 
-def randn_like(input, *, dtype=None, **kw):
-    return randn(*input.shape, dtype=dtype or input.dtype)
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
+              pin_memory=False, generator=None):
+    nd = _like(input, dtype, layout, device, pin_memory)
+    return rand(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, **kw):
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
+               pin_memory=False, generator=None):
+    nd = _like(input, dtype, layout, device, pin_memory)
+    return randn(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
+                 memory_format=None, pin_memory=False, generator=None):
+    nd = _like(input, dtype, layout, device, pin_memory)
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+    return randint(low, high, tuple(input.shape), dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad,
+                   generator=generator)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None, **kw):
-    """Normal samples with the given mean and std (numbers or tensors)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    if size is None:
-        size = np.broadcast_shapes(np.shape(m), np.shape(s))
-    arr = _rng(generator).normal(m, s, size=tuple(size))
-    nd = mean._data.dtype if isinstance(mean, Tensor) else std._data.dtype if isinstance(std, Tensor) else \
-        (to_np(dtype) or DEFAULT.np)
-    return Tensor._make(np.asarray(arr).astype(nd))
+# -- normal with tensor parameters ---------------------------------------------------------------------
+def _check_std(std):
+    if isinstance(std, Tensor):
+        if std._data.size and not (std._data >= 0).all():
+            raise RuntimeError('normal expects all elements of std >= 0.0')
+    elif std < 0:
+        raise RuntimeError(f'normal expects std >= 0.0, but found std {_fmt(std)}')
 
 
-def bernoulli(input, p=None, *, generator=None):
-    """1 with probability ``input`` (or p), else 0, in input's dtype."""
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    arr = (_rng(generator).random(input._data.shape) < probs).astype(input._data.dtype)
-    return Tensor._make(arr)
+def _fmt(v):
+    return f'{v:g}' if isinstance(v, float) else str(v)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Indices sampled from the rows of ``input`` (non-negative weights)."""
-    w = input._data.astype(np.float64)
-    rng = _rng(generator)
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           pin_memory=False, requires_grad=False):
+    """Normal samples: ``normal(mean, std, size)`` with numbers, or elementwise with tensor mean and/or std
+    (a standard normal draw, then ``* std + mean`` as PyTorch computes it; zero gradient to mean and std)."""
+    _check_std(std)
+    g = _gen(generator)
+    mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mt and not st:
+        if size is None:
+            raise TypeError('normal() missing required argument: size (with number mean and std)')
+        _factory_args(device, layout, pin_memory)
+        nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
+        shape = shape_arg((size,))
+        arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
+        return _emit(arr, shape, out, requires_grad, 'normal')
+    if size is not None:
+        raise TypeError('normal(): size is only accepted with number mean and std')
+    if dtype is not None or requires_grad:
+        raise TypeError('normal(): dtype and requires_grad are not accepted with tensor mean or std')
+    return _normal_tensors(g, mean, std, out)
+
+
+def _normal_tensors(g, mean, std, out):
+    from ..autograd.grad_mode import GRAD
+    tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if tm and ts:
+        shape = np.broadcast_shapes(mean._data.shape, std._data.shape)
+        nd = np.result_type(mean._data.dtype, std._data.dtype)
+    else:
+        shape = (mean if tm else std)._data.shape
+        nd = (mean if tm else std)._data.dtype
+    if nd.kind != 'f':
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{_INT_NAMES[nd.name]}\'')
+    arr = D.normal(g, math.prod(shape), nd, 0.0, 1.0 if ts else float(std)).reshape(shape)
+    if ts:
+        arr = arr * std._data.astype(nd, copy=False)
+    arr = (arr + (mean._data if tm else nd.type(mean))).astype(nd, copy=False)
+    res = _emit(arr, shape, out, False, 'normal')
+    parents = tuple(t for t in (mean, std) if isinstance(t, Tensor))
+    if GRAD.enabled and any(t.requires_grad for t in parents):
+        name = 'NormalBackward3' if tm and ts else 'NormalBackward1' if tm else 'NormalBackward2'
+        node = _zero_node(name)(parents)
+        res = Tensor._make(res._data, node)
+    return res
+
+
+_ZERO_NODES = {}
+
+
+def _zero_node(name):
+    """The backward node class of a sampling op: zero gradient to every input, in its own shape (PyTorch's
+    ``normal`` is not reparameterised)."""
+    cls = _ZERO_NODES.get(name)
+    if cls is None:
+        from ..autograd.graph import Node
+
+        def __init__(self, inputs):
+            Node.__init__(self, inputs)
+            self._shapes = [t._data.shape for t in inputs]
+
+        def backward(self, g):
+            zeros = tuple(g.new_zeros(s) if isinstance(g, Tensor) else np.zeros(s, g.dtype) for s in self._shapes)
+            return zeros if len(zeros) > 1 else zeros[0]
+        cls = _ZERO_NODES[name] = type(name, (Node,), {'__slots__': ('_shapes',), '__init__': __init__,
+                                                        'backward': backward})
+    return cls
+
+
+# -- bernoulli, multinomial, poisson ---------------------------------------------------------------------
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """1 with probability ``input`` (or the number ``p``), else 0, in input's dtype."""
+    if p is None:
+        res = Tensor._make(np.empty_like(input._data))
+        _bernoulli_tensor(res._data, input._data, _gen(generator))
+    else:
+        res = Tensor._make(np.empty_like(input._data))
+        bernoulli_(res, p, generator=generator)
+    return _emit(res._data, res._data.shape, out, False, 'bernoulli')
+
+
+def _bernoulli_tensor(dst, probs, g):
+    """PyTorch's tensor-p kernel: one uniform per element (double for double p, else float), u < p."""
+    if probs.dtype.kind != 'f':
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{_INT_NAMES[probs.dtype.name]}\'')
+    p = np.broadcast_to(probs, dst.shape)
+    if p.size and not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError('Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error '
+                           'message be improved?  If so, please report an enhancement request to PyTorch.)')
+    view = _iter_view(dst)
+    pv = _iter_view_like(p, dst)
+    work = np.float64 if probs.dtype == np.float64 else np.float32
+    u = D.unit_uniform(g, dst.size, work).reshape(view.shape)
+    view[...] = u < pv.astype(work)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """Indices sampled from the rows of ``input`` (non-negative weights), as PyTorch's CPU kernels draw them:
+    without replacement (or one sample) by the exponential race argmax(p / q), q ~ Exp(1); with replacement
+    by inverse-CDF search of one double uniform per sample."""
+    w = input._data
+    if w.dtype.kind != 'f':
+        raise RuntimeError(f'multinomial only supports floating-point dtypes for input, got: {_INT_NAMES[w.dtype.name]}')
+    if w.ndim not in (1, 2):
+        raise RuntimeError('prob_dist must be 1 or 2 dim')
+    n = int(num_samples)
+    if n <= 0:
+        raise RuntimeError('cannot sample n_sample <= 0 samples')
+    if not replacement and n > w.shape[-1]:
+        raise RuntimeError('cannot sample n_sample > prob_dist.size(-1) samples without replacement')
+    g = _gen(generator)
     rows = w.reshape(-1, w.shape[-1])
-    out = np.empty((rows.shape[0], num_samples), np.int64)
-    for i, r in enumerate(rows):
-        if not replacement and num_samples > np.count_nonzero(r):
-            raise RuntimeError('cannot sample n_sample > prob_dist.size(-1) samples without replacement')
-        out[i] = rng.choice(len(r), size=num_samples, replace=replacement, p=r / r.sum())
-    return Tensor._make(out if w.ndim == 2 else out[0])
+    if not replacement or n == 1:
+        if not (np.isfinite(rows).all() and (rows >= 0).all()):
+            raise RuntimeError('probability tensor contains either `inf`, `nan` or element < 0')
+        if (rows.sum(-1) == 0).any():
+            raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
+        q = _exponential(g, rows.size, 1.0).astype(w.dtype).reshape(rows.shape)
+        q = rows / q
+        res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
+    else:
+        res = np.stack([_multinomial_row(g, r, n) for r in rows])
+    res = res.astype(np.int64)
+    return _emit(res, w.shape[:-1] + (n,), out, False, 'multinomial')
+
+
+def _multinomial_row(g, row, n):
+    """One row with replacement: the running sum in the input's precision, normalised, last bucket 1."""
+    acc = np.float32 if row.dtype == np.float16 else row.dtype
+    if (row < 0).any():
+        raise RuntimeError('invalid multinomial distribution (encountering probability entry < 0)')
+    if not np.isfinite(row).all():
+        raise RuntimeError('invalid multinomial distribution (encountering probability entry = infinity or NaN)')
+    cum = np.cumsum(row.astype(acc), dtype=acc)
+    total = cum[-1]
+    if not total > 0:
+        raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
+    cum = cum / total
+    cum[-1] = 1
+    u = D.unit_uniform(g, n, np.float64)
+    return np.searchsorted(cum.astype(np.float64), u, side='left')
 
 
 def poisson(input, generator=None):
-    return Tensor._make(_rng(generator).poisson(input._data).astype(input._data.dtype))
+    """Poisson counts with rates ``input`` (PyTorch's sampler: transformed rejection for rates of 10 or more,
+    multiplication of uniforms below)."""
+    lam = input._data
+    if lam.size and not (lam >= 0).all():
+        raise RuntimeError('invalid Poisson rate, expected rate to be non-negative')
+    g = _gen(generator)
+    flat = _iter_view(lam).ravel().tolist()
+    vals = np.array([_poisson_one(g, float(x)) for x in flat], np.float64)
+    out = np.empty_like(lam)
+    _iter_view(out)[...] = vals.reshape(_iter_view(out).shape)
+    return Tensor._make(out)
 
 
-# -- in-place samplers (Tensor methods) ---------------------------------------------------------------
-def _fill(t, arr, name):
-    """Write samples into ``t``; autograd records a node ``name`` with zero gradient, as PyTorch does."""
+def _u01(g):
+    return (int(g._words64(1)[0]) & ((1 << 53) - 1)) * 2.0 ** -53
+
+
+def _poisson_one(g, lam):
+    if lam >= 10:
+        slam, loglam = math.sqrt(lam), math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = _u01(g) - 0.5
+            v = _u01(g)
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= \
+                    (-lam + k * loglam - math.lgamma(k + 1.0)):
+                return k
+    if lam == 0:
+        return 0
+    enlam = math.exp(-lam)
+    x, prod = 0, 1.0
+    while True:
+        prod *= _u01(g)
+        if prod > enlam:
+            x += 1
+        else:
+            return x
+
+
+# -- in-place samplers (Tensor methods) -------------------------------------------------------------------
+def _iter_view(arr):
+    """``arr`` with its axes in the order PyTorch's TensorIterator walks it (memory order: the largest
+    stride outermost), so that samples land where PyTorch puts them in a strided tensor."""
+    if arr.ndim < 2 or arr.flags.c_contiguous:
+        return arr
+    order = sorted(range(arr.ndim), key=lambda d: -abs(arr.strides[d]) if arr.shape[d] > 1 else 0)
+    return arr.transpose(order)
+
+
+def _iter_view_like(other, like):
+    if like.ndim < 2 or like.flags.c_contiguous:
+        return other
+    order = sorted(range(like.ndim), key=lambda d: -abs(like.strides[d]) if like.shape[d] > 1 else 0)
+    return other.transpose(order)
+
+
+def _fill(t, values, name):
+    """Write samples (in TensorIterator order) into ``t``; autograd records ``name`` with zero gradient."""
     from .inplace import check_inplace, overwritten
     tracked = check_inplace(t)
-    np.copyto(t._data, arr, casting='unsafe')
+    view = _iter_view(t._data)
+    np.copyto(view, values.reshape(view.shape), casting='unsafe')
     t._bump()
     if tracked:
         overwritten(t, name)
     return t
 
 
-def uniform_(t, a=0.0, b=1.0, *, generator=None):
-    """Fill with uniform samples in [a, b)."""
-    return _fill(t, _rng(generator).uniform(a, b, t._data.shape), 'UniformBackward0')
+def _float_inplace(t, kernel):
+    nd = t._data.dtype
+    if nd.kind != 'f':
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_INT_NAMES[nd.name]}\'')
+    return nd
+
+
+def uniform_(t, from_=0.0, to=1.0, *, generator=None, **kw):
+    """Fill with uniform samples in [from, to)."""
+    from_ = kw.pop('from', from_)
+    if kw:
+        raise TypeError(f"uniform_() got an unexpected keyword argument '{next(iter(kw))}'")
+    nd = _float_inplace(t, 'check_uniform_bounds')
+    if from_ > to:
+        raise RuntimeError(f'uniform_ expects to return a [from, to) range, but found from={_fmt(from_)} > '
+                           f'to={_fmt(to)}')
+    if to - from_ > np.finfo(nd).max:
+        raise RuntimeError(f'uniform_ expects to-from <= std::numeric_limits<{_C_FLOAT[nd.name]}>::max(), '
+                           f'but found to={_fmt(to)} and from={_fmt(from_)} which result in to-from to exceed '
+                           'the limit')
+    return _fill(t, D.uniform(_gen(generator), t._data.size, nd, float(from_), float(to)), 'UniformBackward0')
+
+
+_C_FLOAT = {'float16': 'c10::Half', 'float32': 'float', 'float64': 'double'}
 
 
 def normal_(t, mean=0.0, std=1.0, *, generator=None):
-    """Fill with normal samples."""
-    return _fill(t, _rng(generator).normal(mean, std, t._data.shape), 'NormalBackward0')
+    """Fill with normal samples (PyTorch's vectorised path for contiguous tensors of 16 or more elements,
+    its scalar Box-Muller path otherwise)."""
+    _check_std(std)
+    nd = _float_inplace(t, 'normal_kernel_cpu')
+    contiguous = t._data.flags.c_contiguous
+    vals = D.normal(_gen(generator), t._data.size, nd, float(mean), float(std), contiguous)
+    return _fill(t, vals, 'NormalBackward0')
 
 
 def bernoulli_(t, p=0.5, *, generator=None):
-    probs = p._data if isinstance(p, Tensor) else p
-    return _fill(t, _rng(generator).random(t._data.shape) < probs, 'BernoulliBackward1')
+    """Fill with 1 (probability p, a number or a tensor) or 0. A number p draws one double uniform per
+    element (PyTorch's path on AMD CPUs and without MKL)."""
+    g = _gen(generator)
+    from .inplace import check_inplace, overwritten
+    if isinstance(p, Tensor):
+        tracked = check_inplace(t)
+        _bernoulli_tensor(t._data, p._data, g)
+        t._bump()
+        if tracked:
+            overwritten(t, 'BernoulliBackward1')
+        return t
+    if not 0 <= p <= 1:
+        raise RuntimeError(f'bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}')
+    u = D.unit_uniform(g, t._data.size, np.float64)
+    return _fill(t, u < p, 'BernoulliBackward0')
+
+
+def _exponential(g, n, lambd):
+    u = D.unit_uniform(g, n, np.float64)
+    return -1.0 / lambd * D.libm(math.log, 1.0 - u)
 
 
 def exponential_(t, lambd=1.0, *, generator=None):
-    return _fill(t, _rng(generator).exponential(1.0 / lambd, t._data.shape), 'ExponentialBackward0')
+    """Fill with Exp(lambd) samples: -1/lambd * log(1 - u), u a double uniform."""
+    if t._data.dtype.kind != 'f':
+        raise RuntimeError('Exponential distribution is a continuous probability distribution. dtype must be a '
+                           f'floating point but you specified {_INT_NAMES[t._data.dtype.name]}')
+    if not lambd > 0:
+        raise RuntimeError(f'exponential_ expects lambda > 0.0, but found lambda={_fmt(lambd)}')
+    return _fill(t, _exponential(_gen(generator), t._data.size, float(lambd)), 'ExponentialBackward0')
 
 
-def random_(t, from_=0, to=None, *, generator=None):
+def random_(t, from_=0, to=None, *, generator=None, **kw):
+    """Fill with integers: [from, to), or [0, to) with one argument, or the dtype's full range with none
+    ([0, 2**mantissa] for floating dtypes)."""
+    from_ = kw.pop('from', from_)
+    if kw:
+        raise TypeError(f"random_() got an unexpected keyword argument '{next(iter(kw))}'")
+    nd = t._data.dtype
+    g = _gen(generator)
+    n = t._data.size
+    if to is None and from_ == 0 and 'from' not in kw:
+        return _fill(t, _random_full(g, n, nd), 'RandomBackward0')
     if to is None:
-        from_, to = 0, (from_ if from_ else 2 ** 24 if t._data.dtype.kind == 'f' else np.iinfo(t._data.dtype).max)
-    return _fill(t, _rng(generator).integers(from_, to, t._data.shape), 'RandomBackward1')
+        low, high = 0, int(from_)
+    else:
+        low, high = int(from_), int(to)
+    _check_range(low, high, nd)
+    return _fill(t, D.randint(g, n, low, high, nd), 'RandomBackward1')
+
+
+def _random_full(g, n, nd):
+    """``random_()`` with no range: a word modulo the dtype's max + 1 (64-bit words for int64 and double)."""
+    if nd == np.bool_:
+        return (g._words(n) & np.uint64(1)).astype(bool)
+    if nd in (np.int64, np.float64):
+        w = g._words64(n)
+    else:
+        w = g._words(n)
+    if nd.kind == 'f':
+        mod = (1 << (np.finfo(nd).nmant + 1)) + 1
+    else:
+        mod = int(np.iinfo(nd).max) + 1
+    return (w % np.uint64(mod)).astype(nd)
 
 
 def cauchy_(t, median=0.0, sigma=1.0, *, generator=None):
-    return _fill(t, median + sigma * _rng(generator).standard_cauchy(t._data.shape), 'CauchyBackward0')
+    """Fill with Cauchy samples: median + sigma * tan(pi * (u - 0.5)), u a double uniform."""
+    _float_inplace(t, 'cauchy_cpu')
+    if not sigma > 0:
+        raise RuntimeError(f'cauchy_ expects sigma > 0.0, but found sigma={_fmt(sigma)}')
+    u = D.unit_uniform(_gen(generator), t._data.size, np.float64)
+    tan = D.libm(math.tan, math.pi * (u - 0.5))
+    return _fill(t, D.affine64(tan, float(median), float(sigma)), 'CauchyBackward0')
 
 
 def log_normal_(t, mean=1.0, std=2.0, *, generator=None):
-    return _fill(t, _rng(generator).lognormal(mean, std, t._data.shape), 'LogNormalBackward0')
+    """Fill with exp of normal samples (always the scalar Box-Muller path)."""
+    _float_inplace(t, 'log_normal_cpu')
+    if not std > 0:
+        raise RuntimeError(f'log_normal_ expects std > 0.0, but found std={_fmt(std)}')
+    v = D.normal_serial(_gen(generator), t._data.size, float(mean), float(std))
+    return _fill(t, D.libm(math.exp, v), 'LogNormalBackward0')
 
 
 def geometric_(t, p, *, generator=None):
-    return _fill(t, _rng(generator).geometric(p, t._data.shape), 'GeometricBackward0')
+    """Fill with the number of trials to the first success: ceil(log(u) / log(1 - p))."""
+    if not 0 < p < 1:
+        raise RuntimeError(f'geometric_ expects p to be in (0, 1), but got p={_fmt(p)}')
+    u = D.unit_uniform(_gen(generator), t._data.size, np.float64)
+    logs = D.libm(math.log, u)
+    return _fill(t, np.ceil(logs / math.log(1.0 - p)), 'GeometricBackward0')
+
