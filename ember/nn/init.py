@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..ops.random import _rng
+from ..ops import random as _random
 
 __all__ = ['calculate_gain', 'uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_', 'zeros_', 'eye_',
            'dirac_', 'xavier_uniform_', 'xavier_normal_', 'kaiming_uniform_', 'kaiming_normal_', 'orthogonal_',
@@ -48,28 +48,41 @@ def _sample_dtype(tensor):
     return np.float32 if tensor._data.dtype == np.float32 else np.float64
 
 
+def _no_grad(fn, tensor, *args, generator=None):
+    """Run an in-place sampler on ``tensor`` without recording autograd history."""
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        return fn(tensor, *args, generator=generator)
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape))
+    """Fill with U(a, b) (``tensor.uniform_``: PyTorch's stream)."""
+    return _no_grad(_random.uniform_, tensor, a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape))
+    """Fill with N(mean, std^2) (``tensor.normal_``: PyTorch's stream)."""
+    return _no_grad(_random.normal_, tensor, mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std^2) truncated to [a, b] (rejection sampling, clamped as a last resort)."""
-    rng = _rng(generator)
-    shape = tensor._data.shape
-    out = rng.normal(mean, std, shape)
-    bad = (out < a) | (out > b)
-    for _ in range(100):
-        if not bad.any():
-            break
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
-        bad = (out < a) | (out > b)
-    return _fill(tensor, np.clip(out, a, b))
+    """N(mean, std^2) truncated to [a, b] by PyTorch's inverse-CDF method: uniforms between the bounds'
+    CDF values, erfinv, scale, shift, clamp."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn('mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of '
+                      'values may be incorrect.', stacklevel=2)
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+    low, up = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        uniform_(tensor, 2 * low - 1, 2 * up - 1, generator=generator)
+        tensor.erfinv_()
+        tensor.mul_(std * math.sqrt(2.0))
+        tensor.add_(mean)
+        tensor.clamp_(min=a, max=b)
+    return tensor
 
 
 def constant_(tensor, val):
@@ -135,7 +148,8 @@ def _calculate_correct_fan(tensor, mode):
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std
     return uniform_(tensor, -a, a, generator)
 
 
@@ -157,7 +171,8 @@ def kaiming_uniform_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', gene
     if _zero_element(tensor):
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -177,14 +192,16 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor._data.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = _random.normal_(tensor.new_empty((rows, cols)), 0, 1, generator=generator)._data
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(tensor, q * gain)
+    _fill(tensor, q)
+    tensor._data *= tensor._data.dtype.type(gain)
+    return tensor
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
@@ -192,12 +209,13 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.dim() != 2:
         raise ValueError('Only tensors with 2 dimensions are supported')
     rows, cols = tensor._data.shape
-    rng = _rng(generator)
-    arr = rng.normal(0, std, (rows, cols))
     nz = int(math.ceil(sparsity * rows))
+    normal_(tensor, 0, std, generator=generator)
     for c in range(cols):
-        arr[rng.permutation(rows)[:nz], c] = 0
-    return _fill(tensor, arr)
+        zero = _random.randperm(rows, generator=generator)._data[:nz]
+        tensor._data[zero, c] = 0
+    tensor._bump()
+    return tensor
 
 
 def _deprecated(new):

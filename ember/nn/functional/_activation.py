@@ -436,10 +436,9 @@ RreluWithNoiseBackward1 = fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ct
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
-    from ...ops.random import _rng
     x = input._data
     if training:
-        slope = _rng(None).uniform(lower, upper, size=x.shape).astype(x.dtype)
+        slope = _rrelu_noise(x, lower, upper)
     else:
         slope = x.dtype.type((lower + upper) / 2)
     factor = np.where(x > 0, 1, slope).astype(x.dtype)
@@ -449,6 +448,20 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
         return commit(input, out)
     return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
+
+
+def _rrelu_noise(x, lower, upper):
+    """PyTorch's training noise: for each element <= 0 in memory order, a double uniform in [lower, upper)
+    (bounds first rounded to the input's float type); 1 elsewhere."""
+    from ...ops import _distributions as D
+    from ...random import default_generator
+    acc = np.float64 if x.dtype == np.float64 else np.float32
+    lo, hi = float(acc(lower)), float(acc(upper))
+    neg = np.ascontiguousarray(x) <= 0
+    u = D.unit_uniform(default_generator, int(neg.sum()), np.float64)
+    slope = np.ones(x.shape, x.dtype)
+    slope[neg] = D.fma64(u, hi - lo, lo).astype(acc).astype(x.dtype)
+    return slope
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -486,8 +499,11 @@ def glu(input, dim=-1):
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     """Sample from the Gumbel-softmax distribution (one-hot in the forward pass when ``hard``, with the
     soft sample's gradient: the straight-through estimator)."""
-    from ...ops.random import _rng
-    g = -np.log(_rng(None).exponential(size=logits._data.shape)).astype(logits._data.dtype)
+    from ...ops.random import _exponential
+    from ...random import default_generator
+    dt = logits._data.dtype
+    e = _exponential(default_generator, logits._data.size, 1.0).astype(dt).reshape(logits._data.shape)
+    g = -np.log(e.astype(np.float64)).astype(dt)
     y_soft = reduction.softmax((logits + Tensor._make(g)) / tau, dim)
     if not hard:
         return y_soft

@@ -88,9 +88,9 @@ def _node_name(q, k, v, dropout, mask_grad):
 
 
 def _dropout_mask(shape, p, dtype):
-    from ...ops.random import _rng
-    keep = _rng(None).random(shape) >= p
-    return (keep / (1 - p)).astype(dtype)
+    """The math path's ``dropout(attn, p)`` noise: PyTorch's bernoulli draws, divided by 1 - p."""
+    from ._dropout import _mask
+    return _mask(shape, p, np.dtype(dtype))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,

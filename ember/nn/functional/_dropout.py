@@ -6,7 +6,8 @@ import numpy as np
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops.inplace import check_inplace, commit
-from ...ops.random import _rng
+from ...ops import _distributions as D
+from ...random import default_generator
 from ...tensor import Tensor
 
 __all__ = ['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout']
@@ -25,12 +26,17 @@ def _check_p(p):
         raise ValueError(f'dropout probability has to be between 0 and 1, but got {p}')
 
 
+def _noise(shape, p, dtype):
+    """PyTorch's noise: ``empty(shape).bernoulli_(1 - p)`` (one double uniform per element, u < 1 - p)."""
+    u = D.unit_uniform(default_generator, int(np.prod(shape)), np.float64)
+    return (u < 1.0 - p).astype(dtype).reshape(shape)
+
+
 def _mask(shape, p, dtype):
-    """Keep-mask (Bernoulli(1 - p)) scaled by 1 / (1 - p), in ``dtype``."""
+    """The noise divided by 1 - p in ``dtype`` (``noise.div_(1 - p)``), as PyTorch scales it."""
     if p == 1.0:
         return np.zeros(shape, dtype)
-    keep = _rng(None).random(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return _noise(shape, p, dtype) / dtype.type(1.0 - p)
 
 
 def _apply_mask(input, m, inplace):
@@ -105,23 +111,22 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     return _feature_dropout(input, p, training, inplace, d == 5)
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-_ALPHA_P = -_SELU_ALPHA * _SELU_SCALE
+_ALPHA = 1.7580993408473766     # -SELU's negative saturation value, as PyTorch writes it
 
 
 def _alpha(input, p, training, shape):
-    """Dropped values set to SELU's negative saturation, then an affine map keeping mean and variance."""
+    """Dropped values moved to SELU's negative saturation, then an affine map keeping mean and variance
+    (PyTorch's order: b = (noise - 1) * alpha * a + alpha * a * p, then input * (noise * a) + b)."""
     _check_p(p)
     if not training or p == 0:
         return input
     if p == 1:
         return input * 0
-    x = input._data
-    keep = (_rng(None).random(shape, dtype=np.float32) >= p).astype(x.dtype)
-    a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
-    b = ((keep - 1) * (_ALPHA_P * a) + _ALPHA_P * a * p).astype(x.dtype)
-    return input * Tensor._make(keep * x.dtype.type(a)) + Tensor._make(b)
+    dt = input._data.dtype
+    noise = _noise(shape, p, dt)
+    a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    b = (noise - dt.type(1)) * dt.type(_ALPHA * a) + dt.type(_ALPHA * a * p)
+    return input * Tensor._make(noise * dt.type(a)) + Tensor._make(b)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):

@@ -17,7 +17,7 @@ def _draw_seed(generator=None):
     """A non-negative 63-bit seed drawn from ``generator`` (the default one if None), as torch's
     ``torch.empty((), dtype=torch.int64).random_(generator=g).item()`` draws one."""
     ember = _ember()
-    return int(ember.randint(0, 2 ** 63 - 1, (), dtype=ember.int64, generator=generator).item())
+    return int(ember.empty((), dtype=ember.int64).random_(generator=generator).item())
 
 
 class Sampler:
