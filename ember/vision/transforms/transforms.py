@@ -4,6 +4,8 @@ Random choices draw from ember's global generator, so ``ember.manual_seed`` make
 import math
 import numbers
 import warnings
+
+import numpy as np
 from collections.abc import Sequence
 
 import ember
@@ -16,8 +18,24 @@ __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Res
 
 
 def _rand():
-    """A uniform float in [0, 1) from ember's global generator."""
-    return ember.rand(1).item()
+    """``torch.rand(1)``'s float32 value: compared with a Python number as torchvision compares the tensor
+    (the number rounded to float32)."""
+    return _Float32(ember.rand(1)._data[0])
+
+
+class _Float32(float):
+    """A float32 sample that compares with Python numbers in float32, as a one-element tensor does."""
+
+    def __lt__(self, other):
+        return np.float32(self) < np.float32(other)
+
+    def __gt__(self, other):
+        return np.float32(self) > np.float32(other)
+
+
+def _uniform(low, high):
+    """``torch.empty(1).uniform_(low, high).item()``."""
+    return ember.empty(1).uniform_(low, high).item()
 
 
 def _randint(low, high):
@@ -286,10 +304,10 @@ class RandomResizedCrop(_Transform):
         """Random ``(top, left, h, w)``: ten tries at a fitting box, else a central crop."""
         _, height, width = F.get_dimensions(img)
         area = height * width
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        log_ratio = ember.log(ember.tensor(ratio))
         for _ in range(10):
-            target_area = area * (scale[0] + (scale[1] - scale[0]) * _rand())
-            aspect = math.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * _rand())
+            target_area = area * _uniform(scale[0], scale[1])
+            aspect = ember.exp(ember.empty(1).uniform_(log_ratio[0].item(), log_ratio[1].item())).item()
             w = int(round(math.sqrt(target_area * aspect)))
             h = int(round(math.sqrt(target_area / aspect)))
             if 0 < w <= width and 0 < h <= height:
