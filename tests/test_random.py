@@ -1,0 +1,298 @@
+"""Random streams against PyTorch, bit for bit: the same seed gives the same numbers, the same generator
+state afterwards (so the next draw agrees too), for every sampler, dtype, size path and layout."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def bits(x):
+    """The raw bytes of a tensor's values (so -0.0 != 0.0 and NaNs compare by payload)."""
+    a = x.detach().numpy() if hasattr(x, 'detach') else np.asarray(x)
+    return a.dtype.str, a.shape, np.ascontiguousarray(a).tobytes()
+
+
+def state_equal():
+    return bits(ember.get_rng_state()) == bits(torch.get_rng_state())
+
+
+def run_both(fn, seed):
+    torch.manual_seed(seed)
+    ember.manual_seed(seed)
+    return fn(torch), fn(ember)
+
+
+SIZES = (0, 1, 15, 16, 17, 1000)
+FLOATS = ('float16', 'float32', 'float64')
+
+CASES = [
+    *[(f'rand_{n}_{d}', lambda T, n=n, d=d: T.rand(n, dtype=getattr(T, d))) for n in SIZES for d in FLOATS],
+    *[(f'randn_{n}_{d}', lambda T, n=n, d=d: T.randn(n, dtype=getattr(T, d))) for n in SIZES for d in FLOATS],
+    ('randn_2d', lambda T: T.randn(3, 7)),
+    ('normal_ms_17', lambda T: T.empty(17).normal_(0.5, 2.5)),
+    ('normal_ms_5', lambda T: T.empty(5).normal_(0.5, 2.5)),
+    ('normal_ms_f64', lambda T: T.empty(40, dtype=T.float64).normal_(-1.5, 0.3)),
+    ('normal_strided', lambda T: T.empty(6, 5).t().normal_()),
+    ('uniform_strided', lambda T: T.empty(6, 5).t().uniform_(-2, 3)),
+    ('uniform_range', lambda T: T.empty(300).uniform_(-0.3, 0.9)),
+    ('uniform_range_f64', lambda T: T.empty(300, dtype=T.float64).uniform_(-0.3, 0.9)),
+    ('uniform_range_f16', lambda T: T.empty(300, dtype=T.float16).uniform_(-0.3, 0.7)),
+    ('normal_cache', lambda T: T.cat([T.randn(3), T.randn(1), T.randn(5, dtype=T.float64).float(), T.randn(20)])),
+    ('randint_small', lambda T: T.randint(0, 10, (50,))),
+    ('randint_high_only', lambda T: T.randint(7, (3, 4))),
+    ('randint_64bit_range', lambda T: T.randint(-5, 2 ** 40, (50,))),
+    ('randint_int32', lambda T: T.randint(3, 200, (20,), dtype=T.int32)),
+    ('randint_float', lambda T: T.randint(3, 200, (20,), dtype=T.float32)),
+    ('randint_0d', lambda T: T.randint(10, ())),
+    *[(f'randperm_{n}', lambda T, n=n: T.randperm(n)) for n in (0, 1, 2, 5, 17, 1000, 60000)],
+    ('randperm_float', lambda T: T.randperm(100, dtype=T.float32)),
+    ('bernoulli_scalar', lambda T: T.empty(40).bernoulli_(0.3)),
+    ('bernoulli_tensor_f32', lambda T: T.bernoulli(T.full((40,), 0.3))),
+    ('bernoulli_tensor_f64', lambda T: T.bernoulli(T.linspace(0, 1, 40, dtype=T.float64))),
+    ('bernoulli_p_kw', lambda T: T.bernoulli(T.zeros(9), p=0.6)),
+    ('multinomial_norep', lambda T: T.multinomial(T.tensor([0.1, 0.5, 0.2, 0.2]), 3)),
+    ('multinomial_one', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 1)),
+    ('multinomial_rep', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 7, True)),
+    ('multinomial_f64', lambda T: T.multinomial(T.tensor([0.3, 0.0, 0.7], dtype=T.float64), 9, True)),
+    ('exponential', lambda T: T.empty(30).exponential_(2.5)),
+    ('cauchy', lambda T: T.empty(30).cauchy_(0.5, 2.0)),
+    ('log_normal', lambda T: T.empty(30).log_normal_(0.5, 0.7)),
+    ('geometric', lambda T: T.empty(30).geometric_(0.3)),
+    ('random_int64', lambda T: T.empty(30, dtype=T.int64).random_()),
+    ('random_int32', lambda T: T.empty(30, dtype=T.int32).random_()),
+    ('random_uint8', lambda T: T.empty(30, dtype=T.uint8).random_()),
+    ('random_float', lambda T: T.empty(30).random_()),
+    ('random_double', lambda T: T.empty(30, dtype=T.float64).random_()),
+    ('random_bool', lambda T: T.empty(30, dtype=T.bool).random_()),
+    ('random_to', lambda T: T.empty(30).random_(10)),
+    ('random_from_to', lambda T: T.empty(30, dtype=T.int64).random_(-3, 10)),
+    ('poisson', lambda T: T.poisson(T.tensor([0.5, 3., 12., 100., 0.]))),
+    ('normal_tensor_tensor', lambda T: T.normal(T.arange(20.), T.linspace(0.1, 2, 20))),
+    ('normal_tensor_float', lambda T: T.normal(T.arange(20.), 2.5)),
+    ('normal_float_tensor', lambda T: T.normal(1.5, T.linspace(0.1, 2, 20))),
+    ('normal_size', lambda T: T.normal(1.5, 2.0, (4, 5))),
+    ('rand_like', lambda T: T.rand_like(T.zeros(3, 4, dtype=T.float64))),
+    ('randn_like', lambda T: T.randn_like(T.zeros(30))),
+    ('randint_like', lambda T: T.randint_like(T.zeros(3, 4), 5, 9)),
+    ('generator', lambda T: T.rand(20, generator=T.Generator().manual_seed(11))),
+    ('interleaved', lambda T: T.stack([T.rand(4), T.randn(4), T.randint(0, 9, (4,)).float(), T.randperm(4).float(),
+                                       T.empty(4).bernoulli_(0.5), T.randn(4, dtype=T.float64).float()])),
+]
+
+
+@pytest.mark.parametrize('name,fn', CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize('seed', [0, 2147483647 + 5])
+def test_stream_matches_pytorch(name, fn, seed):
+    t, e = run_both(fn, seed)
+    assert bits(e) == bits(t), f'{name}: ember {e} != torch {t}'
+    assert state_equal(), f'{name}: generator state differs after the call'
+    assert bits(ember.rand(3)) == bits(torch.rand(3))
+
+
+def test_million_normals_and_uniforms_bit_exact():
+    """The vectorised normal path (Cephes log/sincos with FMA contraction, emulated) over 10^6 samples."""
+    t, e = run_both(lambda T: (T.randn(1_000_000), T.empty(1_000_000).uniform_(-0.3, 0.9)), 123)
+    assert bits(e[0]) == bits(t[0])
+    assert bits(e[1]) == bits(t[1])
+
+
+def test_state_round_trips_between_libraries():
+    torch.manual_seed(5)
+    torch.randn(3, dtype=torch.float64)        # leaves a cached normal sample in the state
+    torch.rand(7)
+    ember.set_rng_state(ember.tensor(torch.get_rng_state().numpy()))
+    assert state_equal()
+    assert bits(ember.randn(5)) == bits(torch.randn(5))
+    ember.manual_seed(9)
+    ember.rand(700)
+    torch.set_rng_state(torch.tensor(ember.get_rng_state().numpy()))
+    assert bits(ember.randn(40)) == bits(torch.randn(40))
+
+
+def test_generator_object():
+    g, tg = ember.Generator(), torch.Generator()
+    assert g.initial_seed() == tg.initial_seed() == 67280421310721
+    assert bits(g.get_state()) == bits(tg.get_state())
+    assert g.manual_seed(-1).initial_seed() == tg.manual_seed(-1).initial_seed()
+    assert bits(ember.randn(20, generator=g)) == bits(torch.randn(20, generator=tg))
+    clone = ember.Generator().set_state(g.get_state())
+    assert bits(ember.rand(4, generator=clone)) == bits(torch.rand(4, generator=tg))
+    s = ember.seed()
+    assert ember.initial_seed() == s
+
+
+def test_fork_rng_restores_the_state():
+    ember.manual_seed(3)
+    with ember.random.fork_rng():
+        ember.rand(10)
+    torch.manual_seed(3)
+    assert bits(ember.rand(5)) == bits(torch.rand(5))
+
+
+@pytest.mark.parametrize('call', [
+    lambda T: T.manual_seed(2 ** 64),
+    lambda T: T.manual_seed('a'),
+    lambda T: T.Generator().manual_seed(1.5),
+    lambda T: T.set_rng_state(T.zeros(10, dtype=T.uint8)),
+    lambda T: T.set_rng_state(T.zeros(5056)),
+    lambda T: T.set_rng_state(T.zeros(5056, dtype=T.uint8)),
+    lambda T: T.randint(5, 3, (2,)),
+    lambda T: T.randint(0, 300, (2,), dtype=T.uint8),
+    lambda T: T.rand(2, dtype=T.int64),
+    lambda T: T.randn(2, dtype=T.int64),
+    lambda T: T.empty(3).bernoulli_(1.5),
+    lambda T: T.bernoulli(T.tensor([0.5, 1.5])),
+    lambda T: T.multinomial(T.tensor([-1., 2.]), 1),
+    lambda T: T.multinomial(T.tensor([0., 0.]), 1),
+    lambda T: T.multinomial(T.tensor([1., 1.]), 3),
+    lambda T: T.multinomial(T.tensor([1., 1.]), 0),
+    lambda T: T.multinomial(T.tensor([1, 1]), 1),
+    lambda T: T.normal(0., -1., (2,)),
+    lambda T: T.normal(T.zeros(2), T.tensor([1., -1.])),
+    lambda T: T.randperm(-1),
+    lambda T: T.empty(2).uniform_(1, 0),
+    lambda T: T.empty(2).exponential_(0),
+    lambda T: T.empty(2).geometric_(1),
+    lambda T: T.empty(2).log_normal_(0, 0),
+    lambda T: T.empty(2).cauchy_(0, -1),
+    lambda T: T.poisson(T.tensor([-1.])),
+])
+def test_bad_input_raises_like_pytorch_and_keeps_the_state(call):
+    ember.manual_seed(1)
+    before = bits(ember.get_rng_state())
+    with pytest.raises(Exception) as te:
+        call(torch)
+    with pytest.raises(Exception) as ee:
+        call(ember)
+    assert type(ee.value) is type(te.value)
+    assert str(ee.value).split('\n')[0] == str(te.value).split('\n')[0]
+    assert bits(ember.get_rng_state()) == before
+
+
+MODULES = {
+    'Linear': lambda nn: nn.Linear(5, 3), 'Conv2d': lambda nn: nn.Conv2d(3, 4, 3),
+    'ConvTranspose2d': lambda nn: nn.ConvTranspose2d(3, 4, 3), 'Embedding': lambda nn: nn.Embedding(10, 4, padding_idx=2),
+    'LSTM': lambda nn: nn.LSTM(4, 5, bidirectional=True), 'GRU': lambda nn: nn.GRU(4, 5, 2),
+    'Bilinear': lambda nn: nn.Bilinear(3, 4, 2),
+    'MultiheadAttention': lambda nn: nn.MultiheadAttention(8, 2, kdim=4, vdim=6, add_bias_kv=True),
+    'TransformerEncoderLayer': lambda nn: nn.TransformerEncoderLayer(8, 2, 16),
+}
+
+
+@pytest.mark.parametrize('name', MODULES)
+def test_default_initialisation_matches_pytorch(name):
+    t, e = run_both(lambda T: MODULES[name](T.nn), 0)
+    ts, es = t.state_dict(), e.state_dict()
+    assert list(ts) == list(es)
+    for k in ts:
+        assert bits(es[k]) == bits(ts[k]), k
+    assert state_equal()
+
+
+INITS = {
+    'xavier_uniform_': lambda T, w: T.nn.init.xavier_uniform_(w, gain=1.3),
+    'xavier_normal_': lambda T, w: T.nn.init.xavier_normal_(w),
+    'kaiming_uniform_': lambda T, w: T.nn.init.kaiming_uniform_(w, mode='fan_out', nonlinearity='relu'),
+    'kaiming_normal_': lambda T, w: T.nn.init.kaiming_normal_(w),
+    'sparse_': lambda T, w: T.nn.init.sparse_(w, 0.5),
+    'normal_': lambda T, w: T.nn.init.normal_(w, 0.3, 2.0),
+    'uniform_': lambda T, w: T.nn.init.uniform_(w, -1, 2),
+}
+
+
+@pytest.mark.parametrize('name', INITS)
+def test_init_matches_pytorch(name):
+    t, e = run_both(lambda T: INITS[name](T, T.empty(6, 5)), 1)
+    assert bits(e) == bits(t)
+    assert state_equal()
+
+
+def test_orthogonal_init_draws_like_pytorch():
+    """Same draws; the QR factorisation is LAPACK's on both sides but may round differently (1 ulp)."""
+    t, e = run_both(lambda T: T.nn.init.orthogonal_(T.empty(6, 5)), 1)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=0, atol=1e-6)
+    assert state_equal()
+
+
+@pytest.mark.parametrize('fn', ['dropout', 'dropout1d', 'dropout2d', 'alpha_dropout', 'feature_alpha_dropout', 'rrelu'])
+@pytest.mark.parametrize('p', [0.2, 0.5])
+def test_dropout_family_matches_pytorch(fn, p):
+    x = np.linspace(-1, 1, 60).astype(np.float32).reshape(3, 4, 5)
+    kw = {'training': True} if fn == 'rrelu' else {'p': p, 'training': True}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        t, e = run_both(lambda T: getattr(T.nn.functional, fn)(T.tensor(x), **kw), 2)
+    assert bits(e) == bits(t)
+    assert state_equal()
+
+
+def test_dropout_module_and_grad_fn():
+    t, e = run_both(lambda T: T.nn.Dropout(0.3)(T.ones(4, 5, requires_grad=True)), 4)
+    assert bits(e) == bits(t)
+    assert type(e.grad_fn).__name__ == t.grad_fn.name()
+
+
+def test_data_pipeline_draws_like_pytorch():
+    """DataLoader shuffle (base seed drawn first, sampler seed on first next), random_split, samplers."""
+    def pipeline(T):
+        ds = T.utils.data.TensorDataset(T.arange(20))
+        dl = T.utils.data.DataLoader(ds, batch_size=6, shuffle=True)
+        out = [b[0].tolist() for b in dl] + [b[0].tolist() for b in dl]
+        out.append(T.utils.data.random_split(range(10), [0.3, 0.7])[0].indices)
+        out.append(list(T.utils.data.SubsetRandomSampler([5, 6, 7, 8])))
+        out.append(list(T.utils.data.WeightedRandomSampler([0.1, 0.5, 0.4], 6)))
+        out.append(list(T.utils.data.RandomSampler(range(5), replacement=True, num_samples=40)))
+        return out
+    t, e = run_both(pipeline, 7)
+    assert e == t
+    assert state_equal()
+
+
+def test_worker_numpy_seed_is_pytorchs():
+    from torch.utils.data._utils.worker import _generate_state
+    from ember.utils.data._worker import numpy_seed
+    for base in (0, 12345678901234, 2 ** 63 - 1):
+        for worker in (0, 3):
+            assert [int(v) for v in numpy_seed(base, worker)] == _generate_state(base, worker)
+
+
+def test_random_resized_crop_params():
+    import math
+    from ember.vision.transforms import RandomHorizontalFlip, RandomResizedCrop
+
+    def torchvision_params(height, width, scale, ratio):
+        """torchvision's RandomResizedCrop.get_params, written against torch."""
+        area = height * width
+        log_ratio = torch.log(torch.tensor(ratio))
+        for _ in range(10):
+            target_area = area * torch.empty(1).uniform_(scale[0], scale[1]).item()
+            aspect_ratio = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+            w = int(round(math.sqrt(target_area * aspect_ratio)))
+            h = int(round(math.sqrt(target_area / aspect_ratio)))
+            if 0 < w <= width and 0 < h <= height:
+                return (torch.randint(0, height - h + 1, size=(1,)).item(),
+                        torch.randint(0, width - w + 1, size=(1,)).item(), h, w)
+        return None
+    torch.manual_seed(3)
+    ember.manual_seed(3)
+    ref = [torchvision_params(32, 28, (0.08, 1.0), (3 / 4, 4 / 3)) for _ in range(6)]
+    got = [RandomResizedCrop.get_params(ember.zeros(3, 32, 28), (0.08, 1.0), (3 / 4, 4 / 3)) for _ in range(6)]
+    assert got == ref
+    flips = [bool(torch.rand(1) < 0.5) for _ in range(8)]
+    img = ember.arange(4.).reshape(1, 1, 4)
+    got = [bool(RandomHorizontalFlip(0.5)(img)[0, 0, 0] == 3) for _ in range(8)]
+    assert got == flips
+
+
+def test_normal_with_tensor_mean_gradient():
+    for T in (torch, ember):
+        T.manual_seed(0)
+    m = [T.zeros(4, requires_grad=True) for T in (torch, ember)]
+    outs = [T.normal(mi, 1.0) for T, mi in zip((torch, ember), m)]
+    assert type(outs[1].grad_fn).__name__ == outs[0].grad_fn.name()
+    for o in outs:
+        o.sum().backward()
+    assert bits(m[1].grad) == bits(m[0].grad)
