@@ -200,6 +200,8 @@ INITS = {
     'sparse_': lambda T, w: T.nn.init.sparse_(w, 0.5),
     'normal_': lambda T, w: T.nn.init.normal_(w, 0.3, 2.0),
     'uniform_': lambda T, w: T.nn.init.uniform_(w, -1, 2),
+    'trunc_normal_': lambda T, w: T.nn.init.trunc_normal_(w),
+    'trunc_normal_narrow': lambda T, w: T.nn.init.trunc_normal_(w, 0.0, 1.0, -0.1, 0.1),
 }
 
 

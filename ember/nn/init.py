@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from .. import ops as _ops
 from ..ops import random as _random
 
 __all__ = ['calculate_gain', 'uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_', 'zeros_', 'eye_',
@@ -66,23 +67,56 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """N(mean, std^2) truncated to [a, b] by PyTorch's inverse-CDF method: uniforms between the bounds'
-    CDF values, erfinv, scale, shift, clamp."""
+    """N(mean, std^2) truncated to [a, b], drawn as PyTorch 2.13 draws it: redrawn normals while the
+    interval holds more than 30% of the mass, else uniform proposals accepted against the density."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn('mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of '
                       'values may be incorrect.', stacklevel=2)
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-    low, up = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
     from ..autograd.grad_mode import no_grad
     with no_grad():
-        uniform_(tensor, 2 * low - 1, 2 * up - 1, generator=generator)
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            _trunc_by_redraw(tensor, mean, std, a, b, generator)
+        else:
+            _trunc_by_rejection(tensor, mean, std, a, b, generator)
     return tensor
+
+
+def _trunc_by_redraw(tensor, mean, std, a, b, generator):
+    """Normals; those outside [a, b] (bounds in the tensor's dtype) replaced by fresh draws until none is."""
+    lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+    result = tensor.normal_(mean, std, generator=generator)
+    while True:
+        mask = (result < lo) | (result > hi)
+        if not mask.any():
+            break
+        result = _ops.where(mask, _ops.empty_like(result).normal_(mean, std, generator=generator), result)
+    if result is not tensor:
+        tensor.copy_(result)
+
+
+def _log_density(x, mean, std, log_peak):
+    return x.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+
+def _trunc_by_rejection(tensor, mean, std, a, b, generator):
+    """Uniform proposals on [a, b], each accepted when log(u) <= its log density relative to the peak."""
+    log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+    candidates, accept = _ops.empty_like(tensor), _ops.empty_like(tensor)
+    tensor.uniform_(a, b, generator=generator)
+    candidates.copy_(tensor)
+    _log_density(candidates, mean, std, log_peak)
+    pending = accept.uniform_(generator=generator).log_().gt(candidates)
+    result = tensor
+    while pending.any():
+        candidates.uniform_(a, b, generator=generator)
+        result = _ops.where(pending, candidates, result)
+        _log_density(candidates, mean, std, log_peak)
+        pending = _ops.where(pending, accept.uniform_(generator=generator).log_().gt(candidates), pending)
+    if result is not tensor:
+        tensor.copy_(result)
 
 
 def constant_(tensor, val):
