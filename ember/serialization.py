@@ -10,15 +10,13 @@ import math
 import os
 import pickle
 import pickletools
-import secrets
-import stat
 import warnings
 import zipfile
 import zlib
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _savefile
 from .tensor import Size, Tensor, device
 
 __all__ = ['save', 'load', 'UnpicklingError', 'DEFAULT_PROTOCOL']
@@ -60,65 +58,18 @@ def _parameter_type():
 def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or a binary file
-    object. A path is written atomically; the pickle arguments exist for PyTorch compatibility only."""
+    object. A path is written atomically, keeping the file's links and owner (see ``_savefile``); the
+    pickle arguments exist for PyTorch compatibility only."""
     if not isinstance(pickle_protocol, int):
         raise TypeError(f'pickle_protocol must be an int, got {type(pickle_protocol).__name__}')
     header, storages = _Encoder().run(obj)
     if isinstance(f, (str, os.PathLike)):
-        _save_atomic(os.fspath(f), header, storages)
+        _savefile.write_path(f, lambda fh: _write_zip(fh, header, storages))
     elif hasattr(f, 'write'):
         _write_zip(f, header, storages)
     else:
         raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
                         f'got {type(f).__name__}')
-
-
-def _save_atomic(path, header, storages):
-    """Write to a temp file beside ``path``, fsync, then ``os.replace``: a failed write never clobbers it."""
-    target = os.path.realpath(path)
-    folder = os.path.dirname(target)
-    fd, tmp = _temp_file(folder, os.path.basename(target))
-    try:
-        with os.fdopen(fd, 'wb') as fh:
-            _write_zip(fh, header, storages)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _keep_mode(target, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _temp_file(folder, name):
-    """Create a new temp file in ``folder`` (mode 0o666 less the umask, like a plain ``open``)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)
-    for _ in range(100):
-        tmp = os.path.join(folder, f'.{name[:200]}.{secrets.token_hex(6)}.tmp')
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f'could not create a temporary file in {folder!r}')
-
-
-def _keep_mode(target, tmp):
-    with contextlib.suppress(OSError):
-        os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-
-
-def _fsync_dir(folder):
-    """Make the rename durable (POSIX); best effort."""
-    if not hasattr(os, 'O_DIRECTORY'):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _zip_info(name):

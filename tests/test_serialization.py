@@ -5,6 +5,11 @@ import json
 import math
 import os
 import pickle
+import signal
+import stat
+import subprocess
+import sys
+import time
 import zipfile
 
 import numpy as np
@@ -15,6 +20,7 @@ import ember
 from ember import serialization as ser
 from ember.serialization import UnpicklingError, load, save
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DTYPES = ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool']
 
 
@@ -505,3 +511,112 @@ def test_ember_optimizer_state_dict_roundtrip():
     for key, st in opt.state_dict()['state'].items():
         for name, v in st.items():
             np.testing.assert_array_equal(np.asarray(r['opt']['state'][key][name]._data), np.asarray(v._data))
+
+
+# ---------------------------------------------------------------------------------------------- save's targets
+def test_save_writes_through_fifo_and_stdout(tmp_path):
+    import threading
+    fifo = tmp_path / 'pipe'
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    save({'w': T(np.arange(3, dtype=np.float32))}, fifo)
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    same(load(io.BytesIO(got[0]))['w'], T(np.arange(3, dtype=np.float32)))
+    code = 'import ember; ember.save(ember.arange(4.), "/dev/stdout")'
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, timeout=60,
+                       env={**os.environ, 'PYTHONPATH': ROOT})
+    assert r.returncode == 0, r.stderr
+    same(load(io.BytesIO(r.stdout)), T(np.arange(4, dtype=np.float32)))
+
+
+def test_save_writes_through_character_device(tmp_path):
+    node = tmp_path / 'null'
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))   # a /dev/null of the test's own
+    except PermissionError:
+        pytest.skip('creating a character device needs root')
+    save(T(np.ones(2, np.float32)), node)
+    assert stat.S_ISCHR(os.stat(node).st_mode) and os.listdir(tmp_path) == ['null']
+
+
+def test_save_refuses_what_pytorch_refuses(tmp_path):
+    for bad, match in [(str(tmp_path / 'y.pt') + '/', 'invalid file name'), ('', 'invalid file name'),
+                       (str(tmp_path / 'nodir' / 'y.pt'), 'Parent directory .*nodir does not exist')]:
+        with pytest.raises(RuntimeError, match=match):
+            torch.save(torch.ones(1), bad)
+        with pytest.raises(RuntimeError, match=match):
+            save(T(np.ones(1, np.float32)), bad)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_keeps_hard_links_and_owner(tmp_path, monkeypatch):
+    path, link = tmp_path / 'a.pt', tmp_path / 'b.pt'
+    save(1, path)
+    os.link(path, link)
+    inode = os.stat(path).st_ino
+    save(2, path)
+    assert load(link) == 2 and os.stat(path).st_ino == inode and os.stat(path).st_nlink == 2
+    os.unlink(link)
+    if os.geteuid() == 0:
+        os.chown(path, 12345, 12345)
+        save(3, path)
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == (12345, 12345) and load(path) == 3
+    inode = os.stat(path).st_ino
+
+    def refuse(*args):
+        raise PermissionError('not allowed')
+
+    monkeypatch.setattr(os, 'chown', refuse)
+    monkeypatch.setattr(os, 'stat', lambda p, *a, **k: _foreign(os.lstat(p)) if str(p) == str(path) else
+                        os.lstat(p))
+    save(4, path)
+    monkeypatch.undo()
+    assert load(path) == 4 and os.stat(path).st_ino == inode and os.listdir(tmp_path) == ['a.pt']
+
+
+def _foreign(st):
+    """``st`` as if another user owned the file."""
+    fields = list(st)
+    fields[stat.ST_UID] = st.st_uid + 1
+    return os.stat_result(fields)
+
+
+KILL_LOOP = '''
+import sys, ember
+t = ember.zeros(1 << 24)
+print('ready', flush=True)
+while True:
+    ember.save(t, sys.argv[1])
+'''
+
+
+def _kill_mid_save(path, sig):
+    """Start a process saving to ``path`` in a loop and send it ``sig`` once its temp file exists."""
+    proc = subprocess.Popen([sys.executable, '-c', KILL_LOOP, str(path)], stdout=subprocess.PIPE,
+                            env={**os.environ, 'PYTHONPATH': ROOT})
+    assert proc.stdout.readline() == b'ready\n'
+    deadline = time.monotonic() + 30
+    while not _temps(path.parent) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    proc.send_signal(sig)
+    return proc.wait(30)
+
+
+def _temps(folder):
+    return [n for n in os.listdir(folder) if n.endswith('.tmp')]
+
+
+def test_temp_files_do_not_outlive_kills(tmp_path):
+    path = tmp_path / 'x.pt'
+    assert _kill_mid_save(path, signal.SIGTERM) == -signal.SIGTERM
+    assert _temps(tmp_path) == []
+    kills = 3
+    for _ in range(kills):
+        assert _kill_mid_save(path, signal.SIGKILL) == -signal.SIGKILL
+    assert 1 <= len(_temps(tmp_path)) <= kills
+    save(T(np.ones(2, np.float32)), path)
+    assert _temps(tmp_path) == [] and load(path).shape == ember.Size([2])
