@@ -31,7 +31,7 @@ class Sample:
     ``unsupported``: ember refuses here with an error whose message names this argument;
     ``grad``: float inputs require grad; ``gradcheck``: also check ember's gradients by finite differences."""
     def __init__(self, *args, desc='', error=False, unsupported=None, grad=True, gradcheck=False, **kwargs):
-        self.args, self.kwargs, self.desc = args, kwargs, desc
+        self.args, self.kwargs, self.desc = args, kwargs, desc or _describe(args, kwargs)
         self.error, self.unsupported, self.grad, self.gradcheck = error, unsupported, grad, gradcheck
 
     def __repr__(self):
@@ -102,6 +102,19 @@ class Op:
         if 'inplace' in got:
             out[f'torch.Tensor.{self.method_name}_'] = fwd | {'inplace'}
         return out
+
+
+def _describe(args, kwargs):
+    """A sample's id from its inputs: dtype and shape of arrays, repr of the rest."""
+    def one(v):
+        if isinstance(v, View):
+            return f'{one(v.base)}.{v.what}'
+        if isinstance(v, np.ndarray):
+            return f'{v.dtype.name}{list(v.shape)}'.replace('float', 'f').replace('int', 'i')
+        if isinstance(v, (list, tuple)) and v and isinstance(v[0], (np.ndarray, View)):
+            return '[' + ','.join(one(x) for x in v) + ']'
+        return repr(v)
+    return ' '.join([one(a) for a in args] + [f'{k}={one(v)}' for k, v in kwargs.items()])
 
 
 def _kind(sample):
@@ -284,7 +297,7 @@ add(
     unary('tanh', gradgrad=True),
     unary('sigmoid', gradgrad=True),
     unary('erf'),
-    unary('relu', errors=('bool',)),
+    unary('relu', errors=('bool',), out=False),
     unary('sign'),
     unary('sgn'),
     unary('floor', errors=('bool',)),
@@ -293,9 +306,9 @@ add(
     unary('frac', errors=('i64', 'bool')),
     unary('round', errors=('bool',)),
     unary('square'),
-    unary('isnan', inplace=False, grad=False),
-    unary('isinf', inplace=False, grad=False),
-    unary('isfinite', inplace=False, grad=False),
+    unary('isnan', inplace=False, grad=False, out=False),
+    unary('isinf', inplace=False, grad=False, out=False),
+    unary('isfinite', inplace=False, grad=False, out=False),
     unary('logical_not'),
     unary('bitwise_not', grad=False, errors=('f32 0-d', 'f32 0-size', 'f32 (3,4)', 'f32 transposed', 'f32 sliced',
                                             'f64 (2,3)', 'f64 extreme')),
@@ -329,6 +342,130 @@ add(
 )
 
 
+def f32(*shape, domain='real', seed=0):
+    return arr(shape, F32, domain, seed)
+
+
+def f64(*shape, domain='real', seed=0):
+    return arr(shape, F64, domain, seed)
+
+
+def i64(*shape, domain='real', seed=0):
+    return arr(shape, I64, domain, seed)
+
+
+def boolean(*shape, seed=0):
+    return arr(shape, BOOL, seed=seed)
+
+
+def entry(name, samples=None, **kw):
+    """An entry whose samples are given as a function returning a list (built when the tests collect)."""
+    return Op(name, samples, **kw)
+
+
+def reduction_samples(tuple_dim=True, nodim=True, dim_kw='dim', ints=True, bools=True, empty=True, extremes=True,
+                      domain='real', seed=0):
+    """Whole-tensor and per-dim reductions (keepdim, negative and tuple dims), 0-d, 0-size, views, dtypes."""
+    def gen():
+        d = lambda v: {dim_kw: v}   # noqa: E731 (the op's name for the dim argument)
+        s = [Sample(f32(3, 4, domain=domain, seed=seed), **d(1)),
+             Sample(f32(2, 3, 4, domain=domain, seed=seed), **d(-1), keepdim=True),
+             Sample(f32(domain=domain, seed=seed), **d(0)),
+             Sample(transposed((3, 4), F32, domain, seed), **d(0), desc='f32 transposed dim=0'),
+             Sample(f64(2, 3, domain=domain, seed=seed), **d(1), gradcheck=True),
+             Sample(f32(3, 4, domain=domain, seed=seed), **d(2), error=True)]
+        if nodim:
+            s += [Sample(f32(3, 4, domain=domain, seed=seed)), Sample(f32(domain=domain, seed=seed))]
+        if tuple_dim:
+            s.append(Sample(f32(2, 3, 4, domain=domain, seed=seed), **d((0, 2))))
+        if empty:
+            s.append(Sample(f32(0, 3, domain=domain, seed=seed), **d(1)))
+        if extremes:
+            s.append(Sample(extreme(domain).reshape(1, -1), **d(1)))
+        if ints:
+            s.append(Sample(i64(3, 4, domain=domain, seed=seed), **d(0)))
+        if bools:
+            s.append(Sample(boolean(3, 4, seed=seed), **d(0)))
+        return s
+    return gen
+
+
+def red(name, errors=(), drop=(), **kw):
+    opts = {k: kw.pop(k) for k in ('tuple_dim', 'nodim', 'dim_kw', 'ints', 'bools', 'empty', 'extremes', 'domain')
+            if k in kw}
+    return Op(name, _mark(reduction_samples(seed=_seed(name), **opts), errors, drop), **kw)
+
+
+_FLOAT_ONLY = ('i64[3, 4] dim=0', 'bool[3, 4] dim=0')
+_KEEPDIM = 'f32[2, 3, 4] dim=-1 keepdim=True'
+add(
+    red('sum', gradgrad=True),
+    red('mean', errors=_FLOAT_ONLY),
+    red('prod', tuple_dim=False),
+    red('std', errors=_FLOAT_ONLY),
+    red('var', errors=_FLOAT_ONLY),
+    red('std_mean', errors=_FLOAT_ONLY, method=False, out=False),
+    red('var_mean', errors=_FLOAT_ONLY, method=False, out=False),
+    red('amax'),
+    red('amin'),
+    red('max', tuple_dim=False),
+    red('min', tuple_dim=False),
+    red('argmax', tuple_dim=False, grad=False, errors=('bool[3, 4] dim=0',)),
+    red('argmin', tuple_dim=False, grad=False, errors=('bool[3, 4] dim=0',)),
+    red('all', grad=False),
+    red('any', grad=False),
+    red('logsumexp', nodim=False),
+    red('norm', errors=_FLOAT_ONLY, out=False),
+    red('count_nonzero', grad=False, out=False, drop=(_KEEPDIM,)),
+    red('nansum'),
+    red('nanmean', errors=_FLOAT_ONLY),
+    red('cumsum', nodim=False, tuple_dim=False, inplace=True, drop=(_KEEPDIM,)),
+    red('cumprod', nodim=False, tuple_dim=False, inplace=True, drop=(_KEEPDIM,)),
+    red('softmax', nodim=False, tuple_dim=False, out=False, drop=(_KEEPDIM,), errors=_FLOAT_ONLY),
+    red('log_softmax', nodim=False, tuple_dim=False, out=False, drop=(_KEEPDIM,), errors=_FLOAT_ONLY),
+    red('aminmax', tuple_dim=False, grad=False),
+)
+
+add(
+    entry('clamp', lambda: [Sample(f32(3, 4), -0.5, 0.5), Sample(f32(3, 4), min=-0.5), Sample(f32(3, 4), max=0.3),
+                            Sample(f32(3, 4), f32(3, 4, seed=1) - 1, f32(4, seed=2) + 1),
+                            Sample(f64(2, 3), -0.5, 0.5, gradcheck=True), Sample(i64(3, 4), -1, 2),
+                            Sample(f32(0, 3), -1.0, 1.0), Sample(f32(), -0.5, 0.5),
+                            Sample(f32(3, 4), error=True)], inplace=True, aliases=('clip',)),
+    entry('clamp_min', lambda: [Sample(f32(3, 4), 0.1), Sample(f64(2, 3), 0.1, gradcheck=True),
+                                Sample(i64(3, 4), 0)], inplace=True),
+    entry('clamp_max', lambda: [Sample(f32(3, 4), 0.1), Sample(f64(2, 3), 0.1, gradcheck=True),
+                                Sample(i64(3, 4), 0)], inplace=True),
+    entry('lerp', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), 0.3), Sample(f32(3, 4), f32(4, seed=1), f32(3, 4, seed=2)),
+                           Sample(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, seed=2), gradcheck=True),
+                           Sample(f32(0, 3), f32(3, seed=1), 0.5)], inplace=True),
+    entry('addcmul', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(4, seed=2), value=0.5),
+                              Sample(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, seed=2), gradcheck=True),
+                              Sample(i64(2, 3), i64(2, 3, seed=1), i64(2, 3, seed=2), value=2)], inplace=True),
+    entry('addcdiv', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(4, domain='nonzero', seed=2), value=0.5),
+                              Sample(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, domain='nonzero', seed=2), gradcheck=True),
+                              Sample(i64(2, 3), i64(2, 3, seed=1), i64(2, 3, domain='nonzero', seed=2), error=True)],
+          inplace=True),
+    entry('where', method=False, samples=lambda: [Sample(boolean(3, 4), f32(3, 4), f32(3, 4, seed=1)),
+                            Sample(boolean(3, 1), f32(4), f32(3, 4, seed=1)),
+                            Sample(boolean(2, 3), f64(2, 3), f64(2, 3, seed=1), gradcheck=True),
+                            Sample(boolean(2, 3), f32(2, 3), 0.0), Sample(boolean(2, 3), i64(2, 3), f32(2, 3)),
+                            Sample(boolean(3, 4)), Sample(f32(3, 4), f32(3, 4), f32(3, 4), error=True)]),
+    entry('masked_fill', lambda: [Sample(f32(3, 4), boolean(3, 4), 2.0), Sample(i64(3, 4), boolean(3, 4), 7),
+                                  Sample(f64(2, 3), boolean(2, 3), -1.0, gradcheck=True),
+                                  Sample(f32(3, 4), i64(3, 4), 2.0, error=True)], inplace=True, out=False),
+    entry('isclose', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1), atol=2.0),
+                              Sample(f64(2, 3), f64(3)), Sample(i64(2, 3), i64(2, 3, seed=1))], grad=False, out=False),
+    entry('allclose', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1)),
+                               Sample(f64(2, 3), f64(2, 3, seed=1), rtol=10.0, atol=10.0)], grad=False, out=False),
+    entry('equal', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1)),
+                            Sample(f32(3, 4), f32(4))], grad=False, out=False),
+    entry('dist', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f32(4, seed=1), 1),
+                           Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True), Sample(f32(2, 3), f32(3, seed=1), 3.0),
+                           Sample(f32(2, 3), f32(2, 3, seed=1), float('inf'))], out=False),
+)
+
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
@@ -339,7 +476,12 @@ def gap(names, check, reason):
         op.gaps[check] = reason
 
 
-gap(' '.join(op.id for op in OPS), 'out', _OUT_GAP)
+gap('abs acos addcdiv addcmul all amax amin aminmax any argmax argmin asin atan atan2 bitwise_and bitwise_not '
+    'bitwise_or bitwise_xor ceil clamp clamp_max clamp_min cos cosh cumprod cumsum eq erf exp exp2 expm1 floor '
+    'floor_divide frac ge gt le lerp log log10 log1p log2 logical_and logical_not logical_or logical_xor logsumexp lt '
+    'maximum mean minimum mul nanmean nansum ne neg pow prod reciprocal round rsqrt sgn sigmoid sign sin sinh sqrt '
+    'square std sum tan tanh trunc var where', 'out', _OUT_GAP)
+gap('max min', 'out', 'i10b: out= is accepted and ignored')
 
 gap('floor_divide', 'backward', 'ember differentiates floor_divide (zero gradient) where PyTorch raises '
     '"derivative for aten::floor_divide is not implemented"')
@@ -357,3 +499,15 @@ gap('relu', 'sample:bool', "relu(bool) raises NumPy's UFuncTypeError where PyTor
 for _n in 'abs floor ceil trunc round frac fmod'.split():
     gap(_n, 'sample:bool', 'ember accepts bool where PyTorch raises NotImplementedError')
 gap('frac', 'sample:i64', 'ember accepts int64 where PyTorch raises NotImplementedError')
+gap('std_mean var_mean aminmax', 'grad_fn', 'two grad_fns (e.g. StdBackward0, MeanBackward1) where PyTorch records one '
+    '(StdMeanBackward0)')
+gap('max min', 'grad_fn', 'max/min of a 0-d tensor with dim records CloneBackward0, PyTorch MaxBackward0/MinBackward0')
+gap('clamp clamp_min clamp_max lerp addcmul addcdiv dist', 'grad_fn',
+    'composed of other ops: grad_fn is the last one\'s (e.g. AddBackward0 for LerpBackward0)')
+gap('var std_mean var_mean', 'sample:f64[1, 7] dim=1', 'the mean next to +-1e40 is summed in another order than '
+    'PyTorch\'s and loses the small terms')
+for _n in ('cumsum', 'cumprod'):
+    gap(_n, 'inplace:bool[3, 4] dim=0', f'{_n}_ of bool raises RuntimeError, PyTorch NotImplementedError')
+gap('argmax argmin', 'sample:bool[3, 4] dim=0', 'ember accepts bool where PyTorch raises RuntimeError')
+gap('cumsum cumprod', 'sample:f32[] dim=0', 'i10a: cumsum/cumprod of a 0-d tensor (shape and backward)')
+gap('addcdiv', 'sample:i64[2, 3] i64[2, 3] i64[2, 3]', 'ember computes integer addcdiv where PyTorch raises')

@@ -255,7 +255,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     else:
         d = wrap_dim(dim, a.ndim)
         r = np.asarray(a.prod(axis=d, keepdims=keepdim, dtype=nd))
-        node = _record(input, r, ProdBackward1, dim=d, keep=keepdim)
+        node = _record(input, r, ProdBackward1, dim=d if a.ndim else None, keep=keepdim)   # 0-d: as no dim
     if node is not None:
         node.save(input)
     return Tensor._make(r, node)
@@ -702,7 +702,7 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     if nd is not None:
         a = a.astype(nd)
     elif a.dtype.kind != 'f':
-        raise RuntimeError('"softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+        raise NotImplementedError(f'"softmax_lastdim_kernel_impl" not implemented for \'{_type_word(a.dtype)}\'')
     d = _softmax_dim(dim, a.ndim, 'softmax')
     r = _softmax_arr(a, d) if a.ndim else np.ones_like(a)
     if GRAD.enabled and input._requires_grad:
@@ -721,7 +721,7 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     if nd is not None:
         a = a.astype(nd)
     elif a.dtype.kind != 'f':
-        raise RuntimeError('"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_type_word(a.dtype)}\'')
     d = _softmax_dim(dim, a.ndim, 'log_softmax')
     r = _log_softmax_arr(a, d) if a.ndim else np.zeros_like(a)
     if GRAD.enabled and input._requires_grad:
