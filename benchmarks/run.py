@@ -1,10 +1,11 @@
 """Benchmark driver: runs each program in benchmarks/ on ember (``python -m ember run FILE``) and on
 PyTorch (``python FILE``), interleaved in fresh processes, and reports medians, ranges, ember/PyTorch
-ratios and PASS/MISS against the targets. Usage: ``python -m benchmarks [--quick] [--only NAME]``.
+ratios and PASS/MISS against the targets. Usage: ``python -m benchmarks [--quick] [--only NAME]
+[--threads N ...]``.
 
-Both sides get the same threads (``torch.set_num_threads`` and the OMP/OpenBLAS/MKL variables) and
-``OMP_WAIT_POLICY=PASSIVE``: on a shared machine PyTorch's spinning OpenMP threads otherwise lose
-most of their time to other processes (this helps PyTorch, never ember)."""
+Every figure is taken in each thread regime asked for (by default one thread and all cores). Both sides
+get the same threads (``torch.set_num_threads`` and the OMP/OpenBLAS/MKL variables) and otherwise the
+same environment: PyTorch runs with its default settings, as its users run it."""
 import argparse
 import dataclasses
 import datetime
@@ -51,9 +52,11 @@ class Figure:
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
-    """A program in benchmarks/ and the figures it prints."""
+    """A program in benchmarks/ and the figures it prints (``threaded``: its figures depend on the thread
+    count, so it runs in every regime; otherwise once, with all the threads asked for)."""
     name: str
     figures: tuple
+    threaded: bool = True
 
     @property
     def path(self):
@@ -71,7 +74,9 @@ BENCHMARKS = (
         Figure("per-op forward (4,)", "us/op", _ratio("<=", 1.0)),
         Figure("per-op forward (4,4)", "us/op", _ratio("<=", 1.0)),
         Figure("per-op forward+backward (4,)", "us/op", _ratio("<=", 0.5)),
-        Figure("per-op forward+backward (4,4)", "us/op", _ratio("<=", 0.5)))),
+        Figure("per-op forward+backward (4,4)", "us/op", _ratio("<=", 0.5)),
+        Figure("per-op forward+backward 16-op chain (4,4)", "us/op", _ratio("<=", 0.5)),
+        Figure("per-op forward+backward 256-op chain (4,4)", "us/op", _ratio("<=", 0.5)))),
     Benchmark("linreg", (Figure("linear regression", "us/iter", _ratio("<=", 0.8)),)),
     Benchmark("mlp", (Figure("MLP batch 64", "ms/iter"),
                       Figure("MLP batch 512", "ms/iter", _ratio("<=", 1.1)))),
@@ -90,7 +95,12 @@ BENCHMARKS = (
     Benchmark("random", tuple(Figure(name, "ms", _ratio("<=", 2.0)) for name in (
         "randn 10^6", "rand 10^6", "randperm 60000", "shuffled sampler epoch 60000"))),
     Benchmark("import", (Figure("import time", "ms", _ratio("<=", 0.1)),
-                         Figure("installed size", "MB", Target("absolute", "<", 2.0)))),
+                         Figure("installed size", "MB", Target("absolute", "<", 2.0))), threaded=False),
+    Benchmark("gpt", (Figure("GPT step", "ms/iter", _ratio("<=", 1.0)),)),
+    Benchmark("mnist", (Figure("MNIST CNN batch 64", "ms/iter", _ratio("<=", 1.0)),)),
+    Benchmark("dcgan", (Figure("DCGAN step 32x32", "ms/iter", _ratio("<=", 1.0)),)),
+    Benchmark("resnet", (Figure("ResNet-18 32x32 batch 8", "ms/iter", _ratio("<=", 1.0)),)),
+    Benchmark("lstm", (Figure("LSTM LM step", "ms/iter", _ratio("<=", 1.0)),)),
 )
 HIGHER_IS_BETTER = {"GFLOP/s", "images/s"}
 BUSY_WARNING = 0.25  # cores used by other processes beyond which the context line warns
@@ -106,14 +116,14 @@ def parse_args(argv):
                              + ", ".join(b.name for b in BENCHMARKS))
     parser.add_argument("--reps", type=int, help="repetitions per side (default 5, quick 2)")
     parser.add_argument("--warmup", type=int, help="untimed runs per side first (default 1, quick 0)")
-    parser.add_argument("--threads", type=int, default=_cores(), help="threads for both (default: cores)")
-    parser.add_argument("--omp-wait-policy", default="PASSIVE",
-                        help="OMP_WAIT_POLICY for both ('' leaves it unset)")
+    parser.add_argument("--threads", type=int, action="append",
+                        help="threads for both sides; repeat for several regimes (default: 1 and all cores)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per program run")
     parser.add_argument("--output-dir", help="write results.md and results.json here (default: "
                         "benchmarks/ for a full run; a --quick or --only run writes nothing unless given)")
     args = parser.parse_args(argv)
     args.only = _selected(parser, args.only)
+    args.threads = sorted(set(args.threads or (1, _cores())))
     args.reps = args.reps or (2 if args.quick else 5)
     args.warmup = (0 if args.quick else 1) if args.warmup is None else args.warmup
     if args.output_dir is None and not args.quick and args.only is None:
@@ -138,15 +148,11 @@ def _selected(parser, only):
     return names
 
 
-def child_env(args):
-    """The environment both sides run in: same threads, same OpenMP wait policy, quick flag."""
-    env = dict(os.environ, BENCH_THREADS=str(args.threads), BENCH_QUICK="1" if args.quick else "0")
-    env.update({var: str(args.threads) for var in THREAD_VARS})
+def child_env(args, threads):
+    """The environment both sides run in: the same threads, the quick flag, nothing else added."""
+    env = dict(os.environ, BENCH_THREADS=str(threads), BENCH_QUICK="1" if args.quick else "0")
+    env.update({var: str(threads) for var in THREAD_VARS})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
-    if args.omp_wait_policy:
-        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
-    else:
-        env.pop("OMP_WAIT_POLICY", None)
     return env
 
 
@@ -251,13 +257,20 @@ def stats(values):
             "values": values}
 
 
-def summarize(benchmarks, collector):
-    """One row per figure: both sides' statistics, ratios, target, status and any error."""
-    return [_row(bench, fig, collector) for bench in benchmarks for fig in collector.figures(bench)]
+def summarize(benchmarks, collectors):
+    """One row per figure and thread regime (``collectors`` maps a thread count to its Collector): both
+    sides' statistics, ratios, target, status and any error."""
+    rows = []
+    for bench in benchmarks:
+        ran = [(n, c) for n, c in sorted(collectors.items()) if any(k[0] == bench.name for k in c.units)
+               or any(k[0] == bench.name for k in c.errors)]
+        for fig in (ran[0][1] if ran else Collector()).figures(bench):
+            rows += [dict(_row(bench, fig, c), threads=n) for n, c in ran]
+    return rows
 
 
 def _row(bench, fig, collector):
-    """The summary row of one figure."""
+    """The summary row of one figure in one thread regime."""
     side = {s: stats(collector.values.get((bench.name, fig.name, s))) for s in SUBJECTS}
     # The NumPy reference comes from the PyTorch-side process: importing ember sets OpenBLAS's thread
     # policy for the whole process, so NumPy timed beside ember would not be NumPy as users run it.
@@ -318,9 +331,9 @@ def fmt_ratio(value):
     return "-" if value is None else f"{value:.3g}"
 
 
-COLUMNS = ("Figure", "Unit", "ember median (min-max)", "PyTorch median (min-max)", "ember/PyTorch",
+COLUMNS = ("Figure", "Threads", "Unit", "ember median (min-max)", "PyTorch median (min-max)", "ember/PyTorch",
            "NumPy median", "ember/NumPy", "Target", "Status")
-ALIGN = ("---", "---", "--:", "--:", "--:", "--:", "--:", "---", "---")
+ALIGN = ("---", "--:", "---", "--:", "--:", "--:", "--:", "--:", "---", "---")
 
 
 def table_cells(row):
@@ -328,7 +341,8 @@ def table_cells(row):
     status = row["status"]
     if row["error"]:
         status = f"{status} ({row['error']})" if status else row["error"]
-    return (row["figure"], row["unit"], fmt_stats(row["ember"]), fmt_stats(row["torch"]),
+    return (row["figure"], str(row.get("threads", "-")), row["unit"], fmt_stats(row["ember"]),
+            fmt_stats(row["torch"]),
             fmt_ratio(row["ratio"]), fmt(row["numpy"]["median"]) if row["numpy"] else "-",
             fmt_ratio(row["ratio_numpy"]), row["target"] or "-", status)
 
@@ -352,8 +366,10 @@ def text_table(rows):
 def _context_line(meta):
     """Where and how the figures were taken."""
     versions = meta["versions"]
-    wait = f", OMP_WAIT_POLICY={meta['omp_wait_policy']}" if meta.get("omp_wait_policy") else ""
-    return (f"{meta['date']} on {meta['machine']}, {meta['threads']} threads{wait}, {meta['reps']} runs "
+    threads = meta["threads"] if isinstance(meta["threads"], list) else [meta["threads"]]
+    regimes = " and ".join(map(str, threads)) + (" thread" if threads == [1] else " threads")
+    return (f"{meta['date']} on {meta['machine']}, {regimes} on both sides (the Threads column; PyTorch "
+            f"with its default settings otherwise), {meta['reps']} runs "
             f"per side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
             f"except GFLOP/s and images/s). ember {versions.get('ember', '?')}, PyTorch "
             f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, "
@@ -403,15 +419,15 @@ def busy_others(before, after, wall):
     return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / wall)
 
 
-def run_meta(args, collector, elapsed):
+def run_meta(args, collectors, elapsed):
     """Context of the run for the JSON and the Markdown."""
-    versions = {s: m.get("version") for s, m in collector.meta.items()}
+    versions = {s: m.get("version") for c in collectors.values() for s, m in c.meta.items()}
     versions["numpy"] = _numpy_version()
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "platform": platform.platform(), "threads": args.threads,
-            "omp_wait_policy": args.omp_wait_policy, "reps": args.reps, "warmup": args.warmup,
+            "reps": args.reps, "warmup": args.warmup,
             "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1),
-            "busy_others": stats(collector.all_busy())}
+            "busy_others": stats([v for c in collectors.values() for v in c.all_busy()])}
 
 
 def _numpy_version():
@@ -440,11 +456,13 @@ def main(argv=None):
     """Run the selected benchmarks, print the tables and write the outputs; returns 0."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     benchmarks = [b for b in BENCHMARKS if args.only is None or b.name in args.only]
-    env, collector, began = child_env(args), Collector(), time.perf_counter()
+    collectors, began = {n: Collector() for n in args.threads}, time.perf_counter()
     for bench in benchmarks:
-        run_benchmark(bench, args, env, collector, _log)
-    rows = summarize(benchmarks, collector)
-    meta = run_meta(args, collector, time.perf_counter() - began)
+        for n in args.threads if bench.threaded else args.threads[-1:]:
+            run_benchmark(bench, args, child_env(args, n), collectors[n],
+                          lambda message: _log(f"{n} thr {message}"))
+    rows = summarize(benchmarks, collectors)
+    meta = run_meta(args, collectors, time.perf_counter() - began)
     md = markdown(rows, meta)
     print(text_table(rows), md, sep="\n\n")
     if args.output_dir:

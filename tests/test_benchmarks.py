@@ -18,14 +18,16 @@ STAT_KEYS = {"median", "min", "max", "values"}
 
 def test_quick_run_writes_json_and_markdown(tmp_path):
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--reps", "1", "--only", "ops",
-                           "--output-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                           "--threads", "1", "--output-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "results.json").read_text())
     assert {"date", "machine", "threads", "reps", "versions"} <= set(data["meta"])
     names = [f.name for f in run.BENCHMARKS[0].figures]
     assert [row["figure"] for row in data["figures"]] == names
+    assert data["meta"]["threads"] == [1] and "OMP_WAIT_POLICY" not in (tmp_path / "results.md").read_text()
     for row in data["figures"]:
+        assert row["threads"] == 1
         assert row["unit"] == "us/op" and row["target"].startswith("<= ")
         for side in ("ember", "torch"):
             assert row[side] is None or set(row[side]) == STAT_KEYS
@@ -44,16 +46,17 @@ def test_crashing_program_is_an_error_row(tmp_path):
     script.write_text("raise RuntimeError('boom')\n")
     figure = run.Figure("boom figure", "ms", run.Target("torch", "<=", 1.0))
     bench = types.SimpleNamespace(name="boom", path=str(script), figures=(figure,))
-    args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=1, quick=True,
-                              omp_wait_policy="PASSIVE")
+    args = argparse.Namespace(warmup=1, reps=3, timeout=60, threads=[1], quick=True)
     collector, log = run.Collector(), []
-    run.run_benchmark(bench, args, run.child_env(args), collector, log.append)
+    env = run.child_env(args, 1)
+    assert env["OMP_NUM_THREADS"] == "1" and env.get("OMP_WAIT_POLICY") == run.os.environ.get("OMP_WAIT_POLICY")
+    run.run_benchmark(bench, args, env, collector, log.append)
     assert len(log) == 4  # a side failing twice without output is not run again
-    (row,) = run.summarize([bench], collector)
+    (row,) = run.summarize([bench], {1: collector})
     assert row["status"] == "ERROR" and "RuntimeError: boom" in row["error"]
     md_row = run.markdown([row], {"date": "d", "machine": "m", "threads": 1, "reps": 3, "warmup": 1,
                                   "versions": {}}).splitlines()[-1]
-    assert md_row.startswith("| boom figure | ms | - | - | - |")
+    assert md_row.startswith("| boom figure | 1 | ms | - | - | - |")
     assert "ERROR (ember: RuntimeError: boom" in md_row
 
 
@@ -65,3 +68,20 @@ def test_targets_and_formatting():
     records, meta = run.parse_output('noise\n{"meta": {"framework": "ember"}}\n'
                                      '{"figure": "f", "value": 1.5, "unit": "ms"}\n[1]\n')
     assert records == [{"figure": "f", "value": 1.5, "unit": "ms"}] and meta == {"framework": "ember"}
+
+
+def test_both_thread_regimes_give_a_row_each():
+    """Each figure gets one row per thread regime, figure by figure; the default asks for 1 thread and all
+    cores; a benchmark that does not depend on threads runs once."""
+    bench = run.BENCHMARKS[0]
+    collectors = {n: run.Collector() for n in (1, 2)}
+    for n, c in collectors.items():
+        for subject in run.SUBJECTS:
+            c.add(bench, subject, [{"figure": f.name, "value": float(n), "unit": f.unit} for f in bench.figures],
+                  {}, None)
+    rows = run.summarize([bench], collectors)
+    assert [(r["figure"], r["threads"]) for r in rows] == [(f.name, n) for f in bench.figures for n in (1, 2)]
+    assert all(r["ratio"] == 1.0 for r in rows)
+    args = run.parse_args([])
+    assert args.threads == sorted({1, run._cores()})
+    assert not next(b for b in run.BENCHMARKS if b.name == "import").threaded
