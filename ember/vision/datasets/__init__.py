@@ -1,7 +1,9 @@
 """Image datasets read from their original files, as ``torchvision.datasets`` lays them out."""
 from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
+from .folder import DatasetFolder, ImageFolder
 from .mnist import MNIST, FashionMNIST
 from .vision import StandardTransform, VisionDataset
 
-__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'VisionDataset', 'StandardTransform']
+__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'DatasetFolder', 'ImageFolder', 'VisionDataset',
+           'StandardTransform']
