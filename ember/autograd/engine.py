@@ -142,13 +142,14 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     child becomes ready when its last incoming edge has delivered (``deps`` counts what is left).
     ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=).
     Grad mode is ``create_graph`` while it runs, and restored after."""
-    prev = MODE.graph, MODE.release, GRAD.enabled
-    MODE.graph = GRAD.enabled = create_graph
-    MODE.release = not retain_graph
+    st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
+    prev = st['graph'], st['release'], st['enabled']
+    st['graph'] = st['enabled'] = create_graph
+    st['release'] = not retain_graph
     try:
         _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
     finally:
-        MODE.graph, MODE.release, GRAD.enabled = prev
+        st['graph'], st['release'], st['enabled'] = prev
 
 
 def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):

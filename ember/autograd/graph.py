@@ -8,20 +8,14 @@ whose spelling differs between the two.
 """
 import numpy as np
 
+from .grad_mode import GRAD
+
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
 _new = object.__new__
 
 
-class _Mode:
-    __slots__ = ('graph', 'release')
-
-    def __init__(self):
-        self.graph = False
-        self.release = False
-
-
-MODE = _Mode()          # while a backward pass runs: graph is create_graph; release is not retain_graph
-                        # (a node may then free what it saved as soon as it no longer needs it)
+MODE = GRAD             # per thread, while a backward pass runs: graph is create_graph; release is not
+                        # retain_graph (a node may then free what it saved as soon as it no longer needs it)
 
 _FREED = ('Trying to backward through the graph a second time (or directly access saved tensors after '
           'they have already been freed). Saved intermediate values of the graph are freed when you call '
@@ -88,6 +82,7 @@ class Node:
         if s is None:
             raise RuntimeError(_FREED)
         out = []
+        graph = MODE.graph
         for e in s:
             if e is None:
                 out.append(None)
@@ -98,7 +93,7 @@ class Node:
                 vc = b._vc or (0,)
             if vc[0] != ver:
                 _raise_modified(self, obj, vc[0], ver, len(e) == 4)
-            if MODE.graph:
+            if graph:
                 out.append(obj if len(e) == 3 else _rebuild(obj, self, e[3]))
             else:
                 out.append(obj._data if len(e) == 3 else obj)
