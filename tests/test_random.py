@@ -298,3 +298,45 @@ def test_normal_with_tensor_mean_gradient():
     for o in outs:
         o.sum().backward()
     assert bits(m[1].grad) == bits(m[0].grad)
+
+
+def test_seed002_lenet_pipeline_prints_pytorchs_losses():
+    """seed002's LeNet, default init, shuffling DataLoader, SGD with momentum: from one seed, the first
+    iterations' losses are PyTorch's (to BLAS rounding); initial weights and batch order exactly."""
+    def run(T):
+        nn, F = T.nn, T.nn.functional
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 6, 5)
+                self.pool = nn.MaxPool2d(2, 2)
+                self.conv2 = nn.Conv2d(6, 16, 5)
+                self.fc1 = nn.Linear(16 * 5 * 5, 120)
+                self.fc2 = nn.Linear(120, 84)
+                self.fc3 = nn.Linear(84, 10)
+
+            def forward(self, x):
+                x = self.pool(F.relu(self.conv1(x)))
+                x = self.pool(F.relu(self.conv2(x)))
+                x = x.view(-1, 16 * 5 * 5)
+                return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+        T.manual_seed(0)
+        images, labels = T.rand(24, 3, 32, 32) * 2 - 1, T.randint(0, 10, (24,))
+        net = Net()
+        first = [p.detach().clone() for p in net.parameters()]
+        loader = T.utils.data.DataLoader(T.utils.data.TensorDataset(images, labels), batch_size=4, shuffle=True)
+        opt = T.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+        losses, order = [], []
+        for x, y in loader:
+            opt.zero_grad()
+            loss = nn.CrossEntropyLoss()(net(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            order.append(y.tolist())
+        return first, order, losses
+    (tw, to, tl), (ew, eo, el) = run(torch), run(ember)
+    assert all(bits(e) == bits(t) for e, t in zip(ew, tw))
+    assert eo == to
+    np.testing.assert_allclose(el, tl, rtol=1e-5)
