@@ -456,13 +456,196 @@ add(
                                   Sample(f32(3, 4), i64(3, 4), 2.0, error=True)], inplace=True, out=False),
     entry('isclose', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1), atol=2.0),
                               Sample(f64(2, 3), f64(3)), Sample(i64(2, 3), i64(2, 3, seed=1))], grad=False, out=False),
-    entry('allclose', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1)),
+    entry('allclose', lambda: [Sample(f32(3, 4), f32(3, 4), desc='same'), Sample(f32(3, 4), f32(3, 4, seed=1)),
                                Sample(f64(2, 3), f64(2, 3, seed=1), rtol=10.0, atol=10.0)], grad=False, out=False),
-    entry('equal', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(3, 4, seed=1)),
+    entry('equal', lambda: [Sample(f32(3, 4), f32(3, 4), desc='same'), Sample(f32(3, 4), f32(3, 4, seed=1)),
                             Sample(f32(3, 4), f32(4))], grad=False, out=False),
     entry('dist', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f32(4, seed=1), 1),
                            Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True), Sample(f32(2, 3), f32(3, seed=1), 3.0),
                            Sample(f32(2, 3), f32(2, 3, seed=1), float('inf'))], out=False),
+)
+
+
+# -- shape ops -------------------------------------------------------------------------------------------
+def _v(*shape):
+    """A transposed (non-contiguous) float32 input of ``shape``."""
+    return transposed(shape)
+
+
+add(
+    entry('reshape', lambda: [Sample(f32(3, 4), (4, 3)), Sample(f32(3, 4), (-1,)), Sample(f32(), (1, 1)),
+                              Sample(f32(0, 3), (3, 0)), Sample(_v(3, 4), (2, 6)), Sample(i64(2, 3), (3, 2)),
+                              Sample(f64(2, 3), (6,), gradcheck=True), Sample(f32(3, 4), (5, -1), error=True)],
+          out=False),
+    entry('view', ns='Tensor', samples=lambda: [Sample(f32(3, 4), 4, 3), Sample(f32(3, 4), -1), Sample(f32(), 1),
+                                                Sample(f64(2, 3), 3, 2, gradcheck=True), Sample(_v(3, 4), 12, error=True)]),
+    entry('flatten', lambda: [Sample(f32(2, 3, 4)), Sample(f32(2, 3, 4), 1), Sample(f32(2, 3, 4), 0, 1), Sample(f32()),
+                              Sample(_v(3, 4)), Sample(f64(2, 3), gradcheck=True), Sample(f32(2, 3), 3, error=True)],
+          out=False),
+    entry('unflatten', lambda: [Sample(f32(2, 6), 1, (2, 3)), Sample(f32(6), 0, (-1, 2)),
+                                Sample(f64(2, 6), 1, (3, 2), gradcheck=True), Sample(f32(2, 6), 1, (4, 2), error=True)],
+          out=False),
+    entry('squeeze', lambda: [Sample(f32(1, 3, 1)), Sample(f32(1, 3, 1), 0), Sample(f32(1, 3, 1), 1),
+                              Sample(f32(1, 3, 1), (0, 2)), Sample(f32()), Sample(f64(1, 3), gradcheck=True),
+                              Sample(f32(1, 3), 2, error=True)], out=False, inplace=True),
+    entry('unsqueeze', lambda: [Sample(f32(3, 4), 0), Sample(f32(3, 4), -1), Sample(f32(), 0), Sample(_v(3, 4), 1),
+                                Sample(f64(2, 3), 1, gradcheck=True), Sample(f32(3, 4), 3, error=True)],
+          out=False, inplace=True),
+    entry('permute', lambda: [Sample(f32(2, 3, 4), (2, 0, 1)), Sample(f32(), ()),
+                              Sample(f64(2, 3), (1, 0), gradcheck=True), Sample(f32(2, 3), (0, 0), error=True)],
+          out=False),
+    entry('transpose', lambda: [Sample(f32(2, 3, 4), 0, 2), Sample(f32(3, 4), -1, -2), Sample(f32(), 0, -1),
+                                Sample(f64(2, 3), 0, 1, gradcheck=True), Sample(f32(2, 3), 0, 2, error=True)],
+          out=False, inplace=True, aliases=('swapaxes', 'swapdims')),
+    entry('t', lambda: [Sample(f32(3, 4)), Sample(f32(3)), Sample(f32()), Sample(f64(2, 3), gradcheck=True),
+                        Sample(f32(2, 3, 4), error=True)], out=False, inplace=True),
+    entry('movedim', lambda: [Sample(f32(2, 3, 4), 0, -1), Sample(f32(2, 3, 4), (0, 1), (2, 0)),
+                              Sample(f64(2, 3), 0, 1, gradcheck=True), Sample(f32(2, 3), 0, 2, error=True)],
+          out=False, aliases=('moveaxis',)),
+    entry('cat', lambda: [Sample([f32(2, 3), f32(1, 3, seed=1)]), Sample([f32(2, 3), f32(2, 2, seed=1)], dim=1),
+                          Sample([f32(2, 3), f64(2, 3, seed=1)]), Sample([f32(2, 3), i64(1, 3)]),
+                          Sample([f32(0, 3), f32(2, 3, seed=1)]), Sample([_v(3, 4), f32(1, 4)]),
+                          Sample([f64(2, 3), f64(1, 3, seed=1)], gradcheck=True),
+                          Sample([f32(2, 3), f32(2, 2)], error=True), Sample([f32(), f32()], error=True)],
+          method=False, aliases=('concat', 'concatenate')),
+    entry('stack', lambda: [Sample([f32(2, 3), f32(2, 3, seed=1)]), Sample([f32(2, 3), f32(2, 3, seed=1)], dim=2),
+                            Sample([f32(), f32(seed=1)]), Sample([f32(2, 3), i64(2, 3)]),
+                            Sample([f64(2, 3), f64(2, 3, seed=1)], 1, gradcheck=True),
+                            Sample([f32(2, 3), f32(3, 2)], error=True)], method=False),
+    entry('hstack', lambda: [Sample([f32(2, 3), f32(2, 1, seed=1)]), Sample([f32(3), f32(2)]),
+                             Sample([f64(2, 3), f64(2, 2, seed=1)], gradcheck=True)], method=False),
+    entry('vstack', lambda: [Sample([f32(2, 3), f32(1, 3, seed=1)]), Sample([f32(3), f32(3)]),
+                             Sample([f64(2, 3), f64(2, 3, seed=1)], gradcheck=True)], method=False),
+    entry('split', lambda: [Sample(f32(5, 3), 2), Sample(f32(5, 3), [1, 4]), Sample(f32(3, 5), 2, dim=1),
+                            Sample(f32(0, 3), 2), Sample(f64(4, 2), 3, gradcheck=True),
+                            Sample(f32(5, 3), [1, 2], error=True)], out=False),
+    entry('chunk', lambda: [Sample(f32(5, 3), 2), Sample(f32(3, 6), 4, dim=1), Sample(f32(6), 3),
+                            Sample(f64(4, 2), 2, gradcheck=True), Sample(f32(5, 3), 0, error=True)], out=False),
+    entry('tensor_split', lambda: [Sample(f32(5, 3), 3), Sample(f32(5, 3), [1, 3]), Sample(f32(3, 5), 2, dim=1),
+                                   Sample(f64(4, 2), 3, gradcheck=True)], out=False),
+    entry('unbind', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f64(2, 3), gradcheck=True),
+                             Sample(f32(3, 4), 2, error=True)], out=False),
+    entry('expand', ns='Tensor', samples=lambda: [Sample(f32(3, 1), 3, 4), Sample(f32(3, 1), (2, 3, 4)),
+                                                  Sample(f32(3, 1), -1, 4), Sample(f32(), 2),
+                                                  Sample(f64(3, 1), 3, 2, gradcheck=True), Sample(f32(3, 2), 3, 4, error=True)]),
+    entry('expand_as', ns='Tensor', samples=lambda: [Sample(f32(3, 1), f32(3, 4)),
+                                                     Sample(f64(3, 1), f64(2, 3, 4), gradcheck=True)]),
+    entry('broadcast_to', lambda: [Sample(f32(3, 1), (3, 4)), Sample(f32(), (2,)), Sample(f64(3, 1), (2, 3, 2), gradcheck=True),
+                                   Sample(f32(3, 2), (3, 4), error=True)], out=False),
+    entry('broadcast_tensors', lambda: [Sample(f32(3, 1), f32(4)), Sample(f64(3, 1), f64(1, 2), gradcheck=True),
+                                        Sample(f32(3), f32(4), error=True)], method=False, out=False),
+    entry('repeat', ns='Tensor', samples=lambda: [Sample(f32(2, 3), 2, 1), Sample(f32(3), 2, 2), Sample(f32(), 3),
+                                                  Sample(f64(2, 3), 1, 2, gradcheck=True), Sample(f32(2, 3), 2, error=True)]),
+    entry('repeat_interleave', lambda: [Sample(f32(2, 3), 2), Sample(f32(2, 3), 2, dim=1),
+                                        Sample(f32(2, 3), i64(2, domain='positive'), dim=0),
+                                        Sample(f64(2, 3), 2, dim=0, gradcheck=True)], out=False),
+    entry('flip', lambda: [Sample(f32(2, 3), (0,)), Sample(f32(2, 3, 4), (0, 2)), Sample(f32(), ()),
+                           Sample(f64(2, 3), (1,), gradcheck=True)], out=False),
+    entry('fliplr', lambda: [Sample(f32(2, 3)), Sample(f64(2, 3), gradcheck=True), Sample(f32(3), error=True)], out=False),
+    entry('flipud', lambda: [Sample(f32(2, 3)), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)], out=False),
+    entry('roll', lambda: [Sample(f32(2, 3), 1), Sample(f32(2, 3), 1, 0), Sample(f32(2, 3), (1, -1), (0, 1)),
+                           Sample(f64(2, 3), 2, 1, gradcheck=True)], out=False),
+    entry('tril', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), -1), Sample(f32(2, 3, 3), 1), Sample(i64(3, 3)),
+                           Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True)], inplace=True),
+    entry('triu', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), -1), Sample(f32(2, 3, 3), 1), Sample(i64(3, 3)),
+                           Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True)], inplace=True),
+    entry('diag', lambda: [Sample(f32(3)), Sample(f32(3), 1), Sample(f32(3, 4)), Sample(f32(3, 4), -1),
+                           Sample(f64(3, 3), gradcheck=True), Sample(f32(2, 2, 2), error=True)]),
+    entry('diagonal', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f32(2, 3, 4), 0, 1, 2),
+                               Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True)], out=False),
+    entry('narrow', lambda: [Sample(f32(4, 3), 0, 1, 2), Sample(f32(4, 3), 1, 0, 3), Sample(f32(4, 3), -1, 1, 1),
+                             Sample(f64(4, 3), 0, 1, 2, gradcheck=True)], out=False),
+    entry('atleast_1d', lambda: [Sample(f32()), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)],
+          method=False, out=False),
+    entry('atleast_2d', lambda: [Sample(f32()), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)],
+          method=False, out=False),
+    entry('clone', lambda: [Sample(f32(3, 4)), Sample(_v(3, 4)), Sample(i64(2)), Sample(f64(2, 3), gradcheck=True)],
+          out=False),
+    entry('contiguous', ns='Tensor', samples=lambda: [Sample(f32(3, 4)), Sample(_v(3, 4)),
+                                                      Sample(f64(2, 3), gradcheck=True)]),
+    entry('view_as', ns='Tensor', samples=lambda: [Sample(f32(3, 4), f32(4, 3)), Sample(f64(2, 3), f64(6), gradcheck=True)]),
+    entry('reshape_as', ns='Tensor', samples=lambda: [Sample(f32(3, 4), f32(4, 3)), Sample(_v(3, 4), f32(12)),
+                                                      Sample(f64(2, 3), f64(6), gradcheck=True)]),
+    entry('type_as', ns='Tensor', samples=lambda: [Sample(f32(3, 4), f64(1)), Sample(f64(2, 3), i64(1)),
+                                                   Sample(i64(2, 3), f32(1))]),
+)
+
+# -- indexing, sorting -----------------------------------------------------------------------------------
+def idx(*shape, high=3, seed=0):
+    """int64 indices in [0, high)."""
+    return np.random.default_rng(seed).integers(0, high, size=shape).astype(I64)
+
+
+add(
+    entry('gather', lambda: [Sample(f32(3, 4), 1, idx(3, 2, high=4)), Sample(f32(3, 4), 0, idx(2, 4)),
+                             Sample(f32(3, 4), -1, idx(3, 0, high=4)), Sample(f64(3, 4), 1, idx(3, 5, high=4), gradcheck=True),
+                             Sample(f32(3, 4), 1, idx(3, 2, high=4) + 4, error=True, desc='index out of range')]),
+    entry('scatter', lambda: [Sample(f32(3, 4), 1, idx(3, 2, high=4), f32(3, 2, seed=1)),
+                              Sample(f32(3, 4), 0, idx(1, 4), 2.5),
+                              Sample(f64(3, 4), 1, np.array([[0], [2], [1]]), f64(3, 1, seed=1), gradcheck=True),
+                              Sample(f32(3, 4), 1, idx(3, 2, high=4), f64(3, 2, seed=1), error=True)], inplace=True),
+    entry('scatter_add', lambda: [Sample(f32(3, 4), 1, idx(3, 2, high=4), f32(3, 2, seed=1)),
+                                  Sample(f64(3, 4), 0, idx(2, 4), f64(2, 4, seed=1), gradcheck=True)], inplace=True),
+    entry('index_select', lambda: [Sample(f32(3, 4), 0, idx(2)), Sample(f32(3, 4), 1, idx(5, high=4)),
+                                   Sample(f32(3, 4), 0, idx(0)), Sample(f32(), 0, idx(1, high=1)),
+                                   Sample(f64(3, 4), 1, idx(3, high=4), gradcheck=True),
+                                   Sample(f32(3, 4), 0, idx(2) + 3, error=True, desc='index out of range'),
+                                   Sample(f32(3, 4), 0, idx(2, 2), error=True)]),
+    entry('masked_select', lambda: [Sample(f32(3, 4), boolean(3, 4)), Sample(f32(3, 4), boolean(4)),
+                                    Sample(f64(3, 4), boolean(3, 4), gradcheck=True),
+                                    Sample(f32(3, 4), i64(3, 4), error=True)]),
+    entry('take', lambda: [Sample(f32(3, 4), idx(5, high=12)), Sample(f32(3, 4), idx(2, 2, high=12)),
+                           Sample(f64(3, 4), idx(4, high=12), gradcheck=True),
+                           Sample(f32(3, 4), idx(2, high=12) + 12, error=True)], out=True),
+    entry('take_along_dim', lambda: [Sample(f32(3, 4), idx(3, 2, high=4), 1), Sample(f32(3, 4), idx(5, high=12)),
+                                     Sample(f64(3, 4), idx(3, 1, high=4), dim=1, gradcheck=True)]),
+    entry('nonzero', lambda: [Sample(f32(3, 4) > 0), Sample(i64(3, 4)), Sample(f32(0, 3)), Sample(f32(3) > 5),
+                              Sample(boolean(2, 3), as_tuple=True)], grad=False),
+    entry('argwhere', lambda: [Sample(f32(3, 4) > 0), Sample(i64(3, 4)), Sample(f32(0, 3))], grad=False, out=False),
+    entry('sort', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 0), Sample(f32(3, 4), descending=True),
+                           Sample(f32(3, 4), stable=True, dim=0), Sample(f32()), Sample(f32(0, 3)), Sample(i64(3, 4), 1),
+                           Sample(f64(3, 4), gradcheck=True), Sample(f32(3, 4), 2, error=True)]),
+    entry('argsort', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 0, True), Sample(i64(3, 4), 1),
+                              Sample(f32(3, 4), stable=True)], grad=False, out=False),
+    entry('topk', lambda: [Sample(f32(3, 4), 2), Sample(f32(3, 4), 2, 0), Sample(f32(3, 4), 3, largest=False),
+                           Sample(f32(3, 4), 0), Sample(i64(3, 4), 2), Sample(f64(3, 4), 2, gradcheck=True),
+                           Sample(f32(3, 4), 5, error=True)]),
+    entry('unique', lambda: [Sample(i64(10)), Sample(f32(3, 4).round()), Sample(i64(10), return_counts=True),
+                             Sample(i64(10), return_inverse=True), Sample(i64(3, 4), dim=0)], grad=False, out=False),
+    entry('searchsorted', lambda: [Sample(np.sort(f32(6)), f32(4, seed=1)), Sample(np.sort(f32(6)), f32(4), right=True),
+                                   Sample(np.sort(f32(2, 5), -1), f32(2, 3, seed=1)),
+                                   Sample(np.sort(i64(6)), 1)], grad=False, method=False),
+    entry('bincount', lambda: [Sample(idx(10, high=5)), Sample(idx(5), f32(5)), Sample(idx(6), minlength=7),
+                               Sample(idx(0)), Sample(f32(3), error=True)], grad=False, out=False),
+    entry('index_put', lambda: [Sample(f32(3, 4), (idx(2),), f32(2, 4, seed=1)),
+                                Sample(f32(3, 4), (idx(2), idx(2, high=4)), f32(2, seed=1), accumulate=True),
+                                Sample(f64(3, 4), (np.array([0, 2]),), f64(2, 4, seed=1), gradcheck=True)],
+          inplace=True, out=False),
+)
+
+
+def _getitem(lib, x, key):
+    return x[key]
+
+
+def _tensor_key(lib, x, *key):
+    return x[tuple(lib.tensor(k) if isinstance(k, np.ndarray) else k for k in key)]
+
+
+add(
+    entry('__getitem__', ns='Tensor', call=_getitem, samples=lambda: [
+        Sample(f32(3, 4), 1), Sample(f32(3, 4), -1), Sample(f32(3, 4), slice(1, None)),
+        Sample(f32(3, 4), (slice(None), slice(None, None, 2))), Sample(f32(3, 4), (Ellipsis, None, 1)),
+        Sample(f32(3, 4), (None,)), Sample(f32(), ()), Sample(f32(2, 3, 4), (0, Ellipsis, -1)),
+        Sample(f64(3, 4), (slice(0, 2), 1), gradcheck=True), Sample(f32(3, 4), 3, error=True),
+        Sample(f32(3, 4), (0, 0, 0), error=True)]),
+    entry('__getitem__', ns='Tensor', call=_tensor_key, samples=lambda: [
+        Sample(f32(3, 4), idx(5), desc='int index'), Sample(f32(3, 4), boolean(3), desc='bool mask rows'),
+        Sample(f32(3, 4), f32(3, 4) > 0, desc='bool mask'), Sample(f32(3, 4), idx(2), idx(2, high=4), desc='two indices'),
+        Sample(f32(3, 4), slice(None), idx(2, 2, high=4), desc='slice and index'),
+        Sample(f64(3, 4), idx(4), gradcheck=True, desc='f64 index'),
+        Sample(f32(3, 4), idx(2) + 3, error=True, desc='out of range'),
+        Sample(f32(3, 4), boolean(4), error=True, desc='mask shape')]),
 )
 
 
@@ -511,3 +694,29 @@ for _n in ('cumsum', 'cumprod'):
 gap('argmax argmin', 'sample:bool[3, 4] dim=0', 'ember accepts bool where PyTorch raises RuntimeError')
 gap('cumsum cumprod', 'sample:f32[] dim=0', 'i10a: cumsum/cumprod of a 0-d tensor (shape and backward)')
 gap('addcdiv', 'sample:i64[2, 3] i64[2, 3] i64[2, 3]', 'ember computes integer addcdiv where PyTorch raises')
+gap('transpose', 'sample:f32[] 0 -1', "transpose of a 0-d tensor raises NumPy's AxisError")
+gap('cat stack', 'out', 'i10b: out= is accepted and ignored')
+gap('hstack vstack tril triu diag gather scatter scatter_add index_select masked_select take take_along_dim nonzero '
+    'sort topk searchsorted', 'out', _OUT_GAP)
+gap('nonzero', 'out:bool[2, 3] as_tuple=True', 'PyTorch has no out= with as_tuple=True')
+gap('cat', 'sample:[f32[],f32[]]', "cat of 0-d tensors raises NumPy's ValueError, PyTorch RuntimeError")
+gap('tensor_split repeat_interleave roll diag narrow atleast_2d masked_select take sort scatter', 'grad_fn',
+    'composed of other ops: grad_fn differs (e.g. IndexBackward0 for TakeBackward0)')
+gap('broadcast_tensors', 'sample:f32[3] f32[4]', "shapes that do not broadcast raise NumPy's ValueError, PyTorch "
+    'RuntimeError')
+gap('fliplr', 'sample:f32[3]', 'fliplr of 1-d raises IndexError, PyTorch RuntimeError')
+gap('tril', 'sample:f32[3]', 'tril of 1-d is accepted, PyTorch raises')
+gap('triu', 'sample:f32[3]', 'triu of 1-d is accepted, PyTorch raises')
+gap('diag', 'sample:f32[2, 2, 2]', 'diag of 3-d is accepted, PyTorch raises')
+gap('diagonal', 'sample:f32[3]', 'diagonal of 1-d raises RuntimeError, PyTorch IndexError')
+gap('scatter', 'sample:f32[3, 4] 1 i64[3, 2] f64[3, 2]', 'scatter with src of another dtype is accepted, PyTorch raises')
+gap('index_select', 'sample:f32[] 0 i64[1]', 'index_select of a 0-d tensor: backward raises IndexError')
+gap('index_select', 'sample:index out of range', "i10a: an index out of range raises NumPy's RuntimeError, PyTorch "
+    'IndexError')
+gap('masked_select', 'sample:f32[3, 4] i64[3, 4]', 'an int64 mask is used as an index, PyTorch raises RuntimeError')
+gap('topk', 'sample:i64[3, 4] 2', 'i10a: topk of ints picks other indices among ties')
+gap('unique', 'sample:f32[3, 4]', 'unique of a float tensor that requires grad: output does not require grad (PyTorch: '
+    'it does)')
+gap('bincount', 'sample:i64[5] f32[5]', 'bincount with weights that require grad: output does not require grad')
+gap('bincount', 'sample:f32[3]', 'bincount of floats raises TypeError, PyTorch NotImplementedError')
+gap('searchsorted', 'sample:f32[2, 5] f32[2, 3]', "searchsorted with a 2-d sorted sequence raises NumPy's ValueError")

@@ -226,3 +226,15 @@ def test_entries_are_pytorch_api():
             if not hasattr(obj, name):
                 missing.append(full)
     assert not missing, f'not PyTorch API: {missing}'
+
+
+def test_sample_ids_are_unique():
+    """Gaps name samples by their description, so descriptions must be unique within an entry."""
+    seen, dup = set(), []
+    for op in OPS:
+        for s in op.samples():
+            key = (op.id, op._call, s.desc)
+            if key in seen:
+                dup.append(f'{op.id}-{s.desc}')
+            seen.add(key)
+    assert not dup, f'give these samples a desc: {dup}'

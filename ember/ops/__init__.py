@@ -81,9 +81,9 @@ def _bind():
             setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))
     for name in ('bitwise_and', 'bitwise_or', 'bitwise_xor'):   # PyTorch's methods and in-place forms of these too
         setattr(T, name, getattr(pointwise, name))
-    T.dist = reduction.dist
+    T.dist, T.broadcast_to, T.take_along_dim = reduction.dist, shape.broadcast_to, indexing.take_along_dim
     for name in ('logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
-                 'sgn', 'cumprod'):
+                 'sgn', 'cumprod', 'tril', 'triu'):
         setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
     T.requires_grad_ = Tensor.requires_grad_
     T.__iadd__ = T.add_
