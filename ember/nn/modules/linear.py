@@ -6,7 +6,7 @@ from .. import init
 from ._factory import empty_param, reset_fan_in
 from .module import Module
 
-__all__ = ['Identity', 'Linear', 'Bilinear']
+__all__ = ['Identity', 'Linear', 'NonDynamicallyQuantizableLinear', 'Bilinear']
 
 
 class Identity(Module):
@@ -43,6 +43,10 @@ class Linear(Module):
 
     def extra_repr(self):
         return f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}'
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear layer (PyTorch uses this subclass for MultiheadAttention.out_proj)."""
 
 
 class Bilinear(Module):
