@@ -1,7 +1,11 @@
 """ember: PyTorch's API on NumPy, with reverse-mode autograd. ``import ember as torch``."""
 __version__ = '0.1.0'
 
-from ._dtype import (dtype, float16, float32, float64, half, float, double, int8, int16, int32, int64, short,
+import functools as _functools
+
+from . import aliasing as _aliasing
+
+from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
                      result_type, can_cast)
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
@@ -27,6 +31,8 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          normal, bernoulli, multinomial, poisson, default_generator)
 from ._tensor_str import set_printoptions
 from . import autograd, cuda, linalg
+from .amp import autocast
+from .amp.autocast_mode import is_autocast_enabled, get_autocast_dtype
 
 strided = 'torch.strided'
 contiguous_format = preserve_format = channels_last = None
@@ -34,6 +40,31 @@ contiguous_format = preserve_format = channels_last = None
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def is_conj(input):
+    return input.is_conj()
+
+
+def is_neg(input):
+    return input.is_neg()
+
+
+def is_signed(input):
+    return input.is_signed()
+
+
+def is_same_size(input, other):
+    return input.is_same_size(other)
+
+
+def is_storage(obj):
+    """ember has no separate storage objects."""
+    return False
 
 
 def is_floating_point(input):
@@ -64,6 +95,23 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
+_MATMUL_PRECISION = ['highest']
+
+
+def set_float32_matmul_precision(precision):
+    """Accepted and remembered ('highest', 'high' or 'medium'); ember's float32 matmuls are always full precision."""
+    if precision not in ('highest', 'high', 'medium'):
+        import warnings
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      'setFloat32MatmulPrecision call has no effect.', UserWarning, stacklevel=2)
+        return
+    _MATMUL_PRECISION[0] = precision
+
+
+def get_float32_matmul_precision():
+    return _MATMUL_PRECISION[0]
+
+
 def use_deterministic_algorithms(mode, *, warn_only=False):
     """ember is always deterministic on the CPU."""
 
@@ -89,7 +137,6 @@ def load(f, *args, **kwargs):
     return _load(f, *args, **kwargs)
 
 
-def __getattr__(name):
-    """Lazy submodules (``ember.nn``...), and a clear error for parts of torch ember lacks."""
-    from .aliasing import module_getattr
-    return module_getattr(__name__, name)
+# Lazy submodules (``ember.nn``...), and a clear error for parts of torch ember lacks; a partial, so that
+# a traceback shows no frame of this file.
+__getattr__ = _functools.partial(_aliasing.module_getattr, __name__)

@@ -38,10 +38,28 @@ int64 = dtype('int64', np.int64, 1)
 uint8 = dtype('uint8', np.uint8, 1)
 bool_ = dtype('bool', np.bool_, 0)
 half, float, double = float16, float32, float64
+
+
+class _UnstoredDtype(dtype):
+    """A PyTorch dtype ember can name but not store (NumPy has no such type): comparing, printing and
+    pickling it work; making a tensor of it raises TypeError naming the dtype and the way out."""
+    __slots__ = ()
+
+    def __init__(self, name, itemsize, category):
+        self.name, self._cat, self.itemsize = name, category, itemsize
+        self.is_floating_point, self.is_complex, self.is_signed = category == 2, False, True
+
+    @property
+    def np(self):
+        raise TypeError(f'ember cannot store torch.{self.name} tensors yet (NumPy has no {self.name} type); use '
+                        'torch.float32 (or torch.float16)')
+
+
+bfloat16 = _UnstoredDtype('bfloat16', 2, 2)
 short, int, long = int16, int32, int64
 
 ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
-_NAMES = {d.name: d for d in ALL}
+_NAMES = {d.name: d for d in ALL + (bfloat16,)}
 FROM_NP = {d.np: d for d in ALL}
 
 

@@ -51,19 +51,55 @@ def unsupported(name, detail):
     return f"{name} is not supported by ember yet ({detail})"
 
 
+def unsupported_function(name, detail="ember has no implementation of it"):
+    """A function that stands for torch's ``name`` so that it imports, and raises NotImplementedError
+    saying it is not supported by ember yet when called."""
+    message = unsupported(name, detail)
+
+    def not_supported(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841 (IPython hides this frame)
+        raise NotImplementedError(message)
+    not_supported.__name__ = not_supported.__qualname__ = name.rpartition(".")[2]
+    not_supported.__doc__ = f"Not supported by ember yet: calling it raises NotImplementedError ({name})."
+    return not_supported
+
+
 def missing_attribute(module_name, name):
-    """Raise the error for a missing ``module_name.name``: an AttributeError saying the torch feature is
-    not supported by ember yet, or an ImportError in ``from ... import name`` (for which Python would
+    """Raise the error for a missing ``module_name.name`` (see ``missing_attribute_error``)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython hides this frame)
+    raise missing_attribute_error(module_name, name)
+
+
+def missing_attribute_error(module_name, name):
+    """The error for a missing ``module_name.name``: an AttributeError saying the torch feature is not
+    supported by ember yet, or an ImportError in ``from ... import name`` (for which Python would
     replace an AttributeError's message by a generic one)."""
     module = sys.modules.get(module_name)
     plain = f"module {module_name!r} has no attribute {name!r}"
     alias = torch_name(module_name)
     if alias is None or name.startswith("__") or _initializing(module):
-        _raise_attribute_error(plain, name, module)
+        return _attribute_error(plain, name, module)
     message = unsupported(f"{alias}.{name}", plain)
     if _in_from_import():
-        raise ImportError(message, name=module_name)
-    _raise_attribute_error(message, name, module)
+        return ImportError(message, name=module_name)
+    return _attribute_error(message, name, module)
+
+
+def strip_frames(tb):
+    """The traceback ``tb`` without the frames of this module (the aliasing machinery), so that a
+    traceback ends at the user's line."""
+    head = prev = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != __file__:
+            if prev is None:
+                head = tb
+            else:
+                prev.tb_next = tb
+            prev = tb
+        tb = tb.tb_next
+    if prev is not None:
+        prev.tb_next = None
+    return head
 
 
 def explain(exc):
@@ -94,7 +130,8 @@ def module_getattr(module_name, name):
             if _SAVED:
                 _patch_getattrs()
             return module
-    missing_attribute(module_name, name)
+    __tracebackhide__ = True  # noqa: F841 (IPython hides this frame)
+    raise missing_attribute_error(module_name, name)
 
 
 def install():
@@ -139,6 +176,7 @@ class _TorchFinder(importlib.abc.MetaPathFinder):
     """``sys.meta_path`` finder that answers torch/torchvision imports with ember's modules."""
 
     def find_spec(self, fullname, path=None, target=None):
+        __tracebackhide__ = True  # noqa: F841 (IPython hides this frame)
         target_name = ember_name(fullname)
         if target_name is None:
             return None
@@ -237,8 +275,8 @@ def _in_from_import():
     return frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM
 
 
-def _raise_attribute_error(message, name, module):
-    """Raise AttributeError carrying ``name`` and ``obj`` as Python's own does."""
+def _attribute_error(message, name, module):
+    """An AttributeError carrying ``name`` and ``obj`` as Python's own does."""
     error = AttributeError(message)
     error.name, error.obj = name, module
-    raise error
+    return error

@@ -154,7 +154,7 @@ _RUNNER_FILES = {os.path.abspath(__file__), os.path.abspath(_notebook.__file__)}
 
 def _print_exception(exc):
     """Print ``exc``'s traceback as Python would for an uncaught exception, without ember's runner frames."""
-    tb = exc.__traceback__
+    tb = aliasing.strip_frames(exc.__traceback__)
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in _RUNNER_FILES:
         tb = tb.tb_next
     exc = aliasing.explain(exc.with_traceback(tb))

@@ -165,6 +165,10 @@ class Tensor:
     is_sparse = False
     is_quantized = False
     is_meta = False
+    is_cpu = True
+    # other devices and layouts PyTorch can ask about: never true of an ember tensor
+    is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_xla = is_vulkan = is_mkldnn = False
+    is_nested = is_sparse_csr = False
     layout = 'torch.strided'
 
     def dim(self):
@@ -204,6 +208,19 @@ class Tensor:
 
     def is_complex(self):
         return False
+
+    def is_conj(self):
+        return False
+
+    def is_neg(self):
+        return False
+
+    def is_same_size(self, other):
+        return self._data.shape == other._data.shape
+
+    def bfloat16(self, memory_format=None):
+        """Refused: ember cannot store bfloat16 (the error names the dtype and the way out)."""
+        return self.to(_dtype.bfloat16)
 
     def is_signed(self):
         return self.dtype.is_signed

@@ -41,18 +41,42 @@ def _infer(data, want=None):
         return _from_sequence(data, want)
     if hasattr(data, '__array__'):
         return np.asarray(data)
+    if _is_sequence(data):
+        return _from_sequence(_listify(data), want)
     if isinstance(data, complex):
         raise TypeError('ember has no complex dtypes')
-    if isinstance(data, str):
-        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
+
+
+def _is_sequence(x):
+    """Whether torch.tensor reads ``x`` as a sequence (Python's sequence protocol: deque, bytearray, a
+    class with ``__len__`` and ``__getitem__``; not dict, str or bytes; generators and sets are not)."""
+    cls = type(x)
+    return (not isinstance(x, (dict, str, bytes)) and hasattr(cls, '__getitem__') and hasattr(cls, '__len__'))
+
+
+def _listify(x):
+    """``x`` with every nested sequence other than a tensor or array made a list."""
+    if isinstance(x, (Tensor, np.ndarray)) or not (isinstance(x, (list, tuple, range)) or _is_sequence(x)):
+        return x
+    return [_listify(x[i]) for i in range(len(x))]
+
+
+class _OtherSequence(Exception):
+    """A nested sequence of another type (deque...) was met: the data is made lists and read again."""
 
 
 def _from_sequence(data, want=None):
     """Array for nested sequences: the dtype promotes over all leaves (Python scalars, NumPy scalars and
     arrays, one-element tensors), as torch.tensor infers it. With a requested dtype ``want``, floats are
     left in float64 for one exact cast to it."""
-    dt, has_tensor = _scan(data, None)
+    try:
+        dt, has_tensor = _scan(data, None)
+    except _OtherSequence:
+        data = _listify(data)
+        dt, has_tensor = _scan(data, None)
     nested = _unwrap(data) if has_tensor else data
     try:
         arr = np.array(nested)
@@ -82,6 +106,8 @@ def _leaf_dtype(v):
         return DEFAULT.dtype
     if isinstance(v, str):
         raise ValueError("too many dimensions 'str'")
+    if _is_sequence(v):
+        raise _OtherSequence
     raise RuntimeError(f'Could not infer dtype of {type(v).__name__}')
 
 

@@ -1,0 +1,6 @@
+"""``ember.nn.parallel`` (``torch.nn.parallel``): ``DataParallel`` as PyTorch runs it without GPUs, and
+``DistributedDataParallel`` importable but refused when built."""
+from .data_parallel import DataParallel, data_parallel
+from .distributed import DistributedDataParallel
+
+__all__ = ['DataParallel', 'DistributedDataParallel', 'data_parallel']
