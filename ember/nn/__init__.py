@@ -6,3 +6,5 @@ from .modules import Module, register_module_forward_pre_hook, register_module_f
 from . import functional, init, utils
 from .parallel import DataParallel
 from . import parameter, modules
+
+del channelshuffle  # noqa: F821 (bound by the star import; torch.nn has only torch.nn.modules.channelshuffle)
