@@ -117,12 +117,15 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 
 def set_num_threads(n):
-    """Accepted for compatibility; NumPy's BLAS chooses its own threads."""
+    """The threads large matrix products may use (OpenBLAS's count; small products always use one)."""
+    from .backend import set_blas_threads
+    set_blas_threads(n)
 
 
 def get_num_threads():
-    import os
-    return os.cpu_count() or 1
+    """The threads large matrix products may use."""
+    from .backend import blas_threads
+    return blas_threads()
 
 
 def save(obj, f, *args, **kwargs):

@@ -71,6 +71,17 @@ def blas_threads():
     return BLAS.many
 
 
+def set_blas_threads(n):
+    """Let large products use ``n`` threads (``torch.set_num_threads``); a BLAS ember cannot steer keeps
+    its own count."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise RuntimeError('set_num_threads expects a positive integer')
+    if not BLAS.ready:
+        BLAS.init()
+    if BLAS.setter is not None:
+        BLAS.many = n
+
+
 def gemm(a, b):
     """``a @ b``, on one BLAS thread unless the product is large enough to gain from more."""
     if not BLAS.ready:

@@ -85,3 +85,21 @@ def test_both_thread_regimes_give_a_row_each():
     args = run.parse_args([])
     assert args.threads == sorted({1, run._cores()})
     assert not next(b for b in run.BENCHMARKS if b.name == "import").threaded
+
+
+def test_set_num_threads_steers_ember_like_torch():
+    """The 1-thread regime is honest only if torch.set_num_threads(1) reaches ember's BLAS."""
+    import ember
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        assert ember.get_num_threads() == 1
+        for bad in (0, -2, 1.5):
+            try:
+                ember.set_num_threads(bad)
+            except RuntimeError as e:
+                assert 'positive integer' in str(e)
+            else:
+                raise AssertionError(f'set_num_threads({bad!r}) was accepted')
+    finally:
+        ember.set_num_threads(before)
