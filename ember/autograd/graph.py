@@ -43,20 +43,7 @@ class Node:
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
 
     def __init__(self, inputs):
-        edges = []
-        for t in inputs:
-            if t is None:
-                edges.append(_NO_EDGE)
-            elif t.grad_fn is not None:
-                edges.append((t.grad_fn, t._output_nr))
-            elif t._requires_grad:
-                acc = t._accum
-                if acc is None:
-                    acc = t._accum = AccumulateGrad(t)
-                edges.append((acc, 0))
-            else:
-                edges.append(_NO_EDGE)
-        self.next_functions = tuple(edges)
+        self.next_functions = tuple([_NO_EDGE if t is None else edge(t) for t in inputs])
 
     def name(self):
         return type(self).__name__
@@ -222,32 +209,27 @@ class AccumulateGrad(Node):
 _NO_EDGE = (None, 0)
 
 
-def _leaf_edge(t):
-    """The edge to a leaf's AccumulateGrad (both made once per leaf), or no edge if it needs no grad."""
-    if not t._requires_grad:
-        return _NO_EDGE
-    edge = t._accum_edge
-    if edge is None:
-        acc = t._accum
-        if acc is None:
-            acc = t._accum = AccumulateGrad(t)
-        edge = t._accum_edge = (acc, 0)
-    return edge
-
-
-def _edge(t):
-    """(grad_fn, output_nr) of a tensor, its AccumulateGrad for a leaf that requires grad, or (None, 0)."""
-    if t is None:
-        return _NO_EDGE
+def edge(t):
+    """The edge an op records to its input ``t``: (grad_fn, output_nr) for an op's result, (its
+    AccumulateGrad, 0) for a leaf that requires grad (both made once per leaf), else no edge. Every op
+    builds its edges here."""
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    if t._requires_grad:
+    if not t._requires_grad:
+        return _NO_EDGE
+    e = t._accum_edge
+    if e is None:
         acc = t._accum
         if acc is None:
             acc = t._accum = AccumulateGrad(t)
-        return (acc, 0)
-    return (None, 0)
+        e = t._accum_edge = (acc, 0)
+    return e
+
+
+def _edge(t):
+    """``edge``, also for a missing (None) input."""
+    return _NO_EDGE if t is None else edge(t)
 
 
 def _rebuild(arr, node, output_nr):

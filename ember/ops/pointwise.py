@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _leaf_edge, _NO_EDGE, saved_entry
+from ..autograd.graph import Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape
 from . import _special
@@ -105,10 +105,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         so edges and the result are built inline."""
         xg, yg = x._requires_grad, y._requires_grad
         node = _new_node(cls)
-        fx, fy = x.grad_fn, y.grad_fn
-        node.next_functions = (
-            (fx, x._output_nr) if fx is not None else (x._accum_edge or _leaf_edge(x)) if xg else _NO_EDGE,
-            (fy, y._output_nr) if fy is not None else (y._accum_edge or _leaf_edge(y)) if yg else _NO_EDGE)
+        node.next_functions = (edge(x) if xg else _NO_EDGE, edge(y) if yg else _NO_EDGE)
         xs, ys = a.shape, b.shape   # same dtypes here; same shapes too means no broadcasting to undo
         node._meta = (xs, a.dtype if xg else None, ys, b.dtype if yg else None, None, None, xs == ys)
         need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
@@ -241,8 +238,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False)
         r = np_fn(a.astype(_F64)).astype(_F32) if precise and dt is _F32 else np_fn(a)
         if input._requires_grad and GRAD.enabled:
             node = _new_node(cls)
-            fn = input.grad_fn
-            node.next_functions = ((fn, input._output_nr) if fn is not None else _leaf_edge(input),)
+            node.next_functions = (edge(input),)
             out = _new_node(Tensor)
             out._data = r if type(r) is np.ndarray else np.asarray(r)
             out._requires_grad = True

@@ -5,7 +5,7 @@ import numpy as np
 from .._dtype import DEFAULT, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _leaf_edge
+from ..autograd.graph import Node, edge
 from ..tensor import Tensor
 from ._util import wrap_dims, wrap_dim, dim_aliases
 from ._sumorder import ordered_sum, flat_sum
@@ -115,9 +115,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
             t._grad = None
             if input._requires_grad and GRAD.enabled:
                 t.grad_fn = node = _new_node(SumBackward0)
-                fn = input.grad_fn
-                node.next_functions = ((fn, input._output_nr) if fn is not None else
-                                       (input._accum_edge or _leaf_edge(input)),)
+                node.next_functions = (edge(input),)
                 node.shape = a.shape
                 t._requires_grad = True
             else:
