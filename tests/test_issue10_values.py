@@ -261,3 +261,80 @@ def test_roll(args):
 
 def test_roll_misaligned():
     raises_like(lambda L: L.arange(6).reshape(2, 3).roll((1, 2)), 'must align')
+
+
+# -- empty tensors and errors NumPy must not word ---------------------------------------------------------------
+
+def _grads(fn, *shapes):
+    """fn(L, *leaves) summed and differentiated on both libraries: output and every leaf's gradient agree."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    res = []
+    for L in LIBS:
+        leaves = [L.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(L, *leaves)
+        out.sum().backward()
+        res.append((out, [t.grad for t in leaves]))
+    assert_same(res[1], res[0])
+
+
+@pytest.mark.parametrize('fn,shapes', [
+    (lambda L, x, w, b: L.nn.functional.linear(x, w, b), [(2, 3), (0, 3), (0,)]),
+    (lambda L, x, w, b: L.nn.functional.linear(x, w, b), [(0, 3), (2, 3), (2,)]),
+    (lambda L, x: L.nn.functional.avg_pool2d(x, 2, ceil_mode=True), [(0, 2, 5, 5)]),
+    (lambda L, x: L.nn.functional.avg_pool2d(x, 2, padding=1), [(0, 2, 5, 5)]),
+    (lambda L, x: L.nn.functional.max_pool2d(x, 2, ceil_mode=True), [(0, 2, 5, 5)]),
+    (lambda L, x: x.prod(), [(0, 0)]),
+    (lambda L, x: x.prod(1), [(2, 0)]),
+    (lambda L, x: x.prod(1), [(0, 3)]),
+    (lambda L, x, w: L.nn.functional.conv2d(x, w, groups=2), [(0, 4, 5, 5), (6, 2, 3, 3)]),
+    (lambda L, x, w: L.nn.functional.conv1d(x, w, groups=2), [(0, 4, 5), (6, 2, 3)]),
+    (lambda L, x, w: L.nn.functional.conv_transpose2d(x, w, groups=2), [(0, 4, 5, 5), (4, 3, 3, 3)]),
+    (lambda L, x: L.softmax(x, 1), [(2, 0)]),
+    (lambda L, x: L.log_softmax(x, 1), [(2, 0)]),
+    (lambda L, x: L.softmax(x, 0), [(0, 3)]),
+    (lambda L, x: L.nn.functional.log_softmax(x, 0), [(0, 3)]),
+])
+def test_empty_tensor_forward_backward(fn, shapes):
+    _grads(fn, *shapes)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.nn.BatchNorm2d(3)(L.ones(2, 4, 3, 3)),
+    lambda L: L.nn.BatchNorm1d(3)(L.ones(2, 4)),
+    lambda L: L.nn.functional.batch_norm(L.ones(2, 4, 3), L.zeros(3), L.ones(3)),
+    lambda L: L.nn.functional.batch_norm(L.ones(2, 4, 3), L.zeros(4), L.ones(4), weight=L.ones(3)),
+    lambda L: L.nn.functional.batch_norm(L.ones(2, 4, 3), None, None, bias=L.ones(3), training=True),
+    lambda L: L.nn.GroupNorm(2, 4)(L.ones(2, 6, 3)),
+    lambda L: L.nn.functional.group_norm(L.ones(2, 4, 3), 2, L.ones(4), L.ones(3)),
+    lambda L: L.ones(2, 3, dtype=L.bool) & L.ones(2, 4, dtype=L.bool),
+    lambda L: L.ones(2, 3, dtype=L.int64) ^ L.ones(4, dtype=L.int64),
+    lambda L: L.nn.functional.mse_loss(L.ones(2, 3), L.ones(2, 4)),
+    lambda L: L.nn.functional.smooth_l1_loss(L.ones(2, 3), L.ones(2, 4)),
+    lambda L: L.ones(3).tril(), lambda L: L.ones(3).triu(),
+    lambda L: L.softmax(L.tensor([[1, 2]]), 0), lambda L: L.log_softmax(L.tensor([[1, 2]], dtype=L.uint8), 1),
+    lambda L: L.nn.functional.cross_entropy(L.tensor([[1, 2]]), L.tensor([0])),
+])
+@pytest.mark.filterwarnings('ignore:Using a target size')
+def test_errors_are_pytorchs_not_numpys(fn):
+    with pytest.raises(Exception) as t:
+        fn(torch)
+    with pytest.raises(Exception) as e:
+        fn(ember)
+    assert type(e.value) is type(t.value), f'{type(e.value).__name__}: {e.value} (torch: {type(t.value).__name__})'
+    assert str(e.value).startswith(str(t.value)[:30]), f'{e.value!s} (torch: {t.value!s})'
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(2, 3).sum(5), lambda L: L.ones(2, 3).max(5), lambda L: L.ones(2, 3).softmax(5),
+    lambda L: L.ones(2, 3).cumsum(-3), lambda L: L.ones(2, 3).median(5), lambda L: L.ones(2, 3).flip(5),
+    lambda L: L.ones(2, 3).transpose(0, 5), lambda L: L.cat([L.ones(2, 3)] * 2, 5),
+    lambda L: L.ones(2, 3).unsqueeze(5),
+    lambda L: L.ones(2, 3) + L.ones(2, 4), lambda L: L.ones(2, 3) * L.ones(4, 1, 4),
+])
+def test_dim_and_broadcast_errors_worded_as_pytorch(fn):
+    with pytest.raises(Exception) as t:
+        fn(torch)
+    with pytest.raises(type(t.value)) as e:
+        fn(ember)
+    assert str(e.value).startswith(str(t.value)), f'{e.value!s} (torch: {t.value!s})'

@@ -472,11 +472,18 @@ def _tri(input, keep, cls):
     return Tensor._make(r)
 
 
+def _check_2d(input, op):
+    if input._data.ndim < 2:
+        raise RuntimeError(f'{op}: input tensor must have at least 2 dimensions')
+
+
 def tril(input, diagonal=0):
+    _check_2d(input, 'tril')
     return _tri(input, np.tril(np.ones(input._data.shape[-2:], bool), diagonal), TrilBackward0)
 
 
 def triu(input, diagonal=0):
+    _check_2d(input, 'triu')
     return _tri(input, np.triu(np.ones(input._data.shape[-2:], bool), diagonal), TriuBackward0)
 
 

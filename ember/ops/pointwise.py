@@ -733,7 +733,10 @@ def _bitwise(np_fn, name):
         x, y, a, b = binary_arrays(input, other)
         if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
-        return Tensor._make(np.asarray(np_fn(a, b)))
+        try:
+            return Tensor._make(np.asarray(np_fn(a, b)))
+        except ValueError:
+            raise _broadcast_error(name, x, y) from None
     op.__name__ = name
     op.__doc__ = f'Elementwise {name} of integer or bool tensors.'
     return op

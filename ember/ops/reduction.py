@@ -218,6 +218,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 # -- prod -------------------------------------------------------------------------------------------------
 def _prod_grad(x, axis):
     """d prod / dx along ``axis`` (None: all), exact with zeros (products of the other elements)."""
+    if not x.size:
+        return np.zeros_like(x)
     if axis is None:
         flat = x.reshape(-1)
         return _prod_grad(flat, 0).reshape(x.shape)
@@ -655,6 +657,8 @@ def logsumexp(input, dim, keepdim=False):
 
 
 def _softmax_arr(a, d):
+    if not a.size:
+        return a.copy()
     m = a.max(axis=d, keepdims=True)
     e = np.exp(a - m)
     e /= e.sum(axis=d, keepdims=True)
@@ -662,6 +666,8 @@ def _softmax_arr(a, d):
 
 
 def _log_softmax_arr(a, d):
+    if not a.size:
+        return a.copy()
     m = a.max(axis=d, keepdims=True)
     s = a - m
     s -= np.log(np.exp(s).sum(axis=d, keepdims=True))
@@ -693,15 +699,21 @@ def _softmax_dim(dim, ndim, op):
     return wrap_dim(dim, ndim)
 
 
+def _softmax_dtype_error(op, a, d):
+    """PyTorch's refusal of an integer or bool input (pass dtype= to compute in a float dtype)."""
+    kernel = f'{op}_lastdim_kernel_impl' if d == a.ndim - 1 else f'{op}_kernel_impl'
+    return NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(a.dtype)}\'')
+
+
 def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     a = input._data
     nd = to_np(dtype)
     if nd is not None:
         a = a.astype(nd)
-    elif a.dtype.kind != 'f':
-        raise NotImplementedError(f'"softmax_lastdim_kernel_impl" not implemented for \'{_type_word(a.dtype)}\'')
     d = _softmax_dim(dim, a.ndim, 'softmax')
+    if a.dtype.kind != 'f':
+        raise _softmax_dtype_error('softmax', a, d)
     r = _softmax_arr(a, d) if a.ndim else np.ones_like(a)
     if GRAD.enabled and input._requires_grad:
         node = SoftmaxBackward0((input,))
@@ -718,9 +730,9 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     nd = to_np(dtype)
     if nd is not None:
         a = a.astype(nd)
-    elif a.dtype.kind != 'f':
-        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_type_word(a.dtype)}\'')
     d = _softmax_dim(dim, a.ndim, 'log_softmax')
+    if a.dtype.kind != 'f':
+        raise _softmax_dtype_error('log_softmax', a, d)
     r = _log_softmax_arr(a, d) if a.ndim else np.zeros_like(a)
     if GRAD.enabled and input._requires_grad:
         node = LogSoftmaxBackward0((input,))

@@ -130,10 +130,10 @@ def _gemm(a, b, groups, ta=False, tb=False):
     """Grouped product op(a_g) @ op(b_g), where a and b are split into ``groups`` blocks of rows."""
     if groups == 1:
         return gemm(a.T if ta else a, b.T if tb else b)
-    ag = a.reshape(groups, -1, a.shape[1])
-    bg = b.reshape(groups, -1, b.shape[1])
+    ag = a.reshape(groups, a.shape[0] // groups, a.shape[1])     # explicit sizes: -1 fails on empty arrays
+    bg = b.reshape(groups, b.shape[0] // groups, b.shape[1])
     r = gemm(ag.transpose(0, 2, 1) if ta else ag, bg.transpose(0, 2, 1) if tb else bg)
-    return r.reshape(-1, r.shape[-1])
+    return r.reshape(r.shape[0] * r.shape[1], r.shape[2])
 
 
 def _out_size(h, pads, k, s, d):

@@ -2,6 +2,7 @@
 entropy with or without logits, soft margin) are single fused nodes with NumPy forward and backward,
 named like PyTorch's grad_fn; the rest are composed from differentiable ops."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ from ... import _dtype, ops
 from ...autograd import dual
 from ...autograd.grad_mode import no_grad
 from ...ops import shape as _shape
+from ...ops.pointwise import _broadcast_error
 from ...tensor import Tensor
 from ._fused import fused, record
 from ._activation import logsigmoid
@@ -102,11 +104,15 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
         return _reduce(ref_fn(x - t, p), red)
 
     cls = fused(name, np_backward, reference)
+    op_name = re.sub(r'(?<!^)(?=[A-Z])', '_', name[:-len('Backward0')]).lower()    # MseLossBackward0: mse_loss
 
     def op(input, target, reduction, p=None):
         x, t = input._data, target._data
         ct = _loss_dtype(x, t)
-        d = x.astype(ct, copy=False) - t.astype(ct, copy=False)
+        try:
+            d = x.astype(ct, copy=False) - t.astype(ct, copy=False)
+        except ValueError:
+            raise _broadcast_error(op_name, input, target) from None
         out = _reduce_arr(loss_fn(d, p), reduction)
         if keep_input_dtype:
             out = out.astype(x.dtype, copy=False)
@@ -417,7 +423,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if x.ndim == 0:
         raise RuntimeError('cross_entropy: input must have at least 1 dimension (got a 0-d tensor)')
     if x.dtype.kind != 'f':
-        raise RuntimeError('"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+        kernel = 'log_softmax_lastdim_kernel_impl' if x.ndim <= 2 else 'log_softmax_kernel_impl'
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_SCALAR[x.dtype.name]}\'')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
     if weight is not None and weight._data.shape != (C,):
         raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '

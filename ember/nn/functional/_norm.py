@@ -86,6 +86,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if x.ndim < 2:
         raise ValueError(f'expected 2D or 3D input (got {x.ndim}D input)')
     C = x.shape[1]
+    for name, t in (('running_mean', running_mean), ('running_var', running_var), ('weight', weight), ('bias', bias)):
+        if t is not None and t._data.size != C:
+            raise RuntimeError(f'{name} should contain {C} elements not {t._data.size} (batch_norm: input of shape '
+                               f'{list(x.shape)} has {C} channels in dim 1; build the layer with num_features={C})')
     axes = (0,) + tuple(range(2, x.ndim))
     shape = _bshape(x.ndim, C)
     n = x.size // C if C else 0
@@ -232,6 +236,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if C % num_groups:
         raise RuntimeError(f'Expected number of channels in input to be divisible by num_groups, but got input of '
                            f'shape {list(x.shape)} and num_groups={num_groups}')
+    for name, t in (('weight', weight), ('bias', bias)):
+        if t is not None and t._data.shape != (C,):
+            raise RuntimeError(f'Expected {name} to be a vector of size equal to the number of channels in input, but '
+                               f'got {name} of shape {list(t._data.shape)} and input of shape {list(x.shape)}')
     xg = x.reshape(N, num_groups, -1)
     mean = xg.mean(axis=2, keepdims=True)
     xc = xg - mean

@@ -342,7 +342,7 @@ class AvgPool2DBackward0(Node):
             gw = np.broadcast_to(gd[..., None], gd.shape + (k[0] * k[1],))
             return _untile(gw, (b,) + shape[-2:], k, o).reshape(shape)
         cols = np.broadcast_to(gd.reshape(b, 1, 1, 1, o[0], o[1]), (b, 1, k[0], k[1], o[0], o[1]))
-        full = _fold_arr(cols.reshape(b, k[0] * k[1], -1), canvas, k, (1, 1), (0, 0), s)
+        full = _fold_arr(cols.reshape(b, k[0] * k[1], o[0] * o[1]), canvas, k, (1, 1), (0, 0), s)
         return np.ascontiguousarray(full[:, 0, p[0]:p[0] + shape[-2], p[1]:p[1] + shape[-1]]).reshape(shape)
 
 
