@@ -470,3 +470,54 @@ def test_hub_hash_check(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'th'))
     assert hub.get_dir() == str(tmp_path / 'th' / 'hub')
+
+
+SCRIPT = '''
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision import datasets, models, transforms
+from torchvision.io import read_image, ImageReadMode
+from torchvision.models import ResNet18_Weights
+from torch.utils.data import DataLoader
+
+torch.manual_seed(0)
+tf = transforms.Compose([transforms.Resize(32), transforms.ToTensor()])
+data = datasets.ImageFolder("images", transform=tf)
+loader = DataLoader(data, batch_size=4, shuffle=False)
+model = models.resnet18(weights=None)
+model.fc = nn.Linear(model.fc.in_features, len(data.classes))
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+x, y = next(iter(loader))
+losses = []
+for _ in range(3):
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+print(data.classes, tuple(x.shape), read_image("images/b/0.png", ImageReadMode.GRAY).shape)
+print(len(ResNet18_Weights.DEFAULT.meta["categories"]), all(0 < v < 10 for v in losses),
+      sum(p.grad is not None for p in model.parameters()))
+'''
+
+
+def test_resnet18_transfer_script_under_ember_run(tmp_path):
+    """A tutorial-style script (ImageFolder, read_image, ResNet-18 with a new head, SGD steps) runs
+    unmodified under ``ember run``."""
+    import subprocess
+    import sys
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for cls in ('a', 'b'):
+        (tmp_path / 'images' / cls).mkdir(parents=True)
+        for i in range(2):
+            pixels = rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / 'images' / cls / f'{i}.png')
+    (tmp_path / 'train.py').write_text(SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, '-m', 'ember', 'run', 'train.py'], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["['a', 'b'] (4, 3, 35, 32) torch.Size([1, 40, 36])", '1000 True 62']
