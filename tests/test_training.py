@@ -1,5 +1,6 @@
 """End-to-end training on real images: the seed's CIFAR-10 pipeline (transforms, DataLoader with two
 worker processes, LeNet, SGD with momentum) lowers the loss."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -37,14 +38,19 @@ class Net(nn.Module):
         return self.fc3(x)
 
 
-def test_lenet_on_cifar_layout_lowers_the_loss(tmp_path):
+def test_lenet_on_cifar_layout_lowers_the_loss(tmp_path, capsys):
     if not os.path.isdir('/usr/share/datasets/fashion-mnist'):
         pytest.skip("needs Debian's dataset-fashion-mnist (installed by .ci/install-data.sh)")
     subprocess.run([sys.executable, os.path.join(ROOT, 'examples', 'prepare_cifar10.py'), '--out',
                     str(tmp_path / 'data'), '--train', '2000', '--test', '200'], check=True, capture_output=True)
     torch.manual_seed(0)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
-    trainset = datasets.CIFAR10(root=str(tmp_path / 'data'), train=True, download=True, transform=transform)
+    example = os.path.join(ROOT, 'examples', 'prepare_cifar10.py')
+    spec = importlib.util.spec_from_file_location('prepare_cifar10', example)
+    stand_in = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stand_in)
+    trainset = stand_in.stand_in_class()(root=str(tmp_path / 'data'), train=True, download=True, transform=transform)
+    assert 'Fashion-MNIST' in capsys.readouterr().out
     trainloader = torch.utils.data.DataLoader(trainset, batch_size=4, shuffle=True, num_workers=2)
     net = Net()
     criterion = nn.CrossEntropyLoss()

@@ -4,6 +4,7 @@ downloads from file:// mirrors, checksums, and the safe unpickler. Expected valu
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -345,6 +346,15 @@ def test_cifar10_checksum_and_missing(tmp_path):
         cls(str(tmp_path))
     with pytest.raises(RuntimeError, match='cifar-10-batches-py'):
         datasets.CIFAR10(str(tmp_path / 'empty'))
+
+
+def test_cifar10_accepts_only_cifar10_checksums(tmp_path):
+    """Files in CIFAR-10's layout that are not CIFAR-10 fail its integrity check, whatever a local manifest
+    (as an older example wrote) claims about them."""
+    _, _, md5s, _ = build_cifar10(tmp_path)
+    (tmp_path / 'cifar-10-batches-py' / 'ember_prepared.json').write_text(json.dumps({'md5': md5s}))
+    with pytest.raises(RuntimeError, match='not found or corrupted'):
+        datasets.CIFAR10(str(tmp_path))
 
 
 def test_cifar100_python3_pickles(tmp_path):

@@ -1,5 +1,4 @@
 """CIFAR-10 and CIFAR-100 read from the original python pickles (``cifar-10-batches-py`` etc.)."""
-import json
 import os
 
 import numpy as np
@@ -55,9 +54,6 @@ def _batch(path, n_classes):
     return data.astype(np.uint8, copy=False), [int(t) for t in labels]
 
 
-PREPARED_MANIFEST = 'ember_prepared.json'
-
-
 class CIFAR10(VisionDataset):
     """CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in ten classes."""
 
@@ -101,8 +97,7 @@ class CIFAR10(VisionDataset):
 
     def _load_meta(self):
         path = os.path.join(self._folder(), self.meta['filename'])
-        local = self._prepared_md5s().get(self.meta['filename'])
-        if not (check_integrity(path, self.meta['md5']) or (local and check_integrity(path, local))):
+        if not check_integrity(path, self.meta['md5']):
             raise RuntimeError('Dataset metadata file not found or corrupted. You can use download=True to '
                                'download it')
         names = _field(_load_pickle(path), (self.meta['key'],), path)
@@ -118,19 +113,8 @@ class CIFAR10(VisionDataset):
         return len(self.data)
 
     def _check_integrity(self):
-        local = self._prepared_md5s()
-        return all(check_integrity(os.path.join(self._folder(), name), md5) or
-                   (name in local and check_integrity(os.path.join(self._folder(), name), local[name]))
+        return all(check_integrity(os.path.join(self._folder(), name), md5)
                    for name, md5 in self.train_list + self.test_list)
-
-    def _prepared_md5s(self):
-        """Checksums recorded by a locally prepared copy (examples/prepare_cifar10.py writes them), so an
-        offline folder in the original layout passes the same integrity check as the official files."""
-        path = os.path.join(self._folder(), PREPARED_MANIFEST)
-        if not os.path.isfile(path):
-            return {}
-        with open(path) as f:
-            return {k: v for k, v in json.load(f).get('md5', {}).items() if isinstance(v, str)}
 
     def _placement_help(self):
         names = ', '.join(n for n, _ in self.train_list + self.test_list) + ', ' + self.meta['filename']
