@@ -273,32 +273,41 @@ def randperm(gen, n):
 
 
 def _replay_swaps(z):
-    """The result of ``for i: r[i], r[z[i]] = r[z[i]], r[i]`` on r = arange(n), for z[i] >= i."""
+    """The result of ``for i: r[i], r[z[i]] = r[z[i]], r[i]`` on r = arange(n), for z[i] >= i (indices in
+    int32 where n allows: half the memory traffic of int64)."""
     n = z.size
-    idx = np.arange(n)
-    order = np.lexsort((idx, z))                  # steps grouped by target, in step order
-    zs = order_z = z[order]
-    same = np.empty(n, bool)
-    same[0] = False
-    same[1:] = zs[1:] == zs[:-1]
-    prev_same_target = np.full(n, -1)             # last earlier step writing the same position
-    prev_same_target[order[1:][same[1:]]] = order[:-1][same[1:]]
-    # last step j < i with z_j == i: the latest step (other than i itself) targeting position i
-    last_before = np.full(n, -1)
-    ends = np.ones(n, bool)
-    ends[:-1] = order_z[1:] != order_z[:-1]
-    last = order[ends]
-    tgt = order_z[ends]
-    prev_write = np.where(last == tgt, prev_same_target[last], last)
-    last_before[tgt] = prev_write
-    root = np.where(last_before >= 0, last_before, idx)
-    while True:                                   # v(i) = v(last_before(i)), down to a never-written i
+    it = np.int32 if n < 1 << 31 else np.int64
+    z = z.astype(it, copy=False)
+    order = _stable_argsort(z).astype(it, copy=False)    # steps grouped by target, in step order
+    zs = z[order]
+    same = zs[1:] == zs[:-1]
+    prev = np.full(n, -1, it)                     # the last earlier step writing the same position
+    prev[order[1:][same]] = order[:-1][same]
+    ends = np.ones(n, bool)                       # the last step of each target group
+    ends[:-1] = ~same
+    last, tgt = order[ends], zs[ends]
+    root = np.arange(n, dtype=it)                 # v(i): the last step j < i targeting i, else i itself
+    before = np.where(last == tgt, prev[last], last)
+    has = before >= 0
+    root[tgt[has]] = before[has]
+    while True:                                   # v(i) = v(that step), down to a never-written position
         nxt = root[root]
         if np.array_equal(nxt, root):
             break
         root = nxt
-    src = prev_same_target
-    return np.where(src >= 0, root[np.maximum(src, 0)], z)
+    out = z.copy()
+    written = prev >= 0
+    out[written] = root[prev[written]]
+    return out.astype(np.int64)
+
+
+def _stable_argsort(z):
+    """Stable argsort of non-negative integers below 2**32 by 16-bit radix passes (NumPy radix-sorts
+    uint16 stably: 0.4 ms for 60000 values, against 3.1 ms for int64's timsort)."""
+    order = np.argsort((z & 0xFFFF).astype(np.uint16), kind='stable')
+    if z.size and z.max() >= 1 << 16:
+        order = order[np.argsort((z[order] >> 16).astype(np.uint16), kind='stable')]
+    return order
 
 
 def _randperm_inside_out(gen, n):
