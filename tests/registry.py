@@ -649,6 +649,137 @@ add(
 )
 
 
+# -- products (BLAS) and linalg --------------------------------------------------------------------------
+def wc(*shape, dtype=F32, seed=0):
+    """Well-conditioned square matrices (random plus 3 I)."""
+    return (arr(shape, dtype, seed=seed) + 3 * np.eye(shape[-1])).astype(dtype)
+
+
+def spd(*shape, dtype=F32, seed=0):
+    """Symmetric positive-definite matrices with distinct eigenvalues."""
+    a = arr(shape, F64, seed=seed)
+    return (a @ np.swapaxes(a, -1, -2) + np.diag(np.arange(1, shape[-1] + 1))).astype(dtype)
+
+
+add(
+    entry('matmul', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1)), Sample(f32(4), f32(4, seed=1)),
+                             Sample(f32(4), f32(4, 2, seed=1)), Sample(f32(3, 4), f32(4, seed=1)),
+                             Sample(f32(2, 3, 4), f32(4, 2, seed=1)), Sample(f32(2, 1, 3, 4), f32(5, 4, 2, seed=1)),
+                             Sample(f32(0, 4), f32(4, 2, seed=1)), Sample(f32(3, 0), f32(0, 2, seed=1)),
+                             Sample(_v(3, 4), f32(4, 2)), Sample(i64(3, 4), i64(4, 2, seed=1)),
+                             Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True),
+                             Sample(f32(3, 4), f32(3, 4), error=True), Sample(f32(3, 4), f64(4, 2), error=True),
+                             Sample(f32(), f32(), error=True)], gradgrad=True),
+    entry('mm', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1)), Sample(f32(0, 4), f32(4, 2)), Sample(i64(2, 3), i64(3, 2)),
+                         Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True), Sample(f32(4), f32(4, 2), error=True)]),
+    entry('bmm', lambda: [Sample(f32(2, 3, 4), f32(2, 4, 2, seed=1)), Sample(f64(2, 3, 4), f64(2, 4, 2, seed=1),
+                                                                           gradcheck=True),
+                          Sample(f32(2, 3, 4), f32(3, 4, 2), error=True)]),
+    entry('mv', lambda: [Sample(f32(3, 4), f32(4, seed=1)), Sample(f64(3, 4), f64(4, seed=1), gradcheck=True),
+                         Sample(f32(3, 4), f32(3), error=True)]),
+    entry('dot', lambda: [Sample(f32(4), f32(4, seed=1)), Sample(i64(4), i64(4, seed=1)),
+                          Sample(f64(4), f64(4, seed=1), gradcheck=True), Sample(f32(4), f32(3), error=True),
+                          Sample(f32(2, 2), f32(2, 2), error=True)]),
+    entry('inner', lambda: [Sample(f32(4), f32(4, seed=1)), Sample(f32(2, 4), f32(3, 4, seed=1)), Sample(f32(), f32(2, 3)),
+                            Sample(f64(2, 4), f64(4, seed=1), gradcheck=True), Sample(f32(4), f32(3), error=True)]),
+    entry('outer', lambda: [Sample(f32(4), f32(3, seed=1)), Sample(i64(2), i64(3)),
+                            Sample(f64(4), f64(3, seed=1), gradcheck=True)], aliases=('ger',)),
+    entry('addmm', lambda: [Sample(f32(3, 2), f32(3, 4), f32(4, 2, seed=1)), Sample(f32(2), f32(3, 4), f32(4, 2, seed=1)),
+                            Sample(f32(3, 2), f32(3, 4), f32(4, 2, seed=1), beta=0.5, alpha=2.0),
+                            Sample(f64(3, 2), f64(3, 4), f64(4, 2, seed=1), gradcheck=True),
+                            Sample(f32(3, 2), f32(3, 4), f32(3, 2), error=True)], inplace=True),
+    entry('addmv', lambda: [Sample(f32(3), f32(3, 4), f32(4, seed=1)), Sample(f32(3), f32(3, 4), f32(4), beta=0.5, alpha=2),
+                            Sample(f64(3), f64(3, 4), f64(4, seed=1), gradcheck=True)], inplace=True),
+    entry('baddbmm', lambda: [Sample(f32(2, 3, 2), f32(2, 3, 4), f32(2, 4, 2, seed=1)),
+                              Sample(f32(3, 2), f32(2, 3, 4), f32(2, 4, 2), beta=0.5, alpha=2.0),
+                              Sample(f64(2, 3, 2), f64(2, 3, 4), f64(2, 4, 2, seed=1), gradcheck=True)], inplace=True),
+    entry('einsum', lambda: [Sample('ij,jk->ik', f32(3, 4), f32(4, 2, seed=1)), Sample('ii->i', f32(3, 3)),
+                             Sample('bij,bjk->bik', f32(2, 3, 4), f32(2, 4, 2, seed=1)), Sample('i,j', f32(3), f32(2)),
+                             Sample('...ij->...ji', f32(2, 3, 4)), Sample('ij->', f32(3, 4)),
+                             Sample('ij,jk', f64(3, 4), f64(4, 2, seed=1), gradcheck=True),
+                             Sample('ij,jk->ik', f32(3, 4), f32(3, 2), error=True)], method=False, out=False),
+    entry('tensordot', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1), dims=1), Sample(f32(2, 3, 4), f32(3, 4, 2), dims=2),
+                                Sample(f32(3, 4), f32(2, 4), dims=([1], [1])),
+                                Sample(f64(3, 4), f64(4, 2, seed=1), dims=1, gradcheck=True)], method=False),
+    entry('linear', ns='nn.functional', samples=lambda: [
+        Sample(f32(3, 4), f32(2, 4, seed=1), f32(2, seed=2)), Sample(f32(2, 3, 4), f32(2, 4, seed=1)),
+        Sample(f32(4), f32(2, 4, seed=1), f32(2, seed=2)), Sample(f32(0, 4), f32(2, 4, seed=1)),
+        Sample(f64(3, 4), f64(2, 4, seed=1), f64(2, seed=2), gradcheck=True), Sample(f32(3, 4), f32(4, 2), error=True)]),
+    entry('bilinear', ns='nn.functional', samples=lambda: [
+        Sample(f32(3, 4), f32(3, 2, seed=1), f32(5, 4, 2, seed=2), f32(5, seed=3)),
+        Sample(f64(3, 4), f64(3, 2, seed=1), f64(5, 4, 2, seed=2), gradcheck=True)]),
+)
+
+
+def _svd(lib, a, **kw):
+    """Singular values and the reconstruction U S Vh (U and V are unique only up to signs)."""
+    r = lib.linalg.svd(a, full_matrices=False, **kw)
+    return r.S, (r.U * r.S.unsqueeze(-2)) @ r.Vh
+
+
+def _eigh(lib, a, **kw):
+    """Eigenvalues and the squared eigenvectors (the sign of each eigenvector is arbitrary)."""
+    r = lib.linalg.eigh(_sym(a), **kw)
+    return r.eigenvalues, r.eigenvectors * r.eigenvectors
+
+
+def _sym(a):
+    """The symmetric part: gradients of cholesky/eigh are defined for symmetric inputs only (as in PyTorch's
+    gradcheck wrapper for Hermitian inputs)."""
+    return (a + a.transpose(-1, -2)) / 2
+
+
+def _cholesky(lib, a, **kw):
+    return lib.linalg.cholesky(_sym(a), **kw)
+
+
+def _lstsq(lib, a, b):
+    return lib.linalg.lstsq(a, b).solution
+
+
+def _qr(lib, a, **kw):
+    return tuple(lib.linalg.qr(a, **kw))
+
+
+def la(name, samples, **kw):
+    return Op(name, samples, ns='linalg', method=False, **kw)
+
+
+add(
+    la('det', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                       Sample(f32(3, 4), error=True)]),
+    la('inv', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                       Sample(np.zeros((2, 2), F32), error=True, desc='singular'), Sample(f32(3, 4), error=True)]),
+    la('solve', lambda: [Sample(wc(3, 3), f32(3, 2)), Sample(wc(3, 3), f32(3)), Sample(wc(2, 3, 3), f32(2, 3, 1)),
+                         Sample(wc(3, 3, dtype=F64), f64(3, 2), gradcheck=True), Sample(wc(3, 3), f32(4, 2), error=True)]),
+    la('lstsq', lambda: [Sample(f32(5, 3), f32(5, 2, seed=1)), Sample(f64(5, 3), f64(5, 2, seed=1), gradcheck=True)],
+       call=_lstsq, out=False),
+    la('norm', lambda: [Sample(f32(3, 4)), Sample(f32(4)), Sample(f32(3, 4), 'fro'), Sample(f32(3, 4), float('inf')),
+                        Sample(f32(4), 1), Sample(f32(2, 3, 4), dim=(1, 2)), Sample(f32(3, 4), dim=1, keepdim=True),
+                        Sample(f64(3, 4), gradcheck=True), Sample(f32(2, 3, 4))]),
+    la('vector_norm', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f32(3, 4), float('inf')),
+                               Sample(f32(3, 4), 3, dim=1), Sample(f32(3, 4), 0), Sample(f32(3, 4), keepdim=True, dim=0),
+                               Sample(f32(0, 3)), Sample(f64(3, 4), 2, dim=(0, 1), gradcheck=True),
+                               Sample(i64(3), error=True)]),
+    la('matrix_norm', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f32(3, 4), float('inf')),
+                               Sample(f32(2, 3, 4), -1), Sample(f32(3, 4), 2), Sample(f32(3, 4), 'nuc'),
+                               Sample(f64(3, 4), gradcheck=True), Sample(f64(3, 4), 'nuc', gradcheck=True),
+                               Sample(f32(3), error=True)]),
+    la('cholesky', lambda: [Sample(spd(3, 3)), Sample(spd(2, 3, 3)), Sample(spd(3, 3, dtype=F64), gradcheck=True),
+                            Sample(-spd(3, 3), error=True, desc='not positive-definite')], call=_cholesky),
+    la('qr', lambda: [Sample(f32(4, 3)), Sample(f32(3, 4)), Sample(f64(4, 3), gradcheck=True)], call=_qr, out=False),
+    la('svd', lambda: [Sample(f32(4, 3)), Sample(f32(2, 3, 4)), Sample(f64(4, 3), gradcheck=True)], call=_svd,
+       out=False),
+    la('eigh', lambda: [Sample(spd(3, 3)), Sample(spd(2, 3, 3)), Sample(spd(3, 3, dtype=F64), gradcheck=True)],
+       call=_eigh, out=False),
+    la('slogdet', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True)]),
+    la('pinv', lambda: [Sample(f32(4, 3)), Sample(f32(3, 4)), Sample(f64(4, 3), gradcheck=True)]),
+    la('cross', lambda: [Sample(f32(4, 3), f32(4, 3, seed=1)), Sample(f32(3), f32(2, 3, seed=1), error=True),
+                         Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True), Sample(f32(4, 2), f32(4, 2), error=True)]),
+    la('matrix_rank', lambda: [Sample(f32(4, 3)), Sample(np.ones((3, 3), F32)), Sample(f64(2, 3, 4))], grad=False),
+    la('matmul', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1)), Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True)]),
+)
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
@@ -720,3 +851,13 @@ gap('unique', 'sample:f32[3, 4]', 'unique of a float tensor that requires grad: 
 gap('bincount', 'sample:i64[5] f32[5]', 'bincount with weights that require grad: output does not require grad')
 gap('bincount', 'sample:f32[3]', 'bincount of floats raises TypeError, PyTorch NotImplementedError')
 gap('searchsorted', 'sample:f32[2, 5] f32[2, 3]', "searchsorted with a 2-d sorted sequence raises NumPy's ValueError")
+gap('matmul mm bmm mv dot inner outer addmm addmv baddbmm tensordot linalg.det linalg.inv linalg.solve linalg.norm '
+    'linalg.vector_norm linalg.matrix_norm linalg.cholesky linalg.slogdet linalg.pinv linalg.cross linalg.matrix_rank '
+    'linalg.matmul', 'out', _OUT_GAP)
+gap('inner einsum tensordot addmv baddbmm nn.functional.bilinear linalg.norm linalg.matrix_norm', 'grad_fn',
+    'composed of other ops: grad_fn differs (e.g. EinsumBackward0 where PyTorch records ViewBackward0)')
+for _s in ('f32[2, 4] f32[3, 4]', 'f32[] f32[2, 3]', 'f64[2, 4] f64[4]'):
+    gap('inner', 'sample:' + _s, 'inner of tensors that are not both 1-d raises RuntimeError ("1D tensors expected")')
+gap('einsum', "sample:'ii->i' f32[3, 3]", 'einsum backward with a repeated index raises NotImplementedError (says so)')
+gap('linalg.solve', 'sample:f32[3, 3] f32[4, 2]', "mismatched shapes raise NumPy's ValueError, PyTorch RuntimeError")
+gap('linalg.matrix_norm', 'sample:f32[3]', 'a 1-d input raises IndexError, PyTorch RuntimeError')

@@ -82,8 +82,9 @@ def _bind():
     for name in ('bitwise_and', 'bitwise_or', 'bitwise_xor'):   # PyTorch's methods and in-place forms of these too
         setattr(T, name, getattr(pointwise, name))
     T.dist, T.broadcast_to, T.take_along_dim = reduction.dist, shape.broadcast_to, indexing.take_along_dim
+    T.addmv, T.baddbmm = blas.addmv, blas.baddbmm
     for name in ('logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
-                 'sgn', 'cumprod', 'tril', 'triu'):
+                 'sgn', 'cumprod', 'tril', 'triu', 'addmm', 'addmv', 'baddbmm'):
         setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
     T.requires_grad_ = Tensor.requires_grad_
     T.__iadd__ = T.add_
