@@ -128,6 +128,12 @@ def get_num_threads():
     return blas_threads()
 
 
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with a DLPack-capable object or capsule (see ``ember.utils.dlpack``)."""
+    from .utils.dlpack import from_dlpack as _from_dlpack
+    return _from_dlpack(ext_tensor)
+
+
 def save(obj, f, *args, **kwargs):
     """Save tensors, state dicts and containers to a file (see ``ember.serialization``)."""
     from .serialization import save as _save

@@ -381,6 +381,16 @@ class Tensor:
                                "instead.")
         return self._data
 
+    def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):
+        """Export as DLPack (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``), sharing memory."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        from .utils.dlpack import DLDeviceType
+        return DLDeviceType.kDLCPU, 0
+
     def __array__(self, dtype=None, copy=None):
         if dtype is not None:
             return self._data.astype(dtype, copy=False)

@@ -1,4 +1,4 @@
-"""Utilities (``torch.utils``): data loading lives in ``ember.utils.data``."""
-from . import data
+"""Utilities (``torch.utils``): data loading in ``ember.utils.data``, DLPack exchange in ``ember.utils.dlpack``."""
+from . import data, dlpack
 
-__all__ = ['data']
+__all__ = ['data', 'dlpack']
