@@ -117,13 +117,19 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 
 def set_num_threads(n):
-    """The threads large matrix products may use (OpenBLAS's count; small products always use one)."""
+    """The threads ember's large matrix products use (small products always use one); the user's own
+    NumPy keeps OpenBLAS's count."""
     from .backend import set_blas_threads
+    import builtins     # int and bool are ember's dtypes in this module
+    if not isinstance(n, builtins.int) or isinstance(n, builtins.bool):
+        raise RuntimeError(f'set_num_threads expects an int, but got {type(n).__name__}')
+    if n <= 0:
+        raise RuntimeError('set_num_threads expects a positive integer')
     set_blas_threads(n)
 
 
 def get_num_threads():
-    """The threads large matrix products may use."""
+    """The threads ember's large matrix products use."""
     from .backend import blas_threads
     return blas_threads()
 

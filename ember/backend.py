@@ -3,15 +3,18 @@ replace it later without touching op code (Chainer's approach).
 
 It also owns the BLAS thread policy. OpenBLAS splits even small matrix products across threads, and
 on a two-core machine that costs far more than it saves: a (6, 75) @ (75, 3136) product takes 60 us on
-one thread and milliseconds on two. ember runs products below ``BIG_GEMM`` multiply-adds on one
-thread and lets larger ones use every core (``gemm``). Without OpenBLAS this is a no-op."""
+one thread and milliseconds on two. ``gemm`` runs ember's products below ``BIG_GEMM`` multiply-adds on
+one thread and puts the caller's thread count back afterwards (two ctypes calls, about 0.5 us a
+product), so the user's own NumPy and SciPy products keep theirs; larger ones use set_num_threads's
+count, or the caller's.
+Without OpenBLAS this is a no-op. Nothing here changes the process at import."""
 import ctypes
 import os
 import warnings
 
 import numpy as xp
 
-__all__ = ['xp', 'gemm', 'blas_threads']
+__all__ = ['xp', 'gemm', 'blas_threads', 'set_blas_threads', 'keep_freed_memory']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
@@ -44,38 +47,37 @@ def _find_openblas():
 
 
 class _Blas:
-    """Thread count control for the loaded BLAS (set lazily, on the first product)."""
+    """The loaded OpenBLAS's thread-count functions (found lazily, on the first product) and ``many``,
+    the threads set_num_threads gave ember's large products (None: the caller's count)."""
 
     def __init__(self):
         self.ready = False
         self.setter = self.getter = None
-        self.many = 1
+        self.many = None
 
     def init(self):
         self.ready = True
         if os.environ.get('EMBER_BLAS_THREADS') == 'default':
             return
         self.setter, self.getter = _find_openblas()
-        if self.setter is not None:
-            self.many = max(1, self.getter())
-            self.setter(1)
 
 
 BLAS = _Blas()
 
 
 def blas_threads():
-    """Threads the BLAS uses for large products (1 for small ones)."""
+    """Threads ember's large products use: set_num_threads's count, else OpenBLAS's current one (1 if
+    it cannot be read)."""
     if not BLAS.ready:
         BLAS.init()
-    return BLAS.many
+    if BLAS.getter is None:
+        return 1
+    return BLAS.many or max(1, BLAS.getter())
 
 
 def set_blas_threads(n):
-    """Let large products use ``n`` threads (``torch.set_num_threads``); a BLAS ember cannot steer keeps
-    its own count."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise RuntimeError('set_num_threads expects a positive integer')
+    """Let ember's large products use ``n`` threads (``torch.set_num_threads``); OpenBLAS's own count,
+    which the user's NumPy uses, is left alone. A BLAS ember cannot steer keeps its own count."""
     if not BLAS.ready:
         BLAS.init()
     if BLAS.setter is not None:
@@ -83,30 +85,42 @@ def set_blas_threads(n):
 
 
 def gemm(a, b):
-    """``a @ b``, on one BLAS thread unless the product is large enough to gain from more."""
+    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then on
+    set_num_threads's count); the caller's thread count is put back after."""
     if not BLAS.ready:
         BLAS.init()
-    if BLAS.many > 1 and a.ndim >= 2 and b.ndim >= 2 and a.size * b.shape[-1] >= BIG_GEMM:
-        BLAS.setter(BLAS.many)
-        try:
-            return a @ b
-        finally:
-            BLAS.setter(1)
-    return a @ b
+    setter = BLAS.setter
+    if setter is None:
+        return a @ b
+    want = BLAS.many if a.size * b.shape[-1] >= BIG_GEMM else 1
+    if want is None:
+        return a @ b
+    n = BLAS.getter()
+    if n == want:
+        return a @ b
+    setter(want)
+    try:
+        return a @ b
+    finally:
+        setter(n)
 
 
-def _keep_freed_memory():
-    """Let glibc reuse freed large arrays instead of unmapping them and page-faulting fresh pages in on the
-    next step (what a caching allocator avoids; it cost a third of LeNet's batch-64 training step)."""
+def keep_freed_memory():
+    """Opt-in (or EMBER_KEEP_FREED_MEMORY=1 at import): let glibc reuse freed large arrays instead of
+    unmapping them and page-faulting fresh pages in on the next step (what a caching allocator avoids;
+    it saved a third of LeNet's batch-64 training step). Process-wide: memory the program frees, NumPy
+    arrays included, then stays with the process (up to 1 GiB) instead of going back to the OS.
+    Returns True when glibc took the setting."""
     import sys
     if not sys.platform.startswith('linux'):
-        return
+        return False
     try:
         libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 32 << 20)   # M_MMAP_THRESHOLD: arrays up to 32 MiB come from the reusable heap
-        libc.mallopt(-1, 1 << 30)    # M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap for reuse
+        return bool(libc.mallopt(-3, 32 << 20)      # M_MMAP_THRESHOLD: arrays up to 32 MiB from the heap
+                    and libc.mallopt(-1, 1 << 30))  # M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap
     except (OSError, AttributeError):
-        pass
+        return False
 
 
-_keep_freed_memory()
+if os.environ.get('EMBER_KEEP_FREED_MEMORY') == '1':
+    keep_freed_memory()
