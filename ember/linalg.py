@@ -472,6 +472,65 @@ class LinalgQrBackward0(Node):
         return ga + q @ gr
 
 
+class LinalgSolveTriangularBackward0(Node):
+    """X = A^-1 B for triangular A: gB = A^-T G, gA = -(gB X^T) restricted to A's triangle."""
+    __slots__ = ('upper', 'unit', 'need')
+
+    def backward(self, g):
+        a, x = self.saved()
+        a = _triangle(a, self.upper, self.unit)
+        gb = _solve(_mT(a), g)
+        ga = None
+        if self.need[0]:
+            ga = -(gb @ _mT(x))
+            ga = _triu(ga, 1 if self.unit else 0) if self.upper else _tril(ga, -1 if self.unit else 0)
+            ga = dual.sum_to(ga, dual.data(a).shape) if ga.shape != dual.data(a).shape else ga
+        if self.need[1] and gb.shape != self.need[2]:
+            gb = dual.sum_to(gb, self.need[2])
+        return ga, (gb if self.need[1] else None)
+
+
+def _triangle(a, upper, unit):
+    """The triangle of ``a`` a triangular solve reads (unit diagonal when ``unitriangular``)."""
+    if dual.is_array(a):
+        t = np.triu(a) if upper else np.tril(a)
+        if unit:
+            t = t.copy()
+            idx = np.arange(t.shape[-1])
+            t[..., idx, idx] = 1
+        return t
+    t = a.triu() if upper else a.tril()
+    if unit:
+        n = a.shape[-1]
+        t = t * dual.const(1 - np.eye(n), t) + dual.const(np.eye(n), t)
+    return t
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
+    if out is not None:
+        raise NotImplementedError('linalg.solve_triangular: out= is not supported by ember yet')
+    if not left:
+        return _mT(solve_triangular(_mT(A), _mT(B), upper=not upper, unitriangular=unitriangular))
+    a, b = A._data, B._data
+    _square(a, 'solve_triangular')
+    tri = _triangle(a, upper, unitriangular)
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+    with np.errstate(all='ignore'):
+        try:
+            x = np.linalg.solve(np.broadcast_to(tri, shape[:-2] + a.shape[-2:]), np.broadcast_to(b, shape))
+        except np.linalg.LinAlgError:
+            x = np.full(shape, np.nan, dtype=np.result_type(a, b))
+    if GRAD.enabled and (A._requires_grad or B._requires_grad):
+        node = LinalgSolveTriangularBackward0((A, B))
+        node.upper, node.unit, node.need = upper, unitriangular, (A._requires_grad, B._requires_grad, b.shape)
+        t = Tensor._make(x, node)
+        node.save(A)
+        node.save_output(t)
+        return t
+    return Tensor._make(x)
+
+
 def qr(A, mode='reduced'):
     """Q with orthonormal columns and upper-triangular R, A = QR (mode 'reduced', 'complete' or 'r')."""
     a = A._data
@@ -491,4 +550,4 @@ def _cat(ts, dim):
 
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
-           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul']
+           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular']

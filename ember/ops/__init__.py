@@ -1,5 +1,5 @@
 """All tensor ops, and their binding as ``Tensor`` methods and operators."""
-from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace
+from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace, special
 from .pointwise import *  # noqa: F401,F403
 from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
                         gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
@@ -16,6 +16,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
+from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, erfinv
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
