@@ -17,13 +17,15 @@ __all__ = ['Gamma']
 
 
 def _draw_standard_gamma(alpha):
-    """Gamma(alpha, 1) draws from ember's default generator (``ember.ops.random._standard_gamma`` when the
-    random module provides PyTorch's sampler)."""
+    """Gamma(alpha, 1) draws: PyTorch's sampler when ``ember.ops.random`` provides ``_standard_gamma``; until
+    then NumPy's, seeded by one draw from ember's default generator (reproducible under ``manual_seed``,
+    but not PyTorch's numbers)."""
     from ..ops import random
     native = getattr(random, '_standard_gamma', None)
     if native is not None:
         return native(Tensor._make(alpha))._data
-    return random._rng(None).standard_gamma(alpha.astype(np.float64)).astype(alpha.dtype)
+    seed = int(random.randint(0, 2 ** 62, (1,)).item())
+    return np.random.default_rng(seed).standard_gamma(alpha.astype(np.float64)).astype(alpha.dtype)
 
 
 def _standard_gamma_grad(x, alpha):

@@ -16,7 +16,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
-from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, erfinv
+from .special import lgamma, digamma, polygamma, xlogy, mvlgamma
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_

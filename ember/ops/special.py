@@ -8,9 +8,9 @@ import numpy as np
 
 from ..autograd import dual
 from ..tensor import Tensor
-from .pointwise import _erf, _precise, binary, unary
+from .pointwise import _precise, binary, unary
 
-__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'erfinv']
+__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma']
 
 
 def _lgamma_one(x):
@@ -138,37 +138,6 @@ xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b:
                doc='x * log(y), 0 where x == 0 (unless y is nan).')
 
 
-def _erfinv(a):
-    """Inverse error function: Giles' single-precision approximation refined by two Newton steps on erf
-    (float64); +-inf at +-1, nan outside [-1, 1]."""
-    x = np.asarray(a, np.float64)
-    with np.errstate(all='ignore'):
-        w = -np.log((1.0 - x) * (1.0 + x))
-        small = w < 5
-        ws = w - 2.5
-        p_small = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-                  -0.00417768164, 0.246640727, 1.50140941):
-            p_small = c + p_small * ws
-        wl = np.sqrt(w) - 3
-        p_large = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-                  0.00943887047, 1.00167406, 2.83297682):
-            p_large = c + p_large * wl
-        y = np.where(small, p_small, p_large) * x
-        for _ in range(2):
-            y = y - (_erf(y) - x) / (_2_SQRTPI * np.exp(-y * y))
-        y = np.where(np.abs(x) == 1, np.copysign(np.inf, x), y)
-        y = np.where(np.abs(x) > 1, np.nan, y)
-    return y.astype(a.dtype)
-
-
-_2_SQRTPI = 2.0 / math.sqrt(math.pi)
-erfinv = unary('erfinv', _erfinv, 'ErfinvBackward0',
-               lambda g, x, y: g * (math.sqrt(math.pi) / 2) * dual.exp(y * y), precise=True,
-               doc='Elementwise inverse of erf on (-1, 1).')
-
-
 def mvlgamma(input, p):
     """The multivariate log-gamma of dimension ``p``."""
     if p < 1:
@@ -180,7 +149,7 @@ def mvlgamma(input, p):
 def _bind():
     """Tensor methods and in-place variants."""
     from .inplace import make_inplace
-    for name, fn in (('lgamma', lgamma), ('digamma', digamma), ('xlogy', xlogy), ('erfinv', erfinv)):
+    for name, fn in (('lgamma', lgamma), ('digamma', digamma), ('xlogy', xlogy)):
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.polygamma = lambda self, n: polygamma(n, self)
