@@ -78,6 +78,25 @@ def test_read_jpeg(tmp_path):
     assert len(io.decode_jpeg([io.read_file(path)] * 2)) == 2
 
 
+def test_gif_and_webp(tmp_path):
+    frames = [Image.fromarray(RGB), Image.fromarray(RGB[::-1].copy())]
+    frames[0].save(tmp_path / 'a.gif', save_all=True, append_images=frames[1:])
+    data = io.read_file(tmp_path / 'a.gif')
+    out = io.decode_gif(data)
+    assert out.dtype == ember.uint8 and tuple(out.shape) == (2, 3, 5, 7)
+    with Image.open(tmp_path / 'a.gif') as gif:
+        gif.seek(1)
+        np.testing.assert_array_equal(out.numpy()[1], chw(np.asarray(gif.convert('RGB'))))
+    assert tuple(io.decode_image(data).shape) == (3, 5, 7)
+    with pytest.raises(RuntimeError, match='Input is not a GIF'):
+        io.decode_gif(io.read_file(write(tmp_path, 'a.png', RGB)))
+    from PIL import features
+    if features.check('webp'):
+        path = write(tmp_path, 'a.webp', RGB, lossless=True)
+        np.testing.assert_array_equal(io.decode_webp(io.read_file(path)).numpy(), chw(RGB))
+        np.testing.assert_array_equal(io.read_image(path, 'RGB').numpy(), chw(RGB))
+
+
 def test_write_png_and_jpeg(tmp_path):
     t = ember.tensor(chw(RGB).copy())
     io.write_png(t, str(tmp_path / 'w.png'))
@@ -107,6 +126,13 @@ def test_io_errors(tmp_path):
         io.decode_image(ember.zeros(2, 2, dtype=ember.uint8))
     with pytest.raises(RuntimeError, match='The number of channels should be 1 or 3, got: 4'):
         io.encode_jpeg(ember.zeros(4, 2, 2, dtype=ember.uint8))
+    with pytest.raises(RuntimeError, match='The number of channels should be 1 or 3, got: 2'):
+        io.encode_png(ember.zeros(2, 2, 2, dtype=ember.uint8))
+    with pytest.raises(ValueError, match='Input list must contain at least one element'):
+        io.decode_jpeg([])
+    with pytest.raises(KeyError):
+        io.decode_image(png, mode='RGBX')
+    assert io.ImageReadMode.RGBA is io.ImageReadMode.RGB_ALPHA
 
 
 def test_missing_pillow_names_the_extra(tmp_path, monkeypatch):

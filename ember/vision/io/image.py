@@ -10,8 +10,8 @@ import ember
 
 from .._image import pil_module
 
-__all__ = ['ImageReadMode', 'read_file', 'write_file', 'decode_image', 'decode_png', 'decode_jpeg', 'read_image',
-           'encode_png', 'encode_jpeg', 'write_png', 'write_jpeg']
+__all__ = ['ImageReadMode', 'read_file', 'write_file', 'decode_image', 'decode_png', 'decode_jpeg', 'decode_gif',
+           'decode_webp', 'read_image', 'encode_png', 'encode_jpeg', 'write_png', 'write_jpeg']
 
 
 class ImageReadMode(Enum):
@@ -60,13 +60,10 @@ def _check_encoded(data):
 
 
 def _mode(mode):
-    """An ``ImageReadMode`` from a member or its name (``'RGB'``), as torchvision accepts both."""
+    """An ``ImageReadMode`` from a member or its name (``'RGB'``; an unknown name is a KeyError, as in
+    torchvision)."""
     if isinstance(mode, str):
-        try:
-            return ImageReadMode[mode.upper()]
-        except KeyError:
-            raise ValueError(f'Unknown image read mode {mode!r}; expected one of '
-                             f'{[m.name for m in ImageReadMode]}') from None
+        return ImageReadMode[mode.upper()]
     if not isinstance(mode, ImageReadMode):
         raise TypeError(f'mode must be an ImageReadMode or a string, got {type(mode).__name__}')
     return mode
@@ -127,14 +124,22 @@ def _luma601(arr):
     return ((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16).astype(np.uint8)
 
 
+def _format(raw):
+    """'png', 'jpeg', 'gif' or 'webp' from the file's first bytes, else None."""
+    fmt = next((f for magic, f in _MAGIC if raw.startswith(magic)), None)
+    if fmt is None and raw[:4] == b'RIFF' and raw[8:12] == b'WEBP':
+        fmt = 'webp'
+    return fmt
+
+
 def _decode(data, mode, apply_exif_orientation, expect=None):
     """Decode an encoded-image tensor (the shared body of the ``decode_*`` functions)."""
     _check_encoded(data)
     mode = _mode(mode)
     raw = data._data.tobytes()
-    fmt = next((f for magic, f in _MAGIC if raw.startswith(magic)), None)
-    if fmt is None and raw[:4] == b'RIFF' and raw[8:12] == b'WEBP':
-        fmt = 'webp'
+    fmt = _format(raw)
+    if expect == 'webp' and fmt != 'webp':
+        raise RuntimeError('Input is not a WebP image')
     if expect == 'png' and fmt != 'png':
         raise RuntimeError('Content is not png!')
     if expect == 'jpeg' and fmt != 'jpeg':
@@ -154,9 +159,14 @@ def _exif_transpose(img):
     return ImageOps.exif_transpose(img)
 
 
-def _each(input, fn):
-    """Apply ``fn`` to a tensor, or to each tensor of a list (the batched form torchvision accepts)."""
-    if isinstance(input, (list, tuple)):
+def _each(input, fn, empty_message):
+    """Apply ``fn`` to a tensor, or to each tensor of a non-empty list (the batched form torchvision
+    accepts)."""
+    if isinstance(input, list):
+        if not input:
+            raise ValueError(empty_message)
+        if not all(isinstance(t, ember.Tensor) for t in input):
+            raise ValueError('All elements of the input list must be tensors.')
         return [fn(x) for x in input]
     return fn(input)
 
@@ -178,7 +188,28 @@ def decode_jpeg(input, mode=ImageReadMode.UNCHANGED, device='cpu', apply_exif_or
     """Decode JPEG bytes (a tensor, or a list of them) into uint8 (C, H, W) tensor(s) on the CPU."""
     if ember.device(device).type != 'cpu':
         raise RuntimeError(f'decode_jpeg on device {device!r} is not supported by ember (CPU only)')
-    return _each(input, lambda x: _decode(x, mode, apply_exif_orientation, expect='jpeg'))
+    return _each(input, lambda x: _decode(x, mode, apply_exif_orientation, expect='jpeg'),
+                 'Input list must contain at least one element')
+
+
+def decode_webp(input, mode=ImageReadMode.UNCHANGED):
+    """Decode WebP bytes into a uint8 (C, H, W) tensor."""
+    return _decode(input, mode, False, expect='webp')
+
+
+def decode_gif(input):
+    """Decode GIF bytes into a uint8 RGB (C, H, W) tensor, or (N, C, H, W) for N frames."""
+    _check_encoded(input)
+    raw = input._data.tobytes()
+    if _format(raw) != 'gif':
+        raise RuntimeError('Input is not a GIF')
+    img = pil_module().open(io.BytesIO(raw))
+    frames = []
+    for i in range(getattr(img, 'n_frames', 1)):
+        img.seek(i)
+        frames.append(np.asarray(img.convert('RGB'), dtype=np.uint8).transpose(2, 0, 1))
+    out = frames[0] if len(frames) == 1 else np.stack(frames)
+    return ember.Tensor._make(np.ascontiguousarray(out))
 
 
 def read_image(path, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False):
@@ -186,8 +217,8 @@ def read_image(path, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False)
     return decode_image(read_file(path), mode, apply_exif_orientation)
 
 
-def _pil_from_chw(input, what):
-    """A PIL image of a uint8 (C, H, W) tensor with 1 or 3 channels (PNG also takes 2 and 4)."""
+def _pil_from_chw(input):
+    """A PIL image of a uint8 (C, H, W) tensor with 1 or 3 channels (what torchvision's encoders take)."""
     if not isinstance(input, ember.Tensor):
         raise TypeError(f'Expected a torch.Tensor as input, got {type(input).__name__}')
     if input.dtype != ember.uint8:
@@ -195,11 +226,10 @@ def _pil_from_chw(input, what):
     if input.dim() != 3:
         raise RuntimeError(f'Input data should be a 3-dimensional tensor, got {input.dim()} dims')
     channels = input.shape[0]
-    allowed = {1: 'L', 3: 'RGB'} if what == 'jpeg' else {1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA'}
-    if channels not in allowed:
-        raise RuntimeError(f'The number of channels should be {" or ".join(map(str, allowed))}, got: {channels}')
+    if channels not in (1, 3):
+        raise RuntimeError(f'The number of channels should be 1 or 3, got: {channels}')
     arr = np.ascontiguousarray(input._data.transpose(1, 2, 0))
-    return pil_module().fromarray(arr[..., 0] if channels == 1 else arr, mode=allowed[channels])
+    return pil_module().fromarray(arr[..., 0] if channels == 1 else arr, mode='L' if channels == 1 else 'RGB')
 
 
 def _bytes_tensor(img, fmt, **options):
@@ -212,14 +242,15 @@ def encode_png(input, compression_level=6):
     """The PNG bytes of a uint8 (C, H, W) image as a 1-D uint8 tensor."""
     if not 0 <= compression_level <= 9:
         raise RuntimeError('Compression level should be between 0 and 9')
-    return _bytes_tensor(_pil_from_chw(input, 'png'), 'PNG', compress_level=compression_level)
+    return _bytes_tensor(_pil_from_chw(input), 'PNG', compress_level=compression_level)
 
 
 def encode_jpeg(input, quality=75):
     """The JPEG bytes of a uint8 (C, H, W) image (or a list of them) as 1-D uint8 tensor(s)."""
     if not 1 <= quality <= 100:
         raise ValueError('Image quality should be a positive number between 1 and 100')
-    return _each(input, lambda x: _bytes_tensor(_pil_from_chw(x, 'jpeg'), 'JPEG', quality=quality))
+    return _each(input, lambda x: _bytes_tensor(_pil_from_chw(x), 'JPEG', quality=quality),
+                 'encode_jpeg requires at least one input tensor when a list is passed')
 
 
 def write_png(input, filename, compression_level=6):
