@@ -338,3 +338,25 @@ def test_dim_and_broadcast_errors_worded_as_pytorch(fn):
     with pytest.raises(type(t.value)) as e:
         fn(ember)
     assert str(e.value).startswith(str(t.value)), f'{e.value!s} (torch: {t.value!s})'
+
+
+# -- Python sequences are not operands ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor([1., 2.]) * [1, 2], lambda L: [1, 2] * L.tensor([1., 2.]),
+    lambda L: L.tensor([1., 2.]) + [1, 2], lambda L: L.tensor([1., 2.]) + (1, 2),
+    lambda L: [1, 2] + L.tensor([1., 2.]), lambda L: L.tensor([1., 2.]) - [1, 2], lambda L: [1, 2] - L.tensor([1.]),
+    lambda L: L.tensor([1., 2.]) / [1, 2], lambda L: L.tensor([1., 2.]) ** [1, 2], lambda L: L.tensor([1.]) < [1],
+    lambda L: L.tensor([True]) & [True], lambda L: L.tensor([1., 2.]) @ [1., 2.],
+    lambda L: L.add(L.tensor([1., 2.]), [1, 2]), lambda L: L.mul(L.tensor([1., 2.]), [1, 2]),
+    lambda L: L.maximum(L.tensor([1., 2.]), [1, 2]), lambda L: L.tensor([1., 2.]).add_([1, 2]),
+])
+def test_sequence_operand_raises_type_error(fn):
+    raises_like(fn)
+
+
+def test_sequence_equality_is_identity():
+    for L in LIBS:
+        assert (L.tensor([1., 2.]) == [1, 2]) is False
+        assert (L.tensor([1., 2.]) != (1, 2)) is True
+    same(lambda L: L.tensor([1., 2.]) * np.array([1., 2.], np.float32))

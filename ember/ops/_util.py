@@ -23,9 +23,19 @@ def as_operand(x):
     if isinstance(x, numbers.Number):
         return float(x) if not isinstance(x, numbers.Integral) else int(x)
     if isinstance(x, (list, tuple)):
-        from .creation import tensor
-        return tensor(x)
+        raise NotOperand(f'expected a Tensor or a number as operand, got {type(x).__name__} (PyTorch does not '
+                         f'convert Python sequences in arithmetic: wrap it with torch.tensor(...))')
     raise TypeError(f'expected a Tensor or a number as operand, got {type(x).__name__}')
+
+
+class NotOperand(TypeError):
+    """A Python list or tuple given where an op takes a Tensor or a number (PyTorch refuses it too)."""
+
+
+def operand_error(name, x, y):
+    """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them)."""
+    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple)) else (y, 2, 'other')
+    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(bad).__name__}")
 
 
 def binary_arrays(x, y, float_out=False):

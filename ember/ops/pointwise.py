@@ -12,7 +12,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
-from ._util import binary_arrays, as_operand, fmt_shape
+from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error
 from . import _special
 
 _NO = object()
@@ -131,7 +131,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if GRAD.enabled and (input._requires_grad or other._requires_grad):
                     return record_tensors(input, other, a, b, r)
                 return Tensor._make(r)
-        x, y, a, b = arrays(input, other, float_out)
+        try:
+            x, y, a, b = arrays(input, other, float_out)
+        except NotOperand:
+            raise operand_error(name, input, other) from None
         try:
             r = np_fn(a, b)
         except ValueError:
@@ -706,7 +709,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 # -- comparisons and logic (not differentiable) --------------------------------------------------------
 def _compare(np_fn, name):
     def op(input, other):
-        x, y, a, b = binary_arrays(input, other)
+        try:
+            x, y, a, b = binary_arrays(input, other)
+        except NotOperand:
+            raise operand_error(name, input, other) from None
         try:
             return Tensor._make(np.asarray(np_fn(a, b)))
         except ValueError:
@@ -730,7 +736,10 @@ logical_xor = _compare(np.logical_xor, 'logical_xor')
 
 def _bitwise(np_fn, name):
     def op(input, other):
-        x, y, a, b = binary_arrays(input, other)
+        try:
+            x, y, a, b = binary_arrays(input, other)
+        except NotOperand:
+            raise operand_error(name, input, other) from None
         if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
         try:
