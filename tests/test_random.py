@@ -340,3 +340,25 @@ def test_seed002_lenet_pipeline_prints_pytorchs_losses():
     assert all(bits(e) == bits(t) for e, t in zip(ew, tw))
     assert eo == to
     np.testing.assert_allclose(el, tl, rtol=1e-5)
+
+
+class _SeedProbe:
+    """A dataset whose items show the worker's generator: its initial seed and one draw."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return self.lib.tensor([float(self.lib.initial_seed() % 1000), i]), self.lib.rand(2)
+
+
+def test_worker_generators_are_pytorchs():
+    """Workers are seeded base_seed + worker_id: initial_seed() and draws inside them match PyTorch's."""
+    def run(T):
+        T.manual_seed(11)
+        loader = T.utils.data.DataLoader(_SeedProbe(T), batch_size=2, num_workers=2, shuffle=True)
+        return [(a.tolist(), b.numpy().tobytes()) for a, b in loader]
+    assert run(ember) == run(torch)
