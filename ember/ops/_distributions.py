@@ -281,24 +281,21 @@ def _replay_swaps(z):
     order = _stable_argsort(z).astype(it, copy=False)    # steps grouped by target, in step order
     zs = z[order]
     same = zs[1:] == zs[:-1]
-    prev = np.full(n, -1, it)                     # the last earlier step writing the same position
-    prev[order[1:][same]] = order[:-1][same]
+    prev = np.empty(n, it)                        # the last earlier step writing the same position
+    prev[order[0]] = -1
+    prev[order[1:]] = np.where(same, order[:-1], -1)
     ends = np.ones(n, bool)                       # the last step of each target group
     ends[:-1] = ~same
     last, tgt = order[ends], zs[ends]
     root = np.arange(n, dtype=it)                 # v(i): the last step j < i targeting i, else i itself
     before = np.where(last == tgt, prev[last], last)
-    has = before >= 0
-    root[tgt[has]] = before[has]
+    root[tgt] = np.where(before >= 0, before, tgt)
     while True:                                   # v(i) = v(that step), down to a never-written position
         nxt = root[root]
         if np.array_equal(nxt, root):
             break
         root = nxt
-    out = z.copy()
-    written = prev >= 0
-    out[written] = root[prev[written]]
-    return out.astype(np.int64)
+    return np.where(prev >= 0, root[prev], z).astype(np.int64)
 
 
 def _stable_argsort(z):
