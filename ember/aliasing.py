@@ -61,6 +61,7 @@ def unsupported_function(name, detail="ember has no implementation of it"):
         raise NotImplementedError(message)
     not_supported.__name__ = not_supported.__qualname__ = name.rpartition(".")[2]
     not_supported.__doc__ = f"Not supported by ember yet: calling it raises NotImplementedError ({name})."
+    not_supported.__ember_unsupported__ = True  # ``ember run --check`` lists it
     return not_supported
 
 

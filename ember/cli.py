@@ -11,12 +11,14 @@ from . import _figures, _notebook, aliasing
 
 USAGE = """\
 usage: ember run [--figures DIR] PATH [ARGS...]
+       ember run --check PATH
        ember demo [ARGS...]
        ember --version
 
   run      run a Python script (.py) or Jupyter notebook (.ipynb) with `import torch` and
            `import torchvision` giving ember; sys.argv is [PATH, ARGS...]. plt.show() saves
-           the open figures as PNG files next to PATH (or in --figures DIR).
+           the open figures as PNG files next to PATH (or in --figures DIR). With --check,
+           list every torch name PATH uses that ember lacks, without running it.
   demo     run ember's demo.
 """
 
@@ -47,6 +49,8 @@ def _dispatch(argv):
         print(f"ember {getattr(importlib.import_module('ember'), '__version__', 'unknown')}")
         return 0
     if command == "run":
+        if rest[:1] == ["--check"]:
+            return _check(rest[1:])
         parsed = _parse_run(rest)
         if parsed is None:
             print(USAGE, end="")
@@ -162,6 +166,18 @@ def _print_exception(exc):
         traceback.print_exception(type(exc), exc, tb)  # reads notebook cells from linecache
     else:
         sys.excepthook(type(exc), exc, tb)
+
+
+def _check(args):
+    """``ember run --check PATH``: report the torch names PATH uses that ember lacks; 1 if any."""
+    if len(args) != 1 or not args[0].endswith((".py", ".ipynb")):
+        raise UsageError("run --check needs one PATH, a .py script or a .ipynb notebook")
+    from . import _check as check
+    try:
+        return check.report(args[0], sys.stdout)
+    except (OSError, ValueError) as exc:
+        print(f"ember: can't read {args[0]!r}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _demo(argv):

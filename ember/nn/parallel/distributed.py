@@ -8,6 +8,7 @@ __all__ = ['DistributedDataParallel']
 
 class DistributedDataParallel(Module):
     """Refused when constructed: ember has no process groups to synchronise gradients over."""
+    __ember_unsupported__ = True  # ``ember run --check`` lists it
 
     def __init__(self, module, *args, **kwargs):
         __tracebackhide__ = True  # noqa: F841 (IPython hides this frame)
