@@ -29,7 +29,7 @@ class Sample:
     become lists of tensors, anything else is passed as is) and ``kwargs``.
     ``error``: PyTorch raises here, so ember must raise the same exception type;
     ``unsupported``: ember refuses here with an error whose message names this argument;
-    ``grad``: float inputs require grad; ``gradcheck``: also check ember's gradients by finite differences."""
+    ``grad``: float inputs require grad (or only those at these positions / keyword names); ``gradcheck``: also check ember's gradients by finite differences."""
     def __init__(self, *args, desc='', error=False, unsupported=None, grad=True, gradcheck=False, **kwargs):
         self.args, self.kwargs, self.desc = args, kwargs, desc or _describe(args, kwargs)
         self.error, self.unsupported, self.grad, self.gradcheck = error, unsupported, grad, gradcheck
@@ -129,7 +129,7 @@ def _kind(sample):
 
 
 # -- sample generators -----------------------------------------------------------------------------------
-DOMAINS = {'real': (-2.0, 2.0), 'positive': (0.5, 2.5), 'unit': (-0.9, 0.9), 'nonzero': (0.5, 2.0)}
+DOMAINS = {'real': (-2.0, 2.0), 'positive': (0.5, 2.5), 'unit': (-0.9, 0.9), 'nonzero': (0.5, 2.0), 'prob': (0.05, 0.95)}
 
 
 def arr(shape, dtype=F32, domain='real', seed=0):
@@ -780,6 +780,240 @@ add(
     la('matmul', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1)), Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True)]),
 )
 
+# -- nn.functional -----------------------------------------------------------------------------------------
+def fn(name, samples, **kw):
+    return Op(name, samples, ns='nn.functional', method=False, out=False, **kw)
+
+
+def act(name, *extra, ints=True, errors=(), drop=(), **kw):
+    """An activation: the unary samples, plus ``extra`` samples with its keyword arguments."""
+    base = unary_samples(ints=ints, bools=ints, seed=_seed(name))
+    return fn(name, _mark(lambda: base() + [Sample(*e.args, **e.kwargs, desc=e.desc) for e in extra], errors, drop),
+              **kw)
+
+
+_INTS = ('i64', 'bool')
+add(
+    act('relu', errors=('bool',)),
+    act('relu6', Sample(f32(3, 4) * 4, desc='wide range'), errors=('bool',)),
+    act('elu', Sample(f32(3, 4), alpha=0.5), errors=_INTS, gradgrad=True),
+    act('selu', errors=_INTS),
+    act('celu', Sample(f32(3, 4), alpha=2.0), errors=_INTS),
+    act('gelu', Sample(f32(3, 4), approximate='tanh'), errors=_INTS, gradgrad=True),
+    act('silu', errors=_INTS),
+    act('mish', errors=_INTS),
+    act('softplus', Sample(f32(3, 4), beta=2.0, threshold=1.0), errors=_INTS),
+    act('softsign', errors=('bool',)),
+    act('hardtanh', Sample(f32(3, 4), -0.5, 0.5), errors=('bool',)),
+    act('hardsigmoid', Sample(f32(3, 4) * 4, desc='wide range'), errors=_INTS),
+    act('hardswish', Sample(f32(3, 4) * 4, desc='wide range'), errors=_INTS),
+    act('hardshrink', Sample(f32(3, 4), 1.0), errors=_INTS),
+    act('softshrink', Sample(f32(3, 4), 1.0), errors=_INTS),
+    act('tanhshrink', errors=('bool',)),
+    act('leaky_relu', Sample(f32(3, 4), 0.2), errors=_INTS),
+    act('logsigmoid', errors=_INTS),
+    act('sigmoid'),
+    act('tanh'),
+    act('threshold', ints=False, drop=('f32 0-d', 'f32 0-size', 'f32 (3,4)', 'f32 transposed', 'f32 sliced', 'f64 (2,3)',
+                                       'f64 extreme'),
+        *[Sample(f32(3, 4), 0.5, 2.0), Sample(f64(2, 3), 0.1, -1.0, gradcheck=True), Sample(i64(3, 4), 1, 0)]),
+    fn('glu', lambda: [Sample(f32(3, 4)), Sample(f32(4, 3), 0), Sample(f64(2, 4), gradcheck=True),
+                       Sample(f32(3, 5), error=True)]),
+    fn('softmax', lambda: [Sample(f32(3, 4), 1), Sample(f32(3, 4), dim=0), Sample(f32(3, 4), 1, dtype=None),
+                           Sample(f64(2, 3), -1, gradcheck=True)], gradgrad=True),
+    fn('log_softmax', lambda: [Sample(f32(3, 4), 1), Sample(f32(2, 3, 4), dim=0), Sample(f64(2, 3), -1, gradcheck=True)]),
+    fn('softmin', lambda: [Sample(f32(3, 4), 1), Sample(f64(2, 3), -1, gradcheck=True)]),
+    fn('normalize', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1.0, 0), Sample(f32(2, 3, 4), dim=-1),
+                             Sample(f64(3, 4), gradcheck=True)]),
+    fn('prelu', lambda: [Sample(f32(2, 3, 4), f32(3, seed=1)), Sample(f32(2, 3), np.array([0.25], F32)),
+                         Sample(f64(2, 3), f64(3, seed=1), gradcheck=True)]),
+)
+
+
+def loss(name, samples, **kw):
+    return fn(name, samples, **kw)
+
+
+def _pm1(*shape, seed=0):
+    """Targets of +1 and -1."""
+    return np.where(boolean(*shape, seed=seed), 1.0, -1.0).astype(F32)
+
+
+def _regression(extra=()):
+    def gen():
+        return [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f32(3, 4, seed=1), reduction='sum'),
+                Sample(f32(3, 4), f32(3, 4, seed=1), reduction='none'), Sample(f32(), f32(seed=1)),
+                Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True), Sample(f32(3, 4), f64(3, 4, seed=1)),
+                Sample(f32(3, 4), f32(3, 4, seed=1), reduction='max', error=True)] + list(extra)
+    return gen
+
+
+_logp = lambda *shape, seed=0: np.log(np.abs(f32(*shape, seed=seed)) + 0.1).astype(F32)   # noqa: E731
+
+add(
+    loss('mse_loss', _regression()),
+    loss('l1_loss', _regression()),
+    loss('smooth_l1_loss', _regression([Sample(f32(3, 4), f32(3, 4, seed=1), beta=0.5)])),
+    loss('huber_loss', _regression([Sample(f32(3, 4), f32(3, 4, seed=1), delta=0.5)])),
+    loss('soft_margin_loss', lambda: [Sample(f32(3, 4), _pm1(3, 4), grad=(0,)),
+                                      Sample(f32(3, 4), _pm1(3, 4), reduction='none', grad=(0,)),
+                                      Sample(f64(2, 3), _pm1(2, 3).astype(F64), gradcheck=True, grad=(0,))]),
+    loss('binary_cross_entropy', lambda: [
+        Sample(f32(3, 4, domain='prob'), f32(3, 4, domain='prob', seed=1)),
+        Sample(f32(3, 4, domain='prob'), boolean(3, 4).astype(F32), reduction='sum'),
+        Sample(f32(3, 4, domain='prob'), f32(3, 4, domain='prob', seed=1), f32(4, domain='positive'), grad=(0, 1)),
+        Sample(f64(2, 3, domain='prob'), f64(2, 3, domain='prob', seed=1), gradcheck=True),
+        Sample(f32(3, 4) + 3, f32(3, 4, domain='prob', seed=1), error=True, desc='input above 1')]),
+    loss('binary_cross_entropy_with_logits', lambda: [
+        Sample(f32(3, 4), f32(3, 4, domain='prob', seed=1)), Sample(f32(3, 4), f32(3, 4, domain='prob'), reduction='none'),
+        Sample(f32(3, 4), f32(3, 4, domain='prob'), pos_weight=f32(4, domain='positive'), grad=(0, 1)),
+        Sample(f32(3, 4), f32(3, 4, domain='prob'), f32(4, domain='positive', seed=2), grad=(0, 1)),
+        Sample(f64(2, 3), f64(2, 3, domain='prob', seed=1), gradcheck=True),
+        Sample(f32(3, 4), f32(3, 5), error=True)]),
+    loss('cross_entropy', lambda: [
+        Sample(f32(3, 5), idx(3, high=5)), Sample(f32(3, 5), idx(3, high=5), reduction='sum'),
+        Sample(f32(3, 5), idx(3, high=5), f32(5, domain='positive'), grad=(0,)),
+        Sample(f32(3, 5), idx(3, high=5), ignore_index=1),
+        Sample(f32(3, 5), idx(3, high=5), label_smoothing=0.1), Sample(f32(2, 5, 4), idx(2, 4, high=5)),
+        Sample(f32(3, 5), f32(3, 5, domain='prob', seed=1), desc='probability targets'), Sample(f32(5), idx(high=5)),
+        Sample(f64(3, 5), idx(3, high=5), gradcheck=True), Sample(f32(3, 5), idx(3, high=5) + 5, error=True,
+                                                                   desc='class out of range')]),
+    loss('nll_loss', lambda: [
+        Sample(f32(3, 5), idx(3, high=5)), Sample(f32(3, 5), idx(3, high=5), reduction='none'),
+        Sample(f32(3, 5), idx(3, high=5), f32(5, domain='positive'), grad=(0,)),
+        Sample(f32(3, 5), idx(3, high=5), ignore_index=0),
+        Sample(f32(2, 5, 4), idx(2, 4, high=5)), Sample(f64(3, 5), idx(3, high=5), gradcheck=True),
+        Sample(f32(3, 5), f32(3), error=True)]),
+    loss('kl_div', lambda: [
+        Sample(_logp(3, 4), f32(3, 4, domain='prob', seed=1)),
+        Sample(_logp(3, 4), f32(3, 4, domain='prob', seed=1), reduction='batchmean'),
+        Sample(_logp(3, 4), _logp(3, 4, seed=1), log_target=True, reduction='sum'),
+        Sample(_logp(2, 3).astype(F64), f64(2, 3, domain='prob', seed=1), reduction='batchmean', gradcheck=True)]),
+    loss('margin_ranking_loss', lambda: [Sample(f32(4), f32(4, seed=1), _pm1(4)),
+                                         Sample(f32(4), f32(4, seed=1), _pm1(4), margin=0.5, reduction='none'),
+                                         Sample(f64(4), f64(4, seed=1), _pm1(4).astype(F64), gradcheck=True)]),
+    loss('hinge_embedding_loss', lambda: [Sample(f32(3, 4), _pm1(3, 4)), Sample(f32(3, 4), _pm1(3, 4), margin=0.5),
+                                          Sample(f64(2, 3), _pm1(2, 3).astype(F64), gradcheck=True)]),
+    loss('cosine_embedding_loss', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), _pm1(3)),
+                                           Sample(f32(3, 4), f32(3, 4, seed=1), _pm1(3), margin=0.2, reduction='sum'),
+                                           Sample(f64(3, 4), f64(3, 4, seed=1), _pm1(3).astype(F64), gradcheck=True)]),
+    loss('poisson_nll_loss', lambda: [Sample(f32(3, 4), f32(3, 4, domain='positive')),
+                                      Sample(f32(3, 4, domain='positive'), f32(3, 4, domain='positive'), log_input=False),
+                                      Sample(f32(3, 4), f32(3, 4, domain='positive'), full=True),
+                                      Sample(f64(2, 3), f64(2, 3, domain='positive'), gradcheck=True)]),
+    loss('gaussian_nll_loss', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, domain='positive')),
+                                       Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 1, domain='positive'), full=True),
+                                       Sample(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, domain='positive'), gradcheck=True),
+                                       Sample(f32(3, 4), f32(3, 4), -f32(3, 4, domain='positive'), error=True,
+                                              desc='negative var')]),
+    loss('multi_margin_loss', lambda: [Sample(f32(3, 5), idx(3, high=5)), Sample(f32(3, 5), idx(3, high=5), p=2, margin=0.5),
+                                       Sample(f64(3, 5), idx(3, high=5), gradcheck=True)]),
+    loss('multilabel_margin_loss', lambda: [Sample(f32(2, 4), np.array([[3, 0, -1, 1], [1, 2, 3, -1]])),
+                                            Sample(f64(2, 4), np.array([[3, 0, -1, 1], [1, 2, 3, -1]]), gradcheck=True)]),
+    loss('multilabel_soft_margin_loss', lambda: [Sample(f32(3, 4), boolean(3, 4).astype(F32)),
+                                                 Sample(f64(3, 4), boolean(3, 4).astype(F64), gradcheck=True)]),
+    loss('triplet_margin_loss', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
+                                         Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2), margin=0.5, p=1, swap=True),
+                                         Sample(f64(3, 4), f64(3, 4, seed=1), f64(3, 4, seed=2), gradcheck=True)]),
+)
+
+add(
+    fn('conv1d', lambda: [Sample(f32(2, 3, 8), f32(4, 3, 3, seed=1), f32(4, seed=2)),
+                          Sample(f32(2, 3, 8), f32(4, 3, 3, seed=1), stride=2, padding=1, dilation=2),
+                          Sample(f32(2, 4, 8), f32(4, 2, 3, seed=1), groups=2, padding='same'),
+                          Sample(f32(3, 8), f32(4, 3, 3, seed=1)),
+                          Sample(f64(1, 2, 5), f64(2, 2, 3, seed=1), f64(2, seed=2), gradcheck=True),
+                          Sample(f32(2, 3, 8), f32(4, 2, 3), error=True)]),
+    fn('conv2d', lambda: [Sample(f32(2, 3, 6, 6), f32(4, 3, 3, 3, seed=1), f32(4, seed=2)),
+                          Sample(f32(2, 3, 6, 6), f32(4, 3, 3, 3, seed=1), stride=(2, 1), padding=1),
+                          Sample(f32(2, 4, 6, 6), f32(4, 2, 3, 3, seed=1), groups=2, dilation=2),
+                          Sample(f32(2, 3, 6, 6), f32(4, 3, 3, 3, seed=1), padding='same'),
+                          Sample(f32(0, 3, 6, 6), f32(4, 3, 3, 3, seed=1)),
+                          Sample(f64(1, 2, 4, 4), f64(2, 2, 3, 3, seed=1), f64(2, seed=2), gradcheck=True),
+                          Sample(f32(2, 3, 6, 6), f32(4, 2, 3, 3), error=True)]),
+    fn('conv_transpose1d', lambda: [Sample(f32(2, 3, 5), f32(3, 4, 3, seed=1), f32(4, seed=2)),
+                                    Sample(f32(2, 3, 5), f32(3, 4, 3, seed=1), stride=2, padding=1, output_padding=1),
+                                    Sample(f64(1, 2, 4), f64(2, 2, 3, seed=1), gradcheck=True)]),
+    fn('conv_transpose2d', lambda: [Sample(f32(2, 3, 4, 4), f32(3, 4, 3, 3, seed=1), f32(4, seed=2)),
+                                    Sample(f32(2, 4, 4, 4), f32(4, 2, 3, 3, seed=1), stride=2, groups=2),
+                                    Sample(f64(1, 2, 3, 3), f64(2, 2, 2, 2, seed=1), gradcheck=True)]),
+    fn('avg_pool1d', lambda: [Sample(f32(2, 3, 8), 2), Sample(f32(2, 3, 7), 3, 2, 1, ceil_mode=True),
+                              Sample(f32(2, 3, 7), 3, 2, 1, count_include_pad=False), Sample(f64(1, 2, 6), 2, gradcheck=True)]),
+    fn('avg_pool2d', lambda: [Sample(f32(2, 3, 6, 6), 2), Sample(f32(2, 3, 7, 7), 3, 2, 1, ceil_mode=True),
+                              Sample(f32(2, 3, 7, 7), 3, 2, 1, count_include_pad=False),
+                              Sample(f32(2, 3, 6, 6), 2, divisor_override=3), Sample(f32(3, 6, 6), 2),
+                              Sample(f64(1, 2, 4, 4), 2, gradcheck=True)]),
+    fn('max_pool1d', lambda: [Sample(f32(2, 3, 8), 2), Sample(f32(2, 3, 7), 3, 2, 1, ceil_mode=True),
+                              Sample(f32(2, 3, 8), 2, return_indices=True), Sample(f32(2, 3, 8), 2, dilation=2),
+                              Sample(f64(1, 2, 6), 2, gradcheck=True)]),
+    fn('max_pool2d', lambda: [Sample(f32(2, 3, 6, 6), 2), Sample(f32(2, 3, 7, 7), 3, 2, 1, ceil_mode=True),
+                              Sample(f32(2, 3, 6, 6), 2, return_indices=True), Sample(f32(2, 3, 6, 6), 2, dilation=2),
+                              Sample(f64(1, 2, 4, 4), 2, gradcheck=True)]),
+    fn('adaptive_avg_pool1d', lambda: [Sample(f32(2, 3, 8), 4), Sample(f32(2, 3, 7), 3), Sample(f64(1, 2, 5), 2, gradcheck=True)]),
+    fn('adaptive_avg_pool2d', lambda: [Sample(f32(2, 3, 6, 6), 3), Sample(f32(2, 3, 7, 5), (3, 2)),
+                                       Sample(f32(2, 3, 6, 6), (None, 2)), Sample(f64(1, 2, 5, 5), 2, gradcheck=True)]),
+    fn('adaptive_max_pool1d', lambda: [Sample(f32(2, 3, 8), 4), Sample(f32(2, 3, 7), 3, True),
+                                       Sample(f64(1, 2, 5), 2, gradcheck=True)]),
+    fn('adaptive_max_pool2d', lambda: [Sample(f32(2, 3, 6, 6), 3), Sample(f32(2, 3, 7, 5), (3, 2), True),
+                                       Sample(f64(1, 2, 5, 5), 2, gradcheck=True)]),
+    fn('lp_pool1d', lambda: [Sample(f32(2, 3, 8, domain='positive'), 2, 2), Sample(f32(2, 3, 8, domain='positive'), 1, 3),
+                             Sample(f64(1, 2, 6, domain='positive'), 2, 2, gradcheck=True)]),
+    fn('lp_pool2d', lambda: [Sample(f32(2, 3, 6, 6, domain='positive'), 2, 2),
+                             Sample(f64(1, 2, 4, 4, domain='positive'), 2, 2, gradcheck=True)]),
+    fn('pad', lambda: [Sample(f32(2, 3), (1, 2)), Sample(f32(2, 3), (1, 1, 0, 2), value=1.5),
+                       Sample(f32(1, 2, 4), (2, 1), mode='reflect'), Sample(f32(1, 2, 4), (2, 1), mode='replicate'),
+                       Sample(f32(1, 2, 4), (2, 1), mode='circular'), Sample(f32(1, 2, 3, 3), (1, 1, 1, 1), mode='reflect'),
+                       Sample(f32(2, 3), (-1, 1)), Sample(i64(2, 3), (1, 1)),
+                       Sample(f64(1, 2, 4), (1, 2), mode='reflect', gradcheck=True),
+                       Sample(f32(1, 2, 4), (4, 1), mode='reflect', error=True)]),
+    fn('layer_norm', lambda: [Sample(f32(2, 3, 4), (4,)), Sample(f32(2, 3, 4), (3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
+                              Sample(f32(2, 3, 4), [4], eps=1e-3), Sample(f64(2, 4), (4,), f64(4, seed=1), f64(4, seed=2),
+                                                                        gradcheck=True),
+                              Sample(f32(2, 3), (4,), error=True)]),
+    fn('group_norm', lambda: [Sample(f32(2, 4, 3), 2), Sample(f32(2, 4, 3, 3), 2, f32(4, seed=1), f32(4, seed=2)),
+                              Sample(f64(2, 4, 3), 2, f64(4, seed=1), f64(4, seed=2), gradcheck=True),
+                              Sample(f32(2, 4, 3), 3, error=True)]),
+    fn('batch_norm', lambda: [Sample(f32(4, 3), f32(3), f32(3, domain='positive'), grad=False),
+                              Sample(f32(4, 3, 5), f32(3), f32(3, domain='positive'), f32(3, seed=1), f32(3, seed=2),
+                                     grad=(0, 3, 4)),
+                              Sample(f32(4, 3), None, None, training=True),
+                              Sample(f64(4, 3, 2), None, None, f64(3, seed=1), f64(3, seed=2), training=True, gradcheck=True)]),
+    fn('instance_norm', lambda: [Sample(f32(2, 3, 5)), Sample(f32(2, 3, 4, 4), weight=f32(3, seed=1), bias=f32(3, seed=2)),
+                                 Sample(f64(2, 3, 4), gradcheck=True)]),
+    fn('rms_norm', lambda: [Sample(f32(2, 3, 4), (4,)), Sample(f32(2, 3, 4), (3, 4), f32(3, 4, seed=1)),
+                            Sample(f32(2, 4), [4], eps=1e-3), Sample(f64(2, 4), (4,), f64(4, seed=1), gradcheck=True)]),
+    fn('local_response_norm', lambda: [Sample(f32(2, 4, 5), 3), Sample(f32(2, 4, 3, 3), 2, alpha=0.01, beta=0.5, k=2.0),
+                                       Sample(f64(1, 4, 3), 3, gradcheck=True)]),
+    fn('embedding', lambda: [Sample(idx(2, 3, high=5), f32(5, 4)), Sample(idx(4, high=5), f32(5, 4), padding_idx=1),
+                             Sample(idx(4, high=5), f32(5, 4), max_norm=1.0, grad=False),
+                             Sample(idx(3, high=5), f64(5, 2), gradcheck=True),
+                             Sample(idx(3, high=5) + 5, f32(5, 4), error=True, desc='index out of range')]),
+    fn('one_hot', lambda: [Sample(idx(4, high=5)), Sample(idx(2, 3, high=4), 6), Sample(idx(0), error=True),
+                           Sample(idx(3) + 5, 3, error=True, desc='class out of range'),
+                           Sample(f32(3), error=True)], grad=False),
+    fn('pixel_shuffle', lambda: [Sample(f32(1, 8, 2, 3), 2), Sample(f64(1, 4, 2, 2), 2, gradcheck=True),
+                                 Sample(f32(1, 6, 2, 2), 2, error=True)]),
+    fn('pixel_unshuffle', lambda: [Sample(f32(1, 2, 4, 6), 2), Sample(f64(1, 1, 4, 4), 2, gradcheck=True),
+                                   Sample(f32(1, 2, 3, 3), 2, error=True)]),
+    fn('channel_shuffle', lambda: [Sample(f32(1, 6, 2, 2), 3), Sample(f64(1, 4, 2), 2, gradcheck=True)]),
+    fn('cosine_similarity', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f32(4, seed=1), dim=0),
+                                     Sample(f64(3, 4), f64(3, 4, seed=1), gradcheck=True)]),
+    fn('pairwise_distance', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f32(4, seed=1), p=1.0),
+                                     Sample(f32(3, 4), f32(3, 4, seed=1), keepdim=True),
+                                     Sample(f64(3, 4), f64(3, 4, seed=1), gradcheck=True)]),
+    fn('pdist', lambda: [Sample(f32(4, 3)), Sample(f32(4, 3), 1.0), Sample(f64(4, 3), gradcheck=True)]),
+    fn('unfold', lambda: [Sample(f32(2, 3, 5, 5), 2), Sample(f32(2, 3, 5, 5), (2, 3), padding=1, stride=2),
+                          Sample(f64(1, 2, 4, 4), 2, gradcheck=True)]),
+    fn('fold', lambda: [Sample(f32(2, 12, 16), (5, 5), 2), Sample(f32(2, 12, 4), (4, 4), 2, stride=2),
+                        Sample(f64(1, 8, 9), (4, 4), 2, gradcheck=True)]),
+    fn('scaled_dot_product_attention', lambda: [
+        Sample(f32(2, 3, 4), f32(2, 5, 4, seed=1), f32(2, 5, 4, seed=2)),
+        Sample(f32(2, 3, 4), f32(2, 3, 4, seed=1), f32(2, 3, 4, seed=2), is_causal=True),
+        Sample(f32(2, 3, 4), f32(2, 5, 4, seed=1), f32(2, 5, 4, seed=2), attn_mask=boolean(3, 5) | np.eye(3, 5, dtype=bool)),
+        Sample(f32(2, 3, 4), f32(2, 5, 4, seed=1), f32(2, 5, 4, seed=2), scale=0.3),
+        Sample(f64(1, 2, 3), f64(1, 3, 3, seed=1), f64(1, 3, 3, seed=2), gradcheck=True)]),
+)
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
@@ -861,3 +1095,13 @@ for _s in ('f32[2, 4] f32[3, 4]', 'f32[] f32[2, 3]', 'f64[2, 4] f64[4]'):
 gap('einsum', "sample:'ii->i' f32[3, 3]", 'einsum backward with a repeated index raises NotImplementedError (says so)')
 gap('linalg.solve', 'sample:f32[3, 3] f32[4, 2]', "mismatched shapes raise NumPy's ValueError, PyTorch RuntimeError")
 gap('linalg.matrix_norm', 'sample:f32[3]', 'a 1-d input raises IndexError, PyTorch RuntimeError')
+for _n in ('elu selu celu silu mish softplus hardsigmoid hardswish hardshrink softshrink logsigmoid gelu leaky_relu '
+           'relu6 hardtanh softsign relu').split():
+    for _s in ('i64', 'bool') if _n not in ('relu6', 'hardtanh', 'softsign', 'relu') else ('bool',):
+        gap('nn.functional.' + _n, 'sample:' + _s, 'ember accepts (or fails inside NumPy on) an integer/bool input '
+            'where PyTorch raises NotImplementedError/RuntimeError')
+gap('nn.functional.huber_loss', 'sample:f32[3, 4] f64[3, 4]', 'i10a: losses\' dtype promotion with mixed dtypes')
+gap('nn.functional.margin_ranking_loss nn.functional.multi_margin_loss nn.functional.multilabel_margin_loss '
+    'nn.functional.pixel_shuffle nn.functional.pixel_unshuffle nn.functional.channel_shuffle '
+    'nn.functional.pairwise_distance nn.functional.pdist', 'grad_fn',
+    'composed of other ops: grad_fn differs (e.g. MeanBackward0 for MultiMarginLossBackward0)')

@@ -28,20 +28,21 @@ def make_args(lib, sample, grad=True):
     """Turn a sample's arrays into ``lib`` tensors: (args, leaves that require grad)."""
     leaves = []
 
-    def conv(v):
+    def conv(v, key):
+        rg = grad and (sample.grad is True or (sample.grad is not False and key in sample.grad))
         if isinstance(v, View):
-            leaf = _tensor(lib, v.base, grad and sample.grad)
+            leaf = _tensor(lib, v.base, rg)
             leaves.append(leaf)
             return v.fn(leaf)
         if isinstance(v, np.ndarray):
-            t = _tensor(lib, v, grad and sample.grad)
+            t = _tensor(lib, v, rg)
             leaves.append(t)
             return t
         if isinstance(v, (list, tuple)) and v and all(isinstance(x, (np.ndarray, View)) for x in v):
-            return type(v)(conv(x) for x in v)
+            return type(v)(conv(x, key) for x in v)
         return v
-    args = tuple(conv(v) for v in sample.args)
-    kwargs = {k: conv(v) for k, v in sample.kwargs.items()}
+    args = tuple(conv(v, i) for i, v in enumerate(sample.args))
+    kwargs = {k: conv(v, k) for k, v in sample.kwargs.items()}
     return args, kwargs, [t for t in leaves if t.requires_grad]
 
 

@@ -279,7 +279,7 @@ def hardsigmoid(input, inplace=False):
 _hardswish = _elementwise(
     'HardswishBackward0',
     lambda a: (a * np.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False),
-    lambda g, x: np.where(x < -3.0, 0.0, np.where(x <= 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False),
+    lambda g, x: np.where(x <= -3.0, 0.0, np.where(x < 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False),
     lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0)
 _hardswish_ = _inplace(_hardswish, 'hardswish_')
 

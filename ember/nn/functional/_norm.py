@@ -296,6 +296,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between x1 and x2 along ``dim`` (each normalised first, as PyTorch does)."""
+    if x1.shape != x2.shape:   # PyTorch broadcasts the inputs first, then reduces ``dim`` of the common shape
+        x1, x2 = ops.shape.broadcast_tensors(x1, x2)
     n1 = ops.vector_norm(x1, 2, dim, keepdim=True)
     n2 = ops.vector_norm(x2, 2, dim, keepdim=True)
     with no_grad():
