@@ -92,6 +92,8 @@ BENCHMARKS = (
                               for n in (256, 1024, 2048))),
     Benchmark("dataloader", (Figure("DataLoader 0 workers", "images/s"),
                              Figure("DataLoader 2 workers", "images/s"))),
+    Benchmark("bigbatch", (Figure("DataLoader 256 MB batch 2 workers", "ms/batch", _ratio("<=", 1.5)),),
+              threaded=False),
     Benchmark("random", tuple(Figure(name, "ms", _ratio("<=", 2.0)) for name in (
         "randn 10^6", "rand 10^6", "randperm 60000", "shuffled sampler epoch 60000"))),
     Benchmark("import", (Figure("import time", "ms", _ratio("<=", 0.1)),

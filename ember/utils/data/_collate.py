@@ -26,6 +26,12 @@ def _wrap(arr):
     return _ember().as_tensor(arr)
 
 
+def _shared_stack(arrays):
+    """``np.stack``, written into shared memory inside a DataLoader worker (see ``_worker.shared_stack``)."""
+    from ._worker import shared_stack
+    return shared_stack(arrays)
+
+
 def _is_numpy(x):
     t = type(x)
     return t.__module__ == 'numpy' and t.__name__ not in ('str_', 'string_', 'bytes_')
@@ -114,7 +120,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
     dt = arrays[0].dtype
     if any(a.dtype != dt for a in arrays) or any(t._requires_grad for t in batch):
         return _ember().stack(list(batch), 0)
-    return Tensor._make(np.stack(arrays))
+    return Tensor._make(_shared_stack(arrays))
 
 
 def collate_numpy_array_fn(batch, *, collate_fn_map=None):
@@ -125,7 +131,7 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     _check_shapes([a.shape for a in batch])
     if any(a.dtype != elem.dtype for a in batch):
         return collate([_ember().as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
-    return _wrap(np.stack([np.asarray(a) for a in batch]))
+    return _wrap(_shared_stack([np.asarray(a) for a in batch]))
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):

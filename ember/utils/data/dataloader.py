@@ -317,6 +317,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._prefetch_factor = loader.prefetch_factor
         self._in_order = loader.in_order
         ctx = loader.multiprocessing_context or _default_context()
+        _share_resource_tracker()
         self._workers_done_event = ctx.Event()
         self._index_queues, self._workers, self._readers = [], [], []
         self._workers_status = [True] * self._num_workers
@@ -507,4 +508,23 @@ def _stop_workers(done_event, workers, index_queues, readers):
             q.cancel_join_thread()
             q.close()
         for r in readers:
+            _drain(r)
             r.close()
+
+
+def _drain(reader):
+    """Free the shared memory of replies left unread in a result pipe at shutdown."""
+    try:
+        while not reader.closed and reader.poll(0):
+            _worker._discard(reader.recv_bytes())
+    except (OSError, EOFError):
+        pass
+
+
+def _share_resource_tracker():
+    """Start multiprocessing's resource tracker before the workers, so that workers (which register the
+    shared-memory segments they create) and this process (which unlinks them) talk to the same one: it
+    frees segments left over if the main process dies, and balances register/unregister otherwise."""
+    if os.name == 'posix':
+        from multiprocessing import resource_tracker
+        resource_tracker.ensure_running()
