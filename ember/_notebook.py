@@ -14,19 +14,27 @@ _LAYOUT_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDE
 
 
 def read_code_cells(path):
-    """The sources of the code cells of notebook ``path``, in order (nbformat 4 JSON)."""
+    """The sources of the code cells of notebook ``path``, in order (nbformat 4 JSON); ValueError says
+    what is wrong with a file that is not one."""
     with open(path, encoding="utf-8") as f:
         notebook = json.load(f)
-    cells = notebook.get("cells")
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise ValueError(f"{path} is not an nbformat 4 notebook (no 'cells' list)")
-    return [_source(cell) for cell in cells if cell.get("cell_type") == "code"]
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict):
+            raise ValueError(f"cell {number} is a JSON {type(cell).__name__}, not an object")
+    return [_source(cell, number) for number, cell in enumerate(cells, 1) if cell.get("cell_type") == "code"]
 
 
-def _source(cell):
+def _source(cell, number):
     """A cell's source text (stored as one string or a list of lines)."""
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    if not isinstance(source, str):
+        raise ValueError(f"cell {number}'s source is not a string or a list of strings")
+    return source
 
 
 def strip_magics(source):
@@ -60,7 +68,7 @@ def run_cell(source, filename, namespace):
         _note(f"ember: skipped IPython magic: {magic} ({filename})")
     if code is None:
         return
-    tree = ast.parse(code, filename)
+    tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # no ast.py frame on errors
     shown = tree.body.pop() if _shows_last_expression(tree, code) else None
     exec(compile(tree, filename, "exec", dont_inherit=True), namespace)
     if shown is not None:

@@ -9,6 +9,7 @@ import functools
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import re
 import sys
 import types
@@ -141,6 +142,33 @@ def install():
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     _patch_getattrs()
+    _patch_spawn()
+
+
+SPAWN_MAIN_VAR = "EMBER_SPAWN_MAIN"
+
+
+def _patch_spawn():
+    """Make processes that multiprocessing spawns while aliasing is on start aliased too: their main module
+    becomes ``ember._spawn_main``, which installs the alias and then runs the user's script (passed in the
+    environment). Without this a spawned DataLoader worker re-imports the script with a plain ``import
+    torch`` and fails, or gets a real torch."""
+    spawn = sys.modules.get("multiprocessing.spawn") or importlib.import_module("multiprocessing.spawn")
+    if getattr(spawn.get_preparation_data, "_ember", False):
+        return
+    original = spawn.get_preparation_data
+
+    def get_preparation_data(name):
+        data = original(name)
+        if is_installed():
+            path = data.pop("init_main_from_path", None) or ""
+            if "init_main_from_name" not in data:
+                os.environ[SPAWN_MAIN_VAR] = path
+                data["init_main_from_name"] = "ember._spawn_main"
+        return data
+
+    get_preparation_data._ember = True
+    spawn.get_preparation_data = get_preparation_data
 
 
 def uninstall():

@@ -240,3 +240,50 @@ def test_cli_commands(capsys, monkeypatch):
     assert cli.main(["demo", "--fast"]) == 0 and calls == [["--fast"]]
     monkeypatch.setitem(sys.modules, "ember.demo", types.SimpleNamespace())
     assert cli.main(["demo"]) == 1
+
+
+SPAWN_SCRIPT = '''
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+class Squares(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return torch.tensor([float(i * i)]), type(torch.tensor(0)).__module__
+
+
+if __name__ == "__main__":
+    loader = DataLoader(Squares(), batch_size=3, num_workers=2, multiprocessing_context="spawn")
+    for x, where in loader:
+        print(x.flatten().tolist(), sorted(set(where)))
+'''
+
+
+def test_spawned_workers_inherit_the_alias(tmp_path):
+    """Workers started with the 'spawn' method (macOS's and Windows's default) re-run the script with torch
+    aliased to ember, even where a real torch is installed (as here)."""
+    (tmp_path / "spawned.py").write_text(SPAWN_SCRIPT)
+    result = ember_run(tmp_path, "spawned.py")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[0.0, 1.0, 4.0] ['ember.tensor']", "[9.0, 16.0, 25.0] ['ember.tensor']"]
+
+
+@pytest.mark.parametrize("content", [
+    "[1, 2]", '{"cells": [3]}', '{"cells": [{"cell_type": "code", "source": 5}]}',
+    '{"cells": [{"cell_type": "code", "source": ["x = 1\\n", 2]}]}', "{not json", '"text"'])
+def test_malformed_notebook_is_reported_not_crashed(tmp_path, content):
+    (tmp_path / "bad.ipynb").write_text(content)
+    result = ember_run(tmp_path, "bad.ipynb")
+    assert result.returncode == 2 and "ember: can't read notebook 'bad.ipynb'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_syntax_error_in_cell_shows_no_runner_frames(tmp_path):
+    write_notebook(tmp_path / "syntax.ipynb", ["x = 1", "def f(:\n    pass"])
+    result = ember_run(tmp_path, "syntax.ipynb")
+    assert result.returncode == 1 and "SyntaxError" in result.stderr
+    assert "syntax.ipynb:cell 2" in result.stderr
+    assert "ast.py" not in result.stderr and "_notebook.py" not in result.stderr and "cli.py" not in result.stderr
