@@ -3,7 +3,7 @@
 ``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
 import numpy as np
 
-from ..backend import gemm
+from ..backend import gemm, select
 from ..ops._sumorder import ordered_sum
 
 
@@ -74,7 +74,7 @@ def zeros(shape, like):
 def where(cond, a, b):
     """Elementwise choice; ``cond`` is always a boolean array (never differentiated)."""
     if is_array(a) or is_array(b):
-        return np.where(cond, a, b)
+        return select(cond, a, b)
     T = _T()
     return _ops().where(T._make(cond), a, b)
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ... import ops
+from ...backend import select
 from ...ops import pointwise, reduction
 from ...ops.inplace import make_inplace
 from ...tensor import Tensor
@@ -101,8 +102,8 @@ def relu_(input):
 # -- leaky relu, elu family ------------------------------------------------------------------------------
 _leaky = _elementwise(
     'LeakyReluBackward0',
-    lambda a, s: np.where(a > 0, a, a * s),
-    lambda g, x, s: np.where(x > 0, g, g * s),
+    lambda a, s: select(a > 0, a, a * s),
+    lambda g, x, s: select(x > 0, g, g * s),
     lambda x, s: ops.where(x > 0, x, x * s))
 _leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1')
 
@@ -119,7 +120,7 @@ def leaky_relu_(input, negative_slope=0.01):
 def _elu_fwd(a, alpha, scale, in_scale):
     with np.errstate(over='ignore'):
         neg = np.expm1(np.minimum(a, 0) * in_scale) * (alpha * scale)
-    return np.where(a > 0, a * scale, neg).astype(a.dtype, copy=False)
+    return select(a > 0, a * scale, neg.astype(a.dtype, copy=False))
 
 
 def _elu_bwd(g, x, alpha, scale, in_scale):
