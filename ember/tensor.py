@@ -90,8 +90,14 @@ def _check_device(d):
     if dev is None and isinstance(d, int):
         dev = device('cuda', d)
     if dev is not None and dev.type != 'cpu':
-        raise RuntimeError(f"ember runs on the CPU only: device '{dev}' is not available "
-                           "(torch.cuda.is_available() is False; use device='cpu').")
+        raise DeviceUnavailableError(f"Torch not compiled with CUDA enabled: ember runs on the CPU only, device "
+                                     f"'{dev}' is not available (torch.cuda.is_available() is False; use "
+                                     "device='cpu').")
+
+
+class DeviceUnavailableError(AssertionError, RuntimeError):
+    """A device other than the CPU was asked for: an AssertionError as in a CPU-only PyTorch build, and a
+    RuntimeError for code that catches those."""
 
 
 _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16': 'HalfTensor',

@@ -155,11 +155,8 @@ def _bind():
     T.mT = property(shape.mT_)
     T.H = property(shape.T_)
     T.mH = property(shape.mT_)
-    T.new_tensor = lambda self, data, dtype=None, **kw: tensor(data, dtype=dtype or self.dtype)
-    T.new_zeros = lambda self, *size, dtype=None, **kw: zeros(*size, dtype=dtype or self.dtype)
-    T.new_ones = lambda self, *size, dtype=None, **kw: ones(*size, dtype=dtype or self.dtype)
-    T.new_empty = lambda self, *size, dtype=None, **kw: empty(*size, dtype=dtype or self.dtype)
-    T.new_full = lambda self, size, fill_value, dtype=None, **kw: full(size, fill_value, dtype=dtype or self.dtype)
+    T.new_tensor, T.new_zeros, T.new_ones = creation.new_tensor, creation.new_zeros, creation.new_ones
+    T.new_empty, T.new_full = creation.new_empty, creation.new_full
 
 
 _bind()

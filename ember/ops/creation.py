@@ -10,12 +10,34 @@ from ..tensor import Tensor, _check_device
 from ._util import shape_arg
 
 
-def _finish(t, requires_grad):
+def _finish(t, requires_grad, out=None, name=None):
+    """Apply ``requires_grad``; with ``out``, write t into it instead (PyTorch's out=; as in PyTorch only
+    arange warns when it resizes a non-empty out)."""
     if requires_grad:
         if t._data.dtype.kind != 'f':
             raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         t.requires_grad_(True)
+    if out is not None:
+        from .inplace import write_out
+        return write_out(name, t, out, warn=name == 'arange')
     return t
+
+
+def _factory(device=None, layout=None, pin_memory=False):
+    """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory)."""
+    _check_device(device)
+    if layout is not None and str(layout) != 'torch.strided':
+        raise RuntimeError(f'ember supports only the strided layout (no sparse tensors), not {layout}')
+    if pin_memory:
+        raise RuntimeError('Cannot access accelerator device when none is available.')
+
+
+def _default_dtype(dtype, out, default):
+    """The requested dtype, else out's (PyTorch fills ``out`` in its own dtype), else ``default``."""
+    nd = to_np(dtype)
+    if nd is not None:
+        return nd
+    return out._data.dtype if isinstance(out, Tensor) else default
 
 
 def _infer(data, want=None):
@@ -198,22 +220,29 @@ def from_numpy(ndarray):
     return Tensor._make(ndarray)
 
 
-def _by_shape(fill):
+def _by_shape(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
-             memory_format=None, generator=None, **kw):
-        _check_device(device)
-        shape = shape_arg(size or (kw.pop('size'),))
-        nd = to_np(dtype) or DEFAULT.np
+             memory_format=None, names=None, **kw):
+        _factory(device, layout, pin_memory)
+        if names is not None:
+            raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')
+        if set(kw) - {'size'}:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(set(kw) - {'size'}))}'")
+        if size and kw:
+            raise TypeError(f'{name}() received the size both as positional and keyword arguments')
+        shape = shape_arg(size or (kw.get('size', ()),))
+        nd = _default_dtype(dtype, out, DEFAULT.np)
         try:
-            return _finish(Tensor._make(fill(shape, nd)), requires_grad)
+            t = Tensor._make(fill(shape, nd))
         except ValueError:
             raise RuntimeError(f'Trying to create tensor with negative dimension: {list(shape)}') from None
+        return _finish(t, requires_grad, out, name)
     return make
 
 
-zeros = _by_shape(np.zeros)
-ones = _by_shape(np.ones)
-empty = _by_shape(np.zeros)
+zeros = _by_shape(np.zeros, 'zeros')
+ones = _by_shape(np.ones, 'ones')
+empty = _by_shape(np.zeros, 'empty')
 zeros.__name__, ones.__name__, empty.__name__ = 'zeros', 'ones', 'empty'
 zeros.__doc__ = 'A tensor of zeros of the given size (default dtype float32).'
 ones.__doc__ = 'A tensor of ones of the given size (default dtype float32).'
@@ -223,17 +252,17 @@ empty.__doc__ = 'An uninitialised tensor (ember fills it with zeros).'
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
-    _check_device(device)
-    nd = to_np(dtype)
+    _factory(device, layout, pin_memory)
+    nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
-    return _finish(Tensor._make(np.full(shape_arg((size,)), fill_value, dtype=nd)), requires_grad)
+    return _finish(Tensor._make(np.full(shape_arg((size,)), fill_value, dtype=nd)), requires_grad, out, 'full')
 
 
 def _like(fill):
     def make(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
              pin_memory=False):
-        _check_device(device)
+        _factory(device, layout, pin_memory)
         nd = to_np(dtype) or input._data.dtype
         return _finish(Tensor._make(fill(input._data.shape, nd)), requires_grad)
     return make
@@ -245,20 +274,26 @@ empty_like = _like(np.zeros)
 zeros_like.__name__, ones_like.__name__, empty_like.__name__ = 'zeros_like', 'ones_like', 'empty_like'
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kw):
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
+              pin_memory=False):
+    """A tensor shaped like ``input`` filled with ``fill_value`` (input's dtype unless given)."""
+    _factory(device, layout, pin_memory)
     nd = to_np(dtype) or input._data.dtype
     return _finish(Tensor._make(np.full(input._data.shape, fill_value, dtype=nd)), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
     """The identity matrix (n x m)."""
-    _check_device(device)
-    return _finish(Tensor._make(np.eye(n, m, dtype=to_np(dtype) or DEFAULT.np)), requires_grad)
+    _factory(device, layout, pin_memory)
+    return _finish(Tensor._make(np.eye(n, m, dtype=_default_dtype(dtype, out, DEFAULT.np))), requires_grad, out,
+                   'eye')
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+           pin_memory=False):
     """Values in [start, end) spaced by step: int64 for integer arguments, else the default float."""
-    _check_device(device)
+    _factory(device, layout, pin_memory)
+    dtype = dtype if dtype is not None or out is None else out.dtype
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -275,7 +310,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         arr = _arange_float(float(start), float(step), n, nd)
     else:
         arr = (start + np.arange(n, dtype=np.int64) * step).astype(nd)
-    return _finish(Tensor._make(arr), requires_grad)
+    return _finish(Tensor._make(arr), requires_grad, out, 'arange')
 
 
 _LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
@@ -320,14 +355,15 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     return _finish(Tensor._make(arr), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+             pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
-    _check_device(device)
-    nd = to_np(dtype) or DEFAULT.np
+    _factory(device, layout, pin_memory)
+    nd = _default_dtype(dtype, out, DEFAULT.np)
     steps = int(steps)
     if steps < 0:
         raise RuntimeError('linspace(): number of steps must be non-negative')
-    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad)
+    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace')
 
 
 def _linspace(start, end, steps, nd):
@@ -351,3 +387,31 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     return _finish(Tensor._make(np.array(s, dtype=to_np(dtype) or DEFAULT.np)), requires_grad)
+
+
+# -- Tensor.new_*: the tensor's dtype unless given ------------------------------------------------------
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    """A new tensor from ``data`` with this tensor's dtype (unless ``dtype``)."""
+    _factory(device, layout, pin_memory)
+    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _new_by_shape(name):
+    make = globals()[name]
+
+    def new(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        return make(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, layout=layout,
+                    pin_memory=pin_memory, **kw)
+    new.__name__ = 'new_' + name
+    new.__doc__ = f'Tensor.new_{name}: ``{name}`` of ``size`` with this tensor\'s dtype (unless ``dtype``).'
+    return new
+
+
+new_zeros, new_ones, new_empty = _new_by_shape('zeros'), _new_by_shape('ones'), _new_by_shape('empty')
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+             pin_memory=False):
+    """Tensor.new_full: ``size`` filled with ``fill_value``, this tensor's dtype unless ``dtype``."""
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad,
+                layout=layout, pin_memory=pin_memory)

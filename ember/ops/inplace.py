@@ -46,6 +46,39 @@ def commit(t, r):
     return t
 
 
+def write_out(name, r, out, warn=True, same_dtype=None):
+    """PyTorch's ``out=``: ``r``'s values written into ``out`` (resized when its shape differs, with
+    PyTorch's warning if it held elements and ``warn``), and ``out`` returned. Refused when the result
+    or ``out`` needs grad under grad mode, and when r's dtype cannot be cast to out's (or, for ops that
+    demand it, differs: ``same_dtype`` is then the error message's format)."""
+    if out is None:
+        return r
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if GRAD.enabled and (r._requires_grad or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           'but one of the arguments requires grad.')
+    a = r._data
+    if same_dtype and a.dtype != out._data.dtype:
+        raise RuntimeError(same_dtype.format(out=_tname(out), res=_tname(r), out_l=_tname(out).lower(),
+                                             res_l=_tname(r).lower()))
+    if a.dtype != out._data.dtype and not can_cast(FROM_NP[a.dtype], FROM_NP[out._data.dtype]):
+        raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
+    if out._data.shape != a.shape:
+        if out._data.size and warn:
+            import warnings
+            warnings.warn(f'An output with one or more elements was resized since it had shape '
+                          f'[{", ".join(map(str, out._data.shape))}], which does not match the required output '
+                          f'shape [{", ".join(map(str, a.shape))}]. This behavior is deprecated, and in a future '
+                          'PyTorch release outputs will not be resized unless they have zero elements. You can '
+                          'explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
+                          't.resize_(0).', UserWarning, stacklevel=3)
+        out._data = np.empty(a.shape, out._data.dtype)
+    np.copyto(out._data, a, casting='unsafe')
+    out._bump()
+    return out
+
+
 _OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '
             'location. Please clone() the tensor before performing the operation.')
 

@@ -296,14 +296,14 @@ def _not_implemented(op):
 
 def fmod(input, other, *, out=None):
     """C's fmod: the remainder has the sign of the dividend."""
-    return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out)
+    return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out, 'fmod')
 
 
 def remainder(input, other, *, out=None):
     """Python's modulus: the remainder has the sign of the divisor."""
     if not isinstance(input, Tensor):
-        return _out(_remainder_r(input, other), out)
-    return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out)
+        return _out(_remainder_r(input, other), out, 'remainder')
+    return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out, 'remainder')
 
 
 floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'FloorDivideBackward0',
@@ -326,14 +326,14 @@ def add(input, other, *, alpha=1, out=None):
     """input + alpha * other."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _out(_add(input, other), out)
+    return _out(_add(input, other), out, 'add')
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _out(_sub(input, other), out)
+    return _out(_sub(input, other), out, 'sub')
 
 
 subtract = sub
@@ -349,7 +349,7 @@ def rsub(input, other, alpha=1):
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
-        return _out(_div(input, other), out)
+        return _out(_div(input, other), out, 'div')
     x, y, a, b = binary_arrays(input, other)
     if np.result_type(a, b).kind in 'iub' and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
@@ -368,8 +368,8 @@ def div(input, other, *, rounding_mode=None, out=None):
         node = DivBackward2((x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None))
         node.shapes = tuple(t.shape if isinstance(t, Tensor) and t._requires_grad else None for t in (x, y))
         node.dtypes = tuple(t._data.dtype if isinstance(t, Tensor) else None for t in (x, y))
-        return _out(Tensor._make(r, node), out)
-    return _out(Tensor._make(r), out)
+        return _out(Tensor._make(r, node), out, 'div')
+    return _out(Tensor._make(r), out, 'div')
 
 
 class DivBackward2(Node):
@@ -385,11 +385,12 @@ divide = true_divide = div
 multiply = mul
 
 
-def _out(t, out):
+def _out(t, out, name='op', same_dtype=None):
+    """``t``, or ``out`` holding t's values (PyTorch's out=: see inplace.write_out)."""
     if out is None:
         return t
-    out._data = t._data.astype(out._data.dtype, copy=False) if out._data.shape == t._data.shape else t._data
-    return out
+    from .inplace import write_out
+    return write_out(name, t, out, same_dtype=same_dtype)
 
 
 def _pow_base(g, a, b):
@@ -806,8 +807,11 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if GRAD.enabled and input._requires_grad:
         node = NanToNumBackward0((input,))
         node.save(input)
-        return _out(Tensor._make(r, node), out)
-    return _out(Tensor._make(r), out)
+        return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE)
+    return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE)
+
+
+_NTN_DTYPE = 'nan_to_num: dtype of out: {out} should be same as input: {res}'
 
 
 __all__ = [_n for _n, _v in list(globals().items())

@@ -291,6 +291,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p along dim, eps)."""
     denom = ops.clamp(ops.vector_norm(input, p, dim, keepdim=True), min=eps)
+    if out is not None:
+        from ...ops.inplace import write_out
+        return write_out('normalize', input / denom.expand_as(input), out)
     return input / denom.expand_as(input)
 
 

@@ -1,0 +1,121 @@
+"""Arguments PyTorch accepts are honoured or refused, never ignored (issue 10): out= writes into the
+given tensor as PyTorch does, a misspelt keyword raises TypeError, device='cuda' raises as a CPU-only
+PyTorch does (AssertionError), new_* honour requires_grad, and layouts ember lacks are refused."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+A = np.arange(6, dtype=np.float32).reshape(2, 3) / 4
+
+OUT = {
+    'add': lambda L, a, o: L.add(a, 1, out=o),
+    'sub': lambda L, a, o: L.sub(a, a, alpha=2, out=o),
+    'div': lambda L, a, o: L.div(a, 2, out=o),
+    'div_floor': lambda L, a, o: L.div(a, 0.3, rounding_mode='floor', out=o),
+    'fmod': lambda L, a, o: L.fmod(a, 0.7, out=o),
+    'remainder': lambda L, a, o: L.remainder(a, 0.7, out=o),
+    'nan_to_num': lambda L, a, o: L.nan_to_num(a, out=o),
+    'matmul': lambda L, a, o: L.matmul(a, a.T, out=o),
+    'cat': lambda L, a, o: L.cat([a, a], out=o),
+    'stack': lambda L, a, o: L.stack([a, a], 1, out=o),
+    'max': lambda L, a, o: L.max(a, out=o),
+    'zeros': lambda L, a, o: L.zeros(2, 2, out=o),
+    'ones': lambda L, a, o: L.ones((3,), out=o),
+    'full': lambda L, a, o: L.full((2,), 1.5, out=o),
+    'eye': lambda L, a, o: L.eye(3, out=o),
+    'arange': lambda L, a, o: L.arange(5, out=o),
+    'linspace': lambda L, a, o: L.linspace(0, 1, 5, out=o),
+    'normalize': lambda L, a, o: L.nn.functional.normalize(a, out=o),
+}
+
+
+@pytest.mark.parametrize('name', list(OUT))
+@pytest.mark.parametrize('out_shape', [(0,), (2, 3)])
+def test_out_is_written_and_returned(name, out_shape):
+    res = []
+    for lib in (ember, torch):
+        o = lib.full(out_shape, 7.0, dtype=lib.float64 if name not in ('matmul', 'nan_to_num') else lib.float32)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            r = OUT[name](lib, lib.tensor(A), o)
+        res.append((r is o, repr(o.dtype), tuple(o.shape), o.numpy().copy(), len(w) > 0))
+    assert res[0][:3] == res[1][:3]
+    np.testing.assert_allclose(res[0][3], res[1][3], rtol=1e-6)
+    assert res[0][4] == res[1][4]       # the resize warning when out held elements of another shape
+
+
+def test_out_keeps_memory_shared_with_views():
+    for lib in (ember, torch):
+        o = lib.zeros(2, 3)
+        view = o[0]
+        lib.add(lib.ones(2, 3), 1, out=o)
+        assert view.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_max_with_dim_fills_values_and_indices():
+    res = []
+    for lib in (ember, torch):
+        v, i = lib.empty(0), lib.empty(0, dtype=lib.int64)
+        r = lib.max(lib.tensor(A), 1, out=(v, i))
+        res.append((r.values is v, r.indices is i, v.tolist(), i.tolist()))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize('case', ['grad_input', 'grad_out', 'cast', 'matmul_dtype', 'nan_to_num_dtype'])
+def test_out_refusals_match_pytorch(case):
+    msgs = []
+    for lib in (ember, torch):
+        a = lib.ones(2, requires_grad=case == 'grad_input')
+        o = lib.empty(2, requires_grad=case == 'grad_out') if case in ('grad_input', 'grad_out') else \
+            lib.empty(2, dtype=lib.int64 if case == 'cast' else lib.float64)
+        with pytest.raises(RuntimeError) as e:
+            if case == 'grad_out':
+                lib.zeros(2, out=o)
+            elif case == 'matmul_dtype':
+                lib.matmul(lib.ones(2, 2), lib.ones(2, 2), out=o)
+            elif case == 'nan_to_num_dtype':
+                lib.nan_to_num(a, out=o)
+            else:
+                lib.add(a, 0.5, out=o)
+        msgs.append(str(e.value).split('(): ')[-1])
+    assert msgs[0] == msgs[1]
+
+
+def test_misspelt_keyword_raises_like_pytorch():
+    msgs = []
+    for lib in (ember, torch):
+        with pytest.raises(TypeError) as e:
+            lib.zeros(3, requries_grad=True)
+        msgs.append(str(e.value))
+        with pytest.raises(TypeError):
+            lib.ones(2).new_zeros(2, requries_grad=True)
+    assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize('make', [lambda L, x: L.zeros(2, device='cuda'), lambda L, x: L.zeros_like(x, device='cuda'),
+                                  lambda L, x: x.new_zeros(2, device='cuda'), lambda L, x: L.full_like(x, 1, device='cuda'),
+                                  lambda L, x: x.new_tensor([1.], device='cuda'), lambda L, x: x.to('cuda')])
+def test_cuda_raises_as_cpu_only_pytorch(make):
+    for lib in (ember, torch):
+        with pytest.raises(AssertionError, match='Torch not compiled with CUDA enabled'):
+            make(lib, lib.ones(2))
+
+
+def test_new_and_like_honour_requires_grad_and_dtype():
+    for lib in (ember, torch):
+        x = lib.ones(2, dtype=lib.float64)
+        for t in (x.new_zeros(2, requires_grad=True), x.new_ones((2,), requires_grad=True),
+                  x.new_full((2,), 3., requires_grad=True), x.new_empty(2, requires_grad=True),
+                  x.new_tensor([1., 2.], requires_grad=True), lib.zeros_like(x, requires_grad=True),
+                  lib.full_like(x, 2., requires_grad=True)):
+            assert t.requires_grad and t.dtype == lib.float64
+
+
+def test_sparse_layout_is_refused():
+    with pytest.raises(RuntimeError, match='strided'):
+        ember.zeros(2, layout='torch.sparse_coo')
+    assert ember.zeros(2, layout=ember.strided).shape == (2,)
