@@ -44,6 +44,13 @@ def _ne_operator(self, other):
         raise
 
 
+def _invert(self):
+    """``~x``: logical not of bool, bitwise not of integers; PyTorch's TypeError for floating types."""
+    if self._data.dtype.kind == 'f':
+        raise TypeError('~ (operator.invert) is only implemented on integer and Boolean-type tensors')
+    return logical_not(self) if self._data.dtype.kind == 'b' else bitwise_not(self)
+
+
 def _bind():
     """Attach ops to ``Tensor`` as methods, operators and in-place variants (PyTorch's method names)."""
     T = Tensor
@@ -137,7 +144,7 @@ def _bind():
     T.__neg__ = neg
     T.__pos__ = lambda self: self
     T.__abs__ = abs
-    T.__invert__ = lambda self: logical_not(self) if self._data.dtype.kind == 'b' else bitwise_not(self)
+    T.__invert__ = _invert
     T.__and__ = bitwise_and
     T.__or__ = bitwise_or
     T.__xor__ = bitwise_xor
