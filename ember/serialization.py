@@ -1,15 +1,19 @@
-"""``save``/``load`` in a data-only format: a zip archive holding a JSON description of the object tree and
-one ``.npy`` per storage, so loading never runs code from the file. PyTorch zip ``.pt`` files that hold
-tensors, state dicts and plain containers load too, through an unpickler that admits nothing else."""
+"""``save``/``load``. ``save`` writes PyTorch's own checkpoint format (the zip ``torch.save`` writes:
+data.pkl, version records, raw storages), so PyTorch loads ember's files with ``weights_only=True``.
+``load`` never runs code from a file: it reads PyTorch zip files through an unpickler that admits only
+tensors, storages, containers and plain values, and the data-only format older embers wrote (a JSON
+description and one ``.npy`` per storage)."""
 import base64
 import collections
 import contextlib
+import hashlib
 import io
 import json
 import math
 import os
 import pickle
 import pickletools
+import sys
 import warnings
 import zipfile
 import zlib
@@ -80,16 +84,156 @@ def _zip_info(name):
 
 
 def _write_zip(fh, header, storages):
+    """The archive ``torch.save`` writes (PyTorch 2.13 loads it with ``weights_only=True``): data.pkl, the
+    version records, one raw ``data/<key>`` entry per storage."""
+    pkl, raw = _TorchTree(header, storages).pickle()
     with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
-        text = json.dumps(header, allow_nan=False, separators=(',', ':'))
-        zf.writestr(_zip_info(_PREFIX + _HEADER), text)
-        for i, arr in enumerate(storages):
-            _write_storage(zf, f'{_PREFIX}data/{i}.npy', arr)
+        zf.writestr(_zip_info(_PREFIX + 'data.pkl'), pkl)
+        for name, text in (('.format_version', '1'), ('.storage_alignment', '64'), ('byteorder', sys.byteorder)):
+            zf.writestr(_zip_info(_PREFIX + name), text)
+        for key, arr in enumerate(raw):
+            _write_storage(zf, f'{_PREFIX}data/{key}', arr)
+        zf.writestr(_zip_info(_PREFIX + 'version'), '3\n')
+        digest = hashlib.sha1(pkl).hexdigest()
+        zf.writestr(_zip_info(_PREFIX + '.data/serialization_id'), str(int(digest, 16))[:40].zfill(40))
 
 
 def _write_storage(zf, name, arr):
     with zf.open(_zip_info(name), 'w', force_zip64=arr.nbytes >= _ZIP64_AT) as fh:
-        np.lib.format.write_array(fh, arr, allow_pickle=False)
+        flat = arr.reshape(-1).view(np.uint8)
+        for start in range(0, flat.size, _CHUNK):
+            fh.write(flat[start:start + _CHUNK].data)
+
+
+class _Global:
+    """Pickles as a reference to ``module.name`` (a torch global) without importing it."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):
+        raise TypeError(f'{self.module}.{self.name} is only written to a pickle, never called')
+
+
+class _Reduce:
+    """Pickles as ``func(*args)``, ``func`` a ``_Global``."""
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+class _StorageRef:
+    """A storage in data.pkl: written as PyTorch's persistent id ('storage', type, key, 'cpu', numel)."""
+
+    def __init__(self, key, arr):
+        self.pid = ('storage', _Global('torch', _STORAGE_NAMES[arr.dtype.name]), str(key), 'cpu', int(arr.size))
+
+
+class _TorchPickler(pickle._Pickler):
+    """Protocol 2, as torch.save writes; ``_Global`` objects become GLOBAL opcodes."""
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_torch_global(self, obj):
+        self.write(pickle.GLOBAL + f'{obj.module}\n{obj.name}\n'.encode('utf-8'))
+        self.memoize(obj)
+
+    dispatch[_Global] = save_torch_global
+
+    def persistent_id(self, obj):
+        return obj.pid if type(obj) is _StorageRef else None
+
+
+_REBUILD_TENSOR = _Global('torch._utils', '_rebuild_tensor_v2')
+_REBUILD_PARAMETER = _Global('torch._utils', '_rebuild_parameter')
+_STORAGE_NAMES = {'float32': 'FloatStorage', 'float64': 'DoubleStorage', 'float16': 'HalfStorage',
+                  'int64': 'LongStorage', 'int32': 'IntStorage', 'int16': 'ShortStorage', 'int8': 'CharStorage',
+                  'uint8': 'ByteStorage', 'bool': 'BoolStorage', 'complex64': 'ComplexFloatStorage',
+                  'complex128': 'ComplexDoubleStorage'}
+
+
+class _TorchTree:
+    """Turns the encoder's description (the JSON tree ember's own format stores) into the object tree
+    torch.save pickles: tensors as ``_rebuild_tensor_v2`` of storages, Parameters as
+    ``_rebuild_parameter``, Size/dtype/device as torch globals; NumPy values pickle as NumPy pickles them."""
+
+    def __init__(self, header, storages):
+        self.storages, self.records = list(storages), header['tensors']
+        self.root, self.refs, self.by_storage, self.raw = header['root'], {}, {}, []
+
+    def pickle(self):
+        buf = io.BytesIO()
+        _TorchPickler(buf, protocol=2).dump(self.value(self.root))
+        return buf.getvalue(), self.raw
+
+    def value(self, v):
+        if v is None or type(v) in (bool, int, float, str):
+            return v
+        if type(v) is list:
+            return [self.value(x) for x in v]
+        return _TREE_DECODERS[v['$']](self, v)
+
+    def items(self, v):
+        return [(self.value(k), self.value(x)) for k, x in v['items']]
+
+    def odict(self, v):
+        out = collections.OrderedDict(self.items(v))
+        if 'metadata' in v:
+            out._metadata = self.value(v['metadata'])
+        return out
+
+    def ref(self, v):
+        i = v['id']
+        if i not in self.refs:
+            self.refs[i] = self.tensor(self.records[i])
+        return self.refs[i]
+
+    def storage(self, flat):
+        """A new ``data/<key>`` entry holding the 1-D array ``flat``."""
+        self.raw.append(flat)
+        return _StorageRef(len(self.raw) - 1, flat)
+
+    def tensor(self, rec):
+        """A tensor record as its rebuild call (a storage of its own when its layout has no PyTorch form)."""
+        dtype = _STORAGE_DTYPES[rec['dtype']]
+        shape, stride, offset = tuple(rec['shape']), tuple(rec['stride']), rec['offset']
+        sid = rec['storage']
+        if rec['type'] == 'ndarray':
+            base = np.zeros(0, dtype) if sid is None else self.storages[sid]
+            return _strided(base, offset, shape, stride, 'tensor') if 0 not in shape else np.zeros(shape, dtype)
+        if sid is None or any(s < 0 for s in stride):
+            arr = np.zeros(shape, dtype) if sid is None else np.ascontiguousarray(
+                _strided(self.storages[sid], offset, shape, stride, 'tensor'))
+            ref = self.storage(arr.reshape(-1))
+            offset = 0
+            stride = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
+        else:
+            ref = self.by_storage.get(sid) or self.by_storage.setdefault(sid, self.storage(self.storages[sid]))
+        requires_grad = bool(rec.get('requires_grad', False))
+        t = _Reduce(_REBUILD_TENSOR, (ref, offset, shape, stride, requires_grad, collections.OrderedDict()))
+        if rec['type'] == 'parameter':
+            return _Reduce(_REBUILD_PARAMETER, (t, requires_grad, collections.OrderedDict()))
+        return t
+
+
+_TREE_DECODERS = {
+    'tuple': lambda t, v: tuple(t.value(x) for x in v['v']),
+    'set': lambda t, v: {t.value(x) for x in v['v']},
+    'frozenset': lambda t, v: frozenset(t.value(x) for x in v['v']),
+    'dict': lambda t, v: dict(t.items(v)),
+    'odict': _TorchTree.odict,
+    'ref': _TorchTree.ref,
+    'float': lambda t, v: _NONFINITE[v['v']],
+    'complex': lambda t, v: complex(*(t.value(x) for x in v['v'])),
+    'bytes': lambda t, v: base64.b64decode(v['v']),
+    'dtype': lambda t, v: _Global('torch', v['v']),
+    'size': lambda t, v: _Reduce(_Global('torch', 'Size'), (tuple(v['v']),)),
+    'device': lambda t, v: _Reduce(_Global('torch', 'device'), (v['v'],)),
+    'slice': lambda t, v: slice(*(t.value(x) for x in v['v'])),
+    'npscalar': lambda t, v: _STORAGE_DTYPES[v['dtype']].type(t.value(v['v'])),
+}
 
 
 def _ptr(arr):
@@ -854,6 +998,12 @@ for _mod in ('builtins', '__builtin__'):
                            (_mod, 'complex'): _complex, (_mod, 'slice'): slice})
 
 
+def _numpy_globals():
+    """NumPy's pickle globals, as safe stand-ins (imported late: that module imports this one)."""
+    from ._npunpickle import NUMPY_GLOBALS
+    return NUMPY_GLOBALS
+
+
 _REFUSED_OPCODES = {'BYTEARRAY8', 'NEXT_BUFFER', 'READONLY_BUFFER', 'EXT1', 'EXT2', 'EXT4', 'INST', 'OBJ'}
 
 
@@ -894,7 +1044,7 @@ class _TorchUnpickler(pickle.Unpickler):
         self._storages = storages
 
     def find_class(self, module, name):
-        obj = _TORCH_GLOBALS.get((module, name))
+        obj = _TORCH_GLOBALS.get((module, name)) or _numpy_globals().get((module, name))
         _require(obj is not None, f"refused to load the global '{module}.{name}' from data.pkl: ember loads only "
                  'tensors, containers and plain values from PyTorch files and never imports or calls other '
                  'code, whatever weights_only says')
@@ -960,12 +1110,14 @@ class _Finisher:
         self.memo = {}
 
     def walk(self, obj, path):
-        if obj is None or type(obj) in (bool, int, float, str, bytes, complex, Size):
+        if obj is None or type(obj) in (bool, int, float, str, bytes, complex, Size) or isinstance(obj, np.generic):
             return obj
         done = self.memo.get(id(obj))
         if done is not None:
             return done
         fn = _FINISHERS.get(type(obj))
+        if fn is None:
+            fn = _numpy_finishers().get(type(obj))
         _require(fn is not None, f'{path}: refused an object of type {type(obj).__name__} from data.pkl')
         return fn(self, obj, path)
 
@@ -997,8 +1149,17 @@ class _Finisher:
     def slice(self, obj, path):
         return self._keep(obj, slice(*(self.walk(v, path) for v in (obj.start, obj.stop, obj.step))))
 
+    def array(self, stub, path):
+        _require(stub.array is not None, f'{path}: refused a NumPy array that was never given its data')
+        return self._keep(stub, stub.array)
+
     def tensor(self, rec, path):
         return self._keep(rec, _tensor_from(rec.arr, rec.requires_grad, rec.parameter, path))
+
+
+def _numpy_finishers():
+    from ._npunpickle import _ArrayStub, _DtypeStub
+    return {_ArrayStub: _Finisher.array, _DtypeStub: lambda f, o, p: o.dtype}
 
 
 _FINISHERS = {list: _Finisher.list, dict: _Finisher.dict, _PickledODict: _Finisher.odict,

@@ -138,9 +138,8 @@ def test_checkpoint_bombs_and_differentials(tmp_path):
     good = torch_file(4, (4,), (1,), payload=b'\x01\x02\x03\x04')
     dup_first = zip_bytes([('archive/data.pkl', pickle.dumps('first', protocol=2)),
                            ('archive/data.pkl', pickle.dumps('second', protocol=2)), ('archive/version', b'3\n')])
-    both = io.BytesIO()
-    ember.save({'w': ember.ones(2)}, both)
-    both = zip_bytes([*[(n, zipfile.ZipFile(both).read(n)) for n in zipfile.ZipFile(both).namelist()],
+    ember_format = zipfile.ZipFile(io.BytesIO(ember_file(4, [4], [1])))
+    both = zip_bytes([*[(n, ember_format.read(n)) for n in ember_format.namelist()],
                       ('archive/data.pkl', pickle.dumps({'w': 'other'}, protocol=2))])
     bz2 = io.BytesIO()
     with zipfile.ZipFile(bz2, 'w', zipfile.ZIP_BZIP2) as zf:
@@ -318,8 +317,8 @@ def test_dataset_bombs_and_checks(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- fuzzer
 def test_mutation_fuzzer(tmp_path):
-    """Truncations and byte flips of ember-format and PyTorch-format files: each loads or raises
-    UnpicklingError, within the memory cap."""
+    """Truncations and byte flips of ember-format and PyTorch-format files (written by PyTorch and by ember):
+    each loads or raises UnpicklingError, within the memory cap."""
     sd = collections.OrderedDict([('w', torch.arange(6.).reshape(2, 3)), ('b', torch.ones(3, dtype=torch.int64))])
     files = []
     for i, obj in enumerate([sd, {'state': {0: {'step': torch.tensor(1.)}}, 'groups': [{'lr': 0.1, 'p': [0]}]}]):
@@ -329,9 +328,10 @@ def test_mutation_fuzzer(tmp_path):
     w = ember.arange(6.).reshape(2, 3)
     esd = collections.OrderedDict([('w', w), ('v', w.t())])
     for i, obj in enumerate([esd, {'x': [1, 2.5, 'a', b'b', (None, 1j)], 't': ember.ones(2, dtype=ember.int8)}]):
-        path = tmp_path / f'ember{i}.pt'
-        ember.save(obj, path)
+        path = tmp_path / f'saved{i}.pt'
+        ember.save(obj, path)           # PyTorch's format, as ember writes it
         files.append(str(path))
+    files.append(write(tmp_path, 'ember_format.pt', ember_file(16, [4, 4], [4, 1], 16)))   # ember's own format
     cases = [case('fuzz', 'fuzz', {'files': files, 'seed': 0, 'truncations': 25, 'flips': 75}, seconds=60,
-                  equals=400)]
+                  equals=500)]
     run_bounded(tmp_path, cases)

@@ -2,10 +2,8 @@
 import gzip
 import hashlib
 import io
-import math
 import os
 import pickle
-import re
 import shutil
 import tarfile
 import tempfile
@@ -14,6 +12,7 @@ import urllib.request
 
 import numpy as np
 
+from ..._npunpickle import NUMPY_GLOBALS, _ArrayStub, _DtypeStub
 from ...serialization import UnpicklingError, _scan_pickle
 
 __all__ = ['calculate_md5', 'check_md5', 'check_integrity', 'download_url', 'extract_archive',
@@ -131,68 +130,6 @@ def download_and_extract_archive(url, download_root, extract_root=None, filename
     extract_archive(fpath, extract_root, remove_finished)
 
 
-_PLAIN_DTYPE = re.compile(r'[<>|=]?(b1|[iu][1248]|f[248]|c8|c16)')
-
-
-class _DtypeStub:
-    """``numpy.dtype`` as a pickle builds it: a plain numeric dtype only, whose BUILD state may only restate
-    it (a structured dtype's field offsets outside the item would make NumPy read process memory)."""
-    __slots__ = ('dtype',)
-
-    def __init__(self, spec, align=False, copy=False):
-        if not (isinstance(spec, str) and _PLAIN_DTYPE.fullmatch(spec)):
-            raise UnpicklingError(f'refusing numpy.dtype({spec!r}): only plain numeric dtypes are loaded')
-        self.dtype = np.dtype(spec)
-
-    def __setstate__(self, state):
-        plain = (type(state) is tuple and len(state) == 8 and state[0] == 3 and state[1] in ('<', '>', '|', '=')
-                 and state[2:5] == (None, None, None) and state[5] in (-1, self.dtype.itemsize)
-                 and all(type(x) is int for x in state[5:]))
-        if not plain:
-            raise UnpicklingError(f'refusing a numpy.dtype state {state!r}: only plain numeric dtypes are loaded')
-        if state[1] in '<>':
-            self.dtype = self.dtype.newbyteorder(state[1])
-
-
-class _ArrayStub:
-    """``numpy.ndarray`` as ``_reconstruct`` + BUILD make it. Nothing is allocated before BUILD hands over
-    the raw bytes, whose length must be the shape's size times the item size."""
-    __slots__ = ('array',)
-
-    def __init__(self):
-        self.array = None
-
-    def __setstate__(self, state):
-        if not (type(state) is tuple and len(state) == 5 and isinstance(state[2], _DtypeStub)
-                and type(state[1]) is tuple and all(type(n) is int and n >= 0 for n in state[1])
-                and type(state[3]) is bool and isinstance(state[4], (bytes, str))):
-            raise UnpicklingError('refusing a numpy array state that is not (version, shape, dtype, fortran, '
-                                  'raw bytes)')
-        _, shape, dt, fortran, raw = state
-        raw = raw.encode('latin1') if isinstance(raw, str) else raw
-        if len(raw) != math.prod(shape) * dt.dtype.itemsize:
-            raise UnpicklingError(f'a numpy array of shape {shape} and dtype {dt.dtype} comes with {len(raw)} '
-                                  'bytes of data')
-        arr = np.frombuffer(raw, dt.dtype).reshape(shape, order='F' if fortran else 'C')
-        self.array = arr.astype(dt.dtype.newbyteorder('='))
-
-
-_NDARRAY = object()
-
-
-def _reconstruct(cls, shape, typecode):
-    if cls is not _NDARRAY:
-        raise UnpicklingError('refusing numpy _reconstruct of anything but numpy.ndarray')
-    return _ArrayStub()
-
-
-def _scalar(dt, raw):
-    raw = raw.encode('latin1') if isinstance(raw, str) else raw
-    if not (isinstance(dt, _DtypeStub) and isinstance(raw, bytes) and len(raw) == dt.dtype.itemsize):
-        raise UnpicklingError('refusing a malformed numpy scalar')
-    return np.frombuffer(raw, dt.dtype)[0].astype(dt.dtype.newbyteorder('='))
-
-
 def _bytearray(source=b'', encoding=None, errors='strict'):
     """``bytearray`` of given bytes only: ``bytearray(n)`` would allocate n bytes the file never held."""
     if isinstance(source, str) and encoding in ('latin1', 'latin-1'):
@@ -210,9 +147,7 @@ def _encode(text, encoding='utf-8', errors='strict'):
 
 
 def _safe_globals():
-    allowed = {('numpy', 'ndarray'): _NDARRAY, ('numpy', 'dtype'): _DtypeStub, ('_codecs', 'encode'): _encode}
-    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed.update({(mod, '_reconstruct'): _reconstruct, (mod, 'scalar'): _scalar})
+    allowed = {**NUMPY_GLOBALS, ('_codecs', 'encode'): _encode}
     for mod in ('builtins', '__builtin__'):
         allowed.update({(mod, 'set'): lambda items=(): set(items),
                         (mod, 'frozenset'): lambda items=(): frozenset(items),
