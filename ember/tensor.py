@@ -502,14 +502,30 @@ class Tensor:
         return self
 
     def share_memory_(self):
+        """Move the values into shared memory (an anonymous shared mapping): processes forked afterwards
+        (multiprocessing's default 'fork' start on Linux, as Hogwild training uses) update the same values.
+        Views taken before keep the old memory; a 'spawn' child gets a pickled copy, as with any tensor."""
+        if self._base is not None:
+            raise RuntimeError('share_memory_: ember moves whole tensors only; call it on the tensor this view '
+                               'was taken from')
+        if not self.is_shared():
+            import mmap
+            a = self._data
+            shared = np.frombuffer(mmap.mmap(-1, max(a.nbytes, 1)), a.dtype, count=a.size).reshape(a.shape)
+            shared[...] = a
+            self._data = shared
         return self
 
     def is_pinned(self):
         return False
 
-    @property
     def is_shared(self):
-        return lambda: False
+        """True after share_memory_ (the values live in a shared mapping)."""
+        import mmap
+        b = self._data
+        while isinstance(b, np.ndarray):
+            b = b.base
+        return isinstance(b, memoryview) and isinstance(b.obj, mmap.mmap)
 
 
 _AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr'))

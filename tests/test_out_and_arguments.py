@@ -119,3 +119,56 @@ def test_sparse_layout_is_refused():
     with pytest.raises(RuntimeError, match='strided'):
         ember.zeros(2, layout='torch.sparse_coo')
     assert ember.zeros(2, layout=ember.strided).shape == (2,)
+
+
+def _add_one(model):
+    with ember.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+
+
+@pytest.mark.skipif(not hasattr(__import__('os'), 'fork'), reason='shared memory crosses processes by fork')
+def test_share_memory_lets_forked_processes_train_one_model():
+    """Hogwild: two forked workers update the parameters of one shared model."""
+    import multiprocessing as mp
+    model = ember.nn.Linear(2, 1)
+    assert not model.weight.is_shared()
+    model.share_memory()
+    assert model.weight.is_shared() and model.bias.is_shared()
+    before = [p.detach().clone() for p in model.parameters()]
+    workers = [mp.get_context('fork').Process(target=_add_one, args=(model,)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_allclose((p - b).detach().numpy(), 2.0, rtol=1e-6)
+
+
+def test_sparse_embeddings_are_refused():
+    for make in (lambda: ember.nn.Embedding(4, 2, sparse=True), lambda: ember.nn.EmbeddingBag(4, 2, sparse=True),
+                 lambda: ember.nn.functional.embedding(ember.tensor([0]), ember.ones(4, 2), sparse=True)):
+        with pytest.raises(NotImplementedError, match='sparse=True'):
+            make()
+
+
+def test_grad_is_grads_batched():
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor([1., 2., 3.], requires_grad=True)
+        y = x * x
+        (g,) = lib.autograd.grad(y, x, lib.eye(3), is_grads_batched=True)
+        res.append(g.tolist())
+    assert res[0] == res[1]
+
+
+def test_gradcheck_flags_are_honoured_or_refused():
+    x = ember.ones(2, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a: a * a, (x,), check_grad_dtypes=True, nondet_tol=1e-3, fast_mode=True)
+    for flag in ('check_batched_grad', 'check_forward_ad', 'check_batched_forward_grad'):
+        with pytest.raises(NotImplementedError, match=flag):
+            ember.autograd.gradcheck(lambda a: a * a, (x,), **{flag: True})
+    with pytest.raises(TypeError):
+        ember.autograd.gradcheck(lambda a: a * a, (x,), chek_grad_dtypes=True)
+    with pytest.raises(NotImplementedError, match='check_fwd_over_rev'):
+        ember.autograd.gradgradcheck(lambda a: a * a, (x,), check_fwd_over_rev=True)

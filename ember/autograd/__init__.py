@@ -36,9 +36,26 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
 
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """autograd.grad(is_grads_batched=True) as a loop over the batch (PyTorch vectorises it with vmap)."""
+    from ..ops.shape import stack
+    if grad_outputs is None:
+        raise RuntimeError('grad(): is_grads_batched=True needs grad_outputs with a leading batch dim')
+    gos = _as_list(grad_outputs)
+    n = gos[0].shape[0]
+    rows = [grad(outputs, inputs, [g[i] for g in gos], retain_graph=True if i < n - 1 else retain_graph,
+                 create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+            for i in range(n)]
+    return tuple(None if col[0] is None else stack(col) for col in zip(*rows))
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (leaves' ``.grad`` are left alone)."""
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (leaves' ``.grad`` are left alone).
+    ``is_grads_batched``: the first dim of each grad_output is a batch, one backward pass per entry."""
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     outputs = _as_list(outputs)
     single = not isinstance(inputs, (list, tuple))
     inputs = _as_list(inputs)

@@ -57,11 +57,30 @@ def analytical_jacobian(func, inputs):
     return jac
 
 
+def _refuse_checks(op, **flags):
+    """gradcheck options asking for checks ember does not run raise instead of passing silently."""
+    for name, value in flags.items():
+        if value:
+            raise NotImplementedError(f'{op}: {name}=True is not supported by ember (it has no forward-mode AD, '
+                                      'batched gradients or masked tensors); leave it False')
+
+
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
               check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
-              check_backward_ad=True, fast_mode=False, masked=None, **kwargs):
-    """True when autograd's Jacobian matches finite differences for every differentiable input."""
+              check_batched_forward_grad=False, check_forward_ad=False, check_backward_ad=True, fast_mode=False,
+              masked=None):
+    """True when autograd's Jacobian matches finite differences for every differentiable input.
+    ember's backward is deterministic (nondet_tol has nothing to allow for), fast_mode runs the full
+    check, and check_undefined_grad/check_backward_ad=False only skip checks; ``check_grad_dtypes``
+    also compares each gradient's dtype with its input's."""
+    _refuse_checks('gradcheck', check_batched_grad=check_batched_grad,
+                   check_batched_forward_grad=check_batched_forward_grad, check_forward_ad=check_forward_ad,
+                   masked=masked)
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+    if not check_backward_ad:
+        return True
+    if check_grad_dtypes:
+        _check_grad_dtypes(func, inputs)
     for x in _tensors(inputs):
         if x.requires_grad and x.dtype.name != 'float64':
             import warnings
@@ -81,9 +100,27 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     return True
 
 
+def _check_grad_dtypes(func, inputs):
+    from . import grad
+    from ..tensor import Tensor
+    xs = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    outs = [o for o in _flat_out(func, inputs) if o.requires_grad]
+    for o in outs:
+        for x, g in zip(xs, grad(o.sum(), xs, allow_unused=True, retain_graph=True)):
+            if g is not None and g.dtype != x.dtype:
+                raise GradcheckError('Gradient has dtype mismatch')
+
+
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
-                  raise_exception=True, **kwargs):
-    """gradcheck of the gradient itself (second derivatives through ``create_graph=True``)."""
+                  raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+                  check_batched_grad=False, check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False):
+    """gradcheck of the gradient itself (second derivatives through ``create_graph=True``); the options
+    behave as in gradcheck (gen_non_contig_grad_outputs: ember's grad outputs are always contiguous)."""
+    _refuse_checks('gradgradcheck', check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev,
+                   masked=masked)
+    if not check_rev_over_rev:
+        return True
     from . import grad
     from ..tensor import Tensor
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
@@ -104,4 +141,4 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+                     raise_exception=raise_exception, check_grad_dtypes=check_grad_dtypes)

@@ -48,9 +48,17 @@ def _renorm(weight, idx, max_norm, norm_type):
             weight._bump()
 
 
+def refuse_sparse(sparse, op):
+    """ember has no sparse tensors: a sparse gradient is refused rather than silently made dense."""
+    if sparse:
+        raise NotImplementedError(f'{op}: sparse=True (sparse gradients) is not supported by ember, which has no '
+                                  'sparse tensors; use sparse=False (dense gradients, same values)')
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""
+    refuse_sparse(sparse, 'embedding')
     idx = input._data
     if idx.dtype.kind not in 'iu':
         raise RuntimeError(f'Expected tensor for argument #1 \'indices\' to have one of the following scalar types: '
@@ -76,6 +84,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
+    refuse_sparse(sparse, 'embedding_bag')
     if input.dim() == 2:
         bags = [input[i] for i in range(input.shape[0])]
         psw = None if per_sample_weights is None else [per_sample_weights[i] for i in range(input.shape[0])]

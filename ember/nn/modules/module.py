@@ -553,7 +553,8 @@ class Module:
                 g._data[...] = 0
 
     def share_memory(self):
-        return self
+        """Move parameters, gradients and buffers into shared memory (see Tensor.share_memory_)."""
+        return self._apply(lambda t: t.share_memory_())
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and then on self."""
