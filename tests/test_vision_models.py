@@ -37,13 +37,14 @@ class RefBasic(tnn.Module):
 class RefBottleneck(tnn.Module):
     expansion = 4
 
-    def __init__(self, inp, planes, stride=1, downsample=None):
+    def __init__(self, inp, planes, stride=1, downsample=None, groups=1, base_width=64):
         super().__init__()
-        self.conv1 = tnn.Conv2d(inp, planes, 1, bias=False)
-        self.bn1 = tnn.BatchNorm2d(planes)
-        self.conv2 = tnn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = tnn.BatchNorm2d(planes)
-        self.conv3 = tnn.Conv2d(planes, planes * 4, 1, bias=False)
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = tnn.Conv2d(inp, width, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(width)
+        self.conv2 = tnn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = tnn.BatchNorm2d(width)
+        self.conv3 = tnn.Conv2d(width, planes * 4, 1, bias=False)
         self.bn3 = tnn.BatchNorm2d(planes * 4)
         self.relu = tnn.ReLU(inplace=True)
         self.downsample = downsample
@@ -55,9 +56,9 @@ class RefBottleneck(tnn.Module):
 
 
 class RefResNet(tnn.Module):
-    def __init__(self, block, layers, num_classes=1000):
+    def __init__(self, block, layers, num_classes=1000, **width):
         super().__init__()
-        self.inplanes = 64
+        self.inplanes, self.width = 64, width
         self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = tnn.BatchNorm2d(64)
         self.relu = tnn.ReLU(inplace=True)
@@ -72,9 +73,9 @@ class RefResNet(tnn.Module):
         if stride != 1 or self.inplanes != planes * block.expansion:
             down = tnn.Sequential(tnn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
                                   tnn.BatchNorm2d(planes * block.expansion))
-        blocks = [block(self.inplanes, planes, stride, down)]
+        blocks = [block(self.inplanes, planes, stride, down, **self.width)]
         self.inplanes = planes * block.expansion
-        blocks += [block(self.inplanes, planes) for _ in range(1, n)]
+        blocks += [block(self.inplanes, planes, **self.width) for _ in range(1, n)]
         return tnn.Sequential(*blocks)
 
     def forward(self, x):
@@ -219,6 +220,8 @@ def compare_forward_backward(ember_model, torch_model, shape, train, atol=2e-4):
     ('resnet101', lambda: RefResNet(RefBottleneck, [3, 4, 23, 3])),
     ('resnet152', lambda: RefResNet(RefBottleneck, [3, 8, 36, 3])),
     ('mobilenet_v2', RefMobileNetV2),
+    ('resnext50_32x4d', lambda: RefResNet(RefBottleneck, [3, 4, 6, 3], groups=32, base_width=4)),
+    ('wide_resnet50_2', lambda: RefResNet(RefBottleneck, [3, 4, 6, 3], base_width=128)),
 ])
 def test_state_dict_layout_matches_torchvision(name, ref):
     assert layout(models.get_model(name).state_dict()) == layout(ref().state_dict())
@@ -263,6 +266,19 @@ def test_resnet18_forward_backward(train):
     ours = models.resnet18(num_classes=10)
     copy_into(ours, ref)
     compare_forward_backward(ours, ref, (2, 3, 32, 32), train)
+
+
+def test_resnext_grouped_bottleneck_forward_backward():
+    torch.manual_seed(5)
+    ref = RefResNet(RefBottleneck, [1, 1, 1, 1], num_classes=4, groups=4, base_width=8)
+    randomize_bn(ref, 5)
+    ours = models.ResNet(models.Bottleneck, [1, 1, 1, 1], num_classes=4, groups=4, width_per_group=8)
+    copy_into(ours, ref)
+    compare_forward_backward(ours, ref, (2, 3, 32, 32), True)
+    with pytest.raises(ValueError, match="The parameter 'groups' expected value 32 but got 2 instead."):
+        models.resnext50_32x4d(groups=2)
+    for name in ('resnext101_32x8d', 'resnext101_64x4d', 'wide_resnet101_2'):
+        assert models.get_model_weights(name).DEFAULT.meta['num_params'] > 8e7
 
 
 def test_resnet50_bottleneck_forward_backward():

@@ -5,12 +5,14 @@ import ember
 from ember import nn
 
 from ..transforms._presets import ImageClassification
-from ._api import Weights, WeightsEnum, builder
+from ._api import Weights, WeightsEnum, _ovewrite_named_param, builder
 from ._meta import _IMAGENET_CATEGORIES
 
 __all__ = ['ResNet', 'BasicBlock', 'Bottleneck', 'ResNet18_Weights', 'ResNet34_Weights', 'ResNet50_Weights',
-           'ResNet101_Weights', 'ResNet152_Weights', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
-           'resnet152']
+           'ResNet101_Weights', 'ResNet152_Weights', 'ResNeXt50_32X4D_Weights', 'ResNeXt101_32X8D_Weights',
+           'ResNeXt101_64X4D_Weights', 'Wide_ResNet50_2_Weights', 'Wide_ResNet101_2_Weights', 'resnet18', 'resnet34',
+           'resnet50', 'resnet101', 'resnet152', 'resnext50_32x4d', 'resnext101_32x8d', 'resnext101_64x4d',
+           'wide_resnet50_2', 'wide_resnet101_2']
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -160,15 +162,16 @@ _V2_DOCS = ("These weights improve upon the results of the original paper by usi
             'primitives/>`_.')
 
 
-def _weights(file, num_params, acc1, acc5, ops, file_size, v2=False):
-    """A ``Weights`` entry for an ImageNet-1K ResNet checkpoint on download.pytorch.org."""
+def _weights(file, num_params, acc1, acc5, ops, file_size, v2=False, recipe=None, docs=None):
+    """A ``Weights`` entry for an ImageNet-1K ResNet checkpoint on download.pytorch.org (``v2``: trained
+    with the new recipe and evaluated at resize 232)."""
     resize = {'resize_size': 232} if v2 else {}
     return Weights(
         url=f'https://download.pytorch.org/models/{file}',
         transforms=partial(ImageClassification, crop_size=224, **resize),
-        meta={**_COMMON_META, 'num_params': num_params, 'recipe': _V2_RECIPE if v2 else _V1_RECIPE,
+        meta={**_COMMON_META, 'num_params': num_params, 'recipe': recipe or (_V2_RECIPE if v2 else _V1_RECIPE),
               '_metrics': {'ImageNet-1K': {'acc@1': acc1, 'acc@5': acc5}}, '_ops': ops,
-              '_file_size': file_size, '_docs': _V2_DOCS if v2 else _V1_DOCS})
+              '_file_size': file_size, '_docs': docs or (_V2_DOCS if v2 else _V1_DOCS)})
 
 
 class ResNet18_Weights(WeightsEnum):
@@ -183,7 +186,8 @@ class ResNet34_Weights(WeightsEnum):
 
 class ResNet50_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('resnet50-0676ba61.pth', 25557032, 76.13, 92.862, 4.089, 97.781)
-    IMAGENET1K_V2 = _weights('resnet50-11ad3fa6.pth', 25557032, 80.858, 95.434, 4.089, 97.79, v2=True)
+    IMAGENET1K_V2 = _weights('resnet50-11ad3fa6.pth', 25557032, 80.858, 95.434, 4.089, 97.79, v2=True,
+                             recipe='https://github.com/pytorch/vision/issues/3995#issuecomment-1013906621')
     DEFAULT = IMAGENET1K_V2
 
 
@@ -196,6 +200,49 @@ class ResNet101_Weights(WeightsEnum):
 class ResNet152_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('resnet152-394f9c45.pth', 60192808, 78.312, 94.046, 11.514, 230.434)
     IMAGENET1K_V2 = _weights('resnet152-f82ba261.pth', 60192808, 82.284, 96.002, 11.514, 230.474, v2=True)
+    DEFAULT = IMAGENET1K_V2
+
+
+_RESNEXT_RECIPE = 'https://github.com/pytorch/vision/tree/main/references/classification#resnext'
+_FIXRES_RECIPE = 'https://github.com/pytorch/vision/issues/3995#new-recipe-with-fixres'
+_WIDE_RECIPE = 'https://github.com/pytorch/vision/pull/912#issue-445437439'
+
+
+class ResNeXt50_32X4D_Weights(WeightsEnum):
+    IMAGENET1K_V1 = _weights('resnext50_32x4d-7cdf4587.pth', 25028904, 77.618, 93.698, 4.23, 95.789,
+                             recipe=_RESNEXT_RECIPE)
+    IMAGENET1K_V2 = _weights('resnext50_32x4d-1a0047aa.pth', 25028904, 81.198, 95.34, 4.23, 95.833, v2=True)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNeXt101_32X8D_Weights(WeightsEnum):
+    IMAGENET1K_V1 = _weights('resnext101_32x8d-8ba56ff5.pth', 88791336, 79.312, 94.526, 16.414, 339.586,
+                             recipe=_RESNEXT_RECIPE)
+    IMAGENET1K_V2 = _weights('resnext101_32x8d-110c445d.pth', 88791336, 82.834, 96.228, 16.414, 339.673,
+                             v2=True, recipe=_FIXRES_RECIPE)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNeXt101_64X4D_Weights(WeightsEnum):
+    IMAGENET1K_V1 = _weights('resnext101_64x4d-173b62eb.pth', 83455272, 83.246, 96.454, 15.46, 319.318, v2=True,
+                             recipe='https://github.com/pytorch/vision/pull/5935',
+                             docs=_V2_DOCS.replace('improve upon the results of the original paper',
+                                                   'were trained from scratch'))
+    DEFAULT = IMAGENET1K_V1
+
+
+class Wide_ResNet50_2_Weights(WeightsEnum):
+    IMAGENET1K_V1 = _weights('wide_resnet50_2-95faca4d.pth', 68883240, 78.468, 94.086, 11.398, 131.82,
+                             recipe=_WIDE_RECIPE)
+    IMAGENET1K_V2 = _weights('wide_resnet50_2-9ba9bcbe.pth', 68883240, 81.602, 95.758, 11.398, 263.124, v2=True,
+                             recipe=_FIXRES_RECIPE)
+    DEFAULT = IMAGENET1K_V2
+
+
+class Wide_ResNet101_2_Weights(WeightsEnum):
+    IMAGENET1K_V1 = _weights('wide_resnet101_2-32ee1156.pth', 126886696, 78.848, 94.284, 22.753, 242.896,
+                             recipe=_WIDE_RECIPE)
+    IMAGENET1K_V2 = _weights('wide_resnet101_2-d733dc28.pth', 126886696, 82.51, 96.02, 22.753, 484.747, v2=True)
     DEFAULT = IMAGENET1K_V2
 
 
@@ -227,3 +274,41 @@ def resnet101(weights=None, **kwargs):
 def resnet152(weights=None, **kwargs):
     """ResNet-152 (``weights``: ``ResNet152_Weights``)."""
     return ResNet(Bottleneck, [3, 8, 36, 3], **kwargs)
+
+
+@builder(ResNeXt50_32X4D_Weights)
+def resnext50_32x4d(weights=None, **kwargs):
+    """ResNeXt-50 32x4d from "Aggregated Residual Transformation for Deep Neural Networks"."""
+    _ovewrite_named_param(kwargs, 'groups', 32)
+    _ovewrite_named_param(kwargs, 'width_per_group', 4)
+    return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)
+
+
+@builder(ResNeXt101_32X8D_Weights)
+def resnext101_32x8d(weights=None, **kwargs):
+    """ResNeXt-101 32x8d."""
+    _ovewrite_named_param(kwargs, 'groups', 32)
+    _ovewrite_named_param(kwargs, 'width_per_group', 8)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **kwargs)
+
+
+@builder(ResNeXt101_64X4D_Weights)
+def resnext101_64x4d(weights=None, **kwargs):
+    """ResNeXt-101 64x4d."""
+    _ovewrite_named_param(kwargs, 'groups', 64)
+    _ovewrite_named_param(kwargs, 'width_per_group', 4)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **kwargs)
+
+
+@builder(Wide_ResNet50_2_Weights)
+def wide_resnet50_2(weights=None, **kwargs):
+    """Wide ResNet-50-2 from "Wide Residual Networks": bottlenecks twice as wide as ResNet-50's."""
+    _ovewrite_named_param(kwargs, 'width_per_group', 64 * 2)
+    return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)
+
+
+@builder(Wide_ResNet101_2_Weights)
+def wide_resnet101_2(weights=None, **kwargs):
+    """Wide ResNet-101-2."""
+    _ovewrite_named_param(kwargs, 'width_per_group', 64 * 2)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **kwargs)
