@@ -360,3 +360,34 @@ def test_sequence_equality_is_identity():
         assert (L.tensor([1., 2.]) == [1, 2]) is False
         assert (L.tensor([1., 2.]) != (1, 2)) is True
     same(lambda L: L.tensor([1., 2.]) * np.array([1., 2.], np.float32))
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(2, 3).gather(1, L.zeros(3, 1, dtype=L.long)),
+    lambda L: L.ones(2, 3).masked_select(L.tensor([True, False])),
+    lambda L: L.ones(2, 3).roll((1, 2), (0,)), lambda L: L.ones(2, 3).flip(0, 0),
+    lambda L: L.outer(L.ones(2, 3), L.ones(2)), lambda L: L.outer(L.ones(3), L.tensor(1.)),
+    lambda L: L.nn.functional.layer_norm(L.ones(2, 3), (3,), L.ones(4)),
+    lambda L: L.nn.functional.layer_norm(L.ones(2, 3), (3,), None, L.ones(4)),
+    lambda L: L.unique(L.ones(2, 3), dim=5), lambda L: L.bincount(L.tensor([-1])),
+    lambda L: L.bincount(L.tensor([1.])), lambda L: L.bincount(L.ones(2, 2, dtype=L.long)),
+    lambda L: L.bincount(L.tensor([0, 1]), L.ones(3)),
+    lambda L: L.ones(2).repeat_interleave(-1), lambda L: L.ones(2).repeat_interleave(L.tensor([1, -1])),
+    lambda L: L.ones(2).repeat_interleave(L.tensor([1, 2, 3])),
+    lambda L: L.eye(-1), lambda L: L.eye(2, -1), lambda L: L.full((2,), [1, 2]), lambda L: L.full((2,), 'a'),
+    lambda L: L.cat([]), lambda L: L.stack([]), lambda L: L.hstack([]),
+])
+def test_more_errors_as_pytorch(fn):
+    with pytest.raises(Exception) as t:
+        fn(torch)
+    with pytest.raises(Exception) as e:
+        fn(ember)
+    assert type(e.value) is type(t.value), f'{type(e.value).__name__}: {e.value} (torch: {type(t.value).__name__})'
+    assert str(e.value).startswith(str(t.value)[:25]), f'{e.value!s} (torch: {t.value!s})'
+
+
+def test_flip_method_varargs_and_repeat_interleave():
+    same(lambda L: L.arange(6.).reshape(2, 3).flip(0, 1))
+    same(lambda L: L.arange(6.).reshape(2, 3).flip((1,)))
+    same(lambda L: L.arange(2.).repeat_interleave(L.tensor([1, 2])))
+    same(lambda L: L.full((2,), L.tensor(1.5)))

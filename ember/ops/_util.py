@@ -98,7 +98,8 @@ def wrap_dims(dim, ndim):
             raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})')
         out.append(d % n if ndim else 0)
     if len(set(out)) != len(out):
-        raise RuntimeError(f'dim {out} appears multiple times in the list of dims')
+        dup = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f'dim {dup} appears multiple times in the list of dims')
     return tuple(out) if ndim else ()
 
 

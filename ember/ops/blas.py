@@ -165,6 +165,9 @@ def outer(input, vec2):
     """Outer product of two vectors (PyTorch records it as a broadcast multiply)."""
     from .pointwise import mul
     from .shape import unsqueeze
+    for name, v in (('self', input), ('vec2', vec2)):
+        if v.dim() != 1:
+            raise RuntimeError(f'outer: Expected 1-D argument {name}, but got {v.dim()}-D')
     return mul(unsqueeze(input, 1), vec2)
 
 

@@ -253,6 +253,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     _factory(device, layout, pin_memory)
+    if not isinstance(fill_value, (bool, int, float, np.generic)) and not (
+            isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
+        raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
@@ -285,6 +288,9 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
     """The identity matrix (n x m)."""
     _factory(device, layout, pin_memory)
+    for name, v in (('n', n), ('m', m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f'{name} must be greater or equal to 0, got {v}')
     return _finish(Tensor._make(np.eye(n, m, dtype=_default_dtype(dtype, out, DEFAULT.np))), requires_grad, out,
                    'eye')
 

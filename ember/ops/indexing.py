@@ -265,6 +265,10 @@ def gather(input, dim, index, *, sparse_grad=False, _node=GatherBackward0):
     d = wrap_dim(dim, a.ndim)
     _check_index(input, d, index, 'gather')
     ix = index._data
+    for k, (si, sa) in enumerate(zip(ix.shape, a.shape)):
+        if k != d and si > sa:
+            raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
+                               f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
     if a.ndim:
         src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
         r = np.take_along_axis(src, ix, d)
@@ -419,7 +423,11 @@ def masked_fill(input, mask, value):
 
 def masked_select(input, mask):
     m = mask._data if isinstance(mask, Tensor) else mask
-    shape = np.broadcast_shapes(input._data.shape, m.shape)
+    try:
+        shape = np.broadcast_shapes(input._data.shape, m.shape)
+    except ValueError:
+        from .pointwise import _broadcast_error
+        raise _broadcast_error('masked_select', Tensor._make(m), input) from None
     from .shape import expand
     return getitem(expand(input, shape), Tensor._make(np.broadcast_to(m, shape)))
 
@@ -581,6 +589,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    if dim is not None:
+        dim = wrap_dim(dim, input._data.ndim)
     r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
     if not isinstance(r, tuple):
         return Tensor._make(r)
@@ -589,9 +599,19 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return tuple(out)
 
 
+_SCALAR_NAME = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half'}
+
+
 def bincount(input, weights=None, minlength=0):
+    a = input._data
     w = weights._data if weights is not None else None
-    r = np.bincount(input._data, weights=w, minlength=minlength)
+    if a.dtype.kind not in 'iub':
+        raise NotImplementedError(f'"bincount_cpu" not implemented for \'{_SCALAR_NAME.get(a.dtype.name, a.dtype.name)}\'')
+    if a.ndim != 1 or (a.size and a.min() < 0):
+        raise RuntimeError('bincount only supports 1-d non-negative integral inputs.')
+    if w is not None and w.shape != a.shape:
+        raise RuntimeError('weights should be 1-d and have the same length as input')
+    r = np.bincount(a, weights=w, minlength=minlength)
     return Tensor._make(r.astype(np.int64) if w is None else r.astype(w.dtype))
 
 

@@ -277,6 +277,11 @@ def repeat_interleave(input, repeats, dim=None):
         a = input._data
     d = wrap_dim(dim, a.ndim)
     r = repeats._data if isinstance(repeats, Tensor) else repeats
+    if np.ndim(r) and np.size(r) != 1 and np.size(r) != a.shape[d]:
+        raise RuntimeError(f'repeats must have the same size as input along dim, but got repeats.size(0) = '
+                           f'{np.size(r)} and input.size({d}) = {a.shape[d]}')
+    if np.size(r) and np.min(r) < 0:
+        raise RuntimeError('repeats can not be negative' if np.ndim(r) else 'Repeats must be non-negative')
     idx = np.repeat(np.arange(a.shape[d]), r)
     return index_select(input, d, Tensor._make(idx))
 
@@ -368,6 +373,11 @@ def flip(input, dims):
     return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
 
 
+def flip_method(input, *dims):
+    """``Tensor.flip``: dims as varargs (``x.flip(0, 1)``) or one sequence, as PyTorch's method takes them."""
+    return flip(input, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+
 def fliplr(input):
     return flip(input, (1,))
 
@@ -384,7 +394,11 @@ def roll(input, shifts, dims=None):
                 raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
             shifts = shifts[0]
         return view(roll(flatten(input), shifts, 0), input.shape)
-    if isinstance(shifts, (tuple, list)):
+    if isinstance(shifts, (tuple, list)) or isinstance(dims, (tuple, list)):
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}')
         out = input
         for s, d in zip(shifts, dims):
             out = roll(out, s, d)
@@ -411,7 +425,9 @@ CatBackward0 = _node('CatBackward0', _cat_bw, ('dim', 'sizes'))
 
 def _promote_all(tensors, op):
     if not tensors:
-        raise RuntimeError(f'{op}(): expected a non-empty list of Tensors')
+        if op == 'cat':
+            raise ValueError('torch.cat(): expected a non-empty list of Tensors')
+        raise RuntimeError(f'{op} expects a non-empty TensorList')
     from .._dtype import promote_types
     dt = tensors[0].dtype
     for t in tensors[1:]:
@@ -486,10 +502,14 @@ def stack(tensors, dim=0, *, out=None):
 
 
 def hstack(tensors):
+    if not tensors:
+        raise RuntimeError('hstack expects a non-empty TensorList')
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors):
+    if not tensors:
+        raise RuntimeError('vstack expects a non-empty TensorList')
     return cat([t.unsqueeze(0) if t.dim() == 1 else t for t in tensors], 0)
 
 

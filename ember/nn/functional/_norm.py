@@ -169,6 +169,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
     x = input._data
     ns, axes = _check_normalized(x, normalized_shape)
+    for name, t in (('weight', weight), ('bias', bias)):
+        if t is not None and tuple(t._data.shape) != ns:
+            raise RuntimeError(f'Expected {name} to be of same shape as normalized_shape, but got {name} of shape '
+                               f'{list(t._data.shape)} and normalized_shape = {list(ns)}')
     mean = x.mean(axis=axes, keepdims=True)
     xc = x - mean
     invstd = (1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)).astype(x.dtype, copy=False)
