@@ -72,7 +72,8 @@ def is_floating_point(input):
 
 
 def is_nonzero(input):
-    return bool(input)
+    """True when the one-element tensor is not zero (``bool`` here is ember's dtype, so call __bool__)."""
+    return input.__bool__()
 
 
 def numel(input):

@@ -1155,6 +1155,116 @@ add(
        grad=False),
 )
 
+# -- more ops: special functions, medians, linalg and functional extras, Tensor utilities ----------------
+add(
+    unary('erfc', gradgrad=True),
+    unary('erfinv', 'unit', extremes=False),
+    unary('lgamma', 'positive'),
+    unary('digamma', 'positive'),
+    binary('xlogy', da='real', db='positive'),
+    red('median', tuple_dim=False, errors=('bool[3, 4] dim=0',)),
+    red('nanmedian', tuple_dim=False, errors=('bool[3, 4] dim=0',)),
+    entry('polygamma', lambda: [Sample(1, f32(3, 4, domain='positive')), Sample(2, f64(2, 3, domain='positive'),
+                                                                                gradcheck=True)],
+          method=False),
+    entry('mvlgamma', lambda: [Sample(f32(3, 4, domain='positive') + 1, 2), Sample(f64(2, 3, domain='positive') + 1, 1,
+                                                                                  gradcheck=True)]),
+    la('eigvalsh', lambda: [Sample(spd(3, 3)), Sample(spd(2, 3, 3)), Sample(spd(3, 3, dtype=F64), gradcheck=True)],
+       call=lambda lib, a, **k: lib.linalg.eigvalsh(_sym(a), **k), out=False),
+    la('svdvals', lambda: [Sample(f32(4, 3)), Sample(f32(2, 3, 4)), Sample(f64(4, 3), gradcheck=True)]),
+    la('solve_triangular', lambda: [Sample(np.triu(wc(3, 3)), f32(3, 2), upper=True),
+                                    Sample(np.tril(wc(3, 3)), f32(3, 2), upper=False, unitriangular=True),
+                                    Sample(np.triu(wc(3, 3)), f32(2, 3), upper=True, left=False),
+                                    Sample(np.triu(wc(3, 3, dtype=F64)), f64(3, 2), upper=True, gradcheck=True)]),
+    fn('max_pool1d_with_indices', lambda: [Sample(f32(2, 3, 8), 2), Sample(f64(1, 2, 6), 2, gradcheck=True)]),
+    fn('max_pool2d_with_indices', lambda: [Sample(f32(2, 3, 6, 6), 2), Sample(f64(1, 2, 4, 4), 2, gradcheck=True)]),
+    fn('adaptive_max_pool1d_with_indices', lambda: [Sample(f32(2, 3, 8), 4), Sample(f64(1, 2, 5), 2, gradcheck=True)]),
+    fn('adaptive_max_pool2d_with_indices', lambda: [Sample(f32(2, 3, 6, 6), 3),
+                                                    Sample(f64(1, 2, 5, 5), 2, gradcheck=True)]),
+    fn('embedding_bag', lambda: [Sample(idx(2, 3, high=5), f32(5, 4)), Sample(idx(2, 3, high=5), f32(5, 4), mode='sum'),
+                                 Sample(idx(6, high=5), f32(5, 4), np.array([0, 2]), mode='max'),
+                                 Sample(idx(2, 3, high=5), f64(5, 2), gradcheck=True)]),
+    fn('triplet_margin_with_distance_loss', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
+                                                     Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2), margin=0.5,
+                                                            swap=True),
+                                                     Sample(f64(3, 4), f64(3, 4, seed=1), f64(3, 4, seed=2),
+                                                            gradcheck=True)]),
+)
+add(*[fn(n + '_', (lambda extra: lambda: [Sample(f32(3, 4), *extra, grad=False), Sample(f64(2, 3), *extra, grad=False)])(
+    extra), grad=False)
+      for n, extra in (('relu', ()), ('elu', ()), ('selu', ()), ('celu', ()), ('leaky_relu', (0.2,)),
+                       ('hardtanh', ()), ('threshold', (0.5, 2.0)))])
+
+
+def _method(name):
+    def call(lib, x, *args, **kwargs):
+        return getattr(x, name)(*[_resolve(lib, a) for a in args], **{k: _resolve(lib, v) for k, v in kwargs.items()})
+    return call
+
+
+def meth(name, samples, **kw):
+    kw.setdefault('call', _method(name))
+    return Op(name, _no_grad(samples) if name.endswith('_') else samples, ns='Tensor', **kw)
+
+
+def _no_grad(gen):
+    """Samples whose inputs do not require grad (an in-place op on a leaf that requires grad raises)."""
+    def g():
+        out = gen()
+        for s in out:
+            s.grad = False
+        return out
+    return g
+
+
+_META = lambda: [Sample(f32(3, 4)), Sample(f32()), Sample(_v(3, 4)), Sample(i64(2, 0))]   # noqa: E731
+add(
+    *[meth(n, _META, grad=False) for n in ('dim', 'ndimension', 'numel', 'nelement', 'element_size', 'is_contiguous',
+                                         'is_floating_point', 'is_signed', 'is_complex', 'size', 'stride')],
+    meth('new_zeros', lambda: [Sample(f32(2), (2, 3)), Sample(i64(2), 3), Sample(f32(2), (2,), dtype=_dt('float64'))],
+         grad=False),
+    meth('new_ones', lambda: [Sample(f32(2), (2, 3)), Sample(i64(2), 3)], grad=False),
+    meth('new_full', lambda: [Sample(f32(2), (2, 3), 1.5), Sample(i64(2), (3,), 7)], grad=False),
+    meth('new_tensor', lambda: [Sample(f32(2), [1, 2]), Sample(f64(2), [0.1, 1e40]), Sample(i64(2), [1.5])],
+         grad=False),
+    meth('new_empty', lambda: [Sample(f32(2), (2, 3)), Sample(i64(2), 3)], grad=False,
+         call=lambda lib, x, *a, **k: tuple(x.new_empty(*a, **k).shape)),
+    meth('fill_', lambda: [Sample(f32(3, 4), 2.5), Sample(i64(3), 2), Sample(f32(3), f32()),
+                           Sample(f32(3), f32(2), error=True)], grad=False),
+    meth('zero_', lambda: [Sample(f32(3, 4)), Sample(i64(3)), Sample(_v(3, 4))], grad=False),
+    meth('copy_', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), f64(4)), Sample(i64(3), f32(3)),
+                           Sample(f32(3, 4), f32(2), error=True)], grad=False),
+    meth('detach', lambda: [Sample(f32(3, 4))], grad=False),
+    meth('requires_grad_', lambda: [Sample(f32(3, 4)), Sample(f32(3), False), Sample(i64(3), error=True)], grad=False),
+    Op('numel', _META, grad=False, method=False, out=False),
+    Op('is_floating_point', _META, grad=False, method=False, out=False),
+    Op('is_tensor', lambda: [Sample(f32(2)), Sample(3.0)], grad=False, method=False, out=False),
+    Op('is_nonzero', lambda: [Sample(f32()), Sample(np.zeros(1, F32)), Sample(f32(2), error=True)], grad=False,
+       method=False, out=False),
+    Op('result_type', call=lambda lib, *a: repr(lib.result_type(*a)).split('.')[-1], samples=lambda: [Sample(f32(2), f64(2)), Sample(i64(2), 2.5), Sample(boolean(2), i64(2)), Sample(i64(2), 3)],
+       grad=False, method=False, out=False),
+    Op('broadcast_shapes', lambda: [Sample((3, 1), (4,)), Sample((2, 1, 3), (5, 1), ()), Sample((3,), (4,), error=True)],
+       grad=False, method=False, out=False),
+    Op('promote_types', lambda: [Sample(_dt('float32'), _dt('float64')), Sample(_dt('int64'), _dt('float16')),
+                                 Sample(_dt('bool'), _dt('uint8'))],
+       call=lambda lib, *a: repr(_creator('promote_types')(lib, *a)).split('.')[-1], grad=False,
+       method=False, out=False),
+    Op('can_cast', lambda: [Sample(_dt('float32'), _dt('int64')), Sample(_dt('int64'), _dt('float32')),
+                            Sample(_dt('bool'), _dt('uint8'))], call=_creator('can_cast'), grad=False,
+       method=False, out=False),
+    creation('scalar_tensor', lambda: [Sample(2.5), Sample(3, dtype=_dt('int64'))], out=False),
+    creation('range', lambda: [Sample(0, 3), Sample(0, 1, 0.25)]),
+    Op('empty_like', lambda: [Sample(f32(2, 3)), Sample(i64(3), dtype=_dt('float64'))], method=False, out=False,
+       grad=False, call=lambda lib, x, **k: (tuple(lib.empty_like(x, **{n: _resolve(lib, v) for n, v in k.items()}).shape),
+                                              repr(lib.empty_like(x, **{n: _resolve(lib, v) for n, v in k.items()}).dtype)
+                                              .split('.')[-1])),
+    Op('rsub', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), 2.5), Sample(f32(3, 4), f32(4), alpha=2),
+                        Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)], method=False, out=False),
+    Op('bilinear', lambda: [Sample(f32(3, 4), f32(3, 2, seed=1), f32(5, 4, 2, seed=2), f32(5, seed=3))],
+       method=False, out=False),
+    Op('is_same_size', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(4, 3))], grad=False, out=False),
+)
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
@@ -1251,3 +1361,15 @@ gap('logspace', 'out', _OUT_GAP)
 gap('Tensor.__rsub__', 'grad_fn', 'RsubBackward1 for a tensor operand, where PyTorch records RsubBackward0')
 gap('Tensor.__floordiv__', 'backward', 'ember differentiates floor_divide (zero gradient) where PyTorch raises '
     '"derivative for aten::floor_divide is not implemented"')
+gap('erfc erfinv lgamma digamma xlogy median nanmedian polygamma mvlgamma linalg.svdvals range', 'out', _OUT_GAP)
+gap('linalg.solve_triangular', 'out', 'refuses out= with NotImplementedError naming it')
+gap('erfinv', 'sample:f32 0-d', "erfinv of a 0-d tensor raises TypeError inside NumPy")
+gap('xlogy', 'sample:f64 extreme', 'the gradient to x at x = 0 is 0 where PyTorch gives log(y)')
+gap('xlogy median nanmedian mvlgamma nn.functional.embedding_bag rsub', 'grad_fn',
+    'grad_fn differs (composed of other ops, or another overload: e.g. XlogyBackward0 for XlogyBackward2)')
+gap('linalg.solve_triangular', 'grad_fn', 'left=False records TransposeBackward0, PyTorch '
+    'LinalgSolveTriangularBackward0')
+gap('broadcast_shapes', 'sample:(3,) (4,)', "shapes that do not broadcast raise NumPy's ValueError, PyTorch "
+    'RuntimeError')
+gap('median nanmedian', 'sample:bool[3, 4] dim=0', 'ember accepts bool where PyTorch raises NotImplementedError')
+gap('Tensor.fill_', 'sample:f32[3] f32[2]', "a 1-d fill value raises NumPy's ValueError, PyTorch RuntimeError")
