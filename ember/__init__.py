@@ -91,8 +91,10 @@ def get_default_device():
     return CPU
 
 
-def compile(model=None, **kwargs):
-    """No compiler in ember: returns the model unchanged (so ``torch.compile(model)`` code still runs)."""
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
+            disable=False, recompile_limit=None, isolate_recompiles=False, shapes_spec=None):
+    """No compiler in ember: returns the model unchanged (so ``torch.compile(model)`` code still runs; the
+    options only steer compilation, which ember does not do)."""
     return model if model is not None else (lambda m: m)
 
 

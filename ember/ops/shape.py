@@ -309,6 +309,10 @@ def to(input, *args, **kwargs):
     dtype = kwargs.pop('dtype', None)
     copy = kwargs.pop('copy', False)
     _check_device(kwargs.pop('device', None))
+    kwargs.pop('non_blocking', None)        # a CPU copy is always blocking
+    kwargs.pop('memory_format', None)       # ember's tensors are all in the one (contiguous) format
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype

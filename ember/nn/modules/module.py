@@ -825,7 +825,9 @@ class Module:
         return main + ')'
 
     def compile(self, *args, **kwargs):
-        """No compiler in ember: the module keeps running eagerly."""
+        """No compiler in ember: the module keeps running eagerly (the arguments are torch.compile's)."""
+        from ... import compile as _compile
+        _compile(self, *args, **kwargs)
 
     def _replicate_for_data_parallel(self):
         replica = self.__new__(type(self))
