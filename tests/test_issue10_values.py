@@ -391,3 +391,15 @@ def test_flip_method_varargs_and_repeat_interleave():
     same(lambda L: L.arange(6.).reshape(2, 3).flip((1,)))
     same(lambda L: L.arange(2.).repeat_interleave(L.tensor([1, 2])))
     same(lambda L: L.full((2,), L.tensor(1.5)))
+
+
+@pytest.mark.parametrize('name', ['nll_loss', 'cross_entropy'])
+@pytest.mark.parametrize('x,t', [((2, 3), (1, 1)), ((2, 3), (2, 1)), ((2, 3), ()), ((3,), (1, 1)), ((2, 3, 4), (2,)),
+                                 ((2, 3, 4), (3, 4)), ((2, 3, 4, 5), (2, 4)), ((2, 3, 4, 5), (2, 4, 6)),
+                                 ((2, 3, 4, 5, 6), (2, 4, 5)), ((2, 3, 4), (2, 5))])
+def test_class_target_shape_errors(name, x, t):
+    with pytest.raises(Exception) as tr:
+        getattr(torch.nn.functional, name)(torch.zeros(x), torch.zeros(t, dtype=torch.long))
+    with pytest.raises(type(tr.value)) as er:
+        getattr(ember.nn.functional, name)(ember.zeros(x), ember.zeros(t, dtype=ember.long))
+    assert str(er.value) == str(tr.value)

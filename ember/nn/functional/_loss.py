@@ -248,18 +248,25 @@ def _check_target(x, t):
     """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
     if t.dtype.kind not in 'iub':
         raise RuntimeError(f'expected target dtype to be Long or Byte, but got {_SCALAR[t.dtype.name]}')
-    if x.ndim <= 2 and t.ndim > 1:
-        raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
     if x.ndim == 1:
+        if t.ndim > 1:
+            raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
         return
-    if t.ndim == 0 or x.shape[0] != t.shape[0]:
+    if x.shape[0] != (t.shape[0] if t.ndim else 0):
         raise ValueError(f'Expected input batch_size ({x.shape[0]}) to match target batch_size '
-                         f'({t.shape[0] if t.ndim else 1}).')
-    if x.ndim > 2 and t.ndim != x.ndim - 1:
-        raise RuntimeError(f'only batches of spatial targets supported ({x.ndim - 1}D tensors) but got targets of '
-                           f'dimension: {t.ndim}')
-    if x.ndim > 2 and t.shape[1:] != x.shape[2:]:
+                         f'({t.shape[0] if t.ndim else 0}).')
+    if x.ndim == 2:
+        if t.ndim > 1:
+            raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
+        return
+    want = x.shape[:1] + x.shape[2:]
+    if x.ndim == 4 and t.ndim != 3:
+        raise RuntimeError(f'only batches of spatial targets supported (3D tensors) but got targets of dimension: '
+                           f'{t.ndim}')
+    if x.ndim == 4 and t.shape != want:
         raise RuntimeError(f'size mismatch (got input: {list(x.shape)} , target: {list(t.shape)}')
+    if t.shape != want:
+        raise RuntimeError(f'Expected target size {list(want)}, got {list(t.shape)}')
 
 
 class _Coeffs:
