@@ -15,7 +15,8 @@ F32, F64, I64, BOOL = np.float32, np.float64, np.int64, np.bool_
 EXTREME = np.array([1e40, -1e40, 1e-50, -1e-50, 0.5, -3.0, 0.0])   # values float32 cannot hold
 
 # the checks an entry can have; SUPPORTED.md prints their letters
-CHECKS = {'forward': 'F', 'backward': 'B', 'dtypes': 'D', 'out': 'O', 'method': 'M', 'inplace': 'I', 'errors': 'E'}
+CHECKS = {'forward': 'F', 'backward': 'B', 'gradgrad': 'G', 'dtypes': 'D', 'out': 'O', 'method': 'M', 'inplace': 'I',
+          'errors': 'E'}
 
 
 class View:
@@ -43,7 +44,7 @@ class Op:
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
     ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC')."""
-    def __init__(self, name, samples, ns='torch', call=None, grad=True, gradgrad=False, method=None, inplace=False,
+    def __init__(self, name, samples, ns='torch', call=None, grad=True, gradgrad=True, method=None, inplace=False,
                  out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None):
         self.name, self.samples, self.ns, self._call = name, samples, ns, call
         self.grad, self.gradgrad, self.inplace = grad, gradgrad, inplace
@@ -76,6 +77,8 @@ class Op:
         samples = [s for s in self.samples() if 'sample:' + s.desc not in self.gaps]
         if self.grad and 'backward' not in self.gaps:
             got.add('backward')
+            if self.gradgrad and 'gradgrad' not in self.gaps and any(s.gradcheck for s in samples):
+                got.add('gradgrad')
         kinds = {_kind(s) for s in samples if not s.error}
         if len(kinds - {None}) > 1:
             got.add('dtypes')

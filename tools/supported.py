@@ -105,9 +105,10 @@ def render():
              '`tests/registry.py` (a test fails when it is out of date). Each section lists the PyTorch API names',
              'ember provides under the PyTorch name in the heading; `ember run` and `import ember as torch`',
              'resolve them. After a name, the letters say what `tests/test_registry.py` checks against PyTorch 2.13:',
-             ', '.join(f'**{v}** {k}' for k, v in letters.items()) + ' (dtypes: more than one dtype family;',
-             'errors: PyTorch\'s exception type on its error cases). Names without letters are covered by the',
-             'other test files only.', '']
+             ', '.join(f'**{v}** {k}' for k, v in letters.items()) + ' (backward: gradients against PyTorch\'s',
+             'and float64 finite differences; gradgrad: second derivatives by finite differences; dtypes: more than',
+             'one dtype family; errors: PyTorch\'s exception type on its error cases). Names without letters are',
+             'covered by the other test files only.', '']
     total = 0
     for torch_name, ember_name in NAMESPACES:
         ns = api_names(torch_name, ember_name)
