@@ -758,3 +758,15 @@ def test_worker_batches_travel_through_shared_memory(tmp_path):
         time.sleep(0.1)
         ours = [n for n in ours if os.path.exists(os.path.join('/dev/shm', n))]
     assert not ours
+
+
+def test_worker_batches_fall_back_to_the_pipe_without_shared_memory_room(monkeypatch):
+    """Where /dev/shm is too small (Docker's 64 MB default), large batches still arrive, through the pipe."""
+    from ember.utils.data import _worker
+    monkeypatch.setattr(_worker, '_shm_room', lambda nbytes: False)
+    monkeypatch.setattr(_worker, '_worker_info', object())
+    batch = _worker.shared_stack([np.full(1 << 19, i, np.float32) for i in range(2)])
+    message = _worker._pack((0, ember.Tensor._make(batch)))
+    assert message[:1] == _worker._INLINE
+    idx, out = _worker._unpack(message)
+    np.testing.assert_array_equal(out.numpy(), batch)

@@ -103,6 +103,8 @@ def _pack(obj):
         if raw.nbytes < _SHM_MIN:
             return True
         home = _home_segment(raw)
+        if home is None and not _shm_room(raw.nbytes):
+            return True
         spans.append(home)
         if home is None:
             loose.append((len(spans) - 1, raw))
@@ -152,10 +154,20 @@ def shared_stack(arrays):
     first = np.asarray(arrays[0])
     shape = (len(arrays),) + first.shape
     nbytes = math.prod(shape) * first.dtype.itemsize
-    if nbytes < _SHM_MIN or any(np.asarray(a).dtype != first.dtype for a in arrays):
+    if nbytes < _SHM_MIN or any(np.asarray(a).dtype != first.dtype for a in arrays) or not _shm_room(nbytes):
         return np.stack(arrays)
     out = _WorkerSegment(nbytes).array().view(first.dtype).reshape(shape)
     return np.stack(arrays, out=out)
+
+
+def _shm_room(nbytes):
+    """Whether /dev/shm can hold ``nbytes`` more (Docker gives it 64 MB by default, and writing past a full
+    tmpfs kills the process with SIGBUS); without that room the bytes go through the pipe instead."""
+    try:
+        st = os.statvfs('/dev/shm')
+    except (OSError, AttributeError):
+        return True
+    return st.f_bavail * st.f_frsize >= 2 * nbytes
 
 
 def _unpack(message):
