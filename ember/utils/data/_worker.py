@@ -270,10 +270,24 @@ class _Sender:
                 return
 
     def close(self, flush):
-        """Stop the thread; with ``flush`` wait until queued replies are written."""
+        """Stop the thread; with ``flush`` wait until queued replies are written. Replies left unwritten
+        (the loader is shutting down) have their shared memory freed here: this process exits with
+        ``os._exit``, which would leave the segments to the resource tracker's shutdown warning."""
         self.pending.put(None)
         if flush:
             self.thread.join(timeout=MP_STATUS_CHECK_INTERVAL)
+        while True:
+            try:
+                payload = self.pending.get_nowait()
+            except queue.Empty:
+                break
+            if payload is not None:
+                _discard(payload)
+        for seg in list(_MADE.values()):
+            if not seg.sent:
+                seg.sent = True
+                with contextlib.suppress(OSError):
+                    seg.shm.unlink()
 
 
 def numpy_seed(base_seed, worker_id):
