@@ -441,3 +441,25 @@ def test_reinforce_program_runs_under_ember_run(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == 'ok (2, 4) Categorical torch.Size([3])'
+
+
+@pytest.mark.parametrize('make', [
+    lambda D, lib: D.Normal(lib.tensor([0.0, 1.0, 2.0]), lib.tensor([1.0, 2.0, 3.0])).sample((4,)),
+    lambda D, lib: D.Normal(lib.tensor([0.0, 1.0], dtype=lib.float64), 2.0).rsample((5,)),
+    lambda D, lib: D.Uniform(lib.tensor([0.0, 1.0]), 3.0).rsample((5,)),
+    lambda D, lib: D.Bernoulli(lib.tensor([[0.2, 0.7, 0.5]] * 4)).sample(),
+    lambda D, lib: D.Categorical(logits=lib.tensor([[0.2, -0.7, 0.5], [1.0, 2.0, 3.0]])).sample((7,)),
+    lambda D, lib: D.Categorical(probs=lib.tensor([0.2, 0.3, 0.5])).sample(),
+    lambda D, lib: D.MultivariateNormal(lib.zeros(3), lib.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0],
+                                                                  [0.0, 0.0, 1.0]])).rsample((4,)),
+    lambda D, lib: D.LogNormal(0.0, 1.0).sample((5,)),
+    lambda D, lib: D.Independent(D.Normal(lib.zeros(3), 1.0), 1).sample((2,)),
+])
+def test_samples_equal_torch_after_manual_seed(make):
+    """Drawn as PyTorch draws them (same calls, same order), so with PyTorch's streams the samples are
+    PyTorch's bit for bit."""
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(123)
+        out.append(_np(make(lib.distributions, lib)))
+    np.testing.assert_array_equal(out[0], out[1])
