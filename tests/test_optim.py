@@ -120,6 +120,8 @@ MORE_CASES = {
     'ASGD': [dict(lr=0.01), dict(lr=0.01, t0=10, lambd=0.01, weight_decay=0.1),
              dict(lr=0.02, t0=5, alpha=0.5, maximize=True)],
     'Rprop': [dict(), dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)],
+    'Adafactor': [dict(), dict(lr=0.02, maximize=True),
+                  dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.1)],
 }
 CASES = ([('SGD', c) for c in SGD_CASES] + [('Adam', c) for c in ADAM_CASES]
          + [('AdamW', c) for c in ADAM_CASES] + [('AdamW', dict(lr=0.01, weight_decay=0.3))]
@@ -246,6 +248,7 @@ def test_adagrad_state_created_at_construction():
     ('RAdam', dict(lr=0.01)),
     ('ASGD', dict(lr=0.01, t0=5)),
     ('Rprop', dict(lr=0.01)),
+    ('Adafactor', dict(lr=0.01)),
 ])
 def test_state_dict_round_trip_continues_trajectory(name, kwargs):
     arrays = _init_arrays(1)
@@ -610,7 +613,8 @@ REPR_CASES = [('SGD', dict(lr=0.1)), ('SGD', dict(lr=0.1, momentum=0.9, nesterov
               ('Adam', {}), ('Adam', dict(lr=3e-4, betas=(0.8, 0.95), amsgrad=True)), ('AdamW', {}),
               ('RMSprop', {}), ('RMSprop', dict(centered=True, momentum=0.9)), ('Adagrad', {}),
               ('Adagrad', dict(lr_decay=0.1, initial_accumulator_value=0.1)), ('Adadelta', {}), ('Adamax', {}),
-              ('NAdam', dict(decoupled_weight_decay=True)), ('RAdam', {}), ('ASGD', {}), ('Rprop', {})]
+              ('NAdam', dict(decoupled_weight_decay=True)), ('RAdam', {}), ('ASGD', {}), ('Rprop', {}),
+              ('Adafactor', {})]
 
 
 @pytest.mark.parametrize('name,kwargs', REPR_CASES)
@@ -664,6 +668,9 @@ def _error(fn_ember, fn_torch, exc):
     lambda lib, p: lib.optim.SparseAdam(p, lr=0.0),
     lambda lib, p: lib.optim.SparseAdam(p, eps=0.0),
     lambda lib, p: lib.optim.LBFGS(p, lr=-1),
+    lambda lib, p: lib.optim.Adafactor(p, beta2_decay=0.5),
+    lambda lib, p: lib.optim.Adafactor(p, eps=(None, -1.0)),
+    lambda lib, p: lib.optim.Adafactor(p, d=0.5),
 ])
 def test_errors_match_torch(make):
     ep, tp = _pair(_init_arrays())

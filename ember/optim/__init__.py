@@ -1,6 +1,7 @@
 """``ember.optim``: the optimizers of ``torch.optim`` and learning-rate schedulers."""
 from . import lr_scheduler
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -15,4 +16,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
-           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'lr_scheduler']
+           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'lr_scheduler']
