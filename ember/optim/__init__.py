@@ -1,7 +1,7 @@
 """``ember.optim``: the optimizers of ``torch.optim`` and learning-rate schedulers."""
 from . import lr_scheduler
 from .adadelta import Adadelta
-from .adafactor import Adafactor
+from ._adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
