@@ -550,7 +550,7 @@ square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np
 def _in_float64(fn):
     """Run a float64 kernel of ``_special`` on any float dtype and round once to the input's dtype."""
     def f(a):
-        return fn(a) if a.dtype is _F64 else fn(a.astype(_F64)).astype(a.dtype)
+        return _special.blocked(fn, a)
     f.__name__ = fn.__name__
     return f
 
