@@ -403,3 +403,15 @@ def test_class_target_shape_errors(name, x, t):
     with pytest.raises(type(tr.value)) as er:
         getattr(ember.nn.functional, name)(ember.zeros(x), ember.zeros(t, dtype=ember.long))
     assert str(er.value) == str(tr.value)
+
+
+def test_searchsorted_nd_and_unfold_checks():
+    b, v = [[1., 3., 5.], [2., 4., 6.]], [[3., 6.], [1., 7.]]
+    same(lambda L: L.searchsorted(L.tensor(b), L.tensor(v)))
+    same(lambda L: L.searchsorted(L.tensor(b), L.tensor(v), right=True))
+    same(lambda L: L.searchsorted(L.tensor([1., 3.]), L.tensor([[2., 4.]])))
+    raises_like(lambda L: L.searchsorted(L.tensor(b), L.ones(3, 2)), 'boundaries tensor should be')
+    raises_like(lambda L: L.searchsorted(L.tensor(b), L.tensor(1.)), 'input value can be a scalar')
+    raises_like(lambda L: L.nn.functional.unfold(L.ones(1, 1, 2, 2), 3), 'Given input with spatial size')
+    raises_like(lambda L: L.nn.functional.unfold(L.ones(1, 1, 2, 2), 2, padding=-1), 'padding should be')
+    same(lambda L: L.nn.functional.unfold(L.arange(16.).reshape(1, 1, 4, 4), 2, padding=1, stride=2))

@@ -616,9 +616,25 @@ def bincount(input, weights=None, minlength=0):
 
 
 def searchsorted(sorted_sequence, values, *, right=False, side=None):
+    """Insertion indices of ``values`` in the last dim of ``sorted_sequence`` (1-D, or N-D with the same leading
+    dims as ``values``: one search per row)."""
     side = side or ('right' if right else 'left')
-    v = values._data if isinstance(values, Tensor) else values
-    return Tensor._make(np.asarray(np.searchsorted(sorted_sequence._data, v, side=side), dtype=np.int64))
+    b = sorted_sequence._data
+    v = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if b.ndim <= 1:
+        return Tensor._make(np.asarray(np.searchsorted(b, v, side=side), dtype=np.int64))
+    if v.ndim == 0:
+        raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
+                           f"is 1, but we got boundaries tensor dim({b.ndim}) and input value's dim(0) numel(1)")
+    if v.shape[:-1] != b.shape[:-1]:
+        raise RuntimeError(f'torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions '
+                           f'of boundaries tensor and input value tensor must match, but we got boundaries tensor '
+                           f'{fmt_shape(b.shape)} and input value tensor {fmt_shape(v.shape)}')
+    b2, v2 = b.reshape(-1, b.shape[-1]), v.reshape(-1, v.shape[-1])
+    out = np.empty(v2.shape, np.int64)
+    for r in range(b2.shape[0]):
+        out[r] = np.searchsorted(b2[r], v2[r], side=side)
+    return Tensor._make(out.reshape(v.shape))
 
 
 def one_hot_arr(a, num_classes):

@@ -534,6 +534,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
     if x.ndim == 3:
         return unfold(input.unsqueeze(0), *args).squeeze(0)
+    k, d, p, st = args
+    if min(p) < 0:
+        raise RuntimeError(f'padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}')
+    blocks = tuple((x.shape[2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // st[i] + 1 for i in range(2))
+    if min(blocks) < 1:
+        raise RuntimeError(f'Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, '
+                           f'padding={p}, calculated shape of the array of sliding blocks as {blocks}, but its '
+                           f'components must be at least one.')
     y = _unfold_arr(x, *args)
     if GRAD.enabled and input._requires_grad:
         node = Im2ColBackward0((input,))
