@@ -143,6 +143,18 @@ def from_dlpack(ext_tensor):
     return _from_dlpack(ext_tensor)
 
 
+def load_ipython_extension(ipython):
+    """``%load_ext ember``: ``import torch`` gives ember for the rest of the IPython session."""
+    from ._jupyter import load_ipython_extension as _load
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext ember``: undo ``%load_ext ember``."""
+    from ._jupyter import unload_ipython_extension as _unload
+    _unload(ipython)
+
+
 def save(obj, f, *args, **kwargs):
     """Save tensors, state dicts and containers to a file (see ``ember.serialization``)."""
     from .serialization import save as _save

@@ -13,6 +13,7 @@ USAGE = """\
 usage: ember run [--figures DIR] PATH [ARGS...]
        ember run --check PATH
        ember demo [ARGS...]
+       ember kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME]
        ember --version
 
   run      run a Python script (.py) or Jupyter notebook (.ipynb) with `import torch` and
@@ -20,6 +21,7 @@ usage: ember run [--figures DIR] PATH [ARGS...]
            the open figures as PNG files next to PATH (or in --figures DIR). With --check,
            list every torch name PATH uses that ember lacks, without running it.
   demo     run ember's demo.
+  kernel   register the Jupyter kernel "Python 3 (ember as torch)" (needs the jupyter extra).
 """
 
 
@@ -58,6 +60,9 @@ def _dispatch(argv):
         return run_path(*parsed)
     if command == "demo":
         return _demo(rest)
+    if command == "kernel":
+        from . import _jupyter
+        return _jupyter.main(rest)
     raise UsageError(f"unknown command {command!r}")
 
 
