@@ -16,6 +16,7 @@ OUT = os.path.join(ROOT, 'docs', 'SUPPORTED.md')
 # names ember exposes that are not PyTorch API (helpers it imports, its own modules, names PyTorch keeps
 # elsewhere); tests/test_supported.py checks this set against torch itself, both ways
 NOT_TORCH = set("""
+torch.load_ipython_extension torch.unload_ipython_extension
 torch.contiguous torch.copy_ torch.expand torch.expand_as torch.linear torch.normal_ torch.repeat torch.reshape_as
 torch.rsub_ torch.to torch.type_as torch.uniform_ torch.vector_norm torch.view torch.view_as
 torch.Tensor.maximum_ torch.Tensor.minimum_
