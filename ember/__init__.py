@@ -14,11 +14,12 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
                                  is_inference_mode_enabled)
 from .ops import *  # noqa: F401,F403
 from .ops import return_types, diagonal, diag
+from .ops.pointwise import _mul_out as mul, _mul_out as multiply
 from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, reciprocal, sin, cos, tan, asin,
                             acos, atan, arcsin, arccos, arctan, sinh, cosh, tanh, sigmoid, relu, sign, sgn, floor,
                             ceil, trunc, frac, square, erf, erfc, erfinv, atan2, fmod, lerp, addcmul, addcdiv, isnan, isinf,
                             isfinite, isclose, allclose, equal, nan_to_num, logical_and, logical_or, logical_xor,
-                            clip, clamp_min, clamp_max, subtract, multiply, divide, true_divide, negative,
+                            clip, clamp_min, clamp_max, subtract, divide, true_divide, negative,
                             absolute, greater, greater_equal, less, less_equal, not_equal)
 from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, vector_norm,
                             median, nanmedian)

@@ -385,6 +385,15 @@ divide = true_divide = div
 multiply = mul
 
 
+def _mul_out(input, other, *, out=None):
+    """torch.mul / torch.multiply: input * other, written into ``out`` when given (Tensor.mul and ``*``
+    skip this wrapper: they take no out=)."""
+    return _out(mul(input, other), out, 'mul')
+
+
+_mul_out.__name__ = _mul_out.__qualname__ = 'mul'
+
+
 def _out(t, out, name='op', same_dtype=None):
     """``t``, or ``out`` holding t's values (PyTorch's out=: see inplace.write_out)."""
     if out is None:
