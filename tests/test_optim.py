@@ -360,6 +360,29 @@ def test_sparse_adam_refuses_dense_gradients_like_torch():
     assert repr(ember.optim.SparseAdam(ep, betas=(0.8, 0.9))) == repr(torch.optim.SparseAdam(tp, betas=(0.8, 0.9)))
 
 
+@pytest.mark.parametrize('kwargs', [dict(), dict(lr=0.02, nesterov=False, weight_decay=0.0),
+                                    dict(lr=0.01, adjust_lr_fn='match_rms_adamw', momentum=0.9, ns_steps=3)])
+def test_muon_matches_torch(kwargs):
+    """Muon's Newton-Schulz iteration runs in bfloat16 in PyTorch; ember rounds to bfloat16 the same way."""
+    shapes = [(5, 3), (3, 7), (16, 8), (1, 1)]
+    ep, tp = _pair(_init_arrays(shapes=shapes))
+    eopt, topt = ember.optim.Muon(ep, **kwargs), torch.optim.Muon(tp, **kwargs)
+    for _ in range(20):
+        _set_grads(ep, tp)
+        eopt.step()
+        topt.step()
+    _assert_params_close(ep, tp, rtol=1e-6, atol=1e-6)
+    _assert_state_equal(eopt, topt)
+    assert repr(eopt) == repr(topt)
+
+
+def test_muon_errors_like_torch():
+    ep, tp = _pair(_init_arrays())
+    _error(lambda: ember.optim.Muon(ep[:2]), lambda: torch.optim.Muon(tp[:2]), ValueError)
+    _error(lambda: ember.optim.Muon(ep[:1], adjust_lr_fn='x'), lambda: torch.optim.Muon(tp[:1], adjust_lr_fn='x'),
+           ValueError)
+
+
 # -- LBFGS ---------------------------------------------------------------------------------------------------
 def _lbfgs_fit(lib, dtype, steps, **kwargs):
     """A small non-quadratic least-squares fit, several ``step(closure)`` calls."""

@@ -2,6 +2,7 @@
 from . import lr_scheduler
 from .adadelta import Adadelta
 from ._adafactor import Adafactor
+from ._muon import Muon
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -16,4 +17,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
-           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'lr_scheduler']
+           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler']
