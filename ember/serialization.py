@@ -20,7 +20,8 @@ import zlib
 
 import numpy as np
 
-from . import _dtype, _savefile
+from . import _dtype, _fullpickle, _savefile
+from ._fullpickle import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
 from .tensor import Size, Tensor, device
 
 __all__ = ['save', 'load', 'UnpicklingError', 'DEFAULT_PROTOCOL']
@@ -66,11 +67,32 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_
     pickle arguments exist for PyTorch compatibility only."""
     if not isinstance(pickle_protocol, int):
         raise TypeError(f'pickle_protocol must be an int, got {type(pickle_protocol).__name__}')
-    header, storages = _Encoder().run(obj)
+    try:
+        header, storages = _Encoder().run(obj)
+    except TypeError as exc:
+        if 'can be saved, because' not in str(exc):  # only objects of other types are pickled whole
+            raise
+        return _save_whole(obj, f, pickle_protocol, exc)
     if isinstance(f, (str, os.PathLike)):
         _savefile.write_path(f, lambda fh: _write_zip(fh, header, storages))
     elif hasattr(f, 'write'):
         _write_zip(f, header, storages)
+    else:
+        raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
+                        f'got {type(f).__name__}')
+
+
+def _save_whole(obj, f, pickle_protocol, refusal):
+    """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
+    it needs ``weights_only=False``); one that cannot be pickled gets the data-format refusal."""
+    try:
+        data = _fullpickle.dumps(obj, pickle_protocol)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise refusal from exc
+    if isinstance(f, (str, os.PathLike)):
+        _savefile.write_path(f, lambda fh: _fullpickle.write(data, fh))
+    elif hasattr(f, 'write'):
+        _fullpickle.write(data, f)
     else:
         raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
                         f'got {type(f).__name__}')
@@ -443,7 +465,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             kind, prefix = _find_record(zf)
             if kind == 'ember':
                 return _load_ember(zf, prefix)
-            return _load_torch(zf, prefix, pickle_load_args)
+            try:
+                return _load_torch(zf, prefix, pickle_load_args)
+            except UnpicklingError as exc:
+                if not _fullpickle.may_load(exc, weights_only):
+                    _fullpickle.explain_refusal(exc, weights_only)
+                    raise
+                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), weights_only is not False, **pickle_load_args)
 
 
 def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
