@@ -79,15 +79,35 @@ def load_fashion(root, download):
     cls = FashionMNISTFolder if holds_idx_files(root) else datasets.FashionMNIST
     extra = {} if cls is FashionMNISTFolder else {'download': download}
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(*FASHION_MEAN_STD)])
-    return cls(root, train=True, transform=tf, **extra), cls(root, train=False, transform=tf, **extra)
+    sets = cls(root, train=True, transform=tf, **extra), cls(root, train=False, transform=tf, **extra)
+    return sets if has_pillow() else tuple(as_tensors(s, FASHION_MEAN_STD) for s in sets)
 
 
 def load_data(args):
     """``(train_set, test_set)`` of (1 x H x W float tensor, label) pairs for ``args.dataset``."""
     if args.dataset == 'digits':
         tf = transforms.ToTensor()
-        return datasets.Digits(train=True, transform=tf), datasets.Digits(train=False, transform=tf)
+        sets = datasets.Digits(train=True, transform=tf), datasets.Digits(train=False, transform=tf)
+        return sets if has_pillow() else tuple(as_tensors(s) for s in sets)
     return load_fashion(args.root, args.download)
+
+
+def has_pillow():
+    """Whether Pillow (the ``vision`` extra) is installed: the datasets then yield PIL images."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def as_tensors(dataset, mean_std=None):
+    """The dataset's images as ToTensor (and Normalize) would make them, without Pillow: the demo runs on
+    NumPy alone."""
+    images = dataset.data.unsqueeze(1).float() / 255
+    if mean_std is not None:
+        images = (images - mean_std[0][0]) / mean_std[1][0]
+    return ember.utils.data.TensorDataset(images, dataset.targets)
 
 
 def make_model(side, widths=(16, 32)):

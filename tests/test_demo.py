@@ -140,3 +140,27 @@ def test_demo_fashion_root_layouts(tmp_path, capsys):
     assert (len(flat_train), len(flat_test), len(test)) == (60000, 10000, 10000)
     x, y = flat_test[0]
     assert tuple(x.shape) == (1, 28, 28) and y == 9 and ember.equal(x, test[0][0])
+
+
+def test_demo_runs_on_numpy_alone(tmp_path):
+    """Without Pillow, matplotlib and tqdm (blocked from import) the demo still trains, with the same
+    numbers as the run with them (its images become tensors as ToTensor would make them)."""
+    site = tmp_path / 'site'
+    site.mkdir()
+    (site / 'sitecustomize.py').write_text(
+        'import sys\n'
+        'class _Block:\n'
+        '    def find_spec(self, name, path=None, target=None):\n'
+        '        if name.split(".")[0] in ("PIL", "matplotlib", "tqdm"):\n'
+        '            raise ImportError(f"{name} blocked for this test")\n'
+        'sys.meta_path.insert(0, _Block())\n')
+    root = Path(__file__).resolve().parents[1]
+
+    def run(extra_path):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(extra_path + [str(root)]))
+        r = subprocess.run([sys.executable, '-m', 'ember', 'demo', '--epochs', '1', '--out', str(tmp_path / 'o')],
+                           env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return [line for line in r.stdout.splitlines() if 'test accuracy' in line]
+    bare = run([str(site)])
+    assert bare and [re.sub(r'\(.*s\)', '', x) for x in bare] == [re.sub(r'\(.*s\)', '', x) for x in run([])]
