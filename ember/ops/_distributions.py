@@ -65,9 +65,18 @@ def unit_uniform(gen, n, nd):
     return (gen._words(n) & np.uint64((1 << 24) - 1)).astype(_F32) * _F32(2.0 ** -24)
 
 
+_BATCH = 1 << 20     # samples drawn and transformed per pass: bounds the uint64 and float64 temporaries
+
+
 def uniform(gen, n, nd, low, high):
     """``uniform_(low, high)``: fma(x, to - from, from) in float (double for double), cast to the dtype; a
-    value that the cast rounds up to ``to`` becomes ``from``, keeping the range half-open."""
+    value that the cast rounds up to ``to`` becomes ``from``, keeping the range half-open. Large tensors
+    are drawn in batches (same stream, bounded memory: a VGG's 100M weights need no 800 MB of words)."""
+    if n > _BATCH:
+        out = np.empty(n, nd)
+        for start in range(0, n, _BATCH):
+            out[start:start + _BATCH] = uniform(gen, min(_BATCH, n - start), nd, low, high)
+        return out
     x = unit_uniform(gen, n, nd)
     if low == 0 and high == 1:
         v = x.astype(nd, copy=False)
@@ -201,15 +210,18 @@ def affine64(v, mean, std):
 def normal_fill(gen, n, nd, mean, std):
     """PyTorch's path for a contiguous tensor of 16 or more elements: uniforms, then Box-Muller over blocks
     of 16; when n is not a multiple of 16, 16 fresh uniforms redo the last 16 values. Float and double
-    draw all n uniforms first; half draws only the 16 of each block (in float, then casts)."""
+    draw all n uniforms first; half draws only the 16 of each block (in float, then casts). Whole blocks
+    go in batches: the draws come in the same order, with bounded temporaries."""
     work = np.float64 if nd == np.float64 else np.float32
     fill = _box_muller16_f64 if work == np.float64 else _box_muller16_f32
     k = n // 16
-    u = unit_uniform(gen, n if nd == work else 16 * k, work)
     out = np.empty(n, work)
-    out[:16 * k] = fill(u[:16 * k].reshape(k, 16), mean, std).ravel()
+    rows = _BATCH // 16
+    for r in range(0, k, rows):
+        m = min(rows, k - r)
+        out[16 * r:16 * (r + m)] = fill(unit_uniform(gen, 16 * m, work).reshape(m, 16), mean, std).ravel()
     if n % 16:
-        out[16 * k:] = u[16 * k:] if nd == work else 0
+        out[16 * k:] = unit_uniform(gen, n - 16 * k, work) if nd == work else 0
         out[n - 16:] = fill(unit_uniform(gen, 16, work).reshape(1, 16), mean, std).ravel()
     return out.astype(nd, copy=False)
 

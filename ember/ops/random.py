@@ -39,7 +39,15 @@ def _factory_args(device, layout, pin_memory):
 def _size(size, kw_size, op):
     if size and kw_size is not None:
         raise TypeError(f'{op}() received the size both as positional and keyword arguments')
-    return shape_arg(size if size else (kw_size if kw_size is not None else ()))
+    return _nonneg(shape_arg(size if size else (kw_size if kw_size is not None else ())))
+
+
+def _nonneg(shape):
+    """The shape, refused as PyTorch refuses a negative dimension."""
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f'Trying to create tensor with negative dimension {s}: {list(shape)}')
+    return shape
 
 
 def _float_np(dtype, kernel):
@@ -131,7 +139,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     _factory_args(device, layout, pin_memory)
     low = 0 if low is None else int(low)
     high = int(high)
-    shape = shape_arg((size,) if not isinstance(size, int) else ((size,),))
+    shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),)))
     nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
     _check_range(low, high, nd)
     arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
@@ -205,7 +213,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise TypeError('normal() missing required argument: size (with number mean and std)')
         _factory_args(device, layout, pin_memory)
         nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
-        shape = shape_arg((size,))
+        shape = _nonneg(shape_arg((size,)))
         arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
         return _emit(arr, shape, out, requires_grad, 'normal')
     if size is not None:
