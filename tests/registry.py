@@ -1156,6 +1156,9 @@ add(
 add(
     Op('pinv', lambda: [Sample(f32(4, 3), atol=0.1, unsupported='atol')], ns='linalg', method=False, out=False,
        grad=False),
+    Op('solve_triangular', lambda: [Sample(np.triu(wc(3, 3)), f32(3, 2), upper=True, out=np.zeros((3, 2), F32),
+                                           unsupported='out=', grad=False)], ns='linalg', method=False, out=False,
+       grad=False),
 )
 
 # -- more ops: special functions, medians, linalg and functional extras, Tensor utilities ----------------
