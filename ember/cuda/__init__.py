@@ -1,6 +1,11 @@
 """``ember.cuda``: ember computes on the CPU, so it answers as a CPU-only PyTorch build does (CUDA is
 never available; seeding is accepted and does nothing; device queries fail as PyTorch's do)."""
-from . import amp
+import functools
+
+from .. import aliasing
+
+# ``torch.cuda.amp`` is imported on first use (it is not needed to answer ``is_available``).
+__getattr__ = functools.partial(aliasing.module_getattr, __name__)
 
 _NO_CUDA = 'Torch not compiled with CUDA enabled (ember computes on the CPU only)'
 
