@@ -138,7 +138,9 @@ def coverage(registry, done):
     groups = {}
     for op in ops:
         for check, reason in op.gaps.items():
-            groups.setdefault((check, reason), []).append(op.id)
+            ids = groups.setdefault((check, reason), [])
+            if op.id not in ids:
+                ids.append(op.id)
     for (check, reason), ids in sorted(groups.items()):
         lines.append(f'- {check}, {reason}: ' + ', '.join(f'`{i}`' for i in ids))
     return lines + ['']
