@@ -272,11 +272,10 @@ def _zero_node(name):
 # -- bernoulli, multinomial, poisson ---------------------------------------------------------------------
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability ``input`` (or the number ``p``), else 0, in input's dtype."""
+    res = Tensor._make(np.empty(input._data.shape, input._data.dtype))    # PyTorch: contiguous output
     if p is None:
-        res = Tensor._make(np.empty_like(input._data))
         _bernoulli_tensor(res._data, input._data, _gen(generator))
     else:
-        res = Tensor._make(np.empty_like(input._data))
         bernoulli_(res, p, generator=generator)
     return _emit(res._data, res._data.shape, out, False, 'bernoulli')
 
@@ -341,6 +340,49 @@ def _multinomial_row(g, row, n):
     cum[-1] = 1
     u = D.unit_uniform(g, n, np.float64)
     return np.searchsorted(cum.astype(np.float64), u, side='left')
+
+
+def _standard_gamma(input, generator=None):
+    """Gamma(alpha, 1) samples for each alpha in ``input`` (``torch._standard_gamma``): PyTorch's CPU
+    sampler, Marsaglia and Tsang's method with the boost for alpha < 1, in double precision from double
+    uniforms and the scalar normal path (its cached sample included), floored at the dtype's tiny."""
+    alpha = input._data
+    if alpha.dtype.kind != 'f':
+        raise NotImplementedError(f'"gamma_cpu" not implemented for \'{_INT_NAMES[alpha.dtype.name]}\'')
+    g = _gen(generator)
+    out = np.empty(alpha.shape, alpha.dtype)
+    view = _iter_view(out)
+    work = alpha.dtype.type
+    vals = [_gamma_one(g, work(a)) for a in _iter_view_like(alpha, out).ravel().tolist()]
+    view[...] = np.maximum(np.array(vals, np.float64), np.finfo(alpha.dtype).tiny).astype(alpha.dtype).reshape(
+        view.shape)
+    return Tensor._make(out)
+
+
+def _gamma_one(g, alpha):
+    """One draw of PyTorch's ``sample_gamma``: ``alpha`` keeps the input's float type where PyTorch's does."""
+    f32 = np.float32
+    scale = 1.0
+    if alpha < 1:
+        if alpha == 0:
+            return 0.0
+        scale *= math.pow(1 - _u01(g), float(f32(1) / alpha) if alpha.dtype == f32 else 1.0 / alpha)
+        alpha = alpha + alpha.dtype.type(1)
+    d = float(alpha - (f32(1) / f32(3) if alpha.dtype == f32 else np.float64(f32(1) / f32(3))))
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        while True:
+            x = float(D.normal_serial(g, 1, 0.0, 1.0)[0])
+            y = 1.0 + c * x
+            if y > 0:
+                break
+        v = y * y * y
+        u = 1 - _u01(g)
+        xx = x * x
+        if u < 1.0 - float(f32(0.0331)) * xx * xx:
+            return scale * d * v
+        if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+            return scale * d * v
 
 
 def poisson(input, generator=None):
