@@ -4,7 +4,7 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
 
 __all__ = ['Adadelta']
 
@@ -26,19 +26,14 @@ class Adadelta(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        _fill_group_flags(self)
         for group in self.param_groups:
-            for key, value in (('foreach', None), ('maximize', False), ('differentiable', False),
-                               ('capturable', False)):
-                group.setdefault(key, value)
             _steps_as_tensors(self.state, group)
 
     @_no_grad_step
     def step(self, closure=None):
         """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            _adadelta_group(self.state, group)
-        return loss
+        return _step_groups(self, closure, _adadelta_group)
 
 
 def _adadelta_group(state, group):

@@ -4,7 +4,7 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+from .optimizer import Optimizer, _no_grad_step, _step_groups, _scalar, _step_tensor
 
 __all__ = ['NAdam']
 
@@ -41,10 +41,7 @@ class NAdam(Optimizer):
     @_no_grad_step
     def step(self, closure=None):
         """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            _nadam_group(self.state, group)
-        return loss
+        return _step_groups(self, closure, _nadam_group)
 
 
 def _nadam_state(state, p):

@@ -99,6 +99,24 @@ def _refuse_capturable(optimizer):
             raise AssertionError(f'If capturable=True, {what} must be on supported devices: {devices}.')
 
 
+_FLAG_DEFAULTS = (('foreach', None), ('maximize', False), ('differentiable', False), ('capturable', False))
+
+
+def _fill_group_flags(optimizer, extra=()):
+    """Give every param group the flags an older pickle lacks (PyTorch's ``__setstate__`` defaults)."""
+    for group in optimizer.param_groups:
+        for key, value in _FLAG_DEFAULTS + tuple(extra):
+            group.setdefault(key, value)
+
+
+def _step_groups(optimizer, closure, update):
+    """One optimizer step: the closure's loss, then ``update(state, group)`` for each param group."""
+    loss = _closure_loss(closure)
+    for group in optimizer.param_groups:
+        update(optimizer.state, group)
+    return loss
+
+
 def _closure_loss(closure):
     """Evaluate a step closure with grad enabled; None without a closure."""
     if closure is None:

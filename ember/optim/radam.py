@@ -3,7 +3,7 @@ import numpy as np
 
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
+from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar
 
 __all__ = ['RAdam']
 
@@ -25,19 +25,14 @@ class RAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        _fill_group_flags(self, (('decoupled_weight_decay', False),))
         for group in self.param_groups:
-            for key, value in (('foreach', None), ('maximize', False), ('differentiable', False),
-                               ('decoupled_weight_decay', False), ('capturable', False)):
-                group.setdefault(key, value)
             _steps_as_tensors(self.state, group)
 
     @_no_grad_step
     def step(self, closure=None):
         """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            _radam_group(self.state, group)
-        return loss
+        return _step_groups(self, closure, _radam_group)
 
 
 def _radam_group(state, group):
