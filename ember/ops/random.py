@@ -122,8 +122,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
             device=None, requires_grad=False, pin_memory=False):
     """Integers in [low, high) (int64 by default): ``randint(high, size)`` or ``randint(low, high, size)``."""
     args = list(args)
-    if size is None and args and isinstance(args[-1], (tuple, list, Tensor.__mro__[0])) and \
-            not isinstance(args[-1], (int, np.integer)):
+    if size is None and args and isinstance(args[-1], (tuple, list)):
         size = args.pop()
     if len(args) == 2:
         low, high = args
@@ -400,6 +399,8 @@ def poisson(input, generator=None):
 
 
 def _u01(g):
+    """One double uniform (``uniform_real_distribution<double>``) as a Python float: the per-element
+    loops of poisson and gamma draw one at a time, as PyTorch's do."""
     return (int(g._words64(1)[0]) & ((1 << 53) - 1)) * 2.0 ** -53
 
 
@@ -438,13 +439,11 @@ def _poisson_one(g, lam):
 def _iter_view(arr):
     """``arr`` with its axes in the order PyTorch's TensorIterator walks it (memory order: the largest
     stride outermost), so that samples land where PyTorch puts them in a strided tensor."""
-    if arr.ndim < 2 or arr.flags.c_contiguous:
-        return arr
-    order = sorted(range(arr.ndim), key=lambda d: -abs(arr.strides[d]) if arr.shape[d] > 1 else 0)
-    return arr.transpose(order)
+    return _iter_view_like(arr, arr)
 
 
 def _iter_view_like(other, like):
+    """``other`` (of ``like``'s shape) with its axes in the order TensorIterator walks ``like``."""
     if like.ndim < 2 or like.flags.c_contiguous:
         return other
     order = sorted(range(like.ndim), key=lambda d: -abs(like.strides[d]) if like.shape[d] > 1 else 0)
