@@ -330,6 +330,24 @@ def test_weighted_random_sampler_errors_match_torch(args):
     raises_same(lambda: eud.WeightedRandomSampler(*args), lambda: tud.WeightedRandomSampler(*args))
 
 
+@pytest.mark.parametrize('n,replicas', [(10, 3), (9, 3), (2, 5), (7, 2), (0, 2)])
+def test_distributed_sampler_matches_torch(n, replicas):
+    for kw in (dict(), dict(shuffle=False), dict(drop_last=True), dict(seed=7, drop_last=True)):
+        for rank in range(replicas):
+            es = eud.DistributedSampler(range(n), num_replicas=replicas, rank=rank, **kw)
+            ts = tud.DistributedSampler(range(n), num_replicas=replicas, rank=rank, **kw)
+            for epoch in (0, 3):
+                es.set_epoch(epoch)
+                ts.set_epoch(epoch)
+                assert list(es) == list(ts) and len(es) == len(ts), (kw, rank, epoch)
+    assert eud.distributed.DistributedSampler is eud.DistributedSampler
+
+
+@pytest.mark.parametrize('kwargs', [dict(num_replicas=2, rank=2), dict(num_replicas=3, rank=-1)])
+def test_distributed_sampler_errors_match_torch(kwargs):
+    raises_same(lambda: eud.DistributedSampler(range(4), **kwargs), lambda: tud.DistributedSampler(range(4), **kwargs))
+
+
 # -- datasets ------------------------------------------------------------------------------------------------
 
 def test_tensor_dataset_and_errors():
