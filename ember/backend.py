@@ -9,6 +9,7 @@ product), so the user's own NumPy and SciPy products keep theirs; larger ones us
 count, or the caller's.
 Without OpenBLAS this is a no-op. Nothing here changes the process at import."""
 import ctypes
+import math
 import os
 import warnings
 
@@ -86,7 +87,10 @@ def set_blas_threads(n):
 
 def gemm(a, b):
     """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then on
-    set_num_threads's count); the caller's thread count is put back after."""
+    set_num_threads's count); the caller's thread count is put back after. A stack of matrices times
+    one matrix is one 2-D product (see _fold)."""
+    if a.ndim > 2 and b.ndim == 2:
+        return _fold(a, b)
     if not BLAS.ready:
         BLAS.init()
     setter = BLAS.setter
@@ -103,6 +107,18 @@ def gemm(a, b):
         return a @ b
     finally:
         setter(n)
+
+
+def _fold(a, b):
+    """(..., n, k) @ (k, m) as one (N, k) @ (k, m) GEMM: NumPy runs one GEMM per leading index, each
+    re-reading b. (12, 64, 128) @ (128, 512): 579 -> 403 us; (35, 20, 200) @ (200, 10000) (an LSTM's
+    decoder): 112 -> 67 ms a step (min of interleaved runs). Non-contiguous a is copied first (cheap
+    next to the product)."""
+    if a.shape[-1] != b.shape[0]:
+        return a @ b    # NumPy's own error message
+    lead = a.shape[:-1]
+    r = gemm(a.reshape((math.prod(lead), a.shape[-1])), b)
+    return r.reshape(lead + (b.shape[1],))
 
 
 _SAME_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}
