@@ -1,8 +1,8 @@
 """``save``/``load``. ``save`` writes PyTorch's own checkpoint format (the zip ``torch.save`` writes:
 data.pkl, version records, raw storages), so PyTorch loads ember's files with ``weights_only=True``.
 ``load`` never runs code from a file: it reads PyTorch zip files through an unpickler that admits only
-tensors, storages, containers and plain values, and the data-only format older embers wrote (a JSON
-description and one ``.npy`` per storage)."""
+tensors, storages, containers and plain values, the data-only format older embers wrote (a JSON
+description and one ``.npy`` per storage), and PyTorch's legacy pre-1.6 format (``_legacyload``)."""
 import base64
 import collections
 import contextlib
@@ -461,6 +461,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     file is ever run: anything but tensors, containers and plain values raises ``UnpicklingError``."""
     _check_load_args(f, map_location, pickle_module, weights_only, mmap, pickle_load_args)
     with _reader(f) as fh:
+        if _is_legacy(fh, f if mmap else None):
+            from . import _legacyload
+            return _legacyload.load(fh, weights_only, pickle_load_args)
         with _open_zip(fh) as zf:
             kind, prefix = _find_record(zf)
             if kind == 'ember':
@@ -530,13 +533,26 @@ def _seekable(f):
         return hasattr(f, 'seek') and hasattr(f, 'tell')
 
 
-def _open_zip(fh):
+def _head(fh, n=4):
     pos = fh.tell()
-    head = fh.read(4)
+    head = fh.read(n)
     fh.seek(pos)
-    _require(head[:1] != b'\x80', 'refused to load a pickle file (the legacy torch.save format or a plain '
-             'pickle): unpickling can execute arbitrary code, so ember only reads zip archives written by '
-             'ember.save or torch.save')
+    return head
+
+
+def _is_legacy(fh, mmap_path):
+    """Whether ``fh`` holds PyTorch's legacy format (a pickle, or the older tar), read by _legacyload."""
+    if _head(fh, 1) != b'\x80' and _head(fh, 262)[257:] != b'ustar':
+        return False
+    if mmap_path is not None:
+        raise RuntimeError(f'mmap can only be used with files saved with `torch.save({mmap_path}, '
+                           '_use_new_zipfile_serialization=True), please torch.save your checkpoint with this '
+                           'option in order to use mmap.')
+    return True
+
+
+def _open_zip(fh):
+    head = _head(fh)
     _require(head in (b'PK\x03\x04', b'PK\x05\x06'),
              f'not a zip archive written by ember.save or torch.save (it starts with {head!r})')
     try:

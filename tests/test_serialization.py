@@ -307,8 +307,8 @@ def test_raw_pickle_with_reduce_payload_refused(tmp_path):
     refused(pickle.dumps(Payload(target), protocol=2), 'pickle')
     refused(pickle.dumps(Payload(target), protocol=0), 'not a zip')
     legacy = io.BytesIO()
-    torch.save({'w': torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
-    refused(legacy.getvalue(), 'legacy')
+    torch.save({'w': Payload(target)}, legacy, _use_new_zipfile_serialization=False)
+    refused(legacy.getvalue(), 'legacy-format')
     assert not os.path.exists(target)
 
 

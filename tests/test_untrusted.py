@@ -96,6 +96,35 @@ def ember_file(numel, shape, stride, payload_numel=4):
     return zip_bytes([('archive/ember.json', json.dumps(header)), ('archive/data/0.npy', raw)])
 
 
+def legacy_file(storages, keys=None, header=None):
+    """A legacy-format (pre-1.6) checkpoint: one float32 tensor per (key, declared numel, payload) in
+    ``storages``; ``header`` replaces the protocol-version pickle."""
+    class Storage:
+        def __init__(self, key, numel):
+            self.pid = ('storage', torch.FloatStorage, key, 'cpu', numel, None)
+
+    class Rebuild:
+        def __init__(self, key, numel):
+            self.storage = Storage(key, numel)
+
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor, (self.storage, 0, (1,), (1,))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return obj.pid if isinstance(obj, Storage) else None
+
+    out = io.BytesIO()
+    pickle.dump(0x1950a86a20f9469cfc6c, out, protocol=2)
+    out.write(header or pickle.dumps(1001, protocol=2))
+    pickle.dump({'little_endian': True}, out, protocol=2)
+    Pickler(out, protocol=2).dump({k: Rebuild(k, n) for k, n, _ in storages})
+    pickle.dump([k for k, _, _ in storages] if keys is None else keys, out, protocol=2)
+    for k, n, payload in storages:
+        out.write(struct.pack('<q', n) + payload)
+    return out.getvalue()
+
+
 def deflate(archive):
     """The same entries, deflated."""
     zf = zipfile.ZipFile(io.BytesIO(archive))
@@ -175,6 +204,18 @@ def test_checkpoint_bombs_and_differentials(tmp_path):
         case('printing a 2^26 x 16 stride-0 view copies nothing', 'repr', files['stride0'], seconds=2,
              equals=repr(torch.arange(16.).expand(2 ** 26, 16))),
     ]
+    half_gb = gb // 8   # float32 elements
+    for name, data, what, err in [
+        ('legacy_big', legacy_file([('0', gb, b'\0' * 16)]), 'declares 1 G elements the file lacks', 'more than the file'),
+        ('legacy_sum', legacy_file([(str(i), half_gb, b'\0' * 16) for i in range(9)]) + bytes(half_gb // 2),
+         'nine storages each within the file but together over it', 'more than the file'),
+        ('legacy_bytes8', legacy_file([], header=b'\x80\x04\x8e' + struct.pack('<Q', 1 << 34) + b'xx.'),
+         'BINBYTES8 length bomb in a header pickle', 'unreadable'),
+        ('legacy_memo', legacy_file([], header=pickle_bytes(b']r\xff\xff\xff\x7f')), 'memo index bomb', 'memo entry'),
+        ('legacy_good', legacy_file([('0', 1, b'\0\0\x80?')]), None, None)]:
+        path = write(tmp_path, name + '.pt', data)
+        cases.append(case(f'legacy format: {what}', 'load', path, err) if what else
+                     case('legacy format: hand-made file loads', 'repr', path, equals=repr({'0': torch.ones(1)})))
     for i, (what, value) in enumerate(bad_json):
         header = {'format': 'ember', 'version': 1, 'storages': [], 'tensors': [], 'root': value}
         path = write(tmp_path, f'json{i}.pt', zip_bytes([('archive/ember.json', json.dumps(header))]))
@@ -332,6 +373,9 @@ def test_mutation_fuzzer(tmp_path):
         ember.save(obj, path)           # PyTorch's format, as ember writes it
         files.append(str(path))
     files.append(write(tmp_path, 'ember_format.pt', ember_file(16, [4, 4], [4, 1], 16)))   # ember's own format
+    legacy = tmp_path / 'legacy.pt'
+    torch.save({'w': sd['w'], 'col': sd['w'][:, 1], 'n': [1, 'a']}, legacy, _use_new_zipfile_serialization=False)
+    files.append(str(legacy))
     cases = [case('fuzz', 'fuzz', {'files': files, 'seed': 0, 'truncations': 25, 'flips': 75}, seconds=60,
-                  equals=500)]
+                  equals=600)]
     run_bounded(tmp_path, cases)
