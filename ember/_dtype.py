@@ -87,6 +87,15 @@ def set_default_dtype(d):
     _RESULT.clear()
 
 
+_SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'int8': 'Char', 'int16': 'Short',
+                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool'}
+
+
+def scalar_name(np_dtype):
+    """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its kernel errors spell it."""
+    return _SCALAR_NAMES.get(np.dtype(np_dtype).name, np.dtype(np_dtype).name)
+
+
 def from_np(np_dtype):
     """ember dtype of a NumPy dtype; float64/int arrays keep their type as torch.from_numpy does."""
     try:

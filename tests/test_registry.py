@@ -120,8 +120,9 @@ def check_autograd(op, sample, ee, te, eleaves, tleaves, problems):
         if e.requires_grad != t.requires_grad:
             problems.append(f'output {i}: requires_grad {e.requires_grad}, PyTorch {t.requires_grad}')
             return
-        if t.grad_fn is not None and 'grad_fn' not in op.gaps and type(e.grad_fn).__name__ != t.grad_fn.name():
-            problems.append(f'output {i}: grad_fn {type(e.grad_fn).__name__}, PyTorch {t.grad_fn.name()}')
+        name = e.grad_fn.name() if e.grad_fn is not None else None
+        if t.grad_fn is not None and 'grad_fn' not in op.gaps and name != t.grad_fn.name():
+            problems.append(f'output {i}: grad_fn {name}, PyTorch {t.grad_fn.name()}')
     tg = [t for t in touts if t.requires_grad]
     eg = [e for e, t in zip(eouts, touts) if t.requires_grad]
     if not tg or not op.grad:

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from .._dtype import FROM_NP, DEFAULT, result_type_key, _scalar_dtype
+from .._dtype import FROM_NP, DEFAULT, result_type_key, _scalar_dtype, scalar_name
 from ..autograd.graph import Node
 from ..tensor import Tensor
 
@@ -75,6 +75,11 @@ def _scalar_as(s, rt):
     if rt._cat == 1:
         return int(s)
     return bool(s)
+
+
+def not_implemented(kernel, np_dtype):
+    """PyTorch's refusal of a dtype its kernel has no loop for: '"abs_cpu" not implemented for 'Bool''."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(np_dtype)}\'')
 
 
 def node_class(name, backward, saves=(), slots=(), doc=None):

@@ -12,7 +12,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
-from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error
+from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented
 from . import _special
 
 _NO = object()
@@ -51,10 +51,12 @@ def _broadcast_error(name, x, y):
     return RuntimeError(f'{name}: shapes {fmt_shape(xs)} and {fmt_shape(ys)} do not broadcast')
 
 
-def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False):
+def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
+           scalar_node=None):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
-    PyTorch's subtraction does)."""
+    PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
+    a Scalar overload do; ``scalar_node``: the grad_fn's name when ``other`` is a number)."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -81,11 +83,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         return ga, gb
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
+    scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
 
     def record(x, y, a, b, r):
         """Attach the backward node (operands may be tensors or Python scalars)."""
         xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
-        node = cls((x if xt else None, y if yt else None))
+        node = (cls if yt else scls)((x if xt else None, y if yt else None))
         xg, yg = xt and x._requires_grad, yt and y._requires_grad
         node._meta = (x._data.shape if xt else None, x._data.dtype if xg else None,
                       y._data.shape if yt else None, y._data.dtype if yg else None,
@@ -131,6 +134,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if GRAD.enabled and (input._requires_grad or other._requires_grad):
                     return record_tensors(input, other, a, b, r)
                 return Tensor._make(r)
+        if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise _not_tensor(name, input, other)
         try:
             x, y, a, b = arrays(input, other, float_out)
         except NotOperand:
@@ -149,6 +154,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
     op.node = cls
     return op
+
+
+def _not_tensor(name, x, y):
+    """PyTorch's TypeError for a number given to an op that takes two tensors."""
+    bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2, 'other')
+    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(bad).__name__}")
 
 
 _SUB_BOOL = ('Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a '
@@ -208,9 +219,10 @@ def _is_bool_arr(v):
     return isinstance(v, bool) or getattr(v, 'dtype', None) == np.bool_
 
 
-def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False):
+def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None):
     """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y
-    (``precise``: a float32 input is computed in float64 and rounded once, see _precise)."""
+    (``precise``: a float32 input is computed in float64 and rounded once, see _precise; ``refuse(dtype)``:
+    the exception PyTorch raises for a non-float dtype, or None)."""
     params = _params(backward)
     needs_x, needs_y = 'x' in params, 'y' in params
 
@@ -235,9 +247,14 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False)
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f'{type(input).__name__}') from None
         dt = a.dtype
-        if dt is not _F32 and dt.kind != 'f' and not int_ok:
-            a = a.astype(DEFAULT.np)
-            dt = a.dtype
+        if dt is not _F32 and dt.kind != 'f':
+            if refuse is not None:
+                e = refuse(dt)
+                if e is not None:
+                    raise e
+            if not int_ok:
+                a = a.astype(DEFAULT.np)
+                dt = a.dtype
         r = np_fn(a.astype(_F64)).astype(_F32) if precise and dt is _F32 else np_fn(a)
         if input._requires_grad and GRAD.enabled:
             node = _new_node(cls)
@@ -262,17 +279,18 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False)
 # -- arithmetic ---------------------------------------------------------------------------------------
 _add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
 _sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
-rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward1', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True)
+rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
+               scalar_node='RsubBackward1')
 mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
 _div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * a / (b * b),
               float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
-                 lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1])
+                 lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True)
 minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.less)[0],
-                 lambda g, a, b: _minmax_grads(g, a, b, np.less)[1])
+                 lambda g, a, b: _minmax_grads(g, a, b, np.less)[1], tensors_only=True)
 atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b / (a * a + b * b),
-               lambda g, a, b: -g * a / (a * a + b * b), float_out=True)
-_fmod_fn = _int_nonzero(xp.fmod)
+               lambda g, a, b: -g * a / (a * a + b * b), float_out=True, tensors_only=True)
+_fmod_fn = _int_nonzero(_no_bool(xp.fmod, 'fmod_cpu'))
 _fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
                  lambda g, a, b: -g * _quotient(np.trunc, a, b, g))
@@ -283,6 +301,10 @@ _remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g
 _remainder_r = binary('remainder', _remainder_fn, 'NotImplemented', lambda g, a, b: None,
                       lambda g, a, b: _not_implemented('remainder'))
 _remainder_r.node.name = lambda self: 'torch::autograd::NotImplemented'
+floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'NotImplemented',
+                      lambda g, a, b: _not_implemented('floor_divide'), lambda g, a, b: _not_implemented('floor_divide'),
+                      doc='Elementwise floor(input / other); PyTorch has no derivative for it (backward raises).')
+floor_divide.node.name = _remainder_r.node.name
 
 
 def _quotient(rnd, a, b, g):
@@ -305,9 +327,6 @@ def remainder(input, other, *, out=None):
         return _out(_remainder_r(input, other), out, 'remainder')
     return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out, 'remainder')
 
-
-floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'FloorDivideBackward0',
-                      lambda g, a, b: None, lambda g, a, b: None)
 
 
 def _minmax_grads(g, a, b, cmp):
@@ -460,6 +479,8 @@ def pow(input, exponent):
     if not isinstance(input, Tensor):
         if isinstance(input, bool) and exponent._data.dtype == np.bool_:
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        if isinstance(input, int) and exponent._data.dtype.kind in 'iu' and (exponent._data < 0).any():
+            return Tensor._make(_int_power(*binary_arrays(input, exponent)[2:]))
         return _pow2(input, exponent)
     if not isinstance(exponent, Tensor):
         exponent = as_operand(exponent)
@@ -475,8 +496,17 @@ def pow(input, exponent):
         if input._data.dtype == np.bool_ and exponent._data.dtype == np.bool_:
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
         if (exponent._data < 0).any():
-            raise RuntimeError('Integers to negative integer powers are not allowed.')
+            return Tensor._make(_int_power(*binary_arrays(input, exponent)[2:]))
     return _pow1(input, exponent)
+
+
+def _int_power(a, b):
+    """Integer a ** b with negative exponents as PyTorch's powi: 1 for base 1, +-1 for base -1, else 0."""
+    a, b = np.asarray(a), np.asarray(b)
+    neg = b < 0
+    r = np.power(a, np.where(neg, 0, b))
+    small = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+    return np.where(neg, small, r).astype(r.dtype)
 
 
 # -- unary math ---------------------------------------------------------------------------------------
@@ -494,7 +524,19 @@ def _precise(fn):
 
 
 
-neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True)
+def _refuse(kernel, kinds='b'):
+    """``refuse`` for unary(): PyTorch's kernel ``kernel`` has no loop for these dtype kinds ('b', 'iu')."""
+    return lambda dt: not_implemented(kernel, dt) if dt.kind in kinds else None
+
+
+def _refuse_bool(message):
+    """``refuse`` for unary(): a bool input raises RuntimeError(message)."""
+    return lambda dt: RuntimeError(message) if dt.kind == 'b' else None
+
+
+neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True, refuse=_refuse_bool(
+    'Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` '
+    'or `logical_not()` operator instead.'))
 negative = neg
 exp = unary('exp', xp.exp, 'ExpBackward0', lambda g, x, y: g * y, precise=True)
 exp2 = unary('exp2', xp.exp2, 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0), precise=True)
@@ -533,11 +575,16 @@ def _sigmoid(a):
 
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
 relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
-             lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True)
-abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True)
+             lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True,
+             refuse=_refuse_bool('Boolean inputs not supported for relu'))
+abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
 absolute = abs
+
+
 def _sign(a):
-    """np.sign, with 0 for NaN as PyTorch gives."""
+    """np.sign, with 0 for NaN as PyTorch gives (and a copy for bool, which NumPy refuses)."""
+    if a.dtype.kind == 'b':
+        return a.copy()
     r = xp.sign(a)
     if a.dtype.kind == 'f':
         nan = np.isnan(r)
@@ -547,11 +594,11 @@ def _sign(a):
 
 
 sign = unary('sign', _sign, 'SignBackward0', lambda g, x, y: g * 0, int_ok=True)
-sgn = sign
-floor = unary('floor', xp.floor, 'FloorBackward0', lambda g, x, y: g * 0, int_ok=True)
-ceil = unary('ceil', xp.ceil, 'CeilBackward0', lambda g, x, y: g * 0, int_ok=True)
-trunc = unary('trunc', xp.trunc, 'TruncBackward0', lambda g, x, y: g * 0, int_ok=True)
-frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g)
+sgn = unary('sgn', _sign, 'SgnBackward0', lambda g, x, y: g * 0, int_ok=True)
+floor = unary('floor', xp.floor, 'FloorBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('floor_vml_cpu'))
+ceil = unary('ceil', xp.ceil, 'CeilBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('ceil_vml_cpu'))
+trunc = unary('trunc', xp.trunc, 'TruncBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
+frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g, refuse=_refuse('frac_cpu', 'biu'))
 square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np.bool_ else a), 'PowBackward0',
                lambda g, x, y: g * 2 * x, int_ok=True)
 
@@ -578,7 +625,8 @@ def round(input, *, decimals=0):
     return _round(input) if decimals == 0 else _round_dec(input, decimals)
 
 
-_round = unary('round', xp.round, 'RoundBackward0', lambda g, x, y: g * 0, int_ok=True)
+_round = unary('round', xp.round, 'RoundBackward0', lambda g, x, y: g * 0, int_ok=True,
+               refuse=_refuse('round_vml_cpu'))
 
 
 class RoundBackward1(Node):
@@ -590,6 +638,8 @@ class RoundBackward1(Node):
 
 
 def _round_dec(input, decimals):
+    if input._data.dtype.kind != 'f':
+        raise not_implemented('round_cpu', input._data.dtype)
     r = np.round(input._data, decimals)
     if GRAD.enabled and input._requires_grad:
         return Tensor._make(r, RoundBackward1((input,)))
@@ -617,12 +667,12 @@ def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        r = input
-        if min is not None:
-            r = maximum(r, min)
-        if max is not None:
-            r = minimum(r, max)
-        return r
+        return _clamp_tensors(ClampBackward0, input, min, max)
+    return _clamp_numbers(ClampBackward1, input, min, max)
+
+
+def _clamp_numbers(cls, input, min, max):
+    """clamp with number bounds, recorded as ``cls`` (ClampBackward1, ClampMinBackward0, ClampMaxBackward0)."""
     a = input._data
     r = a
     if min is not None:
@@ -636,22 +686,118 @@ def clamp(input, min=None, max=None):
     if r is a:
         r = a.copy()
     if GRAD.enabled and input._requires_grad:
-        node = ClampBackward1((input,))
+        node = cls((input,))
         node._lo, node._hi = min, max
         node.save(input)
         return Tensor._make(r, node)
     return Tensor._make(r)
 
 
+class ClampMinBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+class ClampMaxBackward0(ClampBackward1):
+    __slots__ = ()
+
+
 clip = clamp
 
 
+class _Pointwise(Node):
+    """A pointwise op of several inputs (tensors or numbers, kept in ``_args``): ``formulas[i](g, *args)``
+    is input i's gradient, summed here over broadcast dims and cast to its dtype."""
+    __slots__ = ('_meta', '_args')
+    formulas = ()
+
+    def backward(self, g):
+        args = [a if v is None else v for a, v in zip(self._args, self.saved())]
+        return tuple(None if m is None else _fit(f(g, *args), *m) for f, m in zip(self.formulas, self._meta))
+
+
+def _pointwise_node(name, *formulas):
+    return type(name, (_Pointwise,), {'__slots__': (), 'formulas': formulas,
+                                      '__doc__': f'Backward of the pointwise op PyTorch records as {name}.'})
+
+
+def _record_pointwise(cls, args, r):
+    """``r`` as a tensor, the output of a ``cls`` node over ``args`` (tensors or numbers) when one needs grad."""
+    ts = [a if isinstance(a, Tensor) else None for a in args]
+    if not (GRAD.enabled and any(t is not None and t._requires_grad for t in ts)):
+        return Tensor._make(r)
+    node = cls(ts)
+    node._meta = tuple((t._data.shape, t._data.dtype) if t is not None and t._requires_grad else None for t in ts)
+    node._args = tuple(None if t is not None else a for t, a in zip(ts, args))
+    node.save(*ts)
+    return Tensor._make(r, node)
+
+
+def _promoted(*args):
+    """The arrays of tensor ``args`` cast to their PyTorch result dtype (numbers pass through)."""
+    from .._dtype import result_type
+    dt = result_type(*[a for a in args if isinstance(a, Tensor)]).np
+    return [a._data if not isinstance(a, Tensor) or a._data.dtype == dt else a._data.astype(dt)
+            if isinstance(a, Tensor) else a for a in args], dt
+
+
+def _in(x, lo, hi):
+    """Where the clamp of x passed x through."""
+    x = dual.data(x)
+    keep = np.ones(x.shape, bool) if lo is None else x >= dual.data(lo)
+    return keep if hi is None else keep & (x <= dual.data(hi))
+
+
+def _below(x, lo, hi):
+    """Where the lower bound won."""
+    w = dual.data(x) < dual.data(lo)
+    return w if hi is None else w & (dual.data(lo) < dual.data(hi))
+
+
+def _above(x, lo, hi):
+    """Where the upper bound won (also everywhere min > max)."""
+    w = dual.data(x) > dual.data(hi)
+    return w if lo is None else w | (dual.data(hi) < dual.data(lo))
+
+
+def _masked(g, m):
+    """g where m (broadcast to g's shape) holds, else 0."""
+    return dual.mask(g, np.broadcast_to(m, g.shape)) if m.shape != g.shape else dual.mask(g, m)
+
+
+ClampBackward0 = _pointwise_node('ClampBackward0', lambda g, x, lo, hi: _masked(g, _in(x, lo, hi)),
+                                 lambda g, x, lo, hi: _masked(g, _below(x, lo, hi)),
+                                 lambda g, x, lo, hi: _masked(g, _above(x, lo, hi)))
+ClampMinBackward1 = _pointwise_node('ClampMinBackward1', lambda g, x, lo, hi: _masked(g, _in(x, lo, None)),
+                                    lambda g, x, lo, hi: _masked(g, _below(x, lo, None)), None)
+ClampMaxBackward1 = _pointwise_node('ClampMaxBackward1', lambda g, x, lo, hi: _masked(g, _in(x, None, hi)), None,
+                                    lambda g, x, lo, hi: _masked(g, _above(x, None, hi)))
+
+
+def _clamp_tensors(cls, input, min, max):
+    """clamp with a tensor bound: the result dtype promotes all three; each bound gets the gradient where it won."""
+    (a, lo, hi), dt = _promoted(input, min, max)
+    r = a
+    if lo is not None:
+        r = np.maximum(r, lo)
+    if hi is not None:
+        r = np.minimum(r, hi)
+    if r is a:
+        r = a.copy()
+    return _record_pointwise(cls, (input, min, max), np.asarray(r, dt))
+
+
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    """max(input, min) elementwise."""
+    if isinstance(min, Tensor):
+        return _clamp_tensors(ClampMinBackward1, input, min, None)
+    return _clamp_numbers(ClampMinBackward0, input, min, None)
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    """min(input, max) elementwise."""
+    if isinstance(max, Tensor):
+        return _clamp_tensors(ClampMaxBackward1, input, None, max)
+    return _clamp_numbers(ClampMaxBackward0, input, None, max)
 
 
 class WhereBackward0(Node):
@@ -703,22 +849,72 @@ def _broadcast_arg(x, y):
         return y
 
 
+LerpBackward0 = _pointwise_node('LerpBackward0', lambda g, x, e, w: g * (1 - w), lambda g, x, e, w: g * w, None)
+LerpBackward1 = _pointwise_node('LerpBackward1', lambda g, x, e, w: g * (1 - w), lambda g, x, e, w: g * w,
+                                lambda g, x, e, w: g * (e - x))
+
+
 def lerp(input, end, weight):
-    """input + weight * (end - input)."""
-    return add(input, mul(sub(end, input), weight))
+    """input + weight * (end - input), computed as PyTorch's kernel does (from the nearer end)."""
+    wt = isinstance(weight, Tensor)
+    for what, t in (('end', end), ('weight', weight if wt else None)):
+        if t is not None and t._data.dtype != input._data.dtype:
+            raise RuntimeError(f'expected dtype {input.dtype.name.replace("32", "").replace("64", "")} for `{what}` '
+                               f'but got dtype {_c_name(t)}')
+    a, e = input._data, end._data
+    if a.dtype.kind != 'f':
+        raise not_implemented('lerp_kernel_tensor' if wt else 'lerp_kernel_scalar', a.dtype)
+    w = weight._data if wt else a.dtype.type(weight)
+    diff = e - a
+    r = np.where(np.abs(w) < 0.5, a + w * diff, e - diff * (1 - w)).astype(a.dtype, copy=False)
+    return _record_pointwise(LerpBackward1 if wt else LerpBackward0, (input, end, weight), r)
+
+
+def _c_name(t):
+    """The C type name PyTorch's dtype checks print ('float', 'double', 'long')."""
+    return {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
+            'bool': 'bool'}.get(t._data.dtype.name, t._data.dtype.name)
+
+
+AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (t2 * v),
+                                   lambda g, x, t1, t2, v: g * (t1 * v), None)
+AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (v / t2),
+                                   lambda g, x, t1, t2, v: -g * v * t1 / (t2 * t2), None)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
-    return add(input, mul(mul(tensor1, tensor2), value))
+    """input + value * tensor1 * tensor2 (one node, PyTorch's order of operations)."""
+    (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
+    v = _value(value, dt)
+    return _record_pointwise(AddcmulBackward0, (input, tensor1, tensor2, v), np.asarray(a + v * t1 * t2, dt))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
-    return add(input, mul(div(tensor1, tensor2), value))
+    """input + value * tensor1 / tensor2 (floating tensors only, as in PyTorch)."""
+    if tensor1._data.dtype.kind in 'biu' and tensor2._data.dtype.kind in 'biu':
+        raise RuntimeError(_ADDCDIV_INT)
+    (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
+    v = _value(value, dt)
+    return _record_pointwise(AddcdivBackward0, (input, tensor1, tensor2, v), np.asarray(a + v * t1 / t2, dt))
+
+
+def _value(value, dt):
+    """addcmul/addcdiv's ``value`` in the result's dtype (truncated for integer results, as PyTorch casts it)."""
+    return float(value) if dt.kind == 'f' else int(value)
+
+
+_ADDCDIV_INT = ('Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a '
+                'true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + '
+                'value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * '
+                'tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: '
+                '(input + value * tensor1 / tensor2), for all dtypes.')
 
 
 # -- comparisons and logic (not differentiable) --------------------------------------------------------
-def _compare(np_fn, name):
+def _compare(np_fn, name, tensors_only=False):
     def op(input, other):
+        if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+            raise _not_tensor(name, input, other)
         try:
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:
@@ -739,9 +935,9 @@ le = _compare(np.less_equal, 'le')
 gt = _compare(np.greater, 'gt')
 ge = _compare(np.greater_equal, 'ge')
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-logical_and = _compare(np.logical_and, 'logical_and')
-logical_or = _compare(np.logical_or, 'logical_or')
-logical_xor = _compare(np.logical_xor, 'logical_xor')
+logical_and = _compare(np.logical_and, 'logical_and', True)
+logical_or = _compare(np.logical_or, 'logical_or', True)
+logical_xor = _compare(np.logical_xor, 'logical_xor', True)
 
 
 def _bitwise(np_fn, name):
