@@ -45,6 +45,12 @@ _ERFC_ASYM = (0.03125, (
     -6542.012330516987, 39000.76513280349, -251512.96302162454,
     2141398.368987504, -15830867.112101553))
 
+# erf(sqrt(y)) / sqrt(y) on [0, 4], degree 9: worst error 39998746.03 x 2**-52 (for float32 evaluation)
+_ERF_SMALL_F32 = (2.0, (
+    0.6749332411831943, -0.13055593088225684, 0.029869720389521376,
+    -0.006082841975408958, 0.001070649733126795, -0.00016360025835058698,
+    2.186532223595939e-05, -2.6110724311780047e-06, 3.05646238354205e-07,
+    -2.928385886248094e-08))
 
 _BLOCK = 32768   # elements per block in ``blocked``
 
@@ -114,6 +120,21 @@ def erf(a):
     if big.any():
         v = a[big]
         out[big] = np.copysign(1.0 - _erfc_tail(np.abs(v)), v)
+    return out
+
+
+def erf_in_precision(a):
+    """erf of a float array to its own precision: float32 evaluated in float32 (within 3 ulps, a third of
+    values 1 ulp off correctly rounded; 0.77 ms against 3.6 ms for 393k values, GPT step 66 -> 61 ms, min
+    of interleaved runs),
+    for GELU, whose PyTorch float32 kernel has its own erf approximation; other dtypes as ``erf``."""
+    if a.dtype != np.float32:
+        return blocked(erf, a)
+    out = a * _poly(_ERF_SMALL_F32, a * a)
+    big = np.abs(a) >= 2.0
+    big |= np.isnan(a)
+    if big.any():
+        out[big] = erf(a[big].astype(np.float64))
     return out
 
 

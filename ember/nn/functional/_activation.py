@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import ops
 from ...backend import select
-from ...ops import pointwise, reduction
+from ...ops import _special, pointwise, reduction
 from ...ops.inplace import make_inplace
 from ...tensor import Tensor
 from ._fused import fused, record
@@ -174,7 +174,13 @@ def _gelu_backward(self, g):
         x2 = x * x
         t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
         return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2)),)
-    return (g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI),)
+    d = np.multiply(x, x, out=np.empty_like(x))  # in place: 578 -> 384 us for 393k float32 (interleaved min)
+    d *= -0.5
+    np.exp(d, out=d)
+    d *= x
+    d *= _INV_SQRT_2PI
+    d += cdf
+    return (g * d,)
 
 
 def _gelu_ref(ctx, x):
@@ -194,7 +200,7 @@ def gelu(input, approximate='none'):
     if approximate == 'tanh':
         out = (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
         return record(GeluBackward0, (input,), out, ctx=(approximate, None))
-    cdf = pointwise._erf(a * a.dtype.type(_SQRT1_2))
+    cdf = _special.erf_in_precision(a * a.dtype.type(_SQRT1_2))
     cdf += 1
     cdf *= 0.5
     return record(GeluBackward0, (input,), (a * cdf).astype(a.dtype, copy=False), ctx=(approximate, cdf))
