@@ -500,7 +500,7 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
 
 def bernoulli_(t, p=0.5, *, generator=None):
     """Fill with 1 (probability p, a number or a tensor) or 0. A number p draws one double uniform per
-    element (PyTorch's path on AMD CPUs and without MKL)."""
+    element (the path of PyTorch's released builds on every CPU, docs/RANDOM.md)."""
     g = _gen(generator)
     from .inplace import check_inplace, overwritten
     if isinstance(p, Tensor):
