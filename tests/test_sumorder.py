@@ -51,3 +51,31 @@ def test_sum_through_autograd_bits(n):
     es.backward()
     ts.backward()
     _same_bits(e.grad, t.grad)
+
+
+@pytest.mark.parametrize('rows', [1, 3, 4, 7, 16, 17, 60, 64, 129, 257, 1000, 4097])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_outer_sum_bits(rows, dtype):
+    """Sums over leading dims (batch sums: bias gradients, mean(0), BatchNorm1d statistics) in PyTorch's
+    outer-reduction order: column blocks by the cascade, the rest by four interleaved row accumulators."""
+    for cols in (1, 2, 3, 4, 5, 8, 9, 12, 31, 32, 33, 40, 100):
+        if rows * cols > 32768:
+            continue
+        x = _data(rows * cols, dtype, rows + cols).reshape(rows, cols)
+        _same_bits(ember.from_numpy(x).sum(0), torch.from_numpy(x).sum(0))
+        _same_bits(ember.from_numpy(x).mean(0, keepdim=True), torch.from_numpy(x).mean(0, keepdim=True))
+    x = _data(6 * 5 * 7, dtype, rows).reshape(6, 5, 7)
+    _same_bits(ember.from_numpy(x).sum((0, 1)), torch.from_numpy(x).sum((0, 1)))
+
+
+def test_broadcast_gradient_bits():
+    """The gradient of a broadcast operand (a bias added to a batch) is the batch sum of the incoming
+    gradient, in PyTorch's order too."""
+    x = _data(64 * 20, np.float32, 3).reshape(64, 20)
+    w = _data(64 * 20, np.float32, 4).reshape(64, 20)
+    grads = []
+    for T in (ember, torch):
+        b = T.zeros(20, requires_grad=True)
+        ((T.from_numpy(x) + b) * T.from_numpy(w)).sum().backward()
+        grads.append(b.grad)
+    _same_bits(*grads)

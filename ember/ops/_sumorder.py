@@ -18,31 +18,46 @@ def _ceil_log2(n):
 
 
 def _seq(rows):
-    """Sequential sum over axis 0 (left to right, starting from zero)."""
-    return np.cumsum(rows, axis=0, dtype=rows.dtype)[-1] if len(rows) else np.zeros(rows.shape[1:], rows.dtype)
+    """Sequential sum over axis 0, from a zero accumulator (at most a few rows here)."""
+    acc = np.zeros(rows.shape[1:], rows.dtype)
+    for r in rows:
+        acc = acc + r
+    return acc
 
 
 def _cascade(rows):
-    """PyTorch's multi_row_sum: sequential blocks of 2**p rows folded into a 4-level cascade."""
+    """PyTorch's multi_row_sum over axis 0: sequential blocks of 2**p rows; a level-1 accumulator adds block
+    totals in sequence and hands its total up every 2**p blocks (so do levels 2 and 3 above it, level 3
+    never handing on); the leftover rows' sum then takes the open accumulators in level order. Each
+    level is one NumPy pass over the totals of the level below (no Python loop over blocks)."""
     size = rows.shape[0]
     power = max(4, _ceil_log2(size) // _LEVELS)
     step = 1 << power
-    mask = step - 1
-    acc = np.zeros((_LEVELS,) + rows.shape[1:], rows.dtype)
-    i = 0
-    while i + step <= size:
-        acc[0] = _seq(np.concatenate([acc[0][None], rows[i:i + step]]))
-        i += step
-        for j in range(1, _LEVELS):
-            acc[j] += acc[j - 1]
-            acc[j - 1] = 0
-            if i & (mask << (j * power)):
-                break
-    if i < size:
-        acc[0] = _seq(np.concatenate([acc[0][None], rows[i:]]))
-    for j in range(1, _LEVELS):
-        acc[0] += acc[j]
-    return acc[0]
+    full = size // step * step
+    result = _seq(rows[full:])
+    totals = _chunk_sums(rows[:full], step)
+    for level in range(1, _LEVELS):
+        if not len(totals):
+            break       # the open accumulators above are zero: adding them changes nothing
+        done = len(totals) // step * step if level < _LEVELS - 1 else 0
+        result = result + _seq(totals[done:])
+        totals = _chunk_sums(totals[:done], step)
+    return result
+
+
+def _chunk_sums(rows, step):
+    """Sequential sums of consecutive chunks of ``step`` rows (len(rows) a multiple of step). NumPy reduces
+    a middle axis row by row, in order (its pairwise summation applies only along the innermost axis,
+    so a single trailing column goes through the loop)."""
+    if not len(rows):
+        return rows[:0]
+    chunks = rows.reshape((-1, step) + rows.shape[1:])
+    if rows[:1].size > 1:
+        return np.add.reduce(chunks, axis=1)
+    acc = np.zeros(chunks.shape[:1] + chunks.shape[2:], rows.dtype)
+    for k in range(step):
+        acc = acc + chunks[:, k]
+    return acc
 
 
 def _rows_sum(x):
@@ -76,6 +91,32 @@ def _scalar_rows_sum(x):
     for i in range(groups * _ILP, n):
         part[0] += x[:, i]
     return ((part[0] + part[1]) + part[2]) + part[3]
+
+
+def _outer_sum(x):
+    """Sum over axis 0 of a C-contiguous 2-D array (M rows, N columns), as PyTorch's outer reductions add:
+    columns in blocks of four vectors (or, below one vector of columns, four scalars) each take the
+    cascade over all rows; the remaining columns take ``row_sum``: rows dealt to four interleaved
+    accumulators (row i to accumulator i % 4) with the cascade, the leftover rows into the first, then
+    the four added in order."""
+    m, n = x.shape
+    width = 32 // x.itemsize
+    block = _ILP * width if n >= width else _ILP
+    split = n - n % block
+    out = np.empty(n, x.dtype)
+    if split:
+        out[:split] = _cascade(x[:, :split])
+    if split < n:
+        rest = x[:, split:]
+        groups = m // _ILP
+        if groups:
+            part = _cascade(rest[:groups * _ILP].reshape(groups, _ILP, n - split))
+        else:
+            part = np.zeros((_ILP, n - split), x.dtype)
+        for i in range(groups * _ILP, m):
+            part[0] += rest[i]
+        out[split:] = ((part[0] + part[1]) + part[2]) + part[3]
+    return out
 
 
 def flat_sum(x):
@@ -166,4 +207,8 @@ def ordered_sum(a, axis=None, keepdims=False):
         lead = a.shape[:-1]
         r = _rows_sum(a.reshape(-1, a.shape[-1])).reshape(lead)
         return r[..., None] if keepdims else r
+    if tuple(axis) == tuple(range(len(axis))) and a.flags.c_contiguous and a.size <= _LIMIT:
+        lead = len(axis)
+        r = _outer_sum(a.reshape(-1, int(np.prod(a.shape[lead:])))).reshape(a.shape[lead:])
+        return r.reshape((1,) * lead + r.shape) if keepdims else r
     return None

@@ -282,7 +282,7 @@ _sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: g, lambda g, 
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
                scalar_node='RsubBackward1')
 mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
-_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * a / (b * b),
+_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True)
