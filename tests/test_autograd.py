@@ -394,8 +394,22 @@ def test_functional_jacobian_hessian_vjp_jvp():
 
 
 def test_variable_legacy():
-    v = ember.autograd.Variable(ember.tensor([1., 2.]), requires_grad=True)
-    assert isinstance(v, ember.Tensor) and v.requires_grad
+    """Variable(t, requires_grad=True) is a new leaf sharing t's memory; t itself is not changed (old
+    tutorials then compute with both and print which one carries a grad_fn)."""
+    def facts(T):
+        t = T.tensor([[1., 2.], [3., 4.]])
+        v = T.autograd.Variable(t, requires_grad=True)
+        y = T.ones(2, requires_grad=True) * 2
+        v2 = T.autograd.Variable(y)
+        t.add_(1)
+        return (v is t, t.requires_grad, v.requires_grad, v.is_leaf, v.tolist(), T.mean(t * t).grad_fn is None,
+                isinstance(t, T.autograd.Variable), v2.requires_grad, v2.grad_fn is None)
+    assert facts(ember) == facts(torch)
+    for T in (ember, torch):
+        with pytest.raises(TypeError, match='Variable data has to be a tensor, but got int'):
+            T.autograd.Variable(3)
+        with pytest.warns(UserWarning, match='volatile was removed'):
+            T.autograd.Variable(T.ones(1), volatile=True)
 
 
 def test_version_counter_error():

@@ -8,6 +8,7 @@ from . import engine
 from .engine import run_backward
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional, graph
+from .variable import Variable
 
 __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad', 'set_grad_enabled',
            'inference_mode', 'gradcheck', 'gradgradcheck', 'functional']
@@ -68,13 +69,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         from ..ops.creation import zeros_like
         res = tuple(zeros_like(i) if r is None else r for r, i in zip(res, inputs))
     return res
-
-
-def Variable(data, requires_grad=False, volatile=False):
-    """The pre-0.4 wrapper: today just the tensor itself (with ``requires_grad`` set)."""
-    from ..tensor import Tensor
-    if not isinstance(data, Tensor):
-        raise TypeError(f'Variable data has to be a tensor, but got {type(data).__name__}')
-    if requires_grad:
-        data.requires_grad_(True)
-    return data
