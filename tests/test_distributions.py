@@ -293,22 +293,64 @@ def test_rsample_gradients_are_the_reparameterization(name):
         np.testing.assert_allclose(grads[1].numpy(), eps.sum(0), rtol=1e-10, atol=1e-12)
 
 
-def test_gamma_and_beta_rsample_gradients():
-    """Implicit reparameterization: per-sample dx/dalpha as PyTorch's _standard_gamma_grad (which is itself
-    an approximation, ~1e-3), and the average gradient equals the derivative of the mean."""
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_gamma_beta_dirichlet_rsample_match_pytorch_bit_for_bit(dtype):
+    """Same seed: the samples and the reparameterized gradients (PyTorch's own approximations,
+    _standard_gamma_grad and _dirichlet_grad with _Dirichlet's simplex projection) equal PyTorch's."""
+    def run(L):
+        L.manual_seed(5)
+        dt = getattr(L, dtype)
+        conc = L.tensor([0.3, 1.0, 4.0, 30.0], dtype=dt, requires_grad=True)
+        rate = L.tensor([1.0, 2.0, 0.5, 3.0], dtype=dt, requires_grad=True)
+        g = L.distributions.Gamma(conc, rate).rsample((60,))
+        c = L.tensor([[0.5, 2.0, 3.0], [7.0, 9.0, 0.2], [12.0, 15.0, 8.0]], dtype=dt, requires_grad=True)
+        d = L.distributions.Dirichlet(c).rsample((40,))
+        ab = L.tensor([2.0, 0.4], dtype=dt, requires_grad=True)
+        beta = L.distributions.Beta(ab[0], ab[1]).rsample((50,))
+        w = L.linspace(-1, 2, 9, dtype=dt).reshape(3, 3)
+        ((g * g).sum() + (d * w).sum() + beta.sum()).backward()
+        return [t.detach().numpy() for t in (g, d, beta, conc.grad, rate.grad, c.grad, ab.grad)], type(d.grad_fn).__name__
+    (mine, node), (ref, ref_node) = run(ember), run(torch)
+    assert node == ref_node == '_DirichletBackward'
+    for m, r in zip(mine, ref):
+        assert m.dtype == r.dtype
+        np.testing.assert_array_equal(m, r)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_reparameterized_gradient_kernels_equal_pytorch(dtype):
+    """torch._standard_gamma_grad and torch._dirichlet_grad over every branch of their approximations
+    (Taylor series, saddle points, rational corrections), to the last bit."""
+    rng = np.random.default_rng(1)
+    alpha = np.concatenate([rng.uniform(0.01, 3, 300), rng.uniform(3, 40, 300)]).astype(dtype)
+    x = np.maximum(rng.gamma(alpha), np.finfo(dtype).tiny).astype(dtype)
+    mine = ember._standard_gamma_grad(ember.tensor(alpha), ember.tensor(x)).numpy()
+    ref = torch._standard_gamma_grad(torch.tensor(alpha), torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(mine, ref)
+    a, b = rng.uniform(0.05, 15, 600).astype(dtype), rng.uniform(0.05, 15, 600).astype(dtype)
+    xs = np.clip(rng.beta(a, b), np.finfo(dtype).tiny, 1 - np.finfo(dtype).eps).astype(dtype)
+    args = [xs, a, (a + b).astype(dtype)]
+    mine = ember._dirichlet_grad(*map(ember.tensor, args)).numpy()
+    np.testing.assert_array_equal(mine, torch._dirichlet_grad(*map(torch.tensor, args)).numpy())
+
+
+def test_sample_dirichlet_refuses_what_pytorch_refuses():
+    for L in (ember, torch):
+        with pytest.raises(RuntimeError, match='^derivative for aten::_sample_dirichlet is not implemented$'):
+            L._sample_dirichlet(L.ones(2, 3, requires_grad=True)).sum().backward()
+        with pytest.raises((RuntimeError, NotImplementedError), match='"dirichlet" not implemented for \'Long\''):
+            L._sample_dirichlet(L.ones(2, 3, dtype=L.int64))
+
+
+def test_gamma_and_beta_rsample_gradients_average_to_the_mean_derivative():
+    """The average of the per-sample gradients is the derivative of the mean (a check on the formulas
+    that does not depend on PyTorch)."""
     ember.manual_seed(2)
     conc = ember.tensor([0.3, 1.0, 4.0, 30.0], dtype=ember.float64, requires_grad=True)
     rate = ember.tensor([1.0, 2.0, 0.5, 3.0], dtype=ember.float64, requires_grad=True)
-    x = ember.distributions.Gamma(conc, rate).rsample((4000,))
-    x.mean(0).sum().backward()
+    ember.distributions.Gamma(conc, rate).rsample((4000,)).mean(0).sum().backward()
     np.testing.assert_allclose(conc.grad.numpy(), 1 / rate.detach().numpy(), rtol=0.1)
     np.testing.assert_allclose(rate.grad.numpy(), -conc.detach().numpy() / rate.detach().numpy() ** 2, rtol=0.1)
-    xs = ember.distributions.Gamma(conc, 1.0).sample((50,))
-    from ember.distributions.gamma import _standard_gamma_grad
-    mine = _standard_gamma_grad(xs.numpy(), np.broadcast_to(conc.detach().numpy(), xs.shape))
-    ref = torch._standard_gamma_grad(torch.tensor(np.broadcast_to(conc.detach().numpy(), xs.shape).copy()),
-                                     torch.tensor(xs.numpy())).numpy()
-    np.testing.assert_allclose(mine, ref, rtol=3e-3)
     a = ember.tensor(2.0, dtype=ember.float64, requires_grad=True)
     b = ember.tensor(3.0, dtype=ember.float64, requires_grad=True)
     ember.distributions.Beta(a, b).rsample((6000,)).mean().backward()

@@ -1,24 +1,35 @@
 """The Dirichlet distribution over the probability simplex."""
-import numpy as np
-
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
+from ..autograd.function import Function, once_differentiable
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .gamma import _standard_gamma
-from .utils import _finfo
 
 __all__ = ['Dirichlet']
 
 
-def _sample_dirichlet(concentration):
-    """Gamma(concentration_i, 1) draws normalized over the last dim (PyTorch's sampler draws the same way),
-    clamped away from 0. Differentiable: the gammas carry implicit reparameterization gradients (an
-    unbiased estimator; PyTorch's ``_dirichlet_grad`` differentiates the Beta marginals instead)."""
-    gammas = _standard_gamma(concentration)
-    x = gammas / gammas.sum(-1, keepdim=True)
-    np.maximum(x._data, _finfo(x.dtype).tiny, out=x._data)
-    return x
+def _Dirichlet_backward(x, concentration, grad_output):
+    """The gradient through Dirichlet samples x: per-coordinate Beta-marginal gradients
+    (``_dirichlet_grad``), projected onto the simplex as PyTorch's ``_Dirichlet.backward`` does."""
+    total = concentration.sum(-1, True).expand_as(concentration)
+    grad = ops._dirichlet_grad(x, concentration, total)
+    return grad * (grad_output - (x * grad_output).sum(-1, True))
+
+
+class _Dirichlet(Function):
+    """``_sample_dirichlet`` with its reparameterized gradient (grad_fn ``_DirichletBackward``)."""
+
+    @staticmethod
+    def forward(ctx, concentration):
+        x = ops._sample_dirichlet(concentration)
+        ctx.save_for_backward(x, concentration)
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        x, concentration = ctx.saved_tensors
+        return _Dirichlet_backward(x, concentration, grad_output)
 
 
 class Dirichlet(ExponentialFamily):
@@ -41,7 +52,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        return _sample_dirichlet(self.concentration.expand(shape))
+        return _Dirichlet.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -10,7 +10,7 @@ from .._dtype import DEFAULT, to_np
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
 from ..tensor import Tensor, _check_device
-from . import _distributions as D
+from . import _distributions as D, _reparam
 from ._util import shape_arg
 from .creation import _finish
 
@@ -344,7 +344,8 @@ def _multinomial_row(g, row, n):
 def _standard_gamma(input, generator=None):
     """Gamma(alpha, 1) samples for each alpha in ``input`` (``torch._standard_gamma``): PyTorch's CPU
     sampler, Marsaglia and Tsang's method with the boost for alpha < 1, in double precision from double
-    uniforms and the scalar normal path (its cached sample included), floored at the dtype's tiny."""
+    uniforms and the scalar normal path (its cached sample included), floored at the dtype's tiny.
+    Differentiable in alpha through ``_standard_gamma_grad``, as PyTorch's."""
     alpha = input._data
     if alpha.dtype.kind != 'f':
         raise NotImplementedError(f'"gamma_cpu" not implemented for \'{_INT_NAMES[alpha.dtype.name]}\'')
@@ -355,7 +356,85 @@ def _standard_gamma(input, generator=None):
     vals = [_gamma_one(g, work(a)) for a in _iter_view_like(alpha, out).ravel().tolist()]
     view[...] = np.maximum(np.array(vals, np.float64), np.finfo(alpha.dtype).tiny).astype(alpha.dtype).reshape(
         view.shape)
-    return Tensor._make(out)
+    return _record(out, StandardGammaBackward0, input)
+
+
+def _record(out, node_cls, input):
+    """Wrap ``out``; when ``input`` requires grad, ``node_cls`` (saving input and output) is its grad_fn."""
+    from ..autograd.grad_mode import GRAD
+    if not (GRAD.enabled and input.requires_grad):
+        return Tensor._make(out)
+    node = node_cls((input,))
+    result = Tensor._make(out, node)
+    node.save(input)
+    node.save_output(result)
+    return result
+
+
+def _graph_node(name, backward):
+    from ..autograd.graph import Node
+    return type(name, (Node,), {'__slots__': (), 'backward': backward, '__doc__': backward.__doc__})
+
+
+def _standard_gamma_backward(self, g):
+    """grad * _standard_gamma_grad(alpha, sample); that gradient is itself not differentiable."""
+    from ..autograd import dual
+    alpha, x = self.saved()
+    grad = _reparam.standard_gamma_grad_array(dual.data(alpha), dual.data(x))
+    return g * (grad if dual.is_array(g) else dual.const(grad, g))
+
+
+def _not_implemented_backward(self, g):
+    """PyTorch has no derivative for this op."""
+    raise RuntimeError(f'derivative for aten::{self._op} is not implemented')
+
+
+StandardGammaBackward0 = _graph_node('StandardGammaBackward0', _standard_gamma_backward)
+SampleDirichletBackward0 = _graph_node('SampleDirichletBackward0', _not_implemented_backward)
+SampleDirichletBackward0._op = '_sample_dirichlet'
+
+
+def _float_op(name, *arrays):
+    for a in arrays:
+        if a.dtype.kind != 'f' or a.dtype == np.float16:
+            raise NotImplementedError(f'"{name}" not implemented for \'{_dtype_name(a.dtype)}\'')
+
+
+def _dtype_name(nd):
+    return 'Half' if nd == np.float16 else _INT_NAMES.get(nd.name, nd.name)
+
+
+def _standard_gamma_grad(self, output):
+    """``torch._standard_gamma_grad(alpha, x)``: d x / d alpha of Gamma(alpha, 1) samples x at fixed CDF,
+    PyTorch's approximation to the bit (``ops/_reparam.py``)."""
+    _float_op('_standard_gamma_grad_cpu', self._data, output._data)
+    return Tensor._make(_reparam.standard_gamma_grad_array(self._data, output._data.astype(self._data.dtype)))
+
+
+def _dirichlet_grad(x, alpha, total):
+    """``torch._dirichlet_grad(x, alpha, total)``: the reparameterized gradient of Beta(alpha, total - alpha)
+    samples x with respect to alpha, divided by 1 - x (PyTorch's approximation, ``ops/_reparam.py``)."""
+    _float_op('_dirichlet_grad_cpu', x._data)
+    nd = x._data.dtype
+    return Tensor._make(_reparam.dirichlet_grad_array(x._data, alpha._data.astype(nd), total._data.astype(nd)))
+
+
+def _sample_dirichlet(input, generator=None):
+    """``torch._sample_dirichlet``: Gamma(alpha_i, 1) draws in double precision (whatever the dtype, as
+    PyTorch's kernel), normalized over the last dim in double, rounded to the dtype and kept inside
+    [tiny, 1) (the largest value below 1)."""
+    alpha = input._data
+    _float_op('dirichlet', alpha)
+    g = _gen(generator)
+    gam = np.empty(alpha.shape, np.float64)
+    view = _iter_view(gam)
+    vals = [_gamma_one(g, np.float64(a)) for a in _iter_view_like(alpha, gam).ravel().tolist()]
+    view[...] = np.maximum(np.array(vals, np.float64), np.finfo(np.float64).tiny).reshape(view.shape)
+    total = Tensor._make(gam).sum(-1, keepdim=True)._data if gam.ndim else gam
+    nd = alpha.dtype
+    ret = (gam / total).astype(nd)
+    np.clip(ret, np.finfo(nd).tiny, np.nextafter(nd.type(1), nd.type(0)), out=ret)
+    return _record(ret, SampleDirichletBackward0, input)
 
 
 def _gamma_one(g, alpha):
