@@ -2,6 +2,7 @@
 __version__ = '0.1.0'
 
 import functools as _functools
+import math as _math
 
 from . import aliasing as _aliasing
 
@@ -37,6 +38,8 @@ from .amp import autocast
 from .amp.autocast_mode import is_autocast_enabled, get_autocast_dtype
 
 strided = 'torch.strided'
+inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
+newaxis = None
 contiguous_format = preserve_format = channels_last = None
 
 

@@ -203,7 +203,8 @@ class Tensor:
         return self._data.nbytes
 
     def stride(self, dim=None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        a = self._data
+        st = tuple(s // a.itemsize for s in a.strides) if a.size else _empty_strides(a.shape)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
@@ -486,6 +487,8 @@ class Tensor:
         """With no argument the type name (``'torch.FloatTensor'``); otherwise a cast (see ``to``)."""
         if dtype is None:
             return 'torch.' + _NP_TYPE_NAME[self._data.dtype.name]
+        if isinstance(dtype, _CudaLegacyMeta) or isinstance(dtype, str) and dtype.startswith('torch.cuda.'):
+            _check_device('cuda')
         if isinstance(dtype, str):
             dtype = _LEGACY_BY_NAME[dtype.split('.')[-1]]
         if isinstance(dtype, type) and issubclass(dtype, _LegacyTensorType):
@@ -535,6 +538,16 @@ def user_state(t):
     """The attributes a copy or a pickle of ``t`` carries: all but its place in autograd's graph (a copy
     gets its own AccumulateGrad and version counter)."""
     return {k: v for k, v in t.__dict__.items() if k not in _AUTOGRAD_STATE}
+
+
+def _empty_strides(shape):
+    """A tensor with no elements has the strides of a contiguous one, sizes of 0 counting as 1 (PyTorch's
+    convention; NumPy reports zeros for them)."""
+    st, step = [], 1
+    for n in reversed(shape):
+        st.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(st))
 
 
 def _init(t, arr, grad_fn):
@@ -604,3 +617,20 @@ ByteTensor = _legacy('ByteTensor', _dtype.uint8)
 BoolTensor = _legacy('BoolTensor', _dtype.bool_)
 _LEGACY_BY_NAME = {c.__name__: c for c in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                                            ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+
+
+class _CudaLegacyMeta(type):
+    """``torch.cuda.FloatTensor`` and kin in a CPU-only build: the classes exist (``Tensor =
+    torch.cuda.FloatTensor if cuda else torch.FloatTensor`` runs), no tensor is one, and making one fails."""
+    def __instancecheck__(cls, obj):
+        return False
+
+    def __repr__(cls):
+        return f"<class 'torch.cuda.{cls.__name__}'>"
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError(f'type torch.cuda.{cls.__name__} not available. Torch not compiled with CUDA enabled.')
+
+
+CUDA_LEGACY = {c.__name__: _CudaLegacyMeta(c.__name__, (), {'dtype': c.dtype, '__module__': 'torch.cuda'})
+               for c in _LEGACY_BY_NAME.values()}

@@ -558,6 +558,11 @@ add(
                                Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True)], out=False),
     entry('narrow', lambda: [Sample(f32(4, 3), 0, 1, 2), Sample(f32(4, 3), 1, 0, 3), Sample(f32(4, 3), -1, 1, 1),
                              Sample(f64(4, 3), 0, 1, 2, gradcheck=True)], out=False),
+    entry('select', lambda: [Sample(f32(4, 3), 0, 1), Sample(f32(4, 3), 1, -1), Sample(_v(3, 4), 0, 2),
+                             Sample(i64(2, 3), 1, 0), Sample(f64(4, 3), 1, 2, gradcheck=True),
+                             Sample(f32(4, 3), 1, 3, error=True), Sample(f32(), 0, 0, error=True)], out=False),
+    entry('ravel', lambda: [Sample(f32(3, 4)), Sample(_v(3, 4)), Sample(f32()), Sample(f32(0, 3)), Sample(i64(2, 3)),
+                            Sample(f64(2, 3), gradcheck=True)], out=False),
     entry('atleast_1d', lambda: [Sample(f32()), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)],
           method=False, out=False),
     entry('atleast_2d', lambda: [Sample(f32()), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)],
@@ -589,6 +594,16 @@ add(
                               Sample(f32(3, 4), 1, idx(3, 2, high=4), f64(3, 2, seed=1), error=True)], inplace=True),
     entry('scatter_add', lambda: [Sample(f32(3, 4), 1, idx(3, 2, high=4), f32(3, 2, seed=1)),
                                   Sample(f64(3, 4), 0, idx(2, 4), f64(2, 4, seed=1), gradcheck=True)], inplace=True),
+    entry('index_add', lambda: [Sample(f32(3, 4), 0, idx(2), f32(2, 4, seed=1)),
+                                Sample(f32(3, 4), 1, idx(5, high=4), f32(3, 5, seed=1), alpha=2.0),
+                                Sample(i64(3, 4), 0, idx(2), i64(2, 4, seed=1), alpha=3),
+                                Sample(f32(3), 0, idx(1), f32(seed=1), error=True, desc='0-d source'),
+                                Sample(f32(), 0, idx(1, high=1), f32(seed=1), desc='0-d self'),
+                                Sample(f64(3, 4), 1, idx(3, high=4), f64(3, 3, seed=1), gradcheck=True),
+                                Sample(f32(3, 4), 0, idx(2), f32(3, 4, seed=1), error=True, desc='source too long'),
+                                Sample(f32(3, 4), 0, idx(2) + 3, f32(2, 4), error=True, desc='index out of range'),
+                                Sample(f32(3, 4), 0, idx(2), f64(2, 4), error=True, desc='source dtype')],
+          inplace=True),
     entry('index_select', lambda: [Sample(f32(3, 4), 0, idx(2)), Sample(f32(3, 4), 1, idx(5, high=4)),
                                    Sample(f32(3, 4), 0, idx(0)), Sample(f32(), 0, idx(1, high=1)),
                                    Sample(f64(3, 4), 1, idx(3, high=4), gradcheck=True),
@@ -1340,6 +1355,7 @@ gap('nn.functional.margin_ranking_loss nn.functional.multi_margin_loss nn.functi
     'nn.functional.pairwise_distance nn.functional.pdist', 'grad_fn',
     'composed of other ops: grad_fn differs (e.g. MeanBackward0 for MultiMarginLossBackward0)')
 gap('logspace', 'out', _OUT_GAP)
+gap('index_add', 'out', _OUT_GAP)
 gap('erfc erfinv lgamma digamma xlogy median nanmedian polygamma mvlgamma linalg.svdvals range', 'out', _OUT_GAP)
 gap('linalg.solve_triangular', 'out', 'refuses out= with NotImplementedError naming it')
 gap('erfinv', 'sample:f32 0-d', "erfinv of a 0-d tensor raises TypeError inside NumPy")

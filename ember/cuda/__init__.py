@@ -3,6 +3,10 @@ never available; seeding is accepted and does nothing; device queries fail as Py
 import functools
 
 from .. import aliasing
+from ..tensor import CUDA_LEGACY
+
+# the legacy CUDA tensor types exist in a CPU-only build (``torch.cuda.FloatTensor``), but cannot be made
+globals().update(CUDA_LEGACY)
 
 # ``torch.cuda.amp`` is imported on first use (it is not needed to answer ``is_available``).
 __getattr__ = functools.partial(aliasing.module_getattr, __name__)
@@ -85,3 +89,34 @@ def get_device_properties(device=None):
 
 def set_device(device):
     raise AssertionError(_NO_CUDA)
+
+
+def mem_get_info(device=None):
+    raise AssertionError(_NO_CUDA)
+
+
+def reset_peak_memory_stats(device=None):
+    """Fails as in a CPU-only PyTorch (an AttributeError there too): there are no CUDA memory statistics."""
+    raise AttributeError(f'torch.cuda.reset_peak_memory_stats: {_NO_CUDA}')
+
+
+def reset_max_memory_allocated(device=None):
+    raise AttributeError(f'torch.cuda.reset_max_memory_allocated: {_NO_CUDA}')
+
+
+class _Dummy:
+    """A CUDA class a CPU-only build defines only so that code naming it imports; making one fails."""
+
+    def __new__(cls, *args, **kwargs):
+        raise RuntimeError(f'Tried to instantiate dummy base class {cls.__name__}')
+
+
+class Event(_Dummy):
+    pass
+
+
+class Stream:
+    """``torch.cuda.Stream``: making one fails as in a CPU-only PyTorch."""
+
+    def __new__(cls, *args, **kwargs):
+        raise RuntimeError('torch.cuda.Stream requires CUDA support')

@@ -8,9 +8,9 @@ from .reduction import (sum, mean, prod, max, min, amax, amin, argmax, argmin, v
                         softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types)
 from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, transpose, t, permute, expand,
                     expand_as, repeat, clone, contiguous, to, flip, cat, stack, split, chunk, unbind, narrow,
-                    movedim, view_as, reshape_as, type_as, repeat_interleave, roll)
+                    movedim, view_as, reshape_as, type_as, repeat_interleave, roll, select, ravel)
 from .indexing import (getitem, setitem, gather, scatter, scatter_add, index_select, masked_fill, nonzero,
-                       masked_select, sort, argsort, topk, index_put, take, tril, triu)
+                       masked_select, sort, argsort, topk, index_put, take, tril, triu, index_add)
 from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace)
@@ -164,6 +164,10 @@ def _bind():
     T.mH = property(shape.mT_)
     T.new_tensor, T.new_zeros, T.new_ones = creation.new_tensor, creation.new_zeros, creation.new_ones
     T.new_empty, T.new_full = creation.new_empty, creation.new_full
+    T.new, T.resize_ = creation.new, inplace.resize_
+    T.select, T.ravel, T.index_add = select, ravel, index_add
+    T.index_add_ = make_inplace(index_add, 'index_add_')
+    T.where = lambda self, condition, other: where(condition, self, other)
 
 
 _bind()

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtype
 from .._dtype import DEFAULT, to_np
-from ..tensor import Tensor, _check_device
+from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg
 
 
@@ -400,6 +400,22 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layo
     """A new tensor from ``data`` with this tensor's dtype (unless ``dtype``)."""
     _factory(device, layout, pin_memory)
     return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def new(self, *args, device=None):
+    """The legacy ``Tensor.new``: a tensor of this tensor's dtype made from sizes (uninitialised; ember fills
+    zeros), from a sequence of data, or an alias of a tensor of the same dtype."""
+    _factory(device, None, False)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype != self.dtype:
+            raise TypeError(f'expected {self.dtype} (got {args[0].dtype}): Tensor.new(tensor) aliases a tensor '
+                            'of the same dtype')
+        return Tensor._make(args[0]._data)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+        if isinstance(args[0], (float, bool, complex, np.floating)):
+            raise TypeError(f'new(): data must be a sequence (got {type(args[0]).__name__})')
+        return tensor(args[0], dtype=self.dtype)
+    return empty(*args, dtype=self.dtype) if args else empty(0, dtype=self.dtype)
 
 
 def _new_by_shape(name):

@@ -378,6 +378,62 @@ def index_select(input, dim, index):
     return Tensor._make(r)
 
 
+class IndexAddBackward0(Node):
+    """The input's gradient passes through; the source's is the gradient at ``index``, times ``alpha``."""
+    __slots__ = ('dim', 'index', 'alpha', 'source_0d')
+
+    def backward(self, g):
+        if dual.is_array(g):
+            gs = np.take(g, self.index, axis=self.dim) if g.ndim else g.reshape(1)[self.index].reshape(())
+        else:
+            gs = index_select(g, self.dim, Tensor._make(self.index))
+        if self.source_0d:
+            gs = gs.reshape(())
+        return g, (gs * self.alpha if self.alpha != 1 else gs)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (duplicate indices add up)."""
+    a, src = input._data, source._data
+    d = wrap_dim(dim, a.ndim)
+    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if ix.ndim > 1:
+        raise IndexError('index_add_(): Index is supposed to be a vector')
+    if ix.dtype.kind not in 'iu':
+        raise RuntimeError(f'index_add_(): Expected dtype int32/int64 for index but got: {_scalar_name(ix.dtype)}')
+    if src.dtype != a.dtype:
+        raise RuntimeError(f'index_add_(): self ({_scalar_name(a.dtype)}) and source ({_scalar_name(src.dtype)}) '
+                           'must have the same scalar type')
+    ix = ix.reshape(-1)
+    shape = a.shape or (1,)
+    if src.ndim and ix.size != src.shape[d]:
+        raise RuntimeError(f'index_add_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
+                           f'({src.shape[d]}), for dim: {d}')
+    expect = shape[:d] + (ix.size,) + shape[d + 1:]
+    if src.shape != expect[:len(a.shape)] and not (src.ndim == 0 and a.ndim == 0):
+        raise RuntimeError('source tensor shape must match self tensor shape, excluding the specified dimension. '
+                           f'Got self.shape = {list(a.shape)} source.shape = {list(src.shape)}')
+    n = shape[d]
+    if ix.size and (ix.min() < 0 or ix.max() >= n):
+        raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
+                           f'{d} with size {n}')
+    out = a.reshape(shape).copy()
+    add = src.reshape(expect)
+    np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
+    out = out.reshape(a.shape)
+    if GRAD.enabled and (input._requires_grad or source._requires_grad):
+        node = IndexAddBackward0((input, source))
+        node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def _scalar_name(np_dtype):
+    """PyTorch's scalar type name in messages: 'Float', 'Long'..."""
+    from .inplace import _TYPE_NAMES
+    return _TYPE_NAMES[np.dtype(np_dtype).name]
+
+
 class MaskedFillBackward0(Node):
     """Filled positions get no gradient."""
     __slots__ = ('mask', 'shape')

@@ -241,3 +241,25 @@ def copy_(t, src, non_blocking=False):
                            f'({src._data.shape}) for copy_') from None
     t._bump()
     return t
+
+
+def resize_(self, *sizes, memory_format=None):
+    """Give this tensor the shape ``sizes`` in place, keeping its elements in memory order: same or fewer
+    elements reuse its memory, more get new memory with the old elements first (the rest uninitialised in
+    PyTorch; zeros here)."""
+    from ._util import shape_arg
+    if self._requires_grad:
+        raise RuntimeError('cannot resize variables that require grad')
+    shape = shape_arg(sizes)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f'Trying to create tensor with negative dimension {min(shape)}: {list(shape)}')
+    a, n = self._data, int(np.prod(shape))
+    flat = a.ravel(order='K')
+    if n <= a.size:
+        self._data = flat[:n].reshape(shape)
+    else:
+        grown = np.zeros(n, a.dtype)
+        grown[:a.size] = flat
+        self._data = grown.reshape(shape)
+    self._bump()
+    return self

@@ -616,6 +616,24 @@ def narrow(input, dim, start, length):
     return input[(slice(None),) * d + (slice(start, start + length),)]
 
 
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, that dimension removed (a view)."""
+    a = input._data
+    if not a.ndim:
+        raise IndexError('select() cannot be applied to a 0-dim tensor.')
+    d = wrap_dim(dim, a.ndim)
+    n, i = a.shape[d], int(index)
+    if not -n <= i < n:
+        raise IndexError(f'select(): index {i} out of range for tensor of size {fmt_shape(a.shape)} at '
+                         f'dimension {d}')
+    return input[(slice(None),) * d + (i,)]
+
+
+def ravel(input):
+    """The elements as a 1-D tensor in row-major order: a view when ``input`` is contiguous, else a copy."""
+    return view(contiguous(input), -1)
+
+
 def atleast_1d(input):
     return reshape(input, (1,)) if input._data.ndim == 0 else input
 
