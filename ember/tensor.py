@@ -203,8 +203,7 @@ class Tensor:
         return self._data.nbytes
 
     def stride(self, dim=None):
-        a = self._data
-        st = tuple(s // a.itemsize for s in a.strides) if a.size else _empty_strides(a.shape)
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
@@ -538,16 +537,6 @@ def user_state(t):
     """The attributes a copy or a pickle of ``t`` carries: all but its place in autograd's graph (a copy
     gets its own AccumulateGrad and version counter)."""
     return {k: v for k, v in t.__dict__.items() if k not in _AUTOGRAD_STATE}
-
-
-def _empty_strides(shape):
-    """A tensor with no elements has the strides of a contiguous one, sizes of 0 counting as 1 (PyTorch's
-    convention; NumPy reports zeros for them)."""
-    st, step = [], 1
-    for n in reversed(shape):
-        st.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(st))
 
 
 def _init(t, arr, grad_fn):

@@ -233,7 +233,7 @@ def _by_shape(fill, name):
         shape = shape_arg(size or (kw.get('size', ()),))
         nd = _default_dtype(dtype, out, DEFAULT.np)
         try:
-            t = Tensor._make(fill(shape, nd))
+            t = Tensor._make(with_empty_strides(fill(shape, nd)))
         except ValueError:
             raise RuntimeError(f'Trying to create tensor with negative dimension: {list(shape)}') from None
         return _finish(t, requires_grad, out, name)
@@ -259,7 +259,20 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
-    return _finish(Tensor._make(np.full(shape_arg((size,)), fill_value, dtype=nd)), requires_grad, out, 'full')
+    arr = with_empty_strides(np.full(shape_arg((size,)), fill_value, dtype=nd))
+    return _finish(Tensor._make(arr), requires_grad, out, 'full')
+
+
+def with_empty_strides(arr):
+    """``arr``, or when it has no elements an empty array with the strides PyTorch's factories give (those of
+    a contiguous tensor, sizes of 0 counting as 1; NumPy reports zeros, which arrays from NumPy keep)."""
+    if arr.size or not arr.ndim:
+        return arr
+    strides, step = [], arr.itemsize
+    for n in reversed(arr.shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return np.lib.stride_tricks.as_strided(np.zeros(1, arr.dtype), arr.shape, strides[::-1])
 
 
 def _like(fill):
