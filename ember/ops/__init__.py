@@ -102,7 +102,7 @@ def _bind():
                  'cosh', 'tanh', 'sigmoid', 'relu', 'sign', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf', 'erfc', 'erfinv',
                  'clamp_min', 'clamp_max', 'masked_fill', 'scatter', 'scatter_add', 'lerp', 'addcmul', 'addcdiv',
                  'floor_divide', 'remainder', 'fmod', 'maximum', 'minimum', 'round', 'index_put', 'logical_not',
-                 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'cumsum', 'fill_diagonal'):
+                 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'fill_diagonal'):
         if hasattr(T, name):
             setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
     for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
@@ -113,8 +113,9 @@ def _bind():
     T.dist, T.broadcast_to, T.take_along_dim = reduction.dist, shape.broadcast_to, indexing.take_along_dim
     T.addmv, T.baddbmm = blas.addmv, blas.baddbmm
     for name in ('logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
-                 'sgn', 'cumprod', 'tril', 'triu', 'addmm', 'addmv', 'baddbmm'):
+                 'sgn', 'tril', 'triu', 'addmm', 'addmv', 'baddbmm'):
         setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
+    T.cumsum_, T.cumprod_ = reduction.cumsum_, reduction.cumprod_
     T.requires_grad_ = Tensor.requires_grad_
     T.__iadd__ = T.add_
     T.__isub__ = T.sub_

@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge
 from ..tensor import Tensor
-from ._util import wrap_dims, wrap_dim, dim_aliases
+from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, flat_sum
 
 
@@ -280,8 +280,10 @@ AminBackward0 = _node('AminBackward0', lambda self, g: _amax_bw(self, g), ('dims
 
 
 def _index_bw(self, g):
-    """max/min over a dim: the gradient goes to the selected index."""
+    """max/min over a dim: the gradient goes to the selected index (a 0-d input's is the gradient itself)."""
     shape, d = self.shape, self.dim
+    if not shape:
+        return g
     idx = np.expand_dims(self.idx, d)
     if not self.keep:
         g = g.reshape(_kshape(shape, (d,)))
@@ -325,7 +327,7 @@ def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
             return Tensor._make(r)
         d = wrap_dim(dim, a.ndim)
         if a.ndim == 0:
-            return getattr(return_types, name)(input.clone(), Tensor._make(np.array(0)))
+            return _of_scalar(name, input, dim_cls)
         if a.shape[d] == 0:
             raise IndexError(f'{name}(): Expected reduction dim {d} to have non-zero size.')
         idx = np_arg(a, axis=d)
@@ -338,6 +340,13 @@ def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
     op.__name__ = name
     op.__doc__ = f'{name} of all elements, or (values, indices) along ``dim``, or elementwise with a tensor.'
     return op
+
+
+def _of_scalar(name, input, cls):
+    """max/min/median of a 0-d tensor along dim 0: its value (recorded as ``cls``) and index 0."""
+    vals = input._data.copy()
+    node = _record(input, vals, cls, idx=np.array(0), shape=(), dim=0, keep=False)
+    return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(np.array(0)))
 
 
 def _full_result(input, r, node):
@@ -379,13 +388,26 @@ min = _extreme('min', np.min, _nan_first(np.argmin), MinBackward1, MinBackward0,
 
 def _amax_bw(self, g):
     x, y = self.saved()
+    return _shared(g, x, y, self.dims, self.keep)
+
+
+def _shared(g, x, y, dims, keep):
+    """The gradient of an extreme ``y`` of ``x`` over ``dims``, shared evenly among the elements that equal it."""
     xd, yd = dual.data(x), dual.data(y)
-    if not self.keep:
-        yd = yd.reshape(_kshape(xd.shape, self.dims))
-        g = g.reshape(_kshape(xd.shape, self.dims))
+    if not keep:
+        yd = yd.reshape(_kshape(xd.shape, dims))
+        g = g.reshape(_kshape(xd.shape, dims))
     hit = xd == yd
-    share = hit / hit.sum(axis=self.dims, keepdims=True)
+    share = hit / hit.sum(axis=dims, keepdims=True)
     return g * (share.astype(xd.dtype) if dual.is_array(g) else dual.const(share, g))
+
+
+def _aminmax_bw(self, gmin, gmax):
+    x, lo, hi = self.saved()
+    return _shared(gmin, x, lo, self.dims, self.keep) + _shared(gmax, x, hi, self.dims, self.keep)
+
+
+AminmaxBackward0 = _node('AminmaxBackward0', _aminmax_bw, ('dims', 'keep'))
 
 
 def _amax(np_red, cls):
@@ -408,6 +430,8 @@ amin = _amax(np.min, AminBackward0)
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest value (flattened when dim is None)."""
     a = input._data
+    if a.dtype.kind == 'b':
+        raise RuntimeError('argmax(): does not support bool input')
     if dim is None:
         return Tensor._make(np.asarray(_nan_first(np.argmax)(a.reshape(-1), 0), dtype=np.int64))
     d = wrap_dim(dim, a.ndim)
@@ -418,6 +442,8 @@ def argmax(input, dim=None, keepdim=False):
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest value (flattened when dim is None)."""
     a = input._data
+    if a.dtype.kind == 'b':
+        raise RuntimeError('argmin(): does not support bool input')
     if dim is None:
         return Tensor._make(np.asarray(_nan_first(np.argmin)(a.reshape(-1), 0), dtype=np.int64))
     d = wrap_dim(dim, a.ndim)
@@ -445,6 +471,8 @@ def _median_index(a, d, skip_nan):
 def _median(name, skip_nan, full_cls, dim_cls):
     def op(input, dim=None, keepdim=False):
         a = input._data
+        if a.dtype.kind == 'b':
+            raise not_implemented('median_cpu' if dim is None else 'median_out', a.dtype)
         if dim is None:
             flat = a.reshape(-1)
             if not flat.size:
@@ -455,7 +483,7 @@ def _median(name, skip_nan, full_cls, dim_cls):
             return Tensor._make(r)
         d = wrap_dim(dim, a.ndim)
         if a.ndim == 0:
-            return getattr(return_types, name)(input.clone(), Tensor._make(np.array(0)))
+            return _of_scalar(name, input, dim_cls)
         if a.shape[d] == 0:
             raise IndexError(f'{name}(): Expected reduction dim {d} to have non-zero size.')
         idx = _median_index(a, d, skip_nan)
@@ -476,8 +504,27 @@ nanmedian = _median('nanmedian', True, NanmedianBackward0, NanmedianBackward1)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    return return_types.aminmax((amin(input, () if dim is None else dim, keepdim),
-                                 amax(input, () if dim is None else dim, keepdim)))
+    """(amin, amax) over ``dim`` (all elements when None), one node for both."""
+    a = input._data
+    dims = wrap_dims(dim, a.ndim)
+    lo, hi = np.asarray(np.min(a, axis=dims, keepdims=keepdim)), np.asarray(np.max(a, axis=dims, keepdims=keepdim))
+    return return_types.aminmax(_two_outputs(input, lo, hi, AminmaxBackward0, save_outputs=True, dims=dims,
+                                             keep=keepdim))
+
+
+def _two_outputs(input, r0, r1, cls, save_outputs=False, **state):
+    """Two results of one ``cls`` node over ``input`` (saving the input, and the results when asked)."""
+    node = _record(input, None, cls, **state)
+    if node is None:
+        return Tensor._make(r0), Tensor._make(r1)
+    node._out_meta = [(r0.shape, r0.dtype), (r1.shape, r1.dtype)]
+    node.save(input)
+    t0, t1 = Tensor._make(r0, node), Tensor._make(r1, node)
+    t1._output_nr = 1
+    if save_outputs:
+        node.save_output(t0)
+        node.save_output(t1)
+    return t0, t1
 
 
 # -- variance, std, norm -----------------------------------------------------------------------------------
@@ -493,11 +540,16 @@ def _var_args(dim, unbiased, correction):
     return dim, unbiased, correction
 
 
+def _mean_of(x, dims, n):
+    """The mean of array ``x`` over ``dims`` (kept), summed in PyTorch's order (it shows next to +-1e40)."""
+    return _sum(x, dims, True, x.dtype) / x.dtype.type(n) if n else x.mean(axis=dims, keepdims=True)
+
+
 def _var_bw(self, g):
-    (x,) = self.saved()
+    (x,) = self.saved()[:1]
     dims, keep, n, c = self.dims, self.keep, self.n, self.c
     if dual.is_array(x):
-        mu = x.mean(axis=dims, keepdims=True)
+        mu = _mean_of(x, dims, n)
         g = g if keep else g.reshape(_kshape(x.shape, dims))
         return g * (2.0 / (n - c)) * (x - mu) if n - c > 0 else g * np.full(x.shape, np.nan, x.dtype)
     mu = mean(x, dims, keepdim=True)
@@ -511,12 +563,21 @@ def _std_bw(self, g):
     if not keep:
         g = g.reshape(_kshape(x.shape, dims))
         y = y.reshape(_kshape(x.shape, dims))
-    mu = x.mean(axis=dims, keepdims=True) if dual.is_array(x) else mean(x, dims, keepdim=True)
+    mu = _mean_of(x, dims, n) if dual.is_array(x) else mean(x, dims, keepdim=True)
     return g * (x - mu) / (y * (n - c))
+
+
+def _mean_part(self, g):
+    """The mean output's share of var_mean/std_mean's gradient (broadcasts against the input's shape)."""
+    return (g if self.keep else g.reshape(_kshape(self.shape, self.dims))) / self.n
 
 
 VarBackward0 = _node('VarBackward0', _var_bw, ('dims', 'keep', 'n', 'c'))
 StdBackward0 = _node('StdBackward0', _std_bw, ('dims', 'keep', 'n', 'c'))
+VarMeanBackward0 = _node('VarMeanBackward0', lambda self, gv, gm: _var_bw(self, gv) + _mean_part(self, gm),
+                         ('dims', 'keep', 'n', 'c', 'shape'))
+StdMeanBackward0 = _node('StdMeanBackward0', lambda self, gs, gm: _std_bw(self, gs) + _mean_part(self, gm),
+                         ('dims', 'keep', 'n', 'c', 'shape'))
 
 
 def _moments(input, dim, unbiased, keepdim, correction, op):
@@ -528,14 +589,28 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
     n = 1
     for d in dims:
         n *= a.shape[d]
+    if n - c <= 0:
+        import warnings
+        warnings.warn(f'{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction '
+                      'factor (input numel divided by output numel).', UserWarning, stacklevel=3)
     return a, dims, c, n
+
+
+def _spread(a, dims, c, n, keepdim, sqrt):
+    """NumPy's var (or std) of ``a`` over ``dims`` with ``c`` as the correction; NaN where n - c <= 0 (the
+    warning is PyTorch's, given by _moments)."""
+    if n - c <= 0:
+        shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
+        return np.full(shape, np.nan, a.dtype)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        r = a.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else a.var(axis=dims, ddof=c, keepdims=keepdim)
+    return np.asarray(r).astype(a.dtype)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``)."""
     a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'var')
-    with np.errstate(divide='ignore', invalid='ignore'):
-        r = np.asarray(a.var(axis=dims, ddof=c, keepdims=keepdim)).astype(a.dtype)
+    r = _spread(a, dims, c, n, keepdim, False)
     if GRAD.enabled and input._requires_grad:
         node = VarBackward0((input,))
         node.dims, node.keep, node.n, node.c = dims, keepdim, n, c
@@ -547,8 +622,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation with Bessel's correction by default."""
     a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'std')
-    with np.errstate(divide='ignore', invalid='ignore'):
-        r = np.asarray(a.std(axis=dims, ddof=c, keepdims=keepdim)).astype(a.dtype)
+    r = _spread(a, dims, c, n, keepdim, True)
     if GRAD.enabled and input._requires_grad:
         node = StdBackward0((input,))
         node.dims, node.keep, node.n, node.c = dims, keepdim, n, c
@@ -557,11 +631,27 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    """(var, mean) over ``dim``, one node for both (as PyTorch records)."""
+    return _with_mean('var_mean', VarMeanBackward0, input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    """(std, mean) over ``dim``, one node for both (as PyTorch records)."""
+    return _with_mean('std_mean', StdMeanBackward0, input, dim, unbiased, keepdim, correction)
+
+
+def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
+    a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, op)
+    is_std = op == 'std_mean'
+    v = _spread(a, dims, c, n, keepdim, is_std)
+    if n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum
+        m = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=np.float64)).astype(a.dtype)
+    else:
+        m = np.full(v.shape, np.nan, a.dtype)
+    t0, t1 = _two_outputs(input, v, m, cls, dims=dims, keep=keepdim, n=n, c=c, shape=a.shape)
+    if is_std and t0.grad_fn is not None:
+        t0.grad_fn.save_output(t0)
+    return t0, t1
 
 
 def _vnorm_bw(self, g):
@@ -819,6 +909,21 @@ def cumprod(input, dim, *, dtype=None):
     if node is not None:
         node.save(input)
     return Tensor._make(r, node)
+
+
+def _cum_inplace(name):
+    """``cumsum_``/``cumprod_``: refuse bool as PyTorch's kernel does (the result would not fit back)."""
+    def op_(self, dim, *, dtype=None):
+        if self._data.dtype.kind == 'b':
+            raise not_implemented(f'{name}_out_cpu', self._data.dtype)
+        from .inplace import make_inplace
+        return make_inplace(globals()[name], name + '_')(self, dim, dtype=dtype)
+    op_.__name__ = name + '_'
+    op_.__doc__ = f'In-place {name} along ``dim`` (returns self).'
+    return op_
+
+
+cumsum_, cumprod_ = _cum_inplace('cumsum'), _cum_inplace('cumprod')
 
 
 # -- logical reductions ----------------------------------------------------------------------------------------
