@@ -11,6 +11,8 @@ from . import _figures, _notebook, aliasing
 
 USAGE = """\
 usage: ember run [--figures DIR] PATH [ARGS...]
+       ember run --nproc-per-node N [--nnodes M --node-rank K --master-addr HOST --master-port PORT]
+                 [--standalone] PATH [ARGS...]
        ember run --check PATH
        ember demo [ARGS...]
        ember kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME]
@@ -20,6 +22,9 @@ usage: ember run [--figures DIR] PATH [ARGS...]
            `import torchvision` giving ember; sys.argv is [PATH, ARGS...]. plt.show() saves
            the open figures as PNG files next to PATH (or in --figures DIR). With --check,
            list every torch name PATH uses that ember lacks, without running it.
+           With --nproc-per-node N, start N processes of it as torchrun does (RANK, LOCAL_RANK,
+           WORLD_SIZE, MASTER_ADDR, MASTER_PORT set); under mpirun/mpiexec, each MPI rank runs it
+           with those variables taken from MPI (see docs/DISTRIBUTED.md).
   demo     run ember's demo.
   kernel   register the Jupyter kernel "Python 3 (ember as torch)" (needs the jupyter extra).
 """
@@ -53,6 +58,10 @@ def _dispatch(argv):
     if command == "run":
         if rest[:1] == ["--check"]:
             return _check(rest[1:])
+        from .distributed import run as launcher
+        if launcher.is_launch(rest):
+            return launcher.main(rest)
+        launcher.export_mpi_ranks()
         parsed = _parse_run(rest)
         if parsed is None:
             print(USAGE, end="")
@@ -111,8 +120,16 @@ def run_path(path, args=(), figures=None):
             exec(compile(source, os.path.abspath(path), "exec", dont_inherit=True), namespace)
     except Exception as exc:
         _print_exception(exc)
+        _note_distributed_failure()
         return 1
     return 0
+
+
+def _note_distributed_failure():
+    """Tell torch.distributed, when in use, that this rank failed (it then skips MPI's finalize barrier)."""
+    mpi = sys.modules.get("ember.distributed._mpi")
+    if mpi is not None:
+        mpi.note_failure()
 
 
 def _read(path):

@@ -1,35 +1,20 @@
-"""``ember.distributed`` (``torch.distributed``): importable, with ``is_available()`` False since ember
-has no process groups; ``is_initialized()`` answers False and the collectives say they are not
-supported by ember yet when called."""
-import enum
-
-from ..aliasing import unsupported_function
-
-_DETAIL = 'ember has no process groups (torch.distributed.is_available() is False); run in one process'
-_COLLECTIVES = ('init_process_group', 'destroy_process_group', 'get_rank', 'get_world_size', 'get_backend',
-                'new_group', 'barrier', 'all_reduce', 'reduce', 'broadcast', 'all_gather', 'gather', 'scatter',
-                'reduce_scatter', 'all_to_all', 'send', 'recv', 'all_gather_object', 'broadcast_object_list')
-for _name in _COLLECTIVES:
-    globals()[_name] = unsupported_function(f'torch.distributed.{_name}', _DETAIL)
-del _name
+"""``ember.distributed`` (``torch.distributed``) on MPI: process groups, collectives, point-to-point
+and object collectives, with ``gloo`` and ``mpi`` both served by mpi4py over MPICH (the
+``distributed`` extra). See docs/DISTRIBUTED.md."""
+from . import _mpi
+from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, all_to_all, all_to_all_single,
+                           barrier, broadcast, gather, irecv, isend, recv, reduce, reduce_scatter,
+                           reduce_scatter_tensor, scatter, send)
+from ._objects import all_gather_object, broadcast_object_list, gather_object, scatter_object_list
+from ._reduce_op import ReduceOp
+from ._work import Work
+from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,
+                               get_backend, get_global_rank, get_group_rank, get_process_group_ranks, get_rank,
+                               get_world_size, group, init_process_group, is_backend_available,
+                               is_gloo_available, is_initialized, is_mpi_available, is_nccl_available,
+                               is_torchelastic_launched, is_ucc_available, is_xccl_available, new_group)
 
 
 def is_available():
-    return False
-
-
-def is_initialized():
-    return False
-
-
-def is_torchelastic_launched():
-    return False
-
-
-class ReduceOp(enum.Enum):
-    """The reduction operations' names, for code that refers to them."""
-    SUM = 'sum'
-    AVG = 'avg'
-    PRODUCT = 'product'
-    MIN = 'min'
-    MAX = 'max'
+    """Whether ``torch.distributed`` can run here: mpi4py and MPICH are installed."""
+    return _mpi.available()
