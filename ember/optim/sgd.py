@@ -59,13 +59,15 @@ def _sgd_group(state, group):
         if g is None:
             continue
         pa, ga = p._data, g._data
+        tmp = None      # a temporary this step made, reused for the update (one allocation, not three)
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            tmp = np.multiply(pa, wd, out=np.empty_like(pa))
+            ga = np.add(tmp, ga, out=tmp)
         if momentum != 0:
             ga = _momentum(state[p], ga, momentum, dampening, nesterov)
-        upd = np.multiply(ga, -lr, dtype=pa.dtype)
+        upd = np.multiply(ga, -lr, dtype=pa.dtype, out=tmp)
         np.add(pa, upd, out=pa)
         p._bump()
 

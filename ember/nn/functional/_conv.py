@@ -273,8 +273,10 @@ def _conv_bw_arrays(node, g, w, x):
         if need_x:
             gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
         return gw
-    parts = [run(sl) for sl in chunks]
-    gw = sum(parts) if need_w else None
+    gw = None
+    for sl in chunks:
+        part = run(sl)
+        gw = part if gw is None else np.add(gw, part, out=gw)   # in place: sum() made a new array per chunk
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
