@@ -141,7 +141,7 @@ def _out_size(h, pads, k, s, d):
 
 
 _CHUNK_FROM = 8 << 20     # im2col matrices above this many bytes are built a few samples at a time ...
-_CHUNK_BYTES = 2 << 20    # ... about this many bytes per chunk, so the GEMM reads them from cache
+_CHUNK_BYTES = 4 << 20    # ... about this many bytes per chunk
 
 
 def _chunks(x, w, o):
