@@ -1,5 +1,6 @@
 """Attention: ``scaled_dot_product_attention`` as one graph node (NumPy forward, hand-written backward:
-dV = P^T dO, dS = P * (dP - rowsum(dP * P)), dQ = dS K, dK = dS^T Q), and
+dV = P^T dO, dS = P * (dP - rowsum(dP * P)), dQ = dS K, dK = dS^T Q, computed on P^T and dS^T, whose
+reductions run down columns; fwd+bwd of GPT's (12, 4, 64, 32) heads 1456 -> 1249 us), and
 ``multi_head_attention_forward`` composed of differentiable ops (what ``nn.MultiheadAttention`` calls)."""
 import math
 
@@ -25,13 +26,17 @@ def _bias(mask, causal, ls, dtype):
     return bias
 
 
-def _softmax_rows(s):
-    """Softmax over the last axis; rows with no finite score give zeros (PyTorch's fully masked rows)."""
-    m = s.max(-1, keepdims=True)
+def _softmax_columns(st):
+    """Softmax over axis -2 of transposed scores, in place; columns with no finite score give zeros
+    (PyTorch's fully masked rows). NumPy reduces short rows slowly and columns fast: max over 64 keys of
+    (12, 4, 64, 64) float32 scores took 195 us along rows, 88 us down columns."""
+    m = st.max(-2, keepdims=True)
     dead = ~np.isfinite(m)
-    e = np.exp(s - np.where(dead, 0, m))
-    tot = e.sum(-1, keepdims=True)
-    return e / np.where(tot == 0, 1, tot)
+    st -= np.where(dead, 0, m)
+    np.exp(st, out=st)
+    tot = st.sum(-2, keepdims=True)
+    st /= np.where(tot == 0, 1, tot)
+    return st
 
 
 def _sum_to(g, shape):
@@ -48,15 +53,16 @@ class _SDPABackward(Node):
             p = self.p
         else:
             p = _tensor_probs(q, k, mask, self.bias, self.scale)
-        pd = p if self.drop is None else p * self.drop
-        dv = _sum_to(pd.swapaxes(-1, -2) @ g, self.shapes[2]) if self.need[2] else None
-        dp = g @ v.swapaxes(-1, -2)
-        if self.drop is not None:
-            dp = dp * self.drop
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-        dq = _sum_to((ds @ k) * self.scale, self.shapes[0]) if self.need[0] else None
-        dk = _sum_to((ds.swapaxes(-1, -2) @ q) * self.scale, self.shapes[1]) if self.need[1] else None
-        dm = _sum_to(ds, self.shapes[3]) if self.need[3] else None
+        pt = p.swapaxes(-1, -2)     # transposed, as the forward made it: the reduction runs down columns
+        drop = None if self.drop is None else self.drop.swapaxes(-1, -2)
+        dv = _sum_to((pt if drop is None else pt * drop) @ g, self.shapes[2]) if self.need[2] else None
+        dpt = v @ g.swapaxes(-1, -2)
+        if drop is not None:
+            dpt = dpt * drop
+        dst = pt * (dpt - (dpt * pt).sum(axis=-2, keepdims=True))
+        dq = _sum_to((dst.swapaxes(-1, -2) @ k) * self.scale, self.shapes[0]) if self.need[0] else None
+        dk = _sum_to((dst @ q) * self.scale, self.shapes[1]) if self.need[1] else None
+        dm = _sum_to(dst.swapaxes(-1, -2), self.shapes[3]) if self.need[3] else None
         return dq, dk, dv, dm
 
 
@@ -107,10 +113,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            f'{k.shape[-1]}')
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
-    s = (q @ k.swapaxes(-1, -2)) * np.asarray(scale, q.dtype)
+    st = k @ q.swapaxes(-1, -2)     # the scores transposed, (..., S, L); p below is its (..., L, S) view
+    st *= scale
     if bias is not None:
-        s = s + bias
-    p = _softmax_rows(s).astype(q.dtype, copy=False)
+        st = st + bias.swapaxes(-1, -2)
+    p = _softmax_columns(st).astype(q.dtype, copy=False).swapaxes(-1, -2)
     drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
     out = (p if drop is None else p * drop) @ v
     fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
