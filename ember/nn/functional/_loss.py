@@ -12,6 +12,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import no_grad
 from ...ops import shape as _shape
 from ...ops.pointwise import _broadcast_error
+from ...ops.reduction import _log_softmax_arr
 from ...tensor import Tensor
 from ._fused import fused, record
 from ._activation import logsigmoid
@@ -209,10 +210,7 @@ def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
 
 # -- classification: cross entropy and nll -------------------------------------------------------------------
 def _log_softmax_rows(x2):
-    m = x2.max(axis=1, keepdims=True)
-    s = x2 - m
-    s -= np.log(np.exp(s).sum(axis=1, keepdims=True))
-    return s
+    return _log_softmax_arr(x2, 1)
 
 
 def _as_rows(x):
