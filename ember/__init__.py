@@ -172,6 +172,9 @@ def load(f, *args, **kwargs):
     return _load(f, *args, **kwargs)
 
 
+from .ops import _out as _out_forms
+_out_forms.install(globals(), _out_forms.TORCH)   # torch.exp(x, out=y) and the like (Tensor methods take no out=)
+
 # Lazy submodules (``ember.nn``...), and a clear error for parts of torch ember lacks; a partial, so that
 # a traceback shows no frame of this file.
 __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)

@@ -506,10 +506,8 @@ def _triangle(a, upper, unit):
     return t
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
-    if out is not None:
-        raise NotImplementedError('linalg.solve_triangular: out= is not supported by ember yet')
     if not left:
         return _mT(solve_triangular(_mT(A), _mT(B), upper=not upper, unitriangular=unitriangular))
     a, b = A._data, B._data
@@ -551,3 +549,6 @@ def _cat(ts, dim):
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular']
+
+from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
+_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')

@@ -174,3 +174,59 @@ def test_gradcheck_flags_are_honoured_or_refused():
         ember.autograd.gradcheck(lambda a: a * a, (x,), chek_grad_dtypes=True)
     with pytest.raises(NotImplementedError, match='check_fwd_over_rev'):
         ember.autograd.gradgradcheck(lambda a: a * a, (x,), check_fwd_over_rev=True)
+
+
+def _out_entries():
+    """Each registry entry that checks out=, with its first sample that PyTorch computes."""
+    from registry import OPS
+    return [(op, next(s for s in op.samples() if not s.error and 'sample:' + s.desc not in op.gaps))
+            for op in OPS if 'out' in op.checks()]
+
+
+def _out_like(lib, res, dtype, shape):
+    if isinstance(res, tuple):
+        return tuple(_out_like(lib, r, dtype if i == 0 else None, shape) for i, r in enumerate(res))
+    dt = getattr(lib, dtype) if dtype else getattr(lib, str(res.dtype).split('.')[-1])
+    return lib.zeros(shape if shape is not None else tuple(res.shape), dtype=dt)
+
+
+def _outcome(lib, op, sample, dtype, shape, grad):
+    """(exception type and message, or values and dtype; whether a warning was given) for op(..., out=)."""
+    from test_registry import make_args
+    args, kwargs, _ = make_args(lib, sample, grad=False)
+    res = op.call(lib, *args, **kwargs)
+    if grad:
+        args = tuple(a.detach().requires_grad_() if isinstance(a, lib.Tensor) and a.is_floating_point() else a
+                     for a in args)
+    out = _out_like(lib, res, dtype, shape)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        try:
+            r = op.call(lib, *args, out=out, **kwargs)
+        except Exception as e:
+            return (type(e).__name__, str(e).replace('linalg_', '')), bool(w)
+    rs = r if isinstance(r, tuple) else (r,)
+    outs = out if isinstance(out, tuple) else (out,)
+    assert all(a is b for a, b in zip(rs, outs)), 'out= must return the out tensors'
+    return [(str(o.dtype).split('.')[-1], tuple(o.shape), o.detach().numpy().astype(float)) for o in outs], bool(w)
+
+
+def _same_outcome(e, t, rtol):
+    if isinstance(e[0], tuple) or isinstance(t[0], tuple):
+        return e == t
+    return e[1] == t[1] and len(e[0]) == len(t[0]) and all(
+        a[:2] == b[:2] and np.allclose(a[2], b[2], rtol=rtol, atol=rtol / 4, equal_nan=True) for a, b in zip(e[0], t[0]))
+
+
+@pytest.mark.parametrize('variant', ['float64', 'int64', 'bool', 'float16', 'resized', 'grad'])
+def test_out_casts_resizes_and_refuses_as_pytorch(variant):
+    """Every entry with out= against PyTorch: an out of another dtype (cast, or PyTorch's error), a non-empty
+    out of the wrong shape (resized with PyTorch's warning), and inputs that require grad (PyTorch's error)."""
+    dtype = variant if variant not in ('resized', 'grad') else None
+    shape = (2, 5) if variant == 'resized' else None
+    bad = []
+    for op, sample in _out_entries():
+        got = [_outcome(lib, op, sample, dtype, shape, variant == 'grad') for lib in (ember, torch)]
+        if not _same_outcome(*got, rtol=4e-3 if dtype == 'float16' else 1e-5):   # half sums round elsewhere
+            bad.append(f'{op.id} {sample.desc}: ember {got[0]!r:.300}\n    PyTorch {got[1]!r:.300}')
+    assert not bad, f'{len(bad)} differ:\n' + '\n'.join(bad)

@@ -72,9 +72,8 @@ def _matmul_name(na, nb):
 def matmul(input, other, *, out=None):
     """Matrix product with NumPy's broadcasting rules for batches and 1-D operands."""
     if out is not None:
-        from .inplace import write_out
-        return write_out('matmul', matmul(input, other), out,
-                         same_dtype='Expected out tensor to have dtype {res_l}, but got {out_l} instead')
+        from ._out import write
+        return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
         raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type(other).__name__}')
     a, b = input._data, other._data

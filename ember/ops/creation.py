@@ -324,6 +324,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     nd = to_np(dtype)
     if nd is None:
         nd = np.dtype(np.int64) if all(isinstance(v, int) for v in vals) else DEFAULT.np
+    _no_bool(nd, 'arange_cpu')
     n = int(np.ceil((end - start) / step))
     if nd.kind == 'f':
         arr = _arange_float(float(start), float(step), n, nd)
@@ -367,8 +368,18 @@ def _fma(a, b, c):
     return s + (err + ((p - (s - v)) + (c - v)))
 
 
+def _no_bool(nd, kernel):
+    """PyTorch has no bool kernel for the range-like factories."""
+    if nd == np.bool_:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Deprecated torch.range: includes ``end``; default float dtype."""
+    """Deprecated torch.range: includes ``end``; default float dtype (warns as PyTorch does)."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    _no_bool(to_np(dtype), 'range_cpu')
     n = int(np.floor((end - start) / step)) + 1
     arr = (start + np.arange(n) * step).astype(to_np(dtype) or DEFAULT.np)
     return _finish(Tensor._make(arr), requires_grad)
@@ -379,6 +390,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     """``steps`` evenly spaced values from start to end inclusive."""
     _factory(device, layout, pin_memory)
     nd = _default_dtype(dtype, out, DEFAULT.np)
+    _no_bool(nd, 'linspace_cpu')
     steps = int(steps)
     if steps < 0:
         raise RuntimeError('linspace(): number of steps must be non-negative')
@@ -401,6 +413,7 @@ def _linspace(start, end, steps, nd):
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     nd = to_np(dtype) or DEFAULT.np
+    _no_bool(nd, 'logspace_cpu')
     return _finish(Tensor._make(np.logspace(start, end, int(steps), base=base).astype(nd)), requires_grad)
 
 

@@ -48,20 +48,29 @@ def commit(t, r):
 
 def write_out(name, r, out, warn=True, same_dtype=None):
     """PyTorch's ``out=``: ``r``'s values written into ``out`` (resized when its shape differs, with
-    PyTorch's warning if it held elements and ``warn``), and ``out`` returned. Refused when the result
-    or ``out`` needs grad under grad mode, and when r's dtype cannot be cast to out's (or, for ops that
-    demand it, differs: ``same_dtype`` is then the error message's format)."""
+    PyTorch's warning if it held elements and ``warn``), and ``out`` returned; a tuple result goes into a
+    tuple of outs. Refused when the result or ``out`` needs grad under grad mode, and when r's dtype cannot
+    be cast to out's (or, for ops that demand it, differs: ``same_dtype`` is then the error message's
+    format, with fields name, res/out (Float), res_l/out_l (float) and res_c/out_c (C++'s long int))."""
     if out is None:
         return r
+    if isinstance(r, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(r):
+            raise TypeError(f'{name}(): argument \'out\' must be tuple of Tensors'
+                            f' ({len(r)} tensors: {", ".join(getattr(r, "_fields", ()))})')
+        if GRAD.enabled and any(o._requires_grad for o in r if isinstance(o, Tensor)):
+            raise RuntimeError(_NO_AD.format(name))
+        outs = tuple(write_out(name, a, o, warn, same_dtype) for a, o in zip(r, out))
+        return type(r)(*outs) if hasattr(r, '_fields') else type(r)(outs)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if GRAD.enabled and (r._requires_grad or out._requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
-                           'but one of the arguments requires grad.')
+        raise RuntimeError(_NO_AD.format(name))
     a = r._data
     if same_dtype and a.dtype != out._data.dtype:
-        raise RuntimeError(same_dtype.format(out=_tname(out), res=_tname(r), out_l=_tname(out).lower(),
-                                             res_l=_tname(r).lower()))
+        raise RuntimeError(same_dtype.format(name=name, out=_tname(out), res=_tname(r), out_l=_tname(out).lower(),
+                                             res_l=_tname(r).lower(), out_c=_C_NAMES[out._data.dtype.name],
+                                             res_c=_C_NAMES[a.dtype.name]))
     if a.dtype != out._data.dtype and not can_cast(FROM_NP[a.dtype], FROM_NP[out._data.dtype]):
         raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
     if out._data.shape != a.shape:
@@ -77,6 +86,12 @@ def write_out(name, r, out, warn=True, same_dtype=None):
     np.copyto(out._data, a, casting='unsafe')
     out._bump()
     return out
+
+
+_NO_AD = ("{}(): functions with out=... arguments don't support automatic differentiation, but one of the "
+          'arguments requires grad.')
+_C_NAMES = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
+            'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
 
 
 _OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '

@@ -300,20 +300,11 @@ MaxBackward0 = _node('MaxBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
 MinBackward0 = _node('MinBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
 
 
-def _write_outs(name, r, out):
-    """out= for ops returning a tensor or a (values, indices) tuple: each written into its out tensor."""
-    from .inplace import write_out
-    if isinstance(r, tuple):
-        if not isinstance(out, (tuple, list)) or len(out) != len(r):
-            raise TypeError(f'{name}(): out= must be a tuple of {len(r)} tensors here ({", ".join(r._fields)})')
-        return type(r)(*(write_out(name, a, o) for a, o in zip(r, out)))
-    return write_out(name, r, out)
-
-
 def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
     def op(input, dim=None, keepdim=False, *, out=None):
         if out is not None:
-            return _write_outs(name, op(input, dim, keepdim), out)
+            from ._out import write
+            return write(name, op(input, dim, keepdim), out)
         if isinstance(dim, Tensor):
             return binary(input, dim)
         a = input._data

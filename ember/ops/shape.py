@@ -442,8 +442,8 @@ def _promote_all(tensors, op):
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim."""
     if out is not None:
-        from .inplace import write_out
-        return write_out('cat', cat(tensors, dim), out)
+        from ._out import write
+        return write('cat', cat(tensors, dim), out)
     tensors = list(tensors)
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -485,8 +485,8 @@ StackBackward0 = _node('StackBackward0', _stack_bw, ('dim', 'n'))
 def stack(tensors, dim=0, *, out=None):
     """Join tensors of equal shape along a new dim."""
     if out is not None:
-        from .inplace import write_out
-        return write_out('stack', stack(tensors, dim), out)
+        from ._out import write
+        return write('stack', stack(tensors, dim), out)
     tensors = list(tensors)
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):

@@ -1,0 +1,210 @@
+"""PyTorch's ``out=`` for the torch and linalg namespaces, through one wrapper: the op computes its result
+as usual and ``inplace.write_out`` writes it into ``out`` (resize, casts, autograd refusal). The Tensor
+methods keep the unwrapped op (PyTorch's methods take no out=), so methods and operators pay nothing."""
+import inspect
+
+from .inplace import write_out
+
+_EXPECTED = 'Expected out tensor to have dtype {res_c}, but got {out_c} instead'
+_FOUND = 'Found dtype {out} but expected {res}'
+_SAME_TYPE = '{name}(): self and result must have the same scalar type'
+_MEDIAN = ("Expected tensor for 'values' to have the same type as tensor for argument #2 'self'; but type {out_t} "
+           'does not equal {res_t} (while checking arguments for median)')
+_CAT = "torch.cat(): input types can't be cast to the desired output type {out}"
+
+
+def _same(a, b):
+    return a == b
+
+
+def _castable(a, b):
+    from .._dtype import FROM_NP, can_cast
+    return can_cast(FROM_NP[a], FROM_NP[b])
+
+
+def _floating(a, b):
+    return b.kind == 'f'
+
+
+def _float_from_float(a, b):
+    return b.kind == 'f' or a.kind != 'f'
+
+
+def _not_bool(a, b):
+    return b.kind != 'b'
+
+
+# PyTorch's checks of out's dtype, by op, beyond TensorIterator's cast rule (checked after these): a list of
+# (test on the result's and out's NumPy dtypes, exception, message format; fields as in inplace.write_out)
+RULES = {
+    **dict.fromkeys('matmul linalg.matmul mm bmm addmm addmv baddbmm gather tril triu argmax argmin take_along_dim max.values min.values '
+                    'aminmax.values sort.values topk.values scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
+                    'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh'.split(),
+                    [(_same, RuntimeError, _EXPECTED)]),
+    **dict.fromkeys('abs absolute neg negative floor ceil trunc frac round bitwise_not clamp clip clamp_min clamp_max '
+                    'sign sgn'.split(), [(_same, RuntimeError, _FOUND)]),
+    **dict.fromkeys('amax amin'.split(), [(_same, RuntimeError, "Expected the dtype for input and out to match, but "
+                                                                "got {res} for input's dtype and {out} for out's dtype.")]),
+    **dict.fromkeys('index_select masked_select'.split(), [(_same, RuntimeError, _SAME_TYPE)]),
+    **dict.fromkeys('all any'.split(), [(_same, RuntimeError, '{name} only supports bool tensor for result, got: {out}')]),
+    **dict.fromkeys('median.values nanmedian.values'.split(), [(_same, RuntimeError, _MEDIAN)]),
+    **dict.fromkeys('cat stack hstack vstack'.split(), [(_castable, TypeError, _CAT)]),
+    **dict.fromkeys('inner tensordot'.split(), [(_same, RuntimeError, 'tensordot: Expected the output tensor to have '
+                                                                      'dtype {res}, but got an output tensor with dtype {out}')]),
+    **dict.fromkeys('linalg.norm linalg.matrix_norm'.split(), [(_same, RuntimeError,
+                                                               '{name} expected out tensor dtype {res} but got: {out}')]),
+    **{n: [(_float_from_float, NotImplementedError, '"nansum_cpu" not implemented for \'{out}\'')] for n in ('nansum', 'nanmean')},
+    **{n: [(_not_bool, NotImplementedError, f'"{n}_out_cpu" not implemented for \'{{out}}\'')]
+       for n in ('cumsum', 'cumprod')},
+    'dot': [(_same, RuntimeError, 'result dtype {out} does not match input dtype {res}')],
+    'mv': [(_same, RuntimeError, 'addmv input tensors must have the same dtype, but got {out}, {res}, and {res}')],
+    'take': [(_same, RuntimeError, 'take(): self and out expected to have the same dtype, but got self.dtype = {res} '
+                                   'and out.dtype = {out}')],
+    'nonzero': [(_same, RuntimeError, 'nonzero: Expected out tensor to have scalar type Long but got scalar type{out}')],
+    'where': [(_same, RuntimeError, 'Expected out type to be {res} but got {out}')],
+    'searchsorted': [(_same, RuntimeError, "torch.searchsorted(): output tensor's dtype is wrong, it can only be "
+                                           "Int(int32) or Long(int64) depending on whether out_int32 flag is True, but "
+                                           "we got output tensor's dtype {out} and out_int32 flag is False")],
+    'logsumexp': [(_floating, RuntimeError, 'logsumexp(): Expected floating point type for result tensor, but got: '
+                                            '{out}')],
+    'diag': [(_castable, RuntimeError, "diag: result type {res} can't be cast to the desired out= type {out}"),
+             (_same, RuntimeError, _EXPECTED)],
+    'mvlgamma': [(_castable, RuntimeError, "mvlgamma: result type {res} can't be cast to the desired output type "
+                                           '{res}')],
+    'linalg.pinv': [(_castable, RuntimeError, 'linalg.pinv: Expected result to be safely castable from {res} dtype, '
+                                              'but got result with dtype {out}')],
+    'linalg.matrix_rank': [(_castable, RuntimeError, 'torch.linalg.matrix_rank: Expected result to be safely '
+                                                     'castable from {res} dtype, but got result with dtype {out}')],
+    'linalg.solve_triangular': [(_same, RuntimeError, 'expected scalar type {res} but found {out}')],
+}
+# ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
+DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
+# composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
+COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm'}
+# the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
+AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+           'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
+           'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
+
+
+def check_out_dtype(key, r, out):
+    """Raise PyTorch's error when ``out``'s dtype breaks op ``key``'s rule for the result ``r``."""
+    from ..tensor import Tensor
+    if isinstance(r, tuple):   # (values, indices): the rules of key.values
+        for a, o in zip(r, out if isinstance(out, (tuple, list)) else ()):
+            check_out_dtype(key + '.values', a, o)
+        return
+    if not isinstance(r, Tensor) or not isinstance(out, Tensor):
+        return
+    a, b = r._data.dtype, out._data.dtype
+    for test, exc, msg in RULES.get(key, ()):
+        if not test(a, b):
+            raise exc(msg.format(**dtype_fields(key, r, out)))
+
+
+def dtype_fields(name, r, out):
+    """The names of r's and out's dtypes in PyTorch's spellings, for error messages."""
+    from .inplace import _TYPE_NAMES, _C_NAMES
+    res, o = _TYPE_NAMES[r._data.dtype.name], _TYPE_NAMES[out._data.dtype.name]
+    legacy = lambda t: 'CPUBoolType' if t == 'Bool' else f'torch.{t}Tensor'   # noqa: E731
+    return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=_C_NAMES[r._data.dtype.name],
+                out_c=_C_NAMES[out._data.dtype.name], res_t=legacy(res), out_t=legacy(o))
+
+
+# the ops that take out= in PyTorch and in ember only through this wrapper, by namespace
+TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal sin cos tan asin acos '
+         'atan arcsin arccos arctan sinh cosh tanh sigmoid sign sgn floor ceil trunc frac round square erf erfc '
+         'erfinv lgamma digamma polygamma mvlgamma xlogy atan2 pow floor_divide maximum minimum eq ne lt le gt ge '
+         'greater greater_equal less less_equal not_equal logical_and logical_or logical_xor logical_not '
+         'bitwise_and bitwise_or bitwise_xor bitwise_not clamp clip clamp_min clamp_max lerp addcmul addcdiv where '
+         'sum mean prod std var amax amin argmax argmin all any logsumexp nansum nanmean cumsum cumprod aminmax '
+         'median nanmedian hstack vstack tril triu diag gather scatter scatter_add index_add index_select masked_select take '
+         'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
+         'tensordot logspace range').split()
+LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
+          'eigh qr svd').split()
+
+
+def _with_dim(args, kwargs):
+    return len(args) > 1 or 'dim' in kwargs or 'axis' in kwargs
+
+
+def _all_tensors(args, kwargs):
+    from ..tensor import Tensor
+    vals = list(args[1:]) + [kwargs[k] for k in ('input', 'other') if k in kwargs]
+    return len(vals) == 2 and all(isinstance(v, Tensor) for v in vals)
+
+
+# ops whose out= exists only in some of PyTorch's overloads: {name: (test on the call, what it needs)}
+OVERLOADS = {**dict.fromkeys(('sum', 'prod', 'median', 'nanmedian'), (_with_dim, 'a dim')),
+             'where': (_all_tensors, 'tensor operands (not Python numbers)')}
+
+
+def with_out(fn, key):
+    """``fn`` taking PyTorch's keyword ``out=``: its result written into ``out`` and ``out`` returned
+    (``key``: the op's name, 'linalg.' prefixed in that namespace, for the tables above)."""
+    allowed, needs = OVERLOADS.get(key, (None, None))
+    from_out = key in DTYPE_FROM_OUT
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = None
+    if params == ['input'] and not from_out and allowed is None:
+        # the elementwise ops: a fixed signature costs 30 ns a call where *args/**kwargs cost 150 ns (measured)
+        def op(input, *, out=None):
+            r = fn(input)
+            return r if out is None else write(key, r, out)
+    elif params == ['input', 'other'] and not from_out and allowed is None:
+        def op(input, other, *, out=None):
+            r = fn(input, other)
+            return r if out is None else write(key, r, out)
+    else:
+        op = _generic(fn, key, allowed, needs, from_out)
+    op.__name__, op.__qualname__, op.__doc__, op.__module__ = fn.__name__, fn.__qualname__, fn.__doc__, fn.__module__
+    if params not in (['input'], ['input', 'other']):
+        _add_out_to_signature(op, fn)
+    return op
+
+
+def _generic(fn, key, allowed, needs, from_out):
+    """The out= form of an op with any signature."""
+    def op(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        if allowed is not None and not allowed(args, kwargs):
+            raise TypeError(f'{key}(): out= is accepted only with {needs} (as in PyTorch, whose other {key} '
+                            'overloads take no out=)')
+        if from_out and kwargs.get('dtype') is None and hasattr(out, 'dtype'):
+            kwargs['dtype'] = out.dtype
+        return write(key, fn(*args, **kwargs), out)
+    return op
+
+
+def _add_out_to_signature(op, fn):
+    """``op`` shows fn's signature plus the keyword ``out`` (inspect, help() and the signature tests read it)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+    var_kw = [p for p in sig.parameters.values() if p.kind == p.VAR_KEYWORD]
+    op.__signature__ = sig.replace(parameters=params + [inspect.Parameter('out', inspect.Parameter.KEYWORD_ONLY,
+                                                                          default=None)] + var_kw)
+
+
+def write(key, r, out):
+    """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out)."""
+    check_out_dtype(key, r, out)
+    name = AD_NAME.get(key, key.replace('linalg.', 'linalg_'))
+    if key in COPIES and getattr(r, 'requires_grad', False):
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            write_out(name, r, out)
+        return out.copy_(r)
+    return write_out(name, r, out, warn=key != 'logspace')
+
+
+def install(namespace, names, prefix=''):
+    """Replace each of ``names`` in ``namespace`` (a module's globals) by its out= form."""
+    for n in names:
+        namespace[n] = with_out(namespace[n], prefix + n)
