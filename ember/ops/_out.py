@@ -38,7 +38,7 @@ def _not_bool(a, b):
 # (test on the result's and out's NumPy dtypes, exception, message format; fields as in inplace.write_out)
 RULES = {
     **dict.fromkeys('matmul linalg.matmul mm bmm addmm addmv baddbmm gather tril triu argmax argmin take_along_dim max.values min.values '
-                    'aminmax.values sort.values topk.values scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
+                    'aminmax.values sort.values topk.values index_add scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
                     'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh'.split(),
                     [(_same, RuntimeError, _EXPECTED)]),
     **dict.fromkeys('abs absolute neg negative floor ceil trunc frac round bitwise_not clamp clip clamp_min clamp_max '
