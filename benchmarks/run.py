@@ -103,8 +103,11 @@ BENCHMARKS = (
     Benchmark("dcgan", (Figure("DCGAN step 32x32", "ms/iter", _ratio("<=", 1.0)),)),
     Benchmark("resnet", (Figure("ResNet-18 32x32 batch 8", "ms/iter", _ratio("<=", 1.0)),)),
     Benchmark("lstm", (Figure("LSTM LM step", "ms/iter", _ratio("<=", 1.0)),)),
+    Benchmark("ddp", (Figure("DDP MLP batch 64 step, 1 process", "ms/iter"),
+                      Figure("DDP MLP batch 64 step, 2 processes", "ms/iter"),
+                      Figure("DDP MLP 2-process scaling efficiency", "%")), threaded=False),
 )
-HIGHER_IS_BETTER = {"GFLOP/s", "images/s"}
+HIGHER_IS_BETTER = {"GFLOP/s", "images/s", "%"}
 BUSY_WARNING = 0.25  # cores used by other processes beyond which the context line warns
 
 
@@ -373,7 +376,7 @@ def _context_line(meta):
     return (f"{meta['date']} on {meta['machine']}, {regimes} on both sides (the Threads column; PyTorch "
             f"with its default settings otherwise), {meta['reps']} runs "
             f"per side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
-            f"except GFLOP/s and images/s). ember {versions.get('ember', '?')}, PyTorch "
+            f"except GFLOP/s, images/s and %). ember {versions.get('ember', '?')}, PyTorch "
             f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, "
             f"Python {platform.python_version()}.{_busy_text(meta.get('busy_others'))}")
 

@@ -508,3 +508,24 @@ def test_backward_of_outputs_that_feed_each_other():
         z = y * y
         return g1, T.autograd.grad([(z + y).sum(), z.sum()], [x, y])
     same(f)
+
+
+def test_queue_callback_runs_once_backward_has_finished():
+    """engine.queue_callback (PyTorch's Variable._execution_engine.queue_callback): a callback queued from a
+    hook runs after every gradient of that pass has been accumulated, once; outside a pass it is refused."""
+    from ember.autograd import engine
+    a, b = ember.ones(2, requires_grad=True), ember.ones(3, requires_grad=True)
+    seen = []
+
+    def hook(leaf):
+        engine.queue_callback(lambda: seen.append((a.grad.sum().item(), b.grad.sum().item())))
+    h = a.register_post_accumulate_grad_hook(hook)
+    (a.sum() * 2 + (b * 3).sum()).backward()
+    assert seen == [(4.0, 9.0)]
+    h.remove()
+    (a.sum() * 2).backward()
+    assert seen == [(4.0, 9.0)]
+    with pytest.raises(RuntimeError, match='Final callbacks can only be installed during backward pass.'):
+        engine.queue_callback(lambda: None)
+    with pytest.raises(RuntimeError, match='Final callbacks') as e:
+        torch.autograd.Variable._execution_engine.queue_callback(lambda: None)

@@ -143,13 +143,35 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=).
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
-    prev = st['graph'], st['release'], st['enabled']
+    prev = st['graph'], st['release'], st['enabled'], st['callbacks']
     st['graph'] = st['enabled'] = create_graph
     st['release'] = not retain_graph
+    st['callbacks'] = None
     try:
         _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
+        if st['callbacks']:
+            _run_callbacks(st['callbacks'])
     finally:
-        st['graph'], st['release'], st['enabled'] = prev
+        st['graph'], st['release'], st['enabled'], st['callbacks'] = prev
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the backward pass now running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``; DDP waits for its gradient all-reduces this way)."""
+    st = GRAD.__dict__
+    if st['callbacks'] is False:
+        raise RuntimeError('Final callbacks can only be installed during backward pass.')
+    if st['callbacks'] is None:
+        st['callbacks'] = []
+    st['callbacks'].append(fn)
+
+
+def _run_callbacks(callbacks):
+    """The queued end-of-backward callbacks in order, including any that a callback queues."""
+    i = 0
+    while i < len(callbacks):
+        callbacks[i]()
+        i += 1
 
 
 def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):

@@ -8,7 +8,8 @@ import threading
 class _GradState(threading.local):
     """The per-thread autograd flags; ``threading.local`` runs __init__ once in each thread that reads them.
     ``enabled``/``inference``: grad and inference mode; ``graph``/``release``: set while a backward pass
-    runs (create_graph, and not retain_graph), read as ``ember.autograd.graph.MODE``, the same object.
+    runs (create_graph, and not retain_graph), read as ``ember.autograd.graph.MODE``, the same object;
+    ``callbacks``: False outside a backward pass, else None or the list engine.queue_callback fills.
     An attribute read costs about 35 ns more than a slot's, so the engine reads them once per pass."""
 
     def __init__(self):
@@ -16,6 +17,7 @@ class _GradState(threading.local):
         self.inference = False
         self.graph = False
         self.release = False
+        self.callbacks = False      # while a backward pass runs: None, or the callbacks queued to run at its end
 
 
 GRAD = _GradState()

@@ -1,5 +1,5 @@
 """``ember.nn.parallel`` (``torch.nn.parallel``): ``DataParallel`` as PyTorch runs it without GPUs, and
-``DistributedDataParallel`` importable but refused when built."""
+``DistributedDataParallel`` over ``ember.distributed``'s process groups."""
 from .data_parallel import DataParallel, data_parallel
 from .distributed import DistributedDataParallel
 
