@@ -6,9 +6,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch.utils.data as tud
 
@@ -31,6 +33,31 @@ def launch_worker(tmp_path, nproc, checks=None):
     p = run(args, tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     return [json.load(open(tmp_path / f'rank{r}.json')) for r in range(nproc)]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+
+
+def test_ddp_arguments_attributes_and_errors_match_torch(tmp_path):
+    """One process: every constructor argument's effect, PyTorch's warnings and errors (unused parameters
+    included), repr, state_dict keys and a training step, under ember and under PyTorch."""
+    script = os.path.join(PROGRAMS, 'ddp', 'arguments.py')
+    answers = []
+    for ember in (True, False):
+        p = run([script], tmp_path, ember=ember, env=dict(DDP_TEST_PORT=free_port()))
+        assert p.returncode == 0, p.stderr
+        answers.append(json.loads(p.stdout.splitlines()[-1]))
+    ours, theirs = answers
+    assert list(ours) == list(theirs)
+    step_ours, step_theirs = ours.pop('training_step'), theirs.pop('training_step')
+    assert step_ours[0] == step_theirs[0] == 'ok' and step_ours[1][:2] == step_theirs[1][:2]    # repr, keys
+    for a, b in zip(step_ours[1][2], step_theirs[1][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in theirs:
+        assert ours[key] == theirs[key], key
 
 
 def test_ddp_two_processes(tmp_path):

@@ -293,7 +293,7 @@ class DistributedDataParallel(Module):
             b.pending = len(b.indices)
             b.work = None
         self._unused = ()
-        if self.find_unused_parameters:
+        if self.find_unused_parameters or self.static_graph:   # a static graph's unused parameters: found the same way
             reached = _reachable(_find_tensors(output, []))
             self._unused = [i for i, p in enumerate(self._params) if p._accum is None or p._accum not in reached]
 
