@@ -282,6 +282,14 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = old
 
+    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+        raise NotImplementedError('DistributedDataParallel.join is not supported by ember yet (uneven inputs: give '
+                                  'every rank the same number of batches, as DistributedSampler does)')
+
+    def register_comm_hook(self, state, hook):
+        raise NotImplementedError('DistributedDataParallel.register_comm_hook is not supported by ember yet '
+                                  '(gradients are averaged by all-reduce)')
+
     # -- the reducer -------------------------------------------------------------------------------------------
     def _prepare_for_backward(self, output):
         """Arm the gradient hooks for the coming backward; with find_unused_parameters, list the parameters
