@@ -9,6 +9,7 @@ from . import aliasing as _aliasing
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
                      result_type, can_cast)
+from ._typeinfo import finfo, iinfo
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,

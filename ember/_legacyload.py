@@ -11,6 +11,7 @@ import io
 import pickle
 import pickletools
 import sys
+import warnings
 
 import numpy as np
 
@@ -99,7 +100,7 @@ class _LegacyStorages:
     size fits in ``budget`` bytes (what the file holds after that pickle); filled after it."""
 
     def __init__(self, budget):
-        self.budget, self.roots, self.views, self.filled = budget, {}, {}, set()
+        self.budget, self.roots, self.views, self.filled, self.bf16 = budget, {}, {}, set(), False
 
     def get(self, stype, key, numel, view):
         _require(isinstance(stype, _StorageType) and type(key) is str and type(numel) is int and numel >= 0,
@@ -110,7 +111,8 @@ class _LegacyStorages:
             _require(need <= self.budget, f'malformed legacy checkpoint: storage {key!r} declares {numel} '
                      f'elements ({need} bytes), more than the file holds after its pickle')
             self.budget -= need
-            root = self.roots[key] = (stype, _Storage(np.empty(numel, stype.dtype)))
+            arr = np.empty(numel, np.float32 if stype.bf16 else stype.dtype)   # bfloat16 loads as float32
+            root = self.roots[key] = (stype, _Storage(arr))
         _require(root[0] is stype, f'malformed legacy checkpoint: storage {key!r} is used with two dtypes')
         return root[1] if view is None else self._view(root[1].arr, key, view)
 
@@ -134,21 +136,26 @@ class _LegacyStorages:
             _require(key in self.roots and key not in self.filled, f'malformed legacy checkpoint: storage key '
                      f'{key!r} is unknown or listed twice')
             self.filled.add(key)
-            self._fill_one(fh, end, key, self.roots[key][1].arr)
+            stype, storage = self.roots[key]
+            self._fill_one(fh, end, key, storage.arr, stype.bf16)
         missing = sorted(set(self.roots) - self.filled)
         _require(not missing, f'malformed legacy checkpoint: storage {missing[:1]} has no data')
 
-    def _fill_one(self, fh, end, key, arr):
+    def _fill_one(self, fh, end, key, arr, bf16):
         raw = fh.read(8)
         _require(len(raw) == 8, f'malformed legacy checkpoint: storage {key!r} is truncated')
         numel = int.from_bytes(raw, 'little', signed=True)
         _require(numel == arr.size, f'malformed legacy checkpoint: storage has wrong byte size: expected '
                  f'{arr.size} got {numel} (storage {key!r})')
-        _require(arr.nbytes <= end - fh.tell(), f'malformed legacy checkpoint: storage {key!r} is truncated')
-        got = fh.readinto(memoryview(arr).cast('B')) if arr.nbytes else 0
-        _require(got == arr.nbytes, f'malformed legacy checkpoint: storage {key!r} is truncated')
-        if sys.byteorder == 'big' and arr.itemsize > 1:
-            arr.byteswap(inplace=True)
+        raw = np.empty(arr.size, np.uint16) if bf16 else arr
+        _require(raw.nbytes <= end - fh.tell(), f'malformed legacy checkpoint: storage {key!r} is truncated')
+        got = fh.readinto(memoryview(raw).cast('B')) if raw.nbytes else 0
+        _require(got == raw.nbytes, f'malformed legacy checkpoint: storage {key!r} is truncated')
+        if sys.byteorder == 'big' and raw.itemsize > 1:
+            raw.byteswap(inplace=True)
+        if bf16:
+            self.bf16 = True
+            arr[:] = (raw.astype(np.uint32) << 16).view(np.float32)
 
 
 class _LegacyUnpickler(_TorchUnpickler):
@@ -206,6 +213,9 @@ def load(fh, weights_only, pickle_load_args):
     except Exception as e:
         raise UnpicklingError(f'malformed legacy checkpoint: {type(e).__name__}: {e}') from None
     storages.fill(fh, end, _plain(fh, end, 'storage keys', pickle_load_args))
+    if storages.bf16:
+        warnings.warn('ember has no bfloat16: bfloat16 tensors in this PyTorch file were loaded as float32',
+                      UserWarning, stacklevel=3)
     try:
         return _Finisher().walk(obj, 'obj')
     except RecursionError:

@@ -130,6 +130,15 @@ def test_file_path_and_map_location(tmp_path):
     assert str(mine.value) == str(theirs.value)
 
 
+def test_bfloat16_loads_as_float32_with_a_warning_as_in_zip_files():
+    t = torch.tensor([[1.5, -2.25e-3, 3e38], [7., 0.1, -0.]], dtype=torch.bfloat16)
+    data = legacy({'t': t, 'col': t[:, 1]})
+    with pytest.warns(UserWarning, match='loaded as float32'):
+        mine = ember.load(io.BytesIO(data))
+    assert mine['t'].dtype == ember.float32
+    assert mine['t'].tolist() == t.float().tolist() and mine['col'].tolist() == t[:, 1].float().tolist()
+
+
 # ---------------------------------------------------------------------------------------------- older layouts
 def test_storage_views_and_rebuild_tensor_v1():
     """Before PyTorch 0.4 a persistent id could name a view (key, offset, size) of a root storage, and
