@@ -32,13 +32,15 @@ def _bn_backward(self, g):
     shape = _bshape(xhat.ndim, xhat.shape[1])
     g = np.asarray(g)
     gsum = g.sum(axis=axes, keepdims=True)
-    gxh = (g * xhat).sum(axis=axes, keepdims=True)
+    gxhat = g * xhat
+    gxh = gxhat.sum(axis=axes, keepdims=True)
     gx = gw = gb = None
     if self.need[0]:
         scale = invstd.reshape(shape) if w is None else invstd.reshape(shape) * w.reshape(shape)
         if training:
             m = g.size // xhat.shape[1]
-            gx = xhat * (gxh / m)
+            k = gxh / m
+            gx = np.multiply(xhat, k, out=gxhat if gxhat.dtype == np.result_type(xhat, k) else None)
             np.subtract(g, gx, out=gx)
             gx -= gsum / m
             gx *= scale
@@ -72,7 +74,13 @@ def _bn_ref(ctx, x, w, b):
 NativeBatchNormBackward0 = fused('NativeBatchNormBackward0', _bn_backward, _bn_ref)
 
 
-def _affine(xhat, w, b, shape):
+def _affine(xhat, w, b, shape, spare=None):
+    """xhat * w + b as a new array; written into ``spare`` (a free buffer of xhat's shape and dtype) when w
+    and b have xhat's dtype, which gives the same values without two more allocations."""
+    same = spare is not None and all(t is None or t.dtype == xhat.dtype for t in (w, b))
+    if same and (w is not None or b is not None):
+        y = xhat if w is None else np.multiply(xhat, w.reshape(shape), out=spare)
+        return y if b is None else np.add(y, b.reshape(shape), out=spare)
     y = xhat if w is None else xhat * w.reshape(shape)
     if b is not None:
         y = y + b.reshape(shape)
@@ -97,10 +105,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
         mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = (xc * xc).mean(axis=axes)
+        xc = spare = x - mean
+        sq = xc * xc
+        var = sq.mean(axis=axes)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat = xc * invstd.reshape(shape)
+        xhat = np.multiply(xc, invstd.reshape(shape), out=sq)   # the squares' buffer; xc's takes the output
         _update_running(running_mean, running_var, mean.reshape(-1), var, n, momentum)
         ref_extra = eps
     else:
@@ -109,10 +118,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         rm, rv = running_mean._data.astype(x.dtype, copy=False), running_var._data.astype(x.dtype, copy=False)
         invstd = (1.0 / np.sqrt(rv + eps)).astype(x.dtype, copy=False)
         xhat = (x - rm.reshape(shape)) * invstd.reshape(shape)
-        ref_extra = rm
+        ref_extra, spare = rm, None
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
-    y = _affine(xhat, w, b, shape).astype(x.dtype, copy=False)
+    y = _affine(xhat, w, b, shape, spare if spare is not None and spare.dtype == xhat.dtype else None)
+    y = y.astype(x.dtype, copy=False)
     return record(NativeBatchNormBackward0, (input, weight, bias), y,
                   ctx=(xhat, invstd, w, axes, training, ref_extra))
 
