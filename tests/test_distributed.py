@@ -108,10 +108,10 @@ HAND_STARTED = '''
 import sys, datetime
 import ember as torch
 import ember.distributed as dist
-how, rank, world = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+how, world = sys.argv[1], int(sys.argv[3])
 kwargs = dict(timeout=datetime.timedelta(seconds=20))
 if how.startswith('tcp://'):
-    dist.init_process_group('mpi', init_method=how, rank=rank, world_size=world, **kwargs)
+    dist.init_process_group('mpi', init_method=how, rank=int(sys.argv[2]), world_size=world, **kwargs)
 else:
     dist.init_process_group(**kwargs)
 t = torch.full((3,), float(dist.get_rank() + 1))
@@ -141,6 +141,21 @@ def test_processes_started_by_hand_meet_at_the_rendezvous(tmp_path, how):
     for r, (p, text) in enumerate(zip(procs, outputs)):
         assert p.returncode == 0, text
         assert text.split('\n')[-2] == f'{r} 3 {backend} [2.0, 2.0, 2.0] [0, 3, 6, 9]'
+
+
+def test_two_nodes_on_loopback_exchange_addresses_through_the_rendezvous(tmp_path):
+    script = tmp_path / 'hand.py'
+    script.write_text(HAND_STARTED)
+    port = _free_port()
+    launch = [sys.executable, '-m', 'ember', 'run', '--nnodes', '2', '--nproc-per-node', '1', '--master-addr',
+              '127.0.0.1', '--master-port', str(port)]
+    procs = [subprocess.Popen(launch + ['--node-rank', str(node), str(script), 'env', '-', '2'],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+             for node in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    for node, (p, text) in enumerate(zip(procs, outputs)):
+        assert p.returncode == 0, text
+        assert text.splitlines()[-1] == f'{node} 2 gloo [1.5, 1.5, 1.5] [0, 2, 4, 6]'
 
 
 FAILING = r'''

@@ -2,14 +2,19 @@
 Waiting polls the MPI requests against the group's timeout, so a rank that died or never came makes
 the others raise instead of hanging."""
 import datetime
+import os
 import time
 
 import numpy as np
 
 from . import _mpi
 
-_SPIN = 64  # polls before the first sleep: a small all_reduce of 2 ranks completes within them
-_MAX_SLEEP = 2e-3
+# Waiting polls MPI (which also drives MPI's progress: a rank that sleeps between polls holds up its
+# peers). It yields the CPU between polls for the first _SPIN_S seconds, then sleeps, doubling the
+# pause up to _MAX_SLEEP. Measured with 2 ranks on 2 cores, all_reduce of 10**6 float32: 1.0 ms with
+# MPI's blocking Wait, 7.8 ms with sleeps from the 64th poll (up to 2 ms), 0.8 ms with this.
+_SPIN_S = 0.005
+_MAX_SLEEP = 1e-3
 
 
 class Work:
@@ -41,14 +46,17 @@ class Work:
         limit = self._pg.timeout if timeout is None else timeout
         if isinstance(limit, datetime.timedelta):
             limit = limit.total_seconds()
-        deadline, polls, pause = time.monotonic() + limit, 0, 1e-5
+        start = time.monotonic()
+        deadline, pause = start + limit, 2.5e-5
         while not self._test():
-            polls += 1
-            if polls > _SPIN:
-                if time.monotonic() > deadline:
-                    self._fail(limit)
-                time.sleep(pause)
-                pause = min(pause * 2, _MAX_SLEEP)
+            now = time.monotonic()
+            if now - start < _SPIN_S:
+                os.sched_yield()
+                continue
+            if now > deadline:
+                self._fail(limit)
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_SLEEP)
         return True
 
     def result(self):

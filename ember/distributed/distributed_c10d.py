@@ -172,9 +172,11 @@ def _check_same_world(comm, rank, world_size, init_method):
     want_size = world_size if world_size != -1 else _env_int('WORLD_SIZE', comm.Get_size())
     want_rank = rank if rank != -1 else _env_int('RANK', comm.Get_rank())
     if (want_rank, want_size) != (comm.Get_rank(), comm.Get_size()):
+        why = ('mpiexec fixes the world' if _mpi.launched_by_mpiexec() else
+               'was mpi4py imported before init_process_group? It starts MPI alone on import')
         raise RuntimeError(f'init_process_group(rank={want_rank}, world_size={want_size}): this process is '
                            f'rank {comm.Get_rank()} of an MPI world of {comm.Get_size()} processes (MPI starts '
-                           f'once per process, and mpiexec fixes the world)')
+                           f'once per process; {why})')
 
 
 def _env_int(name, default):
