@@ -36,6 +36,12 @@ def _mpiexec():
     return str(MPIEXEC) if MPIEXEC.exists() else 'mpiexec'
 
 
+def _ember():
+    """The ``ember`` command beside this Python (``mpirun -n N ember run``), else ``python -m ember``."""
+    script = Path(sys.executable).parent / 'ember'
+    return [str(script)] if script.exists() else [sys.executable, '-m', 'ember']
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -52,7 +58,7 @@ def runs(tmp_path_factory):
         'torch2': torchrun + ['--nproc-per-node', '2', str(WORKER), str(out), 'torch2'],
         'torch3': torchrun + ['--nproc-per-node', '3', str(WORKER), str(out), 'torch3'],
         'ember2': [sys.executable, '-m', 'ember', 'run', '--nproc-per-node', '2', str(WORKER), str(out), 'ember2'],
-        'ember3': [_mpiexec(), '-n', '3', sys.executable, '-m', 'ember', 'run', str(WORKER), str(out), 'ember3'],
+        'ember3': [_mpiexec(), '-n', '3', *_ember(), 'run', str(WORKER), str(out), 'ember3'],
     }
     procs = {tag: subprocess.Popen(cmd, env=_env(), cwd=out, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for tag, cmd in commands.items()}
@@ -203,6 +209,18 @@ def test_a_failing_rank_stops_the_launch_and_leaves_no_process(tmp_path):
     assert time.monotonic() - start < 60  # the others were stopped, not left to the 600 s timeout
     pids = _pids(proc.stdout)
     assert len(pids) == 3 and _gone(pids)
+
+
+def test_a_failing_rank_under_mpiexec_stops_the_job(tmp_path):
+    script = tmp_path / 'fail.py'
+    script.write_text(FAILING)
+    start = time.monotonic()
+    proc = subprocess.run([_mpiexec(), '-n', '2', sys.executable, '-m', 'ember', 'run', str(script), '600'],
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and 'ValueError: rank 1 gives up' in proc.stderr
+    assert time.monotonic() - start < 60 and 'never' not in proc.stdout
+    pids = _pids(proc.stdout)
+    assert len(pids) == 2 and _gone(pids)
 
 
 def test_a_failing_rank_makes_hand_started_ranks_time_out(tmp_path):
