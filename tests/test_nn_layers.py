@@ -379,6 +379,17 @@ def test_embedding_padding_and_pretrained():
     assert repr(ember.nn.Embedding.from_pretrained(w, padding_idx=-1)) == 'Embedding(4, 2, padding_idx=3)'
 
 
+@pytest.mark.parametrize('tokens', [200, 3000])   # 3000 tokens of 8 rows: over 64 repeats, np.add.at's path
+def test_embedding_grad_sums_repeats_in_torch_order(tokens):
+    """Rows hit by many tokens sum their gradients in token order, as PyTorch's index_add: bitwise equal."""
+    idx = np.random.default_rng(0).integers(0, 8, tokens)
+    seed = rnd(tokens, 16)
+    tw, ew = torch.zeros(8, 16, requires_grad=True), ember.zeros(8, 16, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor(idx), tw).backward(torch.tensor(seed))
+    ember.nn.functional.embedding(ember.tensor(idx), ew).backward(ember.tensor(seed))
+    assert np.array_equal(ew.grad.numpy(), tw.grad.numpy())
+
+
 def test_embedding_max_norm_matches_torch():
     tm, em = twin(lambda nn: nn.Embedding(5, 3, max_norm=1.0))
     idx = np.array([0, 3, 3, 4])
