@@ -126,16 +126,18 @@ def erf(a):
 def erf_in_precision(a):
     """erf of a float array to its own precision: float32 evaluated in float32 (within 3 ulps, a third of
     values 1 ulp off correctly rounded; 0.77 ms against 3.6 ms for 393k values, GPT step 66 -> 61 ms, min
-    of interleaved runs),
-    for GELU, whose PyTorch float32 kernel has its own erf approximation; other dtypes as ``erf``."""
+    of interleaved runs), for GELU, whose PyTorch float32 kernel has its own erf approximation; other
+    dtypes as ``erf``. The few values at or beyond 2 are taken by flat index (a mask's gather and
+    scatter cost 120 of 800 us; GPT step 52.9 -> 52.4 ms)."""
     if a.dtype != np.float32:
         return blocked(erf, a)
-    out = a * _poly(_ERF_SMALL_F32, a * a)
-    big = np.abs(a) >= 2.0
-    big |= np.isnan(a)
-    if big.any():
-        out[big] = erf(a[big].astype(np.float64))
-    return out
+    flat = a.reshape(-1)
+    out = flat * _poly(_ERF_SMALL_F32, flat * flat)
+    far = np.flatnonzero(np.abs(flat) >= 2.0)     # NaN compares False and stays NaN through the polynomial
+    if far.size:
+        v = flat[far].astype(np.float64)
+        out[far] = np.copysign(1.0 - _erfc_tail(np.abs(v)), v)
+    return out.reshape(a.shape)
 
 
 def erfc(a):
