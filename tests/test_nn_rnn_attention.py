@@ -106,6 +106,40 @@ def test_lstm_projection_and_float64():
     compare(tm, em, [t], [e], [(e, t)], tol=1e-8)
 
 
+def test_lstm_layer_node_names_match_torch():
+    """float32 LSTM layers are one node each, named as PyTorch's CPU kernel records them; float64 ones are
+    composed of per-step ops in both."""
+    for dtype, kw in ((None, dict(num_layers=2)), (None, dict(bidirectional=True, bias=False)),
+                      ('double', dict(num_layers=1))):
+        tm, em = twin(lambda nn: nn.LSTM(3, 4, **kw), double=dtype == 'double')
+        x = rnd(5, 2, 3)
+        if dtype == 'double':
+            x = x.astype(np.float64)
+        tx, ex = leaf_pair(x)
+        (to, (th, tc)), (eo, (eh, ec)) = tm(tx), em(ex)
+        for t, e in ((to, eo), (th, eh), (tc, ec)):
+            assert type(e.grad_fn).__name__ == t.grad_fn.name()
+            assert [None if n is None else n.name() for n, _ in e.grad_fn.next_functions] == \
+                [None if n is None else n.name() for n, _ in t.grad_fn.next_functions]
+        assert [nr for _, nr in eh.grad_fn.next_functions] == [nr for _, nr in th.grad_fn.next_functions]
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+def test_lstm_layer_node_gradcheck(reverse):
+    """The fused layer's hand-written backward (and, through its composed reference, its double backward)
+    against float64 finite differences, for every input: sequence, weights, biases and both states."""
+    from ember.nn.modules.rnn import _lstm_layer
+    rng = np.random.default_rng(0)
+    shapes = [(4, 2, 3), (12, 3), (12, 3), (12,), (12,), (2, 3), (2, 3)]
+    args = [ember.tensor(rng.standard_normal(s), dtype=ember.float64, requires_grad=True) for s in shapes]
+
+    def f(x, w_ih, w_hh, b_ih, b_hh, h, c):
+        return _lstm_layer(x, h, c, (w_ih, w_hh, b_ih, b_hh), reverse)
+
+    assert type(f(*args)[0].grad_fn).__name__ == 'MkldnnRnnLayerBackward0'
+    assert ember.autograd.gradcheck(f, args, eps=1e-6, atol=1e-5, rtol=1e-3)
+    assert ember.autograd.gradgradcheck(f, args, eps=1e-6, atol=1e-4, rtol=1e-3)
+
 @pytest.mark.parametrize('cls,nstate', [('RNNCell', 1), ('LSTMCell', 2), ('GRUCell', 1)])
 @pytest.mark.parametrize('batched,with_state,bias', [(True, False, True), (True, True, False), (False, False, True),
                                                      (False, True, True)])

