@@ -148,3 +148,45 @@ def test_tensor_where_method():
     rt.sum().backward()
     np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
     assert ember.autograd.gradcheck(lambda a: f(ember, a), (e,))
+
+
+UPSAMPLE = [lambda nn: nn.Upsample(scale_factor=2), lambda nn: nn.Upsample(size=(3, 5), mode='bilinear'),
+            lambda nn: nn.Upsample(scale_factor=(2, 1.5), mode='bicubic', align_corners=True),
+            lambda nn: nn.UpsamplingNearest2d(size=5), lambda nn: nn.UpsamplingBilinear2d(scale_factor=2)]
+
+
+@pytest.mark.parametrize('i', range(len(UPSAMPLE)))
+def test_upsample_layers_match_pytorch(i):
+    """GAN generators (``nn.Upsample(scale_factor=2)`` then a conv) and U-Nets: reprs, values, gradients."""
+    e, t = UPSAMPLE[i](ember.nn), UPSAMPLE[i](torch.nn)
+    assert repr(e) == repr(t) and e.scale_factor == t.scale_factor
+    x = np.random.default_rng(i).standard_normal((2, 3, 4, 5))
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = e(xe), t(xt)
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert type(ye.grad_fn).__name__ == yt.grad_fn.name()
+    w = np.random.default_rng(9).standard_normal(tuple(yt.shape))
+    (ye * ember.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('name', ['upsample', 'upsample_nearest', 'upsample_bilinear'])
+def test_deprecated_upsample_functions_warn_and_resize(name):
+    x = np.random.default_rng(3).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    got = {}
+    for lib in (ember, torch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            got[lib.__name__] = getattr(lib.nn.functional, name)(lib.tensor(x), scale_factor=2).numpy()
+        assert [str(m.message) for m in w] == [f'`nn.functional.{name}` is deprecated. Use '
+                                                '`nn.functional.interpolate` instead.'], lib.__name__
+    np.testing.assert_allclose(got['ember'], got['torch'], rtol=1e-6, atol=1e-6)
+
+
+def test_interpolate_second_derivatives():
+    x = ember.tensor(np.random.default_rng(4).standard_normal((1, 1, 3, 4)), requires_grad=True)
+    for mode in ('bilinear', 'bicubic', 'nearest'):
+        def f(t):
+            return ember.nn.functional.interpolate(t, scale_factor=1.5, mode=mode) ** 2
+        assert ember.autograd.gradgradcheck(f, (x,)), mode

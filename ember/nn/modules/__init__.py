@@ -13,6 +13,7 @@ from .normalization import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
 from .channelshuffle import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

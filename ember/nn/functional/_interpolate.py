@@ -1,0 +1,262 @@
+"""``interpolate`` (and the deprecated ``upsample*``): nearest, nearest-exact, linear, bilinear, bicubic and
+trilinear resampling with PyTorch's CPU index and weight rules, and 'area' (adaptive average pooling).
+
+Each spatial axis is resampled by taps: output position i reads input ``idx[i, k]`` with weight
+``w[i, k]`` (1 tap for nearest, 2 for linear, 4 for cubic; antialiased modes a dense row of PIL's
+filter). Axes are applied last first, so the sums nest as in PyTorch's kernel. The backward pass adds
+the gradient back through the same taps."""
+import math
+import warnings
+
+import numpy as np
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+
+__all__ = ['interpolate', 'upsample', 'upsample_nearest', 'upsample_bilinear']
+
+_MODES = ('nearest', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'nearest-exact')
+_NEEDS = {'linear': 3, 'bilinear': 4, 'bicubic': 4, 'trilinear': 5}
+_INTERPOLATING = ('linear', 'bilinear', 'bicubic', 'trilinear')
+
+
+def _pytorch_float(np_dtype):
+    """The float type PyTorch's kernel computes source positions in (float32 for half, else the input's)."""
+    return np.float64 if np_dtype == np.float64 else np.float32
+
+
+def _scale(n_in, n_out, align_corners, scale_factor, ft):
+    """PyTorch's area_pixel_compute_scale: input pixels per output pixel."""
+    if align_corners:
+        return ft((n_in - 1) / (n_out - 1)) if n_out > 1 else ft(0)
+    if scale_factor is not None and scale_factor > 0:
+        return ft(1.0 / scale_factor)
+    return ft(n_in) / ft(n_out)
+
+
+def _source(scale, n_out, align_corners, cubic, ft):
+    """PyTorch's area_pixel_compute_source_index for every output position."""
+    i = np.arange(n_out, dtype=ft)
+    if align_corners:
+        return scale * i
+    src = scale * (i + ft(0.5)) - ft(0.5)
+    return src if cubic else np.maximum(src, ft(0))
+
+
+def _nearest_taps(n_in, n_out, scale_factor, exact, ft):
+    scale = _scale(n_in, n_out, False, scale_factor, np.float32)
+    i = np.arange(n_out, dtype=np.float32)
+    idx = np.floor((i + np.float32(0.5)) * scale if exact else i * scale).astype(np.int64)
+    return np.minimum(idx, n_in - 1)[:, None], np.ones((n_out, 1), ft)
+
+
+def _linear_taps(n_in, n_out, align_corners, scale_factor, ft):
+    src = _source(_scale(n_in, n_out, align_corners, scale_factor, ft), n_out, align_corners, False, ft)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam = np.clip(src - i0.astype(ft), 0, 1).astype(ft)
+    i1 = i0 + (i0 < n_in - 1)
+    return np.stack([i0, i1], 1), np.stack([ft(1) - lam, lam], 1)
+
+
+def _cubic_taps(n_in, n_out, align_corners, scale_factor, ft, a=-0.75):
+    src = _source(_scale(n_in, n_out, align_corners, scale_factor, ft), n_out, align_corners, True, ft)
+    i0 = np.floor(src).astype(np.int64)
+    t = (src - i0.astype(ft)).astype(ft)
+    a = ft(a)
+
+    def near(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1).astype(ft)
+    idx = np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, n_in - 1)
+    return idx, w
+
+
+def _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft):
+    """PIL's separable filters widened by the downscale (PyTorch's antialias=True), as dense taps."""
+    from ...vision.transforms._resample import _aa_weights, _triangle, _cubic_aa
+    if align_corners:
+        raise NotImplementedError('interpolate(antialias=True, align_corners=True) is not supported by ember yet: '
+                                  'use align_corners=False')
+    if scale_factor is not None and scale_factor > 0 and not math.isclose(1.0 / scale_factor, n_in / n_out):
+        raise NotImplementedError('interpolate(antialias=True) with a scale_factor that is not in/out size is not '
+                                  'supported by ember yet: pass size= instead')
+    w = _aa_weights(n_in, n_out, _triangle, 1.0) if mode == 'bilinear' else _aa_weights(n_in, n_out, _cubic_aa, 2.0)
+    return np.broadcast_to(np.arange(n_in), w.shape), w.astype(ft)
+
+
+def _taps(n_in, n_out, mode, align_corners, scale_factor, antialias, ft):
+    if mode in ('nearest', 'nearest-exact'):
+        return _nearest_taps(n_in, n_out, scale_factor, mode == 'nearest-exact', ft)
+    if antialias:
+        return _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft)
+    if mode == 'bicubic':
+        return _cubic_taps(n_in, n_out, align_corners, scale_factor, ft)
+    return _linear_taps(n_in, n_out, align_corners, scale_factor, ft)
+
+
+def _along(a, axis, idx, w):
+    """Resample array ``a`` along ``axis`` by the taps."""
+    if idx.shape[1] == 1:
+        return np.take(a, idx[:, 0], axis=axis)
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    out = np.take(a, idx[:, 0], axis=axis) * w[:, 0].reshape(shape)
+    for k in range(1, idx.shape[1]):
+        out += np.take(a, idx[:, k], axis=axis) * w[:, k].reshape(shape)
+    return out
+
+
+def _along_backward(g, axis, n_in, idx, w):
+    """The gradient of ``_along`` for array or tensor ``g``: each output's gradient added back at its taps."""
+    shape = [1] * g.ndim
+    shape[axis] = -1
+    if dual.is_array(g):
+        moved = np.moveaxis(g, axis, 0)
+        out = np.zeros((n_in,) + moved.shape[1:], g.dtype)
+        for k in range(idx.shape[1]):
+            part = moved if idx.shape[1] == 1 else moved * w[:, k].reshape((-1,) + (1,) * (moved.ndim - 1))
+            np.add.at(out, idx[:, k], part)
+        return np.moveaxis(out, 0, axis)
+    from ...ops.creation import zeros
+    from ...ops.indexing import index_add
+    out_shape = list(g.shape)
+    out_shape[axis] = n_in
+    out = zeros(out_shape, dtype=g.dtype)
+    for k in range(idx.shape[1]):
+        part = g if idx.shape[1] == 1 else g * Tensor._make(w[:, k].reshape(shape).astype(g._data.dtype))
+        out = index_add(out, axis, Tensor._make(idx[:, k]), part)
+    return out
+
+
+class _UpsampleBackward(Node):
+    """Gradient of resampling: back through each axis's taps, first axis first (the forward ran last first)."""
+    __slots__ = ('taps', 'sizes')
+
+    def backward(self, g):
+        lead = g.ndim - len(self.taps)
+        for j, ((idx, w), n_in) in enumerate(zip(self.taps, self.sizes)):
+            g = _along_backward(g, lead + j, n_in, idx, w)
+        return (g,)
+
+
+def _node_class(name, cache={}):
+    cls = cache.get(name)
+    if cls is None:
+        cls = cache[name] = type(name, (_UpsampleBackward,), {'__slots__': ()})
+    return cls
+
+
+_GRAD_FN = {'nearest': 'UpsampleNearest{}DBackward0', 'nearest-exact': 'UpsampleNearestExact{}DBackward0',
+            'linear': 'UpsampleLinear1DBackward0', 'bilinear': 'UpsampleBilinear2DBackward0',
+            'bicubic': 'UpsampleBicubic2DBackward0', 'trilinear': 'UpsampleTrilinear3DBackward0'}
+
+
+def _resample(input, sizes, mode, align_corners, scales, antialias):
+    a = input._data
+    k = len(sizes)
+    if a.dtype.kind != 'f' and not (a.dtype == np.uint8 and mode != 'bicubic'):
+        kind = 'compute_indices_weights_nearest' if mode.startswith('nearest') else f'upsample_{mode}'
+        raise NotImplementedError(f'"{kind}" not implemented for \'{input.dtype}\' (interpolate needs a floating '
+                                  'point input; convert it with .float())')
+    n_in = a.shape[-k:]
+    if min(n_in) <= 0 or min(sizes) <= 0:
+        raise RuntimeError(f'Input and output sizes should be greater than 0, but got input {tuple(n_in)} output '
+                           f'{tuple(sizes)}')
+    ft = _pytorch_float(a.dtype)
+    taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft) for ni, no, sf in zip(n_in, sizes, scales)]
+    out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
+    for j in reversed(range(k)):
+        out = _along(out, a.ndim - k + j, *taps[j])
+    if out.dtype != a.dtype:
+        out = np.clip(np.round(out), 0, 255) if a.dtype == np.uint8 else out
+        out = out.astype(a.dtype)
+    if GRAD.enabled and input._requires_grad:
+        name = _GRAD_FN[mode].format(k)
+        if antialias:
+            name = name.replace('Backward0', 'AaBackward0')
+        node = _node_class(name)((input,))
+        node.taps, node.sizes = [(i, w.astype(a.dtype)) for i, w in taps], tuple(n_in)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def _sizes_and_scales(input, size, scale_factor, recompute_scale_factor):
+    """Output sizes and the scale factors the kernel uses (None where it derives them from the sizes)."""
+    dims = list(input.shape[2:])
+    k = len(dims)
+    if size is not None and scale_factor is not None:
+        raise ValueError('only one of size or scale_factor should be defined')
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError('recompute_scale_factor is not meaningful with an explicit size.')
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size] * k
+        if len(sizes) != k:
+            raise ValueError('Input and output must have the same number of spatial dimensions, but got input with '
+                             f'spatial dimensions of {dims} and output size of {size}. Please provide input tensor '
+                             'in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.')
+        return [int(s) for s in sizes], [None] * k
+    if scale_factor is None:
+        raise ValueError('either size or scale_factor should be defined')
+    factors = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * k
+    if len(factors) != k:
+        raise ValueError('Input and scale_factor must have the same number of spatial dimensions, but got input '
+                         f'with spatial dimensions of {dims} and scale_factor of shape {scale_factor}. Please '
+                         'provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,'
+                         'sK) format.')
+    sizes = [math.floor(float(n) * float(f)) for n, f in zip(dims, factors)]
+    return sizes, ([None] * k if recompute_scale_factor else [float(f) for f in factors])
+
+
+def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of an (N, C, d1, ...) tensor to ``size`` or by ``scale_factor``."""
+    if mode in ('nearest', 'area', 'nearest-exact'):
+        if align_corners is not None:
+            raise ValueError('align_corners option can only be set with the interpolating modes: '
+                             'linear | bilinear | bicubic | trilinear')
+    elif align_corners is None:
+        align_corners = False
+    if antialias and not (mode in ('bilinear', 'bicubic') and input.ndim == 4):
+        raise ValueError(f'Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D '
+                         f'tensor as input, got {mode} mode and {input.ndim}-D input')
+    if mode not in _MODES or input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f'Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for '
+                                  'the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | '
+                                  f'nearest-exact (got {mode})')
+    need = _NEEDS.get(mode)
+    if need is not None and input.ndim != need:
+        raise NotImplementedError(f'Got {input.ndim}D input, but {mode} mode needs {need}D input')
+    sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor)
+    if mode == 'area':
+        from . import _pool
+        if input.ndim == 5:
+            raise NotImplementedError("interpolate(mode='area') of a 5-D input (adaptive_avg_pool3d) is not supported "
+                                      'by ember yet')
+        pool = _pool.adaptive_avg_pool1d if input.ndim == 3 else _pool.adaptive_avg_pool2d
+        return pool(input, sizes[0] if input.ndim == 3 else sizes)
+    return _resample(input, sizes, mode, bool(align_corners), scales, bool(antialias))
+
+
+def upsample(input, size=None, scale_factor=None, mode='nearest', align_corners=None):
+    """Deprecated alias of ``interpolate`` (PyTorch warns)."""
+    warnings.warn('`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.', stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(mode='nearest')``."""
+    warnings.warn('`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.',
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode='nearest')
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(mode='bilinear', align_corners=True)``."""
+    warnings.warn('`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.',
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode='bilinear', align_corners=True)
