@@ -7,4 +7,4 @@ from . import functional, init, utils
 from .parallel import DataParallel
 from . import parameter, modules
 
-del channelshuffle  # noqa: F821 (bound by the star import; torch.nn has only torch.nn.modules.channelshuffle)
+del channelshuffle, upsampling  # noqa: F821 (bound by the star import; torch.nn has them only under torch.nn.modules)
