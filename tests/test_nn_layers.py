@@ -454,3 +454,16 @@ def test_softmax_without_dim_warns_like_torch():
         warnings.simplefilter('always')
         ember.nn.Softmax()(ember.randn(2, 3))
     assert any('Implicit dimension choice' in str(m.message) for m in w)
+
+
+@pytest.mark.parametrize('slope', [0.2, 1.0, 0.0, 1.5, -0.3])
+def test_leaky_relu_special_values_bitwise(slope):
+    """leaky_relu keeps PyTorch's -0.0, infinities and NaN for every slope (the max(x, x*s) fast path and the
+    select fallback), in place too."""
+    vals = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -2.0, 3.0, 1e-45, -1e-45], np.float32)
+    for inplace in (False, True):
+        e = ember.nn.functional.leaky_relu(ember.tensor(vals), slope, inplace)._data
+        t = torch.nn.functional.leaky_relu(torch.tensor(vals), slope, inplace).numpy()
+        assert np.array_equal(np.isnan(e), np.isnan(t))
+        ok = ~np.isnan(t)
+        assert np.array_equal(e[ok].view(np.int32), t[ok].view(np.int32)), (e, t)
