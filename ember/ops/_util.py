@@ -82,6 +82,30 @@ def not_implemented(kernel, np_dtype):
     return NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(np_dtype)}\'')
 
 
+def undifferentiable(node_name, message, display=None):
+    """A node class for an op PyTorch records but has no derivative for: its backward raises ``message``
+    (``display``: the name PyTorch's ``grad_fn.name()`` gives, when not the class name)."""
+    def backward(self, *grads):
+        raise RuntimeError(message)
+    attrs = {'__slots__': (), 'backward': backward, '__doc__': f'Recorded but not differentiable: {message}'}
+    if display:
+        attrs['name'] = lambda self: display
+    return type(node_name, (Node,), attrs)
+
+
+def broadcast_mismatch(shapes):
+    """PyTorch's error for ``shapes`` that do not broadcast: the first pair of sizes that differ."""
+    n = max(len(s) for s in shapes)
+    for i in range(1, n + 1):
+        sizes = [s[-i] if i <= len(s) else 1 for s in shapes]
+        big = [v for v in sizes if v != 1]
+        if big and any(v != big[0] for v in big):
+            a, b = big[0], next(v for v in big if v != big[0])
+            return RuntimeError(f'The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton '
+                                f'dimension {n - i}')
+    return RuntimeError(f'shapes {", ".join(fmt_shape(s) for s in shapes)} do not broadcast')
+
+
 def node_class(name, backward, saves=(), slots=(), doc=None):
     """A Node subclass named like PyTorch's grad_fn (``name``) whose backward is ``backward(self, *g)``."""
     cls = type(name, (Node,), {'__slots__': tuple(slots), 'backward': backward,

@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._util import wrap_dim, fmt_shape
+from ._util import wrap_dim, fmt_shape, undifferentiable
 
 
 def _convert_index(idx):
@@ -80,6 +80,11 @@ _INDEX_NODES = {name: type(name, (Node,), {'__slots__': ('shape', 'idx', 'basic'
                                            '__doc__': 'Backward of indexing: scatter the gradient back.'})
                 for name in ('SelectBackward0', 'SliceBackward0', 'UnsqueezeBackward0', 'AliasBackward0',
                              'IndexBackward0')}
+
+
+def slice_node():
+    """The SliceBackward0 class of indexing (narrow and tensor_split record it even for a full slice)."""
+    return _INDEX_NODES['SliceBackward0']
 
 
 def _check_bounds(a, idx):
@@ -256,6 +261,7 @@ def _check_index(input, dim, index, op):
 
 
 SortBackward0 = type('SortBackward0', (GatherBackward0,), {'__slots__': ()})
+SortBackward1 = type('SortBackward1', (GatherBackward0,), {'__slots__': ()})
 TopkBackward0 = type('TopkBackward0', (GatherBackward0,), {'__slots__': ()})
 
 
@@ -303,6 +309,8 @@ class ScatterBackward0(Node):
 
 
 def _scatter(input, dim, index, src, add, reduce=None):
+    if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
+        raise RuntimeError(f'{"scatter_add" if add else "scatter"}(): Expected self.dtype to be equal to src.dtype')
     a = input._data.copy()
     d = wrap_dim(dim, a.ndim)
     _check_index(input, d, index, 'scatter')
@@ -319,7 +327,7 @@ def _scatter(input, dim, index, src, add, reduce=None):
         a[tuple(idx)] = s
     st = isinstance(src, Tensor)
     if GRAD.enabled and (input._requires_grad or (st and src._requires_grad)):
-        name = ScatterAddBackward0 if add else ScatterBackward0
+        name = ScatterAddBackward0 if add else ScatterBackward0 if st else ScatterBackward1
         node = name((input, src if st else None))
         node.dim, node.index, node.reduce_add, node.src_is_tensor = d, ix, add, st
         return Tensor._make(a, node)
@@ -347,6 +355,8 @@ class IndexSelectBackward0(Node):
     __slots__ = ('dim', 'index', 'shape')
 
     def backward(self, g):
+        if not self.shape:     # a 0-d input: its one element was selected
+            return g.reshape(())
         idx = (slice(None),) * self.dim + (self.index,)
         if dual.is_array(g):
             out = np.zeros(self.shape, g.dtype)
@@ -368,6 +378,8 @@ def index_select(input, dim, index):
     if not a.ndim and ix.size != 1:
         raise RuntimeError(f'index_select(): Index to scalar can have only 1 value, got {ix.size} value(s)')
     if ix.size and (ix.min() < 0 or ix.max() >= n):
+        if d != 1:      # PyTorch's CPU kernels differ: dim 1 has its own, checking element by element
+            raise IndexError('index out of range in self')
         bad = int(ix.max() if ix.max() >= n else ix.min())
         raise RuntimeError(f'INDICES element is out of DATA bounds, id={bad} axis_dim={n}')
     r = np.take(a, ix.reshape(-1), axis=d) if a.ndim else a.reshape(1)[ix.reshape(-1)].reshape(())
@@ -477,20 +489,69 @@ def masked_fill(input, mask, value):
     return Tensor._make(r)
 
 
+class MaskedSelectBackward0(Node):
+    """The gradient goes back to the selected positions (summed over broadcast dims)."""
+    __slots__ = ('mask', 'shape')
+
+    def backward(self, g):
+        m = self.mask
+        if dual.is_array(g):
+            out = np.zeros(m.shape, g.dtype)
+            out[m] = g
+            return dual.sum_to(out, self.shape)
+        return dual.sum_to(index_put_grad(m.shape, (m,), g), self.shape)
+
+
 def masked_select(input, mask):
+    """The elements of ``input`` where the bool ``mask`` (broadcast) holds, as a 1-D tensor."""
     m = mask._data if isinstance(mask, Tensor) else mask
+    if m.dtype != np.bool_:
+        raise RuntimeError('masked_select: expected BoolTensor for mask')
+    a = input._data
     try:
-        shape = np.broadcast_shapes(input._data.shape, m.shape)
+        shape = np.broadcast_shapes(a.shape, m.shape)
     except ValueError:
         from .pointwise import _broadcast_error
         raise _broadcast_error('masked_select', Tensor._make(m), input) from None
-    from .shape import expand
-    return getitem(expand(input, shape), Tensor._make(np.broadcast_to(m, shape)))
+    m = np.broadcast_to(m, shape)
+    r = np.broadcast_to(a, shape)[m]
+    if GRAD.enabled and input._requires_grad:
+        node = MaskedSelectBackward0((input,))
+        node.mask, node.shape = m, a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+class TakeBackward0(Node):
+    """The gradient is added back at the flat indices taken (duplicates accumulate)."""
+    __slots__ = ('index', 'shape')
+
+    def backward(self, g):
+        n = int(np.prod(self.shape))
+        if dual.is_array(g):
+            out = np.zeros(n, g.dtype)
+            np.add.at(out, self.index.reshape(-1), g.reshape(-1))
+            return out.reshape(self.shape)
+        return index_put_grad((n,), (self.index.reshape(-1),), g.reshape(-1)).reshape(self.shape)
 
 
 def take(input, index):
-    from .shape import reshape
-    return getitem(reshape(input, (-1,)), index)
+    """The elements of ``input``, read as 1-D, at ``index`` (the result has index's shape)."""
+    a = input._data
+    ix = index._data
+    if ix.dtype.kind not in 'iu':
+        raise RuntimeError(f'take(): Expected a long tensor for index, but got {_SCALAR_NAME.get(ix.dtype.name, ix.dtype.name)}')
+    n = a.size
+    if ix.size and (ix.min() < -n or ix.max() >= n):
+        bad = int(ix.max() if ix.max() >= n else ix.min())
+        raise IndexError(f'out of range: tried to access index {bad} on a tensor of {n} elements.')
+    ix = np.where(ix < 0, ix + n, ix)
+    r = a.reshape(-1)[ix]
+    if GRAD.enabled and input._requires_grad:
+        node = TakeBackward0((input,))
+        node.index, node.shape = ix, a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -551,15 +612,30 @@ def triu(input, diagonal=0):
     return _tri(input, np.triu(np.ones(input._data.shape[-2:], bool), diagonal), TriuBackward0)
 
 
+class DiagEmbedBackward0(Node):
+    """diag of a vector: the gradient is the matrix gradient's diagonal ``offset``."""
+    __slots__ = ('offset',)
+
+    def backward(self, g):
+        if dual.is_array(g):
+            return np.diagonal(g, self.offset).copy()
+        return diagonal_(g, self.offset)
+
+
 def diag(input, diagonal=0):
+    """The square matrix with ``input`` (1-D) on diagonal ``diagonal``, or that diagonal of a matrix (a copy)."""
     a = input._data
+    if a.ndim not in (1, 2):
+        raise RuntimeError(f'diag(): Supports 1D or 2D tensors. Got {a.ndim}D')
     if a.ndim == 1:
-        n = a.shape[0] + abs(diagonal)
-        rows = np.arange(a.shape[0]) + max(-diagonal, 0)
-        cols = np.arange(a.shape[0]) + max(diagonal, 0)
-        from .creation import zeros
-        return index_put(zeros((n, n), dtype=input.dtype), (Tensor._make(rows), Tensor._make(cols)), input)
+        node = None
+        if GRAD.enabled and input._requires_grad:
+            node = DiagEmbedBackward0((input,))
+            node.offset = diagonal
+        return Tensor._make(np.diag(a, diagonal), node)
     d = diagonal_(input, diagonal)
+    if d.grad_fn is not None:
+        d.grad_fn.__class__ = DiagonalBackward0_copy
     return Tensor._make(d._data.copy(), d.grad_fn)
 
 
@@ -587,12 +663,12 @@ class DiagonalBackward0(Node):
         return index_put_grad(self.shape, view_index(z, _diag_view(z, *self.diag)), g)
 
 
+DiagonalBackward0_copy = type('DiagonalBackward0_copy', (DiagonalBackward0,), {'__slots__': ()})
+
+
 def diagonal_(input, offset=0, dim1=0, dim2=1):
     """The diagonal of dims dim1, dim2 (a view, as in PyTorch), offset above (>0) or below (<0) it."""
     a = input._data
-    if a.ndim < 2:
-        raise RuntimeError(f'diagonal dimensions requires ndim larger than 1, got a tensor of shape '
-                           f'{fmt_shape(a.shape)}')
     d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
     if d1 == d2:
         raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
@@ -620,13 +696,15 @@ def _argsort(a, d, descending):
     return np.lexsort((np.where(nan, 0, -a), ~nan), axis=d)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input, dim=-1, descending=False, stable=None):
+    """(values, indices) sorted along ``dim`` (always stable; passing ``stable`` is PyTorch's other overload,
+    recorded as SortBackward1)."""
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
     idx = _argsort(a, d, descending)
     ix = Tensor._make(idx.astype(np.int64))
-    return return_types.sort(gather(input, d, ix, _node=SortBackward0), ix)
+    return return_types.sort(gather(input, d, ix, _node=SortBackward0 if stable is None else SortBackward1), ix)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -648,13 +726,20 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is not None:
         dim = wrap_dim(dim, input._data.ndim)
     r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = (Unique2Backward0 if dim is None else UniqueDimBackward0)((input,))
     if not isinstance(r, tuple):
-        return Tensor._make(r)
-    out = [Tensor._make(r[0])] + [Tensor._make(x.astype(np.int64).reshape(input._data.shape) if i == 0 and
+        return Tensor._make(r, node)
+    out = [Tensor._make(r[0], node)] + [Tensor._make(x.astype(np.int64).reshape(input._data.shape) if i == 0 and
                                                return_inverse else x.astype(np.int64)) for i, x in enumerate(r[1:])]
     return tuple(out)
 
 
+Unique2Backward0 = undifferentiable('Unique2Backward0', "the derivative for '_unique2' is not implemented.")
+UniqueDimBackward0 = undifferentiable('UniqueDimBackward0', "the derivative for 'unique_dim' is not implemented.")
+BincountBackward = undifferentiable('NotImplemented', 'derivative for aten::bincount is not implemented',
+                                    'torch::autograd::NotImplemented')
 _SCALAR_NAME = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half'}
 
 
@@ -668,7 +753,11 @@ def bincount(input, weights=None, minlength=0):
     if w is not None and w.shape != a.shape:
         raise RuntimeError('weights should be 1-d and have the same length as input')
     r = np.bincount(a, weights=w, minlength=minlength)
-    return Tensor._make(r.astype(np.int64) if w is None else r.astype(w.dtype))
+    if w is None:
+        return Tensor._make(r.astype(np.int64))
+    if GRAD.enabled and weights._requires_grad:
+        return Tensor._make(r.astype(w.dtype), BincountBackward((input, weights)))
+    return Tensor._make(r.astype(w.dtype))
 
 
 def searchsorted(sorted_sequence, values, *, right=False, side=None):

@@ -227,6 +227,9 @@ def zero_(t):
 
 def fill_(t, value):
     """Fill with ``value`` in place."""
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f'fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} '
+                           'dimensions.')
     tracked = check_inplace(t, value)
     if tracked and isinstance(value, Tensor) and value._requires_grad:
         from .pointwise import add, mul

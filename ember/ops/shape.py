@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor, Size, _check_device
-from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape
+from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch
 
 
 def _view_of(input, arr, node):
@@ -144,7 +144,8 @@ def unsqueeze(input, dim):
 
 
 # -- permuting views -------------------------------------------------------------------------------------
-TransposeBackward0 = _node('TransposeBackward0', lambda self, g: g.swapaxes(self.d0, self.d1), ('d0', 'd1'))
+TransposeBackward0 = _node('TransposeBackward0', lambda self, g: g.swapaxes(self.d0, self.d1) if g.ndim else g,
+                           ('d0', 'd1'))
 TBackward0 = _node('TBackward0', lambda self, g: g.swapaxes(0, 1) if g.ndim == 2 else g, ())
 PermuteBackward0 = _node('PermuteBackward0', lambda self, g: dual.permute(g, tuple(np.argsort(self.perm))),
                          ('perm',))
@@ -154,7 +155,7 @@ def transpose(input, dim0, dim1):
     """Swap two dims (a view)."""
     a = input._data
     d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
-    return _result(input, a.swapaxes(d0, d1), TransposeBackward0, d0=d0, d1=d1)
+    return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1)
 
 
 swapaxes = swapdims = transpose
@@ -236,12 +237,30 @@ def broadcast_to(input, size):
 
 
 def broadcast_tensors(*tensors):
-    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    """The tensors expanded to their common broadcast shape (views)."""
+    shapes = [t._data.shape for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise broadcast_mismatch(shapes) from None
     return tuple(expand(t, shape) for t in tensors)
 
 
 def broadcast_shapes(*shapes):
-    return Size(np.broadcast_shapes(*shapes))
+    """The shape that tensors of ``shapes`` broadcast to."""
+    shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    out = []
+    for k, s in enumerate(shapes):
+        for i in range(1, len(s) + 1):
+            if i > len(out):
+                out.insert(0, s[-i])
+            elif out[-i] == 1:
+                out[-i] = s[-i]
+            elif s[-i] != 1 and s[-i] != out[-i]:
+                raise RuntimeError(f'Attempting to broadcast a dimension of length {s[-i]} at {-i}! Mismatching '
+                                   f'argument at index {k} had {tuple(s)}; but expected shape should be broadcastable '
+                                   f'to {fmt_shape(out)}')
+    return Size(out)
 
 
 def _repeat_bw(self, g):
@@ -282,6 +301,9 @@ def repeat_interleave(input, repeats, dim=None):
                            f'{np.size(r)} and input.size({d}) = {a.shape[d]}')
     if np.size(r) and np.min(r) < 0:
         raise RuntimeError('repeats can not be negative' if np.ndim(r) else 'Repeats must be non-negative')
+    if not isinstance(repeats, Tensor):   # PyTorch: unsqueeze, expand, copy, flatten (so grad_fn is ViewBackward0)
+        u = unsqueeze(input, d + 1)
+        return flatten(clone(expand(u, u.shape[:d + 1] + (int(r),) + u.shape[d + 2:])), d, d + 1)
     idx = np.repeat(np.arange(a.shape[d]), r)
     return index_select(input, d, Tensor._make(idx))
 
@@ -383,34 +405,43 @@ def flip_method(input, *dims):
 
 
 def fliplr(input):
+    """Reverse the columns (dim 1)."""
+    if input._data.ndim < 2:
+        raise RuntimeError('Input must be >= 2-d.')
     return flip(input, (1,))
 
 
 def flipud(input):
+    """Reverse the rows (dim 0)."""
+    if input._data.ndim < 1:
+        raise RuntimeError('Input must be >= 1-d.')
     return flip(input, (0,))
 
 
+def _roll_bw(self, g):
+    back = -self.shifts if self.dims is None else tuple(-s for s in self.shifts)
+    return np.roll(g, back, self.dims) if dual.is_array(g) else roll(g, back, self.dims)
+
+
+RollBackward0 = _node('RollBackward0', _roll_bw, ('shifts', 'dims'))
+
+
 def roll(input, shifts, dims=None):
-    from .indexing import index_select
+    """Rotate the elements along ``dims`` by ``shifts`` (over the flattened tensor when dims is None)."""
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    a = input._data
     if dims is None:
-        if isinstance(shifts, (tuple, list)):
-            if len(shifts) != 1:
-                raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
-            shifts = shifts[0]
-        return view(roll(flatten(input), shifts, 0), input.shape)
-    if isinstance(shifts, (tuple, list)) or isinstance(dims, (tuple, list)):
-        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        if len(shifts) != 1:
+            raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
+        axes = None
+    else:
         dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
         if len(shifts) != len(dims):
             raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}')
-        out = input
-        for s, d in zip(shifts, dims):
-            out = roll(out, s, d)
-        return out
-    d = wrap_dim(dims, input._data.ndim)
-    n = input._data.shape[d]
-    idx = (np.arange(n) - shifts) % n if n else np.arange(0)
-    return index_select(input, d, Tensor._make(idx))
+        axes = tuple(wrap_dim(d, a.ndim) for d in dims)
+    shifts = tuple(int(s) for s in shifts)
+    r = np.roll(a, shifts if axes is not None else shifts[0], axes)
+    return _result(input, r, RollBackward0, view=False, shifts=shifts if axes is not None else shifts[0], dims=axes)
 
 
 # -- joins and splits ----------------------------------------------------------------------------------------
@@ -449,6 +480,9 @@ def cat(tensors, dim=0, *, out=None):
         if not isinstance(t, Tensor):
             raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
     arrs = _promote_all(tensors, 'cat')
+    for i, a in enumerate(arrs):
+        if not a.ndim:
+            raise RuntimeError(f'zero-dimensional tensor (at position {i}) cannot be concatenated')
     keep = [(t, a) for t, a in zip(tensors, arrs) if not (a.ndim == 1 and a.shape[0] == 0)]
     if not keep:
         return Tensor._make(np.concatenate(arrs))
@@ -588,7 +622,20 @@ def tensor_split(input, indices_or_sections, dim=0):
     else:
         bounds = [0] + list(indices_or_sections) + [n]
         sizes = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(bounds) - 1)]
-    return split(input, sizes, d)
+    out, start = [], 0
+    for k in sizes:
+        out.append(_slice(input, d, start, start + k))
+        start += k
+    return tuple(out)
+
+
+def _slice(input, d, start, stop):
+    """input[start:stop] along dim ``d``: a view recorded as SliceBackward0 (as PyTorch's slice always is)."""
+    from .indexing import slice_node
+    out = input[(slice(None),) * d + (slice(start, stop),)]
+    if out.grad_fn is not None:
+        out.grad_fn.__class__ = slice_node()
+    return out
 
 
 def unbind(input, dim=0):
@@ -613,7 +660,7 @@ def narrow(input, dim, start, length):
         raise RuntimeError('narrow(): length must be non-negative.')
     if start + length > n:
         raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
-    return input[(slice(None),) * d + (slice(start, start + length),)]
+    return _slice(input, d, start, start + length)
 
 
 def select(input, dim, index):
@@ -640,4 +687,6 @@ def atleast_1d(input):
 
 def atleast_2d(input):
     a = input._data
+    if a.ndim == 1:
+        return unsqueeze(input, 0)
     return reshape(input, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else input
