@@ -153,6 +153,27 @@ def p2p_checks(results, rank, n):
         return got, [w.is_completed() for w in works]
     record(results, 'isend_irecv/ring', async_ring)
 
+    def batched():
+        got = [torch.zeros(2, dtype=torch.int32) for _ in range(2)]
+        ops = [dist.P2POp(dist.isend, value(rank, 'int32', shape=(2,)), (rank + 1) % n),
+               dist.P2POp(dist.isend, value(rank, 'int32', shape=(2,), salt=2), (rank - 1) % n),
+               dist.P2POp(dist.irecv, got[0], (rank - 1) % n),
+               dist.P2POp(dist.irecv, got[1], (rank + 1) % n)]
+        for work in dist.batch_isend_irecv(ops):
+            work.wait()
+        return got
+    record(results, 'batch_isend_irecv/ring', batched)
+
+    def objects_p2p():
+        if rank == 0:
+            for peer in range(1, n):
+                dist.send_object_list([{'to': peer}, 'text' * peer], dst=peer)
+            return None
+        got = [None, None]
+        dist.recv_object_list(got, src=0)
+        return got
+    record(results, 'send_recv_object_list', objects_p2p)
+
     def recv_any():
         if rank == 0:
             got = [torch.zeros(2) for _ in range(n - 1)]
@@ -179,6 +200,11 @@ def async_and_object_checks(results, rank, n):
             w.wait()
         return ts
     record(results, 'async/many', async_many)
+
+    def monitored():
+        dist.monitored_barrier()
+        return True
+    record(results, 'monitored_barrier', monitored)
 
     def async_barrier():
         w = dist.barrier(async_op=True)

@@ -2,10 +2,11 @@
 and object collectives, with ``gloo`` and ``mpi`` both served by mpi4py over MPICH (the
 ``distributed`` extra). See docs/DISTRIBUTED.md."""
 from . import _mpi
-from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, all_to_all, all_to_all_single,
-                           barrier, broadcast, gather, irecv, isend, recv, reduce, reduce_scatter,
-                           reduce_scatter_tensor, scatter, send)
-from ._objects import all_gather_object, broadcast_object_list, gather_object, scatter_object_list
+from ._collectives import (P2POp, all_gather, all_gather_into_tensor, all_reduce, all_to_all, all_to_all_single,
+                           barrier, batch_isend_irecv, broadcast, gather, irecv, isend, monitored_barrier, recv,
+                           reduce, reduce_scatter, reduce_scatter_tensor, scatter, send)
+from ._objects import (all_gather_object, broadcast_object_list, gather_object, recv_object_list,
+                       scatter_object_list, send_object_list)
 from ._reduce_op import ReduceOp
 from ._work import Work
 from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,

@@ -523,3 +523,39 @@ def _not_self(pg, peer, op):
                          f'of the current process.' if op == 'send' else
                          'Invalid source rank: source rank should not be the same as the rank of the '
                          'current process.')
+
+
+class P2POp:
+    """One point-to-point operation for ``batch_isend_irecv``: ``op`` is ``isend`` or ``irecv``."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError('Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or '
+                             '``torch.distributed.irecv``.')
+        _check_tensor(tensor, 'tensor')
+        self.op, self.tensor, self.group, self.tag = op, tensor, group, tag
+        pg = _resolve(group)
+        self.group_peer = _root(pg, peer, group_peer, 'P2POp')
+        self.peer = pg.ranks[self.group_peer]
+
+    def __repr__(self):
+        return f'P2POp({self.op.__name__} peer={self.peer} tag={self.tag} tensor shape={tuple(self.tensor.shape)})'
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every operation of ``p2p_op_list`` (P2POp) and return their Works."""
+    if not isinstance(p2p_op_list, list) or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError('Invalid ``p2p_op_list``. Each op is expected to to be of type '
+                         '``torch.distributed.P2POp``.')
+    return [p.op(p.tensor, group=p.group, tag=p.tag, **{('group_dst' if p.op is isend else 'group_src'):
+                                                         p.group_peer})
+            for p in p2p_op_list]
+
+
+def monitored_barrier(group=GroupMember.WORLD, timeout=None, wait_all_ranks=False):
+    """A barrier that raises RuntimeError when the other ranks do not reach it within ``timeout``."""
+    pg = _group(group, 'monitored_barrier')
+    if pg is None:
+        return None
+    Work(pg, 'monitored_barrier', [pg.comm.Ibarrier()]).wait(timeout)
+    return None

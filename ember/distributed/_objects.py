@@ -9,6 +9,8 @@ from . import _mpi
 from ._collectives import _group, _root
 from ._work import Work
 
+_OBJECT_TAG = 32767  # MPI's smallest allowed upper bound on tags, apart from tensor send/recv's default 0
+
 
 def _dumps(obj):
     buffer = io.BytesIO()
@@ -125,3 +127,34 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     send = [data, (sizes.tolist(), offsets), MPI.BYTE] if mine else None
     _wait(pg, 'scatter_object_list', pg.comm.Iscatterv(send, [out, MPI.BYTE], root))
     scatter_object_output_list[0] = _loads(out)
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None, use_batch=False):
+    """Send the picklable objects of ``object_list`` to rank ``dst`` (which calls recv_object_list)."""
+    pg = _group(group, 'send_object_list')
+    if pg is None:
+        return
+    peer = _root(pg, dst, group_dst, 'send_object_list')
+    MPI = _mpi.require()
+    data = _dumps(list(object_list))
+    size = np.array([data.size], np.int64)
+    Work(pg, 'send_object_list', [pg.comm.Isend([size, MPI.INT64_T], peer, _OBJECT_TAG),
+                                  pg.comm.Isend([data, MPI.BYTE], peer, _OBJECT_TAG)]).wait()
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None, use_batch=False):
+    """Fill ``object_list`` with the objects rank ``src`` (any rank when None) sent; returns the sender."""
+    pg = _group(group, 'recv_object_list')
+    if pg is None:
+        return -1
+    MPI = _mpi.require()
+    peer = MPI.ANY_SOURCE if src is None and group_src is None else _root(pg, src, group_src, 'recv_object_list')
+    size = np.empty(1, np.int64)
+    work = Work(pg, 'recv_object_list', [pg.comm.Irecv([size, MPI.INT64_T], peer, _OBJECT_TAG)])
+    work.wait()
+    sender = work._source
+    data = np.empty(int(size[0]), np.uint8)
+    Work(pg, 'recv_object_list', [pg.comm.Irecv([data, MPI.BYTE], sender, _OBJECT_TAG)]).wait()
+    received = _loads(data)
+    object_list[:len(received)] = received[:len(object_list)]
+    return pg.ranks[sender]
