@@ -128,10 +128,16 @@ def test_nanogpt_one_process_matches_pytorch(nanogpt):
     assert e[-1] < e[0] - 0.5 and t[-1] < t[0] - 0.5
 
 
-def test_nanogpt_two_processes(nanogpt):
+def test_nanogpt_two_processes_match_torchrun(nanogpt):
+    """DDP path (RANK set, init_process_group, require_backward_grad_sync, accumulation steps divided by the
+    world size, model.module): the losses of PyTorch's DDP under torchrun with gloo."""
     p = run(['--nproc-per-node', '2', 'train.py', 'config/train_tiny_char.py'], nanogpt)
     assert p.returncode == 0, p.stderr
-    e = losses(p.stdout)
-    assert len(e) == 9                               # printed by rank 0 only
+    theirs = run(['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', 'train.py',
+                  'config/train_tiny_char.py'], nanogpt, ember=False)
+    assert theirs.returncode == 0, theirs.stderr
+    e, t = losses(p.stdout), losses(theirs.stdout)
+    assert len(e) == len(t) == 9                     # printed by rank 0 only
+    assert abs(e[0] - t[0]) < 1e-3 and max(abs(a - b) for a, b in zip(e, t)) < 0.05
     assert e[-1] < e[0] - 0.5
-    assert 'tokens per iteration will be: 256' in p.stdout     # 1 micro-step x 2 processes x 4 x 32
+    assert p.stdout.count('tokens per iteration will be: 256') == 2     # 1 micro-step x 2 processes x 4 x 32
