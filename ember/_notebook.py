@@ -1,14 +1,18 @@
-"""Run a Jupyter notebook's code cells as plain Python, as ``ember run`` does: IPython magics and
-``!`` shell lines are skipped with a note, and a cell's last expression is shown as Jupyter would."""
+"""Run a Jupyter notebook's code cells as plain Python, as ``ember run`` does: IPython magics, ``!`` shell
+lines and ``obj?`` help requests are skipped with a note, and a cell's last expression is shown as Jupyter
+would."""
 import ast
 import io
 import json
 import linecache
+import re
 import sys
 import tokenize
 
 # Cell magics whose body is Python: the body runs, the magic line is skipped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+# IPython's help syntax: ``obj?``, ``obj??``, ``?obj`` and wildcard searches such as ``torch.*Tensor?``.
+_HELP = re.compile(r"(\?\??[A-Za-z_*][\w.*]*|[A-Za-z_*][\w.*]*\?\??)\s*(#.*)?")
 _LAYOUT_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
                   tokenize.ENDMARKER}
 
@@ -52,7 +56,8 @@ def strip_magics(source):
         skipped = []
     for i, line in enumerate(lines):
         stripped = line.lstrip()
-        if stripped[:1] in ("%", "!") and not stripped.startswith("!=") and _starts_statement(lines[:i]):
+        if (stripped[:1] in ("%", "!") and not stripped.startswith("!=") or _HELP.fullmatch(stripped.rstrip())
+                and "?" in stripped.split("#")[0]) and _starts_statement(lines[:i]):
             indent = line[:len(line) - len(stripped)]
             lines[i] = indent + _timed_statement(stripped) + "\n"
             skipped.append(stripped.rstrip())

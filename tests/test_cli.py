@@ -161,6 +161,14 @@ def test_notebook(tmp_path):
         assert (tmp_path / "figs" / "nb_fig1.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_strip_magics_skips_ipython_help_requests():
+    """``obj?``, ``obj??``, ``?obj`` and ``torch.*Tensor?`` ask IPython for help: skipped like magics, while
+    Python that merely contains a question mark in a string or comment is kept."""
+    code, skipped = _notebook.strip_magics("torch.*Tensor?\nx = 1  # why?\n  torch.nn.Module??\n?len\ns = 'a?'\n")
+    assert code == "pass\nx = 1  # why?\n  pass\npass\ns = 'a?'\n"
+    assert skipped == ['torch.*Tensor?', 'torch.nn.Module??', '?len']
+
+
 def test_strip_magics_keeps_python_that_looks_like_magic():
     code, skipped = _notebook.strip_magics("a = (1\n     % 2)\ns = '''\n!not shell\n'''\n  !ls\n%time b = 3\n")
     assert code == "a = (1\n     % 2)\ns = '''\n!not shell\n'''\n  pass\nb = 3\n"
