@@ -140,6 +140,21 @@ def select(cond, a, b):
     return r.view(dt)
 
 
+def keep(cond, a):
+    """``a`` where ``cond`` (a boolean array) else +0.0, by masking bits: exact where ``a * cond`` gave -0.0
+    for negative values and NaN for infinities (PyTorch's masked gradients give 0). Measured at the cost of
+    that product (ReLU's backward on 64x64x24x24: 0.66 ms both). Anything but a float array goes to
+    ``a * cond``."""
+    dt = a.dtype if type(a) is xp.ndarray else None
+    if dt is None or dt.kind != 'f' or dt.itemsize not in _SAME_INT or type(cond) is not xp.ndarray \
+            or cond.dtype != xp.bool_:
+        return a * cond
+    it = _SAME_INT[dt.itemsize]
+    m = cond.view(xp.int8).astype(it)
+    xp.negative(m, out=m)                      # True -> all bits set, False -> none
+    return xp.bitwise_and(a.view(it), m, out=m if m.shape == a.shape else None).view(dt)
+
+
 def keep_freed_memory():
     """Opt-in (or EMBER_KEEP_FREED_MEMORY=1 at import): let glibc reuse freed large arrays instead of
     unmapping them and page-faulting fresh pages in on the next step (what a caching allocator avoids;

@@ -467,3 +467,16 @@ def test_leaky_relu_special_values_bitwise(slope):
         assert np.array_equal(np.isnan(e), np.isnan(t))
         ok = ~np.isnan(t)
         assert np.array_equal(e[ok].view(np.int32), t[ok].view(np.int32)), (e, t)
+
+
+def test_relu_backward_masked_gradient_is_plus_zero():
+    """ReLU's masked gradient is +0 where PyTorch's is (a negative or infinite upstream gradient at a dead
+    unit gave -0. and nan), and a NaN activation passes its gradient, as PyTorch's threshold_backward."""
+    x = np.array([-1.0, 2.0, -3.0, 0.0, np.nan, -0.0], np.float32)
+    g = np.array([-5.0, -1.0, np.inf, -2.0, 7.0, -np.inf], np.float32)
+    grads = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.relu(t).backward(lib.tensor(g))
+        grads.append(t.grad.numpy() if lib is torch else t.grad._data)
+    assert np.array_equal(grads[0].view(np.int32), grads[1].view(np.int32)), grads

@@ -3,7 +3,7 @@
 ``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
 import numpy as np
 
-from ..backend import gemm, select
+from ..backend import gemm, keep, select
 from ..ops._sumorder import ordered_sum
 
 
@@ -80,9 +80,9 @@ def where(cond, a, b):
 
 
 def mask(g, cond):
-    """g where cond is True, else 0 (same dtype as g)."""
+    """g where cond is True, else +0 (same dtype as g; exact for negative and infinite g, as PyTorch)."""
     if is_array(g):
-        return g * cond
+        return keep(cond, g)
     return g * _T()._make(cond.astype(g._data.dtype))
 
 

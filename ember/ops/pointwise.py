@@ -584,7 +584,7 @@ def _sigmoid(a):
 
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
 relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
-             lambda g, x, y: dual.mask(g, dual.data(y) > 0), int_ok=True,
+             lambda g, x, y: dual.mask(g, ~(dual.data(y) <= 0)), int_ok=True,
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
 absolute = abs
