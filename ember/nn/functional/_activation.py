@@ -8,6 +8,7 @@ from ... import ops
 from ...backend import select
 from ...ops import _special, pointwise, reduction
 from ...ops.inplace import make_inplace
+from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -24,9 +25,10 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _K_TANH = math.sqrt(2.0 / math.pi)
 
 
-def _elementwise(node_name, forward, backward, reference):
+def _elementwise(node_name, forward, backward, reference, kernel=None):
     """An activation ``op(input, *params)``: forward(a, *p) and backward(g, x, *p) on arrays; reference(x, *p)
-    composed of ember ops (for create_graph)."""
+    composed of ember ops (for create_graph); ``kernel``: PyTorch's kernel name, which has no integer or bool
+    loop (so such inputs raise as in PyTorch)."""
     def np_backward(self, g):
         (x,) = self.saved()
         return (backward(g, x, *self.ctx),)
@@ -37,6 +39,8 @@ def _elementwise(node_name, forward, backward, reference):
         if not isinstance(input, Tensor):
             raise TypeError(f"{node_name[:-9].lower()}(): argument 'input' (position 1) must be Tensor, not "
                             f'{type(input).__name__}')
+        if kernel is not None and input._data.dtype.kind != 'f':
+            raise not_implemented(kernel, input._data.dtype)
         return record(cls, (input,), forward(input._data, *params), ctx=params)
     op.node = cls
     return op
@@ -72,10 +76,13 @@ _hardtanh = _elementwise(
 _hardtanh_ = _inplace(_hardtanh, 'hardtanh_')
 
 
+
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """Clamp to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError('min_val cannot be greater than max_val')
+    if isinstance(input, Tensor) and input._data.dtype.kind == 'b':
+        raise RuntimeError('Bool inputs not supported for hardtanh')
     return (_hardtanh_ if inplace else _hardtanh)(input, min_val, max_val)
 
 
@@ -114,7 +121,7 @@ _leaky = _elementwise(
     'LeakyReluBackward0',
     _leaky_fwd,
     lambda g, x, s: select(x > 0, g, g * s),
-    lambda x, s: ops.where(x > 0, x, x * s))
+    lambda x, s: ops.where(x > 0, x, x * s), 'leaky_relu_cpu')
 _leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1')
 
 
@@ -142,9 +149,9 @@ def _elu_ref(x, alpha, scale, in_scale):
     return ops.where(x > 0, x * scale, neg)
 
 
-_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
+_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu')
 _elu_ = _inplace(_elu, 'elu_', 'EluBackward1')
-_celu = _elementwise('CeluBackward0', _elu_fwd, _elu_bwd, _elu_ref)
+_celu = _elementwise('CeluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu')
 _celu_ = _inplace(_celu, 'celu_', 'CeluBackward1')
 
 
@@ -207,6 +214,8 @@ def gelu(input, approximate='none'):
     if approximate not in ('none', 'tanh'):
         raise RuntimeError('approximate argument must be either none or tanh.')
     a = input._data
+    if a.dtype.kind != 'f':
+        raise not_implemented('GeluKernelImpl', a.dtype)
     if approximate == 'tanh':
         out = (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
         return record(GeluBackward0, (input,), out, ctx=(approximate, None))
@@ -220,7 +229,7 @@ _silu = _elementwise(
     'SiluBackward0',
     lambda a: a * _sig(a),
     lambda g, x: _silu_bwd(g, x),
-    lambda x: x * ops.sigmoid(x))
+    lambda x: x * ops.sigmoid(x), 'silu_cpu')
 
 
 def _silu_bwd(g, x):
@@ -246,7 +255,7 @@ def _mish_bwd(g, x):
 
 
 _mish = _elementwise('MishBackward0', lambda a: a * np.tanh(_softplus_arr(a)), _mish_bwd,
-                     lambda x: x * ops.tanh(_softplus_ref(x, 1.0, 20.0)))
+                     lambda x: x * ops.tanh(_softplus_ref(x, 1.0, 20.0)), 'mish_cpu')
 _mish_ = _inplace(_mish, 'mish_')
 
 
@@ -271,7 +280,7 @@ def _softplus_ref(x, beta, threshold):
     return ops.where(bx > threshold, x, soft)
 
 
-_softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _softplus_ref)
+_softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _softplus_ref, 'softplus_cpu')
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -284,7 +293,7 @@ _hardsigmoid = _elementwise(
     'HardsigmoidBackward0',
     lambda a: np.clip(a / 6.0 + 0.5, 0.0, 1.0).astype(a.dtype, copy=False),
     lambda g, x: g * ((x > -3.0) & (x < 3.0)) / 6.0,
-    lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0))
+    lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0), 'hardsigmoid_cpu')
 _hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_')
 
 
@@ -297,7 +306,7 @@ _hardswish = _elementwise(
     'HardswishBackward0',
     lambda a: (a * np.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False),
     lambda g, x: np.where(x <= -3.0, 0.0, np.where(x < 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False),
-    lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0)
+    lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0, 'hardswish_cpu')
 _hardswish_ = _inplace(_hardswish, 'hardswish_')
 
 
@@ -327,7 +336,7 @@ _logsigmoid = _elementwise(
     'LogSigmoidBackward0',
     lambda a: (-_softplus_arr(-a)).astype(a.dtype, copy=False),
     lambda g, x: g * _sig(-x),
-    lambda x: -_softplus_ref(-x, 1.0, math.inf))
+    lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu')
 
 
 def logsigmoid(input):
@@ -339,7 +348,7 @@ _hardshrink = _elementwise(
     'HardshrinkBackward0',
     lambda a, l: np.where((a > l) | (a < -l), a, 0).astype(a.dtype, copy=False),
     lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0))
+    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0), 'hardshrink_cpu')
 
 
 def hardshrink(input, lambd=0.5):
@@ -351,7 +360,7 @@ _softshrink = _elementwise(
     'SoftshrinkBackward0',
     lambda a, l: np.where(a > l, a - l, np.where(a < -l, a + l, 0)).astype(a.dtype, copy=False),
     lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)))
+    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)), 'softshrink_check')
 
 
 def softshrink(input, lambd=0.5):

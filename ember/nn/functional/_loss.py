@@ -701,7 +701,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f'margin_ranking_loss : All input tensors should have same dimension but got sizes: '
                            f'input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ')
-    return _reduce(ops.clamp(-target * (input1 - input2) + margin, min=0), reduction)
+    return _reduce(ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction='mean'):

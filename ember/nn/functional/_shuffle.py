@@ -1,42 +1,85 @@
-"""Pixel and channel shuffles: pure reshapes and permutations (differentiable through the core's view ops)."""
-from ...ops import shape as _shape
+"""Pixel and channel shuffles: permutations of elements, each one node named as PyTorch's grad_fn (its backward
+is the inverse shuffle, so it is differentiable again under create_graph)."""
+import numpy as np
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
 
 __all__ = ['pixel_shuffle', 'pixel_unshuffle', 'channel_shuffle', 'native_channel_shuffle']
+
+
+def _pixel_shuffle(a, r):
+    *lead, c, h, w = a.shape
+    n = len(lead)
+    x = a.reshape((*lead, c // (r * r), r, r, h, w)).transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape((*lead, c // (r * r), h * r, w * r))
+
+
+def _pixel_unshuffle(a, r):
+    *lead, c, h, w = a.shape
+    n = len(lead)
+    x = a.reshape((*lead, c, h // r, r, w // r, r)).transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape((*lead, c * r * r, h // r, w // r))
+
+
+def _channel_shuffle(a, groups):
+    n, c = a.shape[0], a.shape[1]
+    return a.reshape((n, groups, c // groups) + a.shape[2:]).swapaxes(1, 2).reshape(a.shape)
+
+
+def _node(name, inverse_arr, inverse_op):
+    """A node whose backward applies the inverse shuffle (arrays, or the differentiable op on tensors)."""
+    def backward(self, g):
+        return inverse_arr(g, self.k) if dual.is_array(g) else inverse_op(g, self.k)
+    return type(name, (Node,), {'__slots__': ('k',), 'backward': backward,
+                                '__doc__': f'Backward of a shuffle ({name}): the inverse shuffle.'})
+
+
+def _shuffled(cls, input, arr, k):
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        node.k = k
+        return Tensor._make(np.ascontiguousarray(arr), node)
+    return Tensor._make(np.ascontiguousarray(arr))
 
 
 def pixel_shuffle(input, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r)."""
     r = upscale_factor
-    *lead, c, h, w = input.shape
+    c = input.shape[-3]
     if c % (r * r):
         raise RuntimeError(f'pixel_shuffle expects its input\'s \'channel\' dimension to be divisible by the square '
                            f'of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}')
-    n = len(lead)
-    x = _shape.reshape(input, (*lead, c // (r * r), r, r, h, w))
-    x = _shape.permute(x, *range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return _shape.reshape(x, (*lead, c // (r * r), h * r, w * r))
+    return _shuffled(PixelShuffleBackward0, input, _pixel_shuffle(input._data, r), r)
 
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H r, W r) -> (*, C r^2, H, W)."""
     r = downscale_factor
-    *lead, c, h, w = input.shape
+    h, w = input.shape[-2], input.shape[-1]
     if h % r or w % r:
         raise RuntimeError(f'pixel_unshuffle expects height and width to be divisible by downscale_factor, but '
                            f'input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}')
-    n = len(lead)
-    x = _shape.reshape(input, (*lead, c, h // r, r, w // r, r))
-    x = _shape.permute(x, *range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return _shape.reshape(x, (*lead, c * r * r, h // r, w // r))
+    return _shuffled(PixelUnshuffleBackward0, input, _pixel_unshuffle(input._data, r), r)
 
 
 def channel_shuffle(input, groups):
     """Interleave the channels (dim 1) of ``groups`` groups."""
-    n, c = input.shape[0], input.shape[1]
-    rest = tuple(input.shape[2:])
-    x = _shape.reshape(input, (n, groups, c // groups) + rest)
-    x = _shape.transpose(x, 1, 2)
-    return _shape.reshape(x, (n, c) + rest)
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
+    return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
 
 
+def _unshuffle_channels(g, groups):
+    """The inverse of channel_shuffle with ``groups``: a shuffle with C / groups groups."""
+    c = g.shape[1]
+    return _channel_shuffle(g, c // groups) if dual.is_array(g) else channel_shuffle(g, c // groups)
+
+
+PixelShuffleBackward0 = _node('PixelShuffleBackward0', _pixel_unshuffle, pixel_unshuffle)
+PixelUnshuffleBackward0 = _node('PixelUnshuffleBackward0', _pixel_shuffle, pixel_shuffle)
+ChannelShuffleBackward0 = _node('ChannelShuffleBackward0', _unshuffle_channels, _unshuffle_channels)
 native_channel_shuffle = channel_shuffle
