@@ -238,6 +238,19 @@ def test_a_failing_rank_makes_hand_started_ranks_time_out(tmp_path):
     assert _gone(_pids(results[0][0]) + _pids(results[1][0]))
 
 
+def test_a_missing_rank_fails_init_after_the_timeout():
+    code = ('import datetime, ember.distributed as dist\n'
+            'dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=2))\n')
+    port = _free_port()
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60,
+                         env=_env(RANK='0', WORLD_SIZE='3', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port)))
+    assert out.returncode == 1 and time.monotonic() - start < 30
+    assert out.stderr.splitlines()[-1] == (
+        f'RuntimeError: ember.distributed: 1 of 3 ranks reached the rendezvous at 127.0.0.1:{port} '
+        f'(MASTER_ADDR:MASTER_PORT) before the timeout of init_process_group')
+
+
 def test_before_init_and_bad_arguments_raise_as_pytorch():
     assert not dist.is_initialized() and dist.GroupMember.WORLD is None and dist.group.WORLD is None
     for call in (dist.get_rank, dist.get_world_size, dist.barrier, lambda: dist.all_reduce(None),

@@ -24,12 +24,14 @@ class PMIServer:
         self.kvsname = f'ember_{port}_{os.getpid()}_{time.time_ns() % 10**9}'
         self._kvs, self._cond, self._waiting, self._generation = {}, threading.Condition(), 0, 0
         self._departed = 0  # ranks that hung up: a barrier no longer waits for them
+        self._joined, self._deadline = 0, None
         self._socket = socket.create_server((_bind_host(host), port))
 
     def serve(self, deadline, parent):
         """Accept every rank's connection (until ``deadline``, while process ``parent`` lives), answer
         each on its own thread, and return when all have hung up."""
         threads, conns = [], []
+        self._deadline = deadline
         self._socket.settimeout(0.5)
         while len(threads) < self.size and time.monotonic() < deadline and _alive(parent):
             try:
@@ -43,7 +45,10 @@ class PMIServer:
         self._socket.close()
         if len(conns) < self.size:  # a rank never came: hang up so the others' MPI_Init fails, not waits
             for conn in conns:
-                conn.shutdown(socket.SHUT_RDWR)
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:  # already closed by its rank
+                    pass
         for thread in threads:
             thread.join()
 
@@ -69,6 +74,8 @@ class PMIServer:
     def _reply(self, f):
         """The answer to one request (a dict of its ``key=value`` fields); None ends the connection."""
         cmd = f.get('cmd')
+        if cmd == 'ember_join':
+            return self._join()
         if cmd == 'init':
             return _VERSION
         if cmd == 'get_maxes':
@@ -96,6 +103,18 @@ class PMIServer:
         if cmd == 'abort':
             return None
         return f'cmd={cmd} rc=-1 msg=unsupported'
+
+    def _join(self):
+        """ember's own first request, before MPICH's: answer when all ranks have connected, or say how
+        many had when the deadline passed (the client then raises, before ``MPI_Init``)."""
+        with self._cond:
+            self._joined += 1
+            self._cond.notify_all()
+            while self._joined < self.size and time.monotonic() < self._deadline:
+                self._cond.wait(max(0.0, min(0.5, self._deadline - time.monotonic())))
+            if self._joined < self.size:
+                return f'cmd=ember_go rc=-1 joined={self._joined}'
+        return 'cmd=ember_go rc=0'
 
     def _get(self, key):
         """A stored value, or the process mapping (which ranks share a node) that MPICH asks for."""
@@ -164,9 +183,32 @@ def connect(host, port, rank, size, deadline):
                 raise RuntimeError(f'ember.distributed: could not reach the rendezvous at {host}:{port} '
                                    f'(MASTER_ADDR:MASTER_PORT) before the timeout: {exc}') from None
             time.sleep(0.05)
+    _join(conn, host, port, size, deadline)
     conn.settimeout(None)
     fd = conn.detach()  # MPICH owns the descriptor from here on (Python must never close it)
     os.environ.update(PMI_FD=str(fd), PMI_RANK=str(rank), PMI_SIZE=str(size))
+
+
+def _join(conn, host, port, size, deadline):
+    """Wait (until ``deadline``) for the server to say that all ``size`` ranks have come; RuntimeError
+    if they have not, raised here because MPICH's start-up cannot give up on a missing rank."""
+    conn.settimeout(max(1.0, deadline - time.monotonic() + 5))
+    reply = b''
+    try:
+        conn.sendall(b'cmd=ember_join\n')
+        while not reply.endswith(b'\n'):
+            chunk = conn.recv(256)
+            if not chunk:
+                break
+            reply += chunk
+    except OSError:
+        pass
+    fields = dict(f.split('=', 1) for f in reply.decode().split() if '=' in f)
+    if fields.get('rc') != '0':
+        joined = fields.get('joined', 'not all')
+        conn.close()
+        raise RuntimeError(f'ember.distributed: {joined} of {size} ranks reached the rendezvous at {host}:{port} '
+                           f'(MASTER_ADDR:MASTER_PORT) before the timeout of init_process_group')
 
 
 def forget():
