@@ -1,6 +1,8 @@
 """dtypes and PyTorch's type-promotion rules (float32 default, Python scalars are weak)."""
 import numpy as np
 
+from . import _bf16
+
 
 class dtype:
     """A tensor element type; prints as PyTorch prints it (``torch.float32``)."""
@@ -40,26 +42,21 @@ bool_ = dtype('bool', np.bool_, 0)
 half, float, double = float16, float32, float64
 
 
-class _UnstoredDtype(dtype):
-    """A PyTorch dtype ember can name but not store (NumPy has no such type): comparing, printing and
-    pickling it work; making a tensor of it raises TypeError naming the dtype and the way out."""
+class _BFloat16(dtype):
+    """torch.bfloat16: stored as float32 in the non-native byte order, values rounded to bf16 (``_bf16``);
+    two bytes an element, as PyTorch counts them."""
     __slots__ = ()
 
-    def __init__(self, name, itemsize, category):
-        self.name, self._cat, self.itemsize = name, category, itemsize
-        self.is_floating_point, self.is_complex, self.is_signed = category == 2, False, True
-
-    @property
-    def np(self):
-        raise TypeError(f'ember cannot store torch.{self.name} tensors yet (NumPy has no {self.name} type); use '
-                        'torch.float32 (or torch.float16)')
+    def __init__(self):
+        super().__init__('bfloat16', _bf16.NP, 2)
+        self.itemsize = 2
 
 
-bfloat16 = _UnstoredDtype('bfloat16', 2, 2)
+bfloat16 = _BFloat16()
 short, int, long = int16, int32, int64
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
-_NAMES = {d.name: d for d in ALL + (bfloat16,)}
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+_NAMES = {d.name: d for d in ALL}
 FROM_NP = {d.np: d for d in ALL}
 
 
@@ -130,6 +127,8 @@ def promote_types(a, b):
         return a
     if a._cat != b._cat:
         return a if a._cat > b._cat else b
+    if a is bfloat16 or b is bfloat16:   # with float16 or float32, float32; with float64, float64
+        return float64 if float64 in (a, b) else float32
     return FROM_NP[np.promote_types(a.np, b.np)]
 
 

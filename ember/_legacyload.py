@@ -11,10 +11,10 @@ import io
 import pickle
 import pickletools
 import sys
-import warnings
 
 import numpy as np
 
+from . import _bf16
 from .serialization import (UnpicklingError, _Finisher, _require, _scan_pickle, _Storage, _StorageType,
                             _TorchUnpickler)
 
@@ -100,7 +100,7 @@ class _LegacyStorages:
     size fits in ``budget`` bytes (what the file holds after that pickle); filled after it."""
 
     def __init__(self, budget):
-        self.budget, self.roots, self.views, self.filled, self.bf16 = budget, {}, {}, set(), False
+        self.budget, self.roots, self.views, self.filled = budget, {}, {}, set()
 
     def get(self, stype, key, numel, view):
         _require(isinstance(stype, _StorageType) and type(key) is str and type(numel) is int and numel >= 0,
@@ -111,7 +111,7 @@ class _LegacyStorages:
             _require(need <= self.budget, f'malformed legacy checkpoint: storage {key!r} declares {numel} '
                      f'elements ({need} bytes), more than the file holds after its pickle')
             self.budget -= need
-            arr = np.empty(numel, np.float32 if stype.bf16 else stype.dtype)   # bfloat16 loads as float32
+            arr = np.empty(numel, _bf16.NP if stype.bf16 else stype.dtype)
             root = self.roots[key] = (stype, _Storage(arr))
         _require(root[0] is stype, f'malformed legacy checkpoint: storage {key!r} is used with two dtypes')
         return root[1] if view is None else self._view(root[1].arr, key, view)
@@ -154,8 +154,7 @@ class _LegacyStorages:
         if sys.byteorder == 'big' and raw.itemsize > 1:
             raw.byteswap(inplace=True)
         if bf16:
-            self.bf16 = True
-            arr[:] = (raw.astype(np.uint32) << 16).view(np.float32)
+            arr[:] = _bf16.from_bits(raw).view(np.ndarray)
 
 
 class _LegacyUnpickler(_TorchUnpickler):
@@ -213,9 +212,6 @@ def load(fh, weights_only, pickle_load_args):
     except Exception as e:
         raise UnpicklingError(f'malformed legacy checkpoint: {type(e).__name__}: {e}') from None
     storages.fill(fh, end, _plain(fh, end, 'storage keys', pickle_load_args))
-    if storages.bf16:
-        warnings.warn('ember has no bfloat16: bfloat16 tensors in this PyTorch file were loaded as float32',
-                      UserWarning, stacklevel=3)
     try:
         return _Finisher().walk(obj, 'obj')
     except RecursionError:

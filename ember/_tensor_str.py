@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from . import _bf16
+
 from . import _dtype
 
 
@@ -201,6 +203,8 @@ def _grad_suffix(t):
 def tensor_repr(t, tensor_contents=None):
     """The text PyTorch's ``repr(tensor)`` gives: ``tensor([...])`` plus size/dtype/grad suffixes."""
     arr = t._data
+    if type(arr) is _bf16.BF16Array:
+        arr = _bf16.to_f32(arr)   # printed from its float32 values, as PyTorch prints bfloat16
     prefix = _prefix(t)
     indent = len(prefix)
     default = _dtype.DEFAULT.dtype

@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from . import _dtype, _fullpickle, _savefile
+from . import _bf16, _dtype, _fullpickle, _savefile
 from ._fullpickle import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
 from .tensor import Size, Tensor, device
 
@@ -150,8 +150,9 @@ class _Reduce:
 class _StorageRef:
     """A storage in data.pkl: written as PyTorch's persistent id ('storage', type, key, 'cpu', numel)."""
 
-    def __init__(self, key, arr):
-        self.pid = ('storage', _Global('torch', _STORAGE_NAMES[arr.dtype.name]), str(key), 'cpu', int(arr.size))
+    def __init__(self, key, arr, bf16=False):
+        name = 'BFloat16Storage' if bf16 else _STORAGE_NAMES[arr.dtype.name]
+        self.pid = ('storage', _Global('torch', name), str(key), 'cpu', int(arr.size))
 
 
 class _TorchPickler(pickle._Pickler):
@@ -212,14 +213,15 @@ class _TorchTree:
             self.refs[i] = self.tensor(self.records[i])
         return self.refs[i]
 
-    def storage(self, flat):
-        """A new ``data/<key>`` entry holding the 1-D array ``flat``."""
+    def storage(self, flat, bf16=False):
+        """A new ``data/<key>`` entry holding the 1-D array ``flat`` (bf16 bit patterns with ``bf16``)."""
         self.raw.append(flat)
-        return _StorageRef(len(self.raw) - 1, flat)
+        return _StorageRef(len(self.raw) - 1, flat, bf16)
 
     def tensor(self, rec):
         """A tensor record as its rebuild call (a storage of its own when its layout has no PyTorch form)."""
-        dtype = _STORAGE_DTYPES[rec['dtype']]
+        bf16 = rec['dtype'] == 'bfloat16'
+        dtype = np.dtype(np.uint16) if bf16 else _STORAGE_DTYPES[rec['dtype']]
         shape, stride, offset = tuple(rec['shape']), tuple(rec['stride']), rec['offset']
         sid = rec['storage']
         if rec['type'] == 'ndarray':
@@ -228,11 +230,11 @@ class _TorchTree:
         if sid is None or any(s < 0 for s in stride):
             arr = np.zeros(shape, dtype) if sid is None else np.ascontiguousarray(
                 _strided(self.storages[sid], offset, shape, stride, 'tensor'))
-            ref = self.storage(arr.reshape(-1))
+            ref = self.storage(arr.reshape(-1), bf16)
             offset = 0
             stride = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
         else:
-            ref = self.by_storage.get(sid) or self.by_storage.setdefault(sid, self.storage(self.storages[sid]))
+            ref = self.by_storage.get(sid) or self.by_storage.setdefault(sid, self.storage(self.storages[sid], bf16))
         requires_grad = bool(rec.get('requires_grad', False))
         t = _Reduce(_REBUILD_TENSOR, (ref, offset, shape, stride, requires_grad, collections.OrderedDict()))
         if rec['type'] == 'parameter':
@@ -325,7 +327,7 @@ class _Encoder:
 
     def __init__(self):
         self.records, self._index, self._keep = [], {}, []
-        self._groups, self._active = {}, set()
+        self._groups, self._active, self._bf16_roots = {}, set(), {}
         self._param = _parameter_type()
 
     def run(self, obj):
@@ -392,12 +394,32 @@ class _Encoder:
 
     def _tensor_record(self, t):
         arr = np.asarray(t._data)
+        if _bf16.is_bf16(arr.dtype):   # saved as its 16-bit patterns (PyTorch's BFloat16Storage)
+            rec = self._place(self._bf16_bits(arr))
+            rec.update(dtype='bfloat16', requires_grad=bool(t.requires_grad),
+                       type='parameter' if self._param is not None and isinstance(t, self._param) else 'tensor')
+            return rec
         if arr.dtype not in _dtype.FROM_NP:
             raise TypeError(f'ember.save: a tensor has dtype {arr.dtype}, which is not an ember dtype')
         rec = self._place(arr)
         rec['requires_grad'] = bool(t.requires_grad)
         rec['type'] = 'parameter' if self._param is not None and isinstance(t, self._param) else 'tensor'
         return rec
+
+    def _bf16_bits(self, arr):
+        """The uint16 bit patterns of bf16 array ``arr``, as the same view of its root's patterns, so that
+        tensors sharing a storage still share one when saved."""
+        arr = arr.view(np.ndarray)
+        root = _root(arr) if arr.size else None
+        if root is None:
+            return _bf16.to_bits(arr)
+        bits = self._bf16_roots.get(id(root))
+        if bits is None:
+            bits = self._bf16_roots[id(root)] = _bf16.to_bits(root.reshape(-1, order='A'))
+            self._keep.append((root, bits))
+        start = (_ptr(arr) - _ptr(root)) // arr.itemsize
+        return np.ndarray(arr.shape, np.uint16, buffer=bits, offset=start * 2,
+                          strides=tuple(st // 2 for st in arr.strides))
 
     def _array_record(self, arr):
         rec = self._place(arr)
@@ -1055,7 +1077,7 @@ class _TorchStorages:
     """Reads the raw ``data/<key>`` entries of a PyTorch zip file as 1-D NumPy arrays, each once."""
 
     def __init__(self, zf, prefix):
-        self.zf, self.prefix, self.cache, self.bf16 = zf, prefix, {}, False
+        self.zf, self.prefix, self.cache = zf, prefix, {}
         names = set(zf.namelist())
         order = _read(zf, prefix + 'byteorder').strip() if prefix + 'byteorder' in names else b'little'
         _require(order in (b'little', b'big'), f'malformed archive: byteorder {order!r}')
@@ -1074,10 +1096,7 @@ class _TorchStorages:
         with _entry(self.zf, name) as fh:
             arr = np.frombuffer(_read_exact(self.zf, fh, numel * dt.itemsize, name, exact=True), dt)
         arr = arr if dt.isnative else arr.astype(stype.dtype)
-        if stype.bf16:
-            self.bf16 = True
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
-        return arr
+        return _bf16.from_bits(arr) if stype.bf16 else arr
 
 
 class _TorchUnpickler(pickle.Unpickler):
@@ -1141,9 +1160,6 @@ def _load_torch(zf, prefix, pickle_load_args):
         raise UnpicklingError('data.pkl is nested too deeply') from None
     except Exception as e:
         raise UnpicklingError(f'malformed data.pkl: {type(e).__name__}: {e}') from None
-    if storages.bf16:
-        warnings.warn('ember has no bfloat16: bfloat16 tensors in this PyTorch file were loaded as float32',
-                      UserWarning, stacklevel=3)
     return out
 
 

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype
+from . import _bf16, _dtype
 from ._dtype import FROM_NP, DEFAULT
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
@@ -95,6 +95,9 @@ def _check_device(d):
                                      "device='cpu').")
 
 
+_BF16_NP = _bf16.NP
+
+
 class DeviceUnavailableError(AssertionError, RuntimeError):
     """A device other than the CPU was asked for: an AssertionError as in a CPU-only PyTorch build, and a
     RuntimeError for code that catches those."""
@@ -102,7 +105,7 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
 
 _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16': 'HalfTensor',
                  'int64': 'LongTensor', 'int32': 'IntTensor', 'int16': 'ShortTensor', 'int8': 'CharTensor',
-                 'uint8': 'ByteTensor', 'bool': 'BoolTensor'}
+                 'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor'}
 
 
 class Tensor:
@@ -140,7 +143,8 @@ class Tensor:
     def _make(arr, grad_fn=None):
         """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad."""
         t = object.__new__(Tensor)
-        t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
+        # a bf16 array made by astype is not yet a rounded BF16Array: one dtype identity test (~10 ns) finds it
+        t._data = arr if type(arr) is np.ndarray and arr.dtype is not _BF16_NP else _bf16.adopt(arr)
         t._requires_grad = grad_fn is not None
         t._grad = None
         t.grad_fn = grad_fn
@@ -192,18 +196,18 @@ class Tensor:
     nelement = numel
 
     def element_size(self):
-        return self._data.itemsize
+        return self.dtype.itemsize
 
     @property
     def itemsize(self):
-        return self._data.itemsize
+        return self.dtype.itemsize
 
     @property
     def nbytes(self):
-        return self._data.nbytes
+        return self._data.size * self.dtype.itemsize
 
     def stride(self, dim=None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        st = tuple(s // self._data.itemsize for s in self._data.strides)   # in elements, whatever the storage
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
@@ -225,7 +229,6 @@ class Tensor:
         return self._data.shape == other._data.shape
 
     def bfloat16(self, memory_format=None):
-        """Refused: ember cannot store bfloat16 (the error names the dtype and the way out)."""
         return self.to(_dtype.bfloat16)
 
     def is_signed(self):
@@ -385,6 +388,8 @@ class Tensor:
         if self._requires_grad and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
+        if type(self._data) is _bf16.BF16Array:
+            raise TypeError('Got unsupported ScalarType BFloat16')
         return self._data
 
     def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):
@@ -485,7 +490,7 @@ class Tensor:
     def type(self, dtype=None, non_blocking=False):
         """With no argument the type name (``'torch.FloatTensor'``); otherwise a cast (see ``to``)."""
         if dtype is None:
-            return 'torch.' + _NP_TYPE_NAME[self._data.dtype.name]
+            return 'torch.' + _NP_TYPE_NAME[self.dtype.name]
         if isinstance(dtype, _CudaLegacyMeta) or isinstance(dtype, str) and dtype.startswith('torch.cuda.'):
             _check_device('cuda')
         if isinstance(dtype, str):
@@ -540,7 +545,7 @@ def user_state(t):
 
 
 def _init(t, arr, grad_fn):
-    t._data = arr
+    t._data = arr if arr.dtype is not _BF16_NP else _bf16.adopt(arr)
     t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn

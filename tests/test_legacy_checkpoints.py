@@ -130,13 +130,12 @@ def test_file_path_and_map_location(tmp_path):
     assert str(mine.value) == str(theirs.value)
 
 
-def test_bfloat16_loads_as_float32_with_a_warning_as_in_zip_files():
+def test_bfloat16():
     t = torch.tensor([[1.5, -2.25e-3, 3e38], [7., 0.1, -0.]], dtype=torch.bfloat16)
-    data = legacy({'t': t, 'col': t[:, 1]})
-    with pytest.warns(UserWarning, match='loaded as float32'):
-        mine = ember.load(io.BytesIO(data))
-    assert mine['t'].dtype == ember.float32
-    assert mine['t'].tolist() == t.float().tolist() and mine['col'].tolist() == t[:, 1].float().tolist()
+    mine, theirs = both(legacy({'t': t, 'col': t[:, 1]}))
+    assert repr(mine) == repr(theirs) and mine['t'].dtype == ember.bfloat16
+    mine['t'][0, 1] = 5.
+    assert mine['col'].tolist() == [5.0, 0.10009765625]
 
 
 # ---------------------------------------------------------------------------------------------- older layouts

@@ -1,6 +1,6 @@
 """``torch.autocast`` as a CPU-only PyTorch runs it: CUDA autocast is disabled with PyTorch's warning;
-CPU autocast (bfloat16/float16 matmuls and convolutions) is refused, since ember has no bfloat16
-arithmetic, unless it is disabled (``enabled=False``, or a dtype PyTorch's CPU autocast disables)."""
+CPU autocast (bfloat16/float16 matmuls and convolutions) is refused (PyTorch's op lists are not
+implemented), unless it is disabled (``enabled=False``, or a dtype PyTorch's CPU autocast disables)."""
 import functools
 import warnings
 

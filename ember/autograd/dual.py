@@ -9,7 +9,7 @@ from ..ops._sumorder import ordered_sum
 
 def is_array(x):
     """True for NumPy arrays and scalars (0-d results), False for Tensors."""
-    return type(x) is np.ndarray or isinstance(x, np.generic)
+    return type(x) is np.ndarray or isinstance(x, (np.ndarray, np.generic))   # bf16: an ndarray subclass
 
 
 def _T():

@@ -8,6 +8,8 @@ whose spelling differs between the two.
 """
 import numpy as np
 
+from .. import _bf16
+
 from .grad_mode import GRAD
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
@@ -179,9 +181,9 @@ class AccumulateGrad(Node):
         if type(g) is np.ndarray or not isinstance(g, Tensor):
             a = v._data
             if type(g) is not np.ndarray:
-                g = np.asarray(g)
+                g = _bf16.adopt(g)
             if g.dtype is not a.dtype:
-                g = g.astype(a.dtype)
+                g = _bf16.adopt(g.astype(a.dtype))
             if g.shape != a.shape:
                 g = np.broadcast_to(g, a.shape)
             vg = v._grad

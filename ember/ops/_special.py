@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from .. import _bf16
+
 # erf(sqrt(y)) / sqrt(y) on [0, 4], degree 16: worst error 1.00 x 2**-52
 _ERF_SMALL = (2.0, (
     0.674933236039655, -0.13055593046562244, 0.029869784652462955,
@@ -59,6 +61,8 @@ def blocked(fn, a):
     """``fn`` (a float64 kernel of this module) on any float array, a block at a time so that its 30-40
     passes stay in cache, rounded once to a's dtype: 2.8 ms against 6.3 ms at once for erf of 393k float32
     values (min of 15 runs)."""
+    if type(a) is _bf16.BF16Array:   # bf16: in float64 too, rounded to bf16 once
+        return _bf16.from_f32(blocked(fn, _bf16.to_f32(a)))
     if a.size <= _BLOCK:
         return fn(a) if a.dtype == np.float64 else fn(a.astype(np.float64)).astype(a.dtype)
     flat = a.reshape(-1)

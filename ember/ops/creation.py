@@ -40,13 +40,22 @@ def _default_dtype(dtype, out, default):
     return out._data.dtype if isinstance(out, Tensor) else default
 
 
+def _native(arr):
+    """``arr``, refused as PyTorch refuses it when its byte order is not the machine's (ember keeps the other
+    order of float32 for bfloat16)."""
+    if not arr.dtype.isnative and arr.dtype.itemsize > 1:
+        raise ValueError('given numpy array has byte order different from the native byte order. Conversion '
+                         'between byte orders is currently not supported.')
+    return arr
+
+
 def _infer(data, want=None):
     """NumPy array for nested Python data, with torch's dtype inference. With a requested NumPy dtype
     ``want``, Python floats stay float64 (never rounded through float32) so the final cast is exact."""
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
-        return data
+        return _native(data)
     if isinstance(data, np.generic):
         return np.asarray(data)
     if isinstance(data, bool):
@@ -203,7 +212,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data if nd is None or nd == data._data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray):
-        _dtype.from_np(data.dtype)
+        _dtype.from_np(_native(data).dtype)
         return Tensor._make(data if nd is None else data.astype(nd, copy=False))
     arr = _infer(data, nd)
     return Tensor._make(arr if nd is None else arr.astype(nd))
@@ -216,7 +225,7 @@ def from_numpy(ndarray):
     """A tensor sharing memory with ``ndarray`` (changes to one show in the other)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f'expected np.ndarray (got {type(ndarray).__name__})')
-    _dtype.from_np(ndarray.dtype)
+    _dtype.from_np(_native(ndarray).dtype)
     return Tensor._make(ndarray)
 
 

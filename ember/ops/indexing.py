@@ -2,6 +2,7 @@
 gather/scatter/index_select/masked_fill/nonzero, all differentiable where PyTorch's are."""
 import numpy as np
 
+from .. import _bf16
 from .._dtype import DEFAULT
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -755,9 +756,10 @@ def bincount(input, weights=None, minlength=0):
     r = np.bincount(a, weights=w, minlength=minlength)
     if w is None:
         return Tensor._make(r.astype(np.int64))
+    r = r if _bf16.is_bf16(w.dtype) else r.astype(w.dtype)   # PyTorch: bf16 weights count in float64
     if GRAD.enabled and weights._requires_grad:
-        return Tensor._make(r.astype(w.dtype), BincountBackward((input, weights)))
-    return Tensor._make(r.astype(w.dtype))
+        return Tensor._make(r, BincountBackward((input, weights)))
+    return Tensor._make(r)
 
 
 def searchsorted(sorted_sequence, values, *, right=False, side=None):

@@ -6,6 +6,7 @@ import operator
 
 import numpy as np
 
+from .. import _bf16
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
@@ -17,6 +18,7 @@ from . import _special
 
 _NO = object()
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
 
 
@@ -115,7 +117,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         if need_a or need_b:
             node._saved = (saved_entry(x) if need_a else None, saved_entry(y) if need_b else None)
         t = _new_node(Tensor)
-        t._data = r if type(r) is np.ndarray else np.asarray(r)
+        t._data = r if type(r) is np.ndarray else _bf16.adopt(r)
         t._requires_grad = True
         t._grad = None
         t.grad_fn = node
@@ -257,13 +259,15 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 dt = a.dtype
         if precise and dt is _F32:
             r = np_fn(a.astype(_F64)).astype(_F32) if a.size <= _BLOCK else _special.blocked(np_fn, a)
+        elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
+            r = _bf16.from_f32(np_fn(np.asarray(a).astype(_F64)).astype(_F32))
         else:
             r = np_fn(a)
         if input._requires_grad and GRAD.enabled:
             node = _new_node(cls)
             node.next_functions = (edge(input),)
             out = _new_node(Tensor)
-            out._data = r if type(r) is np.ndarray else np.asarray(r)
+            out._data = r if type(r) is np.ndarray else _bf16.adopt(r)
             out._requires_grad = True
             out._grad = None
             out.grad_fn = node

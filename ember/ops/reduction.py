@@ -2,6 +2,7 @@
 with PyTorch's result dtypes, ``(values, indices)`` named tuples and backward formulas."""
 import numpy as np
 
+from .. import _bf16
 from .._dtype import DEFAULT, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -111,7 +112,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         if (dt is _F32 or dt is _F64) and n <= _SMALL and a.flags.c_contiguous:
             r = _add_reduce(a, None) if n <= 4 else flat_sum(a.ravel())
             t = _new_node(Tensor)
-            t._data = r if type(r) is np.ndarray else np.asarray(r)
+            t._data = r if type(r) is np.ndarray else _bf16.adopt(r)
             t._grad = None
             if input._requires_grad and GRAD.enabled:
                 t.grad_fn = node = _new_node(SumBackward0)
@@ -141,7 +142,10 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _sum(a, dims, keepdim, nd):
-    """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder)."""
+    """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder); a bf16 sum adds
+    in float32 and rounds once, as PyTorch's does."""
+    if _bf16.is_bf16(nd) and _bf16.is_bf16(a.dtype):
+        return _bf16.out_like(a, _sum(_bf16.to_f32(a), dims, keepdim, np.dtype(np.float32)))
     if nd == a.dtype:
         r = ordered_sum(a, dims, keepdim)
         if r is not None:

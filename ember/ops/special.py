@@ -142,7 +142,7 @@ def mvlgamma(input, p):
     """The multivariate log-gamma of dimension ``p``."""
     if p < 1:
         raise RuntimeError('p has to be greater than or equal to 1')
-    args = input.unsqueeze(-1) + Tensor._make(-np.arange(p, dtype=input._data.dtype) / 2)
+    args = input.unsqueeze(-1) + Tensor._make(-np.arange(p) / 2).to(input.dtype)
     return lgamma(args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 

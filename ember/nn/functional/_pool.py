@@ -3,6 +3,8 @@ the windows; indices are PyTorch's flat positions within each input plane) and s
 the same way. Avg pools sum an ``as_strided`` window view (a reshape when windows tile the input); adaptive
 pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
 import numpy as np
+
+from ... import _bf16
 from numpy.lib.stride_tricks import as_strided
 
 from ...autograd import dual
@@ -252,7 +254,7 @@ def _scatter_windows(g, idx, shape, k, s, p, d, o):
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    x = input._data
+    x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
     out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
     oshape = x.shape[:-2] + o
@@ -264,6 +266,7 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
 
 
 def _finish_max(input, out, idx, am, geom, cls):
+    out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node.idx, node.local, node.geom, node.shape = idx, am, geom, input._data.shape
@@ -349,7 +352,7 @@ class AvgPool2DBackward0(Node):
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
-    x = input._data
+    x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     if x.dtype.kind != 'f':
         raise RuntimeError('"avg_pool2d" not implemented for \'Long\'')
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool2d')
@@ -371,6 +374,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         xp = _padded(xb, p, canvas, 0)
         sums = _window_view(xp, k, s, (1, 1), o).sum(axis=(3, 4))
     out = (sums / div).reshape(x.shape[:-2] + o)
+    out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
         node = AvgPool2DBackward0((input,))
         node.geom = (k, s, p, o, (max(canvas[0], h + p[0]), max(canvas[1], w + p[1])))
@@ -423,7 +427,7 @@ class AdaptiveAvgPool2DBackward0(Node):
 
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows: A_h @ x @ A_w^T with averaging matrices."""
-    x = input._data
+    x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     o = _adaptive_out(x, output_size, 'adaptive_avg_pool2d')
     if x.dtype.kind != 'f':
         raise RuntimeError('"adaptive_avg_pool2d" not implemented for \'Long\'')
@@ -431,6 +435,7 @@ def adaptive_avg_pool2d(input, output_size):
         return input.mean(dim=(-2, -1), keepdim=True)
     ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
     out = ah @ x @ aw.T
+    out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveAvgPool2DBackward0((input,))
         node.mats = (ah, aw)
