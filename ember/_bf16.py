@@ -169,6 +169,10 @@ class BF16Array(np.ndarray):
         _assign(out, res)
         return out
 
+    def __getitem__(self, key):
+        r = np.ndarray.__getitem__(self, key)
+        return r if isinstance(r, np.ndarray) else np.array(r, dtype=NP).view(BF16Array)   # a scalar stays bf16
+
     def __setitem__(self, key, value):
         if isinstance(value, np.ndarray) and is_bf16(value.dtype):
             value = value.view(np.ndarray)
