@@ -343,7 +343,8 @@ def test_distributed_sampler_matches_torch(n, replicas):
     assert eud.distributed.DistributedSampler is eud.DistributedSampler
 
 
-@pytest.mark.parametrize('kwargs', [dict(num_replicas=2, rank=2), dict(num_replicas=3, rank=-1)])
+@pytest.mark.parametrize('kwargs', [dict(num_replicas=2, rank=2), dict(num_replicas=3, rank=-1), dict(),
+                                    dict(num_replicas=2)])
 def test_distributed_sampler_errors_match_torch(kwargs):
     raises_same(lambda: eud.DistributedSampler(range(4), **kwargs), lambda: tud.DistributedSampler(range(4), **kwargs))
 

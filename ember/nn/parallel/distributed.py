@@ -57,7 +57,9 @@ class _Bucket:
 
 def _assign_buckets(params, caps):
     """Parameter indices grouped into buckets: reverse parameter order, one dtype per bucket, each closed once
-    it holds ``caps[k]`` bytes (the last cap repeats), as PyTorch's ``_compute_bucket_assignment_by_size``."""
+    it holds ``caps[k]`` bytes (the last cap repeats), as PyTorch's ``_compute_bucket_assignment_by_size``.
+    PyTorch's first iteration uses one bucket and then rebuilds them in the order gradients arrived; ember
+    takes reverse parameter order (that order, for a sequential model) from the first iteration on."""
     open_buckets, done = {}, []
     for i in reversed(range(len(params))):
         a = params[i]._data
