@@ -458,3 +458,25 @@ def test_mnist_through_dataloader(mnist_root):
     assert y.numpy().tolist() == [5, 0, 4, 1, 9, 2, 1, 3]
     raw = idx_images(os.path.join(MNIST_DIR, 'train-images-idx3-ubyte'))[:8]
     np.testing.assert_array_equal(x.numpy()[:, 0], torch.from_numpy(raw.copy()).float().div(255).numpy())
+
+
+def test_fakedata_images_are_torchvisions():
+    """FakeData's image i is torch.randn(*image_size) under seed i + random_offset, made a PIL image (times
+    255, to uint8), and its label torch.randint(0, num_classes, (1,)) drawn next; the global random state
+    is left alone. The oracle draws the same numbers with PyTorch."""
+    import numpy as np
+    import torch
+    from ember.vision import datasets, transforms
+    d = datasets.FakeData(size=4, image_size=(3, 6, 5), num_classes=7, random_offset=11,
+                          transform=transforms.PILToTensor())
+    ember.manual_seed(3)
+    before = ember.get_rng_state()
+    for i in range(4):
+        img, label = d[i]
+        torch.manual_seed(i + 11)
+        ref = torch.randn(3, 6, 5).mul(255).byte()
+        assert label == int(torch.randint(0, 7, (1,))[0]) and isinstance(label, int)
+        np.testing.assert_array_equal(img.numpy(), ref.numpy())
+    assert ember.equal(ember.get_rng_state(), before) and len(d) == 4
+    with pytest.raises(IndexError, match='FakeData index out of range'):
+        d[4]

@@ -1,9 +1,10 @@
 """Image datasets read from their original files, as ``torchvision.datasets`` lays them out."""
 from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
+from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
 from .mnist import MNIST, FashionMNIST
 from .vision import StandardTransform, VisionDataset
 
-__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'DatasetFolder', 'ImageFolder', 'VisionDataset',
+__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder', 'VisionDataset',
            'StandardTransform']
