@@ -439,3 +439,25 @@ def test_transformer_encoder_stack():
     kp[0, 4] = True
     compare(tm, em, [t], [e], [(e, t)], {'torch': {'src_key_padding_mask': torch.tensor(kp)},
                                          'ember': {'src_key_padding_mask': ember.tensor(kp)}})
+
+
+def test_sdpa_kernel_backends_as_on_pytorchs_cpu():
+    """torch.nn.attention.sdpa_kernel: the math and flash kernels run on a CPU; a choice without either
+    raises PyTorch's error; SDPBackend prints as PyTorch's."""
+    from torch.nn.attention import SDPBackend as TB, sdpa_kernel as tk
+    from ember.nn.attention import SDPBackend as EB, sdpa_kernel as ek
+    q = np.random.default_rng(0).standard_normal((1, 2, 4, 8)).astype(np.float32)
+    for name in ('ERROR', 'MATH', 'FLASH_ATTENTION', 'EFFICIENT_ATTENTION', 'CUDNN_ATTENTION', 'OVERRIDEABLE'):
+        results = []
+        for L, B, kernel in ((ember, EB, ek), (torch, TB, tk)):
+            t = L.tensor(q)
+            try:
+                with kernel(getattr(B, name)):
+                    results.append(L.nn.functional.scaled_dot_product_attention(t, t, t).shape)
+            except RuntimeError as e:
+                results.append(str(e))
+            assert (repr(getattr(B, name)), str(getattr(B, name)), int(getattr(B, name))) == \
+                (repr(getattr(TB, name)), str(getattr(TB, name)), int(getattr(TB, name)))
+        assert results[0] == results[1], name
+    with ek([EB.EFFICIENT_ATTENTION, EB.MATH]):
+        ember.nn.functional.scaled_dot_product_attention(ember.tensor(q), ember.tensor(q), ember.tensor(q))

@@ -3,7 +3,7 @@ from .parameter import Parameter, Buffer
 from .modules import *  # noqa: F401,F403
 from .modules import Module, register_module_forward_pre_hook, register_module_forward_hook, \
     register_module_full_backward_hook
-from . import functional, init, utils
+from . import attention, functional, init, utils
 from .parallel import DataParallel
 from . import parameter, modules
 

@@ -10,6 +10,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
+from .. import attention
 
 __all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
 
@@ -102,6 +103,7 @@ def _dropout_mask(shape, p, dtype):
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
+    attention.check_backend()
     if enable_gqa and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
         key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
