@@ -497,3 +497,19 @@ def test_conv_backward_twice_with_retain_graph(xshape):
     e, t = f(ember), f(torch)
     assert_same(e[0], t[0], rtol=1e-4, atol=1e-4)
     assert_same(e[1], t[1], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize('stride', [2, 1])
+def test_max_pool_backward_unselected_positions_are_plus_zero(stride):
+    """Positions no window picked get +0 even for negative or infinite upstream gradients (they gave -0. and
+    nan), for tiling and overlapping windows, bitwise as PyTorch."""
+    x = np.array([[[[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, -1.0, -2.0], [0.5, 0.2, 0.1, 7.0]]]], np.float32)
+    grads = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.max_pool2d(t, 2, stride)
+        g = np.full(tuple(y.shape), -1.0, np.float32)
+        g.reshape(-1)[-1] = np.inf
+        y.backward(lib.tensor(g))
+        grads.append(t.grad.numpy() if lib is torch else t.grad._data)
+    assert np.array_equal(grads[0].view(np.int32), grads[1].view(np.int32)), grads

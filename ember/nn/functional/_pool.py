@@ -8,6 +8,7 @@ from ... import _bf16
 from numpy.lib.stride_tricks import as_strided
 
 from ...autograd import dual
+from ...backend import keep
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
@@ -245,9 +246,9 @@ def _scatter_windows(g, idx, shape, k, s, p, d, o):
     apart = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
     for j, hs, ws in _offsets(k, s, d, o):
         if apart:
-            np.multiply(g, ib == j, out=canvas[:, hs, ws])
+            canvas[:, hs, ws] = keep(ib == j, g)
         else:
-            canvas[:, hs, ws] += g * (ib == j)
+            canvas[:, hs, ws] += keep(ib == j, g)
     if (hn, wn) == (h, w):
         return canvas
     return np.ascontiguousarray(canvas[:, p[0]:p[0] + h, p[1]:p[1] + w])
