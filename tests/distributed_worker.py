@@ -252,6 +252,13 @@ def group_and_error_checks(results, rank, n):
     record(results, 'error/not_tensor', lambda: dist.all_reduce([1, 2]))
     record(results, 'error/gather_list_missing',
            lambda: dist.gather(torch.zeros(2), None, dst=rank) if True else None)
+    def group_ranks():
+        pg = dist.new_group([n - 1, 0])
+        if rank not in (0, n - 1):
+            return None
+        return (dist.get_process_group_ranks(pg), dist.get_global_rank(pg, 1), dist.get_group_rank(pg, n - 1),
+                dist.get_node_local_rank())
+    record(results, 'group_ranks', group_ranks)
     results['world'] = (dist.get_rank(), dist.get_world_size(), str(dist.get_backend()), dist.is_initialized())
 
 

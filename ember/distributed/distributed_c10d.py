@@ -353,3 +353,14 @@ def is_backend_available(backend):
 def is_torchelastic_launched():
     """Whether ``ember run --nproc-per-node`` (torchrun's counterpart) started this process."""
     return os.environ.get('TORCHELASTIC_RUN_ID') is not None
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank on its machine: LOCAL_RANK as the launcher set it, else ``fallback_rank``."""
+    if 'LOCAL_RANK' in os.environ:
+        return int(os.environ['LOCAL_RANK'])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError('LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow '
+                       '`get_node_local_rank` to work, assuming you are not running in a multi-device context '
+                       'and want the code to run locally instead.')
