@@ -119,8 +119,12 @@ def solve(A, B, *, left=True):
     a, b = A._data, B._data
     _square(a, 'solve')
     vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    bm = b[..., None] if vec else b
+    if bm.shape[-2] != a.shape[-1]:
+        raise RuntimeError(f'linalg.solve: Incompatible shapes of A and B for the equation AX = B '
+                           f'({a.shape[-2]}x{a.shape[-1]} and {bm.shape[-2]}x{bm.shape[-1]})')
     try:
-        x = np.linalg.solve(a, b[..., None] if vec else b)
+        x = np.linalg.solve(a, bm)
     except np.linalg.LinAlgError:
         raise RuntimeError('torch.linalg.solve: The solver failed because the input matrix is singular.') from None
     if vec:
@@ -258,17 +262,19 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
     if dtype is not None:
         A = A.to(dtype)
+    if A.dim() < 2:
+        raise RuntimeError('linalg.matrix_norm: The input tensor A must have at least 2 dimensions.')
     if ord == 'fro':
         return vector_norm(A, 2, dim, keepdim)
     from .ops.reduction import amax, amin, sum as _sum
-    from .ops.pointwise import abs as _abs
     d0, d1 = dim
-    if ord in (1, -1):
-        s = _sum(_abs(A), d0, keepdim=True)
-        r = amax(s, d1, keepdim=True) if ord == 1 else amin(s, d1, keepdim=True)
-    elif ord in (float('inf'), float('-inf')):
-        s = _sum(_abs(A), d1, keepdim=True)
-        r = amax(s, d0, keepdim=True) if ord > 0 else amin(s, d0, keepdim=True)
+    if ord in (1, -1, float('inf'), float('-inf')):
+        # PyTorch's composition: the 1-norm over one dim, then the max (min) over the other
+        n = A.dim()
+        d0, d1 = (d0 % n, d1 % n) if ord in (1, -1) else (d1 % n, d0 % n)
+        if not keepdim and d0 < d1:
+            d1 -= 1
+        return (amax if ord > 0 else amin)(vector_norm(A, 1, d0, keepdim), d1, keepdim=keepdim)
     elif ord in (2, -2, 'nuc'):
         # PyTorch's graph: permute the two dims last, reduce the singular values, unsqueeze and permute back
         n = A.dim()

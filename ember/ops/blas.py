@@ -9,7 +9,7 @@ from ..backend import gemm
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
-from ._util import fmt_shape
+from ._util import fmt_shape, wrap_dim
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 
 _TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
@@ -157,7 +157,15 @@ def dot(input, other):
     return _record('DotBackward0', input, other, np.asarray(np.dot(a, b)))
 
 
-inner = dot
+def inner(input, other):
+    """Sum of products over the last dims (a product when either is 0-d), as PyTorch composes it."""
+    if input.dim() == 0 or other.dim() == 0:
+        from .pointwise import mul
+        return mul(input, other)
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f'inner() the last dimension must match on both input tensors but got shapes '
+                           f'{list(input.shape)} and {list(other.shape)}')
+    return tensordot(input, other, ([-1], [-1]))
 
 
 def outer(input, vec2):
@@ -332,18 +340,19 @@ class EinsumBackward0(Node):
             if not self.need[i]:
                 grads.append(None)
                 continue
-            if len(set(s)) != len(s):
-                raise NotImplementedError('einsum backward with a repeated index in one operand (a diagonal) is not '
-                                          'supported by ember yet')
+            u = ''.join(dict.fromkeys(s))       # a repeated index (a diagonal) once
+            size = {c: self.shapes[i][s.index(c)] for c in u}
             others = [o for j, o in enumerate(ops) if j != i]
             osubs = [self.out] + [t for j, t in enumerate(self.subs) if j != i]
             avail = set(''.join(osubs))
-            keep = ''.join(c for c in s if c in avail)
+            keep = ''.join(c for c in u if c in avail)
             eq = ','.join(osubs) + '->' + keep
             r = _einsum_arr(eq, g, *others) if dual.is_array(g) else einsum(eq, g, *others)
-            if keep != s:
-                shape = tuple(self.shapes[i][k] if c in avail else 1 for k, c in enumerate(s))
-                r = dual.expand(r.reshape(shape), self.shapes[i])
+            if keep != u:
+                r = dual.expand(r.reshape(tuple(size[c] if c in avail else 1 for c in u)), tuple(size[c] for c in u))
+            if u != s:
+                grid = np.indices(tuple(size[c] for c in u), sparse=True)
+                r = dual.index_add(self.shapes[i], tuple(grid[u.index(c)] for c in s), r)
             grads.append(r)
         return tuple(grads)
 
@@ -373,24 +382,86 @@ def einsum(equation, *operands):
 
 
 def tensordot(a, b, dims=2):
+    """Contract dims ``dims`` of a with those of b: both permuted and reshaped to matrices, one mm, then the
+    result reshaped (PyTorch's composition, so grad_fn is ViewBackward0)."""
+    from .shape import permute, reshape
+    from .reduction import sum as _sum
     if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f'tensordot expects dims >= 0, but got dims={dims}')
         da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
     else:
         da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
-    letters = 'abcdefghijklmnopqrstuvwxyz'
-    sa = list(letters[:a.dim()])
-    sb = list(letters[a.dim():a.dim() + b.dim()])
+    if len(da) != len(db):
+        raise RuntimeError('both dimension lists should have same length')
+    da, db = [wrap_dim(d, a.dim()) for d in da], [wrap_dim(d, b.dim()) for d in db]
+    csize, t1, t2 = 1, a, b
     for i, j in zip(da, db):
-        sb[j] = sa[i]
-    out = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb) if k not in db]
-    return einsum(''.join(sa) + ',' + ''.join(sb) + '->' + ''.join(out), a, b)
+        s1, s2 = a.shape[i], b.shape[j]
+        if s2 == 1:         # a broadcast dim is summed right away
+            t1 = _sum(t1, i, keepdim=True)
+        elif s1 == 1:
+            t2 = _sum(t2, j, keepdim=True)
+        elif s1 != s2:
+            raise RuntimeError(f'contracted dimensions need to match, but first has size {s1} in dim {i} and second '
+                               f'has size {s2} in dim {j}')
+        else:
+            csize *= s1
+    keep1 = [k for k in range(a.dim()) if k not in da]
+    keep2 = [k for k in range(b.dim()) if k not in db]
+    rsizes = [t1.shape[k] for k in keep1] + [t2.shape[k] for k in keep2]
+    size1 = int(np.prod([t1.shape[k] for k in keep1], dtype=np.int64))
+    size2 = int(np.prod([t2.shape[k] for k in keep2], dtype=np.int64))
+    m1 = reshape(permute(t1, keep1 + da), (size1, csize))
+    m2 = reshape(permute(t2, db + keep2), (csize, size2))
+    return reshape(mm(m1, m2), rsizes)
+
+
+class _AddProduct(Node):
+    """beta * input + alpha * (x @ y) as one node (AddmvBackward0, BaddbmmBackward0)."""
+    __slots__ = ('need', 'bshape', 'alpha', 'beta')
+
+    def backward(self, g):
+        x, y = self.saved()
+        gi = dual.sum_to(g * self.beta if self.beta != 1 else g, self.bshape) if self.need[0] else None
+        gx = gy = None
+        if self.need[1]:
+            gx = dual.matmul(g[..., None], y[..., None, :]) if y.ndim == 1 else dual.matmul(g, y.swapaxes(-1, -2))
+            gx = gx * self.alpha if self.alpha != 1 else gx
+        if self.need[2]:
+            gy = dual.matmul(x.swapaxes(-1, -2), g[..., None])[..., 0] if y.ndim == 1 else \
+                dual.matmul(x.swapaxes(-1, -2), g)
+            gy = gy * self.alpha if self.alpha != 1 else gy
+        return gi, gx, gy
+
+
+AddmvBackward0 = type('AddmvBackward0', (_AddProduct,), {'__slots__': ()})
+BaddbmmBackward0 = type('BaddbmmBackward0', (_AddProduct,), {'__slots__': ()})
+
+
+def _add_product(cls, input, x, y, m, beta, alpha):
+    """beta * input + alpha * m (m = x @ y), with beta == 0 ignoring input (NaN included), as in PyTorch."""
+    r = m if alpha == 1 else m * alpha
+    if beta != 0:
+        r = r + (input._data if beta == 1 else input._data * beta)
+    else:
+        r = np.broadcast_to(r, np.broadcast_shapes(r.shape, input._data.shape)).copy()
+    need = (input._requires_grad, x._requires_grad, y._requires_grad)
+    if GRAD.enabled and any(need):
+        node = cls((input, x, y))
+        node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
+        node.save(x, y)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    from .pointwise import add, mul
-    return add(mul(input, beta), mul(bmm(batch1, batch2), alpha))
+    """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    m = bmm(Tensor._make(batch1._data), Tensor._make(batch2._data))._data
+    return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    from .pointwise import add, mul
-    return add(mul(input, beta), mul(mv(mat, vec), alpha))
+    """beta * input + alpha * (mat @ vec)."""
+    m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
+    return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
