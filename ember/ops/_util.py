@@ -19,7 +19,8 @@ def as_operand(x):
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
-        return Tensor._make(x)
+        from .creation import _native
+        return Tensor._make(_native(x))
     if isinstance(x, numbers.Number):
         return float(x) if not isinstance(x, numbers.Integral) else int(x)
     if isinstance(x, (list, tuple)):

@@ -136,6 +136,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
 
 
 _add_reduce = np.add.reduce
+_BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 _SMALL = 512            # full sums this small take the short path to PyTorch's addition order
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -144,7 +145,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 def _sum(a, dims, keepdim, nd):
     """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder); a bf16 sum adds
     in float32 and rounds once, as PyTorch's does."""
-    if _bf16.is_bf16(nd) and _bf16.is_bf16(a.dtype):
+    if nd is _BF16 and a.dtype is _BF16:   # identity tests: no cost to other sums
         return _bf16.out_like(a, _sum(_bf16.to_f32(a), dims, keepdim, np.dtype(np.float32)))
     if nd == a.dtype:
         r = ordered_sum(a, dims, keepdim)

@@ -1,6 +1,6 @@
 """Muon: momentum SGD whose 2-D updates are orthogonalized by a Newton-Schulz iteration run in bfloat16,
-as PyTorch runs it (ember has no bfloat16 tensors, so the iteration rounds float32 values to bfloat16
-after each operation; measured bit-equal to PyTorch's CPU iteration on 4x6 to 64x48 matrices, up to
+as PyTorch runs it (the iteration rounds float32 values to bfloat16 after each operation, on plain
+float32 arrays rather than ember's bf16 tensors; measured bit-equal to PyTorch's CPU iteration on 4x6 to 64x48 matrices, up to
 float32 summation order in the largest)."""
 import math
 
