@@ -27,9 +27,14 @@ def measure(nproc):
     """Median ms per DDP step over the timed blocks, as rank 0 of an ``nproc``-process run reports it."""
     env = dict(os.environ, BENCH_DDP_RANKS='1', OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
                MKL_NUM_THREADS='1', BENCH_THREADS='1')
-    out = subprocess.run(launcher(nproc) + [os.path.abspath(__file__)], env=env, capture_output=True, text=True,
-                         timeout=600, check=True).stdout
-    return next(json.loads(line)['ms'] for line in out.splitlines() if line.startswith('{"ms"'))
+    for attempt in range(2):      # torchrun's standalone rendezvous sometimes fails on a busy machine: retry once
+        done = subprocess.run(launcher(nproc) + [os.path.abspath(__file__)], env=env, capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode == 0 or attempt:
+            break
+    if done.returncode:
+        raise RuntimeError(f'{nproc} processes failed: ' + (done.stderr.strip().splitlines() or ['?'])[-1])
+    return next(json.loads(line)['ms'] for line in done.stdout.splitlines() if line.startswith('{"ms"'))
 
 
 def rank_main():
