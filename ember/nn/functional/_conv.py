@@ -178,14 +178,16 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
     return y, None
 
 
-def _conv_grad_input(g2, w, xshape, pads, s, d, groups, o):
-    """Gradient of conv w.r.t. its input: columns W^T g, then col2im, cropped to the input."""
-    n, c, h, wd = xshape
+def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
+    """Gradient of conv w.r.t. its input, written into ``out`` (N, C, H, W): columns W^T g, then col2im,
+    cropped to the input and assigned through a transposed view (one copy where a contiguous copy then an
+    assignment made two)."""
+    n, c, h, wd = out.shape
     k = w.shape[2:]
     gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True).reshape(c, k[0], k[1], o[0], o[1], n)
     (t, bt), (l, r) = pads
     canvas = _col2im(gcols, 1, (c, h + t + bt, wd + l + r, n), k, s, d)
-    return _from_cl(canvas, (h, wd), (t, l))
+    out[...] = canvas[:, t:t + h, l:l + wd].transpose(3, 0, 1, 2)
 
 
 def _full(hw, k, s, d, opad):
@@ -271,7 +273,7 @@ def _conv_bw_arrays(node, g, w, x):
             if MODE.release:
                 node.cols = None   # freed before the input's gradient columns are made: a lower peak
         if need_x:
-            gx[sl] = _conv_grad_input(g2, w, (g2.shape[1] // (o[0] * o[1]),) + xshape[1:], pads, s, d, groups, o)
+            _conv_grad_input(g2, w, pads, s, d, groups, o, gx[sl])
         return gw
     gw = None
     for sl in chunks:
