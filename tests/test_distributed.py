@@ -236,6 +236,24 @@ def test_a_failing_rank_makes_hand_started_ranks_time_out(tmp_path):
     assert 'ValueError: rank 1 gives up' in results[1][1]
     assert 'RuntimeError: ember.distributed: all_reduce on rank 0 timed out after 3 s' in results[0][1]
     assert _gone(_pids(results[0][0]) + _pids(results[1][0]))
+    deadline = time.monotonic() + 10  # rank 0's rendezvous server leaves once both ranks have hung up
+    while _rendezvous_servers(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _rendezvous_servers(port)
+
+
+def _rendezvous_servers(port):
+    """The pids of running rendezvous servers for ``port``."""
+    found = []
+    for entry in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                args = f.read().decode(errors='replace').split('\0')
+        except (FileNotFoundError, PermissionError, ProcessLookupError, NotADirectoryError):
+            continue
+        if any(a.endswith('_pmi.py') for a in args) and str(port) in args and _gone([entry]) is False:
+            found.append(int(entry))
+    return found
 
 
 def test_a_missing_rank_fails_init_after_the_timeout():
