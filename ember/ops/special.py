@@ -128,14 +128,15 @@ def _xlogy_arr(a, b):
 
 
 def _xlogy_da(g, a, b):
-    """d/dx xlogy(x, y) = log(y) where x != 0, else 0."""
+    """d/dx xlogy(x, y) = log(y), 0 where y == 0 (PyTorch's xlogy(y != 0, y))."""
     if dual.is_array(g):
-        return g * _xlogy_arr((np.asarray(a) != 0).astype(g.dtype), np.asarray(b, g.dtype))
-    return g * xlogy((a != 0).to(g.dtype) if isinstance(a, Tensor) else float(a != 0), b)
+        bb = np.asarray(b, g.dtype)
+        return g * _xlogy_arr((bb != 0).astype(g.dtype), bb)
+    return g * xlogy((b != 0).to(g.dtype) if isinstance(b, Tensor) else float(b != 0), b)
 
 
 xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b: g * a / b, float_out=True,
-               doc='x * log(y), 0 where x == 0 (unless y is nan).')
+               doc='x * log(y), 0 where x == 0 (unless y is nan).', scalar_node='XlogyBackward2')
 
 
 def mvlgamma(input, p):
