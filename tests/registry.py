@@ -43,10 +43,11 @@ class Op:
     """One public callable. ``ns``: 'torch', 'Tensor' (method only), 'nn.functional' or 'linalg'.
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
-    ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC')."""
+    ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC');
+    ``seed``: a random op, called (in every form) right after ``manual_seed(seed)``, so values compare exactly."""
     def __init__(self, name, samples, ns='torch', call=None, grad=True, gradgrad=True, method=None, inplace=False,
-                 out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None):
-        self.name, self.samples, self.ns, self._call = name, samples, ns, call
+                 out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None, seed=None):
+        self.name, self.samples, self.ns, self._call, self.seed = name, samples, ns, call, seed
         self.grad, self.gradgrad, self.inplace = grad, gradgrad, inplace
         self.method = (ns == 'torch') if method is None else method
         self.out = (ns in ('torch', 'linalg')) if out is None else out
@@ -65,6 +66,8 @@ class Op:
         return getattr(mod, name or self.name)
 
     def call(self, lib, *args, **kwargs):
+        if self.seed is not None:   # a random op: both libraries draw from the same seeded stream
+            lib.manual_seed(self.seed)
         if self._call is not None:
             return self._call(lib, *args, **kwargs)
         if self.ns == 'Tensor':
@@ -1303,6 +1306,48 @@ add(
     Op('is_same_size', lambda: [Sample(f32(3, 4), f32(3, 4)), Sample(f32(3, 4), f32(4, 3))], grad=False, out=False),
 )
 
+# -- random numbers: under one manual_seed ember's streams are PyTorch's, so values compare exactly ----------
+def rnd(name, samples, **kw):
+    kw.setdefault('call', _creator(name))
+    kw.setdefault('method', False)
+    return Op(name, samples, seed=0, **kw)
+
+
+_P = dict(domain='prob')
+add(
+    rnd('rand', lambda: [Sample(2, 3), Sample((4,)), Sample(3, dtype=_dt('float64')), Sample(0), Sample(()),
+                         Sample(3, dtype=_dt('int64'), error=True), Sample(-1, error=True)], grad=False),
+    rnd('randn', lambda: [Sample(2, 3), Sample((5,)), Sample(3, dtype=_dt('float64')), Sample(0, 2),
+                          Sample(-2, error=True)], grad=False),
+    rnd('randint', lambda: [Sample(10, (3, 4)), Sample(-5, 5, (6,)), Sample(3, (2,), dtype=_dt('int32')),
+                            Sample(0, 4, (3,), dtype=_dt('float64')), Sample(5, 1, (2,), error=True)], grad=False),
+    rnd('randperm', lambda: [Sample(5), Sample(0), Sample(7, dtype=_dt('float64')), Sample(40),
+                             Sample(-1, error=True)], grad=False),
+    rnd('normal', lambda: [Sample(f32(3, 4), f32(3, 4, domain='positive')), Sample(0.5, 2.0, (3,)),
+                           Sample(f32(3), 2.0), Sample(1.0, f32(2, 3, domain='positive')),
+                           Sample(f64(2, 3), f64(2, 3, domain='positive')),   # zero gradients, as PyTorch's
+                           Sample(f32(3), -1.0, error=True)], call=None, gradgrad=False),
+    rnd('bernoulli', lambda: [Sample(f32(3, 4, **_P)), Sample(f32(3, 4, **_P), 0.3), Sample(f64(2, 3, **_P)),
+                              Sample(np.array([0., 1.], F32)), Sample(f32(3) + 2, error=True)], call=None,
+        method=True, grad=False),
+    rnd('multinomial', lambda: [Sample(f32(4, domain='positive'), 2), Sample(f32(3, 4, domain='positive'), 3, True),
+                                Sample(f64(5, domain='positive'), 5), Sample(f32(4, domain='positive'), 5, error=True)],
+        call=None, method=True, grad=False),
+    rnd('poisson', lambda: [Sample(f32(3, 4, domain='positive')), Sample(f64(2, 3, domain='positive') * 20)],
+        call=None, grad=False, out=False),
+    *[rnd(n, (lambda extra: lambda: [Sample(f32(2, 3), *extra), Sample(f64(3), *extra), Sample(f32(), *extra),
+                                     Sample(f32(2, 3), *extra, dtype=_dt('float64'))])(extra),
+          call=_like(n), grad=False, out=False)
+      for n, extra in (('rand_like', ()), ('randn_like', ()), ('randint_like', (10,)), ('randint_like', (2, 5)))],
+)
+add(*[meth(n, (lambda n, extra: lambda: [Sample(f32(3, 4), *extra), Sample(f64(2, 3), *extra), Sample(f32(), *extra)]
+               + ([Sample(i64(3, 4), *extra)] if n == 'random_' else []))(n, extra), grad=False, seed=0)
+      for n, extra in (('uniform_', ()), ('uniform_', (-2.0, 3.0)), ('normal_', ()), ('normal_', (1.0, 2.0)),
+                       ('bernoulli_', ()), ('bernoulli_', (0.3,)), ('exponential_', ()), ('exponential_', (2.0,)),
+                       ('cauchy_', ()), ('log_normal_', ()), ('geometric_', (0.3,)), ('random_', ()),
+                       ('random_', (10,)), ('random_', (2, 5)))])
+
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""
@@ -1328,3 +1373,8 @@ gap('mvlgamma nn.functional.embedding_bag', 'grad_fn',
     'EmbeddingBagBackward0)')
 gap('linalg.solve_triangular', 'grad_fn', 'left=False records TransposeBackward0, PyTorch '
     'LinalgSolveTriangularBackward0')
+gap('bernoulli poisson', 'backward', 'the sample of an input that requires grad does not require grad (PyTorch: it '
+    'does, with zero gradients)')
+gap('bernoulli', 'out:f32[3, 4] 0.3', 'bernoulli(input, p) accepts out= where PyTorch has no such overload')
+gap('normal', 'out:f32[3] 2.0', "PyTorch's normal(Tensor, float, out=) does not resize an empty out (it raises); ember "
+    'resizes it')

@@ -8,8 +8,8 @@ ember's torch namespace, Tensor methods, nn.functional, nn modules, optim, linal
 3. each parameter PyTorch's signature has (``torch.overrides.get_testing_overrides()`` for torch
    functions and Tensor methods, ``inspect.signature`` for Python-level modules) is either taken by
    ember under the same name or refused with TypeError -- and the count of taken ones does not fall.
-Random functions (ember/ops/random.py), nn.init and the dropout functions are left out here: the lead
-owns them and adds them with their strict signatures."""
+Functions PyTorch's overrides table leaves out (the factories: rand, randn, randint, zeros, arange, ...) are
+compared with the signature on the first line of PyTorch's docstring."""
 import dis
 import inspect
 import types
@@ -22,8 +22,8 @@ import torch.overrides
 import ember
 import ember.nn.functional as EF
 
-_EXCLUDED_MODULES = ('ember.ops.random', 'ember.nn.init', 'ember.random')
-_EXCLUDED_NAMES = {'dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout'}
+_EXCLUDED_MODULES = ()
+_EXCLUDED_NAMES = set()
 
 # **kwargs that PyTorch's own signature has too, or that hand every keyword on to a strict function
 _FORWARDERS = {
@@ -106,6 +106,11 @@ def _torch_pairs():
             pairs.append((f'torch.{name}', lam, getattr(ember, name, None)))
         elif getattr(torch.Tensor, name, None) is fn:
             pairs.append((f'Tensor.{name}', lam, getattr(ember.Tensor, name, None)))
+    covered = {label for label, _, _ in pairs}
+    for name in dir(ember):
+        sig = _doc_signature(getattr(torch, name, None), name)
+        if sig is not None and f'torch.{name}' not in covered and not name.startswith('_'):
+            pairs.append((f'torch.{name}', sig, getattr(ember, name)))
     for name in dir(TF):
         tf = getattr(TF, name)
         if not name.startswith('_') and callable(tf) and not isinstance(tf, type) and name not in _EXCLUDED_NAMES:
@@ -116,10 +121,38 @@ def _torch_pairs():
         if f is None:
             continue
         try:
-            out.append((label, inspect.signature(tf), inspect.signature(f), f))
+            out.append((label, tf if isinstance(tf, inspect.Signature) else inspect.signature(tf),
+                        inspect.signature(f), f))
         except (TypeError, ValueError):
             continue
     return out
+
+
+def _doc_signature(fn, name):
+    """The signature on the first line of a PyTorch builtin's docstring (``rand(*size, *, generator=None,
+    out=None, ...) -> Tensor``), as an inspect.Signature; None when there is none."""
+    line = (getattr(fn, '__doc__', None) or '').strip().split('\n')[0].replace('\\', '')
+    if not callable(fn) or not line.startswith(name + '(') or ')' not in line:
+        return None
+    body = line[len(name) + 1:line.rindex(')')]
+    params, kind, depth, tok = [], inspect.Parameter.POSITIONAL_OR_KEYWORD, 0, ''
+    for ch in body + ',':
+        depth += ch in '[(' and 1 or ch in '])' and -1 or 0
+        if ch != ',' or depth:
+            tok += ch
+            continue
+        tok, t = '', tok.strip()
+        if t == '*':
+            kind = inspect.Parameter.KEYWORD_ONLY
+            continue
+        p_kind = (inspect.Parameter.VAR_KEYWORD if t.startswith('**') else
+                  inspect.Parameter.VAR_POSITIONAL if t.startswith('*') else kind)
+        pname = t.lstrip('*').split('=')[0].split(':')[0].strip()
+        if p_kind == inspect.Parameter.VAR_POSITIONAL:
+            kind = inspect.Parameter.KEYWORD_ONLY
+        if pname.isidentifier() and not pname.startswith('_') and pname not in (p.name for p in params):
+            params.append(inspect.Parameter(pname, p_kind))
+    return inspect.Signature(params, __validate_parameters__=False)
 
 
 PAIRS = _torch_pairs()
@@ -141,7 +174,7 @@ def test_pytorch_parameters_are_taken_or_refused():
             elif inspect.Parameter.VAR_KEYWORD in ekinds and label not in _FORWARDERS and not _forwards(f):
                 unclear.append(f'{label}: {name}')
     assert not unclear, 'accepted by a catch-all without being forwarded:\n' + '\n'.join(unclear)
-    assert taken >= 1100, f'only {taken} PyTorch parameters are taken by name'
+    assert taken >= 1450, f'only {taken} PyTorch parameters are taken by name'
 
 
 def _forwards(f):
