@@ -56,6 +56,10 @@ RULES = {
     **{n: [(_float_from_float, NotImplementedError, '"nansum_cpu" not implemented for \'{out}\'')] for n in ('nansum', 'nanmean')},
     **{n: [(_not_bool, NotImplementedError, f'"{n}_out_cpu" not implemented for \'{{out}}\'')]
        for n in ('cumsum', 'cumprod')},
+    'randperm': [(_not_bool, NotImplementedError, '"randperm" not implemented for \'{out}\'')],
+    'randint': [(_not_bool, RuntimeError, 'to - 1 is out of bounds for bool')],
+    'multinomial': [(_same, RuntimeError, 'multinomial expects Long tensor out, got: {out}')],
+    'normal': [(_floating, NotImplementedError, '"normal_kernel_cpu" not implemented for \'{out}\'')],
     'dot': [(_same, RuntimeError, 'result dtype {out} does not match input dtype {res}')],
     'mv': [(_same, RuntimeError, 'addmv input tensors must have the same dtype, but got {out}, {res}, and {res}')],
     'take': [(_same, RuntimeError, 'take(): self and out expected to have the same dtype, but got self.dtype = {res} '
@@ -77,6 +81,10 @@ RULES = {
                                                      'castable from {res} dtype, but got result with dtype {out}')],
     'linalg.solve_triangular': [(_same, RuntimeError, 'expected scalar type {res} but found {out}')],
 }
+# ops that PyTorch resizes without its warning
+QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial'}
+# ops whose values go into an out of any dtype (bernoulli's 0s and 1s)
+ANY_DTYPE = {'bernoulli'}
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
@@ -194,6 +202,7 @@ def _add_out_to_signature(op, fn):
 
 def write(key, r, out):
     """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out)."""
+    from ..tensor import Tensor
     check_out_dtype(key, r, out)
     name = AD_NAME.get(key, key.replace('linalg.', 'linalg_'))
     if key in COPIES and getattr(r, 'requires_grad', False):
@@ -201,7 +210,9 @@ def write(key, r, out):
         with no_grad():
             write_out(name, r, out)
         return out.copy_(r)
-    return write_out(name, r, out, warn=key != 'logspace')
+    if key in ANY_DTYPE and isinstance(out, Tensor) and r._data.dtype != out._data.dtype:
+        r = Tensor._make(r._data.astype(out._data.dtype))
+    return write_out(name, r, out, warn=key not in QUIET)
 
 
 def install(namespace, names, prefix=''):

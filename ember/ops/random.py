@@ -58,23 +58,14 @@ def _float_np(dtype, kernel):
 
 
 def _emit(arr, shape, out, requires_grad, op):
-    """The result tensor, or ``arr`` written into ``out`` (resized as PyTorch resizes it)."""
+    """The result tensor, or ``arr`` written into ``out`` (PyTorch's out=, see ops/_out.py)."""
     arr = arr.reshape(shape)
     if out is None:
         return _finish(Tensor._make(arr), requires_grad)
-    if not isinstance(out, Tensor):
-        raise TypeError(f'{op}(): argument \'out\' must be Tensor, not {type(out).__name__}')
-    if out._data.dtype != arr.dtype:
-        raise RuntimeError(f'{op}(): expected out to have dtype {_dtype.FROM_NP[arr.dtype]}, '
-                           f'but got {out.dtype} instead')
-    if out._data.shape != arr.shape:
-        out._data = np.empty(arr.shape, arr.dtype)
-    out._data[...] = arr
-    out._bump()
-    return out
+    from ._out import write
+    return write(op, Tensor._make(arr), out)
 
 
-# -- factories ------------------------------------------------------------------------------------------
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
@@ -152,7 +143,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     n = int(n)
     if n < 0:
         raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
-    nd = to_np(dtype) if dtype is not None else np.dtype(np.int64)
+    nd = to_np(dtype) if dtype is not None else (out._data.dtype if isinstance(out, Tensor) else np.dtype(np.int64))
     if nd.kind in 'iu' and n > 0 and n - 1 > np.iinfo(nd).max:
         raise RuntimeError(f'value cannot be converted to type {nd.name}_t without overflow')
     if nd.kind == 'f' and n > 0 and n - 1 > 2 ** np.finfo(nd).nmant * 2:
@@ -237,13 +228,15 @@ def _normal_tensors(g, mean, std, out):
     if ts:
         arr = arr * std._data.astype(nd, copy=False)
     arr = (arr + (mean._data if tm else nd.type(mean))).astype(nd, copy=False)
-    res = _emit(arr, shape, out, False, 'normal')
+    res = Tensor._make(arr)
     parents = tuple(t for t in (mean, std) if isinstance(t, Tensor))
     if GRAD.enabled and any(t.requires_grad for t in parents):
         name = 'NormalBackward3' if tm and ts else 'NormalBackward1' if tm else 'NormalBackward2'
-        node = _zero_node(name)(parents)
-        res = Tensor._make(res._data, node)
-    return res
+        res = Tensor._make(arr, _zero_node(name)(parents))
+    if out is None:
+        return res
+    from ._out import write
+    return write('normal', res, out)   # refused, as in PyTorch, when the result needs grad
 
 
 _ZERO_NODES = {}
@@ -276,6 +269,10 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         _bernoulli_tensor(res._data, input._data, _gen(generator))
     else:
         bernoulli_(res, p, generator=generator)
+    from ..autograd.grad_mode import GRAD
+    if out is not None and GRAD.enabled and input.requires_grad:
+        from .inplace import write_out
+        return write_out('bernoulli', input, out)   # PyTorch's refusal of out= with an input that needs grad
     return _emit(res._data, res._data.shape, out, False, 'bernoulli')
 
 
