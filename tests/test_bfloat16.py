@@ -29,6 +29,11 @@ ROUNDED_PER_STEP = {
     'nn.functional.triplet_margin_with_distance_loss'}
 
 
+# known bf16 defects of registry entries, each with its reason: they must still fail (a fixed one is removed)
+BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other values for a float mean)',
+             'Tensor.random_': 'random_ on a bf16 tensor draws from float32\'s range, not bf16\'s (PyTorch: [0, 2^8])'}
+
+
 def bf16(lib, v, dtype='bfloat16'):
     """Registry sample values in ``lib``: float32 arrays as ``dtype`` tensors."""
     if isinstance(v, R.View):
@@ -94,6 +99,10 @@ def test_registry_ops_on_bfloat16_inputs():
                         problems.append(f'{op.id} {s.desc}: values {x.ravel()[:6]} PyTorch {y.ravel()[:6]}')
                         break
     assert checked > 700
+    gaps = [p for p in problems if p.split(' ')[0] in BF16_GAPS]
+    stale = [g for g in BF16_GAPS if not any(p.split(' ')[0] == g for p in gaps)]
+    assert not stale, f'stale BF16_GAPS (these pass now: remove them): {stale}'
+    problems = [p for p in problems if p not in gaps]
     assert not problems, '\n'.join(problems)
 
 
