@@ -486,6 +486,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if weight is not None and weight._data.shape != (C,):
         raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
                            f'weight tensor of shape: {list(weight.shape)}')
+    if (x.ndim == 3 or x.ndim > 4) and x.size:
+        # PyTorch's nll_loss_nd: views as (N, C, 1, -1) for nll_loss2d, and the unreduced loss back to (N, ...)
+        from ...ops.shape import reshape
+        n = x.shape[0]
+        r = nll_loss(reshape(input, (n, C, 1, -1)), reshape(target, (n, 1, -1)), weight, None, ignore_index, None,
+                     reduction)
+        return reshape(r, (n,) + x.shape[2:]) if reduction == 'none' else r
     co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
     out = _index_out(co.losses(_as_rows(x)), co, reduction, t.shape, x.dtype)
     r = record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
