@@ -872,8 +872,7 @@ def lerp(input, end, weight):
     wt = isinstance(weight, Tensor)
     for what, t in (('end', end), ('weight', weight if wt else None)):
         if t is not None and t._data.dtype != input._data.dtype:
-            raise RuntimeError(f'expected dtype {input.dtype.name.replace("32", "").replace("64", "")} for `{what}` '
-                               f'but got dtype {_c_name(t)}')
+            raise RuntimeError(f'expected dtype {_c_name(input)} for `{what}` but got dtype {_c_name(t)}')
     a, e = input._data, end._data
     if a.dtype.kind != 'f':
         raise not_implemented('lerp_kernel_tensor' if wt else 'lerp_kernel_scalar', a.dtype)
