@@ -345,6 +345,19 @@ add(
     Op('bitwise_and', int_binary_samples(_seed('bitwise_and')), inplace=True, grad=False),
     Op('bitwise_or', int_binary_samples(_seed('bitwise_or')), inplace=True, grad=False),
     Op('bitwise_xor', int_binary_samples(_seed('bitwise_xor')), inplace=True, grad=False),
+    Op('bitwise_left_shift', lambda: [
+        Sample(arr((3, 4), I64, seed=1), np.array([0, 1, 63, 64], np.int64)), Sample(arr((2, 3), I64), 2),
+        Sample(arr((2, 3), np.int32), np.array([-1, 31, 32], np.int32), desc='i32 counts out of range'),
+        Sample(arr((2, 3), np.uint8), 7, desc='u8 by 7'), Sample(arr((2, 3), np.int8), 9, desc='i8 by 9'),
+        Sample(arr((2, 3), BOOL), 1, desc='bool by 1'), Sample(f32(2, 3), 1, error=True)],
+          inplace=True, grad=False),
+    Op('bitwise_right_shift', lambda: [
+        Sample(arr((3, 4), I64, seed=1) * 100, np.array([0, 1, 63, 70], np.int64)),
+        Sample(arr((2, 3), I64) * 100, 2), Sample(arr((2, 3), np.int32) * 9, np.array([-1, 31, 32], np.int32)),
+        Sample(arr((2, 3), np.uint8) * 50, 9, desc='u8 by 9'), Sample(f32(2, 3), 1, error=True)],
+          inplace=True, grad=False),
+    binary('fmax', errors=SCALARS, inplace=False, drop=('bool',)),
+    binary('fmin', errors=SCALARS, inplace=False, drop=('bool',)),
 )
 
 
@@ -561,6 +574,17 @@ add(
                                Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True)], out=False),
     entry('narrow', lambda: [Sample(f32(4, 3), 0, 1, 2), Sample(f32(4, 3), 1, 0, 3), Sample(f32(4, 3), -1, 1, 1),
                              Sample(f64(4, 3), 0, 1, 2, gradcheck=True)], out=False),
+    entry('trace', lambda: [Sample(f32(3, 4)), Sample(f32(4, 2)), Sample(i64(3, 3)), Sample(f32(0, 3)),
+                            Sample(_v(3, 4)), Sample(f64(3, 3), gradcheck=True), Sample(f32(3), error=True),
+                            Sample(boolean(2, 2), error=True)], out=False),
+    entry('kthvalue', lambda: [Sample(f32(3, 5), 2), Sample(f32(3, 5), 1, 0, keepdim=True), Sample(f32(), 1),
+                               Sample(i64(4, 6), 3, desc='ties'), Sample(f64(2, 5), 4, gradcheck=True),
+                               Sample(f32(3, 5), 6, error=True)]),
+    entry('logit', lambda: [Sample(f32(3, 4, domain='prob')), Sample(f32(3, 4), 0.1, desc='eps outside'),
+                            Sample(f64(2, 3, domain='prob'), gradcheck=True), Sample(f64(2, 3), 0.2, gradcheck=True),
+                            Sample(i64(3)), Sample(f32(0, 2))], inplace=True),
+    entry('sinc', lambda: [Sample(f32(3, 4)), Sample(np.array([0., 1., 2., -0.5, 1e-3], np.float32)), Sample(i64(3)),
+                           Sample(f64(2, 3), gradcheck=True), Sample(f32())], inplace=True),
     entry('select', lambda: [Sample(f32(4, 3), 0, 1), Sample(f32(4, 3), 1, -1), Sample(_v(3, 4), 0, 2),
                              Sample(i64(2, 3), 1, 0), Sample(f64(4, 3), 1, 2, gradcheck=True),
                              Sample(f32(4, 3), 1, 3, error=True), Sample(f32(), 0, 0, error=True)], out=False),
@@ -1378,3 +1402,5 @@ gap('bernoulli poisson', 'backward', 'the sample of an input that requires grad 
 gap('bernoulli', 'out:f32[3, 4] 0.3', 'bernoulli(input, p) accepts out= where PyTorch has no such overload')
 gap('normal', 'out:f32[3] 2.0', "PyTorch's normal(Tensor, float, out=) does not resize an empty out (it raises); ember "
     'resizes it')
+gap('bitwise_left_shift bitwise_right_shift fmax fmin kthvalue logit sinc', 'out',
+    "new ops not yet in ember/ops/_out.py's TORCH list (out= is wired there)")

@@ -190,3 +190,61 @@ def test_interpolate_second_derivatives():
         def f(t):
             return ember.nn.functional.interpolate(t, scale_factor=1.5, mode=mode) ** 2
         assert ember.autograd.gradgradcheck(f, (x,)), mode
+
+
+def test_finfo_and_iinfo_fields_and_reprs():
+    for name in ('float16', 'float32', 'float64', 'bfloat16', None):
+        e = ember.finfo(getattr(ember, name)) if name else ember.finfo()
+        t = torch.finfo(getattr(torch, name)) if name else torch.finfo()
+        assert repr(e) == repr(t)
+        for field in ('bits', 'eps', 'max', 'min', 'tiny', 'smallest_normal', 'resolution', 'dtype'):
+            assert getattr(e, field) == getattr(t, field), (name, field)
+    for name in ('uint8', 'int8', 'int16', 'int32', 'int64'):
+        e, t = ember.iinfo(getattr(ember, name)), torch.iinfo(getattr(torch, name))
+        assert repr(e) == repr(t) and (e.bits, e.min, e.max, e.dtype) == (t.bits, t.min, t.max, t.dtype)
+    for bad in (lambda L: L.finfo(L.int32), lambda L: L.iinfo(L.float32), lambda L: L.iinfo(L.bool)):
+        assert answer(bad, ember) == answer(bad, torch)
+    assert ember.finfo(ember.float32) == ember.finfo(ember.float32) != ember.finfo(ember.float64)
+
+
+def test_shift_operators_and_in_place_forms():
+    a = np.array([1, -8, 3, 5])
+    for f in (lambda L, x: x << 2, lambda L, x: x >> 1, lambda L, x: 2 << x.abs(), lambda L, x: 64 >> x.abs(),
+              lambda L, x: x << L.tensor([0, 1, 64, -1]), lambda L, x: x >> L.tensor([0, 70, 2, -1])):
+        np.testing.assert_array_equal(f(ember, ember.tensor(a)).numpy(), f(torch, torch.tensor(a)).numpy())
+    e, t = ember.tensor(a), torch.tensor(a)
+    e <<= 3
+    t <<= 3
+    e >>= 1
+    t >>= 1
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+    assert answer(lambda L: L.tensor([1.5]) << 1, ember) == answer(lambda L: L.tensor([1.5]) << 1, torch)
+
+
+SPECIAL = [('expit', 'real'), ('logit', 'prob'), ('gammaln', 'positive'), ('digamma', 'positive'), ('psi', 'positive'),
+           ('erf', 'real'), ('erfc', 'real'), ('erfinv', 'unit'), ('ndtr', 'real'), ('ndtri', 'prob'), ('sinc', 'real'),
+           ('entr', 'positive'), ('exp2', 'real'), ('expm1', 'real'), ('log1p', 'positive'), ('round', 'real')]
+
+
+@pytest.mark.parametrize('name,domain', SPECIAL)
+def test_special_functions_match_pytorch(name, domain):
+    import helpers
+    low, high = {'real': (-2, 2), 'prob': (0.05, 0.95), 'positive': (0.5, 3), 'unit': (-0.9, 0.9)}[domain]
+    grad = name != 'round'
+    helpers.check(lambda L, x: getattr(L.special, name)(x), (3, 4), low=low, high=high, grad=grad, gradcheck=grad)
+    helpers.check(lambda L, x: getattr(L.special, name)(x), (2, 3), low=low, high=high, dtype=np.float64, grad=grad,
+                  gradgrad=name in ('expit', 'sinc', 'ndtri', 'entr'))
+
+
+def test_special_functions_of_several_arguments():
+    import helpers
+    helpers.check(lambda L, x, y: L.special.xlog1py(x, y), (3, 4), (3, 4), low=0.1, high=2)
+    helpers.check(lambda L, x, y: L.special.xlogy(x, y), (3, 4), (4,), low=0.1, high=2)
+    helpers.check(lambda L, x: L.special.multigammaln(x, 3), (3,), low=2, high=4, name=False)   # composed in ember
+    helpers.check(lambda L, x: L.special.polygamma(2, x), (3,), low=0.5, high=3)
+    helpers.check(lambda L, x: L.special.logit(x, eps=0.2), (3, 4), low=0.0, high=1.0)
+    for fn in ('softmax', 'log_softmax'):
+        helpers.check(lambda L, x: getattr(L.special, fn)(x, 1), (3, 4))
+    helpers.check(lambda L, x: L.special.logsumexp(x, 1), (3, 4))
+    with pytest.raises(NotImplementedError, match='torch.special.bessel_j0 is not supported by ember yet'):
+        ember.special.bessel_j0(ember.zeros(2))

@@ -3,20 +3,20 @@ from . import pointwise, reduction, shape, indexing, blas, creation, random, inp
 from .pointwise import *  # noqa: F401,F403
 from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
                         gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
-                        bitwise_xor, round)
+                        bitwise_xor, round, bitwise_left_shift, bitwise_right_shift, fmax, fmin)
 from .reduction import (sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, norm, logsumexp,
-                        softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types)
+                        softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types, kthvalue)
 from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, transpose, t, permute, expand,
                     expand_as, repeat, clone, contiguous, to, flip, cat, stack, split, chunk, unbind, narrow,
                     movedim, view_as, reshape_as, type_as, repeat_interleave, roll, select, ravel)
 from .indexing import (getitem, setitem, gather, scatter, scatter_add, index_select, masked_fill, nonzero,
                        masked_select, sort, argsort, topk, index_put, take, tril, triu, index_add)
-from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear
+from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear, trace
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
-from .special import lgamma, digamma, polygamma, xlogy, mvlgamma
+from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, logit, sinc
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
@@ -169,6 +169,14 @@ def _bind():
     T.select, T.ravel, T.index_add = select, ravel, index_add
     T.index_add_ = make_inplace(index_add, 'index_add_')
     T.where = lambda self, condition, other: where(condition, self, other)
+    T.bitwise_left_shift, T.bitwise_right_shift = bitwise_left_shift, bitwise_right_shift
+    T.bitwise_left_shift_ = make_inplace(bitwise_left_shift, 'bitwise_left_shift_')
+    T.bitwise_right_shift_ = make_inplace(bitwise_right_shift, 'bitwise_right_shift_')
+    T.__lshift__, T.__rshift__ = bitwise_left_shift, bitwise_right_shift
+    T.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
+    T.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
+    T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
+    T.fmax, T.fmin, T.trace, T.kthvalue = fmax, fmin, trace, kthvalue
 
 
 _bind()

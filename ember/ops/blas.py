@@ -465,3 +465,33 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
     m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
     return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
+
+
+class TraceBackward0(Node):
+    """The gradient of the diagonal's sum: ``g`` on the diagonal, zeros elsewhere."""
+    __slots__ = ('shape',)
+
+    def backward(self, g):
+        n = min(self.shape)
+        if dual.is_array(g):
+            out = np.zeros(self.shape, g.dtype)
+            out[np.arange(n), np.arange(n)] = g
+            return out
+        from .creation import eye
+        return eye(*self.shape, dtype=g.dtype) * g
+
+
+def trace(input):
+    """The sum of the main diagonal of a 2-D tensor (integers sum as int64)."""
+    a = input._data
+    if a.ndim != 2:
+        raise RuntimeError(f'trace: expected a matrix, but got tensor with dim {a.ndim}')
+    if a.dtype == np.bool_:
+        raise NotImplementedError('"trace" not implemented for \'Bool\'')
+    d = np.diagonal(a)
+    r = np.asarray(d.sum(dtype=np.int64) if a.dtype.kind in 'iu' else d.sum(dtype=a.dtype))
+    if GRAD.enabled and input._requires_grad:
+        node = TraceBackward0((input,))
+        node.shape = a.shape
+        return Tensor._make(r, node)
+    return Tensor._make(r)

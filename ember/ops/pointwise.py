@@ -974,6 +974,59 @@ bitwise_or = _bitwise(np.bitwise_or, 'bitwise_or')
 bitwise_xor = _bitwise(np.bitwise_xor, 'bitwise_xor')
 
 
+def _shift(name, left):
+    """``<<`` / ``>>`` of integer tensors as PyTorch's CPU kernel: a count outside [0, bits) gives 0 for a left
+    shift and the sign fill for a right shift (NumPy's result there is undefined)."""
+    kernel = 'lshift' if left else 'rshift'
+
+    def op(input, other):
+        try:
+            x, y, a, b = binary_arrays(input, other)
+        except NotOperand:
+            raise operand_error(name, input, other) from None
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind == 'f' or b.dtype.kind == 'f':
+            raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Float\'')
+        try:
+            a, b = np.broadcast_arrays(a, b)
+        except ValueError:
+            raise _broadcast_error(name, x, y) from None
+        bits = a.dtype.itemsize * 8
+        count = b.astype(np.int64)
+        inside = (count >= 0) & (count < bits)
+        safe = np.where(inside, count, 0).astype(a.dtype)
+        if left:
+            r = np.where(inside, np.left_shift(a, safe), 0)
+        else:
+            fill = np.right_shift(a, bits - 1) if a.dtype.kind == 'i' else 0
+            r = np.where(inside, np.right_shift(a, safe), fill)
+        return Tensor._make(np.asarray(r, a.dtype))
+    op.__name__ = name
+    op.__doc__ = f'Elementwise {"left" if left else "right"} shift of integer tensors.'
+    return op
+
+
+bitwise_left_shift = _shift('bitwise_left_shift', True)
+bitwise_right_shift = _shift('bitwise_right_shift', False)
+
+
+def _fminmax_grads(g, a, b, cmp):
+    """Gradient of fmax/fmin: all to ``a`` where it wins or ties or ``b`` is NaN, else all to ``b``."""
+    ad, bd = dual.data(a), dual.data(b)
+    to_a = cmp(ad, bd) | np.isnan(bd)
+    if dual.is_array(g):
+        return g * to_a.astype(g.dtype), g * (~to_a).astype(g.dtype)
+    return g * dual.const(to_a, g), g * dual.const(~to_a, g)
+
+
+fmax = binary('fmax', np.fmax, 'FmaxBackward0', lambda g, a, b: _fminmax_grads(g, a, b, np.greater_equal)[0],
+              lambda g, a, b: _fminmax_grads(g, a, b, np.greater_equal)[1], tensors_only=True,
+              doc='Elementwise maximum that ignores NaN (NaN only where both are NaN).')
+fmin = binary('fmin', np.fmin, 'FminBackward0', lambda g, a, b: _fminmax_grads(g, a, b, np.less_equal)[0],
+              lambda g, a, b: _fminmax_grads(g, a, b, np.less_equal)[1], tensors_only=True,
+              doc='Elementwise minimum that ignores NaN (NaN only where both are NaN).')
+
+
 def logical_not(input):
     return Tensor._make(np.logical_not(input._data))
 

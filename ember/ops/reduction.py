@@ -1004,3 +1004,73 @@ def count_nonzero(input, dim=None):
  cumprod, all, any, count_nonzero, nansum, nanmean, aminmax) = map(dim_aliases, (
     max, min, argmax, argmin, amax, amin, median, nanmedian, prod, var, std, var_mean, std_mean, logsumexp, cumsum,
     cumprod, all, any, count_nonzero, nansum, nanmean, aminmax))
+
+
+KthvalueBackward0 = _node('KthvalueBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+
+
+def _quickselect_index(row, k):
+    """The position in ``row`` of its k-th smallest (0-based) value as PyTorch's CPU kthvalue finds it:
+    Sedgewick's quickselect with a median-of-three pivot, NaN counted as largest. The choice among equal
+    values depends on the swaps, so the algorithm is followed step by step."""
+    vals, pos = list(row), list(range(len(row)))
+
+    def gt(x, y):                       # x > y, NaN greater than everything
+        return (x != x and y == y) or x > y
+
+    def swap(i, j):
+        vals[i], vals[j] = vals[j], vals[i]
+        pos[i], pos[j] = pos[j], pos[i]
+    lo, hi = 0, len(vals) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if gt(vals[lo], vals[hi]):
+                swap(lo, hi)
+            break
+        swap((lo + hi) >> 1, lo + 1)
+        if gt(vals[lo + 1], vals[hi]):
+            swap(lo + 1, hi)
+        if gt(vals[lo], vals[hi]):
+            swap(lo, hi)
+        if gt(vals[lo + 1], vals[lo]):
+            swap(lo + 1, lo)
+        i, j, pivot = lo + 1, hi, vals[lo]
+        while True:
+            i += 1
+            while gt(pivot, vals[i]):
+                i += 1
+            j -= 1
+            while gt(vals[j], pivot):
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return pos[k]
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """(values, indices) of the k-th smallest element along ``dim``."""
+    a = input._data
+    if a.dtype.kind == 'b':
+        raise not_implemented('kthvalue_out_cpu', a.dtype)
+    d = wrap_dim(dim, a.ndim or 1)
+    work = a.reshape(1) if a.ndim == 0 else a
+    n = work.shape[d]
+    if not 1 <= k <= n:
+        raise RuntimeError(f'kthvalue(): selected number k out of range for dimension {d}')
+    rows = np.moveaxis(work, d, -1).reshape(-1, n)
+    idx = np.array([_quickselect_index(r.tolist(), k - 1) for r in rows], np.int64)
+    idx = idx.reshape(np.moveaxis(work, d, -1).shape[:-1])
+    vals = np.take_along_axis(work, np.expand_dims(idx, d), d)
+    if not keepdim or a.ndim == 0:
+        vals = vals.squeeze(d)
+    out_idx = np.expand_dims(idx, d) if keepdim and a.ndim else idx
+    if a.ndim == 0:
+        vals, out_idx = vals.reshape(()), out_idx.reshape(())
+    node = _record(input, vals, KthvalueBackward0, idx=idx, shape=a.shape, dim=d, keep=keepdim)
+    return return_types.kthvalue(Tensor._make(vals, node), Tensor._make(out_idx))

@@ -7,10 +7,11 @@ import math
 import numpy as np
 
 from ..autograd import dual
+from ..autograd.graph import Node
 from ..tensor import Tensor
 from .pointwise import _precise, binary, unary
 
-__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma']
+__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri']
 
 
 def _lgamma_one(x):
@@ -147,6 +148,93 @@ def mvlgamma(input, p):
     return lgamma(args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
+def _xlog1py_arr(a, b):
+    with np.errstate(all='ignore'):
+        r = np.where(a == 0, 0, a * np.log1p(b))
+    r = np.where(np.isnan(b), np.nan, r)
+    return r.astype(np.result_type(a, b), copy=False)
+
+
+def _xlog1py_da(g, a, b):
+    """d/dx xlog1py(x, y) = log1p(y) where x != 0, else 0."""
+    if dual.is_array(g):
+        return g * _xlog1py_arr((np.asarray(a) != 0).astype(g.dtype), np.asarray(b, g.dtype))
+    return g * xlog1py((a != 0).to(g.dtype) if isinstance(a, Tensor) else float(a != 0), b)
+
+
+xlog1py = binary('xlog1py', _xlog1py_arr, 'SpecialXlog1PyBackward0', _xlog1py_da, lambda g, a, b: g * a / (1 + b),
+                 float_out=True, doc='x * log1p(y), 0 where x == 0 (unless y is nan).')
+
+
+def _sinc_arr(a):
+    """In the input's precision, pi rounded to it first, as PyTorch computes (sinc(1) is -2.78e-08 in float32)."""
+    with np.errstate(all='ignore'):
+        px = a.dtype.type(np.pi) * a
+        return np.where(a == 0, 1, np.sin(px) / px).astype(a.dtype)
+
+
+def _sinc_grad(g, x, y):
+    """d/dx sin(pi x)/(pi x) = (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0."""
+    if dual.is_array(g):
+        with np.errstate(all='ignore'):
+            px = np.pi * x
+            d = np.where(x == 0, 0.0, (px * np.cos(px) - np.sin(px)) / (px * x))
+        return g * d.astype(g.dtype)
+    px = x * math.pi
+    return g * ((px * dual.cos(px) - dual.sin(px)) / (px * x)).masked_fill(x == 0, 0.0)
+
+
+sinc = unary('sinc', _sinc_arr, 'SincBackward0', _sinc_grad, doc='Elementwise sin(pi x) / (pi x), 1 at 0.')
+
+
+def _entr_arr(a):
+    with np.errstate(all='ignore'):
+        return np.where(a > 0, -a * np.log(a), np.where(a == 0, 0.0, -np.inf))
+
+
+entr = unary('entr', _precise(_entr_arr), 'SpecialEntrBackward0', lambda g, x, y: -g * (dual.log(x) + 1),
+             doc='Elementwise -x log(x): 0 at 0, -inf below.')
+
+
+def _ndtri_arr(a):
+    from .pointwise import _special
+    return math.sqrt(2.0) * _special.erfinv(2.0 * a - 1.0)
+
+
+ndtri = unary('ndtri', _precise(_ndtri_arr), 'SpecialNdtriBackward0',
+              lambda g, x, y: g * math.sqrt(2 * math.pi) * dual.exp(y * y * 0.5),
+              doc='The inverse of the standard normal CDF.')
+
+
+class LogitBackward0(Node):
+    """g / (x (1 - x)); with ``eps``, 0 where x was clamped."""
+    __slots__ = ('eps',)
+
+    def backward(self, g):
+        x, = self.saved()
+        d = g / (x * (1 - x))
+        if self.eps is None:
+            return (d,)
+        outside = (dual.data(x) < self.eps) | (dual.data(x) > 1 - self.eps)
+        return (dual.mask(d, ~outside),)
+
+
+def logit(input, eps=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
+    from ..autograd.grad_mode import GRAD
+    a = input._data
+    work = a if a.dtype.kind == 'f' else a.astype(np.float32)
+    p = np.clip(work, eps, 1 - eps) if eps is not None else work
+    with np.errstate(all='ignore'):
+        r = np.log(p.astype(np.float64) / (1 - p.astype(np.float64))).astype(work.dtype)
+    if GRAD.enabled and input._requires_grad:
+        node = LogitBackward0((input,))
+        node.eps = eps
+        node.save(input)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
 def _bind():
     """Tensor methods and in-place variants."""
     from .inplace import make_inplace
@@ -154,6 +242,9 @@ def _bind():
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.polygamma = lambda self, n: polygamma(n, self)
+    for name, fn in (('logit', logit), ('sinc', sinc)):
+        setattr(Tensor, name, fn)
+        setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.mvlgamma = mvlgamma
 
 
