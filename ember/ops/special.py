@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import _bf16
 from ..autograd import dual
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -226,7 +227,12 @@ def logit(input, eps=None):
     work = a if a.dtype.kind == 'f' else a.astype(np.float32)
     p = np.clip(work, eps, 1 - eps) if eps is not None else work
     with np.errstate(all='ignore'):
-        r = np.log(p.astype(np.float64) / (1 - p.astype(np.float64))).astype(work.dtype)
+        ratio = p.astype(np.float64) / (1 - p.astype(np.float64))
+        if _bf16.is_bf16(work.dtype):       # PyTorch rounds the clamped input and the ratio to bfloat16
+            q = _bf16.round_f32(p).astype(np.float64)
+            r = _bf16.from_f32(np.log(_bf16.round_f32(q / (1 - q))))
+        else:
+            r = np.log(ratio).astype(work.dtype)
     if GRAD.enabled and input._requires_grad:
         node = LogitBackward0((input,))
         node.eps = eps
