@@ -34,7 +34,6 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          normal, bernoulli, multinomial, poisson, default_generator, _standard_gamma,
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
-from ._finfo import finfo, iinfo
 from . import autograd, cuda, linalg
 from .amp import autocast
 from .amp.autocast_mode import is_autocast_enabled, get_autocast_dtype
