@@ -26,6 +26,10 @@ _SAVED = []  # one dict of set-aside torch/torchvision sys.modules entries per a
 _PATCHED = {}  # ember modules given the module_getattr ``__getattr__`` while aliasing is on
 
 
+# Underscored modules that are torch's own names (torch._dynamo), not ember internals.
+TORCH_PRIVATE = {"ember._dynamo"}
+
+
 def ember_name(name):
     """The ember module name for torch module ``name`` (``torch.nn`` -> ``ember.nn``), else None."""
     top, dot, rest = name.partition(".")
@@ -38,7 +42,8 @@ def torch_name(name):
     """The torch name of public ember module ``name`` (``ember.vision.datasets`` ->
     ``torchvision.datasets``); None for internal or private modules."""
     parts = name.split(".")
-    if parts[0] != "ember" or any(p.startswith("_") for p in parts):
+    private = any(p.startswith("_") for p in parts) and name not in TORCH_PRIVATE
+    if parts[0] != "ember" or private:
         return None
     if parts[:2] == ["ember", "vision"]:
         return ".".join(["torchvision"] + parts[2:])

@@ -278,3 +278,20 @@ def test_script_under_ember_run_and_traceback_ends_at_users_line(tmp_path):
         'NotImplementedError: torch.onnx.export is not supported by ember yet (ember cannot export ONNX graphs; '
         'save the state_dict and export from PyTorch)']
     assert 'aliasing.py' not in proc.stderr
+
+
+def test_dynamo_settings_import_and_read_back():
+    """torch._dynamo's config: settings kept (compile changes nothing in ember), unknown ones refused as
+    PyTorch refuses them; disable() and is_compiling() as PyTorch's outside compiled code."""
+    import torch._dynamo as td
+    from ember import _dynamo as ed
+    for d in (ed, td):
+        saved = d.config.suppress_errors
+        d.config.suppress_errors = True
+        assert d.config.suppress_errors is True and d.config.cache_size_limit == 8
+        d.config.suppress_errors = saved
+        with pytest.raises(AttributeError, match=r'^torch._dynamo.config.nonexistent_option does not exist$'):
+            d.config.nonexistent_option = 1
+        assert d.is_compiling() is False and d.reset() is None
+        assert d.disable(len) is len and d.disable()(len) is len
+    assert aliasing.ember_name('torch._dynamo') == 'ember._dynamo' and aliasing.torch_name('ember._dynamo') == 'torch._dynamo'

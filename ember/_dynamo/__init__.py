@@ -1,0 +1,63 @@
+"""``torch._dynamo``: importable for scripts that tune ``torch.compile``. ember has no compiler
+(``torch.compile`` returns what it is given), so the settings here are kept and read back but change
+nothing; an unknown setting raises AttributeError as PyTorch's config does."""
+import functools
+
+__all__ = ['config', 'reset', 'disable', 'is_compiling', 'graph_break', 'allow_in_graph', 'mark_dynamic',
+           'mark_static']
+
+
+class _Config:
+    """The settings scripts commonly touch, with PyTorch 2.13's defaults."""
+    _DEFAULTS = {'suppress_errors': False, 'cache_size_limit': 8, 'recompile_limit': 8, 'verbose': False,
+                 'capture_scalar_outputs': False, 'automatic_dynamic_shapes': True, 'optimize_ddp': True,
+                 'assume_static_by_default': True, 'accumulated_cache_size_limit': 256,
+                 'capture_dynamic_output_shape_ops': False}
+
+    def __init__(self):
+        object.__setattr__(self, '_values', dict(self._DEFAULTS))
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f'torch._dynamo.config.{name} does not exist') from None
+
+    def __setattr__(self, name, value):
+        if name not in self._values:
+            raise AttributeError(f'torch._dynamo.config.{name} does not exist')
+        self._values[name] = value
+
+
+config = _Config()
+
+
+def reset():
+    """Forget compiled code (ember compiles nothing)."""
+
+
+def is_compiling():
+    return False
+
+
+def graph_break():
+    """Force a graph break (nothing to break here)."""
+
+
+def disable(fn=None, recursive=True, *, reason=None, wrapping=True):
+    """Run ``fn`` uncompiled: in ember everything runs uncompiled, so ``fn`` comes back as it is."""
+    if fn is None:
+        return functools.partial(disable, recursive=recursive, reason=reason, wrapping=wrapping)
+    return fn
+
+
+def allow_in_graph(fn):
+    return fn
+
+
+def mark_dynamic(t, index, *, hint_override=None, min=None, max=None, specialize_on=None):
+    """Mark a dimension as dynamic for the compiler (there is none)."""
+
+
+def mark_static(t, index=None):
+    """Mark a dimension as static for the compiler (there is none)."""
