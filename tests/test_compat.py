@@ -293,5 +293,5 @@ def test_dynamo_settings_import_and_read_back():
         with pytest.raises(AttributeError, match=r'^torch._dynamo.config.nonexistent_option does not exist$'):
             d.config.nonexistent_option = 1
         assert d.is_compiling() is False and d.reset() is None
-        assert d.disable(len) is len and d.disable()(len) is len
+        assert d.disable(abs)(-3) == 3 and d.disable()(abs)(-2) == 2
     assert aliasing.ember_name('torch._dynamo') == 'ember._dynamo' and aliasing.torch_name('ember._dynamo') == 'torch._dynamo'
