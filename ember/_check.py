@@ -21,6 +21,7 @@ def torch_uses(tree, aliases):
     """The dotted torch names ``tree`` uses, in order: ``[(name, line), ...]``. ``aliases`` maps the names
     bound to torch objects so far (``{'F': 'torch.nn.functional'}``) and is updated (notebook cells share it)."""
     found = []
+    local = _function_locals(tree)
     for node in _in_order(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -40,9 +41,30 @@ def torch_uses(tree, aliases):
                         found.append((f'{node.module}.{a.name}', node.lineno))
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
             chain = _chain(node)
-            if chain and chain[0] in aliases:
+            if chain and chain[0] in aliases and chain[0] not in local.get(id(node), ()):
                 found.append(('.'.join([aliases[chain[0]]] + chain[1:]), node.lineno))
     return found
+
+
+def _function_locals(tree):
+    """``{id(attribute node): names local to its enclosing functions}``: a function's parameters and the
+    names it assigns (``def f(data): data.sort()`` uses a list, not ``torch.utils.data``)."""
+    local = {}
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        args = fn.args
+        names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        body = fn.body if isinstance(fn.body, list) else [fn.body]
+        inside = [n for stmt in body for n in ast.walk(stmt)]
+        declared = {g for n in inside if isinstance(n, (ast.Global, ast.Nonlocal)) for g in n.names}
+        names |= {n.id for n in inside if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        names -= declared
+        for n in inside:
+            if isinstance(n, ast.Attribute):
+                local[id(n)] = local.get(id(n), set()) | names
+    return local
 
 
 def _in_order(tree):

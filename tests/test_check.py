@@ -66,3 +66,16 @@ def test_check_usage_errors(capsys):
     assert cli.main(['run', '--check']) == 2 and cli.main(['run', '--check', 'a.txt']) == 2
     assert cli.main(['run', '--check', 'missing.py']) == 2
     assert "can't read 'missing.py'" in capsys.readouterr().err
+
+
+def test_check_ignores_names_a_function_binds_locally(tmp_path):
+    """A parameter or local variable that shadows a torch alias is not a torch name (yunjey's image
+    captioning collate_fn takes a list called ``data`` next to ``import torch.utils.data as data``);
+    ``global`` keeps the module's meaning."""
+    from ember import _check
+    script = tmp_path / 'collate.py'
+    script.write_text('import torch.utils.data as data\nimport torch\n'
+                      'def collate(data):\n    data.sort(key=len)\n    x = torch.nonexistent_fn\n'
+                      'def g():\n    global data\n    return data.sort\n')
+    missing, checked, errors = _check.check_sources(_check.sources_of(str(script)))
+    assert sorted(name for name, _ in missing) == ['torch.nonexistent_fn', 'torch.utils.data.sort'] and not errors
