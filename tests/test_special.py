@@ -108,3 +108,11 @@ def test_no_scipy_import_is_attempted():
     ''')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
+
+
+def test_erfinv_of_a_0d_tensor():
+    """A 0-d input keeps its shape (NumPy hands back scalars from 0-d arithmetic)."""
+    for dtype in ('float32', 'float64'):
+        mine = ember.erfinv(ember.tensor(0.5, dtype=getattr(ember, dtype)))
+        ref = torch.erfinv(torch.tensor(0.5, dtype=getattr(torch, dtype)))
+        assert mine.shape == ref.shape == () and mine.item() == pytest.approx(ref.item(), rel=1e-6)

@@ -163,6 +163,7 @@ def erfinv(a):
 
     The residual erf(x) - y is taken as (1 - y) - erfc(x) above 0.5, where both are exact or accurate
     in relative terms, so the result stays accurate as y approaches 1."""
+    shape, a = np.shape(a), np.atleast_1d(a)     # 0-d inputs: NumPy would hand back scalars, not arrays
     y = np.abs(a)
     w = np.log1p(-y * y)
     k = 2.0 / (math.pi * 0.147) + 0.5 * w
@@ -175,7 +176,7 @@ def erfinv(a):
         x -= t / (1.0 + x * t)
     x[y == 1.0] = np.inf
     x[y > 1.0] = np.nan
-    return np.copysign(x, a)
+    return np.copysign(x, a).reshape(shape)
 
 
 def _two_prod(a, b):
