@@ -27,6 +27,16 @@ def run(args, cwd, timeout=240, ember=True, env=None):
     return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_oracle(args, cwd):
+    """``python ARGS`` with PyTorch, run again once if PyTorch's own process aborted at exit ("terminate
+    called without an active exception": seen twice in gloo children on a loaded machine). Only the
+    oracle is retried, never ember."""
+    p = run(args, cwd, ember=False)
+    if p.returncode != 0 and 'terminate called' in p.stderr:
+        p = run(args, cwd, ember=False)
+    return p
+
+
 def launch_worker(tmp_path, nproc, checks=None):
     """The worker's per-rank results after an N-process launch."""
     args = ['--nproc-per-node', str(nproc), WORKER, str(tmp_path)] + ([checks] if checks else [])
@@ -133,8 +143,8 @@ def test_nanogpt_two_processes_match_torchrun(nanogpt):
     world size, model.module): the losses of PyTorch's DDP under torchrun with gloo."""
     p = run(['--nproc-per-node', '2', 'train.py', 'config/train_tiny_char.py'], nanogpt)
     assert p.returncode == 0, p.stderr
-    theirs = run(['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', 'train.py',
-                  'config/train_tiny_char.py'], nanogpt, ember=False)
+    theirs = run_oracle(['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', 'train.py',
+                         'config/train_tiny_char.py'], nanogpt)
     assert theirs.returncode == 0, theirs.stderr
     e, t = losses(p.stdout), losses(theirs.stdout)
     assert len(e) == len(t) == 9                     # printed by rank 0 only

@@ -63,6 +63,11 @@ def runs(tmp_path_factory):
     procs = {tag: subprocess.Popen(cmd, env=_env(), cwd=out, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for tag, cmd in commands.items()}
     logs = {tag: p.communicate(timeout=240)[0].decode() for tag, p in procs.items()}
+    for tag in ('torch2', 'torch3'):    # PyTorch's gloo child may abort at exit under load: retry the oracle once
+        if procs[tag].returncode != 0 and 'terminate called' in logs[tag]:
+            procs[tag] = subprocess.Popen(commands[tag], env=_env(), cwd=out, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT)
+            logs[tag] = procs[tag].communicate(timeout=240)[0].decode()
     for tag, p in procs.items():
         assert p.returncode == 0, f'{tag} failed:\n{logs[tag][-3000:]}'
     return out
