@@ -233,3 +233,23 @@ def test_special_functions_of_several_arguments():
     helpers.check(lambda L, x: L.special.logsumexp(x, 1), (3, 4))
     with pytest.raises(NotImplementedError, match='torch.special.bessel_j0 is not supported by ember yet'):
         ember.special.bessel_j0(ember.zeros(2))
+
+
+@pytest.mark.parametrize('program', ['gan_upsample.py', 'char_rnn.py'])
+def test_fresh_programs_print_what_pytorch_prints(program):
+    """Small programs in the style of PyTorch-GAN (``torch.cuda.FloatTensor`` if cuda else
+    ``torch.FloatTensor``, ``nn.Upsample``) and udacity's char-RNN (``weight.new(...).zero_()``,
+    ``resize_``), plus special/testing/kthvalue/shift calls: unmodified, ``ember run`` prints what
+    ``python`` with PyTorch prints."""
+    import os
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, 'programs', program)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(here))
+    mine = subprocess.run([sys.executable, '-W', 'ignore', '-m', 'ember', 'run', path], env=env, capture_output=True,
+                          text=True, timeout=300)
+    theirs = subprocess.run([sys.executable, '-W', 'ignore', path], capture_output=True, text=True, timeout=300)
+    assert theirs.returncode == 0, theirs.stderr
+    assert mine.returncode == 0, mine.stderr
+    assert mine.stdout == theirs.stdout and len(theirs.stdout.splitlines()) >= 5
