@@ -335,6 +335,21 @@ def _reduce_scatter(pg, name, output, data, op, async_op, touched):
     return run(Work(pg, name, [request], finish, [output], keep=(send, recv, arr, *touched)), async_op)
 
 
+def _check_root_list(pg, root, tensors, tensor, op, arg, role):
+    """Whether this rank is the root; the root's list must hold one tensor like ``tensor`` per rank, the other
+    ranks must pass none (PyTorch's errors for gather and scatter)."""
+    mine = pg.rank() == root
+    if mine:
+        if not tensors:
+            raise ValueError(f'Argument ``{arg}`` must be specified on {role} rank.')
+        if len(tensors) != pg.size():
+            raise RuntimeError(f'{op}: {arg} needs one tensor per rank ({pg.size()}), got {len(tensors)}')
+        _same(tensors, tensor, op, arg)
+    elif tensors:
+        raise ValueError(f'Argument ``{arg}`` must NOT be specified on non-{role} ranks.')
+    return mine
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """Gather every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
     _check_tensor(tensor, 'tensor')
@@ -345,16 +360,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         return None
     touched = _begin(pg, tensor, gather_list)
     root = _root(pg, dst, group_dst, 'gather')
-    mine = pg.rank() == root
-    if mine:
-        if not gather_list:
-            raise ValueError('Argument ``gather_list`` must be specified on destination rank.')
-        if len(gather_list) != pg.size():
-            raise RuntimeError(f'gather: gather_list needs one tensor per rank ({pg.size()}), got '
-                               f'{len(gather_list)}')
-        _same(gather_list, tensor, 'gather', 'gather_list')
-    elif gather_list:
-        raise ValueError('Argument ``gather_list`` must NOT be specified on non-destination ranks.')
+    mine = _check_root_list(pg, root, gather_list, tensor, 'gather', 'gather_list', 'destination')
     src = np.ascontiguousarray(tensor._data)
     out = np.empty((pg.size(),) + src.shape, src.dtype) if mine else None
     request = pg.comm.Igather(_bytes(src), _bytes(out) if mine else None, root)
@@ -372,16 +378,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         return None
     touched = _begin(pg, tensor, scatter_list)
     root = _root(pg, src, group_src, 'scatter')
-    mine = pg.rank() == root
-    if mine:
-        if not scatter_list:
-            raise ValueError('Argument ``scatter_list`` must be specified on source rank.')
-        if len(scatter_list) != pg.size():
-            raise RuntimeError(f'scatter: scatter_list needs one tensor per rank ({pg.size()}), got '
-                               f'{len(scatter_list)}')
-        _same(scatter_list, tensor, 'scatter', 'scatter_list')
-    elif scatter_list:
-        raise ValueError('Argument ``scatter_list`` must NOT be specified on non-source ranks.')
+    mine = _check_root_list(pg, root, scatter_list, tensor, 'scatter', 'scatter_list', 'source')
     data = (np.stack([np.ascontiguousarray(t._data).reshape(tensor._data.shape) for t in scatter_list])
             if mine else None)
     arr, back = _buffer(tensor)

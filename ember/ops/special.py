@@ -122,11 +122,17 @@ def polygamma(n, input):
     return op(input)
 
 
-def _xlogy_arr(a, b):
-    with np.errstate(all='ignore'):
-        r = np.where(a == 0, 0, a * np.log(b))
-    r = np.where(np.isnan(b), np.nan, r)
-    return r.astype(np.result_type(a, b), copy=False)
+def _x_times(log_fn):
+    """``x * log_fn(y)``, 0 where x == 0 unless y is nan (xlogy, xlog1py)."""
+    def arr(a, b):
+        with np.errstate(all='ignore'):
+            r = np.where(a == 0, 0, a * log_fn(b))
+        r = np.where(np.isnan(b), np.nan, r)
+        return r.astype(np.result_type(a, b), copy=False)
+    return arr
+
+
+_xlogy_arr = _x_times(np.log)
 
 
 def _xlogy_da(g, a, b):
@@ -149,11 +155,7 @@ def mvlgamma(input, p):
     return lgamma(args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
-def _xlog1py_arr(a, b):
-    with np.errstate(all='ignore'):
-        r = np.where(a == 0, 0, a * np.log1p(b))
-    r = np.where(np.isnan(b), np.nan, r)
-    return r.astype(np.result_type(a, b), copy=False)
+_xlog1py_arr = _x_times(np.log1p)
 
 
 def _xlog1py_da(g, a, b):
