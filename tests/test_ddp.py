@@ -27,12 +27,15 @@ def run(args, cwd, timeout=240, ember=True, env=None):
     return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+ABORT_AT_EXIT = 'terminate called without an active exception'
+
+
 def run_oracle(args, cwd):
-    """``python ARGS`` with PyTorch, run again once if PyTorch's own process aborted at exit ("terminate
-    called without an active exception": seen twice in gloo children on a loaded machine). Only the
-    oracle is retried, never ember."""
+    """``python ARGS`` with PyTorch, run again once if PyTorch's own process aborted at exit (gloo's
+    children sometimes end with ABORT_AT_EXIT after their work is done). Only the oracle is retried,
+    never ember."""
     p = run(args, cwd, ember=False)
-    if p.returncode != 0 and 'terminate called' in p.stderr:
+    if p.returncode != 0 and ABORT_AT_EXIT in p.stderr:
         p = run(args, cwd, ember=False)
     return p
 
@@ -145,8 +148,9 @@ def test_nanogpt_two_processes_match_torchrun(nanogpt):
     assert p.returncode == 0, p.stderr
     theirs = run_oracle(['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', 'train.py',
                          'config/train_tiny_char.py'], nanogpt)
-    assert theirs.returncode == 0, theirs.stderr
     e, t = losses(p.stdout), losses(theirs.stdout)
+    # PyTorch's run counts once its rank 0 printed every loss, even if a gloo child then aborted at exit
+    assert theirs.returncode == 0 or (ABORT_AT_EXIT in theirs.stderr and len(t) == 9), theirs.stderr
     assert len(e) == len(t) == 9                     # printed by rank 0 only
     assert abs(e[0] - t[0]) < 1e-3 and max(abs(a - b) for a, b in zip(e, t)) < 0.05
     assert e[-1] < e[0] - 0.5
