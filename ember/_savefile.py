@@ -163,7 +163,13 @@ def _cleanup_on_signals():
         yield
         return
 
+    closing = []
+
     def handler(signum, frame):
+        if closing:     # landed while the handlers are being put back: die of it as the default would
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise _Terminated(signum)
 
     old = {}
@@ -176,10 +182,12 @@ def _cleanup_on_signals():
     try:
         yield
     except _Terminated as t:
+        closing.append(True)
         _restore(old)
         os.kill(os.getpid(), t.signum)
         raise SystemExit(128 + t.signum) from None
     finally:
+        closing.append(True)
         _restore(old)
 
 
