@@ -9,12 +9,11 @@ from .. import _dtype
 from .._dtype import DEFAULT, to_np
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
-from ..tensor import Tensor, _check_device
+from ..tensor import Tensor
 from . import _distributions as D, _reparam
 from ._util import shape_arg
-from .creation import _finish
+from .creation import _factory, _finish
 
-_STRIDED = (None, 'torch.strided')
 _INT_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
               'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
 
@@ -25,15 +24,6 @@ def _gen(generator):
     if not isinstance(generator, Generator):
         raise TypeError(f'generator must be a torch.Generator, not {type(generator).__name__}')
     return generator
-
-
-def _factory_args(device, layout, pin_memory):
-    """Refuse what a CPU-only, strided ember cannot honour, instead of ignoring it."""
-    _check_device(device)
-    if layout not in _STRIDED and str(layout) != 'torch.strided':
-        raise RuntimeError(f'ember supports only the strided layout, not {layout}')
-    if pin_memory:
-        raise RuntimeError('Cannot access accelerator device when none is available.')
 
 
 def _size(size, kw_size, op):
@@ -70,7 +60,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
     shape = _size(size, _only_size(kw, 'rand'), 'rand')
-    _factory_args(device, layout, pin_memory)
+    _factory(device, layout, pin_memory)
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds')
     arr = D.uniform(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
     return _emit(arr, shape, out, requires_grad, 'rand')
@@ -80,7 +70,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, **kw):
     """Standard normal samples."""
     shape = _size(size, _only_size(kw, 'randn'), 'randn')
-    _factory_args(device, layout, pin_memory)
+    _factory(device, layout, pin_memory)
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
     arr = D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
     return _emit(arr, shape, out, requires_grad, 'randn')
@@ -126,7 +116,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
-    _factory_args(device, layout, pin_memory)
+    _factory(device, layout, pin_memory)
     low = 0 if low is None else int(low)
     high = int(high)
     shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),)))
@@ -139,7 +129,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     """A random permutation of 0..n-1 (int64 by default), drawn as PyTorch's CPU kernel draws it."""
-    _factory_args(device, layout, pin_memory)
+    _factory(device, layout, pin_memory)
     n = int(n)
     if n < 0:
         raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
@@ -153,7 +143,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 
 
 def _like(input, dtype, layout, device, pin_memory):
-    _factory_args(device, layout, pin_memory)
+    _factory(device, layout, pin_memory)
     return to_np(dtype) if dtype is not None else input._data.dtype
 
 
@@ -201,7 +191,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if not mt and not st:
         if size is None:
             raise TypeError('normal() missing required argument: size (with number mean and std)')
-        _factory_args(device, layout, pin_memory)
+        _factory(device, layout, pin_memory)
         nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
         shape = _nonneg(shape_arg((size,)))
         arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
