@@ -1,10 +1,10 @@
 """ember: PyTorch's API on NumPy, with reverse-mode autograd. ``import ember as torch``."""
-__version__ = '0.1.0'
 
 import functools as _functools
 import math as _math
 
 from . import aliasing as _aliasing
+from .version import __version__
 
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,

@@ -53,7 +53,8 @@ def _dispatch(argv):
         print(USAGE, end="")
         return 0
     if command in ("-V", "--version"):
-        print(f"ember {getattr(importlib.import_module('ember'), '__version__', 'unknown')}")
+        version = importlib.import_module('ember.version')
+        print(f"ember {version._ember_version} (PyTorch {version._pytorch_api} API)")
         return 0
     if command == "run":
         if rest[:1] == ["--check"]:
