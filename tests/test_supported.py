@@ -13,26 +13,44 @@ def test_supported_list_is_up_to_date():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def _torch_has(torch_ns, name):
-    """``name`` is PyTorch API in ``torch_ns``: an attribute, or an importable submodule."""
-    import importlib
-    import importlib.util
-    import torch
-    obj = torch.Tensor if torch_ns == 'torch.Tensor' else importlib.import_module(torch_ns)
-    if hasattr(obj, name):
-        return True
-    return torch_ns != 'torch.Tensor' and importlib.util.find_spec(f'{torch_ns}.{name}') is not None
+def test_pytorch_api_names_are_pytorchs():
+    """tools/pytorch_api.json (the public names SUPPORTED.md may list) is what tools/pytorch_api.py reads from the
+    installed PyTorch 2.13 (and torchvision, where it imports: its lists are checked there)."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'pytorch_api.py'), '--check'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _listed():
+    """{namespace: names} SUPPORTED.md lists, from a fresh import of ember (tools/supported.py's own view)."""
+    code = ('import json, supported; print(json.dumps({t: supported.api_names(t, e) for t, e in supported.NAMESPACES}))')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                       cwd=os.path.join(ROOT, 'tools'))
+    return json.loads(r.stdout)
 
 
 def test_supported_lists_only_pytorch_api():
-    """Every name SUPPORTED.md lists exists in PyTorch, and every name it leaves out does not
-    (torchvision is not installed beside PyTorch, so its namespaces are not checked here)."""
-    code = ('import json, supported; print(json.dumps([[[t, n] for t, e in supported.NAMESPACES '
-            'if not t.startswith("torchvision") for n in supported.api_names(t, e)], sorted(supported.NOT_TORCH)]))')
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,   # a fresh import of ember
-                       cwd=os.path.join(ROOT, 'tools'))
-    listed, not_torch = json.loads(r.stdout)
-    extra = [f'{t}.{n}' for t, n in listed if not _torch_has(t, n)]
-    assert not extra, f'not PyTorch API (add to NOT_TORCH in tools/supported.py): {extra}'
-    wrong = [full for full in not_torch if _torch_has(*full.rsplit('.', 1))]
-    assert not wrong, f'PyTorch has these: remove them from NOT_TORCH: {wrong}'
+    """Every name SUPPORTED.md lists is public API in PyTorch 2.13: an attribute or an importable submodule, and
+    not a helper its module imports (lr_scheduler's Counter) nor an ember internal (vision.utils's pil_module)."""
+    import importlib
+    import importlib.util
+    import torch
+    listed = _listed()
+    extra = []
+    for ns, names in listed.items():
+        if ns.startswith('torchvision'):
+            continue
+        obj = torch.Tensor if ns == 'torch.Tensor' else importlib.import_module(ns)
+        declared = getattr(obj, '__all__', None)
+        for n in names:
+            if not hasattr(obj, n) and (ns == 'torch.Tensor' or importlib.util.find_spec(f'{ns}.{n}') is None):
+                extra.append(f'{ns}.{n}')
+            elif declared is not None and n not in declared and ns != 'torch' and \
+                    not importlib.util.find_spec(f'{ns}.{n}'):
+                extra.append(f'{ns}.{n}')
+    assert not extra, f'not PyTorch API: {extra}'
+    for bad in ('Counter', 'bisect_right', 'ref', 'wraps', 'Tensor', 'Optimizer', 'EPOCH_DEPRECATION_WARNING'):
+        assert bad not in listed['torch.optim.lr_scheduler']
+    assert not {'ember', 'pil_module', 'wrap'} & set(listed['torchvision.utils'])
+    assert {'make_grid', 'save_image'} <= set(listed['torchvision.utils'])
+    assert {'tensor', 'numpy'} <= set(listed['torch']) | set(listed['torch.Tensor'])

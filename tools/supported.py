@@ -1,35 +1,20 @@
 """Write docs/SUPPORTED.md: the PyTorch names ember provides, read from ember itself so it cannot drift, each
-with what tests/registry.py checks against PyTorch for it (this script imports the registry, never torch).
+with what tests/registry.py checks against PyTorch for it (this script imports the registry, never torch). A name
+is listed only if PyTorch (torchvision for the torchvision sections) has it as public API: tools/pytorch_api.json
+records those names, generated from PyTorch 2.13 by tools/pytorch_api.py.
 
     python tools/supported.py            # rewrite docs/SUPPORTED.md
     python tools/supported.py --check    # exit 1 if the file is out of date (the tests run this)
 """
+import functools
 import importlib
 import importlib.util
-import inspect
+import json
 import os
-import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'docs', 'SUPPORTED.md')
-# names ember exposes that are not PyTorch API (helpers it imports, its own modules, names PyTorch keeps
-# elsewhere); tests/test_supported.py checks this set against torch itself, both ways
-NOT_TORCH = set("""
-torch.load_ipython_extension torch.unload_ipython_extension
-torch.contiguous torch.copy_ torch.expand torch.expand_as torch.linear torch.normal_ torch.repeat torch.reshape_as
-torch.rsub_ torch.to torch.type_as torch.uniform_ torch.vector_norm torch.view torch.view_as
-torch.Tensor.maximum_ torch.Tensor.minimum_
-torch.autograd.FunctionCtx torch.autograd.GradcheckError torch.autograd.InplaceFunction torch.autograd.Node
-torch.autograd.engine torch.autograd.is_grad_enabled torch.autograd.is_inference_mode_enabled
-torch.autograd.once_differentiable torch.autograd.run_backward
-torch.linalg.GRAD torch.linalg.Node torch.linalg.Tensor torch.linalg.namedtuple
-torch.nn.NonDynamicallyQuantizableLinear torch.nn.activation torch.nn.batchnorm torch.nn.container torch.nn.conv
-torch.nn.distance torch.nn.dropout torch.nn.flatten torch.nn.instancenorm torch.nn.linear torch.nn.loss
-torch.nn.module torch.nn.normalization torch.nn.padding torch.nn.pixelshuffle torch.nn.pooling
-torch.nn.register_module_forward_hook torch.nn.register_module_forward_pre_hook
-torch.nn.register_module_full_backward_hook torch.nn.rnn torch.nn.sparse torch.nn.transformer
-""".split())
 NAMESPACES = [
     ('torch', 'ember'), ('torch.Tensor', 'ember.Tensor'), ('torch.autograd', 'ember.autograd'),
     ('torch.autograd.functional', 'ember.autograd.functional'), ('torch.linalg', 'ember.linalg'),
@@ -39,42 +24,31 @@ NAMESPACES = [
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
     ('torchvision.utils', 'ember.vision.utils'),
 ]
-HIDDEN = {'annotations', 'np', 'numpy', 'math', 'os', 'sys', 'warnings', 'functools', 'itertools', 'collections',
-          'numbers', 'operator', 'builtins', 'xp', 'dual', 'ops', 'backend', 'tensor', 'aliasing', 'cli', 'demo'}
+API = os.path.join(ROOT, 'tools', 'pytorch_api.json')   # PyTorch's public names, from tools/pytorch_api.py
+# ember names that PyTorch also has, for something else: ember.ops holds ember's op modules, torch.ops is the
+# registry of custom operators
+NOT_THE_SAME = {'torch.ops'}
+
+
+@functools.lru_cache(maxsize=None)
+def pytorch_names(torch_name):
+    """PyTorch's (or torchvision's) public names in one namespace, as tools/pytorch_api.json records them."""
+    with open(API) as f:
+        return set(json.load(f)['names'][torch_name])
 
 
 def names(target):
-    """Public names of a module (or the Tensor class), excluding imported helper modules."""
+    """The names ember's module (or Tensor class) has, less the special methods it only inherits from object."""
     mod, _, attr = target.partition('.Tensor')
     obj = importlib.import_module(mod)
     if attr == '' and target.endswith('.Tensor'):
         obj = obj.Tensor
-    out = []
-    for name in dir(obj):
-        if name.startswith('_') and not (target.endswith('.Tensor') and name.startswith('__') and name.endswith('__')):
-            continue
-        if name in HIDDEN or re.fullmatch(r'\w+Backward\d+', name):   # grad_fn node classes are not API
-            continue
-        value = getattr(obj, name, None)
-        if inspect.ismodule(value) and not value.__name__.startswith('ember'):
-            continue
-        out.append(name)
-    if target.endswith('.Tensor'):
-        out = [n for n in out if not n.startswith('__') or n in TENSOR_DUNDERS]
-    return sorted(out)
-
-
-TENSOR_DUNDERS = {'__add__', '__radd__', '__sub__', '__rsub__', '__mul__', '__rmul__', '__truediv__',
-                  '__rtruediv__', '__floordiv__', '__mod__', '__pow__', '__rpow__', '__matmul__', '__neg__',
-                  '__abs__', '__getitem__', '__setitem__', '__iadd__', '__isub__', '__imul__', '__itruediv__',
-                  '__lt__', '__le__', '__gt__', '__ge__', '__eq__', '__ne__', '__and__', '__or__', '__xor__',
-                  '__invert__', '__len__', '__iter__', '__bool__', '__int__', '__float__', '__index__',
-                  '__format__', '__array__', '__repr__', '__hash__'}
+    return sorted(n for n in dir(obj) if not (n.startswith('__') and getattr(obj, n, None) is getattr(object, n, None)))
 
 
 def api_names(torch_name, ember_name):
-    """The PyTorch API names ember provides in one namespace."""
-    return [n for n in names(ember_name) if f'{torch_name}.{n}' not in NOT_TORCH]
+    """The PyTorch API names ember provides in one namespace: ember's names that PyTorch has as public API."""
+    return [n for n in names(ember_name) if n in pytorch_names(torch_name) and f'{torch_name}.{n}' not in NOT_THE_SAME]
 
 
 def load_registry():

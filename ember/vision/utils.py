@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 import ember
-from ._image import pil_module, wrap
+from ._image import pil_module as _pil_module, wrap as _wrap
 
 __all__ = ['make_grid', 'save_image']
 
@@ -54,7 +54,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     if normalize is True:
         arr = _normalized(arr, value_range, scale_each)
     if arr.shape[0] == 1:
-        return wrap(arr[0].copy())
+        return _wrap(arr[0].copy())
     nmaps, channels = arr.shape[:2]
     xmaps = min(nrow, nmaps)
     ymaps = int(math.ceil(float(nmaps) / xmaps))
@@ -63,7 +63,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     for k in range(nmaps):
         y, x = divmod(k, xmaps)
         grid[:, y * height + padding:(y + 1) * height, x * width + padding:(x + 1) * width] = arr[k]
-    return wrap(grid)
+    return _wrap(grid)
 
 
 def save_image(tensor, fp, format=None, **kwargs):
@@ -75,4 +75,4 @@ def save_image(tensor, fp, format=None, **kwargs):
     ndarr = np.ascontiguousarray(scaled.transpose(1, 2, 0)).astype(np.uint8)
     if ndarr.shape[2] == 1:
         ndarr = ndarr[:, :, 0]
-    pil_module().fromarray(ndarr).save(fp, format=format)
+    _pil_module().fromarray(ndarr).save(fp, format=format)
