@@ -1404,3 +1404,19 @@ gap('normal', 'out:f32[3] 2.0', "PyTorch's normal(Tensor, float, out=) does not 
     'resizes it')
 gap('bitwise_left_shift bitwise_right_shift fmax fmin kthvalue logit sinc', 'out',
     "new ops not yet in ember/ops/_out.py's TORCH list (out= is wired there)")
+
+
+def _sibling(name):
+    """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so)."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                     name + '.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_training = _sibling('registry_training')
+TRAINING = _training.TRAINING   # optimizers, schedulers, nn.init, nn.utils, swa_utils: tests/test_registry_training.py
+CHECKS.update(_training.CHECKS_TRAINING)

@@ -62,7 +62,7 @@ def load_registry():
 def checked(registry):
     """{full PyTorch name: set of checks} from the registry's entries."""
     out = {}
-    for op in registry.OPS:
+    for op in registry.OPS + registry.TRAINING:
         for full, checks in op.names().items():
             out.setdefault(full, set()).update(checks)
     return out
@@ -82,7 +82,8 @@ def render():
              'resolve them. After a name, the letters say what `tests/test_registry.py` checks against PyTorch 2.13:',
              ', '.join(f'**{v}** {k}' for k, v in letters.items()) + ' (backward: gradients against PyTorch\'s',
              'and float64 finite differences; gradgrad: second derivatives by finite differences; dtypes: more than',
-             'one dtype family; errors: PyTorch\'s exception type on its error cases). Names without letters are',
+             'one dtype family; errors: PyTorch\'s exception type on its error cases; state: `state_dict()` equal to',
+             'PyTorch\'s and loadable both ways). Names without letters are',
              'covered by the other test files only.', '']
     total = 0
     for torch_name, ember_name in NAMESPACES:
@@ -103,14 +104,15 @@ def coverage(registry, done):
     unsupported = sum(any(s.unsupported for s in op.samples()) for op in ops)
     lines = ['## Coverage', '',
              f'{len(mine)} of the {len(listed)} names above are in the registry ({len(ops)} entries, '
-             f'{sum(len(op.samples()) for op in ops)} sample inputs). Names checked for each property:', '',
+             f'{sum(len(op.samples()) for op in ops)} sample inputs, and {len(registry.TRAINING)} entries for optimizers, '
+             'schedulers, nn.init, nn.utils and swa_utils). Names checked for each property:', '',
              '| check | names |', '|---|--:|']
     for c in registry.CHECKS:
         lines.append(f'| {c} | {sum(c in v for v in mine.values())} |')
     lines += ['', f'{unsupported} entries refuse some argument with an error naming it.', '',
               '### Gaps', '', 'Checks left out of the entries named, by reason (`sample:X`: that sample input):', '']
     groups = {}
-    for op in ops:
+    for op in ops + registry.TRAINING:
         for check, reason in op.gaps.items():
             ids = groups.setdefault((check, reason), [])
             if op.id not in ids:
