@@ -1,0 +1,260 @@
+"""``ember.jit`` (``torch.jit``): ember has no TorchScript compiler, so ``script`` and ``trace`` hand back the
+function or module itself, which computes what PyTorch's compiled version computes (with a warning saying so);
+the decorators and queries that only steer the compiler behave as in eager PyTorch; writing or reading TorchScript
+archives (``save``, ``load``, ``freeze``) is not supported and says so when called."""
+import builtins
+import contextlib
+import typing
+import warnings
+
+from .aliasing import unsupported_function
+from .nn.modules.module import Module
+
+__all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFunction', 'ScriptModule',
+           'RecursiveScriptModule', 'TracedModule', 'TopLevelTracedModule', 'TracerWarning', 'ScriptWarning',
+           'TracingCheckError', 'annotate', 'enable_onednn_fusion', 'export', 'fork', 'freeze', 'fuser', 'ignore',
+           'interface', 'is_scripting', 'is_tracing', 'isinstance', 'load', 'onednn_fusion_enabled',
+           'optimize_for_inference', 'optimized_execution', 'save', 'script', 'script_if_tracing', 'script_method',
+           'set_fusion_strategy', 'strict_fusion', 'trace', 'trace_module', 'unused', 'wait']
+
+Final = typing.Final
+_ARCHIVES = 'ember has no TorchScript; save the state_dict (torch.save(model.state_dict(), path)) instead'
+save = unsupported_function('torch.jit.save', _ARCHIVES)
+load = unsupported_function('torch.jit.load', _ARCHIVES)
+freeze = unsupported_function('torch.jit.freeze', _ARCHIVES)
+optimize_for_inference = unsupported_function('torch.jit.optimize_for_inference', _ARCHIVES)
+CompilationUnit = unsupported_function('torch.jit.CompilationUnit', _ARCHIVES)
+
+
+class Error(RuntimeError):
+    """TorchScript's error class (for ``except`` clauses)."""
+
+
+class TracerWarning(Warning):
+    """PyTorch's warning class for tracing problems."""
+
+
+class ScriptWarning(Warning):
+    """PyTorch's warning class for scripting problems."""
+
+
+class TracingCheckError(Exception):
+    """PyTorch's error class for a failed trace check."""
+
+
+class ScriptModule(Module):
+    """TorchScript's module class. Subclasses (with ``@script_method`` methods) run as ordinary modules in
+    ember; nothing ``script`` or ``trace`` returns is an instance."""
+
+
+class RecursiveScriptModule(ScriptModule):
+    """What PyTorch's ``script`` returns for a module (ember's returns the module itself)."""
+
+
+class TracedModule(ScriptModule):
+    """What PyTorch's ``trace`` returns for a module (ember's returns the module itself)."""
+
+
+class TopLevelTracedModule(TracedModule):
+    """PyTorch's top-level traced module class."""
+
+
+class ScriptFunction:
+    """What PyTorch's ``script`` returns for a function (ember's returns the function itself)."""
+
+
+class Attribute(typing.NamedTuple):
+    """``torch.jit.Attribute(value, type)``: a typed attribute for the compiler; in eager code it is this pair,
+    as in eager PyTorch."""
+    value: typing.Any
+    type: typing.Any
+
+
+def _runs_eagerly(what, obj):
+    warnings.warn(f'{what}: ember has no TorchScript compiler, so {type(obj).__name__} {getattr(obj, "__name__", "")}'
+                  f' runs as ordinary Python (the same results as the compiled version); torch.jit.save of it is not'
+                  ' supported', UserWarning, stacklevel=3)
+    return obj
+
+
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    """The module, function or class itself (warning that it runs eagerly): compiled TorchScript computes the
+    same values."""
+    if optimize is not None:
+        warnings.warn('`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` '
+                      'instead', FutureWarning, stacklevel=2)
+    if not (builtins.isinstance(obj, Module) or callable(obj)):
+        raise TypeError(f'torch.jit.script compiles a function, class or nn.Module, not {type(obj).__name__}')
+    return _runs_eagerly('torch.jit.script', obj)
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
+          strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None, example_kwarg_inputs=None,
+          _store_inputs=True):
+    """``func`` itself (warning that it runs eagerly), after calling it once on the example inputs as PyTorch's
+    tracer does (so a function that fails on them fails here too). Unlike a trace, data-dependent control flow
+    keeps following the data."""
+    if example_inputs is None and example_kwarg_inputs is None:
+        raise TypeError('torch.jit.trace needs example_inputs (or example_kwarg_inputs) to call the function on')
+    if not callable(func):
+        raise AttributeError(f'{type(func).__name__!r} object has no attribute forward: torch.jit.trace needs a '
+                             'function or an nn.Module')
+    args = example_inputs if builtins.isinstance(example_inputs, tuple) else \
+        (() if example_inputs is None else (example_inputs,))
+    func(*args, **(example_kwarg_inputs or {}))
+    return _runs_eagerly('torch.jit.trace', func)
+
+
+def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
+                 strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
+                 example_inputs_is_kwarg=False, _store_inputs=True):
+    """``mod`` itself (warning that it runs eagerly), after calling each named method once on its inputs."""
+    if not builtins.isinstance(mod, Module):
+        raise AttributeError('expected torch.nn.Module as the first argument')
+    if not builtins.isinstance(inputs, dict):
+        raise AttributeError('expected a dictionary of (method_name, input) pairs')
+    for name, example in inputs.items():
+        method = getattr(mod, name)
+        if example_inputs_is_kwarg:
+            method(**example)
+        else:
+            method(*(example if builtins.isinstance(example, tuple) else (example,)))
+    return _runs_eagerly('torch.jit.trace_module', mod)
+
+
+def ignore(drop=False, **kwargs):
+    """Leave a function to Python: in eager code the function itself (``@ignore`` and ``@ignore(drop=True)``)."""
+    if callable(drop):
+        return drop
+    if drop:
+        warnings.warn('ignore(True) has been deprecated. TorchScript will now drop the function call on '
+                      'compilation. Use torch.jit.unused now. {}', FutureWarning, stacklevel=2)
+    return lambda fn: fn
+
+
+def unused(fn):
+    """Mark a method the compiler skips: in eager code the method itself."""
+    return fn
+
+
+def export(fn):
+    """Mark a method to compile: in eager code the method itself."""
+    return fn
+
+
+def script_method(fn):
+    """A ``ScriptModule`` method to compile: in eager code the method itself."""
+    return fn
+
+
+def interface(obj):
+    """A TorchScript interface type: in eager code the class itself."""
+    return obj
+
+
+def script_if_tracing(fn):
+    """Compile ``fn`` only when tracing: in eager code the function itself."""
+    return fn
+
+
+def annotate(the_type, the_value):
+    """A type hint for the compiler: returns ``the_value``, as in eager PyTorch."""
+    return the_value
+
+
+def is_scripting():
+    """False: ember code never runs inside TorchScript."""
+    return False
+
+
+def is_tracing():
+    """False: ember never traces."""
+    return False
+
+
+def isinstance(obj, target_type):
+    """``isinstance`` that also understands typing containers (``List[int]``, ``Dict[str, Tensor]``,
+    ``Optional[T]``, ``Tuple[...]``), checking the elements, as TorchScript's refinement does in eager code."""
+    origin, args = typing.get_origin(target_type), typing.get_args(target_type)
+    if origin is None:
+        return builtins.isinstance(obj, target_type)
+    if origin is typing.Union:
+        return any(isinstance(obj, a) for a in args)
+    if origin in (list, set, frozenset):
+        return builtins.isinstance(obj, origin) and all(isinstance(x, args[0]) for x in obj)
+    if origin is dict:
+        return builtins.isinstance(obj, dict) and all(isinstance(k, args[0]) and isinstance(v, args[1])
+                                                      for k, v in obj.items())
+    if origin is tuple:
+        return (builtins.isinstance(obj, tuple) and len(obj) == len(args)
+                and all(isinstance(x, a) for x, a in zip(obj, args)))
+    return builtins.isinstance(obj, origin)
+
+
+class Future:
+    """The result of ``fork``: ember runs the forked call at once, so the value is ready."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def wait(self):
+        return self._value
+
+    def value(self):
+        return self._value
+
+    def done(self):
+        return True
+
+
+def fork(func, *args, **kwargs):
+    """Run ``func(*args, **kwargs)`` (at once, in this thread) and return a ``Future`` holding its result."""
+    return Future(func(*args, **kwargs))
+
+
+def wait(future):
+    """The value of a ``fork``'s ``Future``."""
+    return future.wait()
+
+
+_FUSION = {'strategy': [('STATIC', 2), ('DYNAMIC', 10)], 'onednn': False}
+
+
+def set_fusion_strategy(strategy):
+    """Remember a fusion strategy for compiled code (ember compiles none) and return the previous one."""
+    previous, _FUSION['strategy'] = _FUSION['strategy'], list(strategy)
+    return previous
+
+
+def enable_onednn_fusion(enabled):
+    """Remember the oneDNN fusion switch (it only affects compiled code, which ember has none of)."""
+    _FUSION['onednn'] = bool(enabled)
+
+
+def onednn_fusion_enabled():
+    """The oneDNN fusion switch last set."""
+    return _FUSION['onednn']
+
+
+@contextlib.contextmanager
+def optimized_execution(should_optimize):
+    """Switch TorchScript's optimizations inside the block: nothing to switch in ember."""
+    yield
+
+
+@contextlib.contextmanager
+def fuser(name):
+    """Choose TorchScript's fuser inside the block ('fuser0', 'fuser1', 'fuser2', 'fuser3', 'none')."""
+    if name not in ('fuser0', 'fuser1', 'fuser2', 'fuser3', 'none'):
+        raise Exception(f'unrecognized fuser option (name: {name})')  # noqa: TRY002 (PyTorch's exception type)
+    yield
+
+
+class strict_fusion:
+    """Context manager asserting that compiled code in it fuses: no compiled code in ember, so nothing to check."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
