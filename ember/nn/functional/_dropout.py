@@ -80,7 +80,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
         raise RuntimeError(f'dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that '
                            'dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a '
                            'channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).')
-    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+    return _batched(input, p, training, inplace, input.dim() == 3)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -108,7 +108,17 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     if d not in (4, 5):
         warnings.warn(f'dropout3d: Received a {d}-D input to dropout3d, which is deprecated and will result in an '
                       'error in a future release.', stacklevel=2)
-    return _feature_dropout(input, p, training, inplace, d == 5)
+    return _batched(input, p, training, inplace, d == 5)
+
+
+def _batched(input, p, training, inplace, batched):
+    """Feature dropout; unbatched input runs as a batch of one, as PyTorch's dropout1d/3d do (unsqueeze(0),
+    drop, squeeze(0): the result is a view with grad_fn SqueezeBackward1, in eval mode too)."""
+    if batched:
+        return _feature_dropout(input, p, training, inplace, True)
+    x = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    out = _feature_dropout(x, p, training, inplace, True)
+    return out.squeeze_(0) if inplace else out.squeeze(0)
 
 
 _ALPHA = 1.7580993408473766     # -SELU's negative saturation value, as PyTorch writes it

@@ -106,6 +106,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
     refuse_sparse(sparse, 'embedding_bag')
+    if mode not in ('sum', 'mean', 'max'):
+        raise ValueError(f'mode has to be one of sum, mean or max (embedding_bag got mode={mode!r})')
     if input.dim() == 2:
         bags = [input[i] for i in range(input.shape[0])]
         psw = None if per_sample_weights is None else [per_sample_weights[i] for i in range(input.shape[0])]

@@ -12,6 +12,8 @@ def empty_param(shape, device=None, dtype=None, requires_grad=True):
     """A Parameter of ``shape`` (zeros until initialised) in ``dtype`` (default float dtype) on the CPU."""
     _check_device(device)
     nd = to_np(dtype) or DEFAULT.np
+    if any(d < 0 for d in shape):   # PyTorch's torch.empty refuses it so (NumPy would raise ValueError)
+        raise RuntimeError(f'Trying to create tensor with negative dimension {min(shape)}: {list(shape)}')
     return Parameter(Tensor._make(np.zeros(shape, nd)), requires_grad)
 
 

@@ -1,0 +1,279 @@
+"""The torch.nn module classes in the registry, as data: one ``Mod`` per class, with the constructions
+(``Build``) to check and the sample inputs to call each on. Kept beside tests/registry.py (whose ``Sample``
+and array helpers it uses) so that the two lists can grow apart without colliding.
+
+tests/test_registry_modules.py runs every (entry, build) on ember and on PyTorch, each module constructed
+right after ``manual_seed(0)``: default initialisation, parameters, buffers, repr and state_dict keys,
+forward values, dtypes and grad_fn names, input and parameter gradients (float64 gradcheck on samples
+marked so), train against eval, ``.double()`` modules, and PyTorch's exception type on its error cases.
+tools/supported.py reads the same entries (without importing torch) for docs/SUPPORTED.md.
+"""
+import numpy as np
+
+from registry import F32, F64, I64, Sample, _dt, boolean, f32, f64, i64
+
+# checks only module entries have; SUPPORTED.md adds their letters to the legend
+CHECKS = {'state': 'S', 'modes': 'T'}
+
+
+class Sub:
+    """A constructor argument built in each library: ``lib.nn.<name>(*args, **kwargs)`` (a child module)."""
+    def __init__(self, name, *args, **kwargs):
+        self.name, self.args, self.kwargs = name, args, kwargs
+
+    def __repr__(self):
+        return f'{self.name}(...)'
+
+
+class Build:
+    """One construction ``nn.<name>(*args, **kwargs)`` and the ``samples`` to call it on (float64 samples run
+    on ``.double()``, after the float32 ones). ``error``: PyTorch's constructor raises here; ``modes``: run
+    the samples in train mode, then in eval mode; ``probe(lib, module)``: a value to compare (containers'
+    indexing, slicing, append...); ``call``: the entry's ``call`` for this build; ``desc``: this build's id."""
+    def __init__(self, *args, samples=(), desc='', error=False, modes=False, probe=None, call=None, **kwargs):
+        self.args, self.kwargs, self.samples = args, kwargs, list(samples)
+        self.error, self.modes, self.probe, self.call = error, modes, probe, call
+        self.desc = desc or _describe(args, kwargs)
+
+    def __repr__(self):
+        return self.desc
+
+
+class Mod:
+    """One torch.nn class. ``call(lib, module, *args, **kwargs)``: how a sample is fed (default: the module
+    called on it); ``grad``: gradients are compared; ``gaps``: {check: reason} as in ``registry.Op`` (a
+    gap on one build is 'build:DESC')."""
+    def __init__(self, name, builds, call=None, grad=True, gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4):
+        self.name, self.builds, self._call, self.grad = name, builds, call, grad
+        self.gaps, self.atol, self.rtol, self.grad_atol = dict(gaps or {}), atol, rtol, grad_atol
+
+    @property
+    def id(self):
+        return f'nn.{self.name}'
+
+    def call(self, lib, module, *args, build=None, **kwargs):
+        if build is not None and build.call is not None:
+            return build.call(lib, module, *args, **kwargs)
+        if self._call is not None:
+            return self._call(lib, module, *args, **kwargs)
+        return module(*args, **kwargs)
+
+    def checks(self):
+        """What the registry checks for this class (names of registry.CHECKS and CHECKS)."""
+        builds = [b for b in self.builds if 'build:' + b.desc not in self.gaps]
+        good = [b for b in builds if not b.error]
+        samples = [s for b in good for s in b.samples]
+        got = set()
+        if good and 'state' not in self.gaps:
+            got.add('state')
+        if any(not s.error for s in samples) or any(b.probe for b in good):
+            got.add('forward')
+        if self.grad and 'backward' not in self.gaps and any(not s.error and s.grad for s in samples):
+            got.add('backward')
+        kinds = {_float_kind(s) for s in samples if not s.error}
+        if {F32, F64} <= kinds and 'dtypes' not in self.gaps:
+            got.add('dtypes')
+        if any(b.modes for b in good) and 'modes' not in self.gaps:
+            got.add('modes')
+        if any(b.error for b in builds) or any(s.error for s in samples):
+            got.add('errors')
+        return got
+
+    def names(self):
+        return {f'torch.nn.{self.name}': self.checks()}
+
+    def samples(self):
+        """Every build's samples (SUPPORTED.md counts them)."""
+        return [s for b in self.builds for s in b.samples]
+
+
+def _describe(args, kwargs):
+    def one(v):
+        if isinstance(v, np.ndarray):
+            return f'{v.dtype.name}{list(v.shape)}'.replace('float', 'f').replace('int', 'i')
+        return repr(v)
+    return ' '.join([one(a) for a in args] + [f'{k}={one(v)}' for k, v in kwargs.items()]) or '()'
+
+
+def _float_kind(sample):
+    """The float dtype (F32 or F64) of a sample's first array input, or None."""
+    for a in sample.args:
+        if isinstance(a, np.ndarray) and a.dtype.kind == 'f':
+            return a.dtype.type
+    return None
+
+
+MODULES = []
+
+
+def add(*mods):
+    MODULES.extend(mods)
+
+
+def S(*args, **kw):
+    return Sample(*args, **kw)
+
+
+# -- activations ---------------------------------------------------------------------------------------------
+def _clone_first(lib, module, x, *args, **kwargs):
+    """An in-place module fed a non-leaf (PyTorch refuses a leaf that requires grad), so gradients flow."""
+    return module(x * 1, *args, **kwargs)
+
+
+def act(name, *builds, extra=(), zero_d=True, **kw):
+    """An activation: each build on a 2-d, a 0-d, a 0-size and a float64 input (gradcheck), plus ``extra``;
+    an ``inplace=True`` build is fed a non-leaf."""
+    def samples(seed):
+        return [S(f32(3, 4, seed=seed)), *([S(f32(seed=seed))] if zero_d else []), S(f32(0, 3), desc='0-size'),
+                *extra, S(f64(2, 3, seed=seed), gradcheck=True)]
+    builds = builds or (Build(),)
+    for i, b in enumerate(builds):
+        b.samples = samples(i)
+        if b.kwargs.get('inplace'):
+            b.call = _clone_first
+    return Mod(name, list(builds), **kw)
+
+
+add(
+    act('ReLU', Build(), Build(inplace=True)),
+    act('ReLU6'),
+    act('LeakyReLU', Build(), Build(0.2), Build(negative_slope=0.05, inplace=True)),
+    act('ELU', Build(), Build(alpha=0.5)),
+    act('SELU'),
+    act('CELU', Build(alpha=2.0)),
+    act('GELU', Build(), Build(approximate='tanh')),
+    act('SiLU'),
+    act('Mish'),
+    act('Sigmoid'),
+    act('Tanh'),
+    act('Softplus', Build(), Build(beta=2.0, threshold=1.0)),
+    act('Softsign'),
+    act('Hardtanh', Build(), Build(-0.5, 0.5)),
+    act('Hardsigmoid'),
+    act('Hardswish'),
+    act('Hardshrink', Build(), Build(lambd=1.0)),
+    act('Softshrink', Build(), Build(lambd=1.0)),
+    act('Tanhshrink'),
+    act('LogSigmoid'),
+    act('Threshold', Build(0.1, 20.0)),
+    act('Identity', Build(), Build(3, unused=4)),
+    act('Softmax', Build(dim=1), Build(-1), zero_d=False),
+    act('LogSoftmax', Build(dim=1), Build(-1), zero_d=False),
+    act('Softmin', Build(dim=1), zero_d=False),
+    Mod('GLU', [Build(samples=[S(f32(3, 4)), S(f64(2, 4), gradcheck=True), S(f32(3, 5), error=True)]),
+                Build(0, samples=[S(f32(4, 3))])]),
+    Mod('PReLU', [Build(samples=[S(f32(2, 3, 4)), S(f32(3)), S(f64(2, 3), gradcheck=True)]),
+                  Build(3, 0.1, samples=[S(f32(2, 3, 4)), S(f32(2, 4, 4), error=True)])]),
+    Mod('Softmax2d', [Build(samples=[S(f32(2, 3, 2, 2)), S(f32(3, 2, 2)), S(f32(3, 4), error=True),
+                                     S(f64(1, 2, 2, 2), gradcheck=True)])]),
+)
+
+# -- linear layers -------------------------------------------------------------------------------------------
+add(
+    Mod('Linear', [Build(4, 3, samples=[S(f32(2, 4)), S(f32(4)), S(f32(2, 5, 4)), S(f32(0, 4), desc='0-size'),
+                                        S(f32(2, 5), error=True), S(f64(2, 4), gradcheck=True)]),
+                   Build(4, 2, bias=False, samples=[S(f32(3, 4)), S(f64(3, 4), gradcheck=True)]),
+                   Build(3, 0, samples=[S(f32(2, 3))]),
+                   Build(2, 3, dtype=_dt('float64'), samples=[S(f64(2, 2))]),
+                   Build(-1, 3, error=True)]),
+    Mod('Bilinear', [Build(3, 2, 4, samples=[S(f32(5, 3), f32(5, 2)), S(f64(2, 3), f64(2, 2), gradcheck=True),
+                                             S(f32(5, 3), f32(4, 2), error=True)]),
+                     Build(2, 2, 1, bias=False, samples=[S(f32(3, 2), f32(3, 2))])],
+        gaps={'grad_fn': "one EinsumBackward0 node where PyTorch's bilinear composes view, mm, mul and sum "
+                         '(grad_fn ViewBackward0, or AddBackward0 with a bias)'}),
+)
+
+# -- dropout ---------------------------------------------------------------------------------------------------
+add(
+    Mod('Dropout', [Build(modes=True, samples=[S(f32(4, 5)), S(f64(3, 4))]),
+                    Build(0.2, samples=[S(f32(3, 4))]), Build(p=0.0, samples=[S(f32(2, 3))]),
+                    Build(p=1.0, modes=True, samples=[S(f32(2, 3))]),
+                    Build(p=1.5, error=True)]),
+    Mod('Dropout1d', [Build(modes=True, samples=[S(f32(2, 3, 4)), S(f32(3, 4))])]),
+    Mod('Dropout2d', [Build(0.3, modes=True, samples=[S(f32(2, 3, 2, 2)), S(f32(3, 2, 2))])]),
+    Mod('Dropout3d', [Build(modes=True, samples=[S(f32(1, 2, 2, 2, 2)), S(f32(2, 2, 2, 2))])]),
+    Mod('AlphaDropout', [Build(0.2, modes=True, samples=[S(f32(4, 5))])]),
+    Mod('FeatureAlphaDropout', [Build(0.2, modes=True, samples=[S(f32(2, 3, 2, 2))])]),
+)
+
+
+# -- normalisation -------------------------------------------------------------------------------------------
+add(
+    Mod('BatchNorm1d', [Build(3, modes=True, samples=[S(f32(4, 3)), S(f32(2, 3, 5)), S(f32(4, 4), error=True),
+                                                      S(f64(4, 3), gradcheck=True)]),
+                        Build(3, affine=False, momentum=None, modes=True, samples=[S(f32(4, 3)), S(f32(5, 3))]),
+                        Build(2, track_running_stats=False, modes=True, samples=[S(f32(3, 2))]),
+                        Build(3, eps=1e-3, momentum=0.5, samples=[S(f32(1, 3), error=True)])]),
+    Mod('BatchNorm2d', [Build(2, modes=True, samples=[S(f32(3, 2, 2, 2)), S(f32(2, 2, 2), error=True),
+                                                      S(f64(2, 2, 2, 1), gradcheck=True)])]),
+    Mod('BatchNorm3d', [Build(2, modes=True, samples=[S(f32(2, 2, 2, 1, 2))])]),
+    Mod('LayerNorm', [Build(4, samples=[S(f32(3, 4)), S(f32(2, 3, 4)), S(f32(0, 4), desc='0-size'),
+                                        S(f32(3, 5), error=True), S(f64(2, 4), gradcheck=True)]),
+                      Build([3, 4], elementwise_affine=False, samples=[S(f32(2, 3, 4))]),
+                      Build(4, bias=False, eps=1e-3, samples=[S(f32(2, 4))])]),
+    Mod('GroupNorm', [Build(2, 4, samples=[S(f32(2, 4, 3)), S(f32(2, 4)), S(f64(2, 4, 2), gradcheck=True)]),
+                      Build(1, 3, affine=False, samples=[S(f32(2, 3, 2, 2))]), Build(3, 4, error=True)]),
+    Mod('RMSNorm', [Build(4, samples=[S(f32(3, 4)), S(f64(2, 4), gradcheck=True)]),
+                    Build([2, 3], eps=1e-5, elementwise_affine=False, samples=[S(f32(4, 2, 3))])]),
+    Mod('InstanceNorm1d', [Build(3, samples=[S(f32(2, 3, 5)), S(f32(3, 5)), S(f64(2, 3, 4), gradcheck=True)]),
+                           Build(3, affine=True, track_running_stats=True, modes=True, samples=[S(f32(2, 3, 4))])]),
+    Mod('InstanceNorm2d', [Build(2, samples=[S(f32(2, 2, 3, 3)), S(f32(2, 3, 3))]),
+                           Build(2, affine=True, samples=[S(f32(1, 2, 2, 3))])]),
+    Mod('InstanceNorm3d', [Build(2, samples=[S(f32(1, 2, 2, 2, 2))])]),
+    Mod('LocalResponseNorm', [Build(2, samples=[S(f32(2, 3, 4)), S(f32(1, 4, 2, 2)), S(f64(1, 3, 3), gradcheck=True)])]),
+)
+
+_BAG = 'composed of other ops: grad_fn StackBackward0 where PyTorch records EmbeddingBagBackward0'
+# -- embeddings ------------------------------------------------------------------------------------------------
+_IDX = np.array([[0, 2, 4], [3, 3, 1]], I64)
+add(
+    Mod('Embedding', [Build(5, 3, samples=[S(_IDX), S(np.array([], I64), desc='empty'), S(np.array(2, I64), desc='0-d'),
+                                           S(np.array([5], I64), desc='out of range', error=True)]),
+                      Build(5, 2, padding_idx=1, samples=[S(np.array([1, 0, 1], I64))]),
+                      Build(6, 2, max_norm=1.0, samples=[S(np.array([0, 5, 3], I64))]),
+                      Build(4, 3, padding_idx=5, error=True)]),
+    Mod('EmbeddingBag', [Build(6, 3, samples=[S(np.array([[0, 2], [3, 5]], I64))]),
+                         Build(6, 2, mode='sum', samples=[S(np.array([0, 1, 2, 4, 5], I64), np.array([0, 2], I64))]),
+                         Build(6, 2, mode='max', samples=[S(np.array([[1, 2, 3]], I64))]),
+                         Build(6, 2, mode='median', samples=[S(np.array([[1, 2]], I64), error=True)])],
+        gaps={'grad_fn': _BAG}),
+)
+
+
+# -- losses ----------------------------------------------------------------------------------------------------
+def _pair(*shape):
+    return (f32(*shape), f32(*shape, seed=1))
+
+
+def _reg(name, **kw):
+    return Mod(name, [Build(samples=[S(*_pair(3, 4)), S(f64(2, 3), f64(2, 3, seed=1), gradcheck=True),
+                                     S(f32(3, 4), f32(4, 4), error=True)]),
+                      Build(reduction='sum', samples=[S(*_pair(3, 4))]),
+                      Build(reduction='none', samples=[S(*_pair(2, 3))]),
+                      Build(reduction='avg', samples=[S(*_pair(2, 3), error=True)])], **kw)
+
+
+_TGT = np.array([1, 0, 3], I64)
+_PROB = np.clip(np.abs(f32(3, 4, seed=2)) / 2, 0.05, 0.95).astype(F32)
+add(
+    _reg('MSELoss'), _reg('L1Loss'), _reg('SmoothL1Loss'), _reg('HuberLoss'),
+    Mod('CrossEntropyLoss', [Build(samples=[S(f32(3, 4), _TGT), S(f32(4), np.array(2, I64), desc='unbatched'),
+                                            S(f32(3, 4), _PROB, desc='probabilities'),
+                                            S(f32(2, 4, 2), np.array([[0, 1], [3, 2]], I64), desc='k-dim'),
+                                            S(f32(3, 4), np.array([1, 0, 7], I64), desc='bad target', error=True),
+                                            S(f64(3, 4), _TGT, gradcheck=True)]),
+                             Build(weight=f32(4, domain='positive'), ignore_index=0, label_smoothing=0.1,
+                                   samples=[S(f32(3, 4), _TGT)]),
+                             Build(reduction='none', samples=[S(f32(3, 4), _TGT)])]),
+    Mod('NLLLoss', [Build(samples=[S(f32(3, 4), _TGT), S(f32(3, 4), np.array([1, 0], I64), error=True),
+                                   S(f64(3, 4), _TGT, gradcheck=True)]),
+                    Build(weight=f32(4, domain='positive'), reduction='sum', samples=[S(f32(3, 4), _TGT)])]),
+    Mod('BCELoss', [Build(samples=[S(_PROB, _PROB[::-1].copy()), S(_PROB.astype(F64), _PROB.astype(F64)[::-1].copy(),
+                                                                  gradcheck=True)]),
+                    Build(weight=f32(4, domain='positive'), samples=[S(_PROB, _PROB[::-1].copy())])]),
+    Mod('BCEWithLogitsLoss', [Build(samples=[S(f32(3, 4), _PROB), S(f64(3, 4), _PROB.astype(F64), gradcheck=True)]),
+                              Build(pos_weight=f32(4, domain='positive'), reduction='sum', samples=[S(f32(3, 4), _PROB)])]),
+    Mod('KLDivLoss', [Build(reduction='batchmean', samples=[S(np.log(_PROB), _PROB)]),
+                      Build(log_target=True, samples=[S(f32(3, 4), f32(3, 4, seed=1)),
+                                                      S(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)])]),
+)
