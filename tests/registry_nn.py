@@ -277,3 +277,172 @@ add(
                       Build(log_target=True, samples=[S(f32(3, 4), f32(3, 4, seed=1)),
                                                       S(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)])]),
 )
+
+# -- convolutions --------------------------------------------------------------------------------------------
+add(
+    Mod('Conv1d', [Build(2, 3, 3, samples=[S(f32(2, 2, 5)), S(f32(2, 5), desc='unbatched'), S(f32(0, 2, 5), desc='0-size'),
+                                           S(f32(2, 3, 5), error=True), S(f32(2, 2, 5, 5), error=True),
+                                           S(f64(1, 2, 4), gradcheck=True)]),
+                   Build(4, 2, 2, stride=2, padding=1, dilation=2, groups=2, bias=False, samples=[S(f32(1, 4, 7))]),
+                   Build(2, 2, 3, padding='same', padding_mode='reflect', samples=[S(f32(1, 2, 5))]),
+                   Build(2, 2, 2, padding=1, padding_mode='circular', samples=[S(f32(1, 2, 4))]),
+                   Build(3, 2, 2, groups=2, error=True), Build(2, 2, 3, padding='same', stride=2, error=True),
+                   Build(2, 2, 3, padding_mode='mirror', error=True)]),
+    Mod('Conv2d', [Build(2, 3, 3, samples=[S(f32(2, 2, 4, 4)), S(f32(2, 4, 4), desc='unbatched'),
+                                           S(f32(0, 2, 4, 4), desc='0-size'), S(f32(2, 2, 2, 2), error=True),
+                                           S(f32(4, 4), error=True), S(f64(1, 2, 3, 3), gradcheck=True)]),
+                   Build(4, 4, (2, 3), stride=(2, 1), padding=(1, 0), groups=4, bias=False,
+                         samples=[S(f32(1, 4, 5, 5)), S(f32(0, 4, 5, 5), desc='0-size')]),
+                   Build(2, 2, 3, padding='same', padding_mode='replicate', samples=[S(f32(1, 2, 4, 3))]),
+                   Build(2, 3, 3, padding='valid', dilation=2, samples=[S(f32(1, 2, 6, 5))]),
+                   Build(2, 2, 2, padding_mode='zeros', dtype=_dt('float64'), samples=[S(f64(1, 2, 3, 3))])]),
+    Mod('ConvTranspose1d', [Build(2, 3, 3, samples=[S(f32(2, 2, 4)), S(f32(2, 4), desc='unbatched'),
+                                                    S(f32(2, 3, 4), error=True), S(f64(1, 2, 3), gradcheck=True)]),
+                            Build(4, 2, 2, stride=2, padding=1, output_padding=1, groups=2, dilation=1,
+                                  samples=[S(f32(1, 4, 3))]),
+                            Build(2, 2, 2, stride=2, output_padding=2, samples=[S(f32(1, 2, 3), error=True)])]),
+    Mod('ConvTranspose2d', [Build(2, 3, 3, samples=[S(f32(1, 2, 3, 3)), S(f32(2, 3, 3), desc='unbatched'),
+                                                    S(f64(1, 2, 2, 2), gradcheck=True)]),
+                            Build(2, 2, (2, 3), stride=2, padding=(1, 0), output_padding=(1, 0), bias=False,
+                                  samples=[S(f32(1, 2, 3, 3))]),
+                            Build(2, 2, 2, padding_mode='reflect', error=True)]),
+)
+
+
+# -- pooling ---------------------------------------------------------------------------------------------------
+def _unpool(pool):
+    """MaxUnpool fed the indices of the matching max_pool (kernel 2)."""
+    def call(lib, module, x, **kwargs):
+        y, idx = getattr(lib.nn.functional, pool)(x, 2, return_indices=True)
+        return module(y, idx, **kwargs)
+    return call
+
+
+add(
+    Mod('MaxPool1d', [Build(2, samples=[S(f32(2, 3, 5)), S(f32(3, 5), desc='unbatched'), S(f64(1, 2, 4), gradcheck=True),
+                                        S(f32(5), error=True)]),
+                      Build(3, stride=2, padding=1, dilation=1, ceil_mode=True, return_indices=True,
+                            samples=[S(f32(1, 2, 6))]),
+                      Build(2, padding=2, samples=[S(f32(1, 2, 6), error=True)])]),
+    Mod('MaxPool2d', [Build(2, samples=[S(f32(2, 2, 4, 4)), S(f32(2, 4, 4), desc='unbatched'),
+                                        S(f32(0, 2, 4, 4), desc='0-size'), S(f32(4, 4), error=True),
+                                        S(f64(1, 1, 4, 4), gradcheck=True)]),
+                      Build((2, 3), stride=(1, 2), padding=(1, 1), dilation=(1, 1), ceil_mode=True,
+                            return_indices=True, samples=[S(f32(1, 2, 5, 5))])]),
+    Mod('AvgPool1d', [Build(2, samples=[S(f32(2, 3, 5)), S(f32(3, 5), desc='unbatched'), S(f64(1, 2, 4), gradcheck=True)]),
+                      Build(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, samples=[S(f32(1, 2, 6))])]),
+    Mod('AvgPool2d', [Build(2, samples=[S(f32(2, 2, 4, 4)), S(f32(2, 4, 4), desc='unbatched'),
+                                        S(f32(0, 2, 4, 4), desc='0-size'), S(f64(1, 1, 4, 4), gradcheck=True)]),
+                      Build(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, divisor_override=2,
+                            samples=[S(f32(1, 2, 5, 5))])]),
+    Mod('AdaptiveAvgPool1d', [Build(3, samples=[S(f32(2, 3, 7)), S(f32(3, 5), desc='unbatched'),
+                                                S(f64(1, 2, 5), gradcheck=True)])]),
+    Mod('AdaptiveAvgPool2d', [Build((2, 3), samples=[S(f32(2, 2, 5, 7)), S(f32(2, 4, 4), desc='unbatched'),
+                                                     S(f64(1, 1, 3, 4), gradcheck=True)]),
+                              Build((None, 2), samples=[S(f32(1, 2, 3, 5))]), Build(1, samples=[S(f32(2, 3, 4, 4))])]),
+    Mod('AdaptiveMaxPool1d', [Build(3, samples=[S(f32(2, 3, 7)), S(f64(1, 2, 5), gradcheck=True)]),
+                              Build(2, return_indices=True, samples=[S(f32(1, 2, 5))])]),
+    Mod('AdaptiveMaxPool2d', [Build((2, 3), samples=[S(f32(2, 2, 5, 7)), S(f32(2, 4, 4), desc='unbatched'),
+                                                     S(f64(1, 1, 3, 4), gradcheck=True)]),
+                              Build(2, return_indices=True, samples=[S(f32(1, 2, 4, 5))])]),
+    Mod('LPPool1d', [Build(2, 2, samples=[S(f32(2, 3, 6, domain='positive')), S(f64(1, 2, 4, domain='positive'),
+                                                                                 gradcheck=True)]),
+                     Build(1.5, 3, stride=1, ceil_mode=True, samples=[S(f32(1, 2, 5, domain='positive'))])]),
+    Mod('LPPool2d', [Build(2, 2, samples=[S(f32(1, 2, 4, 4, domain='positive')),
+                                          S(f64(1, 1, 4, 4, domain='positive'), gradcheck=True)]),
+                     Build(3, (2, 1), stride=(1, 1), samples=[S(f32(1, 2, 3, 3, domain='positive'))])]),
+    Mod('MaxUnpool1d', [Build(2, samples=[S(f32(2, 3, 6)), S(f64(1, 2, 4), gradcheck=True)])], call=_unpool('max_pool1d')),
+    Mod('MaxUnpool2d', [Build(2, samples=[S(f32(1, 2, 4, 4)), S(f64(1, 1, 4, 4), gradcheck=True)]),
+                        Build(2, stride=2, padding=0, samples=[S(f32(2, 1, 4, 6))])], call=_unpool('max_pool2d')),
+)
+
+
+# -- padding ---------------------------------------------------------------------------------------------------
+def _pad(kind, d):
+    """``<kind>Pad<d>d`` with one int and one tuple padding: batched, unbatched and float64 (gradcheck) inputs."""
+    sp, value = (3,) * d, (0.5,) if kind == 'Constant' else ()
+    pad = (1, 2) * d if kind in ('Reflection', 'Circular') else tuple(range(1, 2 * d + 1))
+    builds = [Build(1, *value, samples=[S(f32(2, 2, *sp)), S(f32(2, *sp), desc='unbatched'),
+                                        S(f64(1, 1, *sp), gradcheck=True)]),
+              Build(pad, *value, samples=[S(f32(1, 2, *sp))])]
+    if kind == 'Reflection':
+        builds.append(Build(3, samples=[S(f32(1, 1, *sp), error=True)]))
+    return Mod(f'{kind}Pad{d}d', builds)
+
+
+add(*[_pad(k, d) for k in ('Zero', 'Constant', 'Reflection', 'Replication', 'Circular') for d in (1, 2, 3)])
+
+
+# -- shape, upsampling, pixel shuffle, distances -----------------------------------------------------------------
+add(
+    Mod('Flatten', [Build(samples=[S(f32(2, 3, 4)), S(f32(2, 3)), S(f32(2), error=True), S(f64(2, 2, 2), gradcheck=True)]),
+                    Build(0, -1, samples=[S(f32(2, 3, 4)), S(f32(2))]), Build(1, 2, samples=[S(f32(2, 3, 4))])]),
+    Mod('Unflatten', [Build(1, (2, 3), samples=[S(f32(4, 6)), S(f32(4, 5), error=True), S(f64(2, 6), gradcheck=True)]),
+                      Build(-1, (2, -1), samples=[S(f32(3, 8))])]),
+    Mod('PixelShuffle', [Build(2, samples=[S(f32(1, 8, 2, 3)), S(f32(4, 2, 2), desc='unbatched'),
+                                           S(f32(1, 3, 2, 2), error=True), S(f64(1, 4, 2, 2), gradcheck=True)])]),
+    Mod('PixelUnshuffle', [Build(2, samples=[S(f32(1, 2, 4, 6)), S(f32(1, 4, 6), desc='unbatched'),
+                                             S(f32(1, 2, 3, 4), error=True), S(f64(1, 1, 4, 4), gradcheck=True)])]),
+    Mod('ChannelShuffle', [Build(2, samples=[S(f32(1, 4, 2, 2)), S(f32(1, 3, 2), error=True)])]),
+    Mod('Upsample', [Build(scale_factor=2, samples=[S(f32(1, 2, 3)), S(f32(1, 1, 2, 3)), S(f64(1, 1, 2, 2), gradcheck=True)]),
+                     Build(size=(3, 5), mode='bilinear', samples=[S(f32(1, 2, 2, 3))]),
+                     Build(scale_factor=1.5, mode='bilinear', align_corners=True, samples=[S(f32(1, 1, 3, 3))]),
+                     Build(size=4, mode='linear', samples=[S(f32(1, 2, 3))]),
+                     Build(scale_factor=2, mode='bicubic', samples=[S(f32(1, 1, 3, 3))]),
+                     Build(scale_factor=2, mode='nearest-exact', samples=[S(f32(1, 1, 3, 3))]),
+                     Build(scale_factor=2, mode='trilinear', samples=[S(f32(1, 1, 2, 2, 2)), S(f32(1, 2, 3), error=True)])]),
+    Mod('UpsamplingNearest2d', [Build(scale_factor=2, samples=[S(f32(1, 2, 2, 3)), S(f64(1, 1, 2, 2), gradcheck=True)]),
+                                Build(size=(3, 4), samples=[S(f32(1, 1, 2, 2))])]),
+    Mod('UpsamplingBilinear2d', [Build(scale_factor=2, samples=[S(f32(1, 2, 2, 3)), S(f64(1, 1, 2, 2), gradcheck=True)]),
+                                 Build(size=(3, 4), samples=[S(f32(1, 1, 2, 2))])]),
+    Mod('CosineSimilarity', [Build(samples=[S(*_pair(3, 4)), S(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)]),
+                             Build(dim=0, eps=1e-6, samples=[S(*_pair(3, 4)), S(f32(3, 4), f32(2, 4), error=True)])]),
+    Mod('PairwiseDistance', [Build(samples=[S(*_pair(3, 4)), S(f32(4), f32(4, seed=1)),
+                                            S(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)]),
+                             Build(p=1.0, eps=1e-3, keepdim=True, samples=[S(*_pair(3, 4))])],
+        gaps={'grad_fn': 'composed of other ops: grad_fn LinalgVectorNormBackward0 where PyTorch records NormBackward1'}),
+)
+
+# -- more losses ---------------------------------------------------------------------------------------------------
+_PM1 = np.array([1.0, -1.0, -1.0], F32)
+_MLTGT = np.array([[3, 0, -1, 1], [1, 2, 3, -1]], I64)
+_MULTI = (np.arange(8).reshape(2, 4) % 3 == 0).astype(F32)
+add(
+    Mod('GaussianNLLLoss', [Build(samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, domain='positive')),
+                                           S(f32(3, 4), f32(3, 4, seed=1), f32(3, 1, domain='positive'), desc='shared var'),
+                                           S(f32(3, 4), f32(3, 4, seed=1), -f32(3, 4, domain='positive'), desc='negative var', error=True),
+                                           S(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, domain='positive'), gradcheck=True)]),
+                            Build(full=True, eps=1e-3, reduction='sum',
+                                  samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, domain='positive'))])]),
+    Mod('PoissonNLLLoss', [Build(samples=[S(f32(3, 4), f32(3, 4, domain='positive')),
+                                          S(f64(2, 3), f64(2, 3, domain='positive'), gradcheck=True)]),
+                           Build(log_input=False, full=True, reduction='none',
+                                 samples=[S(f32(3, 4, domain='positive'), f32(3, 4, domain='positive', seed=1))])]),
+    Mod('HingeEmbeddingLoss', [Build(samples=[S(f32(3), _PM1), S(f64(3), _PM1.astype(F64), gradcheck=True)]),
+                               Build(margin=0.5, reduction='sum', samples=[S(f32(3), _PM1)])]),
+    Mod('SoftMarginLoss', [Build(samples=[S(f32(3), _PM1, grad=(0,)), S(f64(3), _PM1.astype(F64), grad=(0,),
+                                                                       gradcheck=True)])]),
+    Mod('MarginRankingLoss', [Build(samples=[S(f32(3), f32(3, seed=1), _PM1),
+                                             S(f64(3), f64(3, seed=1), _PM1.astype(F64), gradcheck=True)]),
+                              Build(margin=0.3, reduction='none', samples=[S(f32(3), f32(3, seed=1), _PM1)])]),
+    Mod('CosineEmbeddingLoss', [Build(samples=[S(f32(3, 4), f32(3, 4, seed=1), _PM1),
+                                               S(f64(3, 4), f64(3, 4, seed=1), _PM1.astype(F64), gradcheck=True)]),
+                                Build(margin=0.2, reduction='sum', samples=[S(f32(3, 4), f32(3, 4, seed=1), _PM1)])]),
+    Mod('MultiMarginLoss', [Build(samples=[S(f32(3, 4), _TGT), S(f64(3, 4), _TGT, gradcheck=True)]),
+                            Build(p=2, margin=0.5, weight=f32(4, domain='positive'), samples=[S(f32(3, 4), _TGT)]),
+                            Build(p=3, error=True)],
+        gaps={'grad_fn': 'composed of other ops: grad_fn MeanBackward0 where PyTorch records MultiMarginLossBackward0'}),
+    Mod('MultiLabelMarginLoss', [Build(samples=[S(f32(2, 4), _MLTGT), S(f64(2, 4), _MLTGT, gradcheck=True)])],
+        gaps={'grad_fn': 'composed of other ops: grad_fn differs from MultilabelMarginLossBackward0'}),
+    Mod('MultiLabelSoftMarginLoss', [Build(samples=[S(f32(2, 4), _MULTI), S(f64(2, 4), _MULTI.astype(F64), gradcheck=True)]),
+                                     Build(weight=f32(4, domain='positive'), samples=[S(f32(2, 4), _MULTI)])]),
+    Mod('TripletMarginLoss', [Build(samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
+                                             S(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, seed=2), gradcheck=True)]),
+                              Build(margin=0.5, p=1.0, swap=True, reduction='sum',
+                                    samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2))])]),
+    Mod('TripletMarginWithDistanceLoss', [Build(samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
+                                                         S(f64(2, 3), f64(2, 3, seed=1), f64(2, 3, seed=2), gradcheck=True)]),
+                                          Build(margin=0.5, swap=True,
+                                                samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2))])]),
+    Mod('NLLLoss2d', [Build(samples=[S(f32(2, 3, 2, 2), np.array([[[0, 1], [2, 0]], [[1, 1], [0, 2]]], I64))])]),
+)
