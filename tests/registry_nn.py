@@ -446,3 +446,128 @@ add(
                                                 samples=[S(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2))])]),
     Mod('NLLLoss2d', [Build(samples=[S(f32(2, 3, 2, 2), np.array([[[0, 1], [2, 0]], [[1, 1], [0, 2]]], I64))])]),
 )
+
+
+# -- recurrent layers ------------------------------------------------------------------------------------------
+def _packed(lib, module, x, lengths, *rest):
+    """The module fed a PackedSequence (unsorted lengths); its output unpacked too, to compare the padding."""
+    packed = lib.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+    out, h = module(packed, *rest)
+    return out, lib.nn.utils.rnn.pad_packed_sequence(out)[0], h
+
+
+_LEN = np.array([3, 5, 2], I64)
+
+
+def _rnn(name, extra_builds=(), **kw):
+    """RNN, LSTM or GRU: one layer on (L, N, H_in), unbatched and 0-batch input, with h0 (and c0), float64
+    gradcheck; two bidirectional batch_first layers; inter-layer dropout under a seed; packed sequences."""
+    def state(*shape, seed=0):
+        return (f32(*shape, seed=seed), f32(*shape, seed=seed + 1)) if name == 'LSTM' else f32(*shape, seed=seed)
+    h64 = (f64(1, 2, 4, seed=3), f64(1, 2, 4, seed=4)) if name == 'LSTM' else f64(1, 2, 4, seed=3)
+    return Mod(name, [
+        Build(3, 4, samples=[S(f32(5, 2, 3)), S(f32(5, 3), desc='unbatched'), S(f32(5, 0, 3), desc='0-batch'),
+                             S(f32(5, 2, 3), state(1, 2, 4, seed=3), desc='with h0'),
+                             S(f32(5, 2, 2), error=True), S(f32(2, 5, 2, 3), error=True),
+                             S(f64(3, 2, 3), h64, gradcheck=True)]),
+        Build(3, 4, num_layers=2, bias=False, batch_first=True, bidirectional=True,
+              samples=[S(f32(2, 5, 3)), S(f32(2, 5, 3), state(4, 2, 4, seed=3), desc='with h0'),
+                       S(f32(2, 5, 3), state(2, 2, 4, seed=3), desc='h0 of 2 layers', error=True)]),
+        Build(2, 3, num_layers=2, dropout=0.5, modes=True, samples=[S(f32(4, 2, 2))]),
+        Build(2, 3, samples=[S(f32(5, 3, 2), _LEN)], call=_packed, desc='packed'),
+        Build(2, 3, dropout=1.5, error=True), Build(0, 3, num_layers=0, error=True),
+        *extra_builds], **kw)
+
+
+add(
+    _rnn('RNN', [Build(3, 4, nonlinearity='relu', samples=[S(f32(4, 2, 3))]),
+                 Build(3, 4, nonlinearity='sigmoid', error=True)]),
+    _rnn('LSTM', [Build(3, 4, proj_size=2, num_layers=2, bidirectional=True,
+                        samples=[S(f32(4, 2, 3)), S(f32(4, 2, 3), (f32(4, 2, 2), f32(4, 2, 4, seed=1)), desc='with h0 c0'),
+                                 S(f64(3, 1, 3), gradcheck=True)]),
+                  Build(3, 4, proj_size=4, error=True)]),
+    _rnn('GRU', [Build(3, 4, proj_size=2, error=True)]),
+    Mod('RNNCell', [Build(3, 4, samples=[S(f32(2, 3)), S(f32(3), desc='unbatched'), S(f32(2, 3), f32(2, 4, seed=1)),
+                                         S(f32(2, 2), error=True), S(f64(2, 3), f64(2, 4), gradcheck=True)]),
+                    Build(3, 4, bias=False, nonlinearity='relu', samples=[S(f32(2, 3))]),
+                    Build(3, 4, nonlinearity='gelu', samples=[S(f32(2, 3), error=True)])]),
+    Mod('LSTMCell', [Build(3, 4, samples=[S(f32(2, 3)), S(f32(3), desc='unbatched'),
+                                          S(f32(2, 3), (f32(2, 4, seed=1), f32(2, 4, seed=2))),
+                                          S(f32(2, 3, 1), error=True),
+                                          S(f64(2, 3), (f64(2, 4, seed=1), f64(2, 4, seed=2)), gradcheck=True)]),
+                     Build(3, 4, bias=False, samples=[S(f32(2, 3))])]),
+    Mod('GRUCell', [Build(3, 4, samples=[S(f32(2, 3)), S(f32(3), desc='unbatched'), S(f32(2, 3), f32(2, 4, seed=1)),
+                                         S(f64(2, 3), f64(2, 4, seed=1), gradcheck=True)]),
+                    Build(3, 4, bias=False, samples=[S(f32(2, 3))])]),
+)
+
+
+# -- attention and transformers --------------------------------------------------------------------------------
+def _qkv(L, S_, N, E, kd=None, vd=None, dtype=F32, batch_first=False):
+    def shape(n, d):
+        return ((N, n, d) if batch_first else (n, N, d)) if N else (n, d)
+    mk = f64 if dtype == F64 else f32
+    return mk(*shape(L, E)), mk(*shape(S_, kd or E), seed=1), mk(*shape(S_, vd or E), seed=2)
+
+
+_CAUSAL = np.triu(np.full((3, 3), -np.inf, F32), 1)
+_PAD = np.array([[False, False, True, False], [False, False, False, False]])
+_QKV = (0, 1, 2)   # the inputs that require grad (masks do not)
+add(
+    Mod('MultiheadAttention', [
+        Build(4, 2, samples=[S(*_qkv(3, 4, 2, 4)), S(*_qkv(3, 4, 0, 4), desc='unbatched'),
+                             S(*_qkv(3, 4, 2, 4), need_weights=False), S(*_qkv(3, 4, 2, 4), average_attn_weights=False),
+                             S(*_qkv(3, 4, 2, 4), key_padding_mask=_PAD, attn_mask=np.ones((3, 4), bool) & ~np.eye(3, 4, dtype=bool),
+                               desc='bool masks'),
+                             S(*_qkv(3, 3, 2, 4), attn_mask=_CAUSAL, grad=_QKV, desc='float mask'),
+                             S(*_qkv(3, 3, 2, 4), attn_mask=_CAUSAL, is_causal=True, grad=_QKV, desc='is_causal'),
+                             S(*_qkv(3, 4, 2, 3), error=True),
+                             S(*_qkv(3, 4, 2, 4, dtype=F64), gradcheck=True)]),
+        Build(4, 2, kdim=3, vdim=5, batch_first=True, samples=[S(*_qkv(3, 4, 2, 4, 3, 5, batch_first=True))]),
+        Build(4, 1, bias=False, add_bias_kv=True, add_zero_attn=True, samples=[S(*_qkv(2, 3, 2, 4))]),
+        Build(4, 2, dropout=0.5, modes=True, samples=[S(*_qkv(2, 3, 1, 4))]),
+        Build(5, 2, error=True)]),
+    Mod('TransformerEncoderLayer', [
+        Build(4, 2, 8, 0.0, samples=[S(f32(3, 2, 4)), S(f32(3, 4), desc='unbatched'),
+                                     S(f32(3, 2, 4), src_mask=_CAUSAL, grad=(0,)),
+                                     S(f32(3, 2, 4), src_mask=_CAUSAL, is_causal=True, grad=(0,), desc='is_causal'),
+                                     S(f32(4, 2, 4), src_key_padding_mask=_PAD), S(f32(3, 2, 5), error=True),
+                                     S(f64(2, 1, 4), gradcheck=True)]),
+        Build(4, 2, 8, 0.0, activation='gelu', batch_first=True, norm_first=True, layer_norm_eps=1e-3, bias=False,
+              modes=True, samples=[S(f32(2, 3, 4))]),
+        Build(4, 2, dim_feedforward=6, modes=True, samples=[S(f32(3, 2, 4))], desc='dropout 0.1'),
+        Build(4, 2, 8, 0.0, activation='swish', error=True)]),
+    Mod('TransformerDecoderLayer', [
+        Build(4, 2, 8, 0.0, samples=[S(f32(3, 2, 4), f32(5, 2, 4, seed=1)), S(f32(3, 4), f32(5, 4, seed=1), desc='unbatched'),
+                                     S(f32(3, 2, 4), f32(4, 2, 4, seed=1), tgt_mask=_CAUSAL,
+                                       memory_key_padding_mask=_PAD, grad=(0, 1)),
+                                     S(f32(3, 2, 4), f32(5, 2, 4, seed=1), tgt_mask=_CAUSAL, tgt_is_causal=True,
+                                       grad=(0, 1), desc='tgt_is_causal'),
+                                     S(f64(2, 1, 4), f64(3, 1, 4, seed=1), gradcheck=True)]),
+        Build(4, 2, 8, 0.0, activation='gelu', batch_first=True, norm_first=True,
+              samples=[S(f32(2, 3, 4), f32(2, 4, 4, seed=1))]),
+        Build(4, 2, dim_feedforward=6, modes=True, samples=[S(f32(3, 2, 4), f32(2, 2, 4, seed=1))], desc='dropout 0.1')]),
+    Mod('TransformerEncoder', [
+        Build(Sub('TransformerEncoderLayer', 4, 2, 8, 0.0), 2,
+              samples=[S(f32(3, 2, 4)), S(f32(3, 2, 4), mask=_CAUSAL, grad=(0,)),
+                       S(f32(4, 2, 4), src_key_padding_mask=_PAD), S(f64(2, 1, 4), gradcheck=True)]),
+        Build(Sub('TransformerEncoderLayer', 4, 2, 8, 0.0, batch_first=True), 1, norm=Sub('LayerNorm', 4),
+              enable_nested_tensor=False, modes=True, samples=[S(f32(2, 3, 4))])]),
+    Mod('TransformerDecoder', [
+        Build(Sub('TransformerDecoderLayer', 4, 2, 8, 0.0), 2,
+              samples=[S(f32(3, 2, 4), f32(5, 2, 4, seed=1)),
+                       S(f32(3, 2, 4), f32(4, 2, 4, seed=1), tgt_mask=_CAUSAL, memory_key_padding_mask=_PAD, grad=(0, 1)),
+                       S(f64(2, 1, 4), f64(3, 1, 4, seed=1), gradcheck=True)]),
+        Build(Sub('TransformerDecoderLayer', 4, 2, 8, 0.0), 1, norm=Sub('LayerNorm', 4),
+              samples=[S(f32(3, 2, 4), f32(5, 2, 4, seed=1))])]),
+    Mod('Transformer', [
+        Build(d_model=4, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=8, dropout=0.0,
+              samples=[S(f32(5, 2, 4), f32(3, 2, 4, seed=1)), S(f32(5, 4), f32(3, 4, seed=1), desc='unbatched'),
+                       S(f32(5, 2, 4), f32(3, 2, 4, seed=1), tgt_mask=_CAUSAL, src_key_padding_mask=np.zeros((2, 5), bool),
+                         grad=(0, 1), desc='masks'),
+                       S(f32(5, 2, 4), f32(3, 3, 4), error=True),
+                       S(f64(3, 1, 4), f64(2, 1, 4, seed=1), gradcheck=True)]),
+        Build(d_model=4, nhead=1, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=6, batch_first=True,
+              norm_first=True, modes=True, samples=[S(f32(2, 5, 4), f32(2, 3, 4, seed=1))], desc='dropout 0.1'),
+        Build(d_model=4, nhead=3, error=True)]),
+)

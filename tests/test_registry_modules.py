@@ -16,6 +16,7 @@ from registry import _Dtype
 from registry_nn import MODULES, Sub
 from test_registry import _base_exc, _flat, make_args
 
+GRADCHECK_PARAMS = 150   # gradcheck covers the parameters of modules up to this size (all are compared with PyTorch)
 CASES = [(m, b) for m in MODULES for b in m.builds]
 ENTRY_GAPS = [(m, check) for m in MODULES for check in m.gaps if ':' not in check]
 
@@ -244,6 +245,8 @@ def gradcheck(mod, build, em, sample, what, problems):
     args, kwargs, leaves = make_args(ember, sample)
     em = copy.deepcopy(em)   # its forward calls must not move the running statistics the next sample reads
     params = [p for p in em.parameters() if p.requires_grad] if isinstance(em, ember.nn.Module) else []
+    if sum(p.numel() for p in params) > GRADCHECK_PARAMS:   # each element costs two forward calls
+        params = []
 
     def f(*_):   # gradcheck perturbs the tensors it is given in place: the inputs and the parameters
         ember.manual_seed(1)

@@ -26,17 +26,31 @@ def _check_p(p):
         raise ValueError(f'dropout probability has to be between 0 and 1, but got {p}')
 
 
-def _noise(shape, p, dtype):
-    """PyTorch's noise: ``empty(shape).bernoulli_(1 - p)`` (one double uniform per element, u < 1 - p)."""
+def _noise(shape, p, dtype, order=None):
+    """PyTorch's noise: ``empty(shape).bernoulli_(1 - p)`` (one double uniform per element, u < 1 - p), drawn
+    along the axes in ``order`` (outermost first; default: row-major)."""
     u = D.unit_uniform(default_generator, int(np.prod(shape)), np.float64)
-    return (u < 1.0 - p).astype(dtype).reshape(shape)
+    if order is None:
+        return (u < 1.0 - p).astype(dtype).reshape(shape)
+    drawn = (u < 1.0 - p).astype(dtype).reshape([shape[d] for d in order])
+    return drawn.transpose(np.argsort(order))
 
 
-def _mask(shape, p, dtype):
+def _mask(shape, p, dtype, order=None):
     """The noise divided by 1 - p in ``dtype`` (``noise.div_(1 - p)``), as PyTorch scales it."""
     if p == 1.0:
         return np.zeros(shape, dtype)
-    return _noise(shape, p, dtype) / dtype.type(1.0 - p)
+    return _noise(shape, p, dtype, order) / dtype.type(1.0 - p)
+
+
+def _memory_order(x):
+    """The axes of a permuted contiguous array, outermost first (None for a row-major or non-dense one):
+    PyTorch's dropout noise is ``empty_like(input)``, which keeps such strides, and bernoulli_ fills it in
+    memory order (a batch_first attention output, transposed, draws its mask so)."""
+    if x.flags.c_contiguous or x.ndim < 2:
+        return None
+    order = sorted(range(x.ndim), key=lambda d: -abs(x.strides[d]))
+    return order if x.transpose(order).flags.c_contiguous else None
 
 
 def _apply_mask(input, m, inplace):
@@ -61,7 +75,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     x = input._data
-    return _apply_mask(input, _mask(x.shape, p, x.dtype), inplace)
+    return _apply_mask(input, _mask(x.shape, p, x.dtype, _memory_order(x)), inplace)
 
 
 def _feature_dropout(input, p, training, inplace, batched):

@@ -16,7 +16,7 @@ from ...ops import pointwise
 from ...tensor import Tensor
 from .. import init
 from ..functional._fused import fused
-from ..utils.rnn import PackedSequence, pad_packed_sequence, pack_padded_sequence
+from ..utils.rnn import PackedSequence, pad_packed_sequence
 from ._factory import empty_param
 from .module import Module
 
@@ -52,7 +52,7 @@ _STEP = {'LSTM': _lstm_step, 'GRU': _gru_step, 'RNN_TANH': _rnn_step, 'RNN_RELU'
 def _run_direction(x, h, c, weights, mode, reverse, mask):
     """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n). A float32
     LSTM layer without projection or packing is one node (_lstm_layer), as in PyTorch."""
-    if mode == 'LSTM' and weights[4] is None and mask is None and x._data.dtype == np.float32 and x.shape[0]:
+    if mode == 'LSTM' and weights[4] is None and mask is None and x._data.dtype == np.float32 and x._data.size:
         return _lstm_layer(x, h, c, weights[:4], reverse)
     return _run_steps(x, h, c, weights, mode, reverse, mask)
 
@@ -320,8 +320,8 @@ class RNNBase(Module):
                 c_n.index_select(1, input.unsorted_indices)
             out = _repack(out, input)
         else:
-            if self.batch_first:
-                out = out.transpose(0, 1)
+            if self.batch_first:   # PyTorch's RNN and GRU kernels transpose their output in place, LSTM's not
+                out = out.transpose(0, 1) if lstm else out.transpose_(0, 1)
             if not batched:
                 out = out.squeeze(0 if self.batch_first else 1)
                 h_n = h_n.squeeze(1)
@@ -397,11 +397,11 @@ def _permute_hidden(hx, idx):
 
 
 def _repack(out, packed):
-    """Pack the (sorted-order) padded output with the input's batch sizes and permutation."""
+    """Pack the (sorted-order) padded output with the input's batch sizes and permutation: the steps' live
+    rows concatenated, as PyTorch's kernel does (grad_fn CatBackward0)."""
     bs = packed.batch_sizes._data
-    lengths = (bs[None, :] > np.arange(int(bs[0]))[:, None]).sum(1)
-    res = pack_padded_sequence(out, lengths.tolist())
-    return PackedSequence(res.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    data = ops.cat([out[t, :int(n)] for t, n in enumerate(bs)], 0)
+    return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
 
 
 class RNN(RNNBase):
