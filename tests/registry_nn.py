@@ -571,3 +571,127 @@ add(
               norm_first=True, modes=True, samples=[S(f32(2, 5, 4), f32(2, 3, 4, seed=1))], desc='dropout 0.1'),
         Build(d_model=4, nhead=3, error=True)]),
 )
+
+
+# -- containers, parameters, the base classes ------------------------------------------------------------------
+def _seq_probe(lib, m):
+    """Sequential's indexing, slicing, len, iteration and in-place edits (each step's repr compared)."""
+    got = [m[0], m[-1], m[1:], m[::2], len(m), [type(c).__name__ for c in m], [n for n, _ in m.named_children()]]
+    m.append(lib.nn.Tanh())
+    m.insert(1, lib.nn.Identity())
+    m.extend([lib.nn.Sigmoid()])
+    got += [repr(m), len(m), repr(m.pop(1)), repr(m)]
+    del m[-1]
+    m[1] = lib.nn.ReLU6()
+    return got + [repr(m), repr(m + lib.nn.Sequential(lib.nn.ReLU()))]
+
+
+def _list_probe(lib, m):
+    got = [m[0], m[-1], m[1:], len(m), [type(c).__name__ for c in m]]
+    m.append(lib.nn.Tanh())
+    m.insert(0, lib.nn.Identity())
+    m.extend([lib.nn.Sigmoid(), lib.nn.ReLU()])
+    got += [repr(m), len(m), m.index(m[2]) if hasattr(m, 'index') else None, repr(m.pop(0))]
+    del m[1:3]
+    return got + [repr(m), repr(m + lib.nn.ModuleList([lib.nn.ReLU()]))]
+
+
+def _dict_probe(lib, m):
+    got = [list(m.keys()), [type(v).__name__ for v in m.values()], [k for k, _ in m.items()], m['b'], 'a' in m, len(m)]
+    m.update({'c': lib.nn.Tanh()})
+    m['d'] = lib.nn.Identity()
+    got += [repr(m), repr(m.pop('a')), list(m)]
+    del m['b']
+    return got + [repr(m)]
+
+
+def _plist_probe(lib, m):
+    lib.manual_seed(2)
+    got = [m[0], len(m), [tuple(p.shape) for p in m]]
+    m.append(lib.nn.Parameter(lib.randn(2)))
+    m.extend([lib.nn.Parameter(lib.ones(1, 2, dtype=lib.float64))])
+    return got + [repr(m), len(m), list(dict(m.named_parameters())), m[-1]]
+
+
+def _pdict_probe(lib, m):
+    lib.manual_seed(2)
+    got = [list(m.keys()), m['w'], 'w' in m, len(m)]
+    m['u'] = lib.nn.Parameter(lib.randn(3))
+    m.update({'v': lib.nn.Parameter(lib.zeros(1))})
+    got += [repr(m), list(m), repr(m.pop('w'))]
+    return got + [repr(m), list(dict(m.named_parameters()))]
+
+
+def _param_probe(lib, p):
+    """A Parameter's type, flags and reprs, and what ops on it return."""
+    import copy
+    q = copy.deepcopy(p)
+    return [type(p).__name__, repr(p), p.requires_grad, p.is_leaf, type(p.data).__name__, type(p * 1).__name__,
+            repr(p * 1) if p.requires_grad else None, type(q).__name__, repr(q), type(p.detach()).__name__]
+
+
+def _buffer_probe(lib, b):
+    m = lib.nn.Module()
+    m.kept = b
+    m.dropped = lib.nn.Buffer(lib.ones(2), persistent=False)
+    m.register_buffer('plain', lib.zeros(1))
+    return [type(b).__name__, repr(b), type(m.kept).__name__, list(dict(m.named_buffers())), list(m.state_dict())]
+
+
+def _module_probe(lib, m):
+    """The Module base: registration, traversal, modes, conversions and state_dict round trip."""
+    lib.manual_seed(2)
+    m.fc = lib.nn.Linear(2, 3)
+    m.register_buffer('steps', lib.zeros(1))
+    m.register_parameter('scale', lib.nn.Parameter(lib.ones(3)))
+    m.add_module('act', lib.nn.ReLU())
+    m.register_module('drop', lib.nn.Dropout(0.2))
+    got = [repr(m), [n for n, _ in m.named_modules()], [n for n, _ in m.named_parameters()],
+           list(m.state_dict()), m.training, m.get_submodule('fc'), m.get_parameter('fc.bias')]
+    m.eval()
+    got += [[c.training for c in m.modules()], m.train().training]
+    m.requires_grad_(False)
+    got += [[p.requires_grad for p in m.parameters()]]
+    sd = m.state_dict()
+    other = lib.nn.Linear(2, 3)
+    got += [str(other.load_state_dict({k[3:]: v for k, v in sd.items() if k.startswith('fc.')})),
+            other.weight, str(m.double().scale.dtype), repr(m.float().fc.weight.dtype)]
+    del m.act
+    m.fc = None
+    return got + [repr(m), list(m.state_dict())]
+
+
+_HIDE = {'Parameter', 'Buffer'}   # built objects that are tensors, not modules
+add(
+    Mod('Sequential', [Build(Sub('Linear', 3, 4), Sub('ReLU'), Sub('Linear', 4, 2),
+                             samples=[S(f32(2, 3)), S(f32(2, 2), error=True), S(f64(2, 3), gradcheck=True)],
+                             probe=_seq_probe, desc='Linear ReLU Linear'),
+                       Build(samples=[S(f32(2, 3))]),
+                       Build(Sub('Conv2d', 1, 2, 3, padding=1), Sub('BatchNorm2d', 2), Sub('ReLU'), Sub('MaxPool2d', 2),
+                             Sub('Flatten'), Sub('Linear', 8, 3), modes=True, samples=[S(f32(2, 1, 4, 4))],
+                             desc='a small CNN')]),
+    Mod('ModuleList', [Build([Sub('Linear', 2, 2), Sub('ReLU'), Sub('Dropout', 0.5)], probe=_list_probe,
+                             samples=[S(f32(2, 2), error=True)]),
+                       Build()]),
+    Mod('ModuleDict', [Build({'a': Sub('Linear', 2, 2), 'b': Sub('ReLU')}, probe=_dict_probe,
+                             samples=[S(f32(2, 2), error=True)]),
+                       Build()]),
+    Mod('ParameterList', [Build([Sub('Parameter', f32(2, 3)), Sub('Parameter', f32(3), requires_grad=False)],
+                                probe=_plist_probe), Build()]),
+    Mod('ParameterDict', [Build({'w': Sub('Parameter', f32(2, 2)), 'b': Sub('Parameter', f64(2))}, probe=_pdict_probe),
+                          Build()]),
+    Mod('Parameter', [Build(f32(2, 3), probe=_param_probe), Build(f64(3), requires_grad=False, probe=_param_probe),
+                      Build(probe=_param_probe), Build(i64(3), error=True)]),
+    Mod('Buffer', [Build(f32(2, 3), probe=_buffer_probe), Build(i64(3), persistent=False, probe=_buffer_probe)]),
+    Mod('Module', [Build(probe=_module_probe, samples=[S(f32(2), error=True)])]),
+    Mod('Container', [Build(a=Sub('Linear', 2, 2), b=Sub('Tanh'))]),
+    Mod('RNNBase', [Build('LSTM', 3, 4, samples=[S(f32(5, 2, 3), error=True)]),
+                    Build('GRU', 3, 4, num_layers=2, bidirectional=True), Build('RNN_TANH', 2, 3, bias=False),
+                    Build('FOO', 3, 4, error=True)]),
+    Mod('RNNCellBase', [Build(3, 4, True, 4, samples=[S(f32(2, 3), error=True)]), Build(3, 2, False, 1)]),
+    Mod('SyncBatchNorm', [Build(3, modes=True, samples=[S(f32(4, 3)), S(f32(2, 3, 2)), S(f64(4, 3), gradcheck=True)]),
+                          Build(2, affine=False, track_running_stats=False, samples=[S(f32(3, 2, 2, 2))])]),
+    Mod('DataParallel', [Build(Sub('Linear', 3, 2), samples=[S(f32(2, 3)), S(f64(2, 3), gradcheck=True)])]),
+    Mod('RReLU', [Build(modes=True, samples=[S(f32(3, 4)), S(f32(0, 2), desc='0-size')]),
+                  Build(0.1, 0.3, samples=[S(f64(2, 3))]), Build(0.5, 0.1, samples=[S(f32(2, 2), error=True)])]),
+)

@@ -32,6 +32,8 @@ def _resolve(lib, v):
         return lib.tensor(v)
     if isinstance(v, list) and v and isinstance(v[0], Sub):
         return [_resolve(lib, x) for x in v]
+    if isinstance(v, dict):
+        return {k: _resolve(lib, x) for k, x in v.items()}
     return v
 
 
@@ -150,7 +152,8 @@ def _problems(mod, build):
             em.double(), tm.double()
             compare_state(em, tm, problems, '.double()')
         for mode in (('train', 'eval') if build.modes else ('train',)):
-            em.train(mode == 'train'), tm.train(mode == 'train')
+            if isinstance(tm, torch.nn.Module):
+                em.train(mode == 'train'), tm.train(mode == 'train')
             for s in group:
                 check_sample(mod, build, em, tm, s, f'{mode} {s.desc}', problems)
     return problems

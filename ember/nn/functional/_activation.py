@@ -462,6 +462,9 @@ RreluWithNoiseBackward1 = fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ct
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
+    if lower > upper:
+        raise RuntimeError(f'Lower bound should be less than or equal to the upper bound (rrelu got lower={lower}, '
+                           f'upper={upper})')
     x = input._data
     if training:
         slope = _rrelu_noise(x, lower, upper)

@@ -192,6 +192,8 @@ class RNNBase(Module):
         self.bidirectional = bidirectional
         self.proj_size = proj_size
         _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size)
+        if mode not in _GATES:
+            raise ValueError(f'Unrecognized RNN mode: {mode}')
         gate_size = _GATES[mode] * hidden_size
         dirs = 2 if bidirectional else 1
         real_hidden = proj_size if proj_size > 0 else hidden_size
@@ -286,7 +288,8 @@ class RNNBase(Module):
             raise RuntimeError(f'input.size(-1) must be equal to input_size. Expected {self.input_size}, got '
                                f'{input.size(-1)}')
 
-    def forward(self, input, hx=None):
+    def _forward(self, input, hx=None):
+        """RNN, LSTM and GRU's forward (RNNBase itself has none, as in PyTorch: calling one raises)."""
         lstm = self.mode == 'LSTM'
         name = {'LSTM': 'LSTM', 'GRU': 'GRU'}.get(self.mode, 'RNN')
         packed = isinstance(input, PackedSequence)
@@ -420,12 +423,16 @@ class RNN(RNNBase):
             raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'.")
         super().__init__(mode, *args, **kwargs)
 
+    forward = RNNBase._forward
+
 
 class LSTM(RNNBase):
     """Long short-term memory; returns (output, (h_n, c_n)). Gates in PyTorch's order i, f, g, o."""
 
     def __init__(self, *args, **kwargs):
         super().__init__('LSTM', *args, **kwargs)
+
+    forward = RNNBase._forward
 
 
 class GRU(RNNBase):
@@ -435,6 +442,8 @@ class GRU(RNNBase):
         if 'proj_size' in kwargs:
             raise ValueError('proj_size argument is only supported for LSTM, not RNN or GRU')
         super().__init__('GRU', *args, **kwargs)
+
+    forward = RNNBase._forward
 
 
 # -- cells --------------------------------------------------------------------------------------------------------
