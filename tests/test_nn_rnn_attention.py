@@ -124,6 +124,25 @@ def test_lstm_layer_node_names_match_torch():
         assert [nr for _, nr in eh.grad_fn.next_functions] == [nr for _, nr in th.grad_fn.next_functions]
 
 
+def test_lstm_layer_states_own_their_memory():
+    """The fused layer writes each step into its saved arrays; h_n and c_n are copies, so changing the
+    output (or the states) in place changes nothing else, as in PyTorch."""
+    tm, em = twin(lambda nn: nn.LSTM(3, 4))
+    tx, ex = leaf_pair(rnd(5, 2, 3))
+    with torch.no_grad(), ember.no_grad():
+        (to, (th, tc)), (eo, (eh, ec)) = tm(tx), em(ex)
+        for t, e in ((to, eo), (th, eh), (tc, ec)):
+            t.add_(1)
+            e.add_(1)
+        for t, e in ((to, eo), (th, eh), (tc, ec)):
+            assert_same(e, t)
+    (eo, (eh, ec)), (to, (th, tc)) = em(ex), tm(tx)
+    ec.detach().zero_()
+    eo.sum().backward()
+    to.sum().backward()
+    assert_same(ex.grad, tx.grad)
+
+
 @pytest.mark.parametrize('reverse', [False, True])
 def test_lstm_layer_node_gradcheck(reverse):
     """The fused layer's hand-written backward (and, through its composed reference, its double backward)
