@@ -1,4 +1,6 @@
 """All tensor ops, and their binding as ``Tensor`` methods and operators."""
+import numpy as _np
+
 from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace, special
 from .pointwise import *  # noqa: F401,F403
 from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
@@ -117,6 +119,8 @@ def _bind():
         setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
     T.cumsum_, T.cumprod_ = reduction.cumsum_, reduction.cumprod_
     T.requires_grad_ = Tensor.requires_grad_
+    T.add_ = inplace.make_accumulate(T.add, 'add_', _np.add, mul)
+    T.sub_ = inplace.make_accumulate(T.sub, 'sub_', _np.subtract, mul)
     T.__iadd__ = T.add_
     T.__isub__ = T.sub_
     T.__imul__ = T.mul_
