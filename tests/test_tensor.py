@@ -562,6 +562,24 @@ def test_inplace_on_integer_tensors():
     raises_like(lambda T: T.ones(3).add_(T.ones(2, 3)), '[3]', '[2, 3]')
 
 
+def test_inplace_update_by_tensor_not_recorded():
+    """add_/sub_ by a tensor outside autograd (p.data, no_grad) write into self's array: values, alpha, dtype,
+    version bump and views as PyTorch (a float64 self and a transposed one included)."""
+    def run(T):
+        p = T.nn.Parameter(T.tensor([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]))
+        g = T.tensor([[0.5, 0.25, -1.0], [2.0, -0.5, 1.0]])
+        v = p.data._version
+        p.data.add_(g, alpha=-20.0)
+        p.data.sub_(g)
+        with T.no_grad():
+            p += g
+            p.t().sub_(g.t(), alpha=2)
+            d = T.ones(2, 3, dtype=T.float64)
+            d.add_(g.double(), alpha=0.5)
+        return p.detach(), p.data._version - v, p.requires_grad, d
+    same(run)
+
+
 def test_inplace_shape_and_samplers():
     same(lambda T: (lambda x: (x.unsqueeze_(0) is x, x.shape, x.squeeze_() is x, x.shape, x.t_().shape))(X(T)))
     same(lambda T: (lambda x: (x.uniform_(2, 3) is x, bool(((x >= 2) & (x < 3)).all())))(X(T)))
