@@ -12,6 +12,7 @@ import numpy as np
 from ... import ops
 from ...autograd.grad_mode import GRAD
 from ...backend import gemm
+from ...ops import pointwise
 from ...tensor import Tensor
 from .. import init
 from ..functional._fused import fused
