@@ -104,3 +104,20 @@ def check_gradients(fn, arrays, diff, gradgrad=False):
     assert ember.autograd.gradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-3)
     if gradgrad:
         assert ember.autograd.gradgradcheck(f, xs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+def import_torchvision():
+    """Real torchvision 0.28 (the ``test`` extra), the oracle for ``ember.vision``. Its C extension does not
+    load on the CPU build of torch 2.13, and its import stops registering fake kernels for those ops; the
+    pure-Python models and transforms work once ``torch.library.register_fake`` is a no-op during the import."""
+    import sys
+    if 'torchvision' in sys.modules and not sys.modules['torchvision'].__name__.startswith('ember'):
+        return sys.modules['torchvision']
+    import importlib
+    import torch.library
+    real = torch.library.register_fake
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)
+    try:
+        return importlib.import_module('torchvision')
+    finally:
+        torch.library.register_fake = real
