@@ -2,12 +2,14 @@
 with their pretrained-weights enums (downloaded into the ``torch.hub`` cache on request)."""
 from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F401,F403
+from .efficientnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
+from .vision_transformer import *  # noqa: F401,F403
 import sys as _sys
 
 __all__ = ['Weights', 'WeightsEnum', 'get_model', 'get_model_builder', 'get_model_weights', 'get_weight',
            'list_models']
-for _name in ('alexnet', 'mobilenetv2', 'resnet', 'vgg'):
+for _name in ('alexnet', 'efficientnet', 'mobilenetv2', 'resnet', 'vgg', 'vision_transformer'):
     __all__ += _sys.modules[f'{__name__}.{_name}'].__all__

@@ -141,11 +141,13 @@ def _ovewrite_named_param(kwargs, param, new_value):
         kwargs[param] = new_value
 
 
-def _legacy_pretrained(kwargs, weights, default):
+def _legacy_pretrained(kwargs, weights, default, name):
     """Translate the pre-0.13 ``pretrained=True/False`` argument into ``weights``, warning as torchvision."""
     if 'pretrained' not in kwargs:
         return weights
     pretrained = kwargs.pop('pretrained')
+    if pretrained and default is None:
+        raise ValueError(f'No weights available for model {name}')
     warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the future, "
                   "please use 'weights' instead.")
     if not pretrained:
@@ -162,8 +164,8 @@ def builder(weights_enum):
     legacy ``pretrained=`` argument, checks ``weights`` and fixes ``num_classes`` to the weights' classes."""
     def wrap(fn):
         def build(*, weights=None, progress=True, **kwargs):
-            legacy = weights_enum['IMAGENET1K_V1']
-            weights = weights_enum.verify(_legacy_pretrained(kwargs, weights, legacy))
+            legacy = weights_enum.__members__.get('IMAGENET1K_V1')
+            weights = weights_enum.verify(_legacy_pretrained(kwargs, weights, legacy, fn.__name__))
             if weights is not None and weights.meta['categories'] is not None:
                 _ovewrite_named_param(kwargs, 'num_classes', len(weights.meta['categories']))
             model = fn(weights=weights, **kwargs)

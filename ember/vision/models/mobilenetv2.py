@@ -9,15 +9,9 @@ from ..ops.misc import Conv2dNormActivation
 from ..transforms._presets import ImageClassification
 from ._api import Weights, WeightsEnum, builder
 from ._meta import _IMAGENET_CATEGORIES
+from ._utils import _make_divisible
 
 __all__ = ['MobileNetV2', 'MobileNet_V2_Weights', 'mobilenet_v2']
-
-
-def _make_divisible(v, divisor, min_value=None):
-    """``v`` rounded to a multiple of ``divisor``, never more than 10% below ``v``."""
-    min_value = divisor if min_value is None else min_value
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
 
 
 class InvertedResidual(nn.Module):

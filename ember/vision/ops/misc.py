@@ -1,7 +1,9 @@
-"""Convolution + normalization + activation blocks, laid out as torchvision's (a ``Sequential``)."""
+"""The small blocks torchvision's models share (conv-norm-activation, squeeze-excitation, MLP), laid out
+as torchvision's so state dicts match."""
+import ember
 from ember import nn
 
-__all__ = ['Conv2dNormActivation']
+__all__ = ['Conv2dNormActivation', 'SqueezeExcitation', 'MLP', 'Permute']
 
 
 class Conv2dNormActivation(nn.Sequential):
@@ -32,3 +34,51 @@ def _same_padding(kernel_size, dilation):
     ks = kernel_size if not isinstance(kernel_size, int) else (kernel_size,) * n
     ds = dilation if not isinstance(dilation, int) else (dilation,) * n
     return tuple((k - 1) // 2 * d for k, d in zip(ks, ds))
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation: scale each channel by a gate computed from the channel means (1x1 convs
+    ``fc1``/``fc2`` around ``activation``, then ``scale_activation``)."""
+
+    def __init__(self, input_channels, squeeze_channels, activation=nn.ReLU, scale_activation=nn.Sigmoid):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+        self.activation = activation()
+        self.scale_activation = scale_activation()
+
+    def _scale(self, input):
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(input)))))
+
+    def forward(self, input):
+        return self._scale(input) * input
+
+
+class MLP(nn.Sequential):
+    """Linear layers of ``hidden_channels`` widths, each but the last followed by the optional norm, the
+    activation and dropout; the last by dropout (submodules numbered as torchvision numbers them)."""
+
+    def __init__(self, in_channels, hidden_channels, norm_layer=None, activation_layer=nn.ReLU, inplace=None,
+                 bias=True, dropout=0.0):
+        params = {} if inplace is None else {'inplace': inplace}
+        layers, in_dim = [], in_channels
+        for hidden_dim in hidden_channels[:-1]:
+            layers.append(nn.Linear(in_dim, hidden_dim, bias=bias))
+            if norm_layer is not None:
+                layers.append(norm_layer(hidden_dim))
+            layers += [activation_layer(**params), nn.Dropout(dropout, **params)]
+            in_dim = hidden_dim
+        layers += [nn.Linear(in_dim, hidden_channels[-1], bias=bias), nn.Dropout(dropout, **params)]
+        super().__init__(*layers)
+
+
+class Permute(nn.Module):
+    """``x.permute(dims)`` as a module."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return ember.permute(x, self.dims)
