@@ -187,3 +187,62 @@ def test_image_folder_matches_torchvision(tmp_path):
     for i in range(len(t)):
         assert_same(e[i][0], t[i][0], atol=0, rtol=0)
         assert e[i][1] == t[i][1]
+
+
+def _food101_tree(root):
+    """A two-class Food-101 in the archive's layout: images/<class>/<id>.jpg and meta/{train,test}.json."""
+    import json
+    meta = {'train': {'ramen': ['ramen/11', 'ramen/3'], 'apple_pie': ['apple_pie/7']},
+            'test': {'ramen': ['ramen/5'], 'apple_pie': ['apple_pie/2', 'apple_pie/9']}}
+    (root / 'food-101' / 'meta').mkdir(parents=True)
+    for split, classes in meta.items():
+        (root / 'food-101' / 'meta' / f'{split}.json').write_text(json.dumps(classes))
+        for i, rel in enumerate(p for paths in classes.values() for p in paths):
+            path = root / 'food-101' / 'images' / f'{rel}.jpg'
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _image(6, 7, seed=i).save(path, format='JPEG')
+
+
+def test_food101_reads_torchvisions_layout(tmp_path):
+    for lib in (edatasets, tv.datasets):
+        with pytest.raises(RuntimeError, match='Dataset not found. You can use download=True to download it'):
+            lib.Food101(str(tmp_path))
+        with pytest.raises(ValueError, match="Unknown value 'val' for argument split. Valid values are "
+                                             "{'train', 'test'}."):
+            lib.Food101(str(tmp_path), split='val')
+    _food101_tree(tmp_path)
+    for split in ('train', 'test'):
+        e = edatasets.Food101(str(tmp_path), split=split, transform=ET.ToTensor())
+        t = tv.datasets.Food101(str(tmp_path), split=split, transform=TT.ToTensor())
+        assert repr(e) == repr(t) and len(e) == len(t) and e.classes == t.classes
+        assert e.class_to_idx == t.class_to_idx and e._image_files == t._image_files
+        for i in range(len(t)):
+            assert_same(e[i][0], t[i][0], atol=0, rtol=0)
+            assert e[i][1] == t[i][1]
+
+
+def test_svhn_reads_the_mat_files(tmp_path, monkeypatch):
+    """A local train_32x32.mat in SVHN's layout (X: 32x32x3xN, y: Nx1 with 10 for the digit 0); the md5 check
+    is bypassed in both libraries since the file is not the real one."""
+    scipy_io = pytest.importorskip('scipy.io')
+    for lib in (edatasets, tv.datasets):
+        with pytest.raises(RuntimeError, match='Dataset not found or corrupted. You can use download=True to '
+                                               'download it'):
+            lib.SVHN(str(tmp_path))
+        with pytest.raises(ValueError, match="Unknown value 'dev' for argument split"):
+            lib.SVHN(str(tmp_path), split='dev')
+    rng = np.random.default_rng(0)
+    scipy_io.savemat(tmp_path / 'train_32x32.mat', {'X': rng.integers(0, 256, (32, 32, 3, 4), dtype=np.uint8),
+                                                    'y': np.array([[10], [1], [7], [10]], np.uint8)})
+    import ember.vision.datasets.svhn as esvhn
+    import torchvision.datasets.svhn as tsvhn
+    monkeypatch.setattr(esvhn, 'check_integrity', lambda *a: True)
+    monkeypatch.setattr(tsvhn, 'check_integrity', lambda *a: True)
+    e = edatasets.SVHN(str(tmp_path), transform=ET.ToTensor())
+    t = tv.datasets.SVHN(str(tmp_path), transform=TT.ToTensor())
+    assert repr(e) == repr(t) and len(e) == len(t) == 4
+    np.testing.assert_array_equal(e.data, t.data)
+    np.testing.assert_array_equal(e.labels, t.labels)
+    for i in range(4):
+        assert_same(e[i][0], t[i][0], atol=0, rtol=0)
+        assert e[i][1] == t[i][1]

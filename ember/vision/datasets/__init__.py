@@ -3,8 +3,10 @@ from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
 from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
+from .food101 import Food101
 from .mnist import MNIST, FashionMNIST
+from .svhn import SVHN
 from .vision import StandardTransform, VisionDataset
 
-__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder', 'VisionDataset',
-           'StandardTransform']
+__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder',
+           'Food101', 'SVHN', 'VisionDataset', 'StandardTransform']

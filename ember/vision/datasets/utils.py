@@ -215,3 +215,19 @@ def restricted_load(file, encoding='latin1'):
         raise UnpicklingError(f'{name} is nested too deeply') from None
     except Exception as e:
         raise UnpicklingError(f'malformed pickle {name}: {type(e).__name__}: {e}') from None
+
+
+def iterable_to_str(iterable):
+    """``'a', 'b', 'c'``: the quoted items, for error messages."""
+    return "'" + "', '".join(str(item) for item in iterable) + "'"
+
+
+def verify_str_arg(value, arg=None, valid_values=None, custom_msg=None):
+    """``value`` if it is a string among ``valid_values``; a ValueError naming the argument otherwise."""
+    if not isinstance(value, str):
+        where = '' if arg is None else f' for argument {arg}'
+        raise ValueError(f'Expected type str{where}, but got type {type(value)}.')
+    if valid_values is None or value in valid_values:
+        return value
+    raise ValueError(custom_msg if custom_msg is not None else
+                     f"Unknown value '{value}' for argument {arg}. Valid values are {{{iterable_to_str(valid_values)}}}.")

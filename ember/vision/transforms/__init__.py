@@ -1,10 +1,12 @@
 """Image transforms (``torchvision.transforms``) for PIL images and ember tensor images."""
 from . import functional
 from .functional import InterpolationMode
-from .transforms import (CenterCrop, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor, RandomApply,
-                         RandomCrop, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
-                         RandomVerticalFlip, Resize, ToPILImage, ToTensor)
+from .autoaugment import RandAugment, TrivialAugmentWide
+from .transforms import (CenterCrop, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor, RandomAffine,
+                         RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
+                         RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor)
 
 __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize',
            'Resize', 'CenterCrop', 'Pad', 'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip',
-           'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale']
+           'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation',
+           'RandomAffine', 'TrivialAugmentWide', 'RandAugment']

@@ -8,11 +8,14 @@ import numpy as np
 
 import ember
 from .._image import is_pil, is_tensor, pil_module, wrap
+from . import _color, _geometry
 from ._resample import resize_array
 
 __all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_num_channels', 'to_tensor',
            'pil_to_tensor', 'to_pil_image', 'normalize', 'resize', 'crop', 'center_crop', 'resized_crop',
-           'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale']
+           'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale', 'rotate', 'affine', 'adjust_brightness',
+           'adjust_contrast', 'adjust_saturation', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast',
+           'equalize', 'invert']
 
 
 class InterpolationMode(Enum):
@@ -395,3 +398,162 @@ def rgb_to_grayscale(img, num_output_channels=1):
     if num_output_channels == 3:
         gray = np.broadcast_to(gray, arr.shape)
     return wrap(gray)
+
+
+# --- geometry and colour (PIL images through Pillow, tensors through _geometry/_color) ---
+
+def _pil_fill(fill, img):
+    """Pillow's ``fillcolor`` for ``fill``: one value per band, integers unless the image is float ('F')."""
+    bands = len(img.getbands())
+    fill = 0 if fill is None else fill
+    if isinstance(fill, (int, float)) and bands > 1:
+        fill = tuple([fill] * bands)
+    if isinstance(fill, (list, tuple)):
+        if len(fill) == 1:
+            fill = fill * bands
+        elif len(fill) != bands:
+            raise ValueError("The number of elements in 'fill' does not match the number of channels of the image "
+                             f'({len(fill)} != {bands})')
+        fill = tuple(fill)
+    if img.mode != 'F':
+        fill = tuple(int(x) for x in fill) if isinstance(fill, tuple) else int(fill)
+    return fill
+
+
+def _check_interpolation(interpolation):
+    if isinstance(interpolation, int):
+        return _interpolation_modes_from_int(interpolation)
+    if not isinstance(interpolation, InterpolationMode):
+        raise TypeError('Argument interpolation should be a InterpolationMode or a corresponding Pillow integer '
+                        'constant')
+    return interpolation
+
+
+def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=None):
+    """Rotate by ``angle`` degrees counter-clockwise about ``center`` (default: the image centre)."""
+    interpolation = _check_interpolation(interpolation)
+    if not isinstance(angle, (int, float)):
+        raise TypeError('Argument angle should be int or float')
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError('Argument center should be a sequence')
+    _check_image(img)
+    if is_pil(img):
+        return img.rotate(angle, _PIL_FILTERS[interpolation.value], expand, center, fillcolor=_pil_fill(fill, img))
+    _, height, width = get_dimensions(img)
+    center_f = [0.0, 0.0] if center is None else [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    matrix = _geometry.inverse_affine_matrix(center_f, -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
+    size = _geometry.affine_output_size(matrix, width, height) if expand else None
+    return wrap(_geometry.warp(img._data, matrix, interpolation.value, fill, size))
+
+
+def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.NEAREST, fill=None, center=None):
+    """Rotate by ``angle``, translate by ``translate`` pixels, scale and shear (degrees) about ``center``."""
+    interpolation = _check_interpolation(interpolation)
+    if not isinstance(angle, (int, float)):
+        raise TypeError('Argument angle should be int or float')
+    if not isinstance(translate, (list, tuple)):
+        raise TypeError('Argument translate should be a sequence')
+    if len(translate) != 2:
+        raise ValueError('Argument translate should be a sequence of length 2')
+    if scale <= 0.0:
+        raise ValueError('Argument scale should be positive')
+    if not isinstance(shear, (numbers.Number, list, tuple)):
+        raise TypeError('Shear should be either a single value or a sequence of two values')
+    shear = [shear, 0.0] if isinstance(shear, numbers.Number) else list(shear)
+    if len(shear) == 1:
+        shear = [shear[0], shear[0]]
+    if len(shear) != 2:
+        raise ValueError(f'Shear should be a sequence containing two values. Got {shear}')
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError('Argument center should be a sequence')
+    _, height, width = get_dimensions(img)
+    if is_pil(img):
+        center = [width * 0.5, height * 0.5] if center is None else center
+        matrix = _geometry.inverse_affine_matrix(center, float(angle), list(translate), scale, shear)
+        return img.transform(img.size, pil_module().AFFINE, matrix, _PIL_FILTERS[interpolation.value],
+                             fillcolor=_pil_fill(fill, img))
+    center_f = [0.0, 0.0] if center is None else [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    matrix = _geometry.inverse_affine_matrix(center_f, float(angle), [1.0 * t for t in translate], scale, shear)
+    return wrap(_geometry.warp(img._data, matrix, interpolation.value, fill))
+
+
+def _enhance(kind, img, factor):
+    """A PIL ``ImageEnhance`` adjustment (torchvision's PIL path)."""
+    from PIL import ImageEnhance
+    return getattr(ImageEnhance, kind)(img).enhance(factor)
+
+
+def _tensor_op(fn, img, *args):
+    """Apply a ``_color`` kernel to a tensor image's array."""
+    _check_image(img)
+    return wrap(fn(img._data, *args))
+
+
+def adjust_brightness(img, brightness_factor):
+    """Scale brightness: 0 gives black, 1 the original."""
+    if is_pil(img):
+        return _enhance('Brightness', img, brightness_factor)
+    return _tensor_op(_color.adjust_brightness, img, brightness_factor)
+
+
+def adjust_contrast(img, contrast_factor):
+    """Scale contrast about the mean grey: 0 gives solid grey, 1 the original."""
+    if is_pil(img):
+        return _enhance('Contrast', img, contrast_factor)
+    return _tensor_op(_color.adjust_contrast, img, contrast_factor)
+
+
+def adjust_saturation(img, saturation_factor):
+    """Scale saturation: 0 gives grey, 1 the original."""
+    if is_pil(img):
+        return _enhance('Color', img, saturation_factor)
+    return _tensor_op(_color.adjust_saturation, img, saturation_factor)
+
+
+def adjust_sharpness(img, sharpness_factor):
+    """Scale sharpness: 0 gives a blurred image, 1 the original, 2 a sharpened one."""
+    if is_pil(img):
+        return _enhance('Sharpness', img, sharpness_factor)
+    return _tensor_op(_color.adjust_sharpness, img, sharpness_factor)
+
+
+def _image_ops(name, img, *args):
+    from PIL import ImageOps
+    return getattr(ImageOps, name)(img, *args)
+
+
+def posterize(img, bits):
+    """Keep the ``bits`` most significant bits of each channel (uint8 images)."""
+    if not 0 <= bits <= 8:
+        raise ValueError(f'The number if bits should be between 0 and 8. Got {bits}')
+    if is_pil(img):
+        return _image_ops('posterize', img, bits)
+    return _tensor_op(_color.posterize, img, bits)
+
+
+def solarize(img, threshold):
+    """Invert the pixels at or above ``threshold``."""
+    if is_pil(img):
+        return _image_ops('solarize', img, threshold)
+    return _tensor_op(_color.solarize, img, threshold)
+
+
+def autocontrast(img):
+    """Stretch each channel to the full range."""
+    if is_pil(img):
+        return _image_ops('autocontrast', img)
+    return _tensor_op(_color.autocontrast, img)
+
+
+def equalize(img):
+    """Equalise each channel's histogram (uint8 images)."""
+    if is_pil(img):
+        return _image_ops('equalize', img)
+    return _tensor_op(_color.equalize, img)
+
+
+def invert(img):
+    """Invert the colours."""
+    if is_pil(img):
+        return _image_ops('invert', img)
+    return _tensor_op(_color.invert, img)

@@ -14,7 +14,7 @@ from .functional import InterpolationMode, _interpolation
 
 __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Resize', 'CenterCrop', 'Pad',
            'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip',
-           'RandomResizedCrop', 'Grayscale', 'RandomGrayscale']
+           'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine']
 
 
 def _rand():
@@ -362,3 +362,131 @@ class RandomGrayscale(_Transform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(p={self.p})'
+
+
+def _check_sequence_input(x, name, req_sizes):
+    msg = req_sizes[0] if len(req_sizes) < 2 else ' or '.join(str(s) for s in req_sizes)
+    if not isinstance(x, Sequence):
+        raise TypeError(f'{name} should be a sequence of length {msg}.')
+    if len(x) not in req_sizes:
+        raise ValueError(f'{name} should be a sequence of length {msg}.')
+
+
+def _setup_angle(x, name, req_sizes=(2,)):
+    """``x`` as a list of floats; a single number ``d`` means ``[-d, d]``."""
+    if isinstance(x, numbers.Number):
+        if x < 0:
+            raise ValueError(f'If {name} is a single number, it must be positive.')
+        x = [-x, x]
+    else:
+        _check_sequence_input(x, name, req_sizes)
+    return [float(d) for d in x]
+
+
+def _check_fill(fill):
+    if fill is None:
+        return 0
+    if not isinstance(fill, (Sequence, numbers.Number)):
+        raise TypeError('Fill should be either a sequence or a number.')
+    return fill
+
+
+def _tensor_fill(img, fill):
+    """A tensor image's fill as one float per channel, as torchvision passes it on (None stays None)."""
+    if not isinstance(img, ember.Tensor) or fill is None:
+        return fill
+    if isinstance(fill, (int, float)):
+        return [float(fill)] * F.get_dimensions(img)[0]
+    return [float(f) for f in fill]
+
+
+class RandomRotation(_Transform):
+    """Rotate by an angle drawn uniformly from ``degrees``."""
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
+        if isinstance(interpolation, int):
+            interpolation = F._interpolation_modes_from_int(interpolation)
+        self.degrees = _setup_angle(degrees, name='degrees', req_sizes=(2,))
+        if center is not None:
+            _check_sequence_input(center, 'center', req_sizes=(2,))
+        self.center = center
+        self.interpolation = interpolation
+        self.expand = expand
+        self.fill = _check_fill(fill)
+
+    @staticmethod
+    def get_params(degrees):
+        """The angle: ``torch.empty(1).uniform_(*degrees)``."""
+        return float(_uniform(float(degrees[0]), float(degrees[1])))
+
+    def forward(self, img):
+        fill = _tensor_fill(img, self.fill)
+        angle = self.get_params(self.degrees)
+        return F.rotate(img, angle, self.interpolation, self.expand, self.center, fill)
+
+    def __repr__(self):
+        s = f'{self.__class__.__name__}(degrees={self.degrees}, interpolation={self.interpolation.value}, ' \
+            f'expand={self.expand}'
+        if self.center is not None:
+            s += f', center={self.center}'
+        if self.fill is not None:
+            s += f', fill={self.fill}'
+        return s + ')'
+
+
+class RandomAffine(_Transform):
+    """Random rotation, translation (fractions of the size), scale and shear, drawn in that order."""
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation=InterpolationMode.NEAREST,
+                 fill=0, center=None):
+        if isinstance(interpolation, int):
+            interpolation = F._interpolation_modes_from_int(interpolation)
+        self.degrees = _setup_angle(degrees, name='degrees', req_sizes=(2,))
+        if translate is not None:
+            _check_sequence_input(translate, 'translate', req_sizes=(2,))
+            if not all(0.0 <= t <= 1.0 for t in translate):
+                raise ValueError('translation values should be between 0 and 1')
+        self.translate = translate
+        if scale is not None:
+            _check_sequence_input(scale, 'scale', req_sizes=(2,))
+            if any(s <= 0 for s in scale):
+                raise ValueError('scale values should be positive')
+        self.scale = scale
+        self.shear = _setup_angle(shear, name='shear', req_sizes=(2, 4)) if shear is not None else None
+        self.interpolation = interpolation
+        self.fill = _check_fill(fill)
+        if center is not None:
+            _check_sequence_input(center, 'center', req_sizes=(2,))
+        self.center = center
+
+    @staticmethod
+    def get_params(degrees, translate, scale_ranges, shears, img_size):
+        """(angle, (tx, ty), scale, (shear_x, shear_y)), each drawn with ``uniform_`` when asked for."""
+        angle = float(_uniform(float(degrees[0]), float(degrees[1])))
+        translations = (0, 0)
+        if translate is not None:
+            max_dx, max_dy = float(translate[0] * img_size[0]), float(translate[1] * img_size[1])
+            translations = (int(round(_uniform(-max_dx, max_dx))), int(round(_uniform(-max_dy, max_dy))))
+        scale = float(_uniform(scale_ranges[0], scale_ranges[1])) if scale_ranges is not None else 1.0
+        shear_x = shear_y = 0.0
+        if shears is not None:
+            shear_x = float(_uniform(shears[0], shears[1]))
+            if len(shears) == 4:
+                shear_y = float(_uniform(shears[2], shears[3]))
+        return angle, translations, scale, (shear_x, shear_y)
+
+    def forward(self, img):
+        fill = _tensor_fill(img, self.fill)
+        _, height, width = F.get_dimensions(img)
+        params = self.get_params(self.degrees, self.translate, self.scale, self.shear, [width, height])
+        return F.affine(img, *params, interpolation=self.interpolation, fill=fill, center=self.center)
+
+    def __repr__(self):
+        s = f'{self.__class__.__name__}(degrees={self.degrees}'
+        s += f', translate={self.translate}' if self.translate is not None else ''
+        s += f', scale={self.scale}' if self.scale is not None else ''
+        s += f', shear={self.shear}' if self.shear is not None else ''
+        s += f', interpolation={self.interpolation.value}' if self.interpolation != InterpolationMode.NEAREST else ''
+        s += f', fill={self.fill}' if self.fill != 0 else ''
+        s += f', center={self.center}' if self.center is not None else ''
+        return s + ')'

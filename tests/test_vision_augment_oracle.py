@@ -1,0 +1,78 @@
+"""torchvision's augmentations against real torchvision 0.28: RandomRotation, RandomAffine, TrivialAugmentWide,
+RandAugment and the functional rotate/affine/colour operations, on PIL images and tensors under one seed."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.vision import transforms as ET
+
+from helpers import assert_same
+from test_vision_oracle import TT, _image, _inputs, _run_both, _same_pil
+
+
+# --- geometry and colour transforms (the augmentations real programs use) ---
+
+NEW = [
+    lambda T: T.RandomRotation(30), lambda T: T.RandomRotation((-90, 45), expand=True, fill=7),
+    lambda T: T.RandomRotation(20, interpolation=T.InterpolationMode.BILINEAR, center=(3, 4)),
+    lambda T: T.RandomAffine(15, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10),
+    lambda T: T.RandomAffine((-5, 5), shear=(-5, 5, -8, 8), interpolation=T.InterpolationMode.BILINEAR, fill=(1, 2, 3)),
+    lambda T: T.TrivialAugmentWide(), lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
+    lambda T: T.TrivialAugmentWide(interpolation=T.InterpolationMode.BILINEAR),
+    lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30]),
+]
+
+
+@pytest.mark.parametrize('kind', ['pil', 'uint8'])
+@pytest.mark.parametrize('make', NEW)
+def test_augmentations_match_torchvision(make, kind):
+    """Under one seed the same operations, magnitudes and signs are drawn, and the same pixels come out."""
+    _run_both(make, _inputs(kind, 13, 15), seed=4, reps=12, atol=0)
+
+
+@pytest.mark.parametrize('make', NEW[:5])
+def test_geometric_transforms_on_float_tensors(make):
+    _run_both(make, _inputs('float', 13, 15), seed=2, reps=4, atol=1e-5)
+
+
+FUNCS = [('adjust_brightness', 0.3), ('adjust_brightness', 1.7), ('adjust_contrast', 0.4), ('adjust_contrast', 1.9),
+         ('adjust_saturation', 0.2), ('adjust_saturation', 1.6), ('adjust_sharpness', 0.1), ('adjust_sharpness', 1.9),
+         ('posterize', 3), ('solarize', 100), ('autocontrast',), ('equalize',), ('invert',)]
+
+
+@pytest.mark.parametrize('kind', ['pil', 'uint8', 'float', 'gray'])
+@pytest.mark.parametrize('fn', FUNCS, ids=lambda f: '-'.join(map(str, f)))
+def test_colour_functionals_match_torchvision(fn, kind):
+    name, *args = fn
+    if kind == 'float' and name in ('posterize', 'equalize'):
+        for lib, x in ((ET, _inputs('float')[0]), (TT, _inputs('float')[1])):
+            with pytest.raises(TypeError, match='Only torch.uint8 image tensors are supported, but found torch.float32'):
+                getattr(lib.functional, name)(x, *args)
+        return
+    if kind == 'float' and name == 'solarize':
+        args = [0.4]
+    if kind == 'gray':
+        img = _image(9, 10, mode='L')
+        arr = np.asarray(img)[None].copy()
+        e_in, t_in = ember.tensor(arr), torch.tensor(arr)
+    else:
+        e_in, t_in = _inputs(kind)
+    e, t = getattr(ET.functional, name)(e_in, *args), getattr(TT.functional, name)(t_in, *args)
+    if isinstance(t, torch.Tensor):
+        assert_same(e, t, atol=1e-6, rtol=0)
+    else:
+        _same_pil(e, t)
+
+
+def test_affine_and_rotate_functionals_match_torchvision():
+    for kind in ('pil', 'uint8', 'float'):
+        e_in, t_in = _inputs(kind, 12, 16, seed=5)
+        for args, kw in [((33.0,), {'expand': True}), ((-70.0,), {'center': [2, 9], 'fill': [5, 6, 7]}),
+                         ((90,), {'interpolation': ET.InterpolationMode.BILINEAR})]:
+            tkw = dict(kw, interpolation=TT.InterpolationMode(kw['interpolation'].value)) if 'interpolation' in kw else kw
+            e, t = ET.functional.rotate(e_in, *args, **kw), TT.functional.rotate(t_in, *args, **tkw)
+            (assert_same(e, t, atol=1e-5, rtol=0) if isinstance(t, torch.Tensor) else _same_pil(e, t))
+        e = ET.functional.affine(e_in, 12.0, [2, -3], 0.9, [4.0, -6.0], fill=3)
+        t = TT.functional.affine(t_in, 12.0, [2, -3], 0.9, [4.0, -6.0], fill=3)
+        (assert_same(e, t, atol=1e-5, rtol=0) if isinstance(t, torch.Tensor) else _same_pil(e, t))
