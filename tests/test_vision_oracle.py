@@ -246,3 +246,29 @@ def test_svhn_reads_the_mat_files(tmp_path, monkeypatch):
     for i in range(4):
         assert_same(e[i][0], t[i][0], atol=0, rtol=0)
         assert e[i][1] == t[i][1]
+
+
+@pytest.mark.parametrize('classes, match', [
+    ('dev', "Unknown value '' for LSUN class. Valid values are {'bedroom', "),   # torchvision splits the string
+    (['kitchen_train', 'garage_val'], "Unknown value 'garage' for LSUN class. Valid values are {'bedroom', "),
+    (['living_room_tst'], "Unknown value 'tst' for postfix. Valid values are {'train', 'val', 'test'}."),
+    ([3], "Expected type str, but got type <class 'int'>."),
+    (7, "Expected type str or Iterable for argument classes, but got type <class 'int'>."),
+])
+def test_lsun_class_names_are_checked_as_torchvision_checks_them(tmp_path, classes, match):
+    for lib in (edatasets, tv.datasets):
+        with pytest.raises(ValueError, match=match.replace('{', r'\{').replace('}', r'\}').replace('(', r'\(')):
+            lib.LSUN(str(tmp_path), classes=classes)
+
+
+def test_lsun_needs_lmdb(tmp_path):
+    try:
+        import lmdb  # noqa: F401
+    except ImportError:
+        for lib in (edatasets, tv.datasets):
+            with pytest.raises(ImportError, match='lmdb'):
+                lib.LSUN(str(tmp_path), classes=['bedroom_train'])
+        with pytest.raises(ImportError, match='pip install lmdb'):
+            edatasets.LSUN(str(tmp_path), classes='test')
+    else:
+        pytest.skip('lmdb is installed: the missing-package error cannot be shown')

@@ -4,9 +4,10 @@ from .digits import Digits
 from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
 from .food101 import Food101
+from .lsun import LSUN, LSUNClass
 from .mnist import MNIST, FashionMNIST
 from .svhn import SVHN
 from .vision import StandardTransform, VisionDataset
 
 __all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder',
-           'Food101', 'SVHN', 'VisionDataset', 'StandardTransform']
+           'Food101', 'SVHN', 'LSUN', 'LSUNClass', 'VisionDataset', 'StandardTransform']
