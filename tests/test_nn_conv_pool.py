@@ -60,6 +60,32 @@ def test_conv2d_chunked_im2col(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4, gradcheck=False)
 
 
+ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
+    ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
+    ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),
+    ('conv_transpose2d', (16, 16, 8, 8), (16, 4, 4, 4), dict(stride=2, padding=1)),
+]
+
+
+@pytest.mark.parametrize('name,xs,ws,kw', ALIASED, ids=str)
+def test_conv_at_cache_aliasing_sizes(monkeypatch, name, xs, ws, kw):
+    """The layout copies taken at batch >= 16 give PyTorch's results and the same bits as plain copies."""
+    from ember.nn.functional import _conv
+    check(lambda L, x, w: getattr(F(L), name)(x, w, **kw), xs, ws, atol=1e-4, gradcheck=False)
+    x, w = rnd(*xs), rnd(*ws, seed=1)
+
+    def run():
+        xt, wt = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+        y = getattr(F(ember), name)(xt, wt, **kw)
+        y.backward(ember.tensor(rnd(*y.shape, seed=2)))
+        return [t.numpy() for t in (y.detach(), xt.grad, wt.grad)]
+    fast = run()
+    monkeypatch.setattr(_conv, '_ALIAS', 1 << 62)
+    monkeypatch.setattr(_conv, '_BLOCK', 1 << 62)
+    for a, b in zip(fast, run()):
+        assert np.array_equal(a, b)
+
+
 CONV1D = [
     ((2, 3, 9), (4, 3, 3), True, {}),
     ((1, 2, 8), (3, 2, 2), False, dict(stride=3, padding=2)),

@@ -79,14 +79,38 @@ def _check_args(s, d):
 # -- the array kernels ------------------------------------------------------------------------------------------
 # Convolutions work in a (C, H, W, N) layout (batch innermost): every window slice is then a long contiguous
 # run, so the im2col copy and the col2im adds run at memory speed even for small images.
+_ALIAS = 4096    # sample sizes in bytes that are a multiple of this alias in the cache (see _unaliased)
+
+
+def _unaliased(x):
+    """``x`` (N, ...), or a copy of it whose samples sit 64 bytes further apart when a sample's size is a
+    multiple of 4 KiB and N >= 16 (power-of-two shapes: DCGAN's, MNIST's 64x64x24x24). Moving the batch
+    innermost reads one element of each of the N samples in turn, and at such strides all N lines fall in
+    the same cache sets; from the spaced copy the batch-last copy of (64, 64, 24, 24) took 1.5 ms instead
+    of 4.9, (32, 64, 16, 16) 0.25 instead of 0.82, counting this copy (min of 30; other shapes unchanged)."""
+    n = x.shape[0]
+    row = x[0].nbytes
+    if n < 16 or row % _ALIAS or not x.flags.c_contiguous:
+        return x
+    k = row // x.itemsize
+    buf = np.empty((n, k + 64 // x.itemsize), x.dtype)[:, :k]
+    buf[...] = x.reshape(n, k)
+    return buf.reshape(x.shape)
+
+
+def _batch_last(x):
+    """(N, ...) -> contiguous (..., N) copy."""
+    return np.ascontiguousarray(_unaliased(x).transpose(tuple(range(1, x.ndim)) + (0,)))
+
+
 def _to_cl(x, pads):
     """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) copy, pads = ((top, bottom), (left, right))."""
     (t, b), (l, r) = pads
     n, c, h, w = x.shape
     if not (t or b or l or r):
-        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+        return _batch_last(x)
     out = np.zeros((c, h + t + b, w + l + r, n), x.dtype)
-    out[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    out[:, t:t + h, l:l + w] = _unaliased(x).transpose(1, 2, 3, 0)
     return out
 
 
@@ -94,7 +118,24 @@ def _from_cl(a, hw=None, off=(0, 0)):
     """(C, H, W, N) (optionally the hw window at offset off) -> contiguous (N, C, H, W)."""
     if hw is not None:
         a = a[:, off[0]:off[0] + hw[0], off[1]:off[1] + hw[1]]
-    return np.ascontiguousarray(a.transpose(3, 0, 1, 2))
+    return _batch_first(a)
+
+
+_BLOCK = 32 << 10    # bytes of a channel-last array that _batch_first moves at a time
+
+
+def _batch_first(a, out=None):
+    """(C, H, W, N) (any view) -> (N, C, H, W), written into ``out`` or a new array. With N >= 16 it goes a
+    few channels (about 32 KiB) at a time, so a cache line of ``a``, which holds several samples, is still
+    cached when the next sample reads it: (64, 24, 24, 64) 2.66 -> 1.76 ms, (64, 16, 16, 32) 0.38 -> 0.25,
+    (128, 8, 8, 32) 0.16 -> 0.12 (min of 30); N = 8 or a few channels: unchanged."""
+    if out is None:
+        out = np.empty((a.shape[3],) + a.shape[:3], a.dtype)
+    per_channel = a.size // max(1, a.shape[0]) * a.itemsize
+    step = a.shape[0] if a.shape[3] < 16 else max(1, _BLOCK // max(1, per_channel))
+    for c in range(0, a.shape[0], step):
+        out[:, c:c + step] = a[c:c + step].transpose(3, 0, 1, 2)
+    return out
 
 
 def _windows(a, ax, k, s, d, o):
@@ -174,7 +215,7 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         yc = _gemm(w2, _im2col(_to_cl(x[sl], pads), k, s, d, o), groups)
         if b is not None:
             yc += b[:, None]
-        y[sl] = yc.reshape(o_ch, o[0], o[1], -1).transpose(3, 0, 1, 2)
+        _batch_first(yc.reshape(o_ch, o[0], o[1], -1), y[sl])
     return y, None
 
 
@@ -187,7 +228,7 @@ def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
     gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True).reshape(c, k[0], k[1], o[0], o[1], n)
     (t, bt), (l, r) = pads
     canvas = _col2im(gcols, 1, (c, h + t + bt, wd + l + r, n), k, s, d)
-    out[...] = canvas[:, t:t + h, l:l + wd].transpose(3, 0, 1, 2)
+    _batch_first(canvas[:, t:t + h, l:l + wd], out)
 
 
 def _full(hw, k, s, d, opad):
@@ -264,7 +305,7 @@ def _conv_bw_arrays(node, g, w, x):
     chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
 
     def run(sl):
-        g2 = g[sl].transpose(1, 2, 3, 0).reshape(g.shape[1], -1)
+        g2 = _batch_last(g[sl]).reshape(g.shape[1], -1)
         gw = None
         if need_w:
             cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
