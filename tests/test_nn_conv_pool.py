@@ -86,6 +86,10 @@ def test_conv_at_cache_aliasing_sizes(monkeypatch, name, xs, ws, kw):
         assert np.array_equal(a, b)
 
 
+def test_conv_of_an_empty_batch():
+    check(lambda L, x, w: F(L).conv2d(x, w), (0, 3, 8, 8), (4, 3, 3, 3), gradcheck=False)
+
+
 CONV1D = [
     ((2, 3, 9), (4, 3, 3), True, {}),
     ((1, 2, 8), (3, 2, 2), False, dict(stride=3, padding=2)),
