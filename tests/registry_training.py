@@ -49,13 +49,14 @@ class Sched:
     kind = 'sched'
 
     def __init__(self, name, makes, steps=30, opts=(('SGD', {'lr': 0.1, 'momentum': 0.9}),), metrics=None,
-                 errors=None, gaps=None):
+                 errors=None, gaps=None, ns='optim.lr_scheduler'):
         self.name, self.makes, self.steps, self.opts, self.metrics = name, dict(makes), steps, list(opts), metrics
+        self.ns = ns
         self.errors, self.gaps = dict(errors or {}), dict(gaps or {})
 
     @property
     def id(self):
-        return f'lr_scheduler.{self.name}'
+        return f'{self.ns.replace("optim.", "")}.{self.name}'
 
     def checks(self):
         got = {'forward', 'state'}
@@ -64,7 +65,7 @@ class Sched:
         return got - set(self.gaps)
 
     def names(self):
-        return {f'torch.optim.lr_scheduler.{self.name}': self.checks()}
+        return {f'torch.{self.ns}.{self.name}': self.checks()}
 
 
 class Case:
@@ -237,4 +238,383 @@ SCHEDS = [
                   'bad threshold_mode': _s('ReduceLROnPlateau', threshold_mode='x')}),
 ]
 
-TRAINING = OPTIMS + SCHEDS
+
+# -- nn.init, nn.utils, swa_utils --------------------------------------------------------------------------
+def _vals(shape, seed=0, scale=1.0):
+    """Deterministic float32 values of ``shape``."""
+    return (np.random.default_rng(seed).uniform(-1, 1, shape) * scale).astype(np.float32)
+
+
+def _init(name, *a, shape=(3, 5), dtype='float32', gen=None, **k):
+    """fn(lib): ``nn.init.name`` applied to an empty tensor; whether it returns its input, and the values."""
+    def fn(lib):
+        t = lib.empty(*shape, dtype=getattr(lib, dtype))
+        extra = {'generator': lib.Generator().manual_seed(gen)} if gen is not None else {}
+        out = getattr(lib.nn.init, name)(t, *a, **k, **extra)
+        return [out is t, t]
+    return fn
+
+
+def _inits(name, cases, errors=None, exact=True):
+    """A seeded, bit-exact ``Call`` entry of nn.init from {desc: fn} and {desc: fn} PyTorch refuses.
+    ``exact=False``: equal to rounding (orthogonal_'s QR runs in NumPy's LAPACK, PyTorch's in its own)."""
+    return Call('nn.init', name, [Case(d, f) for d, f in cases.items()] +
+                [Case(d, f, error=True) for d, f in (errors or {}).items()], seed=7, exact=exact)
+
+
+def _gain(*a):
+    return lambda lib: lib.nn.init.calculate_gain(*a)
+
+
+INITS = [
+    Call('nn.init', 'calculate_gain', [Case(n, _gain(n)) for n in (
+        'linear', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d',
+        'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu')] +
+        [Case('leaky_relu 0.2', _gain('leaky_relu', 0.2)), Case('leaky_relu 3', _gain('leaky_relu', 3)),
+         Case('bogus', _gain('bogus'), error=True), Case('leaky_relu True', _gain('leaky_relu', True), error=True),
+         Case('leaky_relu str', _gain('leaky_relu', 'x'), error=True)]),
+    _inits('uniform_', {'default': _init('uniform_'), '-2 3 f64': _init('uniform_', -2.0, 3.0, dtype='float64'),
+                        'generator': _init('uniform_', gen=3), '0-size': _init('uniform_', shape=(0, 3))}),
+    _inits('normal_', {'default': _init('normal_'), '1 0.5 f64': _init('normal_', 1.0, 0.5, dtype='float64'),
+                       'generator': _init('normal_', gen=3), 'large 17': _init('normal_', shape=(17,))}),
+    _inits('trunc_normal_', {'default': _init('trunc_normal_'),
+                             'skewed f64': _init('trunc_normal_', 0.2, 2.0, -1.0, 0.5, dtype='float64'),
+                             'generator': _init('trunc_normal_', gen=3)}),
+    _inits('constant_', {'0.3': _init('constant_', 0.3), 'int': _init('constant_', 2, dtype='int64')}),
+    _inits('ones_', {'f32': _init('ones_')}),
+    _inits('zeros_', {'f32': _init('zeros_')}),
+    _inits('eye_', {'3x5': _init('eye_'), '5x3': _init('eye_', shape=(5, 3))}, {'3-d': _init('eye_', shape=(2, 2, 2))}),
+    _inits('dirac_', {'3-d': _init('dirac_', shape=(4, 3, 3)), '4-d groups 2': _init('dirac_', 2, shape=(4, 2, 3, 3)),
+                      '5-d': _init('dirac_', shape=(2, 2, 1, 1, 3))},
+           {'2-d': _init('dirac_', shape=(3, 3)), 'groups 3': _init('dirac_', 3, shape=(4, 2, 3))}),
+    _inits('xavier_uniform_', {'default': _init('xavier_uniform_'), 'gain conv': _init('xavier_uniform_', 2.0,
+                                                                                        shape=(4, 2, 3, 3)),
+                               'generator': _init('xavier_uniform_', gen=3)},
+           {'1-d': _init('xavier_uniform_', shape=(4,))}),
+    _inits('xavier_normal_', {'default': _init('xavier_normal_'), 'gain conv': _init('xavier_normal_', 0.5,
+                                                                                      shape=(4, 2, 3))},
+           {'1-d': _init('xavier_normal_', shape=(4,))}),
+    _inits('kaiming_uniform_', {'default': _init('kaiming_uniform_'),
+                                'a fan_out relu': _init('kaiming_uniform_', 0.1, 'fan_out', 'relu', shape=(4, 2, 3)),
+                                'tanh': _init('kaiming_uniform_', nonlinearity='tanh'),
+                                'generator': _init('kaiming_uniform_', gen=3)},
+           {'bad mode': _init('kaiming_uniform_', mode='fan_middle'), '1-d': _init('kaiming_uniform_', shape=(4,)),
+            'bad nonlinearity': _init('kaiming_uniform_', nonlinearity='swish')}),
+    _inits('kaiming_normal_', {'default': _init('kaiming_normal_'),
+                               'fan_out f64': _init('kaiming_normal_', mode='fan_out', dtype='float64')},
+           {'bad mode': _init('kaiming_normal_', mode='fan')}),
+    _inits('orthogonal_', {'3x5': _init('orthogonal_'), '5x3 gain': _init('orthogonal_', 2.0, shape=(5, 3)),
+                           '4-d': _init('orthogonal_', shape=(2, 3, 2, 2)), 'generator': _init('orthogonal_', gen=3)},
+           {'1-d': _init('orthogonal_', shape=(4,))}, exact=False),
+    _inits('sparse_', {'0.5': _init('sparse_', 0.5, shape=(6, 3)), '0.2 std': _init('sparse_', 0.2, 0.5, shape=(5, 4)),
+                       'generator': _init('sparse_', 0.5, gen=3)},
+           {'3-d': _init('sparse_', 0.5, shape=(2, 2, 2))}),
+] + [_inits(old, {'deprecated': _init(old, *a)}) for old, a in (
+    ('uniform', ()), ('normal', ()), ('constant', (0.5,)), ('eye', ()), ('dirac', ()), ('xavier_uniform', ()),
+    ('xavier_normal', ()), ('kaiming_uniform', ()), ('kaiming_normal', ()), ('sparse', (0.5,)))
+    if old != 'dirac'] + [_inits('dirac', {'deprecated': _init('dirac', shape=(2, 2, 3))}),
+                          _inits('orthogonal', {'deprecated': _init('orthogonal')}, exact=False)]
+
+
+def _grads(lib, shapes=((3, 4), (5,)), dtype='float32', nan=False, none=False):
+    """Parameters with gradients set (a NaN in the first with ``nan``; a last parameter without one with ``none``)."""
+    params = [lib.tensor(_vals(s, i), dtype=getattr(lib, dtype), requires_grad=True) for i, s in enumerate(shapes)]
+    for i, p in enumerate(params):
+        g = _vals(tuple(p.shape), 10 + i, scale=3.0)
+        if nan and i == 0:
+            g[0, 0] = np.nan
+        p.grad = lib.tensor(g, dtype=getattr(lib, dtype))
+    if none:
+        params.append(lib.tensor(_vals((2,), 9), requires_grad=True))
+    return params
+
+
+def _clip(name, *a, grads={}, single=False, **k):
+    """fn(lib): ``nn.utils.name(params, *a, **k)``: its result and every gradient after."""
+    def fn(lib):
+        params = _grads(lib, **grads)
+        out = getattr(lib.nn.utils, name)(params[0] if single else params, *a, **k)
+        return [out, [p.grad for p in params]]
+    return fn
+
+
+def _norm(*a, **k):
+    def fn(lib):
+        return lib.nn.utils.get_total_norm([p.grad for p in _grads(lib)], *a, **k)
+    return fn
+
+
+def _with_norm(lib):
+    params = _grads(lib)
+    total = lib.nn.utils.get_total_norm([p.grad for p in params])
+    out = lib.nn.utils.clip_grads_with_norm_(params, 1.0, total)
+    return [out, [p.grad for p in params]]
+
+
+def _to_vec(lib):
+    params = _grads(lib)
+    vec = lib.nn.utils.parameters_to_vector(params)
+    vec.sum().backward()   # the vector is a differentiable view of the parameters
+    return [vec, [p.grad for p in params]]
+
+
+def _from_vec(lib):
+    params = _grads(lib)
+    out = lib.nn.utils.vector_to_parameters(lib.arange(17.0), params)
+    return [out, [p.detach() for p in params]]
+
+
+def _skip_init(lib):
+    """skip_init draws nothing from the random stream: the next draw is the one without it."""
+    m = lib.nn.utils.skip_init(lib.nn.Linear, 3, 4, bias=False)
+    return [tuple(m.weight.shape), m.weight.requires_grad, lib.rand(3)]
+
+
+CLIP_ERR = {'grads': {'nan': True}}
+UTILS = [
+    Call('nn.utils', 'clip_grad_norm_', [
+        Case('2', _clip('clip_grad_norm_', 1.0)), Case('inf', _clip('clip_grad_norm_', 1.0, float('inf'))),
+        Case('1', _clip('clip_grad_norm_', 2.0, 1)), Case('3.5', _clip('clip_grad_norm_', 2.0, 3.5)),
+        Case('-inf', _clip('clip_grad_norm_', 2.0, float('-inf'))),
+        Case('no clip', _clip('clip_grad_norm_', 100.0)), Case('single tensor', _clip('clip_grad_norm_', 1.0,
+                                                                                       single=True)),
+        Case('grad None', _clip('clip_grad_norm_', 1.0, grads={'none': True})),
+        Case('f64', _clip('clip_grad_norm_', 1.0, grads={'dtype': 'float64'})),
+        Case('foreach False', _clip('clip_grad_norm_', 1.0, foreach=False)),
+        Case('foreach True', _clip('clip_grad_norm_', 1.0, foreach=True)),
+        Case('nan', _clip('clip_grad_norm_', 1.0, **CLIP_ERR)),
+        Case('empty', lambda lib: lib.nn.utils.clip_grad_norm_([], 1.0)),
+        Case('error_if_nonfinite', _clip('clip_grad_norm_', 1.0, error_if_nonfinite=True, **CLIP_ERR), error=True)]),
+    Call('nn.utils', 'clip_grad_norm', [Case('deprecated', _clip('clip_grad_norm', 1.0))]),
+    Call('nn.utils', 'clip_grad_value_', [
+        Case('0.5', _clip('clip_grad_value_', 0.5)), Case('single tensor', _clip('clip_grad_value_', 0.5, single=True)),
+        Case('grad None', _clip('clip_grad_value_', 0.5, grads={'none': True})),
+        Case('foreach True', _clip('clip_grad_value_', 0.5, foreach=True)),
+        Case('int clip', _clip('clip_grad_value_', 1))]),
+    Call('nn.utils', 'get_total_norm', [
+        Case('2', _norm()), Case('inf', _norm(float('inf'))), Case('0', _norm(0)), Case('3', _norm(3.0)),
+        Case('empty', lambda lib: lib.nn.utils.get_total_norm([])),
+        Case('error_if_nonfinite', lambda lib: lib.nn.utils.get_total_norm(
+            [p.grad for p in _grads(lib, nan=True)], error_if_nonfinite=True), error=True)]),
+    Call('nn.utils', 'clip_grads_with_norm_', [Case('norm 1', _with_norm)]),
+    Call('nn.utils', 'parameters_to_vector', [
+        Case('two params', _to_vec),
+        Case('not tensors', lambda lib: lib.nn.utils.parameters_to_vector([1.0, 2.0]), error=True)]),
+    Call('nn.utils', 'vector_to_parameters', [
+        Case('two params', _from_vec),
+        Case('not a tensor', lambda lib: lib.nn.utils.vector_to_parameters([1.0] * 17, _grads(lib)), error=True)]),
+    Call('nn.utils', 'skip_init', [
+        Case('Linear', _skip_init),
+        Case('no device arg', lambda lib: lib.nn.utils.skip_init(lib.nn.ReLU), error=True),
+        Case('not a Module', lambda lib: lib.nn.utils.skip_init(dict), error=True)], seed=3, exact=True),
+]
+
+
+def _seqs(lib, grad=False):
+    """Three sequences of lengths 3, 1, 2 (float32, feature size 2)."""
+    return [lib.tensor(_vals((n, 2), n), requires_grad=grad) for n in (3, 1, 2)]
+
+
+def _padded(lib):
+    return lib.tensor(_vals((3, 3, 2), 5), requires_grad=True)
+
+
+def _pack_backward(lib, **k):
+    """pad(pack(x)) and the gradient through both."""
+    x = _padded(lib)
+    out, lens = lib.nn.utils.rnn.pad_packed_sequence(
+        lib.nn.utils.rnn.pack_padded_sequence(x, k.pop('lengths', [3, 2, 1]), **k), batch_first=k.get(
+            'batch_first', False))
+    (out * lib.tensor(_vals(tuple(out.shape), 6))).sum().backward()
+    return [out, lens, x.grad]
+
+
+def _rnn(name, *a, **k):
+    return lambda lib: getattr(lib.nn.utils.rnn, name)(*a, **k)
+
+
+RNN = [
+    Call('nn.utils.rnn', 'pad_sequence', [
+        Case('default', lambda lib: lib.nn.utils.rnn.pad_sequence(_seqs(lib))),
+        Case('batch_first value', lambda lib: lib.nn.utils.rnn.pad_sequence(_seqs(lib), True, -1.0)),
+        Case('left', lambda lib: lib.nn.utils.rnn.pad_sequence(_seqs(lib), padding_side='left')),
+        Case('backward', lambda lib: [lib.nn.utils.rnn.pad_sequence(s := _seqs(lib, True)).sum().backward(),
+                                      [x.grad for x in s]][1]),
+        Case('bad side', lambda lib: lib.nn.utils.rnn.pad_sequence(_seqs(lib), padding_side='middle'), error=True)]),
+    Call('nn.utils.rnn', 'pack_padded_sequence', [
+        Case('sorted', lambda lib: lib.nn.utils.rnn.pack_padded_sequence(_padded(lib), [3, 2, 1])),
+        Case('unsorted', lambda lib: lib.nn.utils.rnn.pack_padded_sequence(_padded(lib), lib.tensor([2, 3, 1]),
+                                                                           enforce_sorted=False)),
+        Case('batch_first', lambda lib: lib.nn.utils.rnn.pack_padded_sequence(_padded(lib), [3, 3, 1],
+                                                                              batch_first=True)),
+        Case('not sorted', lambda lib: lib.nn.utils.rnn.pack_padded_sequence(_padded(lib), [2, 3, 1]), error=True),
+        Case('length 0', lambda lib: lib.nn.utils.rnn.pack_padded_sequence(_padded(lib), [3, 2, 0]), error=True)]),
+    Call('nn.utils.rnn', 'pad_packed_sequence', [
+        Case('round trip backward', lambda lib: _pack_backward(lib)),
+        Case('unsorted batch_first', lambda lib: _pack_backward(lib, lengths=[1, 3, 2], enforce_sorted=False,
+                                                                batch_first=True)),
+        Case('total_length', lambda lib: lib.nn.utils.rnn.pad_packed_sequence(
+            lib.nn.utils.rnn.pack_sequence(_seqs(lib), enforce_sorted=False), total_length=5, padding_value=9.0)),
+        Case('total_length short', lambda lib: lib.nn.utils.rnn.pad_packed_sequence(
+            lib.nn.utils.rnn.pack_sequence(_seqs(lib), enforce_sorted=False), total_length=2), error=True)]),
+    Call('nn.utils.rnn', 'pack_sequence', [
+        Case('unsorted', lambda lib: lib.nn.utils.rnn.pack_sequence(_seqs(lib), enforce_sorted=False)),
+        Case('not sorted', lambda lib: lib.nn.utils.rnn.pack_sequence(_seqs(lib)), error=True)]),
+    Call('nn.utils.rnn', 'unpack_sequence', [Case('round trip', lambda lib: lib.nn.utils.rnn.unpack_sequence(
+        lib.nn.utils.rnn.pack_sequence(_seqs(lib), enforce_sorted=False)))]),
+    Call('nn.utils.rnn', 'unpad_sequence', [
+        Case('default', lambda lib: [lib.nn.utils.rnn.unpad_sequence(x := _padded(lib).detach(), lib.tensor([3, 1, 2])),
+                                     x]),   # PyTorch transposes the input in place
+        Case('leaf requires grad', lambda lib: lib.nn.utils.rnn.unpad_sequence(_padded(lib), lib.tensor([3, 1, 2])),
+             error=True),
+        Case('batch_first', lambda lib: lib.nn.utils.rnn.unpad_sequence(_padded(lib), lib.tensor([3, 1, 2]),
+                                                                        batch_first=True))]),
+    Call('nn.utils.rnn', 'invert_permutation', [
+        Case('perm', lambda lib: lib.nn.utils.rnn.invert_permutation(lib.tensor([2, 0, 1]))),
+        Case('None', lambda lib: lib.nn.utils.rnn.invert_permutation(None))]),
+]
+
+
+def _model(lib):
+    lib.manual_seed(0)
+    return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
+
+
+def _averaged(updates=3, **k):
+    """fn(lib): an AveragedModel of a model trained by hand for ``updates`` steps; its state after each update."""
+    def fn(lib):
+        swa = lib.optim.swa_utils
+        model = _model(lib)
+        kw = {key: v(swa) if callable(v) else v for key, v in k.items()}
+        avg = swa.AveragedModel(model, **kw)
+        states = []
+        for i in range(updates):
+            with lib.no_grad():
+                for j, p in enumerate(model.parameters()):
+                    p.add_(lib.tensor(_vals(tuple(p.shape), 20 + i * 7 + j)))
+                model(lib.tensor(_vals((5, 3), 40 + i)))   # moves BatchNorm's running statistics
+            avg.update_parameters(model)
+            states.append({k: v.clone() for k, v in avg.state_dict().items()})
+        return [states, avg(lib.tensor(_vals((2, 3), 50)))]
+    return fn
+
+
+def _update_bn(batches, device=None):
+    def fn(lib):
+        model = _model(lib)
+        model.eval()
+        data = [lib.tensor(_vals((4, 3), 60 + i)) for i in range(3)]
+        loader = data if batches == 'tensors' else [(x, lib.zeros(4)) for x in data]
+        out = lib.optim.swa_utils.update_bn(loader, model, *([device] if device else []))
+        return [out, dict(model.state_dict()), model.training, model[1].momentum]
+    return fn
+
+
+def _avg_fn(getter, *a):
+    def fn(lib):
+        f = getattr(lib.optim.swa_utils, getter)(*a)
+        x, y = lib.tensor(_vals((3,), 1)), lib.tensor(_vals((3,), 2))
+        if 'multi' in getter:
+            xs, ys = [x, lib.tensor(_vals((2, 2), 3))], [y, lib.tensor(_vals((2, 2), 4))]
+            f(xs, ys, lib.tensor(2))
+            return xs
+        return [f(x, y, 2), f(x, y, lib.tensor(2))]
+    return fn
+
+
+SWA = [
+    Call('optim.swa_utils', 'AveragedModel', [
+        Case('swa', _averaged()), Case('ema avg_fn', _averaged(avg_fn=lambda swa: swa.get_ema_avg_fn(0.9))),
+        Case('ema multi_avg_fn', _averaged(multi_avg_fn=lambda swa: swa.get_ema_multi_avg_fn(0.9))),
+        Case('use_buffers swa', _averaged(use_buffers=True)),
+        Case('use_buffers ema multi', _averaged(use_buffers=True,
+                                                multi_avg_fn=lambda swa: swa.get_ema_multi_avg_fn(0.5))),
+        Case('device cpu', _averaged(updates=2, device='cpu')),
+        Case('both fns', _averaged(avg_fn=lambda swa: swa.get_swa_avg_fn(),
+                                   multi_avg_fn=lambda swa: swa.get_swa_multi_avg_fn()), error=True)]),
+    Call('optim.swa_utils', 'update_bn', [Case('tensors', _update_bn('tensors')), Case('pairs', _update_bn('pairs')),
+                                          Case('device', _update_bn('tensors', 'cpu')),
+                                          Case('no batchnorm', lambda lib: lib.optim.swa_utils.update_bn(
+                                              [lib.ones(2, 3)], lib.nn.Linear(3, 1)))]),
+    Call('optim.swa_utils', 'get_ema_avg_fn', [Case('0.9', _avg_fn('get_ema_avg_fn', 0.9)),
+                                               Case('decay 1.5', _avg_fn('get_ema_avg_fn', 1.5), error=True)]),
+    Call('optim.swa_utils', 'get_swa_avg_fn', [Case('n 2', _avg_fn('get_swa_avg_fn'))]),
+    Call('optim.swa_utils', 'get_ema_multi_avg_fn', [Case('0.9', _avg_fn('get_ema_multi_avg_fn', 0.9)),
+                                                     Case('decay -1', _avg_fn('get_ema_multi_avg_fn', -1.0),
+                                                          error=True)]),
+    Call('optim.swa_utils', 'get_swa_multi_avg_fn', [Case('n 2', _avg_fn('get_swa_multi_avg_fn'))]),
+]
+
+
+def _packed(lib):
+    """A PackedSequence built by hand and by pack_sequence: its fields, its type's field names, ``to``."""
+    rnn = lib.nn.utils.rnn
+    p = rnn.pack_sequence(_seqs(lib), enforce_sorted=False)
+    q = rnn.PackedSequence(p.data, p.batch_sizes, p.sorted_indices, p.unsorted_indices)
+    return [list(q), list(p.to(lib.float64)), rnn.PackedSequence._fields, isinstance(p, tuple), p.is_cuda]
+
+
+class _Plain:
+    """The smallest subclass of ``lib.optim.Optimizer``: plain gradient descent."""
+    @staticmethod
+    def make(lib, params, **defaults):
+        class Plain(lib.optim.Optimizer):
+            def step(self, closure=None):
+                with lib.no_grad():
+                    for group in self.param_groups:
+                        for p in group['params']:
+                            if p.grad is not None:
+                                p.add_(p.grad, alpha=-group['lr'])
+                                self.state[p]['n'] = self.state[p].get('n', 0) + 1
+        return Plain(params, defaults or {'lr': 0.1})
+
+
+def _base_optimizer(lib):
+    """A subclass of the base class: steps, state_dict, add_param_group, zero_grad, repr."""
+    params = _grads(lib)
+    opt = _Plain.make(lib, params[:1], lr=0.1, momentum=0)
+    opt.step()
+    opt.add_param_group({'params': params[1:], 'lr': 0.5})
+    opt.step()
+    sd = opt.state_dict()
+    opt.zero_grad()
+    return [params, sd, [p.grad for p in params], repr(opt)]
+
+
+def _required(lib):
+    """``optim.optimizer.required``: the marker of a hyperparameter every param group must give."""
+    import importlib
+    return importlib.import_module(lib.__name__ + '.optim.optimizer').required
+
+
+def _optimizer_error(fn):
+    return lambda lib: fn(lib, _grads(lib))
+
+
+OPTIMIZER = [
+    Call('optim', 'Optimizer', [
+        Case('subclass', _base_optimizer),
+        Case('step not implemented', lambda lib: lib.optim.Optimizer(_grads(lib), {'lr': 0.1}).step(), error=True),
+        Case('empty', lambda lib: lib.optim.Optimizer([], {}), error=True),
+        Case('a tensor', _optimizer_error(lambda lib, ps: lib.optim.Optimizer(ps[0], {})), error=True),
+        Case('param twice', _optimizer_error(lambda lib, ps: _Plain.make(lib, ps).add_param_group({'params': ps[:1]})),
+             error=True),
+        Case('required lr', lambda lib: _Plain.make(lib, _grads(lib), lr=_required(lib)), error=True),
+        Case('required lr given', _optimizer_error(lambda lib, ps: _Plain.make(lib, [{'params': ps, 'lr': 0.3}],
+                                                                               lr=_required(lib)).param_groups)),
+        Case('non-leaf', lambda lib: _Plain.make(lib, [lib.ones(2, requires_grad=True) * 2]), error=True)]),
+    Call('nn.utils.rnn', 'PackedSequence', [Case('fields and to', _packed)]),
+]
+
+
+def _swalr(*a, **k):
+    return lambda lib, opt: lib.optim.swa_utils.SWALR(opt, *a, **k)
+
+
+SWALRS = [Sched('SWALR', {'cos 5': _swalr(0.05, 5), 'linear per group': _swalr([0.05, 0.02], 3, 'linear'),
+                          'anneal 0': _swalr(0.01, 0)}, ns='optim.swa_utils', steps=12,
+                errors={'bad strategy': _swalr(0.05, anneal_strategy='exp'), 'anneal -1': _swalr(0.05, -1),
+                        'anneal 2.5': _swalr(0.05, 2.5), 'wrong count': _swalr([0.1] * 3)})]
+
+
+TRAINING = OPTIMS + SCHEDS + SWALRS + INITS + UTILS + RNN + SWA + OPTIMIZER

@@ -369,3 +369,54 @@ def test_entries_are_pytorch_api():
             if not hasattr(importlib.import_module(mod), name):
                 missing.append(full)
     assert not missing, f'not PyTorch API: {missing}'
+
+
+# -- functions: nn.init, nn.utils, swa_utils ---------------------------------------------------------------
+CALL_CASES = [(e, c) for e in CALLS for c in e.cases]
+
+
+def _attempt(entry, case, lib):
+    """(result or exception, warnings) of ``case.fn(lib)``, right after ``manual_seed`` for a seeded entry."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        if entry.seed is not None:
+            lib.manual_seed(entry.seed)
+        try:
+            return case.fn(lib), _messages(caught)
+        except Exception as err:
+            return err, _messages(caught)
+
+
+@pytest.mark.parametrize('entry,case', CALL_CASES, ids=[f'{e.id}-{c.desc}' for e, c in CALL_CASES])
+def test_call(entry, case):
+    """The values (bit for bit for a seeded entry), PyTorch's warnings, or PyTorch's exception type."""
+    t, tw = _attempt(entry, case, torch)
+    e, ew = _attempt(entry, case, ember)
+    if case.error:
+        assert isinstance(t, Exception), f'PyTorch does not raise here (it returns {t!r:.200})'
+        assert isinstance(e, _base_exc(t)), f'PyTorch raises {t!r:.200}, ember {e!r:.300}'
+        return
+    if isinstance(t, Exception):
+        pytest.fail(f'PyTorch raises {t!r}: mark the case error=True')
+    problems = []
+    if isinstance(e, Exception):
+        problems.append(f'ember raises {e!r:.400}')
+    else:
+        try:
+            same_tree(e, t, 'result', entry.atol, entry.rtol)
+        except AssertionError as err:
+            problems.append(str(err)[:800])
+    if ew != tw:
+        problems.append(f'warnings: ember {ew}, PyTorch {tw}')
+    gap = entry.gaps.get('case:' + case.desc)
+    if gap is not None:
+        assert problems, f'stale gap: this case now agrees with PyTorch; remove its gap ({gap})'
+        return
+    assert not problems, '\n'.join(problems)
+
+
+@pytest.mark.parametrize('ns,torch_mod', [('nn.init', torch.nn.init), ('optim.swa_utils', torch.optim.swa_utils)])
+def test_every_function_has_an_entry(ns, torch_mod):
+    names = {e.name for e in TRAINING if getattr(e, 'ns', None) == ns}
+    missing = [n for n in getattr(torch_mod, '__all__', []) if n not in names]
+    assert not missing, f'torch.{ns} names without a registry entry: {missing}'

@@ -245,8 +245,8 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows, cols = tensor._data.shape
     nz = int(math.ceil(sparsity * rows))
     normal_(tensor, 0, std, generator=generator)
-    for c in range(cols):
-        zero = _random.randperm(rows, generator=generator)._data[:nz]
+    for c in range(cols):   # PyTorch draws the zeros' rows from the default generator even given ``generator``
+        zero = _random.randperm(rows)._data[:nz]
         tensor._data[zero, c] = 0
     tensor._bump()
     return tensor

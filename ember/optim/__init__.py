@@ -1,5 +1,5 @@
 """``ember.optim``: the optimizers of ``torch.optim`` and learning-rate schedulers."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from ._adafactor import Adafactor
 from ._muon import Muon
@@ -17,4 +17,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
-           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler']
+           'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler', 'swa_utils']

@@ -8,7 +8,15 @@ __all__ = ['clip_grad_norm_', 'clip_grad_norm', 'clip_grad_value_', 'get_total_n
 
 
 def skip_init(module_cls, *args, **kwargs):
-    """Construct ``module_cls(*args, **kwargs)`` (ember has no meta device, so the default init still runs)."""
-    if 'device' not in module_cls.__init__.__code__.co_varnames:
+    """Construct ``module_cls(*args, **kwargs)`` without drawing from the random stream: PyTorch builds it on the
+    meta device, where initialisers draw nothing, so the next random draw is the same in both (the values left
+    in the parameters are the default initialisation's, where PyTorch's are uninitialised memory)."""
+    import inspect
+    from ..modules.module import Module
+    from ...random import fork_rng
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f'Expected a Module; got {module_cls}')
+    if 'device' not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
-    return module_cls(*args, **kwargs)
+    with fork_rng():
+        return module_cls(*args, **kwargs)

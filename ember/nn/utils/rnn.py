@@ -124,7 +124,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side='
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
     if padding_side not in ('left', 'right'):
-        raise ValueError(f'Expected padding_side to be one of left or right, but got {padding_side}.')
+        raise RuntimeError(f'Expected padding_side to be one of left or right, but got {padding_side}.')
     n = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
@@ -135,9 +135,10 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side='
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
-    """Split a padded batch back into a list of unpadded sequences."""
+    """Split a padded batch back into a list of unpadded sequences. As PyTorch's, with ``batch_first=False`` it
+    transposes ``padded_sequences`` itself in place (so a leaf that requires grad raises)."""
     if not batch_first:
-        padded_sequences = padded_sequences.transpose(0, 1)
+        padded_sequences.transpose_(0, 1)
     return [seq[:int(n)] for seq, n in zip(padded_sequences.unbind(0), _lengths(lengths))]
 
 
