@@ -251,7 +251,7 @@ def _init(name, *a, shape=(3, 5), dtype='float32', gen=None, **k):
         t = lib.empty(*shape, dtype=getattr(lib, dtype))
         extra = {'generator': lib.Generator().manual_seed(gen)} if gen is not None else {}
         out = getattr(lib.nn.init, name)(t, *a, **k, **extra)
-        return [out is t, t]
+        return [out is t, str(t.dtype), t.float() if dtype == 'bfloat16' else t]   # PyTorch's numpy() lacks bf16
     return fn
 
 
@@ -617,4 +617,139 @@ SWALRS = [Sched('SWALR', {'cos 5': _swalr(0.05, 5), 'linear per group': _swalr([
                         'anneal 2.5': _swalr(0.05, 2.5), 'wrong count': _swalr([0.1] * 3)})]
 
 
-TRAINING = OPTIMS + SCHEDS + SWALRS + INITS + UTILS + RNN + SWA + OPTIMIZER
+def _sched_opt(lib):
+    params = [lib.tensor(_vals((2,), 0), requires_grad=True), lib.tensor(_vals((3,), 1), requires_grad=True)]
+    return lib.optim.SGD([{'params': params[:1]}, {'params': params[1:], 'lr': 0.05}], lr=0.1, momentum=0.9)
+
+
+def _custom_scheduler(lib):
+    """A subclass of the base class with its own get_lr, stepped 4 times; the lrs, state_dict and last lr."""
+    class Halving(lib.optim.lr_scheduler.LRScheduler):
+        def get_lr(self):
+            return [base * 0.5 ** self.last_epoch for base in self.base_lrs]
+    opt = _sched_opt(lib)
+    sched = Halving(opt)
+    lrs = []
+    for _ in range(4):
+        opt.step()
+        sched.step()
+        lrs.append([g['lr'] for g in opt.param_groups])
+    return [lrs, sched.get_last_lr(), sched.last_epoch, sched.base_lrs, sorted(sched.state_dict())]
+
+
+def _stepped(name, *a, step=(), **k):
+    """A scheduler stepped once after the optimizer, with ``step``'s arguments (the deprecated epoch)."""
+    def fn(lib):
+        opt = _sched_opt(lib)
+        sched = getattr(lib.optim.lr_scheduler, name)(opt, *a, **k)
+        opt.step()
+        sched.step(*step)
+        return [[g['lr'] for g in opt.param_groups], sched.last_epoch]
+    return fn
+
+
+def _get_lr_outside(lib):
+    opt = _sched_opt(lib)
+    return lib.optim.lr_scheduler.StepLR(opt, 2).get_lr()
+
+
+def _resume(lib, last_epoch=3):
+    """``last_epoch`` given: the groups must hold ``initial_lr`` (a fresh optimizer's do not)."""
+    opt = _sched_opt(lib)
+    return lib.optim.lr_scheduler.StepLR(opt, 2, last_epoch=last_epoch)
+
+
+def _resumed(lib):
+    opt = _sched_opt(lib)
+    for g in opt.param_groups:
+        g['initial_lr'] = g['lr'] * 2
+    sched = lib.optim.lr_scheduler.StepLR(opt, 2, 0.5, last_epoch=3)
+    return [[g['lr'] for g in opt.param_groups], sched.get_last_lr(), sched.last_epoch]
+
+
+LR_BASE = [
+    Call('optim.lr_scheduler', 'LRScheduler', [
+        Case('subclass', _custom_scheduler),
+        Case('get_lr outside step', _get_lr_outside),
+        Case('step(epoch) StepLR', _stepped('StepLR', 2, step=(5,))),
+        Case('step(epoch) CosineAnnealingLR', _stepped('CosineAnnealingLR', 10, step=(3,))),
+        Case('step(epoch) warm restarts float', _stepped('CosineAnnealingWarmRestarts', 3, step=(4.5,))),
+        Case('resume', _resumed),
+        Case('resume without initial_lr', _resume, error=True),
+        Case('not an optimizer', lambda lib: lib.optim.lr_scheduler.StepLR(object(), 2), error=True)]),
+]
+
+
+def _nonleaf(name):
+    """Options PyTorch takes that ember refuses by name: ``differentiable=True`` on non-leaf parameters."""
+    def fn(lib):
+        w = lib.tensor(_vals((3,), 0), requires_grad=True)
+        p = w * 2
+        p.retain_grad()
+        p.grad = lib.ones(3)
+        opt = getattr(lib.optim, name)([p], differentiable=True)
+        opt.step()
+        return p
+    return fn
+
+
+NO_DIFFERENTIABLE = ('ember refuses differentiable=True (autograd through the step, which PyTorch allows for non-leaf '
+                     'parameters) with an error naming it')
+DIFFERENTIABLE = [Call('optim', n, [Case('differentiable non-leaf', _nonleaf(n), unsupported='differentiable')],
+                       gaps={'case:differentiable non-leaf': NO_DIFFERENTIABLE})
+                  for n in ('SGD', 'Adam', 'AdamW', 'Adagrad', 'RMSprop', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
+                            'ASGD', 'Rprop')]
+
+
+def _two_opts(lib):
+    a, b = _sched_opt(lib), _sched_opt(lib)
+    L = lib.optim.lr_scheduler
+    return L.ChainedScheduler([L.StepLR(a, 2), L.StepLR(b, 2)])
+
+
+COMPOSE_ERRORS = [
+    Call('optim.lr_scheduler', 'SequentialLR', [
+        Case('milestones count', lambda lib: lib.optim.lr_scheduler.SequentialLR(
+            o := _sched_opt(lib), [lib.optim.lr_scheduler.StepLR(o, 2)], milestones=[3]), error=True),
+        Case('plateau inside', lambda lib: lib.optim.lr_scheduler.SequentialLR(
+            o := _sched_opt(lib), [lib.optim.lr_scheduler.StepLR(o, 2), lib.optim.lr_scheduler.ReduceLROnPlateau(o)],
+            milestones=[3]), error=True),
+        Case('no schedulers', lambda lib: lib.optim.lr_scheduler.SequentialLR(_sched_opt(lib), [], []), error=True)]),
+    Call('optim.lr_scheduler', 'ChainedScheduler', [Case('two optimizers', _two_opts, error=True)]),
+    Call('optim.lr_scheduler', 'OneCycleLR', [Case('no momentum to cycle', lambda lib: lib.optim.lr_scheduler.OneCycleLR(
+        lib.optim.Adagrad([lib.zeros(2, requires_grad=True)]), 0.1, 10), error=True)]),
+    Call('optim.lr_scheduler', 'CyclicLR', [Case('no momentum to cycle', lambda lib: lib.optim.lr_scheduler.CyclicLR(
+        lib.optim.Adagrad([lib.zeros(2, requires_grad=True)]), 0.01, 0.1), error=True)]),
+    Call('optim.lr_scheduler', 'ReduceLROnPlateau', [Case('min_lr count', lambda lib: lib.optim.lr_scheduler.
+                                                          ReduceLROnPlateau(_sched_opt(lib), min_lr=[0.1] * 3),
+                                                          error=True)]),
+    Call('optim', 'LBFGS', [Case('two groups', lambda lib: lib.optim.LBFGS(
+        [{'params': [lib.zeros(2, requires_grad=True)]}, {'params': [lib.zeros(2, requires_grad=True)]}]),
+        error=True)]),
+]
+
+
+INIT_EDGES = [
+    _inits('uniform_', {'f16': _init('uniform_', dtype='float16'), 'bf16': _init('uniform_', dtype='bfloat16'),
+                        'param': lambda lib: lib.nn.init.uniform_(lib.nn.Parameter(lib.empty(3)))},
+           {'int64': _init('uniform_', dtype='int64')}),
+    _inits('normal_', {'f16': _init('normal_', dtype='float16'), 'bf16': _init('normal_', 0.5, 2.0, dtype='bfloat16')},
+           {'int64': _init('normal_', dtype='int64')}),
+    _inits('kaiming_uniform_', {'zero-element': _init('kaiming_uniform_', shape=(0, 3))}),
+    _inits('kaiming_normal_', {'zero-element': _init('kaiming_normal_', shape=(4, 0))}),
+    _inits('xavier_uniform_', {'f64 conv1d': _init('xavier_uniform_', dtype='float64', shape=(3, 2, 5))}),
+    _inits('trunc_normal_', {'f16': _init('trunc_normal_', dtype='float16')},
+           {'a > b': _init('trunc_normal_', 0, 1, 2, -2)}),
+    _inits('constant_', {'bool': _init('constant_', True, dtype='bool'), 'f16': _init('constant_', 0.1, dtype='float16')}),
+    _inits('eye_', {'int': _init('eye_', dtype='int64')}),
+    _inits('dirac_', {'f64': _init('dirac_', dtype='float64', shape=(3, 2, 3))}),
+    _inits('sparse_', {'f64': _init('sparse_', 0.3, dtype='float64'), 'sparsity 0': _init('sparse_', 0.0)}),
+    _inits('orthogonal_', {'f64': _init('orthogonal_', dtype='float64'), 'zero-element': _init('orthogonal_', shape=(0, 3))},
+           exact=False),
+    Call('nn.init', 'calculate_gain', [Case('leaky_relu None', _gain('leaky_relu', None)),
+                                       Case('selu param', _gain('selu', 0.5)), Case('tanh 2', _gain('tanh', 2))]),
+]
+
+
+TRAINING = (OPTIMS + SCHEDS + SWALRS + INITS + INIT_EDGES + UTILS + RNN + SWA + OPTIMIZER + LR_BASE + COMPOSE_ERRORS +
+            DIFFERENTIABLE)
