@@ -11,6 +11,7 @@ from ... import _dtype, ops
 from ...autograd import dual
 from ...autograd.grad_mode import no_grad
 from ...ops import shape as _shape
+from ...ops._util import broadcast_mismatch
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr
 from ...tensor import Tensor
@@ -656,6 +657,11 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
     reduction = _reduction(reduction, size_average, reduce)
     x = input._data
     y = target._data.astype(x.dtype, copy=False)
+    if x.shape != y.shape:
+        try:
+            np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise broadcast_mismatch([x.shape, y.shape]) from None
     out = _reduce_arr(np.logaddexp(0, -y * x).astype(x.dtype, copy=False), reduction)
     return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
 

@@ -354,6 +354,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                divisor_override=None):
     """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
     x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
+    if x.ndim < 3:   # PyTorch's kernel reads input.size(-3) first
+        n = max(x.ndim, 1)
+        raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3) (avg_pool2d '
+                         f'expects 3D or 4D input, got {x.ndim}D)')
     if x.dtype.kind != 'f':
         raise RuntimeError('"avg_pool2d" not implemented for \'Long\'')
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool2d')
@@ -393,6 +397,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 # -- adaptive pooling ---------------------------------------------------------------------------------------------
 def _adaptive_out(x, output_size, name):
+    if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
+        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} ({name} of a {x.ndim}D input '
+                         f'to output_size {tuple(output_size)})')
     if x.ndim not in (3, 4):
         raise RuntimeError(f'{name}(): Expected 3D or 4D tensor, but got {x.ndim}D')
     o = (output_size,) * 2 if isinstance(output_size, (int, np.integer)) else tuple(output_size)
