@@ -10,7 +10,7 @@ tools/supported.py reads the same entries (without importing torch) for docs/SUP
 """
 import numpy as np
 
-from registry import F32, F64, I64, Sample, _dt, boolean, f32, f64, i64
+from registry import F32, F64, I64, Sample, _dt, f32, f64, i64
 
 # checks only module entries have; SUPPORTED.md adds their letters to the legend
 CHECKS = {'state': 'S', 'modes': 'T'}
