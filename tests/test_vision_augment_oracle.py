@@ -76,3 +76,52 @@ def test_affine_and_rotate_functionals_match_torchvision():
         e = ET.functional.affine(e_in, 12.0, [2, -3], 0.9, [4.0, -6.0], fill=3)
         t = TT.functional.affine(t_in, 12.0, [2, -3], 0.9, [4.0, -6.0], fill=3)
         (assert_same(e, t, atol=1e-5, rtol=0) if isinstance(t, torch.Tensor) else _same_pil(e, t))
+
+
+PROGRAM = '''
+import torch
+import torchvision
+from torch import nn
+from torchvision import datasets, transforms
+
+torch.manual_seed(42)
+weights = torchvision.models.EfficientNet_B0_Weights.DEFAULT
+print(weights, weights.transforms())
+train_tf = transforms.Compose([transforms.Resize((48, 48)), transforms.TrivialAugmentWide(num_magnitude_bins=31),
+                               transforms.RandomRotation(10), transforms.ToTensor()])
+data = datasets.ImageFolder("images", transform=train_tf)
+loader = torch.utils.data.DataLoader(data, batch_size=6, shuffle=True)
+model = torchvision.models.efficientnet_b0(weights=None)
+for p in model.features.parameters():
+    p.requires_grad = False
+model.classifier = nn.Sequential(nn.Dropout(p=0.2, inplace=True), nn.Linear(1280, len(data.classes)))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for x, y in loader:
+    loss = nn.CrossEntropyLoss()(model(x), y)
+    loss.backward()
+    opt.step()
+    print(data.classes, tuple(x.shape), round(loss.item(), 4), x.sum().item())
+'''
+
+
+def test_transfer_learning_program_prints_what_torchvision_prints(tmp_path):
+    """A mrdbourke-style EfficientNet-B0 transfer step with TrivialAugmentWide, unmodified under ``ember run``,
+    prints exactly what PyTorch + torchvision print (same shuffling, augmentation draws, pixels and loss)."""
+    import os
+    import subprocess
+    import sys
+    for c in 'ab':
+        (tmp_path / 'images' / c).mkdir(parents=True)
+        for i in range(3):
+            _image(30, 36, seed=i + ord(c)).save(tmp_path / 'images' / c / f'{i}.jpg')
+    (tmp_path / 'train.py').write_text(PROGRAM)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    ours = subprocess.run([sys.executable, '-m', 'ember', 'run', 'train.py'], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    shim = ('import torch.library; torch.library.register_fake = lambda *a, **k: (lambda f: f); '
+            'exec(open("train.py").read())')
+    theirs = subprocess.run([sys.executable, '-c', shim], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert theirs.returncode == 0, theirs.stderr
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout and 'InterpolationMode.BICUBIC' in ours.stdout
