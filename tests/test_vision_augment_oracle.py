@@ -21,6 +21,7 @@ NEW = [
     lambda T: T.TrivialAugmentWide(), lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
     lambda T: T.TrivialAugmentWide(interpolation=T.InterpolationMode.BILINEAR),
     lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30]),
+    lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1), lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5)),
 ]
 
 
@@ -31,14 +32,18 @@ def test_augmentations_match_torchvision(make, kind):
     _run_both(make, _inputs(kind, 13, 15), seed=4, reps=12, atol=0)
 
 
-@pytest.mark.parametrize('make', NEW[:5])
+@pytest.mark.parametrize('make', NEW[:5] + NEW[-2:])
 def test_geometric_transforms_on_float_tensors(make):
     _run_both(make, _inputs('float', 13, 15), seed=2, reps=4, atol=1e-5)
 
 
 FUNCS = [('adjust_brightness', 0.3), ('adjust_brightness', 1.7), ('adjust_contrast', 0.4), ('adjust_contrast', 1.9),
          ('adjust_saturation', 0.2), ('adjust_saturation', 1.6), ('adjust_sharpness', 0.1), ('adjust_sharpness', 1.9),
-         ('posterize', 3), ('solarize', 100), ('autocontrast',), ('equalize',), ('invert',)]
+         ('posterize', 3), ('solarize', 100), ('autocontrast',), ('equalize',), ('invert',), ('adjust_hue', 0.3),
+         ('adjust_hue', -0.45), ('adjust_hue', 0.0)]
+
+
+UINT8_ONLY = 'Only torch.uint8 image tensors are supported, but found torch.float32'
 
 
 @pytest.mark.parametrize('kind', ['pil', 'uint8', 'float', 'gray'])
@@ -47,7 +52,7 @@ def test_colour_functionals_match_torchvision(fn, kind):
     name, *args = fn
     if kind == 'float' and name in ('posterize', 'equalize'):
         for lib, x in ((ET, _inputs('float')[0]), (TT, _inputs('float')[1])):
-            with pytest.raises(TypeError, match='Only torch.uint8 image tensors are supported, but found torch.float32'):
+            with pytest.raises(TypeError, match=UINT8_ONLY):
                 getattr(lib.functional, name)(x, *args)
         return
     if kind == 'float' and name == 'solarize':
@@ -70,7 +75,7 @@ def test_affine_and_rotate_functionals_match_torchvision():
         e_in, t_in = _inputs(kind, 12, 16, seed=5)
         for args, kw in [((33.0,), {'expand': True}), ((-70.0,), {'center': [2, 9], 'fill': [5, 6, 7]}),
                          ((90,), {'interpolation': ET.InterpolationMode.BILINEAR})]:
-            tkw = dict(kw, interpolation=TT.InterpolationMode(kw['interpolation'].value)) if 'interpolation' in kw else kw
+            tkw = kw if 'interpolation' not in kw else dict(kw, interpolation=TT.InterpolationMode.BILINEAR)
             e, t = ET.functional.rotate(e_in, *args, **kw), TT.functional.rotate(t_in, *args, **tkw)
             (assert_same(e, t, atol=1e-5, rtol=0) if isinstance(t, torch.Tensor) else _same_pil(e, t))
         e = ET.functional.affine(e_in, 12.0, [2, -3], 0.9, [4.0, -6.0], fill=3)

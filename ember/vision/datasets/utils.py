@@ -229,5 +229,7 @@ def verify_str_arg(value, arg=None, valid_values=None, custom_msg=None):
         raise ValueError(f'Expected type str{where}, but got type {type(value)}.')
     if valid_values is None or value in valid_values:
         return value
-    raise ValueError(custom_msg if custom_msg is not None else
-                     f"Unknown value '{value}' for argument {arg}. Valid values are {{{iterable_to_str(valid_values)}}}.")
+    if custom_msg is None:
+        custom_msg = (f"Unknown value '{value}' for argument {arg}. "
+                      f'Valid values are {{{iterable_to_str(valid_values)}}}.')
+    raise ValueError(custom_msg)

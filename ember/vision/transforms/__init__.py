@@ -2,11 +2,11 @@
 from . import functional
 from .functional import InterpolationMode
 from .autoaugment import RandAugment, TrivialAugmentWide
-from .transforms import (CenterCrop, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor, RandomAffine,
-                         RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
-                         RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor)
+from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor,
+                         RandomAffine, RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip,
+                         RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor)
 
 __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize',
            'Resize', 'CenterCrop', 'Pad', 'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip',
            'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation',
-           'RandomAffine', 'TrivialAugmentWide', 'RandAugment']
+           'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter']

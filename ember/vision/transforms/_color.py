@@ -6,7 +6,7 @@ import ember
 from .._image import wrap
 
 __all__ = ['max_value', 'blend', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_sharpness',
-           'posterize', 'solarize', 'autocontrast', 'equalize', 'invert']
+           'posterize', 'solarize', 'autocontrast', 'equalize', 'invert', 'adjust_hue']
 
 _MAX = {np.dtype(np.uint8): 255, np.dtype(np.int8): 127, np.dtype(np.int16): 32767, np.dtype(np.uint16): 65535,
         np.dtype(np.int32): 2147483647, np.dtype(np.int64): 9223372036854775807}
@@ -156,3 +156,56 @@ def equalize(arr):
     if arr.ndim == 3:
         return np.stack([_equalize_channel(c) for c in arr])
     return np.stack([np.stack([_equalize_channel(c) for c in img]) for img in arr])
+
+
+def _rgb2hsv(img):
+    """(..., 3, H, W) float RGB in [0, 1] to HSV, with torchvision's formulas (hue in [0, 1))."""
+    r, g, b = img[..., 0, :, :], img[..., 1, :, :], img[..., 2, :, :]
+    maxc, minc = img.max(axis=-3), img.min(axis=-3)
+    eqc = maxc == minc
+    cr = maxc - minc
+    one = np.ones_like(maxc)
+    s = cr / np.where(eqc, one, maxc)
+    cr_div = np.where(eqc, one, cr)
+    rc, gc, bc = (maxc - r) / cr_div, (maxc - g) / cr_div, (maxc - b) / cr_div
+    two, four = maxc.dtype.type(2.0), maxc.dtype.type(4.0)
+    hr = (maxc == r) * (bc - gc)
+    hg = ((maxc == g) & (maxc != r)) * (two + rc - bc)
+    hb = ((maxc != g) & (maxc != r)) * (four + gc - rc)
+    h = np.fmod((hr + hg + hb) / maxc.dtype.type(6.0) + one, one)
+    return np.stack((h, s, maxc), axis=-3)
+
+
+def _hsv2rgb(img):
+    """HSV back to RGB (the sector ``floor(6h) mod 6`` picks each channel from v, p, q, t)."""
+    h, s, v = img[..., 0, :, :], img[..., 1, :, :], img[..., 2, :, :]
+    dt = img.dtype.type
+    i = np.floor(h * dt(6.0))
+    f = h * dt(6.0) - i
+    i = i.astype(np.int32) % 6
+    p = np.clip(v * (dt(1.0) - s), 0.0, 1.0)
+    q = np.clip(v * (dt(1.0) - s * f), 0.0, 1.0)
+    t = np.clip(v * (dt(1.0) - s * (dt(1.0) - f)), 0.0, 1.0)
+    table = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = np.empty(h.shape[:-2] + (3,) + h.shape[-2:], img.dtype)
+    for c in range(3):
+        out[..., c, :, :] = np.select([i == k for k in range(6)], [row[c] for row in table])
+    return out
+
+
+def adjust_hue(arr, hue_factor):
+    """Rotate the hue by ``hue_factor`` turns (in [-0.5, 0.5]) in HSV space (one-channel images unchanged)."""
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor ({hue_factor}) is not in [-0.5, 0.5].')
+    _check(arr)
+    if arr.shape[-3] == 1:
+        return arr
+    img = arr.astype(np.float32) / np.float32(max_value(arr.dtype)) if arr.dtype.kind != 'f' else arr
+    hsv = _rgb2hsv(img)
+    h = hsv[..., 0, :, :] + img.dtype.type(hue_factor)
+    hsv[..., 0, :, :] = h - np.floor(h)     # PyTorch's float remainder by 1
+    rgb = _hsv2rgb(hsv)
+    if arr.dtype.kind == 'f':
+        return rgb
+    # convert_image_dtype back to integers: scale by max + 1 - 1e-3 and truncate
+    return (rgb * np.float32(max_value(arr.dtype) + 1.0 - 1e-3)).astype(arr.dtype)

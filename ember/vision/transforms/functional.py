@@ -15,7 +15,7 @@ __all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_n
            'pil_to_tensor', 'to_pil_image', 'normalize', 'resize', 'crop', 'center_crop', 'resized_crop',
            'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale', 'rotate', 'affine', 'adjust_brightness',
            'adjust_contrast', 'adjust_saturation', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast',
-           'equalize', 'invert']
+           'equalize', 'invert', 'adjust_hue']
 
 
 class InterpolationMode(Enum):
@@ -557,3 +557,20 @@ def invert(img):
     if is_pil(img):
         return _image_ops('invert', img)
     return _tensor_op(_color.invert, img)
+
+
+def adjust_hue(img, hue_factor):
+    """Shift the hue by ``hue_factor`` turns, in [-0.5, 0.5] (PIL: in 8-bit HSV, wrapping around)."""
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor ({hue_factor}) is not in [-0.5, 0.5].')
+    if not is_pil(img):
+        if not is_tensor(img):
+            raise TypeError('Input img should be Tensor image')
+        return _tensor_op(_color.adjust_hue, img, hue_factor)
+    if img.mode in {'L', '1', 'I', 'F'}:
+        return img
+    h, s, v = img.convert('HSV').split()
+    np_h = np.array(h, dtype=np.uint8)
+    np_h += np.int32(hue_factor * 255).astype(np.uint8)     # wraps around, as the hue circle does
+    image = pil_module()
+    return image.merge('HSV', (image.fromarray(np_h, 'L'), s, v)).convert(img.mode)

@@ -14,7 +14,8 @@ from .functional import InterpolationMode, _interpolation
 
 __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Resize', 'CenterCrop', 'Pad',
            'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip',
-           'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine']
+           'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine',
+           'ColorJitter']
 
 
 def _rand():
@@ -490,3 +491,55 @@ class RandomAffine(_Transform):
         s += f', fill={self.fill}' if self.fill != 0 else ''
         s += f', center={self.center}' if self.center is not None else ''
         return s + ')'
+
+
+class ColorJitter(_Transform):
+    """Random brightness, contrast, saturation and hue changes, applied in a random order."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = self._check_input(brightness, 'brightness')
+        self.contrast = self._check_input(contrast, 'contrast')
+        self.saturation = self._check_input(saturation, 'saturation')
+        self.hue = self._check_input(hue, 'hue', center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    @staticmethod
+    def _check_input(value, name, center=1, bound=(0, float('inf')), clip_first_on_zero=True):
+        """The factor range for ``value`` (a number ``d`` means ``[center - d, center + d]``); None when it
+        can only be ``center``."""
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f'If {name} is a single number, it must be non negative.')
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f'{name} should be a single number or a list/tuple with length 2.')
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f'{name} values should be between {bound}, but got {value}.')
+        return None if value[0] == value[1] == center else tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue):
+        """The order (``randperm(4)``), then each factor that has a range, drawn with ``uniform_``."""
+        fn_idx = ember.randperm(4)
+        b = None if brightness is None else float(_uniform(brightness[0], brightness[1]))
+        c = None if contrast is None else float(_uniform(contrast[0], contrast[1]))
+        s = None if saturation is None else float(_uniform(saturation[0], saturation[1]))
+        h = None if hue is None else float(_uniform(hue[0], hue[1]))
+        return fn_idx, b, c, s, h
+
+    def forward(self, img):
+        fn_idx, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation, self.hue)
+        ops = {0: (F.adjust_brightness, b), 1: (F.adjust_contrast, c), 2: (F.adjust_saturation, s),
+               3: (F.adjust_hue, h)}
+        for fn_id in fn_idx.tolist():
+            fn, factor = ops[fn_id]
+            if factor is not None:
+                img = fn(img, factor)
+        return img
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(brightness={self.brightness}, contrast={self.contrast}, '
+                f'saturation={self.saturation}, hue={self.hue})')
