@@ -33,6 +33,17 @@ class NotOperand(TypeError):
     """A Python list or tuple given where an op takes a Tensor or a number (PyTorch refuses it too)."""
 
 
+def fx_operand(name, x, y):
+    """When an operand is a ``torch.fx`` Proxy (``tensor + proxy`` while tracing): the Proxy of the method
+    call it records (as PyTorch's ``__torch_function__`` records it), else None. Only reached on the error
+    path, so plain ops pay nothing for it."""
+    for v in (x, y):
+        record = getattr(type(v), '__ember_fx_method__', None)
+        if record is not None:
+            return record(v, name, x, y)
+    return None
+
+
 def operand_error(name, x, y):
     """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them)."""
     bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple)) else (y, 2, 'other')

@@ -13,7 +13,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
-from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented
+from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from . import _special
 
 _NO = object()
@@ -142,6 +142,11 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             x, y, a, b = arrays(input, other, float_out)
         except NotOperand:
             raise operand_error(name, input, other) from None
+        except TypeError:
+            recorded = fx_operand(name, input, other)
+            if recorded is None:
+                raise
+            return recorded
         try:
             r = np_fn(a, b)
         except ValueError:

@@ -1,5 +1,7 @@
 """Activation layers: thin Modules over ``ember.nn.functional`` with PyTorch's ``extra_repr``, and
 ``MultiheadAttention`` (PyTorch keeps it here too) with its packed or separate q/k/v projections."""
+import ember
+
 from .. import functional as F, init
 from ..functional._attention import multi_head_attention_forward
 from ._factory import empty_param
@@ -147,14 +149,14 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x))."""
 
     def forward(self, input):
-        return F.sigmoid(input)
+        return ember.sigmoid(input)  # torch.sigmoid, as PyTorch's Sigmoid (what fx records)
 
 
 class Tanh(Module):
     """tanh(x)."""
 
     def forward(self, input):
-        return F.tanh(input)
+        return ember.tanh(input)  # torch.tanh, as PyTorch's Tanh
 
 
 class Softmax(Module):
