@@ -69,3 +69,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         from ..ops.creation import zeros_like
         res = tuple(zeros_like(i) if r is None else r for r, i in zip(res, inputs))
     return res
+
+
+def __getattr__(name):
+    """``torch.autograd.profiler`` and other submodules on first access, as PyTorch imports them."""
+    from .. import aliasing
+    return aliasing.module_getattr(__name__, name)

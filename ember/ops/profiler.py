@@ -1,0 +1,34 @@
+"""``torch.ops.profiler``: the record-function ops that ``record_function`` is built on in PyTorch
+(``_record_function_enter``/``_exit``), which fx-traced code calls to keep profiler ranges."""
+from ..profiler._record import record_function
+
+
+def _fx_record(fn, *args):
+    """When an argument is a torch.fx Proxy, record the call in its graph instead."""
+    for a in args:
+        if getattr(type(a), "__ember_fx_method__", None) is not None:
+            return a.tracer.create_proxy("call_function", fn, args, {})
+    return None
+
+
+def _record_function_enter(name, args=None):
+    """Open a profiler range named ``name``; returns the handle ``_record_function_exit`` closes."""
+    recorded = _fx_record(_record_function_enter, name) if args is None else _fx_record(
+        _record_function_enter, name, args)
+    if recorded is not None:
+        return recorded
+    return record_function(name, args).__enter__()
+
+
+def _record_function_enter_new(name, args=None):
+    """``_record_function_enter`` (PyTorch's newer op of the same meaning)."""
+    return _record_function_enter(name, args)
+
+
+def _record_function_exit(handle):
+    """Close the range that ``_record_function_enter`` opened."""
+    recorded = _fx_record(_record_function_exit, handle)
+    if recorded is not None:
+        return recorded
+    handle.__exit__(None, None, None)
+    return None
