@@ -23,7 +23,7 @@ NAMESPACES = [
     ('torch.optim.lr_scheduler', 'ember.optim.lr_scheduler'), ('torch.utils.data', 'ember.utils.data'),
     ('torch.nn.utils.rnn', 'ember.nn.utils.rnn'), ('torch.optim.swa_utils', 'ember.optim.swa_utils'),
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
-    ('torchvision.utils', 'ember.vision.utils'), ('torch.fx', 'ember.fx'),
+    ('torchvision.utils', 'ember.vision.utils'),
 ]
 API = os.path.join(ROOT, 'tools', 'pytorch_api.json')   # PyTorch's public names, from tools/pytorch_api.py
 # ember names that PyTorch also has, for something else: ember.ops holds ember's op modules, torch.ops is the
