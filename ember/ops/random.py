@@ -11,7 +11,7 @@ from ..random import (Generator, default_generator, manual_seed, seed, initial_s
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D, _reparam
-from ._util import shape_arg
+from ._util import shape_arg, undifferentiable
 from .creation import _factory, _finish
 
 _INT_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
@@ -200,7 +200,22 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         raise TypeError('normal(): size is only accepted with number mean and std')
     if dtype is not None or requires_grad:
         raise TypeError('normal(): dtype and requires_grad are not accepted with tensor mean or std')
+    if out is not None and mt and not st:
+        return _normal_mean_out(g, mean, float(std), out)
     return _normal_tensors(g, mean, std, out)
+
+
+def _normal_mean_out(g, mean, std, out):
+    """``normal(Tensor, float, out=)`` as PyTorch computes it: ``out`` is filled with normal(0, std) samples in
+    its own shape and dtype, then ``mean`` is added into it (so an ``out`` that does not broadcast with
+    ``mean``, an empty one included, raises PyTorch's size error)."""
+    from ..autograd.grad_mode import GRAD
+    if GRAD.enabled and mean.requires_grad:
+        from ._out import write
+        return write('normal', mean, out)   # refused, as in PyTorch: the result would need grad
+    from .pointwise import add
+    normal_(out, 0.0, std, generator=g)
+    return add(mean, out, out=out)
 
 
 def _normal_tensors(g, mean, std, out):
@@ -260,10 +275,18 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     else:
         bernoulli_(res, p, generator=generator)
     from ..autograd.grad_mode import GRAD
-    if out is not None and GRAD.enabled and input.requires_grad:
-        from .inplace import write_out
-        return write_out('bernoulli', input, out)   # PyTorch's refusal of out= with an input that needs grad
+    if GRAD.enabled and input.requires_grad:
+        if out is not None:
+            from .inplace import write_out
+            return write_out('bernoulli', input, out)   # PyTorch's refusal of out= with an input that needs grad
+        # PyTorch records the draw: a zero gradient from bernoulli(input), none at all from bernoulli(input, p)
+        node = _zero_node('BernoulliBackward0') if p is None else _BernoulliP
+        return Tensor._make(res._data, node((input,)))
     return _emit(res._data, res._data.shape, out, False, 'bernoulli')
+
+
+_BernoulliP = undifferentiable('NotImplemented', 'derivative for aten::bernoulli is not implemented',
+                               'torch::autograd::NotImplemented')
 
 
 def _bernoulli_tensor(dst, probs, g):
@@ -461,6 +484,9 @@ def poisson(input, generator=None):
     vals = np.array([_poisson_one(g, float(x)) for x in flat], np.float64)
     out = np.empty_like(lam)
     _iter_view(out)[...] = vals.reshape(_iter_view(out).shape)
+    from ..autograd.grad_mode import GRAD
+    if GRAD.enabled and input.requires_grad:   # PyTorch records the draw, with a zero gradient
+        return Tensor._make(out, _zero_node('PoissonBackward0')((input,)))
     return Tensor._make(out)
 
 
