@@ -208,6 +208,8 @@ class Tensor:
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)   # in elements, whatever the storage
+        if not self._data.size and st and not any(st):   # a NumPy op's empty result: no strides
+            st = _contiguous_strides(self._data.shape)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
@@ -425,6 +427,17 @@ class Tensor:
             raise TypeError('len() of a 0-d tensor')
         return self._data.shape[0]
 
+    def __contains__(self, element):
+        """``element in t``: any entry equals it (a number, or a tensor compared elementwise)."""
+        if not isinstance(element, (Tensor, int, float, complex)):
+            raise RuntimeError(f'Tensor.__contains__ only supports Tensor or scalar, but you passed in a '
+                               f'{type(element)}.')
+        return bool((self == element).any())
+
+    def __reversed__(self):
+        """``reversed(t)``: ``t`` flipped along its first dim (a 0-d tensor as is)."""
+        return self if self._data.ndim == 0 else self.flip(0)
+
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError('iteration over a 0-d tensor')
@@ -505,8 +518,9 @@ class Tensor:
     def cuda(self, device=None, non_blocking=False):
         _check_device('cuda')
 
-    def pin_memory(self):
-        return self
+    def pin_memory(self, device=None):
+        """Page-locked memory serves copies to an accelerator; PyTorch's CPU build has none and raises."""
+        raise RuntimeError('Cannot access accelerator device when none is available.')
 
     def share_memory_(self):
         """Move the values into shared memory (an anonymous shared mapping): processes forked afterwards
@@ -563,6 +577,15 @@ def _to_nested(x):
     if isinstance(x, (list, tuple)):
         return [_to_nested(v) for v in x]
     return x
+
+
+def _contiguous_strides(shape):
+    """PyTorch's contiguous strides of ``shape`` (a size-0 dim counts as 1, so they are never all zero)."""
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(st))
 
 
 def _wrap_dim(dim, ndim, op='dim', scalar=True):

@@ -306,7 +306,22 @@ _fmod_fn = _int_nonzero(_no_bool(xp.fmod, 'fmod_cpu'))
 _fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
                  lambda g, a, b: -g * _quotient(np.trunc, a, b, g))
-_remainder_fn = _int_nonzero(_no_bool(xp.remainder, 'remainder_cpu'))
+
+
+def _remainder_signed(a, b):
+    """NumPy's remainder, with PyTorch's sign on a zero result: fmod's (the dividend's), where NumPy gives the
+    divisor's (``-2. % 2`` is -0. in PyTorch). Other results are the same; the fix-up runs only when a float
+    result has a zero."""
+    r = xp.remainder(a, b)
+    if r.dtype.kind == 'f':
+        z = r == 0
+        if z.any():
+            r = np.array(r)
+            np.copysign(r, a, out=r, where=z)
+    return r
+
+
+_remainder_fn = _int_nonzero(_no_bool(_remainder_signed, 'remainder_cpu'))
 _remainder_s = binary('remainder', _remainder_fn, 'RemainderBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g, a, b: g,
                       lambda g, a, b: -g * _quotient(np.floor, a, b, g))
@@ -591,8 +606,19 @@ def _sigmoid(a):
         return 1 / (1 + np.exp(-a))
 
 
+def _relu(a):
+    """max(a, 0) keeping -0. and NaN as PyTorch's relu does (x < 0 ? 0 : x). NumPy's maximum returns its
+    second operand on a tie, so 0 goes first; with a scalar first it is about 40% slower on large arrays than
+    maximum(a, 0) (measured: 1M float32, 1.0 ms against 0.7), so a large input is maximised into zeros in place
+    (0.33 ms), a small one against the scalar (0.6 us either way at 64 elements)."""
+    if a.size < 4096:
+        return np.maximum(0, a, dtype=a.dtype)
+    z = np.zeros_like(a)
+    return np.maximum(z, a, out=z)
+
+
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
-relu = unary('relu', lambda a: np.maximum(a, 0, dtype=a.dtype), 'ReluBackward0',
+relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, ~(dual.data(y) <= 0)), int_ok=True,
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
