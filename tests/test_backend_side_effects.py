@@ -87,3 +87,31 @@ def test_set_num_threads_refuses_what_pytorch_refuses(bad):
             lib.set_num_threads(bad)
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+_QUIET_TEST = """
+import numpy as np
+import ember
+
+
+def test_ops_make_inf_and_nan_silently():
+    x = ember.tensor([1.0, 0.0, -1.0])
+    (x / 0, x.log(), (x * 1e38) * 1e38, x.sqrt(), ember.tensor([1e30]) ** 40)
+
+
+def test_users_numpy_still_warns():
+    np.log(np.zeros(1))
+"""
+
+
+def test_float_warnings_from_ember_do_not_reach_pytest(tmp_path):
+    """ember's ops make inf and nan without a NumPy RuntimeWarning, as PyTorch's do, also under pytest, which
+    imports test modules (and so ember) inside ``catch_warnings``; the user's own NumPy code still warns."""
+    (tmp_path / 'test_quiet.py').write_text(_QUIET_TEST)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-p', 'no:xdist',
+                        str(tmp_path / 'test_quiet.py')], env=env, capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert '2 passed' in r.stdout, r.stdout + r.stderr
+    assert os.path.join(ROOT, 'ember') not in r.stdout, r.stdout
+    assert 'divide by zero encountered in log' in r.stdout, r.stdout
