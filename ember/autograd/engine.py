@@ -284,8 +284,8 @@ def _results(captured, inputs, allow_unused):
     for i, g in enumerate(captured):
         if g is None:
             if not allow_unused:
-                raise RuntimeError(f'One of the differentiated Tensors (input {i}) appears to not have been '
-                                   'used in the graph. Set allow_unused=True if this is the desired behavior.')
+                raise RuntimeError(f'The differentiated Tensor at index {i} appears to not have been used in the '
+                                   'graph. Set allow_unused=True if this is the desired behavior.')
             result.append(None)
         elif isinstance(g, Tensor):
             result.append(g)

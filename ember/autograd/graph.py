@@ -205,7 +205,8 @@ class AccumulateGrad(Node):
                 v.grad = v.grad + g
         if self._post_hooks:
             for hook in tuple(self._post_hooks):
-                hook(v)
+                if hook(v) is not None:
+                    raise RuntimeError('Tensor post accumulate grad hooks should return None.')
 
 
 _NO_EDGE = (None, 0)
