@@ -194,15 +194,49 @@ moveaxis = movedim
 
 
 def T_(input):
-    """``.T``: all dims reversed."""
+    """``.T``: all dims reversed (PyTorch deprecates it, with a warning, on other than 2-D tensors)."""
     a = input._data
+    if a.ndim != 2:
+        import warnings
+        warnings.warn(_T_DEPRECATED[min(a.ndim, 1)], UserWarning, stacklevel=3)
     return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
 
 
 def mT_(input):
-    a = input._data
-    if a.ndim < 2:
-        raise RuntimeError('tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.')
+    """``.mT``: the last two dims swapped (a 0-d tensor is returned as is, with PyTorch's warning)."""
+    return _matrix_transpose(input, 'mT', batches=True)
+
+
+def mH_(input):
+    """``.mH``: the conjugate (real tensors: plain) transpose of the last two dims."""
+    return _matrix_transpose(input, 'mH', batches=True)
+
+
+def H_(input):
+    """``.H``: the conjugate (real tensors: plain) transpose of a matrix."""
+    return _matrix_transpose(input, 'H', batches=False)
+
+
+_T_DEPRECATED = ('Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.',
+                 'The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it '
+                 'will throw an error in a future release. Consider `x.mT` to transpose batches of matrices or '
+                 '`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.')
+_ZERO_D = {'mT': 'Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.',
+           'mH': 'Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().',
+           'H': 'Tensor.H is deprecated on 0-D tensors. Consider using x.conj().'}
+
+
+def _matrix_transpose(input, name, batches):
+    nd = input._data.ndim
+    if nd == 0:
+        import warnings
+        warnings.warn(_ZERO_D[name], UserWarning, stacklevel=3)
+        return input
+    if nd < 2 or (nd > 2 and not batches):
+        if batches:
+            raise RuntimeError(f'tensor.{name} is only supported on matrices or batches of matrices. Got {nd}-D tensor.')
+        hint = ' For batches of matrices, consider using tensor.mH' if nd > 2 else ''
+        raise RuntimeError(f'tensor.{name} is only supported on matrices (2-D tensors). Got {nd}-D tensor.{hint}')
     return transpose(input, -2, -1)
 
 

@@ -1,0 +1,126 @@
+"""Corners where ember gave a different answer than PyTorch without an error (issue 10): signed zeros that
+print differently, the strides of empty results, the autograd record of sampling ops, normal(out=), Tensor's
+protocol methods and matrix-transpose properties, hooks' return values. Each is compared with PyTorch."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _same_bits(e, t):
+    """Same values, dtype and signs of zero, and the same printed form."""
+    en, tn = e.detach().numpy(), t.detach().numpy()
+    assert en.dtype == tn.dtype and en.shape == tn.shape
+    assert np.array_equal(en, tn, equal_nan=True) and np.array_equal(np.signbit(en), np.signbit(tn))
+    assert repr(e) == repr(t)
+
+
+@pytest.mark.parametrize('n', [4, 5000])   # both sides of relu's size switch
+def test_relu_keeps_negative_zero_and_nan(n):
+    vals = np.resize(np.array([-0.0, 0.0, -1.0, np.nan, 2.0, -np.inf], np.float32), n)
+    for fn in (lambda L, x: L.relu(x), lambda L, x: L.nn.functional.relu(x), lambda L, x: x.relu(),
+               lambda L, x: x.clone().relu_()):
+        _same_bits(fn(ember, ember.tensor(vals)), fn(torch, torch.tensor(vals)))
+
+
+def test_remainder_of_an_exact_multiple_has_the_dividends_sign():
+    a, b = np.array([-2.0, 2.0, -3.0, 3.0, -0.0], np.float32), np.array([2.0, -2.0, 2.0, -2.0, 2.0], np.float32)
+    for fn in (lambda L, x, y: x % y, lambda L, x, y: L.remainder(x, y), lambda L, x, y: x.clone().__imod__(y),
+               lambda L, x, y: L.remainder(x, 2), lambda L, x, y: L.remainder(-4.0, y), lambda L, x, y: x[0] % 2):
+        _same_bits(fn(ember, ember.tensor(a), ember.tensor(b)), fn(torch, torch.tensor(a), torch.tensor(b)))
+
+
+@pytest.mark.parametrize('make', [
+    lambda L: L.zeros(0, 3).exp(), lambda L: L.zeros(0, 3) + 1, lambda L: L.zeros(0, 3).t().exp(),
+    lambda L: L.zeros(3, 0).sum(0), lambda L: L.zeros(0, 3).sum(1), lambda L: L.zeros(2, 0, 3) * L.zeros(3),
+    lambda L: L.zeros(0, 3).t(), lambda L: L.zeros(0, 1).expand(0, 3), lambda L: L.empty(0, 4)])
+def test_empty_results_have_pytorchs_strides(make):
+    e, t = make(ember), make(torch)
+    assert e.shape == t.shape and e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+
+
+def test_sampling_ops_record_what_pytorch_records():
+    """bernoulli(input) and poisson(input) of an input that requires grad: a zero gradient; bernoulli(input, p):
+    a node whose backward raises; no grad_fn in no_grad."""
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+    x = [lib.rand(3, 4, requires_grad=True) for lib in (torch, ember)]
+    for fn in (lambda L, x: L.bernoulli(x), lambda L, x: x.bernoulli(), lambda L, x: L.poisson(x * 5)):
+        t, e = fn(torch, x[0]), fn(ember, x[1])
+        assert e.requires_grad and e.grad_fn.name() == t.grad_fn.name()
+        e.sum().backward()
+        assert np.array_equal(x[1].grad.numpy(), np.zeros((3, 4), np.float32))
+        x[1].grad = None
+    t, e = torch.bernoulli(x[0], 0.3), ember.bernoulli(x[1], 0.3)
+    assert e.requires_grad and e.grad_fn.name() == t.grad_fn.name() == 'torch::autograd::NotImplemented'
+    with pytest.raises(RuntimeError, match='derivative for aten::bernoulli is not implemented'):
+        e.sum().backward()
+    with ember.no_grad():
+        assert not ember.bernoulli(x[1]).requires_grad and not ember.poisson(x[1]).requires_grad
+
+
+@pytest.mark.parametrize('out_shape', [(0,), (2,), (2, 3), (3,)])
+def test_normal_tensor_mean_out_is_filled_then_added_to(out_shape):
+    """normal(Tensor, float, out=) draws into out's own shape, then adds mean: an empty or non-broadcasting out
+    raises PyTorch's size error, a larger one broadcasts; the values are PyTorch's."""
+    res = []
+    for lib in (torch, ember):
+        lib.manual_seed(3)
+        mean = lib.arange(3, dtype=lib.float32)
+        out = lib.empty(out_shape, dtype=lib.float64)
+        try:
+            res.append(lib.normal(mean, 2.0, out=out))
+        except RuntimeError as err:
+            res.append(err)
+    t, e = res
+    if isinstance(t, RuntimeError):
+        assert isinstance(e, RuntimeError) and str(t) in str(e)
+    else:
+        _same_bits(e, t)
+
+
+def test_contains_and_reversed():
+    for lib in (torch, ember):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+        assert 2.0 in x and 5 not in x and lib.tensor([1.0, 2.0]) in x
+        with pytest.raises(RuntimeError, match='only supports Tensor or scalar'):
+            'a' in x
+    _same_bits(reversed(ember.tensor([[1.0, 2.0], [3.0, 4.0]])), reversed(torch.tensor([[1.0, 2.0], [3.0, 4.0]])))
+    _same_bits(reversed(ember.tensor(3.0)), reversed(torch.tensor(3.0)))
+
+
+@pytest.mark.parametrize('attr', ['T', 'mT', 'H', 'mH'])
+@pytest.mark.parametrize('shape', [(), (3,), (2, 3), (2, 3, 4)])
+def test_matrix_transposes(attr, shape):
+    """.H/.mH are .T/.mT for real tensors, with PyTorch's grad_fn and its errors and warnings by rank."""
+    got = []
+    for lib in (torch, ember):
+        x = lib.arange(int(np.prod(shape)), dtype=lib.float32).reshape(shape).requires_grad_()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            try:
+                y = getattr(x, attr)
+                got.append((tuple(y.shape), y.grad_fn.name() if y.grad_fn else None, y.detach().numpy().tolist()))
+            except RuntimeError as err:
+                got.append(str(err))
+        got[-1] = (got[-1], {str(m.message).split(' (Triggered internally')[0] for m in w})
+    assert got[1][0] == got[0][0]
+    assert got[0][1] <= got[1][1]   # PyTorch warns once per process, ember once per calling line
+
+
+def test_post_accumulate_grad_hook_must_return_none():
+    for lib in (torch, ember):
+        x = lib.ones(2, requires_grad=True)
+        x.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(2))
+        with pytest.raises(RuntimeError, match='post accumulate grad hooks should return None'):
+            (x * 3).sum().backward()
+
+
+def test_pin_memory_raises_as_on_pytorchs_cpu_build():
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match='Cannot access accelerator device when none is available'):
+            lib.zeros(3).pin_memory()
+        assert not lib.zeros(3).is_pinned()
