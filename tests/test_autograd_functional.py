@@ -149,3 +149,24 @@ def test_create_graph_results_differentiate_back_to_the_input():
         (h.sum() + hv.sum()).backward()
         got.append(x.grad.numpy())
     np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+
+
+def test_gradgradcheck_accepts_a_gradient_that_depends_on_nothing():
+    """A custom Function whose backward returns a constant: its first-order gradient depends on neither the
+    input nor grad_outputs; PyTorch's gradgradcheck accepts it, and gradcheck of an output that needs no grad
+    raises PyTorch's error when the numerical gradient is not zero."""
+    for lib in (torch, ember):
+        class Const(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 3
+
+            @staticmethod
+            def backward(ctx, g):
+                return lib.ones_like(g) * 3
+
+        x = x_(lib, True)
+        assert lib.autograd.gradgradcheck(Const.apply, (x,))
+        assert lib.autograd.gradcheck(lambda x: (x.detach(), x * 2), (x,))
+        with pytest.raises(Exception, match='Numerical gradient for function expected to be zero'):
+            lib.autograd.gradcheck(lambda x: x.detach() * 2, (x,))
