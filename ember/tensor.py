@@ -461,6 +461,8 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def __complex__(self):
+        if self._data.size != 1:
+            raise ValueError('only one element tensors can be converted to Python scalars')
         return complex(self.item())
 
     def __index__(self):

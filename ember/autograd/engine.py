@@ -257,7 +257,8 @@ def _apply(node, grads, create_graph):
     else:
         if all(g is None for g in grads):
             return (None,) * len(node.next_functions)
-        grads = _fill_missing(node, grads, create_graph)
+        if getattr(node, '_materialize', True):   # a custom Function after set_materialize_grads(False) gets None
+            grads = _fill_missing(node, grads, create_graph)
     out = node.backward(*grads)
     if type(out) is not tuple:
         out = (out,)
