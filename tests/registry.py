@@ -40,7 +40,8 @@ class Sample:
 
 
 class Op:
-    """One public callable. ``ns``: 'torch', 'Tensor' (method only), 'nn.functional' or 'linalg'.
+    """One public callable. ``ns``: 'torch', 'Tensor' (method or attribute only), 'nn.functional', 'linalg',
+    'autograd' or 'autograd.functional'.
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
     ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC');
@@ -62,7 +63,9 @@ class Op:
     def fn(self, lib, name=None):
         """The callable in ``lib`` under this entry's namespace."""
         mod = {'torch': lib, 'linalg': getattr(lib, 'linalg', None),
-               'nn.functional': getattr(getattr(lib, 'nn', None), 'functional', None)}.get(self.ns)
+               'nn.functional': getattr(getattr(lib, 'nn', None), 'functional', None),
+               'autograd': getattr(lib, 'autograd', None),
+               'autograd.functional': getattr(getattr(lib, 'autograd', None), 'functional', None)}.get(self.ns)
         return getattr(mod, name or self.name)
 
     def call(self, lib, *args, **kwargs):
@@ -95,7 +98,8 @@ class Op:
     def names(self):
         """{public name (``namespace.name``): the checks made on it}: the function gets every check, the
         method and in-place forms their forward checks (over every sample), an alias its first sample's."""
-        base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg',
+        base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg', 'autograd': 'torch.autograd',
+                'autograd.functional': 'torch.autograd.functional',
                 'nn.functional': 'torch.nn.functional'}[self.ns]
         got = self.checks()
         fwd = got & {'forward', 'dtypes', 'errors'}
@@ -1404,6 +1408,312 @@ gap('Tensor.stride', 'sample:i64[2, 0]', "PyTorch's tensor() of an empty NumPy a
     'ember gives every empty tensor contiguous strides, as PyTorch gives the results of its ops')
 
 
+
+# -- Tensor attributes and protocol methods, torch-level helpers, autograd (issue 10: names that had no entry) --
+def _attr(expr):
+    """An entry's call reading ``expr`` (a function of lib and the input) -- attributes are not callables."""
+    return lambda lib, x, *a: expr(lib, x, *a)
+
+
+def _dtname(d):
+    return repr(d).split('.')[-1]
+
+
+_FLAGS = ('is_cpu', 'is_cuda', 'is_meta', 'is_mkldnn', 'is_mps', 'is_quantized', 'is_sparse', 'is_sparse_csr',
+          'is_nested', 'is_xla', 'is_xpu', 'is_vulkan', 'is_ipu', 'is_maia', 'is_mtia', 'is_leaf', 'requires_grad')
+_MATRIX = lambda: [Sample(f32(3, 4)), Sample(_v(3, 4)), Sample(f64(2, 3), gradcheck=True)]   # noqa: E731
+add(
+    Op('T', lambda: _MATRIX() + [Sample(f32(2, 3, 4), desc='3-d')], ns='Tensor', call=_attr(lambda L, x: x.T)),
+    Op('mT', lambda: _MATRIX() + [Sample(f32(2, 3, 4)), Sample(f32(3), error=True)], ns='Tensor',
+       call=_attr(lambda L, x: x.mT)),
+    Op('H', lambda: _MATRIX() + [Sample(f32(3), error=True), Sample(f32(2, 3, 4), error=True)], ns='Tensor',
+       call=_attr(lambda L, x: x.H)),
+    Op('mH', lambda: _MATRIX() + [Sample(f32(2, 3, 4)), Sample(f32(3), error=True)], ns='Tensor',
+       call=_attr(lambda L, x: x.mH)),
+    Op('data', lambda: [Sample(f32(3, 4)), Sample(i64(3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.data, x.data.requires_grad, x.data.is_leaf))),
+    Op('is_leaf', lambda: [Sample(f32(3, 4)), Sample(f32(3), grad=False)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.is_leaf, (x * 2).is_leaf, x.detach().is_leaf))),
+    Op('output_nr', lambda: [Sample(f32(3, 4))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.output_nr, x.unbind(0)[2].output_nr, x.max(0)[1].output_nr))),
+    Op('nbytes', lambda: [Sample(f32(3, 4)), Sample(i64(2)), Sample(boolean(5)), Sample(f64()), Sample(_v(3, 4))],
+       ns='Tensor', grad=False, call=_attr(lambda L, x: (x.nbytes, x.itemsize, x.element_size()))),
+    Op('itemsize', lambda: [Sample(f32(3)), Sample(np.zeros(3, np.int8)), Sample(np.zeros(2, np.int16))],
+       ns='Tensor', grad=False, call=_attr(lambda L, x: x.itemsize)),
+    Op('is_cpu', lambda: [Sample(f32(3, 4)), Sample(i64(2), grad=False)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: tuple(getattr(x, n) for n in _FLAGS))),
+    Op('is_pinned', lambda: [Sample(f32(3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.is_pinned(), x.is_shared(), x.is_conj(), x.is_neg(), x.get_device()))),
+    Op('new', lambda: [Sample(f32(2), 2, 3), Sample(f64(2), [1.5, 2.5]), Sample(i64(2), (3,)), Sample(f32(3))],
+       ns='Tensor', grad=False, call=_attr(lambda L, x, *a: (tuple(x.new(*a).shape), _dtname(x.new(*a).dtype),
+                                                              x.new(*a).requires_grad))),
+    Op('register_hook', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.register_hook(lambda g: g * 2), (x * 3).sum().backward(), x.grad)[2])),
+    Op('retain_grad', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (lambda y: (y.retain_grad(), (y ** 2).sum().backward(), y.grad, y.retains_grad,
+                                            x.retains_grad))(x * 2)[2:])),
+    Op('detach_', lambda: [Sample(f32(3, 4))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (lambda y: (y.detach_() is y, y.requires_grad, y.grad_fn, y.is_leaf))(x * 2))),
+    Op('__format__', lambda: [Sample(f32(), '.3f'), Sample(i64(), '>5'), Sample(f32(3), ''),
+                              Sample(f32(3), '.2f', error=True)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x, spec: format(x, spec))),
+    Op('__setitem__', lambda: [Sample(f32(3, 4), f32(4, seed=1), desc='row'), Sample(f64(2, 3), 1.5, desc='scalar'),
+                               Sample(f64(3, 4), f64(4, seed=1), desc='f64 row', gradcheck=True)],
+       ns='Tensor', gradgrad=False,
+       call=_attr(lambda L, x, v: (lambda y: (y.__setitem__(1, v), y)[1])(x * 1))),
+    Op('__contains__', lambda: [Sample(f32(3, 4), 0.5), Sample(i64(3), 2), Sample(f32(2, 2), f32(2))], ns='Tensor',
+       grad=False, call=_attr(lambda L, x, v: v in x)),
+    Op('__reversed__', lambda: [Sample(f32(3, 4)), Sample(f32()), Sample(f64(3), gradcheck=True)], ns='Tensor',
+       call=_attr(lambda L, x: reversed(x))),
+    Op('__pos__', lambda: [Sample(f32(3, 4)), Sample(i64(3))], ns='Tensor', call=_attr(lambda L, x: +x)),
+    Op('__complex__', lambda: [Sample(f32()), Sample(f32(2), error=True)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: complex(x))),
+)
+# the in-place operators, on a non-leaf (a leaf that requires grad refuses in-place ops) so the graph is checked
+_IOPS = {'__iadd__': 'real', '__isub__': 'real', '__imul__': 'real', '__itruediv__': 'nonzero', '__ipow__': 'positive',
+         '__imod__': 'nonzero', '__ifloordiv__': 'nonzero'}
+add(*[Op(n, (lambda d: lambda: [Sample(f32(3, 4, domain=d), f32(3, 4, domain=d, seed=1)),
+                                Sample(f32(3, 4, domain=d), 2.0 if d != 'nonzero' else -2.0),
+                                Sample(f64(2, 3, domain=d), f64(3, domain=d, seed=1), gradcheck=True),
+                                Sample(f32(3, domain=d), f32(2, 3, domain=d), error=True)])(d),
+         ns='Tensor', grad=n not in ('__imod__', '__ifloordiv__'), gradgrad=n not in ('__imod__', '__ifloordiv__'),
+         call=(lambda n: _attr(lambda L, x, o: getattr(x * 1, n)(o)))(n)) for n, d in _IOPS.items()])
+add(*[Op(n, lambda: [Sample(i64(3, 4), i64(3, 4, seed=1, domain='positive')), Sample(i64(3), 2),
+                     Sample(boolean(3), boolean(3, seed=1)) if n not in ('__ilshift__', '__irshift__') else
+                     Sample(i64(2), 1)],
+         ns='Tensor', grad=False, call=(lambda n: _attr(lambda L, x, o: getattr(x.clone(), n)(o)))(n))
+      for n in ('__iand__', '__ior__', '__ixor__', '__ilshift__', '__irshift__')])
+add(*[Op(n, lambda: [Sample(i64(3, 4), i64(3, 4, seed=1, domain='positive')), Sample(i64(3), 2)], ns='Tensor',
+         grad=False, call=(lambda n: _attr(lambda L, x, o: getattr(x, n)(o)))(n))
+      for n in ('__lshift__', '__rshift__', '__rlshift__', '__rrshift__', '__rand__', '__ror__', '__rxor__')])
+add(*[Op(n, lambda: [Sample(f32(3, 4, domain='nonzero'), 2.5), Sample(f64(2, 3, domain='nonzero'), -1.5, gradcheck=True)],
+         ns='Tensor', grad=n != '__rfloordiv__', call=(lambda n: _attr(lambda L, x, o: getattr(x, n)(o)))(n))
+      for n in ('__rmod__', '__rfloordiv__')])
+add(
+    Op('__rmatmul__', lambda: [Sample(f32(3, 4), f32(2, 3, seed=1)), Sample(f64(3, 2), f64(2, 3, seed=1),
+                                                                             gradcheck=True)],
+       ns='Tensor', call=_attr(lambda L, x, o: x.__rmatmul__(o))),
+    *[meth(n, lambda: [Sample(f32(3, 4), f32(3, 4, seed=1, domain='nonzero')), Sample(f32(3, 4), 2.0)], grad=False)
+      for n in ('divide_', 'multiply_', 'subtract_', 'true_divide_')],
+    *[meth(n, lambda: [Sample(f32(3, 4)), Sample(_v(3, 4))], grad=False) for n in ('absolute_', 'negative_')],
+    meth('clip_', lambda: [Sample(f32(3, 4), -1.0, 1.0), Sample(f32(3, 4), min=0.0), Sample(i64(3), 0, 2)],
+         grad=False),
+)
+
+# torch-level helpers: dtypes and their limits, the default dtype, grad modes
+_FLOATS = ('float16', 'bfloat16', 'float32', 'float64')
+add(
+    Op('finfo', lambda: [Sample(_dt(n)) for n in _FLOATS] + [Sample(desc='default')], grad=False, method=False,
+       out=False, call=lambda L, *d: (lambda f: (f.bits, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.resolution,
+                                                 _dtname(f.dtype)))(L.finfo(*[_resolve(L, v) for v in d]))),
+    Op('iinfo', lambda: [Sample(_dt(n)) for n in ('uint8', 'int8', 'int16', 'int32', 'int64')] +
+       [Sample(_dt('float32'), error=True), Sample(_dt('bool'), error=True)], grad=False, method=False, out=False,
+       call=lambda L, d: (lambda f: (f.bits, f.max, f.min, _dtname(f.dtype)))(L.iinfo(_resolve(L, d)))),
+    Op('float32', lambda: [Sample(_dt(n)) for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool')],
+       grad=False, method=False, out=False,
+       call=lambda L, d: (lambda t: (t.is_floating_point, t.is_signed, t.is_complex, t.itemsize, repr(t)[6:],
+                                     _dtname(t.to_real())))(_resolve(L, d))),   # no complex dtypes: to_complex refused
+    Op('get_default_dtype', lambda: [Sample(_dt('float64')), Sample(_dt('float32')), Sample(_dt('int64'), error=True)],
+       grad=False, method=False, out=False, call=lambda L, d: _default_dtype(L, _resolve(L, d))),
+    Op('is_grad_enabled', lambda: [Sample(f32(3))], grad=False, method=False, out=False,
+       call=lambda L, x: _grad_modes(L, x)),
+)
+
+
+def _default_dtype(L, d):
+    """set_default_dtype(d): the default dtype and what tensor()/arange/zeros make under it, then restored."""
+    old = L.get_default_dtype()
+    try:
+        L.set_default_dtype(d)
+        return (_dtname(L.get_default_dtype()), _dtname(L.tensor([1.5]).dtype), _dtname(L.zeros(2).dtype),
+                _dtname(L.arange(0.0, 1.0).dtype), _dtname(L.tensor(2).dtype))
+    finally:
+        L.set_default_dtype(old)
+
+
+def _grad_modes(L, x):
+    """is_grad_enabled and requires_grad of a result under each grad mode."""
+    out = [L.is_grad_enabled()]
+    with L.no_grad():
+        out += [L.is_grad_enabled(), (x * 2).requires_grad]
+        with L.enable_grad():
+            out += [L.is_grad_enabled(), (x * 2).requires_grad]
+    with L.set_grad_enabled(False):
+        out += [L.is_grad_enabled()]
+    with L.inference_mode():
+        out += [L.is_inference_mode_enabled(), (x * 2).requires_grad]
+    return tuple(out) + (L.is_grad_enabled(),)
+
+
+# autograd: grad, backward, custom Functions, gradcheck, autograd.functional -- results, grad_fn names and the
+# gradients of create_graph results are compared with PyTorch's like any op's
+def _grad(L, x, *others, grad_outputs=None, **kw):
+    y = x ** 3 if grad_outputs is not None else (x ** 3).sum()
+    return L.autograd.grad(y, [x, *others] if others else x, grad_outputs=grad_outputs, **kw)
+
+
+def _backward(L, x, *others, **kw):
+    L.autograd.backward([(x ** 3).sum()], **kw)
+    return (x.grad,) + tuple(o.grad for o in others)
+
+
+def _tensor_backward(L, x, *others, gradient=None, **kw):
+    y = x ** 3 if gradient is not None or not x.dim() else (x ** 3).sum()
+    y.backward(gradient=None if gradient is None else L.ones_like(x) * gradient, **kw)
+    return x.grad
+
+
+_GRAD_SAMPLES = lambda: [   # noqa: E731
+    Sample(f32(3, 4)), Sample(f64(2, 3), create_graph=True, gradcheck=True), Sample(f32(3), retain_graph=True),
+    Sample(f32(3), f32(2, seed=1), allow_unused=True, desc='unused'), Sample(f32(3), f32(2, seed=1), error=True,
+                                                                          desc='unused refused'),
+    Sample(f32(3), f32(2, seed=1), materialize_grads=True, desc='materialized'),
+    Sample(f32(3), f32(2, seed=1), materialize_grads=True, allow_unused=False, error=True, desc='materialize refused'),
+    Sample(f64(3), grad_outputs=np.ones(3), desc='grad_outputs')]
+add(
+    Op('grad', _GRAD_SAMPLES, ns='autograd', grad_atol=1e-4,
+       call=lambda L, x, *o, grad_outputs=None, **kw: _grad(
+           L, x, *o, grad_outputs=None if grad_outputs is None else L.tensor(grad_outputs), **kw)),
+    Op('backward', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), create_graph=True),
+                            Sample(f32(3), f32(2, seed=1), inputs=None, desc='two leaves')],
+       ns='autograd', call=lambda L, x, *o, **kw: _backward(L, x, *o, **kw), gradgrad=False),
+    Op('backward', lambda: [Sample(f32(3, 4)), Sample(f32(3), gradient=2.0), Sample(f64(2, 3), create_graph=True),
+                            Sample(f32(3), retain_graph=True, desc='retained'), Sample(f32()),
+                            Sample(f32(3), f32(3, seed=1), error=True, desc='non-scalar')],
+       ns='Tensor', gradgrad=False,
+       call=lambda L, x, *o, **kw: (_tensor_backward(L, x, **kw) if not o else (x * o[0]).backward())),
+)
+
+
+def _custom(L, x, k=2.0, materialize=True):
+    """A custom Function using save_for_backward, needs_input_grad, mark_non_differentiable and
+    set_materialize_grads; returns its differentiable output, the non-differentiable one, and y's grad_fn name."""
+    class Cube(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, k):
+            ctx.set_materialize_grads(materialize)
+            ctx.save_for_backward(a)
+            ctx.k = k
+            idx = a.reshape(-1).argmax()
+            ctx.mark_non_differentiable(idx)
+            return a ** 3 * k, idx, a * 0 + 1
+
+        @staticmethod
+        def backward(ctx, g, g_idx, g_unused):
+            a, = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            assert (g_unused is None) == (not materialize)
+            return g * 3 * a ** 2 * ctx.k, None
+    y, idx, _ = Cube.apply(x, k)
+    return y, idx, idx.requires_grad
+
+
+def _inplace_custom(L, x):
+    """A custom Function that changes its input in place (mark_dirty), applied to a non-leaf."""
+    class Double(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.mul_(2)
+            ctx.mark_dirty(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    y = x * 1
+    out = Double.apply(y)
+    return out, out is y
+
+
+def _once(L, x):
+    """A custom Function whose backward is marked @once_differentiable (its backward runs on plain values)."""
+    class Sq(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        @L.autograd.function.once_differentiable
+        def backward(ctx, g):
+            a, = ctx.saved_tensors
+            return 2 * a * g
+    return Sq.apply(x)
+
+
+add(
+    Op('Function', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True), Sample(f32(3), 0.5, False,
+                                                                                          desc='no materialize')],
+       ns='autograd', call=lambda L, x, *a: _custom(L, x, *a)),
+    Op('Function', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True)], ns='autograd',
+       call=lambda L, x: _inplace_custom(L, x)),
+    Op('Function', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True)], ns='autograd', gradgrad=False,
+       call=lambda L, x: _once(L, x)),
+)
+
+
+def _gradcheck(name, fn=lambda t: (t ** 2).sin()):
+    return lambda L, x, **kw: getattr(L.autograd, name)(fn, (x,), **kw)
+
+
+_GC_FLAGS = dict(eps=1e-6, atol=1e-5, rtol=1e-3, nondet_tol=0.0, check_undefined_grad=True, fast_mode=True)
+add(
+    Op('gradcheck', lambda: [Sample(f64(2, 3)), Sample(f64(3), **_GC_FLAGS, desc='flags'),
+                             Sample(f64(3), check_grad_dtypes=True, check_backward_ad=True, desc='dtypes'),
+                             Sample(f64(3), check_forward_ad=True, unsupported='check_forward_ad'),
+                             Sample(f64(3), check_batched_grad=True, unsupported='check_batched_grad'),
+                             Sample(f64(3), check_forward_ad=True, check_batched_forward_grad=True,
+                                    unsupported='check_batched_forward_grad')],
+       ns='autograd', grad=False, call=_gradcheck('gradcheck')),
+    Op('gradcheck', lambda: [Sample(f64(3), raise_exception=False), Sample(f64(3), error=True, desc='raises')],
+       ns='autograd', grad=False, call=_gradcheck('gradcheck', lambda t: t.detach() * 2 + t)),
+    Op('gradgradcheck', lambda: [Sample(f64(2, 3)), Sample(f64(3), gen_non_contig_grad_outputs=True,
+                                                           check_undefined_grad=True, fast_mode=True, desc='flags'),
+                                 Sample(f64(3), check_fwd_over_rev=True, unsupported='check_fwd_over_rev'),
+                                 Sample(f64(3), check_batched_grad=True, unsupported='check_batched_grad')],
+       ns='autograd', grad=False, call=_gradcheck('gradgradcheck')),
+)
+
+
+def _fn(name, *extra):
+    return lambda L, x, *v, **kw: getattr(L.autograd.functional, name)(*extra, x, *v, **kw)
+
+
+_CUBE, _SQ = (lambda t: (t ** 3).sum()), (lambda t: t ** 2)
+_NODEP = lambda t: t.detach() * 2   # noqa: E731
+_LIN = lambda t: (t * 2).sum()   # noqa: E731
+add(
+    Op('jacobian', lambda: [Sample(f64(2, 3)), Sample(f64(3), create_graph=True, gradcheck=True, desc='graph'),
+                            Sample(f64(3), vectorize=True), Sample(f64(3), vectorize=True, strategy='forward-mode'),
+                            Sample(f64(3), strategy='forward-mode', error=True),
+                            Sample(f64(3), vectorize=True, strict=True, error=True)],
+       ns='autograd.functional', call=_fn('jacobian', _SQ)),
+    Op('jacobian', lambda: [Sample(f64(3)), Sample(f64(3), strict=True, error=True)], ns='autograd.functional',
+       call=_fn('jacobian', _NODEP)),
+    Op('hessian', lambda: [Sample(f64(2, 3)), Sample(f64(3), create_graph=True, gradcheck=True, desc='graph'),
+                           Sample(f64(3), vectorize=True), Sample(f64(3), vectorize=True,
+                                                                  outer_jacobian_strategy='forward-mode')],
+       ns='autograd.functional', gradgrad=False, call=_fn('hessian', _CUBE)),
+    Op('hessian', lambda: [Sample(f64(3)), Sample(f64(3), strict=True, error=True)], ns='autograd.functional',
+       call=_fn('hessian', _LIN)),
+    *[Op(n, lambda: [Sample(f64(2, 3), np.ones((2, 3))), Sample(f64(3), np.ones(3), create_graph=True, gradcheck=True,
+                                                                  desc='graph'),
+                     Sample(f64(3), np.ones(2), error=True, desc='bad v')],
+         ns='autograd.functional', gradgrad=False, call=_fn(n, _SQ)) for n in ('vjp', 'jvp')],
+    *[Op(n, lambda: [Sample(f64(2, 3), np.ones((2, 3))), Sample(f64(3), np.ones(3), create_graph=True, gradcheck=True,
+                                                                  desc='graph'),
+                     Sample(f64(3), np.ones(2), error=True, desc='bad v')],
+         ns='autograd.functional', gradgrad=False, call=_fn(n, _CUBE)) for n in ('hvp', 'vhp')],
+    *[Op(n, lambda: [Sample(f64(3), np.ones(3)), Sample(f64(3), np.ones(3), strict=True, error=True, desc='strict')],
+         ns='autograd.functional', call=_fn(n, _LIN if n in ('hvp', 'vhp') else _NODEP))
+      for n in ('vjp', 'jvp', 'hvp', 'vhp')],
+)
+gap('autograd.backward Tensor.backward', 'grad_fn', "under create_graph=True PyTorch's .grad is a copy of the "
+    "gradient (grad_fn CopyBackwards); ember's .grad is the gradient itself, with its own grad_fn")
+_FWD_GRAD_FN = ("forward mode's Jacobian of an input that requires grad ends in PyTorch's ReshapeAliasBackward0 (its "
+                "vmap output's reshape); ember computes it by the double-backward trick and ends in ViewBackward0")
+gap('autograd.functional.jacobian', "sample:f64[3] vectorize=True strategy='forward-mode'", _FWD_GRAD_FN)
+gap('autograd.functional.hessian', "sample:f64[3] vectorize=True outer_jacobian_strategy='forward-mode'", _FWD_GRAD_FN)
 def _sibling(name):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so)."""
     import importlib.util

@@ -193,14 +193,17 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                                       'only implemented for `vectorize=True`.')
     with enable_grad():
         is_in_tuple, xs = _as_tuple(inputs, 'inputs', 'jacobian')
-        xs = _preprocess(xs, create_graph, need_graph=True)
+        forward = strategy == 'forward-mode'
+        # forward mode differentiates the inputs as given: its result depends on those that require grad
+        keep = forward and any(x.requires_grad for x in xs)
+        xs = _preprocess(xs, create_graph or keep, need_graph=True)
         is_out_tuple, outs = _as_tuple(func(*xs), 'outputs of the user-provided function', 'jacobian')
         _check_requires_grad(outs, 'outputs', strict)
         if vectorize and strict:
             raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not '
                                'supported together. Please either set `strict=False` or `vectorize=False`.')
-        if strategy == 'forward-mode':   # lists of lists, as PyTorch's forward mode returns them
-            rows = _jacobian_columns(outs, xs)
+        if forward:   # lists of lists, as PyTorch's forward mode returns them
+            rows = _jacobian_columns(outs, xs, keep)
             rows = rows if is_in_tuple else tuple(r[0] for r in rows)
             return rows if is_out_tuple else rows[0]
         rows = tuple(_jacobian_of(i, o, xs, create_graph, strict) for i, o in enumerate(outs))
@@ -229,7 +232,7 @@ def _jacobian_of(i, out, xs, create_graph, strict):
                  zeros(tuple(out.shape) + tuple(x.shape), dtype=x.dtype) for c, x in zip(cols, xs))
 
 
-def _jacobian_columns(outs, xs):
+def _jacobian_columns(outs, xs, create_graph):
     """The Jacobian one input element at a time, J e_k by the double-backward trick: ember's stand-in for
     forward mode, whose products give a zero the sign forward mode gives it (2 * x_i * 0, not 2 * x_k * 0)."""
     from ..ops.creation import zeros, zeros_like
@@ -243,7 +246,7 @@ def _jacobian_columns(outs, xs):
             e = zeros(x.nelement(), dtype=x.dtype)
             e[m] = 1
             v = tuple(e.view(x.shape) if j == k else zeros_like(xj) for j, xj in enumerate(xs))
-            col = _grad(grad_inputs, us, v, retain_graph=True)
+            col = _grad(grad_inputs, us, v, retain_graph=True, create_graph=create_graph)
             for i, (c, o) in enumerate(zip(col, outs)):
                 cols[i].append(zeros_like(o) if c is None else c)
         for i, o in enumerate(outs):
