@@ -85,12 +85,14 @@ def set_default_dtype(d):
 
 
 _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'int8': 'Char', 'int16': 'Short',
-                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool'}
+                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool', 'bfloat16': 'BFloat16'}
 
 
-def scalar_name(np_dtype):
-    """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its kernel errors spell it."""
-    return _SCALAR_NAMES.get(np.dtype(np_dtype).name, np.dtype(np_dtype).name)
+def scalar_name(dt):
+    """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its kernel errors spell it: of an ember or
+    NumPy dtype, or a dtype's name ('float32')."""
+    name = dt if isinstance(dt, str) else getattr(dt, 'name', None) or np.dtype(dt).name
+    return _SCALAR_NAMES.get(name, name)
 
 
 def from_np(np_dtype):

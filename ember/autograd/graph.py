@@ -250,9 +250,8 @@ def _op_name(fn):
 
 def _raise_modified(node, obj, now, then, is_output):
     arr = obj if is_output else obj._data
-    from .._dtype import from_np
-    tname = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
-             'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}[from_np(arr.dtype).name]
+    from .._dtype import from_np, scalar_name
+    tname = scalar_name(from_np(arr.dtype).name)
     shape = ', '.join(map(str, arr.shape))
     fn, nr = (node, 0) if is_output else (obj.grad_fn, obj._output_nr)
     where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'

@@ -112,8 +112,9 @@ def check_out_dtype(key, r, out):
 
 def dtype_fields(name, r, out):
     """The names of r's and out's dtypes in PyTorch's spellings, for error messages."""
-    from .inplace import _TYPE_NAMES, _C_NAMES
-    res, o = _TYPE_NAMES[r._data.dtype.name], _TYPE_NAMES[out._data.dtype.name]
+    from .._dtype import scalar_name
+    from .inplace import _C_NAMES
+    res, o = scalar_name(r._data.dtype), scalar_name(out._data.dtype)
     legacy = lambda t: 'CPUBoolType' if t == 'Bool' else f'torch.{t}Tensor'   # noqa: E731
     return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=_C_NAMES[r._data.dtype.name],
                 out_c=_C_NAMES[out._data.dtype.name], res_t=legacy(res), out_t=legacy(o))

@@ -3,7 +3,7 @@ gather/scatter/index_select/masked_fill/nonzero, all differentiable where PyTorc
 import numpy as np
 
 from .. import _bf16
-from .._dtype import DEFAULT
+from .._dtype import DEFAULT, scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -443,8 +443,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 def _scalar_name(np_dtype):
     """PyTorch's scalar type name in messages: 'Float', 'Long'..."""
-    from .inplace import _TYPE_NAMES
-    return _TYPE_NAMES[np.dtype(np_dtype).name]
+    return scalar_name(np_dtype)
 
 
 class MaskedFillBackward0(Node):
@@ -541,7 +540,7 @@ def take(input, index):
     a = input._data
     ix = index._data
     if ix.dtype.kind not in 'iu':
-        raise RuntimeError(f'take(): Expected a long tensor for index, but got {_SCALAR_NAME.get(ix.dtype.name, ix.dtype.name)}')
+        raise RuntimeError(f'take(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
     n = a.size
     if ix.size and (ix.min() < -n or ix.max() >= n):
         bad = int(ix.max() if ix.max() >= n else ix.min())
@@ -741,14 +740,13 @@ Unique2Backward0 = undifferentiable('Unique2Backward0', "the derivative for '_un
 UniqueDimBackward0 = undifferentiable('UniqueDimBackward0', "the derivative for 'unique_dim' is not implemented.")
 BincountBackward = undifferentiable('NotImplemented', 'derivative for aten::bincount is not implemented',
                                     'torch::autograd::NotImplemented')
-_SCALAR_NAME = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half'}
 
 
 def bincount(input, weights=None, minlength=0):
     a = input._data
     w = weights._data if weights is not None else None
     if a.dtype.kind not in 'iub':
-        raise NotImplementedError(f'"bincount_cpu" not implemented for \'{_SCALAR_NAME.get(a.dtype.name, a.dtype.name)}\'')
+        raise NotImplementedError(f'"bincount_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
     if a.ndim != 1 or (a.size and a.min() < 0):
         raise RuntimeError('bincount only supports 1-d non-negative integral inputs.')
     if w is not None and w.shape != a.shape:

@@ -2,7 +2,7 @@
 own array, with PyTorch's checks (leaves that require grad, dtype casts) and version bumps."""
 import numpy as np
 
-from .._dtype import FROM_NP, can_cast
+from .._dtype import FROM_NP, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -153,12 +153,10 @@ def overwritten(t, name):
 
 
 _FILL_NODES = {}
-_TYPE_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
-               'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
 
 
 def _tname(t):
-    return _TYPE_NAMES[t._data.dtype.name]
+    return scalar_name(t._data.dtype)
 
 
 def _snapshot(t):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._dtype import DEFAULT, to_np
+from .._dtype import DEFAULT, to_np, scalar_name
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
 from ..tensor import Tensor
@@ -14,8 +14,6 @@ from . import _distributions as D, _reparam
 from ._util import shape_arg, undifferentiable
 from .creation import _factory, _finish
 
-_INT_NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
-              'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
 
 
 def _gen(generator):
@@ -43,7 +41,7 @@ def _nonneg(shape):
 def _float_np(dtype, kernel):
     nd = to_np(dtype) if dtype is not None else DEFAULT.np
     if nd.kind != 'f':
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_INT_NAMES[nd.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(nd)}\'')
     return nd
 
 
@@ -228,7 +226,7 @@ def _normal_tensors(g, mean, std, out):
         shape = (mean if tm else std)._data.shape
         nd = (mean if tm else std)._data.dtype
     if nd.kind != 'f':
-        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{_INT_NAMES[nd.name]}\'')
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{scalar_name(nd)}\'')
     arr = D.normal(g, math.prod(shape), nd, 0.0, 1.0 if ts else float(std)).reshape(shape)
     if ts:
         arr = arr * std._data.astype(nd, copy=False)
@@ -292,7 +290,7 @@ _BernoulliP = undifferentiable('NotImplemented', 'derivative for aten::bernoulli
 def _bernoulli_tensor(dst, probs, g):
     """PyTorch's tensor-p kernel: one uniform per element (double for double p, else float), u < p."""
     if probs.dtype.kind != 'f':
-        raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{_INT_NAMES[probs.dtype.name]}\'')
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for \'{scalar_name(probs.dtype)}\'')
     p = np.broadcast_to(probs, dst.shape)
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError('Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error '
@@ -310,7 +308,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     by inverse-CDF search of one double uniform per sample."""
     w = input._data
     if w.dtype.kind != 'f':
-        raise RuntimeError(f'multinomial only supports floating-point dtypes for input, got: {_INT_NAMES[w.dtype.name]}')
+        raise RuntimeError(f'multinomial only supports floating-point dtypes for input, got: {scalar_name(w.dtype)}')
     if w.ndim not in (1, 2):
         raise RuntimeError('prob_dist must be 1 or 2 dim')
     n = int(num_samples)
@@ -358,7 +356,7 @@ def _standard_gamma(input, generator=None):
     Differentiable in alpha through ``_standard_gamma_grad``, as PyTorch's."""
     alpha = input._data
     if alpha.dtype.kind != 'f':
-        raise NotImplementedError(f'"gamma_cpu" not implemented for \'{_INT_NAMES[alpha.dtype.name]}\'')
+        raise NotImplementedError(f'"gamma_cpu" not implemented for \'{scalar_name(alpha.dtype)}\'')
     g = _gen(generator)
     out = np.empty(alpha.shape, alpha.dtype)
     view = _iter_view(out)
@@ -411,7 +409,7 @@ def _float_op(name, *arrays):
 
 
 def _dtype_name(nd):
-    return 'Half' if nd == np.float16 else _INT_NAMES.get(nd.name, nd.name)
+    return scalar_name(nd)
 
 
 def _standard_gamma_grad(self, output):
@@ -557,7 +555,7 @@ def _fill(t, values, name):
 def _float_inplace(t, kernel):
     nd = t._data.dtype
     if nd.kind != 'f':
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_INT_NAMES[nd.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(nd)}\'')
     return nd
 
 
@@ -617,7 +615,7 @@ def exponential_(t, lambd=1.0, *, generator=None):
     """Fill with Exp(lambd) samples: -1/lambd * log(1 - u), u a double uniform."""
     if t._data.dtype.kind != 'f':
         raise RuntimeError('Exponential distribution is a continuous probability distribution. dtype must be a '
-                           f'floating point but you specified {_INT_NAMES[t._data.dtype.name]}')
+                           f'floating point but you specified {scalar_name(t._data.dtype)}')
     if not lambd > 0:
         raise RuntimeError(f'exponential_ expects lambda > 0.0, but found lambda={_fmt(lambd)}')
     return _fill(t, _exponential(_gen(generator), t._data.size, float(lambd)), 'ExponentialBackward0')

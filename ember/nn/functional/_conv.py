@@ -5,6 +5,7 @@ samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
@@ -14,7 +15,6 @@ from ...tensor import Tensor
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
 _CTYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int'}
-_STYPE = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long'}
 
 
 # -- argument handling ----------------------------------------------------------------------------------------
@@ -39,13 +39,13 @@ def _size(shape):
 
 def _check_dtypes(x, w, b):
     if x.dtype != w.dtype:
-        raise RuntimeError(f'expected scalar type {_STYPE.get(x.dtype.name, x.dtype.name)} but found '
-                           f'{_STYPE.get(w.dtype.name, w.dtype.name)}')
+        raise RuntimeError(f'expected scalar type {scalar_name(x.dtype)} but found '
+                           f'{scalar_name(w.dtype)}')
     if b is not None and b.dtype != x.dtype:
         raise RuntimeError(f'Input type ({_CTYPE.get(x.dtype.name, x.dtype.name)}) and bias type '
                            f'({_CTYPE.get(b.dtype.name, b.dtype.name)}) should be the same')
     if x.dtype.kind != 'f':
-        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{_STYPE.get(x.dtype.name, x.dtype.name)}\'')
+        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{scalar_name(x.dtype)}\'')
 
 
 def _same_pads(k, d):

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ... import _dtype, ops
+from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import no_grad
 from ...ops import shape as _shape
@@ -239,14 +240,12 @@ def _rows_ref(x):
     return ops.movedim(x, 1, -1).reshape(-1, x.shape[1])
 
 
-_SCALAR = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int',
-           'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte', 'bool': 'Bool'}
 
 
 def _check_target(x, t):
     """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
     if t.dtype.kind not in 'iub':
-        raise RuntimeError(f'expected target dtype to be Long or Byte, but got {_SCALAR[t.dtype.name]}')
+        raise RuntimeError(f'expected target dtype to be Long or Byte, but got {scalar_name(t.dtype)}')
     if x.ndim == 1:
         if t.ndim > 1:
             raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
@@ -430,7 +429,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError('cross_entropy: input must have at least 1 dimension (got a 0-d tensor)')
     if x.dtype.kind != 'f':
         kernel = 'log_softmax_lastdim_kernel_impl' if x.ndim <= 2 else 'log_softmax_kernel_impl'
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_SCALAR[x.dtype.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(x.dtype)}\'')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
     if weight is not None and weight._data.shape != (C,):
         raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
@@ -439,7 +438,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if t.shape == x.shape:
         if t.dtype.kind != 'f':
             raise RuntimeError(f'Expected floating point type for target with class probabilities, got '
-                               f'{_SCALAR[t.dtype.name]}')
+                               f'{scalar_name(t.dtype)}')
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
     _check_target(x, t)
     if not label_smoothing:     # PyTorch's graph: NllLossBackward0 <- LogSoftmaxBackward0
@@ -543,7 +542,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f'({input.shape}) is deprecated. Please ensure they have the same size.')
     x, t = input._data, target._data
     if t.dtype != x.dtype:
-        raise RuntimeError(f'Found dtype {_SCALAR[t.dtype.name]} but expected {_SCALAR[x.dtype.name]}')
+        raise RuntimeError(f'Found dtype {scalar_name(t.dtype)} but expected {scalar_name(x.dtype)}')
     if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
         raise RuntimeError('all elements of input should be between 0 and 1')
     if ((t < 0) | (t > 1)).any():
@@ -622,8 +621,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     x, t = input._data, target._data
     xd, td = x.dtype, t.dtype
     if td != xd and td.kind != 'f':     # PyTorch writes the result in the target's dtype
-        raise RuntimeError(f"result type {_SCALAR[xd.name]} can't be cast to the desired output type "
-                           f"{_SCALAR[td.name]}")
+        raise RuntimeError(f"result type {scalar_name(xd)} can't be cast to the desired output type "
+                           f"{scalar_name(td)}")
     w = None if weight is None else weight._data.astype(x.dtype, copy=False)
     pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
     loss = _bcel_loss(x, t, pw)     # mixed dtypes: the softplus in the input's dtype, the rest promoted
