@@ -124,3 +124,12 @@ def test_pin_memory_raises_as_on_pytorchs_cpu_build():
         with pytest.raises(RuntimeError, match='Cannot access accelerator device when none is available'):
             lib.zeros(3).pin_memory()
         assert not lib.zeros(3).is_pinned()
+
+
+def test_no_torch_level_function_pytorch_lacks():
+    """Tensor methods PyTorch has no torch-level function for are not ember-level functions either: code run
+    as `import ember as torch` that calls torch.view(...) fails as on PyTorch."""
+    for name in ('contiguous', 'copy_', 'expand', 'expand_as', 'linear', 'normal_', 'repeat', 'reshape_as', 'rsub_',
+                 'to', 'type_as', 'uniform_', 'vector_norm', 'view', 'view_as'):
+        assert not hasattr(torch, name) and not hasattr(ember, name), name
+        assert hasattr(ember.Tensor, name) == hasattr(torch.Tensor, name), name

@@ -185,6 +185,10 @@ def _bind():
 
 _bind()
 
-_HELPERS = {'Tensor', 'make_inplace', 'make_reshape_inplace', 'getitem', 'setitem'}
+_HELPERS = {'Tensor', 'make_inplace', 'make_reshape_inplace', 'getitem', 'setitem',
+            # Tensor methods (and F.linear, linalg.vector_norm) that PyTorch has no torch-level function for:
+            # `import ember as torch` code calling torch.view(...) fails as it does on PyTorch
+            'contiguous', 'copy_', 'expand', 'expand_as', 'linear', 'normal_', 'repeat', 'reshape_as', 'rsub_', 'to',
+            'type_as', 'uniform_', 'vector_norm', 'view', 'view_as'}
 __all__ = [_n for _n, _v in list(globals().items())
            if not _n.startswith('_') and _n not in _HELPERS and not isinstance(_v, type(pointwise))]
