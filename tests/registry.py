@@ -1412,7 +1412,7 @@ gap('Tensor.stride', 'sample:i64[2, 0]', "PyTorch's tensor() of an empty NumPy a
 # -- Tensor attributes and protocol methods, torch-level helpers, autograd (issue 10: names that had no entry) --
 def _attr(expr):
     """An entry's call reading ``expr`` (a function of lib and the input) -- attributes are not callables."""
-    return lambda lib, x, *a: expr(lib, x, *a)
+    return lambda lib, x, *a, **k: expr(lib, x, *a, **k)
 
 
 def _dtname(d):
@@ -1569,7 +1569,8 @@ _GRAD_SAMPLES = lambda: [   # noqa: E731
                                                                           desc='unused refused'),
     Sample(f32(3), f32(2, seed=1), materialize_grads=True, desc='materialized'),
     Sample(f32(3), f32(2, seed=1), materialize_grads=True, allow_unused=False, error=True, desc='materialize refused'),
-    Sample(f64(3), grad_outputs=np.ones(3), desc='grad_outputs')]
+    Sample(f64(3), grad_outputs=np.ones(3), desc='grad_outputs'),
+    Sample(f64(3), grad_outputs=np.eye(3), is_grads_batched=True, desc='batched')]
 add(
     Op('grad', _GRAD_SAMPLES, ns='autograd', grad_atol=1e-4,
        call=lambda L, x, *o, grad_outputs=None, **kw: _grad(
@@ -1714,6 +1715,56 @@ _FWD_GRAD_FN = ("forward mode's Jacobian of an input that requires grad ends in 
                 "vmap output's reshape); ember computes it by the double-backward trick and ends in ViewBackward0")
 gap('autograd.functional.jacobian', "sample:f64[3] vectorize=True strategy='forward-mode'", _FWD_GRAD_FN)
 gap('autograd.functional.hessian', "sample:f64[3] vectorize=True outer_jacobian_strategy='forward-mode'", _FWD_GRAD_FN)
+
+
+def _set_grad(L, x, g):
+    x.grad = g
+    return x.grad
+
+
+def _post_hook(L, x):
+    seen = []
+    x.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+    (x * 3).sum().backward()
+    return seen[0]
+
+
+add(
+    Op('shape', lambda: [Sample(f32(3, 4)), Sample(f32()), Sample(i64(2, 0))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (tuple(x.shape), x.ndim, x.dim(), str(x.device), _dtname(x.dtype), str(x.layout),
+                                x.size(-1) if x.dim() else x.size(), x.get_device()))),
+    Op('cpu', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True)], ns='Tensor',
+       call=_attr(lambda L, x: x.cpu())),
+    Op('numpy', lambda: [Sample(f32(3, 4), grad=False), Sample(i64(3)), Sample(f32(3), desc='requires grad', error=True),
+                         Sample(f32(3), force=True)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x, **kw: (x.numpy(**kw).tolist(), x.numpy(**kw).dtype.name))),
+    Op('data_ptr', lambda: [Sample(f32(3, 4))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (type(x.data_ptr()).__name__, x[1:].data_ptr() - x.data_ptr(),
+                                x.detach().data_ptr() == x.data_ptr()))),
+    Op('resize_', lambda: [Sample(f32(3, 4), (2, 6)), Sample(f32(3, 4), (2,)), Sample(f32(3), (0,))], ns='Tensor',
+       grad=False, call=_attr(lambda L, x, size: (lambda y: (y.resize_(size) is y, tuple(y.shape),
+                                                             y.reshape(-1)[:2] if y.numel() >= 2 else y))(
+           x.detach().clone()))),
+    Op('requires_grad', lambda: [Sample(f32(3, 4), grad=False), Sample(i64(3), error=True)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (setattr(x, 'requires_grad', True), x.requires_grad, x.is_leaf, x.grad_fn)[1:])),
+    Op('grad', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3), f32(2), error=True, desc='wrong shape'),
+                        Sample(f32(3), np.ones(3, np.int64), error=True, desc='wrong dtype')],
+       ns='Tensor', grad=False, call=lambda L, x, g: _set_grad(L, x, g.detach())),
+    Op('grad_fn', lambda: [Sample(f32(3, 4)), Sample(f32(3), grad=False)], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.grad_fn, (x * 2).grad_fn.name() if x.requires_grad else (x * 2).grad_fn,
+                                [(f.name() if f else None, n) for f, n in (x * 2).grad_fn.next_functions]
+                                if x.requires_grad else None))),
+    Op('register_post_accumulate_grad_hook', lambda: [Sample(f32(3, 4)), Sample(f64(2))], ns='Tensor', grad=False,
+       call=_attr(_post_hook)),
+    meth('where', lambda: [Sample(f32(3, 4), boolean(3, 4), 0.5), Sample(f64(2, 3), boolean(2, 3), f64(3, seed=1),
+                                                                            gradcheck=True)],
+         call=lambda L, x, c, o: x.where(c, o)),
+    meth('polygamma', lambda: [Sample(2, f32(3, 4, domain='positive'), desc='n=2'),
+                               Sample(1, f64(3, domain='positive'), gradcheck=True, desc='n=1')],
+         call=lambda L, n, x: x.polygamma(n)),
+)
+
+
 def _sibling(name):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so)."""
     import importlib.util
