@@ -45,9 +45,11 @@ class Op:
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
     ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC');
-    ``seed``: a random op, called (in every form) right after ``manual_seed(seed)``, so values compare exactly."""
+    ``seed``: a random op, called (in every form) right after ``manual_seed(seed)``, so values compare exactly;
+    ``covers``: full names of other attributes the entry's call reads and compares (their forward is checked)."""
     def __init__(self, name, samples, ns='torch', call=None, grad=True, gradgrad=True, method=None, inplace=False,
-                 out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None, seed=None):
+                 out=None, aliases=(), gaps=None, atol=1e-5, rtol=1e-4, grad_atol=1e-4, method_name=None, seed=None,
+                 covers=()):
         self.name, self.samples, self.ns, self._call, self.seed = name, samples, ns, call, seed
         self.grad, self.gradgrad, self.inplace = grad, gradgrad, inplace
         self.method = (ns == 'torch') if method is None else method
@@ -55,6 +57,7 @@ class Op:
         self.aliases, self.gaps = tuple(aliases), dict(gaps or {})
         self.atol, self.rtol, self.grad_atol = atol, rtol, grad_atol
         self.method_name = method_name or name
+        self.covers = tuple(covers)
 
     @property
     def id(self):
@@ -105,6 +108,7 @@ class Op:
         fwd = got & {'forward', 'dtypes', 'errors'}
         out = {f'{base}.{self.name}': got - {'method', 'inplace'}}
         out.update({f'{base}.{n}': {'forward'} for n in self.aliases})
+        out.update({n: {'forward'} for n in self.covers})
         if 'method' in got and self.ns != 'Tensor':
             out[f'torch.Tensor.{self.method_name}'] = fwd | {'method'}
             if self.ns == 'torch':
@@ -1441,8 +1445,10 @@ add(
     Op('itemsize', lambda: [Sample(f32(3)), Sample(np.zeros(3, np.int8)), Sample(np.zeros(2, np.int16))],
        ns='Tensor', grad=False, call=_attr(lambda L, x: x.itemsize)),
     Op('is_cpu', lambda: [Sample(f32(3, 4)), Sample(i64(2), grad=False)], ns='Tensor', grad=False,
+       covers=tuple('torch.Tensor.' + n for n in _FLAGS if n not in ('is_leaf', 'requires_grad', 'is_cpu')),
        call=_attr(lambda L, x: tuple(getattr(x, n) for n in _FLAGS))),
     Op('is_pinned', lambda: [Sample(f32(3))], ns='Tensor', grad=False,
+       covers=('torch.Tensor.is_shared', 'torch.Tensor.is_conj', 'torch.Tensor.is_neg', 'torch.Tensor.get_device'),
        call=_attr(lambda L, x: (x.is_pinned(), x.is_shared(), x.is_conj(), x.is_neg(), x.get_device()))),
     Op('new', lambda: [Sample(f32(2), 2, 3), Sample(f64(2), [1.5, 2.5]), Sample(i64(2), (3,)), Sample(f32(3))],
        ns='Tensor', grad=False, call=_attr(lambda L, x, *a: (tuple(x.new(*a).shape), _dtname(x.new(*a).dtype),
@@ -1450,6 +1456,7 @@ add(
     Op('register_hook', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3))], ns='Tensor', grad=False,
        call=_attr(lambda L, x: (x.register_hook(lambda g: g * 2), (x * 3).sum().backward(), x.grad)[2])),
     Op('retain_grad', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3))], ns='Tensor', grad=False,
+       covers=('torch.Tensor.retains_grad',),
        call=_attr(lambda L, x: (lambda y: (y.retain_grad(), (y ** 2).sum().backward(), y.grad, y.retains_grad,
                                             x.retains_grad))(x * 2)[2:])),
     Op('detach_', lambda: [Sample(f32(3, 4))], ns='Tensor', grad=False,
@@ -1510,12 +1517,16 @@ add(
        [Sample(_dt('float32'), error=True), Sample(_dt('bool'), error=True)], grad=False, method=False, out=False,
        call=lambda L, d: (lambda f: (f.bits, f.max, f.min, _dtname(f.dtype)))(L.iinfo(_resolve(L, d)))),
     Op('float32', lambda: [Sample(_dt(n)) for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool')],
+       covers=tuple('torch.' + n for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool', 'dtype')),
        grad=False, method=False, out=False,
        call=lambda L, d: (lambda t: (t.is_floating_point, t.is_signed, t.is_complex, t.itemsize, repr(t)[6:],
                                      _dtname(t.to_real())))(_resolve(L, d))),   # no complex dtypes: to_complex refused
     Op('get_default_dtype', lambda: [Sample(_dt('float64')), Sample(_dt('float32')), Sample(_dt('int64'), error=True)],
+       covers=('torch.set_default_dtype',),
        grad=False, method=False, out=False, call=lambda L, d: _default_dtype(L, _resolve(L, d))),
     Op('is_grad_enabled', lambda: [Sample(f32(3))], grad=False, method=False, out=False,
+       covers=('torch.no_grad', 'torch.enable_grad', 'torch.set_grad_enabled', 'torch.inference_mode',
+               'torch.is_inference_mode_enabled'),
        call=lambda L, x: _grad_modes(L, x)),
 )
 
@@ -1731,6 +1742,7 @@ def _post_hook(L, x):
 
 add(
     Op('shape', lambda: [Sample(f32(3, 4)), Sample(f32()), Sample(i64(2, 0))], ns='Tensor', grad=False,
+       covers=('torch.Tensor.ndim', 'torch.Tensor.device', 'torch.Tensor.dtype', 'torch.Tensor.layout'),
        call=_attr(lambda L, x: (tuple(x.shape), x.ndim, x.dim(), str(x.device), _dtname(x.dtype), str(x.layout),
                                 x.size(-1) if x.dim() else x.size(), x.get_device()))),
     Op('cpu', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True)], ns='Tensor',
@@ -1762,6 +1774,42 @@ add(
     meth('polygamma', lambda: [Sample(2, f32(3, 4, domain='positive'), desc='n=2'),
                                Sample(1, f64(3, domain='positive'), gradcheck=True, desc='n=1')],
          call=lambda L, n, x: x.polygamma(n)),
+)
+
+
+def _rng(L, seed):
+    """manual_seed, initial_seed, get/set_rng_state and a Generator: the same streams as PyTorch's."""
+    L.manual_seed(seed)
+    a = L.rand(3)
+    state = L.get_rng_state()
+    b = L.rand(2)
+    L.set_rng_state(state)
+    g = L.Generator().manual_seed(seed + 1)
+    return a, b, L.rand(2), L.initial_seed(), L.randn(2, generator=g), g.initial_seed(), _dtname(state.dtype), state.shape
+
+
+def _threads(L, n):
+    old = L.get_num_threads()
+    try:
+        L.set_num_threads(n)
+        return L.get_num_threads()
+    finally:
+        L.set_num_threads(old)
+
+
+add(
+    Op('manual_seed', lambda: [Sample(0), Sample(123)], grad=False, method=False, out=False,
+       covers=('torch.initial_seed', 'torch.get_rng_state', 'torch.set_rng_state', 'torch.Generator'),
+       call=lambda L, s: _rng(L, s)),
+    Op('from_numpy', lambda: [Sample(f32(3, 4)), Sample(i64(3)), Sample(boolean(2)), Sample(f64(2, 2))], grad=False,
+       method=False, out=False, covers=('torch.asarray',),
+       call=lambda L, a: (lambda a2: (L.from_numpy(a2), L.asarray(a2), L.from_numpy(a2).data_ptr() == a2.ctypes.data))(
+           a.detach().numpy().copy())),
+    Op('set_num_threads', lambda: [Sample(1), Sample(2)], grad=False, method=False, out=False,
+       covers=('torch.get_num_threads',), call=lambda L, n: _threads(L, n)),
+    Op('is_complex', lambda: [Sample(f32(3)), Sample(i64(2)), Sample(boolean(2))], grad=False, method=False,
+       out=False, covers=('torch.is_conj', 'torch.is_neg', 'torch.is_signed'),
+       call=lambda L, x: (L.is_complex(x), L.is_conj(x), L.is_neg(x), L.is_signed(x))),
 )
 
 
