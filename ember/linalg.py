@@ -100,38 +100,51 @@ def _outputs(cls, inputs, arrays, saves=(), save_out=True, **state):
 
 
 class LinalgSolveExBackward0(Node):
-    """X = A^-1 B: gB = A^-T G, gA = -gB X^T."""
-    __slots__ = ('vec', 'need')
+    """X = A^-1 B: gB = A^-T G, gA = -gB X^T, each summed back to its input's (broadcast) shape; with
+    left=False (X A = B) the same in transposed form."""
+    __slots__ = ('vec', 'need', 'left', 'shapes')
 
     def backward(self, g):
         a, x = self.saved()
+        if not self.left:   # a vector B here is a 1-element one (n == 1): only A needs the transpose
+            a, x, g = _mT(a), (x if self.vec else _mT(x)), (g if self.vec else _mT(g))
         if self.vec:
             g, x = g.reshape(tuple(g.shape) + (1,)), x.reshape(tuple(x.shape) + (1,))
         gb = _solve(_mT(a), g)
         ga = -(gb @ _mT(x)) if self.need[0] else None
         if self.vec:
             gb = gb.reshape(tuple(gb.shape[:-1]))
-        return ga, (gb if self.need[1] else None)
+        elif not self.left:
+            gb = _mT(gb)
+        if ga is not None and not self.left:
+            ga = _mT(ga)
+        ga = dual.sum_to(ga, self.shapes[0]) if ga is not None else None
+        return ga, (dual.sum_to(gb, self.shapes[1]) if self.need[1] else None)
 
 
 def solve(A, B, *, left=True):
-    """The solution X of A X = B."""
+    """The solution X of A X = B (of X A = B with ``left=False``); batch dims broadcast."""
     a, b = A._data, B._data
     _square(a, 'solve')
     vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    if vec and not left and b.ndim > 1:
+        raise RuntimeError('linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. '
+                           'In this case linalg.solve is equivalent to B / A.squeeze(-1)')
     bm = b[..., None] if vec else b
-    if bm.shape[-2] != a.shape[-1]:
-        raise RuntimeError(f'linalg.solve: Incompatible shapes of A and B for the equation AX = B '
-                           f'({a.shape[-2]}x{a.shape[-1]} and {bm.shape[-2]}x{bm.shape[-1]})')
+    if bm.shape[-2 if left else -1] != a.shape[-1]:
+        raise RuntimeError(f'linalg.solve: Incompatible shapes of A and B for the equation '
+                           f'{"AX = B" if left else "XA = B"} ({a.shape[-2]}x{a.shape[-1]} and '
+                           f'{bm.shape[-2]}x{bm.shape[-1]})')
+    at, bm = (a, bm) if left else (_mT(a), _mT(bm))
     try:
-        x = np.linalg.solve(a, bm)
+        x = np.linalg.solve(at, bm)
     except np.linalg.LinAlgError:
         raise RuntimeError('torch.linalg.solve: The solver failed because the input matrix is singular.') from None
-    if vec:
-        x = x[..., 0]
+    x = x[..., 0] if vec else (x if left else np.ascontiguousarray(_mT(x)))
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveExBackward0((A, B))
-        node.vec, node.need = vec, (A._requires_grad, B._requires_grad)
+        node.vec, node.need, node.left = vec, (A._requires_grad, B._requires_grad), left
+        node.shapes = (a.shape, b.shape)
         out = Tensor._make(x, node)
         node.save(A)
         node.save_output(out)

@@ -35,6 +35,13 @@ LINALG = [
     ('norm_nuc', lambda T, a: T.linalg.matrix_norm(a, ord='nuc'), [(2, 3, 4)], {}),
     ('norm_2_dims_keepdim', lambda T, a: T.linalg.matrix_norm(a, 2, dim=(0, 2), keepdim=True), [(3, 2, 4)], {}),
     ('linalg_norm_nuc', lambda T, a: T.linalg.norm(a, 'nuc'), [(3, 4)], {}),
+    # broadcast batch shapes: each gradient is summed back to its input's shape
+    ('solve_bcast_A', lambda T, a, b: T.linalg.solve(a + 4 * T.eye(3), b), [(3, 3), (2, 3, 2)], {'gradgrad': True}),
+    ('solve_bcast_B', lambda T, a, b: T.linalg.solve(a + 4 * T.eye(3), b), [(2, 3, 3), (3, 2)], {}),
+    ('solve_bcast_both', lambda T, a, b: T.linalg.solve(a + 4 * T.eye(3), b), [(2, 1, 3, 3), (4, 3, 1)], {}),
+    ('solve_bcast_vec', lambda T, a, b: T.linalg.solve(a + 4 * T.eye(3), b), [(2, 3, 3), (3,)], {}),
+    ('solve_bcast_left_false', lambda T, a, b: T.linalg.solve(a + 4 * T.eye(3), b, left=False), [(3, 3), (2, 4, 3)],
+     {}),
 ]
 # signs of singular vectors are arbitrary: a loss on |U| and |Vh| is invariant to them
 for _shape in [(3, 3), (4, 3), (3, 4), (2, 4, 3)]:
