@@ -106,8 +106,8 @@ class LinalgSolveExBackward0(Node):
 
     def backward(self, g):
         a, x = self.saved()
-        if not self.left:   # a vector B here is a 1-element one (n == 1): only A needs the transpose
-            a, x, g = _mT(a), (x if self.vec else _mT(x)), (g if self.vec else _mT(g))
+        if not self.left:
+            a, x, g = _mT(a), _mT(x), _mT(g)
         if self.vec:
             g, x = g.reshape(tuple(g.shape) + (1,)), x.reshape(tuple(x.shape) + (1,))
         gb = _solve(_mT(a), g)
@@ -127,14 +127,14 @@ def solve(A, B, *, left=True):
     a, b = A._data, B._data
     _square(a, 'solve')
     vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
-    if vec and not left and b.ndim > 1:
-        raise RuntimeError('linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. '
-                           'In this case linalg.solve is equivalent to B / A.squeeze(-1)')
     bm = b[..., None] if vec else b
     if bm.shape[-2 if left else -1] != a.shape[-1]:
         raise RuntimeError(f'linalg.solve: Incompatible shapes of A and B for the equation '
                            f'{"AX = B" if left else "XA = B"} ({a.shape[-2]}x{a.shape[-1]} and '
                            f'{bm.shape[-2]}x{bm.shape[-1]})')
+    if vec and not left:
+        raise RuntimeError('linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. '
+                           'In this case linalg.solve is equivalent to B / A.squeeze(-1)')
     at, bm = (a, bm) if left else (_mT(a), _mT(bm))
     try:
         x = np.linalg.solve(at, bm)
