@@ -26,7 +26,9 @@ from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsq
 from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, median, nanmedian)
 from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
                         broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d)
-from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, argwhere)
+from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere)
+from .ops.histogram import histc, histogram
+from .ops.distance import cdist
 from .ops.blas import ger, inner, tensordot, baddbmm, addmv, bilinear
 from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
 from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_like, randn_like, randint_like,
@@ -34,6 +36,8 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
 from . import autograd, cuda, linalg
+from .linalg import svd_legacy as svd
+Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
 from .amp import autocast
 from .amp.autocast_mode import is_autocast_enabled, get_autocast_dtype
 

@@ -442,6 +442,21 @@ def svdvals(A, *, driver=None):
     return _outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, False))[1]
 
 
+_TorchSvdResult = _result_type('svd', ['U', 'S', 'V'])
+
+
+def svd_legacy(input, some=True, compute_uv=True):
+    """``torch.svd``: U, S, V with input = U diag(S) V^T (V, not Vh: a transpose of linalg.svd's Vh);
+    ``some=False`` gives square U and V; ``compute_uv=False`` gives S and zero-filled (m, m) U and (n, n) V."""
+    if not compute_uv:
+        m, n = input._data.shape[-2:]
+        batch = input._data.shape[:-2]
+        z = lambda k: Tensor._make(np.zeros(batch + (k, k), input._data.dtype))   # noqa: E731
+        return _TorchSvdResult(z(m), svdvals(input), z(n))
+    u, s, vh = svd(input, full_matrices=not some)
+    return _TorchSvdResult(u, s, vh.mT)
+
+
 class LinalgCholeskyExBackward0(Node):
     """A = L L^T: gA = L^-T Phi L^-1, Phi = (T + tril(T, -1)^T) / 2 with T = tril(L^T gL)."""
     __slots__ = ('upper',)

@@ -1380,6 +1380,71 @@ add(*[meth(n, (lambda n, extra: lambda: [Sample(f32(3, 4), *extra), Sample(f64(2
                        ('random_', (10,)), ('random_', (2, 5)))])
 
 
+# -- histograms, distances, bucketize, torch.svd -------------------------------------------------------------
+ON_EDGES = np.array([0., .25, .5, .75, 1., .1, .3, -0.5, 2., np.nan], F32)   # on the edges of 4 bins over [0, 1]
+
+
+def _torch_svd(lib, a, **kw):
+    """torch.svd's S and the reconstruction U S V^T (U and V are unique only up to signs); with
+    compute_uv=False, S and the zero-filled U and V as they are."""
+    u, s, v = lib.svd(a, **kw)
+    if kw.get('compute_uv') is False:
+        return u, s, v
+    k = s.shape[-1]
+    return s, (u[..., :k] * s.unsqueeze(-2)) @ v[..., :k].mT
+
+
+def _tensor_svd(lib, a):
+    u, s, v = a.svd()
+    return s, (u * s.unsqueeze(-2)) @ v.mT
+
+
+add(
+    entry('histc', lambda: [Sample(f32(10)), Sample(f32(3, 4), bins=5), Sample(f32(10), 4, -1, 1),
+                            Sample(ON_EDGES, 4, 0, 1, desc='on edges'), Sample(f64(10), bins=3), Sample(f32(0), 3),
+                            Sample(np.full(3, 2., F32), 3, desc='constant'), Sample(f32(6).astype(np.float16), 3),
+                            Sample(i64(5), 3, error=True), Sample(f32(5), 3, 2, 1, error=True),
+                            Sample(f32(5), 0, error=True), Sample(ON_EDGES, 4, error=True, desc='nan range')],
+          grad=False),
+    entry('histogram', lambda: [Sample(f32(10)), Sample(f32(3, 4), 5), Sample(f32(10), 4, range=(-1., 1.)),
+                                Sample(ON_EDGES, 4, range=(0., 1.), desc='on edges'),
+                                Sample(f32(10), np.array([-1, 0, .5, 2], F32)),
+                                Sample(f32(10), 3, weight=f32(10, seed=1)), Sample(f32(10), 3, density=True),
+                                Sample(f32(10), np.array([-2, 0, 1.5], F32), weight=f32(10, seed=1), density=True),
+                                Sample(f64(2, 5), 3), Sample(f32(0), 2), Sample(np.full(3, 2., F32), 2, desc='constant'),
+                                Sample(i64(5), 3, error=True), Sample(f32(5), 0, error=True),
+                                Sample(f32(5), 3, range=(2., 1.), error=True),
+                                Sample(f32(5), np.array([0., 1.]), error=True, desc='f64 edges'),
+                                Sample(f32(5), 3, weight=f32(4), error=True)], grad=(0,)),
+    entry('cdist', lambda: [Sample(f32(3, 4), f32(5, 4, seed=1)), Sample(f32(3, 4), f32(5, 4, seed=1), p=1.),
+                            Sample(f32(3, 4), f32(5, 4, seed=1), 0.), Sample(f32(3, 4), f32(2, 4, seed=1), float('inf')),
+                            Sample(f32(3, 4), f32(2, 4, seed=1), 3.), Sample(f32(3, 4), f32(2, 4, seed=1), 0.5),
+                            Sample(f32(2, 3, 4), f32(5, 4, seed=1)), Sample(f32(2, 1, 3, 2), f32(4, 5, 2, seed=1)),
+                            Sample(f32(30, 3), f32(27, 3, seed=1)),
+                            Sample(f32(3, 2), f32(4, 2, seed=1), compute_mode='use_mm_for_euclid_dist'),
+                            Sample(f32(30, 2), f32(4, 2, seed=1), compute_mode='donot_use_mm_for_euclid_dist'),
+                            Sample(f32(0, 4), f32(5, 4, seed=1)),
+                            Sample(f64(3, 4), f64(2, 4, seed=1), gradcheck=True),
+                            Sample(f64(3, 4), f64(2, 4, seed=1), 1.5, gradcheck=True),
+                            Sample(f64(2, 26, 3), f64(2, 4, 3, seed=1), gradcheck=True),
+                            Sample(f32(3, 4), f32(3, 5), error=True), Sample(f32(4), f32(3, 4), error=True),
+                            Sample(f32(3, 4), f32(3, 4), -1., error=True),
+                            Sample(f32(3, 4), f32(3, 4), compute_mode='x', error=True),
+                            Sample(i64(3, 4), i64(3, 4), error=True), Sample(f32(3, 4), f64(3, 4), error=True)],
+          method=False, out=False, gradgrad=False),
+    entry('bucketize', lambda: [Sample(f32(6), np.sort(f32(4, seed=1))), Sample(f32(2, 3), np.sort(f32(4, seed=1)), right=True),
+                                Sample(i64(5), np.array([-1, 0, 1])), Sample(0.5, np.sort(f32(4, seed=1))),
+                                Sample(i64(5), np.array([-1, 0, 1]), out_int32=True),
+                                Sample(f32(3), np.sort(f32(2, 3), -1), error=True)], grad=False, method=False),
+    entry('svd', lambda: [Sample(f32(4, 3)), Sample(f32(3, 4), some=False), Sample(f32(2, 3, 4)),
+                          Sample(f32(4, 3), compute_uv=False), Sample(f64(4, 3), gradcheck=True),
+                          Sample(f64(3, 4), some=False, gradcheck=True)],
+          call=_torch_svd, method=False, out=False),
+    Op('svd', lambda: [Sample(f32(4, 3)), Sample(f32(2, 3, 4)), Sample(f64(3, 3), gradcheck=True)], ns='Tensor',
+       call=_tensor_svd, out=False),
+)
+
+
 # -- gaps: checks left out, each with its reason (SUPPORTED.md and the final report list them) ----------
 def gap(names, check, reason):
     """Leave ``check`` out of the entries ``names`` (ids as in Op.id) with ``reason``."""

@@ -129,7 +129,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'sum mean prod std var amax amin argmax argmin all any logsumexp nansum nanmean cumsum cumprod aminmax '
          'median nanmedian hstack vstack tril triu diag gather scatter scatter_add index_add index_select masked_select take '
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
-         'tensordot logspace range').split()
+         'tensordot logspace range histc histogram bucketize svd').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 
@@ -144,8 +144,14 @@ def _all_tensors(args, kwargs):
     return len(vals) == 2 and all(isinstance(v, Tensor) for v in vals)
 
 
+def _tensor_input(args, kwargs):
+    from ..tensor import Tensor
+    return isinstance(args[0] if args else kwargs.get('input'), Tensor)
+
+
 # ops whose out= exists only in some of PyTorch's overloads: {name: (test on the call, what it needs)}
-OVERLOADS = {**dict.fromkeys(('sum', 'prod', 'median', 'nanmedian'), (_with_dim, 'a dim')),
+OVERLOADS = {'bucketize': (_tensor_input, 'a tensor input (not a Python number)'),
+             **dict.fromkeys(('sum', 'prod', 'median', 'nanmedian'), (_with_dim, 'a dim')),
              'where': (_all_tensors, 'tensor operands (not Python numbers)')}
 
 

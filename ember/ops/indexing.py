@@ -760,14 +760,22 @@ def bincount(input, weights=None, minlength=0):
     return Tensor._make(r)
 
 
-def searchsorted(sorted_sequence, values, *, right=False, side=None):
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None, sorter=None):
     """Insertion indices of ``values`` in the last dim of ``sorted_sequence`` (1-D, or N-D with the same leading
-    dims as ``values``: one search per row)."""
+    dims as ``values``: one search per row); ``sorter``: indices that sort each row."""
+    if side not in (None, 'left', 'right'):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if right and side == 'left':
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left while "
+                           'right was True')
     side = side or ('right' if right else 'left')
     b = sorted_sequence._data
+    if sorter is not None:
+        b = np.take_along_axis(b, sorter._data, -1)
     v = values._data if isinstance(values, Tensor) else np.asarray(values)
+    kind = np.int32 if out_int32 else np.int64
     if b.ndim <= 1:
-        return Tensor._make(np.asarray(np.searchsorted(b, v, side=side), dtype=np.int64))
+        return Tensor._make(np.asarray(np.searchsorted(b, v, side=side), dtype=kind))
     if v.ndim == 0:
         raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
                            f"is 1, but we got boundaries tensor dim({b.ndim}) and input value's dim(0) numel(1)")
@@ -776,10 +784,18 @@ def searchsorted(sorted_sequence, values, *, right=False, side=None):
                            f'of boundaries tensor and input value tensor must match, but we got boundaries tensor '
                            f'{fmt_shape(b.shape)} and input value tensor {fmt_shape(v.shape)}')
     b2, v2 = b.reshape(-1, b.shape[-1]), v.reshape(-1, v.shape[-1])
-    out = np.empty(v2.shape, np.int64)
+    out = np.empty(v2.shape, kind)
     for r in range(b2.shape[0]):
         out[r] = np.searchsorted(b2[r], v2[r], side=side)
     return Tensor._make(out.reshape(v.shape))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each element of ``input`` (a tensor or a number) among the 1-D increasing ``boundaries``:
+    boundaries[i-1] < x <= boundaries[i] (``right=True``: boundaries[i-1] <= x < boundaries[i])."""
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f'boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})')
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 def one_hot_arr(a, num_classes):

@@ -1,0 +1,182 @@
+"""``torch.histc`` and ``torch.histogram``: PyTorch's CPU histogram kernel (equal-width bins from linspace
+edges in the input's dtype, the bin found by one division in that dtype; histogram then corrects it against
+the edges, histc does not), its edge rules and errors."""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _bf16
+from ..autograd.grad_mode import GRAD
+from ..tensor import Tensor
+from ._util import undifferentiable
+from .creation import _linspace
+from .indexing import _SCALAR_NAME
+from .reduction import return_types
+
+
+class histogram_result(namedtuple('histogram', ['hist', 'bin_edges'])):
+    """``torch.return_types.histogram``, printed as PyTorch prints it."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return f'torch.return_types.histogram(\nhist={self.hist!r},\nbin_edges={self.bin_edges!r})'
+
+
+return_types.histogram = HistogramResult = histogram_result
+# PyTorch records the op but has no derivative for it
+HistogramBackward = undifferentiable('NotImplemented', 'derivative for aten::histogram is not implemented',
+                                     'torch::autograd::NotImplemented')
+_TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
+         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
+
+
+def _type_name(dt):
+    return 'c10::BFloat16' if _bf16.is_bf16(dt) else _TYPE.get(dt.name, dt.name)
+
+
+def _count(x, edges, weight, local_search):
+    """Bin counts of the flat float array ``x`` over the linear-progression ``edges`` (PyTorch's
+    LINEAR_INTERPOLATION kernel; ``local_search`` checks the neighbouring edges as torch.histogram does)."""
+    n = len(edges) - 1
+    lo, hi = edges[0], edges[-1]
+    keep = (x >= lo) & (x <= hi)   # drops NaN too
+    v = x[keep]
+    with np.errstate(all='ignore'):
+        pos = ((v - lo) * v.dtype.type(n) / (hi - lo)).astype(np.int64)
+    if local_search:
+        pos = np.clip(pos, 0, n)
+        lower = np.maximum(pos - 1, 0)
+        # upper_bound over edges[lower : pos + 2]: the last edge <= v among those
+        cand = np.stack([lower, lower + 1, lower + 2], -1)
+        inside = cand < np.minimum(pos + 2, n + 1)[:, None]
+        le = inside & (edges[np.minimum(cand, n)] <= v[:, None])
+        pos = lower + le.sum(-1) - 1
+    pos = np.where(pos >= n, n - 1, pos)
+    w = None if weight is None else weight[keep]
+    return np.bincount(pos, weights=w, minlength=n)[:n]
+
+
+def _check_float(a, kernel):
+    if a.dtype.kind != 'f' or (kernel == 'histogramdd' and _bf16.is_bf16(a.dtype)):
+        name = 'BFloat16' if _bf16.is_bf16(a.dtype) else _SCALAR_NAME.get(a.dtype.name) or \
+            {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
+             'bool': 'Bool'}[a.dtype.name]
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+
+
+def _work(a):
+    """The array the kernel computes in: bfloat16 in float32, rounded back after counting."""
+    return a.astype(np.float32) if _bf16.is_bf16(a.dtype) else a
+
+
+def histc(input, bins=100, min=0, max=0):
+    """Counts of ``input`` in ``bins`` equal-width bins over [min, max] (the data's range when min == max);
+    elements outside the range and NaN are ignored. Not differentiable (PyTorch records nothing)."""
+    a = input._data
+    _check_float(a, 'histogram_cpu')
+    if bins <= 0:
+        raise RuntimeError(f'torch.histogram(): bins must be > 0, but got {bins} for dimension 0')
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(np.min(a)), float(np.max(a))
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f'torch.histc: range of [{_num(lo)}, {_num(hi)}] is not finite')
+    if not lo < hi:
+        raise RuntimeError('torch.histc: max must be larger than min')
+    w = _work(a)
+    edges = _linspace(lo, hi, bins + 1, w.dtype)
+    return Tensor._make(_count(w.reshape(-1), edges, None, False).astype(a.dtype))
+
+
+def _num(v):
+    return '-nan' if math.isnan(v) else ('inf' if v == math.inf else '-inf' if v == -math.inf else f'{v:g}')
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False):
+    """(hist, bin_edges): counts (or weights, or a density) of ``input`` in ``bins`` equal-width bins over
+    ``range`` (default: the data's range), or in the bins whose edges the 1-D tensor ``bins`` gives."""
+    a = input._data
+    _check_float(a, 'histogramdd')
+    x = a.reshape(-1)
+    w = None
+    if weight is not None:
+        if weight._data.dtype != a.dtype:
+            raise RuntimeError('torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should '
+                               f'have the same dtype, but got input({_type_name(a.dtype)}), and '
+                               f'weight({_type_name(weight._data.dtype)})')
+        if weight._data.size != x.size or weight._data.ndim > 1 and weight._data.shape != a.shape:
+            raise RuntimeError('torch.histogramdd: if weight tensor is provided it should have the same shape as the '
+                               'input tensor excluding its innermost dimension, but got input with shape '
+                               f'[{x.size}, 1] and weight with shape [{", ".join(map(str, weight._data.shape))}]')
+        w = weight._data.reshape(-1)
+    if isinstance(bins, Tensor):
+        if range is not None:
+            raise TypeError('histogram(): range= is accepted only with an int bins (with a tensor of bin edges '
+                            'the edges give the range), as in PyTorch')
+        edges = _edges_given(a, bins._data)
+        hist = _binary_search(x, edges, w)
+    else:
+        edges = _linspace(*_outer(x, range), int(bins) + 1, a.dtype) if bins > 0 else None
+        if bins <= 0:
+            raise RuntimeError(f'torch.histogram(): bins must be > 0, but got {bins} for dimension 0')
+        hist = _count(x, edges, w, True)
+    hist = hist.astype(a.dtype)
+    if density:
+        hist = (hist / hist.dtype.type(hist.sum(dtype=hist.dtype))) / np.diff(edges)
+    needs = GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))
+    hist, edges = np.asarray(hist, a.dtype), edges.copy()
+    if not needs:
+        return HistogramResult(Tensor._make(hist), Tensor._make(edges))
+    node = HistogramBackward((input, weight))
+    node._out_meta = [(hist.shape, hist.dtype), (edges.shape, edges.dtype)]
+    outs = [Tensor._make(hist, node), Tensor._make(edges, node)]
+    outs[1]._output_nr = 1
+    return HistogramResult(*outs)
+
+
+def _outer(x, range):
+    """The leftmost and rightmost edges: ``range``, else the data's min and max (0 and 1 when empty),
+    widened by 0.5 each way when equal (as numpy.histogram)."""
+    if range is not None:
+        if len(range) != 2:
+            raise RuntimeError(f'torch.histogramdd: for a 1-dimensional histogram range should have 2 elements, but '
+                               f'got {len(range)}')
+        lo, hi = float(range[0]), float(range[1])
+    elif x.size:
+        lo, hi = float(np.min(x)), float(np.max(x))
+    else:
+        lo, hi = 0., 1.
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_num(lo)}, {_num(hi)}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f'torch.histogramdd: min should not exceed max, but got min {_num(lo)} max {_num(hi)} for '
+                           'dimension 0')
+    return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+
+
+def _edges_given(a, e):
+    if e.dtype != a.dtype:
+        raise RuntimeError('torch.histogramdd: input tensor and bins tensors should have the same dtype, but got '
+                           f'input with dtype {_type_name(a.dtype)} and bins for dimension 0 with dtype '
+                           f'{_type_name(e.dtype)}')
+    if e.ndim != 1:
+        raise RuntimeError('torch.histogramdd: bins tensor should have one dimension, but got '
+                           f'{e.ndim} dimensions in the bins tensor for dimension 0')
+    if e.size == 0:
+        raise RuntimeError('torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in '
+                           'the bins tensor for dimension 0')
+    if e.size == 1:
+        raise RuntimeError('torch.histogram(): bins must be > 0, but got 0 for dimension 0')
+    return e
+
+
+def _binary_search(x, edges, w):
+    """PyTorch's BINARY_SEARCH kernel for arbitrary (increasing) edges; the last bin includes its right edge."""
+    n = len(edges) - 1
+    keep = (x >= edges[0]) & (x <= edges[-1])
+    pos = np.searchsorted(edges, x[keep], side='right') - 1
+    pos = np.where(pos >= n, n - 1, pos)
+    return np.bincount(pos, weights=None if w is None else w[keep], minlength=n)[:n]

@@ -1,0 +1,68 @@
+"""Ops added for programs that use them (issue 12): histc/histogram binning on many values and on bin edges,
+cdist's two paths and its double backward, torch.svd's forms; each compared with PyTorch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import assert_same, check
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_histc_and_histogram_bin_many_values_as_pytorch(dtype):
+    # values on and next to the edges of 7 bins, where one division in the input's dtype can misplace them
+    x = np.concatenate([RNG.normal(size=600), np.linspace(-1, 2, 701), np.nextafter(np.linspace(-1, 2, 8), 5)])
+    x = x.astype(dtype)
+    for args, kw in [((7,), {}), ((7, -1, 2), {}), ((13, 0.1, 0.7), {})]:
+        assert_same(ember.histc(ember.tensor(x), *args, **kw), torch.histc(torch.tensor(x), *args, **kw))
+    w = RNG.uniform(size=x.shape).astype(dtype)
+    for kw in [dict(bins=7, range=(-1., 2.)), dict(bins=11), dict(bins=5, weight=True, density=True)]:
+        kw_e, kw_t = dict(kw), dict(kw)
+        if kw.get('weight'):
+            kw_e['weight'], kw_t['weight'] = ember.tensor(w), torch.tensor(w)
+        e, t = ember.histogram(ember.tensor(x), **kw_e), torch.histogram(torch.tensor(x), **kw_t)
+        assert_same(e.hist, t.hist, atol=1e-6, rtol=1e-5)
+        assert_same(e.bin_edges, t.bin_edges, atol=0, rtol=0)
+        assert repr(ember.histogram(ember.tensor([1., 2.]), 2)) == repr(torch.histogram(torch.tensor([1., 2.]), 2))
+
+
+def test_histogram_records_no_derivative_as_pytorch():
+    for lib in (ember, torch):
+        x = lib.tensor([1., 2., 3.], requires_grad=True)
+        h = lib.histogram(x, 3)
+        assert h.hist.grad_fn.name() == h.bin_edges.grad_fn.name() == 'torch::autograd::NotImplemented'
+        with pytest.raises(RuntimeError, match='derivative for aten::histogram is not implemented'):
+            h.hist.sum().backward()
+        assert not lib.histc(x, 3).requires_grad
+
+
+def test_cdist_paths_and_double_backward():
+    # the matrix-product path (p=2, more than 25 rows) records EuclideanDistBackward0 under a view, and has a
+    # second derivative; the direct path's backward has none in PyTorch
+    check(lambda T, a, b: T.cdist(a, b), (27, 3), (4, 3), gradgrad=True)
+    check(lambda T, a, b: T.cdist(a, b, compute_mode='use_mm_for_euclid_dist'), (2, 3, 3), (4, 3), gradgrad=True)
+    for lib in (ember, torch):
+        x = lib.tensor(RNG.normal(size=(3, 2)), requires_grad=True)
+        d = lib.cdist(x, lib.tensor(RNG.normal(size=(4, 2))))
+        assert d.grad_fn.name() == 'CdistBackward0'
+        g, = lib.autograd.grad(d.sum(), x, create_graph=True)
+        with pytest.raises(RuntimeError, match="the derivative for '_cdist_backward' is not implemented"):
+            g.sum().backward()
+
+
+def test_svd_forms_as_pytorch():
+    a = RNG.normal(size=(4, 3)).astype(np.float32)
+    for some in (True, False):
+        e, t = ember.svd(ember.tensor(a), some=some), torch.svd(torch.tensor(a), some=some)
+        assert [tuple(x.shape) for x in e] == [tuple(x.shape) for x in t]
+        assert_same(e.S, t.S)
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        u, s, v = lib.svd(x)
+        names = [u.grad_fn.name(), s.grad_fn.name(), v.grad_fn.name()]
+        if lib is ember:
+            got = names
+    assert got == names
+    assert repr(ember.svd(ember.eye(2))) == repr(torch.svd(torch.eye(2)))
