@@ -445,7 +445,7 @@ def svdvals(A, *, driver=None):
 _TorchSvdResult = _result_type('svd', ['U', 'S', 'V'])
 
 
-def svd_legacy(input, some=True, compute_uv=True):
+def _torch_svd(input, some=True, compute_uv=True):
     """``torch.svd``: U, S, V with input = U diag(S) V^T (V, not Vh: a transpose of linalg.svd's Vh);
     ``some=False`` gives square U and V; ``compute_uv=False`` gives S and zero-filled (m, m) U and (n, n) V."""
     if not compute_uv:
