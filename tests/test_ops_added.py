@@ -66,3 +66,33 @@ def test_svd_forms_as_pytorch():
             got = names
     assert got == names
     assert repr(ember.svd(ember.eye(2))) == repr(torch.svd(torch.eye(2)))
+
+
+def test_histograms_of_bfloat16_and_float16():
+    """PyTorch bins these (histc, and histogram given a range or edges) and refuses histogram's own range."""
+    x = RNG.uniform(-1, 1, 300).astype(np.float32)
+    for name in ('bfloat16', 'float16'):
+        e, t = ember.tensor(x).to(getattr(ember, name)), torch.tensor(x).to(getattr(torch, name))
+        pairs = [(ember.histc(e, 7, -1, 1), torch.histc(t, 7, -1, 1)), (ember.histc(e, 5), torch.histc(t, 5)),
+                 *zip(ember.histogram(e, 6, range=(-1., 1.)), torch.histogram(t, 6, range=(-1., 1.)))]
+        edges = np.array([-1, -.3, .2, 1], np.float32)
+        pairs.append((ember.histogram(e, ember.tensor(edges).to(e.dtype)).hist,
+                      torch.histogram(t, torch.tensor(edges).to(t.dtype)).hist))
+        for a, b in pairs:
+            assert str(a.dtype) == str(b.dtype)
+            assert_same(a.float(), b.float(), atol=0, rtol=0)
+        for lib, v in ((ember, e), (torch, t)):
+            with pytest.raises(NotImplementedError, match='"histogramdd" not implemented for'):
+                lib.histogram(v, 3)
+
+
+def test_linspace_of_bfloat16_and_float16_rounds_each_step():
+    """PyTorch's linspace computes these types in the type itself (histogram's edges come from it)."""
+    rng = np.random.default_rng(2)
+    for name in ('bfloat16', 'float16'):
+        for _ in range(40):
+            a, b = sorted(rng.uniform(-5, 5, 2))
+            n = int(rng.integers(1, 40))
+            e = ember.linspace(a, b, n, dtype=getattr(ember, name)).float().numpy()
+            t = torch.linspace(a, b, n, dtype=getattr(torch, name)).float().numpy()
+            np.testing.assert_array_equal(e, t)

@@ -35,15 +35,27 @@ def _type_name(dt):
     return 'c10::BFloat16' if _bf16.is_bf16(dt) else _TYPE.get(dt.name, dt.name)
 
 
-def _count(x, edges, weight, local_search):
+def _rounder(dt):
+    """Rounding to ``dt`` after each step, for the float32 work arrays of bfloat16/float16 inputs (PyTorch's
+    kernel computes in the input's type)."""
+    if _bf16.is_bf16(dt):
+        return _bf16.round_f32
+    if dt == np.float16:
+        return lambda v: np.asarray(v).astype(np.float16).astype(np.float32)
+    return lambda v: v
+
+
+def _count(x, edges, weight, local_search, dt=None):
     """Bin counts of the flat float array ``x`` over the linear-progression ``edges`` (PyTorch's
-    LINEAR_INTERPOLATION kernel; ``local_search`` checks the neighbouring edges as torch.histogram does)."""
+    LINEAR_INTERPOLATION kernel, each step in ``dt``; ``local_search`` checks the neighbouring edges as
+    torch.histogram does)."""
     n = len(edges) - 1
     lo, hi = edges[0], edges[-1]
     keep = (x >= lo) & (x <= hi)   # drops NaN too
     v = x[keep]
+    r = _rounder(dt if dt is not None else x.dtype)
     with np.errstate(all='ignore'):
-        pos = ((v - lo) * v.dtype.type(n) / (hi - lo)).astype(np.int64)
+        pos = r(r(r(v - lo) * r(v.dtype.type(n))) / r(hi - lo)).astype(np.int64)
     if local_search:
         pos = np.clip(pos, 0, n)
         lower = np.maximum(pos - 1, 0)
@@ -57,8 +69,9 @@ def _count(x, edges, weight, local_search):
     return np.bincount(pos, weights=w, minlength=n)[:n]
 
 
-def _check_float(a, kernel):
-    if a.dtype.kind != 'f' or (kernel == 'histogramdd' and _bf16.is_bf16(a.dtype)):
+def _check_float(a, kernel, low=True):
+    """PyTorch's dispatch error for a non-float input (``low=False``: for bfloat16 and float16 too)."""
+    if a.dtype.kind != 'f' or (not low and (_bf16.is_bf16(a.dtype) or a.dtype == np.float16)):
         name = 'BFloat16' if _bf16.is_bf16(a.dtype) else _SCALAR_NAME.get(a.dtype.name) or \
             {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
              'bool': 'Bool'}[a.dtype.name]
@@ -66,8 +79,14 @@ def _check_float(a, kernel):
 
 
 def _work(a):
-    """The array the kernel computes in: bfloat16 in float32, rounded back after counting."""
-    return a.astype(np.float32) if _bf16.is_bf16(a.dtype) else a
+    """The array the kernel computes in: bfloat16 and float16 in float32 (the counts rounded back once)."""
+    return a.astype(np.float32) if _bf16.is_bf16(a.dtype) or a.dtype == np.float16 else a
+
+
+def _edges(lo, hi, bins, dt):
+    """linspace(lo, hi, bins + 1) in ``dt`` (bfloat16 rounded as a tensor of that dtype holds it)."""
+    e = _linspace(lo, hi, bins + 1, dt)
+    return _bf16.adopt(e) if _bf16.is_bf16(dt) else e
 
 
 def histc(input, bins=100, min=0, max=0):
@@ -86,9 +105,8 @@ def histc(input, bins=100, min=0, max=0):
         raise RuntimeError(f'torch.histc: range of [{_num(lo)}, {_num(hi)}] is not finite')
     if not lo < hi:
         raise RuntimeError('torch.histc: max must be larger than min')
-    w = _work(a)
-    edges = _linspace(lo, hi, bins + 1, w.dtype)
-    return Tensor._make(_count(w.reshape(-1), edges, None, False).astype(a.dtype))
+    edges = _work(_edges(lo, hi, bins, a.dtype))
+    return Tensor._make(np.asarray(_count(_work(a).reshape(-1), edges, None, False, a.dtype), a.dtype))
 
 
 def _num(v):
@@ -117,15 +135,15 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
             raise TypeError('histogram(): range= is accepted only with an int bins (with a tensor of bin edges '
                             'the edges give the range), as in PyTorch')
         edges = _edges_given(a, bins._data)
-        hist = _binary_search(x, edges, w)
+        hist = _binary_search(_work(x), _work(edges), None if w is None else _work(w))
     else:
-        edges = _linspace(*_outer(x, range), int(bins) + 1, a.dtype) if bins > 0 else None
         if bins <= 0:
             raise RuntimeError(f'torch.histogram(): bins must be > 0, but got {bins} for dimension 0')
-        hist = _count(x, edges, w, True)
-    hist = hist.astype(a.dtype)
+        edges = _edges(*_outer(x, range), int(bins), a.dtype)
+        hist = _count(_work(x), _work(edges), None if w is None else _work(w), True, a.dtype)
+    hist = hist.astype(_work(a).dtype)
     if density:
-        hist = (hist / hist.dtype.type(hist.sum(dtype=hist.dtype))) / np.diff(edges)
+        hist = (hist / hist.dtype.type(hist.sum(dtype=hist.dtype))) / np.diff(_work(edges))
     needs = GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))
     hist, edges = np.asarray(hist, a.dtype), edges.copy()
     if not needs:
@@ -146,6 +164,7 @@ def _outer(x, range):
                                f'got {len(range)}')
         lo, hi = float(range[0]), float(range[1])
     elif x.size:
+        _check_float(x, 'histogramdd', low=False)   # PyTorch's aminmax dispatch there lacks bfloat16/float16
         lo, hi = float(np.min(x)), float(np.max(x))
     else:
         lo, hi = 0., 1.
