@@ -39,12 +39,39 @@ from . import autograd, cuda, linalg
 from .linalg import _torch_svd as svd
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
 from .amp import autocast
-from .amp.autocast_mode import is_autocast_enabled, get_autocast_dtype
+from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
+                                 is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,
+                                 autocast_increment_nesting, autocast_decrement_nesting)
 
 strided = 'torch.strided'
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
 newaxis = None
 contiguous_format = preserve_format = channels_last = None
+
+
+def _deprecated_autocast(old, new):
+    import warnings
+    warnings.warn(f'torch.{old} is deprecated. Please use torch.{new} instead.', DeprecationWarning, stacklevel=3)
+
+
+def is_autocast_cpu_enabled():
+    _deprecated_autocast('is_autocast_cpu_enabled()', "is_autocast_enabled('cpu')")
+    return is_autocast_enabled('cpu')
+
+
+def get_autocast_cpu_dtype():
+    _deprecated_autocast('get_autocast_cpu_dtype()', "get_autocast_dtype('cpu')")
+    return get_autocast_dtype('cpu')
+
+
+def set_autocast_cpu_enabled(enabled):
+    _deprecated_autocast('set_autocast_cpu_enabled(enabled)', "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled('cpu', enabled)
+
+
+def set_autocast_cpu_dtype(dtype):
+    _deprecated_autocast('set_autocast_cpu_dtype(dtype)', "set_autocast_dtype('cpu', dtype)")
+    set_autocast_dtype('cpu', dtype)
 
 
 def is_tensor(obj):

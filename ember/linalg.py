@@ -9,6 +9,7 @@ from .autograd.graph import Node
 from .tensor import Tensor
 from .ops.reduction import vector_norm
 from .ops.blas import matmul
+from .amp import _state as _autocast
 
 
 def _mT(x):
@@ -122,6 +123,7 @@ class LinalgSolveExBackward0(Node):
         return ga, (dual.sum_to(gb, self.shapes[1]) if self.need[1] else None)
 
 
+@_autocast.fp32
 def solve(A, B, *, left=True):
     """The solution X of A X = B (of X A = B with ``left=False``); batch dims broadcast."""
     a, b = A._data, B._data
@@ -161,6 +163,7 @@ class LinalgInvExBackward0(Node):
         return -(_mT(y) @ g @ _mT(y))
 
 
+@_autocast.fp32
 def inv(A):
     """The inverse of a square matrix (or batch)."""
     a = A._data
@@ -236,6 +239,7 @@ class LinalgLstsqBackward0(Node):
         return ga, gb
 
 
+@_autocast.fp32
 def lstsq(A, B, rcond=None, *, driver=None):
     """Least-squares solution of A X = B (named tuple; residuals/singular_values empty as with 'gelsy')."""
     a, b = A._data, B._data
@@ -301,6 +305,7 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     return r if keepdim else r.squeeze(max(d0 % A.dim(), d1 % A.dim())).squeeze(min(d0 % A.dim(), d1 % A.dim()))
 
 
+@_autocast.fp32
 def matrix_rank(A, tol=None, hermitian=False):
     return Tensor._make(np.asarray(np.linalg.matrix_rank(A._data, tol=tol), np.int64))
 
@@ -383,11 +388,13 @@ def _eigh_arrays(A, UPLO, op):
     return w.astype(a.dtype), v.astype(a.dtype)
 
 
+@_autocast.fp32
 def eigh(A, UPLO='L'):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (or batch)."""
     return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO, 'linalg.eigh')))
 
 
+@_autocast.fp32
 def eigvalsh(A, UPLO='L'):
     """Eigenvalues (ascending) of a symmetric matrix (or batch)."""
     w, v = _eigh_arrays(A, UPLO, 'linalg.eigvalsh')
@@ -426,6 +433,7 @@ def _svd_arrays(a, full_matrices):
     return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
 
 
+@_autocast.fp32
 def svd(A, full_matrices=True, *, driver=None):
     """U, S, Vh with A = U diag(S) Vh (S descending)."""
     if driver is not None:
@@ -433,6 +441,7 @@ def svd(A, full_matrices=True, *, driver=None):
     return _SvdResult(*_outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, full_matrices)))
 
 
+@_autocast.fp32
 def svdvals(A, *, driver=None):
     """The singular values, descending (differentiable through the full decomposition, as in PyTorch)."""
     if driver is not None:
@@ -445,6 +454,7 @@ def svdvals(A, *, driver=None):
 _TorchSvdResult = _result_type('svd', ['U', 'S', 'V'])
 
 
+@_autocast.fp32
 def _torch_svd(input, some=True, compute_uv=True):
     """``torch.svd``: U, S, V with input = U diag(S) V^T (V, not Vh: a transpose of linalg.svd's Vh);
     ``some=False`` gives square U and V; ``compute_uv=False`` gives S and zero-filled (m, m) U and (n, n) V."""
@@ -470,6 +480,7 @@ class LinalgCholeskyExBackward0(Node):
         return _solve_right(_solve(_mT(l), phi), l)
 
 
+@_autocast.fp32
 def cholesky(A, *, upper=False):
     """The lower (or ``upper``) Cholesky factor of a symmetric positive-definite matrix (or batch)."""
     a = A._data
@@ -563,6 +574,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return Tensor._make(x)
 
 
+@_autocast.fp32
 def qr(A, mode='reduced'):
     """Q with orthonormal columns and upper-triangular R, A = QR (mode 'reduced', 'complete' or 'r')."""
     a = A._data

@@ -39,7 +39,7 @@ def sum_to(g, shape):
 
 def expand(g, shape):
     """Broadcast ``g`` to ``shape`` (a new array, or an ExpandBackward node for tensors)."""
-    if type(g) is np.ndarray or isinstance(g, np.generic):
+    if is_array(g):
         out = np.empty(shape, g.dtype)
         out[...] = g
         return out

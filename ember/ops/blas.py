@@ -11,6 +11,7 @@ from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from ._util import fmt_shape, wrap_dim
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
+from ..amp import _state as _autocast
 
 _TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
          'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
@@ -69,6 +70,7 @@ def _matmul_name(na, nb):
     return 'UnsafeViewBackward0'
 
 
+@_autocast.lower_precision
 def matmul(input, other, *, out=None):
     """Matrix product with NumPy's broadcasting rules for batches and 1-D operands."""
     if out is not None:
@@ -105,6 +107,7 @@ def _mat2(a, right=False):
     return f'{int(np.prod(a.shape[:-1]))}x{a.shape[-1]}' if not right else f'{a.shape[-2]}x{a.shape[-1]}'
 
 
+@_autocast.lower_precision
 def mm(input, mat2):
     """Product of two matrices."""
     a, b = input._data, mat2._data
@@ -119,6 +122,7 @@ def mm(input, mat2):
     return _record('MmBackward0', input, mat2, gemm(a, b))
 
 
+@_autocast.lower_precision
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
     a, b = input._data, mat2._data
@@ -193,6 +197,7 @@ class AddmmBackward0(Node):
         return gb, gx, gw
 
 
+@_autocast.lower_precision
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
     m = mm(Tensor._make(mat1._data), Tensor._make(mat2._data))._data
@@ -266,6 +271,7 @@ def _linear_graph(input, weight, bias, r, need):
     return Tensor._make(r, node)
 
 
+@_autocast.lower_precision
 def linear(input, weight, bias=None):
     """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
     x, w = input._data, weight._data
@@ -455,6 +461,7 @@ def _add_product(cls, input, x, y, m, beta, alpha):
     return Tensor._make(r)
 
 
+@_autocast.lower_precision
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     m = bmm(Tensor._make(batch1._data), Tensor._make(batch2._data))._data
@@ -481,6 +488,7 @@ class TraceBackward0(Node):
         return eye(*self.shape, dtype=g.dtype) * g
 
 
+@_autocast.fp32
 def trace(input):
     """The sum of the main diagonal of a 2-D tensor (integers sum as int64)."""
     a = input._data

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._util import fmt_shape, undifferentiable
+from ..amp import _state as _autocast
 
 _MODES = {'use_mm_for_euclid_dist_if_necessary': 0, 'use_mm_for_euclid_dist': 1, 'donot_use_mm_for_euclid_dist': 2}
 _NAMES = {'float32': 'Float', 'float64': 'Double', 'float16': 'Half', 'int64': 'Long', 'int32': 'Int', 'int16': 'Short',
@@ -120,6 +121,7 @@ def _euclid(a, b):
     return np.sqrt(np.maximum(r, 0)).astype(a.dtype)
 
 
+@_autocast.fp32
 def cdist(x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'):
     """Distances ``(*batch, P, R)`` between the rows of x1 ``(*batch, P, M)`` and of x2 ``(*batch, R, M)``."""
     a, b = x1._data, x2._data

@@ -10,6 +10,7 @@ from ..autograd.graph import Node, edge
 from ..tensor import Tensor
 from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, flat_sum
+from ..amp import _state as _autocast
 
 
 class _ReturnType(tuple):
@@ -250,6 +251,7 @@ ProdBackward0 = _node('ProdBackward0', _prod_bw, ('dim', 'keep'))
 ProdBackward1 = _node('ProdBackward1', _prod_bw, ('dim', 'keep'))
 
 
+@_autocast.fp32
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements or along ``dim``."""
     a = input._data

@@ -11,6 +11,7 @@ from ...ops.inplace import make_inplace
 from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
+from ...amp import _state as _autocast
 
 __all__ = ['relu', 'relu_', 'relu6', 'leaky_relu', 'leaky_relu_', 'elu', 'elu_', 'selu', 'selu_', 'celu',
            'celu_', 'gelu', 'silu', 'mish', 'softplus', 'hardtanh', 'hardtanh_', 'hardsigmoid', 'hardswish',
@@ -440,6 +441,7 @@ def _prelu_ref(ctx, x, w):
 PreluKernelBackward0 = fused('PreluKernelBackward0', _prelu_bwd, _prelu_ref)
 
 
+@_autocast.lower_precision
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x), one weight per channel (or one shared)."""
     x, w = input._data, weight._data

@@ -9,8 +9,10 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ... import _dtype
 from ...tensor import Tensor
 from .. import attention
+from ...amp import _state as _autocast
 
 __all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
 
@@ -100,6 +102,7 @@ def _dropout_mask(shape, p, dtype):
     return _mask(shape, p, np.dtype(dtype))
 
 
+@_autocast.lower_precision
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
@@ -107,6 +110,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
         key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
+    if query.dtype in (_dtype.bfloat16, _dtype.float16):   # PyTorch's math path computes these in float32
+        out = scaled_dot_product_attention(query.float(), key.float(), value.float(), attn_mask, dropout_p,
+                                           is_causal, scale)
+        return out.to(query.dtype)
     q, k, v = query._data, key._data, value._data
     if is_causal and attn_mask is not None:
         raise RuntimeError('_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True')

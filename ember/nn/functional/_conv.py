@@ -11,6 +11,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
+from ...amp import _state as _autocast
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -463,11 +464,13 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     return _record(y, (input, weight, bias), cfg, cols, x.shape, nd)
 
 
+@_autocast.lower_precision
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation) of (N, C, L) input with (O, C/groups, K) weight."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
 
 
+@_autocast.lower_precision
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) of (N, C, H, W) input with (O, C/groups, KH, KW) weight."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, 'conv2d')
@@ -509,11 +512,13 @@ def _op_msg(op, s, d, nd):
             f'{s[1]} dilation_height: {d[0]} dilation_width: {d[1]}')
 
 
+@_autocast.lower_precision
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution (the gradient of conv1d w.r.t. its input) with (C, O/groups, K) weight."""
     return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
 
 
+@_autocast.lower_precision
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (the gradient of conv2d w.r.t. its input) with (C, O/groups, KH, KW) weight."""
     return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 2, 'conv_transpose2d')

@@ -18,6 +18,7 @@ from ...ops.reduction import _log_softmax_arr
 from ...tensor import Tensor
 from ._fused import fused, record
 from ._activation import logsigmoid
+from ...amp import _state as _autocast
 
 __all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy', 'nll_loss',
            'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div', 'soft_margin_loss',
@@ -167,6 +168,7 @@ def _weighted(loss, weight, input, reduction):
     return ops.sum(w) / ops.sum(weight)
 
 
+@_autocast.fp32
 def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean squared error between input and target."""
     _check_tensor(input, 'input', 'mse_loss')
@@ -178,6 +180,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
     return _mse(input, target, reduction)
 
 
+@_autocast.fp32
 def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean absolute error between input and target."""
     _size_warning(input, target)
@@ -188,6 +191,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
     return _reduce(loss, reduction)
 
 
+@_autocast.fp32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
     """Squared error below ``beta``, absolute error above it."""
     _size_warning(input, target)
@@ -199,6 +203,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
     return _smooth_l1(input, target, reduction, beta)
 
 
+@_autocast.fp32
 def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     """Squared error below ``delta``, delta-scaled absolute error above it."""
     _size_warning(input, target)
@@ -415,6 +420,7 @@ def _index_out(loss_rows, co, red, tshape, dtype):
     return loss_rows.reshape(tshape).astype(dtype, copy=False)
 
 
+@_autocast.fp32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction='mean', label_smoothing=0.0):
     """Cross entropy of logits (classes on dim 1) against class indices or class probabilities; one fused
@@ -474,6 +480,7 @@ def _ce_probs(input, target, weight, reduction, eps, C):
                   ctx=(logp, a, w, reduction, x.shape, eps, t.shape))
 
 
+@_autocast.fp32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
     """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""
     _check_tensor(input, 'input', 'nll_loss')
@@ -534,6 +541,7 @@ def _bce_ref(ctx, x, t, w):
 BinaryCrossEntropyBackward0 = fused('BinaryCrossEntropyBackward0', _bce_backward, _bce_ref)
 
 
+@_autocast.fp32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 like PyTorch."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -612,6 +620,7 @@ def _bcel_ref(ctx, x, t, w, pw):
 BinaryCrossEntropyWithLogitsBackward0 = fused('BinaryCrossEntropyWithLogitsBackward0', _bcel_backward, _bcel_ref)
 
 
+@_autocast.fp32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction='mean',
                                      pos_weight=None):
     """Sigmoid + binary cross entropy in one stable fused node (finite for any logit)."""
@@ -651,6 +660,7 @@ def _soft_margin_ref(ctx, x, y):
 SoftMarginLossBackward0 = fused('SoftMarginLossBackward0', _soft_margin_backward, _soft_margin_ref)
 
 
+@_autocast.fp32
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
     """log(1 + exp(-y x)) for targets y in {-1, 1}."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -672,6 +682,7 @@ def _xlogx(t):
     return ops.where(pos, t * ops.log(safe), 0.0)
 
 
+@_autocast.fp32
 def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
     """KL divergence with ``input`` given as log-probabilities (and target too when log_target)."""
     if size_average is not None or reduce is not None:
@@ -692,6 +703,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
     return _reduce(loss, reduction)
 
 
+@_autocast.fp32
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'):
     """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -707,6 +719,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return _reduce(pos + neg, reduction)
 
 
+@_autocast.fp32
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'):
     """max(0, -y (x1 - x2) + margin)."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -716,6 +729,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce(ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
+@_autocast.fp32
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction='mean'):
     """x for y = 1, max(0, margin - x) for y = -1."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -724,6 +738,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(out, reduction)
 
 
+@_autocast.fp32
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction='mean'):
     """Negative log likelihood of a Poisson target (input is the log-rate when log_input)."""
@@ -766,6 +781,7 @@ def _pairwise(x1, x2, p, eps):
     return ops.vector_norm(x1 - x2 + eps, p, dim=-1)
 
 
+@_autocast.fp32
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction='mean'):
     """max(0, d(a, p) - d(a, n) + margin) with p-norm distances."""
@@ -798,6 +814,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+@_autocast.fp32
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction='mean'):
     """Multi-class hinge loss: sum over j != y of max(0, margin - x_y + x_j)^p / C."""
@@ -820,6 +837,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return _reduce(loss, reduction)
 
 
+@_autocast.fp32
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
     """Hinge loss between every target class (indices in ``target``, ended by -1) and every other class."""
     reduction = _reduction(reduction, size_average, reduce)

@@ -12,6 +12,7 @@ import numpy as np
 from ... import ops
 from ...autograd.grad_mode import GRAD
 from ...backend import gemm
+from ...amp import _state as _autocast
 from ...ops import pointwise
 from ...tensor import Tensor
 from .. import init
@@ -52,9 +53,19 @@ _STEP = {'LSTM': _lstm_step, 'GRU': _gru_step, 'RNN_TANH': _rnn_step, 'RNN_RELU'
 def _run_direction(x, h, c, weights, mode, reverse, mask):
     """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n). A float32
     LSTM layer without projection or packing is one node (_lstm_layer), as in PyTorch."""
-    if mode == 'LSTM' and weights[4] is None and mask is None and x._data.dtype == np.float32 and x._data.size:
-        return _lstm_layer(x, h, c, weights[:4], reverse)
+    if mode == 'LSTM' and weights[4] is None and mask is None and x._data.size and \
+            (x._data.dtype == np.float32 or _autocast.STATE.enabled):
+        return _mkldnn_rnn_layer(x, h, c, weights[:4], reverse)
     return _run_steps(x, h, c, weights, mode, reverse, mask)
+
+
+@_autocast.lower_precision
+def _mkldnn_rnn_layer(x, h, c, weights, reverse):
+    """PyTorch's CPU LSTM layer (mkldnn_rnn_layer, on autocast's lower-precision list): one node in float32,
+    per-step ops in the autocast dtype."""
+    if x._data.dtype == np.float32:
+        return _lstm_layer(x, h, c, weights, reverse)
+    return _run_steps(x, h, c, tuple(weights) + (None,), 'LSTM', reverse, None)
 
 
 def _run_steps(x, h, c, weights, mode, reverse, mask):
