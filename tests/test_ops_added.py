@@ -96,3 +96,23 @@ def test_linspace_of_bfloat16_and_float16_rounds_each_step():
             e = ember.linspace(a, b, n, dtype=getattr(ember, name)).float().numpy()
             t = torch.linspace(a, b, n, dtype=getattr(torch, name)).float().numpy()
             np.testing.assert_array_equal(e, t)
+
+
+def test_3d_layers_as_pytorch():
+    """Conv3d (seeded init, padding modes), MaxPool3d, AvgPool3d and AdaptiveAvgPool3d: reprs, values, grads."""
+    x = RNG.uniform(-1, 1, (2, 3, 5, 6, 5)).astype(np.float32)
+    layers = ["Conv3d(3, 4, (2, 3, 2), stride=(1, 2, 1), padding=1)", "Conv3d(3, 6, 3, groups=3, bias=False)",
+              "Conv3d(3, 2, 3, padding=1, padding_mode='circular')", "MaxPool3d(2)", "MaxPool3d(3, 2, 1, ceil_mode=True)",
+              "AvgPool3d(2, count_include_pad=False, padding=1)", "AdaptiveAvgPool3d((2, None, 3))"]
+    for spec in layers:
+        outs = []
+        for lib in (ember, torch):
+            lib.manual_seed(0)
+            m = eval('lib.nn.' + spec)
+            xt = lib.tensor(x, requires_grad=True)
+            y = m(xt)
+            y.backward(lib.ones_like(y))
+            outs.append((repr(m), y, xt.grad, y.grad_fn.name()))
+        assert outs[0][0] == outs[1][0] and outs[0][3] == outs[1][3], spec
+        assert_same(outs[0][1], outs[1][1])
+        assert_same(outs[0][2], outs[1][2])

@@ -9,6 +9,8 @@ from ._shuffle import *  # noqa: F401,F403
 from ._interpolate import *  # noqa: F401,F403
 from ._conv import *  # noqa: F401,F403
 from ._pool import *  # noqa: F401,F403
+from ._conv3d import *  # noqa: F401,F403
+from ._pool3d import *  # noqa: F401,F403
 from ._pad import *  # noqa: F401,F403
 from ._attention import *  # noqa: F401,F403
 from ._loss import legacy_get_string as _legacy_get_string

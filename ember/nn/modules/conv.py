@@ -2,10 +2,11 @@
 initialisation (kaiming_uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in))) and reprs."""
 from ..functional import _conv as C
 from ..functional._pad import pad
+from ..functional._conv3d import conv3d
 from ._factory import empty_param, reset_fan_in
 from .module import Module
 
-__all__ = ['Conv1d', 'Conv2d', 'ConvTranspose1d', 'ConvTranspose2d']
+__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'ConvTranspose1d', 'ConvTranspose2d']
 
 
 def _ntuple(v, n):
@@ -102,7 +103,7 @@ class _Conv(_ConvNd):
                          False, (0,) * n, groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        fn = C.conv1d if self.n == 1 else C.conv2d
+        fn = {1: C.conv1d, 2: C.conv2d, 3: conv3d}[self.n]
         if self.padding_mode != 'zeros':
             input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(input, weight, bias, self.stride, (0,) * self.n, self.dilation, self.groups)
@@ -121,6 +122,11 @@ class Conv1d(_Conv):
 class Conv2d(_Conv):
     """2-D convolution over (N, C_in, H, W) input; weight (C_out, C_in/groups, KH, KW)."""
     n = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C_in, D, H, W) input; weight (C_out, C_in/groups, KD, KH, KW)."""
+    n = 3
 
 
 class _ConvTransposeNd(_ConvNd):

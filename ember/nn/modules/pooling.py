@@ -1,9 +1,11 @@
 """Pooling layers: thin modules over ``ember.nn.functional``'s pools, with PyTorch's stored attributes
 (1-D avg/unpool layers keep 1-tuples, the others keep what was passed) and reprs."""
 from ..functional import _pool as P
+from ..functional import _pool3d as P3
 from .module import Module
 
-__all__ = ['MaxPool1d', 'MaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d',
+__all__ = ['MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'AdaptiveAvgPool1d',
+           'AdaptiveAvgPool2d', 'AdaptiveAvgPool3d',
            'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'MaxUnpool1d', 'MaxUnpool2d', 'LPPool1d', 'LPPool2d']
 
 
@@ -40,6 +42,14 @@ class MaxPool2d(_MaxPoolNd):
     def forward(self, input):
         return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max over sliding windows of the last three dims."""
+
+    def forward(self, input):
+        return P3.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class _AvgPoolNd(Module):
@@ -81,6 +91,14 @@ class AvgPool2d(_AvgPoolNd):
                             self.count_include_pad, self.divisor_override)
 
 
+class AvgPool3d(AvgPool2d):
+    """Mean over sliding windows of the last three dims."""
+
+    def forward(self, input):
+        return P3.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                             self.count_include_pad, self.divisor_override)
+
+
 class _AdaptivePoolNd(Module):
     def __init__(self, output_size):
         super().__init__()
@@ -102,6 +120,13 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 
     def forward(self, input):
         return P.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    """Mean over windows chosen so the last three dims become ``output_size``."""
+
+    def forward(self, input):
+        return P3.adaptive_avg_pool3d(input, self.output_size)
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):

@@ -1,0 +1,99 @@
+"""``conv3d``: 3-D convolution (cross-correlation) of (N, C, D, H, W) input, as one loop over the kernel's
+offsets, each a strided slice of the padded input contracted with one kernel tap; backward the same loop
+transposed. Recorded as ConvolutionBackward0, as in PyTorch."""
+import itertools
+
+import numpy as np
+
+from ...amp import _state as _autocast
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched
+
+__all__ = ['conv3d']
+
+
+def _taps(k, s, d, out):
+    """For each kernel offset: (its index, the slices of the padded input it reads for every output)."""
+    for idx in itertools.product(*(range(ki) for ki in k)):
+        yield idx, tuple(slice(i * di, i * di + si * (oi - 1) + 1, si) for i, di, si, oi in zip(idx, d, s, out))
+
+
+def _forward(xp, w, k, s, d, out, groups):
+    """(N, O, *out) from the padded input (N, C, ...) and weight (O, C/groups, *k), accumulated in float64
+    over the taps for float32 (rounded once)."""
+    n, c = xp.shape[:2]
+    o, cg = w.shape[:2]
+    acc = np.float64 if xp.dtype == np.float32 else xp.dtype
+    y = np.zeros((n, groups, o // groups) + tuple(out), acc)
+    xg = xp.reshape((n, groups, cg) + xp.shape[2:])
+    wg = w.reshape((groups, o // groups, cg) + tuple(k))
+    for idx, sl in _taps(k, s, d, out):
+        y += np.einsum('ngcdhw,goc->ngodhw', xg[(slice(None),) * 3 + sl], wg[(Ellipsis,) + idx], optimize=True)
+    return y.reshape((n, o) + tuple(out))
+
+
+class ConvolutionBackward0(Node):
+    """Gradients of conv3d: the input's by scattering each tap's contribution back, the weight's by
+    contracting each tap's input slice with the output gradient, the bias's by summing."""
+    __slots__ = ('cfg', 'need', 'xshape')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise NotImplementedError('conv3d: double backward (create_graph=True through a 3-D convolution) is not '
+                                      'supported by ember yet')
+        x, w = self.saved()
+        k, s, d, pads, groups = self.cfg
+        out = g.shape[2:]
+        n, o = g.shape[:2]
+        cg = w.shape[1]
+        xp = np.pad(x, [(0, 0), (0, 0)] + pads)
+        xg = xp.reshape((n, groups, cg) + xp.shape[2:])
+        gg = g.reshape((n, groups, o // groups) + out)
+        wg = w.reshape((groups, o // groups, cg) + tuple(k))
+        gx = np.zeros(xg.shape, g.dtype) if self.need[0] else None
+        gw = np.zeros(wg.shape, g.dtype) if self.need[1] else None
+        for idx, sl in _taps(k, s, d, out):
+            full = (slice(None),) * 3 + sl
+            if gx is not None:
+                gx[full] += np.einsum('ngodhw,goc->ngcdhw', gg, wg[(Ellipsis,) + idx], optimize=True)
+            if gw is not None:
+                gw[(Ellipsis,) + idx] = np.einsum('ngodhw,ngcdhw->goc', gg, xg[full], optimize=True)
+        if gx is not None:
+            gx = gx.reshape(xp.shape)[(slice(None), slice(None)) + tuple(
+                slice(p[0], p[0] + size) for p, size in zip(pads, self.xshape[2:]))]
+            gx = np.ascontiguousarray(gx)
+        gb = g.sum((0, 2, 3, 4)) if self.need[2] else None
+        return gx, (None if gw is None else gw.reshape(w.shape)), gb
+
+
+@_autocast.lower_precision
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation) of (N, C, D, H, W) input with (O, C/groups, KD, KH, KW) weight."""
+    x, w, b = _prep(input, weight, bias, 3, 'conv3d')
+    if x.ndim == 4:
+        return _unbatched(conv3d, input, weight, bias, stride, padding, dilation, groups)
+    k = w.shape[2:]
+    s, d = _tuple(stride, 3, 'stride'), _tuple(dilation, 3, 'dilation')
+    _check_args(s, d)
+    pads = _conv_pads(padding, k, s, d, 3)
+    _check_channels(x, w, b, groups, False)
+    eff = [size + p[0] + p[1] for size, p in zip(x.shape[2:], pads)]
+    if any(e < di * (ki - 1) + 1 for e, ki, di in zip(eff, k, d)):
+        raise RuntimeError(f'Calculated padded input size per channel: ({" x ".join(map(str, eff))}). '
+                           f'Kernel size: ({" x ".join(str(di * (ki - 1) + 1) for ki, di in zip(k, d))}). '
+                           "Kernel size can't be greater than actual input size")
+    out = tuple((e - di * (ki - 1) - 1) // si + 1 for e, ki, di, si in zip(eff, k, d, s))
+    y = _forward(np.pad(x, [(0, 0), (0, 0)] + pads), w, k, s, d, out, groups)
+    if b is not None:
+        y += b.reshape((1, -1, 1, 1, 1))
+    y = y.astype(x.dtype)
+    need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
+    if not (GRAD.enabled and any(need)):
+        return Tensor._make(y)
+    node = ConvolutionBackward0((input, weight, bias))
+    node.cfg, node.need, node.xshape = (k, s, d, pads, groups), need, x.shape
+    node.save(input, weight)
+    return Tensor._make(y, node)

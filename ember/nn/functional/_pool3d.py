@@ -1,0 +1,224 @@
+"""3-D pooling over (N, C, D, H, W) or (C, D, H, W) input: ``max_pool3d``, ``avg_pool3d`` and
+``adaptive_avg_pool3d``, each a loop over the window's offsets (strided slices), recorded as PyTorch's
+MaxPool3DWithIndicesBackward0, AvgPool3DBackward0 and AdaptiveAvgPool3DBackward0."""
+import itertools
+import math
+
+import numpy as np
+
+from ...amp import _state as _autocast
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...tensor import Tensor
+
+__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d']
+
+
+def _triple(v, name):
+    v = (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
+    if len(v) == 1:
+        v = v * 3
+    if len(v) != 3:
+        raise RuntimeError(f'{name} must either be a single int, or a tuple of three ints')
+    return v
+
+
+def _five(input, name):
+    """The input as 5-D arrays, and whether it was unbatched."""
+    x = input._data
+    if x.ndim not in (4, 5):
+        raise RuntimeError(f'{name}: Expected 4D or 5D tensor for input, but got: {list(x.shape)}')
+    return (x[None], True) if x.ndim == 4 else (x, False)
+
+
+def _out_len(n, k, s, p, d, ceil):
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
+    k = _triple(kernel_size, 'kernel_size')
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _triple(stride, 'stride')
+    p, d = _triple(padding, 'padding'), _triple(dilation, 'dilation')
+    if any(si <= 0 for si in s):
+        raise RuntimeError('stride should be greater than zero, but got dT: {} dH: {} dW: {}'.format(*s))
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise RuntimeError(f'{name}: pad should be smaller than or equal to half of kernel size, but got '
+                           f'padT = {p[0]}, padW = {p[2]}, padH = {p[1]}, kT: {k[0]} kW: {k[2]} kH: {k[1]}')
+    out = tuple(_out_len(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f'Given input size: ({"x".join(map(str, x.shape[1:]))}). Calculated output size: '
+                           f'({x.shape[1]}x{"x".join(map(str, out))}). Output size is too small')
+    return k, s, p, d, out
+
+
+def _pads(shape, k, s, p, d, out):
+    """(before, after) padding of each spatial dim: p before, and after enough for every window (ceil_mode
+    windows may pass the end)."""
+    return [(pi, max(0, (o - 1) * si + di * (ki - 1) + 1 - n - pi)) for n, ki, si, pi, di, o in
+            zip(shape[2:], k, s, p, d, out)]
+
+
+def _padded(x, k, s, p, d, out, fill):
+    return np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, k, s, p, d, out), constant_values=fill)
+
+
+def _taps(k, s, d, out):
+    for idx in itertools.product(*(range(ki) for ki in k)):
+        yield idx, (Ellipsis,) + tuple(slice(i * di, i * di + si * (o - 1) + 1, si)
+                                       for i, di, si, o in zip(idx, d, s, out))
+
+
+def _finish(y, node, unbatched):
+    return Tensor._make(y[0] if unbatched else y, node)
+
+
+def _batched(g):
+    """The gradient as 5-D (an unbatched input's node receives it 4-D)."""
+    return g if g.ndim == 5 else g[None]
+
+
+# -- max ---------------------------------------------------------------------------------------------------------
+class MaxPool3DWithIndicesBackward0(Node):
+    """Each output's gradient goes to the input element its window's maximum came from."""
+    __slots__ = ('idx', 'shape')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise NotImplementedError('max_pool3d: double backward is not supported by ember yet')
+        n, c = self.shape[:2]
+        gx = np.zeros((n * c, int(np.prod(self.shape[2:]))), g.dtype)
+        np.add.at(gx, (np.arange(n * c)[:, None], self.idx.reshape(n * c, -1)), _batched(g).reshape(n * c, -1))
+        return (gx.reshape(self.shape if g.ndim == 5 else self.shape[1:]),)
+
+
+@_autocast.fp32
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of each window (NaN wins, the first maximum among ties); indices into each D*H*W plane."""
+    x, unbatched = _five(input, 'max_pool3d')
+    k, s, p, d, out = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool3d')
+    xp = _padded(x, k, s, p, d, out, -np.inf)
+    best = np.full(x.shape[:2] + out, -np.inf, x.dtype)
+    arg = np.zeros(best.shape, np.int64)
+    grids = np.meshgrid(*(np.arange(o) * si - pi for o, si, pi in zip(out, s, p)), indexing='ij')
+    for idx, sl in _taps(k, s, d, out):
+        v = xp[sl]
+        take = (v > best) | (np.isnan(v) & ~np.isnan(best))
+        best = np.where(take, v, best)
+        pos = [gr + i * di for gr, i, di in zip(grids, idx, d)]
+        flat = (pos[0] * x.shape[3] + pos[1]) * x.shape[4] + pos[2]
+        arg = np.where(take, flat, arg)
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = MaxPool3DWithIndicesBackward0((input,))
+        node.idx, node.shape = arg, x.shape
+    y = _finish(best, node, unbatched)
+    if return_indices:
+        return y, Tensor._make(arg[0] if unbatched else arg)
+    return y
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# -- average -----------------------------------------------------------------------------------------------------
+def _divisors(shape, k, s, p, out, count_include_pad, divisor_override):
+    """PyTorch's divide factor of each window: the override, else the window's size within the padded
+    input (count_include_pad) or within the input."""
+    if divisor_override is not None:
+        return np.asarray(float(divisor_override))
+    per_axis = []
+    for n, ki, si, pi, o in zip(shape, k, s, p, out):
+        start = np.arange(o) * si - pi
+        end = np.minimum(start + ki, n + pi)
+        size = end - start
+        if not count_include_pad:
+            size = np.minimum(end, n) - np.maximum(start, 0)
+        per_axis.append(size)
+    return per_axis[0][:, None, None] * per_axis[1][None, :, None] * per_axis[2][None, None, :]
+
+
+class AvgPool3DBackward0(Node):
+    """Each output's gradient, divided by its window's divisor, spread over the window."""
+    __slots__ = ('geom', 'div', 'shape')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise NotImplementedError('avg_pool3d: double backward is not supported by ember yet')
+        k, s, p, out = self.geom
+        pads = _pads(self.shape, k, s, p, (1, 1, 1), out)
+        gp = np.zeros(self.shape[:2] + tuple(n + a + b for n, (a, b) in zip(self.shape[2:], pads)), np.float64)
+        share = _batched(g) / self.div
+        for _, sl in _taps(k, s, (1, 1, 1), out):
+            gp[sl] += share
+        crop = tuple(slice(pi, pi + n) for pi, n in zip(p, self.shape[2:]))
+        gx = np.ascontiguousarray(gp[(Ellipsis,) + crop]).astype(g.dtype)
+        return (gx if g.ndim == 5 else gx[0],)
+
+
+@_autocast.fp32
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean of each window (divisor as PyTorch's: see _divisors)."""
+    x, unbatched = _five(input, 'avg_pool3d')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError('divisor must be not zero')
+    k, s, p, _, out = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool3d')
+    xp = _padded(x, k, s, p, (1, 1, 1), out, 0)
+    acc = np.zeros(x.shape[:2] + out, np.float64 if x.dtype == np.float32 else x.dtype)
+    for _, sl in _taps(k, s, (1, 1, 1), out):
+        acc += xp[sl]
+    div = _divisors(x.shape[2:], k, s, p, out, count_include_pad, divisor_override)
+    y = (acc / div).astype(x.dtype)
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = AvgPool3DBackward0((input,))
+        node.geom, node.div, node.shape = (k, s, p, out), div, x.shape
+    return _finish(y, node, unbatched)
+
+
+# -- adaptive average ----------------------------------------------------------------------------------------------
+def _avg_matrix(n, o):
+    """(o, n): row i averages input positions floor(i n / o) .. ceil((i + 1) n / o) - 1."""
+    m = np.zeros((o, n))
+    for i in range(o):
+        a, b = (i * n) // o, math.ceil((i + 1) * n / o)
+        m[i, a:b] = 1.0 / (b - a)
+    return m
+
+
+class AdaptiveAvgPool3DBackward0(Node):
+    __slots__ = ('mats',)
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise NotImplementedError('adaptive_avg_pool3d: double backward is not supported by ember yet')
+        a, b, c = self.mats
+        gx = np.einsum('ncdhw,dx,hy,wz->ncxyz', _batched(g), a, b, c, optimize=True).astype(g.dtype)
+        return (gx if g.ndim == 5 else gx[0],)
+
+
+@_autocast.fp32
+def adaptive_avg_pool3d(input, output_size):
+    """Average pooling to ``output_size`` (D, H, W; None keeps that size), with PyTorch's bins."""
+    x, unbatched = _five(input, 'adaptive_avg_pool3d')
+    size = _triple(output_size, 'output_size') if not isinstance(output_size, (tuple, list)) or None not in \
+        output_size else tuple(x.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
+    if len(size) != 3:
+        raise RuntimeError('adaptive_avg_pool3d: output_size must be 3')
+    if any(n == 0 for n in x.shape[2:]):
+        raise RuntimeError(f'adaptive_avg_pool3d(): Expected input to have non-zero size for non-batch dimensions, '
+                           f'but input has sizes {list(input.shape)} with dimension {input._data.ndim - 3} being '
+                           'empty')
+    mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
+    y = np.einsum('ncdhw,xd,yh,zw->ncxyz', x, *mats, optimize=True).astype(x.dtype)
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = AdaptiveAvgPool3DBackward0((input,))
+        node.mats = mats
+    return _finish(y, node, unbatched)
