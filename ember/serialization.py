@@ -491,7 +491,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             if kind == 'ember':
                 return _load_ember(zf, prefix)
             try:
-                return _load_torch(zf, prefix, pickle_load_args)
+                return _load_torch(zf, prefix, pickle_load_args, weights_only is not False)
             except UnpicklingError as exc:
                 if not _fullpickle.may_load(exc, weights_only):
                     _fullpickle.explain_refusal(exc, weights_only)
@@ -1099,6 +1099,50 @@ class _TorchStorages:
         return _bf16.from_bits(arr) if stype.bf16 else arr
 
 
+_WO_HEAD = ('Weights only load failed. This file can still be loaded, to do so you have two options, \x1b[1mdo those '
+            'steps only if you trust the source of the checkpoint\x1b[0m. \n\t(1) In PyTorch 2.6, we changed the '
+            'default value of the `weights_only` argument in `torch.load` from `False` to `True`. Re-running '
+            '`torch.load` with `weights_only` set to `False` will likely succeed, but it can result in arbitrary code '
+            'execution. Do it only if you got the file from a trusted source.\n\t(2) Alternatively, to load with '
+            '`weights_only=True` please check the recommended steps in the following error message.\n\t'
+            'WeightsUnpickler error: ')
+_WO_TAIL = ('\n\nCheck the documentation of torch.load to learn more about types accepted by default with weights_only '
+            'https://pytorch.org/docs/stable/generated/torch.load.html.')
+_WO_BUILD = ('Weights only load failed. In PyTorch 2.6, we changed the default value of the `weights_only` argument in '
+             '`torch.load` from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will '
+             'likely succeed, but it can result in arbitrary code execution. Do it only if you got the file from a '
+             'trusted source.\nPlease file an issue with the following so that we can make `weights_only=True` '
+             'compatible with your use case: WeightsUnpickler error: \n\nCan only build Tensor, Parameter, '
+             'OrderedDict or types allowlisted via `add_safe_globals`, but got {cls}')
+
+
+def _weights_only_numpy(module, name, stub):
+    """A NumPy global under ``weights_only``: PyTorch refuses it unless it is allowlisted with
+    torch.serialization.add_safe_globals / safe_globals (ember then still rebuilds it from its safe stand-in)."""
+    full = f'{module}.{name}'
+    if _fullpickle.allowed_global(module, name) is None:
+        raise UnpicklingError(_WO_HEAD + f'Unsupported global: GLOBAL {full} was not an allowed global by default. '
+                              f'Please use `torch.serialization.add_safe_globals([{full}])` or the '
+                              f'`torch.serialization.safe_globals([{full}])` context manager to allowlist this '
+                              'global if you trust this class/function.' + _WO_TAIL)
+    if (module, name) == ('numpy', 'dtype'):
+        return _AllowlistedDtype
+    return stub
+
+
+def _allowlisted(obj):
+    return any(obj is (e[0] if isinstance(e, tuple) else e) for e in _fullpickle.get_safe_globals())
+
+
+def _AllowlistedDtype(*args, **kwargs):
+    """numpy.dtype's safe stand-in whose BUILD (the dtype's state) PyTorch admits only for an allowlisted
+    dtype class (numpy.dtypes.Int64DType...)."""
+    stub = _numpy_globals()[('numpy', 'dtype')](*args, **kwargs)
+    if not _allowlisted(type(stub.dtype)):
+        raise UnpicklingError(_WO_BUILD.format(cls=type(stub.dtype)) + _WO_TAIL)
+    return stub
+
+
 class _TorchUnpickler(pickle.Unpickler):
     """Unpickles data.pkl admitting only tensor rebuilds, storages, OrderedDict and plain values."""
 
@@ -1106,8 +1150,14 @@ class _TorchUnpickler(pickle.Unpickler):
         super().__init__(fh, encoding=encoding, errors=errors)
         self._storages = storages
 
+    _weights_only = False
+
     def find_class(self, module, name):
-        obj = _TORCH_GLOBALS.get((module, name)) or _numpy_globals().get((module, name))
+        obj = _TORCH_GLOBALS.get((module, name))
+        if obj is None:
+            obj = _numpy_globals().get((module, name))
+            if obj is not None and self._weights_only:
+                obj = _weights_only_numpy(module, name, obj)
         _require(obj is not None, f"refused to load the global '{module}.{name}' from data.pkl: ember loads only "
                  'tensors, containers and plain values from PyTorch files and never imports or calls other '
                  'code, whatever weights_only says')
@@ -1146,11 +1196,12 @@ def _scan_pickle(data, name, refused=_REFUSED_OPCODES):
              'or plain value needs')
 
 
-def _load_torch(zf, prefix, pickle_load_args):
+def _load_torch(zf, prefix, pickle_load_args, weights_only=False):
     storages = _TorchStorages(zf, prefix)
     data = _read(zf, prefix + 'data.pkl')
     _scan_pickle(data, 'data.pkl')
     up = _TorchUnpickler(io.BytesIO(data), storages, **pickle_load_args)
+    up._weights_only = weights_only
     try:
         obj = up.load()
         out = _Finisher().walk(obj, 'obj')

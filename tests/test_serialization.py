@@ -31,11 +31,11 @@ def T(arr, requires_grad=False):
     return t
 
 
-def roundtrip(obj):
+def roundtrip(obj, **load_kw):
     buf = io.BytesIO()
     save(obj, buf)
     buf.seek(0)
-    return load(buf)
+    return load(buf, **load_kw)
 
 
 def same(a, b):
@@ -169,7 +169,7 @@ def test_plain_values_roundtrip():
               3 - 4j, (1, (2, [3])), {1, 'a'}, frozenset([2]), slice(1, None, 2), {(1, 2): 'tuple key', None: 1},
               ember.float16, ember.int64, ember.Size([2, 3]), ember.device('cpu'), np.float32(1.5), np.int64(-3),
               np.bool_(True), collections.defaultdict(list, a=[1])]
-    r = roundtrip(values)
+    r = roundtrip(values, weights_only=False)   # NumPy scalars need it, as in PyTorch (or safe_globals)
     assert r[:3] == values[:3]
     for got, want in zip(r[3:], values[3:]):
         assert got == want and type(got) is (dict if type(want) is collections.defaultdict else type(want))
@@ -179,7 +179,7 @@ def test_plain_values_roundtrip():
 
 def test_numpy_arrays_roundtrip():
     a = np.arange(6, dtype=np.uint16).reshape(2, 3)
-    r = roundtrip({'a': a, 'at': a.T, 'c': np.array([1 + 2j], np.complex64)})
+    r = roundtrip({'a': a, 'at': a.T, 'c': np.array([1 + 2j], np.complex64)}, weights_only=False)
     np.testing.assert_array_equal(r['a'], a)
     np.testing.assert_array_equal(r['at'], a.T)
     assert r['at'].dtype == np.uint16 and r['c'].dtype == np.complex64 and r['a'].flags.writeable
@@ -407,11 +407,11 @@ def test_load_arguments():
 
 
 # ---------------------------------------------------------------------------------------------- PyTorch files
-def torch_roundtrip(obj, tmp_path=None):
+def torch_roundtrip(obj, tmp_path=None, **load_kw):
     buf = io.BytesIO()
     torch.save(obj, buf)
     buf.seek(0)
-    return load(buf)
+    return load(buf, **load_kw)
 
 
 def check_like_torch(e, t):
@@ -713,7 +713,30 @@ def test_numpy_values_in_torch_files_load_safely():
     """torch.save pickles NumPy arrays and scalars with NumPy's own reducers; ember rebuilds them from the
     bytes without running NumPy's unpickling (PyTorch needs weights_only=False or safe_globals here)."""
     obj = {'a': np.arange(6, dtype='>i4').reshape(2, 3), 's': np.float32(2.5), 'f': np.asfortranarray(np.eye(2))}
-    r = torch_roundtrip(obj)
+    r = torch_roundtrip(obj, weights_only=False)
     for k, v in obj.items():
         np.testing.assert_array_equal(r[k], v)
     assert r['a'].dtype == np.int32 and type(r['s']) is np.float32
+
+
+def test_numpy_under_weights_only_as_pytorch(tmp_path):
+    """weights_only=True (the default) refuses NumPy values with PyTorch's message, one global at a time,
+    until each is allowlisted with safe_globals (the dtype classes too); weights_only=False loads them."""
+    import re
+    path = tmp_path / 'np.pt'
+    torch.save({'a': np.arange(3), 'b': torch.ones(2), 's': np.float64(2.5)}, path)
+
+    def outcome(lib, **kw):
+        try:
+            return repr(lib.load(path, **kw))
+        except Exception as e:   # compared with PyTorch's below
+            assert isinstance(e, pickle.UnpicklingError)
+            return str(e)
+    allow = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype('int64')),
+             np._core.multiarray.scalar, type(np.dtype('float64'))]
+    for n in (0, 1, 3, 4, 6):
+        with torch.serialization.safe_globals(allow[:n]), ember.serialization.safe_globals(allow[:n]):
+            got, want = outcome(ember), outcome(torch)
+        assert got == want, (n, got, want)
+        assert (n == 6) == ('Weights only load failed' not in got)
+    assert re.sub(r'\s', '', outcome(ember, weights_only=False)) == re.sub(r'\s', '', outcome(torch, weights_only=False))
