@@ -2,10 +2,10 @@
 a tensor a Module registers as state (both share the array of the tensor they are made from)."""
 import numpy as np
 
-from .._dtype import DEFAULT
+from .._dtype import DEFAULT, FROM_NP, to_np
 from ..tensor import Tensor, _init, user_state
 
-__all__ = ['Parameter', 'Buffer', 'is_lazy']
+__all__ = ['Parameter', 'Buffer', 'UninitializedParameter', 'UninitializedBuffer', 'is_lazy']
 
 
 class Parameter(Tensor):
@@ -69,6 +69,89 @@ class Buffer(metaclass=_BufferMeta):
         return t
 
 
+_UNINIT_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer. This error usually happens in "
+                 '`load_state_dict` when trying to load an uninitialized parameter into an initialized one. Call '
+                 '`forward` to initialize the parameters before accessing their attributes.')
+_UNINIT_USE = ('Attempted to use an uninitialized parameter in {what}. This error happens when you are using a '
+               '`LazyModule` or explicitly manipulating `torch.nn.parameter.UninitializedParameter` objects. When '
+               'using LazyModules Call `forward` with a dummy batch to initialize the parameters before calling torch '
+               'functions')
+_DATA_SLOT = Tensor._data   # the slot behind Tensor._data, which the uninitialized classes hide
+
+
+class UninitializedTensorMixin:
+    """A parameter or buffer whose shape is not known yet (a lazy module's, until its first forward): it has
+    a dtype but no values; any op on it raises, and ``materialize(shape)`` turns it into ``cls_to_become``."""
+
+    @property
+    def _data(self):
+        raise ValueError(_UNINIT_USE.format(what='an ember op'))
+
+    @property
+    def shape(self):
+        raise RuntimeError(_UNINIT_SHAPE)
+
+    @property
+    def dtype(self):
+        return FROM_NP[_DATA_SLOT.__get__(self).dtype]
+
+    def size(self, dim=None):
+        raise RuntimeError(_UNINIT_SHAPE)
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give it ``shape`` (uninitialized values, in its dtype unless ``dtype``) and its final class."""
+        nd = _DATA_SLOT.__get__(self).dtype if dtype is None else to_np(dtype)
+        _DATA_SLOT.__set__(self, np.empty(tuple(shape), nd))
+        self.__class__ = self.cls_to_become
+
+    def share_memory_(self):
+        raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+                           'initialize the parameters before calling `module.share_memory()`.')
+
+    def detach(self):
+        return self
+
+    def __repr__(self):
+        return f'<{type(self).__name__}>'
+
+    def __deepcopy__(self, memo):
+        return memo.setdefault(id(self), type(self)(self._requires_grad, dtype=self.dtype))
+
+    def __reduce_ex__(self, protocol):
+        return (type(self), (self._requires_grad,))
+
+
+def _uninit(cls, requires_grad, dtype):
+    self = object.__new__(cls)
+    _DATA_SLOT.__set__(self, np.empty(0, DEFAULT.np if dtype is None else to_np(dtype)))
+    self._requires_grad, self._grad, self.grad_fn = bool(requires_grad), None, None
+    return self
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A parameter of a lazy module before its first forward (materialized into a ``Parameter``)."""
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return _uninit(cls, requires_grad, dtype)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        """All the work is done in ``__new__``."""
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer of a lazy module before its first forward (materialized into a plain tensor)."""
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        self = _uninit(cls, requires_grad, dtype)
+        self.persistent = persistent
+        return self
+
+    def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
+        """All the work is done in ``__new__``."""
+
+
 def is_lazy(param):
-    """ember has no lazy (uninitialised) parameters."""
-    return False
+    """Whether ``param`` is an uninitialized (lazy) parameter or buffer."""
+    return isinstance(param, UninitializedTensorMixin)

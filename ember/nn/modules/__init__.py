@@ -20,3 +20,4 @@ from .pooling import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
