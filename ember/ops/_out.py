@@ -69,6 +69,11 @@ RULES = {
     'searchsorted': [(_same, RuntimeError, "torch.searchsorted(): output tensor's dtype is wrong, it can only be "
                                            "Int(int32) or Long(int64) depending on whether out_int32 flag is True, but "
                                            "we got output tensor's dtype {out} and out_int32 flag is False")],
+    'bucketize': [(_same, RuntimeError, "torch.searchsorted(): output tensor's dtype is wrong, it can only be "
+                                        "Int(int32) or Long(int64) depending on whether out_int32 flag is True, but "
+                                        "we got output tensor's dtype {out} and out_int32 flag is False")],
+    **dict.fromkeys(('histc', 'histogram.values'), [(_same, RuntimeError, 'torch.histogram: input tensor and hist tensor '
+                                                    'should have the same dtype, but got input {res_c} and hist {out_c}')]),
     'logsumexp': [(_floating, RuntimeError, 'logsumexp(): Expected floating point type for result tensor, but got: '
                                             '{out}')],
     'diag': [(_castable, RuntimeError, "diag: result type {res} can't be cast to the desired out= type {out}"),
@@ -89,6 +94,8 @@ ANY_DTYPE = {'bernoulli'}
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
 COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm'}
+# ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
+UNDIFFERENTIABLE = {'histogram'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
 AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
@@ -211,6 +218,8 @@ def write(key, r, out):
     """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out)."""
     from ..tensor import Tensor
     check_out_dtype(key, r, out)
+    if key in UNDIFFERENTIABLE:
+        r = type(r)(*(x.detach() for x in r))
     name = AD_NAME.get(key, key.replace('linalg.', 'linalg_'))
     if key in COPIES and getattr(r, 'requires_grad', False):
         from ..autograd.grad_mode import no_grad
