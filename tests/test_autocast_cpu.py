@@ -2,7 +2,6 @@
 lower-precision dtype or in float32, the values, the graph back to float32 parameters, nesting, the weight cache,
 the dtype and device warnings, thread-locality and custom_fwd's cast_inputs."""
 import threading
-import warnings
 
 import numpy as np
 import pytest

@@ -5,8 +5,11 @@ from ..functional._pad import pad
 from ..functional._conv3d import conv3d
 from ._factory import empty_param, reset_fan_in
 from .module import Module
+from .lazy import LazyModuleMixin
+from ...autograd.grad_mode import no_grad
+from ..parameter import UninitializedParameter
 
-__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'ConvTranspose1d', 'ConvTranspose2d']
+__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'ConvTranspose1d', 'ConvTranspose2d']
 
 
 def _ntuple(v, n):
@@ -180,3 +183,37 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution; weight (C_in, C_out/groups, KH, KW)."""
     n = 2
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if self.has_uninitialized_params():
+            self.in_channels = input.shape[0] if input.dim() == self.n + 1 else input.shape[1]
+            if self.in_channels % self.groups != 0:
+                raise ValueError('in_channels must be divisible by groups')
+            with no_grad():
+                self.weight.materialize((self.out_channels, self.in_channels // self.groups) + self.kernel_size)
+                if self.bias is not None:
+                    self.bias.materialize((self.out_channels,))
+                self.reset_parameters()
+
+
+def _lazy_conv(base):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode='zeros', device=None, dtype=None):
+        LazyModuleMixin.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+    cls = type('Lazy' + base.__name__, (_LazyConvXdMixin, base),
+               {'cls_to_become': base, '__init__': __init__, '__module__': __name__, '__qualname__': 'Lazy' + base.__name__,
+                '__doc__': f'A {base.__name__} layer whose in_channels is inferred from the first input.'})
+    return cls
+
+
+LazyConv1d, LazyConv2d, LazyConv3d = (_lazy_conv(c) for c in (Conv1d, Conv2d, Conv3d))

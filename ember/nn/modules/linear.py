@@ -5,8 +5,11 @@ from ...ops import blas
 from .. import init
 from ._factory import empty_param, reset_fan_in
 from .module import Module
+from .lazy import LazyModuleMixin
+from ...autograd.grad_mode import no_grad
+from ..parameter import UninitializedParameter
 
-__all__ = ['Identity', 'Linear', 'NonDynamicallyQuantizableLinear', 'Bilinear']
+__all__ = ['LazyLinear', 'Identity', 'Linear', 'NonDynamicallyQuantizableLinear', 'Bilinear']
 
 
 class Identity(Module):
@@ -78,3 +81,28 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f'in1_features={self.in1_features}, in2_features={self.in2_features}, '
                 f'out_features={self.out_features}, bias={self.bias is not None}')
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A Linear layer whose in_features is inferred from the first input's last dim."""
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input):
+        if self.has_uninitialized_params():
+            with no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
