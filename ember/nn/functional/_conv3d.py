@@ -21,12 +21,18 @@ def _taps(k, s, d, out):
         yield idx, tuple(slice(i * di, i * di + si * (oi - 1) + 1, si) for i, di, si, oi in zip(idx, d, s, out))
 
 
+def _plain(a):
+    """bfloat16/float16 as native float32 (their products are summed in float and rounded once, as PyTorch)."""
+    return np.asarray(a, np.float32) if a.dtype.kind == 'f' and a.dtype.itemsize <= 4 else a
+
+
 def _forward(xp, w, k, s, d, out, groups):
     """(N, O, *out) from the padded input (N, C, ...) and weight (O, C/groups, *k), accumulated in float64
     over the taps for float32 (rounded once)."""
     n, c = xp.shape[:2]
     o, cg = w.shape[:2]
-    acc = np.float64 if xp.dtype == np.float32 else xp.dtype
+    acc = np.float64 if xp.dtype.kind == 'f' and xp.dtype.itemsize <= 4 else xp.dtype
+    xp, w = _plain(xp), _plain(w)
     y = np.zeros((n, groups, o // groups) + tuple(out), acc)
     xg = xp.reshape((n, groups, cg) + xp.shape[2:])
     wg = w.reshape((groups, o // groups, cg) + tuple(k))
@@ -88,7 +94,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = tuple((e - di * (ki - 1) - 1) // si + 1 for e, ki, di, si in zip(eff, k, d, s))
     y = _forward(np.pad(x, [(0, 0), (0, 0)] + pads), w, k, s, d, out, groups)
     if b is not None:
-        y += b.reshape((1, -1, 1, 1, 1))
+        y += _plain(b).reshape((1, -1, 1, 1, 1))
     y = y.astype(x.dtype)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if not (GRAD.enabled and any(need)):

@@ -15,6 +15,12 @@ from ...tensor import Tensor
 __all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d']
 
 
+def _plain(a):
+    """bfloat16/float16 as native float32 (summed in float and rounded once, as PyTorch)."""
+    return np.asarray(a, np.float32) if a.dtype.kind == 'f' and a.dtype.itemsize < 4 or \
+        (a.dtype.kind == 'f' and not a.dtype.isnative) else a
+
+
 def _triple(v, name):
     v = (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
     if len(v) == 1:
@@ -169,8 +175,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError('divisor must be not zero')
     k, s, p, _, out = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool3d')
-    xp = _padded(x, k, s, p, (1, 1, 1), out, 0)
-    acc = np.zeros(x.shape[:2] + out, np.float64 if x.dtype == np.float32 else x.dtype)
+    xp = _padded(_plain(x), k, s, p, (1, 1, 1), out, 0)
+    acc = np.zeros(x.shape[:2] + out, np.float64 if x.dtype.kind == 'f' and x.dtype.itemsize <= 4 else x.dtype)
     for _, sl in _taps(k, s, (1, 1, 1), out):
         acc += xp[sl]
     div = _divisors(x.shape[2:], k, s, p, out, count_include_pad, divisor_override)
@@ -216,7 +222,7 @@ def adaptive_avg_pool3d(input, output_size):
                            f'but input has sizes {list(input.shape)} with dimension {input._data.ndim - 3} being '
                            'empty')
     mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
-    y = np.einsum('ncdhw,xd,yh,zw->ncxyz', x, *mats, optimize=True).astype(x.dtype)
+    y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveAvgPool3DBackward0((input,))
