@@ -7,11 +7,11 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _bf16
+from .._dtype import scalar_name
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from ._util import undifferentiable
 from .creation import _linspace
-from .indexing import _SCALAR_NAME
 from .reduction import return_types
 
 
@@ -72,9 +72,7 @@ def _count(x, edges, weight, local_search, dt=None):
 def _check_float(a, kernel, low=True):
     """PyTorch's dispatch error for a non-float input (``low=False``: for bfloat16 and float16 too)."""
     if a.dtype.kind != 'f' or (not low and (_bf16.is_bf16(a.dtype) or a.dtype == np.float16)):
-        name = 'BFloat16' if _bf16.is_bf16(a.dtype) else _SCALAR_NAME.get(a.dtype.name) or \
-            {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
-             'bool': 'Bool'}[a.dtype.name]
+        name = 'BFloat16' if _bf16.is_bf16(a.dtype) else scalar_name(a.dtype)
         raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
 
 
