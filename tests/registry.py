@@ -1913,3 +1913,4 @@ def _sibling(name):
 _training = _sibling('registry_training')
 TRAINING = _training.TRAINING   # optimizers, schedulers, nn.init, nn.utils, swa_utils: tests/test_registry_training.py
 CHECKS.update(_training.CHECKS_TRAINING)
+DATA = _sibling('registry_data').ENTRIES   # torch.utils.data and torchvision: tests/test_registry_data.py

@@ -76,7 +76,7 @@ def load_registry():
 def checked(registry):
     """{full PyTorch name: set of checks} from the registry's entries."""
     out = {}
-    for op in registry.OPS + registry.TRAINING + registry.MODULES:
+    for op in registry.OPS + registry.TRAINING + registry.MODULES + registry.DATA:
         for full, checks in op.names().items():
             out.setdefault(full, set()).update(checks)
     return out
@@ -100,7 +100,9 @@ def render():
              'PyTorch\'s and loadable both ways). For the `torch.nn` classes (`tests/test_registry_modules.py`): state',
              'is the module made after `manual_seed(0)` (parameters and buffers bit for bit, repr, state_dict keys);',
              'backward covers every parameter\'s gradient; dtypes means float32 and `.double()`; modes means train',
-             'against eval. Names without letters are covered by the other test files only.', '']
+             'against eval. For `torch.utils.data` and torchvision (`tests/test_registry_data.py`, entries in',
+             '`tests/registry_data.py`): forward is the result under one seed bit for bit (sampler indices, batches,',
+             'pixels, reprs, file bytes). Names without letters are covered by the other test files only.', '']
     total = 0
     for torch_name, ember_name in NAMESPACES:
         ns = api_names(torch_name, ember_name)
@@ -121,14 +123,16 @@ def coverage(registry, done):
     lines = ['## Coverage', '',
              f'{len(mine)} of the {len(listed)} names above are in the registry ({len(ops)} entries, '
              f'{sum(len(op.samples()) for op in ops)} sample inputs, and {len(registry.TRAINING)} entries for optimizers, '
-             'schedulers, nn.init, nn.utils and swa_utils). Names checked for each property:', '',
+             f'schedulers, nn.init, nn.utils and swa_utils, and {len(registry.DATA)} entries with '
+             f'{sum(len(e.cases) for e in registry.DATA)} cases for torch.utils.data and torchvision). '
+             'Names checked for each property:', '',
              '| check | names |', '|---|--:|']
     for c in {**registry.CHECKS, **registry.NN_CHECKS}:
         lines.append(f'| {c} | {sum(c in v for v in mine.values())} |')
     lines += ['', f'{unsupported} entries refuse some argument with an error naming it.', '',
               '### Gaps', '', 'Checks left out of the entries named, by reason (`sample:X`: that sample input):', '']
     groups = {}
-    for op in ops + registry.TRAINING:
+    for op in ops + registry.TRAINING + registry.DATA:
         for check, reason in op.gaps.items():
             ids = groups.setdefault((check, reason), [])
             if op.id not in ids:

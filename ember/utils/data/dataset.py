@@ -67,8 +67,27 @@ class StackDataset(Dataset):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
 
+    def __getitems__(self, indices):
+        """A batch of samples, each member dataset read through its own ``__getitems__`` where it has one."""
+        parts = self.datasets.values() if isinstance(self.datasets, dict) else self.datasets
+        columns = [_batch(d, indices) for d in parts]
+        if isinstance(self.datasets, dict):
+            return [dict(zip(self.datasets, row)) for row in zip(*columns)]
+        return [tuple(row) for row in zip(*columns)]
+
     def __len__(self):
         return self._length
+
+
+def _batch(dataset, indices):
+    """``dataset``'s samples at ``indices``: its ``__getitems__`` (whose length is checked) or one by one."""
+    getitems = getattr(dataset, '__getitems__', None)
+    if not callable(getitems):
+        return [dataset[i] for i in indices]
+    items = getitems(indices)
+    if len(items) != len(indices):
+        raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}")
+    return items
 
 
 class ConcatDataset(Dataset):

@@ -21,10 +21,8 @@ def _draw_seed(generator=None):
 
 
 class Sampler:
-    """Base class: an iterable of indices (or index lists) into a dataset."""
-
-    def __init__(self, data_source=None):
-        pass
+    """Base class: an iterable of indices (or index lists) into a dataset. It takes no arguments, as PyTorch
+    2.13's (``Sampler(data_source)`` raises TypeError there)."""
 
     def __iter__(self):
         raise NotImplementedError
