@@ -60,6 +60,39 @@ def test_conv2d_chunked_im2col(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4, gradcheck=False)
 
 
+WINOGRAD = [  # 3x3 stride-1 convs run as Winograd F(2x2, 3x3) with the size thresholds lowered
+    ((2, 3, 7, 6), (5, 3, 3, 3), True, dict(padding=1)),
+    ((2, 3, 5, 5), (4, 3, 3, 3), False, {}),
+    ((1, 4, 6, 7), (3, 4, 3, 3), True, dict(padding=2)),
+    ((1, 2, 8, 9), (3, 2, 3, 3), True, dict(padding=(0, 2))),
+    ((1, 2, 5, 4), (2, 2, 3, 3), False, dict(padding='same')),
+    ((2, 6, 6), (3, 2, 3, 3), True, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', WINOGRAD, ids=str)
+def test_conv2d_winograd(monkeypatch, xs, ws, bias, kw):
+    """Forward, input and weight gradients of the Winograd path match PyTorch (and float64 gradcheck)."""
+    from ember.nn.functional import _winograd
+    monkeypatch.setattr(_winograd, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_winograd, '_MIN_TILES', 1)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv2d_winograd_at_resnet_size():
+    """A 64-channel conv at 8x8 (batch 8: 128 tile columns) takes the Winograd path at the default
+    thresholds only when it has enough tiles, and agrees with PyTorch to float32 rounding either way."""
+    from ember.nn.functional import _winograd
+    x, w = np.zeros((8, 64, 8, 8), np.float32), np.zeros((64, 64, 3, 3), np.float32)
+    assert _winograd.usable(x, w, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd.usable(x[:2], w, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd.usable(x, w, (2, 2), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd.usable(x[:, :32], w[:, :32], (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    check(lambda L, x, w: F(L).conv2d(x, w, padding=1), (8, 64, 8, 8), (64, 64, 3, 3), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
 ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
     ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
     ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),

@@ -12,6 +12,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
+from . import _winograd
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -198,9 +199,16 @@ def _chunks(x, w, o):
 
 def _conv_fwd(x, w, b, s, pads, d, groups):
     """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input
-    (None when it was built in chunks)."""
+    (None when it was built in chunks), or what the Winograd path keeps for backward."""
     o_ch, k = w.shape[0], w.shape[2:]
     o = _out_size(x.shape[2:], pads, k, s, d)
+    if _winograd.usable(x, w, s, d, groups, pads):
+        u = _winograd.weight_transform(w)
+        y, v = _winograd.conv(x, u, pads[0][0], pads[1][0], o)
+        y = _batch_first(y)
+        if b is not None:
+            y += b[:, None, None]
+        return y, _winograd.Saved(u, v)
     w2 = w.reshape(o_ch, -1)
     chunks = _chunks(x, w, o)
     if len(chunks) == 1:
@@ -302,6 +310,14 @@ def _conv_bw_arrays(node, g, w, x):
     o = g.shape[2:]
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gx = np.empty(xshape, g.dtype) if need_x else None
+    if isinstance(node.cols, _winograd.Saved):
+        saved = node.cols
+        if MODE.release:
+            node.cols = None
+        gw = _winograd.grad_weight(g, saved.v, w.shape) if need_w else None
+        if need_x:
+            _batch_first(_winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], xshape[2:]), gx)
+        return gx, gw, gb
     chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
 
     def run(sl):
@@ -387,7 +403,9 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
     if GRAD.enabled and any(need):
         node = ConvolutionBackward0(node_inputs)
         node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
-        node.cols = cols if need[1] else None
+        if isinstance(cols, _winograd.Saved):
+            cols.v = cols.v if need[1] else None
+        node.cols = cols if need[1] or isinstance(cols, _winograd.Saved) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
         return Tensor._make(y, node)
     return Tensor._make(y)
