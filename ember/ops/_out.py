@@ -48,6 +48,11 @@ RULES = {
     **dict.fromkeys('index_select masked_select'.split(), [(_same, RuntimeError, _SAME_TYPE)]),
     **dict.fromkeys('all any'.split(), [(_same, RuntimeError, '{name} only supports bool tensor for result, got: {out}')]),
     **dict.fromkeys('median.values nanmedian.values'.split(), [(_same, RuntimeError, _MEDIAN)]),
+    **dict.fromkeys('median.indices nanmedian.indices'.split(), [(_same, RuntimeError, "Expected tensor for argument #1 "
+                                                                  "'indices' to have scalar type Long; but got {out_t} "
+                                                                  "instead (while checking arguments for median)")]),
+    'kthvalue.values': [(_same, RuntimeError, 'output values must be of same type as input')],
+    'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
     **dict.fromkeys('cat stack hstack vstack'.split(), [(_castable, TypeError, _CAT)]),
     **dict.fromkeys('inner tensordot'.split(), [(_same, RuntimeError, 'tensordot: Expected the output tensor to have '
                                                                       'dtype {res}, but got an output tensor with dtype {out}')]),
@@ -105,9 +110,9 @@ AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'take_along_dim': 'gather', 'ou
 def check_out_dtype(key, r, out):
     """Raise PyTorch's error when ``out``'s dtype breaks op ``key``'s rule for the result ``r``."""
     from ..tensor import Tensor
-    if isinstance(r, tuple):   # (values, indices): the rules of key.values
-        for a, o in zip(r, out if isinstance(out, (tuple, list)) else ()):
-            check_out_dtype(key + '.values', a, o)
+    if isinstance(r, tuple):   # (values, indices): the rules of key.values, and of key.indices where it has its own
+        for i, (a, o) in enumerate(zip(r, out if isinstance(out, (tuple, list)) else ())):
+            check_out_dtype(key + ('.indices' if i and key + '.indices' in RULES else '.values'), a, o)
         return
     if not isinstance(r, Tensor) or not isinstance(out, Tensor):
         return
@@ -136,7 +141,8 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'sum mean prod std var amax amin argmax argmin all any logsumexp nansum nanmean cumsum cumprod aminmax '
          'median nanmedian hstack vstack tril triu diag gather scatter scatter_add index_add index_select masked_select take '
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
-         'tensordot logspace range histc histogram bucketize svd').split()
+         'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
+         'logit sinc').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

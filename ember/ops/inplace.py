@@ -85,7 +85,11 @@ def write_out(name, r, out, warn=True, same_dtype=None):
                           'explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
                           't.resize_(0).', UserWarning, stacklevel=3)
         out._data = np.empty(a.shape, out._data.dtype)
-    np.copyto(out._data, a, casting='unsafe')
+    if a.dtype == out._data.dtype:
+        np.copyto(out._data, a)
+    else:
+        with np.errstate(all='ignore'):   # a cast that overflows gives inf silently, as in PyTorch
+            np.copyto(out._data, a, casting='unsafe')
     out._bump()
     return out
 

@@ -92,12 +92,22 @@ def _loss_dtype(x, t):
     return _dtype.promote_types(_dtype.from_np(x.dtype), _dtype.from_np(t.dtype)).np
 
 
+def _mixed_dtype_backward(xd, td, need):
+    """PyTorch's huber_loss backward refuses an input and a target of different dtypes, naming first the
+    dtype of the one that needs no gradient (the input's gradient is computed first)."""
+    from ..._dtype import scalar_name
+    found, expected = (td, xd) if need[0] else (xd, td)
+    raise RuntimeError(f'Found dtype {scalar_name(found)} but expected {scalar_name(expected)}')
+
+
 def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
     """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d. Mixed
     float dtypes compute in the promoted dtype; the result has it (or the input's, ``keep_input_dtype``,
-    as PyTorch's huber_loss)."""
+    as PyTorch's huber_loss, whose backward then refuses mixed dtypes)."""
     def np_backward(self, g):
         d, red, p, xs, ts, xd, td = self.ctx
+        if keep_input_dtype and xd != td:
+            _mixed_dtype_backward(xd, td, self.need)
         gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
         gx = dual.sum_to(gd, xs).astype(xd, copy=False) if self.need[0] else None
         gt = dual.sum_to(-gd, ts).astype(td, copy=False) if self.need[1] else None
@@ -105,6 +115,8 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
 
     def reference(ctx, x, t):
         red, p = ctx[1], ctx[2]
+        if keep_input_dtype and ctx[5] != ctx[6]:
+            _mixed_dtype_backward(ctx[5], ctx[6], (x.requires_grad, t.requires_grad))
         return _reduce(ref_fn(x - t, p), red)
 
     cls = fused(name, np_backward, reference)
