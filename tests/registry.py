@@ -1896,6 +1896,103 @@ add(
 )
 
 
+
+# -- nn.functional: dropout and the other random functions (seeded: compared bit for bit), unpooling, deprecated
+# upsampling, channel shuffle, multi-head attention (issue 10: names that had no entry) ---------------------------
+def _on_copy(name):
+    """F.<name> called on ``x * 1`` (a non-leaf: in place on a leaf that requires grad is PyTorch's error case)."""
+    return lambda lib, x, *a, **k: getattr(lib.nn.functional, name)(x * 1, *a, **k)
+
+
+def _unpool_call(d):
+    """F.max_unpool<d>d fed the values and indices of F.max_pool<d>d(x, 2)."""
+    def call(lib, x, *a, **k):
+        y, i = getattr(lib.nn.functional, f'max_pool{d}d')(x, 2, return_indices=True)
+        return getattr(lib.nn.functional, f'max_unpool{d}d')(y, i, *a, **k)
+    return call
+
+
+def _dropouts(name, shape, bad_shape, alpha=False):
+    """A dropout function's samples: default p, others, eval, p 0 and 1, in place, a bad p, float64 (gradcheck)."""
+    return lambda: [Sample(f32(*shape)), Sample(f32(*shape), 0.3), Sample(f32(*shape), 0.5, False, desc='eval'),
+                    Sample(f32(*shape), p=0.0), Sample(f32(*shape), p=1.0), Sample(f32(0, *shape[1:]), desc='0-size'),
+                    Sample(f32(*shape), 0.4, True, True, desc='inplace on a leaf', error=True),
+                    Sample(f32(*shape), 0.4, True, True, grad=False, desc='inplace'),
+                    Sample(f32(*shape), 1.5, error=True), Sample(f32(*bad_shape), error=not alpha, desc='bad rank'),
+                    Sample(f64(*shape), 0.4, gradcheck=True)]
+
+
+def _mha(*, L=3, S_=3, N=2, E=4, dtype=F32, **kw):
+    """multi_head_attention_forward's arguments for 2 heads: q, k, v, E, heads, in-projection, biases, out-projection."""
+    g = f64 if dtype == F64 else f32
+    return (g(L, N, E), g(S_, N, E, seed=1), g(S_, N, E, seed=2), E, 2, g(3 * E, E, seed=3) / 2, g(3 * E, seed=4),
+            kw.pop('bias_k', None), kw.pop('bias_v', None), kw.pop('add_zero_attn', False), kw.pop('dropout_p', 0.0),
+            g(E, E, seed=5) / 2, g(E, seed=6)), kw
+
+
+def _mha_sample(desc, error=False, gradcheck=False, **kw):
+    args, kw = _mha(**kw)
+    return Sample(*args, desc=desc, error=error, gradcheck=gradcheck, **kw)
+
+
+_MASK = np.triu(np.ones((3, 3), bool), 1)
+add(
+    fn('dropout', _dropouts('dropout', (4, 5), (4, 5), alpha=True), seed=11, gradgrad=False),
+    fn('alpha_dropout', _dropouts('alpha_dropout', (4, 5), (4, 5), alpha=True), seed=12, gradgrad=False),
+    fn('feature_alpha_dropout', _dropouts('feature_alpha_dropout', (2, 3, 2, 2), (2, 3, 2, 2), alpha=True), seed=13,
+       gradgrad=False),
+    fn('dropout1d', _dropouts('dropout1d', (2, 3, 4), (1, 2, 3, 4)), seed=14, gradgrad=False),
+    fn('dropout2d', _dropouts('dropout2d', (2, 3, 2, 2), (2, 3, 2, 2), alpha=True), seed=15, gradgrad=False),
+    fn('dropout3d', _dropouts('dropout3d', (1, 2, 2, 2, 2), (2, 2), alpha=True), seed=16, gradgrad=False),
+    fn('rrelu', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), training=True, desc='training'),
+                         Sample(f32(3, 4), 0.1, 0.3, True), Sample(f32(0, 2), training=True),
+                         Sample(f32(3, 4), training=True, inplace=True, desc='inplace on a leaf', error=True),
+                         Sample(f32(3, 4), 0.2, 0.4, True, True, grad=False, desc='inplace'),
+                         Sample(f32(3, 4), 0.5, 0.1, True, error=True),
+                         Sample(f64(2, 3), 0.1, 0.3, True, gradcheck=True),
+                         Sample(f64(2, 3), gradcheck=True, desc='eval f64')], seed=17, gradgrad=False),
+    fn('rrelu_', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 0.1, 0.3, True, desc='training'),
+                          Sample(f64(2, 3), 0.1, 0.3, True, gradcheck=True),
+                          Sample(f32(3, 4), 0.5, 0.1, True, error=True)], call=_on_copy('rrelu_'), seed=18,
+       gradgrad=False),
+    fn('gumbel_softmax', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 0.5), Sample(f32(3, 4), hard=True),
+                                  Sample(f32(2, 3, 4), dim=1), Sample(f32(3, 4), 1.0, True, dim=0, desc='hard dim 0'),
+                                  Sample(f64(2, 3), 2.0, gradcheck=True)], seed=19, gradgrad=False),
+    fn('max_unpool1d', lambda: [Sample(f32(2, 3, 6), 2), Sample(f32(3, 6), 2, desc='unbatched'),
+                                Sample(f32(1, 2, 6), 2, output_size=(7,)), Sample(f32(1, 2, 6), 2, output_size=(9,), error=True),
+                                Sample(f64(1, 2, 4), 2, gradcheck=True)], call=_unpool_call(1)),
+    fn('max_unpool2d', lambda: [Sample(f32(1, 2, 4, 4), 2), Sample(f32(2, 4, 6), 2, 2, 0, desc='unbatched'),
+                                Sample(f32(1, 1, 4, 4), 2, output_size=(5, 5)),
+                                Sample(f32(1, 1, 4, 4), 2, output_size=(9, 9), error=True),
+                                Sample(f64(1, 1, 4, 4), 2, gradcheck=True)], call=_unpool_call(2)),
+    fn('native_channel_shuffle', lambda: [Sample(f32(1, 6, 2, 2), 3), Sample(f32(2, 4, 3), 2),
+                                          Sample(f32(1, 5, 2), 2, error=True), Sample(i64(1, 4, 2), 2),
+                                          Sample(f64(1, 4, 2), 2, gradcheck=True)]),
+    fn('upsample', lambda: [Sample(f32(1, 2, 3), scale_factor=2), Sample(f32(1, 1, 2, 3), (3, 5), mode='bilinear'),
+                            Sample(f32(1, 1, 2, 3), scale_factor=2, mode='bicubic', align_corners=True),
+                            Sample(f32(1, 1, 2, 2, 2), 3, mode='trilinear'), Sample(f32(1, 2, 3), 4, mode='linear'),
+                            Sample(f32(1, 2, 3), mode='linear', error=True),
+                            Sample(f64(1, 1, 2, 2), scale_factor=2, mode='bilinear', gradcheck=True)]),
+    fn('upsample_bilinear', lambda: [Sample(f32(1, 2, 2, 3), scale_factor=2), Sample(f32(1, 1, 2, 2), (3, 4)),
+                                     Sample(f32(1, 2, 3), scale_factor=2, error=True),
+                                     Sample(f64(1, 1, 2, 2), scale_factor=2, gradcheck=True)]),
+    fn('upsample_nearest', lambda: [Sample(f32(1, 2, 2, 3), scale_factor=2), Sample(f32(1, 2, 3), 5),
+                                    Sample(f32(1, 1, 2, 2, 2), scale_factor=2),
+                                    Sample(f32(1, 1, 2, 2), error=True),
+                                    Sample(f64(1, 1, 2, 2), scale_factor=2, gradcheck=True)]),
+    fn('multi_head_attention_forward', lambda: [
+        _mha_sample('plain'), _mha_sample('no weights', need_weights=False),
+        _mha_sample('per-head weights', average_attn_weights=False),
+        _mha_sample('masks', attn_mask=_MASK, key_padding_mask=np.array([[False, False, True], [False, False, False]])),
+        _mha_sample('causal', attn_mask=_MASK, is_causal=True),
+        _mha_sample('bias_k bias_v zero_attn', bias_k=f32(1, 1, 4, seed=7), bias_v=f32(1, 1, 4, seed=8),
+                    add_zero_attn=True),
+        _mha_sample('dropout', dropout_p=0.3), _mha_sample('dropout eval', dropout_p=0.3, training=False),
+        _mha_sample('other source length', S_=5),
+        Sample(*_mha()[0][:3], 5, *_mha()[0][4:], desc='wrong embed dim', error=True),
+        _mha_sample('f64', dtype=F64, gradcheck=True)], seed=20, gradgrad=False, grad_atol=1e-3),
+)
+
 def _sibling(name):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so)."""
     import importlib.util

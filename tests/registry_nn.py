@@ -722,3 +722,95 @@ add(
     Mod('RReLU', [Build(modes=True, samples=[S(f32(3, 4)), S(f32(0, 2), desc='0-size')]),
                   Build(0.1, 0.3, samples=[S(f64(2, 3))]), Build(0.5, 0.1, samples=[S(f32(2, 2), error=True)])]),
 )
+
+
+# -- 3-d convolution and pooling ---------------------------------------------------------------------------------
+add(
+    Mod('Conv3d', [Build(2, 3, 2, samples=[S(f32(1, 2, 3, 3, 3)), S(f32(2, 3, 3, 3), desc='unbatched'),
+                                           S(f32(0, 2, 3, 3, 3), desc='0-size'), S(f32(1, 3, 3, 3, 3), error=True),
+                                           S(f32(2, 3, 3), error=True), S(f64(1, 2, 2, 2, 3), gradcheck=True)]),
+                   Build(4, 2, (2, 1, 2), stride=(2, 1, 1), padding=1, dilation=(1, 2, 1), groups=2, bias=False,
+                         samples=[S(f32(1, 4, 3, 4, 3))]),
+                   Build(2, 2, 3, padding='same', padding_mode='circular', samples=[S(f32(1, 2, 3, 3, 3))]),
+                   Build(3, 2, 2, groups=2, error=True)]),
+    Mod('MaxPool3d', [Build(2, samples=[S(f32(1, 2, 4, 4, 4)), S(f32(2, 4, 4, 4), desc='unbatched'),
+                                        S(f32(4, 4), error=True), S(f64(1, 1, 2, 4, 4), gradcheck=True)]),
+                      Build((2, 1, 2), stride=1, padding=(1, 0, 1), dilation=(1, 1, 2), ceil_mode=True,
+                            return_indices=True, samples=[S(f32(1, 2, 3, 3, 4))]),
+                      Build(2, padding=2, samples=[S(f32(1, 1, 4, 4, 4), error=True)])]),
+    Mod('AvgPool3d', [Build(2, samples=[S(f32(1, 2, 4, 4, 4)), S(f32(2, 4, 4, 4), desc='unbatched'),
+                                        S(f32(4, 4), error=True), S(f64(1, 1, 2, 4, 4), gradcheck=True)]),
+                      Build(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, divisor_override=3,
+                            samples=[S(f32(1, 2, 5, 4, 5))])]),
+    Mod('AdaptiveAvgPool3d', [Build((2, 3, 1), samples=[S(f32(1, 2, 5, 7, 3)), S(f32(2, 4, 4, 4), desc='unbatched'),
+                                                        S(f32(0, 2, 4, 4, 4), desc='0-size'), S(f32(4, 4), error=True),
+                                                        S(f64(1, 1, 3, 4, 2), gradcheck=True)]),
+                              Build((None, 2, None), samples=[S(f32(1, 2, 3, 5, 2))]),
+                              Build(1, samples=[S(f32(2, 3, 2, 2, 2))])]),
+)
+
+
+# -- lazy modules: parameters made at the first call (from the input's size), drawn as their eager class draws them
+def _lazy_probe(lib, m):
+    """A lazy module before its first call: its parameters are uninitialized, has_uninitialized_params."""
+    return [m.has_uninitialized_params(), [type(p).__name__ for p in m.parameters()],
+            [type(b).__name__ for b in m.buffers()]]
+
+
+def _lazy_then(lib, module, x):
+    """The first call (on a fresh draw of the seed) turns the module into its eager class: the output, then the
+    materialized parameters and buffers, the class and repr."""
+    lib.manual_seed(4)
+    y = module(x)
+    return [y, type(module).__name__, repr(module), [p.detach() for p in module.parameters()],
+            list(module.state_dict())]
+
+
+add(
+    Mod('LazyLinear', [Build(3, probe=_lazy_probe, samples=[S(f32(2, 4))]),
+                       Build(2, bias=False, probe=_lazy_probe, samples=[S(f64(3, 5))])],
+        call=_lazy_then, grad=False),
+    Mod('LazyConv1d', [Build(3, 2, probe=_lazy_probe, samples=[S(f32(2, 2, 5))]),
+                       Build(4, 2, stride=2, padding=1, groups=2, bias=False, samples=[S(f32(1, 4, 6))]),
+                       Build(4, 2, groups=3, samples=[S(f32(1, 4, 6), error=True)])], call=_lazy_then, grad=False),
+    Mod('LazyConv2d', [Build(3, 2, probe=_lazy_probe, samples=[S(f32(1, 2, 4, 4))]),
+                       Build(2, (2, 1), padding='same', dilation=2, samples=[S(f32(3, 4, 3))])],
+        call=_lazy_then, grad=False),
+    Mod('LazyConv3d', [Build(2, 2, probe=_lazy_probe, samples=[S(f32(1, 2, 3, 3, 3))])], call=_lazy_then, grad=False),
+    Mod('LazyBatchNorm1d', [Build(probe=_lazy_probe, modes=True, samples=[S(f32(4, 3))]),
+                            Build(affine=False, momentum=0.5, samples=[S(f32(3, 2, 4))]),
+                            Build(track_running_stats=False, affine=False, probe=_lazy_probe,
+                                  samples=[S(f32(3, 2))])], call=_lazy_then, grad=False),
+    Mod('LazyBatchNorm2d', [Build(probe=_lazy_probe, modes=True, samples=[S(f32(2, 3, 2, 2)),
+                                                                          S(f32(3, 2, 2), error=True)])],
+        call=_lazy_then, grad=False),
+    Mod('LazyBatchNorm3d', [Build(eps=1e-3, probe=_lazy_probe, samples=[S(f32(2, 2, 2, 1, 2))])],
+        call=_lazy_then, grad=False),
+)
+
+
+def _uninit_probe(lib, p):
+    """An uninitialized parameter or buffer: its type, flags, what it refuses, and materialize()."""
+    got = [type(p).__name__, p.requires_grad, isinstance(p, lib.Tensor), _raises(lambda: p.shape),
+           _raises(lambda: p + 1), _raises(lambda: p.data_ptr())]
+    p.materialize((2, 3))
+    got += [type(p).__name__, tuple(p.shape), str(p.dtype), p.requires_grad]
+    with lib.no_grad():
+        p.fill_(0.5)   # materialize leaves the memory uninitialized, as torch.empty does
+    return got
+
+
+def _raises(fn):
+    """The exception type fn raises (or what it returns)."""
+    try:
+        return fn()
+    except Exception as e:   # compared with PyTorch's
+        return type(e).__name__
+
+
+add(
+    Mod('UninitializedParameter', [Build(probe=_uninit_probe), Build(requires_grad=False, probe=_uninit_probe),
+                                   Build(dtype=_dt('float64'), probe=_uninit_probe)]),
+    Mod('UninitializedBuffer', [Build(probe=_uninit_probe), Build(requires_grad=True, probe=_uninit_probe),
+                                Build(dtype=_dt('float64'), probe=_uninit_probe)]),
+)

@@ -751,5 +751,95 @@ INIT_EDGES = [
 ]
 
 
+# -- the submodules of torch.nn: PyTorch 2.13's public names of each (its __all__), less those ember lacks --------
+_SUBMODULE_ALL = {
+    'attention': 'SDPBackend sdpa_kernel WARN_FOR_UNFUSED_KERNELS register_flash_attention_impl '
+                 'activate_flash_attention_impl list_flash_attention_impls current_flash_attention_impl '
+                 'restore_flash_attention_impl',
+    'init': 'calculate_gain uniform_ normal_ trunc_normal_ constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_ '
+            'xavier_normal_ kaiming_uniform_ kaiming_normal_ orthogonal_ sparse_ uniform normal constant eye dirac '
+            'xavier_uniform xavier_normal kaiming_uniform kaiming_normal orthogonal sparse',
+    'modules': 'AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveLogSoftmaxWithLoss AdaptiveMaxPool1d '
+               'AdaptiveMaxPool2d AdaptiveMaxPool3d AlphaDropout AvgPool1d AvgPool2d AvgPool3d BCELoss '
+               'BCEWithLogitsLoss BatchNorm1d BatchNorm2d BatchNorm3d Bilinear CELU CTCLoss ChannelShuffle '
+               'CircularPad1d CircularPad2d CircularPad3d ConstantPad1d ConstantPad2d ConstantPad3d Container Conv1d '
+               'Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d CosineEmbeddingLoss CosineSimilarity '
+               'CrossEntropyLoss CrossMapLRN2d Dropout Dropout1d Dropout2d Dropout3d ELU Embedding EmbeddingBag '
+               'FeatureAlphaDropout Flatten Fold FractionalMaxPool2d FractionalMaxPool3d GELU GLU GRU GRUCell '
+               'GaussianNLLLoss GroupNorm Hardshrink Hardsigmoid Hardswish Hardtanh HingeEmbeddingLoss HuberLoss '
+               'Identity InstanceNorm1d InstanceNorm2d InstanceNorm3d KLDivLoss L1Loss LPPool1d LPPool2d LPPool3d '
+               'LSTM LSTMCell LayerNorm LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d LazyConv1d LazyConv2d '
+               'LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d '
+               'LazyInstanceNorm2d LazyInstanceNorm3d LazyLinear LeakyReLU Linear LinearCrossEntropyLoss '
+               'LinearCrossEntropyOptions LocalResponseNorm LogSigmoid LogSoftmax MSELoss MarginRankingLoss MaxPool1d '
+               'MaxPool2d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Mish Module ModuleDict ModuleList '
+               'MultiLabelMarginLoss MultiLabelSoftMarginLoss MultiMarginLoss MultiheadAttention NLLLoss NLLLoss2d '
+               'PReLU PairwiseDistance ParameterDict ParameterList PixelShuffle PixelUnshuffle PoissonNLLLoss RMSNorm '
+               'RNN RNNBase RNNCell RNNCellBase RReLU ReLU ReLU6 ReflectionPad1d ReflectionPad2d ReflectionPad3d '
+               'ReplicationPad1d ReplicationPad2d ReplicationPad3d SELU Sequential SiLU Sigmoid SmoothL1Loss '
+               'SoftMarginLoss Softmax Softmax2d Softmin Softplus Softshrink Softsign SyncBatchNorm Tanh Tanhshrink '
+               'Threshold Transformer TransformerDecoder TransformerDecoderLayer TransformerEncoder '
+               'TransformerEncoderLayer TripletMarginLoss TripletMarginWithDistanceLoss Unflatten Unfold Upsample '
+               'UpsamplingBilinear2d UpsamplingNearest2d ZeroPad1d ZeroPad2d ZeroPad3d',
+    'parallel': 'DataParallel DistributedDataParallel data_parallel replicate scatter parallel_apply gather',
+    'parameter': 'Parameter UninitializedParameter is_lazy Buffer UninitializedBuffer UninitializedTensorMixin',
+    'utils': 'clip_grad_norm clip_grad_norm_ clip_grads_with_norm_ clip_grad_value_ get_total_norm parameters_to_vector '
+             'rnn skip_init vector_to_parameters convert_conv2d_weight_memory_format '
+             'convert_conv3d_weight_memory_format fuse_conv_bn_eval fuse_conv_bn_weights fuse_linear_bn_eval '
+             'fuse_linear_bn_weights parametrizations parametrize remove_spectral_norm remove_weight_norm '
+             'spectral_norm stateless weight_norm',
+}
+# the names of those that ember does not provide (they are not in SUPPORTED.md either)
+_SUBMODULE_LACKS = set(
+    'WARN_FOR_UNFUSED_KERNELS register_flash_attention_impl activate_flash_attention_impl list_flash_attention_impls '
+    'current_flash_attention_impl restore_flash_attention_impl AdaptiveLogSoftmaxWithLoss AdaptiveMaxPool3d CTCLoss '
+    'ConvTranspose3d CrossMapLRN2d Fold FractionalMaxPool2d FractionalMaxPool3d LPPool3d LazyConvTranspose1d '
+    'LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d '
+    'LinearCrossEntropyLoss LinearCrossEntropyOptions MaxUnpool3d Unfold replicate scatter parallel_apply gather '
+    'convert_conv2d_weight_memory_format convert_conv3d_weight_memory_format fuse_conv_bn_eval fuse_conv_bn_weights '
+    'fuse_linear_bn_eval fuse_linear_bn_weights parametrizations parametrize remove_spectral_norm remove_weight_norm '
+    'spectral_norm stateless weight_norm'.split())
+
+
+def _kind(obj):
+    """'class', 'module', 'function' (any other callable) or the type's name."""
+    import types
+    return 'class' if isinstance(obj, type) else 'module' if isinstance(obj, types.ModuleType) else \
+        'function' if callable(obj) else type(obj).__name__
+
+
+def _submodule(sub):
+    """``torch.nn.<sub>`` is the module ``import torch.nn.<sub>`` gives; each of its public names is the object of
+    that name in ``torch.nn`` (or is not there, as in PyTorch); a class lives at PyTorch's module path
+    (``torch.nn.modules.linear.Linear is torch.nn.Linear``)."""
+    def case(lib):
+        import importlib
+        mod = importlib.import_module(f'{lib.__name__}.nn.{sub}')
+        got = [getattr(lib.nn, sub) is mod]
+        for n in _SUBMODULE_ALL[sub].split():
+            if n in _SUBMODULE_LACKS:
+                continue
+            obj = getattr(mod, n)
+            home = getattr(obj, '__module__', '') if isinstance(obj, type) else ''
+            at_home = getattr(importlib.import_module(home), n, None) is obj if home else None
+            got.append((n, _kind(obj), obj is getattr(lib.nn, n, None), home.partition('.')[2], at_home))
+        return got
+    return case
+
+
+def _functional_module(lib):
+    """``torch.nn.functional`` is the module ``import torch.nn.functional`` gives, the attribute ``functional`` of
+    ``torch.nn``, with its functions under their own names (its other names are the entries of nn.functional)."""
+    import importlib
+    F = importlib.import_module(f'{lib.__name__}.nn.functional')
+    names = 'relu softmax dropout alpha_dropout rrelu_ gumbel_softmax upsample multi_head_attention_forward'
+    return [lib.nn.functional is F] + [(n, _kind(getattr(F, n)), getattr(F, n).__name__)
+                                       for n in names.split()]
+
+
+NN_SUBMODULES = [Call('nn', sub, [Case('names', _submodule(sub))]) for sub in _SUBMODULE_ALL] + [
+    Call('nn', 'functional', [Case('module and names', _functional_module)])]
+
+
 TRAINING = (OPTIMS + SCHEDS + SWALRS + INITS + INIT_EDGES + UTILS + RNN + SWA + OPTIMIZER + LR_BASE + COMPOSE_ERRORS +
-            DIFFERENTIABLE)
+            DIFFERENTIABLE + NN_SUBMODULES)

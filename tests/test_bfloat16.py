@@ -26,14 +26,16 @@ ROUNDED_PER_STEP = {
     'nn.functional.rms_norm', 'nn.functional.scaled_dot_product_attention', 'nn.functional.smooth_l1_loss',
     'nn.functional.soft_margin_loss', 'nn.functional.softmax', 'nn.functional.cosine_embedding_loss',
     'nn.functional.multilabel_soft_margin_loss', 'nn.functional.triplet_margin_loss',
-    'nn.functional.triplet_margin_with_distance_loss'}
+    'nn.functional.triplet_margin_with_distance_loss', 'nn.functional.multi_head_attention_forward'}
 
 
 # known bf16 defects of registry entries, each with its reason: they must still fail (a fixed one is removed)
 BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other values for a float mean)',
              'Tensor.random_': 'random_ on a bf16 tensor draws from float32\'s range, not bf16\'s (PyTorch: [0, 2^8])',
              'nn.functional.adaptive_avg_pool3d': 'sums each bin in float32 and rounds once; PyTorch\'s 3-D kernel rounds '
-                                                  'otherwise (a few units in the last place; not reproduced yet)'}
+                                                  'otherwise (a few units in the last place; not reproduced yet)',
+             'nn.functional.upsample': 'bicubic with align_corners=True on bf16 (interpolate\'s kernel) differs from '
+                                       'PyTorch\'s by a few units in the last place (not reproduced yet)'}
 
 
 def bf16(lib, v, dtype='bfloat16'):

@@ -60,10 +60,12 @@ def _same(problems, what, e, t, atol=1e-5, rtol=1e-4):
 
 
 def _assert_like(e, t, atol, rtol, what):
-    if isinstance(t, torch.nn.Module) or isinstance(t, torch.nn.Parameter):
+    if _uninitialized(t):   # no values to compare (PyTorch refuses to read them): its type and repr
+        assert type(e).__name__ == type(t).__name__ and repr(e) == repr(t), f'{what}: {e!r}, PyTorch {t!r}'
+    elif isinstance(t, torch.nn.Module) or isinstance(t, torch.nn.Parameter):
         assert type(e).__name__ == type(t).__name__, f'{what}: type {type(e).__name__}, PyTorch {type(t).__name__}'
         assert repr(e) == repr(t), f'{what}: repr\n{e!r}\nPyTorch:\n{t!r}'
-        if isinstance(t, torch.nn.Parameter):
+        if isinstance(t, torch.nn.Parameter) and not _uninitialized(t):
             assert_same(e.detach(), t.detach(), atol, rtol, what)
     elif isinstance(t, dict):
         assert list(e) == list(t), f'{what}: keys {list(e)}, PyTorch {list(t)}'
@@ -79,6 +81,11 @@ def _assert_like(e, t, atol, rtol, what):
         assert tuple(e) == tuple(t), f'{what}: {e}, PyTorch {t}'
     else:
         assert type(e).__name__ == type(t).__name__ and e == t, f'{what}: {e!r:.300}, PyTorch {t!r:.300}'
+
+
+def _uninitialized(p):
+    """A lazy module's UninitializedParameter or UninitializedBuffer (either library's)."""
+    return type(p).__name__ in ('UninitializedParameter', 'UninitializedBuffer')
 
 
 def compare_state(em, tm, problems, when):
@@ -98,6 +105,11 @@ def compare_state(em, tm, problems, when):
             if t is None or e is None:
                 if (t is None) != (e is None):
                     problems.append(f'{when}: {kind[:-1]} {k} is {e!r:.80}, PyTorch {t!r:.80}')
+                continue
+            if _uninitialized(t) or _uninitialized(e):   # a lazy module's: no values yet (PyTorch refuses to read them)
+                if type(e).__name__ != type(t).__name__ or e.requires_grad != t.requires_grad:
+                    problems.append(f'{when}: {kind[:-1]} {k} is {type(e).__name__} (requires_grad {e.requires_grad}), '
+                                    f'PyTorch {type(t).__name__} ({t.requires_grad})')
                 continue
             tol = (0, 0) if when == 'init' else (1e-6, 1e-5)   # later states went through kernels' rounding
             _same(problems, f'{when}: {kind[:-1]} {k}', e.detach(), t.detach(), *tol)

@@ -2,6 +2,7 @@
 a tensor a Module registers as state (both share the array of the tensor they are made from)."""
 import numpy as np
 
+from .. import _dtype as _dtypes
 from .._dtype import DEFAULT, FROM_NP, to_np
 from ..tensor import Tensor, _init, user_state
 
@@ -86,6 +87,56 @@ class UninitializedTensorMixin:
     @property
     def _data(self):
         raise ValueError(_UNINIT_USE.format(what='an ember op'))
+
+    @_data.setter
+    def _data(self, arr):
+        """Module._apply's ``param._data = converted._data``: only the dtype of an uninitialized one changes."""
+        _DATA_SLOT.__set__(self, np.empty(0, arr.dtype))
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return False
+
+    def _converted(self, dtype):
+        """PyTorch's casts of an uninitialized tensor: a buffer stays an uninitialized buffer of the new dtype, a
+        parameter gives an empty tensor of it (Module._apply then gives the parameter that dtype)."""
+        if dtype is None:
+            return self
+        if not isinstance(self, Parameter):
+            new = _uninit(type(self), self._requires_grad, dtype)
+            new.__dict__.update(self.__dict__)
+            return new
+        return Tensor._make(np.empty(0, to_np(dtype)))
+
+    def half(self):
+        return self._converted(_dtypes.float16)
+
+    def float(self):
+        return self._converted(_dtypes.float32)
+
+    def double(self):
+        return self._converted(_dtypes.float64)
+
+    def bfloat16(self):
+        return self._converted(_dtypes.bfloat16)
+
+    def to(self, *args, **kwargs):
+        """A cast (dtype=, a dtype or a tensor among the arguments); devices other than the CPU are refused."""
+        from ..tensor import _check_device
+        dtype = kwargs.get('dtype')
+        for a in list(args) + [kwargs.get('device')]:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, _dtypes.dtype):
+                dtype = a
+            elif a is not None and not isinstance(a, bool):
+                _check_device(a)
+        return self._converted(dtype)
+
+    def cpu(self):
+        return self
 
     @property
     def shape(self):

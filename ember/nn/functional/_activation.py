@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import _bf16, ops
 from ...backend import select
 from ...ops import _special, pointwise, reduction
 from ...ops.inplace import make_inplace
@@ -533,8 +533,9 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     from ...ops.random import _exponential
     from ...random import default_generator
     dt = logits._data.dtype
-    e = _exponential(default_generator, logits._data.size, 1.0).astype(dt).reshape(logits._data.shape)
-    g = -np.log(e.astype(np.float64)).astype(dt)
+    cast = _bf16.from_f32 if _bf16.is_bf16(dt) else (lambda a: a.astype(dt))   # each step rounded, as PyTorch's
+    e = cast(_exponential(default_generator, logits._data.size, 1.0)).reshape(logits._data.shape)
+    g = -cast(np.log(np.asarray(e, np.float64)))
     y_soft = reduction.softmax((logits + Tensor._make(g)) / tau, dim)
     if not hard:
         return y_soft

@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from ... import _bf16
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops.inplace import check_inplace, commit
@@ -38,6 +39,8 @@ def _noise(shape, p, dtype, order=None):
 
 def _mask(shape, p, dtype, order=None):
     """The noise divided by 1 - p in ``dtype`` (``noise.div_(1 - p)``), as PyTorch scales it."""
+    if _bf16.is_bf16(dtype):   # PyTorch's bf16 noise, divided in float and rounded to bf16
+        return _bf16.from_f32(_mask(shape, p, np.dtype(np.float32), order))
     if p == 1.0:
         return np.zeros(shape, dtype)
     return _noise(shape, p, dtype, order) / dtype.type(1.0 - p)
@@ -147,20 +150,33 @@ def _alpha(input, p, training, shape):
     if p == 1:
         return input * 0
     dt = input._data.dtype
+    if _bf16.is_bf16(dt):   # each of PyTorch's steps in float, rounded to bf16
+        dt, rnd, wrap = np.dtype(np.float32), lambda v: _bf16.to_f32(_bf16.from_f32(v)), _bf16.from_f32
+    else:
+        rnd = wrap = lambda v: v   # noqa: E731
     noise = _noise(shape, p, dt)
     a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
-    b = (noise - dt.type(1)) * dt.type(_ALPHA * a) + dt.type(_ALPHA * a * p)
-    return input * Tensor._make(noise * dt.type(a)) + Tensor._make(b)
+    b = rnd(rnd(rnd(noise - dt.type(1)) * dt.type(_ALPHA * a)) + dt.type(_ALPHA * a * p))
+    return input * Tensor._make(wrap(noise * dt.type(a))) + Tensor._make(wrap(b))
+
+
+def _check_alpha_inplace(input, p, training, inplace):
+    """Refuse, before drawing, an in-place alpha dropout autograd forbids (on a leaf that requires grad)."""
+    _check_p(p)
+    if inplace and training and p != 0:
+        check_inplace(input)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: keeps zero mean and unit variance."""
+    _check_alpha_inplace(input, p, training, inplace)
     out = _alpha(input, p, training, input._data.shape)
     return commit(input, out) if inplace and out is not input else out
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels."""
+    _check_alpha_inplace(input, p, training, inplace)
     x = input._data
     shape = x.shape[:2] + (1,) * (x.ndim - 2)
     out = _alpha(input, p, training, shape)

@@ -526,6 +526,21 @@ class MaxUnpool2DBackward0(Node):
         return g.reshape(b, -1).gather(1, Tensor._make(self.idx)).reshape(self.oshape)
 
 
+def _unpool_size(shape, output_size, k, s, p):
+    """``output_size``'s last len(shape) sizes, each checked (as PyTorch's Python code does) to lie between the default
+    size and the default plus the stride."""
+    size = tuple(output_size)
+    if len(size) not in (len(shape), len(shape) + 2):
+        raise ValueError(f'output_size should be a sequence containing {len(shape)} or {len(shape) + 2} elements, '
+                         f'but it has a length of \'{len(size)}\'')
+    size = size[-len(shape):]
+    for d, (n, si, pi, ki, want) in enumerate(zip(shape, s, p, k, size)):
+        lo = (n - 1) * si - 2 * pi + ki
+        if not lo - si < want < lo + si:
+            raise ValueError(f'invalid output_size "{size}" (dim {d} must be between {lo - si} and {lo + si})')
+    return size
+
+
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
     x = input._data
@@ -535,12 +550,12 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     if output_size is None:
         hw = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[-2:], s, p, k))
     else:
-        hw = tuple(output_size)[-2:]
+        hw = _unpool_size(x.shape[-2:], output_size, k, s, p)
     b = int(np.prod(x.shape[:-2]))
     idx = indices._data.reshape(b, -1)
     if idx.size and (idx.min() < 0 or idx.max() >= hw[0] * hw[1]):
         raise RuntimeError(f'Found an invalid max index: {int(idx.max())} (output volumes are of size '
-                           f'{hw[0]}x{hw[1]}')
+                           f'{hw[0]}x{hw[1]})')
     out = np.zeros((b, hw[0] * hw[1]), x.dtype)
     np.put_along_axis(out, idx, x.reshape(b, -1), 1)
     out = out.reshape(x.shape[:-2] + hw)
@@ -552,10 +567,13 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """1-D max unpooling, computed as a 2-D one of height 1."""
-    size = None if output_size is None else (1, tuple(output_size)[-1])
-    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
-                        _as_2d(padding, 0), size).squeeze(-2)
+    """1-D max unpooling, computed as a 2-D one of width 1 (as PyTorch does: its errors name (L)x1 volumes)."""
+    one = lambda v: v if isinstance(v, (int, np.integer)) else tuple(v)[0]   # noqa: E731
+    k = one(kernel_size)
+    s = k if stride is None else one(stride)
+    size = None if output_size is None else _unpool_size(input.shape[-1:], output_size, (k,), (s,), (one(padding),)) + (1,)
+    return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (k, 1), (s, 1), (one(padding), 0),
+                        size).squeeze(-1)
 
 
 # -- power-average pooling -------------------------------------------------------------------------------------------

@@ -212,7 +212,12 @@ class AdaptiveAvgPool3DBackward0(Node):
 @_autocast.fp32
 def adaptive_avg_pool3d(input, output_size):
     """Average pooling to ``output_size`` (D, H, W; None keeps that size), with PyTorch's bins."""
+    if not isinstance(output_size, (int, np.integer)) and input._data.ndim <= len(output_size):   # PyTorch's Python check
+        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_avg_pool3d of a '
+                         f'{input._data.ndim}D input to output_size {tuple(output_size)})')
     x, unbatched = _five(input, 'adaptive_avg_pool3d')
+    if output_size == 1 or (isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1)):
+        return input.mean(dim=(-3, -2, -1), keepdim=True)   # PyTorch's (MeanBackward1), empty windows giving nan
     size = _triple(output_size, 'output_size') if not isinstance(output_size, (tuple, list)) or None not in \
         output_size else tuple(x.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
     if len(size) != 3:

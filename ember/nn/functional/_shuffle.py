@@ -5,6 +5,7 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...ops._util import undifferentiable
 from ...tensor import Tensor
 
 __all__ = ['pixel_shuffle', 'pixel_unshuffle', 'channel_shuffle', 'native_channel_shuffle']
@@ -82,4 +83,13 @@ def _unshuffle_channels(g, groups):
 PixelShuffleBackward0 = _node('PixelShuffleBackward0', _pixel_unshuffle, pixel_unshuffle)
 PixelUnshuffleBackward0 = _node('PixelUnshuffleBackward0', _pixel_shuffle, pixel_shuffle)
 ChannelShuffleBackward0 = _node('ChannelShuffleBackward0', _unshuffle_channels, _unshuffle_channels)
-native_channel_shuffle = channel_shuffle
+NativeChannelShuffleBackward = undifferentiable('NotImplemented', 'derivative for aten::native_channel_shuffle is not '
+                                                'implemented', 'torch::autograd::NotImplemented')
+
+
+def native_channel_shuffle(input, groups):
+    """channel_shuffle's kernel, which PyTorch records without a derivative (its backward raises)."""
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
+    return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
