@@ -220,9 +220,12 @@ def gelu(input, approximate='none'):
     if approximate == 'tanh':
         out = (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
         return record(GeluBackward0, (input,), out, ctx=(approximate, None))
-    cdf = _special.erf_in_precision(a * a.dtype.type(_SQRT1_2))
-    cdf += 1
-    cdf *= 0.5
+    if a.dtype == np.float32:
+        cdf = _special.ndtr_f32(a)
+    else:
+        cdf = _special.blocked(_special.erf, a * a.dtype.type(_SQRT1_2))
+        cdf += 1
+        cdf *= 0.5
     return record(GeluBackward0, (input,), (a * cdf).astype(a.dtype, copy=False), ctx=(approximate, cdf))
 
 
