@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from ..autograd import dual
-from ..backend import gemm
+from ..backend import col_sums, gemm
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
@@ -224,7 +224,7 @@ class _LinearMm(Node):
         gwt = dual.matmul(g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1]))).swapaxes(0, 1) if self.need[1] else None
         if self._n_edges == 2:
             return gx, gwt
-        return (g.sum(axis=0) if self.need[2] else None), gx, gwt
+        return (col_sums(g) if self.need[2] else None), gx, gwt
 
 
 _LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k})

@@ -3,6 +3,7 @@ backward), plus ``normalize``, ``cosine_similarity``, ``pairwise_distance`` and 
 import numpy as np
 
 from ... import ops
+from ...backend import col_sums
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ._fused import fused, record
@@ -202,7 +203,7 @@ def _ln_backward(self, g):
         if self.need[1]:
             gw = np.einsum('ij,ij->j', g2, rows).reshape(w.shape).astype(w.dtype, copy=False)
         if self.need[2]:
-            gb = g2.sum(axis=0).reshape(xhat.shape[len(lead):])
+            gb = col_sums(g2).reshape(xhat.shape[len(lead):])
         return gx, gw, gb
     gxhat = g if w is None else g * w
     gx = _norm_grad_x(gxhat, xhat, invstd, axes).astype(xhat.dtype, copy=False) if self.need[0] else None

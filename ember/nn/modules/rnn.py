@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import ops
 from ...autograd.grad_mode import GRAD
-from ...backend import gemm
+from ...backend import col_sums, gemm
 from ...amp import _state as _autocast
 from ...ops import pointwise
 from ...tensor import Tensor
@@ -160,7 +160,7 @@ def _lstm_backward(self, g_out, g_h, g_c):
     gx = gemm(dgates, w_ih) if need[0] else None
     gw_ih = gemm(d2.T, x.reshape(d2.shape[0], -1)) if need[1] else None
     gw_hh = gemm(d2.T, hp.reshape(d2.shape[0], -1)) if need[2] else None
-    gb = d2.sum(0) if need[3] or need[4] else None
+    gb = col_sums(d2) if need[3] or need[4] else None
     return (gx, gw_ih, gw_hh, gb if need[3] else None, gb if need[4] else None,
             dh if need[5] else None, dc if need[6] else None)
 
