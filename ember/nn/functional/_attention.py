@@ -2,6 +2,7 @@
 dV = P^T dO, dS = P * (dP - rowsum(dP * P)), dQ = dS K, dK = dS^T Q, computed on P^T and dS^T, whose
 reductions run down columns; fwd+bwd of GPT's (12, 4, 64, 32) heads 1456 -> 1249 us), and
 ``multi_head_attention_forward`` composed of differentiable ops (what ``nn.MultiheadAttention`` calls)."""
+import functools
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...backend import gemm
 from ... import _dtype
 from ...tensor import Tensor
 from .. import attention
@@ -24,20 +26,57 @@ def _bias(mask, causal, ls, dtype):
         m = mask._data
         bias = np.where(m, 0, -np.inf).astype(dtype) if m.dtype == np.bool_ else m.astype(dtype, copy=False)
     if causal:
-        c = np.where(np.tril(np.ones(ls, bool)), 0, -np.inf).astype(dtype)
+        c = _causal(ls, np.dtype(dtype))
         bias = c if bias is None else bias + c
     return bias
 
 
+@functools.lru_cache(maxsize=32)
+def _causal(ls, dtype):
+    """The causal bias (0 on and below the diagonal, -inf above), built once per shape and dtype; read-only,
+    and its transpose is contiguous so that adding it to the transposed scores runs at copy speed."""
+    c = np.ascontiguousarray(np.where(np.tril(np.ones(ls, bool)), 0, -np.inf).astype(dtype).T).T
+    c.flags.writeable = False
+    return c
+
+
+def _col_max(a):
+    """``a.max(-2, keepdims=True)`` by halving (elementwise maxima of the two halves, then of theirs):
+    88 -> 53 us on (12, 4, 64, 64) float32 scores (min of 300)."""
+    n = a.shape[-2]
+    if n < 2:
+        return a.copy()
+    h = n // 2
+    r = np.maximum(a[..., :h, :], a[..., h:2 * h, :])
+    if n % 2:
+        np.maximum(r[..., :1, :], a[..., 2 * h:, :], out=r[..., :1, :])
+    n = h
+    while n > 1:
+        h = n // 2
+        np.maximum(r[..., :h, :], r[..., h:2 * h, :], out=r[..., :h, :])
+        if n % 2:
+            np.maximum(r[..., :1, :], r[..., 2 * h:n, :], out=r[..., :1, :])
+        n = h
+    return r[..., :1, :]
+
+
+def _col_sum(a):
+    """``a.sum(-2, keepdims=True)``, of a float array as ones @ a (batched matrix-vector products): 48 -> 9 us
+    on (12, 4, 64, 64) float32 (min of 300); a tensor (double backward) sums as usual."""
+    if not dual.is_array(a) or a.dtype.kind != 'f':
+        return a.sum(-2, keepdims=True)
+    return gemm(np.ones(a.shape[-2], a.dtype), a)[..., None, :]
+
+
 def _softmax_columns(st):
     """Softmax over axis -2 of transposed scores, in place; columns with no finite score give zeros
-    (PyTorch's fully masked rows). NumPy reduces short rows slowly and columns fast: max over 64 keys of
-    (12, 4, 64, 64) float32 scores took 195 us along rows, 88 us down columns."""
-    m = st.max(-2, keepdims=True)
+    (PyTorch's fully masked rows). NumPy reduces short rows slowly and columns faster: max over 64 keys of
+    (12, 4, 64, 64) float32 scores took 195 us along rows, 88 us down columns (see _col_max, _col_sum)."""
+    m = _col_max(st)
     dead = ~np.isfinite(m)
     st -= np.where(dead, 0, m)
     np.exp(st, out=st)
-    tot = st.sum(-2, keepdims=True)
+    tot = _col_sum(st)
     st /= np.where(tot == 0, 1, tot)
     return st
 
@@ -62,7 +101,7 @@ class _SDPABackward(Node):
         dpt = v @ g.swapaxes(-1, -2)
         if drop is not None:
             dpt = dpt * drop
-        dst = pt * (dpt - (dpt * pt).sum(axis=-2, keepdims=True))
+        dst = pt * (dpt - _col_sum(dpt * pt))
         dq = _sum_to((dst.swapaxes(-1, -2) @ k) * self.scale, self.shapes[0]) if self.need[0] else None
         dk = _sum_to((dst @ q) * self.scale, self.shapes[1]) if self.need[1] else None
         dm = _sum_to(dst.swapaxes(-1, -2), self.shapes[3]) if self.need[3] else None
@@ -124,7 +163,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
     st = k @ q.swapaxes(-1, -2)     # the scores transposed, (..., S, L); p below is its (..., L, S) view
     st *= scale
-    if bias is not None:
+    if bias is not None and attn_mask is None:     # the causal bias alone: (L, S), as st's last two dims
+        st += bias.swapaxes(-1, -2)
+    elif bias is not None:
         st = st + bias.swapaxes(-1, -2)
     p = _softmax_columns(st).astype(q.dtype, copy=False).swapaxes(-1, -2)
     drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
