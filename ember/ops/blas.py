@@ -1,5 +1,6 @@
 """Matrix products (matmul/@, mm, bmm, mv, dot, outer, addmm, linear) and einsum: NumPy's GEMM forward,
 and backward as two more GEMMs."""
+import math
 import re
 
 import numpy as np
@@ -267,7 +268,7 @@ def _linear_graph(input, weight, bias, r, need):
         out = _SqueezeBackward4 if bias is None else ViewBackward0
     else:
         out = UnsafeViewBackward0 if bias is None else ViewBackward0
-    node, _ = _view_node(out, (mm, 0), (int(np.prod(x.shape[:-1])), r.shape[-1]))
+    node, _ = _view_node(out, (mm, 0), (math.prod(x.shape[:-1]), r.shape[-1]))
     return Tensor._make(r, node)
 
 

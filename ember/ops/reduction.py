@@ -5,6 +5,7 @@ import numpy as np
 from .. import _bf16
 from .._dtype import DEFAULT, to_np
 from ..autograd import dual
+from ..backend import row_sums
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge
 from ..tensor import Tensor
@@ -786,12 +787,12 @@ def _rowwise(d, *arrays):
 def _softmax_rows(x, out):
     np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
     np.exp(out, out=out)
-    out /= out.sum(axis=-1, keepdims=True)
+    out /= row_sums(out)
 
 
 def _log_softmax_rows(x, out):
     np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
-    out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
+    out -= np.log(row_sums(np.exp(out)))
 
 
 def _softmax_arr(a, d):
@@ -818,13 +819,13 @@ def _log_softmax_arr(a, d):
 
 def _softmax_bw_rows(y, g, out):
     np.multiply(g, y, out=out)
-    np.subtract(g, out.sum(axis=-1, keepdims=True), out=out)
+    np.subtract(g, row_sums(out), out=out)
     out *= y
 
 
 def _log_softmax_bw_rows(y, g, out):
     np.exp(y, out=out)
-    out *= g.sum(axis=-1, keepdims=True)
+    out *= row_sums(g)
     np.subtract(g, out, out=out)
 
 

@@ -1,5 +1,7 @@
 """Normalisation: batch, layer, group, instance and RMS norm as fused nodes (NumPy forward and the closed-form
 backward), plus ``normalize``, ``cosine_similarity``, ``pairwise_distance`` and ``local_response_norm``."""
+import math
+
 import numpy as np
 
 from ... import ops
@@ -186,7 +188,7 @@ def _as_rows(x, k):
     """x as (rows, product of its last k dims) when the row fast path applies (float32/64, not empty)."""
     if x.dtype.type not in (np.float32, np.float64) or not x.size:
         return None
-    return x.reshape((-1, int(np.prod(x.shape[x.ndim - k:]))))
+    return x.reshape((-1, math.prod(x.shape[x.ndim - k:])))
 
 
 def _ln_backward(self, g):
