@@ -43,7 +43,7 @@ from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_aut
                                  is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,
                                  autocast_increment_nesting, autocast_decrement_nesting)
 
-strided = 'torch.strided'
+from ._layout import layout, strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
 newaxis = None
 contiguous_format = preserve_format = channels_last = None

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from . import _bf16, _dtype
+from . import _bf16, _dtype, _layout
 from ._dtype import FROM_NP, DEFAULT
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
@@ -179,7 +179,7 @@ class Tensor:
     # other devices and layouts PyTorch can ask about: never true of an ember tensor
     is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_xla = is_vulkan = is_mkldnn = False
     is_nested = is_sparse_csr = False
-    layout = 'torch.strided'
+    layout = _layout.strided
 
     def dim(self):
         return self._data.ndim

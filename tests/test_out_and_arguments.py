@@ -1,6 +1,8 @@
 """Arguments PyTorch accepts are honoured or refused, never ignored (issue 10): out= writes into the
 given tensor as PyTorch does, a misspelt keyword raises TypeError, device='cuda' raises as a CPU-only
 PyTorch does (AssertionError), new_* honour requires_grad, and layouts ember lacks are refused."""
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -117,10 +119,35 @@ def test_new_and_like_honour_requires_grad_and_dtype():
             assert t.requires_grad and t.dtype == lib.float64
 
 
-def test_sparse_layout_is_refused():
-    with pytest.raises(RuntimeError, match='strided'):
-        ember.zeros(2, layout='torch.sparse_coo')
-    assert ember.zeros(2, layout=ember.strided).shape == (2,)
+LAYOUTS = ('strided', 'sparse_coo', 'sparse_csr', 'sparse_csc', 'sparse_bsr', 'sparse_bsc', '_mkldnn', 'jagged')
+
+
+def test_layout_objects_like_torch():
+    """Tensor.layout is torch.strided, a torch.layout (not a string); the layouts PyTorch names exist."""
+    assert [n for n in dir(torch) if isinstance(getattr(torch, n), torch.layout)] == sorted(LAYOUTS)
+    for lib in (torch, ember):
+        t = lib.zeros(2)
+        assert t.layout is lib.strided and t.layout == lib.strided and isinstance(t.layout, lib.layout)
+        assert t.layout != 'torch.strided' and lib.strided != lib.sparse_coo
+        assert pickle.loads(pickle.dumps(t.layout)) is lib.strided and copy.deepcopy(t.layout) is lib.strided
+        for name in LAYOUTS:
+            assert repr(getattr(lib, name)) == str(getattr(lib, name)) == 'torch.' + name
+        with pytest.raises(TypeError, match="cannot create 'torch.layout' instances"):
+            lib.layout()
+    assert type(ember.strided).__name__ == type(torch.strided).__name__ == 'layout'
+
+
+@pytest.mark.parametrize('make', [lambda L, **k: L.zeros(2, **k), lambda L, **k: L.full((2,), 1., **k),
+                                  lambda L, **k: L.zeros_like(L.ones(2), **k), lambda L, **k: L.rand(2, **k),
+                                  lambda L, **k: L.arange(2, **k), lambda L, **k: L.ones(1).new_zeros(2, **k)])
+def test_layout_argument(make):
+    """layout=torch.strided is accepted; a string is a TypeError as in PyTorch; sparse layouts are refused by name."""
+    for lib in (torch, ember):
+        assert make(lib, layout=lib.strided).layout is lib.strided
+        with pytest.raises(TypeError, match='layout'):
+            make(lib, layout='torch.strided')
+    with pytest.raises(RuntimeError, match=r'strided layout.*not torch\.sparse_coo'):
+        make(ember, layout=ember.sparse_coo)
 
 
 def _add_one(model):

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from .. import _bf16, _dtype
+from .. import _bf16, _dtype, _layout
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg
@@ -23,11 +23,11 @@ def _finish(t, requires_grad, out=None, name=None):
     return t
 
 
-def _factory(device=None, layout=None, pin_memory=False):
+def _factory(device=None, layout=None, pin_memory=False, name='torch'):
     """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory)."""
     _check_device(device)
-    if layout is not None and str(layout) != 'torch.strided':
-        raise RuntimeError(f'ember supports only the strided layout (no sparse tensors), not {layout}')
+    if layout is not None:
+        _layout.check(name, layout)
     if pin_memory:
         raise RuntimeError('Cannot access accelerator device when none is available.')
 
@@ -232,7 +232,7 @@ def from_numpy(ndarray):
 def _by_shape(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
              memory_format=None, names=None, **kw):
-        _factory(device, layout, pin_memory)
+        _factory(device, layout, pin_memory, name)
         if names is not None:
             raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')
         if set(kw) - {'size'}:
@@ -261,7 +261,7 @@ empty.__doc__ = 'An uninitialised tensor (ember fills it with zeros).'
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'full')
     if not isinstance(fill_value, (bool, int, float, np.generic)) and not (
             isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
         raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
@@ -284,32 +284,32 @@ def with_empty_strides(arr):
     return np.lib.stride_tricks.as_strided(np.zeros(1, arr.dtype), arr.shape, strides[::-1])
 
 
-def _like(fill):
+def _like(fill, name):
     def make(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
              pin_memory=False):
-        _factory(device, layout, pin_memory)
+        _factory(device, layout, pin_memory, name)
         nd = to_np(dtype) or input._data.dtype
         return _finish(Tensor._make(fill(input._data.shape, nd)), requires_grad)
     return make
 
 
-zeros_like = _like(np.zeros)
-ones_like = _like(np.ones)
-empty_like = _like(np.zeros)
+zeros_like = _like(np.zeros, 'zeros_like')
+ones_like = _like(np.ones, 'ones_like')
+empty_like = _like(np.zeros, 'empty_like')
 zeros_like.__name__, ones_like.__name__, empty_like.__name__ = 'zeros_like', 'ones_like', 'empty_like'
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
               pin_memory=False):
     """A tensor shaped like ``input`` filled with ``fill_value`` (input's dtype unless given)."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'full_like')
     nd = to_np(dtype) or input._data.dtype
     return _finish(Tensor._make(np.full(input._data.shape, fill_value, dtype=nd)), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
     """The identity matrix (n x m)."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'eye')
     for name, v in (('n', n), ('m', m)):
         if v is not None and v < 0:
             raise RuntimeError(f'{name} must be greater or equal to 0, got {v}')
@@ -320,7 +320,7 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
            pin_memory=False):
     """Values in [start, end) spaced by step: int64 for integer arguments, else the default float."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'arange')
     dtype = dtype if dtype is not None or out is None else out.dtype
     if end is None:
         start, end = 0, start
@@ -397,7 +397,7 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
              pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'linspace')
     nd = _default_dtype(dtype, out, DEFAULT.np)
     _no_bool(nd, 'linspace_cpu')
     steps = int(steps)
@@ -452,7 +452,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 # -- Tensor.new_*: the tensor's dtype unless given ------------------------------------------------------
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A new tensor from ``data`` with this tensor's dtype (unless ``dtype``)."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'new_tensor')
     return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 

@@ -58,7 +58,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
     shape = _size(size, _only_size(kw, 'rand'), 'rand')
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'rand')
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds')
     arr = D.uniform(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
     return _emit(arr, shape, out, requires_grad, 'rand')
@@ -68,7 +68,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, **kw):
     """Standard normal samples."""
     shape = _size(size, _only_size(kw, 'randn'), 'randn')
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'randn')
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
     arr = D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
     return _emit(arr, shape, out, requires_grad, 'randn')
@@ -114,7 +114,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'randint')
     low = 0 if low is None else int(low)
     high = int(high)
     shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),)))
@@ -127,7 +127,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     """A random permutation of 0..n-1 (int64 by default), drawn as PyTorch's CPU kernel draws it."""
-    _factory(device, layout, pin_memory)
+    _factory(device, layout, pin_memory, 'randperm')
     n = int(n)
     if n < 0:
         raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
@@ -140,26 +140,26 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     return _emit(arr, (n,), out, requires_grad, 'randperm')
 
 
-def _like(input, dtype, layout, device, pin_memory):
-    _factory(device, layout, pin_memory)
+def _like(input, dtype, layout, device, pin_memory, name):
+    _factory(device, layout, pin_memory, name)
     return to_np(dtype) if dtype is not None else input._data.dtype
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
               pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory)
+    nd = _like(input, dtype, layout, device, pin_memory, 'rand_like')
     return rand(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory)
+    nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
     return randn(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None, pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory)
+    nd = _like(input, dtype, layout, device, pin_memory, 'randint_like')
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad,
@@ -189,7 +189,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if not mt and not st:
         if size is None:
             raise TypeError('normal() missing required argument: size (with number mean and std)')
-        _factory(device, layout, pin_memory)
+        _factory(device, layout, pin_memory, 'normal')
         nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
         shape = _nonneg(shape_arg((size,)))
         arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))

@@ -1,0 +1,48 @@
+"""``torch.layout``: the memory layouts PyTorch names; ember's tensors are all ``torch.strided``."""
+
+
+class layout:
+    """A tensor memory layout; one object per name, printed as PyTorch prints it (``torch.strided``)."""
+    __slots__ = ('_name',)
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("cannot create 'torch.layout' instances")
+
+    def __repr__(self):
+        return 'torch.' + self._name
+
+    def __reduce__(self):
+        return self._name              # pickled by name, as PyTorch pickles it (loads the same object)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _make(name):
+    obj = object.__new__(layout)
+    obj._name = name
+    return obj
+
+
+strided = _make('strided')
+sparse_coo = _make('sparse_coo')
+sparse_csr = _make('sparse_csr')
+sparse_csc = _make('sparse_csc')
+sparse_bsr = _make('sparse_bsr')
+sparse_bsc = _make('sparse_bsc')
+_mkldnn = _make('_mkldnn')
+jagged = _make('jagged')
+
+
+def check(fn, value):
+    """Refuse a ``layout=`` argument that is not ``torch.strided``: a non-layout as PyTorch does, other
+    layouts by name (ember has no sparse, mkldnn or nested tensors)."""
+    if value is None or value is strided:
+        return
+    if not isinstance(value, layout):
+        raise TypeError(f"{fn}(): argument 'layout' must be torch.layout, not {type(value).__name__}")
+    raise RuntimeError(f'{fn}(): ember supports only the strided layout (no sparse, mkldnn or nested tensors), '
+                       f'not {value}; leave layout= out or pass torch.strided')
