@@ -189,11 +189,12 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
 
 def setitem(input, index, value):
     """``input[index] = value`` in place; autograd records it like PyTorch's CopySlices."""
-    from .inplace import check_inplace, commit
+    from .inplace import check_inplace, check_setitem_overlap, commit
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
                                         dtype=input._data.dtype))
     idx = _convert_index(index)
+    check_setitem_overlap(input, idx if len(idx) != 1 else idx[0], value, _is_basic(idx))
     try:
         tracked = check_inplace(input, value)
     except RuntimeError as e:

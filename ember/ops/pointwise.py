@@ -780,8 +780,8 @@ def _promoted(*args):
     """The arrays of tensor ``args`` cast to their PyTorch result dtype (numbers pass through)."""
     from .._dtype import result_type
     dt = result_type(*[a for a in args if isinstance(a, Tensor)]).np
-    return [a._data if not isinstance(a, Tensor) or a._data.dtype == dt else a._data.astype(dt)
-            if isinstance(a, Tensor) else a for a in args], dt
+    return [a if not isinstance(a, Tensor) else a._data if a._data.dtype == dt else a._data.astype(dt)
+            for a in args], dt
 
 
 def _in(x, lo, hi):
