@@ -576,3 +576,78 @@ def test_max_pool_backward_unselected_positions_are_plus_zero(stride):
         y.backward(lib.tensor(g))
         grads.append(t.grad.numpy() if lib is torch else t.grad._data)
     assert np.array_equal(grads[0].view(np.int32), grads[1].view(np.int32)), grads
+
+
+# -- empty inputs: no channels, no samples (PyTorch returns (N, 0, ...) with zero gradients, or raises) -----------
+EMPTY_CONV = [  # (module, input shape)
+    (lambda nn: nn.Conv2d(0, 4, 3), (2, 0, 5, 5)),
+    (lambda nn: nn.Conv2d(0, 4, 3, bias=False), (2, 0, 5, 5)),
+    (lambda nn: nn.Conv2d(0, 4, 3, stride=2, dilation=2, padding=1), (2, 0, 9, 9)),
+    (lambda nn: nn.Conv2d(0, 4, 3, padding='same'), (0, 0, 5, 5)),
+    (lambda nn: nn.Conv1d(0, 4, 3, padding=1), (2, 0, 5)),
+    (lambda nn: nn.Conv1d(0, 4, 3), (0, 5)),
+    (lambda nn: nn.Conv3d(0, 2, 3), (1, 0, 4, 4, 4)),
+    (lambda nn: nn.Conv2d(4, 6, 3, groups=2), (0, 4, 5, 5)),
+    (lambda nn: nn.Conv1d(4, 6, 3, groups=2), (0, 4, 5)),
+    (lambda nn: nn.Conv3d(4, 6, 3, groups=2), (0, 4, 5, 5, 5)),
+    (lambda nn: nn.ConvTranspose2d(4, 6, 3, groups=2), (0, 4, 5, 5)),
+    (lambda nn: nn.ConvTranspose1d(4, 6, 3), (0, 4, 5)),
+    (lambda nn: nn.ConvTranspose2d(0, 4, 3), (2, 0, 5, 5)),       # PyTorch: weight needs >= groups rows
+    (lambda nn: nn.Conv2d(3, 0, 3), (2, 3, 5, 5)),
+    (lambda nn: nn.Conv2d(0, 4, 3), (2, 0, 2, 2)),                # kernel larger than the input
+    (lambda nn: nn.Conv2d(0, 4, 3, padding=1, padding_mode='reflect'), (2, 0, 5, 5)),
+]
+
+
+def _empty_conv(lib, make, shape):
+    import warnings
+    lib.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')      # "Initializing zero-element tensors is a no-op", from both
+        m = make(lib.nn)
+    x = lib.ones(*shape, requires_grad=True)
+    y = m(x)
+    (y * lib.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+    return y, x.grad, m.weight.grad, m.bias.grad if m.bias is not None else None
+
+
+@pytest.mark.parametrize('i', range(len(EMPTY_CONV)))
+def test_empty_conv_like_torch(i):
+    """Shapes, grad_fn names, zero gradients (the bias's too) or PyTorch's error, for empty convolutions."""
+    make, shape = EMPTY_CONV[i]
+    try:
+        want = _empty_conv(torch, make, shape)
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError) as got:
+            _empty_conv(ember, make, shape)
+        assert str(got.value) == str(e)
+        return
+    got = _empty_conv(ember, make, shape)
+    assert type(got[0].grad_fn).__name__ == type(want[0].grad_fn).__name__
+    for g, t in zip(got, want):
+        assert (g is None) == (t is None)
+        if t is not None:
+            assert_same(g, t, atol=1e-6)
+
+
+def test_empty_conv_functional_groups():
+    """conv2d of a 0-channel input with groups: weight rows >= groups is all PyTorch asks."""
+    for lib in (torch, ember):
+        y = lib.nn.functional.conv2d(lib.ones(2, 0, 5, 5), lib.ones(4, 0, 3, 3), lib.ones(4), groups=4)
+        assert tuple(y.shape) == (2, 0, 3, 3)
+    with pytest.raises(RuntimeError, match=r'expected weight to be at least 4 at dimension 0'):
+        ember.nn.functional.conv2d(ember.ones(2, 0, 5, 5), ember.ones(3, 0, 3, 3), groups=4)
+
+
+@pytest.mark.parametrize('shape', [(2, 0, 5, 5), (0, 5, 5), (2, 3, 0, 5), (2, 0, 5), (1, 0, 3, 3, 3)])
+@pytest.mark.parametrize('mode', ['reflect', 'replicate', 'circular'])
+def test_pad_empty_dims_like_torch(shape, mode):
+    p = (1, 1) * {4: 2, 5: 3}.get(len(shape), 2 if shape == (0, 5, 5) else 1)
+    try:
+        want = torch.nn.functional.pad(torch.ones(shape), p, mode=mode)
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError) as got:
+            ember.nn.functional.pad(ember.ones(shape), p, mode=mode)
+        assert str(got.value) == str(e)
+    else:
+        assert tuple(ember.nn.functional.pad(ember.ones(shape), p, mode=mode).shape) == tuple(want.shape)

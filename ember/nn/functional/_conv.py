@@ -411,6 +411,32 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
     return Tensor._make(y)
 
 
+class _EmptyConvolutionBackward(Node):
+    """Backward of a convolution of an input with no channels: every gradient is zeros (the bias's too)."""
+    __slots__ = ('shapes',)
+
+    def backward(self, g):
+        dt = g.dtype if dual.is_array(g) else g._data.dtype
+        zeros = [None if shape is None else np.zeros(shape, dt) for shape in self.shapes]
+        return tuple(z if z is None or dual.is_array(g) else Tensor._make(z) for z in zeros)
+
+
+_EmptyConvolutionBackward.__name__ = _EmptyConvolutionBackward.__qualname__ = 'ConvolutionBackward0'
+
+
+def empty_channels(input, weight, bias, out):
+    """PyTorch's result for an input with 0 channels (after its shape checks): an (N, 0, *out) tensor, and
+    zero gradients for input, weight and bias."""
+    y = np.zeros((input.shape[0], 0) + tuple(out), input._data.dtype)
+    tensors = (input, weight, bias)
+    need = [t is not None and t._requires_grad for t in tensors]
+    if not (GRAD.enabled and any(need)):
+        return Tensor._make(y)
+    node = _EmptyConvolutionBackward(tensors)
+    node.shapes = tuple(t._data.shape if n else None for t, n in zip(tensors, need))
+    return Tensor._make(y, node)
+
+
 def _prep(input, weight, bias, nd, name, transposed=False):
     """Arrays for a conv of spatial rank nd: (x as 4-D, w as 4-D, b, unbatched?)."""
     if not isinstance(input, Tensor):
@@ -432,6 +458,9 @@ def _check_channels(x, w, b, groups, transposed):
     c = x.shape[1]
     if groups <= 0:
         raise RuntimeError('non-positive groups is not supported')
+    if w.shape[0] < groups:
+        raise RuntimeError(f'Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got '
+                           f'weight of size {_size(w.shape)} instead')
     if transposed:
         expect = w.shape[0]
         if c != expect:
@@ -475,6 +504,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
         raise RuntimeError(f'Calculated padded input size per channel: ({" x ".join(map(str, eff[2 - nd:]))}). '
                            f'Kernel size: ({" x ".join(str(di * (ki - 1) + 1) for ki, di in zip(k, d))}). '
                            "Kernel size can't be greater than actual input size")
+    if x.shape[1] == 0:
+        return empty_channels(input, weight, bias, _out_size(x.shape[2:], pads4[2 - nd:], k, s, d))
     y, cols = _conv_fwd(x4, w4, b, s4, pads4, d4, groups)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])

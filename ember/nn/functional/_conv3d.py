@@ -10,7 +10,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
-from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched
+from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels
 
 __all__ = ['conv3d']
 
@@ -92,6 +92,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f'Kernel size: ({" x ".join(str(di * (ki - 1) + 1) for ki, di in zip(k, d))}). '
                            "Kernel size can't be greater than actual input size")
     out = tuple((e - di * (ki - 1) - 1) // si + 1 for e, ki, di, si in zip(eff, k, d, s))
+    if x.shape[1] == 0:
+        return empty_channels(input, weight, bias, out)
     y = _forward(np.pad(x, [(0, 0), (0, 0)] + pads), w, k, s, d, out, groups)
     if b is not None:
         y += _plain(b).reshape((1, -1, 1, 1, 1))

@@ -102,6 +102,9 @@ def _check_gather(mode, a, pairs, npad):
             f'Padding size {npad} is not supported for {a.ndim}D input tensor.\nSupported combinations for '
             'non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: '
             'padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)')
+    if mode != 'circular' and 0 in a.shape[a.ndim - k - 1:]:
+        raise RuntimeError(f'Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other '
+                           f'non-zero dimensions for input, but got: [{", ".join(map(str, a.shape))}]')
     for j, (n, (lo, hi)) in enumerate(zip(a.shape[a.ndim - k:], pairs)):
         dim = a.ndim - k + j
         if mode == 'reflect' and (lo >= n or hi >= n):
@@ -110,8 +113,6 @@ def _check_gather(mode, a, pairs, npad):
                                f'[{", ".join(map(str, a.shape))}]')
         if mode == 'circular' and (lo > n or hi > n):
             raise RuntimeError('Padding value causes wrapping around more than once.')
-        if n == 0:
-            raise RuntimeError(f'{mode} padding of a dimension of size 0 (dimension {dim})')
 
 
 def pad(input, pad, mode='constant', value=None):
