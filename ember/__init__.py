@@ -36,7 +36,7 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
 from . import autograd, cuda, linalg
-from .linalg import _torch_svd as svd
+from ._linalg import _torch_svd as svd
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
 from .amp import autocast
 from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,

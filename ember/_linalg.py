@@ -1,4 +1,5 @@
-"""``ember.linalg``: solve, inv, det, lstsq and norms, differentiable like PyTorch's."""
+"""The implementation of ``torch.linalg`` (``ember.linalg`` re-exports its public names): solve, inv, det, lstsq, norms
+and decompositions, differentiable like PyTorch's."""
 from collections import namedtuple
 
 import numpy as np

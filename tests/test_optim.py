@@ -539,8 +539,9 @@ def test_global_step_hooks_and_hook_replacing_args():
     p = ember.tensor([1.0], requires_grad=True)
     opt = ember.optim.SGD([p], lr=0.1)
     calls = []
-    pre = ember.optim.optimizer.register_optimizer_step_pre_hook(lambda o, a, k: calls.append('global-pre'))
-    post = ember.optim.optimizer.register_optimizer_step_post_hook(lambda o, a, k: calls.append('global-post'))
+    from ember.optim import optimizer     # torch.optim deletes its submodule attributes; importing works
+    pre = optimizer.register_optimizer_step_pre_hook(lambda o, a, k: calls.append('global-pre'))
+    post = optimizer.register_optimizer_step_post_hook(lambda o, a, k: calls.append('global-post'))
     opt.register_step_pre_hook(lambda o, args, kwargs: (args, {'closure': lambda: calls.append('closure')}))
     try:
         opt.step()

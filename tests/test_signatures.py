@@ -29,7 +29,7 @@ _EXCLUDED_NAMES = set()
 _FORWARDERS = {
     'nn.Identity': 'PyTorch: "any argument (unused)"',
     'autograd.Function': 'PyTorch: Function(*args, **kwargs)',
-    'autograd.InplaceFunction': 'PyTorch: Function(*args, **kwargs)',
+    'autograd.function.InplaceFunction': 'PyTorch: Function(*args, **kwargs)',
     'autograd.NestedIOFunction': 'PyTorch: Function(*args, **kwargs)',
 }
 

@@ -1,12 +1,10 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, grad modes, custom ``Function``,
 ``gradcheck`` and ``functional`` (jacobian, hessian, vjp, jvp)."""
-from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
-                        is_inference_mode_enabled)
-from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
-from .graph import Node
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode
+from .function import Function, NestedIOFunction
 from . import engine
-from .engine import run_backward
-from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from .engine import run_backward as _run_backward
+from .gradcheck import gradcheck, gradgradcheck
 from . import functional, graph
 from .variable import Variable
 
@@ -34,7 +32,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs = _as_list(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    _run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
 
 def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
@@ -66,7 +64,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     if allow_unused is None:
         allow_unused = materialize_grads
-    res = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False,
+    res = _run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False,
                        allow_unused=allow_unused)
     if materialize_grads:
         from ..ops.creation import zeros_like

@@ -1,10 +1,13 @@
 """``ember.nn``: PyTorch's ``torch.nn`` (modules, parameters, functional, init, utils)."""
 from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedBuffer
 from .modules import *  # noqa: F401,F403
-from .modules import Module, register_module_forward_pre_hook, register_module_forward_hook, \
-    register_module_full_backward_hook
+from .modules import Module
 from . import attention, functional, init, utils
 from .parallel import DataParallel
 from . import parameter, modules
 
-del channelshuffle, upsampling, lazy  # noqa: F821 (bound by the star import; torch.nn has them only under torch.nn.modules)
+# the star import binds the layer modules (conv, linear...): torch.nn has them only under torch.nn.modules
+for _name in [_n for _n, _v in globals().items() if getattr(_v, '__name__', '').startswith(__name__ + '.modules.')
+              and type(_v) is type(modules)]:
+    del globals()[_name]
+del _name

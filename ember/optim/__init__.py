@@ -18,3 +18,6 @@ from .sparse_adam import SparseAdam
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam',
            'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler', 'swa_utils']
+
+# as torch.optim does: the optimizers' modules stay importable (torch.optim.adam) but are not attributes
+del adadelta, adagrad, adam, adamax, asgd, lbfgs, nadam, optimizer, radam, rmsprop, rprop, sgd, sparse_adam  # noqa: F821

@@ -1,6 +1,5 @@
 """The layers of ``ember.nn``: Module, containers, and every built-in layer and loss."""
-from .module import Module, register_module_forward_pre_hook, register_module_forward_hook, \
-    register_module_full_backward_hook
+from .module import Module
 from .container import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
@@ -21,3 +20,5 @@ from .padding import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
+
+del NonDynamicallyQuantizableLinear  # noqa: F821 (bound by the star import; torch has it only in torch.nn.modules.linear)
