@@ -77,3 +77,24 @@ def test_dtypes_and_names():
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     y = ember.tensor([1., 2.], requires_grad=True) ** 3
     assert type(y.grad_fn).__name__ == 'PowBackward0'
+
+
+def _all_finite(dtype):
+    """Every finite bfloat16 or float16 value, as float32."""
+    if dtype == 'bfloat16':
+        v = (np.arange(1 << 16, dtype=np.uint32) << 16).view(np.float32)
+    else:
+        v = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+    return v[np.isfinite(v)]
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('e', [2, 3, -1, -2, 0.5, -0.5, 3.0, -2.0, 4, 1.5])
+def test_half_precision_special_exponents_bit_for_bit(dtype, e):
+    """Every bf16/f16 value: PyTorch rounds bf16 x*x before the next multiply (x**3, x**-2), takes rsqrt for bf16
+    ** -0.5 (-inf at -0) and C's pow for float16 ** 0.5 (+0 at -0)."""
+    x = _all_finite(dtype)
+    want = (torch.from_numpy(x).to(getattr(torch, dtype)) ** e).float().numpy()
+    got = (ember.tensor(x).to(getattr(ember, dtype)) ** e).float().numpy()
+    np.testing.assert_array_equal(got.view(np.uint32)[~np.isnan(want)], want.view(np.uint32)[~np.isnan(want)])
+    assert np.array_equal(np.isnan(got), np.isnan(want))

@@ -461,7 +461,9 @@ def _power(a, b):
     """np.power, with a float array raised to a Python number computed as PyTorch's CPU kernel does: 0 and 1
     give ones and a copy, 2, 3 and -2 multiply, 0.5, -0.5 and -1 take sqrt or reciprocal, and any other
     integer exponent multiplies (see _special.int_power), and any other rounds float64's pow once (np.power on
-    float32 runs a generic loop 200x slower than x*x*x)."""
+    float32 runs a generic loop 200x slower than x*x*x); bfloat16's 3, -2 and -0.5 as _bf16_power."""
+    if type(a) is _bf16.BF16Array and type(b) in (int, float) and b in (3, -2, -0.5):
+        return _bf16_power(a, b)
     if type(b) is float and type(a) is np.ndarray and a.dtype.kind == 'f':
         if b == 0.0:
             return np.ones_like(a)
@@ -483,8 +485,19 @@ def _power(a, b):
         if b.is_integer() and -1024.0 <= b <= 1024.0:
             return _special.int_power(a, int(b))
         if a.dtype is not _F64:
+            if b == 0.5:   # np.power takes sqrt for 0.5 (sqrt(-0) = -0); PyTorch's float16 pow is C's pow (+0)
+                return np.power(a.astype(_F64), np.full(a.shape, 0.5)).astype(a.dtype)
             return np.power(a.astype(_F64), b).astype(a.dtype)
     return np.power(a, b)
+
+
+def _bf16_power(a, b):
+    """bfloat16 a ** 3, ** -2 and ** -0.5 as PyTorch's CPU kernel: x * x rounded to bfloat16 before the next
+    step (x * x * x, 1 / (x * x)), and rsqrt for -0.5 (-inf at -0)."""
+    if b == -0.5:
+        return 1 / np.sqrt(a)
+    sq = _bf16.from_f32(a * a)
+    return sq * a if b == 3.0 else 1 / sq
 
 
 def _pow_exp(g, a, b):
