@@ -1803,8 +1803,6 @@ add(
          ns='autograd.functional', call=_fn(n, _LIN if n in ('hvp', 'vhp') else _NODEP))
       for n in ('vjp', 'jvp', 'hvp', 'vhp')],
 )
-gap('autograd.backward Tensor.backward', 'grad_fn', "under create_graph=True PyTorch's .grad is a copy of the "
-    "gradient (grad_fn CopyBackwards); ember's .grad is the gradient itself, with its own grad_fn")
 _FWD_GRAD_FN = ("forward mode's Jacobian of an input that requires grad ends in PyTorch's ReshapeAliasBackward0 (its "
                 "vmap output's reshape); ember computes it by the double-backward trick and ends in ViewBackward0")
 gap('autograd.functional.jacobian', "sample:f64[3] vectorize=True strategy='forward-mode'", _FWD_GRAD_FN)

@@ -530,3 +530,26 @@ def test_queue_callback_runs_once_backward_has_finished():
         engine.queue_callback(lambda: None)
     with pytest.raises(RuntimeError, match='Final callbacks') as e:
         torch.autograd.Variable._execution_engine.queue_callback(lambda: None)
+
+
+def test_create_graph_grad_is_a_copy_like_torch():
+    """Under create_graph=True a leaf's first .grad is a copy of the gradient (grad_fn CopyBackwards, whose
+    edges are PyTorch's), so changing the gradient tensor afterwards leaves .grad alone; later passes add."""
+    import warnings
+    out = {}
+    for lib in (torch, ember):
+        x = lib.tensor([1., 2.], requires_grad=True)
+        seen = []
+        x.register_hook(lambda g: seen.append(g))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')      # PyTorch's reference-cycle warning for backward(create_graph)
+            (x ** 3).sum().backward(create_graph=True)
+            first = (type(x.grad.grad_fn).__name__,
+                     [(None if f is None else type(f).__name__, i) for f, i in x.grad.grad_fn.next_functions])
+            with lib.no_grad():
+                seen[0].add_(100.)
+            gg = lib.autograd.grad(x.grad.sum(), x, retain_graph=True)[0]
+            (x ** 2).sum().backward(create_graph=True)
+        out[lib.__name__] = first, x.grad.tolist(), type(x.grad.grad_fn).__name__, gg.tolist()
+    assert out['ember'] == out['torch']
+    assert out['torch'][0][0] == 'CopyBackwards'

@@ -199,8 +199,8 @@ class AccumulateGrad(Node):
         else:
             if g.dtype is not v.dtype:
                 g = g.to(v.dtype)
-            if v.grad is None:
-                v.grad = g if g.grad_fn is not None else g.detach().clone()
+            if v.grad is None:   # a copy, as PyTorch's (CopyBackwards): changing g later leaves .grad alone
+                v.grad = _graph_copy(g) if g.grad_fn is not None else g.detach().clone()
             else:
                 v.grad = v.grad + g
         if self._post_hooks:
@@ -210,6 +210,23 @@ class AccumulateGrad(Node):
 
 
 _NO_EDGE = (None, 0)
+
+
+class CopyBackwards(Node):
+    """A copy into a new tensor (a leaf's first ``.grad`` under create_graph=True): the gradient goes to the
+    source; the first edge is the empty destination's, as in PyTorch's ``next_functions``."""
+    __slots__ = ()
+
+    def name(self):
+        return 'torch::autograd::CopyBackwards'
+
+    def backward(self, g):
+        return None, g
+
+
+def _graph_copy(g):
+    """A copy of tensor ``g`` recorded as CopyBackwards (PyTorch's accumulation of a gradient with history)."""
+    return Tensor._make(g._data.copy(), CopyBackwards((None, g)))
 
 
 def edge(t):
