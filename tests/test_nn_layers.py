@@ -480,3 +480,30 @@ def test_relu_backward_masked_gradient_is_plus_zero():
         lib.relu(t).backward(lib.tensor(g))
         grads.append(t.grad.numpy() if lib is torch else t.grad._data)
     assert np.array_equal(grads[0].view(np.int32), grads[1].view(np.int32)), grads
+
+
+@pytest.mark.parametrize('shape', [(4, 3, 6, 7), (16, 4, 3), (3, 2, 5, 5), (8, 5)])
+@pytest.mark.parametrize('momentum', [0.1, 0.3])
+def test_batch_norm_running_stats_bit_for_bit(shape, momentum):
+    """Training-mode running_mean/running_var equal PyTorch's to the bit for float32 (its kernel's sums in
+    float64, unbiased variance in float32, the variance's update a fused multiply-add); a 2-D input's
+    running_var (PyTorch sums its squares in float32 fused multiply-adds, per thread) is within 1 ulp."""
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 3 + 1.5).astype(np.float32)
+    rm0 = rng.standard_normal(shape[1]).astype(np.float32)
+    rv0 = rng.uniform(0.5, 2, shape[1]).astype(np.float32)
+    got = []
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for lib in (torch, ember):
+            rm, rv = lib.tensor(rm0), lib.tensor(rv0)
+            lib.nn.functional.batch_norm(lib.tensor(x), rm, rv, training=True, momentum=momentum)
+            got.append((rm.numpy(), rv.numpy()))
+    finally:
+        torch.set_num_threads(old)
+    np.testing.assert_array_equal(got[1][0], got[0][0])
+    if len(shape) > 2:
+        np.testing.assert_array_equal(got[1][1], got[0][1])
+    else:
+        np.testing.assert_array_max_ulp(got[1][1], got[0][1], maxulp=1)

@@ -107,13 +107,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = spare = x - mean
-        sq = xc * xc
-        var = sq.mean(axis=axes)
-        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        mean, xc, sq, var_sum = _batch_stats(x, axes, n)
+        spare = xc
+        var = var_sum / x.dtype.type(n)
+        invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x.dtype, copy=False)
         xhat = np.multiply(xc, invstd.reshape(shape), out=sq)   # the squares' buffer; xc's takes the output
-        _update_running(running_mean, running_var, mean.reshape(-1), var, n, momentum)
+        _update_running(running_mean, running_var, mean.reshape(-1), var_sum, n, momentum)
         ref_extra = eps
     else:
         if running_mean is None or running_var is None:
@@ -130,8 +129,30 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                   ctx=(xhat, invstd, w, axes, training, ref_extra))
 
 
-def _update_running(running_mean, running_var, mean, var, n, momentum):
-    """running = (1 - momentum) * running + momentum * batch stat (unbiased variance)."""
+def _batch_stats(x, axes, n):
+    """Per-channel mean (keepdims), deviations, their squares and the squares' sum, as PyTorch's CPU kernel
+    computes them for float32/64: the mean summed in float64 (a 2-D input in its own dtype, row after row, as
+    PyTorch's channels-last kernel on one thread), the squares of the deviations summed in float64, each
+    rounded to x's dtype. Other dtypes: NumPy's mean and sum."""
+    if x.dtype.kind == 'f' and x.dtype.isnative and x.dtype.itemsize >= 4:
+        if x.ndim == 2:   # NumPy reduces axis 0 of a C-ordered array row after row, in x's dtype
+            total = np.add.reduce(np.ascontiguousarray(x), axis=0, keepdims=True)
+        else:
+            total = x.sum(axis=axes, keepdims=True, dtype=np.float64)
+        mean = (total.astype(np.float64) / n).astype(x.dtype)
+        xc = x - mean
+        sq = xc * xc
+        return mean, xc, sq, sq.sum(axis=axes, dtype=np.float64).astype(x.dtype)
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    sq = xc * xc
+    return mean, xc, sq, sq.sum(axis=axes)
+
+
+def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
+    """running = momentum * batch stat + (1 - momentum) * running (unbiased variance), in the running
+    stats' dtype as PyTorch's CPU kernel: the variance's update as one fused multiply-add (emulated in
+    float64, exact for float32) of momentum * unbiased + the rounded (1 - momentum) * running."""
     with no_grad():
         if running_mean is not None:
             rm = running_mean._data
@@ -140,8 +161,10 @@ def _update_running(running_mean, running_var, mean, var, n, momentum):
             running_mean._bump()
         if running_var is not None:
             rv = running_var._data
-            rv *= (1 - momentum)
-            rv += (momentum * var * (n / (n - 1))).astype(rv.dtype, copy=False)
+            dt = rv.dtype.type
+            unbiased = (var_sum / var_sum.dtype.type(n - 1)).astype(rv.dtype, copy=False)
+            kept = rv * dt(1 - momentum)
+            rv[...] = (np.float64(dt(momentum)) * unbiased.astype(np.float64) + kept).astype(rv.dtype)
             running_var._bump()
 
 
