@@ -19,6 +19,9 @@ _MIN_TILES = 128      # tile columns (tiles x batch) below which the transformed
 _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
 _A = np.array([[1, 0], [1, 1], [1, -1], [0, -1]])
 _KW = {np.dtype(t): np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}   # (16, 9): w -> G w G^T
+_SIGN = np.array([1, 1, 1, -1])
+# kron(G, G) with the sign of A's last row folded in: grad_weight's tile transform skips those negations
+_KG = {t: (k * np.outer(_SIGN, _SIGN).reshape(16, 1)).astype(t) for t, k in _KW.items()}
 _FLIP = np.array([3, 1, 2, 0])          # G J = G[_FLIP] for the flip J: the flipped kernel's transform
 
 
@@ -138,15 +141,14 @@ def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 3, 3) from the output gradient g (N, O, OH, OW) and the forward's V."""
     n, o = g.shape[:2]
     th, tw = _tiles(g.shape[2:])
-    gt = np.zeros((o, th, 2, tw, 2, n), g.dtype)
-    gt.reshape(o, 2 * th, 2 * tw, n)[:, :g.shape[2], :g.shape[3]] = g.transpose(1, 2, 3, 0)
-    g0, g1 = gt[:, :, 0], gt[:, :, 1]
-    r = [g0, np.add(g0, g1), np.subtract(g0, g1), np.negative(g1)]
-    gh = np.empty((4, 4, o, th, tw, n), g.dtype)          # A g A^T of every 2x2 gradient tile
+    gs = _split(g, 0, 0, th - 1, tw - 1)                   # (O, 2, th, 2, tw, N): the 2x2 tiles by parity
+    g0, g1 = gs[:, 0], gs[:, 1]
+    r = (g0, np.add(g0, g1), np.subtract(g0, g1), g1)       # A g, with A's last row negated (see _KG)
+    gh = np.empty((4, 4, o, th, tw, n), g.dtype)            # (A g A^T) of every tile, same sign change
     for a, ra in enumerate(r):
-        gh[a, 0] = ra[:, :, :, 0]
-        np.add(ra[:, :, :, 0], ra[:, :, :, 1], out=gh[a, 1])
-        np.subtract(ra[:, :, :, 0], ra[:, :, :, 1], out=gh[a, 2])
-        np.negative(ra[:, :, :, 1], out=gh[a, 3])
-    gu = gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1))                 # (16, O, I)
-    return gemm(_KW[g.dtype].T, gu.reshape(16, -1)).T.reshape(wshape)       # G^T gu G, back to (O, I, 3, 3)
+        gh[a, 0] = ra[:, :, 0]
+        np.add(ra[:, :, 0], ra[:, :, 1], out=gh[a, 1])
+        np.subtract(ra[:, :, 0], ra[:, :, 1], out=gh[a, 2])
+        gh[a, 3] = ra[:, :, 1]
+    gu = gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1))                   # (16, O, I)
+    return gemm(gu.reshape(16, -1).T, _KG[g.dtype]).reshape(wshape)           # G^T gu G per (o, i)
