@@ -4,7 +4,7 @@ import functools as _functools
 import math as _math
 
 from . import aliasing as _aliasing
-from .version import __version__
+from .torch_version import __version__
 
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
@@ -38,15 +38,15 @@ from ._tensor_str import set_printoptions
 from . import autograd, cuda, linalg
 from ._linalg import _torch_svd as svd
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
-from .amp import autocast
+from .amp import autocast, GradScaler
 from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
                                  is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,
                                  autocast_increment_nesting, autocast_decrement_nesting)
 
-from ._layout import layout, strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged
+from ._layout import (layout, strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged,
+                      memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d)
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
 newaxis = None
-contiguous_format = preserve_format = channels_last = None
 
 
 def _deprecated_autocast(old, new):
@@ -130,8 +130,19 @@ def get_default_device():
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
             disable=False, recompile_limit=None, isolate_recompiles=False, shapes_spec=None):
     """No compiler in ember: returns the model unchanged (so ``torch.compile(model)`` code still runs; the
-    options only steer compilation, which ember does not do)."""
+    options only steer compilation, which ember does not do), after refusing what PyTorch refuses."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f'Unrecognized mode={mode}, should be one of: {", ".join(_COMPILE_MODES)}')
+    if isinstance(backend, str) and backend not in _COMPILE_BACKENDS:
+        raise RuntimeError(f"Invalid backend: {backend!r}, see `torch._dynamo.list_backends()` for available backends.")
     return model if model is not None else (lambda m: m)
+
+
+_COMPILE_MODES = ('default', 'lite', 'reduce-overhead', 'max-autotune-no-cudagraphs', 'max-autotune')
+_COMPILE_BACKENDS = ('inductor', 'eager', 'aot_eager', 'cudagraphs', 'aot_eager_decomp_partition', 'aot_ts', 'ts',
+                     'openxla', 'openxla_eval', 'tvm', 'eager_debug', 'eager_noexcept', 'pre_dispatch_eager')
 
 
 _MATMUL_PRECISION = ['highest']
@@ -151,8 +162,26 @@ def get_float32_matmul_precision():
     return _MATMUL_PRECISION[0]
 
 
+_DETERMINISTIC = {'mode': False, 'warn_only': False}
+
+
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    """ember is always deterministic on the CPU."""
+    """ember is always deterministic on the CPU: this records the setting, which the two queries below report."""
+    import builtins     # bool is ember's dtype in this module
+    for name, v in (('mode', mode), ('warn_only', warn_only)):
+        if not isinstance(v, builtins.bool):
+            raise TypeError(f"use_deterministic_algorithms(): argument '{name}' must be bool, not {type(v).__name__}")
+    _DETERMINISTIC.update(mode=mode, warn_only=warn_only)
+
+
+def are_deterministic_algorithms_enabled():
+    """Whether ``use_deterministic_algorithms(True)`` is in force."""
+    return _DETERMINISTIC['mode']
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    """Whether ``use_deterministic_algorithms(..., warn_only=True)`` is in force."""
+    return _DETERMINISTIC['warn_only']
 
 
 def set_num_threads(n):

@@ -1,4 +1,5 @@
-"""``torch.layout``: the memory layouts PyTorch names; ember's tensors are all ``torch.strided``."""
+"""``torch.layout`` and ``torch.memory_format``: the memory layouts and formats PyTorch names; ember's tensors are all
+``torch.strided`` and row-major."""
 
 
 class layout:
@@ -46,3 +47,26 @@ def check(fn, value):
         raise TypeError(f"{fn}(): argument 'layout' must be torch.layout, not {type(value).__name__}")
     raise RuntimeError(f'{fn}(): ember supports only the strided layout (no sparse, mkldnn or nested tensors), '
                        f'not {value}; leave layout= out or pass torch.strided')
+
+
+class memory_format:
+    """The order of a tensor's dimensions in memory (an argument of ``contiguous``, ``to``, ``*_like``); printed
+    as PyTorch prints it. ember's tensors are all row-major: values never depend on it."""
+    __slots__ = ('_name',)
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("cannot create 'torch.memory_format' instances")
+
+    __repr__, __reduce__, __copy__, __deepcopy__ = layout.__repr__, layout.__reduce__, layout.__copy__, layout.__deepcopy__
+
+
+def _format(name):
+    obj = object.__new__(memory_format)
+    obj._name = name
+    return obj
+
+
+contiguous_format = _format('contiguous_format')
+preserve_format = _format('preserve_format')
+channels_last = _format('channels_last')
+channels_last_3d = _format('channels_last_3d')

@@ -78,7 +78,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_
     elif hasattr(f, 'write'):
         _write_zip(f, header, storages)
     else:
-        raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
+        raise AttributeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
                         f'got {type(f).__name__}')
 
 
@@ -94,7 +94,7 @@ def _save_whole(obj, f, pickle_protocol, refusal):
     elif hasattr(f, 'write'):
         _fullpickle.write(data, f)
     else:
-        raise TypeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
+        raise AttributeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
                         f'got {type(f).__name__}')
 
 
@@ -544,7 +544,7 @@ def _reader(f):
     elif hasattr(f, 'read'):
         yield f if _seekable(f) else io.BytesIO(f.read())
     else:
-        raise TypeError(f'load: f must be a path (str or os.PathLike) or a readable binary file object, '
+        raise AttributeError(f'load: f must be a path (str or os.PathLike) or a readable binary file object, '
                         f'got {type(f).__name__}')
 
 

@@ -1,5 +1,7 @@
 """``Tensor``: an n-dimensional array (NumPy, reached through ``xp``) that can record the ops applied to
 it so that ``backward()`` computes gradients. Op methods are attached from ``ember.ops``."""
+import builtins
+import operator
 import warnings
 
 import numpy as np
@@ -13,8 +15,15 @@ from .autograd.grad_mode import GRAD as _GRAD
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple that prints as ``torch.Size([2, 3])``."""
+    """A tensor's shape: a tuple of ints that prints as ``torch.Size([2, 3])``. Elements are converted with
+    ``__index__`` (NumPy ints, 0-d integer tensors); ember's own shapes skip the check (``tuple.__new__``)."""
     __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        t = tuple(sizes)
+        if not all(type(n) is int for n in t):
+            t = tuple(_size_item(n, i) for i, n in enumerate(t))
+        return tuple.__new__(cls, t)
 
     def __repr__(self):
         return 'torch.Size([' + ', '.join(map(str, self)) + '])'
@@ -46,6 +55,13 @@ class Size(tuple):
         return (Size, (tuple(self),))
 
 
+def _size_item(n, i):
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')") from None
+
+
 class device:
     """A device; ember computes on the CPU (``device('cpu')``)."""
     __slots__ = ('type', 'index')
@@ -53,9 +69,19 @@ class device:
     def __init__(self, type='cpu', index=None):
         if isinstance(type, device):
             type, index = type.type, type.index
+        if isinstance(type, int) and not isinstance(type, bool):   # an accelerator's index: ember has none
+            raise RuntimeError('Cannot access accelerator device when none is available.')
+        if not isinstance(type, str):
+            raise TypeError(f'device() takes a device string, a device or an int, not {builtins.type(type).__name__}')
         if ':' in type:
-            type, idx = type.split(':')
+            type, idx = type.split(':', 1)
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
             index = int(idx)
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): argument 'index' (position 2) must be int, not {builtins.type(index).__name__}")
+        if index is not None and index < 0:
+            raise RuntimeError('Device index must not be negative')
         if type not in ('cpu', 'cuda', 'mps', 'meta'):
             raise RuntimeError(f'Expected one of cpu, cuda, mps, meta device type at start of device string: {type}')
         self.type, self.index = type, index
@@ -123,20 +149,14 @@ class Tensor:
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
 
-    def __init__(self, *args, dtype=None, device=None):
-        """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised."""
+    def __init__(self, *args, device=None):
+        """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised (zeros),
+        ``Tensor(t)`` shares ``t``'s data whatever its dtype."""
         _check_device(device)
-        if not args:
-            arr = np.zeros(0, dtype=DEFAULT.np)
-        elif len(args) == 1 and isinstance(args[0], Tensor):
+        if len(args) == 1 and isinstance(args[0], Tensor):
             arr = args[0]._data
-        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], Size):
-            arr = np.array(_to_nested(args[0]), dtype=DEFAULT.np)
         else:
-            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            arr = np.zeros(tuple(int(s) for s in shape), dtype=DEFAULT.np)
-        if dtype is not None:
-            arr = arr.astype(_dtype.to_np(dtype))
+            arr = _legacy_array(args, DEFAULT.np)
         _init(self, arr, None)
 
     @staticmethod
@@ -153,11 +173,11 @@ class Tensor:
     # -- metadata -------------------------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self._data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self._data.shape)
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size', scalar=False)]
 
     @property
@@ -405,6 +425,8 @@ class Tensor:
         return DLDeviceType.kDLCPU, 0
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if dtype is not None:
             return self._data.astype(dtype, copy=False)
         return self._data
@@ -599,6 +621,28 @@ def _wrap_dim(dim, ndim, op='dim', scalar=True):
     return dim + n if dim < 0 else dim
 
 
+def _legacy_array(args, np_dtype):
+    """The array a legacy constructor (``torch.Tensor``, ``torch.FloatTensor``...) makes from its arguments: data
+    (a sequence or array) copied, or sizes (ints or one ``Size``/tuple) zero-filled; PyTorch's errors otherwise."""
+    if not args:
+        return np.zeros(0, dtype=np_dtype)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+        data = args[0]
+        if isinstance(data, str) or not isinstance(data, (list, tuple, np.ndarray)):
+            kind = 'invalid data type' if isinstance(data, str) else 'data must be a sequence (got'
+            raise TypeError(f"new(): {kind} '{type(data).__name__}'" if isinstance(data, str)
+                            else f'new(): {kind} {type(data).__name__})')
+        return np.array(_to_nested(data), dtype=np_dtype)
+    shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+    for i, n in enumerate(shape):
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"new(): argument 'size' must be a tuple of ints, but found element of type "
+                            f"{type(n).__name__} at pos {i}")
+        if n < 0:
+            raise RuntimeError(f'Trying to create tensor with negative dimension {n}: {list(shape)}')
+    return np.zeros(tuple(int(n) for n in shape), dtype=np_dtype)
+
+
 class _LegacyMeta(type):
     def __instancecheck__(cls, obj):
         return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
@@ -611,13 +655,17 @@ class _LegacyTensorType(metaclass=_LegacyMeta):
     """Legacy typed constructors (``torch.FloatTensor([1, 2])``) usable with ``tensor.type(...)``."""
     dtype = None
 
-    def __new__(cls, *args, **kwargs):
-        from .ops.creation import tensor as _tensor, empty
-        if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not \
-                isinstance(args[0], Size):
+    def __new__(cls, *args, device=None):
+        _check_device(device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].dtype is not cls.dtype:
+                raise TypeError(f'torch.{cls.__name__}() of a {args[0].dtype} tensor: it takes a tensor of its own '
+                                f'dtype {cls.dtype} (use tensor.to({cls.dtype}) to convert)')
+            return args[0].detach()
+        if len(args) == 1 and isinstance(args[0], (list, tuple)) and not isinstance(args[0], Size):
+            from .ops.creation import tensor as _tensor
             return _tensor(_to_nested(args[0]), dtype=cls.dtype)
-        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or (0,)
-        return empty(*shape, dtype=cls.dtype)
+        return Tensor._make(_legacy_array(args, cls.dtype.np))
 
 
 def _legacy(name, dt):

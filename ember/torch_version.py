@@ -82,10 +82,6 @@ class TorchVersion(str):
 import operator as _ops  # noqa: E402 (used by TorchVersion's comparisons)
 
 
-def __getattr__(name):
-    """``torch.torch_version.__version__``, as PyTorch's module has (read from ember.version, which imports
-    this module, hence not at import time)."""
-    if name == '__version__':
-        from .version import __version__
-        return __version__
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .version import __version__ as _internal  # noqa: E402
+
+__version__ = TorchVersion(_internal)   # torch.torch_version.__version__ is the TorchVersion of torch.version's str

@@ -1991,18 +1991,33 @@ add(
         _mha_sample('f64', dtype=F64, gradcheck=True)], seed=20, gradgrad=False, grad_atol=1e-3),
 )
 
-def _sibling(name):
-    """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so)."""
+
+def _sibling(name, **deps):
+    """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);
+    ``deps``: sibling modules it imports by name, visible to it while it loads."""
     import importlib.util
     import os
+    import sys
     spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                      name + '.py'))
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    saved = {k: sys.modules.get(k) for k in deps}
+    sys.modules.update(deps)
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                del sys.modules[k]
+            else:
+                sys.modules[k] = v
     return mod
 
 
 _training = _sibling('registry_training')
-TRAINING = _training.TRAINING   # optimizers, schedulers, nn.init, nn.utils, swa_utils: tests/test_registry_training.py
+_api = _sibling('registry_api', registry_training=_training)
+# optimizers, schedulers, nn.init, nn.utils, swa_utils, and the rest of the public surface (legacy types, save/load,
+# autocast state, submodules): tests/test_registry_training.py
+TRAINING = _training.TRAINING + _api.ENTRIES
 CHECKS.update(_training.CHECKS_TRAINING)
 DATA = _sibling('registry_data').ENTRIES   # torch.utils.data and torchvision: tests/test_registry_data.py

@@ -76,7 +76,7 @@ class Case:
 
 
 class Call:
-    """One function or class of ``ns`` checked through ``cases`` (Case list). ``seed``: each case runs right
+    """One function, class, constant or submodule of ``ns`` ('' for the top level) checked through ``cases`` (Case list). ``seed``: each case runs right
     after ``manual_seed(seed)`` and compares bit for bit (``exact``) or to rounding (atol/rtol)."""
     kind = 'call'
 
@@ -87,7 +87,7 @@ class Call:
 
     @property
     def id(self):
-        return f'{self.ns}.{self.name}'
+        return f'{self.ns}.{self.name}' if self.ns else self.name
 
     def checks(self):
         got = {'forward'}
@@ -96,7 +96,8 @@ class Call:
         return got - set(self.gaps)
 
     def names(self):
-        return {f'torch.{self.ns}.{self.name}': self.checks()}
+        """``ns`` '' is the top level (``torch.save``), 'Tensor' the Tensor class (``torch.Tensor.__iter__``)."""
+        return {'.'.join(p for p in ('torch', self.ns, self.name) if p): self.checks()}
 
 
 # -- optimizers ------------------------------------------------------------------------------------------

@@ -22,17 +22,40 @@ def is_autocast_available(device_type):
     return device_type in ('cpu', 'cuda', 'mps', 'xpu', 'hpu', 'xla', 'mtia', 'maia', 'ipu')
 
 
+# the device types PyTorch's autocast state functions accept (ember computes on the CPU only)
+_DEVICE_TYPES = ('cpu', 'cuda', 'ipu', 'xpu', 'mkldnn', 'opengl', 'opencl', 'ideep', 'hip', 've', 'fpga', 'maia', 'xla',
+                 'lazy', 'vulkan', 'mps', 'meta', 'hpu', 'mtia', 'privateuseone')
+
+
+def _other_device(device_type):
+    """A device type other than 'cpu', checked as PyTorch checks it (an unknown type raises its RuntimeError)."""
+    if device_type not in _DEVICE_TYPES:
+        raise RuntimeError(f'Expected one of {", ".join(_DEVICE_TYPES)} device type at start of device string: '
+                           f'{device_type}')
+    return device_type
+
+
+def _bool(value, what='enabled'):
+    if not isinstance(value, bool):
+        raise TypeError(f'{what} must be a bool (got {type(value).__name__})')
+    return value
+
+
 def get_autocast_dtype(device_type):
     """The dtype autocast uses on ``device_type`` in this thread (set_autocast_dtype changes it)."""
     if device_type == 'cpu':
         return STATE.dtype
+    device_type = _other_device(device_type)
     return STATE.others.get(device_type, (False, _DEFAULT_DTYPE.get(device_type, _dtype.float16)))[1]
 
 
 def set_autocast_dtype(device_type, dtype):
+    if not isinstance(dtype, _dtype.dtype):
+        raise TypeError(f'dtype must be a torch.dtype (got {type(dtype).__name__})')
     if device_type == 'cpu':
         STATE.dtype = dtype
     else:
+        device_type = _other_device(device_type)
         STATE.others[device_type] = (is_autocast_enabled(device_type), dtype)
 
 
@@ -41,6 +64,7 @@ def is_autocast_enabled(device_type='cuda'):
     changes ember's ops: tensors on other devices do not exist here, as on a CPU-only PyTorch."""
     if device_type == 'cpu':
         return STATE.enabled
+    device_type = _other_device(device_type)
     return STATE.others.get(device_type, (False,))[0]
 
 
@@ -48,9 +72,11 @@ def set_autocast_enabled(device_type, enabled=None):
     """Turn autocast on or off for ``device_type`` in this thread (one argument: CUDA's flag, deprecated)."""
     if enabled is None:
         device_type, enabled = 'cuda', device_type
+    _bool(enabled)
     if device_type == 'cpu':
-        STATE.enabled = bool(enabled)
+        STATE.enabled = enabled
     else:
+        device_type = _other_device(device_type)
         STATE.others[device_type] = (bool(enabled), get_autocast_dtype(device_type))
 
 
@@ -59,7 +85,7 @@ def is_autocast_cache_enabled():
 
 
 def set_autocast_cache_enabled(enabled):
-    STATE.cache_enabled = bool(enabled)
+    STATE.cache_enabled = _bool(enabled)
 
 
 def clear_autocast_cache():

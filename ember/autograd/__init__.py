@@ -8,6 +8,11 @@ from .gradcheck import gradcheck, gradgradcheck
 from . import functional, graph
 from .variable import Variable
 
+
+def variable(*args, **kwargs):
+    """The long-removed ``torch.autograd.variable(...)``: PyTorch raises, pointing to ``torch.tensor``."""
+    raise RuntimeError('torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead')
+
 __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad', 'set_grad_enabled',
            'inference_mode', 'gradcheck', 'gradgradcheck', 'functional']
 

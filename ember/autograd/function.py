@@ -165,7 +165,23 @@ class InplaceFunction(Function):
 
 
 class NestedIOFunction(Function):
-    pass
+    """PyTorch's legacy base for functions with nested inputs, kept for its names: a subclass defines
+    ``forward_extended``/``backward_extended``; the ``save_for_backward``/``mark_*`` calls record their tensors."""
+
+    def forward_extended(self, *input):
+        raise NotImplementedError
+
+    def backward_extended(self, *grad_output):
+        raise NotImplementedError
+
+    def save_for_backward(self, *args):
+        self.to_save = args
+
+    def mark_dirty(self, *args, **kwargs):
+        self.dirty_tensors = tuple(args) + tuple(kwargs.values())
+
+    def mark_non_differentiable(self, *args, **kwargs):
+        self.non_differentiable = tuple(args) + tuple(kwargs.values())
 
 
 def once_differentiable(fn):

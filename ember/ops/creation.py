@@ -121,6 +121,9 @@ def _from_sequence(data, want=None):
         return arr.astype(np.float64)
     if dt is _dtype.int64 and arr.dtype.kind not in 'ib':
         raise ValueError('Overflow when unpacking long long')
+    if arr.dtype.kind == 'f' and dt.np != arr.dtype:
+        with np.errstate(over='ignore'):   # 1e40 in float32 is inf, as PyTorch gives, without NumPy's warning
+            return arr.astype(dt.np)
     return arr.astype(dt.np, copy=False)
 
 

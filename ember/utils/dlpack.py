@@ -44,6 +44,9 @@ def from_dlpack(ext_tensor):
     tensor...) or a DLPack capsule on the CPU."""
     from ..tensor import Tensor
     from .._dtype import from_np
+    if not hasattr(ext_tensor, '__dlpack__') and type(ext_tensor).__name__ != 'PyCapsule':
+        raise RuntimeError(f'from_dlpack received an invalid capsule: a {type(ext_tensor).__name__}, not a DLPack '
+                           'capsule or an object with __dlpack__ (a tensor, a NumPy array)')
     source = ext_tensor if hasattr(ext_tensor, '__dlpack__') else _Capsule(ext_tensor)
     device = source.__dlpack_device__()
     if device[0] != DLDeviceType.kDLCPU:

@@ -1,0 +1,734 @@
+"""The registry's entries for the rest of PyTorch's public surface: the legacy tensor types, ``torch.Size``,
+constants and dtype aliases, memory formats, ``device``, the autocast and precision state functions, save/load
+across the two libraries, printing options, seeding, versions, ``return_types``, Tensor protocol methods, and
+submodules (``torch.optim.adam``, ``torch.autograd.graph``...) whose names must resolve as PyTorch's do.
+
+All are ``Call`` entries of tests/registry_training.py (``fn(lib)`` returns what is compared; the library is
+``torch`` or ``ember``); tests/test_registry_training.py runs them. No torch import here."""
+import importlib
+import io
+
+import numpy as np
+
+from registry_training import Call, Case
+
+EXTREME = [0.1, 1e40, -1e-50, 1.0 / 3.0, -2.5]   # float64 values that float32 cannot hold
+LEGACY = {'BoolTensor': ([1, 0, 2], 'bool'), 'ByteTensor': ([1, 200, 0], 'uint8'),
+          'CharTensor': ([1, -100, 7], 'int8'), 'DoubleTensor': (EXTREME, 'float64'),
+          'FloatTensor': ([0.1, -2.5, 3.0], 'float32'), 'HalfTensor': ([0.1, -2.5, 1e-3], 'float16'),
+          'IntTensor': ([1, -2, 2 ** 31 - 1], 'int32'), 'LongTensor': ([1, -2, 2 ** 40], 'int64'),
+          'ShortTensor': ([1, -2, 300], 'int16'), 'Tensor': ([0.1, -2.5, 3.0], 'float32')}
+
+
+def _other(lib):
+    """The other library (for save/load across them): ember for torch, torch for ember."""
+    return importlib.import_module('torch' if lib.__name__ == 'ember' else 'ember')
+
+
+def _legacy(name):
+    """Cases for one legacy tensor type: sizes, data, floats into integer types, Size, no args, isinstance, and
+    PyTorch's refusals (a string, sizes with dtype=, a negative size, a tensor of another dtype)."""
+    data, dtype = LEGACY[name]
+    T = lambda lib: getattr(lib, name)
+
+    def isinst(lib):
+        return [isinstance(lib.zeros(2, dtype=getattr(lib, d)), T(lib)) for d in ('float32', 'float64', 'int64')]
+    cases = [Case('sizes', lambda lib: [list(T(lib)(2, 3).shape), str(T(lib)(2, 3).dtype), T(lib)(2, 3).type()]),
+             Case('data', lambda lib: T(lib)(data)),
+             Case('nested data', lambda lib: T(lib)([data, data[::-1]])),
+             Case('floats', lambda lib: T(lib)([1.5, 2.7 if name == 'ByteTensor' else -2.7, 0.0])),
+             Case('Size', lambda lib: list(T(lib)(lib.Size([2, 1])).shape)),
+             Case('no args', lambda lib: T(lib)()),
+             Case('ndarray', lambda lib: T(lib)(np.array(data[:2], dtype=np.float64 if 'float' in dtype else np.int64))),
+             Case('isinstance', isinst),
+             Case('string', lambda lib: T(lib)('ab'), error=True),
+             Case('sizes with dtype', lambda lib: T(lib)(2, dtype=lib.float64), error=True),
+             Case('negative size', lambda lib: T(lib)(-1), error=True)]
+    if name not in ('FloatTensor', 'Tensor'):
+        cases.append(Case('tensor of another dtype', lambda lib: T(lib)(lib.tensor([1.0, 2.0])), error=True))
+    return Call('', name, cases, exact=True)
+
+
+def _size_ops(lib):
+    s = lib.Size([2, 3, 4])
+    return [repr(s), str(lib.Size([])), s.numel(), lib.Size([]).numel(), lib.Size([0, 3]).numel(), list(s + lib.Size([5])),
+            repr(s[1:]), s[-1], list(s * 2), s == (2, 3, 4), s.count(3), s.index(4), isinstance(s, tuple),
+            type(s[1:]).__name__, repr(lib.zeros(2, 1).shape), lib.zeros(2, 1).size() == lib.Size([2, 1]),
+            hash(lib.Size([1, 2])) == hash((1, 2))]
+
+
+SIZE = Call('', 'Size', [
+    Case('ops and repr', _size_ops),
+    Case('from tensor sizes', lambda lib: [repr(lib.Size([lib.tensor(3), np.int64(2)])), list(lib.Size(range(3)))]),
+    Case('float element', lambda lib: lib.Size([2.5]), error=True),
+    Case('string', lambda lib: lib.Size('ab'), error=True),
+    Case('int', lambda lib: lib.Size(3), error=True)], exact=True)
+
+
+def _const(name):
+    return Call('', name, [Case('value', lambda lib: [getattr(lib, name), lib.tensor(getattr(lib, name), dtype=lib.float64),
+                                                  lib.full((2,), getattr(lib, name))])], exact=True)
+
+
+def _alias(name, target):
+    """A dtype alias: the same object as its target, PyTorch's repr, itemsize, and tensors made with it."""
+    def fn(lib):
+        d = getattr(lib, name)
+        return [d is getattr(lib, target), repr(d), str(d), d.itemsize, d.is_floating_point, d.is_signed,
+                lib.tensor([1.7, -2.2], dtype=d), lib.ones(2).to(d), lib.zeros(2, dtype=lib.float64).type(d)]
+    return Call('', name, [Case('alias', fn)], exact=True)
+
+
+def _method_cast(name):
+    """``Tensor.double()`` and friends where the dtype name is also a Tensor method."""
+    return lambda lib: getattr(lib.tensor(EXTREME[:1] + [2.5]), name)()
+
+
+CONSTS = [_const('e'), _const('pi'), _const('inf'), _const('nan'),
+          Call('', 'newaxis', [Case('None', lambda lib: [lib.newaxis, list(lib.zeros(2, 3)[lib.newaxis].shape)])])]
+ALIASES = [_alias(n, t) for n, t in (('double', 'float64'), ('float', 'float32'), ('half', 'float16'), ('int', 'int32'),
+                                     ('long', 'int64'), ('short', 'int16'))]
+
+
+def _formats(name):
+    """A memory format: repr, and tensors made with it (``contiguous``, ``clone``, ``*_like``, ``to``) hold the
+    same values."""
+    def fn(lib):
+        f = getattr(lib, name)
+        x = lib.arange(48.).reshape((1, 2, 2, 3, 4) if name == 'channels_last_3d' else (2, 2, 3, 4))
+        return [repr(f), str(f), x.contiguous(memory_format=f), x.clone(memory_format=f),
+                lib.zeros_like(x, memory_format=f), x.to(memory_format=f),
+                x.contiguous(memory_format=f).is_contiguous(memory_format=lib.contiguous_format) or 'last' in name,
+                isinstance(f, lib.memory_format)]
+    return Call('', name, [Case('repr and use', fn)], exact=True)
+
+
+def _kinds(lib):
+    return [repr(lib.strided), isinstance(lib.strided, lib.layout), isinstance(lib.channels_last, lib.memory_format),
+            isinstance(lib.strided, lib.memory_format), lib.layout.__name__, lib.memory_format.__name__,
+            lib.zeros(2).layout is lib.strided]
+
+
+FORMATS = [_formats('channels_last'), _formats('channels_last_3d'), _formats('contiguous_format'),
+           _formats('preserve_format'),
+           Call('', 'layout', [Case('the type of strided', _kinds)]),
+           Call('', 'memory_format', [Case('the type of channels_last', _kinds)]),
+           Call('', 'strided', [Case('layout', lambda lib: [repr(lib.strided), str(lib.strided), lib.zeros(2).layout == lib.strided,
+                                                            repr(lib.zeros(2).layout), lib.zeros(2, layout=lib.strided)])],
+                exact=True)]
+
+
+def _device_repr(lib):
+    d = lib.device
+    return [repr(d('cpu')), repr(d('cpu', 0)), repr(d('cuda:1')), str(d('cuda:1')), str(d('cpu')), d('cuda', 1).index,
+            d('cuda:1').type, d('cpu').index, repr(d('meta')), d('cpu') == d('cpu'), d('cpu') == d('cpu', 0),
+            d('cpu') == 'cpu', hash(d('cpu')) == hash(d('cpu')), repr(d(d('cuda', 2))), repr(lib.zeros(1).device),
+            lib.zeros(1).device == d('cpu'), repr(lib.zeros(1, device=d('cpu')).device)]
+
+
+DEVICE = Call('', 'device', [
+    Case('repr and equality', _device_repr),
+    Case('unknown type', lambda lib: lib.device('foo'), error=True),
+    Case('bad index', lambda lib: lib.device('cpu:x'), error=True),
+    Case('float', lambda lib: lib.device(3.5), error=True),
+    Case('negative index', lambda lib: lib.device('cuda', -1), error=True)], exact=True)
+
+
+def _restore_device(fn):
+    def wrapped(lib):
+        try:
+            return fn(lib)
+        finally:
+            lib.set_default_device(None)
+    return wrapped
+
+
+DEFAULT_DEVICE = [
+    Call('', 'get_default_device', [Case('default', lambda lib: repr(lib.get_default_device()))]),
+    Call('', 'set_default_device', [
+        Case('cpu round trip', _restore_device(lambda lib: [lib.set_default_device('cpu'), repr(lib.get_default_device()),
+                                                            repr(lib.zeros(1).device), lib.set_default_device(None),
+                                                            repr(lib.get_default_device())])),
+        Case('unknown type', _restore_device(lambda lib: lib.set_default_device('foo')), error=True)]),
+]
+
+
+def _precision(fn):
+    def wrapped(lib):
+        try:
+            return fn(lib)
+        finally:
+            lib.set_float32_matmul_precision('highest')
+    return wrapped
+
+
+PRECISION = [
+    Call('', 'get_float32_matmul_precision', [Case('default', lambda lib: lib.get_float32_matmul_precision())]),
+    Call('', 'set_float32_matmul_precision', [
+        Case('round trip', _precision(lambda lib: [[lib.set_float32_matmul_precision(p), lib.get_float32_matmul_precision()]
+                                                   for p in ('high', 'medium', 'highest')])),
+        Case('unknown value', _precision(lambda lib: [lib.set_float32_matmul_precision('bogus'),
+                                                      lib.get_float32_matmul_precision()]))]),
+]
+
+
+def _autocast_state(lib):
+    """Every autocast state value, as PyTorch names them."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return [lib.is_autocast_enabled(), lib.is_autocast_enabled('cpu'), lib.is_autocast_cpu_enabled(),
+                str(lib.get_autocast_cpu_dtype()), str(lib.get_autocast_dtype('cpu')), lib.is_autocast_cache_enabled()]
+
+
+def _restoring(fn):
+    """Run ``fn(lib)``, then put every autocast setting back to its default."""
+    def wrapped(lib):
+        try:
+            return fn(lib)
+        finally:
+            lib.set_autocast_enabled('cpu', False)
+            lib.set_autocast_dtype('cpu', lib.bfloat16)
+            lib.set_autocast_cache_enabled(True)
+    return wrapped
+
+
+def _ac(name, cases):
+    return Call('', name, [Case(d, _restoring(f), error=e) for d, f, e in cases])
+
+
+def _in_region(lib, fn):
+    with lib.autocast('cpu'):
+        return fn()
+
+
+def _inside_autocast(lib, *a, **k):
+    with lib.autocast(*a, **k):
+        x, w = lib.ones(2, 3), lib.ones(4, 3)
+        return _autocast_state(lib) + [str((x @ w.t()).dtype), str(lib.nn.functional.linear(x, w).dtype)]
+
+
+AUTOCAST = [
+    _ac('autocast', [('cpu bfloat16', lambda lib: [_inside_autocast(lib, 'cpu'), _autocast_state(lib)], False),
+                     ('cpu float16', lambda lib: _inside_autocast(lib, device_type='cpu', dtype=lib.float16), False),
+                     ('disabled', lambda lib: _inside_autocast(lib, 'cpu', enabled=False), False),
+                     ('float32 refused', lambda lib: _inside_autocast(lib, 'cpu', dtype=lib.float32), False),
+                     ('unknown device', lambda lib: lib.autocast('foo'), True)]),
+    _ac('autocast_increment_nesting', [('counts', lambda lib: [lib.autocast_increment_nesting(),
+                                                               lib.autocast_increment_nesting(),
+                                                               lib.autocast_decrement_nesting(),
+                                                               lib.autocast_decrement_nesting()], False)]),
+    _ac('autocast_decrement_nesting', [('inside autocast', lambda lib: _in_region(lib, lambda: [
+        lib.autocast_increment_nesting(), lib.autocast_decrement_nesting(), lib.autocast_decrement_nesting(),
+        lib.autocast_increment_nesting()]), False)]),
+    _ac('clear_autocast_cache', [('returns', lambda lib: [lib.clear_autocast_cache(), _autocast_state(lib)], False)]),
+    _ac('get_autocast_cpu_dtype', [('default', lambda lib: str(lib.get_autocast_cpu_dtype()), False)]),
+    _ac('get_autocast_dtype', [('cpu', lambda lib: str(lib.get_autocast_dtype('cpu')), False),
+                               ('unknown device', lambda lib: lib.get_autocast_dtype('foo'), True)]),
+    _ac('is_autocast_cache_enabled', [('default', lambda lib: lib.is_autocast_cache_enabled(), False)]),
+    _ac('is_autocast_cpu_enabled', [('default and inside', lambda lib: [
+        lib.is_autocast_cpu_enabled(), _in_region(lib, lib.is_autocast_cpu_enabled)], False)]),
+    _ac('is_autocast_enabled', [('no device and cpu', lambda lib: [lib.is_autocast_enabled(), lib.is_autocast_enabled('cpu'),
+                                                                   lib.set_autocast_enabled('cpu', True),
+                                                                   lib.is_autocast_enabled('cpu'),
+                                                                   lib.is_autocast_enabled()], False)]),
+    _ac('set_autocast_cache_enabled', [('round trip', lambda lib: [lib.set_autocast_cache_enabled(False),
+                                                                   lib.is_autocast_cache_enabled()], False),
+                                       ('not a bool', lambda lib: lib.set_autocast_cache_enabled('no'), True)]),
+    _ac('set_autocast_cpu_dtype', [('float16', lambda lib: [lib.set_autocast_cpu_dtype(lib.float16), _autocast_state(lib)],
+                                    False),
+                                   ('not a dtype', lambda lib: lib.set_autocast_cpu_dtype('float16'), True)]),
+    _ac('set_autocast_cpu_enabled', [('round trip', lambda lib: [lib.set_autocast_cpu_enabled(True), _autocast_state(lib)],
+                                      False),
+                                     ('not a bool', lambda lib: lib.set_autocast_cpu_enabled('yes'), True)]),
+    _ac('set_autocast_dtype', [('cpu float16', lambda lib: [lib.set_autocast_dtype('cpu', lib.float16),
+                                                            _autocast_state(lib)], False),
+                               ('unknown device', lambda lib: lib.set_autocast_dtype('foo', lib.float16), True)]),
+    _ac('set_autocast_enabled', [('cpu round trip', lambda lib: [lib.set_autocast_enabled('cpu', True), _autocast_state(lib),
+                                                                 lib.set_autocast_enabled('cpu', False),
+                                                                 _autocast_state(lib)], False),
+                                 ('unknown device', lambda lib: lib.set_autocast_enabled('foo', True), True)]),
+]
+
+
+# -- save / load across the libraries --------------------------------------------------------------------
+def _payload(lib):
+    """A tensor of float64 values float32 cannot hold, an int tensor, a non-contiguous view, and a model's state
+    dict, in a nest with plain values."""
+    lib.manual_seed(0)
+    base = lib.arange(12.).reshape(3, 4)
+    return {'f64': lib.tensor(EXTREME, dtype=lib.float64), 'i64': lib.tensor([2 ** 40, -3]), 'view': base.t(),
+            'state': lib.nn.Linear(3, 2).state_dict(), 'meta': [1, 'two', 3.5, None, (4, 5)],
+            'bool': lib.tensor([True, False]), 'half': lib.tensor([0.1, 65504.0], dtype=lib.float16)}
+
+
+def _save(lib, obj, **kw):
+    buf = io.BytesIO()
+    lib.save(obj, buf, **kw)
+    buf.seek(0)
+    return buf
+
+
+def _across(lib, **kw):
+    """The other library saves, ``lib`` loads: what ``lib`` reads back."""
+    other = _other(lib)
+    return lib.load(_save(other, _payload(other)), **kw)
+
+
+def _shared_views(lib):
+    """Two views of one tensor saved together still share memory after loading (as PyTorch's storages do)."""
+    other = _other(lib)
+    x = other.arange(6.)
+    got = lib.load(_save(other, [x, x[2:4]]))
+    got[1][0] = 100.0
+    return got
+
+
+def _round_trip(lib):
+    return lib.load(_save(lib, _payload(lib)))
+
+
+def _module_file(lib, tmp=None):
+    """A whole ``state_dict`` written to a file path by the other library, loaded into ``lib``'s model."""
+    import os
+    import tempfile
+    other = _other(lib)
+    other.manual_seed(1)
+    src = other.nn.Sequential(other.nn.Linear(3, 4), other.nn.ReLU(), other.nn.Linear(4, 1))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'model.pt')
+        other.save(src.state_dict(), path)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 1))
+        keys = model.load_state_dict(lib.load(path, weights_only=True))
+    return [model(lib.tensor([[0.5, -1.0, 2.0]])).detach(), list(keys.missing_keys), list(keys.unexpected_keys)]
+
+
+class _Custom:
+    """A class ``weights_only=True`` loading refuses."""
+
+
+SAVE_LOAD = [
+    Call('', 'save', [Case('loaded by the other library', _across), Case('round trip', _round_trip),
+                      Case('shared views', _shared_views), Case('model file', _module_file),
+                      Case('not a file', lambda lib: lib.save(lib.ones(2), 3.5), error=True)], exact=True),
+    Call('', 'load', [Case('written by the other library', _across),
+                      Case('weights_only', lambda lib: _across(lib, weights_only=True)),
+                      Case('map_location cpu', lambda lib: _across(lib, map_location='cpu')),
+                      Case('model file', _module_file),
+                      Case('missing file', lambda lib: lib.load('/nonexistent/ember-registry.pt'), error=True),
+                      Case('weights_only refuses a class', lambda lib: lib.load(_save(lib, _Custom()), weights_only=True),
+                           error=True)], exact=True),
+]
+
+
+# -- printing --------------------------------------------------------------------------------------------
+def _printed(lib):
+    x = lib.tensor([[1e-5, 123.456789, -7.0], [0.1, 2.0, 3e6]], dtype=lib.float64)
+    return [repr(x), repr(lib.tensor([0.1, 0.25, -3.5])), repr(lib.arange(30.)), repr(lib.tensor([1, 22, 333])),
+            repr(lib.tensor([1e-8, 1.0])), str(lib.linspace(0, 1, 7).reshape(1, 7))]
+
+
+def _printopts(**opts):
+    def fn(lib):
+        try:
+            lib.set_printoptions(**opts)
+            return _printed(lib)
+        finally:
+            lib.set_printoptions(profile='default')
+            lib.set_printoptions(sci_mode=None)
+    return fn
+
+
+PRINTOPTS = Call('', 'set_printoptions', [
+    Case('defaults', _printopts()), Case('precision 2', _printopts(precision=2)),
+    Case('precision 8', _printopts(precision=8)), Case('sci_mode True', _printopts(sci_mode=True)),
+    Case('sci_mode False', _printopts(sci_mode=False)), Case('threshold 5', _printopts(threshold=5)),
+    Case('threshold 5 edgeitems 1', _printopts(threshold=5, edgeitems=1)), Case('linewidth 30', _printopts(linewidth=30)),
+    Case('profile short', _printopts(profile='short')), Case('profile full', _printopts(profile='full')),
+    Case('reset', lambda lib: [_printopts(precision=1)(lib), _printed(lib)][1])])
+
+
+# -- seeding ---------------------------------------------------------------------------------------------
+def _seed(lib):
+    s = lib.seed()
+    return [type(s).__name__, lib.initial_seed() == s, 0 <= s < 2 ** 64]
+
+
+def _gen_round_trip(lib):
+    g = lib.default_generator
+    g.manual_seed(3)
+    a = lib.rand(3)
+    state = g.get_state()
+    b = lib.randn(2)
+    g.set_state(state)
+    return [a, b, lib.randn(2), g.initial_seed(), str(state.dtype), list(state.shape), lib.default_generator is g,
+            lib.randint(0, 10, (4,), generator=g)]
+
+
+def _random_module(lib):
+    r = lib.random
+    r.manual_seed(5)
+    a = lib.rand(2)
+    state = r.get_rng_state()
+    with r.fork_rng():
+        lib.rand(5)
+    b = lib.rand(2)
+    r.set_rng_state(state)
+    return [a, b, lib.rand(2), r.initial_seed(), r.manual_seed is not None]
+
+
+SEEDING = [
+    Call('', 'seed', [Case('returns the new seed', _seed)]),
+    Call('', 'default_generator', [Case('seed, state round trip', _gen_round_trip),
+                                   Case('set_state of a float tensor', lambda lib: lib.default_generator.set_state(
+                                       lib.zeros(5056)), error=True)], exact=True),
+    Call('', 'random', [Case('seed, fork_rng, state', _random_module),
+                        Case('names', lambda lib: _public(lib, 'random', SUBMODULES['random']))], exact=True,
+         gaps={'case:names': 'ember has no torch.random.thread_safe_generator (a generator per thread for '
+                             'multi-threaded data loading; ember has one default generator)'}),
+]
+
+
+# -- versions, return_types ------------------------------------------------------------------------------
+def _versions(lib):
+    v = lib.__version__
+    return [v >= '2.0', v < (3,), v >= (2, 13), v > '2.13', v < '2.14', type(lib.version.__version__).__name__,
+            lib.version.__version__.split('+')[0], lib.version.cuda, lib.version.hip, str(v).split('+')[0]]
+
+
+def _torch_version(lib):
+    TV = lib.torch_version.TorchVersion
+    return [TV('2.1.0') < '2.10', TV('2.1.0') < (2, 1, 1), TV('2.10.0') > '2.9', TV('1.13.1') == '1.13.1',
+            TV('2.0.0a0') < '2.0.0', isinstance(lib.__version__, TV), isinstance(TV('2.1'), str)]
+
+
+VERSION = [
+    Call('', 'version', [Case('comparisons', _versions)]),
+    Call('', 'torch_version', [Case('TorchVersion comparisons', _torch_version),
+                               Case('compared with a float', lambda lib: lib.torch_version.TorchVersion('2.1') < 3.5,
+                                    error=True)]),
+]
+
+
+def _return_types(lib):
+    x = lib.tensor([[3.0, 1.0, 2.0], [0.5, 4.0, 4.0]])
+    out = []
+    for r in (lib.max(x, 1), lib.sort(x, descending=True), lib.topk(x, 2), lib.min(x, dim=0), lib.kthvalue(x, 2)):
+        values, indices = r
+        out += [repr(r), type(r).__name__, isinstance(r, tuple), r.values, r.indices, r[0], len(r), values, indices]
+    out.append(isinstance(lib.sort(x), lib.return_types.sort))
+    out.append(isinstance(lib.max(x, 0), lib.return_types.max))
+    return out
+
+
+RETURN_TYPES = Call('', 'return_types', [Case('max, sort, topk, min, kthvalue', _return_types)], exact=True)
+
+
+# -- Tensor protocols ------------------------------------------------------------------------------------
+def _t(lib):
+    return lib.tensor([[1.5, -2.0, 0.0], [4.0, 5.25, -6.0]])
+
+
+TENSOR = [
+    Call('Tensor', '__array__', [Case('dtypes', lambda lib: [str(np.asarray(_t(lib)).dtype), np.asarray(_t(lib)).tolist(),
+                                                             _t(lib).__array__('float64').dtype.name,
+                                                             np.asarray(lib.tensor([1, 2])).dtype.name,
+                                                             np.asarray(lib.tensor(3.0)).shape]),
+                                 Case('requires grad', lambda lib: np.asarray(lib.ones(2, requires_grad=True)),
+                                      error=True)]),
+    Call('Tensor', '__dlpack__', [Case('to numpy', lambda lib: np.from_dlpack(_t(lib)).tolist()),
+                                  Case('to the other library', lambda lib: lib.from_dlpack(_t(_other(lib)))),
+                                  Case('requires grad', lambda lib: lib.ones(2, requires_grad=True).__dlpack__(),
+                                       error=True)]),
+    Call('Tensor', '__dlpack_device__', [Case('cpu', lambda lib: [int(v) for v in _t(lib).__dlpack_device__()])]),
+    Call('Tensor', '__hash__', [Case('identity', lambda lib: (lambda x, y: [hash(x) == id(x), hash(x) == hash(y),
+                                                                            len({x: 1, y: 2}), len({x, x})])(
+        lib.ones(2), lib.ones(2)))]),
+    Call('Tensor', '__iter__', [Case('rows', lambda lib: list(iter(_t(lib)))),
+                                Case('1-d', lambda lib: [v for v in lib.arange(3)]),
+                                Case('unpack', lambda lib: (lambda a, b: [a, b])(*_t(lib))),
+                                Case('0-d', lambda lib: list(iter(lib.tensor(3.0))), error=True)]),
+    Call('Tensor', '__repr__', [Case('several', lambda lib: [
+        repr(_t(lib)), repr(lib.ones(2, requires_grad=True) * 2), repr(lib.zeros(0, 3)),
+        repr(lib.tensor(EXTREME, dtype=lib.float64)), repr(lib.tensor(True)), repr(lib.tensor([1, 2], dtype=lib.uint8)),
+        repr(lib.arange(2000.)), repr(lib.ones(2, requires_grad=True)), repr(lib.tensor([1.0, float('nan'), float('inf')])),
+        repr(lib.tensor([0.1, 0.2], dtype=lib.bfloat16)), repr(lib.nn.Parameter(lib.ones(2)))])]),
+    Call('Tensor', 'bfloat16', [Case('values', lambda lib: (lambda b: [str(b.dtype), b.float()])(lib.tensor(EXTREME).bfloat16())),
+                                Case('grad', lambda lib: (lambda x: [x.bfloat16().grad_fn is not None,
+                                                                     type(x.bfloat16().grad_fn).__name__])(
+                                    lib.ones(2, requires_grad=True)))], exact=True),
+    Call('Tensor', 'cuda', [Case('no CUDA', lambda lib: lib.ones(2).cuda(), error=True)]),
+    Call('Tensor', 'pin_memory', [Case('no accelerator', lambda lib: lib.ones(2).pin_memory(), error=True),
+                                  Case('is_pinned', lambda lib: lib.ones(2).is_pinned())]),
+    Call('Tensor', 'share_memory_', [Case('returns self, shared', lambda lib: (lambda x: [x.share_memory_() is x,
+                                                                                          x.is_shared(), x])(
+        lib.arange(3.)))]),
+]
+
+
+# -- functions -------------------------------------------------------------------------------------------
+def _fill(lib):
+    x = lib.zeros(3, dtype=lib.int64)
+    return [lib.fill_(lib.zeros(2, 2), 2.5), lib.fill_(x, 2.7), x, lib.fill_(lib.zeros(2), lib.tensor(1.5)),
+            lib.fill_(lib.zeros(2, dtype=lib.bool), 1)]
+
+
+def _det(lib):
+    try:
+        lib.use_deterministic_algorithms(True, warn_only=True)
+        on = [lib.are_deterministic_algorithms_enabled(), lib.is_deterministic_algorithms_warn_only_enabled()]
+        lib.use_deterministic_algorithms(False)
+        return on + [lib.are_deterministic_algorithms_enabled(), lib.is_deterministic_algorithms_warn_only_enabled()]
+    finally:
+        lib.use_deterministic_algorithms(False)
+
+
+def _compiled(lib):
+    import warnings
+    with warnings.catch_warnings():   # PyTorch's first compile warns from its own internals (torch.jit)
+        warnings.simplefilter('ignore')
+        return _compiled_values(lib)
+
+
+def _compiled_values(lib):
+    f = lambda x: (x * 2 + 1).sin()
+    lib.manual_seed(0)
+    m = lib.nn.Linear(3, 2)
+    cm = lib.compile(m)
+    x = lib.tensor([[0.5, -1.0, 2.0]])
+    return [lib.compile(f)(x), lib.compile(fullgraph=True)(f)(x), cm(x).detach(), lib.compile(f, dynamic=True)(x),
+            lib.compile(f, backend='eager')(x), lib.compile(f, mode='reduce-overhead')(x)]
+
+
+def _grad_scaler(lib):
+    """``torch.GradScaler`` is ``torch.amp.GradScaler``: scaling a CPU loss, unscaling, stepping, the new scale."""
+    w = lib.tensor([1.0, -2.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1)
+    scaler = lib.GradScaler('cpu', init_scale=8.0, growth_interval=1)
+    scaled = scaler.scale((w ** 2).sum())
+    scaled.backward()
+    scaler.step(opt)
+    scaler.update()
+    return [lib.GradScaler is lib.amp.GradScaler, scaled.detach(), w.detach(), scaler.get_scale(), w.grad]
+
+
+FUNCTIONS = [
+    Call('', 'GradScaler', [Case('cpu step', _grad_scaler)]),
+    Call('', 'are_deterministic_algorithms_enabled', [Case('round trip', _det)]),
+    Call('', 'is_deterministic_algorithms_warn_only_enabled', [Case('round trip', _det)]),
+    Call('', 'fill_', [Case('values', _fill),
+                       Case('1-d value', lambda lib: lib.fill_(lib.zeros(3), lib.ones(2)), error=True)], exact=True),
+    Call('', 'zero_', [Case('values', lambda lib: [lib.zero_(lib.ones(2, 2)), lib.zero_(lib.ones(2, dtype=lib.bool)),
+                                                   lib.zero_(lib.ones(3, dtype=lib.int64)[::2])])], exact=True),
+    Call('', 'is_storage', [Case('not storages', lambda lib: [lib.is_storage(lib.zeros(2)), lib.is_storage([1]),
+                                                              lib.is_storage(np.zeros(2))])]),
+    Call('', 'from_dlpack', [Case('numpy', lambda lib: lib.from_dlpack(np.array(EXTREME))),
+                             Case('tensor', lambda lib: lib.from_dlpack(lib.arange(3))),
+                             Case('the other library', lambda lib: lib.from_dlpack(_other(lib).arange(4.).reshape(2, 2).t())),
+                             Case('shares memory', lambda lib: (lambda a: [lib.from_dlpack(a).add_(1), a.tolist()])(
+                                 np.arange(3.))),
+                             Case('a list', lambda lib: lib.from_dlpack([1, 2]), error=True)], exact=True),
+    Call('', 'use_deterministic_algorithms', [Case('round trip', _det),
+                                              Case('not a bool', lambda lib: lib.use_deterministic_algorithms('yes'),
+                                                   error=True)]),
+    Call('', 'compile', [Case('function and module', _compiled),
+                         Case('unknown mode', lambda lib: lib.compile(lambda x: x, mode='bogus'), error=True),
+                         Case('mode and options', lambda lib: lib.compile(lambda x: x, mode='default', options={}),
+                              error=True),
+                         Case('unknown backend', lambda lib: lib.compile(lambda x: x, backend='no-such-backend')(
+                             lib.ones(1)), error=True),
+                         Case('module type', lambda lib: [type(lib.compile(lib.nn.Linear(2, 2))).__name__])],
+         gaps={'case:module type': 'ember.compile returns the module itself (ember has no compiler to wrap it in: '
+                                   'the outputs are checked equal), where PyTorch wraps it in an OptimizedModule'}),
+]
+
+
+# -- submodules ------------------------------------------------------------------------------------------
+SUBMODULES = {
+    'optim.adadelta': ('Adadelta', 'adadelta'), 'optim.adagrad': ('Adagrad', 'adagrad'), 'optim.adam': ('Adam', 'adam'),
+    'optim.adamax': ('Adamax', 'adamax'), 'optim.asgd': ('ASGD', 'asgd'), 'optim.lbfgs': ('LBFGS',),
+    'optim.lr_scheduler': ('LambdaLR', 'MultiplicativeLR', 'StepLR', 'MultiStepLR', 'ConstantLR', 'LinearLR',
+                           'ExponentialLR', 'SequentialLR', 'CosineAnnealingLR', 'ChainedScheduler',
+                           'ReduceLROnPlateau', 'CyclicLR', 'CosineAnnealingWarmRestarts', 'OneCycleLR', 'PolynomialLR',
+                           'LRScheduler'),
+    'optim.nadam': ('NAdam', 'nadam'),
+    'optim.optimizer': ('Optimizer', 'register_optimizer_step_pre_hook', 'register_optimizer_step_post_hook'),
+    'optim.radam': ('RAdam', 'radam'), 'optim.rmsprop': ('RMSprop', 'rmsprop'), 'optim.rprop': ('Rprop', 'rprop'),
+    'optim.sgd': ('SGD', 'sgd'), 'optim.sparse_adam': ('SparseAdam',),
+    'optim.swa_utils': ('AveragedModel', 'update_bn', 'SWALR', 'get_ema_multi_avg_fn', 'get_swa_multi_avg_fn',
+                        'get_ema_avg_fn', 'get_swa_avg_fn'),
+    'nn.utils.clip_grad': ('clip_grad_norm', 'clip_grad_norm_', 'clip_grad_value_'),
+    'nn.utils.convert_parameters': ('parameters_to_vector', 'vector_to_parameters'),
+    'nn.utils.rnn': ('PackedSequence', 'invert_permutation', 'pack_padded_sequence', 'pad_packed_sequence',
+                     'pad_sequence', 'unpad_sequence', 'pack_sequence', 'unpack_sequence'),
+    'autograd.function': ('FunctionCtx', 'BackwardCFunction', 'FunctionMeta', 'Function', 'once_differentiable',
+                          'InplaceFunction', 'NestedIOFunction'),
+    'autograd.functional': ('vjp', 'jvp', 'jacobian', 'hessian', 'hvp', 'vhp'),
+    'autograd.grad_mode': ('no_grad', 'enable_grad', 'set_grad_enabled', 'inference_mode', 'set_multithreading_enabled',
+                           'enforce_grad_layout_policy'),
+    'autograd.graph': ('saved_tensors_hooks', 'save_on_cpu', 'disable_saved_tensors_hooks', 'register_multi_grad_hook',
+                       'allow_mutation_on_saved_tensors', 'Node', 'GradientEdge', 'get_gradient_edge',
+                       'increment_version', 'region_activation_memory_budget',
+                       'set_warn_on_accumulate_grad_stream_mismatch', 'set_override_stale_capture_stream'),
+    'autograd.variable': ('VariableMeta', 'Variable'),
+    'amp': ('autocast', 'custom_bwd', 'custom_fwd', 'is_autocast_available', 'GradScaler'),
+    'autograd': ('Variable', 'Function', 'backward', 'grad_mode', 'NestedIOFunction', 'detect_anomaly', 'enable_grad',
+                 'grad', 'gradcheck', 'gradgradcheck', 'inference_mode', 'no_grad', 'set_detect_anomaly',
+                 'set_grad_enabled', 'set_multithreading_enabled', 'enforce_grad_layout_policy', 'variable'),
+    'random': ('set_rng_state', 'get_rng_state', 'manual_seed', 'seed', 'initial_seed', 'fork_rng',
+               'thread_safe_generator'),
+    'linalg': ('LinAlgError', 'cholesky', 'cholesky_ex', 'cond', 'cross', 'det', 'diagonal', 'eig', 'eigh', 'eigvals',
+               'eigvalsh', 'householder_product', 'inv', 'inv_ex', 'ldl_factor', 'ldl_factor_ex', 'ldl_solve', 'lstsq',
+               'lu', 'lu_factor', 'lu_factor_ex', 'lu_solve', 'matmul', 'matrix_exp', 'matrix_norm', 'matrix_power',
+               'matrix_rank', 'multi_dot', 'norm', 'pinv', 'qr', 'slogdet', 'solve', 'solve_ex', 'solve_triangular',
+               'svd', 'svdvals', 'tensorinv', 'tensorsolve', 'vander', 'vecdot', 'vector_norm'),
+}
+
+
+# the names of each submodule that are the very objects of its package's names in PyTorch
+# (torch.optim.adam.Adam is torch.optim.Adam; torch.optim.lr_scheduler's are not in torch.optim)
+SAME = {p: ('Adadelta', 'Adagrad', 'Adam', 'Adamax', 'ASGD', 'LBFGS', 'NAdam', 'Optimizer', 'RAdam', 'RMSprop', 'Rprop',
+            'SGD', 'SparseAdam') for p in SUBMODULES if p.startswith('optim.')}
+SAME.update({'nn.utils.clip_grad': SUBMODULES['nn.utils.clip_grad'],
+             'nn.utils.convert_parameters': SUBMODULES['nn.utils.convert_parameters'],
+             'autograd.function': ('Function', 'NestedIOFunction'), 'autograd.grad_mode': SUBMODULES['autograd.grad_mode'],
+             'amp': ('autocast', 'GradScaler'), 'autograd': ('enable_grad', 'inference_mode', 'no_grad', 'set_grad_enabled'),
+             'random': ('set_rng_state', 'get_rng_state', 'manual_seed', 'seed', 'initial_seed', 'thread_safe_generator')})
+
+
+def _kind(obj):
+    if isinstance(obj, type):
+        return 'class'
+    if callable(obj):
+        return 'callable'
+    return type(obj).__name__
+
+
+def _public(lib, path, names):
+    """For each public name of PyTorch's submodule: 'missing' where the submodule lacks it; for the names PyTorch's
+    package shares (``SAME``) whether the package's name is the same object; for the rest, the kind of object."""
+    mod = importlib.import_module(f'{lib.__name__}.{path}')
+    pkg = importlib.import_module('.'.join([lib.__name__] + path.split('.')[:-1]))
+    out = {}
+    for n in names:
+        if not hasattr(mod, n):
+            out[n] = 'missing'
+        elif n in SAME.get(path, ()):
+            out[n] = 'the package\'s' if getattr(pkg, n, None) is getattr(mod, n) else 'not the package\'s'
+        else:
+            out[n] = _kind(getattr(mod, n))
+    return out
+
+
+def _missing(path, why):
+    return {'case:names': f'ember\'s {path} lacks {why}'}
+
+
+OPTIM_FUNCTIONAL = ('the functional form (torch.optim.{}.{}(params, grads, states..., *, lr, ...), the per-step '
+                    'function its class calls); the class is there and checked')
+
+
+def _sub(path, extra=(), gaps=None):
+    ns, _, name = path.rpartition('.')
+    return Call(ns, name, [Case('names', lambda lib: _public(lib, path, SUBMODULES[path]))] + list(extra),
+                gaps=gaps)
+
+
+def _optim_step(name, **kw):
+    """A class reached through its submodule steps as PyTorch's."""
+    def fn(lib):
+        mod = importlib.import_module(f'{lib.__name__}.optim.{name.lower()}')
+        w = lib.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        opt = getattr(mod, name)([w], **kw)
+        for _ in range(2):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+        return w.detach()
+    return fn
+
+
+_OPTIM_CLASSES = {'adadelta': 'Adadelta', 'adagrad': 'Adagrad', 'adam': 'Adam', 'adamax': 'Adamax', 'asgd': 'ASGD',
+                  'nadam': 'NAdam', 'radam': 'RAdam', 'rmsprop': 'RMSprop', 'rprop': 'Rprop', 'sgd': 'SGD'}
+SUBS = [_sub(f'optim.{m}', [Case('step', _optim_step(c, lr=0.1))],
+             gaps=_missing(f'optim.{m}', OPTIM_FUNCTIONAL.format(m, m))) for m, c in _OPTIM_CLASSES.items()]
+SUBS += [
+    _sub('optim.lbfgs'), _sub('optim.lr_scheduler'), _sub('optim.optimizer'), _sub('optim.sparse_adam'),
+    _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),
+    _sub('autograd.function'), _sub('autograd.functional'),
+    _sub('autograd.grad_mode', gaps=_missing('autograd.grad_mode', 'set_multithreading_enabled and '
+                                             'enforce_grad_layout_policy')),
+    _sub('autograd.graph', gaps=_missing('autograd.graph', 'the saved-tensor hooks (saved_tensors_hooks, save_on_cpu, '
+                                         'disable_saved_tensors_hooks, allow_mutation_on_saved_tensors), '
+                                         'register_multi_grad_hook, GradientEdge/get_gradient_edge, increment_version '
+                                         'and the stream/memory-budget settings; it has Node')),
+    Call('', 'amp', [Case('names', lambda lib: _public(lib, 'amp', SUBMODULES['amp'])),
+                     Case('is_autocast_available', lambda lib: [lib.amp.is_autocast_available('cpu'),
+                                                                lib.amp.autocast is lib.autocast])]),
+    Call('', 'autograd', [Case('names', lambda lib: _public(lib, 'autograd', SUBMODULES['autograd'])),
+                          Case('grad', lambda lib: (lambda x: lib.autograd.grad((x ** 3).sum(), x))(
+                              lib.tensor([1.0, 2.0], requires_grad=True)))],
+         gaps=_missing('autograd', 'detect_anomaly/set_detect_anomaly, set_multithreading_enabled and '
+                                   'enforce_grad_layout_policy')),
+    Call('', 'linalg', [Case('names', lambda lib: _public(lib, 'linalg', SUBMODULES['linalg'])),
+                        Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
+                            lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
+         gaps=_missing('linalg', 'LinAlgError, cholesky_ex, cond, diagonal, eig, eigvals, householder_product, inv_ex, '
+                                 'the ldl_* and lu* families, matrix_exp, matrix_power, multi_dot, solve_ex, '
+                                 'tensorinv, tensorsolve, vander and vecdot')),
+    Call('', 'cuda', [Case('no CUDA', lambda lib: [lib.cuda.is_available(), lib.cuda.device_count(),
+                                                   lib.cuda.is_initialized(), lib.cuda.is_bf16_supported()]
+                           if hasattr(lib.cuda, 'is_bf16_supported') else
+                           [lib.cuda.is_available(), lib.cuda.device_count(), lib.cuda.is_initialized()]),
+                      Case('current_device', lambda lib: lib.cuda.current_device(), error=True)]),
+]
+
+
+# -- autograd names --------------------------------------------------------------------------------------
+def _grad_state(lib, ctx):
+    x = lib.ones(2, requires_grad=True)
+    with ctx:
+        y = x * 2
+    return [y.requires_grad, lib.is_grad_enabled()]
+
+
+def _same(lib, name):
+    """``torch.autograd.X is torch.X`` and how ``X`` sets grad mode, as a context and as a decorator."""
+    A = lib.autograd
+    obj = getattr(A, name)
+    make = {'no_grad': lambda: obj(), 'enable_grad': lambda: obj(), 'inference_mode': lambda: obj(),
+            'set_grad_enabled': lambda: obj(False)}[name]
+    inner = _grad_state(lib, make())
+    with lib.no_grad():
+        nested = _grad_state(lib, make())
+    deco = make()(lambda: lib.is_grad_enabled())()
+    return [obj is getattr(lib, name), inner, nested, deco]
+
+
+def _variable(lib):
+    V = lib.autograd.Variable
+    x = V(lib.tensor([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    return [type(x).__name__, x.requires_grad, x.grad, isinstance(lib.ones(2), V), V(lib.ones(2)).requires_grad]
+
+
+def _nested(lib):
+    N = lib.autograd.NestedIOFunction
+    return [issubclass(N, lib.autograd.Function), [hasattr(N, m) for m in ('forward_extended', 'backward_extended',
+                                                                         'save_for_backward', 'mark_dirty',
+                                                                         'mark_non_differentiable')]]
+
+
+AUTOGRAD = [
+    Call('autograd', n, [Case('as PyTorch', lambda lib, n=n: _same(lib, n))])
+    for n in ('no_grad', 'enable_grad', 'inference_mode', 'set_grad_enabled')] + [
+    Call('autograd', 'Variable', [Case('a tensor', _variable)]),
+    Call('autograd', 'variable', [Case('deprecated', lambda lib: lib.autograd.variable(lib.ones(2)), error=True)]),
+    Call('autograd', 'NestedIOFunction', [Case('a Function', _nested),
+                                          Case('forward_extended not implemented', lambda lib: lib.autograd.
+                                               NestedIOFunction().forward_extended(lib.ones(1)), error=True)]),
+]
+
+
+ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + [DEVICE] + DEFAULT_DEVICE + PRECISION +
+           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD)
