@@ -100,7 +100,17 @@ def _formats(name):
                 lib.zeros_like(x, memory_format=f), x.to(memory_format=f),
                 x.contiguous(memory_format=f).is_contiguous(memory_format=lib.contiguous_format) or 'last' in name,
                 isinstance(f, lib.memory_format)]
-    return Call('', name, [Case('repr and use', fn)], exact=True)
+    def strides(lib):
+        x = lib.arange(48.).reshape((1, 2, 2, 3, 4) if name == 'channels_last_3d' else (2, 2, 3, 4))
+        f = getattr(lib, name)
+        return [x.contiguous(memory_format=f).stride(), x.to(memory_format=f).stride(),
+                lib.empty_like(x.transpose(1, 2), memory_format=f).stride()]
+    return Call('', name, [Case('repr and use', fn), Case('strides', strides)], exact=True,
+                gaps={'case:strides': ROW_MAJOR} if name != 'contiguous_format' else None)
+
+
+ROW_MAJOR = ('ember\'s tensors are all row-major (NumPy C order): memory_format is accepted and the values are '
+             'PyTorch\'s, but channels_last strides and preserve_format\'s kept strides are not reproduced')
 
 
 def _kinds(lib):
@@ -361,8 +371,16 @@ def _gen_round_trip(lib):
     state = g.get_state()
     b = lib.randn(2)
     g.set_state(state)
-    return [a, b, lib.randn(2), g.initial_seed(), str(state.dtype), list(state.shape), lib.default_generator is g,
-            lib.randint(0, 10, (4,), generator=g)]
+    return [a, b, lib.randn(2), g.initial_seed(), state, lib.default_generator is g, lib.randint(0, 10, (4,), generator=g)]
+
+
+def _state_across(lib):
+    """The other library's generator state (seeded, then drawn from) set into ``lib``'s: the same next values."""
+    other = _other(lib)
+    other.manual_seed(7)
+    other.rand(5)
+    lib.default_generator.set_state(lib.tensor(other.default_generator.get_state().numpy()))
+    return [lib.rand(3), lib.randn(2), lib.default_generator.get_state()]
 
 
 def _random_module(lib):
@@ -380,6 +398,7 @@ def _random_module(lib):
 SEEDING = [
     Call('', 'seed', [Case('returns the new seed', _seed)]),
     Call('', 'default_generator', [Case('seed, state round trip', _gen_round_trip),
+                                   Case('state from the other library', _state_across),
                                    Case('set_state of a float tensor', lambda lib: lib.default_generator.set_state(
                                        lib.zeros(5056)), error=True)], exact=True),
     Call('', 'random', [Case('seed, fork_rng, state', _random_module),
@@ -656,8 +675,7 @@ SUBS += [
     _sub('optim.lbfgs'), _sub('optim.lr_scheduler'), _sub('optim.optimizer'), _sub('optim.sparse_adam'),
     _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),
     _sub('autograd.function'), _sub('autograd.functional'),
-    _sub('autograd.grad_mode', gaps=_missing('autograd.grad_mode', 'set_multithreading_enabled and '
-                                             'enforce_grad_layout_policy')),
+    _sub('autograd.grad_mode'),
     _sub('autograd.graph', gaps=_missing('autograd.graph', 'the saved-tensor hooks (saved_tensors_hooks, save_on_cpu, '
                                          'disable_saved_tensors_hooks, allow_mutation_on_saved_tensors), '
                                          'register_multi_grad_hook, GradientEdge/get_gradient_edge, increment_version '
@@ -668,8 +686,8 @@ SUBS += [
     Call('', 'autograd', [Case('names', lambda lib: _public(lib, 'autograd', SUBMODULES['autograd'])),
                           Case('grad', lambda lib: (lambda x: lib.autograd.grad((x ** 3).sum(), x))(
                               lib.tensor([1.0, 2.0], requires_grad=True)))],
-         gaps=_missing('autograd', 'detect_anomaly/set_detect_anomaly, set_multithreading_enabled and '
-                                   'enforce_grad_layout_policy')),
+         gaps=_missing('autograd', 'detect_anomaly and set_detect_anomaly (anomaly mode: NaN checks of every backward '
+                                   'output and the forward traceback of the failing node)')),
     Call('', 'linalg', [Case('names', lambda lib: _public(lib, 'linalg', SUBMODULES['linalg'])),
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
@@ -719,7 +737,28 @@ def _nested(lib):
                                                                          'mark_non_differentiable')]]
 
 
+def _setting(name, *args):
+    """An engine setting as a context manager, a function and a decorator, around backward passes."""
+    def fn(lib):
+        A = lib.autograd
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        with getattr(A, name)(*args):
+            (x * 3).sum().backward()
+        getattr(A, name)(*args)
+        (x * x).sum().backward()
+        getattr(A, name)(True)
+        deco = getattr(A, name)(*args)(lambda: (x ** 3).sum().backward())
+        deco()
+        return [x.grad, type(getattr(A, name)(True)).__name__, getattr(A, name) is getattr(A.grad_mode, name)]
+    return fn
+
+
 AUTOGRAD = [
+    Call('autograd', 'set_multithreading_enabled', [Case('context, function, decorator', _setting(
+        'set_multithreading_enabled', False))]),
+    Call('autograd', 'enforce_grad_layout_policy', [Case('context, function, decorator', _setting(
+        'enforce_grad_layout_policy', False))]),
+] + [
     Call('autograd', n, [Case('as PyTorch', lambda lib, n=n: _same(lib, n))])
     for n in ('no_grad', 'enable_grad', 'inference_mode', 'set_grad_enabled')] + [
     Call('autograd', 'Variable', [Case('a tensor', _variable)]),

@@ -1,6 +1,7 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, grad modes, custom ``Function``,
 ``gradcheck`` and ``functional`` (jacobian, hessian, vjp, jvp)."""
-from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, set_multithreading_enabled,
+                        enforce_grad_layout_policy)
 from .function import Function, NestedIOFunction
 from . import engine
 from .engine import run_backward as _run_backward
@@ -11,7 +12,9 @@ from .variable import Variable
 
 def variable(*args, **kwargs):
     """The long-removed ``torch.autograd.variable(...)``: PyTorch raises, pointing to ``torch.tensor``."""
-    raise RuntimeError('torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead')
+    given = ', '.join([f'{len(args)} positional'] + [f'{k}=' for k in kwargs])
+    raise RuntimeError(f'torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead (called with {given})')
+
 
 __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad', 'set_grad_enabled',
            'inference_mode', 'gradcheck', 'gradgradcheck', 'functional']

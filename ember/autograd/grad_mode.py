@@ -18,6 +18,8 @@ class _GradState(threading.local):
         self.graph = False
         self.release = False
         self.callbacks = False      # while a backward pass runs: None, or the callbacks queued to run at its end
+        self.multithreading = True  # set_multithreading_enabled's and enforce_grad_layout_policy's settings
+        self.grad_layout = True
 
 
 GRAD = _GradState()
@@ -105,3 +107,51 @@ class inference_mode(_Mode):
 
     def clone(self):
         return type(self)(self._mode)
+
+
+class _Setting:
+    """A thread-local engine setting that takes effect when made and is restored on leaving the ``with`` block (or
+    around each call, as a decorator), as PyTorch's are."""
+    _attr = None
+
+    def _set(self, mode):
+        self._prev = getattr(GRAD, self._attr)
+        self.mode = mode
+        setattr(GRAD, self._attr, mode)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        setattr(GRAD, self._attr, self._prev)
+        return False
+
+    def __call__(self, fn):
+        setattr(GRAD, self._attr, self._prev)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return type(self)(self.mode)
+
+
+class set_multithreading_enabled(_Setting):
+    """Whether backward may run on per-device worker threads. Recorded only: ember's engine runs on the calling
+    thread, as PyTorch's does for CPU tensors, so the setting changes nothing it computes."""
+    _attr = 'multithreading'
+
+    def __init__(self, mode):
+        self._set(mode)
+
+
+class enforce_grad_layout_policy(_Setting):
+    """Whether accumulated gradients are made to match their parameters' strides. Recorded only: ember's
+    gradients and parameters are all row-major, so they always match."""
+    _attr = 'grad_layout'
+
+    def __init__(self, enable=True):
+        self._set(enable)
