@@ -26,15 +26,19 @@ def _bias(mask, causal, ls, dtype):
         m = mask._data
         bias = np.where(m, 0, -np.inf).astype(dtype) if m.dtype == np.bool_ else m.astype(dtype, copy=False)
     if causal:
-        c = _causal(ls, np.dtype(dtype))
+        c = (_causal if ls[0] * ls[1] <= _CACHED_CAUSAL else _causal.__wrapped__)(ls, np.dtype(dtype))
         bias = c if bias is None else bias + c
     return bias
 
 
-@functools.lru_cache(maxsize=32)
+_CACHED_CAUSAL = 1 << 20    # elements: the cache below holds at most 4 biases of at most 8 MiB each
+
+
+@functools.lru_cache(maxsize=4)
 def _causal(ls, dtype):
-    """The causal bias (0 on and below the diagonal, -inf above), built once per shape and dtype; read-only,
-    and its transpose is contiguous so that adding it to the transposed scores runs at copy speed."""
+    """The causal bias (0 on and below the diagonal, -inf above), built once per shape and dtype (up to
+    _CACHED_CAUSAL elements); read-only, and its transpose is contiguous so that adding it to the
+    transposed scores runs at copy speed."""
     c = np.ascontiguousarray(np.where(np.tril(np.ones(ls, bool)), 0, -np.inf).astype(dtype).T).T
     c.flags.writeable = False
     return c
