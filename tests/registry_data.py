@@ -387,4 +387,529 @@ SUBMODULES_DATA = {
 DATA += [D(sub, [Case('names', lambda L, s=sub, n=names: identical(L, f'data.{s}', 'data', n))])
          for sub, names in SUBMODULES_DATA.items()]
 
-ENTRIES = DATA
+
+# -- torchvision: images and files ------------------------------------------------------------------------------
+def pil(h=9, w=11, seed=0, mode='RGB'):
+    """A small random PIL image (the same pixels in both libraries)."""
+    from PIL import Image
+    c = {'RGB': 3, 'L': 1, 'RGBA': 4}[mode]
+    arr = np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
+    return Image.fromarray(arr[..., 0] if c == 1 else arr, mode)
+
+
+def u8(L, h=9, w=11, seed=0):
+    """The pixels of ``pil(h, w, seed)`` as a uint8 CHW tensor."""
+    return L.torch.tensor(np.asarray(pil(h, w, seed)).transpose(2, 0, 1).copy())
+
+
+def f32(L, h=9, w=11, seed=0):
+    return L.torch.tensor(np.asarray(pil(h, w, seed)).transpose(2, 0, 1).astype(np.float32) / 255)
+
+
+def IMAGES(L):
+    """The three image kinds a transform meets: PIL, uint8 tensor, float tensor."""
+    return {'pil': pil(), 'uint8': u8(L), 'float': f32(L)}
+
+
+def runs(L, make, kinds=('pil', 'uint8', 'float'), reps=3):
+    """``make(L.T)``'s repr and its outputs on each image kind, ``reps`` times (new random draws each time)."""
+    t = make(L.T)
+    imgs = IMAGES(L)
+    return repr(t), {k: [t(imgs[k]) for _ in range(reps)] for k in kinds}
+
+
+def T(name, makes, errors=(), kinds=('pil', 'uint8', 'float'), reps=3, atol=0.0, gaps=None):
+    """A transform class: each ``make(T)`` is run on the image kinds, each error ``fn(L)`` must raise."""
+    cases = [Case(f'{i}:{k}', lambda L, m=m, k=k: runs(L, m, (k,), reps)) for i, m in enumerate(makes)
+             for k in kinds]
+    return V(f'transforms.{name}', cases + [Case(d, fn, error=True) for d, fn in errors], atol=atol, gaps=gaps)
+
+
+def rel(L, paths):
+    """Paths made relative to ``L.tmp`` (each library writes its files into a directory of its own)."""
+    import os
+    return [os.path.relpath(p, L.tmp) if isinstance(p, str) else p for p in paths]
+
+
+def items(ds, n=None):
+    return [ds[i] for i in range(len(ds) if n is None else n)]
+
+
+def image_tree(L, classes=(('dog', ('b.png', 'a.jpg', 'skip.txt')), ('cat', ('z.png',)), ('bird', ('x.PNG',))),
+               under=''):
+    """Class folders of tiny PNG/JPEG files (and a text file the loaders skip) in ``L.tmp``."""
+    import os
+    root = os.path.join(L.tmp, under)
+    for cls, names in classes:
+        os.makedirs(os.path.join(root, cls), exist_ok=True)
+        for i, n in enumerate(names):
+            path = os.path.join(root, cls, n)
+            if n.endswith('.txt'):
+                with open(path, 'w') as f:
+                    f.write('not an image')
+            else:
+                pil(4, 5, seed=i).save(path, format='PNG' if n.lower().endswith('png') else 'JPEG')
+    return root
+
+
+def folder_view(L, ds):
+    return (repr(ds).replace(L.tmp, 'ROOT'), ds.classes, ds.class_to_idx, [(rel(L, [p])[0], c) for p, c in ds.samples],
+            ds.targets, len(ds), items(ds))
+
+
+def npy_tree(L):
+    """Class folders of .npy files, for a DatasetFolder with NumPy's loader."""
+    import os
+    for c, k in (('b', 2), ('a', 1)):
+        os.makedirs(os.path.join(L.tmp, c), exist_ok=True)
+        for i in range(k):
+            np.save(os.path.join(L.tmp, c, f'{i}.npy'), np.arange(3) * (i + 1))
+    return L.tmp
+
+
+def idx_bytes(arr):
+    """An array in the IDX format of the MNIST files (big-endian header, unsigned bytes)."""
+    import struct
+    return struct.pack('>HBB', 0, 0x08, arr.ndim) + struct.pack(f'>{arr.ndim}I', *arr.shape) + arr.tobytes()
+
+
+def mnist_files(L, folder='MNIST', n=(5, 3)):
+    """``L.tmp/<folder>/raw`` with the four IDX files, tiny (n train and test images of 28x28)."""
+    import os
+    raw = os.path.join(L.tmp, folder, 'raw')
+    os.makedirs(raw)
+    rng = np.random.default_rng(4)
+    for split, k in zip(('train', 't10k'), n):
+        with open(os.path.join(raw, f'{split}-images-idx3-ubyte'), 'wb') as f:
+            f.write(idx_bytes(rng.integers(0, 256, (k, 28, 28), dtype=np.uint8)))
+        with open(os.path.join(raw, f'{split}-labels-idx1-ubyte'), 'wb') as f:
+            f.write(idx_bytes(rng.integers(0, 10, (k,), dtype=np.uint8)))
+    return L.tmp
+
+
+def mnist(L, cls='MNIST', **kw):
+    ds = getattr(L.datasets, cls)(mnist_files(L, cls), **kw)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, items(ds), ds.targets, ds.data
+
+
+def _md5(path):
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.md5(f.read()).hexdigest()
+
+
+def cifar_class(L, name='CIFAR10'):
+    """A CIFAR10 (or CIFAR100) subclass reading tiny batches written in the real layout (pickles of dicts with
+    'data' rows of 3072 bytes); only the checksums it checks are those of these files."""
+    import os
+    import pickle
+    rng = np.random.default_rng(1)
+    ten = name == 'CIFAR10'
+    base = L.datasets.CIFAR10 if ten else L.datasets.CIFAR100
+    folder = os.path.join(L.tmp, base.base_folder)
+    os.makedirs(folder)
+    train = [f'data_batch_{i}' for i in range(1, 6)] if ten else ['train']
+    test = ['test_batch'] if ten else ['test']
+    key = 'labels' if ten else 'fine_labels'
+    md5 = {}
+    for fname in train + test:
+        batch = {'data': rng.integers(0, 256, (2, 3072), dtype=np.uint8), key: rng.integers(0, 10, 2).tolist()}
+        with open(os.path.join(folder, fname), 'wb') as f:
+            pickle.dump(batch, f, protocol=2)
+        md5[fname] = _md5(os.path.join(folder, fname))
+    meta = base.meta['filename']
+    with open(os.path.join(folder, meta), 'wb') as f:
+        pickle.dump({base.meta['key']: [f'class{i}' for i in range(10)]}, f, protocol=2)
+    md5[meta] = _md5(os.path.join(folder, meta))
+    return type(name, (base,), {'train_list': [[n, md5[n]] for n in train], 'test_list': [[n, md5[n]] for n in test],
+                                'meta': dict(base.meta, md5=md5[meta])})
+
+
+def cifar(L, name='CIFAR10', **kw):
+    ds = cifar_class(L, name)(L.tmp, **kw)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, ds.class_to_idx, items(ds), ds.data, ds.targets
+
+
+def food101_tree(L):
+    """A two-class Food-101 in the archive's layout: images/<class>/<id>.jpg and meta/{train,test}.json."""
+    import json
+    import os
+    meta = {'train': {'ramen': ['ramen/11', 'ramen/3'], 'apple_pie': ['apple_pie/7']},
+            'test': {'ramen': ['ramen/5'], 'apple_pie': ['apple_pie/2', 'apple_pie/9']}}
+    os.makedirs(os.path.join(L.tmp, 'food-101', 'meta'))
+    for split, classes in meta.items():
+        with open(os.path.join(L.tmp, 'food-101', 'meta', f'{split}.json'), 'w') as f:
+            json.dump(classes, f)
+        for i, r in enumerate(p for paths in classes.values() for p in paths):
+            path = os.path.join(L.tmp, 'food-101', 'images', f'{r}.jpg')
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            pil(6, 7, seed=i).save(path, format='JPEG')
+    return L.tmp
+
+
+def food101(L, split):
+    ds = L.datasets.Food101(food101_tree(L), split=split)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, ds.class_to_idx, items(ds)
+
+
+def svhn_class(L):
+    """An SVHN subclass reading a tiny train_32x32.mat in SVHN's layout (X: 32x32x3xN; y: Nx1, 10 for digit 0),
+    whose checksum it checks."""
+    import os
+    from scipy import io
+    rng = np.random.default_rng(0)
+    path = os.path.join(L.tmp, 'train_32x32.mat')
+    io.savemat(path, {'X': rng.integers(0, 256, (32, 32, 3, 3), dtype=np.uint8),
+                      'y': np.array([[10], [1], [7]], np.uint8)})
+    base = L.datasets.SVHN
+    return type('SVHN', (base,), {'split_list': dict(base.split_list,
+                                                     train=[base.split_list['train'][0], 'train_32x32.mat', _md5(path)])})
+
+
+def svhn(L):
+    ds = svhn_class(L)(L.tmp)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), items(ds), ds.data, ds.labels
+
+
+def vision_ds(L, **kw):
+    """A minimal VisionDataset subclass: two items through its transforms."""
+    class Two(L.datasets.VisionDataset):
+        def __getitem__(self, i):
+            img, target = pil(4, 4, i), i
+            if self.transforms is not None:
+                img, target = self.transforms(img, target)
+            return img, target
+
+        def __len__(self):
+            return 2
+    return Two('some/root', **kw)
+
+
+def grid_input(L, shape=(5, 3, 4, 6), seed=2):
+    return L.torch.tensor(np.random.default_rng(seed).uniform(-0.5, 1.5, shape).astype(np.float32))
+
+
+def saved_bytes(L, x, name='g.png', **kw):
+    import os
+    path = os.path.join(L.tmp, name)
+    L.vutils.save_image(x, path, **kw)
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+NO_LMDB = ('no LMDB database can be read: the lmdb package is not installed here (both libraries raise '
+           'ModuleNotFoundError naming it: an error case)')
+
+
+def lsun(L, **kw):
+    return L.datasets.LSUN(L.tmp, **kw)
+
+
+GRID_KW = [{}, {'nrow': 3, 'padding': 1}, {'normalize': True},
+           {'normalize': True, 'value_range': (0.2, 0.6), 'pad_value': 0.5}, {'normalize': True, 'scale_each': True, 'nrow': 2}]
+
+VISION = [
+    V('utils.make_grid', [Case(f'{s} {kw}', lambda L, s=s, kw=kw: L.vutils.make_grid(grid_input(L, s), **kw))
+                          for s in ((5, 3, 4, 6), (4, 1, 5, 5), (3, 7)) for kw in GRID_KW[:3]] + [
+        Case(f'{kw}', lambda L, kw=kw: L.vutils.make_grid(grid_input(L), **kw)) for kw in GRID_KW[3:]] + [
+        Case('list of tensors', lambda L: L.vutils.make_grid([grid_input(L, (3, 4, 5), s) for s in range(3)], nrow=2)),
+        Case('uint8', lambda L: L.vutils.make_grid(u8(L)[None].expand(3, 3, 9, 11), padding=1)),
+        Case('one image', lambda L: L.vutils.make_grid(grid_input(L, (1, 3, 4, 4)))),
+        Case('not a tensor', lambda L: L.vutils.make_grid(np.zeros((2, 3, 4, 4))), error=True),
+        Case('1-d', lambda L: L.vutils.make_grid(L.torch.zeros(5)), error=True),
+        Case('5-d', lambda L: L.vutils.make_grid(L.torch.zeros(2, 2, 3, 4, 4)), error=True),
+        Case('list of unequal shapes', lambda L: L.vutils.make_grid([L.torch.zeros(3, 4, 4), L.torch.zeros(3, 5, 4)]),
+             error=True),
+        Case('value_range not a tuple', lambda L: L.vutils.make_grid(grid_input(L), normalize=True, value_range=[0, 1]),
+             error=True),
+    ]),
+    V('utils.save_image', [
+        Case('grid png', lambda L: saved_bytes(L, grid_input(L, (3, 3, 6, 5)).clamp(0, 1), nrow=2, padding=1)),
+        Case('one image', lambda L: saved_bytes(L, f32(L))),
+        Case('gray jpeg', lambda L: saved_bytes(L, f32(L)[:1], 'g.jpg')),
+        Case('format', lambda L: saved_bytes(L, f32(L), 'g.bin', format='png')),
+        Case('out of range clamps', lambda L: saved_bytes(L, grid_input(L, (2, 3, 4, 4)), normalize=False)),
+        Case('uint8', lambda L: saved_bytes(L, u8(L)), error=True),
+        Case('unknown extension', lambda L: saved_bytes(L, f32(L), 'g.unknownext'), error=True),
+    ]),
+]
+
+# -- torchvision.transforms -------------------------------------------------------------------------------------
+def small(L):
+    return {'pil': pil(5, 6, 3), 'uint8': u8(L, 5, 6, 3), 'float': f32(L, 5, 6, 3)}
+
+
+def ints(x):
+    """A PIL image's pixels (ToPILImage and PILToTensor results compare as images already)."""
+    return np.asarray(x)
+
+
+VISION += [
+    T('Resize', [lambda T: T.Resize(7), lambda T: T.Resize((5, 9)), lambda T: T.Resize(6, antialias=False),
+                 lambda T: T.Resize(8, interpolation=T.InterpolationMode.NEAREST), lambda T: T.Resize(5, max_size=9),
+                 lambda T: T.Resize(13, interpolation=T.InterpolationMode.BICUBIC)],
+      errors=[('size str', lambda L: L.T.Resize('7')(pil())), ('max_size with a pair', lambda L: L.T.Resize((5, 6), max_size=9)(pil())),
+              ('max_size under size', lambda L: L.T.Resize(9, max_size=7)(pil()))],
+      atol=1e-5, gaps=None),
+    T('CenterCrop', [lambda T: T.CenterCrop(6), lambda T: T.CenterCrop((13, 5)), lambda T: T.CenterCrop([4])],
+      errors=[('three sizes', lambda L: L.T.CenterCrop((1, 2, 3)))]),
+    T('Pad', [lambda T: T.Pad(2), lambda T: T.Pad((1, 2), fill=3), lambda T: T.Pad((1, 2, 3, 1), padding_mode='reflect'),
+              lambda T: T.Pad(2, padding_mode='edge'), lambda T: T.Pad(3, padding_mode='symmetric')],
+      errors=[('bad mode', lambda L: L.T.Pad(2, padding_mode='wrap')), ('three paddings', lambda L: L.T.Pad((1, 2, 3))),
+              ('padding str', lambda L: L.T.Pad('2'))]),
+    T('RandomCrop', [lambda T: T.RandomCrop(7), lambda T: T.RandomCrop(8, padding=2),
+                     lambda T: T.RandomCrop(16, pad_if_needed=True),
+                     lambda T: T.RandomCrop(9, padding=(1, 2), padding_mode='reflect')],
+      errors=[('larger than the image', lambda L: L.T.RandomCrop(20)(pil()))]),
+    T('RandomHorizontalFlip', [lambda T: T.RandomHorizontalFlip(), lambda T: T.RandomHorizontalFlip(1.0)], reps=4),
+    T('RandomVerticalFlip', [lambda T: T.RandomVerticalFlip(0.3)], reps=4),
+    T('RandomResizedCrop', [lambda T: T.RandomResizedCrop(6),
+                            lambda T: T.RandomResizedCrop((5, 7), scale=(0.5, 1.0), ratio=(0.5, 2))],
+      errors=[('size str', lambda L: L.T.RandomResizedCrop('6')(f32(L)))], atol=1e-5),
+    T('Grayscale', [lambda T: T.Grayscale(), lambda T: T.Grayscale(3)], atol=1e-6,
+      errors=[('two channels', lambda L: L.T.Grayscale()(L.torch.zeros(2, 3, 3)))]),
+    T('RandomGrayscale', [lambda T: T.RandomGrayscale(0.5)], reps=4, atol=1e-6),
+    T('RandomApply', [lambda T: T.RandomApply([T.RandomHorizontalFlip(1.0), T.CenterCrop(5)], p=0.5)], reps=4),
+    T('Compose', [lambda T: T.Compose([T.RandomCrop(9, padding=1), T.RandomHorizontalFlip()]),
+                  lambda T: T.Compose([])]),
+    T('Lambda', [lambda T: T.Lambda(lambda x: x)], errors=[('not callable', lambda L: L.T.Lambda(3))]),
+    T('RandomRotation', [lambda T: T.RandomRotation(30), lambda T: T.RandomRotation((-90, 45), expand=True, fill=7),
+                         lambda T: T.RandomRotation(20, interpolation=T.InterpolationMode.BILINEAR, center=(3, 4))],
+      kinds=('pil', 'uint8'), errors=[('negative degrees', lambda L: L.T.RandomRotation(-5)),
+                                      ('center of one', lambda L: L.T.RandomRotation(5, center=(1,)))]),
+    T('RandomAffine', [lambda T: T.RandomAffine(15, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10),
+                       lambda T: T.RandomAffine((-5, 5), shear=(-5, 5, -8, 8), interpolation=T.InterpolationMode.BILINEAR,
+                                                fill=(1, 2, 3))],
+      kinds=('pil', 'uint8'), errors=[('translate over 1', lambda L: L.T.RandomAffine(0, translate=(1.5, 0))),
+                                      ('negative scale', lambda L: L.T.RandomAffine(0, scale=(-1, 1)))]),
+    T('TrivialAugmentWide', [lambda T: T.TrivialAugmentWide(), lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128)],
+      kinds=('pil', 'uint8'), reps=8),
+    T('RandAugment', [lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30])],
+      kinds=('pil', 'uint8'), reps=6),
+    T('ColorJitter', [lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1), lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5))],
+      kinds=('pil', 'uint8'), errors=[('negative brightness', lambda L: L.T.ColorJitter(brightness=-1)),
+                                      ('hue over 0.5', lambda L: L.T.ColorJitter(hue=0.7))]),
+    V('transforms.ToTensor', [
+        Case('pil rgb', lambda L: (repr(L.T.ToTensor()), L.T.ToTensor()(pil()))),
+        Case('pil gray and rgba', lambda L: [L.T.ToTensor()(pil(mode=m)) for m in ('L', 'RGBA')]),
+        Case('numpy hwc uint8', lambda L: L.T.ToTensor()(np.array(pil()))),
+        Case('numpy float', lambda L: L.T.ToTensor()(np.ones((2, 3, 1), np.float64))),
+        Case('numpy 2-d', lambda L: L.T.ToTensor()(np.arange(6, dtype=np.uint8).reshape(2, 3))),
+        Case('tensor', lambda L: L.T.ToTensor()(L.torch.zeros(3)), error=True),
+        Case('numpy 4-d', lambda L: L.T.ToTensor()(np.zeros((1, 2, 3, 1))), error=True),
+    ]),
+    V('transforms.PILToTensor', [
+        Case('rgb and gray', lambda L: (repr(L.T.PILToTensor()), [L.T.PILToTensor()(pil(mode=m)) for m in ('RGB', 'L')])),
+        Case('numpy', lambda L: L.T.PILToTensor()(np.asarray(pil())), error=True),
+    ]),
+    V('transforms.ToPILImage', [
+        Case('float', lambda L: (repr(L.T.ToPILImage()), L.T.ToPILImage()(f32(L)))),
+        Case('uint8', lambda L: L.T.ToPILImage()(u8(L))),
+        Case('one channel', lambda L: [L.T.ToPILImage()(f32(L)[:1]), L.T.ToPILImage()(u8(L)[0])]),
+        Case('four channels', lambda L: L.T.ToPILImage()(L.torch.cat([u8(L), u8(L)[:1]]))),
+        Case('mode', lambda L: L.T.ToPILImage(mode='RGB')(u8(L))),
+        Case('numpy hwc', lambda L: L.T.ToPILImage()(np.asarray(pil()))),
+        Case('4-d', lambda L: L.T.ToPILImage()(L.torch.zeros(1, 3, 4, 4)), error=True),
+        Case('bad mode', lambda L: L.T.ToPILImage(mode='L')(u8(L)), error=True),
+        Case('list', lambda L: L.T.ToPILImage()([1, 2]), error=True),
+    ]),
+    V('transforms.Normalize', [
+        Case('float', lambda L: (repr(L.T.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))),
+                                 L.T.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))(f32(L)))),
+        Case('batch and one value', lambda L: L.T.Normalize([0.5], [0.25])(f32(L)[None].expand(2, 3, 9, 11))),
+        Case('inplace', lambda L: _inplace_norm(L)),
+        Case('float64', lambda L: L.T.Normalize((0.1,), (2.0,))(f32(L).double())),
+        Case('pil', lambda L: L.T.Normalize((0.5,), (0.5,))(pil()), error=True),
+        Case('uint8', lambda L: L.T.Normalize((0.5,), (0.5,))(u8(L)), error=True),
+        Case('zero std', lambda L: L.T.Normalize((0.5,), (0.0,))(f32(L)), error=True),
+        Case('1-d', lambda L: L.T.Normalize((0.5,), (0.5,))(L.torch.zeros(3)), error=True),
+    ], atol=1e-6),
+    V('transforms.InterpolationMode', [
+        Case('members', lambda L: [(m.name, m.value) for m in L.T.InterpolationMode]),
+        Case('by value', lambda L: L.T.InterpolationMode('bicubic').name),
+        Case('unknown', lambda L: L.T.InterpolationMode('cubic'), error=True),
+    ]),
+]
+
+
+def _inplace_norm(L):
+    x = f32(L)
+    y = L.T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), inplace=True)(x)
+    return x, y is x
+
+
+def functional(L, kind):
+    """transforms.functional's operations on one image kind (geometry, colour, conversions)."""
+    F, img = L.F, IMAGES(L)[kind]
+    out = [F.resize(img, [5, 7]), F.crop(img, 1, 2, 4, 5), F.center_crop(img, [4, 4]), F.hflip(img), F.vflip(img),
+           F.pad(img, [1, 2], padding_mode='reflect'), F.rotate(img, 30.0), F.affine(img, 10.0, [1, 2], 0.9, [5.0]),
+           F.resized_crop(img, 1, 1, 5, 6, [4, 4]), F.rgb_to_grayscale(img), F.adjust_brightness(img, 1.3),
+           F.adjust_contrast(img, 0.7), F.adjust_saturation(img, 1.5), F.adjust_hue(img, 0.2),
+           F.adjust_sharpness(img, 1.8), F.get_image_size(img), F.get_image_num_channels(img), F.get_dimensions(img)]
+    if kind != 'float':
+        out += [F.posterize(img, 3), F.solarize(img, 100), F.autocontrast(img), F.equalize(img), F.invert(img)]
+    return out
+
+
+def conversions(L):
+    F = L.F
+    return [F.to_tensor(pil()), F.pil_to_tensor(pil()), F.to_pil_image(u8(L)), F.to_pil_image(f32(L)),
+            F.normalize(f32(L), [0.5, 0.4, 0.3], [0.2, 0.2, 0.2]), F.to_grayscale(pil(), 3)]
+
+
+SUBMODULES_VISION = {
+    'transforms.autoaugment': ('T.autoaugment', 'T', ['RandAugment', 'TrivialAugmentWide', 'InterpolationMode']),
+    'transforms.transforms': ('T.transforms', 'T', [
+        'CenterCrop', 'ColorJitter', 'Compose', 'Grayscale', 'InterpolationMode', 'Lambda', 'Normalize', 'PILToTensor',
+        'Pad', 'RandomAffine', 'RandomApply', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
+        'RandomResizedCrop', 'RandomRotation', 'RandomVerticalFlip', 'Resize', 'ToPILImage', 'ToTensor']),
+    'transforms.functional': ('T.functional', 'T', [
+        'InterpolationMode', 'resize', 'crop', 'center_crop', 'hflip', 'vflip', 'pad', 'rotate', 'affine',
+        'resized_crop', 'rgb_to_grayscale', 'to_grayscale', 'adjust_brightness', 'adjust_contrast',
+        'adjust_saturation', 'adjust_hue', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast', 'equalize',
+        'invert', 'to_tensor', 'pil_to_tensor', 'to_pil_image', 'normalize', 'get_image_size', 'get_image_num_channels',
+        'get_dimensions']),
+    'datasets.cifar': ('datasets.cifar', 'datasets', ['CIFAR10', 'CIFAR100', 'VisionDataset', 'check_integrity',
+                                                      'download_and_extract_archive']),
+    'datasets.fakedata': ('datasets.fakedata', 'datasets', ['FakeData', 'VisionDataset']),
+    'datasets.folder': ('datasets.folder', 'datasets', [
+        'DatasetFolder', 'ImageFolder', 'VisionDataset', 'IMG_EXTENSIONS', 'default_loader', 'pil_loader',
+        'find_classes', 'make_dataset', 'has_file_allowed_extension', 'is_image_file']),
+    'datasets.food101': ('datasets.food101', 'datasets', ['Food101', 'VisionDataset', 'verify_str_arg']),
+    'datasets.lsun': ('datasets.lsun', 'datasets', ['LSUN', 'LSUNClass', 'VisionDataset', 'iterable_to_str',
+                                                    'verify_str_arg']),
+    'datasets.mnist': ('datasets.mnist', 'datasets', ['MNIST', 'FashionMNIST', 'VisionDataset', 'check_integrity',
+                                                      'read_image_file', 'read_label_file']),
+    'datasets.svhn': ('datasets.svhn', 'datasets', ['SVHN', 'VisionDataset', 'check_integrity', 'download_url',
+                                                    'verify_str_arg']),
+    'datasets.utils': ('datasets.utils', 'datasets', [
+        'calculate_md5', 'check_md5', 'check_integrity', 'download_url', 'extract_archive',
+        'download_and_extract_archive', 'iterable_to_str', 'verify_str_arg']),
+    'datasets.vision': ('datasets.vision', 'datasets', ['VisionDataset', 'StandardTransform']),
+}
+
+VISION += [
+    V('transforms.functional', [Case(k, lambda L, k=k: functional(L, k)) for k in ('pil', 'uint8', 'float')] + [
+        Case('conversions', conversions),
+        Case('crop pads past the edge', lambda L: [L.F.crop(x, -2, 8, 5, 6) for x in (pil(), u8(L))]),
+        Case('pad bad mode', lambda L: L.F.pad(u8(L), [1], padding_mode='wrap'), error=True),
+        Case('adjust_hue out of range', lambda L: L.F.adjust_hue(pil(), 0.6), error=True),
+        Case('adjust_brightness negative', lambda L: L.F.adjust_brightness(u8(L), -1.0), error=True),
+        Case('posterize float', lambda L: L.F.posterize(f32(L), 3), error=True),
+        Case('to_pil_image 4-d', lambda L: L.F.to_pil_image(L.torch.zeros(1, 1, 2, 2)), error=True),
+    ], atol=1e-5),
+] + [V(name, [Case('names', lambda L, s=s, t=t, n=n: identical(L, s, t, n))])
+     for name, (s, t, n) in SUBMODULES_VISION.items()]
+
+# -- torchvision.datasets -----------------------------------------------------------------------------------------
+def fake(L, **kw):
+    ds = L.datasets.FakeData(**kw)
+    return repr(ds), len(ds), items(ds)
+
+
+def loader_npy(path):
+    return np.load(path)
+
+
+VISION += [
+    V('datasets.FakeData', [
+        Case('defaults', lambda L: (repr(L.datasets.FakeData()), len(L.datasets.FakeData()),
+                                    items(L.datasets.FakeData(), 2))),
+        Case('small images', lambda L: fake(L, size=3, image_size=(3, 5, 4), num_classes=4, random_offset=2)),
+        Case('transforms', lambda L: fake(L, size=2, image_size=(1, 6, 5), transform=L.T.ToTensor(),
+                                          target_transform=L.T.Lambda(lambda y: y * 10))),
+        Case('same item twice', lambda L: [L.datasets.FakeData(4, (3, 4, 4))[1] for _ in range(2)]),
+        Case('index past end', lambda L: L.datasets.FakeData(2, (3, 4, 4))[2], error=True),
+    ]),
+    V('datasets.ImageFolder', [
+        Case('tree', lambda L: folder_view(L, L.datasets.ImageFolder(image_tree(L)))),
+        Case('transform', lambda L: folder_view(L, L.datasets.ImageFolder(image_tree(L), transform=L.T.ToTensor(),
+                                                                          target_transform=L.T.Lambda(lambda y: -y)))),
+        Case('is_valid_file', lambda L: folder_view(L, L.datasets.ImageFolder(
+            image_tree(L), is_valid_file=lambda p: p.lower().endswith('.png')))),
+        Case('a class left empty by is_valid_file', lambda L: L.datasets.ImageFolder(
+            image_tree(L), is_valid_file=lambda p: p.endswith('.png')), error=True),
+        Case('allow_empty', lambda L: folder_view(L, L.datasets.ImageFolder(
+            image_tree(L, (('a', ('x.png',)), ('b', ('y.txt',)))), allow_empty=True))),
+        Case('empty class', lambda L: L.datasets.ImageFolder(image_tree(L, (('a', ('x.png',)), ('b', ('y.txt',))))),
+             error=True),
+        Case('no classes', lambda L: L.datasets.ImageFolder(L.tmp), error=True),
+    ]),
+    V('datasets.DatasetFolder', [
+        Case('npy loader', lambda L: folder_view(L, L.datasets.DatasetFolder(npy_tree(L), loader_npy, ('.npy',)))),
+        Case('find_classes', lambda L: L.datasets.DatasetFolder.find_classes(None, image_tree(L))),
+        Case('make_dataset', lambda L: rel(L, [p for p, _ in L.datasets.DatasetFolder.make_dataset(
+            image_tree(L), {'cat': 0, 'dog': 1}, extensions=('.png',))])),
+        Case('extensions and is_valid_file', lambda L: L.datasets.DatasetFolder(npy_tree(L), loader_npy, ('.npy',),
+                                                                                is_valid_file=bool), error=True),
+        Case('neither', lambda L: L.datasets.DatasetFolder(npy_tree(L), loader_npy), error=True),
+    ]),
+    V('datasets.MNIST', [
+        Case('train', lambda L: mnist(L)),
+        Case('test', lambda L: mnist(L, train=False, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 1))),
+        Case('properties', lambda L: (_mnist_props(L))),
+        Case('missing files', lambda L: L.datasets.MNIST(L.tmp), error=True),
+    ]),
+    V('datasets.FashionMNIST', [
+        Case('train', lambda L: mnist(L, 'FashionMNIST')),
+        Case('test', lambda L: mnist(L, 'FashionMNIST', train=False)),
+        Case('missing files', lambda L: L.datasets.FashionMNIST(L.tmp), error=True),
+    ]),
+    V('datasets.CIFAR10', [
+        Case('train', lambda L: cifar(L)),
+        Case('test transform', lambda L: cifar(L, train=False, transform=L.T.ToTensor())),
+        Case('missing files', lambda L: L.datasets.CIFAR10(L.tmp), error=True),
+        Case('wrong checksum', lambda L: _cifar_corrupt(L), error=True),
+    ]),
+    V('datasets.CIFAR100', [
+        Case('train', lambda L: cifar(L, 'CIFAR100')),
+        Case('test', lambda L: cifar(L, 'CIFAR100', train=False)),
+        Case('missing files', lambda L: L.datasets.CIFAR100(L.tmp), error=True),
+    ]),
+    V('datasets.Food101', [
+        Case('train', lambda L: food101(L, 'train')),
+        Case('test', lambda L: food101(L, 'test')),
+        Case('missing', lambda L: L.datasets.Food101(L.tmp), error=True),
+        Case('bad split', lambda L: L.datasets.Food101(L.tmp, split='val'), error=True),
+    ]),
+    V('datasets.SVHN', [
+        Case('train', lambda L: svhn(L)),
+        Case('missing', lambda L: L.datasets.SVHN(L.tmp), error=True),
+        Case('bad split', lambda L: L.datasets.SVHN(L.tmp, split='dev'), error=True),
+    ]),
+    V('datasets.LSUN', [
+        Case('class list', lambda L: lsun(L, classes=['kitchen_train', 'garage_val']), error=True),
+        Case('postfix', lambda L: lsun(L, classes=['living_room_tst']), error=True),
+        Case('class type', lambda L: lsun(L, classes=[3]), error=True),
+        Case('classes type', lambda L: lsun(L, classes=7), error=True),
+        Case('needs lmdb', lambda L: lsun(L, classes=['bedroom_train']), error=True),
+    ], gaps={'forward': NO_LMDB}),
+    V('datasets.LSUNClass', [
+        Case('needs lmdb', lambda L: L.datasets.LSUNClass(L.tmp), error=True),
+    ], gaps={'forward': NO_LMDB}),
+    V('datasets.VisionDataset', [
+        Case('repr and items', lambda L: (repr(vision_ds(L)), items(vision_ds(L)))),
+        Case('transforms', lambda L: (repr(vision_ds(L, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 5))),
+                                      items(vision_ds(L, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 5))))),
+        Case('joint transforms', lambda L: items(vision_ds(L, transforms=lambda x, y: (L.T.PILToTensor()(x), -y)))),
+        Case('both transforms', lambda L: vision_ds(L, transforms=lambda x, y: (x, y), transform=L.T.ToTensor()),
+             error=True),
+        Case('getitem not implemented', lambda L: L.datasets.VisionDataset('r')[0], error=True),
+    ]),
+]
+
+
+def _mnist_props(L):
+    ds = L.datasets.MNIST(mnist_files(L))
+    return ds.class_to_idx, ds.train_labels, ds.test_data.shape if hasattr(ds.test_data, 'shape') else None, \
+        ds.raw_folder.replace(L.tmp, 'ROOT'), ds.processed_folder.replace(L.tmp, 'ROOT')
+
+
+def _cifar_corrupt(L):
+    cls = cifar_class(L)
+    import os
+    with open(os.path.join(L.tmp, cls.base_folder, 'test_batch'), 'ab') as f:
+        f.write(b'x')
+    return cls(L.tmp)
+
+ENTRIES = DATA + VISION

@@ -18,7 +18,8 @@ from registry_data import ENTRIES
 tv = import_torchvision()
 Image = pytest.importorskip('PIL.Image')
 
-ROOTS = {'torch.utils.data': 'utils.data'}   # PyTorch's namespace: ember's (under ember.)
+ROOTS = {'torch.utils.data': 'utils.data', 'torchvision.datasets': 'vision.datasets',
+         'torchvision.transforms': 'vision.transforms', 'torchvision.utils': 'vision.utils'}   # PyTorch's namespace: ember's (under ember.)
 
 
 class Lib:

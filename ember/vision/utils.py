@@ -15,6 +15,11 @@ def _as_batch(tensor):
         if not all(isinstance(t, ember.Tensor) for t in tensor):
             raise TypeError(f'tensor or list of tensors expected, got a list containing '
                             f'{[type(t).__name__ for t in tensor]}')
+        shapes = [tuple(t.shape) for t in tensor]
+        for i, shape in enumerate(shapes[1:], 1):
+            if shape != shapes[0]:
+                raise RuntimeError(f'stack expects each tensor to be equal size, but got {list(shapes[0])} at entry 0 '
+                                   f'and {list(shape)} at entry {i}')
         arr = np.stack([t._data for t in tensor])
     elif isinstance(tensor, ember.Tensor):
         arr = tensor._data
@@ -26,6 +31,9 @@ def _as_batch(tensor):
         arr = (np.concatenate([arr, arr, arr]) if arr.shape[0] == 1 else arr)[None]
     if arr.ndim == 4 and arr.shape[1] == 1:
         arr = np.concatenate([arr, arr, arr], 1)
+    if arr.ndim != 4:   # torchvision fails indexing a 1-d tensor's dims, copying a 5-d tensor's images
+        raise (IndexError if arr.ndim < 2 else RuntimeError)(
+            f'make_grid: expected a 2-d, 3-d or 4-d tensor (or a list of 2-d/3-d tensors), got shape {list(tensor.shape)}')
     return arr
 
 
@@ -70,7 +78,8 @@ def save_image(tensor, fp, format=None, **kwargs):
     """Save a tensor (or batch, tiled with ``make_grid(**kwargs)``) as an image file via Pillow."""
     grid = make_grid(tensor, **kwargs)._data
     if grid.dtype.kind != 'f':
-        raise TypeError(f'save_image expects a floating-point tensor with values in [0, 1], got {grid.dtype}')
+        raise RuntimeError(f"result type Float can't be cast to the desired output type Byte: save_image expects a "
+                           f'floating-point tensor with values in [0, 1], got {grid.dtype}')
     scaled = np.clip(grid * grid.dtype.type(255) + grid.dtype.type(0.5), 0, 255)
     ndarr = np.ascontiguousarray(scaled.transpose(1, 2, 0)).astype(np.uint8)
     if ndarr.shape[2] == 1:

@@ -7,7 +7,7 @@ from .food101 import Food101
 from .lsun import LSUN, LSUNClass
 from .mnist import MNIST, FashionMNIST
 from .svhn import SVHN
-from .vision import StandardTransform, VisionDataset
+from .vision import VisionDataset
 
 __all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder',
-           'Food101', 'SVHN', 'LSUN', 'LSUNClass', 'VisionDataset', 'StandardTransform']
+           'Food101', 'SVHN', 'LSUN', 'LSUNClass', 'VisionDataset']

@@ -19,7 +19,8 @@ def _lmdb():
     try:
         import lmdb
     except ImportError as e:
-        raise ImportError('LSUN reads LMDB databases with the lmdb package: pip install lmdb') from e
+        raise ModuleNotFoundError('LSUN reads LMDB databases with the lmdb package: pip install lmdb',
+                                  name='lmdb') from e
     return lmdb
 
 

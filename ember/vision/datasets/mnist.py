@@ -2,6 +2,7 @@
 import gzip
 import math
 import os
+import warnings
 import zlib
 
 import numpy as np
@@ -119,6 +120,26 @@ class MNIST(VisionDataset):
             raise RuntimeError('Dataset not found. You can use download=True to download it, or place '
                                f'{self._missing_help()}')
         self.data, self.targets = self._load_data()
+
+    @property
+    def train_labels(self):
+        warnings.warn('train_labels has been renamed targets')
+        return self.targets
+
+    @property
+    def test_labels(self):
+        warnings.warn('test_labels has been renamed targets')
+        return self.targets
+
+    @property
+    def train_data(self):
+        warnings.warn('train_data has been renamed data')
+        return self.data
+
+    @property
+    def test_data(self):
+        warnings.warn('test_data has been renamed data')
+        return self.data
 
     @property
     def raw_folder(self):

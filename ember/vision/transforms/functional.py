@@ -2,6 +2,7 @@
 
 PIL inputs go through Pillow as torchvision does; tensors are processed as NumPy arrays and re-wrapped."""
 import numbers
+import warnings
 from enum import Enum
 
 import numpy as np
@@ -170,6 +171,8 @@ def normalize(tensor, mean, std, inplace=False):
         raise TypeError(f'img should be Tensor Image. Got {type(tensor)}')
     if not tensor.dtype.is_floating_point:
         raise TypeError(f'Input tensor should be a float tensor. Got {tensor.dtype}.')
+    if tensor.dim() < 2:   # not an image at all: torchvision's _assert_image_tensor
+        raise TypeError('Tensor is not a torch image.')
     if tensor.dim() < 3:
         raise ValueError('Expected tensor to be a tensor image of size (..., C, H, W). Got '
                          f'tensor.size() = {tensor.size()}')
@@ -211,6 +214,9 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if len(size) not in (1, 2):
         raise ValueError(f'Size must be an int or a 1 or 2 element tuple/list, not a {len(size)} element '
                          'tuple/list')
+    if not all(isinstance(s, numbers.Integral) for s in size):
+        raise TypeError('expected size to be one of int or Tuple[int] or Tuple[int, int], but got size with types '
+                        f'{[type(s) for s in size]}')
     if max_size is not None and len(size) != 1:
         raise ValueError('max_size should only be passed if size specifies the length of the smaller edge, '
                          'i.e. size should be an int or a sequence of length 1 in torchscript mode.')
@@ -219,6 +225,8 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if [h, w] == out:
         return img
     if is_pil(img):
+        if antialias is False:
+            warnings.warn('Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.')
         return img.resize((out[1], out[0]), _PIL_FILTERS[interpolation.value])
     mode = interpolation.value
     aa = bool(antialias) and mode in ('bilinear', 'bicubic')
