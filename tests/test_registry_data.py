@@ -48,9 +48,10 @@ def _base_exc(e):
     return Exception
 
 
-def same(e, t, what, atol):
-    """ember's result ``e`` equals PyTorch's ``t``: tensors by dtype/shape/value, PIL images pixel for pixel,
-    NumPy arrays by dtype and value, containers by type and item, the rest by type and ==."""
+def same(e, t, what, atol, u8_atol=0):
+    """ember's result ``e`` equals PyTorch's ``t``: tensors by dtype/shape/value (float ones within ``atol``,
+    uint8 ones within ``u8_atol``), PIL images pixel for pixel, NumPy arrays by dtype and value, containers by type
+    and item, the rest by type and ==."""
     if isinstance(t, torch.Tensor):
         assert isinstance(e, ember.Tensor), f'{what}: {type(e).__name__} {e!r:.100}, PyTorch a Tensor'
         assert str(e.dtype) == str(t.dtype).replace('torch.', 'ember.') or repr(e.dtype) == repr(t.dtype), \
@@ -59,8 +60,8 @@ def same(e, t, what, atol):
         ev, tv_ = e.detach().numpy(), t.detach().numpy()
         if atol and tv_.dtype.kind == 'f':
             np.testing.assert_allclose(ev, tv_, atol=atol, rtol=0, err_msg=what)
-        elif atol and tv_.dtype == np.uint8:
-            assert np.abs(ev.astype(int) - tv_).max(initial=0) <= max(1, int(atol)), f'{what}: uint8 values differ'
+        elif u8_atol and tv_.dtype == np.uint8:
+            assert np.abs(ev.astype(int) - tv_).max(initial=0) <= u8_atol, f'{what}: uint8 values differ'
         else:
             np.testing.assert_array_equal(ev, tv_, err_msg=what)
     elif isinstance(t, Image.Image):
@@ -73,12 +74,12 @@ def same(e, t, what, atol):
     elif isinstance(t, dict):
         assert isinstance(e, dict) and list(e) == list(t), f'{what}: {e!r:.200}, PyTorch {t!r:.200}'
         for k in t:
-            same(e[k], t[k], f'{what}[{k!r}]', atol)
+            same(e[k], t[k], f'{what}[{k!r}]', atol, u8_atol)
     elif isinstance(t, (list, tuple)):
         assert type(e).__name__ == type(t).__name__ and len(e) == len(t), \
             f'{what}: {type(e).__name__} {e!r:.200}, PyTorch {type(t).__name__} {t!r:.200}'
         for i, (a, b) in enumerate(zip(e, t)):
-            same(a, b, f'{what}[{i}]', atol)
+            same(a, b, f'{what}[{i}]', atol, u8_atol)
     else:
         assert type(e) is type(t) and e == t, f'{what}: {e!r:.300} ({type(e).__name__}), PyTorch {t!r:.300}'
 
@@ -113,7 +114,7 @@ def test_data_call(entry, case, tmp_path):
         problems.append(f'ember raises {e!r:.400}')
     else:
         try:
-            same(e, t, 'result', entry.atol)
+            same(e, t, 'result', entry.atol, entry.u8_atol)
         except AssertionError as err:
             problems.append(str(err)[:1200])
     if ew != tw:
