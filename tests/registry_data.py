@@ -10,9 +10,6 @@ images, lists and dicts of them). ``L`` is one library's view: ``L.torch`` (``to
 """
 import numpy as np
 
-CHECKS_DATA = {}   # the entries use the registry's own letters: forward (F) and errors (E)
-
-
 class Case:
     """One call: ``fn(L)`` returns what is compared. ``error``: PyTorch raises, ember must raise the same type."""
     def __init__(self, desc, fn, error=False):
@@ -131,8 +128,10 @@ DATA = [
         Case('generic alias', lambda L: L.data.Sampler[int] is not None),
     ]),
     D('SequentialSampler', [
-        Case('list and len', lambda L: (list(L.data.SequentialSampler(range(5))), len(L.data.SequentialSampler('abc')))),
+        Case('list and len', lambda L: (list(L.data.SequentialSampler(range(5))),
+                                        len(L.data.SequentialSampler('abc')))),
         Case('dataset', lambda L: list(L.data.SequentialSampler(arange_ds(L, 4)))),
+        Case('no len', lambda L: list(L.data.SequentialSampler(3)), error=True),
     ]),
     D('RandomSampler', [
         Case('no replacement', lambda L: epochs(L.data.RandomSampler(range(10)))),
@@ -145,6 +144,7 @@ DATA = [
         Case('len', lambda L: (len(L.data.RandomSampler(range(9))), len(L.data.RandomSampler(range(9), num_samples=4)),
                                L.data.RandomSampler(range(3), True, 20).num_samples)),
         Case('large n', lambda L: list(L.data.RandomSampler(range(70000), num_samples=10))),
+        Case('empty dataset', lambda L: L.data.RandomSampler([]), error=True),
         Case('replacement 70 of 3', lambda L: list(L.data.RandomSampler(range(3), replacement=True, num_samples=70))),
         Case('generator 20', lambda L: [list(L.data.RandomSampler(range(20), generator=gen(L, 3))) for _ in range(2)]),
         Case('num_samples 0', lambda L: L.data.RandomSampler(range(5), num_samples=0), error=True),
@@ -156,11 +156,13 @@ DATA = [
         Case('permutes indices', lambda L: epochs(L.data.SubsetRandomSampler([10, 4, 7, 1, 8]))),
         Case('generator and len', lambda L: (list(L.data.SubsetRandomSampler(range(3, 9), generator=gen(L))),
                                              len(L.data.SubsetRandomSampler([5, 6, 7])))),
+        Case('no len', lambda L: list(L.data.SubsetRandomSampler(3)), error=True),
     ]),
     D('WeightedRandomSampler', [
         Case('replacement', lambda L: epochs(L.data.WeightedRandomSampler(W, 10))),
         Case('no replacement', lambda L: list(L.data.WeightedRandomSampler(W, 5, replacement=False))),
-        Case('tensor weights', lambda L: list(L.data.WeightedRandomSampler(L.torch.tensor(W, dtype=L.torch.float64), 8))),
+        Case('tensor weights', lambda L: list(L.data.WeightedRandomSampler(
+            L.torch.tensor(W, dtype=L.torch.float64), 8))),
         Case('200 draws with a zero weight', lambda L: list(L.data.WeightedRandomSampler([0.0, 1.0, 3.0], 200))),
         Case('equal weights without replacement', lambda L: list(L.data.WeightedRandomSampler([1, 1, 1, 1], 4, False))),
         Case('num_samples bool', lambda L: L.data.WeightedRandomSampler([1.0, 2.0], True), error=True),
@@ -169,6 +171,8 @@ DATA = [
         Case('num_samples 0', lambda L: L.data.WeightedRandomSampler(W, 0), error=True),
         Case('replacement not bool', lambda L: L.data.WeightedRandomSampler(W, 3, replacement=0), error=True),
         Case('weights 2-d', lambda L: L.data.WeightedRandomSampler([[1.0, 2.0]], 3), error=True),
+        Case('all zero weights', lambda L: list(L.data.WeightedRandomSampler([0.0, 0.0], 2)), error=True),
+        Case('negative weight', lambda L: list(L.data.WeightedRandomSampler([1.0, -1.0], 2)), error=True),
         Case('too many without replacement', lambda L: list(L.data.WeightedRandomSampler(W, 9, replacement=False)),
              error=True),
     ]),
@@ -176,7 +180,8 @@ DATA = [
         list(L.data.SequentialSampler(range(n))), len(L.data.SequentialSampler(range(n))),
         list(L.data.BatchSampler(L.data.SequentialSampler(range(n)), bs, drop)),
         len(L.data.BatchSampler(L.data.SequentialSampler(range(n)), bs, drop))))
-        for n, bs, drop in ((10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False), (2, 5, True), (0, 2, False))] + [
+        for n, bs, drop in ((10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False), (2, 5, True),
+                            (0, 2, False))] + [
         Case('keep last', lambda L: (list(L.data.BatchSampler(range(10), 3, False)),
                                      len(L.data.BatchSampler(range(10), 3, False)))),
         Case('drop last', lambda L: (list(L.data.BatchSampler(range(10), 3, True)),
@@ -200,7 +205,8 @@ DATA = [
           for n, r in ((10, 3), (9, 3), (2, 5), (7, 2), (0, 2))],
         Case('rank out of range', lambda L: L.data.DistributedSampler(range(10), 3, 3), error=True),
         Case('no process group', lambda L: L.data.DistributedSampler(range(4)), error=True),
-        Case('no process group for the rank', lambda L: L.data.DistributedSampler(range(4), num_replicas=2), error=True),
+        Case('no process group for the rank', lambda L: L.data.DistributedSampler(range(4), num_replicas=2),
+             error=True),
         Case('negative rank', lambda L: L.data.DistributedSampler(range(10), 2, -1), error=True),
     ]),
 ]
@@ -234,6 +240,14 @@ def _concat_add(L):
             [s[i] for i in range(3)], s.__getitems__([0, 1]))
 
 
+def _mappings(L):
+    import collections
+    od = [collections.OrderedDict(a=i, b=[i, 2.0]) for i in range(2)]
+    dd = [collections.defaultdict(list, x=np.float32(i)) for i in range(2)]
+    out = L.data.default_collate(od), L.data.default_collate(dd)
+    return [(type(o).__name__, dict(o)) for o in out]
+
+
 def _short(L):
     """A dataset whose ``__getitems__`` returns one sample too few."""
     class Short(L.data.Dataset):
@@ -263,6 +277,7 @@ DATA += [
         Case('items and len', lambda L: (_ds_items(tds(L)), len(tds(L)))),
         Case('tensors attribute', lambda L: tds(L, 3).tensors),
         Case('negative index', lambda L: tds(L)[-1]),
+        Case('tensor and slice index', lambda L: (tds(L)[L.torch.tensor([4, 1])], tds(L)[1:5:2])),
         Case('size mismatch', lambda L: L.data.TensorDataset(L.torch.zeros(3), L.torch.zeros(4)), error=True),
         Case('index out of range', lambda L: tds(L)[6], error=True),
     ]),
@@ -270,10 +285,12 @@ DATA += [
         Case('tuple', lambda L: _ds_items(L.data.StackDataset(tds(L, 3), arange_ds(L, 3)))),
         Case('dict', lambda L: (_ds_items(L.data.StackDataset(a=tds(L, 2), b=arange_ds(L, 2))),
                                 len(L.data.StackDataset(a=tds(L, 2), b=arange_ds(L, 2))))),
-        Case('getitems', lambda L: L.data.StackDataset(tds(L, 4), L.data.Subset(tds(L), [5, 4, 3, 2])).__getitems__([3, 0])),
+        Case('getitems', lambda L: L.data.StackDataset(tds(L, 4), L.data.Subset(tds(L), [5, 4, 3, 2])).__getitems__(
+            [3, 0])),
         Case('getitems dict', lambda L: L.data.StackDataset(a=tds(L, 3), b=arange_ds(L, 3)).__getitems__([2, 1])),
         Case('getitems size mismatch', lambda L: L.data.StackDataset(a=_short(L)).__getitems__([0, 1]), error=True),
-        Case('loader', lambda L: take(L.data.DataLoader(L.data.StackDataset(x=tds(L, 4), y=arange_ds(L, 4)), batch_size=3))),
+        Case('loader', lambda L: take(L.data.DataLoader(L.data.StackDataset(x=tds(L, 4), y=arange_ds(L, 4)),
+                                                        batch_size=3))),
         Case('range and str', lambda L: (L.data.StackDataset(a=range(3), b='xyz')[1], len(L.data.StackDataset(
             a=range(3), b='xyz')), L.data.StackDataset(range(2), range(2))[1])),
         Case('length mismatch', lambda L: L.data.StackDataset(tds(L, 3), tds(L, 4)), error=True),
@@ -284,6 +301,7 @@ DATA += [
         Case('items and sizes', lambda L: (_ds_items(L.data.ConcatDataset([tds(L, 2), tds(L, 3)])),
                                            L.data.ConcatDataset([tds(L, 2), tds(L, 3)]).cumulative_sizes)),
         Case('add of TensorDatasets', lambda L: _concat_add(L)),
+        Case('cummulative_sizes warns', lambda L: L.data.ConcatDataset([tds(L, 2), tds(L, 1)]).cummulative_sizes),
         Case('negative index', lambda L: [L.data.ConcatDataset([arange_ds(L, 2), arange_ds(L, 3)])[i]
                                           for i in (-1, -3, -5)]),
         Case('index past end', lambda L: L.data.ConcatDataset([tds(L, 2), tds(L, 3)])[5], error=True),
@@ -314,6 +332,7 @@ DATA += [
         Case('items', lambda L: (_ds_items(L.data.Subset(tds(L), [4, 0, 2])), len(L.data.Subset(tds(L), [4, 0, 2])))),
         Case('getitems and indices', lambda L: (L.data.Subset(tds(L), [5, 1]).__getitems__([1, 0]),
                                                 L.data.Subset(tds(L), range(1, 4)).indices)),
+        Case('tensor indices', lambda L: _ds_items(L.data.Subset(tds(L), L.torch.tensor([3, 1])))),
         Case('index past end', lambda L: L.data.Subset(tds(L), [4, 0])[2], error=True),
         Case('subset index out of dataset', lambda L: L.data.Subset(tds(L), [9])[0], error=True),
     ]),
@@ -322,7 +341,8 @@ DATA += [
         Case('fractions', lambda L: [list(s.indices) for s in L.data.random_split(range(10), [0.3, 0.3, 0.4])]),
         Case('fractions with remainder', lambda L: [list(s.indices) for s in
                                                     L.data.random_split(range(11), [0.5, 0.25, 0.25])]),
-        Case('generator', lambda L: [list(s.indices) for s in L.data.random_split(range(8), [5, 3], generator=gen(L, 42))]),
+        Case('generator', lambda L: [list(s.indices) for s in L.data.random_split(range(8), [5, 3],
+                                                                                  generator=gen(L, 42))]),
         *[Case(f'n={n} {lengths}', lambda L, n=n, lengths=lengths: [list(s) for s in L.data.random_split(
             range(n), lengths, generator=gen(L, 0))]) for n, lengths in (
             (10, [0.3, 0.7]), (30, [0.3, 0.3, 0.4]), (11, [0.5, 0.5]), (7, [0.1, 0.2, 0.7]), (5, [5, 0]))],
@@ -347,14 +367,23 @@ DATA += [
         Case('numbers', lambda L: (L.data.default_collate([1, 2, 3]), L.data.default_collate([1.5, 2.0]),
                                    L.data.default_collate([True, False]))),
         Case('tuples', lambda L: L.data.default_collate([(1, 2.0, 'a'), (3, 4.0, 'b')])),
-        Case('dicts', lambda L: L.data.default_collate([{'x': L.torch.ones(2), 'y': 1}, {'x': L.torch.zeros(2), 'y': 2}])),
+        Case('dicts', lambda L: L.data.default_collate([{'x': L.torch.ones(2), 'y': 1},
+                                                        {'x': L.torch.zeros(2), 'y': 2}])),
         Case('nested', lambda L: L.data.default_collate([{'a': (1, [2.0, 3.0])}, {'a': (4, [5.0, 6.0])}])),
         Case('numpy arrays', lambda L: L.data.default_collate(_np(L))),
         Case('numpy scalars', lambda L: L.data.default_collate([np.float64(1.5), np.float64(2.5)])),
         Case('numpy float32 scalars', lambda L: L.data.default_collate([np.float32(1.5), np.int64(2)])),
         Case('strings', lambda L: L.data.default_collate(['a', 'bc'])),
         Case('namedtuple', lambda L: tuple(L.data.default_collate([_pt(1, 2), _pt(3, 4)]))),
+        Case('numpy bool and int8 arrays', lambda L: (L.data.default_collate([np.array([True]), np.array([False])]),
+                                                     L.data.default_collate([np.int8([1, -2]), np.int8([3, 4])]))),
+        Case('OrderedDict and defaultdict', lambda L: _mappings(L)),
+        Case('bytes', lambda L: L.data.default_collate([b'a', b'b'])),
         Case('ragged lists', lambda L: L.data.default_collate([[1, 2], [3]]), error=True),
+        Case('ragged tuples', lambda L: L.data.default_collate([(1, 2), (3,)]), error=True),
+        Case('None', lambda L: L.data.default_collate([None, None]), error=True),
+        Case('mixed dtypes', lambda L: L.data.default_collate([L.torch.ones(2),
+                                                               L.torch.ones(2, dtype=L.torch.int64)])),
         Case('unequal tensors', lambda L: L.data.default_collate([L.torch.ones(2), L.torch.ones(3)]), error=True),
         Case('object', lambda L: L.data.default_collate([object(), object()]), error=True),
         Case('numpy strings', lambda L: L.data.default_collate([np.array(['a']), np.array(['b'])]), error=True),
@@ -478,8 +507,10 @@ def f32(L, h=9, w=11, seed=0):
 
 
 def IMAGES(L):
-    """The three image kinds a transform meets: PIL, uint8 tensor, float tensor."""
-    return {'pil': pil(), 'uint8': u8(L), 'float': f32(L)}
+    """The image kinds a transform meets: PIL RGB, uint8 and float tensors, a uint8 batch (2, C, H, W) (and a PIL
+    grayscale image)."""
+    return {'pil': pil(), 'uint8': u8(L), 'float': f32(L), 'gray': pil(mode='L'),
+            'batch': L.torch.stack([u8(L), u8(L, seed=1)])}
 
 
 def runs(L, make, kinds=('pil', 'uint8', 'float'), reps=3):
@@ -489,7 +520,7 @@ def runs(L, make, kinds=('pil', 'uint8', 'float'), reps=3):
     return repr(t), {k: [t(imgs[k]) for _ in range(reps)] for k in kinds}
 
 
-def T(name, makes, errors=(), kinds=('pil', 'uint8', 'float'), reps=3, atol=0.0, u8_atol=0, gaps=None):
+def T(name, makes, errors=(), kinds=('pil', 'uint8', 'float', 'batch'), reps=3, atol=0.0, u8_atol=0, gaps=None):
     """A transform class: each ``make(T)`` is run on the image kinds, each error ``fn(L)`` must raise."""
     cases = [Case(f'{i}:{k}', lambda L, m=m, k=k: runs(L, m, (k,), reps)) for i, m in enumerate(makes)
              for k in kinds]
@@ -634,8 +665,8 @@ def svhn_class(L):
     io.savemat(path, {'X': rng.integers(0, 256, (32, 32, 3, 3), dtype=np.uint8),
                       'y': np.array([[10], [1], [7]], np.uint8)})
     base = L.datasets.SVHN
-    return type('SVHN', (base,), {'split_list': dict(base.split_list,
-                                                     train=[base.split_list['train'][0], 'train_32x32.mat', _md5(path)])})
+    train = [base.split_list['train'][0], 'train_32x32.mat', _md5(path)]
+    return type('SVHN', (base,), {'split_list': dict(base.split_list, train=train)})
 
 
 def svhn(L):
@@ -678,7 +709,8 @@ def lsun(L, **kw):
 
 
 GRID_KW = [{}, {'nrow': 3, 'padding': 1}, {'normalize': True},
-           {'normalize': True, 'value_range': (0.2, 0.6), 'pad_value': 0.5}, {'normalize': True, 'scale_each': True, 'nrow': 2}]
+           {'normalize': True, 'value_range': (0.2, 0.6), 'pad_value': 0.5},
+           {'normalize': True, 'scale_each': True, 'nrow': 2}]
 
 VISION = [
     V('utils.make_grid', [Case(f'{s} {kw}', lambda L, s=s, kw=kw: L.vutils.make_grid(grid_input(L, s), **kw))
@@ -706,25 +738,18 @@ VISION = [
 ]
 
 # -- torchvision.transforms -------------------------------------------------------------------------------------
-def small(L):
-    return {'pil': pil(5, 6, 3), 'uint8': u8(L, 5, 6, 3), 'float': f32(L, 5, 6, 3)}
-
-
-def ints(x):
-    """A PIL image's pixels (ToPILImage and PILToTensor results compare as images already)."""
-    return np.asarray(x)
-
-
 VISION += [
     T('Resize', [lambda T: T.Resize(7), lambda T: T.Resize((5, 9)), lambda T: T.Resize(6, antialias=False),
                  lambda T: T.Resize(8, interpolation=T.InterpolationMode.NEAREST), lambda T: T.Resize(5, max_size=9),
                  lambda T: T.Resize(13, interpolation=T.InterpolationMode.BICUBIC)],
-      errors=[('size str', lambda L: L.T.Resize('7')(pil())), ('max_size with a pair', lambda L: L.T.Resize((5, 6), max_size=9)(pil())),
+      errors=[('size str', lambda L: L.T.Resize('7')(pil())),
+              ('max_size with a pair', lambda L: L.T.Resize((5, 6), max_size=9)(pil())),
               ('max_size under size', lambda L: L.T.Resize(9, max_size=7)(pil()))],
       atol=1e-5, u8_atol=1),
     T('CenterCrop', [lambda T: T.CenterCrop(6), lambda T: T.CenterCrop((13, 5)), lambda T: T.CenterCrop([4])],
       errors=[('three sizes', lambda L: L.T.CenterCrop((1, 2, 3)))]),
-    T('Pad', [lambda T: T.Pad(2), lambda T: T.Pad((1, 2), fill=3), lambda T: T.Pad((1, 2, 3, 1), padding_mode='reflect'),
+    T('Pad', [lambda T: T.Pad(2), lambda T: T.Pad((1, 2), fill=3), lambda T: T.Pad((-1, 2, 1, -2)),
+              lambda T: T.Pad((1, 2, 3, 1), padding_mode='reflect'),
               lambda T: T.Pad(2, padding_mode='edge'), lambda T: T.Pad(3, padding_mode='symmetric')],
       errors=[('bad mode', lambda L: L.T.Pad(2, padding_mode='wrap')), ('three paddings', lambda L: L.T.Pad((1, 2, 3))),
               ('padding str', lambda L: L.T.Pad('2'))]),
@@ -732,46 +757,55 @@ VISION += [
                      lambda T: T.RandomCrop(16, pad_if_needed=True),
                      lambda T: T.RandomCrop(9, padding=(1, 2), padding_mode='reflect')],
       errors=[('larger than the image', lambda L: L.T.RandomCrop(20)(pil()))]),
-    T('RandomHorizontalFlip', [lambda T: T.RandomHorizontalFlip(), lambda T: T.RandomHorizontalFlip(1.0)], reps=4),
-    T('RandomVerticalFlip', [lambda T: T.RandomVerticalFlip(0.3)], reps=4),
+    T('RandomHorizontalFlip', [lambda T: T.RandomHorizontalFlip(), lambda T: T.RandomHorizontalFlip(1.0)], reps=4,
+      errors=[('a list', lambda L: L.T.RandomHorizontalFlip(1.0)([1, 2]))]),
+    T('RandomVerticalFlip', [lambda T: T.RandomVerticalFlip(0.3)], reps=4,
+      errors=[('a str', lambda L: L.T.RandomVerticalFlip(1.0)('x'))]),
     T('RandomResizedCrop', [lambda T: T.RandomResizedCrop(6),
                             lambda T: T.RandomResizedCrop((5, 7), scale=(0.5, 1.0), ratio=(0.5, 2))],
       errors=[('size str', lambda L: L.T.RandomResizedCrop('6')(f32(L)))], atol=1e-5, u8_atol=1),
     T('Grayscale', [lambda T: T.Grayscale(), lambda T: T.Grayscale(3)], atol=1e-6,
+      kinds=('pil', 'uint8', 'float', 'gray'),
       errors=[('two channels', lambda L: L.T.Grayscale()(L.torch.zeros(2, 3, 3)))]),
-    T('RandomGrayscale', [lambda T: T.RandomGrayscale(0.5)], reps=4, atol=1e-6),
-    T('RandomApply', [lambda T: T.RandomApply([T.RandomHorizontalFlip(1.0), T.CenterCrop(5)], p=0.5)], reps=4),
+    T('RandomGrayscale', [lambda T: T.RandomGrayscale(0.5)], reps=4, atol=1e-6,
+      errors=[('two channels', lambda L: L.T.RandomGrayscale(1.0)(L.torch.zeros(2, 3, 3)))]),
+    T('RandomApply', [lambda T: T.RandomApply([T.RandomHorizontalFlip(1.0), T.CenterCrop(5)], p=0.5)], reps=4,
+      errors=[('not callable', lambda L: L.T.RandomApply([3], p=1.0)(u8(L)))]),
     T('Compose', [lambda T: T.Compose([T.RandomCrop(9, padding=1), T.RandomHorizontalFlip()]),
-                  lambda T: T.Compose([])]),
+                  lambda T: T.Compose([])], errors=[('not callable', lambda L: L.T.Compose([3])(u8(L)))]),
     T('Lambda', [lambda T: T.Lambda(lambda x: x)], errors=[('not callable', lambda L: L.T.Lambda(3))]),
     T('RandomRotation', [lambda T: T.RandomRotation(30), lambda T: T.RandomRotation((-90, 45), expand=True, fill=7),
                          lambda T: T.RandomRotation(20, interpolation=T.InterpolationMode.BILINEAR, center=(3, 4))],
       reps=12, atol=1e-5, errors=[('negative degrees', lambda L: L.T.RandomRotation(-5)),
                                       ('center of one', lambda L: L.T.RandomRotation(5, center=(1,)))]),
     T('RandomAffine', [lambda T: T.RandomAffine(15, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10),
-                       lambda T: T.RandomAffine((-5, 5), shear=(-5, 5, -8, 8), interpolation=T.InterpolationMode.BILINEAR,
-                                                fill=(1, 2, 3))],
+                       lambda T: T.RandomAffine((-5, 5), shear=(-5, 5, -8, 8), fill=(1, 2, 3),
+                                                interpolation=T.InterpolationMode.BILINEAR)],
       reps=12, atol=1e-5, errors=[('translate over 1', lambda L: L.T.RandomAffine(0, translate=(1.5, 0))),
                                       ('negative scale', lambda L: L.T.RandomAffine(0, scale=(-1, 1)))]),
-    T('TrivialAugmentWide', [lambda T: T.TrivialAugmentWide(), lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
+    T('TrivialAugmentWide', [lambda T: T.TrivialAugmentWide(),
+                             lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
                              lambda T: T.TrivialAugmentWide(interpolation=T.InterpolationMode.BILINEAR)],
-      kinds=('pil', 'uint8'), reps=12),
+      kinds=('pil', 'uint8', 'batch'), reps=12, errors=[('a list', lambda L: L.T.TrivialAugmentWide()([1]))]),
     T('RandAugment', [lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30])],
-      kinds=('pil', 'uint8'), reps=12),
-    T('ColorJitter', [lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1), lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5))],
+      kinds=('pil', 'uint8', 'batch'), reps=12),
+    T('ColorJitter', [lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                      lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5))],
       reps=12, atol=1e-5, errors=[('negative brightness', lambda L: L.T.ColorJitter(brightness=-1)),
                                       ('hue over 0.5', lambda L: L.T.ColorJitter(hue=0.7))]),
     V('transforms.ToTensor', [
         Case('pil rgb', lambda L: (repr(L.T.ToTensor()), L.T.ToTensor()(pil()))),
         Case('pil gray and rgba', lambda L: [L.T.ToTensor()(pil(mode=m)) for m in ('L', 'RGBA')]),
         Case('numpy hwc uint8', lambda L: L.T.ToTensor()(np.array(pil()))),
+        Case('pil modes 1 P I F I;16', lambda L: [L.T.ToTensor()(_pil_mode(m)) for m in ('1', 'P', 'I', 'F', 'I;16')]),
         Case('numpy float', lambda L: L.T.ToTensor()(np.ones((2, 3, 1), np.float64))),
         Case('numpy 2-d', lambda L: L.T.ToTensor()(np.arange(6, dtype=np.uint8).reshape(2, 3))),
         Case('tensor', lambda L: L.T.ToTensor()(L.torch.zeros(3)), error=True),
         Case('numpy 4-d', lambda L: L.T.ToTensor()(np.zeros((1, 2, 3, 1))), error=True),
     ]),
     V('transforms.PILToTensor', [
-        Case('rgb and gray', lambda L: (repr(L.T.PILToTensor()), [L.T.PILToTensor()(pil(mode=m)) for m in ('RGB', 'L')])),
+        Case('rgb and gray', lambda L: (repr(L.T.PILToTensor()),
+                                        [L.T.PILToTensor()(pil(mode=m)) for m in ('RGB', 'L')])),
         Case('numpy', lambda L: L.T.PILToTensor()(np.asarray(pil())), error=True),
     ]),
     V('transforms.ToPILImage', [
@@ -780,6 +814,10 @@ VISION += [
         Case('one channel', lambda L: [L.T.ToPILImage()(f32(L)[:1]), L.T.ToPILImage()(u8(L)[0])]),
         Case('four channels', lambda L: L.T.ToPILImage()(L.torch.cat([u8(L), u8(L)[:1]]))),
         Case('mode', lambda L: L.T.ToPILImage(mode='RGB')(u8(L))),
+        Case('two channels', lambda L: [L.T.ToPILImage()(f32(L)[:2]), L.T.ToPILImage()(u8(L)[:2])]),
+        Case('int tensors', lambda L: [L.T.ToPILImage()(u8(L)[:1].to(dt)) for dt in (L.torch.int16, L.torch.int32)]),
+        Case('float64 and float numpy', lambda L: [L.T.ToPILImage()(f32(L).double()),
+                                                   L.T.ToPILImage()(np.ones((3, 4, 1), np.float32) / 3)]),
         Case('numpy hwc', lambda L: L.T.ToPILImage()(np.asarray(pil()))),
         Case('4-d', lambda L: L.T.ToPILImage()(L.torch.zeros(1, 3, 4, 4)), error=True),
         Case('bad mode', lambda L: L.T.ToPILImage(mode='L')(u8(L)), error=True),
@@ -791,6 +829,8 @@ VISION += [
         Case('batch and one value', lambda L: L.T.Normalize([0.5], [0.25])(f32(L)[None].expand(2, 3, 9, 11))),
         Case('inplace', lambda L: _inplace_norm(L)),
         Case('float64', lambda L: L.T.Normalize((0.1,), (2.0,))(f32(L).double())),
+        Case('tensor mean and std', lambda L: L.T.Normalize(L.torch.tensor([0.5, 0.4, 0.3]),
+                                                            L.torch.tensor([2.0]))(f32(L))),
         Case('pil', lambda L: L.T.Normalize((0.5,), (0.5,))(pil()), error=True),
         Case('uint8', lambda L: L.T.Normalize((0.5,), (0.5,))(u8(L)), error=True),
         Case('zero std', lambda L: L.T.Normalize((0.5,), (0.0,))(f32(L)), error=True),
@@ -802,6 +842,12 @@ VISION += [
         Case('unknown', lambda L: L.T.InterpolationMode('cubic'), error=True),
     ]),
 ]
+
+
+def _pil_mode(mode):
+    """A small PIL image in ``mode`` (converted from the RGB one: 1, P, I, F, I;16)."""
+    img = pil(4, 5, 1)
+    return img.convert('L').convert(mode) if mode in ('I;16',) else img.convert(mode)
 
 
 def _inplace_norm(L):
@@ -861,7 +907,7 @@ SUBMODULES_VISION = {
 }
 
 VISION += [
-    V('transforms.functional', [Case(k, lambda L, k=k: functional(L, k)) for k in ('pil', 'uint8', 'float')] + [
+    V('transforms.functional', [Case(k, lambda L, k=k: functional(L, k)) for k in ('pil', 'uint8', 'float', 'gray')] + [
         Case('conversions', conversions),
         Case('crop pads past the edge', lambda L: [L.F.crop(x, -2, 8, 5, 6) for x in (pil(), u8(L))]),
         Case('pad bad mode', lambda L: L.F.pad(u8(L), [1], padding_mode='wrap'), error=True),
@@ -918,7 +964,8 @@ VISION += [
     ]),
     V('datasets.MNIST', [
         Case('train', lambda L: mnist(L)),
-        Case('test', lambda L: mnist(L, train=False, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 1))),
+        Case('test', lambda L: mnist(L, train=False, transform=L.T.ToTensor(),
+                                     target_transform=L.T.Lambda(lambda y: y + 1))),
         Case('properties', lambda L: (_mnist_props(L))),
         Case('missing files', lambda L: L.datasets.MNIST(L.tmp), error=True),
     ]),
@@ -961,8 +1008,7 @@ VISION += [
     ], gaps={'forward': NO_LMDB}),
     V('datasets.VisionDataset', [
         Case('repr and items', lambda L: (repr(vision_ds(L)), items(vision_ds(L)))),
-        Case('transforms', lambda L: (repr(vision_ds(L, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 5))),
-                                      items(vision_ds(L, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 5))))),
+        Case('transforms', lambda L: (repr(_with_transforms(L)), items(_with_transforms(L)))),
         Case('joint transforms', lambda L: items(vision_ds(L, transforms=lambda x, y: (L.T.PILToTensor()(x), -y)))),
         Case('both transforms', lambda L: vision_ds(L, transforms=lambda x, y: (x, y), transform=L.T.ToTensor()),
              error=True),
@@ -1010,6 +1056,10 @@ VISION += [
         Case('find_classes of an empty folder', lambda L: L.mod('datasets.folder').find_classes(L.tmp), error=True),
     ]),
 ]
+
+
+def _with_transforms(L):
+    return vision_ds(L, transform=L.T.ToTensor(), target_transform=L.T.Lambda(lambda y: y + 5))
 
 
 def _mnist_props(L):

@@ -4,6 +4,7 @@ pixel for pixel with their reprs, its datasets on tiny files in the real formats
 the submodules' names. A check left out of an entry (a gap) must still fail."""
 import collections
 import importlib
+import importlib.util
 import os
 import warnings
 
@@ -18,8 +19,9 @@ from registry_data import ENTRIES
 tv = import_torchvision()
 Image = pytest.importorskip('PIL.Image')
 
+# PyTorch's namespaces the entries cover: ember's (under ``ember.``)
 ROOTS = {'torch.utils.data': 'utils.data', 'torchvision.datasets': 'vision.datasets',
-         'torchvision.transforms': 'vision.transforms', 'torchvision.utils': 'vision.utils'}   # PyTorch's namespace: ember's (under ember.)
+         'torchvision.transforms': 'vision.transforms', 'torchvision.utils': 'vision.utils'}
 
 
 class Lib:

@@ -105,6 +105,12 @@ class ConcatDataset(Dataset):
             raise AssertionError('ConcatDataset does not support IterableDataset')
         self.cumulative_sizes = self.cumsum(self.datasets)
 
+    @property
+    def cummulative_sizes(self):
+        """The old misspelt name of ``cumulative_sizes``, still read by older code (PyTorch warns the same)."""
+        warnings.warn('`cummulative_sizes` attribute is renamed to `cumulative_sizes`', FutureWarning, stacklevel=2)
+        return self.cumulative_sizes
+
     def __len__(self):
         return self.cumulative_sizes[-1]
 

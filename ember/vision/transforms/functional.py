@@ -162,7 +162,14 @@ def to_pil_image(pic, mode=None):
         raise TypeError(f'Input type {npimg.dtype} is not supported')
     if npimg.shape[2] == 1:
         npimg = npimg[:, :, 0]
-    return pil_module().fromarray(np.ascontiguousarray(npimg), mode=mode)
+    return _from_raw(npimg, mode)
+
+
+def _from_raw(arr, mode):
+    """A PIL image of ``mode`` whose raw bytes are ``arr``'s: Pillow 11.3+ ``fromarray(mode=)`` no longer reads
+    data as the mode given (an int16 array as 'I;16' is refused), ``frombuffer`` still does."""
+    arr = np.ascontiguousarray(arr)
+    return pil_module().frombuffer(mode, (arr.shape[1], arr.shape[0]), arr.tobytes(), 'raw', mode, 0, 1)
 
 
 def normalize(tensor, mean, std, inplace=False):
