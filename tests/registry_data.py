@@ -11,9 +11,11 @@ images, lists and dicts of them). ``L`` is one library's view: ``L.torch`` (``to
 import numpy as np
 
 class Case:
-    """One call: ``fn(L)`` returns what is compared. ``error``: PyTorch raises, ember must raise the same type."""
-    def __init__(self, desc, fn, error=False):
-        self.desc, self.fn, self.error = desc, fn, error
+    """One call: ``fn(L)`` returns what is compared. ``error``: PyTorch raises, ember must raise the same type;
+    ``unsupported``: PyTorch runs it, ember refuses with an error naming this (the entry gives the reason as the
+    gap ``'case:' + desc``)."""
+    def __init__(self, desc, fn, error=False, unsupported=None):
+        self.desc, self.fn, self.error, self.unsupported = desc, fn, error, unsupported
 
 
 class Call:
@@ -421,6 +423,12 @@ DATA += [
                                                type(L.data.DataLoader(range(9)).batch_sampler).__name__)),
         Case('workers', lambda L: take(L.data.DataLoader(arange_ds(L, 6), batch_size=2, num_workers=2))),
         Case('workers iterable', lambda L: take(L.data.DataLoader(counting(L, 7), batch_size=2, num_workers=2))),
+        Case('persistent workers two epochs', lambda L: _two_epochs(L)),
+        Case('pin_memory', lambda L: take(L.data.DataLoader(tds(L, 3), batch_size=2, pin_memory=True))),
+        Case('prefetch_factor', lambda L: take(L.data.DataLoader(arange_ds(L, 4), batch_size=2, num_workers=1,
+                                                                 prefetch_factor=1))),
+        Case('in_order False', lambda L: sorted(b[0].tolist() for b in L.data.DataLoader(
+            arange_ds(L, 6), batch_size=2, num_workers=2, in_order=False))),
         Case('shuffle and sampler', lambda L: L.data.DataLoader(range(4), shuffle=True, sampler=[0, 1]), error=True),
         Case('batch_sampler and batch_size', lambda L: L.data.DataLoader(range(4), batch_size=2,
                                                                          batch_sampler=[[0]]), error=True),
@@ -439,6 +447,12 @@ DATA += [
                                                                 worker_init_fn=_init_seed))),
     ]),
 ]
+
+
+def _two_epochs(L):
+    """Two epochs through persistent workers: shuffled batches and the random draws the workers make."""
+    loader = L.data.DataLoader(_RandomDs(L), batch_size=2, shuffle=True, num_workers=2, persistent_workers=True)
+    return [take(loader) for _ in range(2)]
 
 
 def _WorkerInfoDs(L):
@@ -520,7 +534,7 @@ def runs(L, make, kinds=('pil', 'uint8', 'float'), reps=3):
     return repr(t), {k: [t(imgs[k]) for _ in range(reps)] for k in kinds}
 
 
-def T(name, makes, errors=(), kinds=('pil', 'uint8', 'float', 'batch'), reps=3, atol=0.0, u8_atol=0, gaps=None):
+def T(name, makes, errors=(), kinds=('pil', 'uint8', 'float', 'batch', 'gray'), reps=3, atol=0.0, u8_atol=0, gaps=None):
     """A transform class: each ``make(T)`` is run on the image kinds, each error ``fn(L)`` must raise."""
     cases = [Case(f'{i}:{k}', lambda L, m=m, k=k: runs(L, m, (k,), reps)) for i, m in enumerate(makes)
              for k in kinds]
@@ -704,6 +718,13 @@ NO_LMDB = ('no LMDB database can be read: the lmdb package is not installed here
            'ModuleNotFoundError naming it: an error case)')
 
 
+def _saved_to_buffer(L):
+    import io
+    buf = io.BytesIO()
+    L.vutils.save_image(f32(L), buf, format='png')
+    return buf.getvalue()
+
+
 def lsun(L, **kw):
     return L.datasets.LSUN(L.tmp, **kw)
 
@@ -731,6 +752,8 @@ VISION = [
         Case('one image', lambda L: saved_bytes(L, f32(L))),
         Case('gray jpeg', lambda L: saved_bytes(L, f32(L)[:1], 'g.jpg')),
         Case('format', lambda L: saved_bytes(L, f32(L), 'g.bin', format='png')),
+        Case('file object', lambda L: _saved_to_buffer(L)),
+        Case('padding 0 nrow 1', lambda L: saved_bytes(L, grid_input(L, (3, 1, 4, 4)).clamp(0, 1), padding=0, nrow=1)),
         Case('out of range clamps', lambda L: saved_bytes(L, grid_input(L, (2, 3, 4, 4)), normalize=False)),
         Case('uint8', lambda L: saved_bytes(L, u8(L)), error=True),
         Case('unknown extension', lambda L: saved_bytes(L, f32(L), 'g.unknownext'), error=True),
@@ -740,6 +763,7 @@ VISION = [
 # -- torchvision.transforms -------------------------------------------------------------------------------------
 VISION += [
     T('Resize', [lambda T: T.Resize(7), lambda T: T.Resize((5, 9)), lambda T: T.Resize(6, antialias=False),
+                 lambda T: T.Resize([4]), lambda T: T.Resize((12, 20), interpolation=T.InterpolationMode.NEAREST_EXACT),
                  lambda T: T.Resize(8, interpolation=T.InterpolationMode.NEAREST), lambda T: T.Resize(5, max_size=9),
                  lambda T: T.Resize(13, interpolation=T.InterpolationMode.BICUBIC)],
       errors=[('size str', lambda L: L.T.Resize('7')(pil())),
@@ -765,7 +789,7 @@ VISION += [
                             lambda T: T.RandomResizedCrop((5, 7), scale=(0.5, 1.0), ratio=(0.5, 2))],
       errors=[('size str', lambda L: L.T.RandomResizedCrop('6')(f32(L)))], atol=1e-5, u8_atol=1),
     T('Grayscale', [lambda T: T.Grayscale(), lambda T: T.Grayscale(3)], atol=1e-6,
-      kinds=('pil', 'uint8', 'float', 'gray'),
+      kinds=('pil', 'uint8', 'float', 'batch', 'gray'),
       errors=[('two channels', lambda L: L.T.Grayscale()(L.torch.zeros(2, 3, 3)))]),
     T('RandomGrayscale', [lambda T: T.RandomGrayscale(0.5)], reps=4, atol=1e-6,
       errors=[('two channels', lambda L: L.T.RandomGrayscale(1.0)(L.torch.zeros(2, 3, 3)))]),
@@ -781,14 +805,21 @@ VISION += [
     T('RandomAffine', [lambda T: T.RandomAffine(15, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10),
                        lambda T: T.RandomAffine((-5, 5), shear=(-5, 5, -8, 8), fill=(1, 2, 3),
                                                 interpolation=T.InterpolationMode.BILINEAR)],
-      reps=12, atol=1e-5, errors=[('translate over 1', lambda L: L.T.RandomAffine(0, translate=(1.5, 0))),
-                                      ('negative scale', lambda L: L.T.RandomAffine(0, scale=(-1, 1)))]),
+      reps=12, atol=1e-5, kinds=('pil', 'uint8', 'float', 'batch'),
+      errors=[('translate over 1', lambda L: L.T.RandomAffine(0, translate=(1.5, 0))),
+              ('negative scale', lambda L: L.T.RandomAffine(0, scale=(-1, 1))),
+              ('three fills for a gray image', lambda L: L.T.RandomAffine(5, fill=(1, 2, 3))(pil(mode='L')))]),
+    T('RandomAffine', [lambda T: T.RandomAffine(15, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10)],
+      reps=12, kinds=('gray',)),
     T('TrivialAugmentWide', [lambda T: T.TrivialAugmentWide(),
                              lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
                              lambda T: T.TrivialAugmentWide(interpolation=T.InterpolationMode.BILINEAR)],
-      kinds=('pil', 'uint8', 'batch'), reps=12, errors=[('a list', lambda L: L.T.TrivialAugmentWide()([1]))]),
+      kinds=('pil', 'uint8', 'batch', 'gray'), reps=12, errors=[('a list', lambda L: L.T.TrivialAugmentWide()([1]))]),
     T('RandAugment', [lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30])],
-      kinds=('pil', 'uint8', 'batch'), reps=12),
+      kinds=('pil', 'uint8', 'batch'), reps=12,
+      errors=[('three fills for a gray image', lambda L: [L.T.RandAugment(num_ops=3, fill=[1, 2, 3])(pil(mode='L'))
+                                                          for _ in range(12)])]),
+    T('RandAugment', [lambda T: T.RandAugment()], kinds=('gray',), reps=12),
     T('ColorJitter', [lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1),
                       lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5))],
       reps=12, atol=1e-5, errors=[('negative brightness', lambda L: L.T.ColorJitter(brightness=-1)),
@@ -798,16 +829,20 @@ VISION += [
         Case('pil gray and rgba', lambda L: [L.T.ToTensor()(pil(mode=m)) for m in ('L', 'RGBA')]),
         Case('numpy hwc uint8', lambda L: L.T.ToTensor()(np.array(pil()))),
         Case('pil modes 1 P I F I;16', lambda L: [L.T.ToTensor()(_pil_mode(m)) for m in ('1', 'P', 'I', 'F', 'I;16')]),
+        Case('pil modes LA CMYK YCbCr HSV', lambda L: [L.T.ToTensor()(_pil_mode(m))
+                                                       for m in ('LA', 'CMYK', 'YCbCr', 'HSV')]),
         Case('numpy float', lambda L: L.T.ToTensor()(np.ones((2, 3, 1), np.float64))),
         Case('numpy 2-d', lambda L: L.T.ToTensor()(np.arange(6, dtype=np.uint8).reshape(2, 3))),
         Case('tensor', lambda L: L.T.ToTensor()(L.torch.zeros(3)), error=True),
         Case('numpy 4-d', lambda L: L.T.ToTensor()(np.zeros((1, 2, 3, 1))), error=True),
     ]),
     V('transforms.PILToTensor', [
+        Case('modes', lambda L: [L.T.PILToTensor()(_pil_mode(m)) for m in ('1', 'P', 'I', 'F', 'LA', 'CMYK')]),
+        Case('16-bit', lambda L: L.T.PILToTensor()(_pil_mode('I;16')), unsupported='uint16'),
         Case('rgb and gray', lambda L: (repr(L.T.PILToTensor()),
                                         [L.T.PILToTensor()(pil(mode=m)) for m in ('RGB', 'L')])),
         Case('numpy', lambda L: L.T.PILToTensor()(np.asarray(pil())), error=True),
-    ]),
+    ], gaps={'case:16-bit': 'ember has no uint16 dtype: a 16-bit image is refused with a TypeError naming it'}),
     V('transforms.ToPILImage', [
         Case('float', lambda L: (repr(L.T.ToPILImage()), L.T.ToPILImage()(f32(L)))),
         Case('uint8', lambda L: L.T.ToPILImage()(u8(L))),
@@ -967,6 +1002,7 @@ VISION += [
         Case('test', lambda L: mnist(L, train=False, transform=L.T.ToTensor(),
                                      target_transform=L.T.Lambda(lambda y: y + 1))),
         Case('properties', lambda L: (_mnist_props(L))),
+        Case('download with the files present', lambda L: _printed(lambda: mnist(L, download=True))),
         Case('missing files', lambda L: L.datasets.MNIST(L.tmp), error=True),
     ]),
     V('datasets.FashionMNIST', [
@@ -977,6 +1013,7 @@ VISION += [
     V('datasets.CIFAR10', [
         Case('train', lambda L: cifar(L)),
         Case('test transform', lambda L: cifar(L, train=False, transform=L.T.ToTensor())),
+        Case('download with the files present', lambda L: _printed(lambda: cifar(L, download=True))),
         Case('missing files', lambda L: L.datasets.CIFAR10(L.tmp), error=True),
         Case('wrong checksum', lambda L: _cifar_corrupt(L), error=True),
     ]),
@@ -1056,6 +1093,16 @@ VISION += [
         Case('find_classes of an empty folder', lambda L: L.mod('datasets.folder').find_classes(L.tmp), error=True),
     ]),
 ]
+
+
+def _printed(fn):
+    """``fn()``'s result and what it printed."""
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = fn()
+    return result, out.getvalue()
 
 
 def _with_transforms(L):

@@ -105,6 +105,12 @@ def test_data_call(entry, case, tmp_path):
     """The values (bit for bit unless the entry gives atol), PyTorch's warnings, or PyTorch's exception type."""
     t, tw = _attempt(entry, case, Lib('torch', tmp_path / 'torch'))
     e, ew = _attempt(entry, case, Lib('ember', tmp_path / 'ember'))
+    if case.unsupported:   # PyTorch runs it; ember refuses with an error naming what it lacks, listed as a gap
+        assert not isinstance(t, Exception), f'PyTorch raises {t!r:.200}: make it an error case'
+        assert isinstance(e, Exception) and case.unsupported in str(e), \
+            f'ember must refuse {case.unsupported!r} with an error naming it, got {e!r:.300}'
+        assert 'case:' + case.desc in entry.gaps, f'give the refusal of {case.unsupported!r} a gap with its reason'
+        return
     if case.error:
         assert isinstance(t, Exception), f'PyTorch does not raise here (it returns {t!r:.200})'
         assert isinstance(e, _base_exc(t)), f'PyTorch raises {t!r:.200}, ember {e!r:.300}'

@@ -392,7 +392,7 @@ def test_cifar_download_from_archive_and_skip(tmp_path, capsys):
     capsys.readouterr()
     archive.unlink()
     cls(str(root), download=True)
-    assert 'Files already downloaded and verified' in capsys.readouterr().out
+    assert capsys.readouterr().out == ''   # torchvision 0.28 prints nothing when the files are there
 
 
 def test_cifar_unreachable_says_where_to_put_files(tmp_path):

@@ -123,9 +123,9 @@ class CIFAR10(VisionDataset):
                 'download=True')
 
     def download(self):
-        """Fetch and extract the archive unless every batch is already present with the right md5."""
+        """Fetch and extract the archive unless every batch is already present with the right md5 (silently, as
+        torchvision 0.28)."""
         if self._check_integrity():
-            print('Files already downloaded and verified')
             return
         try:
             download_and_extract_archive(self.url, self.root, filename=self.filename, md5=self.tgz_md5)
