@@ -519,20 +519,26 @@ class LinalgQrBackward0(Node):
 
 
 class LinalgSolveTriangularBackward0(Node):
-    """X = A^-1 B for triangular A: gB = A^-T G, gA = -(gB X^T) restricted to A's triangle."""
-    __slots__ = ('upper', 'unit', 'need')
+    """X = A^-1 B for triangular A: gB = A^-T G, gA = -(gB X^T) restricted to A's triangle. X A = B (not
+    ``left``) is the transposed problem A^T X^T = B^T: its gradients are those of that one, transposed."""
+    __slots__ = ('upper', 'unit', 'need', 'left')
 
     def backward(self, g):
         a, x = self.saved()
-        a = _triangle(a, self.upper, self.unit)
+        upper = self.upper
+        if not self.left:
+            a, x, g, upper = _mT(a), _mT(x), _mT(g), not upper
+        a = _triangle(a, upper, self.unit)
         gb = _solve(_mT(a), g)
         ga = None
         if self.need[0]:
             ga = -(gb @ _mT(x))
-            ga = _triu(ga, 1 if self.unit else 0) if self.upper else _tril(ga, -1 if self.unit else 0)
+            ga = _triu(ga, 1 if self.unit else 0) if upper else _tril(ga, -1 if self.unit else 0)
             ga = dual.sum_to(ga, dual.data(a).shape) if ga.shape != dual.data(a).shape else ga
         if self.need[1] and gb.shape != self.need[2]:
             gb = dual.sum_to(gb, self.need[2])
+        if not self.left:
+            ga, gb = (None if ga is None else _mT(ga)), _mT(gb)
         return ga, (gb if self.need[1] else None)
 
 
@@ -554,20 +560,23 @@ def _triangle(a, upper, unit):
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
-    if not left:
-        return _mT(solve_triangular(_mT(A), _mT(B), upper=not upper, unitriangular=unitriangular))
     a, b = A._data, B._data
     _square(a, 'solve_triangular')
-    tri = _triangle(a, upper, unitriangular)
+    if not left:   # X A = B is A^T X^T = B^T
+        a, b = _mT(a), _mT(b)
+    tri = _triangle(a, upper == left, unitriangular)
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
     with np.errstate(all='ignore'):
         try:
             x = np.linalg.solve(np.broadcast_to(tri, shape[:-2] + a.shape[-2:]), np.broadcast_to(b, shape))
         except np.linalg.LinAlgError:
             x = np.full(shape, np.nan, dtype=np.result_type(a, b))
+    if not left:
+        x = np.ascontiguousarray(_mT(x))
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveTriangularBackward0((A, B))
-        node.upper, node.unit, node.need = upper, unitriangular, (A._requires_grad, B._requires_grad, b.shape)
+        node.upper, node.unit, node.left = upper, unitriangular, left
+        node.need = (A._requires_grad, B._requires_grad, b.shape)   # B's shape as the left solve sees it
         t = Tensor._make(x, node)
         node.save(A)
         node.save_output(t)

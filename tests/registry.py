@@ -760,7 +760,10 @@ add(
         Sample(f64(3, 4), f64(2, 4, seed=1), f64(2, seed=2), gradcheck=True), Sample(f32(3, 4), f32(4, 2), error=True)]),
     entry('bilinear', ns='nn.functional', samples=lambda: [
         Sample(f32(3, 4), f32(3, 2, seed=1), f32(5, 4, 2, seed=2), f32(5, seed=3)),
-        Sample(f64(3, 4), f64(3, 2, seed=1), f64(5, 4, 2, seed=2), gradcheck=True)]),
+        Sample(f32(2, 3, 4), f32(2, 3, 2, seed=1), f32(5, 4, 2, seed=2)), Sample(f32(4), f32(2, seed=1), f32(5, 4, 2, seed=2)),
+        Sample(f32(3, 4), f32(2, 2, seed=1), f32(5, 4, 2, seed=2), error=True),
+        Sample(f64(3, 4), f64(3, 2, seed=1), f64(5, 4, 2, seed=2), gradcheck=True),
+        Sample(f64(2, 3), f64(2, 2, seed=1), f64(3, 3, 2, seed=2), f64(3, seed=3), gradcheck=True)]),
 )
 
 
@@ -1269,7 +1272,11 @@ add(
     la('solve_triangular', lambda: [Sample(np.triu(wc(3, 3)), f32(3, 2), upper=True),
                                     Sample(np.tril(wc(3, 3)), f32(3, 2), upper=False, unitriangular=True),
                                     Sample(np.triu(wc(3, 3)), f32(2, 3), upper=True, left=False),
-                                    Sample(np.triu(wc(3, 3, dtype=F64)), f64(3, 2), upper=True, gradcheck=True)]),
+                                    Sample(np.triu(wc(3, 3, dtype=F64)), f64(3, 2), upper=True, gradcheck=True),
+                                    Sample(np.tril(wc(3, 3, dtype=F64)), f64(2, 2, 3), upper=False, left=False,
+                                           unitriangular=True, gradcheck=True, desc='left=False batched f64'),
+                                    Sample(np.triu(wc(3, 3, dtype=F64)), f64(2, 3), upper=True, left=False,
+                                           gradcheck=True, desc='left=False f64')]),
     fn('max_pool1d_with_indices', lambda: [Sample(f32(2, 3, 8), 2), Sample(f64(1, 2, 6), 2, gradcheck=True)]),
     fn('max_pool2d_with_indices', lambda: [Sample(f32(2, 3, 6, 6), 2), Sample(f64(1, 2, 4, 4), 2, gradcheck=True)]),
     fn('adaptive_max_pool1d_with_indices', lambda: [Sample(f32(2, 3, 8), 4), Sample(f64(1, 2, 5), 2, gradcheck=True)]),
@@ -1277,7 +1284,15 @@ add(
                                                     Sample(f64(1, 2, 5, 5), 2, gradcheck=True)]),
     fn('embedding_bag', lambda: [Sample(idx(2, 3, high=5), f32(5, 4)), Sample(idx(2, 3, high=5), f32(5, 4), mode='sum'),
                                  Sample(idx(6, high=5), f32(5, 4), np.array([0, 2]), mode='max'),
-                                 Sample(idx(2, 3, high=5), f64(5, 2), gradcheck=True)]),
+                                 Sample(idx(2, 3, high=5), f64(5, 2), gradcheck=True),
+                                 Sample(idx(2, 3, high=5), f64(5, 2), mode='sum', per_sample_weights=f64(2, 3, seed=1),
+                                        gradcheck=True),
+                                 Sample(idx(5, high=5), f64(5, 2), np.array([0, 2, 5]), mode='sum', padding_idx=1,
+                                        include_last_offset=True, per_sample_weights=f64(5, seed=2), gradcheck=True),
+                                 Sample(idx(2, 3, high=5), f32(5, 4), mode='median', error=True),
+                                 Sample(idx(2, 3, high=5), f32(5, 4), np.array([0, 1]), desc='2-D with offsets', error=True),
+                                 Sample(idx(2, 3, high=5), f32(5, 4), per_sample_weights=f32(2, 3), error=True),
+                                 Sample(idx(6, high=5), f32(5, 4), desc='1-D without offsets', error=True)]),
     fn('triplet_margin_with_distance_loss', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2)),
                                                      Sample(f32(3, 4), f32(3, 4, seed=1), f32(3, 4, seed=2), margin=0.5,
                                                             swap=True),
@@ -1476,20 +1491,11 @@ def gap(names, check, reason):
         op.gaps[check] = reason
 
 
-gap('dist', 'grad_fn', 'composed of other ops: grad_fn is LinalgVectorNormBackward0 where PyTorch records DistBackward0')
 gap('nonzero', 'out:bool[2, 3] as_tuple=True', 'PyTorch has no out= with as_tuple=True')
 gap('topk', 'sample:i64[3, 4] 2', 'topk of ints picks other indices among ties (PyTorch\'s order among ties is that '
     'of libstdc++\'s nth_element and sort)')
-gap('einsum nn.functional.bilinear', 'grad_fn', 'one EinsumBackward0 node where PyTorch\'s einsum composes permute, '
+gap('einsum', 'grad_fn', 'one EinsumBackward0 node where PyTorch\'s einsum composes permute, '
     'view, bmm, mul and sum (grad_fn ViewBackward0, PermuteBackward0, MulBackward0... by equation)')
-gap('nn.functional.multi_margin_loss nn.functional.multilabel_margin_loss nn.functional.pairwise_distance '
-    'nn.functional.pdist', 'grad_fn',
-    'composed of other ops: grad_fn differs (e.g. MeanBackward0 for MultiMarginLossBackward0)')
-gap('mvlgamma nn.functional.embedding_bag', 'grad_fn',
-    'composed of other ops: grad_fn differs (e.g. AddBackward0 for MvlgammaBackward0, StackBackward0 for '
-    'EmbeddingBagBackward0)')
-gap('linalg.solve_triangular', 'grad_fn', 'left=False records TransposeBackward0, PyTorch '
-    'LinalgSolveTriangularBackward0')
 gap('bernoulli', 'out:f32[3, 4] 0.3', 'bernoulli(input, p) accepts out= where PyTorch has no such overload')
 gap('Tensor.stride', 'sample:i64[2, 0]', "PyTorch's tensor() of an empty NumPy array keeps NumPy's all-zero strides; "
     'ember gives every empty tensor contiguous strides, as PyTorch gives the results of its ops')

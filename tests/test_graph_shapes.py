@@ -106,3 +106,62 @@ def test_inplace_shape_ops_are_named_as_pytorch(op):
         res.append((y.grad_fn.name(), x.grad.numpy()))
     assert res[0][0] == res[1][0]
     np.testing.assert_allclose(res[0][1], res[1][1])
+
+
+def _one_node_cases(lib):
+    """Ops PyTorch records as one node over their inputs (ember composes them of other ops under that node)."""
+    F = lib.nn.functional
+    x = lib.tensor(np.linspace(-1, 1, 12).reshape(3, 4).astype(np.float32), requires_grad=True)
+    y = lib.tensor(np.linspace(2, 0, 12).reshape(3, 4).astype(np.float32), requires_grad=True)
+    w = lib.tensor(np.linspace(-1, 1, 10).reshape(5, 2).astype(np.float32), requires_grad=True)
+    a = lib.tensor(np.triu(np.arange(1., 10.).reshape(3, 3)).astype(np.float32), requires_grad=True)
+    return {
+        'dist': lib.dist(x, y, 3), 'pdist': F.pdist(x), 'pairwise_distance': F.pairwise_distance(x, y.detach()),
+        'mvlgamma': lib.mvlgamma(x.abs() + 3, 2),
+        'multi_margin_loss': F.multi_margin_loss(x, lib.tensor([1, 0, 3])),
+        'multilabel_margin_loss': F.multilabel_margin_loss(x, lib.tensor([[3, 0, -1, 1], [1, 2, 3, -1], [0, -1, 2, 2]])),
+        'embedding_bag': F.embedding_bag(lib.tensor([[1, 2], [4, 0]]), w, mode='sum'),
+        'embedding_bag psw': F.embedding_bag(lib.tensor([[1, 2], [4, 0]]), w, mode='sum',
+                                             per_sample_weights=lib.tensor([[0.5, 2.0], [1.0, -1.0]], requires_grad=True)),
+        'embedding_bag 1-D max': F.embedding_bag(lib.tensor([1, 2, 4, 0, 3]), w, lib.tensor([0, 2]), mode='max'),
+        'bilinear': F.bilinear(x, y, lib.ones(2, 4, 4, requires_grad=True)),
+        'bilinear bias': F.bilinear(x, y, lib.ones(2, 4, 4), lib.ones(2, requires_grad=True)),
+        'solve_triangular left=False': lib.linalg.solve_triangular(a, y[:, :3] * 1, upper=True, left=False)}
+
+
+def test_one_node_ops_have_pytorchs_graph_and_gradients():
+    got = {}
+    for lib in (ember, torch):
+        outs = _one_node_cases(lib)
+        got[lib] = {k: chain(v.grad_fn) for k, v in outs.items()}
+        grads = lib.autograd.grad([v.sum() for v in outs.values()],
+                                  [t for t in _leaves(outs.values())], allow_unused=True)
+        got[lib]['grads'] = [None if g is None else g.detach().numpy().round(4).tolist() for g in grads]
+    assert got[ember] == got[torch]
+
+
+def _leaves(outs):
+    """The leaves under ``outs``, in the order of a depth-first walk of their graphs (the same in both libraries)."""
+    seen, found = set(), []
+
+    def walk(fn):
+        if fn is None or id(fn) in seen:
+            return
+        seen.add(id(fn))
+        if hasattr(fn, 'variable'):
+            found.append(fn.variable)
+        for c, _ in fn.next_functions:
+            walk(c)
+    for o in outs:
+        walk(o.grad_fn)
+    return found
+
+
+def test_a_one_node_op_sees_an_inplace_change_of_its_input():
+    for lib in (ember, torch):
+        x = lib.ones(3, 4, requires_grad=True)
+        x2 = x * 1
+        d = lib.nn.functional.pdist(x2)
+        x2.mul_(2)
+        with pytest.raises(RuntimeError):
+            d.sum().backward()

@@ -10,6 +10,7 @@ from ..backend import col_sums, gemm
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
+from . import _composite
 from ._util import fmt_shape, wrap_dim
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
@@ -291,9 +292,19 @@ def linear(input, weight, bias=None):
     return Tensor._make(r)
 
 
+def _trilinear(x1, weight, x2):
+    return einsum('ni,oij,nj->no', x1, weight, x2)
+
+
+TrilinearBackward0 = _composite.node_class('TrilinearBackward0')
+
+
 def bilinear(input1, input2, weight, bias=None):
-    """x1^T A x2 + b for each output feature."""
-    r = einsum('...i,oij,...j->...o', input1, weight, input2)
+    """x1^T A x2 + b for each output feature, in PyTorch's graph: the inputs flattened to 2-D, one
+    TrilinearBackward0 node, reshaped to the batch shape (ViewBackward0), plus the bias (AddBackward0)."""
+    out_shape = tuple(input1.shape[:-1]) + (weight.shape[0],)
+    x1, x2 = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
+    r = _composite.composite(TrilinearBackward0, _trilinear, (x1, weight, x2)).reshape(out_shape)
     if bias is not None:
         from .pointwise import add
         r = add(r, bias)

@@ -9,6 +9,7 @@ from ..backend import row_sums
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, edge
 from ..tensor import Tensor
+from . import _composite
 from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, flat_sum
 from ..amp import _state as _autocast
@@ -720,9 +721,17 @@ def norm(input, p='fro', dim=None, keepdim=False, dtype=None):
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
-def dist(input, other, p=2):
+def _dist(input, other, p):
     from .pointwise import sub
     return vector_norm(sub(input, other), p)
+
+
+DistBackward0 = _composite.node_class('DistBackward0')
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (one DistBackward0 node over both, as PyTorch records it)."""
+    return _composite.composite(DistBackward0, _dist, (input, other), p=p)
 
 
 # -- logsumexp, softmax ------------------------------------------------------------------------------------

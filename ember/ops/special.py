@@ -10,6 +10,7 @@ from .. import _bf16
 from ..autograd import dual
 from ..autograd.graph import Node
 from ..tensor import Tensor
+from . import _composite
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri']
@@ -147,12 +148,19 @@ xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b:
                doc='x * log(y), 0 where x == 0 (unless y is nan).', scalar_node='XlogyBackward2')
 
 
-def mvlgamma(input, p):
-    """The multivariate log-gamma of dimension ``p``."""
-    if p < 1:
-        raise RuntimeError('p has to be greater than or equal to 1')
+def _mvlgamma(input, p):
     args = input.unsqueeze(-1) + Tensor._make(-np.arange(p) / 2).to(input.dtype)
     return lgamma(args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+MvlgammaBackward0 = _composite.node_class('MvlgammaBackward0')
+
+
+def mvlgamma(input, p):
+    """The multivariate log-gamma of dimension ``p`` (one MvlgammaBackward0 node, as PyTorch records it)."""
+    if p < 1:
+        raise RuntimeError('p has to be greater than or equal to 1')
+    return _composite.composite(MvlgammaBackward0, _mvlgamma, (input,), p=p)
 
 
 _xlog1py_arr = _x_times(np.log1p)

@@ -3,6 +3,7 @@ import numpy as np
 
 from ... import ops
 from ...autograd.grad_mode import no_grad
+from ...ops import _composite
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -106,16 +107,43 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
     refuse_sparse(sparse, 'embedding_bag')
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f'embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then '
+                         f'it must have the same shape as the input ({input.shape})')
+    if input.dim() == 2:   # PyTorch's: a bag per row, as 1-D input with offsets (per_sample_weights viewed so too)
+        if offsets is not None:
+            raise ValueError('if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed '
+                             f'length sequences. However, found offsets of type {type(offsets).__name__}')
+        offsets = Tensor._make(np.arange(0, input.numel(), max(input.shape[1], 1), dtype=input._data.dtype))
+        include_last_offset = False   # PyTorch's kernel ends the last row's bag at the end of the input then too
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None or offsets.dim() != 1:
+            raise ValueError(f'offsets has to be a 1D Tensor{" but got None" if offsets is None else ""}')
+    else:
+        raise ValueError(f'input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}')
     if mode not in ('sum', 'mean', 'max'):
         raise ValueError(f'mode has to be one of sum, mean or max (embedding_bag got mode={mode!r})')
-    if input.dim() == 2:
-        bags = [input[i] for i in range(input.shape[0])]
-        psw = None if per_sample_weights is None else [per_sample_weights[i] for i in range(input.shape[0])]
-    else:
-        offs = offsets.tolist() + ([] if include_last_offset else [input.shape[0]])
-        bags = [input[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
-        psw = None if per_sample_weights is None else \
-            [per_sample_weights[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+    if per_sample_weights is not None and mode != 'sum':
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  'GitHub.')
+    return _composite.composite(EmbeddingBagBackward0, _bags, (weight, per_sample_weights), input=input,
+                                offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
+                                include_last_offset=include_last_offset, padding_idx=padding_idx)
+
+
+EmbeddingBagBackward0 = _composite.node_class('EmbeddingBagBackward0')
+
+
+def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode, include_last_offset, padding_idx):
+    """embedding_bag of 1-D input composed of embedding, sum/mean/amax and stack."""
+    offs = offsets.tolist() + ([] if include_last_offset else [input.shape[0]])
+    bags = [input[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+    psw = None if per_sample_weights is None else \
+        [per_sample_weights[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
     outs = []
     for k, b in enumerate(bags):
         e = embedding(b, weight, padding_idx, max_norm, norm_type)

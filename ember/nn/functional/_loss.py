@@ -10,7 +10,8 @@ import numpy as np
 from ... import _dtype, ops
 from ..._dtype import scalar_name
 from ...autograd import dual
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import GRAD, no_grad
+from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._util import broadcast_mismatch
 from ...ops.pointwise import _broadcast_error
@@ -833,6 +834,18 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = _reduction(reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError('only p == 1 and p == 2 supported')
+    if weight is not None and weight.requires_grad and GRAD.enabled:
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
+                           "'weight'. This input cannot have requires_grad True.")
+    return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
+                                margin=margin, weight=weight, reduction=reduction)
+
+
+MultiMarginLossBackward0 = _composite.node_class('MultiMarginLossBackward0')
+MultilabelMarginLossBackward0 = _composite.node_class('MultilabelMarginLossBackward0')
+
+
+def _multi_margin(input, target, p, margin, weight, reduction):
     x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
     t = target.reshape(-1)
     C = x.shape[1]
@@ -853,6 +866,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
     """Hinge loss between every target class (indices in ``target``, ended by -1) and every other class."""
     reduction = _reduction(reduction, size_average, reduce)
+    return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
+                                reduction=reduction)
+
+
+def _multilabel_margin(input, target, reduction):
     x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
     t = target._data.reshape(x.shape[0], -1)
     C = x.shape[1]

@@ -6,7 +6,9 @@ import numpy as np
 
 from ... import ops
 from ...backend import col_sums
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import GRAD, no_grad
+from ...ops import _composite
+from ...ops._util import node_class
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -403,16 +405,36 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
 
 
+NormBackward1 = _composite.node_class('NormBackward1')
+PdistBackward0 = _composite.node_class('PdistBackward0')
+
+
+AddBackward1 = node_class('AddBackward1', lambda self, g: g, doc='Backward of tensor + scalar (C++\'s add.Scalar).')
+
+
+def _add_scalar(t, c):
+    """t + c recorded as PyTorch's C++ add(Tensor, Scalar) is (AddBackward1; Python's + records AddBackward0)."""
+    r = t._data + np.asarray(c, t._data.dtype)
+    if GRAD.enabled and t._requires_grad:
+        return Tensor._make(r, AddBackward1((t,)))
+    return Tensor._make(r)
+
+
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p along the last dim."""
+    """||x1 - x2 + eps||_p along the last dim, PyTorch's graph: NormBackward1 over AddBackward1 over SubBackward0."""
     d = max(x1.dim(), x2.dim()) - 1
-    return ops.vector_norm(x1 - x2 + eps, p, d, keepdim=keepdim)
+    return _composite.composite(NormBackward1, ops.vector_norm, (_add_scalar(x1 - x2, eps),), ord=p, dim=d,
+                                keepdim=keepdim)
 
 
-def pdist(input, p=2):
-    """Distances between all pairs of rows (upper triangle, row-major)."""
+def _pdist(input, p):
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)
     a = ops.index_select(input, 0, Tensor._make(i.astype(np.int64)))
     b = ops.index_select(input, 0, Tensor._make(j.astype(np.int64)))
     return ops.vector_norm(a - b, p, -1)
+
+
+def pdist(input, p=2):
+    """Distances between all pairs of rows (upper triangle, row-major; one PdistBackward0 node)."""
+    return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
