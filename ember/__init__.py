@@ -35,6 +35,7 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          normal, bernoulli, multinomial, poisson, default_generator, _standard_gamma,
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
+from .random import thread_safe_generator
 from . import autograd, cuda, linalg
 from ._linalg import _torch_svd as svd
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
@@ -129,20 +130,10 @@ def get_default_device():
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
             disable=False, recompile_limit=None, isolate_recompiles=False, shapes_spec=None):
-    """No compiler in ember: returns the model unchanged (so ``torch.compile(model)`` code still runs; the
-    options only steer compilation, which ember does not do), after refusing what PyTorch refuses."""
-    if mode is not None and options is not None:
-        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
-    if mode is not None and mode not in _COMPILE_MODES:
-        raise RuntimeError(f'Unrecognized mode={mode}, should be one of: {", ".join(_COMPILE_MODES)}')
-    if isinstance(backend, str) and backend not in _COMPILE_BACKENDS:
-        raise RuntimeError(f"Invalid backend: {backend!r}, see `torch._dynamo.list_backends()` for available backends.")
-    return model if model is not None else (lambda m: m)
-
-
-_COMPILE_MODES = ('default', 'lite', 'reduce-overhead', 'max-autotune-no-cudagraphs', 'max-autotune')
-_COMPILE_BACKENDS = ('inductor', 'eager', 'aot_eager', 'cudagraphs', 'aot_eager_decomp_partition', 'aot_ts', 'ts',
-                     'openxla', 'openxla_eval', 'tvm', 'eager_debug', 'eager_noexcept', 'pre_dispatch_eager')
+    """No compiler in ember: functions run as written and a module comes back wrapped as PyTorch wraps it (see
+    ``ember._dynamo.eval_frame``), after refusing the options PyTorch refuses."""
+    from ._dynamo.eval_frame import compile_
+    return compile_(model, backend, mode, options, disable)
 
 
 _MATMUL_PRECISION = ['highest']

@@ -57,7 +57,8 @@ class memory_format:
     def __new__(cls, *args, **kwargs):
         raise TypeError("cannot create 'torch.memory_format' instances")
 
-    __repr__, __reduce__, __copy__, __deepcopy__ = layout.__repr__, layout.__reduce__, layout.__copy__, layout.__deepcopy__
+    __repr__, __reduce__ = layout.__repr__, layout.__reduce__
+    __copy__, __deepcopy__ = layout.__copy__, layout.__deepcopy__
 
 
 def _format(name):
@@ -70,3 +71,18 @@ contiguous_format = _format('contiguous_format')
 preserve_format = _format('preserve_format')
 channels_last = _format('channels_last')
 channels_last_3d = _format('channels_last_3d')
+
+
+_RANK = {'channels_last': 4, 'channels_last_3d': 5}
+
+
+def check_format(fn, value, ndim):
+    """Refuse a ``memory_format=`` PyTorch refuses: not a ``torch.memory_format``, or a channels-last format for a
+    tensor of another rank (ember keeps row-major order for the ones it accepts)."""
+    if value is None:
+        return
+    if not isinstance(value, memory_format):
+        raise TypeError(f"{fn}(): argument 'memory_format' must be torch.memory_format, not {type(value).__name__}")
+    rank = _RANK.get(value._name)
+    if rank is not None and ndim != rank:
+        raise RuntimeError(f'required rank {rank} tensor to use {value._name} format')

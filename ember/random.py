@@ -8,8 +8,8 @@ import struct
 
 import numpy as np
 
-__all__ = ['Generator', 'default_generator', 'manual_seed', 'seed', 'initial_seed', 'get_rng_state',
-           'set_rng_state', 'fork_rng']
+__all__ = ['Generator', 'default_generator', 'manual_seed', 'seed', 'initial_seed', 'get_rng_state', 'set_rng_state',
+           'fork_rng', 'thread_safe_generator']
 
 _N = 624                    # mt19937 state words
 _DEFAULT_SEED = 67280421310721
@@ -186,3 +186,9 @@ def fork_rng(devices=None, enabled=True, _caller='fork_rng', _devices_kw='device
         yield
     finally:
         set_rng_state(state)
+
+
+def thread_safe_generator():
+    """The generator of a DataLoader thread worker; ``None`` elsewhere, where the global generator serves (ember's
+    DataLoader runs its workers as processes, as PyTorch's does by default, so this is always ``None``)."""
+    return None

@@ -105,8 +105,19 @@ def _formats(name):
         f = getattr(lib, name)
         return [x.contiguous(memory_format=f).stride(), x.to(memory_format=f).stride(),
                 lib.empty_like(x.transpose(1, 2), memory_format=f).stride()]
-    return Call('', name, [Case('repr and use', fn), Case('strides', strides)], exact=True,
+    cases = [Case('repr and use', fn), Case('strides', strides)]
+    if 'last' in name:   # a channels-last format on a tensor of another rank, through each function taking one
+        cases += [Case(f'{f} of a 3-d tensor', lambda lib, f=f: _wrong_rank(lib, name, f), error=True)
+                  for f in ('contiguous', 'clone', 'to', 'zeros_like', 'full_like')]
+    return Call('', name, cases, exact=True,
                 gaps={'case:strides': ROW_MAJOR} if name != 'contiguous_format' else None)
+
+
+def _wrong_rank(lib, name, fn):
+    x, f = lib.zeros(2, 3, 4), getattr(lib, name)
+    return {'contiguous': lambda: x.contiguous(memory_format=f), 'clone': lambda: x.clone(memory_format=f),
+            'to': lambda: x.to(memory_format=f), 'zeros_like': lambda: lib.zeros_like(x, memory_format=f),
+            'full_like': lambda: lib.full_like(x, 2.0, memory_format=f)}[fn]()
 
 
 ROW_MAJOR = ('ember\'s tensors are all row-major (NumPy C order): memory_format is accepted and the values are '
@@ -122,7 +133,9 @@ def _kinds(lib):
 FORMATS = [_formats('channels_last'), _formats('channels_last_3d'), _formats('contiguous_format'),
            _formats('preserve_format'),
            Call('', 'layout', [Case('the type of strided', _kinds)]),
-           Call('', 'memory_format', [Case('the type of channels_last', _kinds)]),
+           Call('', 'memory_format', [Case('the type of channels_last', _kinds),
+                                      Case('a string', lambda lib: lib.ones(2).contiguous(memory_format='channels_last'),
+                                           error=True)]),
            Call('', 'strided', [Case('layout', lambda lib: [repr(lib.strided), str(lib.strided), lib.zeros(2).layout == lib.strided,
                                                             repr(lib.zeros(2).layout), lib.zeros(2, layout=lib.strided)])],
                 exact=True)]
@@ -402,9 +415,9 @@ SEEDING = [
                                    Case('set_state of a float tensor', lambda lib: lib.default_generator.set_state(
                                        lib.zeros(5056)), error=True)], exact=True),
     Call('', 'random', [Case('seed, fork_rng, state', _random_module),
-                        Case('names', lambda lib: _public(lib, 'random', SUBMODULES['random']))], exact=True,
-         gaps={'case:names': 'ember has no torch.random.thread_safe_generator (a generator per thread for '
-                             'multi-threaded data loading; ember has one default generator)'}),
+                        Case('names', lambda lib: _public(lib, 'random', SUBMODULES['random']))], exact=True),
+    Call('', 'thread_safe_generator', [Case('main process', lambda lib: [lib.thread_safe_generator(),
+                                                                         lib.random.thread_safe_generator()])]),
 ]
 
 
@@ -531,6 +544,27 @@ def _grad_scaler(lib):
     return [lib.GradScaler is lib.amp.GradScaler, scaled.detach(), w.detach(), scaler.get_scale(), w.grad]
 
 
+def _compiled_module(lib):
+    """A compiled module: its type, repr, state_dict keys (``_orig_mod.``), attributes, train/eval, and a state
+    dict loaded from the plain module (refused, as PyTorch refuses it) and from a compiled one."""
+    import warnings
+    lib.manual_seed(0)
+    m = lib.nn.Linear(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        c = lib.compile(m)
+    c.eval()
+    try:
+        c.load_state_dict(m.state_dict())
+        plain = 'loaded'
+    except RuntimeError as err:
+        plain = str(err)
+    c.load_state_dict(c.state_dict())
+    return [type(c).__name__, repr(c), list(c.state_dict()), c.weight is m.weight, c.in_features, c._orig_mod is m,
+            m.training, [n for n, _ in c.named_modules()], plain, lib.compile(m, disable=True) is m,
+            type(lib.compile()(m)).__name__, c(lib.ones(1, 2)).detach()]
+
+
 FUNCTIONS = [
     Call('', 'GradScaler', [Case('cpu step', _grad_scaler)]),
     Call('', 'are_deterministic_algorithms_enabled', [Case('round trip', _det)]),
@@ -556,9 +590,7 @@ FUNCTIONS = [
                               error=True),
                          Case('unknown backend', lambda lib: lib.compile(lambda x: x, backend='no-such-backend')(
                              lib.ones(1)), error=True),
-                         Case('module type', lambda lib: [type(lib.compile(lib.nn.Linear(2, 2))).__name__])],
-         gaps={'case:module type': 'ember.compile returns the module itself (ember has no compiler to wrap it in: '
-                                   'the outputs are checked equal), where PyTorch wraps it in an OptimizedModule'}),
+                         Case('module wrapper', _compiled_module)]),
 ]
 
 
@@ -612,7 +644,8 @@ SAME.update({'nn.utils.clip_grad': SUBMODULES['nn.utils.clip_grad'],
              'nn.utils.convert_parameters': SUBMODULES['nn.utils.convert_parameters'],
              'autograd.function': ('Function', 'NestedIOFunction'), 'autograd.grad_mode': SUBMODULES['autograd.grad_mode'],
              'amp': ('autocast', 'GradScaler'), 'autograd': ('enable_grad', 'inference_mode', 'no_grad', 'set_grad_enabled'),
-             'random': ('set_rng_state', 'get_rng_state', 'manual_seed', 'seed', 'initial_seed', 'thread_safe_generator')})
+             # not manual_seed: importing torch._dynamo (torch.compile) replaces torch.manual_seed with a wrapper
+             'random': ('set_rng_state', 'get_rng_state', 'seed', 'initial_seed', 'thread_safe_generator')})
 
 
 def _kind(obj):

@@ -1,5 +1,5 @@
 """``torch._dynamo``: importable for scripts that tune ``torch.compile``. ember has no compiler
-(``torch.compile`` returns what it is given), so the settings here are kept and read back but change
+(``torch.compile`` returns functions as given and modules wrapped, see eval_frame), so the settings here are kept and read back but change
 nothing; an unknown setting raises AttributeError as PyTorch's config does."""
 import functools
 

@@ -291,6 +291,7 @@ def _like(fill, name):
     def make(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
              pin_memory=False):
         _factory(device, layout, pin_memory, name)
+        _layout.check_format(name, memory_format, input._data.ndim)
         nd = to_np(dtype) or input._data.dtype
         return _finish(Tensor._make(fill(input._data.shape, nd)), requires_grad)
     return make
@@ -306,6 +307,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
               pin_memory=False):
     """A tensor shaped like ``input`` filled with ``fill_value`` (input's dtype unless given)."""
     _factory(device, layout, pin_memory, 'full_like')
+    _layout.check_format('full_like', memory_format, input._data.ndim)
     nd = to_np(dtype) or input._data.dtype
     return _finish(Tensor._make(np.full(input._data.shape, fill_value, dtype=nd)), requires_grad)
 

@@ -2,6 +2,7 @@
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
 import numpy as np
 
+from .. import _layout
 from .._dtype import to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -347,11 +348,14 @@ CloneBackward0 = _node('CloneBackward0', lambda self, g: g)
 
 def clone(input, *, memory_format=None):
     """A copy that stays connected to the graph."""
+    _layout.check_format('clone', memory_format, input._data.ndim)
     return _result(input, input._data.copy(), CloneBackward0, view=False)
 
 
 def contiguous(input, memory_format=None):
     """Self if already contiguous, else a contiguous copy."""
+    if memory_format is not None:
+        _layout.check_format('contiguous', memory_format, input._data.ndim)
     if input._data.flags.c_contiguous:
         return input
     return _result(input, np.ascontiguousarray(input._data), CloneBackward0, view=False)
@@ -366,7 +370,8 @@ def to(input, *args, **kwargs):
     copy = kwargs.pop('copy', False)
     _check_device(kwargs.pop('device', None))
     kwargs.pop('non_blocking', None)        # a CPU copy is always blocking
-    kwargs.pop('memory_format', None)       # ember's tensors are all in the one (contiguous) format
+    # ember's tensors are all row-major: a memory format is checked as PyTorch checks it, then changes nothing
+    _layout.check_format('to', kwargs.pop('memory_format', None), input._data.ndim)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:

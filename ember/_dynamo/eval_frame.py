@@ -1,0 +1,46 @@
+"""``torch.compile`` without a compiler. ember runs every function and module as written; ``compile`` refuses the
+options PyTorch refuses and wraps a module as PyTorch does, so a compiled model's ``state_dict`` has PyTorch's
+``_orig_mod.`` keys and its checkpoints load in either library."""
+from ..nn.modules.module import Module
+
+MODES = ('default', 'lite', 'reduce-overhead', 'max-autotune-no-cudagraphs', 'max-autotune')
+BACKENDS = ('inductor', 'eager', 'aot_eager', 'cudagraphs', 'aot_eager_decomp_partition', 'aot_ts', 'ts', 'openxla',
+            'openxla_eval', 'tvm', 'eager_debug', 'eager_noexcept', 'pre_dispatch_eager')
+
+
+class OptimizedModule(Module):
+    """What ``torch.compile(module)`` returns: the module as the submodule ``_orig_mod``, called unchanged; the
+    attributes the wrapper lacks are the original module's (``compiled.weight``)."""
+
+    def __init__(self, mod):
+        super().__init__()
+        self._orig_mod = mod
+
+    def forward(self, *args, **kwargs):
+        return self._orig_mod(*args, **kwargs)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name == '_orig_mod' or '_modules' not in self.__dict__:
+                raise
+            return getattr(self._modules['_orig_mod'], name)
+
+
+def compile_(model, backend, mode, options, disable):
+    """Check the options as PyTorch does, then return ``model`` (a module wrapped in ``OptimizedModule``), or a
+    decorator doing so when ``model`` is None."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in MODES:
+        raise RuntimeError(f'Unrecognized mode={mode}, should be one of: {", ".join(MODES)}')
+    if isinstance(backend, str) and backend not in BACKENDS:
+        raise RuntimeError(f"Invalid backend: {backend!r}, see `torch._dynamo.list_backends()` for available backends.")
+    if model is None:
+        return lambda m: _wrap(m, disable)
+    return _wrap(model, disable)
+
+
+def _wrap(model, disable):
+    return OptimizedModule(model) if isinstance(model, Module) and not disable else model
