@@ -824,6 +824,59 @@ VISION += [
                       lambda T: T.ColorJitter(brightness=(0.5, 1.5), hue=(-0.5, 0.5))],
       reps=12, atol=1e-5, errors=[('negative brightness', lambda L: L.T.ColorJitter(brightness=-1)),
                                       ('hue over 0.5', lambda L: L.T.ColorJitter(hue=0.7))]),
+    T('RandomErasing', [lambda T: T.RandomErasing(), lambda T: T.RandomErasing(p=1.0, value=(7, 8, 9)),
+                        lambda T: T.RandomErasing(p=0.8, scale=(0.1, 0.5), ratio=(1, 2), value=3)],
+      kinds=('uint8', 'float', 'batch'), reps=4,
+      errors=[('value str', lambda L: L.T.RandomErasing(value='zero')),
+              ('value dict', lambda L: L.T.RandomErasing(value={})),
+              ('scale over 1', lambda L: L.T.RandomErasing(scale=(0.5, 1.5))),
+              ('p over 1', lambda L: L.T.RandomErasing(p=1.5)),
+              ('scale not a sequence', lambda L: L.T.RandomErasing(scale=0.5)),
+              ('two values for three channels', lambda L: L.T.RandomErasing(p=1.0, value=(1, 2))(u8(L))),
+              ('pil', lambda L: L.T.RandomErasing(p=1.0)(pil()))]),
+    T('RandomErasing', [lambda T: T.RandomErasing(p=1.0, value='random'),
+                        lambda T: T.RandomErasing(p=1.0, scale=(0.9, 1.0), ratio=(1, 1))],
+      kinds=('float',), reps=4),
+    T('GaussianBlur', [lambda T: T.GaussianBlur(3), lambda T: T.GaussianBlur((5, 3), sigma=(0.5, 1.5)),
+                       lambda T: T.GaussianBlur([1, 7], sigma=2.0)],
+      atol=1e-6, u8_atol=1, reps=2,
+      errors=[('even kernel', lambda L: L.T.GaussianBlur(4)), ('negative sigma', lambda L: L.T.GaussianBlur(3, -1.0)),
+              ('sigma min over max', lambda L: L.T.GaussianBlur(3, (2.0, 1.0))),
+              ('three sigmas', lambda L: L.T.GaussianBlur(3, (1.0, 2.0, 3.0))),
+              ('kernel past the image', lambda L: L.T.GaussianBlur(21)(u8(L)))]),
+    T('RandomInvert', [lambda T: T.RandomInvert(), lambda T: T.RandomInvert(0.9)], reps=4,
+      errors=[('a list', lambda L: L.T.RandomInvert(1.0)([1]))]),
+    T('RandomPosterize', [lambda T: T.RandomPosterize(3), lambda T: T.RandomPosterize(bits=6, p=0.8)], reps=4,
+      kinds=('pil', 'uint8', 'batch', 'gray'),
+      errors=[('float', lambda L: L.T.RandomPosterize(3, p=1.0)(f32(L)))]),
+    T('RandomSolarize', [lambda T: T.RandomSolarize(100), lambda T: T.RandomSolarize(threshold=200, p=0.8)], reps=4,
+      kinds=('pil', 'uint8', 'batch', 'gray'), errors=[('threshold over float max', lambda L: L.T.RandomSolarize(
+          100, p=1.0)(f32(L)))]),
+    T('RandomSolarize', [lambda T: T.RandomSolarize(0.5)], reps=4, kinds=('float',)),
+    T('RandomAdjustSharpness', [lambda T: T.RandomAdjustSharpness(2), lambda T: T.RandomAdjustSharpness(0.3, p=0.7)],
+      reps=4, atol=1e-6, errors=[('negative', lambda L: L.T.RandomAdjustSharpness(-1.0, p=1.0)(u8(L)))]),
+    T('RandomAutocontrast', [lambda T: T.RandomAutocontrast(), lambda T: T.RandomAutocontrast(p=0.8)], reps=4,
+      atol=1e-6, errors=[('one dimension', lambda L: L.T.RandomAutocontrast(p=1.0)(L.torch.zeros(4)))]),
+    T('RandomEqualize', [lambda T: T.RandomEqualize(), lambda T: T.RandomEqualize(p=0.8)], reps=4,
+      kinds=('pil', 'uint8', 'batch', 'gray'),
+      errors=[('float', lambda L: L.T.RandomEqualize(p=1.0)(f32(L)))]),
+    T('FiveCrop', [lambda T: T.FiveCrop(4), lambda T: T.FiveCrop((5, 8)), lambda T: T.FiveCrop([6])], reps=1,
+      errors=[('bigger than the image', lambda L: L.T.FiveCrop(12)(u8(L))),
+              ('three sizes', lambda L: L.T.FiveCrop((1, 2, 3)))]),
+    T('TenCrop', [lambda T: T.TenCrop(4), lambda T: T.TenCrop((5, 8), vertical_flip=True)], reps=1,
+      errors=[('bigger than the image', lambda L: L.T.TenCrop((10, 3))(pil()))]),
+    V('transforms.ConvertImageDtype', [
+        Case('uint8 to floats', lambda L: (repr(L.T.ConvertImageDtype(L.torch.float32)),
+                                           [L.T.ConvertImageDtype(d)(u8(L)) for d in (L.torch.float32, L.torch.float64)])),
+        Case('float to ints', lambda L: [L.T.ConvertImageDtype(d)(f32(L)) for d in (L.torch.uint8, L.torch.int16)]),
+        Case('float64 to int32', lambda L: L.T.ConvertImageDtype(L.torch.int32)(f32(L).double())),
+        Case('int to int', lambda L: [L.F.convert_image_dtype(u8(L), d) for d in (L.torch.int16, L.torch.int64)] +
+             [L.F.convert_image_dtype(u8(L).to(L.torch.int32) * 1000000, L.torch.uint8)]),
+        Case('same dtype', lambda L: L.T.ConvertImageDtype(L.torch.uint8)(u8(L))),
+        Case('float to int64', lambda L: L.T.ConvertImageDtype(L.torch.int64)(f32(L)), error=True),
+        Case('float32 to int32', lambda L: L.F.convert_image_dtype(f32(L), L.torch.int32), error=True),
+        Case('pil', lambda L: L.F.convert_image_dtype(pil()), error=True),
+    ]),
     V('transforms.ToTensor', [
         Case('pil rgb', lambda L: (repr(L.T.ToTensor()), L.T.ToTensor()(pil()))),
         Case('pil gray and rgba', lambda L: [L.T.ToTensor()(pil(mode=m)) for m in ('L', 'RGBA')]),
@@ -901,7 +954,16 @@ def functional(L, kind):
            F.adjust_sharpness(img, 1.8), F.get_image_size(img), F.get_image_num_channels(img), F.get_dimensions(img)]
     if kind != 'float':
         out += [F.posterize(img, 3), F.solarize(img, 100), F.autocontrast(img), F.equalize(img), F.invert(img)]
+    out += [F.adjust_gamma(img, 0.6), F.adjust_gamma(img, 2.2, gain=0.8), F.gaussian_blur(img, 3),
+            F.gaussian_blur(img, [5, 3], [1.5, 0.7]), F.gaussian_blur(img, (1, 5), 2.0), F.five_crop(img, 4),
+            F.ten_crop(img, [5, 3]), F.ten_crop(img, 4, vertical_flip=True)]
     return out
+
+
+def _inplace_erase(L):
+    x = f32(L)
+    y = L.F.erase(x, 1, 1, 2, 3, L.torch.tensor([1.0, 2.0, 3.0])[:, None, None], inplace=True)
+    return x, y is x
 
 
 def conversions(L):
@@ -915,13 +977,15 @@ SUBMODULES_VISION = {
     'transforms.transforms': ('T.transforms', 'T', [
         'CenterCrop', 'ColorJitter', 'Compose', 'Grayscale', 'InterpolationMode', 'Lambda', 'Normalize', 'PILToTensor',
         'Pad', 'RandomAffine', 'RandomApply', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
-        'RandomResizedCrop', 'RandomRotation', 'RandomVerticalFlip', 'Resize', 'ToPILImage', 'ToTensor']),
+        'RandomResizedCrop', 'RandomRotation', 'RandomVerticalFlip', 'Resize', 'ToPILImage', 'ToTensor',
+        'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize',
+        'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']),
     'transforms.functional': ('T.functional', 'T', [
         'InterpolationMode', 'resize', 'crop', 'center_crop', 'hflip', 'vflip', 'pad', 'rotate', 'affine',
         'resized_crop', 'rgb_to_grayscale', 'to_grayscale', 'adjust_brightness', 'adjust_contrast',
         'adjust_saturation', 'adjust_hue', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast', 'equalize',
         'invert', 'to_tensor', 'pil_to_tensor', 'to_pil_image', 'normalize', 'get_image_size', 'get_image_num_channels',
-        'get_dimensions']),
+        'get_dimensions', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur', 'five_crop', 'ten_crop']),
     'datasets.cifar': ('datasets.cifar', 'datasets', ['CIFAR10', 'CIFAR100', 'VisionDataset', 'check_integrity',
                                                       'download_and_extract_archive']),
     'datasets.fakedata': ('datasets.fakedata', 'datasets', ['FakeData', 'VisionDataset']),
@@ -950,6 +1014,23 @@ VISION += [
         Case('adjust_brightness negative', lambda L: L.F.adjust_brightness(u8(L), -1.0), error=True),
         Case('posterize float', lambda L: L.F.posterize(f32(L), 3), error=True),
         Case('to_pil_image 4-d', lambda L: L.F.to_pil_image(L.torch.zeros(1, 1, 2, 2)), error=True),
+        Case('erase', lambda L: [L.F.erase(u8(L), 1, 2, 3, 4, L.torch.tensor(5)),
+                                 L.F.erase(f32(L), 0, 0, 2, 2, L.torch.zeros(3, 2, 2))]),
+        Case('erase inplace', lambda L: _inplace_erase(L)),
+        Case('erase pil', lambda L: L.F.erase(pil(), 0, 0, 1, 1, L.torch.tensor(0)), error=True),
+        Case('adjust_gamma negative', lambda L: L.F.adjust_gamma(u8(L), -1.0), error=True),
+        Case('adjust_gamma negative pil', lambda L: L.F.adjust_gamma(pil(), -1.0), error=True),
+        Case('adjust_gamma two channels', lambda L: L.F.adjust_gamma(u8(L)[:2], 2.0), error=True),
+        Case('adjust_gamma gray 2-d', lambda L: L.F.adjust_gamma(f32(L)[0], 0.5)),
+        Case('gaussian_blur even kernel', lambda L: L.F.gaussian_blur(u8(L), 4), error=True),
+        Case('gaussian_blur three kernels', lambda L: L.F.gaussian_blur(u8(L), [3, 3, 3]), error=True),
+        Case('gaussian_blur kernel str', lambda L: L.F.gaussian_blur(u8(L), '3'), error=True),
+        Case('gaussian_blur zero sigma', lambda L: L.F.gaussian_blur(u8(L), 3, 0.0), error=True),
+        Case('gaussian_blur sigma str', lambda L: L.F.gaussian_blur(u8(L), 3, '1'), error=True),
+        Case('gaussian_blur float64', lambda L: L.F.gaussian_blur(f32(L).double(), 5, [0.8])),
+        Case('gaussian_blur 2-d', lambda L: L.F.gaussian_blur(f32(L)[0], 3), error=True),
+        Case('five_crop too big', lambda L: L.F.five_crop(u8(L), [10, 4]), error=True),
+        Case('five_crop three sizes', lambda L: L.F.five_crop(u8(L), [1, 2, 3]), error=True),
     ], atol=1e-5),
 ] + [V(name, [Case('names', lambda L, s=s, t=t, n=n: identical(L, s, t, n))])
      for name, (s, t, n) in SUBMODULES_VISION.items()]

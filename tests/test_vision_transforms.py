@@ -42,6 +42,21 @@ def test_import_does_not_need_pillow():
                           check=True).stdout.strip() == 'False'
 
 
+
+def test_new_tensor_transforms_work_without_pillow():
+    """Blur, erasing, gamma, dtype conversion, five/ten crops and the random colour ops on tensors, with Pillow
+    unimportable."""
+    code = ('import sys; sys.modules["PIL"] = None\n'
+            'import ember; from ember.vision import transforms as T; F = T.functional\n'
+            'x = (ember.rand(2, 3, 6, 7) * 255).to(ember.uint8)\n'
+            'out = [F.gaussian_blur(x, 3), T.GaussianBlur(3)(x.float()), T.RandomErasing(p=1.0)(x),\n'
+            '       F.adjust_gamma(x, 0.5), T.ConvertImageDtype(ember.float32)(x), T.TenCrop(4)(x)[9],\n'
+            '       T.RandomInvert(1.0)(x), T.RandomPosterize(2, 1.0)(x), T.RandomSolarize(9, 1.0)(x),\n'
+            '       T.RandomAdjustSharpness(2, 1.0)(x), T.RandomAutocontrast(1.0)(x), T.RandomEqualize(1.0)(x)]\n'
+            'print([tuple(o.shape) for o in out][-1], "PIL" in sys.modules and sys.modules["PIL"] is not None)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == '(2, 3, 6, 7) False'
+
 # -- conversions ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('mode', ['RGB', 'L', 'RGBA'])

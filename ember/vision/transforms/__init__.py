@@ -4,9 +4,13 @@ from .functional import InterpolationMode
 from .autoaugment import RandAugment, TrivialAugmentWide
 from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor,
                          RandomAffine, RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip,
-                         RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor)
+                         RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor,
+                         ConvertImageDtype, RandomErasing, GaussianBlur, RandomInvert, RandomPosterize,
+                         RandomSolarize, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, FiveCrop, TenCrop)
 
 __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize',
            'Resize', 'CenterCrop', 'Pad', 'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip',
            'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation',
-           'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter']
+           'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter', 'ConvertImageDtype', 'RandomErasing',
+           'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize', 'RandomAdjustSharpness',
+           'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']

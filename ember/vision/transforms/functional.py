@@ -9,14 +9,15 @@ import numpy as np
 
 import ember
 from .._image import is_pil, is_tensor, pil_module, wrap
-from . import _color, _geometry
+from . import _blur, _color, _geometry
 from ._resample import resize_array
 
 __all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_num_channels', 'to_tensor',
            'pil_to_tensor', 'to_pil_image', 'normalize', 'resize', 'crop', 'center_crop', 'resized_crop',
            'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale', 'rotate', 'affine', 'adjust_brightness',
            'adjust_contrast', 'adjust_saturation', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast',
-           'equalize', 'invert', 'adjust_hue']
+           'equalize', 'invert', 'adjust_hue', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur',
+           'five_crop', 'ten_crop']
 
 
 class InterpolationMode(Enum):
@@ -592,3 +593,119 @@ def adjust_hue(img, hue_factor):
     np_h += np.int32(hue_factor * 255).astype(np.uint8)     # wraps around, as the hue circle does
     image = pil_module()
     return image.merge('HSV', (image.fromarray(np_h, 'L'), s, v)).convert(img.mode)
+
+
+def adjust_gamma(img, gamma, gain=1):
+    """Gamma correction ``gain * I ** gamma`` on intensities scaled to [0, 1]."""
+    if not is_tensor(img):
+        if not is_pil(img):
+            raise TypeError(f'img should be PIL Image. Got {type(img)}')
+        if gamma < 0:
+            raise ValueError('Gamma should be a non-negative real number')
+        table = [int((255 + 1 - 1e-3) * gain * pow(v / 255.0, gamma)) for v in range(256)] * 3
+        return img.convert('RGB').point(table).convert(img.mode)
+    channels = get_dimensions(img)[0]
+    if channels not in (1, 3):
+        raise TypeError(f'Input image tensor permitted channel values are [1, 3], but found {channels}')
+    if gamma < 0:
+        raise ValueError('Gamma should be a non-negative real number')
+    result = img if img.is_floating_point() else convert_image_dtype(img, ember.float32)
+    result = (gain * result.pow(gamma)).clamp(0, 1)
+    return convert_image_dtype(result, img.dtype)
+
+
+def convert_image_dtype(image, dtype=ember.float32):
+    """Convert a tensor image to ``dtype``, rescaling between integer ranges and [0, 1] floats."""
+    if not is_tensor(image):
+        raise TypeError('Input img should be Tensor Image')
+    if image.dtype == dtype:
+        return image
+    if image.is_floating_point():
+        if dtype.is_floating_point:
+            return image.to(dtype)
+        if (image.dtype == ember.float32 and dtype in (ember.int32, ember.int64)) or (
+                image.dtype == ember.float64 and dtype == ember.int64):
+            raise RuntimeError(f'The cast from {image.dtype} to {dtype} cannot be performed safely.')
+        return image.mul(float(_color.max_value(dtype.np)) + 1.0 - 1e-3).to(dtype)
+    input_max = float(_color.max_value(image.dtype.np))
+    if dtype.is_floating_point:
+        return image.to(dtype) / input_max
+    output_max = float(_color.max_value(dtype.np))
+    if input_max > output_max:
+        return ember.div(image, int((input_max + 1) // (output_max + 1)), rounding_mode='floor').to(dtype)
+    return image.to(dtype) * int((output_max + 1) // (input_max + 1))
+
+
+def erase(img, i, j, h, w, v, inplace=False):
+    """Set the ``h`` x ``w`` window at (``i``, ``j``) to ``v`` (tensor images only)."""
+    if not is_tensor(img):
+        raise TypeError(f'img should be Tensor Image. Got {type(img)}')
+    _check_image(img)
+    out = img if inplace else img.clone()
+    out[..., i:i + h, j:j + w] = v
+    return out
+
+
+def _pair(value, name):
+    """``[a, b]`` from a number or a one- or two-element sequence, for gaussian_blur's arguments."""
+    if isinstance(value, (int, float)):
+        return [value, value]
+    if len(value) == 1:
+        return [value[0], value[0]]
+    if len(value) != 2:
+        raise ValueError(f'If {name} is a sequence, its length should be 2. Got {len(value)}')
+    return list(value)
+
+
+def gaussian_blur(img, kernel_size, sigma=None):
+    """Blur with a Gaussian kernel over reflect padding (same output size); ``sigma`` defaults to
+    ``0.15 * kernel_size + 0.35``."""
+    if not isinstance(kernel_size, (int, list, tuple)):
+        raise TypeError(f'kernel_size should be int or a sequence of integers. Got {type(kernel_size)}')
+    if isinstance(kernel_size, int):
+        kernel_size = [kernel_size, kernel_size]
+    if len(kernel_size) != 2:
+        raise ValueError(f'If kernel_size is a sequence its length should be 2. Got {len(kernel_size)}')
+    if any(k % 2 == 0 or k < 0 for k in kernel_size):
+        raise ValueError(f'kernel_size should have odd and positive integers. Got {kernel_size}')
+    if sigma is None:
+        sigma = [k * 0.15 + 0.35 for k in kernel_size]
+    if not isinstance(sigma, (int, float, list, tuple)):
+        raise TypeError(f'sigma should be either float or sequence of floats. Got {type(sigma)}')
+    sigma = [float(sigma)] * 2 if isinstance(sigma, (int, float)) else _pair(sigma, 'sigma')
+    if any(s <= 0.0 for s in sigma):
+        raise ValueError(f'sigma should have positive values. Got {sigma}')
+    if is_tensor(img):
+        return wrap(_blur.gaussian_blur(img._data, kernel_size, sigma))
+    if not is_pil(img):
+        raise TypeError(f'img should be PIL Image or Tensor. Got {type(img)}')
+    out = wrap(_blur.gaussian_blur(pil_to_tensor(img)._data, kernel_size, sigma))
+    return to_pil_image(out, mode=img.mode)
+
+
+def _crop_size(size):
+    if isinstance(size, numbers.Number):
+        size = (int(size), int(size))
+    elif isinstance(size, (tuple, list)) and len(size) == 1:
+        size = (size[0], size[0])
+    if len(size) != 2:
+        raise ValueError('Please provide only two dimensions (h, w) for size.')
+    return size
+
+
+def five_crop(img, size):
+    """The four corner crops and the centre crop: ``(tl, tr, bl, br, center)``."""
+    size = _crop_size(size)
+    _, height, width = get_dimensions(img)
+    ch, cw = size
+    if cw > width or ch > height:
+        raise ValueError(f'Requested crop size {size} is bigger than input size {(height, width)}')
+    return (crop(img, 0, 0, ch, cw), crop(img, 0, width - cw, ch, cw), crop(img, height - ch, 0, ch, cw),
+            crop(img, height - ch, width - cw, ch, cw), center_crop(img, [ch, cw]))
+
+
+def ten_crop(img, size, vertical_flip=False):
+    """``five_crop`` of the image, then of its mirror (left-right, or top-bottom with ``vertical_flip``)."""
+    size = _crop_size(size)
+    first = five_crop(img, size)
+    return first + five_crop(vflip(img) if vertical_flip else hflip(img), size)

@@ -15,7 +15,8 @@ from .functional import InterpolationMode, _interpolation
 __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Resize', 'CenterCrop', 'Pad',
            'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip',
            'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine',
-           'ColorJitter']
+           'ColorJitter', 'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize',
+           'RandomSolarize', 'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']
 
 
 def _rand():
@@ -543,3 +544,204 @@ class ColorJitter(_Transform):
     def __repr__(self):
         return (f'{self.__class__.__name__}(brightness={self.brightness}, contrast={self.contrast}, '
                 f'saturation={self.saturation}, hue={self.hue})')
+
+
+class ConvertImageDtype(_Transform):
+    """``functional.convert_image_dtype`` to ``dtype`` (tensor images)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, image):
+        return F.convert_image_dtype(image, self.dtype)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}()'
+
+
+class RandomErasing(_Transform):
+    """With probability ``p``, erase a random rectangle (area fraction ``scale``, aspect ``ratio``) of a tensor
+    image with ``value`` (a number, one per channel, or 'random' normal noise)."""
+
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
+        if not isinstance(value, (numbers.Number, str, tuple, list)):
+            raise TypeError('Argument value should be either a number or str or a sequence')
+        if isinstance(value, str) and value != 'random':
+            raise ValueError("If value is str, it should be 'random'")
+        if not isinstance(scale, Sequence):
+            raise TypeError('Scale should be a sequence')
+        if not isinstance(ratio, Sequence):
+            raise TypeError('Ratio should be a sequence')
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            warnings.warn('Scale and ratio should be of kind (min, max)')
+        if scale[0] < 0 or scale[1] > 1:
+            raise ValueError('Scale should be between 0 and 1')
+        if p < 0 or p > 1:
+            raise ValueError('Random erasing probability should be between 0 and 1')
+        self.p, self.scale, self.ratio, self.value, self.inplace = p, scale, ratio, value, inplace
+
+    @staticmethod
+    def get_params(img, scale, ratio, value=None):
+        """(i, j, h, w, v): up to ten tries of area then log-uniform aspect ratio, then the value (normal noise
+        when ``value`` is None) and the corner; the whole image and itself when no try fits."""
+        img_c, img_h, img_w = img.shape[-3], img.shape[-2], img.shape[-1]
+        area = img_h * img_w
+        log_ratio = ember.log(ember.tensor(ratio))
+        for _ in range(10):
+            erase_area = area * _uniform(scale[0], scale[1])
+            aspect_ratio = ember.exp(ember.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+            h = int(round(math.sqrt(erase_area * aspect_ratio)))
+            w = int(round(math.sqrt(erase_area / aspect_ratio)))
+            if not (h < img_h and w < img_w):
+                continue
+            if value is None:
+                v = ember.empty([img_c, h, w], dtype=ember.float32).normal_()
+            else:
+                v = ember.tensor(value)[:, None, None]
+            i = _randint(0, img_h - h + 1)
+            j = _randint(0, img_w - w + 1)
+            return i, j, h, w, v
+        return 0, 0, img_h, img_w, img
+
+    def forward(self, img):
+        if ember.rand(1).item() >= self.p:
+            return img
+        if not isinstance(img, ember.Tensor):
+            raise AttributeError(f"RandomErasing takes tensor images: a {type(img).__name__} has no attribute "
+                                 "'shape' (convert a PIL image with PILToTensor first)")
+        if isinstance(self.value, (int, float)):
+            value = [float(self.value)]
+        elif isinstance(self.value, str):
+            value = None
+        else:
+            value = [float(v) for v in self.value]
+        if value is not None and len(value) not in (1, img.shape[-3]):
+            raise ValueError('If value is a sequence, it should have either a single value or '
+                             f'{img.shape[-3]} (number of input channels)')
+        i, j, h, w, v = self.get_params(img, scale=self.scale, ratio=self.ratio, value=value)
+        return F.erase(img, i, j, h, w, v, self.inplace)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio}, '
+                f'value={self.value}, inplace={self.inplace})')
+
+
+class GaussianBlur(_Transform):
+    """Gaussian blur with ``sigma`` drawn uniformly from ``(min, max)`` (or fixed)."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        self.kernel_size = _setup_size(kernel_size, 'Kernel size should be a tuple/list of two integers')
+        if any(ks <= 0 or ks % 2 == 0 for ks in self.kernel_size):
+            raise ValueError('Kernel size value should be an odd and positive number.')
+        if isinstance(sigma, numbers.Number):
+            if sigma <= 0:
+                raise ValueError('If sigma is a single number, it must be positive.')
+            sigma = (sigma, sigma)
+        elif isinstance(sigma, Sequence) and len(sigma) == 2:
+            if not 0.0 < sigma[0] <= sigma[1]:
+                raise ValueError('sigma values should be positive and of the form (min, max).')
+        else:
+            raise ValueError('sigma should be a single number or a list/tuple with length 2.')
+        self.sigma = sigma
+
+    @staticmethod
+    def get_params(sigma_min, sigma_max):
+        """sigma: ``torch.empty(1).uniform_(sigma_min, sigma_max).item()``."""
+        return _uniform(sigma_min, sigma_max)
+
+    def forward(self, img):
+        sigma = self.get_params(self.sigma[0], self.sigma[1])
+        return F.gaussian_blur(img, self.kernel_size, [sigma, sigma])
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})'
+
+
+class _RandomOp(_Transform):
+    """Apply one functional operation with probability ``p`` (``torch.rand(1).item() < p``)."""
+    _op = None
+    _args = ()
+
+    def forward(self, img):
+        if ember.rand(1).item() < self.p:
+            return getattr(F, self._op)(img, *(getattr(self, a) for a in self._args))
+        return img
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(' + ''.join(f'{a}={getattr(self, a)},' for a in self._args) + \
+            f'p={self.p})'
+
+
+class RandomInvert(_RandomOp):
+    """Invert the colours with probability ``p``."""
+    _op = 'invert'
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+
+class RandomPosterize(_RandomOp):
+    """Keep ``bits`` bits per channel with probability ``p``."""
+    _op, _args = 'posterize', ('bits',)
+
+    def __init__(self, bits, p=0.5):
+        self.bits, self.p = bits, p
+
+
+class RandomSolarize(_RandomOp):
+    """Invert the pixels at or above ``threshold`` with probability ``p``."""
+    _op, _args = 'solarize', ('threshold',)
+
+    def __init__(self, threshold, p=0.5):
+        self.threshold, self.p = threshold, p
+
+
+class RandomAdjustSharpness(_RandomOp):
+    """Adjust the sharpness by ``sharpness_factor`` with probability ``p``."""
+    _op, _args = 'adjust_sharpness', ('sharpness_factor',)
+
+    def __init__(self, sharpness_factor, p=0.5):
+        self.sharpness_factor, self.p = sharpness_factor, p
+
+
+class RandomAutocontrast(_RandomOp):
+    """Autocontrast with probability ``p``."""
+    _op = 'autocontrast'
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+
+class RandomEqualize(_RandomOp):
+    """Equalise the histogram with probability ``p``."""
+    _op = 'equalize'
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+
+class FiveCrop(_Transform):
+    """The four corner crops and the centre crop of ``size``, as a tuple."""
+
+    def __init__(self, size):
+        self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
+
+    def forward(self, img):
+        return F.five_crop(img, self.size)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size})'
+
+
+class TenCrop(_Transform):
+    """``FiveCrop`` of the image and of its mirror image, as a tuple of ten."""
+
+    def __init__(self, size, vertical_flip=False):
+        self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
+        self.vertical_flip = vertical_flip
+
+    def forward(self, img):
+        return F.ten_crop(img, self.size, self.vertical_flip)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size}, vertical_flip={self.vertical_flip})'
