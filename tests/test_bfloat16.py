@@ -34,8 +34,10 @@ BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other value
              'Tensor.random_': 'random_ on a bf16 tensor draws from float32\'s range, not bf16\'s (PyTorch: [0, 2^8])',
              'nn.functional.adaptive_avg_pool3d': 'sums each bin in float32 and rounds once; PyTorch\'s 3-D kernel rounds '
                                                   'otherwise (a few units in the last place; not reproduced yet)',
-             'nn.functional.upsample': 'bicubic with align_corners=True on bf16 (interpolate\'s kernel) differs from '
-                                       'PyTorch\'s by a few units in the last place (not reproduced yet)'}
+             'nn.functional.upsample': 'bicubic on bf16 (interpolate\'s kernel, with or without align_corners) differs '
+                                       'from PyTorch\'s by a few units in the last place: PyTorch\'s result is neither '
+                                       'the float32 one rounded once nor a separable pass rounded per dim (measured; '
+                                       'not reproduced yet); interpolate\'s own bf16 check reads only its first samples'}
 
 
 def bf16(lib, v, dtype='bfloat16'):
