@@ -141,6 +141,23 @@ FORMATS = [_formats('channels_last'), _formats('channels_last_3d'), _formats('co
                 exact=True)]
 
 
+def _layout_repr(name):
+    return lambda lib: [repr(getattr(lib, name)), str(getattr(lib, name)), isinstance(getattr(lib, name), lib.layout),
+                        getattr(lib, name) == lib.strided]
+
+
+def _zeros_in(name):
+    return lambda lib: lib.zeros(2, 2, layout=getattr(lib, name))
+
+
+NO_SPARSE_LAYOUT = 'ember has no sparse tensors: layout=torch.sparse_coo/csr/csc is refused with an error naming it'
+LAYOUTS = ([Call('', n, [Case('repr', _layout_repr(n)), Case('zeros', _zeros_in(n), unsupported=n)],
+                 gaps={'case:zeros': NO_SPARSE_LAYOUT}) for n in ('sparse_coo', 'sparse_csr', 'sparse_csc')] +
+           [Call('', n, [Case('repr', _layout_repr(n)), Case('zeros', _zeros_in(n), error=True)])
+            for n in ('sparse_bsr', 'sparse_bsc')] +
+           [Call('', 'jagged', [Case('repr', _layout_repr('jagged'))])])
+
+
 def _device_repr(lib):
     d = lib.device
     return [repr(d('cpu')), repr(d('cpu', 0)), repr(d('cuda:1')), str(d('cuda:1')), str(d('cpu')), d('cuda', 1).index,
@@ -802,5 +819,5 @@ AUTOGRAD = [
 ]
 
 
-ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + [DEVICE] + DEFAULT_DEVICE + PRECISION +
+ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD)
