@@ -45,7 +45,8 @@ from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_aut
                                  autocast_increment_nesting, autocast_decrement_nesting)
 
 from ._layout import (layout, strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged,
-                      memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d)
+                      memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d,
+                      legacy_contiguous_format)
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
 newaxis = None
 

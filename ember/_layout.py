@@ -1,5 +1,6 @@
 """``torch.layout`` and ``torch.memory_format``: the memory layouts and formats PyTorch names; ember's tensors are all
-``torch.strided`` and row-major."""
+``torch.strided``, row-major unless made channels_last (an NHWC array seen as NCHW)."""
+import numpy as np
 
 
 class layout:
@@ -51,7 +52,7 @@ def check(fn, value):
 
 class memory_format:
     """The order of a tensor's dimensions in memory (an argument of ``contiguous``, ``to``, ``*_like``); printed
-    as PyTorch prints it. ember's tensors are all row-major: values never depend on it."""
+    as PyTorch prints it. Values never depend on it."""
     __slots__ = ('_name',)
 
     def __new__(cls, *args, **kwargs):
@@ -71,6 +72,7 @@ contiguous_format = _format('contiguous_format')
 preserve_format = _format('preserve_format')
 channels_last = _format('channels_last')
 channels_last_3d = _format('channels_last_3d')
+legacy_contiguous_format = contiguous_format   # PyTorch's alias (the same object)
 
 
 _RANK = {'channels_last': 4, 'channels_last_3d': 5}
@@ -78,7 +80,7 @@ _RANK = {'channels_last': 4, 'channels_last_3d': 5}
 
 def check_format(fn, value, ndim):
     """Refuse a ``memory_format=`` PyTorch refuses: not a ``torch.memory_format``, or a channels-last format for a
-    tensor of another rank (ember keeps row-major order for the ones it accepts)."""
+    tensor of another rank."""
     if value is None:
         return
     if not isinstance(value, memory_format):
@@ -86,3 +88,32 @@ def check_format(fn, value, ndim):
     rank = _RANK.get(value._name)
     if rank is not None and ndim != rank:
         raise RuntimeError(f'required rank {rank} tensor to use {value._name} format')
+
+
+def is_contiguous(a, fmt, fn='is_contiguous'):
+    """``Tensor.is_contiguous(memory_format=fmt)`` for array ``a``: channels_last asks for the strides of an
+    NHWC (NDHWC) array, size-1 dims aside, as PyTorch's test; another rank is not."""
+    if fmt is not None and not isinstance(fmt, memory_format):
+        check_format(fn, fmt, a.ndim)
+    rank = _RANK.get(getattr(fmt, '_name', None))
+    if rank is None:
+        return a.flags.c_contiguous
+    if a.ndim != rank:
+        return False
+    expected = a.itemsize
+    for d in (1,) + tuple(range(a.ndim - 1, 1, -1)) + (0,):
+        if a.shape[d] != 1:
+            if a.strides[d] != expected:
+                return False
+            expected *= a.shape[d]
+    return True
+
+
+def in_format(fn, a, fmt):
+    """``a``'s values laid out in channels-last format ``fmt`` (None for the other formats: the caller's usual
+    copy), after check_format."""
+    check_format(fn, fmt, a.ndim)
+    if _RANK.get(getattr(fmt, '_name', None)) is None:
+        return None
+    order = (0,) + tuple(range(2, a.ndim)) + (1,)
+    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))

@@ -233,7 +233,9 @@ class Tensor:
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
-        return self._data.flags.c_contiguous
+        if memory_format is None:
+            return self._data.flags.c_contiguous
+        return _layout.is_contiguous(self._data, memory_format)
 
     def is_floating_point(self):
         return self._data.dtype.kind == 'f'

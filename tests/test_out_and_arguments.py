@@ -257,3 +257,46 @@ def test_out_casts_resizes_and_refuses_as_pytorch(variant):
         if not _same_outcome(*got, rtol=4e-3 if dtype == 'float16' else 1e-5):   # half sums round elsewhere
             bad.append(f'{op.id} {sample.desc}: ember {got[0]!r:.300}\n    PyTorch {got[1]!r:.300}')
     assert not bad, f'{len(bad)} differ:\n' + '\n'.join(bad)
+
+
+def test_memory_format_objects_like_torch():
+    """torch.memory_format objects print as PyTorch's; channels_last is an NHWC copy seen as NCHW."""
+    names = ['channels_last', 'channels_last_3d', 'contiguous_format', 'legacy_contiguous_format', 'preserve_format']
+    for lib in (torch, ember):
+        assert [n for n in dir(lib) if isinstance(getattr(lib, n), lib.memory_format)] == names
+        assert repr(lib.channels_last) == 'torch.channels_last'
+        assert pickle.loads(pickle.dumps(lib.channels_last)) is lib.channels_last
+        assert lib.legacy_contiguous_format is lib.contiguous_format
+
+
+FORMATS = {
+    'contiguous cl': lambda L, x: x.contiguous(memory_format=L.channels_last),
+    'to cl': lambda L, x: x.to(memory_format=L.channels_last),
+    'to f64 cl': lambda L, x: x.to(L.float64, memory_format=L.channels_last),
+    'clone cl': lambda L, x: x.clone(memory_format=L.channels_last),
+    'cl then contiguous': lambda L, x: x.contiguous(memory_format=L.channels_last).contiguous(),
+    'contiguous preserve': lambda L, x: x.contiguous(memory_format=L.preserve_format),
+    'cl3d of 4-D': lambda L, x: x.contiguous(memory_format=L.channels_last_3d),
+    'cl of 2-D': lambda L, x: x[0, 0].contiguous(memory_format=L.channels_last),
+    'to cl of 5-D': lambda L, x: x[None].to(memory_format=L.channels_last),
+    'bad format': lambda L, x: x.contiguous(memory_format='channels_last'),
+}
+
+
+@pytest.mark.parametrize('name', list(FORMATS))
+def test_memory_format_like_torch(name):
+    """Strides, contiguity in each format, grad_fn and gradient, or PyTorch's error."""
+    def run(L):
+        x = L.arange(120., requires_grad=True).reshape(2, 3, 4, 5)
+        y = FORMATS[name](L, x)
+        y.sum().backward() if y.requires_grad else None
+        return (y.stride(), y.is_contiguous(), y.is_contiguous(memory_format=L.channels_last),
+                x.is_contiguous(memory_format=L.channels_last), type(y.grad_fn).__name__, y.tolist())
+    try:
+        want = run(torch)
+    except (RuntimeError, TypeError) as e:
+        with pytest.raises(type(e)) as got:
+            run(ember)
+        assert str(got.value) == str(e)
+    else:
+        assert run(ember) == want

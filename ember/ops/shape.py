@@ -347,15 +347,19 @@ CloneBackward0 = _node('CloneBackward0', lambda self, g: g)
 
 
 def clone(input, *, memory_format=None):
-    """A copy that stays connected to the graph."""
-    _layout.check_format('clone', memory_format, input._data.ndim)
-    return _result(input, input._data.copy(), CloneBackward0, view=False)
+    """A copy that stays connected to the graph (channels_last: in NHWC order)."""
+    arr = None if memory_format is None else _layout.in_format('clone', input._data, memory_format)
+    return _result(input, input._data.copy() if arr is None else arr, CloneBackward0, view=False)
 
 
 def contiguous(input, memory_format=None):
-    """Self if already contiguous, else a contiguous copy."""
+    """Self if already contiguous (in ``memory_format``: channels_last copies into NHWC order), else a copy."""
     if memory_format is not None:
-        _layout.check_format('contiguous', memory_format, input._data.ndim)
+        arr = _layout.in_format('contiguous', input._data, memory_format)
+        if memory_format is _layout.preserve_format or _layout.is_contiguous(input._data, memory_format):
+            return input
+        if arr is not None:
+            return _result(input, arr, CloneBackward0, view=False)
     if input._data.flags.c_contiguous:
         return input
     return _result(input, np.ascontiguousarray(input._data), CloneBackward0, view=False)
@@ -370,8 +374,8 @@ def to(input, *args, **kwargs):
     copy = kwargs.pop('copy', False)
     _check_device(kwargs.pop('device', None))
     kwargs.pop('non_blocking', None)        # a CPU copy is always blocking
-    # ember's tensors are all row-major: a memory format is checked as PyTorch checks it, then changes nothing
-    _layout.check_format('to', kwargs.pop('memory_format', None), input._data.ndim)
+    fmt = kwargs.pop('memory_format', None)
+    _layout.check_format('to', fmt, input._data.ndim)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:
@@ -384,14 +388,20 @@ def to(input, *args, **kwargs):
         else:
             dtype = a
     nd = to_np(dtype)
+    if fmt is not None:   # channels_last: a copy in NHWC order unless nothing would change
+        arr = _layout.in_format('to', input._data, fmt)
+        if arr is not None and (copy or not _layout.is_contiguous(input._data, fmt) or
+                                (nd is not None and nd != input._data.dtype)):
+            return _cast(input, input._data.dtype if nd is None else nd, arr)
     if nd is None or nd == input._data.dtype:
         return clone(input) if copy else input
     return _cast(input, nd)
 
 
-def _cast(input, nd):
+def _cast(input, nd, arr=None):
+    """``input`` as dtype ``nd`` (from ``arr``, input's values in another memory order, when given)."""
     a = input._data
-    arr = a.astype(nd)
+    arr = a.astype(nd) if arr is None else arr.astype(nd, copy=False)
     if GRAD.enabled and input._requires_grad and nd.kind == 'f':
         node = ToCopyBackward0((input,))
         node.dt = a.dtype
