@@ -120,8 +120,8 @@ def _wrong_rank(lib, name, fn):
             'full_like': lambda: lib.full_like(x, 2.0, memory_format=f)}[fn]()
 
 
-ROW_MAJOR = ('ember\'s tensors are all row-major (NumPy C order): memory_format is accepted and the values are '
-             'PyTorch\'s, but channels_last strides and preserve_format\'s kept strides are not reproduced')
+ROW_MAJOR = ('contiguous, clone and to give channels_last strides, but *_like (empty_like...) stays row-major (NumPy '
+             'C order; the values are PyTorch\'s) and preserve_format\'s kept strides are not reproduced')
 
 
 def _kinds(lib):
