@@ -865,6 +865,13 @@ VISION += [
               ('three sizes', lambda L: L.T.FiveCrop((1, 2, 3)))]),
     T('TenCrop', [lambda T: T.TenCrop(4), lambda T: T.TenCrop((5, 8), vertical_flip=True)], reps=1,
       errors=[('bigger than the image', lambda L: L.T.TenCrop((10, 3))(pil()))]),
+    T('RandomPerspective', [lambda T: T.RandomPerspective(), lambda T: T.RandomPerspective(0.8, p=0.9, fill=9),
+                            lambda T: T.RandomPerspective(0.3, p=1.0, interpolation=T.InterpolationMode.NEAREST)],
+      reps=4, atol=1e-5, u8_atol=1,
+      errors=[('fill dict', lambda L: L.T.RandomPerspective(fill={})),
+              ('two fills for three channels', lambda L: L.T.RandomPerspective(p=1.0, fill=(1, 2))(u8(L))),
+              ('bicubic tensor', lambda L: L.T.RandomPerspective(
+                  p=1.0, interpolation=L.T.InterpolationMode.BICUBIC)(u8(L)))]),
     V('transforms.ConvertImageDtype', [
         Case('uint8 to floats', lambda L: (repr(L.T.ConvertImageDtype(L.torch.float32)),
                                            [L.T.ConvertImageDtype(d)(u8(L)) for d in (L.torch.float32, L.torch.float64)])),
@@ -956,8 +963,15 @@ def functional(L, kind):
         out += [F.posterize(img, 3), F.solarize(img, 100), F.autocontrast(img), F.equalize(img), F.invert(img)]
     out += [F.adjust_gamma(img, 0.6), F.adjust_gamma(img, 2.2, gain=0.8), F.gaussian_blur(img, 3),
             F.gaussian_blur(img, [5, 3], [1.5, 0.7]), F.gaussian_blur(img, (1, 5), 2.0), F.five_crop(img, 4),
-            F.ten_crop(img, [5, 3]), F.ten_crop(img, 4, vertical_flip=True)]
+            F.ten_crop(img, [5, 3]), F.ten_crop(img, 4, vertical_flip=True),
+            F.perspective(img, [[0, 0], [10, 0], [10, 8], [0, 8]], [[1, 2], [9, 0], [10, 7], [2, 8]]),
+            F.perspective(img, [[0, 0], [10, 0], [10, 8], [0, 8]], [[3, 1], [8, 2], [7, 6], [1, 7]],
+                          F.InterpolationMode.NEAREST, fill=[5])]
     return out
+
+
+def _quad():
+    return [[0, 0], [10, 0], [10, 8], [0, 8]], [[1, 2], [9, 0], [10, 7], [2, 8]]
 
 
 def _inplace_erase(L):
@@ -979,13 +993,14 @@ SUBMODULES_VISION = {
         'Pad', 'RandomAffine', 'RandomApply', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
         'RandomResizedCrop', 'RandomRotation', 'RandomVerticalFlip', 'Resize', 'ToPILImage', 'ToTensor',
         'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize',
-        'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']),
+        'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop', 'RandomPerspective']),
     'transforms.functional': ('T.functional', 'T', [
         'InterpolationMode', 'resize', 'crop', 'center_crop', 'hflip', 'vflip', 'pad', 'rotate', 'affine',
         'resized_crop', 'rgb_to_grayscale', 'to_grayscale', 'adjust_brightness', 'adjust_contrast',
         'adjust_saturation', 'adjust_hue', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast', 'equalize',
         'invert', 'to_tensor', 'pil_to_tensor', 'to_pil_image', 'normalize', 'get_image_size', 'get_image_num_channels',
-        'get_dimensions', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur', 'five_crop', 'ten_crop']),
+        'get_dimensions', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur', 'five_crop', 'ten_crop',
+        'perspective']),
     'datasets.cifar': ('datasets.cifar', 'datasets', ['CIFAR10', 'CIFAR100', 'VisionDataset', 'check_integrity',
                                                       'download_and_extract_archive']),
     'datasets.fakedata': ('datasets.fakedata', 'datasets', ['FakeData', 'VisionDataset']),
@@ -1029,6 +1044,9 @@ VISION += [
         Case('gaussian_blur sigma str', lambda L: L.F.gaussian_blur(u8(L), 3, '1'), error=True),
         Case('gaussian_blur float64', lambda L: L.F.gaussian_blur(f32(L).double(), 5, [0.8])),
         Case('gaussian_blur 2-d', lambda L: L.F.gaussian_blur(f32(L)[0], 3), error=True),
+        Case('perspective three corners', lambda L: L.F.perspective(u8(L), [[0, 0]] * 3, [[0, 0]] * 3), error=True),
+        Case('perspective interpolation str', lambda L: L.F.perspective(u8(L), *_quad(), 'x'), error=True),
+        Case('perspective degenerate', lambda L: L.F.perspective(u8(L), [[0, 0]] * 4, [[0, 0]] * 4), error=True),
         Case('five_crop too big', lambda L: L.F.five_crop(u8(L), [10, 4]), error=True),
         Case('five_crop three sizes', lambda L: L.F.five_crop(u8(L), [1, 2, 3]), error=True),
     ], atol=1e-5),

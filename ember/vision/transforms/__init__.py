@@ -6,11 +6,12 @@ from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, No
                          RandomAffine, RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip,
                          RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor,
                          ConvertImageDtype, RandomErasing, GaussianBlur, RandomInvert, RandomPosterize,
-                         RandomSolarize, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, FiveCrop, TenCrop)
+                         RandomSolarize, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, FiveCrop, TenCrop,
+                         RandomPerspective)
 
 __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize',
            'Resize', 'CenterCrop', 'Pad', 'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip',
            'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation',
            'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter', 'ConvertImageDtype', 'RandomErasing',
            'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize', 'RandomAdjustSharpness',
-           'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']
+           'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop', 'RandomPerspective']

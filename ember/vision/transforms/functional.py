@@ -17,7 +17,7 @@ __all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_n
            'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale', 'rotate', 'affine', 'adjust_brightness',
            'adjust_contrast', 'adjust_saturation', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast',
            'equalize', 'invert', 'adjust_hue', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur',
-           'five_crop', 'ten_crop']
+           'five_crop', 'ten_crop', 'perspective']
 
 
 class InterpolationMode(Enum):
@@ -709,3 +709,34 @@ def ten_crop(img, size, vertical_flip=False):
     size = _crop_size(size)
     first = five_crop(img, size)
     return first + five_crop(vflip(img) if vertical_flip else hflip(img), size)
+
+
+def _get_perspective_coeffs(startpoints, endpoints):
+    """(a, b, c, d, e, f, g, h) mapping ``endpoints`` to ``startpoints``, solved in float64 and rounded to
+    float32 as torchvision rounds its least-squares solution."""
+    if len(startpoints) != 4 or len(endpoints) != 4:
+        raise ValueError(f'Please provide exactly four corners, got {len(startpoints)} startpoints and '
+                         f'{len(endpoints)} endpoints.')
+    a = np.zeros((8, 8), np.float64)
+    for i, (p1, p2) in enumerate(zip(endpoints, startpoints)):
+        a[2 * i] = [p1[0], p1[1], 1, 0, 0, 0, -p2[0] * p1[0], -p2[0] * p1[1]]
+        a[2 * i + 1] = [0, 0, 0, p1[0], p1[1], 1, -p2[1] * p1[0], -p2[1] * p1[1]]
+    b = np.array(startpoints, np.float64).reshape(8)
+    solution, _, rank, _ = np.linalg.lstsq(a, b, rcond=None)
+    if rank < 8:
+        raise RuntimeError('torch.linalg.lstsq: The least squares solution could not be computed because the input '
+                           'matrix does not have full rank (perspective: the corners must not coincide)')
+    return solution.astype(np.float32).tolist()
+
+
+def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Warp so that the four ``startpoints`` corners [tl, tr, br, bl] land on ``endpoints``."""
+    coeffs = _get_perspective_coeffs(startpoints, endpoints)
+    interpolation = _check_interpolation(interpolation)
+    if not is_tensor(img):
+        if not is_pil(img):
+            raise TypeError(f'img should be PIL Image. Got {type(img)}')
+        return img.transform(img.size, pil_module().PERSPECTIVE, coeffs, _PIL_FILTERS[interpolation.value],
+                             fillcolor=_pil_fill(fill, img))
+    _check_image(img)
+    return wrap(_geometry.perspective(img._data, coeffs, interpolation.value, fill))

@@ -16,7 +16,8 @@ __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Res
            'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip',
            'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine',
            'ColorJitter', 'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize',
-           'RandomSolarize', 'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop']
+           'RandomSolarize', 'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop',
+           'RandomPerspective']
 
 
 def _rand():
@@ -745,3 +746,38 @@ class TenCrop(_Transform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(size={self.size}, vertical_flip={self.vertical_flip})'
+
+
+class RandomPerspective(_Transform):
+    """With probability ``p``, a perspective warp moving each corner inwards by up to ``distortion_scale`` of
+    half the size."""
+
+    def __init__(self, distortion_scale=0.5, p=0.5, interpolation=InterpolationMode.BILINEAR, fill=0):
+        self.p = p
+        if isinstance(interpolation, int):
+            interpolation = F._interpolation_modes_from_int(interpolation)
+        self.interpolation = interpolation
+        self.distortion_scale = distortion_scale
+        self.fill = _check_fill(fill)
+
+    @staticmethod
+    def get_params(width, height, distortion_scale):
+        """(startpoints, endpoints): the corners [tl, tr, br, bl] and each moved by ``randint`` draws (x, then y)."""
+        dw, dh = int(distortion_scale * (width // 2)), int(distortion_scale * (height // 2))
+        near_x, far_x = (0, dw + 1), (width - dw - 1, width)
+        near_y, far_y = (0, dh + 1), (height - dh - 1, height)
+        corners = [(near_x, near_y), (far_x, near_y), (far_x, far_y), (near_x, far_y)]
+        endpoints = [[_randint(*rx), _randint(*ry)] for rx, ry in corners]
+        startpoints = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+        return startpoints, endpoints
+
+    def forward(self, img):
+        fill = _tensor_fill(img, self.fill)
+        _, height, width = F.get_dimensions(img)
+        if _rand() < self.p:
+            startpoints, endpoints = self.get_params(width, height, self.distortion_scale)
+            return F.perspective(img, startpoints, endpoints, self.interpolation, fill)
+        return img
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(p={self.p})'
