@@ -886,6 +886,47 @@ add(
 )
 
 
+def _relu_(lib, x):
+    """``torch.relu_`` on a non-leaf copy (in place on a leaf that requires grad is PyTorch's error)."""
+    return lib.relu_(x.clone() if x.requires_grad else x)
+
+
+# the torch.* forms of nn.functional ops (in PyTorch the same callables)
+add(
+    entry('conv1d', lambda: [Sample(f32(2, 3, 8), f32(4, 3, 3, seed=1), f32(4, seed=2)),
+                             Sample(f32(2, 4, 8), f32(4, 2, 3, seed=1), None, 2, 1, 2, 2),
+                             Sample(f32(2, 3, 8), f32(4, 3, 3, seed=1), padding='same'),
+                             Sample(f64(1, 2, 5), f64(2, 2, 3, seed=1), f64(2, seed=2), gradcheck=True),
+                             Sample(f32(2, 3, 8), f32(4, 2, 3), error=True)], method=False, out=False),
+    entry('conv2d', lambda: [Sample(f32(2, 3, 6, 6), f32(4, 3, 3, 3, seed=1), f32(4, seed=2)),
+                             Sample(f32(2, 4, 6, 6), f32(4, 2, 3, 3, seed=1), None, (2, 1), 1, 2, 2),
+                             Sample(f64(1, 2, 4, 4), f64(2, 2, 3, 3, seed=1), f64(2, seed=2), gradcheck=True),
+                             Sample(f32(2, 3, 6, 6), f32(4, 2, 3, 3), error=True)], method=False, out=False),
+    entry('conv3d', lambda: [Sample(f32(2, 3, 4, 5, 4), f32(4, 3, 2, 3, 2, seed=1), f32(4, seed=2)),
+                             Sample(f32(1, 4, 5, 6, 5), f32(4, 2, 2, 3, 2, seed=1), None, 1, 1, (1, 2, 1), 2),
+                             Sample(f64(1, 2, 3, 3, 3), f64(2, 2, 2, 2, 2, seed=1), gradcheck=True),
+                             Sample(f32(2, 3, 4, 4, 4), f32(4, 2, 2, 2, 2), error=True)], method=False, out=False,
+          gradgrad=False),
+    entry('conv_transpose1d', lambda: [Sample(f32(2, 3, 5), f32(3, 4, 3, seed=1), f32(4, seed=2)),
+                                       Sample(f32(2, 4, 5), f32(4, 2, 3, seed=1), None, 2, 1, 1, 2, 1),
+                                       Sample(f64(1, 2, 4), f64(2, 2, 3, seed=1), gradcheck=True),
+                                       Sample(f32(2, 3, 5), f32(4, 4, 3), error=True)], method=False, out=False),
+    entry('conv_transpose2d', lambda: [Sample(f32(2, 3, 4, 4), f32(3, 4, 3, 3, seed=1), f32(4, seed=2)),
+                                       Sample(f32(2, 4, 4, 4), f32(4, 2, 3, 3, seed=1), stride=2, groups=2, dilation=2),
+                                       Sample(f64(1, 2, 3, 3), f64(2, 2, 2, 2, seed=1), gradcheck=True),
+                                       Sample(f32(2, 3, 4, 4), f32(4, 4, 3, 3), error=True)], method=False, out=False),
+    entry('prelu', lambda: [Sample(f32(2, 3, 4), f32(3, seed=1)), Sample(f32(2, 3), np.array([0.25], F32)),
+                            Sample(f64(2, 3), f64(3, seed=1), gradcheck=True),
+                            Sample(f32(2, 3, 4), f32(2, seed=1), error=True)], out=False),
+    entry('relu_', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True), Sample(i64(3, 4))],
+          call=_relu_, method=False, out=False),
+    entry('pdist', lambda: [Sample(f32(4, 3)), Sample(f32(4, 3), 1.0), Sample(f32(5, 2), p=float('inf')),
+                            Sample(f64(4, 3), gradcheck=True), Sample(f32(2, 3, 4), error=True),
+                            Sample(f32(3, 2), p=-1.0, error=True)], method=False,
+          out=False),
+)
+
+
 def loss(name, samples, **kw):
     return fn(name, samples, **kw)
 

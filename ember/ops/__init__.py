@@ -19,6 +19,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
 from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, logit, sinc
+from .nn_forms import *  # noqa: F401,F403
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_

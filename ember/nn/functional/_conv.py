@@ -582,6 +582,8 @@ class Im2ColBackward0(Node):
         k, d, p, s = self.args
         if not dual.is_array(g):
             return fold(g, self.hw, k, d, p, s)
+        if g.ndim == 2:     # unbatched input
+            return _fold_arr(g[None], self.hw, k, d, p, s)[0]
         return _fold_arr(g, self.hw, k, d, p, s)
 
 
@@ -593,6 +595,8 @@ class Col2ImBackward0(Node):
         k, d, p, s = self.args
         if not dual.is_array(g):
             return unfold(g, k, d, p, s)
+        if g.ndim == 3:     # unbatched input
+            return _unfold_arr(g[None], k, d, p, s)[0]
         return _unfold_arr(g, k, d, p, s)
 
 
@@ -630,8 +634,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = input._data
     if x.ndim not in (3, 4):
         raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
-    if x.ndim == 3:
-        return unfold(input.unsqueeze(0), *args).squeeze(0)
+    batched = x.ndim == 4
+    if not batched:     # unbatched: one Im2ColBackward0 node, as PyTorch
+        x = x[None]
     k, d, p, st = args
     if min(p) < 0:
         raise RuntimeError(f'padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}')
@@ -641,6 +646,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            f'padding={p}, calculated shape of the array of sliding blocks as {blocks}, but its '
                            f'components must be at least one.')
     y = _unfold_arr(x, *args)
+    if not batched:
+        y = y[0]
     if GRAD.enabled and input._requires_grad:
         node = Im2ColBackward0((input,))
         node.args, node.hw = args, x.shape[2:]
@@ -653,8 +660,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     args = _fold_args(kernel_size, dilation, padding, stride)
     hw = _tuple(output_size, 2, 'output_size')
     x = input._data
-    if x.ndim == 2:
-        return fold(input.unsqueeze(0), hw, *args).squeeze(0)
+    batched = x.ndim != 2
+    if not batched:     # unbatched: one Col2ImBackward0 node, as PyTorch
+        x = x[None]
     k = args[0]
     o = _blocks(hw, *args)
     if x.ndim != 3 or x.shape[1] % (k[0] * k[1]) or x.shape[2] != o[0] * o[1]:
@@ -662,6 +670,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f'stride={args[3]}, expected size of input\'s dimension 2 to match the calculated number '
                            f'of sliding blocks {o[0]} * {o[1]} = {o[0] * o[1]}, but got input.size(2)={x.shape[-1]}.')
     y = _fold_arr(x, hw, *args)
+    if not batched:
+        y = y[0]
     if GRAD.enabled and input._requires_grad:
         node = Col2ImBackward0((input,))
         node.args = args

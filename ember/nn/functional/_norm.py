@@ -437,4 +437,8 @@ def _pdist(input, p):
 
 def pdist(input, p=2):
     """Distances between all pairs of rows (upper triangle, row-major; one PdistBackward0 node)."""
+    if input.dim() != 2:
+        raise RuntimeError(f'pdist only supports 2D tensors, got: {input.dim()}D')
+    if p < 0:
+        raise RuntimeError('pdist only supports non-negative p values')
     return _composite.composite(PdistBackward0, _pdist, (input,), p=p)

@@ -1,0 +1,50 @@
+"""The ``torch.*`` forms of ``nn.functional`` ops (``torch.conv2d``, ``torch.prelu``, ``torch.pdist``...): in
+PyTorch they are the same callables; here thin forwarders, so ``import ember`` does not import ``ember.nn``."""
+
+__all__ = ['conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'prelu', 'relu_', 'pdist']
+
+
+def _F():
+    from ..nn import functional
+    return functional
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _F().conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _F().conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _F().conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _F().conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _F().conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def prelu(input, weight):
+    return _F().prelu(input, weight)
+
+
+def relu_(input):
+    return input.relu_()
+
+
+def pdist(input, p=2):
+    return _F().pdist(input, p)
+
+
+def _bind():
+    """``Tensor.prelu``, a method in PyTorch too."""
+    from ..tensor import Tensor
+    Tensor.prelu = prelu
+
+
+_bind()
