@@ -371,6 +371,138 @@ def _skip_init(lib):
     return [tuple(m.weight.shape), m.weight.requires_grad, lib.rand(3)]
 
 
+
+def _layer(lib, kind):
+    """A small Linear or Conv1d and an input for it (the layer's values come from the seeded stream)."""
+    if kind == 'conv':
+        return lib.nn.Conv1d(2, 3, 3), lib.tensor(_vals((2, 2, 5), 1))
+    return lib.nn.Linear(3, 4), lib.tensor(_vals((2, 3), 1))
+
+
+def _trained(lib, m, x, name):
+    """What a weight-normalised layer shows: repr, state_dict keys, the tensor's grad_fn, its output and every
+    parameter's gradient after a backward."""
+    y = m(x)
+    y.sin().sum().backward()
+    return [repr(m), list(m.state_dict()), type(getattr(m, name).grad_fn).__name__, y,
+            [(n, p.grad) for n, p in m.named_parameters()]]
+
+
+def _wn_hook(kind='linear', **k):
+    """fn(lib): the deprecated ``nn.utils.weight_norm`` (FutureWarning), trained, scaled and removed."""
+    def fn(lib):
+        m, x = _layer(lib, kind)
+        name = k.get('name', 'weight')
+        out = lib.nn.utils.weight_norm(m, **k)
+        got = [out is m] + _trained(lib, m, x, name)
+        with lib.no_grad():
+            getattr(m, name + '_g').mul_(2.0)
+        got.append(m(x))   # the pre-hook recomputes the weight before each forward
+        lib.nn.utils.remove_weight_norm(m, name)
+        t = getattr(m, name)
+        return got + [list(m.state_dict()), type(t).__name__, t.grad_fn is None, t, m(x)]
+    return fn
+
+
+def _wn_twice(lib):
+    m = lib.nn.utils.weight_norm(lib.nn.Linear(2, 2))
+    return lib.nn.utils.weight_norm(m)
+
+
+def _wn_param(kind='linear', **k):
+    """fn(lib): ``nn.utils.parametrizations.weight_norm``, trained, then ``remove_parametrizations``."""
+    def fn(lib):
+        m, x = _layer(lib, kind)
+        out = lib.nn.utils.parametrizations.weight_norm(m, **k)
+        got = [out is m, type(m).__name__] + _trained(lib, m, x, k.get('name', 'weight'))
+        lib.nn.utils.parametrize.remove_parametrizations(m, k.get('name', 'weight'))
+        return got + [type(m).__name__, repr(m), list(m.state_dict()), m.weight, m(x)]
+    return fn
+
+
+def _wn_compat(lib):
+    """A state dict of the hook form (weight_g, weight_v) loads into the parametrized form."""
+    old = lib.nn.utils.weight_norm(lib.nn.Linear(3, 4))
+    new = lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(3, 4))
+    result = new.load_state_dict(old.state_dict())
+    return [list(result.missing_keys), list(result.unexpected_keys), new.weight, old.weight]
+
+
+def _wn_gradcheck(dim):
+    """float64 gradcheck of the weight-norm parametrization, w(g, v), by finite differences."""
+    def fn(lib):
+        v = lib.tensor(_vals((3, 4), 2).astype(np.float64), requires_grad=True)
+        g = lib.tensor(_vals(() if dim is None else (3, 1) if dim == 0 else (1, 4), 3).astype(np.float64),
+                       requires_grad=True)
+        wn = lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(4, 3, dtype=lib.float64), dim=dim)
+        return lib.autograd.gradcheck(wn.parametrizations.weight[0], (g, v))
+    return fn
+
+
+def _symmetric(lib):
+    """A parametrization class (defined in either library): a symmetric matrix from its upper triangle."""
+    class Symmetric(lib.nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+        def right_inverse(self, A):
+            return A.triu()
+    return Symmetric()
+
+
+def _parametrize(lib):
+    """register_parametrization: the subclass, repr, keys, value, gradient of the original, assignment through
+    right_inverse, a chained second parametrization, cached(), and both forms of removal."""
+    P = lib.nn.utils.parametrize
+    m = lib.nn.Linear(3, 3)
+    out = P.register_parametrization(m, 'weight', _symmetric(lib))
+    got = [out is m, type(m).__name__, P.type_before_parametrizations(m).__name__, repr(m), list(m.state_dict()),
+           P.is_parametrized(m), P.is_parametrized(m, 'weight'), P.is_parametrized(m, 'bias'), m.weight,
+           type(m.weight.grad_fn).__name__]
+    m(lib.tensor(_vals((2, 3), 1))).sum().backward()
+    got.append(m.parametrizations.weight.original.grad)
+    m.weight = lib.tensor(_vals((3, 3), 4))
+    got += [m.parametrizations.weight.original, m.weight]
+    P.register_parametrization(m, 'weight', _symmetric(lib))
+    got.append(repr(m))
+    with P.cached():
+        got.append(m.weight is m.weight)
+    got.append(m.weight is m.weight)
+    P.remove_parametrizations(m, 'weight', leave_parametrized=False)
+    got += [type(m).__name__, list(m.state_dict()), hasattr(m, 'parametrizations'), m.weight, type(m.weight).__name__]
+    return got
+
+
+def _parametrize_buffer(lib):
+    """A parametrized buffer stays a buffer; removal leaves the parametrized value."""
+    P = lib.nn.utils.parametrize
+    m = lib.nn.BatchNorm1d(3)
+    with lib.no_grad():
+        m.running_mean.copy_(lib.tensor([1.0, -2.0, 3.0]))
+
+    class Square(lib.nn.Module):
+        def forward(self, X):
+            return X * X
+    P.register_parametrization(m, 'running_mean', Square())
+    got = [list(m.state_dict()), [n for n, _ in m.named_buffers()], m.running_mean]
+    P.remove_parametrizations(m, 'running_mean')
+    return got + [list(m.state_dict()), m.running_mean]
+
+
+def _shape_changing(lib):
+    class Drop(lib.nn.Module):
+        def forward(self, X):
+            return X[:, :1]
+    return lib.nn.utils.parametrize.register_parametrization(lib.nn.Linear(2, 3), 'weight', Drop())
+
+
+def _transfer(lib):
+    P = lib.nn.utils.parametrize
+    a = P.register_parametrization(lib.nn.Linear(3, 3), 'weight', _symmetric(lib))
+    b = P.transfer_parametrizations_and_params(a, lib.nn.Linear(3, 3))
+    return [type(b).__name__, list(b.state_dict()), b.weight, a.weight]
+
+
 CLIP_ERR = {'grads': {'nan': True}}
 UTILS = [
     Call('nn.utils', 'clip_grad_norm_', [
@@ -408,6 +540,32 @@ UTILS = [
         Case('Linear', _skip_init),
         Case('no device arg', lambda lib: lib.nn.utils.skip_init(lib.nn.ReLU), error=True),
         Case('not a Module', lambda lib: lib.nn.utils.skip_init(dict), error=True)], seed=3, exact=True),
+    Call('nn.utils', 'weight_norm', [
+        Case('Linear', _wn_hook()), Case('Linear dim 1', _wn_hook(dim=1)), Case('dim None', _wn_hook(dim=None)),
+        Case('dim -2', _wn_hook(dim=-2)), Case('Conv1d', _wn_hook('conv')), Case('Conv1d dim 2', _wn_hook('conv', dim=2)),
+        Case('bias', _wn_hook(name='bias')),
+        Case('twice', _wn_twice, error=True),
+        Case('no such parameter', lambda lib: lib.nn.utils.weight_norm(lib.nn.Linear(2, 2), name='foo'), error=True)],
+        seed=0),
+    Call('nn.utils', 'remove_weight_norm', [
+        Case('not applied', lambda lib: lib.nn.utils.remove_weight_norm(lib.nn.Linear(2, 2)), error=True)]),
+    Call('nn.utils.parametrizations', 'weight_norm', [
+        Case('Linear', _wn_param()), Case('Linear dim 1', _wn_param(dim=1)), Case('dim None', _wn_param(dim=None)),
+        Case('Conv1d', _wn_param('conv')), Case('Conv1d dim -2', _wn_param('conv', dim=-2)),
+        Case('hook-form state dict', _wn_compat),
+        Case('gradcheck dim 0', _wn_gradcheck(0)), Case('gradcheck dim 1', _wn_gradcheck(1)),
+        Case('gradcheck dim None', _wn_gradcheck(None)),
+        Case('no such parameter', lambda lib: lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(2, 2), 'foo'),
+             error=True)], seed=0),
+    Call('nn.utils.parametrize', 'register_parametrization', [
+        Case('Symmetric', _parametrize), Case('buffer', _parametrize_buffer),
+        Case('shape change', _shape_changing, error=True),
+        Case('no such tensor', lambda lib: lib.nn.utils.parametrize.register_parametrization(
+            lib.nn.Linear(2, 2), 'foo', _symmetric(lib)), error=True)], seed=0),
+    Call('nn.utils.parametrize', 'remove_parametrizations', [
+        Case('not parametrized', lambda lib: lib.nn.utils.parametrize.remove_parametrizations(
+            lib.nn.Linear(2, 2), 'weight'), error=True)]),
+    Call('nn.utils.parametrize', 'transfer_parametrizations_and_params', [Case('Symmetric', _transfer)], seed=0),
 ]
 
 

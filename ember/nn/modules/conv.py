@@ -114,7 +114,11 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         p = self._parameters
-        return self._conv_forward(input, p['weight'], p['bias'])
+        try:    # a dict lookup, as Linear.forward
+            w, b = p['weight'], p['bias']
+        except KeyError:    # moved out of _parameters by nn.utils.weight_norm or a parametrization
+            w, b = self.weight, self.bias
+        return self._conv_forward(input, w, b)
 
 
 class Conv1d(_Conv):

@@ -37,7 +37,11 @@ class LayerNorm(Module):
 
     def forward(self, input):
         p = self._parameters
-        return F.layer_norm(input, self.normalized_shape, p['weight'], p['bias'], self.eps)
+        try:    # a dict lookup, as Linear.forward
+            w, b = p['weight'], p['bias']
+        except KeyError:    # moved out of _parameters by nn.utils.weight_norm or a parametrization
+            w, b = self.weight, self.bias
+        return F.layer_norm(input, self.normalized_shape, w, b, self.eps)
 
     def extra_repr(self):
         return (f'{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, '
