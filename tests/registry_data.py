@@ -815,6 +815,29 @@ VISION += [
                              lambda T: T.TrivialAugmentWide(num_magnitude_bins=9, fill=128),
                              lambda T: T.TrivialAugmentWide(interpolation=T.InterpolationMode.BILINEAR)],
       kinds=('pil', 'uint8', 'batch', 'gray'), reps=12, errors=[('a list', lambda L: L.T.TrivialAugmentWide()([1]))]),
+    T('AutoAugment', [lambda T: T.AutoAugment(), lambda T: T.AutoAugment(T.AutoAugmentPolicy.CIFAR10, fill=7),
+                      lambda T: T.AutoAugment(T.AutoAugmentPolicy.SVHN, fill=[1, 2, 3])],
+      kinds=('pil', 'uint8', 'batch'), reps=12,
+      errors=[('policy str', lambda L: L.T.AutoAugment('imagenet')),
+              ('float', lambda L: [L.T.AutoAugment(L.T.AutoAugmentPolicy.SVHN)(f32(L)) for _ in range(12)])]),
+    T('AutoAugment', [lambda T: T.AutoAugment(T.AutoAugmentPolicy.CIFAR10)], kinds=('gray',), reps=12),
+    T('AutoAugment', [lambda T: T.AutoAugment(T.AutoAugmentPolicy.SVHN, T.InterpolationMode.BILINEAR, fill=[1, 2, 3])],
+      kinds=('pil', 'uint8', 'batch'), reps=12, u8_atol=1),
+    V('transforms.AutoAugmentPolicy', [
+        Case('members', lambda L: [(m.name, m.value, str(m)) for m in L.T.AutoAugmentPolicy]),
+        Case('by value', lambda L: L.T.AutoAugmentPolicy('svhn').name),
+        Case('unknown', lambda L: L.T.AutoAugmentPolicy('mnist'), error=True),
+    ]),
+    # AugMix's default bilinear shears and rotations: ember's bilinear grid_sample differs from PyTorch's in the
+    # last float32 bit, which can round a uint8 pixel the other way (hence u8_atol=1; PIL ones compare exactly)
+    T('AugMix', [lambda T: T.AugMix(), lambda T: T.AugMix(severity=5, mixture_width=2, chain_depth=2, alpha=0.5),
+                 lambda T: T.AugMix(all_ops=False, interpolation=T.InterpolationMode.NEAREST, fill=9)],
+      kinds=('uint8', 'batch'), reps=4, u8_atol=1,
+      errors=[('severity 0', lambda L: L.T.AugMix(severity=0)), ('severity 11', lambda L: L.T.AugMix(severity=11))]),
+    T('AugMix', [lambda T: T.AugMix(interpolation=T.InterpolationMode.NEAREST),
+                 lambda T: T.AugMix(severity=5, mixture_width=2, chain_depth=2, alpha=0.5, fill=[7],
+                                    interpolation=T.InterpolationMode.NEAREST)],
+      kinds=('pil', 'gray'), reps=4),
     T('RandAugment', [lambda T: T.RandAugment(), lambda T: T.RandAugment(num_ops=3, magnitude=5, fill=[10, 20, 30])],
       kinds=('pil', 'uint8', 'batch'), reps=12,
       errors=[('three fills for a gray image', lambda L: [L.T.RandAugment(num_ops=3, fill=[1, 2, 3])(pil(mode='L'))
@@ -987,7 +1010,8 @@ def conversions(L):
 
 
 SUBMODULES_VISION = {
-    'transforms.autoaugment': ('T.autoaugment', 'T', ['RandAugment', 'TrivialAugmentWide', 'InterpolationMode']),
+    'transforms.autoaugment': ('T.autoaugment', 'T', ['RandAugment', 'TrivialAugmentWide', 'InterpolationMode',
+                                                      'AutoAugment', 'AutoAugmentPolicy', 'AugMix']),
     'transforms.transforms': ('T.transforms', 'T', [
         'CenterCrop', 'ColorJitter', 'Compose', 'Grayscale', 'InterpolationMode', 'Lambda', 'Normalize', 'PILToTensor',
         'Pad', 'RandomAffine', 'RandomApply', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',

@@ -1,7 +1,7 @@
 """Image transforms (``torchvision.transforms``) for PIL images and ember tensor images."""
 from . import functional
 from .functional import InterpolationMode
-from .autoaugment import RandAugment, TrivialAugmentWide
+from .autoaugment import AugMix, AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
 from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor,
                          RandomAffine, RandomApply, RandomCrop, RandomGrayscale, RandomHorizontalFlip,
                          RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor,
@@ -14,4 +14,5 @@ __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTenso
            'RandomVerticalFlip', 'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation',
            'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter', 'ConvertImageDtype', 'RandomErasing',
            'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize', 'RandomAdjustSharpness',
-           'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop', 'RandomPerspective']
+           'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop', 'RandomPerspective', 'AutoAugment',
+           'AutoAugmentPolicy', 'AugMix']

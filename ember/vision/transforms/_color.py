@@ -130,7 +130,7 @@ def autocontrast(arr):
     lo = arr.min(axis=(-2, -1), keepdims=True).astype(work)
     hi = arr.max(axis=(-2, -1), keepdims=True).astype(work)
     with np.errstate(divide='ignore', invalid='ignore'):
-        scale = work.type(bound) / (hi - lo)
+        scale = np.reciprocal(hi - lo) * work.type(bound)     # torch's ``bound / t`` is ``t.reciprocal() * bound``
     flat = ~np.isfinite(scale)
     lo[flat], scale[flat] = 0, 1
     return np.clip((arr - lo) * scale, 0, bound).astype(arr.dtype)

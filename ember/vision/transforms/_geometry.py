@@ -55,8 +55,7 @@ def _grid(theta, w, h, ow, oh):
     base[..., 0] = ember.linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, steps=ow)._data
     base[..., 1] = ember.linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, steps=oh)._data[:, None]
     base[..., 2] = 1
-    rescaled = theta.T / np.array([0.5 * w, 0.5 * h], dtype)
-    return ember.matmul(wrap(base.reshape(oh * ow, 3)), wrap(np.ascontiguousarray(rescaled)))._data.reshape(oh, ow, 2)
+    return _dot3(base, theta.T / np.array([0.5 * w, 0.5 * h], dtype))
 
 
 def _sample(img, grid, mode):
@@ -121,7 +120,7 @@ def perspective_grid(coeffs, ow, oh, dtype):
 
 def _dot3(base, r):
     """``base @ r`` over the last axis (3 terms) summed left to right without fused multiply-adds: this
-    matched torch's float32 bmm grid bit for bit on 100 of 100 random perspectives (a BLAS matmul, 4)."""
+    matched torch's float32 bmm grid bit for bit on 100 of 100 random perspectives (a BLAS matmul: 4 of 100)."""
     return base[..., 0:1] * r[0] + base[..., 1:2] * r[1] + base[..., 2:3] * r[2]
 
 
