@@ -627,6 +627,10 @@ SUBMODULES = {
                         'get_ema_avg_fn', 'get_swa_avg_fn'),
     'nn.utils.clip_grad': ('clip_grad_norm', 'clip_grad_norm_', 'clip_grad_value_'),
     'nn.utils.convert_parameters': ('parameters_to_vector', 'vector_to_parameters'),
+    'nn.utils.parametrize': ('ParametrizationList', 'cached', 'is_parametrized', 'register_parametrization',
+                             'remove_parametrizations', 'transfer_parametrizations_and_params',
+                             'type_before_parametrizations'),
+    'nn.utils.parametrizations': ('orthogonal', 'spectral_norm', 'weight_norm'),
     'nn.utils.rnn': ('PackedSequence', 'invert_permutation', 'pack_padded_sequence', 'pad_packed_sequence',
                      'pad_sequence', 'unpad_sequence', 'pack_sequence', 'unpack_sequence'),
     'autograd.function': ('FunctionCtx', 'BackwardCFunction', 'FunctionMeta', 'Function', 'once_differentiable',
@@ -724,6 +728,9 @@ SUBS = [_sub(f'optim.{m}', [Case('step', _optim_step(c, lr=0.1))],
 SUBS += [
     _sub('optim.lbfgs'), _sub('optim.lr_scheduler'), _sub('optim.optimizer'), _sub('optim.sparse_adam'),
     _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),
+    _sub('nn.utils.parametrize'),
+    _sub('nn.utils.parametrizations', gaps=_missing('nn.utils.parametrizations', 'orthogonal; it has weight_norm and '
+                                                    'spectral_norm')),
     _sub('autograd.function'), _sub('autograd.functional'),
     _sub('autograd.grad_mode'),
     _sub('autograd.graph', gaps=_missing('autograd.graph', 'the saved-tensor hooks (saved_tensors_hooks, save_on_cpu, '

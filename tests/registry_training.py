@@ -503,6 +503,101 @@ def _transfer(lib):
     return [type(b).__name__, list(b.state_dict()), b.weight, a.weight]
 
 
+
+def _cached(lib):
+    """Inside cached() a parametrized tensor is computed once (the same object each access), outside every time."""
+    P = lib.nn.utils.parametrize
+    m = P.register_parametrization(lib.nn.Linear(3, 3), 'weight', _symmetric(lib))
+    with P.cached():
+        inside = [m.weight is m.weight]
+        with P.cached():
+            inside.append(m.weight is m.weight)
+        inside.append(m.weight is m.weight)
+    return inside + [m.weight is m.weight, m.weight]
+
+
+def _is_parametrized(lib):
+    P = lib.nn.utils.parametrize
+    m = lib.nn.Linear(3, 3)
+    before = [P.is_parametrized(m), P.is_parametrized(m, 'weight'), P.type_before_parametrizations(m).__name__]
+    P.register_parametrization(m, 'weight', _symmetric(lib))
+    return before + [P.is_parametrized(m), P.is_parametrized(m, 'weight'), P.is_parametrized(m, 'bias'),
+                     P.type_before_parametrizations(m).__name__, type(m).__name__]
+
+
+def _parametrization_list(lib):
+    """A ParametrizationList on its own: its original, repr and value."""
+    w = lib.nn.Parameter(lib.tensor(_vals((3, 3), 6)))
+    pl = lib.nn.utils.parametrize.ParametrizationList([_symmetric(lib)], w)
+    return [repr(pl), list(pl.state_dict()), pl.is_tensor, pl.ntensors, pl(), pl.original is w]
+
+
+
+def _sn_param(kind='linear', name='weight', **k):
+    """fn(lib): ``nn.utils.parametrizations.spectral_norm``: its u, v (drawn by normal_ under the seed, then 15
+    power iterations), a training step (one more iteration), the eval-mode value, and removal."""
+    def fn(lib):
+        m, x = {'conv': lambda: (lib.nn.Conv1d(2, 3, 3), lib.tensor(_vals((2, 2, 5), 1))),
+                'convT': lambda: (lib.nn.ConvTranspose1d(2, 3, 3), lib.tensor(_vals((2, 2, 5), 1))),
+                'linear': lambda: (lib.nn.Linear(3, 4), lib.tensor(_vals((2, 3), 1)))}[kind]()
+        lib.nn.utils.parametrizations.spectral_norm(m, name, **k)
+        sn = m.parametrizations[name][0]
+        got = [repr(m), list(m.state_dict()), [(n, b) for n, b in sn.named_buffers()], getattr(sn, 'dim', None)]
+        y = m(x)
+        y.sin().sum().backward()
+        got += [y, type(getattr(m, name).grad_fn).__name__, m.parametrizations[name].original.grad,
+                [(n, b) for n, b in sn.named_buffers()]]
+        m.eval()
+        got.append(m(x))
+        lib.nn.utils.parametrize.remove_parametrizations(m, name)
+        return got + [list(m.state_dict()), getattr(m, name)]
+    return fn
+
+
+def _sn_gradcheck(lib):
+    """float64 gradcheck of W / sigma(W) (eval mode: u and v fixed) by finite differences."""
+    m = lib.nn.utils.parametrizations.spectral_norm(lib.nn.Linear(4, 3, dtype=lib.float64)).eval()
+    w = lib.tensor(_vals((3, 4), 2).astype(np.float64), requires_grad=True)
+    return lib.autograd.gradcheck(m.parametrizations.weight[0], (w,))
+
+
+
+def _sn_hook(kind='linear', **k):
+    """fn(lib): the hook form ``nn.utils.spectral_norm``: weight_orig/weight_u/weight_v and the version in the
+    state dict's metadata, a training step (one power iteration), eval mode, a reload, and removal."""
+    def fn(lib):
+        m, x = {'convT': lambda: (lib.nn.ConvTranspose1d(2, 3, 3), lib.tensor(_vals((2, 2, 5), 1))),
+                'linear': lambda: (lib.nn.Linear(3, 4), lib.tensor(_vals((2, 3), 1)))}[kind]()
+        out = lib.nn.utils.spectral_norm(m, **k)
+        sd = m.state_dict()
+        got = [out is m, repr(m), list(sd), dict(sd._metadata['']), m.weight_u, m.weight_v, type(m.weight).__name__]
+        y = m(x)
+        y.sin().sum().backward()
+        got += [y, type(m.weight.grad_fn).__name__, m.weight_orig.grad, m.weight_u, m.weight_v]
+        m.eval()
+        got.append(m(x))
+        again = lib.nn.utils.spectral_norm(type(m)(*([3, 4] if kind == 'linear' else [2, 3, 3])), **k)
+        result = again.load_state_dict(m.state_dict())
+        got += [list(result.missing_keys), again.weight_v]
+        lib.nn.utils.remove_spectral_norm(m)
+        return got + [list(m.state_dict()), type(m.weight).__name__, m.weight]
+    return fn
+
+
+def _sn_version0(lib):
+    """A version-0 state dict (weight, weight_orig, weight_u; no weight_v and no version) loads: v is solved for."""
+    m = lib.nn.utils.spectral_norm(lib.nn.Linear(3, 4))
+    old = {k: v.clone() for k, v in m.state_dict().items() if k != 'weight_v'}
+    old['weight'] = m.weight.detach().clone()
+    new = lib.nn.utils.spectral_norm(lib.nn.Linear(3, 4))
+    result = new.load_state_dict(old)
+    return [list(result.missing_keys), list(result.unexpected_keys), new.weight_v]
+
+
+def _sn_twice(lib):
+    return lib.nn.utils.spectral_norm(lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2)))
+
+
 CLIP_ERR = {'grads': {'nan': True}}
 UTILS = [
     Call('nn.utils', 'clip_grad_norm_', [
@@ -557,6 +652,27 @@ UTILS = [
         Case('gradcheck dim None', _wn_gradcheck(None)),
         Case('no such parameter', lambda lib: lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(2, 2), 'foo'),
              error=True)], seed=0),
+    Call('nn.utils', 'spectral_norm', [
+        Case('Linear', _sn_hook()), Case('ConvTranspose1d (dim 1)', _sn_hook('convT', n_power_iterations=2)),
+        Case('dim 1, eps', _sn_hook(dim=1, eps=1e-6)), Case('version-0 state dict', _sn_version0),
+        Case('twice', _sn_twice, error=True),
+        Case('no such parameter', lambda lib: lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2), 'foo'), error=True),
+        Case('bias None', lambda lib: lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2, bias=False), 'bias'), error=True),
+        Case('no iterations', lambda lib: lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2), n_power_iterations=0),
+             error=True)], seed=0, atol=1e-5, rtol=1e-4),
+    Call('nn.utils', 'remove_spectral_norm', [
+        Case('not applied', lambda lib: lib.nn.utils.remove_spectral_norm(lib.nn.Linear(2, 2)), error=True)]),
+    Call('nn.utils.parametrizations', 'spectral_norm', [
+        Case('Linear', _sn_param()), Case('Conv1d', _sn_param('conv')),
+        Case('ConvTranspose1d (dim 1)', _sn_param('convT', n_power_iterations=2)),
+        Case('Conv1d dim -1', _sn_param('conv', dim=-1, eps=1e-6)), Case('1-d bias', _sn_param(name='bias')),
+        Case('gradcheck', _sn_gradcheck),
+        Case('no such tensor', lambda lib: lib.nn.utils.parametrizations.spectral_norm(lib.nn.Linear(2, 2), 'foo'),
+             error=True),
+        Case('dim out of range', lambda lib: lib.nn.utils.parametrizations.spectral_norm(lib.nn.Linear(2, 2), dim=2),
+             error=True),
+        Case('no iterations', lambda lib: lib.nn.utils.parametrizations.spectral_norm(
+            lib.nn.Linear(2, 2), n_power_iterations=0), error=True)], seed=0, atol=1e-5, rtol=1e-4),
     Call('nn.utils.parametrize', 'register_parametrization', [
         Case('Symmetric', _parametrize), Case('buffer', _parametrize_buffer),
         Case('shape change', _shape_changing, error=True),
@@ -566,6 +682,12 @@ UTILS = [
         Case('not parametrized', lambda lib: lib.nn.utils.parametrize.remove_parametrizations(
             lib.nn.Linear(2, 2), 'weight'), error=True)]),
     Call('nn.utils.parametrize', 'transfer_parametrizations_and_params', [Case('Symmetric', _transfer)], seed=0),
+    Call('nn.utils.parametrize', 'cached', [Case('nested', _cached)], seed=0),
+    Call('nn.utils.parametrize', 'is_parametrized', [Case('Linear', _is_parametrized)], seed=0),
+    Call('nn.utils.parametrize', 'type_before_parametrizations', [Case('Linear', _is_parametrized)], seed=0),
+    Call('nn.utils.parametrize', 'ParametrizationList', [
+        Case('Symmetric', _parametrization_list),
+        Case('no modules', lambda lib: lib.nn.utils.parametrize.ParametrizationList([], lib.zeros(2)), error=True)]),
 ]
 
 

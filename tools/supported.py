@@ -21,7 +21,9 @@ NAMESPACES = [
     ('torch.nn', 'ember.nn'), ('torch.nn.functional', 'ember.nn.functional'), ('torch.nn.init', 'ember.nn.init'),
     ('torch.nn.utils', 'ember.nn.utils'), ('torch.optim', 'ember.optim'),
     ('torch.optim.lr_scheduler', 'ember.optim.lr_scheduler'), ('torch.utils.data', 'ember.utils.data'),
-    ('torch.nn.utils.rnn', 'ember.nn.utils.rnn'), ('torch.optim.swa_utils', 'ember.optim.swa_utils'),
+    ('torch.nn.utils.rnn', 'ember.nn.utils.rnn'), ('torch.nn.utils.parametrize', 'ember.nn.utils.parametrize'),
+    ('torch.nn.utils.parametrizations', 'ember.nn.utils.parametrizations'),
+    ('torch.optim.swa_utils', 'ember.optim.swa_utils'),
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
     ('torchvision.utils', 'ember.vision.utils'),
 ]
