@@ -604,6 +604,38 @@ def mnist_files(L, folder='MNIST', n=(5, 3)):
     return L.tmp
 
 
+def emnist(L, split, train=True, n=4, classes=62):
+    """EMNIST of ``split`` over tiny IDX files ``emnist-<split>-<train|test>-...`` in ``L.tmp/EMNIST/raw``."""
+    import os
+    raw = os.path.join(L.tmp, 'EMNIST', 'raw')
+    os.makedirs(raw, exist_ok=True)
+    rng = np.random.default_rng(5)
+    prefix = f"emnist-{split}-{'train' if train else 'test'}"
+    with open(os.path.join(raw, f'{prefix}-images-idx3-ubyte'), 'wb') as f:
+        f.write(idx_bytes(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)))
+    with open(os.path.join(raw, f'{prefix}-labels-idx1-ubyte'), 'wb') as f:
+        f.write(idx_bytes(rng.integers(0, classes, (n,), dtype=np.uint8)))
+    ds = L.datasets.EMNIST(L.tmp, split, train=train)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, items(ds), ds.targets, ds.data, ds.split
+
+
+def qmnist(L, files=('qmnist-train', 'qmnist-test'), n=3, **kw):
+    """QMNIST over tiny files (uint8 images, int32 label rows of 8) in ``L.tmp/QMNIST/raw``, its view and items."""
+    import os
+    import struct
+    raw = os.path.join(L.tmp, 'QMNIST', 'raw')
+    os.makedirs(raw, exist_ok=True)
+    rng = np.random.default_rng(6)
+    for name in files:
+        with open(os.path.join(raw, f'{name}-images-idx3-ubyte'), 'wb') as f:
+            f.write(idx_bytes(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)))
+        labels = rng.integers(0, 10, (n, 8)).astype('>i4')
+        with open(os.path.join(raw, f'{name}-labels-idx2-int'), 'wb') as f:
+            f.write(struct.pack('>HBB', 0, 0x0C, 2) + struct.pack('>2I', n, 8) + labels.tobytes())
+    ds = L.datasets.QMNIST(L.tmp, **kw)
+    return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, items(ds), ds.targets, ds.data, ds.what, ds.compat
+
+
 def mnist(L, cls='MNIST', **kw):
     ds = getattr(L.datasets, cls)(mnist_files(L, cls), **kw)
     return repr(ds).replace(L.tmp, 'ROOT'), len(ds), ds.classes, items(ds), ds.targets, ds.data
@@ -1034,7 +1066,9 @@ SUBMODULES_VISION = {
     'datasets.food101': ('datasets.food101', 'datasets', ['Food101', 'VisionDataset', 'verify_str_arg']),
     'datasets.lsun': ('datasets.lsun', 'datasets', ['LSUN', 'LSUNClass', 'VisionDataset', 'iterable_to_str',
                                                     'verify_str_arg']),
-    'datasets.mnist': ('datasets.mnist', 'datasets', ['MNIST', 'FashionMNIST', 'VisionDataset', 'check_integrity',
+    'datasets.mnist': ('datasets.mnist', 'datasets', ['MNIST', 'FashionMNIST', 'KMNIST', 'EMNIST', 'QMNIST',
+                                                      'VisionDataset',
+                                                      'check_integrity',
                                                       'read_image_file', 'read_label_file']),
     'datasets.svhn': ('datasets.svhn', 'datasets', ['SVHN', 'VisionDataset', 'check_integrity', 'download_url',
                                                     'verify_str_arg']),
@@ -1127,6 +1161,27 @@ VISION += [
         Case('properties', lambda L: (_mnist_props(L))),
         Case('download with the files present', lambda L: _printed(lambda: mnist(L, download=True))),
         Case('missing files', lambda L: L.datasets.MNIST(L.tmp), error=True),
+    ]),
+    V('datasets.KMNIST', [
+        Case('train', lambda L: mnist(L, 'KMNIST')),
+        Case('test', lambda L: mnist(L, 'KMNIST', train=False)),
+        Case('missing files', lambda L: L.datasets.KMNIST(L.tmp), error=True),
+    ]),
+    V('datasets.EMNIST', [
+        Case('byclass', lambda L: emnist(L, 'byclass')),
+        Case('letters test', lambda L: emnist(L, 'letters', train=False, classes=27)),
+        Case('balanced and digits', lambda L: [emnist(L, 'balanced', classes=47), emnist(L, 'digits', classes=10)]),
+        Case('class lists', lambda L: (L.datasets.EMNIST.splits, L.datasets.EMNIST.classes_split_dict)),
+        Case('bad split', lambda L: L.datasets.EMNIST(L.tmp, 'words'), error=True),
+        Case('missing files', lambda L: L.datasets.EMNIST(L.tmp, 'mnist'), error=True),
+    ]),
+    V('datasets.QMNIST', [
+        Case('train', lambda L: qmnist(L)),
+        Case('test without compat', lambda L: qmnist(L, train=False, compat=False)),
+        Case('test10k and test50k', lambda L: [qmnist(L, what='test10k'), qmnist(L, what='test50k')]),
+        Case('nist', lambda L: qmnist(L, files=('xnist',), what='nist', target_transform=lambda y: y * 2)),
+        Case('bad what', lambda L: L.datasets.QMNIST(L.tmp, what='valid'), error=True),
+        Case('missing files', lambda L: L.datasets.QMNIST(L.tmp), error=True),
     ]),
     V('datasets.FashionMNIST', [
         Case('train', lambda L: mnist(L, 'FashionMNIST')),

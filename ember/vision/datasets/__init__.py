@@ -5,9 +5,9 @@ from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
 from .food101 import Food101
 from .lsun import LSUN, LSUNClass
-from .mnist import MNIST, FashionMNIST
+from .mnist import EMNIST, KMNIST, MNIST, QMNIST, FashionMNIST
 from .svhn import SVHN
 from .vision import VisionDataset
 
-__all__ = ['MNIST', 'FashionMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder',
+__all__ = ['MNIST', 'FashionMNIST', 'KMNIST', 'EMNIST', 'QMNIST', 'CIFAR10', 'CIFAR100', 'Digits', 'FakeData', 'DatasetFolder', 'ImageFolder',
            'Food101', 'SVHN', 'LSUN', 'LSUNClass', 'VisionDataset']

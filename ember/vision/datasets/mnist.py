@@ -1,17 +1,19 @@
-"""MNIST and Fashion-MNIST read from the original IDX files under ``root/<Class>/raw`` (as torchvision)."""
+"""MNIST, Fashion-MNIST, KMNIST, EMNIST and QMNIST read from the original IDX files under ``root/<Class>/raw`` (as torchvision)."""
 import gzip
 import math
 import os
+import shutil
+import string
 import warnings
 import zlib
 
 import numpy as np
 
 from .._image import pil_module, wrap
-from .utils import DownloadError, check_integrity, download_and_extract_archive
+from .utils import DownloadError, check_integrity, download_and_extract_archive, extract_archive, verify_str_arg
 from .vision import VisionDataset
 
-__all__ = ['MNIST', 'FashionMNIST', 'read_sn3_pascalvincent_array', 'read_image_file', 'read_label_file']
+__all__ = ['MNIST', 'FashionMNIST', 'KMNIST', 'EMNIST', 'QMNIST', 'read_sn3_pascalvincent_array', 'read_image_file', 'read_label_file']
 
 _IDX_TYPES = {8: np.uint8, 9: np.int8, 11: np.int16, 12: np.int32, 13: np.float32, 14: np.float64}
 
@@ -170,15 +172,20 @@ class MNIST(VisionDataset):
         images = os.path.join(self.raw_folder, f'{split}-images-idx3-ubyte')
         labels = os.path.join(self.raw_folder, f'{split}-labels-idx1-ubyte')
         data, targets = read_image_file(images), read_label_file(labels)
+        self._check_pairs(data, targets, images, labels, self.classes)
+        return data, targets
+
+    def _check_pairs(self, data, targets, images, labels, classes):
+        """Raise when the image and label files disagree in count or a label is outside ``classes``."""
         fix = 'replace both with the original files (delete them and use download=True)'
         if len(data) != len(targets):
             raise RuntimeError(f'{self.__class__.__name__}: {images} holds {len(data)} images but {labels} holds '
                                f'{len(targets)} labels; {fix}')
-        bad = _array(targets)[(_array(targets) < 0) | (_array(targets) >= len(self.classes))]
+        t = _array(targets)
+        bad = t[(t < 0) | (t >= len(classes))]
         if bad.size:
             raise RuntimeError(f'{self.__class__.__name__}: {labels} holds label {int(bad[0])}, outside 0..'
-                               f'{len(self.classes) - 1}; {fix}')
-        return data, targets
+                               f'{len(classes) - 1}; {fix}')
 
     def __getitem__(self, index):
         img = pil_module().fromarray(_array(self.data)[index])
@@ -225,6 +232,173 @@ class FashionMNIST(MNIST):
     ]
     classes = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag',
                'Ankle boot']
+
+
+
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST: MNIST's format and sizes, ten cursive Japanese characters."""
+
+    mirrors = ['http://codh.rois.ac.jp/kmnist/dataset/kmnist/']
+    resources = [
+        ('train-images-idx3-ubyte.gz', 'bdb82020997e1d708af4cf47b453dcf7'),
+        ('train-labels-idx1-ubyte.gz', 'e144d726b3acfaa3e44228e80efcd344'),
+        ('t10k-images-idx3-ubyte.gz', '5c965bf0a639b31b8f53240b1b52f4d7'),
+        ('t10k-labels-idx1-ubyte.gz', '7320c461ea6c1c855c0b718fb2a4b134'),
+    ]
+    classes = ['o', 'ki', 'su', 'tsu', 'na', 'ha', 'ma', 'ya', 're', 'wo']
+
+
+class EMNIST(MNIST):
+    """Extended MNIST: handwritten digits and letters in six splits (byclass, bymerge, balanced, letters,
+    digits, mnist), read from ``EMNIST/raw/emnist-<split>-<train|test>-{images-idx3,labels-idx1}-ubyte``."""
+
+    url = 'https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip'
+    md5 = '58c8d27c78d21e728a6bc7b3cc06412e'
+    splits = ('byclass', 'bymerge', 'balanced', 'letters', 'digits', 'mnist')
+    _merged_classes = {'c', 'i', 'j', 'k', 'l', 'm', 'o', 'p', 's', 'u', 'v', 'w', 'x', 'y', 'z'}
+    _all_classes = set(string.digits + string.ascii_letters)
+    classes_split_dict = {
+        'byclass': sorted(_all_classes),
+        'bymerge': sorted(_all_classes - _merged_classes),
+        'balanced': sorted(_all_classes - _merged_classes),
+        'letters': ['N/A'] + list(string.ascii_lowercase),
+        'digits': list(string.digits),
+        'mnist': list(string.digits),
+    }
+
+    def __init__(self, root, split, **kwargs):
+        self.split = verify_str_arg(split, 'split', self.splits)
+        self.training_file = self._training_file(split)
+        self.test_file = self._test_file(split)
+        super().__init__(root, **kwargs)
+        self.classes = self.classes_split_dict[self.split]
+
+    @staticmethod
+    def _training_file(split):
+        return f'training_{split}.pt'
+
+    @staticmethod
+    def _test_file(split):
+        return f'test_{split}.pt'
+
+    @property
+    def _file_prefix(self):
+        return f"emnist-{self.split}-{'train' if self.train else 'test'}"
+
+    @property
+    def images_file(self):
+        return os.path.join(self.raw_folder, f'{self._file_prefix}-images-idx3-ubyte')
+
+    @property
+    def labels_file(self):
+        return os.path.join(self.raw_folder, f'{self._file_prefix}-labels-idx1-ubyte')
+
+    def _load_data(self):
+        data, targets = read_image_file(self.images_file), read_label_file(self.labels_file)
+        self._check_pairs(data, targets, self.images_file, self.labels_file, self.classes_split_dict[self.split])
+        return data, targets
+
+    def _check_exists(self):
+        return all(check_integrity(f) for f in (self.images_file, self.labels_file))
+
+    def _missing_help(self):
+        return f'the files {self.images_file} and {self.labels_file}'
+
+    def download(self):
+        """Fetch NIST's zip of gzipped IDX files and unpack every split into the raw folder."""
+        if self._check_exists():
+            return
+        os.makedirs(self.raw_folder, exist_ok=True)
+        download_and_extract_archive(self.url, download_root=self.raw_folder, md5=self.md5)
+        gzip_folder = os.path.join(self.raw_folder, 'gzip')
+        for name in os.listdir(gzip_folder):
+            if name.endswith('.gz'):
+                extract_archive(os.path.join(gzip_folder, name), self.raw_folder)
+        shutil.rmtree(gzip_folder)
+
+
+
+_QMNIST_URL = 'https://raw.githubusercontent.com/facebookresearch/qmnist/master/'
+
+
+class QMNIST(MNIST):
+    """QMNIST: MNIST's digits reconstructed from NIST, with 8 label columns per image (class, writer, ...);
+    ``what`` picks train, test (or its first 10k / last 50k) or nist; ``compat`` gives the class as an int."""
+
+    subsets = {'train': 'train', 'test': 'test', 'test10k': 'test', 'test50k': 'test', 'nist': 'nist'}
+    resources = {
+        'train': [(_QMNIST_URL + 'qmnist-train-images-idx3-ubyte.gz', 'ed72d4157d28c017586c42bc6afe6370'),
+                  (_QMNIST_URL + 'qmnist-train-labels-idx2-int.gz', '0058f8dd561b90ffdd0f734c6a30e5e4')],
+        'test': [(_QMNIST_URL + 'qmnist-test-images-idx3-ubyte.gz', '1394631089c404de565df7b7aeaf9412'),
+                 (_QMNIST_URL + 'qmnist-test-labels-idx2-int.gz', '5b5b05890a5e13444e108efe57b788aa')],
+        'nist': [(_QMNIST_URL + 'xnist-images-idx3-ubyte.xz', '7f124b3b8ab81486c9d8c2749c17f834'),
+                 (_QMNIST_URL + 'xnist-labels-idx2-int.xz', '5ed0e788978e45d4a8bd4b7caec3d79d')],
+    }
+
+    def __init__(self, root, what=None, compat=True, train=True, **kwargs):
+        if what is None:
+            what = 'train' if train else 'test'
+        self.what = verify_str_arg(what, 'what', tuple(self.subsets))
+        self.compat = compat
+        self.data_file = what + '.pt'
+        self.training_file = self.data_file
+        self.test_file = self.data_file
+        super().__init__(root, train, **kwargs)
+
+    def _raw_file(self, i):
+        url = self.resources[self.subsets[self.what]][i][0]
+        return os.path.join(self.raw_folder, os.path.splitext(os.path.basename(url))[0])
+
+    @property
+    def images_file(self):
+        return self._raw_file(0)
+
+    @property
+    def labels_file(self):
+        return self._raw_file(1)
+
+    def _check_exists(self):
+        return all(check_integrity(f) for f in (self.images_file, self.labels_file))
+
+    def _missing_help(self):
+        return f'the files {self.images_file} and {self.labels_file}'
+
+    def _load_data(self):
+        data = read_sn3_pascalvincent_array(self.images_file)
+        if data.dtype != np.uint8:
+            raise TypeError(f'data should be of dtype torch.uint8 instead of {wrap(data[:0]).dtype}')
+        if data.ndim != 3:
+            raise ValueError(f'data should have 3 dimensions instead of {data.ndim}')
+        targets = read_sn3_pascalvincent_array(self.labels_file).astype(np.int64)
+        if targets.ndim != 2:
+            raise ValueError(f'targets should have 2 dimensions instead of {targets.ndim}')
+        if self.what == 'test10k':
+            data, targets = data[:10000].copy(), targets[:10000].copy()
+        elif self.what == 'test50k':
+            data, targets = data[10000:].copy(), targets[10000:].copy()
+        return wrap(data), wrap(targets)
+
+    def download(self):
+        """Fetch the images and labels of this subset (gzip, or xz for nist)."""
+        if self._check_exists():
+            return
+        os.makedirs(self.raw_folder, exist_ok=True)
+        for url, md5 in self.resources[self.subsets[self.what]]:
+            download_and_extract_archive(url, self.raw_folder, md5=md5)
+
+    def __getitem__(self, index):
+        img = pil_module().fromarray(_array(self.data)[index])
+        target = self.targets[index]
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.compat:
+            target = int(target[0])
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def extra_repr(self):
+        return f'Split: {self.what}'
 
 
 def _array(x):
