@@ -17,11 +17,17 @@ def threads():
     return int(os.environ.get("BENCH_THREADS") or os.cpu_count() or 1)
 
 
+def _version(torch):
+    """The framework's own version: ember's torch.__version__ is the PyTorch API it follows (2.13.0+ember0.1.0)."""
+    own = getattr(getattr(torch, "version", None), "_ember_version", None)
+    return own or str(torch.__version__)
+
+
 def start(torch):
     """Set ``torch``'s threads and seed, and report which framework and version is running."""
     torch.set_num_threads(threads())
     torch.manual_seed(0)
-    emit({"meta": {"framework": torch.__name__, "version": torch.__version__, "threads": threads()}})
+    emit({"meta": {"framework": torch.__name__, "version": _version(torch), "threads": threads()}})
 
 
 def report(figure, value, unit, **extra):

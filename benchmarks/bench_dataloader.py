@@ -9,7 +9,7 @@ import _harness
 
 try:
     import torchvision.transforms as transforms
-except ImportError:
+except (ImportError, RuntimeError):   # torchvision 0.28's C extension fails to load beside a CPU-only torch
     transforms = None
 
 IMAGES = 400 if _harness.QUICK else 2000

@@ -110,7 +110,7 @@ def _formats(name):
         cases += [Case(f'{f} of a 3-d tensor', lambda lib, f=f: _wrong_rank(lib, name, f), error=True)
                   for f in ('contiguous', 'clone', 'to', 'zeros_like', 'full_like')]
     return Call('', name, cases, exact=True,
-                gaps={'case:strides': ROW_MAJOR} if name != 'contiguous_format' else None)
+                gaps={'case:strides': ROW_MAJOR} if 'contiguous' not in name else None)
 
 
 def _wrong_rank(lib, name, fn):
@@ -131,6 +131,7 @@ def _kinds(lib):
 
 
 FORMATS = [_formats('channels_last'), _formats('channels_last_3d'), _formats('contiguous_format'),
+           _formats('legacy_contiguous_format'),
            _formats('preserve_format'),
            Call('', 'layout', [Case('the type of strided', _kinds)]),
            Call('', 'memory_format', [Case('the type of channels_last', _kinds),
@@ -826,5 +827,80 @@ AUTOGRAD = [
 ]
 
 
+def _serialization(lib):
+    """torch.serialization's save and load: a round trip through memory, and its own names."""
+    buf = io.BytesIO()
+    lib.serialization.save({'w': lib.arange(6.).view(2, 3)}, buf)
+    buf.seek(0)
+    return [lib.serialization.load(buf), lib.serialization.DEFAULT_PROTOCOL,
+            callable(lib.serialization.add_safe_globals), callable(lib.serialization.safe_globals)]
+
+
+# the packages that `import torch` makes attributes of torch: what a program reaches through them
+PACKAGES = [
+    Call('', 'nn', [Case('a layer', lambda lib: [type(lib.nn.Linear(2, 3)).__name__,
+                                                 isinstance(lib.nn.Linear(2, 3), lib.nn.Module),
+                                                 lib.nn.functional.relu(lib.tensor([-1.0, 2.0]))])]),
+    Call('', 'optim', [Case('optimizers', lambda lib: sorted(
+        n for n in ('Adadelta', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'ASGD', 'LBFGS', 'NAdam', 'RAdam', 'RMSprop',
+                    'Rprop', 'SGD', 'SparseAdam', 'lr_scheduler', 'swa_utils', 'Optimizer') if hasattr(lib.optim, n)))]),
+    Call('', 'serialization', [Case('save and load', _serialization)]),
+    Call('', 'utils', [Case('data', lambda lib: [len(lib.utils.data.TensorDataset(lib.zeros(3, 2))),
+                                                 lib.utils.data.get_worker_info()])]),
+]
+
+
+def _profiled(lib):
+    with lib.autograd.profiler.record_function('step'):
+        y = lib.ones(2) + 1
+    return [y, lib.profiler.ProfilerActivity.CPU.name]
+
+
+def _traced(lib):
+    import importlib
+    fx = importlib.import_module(lib.__name__ + '.fx')
+    gm = fx.symbolic_trace(lambda x: x * 2 + 1)
+    return [gm(lib.tensor([1.0, 2.0])), sorted(n.op for n in gm.graph.nodes)]
+
+
+def _close(lib):
+    return lib.testing.assert_close(lib.tensor([1.0]), lib.tensor([1.0 + 1e-7]))
+
+
+# the other packages of torch, each imported and used once
+MORE = {
+    'accelerator': lambda lib: [lib.accelerator.is_available(), lib.accelerator.device_count()],
+    'backends': lambda lib: [lib.backends.cudnn.is_available(), lib.backends.mps.is_available(),
+                             lib.backends.cudnn.enabled],
+    'cpu': lambda lib: [lib.cpu.is_available(), lib.cpu.device_count(), lib.cpu.current_device()],
+    'distributed': lambda lib: [lib.distributed.is_initialized()],
+    'distributions': lambda lib: [lib.distributions.Normal(0.0, 1.0).log_prob(lib.tensor(0.5))],
+    'fx': _traced,
+    'jit': lambda lib: [lib.jit.is_scripting(), lib.jit.is_tracing()],
+    'mps': lambda lib: [lib.mps.device_count()],
+    'multiprocessing': lambda lib: [sorted(lib.multiprocessing.get_all_sharing_strategies())],
+    'onnx': lambda lib: [lib.onnx.is_in_onnx_export()],
+    'profiler': _profiled,
+    'special': lambda lib: [lib.special.erf(lib.tensor([0.5, -1.0])), lib.special.expit(lib.tensor([0.0]))],
+    'testing': _close,
+    'hub': lambda lib: [lib.hub.get_dir().endswith('hub')],
+}
+
+
+def _imported(name, fn):
+    """``fn`` after importing lib.<name> (most packages load only when imported, in both libraries)."""
+    def call(lib):
+        importlib.import_module(f'{lib.__name__}.{name}')
+        return fn(lib)
+    return call
+
+
+PACKAGES += [Call('', name, [Case('use', _imported(name, fn))]) for name, fn in MORE.items()]
+PACKAGES[-len(MORE) + list(MORE).index('testing')].cases.append(
+    Case('mismatch', _imported('testing', lambda lib: lib.testing.assert_close(lib.tensor([1.0]), lib.tensor([1.1]))),
+         error=True))
+PACKAGES.append(Call('autograd', 'profiler', [Case('record_function', _imported('autograd.profiler', _profiled))]))
+
+
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + [DEVICE] + DEFAULT_DEVICE + PRECISION +
-           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD)
+           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD + PACKAGES)

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import os
+import pkgutil
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,7 +47,10 @@ def names(target):
     obj = importlib.import_module(mod)
     if attr == '' and target.endswith('.Tensor'):
         obj = obj.Tensor
-    return sorted(n for n in dir(obj) if not (n.startswith('__') and getattr(obj, n, None) is getattr(object, n, None)))
+    found = {n for n in dir(obj) if not (n.startswith('__') and getattr(obj, n, None) is getattr(object, n, None))}
+    # a package's submodules count whether or not something imported them yet, so the listing is stable
+    found.update(m.name for m in pkgutil.iter_modules(getattr(obj, '__path__', ())) if not m.name.startswith('_'))
+    return sorted(found)
 
 
 def api_names(torch_name, ember_name):
