@@ -15,6 +15,7 @@ import torch
 import ember
 from helpers import import_torchvision
 from registry_data import ENTRIES
+from test_registry_training import judge
 
 tv = import_torchvision()
 Image = pytest.importorskip('PIL.Image')
@@ -41,13 +42,6 @@ class Lib:
         head, _, rest = name.partition('.')
         base = getattr(self, head)
         return importlib.import_module(f'{base.__name__}.{rest}') if rest else base
-
-
-def _base_exc(e):
-    for c in type(e).__mro__:
-        if c.__module__ == 'builtins':
-            return c
-    return Exception
 
 
 def same(e, t, what, atol, u8_atol=0):
@@ -105,33 +99,7 @@ def test_data_call(entry, case, tmp_path):
     """The values (bit for bit unless the entry gives atol), PyTorch's warnings, or PyTorch's exception type."""
     t, tw = _attempt(entry, case, Lib('torch', tmp_path / 'torch'))
     e, ew = _attempt(entry, case, Lib('ember', tmp_path / 'ember'))
-    if case.unsupported:   # PyTorch runs it; ember refuses with an error naming what it lacks, listed as a gap
-        assert not isinstance(t, Exception), f'PyTorch raises {t!r:.200}: make it an error case'
-        assert isinstance(e, Exception) and case.unsupported in str(e), \
-            f'ember must refuse {case.unsupported!r} with an error naming it, got {e!r:.300}'
-        assert 'case:' + case.desc in entry.gaps, f'give the refusal of {case.unsupported!r} a gap with its reason'
-        return
-    if case.error:
-        assert isinstance(t, Exception), f'PyTorch does not raise here (it returns {t!r:.200})'
-        assert isinstance(e, _base_exc(t)), f'PyTorch raises {t!r:.200}, ember {e!r:.300}'
-        return
-    if isinstance(t, Exception):
-        pytest.fail(f'PyTorch raises {t!r}: mark the case error=True')
-    problems = []
-    if isinstance(e, Exception):
-        problems.append(f'ember raises {e!r:.400}')
-    else:
-        try:
-            same(e, t, 'result', entry.atol, entry.u8_atol)
-        except AssertionError as err:
-            problems.append(str(err)[:1200])
-    if ew != tw:
-        problems.append(f'warnings: ember {ew}, PyTorch {tw}')
-    gap = entry.gaps.get('case:' + case.desc)
-    if gap is not None:
-        assert problems, f'stale gap: this case now agrees with PyTorch; remove its gap ({gap})'
-        return
-    assert not problems, '\n'.join(problems)
+    judge(entry, case, t, tw, e, ew, lambda: same(e, t, 'result', entry.atol, entry.u8_atol))
 
 
 def test_entries_are_pytorch_api():

@@ -405,7 +405,21 @@ def test_call(entry, case):
     """The values (bit for bit for a seeded entry), PyTorch's warnings, or PyTorch's exception type."""
     t, tw = _attempt(entry, case, torch)
     e, ew = _attempt(entry, case, ember)
-    if case.unsupported:   # PyTorch runs it; ember refuses with an error naming the argument, listed as a gap
+    judge(entry, case, t, tw, e, ew, lambda: same_tree(e, t, 'result', entry.atol, entry.rtol))
+
+
+@pytest.mark.parametrize('ns,torch_mod', [('nn.init', torch.nn.init), ('optim.swa_utils', torch.optim.swa_utils)])
+def test_every_function_has_an_entry(ns, torch_mod):
+    names = {e.name for e in TRAINING if getattr(e, 'ns', None) == ns}
+    missing = [n for n in getattr(torch_mod, '__all__', []) if n not in names]
+    assert not missing, f'torch.{ns} names without a registry entry: {missing}'
+
+
+def judge(entry, case, t, tw, e, ew, compare):
+    """One case's verdict from PyTorch's result ``t`` (or exception) and warnings ``tw`` and ember's ``e``, ``ew``:
+    a refusal naming the unsupported argument, PyTorch's exception type, or ``compare()`` passing and the same
+    warnings; a gap on the case must still fail (else it is stale). Shared by the data registry's test."""
+    if case.unsupported:   # PyTorch runs it; ember refuses naming what it lacks, listed as a gap
         assert not isinstance(t, Exception), f'PyTorch raises {t!r:.200}: make it an error case'
         assert isinstance(e, Exception) and case.unsupported in str(e), \
             f'ember must refuse {case.unsupported!r} with an error naming it, got {e!r:.300}'
@@ -422,9 +436,9 @@ def test_call(entry, case):
         problems.append(f'ember raises {e!r:.400}')
     else:
         try:
-            same_tree(e, t, 'result', entry.atol, entry.rtol)
+            compare()
         except AssertionError as err:
-            problems.append(str(err)[:800])
+            problems.append(str(err)[:1200])
     if ew != tw:
         problems.append(f'warnings: ember {ew}, PyTorch {tw}')
     gap = entry.gaps.get('case:' + case.desc)
@@ -432,10 +446,3 @@ def test_call(entry, case):
         assert problems, f'stale gap: this case now agrees with PyTorch; remove its gap ({gap})'
         return
     assert not problems, '\n'.join(problems)
-
-
-@pytest.mark.parametrize('ns,torch_mod', [('nn.init', torch.nn.init), ('optim.swa_utils', torch.optim.swa_utils)])
-def test_every_function_has_an_entry(ns, torch_mod):
-    names = {e.name for e in TRAINING if getattr(e, 'ns', None) == ns}
-    missing = [n for n in getattr(torch_mod, '__all__', []) if n not in names]
-    assert not missing, f'torch.{ns} names without a registry entry: {missing}'
