@@ -2067,4 +2067,4 @@ _api = _sibling('registry_api', registry_training=_training)
 # autocast state, submodules): tests/test_registry_training.py
 TRAINING = _training.TRAINING + _api.ENTRIES
 CHECKS.update(_training.CHECKS_TRAINING)
-DATA = _sibling('registry_data').ENTRIES   # torch.utils.data and torchvision: tests/test_registry_data.py
+DATA = _sibling('registry_data', registry_training=_training).ENTRIES   # torch.utils.data and torchvision: tests/test_registry_data.py

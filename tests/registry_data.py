@@ -10,19 +10,14 @@ images, lists and dicts of them). ``L`` is one library's view: ``L.torch`` (``to
 """
 import numpy as np
 
-class Case:
-    """One call: ``fn(L)`` returns what is compared. ``error``: PyTorch raises, ember must raise the same type;
-    ``unsupported``: PyTorch runs it, ember refuses with an error naming this (the entry gives the reason as the
-    gap ``'case:' + desc``)."""
-    def __init__(self, desc, fn, error=False, unsupported=None):
-        self.desc, self.fn, self.error, self.unsupported = desc, fn, error, unsupported
+import registry_training
+from registry_training import Case
 
 
-class Call:
+class Call(registry_training.Call):
     """One public name ``full`` (e.g. ``torch.utils.data.RandomSampler``) checked through ``cases``. ``seed``: each
     case runs right after ``manual_seed(seed)`` in its library; values compare bit for bit, but for ``atol`` on
     float tensors and ``u8_atol`` on uint8 ones (a resize's float sums may round a pixel the other way)."""
-    kind = 'call'
 
     def __init__(self, full, cases, seed=0, atol=0.0, u8_atol=0, gaps=None):
         self.full, self.cases, self.seed, self.gaps = full, list(cases), seed, dict(gaps or {})
@@ -31,12 +26,6 @@ class Call:
     @property
     def id(self):
         return self.full
-
-    def checks(self):
-        got = {'forward'}
-        if any(c.error for c in self.cases):
-            got.add('errors')
-        return got - set(self.gaps)
 
     def names(self):
         return {self.full: self.checks()}

@@ -85,8 +85,8 @@ def add_event(name, start, end, args=(), kind="cpu_op"):
         session.add(name, start, end, args, kind)
 
 
-def _timed(fn, name, skip=0):
-    """``fn`` adding an event ``name`` per call (its input shapes from the arguments after ``skip``)."""
+def _timed(fn, record):
+    """``fn`` that, while a profiler records, calls ``record(args, start_us, end_us)`` after each call."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if not _ACTIVE:
@@ -95,9 +95,14 @@ def _timed(fn, name, skip=0):
         try:
             return fn(*args, **kwargs)
         finally:
-            add_event(name, start, _now_us(), args[skip:])
+            record(args, start, _now_us())
     wrapper.__ember_profiled__ = fn
     return wrapper
+
+
+def _op_event(fn, name, skip=0):
+    """``fn`` adding an event ``name`` per call (its input shapes from the arguments after ``skip``)."""
+    return _timed(fn, lambda args, start, end: add_event(name, start, end, args[skip:]))
 
 
 def _set(owner, name, value):
@@ -112,15 +117,15 @@ def _install():
         module = importlib.import_module(module_name)
         for name, value in list(vars(module).items()):
             if isinstance(value, types.FunctionType) and name not in _SKIP and not name.startswith(_SKIP_PREFIXES):
-                _set(module, name, _timed(value, "aten::" + _ATEN.get(name, name)))
+                _set(module, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
     for name, value in list(vars(ember.Tensor).items()):
         if callable(value) and not isinstance(value, type) and name not in _TENSOR_SKIP and \
                 (not name.startswith("_") or name in _ATEN) and not isinstance(value, (staticmethod, classmethod)):
-            _set(ember.Tensor, name, _timed(value, "aten::" + _ATEN.get(name, name)))
+            _set(ember.Tensor, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
     for cls in _subclasses(ember.nn.Module):
         aten = _LAYERS.get(cls.__name__)
         if aten and cls.__module__.startswith("ember.") and "forward" in cls.__dict__:
-            _set(cls, "forward", _timed(cls.__dict__["forward"], "aten::" + aten, skip=1))
+            _set(cls, "forward", _op_event(cls.__dict__["forward"], "aten::" + aten, skip=1))
     _install_autograd()
     _install_optimizers()
 
@@ -137,19 +142,11 @@ def _install_autograd():
 def _backward_wrapper(fn, name=None):
     """A grad_fn's backward as PyTorch's two events: the engine's evaluate_function and the node (named
     by its class, ``AddmmBackward0``, unless ``name`` is given)."""
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        if not _ACTIVE:
-            return fn(self, *args, **kwargs)
-        start = _now_us()
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            end = _now_us()
-            node = name or type(self).__name__
-            add_event("autograd::engine::evaluate_function: " + node, start, end)
-            add_event(node, start, end)
-    return wrapper
+    def record(args, start, end):
+        node = name or type(args[0]).__name__
+        add_event("autograd::engine::evaluate_function: " + node, start, end)
+        add_event(node, start, end)
+    return _timed(fn, record)
 
 
 def _install_optimizers():
@@ -162,17 +159,11 @@ def _install_optimizers():
 
 
 def _optimizer_wrapper(fn, method):
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        if not _ACTIVE:
-            return fn(self, *args, **kwargs)
-        start = _now_us()
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            name = type(self).__name__
-            add_event(f"Optimizer.{method}#{name}.{method}", start, _now_us(), kind="user_annotation")
-    return wrapper
+    """An optimizer's step or zero_grad as PyTorch's user annotation ``Optimizer.step#SGD.step``."""
+    def record(args, start, end):
+        name = type(args[0]).__name__
+        add_event(f"Optimizer.{method}#{name}.{method}", start, end, kind="user_annotation")
+    return _timed(fn, record)
 
 
 def _subclasses(cls):

@@ -4,6 +4,7 @@ recomputed by a forward pre-hook; state dicts carry a version in their metadata,
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..parameter import Parameter, UninitializedParameter
+from .weight_norm import _remove_hook
 
 __all__ = ['SpectralNorm', 'SpectralNormLoadStateDictPreHook', 'SpectralNormStateDictHook', 'spectral_norm',
            'remove_spectral_norm']
@@ -140,13 +141,7 @@ def spectral_norm(module, name='weight', n_power_iterations=1, eps=1e-12, dim=No
 
 def remove_spectral_norm(module, name='weight'):
     """Undo ``spectral_norm``: ``module.<name>`` is a plain Parameter again, holding W / sigma."""
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            break
-    else:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    _remove_hook(module, SpectralNorm, name, 'spectral_norm')
     for hooks, cls in ((module._state_dict_hooks, SpectralNormStateDictHook),
                        (module._load_state_dict_pre_hooks, SpectralNormLoadStateDictPreHook)):
         for k, hook in hooks.items():

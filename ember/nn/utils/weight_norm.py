@@ -85,9 +85,16 @@ def weight_norm(module, name='weight', dim=0):
 
 def remove_weight_norm(module, name='weight'):
     """Undo ``weight_norm``: ``module.<name>`` is a plain Parameter again, holding the current weight."""
+    _remove_hook(module, WeightNorm, name, 'weight_norm')
+    return module
+
+
+def _remove_hook(module, cls, name, what):
+    """Take off ``module``'s forward pre-hook of type ``cls`` for parameter ``name``, undoing its reparametrisation
+    (``hook.remove``); PyTorch's ValueError when there is none. Shared by weight_norm and spectral_norm."""
     for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, cls) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+            return
+    raise ValueError(f"{what} of '{name}' not found in {module}")

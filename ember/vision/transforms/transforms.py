@@ -151,17 +151,22 @@ class Resize(_Transform):
                 f'max_size={self.max_size}, antialias={self.antialias})')
 
 
-class CenterCrop(_Transform):
-    """Crop the centre to ``size`` (int for a square), zero-padding images that are too small."""
+class _SizedCrop(_Transform):
+    """A crop that takes only ``size`` (int for a square): ``_crop(img, size)`` does the work."""
 
     def __init__(self, size):
         self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
 
     def forward(self, img):
-        return F.center_crop(img, self.size)
+        return self._crop(img, self.size)
 
     def __repr__(self):
         return f'{self.__class__.__name__}(size={self.size})'
+
+
+class CenterCrop(_SizedCrop):
+    """Crop the centre to ``size`` (int for a square), zero-padding images that are too small."""
+    _crop = staticmethod(F.center_crop)
 
 
 class Pad(_Transform):
@@ -721,17 +726,9 @@ class RandomEqualize(_RandomOp):
         self.p = p
 
 
-class FiveCrop(_Transform):
+class FiveCrop(_SizedCrop):
     """The four corner crops and the centre crop of ``size``, as a tuple."""
-
-    def __init__(self, size):
-        self.size = _setup_size(size, error_msg='Please provide only two dimensions (h, w) for size.')
-
-    def forward(self, img):
-        return F.five_crop(img, self.size)
-
-    def __repr__(self):
-        return f'{self.__class__.__name__}(size={self.size})'
+    _crop = staticmethod(F.five_crop)
 
 
 class TenCrop(_Transform):
