@@ -553,3 +553,56 @@ def test_create_graph_grad_is_a_copy_like_torch():
         out[lib.__name__] = first, x.grad.tolist(), type(x.grad.grad_fn).__name__, gg.tolist()
     assert out['ember'] == out['torch']
     assert out['torch'][0][0] == 'CopyBackwards'
+
+
+def test_first_grad_shares_nothing_that_someone_else_holds():
+    """A leaf's first .grad takes over an unshared gradient without a copy (as PyTorch steals it), but is a copy
+    of anything the caller, a hook or another leaf still holds: changing those afterwards leaves .grad alone."""
+    def run(lib):
+        class Keep(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 1
+
+            @staticmethod
+            def backward(ctx, g):
+                kept.append(g * 3)
+                return kept[-1]
+        kept = []
+        a, b, c, d, e = (lib.zeros(3, requires_grad=True) for _ in range(5))
+        g1, g2 = lib.ones(3), lib.ones(3)
+        a.backward(g1)
+        (b + c).backward(g2)
+        Keep.apply(d).sum().backward()
+        (e * 2).sum().backward()
+        with lib.no_grad():
+            g1.add_(10)
+            g2.add_(20)
+            b.grad.add_(30)
+            kept[0].add_(40)
+            e.grad.add_(50)
+        return [t.grad.tolist() for t in (a, b, c, d, e)] + [g2.tolist()]
+    assert run(ember) == run(torch)
+
+
+def test_first_grad_takes_an_unshared_gradient_without_copy():
+    """The gradient array a backward formula made, held by no one else, becomes .grad as it is (no copy)."""
+    import weakref
+    made = []
+
+    class Fresh(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            out = ember.ones(2, 3) * 2
+            made.append(weakref.ref(out._data))
+            return out
+    x = ember.zeros(2, 3, requires_grad=True)
+    Fresh.apply(x).sum().backward()
+    assert x.grad._data is made[0]() and x.grad.tolist() == [[2.] * 3] * 2
+    w = ember.zeros(4, 3, 3, 3, requires_grad=True)
+    ember.nn.functional.conv2d(ember.randn(2, 3, 5, 5), w).sum().backward()
+    assert w.grad._data.flags.c_contiguous and w.grad._data.flags.writeable

