@@ -16,7 +16,8 @@ import warnings
 
 import numpy as xp
 
-__all__ = ['xp', 'gemm', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads', 'keep_freed_memory']
+__all__ = ['xp', 'gemm', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads', 'keep_freed_memory',
+           'lapack_routine']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
@@ -50,18 +51,36 @@ def _quiet_float_warnings():
 _quiet_float_warnings()
 
 
-def _find_openblas():
-    """(set_num_threads, get_num_threads) of the OpenBLAS NumPy loaded, or (None, None)."""
+def _openblas_libs():
+    """The OpenBLAS libraries this process loaded (NumPy's), as ctypes handles; none off Linux."""
     try:
         with open('/proc/self/maps') as f:
             paths = sorted({line.split()[-1] for line in f if 'openblas' in line.lower() and '.so' in line})
     except OSError:
-        return None, None
+        return
     for path in paths:
         try:
-            lib = ctypes.CDLL(path)
+            yield ctypes.CDLL(path)
         except OSError:
             continue
+
+
+def lapack_routine(name):
+    """(function, integer type) of the LAPACK routine ``name`` (Fortran calling convention) in the OpenBLAS
+    NumPy loaded: ILP64 builds take 64-bit integers. None without one."""
+    for lib in _openblas_libs():
+        for symbol, integer in ((f'scipy_{name}_64_', ctypes.c_int64), (f'{name}_64_', ctypes.c_int64),
+                                (f'{name}_', ctypes.c_int)):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = None
+                return fn, integer
+    return None
+
+
+def _find_openblas():
+    """(set_num_threads, get_num_threads) of the OpenBLAS NumPy loaded, or (None, None)."""
+    for lib in _openblas_libs():
         for prefix, suffix in (('scipy_openblas', '64_'), ('openblas', '64_'), ('openblas', ''),
                                ('scipy_openblas', '')):
             setter = getattr(lib, f'{prefix}_set_num_threads{suffix}', None)

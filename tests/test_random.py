@@ -104,6 +104,18 @@ def test_million_normals_and_uniforms_bit_exact():
     assert bits(e[1]) == bits(t[1])
 
 
+def test_randperm_without_lapack_matches_pytorch(monkeypatch):
+    """randperm's swaps run in LAPACK's dlaswp where NumPy brings OpenBLAS; the vectorised replay serves elsewhere."""
+    from ember.ops import _distributions
+    if not _distributions._LASWP.ready:
+        _distributions._LASWP.init()
+    monkeypatch.setattr(_distributions._LASWP, 'fn', None)
+    for n in (2, 17, 5000):
+        t, e = run_both(lambda T: T.randperm(n), n)
+        assert bits(e) == bits(t), n
+        assert state_equal()
+
+
 def test_state_round_trips_between_libraries():
     torch.manual_seed(5)
     torch.randn(3, dtype=torch.float64)        # leaves a cached normal sample in the state

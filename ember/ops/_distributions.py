@@ -269,19 +269,64 @@ def randint(gen, n, low, high, nd):
 
 
 def randperm(gen, n):
-    """``randperm(n)`` as PyTorch's CPU kernel: a Fisher-Yates pass that swaps position i with i + w % (n-i).
-    The swaps are replayed without a Python loop: position i ends with the value found at z_i, which is
-    z_i itself unless an earlier step j (the last one with the same z) left there the value v(j) that
-    position j held at step j; v follows chains of such earlier writes, resolved by pointer jumping."""
+    """``randperm(n)`` as PyTorch's CPU kernel: a Fisher-Yates pass that swaps position i with i + w % (n-i)."""
     if n < (1 << 32) // 20:
         if n <= 1:
             return np.arange(n, dtype=np.int64)
-        i = np.arange(n, dtype=np.int64)
-        z = np.empty(n, np.int64)
-        z[:-1] = (gen._words(n - 1) % (n - i[:-1]).astype(np.uint64)).astype(np.int64) + i[:-1]
-        z[-1] = n - 1
-        return _replay_swaps(z)
+        z = np.arange(n - 1, dtype=np.int64)
+        z += gen._words32(n - 1) % np.arange(n, 1, -1, dtype=np.uint32)
+        return _apply_swaps(z, n)
     return _randperm_inside_out(gen, n)
+
+
+class _Laswp:
+    """LAPACK's ``dlaswp`` (row interchanges: ``for i: swap rows i and ipiv[i]``) from the OpenBLAS NumPy
+    loaded, checked once against a Python loop before use; None-valued where missing or wrong."""
+
+    def __init__(self):
+        self.fn = self.integer = None
+        self.ready = False
+
+    def init(self):
+        self.ready = True
+        from ..backend import lapack_routine
+        found = lapack_routine('dlaswp')
+        if found is None:
+            return
+        self.fn, self.integer = found
+        z = np.array([3, 1, 4, 4, 6, 5, 6], np.int64)
+        want = list(range(7))
+        for i, k in enumerate(z.tolist()):
+            want[i], want[k] = want[k], want[i]
+        if self(z, 7).tolist() != want:
+            self.fn = None
+
+    def __call__(self, z, n):
+        """``r = arange(n)`` after ``swap(r[i], r[z[i]])`` for i in order, the int64 values moved as doubles
+        (bit patterns copied, never computed on)."""
+        import ctypes
+        r = np.arange(n, dtype=np.int64)
+        ipiv = (z + 1).astype(np.dtype(self.integer), copy=False)    # 1-based
+        ref, ptr = ctypes.byref, ctypes.c_void_p
+        one = self.integer(1)
+        # addresses through .ctypes.data: .ctypes.data_as leaves a reference cycle per call for the collector
+        self.fn(ref(one), ptr(r.ctypes.data), ref(self.integer(n)), ref(one), ref(self.integer(z.size)),
+                ptr(ipiv.ctypes.data), ref(one))
+        return r
+
+
+_LASWP = _Laswp()
+
+
+def _apply_swaps(z, n):
+    """``r = arange(n); for i < n - 1: swap r[i], r[z[i]]`` (z[i] >= i). LAPACK's dlaswp runs this very loop
+    in C (60000 swaps: 0.07 ms, against 1.9 ms for the vectorised replay, which serves where NumPy has no
+    OpenBLAS)."""
+    if not _LASWP.ready:
+        _LASWP.init()
+    if _LASWP.fn is not None:
+        return _LASWP(z, n)
+    return _replay_swaps(np.append(z, n - 1))
 
 
 def _replay_swaps(z):
