@@ -93,6 +93,40 @@ def test_conv2d_winograd_at_resnet_size():
           gradcheck=False, low=-0.5, high=0.5)
 
 
+WINOGRAD_S2 = [  # 4x4 stride-2 padding-1 convs and transposed convs as Winograd F(2x2, 2x2), threshold lowered
+    ('conv2d', (2, 3, 8, 6), (5, 3, 4, 4), True, {}),
+    ('conv2d', (1, 2, 7, 5), (3, 2, 4, 4), False, {}),          # odd sizes: a partial last tile
+    ('conv2d', (2, 6, 6), (2, 2, 4, 4), True, {}),              # unbatched
+    ('conv_transpose2d', (2, 3, 4, 3), (3, 5, 4, 4), True, {}),
+    ('conv_transpose2d', (1, 2, 3, 5), (2, 3, 4, 4), False, dict(output_padding=1)),
+    ('conv_transpose2d', (1, 4, 1, 1), (4, 2, 4, 4), True, dict(output_padding=(1, 0))),
+]
+
+
+@pytest.mark.parametrize('op,xs,ws,bias,kw', WINOGRAD_S2, ids=str)
+def test_stride2_winograd(monkeypatch, op, xs, ws, bias, kw):
+    """Forward, input and weight gradients of the stride-2 Winograd path match PyTorch (and gradcheck)."""
+    from ember.nn.functional import _winograd_s2
+    monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    out_ch = ws[1] if op == 'conv_transpose2d' else ws[0]
+    shapes = [xs, ws] + ([(out_ch,)] if bias else [])
+    check(lambda L, x, w, *b: getattr(F(L), op)(x, w, *b, stride=2, padding=1, **kw), *shapes, atol=1e-4)
+
+
+def test_stride2_winograd_at_dcgan_size():
+    """DCGAN's 32 -> 64 channel 4x4 stride-2 conv and 64 -> 32 transposed conv take the Winograd path at the
+    default threshold (a 3-channel one does not, nor other strides or paddings) and agree with PyTorch."""
+    from ember.nn.functional import _winograd_s2
+    x, w = np.zeros((4, 32, 8, 8), np.float32), np.zeros((64, 32, 4, 4), np.float32)
+    assert _winograd_s2.usable(x, w, (2, 2), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd_s2.usable(x[:, :3], w[:, :3], (2, 2), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd_s2.usable(x, w, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    assert not _winograd_s2.usable(x, w, (2, 2), (1, 1), 1, ((0, 0), (0, 0)))
+    for op, ws in (('conv2d', (64, 32, 4, 4)), ('conv_transpose2d', (32, 16, 4, 4))):
+        check(lambda L, x, w: getattr(F(L), op)(x, w, stride=2, padding=1), (4, 32, 8, 8), ws, atol=1e-4,
+              gradcheck=False, low=-0.5, high=0.5)
+
+
 ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
     ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
     ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),

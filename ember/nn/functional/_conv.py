@@ -12,7 +12,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _winograd
+from . import _winograd, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -197,18 +197,27 @@ def _chunks(x, w, o):
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
+def _winograd_for(x, w, s, d, groups, pads):
+    """The Winograd module that takes this conv (3x3 stride 1, or 4x4 stride 2), or None for im2col."""
+    for wino in (_winograd, _winograd_s2):
+        if wino.usable(x, w, s, d, groups, pads):
+            return wino
+    return None
+
+
 def _conv_fwd(x, w, b, s, pads, d, groups):
     """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input
     (None when it was built in chunks), or what the Winograd path keeps for backward."""
     o_ch, k = w.shape[0], w.shape[2:]
     o = _out_size(x.shape[2:], pads, k, s, d)
-    if _winograd.usable(x, w, s, d, groups, pads):
-        u = _winograd.weight_transform(w)
-        y, v = _winograd.conv(x, u, pads[0][0], pads[1][0], o)
+    wino = _winograd_for(x, w, s, d, groups, pads)
+    if wino is not None:
+        u = wino.weight_transform(w)
+        y, v = wino.conv(x, u, pads[0][0], pads[1][0], o)
         y = _batch_first(y)
         if b is not None:
             y += b[:, None, None]
-        return y, _winograd.Saved(u, v)
+        return y, wino.Saved(u, v)
     w2 = w.reshape(o_ch, -1)
     chunks = _chunks(x, w, o)
     if len(chunks) == 1:
@@ -249,13 +258,16 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     n, cin, h, wd = x.shape
     k = w.shape[2:]
     cout = w.shape[1] * groups
+    full = _full((h, wd), k, s, d, opad)
     x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
     cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
-    full = _full((h, wd), k, s, d, opad)
     canvas = _col2im(cols, 1, (cout, full[0], full[1], n), k, s, d)
     if b is not None:
         canvas += b[:, None, None, None]
-    return _from_cl(canvas, (full[0] - 2 * pads[0], full[1] - 2 * pads[1]), pads), x2
+    y = _from_cl(canvas, (full[0] - 2 * pads[0], full[1] - 2 * pads[1]), pads)
+    if _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads]):
+        return y, _winograd_s2.Saved(None, None)     # backward takes the Winograd path; x2 is not kept
+    return y, x2
 
 
 def _tconv_cols(g, xshape, k, s, pads, d, opad):
@@ -280,7 +292,7 @@ class ConvolutionBackward0(Node):
             g, w = g[:, :, None], w[:, :, None]
             x = None if x is None else x[:, :, None]
         g = np.ascontiguousarray(g)
-        gx, gw, gb = _tconv_bw_arrays(self, g, w) if transposed else _conv_bw_arrays(self, g, w, x)
+        gx, gw, gb = _tconv_bw_arrays(self, g, w, x) if transposed else _conv_bw_arrays(self, g, w, x)
         if self.nd == 1:
             gx = None if gx is None else gx.reshape(self.xshape)
             gw = None if gw is None else gw.reshape(gw.shape[:2] + gw.shape[3:])
@@ -314,8 +326,11 @@ def _conv_bw_arrays(node, g, w, x):
         saved = node.cols
         if MODE.release:
             node.cols = None
-        gw = _winograd.grad_weight(g, saved.v, w.shape) if need_w else None
-        if need_x:
+        wino = _winograd_s2 if isinstance(saved, _winograd_s2.Saved) else _winograd
+        gw = wino.grad_weight(g, saved.v, w.shape) if need_w else None
+        if wino is _winograd_s2 and need_x:     # Winograd's input gradient needs more tiles than it saves
+            _conv_grad_input(_batch_last(g).reshape(g.shape[1], -1), w, pads, s, d, groups, o, gx)
+        elif need_x:
             _batch_first(_winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], xshape[2:]), gx)
         return gx, gw, gb
     chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
@@ -339,10 +354,12 @@ def _conv_bw_arrays(node, g, w, x):
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
-def _tconv_bw_arrays(node, g, w):
+def _tconv_bw_arrays(node, g, w, x):
     s, pads, d, groups, opad, _ = node.cfg
     need_x, need_w, need_b = node.need
     xshape = _shape4(node.xshape)
+    if isinstance(node.cols, _winograd_s2.Saved):
+        return _tconv_bw_winograd(node, g, w, x, xshape)
     cols = _tconv_cols(g, xshape, w.shape[2:], s, pads, d, opad)
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gx = gw = None
@@ -351,6 +368,23 @@ def _tconv_bw_arrays(node, g, w):
         gx = _from_cl(gx2.reshape(xshape[1:] + xshape[:1]))
     if need_w:
         gw = _gemm(node.cols, cols, groups, tb=True).reshape(w.shape)
+    return gx, gw, gb
+
+
+def _tconv_bw_winograd(node, g, w, x, xshape):
+    """Backward of a transposed conv that took the Winograd path: its input gradient is the 4x4 stride-2
+    conv of g, whose transformed input also gives the weight gradient."""
+    need_x, need_w, need_b = node.need
+    pads = node.cfg[1]
+    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gx = v = gw = None
+    if need_x:
+        y, v = _winograd_s2.conv(g, _winograd_s2.weight_transform(w), pads[0], pads[1], xshape[2:])
+        gx = _batch_first(y)
+    if need_w:
+        if v is None:
+            v = _winograd_s2.transform_input(g, pads[0], pads[1], xshape[2:])
+        gw = _winograd_s2.grad_weight(x, v, w.shape)
     return gx, gw, gb
 
 

@@ -1,0 +1,133 @@
+"""Winograd F(2x2, 2x2) for 4x4 stride-2 convolutions with padding 1 (DCGAN's, both the discriminator's
+convs and the generator's transposed convs). Taking rows and columns of the padded input by parity
+(space to depth) turns the conv into a 2x2 stride-1 conv over 4x the channels at half the size; each 2x2
+output tile of that is A^T [(G w G^T) * (B^T d B)] A of its 3x3 input tile d, so the products become 9
+GEMMs with 9 multiplies per 4 outputs instead of 16. The coefficients are 0 and +-1, so values differ
+from a direct sum by float rounding only (max relative error 1e-6 in float32 on DCGAN's shapes, im2col's
+4e-7). Used for the conv's forward and weight gradient, and for the transposed conv's backward (its input
+gradient is this conv of the output gradient). The conv's input gradient (the transposed conv's forward)
+stays on GEMM + col2im: there the tiles of each parity start half a tile apart, and one tile grid for all
+four took 1.5x (8x8) to 2.25x (4x4) the tiles and measured slower.
+
+1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
+Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
+(C, H, W, N) as in _conv."""
+import numpy as np
+
+from ...backend import gemm
+from . import _winograd
+
+_MIN_CHANNELS = 16    # input (and output) channels below which im2col's one GEMM is faster
+
+_G = np.array([[1, 0], [1, 1], [0, 1]])            # G (and A): (g0, g0 + g1, g1)
+_KG = {np.dtype(t): np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}   # (9, 4): G^T gu G
+
+
+class Saved(_winograd.Saved):
+    """What backward needs (U, and V or None), marked as this transform's."""
+    __slots__ = ()
+
+
+def usable(x, w, s, d, groups, pads):
+    """Whether the conv of array x with w takes this path: 4x4, stride 2, padding 1, no dilation, one group,
+    float32/64, at least _MIN_CHANNELS channels each way. DCGAN at batch 32, one thread, min of 20 A/B:
+    forward 32x16x16 -> 64 1.73 -> 1.45 ms, 64x8x8 -> 128 1.45 -> 1.25; transposed 64x8x8 -> 32 forward and
+    backward 5.79 -> 5.23; 3 channels at 32x32 0.48 -> 0.62 loses."""
+    return (w.shape[2:] == (4, 4) and s == (2, 2) and d == (1, 1) and groups == 1 and x.dtype in _KG
+            and tuple(pads[0]) == (1, 1) and tuple(pads[1]) == (1, 1) and min(w.shape[:2]) >= _MIN_CHANNELS)
+
+
+def weight_transform(w):
+    """G w' G^T of the 2x2 kernels w' of w (O, I, 4, 4): U (9, O, 4I). Kernel row 2i+a, column 2j+b is
+    tap (i, j) of the 2x2 kernel on channel (a, b, c)."""
+    o, c = w.shape[:2]
+    taps = w.reshape(o, c, 2, 2, 2, 2).transpose(2, 4, 0, 3, 5, 1)       # (i, j, O, a, b, I) view
+    t = np.empty((3, 2, o, 2, 2, c), w.dtype)
+    _transform_weight(taps[0], taps[1], t)
+    u = np.empty((3, 3, o, 2, 2, c), w.dtype)
+    _transform_weight(t[:, 0], t[:, 1], u.swapaxes(0, 1))
+    return u.reshape(9, o, 4 * c)
+
+
+def _transform_weight(w0, w1, out):
+    """G along one axis: (w0, w0 + w1, w1) into out[0], out[1], out[2]."""
+    out[0] = w0
+    np.add(w0, w1, out=out[1])
+    out[2] = w1
+
+
+def _transform_rows(d0, d1, d2, out):
+    """B^T along one axis: (d0 - d1, d1, d2 - d1) into out[0], out[1], out[2]."""
+    np.subtract(d0, d1, out=out[0])
+    out[1] = d1
+    np.subtract(d2, d1, out=out[2])
+
+
+def _input_transform(a, th, tw):
+    """B^T d B of the 3x3 tiles of the 2x2 conv over the space to depth of a (C, H, W, N), the padded
+    input: V (9, 4C, th*tw*N). Tile (u, v)'s tap k of row parity r is row 2*(2u + k) + r of a."""
+    c, n = a.shape[0], a.shape[3]
+    t = np.empty((3, 2, c, th, a.shape[2], n), a.dtype)
+    for r in range(2):
+        _transform_rows(*(a[:, 2 * k + r:2 * k + r + 4 * th:4] for k in range(3)), t[:, r])
+    v = np.empty((3, 3, 2, 2, c, th, tw, n), a.dtype)
+    for r in range(2):
+        taps = (t[..., 2 * k + r:2 * k + r + 4 * tw:4, :] for k in range(3))
+        _transform_rows(*taps, v[:, :, :, r].swapaxes(0, 1))
+    return v.reshape(9, 4 * c, th * tw * n)
+
+
+def _output_transform(m, th, tw, n):
+    """A^T m A of every tile of M (9, O, th*tw*N): (O, 2*th, 2*tw, N)."""
+    o = m.shape[1]
+    m = m.reshape(3, 3, o, th, tw, n)
+    y = np.empty((o, th, 2, tw, 2, n), m.dtype)
+    for i in range(2):
+        r = np.add(m[i], m[i + 1])
+        np.add(r[0], r[1], out=y[:, :, i, :, 0])
+        np.add(r[1], r[2], out=y[:, :, i, :, 1])
+    return y.reshape(o, 2 * th, 2 * tw, n)
+
+
+def _tiles(hw):
+    return (hw[0] + 1) // 2, (hw[1] + 1) // 2
+
+
+def _padded(x, top, left, rows, cols):
+    """(N, C, H, W) -> zero canvas (C, rows, cols, N) with x at (top, left), x cut where it runs past."""
+    from ._conv import _unaliased     # _conv imports this module
+    n, c, h, w = x.shape
+    out = np.zeros((c, rows, cols, n), x.dtype)
+    h, w = min(h, rows - top), min(w, cols - left)
+    out[:, top:top + h, left:left + w] = _unaliased(x)[:, :, :h, :w].transpose(1, 2, 3, 0)
+    return out
+
+
+def transform_input(x, top, left, hw):
+    """V (9, 4C, tiles*N) of x (N, C, H, W) padded by top/left for the conv with output size hw."""
+    th, tw = _tiles(hw)
+    return _input_transform(_padded(x, top, left, 4 * th + 2, 4 * tw + 2), th, tw)
+
+
+def conv(x, u, top, left, hw):
+    """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, output
+    size hw: (O, OH, OW, N) (a view of the tiled result) and V, the transformed input."""
+    v = transform_input(x, top, left, hw)
+    th, tw = _tiles(hw)
+    return _output_transform(gemm(u, v), th, tw, x.shape[0])[:, :hw[0], :hw[1]], v
+
+
+def grad_weight(g, v, wshape):
+    """Gradient w.r.t. w (O, I, 4, 4) from the output gradient g (N, O, OH, OW) and the forward's V."""
+    n, o = g.shape[:2]
+    th, tw = _tiles(g.shape[2:])
+    gs = _padded(g, 0, 0, 2 * th, 2 * tw).reshape(o, th, 2, tw, 2, n)
+    g0, g1 = gs[:, :, 0], gs[:, :, 1]
+    gh = np.empty((3, 3, o, th, tw, n), g.dtype)            # A g A^T of every tile
+    for x, r in enumerate((g0, np.add(g0, g1), g1)):
+        gh[x, 0] = r[:, :, :, 0]
+        np.add(r[:, :, :, 0], r[:, :, :, 1], out=gh[x, 1])
+        gh[x, 2] = r[:, :, :, 1]
+    gu = gemm(gh.reshape(9, o, -1), v.transpose(0, 2, 1))                # (9, O, 4I) as (9, O, a, b, I)
+    gw = gemm(gu.reshape(9, -1).T, _KG[g.dtype]).reshape(o, 2, 2, wshape[1], 2, 2)   # (O, a, b, I, i, j)
+    return np.ascontiguousarray(gw.transpose(0, 3, 4, 1, 5, 2)).reshape(wshape)
