@@ -112,6 +112,21 @@ def const(value, like):
     return arr if is_array(like) else _T()._make(arr)
 
 
+_ONES = {}
+
+
+def one(like):
+    """1 as an operand for ``like``: a 0-d array of its dtype for an array, else the number 1. NumPy takes a
+    Python number ~250 ns slower than a 0-d array on tiny arrays (``1 - y``, 16 float32: 470 -> 220 ns)."""
+    if type(like) is not np.ndarray:
+        return 1
+    c = _ONES.get(like.dtype)
+    if c is None:
+        c = _ONES[like.dtype] = np.ones((), like.dtype)
+        c.flags.writeable = False
+    return c
+
+
 def data(x):
     """The array behind an array or tensor (for masks and indices)."""
     return x if is_array(x) else x._data

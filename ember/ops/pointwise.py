@@ -596,13 +596,13 @@ rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, 
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x), precise=True)
-tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (1 + y * y), precise=True)
-asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(1 - x * x), precise=True)
-acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(1 - x * x), precise=True)
-atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (1 + x * x), precise=True)
+tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.one(y) + y * y), precise=True)
+asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(dual.one(x) - x * x), precise=True)
+acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(dual.one(x) - x * x), precise=True)
+atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (dual.one(x) + x * x), precise=True)
 sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), precise=True)
 cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
-tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (1 - y * y), precise=True)
+tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (dual.one(y) - y * y), precise=True)
 arcsin, arccos, arctan = asin, acos, atan
 
 
@@ -630,7 +630,7 @@ def _relu(a):
     return np.maximum(z, a, out=z)
 
 
-sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (1 - y))
+sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (dual.one(y) - y))
 relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, ~(dual.data(y) <= 0)), int_ok=True,
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
