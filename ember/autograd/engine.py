@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from .graph import MODE, SOLE_REFS, AccumulateGrad, _edge
+from .graph import MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
@@ -44,17 +44,24 @@ def _seed(t, g, i, create_graph):
 
 
 def _dependencies(roots):
-    """For every node reachable from ``roots``: how many edges point at it."""
+    """For every node reachable from ``roots``: how many edges point at it. The last new child of a node is
+    walked next without the stack (256-op chain: 115 -> 88 ns per node, min of interleaved runs)."""
     deps = dict.fromkeys(roots, 0)
     stack = list(roots)
+    push, pop = stack.append, stack.pop
     while stack:
-        for child, _ in stack.pop().next_functions:
-            if child is not None:
-                if child in deps:
-                    deps[child] += 1
-                else:
-                    deps[child] = 1
-                    stack.append(child)
+        node = pop()
+        while node is not None:
+            edges, node = node.next_functions, None
+            for child, _ in edges:
+                if child is not None:
+                    if child in deps:
+                        deps[child] += 1
+                    else:
+                        deps[child] = 1
+                        if node is not None:
+                            push(node)
+                        node = child
     return deps
 
 
@@ -150,12 +157,16 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     st['graph'] = st['enabled'] = create_graph
     st['release'] = not retain_graph
     st['callbacks'] = None
+    if create_graph:
+        recording(1)
     try:
         _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
         if st['callbacks']:
             _run_callbacks(st['callbacks'])
     finally:
         st['graph'], st['release'], st['enabled'], st['callbacks'] = prev
+        if create_graph:
+            recording(-1)
 
 
 def queue_callback(fn):
@@ -183,28 +194,31 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
     and a tuple per node (256-op chain backward, 1.55 -> 1.40 us per node, min of interleaved runs)."""
     pop, push, get = ready.pop, ready.append, deps.get
     release = not retain_graph
+    plain = wanted is None
     node = None
     while True:
         if node is None:
             if not ready:
                 return
             node, grads = pop()
-        if node._special or wanted is not None:
+        if node._special or not plain:
             out = _run_special(node, grads, create_graph, wanted)
             if out is None:
                 node = None
                 continue
-        elif type(node) is AccumulateGrad:
-            if grads[0] is not None:
-                node.accumulate(grads[0])
-            node = None
-            continue
-        elif grads[0] is None:
-            out = (None,) * len(node.next_functions)
         else:
-            out = node.backward(grads[0])
-            if type(out) is not tuple:
-                out = (out,)
+            g = grads[0]
+            if type(node) is AccumulateGrad:
+                if g is not None:
+                    node.accumulate(g)
+                node = None
+                continue
+            if g is None:
+                out = (None,) * len(node.next_functions)
+            else:
+                out = node.backward(g)
+                if type(out) is not tuple:
+                    out = (out,)
         if release and node._saved:
             node._saved = None
         edges = node.next_functions
@@ -216,8 +230,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
             left = get(child)
             if left == 1:
                 # a sole edge: child is ready, and needs no buffer
-                if child._n_out == 1:
-                    if type(child) is AccumulateGrad and not child._special and wanted is None:
+                if not child._special:   # one output, no hooks
+                    if type(child) is AccumulateGrad and plain:
                         if g is not None:   # leaves accumulate at once, as PyTorch runs them first
                             sole = _refcount(g) <= SOLE_REFS     # no one but this loop holds g
                             child.accumulate(g, sole)

@@ -105,14 +105,13 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     plan_x, plan_y, plan_xy = (('a' in pa, 'b' in pa), ('a' in pb, 'b' in pb),
                                ('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
 
-    def record_tensors(x, y, a, b, r):
-        """``record`` for the common case of two tensors of one dtype (no scalar operand); the hot path,
-        so edges and the result are built inline."""
-        xg, yg = x._requires_grad, y._requires_grad
+    def record_tensors(x, y, a, b, r, xg, yg, dt):
+        """``record`` for the common case of two tensors of one dtype ``dt`` (no scalar operand); the hot
+        path, so edges and the result are built inline."""
         node = _new_node(cls)
         node.next_functions = (edge(x) if xg else _NO_EDGE, edge(y) if yg else _NO_EDGE)
         xs, ys = a.shape, b.shape   # same dtypes here; same shapes too means no broadcasting to undo
-        node._meta = (xs, a.dtype if xg else None, ys, b.dtype if yg else None, None, None, xs == ys)
+        node._meta = (xs, dt if xg else None, ys, dt if yg else None, None, None, xs == ys)
         need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
         if need_a or need_b:
             node._saved = (saved_entry(x) if need_a else None, saved_entry(y) if need_b else None)
@@ -126,15 +125,17 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     def op(input, other):
         if type(input) is Tensor and type(other) is Tensor:
             a, b = input._data, other._data
-            if a.dtype is b.dtype and (not float_out or a.dtype.kind == 'f'):
+            dt = a.dtype
+            if dt is b.dtype and (not float_out or dt.kind == 'f'):
                 try:
                     r = np_fn(a, b)
                 except ValueError:
                     raise _broadcast_error(name, input, other) from None
                 except TypeError as e:
                     raise _type_error(e, input, other) from None
-                if GRAD.enabled and (input._requires_grad or other._requires_grad):
-                    return record_tensors(input, other, a, b, r)
+                xg, yg = input._requires_grad, other._requires_grad
+                if (xg or yg) and GRAD.enabled:
+                    return record_tensors(input, other, a, b, r, xg, yg, dt)
                 return Tensor._make(r)
         if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
             raise _not_tensor(name, input, other)
