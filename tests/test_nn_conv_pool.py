@@ -127,6 +127,38 @@ def test_stride2_winograd_at_dcgan_size():
               gradcheck=False, low=-0.5, high=0.5)
 
 
+TAPS = [  # stride-1 convs run as one GEMM per kernel tap (padding skipped) with the thresholds lowered
+    ((2, 3, 4, 4), (5, 3, 3, 3), True, dict(padding=1)),
+    ((1, 4, 3, 5), (3, 4, 2, 3), False, dict(padding=(2, 1), dilation=(1, 2))),
+    ((2, 2, 4, 3), (3, 2, 3, 3), True, dict(padding='same', dilation=2)),
+    ((2, 6, 5), (3, 2, 3, 3), False, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', TAPS, ids=str)
+def test_conv2d_per_tap(monkeypatch, xs, ws, bias, kw):
+    """Forward and input gradient of the per-tap path (small images) match PyTorch, and float64 gradcheck."""
+    from ember.nn.functional import _taps, _winograd
+    monkeypatch.setattr(_taps, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_taps, '_MAX_SIZE', 99)
+    monkeypatch.setattr(_winograd, '_MIN_CHANNELS', 1 << 30)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv2d_per_tap_at_resnet_size():
+    """ResNet-18's 512-channel 3x3 convs at 4x4 take the per-tap path at the default thresholds (not the
+    stride-2 one, nor 8x8 images), and agree with PyTorch to float32 rounding."""
+    from ember.nn.functional import _taps
+    w = np.zeros((512, 512, 3, 3), np.float32)
+    assert _taps.usable(w, (1, 1), (4, 4), 1)
+    assert not _taps.usable(w, (2, 2), (4, 4), 1)
+    assert not _taps.usable(w, (1, 1), (8, 8), 1)
+    assert not _taps.usable(w[:128, :128], (1, 1), (4, 4), 1)
+    check(lambda L, x, w: F(L).conv2d(x, w, padding=1), (2, 256, 4, 4), (256, 256, 3, 3), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
 ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
     ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
     ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),

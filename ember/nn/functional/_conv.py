@@ -12,7 +12,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _winograd, _winograd_s2
+from . import _taps, _winograd, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -218,6 +218,12 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         if b is not None:
             y += b[:, None, None]
         return y, wino.Saved(u, v)
+    if _taps.usable(w, s, o, groups):
+        wt = _taps.weights(w)
+        y = _batch_first(_taps.conv(_batch_last(x), wt, s, d, pads, o))
+        if b is not None:
+            y += b[:, None, None]
+        return y, _taps.Saved(wt)
     w2 = w.reshape(o_ch, -1)
     chunks = _chunks(x, w, o)
     if len(chunks) == 1:
@@ -333,13 +339,19 @@ def _conv_bw_arrays(node, g, w, x):
         elif need_x:
             _batch_first(_winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], xshape[2:]), gx)
         return gx, gw, gb
-    chunks = [slice(0, g.shape[0])] if node.cols is not None or not need_w else _chunks(x, w, o)
+    kept = node.cols
+    if isinstance(kept, _taps.Saved):
+        if MODE.release:
+            node.cols = None
+        _batch_first(_taps.grad_input(_batch_last(g), kept.w, s, d, pads, xshape[2:]), gx)
+        need_x, kept = False, None
+    chunks = [slice(0, g.shape[0])] if kept is not None or not need_w else _chunks(x, w, o)
 
     def run(sl):
         g2 = _batch_last(g[sl]).reshape(g.shape[1], -1)
         gw = None
         if need_w:
-            cols = node.cols if node.cols is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
+            cols = kept if kept is not None else _im2col(_to_cl(x[sl], pads), w.shape[2:], s, d, o)
             gw = _gemm(g2, cols, groups, tb=True)
             del cols
             if MODE.release:
@@ -439,7 +451,9 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
         node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
         if isinstance(cols, _winograd.Saved):
             cols.v = cols.v if need[1] else None
-        node.cols = cols if need[1] or isinstance(cols, _winograd.Saved) else None
+        if isinstance(cols, _taps.Saved):
+            cols = cols if need[0] else None
+        node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved)) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
         return Tensor._make(y, node)
     return Tensor._make(y)
