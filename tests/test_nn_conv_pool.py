@@ -41,6 +41,8 @@ CONV2D = [  # (x shape, w shape, bias, kwargs)
     ((2, 3, 5, 5), (2, 3, 1, 1), True, {}),
     ((1, 1, 5, 5), (1, 1, 5, 5), True, {}),
     ((3, 5, 5), (2, 3, 3, 3), True, dict(padding=1)),
+    ((2, 3, 8, 8), (4, 3, 1, 1), True, dict(stride=2)),     # stride 2: im2col/col2im through the parity split
+    ((2, 4, 9, 8), (3, 4, 4, 3), False, dict(stride=2, padding=2, dilation=(1, 2))),
 ]
 
 

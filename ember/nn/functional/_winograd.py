@@ -47,7 +47,7 @@ def usable(x, w, s, d, groups, pads):
     return ((oh + 1) // 2) * ((ow + 1) // 2) * x.shape[0] >= _MIN_TILES
 
 
-def _split(x, top, left, th, tw):
+def split(x, top, left, th, tw):
     """(N, C, H, W) -> zero-padded (C, 2, th+1, 2, tw+1, N) with padded row 2*i+p at [:, p, i] (columns
     alike): a 4x4 tile's tap (i, j) over all tiles is then the block [:, i%2, i//2:, j%2, j//2:]."""
     n, c, h, wd = x.shape
@@ -61,6 +61,19 @@ def _split(x, top, left, th, tw):
     return q
 
 
+def unsplit(q, top, left, out):
+    """Inverse of ``split``: the (N, C, H, W) array ``out`` read back from the split canvas q, dropping
+    the padding (one strided copy per row and column parity)."""
+    h, wd = out.shape[2:]
+    th, tw = q.shape[2] - 1, q.shape[4] - 1
+    for ph in range(2):
+        r0, i0, nr = _parity(ph, top, h, th)
+        for pw in range(2):
+            c0, j0, nc = _parity(pw, left, wd, tw)
+            out[:, :, r0:r0 + 2 * nr:2, c0:c0 + 2 * nc:2] = q[:, ph, i0:i0 + nr, pw, j0:j0 + nc].transpose(3, 0, 1, 2)
+    return out
+
+
 def _parity(p, pad, size, tiles):
     """First source row with padded-row parity p, its row in the split canvas, and how many such rows
     land in the canvas (rows past it are not read by any tile)."""
@@ -71,7 +84,7 @@ def _parity(p, pad, size, tiles):
 
 def _input_transform(x, top, left, th, tw):
     """B^T d B of every 4x4 tile of x (N, C, H, W) padded by top/left: V (16, C, th*tw*N)."""
-    q = _split(x, top, left, th, tw)
+    q = split(x, top, left, th, tw)
     c, n = q.shape[0], q.shape[-1]
     d = [q[:, i % 2, i // 2:i // 2 + th] for i in range(4)]
     t = np.empty((4, c, th, 2, tw + 1, n), q.dtype)
@@ -141,7 +154,7 @@ def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 3, 3) from the output gradient g (N, O, OH, OW) and the forward's V."""
     n, o = g.shape[:2]
     th, tw = _tiles(g.shape[2:])
-    gs = _split(g, 0, 0, th - 1, tw - 1)                   # (O, 2, th, 2, tw, N): the 2x2 tiles by parity
+    gs = split(g, 0, 0, th - 1, tw - 1)                    # (O, 2, th, 2, tw, N): the 2x2 tiles by parity
     g0, g1 = gs[:, 0], gs[:, 1]
     r = (g0, np.add(g0, g1), np.subtract(g0, g1), g1)       # A g, with A's last row negated (see _KG)
     gh = np.empty((4, 4, o, th, tw, n), g.dtype)            # (A g A^T) of every tile, same sign change
