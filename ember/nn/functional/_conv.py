@@ -236,8 +236,8 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
     wino = _winograd_for(x, w, s, d, groups, pads)
     if wino is not None:
         u = wino.weight_transform(w)
-        y, v = wino.conv(x, u, pads[0][0], pads[1][0], o)
-        y = _batch_first(y)
+        y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
+        v = wino.conv(x, u, pads[0][0], pads[1][0], y)
         if b is not None:
             y += b[:, None, None]
         return y, wino.Saved(u, v)
@@ -370,7 +370,7 @@ def _conv_bw_arrays(node, g, w, x):
         if wino is _winograd_s2 and need_x:     # Winograd's input gradient needs more tiles than it saves
             _conv_grad_input(_batch_last(g).reshape(g.shape[1], -1), w, pads, s, d, groups, o, gx)
         elif need_x:
-            _batch_first(_winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], xshape[2:]), gx)
+            _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
         return gx, gw, gb
     kept = node.cols
     if isinstance(kept, _taps.Saved):
@@ -424,8 +424,8 @@ def _tconv_bw_winograd(node, g, w, x, xshape):
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gx = v = gw = None
     if need_x:
-        y, v = _winograd_s2.conv(g, _winograd_s2.weight_transform(w), pads[0], pads[1], xshape[2:])
-        gx = _batch_first(y)
+        gx = np.empty(xshape, g.dtype)
+        v = _winograd_s2.conv(g, _winograd_s2.weight_transform(w), pads[0], pads[1], gx)
     if need_w:
         if v is None:
             v = _winograd_s2.transform_input(g, pads[0], pads[1], xshape[2:])

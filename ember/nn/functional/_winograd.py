@@ -107,35 +107,42 @@ def weight_transform(w):
     return gemm(_KW[w.dtype], w.reshape(o * i, 9).T).reshape(16, o, i)
 
 
-def _output_transform(m, th, tw, n, hw):
-    """A^T m A of every tile of M (16, O, th*tw*N): the (O, H, W, N) outputs cropped to hw (a view)."""
+def _output_transform(m, th, tw, n, out):
+    """A^T m A of every tile of M (16, O, th*tw*N), written (cropped) into out (N, O, H, W): each of a
+    tile's four output positions goes straight to its strided place in out, with no (O, H, W, N)
+    array in between (64x32x32 outputs, batch 8: 1.05 -> 0.72 ms with the copy it saves, 128x16x16 0.42
+    -> 0.32; min CPU of 30 interleaved)."""
     o = m.shape[1]
     m = m.reshape(4, 4, o, th, tw, n)
     r0 = np.add(m[0], m[1])
     r0 += m[2]
     r1 = np.subtract(m[1], m[2])
     r1 -= m[3]
-    y = np.empty((o, th, 2, tw, 2, n), m.dtype)
+    h, w = out.shape[2:]
+    a = np.empty((o, th, tw, n), m.dtype)
     for p, r in enumerate((r0, r1)):
-        a = np.add(r[0], r[1])
-        a += r[2]
-        y[:, :, p, :, 0] = a
-        np.subtract(r[1], r[2], out=a)
-        a -= r[3]
-        y[:, :, p, :, 1] = a
-    return y.reshape(o, 2 * th, 2 * tw, n)[:, :hw[0], :hw[1]]
+        for q in range(2):
+            if q == 0:
+                np.add(r[0], r[1], out=a)
+                a += r[2]
+            else:
+                np.subtract(r[1], r[2], out=a)
+                a -= r[3]
+            out[:, :, p::2, q::2] = a[:, :(h - p + 1) // 2, :(w - q + 1) // 2].transpose(3, 0, 1, 2)
+    return out
 
 
 def _tiles(hw):
     return (hw[0] + 1) // 2, (hw[1] + 1) // 2
 
 
-def conv(x, u, top, left, hw):
-    """conv of x (N, C, H, W) with transformed weights u (16, O, C), padded by top/left, output size hw:
-    (O, OH, OW, N) (a view of the tiled result) and V, the transformed input."""
-    th, tw = _tiles(hw)
+def conv(x, u, top, left, out):
+    """conv of x (N, C, H, W) with transformed weights u (16, O, C), padded by top/left, written into
+    out (N, O, OH, OW); returns V, the transformed input."""
+    th, tw = _tiles(out.shape[2:])
     v = _input_transform(x, top, left, th, tw)
-    return _output_transform(gemm(u, v), th, tw, x.shape[0], hw), v
+    _output_transform(gemm(u, v), th, tw, x.shape[0], out)
+    return v
 
 
 def flipped(u):
@@ -144,10 +151,10 @@ def flipped(u):
     return u4[_FLIP][:, _FLIP].reshape(16, u.shape[1], u.shape[2]).transpose(0, 2, 1)
 
 
-def grad_input(g, u, top, left, hw):
-    """Gradient w.r.t. the input (size hw) of the conv with transformed weights u and padding top/left,
-    given its output gradient g (N, O, OH, OW): (C, H, W, N) view."""
-    return conv(g, flipped(u), 2 - top, 2 - left, hw)[0]
+def grad_input(g, u, top, left, out):
+    """Gradient w.r.t. the input of the conv with transformed weights u and padding top/left, given its
+    output gradient g (N, O, OH, OW), written into out (N, C, H, W)."""
+    conv(g, flipped(u), 2 - top, 2 - left, out)
 
 
 def grad_weight(g, v, wshape):

@@ -109,12 +109,15 @@ def transform_input(x, top, left, hw):
     return _input_transform(_padded(x, top, left, 4 * th + 2, 4 * tw + 2), th, tw)
 
 
-def conv(x, u, top, left, hw):
-    """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, output
-    size hw: (O, OH, OW, N) (a view of the tiled result) and V, the transformed input."""
+def conv(x, u, top, left, out):
+    """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, written
+    into out (N, O, OH, OW) (_winograd.conv's interface); returns V, the transformed input."""
+    from ._conv import _batch_first     # _conv imports this module
+    hw = out.shape[2:]
     v = transform_input(x, top, left, hw)
     th, tw = _tiles(hw)
-    return _output_transform(gemm(u, v), th, tw, x.shape[0])[:, :hw[0], :hw[1]], v
+    _batch_first(_output_transform(gemm(u, v), th, tw, x.shape[0])[:, :hw[0], :hw[1]], out)
+    return v
 
 
 def grad_weight(g, v, wshape):
