@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ._boxmuller import box_muller16_f32
+
 _F32, _F64 = np.float32, np.float64
 
 
@@ -92,102 +94,6 @@ def uniform(gen, n, nd, low, high):
 
 
 # -- normal --------------------------------------------------------------------------------------------
-_LOG_P = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-          -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)
-_CHUNK = 4096   # rows of 16 per pass: the float64 scratch (256 KiB) stays in cache (1.4x faster than whole arrays)
-
-
-class _Fma32:
-    """float32 fma into a preallocated output through one reused float64 scratch buffer (see ``fma32``)."""
-
-    def __init__(self, n):
-        self.buf = np.empty(n, _F64)
-
-    def __call__(self, a, b, c, out):
-        t = self.buf[:out.size].reshape(out.shape)
-        np.multiply(a, b, out=t, dtype=_F64)
-        np.add(t, c, out=t)
-        np.copyto(out, t, casting='same_kind')
-        return out
-
-
-def _log_ps(x, fma):
-    """Cephes' float32 log as ``avx_mathfun.h``'s ``log256_ps`` computes it, FMA contractions included."""
-    bits = np.maximum(x, _F32(np.finfo(_F32).tiny)).view(np.uint32)
-    e = (bits >> np.uint32(23)).astype(np.int32)
-    e -= 0x7e
-    e = e.astype(_F32)
-    bits &= np.uint32(0x807fffff)
-    bits |= np.uint32(0x3f000000)
-    m = bits.view(_F32)
-    small = m < _F32(0.707106781186547524)
-    x = m - _F32(1)
-    x += np.where(small, m, _F32(0))
-    e -= small
-    z = x * x
-    y = np.full_like(x, _LOG_P[0])
-    for p in _LOG_P[1:]:
-        fma(y, x, _F32(p), y)
-    y *= x
-    fma(y, z, e * _F32(-2.12194440e-4), y)
-    fma(z, _F32(-0.5), y, y)
-    x += y
-    return fma(e, _F32(0.693359375), x, x)
-
-
-def _sincos_ps(x, fma):
-    """Cephes' float32 sin and cos as ``avx_mathfun.h``'s ``sincos256_ps`` computes them."""
-    bits = x.view(np.uint32)
-    sign_sin = bits & np.uint32(0x80000000)
-    x = (bits & np.uint32(0x7fffffff)).view(_F32)
-    j = (x * _F32(1.27323954473516)).astype(np.int32)
-    j += 1
-    j &= ~np.int32(1)
-    y = j.astype(_F32)
-    sign_sin ^= (j & 4).astype(np.uint32) << np.uint32(29)
-    sign_cos = (~(j - 2) & 4).astype(np.uint32) << np.uint32(29)
-    poly = (j & 2) == 0
-    for dp in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8):
-        fma(y, _F32(dp), x, x)
-    z = x * x
-    c = np.empty_like(z)
-    fma(_F32(2.443315711809948e-5), z, _F32(-1.388731625493765e-3), c)
-    fma(c, z, _F32(4.166664568298827e-2), c)
-    c *= z
-    fma(c, z, -(z * _F32(0.5)), c)
-    c += _F32(1)
-    s = np.empty_like(z)
-    fma(_F32(-1.9515295891e-4), z, _F32(8.3321608736e-3), s)
-    fma(s, z, _F32(-1.6666654611e-1), s)
-    s *= z
-    fma(s, x, x, s)
-    sin, cos = np.where(poly, s, c), np.where(poly, c, s)
-    sin.view(np.uint32)[...] ^= sign_sin
-    cos.view(np.uint32)[...] ^= sign_cos
-    return sin, cos
-
-
-def _box_muller16_f32(u, mean, std):
-    """``normal_fill_16_AVX2`` over rows of 16 float32 uniforms: pairs (j, j + 8) become two normals, as
-    fma(radius * cos, std, mean) and fma(radius * sin, std, mean); done in cache-sized chunks of rows."""
-    out = np.empty_like(u)
-    fma = _Fma32(min(len(u), _CHUNK) * 8)
-    for r in range(0, len(u), _CHUNK):
-        block = u[r:r + _CHUNK]
-        radius = _log_ps(_F32(1) - block[:, :8], fma)
-        radius *= _F32(-2)
-        np.sqrt(radius, out=radius)
-        sin, cos = _sincos_ps(_F32(2.0 * math.pi) * block[:, 8:], fma)
-        cos *= radius
-        sin *= radius
-        if std != 1 or mean != 0:
-            fma(cos, _F32(std), _F32(mean), cos)
-            fma(sin, _F32(std), _F32(mean), sin)
-        out[r:r + _CHUNK, :8] = cos
-        out[r:r + _CHUNK, 8:] = sin
-    return out
-
-
 def _box_muller16_f64(u, mean, std):
     """``normal_fill_16<double>``: the same pairing in double precision with libm."""
     radius = np.sqrt(-2.0 * libm(math.log, 1.0 - u[:, :8]))
@@ -213,17 +119,27 @@ def normal_fill(gen, n, nd, mean, std):
     draw all n uniforms first; half draws only the 16 of each block (in float, then casts). Whole blocks
     go in batches: the draws come in the same order, with bounded temporaries."""
     work = np.float64 if nd == np.float64 else np.float32
-    fill = _box_muller16_f64 if work == np.float64 else _box_muller16_f32
+    fill = _blocks_f64 if work == np.float64 else _blocks_f32
     k = n // 16
     out = np.empty(n, work)
     rows = _BATCH // 16
     for r in range(0, k, rows):
         m = min(rows, k - r)
-        out[16 * r:16 * (r + m)] = fill(unit_uniform(gen, 16 * m, work).reshape(m, 16), mean, std).ravel()
+        fill(gen, mean, std, out[16 * r:16 * (r + m)].reshape(m, 16))
     if n % 16:
-        out[16 * k:] = unit_uniform(gen, n - 16 * k, work) if nd == work else 0
-        out[n - 16:] = fill(unit_uniform(gen, 16, work).reshape(1, 16), mean, std).ravel()
+        if nd == work:          # float and double draw the tail's uniforms too; the redone block overwrites them
+            unit_uniform(gen, n - 16 * k, work)
+        fill(gen, mean, std, out[n - 16:].reshape(1, 16))
     return out.astype(nd, copy=False)
+
+
+def _blocks_f32(gen, mean, std, out):
+    """Fill ``out`` (rows of 16) with float32 normals from as many fresh words (``_boxmuller.py``)."""
+    box_muller16_f32(gen._words32(out.size).reshape(out.shape), mean, std, out)
+
+
+def _blocks_f64(gen, mean, std, out):
+    out[...] = _box_muller16_f64(unit_uniform(gen, out.size, np.float64).reshape(out.shape), mean, std)
 
 
 def normal_serial(gen, n, mean, std):
