@@ -8,6 +8,7 @@ once to float32 (a double rounding can differ only on an exact float64 tie: none
 product is exact in float32 already (an integer of a few bits times a short constant), plain float32
 arithmetic does the step. Work goes in chunks of rows whose scratch stays in cache, every pass in place."""
 import math
+import threading
 
 import numpy as np
 
@@ -155,15 +156,26 @@ def _sincos(k, s):
     return cs
 
 
+_LOCAL = threading.local()
+
+
+def _scratch(k):
+    """This thread's chunk buffers (3.2 MB, kept: fresh ones cost page faults, 1.6 of the 2.3 ms of a
+    4096-row call and 12% of a 62500-row one)."""
+    s = getattr(_LOCAL, 'scratch', None)
+    if s is None:
+        s = _LOCAL.scratch = _Scratch(_ROWS * 8)
+    return s if k == _ROWS * 8 else s.head(k)
+
+
 def box_muller16_f32(words, mean, std, out):
     """Normals into ``out`` (rows of 16 float32, C-contiguous) from as many raw words (uint32), as
     ``normal_fill_16_AVX2`` makes them from those words' uniforms; ``fma(v, std, mean)`` when not standard."""
     rows = words.shape[0]
     halves, pairs = words.view('V32'), out.view('V32')       # 8 words or floats as one item: no strided passes
-    full = _Scratch(min(rows, _ROWS) * 8)
     for r in range(0, rows, _ROWS):
         n = min(_ROWS, rows - r)
-        s = full if n == _ROWS or r == 0 else full.head(n * 8)
+        s = _scratch(n * 8)
         np.copyto(s.words.view('V32').reshape(2, n), halves[r:r + n].T)
         cs = _sincos(s.words[1], s)
         np.multiply(cs, _radius(s.words[0], s), out=cs)

