@@ -507,3 +507,31 @@ def test_batch_norm_running_stats_bit_for_bit(shape, momentum):
         np.testing.assert_array_equal(got[1][1], got[0][1])
     else:
         np.testing.assert_array_max_ulp(got[1][1], got[0][1], maxulp=1)
+
+
+@pytest.mark.parametrize('shape', [(4, 6, 5, 5), (1, 3, 4, 4), (6, 5), (3, 4, 1, 1)])
+@pytest.mark.parametrize('training', [True, False])
+def test_batch_norm_values_and_grads_per_channel_paths(shape, training):
+    """Output and all three gradients equal PyTorch's on the per-channel layouts batch_norm picks (rows of
+    N x C*HW, one sample, one value per channel), in training and eval; the input it saved, changed in place
+    before backward, raises as in PyTorch."""
+    rng = np.random.default_rng(len(shape) + shape[0])
+    x0 = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+    g0 = rng.standard_normal(shape).astype(np.float32)
+    C = shape[1]
+    w0, b0 = rng.standard_normal(C).astype(np.float32), rng.standard_normal(C).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        rm, rv = lib.tensor(w0 * 0.1), lib.tensor(np.abs(b0) + 0.5)
+        y = lib.nn.functional.batch_norm(x, rm, rv, w, b, training)
+        y.backward(lib.tensor(g0))
+        out.append((y.detach(), x.grad, w.grad, b.grad, rm, rv))
+    for e, t in zip(*out):
+        assert_same(e, t, atol=1e-5, rtol=1e-5)
+    for lib in (ember, torch):
+        h = lib.tensor(x0, requires_grad=True) * 1
+        y = lib.nn.functional.batch_norm(h, None, None, lib.tensor(w0), None, True)
+        h.add_(1)
+        with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+            y.sum().backward()

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import ops
-from ...backend import col_sums
+from ...backend import col_sums, gemm
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import node_class
@@ -32,30 +32,70 @@ def _norm_grad_x(gxhat, xhat, invstd, axes):
 
 
 # -- batch norm -------------------------------------------------------------------------------------------------
+def _opmath(a):
+    """A float32/float64 array as it is; half types (float16, bfloat16) as float32, PyTorch's opmath type."""
+    a = np.asarray(a)
+    if a.dtype.isnative and a.dtype.type in (np.float32, np.float64):
+        return a
+    return a.astype(np.float64 if a.dtype.itemsize == 8 else np.float32)
+
+
+def _channels(x, C):
+    """``x`` (N, C, *) as an array for per-channel arithmetic, and the function that shapes a per-channel vector
+    to broadcast against it. NumPy runs a (1, C, 1, 1) operand at half speed (float32 (8, 64, 32, 32) multiply:
+    0.100 ms); on (N, C*HW) rows against the vector repeated to a row's length 0.069, and 0.34 against 0.75 for
+    (64, 64, 24, 24) (min of 60). One sample or one value per channel: the plain broadcast, which is faster."""
+    N, hw = x.shape[0], math.prod(x.shape[2:])
+    if N == 1 or hw == 1:
+        return x.reshape(N, C, hw), lambda v: v.reshape(1, C, 1)
+    return x.reshape(N, C * hw), lambda v: np.repeat(v, hw)
+
+
+def _channel_sums(a, b, C):
+    """Per-channel sums (float64) of ``a`` (N, C, *), or of ``a * b``: each (n, c) plane summed in a's dtype, then
+    the planes in float64, as PyTorch's CPU kernel sums. A matrix-vector product (and einsum's row dots) instead
+    of NumPy's sum over axes (0, 2, 3): float32 (8, 64, 32, 32) 0.087 -> 0.015 ms (dots: 0.155 -> 0.068)."""
+    N, hw = a.shape[0], math.prod(a.shape[2:])
+    rows = a.reshape(N * C, hw)
+    if b is not None:
+        rows = np.einsum('ij,ij->i', rows, b.reshape(N * C, hw))
+    elif hw > 1:
+        rows = gemm(rows, np.ones(hw, a.dtype))
+    return rows.reshape(N, C).sum(axis=0, dtype=np.float64)
+
+
 def _bn_backward(self, g):
-    xhat, invstd, w, axes, training, _ = self.ctx
-    shape = _bshape(xhat.ndim, xhat.shape[1])
-    g = np.asarray(g)
-    gsum = g.sum(axis=axes, keepdims=True)
-    gxhat = g * xhat
-    gxh = gxhat.sum(axis=axes, keepdims=True)
+    mean, invstd, _, axes, training, _ = self.ctx
+    x, w, b = self.saved()
+    dt = x.dtype
+    x, g = _opmath(x), _opmath(g)
+    C = x.shape[1]
+    m = x.size // C
+    need_x, need_w, need_b = self.need
+    gsum = dotp = d = None
+    if need_b or (need_x and training):
+        gsum = _channel_sums(g, None, C)
+    if need_w or (need_x and training):
+        d, ex = _channels(x, C)
+        d = np.subtract(d, ex(mean))
+        dotp = _channel_sums(d.reshape(x.shape), g, C)
     gx = gw = gb = None
-    if self.need[0]:
-        scale = invstd.reshape(shape) if w is None else invstd.reshape(shape) * w.reshape(shape)
-        if training:
-            m = g.size // xhat.shape[1]
-            k = gxh / m
-            gx = np.multiply(xhat, k, out=gxhat if gxhat.dtype == np.result_type(xhat, k) else None)
-            np.subtract(g, gx, out=gx)
-            gx -= gsum / m
-            gx *= scale
+    if need_x:
+        scale = invstd if w is None else invstd * w.astype(x.dtype)
+        g2, ex = _channels(g, C)
+        if training:    # (g - mean(g) - (x - mean) * dotp * invstd^2 / m) * invstd * w, in d's buffer
+            k = dotp.astype(x.dtype) * invstd * invstd / x.dtype.type(m)
+            np.multiply(d, ex(k), out=d)
+            np.subtract(g2, d, out=d)
+            np.subtract(d, ex((gsum / m).astype(x.dtype)), out=d)
+            gx = np.multiply(d, ex(scale), out=d)
         else:
-            gx = g * scale
-        gx = gx.astype(xhat.dtype, copy=False)
-    if self.need[1]:
-        gw = gxh.reshape(-1).astype(w.dtype, copy=False)
-    if self.need[2]:
-        gb = gsum.reshape(-1).astype(xhat.dtype, copy=False)
+            gx = np.multiply(g2, ex(scale))
+        gx = gx.reshape(x.shape).astype(dt, copy=False)
+    if need_w:
+        gw = (dotp * invstd).astype(w.dtype)
+    if need_b:
+        gb = gsum.astype(b.dtype)
     return gx, gw, gb
 
 
@@ -104,51 +144,62 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f'{name} should contain {C} elements not {t._data.size} (batch_norm: input of shape '
                                f'{list(x.shape)} has {C} channels in dim 1; build the layer with num_features={C})')
     axes = (0,) + tuple(range(2, x.ndim))
-    shape = _bshape(x.ndim, C)
     n = x.size // C if C else 0
+    xo = _opmath(x)
     if training:
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
-        mean, xc, sq, var_sum = _batch_stats(x, axes, n)
-        spare = xc
-        var = var_sum / x.dtype.type(n)
-        invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x.dtype, copy=False)
-        xhat = np.multiply(xc, invstd.reshape(shape), out=sq)   # the squares' buffer; xc's takes the output
-        _update_running(running_mean, running_var, mean.reshape(-1), var_sum, n, momentum)
+        mean, var_sum, spare = _batch_stats(xo, C, n)
+        var = var_sum / xo.dtype.type(n)
+        invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(xo.dtype, copy=False)
+        _update_running(running_mean, running_var, mean, var_sum, n, momentum)
         ref_extra = eps
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError('running_mean and running_var must be defined in evaluation mode')
-        rm, rv = running_mean._data.astype(x.dtype, copy=False), running_var._data.astype(x.dtype, copy=False)
-        invstd = (1.0 / np.sqrt(rv + eps)).astype(x.dtype, copy=False)
-        xhat = (x - rm.reshape(shape)) * invstd.reshape(shape)
-        ref_extra, spare = rm, None
+        mean = running_mean._data.astype(xo.dtype, copy=False)
+        invstd = (1.0 / np.sqrt(running_var._data.astype(xo.dtype, copy=False) + eps)).astype(xo.dtype, copy=False)
+        ref_extra, spare = mean, None
     w = None if weight is None else weight._data
-    b = None if bias is None else bias._data
-    y = _affine(xhat, w, b, shape, spare if spare is not None and spare.dtype == xhat.dtype else None)
-    y = y.astype(x.dtype, copy=False)
+    y = _bn_apply(xo, C, mean, invstd, w, None if bias is None else bias._data, spare).astype(x.dtype, copy=False)
     return record(NativeBatchNormBackward0, (input, weight, bias), y,
-                  ctx=(xhat, invstd, w, axes, training, ref_extra))
+                  ctx=(mean, invstd, w, axes, training, ref_extra))
 
 
-def _batch_stats(x, axes, n):
-    """Per-channel mean (keepdims), deviations, their squares and the squares' sum, as PyTorch's CPU kernel
-    computes them for float32/64: the mean summed in float64 (a 2-D input in its own dtype, row after row, as
-    PyTorch's channels-last kernel on one thread), the squares of the deviations summed in float64, each
-    rounded to x's dtype. Other dtypes: NumPy's mean and sum."""
-    if x.dtype.kind == 'f' and x.dtype.isnative and x.dtype.itemsize >= 4:
-        if x.ndim == 2:   # NumPy reduces axis 0 of a C-ordered array row after row, in x's dtype
-            total = np.add.reduce(np.ascontiguousarray(x), axis=0, keepdims=True)
-        else:
-            total = x.sum(axis=axes, keepdims=True, dtype=np.float64)
-        mean = (total.astype(np.float64) / n).astype(x.dtype)
-        xc = x - mean
-        sq = xc * xc
-        return mean, xc, sq, sq.sum(axis=axes, dtype=np.float64).astype(x.dtype)
-    mean = x.mean(axis=axes, keepdims=True)
-    xc = x - mean
-    sq = xc * xc
-    return mean, xc, sq, sq.sum(axis=axes)
+def _bn_apply(x, C, mean, invstd, w, b, out):
+    """x * alpha + beta per channel, alpha = invstd * w and beta = b - mean * alpha, as PyTorch's CPU kernel
+    (its beta a fused multiply-add, here in float64), into ``out`` (a free buffer shaped as _channels gives x)
+    when given. PyTorch's own formula: no (x - mean) pass, and its values where ember's (x - mean) * invstd *
+    w + b differed in 40% of the elements."""
+    dt = x.dtype
+    alpha = invstd if w is None else invstd * w.astype(dt)
+    beta = -mean.astype(np.float64) * alpha
+    if b is not None:
+        beta += b
+    x2, ex = _channels(x, C)
+    y = np.multiply(x2, ex(alpha), out=out)
+    np.add(y, ex(beta.astype(dt)), out=y)
+    return y.reshape(x.shape)
+
+
+def _batch_stats(x, C, n):
+    """Per-channel mean, the sum of squared deviations (both in x's dtype) and a free buffer shaped as _channels
+    gives x, as PyTorch's CPU kernel computes them for float32/64: the mean summed in float64 (a 2-D input in
+    its own dtype, row after row, as PyTorch's channels-last kernel on one thread), the squares of the
+    deviations rounded to x's dtype and summed in float64."""
+    if x.ndim == 2:   # NumPy reduces axis 0 of a C-ordered array row after row, in x's dtype
+        total = np.add.reduce(np.ascontiguousarray(x), axis=0)
+    else:             # einsum's float64 sums: 0.187 -> 0.133 ms for float32 (8, 64, 32, 32)
+        total = np.einsum('nci->c', x.reshape(x.shape[0], C, -1), dtype=np.float64)
+    mean = (total.astype(np.float64) / n).astype(x.dtype)
+    x2, ex = _channels(x, C)
+    sq = np.subtract(x2, ex(mean))
+    np.multiply(sq, sq, out=sq)
+    if x.ndim == 2:
+        var_sum = sq.reshape(x.shape).sum(axis=0, dtype=np.float64)
+    else:
+        var_sum = np.einsum('nci->c', sq.reshape(x.shape[0], C, -1), dtype=np.float64)
+    return mean, var_sum.astype(x.dtype), sq
 
 
 def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
