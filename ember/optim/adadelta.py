@@ -1,6 +1,7 @@
 """Adadelta: steps scaled by the ratio of running RMS of past updates to running RMS of gradients."""
 import numpy as np
 
+from .. import _parallel
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import _steps_as_tensors
@@ -54,15 +55,20 @@ def _adadelta_group(state, group):
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq, acc = st['square_avg']._data, st['acc_delta']._data
-        np.multiply(sq, rho, out=sq)
-        np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
-        std = np.add(sq, eps, out=np.empty_like(pa))
-        np.sqrt(std, out=std)
-        delta = np.add(acc, eps, out=np.empty_like(pa))
-        np.sqrt(delta, out=delta)
-        np.divide(delta, std, out=delta)
-        np.multiply(delta, ga, out=delta)
-        np.multiply(acc, rho, out=acc)
-        np.add(acc, np.multiply(delta, 1 - rho, dtype=pa.dtype) * delta, out=acc)
-        np.add(pa, np.multiply(delta, -lr, dtype=pa.dtype), out=pa)
+        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc)
         p._bump()
+
+
+def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
+    """The elementwise update of one param (or one block of it) in place, in PyTorch's order."""
+    np.multiply(sq, rho, out=sq)
+    np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
+    std = np.add(sq, eps, out=np.empty_like(pa))
+    np.sqrt(std, out=std)
+    delta = np.add(acc, eps, out=np.empty_like(pa))
+    np.sqrt(delta, out=delta)
+    np.divide(delta, std, out=delta)
+    np.multiply(delta, ga, out=delta)
+    np.multiply(acc, rho, out=acc)
+    np.add(acc, np.multiply(delta, 1 - rho, dtype=pa.dtype) * delta, out=acc)
+    np.add(pa, np.multiply(delta, -lr, dtype=pa.dtype), out=pa)

@@ -1,6 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with AMSGrad, following PyTorch's single-tensor arithmetic."""
 import numpy as np
 
+from .. import _parallel
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
@@ -121,23 +122,29 @@ def _adam_group(state, group):
             else:
                 ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
-        tmp = np.empty_like(pa)
-        _lerp(m, ga, 1 - beta1, tmp)
-        np.multiply(v, beta2, out=v)
-        np.multiply(ga, 1 - beta2, out=tmp)
-        np.multiply(tmp, ga, out=tmp)
-        np.add(v, tmp, out=v)
-        if amsgrad:
-            vmax = st['max_exp_avg_sq']._data
-            v = np.maximum(vmax, v, out=vmax)
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        denom = np.sqrt(v, out=np.empty_like(pa))
-        np.divide(denom, bias_correction2_sqrt, out=denom)
-        np.add(denom, eps, out=denom)
-        np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)
-        np.divide(tmp, denom, out=tmp)
-        np.add(pa, tmp, out=pa)
+        arrays = (pa, ga, m, v, st['max_exp_avg_sq']._data) if amsgrad else (pa, ga, m, v)
+        _parallel.flat(lambda *a: _adam_update(step, lr, beta1, beta2, eps, *a), *arrays)
         p._bump()
+
+
+def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
+    """The elementwise update of one param (or one block of it) in place, in PyTorch's order; ``vmax``
+    is amsgrad's running maximum."""
+    tmp = np.empty_like(pa)
+    _lerp(m, ga, 1 - beta1, tmp)
+    np.multiply(v, beta2, out=v)
+    np.multiply(ga, 1 - beta2, out=tmp)
+    np.multiply(tmp, ga, out=tmp)
+    np.add(v, tmp, out=v)
+    if vmax is not None:
+        v = np.maximum(vmax, v, out=vmax)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    denom = np.sqrt(v, out=np.empty_like(pa))
+    np.divide(denom, bias_correction2_sqrt, out=denom)
+    np.add(denom, eps, out=denom)
+    np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)
+    np.divide(tmp, denom, out=tmp)
+    np.add(pa, tmp, out=pa)
 
 
 def _lerp(a, end, weight, scratch):

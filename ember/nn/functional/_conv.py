@@ -13,6 +13,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ...backend import gemm
+from ... import _parallel
 from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _taps, _winograd, _winograd_s2
@@ -264,11 +265,12 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
     y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
 
-    for sl in chunks:
+    def chunk(sl):
         yc = _gemm(w2, _columns(x[sl], pads, k, s, d, o), groups)
         if b is not None:
             yc += b[:, None]
         _batch_first(yc.reshape(o_ch, o[0], o[1], -1), y[sl])
+    _parallel.each(chunk, [(sl,) for sl in chunks])
     return y, None
 
 
@@ -400,9 +402,8 @@ def _conv_bw_arrays(node, g, w, x):
             _conv_grad_input(g2, w, pads, s, d, groups, o, gx[sl])
         return gw
     gw = None
-    for sl in chunks:
-        part = run(sl)
-        gw = part if gw is None else np.add(gw, part, out=gw)   # in place: sum() made a new array per chunk
+    for part in _parallel.each(run, [(sl,) for sl in chunks]):
+        gw = part if gw is None else np.add(gw, part, out=gw)   # in chunk order; in place: sum() made a new array per chunk
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
 

@@ -4,7 +4,7 @@ the same way. Avg pools sum an ``as_strided`` window view (a reshape when window
 pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
 import numpy as np
 
-from ... import _bf16
+from ... import _bf16, _parallel
 from numpy.lib.stride_tricks import as_strided
 
 from ...autograd import dual
@@ -223,8 +223,17 @@ def _exact_max(xt, k, s, d, o):
 
 
 def _max_pool_arr(x, k, s, p, d, o):
-    """(max (B, OH, OW), window-local argmax (OH, OW, B)) of a (B, H, W) array: a running max along W,
-    then along H (ties keep the first element in PyTorch's row-major scan order)."""
+    """(max (B, OH, OW), window-local argmax (OH, OW, B)) of a (B, H, W) array, blocks of planes on the
+    threads (see ember._parallel)."""
+    parts = _parallel.run(lambda lo, hi: _max_pool_block(x[lo:hi], k, s, p, d, o), x.shape[0], x.nbytes)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([m for m, _ in parts]), np.concatenate([i for _, i in parts], axis=2)
+
+
+def _max_pool_block(x, k, s, p, d, o):
+    """_max_pool_arr on one thread: a running max along W, then along H (ties keep the first element in
+    PyTorch's row-major scan order)."""
     need = ((o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
     xt = _to_hwb(x, p, need, _low(x.dtype))
     m1, w1, _ = _argmax_along(xt, 1, k[1], s[1], d[1], o[1])
@@ -237,18 +246,23 @@ def _max_pool_arr(x, k, s, p, d, o):
 
 
 def _scatter_windows(g, idx, shape, k, s, p, d, o):
-    """Backward of a max pool: g goes to each window's argmax, one strided slice per kernel offset."""
+    """Backward of a max pool: g goes to each window's argmax, one strided slice per kernel offset, blocks
+    of planes on the threads (see ember._parallel)."""
     b, h, w = shape
-    ib = np.ascontiguousarray(idx.transpose(2, 0, 1))
     hn = max(h + p[0], (o[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1)
     wn = max(w + p[1], (o[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1)
     canvas = np.zeros((b, hn, wn), g.dtype)
     apart = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
-    for j, hs, ws in _offsets(k, s, d, o):
-        if apart:
-            canvas[:, hs, ws] = keep(ib == j, g)
-        else:
-            canvas[:, hs, ws] += keep(ib == j, g)
+
+    def block(lo, hi):
+        ib = np.ascontiguousarray(idx[:, :, lo:hi].transpose(2, 0, 1))
+        gb, cb = g[lo:hi], canvas[lo:hi]
+        for j, hs, ws in _offsets(k, s, d, o):
+            if apart:
+                cb[:, hs, ws] = keep(ib == j, gb)
+            else:
+                cb[:, hs, ws] += keep(ib == j, gb)
+    _parallel.run(block, b, canvas.nbytes)
     if (hn, wn) == (h, w):
         return canvas
     return np.ascontiguousarray(canvas[:, p[0]:p[0] + h, p[1]:p[1] + w])

@@ -1,0 +1,173 @@
+"""Large NumPy passes split across threads (torch.set_num_threads's count): NumPy releases the GIL inside
+its copy, ufunc, reduction and matmul loops, so a pass cut into row blocks runs on several cores. Each block
+is computed by the same loop as the whole pass would be, on rows no other block touches, so results are
+bit-identical to one thread's; at one thread (or below the break-even size) nothing here runs.
+
+The workers are a small persistent pool (one thread per extra core, started on first use, restarted in a
+forked child). A nested or concurrent call, which would find the pool busy, runs its pass on its own thread."""
+import os
+import threading
+
+from .backend import BLAS, blas_threads, xp
+
+__all__ = ['threads', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc']
+
+# Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
+# on the 2-core machine, min of 2 minutes interleaved, 1 -> 2 threads in us: exp of 128 KiB float32 11 -> 23,
+# 1 MiB 89 -> 75, 4 MiB 359 -> 237; a transposing copy of 1 MiB 122 -> 115, 4 MiB 719 -> 489; contiguous copies
+# and adds gained nothing below 4 MiB (memory-bound).
+MIN_BYTES = 1 << 20
+
+
+class _Pool:
+    """Worker threads, each waiting on its own lock for one (fn, args) task."""
+
+    def __init__(self):
+        self.busy = threading.Lock()
+        self.workers = []
+        self.pid = os.getpid()
+
+    def reset(self):
+        """Forget the workers (they do not exist in a forked child)."""
+        self.busy = threading.Lock()
+        self.workers = []
+        self.pid = os.getpid()
+
+    def grow(self, n):
+        while len(self.workers) < n:
+            self.workers.append(_Worker())
+
+
+class _Worker:
+    __slots__ = ('go', 'done', 'task', 'error')
+
+    def __init__(self):
+        self.go, self.done = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.done.acquire()
+        self.task = self.error = None
+        threading.Thread(target=self._loop, name='ember-pool', daemon=True).start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            fn, args = self.task
+            self.task = None
+            try:
+                fn(*args)
+            except BaseException as e:  # handed to the caller, which raises it
+                self.error = e
+            self.done.release()
+
+
+POOL = _Pool()
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=POOL.reset)
+
+
+def threads():
+    """Threads a split pass uses now: torch.get_num_threads()."""
+    return blas_threads()
+
+
+def blocks(n, nbytes):
+    """Row blocks (lo, hi) covering range(n): one per thread when more than one is set and the pass moves at
+    least MIN_BYTES, else [(0, n)]."""
+    t = min(n, threads()) if nbytes >= MIN_BYTES else 1
+    return [(n * i // t, n * (i + 1) // t) for i in range(t)] if t > 1 else [(0, n)]
+
+
+def run(fn, n, nbytes):
+    """``[fn(lo, hi) for (lo, hi) in blocks(n, nbytes)]``, the blocks on the pool's threads."""
+    return each(fn, blocks(n, nbytes))
+
+
+def each(fn, items):
+    """``[fn(*item) for item in items]``, each thread (the caller too) taking the next item until none is
+    left; results come back in items' order. Products inside fn run on one BLAS thread each."""
+    t = min(len(items), threads()) if len(items) > 1 else 1
+    if t <= 1 or not POOL.busy.acquire(blocking=False):
+        return [fn(*item) for item in items]
+    try:
+        return _spread(fn, items, t)
+    finally:
+        POOL.busy.release()
+
+
+def _spread(fn, items, t):
+    if POOL.pid != os.getpid():
+        POOL.reset()
+    POOL.grow(t - 1)
+    out = [None] * len(items)
+    todo = iter(range(len(items)))      # shared: a thread that finishes early takes the next item
+
+    def share():
+        for i in todo:
+            out[i] = fn(*items[i])
+    restore = _one_blas_thread()
+    try:
+        workers = POOL.workers[:t - 1]
+        for w in workers:
+            w.task = (share, ())
+            w.go.release()
+        try:
+            share()
+        finally:
+            for w in workers:
+                w.done.acquire()
+        for w in workers:
+            if w.error is not None:
+                e, w.error = w.error, None
+                raise e
+    finally:
+        restore()
+    return out
+
+
+def _one_blas_thread():
+    """Pin ember's products to one OpenBLAS thread while the pool runs (the threads are the pool's); returns
+    the function that puts the settings back."""
+    setter = BLAS.setter
+    if setter is None:
+        return lambda: None
+    many, n = BLAS.many, BLAS.getter()
+    BLAS.many = 1
+    setter(1)
+
+    def restore():
+        BLAS.many = many
+        setter(n)
+    return restore
+
+
+def copyto(dst, src):
+    """``dst[...] = src`` (same shape), split along the first axis."""
+    if dst.ndim == 0 or dst.nbytes < MIN_BYTES:
+        dst[...] = src
+        return
+    run(lambda lo, hi: xp.copyto(dst[lo:hi], src[lo:hi]), dst.shape[0], dst.nbytes)
+
+
+def ufunc(f, *args, out):
+    """``f(*args, out=out)`` for a NumPy ufunc, split along out's first axis; inputs broadcast to out."""
+    if out.ndim == 0 or out.nbytes < MIN_BYTES:
+        return f(*args, out=out)
+    n, nd = out.shape[0], out.ndim
+    rows = [type(a) is xp.ndarray and a.ndim == nd and a.shape[0] == n for a in args]
+
+    def block(lo, hi):
+        f(*(a[lo:hi] if r else a for a, r in zip(args, rows)), out=out[lo:hi])
+    run(block, n, out.nbytes)
+    return out
+
+
+def flat(fn, *arrays):
+    """``fn(*arrays)`` for an elementwise ``fn`` (an optimizer's update, in place): on flat blocks of the
+    arrays, on the threads, when all are C-contiguous, of one size, and large."""
+    a = arrays[0]
+    nbytes = a.nbytes * len(arrays)
+    if nbytes < MIN_BYTES or a.ndim == 0 or not all(b.flags.c_contiguous and b.size == a.size for b in arrays):
+        fn(*arrays)
+        return
+    views = [b.reshape(-1) for b in arrays]
+    run(lambda lo, hi: fn(*(v[lo:hi] for v in views)), a.size, nbytes)

@@ -1,0 +1,163 @@
+"""ember._parallel splits large NumPy passes across torch.set_num_threads's threads: results are bit-identical
+to one thread's, nothing runs on the pool at one thread, errors reach the caller, and the pool survives
+nesting and fork. Thresholds are lowered here so that small shapes take the split paths."""
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import _parallel
+from ember.nn.functional import _conv
+from helpers import assert_same
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """Every pass splits, at two threads; set_num_threads's count is put back after."""
+    before = ember.get_num_threads()
+    monkeypatch.setattr(_parallel, 'MIN_BYTES', 0)
+    ember.set_num_threads(2)
+    yield
+    ember.set_num_threads(before)
+
+
+def _names(record):
+    def fn(*args):
+        record.append(threading.current_thread().name)
+        time.sleep(0.002)       # lets the GIL go, as NumPy's loops do
+        return args
+    return fn
+
+
+def test_each_keeps_order_and_uses_the_pool_only_above_one_thread(split):
+    seen = []
+    items = [(i,) for i in range(40)]
+    assert _parallel.each(_names(seen), items) == items
+    if ember.get_num_threads() > 1:    # no OpenBLAS here: one thread, nothing to check beyond order
+        assert 'ember-pool' in seen
+    ember.set_num_threads(1)
+    seen.clear()
+    assert _parallel.each(_names(seen), items) == items
+    assert set(seen) == {threading.current_thread().name}
+
+
+def test_copyto_and_ufunc_equal_numpy(split):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((7, 5, 6)).astype(np.float32)
+    b = rng.standard_normal((5, 1)).astype(np.float32)
+    out = np.empty_like(a)
+    _parallel.ufunc(np.multiply, a, b, out=out)
+    np.testing.assert_array_equal(out, a * b)
+    _parallel.ufunc(np.add, out, a, out=out)                        # in place
+    np.testing.assert_array_equal(out, a * b + a)
+    t = np.empty((6, 5, 7), np.float32)
+    _parallel.copyto(t, a.transpose(2, 1, 0))
+    np.testing.assert_array_equal(t, a.transpose(2, 1, 0))
+
+
+def test_a_workers_error_reaches_the_caller_and_the_pool_still_works(split):
+    def fn(i):
+        if i == 3:
+            raise ValueError('chunk 3')
+        return i
+    with pytest.raises(ValueError, match='chunk 3'):
+        _parallel.each(fn, [(i,) for i in range(8)])
+    assert _parallel.each(fn, [(i,) for i in range(3)]) == [0, 1, 2]
+
+
+def test_nested_passes_run_on_their_own_thread(split):
+    def outer(i):
+        return sum(_parallel.each(lambda j: i * j, [(j,) for j in range(5)]))
+    assert _parallel.each(outer, [(i,) for i in range(6)]) == [10 * i for i in range(6)]
+
+
+def test_blas_settings_are_put_back(split):
+    many = ember.backend.BLAS.many
+    _parallel.each(lambda a: a @ a, [(np.ones((4, 4)),)] * 4)
+    assert ember.backend.BLAS.many == many and ember.get_num_threads() == 2
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
+def test_pool_restarts_in_a_forked_child(split):
+    _parallel.each(lambda i: i, [(0,), (1,)])     # the parent's workers exist
+    pid = os.fork()
+    if pid == 0:
+        ok = _parallel.each(lambda i: i + 1, [(i,) for i in range(6)]) == list(range(1, 7))
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize('stride,padding', [(1, 0), (2, 1)])
+def test_chunked_conv_is_bit_identical_across_threads(split, monkeypatch, stride, padding):
+    monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
+    monkeypatch.setattr(_conv, '_CHUNK_BYTES', 1)    # one sample a chunk
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    g = rng.standard_normal((5, 4) + ((7, 7) if stride == 1 else (5, 5))).astype(np.float32)
+
+    def run(lib):
+        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = lib.nn.functional.conv2d(xs, ws, bs, stride, padding)
+        y.backward(lib.tensor(g))
+        return y, xs.grad, ws.grad, bs.grad
+    two = run(ember)
+    ember.set_num_threads(1)
+    one = run(ember)
+    for a, c in zip(two, one):
+        np.testing.assert_array_equal(a.detach().numpy(), c.detach().numpy())
+    assert_same(list(two), list(run(torch)), atol=1e-4)
+
+
+def _both_regimes(fn):
+    """fn() at two threads and at one, as lists of arrays: they must be equal bit for bit."""
+    two = [np.asarray(a) for a in fn()]
+    ember.set_num_threads(1)
+    one = [np.asarray(a) for a in fn()]
+    ember.set_num_threads(2)
+    for a, b in zip(two, one):
+        np.testing.assert_array_equal(a, b)
+    return two
+
+
+@pytest.mark.parametrize('kernel,stride,padding', [(2, 2, 0), (3, 2, 1)])
+def test_split_max_pool_is_bit_identical_and_matches_torch(split, kernel, stride, padding):
+    x = np.random.default_rng(2).standard_normal((3, 4, 9, 9)).astype(np.float32)
+    x[0, 1, 2, 3] = np.nan             # one block takes the NaN-exact path, the others the fast one
+    g = np.random.default_rng(3).standard_normal((3, 4) + ((4, 4) if padding == 0 else (5, 5))).astype(np.float32)
+
+    def run(lib):
+        xs = lib.tensor(x, requires_grad=True)
+        y, i = lib.nn.functional.max_pool2d(xs, kernel, stride, padding, return_indices=True)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), i.numpy(), xs.grad.numpy()
+    got, want = _both_regimes(lambda: run(ember)), run(torch)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-6, atol=1e-7)   # overlaps add in another order
+
+
+@pytest.mark.parametrize('make', [
+    lambda ps: ember.optim.Adadelta(ps, lr=1.0, weight_decay=0.1),
+    lambda ps: ember.optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), amsgrad=True),
+    lambda ps: ember.optim.AdamW(ps, lr=0.1, weight_decay=0.1, maximize=True),
+], ids=['adadelta', 'adam-amsgrad', 'adamw'])
+def test_split_optimizer_steps_are_bit_identical(split, make):
+    rng = np.random.default_rng(4)
+    w0 = rng.standard_normal((7, 5)).astype(np.float32)
+    grads = [rng.standard_normal((7, 5)).astype(np.float32) for _ in range(3)]
+
+    def run():
+        w = ember.nn.Parameter(ember.tensor(w0.copy()))
+        opt = make([w])
+        for g in grads:
+            w.grad = ember.tensor(g)
+            opt.step()
+        return [w.detach().numpy()] + [s.numpy() for s in opt.state[w].values() if s.dim()]
+    _both_regimes(run)
