@@ -139,7 +139,8 @@ def index_add(shape, index, g):
         if _is_basic(index):
             out[index] = g
         else:
-            np.add.at(out, index, g)
+            from ..ops._scatter import index_add_at
+            index_add_at(out, index, g)
         return out
     return _ops().indexing.index_put_grad(shape, index, g)
 

@@ -8,6 +8,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
+from ._scatter import index_add_at
 from ._util import wrap_dim, fmt_shape, undifferentiable
 
 
@@ -72,7 +73,7 @@ def _index_bw(self, g):
         if self.basic:
             out[self.idx] = g
         else:
-            np.add.at(out, self.idx, g)
+            index_add_at(out, self.idx if len(self.idx) != 1 else self.idx[0], g)
         return out
     return index_put_grad(self.shape, self.idx, g)
 
