@@ -161,6 +161,20 @@ def test_conv2d_per_tap_at_resnet_size():
           gradcheck=False, low=-0.5, high=0.5)
 
 
+PARITY_COL2IM = [  # strides dividing the kernel: the input gradient / transposed conv sums windows by parity
+    ('conv2d', (2, 3, 9, 7), (4, 3, 4, 2), dict(stride=2, padding=(0, 1))),
+    ('conv2d', (1, 2, 10, 11), (3, 2, 6, 3), dict(stride=(3, 3), padding=(2, 1))),
+    ('conv_transpose2d', (2, 3, 3, 4), (3, 2, 6, 4), dict(stride=(3, 2), padding=(2, 1), output_padding=(2, 1))),
+    ('conv_transpose2d', (1, 2, 4, 3), (2, 3, 2, 2), dict(stride=2)),
+]
+
+
+@pytest.mark.parametrize('op,xs,ws,kw', PARITY_COL2IM, ids=str)
+def test_parity_col2im(op, xs, ws, kw):
+    """Input gradients of convs and transposed convs whose stride divides the kernel match PyTorch."""
+    check(lambda L, x, w: getattr(F(L), op)(x, w, **kw), xs, ws, atol=1e-4)
+
+
 ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
     ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
     ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),

@@ -282,18 +282,28 @@ def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
     k = w.shape[2:]
     gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True).reshape(c, k[0], k[1], o[0], o[1], n)
     (t, bt), (l, r) = pads
-    if s == (2, 2):     # adds into the parity-split canvas (see _columns): whole blocks, not N-element runs
-        th, tw = _split_rows(k, d, o, (h, wd), pads)
-        q = np.zeros((c, 2, th + 1, 2, tw + 1, n), g2.dtype)
-        for i in range(k[0]):
-            a = i * d[0]
-            for j in range(k[1]):
-                b = j * d[1]
-                q[:, a % 2, a // 2:a // 2 + o[0], b % 2, b // 2:b // 2 + o[1]] += gcols[:, i, j]
-        _winograd.unsplit(q, t, l, out)
+    _col2im_first(gcols, (h + t + bt, wd + l + r), k, s, d, pads, out)
+
+
+def _col2im_first(cols, shape, k, s, d, pads, out):
+    """col2im of cols (C, KH, KW, OH, OW, N) on a (C, *shape, N) canvas, its window past the top and left
+    pads written batch-first into out (N, C, H, W). Stride 2 adds into the parity-split canvas (see
+    _columns): whole blocks, not N-element runs (DCGAN's 4x4 transposed convs, batch 32: 32x16x16 0.70 ->
+    0.52 ms, 64x8x8 0.40 -> 0.31, min of 40)."""
+    t, l = pads[0][0], pads[1][0]
+    if s != (2, 2):
+        canvas = _col2im(cols, 1, (cols.shape[0],) + tuple(shape) + (cols.shape[5],), k, s, d)
+        _batch_first(canvas[:, t:t + out.shape[2], l:l + out.shape[3]], out)
         return
-    canvas = _col2im(gcols, 1, (c, h + t + bt, wd + l + r, n), k, s, d)
-    _batch_first(canvas[:, t:t + h, l:l + wd], out)
+    o = cols.shape[3:5]
+    th, tw = _split_rows(k, d, o, out.shape[2:], pads)
+    q = np.zeros((cols.shape[0], 2, th + 1, 2, tw + 1, cols.shape[5]), cols.dtype)
+    for i in range(k[0]):
+        a = i * d[0]
+        for j in range(k[1]):
+            b = j * d[1]
+            q[:, a % 2, a // 2:a // 2 + o[0], b % 2, b // 2:b // 2 + o[1]] += cols[:, i, j]
+    _winograd.unsplit(q, t, l, out)
 
 
 def _full(hw, k, s, d, opad):
@@ -309,10 +319,10 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     full = _full((h, wd), k, s, d, opad)
     x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
     cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
-    canvas = _col2im(cols, 1, (cout, full[0], full[1], n), k, s, d)
+    y = np.empty((n, cout, full[0] - 2 * pads[0], full[1] - 2 * pads[1]), x.dtype)
+    _col2im_first(cols, full, k, s, d, [(p, p) for p in pads], y)
     if b is not None:
-        canvas += b[:, None, None, None]
-    y = _from_cl(canvas, (full[0] - 2 * pads[0], full[1] - 2 * pads[1]), pads)
+        y += b[:, None, None]
     if _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads]):
         return y, _winograd_s2.Saved(None, None)     # backward takes the Winograd path; x2 is not kept
     return y, x2
