@@ -8,6 +8,8 @@ import struct
 
 import numpy as np
 
+from .backend import prepare_heap
+
 __all__ = ['Generator', 'default_generator', 'manual_seed', 'seed', 'initial_seed', 'get_rng_state', 'set_rng_state',
            'fork_rng', 'thread_safe_generator']
 
@@ -19,6 +21,7 @@ _HEAD = struct.Struct('<QiiQ')
 _TAIL = struct.Struct('<dddi4xf?3x')
 _STATE_SIZE = _HEAD.size + 8 * _N + _TAIL.size      # 5056
 _U64 = (1 << 64) - 1
+_BIG_DRAW = 1 << 15         # words from which a draw's arrays are mmapped by glibc's default threshold
 
 
 def _unpack_seed(seed, who):
@@ -83,6 +86,8 @@ class Generator:
         """``n`` raw 32-bit outputs (as uint64), in order: PyTorch's ``random()`` called n times."""
         if n <= 0:
             return np.empty(0, np.uint64)
+        if n >= _BIG_DRAW:
+            prepare_heap()
         self._pending_next = None
         return self._bits.random_raw(n)
 
@@ -91,6 +96,8 @@ class Generator:
         (``integers(0, 2**32)`` returns ``next_uint32``), as fast as ``random_raw``."""
         if n <= 0:
             return np.empty(0, np.uint32)
+        if n >= _BIG_DRAW:
+            prepare_heap()
         self._pending_next = None
         if self._draw is None:
             self._draw = np.random.Generator(self._bits)
