@@ -606,3 +606,49 @@ def test_first_grad_takes_an_unshared_gradient_without_copy():
     w = ember.zeros(4, 3, 3, 3, requires_grad=True)
     ember.nn.functional.conv2d(ember.randn(2, 3, 5, 5), w).sum().backward()
     assert w.grad._data.flags.c_contiguous and w.grad._data.flags.writeable
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'float64', 'bfloat16'])
+def test_backward_constants_keep_the_gradient_dtype(dtype):
+    """tanh/sigmoid/tan/atan/asin/acos backward take 1 in the gradient's dtype (dual.one), as a number would."""
+    def run(lib):
+        x = lib.tensor([-0.5, 0.1, 0.7], dtype=getattr(lib, dtype), requires_grad=True)
+        outs = [f(x) for f in (lib.tanh, lib.sigmoid, lib.tan, lib.atan, lib.asin, lib.acos)]
+        return [lib.autograd.grad(o.sum(), x)[0].float() for o in outs]
+    e, t = both(run)
+    assert_same(e, t, atol=1e-2 if dtype in ('float16', 'bfloat16') else 1e-12, rtol=1e-2 if dtype != 'float64' else 1e-12)
+
+
+def test_create_graph_passes_are_counted_out_even_when_they_raise():
+    """saved() reads the per-thread create_graph flag only while graph.RECORDING counts a pass: the count
+    returns to 0 after a pass, and after one a hook aborts; later plain and double backwards still work."""
+    from ember.autograd import graph
+    x = ember.tensor([0.5, 1.5], requires_grad=True)
+    (gx,) = ember.autograd.grad((x * x * x).sum(), x, create_graph=True)
+    assert graph.RECORDING[0] == 0 and gx.grad_fn is not None
+    y = x.tanh()
+
+    def boom(g):
+        raise ValueError('hook aborts')
+    y.register_hook(boom)
+    with pytest.raises(ValueError, match='hook aborts'):
+        y.sum().backward(create_graph=True)
+    assert graph.RECORDING[0] == 0
+    (g2,) = ember.autograd.grad(gx.sum(), x)
+    np.testing.assert_allclose(to_numpy(g2), 6 * np.array([0.5, 1.5], np.float32))
+
+
+def test_nodes_made_ready_together_run_in_pytorchs_order():
+    """The engine runs the last child a node makes ready next (without its stack): tensor hooks still fire in
+    PyTorch's order."""
+    def run(lib):
+        order = []
+        x = lib.tensor([0.3, -0.2], requires_grad=True)
+        y = x * 2
+        parts = [y.exp(), y.sin(), y.tanh()]
+        for name, p in zip('abc', parts):
+            p.register_hook(lambda g, name=name: order.append(name))
+        (parts[0] + parts[1] + parts[2]).sum().backward()
+        return order
+    e, t = both(run)
+    assert e == t
