@@ -95,6 +95,21 @@ def test_conv2d_winograd_at_resnet_size():
           gradcheck=False, low=-0.5, high=0.5)
 
 
+
+@pytest.mark.parametrize('hw', [(4, 6), (5, 3), (1, 2)], ids=str)
+def test_winograd_grad_tiles(hw):
+    """The weight gradient's tile transform is A g A^T (A's last row negated) of every zero-padded 2x2 tile
+    of the output gradient, laid out (4, 4, O, th, tw, N) as the forward's V."""
+    from ember.nn.functional import _winograd
+    g = np.random.default_rng(0).standard_normal((3, 2) + hw)
+    th, tw = (hw[0] + 1) // 2, (hw[1] + 1) // 2
+    gp = np.zeros((3, 2, 2 * th, 2 * tw))
+    gp[:, :, :hw[0], :hw[1]] = g
+    tiles = gp.reshape(3, 2, th, 2, tw, 2).transpose(3, 5, 1, 2, 4, 0)      # (2, 2, O, th, tw, N)
+    a = np.array([[1, 0], [1, 1], [1, -1], [0, 1]])
+    want = np.einsum('ap,bq,pqoijn->aboijn', a, a, tiles)
+    np.testing.assert_allclose(_winograd._grad_tiles(g), want, rtol=0, atol=1e-12)
+
 WINOGRAD_S2 = [  # 4x4 stride-2 padding-1 convs and transposed convs as Winograd F(2x2, 2x2), threshold lowered
     ('conv2d', (2, 3, 8, 6), (5, 3, 4, 4), True, {}),
     ('conv2d', (1, 2, 7, 5), (3, 2, 4, 4), False, {}),          # odd sizes: a partial last tile

