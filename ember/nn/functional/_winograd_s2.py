@@ -19,8 +19,7 @@ from . import _winograd
 
 _MIN_CHANNELS = 16    # input (and output) channels below which im2col's one GEMM is faster
 
-_G = np.array([[1, 0], [1, 1], [0, 1]])            # G (and A): (g0, g0 + g1, g1)
-_KG = {np.dtype(t): np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}   # (9, 4): G^T gu G
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Saved(_winograd.Saved):
@@ -33,7 +32,7 @@ def usable(x, w, s, d, groups, pads):
     float32/64, at least _MIN_CHANNELS channels each way. DCGAN at batch 32, one thread, min of 20 A/B:
     forward 32x16x16 -> 64 1.73 -> 1.45 ms, 64x8x8 -> 128 1.45 -> 1.25; transposed 64x8x8 -> 32 forward and
     backward 5.79 -> 5.23; 3 channels at 32x32 0.48 -> 0.62 loses."""
-    return (w.shape[2:] == (4, 4) and s == (2, 2) and d == (1, 1) and groups == 1 and x.dtype in _KG
+    return (w.shape[2:] == (4, 4) and s == (2, 2) and d == (1, 1) and groups == 1 and x.dtype in _DTYPES
             and tuple(pads[0]) == (1, 1) and tuple(pads[1]) == (1, 1) and min(w.shape[:2]) >= _MIN_CHANNELS)
 
 
@@ -131,6 +130,8 @@ def grad_weight(g, v, wshape):
         gh[x, 0] = r[:, :, :, 0]
         np.add(r[:, :, :, 0], r[:, :, :, 1], out=gh[x, 1])
         gh[x, 2] = r[:, :, :, 1]
-    gu = gemm(gh.reshape(9, o, -1), v.transpose(0, 2, 1))                # (9, O, 4I) as (9, O, a, b, I)
-    gw = gemm(gu.reshape(9, -1).T, _KG[g.dtype]).reshape(o, 2, 2, wshape[1], 2, 2)   # (O, a, b, I, i, j)
-    return np.ascontiguousarray(gw.transpose(0, 3, 4, 1, 5, 2)).reshape(wshape)
+    gu = gemm(gh.reshape(9, o, -1), v.transpose(0, 2, 1)).reshape(3, 3, o, 2, 2, wshape[1])   # (., O, a, b, I)
+    t = np.add(gu[:2], gu[1:])                                      # G^T gu G: (gu0 + gu1, gu1 + gu2) by rows ...
+    gw = np.empty(wshape, g.dtype)
+    np.add(t[:, :2], t[:, 1:], out=gw.reshape(o, wshape[1], 2, 2, 2, 2).transpose(2, 4, 0, 3, 5, 1))   # ... and columns
+    return gw
