@@ -13,9 +13,11 @@ from .backend import BLAS, blas_threads, xp
 __all__ = ['threads', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
-# on the 2-core machine, min of 2 minutes interleaved, 1 -> 2 threads in us: exp of 128 KiB float32 11 -> 23,
-# 1 MiB 89 -> 75, 4 MiB 359 -> 237; a transposing copy of 1 MiB 122 -> 115, 4 MiB 719 -> 489; contiguous copies
-# and adds gained nothing below 4 MiB (memory-bound).
+# on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
+# in us: exp of 128 KiB float32 11 -> 23, 1 MiB 89 -> 75, 4 MiB 359 -> 237; a transposing copy of 1 MiB
+# 122 -> 115, 4 MiB 719 -> 489; contiguous copies and adds gained nothing below 4 MiB (memory-bound). Splitting
+# conv's 1-5 MiB im2col/transpose/col2im passes as well lost there (MNIST conv1, DCGAN's convs), so they stay
+# whole; the MNIST CNN step at 2 threads went 152 -> 92 ms with the uses below (min of 40 interleaved, load 4-7).
 MIN_BYTES = 1 << 20
 
 
