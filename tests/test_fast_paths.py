@@ -28,3 +28,24 @@ def test_advanced_index_backward_by_rows_as_pytorch(table, index, dtype):
     seq = np.zeros(table, dtype)
     np.add.at(seq, x, g)
     np.testing.assert_array_equal(grads[0], seq)
+
+
+@pytest.mark.parametrize('shape,dim', [((64, 256), -1), ((40, 3, 30), 0), ((700,), 0)])
+def test_sort_and_topk_of_float32_by_packed_keys_as_pytorch(shape, dim):
+    """Stable sort at sizes that take the packed-key path: ties (also -0.0 against 0.0), infinities, both
+    directions; with NaN the general path is taken. topk on distinct values (PyTorch's topk orders ties its own way)."""
+    a = np.round(RNG.standard_normal(shape), 1).astype(np.float32)
+    a.flat[::7] = -0.0
+    a.flat[::11] = np.inf
+    a.flat[::13] = -np.inf
+    for arr in (a, np.where(RNG.random(shape) < 0.05, np.nan, a).astype(np.float32)):
+        e, t = ember.tensor(arr), torch.tensor(arr)
+        for desc in (False, True):
+            es, ts = e.sort(dim=dim, descending=desc, stable=True), t.sort(dim=dim, descending=desc, stable=True)
+            np.testing.assert_array_equal(es.values.numpy(), ts.values.numpy())
+            np.testing.assert_array_equal(es.indices.numpy(), ts.indices.numpy())
+    distinct = RNG.permutation(np.prod(shape)).reshape(shape).astype(np.float32) - 100
+    for desc in (False, True):
+        es, ts = ember.tensor(distinct).topk(9, dim, largest=desc), torch.tensor(distinct).topk(9, dim, largest=desc)
+        np.testing.assert_array_equal(es.values.numpy(), ts.values.numpy())
+        np.testing.assert_array_equal(es.indices.numpy(), ts.indices.numpy())
