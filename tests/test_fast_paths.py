@@ -49,3 +49,36 @@ def test_sort_and_topk_of_float32_by_packed_keys_as_pytorch(shape, dim):
         es, ts = ember.tensor(distinct).topk(9, dim, largest=desc), torch.tensor(distinct).topk(9, dim, largest=desc)
         np.testing.assert_array_equal(es.values.numpy(), ts.values.numpy())
         np.testing.assert_array_equal(es.indices.numpy(), ts.indices.numpy())
+
+
+def test_cat_stack_and_clamp_fast_paths_as_pytorch():
+    """cat and stack of many same-shape tensors (grads flow back to each), mixed dtypes and shapes, and clamp
+    with both bounds through np.clip (NaN, min > max, integer bounds) give PyTorch's values."""
+    parts = [RNG.standard_normal((4, 3)).astype(np.float32) for _ in range(20)]
+    for dim in (0, 1, -1):
+        outs = []
+        for lib in (ember, torch):
+            ts = [lib.tensor(p, requires_grad=True) for p in parts]
+            c, s = lib.cat(ts, dim), lib.stack(ts, dim)
+            (c.sum() * 2 + (s * s).sum()).backward()
+            outs.append((c, s, c.grad_fn.name(), s.grad_fn.name(), [t.grad for t in ts]))
+        for e, t in zip(outs[0][:2], outs[1][:2]):
+            np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy())
+        assert outs[0][2:4] == outs[1][2:4]
+        for e, t in zip(outs[0][4], outs[1][4]):
+            np.testing.assert_array_equal(e.numpy(), t.numpy())
+    mixed = [np.ones((2, 3), np.int64), np.zeros((1, 3), np.float32), np.full((2, 3), 2.5, np.float64)]
+    np.testing.assert_array_equal(ember.cat([ember.tensor(m) for m in mixed]).numpy(),
+                                  torch.cat([torch.tensor(m) for m in mixed]).numpy())
+    assert ember.stack([ember.tensor(1.0), ember.tensor(2.0)]).shape == (2,)
+    x = np.array([1.5, -2, np.nan, 0.25, -0.0, 7], np.float32)
+    for dtype in (np.float32, np.float64):
+        for lo, hi in ((-1.0, 1.0), (2.0, 1.0), (0, 1), (-np.inf, 0.5), (float('nan'), 1.0)):
+            e = ember.tensor(x.astype(dtype), requires_grad=True)
+            t = torch.tensor(x.astype(dtype), requires_grad=True)
+            ye, yt = e.clamp(lo, hi), t.clamp(lo, hi)
+            np.testing.assert_array_equal(ye.detach().numpy(), yt.detach().numpy())
+            assert ye.dtype == getattr(ember, str(yt.dtype).split('.')[1])
+            ye.sum().backward()
+            yt.sum().backward()
+            np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
