@@ -639,7 +639,7 @@ def _relu(a):
 
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (dual.one(y) - y))
 relu = unary('relu', _relu, 'ReluBackward0',
-             lambda g, x, y: dual.mask(g, ~(dual.data(y) <= 0)), int_ok=True,
+             lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
 absolute = abs
