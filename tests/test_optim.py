@@ -982,3 +982,23 @@ def test_schedulers_drive_training_like_torch():
         tsch.step()
     _assert_params_close(ep, tp)
     assert math.isclose(esch.get_last_lr()[0], tsch.get_last_lr()[0], rel_tol=0, abs_tol=0)
+
+
+@pytest.mark.parametrize('kwargs', SGD_CASES)
+def test_sgd_updates_a_large_param_block_by_block_as_a_whole(kwargs):
+    """A parameter larger than SGD's update block (updated block by block, each block in cache) ends where the
+    same values split into small parameters end, bit for bit, and close to PyTorch's trajectory."""
+    from ember.optim.sgd import _BLOCK
+    arrays = _init_arrays(shapes=[(_BLOCK + 1000,)])
+    ep, tp = _pair(arrays)
+    parts = [ember.tensor(a.copy(), requires_grad=True) for a in np.array_split(arrays[0], 3)]
+    eopt, topt = ember.optim.SGD(ep, **kwargs), torch.optim.SGD(tp, **kwargs)
+    popt = ember.optim.SGD(parts, **kwargs)
+    for _ in range(3):
+        _set_grads(ep, tp)
+        _set_ember_grads(parts)
+        for opt in (eopt, topt, popt):
+            opt.step()
+    np.testing.assert_array_equal(ep[0].detach().numpy(), np.concatenate([p.detach().numpy() for p in parts]))
+    _assert_params_close(ep, tp)
+    _assert_state_equal(eopt, topt)

@@ -52,39 +52,63 @@ class SGD(Optimizer):
 
 def _sgd_group(state, group):
     """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
-    lr, wd, momentum = _scalar(group['lr']), group['weight_decay'], group['momentum']
-    dampening, nesterov, maximize = group['dampening'], group['nesterov'], group['maximize']
+    hyper = (_scalar(group['lr']), group['weight_decay'], group['momentum'], group['dampening'], group['nesterov'],
+             group['maximize'])
+    scratch = None
     for p in group['params']:
         g = p._grad
         if g is None:
             continue
         pa, ga = p._data, g._data
-        tmp = None      # a temporary this step made, reused for the update (one allocation, not three)
-        if maximize:
-            ga = np.negative(ga)
-        if wd != 0:
-            tmp = np.multiply(pa, wd, out=np.empty_like(pa))
-            ga = np.add(tmp, ga, out=tmp)
-        if momentum != 0:
-            ga = _momentum(state[p], ga, momentum, dampening, nesterov)
-        upd = np.multiply(ga, -lr, dtype=pa.dtype, out=tmp)
-        np.add(pa, upd, out=pa)
+        ba, first = None, False
+        if hyper[2] != 0:
+            st = state[p]
+            buf = st.get('momentum_buffer')
+            first = buf is None
+            if first:   # PyTorch's clone of the first step's direction, filled by _update
+                buf = st['momentum_buffer'] = Tensor._make(np.empty(ga.shape, ga.dtype))
+            ba = buf._data
+        if not _in_blocks(pa, ga, ba):
+            _update(pa, ga, ba, first, None, *hyper)
+        else:
+            if scratch is None or scratch.dtype != pa.dtype:
+                scratch = np.empty(_BLOCK, pa.dtype)
+            n = pa.size
+            pf, gf, bf = pa.reshape(-1), ga.reshape(-1), None if ba is None else ba.reshape(-1)
+            for i in range(0, n, _BLOCK):
+                j = min(i + _BLOCK, n)
+                _update(pf[i:j], gf[i:j], None if bf is None else bf[i:j], first, scratch[:j - i], *hyper)
         p._bump()
 
 
-def _momentum(st, ga, momentum, dampening, nesterov):
-    """Update the momentum buffer in ``st`` (a clone of the gradient on the first step); the step direction."""
-    buf = st.get('momentum_buffer')
-    if buf is None:
-        buf = st['momentum_buffer'] = Tensor._make(np.array(ga, copy=True))
-        ba = buf._data
-    else:
-        ba = buf._data
-        np.multiply(ba, momentum, out=ba)
-        if dampening == 0:
-            np.add(ba, ga, out=ba)
+_BLOCK = 1 << 16    # elements of a large parameter updated at a time
+
+
+def _in_blocks(pa, ga, ba):
+    """Whether to update a parameter block by block: its six passes then run on cache-resident blocks instead
+    of streaming the whole arrays six times (same operations, same values). ResNet-18's convolutions'
+    weights (8.6M, momentum and weight decay): 8.59 -> 6.73 ms a step (min of 15, interleaved)."""
+    return pa.size > _BLOCK and pa.flags.c_contiguous and ga.flags.c_contiguous and ga.dtype == pa.dtype \
+        and (ba is None or ba.flags.c_contiguous)
+
+
+def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
+    """One SGD update of arrays ``pa`` (in place) and momentum buffer ``ba`` (in place; filled when ``first``);
+    ``tmp``: a free buffer of pa's size for the temporaries, or None."""
+    if maximize:
+        ga = np.negative(ga)
+    if wd != 0:
+        tmp = np.multiply(pa, wd, out=np.empty_like(pa) if tmp is None else tmp)
+        ga = np.add(tmp, ga, out=tmp)
+    if ba is not None:
+        if first:
+            np.copyto(ba, ga)
         else:
-            np.add(ba, np.multiply(ga, 1 - dampening, dtype=ba.dtype), out=ba)
-    if nesterov:
-        return np.multiply(ba, momentum, dtype=ba.dtype) + ga
-    return ba
+            np.multiply(ba, momentum, out=ba)
+            if dampening == 0:
+                np.add(ba, ga, out=ba)
+            else:
+                np.add(ba, np.multiply(ga, 1 - dampening, dtype=ba.dtype), out=ba)
+        ga = np.multiply(ba, momentum, dtype=ba.dtype) + ga if nesterov else ba
+    upd = np.multiply(ga, -lr, dtype=pa.dtype, out=tmp)
+    np.add(pa, upd, out=pa)
