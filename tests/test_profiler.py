@@ -231,3 +231,16 @@ def test_fx_traced_profiler_ranges(tmp_path):
     outs = run_both(src, tmp_path)
     assert outs[0] == outs[1]
     assert "torch.ops.profiler._record_function_enter('foo')" in outs[0]
+
+
+def test_conv_layers_record_their_op_as_torch_does():
+    """A conv layer's forward (inherited from a shared base class) is one aten::conv2d / conv_transpose2d event."""
+    def names(lib):
+        layers = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3), lib.nn.ConvTranspose2d(3, 2, 2), lib.nn.Conv1d(2, 2, 1))
+        x = lib.ones(1, 2, 5, 5)
+        with lib.profiler.profile() as prof:
+            h = layers[1](layers[0](x))
+            layers[2](h[:, :, 0])
+        return [e.name for e in prof.events() if e.cpu_parent is None and e.name.startswith('aten::conv')]
+    assert names(ember) == names(torch) == ['aten::conv2d', 'aten::conv_transpose2d', 'aten::conv1d']
+    assert 'forward' not in ember.nn.Conv2d.__dict__

@@ -124,8 +124,8 @@ def _install():
             _set(ember.Tensor, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
     for cls in _subclasses(ember.nn.Module):
         aten = _LAYERS.get(cls.__name__)
-        if aten and cls.__module__.startswith("ember.") and "forward" in cls.__dict__:
-            _set(cls, "forward", _op_event(cls.__dict__["forward"], "aten::" + aten, skip=1))
+        if aten and cls.__module__.startswith("ember."):   # the convs inherit forward from a shared base
+            _set(cls, "forward", _op_event(cls.forward, "aten::" + aten, skip=1))
     _install_autograd()
     _install_optimizers()
 
