@@ -128,16 +128,17 @@ def _spread(fn, items, t):
 
 def _one_blas_thread():
     """Pin ember's products to one OpenBLAS thread while the pool runs (the threads are the pool's); returns
-    the function that puts the settings back."""
+    the function that puts OpenBLAS's count back. set_num_threads's count is left as it is, so another thread
+    reads and sets it as usual meanwhile."""
     setter = BLAS.setter
     if setter is None:
         return lambda: None
-    many, n = BLAS.many, BLAS.getter()
-    BLAS.many = 1
+    n = BLAS.getter()
+    BLAS.pinned = BLAS.many or n
     setter(1)
 
     def restore():
-        BLAS.many = many
+        BLAS.pinned = 0
         setter(n)
     return restore
 

@@ -92,13 +92,15 @@ def _find_openblas():
 
 
 class _Blas:
-    """The loaded OpenBLAS's thread-count functions (found lazily, on the first product) and ``many``,
-    the threads set_num_threads gave ember's large products (None: the caller's count)."""
+    """The loaded OpenBLAS's thread-count functions (found lazily, on the first product), ``many``, the
+    threads set_num_threads gave ember's large products (None: the caller's count), and ``pinned``, the
+    count _parallel's pool put aside while it runs products on one thread each (0: not running)."""
 
     def __init__(self):
         self.ready = False
         self.setter = self.getter = None
         self.many = None
+        self.pinned = 0
 
     def init(self):
         self.ready = True
@@ -118,7 +120,7 @@ def blas_threads():
         BLAS.init()
     if BLAS.getter is None:
         return 1
-    return BLAS.many or max(1, BLAS.getter())
+    return BLAS.many or BLAS.pinned or max(1, BLAS.getter())
 
 
 def set_blas_threads(n):
@@ -141,7 +143,7 @@ def gemm(a, b):
     setter = BLAS.setter
     if setter is None:
         return a @ b
-    want = BLAS.many if a.size * b.shape[-1] >= BIG_GEMM else 1
+    want = BLAS.many if a.size * b.shape[-1] >= BIG_GEMM and not BLAS.pinned else 1
     if want is None:
         return a @ b
     n = BLAS.getter()

@@ -81,6 +81,19 @@ def test_blas_settings_are_put_back(split):
     assert ember.backend.BLAS.many == many and ember.get_num_threads() == 2
 
 
+def test_thread_count_reads_and_sets_as_usual_while_the_pool_runs(split):
+    """Another thread sees set_num_threads's count during a split pass, and a count it sets then is kept."""
+    seen = []
+
+    def task(i):
+        if i == 0:
+            seen.append(ember.get_num_threads())
+            ember.set_num_threads(3)
+        time.sleep(0.002)
+    _parallel.each(task, [(i,) for i in range(4)])
+    assert seen == [2] and ember.get_num_threads() == 3 and ember.backend.BLAS.pinned == 0
+
+
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
 def test_pool_restarts_in_a_forked_child(split):
     _parallel.each(lambda i: i, [(0,), (1,)])     # the parent's workers exist
