@@ -17,7 +17,9 @@ __all__ = ['threads', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc']
 # in us: exp of 128 KiB float32 11 -> 23, 1 MiB 89 -> 75, 4 MiB 359 -> 237; a transposing copy of 1 MiB
 # 122 -> 115, 4 MiB 719 -> 489; contiguous copies and adds gained nothing below 4 MiB (memory-bound). Splitting
 # conv's 1-5 MiB im2col/transpose/col2im passes as well lost there (MNIST conv1, DCGAN's convs), so they stay
-# whole; the MNIST CNN step at 2 threads went 152 -> 92 ms with the uses below (min of 40 interleaved, load 4-7).
+# whole. conv's cache-sized chunks on the pool lost too on an idle machine (the MNIST CNN step at 2 threads,
+# min of 5-8 interleaved steps: 83-91 ms with them, 64-66 ms without), so they run serially; what uses it, measured idle at 2 threads, min of 30: max_pool2d fwd+bwd of
+# (64, 64, 24, 24) 9.5 -> 6.4 ms, Adam's step over 1.2M parameters 2.5 -> 1.8 ms.
 MIN_BYTES = 1 << 20
 
 

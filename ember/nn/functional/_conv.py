@@ -13,7 +13,6 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ...backend import gemm
-from ... import _parallel
 from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _taps, _winograd, _winograd_s2
@@ -270,7 +269,8 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         if b is not None:
             yc += b[:, None]
         _batch_first(yc.reshape(o_ch, o[0], o[1], -1), y[sl])
-    _parallel.each(chunk, [(sl,) for sl in chunks])
+    for sl in chunks:   # serial: on ember._parallel's pool they slowed the MNIST CNN step (see MIN_BYTES there)
+        chunk(sl)
     return y, None
 
 
@@ -412,7 +412,7 @@ def _conv_bw_arrays(node, g, w, x):
             _conv_grad_input(g2, w, pads, s, d, groups, o, gx[sl])
         return gw
     gw = None
-    for part in _parallel.each(run, [(sl,) for sl in chunks]):
+    for part in map(run, chunks):   # serial, as the forward's chunks
         gw = part if gw is None else np.add(gw, part, out=gw)   # in chunk order; in place: sum() made a new array per chunk
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
