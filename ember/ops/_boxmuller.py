@@ -24,7 +24,8 @@ _CS_P = [np.array([[c], [s]], _F32).astype(_F64) for c, s in (
 # DP1 and DP2 have 8 and 11 bits, j <= 8), and the three constants sum exactly in float64 (48 bits), so the
 # reduction is x + j * _DP rounded once to float32, exact in float64 before that rounding.
 _DP = float(_F32(-0.78515625)) + float(_F32(-2.4187564849853515625e-4)) + float(_F32(-3.77489497744594108e-8))
-_ROWS = 4096    # rows of 16 per chunk: measured best of 1024..16384 (8.0 ms for 10^6 normals; whole arrays 30 ms)
+_ROWS = 2048    # rows of 16 per chunk: 4096 and 2048 measured best of 1024..16384 (9.3-10.0 ms for 10^6 normals,
+                # 1024 11.6, whole arrays 30); 2048's kept scratch is half as large (1.6 MB)
 
 
 class _Scratch:
@@ -160,10 +161,13 @@ _LOCAL = threading.local()
 
 
 def _scratch(k):
-    """This thread's chunk buffers (3.2 MB, kept: fresh ones cost page faults, 1.6 of the 2.3 ms of a
-    4096-row call and 12% of a 62500-row one)."""
+    """This thread's chunk buffers: kept once a draw fills a whole chunk (fresh ones cost page faults, 1.6 of
+    the 2.3 ms of a 4096-row call and 12% of a 62500-row one); a smaller draw before that gets buffers of its
+    size, not kept, so a program that only draws small tensors holds no scratch."""
     s = getattr(_LOCAL, 'scratch', None)
     if s is None:
+        if k < _ROWS * 8:
+            return _Scratch(k)
         s = _LOCAL.scratch = _Scratch(_ROWS * 8)
     return s if k == _ROWS * 8 else s.head(k)
 
