@@ -174,3 +174,28 @@ def test_split_optimizer_steps_are_bit_identical(split, make):
             opt.step()
         return [w.detach().numpy()] + [s.numpy() for s in opt.state[w].values() if s.dim()]
     _both_regimes(run)
+
+
+@pytest.mark.parametrize('op', ['softmax', 'log_softmax'])
+def test_split_softmax_rows_are_bit_identical_and_match_torch(split, monkeypatch, op):
+    from ember.ops import reduction
+    monkeypatch.setattr(reduction, '_BLOCK_BYTES', 1)    # one row a block, blocks shared between threads
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 11)).astype(np.float32)
+    g = rng.standard_normal((7, 11)).astype(np.float32)
+
+    def run(lib):
+        xs = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, op)(xs, 1)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xs.grad.numpy()
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_split_linear_bias_is_bit_identical_and_matches_torch(split):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 5, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    run = lambda lib: [lib.nn.functional.linear(*(lib.tensor(a) for a in (x, w, b))).numpy()]
+    np.testing.assert_allclose(_both_regimes(lambda: run(ember))[0], run(torch)[0], rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from .. import _parallel
 from ..autograd import dual
 from ..backend import col_sums, gemm
 from ..autograd.grad_mode import GRAD
@@ -285,7 +286,10 @@ def linear(input, weight, bias=None):
                            f'{w.dtype.name.capitalize()}')
     r = gemm(x, w.T)
     if bias is not None:
-        r += bias._data
+        if r.nbytes < _parallel.MIN_BYTES:
+            r += bias._data
+        else:   # an LSTM LM decoder's (700, 10000) output: split by rows when threads are set
+            _parallel.ufunc(np.add, r, bias._data, out=r)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if GRAD.enabled and (need[0] or need[1] or need[2]):
         return _linear_graph(input, weight, bias, r, need)
