@@ -82,6 +82,31 @@ def test_conv2d_winograd(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
 
 
+@pytest.mark.parametrize('xs,ws,bias,kw', WINOGRAD, ids=str)
+def test_conv2d_winograd_chunked(monkeypatch, xs, ws, bias, kw):
+    """The Winograd path run one sample at a time (its backward rebuilding V per chunk and taking the input
+    gradient as the forward's adjoint) matches PyTorch (and float64 gradcheck)."""
+    from ember.nn.functional import _winograd
+    for name, value in (('_MIN_CHANNELS', 1 << 30), ('_MIN_CHUNKED_CHANNELS', 1), ('_MIN_TILES', 1),
+                        ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+        monkeypatch.setattr(_winograd, name, value)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv2d_winograd_chunked_at_mnist_size():
+    """MNIST's 32 -> 64 channel conv at 26x26 takes the chunked Winograd path at batch 64 (not at batch 4,
+    which is not chunked), and its output and gradients agree with PyTorch to float32 rounding."""
+    from ember.nn.functional import _winograd
+    x, w = np.zeros((64, 32, 26, 26), np.float32), np.zeros((64, 32, 3, 3), np.float32)
+    assert _winograd.usable(x, w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    assert len(_winograd.chunks(x, 96, (24, 24))) > 1
+    assert not _winograd.usable(x[:4], w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    assert not _winograd.usable(x[:, :16], w[:, :16], (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b), (64, 32, 26, 26), (64, 32, 3, 3), (64,), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
 def test_conv2d_winograd_at_resnet_size():
     """A 64-channel conv at 8x8 (batch 8: 128 tile columns) takes the Winograd path at the default
     thresholds only when it has enough tiles, and agrees with PyTorch to float32 rounding either way."""

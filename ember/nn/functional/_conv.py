@@ -244,10 +244,13 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
     if wino is not None:
         u = wino.weight_transform(w)
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-        v = wino.conv(x, u, pads[0][0], pads[1][0], y)
+        if wino is _winograd:
+            saved = wino.forward(x, u, pads[0][0], pads[1][0], y)
+        else:
+            saved = wino.Saved(u, wino.conv(x, u, pads[0][0], pads[1][0], y))
         if b is not None:
             y += b[:, None, None]
-        return y, wino.Saved(u, v)
+        return y, saved
     if _taps.usable(w, s, o, groups):
         wt = _taps.weights(w)
         y = _batch_first(_taps.conv(_batch_last(x), wt, s, d, pads, o))
@@ -384,6 +387,9 @@ def _conv_bw_arrays(node, g, w, x):
         saved = node.cols
         if MODE.release:
             node.cols = None
+        if isinstance(saved, _winograd.Chunked):
+            gw = _winograd.chunked_grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)
+            return gx, gw, gb
         wino = _winograd_s2 if isinstance(saved, _winograd_s2.Saved) else _winograd
         gw = wino.grad_weight(g, saved.v, w.shape) if need_w else None
         if wino is _winograd_s2 and need_x:     # Winograd's input gradient needs more tiles than it saves

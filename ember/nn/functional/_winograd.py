@@ -13,8 +13,11 @@ import numpy as np
 
 from ...backend import gemm
 
-_MIN_CHANNELS = 64    # input channels (and output channels) below which the 16 GEMMs lose to im2col's
+_MIN_CHANNELS = 64    # input channels (and output channels) below which the 16 GEMMs lose to im2col's ...
+_MIN_CHUNKED_CHANNELS = 32   # ... unless the conv runs in batch chunks (see ``usable``)
 _MIN_TILES = 128      # tile columns (tiles x batch) below which the transformed weights cost more than they save
+_CHUNK_FROM = 24 << 20   # bytes of V and M (transformed input and products) from which they go a few samples at a time
+_CHUNK_BYTES = 6 << 20   # ... about this many bytes of them per chunk
 
 _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
 _A = np.array([[1, 0], [1, 1], [1, -1], [0, -1]])
@@ -22,6 +25,7 @@ _KW = {np.dtype(t): np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}
 _SIGN = np.array([1, 1, 1, -1])
 # kron(G, G) with the sign of A's last row folded in: grad_weight's tile transform skips those negations
 _KG = {t: (k * np.outer(_SIGN, _SIGN).reshape(16, 1)).astype(t) for t, k in _KW.items()}
+_SIGN16 = np.outer(_SIGN, _SIGN).reshape(16, 1, 1)   # that sign per tile position, for U in the input gradient
 _FLIP = np.array([3, 1, 2, 0])          # G J = G[_FLIP] for the flip J: the flipped kernel's transform
 
 
@@ -34,17 +38,42 @@ class Saved:
         self.u, self.v = u, v
 
 
+class Chunked(Saved):
+    """What the backward of a conv run in batch chunks needs: U and the chunks (V is rebuilt per chunk)."""
+    __slots__ = ('chunks',)
+
+    def __init__(self, u, chunks):
+        super().__init__(u, None)
+        self.chunks = chunks
+
+
 def usable(x, w, s, d, groups, pads):
     """Whether the conv of array x with w takes the Winograd path: 3x3, stride 1, no dilation, one group,
     top and left padding at most 2, float32/64, and enough channels and tiles to pay (ResNet-18 at 32x32
     batch 8, min of 15 A/B: 64x32x32 6.8 -> 5.4 ms, 128x16x16 6.9 -> 3.9, 256x8x8 6.0 -> 4.9 forward;
-    512x4x4 (32 tile columns) 10.3 -> 11.2 and MNIST's 32 -> 64 channels 33 -> 71 lose)."""
+    512x4x4 (32 tile columns) 10.3 -> 11.2 loses). From 32 channels when it runs in batch chunks (see
+    ``chunks``): MNIST's 32 -> 64 channels at 26x26, batch 64, lost whole (forward 17 -> 25 ms) and wins
+    in chunks (see ``forward``)."""
     if w.shape[2:] != (3, 3) or s != (1, 1) or d != (1, 1) or groups != 1 or x.dtype not in _KW:
         return False
-    if pads[0][0] > 2 or pads[1][0] > 2 or min(w.shape[:2]) < _MIN_CHANNELS:
+    if pads[0][0] > 2 or pads[1][0] > 2 or min(w.shape[:2]) < _MIN_CHUNKED_CHANNELS:
         return False
     oh, ow = (x.shape[2] + sum(pads[0]) - 2), (x.shape[3] + sum(pads[1]) - 2)
+    if min(w.shape[:2]) < _MIN_CHANNELS and len(chunks(x, w.shape[0] + w.shape[1], (oh, ow))) == 1:
+        return False
     return ((oh + 1) // 2) * ((ow + 1) // 2) * x.shape[0] >= _MIN_TILES
+
+
+def chunks(x, channels, o):
+    """Batch slices for a conv of x to output size o: one, or cache-sized ones when V and M (16 x tiles x
+    ``channels``, the input's and output's together) would pass _CHUNK_FROM bytes."""
+    n = x.shape[0]
+    th, tw = _tiles(o)
+    per_sample = 16 * channels * th * tw * x.itemsize
+    if n * per_sample < _CHUNK_FROM:
+        return [slice(0, n)]
+    step = max(1, _CHUNK_BYTES // per_sample)
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 def split(x, top, left, th, tw):
@@ -145,6 +174,68 @@ def conv(x, u, top, left, out):
     return v
 
 
+def forward(x, u, top, left, out):
+    """conv of x with transformed weights u into out, as ``conv``; returns what backward needs. A big batch
+    goes a few samples at a time, so V and M stay in the cache (MNIST's 32 -> 64 channels at 26x26, batch
+    64, one thread, min of 10: 24.6 ms whole, 15.1 in chunks of 16 samples, 12.8 of 8, 13.6 of 4; im2col
+    15.3); its backward rebuilds V chunk by chunk (see ``chunked_grads``) rather than keep it."""
+    parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
+    if len(parts) == 1:
+        return Saved(u, conv(x, u, top, left, out))
+    for sl in parts:
+        conv(x[sl], u, top, left, out[sl])
+    return Chunked(u, parts)
+
+
+def chunked_grads(g, x, saved, top, left, gx, wshape):
+    """Gradients of a conv that ran in chunks, chunk by chunk: the input's written into gx (when not None)
+    and the weight's returned (when x is not None). A chunk's A g A^T tiles feed both products; the input
+    gradient is the forward's adjoint (U^T times them, then B . B^T of each tile added onto the input), so
+    its transforms run at the input's channel count on the forward's tiles."""
+    th, tw = _tiles(g.shape[2:])
+    o = g.shape[1]
+    ut = np.ascontiguousarray((saved.u * _SIGN16.astype(saved.u.dtype)).transpose(0, 2, 1)) if gx is not None else None
+    gu = None
+    for sl in saved.chunks:
+        gh = _grad_tiles(g[sl]).reshape(16, o, -1)
+        if x is not None:
+            part = gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
+            gu = part if gu is None else np.add(gu, part, out=gu)
+        if gx is not None:
+            _input_grad(gemm(ut, gh), top, left, th, tw, gx[sl])
+    return None if gu is None else _weight_from(gu, wshape)
+
+
+def _untap(g, even, odd, axis):
+    """Adjoint of _input_transform's taps (d0 - d2, d1 + d2, d2 - d1, d1 - d3) along one axis, tap i reading
+    lines i//2 on of those with parity i%2: d0 = g0, d1 = g1 - g2 + g3, d2 = g1 + g2 - g0, d3 = -g3, written
+    into the even and odd lines (one more of each than g has)."""
+    head = (slice(None),) * axis + (slice(0, -1),)
+    tail = (slice(None),) * axis + (slice(1, None),)
+    last = (slice(None),) * axis + (-1,)
+    np.copyto(even[head], g[0])
+    even[last] = 0
+    d2 = np.add(g[1], g[2])
+    d2 -= g[0]
+    even[tail] += d2
+    np.subtract(g[1], g[2], out=odd[head])
+    odd[head] += g[3]
+    odd[last] = 0
+    odd[tail] -= g[3]
+
+
+def _input_grad(gv, top, left, th, tw, out):
+    """Adjoint of _input_transform: B gV B^T of every tile, added up on the split canvas and read back
+    into out (N, C, H, W), given gV (16, C, th*tw*N)."""
+    n, c = out.shape[:2]
+    gv = gv.reshape(4, 4, c, th, tw, n)
+    t = np.empty((4, c, th, 2, tw + 1, n), gv.dtype)
+    _untap([gv[:, j] for j in range(4)], t[:, :, :, 0], t[:, :, :, 1], 3)
+    q = np.empty((c, 2, th + 1, 2, tw + 1, n), gv.dtype)
+    _untap(list(t), q[:, 0], q[:, 1], 1)
+    unsplit(q, top, left, out)
+
+
 def flipped(u):
     """The transform of w flipped in both spatial dims and transposed (I, O): the input gradient's weights."""
     u4 = u.reshape(4, 4, u.shape[1], u.shape[2])
@@ -161,8 +252,12 @@ def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 3, 3) from the output gradient g (N, O, OH, OW) and the forward's V."""
     o = g.shape[1]
     gh = _grad_tiles(g)
-    gu = gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1))                   # (16, O, I)
-    return gemm(gu.reshape(16, -1).T, _KG[g.dtype]).reshape(wshape)           # G^T gu G per (o, i)
+    return _weight_from(gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1)), wshape)
+
+
+def _weight_from(gu, wshape):
+    """G^T gu G per (o, i) of gu (16, O, I), the products of the tiles: the weight gradient."""
+    return gemm(gu.reshape(16, -1).T, _KG[gu.dtype]).reshape(wshape)
 
 
 def _grad_tiles(g):
