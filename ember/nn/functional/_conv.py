@@ -320,13 +320,18 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     k = w.shape[2:]
     cout = w.shape[1] * groups
     full = _full((h, wd), k, s, d, opad)
-    x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
-    cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
     y = np.empty((n, cout, full[0] - 2 * pads[0], full[1] - 2 * pads[1]), x.dtype)
-    _col2im_first(cols, full, k, s, d, [(p, p) for p in pads], y)
+    wino = _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads])
+    x2 = None
+    if wino:     # the input gradient of the 4x4 stride-2 conv with weight w
+        _winograd_s2.grad_input(x, _winograd_s2.grad_input_weights(w), y)
+    else:
+        x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
+        cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
+        _col2im_first(cols, full, k, s, d, [(p, p) for p in pads], y)
     if b is not None:
         y += b[:, None, None]
-    if _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads]):
+    if wino:
         return y, _winograd_s2.Saved(None, None)     # backward takes the Winograd path; x2 is not kept
     return y, x2
 
@@ -392,8 +397,8 @@ def _conv_bw_arrays(node, g, w, x):
             return gx, gw, gb
         wino = _winograd_s2 if isinstance(saved, _winograd_s2.Saved) else _winograd
         gw = wino.grad_weight(g, saved.v, w.shape) if need_w else None
-        if wino is _winograd_s2 and need_x:     # Winograd's input gradient needs more tiles than it saves
-            _conv_grad_input(_batch_last(g).reshape(g.shape[1], -1), w, pads, s, d, groups, o, gx)
+        if wino is _winograd_s2 and need_x:
+            _winograd_s2.grad_input(g, _winograd_s2.grad_input_weights(w), gx)
         elif need_x:
             _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
         return gx, gw, gb

@@ -5,9 +5,9 @@ output tile of that is A^T [(G w G^T) * (B^T d B)] A of its 3x3 input tile d, so
 GEMMs with 9 multiplies per 4 outputs instead of 16. The coefficients are 0 and +-1, so values differ
 from a direct sum by float rounding only (max relative error 1e-6 in float32 on DCGAN's shapes, im2col's
 4e-7). Used for the conv's forward and weight gradient, and for the transposed conv's backward (its input
-gradient is this conv of the output gradient). The conv's input gradient (the transposed conv's forward)
-stays on GEMM + col2im: there the tiles of each parity start half a tile apart, and one tile grid for all
-four took 1.5x (8x8) to 2.25x (4x4) the tiles and measured slower.
+gradient is this conv of the output gradient). The conv's input gradient, which is also the transposed
+conv's forward, splits the same way by output parity: four 2x2 stride-1 convs of the output gradient, each
+F(2x2, 2x2) on its own tile grid (see grad_input).
 
 1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
@@ -135,3 +135,58 @@ def grad_weight(g, v, wshape):
     gw = np.empty(wshape, g.dtype)
     np.add(t[:, :2], t[:, 1:], out=gw.reshape(o, wshape[1], 2, 2, 2, 2).transpose(2, 4, 0, 3, 5, 1))   # ... and columns
     return gw
+
+
+# -- the input gradient (the transposed conv's forward) ---------------------------------------------------------------
+# Row 2m + r of the input gradient takes output-gradient rows m - 1 + r and m + r, with kernel rows 3 - r and 1 - r:
+# per row and column parity (r, c) a 2x2 stride-1 conv of g (padded by 1) with the flipped kernel's taps, each on
+# its own tile grid (tiles of the four parities start half a tile apart; one shared grid cost 1.5-2.25x the tiles).
+# Against the GEMM of all 16 taps + col2im it replaces, DCGAN at batch 32, one thread, min of 40 interleaved:
+# 64x8x8 -> 32x16x16 1.94 -> 1.69 ms, 128x4x4 -> 64x8x8 1.61 -> 1.40 (four calls of each shape a step).
+def grad_input_weights(w):
+    """U (9 * 4, C, O) of w (O, C, 4, 4) for grad_input, as a transposed view: G w_rc G^T per parity (r, c),
+    w_rc's tap (k, l) being w[:, :, 3 - r - 2k, 3 - c - 2l]; ordered (xi, eta, r, c). Kernel positions go
+    first, so every pass runs over whole (O, C) blocks."""
+    o, c = w.shape[:2]
+    taps = np.ascontiguousarray(w.reshape(o * c, 16).T)[::-1].reshape(2, 2, 2, 2, o, c)   # (k, r, l, c, O, C)
+    t = np.empty((3, 2, 2, 2, o, c), w.dtype)
+    _transform_weight(taps[0], taps[1], t)                                # (xi, r, l, c, O, C)
+    u = np.empty((3, 3, 2, 2, o, c), w.dtype)
+    _transform_weight(t[:, :, 0], t[:, :, 1], u.swapaxes(0, 1))           # (eta, xi, r, c, O, C)
+    return u.reshape(36, o, c).transpose(0, 2, 1)
+
+
+def _grad_input_transform(p, th, tw):
+    """V (9 * 4, O, th*tw*N) of the padded canvas p (O, 2th+2, 2tw+2, N): tile (u, v) of parity (r, c)
+    reads rows 2u+r+k and columns 2v+c+l, k, l < 3. Columns first, so the larger second pass over rows
+    copies runs of tw*N elements."""
+    o, n = p.shape[0], p.shape[3]
+    t = np.empty((3, 2, o, p.shape[1], tw, n), p.dtype)                   # (eta, c, O, rows, tw, N)
+    for c in range(2):
+        _transform_rows(*(p[:, :, c + k:c + k + 2 * tw - 1:2] for k in range(3)), t[:, c])
+    v = np.empty((3, 3, 2, 2, o, th, tw, n), p.dtype)                    # (xi, eta, r, c, O, th, tw, N)
+    for r in range(2):
+        _transform_rows(*(t[:, :, :, r + k:r + k + 2 * th - 1:2] for k in range(3)), v[:, :, r])
+    return v.reshape(36, o, th * tw * n)
+
+
+def _grad_output_transform(m, th, tw, n):
+    """A^T m A of every tile of every parity in M (9 * 4, C, th*tw*N), interleaved: (C, 4th, 4tw, N)."""
+    c = m.shape[1]
+    m = m.reshape(3, 3, 2, 2, c, th, tw, n)
+    y = np.empty((c, th, 2, 2, tw, 2, 2, n), m.dtype)                    # row 4u + 2i + r, column 4v + 2j + c
+    for i in range(2):
+        a = np.add(m[i], m[i + 1])
+        for j in range(2):
+            np.add(a[j], a[j + 1], out=y[:, :, i, :, :, j].transpose(2, 4, 0, 1, 3, 5))
+    return y.reshape(c, 4 * th, 4 * tw, n)
+
+
+def grad_input(g, u, out):
+    """Input gradient (N, C, H, W) of the 4x4 stride-2 padding-1 conv from its output gradient g (N, O, OH,
+    OW), u = grad_input_weights(w), written into out: also the transposed conv of g with w."""
+    from ._conv import _batch_first     # _conv imports this module
+    h, wd = out.shape[2:]
+    th, tw = ((h + 1) // 2 + 1) // 2, ((wd + 1) // 2 + 1) // 2
+    v = _grad_input_transform(_padded(g, 1, 1, 2 * th + 2, 2 * tw + 2), th, tw)
+    _batch_first(_grad_output_transform(gemm(u, v), th, tw, g.shape[0])[:, :h, :wd], out)
