@@ -40,6 +40,11 @@ CASES = [
     ('uniform_range', lambda T: T.empty(300).uniform_(-0.3, 0.9)),
     ('uniform_range_f64', lambda T: T.empty(300, dtype=T.float64).uniform_(-0.3, 0.9)),
     ('uniform_range_f16', lambda T: T.empty(300, dtype=T.float16).uniform_(-0.3, 0.7)),
+    ('uniform_symmetric', lambda T: T.empty(300).uniform_(-0.25, 0.25)),      # (2u - 1) * b
+    ('uniform_symmetric_f64', lambda T: T.empty(300, dtype=T.float64).uniform_(-0.3, 0.3)),
+    ('uniform_symmetric_f16', lambda T: T.empty(300, dtype=T.float16).uniform_(-0.3, 0.3)),
+    ('uniform_empty_range', lambda T: T.empty(30).uniform_(0.0, 0.0)),
+    ('uniform_blocks', lambda T: T.empty(70000).uniform_(-0.3, 0.9)),         # crosses a float64 block
     ('normal_cache', lambda T: T.cat([T.randn(3), T.randn(1), T.randn(5, dtype=T.float64).float(), T.randn(20)])),
     ('randint_small', lambda T: T.randint(0, 10, (50,))),
     ('randint_high_only', lambda T: T.randint(7, (3, 4))),
@@ -47,6 +52,12 @@ CASES = [
     ('randint_int32', lambda T: T.randint(3, 200, (20,), dtype=T.int32)),
     ('randint_float', lambda T: T.randint(3, 200, (20,), dtype=T.float32)),
     ('randint_0d', lambda T: T.randint(10, ())),
+    ('randint_2pow28', lambda T: T.randint(0, 2 ** 28, (20,))),           # two words a sample from 2**28 on
+    ('randint_below_2pow28', lambda T: T.randint(5, 5 + 2 ** 28 - 1, (20,))),
+    ('randint_int32_full', lambda T: T.randint(-2 ** 31, 2 ** 31 - 1, (20,), dtype=T.int32)),
+    ('randint_float_update_to', lambda T: T.randint(0, 2 ** 28 + 1, (20,), dtype=T.float32)),
+    ('random_float_update_from', lambda T: T.empty(20).random_(-2 ** 29 - 7, 2 ** 29)),
+    ('randint_double_2pow53', lambda T: T.randint(-2 ** 53 - 7, 2 ** 53 + 9, (20,), dtype=T.float64)),
     *[(f'randperm_{n}', lambda T, n=n: T.randperm(n)) for n in (0, 1, 2, 5, 17, 1000, 60000)],
     ('randperm_float', lambda T: T.randperm(100, dtype=T.float32)),
     ('bernoulli_scalar', lambda T: T.empty(40).bernoulli_(0.3)),
@@ -158,6 +169,8 @@ def test_fork_rng_restores_the_state():
     lambda T: T.set_rng_state(T.zeros(5056, dtype=T.uint8)),
     lambda T: T.randint(5, 3, (2,)),
     lambda T: T.randint(0, 300, (2,), dtype=T.uint8),
+    lambda T: T.randint(0, 70000, (2,), dtype=T.float16),
+    lambda T: T.empty(2, dtype=T.float16).random_(-70000, 0),
     lambda T: T.rand(2, dtype=T.int64),
     lambda T: T.randn(2, dtype=T.int64),
     lambda T: T.empty(3).bernoulli_(1.5),

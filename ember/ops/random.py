@@ -91,6 +91,12 @@ def _check_range(low, high, nd):
             raise RuntimeError(f'from is out of bounds for {_C_NAMES[nd.name]}')
         if high - 1 < info.min or high - 1 > info.max:
             raise RuntimeError(f'to - 1 is out of bounds for {_C_NAMES[nd.name]}')
+    elif nd.name in _C_FLOAT:
+        big = int(np.finfo(nd).max)
+        if not -big <= low <= big:
+            raise RuntimeError(f'from is out of bounds for {_C_FLOAT[nd.name]}')
+        if not -big <= high - 1 <= big:
+            raise RuntimeError(f'to - 1 is out of bounds for {_C_FLOAT[nd.name]}')
 
 
 _C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', 'int32': 'int', 'int64': 'long',
