@@ -82,9 +82,15 @@ def blocks(n, nbytes):
     return [(n * i // t, n * (i + 1) // t) for i in range(t)] if t > 1 else [(0, n)]
 
 
-def run(fn, n, nbytes):
-    """``[fn(lo, hi) for (lo, hi) in blocks(n, nbytes)]``, the blocks on the pool's threads."""
-    return each(fn, blocks(n, nbytes))
+def run(fn, n, nbytes, rows=None):
+    """``[fn(lo, hi) for (lo, hi) in blocks(n, nbytes)]``, the blocks on the pool's threads. With ``rows``, a
+    pass that splits goes in pieces of at most that many rows instead, which the threads share out: what a
+    pool thread allocates stays in its own malloc arena, so a pass whose temporaries are as large as its
+    block keeps a piece's worth there, not a block's."""
+    parts = blocks(n, nbytes)
+    if rows is not None and len(parts) > 1:
+        parts = [(lo, min(lo + rows, n)) for lo in range(0, n, max(1, rows))]
+    return each(fn, parts)
 
 
 def each(fn, items):

@@ -11,7 +11,7 @@ import torch
 
 import ember
 from ember import _parallel
-from ember.nn.functional import _conv
+from ember.nn.functional import _conv, _pool
 from helpers import assert_same
 
 
@@ -139,8 +139,20 @@ def _both_regimes(fn):
     return two
 
 
+def test_run_goes_in_pieces_only_when_the_pass_splits(split):
+    def fn(lo, hi):
+        return lo, hi
+    if ember.get_num_threads() > 1:     # no OpenBLAS here: one thread, no split
+        assert _parallel.run(fn, 10, 100, rows=3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+        assert _parallel.run(fn, 10, 100) == [(0, 5), (5, 10)]
+    ember.set_num_threads(1)
+    assert _parallel.run(fn, 10, 100, rows=3) == [(0, 10)]
+    assert _parallel.run(fn, 0, 0, rows=3) == [(0, 0)]
+
+
 @pytest.mark.parametrize('kernel,stride,padding', [(2, 2, 0), (3, 2, 1)])
-def test_split_max_pool_is_bit_identical_and_matches_torch(split, kernel, stride, padding):
+def test_split_max_pool_is_bit_identical_and_matches_torch(split, monkeypatch, kernel, stride, padding):
+    monkeypatch.setattr(_pool, '_PIECE_BYTES', 700)     # pieces of two 9x9 planes
     x = np.random.default_rng(2).standard_normal((3, 4, 9, 9)).astype(np.float32)
     x[0, 1, 2, 3] = np.nan             # one block takes the NaN-exact path, the others the fast one
     g = np.random.default_rng(3).standard_normal((3, 4) + ((4, 4) if padding == 0 else (5, 5))).astype(np.float32)
