@@ -8,7 +8,6 @@ once to float32 (a double rounding can differ only on an exact float64 tie: none
 product is exact in float32 already (an integer of a few bits times a short constant), plain float32
 arithmetic does the step. Work goes in chunks of rows whose scratch stays in cache, every pass in place."""
 import math
-import threading
 
 import numpy as np
 
@@ -25,7 +24,7 @@ _CS_P = [np.array([[c], [s]], _F32).astype(_F64) for c, s in (
 # reduction is x + j * _DP rounded once to float32, exact in float64 before that rounding.
 _DP = float(_F32(-0.78515625)) + float(_F32(-2.4187564849853515625e-4)) + float(_F32(-3.77489497744594108e-8))
 _ROWS = 2048    # rows of 16 per chunk: 4096 and 2048 measured best of 1024..16384 (9.3-10.0 ms for 10^6 normals,
-                # 1024 11.6, whole arrays 30); 2048's kept scratch is half as large (1.6 MB)
+                # 1024 11.6, whole arrays 30); 2048's scratch is half as large (1.6 MB)
 
 
 class _Scratch:
@@ -157,29 +156,18 @@ def _sincos(k, s):
     return cs
 
 
-_LOCAL = threading.local()
-
-
-def _scratch(k):
-    """This thread's chunk buffers: kept once a draw fills a whole chunk (fresh ones cost page faults, 1.6 of
-    the 2.3 ms of a 4096-row call and 12% of a 62500-row one); a smaller draw before that gets buffers of its
-    size, not kept, so a program that only draws small tensors holds no scratch."""
-    s = getattr(_LOCAL, 'scratch', None)
-    if s is None:
-        if k < _ROWS * 8:
-            return _Scratch(k)
-        s = _LOCAL.scratch = _Scratch(_ROWS * 8)
-    return s if k == _ROWS * 8 else s.head(k)
-
-
 def box_muller16_f32(words, mean, std, out):
     """Normals into ``out`` (rows of 16 float32, C-contiguous) from as many raw words (uint32), as
     ``normal_fill_16_AVX2`` makes them from those words' uniforms; ``fma(v, std, mean)`` when not standard."""
     rows = words.shape[0]
     halves, pairs = words.view('V32'), out.view('V32')       # 8 words or floats as one item: no strided passes
+    # made per call, not kept: a kept 1.6 MB per drawing thread counted in the LeNet batch 64 peak memory
+    # (10.3 -> 8.8 MB); once glibc has raised its mmap threshold (any freed array of a few hundred KB does)
+    # fresh buffers come from the heap without page faults (0 a call at 10^6, 196608, 65536 and 32768 normals)
+    full = _Scratch(min(rows, _ROWS) * 8)
     for r in range(0, rows, _ROWS):
         n = min(_ROWS, rows - r)
-        s = _scratch(n * 8)
+        s = full if n == _ROWS else full.head(n * 8)
         np.copyto(s.words.view('V32').reshape(2, n), halves[r:r + n].T)
         cs = _sincos(s.words[1], s)
         np.multiply(cs, _radius(s.words[0], s), out=cs)
