@@ -190,35 +190,45 @@ def _run_callbacks(callbacks):
 
 def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
     """_execute's loop. The last child a node makes ready runs next without going through ``ready``
-    (the order is the stack's, as if pushed and popped at once): along a chain of ops this saves a push, a pop
-    and a tuple per node (256-op chain backward, 1.55 -> 1.40 us per node, min of interleaved runs)."""
+    (the order is the stack's, as if pushed and popped at once), its gradient carried as ``gin`` with no
+    list around it (``grads`` is then None); along a chain of ops this saves a push, a pop and a tuple per
+    node (256-op chain backward, 1.55 -> 1.40 us per node). A node with one input whose child is a plain
+    node waiting for this edge alone goes straight on, with no tuple or zip around its gradient (4-op
+    chain forward+backward 3.20 -> 3.05 us per op, 256-op chain 2.74 -> 2.62; min of interleaved runs)."""
     pop, push, get = ready.pop, ready.append, deps.get
     release = not retain_graph
     plain = wanted is None
+    general = not plain
     node = None
     while True:
         if node is None:
             if not ready:
                 return
             node, grads = pop()
-        if node._special or not plain:
-            out = _run_special(node, grads, create_graph, wanted)
+            gin = grads[0]
+        if general or node._special:
+            out = _run_special(node, [gin] if grads is None else grads, create_graph, wanted)
             if out is None:
                 node = None
                 continue
+        elif type(node) is AccumulateGrad:
+            if gin is not None:
+                node.accumulate(gin)
+            node = None
+            continue
+        elif gin is None:
+            out = (None,) * len(node.next_functions)
         else:
-            g = grads[0]
-            if type(node) is AccumulateGrad:
-                if g is not None:
-                    node.accumulate(g)
-                node = None
-                continue
-            if g is None:
-                out = (None,) * len(node.next_functions)
-            else:
-                out = node.backward(g)
-                if type(out) is not tuple:
-                    out = (out,)
+            out = node.backward(gin)
+            if type(out) is not tuple:   # one input
+                if release and node._saved:
+                    node._saved = None
+                child, nr = node.next_functions[0]
+                if child is not None and get(child) == 1 and not child._special and type(child) is not AccumulateGrad:
+                    node, grads, gin = child, None, out
+                    continue
+                out = (out,)
+        gin = grads = None   # so that a gradient passed through is held by ``out`` alone (see SOLE_REFS)
         if release and node._saved:
             node._saved = None
         edges = node.next_functions
@@ -236,10 +246,12 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                             sole = _refcount(g) <= SOLE_REFS     # no one but this loop holds g
                             child.accumulate(g, sole)
                         continue
-                    buf = [g]
-                else:
-                    buf = [None] * child._n_out
-                    buf[nr] = g
+                    if node is not None:
+                        push((node, [gin] if grads is None else grads))
+                    node, grads, gin = child, None, g
+                    continue
+                buf = [None] * child._n_out
+                buf[nr] = g
             else:
                 if left is None:
                     continue
@@ -258,8 +270,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                 # the last of several edges: child is ready with the sum
                 del buffers[child]
             if node is not None:
-                push((node, grads))
-            node, grads = child, buf
+                push((node, [gin] if grads is None else grads))
+            node, grads, gin = child, buf, buf[0]
 
 
 def _run_special(node, grads, create_graph, wanted):
