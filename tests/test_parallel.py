@@ -211,3 +211,40 @@ def test_split_linear_bias_is_bit_identical_and_matches_torch(split):
     b = rng.standard_normal(4).astype(np.float32)
     run = lambda lib: [lib.nn.functional.linear(*(lib.tensor(a) for a in (x, w, b))).numpy()]
     np.testing.assert_allclose(_both_regimes(lambda: run(ember))[0], run(torch)[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('mask', ['causal', 'float', 'none'])
+def test_split_attention_is_bit_identical_and_matches_torch(split, mask):
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal((3, 2, 5, 4)).astype(np.float32) for _ in range(3))
+    m = rng.standard_normal((5, 5)).astype(np.float32)
+    g = rng.standard_normal((3, 2, 5, 4)).astype(np.float32)
+
+    def run(lib):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        kw = {'is_causal': True} if mask == 'causal' else {'attn_mask': lib.tensor(m)} if mask == 'float' else {}
+        y = lib.nn.functional.scaled_dot_product_attention(*ts, **kw)
+        y.backward(lib.tensor(g))
+        return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_split_attention_gradcheck(split):
+    q, k, v = (ember.randn(2, 3, 4, dtype=ember.float64, requires_grad=True) for _ in range(3))
+    f = lambda q, k, v: ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert ember.nn.functional._attention._split(q._data, k._data, v._data, None)
+    assert ember.autograd.gradcheck(f, (q, k, v))
+
+
+def test_split_gelu_is_bit_identical_and_matches_torch(split):
+    x = (np.random.default_rng(8).standard_normal((5, 7)) * 4).astype(np.float32)    # some beyond 2 sqrt 2
+    g = np.random.default_rng(9).standard_normal((5, 7)).astype(np.float32)
+
+    def run(lib):
+        xs = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.gelu(xs)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xs.grad.numpy()
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

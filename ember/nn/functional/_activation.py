@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, ops
+from ... import _bf16, _parallel, ops
 from ...backend import select
 from ...ops import _special, pointwise, reduction
 from ...ops.inplace import make_inplace
@@ -192,13 +192,25 @@ def _gelu_backward(self, g):
         x2 = x * x
         t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
         return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2)),)
-    d = np.multiply(x, x, out=np.empty_like(x))  # in place: 578 -> 384 us for 393k float32 (interleaved min)
+    d = np.empty_like(x)
+    if g.dtype != d.dtype:
+        _gelu_slope(x, cdf, d)
+        return (g * d,)
+    _parallel.flat(_gelu_slope, x, cdf, d, g)     # on flat blocks across threads when large
+    return (d,)
+
+
+def _gelu_slope(x, cdf, d, g=None):
+    """d = Phi(x) + x phi(x), times g if given, in place (578 -> 384 us for 393k float32 against
+    temporaries, interleaved min)."""
+    np.multiply(x, x, out=d)
     d *= -0.5
     np.exp(d, out=d)
     d *= x
     d *= _INV_SQRT_2PI
     d += cdf
-    return (g * d,)
+    if g is not None:
+        d *= g
 
 
 def _gelu_ref(ctx, x):
@@ -220,6 +232,9 @@ def gelu(input, approximate='none'):
     if approximate == 'tanh':
         out = (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False)
         return record(GeluBackward0, (input,), out, ctx=(approximate, None))
+    if a.dtype == np.float32 and a.flags.c_contiguous:
+        out, cdf = _gelu_f32(a)
+        return record(GeluBackward0, (input,), out, ctx=(approximate, cdf))
     if a.dtype == np.float32:
         cdf = _special.ndtr_f32(a)
     else:
@@ -227,6 +242,20 @@ def gelu(input, approximate='none'):
         cdf += 1
         cdf *= 0.5
     return record(GeluBackward0, (input,), (a * cdf).astype(a.dtype, copy=False), ctx=(approximate, cdf))
+
+
+def _gelu_f32(a):
+    """(a * Phi(a), Phi(a)) of a C-contiguous float32 array, on flat blocks shared between set_num_threads's
+    threads when large (each block's elementwise passes are the whole array's, so the values are too). GPT's
+    (12, 64, 512) at 2 threads, calling thread's CPU time (min of 200 interleaved): forward 883 -> 478 us,
+    backward 404 -> 273 us."""
+    flat = a.reshape(-1)
+    out, cdf = np.empty_like(flat), np.empty_like(flat)
+
+    def part(lo, hi):
+        np.multiply(flat[lo:hi], _special.ndtr_f32(flat[lo:hi], cdf[lo:hi]), out=out[lo:hi])
+    _parallel.run(part, flat.size, flat.nbytes)
+    return out.reshape(a.shape), cdf.reshape(a.shape)
 
 
 _silu = _elementwise(
