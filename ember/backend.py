@@ -132,10 +132,10 @@ def set_blas_threads(n):
         BLAS.many = n
 
 
-def gemm(a, b):
-    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then on
-    set_num_threads's count); the caller's thread count is put back after. A stack of matrices times
-    one matrix is one 2-D product (see _fold)."""
+def gemm(a, b, many=False):
+    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more, or ``many`` says
+    it is one of many in a row that together are (then on set_num_threads's count); the caller's thread
+    count is put back after. A stack of matrices times one matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _fold(a, b)
     if not BLAS.ready:
@@ -143,7 +143,7 @@ def gemm(a, b):
     setter = BLAS.setter
     if setter is None:
         return a @ b
-    want = BLAS.many if a.size * b.shape[-1] >= BIG_GEMM and not BLAS.pinned else 1
+    want = BLAS.many if (many or a.size * b.shape[-1] >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return a @ b
     n = BLAS.getter()

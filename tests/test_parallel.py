@@ -248,3 +248,22 @@ def test_split_gelu_is_bit_identical_and_matches_torch(split):
         return y.detach().numpy(), xs.grad.numpy()
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_layer_at_two_threads_matches_torch(split):
+    """The LSTM layer's per-step products run on set_num_threads's threads (backend.gemm's ``many``)."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((6, 3, 5)).astype(np.float32)
+    ember.manual_seed(0)
+    em = ember.nn.LSTM(5, 7, 2)
+    tm = torch.nn.LSTM(5, 7, 2)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+
+    def run(lib, m):
+        xs = lib.tensor(x, requires_grad=True)
+        out, (h, c) = m(xs)
+        (out.sum() + h.sum() + (c * c).sum()).backward()
+        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xs.grad.numpy()] + \
+            [p.grad.numpy() for p in m.parameters()]
+    for a, b in zip(run(ember, em), run(torch, tm)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -104,6 +104,15 @@ def _gates(a, hid):
     a[:, 2 * hid:3 * hid] = g
 
 
+# The per-step recurrent products run on set_num_threads's threads (OpenBLAS's), though each is small (20 x 200
+# by 200 x 800 in the LSTM LM benchmark): there are 35 in a row, each with OpenBLAS's threads still awake from
+# the last. 35 such steps, each a product and two elementwise passes, 2.85-2.92 -> 2.23-2.65 ms at 2 threads
+# (min of 100 interleaved, the 2-core machine at load 7-9); OpenBLAS's own size floor still keeps tiny ones on
+# one thread, and at one thread nothing changes. Splitting the batch between ember._parallel's threads instead
+# (each running all steps of its rows) took 4.7-4.9 ms there: the GIL passes between them at every NumPy call.
+_STEP_THREADS = True
+
+
 def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     """The steps of _lstm_step on arrays: outputs (T, B, H), h_n, c_n, and what the backward reads
     (activations i, f, g, o; c and tanh(c) after each step; h before). Both biases are added to the input
@@ -121,7 +130,7 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         hp[t] = h
         a = acts[t]
-        a += gemm(h, w)
+        a += gemm(h, w, _STEP_THREADS)
         _gates(a, hid)
         c = np.multiply(a[:, hid:2 * hid], c, out=cs[t])
         c += np.multiply(a[:, :hid], a[:, 2 * hid:3 * hid], out=ig)
@@ -153,7 +162,7 @@ def _lstm_backward(self, g_out, g_h, g_c):
         d = dgates[t]
         np.multiply(dc[:, None, :], f3[t], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
         np.multiply(dh, fo[t], out=d[:, 3 * hid:])
-        dh = gemm(d, w_hh)
+        dh = gemm(d, w_hh, _STEP_THREADS)
         dc *= f[t]
     need = self.need
     d2 = dgates.reshape(-1, dgates.shape[-1])
