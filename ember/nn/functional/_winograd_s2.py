@@ -153,20 +153,29 @@ def grad_input_weights(w):
     _transform_weight(taps[0], taps[1], t)                                # (xi, r, l, c, O, C)
     u = np.empty((3, 3, 2, 2, o, c), w.dtype)
     _transform_weight(t[:, :, 0], t[:, :, 1], u.swapaxes(0, 1))           # (eta, xi, r, c, O, C)
+    np.negative(u[2], out=u[2])     # the signs _grad_input_transform leaves out of V's xi = 2 and eta = 2 tiles
+    np.negative(u[:, 2], out=u[:, 2])
     return u.reshape(36, o, c).transpose(0, 2, 1)
 
 
 def _grad_input_transform(p, th, tw):
-    """V (9 * 4, O, th*tw*N) of the padded canvas p (O, 2th+2, 2tw+2, N): tile (u, v) of parity (r, c)
-    reads rows 2u+r+k and columns 2v+c+l, k, l < 3. Columns first, so the larger second pass over rows
-    copies runs of tw*N elements."""
+    """V (9 * 4, O, th*tw*N) of the padded canvas p (O, 2th+2, 2tw+2, N), its xi = 2 and eta = 2 tiles negated
+    (grad_input_weights has those signs): tile (u, v) of parity (r, c) reads rows 2u+r+k, columns 2v+c+l, k, l <
+    3. B^T's rows d0 - d1, d1, -(d1 - d2) are, across tiles and parities, one array of row differences read at
+    offsets 0 and 1 and p itself at 1, so V is nine strided copies of p, its row, column and row-and-column
+    differences (three subtractions) instead of two passes of per-parity differences: (64, 8, 8) 0.45 -> 0.35
+    ms, (128, 4, 4) 0.30 -> 0.23 (batch 32, min of 50)."""
     o, n = p.shape[0], p.shape[3]
-    t = np.empty((3, 2, o, p.shape[1], tw, n), p.dtype)                   # (eta, c, O, rows, tw, N)
-    for c in range(2):
-        _transform_rows(*(p[:, :, c + k:c + k + 2 * tw - 1:2] for k in range(3)), t[:, c])
+    dr = np.subtract(p[:, :-1], p[:, 1:])
+    diffs = {(1, 1): p, (0, 1): dr, (1, 0): np.subtract(p[:, :, :-1], p[:, :, 1:]),
+             (0, 0): np.subtract(dr[:, :, :-1], dr[:, :, 1:])}    # by (xi odd, eta odd)
     v = np.empty((3, 3, 2, 2, o, th, tw, n), p.dtype)                    # (xi, eta, r, c, O, th, tw, N)
-    for r in range(2):
-        _transform_rows(*(t[:, :, :, r + k:r + k + 2 * th - 1:2] for k in range(3)), v[:, :, r])
+    for xi in range(3):
+        r0 = min(xi, 1)
+        for eta in range(3):
+            c0 = min(eta, 1)
+            a = diffs[xi & 1, eta & 1][:, r0:r0 + 2 * th, c0:c0 + 2 * tw].reshape(o, th, 2, tw, 2, n)
+            v[xi, eta] = a.transpose(2, 4, 0, 1, 3, 5)
     return v.reshape(36, o, th * tw * n)
 
 
