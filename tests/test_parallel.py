@@ -69,6 +69,21 @@ def test_a_workers_error_reaches_the_caller_and_the_pool_still_works(split):
     assert _parallel.each(fn, [(i,) for i in range(3)]) == [0, 1, 2]
 
 
+def test_a_worker_keeps_nothing_of_its_last_task(split):
+    import weakref
+
+    def task():
+        a = np.zeros(1000)
+
+        def fn(lo, hi):
+            a[lo:hi] += 1
+            time.sleep(0.002)
+        _parallel.run(fn, 1000, a.nbytes)
+        np.testing.assert_array_equal(a, 1)
+        return weakref.ref(a)
+    assert task()() is None     # the array went with the task, not with the worker's next wait
+
+
 def test_nested_passes_run_on_their_own_thread(split):
     def outer(i):
         return sum(_parallel.each(lambda j: i * j, [(j,) for j in range(5)]))
