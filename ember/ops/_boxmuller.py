@@ -162,8 +162,8 @@ def box_muller16_f32(words, mean, std, out):
     rows = words.shape[0]
     halves, pairs = words.view('V32'), out.view('V32')       # 8 words or floats as one item: no strided passes
     # made per call, not kept: a kept 1.6 MB per drawing thread counted in the LeNet batch 64 peak memory
-    # (10.3 -> 8.8 MB); once glibc has raised its mmap threshold (any freed array of a few hundred KB does)
-    # fresh buffers come from the heap without page faults (0 a call at 10^6, 196608, 65536 and 32768 normals)
+    # (10.5 -> 8.7 MB at one thread); once glibc has raised its mmap threshold (any freed array of a few hundred
+    # KB does) fresh buffers come from the heap without page faults (0 a call at 10^6, 196608, 65536, 32768 normals)
     full = _Scratch(min(rows, _ROWS) * 8)
     for r in range(0, rows, _ROWS):
         n = min(_ROWS, rows - r)
