@@ -652,3 +652,24 @@ def test_nodes_made_ready_together_run_in_pytorchs_order():
         return order
     e, t = both(run)
     assert e == t
+
+
+def test_engine_chain_links_meet_shared_nodes_and_hooks():
+    """The engine's chain fast path (a one-child node hands its gradient straight on) against graphs where the
+    child has other consumers, hooks, or a retained gradient: the same gradients and hook calls as PyTorch."""
+    def f(T):
+        a = T.tensor(X, requires_grad=True)
+        c = T.tensor(X[::-1].copy())
+        seen = []
+        h = (a * 2).tanh()                   # feeds two branches: must wait for both edges
+        e = (h + c).exp()                    # a binary link (c needs no gradient), then a unary one
+        e.register_hook(lambda g: seen.append(g.clone()))
+        u = e.mul(c)
+        v = h.sin()
+        v.retain_grad()
+        w = (u + v).sum()
+        w.backward(retain_graph=True)
+        first = a.grad.clone()
+        w.backward()
+        return first, a.grad, v.grad, seen[0], seen[1]
+    same(f)
