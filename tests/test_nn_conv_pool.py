@@ -121,6 +121,42 @@ def test_conv2d_winograd_at_resnet_size():
 
 
 
+WINOGRAD4 = [  # 3x3 stride-1 padding-1 convs on sides a multiple of 4 as Winograd F(4x4, 3x3), thresholds lowered
+    ((2, 3, 8, 12), (5, 3, 3, 3), True, dict(padding=1)),
+    ((1, 2, 4, 4), (3, 2, 3, 3), False, dict(padding='same')),
+    ((2, 4, 8), (2, 2, 3, 3), True, dict(padding=1)),       # unbatched: (C, H, W)
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', WINOGRAD4, ids=str)
+def test_conv2d_winograd4(monkeypatch, xs, ws, bias, kw):
+    """Forward, input and weight gradients of the F(4x4, 3x3) path match PyTorch (and float64 gradcheck)."""
+    from ember.nn.functional import _winograd4
+    monkeypatch.setattr(_winograd4, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_winograd4, '_MIN_TILES', 1)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv2d_winograd4_at_resnet_size():
+    """ResNet-18's 64-channel 32x32 and 128-channel 16x16 convs (batch 8) take F(4x4, 3x3) at the default
+    thresholds, its 256-channel 8x8 ones (32 tiles) and other paddings or sizes do not; values agree with
+    PyTorch within float32 tolerance (F(4x4, 3x3) rounds more than F(2x2, 3x3): 1e-5 of the largest output)."""
+    from ember.nn.functional import _winograd4
+    pads = ((1, 1), (1, 1))
+    x, w = np.zeros((8, 64, 32, 32), np.float32), np.zeros((64, 64, 3, 3), np.float32)
+    assert _winograd4.usable(x, w, (1, 1), (1, 1), 1, pads)
+    assert _winograd4.usable(np.zeros((8, 128, 16, 16), np.float32), np.zeros((128, 128, 3, 3), np.float32),
+                             (1, 1), (1, 1), 1, pads)
+    assert not _winograd4.usable(np.zeros((8, 256, 8, 8), np.float32), np.zeros((256, 256, 3, 3), np.float32),
+                                 (1, 1), (1, 1), 1, pads)
+    assert not _winograd4.usable(x, w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    assert not _winograd4.usable(x[:, :, :30], w, (1, 1), (1, 1), 1, pads)
+    assert not _winograd4.usable(x, w, (1, 1), (2, 2), 1, pads)
+    check(lambda L, x, w: F(L).conv2d(x, w, padding=1), (8, 64, 16, 16), (64, 64, 3, 3), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
 @pytest.mark.parametrize('hw', [(4, 6), (5, 3), (1, 2)], ids=str)
 def test_winograd_grad_tiles(hw):
     """The weight gradient's tile transform is A g A^T (A's last row negated) of every zero-padded 2x2 tile
@@ -133,7 +169,9 @@ def test_winograd_grad_tiles(hw):
     tiles = gp.reshape(3, 2, th, 2, tw, 2).transpose(3, 5, 1, 2, 4, 0)      # (2, 2, O, th, tw, N)
     a = np.array([[1, 0], [1, 1], [1, -1], [0, 1]])
     want = np.einsum('ap,bq,pqoijn->aboijn', a, a, tiles)
-    np.testing.assert_allclose(_winograd._grad_tiles(g), want, rtol=0, atol=1e-12)
+    got = np.zeros_like(want)
+    _winograd._grad_tiles(g, got)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 WINOGRAD_S2 = [  # 4x4 stride-2 padding-1 convs and transposed convs as Winograd F(2x2, 2x2), threshold lowered
     ('conv2d', (2, 3, 8, 6), (5, 3, 4, 4), True, {}),

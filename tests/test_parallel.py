@@ -282,3 +282,26 @@ def test_lstm_layer_at_two_threads_matches_torch(split):
             [p.grad.numpy() for p in m.parameters()]
     for a, b in zip(run(ember, em), run(torch, tm)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('module,hw', [('_winograd', (7, 6)), ('_winograd4', (8, 4))])
+def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypatch, module, hw):
+    """The Winograd convs' transforms split by channel, their products by tile position: forward, input and
+    weight gradients as on one thread."""
+    from ember.nn import functional
+    for name in ('_winograd', '_winograd4'):    # the other one off, this one on at any size
+        monkeypatch.setattr(getattr(functional, name), '_MIN_CHANNELS', 1 if name == module else 1 << 30)
+        monkeypatch.setattr(getattr(functional, name), '_MIN_TILES', 1)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 8) + hw).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((2, 16) + hw).astype(np.float32)
+
+    def run(lib):
+        xs, ws = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xs, ws, None, 1, 1)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
+    got, want = _both_regimes(lambda: run(ember)), run(torch)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)

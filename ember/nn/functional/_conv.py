@@ -2,8 +2,8 @@
 once into an im2col matrix and one GEMM forward; backward is two GEMMs and a col2im that adds shifted
 slices (one vectorized add per kernel offset). Column matrices too big for the cache are built a few
 samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a height of 1.
-Faster paths where they measured faster: 3x3 stride-1 convs as Winograd F(2x2, 3x3) (_winograd), 4x4
-stride-2 ones as F(2x2, 2x2) (_winograd_s2), small images with many channels one GEMM per kernel tap
+Faster paths where they measured faster: 3x3 stride-1 convs as Winograd F(4x4, 3x3) on images with sides
+a multiple of 4 and padding 1 (_winograd4), else F(2x2, 3x3) (_winograd), 4x4 stride-2 ones as F(2x2, 2x2) (_winograd_s2), small images with many channels one GEMM per kernel tap
 (_taps); stride-2 windows are read from a parity-split copy (see _columns)."""
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -15,7 +15,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _taps, _winograd, _winograd_s2
+from . import _taps, _winograd, _winograd4, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -229,7 +229,7 @@ def _chunks(x, w, o):
 
 def _winograd_for(x, w, s, d, groups, pads):
     """The Winograd module that takes this conv (3x3 stride 1, or 4x4 stride 2), or None for im2col."""
-    for wino in (_winograd, _winograd_s2):
+    for wino in (_winograd4, _winograd, _winograd_s2):
         if wino.usable(x, w, s, d, groups, pads):
             return wino
     return None
@@ -395,10 +395,12 @@ def _conv_bw_arrays(node, g, w, x):
         if isinstance(saved, _winograd.Chunked):
             gw = _winograd.chunked_grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)
             return gx, gw, gb
-        wino = _winograd_s2 if isinstance(saved, _winograd_s2.Saved) else _winograd
+        wino = next(m for m in (_winograd_s2, _winograd4, _winograd) if isinstance(saved, m.Saved))
         gw = wino.grad_weight(g, saved.v, w.shape) if need_w else None
         if wino is _winograd_s2 and need_x:
             _winograd_s2.grad_input(g, _winograd_s2.grad_input_weights(w), gx)
+        elif wino is _winograd4 and need_x:
+            _winograd4.grad_input(g, w, gx)
         elif need_x:
             _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
         return gx, gw, gb

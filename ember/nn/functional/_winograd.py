@@ -11,6 +11,7 @@ layout of _conv, with rows and columns split by parity so that every tap of a st
 slice of long contiguous runs."""
 import numpy as np
 
+from ... import _parallel
 from ...backend import gemm
 
 _MIN_CHANNELS = 64    # input channels (and output channels) below which the 16 GEMMs lose to im2col's ...
@@ -111,8 +112,8 @@ def _parity(p, pad, size, tiles):
     return r0, i0, max(0, min(len(range(r0, size, 2)), tiles + 1 - i0))
 
 
-def _input_transform(x, top, left, th, tw):
-    """B^T d B of every 4x4 tile of x (N, C, H, W) padded by top/left: V (16, C, th*tw*N)."""
+def _input_transform(x, top, left, th, tw, out=None):
+    """B^T d B of every 4x4 tile of x (N, C, H, W) padded by top/left: V (16, C, th*tw*N), in out if given."""
     q = split(x, top, left, th, tw)
     c, n = q.shape[0], q.shape[-1]
     d = [q[:, i % 2, i // 2:i // 2 + th] for i in range(4)]
@@ -122,12 +123,14 @@ def _input_transform(x, top, left, th, tw):
     np.subtract(d[2], d[1], out=t[2])
     np.subtract(d[1], d[3], out=t[3])
     e = [t[:, :, :, j % 2, j // 2:j // 2 + tw] for j in range(4)]
-    v = np.empty((4, 4, c, th, tw, n), q.dtype)
+    if out is None:
+        out = np.empty((16, c, th * tw * n), q.dtype)
+    v = out.reshape(4, 4, c, th, tw, n)
     np.subtract(e[0], e[2], out=v[:, 0])
     np.add(e[1], e[2], out=v[:, 1])
     np.subtract(e[2], e[1], out=v[:, 2])
     np.subtract(e[1], e[3], out=v[:, 3])
-    return v.reshape(16, c, th * tw * n)
+    return out
 
 
 def weight_transform(w):
@@ -169,9 +172,26 @@ def conv(x, u, top, left, out):
     """conv of x (N, C, H, W) with transformed weights u (16, O, C), padded by top/left, written into
     out (N, O, OH, OW); returns V, the transformed input."""
     th, tw = _tiles(out.shape[2:])
-    v = _input_transform(x, top, left, th, tw)
-    _output_transform(gemm(u, v), th, tw, x.shape[0], out)
+    n, c = x.shape[:2]
+    v = np.empty((16, c, th * tw * n), x.dtype)
+    _parallel.run(lambda lo, hi: _input_transform(x[:, lo:hi], top, left, th, tw, v[:, lo:hi]), c, v.nbytes)
+    m = _products(u, v)
+    _parallel.run(lambda lo, hi: _output_transform(m[:, lo:hi], th, tw, n, out[:, lo:hi]), m.shape[1], m.nbytes)
     return v
+
+
+def _products(a, b):
+    """The products a[t] @ b[t] of every tile position t. With more than one thread the transforms around
+    them split by channel and the products by tile position, on ember._parallel's pool: each block is
+    computed as on one thread, so values do not depend on the thread count (one product's rows split across
+    threads changed OpenBLAS's roundings), where OpenBLAS threading each small product gained nothing
+    (ResNet-18's 64x32x32 forward took 5.6 ms at two threads, 5.2 at one, min of 30)."""
+    blocks = _parallel.blocks(len(a), a.nbytes + b.nbytes)
+    if len(blocks) == 1:
+        return gemm(a, b)
+    out = np.empty((len(a), a.shape[1], b.shape[2]), np.result_type(a, b))
+    _parallel.each(lambda lo, hi: np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), blocks)   # one BLAS thread each
+    return out
 
 
 def forward(x, u, top, left, out):
@@ -250,9 +270,11 @@ def grad_input(g, u, top, left, out):
 
 def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 3, 3) from the output gradient g (N, O, OH, OW) and the forward's V."""
-    o = g.shape[1]
-    gh = _grad_tiles(g)
-    return _weight_from(gemm(gh.reshape(16, o, -1), v.transpose(0, 2, 1)), wshape)
+    n, o, h, w = g.shape
+    th, tw = _tiles((h, w))
+    gh = (np.empty if h % 2 == 0 and w % 2 == 0 else np.zeros)((4, 4, o, th, tw, n), g.dtype)
+    _parallel.run(lambda lo, hi: _grad_tiles(g[:, lo:hi], gh[:, :, lo:hi]), o, gh.nbytes)
+    return _weight_from(_products(gh.reshape(16, o, -1), v.transpose(0, 2, 1)), wshape)
 
 
 def _weight_from(gu, wshape):
@@ -260,14 +282,16 @@ def _weight_from(gu, wshape):
     return gemm(gu.reshape(16, -1).T, _KG[gu.dtype]).reshape(wshape)
 
 
-def _grad_tiles(g):
+def _grad_tiles(g, gh=None):
     """A g A^T of every 2x2 tile of g (N, O, OH, OW), with A's last row negated (see _KG): (4, 4, O, th, tw,
-    N). The four corners are g's four parity planes, copied straight in (no split canvas); the other twelve
-    are their sums and differences, made in place: 8 fewer tile-sized passes than split + row and column
-    transforms (batch 8: 64x32x32 1.16 -> 0.62 ms, 128x16x16 0.45 -> 0.22, 256x8x8 0.27 -> 0.12; min CPU of 40)."""
+    N), in gh if given (zero where the tiles overhang g). The four corners are g's four parity planes, copied
+    straight in (no split canvas); the other twelve are their sums and differences, made in place: 8 fewer
+    tile-sized passes than split + row and column transforms (batch 8: 64x32x32 1.16 -> 0.62 ms, 128x16x16
+    0.45 -> 0.22, 256x8x8 0.27 -> 0.12; min CPU of 40)."""
     n, o, h, w = g.shape
-    th, tw = _tiles((h, w))
-    gh = (np.empty if h % 2 == 0 and w % 2 == 0 else np.zeros)((4, 4, o, th, tw, n), g.dtype)
+    if gh is None:
+        th, tw = _tiles((h, w))
+        gh = (np.empty if h % 2 == 0 and w % 2 == 0 else np.zeros)((4, 4, o, th, tw, n), g.dtype)
     gt = g.transpose(1, 2, 3, 0)
     for p in range(2):
         for q in range(2):
