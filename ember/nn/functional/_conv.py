@@ -4,7 +4,8 @@ slices (one vectorized add per kernel offset). Column matrices too big for the c
 samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a height of 1.
 Faster paths where they measured faster: 3x3 stride-1 convs as Winograd F(4x4, 3x3) on images with sides
 a multiple of 4 and padding 1 (_winograd4), else F(2x2, 3x3) (_winograd), 4x4 stride-2 ones as F(2x2, 2x2)
-(_winograd_s2), small images with many channels one GEMM per kernel tap (_taps); stride-2 windows are read from a parity-split copy (see _columns)."""
+(_winograd_s2), small images with many channels one GEMM per kernel tap (_taps); stride-2 windows are read
+from a parity-split copy (see _columns)."""
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
