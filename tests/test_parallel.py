@@ -305,3 +305,27 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
     got, want = _both_regimes(lambda: run(ember)), run(torch)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
+    """The per-tap conv's products run on the pool and add up in tap order: forward and input gradient as
+    on one thread (the weight gradient is im2col's)."""
+    from ember.nn.functional import _taps, _winograd, _winograd4
+    monkeypatch.setattr(_taps, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_taps, '_MAX_SIZE', 99)
+    for module in (_winograd, _winograd4):
+        monkeypatch.setattr(module, '_MIN_CHANNELS', 1 << 30)
+        monkeypatch.setattr(module, '_MIN_TILES', 1 << 30)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 4, 5)).astype(np.float32)
+    w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((2, 8, 4, 5)).astype(np.float32)
+
+    def run(lib):
+        xs, ws = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xs, ws, None, 1, 1)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
+    got, want = _both_regimes(lambda: run(ember)), run(torch)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
