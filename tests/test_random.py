@@ -36,6 +36,13 @@ CASES = [
     ('normal_ms_5', lambda T: T.empty(5).normal_(0.5, 2.5)),
     ('normal_ms_f64', lambda T: T.empty(40, dtype=T.float64).normal_(-1.5, 0.3)),
     ('normal_strided', lambda T: T.empty(6, 5).t().normal_()),
+    ('normal_std_only', lambda T: T.empty(40).normal_(0.0, 3.0)),             # float32 epilogue: v * std + 0
+    ('normal_neg_zero_mean', lambda T: T.empty(40).normal_(-0.0, 2.0)),
+    ('normal_mean_only', lambda T: T.empty(40).normal_(-1.5, 1.0)),
+    ('normal_into_view', lambda T: (lambda b: (b[1:3].normal_(0.2, 0.7), b)[1])(T.zeros(4, 40))),
+    ('normal_into_view_f64', lambda T: (lambda b: (b[1:3].normal_(), b)[1])(T.zeros(4, 24, dtype=T.float64))),
+    ('randn_chunks', lambda T: T.randn(2 * 2048 * 16 + 37)),                 # crosses 2048-row chunks, tail redone
+    ('normal_chunks_std', lambda T: T.empty(2 * 2048 * 16 + 5).normal_(0.0, 0.02)),
     ('uniform_strided', lambda T: T.empty(6, 5).t().uniform_(-2, 3)),
     ('uniform_range', lambda T: T.empty(300).uniform_(-0.3, 0.9)),
     ('uniform_range_f64', lambda T: T.empty(300, dtype=T.float64).uniform_(-0.3, 0.9)),
@@ -73,6 +80,9 @@ CASES = [
     ('multinomial_one', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 1)),
     ('multinomial_rep', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 7, True)),
     ('multinomial_f64', lambda T: T.multinomial(T.tensor([0.3, 0.0, 0.7], dtype=T.float64), 9, True)),
+    ('multinomial_rep_rows', lambda T: T.multinomial(T.rand(6, 30) * (T.rand(6, 30) > 0.3), 9, True)),
+    ('multinomial_rep_f16', lambda T: T.multinomial(T.rand(3, 7, dtype=T.float16), 5, True)),
+    ('multinomial_rep_by_row', lambda T: T.multinomial(T.rand(2, 1100), 2000, True)),  # past one comparison
     ('exponential', lambda T: T.empty(30).exponential_(2.5)),
     ('cauchy', lambda T: T.empty(30).cauchy_(0.5, 2.0)),
     ('log_normal', lambda T: T.empty(30).log_normal_(0.5, 0.7)),
@@ -106,6 +116,23 @@ def test_stream_matches_pytorch(name, fn, seed):
     assert bits(e) == bits(t), f'{name}: ember {e} != torch {t}'
     assert state_equal(), f'{name}: generator state differs after the call'
     assert bits(ember.rand(3)) == bits(torch.rand(3))
+
+
+@pytest.mark.parametrize('weights', [
+    [[1., 2.], [3., float('nan')]], [[1., 2., 3.], [1., float('inf'), -1.]],
+    [[1., 1.], [float('nan'), -1.]], [[2., 1.], [0., 0.]], [[1., 1.], [1., -1.]],
+])
+def test_multinomial_bad_later_row_like_pytorch(weights):
+    """A bad row raises after the rows before it drew (the generator moves as PyTorch's does), naming its first
+    bad entry as PyTorch does (NaN fails the ``>= 0`` check)."""
+    for T in (torch, ember):
+        T.manual_seed(3)
+    with pytest.raises(RuntimeError) as te:
+        torch.multinomial(torch.tensor(weights), 3, True)
+    with pytest.raises(RuntimeError) as ee:
+        ember.multinomial(ember.tensor(weights), 3, True)
+    assert str(ee.value) == str(te.value)
+    assert state_equal()
 
 
 def test_million_normals_and_uniforms_bit_exact():

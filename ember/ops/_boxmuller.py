@@ -6,7 +6,10 @@ columns 8-15, radius = sqrt(-2 log(1 - u[:8])) and theta = 2 pi u[8:], through C
 A float32 fma(a, b, c) is emulated as a * b + c in float64 (the product of two floats is exact there), rounded
 once to float32 (a double rounding can differ only on an exact float64 tie: none in 10^6 samples). Where a
 product is exact in float32 already (an integer of a few bits times a short constant), plain float32
-arithmetic does the step. Work goes in chunks of rows whose scratch stays in cache, every pass in place."""
+arithmetic does the step. Work goes in chunks of rows whose scratch stays in cache, every pass in place.
+The mantissa and exponent of 1 - u come from ``frexp`` (the kernel's masks and shifts were 14 integer passes);
+``fma(v, std, mean)`` stays in float32 when mean is zero or std one. Both checked equal to the previous passes
+(themselves checked against PyTorch) on every one of the 2**24 uniforms of each half."""
 import math
 
 import numpy as np
@@ -60,29 +63,21 @@ def _horner(x64, coeffs, out, t):
     return out
 
 
-def _radius(k, s):
-    """sqrt(-2 log(1 - u)) for u = (k & 0xFFFFFF) / 2**24, ``log256_ps`` step by step."""
-    m = s.i1
-    np.bitwise_and(k, 0xFFFFFF, out=m.view(_U32))
-    np.subtract(0x1000000, m, out=m)              # 2**24 (1 - u), exact; the 2**-24 goes into the exponent
+def _radius(u, s):
+    """sqrt(-2 log(1 - u)) for the uniforms u (float32), ``log256_ps`` step by step."""
     x = s.f1
-    np.copyto(x, m, casting='unsafe')
+    np.subtract(_F32(1), u, out=x)                # 1 - u, exact
     bits = x.view(_I32)
     e = s.i2
-    np.right_shift(bits, 23, out=e)
-    np.bitwise_and(bits, 0x007fffff, out=bits)
-    np.bitwise_or(bits, 0x3f000000, out=bits)     # the mantissa, in [0.5, 1)
-    small = s.i3
-    np.subtract(bits, 0x3f3504f3, out=small)      # all ones where the mantissa < float(sqrt(0.5)), else 0
-    np.right_shift(small, 31, out=small)
-    np.add(e, small, out=e)
-    np.subtract(e, 0x7e + 24, out=e)
+    np.frexp(x, out=(x, e))                       # the mantissa in [0.5, 1), as the kernel's bit masks make it
+    small = s.i3                                  # 1 where the mantissa < float(sqrt(0.5)): it is doubled
+    np.subtract(bits, 0x3f3504f3, out=small)
+    np.right_shift(small.view(_U32), 31, out=small.view(_U32))
+    np.ldexp(x, small, out=x)
     ef = s.f2
-    np.copyto(ef, e, casting='unsafe')
-    np.bitwise_and(bits, small, out=small)
+    np.subtract(e, small, out=ef, casting='unsafe')
     xr = s.f3
-    np.subtract(x, _F32(1), out=xr)
-    np.add(xr, small.view(_F32), out=xr)          # mantissa - 1, plus the mantissa again where small
+    np.subtract(x, _F32(1), out=xr)               # exact
     x64 = s.d1
     np.copyto(x64, xr)
     z = s.f4
@@ -104,14 +99,11 @@ def _radius(k, s):
     return np.sqrt(xr, out=xr)
 
 
-def _sincos(k, s):
-    """cos and sin of 2 pi u for u = (k & 0xFFFFFF) / 2**24, ``sincos256_ps`` step by step, as the two rows
+def _sincos(u, s):
+    """cos and sin of 2 pi u for the uniforms u (float32), ``sincos256_ps`` step by step, as the two rows
     of a (2, k) array."""
-    ki = s.i1
-    np.bitwise_and(k, 0xFFFFFF, out=ki.view(_U32))
     x = s.f1
-    np.copyto(x, ki, casting='unsafe')
-    np.multiply(x, _F32(2.0 * math.pi) * _F32(2.0 ** -24), out=x)    # float(2 pi) * u, the scale exact
+    np.multiply(u, _F32(2.0 * math.pi), out=x)    # float(2 pi) * u
     j = s.i2
     np.multiply(x, _F32(1.27323954473516), out=s.f2)
     np.copyto(j, s.f2, casting='unsafe')          # truncation, as _mm256_cvttps_epi32
@@ -156,24 +148,45 @@ def _sincos(k, s):
     return cs
 
 
+def _affine(cs, mean, std, t):
+    """cs = fma(cs, std, mean), in place. With mean = +-0 that is cs * std + mean (adding a zero keeps a
+    nonzero product and gives the fma's sign to a zero one), with std = 1 cs + mean: float32 passes. Otherwise
+    in float64 (t), the product exact there, rounded once."""
+    if mean == 0:
+        np.multiply(cs, std, out=cs)
+        np.add(cs, mean, out=cs)
+    elif std == 1:
+        np.add(cs, mean, out=cs)
+    else:
+        np.multiply(cs, float(std), out=t, dtype=_F64)
+        np.add(t, float(mean), out=t)
+        np.copyto(cs, t, casting='same_kind')
+
+
+def _chunk(halves, out, r, n, mean, std, s):
+    """Rows r..r+n of the draw into out, with the scratch s. The uniforms go where these rows' normals will: a
+    buffer as large as the result, free until the last pass writes it."""
+    np.copyto(s.words.view('V32').reshape(2, n), halves[r:r + n].T)
+    np.bitwise_and(s.words, 0xFFFFFF, out=s.words)
+    u = out[r:r + n].reshape(2, n * 8)
+    np.copyto(u, s.words.view(_I32), casting='unsafe')
+    np.multiply(u, _F32(2.0 ** -24), out=u)       # the uniforms, exact
+    cs = _sincos(u[1], s)
+    np.multiply(cs, _radius(u[0], s), out=cs)
+    if std != 1 or mean != 0:
+        _affine(cs, _F32(mean), _F32(std), s.dd1)
+    np.copyto(out[r:r + n].view('V32').T, cs.view('V32').reshape(2, n))
+
+
 def box_muller16_f32(words, mean, std, out):
     """Normals into ``out`` (rows of 16 float32, C-contiguous) from as many raw words (uint32), as
     ``normal_fill_16_AVX2`` makes them from those words' uniforms; ``fma(v, std, mean)`` when not standard."""
     rows = words.shape[0]
-    halves, pairs = words.view('V32'), out.view('V32')       # 8 words or floats as one item: no strided passes
+    halves = words.view('V32')                    # 8 words or floats as one item: no strided passes
     # made per call, not kept: a kept 1.6 MB per drawing thread counted in the LeNet batch 64 peak memory
     # (10.5 -> 8.7 MB at one thread); once glibc has raised its mmap threshold (any freed array of a few hundred
     # KB does) fresh buffers come from the heap without page faults (0 a call at 10^6, 196608, 65536, 32768 normals)
     full = _Scratch(min(rows, _ROWS) * 8)
     for r in range(0, rows, _ROWS):
         n = min(_ROWS, rows - r)
-        s = full if n == _ROWS else full.head(n * 8)
-        np.copyto(s.words.view('V32').reshape(2, n), halves[r:r + n].T)
-        cs = _sincos(s.words[1], s)
-        np.multiply(cs, _radius(s.words[0], s), out=cs)
-        if std != 1 or mean != 0:
-            t = s.dd1
-            np.multiply(cs, float(_F32(std)), out=t, dtype=_F64)
-            np.add(t, float(_F32(mean)), out=t)
-            np.copyto(cs, t, casting='same_kind')
-        np.copyto(pairs[r:r + n].T, cs.view('V32').reshape(2, n))
+        _chunk(halves, out, r, n, mean, std, full if n == _ROWS else full.head(n * 8))

@@ -136,15 +136,17 @@ def affine64(v, mean, std):
     return fma64(v, std, mean)
 
 
-def normal_fill(gen, n, nd, mean, std):
+def normal_fill(gen, n, nd, mean, std, out=None):
     """PyTorch's path for a contiguous tensor of 16 or more elements: uniforms, then Box-Muller over blocks
     of 16; when n is not a multiple of 16, 16 fresh uniforms redo the last 16 values. Float and double
     draw all n uniforms first; half draws only the 16 of each block (in float, then casts). Whole blocks
-    go in batches: the draws come in the same order, with bounded temporaries."""
+    go in batches: the draws come in the same order, with bounded temporaries. ``out``: n contiguous values
+    of the working dtype (float, or double for double) to fill in place of a new array."""
     work = np.float64 if nd == np.float64 else np.float32
     fill = _blocks_f64 if work == np.float64 else _blocks_f32
     k = n // 16
-    out = np.empty(n, work)
+    if out is None:
+        out = np.empty(n, work)
     rows = _BATCH // 16
     for r in range(0, k, rows):
         m = min(rows, k - r)

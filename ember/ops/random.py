@@ -333,26 +333,46 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         q = rows / q
         res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
     else:
-        res = np.stack([_multinomial_row(g, r, n) for r in rows])
+        res = _multinomial_rep(g, rows, n)
     res = res.astype(np.int64)
     return _emit(res, w.shape[:-1] + (n,), out, False, 'multinomial')
 
 
-def _multinomial_row(g, row, n):
-    """One row with replacement: the running sum in the input's precision, normalised, last bucket 1."""
-    acc = np.float32 if row.dtype == np.float16 else row.dtype
-    if (row < 0).any():
-        raise RuntimeError('invalid multinomial distribution (encountering probability entry < 0)')
-    if not np.isfinite(row).all():
-        raise RuntimeError('invalid multinomial distribution (encountering probability entry = infinity or NaN)')
-    cum = np.cumsum(row.astype(acc), dtype=acc)
-    total = cum[-1]
-    if not total > 0:
-        raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
-    cum = cum / total
-    cum[-1] = 1
-    u = D.unit_uniform(g, n, np.float64)
-    return np.searchsorted(cum.astype(np.float64), u, side='left')
+def _multinomial_rep(g, rows, n):
+    """Rows with replacement, as PyTorch's kernel takes them one after another: each row's running sum in the
+    input's precision (float for half), normalised, last bucket 1, and n double uniforms searched in it. A bad
+    row raises after the rows before it drew their samples, naming its first bad entry as PyTorch does."""
+    acc = np.float32 if rows.dtype == np.float16 else rows.dtype
+    cum = np.cumsum(rows.astype(acc), axis=-1, dtype=acc)
+    total = cum[:, -1]
+    good = (rows >= 0).all(-1) & np.isfinite(rows).all(-1) & (total > 0)
+    k = rows.shape[0] if good.all() else int(np.argmin(good))
+    u = D.unit_uniform(g, k * n, np.float64).reshape(k, n)
+    if k < rows.shape[0]:
+        _multinomial_refusal(rows[k])
+    cum = (cum / total[:, None]).astype(np.float64)
+    cum[:, -1] = 1
+    return _search_rows(cum, u)
+
+
+def _multinomial_refusal(row):
+    """PyTorch's error for a bad row: its entries are checked in order (``>= 0``, which NaN fails, then finite),
+    then the sum."""
+    bad = ~(row >= 0) | ~np.isfinite(row)
+    if bad.any():
+        j = int(np.argmax(bad))
+        what = 'probability entry < 0' if not row[j] >= 0 else 'probability entry = infinity or NaN'
+        raise RuntimeError(f'invalid multinomial distribution (encountering {what})')
+    raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
+
+
+def _search_rows(cum, u):
+    """For each row i and sample u[i, j], the first bucket with cum[i] >= u[i, j] (PyTorch's binary search):
+    the count of buckets below u, in one comparison when it fits 4 MB (64 rows x 5 samples of 100 buckets:
+    0.87 -> 0.1 ms), else row by row."""
+    if cum.size * u.shape[1] <= 1 << 22:
+        return np.count_nonzero(cum[:, None, :] < u[:, :, None], axis=-1)
+    return np.stack([np.searchsorted(c, v, side='left') for c, v in zip(cum, u)])
 
 
 def _standard_gamma(input, generator=None):
@@ -558,6 +578,18 @@ def _fill(t, values, name):
     return t
 
 
+def _fill_in_place(t, draw, name):
+    """``_fill`` for a contiguous ``t`` of the kernel's dtype: ``draw`` writes the samples straight into its
+    memory, no temporary and no copy (10^6 float32 normals: the fresh array's page faults and the copy)."""
+    from .inplace import check_inplace, overwritten
+    tracked = check_inplace(t)
+    draw(t._data.reshape(-1))
+    t._bump()
+    if tracked:
+        overwritten(t, name)
+    return t
+
+
 def _float_inplace(t, kernel):
     nd = t._data.dtype
     if nd.kind != 'f':
@@ -589,8 +621,11 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
     its scalar Box-Muller path otherwise)."""
     _check_std(std)
     nd = _float_inplace(t, 'normal_kernel_cpu')
-    contiguous = t._data.flags.c_contiguous
-    vals = D.normal(_gen(generator), t._data.size, nd, float(mean), float(std), contiguous)
+    g, data = _gen(generator), t._data
+    if data.flags.c_contiguous and data.size >= 16 and nd in (np.float32, np.float64):
+        return _fill_in_place(t, lambda flat: D.normal_fill(g, flat.size, nd, float(mean), float(std), out=flat),
+                              'NormalBackward0')
+    vals = D.normal(g, data.size, nd, float(mean), float(std), data.flags.c_contiguous)
     return _fill(t, vals, 'NormalBackward0')
 
 
