@@ -82,3 +82,39 @@ def test_cat_stack_and_clamp_fast_paths_as_pytorch():
             ye.sum().backward()
             yt.sum().backward()
             np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
+
+
+def _outcome(lib, x, index):
+    """``x[index]``'s values, shape, grad_fn name and whether it is a view of x, or the error type raised."""
+    try:
+        y = x[index]
+    except (IndexError, ValueError, TypeError, RuntimeError) as e:
+        return type(e).__name__
+    name = y.grad_fn.name() if y.grad_fn is not None else None
+    return y.detach().numpy().tolist(), tuple(y.shape), name, y._base is not None if lib is ember else y._is_view()
+
+
+def test_plain_basic_index_as_pytorch():
+    """Basic indexing, which takes a one-pass plain-index check, and the indices just outside it (bools, NumPy
+    ints, tensors, lists, steps <= 0), give PyTorch's values, shapes, grad_fn names, views and errors."""
+    a = np.arange(2 * 3 * 5, dtype=np.float32).reshape(2, 3, 5)
+    cases = [(slice(None), -1, slice(None)), 0, -2, 1, (Ellipsis, 1), (Ellipsis, -1, None), None, (None, 0),
+             (slice(-2, None),), (slice(None, -1),), (slice(1, None, 2),), (slice(None, None, 3), 1),
+             (slice(-100, 100),), (slice(4, 1),), (0, slice(None), slice(1, 4, 2)), (), Ellipsis,
+             (slice(None), slice(None), slice(None)), True, False, (0, True), (np.int64(1), -1), (slice(np.int64(1), None),),
+             ([0, 1],), (slice(None), [2, 0]), 2, -3, (0, 3), (0, 0, 5), (0, 0, -6), (0, 0, 0, 0),
+             (slice(None, None, 0),), (slice(None, None, -1),), (slice(None), 1.0)]
+    for index in cases:
+        outs = [_outcome(lib, lib.tensor(a, requires_grad=True), index) for lib in (ember, torch)]
+        assert outs[0] == outs[1], index
+    for lib_idx in ((lambda L: L.tensor(1)), (lambda L: (slice(None), L.tensor([2, 0]))),
+                    (lambda L: slice(L.tensor(1), None))):
+        outs = [_outcome(L, L.tensor(a, requires_grad=True), lib_idx(L)) for L in (ember, torch)]
+        assert outs[0] == outs[1]
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        (x[:, -1, :] * 2).sum().backward()
+        x[1:, None, ..., ::2].sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
