@@ -118,3 +118,50 @@ def test_plain_basic_index_as_pytorch():
         x[1:, None, ..., ::2].sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_gather_along_last_dim_by_flat_offsets_as_pytorch():
+    """gather, sort and topk along the last dim of a contiguous input read it flat at row offsets; a transposed
+    input, an index with fewer rows, an empty dim and 1-D inputs take the other paths: values and grads as PyTorch's."""
+    a = RNG.standard_normal((3, 4, 6)).astype(np.float32)
+    ix = RNG.integers(0, 6, (3, 4, 5))
+    cases = [lambda L, x: L.gather(x, -1, L.tensor(ix)), lambda L, x: L.gather(x, 2, L.tensor(ix[:2, :3])),
+             lambda L, x: L.gather(x.transpose(0, 1), -1, L.tensor(ix.transpose(1, 0, 2))),
+             lambda L, x: L.gather(x[0, 0], 0, L.tensor(ix[0, 0])), lambda L, x: L.gather(x, 1, L.tensor(ix[:, :2] % 4)),
+             lambda L, x: L.gather(x[:, :, :0], 2, L.tensor(ix[:, :, :0])),
+             lambda L, x: x.sort(-1), lambda L, x: x.sort(dim=1, descending=True, stable=True),
+             lambda L, x: x.topk(3), lambda L, x: x[1].topk(2, largest=False), lambda L, x: x[0, 0].topk(6)]
+    for f in cases:
+        outs = []
+        for L in (ember, torch):
+            x = L.tensor(a, requires_grad=True)
+            y = f(L, x)
+            y = y if isinstance(y, L.Tensor) else y[0]
+            (y * y).sum().backward()
+            outs.append((y.detach().numpy(), y.grad_fn.name(), x.grad.numpy()))
+        np.testing.assert_array_equal(outs[0][0], outs[1][0])
+        assert outs[0][1] == outs[1][1]
+        np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-6, atol=1e-6)
+
+
+def test_tril_triu_cached_masks_as_pytorch():
+    """tril/triu with cached masks (small) and built ones (over 65,536 values): values, grads and grad_fn as
+    PyTorch's for each diagonal, inf/nan zeroed outside; a float or bool diagonal is refused as PyTorch does."""
+    for shape in ((4, 3, 5), (5, 3), (300, 260)):
+        a = RNG.standard_normal(shape).astype(np.float32)
+        a.flat[::5] = np.inf
+        for op in ('tril', 'triu'):
+            for diag in (0, 1, -2, 7, -9):
+                outs = []
+                for L in (ember, torch):
+                    x = L.tensor(a, requires_grad=True)
+                    y = getattr(L, op)(x, diag)
+                    y.sum().backward()
+                    outs.append((y.detach().numpy(), y.grad_fn.name(), x.grad.numpy()))
+                    y.detach()[...] = 1      # writable result; the cached mask is left as it was
+                for e, t in zip(outs[0], outs[1]):
+                    np.testing.assert_array_equal(e, t)
+    for bad in (1.5, True):
+        for L in (ember, torch):
+            with pytest.raises(TypeError, match="argument 'diagonal'"):
+                L.tril(L.ones(3, 3), bad)

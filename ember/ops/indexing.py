@@ -1,5 +1,7 @@
 """Indexing: ``t[...]`` (basic, advanced, boolean masks, None, ellipsis) and ``t[...] = v``, plus
 gather/scatter/index_select/masked_fill/nonzero, all differentiable where PyTorch's are."""
+import functools
+
 import numpy as np
 
 from .. import _bf16
@@ -270,7 +272,21 @@ class GatherBackward0(Node):
         return scatter_add(zeros(self.shape, dtype=g.dtype), self.dim, Tensor._make(self.index), g)
 
 
+def _flat_index(a, d, ix):
+    """Where gather/scatter's ``ix`` along ``d`` points in ``a.reshape(-1)``, or None: only along the last dim of a
+    non-empty C-contiguous ``a`` whose leading shape ix shares (ix plus each row's offset). Indexing the flat array
+    so took 1.5 us on (1, 65), 2.6 on (64, 256); np.take_along_axis 2.9 and 4.9 (np.indices alike)."""
+    lead = ix.shape[:-1]
+    if not a.size or d != a.ndim - 1 or lead != a.shape[:-1] or not a.flags.c_contiguous:
+        return None
+    return ix + np.arange(0, a.size, a.shape[-1]).reshape(lead + (1,)) if lead else ix
+
+
 def _scatter_add_arr(out, dim, index, src):
+    flat = _flat_index(out, dim, index)
+    if flat is not None and src.shape == index.shape:
+        np.add.at(out.reshape(-1), flat, src)
+        return
     idx = list(np.indices(index.shape, sparse=True))
     idx[dim] = index
     np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
@@ -293,7 +309,7 @@ SortBackward1 = type('SortBackward1', (GatherBackward0,), {'__slots__': ()})
 TopkBackward0 = type('TopkBackward0', (GatherBackward0,), {'__slots__': ()})
 
 
-def gather(input, dim, index, *, sparse_grad=False, _node=GatherBackward0):
+def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[index[i][j]][j] (for dim=0), and so on."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
@@ -303,13 +319,23 @@ def gather(input, dim, index, *, sparse_grad=False, _node=GatherBackward0):
         if k != d and si > sa:
             raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
                                f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
-    if a.ndim:
+    return _gathered(input, d, ix, GatherBackward0)
+
+
+def _gathered(input, d, ix, cls):
+    """gather(input, d, ix) for a checked int64 array ``ix``, recorded as ``cls`` (sort and topk call it with
+    the indices they computed)."""
+    a = input._data
+    flat = _flat_index(a, d, ix)
+    if flat is not None:
+        r = a.reshape(-1)[flat]
+    elif a.ndim:
         src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
         r = np.take_along_axis(src, ix, d)
     else:
         r = a.reshape(1)[ix]
     if GRAD.enabled and input._requires_grad:
-        node = _node((input,))
+        node = cls((input,))
         node.dim, node.index, node.shape = d, ix, a.shape
         return Tensor._make(r, node)
     return Tensor._make(r)
@@ -629,14 +655,35 @@ def _check_2d(input, op):
         raise RuntimeError(f'{op}: input tensor must have at least 2 dimensions')
 
 
+@functools.lru_cache(maxsize=64)
+def _small_tri_mask(n, m, diagonal, upper):
+    mask = np.tri(n, m, diagonal - 1, dtype=bool) if upper else np.tri(n, m, diagonal, dtype=bool)
+    if upper:
+        np.logical_not(mask, out=mask)
+    mask.flags.writeable = False
+    return mask
+
+
+def _tri_mask(shape, diagonal, upper):
+    """tril's (or triu's) keep-mask of an (n, m) matrix, cached read-only up to 65,536 values: building it took
+    4.1 of tril's 6.4 us on (4, 8, 8)."""
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer, Tensor)):
+        raise TypeError(f"{'triu' if upper else 'tril'}(): argument 'diagonal' (position 2) must be int, "
+                        f"not {type(diagonal).__name__}")
+    n, m = shape
+    if n * m <= 1 << 16:
+        return _small_tri_mask(n, m, int(diagonal), upper)
+    return np.triu(np.ones(shape, bool), diagonal) if upper else np.tril(np.ones(shape, bool), diagonal)
+
+
 def tril(input, diagonal=0):
     _check_2d(input, 'tril')
-    return _tri(input, np.tril(np.ones(input._data.shape[-2:], bool), diagonal), TrilBackward0)
+    return _tri(input, _tri_mask(input._data.shape[-2:], diagonal, False), TrilBackward0)
 
 
 def triu(input, diagonal=0):
     _check_2d(input, 'triu')
-    return _tri(input, np.triu(np.ones(input._data.shape[-2:], bool), diagonal), TriuBackward0)
+    return _tri(input, _tri_mask(input._data.shape[-2:], diagonal, True), TriuBackward0)
 
 
 class DiagEmbedBackward0(Node):
@@ -749,9 +796,9 @@ def sort(input, dim=-1, descending=False, stable=None):
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    idx = _argsort(a, d, descending)
-    ix = Tensor._make(idx.astype(np.int64))
-    return return_types.sort(gather(input, d, ix, _node=SortBackward0 if stable is None else SortBackward1), ix)
+    ix = _argsort(a, d, descending).astype(np.int64)
+    return return_types.sort(_gathered(input, d, ix, SortBackward0 if stable is None else SortBackward1),
+                             Tensor._make(ix))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -764,9 +811,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     d = wrap_dim(dim, a.ndim)
     if not 0 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError('selected index k out of range')
-    idx = _argsort(a, d, largest)
-    ix = Tensor._make((np.take(idx, np.arange(k), axis=d) if a.ndim else idx).astype(np.int64))
-    return return_types.topk(gather(input, d, ix, _node=TopkBackward0), ix)
+    ix = _argsort(a, d, largest)
+    if a.ndim:
+        ix = ix[(slice(None),) * d + (slice(0, k),)]
+    ix = ix.astype(np.int64)
+    return return_types.topk(_gathered(input, d, ix, TopkBackward0), Tensor._make(ix))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
