@@ -165,3 +165,29 @@ def test_tril_triu_cached_masks_as_pytorch():
         for L in (ember, torch):
             with pytest.raises(TypeError, match="argument 'diagonal'"):
                 L.tril(L.ones(3, 3), bad)
+
+
+def test_cat_of_different_shapes_checks_only_on_refusal_as_pytorch():
+    """cat of tensors of different shapes joins them without checking sizes first; what NumPy refuses (0-d
+    tensors, other ranks or sizes, a dim out of range) gets PyTorch's error; legacy empty (0,) tensors are skipped."""
+    def outcome(L, f):
+        try:
+            r = f(L)
+        except (RuntimeError, IndexError, ValueError) as e:
+            return type(e).__name__, str(e).split(' (')[0][:40]
+        return r.numpy().tolist(), str(r.dtype)[-5:]
+    cases = [lambda L: L.cat([L.ones(2, 3), L.zeros(2, 1)], 1), lambda L: L.cat([L.ones(2, 3), L.tensor(1.)]),
+             lambda L: L.cat([L.tensor(1.), L.ones(2)]), lambda L: L.cat([L.ones(2, 3), L.ones(3)]),
+             lambda L: L.cat([L.ones(2, 3), L.ones(3, 2)]), lambda L: L.cat([L.ones(2, 3), L.ones(2, 2)], 5),
+             lambda L: L.cat([L.ones(2, 3), L.tensor([]), L.ones(1, 3, dtype=L.int64)]),
+             lambda L: L.cat([L.tensor([]), L.tensor([])]), lambda L: L.cat([L.ones(2, 3), L.ones(2, 2), L.tensor(2.)], 7),
+             lambda L: L.cat([L.ones(2, 3), L.ones(2, 2)], -1)]
+    for f in cases:
+        assert outcome(ember, f) == outcome(torch, f)
+    grads = []
+    for L in (ember, torch):
+        a, b = L.ones(2, 3, requires_grad=True), L.ones(2, 1, requires_grad=True)
+        y = L.cat([a, b], 1)
+        (y * L.arange(4.)).sum().backward()
+        grads.append((y.grad_fn.name(), a.grad.numpy().tolist(), b.grad.numpy().tolist()))
+    assert grads[0] == grads[1]

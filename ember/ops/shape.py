@@ -534,12 +534,31 @@ def cat(tensors, dim=0, *, out=None):
     arrs = _promote_all(tensors, 'cat')
     if _same_shape(arrs):
         return _cat_same(tensors, arrs, dim)
+    keep = [(t, a) for t, a in zip(tensors, arrs) if a.shape != (0,)]
+    if not keep:
+        return Tensor._make(np.concatenate(arrs))
+    nd = keep[0][1].ndim
+    if not nd:
+        _cat_error(tensors, arrs, keep, dim)
+    try:
+        d = wrap_dim(dim, nd)
+        arr = np.concatenate([a for _, a in keep], axis=d)
+    except (ValueError, IndexError):
+        # the sizes are checked only when NumPy refuses: generate's cat of (4, 8) and (4, 1) 3.97 -> 3.44 us
+        _cat_error(tensors, arrs, keep, dim)
+        raise
+    if GRAD.enabled and any(t._requires_grad for t, _ in keep):
+        node = CatBackward0([t for t, _ in keep])
+        node.dim, node.sizes = d, [a.shape[d] for _, a in keep]
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
+
+
+def _cat_error(tensors, arrs, keep, dim):
+    """Raise PyTorch's error for tensors cat cannot join (0-d ones, other ranks, other sizes)."""
     for i, a in enumerate(arrs):
         if not a.ndim:
             raise RuntimeError(f'zero-dimensional tensor (at position {i}) cannot be concatenated')
-    keep = [(t, a) for t, a in zip(tensors, arrs) if not (a.ndim == 1 and a.shape[0] == 0)]
-    if not keep:
-        return Tensor._make(np.concatenate(arrs))
     nd = keep[0][1].ndim
     d = wrap_dim(dim, nd)
     for t, a in keep:
@@ -551,12 +570,6 @@ def cat(tensors, dim=0, *, out=None):
                 raise RuntimeError(f'Sizes of tensors must match except in dimension {d}. Expected size '
                                    f'{keep[0][1].shape[k]} but got size {a.shape[k]} for tensor number '
                                    f'{n} in the list.')
-    arr = np.concatenate([a for _, a in keep], axis=d)
-    if GRAD.enabled and any(t._requires_grad for t, _ in keep):
-        node = CatBackward0([t for t, _ in keep])
-        node.dim, node.sizes = d, [a.shape[d] for _, a in keep]
-        return Tensor._make(arr, node)
-    return Tensor._make(arr)
 
 
 def _same_shape(arrs):
