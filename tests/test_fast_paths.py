@@ -191,3 +191,21 @@ def test_cat_of_different_shapes_checks_only_on_refusal_as_pytorch():
         (y * L.arange(4.)).sum().backward()
         grads.append((y.grad_fn.name(), a.grad.numpy().tolist(), b.grad.numpy().tolist()))
     assert grads[0] == grads[1]
+
+
+def test_argmax_argmin_max_min_take_the_first_nan_as_pytorch():
+    """argmax/argmin (and max/min along a dim) rely on NumPy's stopping at the first NaN: PyTorch's indices with NaN,
+    infinities and ties, over a dim and flattened, float16/32/64; a 0-d input with keepdim stays 0-d."""
+    a = np.round(RNG.standard_normal((5, 9)), 0)
+    a[RNG.random(a.shape) < 0.2] = np.nan
+    a[RNG.random(a.shape) < 0.1] = np.inf
+    a[RNG.random(a.shape) < 0.1] = -np.inf
+    a[0] = 1.0
+    for dtype in (np.float16, np.float32, np.float64):
+        res = []
+        for L in (ember, torch):
+            x = L.tensor(a.astype(dtype))
+            r = [L.argmax(x, 1), L.argmin(x, 0, keepdim=True), L.argmax(x), L.argmin(x), *x.max(1), *x.min(0),
+                 L.argmax(L.tensor(2.0, dtype=x.dtype), 0, keepdim=True)]
+            res.append([(t.numpy().tolist(), tuple(t.shape)) for t in r])
+        assert str(res[0]) == str(res[1])

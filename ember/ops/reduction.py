@@ -358,17 +358,6 @@ def _full_result(input, r, node):
     return res
 
 
-def _nan_first(np_arg):
-    def f(a, axis):
-        idx = np_arg(a, axis=axis)
-        if a.dtype.kind == 'f':
-            nan = np.isnan(a)
-            if nan.any():
-                idx = np.where(nan.any(axis=axis), np.argmax(nan, axis=axis), idx)
-        return idx
-    return f
-
-
 def _nanmax(a):
     return np.max(a)
 
@@ -383,8 +372,10 @@ def _binary_min(a, b):
     return minimum(a, b)
 
 
-max = _extreme('max', np.max, _nan_first(np.argmax), MaxBackward1, MaxBackward0, _binary_max)
-min = _extreme('min', np.min, _nan_first(np.argmin), MinBackward1, MinBackward0, _binary_min)
+# NumPy's argmax and argmin stop at the first NaN, which is PyTorch's answer too: the isnan pass that checked
+# for one took 1.2 of argmax's 3.5 us on (8, 32)
+max = _extreme('max', np.max, np.argmax, MaxBackward1, MaxBackward0, _binary_max)
+min = _extreme('min', np.min, np.argmin, MinBackward1, MinBackward0, _binary_min)
 
 
 def _amax_bw(self, g):
@@ -434,10 +425,10 @@ def argmax(input, dim=None, keepdim=False):
     if a.dtype.kind == 'b':
         raise RuntimeError('argmax(): does not support bool input')
     if dim is None:
-        return Tensor._make(np.asarray(_nan_first(np.argmax)(a.reshape(-1), 0), dtype=np.int64))
+        return Tensor._make(np.asarray(np.argmax(a.reshape(-1)), dtype=np.int64))
     d = wrap_dim(dim, a.ndim)
-    r = _nan_first(np.argmax)(a, d)
-    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim else r, dtype=np.int64))
+    r = a.argmax(d)
+    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim and a.ndim else r, dtype=np.int64))
 
 
 def argmin(input, dim=None, keepdim=False):
@@ -446,10 +437,10 @@ def argmin(input, dim=None, keepdim=False):
     if a.dtype.kind == 'b':
         raise RuntimeError('argmin(): does not support bool input')
     if dim is None:
-        return Tensor._make(np.asarray(_nan_first(np.argmin)(a.reshape(-1), 0), dtype=np.int64))
+        return Tensor._make(np.asarray(np.argmin(a.reshape(-1)), dtype=np.int64))
     d = wrap_dim(dim, a.ndim)
-    r = _nan_first(np.argmin)(a, d)
-    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim else r, dtype=np.int64))
+    r = a.argmin(d)
+    return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim and a.ndim else r, dtype=np.int64))
 
 
 MedianBackward0 = _node('MedianBackward0', _even_bw, ())
