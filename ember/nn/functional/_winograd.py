@@ -28,6 +28,7 @@ _SIGN = np.array([1, 1, 1, -1])
 _KG = {t: (k * np.outer(_SIGN, _SIGN).reshape(16, 1)).astype(t) for t, k in _KW.items()}
 _SIGN16 = np.outer(_SIGN, _SIGN).reshape(16, 1, 1)   # that sign per tile position, for U in the input gradient
 _FLIP = np.array([3, 1, 2, 0])          # G J = G[_FLIP] for the flip J: the flipped kernel's transform
+_FLIP16 = (4 * _FLIP[:, None] + _FLIP[None, :]).ravel()    # ... of both spatial dims, per tile position
 
 
 class Saved:
@@ -168,29 +169,40 @@ def _tiles(hw):
     return (hw[0] + 1) // 2, (hw[1] + 1) // 2
 
 
-def conv(x, u, top, left, out):
+def conv(x, u, top, left, out, flip=False):
     """conv of x (N, C, H, W) with transformed weights u (16, O, C), padded by top/left, written into
-    out (N, O, OH, OW); returns V, the transformed input."""
+    out (N, O, OH, OW); returns V, the transformed input. With ``flip``, u is (16, C, O), the transform of the
+    kernel whose flip and transpose this conv applies (the input gradient's)."""
     th, tw = _tiles(out.shape[2:])
     n, c = x.shape[:2]
     v = np.empty((16, c, th * tw * n), x.dtype)
     _parallel.run(lambda lo, hi: _input_transform(x[:, lo:hi], top, left, th, tw, v[:, lo:hi]), c, v.nbytes)
-    m = _products(u, v)
+    m = _products(u, v, flip)
     _parallel.run(lambda lo, hi: _output_transform(m[:, lo:hi], th, tw, n, out[:, lo:hi]), m.shape[1], m.nbytes)
     return v
 
 
-def _products(a, b):
-    """The products a[t] @ b[t] of every tile position t. With more than one thread the transforms around
-    them split by channel and the products by tile position, on ember._parallel's pool: each block is
-    computed as on one thread, so values do not depend on the thread count (one product's rows split across
-    threads changed OpenBLAS's roundings), where OpenBLAS threading each small product gained nothing
-    (ResNet-18's 64x32x32 forward took 5.6 ms at two threads, 5.2 at one, min of 30)."""
+def _products(a, b, flip=False):
+    """The products a[t] @ b[t] of every tile position t, or with ``flip`` a[_FLIP16[t]].T @ b[t]: the flipped
+    kernel's transform read in place, one 2-D product per position (against a gather of a and one stacked
+    product of its transposed matrices: ResNet-18's 256x8x8 input gradient 3.49 -> 3.38 ms, min thread CPU
+    time of 40). With more than one thread the transforms around them split by channel and the products by
+    tile position, on ember._parallel's pool: each block is computed as on one thread, so values do not depend
+    on the thread count (one product's rows split across threads changed OpenBLAS's roundings), where
+    OpenBLAS threading each small product gained nothing (ResNet-18's 64x32x32 forward took 5.6 ms at two
+    threads, 5.2 at one, min of 30)."""
     blocks = _parallel.blocks(len(a), a.nbytes + b.nbytes)
-    if len(blocks) == 1:
+    if len(blocks) == 1 and not flip:
         return gemm(a, b)
-    out = np.empty((len(a), a.shape[1], b.shape[2]), np.result_type(a, b))
-    _parallel.each(lambda lo, hi: np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), blocks)   # one BLAS thread each
+    out = np.empty((len(a), a.shape[2] if flip else a.shape[1], b.shape[2]), np.result_type(a, b))
+
+    def part(lo, hi):
+        if flip:
+            for t in range(lo, hi):
+                out[t] = gemm(a[_FLIP16[t]].T, b[t])
+        else:     # on the pool: one BLAS thread each
+            np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
+    _parallel.each(part, blocks)
     return out
 
 
@@ -256,16 +268,10 @@ def _input_grad(gv, top, left, th, tw, out):
     unsplit(q, top, left, out)
 
 
-def flipped(u):
-    """The transform of w flipped in both spatial dims and transposed (I, O): the input gradient's weights."""
-    u4 = u.reshape(4, 4, u.shape[1], u.shape[2])
-    return u4[_FLIP][:, _FLIP].reshape(16, u.shape[1], u.shape[2]).transpose(0, 2, 1)
-
-
 def grad_input(g, u, top, left, out):
     """Gradient w.r.t. the input of the conv with transformed weights u and padding top/left, given its
     output gradient g (N, O, OH, OW), written into out (N, C, H, W)."""
-    conv(g, flipped(u), 2 - top, 2 - left, out)
+    conv(g, u, 2 - top, 2 - left, out, flip=True)
 
 
 def grad_weight(g, v, wshape):
