@@ -30,6 +30,18 @@ def test_full_sum_bits(n, dtype):
         _same_bits(ember.from_numpy(x).sum(), torch.from_numpy(x).sum())
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sum_of_negative_zeros_sign(dtype):
+    """PyTorch's accumulators start at +0: a sum of -0s is -0 up to four elements and +0 beyond."""
+    for n in range(1, 40):
+        x = np.full(n, -0.0, dtype)
+        x_mixed = x.copy()
+        x_mixed[::3] = 0.0
+        for a in (x, x_mixed):
+            _same_bits(ember.from_numpy(a).sum(), torch.from_numpy(a).sum())
+            _same_bits(ember.from_numpy(a.reshape(1, -1)).sum(-1), torch.from_numpy(a.reshape(1, -1)).sum(-1))
+
+
 @pytest.mark.parametrize('shape', [(4, 4), (2, 8), (3, 5, 7), (16, 16), (64, 10), (30, 1), (8, 3, 2, 2)])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_sum_of_shapes_bits(shape, dtype):

@@ -141,35 +141,41 @@ def _plan(n, itemsize):
     if n < width:
         return _head_sum
     if n < _ILP * width:
-        return _lanes_sum(n, width)
+        return _lanes_sum(n, width, itemsize)
     if n >= _ILP * width * 16:
         return lambda x: _rows_sum(x.reshape(1, -1))[0]
     return _vector_sum
 
 
 def _head_sum(x):
-    """Fewer elements than one vector: the first accumulator takes the tail."""
-    head = x[0]
+    """Fewer elements than one vector: the first accumulator takes the tail. The accumulators start at +0,
+    so a sum of -0s is +0 as in PyTorch (``+ 0.0`` changes nothing else)."""
+    head = x[0] + 0.0
     for v in x[_ILP:]:
         head = head + v
     return ((head + x[1]) + x[2]) + x[3]
 
 
-def _lanes_sum(n, width):
-    """One to three vectors: lanes added vector by vector, then the tail and the lanes in sequence."""
+def _lanes_sum(n, width, itemsize):
+    """One to three vectors: lanes added vector by vector, then the tail and the lanes in sequence. PyTorch's
+    accumulator starts at +0, so the sequence starts with a zero (a sum of -0s is +0; nothing else changes)."""
     nv = n // width
     cuts = [(i * width, (i + 1) * width) for i in range(1, nv)]
-    tail = nv * width if n > nv * width else None
-    if tail is None and nv == 2:
-        return lambda x: np.add.accumulate(x[:width] + x[width:])[-1, ...]   # a 0-d array, not a scalar
+    tail = nv * width if n > nv * width else n
+    zero = np.zeros(1, np.dtype('f%d' % itemsize))
+
+    if tail == n and nv == 2:
+        def two_vectors(x):
+            lanes = x[:width] + x[width:]
+            lanes[0] += 0.0     # the zero start; 180 ns less than concatenating one (16 float32s: 1.0 -> 1.2 us)
+            return np.add.accumulate(lanes)[-1, ...]   # a 0-d array, not a scalar
+        return two_vectors
 
     def lanes_sum(x):
         lanes = x[:width]
         for lo, hi in cuts:
             lanes = lanes + x[lo:hi]
-        if tail is not None:
-            lanes = np.concatenate((x[tail:], lanes))
-        return np.add.accumulate(lanes)[-1, ...]
+        return np.add.accumulate(np.concatenate((zero, x[tail:], lanes)))[-1, ...]
     return lanes_sum
 
 
