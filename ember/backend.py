@@ -5,8 +5,9 @@ It also owns the BLAS thread policy. OpenBLAS splits even small matrix products 
 on a two-core machine that costs far more than it saves: a (6, 75) @ (75, 3136) product takes 60 us on
 one thread and milliseconds on two. ``gemm`` runs ember's products below ``BIG_GEMM`` multiply-adds on
 one thread and puts the caller's thread count back afterwards (two ctypes calls, about 0.5 us a
-product), so the user's own NumPy and SciPy products keep theirs; larger ones use set_num_threads's
-count, or the caller's.
+product), so the user's own NumPy and SciPy products keep theirs; larger ones are cut into blocks on
+ember._parallel's pool at set_num_threads's count (OpenBLAS's own threads spin after each product, on the
+cores the pool needs), or run on the caller's count.
 Without OpenBLAS this is a no-op. Nothing here changes the process at import."""
 import ctypes
 import math
@@ -133,9 +134,11 @@ def set_blas_threads(n):
 
 
 def gemm(a, b, many=False):
-    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more, or ``many`` says
-    it is one of many in a row that together are (then on set_num_threads's count); the caller's thread
-    count is put back after. A stack of matrices times one matrix is one 2-D product (see _fold)."""
+    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then cut into
+    blocks on ember._parallel's pool, or, for shapes it does not cut, on set_num_threads's count of OpenBLAS
+    threads), or ``many`` says it is one of many in a row that together are (then on set_num_threads's count
+    of OpenBLAS threads, awake from the last); the caller's thread count is put back after. A stack of
+    matrices times one matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _fold(a, b)
     if not BLAS.ready:
@@ -143,9 +146,15 @@ def gemm(a, b, many=False):
     setter = BLAS.setter
     if setter is None:
         return a @ b
-    want = BLAS.many if (many or a.size * b.shape[-1] >= BIG_GEMM) and not BLAS.pinned else 1
+    big = a.size * b.shape[-1] >= BIG_GEMM
+    want = BLAS.many if (many or big) and not BLAS.pinned else 1
     if want is None:
         return a @ b
+    if want > 1 and not many:
+        from . import _parallel
+        out = _parallel.product(a, b)
+        if out is not None:
+            return out
     n = BLAS.getter()
     if n == want:
         return a @ b

@@ -329,3 +329,53 @@ def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatc
     got, want = _both_regimes(lambda: run(ember)), run(torch)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),
+                                           ((2, 3, 6, 5), (2, 3, 5, 7)), ((4, 6, 5), (5, 7))], ids=str)
+def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
+    """At two threads a large product is cut into column, row or stack blocks on the pool (each block on one
+    OpenBLAS thread) and equals the one-thread product; OpenBLAS's own count is left as it was."""
+    from ember import backend
+    monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(ashape).astype(np.float32)
+    b = rng.standard_normal(bshape).astype(np.float32)
+    before = backend.BLAS.getter() if backend.BLAS.getter else None
+    two = backend.gemm(a, b)
+    assert (backend.BLAS.getter() if backend.BLAS.getter else None) == before
+    ember.set_num_threads(1)
+    np.testing.assert_allclose(two, backend.gemm(a, b), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(two, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5, atol=1e-5)
+
+
+def test_products_the_pool_does_not_cut():
+    """Mixed dtypes, vectors and broadcast stacks are left to gemm's OpenBLAS path (product gives None)."""
+    a32, a64 = np.ones((4, 3), np.float32), np.ones((3, 4))
+    assert _parallel.product(a32, a64) is None
+    assert _parallel.product(a32, np.ones(3, np.float32)) is None
+    assert _parallel.product(np.ones((2, 4, 3), np.float32), np.ones((1, 3, 5), np.float32)) is None
+
+
+def test_chunked_winograd_is_bit_identical_across_threads(split, monkeypatch):
+    """The chunked Winograd conv runs its chunks on the pool: forward and gradients equal one thread's bit for
+    bit, and PyTorch's to float32 rounding."""
+    from ember.nn.functional import _winograd
+    for name, value in (('_MIN_CHANNELS', 1 << 30), ('_MIN_CHUNKED_CHANNELS', 1), ('_MIN_TILES', 1),
+                        ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+        monkeypatch.setattr(_winograd, name, value)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 8, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    g = rng.standard_normal((5, 4, 8, 7)).astype(np.float32)
+
+    def run(lib):
+        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = lib.nn.functional.conv2d(xs, ws, bs, padding=1)
+        y.backward(lib.tensor(g))
+        return y, xs.grad, ws.grad, bs.grad
+    y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), padding=1)
+    assert isinstance(y.grad_fn.cols, _winograd.Chunked) and len(y.grad_fn.cols.chunks) == 5
+    two = _both_regimes(lambda: [t.detach().numpy() for t in run(ember)])
+    assert_same([ember.tensor(a) for a in two], [t.detach() for t in run(torch)], atol=1e-4)

@@ -214,8 +214,7 @@ def forward(x, u, top, left, out):
     parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
     if len(parts) == 1:
         return Saved(u, conv(x, u, top, left, out))
-    for sl in parts:
-        conv(x[sl], u, top, left, out[sl])
+    _parallel.each(lambda sl: conv(x[sl], u, top, left, out[sl]), [(sl,) for sl in parts])
     return Chunked(u, parts)
 
 
@@ -223,19 +222,24 @@ def chunked_grads(g, x, saved, top, left, gx, wshape):
     """Gradients of a conv that ran in chunks, chunk by chunk: the input's written into gx (when not None)
     and the weight's returned (when x is not None). A chunk's A g A^T tiles feed both products; the input
     gradient is the forward's adjoint (U^T times them, then B . B^T of each tile added onto the input), so
-    its transforms run at the input's channel count on the forward's tiles."""
+    its transforms run at the input's channel count on the forward's tiles. Chunks run on ember._parallel's
+    threads, as the forward's."""
     th, tw = _tiles(g.shape[2:])
     o = g.shape[1]
     ut = np.ascontiguousarray((saved.u * _SIGN16.astype(saved.u.dtype)).transpose(0, 2, 1)) if gx is not None else None
-    gu = None
-    for sl in saved.chunks:
+
+    def chunk(sl):
         gh = _grad_tiles(g[sl]).reshape(16, o, -1)
-        if x is not None:
-            part = gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
-            gu = part if gu is None else np.add(gu, part, out=gu)
         if gx is not None:
             _input_grad(gemm(ut, gh), top, left, th, tw, gx[sl])
-    return None if gu is None else _weight_from(gu, wshape)
+        if x is not None:
+            return gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
+    parts = _parallel.each(chunk, [(sl,) for sl in saved.chunks])
+    if x is None:
+        return None
+    for part in parts[1:]:      # in chunk order, whatever the thread count
+        np.add(parts[0], part, out=parts[0])
+    return _weight_from(parts[0], wshape)
 
 
 def _untap(g, even, odd, axis):
