@@ -198,7 +198,14 @@ def product(a, b):
     221-273 (min of 25)."""
     if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         return None
-    if a.ndim > 2 or b.ndim > 2:
+    if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack
+        out = xp.empty(b.shape[:-2] + (a.shape[0], b.shape[-1]), a.dtype)
+        b3, o3 = (v.reshape((-1,) + v.shape[-2:]) for v in (b, out))
+
+        def block(lo, hi):
+            xp.matmul(a, b3[lo:hi], out=o3[lo:hi])
+        cuts = b3.shape[0]
+    elif a.ndim > 2 or b.ndim > 2:
         if a.shape[:-2] != b.shape[:-2] or a.ndim != b.ndim:
             return None
         out = xp.empty(a.shape[:-1] + b.shape[-1:], a.dtype)

@@ -62,6 +62,28 @@ def test_conv2d_chunked_im2col(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4, gradcheck=False)
 
 
+@pytest.mark.parametrize('xs,ws,bias,kw', [c for c in CONV2D if 'groups' not in c[3]], ids=str)
+def test_conv2d_per_sample(monkeypatch, xs, ws, bias, kw):
+    """Every ungrouped conv run as one GEMM per sample (the few-tap path, its threshold raised) matches
+    PyTorch and float64 gradcheck: strides, dilation, asymmetric 'same' padding, unbatched input."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_SAMPLE_TAPS', 1 << 30)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv_per_sample_at_mnist_size():
+    """MNIST's 1 -> 32 channel 3x3 conv takes the per-sample path (LeNet's 3 -> 6 5x5 one does not) and agrees
+    with PyTorch, its input and weight gradients included; conv1d takes it too."""
+    from ember.nn.functional import _conv
+    assert _conv._per_sample(np.zeros((32, 1, 3, 3)), 1) and not _conv._per_sample(np.zeros((6, 3, 5, 5)), 1)
+    y = F(ember).conv2d(ember.zeros(2, 1, 6, 6), ember.zeros(3, 1, 3, 3, requires_grad=True))
+    assert isinstance(y.grad_fn.cols, _conv._Samples)
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b), (16, 1, 28, 28), (32, 1, 3, 3), (32,), atol=1e-4,
+          gradcheck=False)
+    check(lambda L, x, w, b: F(L).conv1d(x, w, b, stride=2, padding=1), (3, 2, 9), (4, 2, 3), (4,), atol=1e-4)
+
+
 WINOGRAD = [  # 3x3 stride-1 convs run as Winograd F(2x2, 3x3) with the size thresholds lowered
     ((2, 3, 7, 6), (5, 3, 3, 3), True, dict(padding=1)),
     ((2, 3, 5, 5), (4, 3, 3, 3), False, {}),

@@ -332,7 +332,8 @@ def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatc
 
 
 @pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),
-                                           ((2, 3, 6, 5), (2, 3, 5, 7)), ((4, 6, 5), (5, 7))], ids=str)
+                                           ((2, 3, 6, 5), (2, 3, 5, 7)), ((4, 6, 5), (5, 7)),
+                                           ((6, 5), (3, 5, 7))], ids=str)
 def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     """At two threads a large product is cut into column, row or stack blocks on the pool (each block on one
     OpenBLAS thread) and equals the one-thread product; OpenBLAS's own count is left as it was."""
