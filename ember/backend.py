@@ -13,6 +13,7 @@ import ctypes
 import math
 import os
 import sys
+import time
 import warnings
 
 import numpy as xp
@@ -21,6 +22,7 @@ __all__ = ['xp', 'gemm', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threa
            'lapack_routine', 'prepare_heap']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
+SPIN_S = 0.1            # seconds OpenBLAS's threads spin after a product (2^28 cycles, its default thread timeout)
 
 
 def _quiet_float_warnings():
@@ -102,6 +104,7 @@ class _Blas:
         self.setter = self.getter = None
         self.many = None
         self.pinned = 0
+        self.woke = -1e9
 
     def init(self):
         self.ready = True
@@ -137,8 +140,11 @@ def gemm(a, b, many=False):
     """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then cut into
     blocks on ember._parallel's pool, or, for shapes it does not cut, on set_num_threads's count of OpenBLAS
     threads), or ``many`` says it is one of many in a row that together are (then on set_num_threads's count
-    of OpenBLAS threads, awake from the last); the caller's thread count is put back after. A stack of
-    matrices times one matrix is one 2-D product (see _fold)."""
+    of OpenBLAS threads, awake from the last); the caller's thread count is put back after. While OpenBLAS's
+    threads still spin from such a run (SPIN_S), large products go to them too: the pool would compete with
+    them (the LSTM LM at 2 threads, loaded machine, min of 15 steps: 291-356 ms on OpenBLAS's threads, 409-479
+    with its decoder products on the pool). A stack of matrices times one matrix is one 2-D product (see
+    _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _fold(a, b)
     if not BLAS.ready:
@@ -146,15 +152,16 @@ def gemm(a, b, many=False):
     setter = BLAS.setter
     if setter is None:
         return a @ b
-    big = a.size * b.shape[-1] >= BIG_GEMM
-    want = BLAS.many if (many or big) and not BLAS.pinned else 1
+    want = BLAS.many if (many or a.size * b.shape[-1] >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return a @ b
-    if want > 1 and not many:
-        from . import _parallel
-        out = _parallel.product(a, b)
-        if out is not None:
-            return out
+    if want > 1:
+        if not many and time.perf_counter() - BLAS.woke > SPIN_S:
+            from . import _parallel
+            out = _parallel.product(a, b)
+            if out is not None:
+                return out
+        BLAS.woke = time.perf_counter()
     n = BLAS.getter()
     if n == want:
         return a @ b

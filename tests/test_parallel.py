@@ -380,3 +380,22 @@ def test_chunked_winograd_is_bit_identical_across_threads(split, monkeypatch):
     assert isinstance(y.grad_fn.cols, _winograd.Chunked) and len(y.grad_fn.cols.chunks) == 5
     two = _both_regimes(lambda: [t.detach().numpy() for t in run(ember)])
     assert_same([ember.tensor(a) for a in two], [t.detach() for t in run(torch)], atol=1e-4)
+
+
+def test_large_products_follow_openblas_threads_while_they_spin(split, monkeypatch):
+    """Right after a run of ``many`` products on OpenBLAS's threads, a large product goes to them as well (the
+    pool would compete with their spinning); once they have slept (SPIN_S later) it goes to the pool."""
+    from ember import backend
+    if backend.BLAS.getter is None:
+        pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
+    monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    seen = []
+    product = _parallel.product
+    monkeypatch.setattr(_parallel, 'product', lambda a, b: seen.append(a.shape) or product(a, b))
+    a = np.ones((3, 4), np.float32)
+    backend.gemm(a, a.T, many=True)
+    np.testing.assert_array_equal(backend.gemm(a, a.T), np.full((3, 3), 4, np.float32))
+    assert seen == []
+    monkeypatch.setattr(backend.BLAS, 'woke', time.perf_counter() - 2 * backend.SPIN_S)
+    np.testing.assert_array_equal(backend.gemm(a, a.T), np.full((3, 3), 4, np.float32))
+    assert seen == [(3, 4)]
