@@ -209,3 +209,20 @@ def test_argmax_argmin_max_min_take_the_first_nan_as_pytorch():
                  L.argmax(L.tensor(2.0, dtype=x.dtype), 0, keepdim=True)]
             res.append([(t.numpy().tolist(), tuple(t.shape)) for t in r])
         assert str(res[0]) == str(res[1])
+
+
+def test_gather_scatter_index_bounds_in_one_pass_as_pytorch():
+    """gather/scatter/scatter_add check their index by one max over its bits as uint64: negative and too large
+    indices are refused, and the message names the first bad one, as PyTorch's."""
+    msgs = []
+    for L in (ember, torch):
+        s, r = L.zeros(3, 4), []
+        for ix in ([[0, -1]], [[0, 4]], [[5, -3]], [[-2, 9]], [[1, 2], [3, -7]], [[3, 0]]):
+            for f in (lambda: L.gather(s, 1, L.tensor(ix)), lambda: s.scatter_add(1, L.tensor(ix), L.ones(len(ix), 2)),
+                      lambda: s.scatter(1, L.tensor(ix), 1.0)):
+                try:
+                    r.append(f().numpy().tolist())
+                except RuntimeError as e:
+                    r.append(str(e))
+        msgs.append(r)
+    assert msgs[0] == msgs[1]

@@ -299,9 +299,12 @@ def _check_index(input, dim, index, op):
         raise RuntimeError('Index tensor must have the same number of dimensions as input tensor')
     n = input._data.shape[dim] if input._data.ndim else 1
     ix = index._data
-    if ix.size and (ix.min() < 0 or ix.max() >= n):
-        raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
-                           f'{dim} with size {n}')
+    # one reduction over the bits read as uint64 (a negative index is then huge): 1.76 -> 1.31 us on (8, 4),
+    # 3.26 -> 2.07 on (64, 256) against min() and max()
+    if ix.size and np.maximum.reduce(ix.view(np.uint64), axis=None) >= n:
+        flat = ix.reshape(-1)
+        bad = flat[np.argmax((flat < 0) | (flat >= n))]     # the first one, as PyTorch's message names
+        raise RuntimeError(f'index {int(bad)} is out of bounds for dimension {dim} with size {n}')
 
 
 SortBackward0 = type('SortBackward0', (GatherBackward0,), {'__slots__': ()})
