@@ -152,7 +152,8 @@ def gemm(a, b, many=False):
     setter = BLAS.setter
     if setter is None:
         return a @ b
-    want = BLAS.many if (many or a.size * b.shape[-1] >= BIG_GEMM) and not BLAS.pinned else 1
+    macs = a.size * b.shape[-1] if b.ndim > 1 else a.size     # a matrix times a vector: a.size multiply-adds
+    want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return a @ b
     if want > 1:

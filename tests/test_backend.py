@@ -1,4 +1,5 @@
-"""ember.backend's array helpers: select is np.where to the bit, for every float dtype and broadcasting."""
+"""ember.backend's array helpers: select is np.where to the bit, for every float dtype and broadcasting; gemm's
+thread policy."""
 import numpy as np
 import pytest
 
@@ -23,3 +24,27 @@ def test_select_falls_back_for_mixed_operands():
     assert np.array_equal(select(c, np.array([1.0, 2.0]), 0.0), [1.0, 0.0])
     assert select(c, np.array([1, 2]), np.array([3, 4])).tolist() == [1, 4]
     assert select(c, np.array([1.0], np.float32), np.array([3.0, 4.0])).dtype == np.float64
+
+
+def test_gemm_threads_follow_multiply_adds(monkeypatch):
+    """Products of at least BIG_GEMM multiply-adds run on set_num_threads's count, smaller ones on one
+    thread; a matrix times a vector counts a.size multiply-adds (it once counted a.size * len(b))."""
+    from ember import backend
+    calls, state = [], {'n': 7}
+
+    def setter(n):
+        calls.append(n)
+        state['n'] = n
+    monkeypatch.setattr(backend.BLAS, 'ready', True)
+    monkeypatch.setattr(backend.BLAS, 'setter', setter)
+    monkeypatch.setattr(backend.BLAS, 'getter', lambda: state['n'])
+    monkeypatch.setattr(backend.BLAS, 'many', 2)
+    monkeypatch.setattr(backend.BLAS, 'pinned', 0)
+    cases = [((512, 1024), (1024,), 1), ((4096, 2048), (2048,), 2), ((256, 256), (256, 256), 2),
+             ((64, 64), (64, 64), 1), ((2048,), (2048, 4096), 2), ((1024,), (1024, 1024), 1)]
+    for sa, sb, want in cases:
+        a, b = np.ones(sa, np.float32), np.ones(sb, np.float32)
+        calls.clear()
+        np.testing.assert_array_equal(backend.gemm(a, b), a @ b)
+        assert calls == [want, 7], (sa, sb, calls)
+        assert state['n'] == 7
