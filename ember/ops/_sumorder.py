@@ -163,11 +163,12 @@ def _lanes_sum(n, width, itemsize):
     cuts = [(i * width, (i + 1) * width) for i in range(1, nv)]
     tail = nv * width if n > nv * width else n
     zero = np.zeros(1, np.dtype('f%d' % itemsize))
-
     if tail == n and nv == 2:
+        start = zero[0]
+
         def two_vectors(x):
             lanes = x[:width] + x[width:]
-            lanes[0] += 0.0     # the zero start; 180 ns less than concatenating one (16 float32s: 1.0 -> 1.2 us)
+            lanes[0] = lanes[0] + start     # the zero start: 16 float32s 0.98 -> 1.08 us (+= 0.0: 1.15, concatenating: 1.7)
             return np.add.accumulate(lanes)[-1, ...]   # a 0-d array, not a scalar
         return two_vectors
 
