@@ -210,10 +210,14 @@ def test_split_softmax_rows_are_bit_identical_and_match_torch(split, monkeypatch
     rng = np.random.default_rng(5)
     x = rng.standard_normal((7, 11)).astype(np.float32)
     g = rng.standard_normal((7, 11)).astype(np.float32)
+    _check_unary_both_regimes(lambda lib, t: getattr(lib.nn.functional, op)(t, 1), x, g)
 
+
+def _check_unary_both_regimes(fn, x, g):
+    """fn(lib, tensor)'s value and input gradient: bit-identical at 1 and 2 threads, and PyTorch's."""
     def run(lib):
         xs = lib.tensor(x, requires_grad=True)
-        y = getattr(lib.nn.functional, op)(xs, 1)
+        y = fn(lib, xs)
         y.backward(lib.tensor(g))
         return y.detach().numpy(), xs.grad.numpy()
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
@@ -255,14 +259,7 @@ def test_split_attention_gradcheck(split):
 def test_split_gelu_is_bit_identical_and_matches_torch(split):
     x = (np.random.default_rng(8).standard_normal((5, 7)) * 4).astype(np.float32)    # some beyond 2 sqrt 2
     g = np.random.default_rng(9).standard_normal((5, 7)).astype(np.float32)
-
-    def run(lib):
-        xs = lib.tensor(x, requires_grad=True)
-        y = lib.nn.functional.gelu(xs)
-        y.backward(lib.tensor(g))
-        return y.detach().numpy(), xs.grad.numpy()
-    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    _check_unary_both_regimes(lambda lib, t: lib.nn.functional.gelu(t), x, g)
 
 
 def test_lstm_layer_at_two_threads_matches_torch(split):
