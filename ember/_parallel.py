@@ -188,7 +188,6 @@ def flat(fn, *arrays):
     run(lambda lo, hi: fn(*(v[lo:hi] for v in views)), a.size, nbytes)
 
 
-
 def product(a, b):
     """``a @ b`` cut into one block per thread (output columns, rows, or a stack's matrices), each block a
     single-threaded product on the pool; None for shapes it does not cut (gemm then runs OpenBLAS's threads).

@@ -780,13 +780,7 @@ def _blocks(hw, k, d, p, s):
 
 
 def _unfold_arr(x, k, d, p, s):
-    n, c, h, w = x.shape
-    xp = x
-    if p != (0, 0):
-        xp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]), x.dtype)
-        xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
-    o = _blocks(x.shape[2:], k, d, p, s)
-    return _windows(xp, 2, k, s, d, o).reshape(n, c * k[0] * k[1], o[0] * o[1])
+    return _sample_columns(x, ((p[0], p[0]), (p[1], p[1])), k, s, d, _blocks(x.shape[2:], k, d, p, s))
 
 
 def _fold_arr(cols, hw, k, d, p, s):
