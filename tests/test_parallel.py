@@ -12,6 +12,7 @@ import torch
 import ember
 from ember import _parallel
 from ember.nn.functional import _conv, _pool
+from ember.optim import sgd as _sgd
 from helpers import assert_same
 
 
@@ -201,6 +202,25 @@ def test_split_optimizer_steps_are_bit_identical(split, make):
             opt.step()
         return [w.detach().numpy()] + [s.numpy() for s in opt.state[w].values() if s.dim()]
     _both_regimes(run)
+
+
+@pytest.mark.parametrize('nesterov', [False, True])
+def test_split_sgd_blocks_are_bit_identical_and_match_torch(split, monkeypatch, nesterov):
+    monkeypatch.setattr(_sgd, '_BLOCK', 8)    # 35 and 12 elements: blocks of 8, a short last one
+    rng = np.random.default_rng(5)
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in ((7, 5), (12,))]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in w0] for _ in range(3)]
+
+    def run(lib):
+        ws = [lib.nn.Parameter(lib.tensor(a.copy())) for a in w0]
+        opt = lib.optim.SGD(ws, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=nesterov)
+        for gs in grads:
+            for w, g in zip(ws, gs):
+                w.grad = lib.tensor(g)
+            opt.step()
+        return [w.detach().numpy() for w in ws] + [opt.state[w]['momentum_buffer'].numpy() for w in ws]
+    for got, want in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize('op', ['softmax', 'log_softmax'])

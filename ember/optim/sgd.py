@@ -1,6 +1,9 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay."""
+import threading
+
 import numpy as np
 
+from .. import _parallel
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
 
@@ -54,7 +57,7 @@ def _sgd_group(state, group):
     """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
     hyper = (_scalar(group['lr']), group['weight_decay'], group['momentum'], group['dampening'], group['nesterov'],
              group['maximize'])
-    scratch = None
+    blocks = []
     for p in group['params']:
         g = p._grad
         if g is None:
@@ -71,14 +74,12 @@ def _sgd_group(state, group):
         if not _in_blocks(pa, ga, ba):
             _update(pa, ga, ba, first, None, *hyper)
         else:
-            if scratch is None or scratch.dtype != pa.dtype:
-                scratch = np.empty(_BLOCK, pa.dtype)
-            n = pa.size
             pf, gf, bf = pa.reshape(-1), ga.reshape(-1), None if ba is None else ba.reshape(-1)
-            for i in range(0, n, _BLOCK):
-                j = min(i + _BLOCK, n)
-                _update(pf[i:j], gf[i:j], None if bf is None else bf[i:j], first, scratch[:j - i], *hyper)
+            blocks += [(pf[i:i + _BLOCK], gf[i:i + _BLOCK], None if bf is None else bf[i:i + _BLOCK], first)
+                       for i in range(0, pa.size, _BLOCK)]
         p._bump()
+    if blocks:
+        _update_blocks(blocks, hyper)
 
 
 _BLOCK = 1 << 16    # elements of a large parameter updated at a time
@@ -90,6 +91,23 @@ def _in_blocks(pa, ga, ba):
     weights (8.6M, momentum and weight decay): 8.59 -> 6.73 ms a step (min of 15, interleaved)."""
     return pa.size > _BLOCK and pa.flags.c_contiguous and ga.flags.c_contiguous and ga.dtype == pa.dtype \
         and (ba is None or ba.flags.c_contiguous)
+
+
+def _update_blocks(blocks, hyper):
+    """The updates of ``blocks`` ((param, grad, buffer, first) views), shared out one block at a time across
+    ember's threads when they move enough bytes, each thread with its own scratch block. ResNet-18's SGD step
+    (11.2M parameters, momentum, weight decay) at 2 threads on the loaded 2-core machine, min of 40
+    interleaved: 8.9 -> 7.5 ms wall, the calling thread's CPU 8.9 -> 5.0 ms (all threads' 8.9 -> 9.8)."""
+    scratch = {}
+
+    def update(lo, hi):
+        for pf, gf, bf, first in blocks[lo:hi]:
+            tmp = scratch.get(threading.get_ident())
+            if tmp is None or tmp.dtype != pf.dtype:
+                tmp = scratch[threading.get_ident()] = np.empty(_BLOCK, pf.dtype)
+            _update(pf, gf, bf, first, tmp[:pf.size], *hyper)
+    nbytes = sum(b[0].nbytes for b in blocks) * 3
+    _parallel.run(update, len(blocks), nbytes, rows=1)
 
 
 def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
