@@ -7,10 +7,11 @@ The workers are a small persistent pool (one thread per extra core, started on f
 forked child). A nested or concurrent call, which would find the pool busy, runs its pass on its own thread."""
 import os
 import threading
+import time
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc', 'product']
+__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc', 'product']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -31,6 +32,7 @@ class _Pool:
         self.busy = threading.Lock()
         self.workers = []
         self.pid = os.getpid()
+        self.used = -1e9        # perf_counter when a pass last ran on the pool (backend.gemm's routing reads it)
 
     def reset(self):
         """Forget the workers (they do not exist in a forked child)."""
@@ -44,6 +46,8 @@ class _Pool:
 
 
 class _Worker:
+    """A thread running one task at a time: the caller hands a task over by releasing ``go``, and takes it
+    back unrun by acquiring ``go`` again if the thread has not woken yet (see _join)."""
     __slots__ = ('go', 'done', 'task', 'error')
 
     def __init__(self):
@@ -56,15 +60,14 @@ class _Worker:
     def _loop(self):
         while True:
             self.go.acquire()
-            fn, args = self.task
-            self.task = None
+            task, self.task = self.task, None
             try:
-                fn(*args)
+                task()
             except BaseException as e:  # handed to the caller, which raises it
                 self.error = e
             # dropped before waiting: the last task's closure kept its arrays alive until the next task (the
             # max-pool gradient, 1.5 MB live between LeNet batch 64 steps at 2 threads)
-            fn = args = None
+            task = None
             self.done.release()
 
 
@@ -78,11 +81,16 @@ def threads():
     return blas_threads()
 
 
+def spans(n, t):
+    """``t`` near-equal row blocks (lo, hi) covering range(n), at most one per row; [(0, n)] for t <= 1."""
+    t = min(n, t)
+    return [(n * i // t, n * (i + 1) // t) for i in range(t)] if t > 1 else [(0, n)]
+
+
 def blocks(n, nbytes):
     """Row blocks (lo, hi) covering range(n): one per thread when more than one is set and the pass moves at
     least MIN_BYTES, else [(0, n)]."""
-    t = min(n, threads()) if nbytes >= MIN_BYTES else 1
-    return [(n * i // t, n * (i + 1) // t) for i in range(t)] if t > 1 else [(0, n)]
+    return spans(n, threads() if nbytes >= MIN_BYTES else 1)
 
 
 def run(fn, n, nbytes, rows=None):
@@ -112,30 +120,45 @@ def _spread(fn, items, t):
     if POOL.pid != os.getpid():
         POOL.reset()
     POOL.grow(t - 1)
+    POOL.used = time.perf_counter()
     out = [None] * len(items)
-    todo = iter(range(len(items)))      # shared: a thread that finishes early takes the next item
+    todo = iter(range(len(items)))      # shared: each thread takes the next item when it is free
 
     def share():
         for i in todo:
             out[i] = fn(*items[i])
+    workers = POOL.workers[:t - 1]
     restore = _one_blas_thread()
     try:
-        workers = POOL.workers[:t - 1]
         for w in workers:
-            w.task = (share, ())
+            w.task = share
             w.go.release()
         try:
             share()
         finally:
-            for w in workers:
-                w.done.acquire()
-        for w in workers:
-            if w.error is not None:
-                e, w.error = w.error, None
-                raise e
+            _join(workers)
     finally:
         restore()
     return out
+
+
+def _join(workers):
+    """Wait for the workers that took their task, and raise the first one's error. A worker not yet awake when
+    the caller ran out of items gets its task taken back unrun, not waited for (two thread wake-ups: a Lock
+    ping-pong between two threads took 40 us here). each() of two trivial items, loaded machine, min of 40
+    interleaved runs of 100: 18.8 -> 3.1 us; under load, where the worker wakes late, the caller does the
+    items it reaches first instead of waiting."""
+    error = None
+    for w in workers:
+        if w.go.acquire(blocking=False):
+            w.task = None
+            continue
+        w.done.acquire()
+        if w.error is not None and error is None:
+            error = w.error
+        w.error = None
+    if error is not None:
+        raise error
 
 
 def _one_blas_thread():
@@ -223,8 +246,8 @@ def product(a, b):
             def block(lo, hi):
                 xp.matmul(a[lo:hi], b, out=out[lo:hi])
             cuts = a.shape[0]
-    t = min(threads(), cuts)
-    if t <= 1:
+    parts = spans(cuts, threads())
+    if len(parts) == 1:
         return None
-    each(block, [(cuts * i // t, cuts * (i + 1) // t) for i in range(t)])
+    each(block, parts)
     return out

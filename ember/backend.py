@@ -5,9 +5,8 @@ It also owns the BLAS thread policy. OpenBLAS splits even small matrix products 
 on a two-core machine that costs far more than it saves: a (6, 75) @ (75, 3136) product takes 60 us on
 one thread and milliseconds on two. ``gemm`` runs ember's products below ``BIG_GEMM`` multiply-adds on
 one thread and puts the caller's thread count back afterwards (two ctypes calls, about 0.5 us a
-product), so the user's own NumPy and SciPy products keep theirs; larger ones are cut into blocks on
-ember._parallel's pool at set_num_threads's count (OpenBLAS's own threads spin after each product, on the
-cores the pool needs), or run on the caller's count.
+product), so the user's own NumPy and SciPy products keep theirs; larger ones run at set_num_threads's
+count, cut into blocks on ember._parallel's pool or on OpenBLAS's own threads (see gemm's rules).
 Without OpenBLAS this is a no-op. Nothing here changes the process at import."""
 import ctypes
 import math
@@ -137,14 +136,20 @@ def set_blas_threads(n):
 
 
 def gemm(a, b, many=False):
-    """``a @ b``: on one BLAS thread unless the product is large enough to gain from more (then cut into
-    blocks on ember._parallel's pool, or, for shapes it does not cut, on set_num_threads's count of OpenBLAS
-    threads), or ``many`` says it is one of many in a row that together are (then on set_num_threads's count
-    of OpenBLAS threads, awake from the last); the caller's thread count is put back after. While OpenBLAS's
-    threads still spin from such a run (SPIN_S), large products go to them too: the pool would compete with
-    them (the LSTM LM at 2 threads, loaded machine, min of 15 steps: 291-356 ms on OpenBLAS's threads, 409-479
-    with its decoder products on the pool). A stack of matrices times one matrix is one 2-D product (see
-    _fold)."""
+    """``a @ b`` with ember's thread policy; the caller's OpenBLAS thread count is put back after. Rules:
+
+    - below BIG_GEMM multiply-adds (and not ``many``): one OpenBLAS thread;
+    - ``many`` (one of many products in a row that together are large): set_num_threads's count of OpenBLAS
+      threads, which then spin awake for the next (SPIN_S);
+    - large, while OpenBLAS's threads still spin from such a run: on them too, since the pool would compete
+      with them (the LSTM LM at 2 threads, loaded machine, min of 15 steps: 291-356 ms on OpenBLAS's threads,
+      409-479 with its decoder products on the pool);
+    - large, while ember's pool has run within SPIN_S: cut into blocks on the pool (_parallel.product), or, for
+      shapes it does not cut, on OpenBLAS's threads;
+    - large, with the pool idle for SPIN_S (a program of products alone): on OpenBLAS's threads, which stay
+      awake between products where the pool's worker must be woken for each (see _pool_in_use).
+
+    A stack of matrices times one matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _fold(a, b)
     if not BLAS.ready:
@@ -157,12 +162,15 @@ def gemm(a, b, many=False):
     if want is None:
         return a @ b
     if want > 1:
-        if not many and time.perf_counter() - BLAS.woke > SPIN_S:
+        now = time.perf_counter()
+        if many or now - BLAS.woke <= SPIN_S:
+            BLAS.woke = now
+        elif _pool_in_use(now):
             from . import _parallel
             out = _parallel.product(a, b)
             if out is not None:
                 return out
-        BLAS.woke = time.perf_counter()
+            BLAS.woke = now
     n = BLAS.getter()
     if n == want:
         return a @ b
@@ -171,6 +179,18 @@ def gemm(a, b, many=False):
         return a @ b
     finally:
         setter(n)
+
+
+def _pool_in_use(now):
+    """Whether ember's pool ran a pass within SPIN_S. If not (a program of products alone), a large product goes
+    to OpenBLAS's threads, which stay awake between products where the pool's worker is woken for each, and
+    BLAS.woke is left as it is, so that one such product does not keep later ones off the pool. Idle full
+    benchmark runs at 2 threads, programs that run no other pass on the pool: matmul 256 182-233 GFLOP/s on
+    OpenBLAS's threads (runs before 416f878; NumPy 181-240), 130 on the pool (NumPy 204); MLP batch 512
+    2.6-3.7 ms against 5.1. On the loaded machine OpenBLAS's threads lose (matmul 256, 2 threads, load 6:
+    median 3.1 ms against the pool's 0.40, min 0.50 against 0.35)."""
+    from . import _parallel
+    return now - _parallel.POOL.used <= SPIN_S
 
 
 def _fold(a, b):

@@ -340,6 +340,7 @@ def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     OpenBLAS thread) and equals the one-thread product; OpenBLAS's own count is left as it was."""
     from ember import backend
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    monkeypatch.setattr(backend, '_pool_in_use', lambda now: True)
     rng = np.random.default_rng(2)
     a = rng.standard_normal(ashape).astype(np.float32)
     b = rng.standard_normal(bshape).astype(np.float32)
@@ -383,23 +384,69 @@ def test_chunked_winograd_is_bit_identical_across_threads(split, monkeypatch):
     assert_same([ember.tensor(a) for a in two], [t.detach() for t in run(torch)], atol=1e-4)
 
 
-def test_large_products_follow_openblas_threads_while_they_spin(split, monkeypatch):
-    """Right after a run of ``many`` products on OpenBLAS's threads, a large product goes to them as well (the
-    pool would compete with their spinning); once they have slept (SPIN_S later) it goes to the pool."""
+def test_large_products_go_to_the_pool_only_while_it_is_in_use(split, monkeypatch):
+    """gemm's routing of large products at two threads: ``many`` ones, and any while OpenBLAS's threads still
+    spin from those (within SPIN_S), to OpenBLAS's threads; others to the pool while it ran a pass within
+    SPIN_S, else to OpenBLAS's threads without counting them as awake. The value is the product's each way."""
     from ember import backend
     if backend.BLAS.getter is None:
         pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    monkeypatch.setattr(backend, 'SPIN_S', 1e6)     # "within SPIN_S" holds for now, not for -1e9
     seen = []
     product = _parallel.product
     monkeypatch.setattr(_parallel, 'product', lambda a, b: seen.append(a.shape) or product(a, b))
-    a = np.ones((3, 4), np.float32)
-    backend.gemm(a, a.T, many=True)
-    np.testing.assert_array_equal(backend.gemm(a, a.T), np.full((3, 3), 4, np.float32))
-    assert seen == []
-    monkeypatch.setattr(backend.BLAS, 'woke', time.perf_counter() - 2 * backend.SPIN_S)
-    np.testing.assert_array_equal(backend.gemm(a, a.T), np.full((3, 3), 4, np.float32))
-    assert seen == [(3, 4)]
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    want = a @ a.T
+
+    def route(woke, used, many=False):
+        seen.clear()
+        monkeypatch.setattr(backend.BLAS, 'woke', woke)
+        monkeypatch.setattr(_parallel.POOL, 'used', used)
+        np.testing.assert_array_equal(backend.gemm(a, a.T, many), want)
+        return 'pool' if seen else 'openblas', backend.BLAS.woke != woke
+    now = time.perf_counter()
+    assert route(-1e9, now, many=True) == ('openblas', True)
+    assert route(now, now) == ('openblas', True)          # OpenBLAS's threads still spin: they stay awake
+    assert route(-1e9, now) == ('pool', False)
+    assert route(-1e9, -1e9) == ('openblas', False)      # pool idle: not counted as awake, the pool stays next
+
+
+def test_pool_use_is_recorded_only_when_a_pass_splits(split):
+    _parallel.POOL.used = -1e9
+    _parallel.each(lambda i: i, [(0,)])
+    assert _parallel.POOL.used == -1e9
+    if ember.get_num_threads() > 1:     # no OpenBLAS here: one thread, no split
+        _parallel.each(lambda i: i, [(0,), (1,)])
+        assert _parallel.POOL.used > -1e9
+
+
+def test_spans_cover_the_range_in_near_equal_blocks():
+    assert _parallel.spans(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert _parallel.spans(2, 4) == [(0, 1), (1, 2)]
+    assert _parallel.spans(5, 1) == [(0, 5)] and _parallel.spans(0, 2) == [(0, 0)]
+
+
+def test_a_worker_not_yet_awake_has_its_task_taken_back():
+    """_join takes back, unrun, a task whose worker has not taken it (its ``go`` still released), and waits
+    only for the workers that did."""
+    from types import SimpleNamespace
+    idle = SimpleNamespace(go=threading.Lock(), done=threading.Lock(), task=lambda: None, error=None)
+    idle.done.acquire()                 # waiting on it would block for good
+    busy = SimpleNamespace(go=threading.Lock(), done=threading.Lock(), task=None, error=ValueError('late'))
+    busy.go.acquire()                   # taken: its thread runs the task and releases done
+    errors = []
+
+    def join():
+        try:
+            _parallel._join([idle, busy])
+        except ValueError as e:
+            errors.append(e)
+    t = threading.Thread(target=join)
+    t.start()
+    t.join(timeout=10)
+    assert not t.is_alive() and idle.go.locked() and idle.task is None
+    assert [str(e) for e in errors] == ['late'] and busy.error is None
 
 
 def _check_conv_both_regimes(x, w, g):
