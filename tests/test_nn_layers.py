@@ -469,6 +469,32 @@ def test_leaky_relu_special_values_bitwise(slope):
         assert np.array_equal(e[ok].view(np.int32), t[ok].view(np.int32)), (e, t)
 
 
+@pytest.mark.parametrize('slope', [0.2, 0.01, 1.0, 0.0, 0.1234567, 1.5, -0.3])
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_leaky_relu_backward_bitwise(slope, dtype):
+    """leaky_relu's gradient (g, or g * slope where x <= 0 or NaN) equals PyTorch's bit for bit, out of place and
+    in place, with infinite, NaN and signed-zero gradients (the factor fast path and the select fallback)."""
+    vals = [-0.0, 0.0, np.nan, -np.inf, np.inf, -2.0, 3.0, 1e-45, -1e-45]
+    rng = np.random.default_rng(3)
+    x = np.concatenate([vals, rng.standard_normal(40)]).astype(dtype)
+    g = np.concatenate([vals[::-1], rng.standard_normal(40)]).astype(dtype)
+    for inplace in (False, True):
+        grads = []
+        for lib in (ember, torch):
+            t = lib.tensor(x, requires_grad=True)
+            y = lib.nn.functional.leaky_relu(t * 1, slope, inplace)
+            if inplace and slope < 0:     # PyTorch derives it from the result, which a negative slope forbids
+                with pytest.raises(RuntimeError, match='negative slope which is not supported'):
+                    y.backward(lib.tensor(g))
+                continue
+            y.backward(lib.tensor(g))
+            grads.append(t.grad.numpy())
+        if not grads:
+            continue
+        bits = np.int32 if dtype == 'float32' else np.int64
+        assert np.array_equal(grads[0].view(bits), grads[1].view(bits)), (inplace, grads)
+
+
 def test_relu_backward_masked_gradient_is_plus_zero():
     """ReLU's masked gradient is +0 where PyTorch's is (a negative or infinite upstream gradient at a dead
     unit gave -0. and nan), and a NaN activation passes its gradient, as PyTorch's threshold_backward."""

@@ -47,12 +47,13 @@ def _elementwise(node_name, forward, backward, reference, kernel=None):
     return op
 
 
-def _inplace(out_of_place, name, node_name=None):
+def _inplace(out_of_place, name, node_name=None, np_backward=None):
     """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions);
-    ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs."""
+    ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs (``np_backward`` its
+    backward, when that differs too)."""
     if node_name is not None:
         cls = out_of_place.node
-        renamed = fused(node_name, cls.np_backward, cls.reference)
+        renamed = fused(node_name, np_backward or cls.np_backward, cls.reference)
         base = out_of_place
 
         def out_of_place(input, *params):
@@ -118,12 +119,41 @@ def _leaky_fwd(a, s):
     return select(a > 0, a, y)
 
 
+def _leaky_bwd(g, x, s):
+    """g where x > 0 else g * s, as g times a factor of 1 or s made from the mask: the same products bit for bit
+    (g * 1 is g) wherever (1 - s) + s rounds to 1 in g's dtype (0 * (1 - s) + s is s), else select. DCGAN's
+    shapes, min of 200: (32, 32, 16, 16) 174 -> 87 us, (32, 64, 8, 8) 85 -> 47, (32, 128, 4, 4) 44 -> 22."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and x.shape == g.shape and g.dtype.kind == 'f':
+        dt = g.dtype
+        c = dt.type(s)
+        d = dt.type(1) - c
+        if d + c == 1:
+            f = (x > 0).astype(dt)
+            f *= d
+            f += c
+            return np.multiply(g, f, out=f)
+    return select(x > 0, g, g * s)
+
+
 _leaky = _elementwise(
     'LeakyReluBackward0',
     _leaky_fwd,
-    lambda g, x, s: select(x > 0, g, g * s),
+    _leaky_bwd,
     lambda x, s: ops.where(x > 0, x, x * s), 'leaky_relu_cpu')
-_leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1')
+
+
+def _leaky_inplace_bwd(self, g):
+    """The in-place variant's backward, which PyTorch (deriving it from the result) refuses for a negative slope."""
+    if self.ctx[0] < 0:
+        raise RuntimeError('In-place leakyReLu backward calculation is triggered with a negative slope which is not '
+                           'supported. This is caused by calling in-place forward function with a negative slope, '
+                           'please call out-of-place version instead. File an issue at '
+                           'https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu '
+                           'backward calculation with negative slope')
+    return _leaky.node.np_backward(self, g)
+
+
+_leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1', _leaky_inplace_bwd)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
