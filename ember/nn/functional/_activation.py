@@ -123,7 +123,7 @@ def _leaky_bwd(g, x, s):
     """g where x > 0 else g * s, as g times a factor of 1 or s made from the mask: the same products bit for bit
     (g * 1 is g) wherever (1 - s) + s rounds to 1 in g's dtype (0 * (1 - s) + s is s), else select. DCGAN's
     shapes, min of 200: (32, 32, 16, 16) 174 -> 87 us, (32, 64, 8, 8) 85 -> 47, (32, 128, 4, 4) 44 -> 22."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and x.shape == g.shape and g.dtype.kind == 'f':
+    if type(g) is np.ndarray and type(x) is np.ndarray and x.shape == g.shape and g.ndim and g.dtype.kind == 'f':
         dt = g.dtype
         c = dt.type(s)
         d = dt.type(1) - c
