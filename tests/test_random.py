@@ -64,6 +64,9 @@ CASES = [
     ('randint_int32_full', lambda T: T.randint(-2 ** 31, 2 ** 31 - 1, (20,), dtype=T.int32)),
     ('randint_float_update_to', lambda T: T.randint(0, 2 ** 28 + 1, (20,), dtype=T.float32)),
     ('random_float_update_from', lambda T: T.empty(20).random_(-2 ** 29 - 7, 2 ** 29)),
+    ('randint_bf16', lambda T: T.randint(0, 2000, (20,), dtype=T.bfloat16).float()),  # update_to with bf16's 8 digits
+    ('random_bf16', lambda T: T.empty(20, dtype=T.bfloat16).random_().float()),
+    ('random_bf16_from_to', lambda T: T.empty(20, dtype=T.bfloat16).random_(-300, 300).float()),
     ('randint_double_2pow53', lambda T: T.randint(-2 ** 53 - 7, 2 ** 53 + 9, (20,), dtype=T.float64)),
     *[(f'randperm_{n}', lambda T, n=n: T.randperm(n)) for n in (0, 1, 2, 5, 17, 1000, 60000)],
     ('randperm_float', lambda T: T.randperm(100, dtype=T.float32)),
@@ -245,6 +248,23 @@ def test_bad_input_raises_like_pytorch_and_keeps_the_state(call):
     assert type(ee.value) is type(te.value)
     assert str(ee.value).split('\n')[0] == str(te.value).split('\n')[0]
     assert bits(ember.get_rng_state()) == before
+
+
+@pytest.mark.parametrize('dtype,low,high', [
+    ('float32', 0, 2 ** 24 + 1), ('float32', 0, 2 ** 24 + 2), ('float32', -2 ** 24 - 1, 0), ('float16', 0, 2 ** 11 + 2),
+    ('bfloat16', 0, 2 ** 8 + 2), ('float64', 0, 2 ** 53 + 2), ('float64', -2 ** 60, 2 ** 62), ('int64', 0, 2 ** 40),
+])
+def test_float_range_past_exact_integers_warns_like_pytorch(dtype, low, high):
+    """random_ and randint into a floating dtype warn, as PyTorch does, for bounds past 2**digits."""
+    def warned(T, draw):
+        T.manual_seed(0)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            out = draw(T)
+        return bits(out.float()), [(x.category, str(x.message).split(' (Triggered internally')[0]) for x in w]
+    for draw in (lambda T: T.empty(5, dtype=getattr(T, dtype)).random_(low, high),
+                 lambda T: T.randint(low, high, (5,), dtype=getattr(T, dtype))):
+        assert warned(ember, draw) == warned(torch, draw)
 
 
 MODULES = {

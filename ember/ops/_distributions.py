@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import _bf16
 from ._boxmuller import box_muller16_f32
 
 _F32, _F64 = np.float32, np.float64
@@ -200,28 +201,46 @@ def normal(gen, n, nd, mean, std, contiguous=True):
 # -- integers ------------------------------------------------------------------------------------------
 def randint(gen, n, low, high, nd):
     """``random_(low, high)``: a word (two, as ``random64()``, for ranges of 2**28 or more: PyTorch's bound
-    for a modulo skew under about 5%) modulo the range, plus low."""
-    if nd in (np.float16, np.float32, np.float64):
-        low, high = _float_bounds(low, high, nd)
+    for a modulo skew under about 5%) modulo the range, plus low (for a floating dtype, bounds already moved by
+    ``float_bounds``)."""
     span = high - low
     if span >= 1 << 28:
         w = gen._words64(n)
-        return ((w % np.uint64(span)).astype(np.int64) + low).astype(nd)
+        return cast((w % np.uint64(span)).astype(np.int64) + low, nd)
     w = gen._words32(n)
     _mod32(w, span)
     out = np.empty(n, np.int64)
     np.add(w, np.int64(low), out=out)
-    return out.astype(nd, copy=False)
+    return cast(out, nd)
 
 
-def _float_bounds(low, high, nd):
+# a floating dtype's digits, C++ name (in PyTorch's messages) and largest value
+FLOAT_LIMITS = {np.dtype(np.float16): (11, 'c10::Half', 65504),
+                np.dtype(np.float32): (24, 'float', int(np.finfo(_F32).max)),
+                np.dtype(np.float64): (53, 'double', int(np.finfo(_F64).max)),
+                _bf16.NP: (8, 'c10::BFloat16', int(_bf16.from_bits(0x7F7F)))}
+
+
+def cast(ints, nd):
+    """int64 values in dtype nd (bfloat16 rounded from float, as ``static_cast<BFloat16>`` rounds)."""
+    if _bf16.is_bf16(nd):
+        return _bf16.from_f32(ints.astype(_F32))
+    return ints.astype(nd, copy=False)
+
+
+def _to_float_int(v, nd):
+    """The integer ``v`` cast to the floating dtype nd and back to an integer."""
+    return int(cast(np.array(v, np.int64), nd)[()])
+
+
+def float_bounds(low, high, nd):
     """PyTorch's ``update_from``/``update_to`` for a floating dtype: ``low`` moved up and ``high`` down to the
     next integers the dtype holds, so that no sample casts to a value outside [low, high)."""
-    digits = np.finfo(nd).nmant + 1
-    up = int(nd.type(low + 1))
+    digits = FLOAT_LIMITS[nd][0]
+    up = _to_float_int(low + 1, nd)
     if up < low:
         low = up + (1 << (abs(low + 1).bit_length() - 1 - digits + 1))
-    down = int(nd.type(high - 1))
+    down = _to_float_int(high - 1, nd)
     if down >= high:
         high = down - (1 << (abs(high - 1).bit_length() - 1 - digits + 1))
     return low, high

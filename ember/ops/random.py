@@ -2,6 +2,7 @@
 ``poisson`` and the in-place samplers), drawing PyTorch's numbers from PyTorch's generator
 (``ember.random``) through PyTorch's kernels (``ember.ops._distributions``)."""
 import math
+import warnings
 
 import numpy as np
 
@@ -83,6 +84,9 @@ def _only_size(kw, op):
 
 
 def _check_range(low, high, nd):
+    """``random_(low, high)``'s checks, as PyTorch's ``random_from_to_impl`` makes them; for a floating dtype the
+    bounds moved inward to integers the dtype holds (``D.float_bounds``), with PyTorch's warning for bounds past
+    the dtype's exact-integer range. Returns the bounds to draw in."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     if nd.kind in 'iu':
@@ -91,12 +95,22 @@ def _check_range(low, high, nd):
             raise RuntimeError(f'from is out of bounds for {_C_NAMES[nd.name]}')
         if high - 1 < info.min or high - 1 > info.max:
             raise RuntimeError(f'to - 1 is out of bounds for {_C_NAMES[nd.name]}')
-    elif nd.name in _C_FLOAT:
-        big = int(np.finfo(nd).max)
-        if not -big <= low <= big:
-            raise RuntimeError(f'from is out of bounds for {_C_FLOAT[nd.name]}')
-        if not -big <= high - 1 <= big:
-            raise RuntimeError(f'to - 1 is out of bounds for {_C_FLOAT[nd.name]}')
+        return low, high
+    digits, name, big = D.FLOAT_LIMITS[nd]
+    for value, what in ((low, 'from'), (high - 1, 'to - 1')):
+        if not -big <= value <= big:
+            raise RuntimeError(f'{what} is out of bounds for {name}')
+    low, high = D.float_bounds(low, high, nd)
+    if low >= high:
+        raise RuntimeError("random_ expects 'from' casted to dtype to be less than 'to' casted to dtype, but got "
+                           f"from={low} >= to={high}")
+    for value, what in ((low, 'from'), (high - 1, 'to - 1')):
+        if not -(1 << digits) <= value <= 1 << digits:
+            warnings.warn(f'{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations {name} '
+                          'can support discrete uniform distribution only within this range. This warning will '
+                          'become an error in version 1.7 release, please fix the code in advance', UserWarning,
+                          stacklevel=3)
+    return low, high
 
 
 _C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', 'int32': 'int', 'int64': 'long',
@@ -125,7 +139,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     high = int(high)
     shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),)))
     nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
-    _check_range(low, high, nd)
+    low, high = _check_range(low, high, nd)
     arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
     return _emit(arr, shape, out, requires_grad, 'randint')
 
@@ -677,7 +691,7 @@ def random_(t, from_=0, to=None, *, generator=None, **kw):
         low, high = 0, int(from_)
     else:
         low, high = int(from_), int(to)
-    _check_range(low, high, nd)
+    low, high = _check_range(low, high, nd)
     return _fill(t, D.randint(g, n, low, high, nd), 'RandomBackward1')
 
 
@@ -690,10 +704,10 @@ def _random_full(g, n, nd):
     else:
         w = g._words(n)
     if nd.kind == 'f':
-        mod = (1 << (np.finfo(nd).nmant + 1)) + 1
+        mod = (1 << D.FLOAT_LIMITS[nd][0]) + 1
     else:
         mod = int(np.iinfo(nd).max) + 1
-    return (w % np.uint64(mod)).astype(nd)
+    return D.cast((w % np.uint64(mod)).astype(np.int64), nd)
 
 
 def cauchy_(t, median=0.0, sigma=1.0, *, generator=None):
