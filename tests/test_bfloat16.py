@@ -31,7 +31,6 @@ ROUNDED_PER_STEP = {
 
 # known bf16 defects of registry entries, each with its reason: they must still fail (a fixed one is removed)
 BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other values for a float mean)',
-             'Tensor.random_': 'random_ on a bf16 tensor draws from float32\'s range, not bf16\'s (PyTorch: [0, 2^8])',
              'nn.functional.adaptive_avg_pool3d': 'sums each bin in float32 and rounds once; PyTorch\'s 3-D kernel rounds '
                                                   'otherwise (a few units in the last place; not reproduced yet)',
              'nn.functional.upsample': 'bicubic on bf16 (interpolate\'s kernel, with or without align_corners) differs '

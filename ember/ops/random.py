@@ -89,11 +89,11 @@ def _check_range(low, high, nd):
     the dtype's exact-integer range. Returns the bounds to draw in."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    if nd.kind in 'iu':
-        info = np.iinfo(nd)
-        if low < info.min or low > info.max:
+    if nd.kind in 'iub':
+        lo, hi = (0, 1) if nd.kind == 'b' else (int(np.iinfo(nd).min), int(np.iinfo(nd).max))
+        if low < lo or low > hi:
             raise RuntimeError(f'from is out of bounds for {_C_NAMES[nd.name]}')
-        if high - 1 < info.min or high - 1 > info.max:
+        if high - 1 < lo or high - 1 > hi:
             raise RuntimeError(f'to - 1 is out of bounds for {_C_NAMES[nd.name]}')
         return low, high
     digits, name, big = D.FLOAT_LIMITS[nd]
