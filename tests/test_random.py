@@ -41,6 +41,11 @@ CASES = [
     ('normal_mean_only', lambda T: T.empty(40).normal_(-1.5, 1.0)),
     ('normal_into_view', lambda T: (lambda b: (b[1:3].normal_(0.2, 0.7), b)[1])(T.zeros(4, 40))),
     ('normal_into_view_f64', lambda T: (lambda b: (b[1:3].normal_(), b)[1])(T.zeros(4, 24, dtype=T.float64))),
+    ('randn_tail_fused', lambda T: T.randn(1, 8, 65)),                      # whole blocks and the redone one in one pass
+    ('normal_tail_fused_ms', lambda T: T.empty(33).normal_(0.3, 2.5)),
+    ('randn_tail_fused_f64', lambda T: T.randn(37, dtype=T.float64)),
+    ('randn_tail_fused_largest', lambda T: T.randn(2 ** 15 - 1)),
+    ('randn_tail_unfused', lambda T: T.randn(2 ** 15 + 1)),
     ('randn_chunks', lambda T: T.randn(2 * 2048 * 16 + 37)),                 # crosses 2048-row chunks, tail redone
     ('normal_chunks_std', lambda T: T.empty(2 * 2048 * 16 + 5).normal_(0.0, 0.02)),
     ('uniform_strided', lambda T: T.empty(6, 5).t().uniform_(-2, 3)),
@@ -81,6 +86,7 @@ CASES = [
     ('standard_gamma_f64', lambda T: T._standard_gamma(T.linspace(0.01, 6, 40, dtype=T.float64))),
     ('multinomial_norep', lambda T: T.multinomial(T.tensor([0.1, 0.5, 0.2, 0.2]), 3)),
     ('multinomial_one', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 1)),
+    ('multinomial_one_1d', lambda T: T.multinomial(T.tensor([0.0, 0.5, 0.5, 0.0]), 1)),   # argmax for one sample
     ('multinomial_rep', lambda T: T.multinomial(T.tensor([[0.1, 0.5, 0.2, 0.2], [1., 2., 3., 4.]]), 7, True)),
     ('multinomial_f64', lambda T: T.multinomial(T.tensor([0.3, 0.0, 0.7], dtype=T.float64), 9, True)),
     ('multinomial_rep_rows', lambda T: T.multinomial(T.rand(6, 30) * (T.rand(6, 30) > 0.3), 9, True)),

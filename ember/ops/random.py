@@ -90,7 +90,7 @@ def _check_range(low, high, nd):
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     if nd.kind in 'iub':
-        lo, hi = (0, 1) if nd.kind == 'b' else (int(np.iinfo(nd).min), int(np.iinfo(nd).max))
+        lo, hi = _INT_BOUNDS[nd]
         if low < lo or low > hi:
             raise RuntimeError(f'from is out of bounds for {_C_NAMES[nd.name]}')
         if high - 1 < lo or high - 1 > hi:
@@ -113,6 +113,9 @@ def _check_range(low, high, nd):
     return low, high
 
 
+_INT_BOUNDS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in
+               (np.uint8, np.int8, np.int16, np.int32, np.int64)}
+_INT_BOUNDS[np.dtype(np.bool_)] = (0, 1)
 _C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', 'int32': 'int', 'int64': 'long',
             'bool': 'bool'}
 
@@ -345,7 +348,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
         q = _exponential(g, rows.size, 1.0).astype(w.dtype).reshape(rows.shape)
         q = rows / q
-        res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
+        if n == 1:      # PyTorch's argmax for one sample (the first maximum, NaN as the largest)
+            res = np.argmax(q, axis=-1)[:, None]
+        else:
+            res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
     else:
         res = _multinomial_rep(g, rows, n)
     res = res.astype(np.int64)

@@ -1,4 +1,5 @@
 """Dropout: elementwise and channel-wise masks scaled by 1/(1-p), recorded as one multiply node."""
+import math
 import warnings
 
 import numpy as np
@@ -30,7 +31,7 @@ def _check_p(p):
 def _noise(shape, p, dtype, order=None):
     """PyTorch's noise: ``empty(shape).bernoulli_(1 - p)`` (one double uniform per element, u < 1 - p), drawn
     along the axes in ``order`` (outermost first; default: row-major)."""
-    u = D.unit_uniform(default_generator, int(np.prod(shape)), np.float64)
+    u = D.unit_uniform(default_generator, math.prod(shape), np.float64)
     if order is None:
         return (u < 1.0 - p).astype(dtype).reshape(shape)
     drawn = (u < 1.0 - p).astype(dtype).reshape([shape[d] for d in order])
