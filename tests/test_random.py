@@ -93,6 +93,12 @@ CASES = [
     ('multinomial_rep_f16', lambda T: T.multinomial(T.rand(3, 7, dtype=T.float16), 5, True)),
     ('multinomial_rep_by_row', lambda T: T.multinomial(T.rand(2, 1100), 2000, True)),  # past one comparison
     ('exponential', lambda T: T.empty(30).exponential_(2.5)),
+    ('exponential_many', lambda T: T.empty(3000).exponential_(0.7)),
+    ('exponential_f16', lambda T: T.empty(300, dtype=T.float16).exponential_(0.7)),
+    ('exponential_f64', lambda T: T.empty(30, dtype=T.float64).exponential_()),
+    ('geometric_f64', lambda T: T.empty(300, dtype=T.float64).geometric_(0.02)),
+    ('multinomial_vocab', lambda T: T.multinomial(T.softmax(T.randn(2, 1000), -1), 1)),
+    ('multinomial_vocab_norep', lambda T: T.multinomial(T.rand(1000), 10)),
     ('cauchy', lambda T: T.empty(30).cauchy_(0.5, 2.0)),
     ('log_normal', lambda T: T.empty(30).log_normal_(0.5, 0.7)),
     ('geometric', lambda T: T.empty(30).geometric_(0.3)),
@@ -149,6 +155,19 @@ def test_million_normals_and_uniforms_bit_exact():
     t, e = run_both(lambda T: (T.randn(1_000_000), T.empty(1_000_000).uniform_(-0.3, 0.9)), 123)
     assert bits(e[0]) == bits(t[0])
     assert bits(e[1]) == bits(t[1])
+
+
+def test_libm_then_matches_glibc_element_by_element():
+    """NumPy's log and log1p, kept where a float32/float16 rounding or a ceil maps their whole error band to one
+    value, give what math.log and math.log1p (glibc's, PyTorch's) give, over 2 * 10^5 double uniforms."""
+    import math
+    from ember.ops import _distributions as D
+    u = np.random.default_rng(3).integers(0, 2 ** 53, 100_000, dtype=np.uint64).astype(np.float64) * 2.0 ** -53
+    for fn, x in ((math.log, np.concatenate([1.0 - u, u[u > 0]])), (math.log1p, -u)):
+        ref = D.libm(fn, x)
+        for finish in (lambda v: (-0.4 * v).astype(np.float32), lambda v: (-1.0 * v).astype(np.float16),
+                       lambda v: np.ceil(v / math.log(1 - 0.05))):
+            assert finish(ref).tobytes() == D.libm_then(fn, x, finish).tobytes()
 
 
 def test_randn_keeps_no_scratch_after_the_call():
