@@ -1,0 +1,38 @@
+"""Defects found by running real programs (nanoGPT, pytorch/examples, pytorch-cifar, makemore) on ember,
+each checked against PyTorch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import check
+
+E = Ellipsis
+
+# several ``...`` in one index: NumPy refuses, PyTorch reads each as the dims the other indices leave
+_SEVERAL = [(E, E), (E, None, E), (0, E, 1, E), (E, 0, E), (E, slice(1, None), E),
+            (E, E, E), (0, 0, 0, E, E), (E, E, slice(None)), (E, [1, 0], E, slice(0, 3)), (E, True, E)]
+
+
+@pytest.mark.parametrize('idx', _SEVERAL, ids=str)
+def test_getitem_several_ellipses(idx):
+    check(lambda T, x: x[idx], (2, 3, 4))
+
+
+@pytest.mark.parametrize('idx', [(E, E, E, 0), (None, E, None, E, None), (E, E, None), (None, E, E, None)], ids=str)
+def test_getitem_several_ellipses_past_the_end(idx):
+    with pytest.raises(IndexError) as t:
+        torch.zeros(2, 3, 4)[idx]
+    with pytest.raises(IndexError) as e:
+        ember.zeros(2, 3, 4)[idx]
+    assert str(e.value) == str(t.value)
+
+
+@pytest.mark.parametrize('idx, shape', [((E, E), ()), ((E, None, E), (2, 3, 4, 1)), ((0, E, 1, E), (3,))],
+                         ids=str)
+def test_setitem_several_ellipses(idx, shape):
+    def f(T, x, v):
+        y = x * 1
+        y[idx] = v
+        return y
+    check(f, (2, 3, 4), shape, name=False)     # check compares class names; CopySlices is torch::autograd::...
