@@ -6,6 +6,8 @@ contiguous reduction of up to 32,768 elements (beyond that PyTorch splits the wo
 this module adds in PyTorch's order: 256-bit vector lanes, four interleaved accumulators, a cascade
 of partial sums every 2**k vectors, then the scalar tail and the lanes one by one.
 """
+import math
+
 import numpy as np
 
 _LIMIT = 32768          # PyTorch's grain size: longer reductions are split across threads
@@ -18,7 +20,12 @@ def _ceil_log2(n):
 
 
 def _seq(rows):
-    """Sequential sum over axis 0, from a zero accumulator (at most a few rows here)."""
+    """Sequential sum over axis 0, from a zero accumulator (at most a few rows here). NumPy adds contiguous rows
+    wider than one element in order; starting from the first row instead of +0 changes only the sign of a
+    zero total, which ``+ 0.0`` restores. One reduce: 8 rows of 128 float32s 3.2 -> 2.0 us, 15 rows of
+    4x27 5.6 -> 2.2 us; on strided rows it measured no faster, so they keep the loop."""
+    if len(rows) > 1 and rows[:1].size > 1 and rows.flags.c_contiguous:
+        return np.add.reduce(rows, axis=0) + rows.dtype.type(0)
     acc = np.zeros(rows.shape[1:], rows.dtype)
     for r in rows:
         acc = acc + r
@@ -216,6 +223,6 @@ def ordered_sum(a, axis=None, keepdims=False):
         return r[..., None] if keepdims else r
     if tuple(axis) == tuple(range(len(axis))) and a.flags.c_contiguous and a.size <= _LIMIT:
         lead = len(axis)
-        r = _outer_sum(a.reshape(-1, int(np.prod(a.shape[lead:])))).reshape(a.shape[lead:])
+        r = _outer_sum(a.reshape(-1, math.prod(a.shape[lead:]))).reshape(a.shape[lead:])
         return r.reshape((1,) * lead + r.shape) if keepdims else r
     return None
