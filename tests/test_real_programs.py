@@ -36,3 +36,13 @@ def test_setitem_several_ellipses(idx, shape):
         y[idx] = v
         return y
     check(f, (2, 3, 4), shape, name=False)     # check compares class names; CopySlices is torch::autograd::...
+
+
+# (..., n, k) @ (k, m): b's gradient is one folded product (makemore part 5's x @ W on 3-D x)
+@pytest.mark.parametrize('shapes', [[(2, 3, 4, 5), (5, 2)], [(3, 2, 4), (4,)], [(4, 3, 2), (2, 3)]], ids=str)
+def test_matmul_stack_by_matrix_grads(shapes):
+    check(lambda T, x, w: x @ w, *shapes, gradgrad=True)
+
+
+def test_matmul_stack_by_matrix_noncontiguous():
+    check(lambda T, x, w: x.transpose(0, 1) @ w, (3, 4, 5), (5, 2))
