@@ -46,3 +46,20 @@ def test_matmul_stack_by_matrix_grads(shapes):
 
 def test_matmul_stack_by_matrix_noncontiguous():
     check(lambda T, x, w: x.transpose(0, 1) @ w, (3, 4, 5), (5, 2))
+
+
+# a float size is refused, as PyTorch refuses it (pytorch-cifar's ShuffleNet passes out_planes / 4 to Conv2d)
+@pytest.mark.parametrize('make', [lambda T: T.empty((4.0, 3)), lambda T: T.zeros(2, 3.5), lambda T: T.ones(2.0),
+                                  lambda T: T.full((2.0,), 1.0), lambda T: T.zeros(3).reshape(3.0),
+                                  lambda T: T.nn.Conv2d(3, 4.0, 1), lambda T: T.nn.Linear(3, 4.0)])
+def test_float_size_refused(make):
+    with pytest.raises(TypeError, match='must be tuple of ints'):
+        make(torch)
+    with pytest.raises(TypeError, match='must be tuple of ints'):
+        make(ember)
+
+
+def test_integer_like_sizes_accepted():
+    for T in (torch, ember):
+        assert tuple(T.zeros(np.int64(2), True).shape) == (2, 1)
+        assert tuple(T.zeros(T.tensor(3)).shape) == (3,)

@@ -2,6 +2,7 @@
 import functools
 import inspect
 import numbers
+import operator
 
 import numpy as np
 
@@ -152,11 +153,27 @@ def wrap_dim(dim, ndim):
     return dim % n
 
 
-def shape_arg(args):
-    """Sizes given as varargs or as one sequence (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
+def _is_index(s):
+    try:
+        operator.index(s)
+        return True
+    except TypeError:
+        return False
+
+
+def shape_arg(args, name=None):
+    """Sizes given as varargs or as one sequence (``zeros(2, 3)`` or ``zeros((2, 3))``): ints, or what stands for
+    one (a NumPy integer, an integer 0-d tensor); a float is refused as PyTorch refuses it (``Conv2d(3, c / 4, 1)``
+    in pytorch-cifar's ShuffleNet)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
-    return tuple(int(s) for s in args)
+    try:
+        return tuple(map(operator.index, args))
+    except TypeError:
+        pos, bad = next((i, s) for i, s in enumerate(args) if not _is_index(s))
+        what = 'numpy.' + type(bad).__name__ if isinstance(bad, np.generic) else type(bad).__name__
+        raise TypeError(f"{name + '(): ' if name else ''}argument 'size' must be tuple of ints, but found element of "
+                        f'type {what} at pos {pos}') from None
 
 
 def fmt_shape(shape):

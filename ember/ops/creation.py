@@ -242,7 +242,7 @@ def _by_shape(fill, name):
             raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(set(kw) - {'size'}))}'")
         if size and kw:
             raise TypeError(f'{name}() received the size both as positional and keyword arguments')
-        shape = shape_arg(size or (kw.get('size', ()),))
+        shape = shape_arg(size or (kw.get('size', ()),), name)
         nd = _default_dtype(dtype, out, DEFAULT.np)
         try:
             t = Tensor._make(with_empty_strides(fill(shape, nd)))
@@ -271,7 +271,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
-    arr = with_empty_strides(np.full(shape_arg((size,)), fill_value, dtype=nd))
+    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), fill_value, dtype=nd))
     return _finish(Tensor._make(arr), requires_grad, out, 'full')
 
 

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from ..._dtype import DEFAULT, to_np
+from ...ops._util import shape_arg
 from ...tensor import Tensor, _check_device
 from ..parameter import Parameter
 
@@ -12,6 +13,7 @@ def empty_param(shape, device=None, dtype=None, requires_grad=True):
     """A Parameter of ``shape`` (zeros until initialised) in ``dtype`` (default float dtype) on the CPU."""
     _check_device(device)
     nd = to_np(dtype) or DEFAULT.np
+    shape = shape_arg((shape,), 'empty')    # a float size (``out_planes / 4``) fails as torch.empty's does
     if any(d < 0 for d in shape):   # PyTorch's torch.empty refuses it so (NumPy would raise ValueError)
         raise RuntimeError(f'Trying to create tensor with negative dimension {min(shape)}: {list(shape)}')
     return Parameter(Tensor._make(np.zeros(shape, nd)), requires_grad)
