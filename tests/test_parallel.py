@@ -207,6 +207,7 @@ def test_split_optimizer_steps_are_bit_identical(split, make):
 @pytest.mark.parametrize('nesterov', [False, True])
 def test_split_sgd_blocks_are_bit_identical_and_match_torch(split, monkeypatch, nesterov):
     monkeypatch.setattr(_sgd, '_BLOCK', 8)    # 35 and 12 elements: blocks of 8, a short last one
+    monkeypatch.setattr(_sgd, '_SPLIT_BYTES', 0)
     rng = np.random.default_rng(5)
     w0 = [rng.standard_normal(s).astype(np.float32) for s in ((7, 5), (12,))]
     grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in w0] for _ in range(3)]
