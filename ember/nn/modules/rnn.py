@@ -104,13 +104,14 @@ def _gates(a, hid):
     a[:, 2 * hid:3 * hid] = g
 
 
-# The per-step recurrent products run on set_num_threads's threads (OpenBLAS's), though each is small (20 x 200
-# by 200 x 800 in the LSTM LM benchmark): there are 35 in a row, each with OpenBLAS's threads still awake from
-# the last. 35 such steps, each a product and two elementwise passes, 2.85-2.92 -> 2.23-2.65 ms at 2 threads
-# (min of 100 interleaved, the 2-core machine at load 7-9); OpenBLAS's own size floor still keeps tiny ones on
-# one thread, and at one thread nothing changes. Splitting the batch between ember._parallel's threads instead
-# (each running all steps of its rows) took 4.7-4.9 ms there: the GIL passes between them at every NumPy call.
-_STEP_THREADS = True
+# Whether the per-step recurrent products (20 x 200 by 200 x 800 in the LSTM LM benchmark, 35 in a row) run on
+# set_num_threads's OpenBLAS threads (gemm(many=True)) instead of one. Off: OpenBLAS's threaded product waits
+# for its worker whenever another process holds that core, 70 times a layer, and its threads then spin on the
+# core ember._parallel's pool needs. LSTM LM step at 2 threads on the shared 2-core machine, interleaved in one
+# process: min 998 / mean 3615 ms on OpenBLAS's threads against 305 / 575 on one (load 8-9, 8 steps each),
+# 605 / 2652 against 211 / 427 (load 7, 6 each). A microbenchmark of 35 bare steps had shown 2.85 -> 2.23-2.65
+# ms for them (min of 100), which the whole step's tail outweighs. At one thread nothing changes.
+_STEP_THREADS = False
 
 
 def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
