@@ -112,6 +112,22 @@ def test_inplace_activations_on_non_leaf():
         assert res['ember'][2] == res['torch'][2]
 
 
+@pytest.mark.parametrize('shape,ns', [((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((0, 4), (4,))])
+def test_layer_norm_without_affine_output_modified_in_place(shape, ns):
+    """The output is the graph's own array, not the normalised input its backward reads: changing it in place
+    before backward leaves the gradient PyTorch's."""
+    x0 = np.random.default_rng(11).standard_normal(shape).astype(np.float32)
+    res = {}
+    for lib in (torch, ember):
+        x = lib.tensor(x0, requires_grad=True)
+        y = F(lib).layer_norm(x, ns)
+        y.mul_(2)
+        (y * lib.arange(float(ns[-1]))).sum().backward()
+        res[lib.__name__] = (y, x.grad)
+    assert_same(res['ember'][0], res['torch'][0])
+    assert_same(res['ember'][1], res['torch'][1], atol=1e-5)
+
+
 def test_inplace_on_leaf_requiring_grad_raises():
     x = ember.randn(3, requires_grad=True)
     with pytest.raises(RuntimeError, match='leaf Variable'):

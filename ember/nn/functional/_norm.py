@@ -322,9 +322,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         xhat = xc * invstd
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
-    y = xhat if w is None else xhat * w
-    if b is not None:
-        y = y + b
+    y = _affine(xhat, w, b, ns)     # a copy without weight and bias: the output must not be the saved xhat
     return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
                   ctx=(xhat, invstd, w, axes, eps))
 
