@@ -116,15 +116,55 @@ def test_conv2d_winograd_chunked(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
 
 
-def test_conv2d_winograd_chunked_at_mnist_size():
-    """MNIST's 32 -> 64 channel conv at 26x26 takes the chunked Winograd path at batch 64 (not at batch 4,
-    which is not chunked), and its output and gradients agree with PyTorch to float32 rounding."""
-    from ember.nn.functional import _winograd
-    x, w = np.zeros((64, 32, 26, 26), np.float32), np.zeros((64, 32, 3, 3), np.float32)
+def test_conv2d_winograd_chunked_at_odd_size():
+    """A 32 -> 64 channel conv at 27x27 (output sides not multiples of 4), batch 64, takes the chunked F(2x2, 3x3)
+    path (not at batch 4, which is not chunked), and its output and gradients agree with PyTorch to float32
+    rounding."""
+    from ember.nn.functional import _winograd, _winograd4_chunked
+    x, w = np.zeros((64, 32, 27, 27), np.float32), np.zeros((64, 32, 3, 3), np.float32)
     assert _winograd.usable(x, w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
-    assert len(_winograd.chunks(x, 96, (24, 24))) > 1
+    assert not _winograd4_chunked.usable(x, w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    assert len(_winograd.chunks(x, 96, (25, 25))) > 1
     assert not _winograd.usable(x[:4], w, (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
     assert not _winograd.usable(x[:, :16], w[:, :16], (1, 1), (1, 1), 1, ((0, 0), (0, 0)))
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b), (64, 32, 27, 27), (64, 32, 3, 3), (64,), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
+WINOGRAD4_CHUNKED = [  # 3x3 stride-1 convs with output sides multiples of 4 as chunked F(4x4, 3x3), thresholds lowered
+    ((3, 2, 6, 10), (3, 2, 3, 3), True, {}),
+    ((2, 3, 4, 8), (4, 3, 3, 3), False, dict(padding=1)),
+    ((2, 3, 2, 6), (2, 3, 3, 3), True, dict(padding=2)),
+    ((2, 6, 6), (3, 2, 3, 3), True, {}),                     # unbatched: (C, H, W)
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', WINOGRAD4_CHUNKED, ids=str)
+def test_conv2d_winograd4_chunked(monkeypatch, xs, ws, bias, kw):
+    """The chunked F(4x4, 3x3) path run one sample at a time (its transforms as Kronecker GEMMs, the input gradient
+    as the forward's adjoint) matches PyTorch and float64 gradcheck; with the weight frozen it keeps no V."""
+    from ember.nn.functional import _winograd4_chunked
+    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+        monkeypatch.setattr(_winograd4_chunked, name, value)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+    y = F(ember).conv2d(ember.ones(xs, requires_grad=True), ember.ones(ws), **kw)
+    saved = (y.grad_fn.next_functions[0][0] if len(xs) == 3 else y.grad_fn).cols
+    assert isinstance(saved, _winograd4_chunked.Saved) and saved.v is None
+
+
+def test_conv2d_winograd4_chunked_at_mnist_size():
+    """MNIST's 32 -> 64 channel conv at 26x26 (24x24 out) takes the chunked F(4x4, 3x3) path at batch 64 (in
+    chunks, not at batch 8), and its output and gradients agree with PyTorch within float32 tolerance (F(4x4, 3x3)
+    rounds more than F(2x2, 3x3): about 5e-6 of the largest value)."""
+    from ember.nn.functional import _conv, _winograd4_chunked
+    x, w = np.zeros((64, 32, 26, 26), np.float32), np.zeros((64, 32, 3, 3), np.float32)
+    pads = ((0, 0), (0, 0))
+    assert _conv._winograd_for(x, w, (1, 1), (1, 1), 1, pads) is _winograd4_chunked
+    assert len(_winograd4_chunked.chunks(x, 96, (24, 24))) > 1
+    assert not _winograd4_chunked.usable(x[:8], w, (1, 1), (1, 1), 1, pads)
+    assert not _winograd4_chunked.usable(x[:, :16], w[:, :16], (1, 1), (1, 1), 1, pads)
+    assert not _winograd4_chunked.usable(x[:, :, :25], w, (1, 1), (1, 1), 1, pads)
     check(lambda L, x, w, b: F(L).conv2d(x, w, b), (64, 32, 26, 26), (64, 32, 3, 3), (64,), atol=1e-4, rtol=1e-4,
           gradcheck=False, low=-0.5, high=0.5)
 

@@ -385,6 +385,28 @@ def test_chunked_winograd_is_bit_identical_across_threads(split, monkeypatch):
     assert_same([ember.tensor(a) for a in two], [t.detach() for t in run(torch)], atol=1e-4)
 
 
+def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
+    """The chunked F(4x4, 3x3) conv runs its chunks on the pool: forward and gradients equal one thread's bit for
+    bit (the weight's partial sums add up in chunk order), and PyTorch's to float32 rounding."""
+    from ember.nn.functional import _winograd4_chunked
+    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+        monkeypatch.setattr(_winograd4_chunked, name, value)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 3, 6, 10)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((5, 4, 4, 8)).astype(np.float32)
+
+    def run(lib):
+        xs, ws = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xs, ws)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
+    y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w))
+    assert isinstance(y.grad_fn.cols, _winograd4_chunked.Saved) and len(y.grad_fn.cols.chunks) == 5
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_large_products_go_to_the_pool_only_while_it_is_in_use(split, monkeypatch):
     """gemm's routing of large products at two threads: ``many`` ones, and any while OpenBLAS's threads still
     spin from those (within SPIN_S), to OpenBLAS's threads; others to the pool while it ran a pass within

@@ -3,7 +3,8 @@ once into an im2col matrix and one GEMM forward; backward is two GEMMs and a col
 slices (one vectorized add per kernel offset). Column matrices too big for the cache are built a few
 samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a height of 1.
 Faster paths where they measured faster: 3x3 stride-1 convs as Winograd F(4x4, 3x3) on images with sides
-a multiple of 4 and padding 1 (_winograd4), else F(2x2, 3x3) (_winograd), 4x4 stride-2 ones as F(2x2, 2x2)
+a multiple of 4 and padding 1 (_winograd4), big batches with output sides a multiple of 4 as F(4x4, 3x3) in
+batch chunks (_winograd4_chunked), else F(2x2, 3x3) (_winograd), 4x4 stride-2 ones as F(2x2, 2x2)
 (_winograd_s2), small images with many channels one GEMM per kernel tap (_taps); stride-2 windows are read
 from a parity-split copy (see _columns)."""
 import numpy as np
@@ -16,7 +17,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _taps, _winograd, _winograd4, _winograd_s2
+from . import _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -279,7 +280,7 @@ def _sample_grads(g, kept, w, pads, s, d, gx):
 
 def _winograd_for(x, w, s, d, groups, pads):
     """The Winograd module that takes this conv (3x3 stride 1, or 4x4 stride 2), or None for im2col."""
-    for wino in (_winograd4, _winograd, _winograd_s2):
+    for wino in (_winograd4, _winograd4_chunked, _winograd, _winograd_s2):
         if wino.usable(x, w, s, d, groups, pads):
             return wino
     return None
@@ -294,7 +295,7 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
     if wino is not None:
         u = wino.weight_transform(w)
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-        if wino is _winograd:
+        if wino is _winograd or wino is _winograd4_chunked:
             saved = wino.forward(x, u, pads[0][0], pads[1][0], y)
         else:
             saved = wino.Saved(u, wino.conv(x, u, pads[0][0], pads[1][0], y))
@@ -448,6 +449,9 @@ def _conv_bw_arrays(node, g, w, x):
         saved = node.cols
         if MODE.release:
             node.cols = None
+        if isinstance(saved, _winograd4_chunked.Saved):
+            gw = _winograd4_chunked.grads(g, saved, pads[0][0], pads[1][0], gx, w.shape)
+            return gx, gw, gb
         if isinstance(saved, _winograd.Chunked):
             gw = _winograd.chunked_grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)
             return gx, gw, gb
