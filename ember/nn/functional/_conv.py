@@ -450,7 +450,7 @@ def _conv_bw_arrays(node, g, w, x):
         if MODE.release:
             node.cols = None
         if isinstance(saved, _winograd4_chunked.Saved):
-            gw = _winograd4_chunked.grads(g, saved, pads[0][0], pads[1][0], gx, w.shape)
+            gw = _winograd4_chunked.grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)
             return gx, gw, gb
         if isinstance(saved, _winograd.Chunked):
             gw = _winograd.chunked_grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)

@@ -5,7 +5,9 @@ matrix: kron(B^T, B^T) (36x36) on the 36 taps of every 6x6 input tile, kron(A^T,
 kron(A, A) (36x16) on the output gradient's 4x4 tiles, where _winograd4's separable NumPy passes make about thirty
 tile-sized passes each. The input gradient is the forward's adjoint (U^T times the gradient's tiles, then
 kron(B, B) and each 6x6 tile added back onto the padded input), so its transforms run on the forward's tiles and
-share the gradient's tile transform with the weight gradient, which takes the V kept from the forward.
+share the gradient's tile transform with the weight gradient, which rebuilds each chunk's V rather than keep it
+(the MNIST CNN step, min process CPU of 15 interleaved: 80.3 -> 77.8 ms at one thread, 4,800 -> 3,300 page
+faults a step: the kept V grew the heap glibc hands back and faults in again every step).
 
 MNIST's conv, batch 64, one thread, min thread CPU time of 20 on a loaded machine: forward and both gradients
 48.6 -> 33.3 ms against _winograd's chunked F(2x2, 3x3); chunks of 8 samples (4 MiB of V and M) beat 4 and 16.
@@ -36,11 +38,11 @@ weight_transform = _winograd4.weight_transform     # U (36, O, I) = G w G^T
 
 
 class Saved(_winograd.Saved):
-    """What backward needs: U, the batch chunks and each chunk's V (None when the weight needs no gradient)."""
+    """What backward needs: U and the batch chunks (V is rebuilt per chunk from the input)."""
     __slots__ = ('chunks',)
 
-    def __init__(self, u, v, chunks):
-        super().__init__(u, v)
+    def __init__(self, u, chunks):
+        super().__init__(u, None)
         self.chunks = chunks
 
 
@@ -105,18 +107,16 @@ def _output_transform(m, out):
 
 
 def _conv_chunk(x, u, top, left, out):
-    """One chunk's conv into out; returns its V."""
-    v = _input_transform(x, top, left, out.shape[2] // 4, out.shape[3] // 4)
-    _output_transform(gemm(u, v), out)
-    return v
+    """One chunk's conv into out."""
+    _output_transform(gemm(u, _input_transform(x, top, left, out.shape[2] // 4, out.shape[3] // 4)), out)
 
 
 def forward(x, u, top, left, out):
     """conv of x (N, C, H, W) with transformed weights u (36, O, C), padded by top/left, written into out
     (N, O, OH, OW) chunk by chunk, the chunks on ember._parallel's threads; returns what backward needs."""
     parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
-    vs = _parallel.each(lambda sl: _conv_chunk(x[sl], u, top, left, out[sl]), [(sl,) for sl in parts])
-    return Saved(u, vs, parts)
+    _parallel.each(lambda sl: _conv_chunk(x[sl], u, top, left, out[sl]), [(sl,) for sl in parts])
+    return Saved(u, parts)
 
 
 def _grad_tiles(g):
@@ -151,24 +151,23 @@ def _input_grad(gv, top, left, th, tw, out):
         out[:, :, :, c0::4] = q[:, top:top + h, r, j0:j0 + len(range(c0, w, 4))].transpose(3, 0, 1, 2)
 
 
-def grads(g, saved, top, left, gx, wshape):
-    """Gradients of a conv that took this path, chunk by chunk on ember._parallel's threads: the input's written
-    into gx (when not None), the weight's returned (None when saved.v is None). A chunk's gradient tiles feed both
+def grads(g, x, saved, top, left, gx, wshape):
+    """Gradients of a conv of x that took this path, chunk by chunk on ember._parallel's threads: the input's
+    written into gx (when not None), the weight's returned (when x is not None). A chunk's gradient tiles feed both
     products; the weight's partial sums add up in chunk order, whatever the thread count."""
-    vs = saved.v
-    if gx is None and vs is None:
+    if gx is None and x is None:
         return None
     th, tw = g.shape[2] // 4, g.shape[3] // 4
     ut = None if gx is None else np.ascontiguousarray(saved.u.transpose(0, 2, 1))
 
-    def chunk(i, sl):
+    def chunk(sl):
         gh = _grad_tiles(g[sl])
         if gx is not None:
             _input_grad(gemm(ut, gh), top, left, th, tw, gx[sl])
-        if vs is not None:
-            return gemm(gh, vs[i].transpose(0, 2, 1))
-    parts = _parallel.each(chunk, list(enumerate(saved.chunks)))
-    if vs is None:
+        if x is not None:
+            return gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
+    parts = _parallel.each(chunk, [(sl,) for sl in saved.chunks])
+    if x is None:
         return None
     for part in parts[1:]:
         np.add(parts[0], part, out=parts[0])
