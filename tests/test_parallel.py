@@ -394,13 +394,14 @@ def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((5, 3, 6, 10)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
     g = rng.standard_normal((5, 4, 4, 8)).astype(np.float32)
 
     def run(lib):
-        xs, ws = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
-        y = lib.nn.functional.conv2d(xs, ws)
+        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = lib.nn.functional.conv2d(xs, ws, bs)
         y.backward(lib.tensor(g))
-        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
+        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy()
     y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w))
     assert isinstance(y.grad_fn.cols, _winograd4_chunked.Saved) and len(y.grad_fn.cols.chunks) == 5
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):

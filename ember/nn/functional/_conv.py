@@ -295,7 +295,9 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
     if wino is not None:
         u = wino.weight_transform(w)
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-        if wino is _winograd or wino is _winograd4_chunked:
+        if wino is _winograd4_chunked:     # the bias goes in with its output transform
+            saved, b = wino.forward(x, u, b, pads[0][0], pads[1][0], y), None
+        elif wino is _winograd:
             saved = wino.forward(x, u, pads[0][0], pads[1][0], y)
         else:
             saved = wino.Saved(u, wino.conv(x, u, pads[0][0], pads[1][0], y))

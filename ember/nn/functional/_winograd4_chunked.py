@@ -97,25 +97,31 @@ def _input_transform(x, top, left, th, tw):
     return gemm(_KB[x.dtype], taps.reshape(36, -1)).reshape(36, c, -1)
 
 
-def _output_transform(m, out):
-    """A^T m A of every tile of M (36, O, th*tw*N), written into out (N, O, 4*th, 4*tw)."""
+def _output_transform(m, out, bias):
+    """A^T m A of every tile of M (36, O, th*tw*N), plus bias (O,) when not None, written into out (N, O, 4*th,
+    4*tw). Every output is the sum of M's tile position 7 (row 1, column 1 of A^T are all ones) and others, so
+    the bias goes onto that 1/36 of M instead of a pass over the output (MNIST's conv forward, min of 40
+    interleaved: 12.39 -> 11.96 ms at one thread, 2 threads' calling-thread CPU 5.16 -> 4.56)."""
     n, o, h, w = out.shape
+    if bias is not None:
+        m[7] += bias[:, None]
     y = gemm(_KA[m.dtype], m.reshape(36, -1)).reshape(4, 4, o, h // 4, w // 4, n)
     for p in range(4):
         for q in range(4):
             out[:, :, p::4, q::4] = y[p, q].transpose(3, 0, 1, 2)
 
 
-def _conv_chunk(x, u, top, left, out):
-    """One chunk's conv into out."""
-    _output_transform(gemm(u, _input_transform(x, top, left, out.shape[2] // 4, out.shape[3] // 4)), out)
+def _conv_chunk(x, u, bias, top, left, out):
+    """One chunk's conv (plus bias, when not None) into out."""
+    _output_transform(gemm(u, _input_transform(x, top, left, out.shape[2] // 4, out.shape[3] // 4)), out, bias)
 
 
-def forward(x, u, top, left, out):
-    """conv of x (N, C, H, W) with transformed weights u (36, O, C), padded by top/left, written into out
-    (N, O, OH, OW) chunk by chunk, the chunks on ember._parallel's threads; returns what backward needs."""
+def forward(x, u, bias, top, left, out):
+    """conv of x (N, C, H, W) with transformed weights u (36, O, C), plus bias (O,) when not None, padded by
+    top/left, written into out (N, O, OH, OW) chunk by chunk, the chunks on ember._parallel's threads; returns
+    what backward needs."""
     parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
-    _parallel.each(lambda sl: _conv_chunk(x[sl], u, top, left, out[sl]), [(sl,) for sl in parts])
+    _parallel.each(lambda sl: _conv_chunk(x[sl], u, bias, top, left, out[sl]), [(sl,) for sl in parts])
     return Saved(u, parts)
 
 
