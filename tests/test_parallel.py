@@ -317,6 +317,44 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
     _check_conv_both_regimes(x, w, g)
 
 
+@pytest.mark.parametrize('op,xs,ws', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4)),
+                                      ('conv_transpose2d', (3, 5, 4, 3), (5, 4, 4, 4))], ids=str)
+def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws):
+    """The stride-2 Winograd conv's (and transposed conv's) two gradients run side by side on the pool, each
+    thread one gradient's transforms, then the products shared: values and gradients as on one thread, and
+    PyTorch's."""
+    from ember.nn.functional import _winograd_s2
+    monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    calls = []
+    side_by_side = _winograd_s2._side_by_side
+    monkeypatch.setattr(_winograd_s2, '_side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+
+    def run(lib):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = getattr(lib.nn.functional, op)(xt, wt, stride=2, padding=1)
+        y.backward(lib.tensor(np.cos(np.arange(y.numel(), dtype=np.float32)).reshape(tuple(y.shape))))
+        return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    assert calls == [1]     # at two threads only
+
+
+def test_side_by_side_runs_in_turn_when_the_pool_is_busy(split):
+    """With the pool busy (a nested call) both preparations and the thunks that need them run on the calling
+    thread, each thunk after what it needs, and nothing waits for a thread that is not coming."""
+    from ember.nn.functional import _winograd_s2
+    seen = []
+    assert _parallel.POOL.busy.acquire(blocking=False)
+    try:
+        _winograd_s2._side_by_side(lambda: seen.append('first'), lambda: seen.append('second'),
+                                   [lambda: seen.append('a')], [lambda: seen.append('b')])
+    finally:
+        _parallel.POOL.busy.release()
+    assert seen == ['first', 'a', 'second', 'b']
+
+
 def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
     """The per-tap conv's products run on the pool and add up in tap order: forward and input gradient as
     on one thread (the weight gradient is im2col's)."""

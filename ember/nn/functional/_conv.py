@@ -458,10 +458,10 @@ def _conv_bw_arrays(node, g, w, x):
             gw = _winograd.chunked_grads(g, x if need_w else None, saved, pads[0][0], pads[1][0], gx, w.shape)
             return gx, gw, gb
         wino = next(m for m in (_winograd_s2, _winograd4, _winograd) if isinstance(saved, m.Saved))
+        if wino is _winograd_s2:
+            return gx, _winograd_s2.conv_grads(g, w, saved.v if need_w else None, gx), gb
         gw = wino.grad_weight(g, saved.v, w.shape) if need_w else None
-        if wino is _winograd_s2 and need_x:
-            _winograd_s2.grad_input(g, _winograd_s2.grad_input_weights(w), gx)
-        elif wino is _winograd4 and need_x:
+        if wino is _winograd4 and need_x:
             _winograd4.grad_input(g, w, gx)
         elif need_x:
             _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
@@ -518,17 +518,9 @@ def _tconv_bw_winograd(node, g, w, x, xshape):
     """Backward of a transposed conv that took the Winograd path: its input gradient is the 4x4 stride-2
     conv of g, whose transformed input also gives the weight gradient."""
     need_x, need_w, need_b = node.need
-    pads = node.cfg[1]
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
-    gx = v = gw = None
-    if need_x:
-        gx = np.empty(xshape, g.dtype)
-        v = _winograd_s2.conv(g, _winograd_s2.weight_transform(w), pads[0], pads[1], gx)
-    if need_w:
-        if v is None:
-            v = _winograd_s2.transform_input(g, pads[0], pads[1], xshape[2:])
-        gw = _winograd_s2.grad_weight(x, v, w.shape)
-    return gx, gw, gb
+    gx = np.empty(xshape, g.dtype) if need_x else None
+    return gx, _winograd_s2.tconv_grads(g, w, x if need_w else None, gx), gb
 
 
 def _conv_bw_tensors(g, x, w, cfg, need, xshape):

@@ -12,8 +12,11 @@ F(2x2, 2x2) on its own tile grid (see grad_input).
 1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
 (C, H, W, N) as in _conv."""
+import threading
+
 import numpy as np
 
+from ... import _parallel
 from ...backend import gemm
 from . import _winograd
 
@@ -111,30 +114,137 @@ def transform_input(x, top, left, hw):
 def conv(x, u, top, left, out):
     """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, written
     into out (N, O, OH, OW) (_winograd.conv's interface); returns V, the transformed input."""
-    from ._conv import _batch_first     # _conv imports this module
     hw = out.shape[2:]
     v = transform_input(x, top, left, hw)
     th, tw = _tiles(hw)
-    _batch_first(_output_transform(gemm(u, v), th, tw, x.shape[0])[:, :hw[0], :hw[1]], out)
+    _conv_out(gemm(u, v), th, tw, x.shape[0], out)
     return v
+
+
+def _conv_out(m, th, tw, n, out):
+    """The conv's output (N, O, OH, OW) written into out from the products M (9, O, th*tw*N)."""
+    from ._conv import _batch_first     # _conv imports this module
+    _batch_first(_output_transform(m, th, tw, n)[:, :out.shape[2], :out.shape[3]], out)
 
 
 def grad_weight(g, v, wshape):
     """Gradient w.r.t. w (O, I, 4, 4) from the output gradient g (N, O, OH, OW) and the forward's V."""
+    return _weight_from(gemm(_grad_tiles(g), v.transpose(0, 2, 1)), wshape)
+
+
+def _grad_tiles(g):
+    """A g A^T of every 2x2 tile of g (N, O, OH, OW): (9, O, tiles*N)."""
     n, o = g.shape[:2]
     th, tw = _tiles(g.shape[2:])
     gs = _padded(g, 0, 0, 2 * th, 2 * tw).reshape(o, th, 2, tw, 2, n)
     g0, g1 = gs[:, :, 0], gs[:, :, 1]
-    gh = np.empty((3, 3, o, th, tw, n), g.dtype)            # A g A^T of every tile
+    gh = np.empty((3, 3, o, th, tw, n), g.dtype)
     for x, r in enumerate((g0, np.add(g0, g1), g1)):
         gh[x, 0] = r[:, :, :, 0]
         np.add(r[:, :, :, 0], r[:, :, :, 1], out=gh[x, 1])
         gh[x, 2] = r[:, :, :, 1]
-    gu = gemm(gh.reshape(9, o, -1), v.transpose(0, 2, 1)).reshape(3, 3, o, 2, 2, wshape[1])   # (., O, a, b, I)
+    return gh.reshape(9, o, th * tw * n)
+
+
+def _weight_from(gu, wshape):
+    """G^T gu G of the products gu (9, O, 4I) of the tiles: the weight gradient (O, I, 4, 4)."""
+    o = wshape[0]
+    gu = gu.reshape(3, 3, o, 2, 2, wshape[1])                       # (., O, a, b, I)
     t = np.add(gu[:2], gu[1:])                                      # G^T gu G: (gu0 + gu1, gu1 + gu2) by rows ...
-    gw = np.empty(wshape, g.dtype)
+    gw = np.empty(wshape, gu.dtype)
     np.add(t[:, :2], t[:, 1:], out=gw.reshape(o, wshape[1], 2, 2, 2, 2).transpose(2, 4, 0, 3, 5, 1))   # ... and columns
     return gw
+
+
+# -- both gradients at once -------------------------------------------------------------------------------------------
+# At more than one thread the backward's two gradients run side by side on ember._parallel's pool: NumPy's passes of
+# DCGAN's sizes take 10-50 us, too short to split (the GIL and a worker's wake-up cost as much), so each thread runs
+# one gradient's transforms while the other runs the other's, then both share the products in slices of tile
+# positions (each slice's products as on one thread, so values do not depend on the thread count).
+def _side_by_side(first, second, after_first, after_both):
+    """first() and second() on two threads (in turn at one), then the thunks after_first (which need first's
+    result) and after_both (which need both results), shared: first's thread takes after_both's only once
+    second is done, so nothing waits at one thread or when the pool is busy."""
+    done = (threading.Event(), threading.Event())
+    todo_first, todo_both = iter(after_first), iter(after_both)
+
+    def run(i):
+        try:
+            (first, second)[i]()
+        finally:
+            done[i].set()
+        if i:
+            done[0].wait()
+        for fn in todo_first:
+            fn()
+        if i or done[1].is_set():
+            for fn in todo_both:
+                fn()
+    _parallel.each(run, [(0,), (1,)])
+
+
+def _shared_products(out, operands, parts):
+    """Thunks for _side_by_side that compute out[lo:hi] = A[lo:hi] @ B[lo:hi] on ``parts`` slices of the stack,
+    with (A, B) = operands() read when one runs: each slice on one BLAS thread (the pool's), as a whole stack's
+    products on one thread; slices rather than single products, each a GIL round trip."""
+    n = len(out)
+
+    def part(lo, hi):
+        a, b = operands()
+        np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
+    cuts = [n * i // parts for i in range(parts + 1)]
+    return [lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in zip(cuts, cuts[1:])]
+
+
+def _split(nbytes):
+    """Whether both gradients run side by side: more than one thread and a large enough pass."""
+    return len(_parallel.blocks(2, nbytes)) > 1
+
+
+def conv_grads(g, w, v, gx):
+    """Gradients of the 4x4 stride-2 conv from its output gradient g (N, O, OH, OW): the input's written into gx
+    (when not None), and the weight's returned (None when v, the forward's V, is None). At two threads the weight
+    gradient runs beside the input gradient's transform, then joins its products: DCGAN batch 32, min of 100
+    interleaved at real-time priority on the loaded machine, two runs: 64x8x8 -> 32x16x16 2.10-2.16 -> 1.67-1.76
+    ms, 128x4x4 -> 64x8x8 1.73-1.76 -> 1.42-1.52; one thread takes the serial path (2.92 / 2.79, 2.40 / 2.40)."""
+    if gx is None or v is None or not _split(gx.nbytes + 9 * g.nbytes):
+        if gx is not None:
+            grad_input(g, grad_input_weights(w), gx)
+        return None if v is None else grad_weight(g, v, w.shape)
+    got = {}
+    th, tw = _grad_tiles_of(*gx.shape[2:])
+    m = np.empty((36, w.shape[1], th * tw * g.shape[0]), g.dtype)
+    _side_by_side(lambda: got.update(u=grad_input_weights(w), v=_grad_input_v(g, th, tw)),
+                  lambda: got.setdefault('gw', grad_weight(g, v, w.shape)),
+                  _shared_products(m, lambda: (got['u'], got['v']), 12), [])
+    _grad_input_out(m, th, tw, gx)
+    return got['gw']
+
+
+def tconv_grads(g, w, x, gx):
+    """Gradients of the 4x4 stride-2 transposed conv of x with w from its output gradient g: the input's (the
+    conv of g) written into gx (when not None), and the weight's returned (None when x is None). At two threads
+    g's transform (the longer) runs beside w's and x's, then the products of both are shared: DCGAN batch 32, as
+    conv_grads, two runs: 64x8x8 -> 32x16x16 1.95-1.98 -> 1.63-1.69 ms, 128x4x4 -> 64x8x8 1.64-1.65 -> 1.39-1.48
+    (with x's alone beside g's and U's, nothing gained)."""
+    hw = x.shape[2:] if x is not None else gx.shape[2:]
+    if gx is None or x is None or not _split(gx.nbytes + 9 * x.nbytes):
+        v = None
+        if gx is not None:
+            v = conv(g, weight_transform(w), 1, 1, gx)
+        if x is None:
+            return None
+        return grad_weight(x, transform_input(g, 1, 1, hw) if v is None else v, w.shape)
+    got = {}
+    th, tw = _tiles(hw)
+    m = np.empty((9, w.shape[0], th * tw * g.shape[0]), g.dtype)
+    gu = np.empty((9, w.shape[0], 4 * w.shape[1]), g.dtype)
+    _side_by_side(lambda: got.setdefault('v', transform_input(g, 1, 1, hw)),
+                  lambda: got.update(u=weight_transform(w), gh=_grad_tiles(x)), [],
+                  _shared_products(m, lambda: (got['u'], got['v']), 3)
+                  + _shared_products(gu, lambda: (got['gh'], got['v'].transpose(0, 2, 1)), 3))
+    _conv_out(m, th, tw, g.shape[0], gx)
+    return _weight_from(gu, w.shape)
 
 
 # -- the input gradient (the transposed conv's forward) ---------------------------------------------------------------
@@ -194,8 +304,21 @@ def _grad_output_transform(m, th, tw, n):
 def grad_input(g, u, out):
     """Input gradient (N, C, H, W) of the 4x4 stride-2 padding-1 conv from its output gradient g (N, O, OH,
     OW), u = grad_input_weights(w), written into out: also the transposed conv of g with w."""
+    th, tw = _grad_tiles_of(*out.shape[2:])
+    _grad_input_out(gemm(u, _grad_input_v(g, th, tw)), th, tw, out)
+
+
+def _grad_tiles_of(h, w):
+    """Tiles (th, tw) of each parity's grid for an input gradient of h x w."""
+    return ((h + 1) // 2 + 1) // 2, ((w + 1) // 2 + 1) // 2
+
+
+def _grad_input_v(g, th, tw):
+    """V (9 * 4, O, th*tw*N) of the output gradient g for grad_input."""
+    return _grad_input_transform(_padded(g, 1, 1, 2 * th + 2, 2 * tw + 2), th, tw)
+
+
+def _grad_input_out(m, th, tw, out):
+    """The input gradient (N, C, H, W) written into out from the products M (9 * 4, C, th*tw*N)."""
     from ._conv import _batch_first     # _conv imports this module
-    h, wd = out.shape[2:]
-    th, tw = ((h + 1) // 2 + 1) // 2, ((wd + 1) // 2 + 1) // 2
-    v = _grad_input_transform(_padded(g, 1, 1, 2 * th + 2, 2 * tw + 2), th, tw)
-    _batch_first(_grad_output_transform(gemm(u, v), th, tw, g.shape[0])[:, :h, :wd], out)
+    _batch_first(_grad_output_transform(m, th, tw, out.shape[0])[:, :out.shape[2], :out.shape[3]], out)
