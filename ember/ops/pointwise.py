@@ -2,7 +2,6 @@
 on the same line as its forward (micrograd's locality)."""
 import dis
 import math
-import operator
 
 import numpy as np
 
@@ -296,12 +295,13 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-_add = binary('add', operator.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
-_sub = binary('sub', operator.sub, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
+# the forwards call the ufuncs, not operator.add etc.: no operator dispatch (16 float32s: 243 -> 225 ns an add)
+_add = binary('add', np.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
+_sub = binary('sub', np.subtract, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
                scalar_node='RsubBackward1')
-mul = binary('mul', operator.mul, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
-_div = binary('div', operator.truediv, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
+mul = binary('mul', np.multiply, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
+_div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True)
