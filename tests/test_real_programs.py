@@ -63,3 +63,29 @@ def test_integer_like_sizes_accepted():
     for T in (torch, ember):
         assert tuple(T.zeros(np.int64(2), True).shape) == (2, 1)
         assert tuple(T.zeros(T.tensor(3)).shape) == (3,)
+
+
+def _fn_name(t):
+    return t.grad_fn.name()
+
+
+# a write to the whole tensor (only ``...`` and full slices) is PyTorch's fill_/copy_ of the tensor itself
+@pytest.mark.parametrize('idx', [E, slice(None), (E, E), slice(0, 100), (slice(None), E, slice(0, 3)), slice(1, None),
+                                 0, (slice(None), None)], ids=str)
+@pytest.mark.parametrize('value', ['scalar', 'zero-d', 'row'])
+def test_setitem_whole_tensor_grad_fn(idx, value):
+    names = []
+    for T in (torch, ember):
+        y = T.zeros(2, 3, requires_grad=True) * 1
+        v = {'scalar': 2.0, 'zero-d': T.tensor(3.0, requires_grad=True), 'row': T.ones(3, requires_grad=True)}[value]
+        y[idx] = v
+        y.sum().backward()
+        names.append((_fn_name(y), v.grad.tolist() if value != 'scalar' else None))
+    assert names[0] == names[1]
+
+
+def test_setitem_shape_mismatch_on_graph_is_runtime_error():
+    for T in (torch, ember):
+        y = T.zeros(2, 3, requires_grad=True) * 1
+        with pytest.raises(RuntimeError):
+            y[0] = T.ones(2, 3)

@@ -235,6 +235,35 @@ class CopySlices(IndexPutBackward0):
         return 'torch::autograd::CopySlices'
 
 
+class FillBackward3(IndexPutBackward0):
+    """What ``x[...] = v`` (or ``x[:]``) records for a scalar or 0-d v: PyTorch fills the tensor itself."""
+    __slots__ = ()
+
+
+class CopyBackwards(IndexPutBackward0):
+    """What ``x[...] = v`` (or ``x[:]``) records for a v of one or more dims: PyTorch copies into the tensor itself."""
+    __slots__ = ()
+
+    def name(self):
+        return 'torch::autograd::CopyBackwards'
+
+
+def _whole(idx, shape):
+    """Whether ``idx`` (a converted index) selects all of a tensor of ``shape`` with no view op: only ``...`` and
+    full slices, which PyTorch's indexing returns as the tensor itself."""
+    dots = [k for k, i in enumerate(idx) if i is Ellipsis]
+    if len(dots) > 1 or len(idx) - len(dots) > len(shape):
+        return False
+    for k, i in enumerate(idx):
+        if i is Ellipsis:
+            continue
+        d = k if not dots or k < dots[0] else len(shape) - (len(idx) - k)
+        if type(i) is not slice or i.start not in (None, 0) or i.step not in (None, 1) or \
+                not (i.stop is None or type(i.stop) is int and i.stop >= shape[d]):
+            return False
+    return True
+
+
 def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
     idx = _convert_index(indices)
@@ -243,7 +272,10 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     if accumulate:
         np.add.at(a, idx if len(idx) != 1 else idx[0], v)
     else:
-        a[idx if len(idx) != 1 else idx[0]] = v
+        try:
+            a[idx if len(idx) != 1 else idx[0]] = v
+        except ValueError as e:
+            raise _mismatch(v, e) from None
     vt = isinstance(values, Tensor)
     if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
         node = _node((input, values if vt else None))
@@ -271,20 +303,28 @@ def setitem(input, index, value):
         snap._output_nr, snap._requires_grad = input._output_nr, input._requires_grad
         if input.grad_fn is None and not input._requires_grad:
             snap._requires_grad = False
+        node = CopySlices
+        if input._base is None and _whole(idx, input._data.shape):
+            node = FillBackward3 if not value._data.ndim else CopyBackwards
         r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value,
-                      _node=CopySlices)
+                      _node=node)
         commit(input, r)
         return
     try:
         input._data[idx if len(idx) != 1 else idx[0]] = value._data
     except ValueError as e:
-        raise RuntimeError(f'shape mismatch: value tensor of shape {fmt_shape(value._data.shape)} cannot be '
-                           f'broadcast to indexing result ({e})') from None
+        raise _mismatch(value._data, e) from None
     except IndexError as e:
         if _is_basic(idx):
             _check_bounds(input._data, idx)
         raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})') from None
     input._bump()
+
+
+def _mismatch(v, e):
+    """PyTorch's error type (RuntimeError) for a value that does not broadcast to the indexed part."""
+    return RuntimeError(f'shape mismatch: value tensor of shape {fmt_shape(np.shape(v))} cannot be broadcast to '
+                        f'indexing result ({e})')
 
 
 def _setitem_leaf_error(e, idx):
