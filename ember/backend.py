@@ -273,16 +273,17 @@ def prepare_heap():
 
 
 def _raise_heap_threshold():
-    """Free one untouched 16 MiB array (run once, on ember's first product): glibc then sets its dynamic
-    mmap threshold to 16 MiB and its trim threshold to 32 MiB, as after any program's first freed 16 MiB
-    array. With the defaults it started from (thresholds set by the largest array freed so far, often a
-    few MiB), a training step's temporaries grew the heap by 8-23 MiB and glibc handed that back at the
-    end of every step, then page-faulted it in again: 2,000 faults a LeNet batch-64 step (6.6 -> 9-10
-    ms, depending on what ran before), 5,900 an MNIST CNN step, 3,200 a DCGAN step; none after this.
-    mallopt is not called, so glibc stays adaptive and a user's own setting wins; at most 32 MiB of
-    freed heap stays with the process."""
+    """Free one untouched 31 MiB array (run once, on ember's first product): glibc then sets its dynamic
+    mmap threshold to 31 MiB and its trim threshold to 62 MiB, as after any program's first freed 31 MiB
+    array (32 MiB and up is mmapped past glibc's cap and adjusts nothing). With the defaults it started
+    from (thresholds set by the largest array freed so far, often a few MiB), a training step's
+    temporaries grew the heap and glibc handed that back at the end of every step, then page-faulted it
+    in again: 2,000 faults a LeNet batch-64 step, 5,900 an MNIST CNN step, 3,200 a DCGAN step. 16 MiB
+    (trim at 32) still left 3,300 an MNIST step (its heap grows ~60 MB) and 1,400-2,000 an LSTM step;
+    31 MiB: MNIST step 70-74 -> 63-66 ms at 1 thread. mallopt is not called, so glibc stays adaptive and
+    a user's own setting wins; at most 62 MiB of freed heap stays with the process."""
     if sys.platform.startswith('linux'):
-        xp.empty(16 << 20, xp.uint8)
+        xp.empty(31 << 20, xp.uint8)
 
 
 def keep_freed_memory():
