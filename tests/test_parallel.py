@@ -355,6 +355,24 @@ def test_side_by_side_runs_in_turn_when_the_pool_is_busy(split):
     assert seen == ['first', 'a', 'second', 'b']
 
 
+@pytest.mark.parametrize('failing', [0, 1])
+def test_side_by_side_error_reaches_the_caller(split, failing):
+    """An error in either preparation reaches the caller as raised (the thunks that needed it do not run), and
+    the pool still works after."""
+    from ember.nn.functional import _winograd_s2
+    ran = []
+
+    def prep(i):
+        def fn():
+            if i == failing:
+                raise ValueError(f'preparation {i} failed')
+        return fn
+    with pytest.raises(ValueError, match=f'preparation {failing} failed'):
+        _winograd_s2._side_by_side(prep(0), prep(1), [lambda: ran.append('a')], [lambda: ran.append('b')])
+    assert 'b' not in ran and (failing == 1 or not ran)
+    assert _parallel.each(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
+
+
 def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
     """The per-tap conv's products run on the pool and add up in tap order: forward and input gradient as
     on one thread (the weight gradient is im2col's)."""

@@ -164,21 +164,29 @@ def _weight_from(gu, wshape):
 def _side_by_side(first, second, after_first, after_both):
     """first() and second() on two threads (in turn at one), then the thunks after_first (which need first's
     result) and after_both (which need both results), shared: first's thread takes after_both's only once
-    second is done, so nothing waits at one thread or when the pool is busy."""
-    done = (threading.Event(), threading.Event())
+    second is done, so nothing waits at one thread or when the pool is busy. An error in either preparation
+    stops the thunks and reaches the caller."""
+    done, failed = (threading.Event(), threading.Event()), []
     todo_first, todo_both = iter(after_first), iter(after_both)
 
     def run(i):
         try:
             (first, second)[i]()
+        except BaseException:
+            failed.append(i)
+            raise
         finally:
             done[i].set()
         if i:
             done[0].wait()
         for fn in todo_first:
+            if failed:
+                return
             fn()
         if i or done[1].is_set():
             for fn in todo_both:
+                if failed:
+                    return
                 fn()
     _parallel.each(run, [(0,), (1,)])
 
