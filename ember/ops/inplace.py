@@ -6,6 +6,7 @@ from .._dtype import FROM_NP, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
+from . import _fused
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -253,7 +254,7 @@ def make_accumulate(fn, name, ufunc, mul):
     with a fast path for an update autograd does not record (under no_grad, or of ``p.data``) by a tensor of
     self's dtype (float32/64) and shape: self's array takes the result in place, one pass and one temporary
     fewer (``p.data.add_(p.grad, alpha=-lr)`` on 2M float32 values: 0.87 -> 0.49 ms, min of paired runs);
-    the values are the out-of-place op's."""
+    the values are the out-of-place op's (with ``alpha``, one fused multiply-add: ``_fused.fma_``)."""
     def op_(self, *args, **kwargs):
         a = self._data
         if len(args) == 1 and type(args[0]) is Tensor and (a.dtype is _F32 or a.dtype is _F64) and \
@@ -266,8 +267,9 @@ def make_accumulate(fn, name, ufunc, mul):
                 if a.base is not None or b.base is not None:   # two owning arrays never overlap
                     check_overlap(self, args)
                 if alpha != 1:
-                    b = mul(other, alpha)._data
-                ufunc(a, b, out=a)
+                    _fused.fma_(a, alpha if ufunc is np.add else -alpha, b, a)
+                else:
+                    ufunc(a, b, out=a)
                 self._bump()
                 return self
         check_overlap(self, args, kwargs)
