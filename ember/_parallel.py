@@ -32,7 +32,7 @@ class _Pool:
         self.busy = threading.Lock()
         self.workers = []
         self.pid = os.getpid()
-        self.used = -1e9        # perf_counter when a pass last ran on the pool (backend.gemm's routing reads it)
+        self.used = -1e9        # perf_counter when a pass other than a product last ran here (see backend.gemm)
 
     def reset(self):
         """Forget the workers (they do not exist in a forked child)."""
@@ -249,5 +249,7 @@ def product(a, b):
     parts = spans(cuts, threads())
     if len(parts) == 1:
         return None
+    used = POOL.used
     each(block, parts)
+    POOL.used = used        # the pool's use that backend.gemm's routing reads is its other passes
     return out

@@ -144,10 +144,10 @@ def gemm(a, b, many=False):
     - large, while OpenBLAS's threads still spin from such a run: on them too, since the pool would compete
       with them (the LSTM LM at 2 threads, loaded machine, min of 15 steps: 291-356 ms on OpenBLAS's threads,
       409-479 with its decoder products on the pool);
-    - large, while ember's pool has run within SPIN_S: cut into blocks on the pool (_parallel.product), or, for
-      shapes it does not cut, on OpenBLAS's threads;
-    - large, with the pool idle for SPIN_S (a program of products alone): on OpenBLAS's threads, which stay
-      awake between products where the pool's worker must be woken for each (see _pool_in_use).
+    - large, while ember's pool has run a pass other than a product within SPIN_S: cut into blocks on the pool
+      (_parallel.product), or, for shapes it does not cut, on OpenBLAS's threads;
+    - large, with the pool idle for SPIN_S (a program of products alone): OpenBLAS's threads or the pool,
+      whichever has been faster lately (see _Pace).
 
     A stack of matrices times one matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
@@ -171,26 +171,69 @@ def gemm(a, b, many=False):
             if out is not None:
                 return out
             BLAS.woke = now
+        else:
+            return PACE.product(a, b, macs, want)
+    return _on_blas(a, b, want)
+
+
+def _on_blas(a, b, want):
+    """``a @ b`` on ``want`` OpenBLAS threads, the caller's count put back after."""
     n = BLAS.getter()
     if n == want:
         return a @ b
-    setter(want)
+    BLAS.setter(want)
     try:
         return a @ b
     finally:
-        setter(n)
+        BLAS.setter(n)
 
 
 def _pool_in_use(now):
-    """Whether ember's pool ran a pass within SPIN_S. If not (a program of products alone), a large product goes
-    to OpenBLAS's threads, which stay awake between products where the pool's worker is woken for each, and
-    BLAS.woke is left as it is, so that one such product does not keep later ones off the pool. Idle full
-    benchmark runs at 2 threads, programs that run no other pass on the pool: matmul 256 182-233 GFLOP/s on
-    OpenBLAS's threads (runs before 416f878; NumPy 181-240), 130 on the pool (NumPy 204); MLP batch 512
-    2.6-3.7 ms against 5.1. On the loaded machine OpenBLAS's threads lose (matmul 256, 2 threads, load 6:
-    median 3.1 ms against the pool's 0.40, min 0.50 against 0.35)."""
+    """Whether ember's pool ran a pass (other than a product) within SPIN_S: its worker is in use, and
+    OpenBLAS's threads would spin on its core."""
     from . import _parallel
     return now - _parallel.POOL.used <= SPIN_S
+
+
+class _Pace:
+    """Seconds per multiply-add lately of the large products run with the pool idle (a program of products
+    alone), each way: ``blas`` (OpenBLAS's threads, awake between products where the pool's worker is woken for
+    each) and ``pool``. A product goes the faster way; the other is tried again after EXPLORE times as many
+    products as it is slower, so a change of load is seen at a bounded cost. OpenBLAS's threads are not counted
+    as awake (BLAS.woke), so such a product does not keep later ones off the pool. Why both: idle full
+    benchmark runs at 2 threads, matmul 256 182-233 GFLOP/s on OpenBLAS's threads (runs before 416f878; NumPy
+    181-240), 130 on the pool (NumPy 204); on the loaded machine (load 6) the pool wins, median 0.40 ms against
+    3.1 (min 0.35 against 0.50)."""
+    EXPLORE = 16
+
+    def __init__(self):
+        self.cost = {'blas': 0.0, 'pool': 0.0}      # 0: not tried yet (tried first, OpenBLAS's threads before)
+        self.waited = 0                             # products since the slower way was last tried
+
+    def way(self):
+        """The way the next product goes."""
+        best, other = sorted(self.cost, key=self.cost.get)
+        if self.cost[best] == 0 or self.waited < self.EXPLORE * self.cost[other] / self.cost[best]:
+            self.waited += 1
+            return best
+        self.waited = 0
+        return other
+
+    def product(self, a, b, macs, want):
+        way = self.way()
+        began = time.perf_counter()
+        out = None
+        if way == 'pool':
+            from . import _parallel
+            out = _parallel.product(a, b)
+        if out is None:
+            way, out = 'blas', _on_blas(a, b, want)
+        cost, last = (time.perf_counter() - began) / macs, self.cost[way]
+        self.cost[way] = cost if last == 0 else 0.75 * last + 0.25 * cost
+        return out
+
+
+PACE = _Pace()
 
 
 def _fold(a, b):

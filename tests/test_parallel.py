@@ -466,8 +466,9 @@ def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
 
 def test_large_products_go_to_the_pool_only_while_it_is_in_use(split, monkeypatch):
     """gemm's routing of large products at two threads: ``many`` ones, and any while OpenBLAS's threads still
-    spin from those (within SPIN_S), to OpenBLAS's threads; others to the pool while it ran a pass within
-    SPIN_S, else to OpenBLAS's threads without counting them as awake. The value is the product's each way."""
+    spin from those (within SPIN_S), to OpenBLAS's threads; others to the pool while it ran a pass other than
+    a product within SPIN_S, else the way that was faster lately, without counting OpenBLAS's threads as
+    awake. The value is the product's each way."""
     from ember import backend
     if backend.BLAS.getter is None:
         pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
@@ -489,7 +490,25 @@ def test_large_products_go_to_the_pool_only_while_it_is_in_use(split, monkeypatc
     assert route(-1e9, now, many=True) == ('openblas', True)
     assert route(now, now) == ('openblas', True)          # OpenBLAS's threads still spin: they stay awake
     assert route(-1e9, now) == ('pool', False)
-    assert route(-1e9, -1e9) == ('openblas', False)      # pool idle: not counted as awake, the pool stays next
+    pace = backend._Pace()
+    monkeypatch.setattr(backend, 'PACE', pace)
+    pace.cost.update(blas=1.0, pool=2.0)                 # pool idle: the faster way lately, not counted as awake
+    assert route(-1e9, -1e9) == ('openblas', False) and pace.cost['blas'] != 1.0
+    pace.cost.update(blas=2.0, pool=1.0)
+    assert route(-1e9, -1e9) == ('pool', False) and pace.cost['pool'] != 1.0
+    assert _parallel.POOL.used == -1e9                   # a product on the pool is not the pool's use
+
+
+def test_products_with_the_pool_idle_go_the_faster_way_and_try_the_other_now_and_then(monkeypatch):
+    from ember import backend
+    pace = backend._Pace()
+    assert pace.way() == 'blas'         # neither tried: OpenBLAS's threads first, then the pool
+    pace.cost['blas'] = 1.0
+    assert pace.way() == 'pool'
+    pace.cost['pool'] = 2.0             # twice as slow: tried again after 2 * EXPLORE products
+    monkeypatch.setattr(pace, 'EXPLORE', 2)
+    pace.waited = 0
+    assert [pace.way() for _ in range(10)] == (['blas'] * 4 + ['pool']) * 2
 
 
 def test_pool_use_is_recorded_only_when_a_pass_splits(split):
