@@ -228,9 +228,15 @@ class _Pace:
             out = _parallel.product(a, b)
         if out is None:
             way, out = 'blas', _on_blas(a, b, want)
-        cost, last = (time.perf_counter() - began) / macs, self.cost[way]
-        self.cost[way] = cost if last == 0 else 0.75 * last + 0.25 * cost
+        self.record(way, (time.perf_counter() - began) / macs)
         return out
+
+    def record(self, way, cost):
+        """Count one product's seconds per multiply-add: a faster one at once, a slower one a quarter of the
+        way, so one slow product (preempted, or the first on cold threads: a 48 ms product of 12.8M
+        multiply-adds, 190 times the pool's, on the loaded machine) does not keep a way off for long."""
+        last = self.cost[way]
+        self.cost[way] = cost if last == 0 or cost < last else 0.75 * last + 0.25 * cost
 
 
 PACE = _Pace()

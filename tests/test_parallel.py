@@ -509,6 +509,9 @@ def test_products_with_the_pool_idle_go_the_faster_way_and_try_the_other_now_and
     monkeypatch.setattr(pace, 'EXPLORE', 2)
     pace.waited = 0
     assert [pace.way() for _ in range(10)] == (['blas'] * 4 + ['pool']) * 2
+    pace.record('pool', 0.5)            # a faster product counts at once, a slower a quarter of the way
+    pace.record('pool', 4.5)
+    assert pace.cost == {'blas': 1.0, 'pool': 1.5}
 
 
 def test_pool_use_is_recorded_only_when_a_pass_splits(split):
