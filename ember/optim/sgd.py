@@ -4,6 +4,7 @@ import threading
 import numpy as np
 
 from .. import _parallel
+from ..ops._fused import fma_
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
 
@@ -115,12 +116,12 @@ def _update_blocks(blocks, hyper):
 
 def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
     """One SGD update of arrays ``pa`` (in place) and momentum buffer ``ba`` (in place; filled when ``first``);
-    ``tmp``: a free buffer of pa's size for the temporaries, or None."""
+    ``tmp``: a free buffer of pa's size for the temporaries, or None. Each ``add(..., alpha=)`` of PyTorch's
+    rounds once (``_fused.fma_``)."""
     if maximize:
         ga = np.negative(ga)
     if wd != 0:
-        tmp = np.multiply(pa, wd, out=np.empty_like(pa) if tmp is None else tmp)
-        ga = np.add(tmp, ga, out=tmp)
+        ga = fma_(np.empty_like(pa) if tmp is None else tmp, wd, pa, ga)
     if ba is not None:
         if first:
             np.copyto(ba, ga)
@@ -129,7 +130,9 @@ def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maxim
             if dampening == 0:
                 np.add(ba, ga, out=ba)
             else:
-                np.add(ba, np.multiply(ga, 1 - dampening, dtype=ba.dtype), out=ba)
-        ga = np.multiply(ba, momentum, dtype=ba.dtype) + ga if nesterov else ba
-    upd = np.multiply(ga, -lr, dtype=pa.dtype, out=tmp)
-    np.add(pa, upd, out=pa)
+                fma_(ba, 1 - dampening, ga, ba)
+        if nesterov:
+            ga = fma_(np.empty_like(pa) if tmp is None else tmp, momentum, ba, ga)
+        else:
+            ga = ba
+    fma_(pa, -lr, ga, pa)
