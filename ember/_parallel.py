@@ -7,7 +7,6 @@ The workers are a small persistent pool (one thread per extra core, started on f
 forked child). A nested or concurrent call, which would find the pool busy, runs its pass on its own thread."""
 import os
 import threading
-import time
 
 from .backend import BLAS, blas_threads, xp
 
@@ -32,7 +31,6 @@ class _Pool:
         self.busy = threading.Lock()
         self.workers = []
         self.pid = os.getpid()
-        self.used = -1e9        # perf_counter when a pass other than a product last ran here (see backend.gemm)
 
     def reset(self):
         """Forget the workers (they do not exist in a forked child)."""
@@ -120,7 +118,6 @@ def _spread(fn, items, t):
     if POOL.pid != os.getpid():
         POOL.reset()
     POOL.grow(t - 1)
-    POOL.used = time.perf_counter()
     out = [None] * len(items)
     todo = iter(range(len(items)))      # shared: each thread takes the next item when it is free
 
@@ -249,7 +246,5 @@ def product(a, b):
     parts = spans(cuts, threads())
     if len(parts) == 1:
         return None
-    used = POOL.used
     each(block, parts)
-    POOL.used = used        # the pool's use that backend.gemm's routing reads is its other passes
     return out

@@ -12,7 +12,6 @@ import ctypes
 import math
 import os
 import sys
-import time
 import warnings
 
 import numpy as xp
@@ -21,7 +20,6 @@ __all__ = ['xp', 'gemm', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threa
            'lapack_routine', 'prepare_heap']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
-SPIN_S = 0.1            # seconds OpenBLAS's threads spin after a product (2^28 cycles, its default thread timeout)
 
 
 def _quiet_float_warnings():
@@ -103,7 +101,6 @@ class _Blas:
         self.setter = self.getter = None
         self.many = None
         self.pinned = 0
-        self.woke = -1e9
 
     def init(self):
         self.ready = True
@@ -140,16 +137,14 @@ def gemm(a, b, many=False):
 
     - below BIG_GEMM multiply-adds (and not ``many``): one OpenBLAS thread;
     - ``many`` (one of many products in a row that together are large): set_num_threads's count of OpenBLAS
-      threads, which then spin awake for the next (SPIN_S);
-    - large, while OpenBLAS's threads still spin from such a run: on them too, since the pool would compete
-      with them (the LSTM LM at 2 threads, loaded machine, min of 15 steps: 291-356 ms on OpenBLAS's threads,
-      409-479 with its decoder products on the pool);
-    - large, while ember's pool has run a pass other than a product within SPIN_S: cut into blocks on the pool
-      (_parallel.product), or, for shapes it does not cut, on OpenBLAS's threads;
-    - large, with the pool idle for SPIN_S (a program of products alone): OpenBLAS's threads or the pool,
-      whichever has been faster lately (see _Pace).
+      threads;
+    - large: cut into blocks on ember's pool (_parallel.product), or, for shapes it does not cut, on OpenBLAS's
+      threads. OpenBLAS's threads spin ~0.1 s after a product on the core the pool needs (idle runs at 2
+      threads: ResNet-18 step 192 ms with its products on the pool, 242 on OpenBLAS's threads).
 
-    A stack of matrices times one matrix is one 2-D product (see _fold)."""
+    The route depends on the shapes and the thread count alone, never on timings, so a program's results are the
+    same run to run (each route rounds a product differently in the last bits). A stack of matrices times one
+    matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _fold(a, b)
     if not BLAS.ready:
@@ -161,18 +156,11 @@ def gemm(a, b, many=False):
     want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return a @ b
-    if want > 1:
-        now = time.perf_counter()
-        if many or now - BLAS.woke <= SPIN_S:
-            BLAS.woke = now
-        elif _pool_in_use(now):
-            from . import _parallel
-            out = _parallel.product(a, b)
-            if out is not None:
-                return out
-            BLAS.woke = now
-        else:
-            return PACE.product(a, b, macs, want)
+    if want > 1 and not many:
+        from . import _parallel
+        out = _parallel.product(a, b)
+        if out is not None:
+            return out
     return _on_blas(a, b, want)
 
 
@@ -186,60 +174,6 @@ def _on_blas(a, b, want):
         return a @ b
     finally:
         BLAS.setter(n)
-
-
-def _pool_in_use(now):
-    """Whether ember's pool ran a pass (other than a product) within SPIN_S: its worker is in use, and
-    OpenBLAS's threads would spin on its core."""
-    from . import _parallel
-    return now - _parallel.POOL.used <= SPIN_S
-
-
-class _Pace:
-    """Seconds per multiply-add lately of the large products run with the pool idle (a program of products
-    alone), each way: ``blas`` (OpenBLAS's threads, awake between products where the pool's worker is woken for
-    each) and ``pool``. A product goes the faster way; the other is tried again after EXPLORE times as many
-    products as it is slower, so a change of load is seen at a bounded cost. OpenBLAS's threads are not counted
-    as awake (BLAS.woke), so such a product does not keep later ones off the pool. Why both: idle full
-    benchmark runs at 2 threads, matmul 256 182-233 GFLOP/s on OpenBLAS's threads (runs before 416f878; NumPy
-    181-240), 130 on the pool (NumPy 204); on the loaded machine (load 6) the pool wins, median 0.40 ms against
-    3.1 (min 0.35 against 0.50)."""
-    EXPLORE = 16
-
-    def __init__(self):
-        self.cost = {'blas': 0.0, 'pool': 0.0}      # 0: not tried yet (tried first, OpenBLAS's threads before)
-        self.waited = 0                             # products since the slower way was last tried
-
-    def way(self):
-        """The way the next product goes."""
-        best, other = sorted(self.cost, key=self.cost.get)
-        if self.cost[best] == 0 or self.waited < self.EXPLORE * self.cost[other] / self.cost[best]:
-            self.waited += 1
-            return best
-        self.waited = 0
-        return other
-
-    def product(self, a, b, macs, want):
-        way = self.way()
-        began = time.perf_counter()
-        out = None
-        if way == 'pool':
-            from . import _parallel
-            out = _parallel.product(a, b)
-        if out is None:
-            way, out = 'blas', _on_blas(a, b, want)
-        self.record(way, (time.perf_counter() - began) / macs)
-        return out
-
-    def record(self, way, cost):
-        """Count one product's seconds per multiply-add: a faster one at once, a slower one a quarter of the
-        way, so one slow product (preempted, or the first on cold threads: a 48 ms product of 12.8M
-        multiply-adds, 190 times the pool's, on the loaded machine) does not keep a way off for long."""
-        last = self.cost[way]
-        self.cost[way] = cost if last == 0 or cost < last else 0.75 * last + 0.25 * cost
-
-
-PACE = _Pace()
 
 
 def _fold(a, b):

@@ -40,10 +40,8 @@ def test_gemm_threads_follow_multiply_adds(monkeypatch):
     monkeypatch.setattr(backend.BLAS, 'getter', lambda: state['n'])
     monkeypatch.setattr(backend.BLAS, 'many', 2)
     monkeypatch.setattr(backend.BLAS, 'pinned', 0)
-    # the pool's split (taken when OpenBLAS's threads are idle, or with a thread count an earlier test left) is
-    # not under test here: without it the case order and the machine's load cannot change the path
+    # the pool's split of large products (taken with a thread count an earlier test left) is not under test here
     monkeypatch.setattr(_parallel, 'product', lambda a, b: None)
-    monkeypatch.setattr(backend, 'PACE', backend._Pace())
     cases = [((512, 1024), (1024,), 1), ((4096, 2048), (2048,), 2), ((256, 256), (256, 256), 2),
              ((64, 64), (64, 64), 1), ((2048,), (2048, 4096), 2), ((1024,), (1024, 1024), 1)]
     for sa, sb, want in cases:

@@ -397,7 +397,6 @@ def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     OpenBLAS thread) and equals the one-thread product; OpenBLAS's own count is left as it was."""
     from ember import backend
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
-    monkeypatch.setattr(backend, '_pool_in_use', lambda now: True)
     rng = np.random.default_rng(2)
     a = rng.standard_normal(ashape).astype(np.float32)
     b = rng.standard_normal(bshape).astype(np.float32)
@@ -464,63 +463,26 @@ def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_large_products_go_to_the_pool_only_while_it_is_in_use(split, monkeypatch):
-    """gemm's routing of large products at two threads: ``many`` ones, and any while OpenBLAS's threads still
-    spin from those (within SPIN_S), to OpenBLAS's threads; others to the pool while it ran a pass other than
-    a product within SPIN_S, else the way that was faster lately, without counting OpenBLAS's threads as
-    awake. The value is the product's each way."""
+def test_large_products_route_by_shape_alone(split, monkeypatch):
+    """gemm's routing of large products at two threads: ``many`` ones to OpenBLAS's threads, others cut on the
+    pool, the same way every time (no timings), so a program's results repeat run to run."""
     from ember import backend
     if backend.BLAS.getter is None:
         pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
-    monkeypatch.setattr(backend, 'SPIN_S', 1e6)     # "within SPIN_S" holds for now, not for -1e9
     seen = []
     product = _parallel.product
     monkeypatch.setattr(_parallel, 'product', lambda a, b: seen.append(a.shape) or product(a, b))
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
     want = a @ a.T
 
-    def route(woke, used, many=False):
+    def route(many=False):
         seen.clear()
-        monkeypatch.setattr(backend.BLAS, 'woke', woke)
-        monkeypatch.setattr(_parallel.POOL, 'used', used)
         np.testing.assert_array_equal(backend.gemm(a, a.T, many), want)
-        return 'pool' if seen else 'openblas', backend.BLAS.woke != woke
-    now = time.perf_counter()
-    assert route(-1e9, now, many=True) == ('openblas', True)
-    assert route(now, now) == ('openblas', True)          # OpenBLAS's threads still spin: they stay awake
-    assert route(-1e9, now) == ('pool', False)
-    pace = backend._Pace()
-    monkeypatch.setattr(backend, 'PACE', pace)
-    pace.cost.update(blas=1.0, pool=2.0)                 # pool idle: the faster way lately, not counted as awake
-    assert route(-1e9, -1e9) == ('openblas', False) and pace.cost['blas'] != 1.0
-    pace.cost.update(blas=2.0, pool=1.0)
-    assert route(-1e9, -1e9) == ('pool', False) and pace.cost['pool'] != 1.0
-    assert _parallel.POOL.used == -1e9                   # a product on the pool is not the pool's use
-
-
-def test_products_with_the_pool_idle_go_the_faster_way_and_try_the_other_now_and_then(monkeypatch):
-    from ember import backend
-    pace = backend._Pace()
-    assert pace.way() == 'blas'         # neither tried: OpenBLAS's threads first, then the pool
-    pace.cost['blas'] = 1.0
-    assert pace.way() == 'pool'
-    pace.cost['pool'] = 2.0             # twice as slow: tried again after 2 * EXPLORE products
-    monkeypatch.setattr(pace, 'EXPLORE', 2)
-    pace.waited = 0
-    assert [pace.way() for _ in range(10)] == (['blas'] * 4 + ['pool']) * 2
-    pace.record('pool', 0.5)            # a faster product counts at once, a slower a quarter of the way
-    pace.record('pool', 4.5)
-    assert pace.cost == {'blas': 1.0, 'pool': 1.5}
-
-
-def test_pool_use_is_recorded_only_when_a_pass_splits(split):
-    _parallel.POOL.used = -1e9
-    _parallel.each(lambda i: i, [(0,)])
-    assert _parallel.POOL.used == -1e9
-    if ember.get_num_threads() > 1:     # no OpenBLAS here: one thread, no split
-        _parallel.each(lambda i: i, [(0,), (1,)])
-        assert _parallel.POOL.used > -1e9
+        return 'pool' if seen else 'openblas'
+    assert route(many=True) == 'openblas'
+    assert [route() for _ in range(3)] == ['pool'] * 3
+    assert route(many=True) == 'openblas' and route() == 'pool'
 
 
 def test_spans_cover_the_range_in_near_equal_blocks():
