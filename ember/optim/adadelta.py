@@ -6,8 +6,6 @@ from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import _steps_as_tensors
 from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
-from ..ops._fused import fma_
-from .adam import _mul_addcmul, fused_wd
 
 __all__ = ['Adadelta']
 
@@ -55,7 +53,7 @@ def _adadelta_group(state, group):
         if group['maximize']:
             ga = np.negative(ga)
         if wd != 0:
-            ga = fused_wd(pa, ga, wd)
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq, acc = st['square_avg']._data, st['acc_delta']._data
         _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc)
         p._bump()
@@ -63,12 +61,14 @@ def _adadelta_group(state, group):
 
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
     """The elementwise update of one param (or one block of it) in place, in PyTorch's order."""
-    _mul_addcmul(sq, rho, ga, 1 - rho, np.empty_like(pa))
+    np.multiply(sq, rho, out=sq)
+    np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
     std = np.add(sq, eps, out=np.empty_like(pa))
     np.sqrt(std, out=std)
     delta = np.add(acc, eps, out=np.empty_like(pa))
     np.sqrt(delta, out=delta)
     np.divide(delta, std, out=delta)
     np.multiply(delta, ga, out=delta)
-    _mul_addcmul(acc, rho, delta, 1 - rho, std)
-    fma_(pa, -lr, delta, pa)
+    np.multiply(acc, rho, out=acc)
+    np.add(acc, np.multiply(delta, 1 - rho, dtype=pa.dtype) * delta, out=acc)
+    np.add(pa, np.multiply(delta, -lr, dtype=pa.dtype), out=pa)

@@ -3,8 +3,6 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
-from ..ops._fused import fma_
-from .adam import fused_wd
 
 __all__ = ['Adagrad']
 
@@ -81,11 +79,11 @@ def _adagrad_group(state, group, initial_accumulator_value):
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = fused_wd(pa, ga, wd)
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         clr = lr / (1 + (step - 1) * lr_decay)
         acc = st['sum']._data
-        tmp = np.empty_like(pa)
-        fma_(acc, ga, ga, acc)    # state_sum.addcmul_(grad, grad, value=1), rounded once
+        tmp = np.multiply(ga, ga, out=np.empty_like(pa))
+        np.add(acc, tmp, out=acc)
         std = np.sqrt(acc, out=np.empty_like(pa))
         np.add(std, eps, out=std)
         np.multiply(ga, -clr, out=tmp)

@@ -2,7 +2,6 @@
 import numpy as np
 
 from .. import _parallel
-from ..ops._fused import fma_
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
@@ -121,7 +120,7 @@ def _adam_group(state, group):
             if decoupled:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
-                ga = fused_wd(pa, ga, wd)
+                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
         arrays = (pa, ga, m, v, st['max_exp_avg_sq']._data) if amsgrad else (pa, ga, m, v)
         _parallel.flat(lambda *a: _adam_update(step, lr, beta1, beta2, eps, *a), *arrays)
@@ -133,7 +132,10 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
     is amsgrad's running maximum."""
     tmp = np.empty_like(pa)
     _lerp(m, ga, 1 - beta1, tmp)
-    _mul_addcmul(v, beta2, ga, 1 - beta2, tmp)
+    np.multiply(v, beta2, out=v)
+    np.multiply(ga, 1 - beta2, out=tmp)
+    np.multiply(tmp, ga, out=tmp)
+    np.add(v, tmp, out=v)
     if vmax is not None:
         v = np.maximum(vmax, v, out=vmax)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
@@ -146,22 +148,10 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
 
 
 def _lerp(a, end, weight, scratch):
-    """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula, each side one fused multiply-add
-    (``scratch`` is overwritten)."""
+    """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula (``scratch`` is overwritten)."""
     w = a.dtype.type(weight)
+    diff = np.subtract(end, a, out=scratch)
     if abs(w) < 0.5:
-        fma_(a, w, np.subtract(end, a, out=scratch), a)
+        np.add(a, np.multiply(diff, w, out=diff), out=a)
     else:
-        fma_(a, 1 - w, np.subtract(a, end, out=scratch), end)
-
-
-def _mul_addcmul(v, beta, g, value, scratch):
-    """``v.mul_(beta).addcmul_(g, g, value=value)`` in place, as PyTorch rounds it: ``fma(value * g, g, v * beta)``
-    (``scratch`` is overwritten)."""
-    np.multiply(v, beta, out=v)
-    fma_(v, np.multiply(g, value, out=scratch), g, v)
-
-
-def fused_wd(pa, ga, wd):
-    """``grad.add(param, alpha=weight_decay)`` as PyTorch rounds it (a new array)."""
-    return fma_(np.empty_like(pa), wd, pa, ga)
+        np.add(end, np.multiply(diff, w - 1, out=diff), out=a)

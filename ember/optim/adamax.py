@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
-from .adam import _lerp, _steps_as_tensors, fused_wd
+from .adam import _lerp, _steps_as_tensors
 from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
 
 __all__ = ['Adamax']
@@ -51,7 +51,7 @@ def _adamax_group(state, group):
         step_arr = st['step']._data
         step_arr += 1
         if wd != 0:
-            ga = fused_wd(pa, ga, wd)
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, u = st['exp_avg']._data, st['exp_inf']._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)

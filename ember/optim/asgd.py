@@ -4,8 +4,6 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
-from ..ops._fused import fma_
-from .adam import fused_wd
 
 __all__ = ['ASGD']
 
@@ -58,10 +56,10 @@ def _asgd_group(state, group):
         step_arr = st['step']._data
         step_arr += 1
         if wd != 0:
-            ga = fused_wd(pa, ga, wd)
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         eta = float(st['eta']._data)
         np.multiply(pa, 1 - lambd * eta, out=pa)
-        fma_(pa, -eta, ga, pa)
+        np.add(pa, np.multiply(ga, -eta, dtype=pa.dtype), out=pa)
         ax, mu = st['ax']._data, st['mu']._data
         if float(mu) != 1:
             np.add(ax, np.multiply(np.subtract(pa, ax), mu, dtype=pa.dtype), out=ax)

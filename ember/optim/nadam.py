@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
-from .adam import _lerp, _mul_addcmul, _steps_as_tensors, fused_wd
+from .adam import _lerp, _steps_as_tensors
 from .optimizer import Optimizer, _no_grad_step, _step_groups, _scalar, _step_tensor
 
 __all__ = ['NAdam']
@@ -74,7 +74,7 @@ def _nadam_group(state, group):
             if group['decoupled_weight_decay']:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
-                ga = fused_wd(pa, ga, wd)
+                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_arr = st['mu_product']._data
@@ -83,7 +83,8 @@ def _nadam_group(state, group):
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
-        _mul_addcmul(v, beta2, ga, 1 - beta2, tmp)
+        np.multiply(v, beta2, out=v)
+        np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
         denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
         np.sqrt(denom, out=denom)
         np.add(denom, eps, out=denom)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ._checks import check_betas, check_lr, check_nonnegative
-from .adam import _adam_state, _lerp, _mul_addcmul, _steps_as_tensors, fused_wd
+from .adam import _adam_state, _lerp, _steps_as_tensors
 from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar
 
 __all__ = ['RAdam']
@@ -53,11 +53,12 @@ def _radam_group(state, group):
             if group['decoupled_weight_decay']:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
-                ga = fused_wd(pa, ga, wd)
+                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
-        _mul_addcmul(v, beta2, ga, 1 - beta2, tmp)
+        np.multiply(v, beta2, out=v)
+        np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         update = np.divide(m, bias_correction1, out=np.empty_like(pa))

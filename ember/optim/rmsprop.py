@@ -2,9 +2,8 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .adam import _lerp, _mul_addcmul, _steps_as_tensors, fused_wd
+from .adam import _lerp, _steps_as_tensors
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
-from ..ops._fused import fma_
 
 __all__ = ['RMSprop']
 
@@ -69,14 +68,15 @@ def _rmsprop_group(state, group):
             ga = np.negative(ga)
         st['step']._data += 1
         if wd != 0:
-            ga = fused_wd(pa, ga, wd)
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq = st['square_avg']._data
-        tmp = np.empty_like(pa)
-        _mul_addcmul(sq, alpha, ga, 1 - alpha, tmp)
+        np.multiply(sq, alpha, out=sq)
+        tmp = np.multiply(ga, 1 - alpha, out=np.empty_like(pa))
+        np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
         if centered:
             ga_avg = st['grad_avg']._data
             _lerp(ga_avg, ga, 1 - alpha, tmp)
-            fma_(tmp, np.negative(ga_avg), ga_avg, sq)    # square_avg.addcmul(grad_avg, grad_avg, value=-1)
+            np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
             avg = np.sqrt(tmp, out=tmp)
         else:
             avg = np.sqrt(sq, out=tmp)
@@ -85,7 +85,7 @@ def _rmsprop_group(state, group):
             buf = st['momentum_buffer']._data
             np.multiply(buf, momentum, out=buf)
             np.add(buf, np.divide(ga, avg, out=avg), out=buf)
-            fma_(pa, -lr, buf, pa)
+            np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)
         else:
             upd = np.multiply(ga, -lr, out=np.empty_like(pa))
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)

@@ -4,7 +4,6 @@ import threading
 import numpy as np
 
 from .. import _parallel
-from ..ops._fused import fma_
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
 
@@ -116,12 +115,12 @@ def _update_blocks(blocks, hyper):
 
 def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
     """One SGD update of arrays ``pa`` (in place) and momentum buffer ``ba`` (in place; filled when ``first``);
-    ``tmp``: a free buffer of pa's size for the temporaries, or None. Each ``add(..., alpha=)`` of PyTorch's
-    rounds once (``_fused.fma_``)."""
+    ``tmp``: a free buffer of pa's size for the temporaries, or None."""
     if maximize:
         ga = np.negative(ga)
     if wd != 0:
-        ga = fma_(np.empty_like(pa) if tmp is None else tmp, wd, pa, ga)
+        tmp = np.multiply(pa, wd, out=np.empty_like(pa) if tmp is None else tmp)
+        ga = np.add(tmp, ga, out=tmp)
     if ba is not None:
         if first:
             np.copyto(ba, ga)
@@ -130,9 +129,7 @@ def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maxim
             if dampening == 0:
                 np.add(ba, ga, out=ba)
             else:
-                fma_(ba, 1 - dampening, ga, ba)
-        if nesterov:
-            ga = fma_(np.empty_like(pa) if tmp is None else tmp, momentum, ba, ga)
-        else:
-            ga = ba
-    fma_(pa, -lr, ga, pa)
+                np.add(ba, np.multiply(ga, 1 - dampening, dtype=ba.dtype), out=ba)
+        ga = np.multiply(ba, momentum, dtype=ba.dtype) + ga if nesterov else ba
+    upd = np.multiply(ga, -lr, dtype=pa.dtype, out=tmp)
+    np.add(pa, upd, out=pa)
