@@ -234,12 +234,21 @@ def chunked_grads(g, x, saved, top, left, gx, wshape):
             _input_grad(gemm(ut, gh), top, left, th, tw, gx[sl])
         if x is not None:
             return gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
-    parts = _parallel.each(chunk, [(sl,) for sl in saved.chunks])
+    gu = chunk_sum(chunk, saved.chunks)
     if x is None:
         return None
-    for part in parts[1:]:      # in chunk order, whatever the thread count
+    return _weight_from(gu, wshape)
+
+
+def chunk_sum(chunk, chunks):
+    """Run ``chunk(sl)`` for every batch slice on ember._parallel's threads and add what they return (a chunk's
+    transformed weight gradient) in chunk order, whatever the thread count; None where chunks return None."""
+    parts = _parallel.each(chunk, [(sl,) for sl in chunks])
+    if parts[0] is None:
+        return None
+    for part in parts[1:]:
         np.add(parts[0], part, out=parts[0])
-    return _weight_from(parts[0], wshape)
+    return parts[0]
 
 
 def _untap(g, even, odd, axis):

@@ -157,14 +157,21 @@ def grad_input(g, w, out):
     conv(g, weight_transform(np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])), 1, 1, out)
 
 
-def _grad_tiles(g, out):
-    """A g A^T of every 4x4 tile of g (N, O, 4*th, 4*tw), into out (6, 6, O, th, tw, N)."""
+def tile_planes(g):
+    """The 16 phases of g (N, O, 4*th, 4*tw) as (4, 4, O, th, tw, N): planes[p, q] = g[:, :, p::4, q::4], tiles last
+    by sample so the transforms run as products over every tile."""
     n, o, h, w = g.shape
     planes = np.empty((4, 4, o, h // 4, w // 4, n), g.dtype)
     gt = g.transpose(1, 2, 3, 0)
     for p in range(4):
         for q in range(4):
             planes[p, q] = gt[:, p::4, q::4]
+    return planes
+
+
+def _grad_tiles(g, out):
+    """A g A^T of every 4x4 tile of g (N, O, 4*th, 4*tw), into out (6, 6, O, th, tw, N)."""
+    planes = tile_planes(g)
     rows = np.empty((6, 4) + planes.shape[2:], g.dtype)
     _a(planes, rows, np.empty(rows.shape[1:], g.dtype))
     _a([rows[:, q] for q in range(4)], [out[:, b] for b in range(6)], np.empty(out.shape[:1] + out.shape[2:], g.dtype))

@@ -127,13 +127,8 @@ def forward(x, u, bias, top, left, out):
 
 def _grad_tiles(g):
     """A g A^T of every 4x4 tile of g (N, O, 4*th, 4*tw): (36, O, th*tw*N)."""
-    n, o, h, w = g.shape
-    planes = np.empty((4, 4, o, h // 4, w // 4, n), g.dtype)
-    gt = g.transpose(1, 2, 3, 0)
-    for p in range(4):
-        for q in range(4):
-            planes[p, q] = gt[:, p::4, q::4]
-    return gemm(_KAT[g.dtype], planes.reshape(16, -1)).reshape(36, o, -1)
+    planes = _winograd4.tile_planes(g)
+    return gemm(_KAT[g.dtype], planes.reshape(16, -1)).reshape(36, g.shape[1], -1)
 
 
 def _input_grad(gv, top, left, th, tw, out):
@@ -172,9 +167,7 @@ def grads(g, x, saved, top, left, gx, wshape):
             _input_grad(gemm(ut, gh), top, left, th, tw, gx[sl])
         if x is not None:
             return gemm(gh, _input_transform(x[sl], top, left, th, tw).transpose(0, 2, 1))
-    parts = _parallel.each(chunk, [(sl,) for sl in saved.chunks])
+    gu = _winograd.chunk_sum(chunk, saved.chunks)
     if x is None:
         return None
-    for part in parts[1:]:
-        np.add(parts[0], part, out=parts[0])
-    return gemm(parts[0].reshape(36, -1).T, _winograd4._KW[g.dtype]).reshape(wshape)     # G^T gu G per (o, i)
+    return gemm(gu.reshape(36, -1).T, _winograd4._KW[g.dtype]).reshape(wshape)     # G^T gu G per (o, i)
