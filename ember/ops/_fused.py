@@ -85,15 +85,14 @@ def _to_odd(s, a, b, c, where=None):
 def fma_(out, a, b, c):
     """``out = a * b + c`` rounded once, in place, for float32/float64 C-contiguous ``out`` with ``b`` and ``c``
     arrays of its shape and dtype (either may be ``out`` itself) and ``a`` a number (cast to out's dtype, as
-    PyTorch casts alpha) or such an array: the optimizers' ``add_(alpha=)``/``lerp_``/``addcmul_``. Float32 runs
-    in blocks of BLOCK elements on preallocated float64 scratch, so its ~10 passes stay in cache (explicit
-    casts into the scratch, then same-type ufuncs: 5.0 -> 4.6 us a block for the product, measured)."""
+    PyTorch casts alpha): ``add_``/``sub_`` with ``alpha``. Float32 runs in blocks of BLOCK elements on
+    preallocated float64 scratch, so its ~10 passes stay in cache (explicit casts into the scratch, then
+    same-type ufuncs: 5.0 -> 4.6 us a block for the product, measured)."""
     if out.dtype != _F32:
         out[...] = fma(a, b, c, out.dtype)
         return out
     o, bf, cf = out.reshape(-1), b.reshape(-1), c.reshape(-1)
-    arr = isinstance(a, np.ndarray)
-    af = a.reshape(-1) if arr else _F64.type(_F32.type(a))
+    af = _F64.type(_F32.type(a))
     n = o.size
     m = min(n, BLOCK)
     s, t, low, mid = np.empty(m, _F64), np.empty(m, _F64), np.empty(m, _I64), np.empty(m, bool)
@@ -102,20 +101,16 @@ def fma_(out, a, b, c):
         k = hi - lo
         sk, tk = s[:k], t[:k]
         np.copyto(sk, bf[lo:hi])
-        if arr:
-            np.copyto(tk, af[lo:hi])
-            np.multiply(sk, tk, out=sk)
-        else:
-            np.multiply(sk, af, out=sk)
+        np.multiply(sk, af, out=sk)
         np.copyto(tk, cf[lo:hi])
         np.add(sk, tk, out=sk)
-        np.bitwise_and(sk.view(_I64), _LOW29, out=low[:k])
+        np.bitwise_and(sk.view(_I64), _LOW29, out=low[:k])     # _suspects, into the block's buffers
         np.equal(low[:k], _HALF29, out=mid[:k])
         sus = mid[:k].any()
         if np.abs(sk, out=tk).min() < _TINY32:
             sus = True
             mid[:k] |= tk < _TINY32
         if sus:
-            _to_odd(sk, af[lo:hi] if arr else af, bf[lo:hi], cf[lo:hi], mid[:k])
+            _to_odd(sk, af, bf[lo:hi], cf[lo:hi], mid[:k])
         np.copyto(o[lo:hi], sk, casting='same_kind')
     return out
