@@ -5,28 +5,33 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def index_add_rows(out, idx, rows):
-    """``np.add.at(out, idx, rows)``, bitwise (each row of out sums its rows in index order, as PyTorch's
-    index_add does), by layers: the k-th occurrence of every index at once. np.add.at took 643 us for GPT's
-    768 tokens of a 65-row table, 965 us for 700 of 10,000 rows; this 129 and 154 us (min of interleaved
-    runs). Below 4096 values np.add.at is faster (96 rows of 10: 9 us against 39), and heavily repeated
-    indices (more than 64 layers) stay with it too."""
-    if rows.size < 4096:
+    """``np.add.at(out, idx, rows)`` for an ``out`` of zeros (a gradient), bitwise: each row of out sums its rows
+    in index order, as PyTorch's index backward and embedding backward do. The rows are sorted by index (stable)
+    into a zero-padded (occurrence, index, column) block whose sum over the first axis NumPy adds row after row,
+    in order (the padding adds +0.0 last, which changes nothing: PyTorch's sums start from +0.0 too). C[Xb] of
+    makemore, (27, 24) by (32, 8): 73.9 (the previous k-th-occurrence layers) / 47.9 (np.add.at) -> 21.7 us;
+    (65, 128) by 768: 143 -> 71 us; (10000, 64) by 700: 77 -> 97 us (min of 7x30). np.add.at stays below 2048
+    values (96 rows of 10: 9 us against 16), for one column (its 1-D fast path) and where the padding would
+    be large (an index repeated far more often than the others)."""
+    n = idx.size
+    if rows.size < 2048 or rows.shape[1] == 1:
         np.add.at(out, idx, rows)
         return out
     order = np.argsort(idx, kind='stable')
     ranked = idx[order]
-    pos = np.arange(ranked.size)
-    first = np.empty(ranked.size, bool)
-    first[:1] = True
+    first = np.empty(n, bool)
+    first[0] = True
     np.not_equal(ranked[1:], ranked[:-1], out=first[1:])
-    rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
-    layers = int(rank.max()) + 1 if rank.size else 0
-    if layers > 64:
+    starts = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    rank = np.arange(n) - starts[group]
+    layers = int(rank.max()) + 1
+    if layers * starts.size > 4 * n:
         np.add.at(out, idx, rows)
         return out
-    for k in range(layers):
-        sel = order[rank == k]
-        out[idx[sel]] += rows[sel]
+    padded = np.zeros((layers, starts.size, rows.shape[1]), rows.dtype)
+    padded[rank, group] = rows[order]
+    out[ranked[starts]] += np.add.reduce(padded, axis=0)
     return out
 
 
