@@ -195,7 +195,9 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
     node (256-op chain backward, 1.55 -> 1.40 us per node). A node with one child (one input, or a binary
     op's first when the second needs no gradient) that is a plain node waiting for this edge alone goes
     straight on, with no tuple or zip around its gradient (forward+backward per op, min of interleaved
-    runs: 4-op chain 3.20 -> 3.05 us, 256-op chain 2.74 -> 2.62 for one input, 2.53 -> 2.48 with binary)."""
+    runs: 4-op chain 3.20 -> 3.05 us, 256-op chain 2.74 -> 2.62 for one input, 2.53 -> 2.48 with binary). That
+    hand-on is an inner loop, so a chained node skips the checks a popped node needs (special, leaf, no
+    gradient): 16-op chain 2.56 -> 2.48 us/op, 256-op chain 2.38 -> 2.34 (min of interleaved runs)."""
     pop, push, get = ready.pop, ready.append, deps.get
     release = not retain_graph
     plain = wanted is None
@@ -222,20 +224,23 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
         else:
             out = node.backward(gin)
         gin = grads = None   # so that a gradient passed through is held by ``out`` alone (see SOLE_REFS)
-        if release and node._saved:
-            node._saved = None
-        edges = node.next_functions
-        if type(out) is not tuple:   # one input
-            child = edges[0][0]
-            g = out
-        elif len(edges) == 2 and edges[1][0] is None:   # a binary op whose second operand needs no gradient
-            child = edges[0][0]
-            g = out[0]
-        else:
-            child = None
-        if child is not None and get(child) == 1 and not child._special and type(child) is not AccumulateGrad:
-            node, gin = child, g     # one child, a plain node waiting for this edge alone: it runs next
-            continue
+        while True:   # along a chain: the one child, a plain node waiting for this edge alone, runs here
+            if release and node._saved:
+                node._saved = None
+            edges = node.next_functions
+            if type(out) is not tuple:   # one input
+                child = edges[0][0]
+                g = out
+            elif len(edges) == 2 and edges[1][0] is None:   # a binary op whose second operand needs no gradient
+                child = edges[0][0]
+                g = out[0]
+            else:
+                break
+            if child is None or g is None or general or deps[child] != 1 or child._special or \
+                    type(child) is AccumulateGrad:
+                break
+            node = child
+            out = child.backward(g)
         if type(out) is not tuple:
             out = (out,)
         node = None
