@@ -378,7 +378,14 @@ class Tensor:
                     t._grad = g if MODE.graph else g.detach().clone()
                 else:
                     t._grad = t._grad + g
-        self.grad_fn._tensor_prehook(self._output_nr, hook)
+        self._retain = (hook, self.grad_fn._tensor_prehook(self._output_nr, hook))
+
+    def _move_retain(self, old):
+        """retain_grad's hook follows this tensor's history when an in-place change replaced it (``old``
+        was its grad_fn), as in PyTorch: ``.grad`` is the gradient of the new values."""
+        hook, handle = self._retain
+        handle.remove()
+        self._retain = (hook, self.grad_fn._tensor_prehook(self._output_nr, hook))
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
@@ -575,7 +582,7 @@ class Tensor:
         return isinstance(b, memoryview) and isinstance(b.obj, mmap.mmap)
 
 
-_AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr'))
+_AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr', '_views', '_vkind', '_retain'))
 
 
 def user_state(t):

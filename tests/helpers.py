@@ -73,8 +73,7 @@ def check(fn, *shapes, inputs=None, dtype=np.float32, low=-2.0, high=2.0, positi
     assert len(touts) == len(eouts), f'{len(eouts)} outputs require grad, torch has {len(touts)}'
     if name:
         for e, t in zip(eouts, touts):
-            assert type(e.grad_fn).__name__ == t.grad_fn.name(), \
-                f'grad_fn {type(e.grad_fn).__name__} != torch {t.grad_fn.name()}'
+            assert e.grad_fn.name() == t.grad_fn.name(), f'grad_fn {e.grad_fn.name()} != torch {t.grad_fn.name()}'
     if not touts:
         return eout
     rng = np.random.default_rng(seed + 1)

@@ -11,6 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._scatter import index_add_at
+from ._views import view_of
 from ._util import wrap_dim, fmt_shape, undifferentiable
 
 
@@ -193,10 +194,9 @@ def getitem(input, index):
         name = _basic_name(index, idx, a.shape) if basic else 'IndexBackward0'
         node = _INDEX_NODES[name]((input,))
         node.shape, node.idx, node.basic = a.shape, idx, basic
-    out = Tensor._make(arr, node)
     if basic:
-        out._base = input._base if input._base is not None else input
-    return out
+        return view_of(input, arr, node)
+    return Tensor._make(arr, node)
 
 
 def index_put_grad(shape, idx, g):
@@ -832,9 +832,7 @@ def diagonal_(input, offset=0, dim1=0, dim2=1):
     if GRAD.enabled and input._requires_grad:
         node = DiagonalBackward0((input,))
         node.shape, node.diag = a.shape, (offset, d1, d2)
-    out = Tensor._make(_diag_view(a, offset, d1, d2), node)
-    out._base = input._base if input._base is not None else input
-    return out
+    return view_of(input, _diag_view(a, offset, d1, d2), node)
 
 
 def _argsort(a, d, descending):

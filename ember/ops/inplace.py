@@ -6,7 +6,7 @@ from .._dtype import FROM_NP, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from . import _fused
+from . import _fused, _views
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -20,10 +20,14 @@ def check_inplace(t, *others):
         return False
     if t._requires_grad and t.grad_fn is None:
         raise RuntimeError(_LEAF)
+    tracked = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
     b = t._base
-    if b is not None and b._requires_grad and b.grad_fn is None and t._requires_grad:
-        raise RuntimeError(_VIEW_LEAF)
-    return t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+    if b is not None:
+        if b._requires_grad and b.grad_fn is None and t._requires_grad:
+            raise RuntimeError(_VIEW_LEAF)
+        if tracked:
+            _views.check_view_inplace(t)
+    return tracked
 
 
 def commit(t, r):
@@ -166,11 +170,29 @@ def _dense(a):
 
 
 def adopt(t, r):
-    """Make ``r``'s grad_fn the history of ``t`` (just overwritten with r's values); when ``t`` is a view,
-    its base's history becomes a CopySlices of r so gradients reach the base's old history and r's inputs."""
+    """Make ``r``'s grad_fn the history of ``t`` (just overwritten with r's values). When ``t`` is a view, its
+    base's history becomes a CopySlices of r's node (PyTorch's record), so gradients reach the base's old
+    history and r's inputs; either way the views of the base then take the new history (_views.regenerate)."""
+    b = t._base
+    if b is not None:
+        prior = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (None, 0)
+        if _views.rebase(t, r, prior):
+            return
+        _copy_slices(t, r)
+        return
+    old = t.grad_fn
+    t.grad_fn, t._output_nr, t._requires_grad = r.grad_fn, r._output_nr, True
+    if t._retains_grad and old is not None:
+        t._move_retain(old)
+    _views.regenerate(t)
+
+
+def _copy_slices(t, r):
+    """adopt for a view that _views.rebase cannot record (r from a node with several outputs): the base's
+    history becomes an index_put of r over the view's elements."""
     t.grad_fn, t._output_nr, t._requires_grad = r.grad_fn, r._output_nr, True
     b = t._base
-    idx = None if b is None else view_index(b._data, t._data)
+    idx = view_index(b._data, t._data)
     if idx is None:
         return
     from .indexing import CopySlices

@@ -8,14 +8,8 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor, Size, _check_device
+from ._views import view_of as _view_of
 from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch
-
-
-def _view_of(input, arr, node):
-    """A result that shares memory with ``input`` (and its version counter)."""
-    out = Tensor._make(arr, node)
-    out._base = input._base if input._base is not None else input
-    return out
 
 
 def _result(input, arr, node_cls, view=True, **state):
@@ -660,8 +654,9 @@ def _multi_out(input, arrs, cls, dim):
     else:
         node = None
     outs = []
+    multi = {'UnbindBackward0': 'Unbind', 'SplitWithSizesBackward0': 'SplitWithSizes'}.get(cls.__name__, 'Split')
     for i, a in enumerate(arrs):
-        t = _view_of(input, a, node)
+        t = _view_of(input, a, node, multi)
         t._output_nr = i
         outs.append(t)
     return tuple(outs)

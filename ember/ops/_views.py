@@ -1,0 +1,209 @@
+"""Views across in-place changes. A view shares its base's memory, so an in-place change to the base (or to
+another view of it) changes the view too; PyTorch then regenerates the view's grad_fn from the base's new
+history (AsStridedBackward0 of the base) so gradients go through the change. ember does it eagerly: a base
+keeps weak references to its views, and the change that rewrites the base's history rewrites theirs."""
+import weakref
+
+import numpy as np
+
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor
+
+_TAIL = {'multi': ('. This view is the output of a function that returns multiple views. Such functions do not allow '
+                   'the output views to be modified inplace. You should replace the inplace operation by an '
+                   'out-of-place one.'),
+         'nograd': ('. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your '
+                    'code by moving both the view and the inplace either both inside the no_grad block (if you '
+                    'don\'t want the inplace to be tracked) or both outside (if you want the inplace to be '
+                    'tracked).')}
+_CHANGED = 'its base or another view of its base has been modified inplace'
+_CHANGING = 'is being modified inplace'
+
+
+def view_of(input, arr, node, multi=None):
+    """A result sharing memory (and the version counter) with ``input``, known to its base for later
+    in-place changes (a leaf that requires grad is never changed in place under grad mode: not tracked).
+    ``multi``: the name PyTorch gives a function returning several views (Split, Unbind), whose outputs
+    may not be changed in place once autograd is involved."""
+    out = Tensor._make(arr, node)
+    base = input._base if input._base is not None else input
+    out._base = base
+    if base.grad_fn is not None or not base._requires_grad:
+        if multi is not None:
+            out._vkind = ('multi', multi if node is not None else None)
+        elif not GRAD.enabled:
+            out._vkind = ('nograd', None)
+        views = base.__dict__.get('_views')
+        if views is None:
+            base._views = views = _Views()
+        views.add(out)
+    return out
+
+
+def _refusal(v, what):
+    """PyTorch's error for a view that autograd cannot follow through an in-place change (None if it can)."""
+    kind = v.__dict__.get('_vkind')
+    if kind is None:
+        return None
+    tail, name = kind
+    if name is not None:
+        return f'Output {v._output_nr} of {name} is a view and {what}{_TAIL[tail]}'
+    return f'A view was created in no_grad mode and {what} with grad mode enabled{_TAIL[tail]}'
+
+
+def check_view_inplace(t):
+    """Raise PyTorch's error for a recorded in-place change of a view autograd cannot rebase: an output of
+    split/chunk/unbind, or a view made under no_grad."""
+    message = _refusal(t, _CHANGING)
+    if message is not None:
+        raise RuntimeError(message)
+
+
+class _Views:
+    """Weak references to a base's views; dead ones are dropped when the list has doubled since the last
+    sweep, so a long-lived base viewed every step (a dataset's tensor) holds O(live views) references."""
+    __slots__ = ('refs', 'limit')
+
+    def __init__(self):
+        self.refs, self.limit = [], 32
+
+    def add(self, view):
+        refs = self.refs
+        refs.append(weakref.ref(view))
+        if len(refs) > self.limit:
+            refs[:] = [r for r in refs if r() is not None]
+            self.limit = max(32, 2 * len(refs))
+
+    def live(self):
+        return [v for v in (r() for r in self.refs) if v is not None]
+
+
+def regenerate(base, t=None):
+    """After ``base``'s history was rewritten in place: each live view's grad_fn becomes AsStridedBackward0
+    of the base (PyTorch's regenerated grad_fn), and so does ``t``'s, the view just changed."""
+    views = base.__dict__.get('_views')
+    live = [] if views is None else views.live()
+    if t is not None and all(v is not t for v in live):
+        live.append(t)
+    for v in live:
+        if v._base is not base:
+            continue
+        message = _refusal(v, _CHANGED)
+        if message is None:
+            node = AsStridedBackward0((base,))
+            node.view, node.base = v._data, base._data
+        else:
+            node = StaleView((base,))
+            node.message = message
+        old = v.grad_fn
+        v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
+        if v._retains_grad and old is not None:
+            v._move_retain(old)
+
+
+class AsStridedBackward0(Node):
+    """A view's history after its base changed in place: its gradient is scattered into the base's shape."""
+    __slots__ = ('view', 'base')
+
+    def backward(self, g):
+        idx = view_positions(self.base, self.view)
+        if not dual.is_array(g):
+            from .indexing import index_put_grad
+            return index_put_grad(self.base.shape, idx, g)
+        out = np.zeros(self.base.shape, g.dtype)
+        if 0 in self.view.strides and self.view.size > 1:
+            np.add.at(out, idx, g)       # an expanded view: one element seen several times
+        else:
+            out[idx] = g
+        return out
+
+    @property
+    def _saved_size(self):
+        return tuple(self.view.shape)
+
+    @property
+    def _saved_stride(self):
+        return tuple(s // self.view.itemsize for s in self.view.strides)
+
+    @property
+    def _saved_storage_offset(self):
+        start = self.view.__array_interface__['data'][0] - self.base.__array_interface__['data'][0]
+        return start // self.view.itemsize
+
+
+class StaleView(Node):
+    """The history of a view autograd cannot follow through its base's in-place change (see _refusal):
+    PyTorch raises on reading its grad_fn, ember when a gradient reaches it."""
+    __slots__ = ('message',)
+
+    def name(self):
+        return 'AsStridedBackward0'
+
+    def backward(self, g):
+        raise RuntimeError(self.message)
+
+
+class CopySlices(Node):
+    """An in-place op ``fn`` on a view, recorded on the base as PyTorch records it: the gradient's part under
+    the view goes through ``fn``; what ``fn`` gives for the view's old values goes back into that part
+    (when ``fn``'s first input is the view's old self), the rest to fn's other inputs."""
+    __slots__ = ('fn', 'idx', 'through')
+
+    def name(self):
+        return 'torch::autograd::CopySlices'
+
+    def backward(self, g):
+        fn, idx = self.fn, self.idx
+        if self._saved is None:     # the engine released this node: release fn, whose saved() then raises
+            fn._saved = None
+        res = fn.backward(g[idx])
+        if type(res) is not tuple:
+            res = (res,)
+        if self.through:
+            first, rest = res[0], res[1:]
+        else:
+            first, rest = None, res
+        if dual.is_array(g):
+            out = g.copy()
+            out[idx] = 0 if first is None else first
+        else:
+            from .indexing import index_put
+            out = index_put(g, idx, dual.const(0.0, g) if first is None else first)
+        return (out,) + rest
+
+
+def rebase(t, r, prior):
+    """``t``, a view, now holds ``r`` (an op on its old values whose history is ``r.grad_fn``): record a
+    CopySlices of r's node on the base, then regenerate the views' histories. ``prior`` is the edge ops
+    recorded to t before the change. False when t does not lie inside its base's memory."""
+    from .inplace import view_index
+    b = t._base
+    fn = r.grad_fn
+    idx = view_index(b._data, t._data)
+    if idx is None or r._output_nr or fn._n_out != 1:
+        return False
+    from ..autograd.graph import edge
+    old = Tensor._make(b._data, b.grad_fn)
+    old._output_nr, old._requires_grad = b._output_nr, b._requires_grad
+    node = CopySlices.__new__(CopySlices)
+    first = fn.next_functions[0] if fn.next_functions else None
+    node.through = first is not None and first[0] is prior[0] and first[1] == prior[1]
+    node.next_functions = (edge(old),) + (fn.next_functions[1:] if node.through else fn.next_functions)
+    node.fn, node.idx = fn, idx
+    if fn._saved:
+        node._saved = (True,)
+    b.grad_fn, b._output_nr, b._requires_grad = node, 0, True
+    regenerate(b, t)
+    return True
+
+
+def view_positions(base, view):
+    """Index arrays into ``base`` giving each element of ``view``; raises if the view left base's memory."""
+    from .inplace import view_index
+    idx = view_index(base, view)
+    if idx is None:
+        raise RuntimeError('a view whose base was modified in place no longer lies in its base\'s memory '
+                           '(its storage was replaced): cannot compute its gradient')
+    return idx
