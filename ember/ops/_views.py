@@ -2,7 +2,7 @@
 another view of it) changes the view too; PyTorch then regenerates the view's grad_fn from the base's new
 history (AsStridedBackward0 of the base) so gradients go through the change. ember does it eagerly: a base
 keeps weak references to its views, and the change that rewrites the base's history rewrites theirs."""
-import weakref
+from weakref import ref as _ref
 
 import numpy as np
 
@@ -28,18 +28,41 @@ def view_of(input, arr, node, multi=None):
     ``multi``: the name PyTorch gives a function returning several views (Split, Unbind), whose outputs
     may not be changed in place once autograd is involved."""
     out = Tensor._make(arr, node)
-    base = input._base if input._base is not None else input
+    base = input._base
+    if base is None:
+        base = input
     out._base = base
-    if base.grad_fn is not None or not base._requires_grad:
-        if multi is not None:
-            out._vkind = ('multi', multi if node is not None else None)
-        elif not GRAD.enabled:
-            out._vkind = ('nograd', None)
-        views = base.__dict__.get('_views')
-        if views is None:
-            base._views = views = _Views()
-        views.add(out)
+    if base.grad_fn is None and base._requires_grad:
+        return out
+    if multi is not None:
+        out._vkind = ('multi', multi if node is not None else None)
+    elif node is None and not GRAD.enabled:
+        out._vkind = ('nograd', None)
+    views = base.__dict__.get('_views')
+    if views is None:
+        base._views = views = _Views()
+    views.append(_ref(out))
+    if len(views) > views.limit:
+        views.sweep()
     return out
+
+
+class _Views(list):
+    """Weak references to a base's views (0.2 us a view, min of interleaved runs, against 0.23 us to wrap it);
+    dead ones are swept when the list has doubled since the last sweep, so a long-lived base viewed every
+    step (a dataset's tensor) holds O(live views) references."""
+    __slots__ = ('limit',)
+
+    def __init__(self):
+        super().__init__()
+        self.limit = 32
+
+    def sweep(self):
+        self[:] = [r for r in self if r() is not None]
+        self.limit = max(32, 2 * len(self))
+
+    def live(self):
+        return [v for v in (r() for r in self) if v is not None]
 
 
 def _refusal(v, what):
@@ -59,25 +82,6 @@ def check_view_inplace(t):
     message = _refusal(t, _CHANGING)
     if message is not None:
         raise RuntimeError(message)
-
-
-class _Views:
-    """Weak references to a base's views; dead ones are dropped when the list has doubled since the last
-    sweep, so a long-lived base viewed every step (a dataset's tensor) holds O(live views) references."""
-    __slots__ = ('refs', 'limit')
-
-    def __init__(self):
-        self.refs, self.limit = [], 32
-
-    def add(self, view):
-        refs = self.refs
-        refs.append(weakref.ref(view))
-        if len(refs) > self.limit:
-            refs[:] = [r for r in refs if r() is not None]
-            self.limit = max(32, 2 * len(refs))
-
-    def live(self):
-        return [v for v in (r() for r in self.refs) if v is not None]
 
 
 def regenerate(base, t=None):
