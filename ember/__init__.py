@@ -36,8 +36,16 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
 from .random import thread_safe_generator
-from . import autograd, cuda, linalg
-from ._linalg import _torch_svd as svd
+from . import autograd, cuda
+
+
+def svd(input, some=True, compute_uv=True):
+    """U, S, V with input = U diag(S) V^T (``torch.svd``; see ``ember._linalg._torch_svd``). ``ember.linalg`` is
+    imported on the first call, not by ``import ember`` (its import took ~2 ms)."""
+    from ._linalg import _torch_svd
+    return _torch_svd(input, some, compute_uv)
+
+
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
 from .amp import autocast, GradScaler
 from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,

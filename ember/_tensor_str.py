@@ -1,8 +1,8 @@
 """Tensor printing: ``repr``/``str`` of a tensor, matching PyTorch's output character for character,
 and the print options (``set_printoptions``) that control it."""
 import contextlib
-import dataclasses
 import math
+import types
 
 import numpy as np
 
@@ -11,17 +11,9 @@ from . import _bf16
 from . import _dtype
 
 
-@dataclasses.dataclass
-class _PrintOptions:
-    """The current print options; the defaults are PyTorch's."""
-    precision: int = 4
-    threshold: float = 1000
-    edgeitems: int = 3
-    linewidth: int = 80
-    sci_mode: object = None
-
-
-PRINT_OPTS = _PrintOptions()
+# The current print options; the defaults are PyTorch's (a namespace: a dataclass's import and class
+# generation took ~2 ms of ``import ember``).
+PRINT_OPTS = types.SimpleNamespace(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
 
 # profile name -> (precision, threshold, edgeitems, linewidth)
 _PROFILES = {'default': (4, 1000, 3, 80), 'short': (2, 1000, 2, 80), 'full': (4, math.inf, 3, 80)}
@@ -47,7 +39,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 def get_printoptions():
     """The current print options as a dict that can be passed back to ``set_printoptions``."""
-    return dataclasses.asdict(PRINT_OPTS)
+    return dict(vars(PRINT_OPTS))
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 ``get_state`` in PyTorch's own 5056-byte layout, so a state saved by PyTorch restores here and the reverse.
 The raw words come in bulk from NumPy's MT19937 (the same engine, in C), never one Python call per word."""
 import contextlib
+import functools
 import os
 import struct
 
@@ -37,16 +38,19 @@ def _unpack_seed(seed, who):
     return seed & _U64
 
 
-class _Unseeded(np.random.bit_generator.ISeedSequence):
-    """Zeros for NumPy's MT19937 constructor, whose state ``_reseed`` replaces at once: the default seeding
-    (OS entropy hashed by SeedSequence) took 60 of the 70 us of a ``Generator()``, one per shuffled epoch."""
-
-    def generate_state(self, n_words, dtype=np.uint32):
-        return np.zeros(n_words, dtype)
-
-
 def _engine():
-    return np.random.MT19937(_Unseeded())
+    """A NumPy MT19937 whose state ``_reseed`` replaces at once, built from zeros: the default seeding (OS entropy
+    hashed by SeedSequence) took 60 of the 70 us of a ``Generator()``, one per shuffled epoch."""
+    return np.random.MT19937(_unseeded())
+
+
+@functools.cache
+def _unseeded():
+    """The zeros for ``_engine`` (made on first use: ``np.random`` takes ~8 ms to import)."""
+    class _Unseeded(np.random.bit_generator.ISeedSequence):
+        def generate_state(self, n_words, dtype=np.uint32):
+            return np.zeros(n_words, dtype)
+    return _Unseeded()
 
 
 class Generator:
@@ -56,14 +60,23 @@ class Generator:
     def __init__(self, device='cpu'):
         from .tensor import _check_device
         _check_device(device)
-        self._bits = _engine()
         self._draw = None           # a NumPy Generator over the same engine (for _words32), made on first use
         self._reseed(_DEFAULT_SEED)
+
+    def __getattr__(self, name):
+        """The NumPy engine ``_bits``, made and seeded on first use: NumPy's random package takes ~8 ms to
+        import, which ``import ember`` (seeding its default generator) then does not pay."""
+        if name != '_bits':
+            raise AttributeError(f"'Generator' object has no attribute '{name}'")
+        bits = self._bits = _engine()
+        bits._legacy_seeding(self._seed & 0xFFFFFFFF)
+        return bits
 
     def _reseed(self, seed):
         """Seed the engine as ``at::mt19937(seed)`` does and drop the cached normal samples."""
         self._seed = seed
-        self._bits._legacy_seeding(seed & 0xFFFFFFFF)
+        if '_bits' in self.__dict__:
+            self._bits._legacy_seeding(seed & 0xFFFFFFFF)
         self._pending_next = 0      # PyTorch's ``next`` while a twist is pending (pos == 624)
         self._normal_double = None  # the cached second sample of the double Box-Muller path
         self._normal_float = None
@@ -171,7 +184,6 @@ class Generator:
 
     def __setstate__(self, d):
         from .tensor import Tensor
-        self._bits = _engine()
         self._draw = None
         self._reseed(_DEFAULT_SEED)
         self.set_state(Tensor._make(np.frombuffer(d['state'], np.uint8).copy()))

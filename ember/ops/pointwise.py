@@ -21,8 +21,32 @@ _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
 
 
+# the opcodes that read locals: {opcode: whether it reads two, packed 4 bits each (LOAD_FAST_LOAD_FAST, 3.13)}
+_LOCAL_READS = {op: name.count('LOAD_FAST') == 2 for op, name in enumerate(dis.opname) if name.startswith('LOAD_FAST')}
+
+
 def _params(fn):
-    """The argument names a backward formula actually reads (only those get saved for backward)."""
+    """The argument names a backward formula actually reads (only those get saved for backward). Scans the raw
+    bytecode (2-byte instructions, locals first in the frame's slots): 2 us a formula where
+    ``dis.get_instructions`` took 21, for the 81 formulas ``import ember`` makes; an EXTENDED_ARG or a slot past
+    the locals goes to dis."""
+    code = fn.__code__
+    raw, names = code.co_code, code.co_varnames
+    if dis.EXTENDED_ARG in raw[::2]:
+        return _params_dis(fn)
+    found = set()
+    for i in range(0, len(raw), 2):
+        packed = _LOCAL_READS.get(raw[i])
+        if packed is not None:
+            slots = (raw[i + 1] >> 4, raw[i + 1] & 15) if packed else (raw[i + 1],)
+            if max(slots) >= len(names):
+                return _params_dis(fn)
+            found.update(names[j] for j in slots)
+    return found
+
+
+def _params_dis(fn):
+    """``_params`` by dis (slow, general)."""
     return {ins.argval for ins in dis.get_instructions(fn) if ins.opname.startswith('LOAD_FAST')}
 
 

@@ -11,7 +11,7 @@ from .._dtype import DEFAULT, to_np, scalar_name
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
 from ..tensor import Tensor
-from . import _distributions as D, _reparam
+from . import _distributions as D
 from ._util import shape_arg, undifferentiable
 from .creation import _factory, _finish
 
@@ -433,6 +433,7 @@ def _graph_node(name, backward):
 def _standard_gamma_backward(self, g):
     """grad * _standard_gamma_grad(alpha, sample); that gradient is itself not differentiable."""
     from ..autograd import dual
+    from . import _reparam
     alpha, x = self.saved()
     grad = _reparam.standard_gamma_grad_array(dual.data(alpha), dual.data(x))
     return g * (grad if dual.is_array(g) else dual.const(grad, g))
@@ -461,6 +462,7 @@ def _dtype_name(nd):
 def _standard_gamma_grad(self, output):
     """``torch._standard_gamma_grad(alpha, x)``: d x / d alpha of Gamma(alpha, 1) samples x at fixed CDF,
     PyTorch's approximation to the bit (``ops/_reparam.py``)."""
+    from . import _reparam      # imported on first use: its C-library lookup (ctypes, ldconfig) takes ~12 ms
     _float_op('_standard_gamma_grad_cpu', self._data, output._data)
     return Tensor._make(_reparam.standard_gamma_grad_array(self._data, output._data.astype(self._data.dtype)))
 
@@ -468,6 +470,7 @@ def _standard_gamma_grad(self, output):
 def _dirichlet_grad(x, alpha, total):
     """``torch._dirichlet_grad(x, alpha, total)``: the reparameterized gradient of Beta(alpha, total - alpha)
     samples x with respect to alpha, divided by 1 - x (PyTorch's approximation, ``ops/_reparam.py``)."""
+    from . import _reparam
     _float_op('_dirichlet_grad_cpu', x._data)
     nd = x._data.dtype
     return Tensor._make(_reparam.dirichlet_grad_array(x._data, alpha._data.astype(nd), total._data.astype(nd)))
