@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ember
+from ember.nn.functional import _activation
 from helpers import check, assert_same
 
 S = (3, 4)
@@ -575,5 +576,31 @@ def test_batch_norm_values_and_grads_per_channel_paths(shape, training):
         h = lib.tensor(x0, requires_grad=True) * 1
         y = lib.nn.functional.batch_norm(h, None, None, lib.tensor(w0), None, True)
         h.add_(1)
+        with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+            y.sum().backward()
+
+
+def test_leaky_relu_inplace_saves_its_result():
+    """leaky_relu_ with a slope in (0, 1] writes over its input in one pass and keeps the result for backward,
+    as PyTorch's LeakyReluBackward1: gradients and second derivatives as PyTorch's (and float64 gradgradcheck),
+    and changing the result in place before backward raises as in PyTorch."""
+    x0 = np.linspace(-2, 2, 12).reshape(3, 4)
+    for dtype in ('float32', 'float64'):
+        res = []
+        for lib in (ember, torch):
+            x = lib.tensor(x0.astype(dtype), requires_grad=True)
+            y = lib.nn.functional.leaky_relu(x * 3, 0.2, inplace=True)
+            assert (type(y.grad_fn).__name__ if lib is ember else y.grad_fn.name()) == 'LeakyReluBackward1'
+            assert lib is torch or type(y.grad_fn) is _activation._LeakyResultBackward     # the one-pass path
+            (gx,) = lib.autograd.grad((y * x).sum(), x, create_graph=True)
+            (ggx,) = lib.autograd.grad((gx * gx).sum(), x)
+            res.append((y.detach(), gx.detach(), ggx))
+        assert_same(res[0], res[1], what=dtype)
+    x = ember.tensor(x0, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: ember.nn.functional.leaky_relu(t * 1, 0.3, inplace=True) * t, (x,))
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = lib.nn.functional.leaky_relu(x * 1, 0.2, inplace=True)
+        y.mul_(2)
         with pytest.raises(RuntimeError, match='modified by an inplace operation'):
             y.sum().backward()

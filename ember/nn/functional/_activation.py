@@ -7,7 +7,8 @@ import numpy as np
 from ... import _bf16, _parallel, ops
 from ...backend import select
 from ...ops import _special, pointwise, reduction
-from ...ops.inplace import make_inplace
+from ...autograd.grad_mode import GRAD
+from ...ops.inplace import adopt, check_inplace, make_inplace
 from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
@@ -156,8 +157,51 @@ def _leaky_inplace_bwd(self, g):
 _leaky_ = _inplace(_leaky, 'leaky_relu_', 'LeakyReluBackward1', _leaky_inplace_bwd)
 
 
+def _leaky_result_bwd(self, g):
+    """Backward from the saved result: for a slope in (0, 1] it is > 0 exactly where the input was."""
+    (y,) = self.saved()
+    return (_leaky_bwd(g, y, self.ctx[0]),)
+
+
+def _leaky_result_graph_bwd(self, grads):
+    """Under create_graph: g times the constant factor of 1 or the slope (its derivative in y is 0, as PyTorch's)."""
+    (y,) = self.saved()
+    y = y._data
+    return (grads[0] * Tensor._make(_leaky_bwd(np.ones_like(y), y, self.ctx[0])),)
+
+
+_LeakyResultBackward = type('LeakyReluBackward1', (fused('LeakyReluBackward1', _leaky_result_bwd, _leaky.node.reference),),
+                            {'__slots__': (), 'graph_backward': _leaky_result_graph_bwd})
+
+
+def _leaky_in_place(t, s):
+    """leaky_relu_ for a slope in (0, 1] on a float32/64 tensor that owns its array, as PyTorch's: the result
+    written over the input in one pass, max(x, x * s), and saved for backward in place of a copy of the input
+    (the generic path copied the input, computed the result aside and copied it back). DCGAN's shapes, graph
+    recorded, min of 300 interleaved: (32, 32, 16, 16) 86 -> 44 us, (32, 64, 8, 8) 46 -> 24, (32, 128, 4, 4) 24 ->
+    11. None when it does not apply (the generic path then runs)."""
+    a = t._data
+    if not (0 < s <= 1) or type(a) is not np.ndarray or a.dtype.type not in (np.float32, np.float64) or \
+            t._base is not None or not a.flags.writeable:
+        return None
+    tracked = check_inplace(t)
+    np.maximum(a, np.multiply(a, s, dtype=a.dtype), out=a)
+    if tracked:
+        node = _LeakyResultBackward((t,))
+        node.ctx, node.need = (s,), (True,)
+        adopt(t, Tensor._make(a, node))
+    t._bump()
+    if tracked:
+        node.save_output(t)
+    return t
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise."""
+    if inplace and type(input) is Tensor:
+        out = _leaky_in_place(input, negative_slope)
+        if out is not None:
+            return out
     return (_leaky_ if inplace else _leaky)(input, negative_slope)
 
 
