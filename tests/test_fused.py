@@ -160,3 +160,51 @@ def test_fused_zero_dim_and_broadcast():
     _same(torch.add(ta, tb, alpha=-1.3), ember.add(ea, eb, alpha=-1.3))
     _same(torch.add(tb, ta, alpha=-1.3), ember.add(eb, ea, alpha=-1.3))
     _same(torch.addcmul(ta, tb, ta, value=0.37), ember.addcmul(ea, eb, ea, value=0.37))
+
+
+def _graph(t):
+    """grad_fn's name and its next_functions as (name or None, index), one level down."""
+    return t.grad_fn.name(), [(None if f is None else f.name() if hasattr(f, 'name') else type(f).__name__, i)
+                              for f, i in t.grad_fn.next_functions]
+
+
+ALPHA_GRAPHS = [
+    lambda m, a, b: m.add(a, b, alpha=2), lambda m, a, b: m.sub(a, b, alpha=2), lambda m, a, b: m.rsub(a, b, alpha=2),
+    lambda m, a, b: m.add(a, 3.0, alpha=2), lambda m, a, b: m.sub(a, 3.0, alpha=2),
+    lambda m, a, b: m.rsub(a, 3.0, alpha=2), lambda m, a, b: a.add(b, alpha=0.5),
+    lambda m, a, b: m.add(a.detach(), b, alpha=2), lambda m, a, b: m.sub(a, b.detach(), alpha=-0.3),
+    lambda m, a, b: m.add(a, b[:1], alpha=1.5), lambda m, a, b: m.rsub(a[:1], b, alpha=0.7),
+]
+
+
+@pytest.mark.parametrize('i', range(len(ALPHA_GRAPHS)))
+def test_alpha_graph_and_grads_as_pytorch(i):
+    """add/sub/rsub with alpha record PyTorch's one node (no MulBackward0), and their gradients are PyTorch's in
+    float32 and the half types (alpha multiplied in float32, rounded once)."""
+    f = ALPHA_GRAPHS[i]
+    x = _data(6, 9)
+    for name in ('float32', 'float16', 'bfloat16'):
+        (ta, ea), (tb, eb) = _pair(x[0], name), _pair(x[1], name)
+        for t in (ta, tb, ea, eb):
+            t.requires_grad_()
+        tr, er = f(torch, ta, tb), f(ember, ea, eb)
+        assert _graph(tr) == _graph(er)
+        _same(tr, er)
+        g = x[2] * 3.3
+        tr.backward(torch.tensor(g).to(tr.dtype))
+        er.backward(ember.tensor(g).to(er.dtype))
+        for t, e in ((ta, ea), (tb, eb)):
+            assert (t.grad is None) == (e.grad is None)
+            if t.grad is not None:
+                _same(t.grad, e.grad)
+
+
+def test_alpha_gradcheck_float64():
+    """Gradients and second derivatives of add/sub/rsub with alpha against float64 finite differences."""
+    dt = ember.float64
+    a, b = ember.randn(4, 3, dtype=dt, requires_grad=True), ember.randn(3, dtype=dt, requires_grad=True)
+    for f in (lambda a, b: ember.add(a, b, alpha=0.3), lambda a, b: ember.sub(a, b, alpha=-1.7),
+              lambda a, b: ember.rsub(a, b, alpha=2.5), lambda a, b: ember.rsub(a, 1.5, alpha=2.5) * b,
+              lambda a, b: ember.add(a, b, alpha=0.3) ** 2):
+        assert ember.autograd.gradcheck(f, (a, b))
+        assert ember.autograd.gradgradcheck(f, (a, b))

@@ -402,34 +402,89 @@ def _minmax_grads(g, a, b, cmp):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other (rounded once, as PyTorch's fused kernel)."""
     if alpha != 1:
-        return _out(_fused_alpha(_add(input, mul(other, alpha)), input, other, alpha), out, 'add')
+        return _out(_with_alpha('add', input, other, alpha, 1.0, AddBackward0), out, 'add')
     return _out(_add(input, other), out, 'add')
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other (rounded once, as PyTorch's fused kernel)."""
     if alpha != 1:
-        return _out(_fused_alpha(_sub(input, mul(other, alpha)), input, other, -alpha), out, 'sub')
+        return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub')
     return _out(_sub(input, other), out, 'sub')
 
 
-def _fused_alpha(r, x, y, alpha):
-    """``r`` (``x + alpha * y`` with the product rounded, and its graph) given PyTorch's once-rounded values
-    ``fma(alpha, y, x)`` when floating; alpha is cast to the result's dtype first, as PyTorch casts it."""
-    dt = r._data.dtype
-    if dt.kind == 'f':
-        a = _fused.fma(_as_dtype(alpha, dt), _operand(y, dt), _operand(x, dt), dt)
-        a = np.array(np.broadcast_to(a, r._data.shape))
-        if dt.itemsize == 2 or _bf16.is_bf16(dt):
-            # half types: PyTorch's vectorised loop (32 elements a step) fuses, its scalar tail rounds the
-            # product first (measured on 1-D tensors of sizes 1..100): the tail keeps the unfused values
-            body = r._data.size // 32 * 32
-            if body < a.size:
-                al, yy, xx = (np.broadcast_to(_operand(v, dt), a.shape).reshape(-1)[body:]
-                              for v in (_as_dtype(alpha, dt), y, x))
-                prod = _fused.fma(al, yy, -0.0, dt).astype(np.float32)   # -0.0: keeps -0 products
-                a.reshape(-1)[body:] = _fused.fma(1.0, xx, prod, dt)
-        r._data = a
+class _AlphaBackward(Node):
+    """Backward of add/sub/rsub with ``alpha``, one node as PyTorch records it: input i's gradient is the
+    incoming one times ``_scale[i]`` (1, alpha or -alpha), summed over broadcast dims, in the input's dtype."""
+    __slots__ = ('_meta', '_scale')
+
+    def backward(self, g):
+        return tuple(None if m is None else _fit(g if k == 1 else _scaled(g, k), *m)
+                     for k, m in zip(self._scale, self._meta))
+
+
+AddBackward0, SubBackward0, RsubBackward0, RsubBackward1 = (
+    type(n, (_AlphaBackward,), {'__slots__': (), '__doc__': f'{n}: add/sub/rsub with alpha.'})
+    for n in ('AddBackward0', 'SubBackward0', 'RsubBackward0', 'RsubBackward1'))
+
+
+def _scaled(g, k):
+    """``g * k`` for a number k as PyTorch's mul by a Scalar: the half types multiply in float32 and round once."""
+    if dual.is_array(g) and (g.dtype.itemsize == 2 or _bf16.is_bf16(g.dtype)):
+        r = g.astype(_F32) * np.float32(k)
+        return _bf16.from_f32(r) if _bf16.is_bf16(g.dtype) else r.astype(g.dtype)
+    return g * k
+
+
+def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
+    """``input + sign * alpha * other`` (``rsub``: ``other + sign * alpha * input``) computed once: floating results
+    rounded once as PyTorch's fused kernels (_alpha_values), with one ``node`` holding alpha; other dtypes as
+    the unfused sum (integers are exact)."""
+    arrays = binary_arrays if sign > 0 else _sub_arrays
+    try:
+        x, y, a, b = arrays(input, other, False)
+    except NotOperand:
+        raise operand_error(name, input, other) from None
+    dt = a.dtype if isinstance(a, np.ndarray) else b.dtype if isinstance(b, np.ndarray) else None
+    if dt is None or dt.kind != 'f':
+        if rsub:
+            return rsub_(mul(input, alpha), other)
+        return (_add if sign > 0 else _sub)(input, mul(other, alpha))
+    try:
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise _broadcast_error(name, x, y) from None
+    r = _alpha_values(b, a, sign * alpha, dt, shape) if rsub else _alpha_values(a, b, sign * alpha, dt, shape)
+    ins = (x, y)
+    if not (GRAD.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in ins)):
+        return Tensor._make(r)
+    k = sign * alpha
+    if rsub and not isinstance(y, Tensor):      # PyTorch's RsubBackward1: one edge, to input
+        n, scale = RsubBackward1((x,)), (k,)
+        ins = (x,)
+    else:
+        n, scale = node(tuple(t if isinstance(t, Tensor) else None for t in ins)), ((k, 1) if rsub else (1, k))
+    n._meta = tuple((t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._requires_grad else None
+                    for t in ins)
+    n._scale = scale
+    return Tensor._make(r, n)
+
+
+def _alpha_values(x, y, alpha, dt, shape):
+    """``x + alpha * y`` (arrays or numbers of the floating dtype ``dt``) as PyTorch computes it: one fma,
+    alpha cast to ``dt`` first, as PyTorch casts it; a new array of ``shape``."""
+    al = _as_dtype(alpha, dt)
+    r = _fused.fma(al, _operand(y, dt), _operand(x, dt), dt)
+    if r.shape != shape:
+        r = np.array(np.broadcast_to(r, shape))
+    if dt.itemsize == 2 or _bf16.is_bf16(dt):
+        # half types: PyTorch's vectorised loop (32 elements a step) fuses, its scalar tail rounds the
+        # product first (measured on 1-D tensors of sizes 1..100): the tail keeps the unfused values
+        body = r.size // 32 * 32
+        if body < r.size:
+            al, yy, xx = (np.broadcast_to(_operand(v, dt), shape).reshape(-1)[body:] for v in (al, y, x))
+            prod = _fused.fma(al, yy, -0.0, dt).astype(np.float32)   # -0.0: keeps -0 products
+            r.reshape(-1)[body:] = _fused.fma(1.0, xx, prod, dt)
     return r
 
 
@@ -452,7 +507,7 @@ subtract = sub
 def rsub(input, other, alpha=1):
     """other - alpha * input (what ``2 - x`` computes)."""
     if alpha != 1:
-        return _fused_alpha(rsub_(mul(input, alpha), other), other, input, -alpha)
+        return _with_alpha('rsub', input, other, alpha, -1.0, RsubBackward0, rsub=True)
     return rsub_(input, other)
 
 
