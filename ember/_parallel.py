@@ -10,7 +10,7 @@ import threading
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'flat', 'copyto', 'ufunc', 'product']
+__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'flat', 'copyto', 'ufunc', 'product']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -113,6 +113,42 @@ def each(fn, items):
         return _spread(fn, items, t)
     finally:
         POOL.busy.release()
+
+
+def side_by_side_pays(nbytes):
+    """Whether two gradients go side by side: more than one thread and a pass of at least MIN_BYTES."""
+    return len(blocks(2, nbytes)) > 1
+
+
+def side_by_side(first, second, after_first, after_both):
+    """first() and second() on two threads (in turn at one), then the thunks after_first (which need first's
+    result) and after_both (which need both results), shared: first's thread takes after_both's only once
+    second is done, so nothing waits at one thread or when the pool is busy. An error in either preparation
+    stops the thunks and reaches the caller. For a backward's two gradients when NumPy's passes are too short to
+    split well (each pass a GIL round trip and a worker's wake-up): each thread runs one gradient's passes whole."""
+    done, failed = (threading.Event(), threading.Event()), []
+    todo_first, todo_both = iter(after_first), iter(after_both)
+
+    def run(i):
+        try:
+            (first, second)[i]()
+        except BaseException:
+            failed.append(i)
+            raise
+        finally:
+            done[i].set()
+        if i:
+            done[0].wait()
+        for fn in todo_first:
+            if failed:
+                return
+            fn()
+        if i or done[1].is_set():
+            for fn in todo_both:
+                if failed:
+                    return
+                fn()
+    each(run, [(0,), (1,)])
 
 
 def _spread(fn, items, t):

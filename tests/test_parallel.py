@@ -304,17 +304,23 @@ def test_lstm_layer_at_two_threads_matches_torch(split):
 
 @pytest.mark.parametrize('module,hw', [('_winograd', (7, 6)), ('_winograd4', (8, 4))])
 def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypatch, module, hw):
-    """The Winograd convs' transforms split by channel, their products by tile position: forward, input and
-    weight gradients as on one thread."""
+    """The Winograd convs' transforms split by channel, their products by tile position, and the backward's two
+    gradients run side by side (sharing the input gradient's products): forward, input and weight gradients as on
+    one thread."""
     from ember.nn import functional
     for name in ('_winograd', '_winograd4'):    # the other one off, this one on at any size
         monkeypatch.setattr(getattr(functional, name), '_MIN_CHANNELS', 1 if name == module else 1 << 30)
         monkeypatch.setattr(getattr(functional, name), '_MIN_TILES', 1)
+    monkeypatch.setattr(functional._winograd, '_MIN_CHUNKED_CHANNELS', 1 if module == '_winograd' else 1 << 30)
+    calls = []
+    side_by_side = _parallel.side_by_side
+    monkeypatch.setattr(_parallel, 'side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 8) + hw).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     g = rng.standard_normal((2, 16) + hw).astype(np.float32)
     _check_conv_both_regimes(x, w, g)
+    assert calls == [1]     # at two threads only
 
 
 @pytest.mark.parametrize('op,xs,ws', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4)),
@@ -326,8 +332,8 @@ def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws)
     from ember.nn.functional import _winograd_s2
     monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
     calls = []
-    side_by_side = _winograd_s2._side_by_side
-    monkeypatch.setattr(_winograd_s2, '_side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
+    side_by_side = _parallel.side_by_side
+    monkeypatch.setattr(_parallel, 'side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
     rng = np.random.default_rng(7)
     x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
 
@@ -344,11 +350,10 @@ def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws)
 def test_side_by_side_runs_in_turn_when_the_pool_is_busy(split):
     """With the pool busy (a nested call) both preparations and the thunks that need them run on the calling
     thread, each thunk after what it needs, and nothing waits for a thread that is not coming."""
-    from ember.nn.functional import _winograd_s2
     seen = []
     assert _parallel.POOL.busy.acquire(blocking=False)
     try:
-        _winograd_s2._side_by_side(lambda: seen.append('first'), lambda: seen.append('second'),
+        _parallel.side_by_side(lambda: seen.append('first'), lambda: seen.append('second'),
                                    [lambda: seen.append('a')], [lambda: seen.append('b')])
     finally:
         _parallel.POOL.busy.release()
@@ -359,7 +364,6 @@ def test_side_by_side_runs_in_turn_when_the_pool_is_busy(split):
 def test_side_by_side_error_reaches_the_caller(split, failing):
     """An error in either preparation reaches the caller as raised (the thunks that needed it do not run), and
     the pool still works after."""
-    from ember.nn.functional import _winograd_s2
     ran = []
 
     def prep(i):
@@ -368,7 +372,7 @@ def test_side_by_side_error_reaches_the_caller(split, failing):
                 raise ValueError(f'preparation {i} failed')
         return fn
     with pytest.raises(ValueError, match=f'preparation {failing} failed'):
-        _winograd_s2._side_by_side(prep(0), prep(1), [lambda: ran.append('a')], [lambda: ran.append('b')])
+        _parallel.side_by_side(prep(0), prep(1), [lambda: ran.append('a')], [lambda: ran.append('b')])
     assert 'b' not in ran and (failing == 1 or not ran)
     assert _parallel.each(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
 

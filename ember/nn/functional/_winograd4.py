@@ -142,19 +142,46 @@ def conv(x, u, top, left, out):
     """conv of x (N, C, H, W) with transformed weights u (36, O, C), padded by 1 (top = left = 1: _winograd's
     interface), written into out (N, O, H, W); returns V, the transformed input. Split across threads as
     _winograd.conv."""
+    v = _transform_input(x)
+    _transform_output(_winograd._products(u, v), out)
+    return v
+
+
+def _transform_input(x):
+    """V (36, C, th*tw*N) of x (N, C, H, W) padded by 1: split by channel."""
     n, c, h, w = x.shape
     v = np.empty((6, 6, c, h // 4, w // 4, n), x.dtype)
     _parallel.run(lambda lo, hi: _input_transform(x[:, lo:hi], v[:, :, lo:hi]), c, v.nbytes)
-    v = v.reshape(36, c, -1)
-    m = _winograd._products(u, v)
+    return v.reshape(36, c, -1)
+
+
+def _transform_output(m, out):
+    """A^T m A of the products M (36, O, th*tw*N) into out (N, O, H, W): split by channel."""
     _parallel.run(lambda lo, hi: _output_transform(m[:, lo:hi], out[:, lo:hi]), m.shape[1], m.nbytes)
-    return v
+
+
+def _flipped(w):
+    """U of w flipped in both spatial dims and transposed: the input gradient's conv weights."""
+    return weight_transform(np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
 
 
 def grad_input(g, w, out):
     """Gradient w.r.t. the input (written into out) of the conv with weights w, given its output gradient g:
     the conv of g with w flipped in both spatial dims and transposed."""
-    conv(g, weight_transform(np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])), 1, 1, out)
+    conv(g, _flipped(w), 1, 1, out)
+
+
+def grads(g, w, v, gx):
+    """Both gradients from the output gradient g and the forward's V: the input's written into gx, the weight's
+    returned; side by side at more than one thread (see _winograd.side_grads)."""
+    if not _parallel.side_by_side_pays(g.nbytes + v.nbytes):
+        grad_input(g, w, gx)
+        return grad_weight(g, v, w.shape)
+    n, _, h, wd = g.shape
+    m = np.empty((36, w.shape[1], h // 4 * (wd // 4) * n), g.dtype)
+    gw = _winograd.side_grads(m, lambda: (_flipped(w), _transform_input(g)), lambda: grad_weight(g, v, w.shape), 12)
+    _transform_output(m, gx)
+    return gw
 
 
 def tile_planes(g):

@@ -12,8 +12,6 @@ F(2x2, 2x2) on its own tile grid (see grad_input).
 1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
 (C, H, W, N) as in _conv."""
-import threading
-
 import numpy as np
 
 from ... import _parallel
@@ -157,74 +155,27 @@ def _weight_from(gu, wshape):
 
 
 # -- both gradients at once -------------------------------------------------------------------------------------------
-# At more than one thread the backward's two gradients run side by side on ember._parallel's pool: NumPy's passes of
+# At more than one thread the backward's two gradients run side by side (_parallel.side_by_side): NumPy's passes of
 # DCGAN's sizes take 10-50 us, too short to split (the GIL and a worker's wake-up cost as much), so each thread runs
 # one gradient's transforms while the other runs the other's, then both share the products in slices of tile
-# positions (each slice's products as on one thread, so values do not depend on the thread count).
-def _side_by_side(first, second, after_first, after_both):
-    """first() and second() on two threads (in turn at one), then the thunks after_first (which need first's
-    result) and after_both (which need both results), shared: first's thread takes after_both's only once
-    second is done, so nothing waits at one thread or when the pool is busy. An error in either preparation
-    stops the thunks and reaches the caller."""
-    done, failed = (threading.Event(), threading.Event()), []
-    todo_first, todo_both = iter(after_first), iter(after_both)
-
-    def run(i):
-        try:
-            (first, second)[i]()
-        except BaseException:
-            failed.append(i)
-            raise
-        finally:
-            done[i].set()
-        if i:
-            done[0].wait()
-        for fn in todo_first:
-            if failed:
-                return
-            fn()
-        if i or done[1].is_set():
-            for fn in todo_both:
-                if failed:
-                    return
-                fn()
-    _parallel.each(run, [(0,), (1,)])
-
-
-def _shared_products(out, operands, parts):
-    """Thunks for _side_by_side that compute out[lo:hi] = A[lo:hi] @ B[lo:hi] on ``parts`` slices of the stack,
-    with (A, B) = operands() read when one runs: each slice on one BLAS thread (the pool's), as a whole stack's
-    products on one thread; slices rather than single products, each a GIL round trip."""
-    n = len(out)
-
-    def part(lo, hi):
-        a, b = operands()
-        np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
-    cuts = [n * i // parts for i in range(parts + 1)]
-    return [lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in zip(cuts, cuts[1:])]
-
-
-def _split(nbytes):
-    """Whether both gradients run side by side: more than one thread and a large enough pass."""
-    return len(_parallel.blocks(2, nbytes)) > 1
-
-
+# positions (_winograd.shared_products: each slice's products as on one thread, so values do not depend on the
+# thread count).
 def conv_grads(g, w, v, gx):
     """Gradients of the 4x4 stride-2 conv from its output gradient g (N, O, OH, OW): the input's written into gx
     (when not None), and the weight's returned (None when v, the forward's V, is None). At two threads the weight
     gradient runs beside the input gradient's transform, then joins its products: DCGAN batch 32, min of 100
     interleaved at real-time priority on the loaded machine, two runs: 64x8x8 -> 32x16x16 2.10-2.16 -> 1.67-1.76
     ms, 128x4x4 -> 64x8x8 1.73-1.76 -> 1.42-1.52; one thread takes the serial path (2.92 / 2.79, 2.40 / 2.40)."""
-    if gx is None or v is None or not _split(gx.nbytes + 9 * g.nbytes):
+    if gx is None or v is None or not _parallel.side_by_side_pays(gx.nbytes + 9 * g.nbytes):
         if gx is not None:
             grad_input(g, grad_input_weights(w), gx)
         return None if v is None else grad_weight(g, v, w.shape)
     got = {}
     th, tw = _grad_tiles_of(*gx.shape[2:])
     m = np.empty((36, w.shape[1], th * tw * g.shape[0]), g.dtype)
-    _side_by_side(lambda: got.update(u=grad_input_weights(w), v=_grad_input_v(g, th, tw)),
-                  lambda: got.setdefault('gw', grad_weight(g, v, w.shape)),
-                  _shared_products(m, lambda: (got['u'], got['v']), 12), [])
+    _parallel.side_by_side(lambda: got.update(u=grad_input_weights(w), v=_grad_input_v(g, th, tw)),
+                           lambda: got.setdefault('gw', grad_weight(g, v, w.shape)),
+                           _winograd.shared_products(m, lambda: (got['u'], got['v']), 12), [])
     _grad_input_out(m, th, tw, gx)
     return got['gw']
 
@@ -236,7 +187,7 @@ def tconv_grads(g, w, x, gx):
     conv_grads, two runs: 64x8x8 -> 32x16x16 1.95-1.98 -> 1.63-1.69 ms, 128x4x4 -> 64x8x8 1.64-1.65 -> 1.39-1.48
     (with x's alone beside g's and U's, nothing gained)."""
     hw = x.shape[2:] if x is not None else gx.shape[2:]
-    if gx is None or x is None or not _split(gx.nbytes + 9 * x.nbytes):
+    if gx is None or x is None or not _parallel.side_by_side_pays(gx.nbytes + 9 * x.nbytes):
         v = None
         if gx is not None:
             v = conv(g, weight_transform(w), 1, 1, gx)
@@ -247,10 +198,10 @@ def tconv_grads(g, w, x, gx):
     th, tw = _tiles(hw)
     m = np.empty((9, w.shape[0], th * tw * g.shape[0]), g.dtype)
     gu = np.empty((9, w.shape[0], 4 * w.shape[1]), g.dtype)
-    _side_by_side(lambda: got.setdefault('v', transform_input(g, 1, 1, hw)),
-                  lambda: got.update(u=weight_transform(w), gh=_grad_tiles(x)), [],
-                  _shared_products(m, lambda: (got['u'], got['v']), 3)
-                  + _shared_products(gu, lambda: (got['gh'], got['v'].transpose(0, 2, 1)), 3))
+    _parallel.side_by_side(lambda: got.setdefault('v', transform_input(g, 1, 1, hw)),
+                           lambda: got.update(u=weight_transform(w), gh=_grad_tiles(x)), [],
+                           _winograd.shared_products(m, lambda: (got['u'], got['v']), 3)
+                           + _winograd.shared_products(gu, lambda: (got['gh'], got['v'].transpose(0, 2, 1)), 3))
     _conv_out(m, th, tw, g.shape[0], gx)
     return _weight_from(gu, w.shape)
 
