@@ -57,7 +57,7 @@ def _sgd_group(state, group):
     """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
     hyper = (_scalar(group['lr']), group['weight_decay'], group['momentum'], group['dampening'], group['nesterov'],
              group['maximize'])
-    blocks = []
+    large = []
     for p in group['params']:
         g = p._grad
         if g is None:
@@ -74,12 +74,10 @@ def _sgd_group(state, group):
         if not _in_blocks(pa, ga, ba):
             _update(pa, ga, ba, first, None, *hyper)
         else:
-            pf, gf, bf = pa.reshape(-1), ga.reshape(-1), None if ba is None else ba.reshape(-1)
-            blocks += [(pf[i:i + _BLOCK], gf[i:i + _BLOCK], None if bf is None else bf[i:i + _BLOCK], first)
-                       for i in range(0, pa.size, _BLOCK)]
+            large.append((pa.reshape(-1), ga.reshape(-1), None if ba is None else ba.reshape(-1), first))
         p._bump()
-    if blocks:
-        _update_blocks(blocks, hyper)
+    if large:
+        _update_blocks(large, hyper)
 
 
 _BLOCK = 1 << 16    # elements of a large parameter updated at a time
@@ -96,21 +94,28 @@ def _in_blocks(pa, ga, ba):
         and (ba is None or ba.flags.c_contiguous)
 
 
-def _update_blocks(blocks, hyper):
-    """The updates of ``blocks`` ((param, grad, buffer, first) views), shared out one block at a time across
-    ember's threads when they move enough bytes, each thread with its own scratch block. ResNet-18's SGD step
-    (11.2M parameters, momentum, weight decay) at 2 threads on the loaded 2-core machine, min of 40
-    interleaved: 8.9 -> 7.5 ms wall, the calling thread's CPU 8.9 -> 5.0 ms (all threads' 8.9 -> 9.8)."""
+def _update_blocks(large, hyper):
+    """The updates of ``large`` ((param, grad, buffer, first) flat views) block by block, the blocks shared out
+    one at a time across ember's threads when they move enough bytes, each thread with its own scratch block.
+    ResNet-18's SGD step (11.2M parameters, momentum, weight decay) at 2 threads on the loaded 2-core machine, min
+    of 40 interleaved: 8.9 -> 7.5 ms wall, the calling thread's CPU 8.9 -> 5.0 ms (all threads' 8.9 -> 9.8).
+    Shared blocks are twice _BLOCK: half the NumPy calls, each a GIL round trip between the threads (ResNet-18
+    step at 2 threads, the SGD step's min of 12 interleaved at real-time priority, two runs: 6.68 -> 5.89, 6.35
+    -> 5.74 ms; at one thread 2 * _BLOCK measured 8.21 -> 8.33 and 8.40 -> 8.58, so it stays at _BLOCK)."""
+    nbytes = sum(pf.nbytes for pf, _, _, _ in large) * 3
+    split = nbytes >= _SPLIT_BYTES and len(_parallel.blocks(2, nbytes)) > 1
+    step = 2 * _BLOCK if split else _BLOCK
+    blocks = [(pf[i:i + step], gf[i:i + step], None if bf is None else bf[i:i + step], first)
+              for pf, gf, bf, first in large for i in range(0, pf.size, step)]
     scratch = {}
 
     def update(lo, hi):
         for pf, gf, bf, first in blocks[lo:hi]:
             tmp = scratch.get(threading.get_ident())
             if tmp is None or tmp.dtype != pf.dtype:
-                tmp = scratch[threading.get_ident()] = np.empty(_BLOCK, pf.dtype)
+                tmp = scratch[threading.get_ident()] = np.empty(step, pf.dtype)
             _update(pf, gf, bf, first, tmp[:pf.size], *hyper)
-    nbytes = sum(b[0].nbytes for b in blocks) * 3
-    _parallel.run(update, len(blocks), nbytes if nbytes >= _SPLIT_BYTES else 0, rows=1)
+    _parallel.run(update, len(blocks), nbytes if split else 0, rows=1)
 
 
 def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
