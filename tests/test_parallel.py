@@ -526,3 +526,12 @@ def _check_conv_both_regimes(x, w, g):
         return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_max_pool_pieces_are_256_kib_or_an_eighth_of_a_large_pool():
+    """Pieces of planes a split max pool goes in: 256 KiB of input (LeNet's sizes), or an eighth of a pool past
+    2 MiB (fewer GIL round trips between the threads)."""
+    small = np.broadcast_to(np.float32(0), (384, 28, 28))       # 1.2 MB: 83 planes of 3136 bytes in 256 KiB
+    large = np.broadcast_to(np.float32(0), (4096, 24, 24))      # 9.4 MB: 4096 / 8 planes
+    assert _pool._piece_planes(small) == (256 << 10) // (28 * 28 * 4)
+    assert _pool._piece_planes(large) == 4096 // 8
