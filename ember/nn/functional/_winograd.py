@@ -320,8 +320,9 @@ def grads(g, saved, top, left, gx, wshape):
     """Both gradients of the conv with the forward's U and V (``saved``): the input's written into gx, the weight's
     returned; side by side at more than one thread (see side_grads)."""
     if not _parallel.side_by_side_pays(g.nbytes + saved.v.nbytes):
+        gw = grad_weight(g, saved.v, wshape)       # in this order, as before side_grads
         grad_input(g, saved.u, top, left, gx)
-        return grad_weight(g, saved.v, wshape)
+        return gw
     th, tw = _tiles(gx.shape[2:])
     m = np.empty((16, gx.shape[1], th * tw * g.shape[0]), g.dtype)
     gw = side_grads(m, lambda: (saved.u, _transform_input(g, 2 - top, 2 - left, gx)),

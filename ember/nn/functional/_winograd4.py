@@ -175,8 +175,9 @@ def grads(g, w, v, gx):
     """Both gradients from the output gradient g and the forward's V: the input's written into gx, the weight's
     returned; side by side at more than one thread (see _winograd.side_grads)."""
     if not _parallel.side_by_side_pays(g.nbytes + v.nbytes):
+        gw = grad_weight(g, v, w.shape)      # in this order, as before side_grads
         grad_input(g, w, gx)
-        return grad_weight(g, v, w.shape)
+        return gw
     n, _, h, wd = g.shape
     m = np.empty((36, w.shape[1], h // 4 * (wd // 4) * n), g.dtype)
     gw = _winograd.side_grads(m, lambda: (_flipped(w), _transform_input(g)), lambda: grad_weight(g, v, w.shape), 12)
