@@ -1533,8 +1533,6 @@ def gap(names, check, reason):
 
 
 gap('nonzero', 'out:bool[2, 3] as_tuple=True', 'PyTorch has no out= with as_tuple=True')
-gap('topk', 'sample:i64[3, 4] 2', 'topk of ints picks other indices among ties (PyTorch\'s order among ties is that '
-    'of libstdc++\'s nth_element and sort)')
 gap('einsum', 'grad_fn', 'one EinsumBackward0 node where PyTorch\'s einsum composes permute, '
     'view, bmm, mul and sum (grad_fn ViewBackward0, PermuteBackward0, MulBackward0... by equation)')
 gap('bernoulli', 'out:f32[3, 4] 0.3', 'bernoulli(input, p) accepts out= where PyTorch has no such overload')

@@ -52,7 +52,7 @@ def test_index_add_rows_sums_in_index_order():
 @pytest.mark.parametrize('shape,dim', [((64, 256), -1), ((40, 3, 30), 0), ((700,), 0)])
 def test_sort_and_topk_of_float32_by_packed_keys_as_pytorch(shape, dim):
     """Stable sort at sizes that take the packed-key path: ties (also -0.0 against 0.0), infinities, both
-    directions; with NaN the general path is taken. topk on distinct values (PyTorch's topk orders ties its own way)."""
+    directions; with NaN the general path is taken. topk on distinct values (ties: test_topk_orders_ties_as_pytorch)."""
     a = np.round(RNG.standard_normal(shape), 1).astype(np.float32)
     a.flat[::7] = -0.0
     a.flat[::11] = np.inf
@@ -68,6 +68,38 @@ def test_sort_and_topk_of_float32_by_packed_keys_as_pytorch(shape, dim):
         es, ts = ember.tensor(distinct).topk(9, dim, largest=desc), torch.tensor(distinct).topk(9, dim, largest=desc)
         np.testing.assert_array_equal(es.values.numpy(), ts.values.numpy())
         np.testing.assert_array_equal(es.indices.numpy(), ts.indices.numpy())
+
+
+def test_topk_orders_ties_as_pytorch():
+    """topk's indices equal PyTorch's on values with many ties (also -0.0 against 0.0, NaN, infinities), for
+    both directions, sorted or not, any dim, 1-D to 3-D, floats and integers, k from 0 to the whole dim, on
+    both of PyTorch's kernels (partial_sort when k * 64 <= n, else nth_element); bool is refused as PyTorch does."""
+    e, t = ember.topk(ember.tensor([0.5, 0, 0, 0.7, 0, 0]), 4), torch.topk(torch.tensor([0.5, 0, 0, 0.7, 0, 0]), 4)
+    assert e.indices.tolist() == t.indices.tolist() == [3, 0, 4, 5]
+    rng = np.random.default_rng(7)
+    for case in range(200):
+        shape = tuple(int(s) for s in rng.choice([1, 2, 3, 5, 17, 40, 130], size=rng.integers(1, 4)))
+        x = rng.integers(0, int(rng.choice([1, 2, 3, 10, 10 ** 6])), shape)
+        dtype = (np.float32, np.float64, np.int64, np.uint8)[case % 4]
+        if dtype in (np.float32, np.float64):
+            x = x.astype(dtype) - 1
+            x[rng.random(shape) < 0.04] = rng.choice([np.nan, np.inf, -np.inf])
+            x[x == 0] = rng.choice([0.0, -0.0], size=int((x == 0).sum()))
+        else:
+            x = x.astype(dtype)
+        if len(shape) > 1 and case % 5 == 0:
+            x = np.swapaxes(x, 0, -1)
+        dim = int(rng.integers(-x.ndim, x.ndim))
+        n = x.shape[dim]
+        k = int(rng.integers(0, n + 1)) if case % 3 else min(n, int(rng.integers(1, 4)))
+        largest, srt = bool(case % 2), case % 7 != 0
+        es = ember.topk(ember.tensor(x), k, dim, largest=largest, sorted=srt)
+        ts = torch.topk(torch.tensor(x), k, dim, largest=largest, sorted=srt)
+        np.testing.assert_array_equal(es.indices.numpy(), ts.indices.numpy())
+        np.testing.assert_array_equal(es.values.numpy(), ts.values.numpy())
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match='topk does not support bool dtypes on CPU'):
+            lib.topk(lib.tensor([True, False]), 1)
 
 
 def test_cat_stack_and_clamp_fast_paths_as_pytorch():

@@ -11,6 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from ._scatter import index_add_at
+from ._topk import topk_indices
 from ._views import view_of
 from ._util import wrap_dim, fmt_shape, undifferentiable
 
@@ -886,15 +887,15 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The k largest (or smallest) values along ``dim`` and their indices, tied values in PyTorch's order."""
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
     if not 0 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError('selected index k out of range')
-    ix = _argsort(a, d, largest)
-    if a.ndim:
-        ix = ix[(slice(None),) * d + (slice(0, k),)]
-    ix = ix.astype(np.int64)
+    if a.dtype == np.bool_:
+        raise RuntimeError('topk does not support bool dtypes on CPU')
+    ix = topk_indices(a, k, d, largest, sorted) if a.ndim else np.zeros((), np.int64)
     return return_types.topk(_gathered(input, d, ix, TopkBackward0), Tensor._make(ix))
 
 
