@@ -263,3 +263,24 @@ def test_cross_entropy_backward_is_nll_of_log_softmax():
     loss = ember.nn.functional.cross_entropy(x, ember.tensor([0, 1, 2, 3]))
     assert type(loss.grad_fn).__name__ == 'NllLossBackward0'
     assert type(loss.grad_fn.next_functions[0][0]).__name__ == 'LogSoftmaxBackward0'
+
+
+def test_nll_all_classes_path_as_pytorch():
+    """int64 targets all in [0, C) with ignore_index outside it take the unit-weight path: loss and gradient
+    equal PyTorch's for each reduction, through cross_entropy and nll_loss, 1-D and batched; an ignore_index in
+    range, a negative or too large target, and uint8 (Byte) targets take the general path (its checks included)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((32, 27)).astype(np.float32)
+    t = rng.integers(0, 27, 32)
+    for red in REDS:
+        check(lambda L, a: F(L).cross_entropy(a, L.tensor(t), reduction=red), inputs=[x], gradcheck=False)
+        check(lambda L, a: F(L).nll_loss(F(L).log_softmax(a, 1), L.tensor(t), reduction=red), inputs=[x],
+              gradcheck=False)
+        check(lambda L, a: F(L).cross_entropy(a, L.tensor(t), ignore_index=int(t[0]), reduction=red), inputs=[x],
+              gradcheck=False)
+    check(lambda L, a: F(L).cross_entropy(a[0], L.tensor(t[0])), inputs=[x], gradcheck=False)
+    check(lambda L, a: F(L).cross_entropy(a, L.tensor(t.astype(np.uint8))), inputs=[x], gradcheck=False)
+    for bad in (-1, 27):
+        for lib in (ember, torch):
+            with pytest.raises(IndexError, match=f'Target {bad} is out of bounds.'):
+                F(lib).cross_entropy(lib.tensor(x), lib.tensor(np.r_[t[:-1], bad]))

@@ -288,10 +288,15 @@ def _check_target(x, t):
 class _Coeffs:
     """Per-row coefficients of a class-index loss: loss_i = -sum_c a_ic * logp_ic, with
     a = wt_i (1 - eps) at the target class plus eps / C * w_c * valid_i everywhere."""
-    __slots__ = ('tc', 'wt', 'valid', 'w', 'eps', 'C', 'denom')
+    __slots__ = ('tc', 'wt', 'valid', 'w', 'eps', 'C', 'denom', 'plain')
 
     def __init__(self, t, C, weight, ignore_index, eps, dtype):
         t = t.reshape(-1)
+        self.plain = weight is None and not eps and _all_classes(t, C, ignore_index)
+        if self.plain:      # unit weights, nothing masked: nll_loss of (32, 27) 11.3 -> 7.9 us
+            self.tc, self.wt, self.valid, self.w, self.eps, self.C = t, np.ones(t.size, dtype), None, None, 0.0, C
+            self.denom = np.dtype(dtype).type(t.size)
+            return
         valid = t != ignore_index
         tc = np.where(valid, t, 0)
         bad = (tc < 0) | (tc >= C)
@@ -304,6 +309,8 @@ class _Coeffs:
 
     def losses(self, logp):
         rows = np.arange(logp.shape[0])
+        if self.plain:
+            return -logp[rows, self.tc]
         loss = -logp[rows, self.tc] * self.wt
         if self.eps:
             smooth = -(logp.sum(1) if self.w is None else logp @ self.w) * self.valid
@@ -317,6 +324,13 @@ class _Coeffs:
             w = np.ones(self.C, dtype) if self.w is None else self.w
             a += (self.eps / self.C) * self.valid[:, None] * w[None, :]
         return a
+
+
+def _all_classes(t, C, ignore_index):
+    """Whether every target of the int64 array ``t`` (fewer than 2**24, so that their count is exact in float32)
+    is a class index in [0, C) and none is ignore_index: one unsigned max (a negative target wraps above C)."""
+    return t.dtype == np.int64 and 0 < t.size < 1 << 24 and not 0 <= ignore_index < C and \
+        np.maximum.reduce(t.view(np.uint64)) < C
 
 
 def _row_grads(g, red, denom):
@@ -348,7 +362,7 @@ def _nll_backward(self, g):
     co, red, shape, dtype = self.ctx
     gr = _row_grads(g, red, co.denom)
     res = np.zeros((co.tc.shape[0], co.C), dtype)
-    res[np.arange(res.shape[0]), co.tc] = -(gr * co.wt)
+    res[np.arange(res.shape[0]), co.tc] = -gr if co.plain else -(gr * co.wt)
     return _from_rows(res, shape), None, None
 
 
@@ -425,6 +439,8 @@ def _nll_name(ndim, red):
 
 
 def _index_out(loss_rows, co, red, tshape, dtype):
+    if red == 'mean' and co.denom:
+        return np.asarray(loss_rows.sum() / co.denom, dtype)
     if red == 'mean':
         with np.errstate(invalid='ignore', divide='ignore'):
             return np.asarray(loss_rows.sum() / co.denom, dtype)
