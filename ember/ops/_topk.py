@@ -11,6 +11,7 @@ the values' ranks, in Python: about 70 us for a tied row of 65 values, 10 ms for
 import numpy as np
 
 _THRESHOLD = 16     # libstdc++'s introsort leaves runs this short to its final insertion sort
+_ANY = np.logical_or.reduce     # ndarray.any's Python wrapper costs about as much as the reduction on a row
 
 
 def topk_indices(a, k, d, largest, sorted):
@@ -23,7 +24,7 @@ def topk_indices(a, k, d, largest, sorted):
         idx, undecided = _by_sorting(x, k, largest)
         if not sorted and k * 64 > n:
             undecided[:] = True     # nth_element's order of the first k: replayed on every row
-        if undecided.any():
+        if _ANY(undecided):
             for r in np.flatnonzero(undecided):
                 idx[r] = _replay_row(_ranks(x[r], largest), k, sorted)
     idx = idx.reshape(a.shape[:d] + a.shape[d + 1:] + (k,))
@@ -42,13 +43,17 @@ def _by_sorting(x, k, largest):
         order = np.argpartition(key, k, axis=1)[:, :k + 1]
         order = order[rows, np.argsort(key[rows, order], axis=1)]
     else:
-        from .indexing import _packed_argsort
-        packed = _packed_argsort(x, 1, largest) if x.dtype == np.float32 and x.size >= 4096 and n >= 16 else None
+        packed = None
+        if x.dtype == np.float32 and x.size >= 4096 and n >= 16:
+            from .indexing import _packed_argsort
+            packed = _packed_argsort(x, 1, largest)
         order = (np.argsort(key, axis=1) if packed is None else packed)[:, :k + 1]
     best = key[rows, order]
-    undecided = (best[:, 1:] == best[:, :-1]).any(axis=1)
-    if x.dtype.kind == 'f' and np.isnan(x).any():
-        undecided |= np.isnan(x).any(axis=1)
+    undecided = _ANY(best[:, 1:] == best[:, :-1], axis=1)
+    if x.dtype.kind == 'f':
+        nan = np.isnan(x)
+        if _ANY(nan, axis=None):
+            undecided |= _ANY(nan, axis=1)
     return np.ascontiguousarray(order[:, :k], dtype=np.int64), undecided
 
 
