@@ -41,6 +41,11 @@ def _cascade(rows):
     power = max(4, _ceil_log2(size) // _LEVELS)
     step = 1 << power
     full = size // step * step
+    if size < step * step and (full == size or not full):
+        # whole blocks and one level (16 to 255 rows of blocks of 16, as a batch of 32 to 128 gives), or no
+        # block: one sequence, as the loop below adds it to its zero start (+0.0 + s is s, a -0.0 total
+        # aside, which _seq makes +0.0 too). A bias or BatchNorm gradient, (32, 128) float32: 11.0 -> 5.5 us.
+        return _seq(_chunk_sums(rows, step) if full else rows)
     result = _seq(rows[full:])
     totals = _chunk_sums(rows[:full], step)
     for level in range(1, _LEVELS):
@@ -110,6 +115,8 @@ def _outer_sum(x):
     width = 32 // x.itemsize
     block = _ILP * width if n >= width else _ILP
     split = n - n % block
+    if split == n:
+        return _cascade(x)
     out = np.empty(n, x.dtype)
     if split:
         out[:split] = _cascade(x[:, :split])
