@@ -171,6 +171,15 @@ def _plain_index(index, ndim):
     return idx if dots < 2 else _several_ellipses(idx, ndim)
 
 
+def rows_at(a, i):
+    """``a[i]`` for one index; an integer array on the first dim goes through ndarray.take, the same array as
+    NumPy's fancy indexing (and the same IndexError) 3-4x faster: makemore's C[Xb], (27, 24) by (32, 8),
+    2.6 -> 0.65 us, (27, 64) by (32, 16) 4.7 -> 1.4 us (min of interleaved runs)."""
+    if type(i) is np.ndarray and i.ndim and a.ndim and i.dtype.kind in 'iu':
+        return a.take(i, axis=0)
+    return a[i]
+
+
 def getitem(input, index):
     """``input[index]`` with PyTorch semantics: basic indexing gives a view, advanced a copy."""
     a = input._data
@@ -183,7 +192,7 @@ def getitem(input, index):
     if basic:
         _check_bounds(a, idx)
     try:
-        arr = a[idx if len(idx) != 1 else idx[0]]
+        arr = a[idx] if len(idx) != 1 else rows_at(a, idx[0])
     except IndexError as e:
         raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(a.shape)})') from None
     if not isinstance(arr, np.ndarray):

@@ -5,6 +5,8 @@ from ... import ops
 from ...autograd.grad_mode import no_grad
 from ...ops import _composite
 from ...ops._scatter import index_add_rows
+from ...ops.indexing import rows_at
+from ...ops._util import all_below
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -73,11 +75,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         elif padding_idx < 0:
             assert padding_idx >= -n, 'Padding_idx must be within num_embeddings'
             padding_idx = n + padding_idx
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if not all_below(idx, n):
         raise IndexError('index out of range in self')
     if max_norm is not None:
         _renorm(weight, idx, max_norm, norm_type)
-    out = w[idx]
+    out = rows_at(w, idx)
     return record(EmbeddingBackward0, (input, weight), out,
                   ctx=(idx, n, padding_idx, scale_grad_by_freq))
 

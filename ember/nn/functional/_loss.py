@@ -13,7 +13,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
-from ...ops._util import broadcast_mismatch
+from ...ops._util import all_below, broadcast_mismatch
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr
 from ...tensor import Tensor
@@ -328,9 +328,8 @@ class _Coeffs:
 
 def _all_classes(t, C, ignore_index):
     """Whether every target of the int64 array ``t`` (fewer than 2**24, so that their count is exact in float32)
-    is a class index in [0, C) and none is ignore_index: one unsigned max (a negative target wraps above C)."""
-    return t.dtype == np.int64 and 0 < t.size < 1 << 24 and not 0 <= ignore_index < C and \
-        np.maximum.reduce(t.view(np.uint64)) < C
+    is a class index in [0, C) and none is ignore_index."""
+    return t.dtype == np.int64 and 0 < t.size < 1 << 24 and not 0 <= ignore_index < C and all_below(t, C)
 
 
 def _row_grads(g, red, denom):
