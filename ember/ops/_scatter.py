@@ -10,9 +10,9 @@ def index_add_rows(out, idx, rows):
     into a zero-padded (occurrence, index, column) block whose sum over the first axis NumPy adds row after row,
     in order (the padding adds +0.0 last, which changes nothing: PyTorch's sums start from +0.0 too). C[Xb] of
     makemore, (27, 24) by (32, 8): 73.9 (the previous k-th-occurrence layers) / 47.9 (np.add.at) -> 19.0 us;
-    (65, 128) by 768: 143 -> 54 us; (10000, 64) by 700: 77 -> 87 us (min of interleaved runs). np.add.at stays below 2048
-    values (96 rows of 10: 9 us against 16), for one column (its 1-D fast path) and where the padding would
-    be large (an index repeated far more often than the others)."""
+    (65, 128) by 768: 143 -> 54 us; (10000, 64) by 700: 77 -> 87 us (min of interleaved runs). np.add.at stays
+    below 2048 values (96 rows of 10: 9 us against 16), for one column (its 1-D fast path) and where the padding
+    would be large (an index repeated far more often than the others)."""
     n = idx.size
     if rows.size < 2048 or rows.shape[1] == 1:
         np.add.at(out, idx, rows)

@@ -44,7 +44,7 @@ def _cascade(rows):
     if size < step * step and (full == size or not full):
         # whole blocks and one level (16 to 255 rows of blocks of 16, as a batch of 32 to 128 gives), or no
         # block: one sequence, as the loop below adds it to its zero start (+0.0 + s is s, a -0.0 total
-        # aside, which _seq makes +0.0 too). A bias or BatchNorm gradient, (32, 128) float32: 11.0 -> 5.5 us.
+        # aside, which _seq makes +0.0 too). A bias or BatchNorm gradient, (32, 128) float32: 9.2 -> 7.4 us.
         return _seq(_chunk_sums(rows, step) if full else rows)
     result = _seq(rows[full:])
     totals = _chunk_sums(rows[:full], step)

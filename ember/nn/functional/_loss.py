@@ -438,9 +438,9 @@ def _nll_name(ndim, red):
 
 
 def _index_out(loss_rows, co, red, tshape, dtype):
-    if red == 'mean' and co.denom:
-        return np.asarray(loss_rows.sum() / co.denom, dtype)
     if red == 'mean':
+        if co.denom:        # np.errstate costs 0.4 us: only for a zero denominator (all ignored or weighted 0)
+            return np.asarray(loss_rows.sum() / co.denom, dtype)
         with np.errstate(invalid='ignore', divide='ignore'):
             return np.asarray(loss_rows.sum() / co.denom, dtype)
     if red == 'sum':
