@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, edge, _NO_EDGE, saved_entry
+from ..autograd.graph import RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from . import _special, _fused
@@ -264,10 +264,22 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         def bw(self, g):
             x, y = self.saved()
             return backward(g, x, y)
-    elif needs_x or needs_y:
+    elif needs_y:
         def bw(self, g):
-            v, = self.saved()
-            return backward(g, v, None) if needs_x else backward(g, None, v)
+            s = self._saved
+            if s and not RECORDING[0]:
+                # a plain backward: the saved output's array when unchanged (else saved() raises), without
+                # saved()'s call and list (fwd+bwd per op, min of interleaved runs: 16-op chain 2.47 -> 2.42 us,
+                # 256-op chain 2.30 -> 2.28, 4-op chain 2.66 -> 2.62)
+                arr, vc, ver, _ = s[0]
+                if vc[0] == ver:
+                    return backward(g, None, arr)
+            y, = self.saved()
+            return backward(g, None, y)
+    elif needs_x:
+        def bw(self, g):
+            x, = self.saved()
+            return backward(g, x, None)
     else:
         def bw(self, g):
             return backward(g, None, None)
