@@ -10,7 +10,7 @@ from . import _bf16, _dtype, _layout
 from ._dtype import FROM_NP, DEFAULT
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
-from .autograd.graph import _version_cell
+from .autograd.graph import BUMPS as _BUMPS, _version_cell
 from .autograd.grad_mode import GRAD as _GRAD
 
 
@@ -272,6 +272,7 @@ class Tensor:
     def _bump(self):
         """Record an in-place change (views share the counter with their base)."""
         _version_cell(self)[0] += 1
+        _BUMPS[0] += 1
 
     # -- autograd attributes ----------------------------------------------------------------------------
     @property

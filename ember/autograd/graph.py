@@ -24,6 +24,9 @@ MODE = GRAD             # per thread, while a backward pass runs: graph is creat
 RECORDING = [0]         # create_graph passes running now, in any thread: while 0, MODE.graph is False everywhere,
                         # and saved() skips that thread-local read (50-90 ns of a (4, 4) MulBackward0's 700)
 _RECORDING_LOCK = threading.Lock()
+BUMPS = [0]             # in-place changes (version bumps) so far, in any thread: a node that records BUMPS[0] before it
+                        # reads the versions it saves (``_epoch``) and finds it unchanged in backward has no saved
+                        # version to check (Tensor._bump counts after the version: a bump in between is seen)
 
 
 def recording(step):
@@ -55,6 +58,7 @@ class Node:
     _hooks = None
     _n_out = 1              # number of outputs (set with _out_meta)
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
+    _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
 
     def __init__(self, inputs):
         self.next_functions = tuple([_NO_EDGE if t is None else edge(t) for t in inputs])

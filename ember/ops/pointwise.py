@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import RECORDING, Node, edge, _NO_EDGE, saved_entry
+from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from . import _special, _fused
@@ -94,7 +94,16 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     def bw(self, g):
         xs, xd, ys, yd, a, b, exact = self._meta
         s = self._saved
-        if s or s is None:
+        if s and self._epoch == BUMPS[0] and not RECORDING[0]:
+            # nothing changed in place since the operands were saved (no version to check) and no create_graph
+            # pass wants tensors: their arrays, without saved()'s call and list (fwd+bwd per op, min of 40
+            # interleaved runs: 16-op chain 2.34 -> 2.28 us, 256-op chain 2.20 -> 2.13)
+            ea, eb = s
+            if ea is not None:
+                a = ea[0]._data
+            if eb is not None:
+                b = eb[0]._data
+        elif s or s is None:
             sa, sb = self.saved()
             if sa is not None:
                 a = sa
@@ -155,6 +164,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         (xs, dt if xg else None, ys, dt if yg else None, None, None, False)
                     need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
                     if need_a or need_b:
+                        node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
                         node._saved = (saved_entry(input) if need_a else None, saved_entry(other) if need_b else None)
                     t = _new_node(Tensor)
                     t._data = r if type(r) is np.ndarray else _bf16.adopt(r)
