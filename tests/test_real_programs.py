@@ -89,3 +89,23 @@ def test_setitem_shape_mismatch_on_graph_is_runtime_error():
         y = T.zeros(2, 3, requires_grad=True) * 1
         with pytest.raises(RuntimeError):
             y[0] = T.ones(2, 3)
+
+
+# a non-integer size: PyTorch's argument parser matches the first element, then unpacks the rest, so the message
+# depends on where the bad element stands (pytorch-cifar's ShuffleNetG2 hits the first form through nn.Conv2d)
+_BAD_SIZES = ['T.empty((4.0, 3))', 'T.empty(4.0, 3)', 'T.zeros(2, 3.5)', 'T.ones(2.0)', 'T.full((2.0,), 1.0)',
+              'T.full((2, 2.0), 1.)', 'T.zeros(3).reshape(3.0)', 'T.zeros(3).reshape((3, 1.0))', 'T.nn.Linear(3, 4.0)',
+              'T.randn(2.0)', 'T.rand((2, 2.5))', 'T.zeros(2, 3, 1.5)', 'T.zeros(3).expand(2.0)',
+              'T.zeros(3).expand((2.0,))', 'T.zeros(3).new_zeros(2, 2.0)', 'T.zeros(3).new_ones((2.0,))',
+              'T.zeros((2, np.float32(2)))', 'T.zeros([2, None])', 'T.zeros("a")', 'T.randint(5, (2.0,))',
+              'T.zeros(3).view(2, 1.5)', 'T.zeros(3).repeat(2.0)', 'T.zeros(3).repeat(2, 1.0)', 'T.zeros(3).resize_(2.0)']
+
+
+@pytest.mark.parametrize('expr', _BAD_SIZES)
+def test_non_integer_size_error_as_pytorch(expr):
+    msgs = []
+    for T in (torch, ember):
+        with pytest.raises(TypeError) as e:
+            eval(expr, {'T': T, 'np': np})
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]

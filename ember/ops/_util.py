@@ -161,19 +161,35 @@ def _is_index(s):
         return False
 
 
-def shape_arg(args, name=None):
+def shape_arg(args, name=None, arg='size', position=1):
     """Sizes given as varargs or as one sequence (``zeros(2, 3)`` or ``zeros((2, 3))``): ints, or what stands for
-    one (a NumPy integer, an integer 0-d tensor); a float is refused as PyTorch refuses it (``Conv2d(3, c / 4, 1)``
-    in pytorch-cifar's ShuffleNet)."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+    one (a NumPy integer, an integer 0-d tensor); anything else is refused with the message PyTorch's argument
+    parser gives (``Conv2d(3, c / 4, 1)`` in pytorch-cifar's ShuffleNet), for ``name``'s argument ``arg``."""
+    seq = len(args) == 1 and isinstance(args[0], (tuple, list))
+    if seq:
         args = args[0]
     try:
         return tuple(map(operator.index, args))
     except TypeError:
-        pos, bad = next((i, s) for i, s in enumerate(args) if not _is_index(s))
-        what = 'numpy.' + type(bad).__name__ if isinstance(bad, np.generic) else type(bad).__name__
-        raise TypeError(f"{name + '(): ' if name else ''}argument 'size' must be tuple of ints, but found element of "
-                        f'type {what} at pos {pos}') from None
+        raise _shape_error(args, seq, name, arg, position) from None
+
+
+def _shape_error(args, seq, name, arg, position):
+    """PyTorch's TypeError for a size list with a non-integer: its parser matches the signature on the first
+    element and unpacks the rest, so a bad first element and a later one get different messages."""
+    pos, bad = next((i, s) for i, s in enumerate(args) if not _is_index(s))
+    what = 'numpy.' + type(bad).__name__ if isinstance(bad, np.generic) else type(bad).__name__
+    head = f"{name}(): " if name else ''
+    if pos:
+        return TypeError(f"{head}argument '{arg}' failed to unpack the object at pos {pos + 1} with error "
+                         f'"type must be tuple of ints,but got {what}"')
+    if seq:
+        return TypeError(f"{head}argument '{arg}' (position {position}) must be tuple of ints, but found element "
+                         f'of type {what} at pos 0')
+    if len(args) > 1:
+        return TypeError(f'{name or "function"}() takes {position} positional argument'
+                         f'{"s" if position > 1 else ""} but {len(args) + position - 1} were given')
+    return TypeError(f"{head}argument '{arg}' (position {position}) must be tuple of ints, not {what}")
 
 
 def all_below(idx, n):

@@ -481,6 +481,7 @@ def _new_by_shape(name):
     make = globals()[name]
 
     def new(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        shape_arg(size or (kw.get('size', ()),), 'new_' + name)   # a bad size named as PyTorch names it
         return make(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, layout=layout,
                     pin_memory=pin_memory, **kw)
     new.__name__ = 'new_' + name

@@ -392,7 +392,7 @@ def resize_(self, *sizes, memory_format=None):
     from ._util import shape_arg
     if self._requires_grad:
         raise RuntimeError('cannot resize variables that require grad')
-    shape = shape_arg(sizes)
+    shape = shape_arg(sizes, 'resize_')
     if any(s < 0 for s in shape):
         raise RuntimeError(f'Trying to create tensor with negative dimension {min(shape)}: {list(shape)}')
     a, n = self._data, int(np.prod(shape))

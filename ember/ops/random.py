@@ -28,7 +28,7 @@ def _gen(generator):
 def _size(size, kw_size, op):
     if size and kw_size is not None:
         raise TypeError(f'{op}() received the size both as positional and keyword arguments')
-    return _nonneg(shape_arg(size if size else (kw_size if kw_size is not None else ())))
+    return _nonneg(shape_arg(size if size else (kw_size if kw_size is not None else ()), op))
 
 
 def _nonneg(shape):
@@ -126,6 +126,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     args = list(args)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         size = args.pop()
+    position = len(args) + 1    # where size stood, for the error on a non-integer size
     if len(args) == 2:
         low, high = args
     elif len(args) == 1:
@@ -140,7 +141,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     _factory(device, layout, pin_memory, 'randint')
     low = 0 if low is None else int(low)
     high = int(high)
-    shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),)))
+    shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),), 'randint', position=position))
     nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
     low, high = _check_range(low, high, nd)
     arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
@@ -214,7 +215,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise TypeError('normal() missing required argument: size (with number mean and std)')
         _factory(device, layout, pin_memory, 'normal')
         nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
-        shape = _nonneg(shape_arg((size,)))
+        shape = _nonneg(shape_arg((size,), 'normal', position=3))
         arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
         return _emit(arr, shape, out, requires_grad, 'normal')
     if size is not None:

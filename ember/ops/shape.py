@@ -60,7 +60,7 @@ def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and not isinstance(shape[0], (tuple, list)):
         return input.to(shape[0])
     a = input._data
-    shape = _infer_shape(shape_arg(shape), a.size)
+    shape = _infer_shape(shape_arg(shape, 'view'), a.size)
     arr = a.view()
     try:
         arr.shape = shape
@@ -73,7 +73,7 @@ def view(input, *shape):
 def reshape(input, *shape):
     """Same data with another shape: a view when possible, else a copy."""
     a = input._data
-    shape = _infer_shape(shape_arg(shape), a.size)
+    shape = _infer_shape(shape_arg(shape, 'reshape', 'shape'), a.size)
     arr = a.view()
     try:
         arr.shape = shape
@@ -242,7 +242,7 @@ ExpandBackward0 = _node('ExpandBackward0', lambda self, g: dual.sum_to(g, self.s
 def expand(input, *sizes):
     """Broadcast to a larger size without copying (-1 keeps a dim)."""
     a = input._data
-    sizes = shape_arg(sizes)
+    sizes = shape_arg(sizes, 'expand')
     if len(sizes) < a.ndim:
         raise RuntimeError(f'expand({input.type()}{{{fmt_shape(a.shape)}}}, size={fmt_shape(sizes)}): the number '
                            f'of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions '
@@ -309,7 +309,7 @@ RepeatBackward0 = _node('RepeatBackward0', _repeat_bw, ('shape', 'reps'))
 def repeat(input, *sizes):
     """Tile the tensor ``sizes`` times along each dim (a copy)."""
     a = input._data
-    reps = shape_arg(sizes)
+    reps = shape_arg(sizes, 'repeat', 'repeats')
     if len(reps) < a.ndim:
         raise RuntimeError('Number of dimensions of repeat dims can not be smaller than number of dimensions of '
                            'tensor')
