@@ -109,3 +109,24 @@ def test_non_integer_size_error_as_pytorch(expr):
             eval(expr, {'T': T, 'np': np})
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+def test_mnist_download_failure_as_torchvision(tmp_path, monkeypatch, capsys):
+    """Offline, torchvision 0.28 prints nothing and raises 'Error downloading ...' listing each mirror's error
+    (yunjey/pytorch-tutorial's MNIST scripts); ember gives the same text, then where to put the files."""
+    import urllib.error
+    import urllib.request
+    from helpers import import_torchvision
+    tv = import_torchvision()
+    import ember.vision
+
+    def offline(*a, **k):
+        raise urllib.error.URLError('offline')
+    monkeypatch.setattr(urllib.request, 'urlopen', offline)
+    msgs = []
+    for lib in (tv, ember.vision):
+        with pytest.raises(RuntimeError) as e:
+            lib.datasets.MNIST(str(tmp_path / lib.__name__), download=True)
+        msgs.append(str(e.value))
+    assert msgs[1].startswith(msgs[0]) and 'Without network access' in msgs[1]
+    assert capsys.readouterr().out == ''

@@ -210,11 +210,11 @@ class MNIST(VisionDataset):
             try:
                 download_and_extract_archive(url, self.raw_folder, filename=filename, md5=md5)
                 return
-            except DownloadError as e:
-                print(f'Failed to download (trying next):\n{e}')
-                errors.append(str(e))
-        raise RuntimeError(f'Error downloading {filename}: ' + '; '.join(errors) + '. Without network '
-                           f'access, place {self._missing_help()} and retry.')
+            except DownloadError as e:    # silently, as torchvision 0.28
+                errors.append(e.__cause__ or e)
+        tried = ''.join(f'Tried {mirror}, got:\n{err}\n' for mirror, err in zip(self.mirrors, errors))
+        raise RuntimeError(f'Error downloading {filename}:\n{tried}Without network access, place '
+                           f'{self._missing_help()} and retry.')
 
     def extra_repr(self):
         return f"Split: {'Train' if self.train is True else 'Test'}"

@@ -66,10 +66,8 @@ def download_url(url, root, filename=None, md5=None):
     filename = filename or os.path.basename(url)
     fpath = os.path.join(root, filename)
     os.makedirs(root, exist_ok=True)
-    if check_integrity(fpath, md5):
-        print('Using downloaded and verified file: ' + fpath)
+    if check_integrity(fpath, md5):    # torchvision 0.28 prints nothing here, nor while downloading
         return fpath
-    print(f'Downloading {url} to {fpath}')
     try:
         _urlretrieve(url, fpath)
     except (urllib.error.URLError, OSError, ValueError) as e:
@@ -126,7 +124,6 @@ def download_and_extract_archive(url, download_root, extract_root=None, filename
     download_root = os.path.expanduser(os.fspath(download_root))
     extract_root = download_root if extract_root is None else os.fspath(extract_root)
     fpath = download_url(url, download_root, filename, md5)
-    print(f'Extracting {fpath} to {extract_root}')
     extract_archive(fpath, extract_root, remove_finished)
 
 
