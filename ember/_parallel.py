@@ -233,12 +233,12 @@ def ufunc(f, *args, out):
     return out
 
 
-def flat(fn, *arrays):
+def flat(fn, *arrays, min_bytes=MIN_BYTES):
     """``fn(*arrays)`` for an elementwise ``fn`` (an optimizer's update, in place): on flat blocks of the
-    arrays, on the threads, when all are C-contiguous, of one size, and large."""
+    arrays, on the threads, when all are C-contiguous, of one size, and together at least ``min_bytes``."""
     a = arrays[0]
     nbytes = a.nbytes * len(arrays)
-    if nbytes < MIN_BYTES or a.ndim == 0 or not all(b.flags.c_contiguous and b.size == a.size for b in arrays):
+    if nbytes < min_bytes or a.ndim == 0 or not all(b.flags.c_contiguous and b.size == a.size for b in arrays):
         fn(*arrays)
         return
     views = [b.reshape(-1) for b in arrays]

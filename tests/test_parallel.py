@@ -12,7 +12,7 @@ import torch
 import ember
 from ember import _parallel
 from ember.nn.functional import _conv, _pool
-from ember.optim import sgd as _sgd
+from ember.optim import adadelta as _adadelta, adam as _adam, sgd as _sgd
 from helpers import assert_same
 
 
@@ -189,7 +189,9 @@ def test_split_max_pool_is_bit_identical_and_matches_torch(split, monkeypatch, k
     lambda ps: ember.optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), amsgrad=True),
     lambda ps: ember.optim.AdamW(ps, lr=0.1, weight_decay=0.1, maximize=True),
 ], ids=['adadelta', 'adam-amsgrad', 'adamw'])
-def test_split_optimizer_steps_are_bit_identical(split, make):
+def test_split_optimizer_steps_are_bit_identical(split, monkeypatch, make):
+    monkeypatch.setattr(_adam, 'SPLIT_BYTES', 0)
+    monkeypatch.setattr(_adadelta, 'SPLIT_BYTES', 0)
     rng = np.random.default_rng(4)
     w0 = rng.standard_normal((7, 5)).astype(np.float32)
     grads = [rng.standard_normal((7, 5)).astype(np.float32) for _ in range(3)]
@@ -251,6 +253,44 @@ def test_split_linear_bias_is_bit_identical_and_matches_torch(split):
     b = rng.standard_normal(4).astype(np.float32)
     run = lambda lib: [lib.nn.functional.linear(*(lib.tensor(a) for a in (x, w, b))).numpy()]
     np.testing.assert_allclose(_both_regimes(lambda: run(ember))[0], run(torch)[0], rtol=1e-5, atol=1e-6)
+
+
+def _linear_pair(monkeypatch, seen):
+    """Large products from 0 multiply-adds, and a record of gemm_pair's side-by-side runs."""
+    from ember import backend
+    monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    each = _parallel.each
+    monkeypatch.setattr(_parallel, 'each', lambda fn, items: seen.append(len(items)) or each(fn, items))
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_linear_backward_side_by_side_is_one_threads_and_torchs(split, monkeypatch, bias):
+    """At two threads F.linear's backward runs its input's and weight's products side by side, each whole on one
+    thread: the gradients equal one thread's bit for bit and PyTorch's."""
+    seen = []
+    _linear_pair(monkeypatch, seen)
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((2, 5, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    b, g = rng.standard_normal(4).astype(np.float32), rng.standard_normal((2, 5, 4)).astype(np.float32)
+
+    def run(lib):
+        ts = [lib.tensor(a, requires_grad=True) for a in ((x, w, b) if bias else (x, w))]
+        lib.nn.functional.linear(*ts).backward(lib.tensor(g))
+        return [t.grad.numpy() for t in ts]
+    for got, want in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    if ember.backend.BLAS.setter is not None:     # with OpenBLAS: the pair went to the pool once, at 2 threads
+        assert 2 in seen
+
+
+def test_linear_backward_side_by_side_gradcheck(split, monkeypatch):
+    seen = []
+    _linear_pair(monkeypatch, seen)
+    x = ember.randn(3, 2, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(5, 4, dtype=ember.float64, requires_grad=True)
+    b = ember.randn(5, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(ember.nn.functional.linear, (x, w, b))
+    assert ember.autograd.gradgradcheck(ember.nn.functional.linear, (x, w, b))
 
 
 @pytest.mark.parametrize('mask', ['causal', 'float', 'none'])

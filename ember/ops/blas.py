@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _parallel
 from ..autograd import dual
-from ..backend import col_sums, gemm
+from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _edge, _NO_EDGE
 from ..tensor import Tensor
@@ -229,8 +229,13 @@ class _LinearMm(Node):
 
     def backward(self, g):
         x, w = self.saved()
-        gx = dual.matmul(g, w) if self.need[0] else None
-        gwt = dual.matmul(g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1]))).swapaxes(0, 1) if self.need[1] else None
+        if self.need[0] and self.need[1] and dual.is_array(g):
+            gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1])))
+            gwt = gw.swapaxes(0, 1)
+        else:
+            gx = dual.matmul(g, w) if self.need[0] else None
+            gwt = dual.matmul(g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1]))).swapaxes(0, 1) \
+                if self.need[1] else None
         if self._n_edges == 2:
             return gx, gwt
         return (col_sums(g) if self.need[2] else None), gx, gwt
@@ -280,6 +285,12 @@ def _linear_graph(input, weight, bias, r, need):
     return Tensor._make(r, node)
 
 
+# bytes of output above which F.linear's bias add is split by rows across threads: an in-place add of a bias to
+# (700, n) float32 at 2 threads, split against whole, min of 200 interleaved (us): 1 MiB 74 against 39, 2 MiB 100
+# against 76, 4 MiB 151 against 166, 8 MiB 243 against 328 (GPT's (768, 384) and (768, 512) outputs lost at 1 MiB)
+_BIAS_SPLIT_BYTES = 4 << 20
+
+
 @_autocast.lower_precision
 def linear(input, weight, bias=None):
     """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
@@ -292,7 +303,7 @@ def linear(input, weight, bias=None):
                            f'{w.dtype.name.capitalize()}')
     r = gemm(x, w.T)
     if bias is not None:
-        if r.nbytes < _parallel.MIN_BYTES:
+        if r.nbytes < _BIAS_SPLIT_BYTES:
             r += bias._data
         else:   # an LSTM LM decoder's (700, 10000) output: split by rows when threads are set
             _parallel.ufunc(np.add, r, bias._data, out=r)

@@ -4,7 +4,7 @@ import numpy as np
 from .. import _parallel
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
-from .adam import _steps_as_tensors
+from .adam import SPLIT_BYTES, _steps_as_tensors
 from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
 
 __all__ = ['Adadelta']
@@ -55,7 +55,7 @@ def _adadelta_group(state, group):
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq, acc = st['square_avg']._data, st['acc_delta']._data
-        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc)
+        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc, min_bytes=SPLIT_BYTES)
         p._bump()
 
 
