@@ -319,6 +319,48 @@ def test_scaled_dot_product_attention(name, shapes, kw):
     check(fn, *shapes, atol=1e-5, gradgrad=name in ('plain_4d', 'causal_scale', 'float_mask_grad'))
 
 
+def _heads(L, qkv, b, t, h, d):
+    """nanoGPT's heads: q, k, v as transposed views of one (b, t, 3 h d) projection."""
+    return [z.view(b, t, h, d).transpose(1, 2) for z in qkv.split(h * d, dim=2)]
+
+
+@pytest.mark.parametrize('kw', [dict(is_causal=True), dict(attn_mask='float'), dict(attn_mask='bool'), dict(),
+                                dict(dropout_p=0.5), dict(attn_mask='grad')], ids=str)
+def test_sdpa_of_transposed_heads_has_pytorchs_layout_graph_and_values(kw):
+    """On heads laid out as (B, L, H, D) in memory PyTorch's flash kernel returns its output in that layout, so
+    nanoGPT's ``y.transpose(1, 2).contiguous()`` copies nothing (no CloneBackward0); its math path (dropout, a
+    mask that needs grad) returns a contiguous one. Values and gradients are PyTorch's."""
+    x = rnd(2, 5, 24, seed=9)
+    g = rnd(2, 5, 8, seed=10)
+    mask = {'float': rnd(5, 5, seed=11), 'bool': BOOL_MASK[:, :5], 'grad': rnd(5, 5, seed=11)}
+
+    def run(L):
+        qkv = L.tensor(x, requires_grad=True)
+        q, k, v = _heads(L, qkv, 2, 5, 2, 4)
+        args = dict(kw)
+        if 'attn_mask' in args:
+            args['attn_mask'] = L.tensor(mask[args['attn_mask']], requires_grad=args['attn_mask'] == 'grad')
+        if args.get('dropout_p'):
+            L.manual_seed(0)
+        y = F(L).scaled_dot_product_attention(q, k, v, **args)
+        z = y.transpose(1, 2).contiguous().view(2, 5, 8)
+        z.backward(L.tensor(g))
+        return y.stride(), type(z.grad_fn.next_functions[0][0]).__name__, z.detach().numpy(), qkv.grad.numpy()
+    (es, en, ez, eg), (ts, tn, tz, tg) = run(ember), run(torch)
+    assert es == ts and en == tn
+    if not kw.get('dropout_p'):
+        np.testing.assert_allclose(ez, tz, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(eg, tg, rtol=1e-5, atol=1e-6)
+
+
+def test_sdpa_of_transposed_heads_gradcheck():
+    qkv = ember.randn(2, 3, 12, dtype=ember.float64, requires_grad=True)
+    f = lambda qkv: ember.nn.functional.scaled_dot_product_attention(*_heads(ember, qkv, 2, 3, 2, 2), is_causal=True)
+    assert f(qkv).stride() == (12, 2, 4, 1)
+    assert ember.autograd.gradcheck(f, (qkv,))
+    assert ember.autograd.gradgradcheck(f, (qkv,))
+
+
 def test_sdpa_dropout_and_gqa():
     ember.manual_seed(0)
     q = ember.randn(2, 4, 5, 8, requires_grad=True)

@@ -310,6 +310,24 @@ def test_split_attention_is_bit_identical_and_matches_torch(split, mask):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_split_attention_of_transposed_heads_is_bit_identical_and_matches_torch(split):
+    """nanoGPT's heads (transposed views of one projection): the split writes the output in PyTorch's (B, L, H, D)
+    layout and the gradients in the heads' own."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 5, 24)).astype(np.float32)
+    g = rng.standard_normal((3, 2, 5, 4)).astype(np.float32)
+
+    def run(lib):
+        qkv = lib.tensor(x, requires_grad=True)
+        q, k, v = (z.view(3, 5, 2, 4).transpose(1, 2) for z in qkv.split(8, dim=2))
+        y = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        assert y.transpose(1, 2).is_contiguous()
+        y.backward(lib.tensor(g))
+        return [y.detach().numpy(), qkv.grad.numpy()]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_split_attention_gradcheck(split):
     q, k, v = (ember.randn(2, 3, 4, dtype=ember.float64, requires_grad=True) for _ in range(3))
     f = lambda q, k, v: ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
