@@ -167,7 +167,8 @@ def gemm(a, b, many=False):
 def gemm_pair(a1, b1, a2, b2):
     """``(a1 @ b1, a2 @ b2)`` with gemm's policy, except that at set_num_threads >= 2, when both are large 2-D
     float products, each runs whole on one thread of ember's pool, side by side: one hand-over instead of one per
-    product, and the results are one thread's. A linear layer's backward (its input's and weight's gradients) at
+    product, and the results are one thread's; from _PAIR_MACS each, a quarter of BIG_GEMM (a hand-over costs less
+    than OpenBLAS's threads). A linear layer's backward (its input's and weight's gradients) at
     GPT's shapes, 2 threads, min of 150 interleaved (us): 128->384 819 -> 777, 128->128 350 -> 312, 128->512
     1057 -> 1025, 512->128 1031 -> 977 (one thread: 1353, 470, 1796, 1807)."""
     if not BLAS.ready:
@@ -179,10 +180,16 @@ def gemm_pair(a1, b1, a2, b2):
     return gemm(a1, b1), gemm(a2, b2)
 
 
+# multiply-adds from which each of gemm_pair's products goes side by side: at 2 threads, min of 300 interleaved with
+# 0.5 ms between (us), a linear layer's two backward products at (768, 64, 43) 91 -> 81, (512, 64, 64) 80 -> 67,
+# GPT's lm_head (768, 128, 65) 237 -> 159
+_PAIR_MACS = 1 << 21
+
+
 def _pairs(a, b):
     """Whether ``a @ b`` may run whole on one of gemm_pair's threads: 2-D float arrays of one dtype, large."""
     return type(a) is xp.ndarray and type(b) is xp.ndarray and a.ndim == b.ndim == 2 and a.dtype == b.dtype and \
-        a.dtype.type in (xp.float32, xp.float64) and a.size * b.shape[1] >= BIG_GEMM
+        a.dtype.type in (xp.float32, xp.float64) and a.size * b.shape[1] >= _PAIR_MACS
 
 
 def _on_blas(a, b, want):

@@ -259,6 +259,7 @@ def _linear_pair(monkeypatch, seen):
     """Large products from 0 multiply-adds, and a record of gemm_pair's side-by-side runs."""
     from ember import backend
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    monkeypatch.setattr(backend, '_PAIR_MACS', 0)
     each = _parallel.each
     monkeypatch.setattr(_parallel, 'each', lambda fn, items: seen.append(len(items)) or each(fn, items))
 
