@@ -245,21 +245,23 @@ def flat(fn, *arrays, min_bytes=MIN_BYTES):
     run(lambda lo, hi: fn(*(v[lo:hi] for v in views)), a.size, nbytes)
 
 
-def product(a, b):
-    """``a @ b`` cut into one block per thread (output columns, rows, or a stack's matrices), each block a
-    single-threaded product on the pool; None for shapes it does not cut (gemm then runs OpenBLAS's threads).
+def product(a, b, bias=None):
+    """``a @ b`` (plus ``bias``, added by each thread to its block) cut into one block per thread (output columns,
+    rows, or a stack's matrices), each block a single-threaded product on the pool; None for shapes it does not cut
+    (gemm then runs OpenBLAS's threads).
     OpenBLAS's own threads spin for about 0.1 s after each product, on the core the pool's workers and the
     caller need: at 2 threads on the loaded 2-core machine a LeNet batch-64 step took 7.8 ms of the process's
     CPU instead of 11.7-12.9 (min of 150; median 8.8 against 23.8-29.1), the MNIST CNN step 78-80 against
     221-273 (min of 25)."""
-    if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+    if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2] or \
+            bias is not None and (bias.ndim != 1 or bias.shape[0] != b.shape[-1]):
         return None
     if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack
         out = xp.empty(b.shape[:-2] + (a.shape[0], b.shape[-1]), a.dtype)
         b3, o3 = (v.reshape((-1,) + v.shape[-2:]) for v in (b, out))
 
         def block(lo, hi):
-            xp.matmul(a, b3[lo:hi], out=o3[lo:hi])
+            _plus(xp.matmul(a, b3[lo:hi], out=o3[lo:hi]), bias)
         cuts = b3.shape[0]
     elif a.ndim > 2 or b.ndim > 2:
         if a.shape[:-2] != b.shape[:-2] or a.ndim != b.ndim:
@@ -268,20 +270,27 @@ def product(a, b):
         a3, b3, o3 = (v.reshape((-1,) + v.shape[-2:]) for v in (a, b, out))
 
         def block(lo, hi):
-            xp.matmul(a3[lo:hi], b3[lo:hi], out=o3[lo:hi])
+            _plus(xp.matmul(a3[lo:hi], b3[lo:hi], out=o3[lo:hi]), bias)
         cuts = a3.shape[0]
     else:
         out = xp.empty((a.shape[0], b.shape[1]), a.dtype)
         if b.shape[1] >= a.shape[0]:
             def block(lo, hi):
-                xp.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+                _plus(xp.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), None if bias is None else bias[lo:hi])
             cuts = b.shape[1]
         else:
             def block(lo, hi):
-                xp.matmul(a[lo:hi], b, out=out[lo:hi])
+                _plus(xp.matmul(a[lo:hi], b, out=out[lo:hi]), bias)
             cuts = a.shape[0]
     parts = spans(cuts, threads())
     if len(parts) == 1:
         return None
     each(block, parts)
     return out
+
+
+def _plus(r, bias):
+    """r += bias in place (nothing for None); r."""
+    if bias is not None:
+        r += bias
+    return r

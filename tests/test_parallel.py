@@ -471,6 +471,26 @@ def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     np.testing.assert_allclose(two, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),
+                                           ((4, 6, 5), (5, 7)), ((6, 5), (3, 5, 7))], ids=str)
+def test_large_products_with_a_bias_add_it_in_their_blocks(split, monkeypatch, ashape, bshape):
+    """gemm's ``bias`` on the pool: each thread adds it to its own block, the same values as the product plus the
+    bias after it, and one thread's ``a @ b + bias`` to float precision."""
+    from ember import backend
+    monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(ashape).astype(np.float32)
+    b = rng.standard_normal(bshape).astype(np.float32)
+    bias = rng.standard_normal(bshape[-1]).astype(np.float32)
+    two = backend.gemm(a, b, bias=bias)
+    after = backend.gemm(a, b)
+    after += bias
+    np.testing.assert_array_equal(two, after)
+    ember.set_num_threads(1)
+    np.testing.assert_allclose(two, backend.gemm(a, b, bias=bias), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(two, a.astype(np.float64) @ b + bias, rtol=1e-5, atol=1e-5)
+
+
 def test_products_the_pool_does_not_cut():
     """Mixed dtypes, vectors and broadcast stacks are left to gemm's OpenBLAS path (product gives None)."""
     a32, a64 = np.ones((4, 3), np.float32), np.ones((3, 4))
@@ -535,7 +555,7 @@ def test_large_products_route_by_shape_alone(split, monkeypatch):
     monkeypatch.setattr(backend, 'BIG_GEMM', 0)
     seen = []
     product = _parallel.product
-    monkeypatch.setattr(_parallel, 'product', lambda a, b: seen.append(a.shape) or product(a, b))
+    monkeypatch.setattr(_parallel, 'product', lambda a, b, bias=None: seen.append(a.shape) or product(a, b, bias))
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
     want = a @ a.T
 

@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 
-from .. import _parallel
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
@@ -285,12 +284,6 @@ def _linear_graph(input, weight, bias, r, need):
     return Tensor._make(r, node)
 
 
-# bytes of output above which F.linear's bias add is split by rows across threads: an in-place add of a bias to
-# (700, n) float32 at 2 threads, split against whole, min of 200 interleaved (us): 1 MiB 74 against 39, 2 MiB 100
-# against 76, 4 MiB 151 against 166, 8 MiB 243 against 328 (GPT's (768, 384) and (768, 512) outputs lost at 1 MiB)
-_BIAS_SPLIT_BYTES = 4 << 20
-
-
 @_autocast.lower_precision
 def linear(input, weight, bias=None):
     """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
@@ -301,12 +294,7 @@ def linear(input, weight, bias=None):
     if x.dtype != w.dtype:
         raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
                            f'{w.dtype.name.capitalize()}')
-    r = gemm(x, w.T)
-    if bias is not None:
-        if r.nbytes < _BIAS_SPLIT_BYTES:
-            r += bias._data
-        else:   # an LSTM LM decoder's (700, 10000) output: split by rows when threads are set
-            _parallel.ufunc(np.add, r, bias._data, out=r)
+    r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if GRAD.enabled and (need[0] or need[1] or need[2]):
         return _linear_graph(input, weight, bias, r, need)
