@@ -41,7 +41,7 @@ def test_gemm_threads_follow_multiply_adds(monkeypatch):
     monkeypatch.setattr(backend.BLAS, 'many', 2)
     monkeypatch.setattr(backend.BLAS, 'pinned', 0)
     # the pool's split of large products (taken with a thread count an earlier test left) is not under test here
-    monkeypatch.setattr(_parallel, 'product', lambda a, b: None)
+    monkeypatch.setattr(_parallel, 'product', lambda a, b, bias=None: None)
     cases = [((512, 1024), (1024,), 1), ((4096, 2048), (2048,), 2), ((256, 256), (256, 256), 2),
              ((64, 64), (64, 64), 1), ((2048,), (2048, 4096), 2), ((1024,), (1024, 1024), 1)]
     for sa, sb, want in cases:
