@@ -303,7 +303,6 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
         return r.unsqueeze(-1).permute([perm.index(i) for i in range(n)]) if keepdim else r
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-    return r if keepdim else r.squeeze(max(d0 % A.dim(), d1 % A.dim())).squeeze(min(d0 % A.dim(), d1 % A.dim()))
 
 
 @_autocast.fp32

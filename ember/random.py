@@ -126,10 +126,6 @@ class Generator:
         w = self._words(2 * n)
         return (w[0::2] << np.uint64(32)) | w[1::2]
 
-    def _word(self):
-        self._pending_next = None
-        return int(self._bits.random_raw())
-
     # -- state ----------------------------------------------------------------------------------------
     def get_state(self):
         """The state as a uint8 tensor in PyTorch's layout (``torch.Generator.get_state``)."""

@@ -14,7 +14,6 @@ import os
 import pickle
 import pickletools
 import sys
-import warnings
 import zipfile
 import zlib
 

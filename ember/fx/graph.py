@@ -8,7 +8,7 @@ import math
 import re
 import warnings
 
-from .node import Node, _LEGAL_OPS, _format_arg, _get_qualified_name, _type_repr, map_arg
+from .node import Node, _LEGAL_OPS, _get_qualified_name, _type_repr, map_arg
 
 _name_regex = re.compile(r"^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$")
 _illegal_char_regex = re.compile("[^0-9a-zA-Z_]+")

@@ -45,10 +45,6 @@ def _fill(tensor, arr):
     return tensor
 
 
-def _sample_dtype(tensor):
-    return np.float32 if tensor._data.dtype == np.float32 else np.float64
-
-
 def _no_grad(fn, tensor, *args, generator=None):
     """Run an in-place sampler on ``tensor`` without recording autograd history."""
     from ..autograd.grad_mode import no_grad

@@ -204,12 +204,6 @@ def fmt_shape(shape):
     return '[' + ', '.join(map(str, shape)) + ']'
 
 
-def broadcast_error(op, a, b):
-    return RuntimeError(
-        f'{op}: the shapes {fmt_shape(a)} and {fmt_shape(b)} cannot be broadcast together (sizes must be '
-        'equal or 1 in each trailing dimension); reshape or unsqueeze one operand so the sizes match')
-
-
 def dim_aliases(fn):
     """``fn`` also accepting NumPy's ``axis``/``keepdims`` for ``dim``/``keepdim``, as PyTorch's argument
     parser does for every op with a ``dim`` (``x.max(axis=1)``); an unknown keyword still reaches ``fn``."""

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from .. import _bf16
-from .._dtype import DEFAULT, scalar_name
+from .._dtype import scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -982,11 +982,3 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries._data.ndim != 1:
         raise RuntimeError(f'boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})')
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
-
-
-def one_hot_arr(a, num_classes):
-    return (a[..., None] == np.arange(num_classes)).astype(np.int64)
-
-
-def _float_default(x):
-    return x if x._data.dtype.kind == 'f' else Tensor._make(x._data.astype(DEFAULT.np))

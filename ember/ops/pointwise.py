@@ -15,7 +15,6 @@ from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from . import _special, _fused
 
-_NO = object()
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)

@@ -358,10 +358,6 @@ def _full_result(input, r, node):
     return res
 
 
-def _nanmax(a):
-    return np.max(a)
-
-
 def _binary_max(a, b):
     from .pointwise import maximum
     return maximum(a, b)

@@ -1,7 +1,5 @@
 """Fused nn ops: one graph node per op with a NumPy forward and backward (the fast path), plus a
 composed differentiable reference used under ``create_graph=True`` so higher-order gradients stay exact."""
-import numpy as np
-
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node, MODE
 from ...tensor import Tensor
@@ -67,17 +65,3 @@ def fused(name, np_backward, reference, doc=None):
     return type(name, (FusedNode,), {'__slots__': (), 'np_backward': np_backward,
                                      'reference': staticmethod(reference),
                                      '__doc__': doc or f'Fused nn op recorded as {name}.'})
-
-
-def floatify(t):
-    """The array of a tensor, cast to the default float dtype when it is integral (like PyTorch)."""
-    a = t._data
-    if a.dtype.kind != 'f':
-        from ..._dtype import DEFAULT
-        a = a.astype(DEFAULT.np)
-    return a
-
-
-def np_float(x, like):
-    """A Python number or array as ``like``'s dtype."""
-    return np.asarray(x, dtype=like.dtype)

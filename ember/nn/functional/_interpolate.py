@@ -19,7 +19,6 @@ __all__ = ['interpolate', 'upsample', 'upsample_nearest', 'upsample_bilinear']
 
 _MODES = ('nearest', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'nearest-exact')
 _NEEDS = {'linear': 3, 'bilinear': 4, 'bicubic': 4, 'trilinear': 5}
-_INTERPOLATING = ('linear', 'bilinear', 'bicubic', 'trilinear')
 
 
 def _pytorch_float(np_dtype):

@@ -13,7 +13,6 @@ from ... import ops
 from ...autograd.grad_mode import GRAD
 from ...backend import col_sums, gemm
 from ...amp import _state as _autocast
-from ...ops import pointwise
 from ...tensor import Tensor
 from .. import init
 from ..functional._fused import fused

@@ -25,8 +25,6 @@ class ImageReadMode(Enum):
 
 
 _MAGIC = ((b'\x89PNG\r\n\x1a\n', 'png'), (b'\xff\xd8\xff', 'jpeg'), (b'GIF87a', 'gif'), (b'GIF89a', 'gif'))
-_PIL_MODES = {ImageReadMode.GRAY: 'L', ImageReadMode.GRAY_ALPHA: 'LA', ImageReadMode.RGB: 'RGB',
-              ImageReadMode.RGB_ALPHA: 'RGBA'}
 _LIBPNG_GRAY = (6968, 23434, 2366)  # libpng's default RGB-to-gray weights, in 1/32768ths
 
 

@@ -281,21 +281,6 @@ def _pad_hw(arr, ltrb, fill, mode, h_axis):
     return out
 
 
-def _pil_fill(fill, img):
-    channels = len(img.getbands())
-    if fill is None:
-        fill = 0
-    if isinstance(fill, (list, tuple)):
-        if len(fill) == 1:
-            fill = list(fill) * channels
-        elif len(fill) != channels:
-            raise ValueError("The number of elements in 'fill' does not match the number of channels of the "
-                             f'image ({len(fill)} != {channels})')
-        fill = [float(x) if img.mode == 'F' else int(x) for x in fill]
-        return fill if channels > 1 else fill[0]
-    return float(fill) if img.mode == 'F' else int(fill)
-
-
 _PAD_MODES = ('constant', 'edge', 'reflect', 'symmetric')
 
 
