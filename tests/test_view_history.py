@@ -1,6 +1,8 @@
 """Views kept across an in-place change of their base (or of another view of it): PyTorch regenerates their
 grad_fn (AsStridedBackward0 of the base) and records the change on the base as CopySlices; values, gradients
 (against PyTorch and float64 finite differences), grad_fn names and refusals as PyTorch's."""
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +182,79 @@ def test_views_without_grad_are_not_changed_by_changes_under_no_grad():
     assert h.grad_fn is fn
     h.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1])
+
+
+def test_changing_the_saved_output_of_an_in_place_op_is_caught():
+    def run(lib):
+        x = lib.ones(3, 4, requires_grad=True)
+        y = x * 1
+        v = y[1:, ::2]
+        y.sigmoid_()    # saves its output, y
+        v.mul_(2)       # changes y through a view
+        return _raised(lambda: y.sum().backward()).split(' is at version')[0]
+    assert run(ember) == run(torch)
+
+
+def test_writing_out_of_bounds_with_autograd_names_the_dimension():
+    def run(lib):
+        x = lib.ones(3, requires_grad=True)
+        y = lib.zeros(2, 3)
+        return (_raised_index(lambda: y.__setitem__((0, 5), x.sum())),
+                _raised_index(lambda: (x * 1)[3:].__setitem__(0, 1.0)))
+    assert run(ember) == run(torch)
+
+
+def _raised_index(fn):
+    try:
+        fn()
+    except IndexError as e:
+        return str(e)
+    raise AssertionError('no error')
+
+
+def test_an_empty_view_takes_a_zero_gradient():
+    check(lambda lib, x: (lambda y: (y[1:, :0], y.mul_(2))[0])(x * 1), (2, 3), gradcheck=False)
+
+
+_VIEWS = [lambda t: t[0], lambda t: t[:, 1:], lambda t: t.t(),
+          lambda t: t.reshape(-1) if t.is_contiguous() else t[..., :1], lambda t: t.unsqueeze(0), lambda t: t[1:, ::2], lambda t: t.diagonal() if t.dim() == 2 else t[:1]]
+_OPS = [lambda t, w: t.mul_(2), lambda t, w: t.add_(w.sum()), lambda t, w: t.sigmoid_(), lambda t, w: t.zero_(),
+        lambda t, w: t.__setitem__(0, w.sum() * 3) if t.dim() else t.add_(1), lambda t, w: t.exp_(),
+        lambda t, w: t.clamp_(-0.5, 0.5), lambda t, w: t.div_(w.abs().sum() + 1), lambda t, w: t.pow_(2),
+        lambda t, w: t.copy_(w.sum().expand_as(t))]
+
+
+def _random_program(lib, seed):
+    """Views of views and in-place ops on any of them, in an order drawn from ``seed``; the loss, the
+    gradients, or the error's text."""
+    rng = random.Random(seed)
+    data = np.random.default_rng(seed)
+    x = lib.tensor(data.uniform(-1, 1, (3, 4)), requires_grad=True)
+    w = lib.tensor(data.uniform(-1, 1, 4), requires_grad=True)
+    ts = [x * 1]
+    try:
+        for _ in range(rng.randint(2, 7)):
+            if rng.random() < 0.5 or len(ts) == 1:
+                b = rng.choice(ts)
+                if b.dim() >= 2:
+                    ts.append(rng.choice(_VIEWS)(b))
+            else:
+                rng.choice(_OPS)(rng.choice(ts), w)
+        loss = sum(((t * (i + 1)) ** 2).sum() for i, t in enumerate(ts))
+        loss.backward()
+    except (RuntimeError, IndexError) as e:
+        return type(e).__name__ + ': ' + str(e).split(' is at version')[0]
+    return [loss.item()] + [None if t.grad is None else t.grad.numpy() for t in (x, w)]
+
+
+@pytest.mark.parametrize('start', range(0, 240, 40))
+def test_random_programs_of_views_and_in_place_ops(start):
+    for seed in range(start, start + 40):
+        e, t = _random_program(ember, seed), _random_program(torch, seed)
+        if isinstance(t, str) or isinstance(e, str):
+            assert e == t, f'seed {seed}'
+            continue
+        for a, b in zip(e, t):
+            assert (a is None) == (b is None), f'seed {seed}'
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=f'seed {seed}')

@@ -112,6 +112,8 @@ class AsStridedBackward0(Node):
     __slots__ = ('view', 'base')
 
     def backward(self, g):
+        if not self.view.size:
+            return dual.zeros(self.base.shape, g)
         idx = view_positions(self.base, self.view)
         if not dual.is_array(g):
             from .indexing import index_put_grad

@@ -316,8 +316,11 @@ def setitem(input, index, value):
         node = CopySlices
         if input._base is None and _whole(idx, input._data.shape):
             node = FillBackward3 if not value._data.ndim else CopyBackwards
-        r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value,
-                      _node=node)
+        try:
+            r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value,
+                          _node=node)
+        except IndexError as e:
+            raise _index_error(input, idx, e) from None
         commit(input, r)
         return
     try:
@@ -325,10 +328,15 @@ def setitem(input, index, value):
     except ValueError as e:
         raise _mismatch(value._data, e) from None
     except IndexError as e:
-        if _is_basic(idx):
-            _check_bounds(input._data, idx)
-        raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})') from None
+        raise _index_error(input, idx, e) from None
     input._bump()
+
+
+def _index_error(input, idx, e):
+    """PyTorch's IndexError for a write ``input[idx] = v`` out of bounds (NumPy's text, shape added, otherwise)."""
+    if _is_basic(idx):
+        _check_bounds(input._data, idx)
+    return IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})')
 
 
 def _mismatch(v, e):

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._dtype import FROM_NP, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import Node, _version_cell
 from ..tensor import Tensor
 from . import _fused, _views
 
@@ -50,7 +50,22 @@ def commit(t, r):
     if r.grad_fn is not None:
         adopt(t, r)
     t._bump()
+    if r._vc is not None and r.grad_fn is not None:
+        _resave(r, t)
     return t
+
+
+def _resave(r, t):
+    """r's node saved r (its output) for backward, but the output is now ``t``: what it saved becomes t at
+    its version now, so a later in-place change to t (or to a view of its base) is caught in backward as
+    PyTorch catches it (sigmoid_, tanh_, exp_ save self)."""
+    node, vc = r.grad_fn, r._vc
+    saved = node._saved
+    if not saved:
+        return
+    cell = _version_cell(t)
+    node._saved = tuple(e if e is None or len(e) != 4 or e[1] is not vc else (t._data, cell, cell[0], e[3])
+                        for e in saved)
 
 
 def write_out(name, r, out, warn=True, same_dtype=None):
