@@ -10,7 +10,8 @@ import threading
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'flat', 'copyto', 'ufunc', 'product']
+__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'flat', 'copyto', 'ufunc',
+           'product']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
