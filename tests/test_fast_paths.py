@@ -31,6 +31,29 @@ def test_advanced_index_backward_by_rows_as_pytorch(table, index, dtype):
     np.testing.assert_array_equal(grads[0], seq)
 
 
+def test_index_by_one_integer_array_takes_rows_as_pytorch():
+    """t[idx] with one integer index array on the first dim (ndarray.take): values, shape, contiguity and
+    gradient equal PyTorch's for 1-D and 2-D, negative, repeated and no indices, int32 and int64, a transposed
+    input; an index out of range raises IndexError on both; an embedding of no index has a zero gradient."""
+    c = RNG.standard_normal((27, 5)).astype(np.float32)
+    for x, dtype in (([[1, -2, 26], [0, 0, 3]], np.int64), ([4, -27, 4], np.int32), ([], np.int64)):
+        for table in (c, np.ascontiguousarray(c.T).T):
+            got = []
+            for lib in (ember, torch):
+                t = lib.tensor(table, requires_grad=True)
+                y = t[lib.tensor(np.array(x, dtype))]
+                y.backward(lib.ones_like(y))
+                got.append((y.detach().numpy(), y.is_contiguous(), y.grad_fn.name(), t.grad.numpy()))
+            for e, t in zip(*got):
+                np.testing.assert_array_equal(e, t)
+    for lib in (ember, torch):
+        with pytest.raises(IndexError, match='index 27 is out of bounds'):
+            lib.tensor(c)[lib.tensor([1, 27])]
+        emb = lib.nn.Embedding(5, 3)     # no index at all: a zero gradient (the rows' reshape once failed)
+        emb(lib.zeros((0, 2), dtype=lib.long)).sum().backward()
+        assert emb.weight.grad.shape == (5, 3) and not emb.weight.grad.abs().sum()
+
+
 def test_index_add_rows_sums_in_index_order():
     """The padded-block sums equal np.add.at's sequential sums bitwise: signed zeros, one index repeated far more
     than the others (np.add.at's path), two columns, a single index, both float dtypes."""

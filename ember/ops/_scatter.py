@@ -42,9 +42,9 @@ def index_add_at(out, index, g):
     (``C[Xb]``, ``E[idx]``) goes by rows through index_add_rows (E[Xg] of nanoGPT, (65, 128) by (12, 64):
     backward 1179 -> 440 us)."""
     i = index[0] if isinstance(index, tuple) and len(index) == 1 else index
-    if isinstance(i, np.ndarray) and i.dtype.kind in 'iu' and out.dtype in _FLOATS and \
+    if isinstance(i, np.ndarray) and i.size and i.dtype.kind in 'iu' and out.dtype in _FLOATS and \
             g.shape == i.shape + out.shape[1:]:
-        flat = np.where(i < 0, i + out.shape[0], i).reshape(-1) if i.size and i.min() < 0 else i.reshape(-1)
+        flat = np.where(i < 0, i + out.shape[0], i).reshape(-1) if i.min() < 0 else i.reshape(-1)
         index_add_rows(out.reshape(out.shape[0], -1), flat, np.ascontiguousarray(g).reshape(flat.size, -1))
         return out
     np.add.at(out, index, g)

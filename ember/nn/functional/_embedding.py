@@ -16,7 +16,7 @@ __all__ = ['embedding', 'one_hot', 'embedding_bag']
 def _embedding_backward(self, g):
     idx, n, pad, by_freq = self.ctx
     flat = idx.reshape(-1)
-    g2 = np.asarray(g).reshape(flat.size, -1)
+    g2 = np.asarray(g).reshape(flat.size, np.shape(g)[-1])     # -1 cannot be inferred for no index
     if by_freq:
         counts = np.bincount(flat, minlength=n)
         g2 = g2 / counts[flat][:, None].astype(g2.dtype)
