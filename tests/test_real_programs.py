@@ -130,3 +130,90 @@ def test_mnist_download_failure_as_torchvision(tmp_path, monkeypatch, capsys):
         msgs.append(str(e.value))
     assert msgs[1].startswith(msgs[0]) and 'Without network access' in msgs[1]
     assert capsys.readouterr().out == ''
+
+
+def _style_net(T, c=4):
+    """fast_neural_style's TransformerNet in small: reflection-padded convs, affine InstanceNorm2d, a residual
+    block, and an upsample-then-conv layer (nearest interpolate)."""
+    nn = T.nn
+
+    class ConvLayer(nn.Module):
+        def __init__(self, cin, cout, k, stride, upsample=None):
+            super().__init__()
+            self.upsample = upsample
+            self.pad, self.conv = nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride)
+
+        def forward(self, x):
+            if self.upsample:
+                x = nn.functional.interpolate(x, mode='nearest', scale_factor=self.upsample)
+            return self.conv(self.pad(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.in1 = ConvLayer(3, c, 9, 1), nn.InstanceNorm2d(c, affine=True)
+            self.conv2, self.in2 = ConvLayer(c, 2 * c, 3, 2), nn.InstanceNorm2d(2 * c, affine=True)
+            self.res, self.in3 = ConvLayer(2 * c, 2 * c, 3, 1), nn.InstanceNorm2d(2 * c, affine=True)
+            self.up, self.in4 = ConvLayer(2 * c, c, 3, 1, upsample=2), nn.InstanceNorm2d(c, affine=True)
+            self.out = ConvLayer(c, 3, 9, 1)
+
+        def forward(self, x):
+            y = T.relu(self.in1(self.conv1(x)))
+            y = T.relu(self.in2(self.conv2(y)))
+            y = self.in3(self.res(y)) + y
+            y = T.relu(self.in4(self.up(y)))
+            return self.out(y)
+    return Net()
+
+
+def _copy_params(src, dst):
+    dst.load_state_dict({k: ember.tensor(v.detach().numpy().copy()) for k, v in src.state_dict().items()})
+
+
+def test_fast_neural_style_net_step():
+    """pytorch/examples fast_neural_style: the transformer net's output and every parameter gradient (float64),
+    under its gram-matrix style loss."""
+    torch.manual_seed(0)
+    tnet = _style_net(torch).double()
+    enet = _style_net(ember).double()
+    _copy_params(tnet, enet)
+    x = np.random.RandomState(0).rand(2, 3, 16, 16) * 255
+    res = []
+    for T, net in ((torch, tnet), (ember, enet)):
+        y = net(T.tensor(x))
+        f = y.view(2, 3, -1)
+        gram = f.bmm(f.transpose(1, 2)) / (3 * 16 * 16)
+        loss = T.nn.MSELoss()(gram, T.zeros_like(gram)) + T.nn.MSELoss()(y, T.tensor(x))
+        loss.backward()
+        res.append((y.detach().numpy(), [p.grad.numpy() for p in net.parameters()]))
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-10, atol=1e-9)
+    scale = max(np.abs(g).max() for g in res[0][1])     # a conv bias before InstanceNorm has a zero gradient
+    for gt, ge in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(ge, gt, rtol=1e-8, atol=1e-10 * scale)
+
+
+def test_word_language_model_transformer_mask():
+    """pytorch/examples word_language_model: nn.TransformerEncoder (seq-first) under its float causal mask
+    log(tril(ones)) (0 and -inf), in training (dropout 0) and eval, output and gradients (float64)."""
+    res = []
+    for T in (torch, ember):
+        T.manual_seed(0)
+        layer = T.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0)
+        enc = T.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).double()
+        res.append(enc)
+    _copy_params(res[0], res[1])
+    x = np.random.RandomState(1).randn(7, 3, 16)
+    outs = []
+    for T, enc in zip((torch, ember), res):
+        mask = T.log(T.tril(T.ones(7, 7, dtype=T.float64)))
+        xt = T.tensor(x, requires_grad=True)
+        y = enc(xt, mask=mask)
+        (y * T.tensor(np.cos(np.arange(y.numel())).reshape(y.shape))).sum().backward()
+        enc.eval()
+        with T.no_grad():
+            ye = enc(T.tensor(x), mask=mask)
+        outs.append((y.detach().numpy(), xt.grad.numpy(), ye.numpy(), [p.grad.numpy() for p in enc.parameters()]))
+    for a, b in zip(outs[0][:3], outs[1][:3]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
+    for gt, ge in zip(outs[0][3], outs[1][3]):
+        np.testing.assert_allclose(ge, gt, rtol=1e-8, atol=1e-10 * np.abs(gt).max())
