@@ -900,3 +900,15 @@ def test_conv_backward_frees_kept_columns_before_input_gradient_columns():
     torch.nn.functional.conv2d(tx, tw).backward(torch.ones(16, 16, 10, 10))
     assert_same(x.grad, tx.grad, atol=1e-4)
     assert_same(w.grad, tw.grad, atol=1e-3)
+
+
+def test_conv_products_over_one_channel():
+    """A conv to one channel (its input gradient) and a transposed conv from one channel (its forward) take the
+    outer product for their one-term products: PyTorch's values, float64 gradcheck, and BLAS's rounding."""
+    check(lambda L, x, w: F(L).conv2d(x, w, stride=2, padding=1), (2, 3, 8, 8), (1, 3, 4, 4))
+    check(lambda L, x, w: F(L).conv_transpose2d(x, w, stride=2, padding=1), (2, 1, 4, 4), (1, 3, 4, 4))
+    from ember.nn.functional import _conv
+    rng = np.random.default_rng(4)
+    for dt in (np.float32, np.float64):
+        a, b = rng.standard_normal((2, 64)).astype(dt), rng.standard_normal((2, 32)).astype(dt)
+        np.testing.assert_array_equal(_conv._gemm(a[:1], b[:1], 1, ta=True), a[:1].T @ b[:1])
