@@ -77,6 +77,7 @@ def test_conv_per_sample_at_mnist_size():
     with PyTorch, its input and weight gradients included; conv1d takes it too."""
     from ember.nn.functional import _conv
     assert _conv._per_sample(np.zeros((32, 1, 3, 3)), 1) and not _conv._per_sample(np.zeros((6, 3, 5, 5)), 1)
+    assert _conv._per_sample(np.zeros((64, 3, 3, 3)), 1) and _conv._per_sample(np.zeros((32, 3, 4, 4)), 1)  # RGB
     y = F(ember).conv2d(ember.zeros(2, 1, 6, 6), ember.zeros(3, 1, 3, 3, requires_grad=True))
     assert isinstance(y.grad_fn.cols, _conv._Samples)
     check(lambda L, x, w, b: F(L).conv2d(x, w, b), (16, 1, 28, 28), (32, 1, 3, 3), (32,), atol=1e-4,
@@ -912,3 +913,13 @@ def test_conv_products_over_one_channel():
     for dt in (np.float32, np.float64):
         a, b = rng.standard_normal((2, 64)).astype(dt), rng.standard_normal((2, 32)).astype(dt)
         np.testing.assert_array_equal(_conv._gemm(a[:1], b[:1], 1, ta=True), a[:1].T @ b[:1])
+
+
+def test_conv_per_sample_rgb_kernels():
+    """RGB 3x3 (ResNet's first conv) and 4x4 stride-2 (DCGAN's) convs take the per-sample path: PyTorch's values
+    and gradients, and float64 gradcheck."""
+    from ember.nn.functional import _conv
+    y = F(ember).conv2d(ember.zeros(2, 3, 8, 8), ember.zeros(4, 3, 4, 4, requires_grad=True), stride=2, padding=1)
+    assert isinstance(y.grad_fn.cols, _conv._Samples)
+    check(lambda L, x, w: F(L).conv2d(x, w, stride=2, padding=1), (3, 3, 8, 8), (4, 3, 4, 4), atol=1e-4)
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (2, 3, 6, 5), (5, 3, 3, 3), (5,), atol=1e-4)
