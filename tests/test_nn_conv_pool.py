@@ -244,6 +244,7 @@ WINOGRAD_S2 = [  # 4x4 stride-2 padding-1 convs and transposed convs as Winograd
     ('conv_transpose2d', (1, 4, 1, 1), (4, 2, 4, 4), True, dict(output_padding=(1, 0))),
     ('conv_transpose2d', (2, 3, 5, 2), (3, 2, 4, 4), False, dict(output_padding=(0, 1))),   # odd tile counts
     ('conv2d', (2, 2, 9, 4), (3, 2, 4, 4), False, {}),          # input gradient: odd rows, one partial tile
+    ('conv2d', (1, 3, 2, 3), (2, 3, 4, 4), True, {}),           # input gradient: one tile, cropped
 ]
 
 

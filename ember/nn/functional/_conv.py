@@ -468,7 +468,7 @@ def _conv_bw_arrays(node, g, w, x):
             return gx, gw, gb
         wino = next(m for m in (_winograd_s2, _winograd4, _winograd) if isinstance(saved, m.Saved))
         if wino is _winograd_s2:
-            return gx, _winograd_s2.conv_grads(g, w, saved.v if need_w else None, gx), gb
+            return gx, _winograd_s2.conv_grads(g, w.shape, saved.u, saved.v if need_w else None, gx), gb
         if need_x and need_w:
             gw = _winograd4.grads(g, w, saved.v, gx) if wino is _winograd4 else \
                 _winograd.grads(g, saved, pads[0][0], pads[1][0], gx, w.shape)

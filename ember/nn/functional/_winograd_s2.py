@@ -5,9 +5,9 @@ output tile of that is A^T [(G w G^T) * (B^T d B)] A of its 3x3 input tile d, so
 GEMMs with 9 multiplies per 4 outputs instead of 16. The coefficients are 0 and +-1, so values differ
 from a direct sum by float rounding only (max relative error 1e-6 in float32 on DCGAN's shapes, im2col's
 4e-7). Used for the conv's forward and weight gradient, and for the transposed conv's backward (its input
-gradient is this conv of the output gradient). The conv's input gradient, which is also the transposed
-conv's forward, splits the same way by output parity: four 2x2 stride-1 convs of the output gradient, each
-F(2x2, 2x2) on its own tile grid (see grad_input).
+gradient is this conv of the output gradient). The conv's input gradient is the adjoint of its forward, from
+the weight gradient's tiles (see _grad_input_adjoint); the transposed conv's forward, the same function of its
+input, splits by output parity: four 2x2 stride-1 convs, each F(2x2, 2x2) on its own tile grid (see grad_input).
 
 1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
@@ -159,25 +159,55 @@ def _weight_from(gu, wshape):
 # DCGAN's sizes take 10-50 us, too short to split (the GIL and a worker's wake-up cost as much), so each thread runs
 # one gradient's transforms while the other runs the other's, then both share the products in slices of tile
 # positions (_winograd.shared_products: each slice's products as on one thread, so values do not depend on the
-# thread count).
-def conv_grads(g, w, v, gx):
-    """Gradients of the 4x4 stride-2 conv from its output gradient g (N, O, OH, OW): the input's written into gx
-    (when not None), and the weight's returned (None when v, the forward's V, is None). At two threads the weight
-    gradient runs beside the input gradient's transform, then joins its products: DCGAN batch 32, min of 100
-    interleaved at real-time priority on the loaded machine, two runs: 64x8x8 -> 32x16x16 2.10-2.16 -> 1.67-1.76
-    ms, 128x4x4 -> 64x8x8 1.73-1.76 -> 1.42-1.52; one thread takes the serial path (2.92 / 2.79, 2.40 / 2.40)."""
+# thread count). The conv's two gradients share the output gradient's tiles, then each runs whole on one thread.
+def conv_grads(g, wshape, u, v, gx):
+    """Gradients of the 4x4 stride-2 conv (weight of shape wshape, U the forward's transformed weights) from its
+    output gradient g (N, O, OH, OW): the input's written into gx (when not None), and the weight's returned (None
+    when v, the forward's V, is None). Both read the output gradient's tiles A g A^T, made once; at two threads
+    the two gradients then run side by side, each on one thread as it would alone."""
+    gh, tiles = _grad_tiles(g), _tiles(g.shape[2:])
     if gx is None or v is None or not _parallel.side_by_side_pays(gx.nbytes + 9 * g.nbytes):
         if gx is not None:
-            grad_input(g, grad_input_weights(w), gx)
-        return None if v is None else grad_weight(g, v, w.shape)
+            _grad_input_adjoint(gh, u, tiles, gx)
+        return None if v is None else _weight_from(gemm(gh, v.transpose(0, 2, 1)), wshape)
     got = {}
-    th, tw = _grad_tiles_of(*gx.shape[2:])
-    m = np.empty((36, w.shape[1], th * tw * g.shape[0]), g.dtype)
-    _parallel.side_by_side(lambda: got.update(u=grad_input_weights(w), v=_grad_input_v(g, th, tw)),
-                           lambda: got.setdefault('gw', grad_weight(g, v, w.shape)),
-                           _winograd.shared_products(m, lambda: (got['u'], got['v']), 12), [])
-    _grad_input_out(m, th, tw, gx)
+    _parallel.side_by_side(lambda: _grad_input_adjoint(gh, u, tiles, gx),
+                           lambda: got.setdefault('gw', _weight_from(gemm(gh, v.transpose(0, 2, 1)), wshape)),
+                           [], [])
     return got['gw']
+
+
+def _grad_input_adjoint(gh, u, tiles, out):
+    """The conv's input gradient (N, C, H, W), written into out, as the adjoint of its forward: per tile B [U^T
+    (A g A^T)] B^T (gh (9, O, th*tw*N) the output gradient's tiles, U (9, O, 4C) the forward's), the 3x3 tiles,
+    which overlap by one row and column, added up on the space-to-depth canvas, read back without the padding.
+    Against grad_input's four parity convs (36 products of C rows, a 9x larger V) it reuses the weight gradient's
+    tiles and the forward's U and runs 9 products of 4C rows. DCGAN batch 32, both gradients (conv_grads), min of
+    150 interleaved: 32x16x16 -> 64 2.87 -> 2.57 ms, 64x8x8 -> 128 2.46 -> 2.24 at one thread; 3.79 -> 2.91, 2.58
+    -> 2.24 at two (loaded machine). Without the weight gradient's tiles to share (the transposed conv's forward)
+    it lost: 1.34 -> 1.39, 1.54 -> 1.68."""
+    n, c, h, w = out.shape
+    th, tw = tiles
+    gv = gemm(u.transpose(0, 2, 1), gh).reshape(3, 3, 2, 2, c, th, tw, n)     # dL/dV: (xi, eta, r, cp, C, u, v, N)
+    cols = np.empty((3, 2, 2, c, th, 2 * tw + 1, n), gh.dtype)                # B along columns, tiles added up
+    _tile_adjoint(gv[:, 0], gv[:, 1], gv[:, 2], cols, tw, 5)
+    canvas = np.empty((c, 2 * th + 1, 2, 2 * tw + 1, 2, n), gh.dtype)          # padded row 2i + r, column 2j + cp
+    _tile_adjoint(cols[0], cols[1], cols[2], canvas.transpose(2, 4, 0, 1, 3, 5), th, 3)
+    from ._conv import _batch_first     # _conv imports this module
+    _batch_first(canvas.reshape(c, 4 * th + 2, 4 * tw + 2, n)[:, 1:1 + h, 1:1 + w], out)
+
+
+def _tile_adjoint(z0, z1, z2, out, t, axis):
+    """B along one axis (the adjoint of B^T's (d0 - d1, d1, d2 - d1): (z0, z1 - z0 - z2, z2)) of t tiles of 3
+    taps overlapping by one, added up into out, whose axis ``axis`` has 2t + 1 rows: row 2i takes tile i's tap 0
+    and tile i - 1's tap 2, row 2i + 1 tile i's tap 1."""
+    lead = (slice(None),) * axis
+    even, odd = out[lead + (slice(0, None, 2),)], out[lead + (slice(1, None, 2),)]
+    np.subtract(z1, z0, out=odd)
+    odd -= z2
+    even[lead + (slice(0, t),)] = z0
+    even[lead + (t,)] = 0
+    even[lead + (slice(1, None),)] += z2
 
 
 def tconv_grads(g, w, x, gx):
