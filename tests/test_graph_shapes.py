@@ -165,3 +165,32 @@ def test_a_one_node_op_sees_an_inplace_change_of_its_input():
         x2.mul_(2)
         with pytest.raises(RuntimeError):
             d.sum().backward()
+
+
+SCALAR_ARGUMENTS = {
+    '2 - x': lambda lib, x, y: 2 - x, 'rsub': lambda lib, x, y: lib.rsub(x, 2), 'x ** 2': lambda lib, x, y: x ** 2,
+    '2 ** x': lambda lib, x, y: 2 ** x, 'x ** 0.5': lambda lib, x, y: x.abs() ** 0.5,
+    'x + 2': lambda lib, x, y: x + 2, '2 * x': lambda lib, x, y: 2 * x, 'x / 2': lambda lib, x, y: x / 2,
+    'addcmul': lambda lib, x, y: lib.addcmul(x, y, y, value=2), 'addcdiv': lambda lib, x, y: lib.addcdiv(x, y, y),
+    'lerp number': lambda lib, x, y: lib.lerp(x, y, 0.3), 'lerp tensor': lambda lib, x, y: lib.lerp(x, y, y),
+    'clamp number': lambda lib, x, y: x.clamp(0, 1), 'clamp min tensor': lambda lib, x, y: x.clamp(min=y),
+    'where number': lambda lib, x, y: lib.where(x > 0, x, 0.0), 'sub alpha': lambda lib, x, y: x.sub(y, alpha=2),
+}
+
+
+@pytest.mark.parametrize('name', SCALAR_ARGUMENTS)
+def test_number_arguments_have_the_edges_pytorch_records(name):
+    """A Scalar argument of PyTorch's (rsub's, pow's, lerp's weight, addcmul's value) has no edge; a number that
+    PyTorch wraps as a tensor (add, mul, where) has a None edge; the gradients flow as PyTorch's."""
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor([0.5, -1.5, 2.0], requires_grad=True)
+        y = lib.tensor([1.5, 0.25, -0.75], requires_grad=True)
+        out = SCALAR_ARGUMENTS[name](lib, x, y)
+        out.sum().backward()
+        res.append((chain(out.grad_fn), [None if t.grad is None else t.grad.numpy().tolist() for t in (x, y)]))
+    assert res[0][0] == res[1][0]
+    for e, t in zip(res[0][1], res[1][1]):
+        assert (e is None) == (t is None)
+        if e is not None:
+            np.testing.assert_allclose(e, t, rtol=1e-6)

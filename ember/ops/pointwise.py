@@ -82,11 +82,13 @@ _EXACT_XY, _EXACT_X, _EXACT_Y = ((None, True, None, True, None, None, True), (No
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None):
+           scalar_node=None, one_edge=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
-    a Scalar overload do; ``scalar_node``: the grad_fn's name when ``other`` is a number)."""
+    a Scalar overload do; ``scalar_node``: the grad_fn's name when ``other`` is a number; ``one_edge``: with a
+    number operand the node has one edge, to the tensor, as PyTorch's Scalar overloads of rsub and pow have
+    where add/sub/mul wrap the number and keep a None edge for it)."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -123,11 +125,17 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
+    if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
+        single = {xt: type(scalar_node or node_name, (cls,), {'__slots__': (), 'backward': lambda self, g, i=1 - xt:
+                                                               bw(self, g)[i]}) for xt in (True, False)}
 
     def record(x, y, a, b, r):
         """Attach the backward node (operands may be tensors or Python scalars)."""
         xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
-        node = (cls if yt else scls)((x if xt else None, y if yt else None))
+        if one_edge and xt != yt:
+            node = single[xt]((x if xt else y,))
+        else:
+            node = (cls if yt else scls)((x if xt else None, y if yt else None))
         xg, yg = xt and x._requires_grad, yt and y._requires_grad
         node._meta = (x._data.shape if xt else None, x._data.dtype if xg else None,
                       y._data.shape if yt else None, y._data.dtype if yg else None,
@@ -344,7 +352,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 _add = binary('add', np.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
 _sub = binary('sub', np.subtract, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
-               scalar_node='RsubBackward1')
+               scalar_node='RsubBackward1', one_edge=True)
 mul = binary('mul', np.multiply, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True)
@@ -649,9 +657,10 @@ def _pow_exp(g, a, b):
     return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
 
 
-_pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None)
+_pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
 _pow1 = binary('pow', xp.power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: _pow_exp(g, a, b))
-_pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: None, lambda g, a, b: _pow_exp(g, a, b))
+_pow2 = binary('pow', xp.power, 'PowBackward2', lambda g, a, b: None, lambda g, a, b: _pow_exp(g, a, b),
+               one_edge=True)
 
 
 def pow(input, exponent):
@@ -910,13 +919,15 @@ clip = clamp
 
 class _Pointwise(Node):
     """A pointwise op of several inputs (tensors or numbers, kept in ``_args``): ``formulas[i](g, *args)``
-    is input i's gradient, summed here over broadcast dims and cast to its dtype."""
+    is input i's gradient, summed here over broadcast dims and cast to its dtype; the numbers have no edge
+    (PyTorch's Scalar arguments), a missing optional tensor (None) a None edge."""
     __slots__ = ('_meta', '_args')
     formulas = ()
 
     def backward(self, g):
         args = [a if v is None else v for a, v in zip(self._args, self.saved())]
-        return tuple(None if m is None else _fit(f(g, *args), *m) for f, m in zip(self.formulas, self._meta))
+        return tuple(None if m is None else _fit(f(g, *args), *m)
+                     for f, m, a in zip(self.formulas, self._meta, self._args) if a is None)
 
 
 def _pointwise_node(name, *formulas):
@@ -929,7 +940,7 @@ def _record_pointwise(cls, args, r):
     ts = [a if isinstance(a, Tensor) else None for a in args]
     if not (GRAD.enabled and any(t is not None and t._requires_grad for t in ts)):
         return Tensor._make(r)
-    node = cls(ts)
+    node = cls([t for t, a in zip(ts, args) if t is not None or a is None])
     node._meta = tuple((t._data.shape, t._data.dtype) if t is not None and t._requires_grad else None for t in ts)
     node._args = tuple(None if t is not None else a for t, a in zip(ts, args))
     node.save(*ts)
