@@ -113,6 +113,20 @@ def test_grad_allow_unused():
                                           [T.tensor(X, requires_grad=True)]), RuntimeError, 'not have been used')
 
 
+def test_grad_only_inputs_false_is_ignored_with_pytorchs_warning():
+    import warnings
+
+    def f(T):
+        x = T.tensor(X, requires_grad=True)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter('always')
+            g = T.autograd.grad((x * 2).sum(), x, only_inputs=False)[0]
+        return to_numpy(g), [(w.category, str(w.message)) for w in seen], x.grad
+    (ge, we, xe), (gt, wt, xt) = f(ember), f(torch)
+    np.testing.assert_array_equal(ge, gt)
+    assert we == wt and len(wt) == 1 and xe is None and xt is None
+
+
 def test_grad_of_nonleaf():
     def f(T):
         x = T.tensor(X, requires_grad=True)

@@ -59,7 +59,13 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` w.r.t. ``inputs``, returned (leaves' ``.grad`` are left alone).
-    ``is_grads_batched``: the first dim of each grad_output is a batch, one backward pass per entry."""
+    ``is_grads_batched``: the first dim of each grad_output is a batch, one backward pass per entry;
+    ``only_inputs`` is ignored, as in PyTorch (with its FutureWarning when False)."""
+    if not only_inputs:
+        import warnings
+        warnings.warn('only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate '
+                      'gradient for other parts of the graph, please use torch.autograd.backward.', FutureWarning,
+                      stacklevel=2)
     if materialize_grads and allow_unused is False:
         raise ValueError('Expected allow_unused to be True or not passed when materialize_grads=True, but got: '
                          'allow_unused=False.')
