@@ -88,6 +88,8 @@ def regenerate(base, t=None):
     """After ``base``'s history was rewritten in place: each live view's grad_fn becomes AsStridedBackward0
     of the base (PyTorch's regenerated grad_fn), and so does ``t``'s, the view just changed."""
     views = base.__dict__.get('_views')
+    if views is None and t is None:     # an in-place op on a tensor never viewed: the usual case
+        return
     live = [] if views is None else views.live()
     if t is not None and all(v is not t for v in live):
         live.append(t)
