@@ -121,27 +121,36 @@ def test_pool_restarts_in_a_forked_child(split):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def _conv_inputs(seed, x_shape, g_shape):
+    """Random float32 input, (4, 3, 3, 3) weight, bias and output gradient for the conv tests."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    return x, w, b, rng.standard_normal(g_shape).astype(np.float32)
+
+
+def _conv_grads(lib, x, w, b, g, **kwargs):
+    """conv2d of arrays x, w (and bias b unless None) in ``lib``, backward from g: the value and the gradients
+    as arrays."""
+    ts = [lib.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    y = lib.nn.functional.conv2d(ts[0], ts[1], ts[2] if b is not None else None, **kwargs)
+    y.backward(lib.tensor(g))
+    return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+
 @pytest.mark.parametrize('stride,padding', [(1, 0), (2, 1)])
 def test_chunked_conv_is_bit_identical_across_threads(split, monkeypatch, stride, padding):
     monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
     monkeypatch.setattr(_conv, '_CHUNK_BYTES', 1)    # one sample a chunk
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((5, 3, 9, 9)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(4).astype(np.float32)
-    g = rng.standard_normal((5, 4) + ((7, 7) if stride == 1 else (5, 5))).astype(np.float32)
-
-    def run(lib):
-        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
-        y = lib.nn.functional.conv2d(xs, ws, bs, stride, padding)
-        y.backward(lib.tensor(g))
-        return y, xs.grad, ws.grad, bs.grad
-    two = run(ember)
+    x, w, b, g = _conv_inputs(1, (5, 3, 9, 9), (5, 4) + ((7, 7) if stride == 1 else (5, 5)))
+    two = _conv_grads(ember, x, w, b, g, stride=stride, padding=padding)
     ember.set_num_threads(1)
-    one = run(ember)
+    one = _conv_grads(ember, x, w, b, g, stride=stride, padding=padding)
     for a, c in zip(two, one):
-        np.testing.assert_array_equal(a.detach().numpy(), c.detach().numpy())
-    assert_same(list(two), list(run(torch)), atol=1e-4)
+        np.testing.assert_array_equal(a, c)
+    torch_out = _conv_grads(torch, x, w, b, g, stride=stride, padding=padding)
+    assert_same([ember.tensor(a) for a in two], [torch.tensor(a) for a in torch_out], atol=1e-4)
 
 
 def _both_regimes(fn):
@@ -506,21 +515,12 @@ def test_chunked_winograd_is_bit_identical_across_threads(split, monkeypatch):
     for name, value in (('_MIN_CHANNELS', 1 << 30), ('_MIN_CHUNKED_CHANNELS', 1), ('_MIN_TILES', 1),
                         ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
         monkeypatch.setattr(_winograd, name, value)
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((5, 3, 8, 7)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(4).astype(np.float32)
-    g = rng.standard_normal((5, 4, 8, 7)).astype(np.float32)
-
-    def run(lib):
-        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
-        y = lib.nn.functional.conv2d(xs, ws, bs, padding=1)
-        y.backward(lib.tensor(g))
-        return y, xs.grad, ws.grad, bs.grad
+    x, w, b, g = _conv_inputs(3, (5, 3, 8, 7), (5, 4, 8, 7))
     y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), padding=1)
     assert isinstance(y.grad_fn.cols, _winograd.Chunked) and len(y.grad_fn.cols.chunks) == 5
-    two = _both_regimes(lambda: [t.detach().numpy() for t in run(ember)])
-    assert_same([ember.tensor(a) for a in two], [t.detach() for t in run(torch)], atol=1e-4)
+    two = _both_regimes(lambda: _conv_grads(ember, x, w, b, g, padding=1))
+    assert_same([ember.tensor(a) for a in two], [torch.tensor(a) for a in _conv_grads(torch, x, w, b, g, padding=1)],
+                atol=1e-4)
 
 
 def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
@@ -529,20 +529,10 @@ def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
     from ember.nn.functional import _winograd4_chunked
     for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
         monkeypatch.setattr(_winograd4_chunked, name, value)
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((5, 3, 6, 10)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(4).astype(np.float32)
-    g = rng.standard_normal((5, 4, 4, 8)).astype(np.float32)
-
-    def run(lib):
-        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
-        y = lib.nn.functional.conv2d(xs, ws, bs)
-        y.backward(lib.tensor(g))
-        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy()
+    x, w, b, g = _conv_inputs(4, (5, 3, 6, 10), (5, 4, 4, 8))
     y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w))
     assert isinstance(y.grad_fn.cols, _winograd4_chunked.Saved) and len(y.grad_fn.cols.chunks) == 5
-    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+    for a, b in zip(_both_regimes(lambda: _conv_grads(ember, x, w, b, g)), _conv_grads(torch, x, w, b, g)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
@@ -598,12 +588,8 @@ def test_a_worker_not_yet_awake_has_its_task_taken_back():
 
 def _check_conv_both_regimes(x, w, g):
     """A padded 3x3 conv's value and gradients: bit-identical at 1 and 2 threads, and PyTorch's."""
-    def run(lib):
-        xs, ws = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
-        y = lib.nn.functional.conv2d(xs, ws, None, 1, 1)
-        y.backward(lib.tensor(g))
-        return y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
-    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+    for a, b in zip(_both_regimes(lambda: _conv_grads(ember, x, w, None, g, padding=1)),
+                    _conv_grads(torch, x, w, None, g, padding=1)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
