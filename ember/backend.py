@@ -143,7 +143,8 @@ def gemm(a, b, many=False, bias=None):
       threads;
     - large: cut into blocks on ember's pool (_parallel.product), or, for shapes it does not cut, on OpenBLAS's
       threads. OpenBLAS's threads spin ~0.1 s after a product on the core the pool needs (idle runs at 2
-      threads: ResNet-18 step 192 ms with its products on the pool, 242 on OpenBLAS's threads).
+      threads: ResNet-18 step 192 ms with its products on the pool, 242 on OpenBLAS's threads);
+    - a mid-size product with every side at least 256 (``_mid_square``): OpenBLAS's threads.
 
     The route depends on the shapes and the thread count alone, never on timings, so a program's results are the
     same run to run (each route rounds a product differently in the last bits). A stack of matrices times one
@@ -159,12 +160,27 @@ def gemm(a, b, many=False, bias=None):
     want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return _plus(a @ b, bias)
-    if want > 1 and not many:
+    if want > 1 and not many and not _mid_square(a, b, macs):
         from . import _parallel
         out = _parallel.product(a, b, bias)
         if out is not None:
             return out
     return _plus(_on_blas(a, b, want), bias)
+
+
+# A 2-D product under _MID_MACS multiply-adds whose every side is at least _MID_SIDE (the square 256 product) runs
+# on OpenBLAS's threads, not cut on the pool: a block of it is ~130 us of work, and the hand-over waits for a
+# sleeping core (and each block packs the whole of the other operand), where OpenBLAS's threads, still spinning
+# from the last product, start at once. matmul 256 at 2 threads, in-process, interleaved, min of 21 blocks of 200
+# (loaded machine, chrt): pool 160-162 us, OpenBLAS's threads 130-139, np.matmul 130. Their spin costs programs
+# that run other passes between products (LeNet, MNIST: see _parallel.product), whose products all have a side
+# below 256 (conv channels, an MLP's or GPT's widths of 128-200), so they keep the pool.
+_MID_SIDE, _MID_MACS = 256, 1 << 25
+
+
+def _mid_square(a, b, macs):
+    """Whether ``a @ b`` is a 2-D product of the size band that OpenBLAS's own threads run faster."""
+    return macs < _MID_MACS and a.ndim == b.ndim == 2 and min(a.shape[0], a.shape[1], b.shape[1]) >= _MID_SIDE
 
 
 # bytes of a product above which _plus splits its bias add by rows across threads: an in-place add of a bias to

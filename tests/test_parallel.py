@@ -558,6 +558,30 @@ def test_large_products_route_by_shape_alone(split, monkeypatch):
     assert route(many=True) == 'openblas' and route() == 'pool'
 
 
+def test_mid_size_square_products_run_on_openblas_threads(split, monkeypatch):
+    """At two threads a 2-D product under 2**25 multiply-adds whose sides are all at least 256 runs on OpenBLAS's
+    threads (the pool's hand-over cost a lone 256x256 product a fifth of its time); a side below 256, a larger
+    product or a stack still goes to the pool. Every route gives the product to float32 rounding."""
+    from ember import backend
+    if backend.BLAS.getter is None:
+        pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
+    seen = []
+    product = _parallel.product
+    monkeypatch.setattr(_parallel, 'product', lambda a, b, bias=None: seen.append(a.shape) or product(a, b, bias))
+    rng = np.random.default_rng(12)
+
+    def route(sa, sb):
+        seen.clear()
+        a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+        np.testing.assert_allclose(backend.gemm(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+        return 'pool' if seen else 'openblas'
+    assert route((256, 256), (256, 256)) == 'openblas'
+    assert route((256, 300), (300, 256)) == 'openblas'
+    assert route((256, 256), (256, 128)) == 'pool'            # a side below 256 (an MLP's, GPT's widths)
+    assert route((512, 512), (512, 512)) == 'pool'            # 2**27 multiply-adds
+    assert route((2, 256, 256), (2, 256, 256)) == 'pool'      # a stack
+
+
 def test_spans_cover_the_range_in_near_equal_blocks():
     assert _parallel.spans(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert _parallel.spans(2, 4) == [(0, 1), (1, 2)]
