@@ -155,10 +155,11 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=).
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
-    prev = st['graph'], st['release'], st['enabled'], st['callbacks']
+    prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
     st['graph'] = st['enabled'] = create_graph
     st['release'] = not retain_graph
     st['callbacks'] = None
+    st['partial'] = wanted is not None
     if create_graph:
         recording(1)
     try:
@@ -166,9 +167,16 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
         if st['callbacks']:
             _run_callbacks(st['callbacks'])
     finally:
-        st['graph'], st['release'], st['enabled'], st['callbacks'] = prev
+        st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'] = prev
         if create_graph:
             recording(-1)
+
+
+def is_checkpoint_valid():
+    """False inside a backward pass asked for some inputs' gradients only (autograd.grad, backward(inputs=)),
+    where a reentrant checkpoint's inner backward would fill the wrong ``.grad``s (PyTorch's
+    ``torch.autograd._is_checkpoint_valid``)."""
+    return not GRAD.partial
 
 
 def queue_callback(fn):

@@ -9,7 +9,9 @@ class _GradState(threading.local):
     """The per-thread autograd flags; ``threading.local`` runs __init__ once in each thread that reads them.
     ``enabled``/``inference``: grad and inference mode; ``graph``/``release``: set while a backward pass
     runs (create_graph, and not retain_graph), read as ``ember.autograd.graph.MODE``, the same object;
-    ``callbacks``: False outside a backward pass, else None or the list engine.queue_callback fills.
+    ``callbacks``: False outside a backward pass, else None or the list engine.queue_callback fills;
+    ``partial``: while a backward pass runs, whether it was asked for some inputs' gradients only
+    (autograd.grad, backward(inputs=)), which reentrant checkpointing cannot serve.
     An attribute read costs about 35 ns more than a slot's, so the engine reads them once per pass."""
 
     def __init__(self):
@@ -18,6 +20,7 @@ class _GradState(threading.local):
         self.graph = False
         self.release = False
         self.callbacks = False      # while a backward pass runs: None, or the callbacks queued to run at its end
+        self.partial = False
         self.multithreading = True  # set_multithreading_enabled's and enforce_grad_layout_policy's settings
         self.grad_layout = True
 
