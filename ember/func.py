@@ -14,51 +14,14 @@ from .autograd.grad_mode import GRAD, enable_grad
 from .ops.creation import zeros_like
 from .ops.shape import stack
 from .tensor import Tensor
+from .utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ['functional_call', 'grad', 'grad_and_value', 'vjp', 'jvp', 'jacrev', 'jacfwd', 'hessian', 'vmap',
            'stack_module_state']
 
 
-# --- pytrees: nested tuples, lists and dicts of leaves --------------------------------------------------------
-
-def _flatten(tree):
-    """(leaves, spec) of a nested tuple/list/dict; anything else is a leaf."""
-    if isinstance(tree, (tuple, list)):
-        leaves, specs = [], []
-        for x in tree:
-            lv, sp = _flatten(x)
-            leaves += lv
-            specs.append(sp)
-        return leaves, (type(tree), None, specs)
-    if isinstance(tree, dict):
-        leaves, specs = [], []
-        for x in tree.values():
-            lv, sp = _flatten(x)
-            leaves += lv
-            specs.append(sp)
-        return leaves, (dict, list(tree), specs)
-    return [tree], None
-
-
-def _unflatten(leaves, spec):
-    """The tree of ``spec`` holding ``leaves`` (an iterator) in order."""
-    if spec is None:
-        return next(leaves)
-    kind, keys, specs = spec
-    items = [_unflatten(leaves, s) for s in specs]
-    if kind is dict:
-        return dict(zip(keys, items))
-    if kind is tuple or kind is list:
-        return kind(items)
-    return kind(*items)     # a namedtuple
-
-
-def _rebuild(leaves, spec):
-    return _unflatten(iter(leaves), spec)
-
-
 def _tensor_leaves(tree, api='transform API'):
-    leaves, spec = _flatten(tree)
+    leaves, spec = tree_flatten(tree)
     for x in leaves:
         if not isinstance(x, Tensor):
             raise ValueError(f'Thing passed to {api} must be Tensor, got {type(x)}')
@@ -92,8 +55,8 @@ def _grads(outputs, inputs, grad_outputs, outer, retain_graph=None):
 def _detach(tree, outer):
     if outer:
         return tree
-    leaves, spec = _flatten(tree)
-    return _rebuild([x.detach() if isinstance(x, Tensor) else x for x in leaves], spec)
+    leaves, spec = tree_flatten(tree)
+    return tree_unflatten([x.detach() if isinstance(x, Tensor) else x for x in leaves], spec)
 
 
 def _argnums(argnums, args):
@@ -127,7 +90,7 @@ def _prepare(args, argnums):
     fresh = _fresh(flat, outer)
     new_args, it = list(args), iter(fresh)
     for n, spec, c in zip(nums, specs, counts):
-        new_args[n] = _rebuild([next(it) for _ in range(c)], spec)
+        new_args[n] = tree_unflatten([next(it) for _ in range(c)], spec)
     return new_args, fresh, specs, counts, outer
 
 
@@ -135,7 +98,7 @@ def _per_argnum(flat, specs, counts, argnums):
     """Flat per-leaf results regrouped into each argnum's structure; a tuple when argnums is one."""
     out, i = [], 0
     for spec, c in zip(specs, counts):
-        out.append(_rebuild(flat[i:i + c], spec))
+        out.append(tree_unflatten(flat[i:i + c], spec))
         i += c
     return tuple(out) if isinstance(argnums, tuple) else out[0]
 
@@ -182,7 +145,7 @@ def vjp(func, *primals, has_aux=False):
     outer = _outer(flat)
     fresh = _fresh(flat, outer)
     it = iter(fresh)
-    new = [_rebuild([next(it) for _ in range(c)], s) for s, c in zip(specs, counts)]
+    new = [tree_unflatten([next(it) for _ in range(c)], s) for s, c in zip(specs, counts)]
     with enable_grad():
         out, aux = _split_aux(func(*new), has_aux, 'vjp')
     out_leaves, out_spec = _tensor_leaves(out, 'vjp(f, *primals)')
@@ -222,7 +185,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     outer = _outer(flat) or _outer(tan)
     fresh = _fresh(flat, outer)
     with enable_grad():
-        out, aux = _split_aux(func(*_rebuild(fresh, spec)), has_aux, 'jvp')
+        out, aux = _split_aux(func(*tree_unflatten(fresh, spec)), has_aux, 'jvp')
         out_leaves, out_spec = _tensor_leaves(out, 'jvp(f, primals, tangents)')
         if strict and not all(o.requires_grad for o in out_leaves):
             raise RuntimeError('jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. '
@@ -234,7 +197,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             jv = _grads([g for g, _ in keep], us, [t for _, t in keep], outer)
         else:
             jv = [zeros_like(o) for o in out_leaves]
-    res = (_detach(out, outer), _detach(_rebuild(jv, out_spec), outer))
+    res = (_detach(out, outer), _detach(tree_unflatten(jv, out_spec), outer))
     return res + (_detach(aux, outer),) if has_aux else res
 
 
@@ -253,7 +216,7 @@ def _jacobian(func, argnums, has_aux, api):
                     col = stack([r[j] for r in rows]) if rows else zeros_like(x).reshape(0, *x.shape)
                     cols.append(col.reshape(tuple(o.shape) + tuple(x.shape)))
                 jacs.append(_per_argnum(cols, specs, counts, argnums))
-        res = _detach(_rebuild(jacs, out_spec), outer)
+        res = _detach(tree_unflatten(jacs, out_spec), outer)
         return (res, _detach(aux, outer)) if has_aux else res
     return wrapper
 
@@ -293,7 +256,7 @@ def _in_dims_per_leaf(in_dims, args, name):
     """One in_dim per leaf of ``args``: an int broadcasts; a tuple follows args' structure down to leaves."""
     def spread(dims, tree):
         if dims is None or isinstance(dims, int):
-            return [dims] * len(_flatten(tree)[0])
+            return [dims] * len(tree_flatten(tree)[0])
         if isinstance(dims, (tuple, list)) and isinstance(tree, (tuple, list)) and len(dims) == len(tree):
             return [d for sub, t in zip(dims, tree) for d in spread(sub, t)]
         if isinstance(dims, dict) and isinstance(tree, dict) and set(dims) == set(tree):
@@ -355,7 +318,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
     name = _fn_name(func)
 
     def wrapper(*args, **kwargs):
-        leaves, spec = _flatten(tuple(args))
+        leaves, spec = tree_flatten(tuple(args))
         dims = _in_dims_per_leaf(in_dims, args, name)
         n = _batch_size(leaves, dims, name, in_dims)
         guard = _random_guard(randomness)
@@ -363,19 +326,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
         for i in range(n):
             sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
             with guard(i):
-                results.append(func(*_rebuild(sliced, spec), **kwargs))
+                results.append(func(*tree_unflatten(sliced, spec), **kwargs))
         return _stack_outputs(results, out_dims, name)
     return wrapper
 
 
 def _stack_outputs(results, out_dims, name):
-    first, spec = _flatten(results[0])
+    first, spec = tree_flatten(results[0])
     if isinstance(out_dims, int) or out_dims is None:
         odims = [out_dims] * len(first)
     else:
         odims = _in_dims_per_leaf(out_dims if isinstance(out_dims, tuple) else (out_dims,),
                                   results[0] if isinstance(results[0], tuple) else (results[0],), name)
-    columns = list(zip(*(_flatten(r)[0] for r in results)))
+    columns = list(zip(*(tree_flatten(r)[0] for r in results)))
     out = []
     for col, d in zip(columns, odims):
         if d is None:
@@ -385,7 +348,7 @@ def _stack_outputs(results, out_dims, name):
             raise ValueError(f'vmap({name}, ...): `{name}` must only return Tensors, got type {type(col[0])}. Did you '
                              f'mean to set out_dims= to None for output?')
         out.append(stack(col, d if d >= 0 else d + col[0].dim() + 1))
-    return _rebuild(out, spec)
+    return tree_unflatten(out, spec)
 
 
 # --- modules ---------------------------------------------------------------------------------------------------
