@@ -385,6 +385,8 @@ def copy_(t, src, non_blocking=False):
         src = Tensor._make(np.asarray(src))
     check_overlap(t, (src,))
     if check_inplace(t, src):
+        if t._base is None:
+            return _copy_recorded(t, src)
         from .shape import expand, to
         r = expand(to(src, t.dtype), t.shape) if src._data.shape != t._data.shape else to(src, t.dtype)
         if not r._requires_grad:
@@ -398,6 +400,22 @@ def copy_(t, src, non_blocking=False):
                            f'({src._data.shape}) for copy_') from None
     t._bump()
     return t
+
+
+def _copy_recorded(t, src):
+    """``t.copy_(src)`` under autograd for a tensor that is no view: PyTorch's CopyBackwards, whose edges go to
+    t's old history (a zero gradient) and to src itself (the broadcast and dtype cast done inside the node)."""
+    from ._util import broadcast_mismatch, fmt_shape
+    from .indexing import index_put, CopyBackwards
+    shape, sshape = t._data.shape, src._data.shape
+    try:
+        both = np.broadcast_shapes(shape, sshape)
+    except ValueError:
+        raise broadcast_mismatch([shape, sshape]) from None
+    if both != shape:
+        raise RuntimeError(f"output with shape {fmt_shape(shape)} doesn't match the broadcast shape {fmt_shape(both)}")
+    r = src if src._requires_grad else Tensor._make(src._data)
+    return commit(t, index_put(_snapshot(t), (Ellipsis,), r, _node=CopyBackwards))
 
 
 def resize_(self, *sizes, memory_format=None):
