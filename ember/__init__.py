@@ -23,9 +23,12 @@ from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsq
                             isfinite, isclose, allclose, equal, nan_to_num, logical_and, logical_or, logical_xor,
                             clip, clamp_min, clamp_max, subtract, divide, true_divide, negative,
                             absolute, greater, greater_equal, less, less_equal, not_equal)
-from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, median, nanmedian)
+from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, median, nanmedian,
+                            cummax, cummin)
 from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
-                        broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d)
+                        broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d,
+                        atleast_3d, tile, meshgrid, diff, dstack, column_stack, unsafe_split, unsafe_chunk,
+                        unsafe_split_with_sizes)
 from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere)
 from .ops.histogram import histc, histogram
 from .ops.distance import cdist

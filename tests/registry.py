@@ -143,7 +143,8 @@ def _kind(sample):
 
 
 # -- sample generators -----------------------------------------------------------------------------------
-DOMAINS = {'real': (-2.0, 2.0), 'positive': (0.5, 2.5), 'unit': (-0.9, 0.9), 'nonzero': (0.5, 2.0), 'prob': (0.05, 0.95)}
+DOMAINS = {'real': (-2.0, 2.0), 'positive': (0.5, 2.5), 'unit': (-0.9, 0.9), 'nonzero': (0.5, 2.0), 'prob': (0.05, 0.95),
+           'above1': (1.2, 3.0)}
 
 
 def arr(shape, dtype=F32, domain='real', seed=0):
@@ -2036,6 +2037,64 @@ add(
         _mha_sample('f64', dtype=F64, gradcheck=True)], seed=20, gradgrad=False, grad_atol=1e-3),
 )
 
+
+# ops real programs reached for that ember lacked (tests/test_real_programs.py tells which programs)
+add(
+    unary('asinh', aliases=('arcsinh',)),
+    unary('acosh', 'above1', aliases=('arccosh',)),
+    unary('atanh', 'unit', aliases=('arctanh',)),
+    unary('deg2rad'),
+    unary('rad2deg'),
+    binary('logaddexp', errors=SCALARS + ('i64', 'bool'), inplace=False),
+    binary('logaddexp2', errors=SCALARS + ('i64', 'bool'), inplace=False),
+    binary('hypot', errors=SCALARS + ('i64', 'bool')),
+    entry('tile', lambda: [Sample(f32(2, 3), (2,)), Sample(f32(2, 3), (2, 1, 3)), Sample(f32(3), 2, error=True), Sample(f32(), (2, 2)),
+                           Sample(f32(0, 2), (2, 2)), Sample(i64(2, 3), (1, 2)), Sample(f64(2, 3), (2, 2), gradcheck=True),
+                           Sample(f32(2, 3), (-1,), error=True)], out=False),
+    entry('unfold', ns='Tensor', samples=lambda: [
+        Sample(f32(3, 5), 1, 2, 1), Sample(f32(3, 5), 1, 2, 2), Sample(f32(3, 5), 0, 3, 1), Sample(f32(3, 5), -1, 5, 3),
+        Sample(transposed((4, 3)), 0, 2, 1), Sample(f32(), 0, 1, 1), Sample(f32(2, 6, 2), 1, 3, 2),
+        Sample(i64(4, 3), 0, 2, 2), Sample(f64(3, 5), 1, 3, 1, gradcheck=True), Sample(f64(6), 0, 2, 3, gradcheck=True),
+        Sample(f32(3, 5), 1, 6, 1, error=True), Sample(f32(3, 5), 1, 2, 0, error=True),
+        Sample(f32(3, 5), 2, 2, 1, error=True)]),
+    entry('meshgrid', lambda: [Sample(f32(3), f32(2, seed=1), indexing='ij'), Sample(f32(3), f32(2, seed=1), indexing='xy'),
+                               Sample([f32(3), f32(), f32(2, seed=1)], indexing='xy'), Sample(f32(4), indexing='ij'),
+                               Sample(i64(3), i64(2), indexing='ij'),
+                               Sample(f64(3), f64(2, seed=1), f64(2, seed=2), indexing='xy', gradcheck=True),
+                               Sample(f32(3), f32(2, 2), indexing='ij', error=True),
+                               Sample(f32(3), f64(2), indexing='ij', error=True),
+                               Sample(f32(3), indexing='yx', error=True)], method=False, out=False),
+    entry('diff', lambda: [Sample(f32(3, 5)), Sample(f32(3, 5), 2, 0), Sample(f32(3, 5), 3, 1, f32(3, 2), f32(3, 5, seed=1)),
+                           Sample(f32(3, 5), 7, 0), Sample(boolean(2, 5)), Sample(i64(6)), Sample(f32(4), prepend=f32(1, seed=1)),
+                           Sample(f64(3, 4), 2, 1, append=f64(3, 1, seed=1), gradcheck=True),
+                           Sample(f32(), error=True), Sample(f32(3), -1, error=True),
+                           Sample(f32(3, 2), prepend=f32(2), error=True)]),
+    entry('cummax', lambda: [Sample(f32(3, 5), 1), Sample(f32(3, 5), 0), Sample(i64(8), 0, desc='ties'), Sample(f32(), 0),
+                             Sample(np.array([[1., 3., 3., 2., 5., 5.], [np.nan, 1., np.nan, 2., 3., 0.]], F32), -1,
+                                    desc='ties and nan'),
+                             Sample(boolean(4), 0), Sample(f32(0, 3), 1), Sample(f64(3, 4), 1, gradcheck=True),
+                             Sample(f32(3, 5), 2, error=True)]),
+    entry('cummin', lambda: [Sample(f32(3, 5), 1), Sample(f32(3, 5), 0), Sample(i64(8), 0, desc='ties'), Sample(f32(), 0),
+                             Sample(np.array([[1., 3., 3., 2., 0., 0.], [2., 1., np.nan, 2., 3., 0.]], F32), -1,
+                                    desc='ties and nan'),
+                             Sample(f64(3, 4), 0, gradcheck=True), Sample(f32(3, 5), -3, error=True)]),
+    entry('dstack', lambda: [Sample([f32(2, 3), f32(2, 3, seed=1)]), Sample([f32(3), f32(3, seed=1)]),
+                             Sample([f32(), f32()]), Sample([f32(2, 3, 1), f32(2, 3)]),
+                             Sample([f64(2, 3), f64(2, 3, seed=1)], gradcheck=True), Sample([f32(2, 3), f32(3, 2)], error=True)],
+           method=False),
+    entry('column_stack', lambda: [Sample([f32(3), f32(3, seed=1)]), Sample([f32(3), f32(3, 2), f32(3, 1)]),
+                                   Sample([f32(), f32()]), Sample([f64(3), f64(3, 2, seed=1)], gradcheck=True),
+                                   Sample([f32(3), f32(2)], error=True)], method=False),
+    entry('atleast_3d', lambda: [Sample(f32()), Sample(f32(3)), Sample(f32(2, 3)), Sample(f32(2, 3, 4)),
+                                 Sample(f64(2, 3), gradcheck=True)], method=False, out=False),
+    entry('unsafe_split', lambda: [Sample(f32(5, 3), 2), Sample(f32(3, 5), 2, 1), Sample(f64(4, 2), 3, gradcheck=True),
+                                   Sample(f32(5, 3), [1, 4], error=True)], out=False),
+    entry('unsafe_chunk', lambda: [Sample(f32(5, 3), 2), Sample(f32(3, 6), 4, dim=1),
+                                   Sample(f64(4, 2), 2, gradcheck=True), Sample(f32(5, 3), 0, error=True)], out=False),
+    entry('unsafe_split_with_sizes', lambda: [Sample(f32(5, 3), [1, 4]), Sample(f32(3, 5), [2, 0, 3], 1),
+                                              Sample(f64(4, 2), [3, 1], gradcheck=True),
+                                              Sample(f32(5, 3), [1, 2], error=True)], out=False),
+)
 
 def _sibling(name, **deps):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);

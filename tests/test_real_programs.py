@@ -217,3 +217,59 @@ def test_word_language_model_transformer_mask():
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
     for gt, ge in zip(outs[0][3], outs[1][3]):
         np.testing.assert_allclose(ge, gt, rtol=1e-8, atol=1e-10 * np.abs(gt).max())
+
+
+def _graph(t):
+    """grad_fn names down the first edges, with each node's edge count (the graph's shape, roughly)."""
+    out, fn = [], t.grad_fn
+    while fn is not None:
+        out.append((fn.name(), len(fn.next_functions)))
+        fn = next((f for f, _ in fn.next_functions if f is not None), None)
+    return out
+
+
+@pytest.mark.parametrize('case', ['same', 'broadcast', 'cast', 'fresh'])
+def test_copy_records_copy_backwards(case):
+    """``t.copy_(src)`` under autograd is PyTorch's CopyBackwards (ember recorded t * 0 + src: AddBackward0),
+    broadcasting and casting inside the node; the gradient all goes to src."""
+    res = []
+    for T in (torch, ember):
+        x = T.tensor(np.arange(6.0).reshape(2, 3), dtype=T.float32, requires_grad=True)
+        src = {'same': x * 3, 'broadcast': x[0] * 3, 'cast': x, 'fresh': x}[case]
+        dst = T.empty(2, 3) if case == 'fresh' else T.zeros(2, 3, dtype=T.float64 if case == 'cast' else T.float32,
+                                                               requires_grad=True) * 2
+        y = dst.copy_(src)
+        (y * T.arange(6.0).view(2, 3)).sum().backward()
+        res.append((_graph(y), x.grad.tolist(), str(y.dtype)))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize('shapes', [((2, 3), (2,)), ((2, 3), (2, 2, 3))], ids=str)
+def test_copy_shape_errors_under_autograd(shapes):
+    msgs = []
+    for T in (torch, ember):
+        y = T.zeros(shapes[0], requires_grad=True) * 1
+        with pytest.raises(RuntimeError) as e:
+            y.copy_(T.ones(shapes[1]))
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+def test_unsafe_split_pieces_share_memory_but_are_not_views():
+    """PyTorch's unsafe_split: the pieces alias the input's memory but autograd does not track them as views,
+    so an in-place change to a piece keeps the input's grad_fn and each piece's own."""
+    res = []
+    for T in (torch, ember):
+        x = T.arange(6.0, requires_grad=True)
+        y = x * 1
+        a, b = T.unsafe_split(y, 3)
+        a.mul_(2)
+        res.append((y.tolist(), y.grad_fn.name(), a.grad_fn.name(), b.grad_fn.name(), a._base is None))
+    assert res[0] == res[1]
+
+
+def test_meshgrid_without_indexing_warns():
+    for T in (torch, ember):
+        with pytest.warns(UserWarning, match='it will be required to pass the indexing argument'):
+            a, b = T.meshgrid(T.arange(3), T.arange(2))
+        assert a.tolist() == [[0, 0], [1, 1], [2, 2]] and b.tolist() == [[0, 1], [0, 1], [0, 1]]

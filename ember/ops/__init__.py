@@ -182,6 +182,14 @@ def _bind():
     T.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
     T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
     T.fmax, T.fmin, T.trace, T.kthvalue = fmax, fmin, trace, kthvalue
+    for name in ('asinh', 'acosh', 'atanh', 'arcsinh', 'arccosh', 'arctanh', 'deg2rad', 'rad2deg', 'hypot'):
+        setattr(T, name, getattr(pointwise, name))
+        setattr(T, name + '_', make_inplace(getattr(pointwise, name), name + '_'))
+    T.logaddexp, T.logaddexp2 = pointwise.logaddexp, pointwise.logaddexp2
+    T.tile, T.unfold, T.diff = shape._tile_method, shape.unfold, shape.diff
+    T.cummax, T.cummin = reduction.cummax, reduction.cummin
+    T.unsafe_split, T.unsafe_chunk = shape.unsafe_split, shape.unsafe_chunk
+    T.unsafe_split_with_sizes = shape.unsafe_split_with_sizes
 
 
 _bind()

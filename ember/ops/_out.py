@@ -53,8 +53,10 @@ RULES = {
                                                                   "'indices' to have scalar type Long; but got {out_t} "
                                                                   "instead (while checking arguments for median)")]),
     'kthvalue.values': [(_same, RuntimeError, 'output values must be of same type as input')],
+    **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices'),
+                    [(_same, RuntimeError, 'expected scalar_type {res} but found {out}')]),
     'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
-    **dict.fromkeys('cat stack hstack vstack'.split(), [(_castable, TypeError, _CAT)]),
+    **dict.fromkeys('cat stack hstack vstack dstack column_stack'.split(), [(_castable, TypeError, _CAT)]),
     **dict.fromkeys('inner tensordot'.split(), [(_same, RuntimeError, 'tensordot: Expected the output tensor to have '
                                                                       'dtype {res}, but got an output tensor with dtype {out}')]),
     **dict.fromkeys('linalg.norm linalg.matrix_norm'.split(), [(_same, RuntimeError,
@@ -103,7 +105,7 @@ COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.m
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
 UNDIFFERENTIABLE = {'histogram'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
@@ -143,7 +145,8 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'median nanmedian hstack vstack tril triu diag gather scatter scatter_add index_add index_select masked_select take '
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
-         'logit sinc').split()
+         'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
+         'cummin dstack column_stack').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

@@ -753,6 +753,50 @@ sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), pre
 cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
 tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (dual.one(y) - y * y), precise=True)
 arcsin, arccos, arctan = asin, acos, atan
+asinh = unary('asinh', xp.arcsinh, 'AsinhBackward0', lambda g, x, y: g / dual.sqrt(x * x + dual.one(x)),
+              precise=True)
+acosh = unary('acosh', xp.arccosh, 'AcoshBackward0', lambda g, x, y: g / dual.sqrt(x * x - dual.one(x)),
+              precise=True)
+atanh = unary('atanh', xp.arctanh, 'AtanhBackward0', lambda g, x, y: g / (dual.one(x) - x * x), precise=True)
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+deg2rad = unary('deg2rad', lambda a: a * (math.pi / 180), 'Deg2RadBackward0', lambda g, x, y: g * (math.pi / 180))
+rad2deg = unary('rad2deg', lambda a: a * (180 / math.pi), 'Rad2DegBackward0', lambda g, x, y: g * (180 / math.pi))
+
+
+def _float_kernel(kernel, np_fn):
+    """``np_fn`` refusing integer and bool operands (after promotion) as PyTorch's ``kernel`` does."""
+    def f(a, b):
+        dt = np.result_type(a, b)
+        if dt.kind in 'iub':
+            raise not_implemented(kernel, dt)
+        return np_fn(a, b)
+    f.__name__ = np_fn.__name__
+    return f
+
+
+def _logaddexp_grad(g, a, b):
+    """d logaddexp(a, b) / da = 1 / (1 + exp(b - a)), PyTorch's form."""
+    return g / (dual.exp(b - a) + dual.one(a))
+
+
+def _logaddexp2_grad(g, a, b):
+    """d logaddexp2(a, b) / da = 1 / (1 + 2 ** (b - a))."""
+    return g / (dual.exp((b - a) * math.log(2.0)) + dual.one(a))
+
+
+logaddexp = binary('logaddexp', _float_kernel('logaddexp_cpu', xp.logaddexp), 'LogaddexpBackward0',
+                   _logaddexp_grad, lambda g, a, b: _logaddexp_grad(g, b, a), tensors_only=True,
+                   doc='log(exp(input) + exp(other)), without overflow.')
+logaddexp2 = binary('logaddexp2', _float_kernel('logaddexp2_cpu', xp.logaddexp2), 'Logaddexp2Backward0',
+                    _logaddexp2_grad, lambda g, a, b: _logaddexp2_grad(g, b, a), tensors_only=True,
+                    doc='log2(2 ** input + 2 ** other), without overflow.')
+hypot = binary('hypot', _float_kernel('hypot_cpu', xp.hypot), 'HypotBackward0',
+               lambda g, a, b: g * a / _hypot_values(a, b), lambda g, a, b: g * b / _hypot_values(a, b),
+               tensors_only=True, doc='sqrt(input ** 2 + other ** 2), elementwise.')
+
+
+def _hypot_values(a, b):
+    return np.hypot(a, b) if dual.is_array(a) and dual.is_array(b) else hypot(a, b)
 
 
 def _cosh(x):

@@ -1092,3 +1092,58 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         vals, out_idx = vals.reshape(()), out_idx.reshape(())
     node = _record(input, vals, KthvalueBackward0, idx=idx, shape=a.shape, dim=d, keep=keepdim)
     return return_types.kthvalue(Tensor._make(vals, node), Tensor._make(out_idx))
+
+
+def _cum_extreme_bw(self, g):
+    """The gradient of each running extreme goes to the element it came from (summed over repeats)."""
+    if not self.shape:
+        return g
+    if dual.is_array(g):
+        out = np.zeros(self.shape, g.dtype)
+        idx = list(np.indices(self.idx.shape, sparse=True))
+        idx[self.dim] = self.idx
+        np.add.at(out, tuple(idx), g)
+        return out
+    from .indexing import scatter_add
+    return scatter_add(g.new_zeros(self.shape), self.dim, Tensor._make(self.idx), g)
+
+
+CummaxBackward0 = _node('CummaxBackward0', _cum_extreme_bw, ('idx', 'shape', 'dim'))
+CumminBackward0 = _node('CumminBackward0', _cum_extreme_bw, ('idx', 'shape', 'dim'))
+
+
+def _cum_extreme(input, dim, name, ge, cls):
+    """Running max (min) along ``dim`` and where it was last reached, as PyTorch's CPU loop: an element
+    replaces the running value when it is NaN or ``ge`` it (so ties take the later index, and a NaN holds)."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    if not a.ndim:
+        vals, idx = a.copy(), np.zeros((), np.int64)
+    else:
+        x = np.moveaxis(a, d, 0)
+        vals = np.empty_like(x)
+        idx = np.empty(x.shape, np.int64)
+        if x.shape[0]:
+            cur, pos = np.array(x[0]), np.zeros(x.shape[1:], np.int64)
+            floating = a.dtype.kind == 'f'
+            for i in range(x.shape[0]):
+                xi = x[i]
+                upd = ge(xi, cur)
+                if floating:
+                    upd = np.isnan(xi) | (upd & ~np.isnan(cur))
+                np.copyto(cur, xi, where=upd)
+                pos[upd] = i
+                vals[i], idx[i] = cur, pos
+        vals, idx = np.moveaxis(vals, 0, d), np.moveaxis(idx, 0, d)
+    node = _record(input, vals, cls, idx=idx, shape=a.shape, dim=d)
+    return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(idx))
+
+
+def cummax(input, dim):
+    """(values, indices): the running maximum along ``dim`` and the index where it was last reached."""
+    return _cum_extreme(input, dim, 'cummax', np.greater_equal, CummaxBackward0)
+
+
+def cummin(input, dim):
+    """(values, indices): the running minimum along ``dim`` and the index where it was last reached."""
+    return _cum_extreme(input, dim, 'cummin', np.less_equal, CumminBackward0)

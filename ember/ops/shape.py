@@ -313,6 +313,9 @@ def repeat(input, *sizes):
     if len(reps) < a.ndim:
         raise RuntimeError('Number of dimensions of repeat dims can not be smaller than number of dimensions of '
                            'tensor')
+    if any(r < 0 for r in reps):
+        out = [r * n for r, n in zip(reps, (1,) * (len(reps) - a.ndim) + a.shape)]
+        raise RuntimeError(f'Trying to create tensor with negative dimension {min(out)}: {out}')
     arr = np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps)
     return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
 
@@ -684,6 +687,46 @@ def split(tensor, split_size_or_sections, dim=0):
     return _multi_out(tensor, arrs, cls, d)
 
 
+UnsafeSplitBackward0 = _node('UnsafeSplitBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))
+UnsafeSplitWithSizesBackward0 = _node('UnsafeSplitWithSizesBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))
+
+
+def unsafe_split(tensor, split_size_or_sections, dim=0):
+    """split whose pieces share the input's memory but are not views (PyTorch gives each a fresh version
+    counter): an in-place change to a piece is not seen by autograd through the others."""
+    if not isinstance(split_size_or_sections, (int, np.integer)):
+        raise TypeError(f"unsafe_split(): argument 'split_size' (position 2) must be int, not "
+                        f'{type(split_size_or_sections).__name__}')
+    return _unsafe_pieces(tensor, split(tensor, split_size_or_sections, dim), UnsafeSplitBackward0)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    return _unsafe_pieces(input, split(input, list(split_sizes), dim), UnsafeSplitWithSizesBackward0)
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    pieces = chunk(input, chunks, dim)
+    return _unsafe_pieces(input, pieces, UnsafeSplitBackward0)
+
+
+def _unsafe_pieces(input, pieces, cls):
+    """The split ``pieces`` of ``input`` as plain tensors over the same memory, recorded as one ``cls`` node."""
+    arrs = [p._data for p in pieces]
+    d = pieces[0].grad_fn.dim if pieces and pieces[0].grad_fn is not None else 0
+    if GRAD.enabled and input._requires_grad:
+        node = cls((input,))
+        node.dim = d
+        node._out_meta = [(a.shape, a.dtype) for a in arrs]
+    else:
+        node = None
+    outs = []
+    for i, a in enumerate(arrs):
+        t = Tensor._make(a, node)
+        t._output_nr = i
+        outs.append(t)
+    return tuple(outs)
+
+
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` nearly equal pieces."""
     if chunks <= 0:
@@ -762,6 +805,147 @@ def select(input, dim, index):
 def ravel(input):
     """The elements as a 1-D tensor in row-major order: a view when ``input`` is contiguous, else a copy."""
     return view(contiguous(input), -1)
+
+
+def tile(input, dims):
+    """``input`` repeated ``dims`` times along each dim, ones put in front of ``dims`` when it is shorter than
+    the input's dims (PyTorch's tile is this repeat: RepeatBackward0)."""
+    if not isinstance(dims, (tuple, list, Size)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+    dims = tuple(dims)
+    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
+
+
+def _tile_method(input, *dims):
+    """``x.tile(2, 3)`` or ``x.tile((2, 3))``."""
+    return tile(input, dims[0] if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims)
+
+
+def _unfold_bw(self, g):
+    """Each window's gradient added back at its place: one strided add per position in the window."""
+    d, size, step, n = self.dim, self.size, self.step, self.nwin
+    if dual.is_array(g):
+        out = np.zeros(self.shape, g.dtype)
+        for k in range(size):
+            dst = out[(slice(None),) * d + (slice(k, k + step * (n - 1) + 1, step),)] if out.ndim else out
+            dst += g[..., k]
+        return out
+    from .indexing import index_add
+    out = g.new_zeros(self.shape)
+    if not self.shape:
+        return g.reshape(())
+    for k in range(size):
+        out = index_add(out, d, Tensor._make(np.arange(k, k + step * n, step)[:n]), g.select(-1, k))
+    return out
+
+
+UnfoldBackward0 = _node('UnfoldBackward0', _unfold_bw, ('dim', 'size', 'step', 'nwin', 'shape'))
+
+
+def unfold(input, dimension, size, step):
+    """The windows of ``size`` elements, ``step`` apart, along ``dimension``, as a new last dim (a view)."""
+    a = input._data
+    d = wrap_dim(dimension, a.ndim)
+    n = a.shape[d] if a.ndim else 1
+    if size > n:
+        raise RuntimeError(f'maximum size for tensor at dimension {d} is {n} but size is {size}')
+    if step <= 0:
+        raise RuntimeError(f'step is {step} but must be > 0')
+    nwin = (n - size) // step + 1
+    if a.ndim:
+        shape = a.shape[:d] + (nwin,) + a.shape[d + 1:] + (size,)
+        strides = a.strides[:d] + (a.strides[d] * step,) + a.strides[d + 1:] + (a.strides[d],)
+    else:
+        shape, strides = (size,), (a.itemsize,)
+    arr = np.lib.stride_tricks.as_strided(a, shape, strides)
+    return _result(input, arr, UnfoldBackward0, dim=d, size=size, step=step, nwin=nwin, shape=a.shape)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 0-d or 1-d tensors: output i is tensor i spread along dim i ('ij'); 'xy' swaps
+    the first two dims (each output an expanded view, ExpandBackward0)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.',
+                      UserWarning, stacklevel=2)
+        indexing = 'ij'
+    if indexing not in ('xy', 'ij'):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    if not tensors:
+        raise RuntimeError('meshgrid expects a non-empty TensorList')
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(f'torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t!r}')
+    if any(t._data.dtype != tensors[0]._data.dtype for t in tensors):
+        raise RuntimeError('meshgrid expects all tensors to have the same dtype')
+    ts = list(tensors)
+    swap = indexing == 'xy' and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t._data.size for t in ts)
+    grids = [expand(view(t, tuple(-1 if j == i else 1 for j in range(len(ts)))), shape) for i, t in enumerate(ts)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along ``dim`` (after joining ``prepend`` and ``append``), as PyTorch's
+    narrow-and-subtract (logical xor for bool)."""
+    a = input._data
+    if not a.ndim:
+        raise RuntimeError('diff expects input to be at least one-dimensional')
+    if n < 0:
+        raise RuntimeError(f'order must be non-negative but got {n}')
+    d = wrap_dim(dim, a.ndim)
+    for extra in (prepend, append):
+        if extra is not None and extra._data.ndim != a.ndim:
+            raise RuntimeError('diff expects prepend or append to be the same dimension as input')
+    if prepend is not None or append is not None:
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
+    if n == 0:
+        from .inplace import copy_
+        return copy_(input.new_empty(input.shape), input)
+    out = input
+    for _ in range(n):
+        m = out._data.shape[d]
+        if m == 0:
+            break
+        hi, lo = narrow(out, d, 1, m - 1), narrow(out, d, 0, m - 1)
+        if out._data.dtype == np.bool_:
+            from .pointwise import logical_xor
+            out = logical_xor(hi, lo)
+        else:
+            from .pointwise import sub
+            out = sub(hi, lo)
+    return out
+
+
+def dstack(tensors):
+    """Join along the third dim, after making each input at least 3-d."""
+    if not tensors:
+        raise RuntimeError('dstack expects a non-empty TensorList')
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    """Join as columns: 0-d and 1-d inputs become (n, 1) columns, the rest join along dim 1."""
+    if not tensors:
+        raise RuntimeError('column_stack expects a non-empty TensorList')
+    return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
+
+
+def atleast_3d(input):
+    a = input._data
+    if a.ndim == 0:
+        return reshape(input, (1, 1, 1))
+    if a.ndim == 1:
+        return unsqueeze(unsqueeze(input, 0), -1)
+    if a.ndim == 2:
+        return unsqueeze(input, -1)
+    return input
 
 
 def atleast_1d(input):
