@@ -72,6 +72,18 @@ def test_fused_large_inplace_blocks():
     _same(ta.clone().add_(tb, alpha=-3e-3), ea.clone().add_(eb, alpha=-3e-3))
 
 
+def test_fused_sgd_step_by_hand():
+    """p.add_(g, alpha=-20) (word_language_model's update) over several blocks: alpha's 3 significant bits put
+    1-7% of the float64 sums on a float32 midpoint, nearly all exact; with zero rows (an embedding's gradient)."""
+    rng = np.random.default_rng(12)
+    n = 300_000
+    p = (rng.standard_normal(n) * 0.05).astype(np.float32)
+    g = (rng.standard_normal(n) * np.exp(rng.uniform(-12, 0, n))).astype(np.float32)
+    g[:n // 3] = 0
+    (tp, ep), (tg, eg) = _pair(p, 'float32'), _pair(g, 'float32')
+    _same(tp.clone().add_(tg, alpha=-20.0), ep.clone().add_(eg, alpha=-20.0))
+
+
 def test_fused_grads():
     dt = ember.float64
     a, b, c = (ember.randn(5, dtype=dt, requires_grad=True) for _ in range(3))
@@ -102,10 +114,12 @@ def _tie_alpha():
     return float(al[np.flatnonzero((s.view(np.int64) & ((1 << 29) - 1)) == 1 << 28)[0]])
 
 
+@pytest.mark.parametrize('scale', [0, 12])
 @pytest.mark.parametrize('threads', [1, 2])
-def test_fused_ties_tiny_specials_in_blocks(threads, monkeypatch):
+def test_fused_ties_tiny_specials_in_blocks(threads, scale, monkeypatch):
     """Several blocks (and, at 2 threads, two spans) of midpoint ties, subnormal-range sums and specials: add_,
-    add and addcmul equal PyTorch's bit for bit."""
+    add and addcmul equal PyTorch's bit for bit. alpha scaled by 2**-scale (b by 2**scale, the same products):
+    below 2**-7 the blocks test for subnormal-range sums too (_tiny_sums_exact)."""
     from ember import _parallel
     from ember.ops import _fused
     monkeypatch.setattr(_fused, 'BLOCK', 4096)
@@ -113,6 +127,8 @@ def test_fused_ties_tiny_specials_in_blocks(threads, monkeypatch):
     n = 2 * _fused.BLOCK + 999
     alpha = _tie_alpha()
     _, b, c = _ties(n, 2, alpha)
+    alpha, b = float(np.float32(alpha) * np.float32(2.0 ** -scale)), b * np.float32(2.0 ** scale)
+    assert _fused._tiny_sums_exact(np.float32(alpha)) == (scale == 0)
     x = _data(n, 3).astype(np.float32)
     b[::5], c[::5] = x[1, ::5], x[0, ::5]
     k = len(SPECIAL)
@@ -141,6 +157,24 @@ def test_fused_clean_matches_suspects():
     cases = [np.array([v]) for v in edge] + [np.array([3.0, -2.0, v, 5.0]) for v in edge] + [np.array(edge)]
     for s in cases:
         assert _fused._clean(s, np.empty(s.size, np.int64)) == (not _fused._suspects(s).any()), s
+
+
+def test_fused_suspects_from_shifted_bits():
+    """_suspects from _no_midpoint's shifted bits (and without the subnormal test where _no_tiny found none) marks
+    the same elements as from s alone."""
+    from ember.ops import _fused
+    rng = np.random.default_rng(11)
+    s = (rng.standard_normal(4000) * 0.05).astype(np.float32).astype(np.float64) + \
+        (rng.standard_normal(4000) * 1e-6).astype(np.float32).astype(np.float64) * -20
+    s[::97] = np.float32(0.75) + 2.0 ** -25      # float32 midpoints
+    s[5::101] = [1e-39, -1e-39, 0.0, -0.0, 1e-300, np.nan, np.inf, -np.inf] * 5
+    shifted = np.empty(s.size, np.int64)
+    assert not _fused._no_midpoint(s, shifted) and not _fused._no_tiny(s)
+    assert (_fused._suspects(s, shifted) == _fused._suspects(s)).all()
+    normal = s[np.abs(s) >= 2.0 ** -126]
+    shifted = np.empty(normal.size, np.int64)
+    assert not _fused._no_midpoint(normal, shifted) and _fused._no_tiny(normal)
+    assert (_fused._suspects(normal, shifted, False) == _fused._suspects(normal)).all()
 
 
 def test_fused_zero_dim_and_broadcast():
