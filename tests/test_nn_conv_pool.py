@@ -272,6 +272,61 @@ def test_stride2_winograd_at_dcgan_size():
               gradcheck=False, low=-0.5, high=0.5)
 
 
+STRIDE2_3X3 = [  # 3x3 stride-2 padding-1 convs in the polyphase Winograd form, thresholds lowered
+    ((2, 3, 8, 8), (4, 3, 3, 3), True),
+    ((1, 2, 7, 9), (3, 2, 3, 3), False),        # odd sides: a partial last tile down and across
+    ((2, 2, 6, 5), (2, 2, 3, 3), True),
+    ((2, 2, 1, 2), (3, 2, 3, 3), False),        # one input row: one tile, mostly padding
+    ((3, 6, 6), (2, 3, 3, 3), True),            # unbatched
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias', STRIDE2_3X3, ids=str)
+def test_conv2d_stride2_3x3(monkeypatch, xs, ws, bias):
+    """Forward, input and weight gradients of the 3x3 stride-2 path match PyTorch, and float64 gradcheck."""
+    from ember.nn.functional import _stride2
+    monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, stride=2, padding=1), *shapes, atol=1e-4)
+
+
+@pytest.mark.parametrize('need', [(True, False), (False, True)], ids=['input', 'weight'])
+def test_conv2d_stride2_3x3_one_gradient(monkeypatch, need):
+    """The 3x3 stride-2 path with only the input's or only the weight's gradient (a frozen weight keeps no
+    transformed input; a first layer's input needs none) gives PyTorch's gradient."""
+    from ember.nn.functional import _stride2
+    monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    x0, w0, g0 = rnd(2, 3, 9, 8, seed=1), rnd(4, 3, 3, 3, seed=2), rnd(2, 4, 5, 4, seed=3)
+    grads = []
+    for lib in (ember, torch):
+        x, w = lib.tensor(x0, requires_grad=need[0]), lib.tensor(w0, requires_grad=need[1])
+        y = F(lib).conv2d(x, w, stride=2, padding=1)
+        if lib is ember:
+            assert isinstance(y.grad_fn.cols, _stride2.Saved) and (y.grad_fn.cols.v is None) == (not need[1])
+        y.backward(lib.tensor(g0))
+        grads.append((x if need[0] else w).grad)
+    assert_same(grads[0], grads[1], atol=1e-4)
+
+
+def test_conv2d_stride2_3x3_at_resnet_size():
+    """ResNet-18's 64 -> 128 and 128 -> 256 channel stride-2 convs (batch 8) take the path at the default
+    thresholds (not the 256 -> 512 one at 8x8, 32 tiles, nor other strides, paddings or kernels), and agree
+    with PyTorch to float32 rounding."""
+    from ember.nn.functional import _stride2
+    pads = ((1, 1), (1, 1))
+    usable = (lambda x, w, s=(2, 2), p=pads: _stride2.usable(np.zeros(x, np.float32), np.zeros(w, np.float32),
+                                                             s, (1, 1), 1, p))
+    assert usable((8, 64, 32, 32), (128, 64, 3, 3)) and usable((8, 128, 16, 16), (256, 128, 3, 3))
+    assert not usable((8, 256, 8, 8), (512, 256, 3, 3))
+    assert not usable((8, 64, 32, 32), (128, 64, 3, 3), (1, 1))
+    assert not usable((8, 64, 32, 32), (128, 64, 3, 3), p=((0, 0), (0, 0)))
+    assert not usable((8, 64, 32, 32), (128, 64, 1, 1)) and not usable((8, 3, 32, 32), (64, 3, 3, 3))
+    check(lambda L, x, w: F(L).conv2d(x, w, stride=2, padding=1), (2, 64, 32, 32), (128, 64, 3, 3), atol=1e-4,
+          rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+
+
 TAPS = [  # stride-1 convs run as one GEMM per kernel tap (padding skipped) with the thresholds lowered
     ((2, 3, 4, 4), (5, 3, 3, 3), True, dict(padding=1)),
     ((1, 4, 3, 5), (3, 4, 2, 3), False, dict(padding=(2, 1), dilation=(1, 2))),

@@ -461,6 +461,20 @@ def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatc
     _check_conv_both_regimes(x, w, g)
 
 
+def test_split_stride2_3x3_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
+    """The 3x3 stride-2 conv's nine products of a pass run on the pool, each whole on one thread: forward and
+    both gradients as on one thread, and PyTorch's to float32 rounding."""
+    from ember.nn.functional import _stride2
+    monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    x, w, b, g = _conv_inputs(7, (3, 3, 9, 10), (3, 4, 5, 5))
+    kw = dict(stride=2, padding=1)
+    y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), **kw)
+    assert isinstance(y.grad_fn.cols, _stride2.Saved)
+    for a, c in zip(_both_regimes(lambda: _conv_grads(ember, x, w, b, g, **kw)), _conv_grads(torch, x, w, b, g, **kw)):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),
                                            ((2, 3, 6, 5), (2, 3, 5, 7)), ((4, 6, 5), (5, 7)),
                                            ((6, 5), (3, 5, 7))], ids=str)
@@ -478,6 +492,20 @@ def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     ember.set_num_threads(1)
     np.testing.assert_allclose(two, backend.gemm(a, b), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(two, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5, atol=1e-5)
+
+
+def test_split_stride2_3x3_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
+    """The 3x3 stride-2 conv's nine products of a pass run on the pool, each whole on one thread: forward and
+    both gradients as on one thread, and PyTorch's to float32 rounding."""
+    from ember.nn.functional import _stride2
+    monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    x, w, b, g = _conv_inputs(7, (3, 3, 9, 10), (3, 4, 5, 5))
+    kw = dict(stride=2, padding=1)
+    y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), **kw)
+    assert isinstance(y.grad_fn.cols, _stride2.Saved)
+    for a, c in zip(_both_regimes(lambda: _conv_grads(ember, x, w, b, g, **kw)), _conv_grads(torch, x, w, b, g, **kw)):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),

@@ -5,8 +5,8 @@ samples at a time (one GEMM per chunk). 1-D convolutions run as 2-D ones with a 
 Faster paths where they measured faster: 3x3 stride-1 convs as Winograd F(4x4, 3x3) on images with sides
 a multiple of 4 and padding 1 (_winograd4), big batches with output sides a multiple of 4 as F(4x4, 3x3) in
 batch chunks (_winograd4_chunked), else F(2x2, 3x3) (_winograd), 4x4 stride-2 ones as F(2x2, 2x2)
-(_winograd_s2), small images with many channels one GEMM per kernel tap (_taps); stride-2 windows are read
-from a parity-split copy (see _columns)."""
+(_winograd_s2), 3x3 stride-2 ones in a polyphase Winograd form (_stride2), small images with many channels
+one GEMM per kernel tap (_taps); stride-2 windows are read from a parity-split copy (see _columns)."""
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -17,7 +17,7 @@ from ...autograd.graph import MODE, Node
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
+from . import _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -313,6 +313,12 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         if b is not None:
             y += b[:, None, None]
         return y, saved
+    if _stride2.usable(x, w, s, d, groups, pads):
+        y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
+        saved = _stride2.forward(x, w, y)
+        if b is not None:
+            y += b[:, None, None]
+        return y, saved
     if _per_sample(w, groups):
         cols = _sample_columns(x, pads, k, s, d, o)
         y = gemm(w.reshape(o_ch, -1), cols)
@@ -480,6 +486,10 @@ def _conv_bw_arrays(node, g, w, x):
             _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
         return gx, gw, gb
     kept = node.cols
+    if isinstance(kept, _stride2.Saved):
+        if MODE.release:
+            node.cols = None
+        return gx, _stride2.grads(g, w.shape, xshape, kept, gx), gb
     if isinstance(kept, _Samples):
         if MODE.release:
             node.cols = None
@@ -591,7 +601,10 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
             cols = cols if need[0] else None
         if isinstance(cols, _Samples):
             cols.cols = cols.cols if need[1] else None
-        node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples)) else None
+        if isinstance(cols, _stride2.Saved):
+            cols.v = cols.v if need[1] else None
+        node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples, _stride2.Saved)) \
+            else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
         return Tensor._make(y, node)
     return Tensor._make(y)
