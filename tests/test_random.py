@@ -157,6 +157,26 @@ def test_million_normals_and_uniforms_bit_exact():
     assert bits(e[1]) == bits(t[1])
 
 
+@pytest.mark.parametrize('n', [70_003, 4096 * 16 + 16])
+def test_normals_drawn_beside_the_box_muller_passes_at_two_threads(monkeypatch, n):
+    """At two threads a large float32 draw takes its words in pieces, the next piece's on a second thread while
+    this one turns the last into normals: the same numbers, and the same generator state after, as PyTorch's."""
+    from ember.ops import _distributions
+    monkeypatch.setattr(_distributions, '_OVERLAP_ROWS', 16)
+    pieces = []
+    spans = _distributions._parallel.spans
+    monkeypatch.setattr(_distributions._parallel, 'spans', lambda rows, t: pieces.append(t) or spans(rows, t))
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        t, e = run_both(lambda T: (T.randn(n), T.empty(n).normal_(0.5, 2.5), T.randn(5)), 9)
+    finally:
+        ember.set_num_threads(before)
+    assert pieces == [_distributions._PIECES] * 2
+    assert [bits(a) for a in e] == [bits(a) for a in t]
+    assert state_equal()
+
+
 def test_libm_then_matches_glibc_element_by_element():
     """NumPy's log and log1p, kept where a float32/float16 rounding or a ceil maps their whole error band to one
     value, give what math.log and math.log1p (glibc's, PyTorch's) give, over 2 * 10^5 double uniforms."""

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _parallel
 from ._boxmuller import box_muller16_f32
 
 _F32, _F64 = np.float32, np.float64
@@ -219,8 +219,35 @@ def _fill_with_tail(gen, n, nd, work, mean, std, out):
 
 
 def _blocks_f32(gen, mean, std, out):
-    """Fill ``out`` (rows of 16) with float32 normals from as many fresh words (``_boxmuller.py``)."""
-    box_muller16_f32(gen._words32(out.size).reshape(out.shape), mean, std, out)
+    """Fill ``out`` (rows of 16) with float32 normals from as many fresh words (``_boxmuller.py``). At
+    set_num_threads >= 2 a large draw goes in _PIECES pieces, each piece's words drawn on a second thread while
+    this one turns the previous piece's into normals: NumPy's MT19937 fill holds no GIL, and the draws still come
+    one after another, in order. randn(10^6) at 2 threads, 15 interleaved runs of 5: min 7.81 -> 7.07 ms,
+    median 8.09 -> 7.33. The Box-Muller passes themselves are not split: cut across threads, their GIL round
+    trips (~90 passes of 64 KB a chunk) made it 7.7 -> 14 ms."""
+    rows = out.shape[0]
+    if rows < _OVERLAP_ROWS or _parallel.threads() < 2:
+        box_muller16_f32(gen._words32(out.size).reshape(out.shape), mean, std, out)
+        return
+    cuts = _parallel.spans(rows, _PIECES)
+    drawn = [gen._words32(16 * (cuts[0][1] - cuts[0][0])).reshape(-1, 16)]
+
+    def draw(lo, hi):
+        drawn.append(gen._words32(16 * (hi - lo)).reshape(-1, 16))
+
+    def normals(words, lo, hi):
+        box_muller16_f32(words, mean, std, out[lo:hi])
+    for i, (lo, hi) in enumerate(cuts):
+        words = drawn[i]
+        if i + 1 < len(cuts):       # this thread takes the normals, a worker the next draw (or this thread, after)
+            _parallel.each(lambda fn, *args: fn(*args), [(normals, words, lo, hi), (draw, *cuts[i + 1])])
+        else:
+            normals(words, lo, hi)
+        drawn[i] = None
+
+
+_OVERLAP_ROWS = 1 << 13     # rows of 16 from which _blocks_f32 draws beside the Box-Muller passes (131072 normals)
+_PIECES = 8
 
 
 def _blocks_f64(gen, mean, std, out):
