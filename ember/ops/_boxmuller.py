@@ -40,14 +40,19 @@ _CS_P = [np.array([[c], [s]], _F32).astype(_F64) for c, s in (
 # reduction is x + j * _DP rounded once to float32, exact in float64 before that rounding.
 _DP = _c(float(_F32(-0.78515625)) + float(_F32(-2.4187564849853515625e-4)) + float(_F32(-3.77489497744594108e-8)),
          _F64)
-_ONE, _HALF, _MINUS_HALF, _MINUS_TWO = (_c(v, _F32) for v in (1, 0.5, -0.5, -2))
+_ONE, _HALF, _MINUS_TWO = (_c(v, _F32) for v in (1, 0.5, -2))
+_MINUS_HALF64 = _c(-0.5, _F64)
 _TWO_PI, _FOUR_OVER_PI, _TWO_POW_M24 = (_c(v, _F32) for v in (2.0 * math.pi, 1.27323954473516, 2.0 ** -24))
 _LOG_Q1, _LOG_Q2X2 = _c(-2.12194440e-4, _F32), _c(-2 * 0.693359375, _F32)
 _SQRT_HALF_BITS, _I1, _NOT1, _I4, _I29, _I30, _I31 = (_c(v, _I32) for v in (0x3f3504f3, 1, ~1, 4, 29, 30, 31))
 _U31, _LOW24 = _c(31, _U32), _c(0xFFFFFF, _U32)
 _SIGN_BIT = np.array([[2], [0]], _I32)      # added to j: bit 2 of j + 2 is the sign of cos, of j that of sin
 _ROWS = 2048    # rows of 16 per chunk: 4096 and 2048 measured best of 1024..16384 (9.3-10.0 ms for 10^6 normals,
-                # 1024 11.6, whole arrays 30); 2048's scratch is half as large (1.6 MB)
+                # 1024 11.6, whole arrays 30); 2048's scratch is half as large (1.5 MB)
+_BIG_ROWS = 4096        # rows per chunk of a draw of _BIG_FROM rows or more: half the passes' per-call cost, for a
+_BIG_FROM = 4 * 4096    # scratch (3 MB) under the draw's own words and result (10^6 normals, 1 thread, min of 8
+                        # interleaved runs of 3: 6.37 ms at 2048, 6.18 at 3072, 5.82 at 4096, 5.87 at 6144, 5.89 at
+                        # 8192); smaller draws (LeNet's batch of 196608 inputs) keep 2048's scratch and peak memory
 
 
 class _Scratch:
@@ -55,13 +60,14 @@ class _Scratch:
     one per dtype (3 allocations, not 13: ~2 us of a small draw)."""
 
     def __init__(self, k):
-        self._rows(np.empty((6, k), _F32), np.empty((5, k), _I32), np.empty((7, k), _F64))
+        self._rows(np.empty((6, k), _F32), np.empty((5, k), _I32), np.empty((6, k), _F64))
 
     def _rows(self, f, i, d):
         self.blocks = f, i, d
         self.f1, self.f2, self.f3, self.f4, self.cs = f[0], f[1], f[2], f[3], f[4:6]
         self.i1, self.i2, self.i3, self.words = i[0], i[1], i[2], i[3:5].view(_U32)
-        self.d1, self.dd1, self.dd2, self.dd3 = d[0], d[1:3], d[3:5], d[5:7]
+        # dd2 = (z, x) and dd3 = (-z / 2, x): the fma operands of _sincos's last step share their row x
+        self.d1, self.dd1, self.dd2, self.dd3 = d[0], d[1:3], d[3:5], d[5:3:-1]
 
     def head(self, k):
         """The first k elements of every buffer (the last, shorter chunk)."""
@@ -97,7 +103,8 @@ def _radius(u, s):
     np.right_shift(small.view(_U32), _U31, small.view(_U32))
     np.ldexp(x, small, x)
     ef = s.f2
-    np.subtract(e, small, ef, casting='unsafe')
+    np.subtract(e, small, e)
+    ef[...] = e
     xr = s.f3
     np.subtract(x, _ONE, xr)                      # exact
     x64 = s.d1
@@ -132,17 +139,16 @@ def _sincos(u, s):
     np.add(j, _I1, j)
     np.bitwise_and(j, _NOT1, j)
     zx, add = s.dd2, s.dd3                        # rows: (z, x) and (-z / 2, x), the fma operands below
-    x64 = add[1]
+    x64 = zx[1]                                   # the same row as add[1]
     np.multiply(j, _DP, x64)
     np.add(x64, x, x64)
     x[...] = x64
     x64[...] = x
-    zx[1] = x64
     z = s.f3
     np.multiply(x, x, z)
     z64 = zx[0]
     z64[...] = z
-    np.multiply(z64, _MINUS_HALF, add[0])
+    np.multiply(z64, _MINUS_HALF64, add[0])
     cs, t = s.cs, s.dd1
     _horner(z64, _CS_P, cs, t)
     np.multiply(cs, z, cs)
@@ -198,15 +204,17 @@ def _chunk(halves, out, r, n, mean, std, s):
     out[r:r + n].view('V32').T[...] = cs.view('V32').reshape(2, n)
 
 
-def box_muller16_f32(words, mean, std, out):
+def box_muller16_f32(words, mean, std, out, whole=None):
     """Normals into ``out`` (rows of 16 float32, C-contiguous) from as many raw words (uint32), as
-    ``normal_fill_16_AVX2`` makes them from those words' uniforms; ``fma(v, std, mean)`` when not standard."""
+    ``normal_fill_16_AVX2`` makes them from those words' uniforms; ``fma(v, std, mean)`` when not standard.
+    ``whole``: the rows of the whole draw this is a piece of (sets the chunk size), else these rows."""
     rows = words.shape[0]
     halves = words.view('V32')                    # 8 words or floats as one item: no strided passes
+    step = _BIG_ROWS if (whole or rows) >= _BIG_FROM else _ROWS
     # made per call, not kept: a kept 1.6 MB per drawing thread counted in the LeNet batch 64 peak memory
     # (10.5 -> 8.7 MB at one thread); once glibc has raised its mmap threshold (any freed array of a few hundred
     # KB does) fresh buffers come from the heap without page faults (0 a call at 10^6, 196608, 65536, 32768 normals)
-    full = _Scratch(min(rows, _ROWS) * 8)
-    for r in range(0, rows, _ROWS):
-        n = min(_ROWS, rows - r)
-        _chunk(halves, out, r, n, mean, std, full if n == _ROWS else full.head(n * 8))
+    full = _Scratch(min(rows, step) * 8)
+    for r in range(0, rows, step):
+        n = min(step, rows - r)
+        _chunk(halves, out, r, n, mean, std, full if n == step else full.head(n * 8))

@@ -236,7 +236,7 @@ def _blocks_f32(gen, mean, std, out):
         drawn.append(gen._words32(16 * (hi - lo)).reshape(-1, 16))
 
     def normals(words, lo, hi):
-        box_muller16_f32(words, mean, std, out[lo:hi])
+        box_muller16_f32(words, mean, std, out[lo:hi], rows)
     for i, (lo, hi) in enumerate(cuts):
         words = drawn[i]
         if i + 1 < len(cuts):       # this thread takes the normals, a worker the next draw (or this thread, after)
