@@ -296,6 +296,7 @@ SDPA = [
     ('3d_value_dim', [(2, 5, 4), (2, 7, 4), (2, 7, 6)], {}),
     ('broadcast_batch', [(2, 1, 5, 4), (3, 7, 4), (1, 3, 7, 4)], {}),
     ('causal_scale', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(is_causal=True, scale=0.3)),
+    ('causal_blocks', [(2, 2, 17, 4), (2, 2, 17, 4), (2, 2, 17, 3)], dict(is_causal=True)),
     ('bool_mask_dead_row', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(mask='bool')),
     ('float_mask', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4)], dict(mask='float')),
     ('float_mask_grad', [(2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4), (5, 7)], {}),
@@ -316,7 +317,7 @@ def test_scaled_dot_product_attention(name, shapes, kw):
         elif m:
             am = m[0]
         return F(L).scaled_dot_product_attention(q, k, v, attn_mask=am, **kw)
-    check(fn, *shapes, atol=1e-5, gradgrad=name in ('plain_4d', 'causal_scale', 'float_mask_grad'))
+    check(fn, *shapes, atol=1e-5, gradgrad=name in ('plain_4d', 'causal_scale', 'causal_blocks', 'float_mask_grad'))
 
 
 def _heads(L, qkv, b, t, h, d):
@@ -359,6 +360,41 @@ def test_sdpa_of_transposed_heads_gradcheck():
     assert f(qkv).stride() == (12, 2, 4, 1)
     assert ember.autograd.gradcheck(f, (qkv,))
     assert ember.autograd.gradgradcheck(f, (qkv,))
+
+
+@pytest.mark.parametrize('t', [16, 33])
+def test_sdpa_causal_blocks_of_transposed_heads(t):
+    """Causal attention with as many keys as queries (from 16) skips the masked blocks of its products: values and
+    gradients are PyTorch's, also for an odd length, and float64 gradients are finite differences'."""
+    from ember.nn.functional import _attention
+    x, g = rnd(2, t, 24, seed=12), rnd(2, t, 8, seed=13)
+    q, k, v = _heads(ember, ember.tensor(x), 2, t, 2, 4)
+    assert _attention._half(q._data, k._data, v._data, True) == t // 2
+
+    def run(L):
+        qkv = L.tensor(x, requires_grad=True)
+        y = F(L).scaled_dot_product_attention(*_heads(L, qkv, 2, t, 2, 4), is_causal=True)
+        y.transpose(1, 2).contiguous().view(2, t, 8).backward(L.tensor(g))
+        return y.detach().numpy(), qkv.grad.numpy()
+    for a, b in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    qkv = ember.tensor(x[:1].astype(np.float64), requires_grad=True)
+    f = lambda qkv: F(ember).scaled_dot_product_attention(*_heads(ember, qkv, 1, t, 2, 4), is_causal=True)
+    assert ember.autograd.gradcheck(f, (qkv,))
+
+
+def test_sdpa_causal_blocks_with_dropout():
+    """The block-causal products under dropout (PyTorch's draws): values and gradients are PyTorch's."""
+    x = rnd(2, 2, 16, 4, seed=14)
+
+    def run(L):
+        L.manual_seed(0)
+        q = L.tensor(x, requires_grad=True)
+        y = F(L).scaled_dot_product_attention(q, q * 0.5, q * 2, is_causal=True, dropout_p=0.3)
+        y.sum().backward()
+        return y.detach().numpy(), q.grad.numpy()
+    for a, b in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_sdpa_dropout_and_gqa():

@@ -338,6 +338,22 @@ def test_split_attention_of_transposed_heads_is_bit_identical_and_matches_torch(
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_split_causal_blocks_are_bit_identical_and_match_torch(split):
+    """Causal heads of 16 positions: each batch block skips the masked blocks of its products as the whole does."""
+    rng = np.random.default_rng(14)
+    q, k, v = (rng.standard_normal((3, 2, 16, 4)).astype(np.float32) for _ in range(3))
+    g = rng.standard_normal((3, 2, 16, 4)).astype(np.float32)
+    assert ember.nn.functional._attention._half(q, k, v, True) == 8
+
+    def run(lib):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        y = lib.nn.functional.scaled_dot_product_attention(*ts, is_causal=True)
+        y.backward(lib.tensor(g))
+        return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_split_attention_gradcheck(split):
     q, k, v = (ember.randn(2, 3, 4, dtype=ember.float64, requires_grad=True) for _ in range(3))
     f = lambda q, k, v: ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
