@@ -1,11 +1,11 @@
 """Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions with padding 1 on images whose sides are multiples
-of 4 (Lavin & Gray, 2015, points 0, +-1, +-2): each 4x4 output tile is A^T [(G w G^T) * (B^T d B)] A of its
+of 4 (Lavin & Gray, 2015; interpolation points 0, +-3/2, +-2/3, see _P): each 4x4 output tile is A^T [(G w G^T) * (B^T d B)] A of its
 6x6 input tile d, so the products become 36 GEMMs with 36 multiplies per 16 outputs, where F(2x2, 3x3)
 (_winograd) needs 64 and im2col 144. The input gradient is the same convolution of the output gradient
 with the flipped, transposed kernel; the weight gradient is G^T [sum over tiles of (A g A^T) * (B^T d B)] G,
-36 GEMMs against the transformed input kept from the forward pass. The coefficients (1/4, 1/6, 1/12,
-1/24, 2, 4, 5, 8) round, so values differ from a direct sum by more than F(2x2, 3x3)'s: max relative
-error about 2e-6 in float32 on ResNet-18's shapes (F(2x2, 3x3): 7e-7).
+36 GEMMs against the transformed input kept from the forward pass. The Winograd-domain sums' rounding
+errors are magnified on the way back through A^T, so float32 values are less accurate than a direct sum's:
+on ResNet-18's shapes the root-mean-square error against float64 is 3.6-4.9x PyTorch's (F(2x2, 3x3): 2.3x).
 
 Against F(2x2, 3x3), batch 8, one thread, min thread CPU time of 20 (ms, forward / input / weight gradient):
 64x32x32 5.94 / 5.78 / 4.28 -> 4.85 / 5.04 / 3.27, 128x16x16 4.48 / 4.34 / 3.08 -> 3.36 / 3.12 / 2.29; at
@@ -22,8 +22,31 @@ from . import _winograd
 _MIN_CHANNELS = 64    # input and output channels below which F(2x2, 3x3) or im2col is faster
 _MIN_TILES = 128      # tile columns (4x4 tiles x batch) below which the 36 products are too small to gain
 
-_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+# Interpolation points 0, +-3/2, +-2/3 and infinity (Barabasz et al. 2020, "Error analysis and improving the
+# accuracy of Winograd convolution for deep neural networks"): the Winograd-domain products' rounding errors
+# reach the output through A^T, whose columns are powers of the points, and with these points no tile position
+# dominates them. Against Lavin's 0, +-1, +-2 the float32 forward's max error on ResNet-18's shapes went from
+# 20-38x PyTorch's to 5-11x (64x32x32 batch 4, 128x16x16 and 256x8x8 batch 8), as simulated over every pair
+# {+-a, +-b} of the 19 magnitudes 1/3 .. 3 with small denominators. Rows of B^T and columns of A^T are scaled
+# to dyadic coefficients (exact in float32); G takes the scales (U in float64, rounded once, measured no better).
+_P = (0, 3 / 2, -3 / 2, 2 / 3, -2 / 3)
+_AT = np.array([[1, 1, 1, 27 / 8, 27 / 8, 0], [0, 3 / 2, -3 / 2, 9 / 4, -9 / 4, 0],
+                [0, 9 / 4, 9 / 4, 3 / 2, 3 / 2, 0], [0, 27 / 8, -27 / 8, 1, -1, 1]])
+_BT = np.array([[36, 0, -97, 0, 36, 0], [0, -3 / 2, -1, 27 / 8, 9 / 4, 0], [0, 3 / 2, -1, -27 / 8, 9 / 4, 0],
+                [0, -9 / 4, -27 / 8, 1, 3 / 2, 0], [0, 9 / 4, -27 / 8, -1, 3 / 2, 0], [0, 36, 0, -97, 0, 36]])
+_A_SCALE = (1, 1, 1, 27 / 8, 27 / 8)      # A^T's column j is point j's powers times this
+_B_SCALE = (36, 9 / 4, 9 / 4, 3 / 2, 3 / 2)   # B^T's row j is prod over the other points k of (x - p_k) times this
+
+
+def _g():
+    """G (6, 3): point p's row (1, p, p^2) / prod over the other points q of (p - q), over A^T's column scale
+    and B^T's row scale; infinity's row (0, 0, 1) / 36 (B^T's last row is 36 times the points' polynomial)."""
+    rows = [np.array([1, p, p * p]) / np.prod([p - q for q in _P if q != p]) / (a * b)
+            for p, a, b in zip(_P, _A_SCALE, _B_SCALE)]
+    return np.array(rows + [[0, 0, 1 / 36]])
+
+
+_G = _g()
 _KW = {np.dtype(t): np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}   # (36, 9): w -> G w G^T
 
 
@@ -53,59 +76,70 @@ def weight_transform(w):
 
 
 def _bt(d, out, tmp):
-    """B^T along one axis: its six rows into out[0..5] from the taps d[0..5] (arrays of tmp's shape)."""
-    np.multiply(d[2], -4, out=tmp)
-    tmp += d[4]                                  # d4 - 4 d2
-    np.multiply(d[1], -4, out=out[2])
-    out[2] += d[3]                               # d3 - 4 d1
-    np.add(tmp, out[2], out=out[1])
-    np.subtract(tmp, out[2], out=out[2])
-    np.subtract(d[4], d[2], out=out[3])          # d4 - d2
-    np.subtract(d[0], d[2], out=out[0])
-    out[0] *= 4
-    out[0] += out[3]                             # 4 d0 - 5 d2 + d4
-    np.subtract(d[3], d[1], out=tmp)
-    tmp *= 2                                     # 2 (d3 - d1)
+    """B^T along one axis: its six rows into out[0..5] from the taps d[0..5] (arrays of tmp's shape). Rows 1
+    and 2 are E +- O with E = 9/4 d4 - d2, O = 27/8 d3 - 3/2 d1; rows 3 and 4 likewise with E = 3/2 d4 - 27/8
+    d2, O = d3 - 9/4 d1; rows 0 and 5 are 36 (d0 + d4) - 97 d2 and 36 (d1 + d5) - 97 d3."""
+    np.multiply(d[4], 9 / 4, out=out[1])
+    out[1] -= d[2]
+    np.multiply(d[3], 27 / 8, out=tmp)
+    np.multiply(d[1], 3 / 2, out=out[2])
+    tmp -= out[2]
+    np.subtract(out[1], tmp, out=out[2])
+    out[1] += tmp
+    np.multiply(d[4], 3 / 2, out=out[3])
+    np.multiply(d[2], 27 / 8, out=tmp)
+    out[3] -= tmp
+    np.multiply(d[1], 9 / 4, out=tmp)
+    np.subtract(d[3], tmp, out=tmp)
     np.subtract(out[3], tmp, out=out[4])
     out[3] += tmp
-    np.subtract(d[1], d[3], out=out[5])
-    out[5] *= 4
-    np.subtract(d[5], d[3], out=tmp)
-    out[5] += tmp                                # 4 d1 - 5 d3 + d5
+    for r, (a, b, c) in ((0, (0, 4, 2)), (5, (1, 5, 3))):
+        np.add(d[a], d[b], out=out[r])
+        out[r] *= 36
+        np.multiply(d[c], 97, out=tmp)
+        out[r] -= tmp
 
 
-def _at(m, out, tmp):
-    """A^T along one axis: its four rows into out[0..3] from m[0..5] (arrays of tmp's shape)."""
-    np.add(m[1], m[2], out=out[2])
-    np.add(m[3], m[4], out=tmp)
-    np.add(m[0], out[2], out=out[0])
-    out[0] += tmp                                # m0 + m1 + m2 + m3 + m4
-    tmp *= 4
-    out[2] += tmp                                # m1 + m2 + 4 (m3 + m4)
-    np.subtract(m[3], m[4], out=tmp)
-    tmp *= 2
+def _at(m, out, tmp, tmp2):
+    """A^T along one axis: its four rows into out[0..3] from m[0..5] (arrays of tmp's shape): with s1, d1 =
+    m1 +- m2 and s2, d2 = m3 +- m4, m0 + s1 + 27/8 s2, 3/2 d1 + 9/4 d2, 9/4 s1 + 3/2 s2, 27/8 d1 + d2 + m5."""
+    np.add(m[1], m[2], out=out[0])
     np.subtract(m[1], m[2], out=out[1])
-    np.multiply(tmp, 4, out=out[3])
-    out[3] += out[1]
-    out[3] += m[5]                               # m1 - m2 + 8 (m3 - m4) + m5
-    out[1] += tmp                                # m1 - m2 + 2 (m3 - m4)
+    np.add(m[3], m[4], out=tmp)
+    np.subtract(m[3], m[4], out=tmp2)
+    np.multiply(out[0], 9 / 4, out=out[2])
+    out[0] += m[0]
+    np.multiply(out[1], 27 / 8, out=out[3])
+    out[3] += tmp2
+    out[3] += m[5]
+    out[1] *= 3 / 2
+    tmp2 *= 9 / 4
+    out[1] += tmp2
+    np.multiply(tmp, 3 / 2, out=tmp2)
+    out[2] += tmp2
+    tmp *= 27 / 8
+    out[0] += tmp
 
 
 def _a(g, out, tmp):
-    """A along one axis: its six rows into out[0..5] from g[0..3] (arrays of tmp's shape)."""
+    """A along one axis: its six rows into out[0..5] from g[0..3] (arrays of tmp's shape): g0, (g0 + 9/4 g2)
+    +- 3/2 (g1 + 9/4 g3), 3/2 (9/4 g0 + g2) +- (9/4 g1 + g3), g3."""
     out[0][...] = g[0]
     out[5][...] = g[3]
-    np.add(g[0], g[2], out=out[1])
-    np.add(g[1], g[3], out=tmp)
-    np.subtract(out[1], tmp, out=out[2])
-    out[1] += tmp                                # g0 + g1 + g2 + g3, g0 - g1 + g2 - g3
-    np.multiply(g[2], 4, out=out[3])
-    out[3] += g[0]
-    np.multiply(g[3], 4, out=tmp)
+    np.multiply(g[2], 9 / 4, out=out[1])
+    out[1] += g[0]
+    np.multiply(g[3], 9 / 4, out=tmp)
     tmp += g[1]
-    tmp *= 2
+    tmp *= 3 / 2
+    np.subtract(out[1], tmp, out=out[2])
+    out[1] += tmp
+    np.multiply(g[0], 9 / 4, out=out[3])
+    out[3] += g[2]
+    out[3] *= 3 / 2
+    np.multiply(g[1], 9 / 4, out=tmp)
+    tmp += g[3]
     np.subtract(out[3], tmp, out=out[4])
-    out[3] += tmp                                # g0 + 2 g1 + 4 g2 + 8 g3, g0 - 2 g1 + 4 g2 - 8 g3
+    out[3] += tmp
 
 
 def _input_transform(x, out):
@@ -130,9 +164,10 @@ def _output_transform(m, out):
     th, tw = h // 4, w // 4
     m = m.reshape(6, 6, o, th, tw, n)
     rows = np.empty((4, 6, o, th, tw, n), m.dtype)
-    _at(m, rows, np.empty(rows.shape[1:], m.dtype))
+    tmp = np.empty((2,) + rows.shape[1:], m.dtype)
+    _at(m, rows, tmp[0], tmp[1])
     y = np.empty((4, 4, o, th, tw, n), m.dtype)
-    _at([rows[:, b] for b in range(6)], [y[:, q] for q in range(4)], np.empty(y.shape[:1] + y.shape[2:], m.dtype))
+    _at([rows[:, b] for b in range(6)], [y[:, q] for q in range(4)], tmp[0, :4], tmp[1, :4])
     for p in range(4):
         for q in range(4):
             out[:, :, p::4, q::4] = y[p, q].transpose(3, 0, 1, 2)
