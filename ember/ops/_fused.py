@@ -20,9 +20,12 @@ _TINY32 = np.float32(2.0 ** -126)
 _MIN64 = np.int64(np.iinfo(np.int64).min)
 _TINY_BITS = np.uint64(0x3810000000000000)                  # 2**-126's float64 bits
 _NEG_TINY_BITS = np.int64(0x3810000000000000 - (1 << 63))   # -2**-126's, as int64 (-0.0 is INT64_MIN)
-# elements done at a time in float64 scratch (two blocks of 1 MiB; the passes' Python overhead falls with size).
-# fma_ of 2M float32, min of 60 interleaved, ms: blocks of 2**14 3.37, 2**15 3.19, 2**16 2.87, 2**17 2.75
-BLOCK = 1 << 17
+# elements done at a time in float64 scratch (two blocks of 2 MiB; the passes' Python overhead falls with size).
+# fma_ of 2M float32, min of 60 interleaved, ms: blocks of 2**14 3.37, 2**15 3.19, 2**16 2.87, 2**17 2.75. At 2
+# threads each span's ~14 NumPy calls a block queue for the GIL against the other span's: p.add_(g, alpha=-20) on
+# 2M float32, min of 30 interleaved (chrt), 2**17 -> 2**18: dense 3.13 -> 2.13 ms, 90% zero 1.44 -> 1.18 (1 thread,
+# thread time: 3.29 -> 3.12, 2.09 -> 2.05); the two spans' CPU time went 2.9-3.0 -> 2.0 ms each against 1.5 alone
+BLOCK = 1 << 18
 _PASS_BYTES = 64    # bytes an element's passes move (8 float64 passes): _parallel.blocks' measure of the work
 
 
