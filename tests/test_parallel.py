@@ -532,42 +532,6 @@ def test_large_products_split_on_the_pool(split, monkeypatch, ashape, bshape):
     np.testing.assert_allclose(two, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('shape', [(4, 6, 5, 5), (3, 7, 2, 3), (2, 33, 4)], ids=str)
-@pytest.mark.parametrize('dtype', ['float32', 'float64'])
-def test_split_batch_norm_is_bit_identical_and_matches_torch(split, monkeypatch, shape, dtype):
-    """Training batch_norm by channel blocks on the pool: output, running stats and the three gradients equal one
-    thread's (the whole batch at once) bit for bit, and PyTorch's to rounding."""
-    from ember.nn.functional import _norm
-    monkeypatch.setattr(_norm, '_SPLIT_BYTES', 0)
-    rng = np.random.default_rng(len(shape))
-    x0, g0 = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype), rng.standard_normal(shape).astype(dtype)
-    w0, b0 = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
-    assert _norm._bn_blocks(x0, shape[1]) == [(0, shape[1] // 2), (shape[1] // 2, shape[1])]
-
-    def run(lib):
-        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
-        rm, rv = lib.zeros(shape[1], dtype=x.dtype), lib.ones(shape[1], dtype=x.dtype)
-        y = lib.nn.functional.batch_norm(x, rm, rv, w, b, True)
-        y.backward(lib.tensor(g0))
-        return [a.detach().numpy() for a in (y, x.grad, w.grad, b.grad, rm, rv)]
-    for a, c in zip(_both_regimes(lambda: run(ember)), run(torch)):
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
-
-
-def test_split_stride2_3x3_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
-    """The 3x3 stride-2 conv's nine products of a pass run on the pool, each whole on one thread: forward and
-    both gradients as on one thread, and PyTorch's to float32 rounding."""
-    from ember.nn.functional import _stride2
-    monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
-    monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
-    x, w, b, g = _conv_inputs(7, (3, 3, 9, 10), (3, 4, 5, 5))
-    kw = dict(stride=2, padding=1)
-    y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), **kw)
-    assert isinstance(y.grad_fn.cols, _stride2.Saved)
-    for a, c in zip(_both_regimes(lambda: _conv_grads(ember, x, w, b, g, **kw)), _conv_grads(torch, x, w, b, g, **kw)):
-        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
-
-
 @pytest.mark.parametrize('ashape,bshape', [((3, 5), (5, 40)), ((40, 5), (5, 3)), ((4, 6, 5), (4, 5, 7)),
                                            ((4, 6, 5), (5, 7)), ((6, 5), (3, 5, 7))], ids=str)
 def test_large_products_with_a_bias_add_it_in_their_blocks(split, monkeypatch, ashape, bshape):
