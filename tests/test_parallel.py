@@ -217,7 +217,8 @@ def test_split_optimizer_steps_are_bit_identical(split, monkeypatch, make):
 
 @pytest.mark.parametrize('nesterov', [False, True])
 def test_split_sgd_blocks_are_bit_identical_and_match_torch(split, monkeypatch, nesterov):
-    monkeypatch.setattr(_sgd, '_BLOCK', 8)    # 35 and 12 elements: blocks of 8, a short last one
+    monkeypatch.setattr(_sgd, '_BLOCK', 4)
+    monkeypatch.setattr(_sgd, '_SHARED', 2)   # 35 and 12 elements: shared blocks of 8, a short last one
     monkeypatch.setattr(_sgd, '_SPLIT_BYTES', 0)
     rng = np.random.default_rng(5)
     w0 = [rng.standard_normal(s).astype(np.float32) for s in ((7, 5), (12,))]

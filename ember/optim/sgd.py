@@ -81,6 +81,7 @@ def _sgd_group(state, group):
 
 
 _BLOCK = 1 << 16    # elements of a large parameter updated at a time
+_SHARED = 8         # _BLOCKs in a block shared out between threads (see _update_blocks)
 # bytes (parameters, gradients, buffers) a group's blocks move before they go on ember's threads: the MLP
 # benchmark's blocks (its 784x256 weight, 2.4 MB) lost there, its step 0.13 -> 0.16 ms at 2 threads (min of 300)
 _SPLIT_BYTES = 12 << 20
@@ -99,12 +100,13 @@ def _update_blocks(large, hyper):
     one at a time across ember's threads when they move enough bytes, each thread with its own scratch block.
     ResNet-18's SGD step (11.2M parameters, momentum, weight decay) at 2 threads on the loaded 2-core machine, min
     of 40 interleaved: 8.9 -> 7.5 ms wall, the calling thread's CPU 8.9 -> 5.0 ms (all threads' 8.9 -> 9.8).
-    Shared blocks are twice _BLOCK: half the NumPy calls, each a GIL round trip between the threads (ResNet-18
-    step at 2 threads, the SGD step's min of 12 interleaved at real-time priority, two runs: 6.68 -> 5.89, 6.35
-    -> 5.74 ms; at one thread 2 * _BLOCK measured 8.21 -> 8.33 and 8.40 -> 8.58, so it stays at _BLOCK)."""
+    Shared blocks are _SHARED times _BLOCK: fewer NumPy calls, each a GIL round trip between the threads
+    (ResNet-18's SGD step at 2 threads, min/median of 30 interleaved at real-time priority, ms: 2 * _BLOCK
+    6.01/6.35, 4 * 4.89/5.19, 8 * 4.74/4.99, 16 * 5.21/5.35; an earlier 1 -> 2 measured 6.68 -> 5.89). At one
+    thread the blocks stay at _BLOCK (2 * _BLOCK: 7.55/7.74 -> 7.75/7.94 ms)."""
     nbytes = sum(pf.nbytes for pf, _, _, _ in large) * 3
     split = nbytes >= _SPLIT_BYTES and len(_parallel.blocks(2, nbytes)) > 1
-    step = 2 * _BLOCK if split else _BLOCK
+    step = _SHARED * _BLOCK if split else _BLOCK
     blocks = [(pf[i:i + step], gf[i:i + step], None if bf is None else bf[i:i + step], first)
               for pf, gf, bf, first in large for i in range(0, pf.size, step)]
     scratch = {}
