@@ -528,10 +528,9 @@ def poisson(input, generator=None):
     if lam.size and not (lam >= 0).all():
         raise RuntimeError('invalid Poisson rate, expected rate to be non-negative')
     g = _gen(generator)
-    flat = _iter_view(lam).ravel().tolist()
-    vals = np.array([_poisson_one(g, float(x)) for x in flat], np.float64)
-    out = np.empty_like(lam)
-    _iter_view(out)[...] = vals.reshape(_iter_view(out).shape)
+    # PyTorch draws into a new contiguous tensor, walked in its (row-major) order whatever the rates' strides
+    vals = np.array([_poisson_one(g, float(x)) for x in lam.ravel().tolist()], np.float64)
+    out = vals.reshape(lam.shape).astype(lam.dtype)
     from ..autograd.grad_mode import GRAD
     if GRAD.enabled and input.requires_grad:   # PyTorch records the draw, with a zero gradient
         return Tensor._make(out, _zero_node('PoissonBackward0')((input,)))
