@@ -1,0 +1,58 @@
+"""The Poisson distribution over counts."""
+import numbers
+
+import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
+from ..autograd.grad_mode import no_grad
+from ..tensor import Size
+from . import constraints
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all
+
+__all__ = ['Poisson']
+
+
+class Poisson(ExponentialFamily):
+    """Poisson distribution with rate ``rate``: P(k) = rate^k exp(-rate) / k!."""
+
+    arg_constraints = {'rate': constraints.nonnegative}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = broadcast_all(rate)
+        super().__init__(Size() if isinstance(rate, numbers.Number) else self.rate.size(),
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = Size(batch_shape)
+        return self._expanded(Poisson, batch_shape, _instance, dict(rate=self.rate.expand(batch_shape)))
+
+    @property
+    def mean(self):
+        return self.rate
+
+    @property
+    def mode(self):
+        return self.rate.floor()
+
+    @property
+    def variance(self):
+        return self.rate
+
+    def sample(self, sample_shape=Size()):
+        """``torch.poisson`` of the rates expanded to the sample shape."""
+        shape = self._extended_shape(sample_shape)
+        with no_grad():
+            return ops.poisson(self.rate.expand(shape))
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        rate, value = broadcast_all(self.rate, value)
+        return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self):
+        return (ops.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return ops.exp(x)
