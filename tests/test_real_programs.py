@@ -273,3 +273,31 @@ def test_meshgrid_without_indexing_warns():
         with pytest.warns(UserWarning, match='it will be required to pass the indexing argument'):
             a, b = T.meshgrid(T.arange(3), T.arange(2))
         assert a.tolist() == [[0, 0], [1, 1], [2, 2]] and b.tolist() == [[0, 1], [0, 1], [0, 1]]
+
+
+_WARNING_CASES = {
+    'std of one element': lambda T: T.ones(1).std(),
+    'var correction': lambda T: T.ones(3).var(correction=5),
+    'T of 3-d': lambda T: T.ones(2, 3, 4).T,
+    'range': lambda T: T.range(0, 3),
+    'out resized': lambda T: T.add(T.ones(2), 1, out=T.empty(5)),
+    'softmax without dim': lambda T: T.nn.functional.softmax(T.ones(2, 3)),
+    'mse target size': lambda T: T.nn.functional.mse_loss(T.ones(2, 3), T.ones(3)),
+    'copy construct': lambda T: T.tensor(T.ones(2)),
+    'random_ out of bounds': lambda T: T.zeros(2).random_(0, 2 ** 25),
+}
+
+
+@pytest.mark.parametrize('case', list(_WARNING_CASES))
+def test_warnings_point_at_the_calling_line(case):
+    """A warning PyTorch raises from C++ (or with a stacklevel reaching the caller) is reported at the line
+    that called torch, as in a REINFORCE script's ``returns.std()`` on one reward; ember reported one of its
+    own frames (ops/_util.py, ops/_out.py, cli.py) at a fixed stacklevel."""
+    import warnings
+    got = []
+    for T in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            _WARNING_CASES[case](T)
+        got.append([(x.category.__name__, x.filename, str(x.message).split(' (Triggered internally')[0]) for x in w])
+    assert got[0] == got[1] and got[0]

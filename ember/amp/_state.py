@@ -93,7 +93,7 @@ def _wrap(fn, to):
            f'    if STATE.enabled:\n'
            f'        return _run(fn, to(), ({"".join(n + ", " for n in pos)}), {{{", ".join(f"{k!r}: {k}" for k in kw)}}})\n'
            f'    return fn({call})\n')
-    env = {'STATE': STATE, '_run': _run, 'fn': fn, 'to': to, '_defaults': defaults}
+    env = {'STATE': STATE, '_run': _run, 'fn': fn, 'to': to, '_defaults': defaults, '__name__': __name__}
     exec(src, env)   # noqa: S102 (source built above from the op's own parameter names)
     return functools.wraps(fn)(env['op'])
 

@@ -1,10 +1,10 @@
 """Tensor creation: from data (``tensor``, ``as_tensor``, ``from_numpy``) and by shape (``zeros``,
 ``arange``, ...), with PyTorch's dtype inference (Python floats give the default dtype)."""
-import warnings
 
 import numpy as np
 
 from .. import _bf16, _dtype, _layout
+from .._warn import warn_user
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg
@@ -197,9 +197,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor (always a copy) from nested lists, numbers, NumPy arrays or tensors."""
     _check_device(device)
     if isinstance(data, Tensor):
-        warnings.warn('To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() '
-                      'or sourceTensor.clone().detach().requires_grad_(True), rather than torch.tensor('
-                      'sourceTensor).', UserWarning, stacklevel=2)
+        warn_user('To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() '
+                  'or sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).')
     nd = to_np(dtype)
     arr = _infer(data, nd)
     arr = np.array(arr, dtype=nd if nd is not None else arr.dtype, copy=True)
@@ -390,9 +389,9 @@ def _no_bool(nd, kernel):
 
 def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     """Deprecated torch.range: includes ``end``; default float dtype (warns as PyTorch does)."""
-    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
-                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
-                  "[start, end).", UserWarning, stacklevel=2)
+    warn_user("torch.range is deprecated and will be removed in a future release because its behavior is "
+              "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+              "[start, end).")
     _no_bool(to_np(dtype), 'range_cpu')
     n = int(np.floor((end - start) / step)) + 1
     arr = (start + np.arange(n) * step).astype(to_np(dtype) or DEFAULT.np)

@@ -97,13 +97,13 @@ def write_out(name, r, out, warn=True, same_dtype=None):
         raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
     if out._data.shape != a.shape:
         if out._data.size and warn:
-            import warnings
-            warnings.warn(f'An output with one or more elements was resized since it had shape '
-                          f'[{", ".join(map(str, out._data.shape))}], which does not match the required output '
-                          f'shape [{", ".join(map(str, a.shape))}]. This behavior is deprecated, and in a future '
-                          'PyTorch release outputs will not be resized unless they have zero elements. You can '
-                          'explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
-                          't.resize_(0).', UserWarning, stacklevel=3)
+            from .._warn import warn_user
+            warn_user(f'An output with one or more elements was resized since it had shape '
+                      f'[{", ".join(map(str, out._data.shape))}], which does not match the required output '
+                      f'shape [{", ".join(map(str, a.shape))}]. This behavior is deprecated, and in a future '
+                      'PyTorch release outputs will not be resized unless they have zero elements. You can '
+                      'explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
+                      't.resize_(0).')
         out._data = np.empty(a.shape, out._data.dtype)
     if a.dtype == out._data.dtype:
         np.copyto(out._data, a)

@@ -2,7 +2,6 @@
 ``poisson`` and the in-place samplers), drawing PyTorch's numbers from PyTorch's generator
 (``ember.random``) through PyTorch's kernels (``ember.ops._distributions``)."""
 import math
-import warnings
 
 import numpy as np
 
@@ -106,10 +105,10 @@ def _check_range(low, high, nd):
                            f"from={low} >= to={high}")
     for value, what in ((low, 'from'), (high - 1, 'to - 1')):
         if not -(1 << digits) <= value <= 1 << digits:
-            warnings.warn(f'{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations {name} '
-                          'can support discrete uniform distribution only within this range. This warning will '
-                          'become an error in version 1.7 release, please fix the code in advance', UserWarning,
-                          stacklevel=3)
+            from .._warn import warn_user
+            warn_user(f'{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations {name} '
+                      'can support discrete uniform distribution only within this range. This warning will '
+                      'become an error in version 1.7 release, please fix the code in advance')
     return low, high
 
 

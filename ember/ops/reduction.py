@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _bf16, _parallel
 from .._dtype import DEFAULT, to_np
+from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_sums
 from ..autograd.grad_mode import GRAD
@@ -578,9 +579,8 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
     for d in dims:
         n *= a.shape[d]
     if n - c <= 0:
-        import warnings
-        warnings.warn(f'{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction '
-                      'factor (input numel divided by output numel).', UserWarning, stacklevel=3)
+        warn_user(f'{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction '
+                  'factor (input numel divided by output numel).')
     return a, dims, c, n
 
 
@@ -862,9 +862,8 @@ LogSoftmaxBackward0 = _node('LogSoftmaxBackward0', _log_softmax_bw, ('dim',))
 
 def _softmax_dim(dim, ndim, op):
     if dim is None:
-        import warnings
-        warnings.warn(f'Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X '
-                      'as an argument.', UserWarning, stacklevel=3)
+        warn_user(f'Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X '
+                  'as an argument.')
         dim = 0 if ndim in (0, 1, 3) else 1
     return wrap_dim(dim, ndim)
 

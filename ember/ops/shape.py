@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _layout
 from .._dtype import to_np
+from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -193,7 +194,7 @@ def T_(input):
     a = input._data
     if a.ndim != 2:
         import warnings
-        warnings.warn(_T_DEPRECATED[min(a.ndim, 1)], UserWarning, stacklevel=3)
+        warn_user(_T_DEPRECATED[min(a.ndim, 1)])
     return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
 
 
@@ -225,7 +226,7 @@ def _matrix_transpose(input, name, batches):
     nd = input._data.ndim
     if nd == 0:
         import warnings
-        warnings.warn(_ZERO_D[name], UserWarning, stacklevel=3)
+        warn_user(_ZERO_D[name])
         return input
     if nd < 2 or (nd > 2 and not batches):
         if batches:
@@ -867,9 +868,7 @@ def meshgrid(*tensors, indexing=None):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing is None:
-        import warnings
-        warnings.warn('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.',
-                      UserWarning, stacklevel=2)
+        warn_user('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.')
         indexing = 'ij'
     if indexing not in ('xy', 'ij'):
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')

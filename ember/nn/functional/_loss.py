@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import _dtype, ops
 from ..._dtype import scalar_name
+from ..._warn import warn_user
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
@@ -35,8 +36,7 @@ def legacy_get_string(size_average, reduce, emit_warning=True):
     reduce = True if reduce is None else reduce
     ret = 'mean' if (size_average and reduce) else 'sum' if reduce else 'none'
     if emit_warning:
-        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                      stacklevel=3)
+        warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
     return ret
 
 
@@ -72,9 +72,9 @@ def _grad_scale(g, reduction, n):
 
 def _size_warning(input, target):
     if target.shape != input.shape:
-        warnings.warn(f'Using a target size ({target.shape}) that is different to the input size ({input.shape}). '
-                      'This will likely lead to incorrect results due to broadcasting. Please ensure they have '
-                      'the same size.', stacklevel=3)
+        warn_user(f'Using a target size ({target.shape}) that is different to the input size ({input.shape}). '
+                  'This will likely lead to incorrect results due to broadcasting. Please ensure they have '
+                  'the same size.')
 
 
 def _check_tensor(x, name, fn):
