@@ -15,8 +15,16 @@ def _in_ember(frame):
     return frame.f_code.co_filename.startswith(_ROOT) or name == 'ember' or name.startswith('ember.')
 
 
-def warn_user(message, category=UserWarning):
-    """``warnings.warn`` at the first frame outside the ember package."""
+_WARNED_ONCE = set()
+
+
+def warn_user(message, category=UserWarning, once=False):
+    """``warnings.warn`` at the first frame outside the ember package (``once``: only the first time in the
+    process, whatever the warning filters, as PyTorch's TORCH_WARN_ONCE)."""
+    if once:
+        if message in _WARNED_ONCE:
+            return
+        _WARNED_ONCE.add(message)
     frame, level = sys._getframe(1), 2
     while frame is not None and _in_ember(frame):
         frame, level = frame.f_back, level + 1

@@ -278,7 +278,6 @@ def test_meshgrid_without_indexing_warns():
 _WARNING_CASES = {
     'std of one element': lambda T: T.ones(1).std(),
     'var correction': lambda T: T.ones(3).var(correction=5),
-    'T of 3-d': lambda T: T.ones(2, 3, 4).T,
     'range': lambda T: T.range(0, 3),
     'out resized': lambda T: T.add(T.ones(2), 1, out=T.empty(5)),
     'softmax without dim': lambda T: T.nn.functional.softmax(T.ones(2, 3)),
@@ -301,3 +300,19 @@ def test_warnings_point_at_the_calling_line(case):
             _WARNING_CASES[case](T)
         got.append([(x.category.__name__, x.filename, str(x.message).split(' (Triggered internally')[0]) for x in w])
     assert got[0] == got[1] and got[0]
+
+
+def test_transpose_deprecations_warn_once_per_process():
+    """x.T on a tensor that is not 2-d (and .T/.mT/.mH/.H on 0-d) warns once per process in PyTorch
+    (TORCH_WARN_ONCE), whatever the warning filters; run in fresh interpreters, as the first call decides."""
+    import subprocess
+    import sys
+    code = ('import warnings, {lib} as T\nwarnings.simplefilter("always")\n'
+            'with warnings.catch_warnings(record=True) as w:\n'
+            '    warnings.simplefilter("always")\n'
+            '    for i in range(3):\n'
+            '        T.ones(2, 3, 4).T; T.tensor(1.).mT; T.tensor(1.).H\n'
+            'print([str(x.message).split(" (Triggered")[0] for x in w])')
+    out = [subprocess.run([sys.executable, '-c', code.format(lib=lib)], capture_output=True, text=True).stdout
+           for lib in ('torch', 'ember')]
+    assert out[0] == out[1] and out[0].count("'") >= 6

@@ -193,8 +193,7 @@ def T_(input):
     """``.T``: all dims reversed (PyTorch deprecates it, with a warning, on other than 2-D tensors)."""
     a = input._data
     if a.ndim != 2:
-        import warnings
-        warn_user(_T_DEPRECATED[min(a.ndim, 1)])
+        warn_user(_T_DEPRECATED[min(a.ndim, 1)], once=True)
     return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
 
 
@@ -225,8 +224,7 @@ _ZERO_D = {'mT': 'Tensor.mT is deprecated on 0-D tensors. This function is the i
 def _matrix_transpose(input, name, batches):
     nd = input._data.ndim
     if nd == 0:
-        import warnings
-        warn_user(_ZERO_D[name])
+        warn_user(_ZERO_D[name], once=True)
         return input
     if nd < 2 or (nd > 2 and not batches):
         if batches:
