@@ -302,6 +302,25 @@ def test_warnings_point_at_the_calling_line(case):
     assert got[0] == got[1] and got[0]
 
 
+@pytest.mark.parametrize('expr', ['q * 2', '2 * q', 'q / 2', 'q + 2', 'q - 2', '2 - q', 'torch.mul(q, 3)', 'q.div(4)',
+                                  'q.mul(2.5).add(1)'])
+def test_second_backward_through_a_number_operand(expr):
+    """PyTorch saves a number operand that the gradient needs (mul, div: the wrapped 0-d tensor), so a second
+    backward without retain_graph raises; add and sub save nothing and do not. ember kept numbers outside
+    its saved tensors and let the second backward through."""
+    raised = []
+    for T in (torch, ember):
+        q = T.ones(2, requires_grad=True)
+        r = eval(expr, {'q': q, 'torch': T}).sum()
+        r.backward()
+        try:
+            r.backward()
+            raised.append(None)
+        except RuntimeError as e:
+            raised.append(str(e))
+    assert raised[0] == raised[1]
+
+
 def test_transpose_deprecations_warn_once_per_process():
     """x.T on a tensor that is not 2-d (and .T/.mT/.mH/.H on 0-d) warns once per process in PyTorch
     (TORCH_WARN_ONCE), whatever the warning filters; run in fresh interpreters, as the first call decides."""

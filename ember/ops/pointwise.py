@@ -81,6 +81,9 @@ _EXACT_XY, _EXACT_X, _EXACT_Y = ((None, True, None, True, None, None, True), (No
                                  (None, None, None, True, None, None, True))
 
 
+_NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a number operand is needed
+
+
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
            scalar_node=None, one_edge=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
@@ -144,6 +147,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         need_b = yt and ((xg and 'b' in pa) or (yg and 'b' in pb))
         if need_a or need_b:
             node.save(x if need_a else None, y if need_b else None)
+        elif (xg and 'b' in pa and not yt) or (yg and 'a' in pb and not xt):
+            # PyTorch saves a number operand the gradient needs (wrapped as a 0-d tensor), freed by backward
+            # like any saved tensor: ``(x * 2).sum()`` backward twice raises there, so it does here (the number
+            # itself stays in _meta; the epoch lets backward take its fast path)
+            node._saved = _NUMBER_SAVED
+            node._epoch = BUMPS[0]
         return Tensor._make(r, node)
 
     # which operands to save, by which of them require grad: (x only, y only, both)
