@@ -24,7 +24,7 @@ from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsq
                             clip, clamp_min, clamp_max, subtract, divide, true_divide, negative,
                             absolute, greater, greater_equal, less, less_equal, not_equal)
 from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, median, nanmedian,
-                            cummax, cummin)
+                            cummax, cummin, logcumsumexp)
 from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
                         broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d,
                         atleast_3d, tile, meshgrid, diff, dstack, column_stack, unsafe_split, unsafe_chunk,

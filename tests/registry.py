@@ -2096,6 +2096,67 @@ add(
                                               Sample(f32(5, 3), [1, 2], error=True)], out=False),
 )
 
+def _ix(values):
+    return np.array(values, I64)
+
+
+add(
+    entry('tril_indices', lambda: [Sample(3, 4), Sample(4, 3, -1), Sample(3, 3, 1, dtype=_dt('int32')), Sample(0, 0),
+                                   Sample(-1, 2, error=True)], call=_creator('tril_indices'), grad=False, method=False, out=False),
+    entry('triu_indices', lambda: [Sample(3, 4), Sample(4, 3, 1), Sample(2, 5, -1), Sample(1, 0)],
+          call=_creator('triu_indices'), grad=False, method=False, out=False),
+    entry('rot90', lambda: [Sample(f32(2, 3)), Sample(f32(2, 3), 3, [1, 0]), Sample(f32(2, 3), 2), Sample(f32(2, 3), -1),
+                            Sample(f32(2, 3), 0), Sample(f32(2, 3, 4), 1, (0, 2)), Sample(i64(2, 3), 1),
+                            Sample(f64(2, 3), 1, gradcheck=True), Sample(f64(2, 3, 2), 3, (2, 0), gradcheck=True),
+                            Sample(f32(2, 3), 1, (0, 0), error=True), Sample(f32(3), error=True),
+                            Sample(f32(2, 3), 1, (0, 1, 2), error=True), Sample(f32(2, 3), 1, (0, 2), error=True)],
+          out=False),
+    entry('kron', lambda: [Sample(f32(2, 3), f32(2, seed=1)), Sample(f32(2), f32(2, 2, seed=1)), Sample(f32(), f32(3)),
+                           Sample(i64(2, 2), i64(2, 2)), Sample(f32(2, 2), f64(2)),
+                           Sample(f64(2, 3), f64(2, 2, seed=1), gradcheck=True)]),
+    entry('block_diag', lambda: [Sample(f32(2, 3), f32(3, seed=1), f32()), Sample(f32(2, 2), i64(2)), Sample(f32(0, 2), f32(1, 1)),
+                                 Sample(f64(2, 3), f64(2, 2, seed=1), gradcheck=True), Sample(f32(2, 2, 2), error=True)],
+          method=False, out=False),
+    entry('diag_embed', lambda: [Sample(f32(3)), Sample(f32(2, 3)), Sample(f32(2, 3), 1), Sample(f32(2, 3), -2, 0, 2),
+                                 Sample(f32(2, 3), 1, 2, 0), Sample(i64(3), 0, 0, 1), Sample(f64(2, 3), 1, gradcheck=True),
+                                 Sample(f32(2, 3), 0, 1, 1, error=True)], out=False),
+    entry('cartesian_prod', lambda: [Sample(f32(3), f32(2, seed=1)), Sample(f32(2), f32(2, seed=1), f32(3, seed=2)),
+                                     Sample(i64(3), i64(2)), Sample(f64(3), f64(2, seed=1), gradcheck=True)],
+          method=False, out=False),
+    entry('logcumsumexp', lambda: [Sample(f32(3, 4), 1), Sample(f32(3, 4), 0), Sample(f32(), 0), Sample(f32(0, 3), 1),
+                                   Sample(np.array([-np.inf, -np.inf, 1., np.inf, np.inf, np.nan, 2.], F32), 0, desc='infs and nan'),
+                                   Sample(f64(3, 4), 1, gradcheck=True), Sample(i64(3), 0, error=True),
+                                   Sample(f32(3, 4), 2, error=True)]),
+    entry('index_copy', lambda: [Sample(f32(5, 3), 0, _ix([2, 0]), f32(2, 3, seed=1)), Sample(f32(3, 5), 1, _ix([4, 1, 0]), f32(3, 3, seed=1)),
+                                 Sample(f64(5, 3), 0, _ix([1, 4]), f64(2, 3, seed=1), gradcheck=True),
+                                 Sample(f32(5, 3), 0, _ix([1, 4]), f64(2, 3, seed=1), error=True),
+                                 Sample(f32(5, 3), 0, _ix([7]), f32(1, 3), error=True)], inplace=True),
+    entry('index_fill', lambda: [Sample(f32(5, 3), 0, _ix([2, 0]), -1.5), Sample(f32(3, 5), 1, _ix([4, 1]), 2),
+                                 Sample(f64(5, 3), 0, _ix([1, 4]), 0.5, gradcheck=True), Sample(i64(4), 0, _ix([1]), 3),
+                                 Sample(f32(5, 3), 0, _ix([9]), 1.0, error=True)], inplace=True, out=False),
+    entry('masked_scatter', lambda: [Sample(f32(3, 4), boolean(3, 4), f32(12, seed=1)),
+                                     Sample(f32(3, 4), boolean(4, seed=1), f32(3, 5, seed=2)),
+                                     Sample(f64(3, 4), boolean(3, 4), f64(12, seed=1), gradcheck=True),
+                                     Sample(f32(3, 4), boolean(3, 4), f32(2, seed=1), error=True)],
+          inplace=True, out=False),
+    entry('scatter_reduce', lambda: [Sample(f32(5), 0, _ix([0, 1, 0, 1]), f32(4, seed=1), red, include_self=inc)
+                                     for red in ('sum', 'prod', 'mean', 'amax', 'amin') for inc in (True, False)] + [
+        Sample(f32(3, 5), 1, _ix([[0, 1, 1], [2, 2, 2], [0, 0, 0]]), f32(3, 3, seed=1), 'amax'),
+        Sample(f64(3, 5), 1, _ix([[0, 1, 1], [2, 2, 2], [0, 0, 0]]), f64(3, 3, seed=1), 'mean', gradcheck=True),
+        Sample(f64(5), 0, _ix([0, 1, 0, 1]), f64(4, seed=1), 'prod', include_self=False, gradcheck=True),
+        Sample(i64(5), 0, _ix([0, 1, 0, 1]), i64(4, seed=1), 'mean'),
+        Sample(f32(5), 0, _ix([0, 1]), f32(2), 'max', grad=False), Sample(f32(5), 0, _ix([0, 1]), f32(2), 'add', error=True)],
+          inplace=True, gradgrad=False),
+    entry('fill_diagonal_', ns='Tensor', call=lambda lib, x, *a, **k: (x * 1).fill_diagonal_(*a, **k), samples=lambda: [
+        Sample(f32(3, 3), 2.0), Sample(f32(3, 5), -1), Sample(f32(5, 3), 1.5), Sample(f32(7, 3), 4.0, wrap=True),
+        Sample(f32(2, 2, 2), 3.0), Sample(i64(3, 4), 7), Sample(f64(4, 3), 0.5, gradcheck=True),
+        Sample(f32(3), 1.0, error=True), Sample(f32(2, 3, 2), 1.0, error=True)], gradgrad=False),
+    entry('isin', lambda: [Sample(i64(3, 4), i64(3, seed=1)), Sample(i64(5), 2), Sample(3, i64(4)),
+                           Sample(f32(4), i64(2)), Sample(i64(5), i64(3, seed=2), invert=True)],
+          grad=False, method=False),
+)
+
+
 def _sibling(name, **deps):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);
     ``deps``: sibling modules it imports by name, visible to it while it loads."""

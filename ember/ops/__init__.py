@@ -20,6 +20,9 @@ from .random import rand, randn, randint, randperm, manual_seed, Generator, unif
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
 from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, logit, sinc
 from .nn_forms import *  # noqa: F401,F403
+from .matrices import tril_indices, triu_indices, rot90, kron, block_diag, diag_embed, cartesian_prod
+from .indexed import index_copy, index_fill, masked_scatter, scatter_reduce, isin
+from . import matrices, indexed
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
@@ -190,6 +193,12 @@ def _bind():
     T.cummax, T.cummin = reduction.cummax, reduction.cummin
     T.unsafe_split, T.unsafe_chunk = shape.unsafe_split, shape.unsafe_chunk
     T.unsafe_split_with_sizes = shape.unsafe_split_with_sizes
+    T.logcumsumexp, T.rot90, T.kron, T.diag_embed = reduction.logcumsumexp, rot90, kron, diag_embed
+    T.fill_diagonal_ = matrices.fill_diagonal_
+    for name, fn in (('index_copy', index_copy), ('index_fill', index_fill), ('masked_scatter', masked_scatter),
+                     ('scatter_reduce', scatter_reduce)):
+        setattr(T, name, fn)
+        setattr(T, name + '_', make_inplace(fn, name + '_'))
 
 
 _bind()

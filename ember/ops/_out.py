@@ -39,6 +39,7 @@ def _not_bool(a, b):
 # (test on the result's and out's NumPy dtypes, exception, message format; fields as in inplace.write_out)
 RULES = {
     **dict.fromkeys('matmul linalg.matmul mm bmm addmm addmv baddbmm gather tril triu argmax argmin take_along_dim max.values min.values '
+                    'index_copy scatter_reduce isin '
                     'aminmax.values sort.values topk.values index_add scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
                     'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh'.split(),
                     [(_same, RuntimeError, _EXPECTED)]),
@@ -53,7 +54,7 @@ RULES = {
                                                                   "'indices' to have scalar type Long; but got {out_t} "
                                                                   "instead (while checking arguments for median)")]),
     'kthvalue.values': [(_same, RuntimeError, 'output values must be of same type as input')],
-    **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices'),
+    **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices', 'logcumsumexp'),
                     [(_same, RuntimeError, 'expected scalar_type {res} but found {out}')]),
     'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
     **dict.fromkeys('cat stack hstack vstack dstack column_stack'.split(), [(_castable, TypeError, _CAT)]),
@@ -105,7 +106,7 @@ COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.m
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
 UNDIFFERENTIABLE = {'histogram'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
@@ -146,7 +147,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
          'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
-         'cummin dstack column_stack').split()
+         'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

@@ -1150,3 +1150,70 @@ def cummax(input, dim):
 def cummin(input, dim):
     """(values, indices): the running minimum along ``dim`` and the index where it was last reached."""
     return _cum_extreme(input, dim, 'cummin', np.less_equal, CumminBackward0)
+
+
+class LogcumsumexpBackward0(Node):
+    """PyTorch's stable gradient of logcumsumexp: the positive and negative parts of the upstream gradient
+    in log space, each through a reversed logcumsumexp."""
+    __slots__ = ('dim',)
+
+    def backward(self, g):
+        x, y = self.saved()
+        d = self.dim
+        if not g.ndim:      # one element: the identity
+            return g
+        if dual.is_array(g):
+            def rev(v):
+                return np.flip(_logcumsumexp_arr(np.flip(v, d), d), d)
+            low = np.finfo(g.dtype).min
+            with np.errstate(divide='ignore'):
+                log_abs = np.log(np.abs(g))
+            pos = np.exp(rev(np.where(g > 0, log_abs, low) - y) + x)
+            neg = np.exp(rev(np.where(g < 0, log_abs, low) - y) + x)
+            return pos - neg
+        from .shape import flip
+        from .pointwise import where, log, exp
+
+        def rev_t(v):
+            return flip(logcumsumexp(flip(v, [d]), d), [d])
+        low = float(np.finfo(g._data.dtype).min)
+        log_abs = log(g.abs())
+        pos = exp(rev_t(where(g > 0, log_abs, low) - y) + x)
+        neg = exp(rev_t(where(g < 0, log_abs, low) - y) + x)
+        return pos - neg
+
+
+def _logcumsumexp_arr(a, d):
+    """The running log(sum(exp)) along ``d``: each step PyTorch's log_add_exp of the total so far and the next
+    value (max + log1p(exp(min - max)), the value itself when both are the same infinity)."""
+    if not a.ndim or not a.shape[d]:
+        return a.copy()
+    x = np.moveaxis(a, d, 0)
+    out = np.empty_like(x)
+    acc = x[0].copy()
+    out[0] = acc
+    with np.errstate(invalid='ignore', over='ignore'):
+        for i in range(1, x.shape[0]):
+            xi = x[i]
+            lo, hi = np.minimum(acc, xi), np.maximum(acc, xi)
+            step = hi + np.log1p(np.exp(lo - hi))
+            acc = np.where((lo != hi) | np.isfinite(lo), step, acc)
+            out[i] = acc
+    return np.moveaxis(out, 0, d)
+
+
+def logcumsumexp(input, dim):
+    """log(cumsum(exp(input))) along ``dim``, without overflow."""
+    a = input._data
+    if a.dtype.kind != 'f':
+        raise not_implemented('logcumsumexp_out_cpu', a.dtype)
+    d = wrap_dim(dim, a.ndim)
+    r = _logcumsumexp_arr(a, d)
+    if GRAD.enabled and input._requires_grad:
+        node = LogcumsumexpBackward0((input,))
+        node.dim = d
+        out = Tensor._make(r, node)
+        node.save(input)
+        node.save_output(out)
+        return out
+    return Tensor._make(r)

@@ -1,0 +1,279 @@
+"""Indexed writes and reductions beyond scatter/index_add: index_copy, index_fill, masked_scatter and
+scatter_reduce (sum, prod, mean, amax, amin), with PyTorch's gradients; and isin."""
+import numpy as np
+
+from .._dtype import scalar_name
+from ..autograd import dual
+from ..autograd.grad_mode import GRAD
+from ..autograd.graph import Node
+from ..tensor import Tensor
+from ._util import wrap_dim
+
+
+def _vector_index(index, op, n, dim):
+    """The int64 vector ``index`` as an array, checked as PyTorch's index ops check it."""
+    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if ix.ndim > 1:
+        raise IndexError(f'{op}(): Index is supposed to be a vector')
+    if ix.dtype != np.int64:
+        raise IndexError(f'{op}(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
+    ix = ix.reshape(-1)
+    if ix.size and (ix.min() < -n or ix.max() >= n):
+        bad = int(ix.max() if ix.max() >= n else ix.min())
+        raise IndexError(f'index {bad} is out of bounds for dimension {dim} with size {n}')
+    return ix % n if ix.size and ix.min() < 0 else ix
+
+
+def _at(d, ix):
+    return (slice(None),) * d + (ix,)
+
+
+def _select_rows(g, d, ix):
+    if dual.is_array(g):
+        return np.take(g, ix, axis=d)
+    from .indexing import index_select
+    return index_select(g, d, Tensor._make(ix))
+
+
+def _zero_rows(g, d, ix):
+    if dual.is_array(g):
+        out = g.copy()
+        out[_at(d, ix)] = 0
+        return out
+    return index_fill(g, d, Tensor._make(ix), 0)
+
+
+class IndexCopyBackward0(Node):
+    """The copied rows take no gradient from the input; the source gets the gradient's rows at ``index``."""
+    __slots__ = ('dim', 'index', 'source_0d')
+
+    def backward(self, g):
+        gs = _select_rows(g, self.dim, self.index) if g.ndim else g.reshape(1)[self.index]
+        return _zero_rows(g, self.dim, self.index) if g.ndim else g * 0, gs.reshape(()) if self.source_0d else gs
+
+
+def index_copy(input, dim, index, source):
+    """``input`` with the rows of ``source`` copied in at ``index`` along ``dim``."""
+    a, src = input._data, source._data
+    d = wrap_dim(dim, a.ndim)
+    shape = a.shape or (1,)
+    ix = _vector_index(index, 'index_copy_', shape[d], d)
+    if src.dtype != a.dtype:
+        raise RuntimeError(f'index_copy_(): self and source expected to have the same dtype, but got (self) '
+                           f'{scalar_name(a.dtype)} and (source) {scalar_name(src.dtype)}')
+    expect = shape[:d] + (ix.size,) + shape[d + 1:]
+    if src.reshape(-1).size != int(np.prod(expect)) or (src.ndim and src.shape != expect[:max(a.ndim, 1)]):
+        raise RuntimeError(f'index_copy_(): Source/destination tensor must have same slice shapes. Destination '
+                           f'slice shape: {list(shape[:d] + shape[d + 1:])} at dimension {d} and source slice '
+                           f'shape: {list(src.shape[:d] + src.shape[d + 1:])} at dimension 0.')
+    out = a.reshape(shape).copy()
+    out[_at(d, ix)] = src.reshape(expect)
+    out = out.reshape(a.shape)
+    if GRAD.enabled and (input._requires_grad or source._requires_grad):
+        node = IndexCopyBackward0((input, source))
+        node.dim, node.index, node.source_0d = d, ix, src.ndim == 0
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+class IndexFillBackward0(Node):
+    """The filled rows take no gradient (a Python number as the value)."""
+    __slots__ = ('dim', 'index')
+
+    def backward(self, g):
+        return _zero_rows(g, self.dim, self.index) if g.ndim else g * 0
+
+
+class IndexFillBackward1(IndexFillBackward0):
+    """A 0-d tensor as the value: it gets the sum of the filled rows' gradient."""
+    __slots__ = ()
+
+    def backward(self, g):
+        rows = _select_rows(g, self.dim, self.index) if g.ndim else g.reshape(1)[self.index]
+        return IndexFillBackward0.backward(self, g), rows.sum()
+
+
+def index_fill(input, dim, index, value):
+    """``input`` with the rows at ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    shape = a.shape or (1,)
+    ix = _vector_index(index, 'index_fill_', shape[d], d)
+    vt = isinstance(value, Tensor)
+    if vt and value._data.ndim:
+        raise RuntimeError(f'index_fill_ only supports a 0-dimensional value tensor, but got tensor with '
+                           f'{value._data.ndim} dimension(s).')
+    out = a.reshape(shape).copy()
+    out[_at(d, ix)] = value._data if vt else value
+    out = out.reshape(a.shape)
+    if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):
+        node = (IndexFillBackward1 if vt else IndexFillBackward0)((input, value) if vt else (input,))
+        node.dim, node.index = d, ix
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+class MaskedScatterBackward0(Node):
+    """Masked positions take no gradient from the input; the source's first elements get theirs in order."""
+    __slots__ = ('mask', 'source_shape')
+
+    def backward(self, g):
+        mask = np.broadcast_to(self.mask, g.shape)
+        n = int(np.prod(self.source_shape))
+        if dual.is_array(g):
+            gi = np.where(mask, 0, g).astype(g.dtype, copy=False)
+            gs = np.zeros(n, g.dtype)
+            taken = g[mask]
+            gs[:taken.size] = taken
+            return gi, gs.reshape(self.source_shape)
+        from . import masked_fill, masked_select
+        from .shape import cat
+        m = Tensor._make(np.ascontiguousarray(mask))
+        taken = masked_select(g, m)
+        gs = cat([taken, g.new_zeros(n - taken.shape[0])]) if n > taken.shape[0] else taken
+        return masked_fill(g, m, 0), gs.reshape(self.source_shape)
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with the positions where ``mask`` is True filled, in order, by the elements of ``source``."""
+    a, m, src = input._data, mask._data, source._data
+    if m.dtype != np.bool_:
+        raise RuntimeError(f'masked_scatter_ only supports boolean masks, but got mask with dtype '
+                           f'{scalar_name(m.dtype)}')
+    if src.dtype != a.dtype:
+        raise RuntimeError(f'masked_scatter_: expected self and source to have same dtypes but got'
+                           f'{scalar_name(a.dtype)} and {scalar_name(src.dtype)}')
+    try:
+        full = np.broadcast_to(m, a.shape)
+    except ValueError:
+        from ._util import broadcast_mismatch
+        raise broadcast_mismatch([a.shape, m.shape]) from None
+    k = int(full.sum())
+    if k > src.size:
+        raise RuntimeError('masked_scatter: expected source to have at least as many elements as the ones in '
+                           'mask')
+    out = a.copy()
+    out[full] = src.reshape(-1)[:k]
+    if GRAD.enabled and (input._requires_grad or source._requires_grad):
+        node = MaskedScatterBackward0((input, source))
+        node.mask, node.source_shape = m, src.shape
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+_REDUCES = ('sum', 'prod', 'mean', 'amax', 'amin')
+
+
+def _identity(reduce, dtype):
+    if reduce in ('sum', 'mean'):
+        return 0
+    if reduce == 'prod':
+        return 1
+    if dtype.kind == 'f':
+        return -np.inf if reduce == 'amax' else np.inf
+    info = np.iinfo(dtype) if dtype.kind in 'iu' else None
+    if info is None:
+        return reduce == 'amin'
+    return info.min if reduce == 'amax' else info.max
+
+
+class ScatterReduceBackward0(Node):
+    """PyTorch's scatter_reduce gradients: sum and mean pass the gradient (over the count for mean), amax and
+    amin share it evenly among the elements equal to the result, prod gives each element the product of the
+    others (zeros included)."""
+    __slots__ = ('dim', 'index', 'reduce', 'include_self', 'self_arr', 'src_arr', 'result')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            g = g._data     # second derivatives of scatter_reduce are not supported: values only
+        d, ix, red = self.dim, self.index, self.reduce
+        if red not in _REDUCES:
+            raise RuntimeError(f"Expected 'reduce' argument to be one of 'sum', 'prod', 'mean', 'amax', 'amin' but "
+                               f'got {red}')
+        a, s, r = self.self_arr, self.src_arr, self.result
+        s = s[tuple(slice(0, k) for k in ix.shape)]
+        where = list(np.indices(ix.shape, sparse=True))
+        where[d] = ix
+        where = tuple(where)
+        touched = np.zeros(a.shape, bool)
+        touched[where] = True
+        if red == 'sum':
+            gi, gs = g.copy(), g[where]
+        elif red == 'mean':
+            n = np.zeros(a.shape, g.dtype) + (1 if self.include_self else 0)
+            np.add.at(n, where, 1)
+            n[n == 0] = 1
+            gi, gs = g / n, (g / n)[where]
+        elif red in ('amax', 'amin'):
+            self_hit = (a == r).astype(g.dtype)
+            src_hit = (s == r[where]).astype(g.dtype)
+            n = self_hit.copy()     # self's ties count even without include_self, as in PyTorch's formula
+            np.add.at(n, where, src_hit)
+            share = g / n
+            gi, gs = (a == r) * share, src_hit * share[where]
+        else:
+            gi, gs = self._prod(g, a, s, where)
+        if not self.include_self:
+            gi = np.where(touched, 0, gi)
+        full = np.zeros(self.src_arr.shape, g.dtype)
+        full[tuple(slice(0, k) for k in ix.shape)] = gs
+        return gi.astype(g.dtype, copy=False), full
+
+    def _prod(self, g, a, s, where):
+        """Each contributor's gradient: g times the product of the other contributors to its position."""
+        others_self = np.ones(a.shape, g.dtype)
+        np.multiply.at(others_self, where, s)
+        gi = g * others_self if self.include_self else g.copy()
+        flat = np.ravel_multi_index(tuple(np.broadcast_arrays(*where)), a.shape).reshape(-1)
+        vals = s.reshape(-1).astype(g.dtype)
+        gs = np.empty(vals.shape, g.dtype)
+        for k, pos in enumerate(flat):
+            same = np.flatnonzero(flat == pos)
+            rest = np.prod(vals[same[same != k]]) * (a.reshape(-1)[pos] if self.include_self else 1)
+            gs[k] = g.reshape(-1)[pos] * rest
+        return gi, gs.reshape(s.shape)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
+    (``reduce``: 'sum', 'prod', 'mean', 'amax', 'amin'; ``include_self``: whether input's own values take part)."""
+    from .indexing import _check_index
+    kind = {'max': 'amax', 'min': 'amin'}.get(reduce, reduce)     # PyTorch still takes the old names
+    if kind not in _REDUCES:
+        raise RuntimeError(f'reduce argument must be either sum, prod, mean, amax or amin, got {reduce}')
+    a, s = input._data, src._data
+    if s.dtype != a.dtype:
+        raise RuntimeError('scatter_reduce(): Expected self.dtype to be equal to src.dtype')
+    d = wrap_dim(dim, a.ndim)
+    _check_index(input, d, index, 'scatter_reduce')
+    ix = index._data
+    where = list(np.indices(ix.shape, sparse=True))
+    where[d] = ix
+    where = tuple(where)
+    part = s[tuple(slice(0, k) for k in ix.shape)]
+    out = a.copy()
+    if not include_self:
+        out[where] = _identity(kind, a.dtype)
+    ufunc = {'sum': np.add, 'mean': np.add, 'prod': np.multiply, 'amax': np.maximum, 'amin': np.minimum}[kind]
+    ufunc.at(out, where, part)
+    if kind == 'mean':
+        n = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
+        np.add.at(n, where, 1)
+        n[n == 0] = 1
+        out = (out // n if a.dtype.kind in 'iu' else out / n).astype(a.dtype)
+    if GRAD.enabled and (input._requires_grad or src._requires_grad):
+        node = ScatterReduceBackward0((input, src))
+        node.dim, node.index, node.reduce, node.include_self = d, ix, reduce, include_self
+        node.self_arr, node.src_arr, node.result = a.copy(), s.copy(), out.copy()
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each of ``elements`` is among ``test_elements`` (either may be a number)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError('isin() received an invalid combination of arguments - got (' +
+                        f'{type(elements).__name__}, {type(test_elements).__name__}), but expected a Tensor')
+    e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return Tensor._make(np.isin(e, t, invert=invert))
