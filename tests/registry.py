@@ -2157,6 +2157,31 @@ add(
 )
 
 
+add(
+    entry('combinations', lambda: [Sample(f32(4)), Sample(f32(4), 3, with_replacement=True), Sample(f32(4), 0),
+                                   Sample(i64(5), 2), Sample(f64(4), 3, gradcheck=True), Sample(f32(2, 2), error=True)],
+          method=False, out=False),
+    entry('cov', lambda: [Sample(f32(3, 5)), Sample(f32(3, 5), correction=0), Sample(f32(5)), Sample(i64(2, 4)),
+                          Sample(f64(3, 5), gradcheck=True), Sample(f32(2, 2, 2), error=True)], out=False),
+    entry('corrcoef', lambda: [Sample(f32(3, 5)), Sample(f32(5)), Sample(f64(3, 5), gradcheck=True)], out=False),
+    entry('copysign', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(3, 4), -1.5), Sample(f32(3, 4), f32(4, seed=1)),
+                               Sample(i64(3), i64(3, seed=1)), Sample(np.array([0., -0., 2.], F32), np.array([-1., 1., -0.], F32)),
+                               Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True)], inplace=True),
+    entry('signbit', lambda: [Sample(f32(3, 4)), Sample(np.array([0., -0., -1., np.nan], F32)), Sample(i64(4))], grad=False),
+    entry('heaviside', lambda: [Sample(np.array([-1., 0., 2., 0.], F32), np.array(0.5, F32)),
+                                Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(i64(4), i64(4, seed=1)),
+                                Sample(f32(3), f64(3), error=True)], grad=False, inplace=True),
+    entry('unique_consecutive', lambda: [Sample(np.array([1, 1, 2, 2, 3, 1, 1], I64)),
+                                         Sample(np.array([1, 1, 2, 2, 3, 1, 1], I64), return_inverse=True, return_counts=True),
+                                         Sample(np.array([[1, 1], [1, 1], [2, 3]], I64), dim=0, return_counts=True,
+                                                return_inverse=True),
+                                         Sample(np.array([[1, 1, 2], [1, 1, 3]], F32), dim=1)], grad=False, out=False),
+    entry('unravel_index', lambda: [Sample(np.array([7, 3], I64), (3, 4)), Sample(np.array(7, I64), (3, 4)),
+                                    Sample(np.array([-1], I64), (3, 4)), Sample(np.array([12], I64), (3, 4))],
+          grad=False, method=False, out=False),
+)
+
+
 def _sibling(name, **deps):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);
     ``deps``: sibling modules it imports by name, visible to it while it loads."""

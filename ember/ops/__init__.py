@@ -23,6 +23,9 @@ from .nn_forms import *  # noqa: F401,F403
 from .matrices import tril_indices, triu_indices, rot90, kron, block_diag, diag_embed, cartesian_prod
 from .indexed import index_copy, index_fill, masked_scatter, scatter_reduce, isin
 from . import matrices, indexed
+from .composites import (combinations, cov, corrcoef, copysign, signbit, heaviside, unique_consecutive,
+                         unravel_index)
+from . import composites
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
@@ -55,6 +58,15 @@ def _invert(self):
     if self._data.dtype.kind == 'f':
         raise TypeError('~ (operator.invert) is only implemented on integer and Boolean-type tensors')
     return logical_not(self) if self._data.dtype.kind == 'b' else bitwise_not(self)
+
+
+def _storage_offset(t):
+    """Elements from the start of the memory t shares with its base (0 for a tensor that owns its memory)."""
+    a = t._data
+    base = a
+    while isinstance(base.base, _np.ndarray):
+        base = base.base
+    return (a.__array_interface__['data'][0] - base.__array_interface__['data'][0]) // a.itemsize if a.itemsize else 0
 
 
 def _bind():
@@ -195,6 +207,10 @@ def _bind():
     T.unsafe_split_with_sizes = shape.unsafe_split_with_sizes
     T.logcumsumexp, T.rot90, T.kron, T.diag_embed = reduction.logcumsumexp, rot90, kron, diag_embed
     T.fill_diagonal_ = matrices.fill_diagonal_
+    for fn in (cov, corrcoef, copysign, signbit, heaviside, unique_consecutive):
+        setattr(T, fn.__name__, fn)
+    T.copysign_, T.heaviside_ = make_inplace(copysign, 'copysign_'), make_inplace(heaviside, 'heaviside_')
+    T.storage_offset = lambda self: _storage_offset(self)
     for name, fn in (('index_copy', index_copy), ('index_fill', index_fill), ('masked_scatter', masked_scatter),
                      ('scatter_reduce', scatter_reduce)):
         setattr(T, name, fn)

@@ -54,6 +54,8 @@ RULES = {
                                                                   "'indices' to have scalar type Long; but got {out_t} "
                                                                   "instead (while checking arguments for median)")]),
     'kthvalue.values': [(_same, RuntimeError, 'output values must be of same type as input')],
+    'signbit': [(lambda a, b: b.kind == 'b', RuntimeError, 'signbit does not support non-boolean outputs.')],
+    'heaviside': [(_same, RuntimeError, 'heaviside is not yet implemented for tensors with different dtypes.')],
     **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices', 'logcumsumexp'),
                     [(_same, RuntimeError, 'expected scalar_type {res} but found {out}')]),
     'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
@@ -104,7 +106,7 @@ DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
 COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm'}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
-UNDIFFERENTIABLE = {'histogram'}
+UNDIFFERENTIABLE = {'histogram', 'heaviside'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
 AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
@@ -147,7 +149,8 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
          'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
-         'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce').split()
+         'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce copysign signbit '
+         'heaviside').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 
@@ -240,7 +243,7 @@ def write(key, r, out):
     from ..tensor import Tensor
     check_out_dtype(key, r, out)
     if key in UNDIFFERENTIABLE:
-        r = type(r)(*(x.detach() for x in r))
+        r = r.detach() if isinstance(r, Tensor) else type(r)(*(x.detach() for x in r))
     name = AD_NAME.get(key, key.replace('linalg.', 'linalg_'))
     if key in COPIES and getattr(r, 'requires_grad', False):
         from ..autograd.grad_mode import no_grad
