@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from . import _bf16
-from .serialization import (UnpicklingError, _Finisher, _require, _scan_pickle, _Storage, _StorageType,
+from .serialization import (_CorruptFile, UnpicklingError, _Finisher, _require, _scan_pickle, _Storage, _StorageType,
                             _TorchUnpickler)
 
 MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
@@ -194,7 +194,8 @@ def load(fh, weights_only, pickle_load_args):
                               'itself loads it only with weights_only=False, which runs code from the file, and '
                               'ember never does; load it in PyTorch and save its state_dict again')
     end = _file_end(fh)
-    _require(_plain(fh, end, 'magic number', pickle_load_args) == MAGIC_NUMBER, 'Invalid magic number; corrupt file?')
+    if _plain(fh, end, 'magic number', pickle_load_args) != MAGIC_NUMBER:
+        raise _CorruptFile('Invalid magic number; corrupt file?')
     version = _plain(fh, end, 'protocol version', pickle_load_args)
     _require(version == PROTOCOL_VERSION, f'Invalid protocol version: {version!r}')
     _plain(fh, end, 'system information', pickle_load_args)

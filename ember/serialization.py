@@ -41,7 +41,33 @@ _NONFINITE = {'nan': math.nan, 'inf': math.inf, '-inf': -math.inf}
 
 class UnpicklingError(pickle.UnpicklingError, RuntimeError):
     """``load`` refused a file: it is malformed, or holds something other than tensors, containers and
-    plain values (ember never runs code from a file)."""
+    plain values (ember never runs code from a file). A traceback names it as PyTorch's refusals are named,
+    ``_pickle.UnpicklingError``."""
+    __module__ = '_pickle'
+
+
+class _CorruptFile(UnpicklingError):
+    """A file PyTorch's own reader refuses with a RuntimeError (a legacy file's bad magic number, a file that
+    is not a zip archive): printed under that name, as PyTorch's is, and still an UnpicklingError."""
+    __module__, __qualname__ = 'builtins', 'RuntimeError'
+
+
+_CorruptFile.__name__ = 'RuntimeError'
+
+
+_MINIZ = ('PytorchStreamReader failed reading zip archive: {}. This is an internal miniz error. If you are seeing '
+          'this error, there is a high likelihood that your checkpoint file is corrupted. This can happen if the '
+          'checkpoint was not saved properly, was transferred incorrectly, or the file was modified after saving.')
+
+
+def _zip_refusal(fh, start, e):
+    """The error for a file zipfile cannot open: PyTorch's reader's for one shorter than an end record ('not a
+    ZIP archive') or without one ('failed finding central directory'), ember's own for other damage."""
+    if isinstance(e, zipfile.BadZipFile) and str(e) == 'File is not a zip file':
+        size = fh.seek(0, 2) - start
+        fh.seek(start)
+        return _CorruptFile(_MINIZ.format('not a ZIP archive' if size < 22 else 'failed finding central directory'))
+    return UnpicklingError(f'malformed zip archive: {e}')
 
 
 def _require(cond, msg):
@@ -576,11 +602,12 @@ def _open_zip(fh):
     head = _head(fh)
     _require(head in (b'PK\x03\x04', b'PK\x05\x06'),
              f'not a zip archive written by ember.save or torch.save (it starts with {head!r})')
+    start = fh.tell()
     try:
         zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, OverflowError,
             NotImplementedError) as e:
-        raise UnpicklingError(f'malformed zip archive: {e}') from None
+        raise _zip_refusal(fh, start, e) from None
     counts = collections.Counter(zf.namelist())
     if len(counts) != len(zf.filelist):
         zf.close()
