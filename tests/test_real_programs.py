@@ -335,3 +335,92 @@ def test_transpose_deprecations_warn_once_per_process():
     out = [subprocess.run([sys.executable, '-c', code.format(lib=lib)], capture_output=True, text=True).stdout
            for lib in ('torch', 'ember')]
     assert out[0] == out[1] and out[0].count("'") >= 6
+
+
+def _mdn(T, seed=0):
+    """A mixture density network's head in the style of the MDN tutorials: a mixture of K 2-d Gaussians per
+    input through MixtureSameFamily(Categorical(logits), Independent(Normal(mu, sigma), 1))."""
+    T.manual_seed(seed)
+    net = T.nn.Sequential(T.nn.Linear(3, 16), T.nn.Tanh(), T.nn.Linear(16, 3 * 5)).double()
+    return net
+
+
+def test_mixture_density_network_step():
+    """MixtureSameFamily over Independent Normals: the negative log-likelihood, every parameter's gradient
+    (float64) and, under one seed, the samples, as PyTorch's."""
+    D = {torch: torch.distributions, ember: ember.distributions}
+    nets = {T: _mdn(T) for T in (torch, ember)}
+    _copy_params(nets[torch], nets[ember])
+    rng = np.random.RandomState(3)
+    x, y = rng.randn(6, 3), rng.randn(6, 2)
+    res = []
+    for T in (torch, ember):
+        out = nets[T](T.tensor(x))
+        logits, mu, log_sigma = out[:, :3], out[:, 3:9].reshape(6, 3, 2), out[:, 9:].reshape(6, 3, 2)
+        mix = D[T].MixtureSameFamily(D[T].Categorical(logits=logits),
+                                     D[T].Independent(D[T].Normal(mu, log_sigma.exp()), 1))
+        nll = -mix.log_prob(T.tensor(y)).mean()
+        nll.backward()
+        T.manual_seed(7)
+        res.append((nll.item(), [p.grad.numpy() for p in nets[T].parameters()], mix.sample((2,)).numpy(),
+                    mix.mean.detach().numpy(), repr(mix)))
+    assert abs(res[0][0] - res[1][0]) < 1e-12 and res[0][4] == res[1][4]
+    for a, b in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res[1][2], res[0][2], rtol=1e-12)
+    np.testing.assert_allclose(res[1][3], res[0][3], rtol=1e-12)
+
+
+def _gat_layer(T, x, adj, W, a, n_heads, n_hidden):
+    """pytorch/examples gat's GraphAttentionLayer forward (eval: dropout off), heads averaged."""
+    F = T.nn.functional
+    h = T.mm(x, W).view(x.shape[0], n_heads, n_hidden).permute(1, 0, 2)
+    e = F.leaky_relu(T.matmul(h, a[:, :n_hidden, :]) + T.matmul(h, a[:, n_hidden:, :]).mT, 0.2)
+    e = T.where(adj > 0, e, -9e16 * T.ones_like(e))
+    return T.matmul(F.softmax(e, dim=-1), h).mean(dim=0)
+
+
+def test_gat_layer_dense_attention():
+    """pytorch/examples gat: attention scores from a broadcast sum with .mT, masked by the adjacency through
+    torch.where, softmax rows, heads averaged, ELU then log_softmax: output and gradients (float64)."""
+    rng = np.random.RandomState(5)
+    n = 7
+    adj = (rng.rand(n, n) < 0.4) | np.eye(n, dtype=bool)
+    arrays = [rng.randn(n, 5), rng.randn(5, 3 * 4), rng.randn(3, 8, 1), rng.randn(4, 2), rng.randn(1, 4, 1)]
+    target = rng.randint(0, 2, n)
+    res = []
+    for T in (torch, ember):
+        x, W1, a1, W2, a2 = [T.tensor(v, requires_grad=True) for v in arrays]
+        A = T.tensor(adj.astype(np.int64))
+        h = T.nn.functional.elu(_gat_layer(T, x, A, W1, a1, 3, 4))
+        out = T.nn.functional.log_softmax(_gat_layer(T, h, A, W2, a2, 1, 2), dim=1)
+        T.nn.functional.nll_loss(out, T.tensor(target)).backward()
+        res.append((out.detach().numpy(), [t.grad.numpy() for t in (x, W1, a1, W2, a2)]))
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
+def _load_error(T, data):
+    import io
+    import traceback
+    try:
+        T.load(io.BytesIO(data))
+    except Exception as e:
+        return traceback.format_exception_only(type(e), e)[-1]
+    return None
+
+
+def test_load_refusals_print_as_pytorch():
+    """A corrupt checkpoint's traceback ends as PyTorch's: RuntimeError with PyTorch's reader's words for a bad
+    legacy magic number, a file too short to be a zip archive or one without its central directory, and
+    _pickle.UnpicklingError for what the unpickler refuses (ember printed ember.serialization.UnpicklingError)."""
+    import io
+    buf = io.BytesIO()
+    torch.save({'w': torch.ones(3)}, buf)
+    full = buf.getvalue()
+    for data in (b'\x80\x02}q\x00.garbage', b'PK\x03\x04garbage', full[:len(full) // 2]):
+        assert _load_error(ember, data) == _load_error(torch, data)
+    for data in (b'not a pickle at all', b'\x80\x02]q\x00(cos\nsystem\nq\x01e.'):
+        assert _load_error(ember, data).split(':')[0] == _load_error(torch, data).split(':')[0] == \
+            '_pickle.UnpicklingError'
