@@ -2177,7 +2177,7 @@ add(
                                                 return_inverse=True),
                                          Sample(np.array([[1, 1, 2], [1, 1, 3]], F32), dim=1)], grad=False, out=False),
     entry('unravel_index', lambda: [Sample(np.array([7, 3], I64), (3, 4)), Sample(np.array(7, I64), (3, 4)),
-                                    Sample(np.array([-1], I64), (3, 4)), Sample(np.array([12], I64), (3, 4))],
+                                    Sample(np.array([-1], I64), (3, 4), desc='negative'), Sample(np.array([12], I64), (3, 4), desc='past the end')],
           grad=False, method=False, out=False),
 )
 
