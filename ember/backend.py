@@ -157,6 +157,8 @@ def gemm(a, b, many=False, bias=None):
     if setter is None:
         return _plus(a @ b, bias)
     macs = a.size * b.shape[-1] if b.ndim > 1 else a.size     # a matrix times a vector: a.size multiply-adds
+    if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack: once per matrix of the stack
+        macs *= b.size // max(1, b.shape[-2] * b.shape[-1])
     want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return _plus(a @ b, bias)
