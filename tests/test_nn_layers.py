@@ -604,3 +604,48 @@ def test_leaky_relu_inplace_saves_its_result():
         y.mul_(2)
         with pytest.raises(RuntimeError, match='modified by an inplace operation'):
             y.sum().backward()
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('shape', [(2, 3, 32, 32), (4, 1024), (3, 5)])     # the one-pass path and the generic one
+def test_relu_inplace_saves_its_result(dtype, shape):
+    """relu_ (nn.ReLU(inplace=True)) writes max(0, x) over its input and keeps the result for backward as
+    PyTorch's ReluBackward0: the same values bit for bit (-0., NaN, infinities), the same gradients (+0 where
+    masked) and second derivatives, float64 gradgradcheck, and a change to the result in place before backward
+    raises as in PyTorch; a leaf that requires grad is refused, and a view goes the generic way."""
+    vals = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -2.0, 3.0, 1e-45, -1e-45], dtype)
+    x0 = np.resize(np.concatenate([vals, np.random.default_rng(5).standard_normal(300)]), shape).astype(dtype)
+    g0 = np.resize(np.concatenate([vals[::-1] * -1, np.random.default_rng(6).standard_normal(300)]), shape).astype(dtype)
+    bits = np.int32 if dtype == 'float32' else np.int64
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        h = x * 1
+        y = lib.nn.ReLU(inplace=True)(h)
+        assert y is h and (type(y.grad_fn).__name__ if lib is ember else y.grad_fn.name()) == 'ReluBackward0'
+        assert h._version == 1
+        y.backward(lib.tensor(g0))
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    for e, t in zip(*res):
+        assert np.array_equal(e.view(bits), t.view(bits))
+    x1 = np.linspace(-2, 2, 12).reshape(3, 4).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(x1, requires_grad=True)
+        y = (x * 3).relu_()
+        (gx,) = lib.autograd.grad((y * x).sum(), x, create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), x)
+        res.append((y.detach(), gx.detach(), ggx))
+    assert_same(res[0], res[1])
+    x = ember.tensor(np.resize(x1.astype('float64') + 0.05, (1, 1024)), requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: (t * 1).relu_() * t, (x,))
+    for lib in (ember, torch):
+        y = (lib.tensor(x0, requires_grad=True) * 1).relu_()
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+            y.sum().backward()
+        with pytest.raises(RuntimeError, match='a leaf Variable that requires grad'):
+            lib.tensor(x0, requires_grad=True).relu_()
+        base = lib.tensor(x0).clone()
+        base[0].relu_()
+        assert np.array_equal(base.numpy(), np.concatenate([np.maximum(0, x0[:1]), x0[1:]]), equal_nan=True)

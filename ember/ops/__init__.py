@@ -123,6 +123,7 @@ def _bind():
                  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'fill_diagonal'):
         if hasattr(T, name):
             setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
+    T.relu_ = pointwise._fast_relu_(T.relu_)
     for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
         if hasattr(T, name):
             setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))

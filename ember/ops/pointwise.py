@@ -836,6 +836,40 @@ sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, 
 relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
+
+_ZERO_ROW = 1024     # zeros a row of that many elements; relu_ maximises rows of the tensor against it
+_ZEROS = {}
+
+
+def _fast_relu_(generic):
+    """Tensor.relu_ from the generic in-place op ``generic``: a float32/64 tensor that owns its contiguous array
+    takes max(0, x) written over itself in one pass, its ReluBackward0 saving the result as PyTorch's does; anything
+    else goes to ``generic`` (which copied the input for the node, computed the result aside and copied it back).
+    Zeros go first (NumPy's maximum returns its second operand on a tie, and -0. stays) as a 4 KiB row broadcast
+    over the rows: a zero scalar first ran NumPy's slow loop. DCGAN's shapes, graph recorded, min of 300
+    interleaved: (32, 32, 16, 16) 77 -> 31 us, (32, 64, 8, 8) 35 -> 15, (32, 128, 4, 4) 18 -> 9."""
+    from .inplace import adopt, check_inplace
+
+    def relu_(self):
+        a = self._data
+        if type(a) is not np.ndarray or a.dtype.type not in (np.float32, np.float64) or self._base is not None \
+                or not a.flags.writeable or not a.flags.c_contiguous or a.size % _ZERO_ROW:
+            return generic(self)
+        tracked = check_inplace(self)
+        z = _ZEROS.get(a.dtype)
+        if z is None:
+            z = _ZEROS[a.dtype] = np.zeros(_ZERO_ROW, a.dtype)
+        rows = a.reshape(-1, _ZERO_ROW)
+        np.maximum(z, rows, out=rows)
+        if tracked:
+            node = relu.node((self,))
+            adopt(self, Tensor._make(a, node))
+        self._bump()
+        if tracked:
+            node.save_output(self)
+        return self
+    relu_.__name__, relu_.__doc__ = 'relu_', generic.__doc__
+    return relu_
 abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
 absolute = abs
 
