@@ -979,3 +979,59 @@ def test_conv_per_sample_rgb_kernels():
     assert isinstance(y.grad_fn.cols, _conv._Samples)
     check(lambda L, x, w: F(L).conv2d(x, w, stride=2, padding=1), (3, 3, 8, 8), (4, 3, 4, 4), atol=1e-4)
     check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (2, 3, 6, 5), (5, 3, 3, 3), (5,), atol=1e-4)
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', [c for c in CONVT2D if 'groups' not in c[3]], ids=str)
+def test_conv_transpose2d_batch_last(monkeypatch, xs, ws, bias, kw):
+    """With the per-sample path off, the few-output-tap transposed convs of CONVT2D take the batch-last
+    im2col/col2im path instead: PyTorch's values and gradients, float64 gradcheck."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_SAMPLE_TAPS', 0)
+    y = F(ember).conv_transpose2d(ember.zeros(*((1,) + xs)[-4:]), ember.zeros(*ws, requires_grad=True), **kw)
+    assert not isinstance(y.grad_fn.cols, _conv._Samples)
+    shapes = [xs, ws] + ([(ws[1],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv_transpose2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+SAMPLE_CONVT = [  # transposed convs with at most 48 output taps: one GEMM per sample, then col2im (stride 2 by planes)
+    ((3, 8, 6, 5), (8, 3, 4, 4), True, dict(stride=2, padding=1)),     # DCGAN's last layer, small
+    ((2, 5, 5, 4), (5, 2, 4, 4), False, dict(stride=2, padding=1, output_padding=1)),
+    ((2, 5, 4, 6), (5, 2, 3, 3), True, dict(stride=2, padding=(0, 1), output_padding=(1, 0), dilation=(1, 2))),
+    ((2, 5, 4, 3), (5, 3, 3, 3), False, dict(stride=2, padding=2)),    # a padding past the first taps' reach
+    ((2, 5, 4, 3), (5, 3, 3, 3), True, dict(stride=3, padding=2, output_padding=2)),
+    ((2, 5, 4, 3), (5, 1, 1, 1), False, dict(stride=2)),                # one tap: two parity planes stay zero
+    ((1, 6, 3, 3), (6, 2, 2, 2), True, dict(stride=2, dilation=2)),     # even dilation: only even rows
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', SAMPLE_CONVT, ids=str)
+def test_conv_transpose2d_per_sample(xs, ws, bias, kw):
+    """Transposed convs with few output taps (DCGAN's 32 -> 3 channel 4x4 stride-2 last layer) run per sample as
+    the input gradient of the conv with their weight, and backward as that conv (the input gradient) and its
+    weight gradient: PyTorch's values and gradients, also with an input that needs none, and float64 gradcheck."""
+    from ember.nn.functional import _conv
+    y = F(ember).conv_transpose2d(ember.zeros(*xs), ember.zeros(*ws, requires_grad=True), **kw)
+    assert isinstance(y.grad_fn.cols, _conv._Samples)
+    shapes = [xs, ws] + ([(ws[1],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv_transpose2d(x, w, *b, **kw), *shapes, atol=1e-4)
+    x, w = rnd(*xs, seed=3), rnd(*ws, seed=4)
+    out = []
+    for lib in (ember, torch):
+        wt = lib.tensor(w, requires_grad=True)
+        y = F(lib).conv_transpose2d(lib.tensor(x), wt, **kw)
+        y.backward(lib.tensor(rnd(*y.shape, seed=5)))
+        out.append((y.detach(), wt.grad))
+    assert_same(out[0], out[1], atol=1e-4)
+
+
+@pytest.mark.parametrize('xs,ws,kw', [((3, 3, 6, 5), (2, 3, 4, 4), dict(stride=2, padding=1)),
+                                      ((2, 3, 9, 8), (4, 3, 3, 3), dict(stride=2, padding=(2, 0))),
+                                      ((2, 2, 11, 9), (3, 2, 3, 3), dict(stride=2, dilation=(3, 2))),
+                                      ((2, 2, 8, 8), (3, 2, 4, 4), dict(stride=2, padding=3))], ids=str)
+def test_conv_per_sample_stride2_input_gradient(xs, ws, kw):
+    """The per-sample conv's stride-2 input gradient (col2im by row and column parity planes, the GEMM's rows
+    padded to the planes' width): PyTorch's gradients and float64 gradcheck, odd sizes, dilations, paddings
+    past the kernel's reach."""
+    from ember.nn.functional import _conv
+    assert _conv._per_sample(rnd(*ws), 1)
+    check(lambda L, x, w: F(L).conv2d(x, w, **kw), xs, ws, atol=1e-4)

@@ -677,3 +677,28 @@ def test_max_pool_pieces_are_256_kib_or_an_eighth_of_a_large_pool():
     large = np.broadcast_to(np.float32(0), (4096, 24, 24))      # 9.4 MB: 4096 / 8 planes
     assert _pool._piece_planes(small) == (256 << 10) // (28 * 28 * 4)
     assert _pool._piece_planes(large) == 4096 // 8
+
+
+@pytest.mark.parametrize('op,xs,ws,kw', [('conv2d', (5, 3, 9, 8), (4, 3, 4, 4), dict(stride=2, padding=1)),
+                                         ('conv2d', (5, 2, 7, 7), (3, 2, 3, 3), dict(padding=1)),
+                                         ('conv_transpose2d', (5, 4, 5, 4), (4, 3, 4, 4), dict(stride=2, padding=1)),
+                                         ('conv_transpose2d', (5, 4, 5, 4), (4, 2, 3, 3), dict(padding=1))], ids=str)
+def test_split_per_sample_conv_is_bit_identical_and_matches_torch(split, monkeypatch, op, xs, ws, kw):
+    """Per-sample convs (forward and input gradient) and transposed convs (forward and input gradient) take their
+    batch in blocks, one per thread, each block's columns and products on its thread: values and gradients as on
+    one thread, bit for bit, and PyTorch's; with an input that needs no gradient too."""
+    parts = []
+    blocks = _conv._sample_blocks
+    monkeypatch.setattr(_conv, '_sample_blocks', lambda n, nbytes: parts.append(blocks(n, nbytes)) or parts[-1])
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+
+    def run(lib, need_x=True):
+        xt, wt = lib.tensor(x, requires_grad=need_x), lib.tensor(w, requires_grad=True)
+        y = getattr(lib.nn.functional, op)(xt, wt, **kw)
+        y.backward(lib.tensor(np.cos(np.arange(y.numel(), dtype=np.float32)).reshape(tuple(y.shape))))
+        return [y.detach().numpy(), wt.grad.numpy()] + ([xt.grad.numpy()] if need_x else [])
+    for need_x in (True, False):
+        for a, b in zip(_both_regimes(lambda: run(ember, need_x)), run(torch, need_x)):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    assert any(len(p) == 2 for p in parts) and any(len(p) == 1 for p in parts)

@@ -14,6 +14,7 @@ from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
+from ... import _parallel
 from ...backend import gemm
 from ...tensor import Tensor
 from ...amp import _state as _autocast
@@ -260,31 +261,132 @@ def _per_sample(w, groups):
     return groups == 1 and w[0].size <= _SAMPLE_TAPS
 
 
-def _sample_columns(x, pads, k, s, d, o):
-    """(N, C*KH*KW, OH*OW) columns of x (N, C, H, W): its zero-padded copy's windows, copied once."""
+def _sample_columns(x, pads, k, s, d, o, out=None):
+    """(N, C*KH*KW, OH*OW) columns of x (N, C, H, W): its zero-padded copy's windows, copied once (into ``out``
+    when given)."""
     (t, b), (l, r) = pads
     if t or b or l or r:
         n, c, h, wd = x.shape
         xp = np.zeros((n, c, h + t + b, wd + l + r), x.dtype)
         xp[:, :, t:t + h, l:l + wd] = x
         x = xp
-    return _windows(x, 2, k, s, d, o).reshape(x.shape[0], x.shape[1] * k[0] * k[1], o[0] * o[1])  # sizes: -1 fails on empty
+    win = _windows(x, 2, k, s, d, o)
+    if out is None:
+        return win.reshape(x.shape[0], x.shape[1] * k[0] * k[1], o[0] * o[1])  # sizes: -1 fails on empty
+    out.reshape(win.shape)[...] = win
+    return out
+
+
+def _sample_blocks(n, nbytes):
+    """The batch's blocks (lo, hi) for a per-sample pass moving ``nbytes``: one per thread (see _parallel.blocks).
+    Each block's samples go through the whole pass on one thread: the same per-sample products, so the values do
+    not depend on the thread count."""
+    return _parallel.blocks(n, nbytes)
+
+
+def _sample_forward(x, w2, pads, k, s, d, o):
+    """(y, cols) of a per-sample conv: cols (N, C*KH*KW, OH*OW) the columns of x, y (N, O, OH*OW) = w2 @ each
+    sample's columns; at more than one thread each thread builds and multiplies its block of samples. DCGAN's
+    3 -> 32 4x4 stride-2 conv at 32x32, batch 32, forward, 2 threads, min of 300 interleaved on the loaded
+    machine: 561 -> 306 us (the columns built whole, then the product cut on the pool); one thread: one block
+    (382 -> 367, within noise)."""
+    n = x.shape[0]
+    cols = np.empty((n, w2.shape[1], o[0] * o[1]), x.dtype)
+    parts = _sample_blocks(n, cols.nbytes)
+    if len(parts) == 1:
+        return gemm(w2, _sample_columns(x, pads, k, s, d, o, cols)), cols
+    y = np.empty((n, w2.shape[0], o[0] * o[1]), x.dtype)
+
+    def block(lo, hi):
+        y[lo:hi] = gemm(w2, _sample_columns(x[lo:hi], pads, k, s, d, o, cols[lo:hi]))
+    _parallel.each(block, parts)
+    return y, cols
 
 
 def _sample_grads(g, kept, w, pads, s, d, gx):
     """Weight gradient (None when kept has no columns) of a per-sample conv, and its input gradient written
-    into gx (when given): per sample W^T g, then col2im on the padded canvas, cropped."""
+    into gx (when given): per sample W^T g, then col2im on the padded canvas, cropped (see _sample_grad_input).
+    The weight gradient's per-sample products are added up in sample order after, on one thread."""
     n, oc = g.shape[:2]
     g3 = g.reshape(n, oc, g.shape[2] * g.shape[3])
-    gw = None if kept.cols is None else gemm(g3, kept.cols.transpose(0, 2, 1)).sum(0).reshape(w.shape)
-    if gx is not None:
-        k, o = w.shape[2:], g.shape[2:]
-        (t, b), (l, r) = pads
-        h, wd = gx.shape[2:]
-        cols = gemm(w.reshape(oc, -1).T, g3).reshape(g3.shape[:1] + w.shape[1:] + o)
-        canvas = _col2im(cols, 2, gx.shape[:2] + (h + t + b, wd + l + r), k, s, d)
-        gx[...] = canvas[:, :, t:t + h, l:l + wd]
-    return gw
+    cols = kept.cols
+    parts = [(0, n)] if gx is None else _sample_blocks(n, g3.size * w[0].size * g.itemsize)
+    if len(parts) == 1:
+        if gx is not None:
+            _sample_grad_input(g, w, pads, s, d, gx)
+        return None if cols is None else gemm(g3, cols.transpose(0, 2, 1)).sum(0).reshape(w.shape)
+    prods = None if cols is None else np.empty((n, oc, cols.shape[1]), g.dtype)
+
+    def block(lo, hi):
+        if cols is not None:
+            prods[lo:hi] = gemm(g3[lo:hi], cols[lo:hi].transpose(0, 2, 1))
+        _sample_grad_input(g[lo:hi], w, pads, s, d, gx[lo:hi])
+    _parallel.each(block, parts)
+    return None if prods is None else prods.sum(0).reshape(w.shape)
+
+
+def _sample_grad_input(g, w, pads, s, d, out):
+    """out (N, C, H, W) = the input gradient of a per-sample conv with weight w (O, C, KH, KW) from its output
+    gradient g (N, O, OH, OW): per sample W^T g (one GEMM), then col2im onto the padded canvas, cropped. It is
+    also the forward of a transposed conv with weight w (see _sample_tconv). Stride 2 adds by parity planes
+    (_col2im_planes_s2)."""
+    n, oc, oh, ow = g.shape
+    k = w.shape[2:]
+    w2t = w.reshape(oc, -1).T
+    if s == (2, 2):
+        _col2im_planes_s2(g, w2t, k, d, pads, out)
+        return
+    (t, b), (l, r) = pads
+    h, wd = out.shape[2:]
+    cols = gemm(w2t, g.reshape(n, oc, oh * ow)).reshape((n,) + w.shape[1:] + (oh, ow))
+    canvas = _col2im(cols, 2, out.shape[:2] + (h + t + b, wd + l + r), k, s, d)
+    out[...] = canvas[:, :, t:t + h, l:l + wd]
+
+
+def _col2im_planes_s2(g, w2t, k, d, pads, out):
+    """_sample_grad_input for stride 2, its adds as long contiguous runs. The canvas is split into four planes by
+    row and column parity, wq columns each, and g's rows are padded to wq columns (zeros past OW), so each product
+    row (C*KH*KW, OH*wq) lays one tap's OH x OW block out with its plane's row stride: the tap adds into its plane
+    as one run of OH*wq elements per channel (the first tap of a plane is copied, not added). In NCHW col2im's
+    slice adds each ran OW elements (16 at DCGAN's 3-channel layers, NumPy's per-run cost) at stride 2. The
+    padded columns add zeros (those past a row's end into the next row's start, never read). DCGAN's 32x16x16
+    -> 3x32x32, batch 32, one thread, min of 100 interleaved: the 3 -> 32 conv's input gradient 610 -> 480 us;
+    the 32 -> 3 transposed conv's forward (this, per sample) 505 -> 481 against its batch-last im2col path."""
+    n, oc, oh, ow = g.shape
+    c, h, wd = out.shape[1:]
+    (t, _), (l, _) = pads
+    reach = [di * (ki - 1) for ki, di in zip(k, d)]
+    wq = max(ow + reach[1] // 2, (l + wd + 1) // 2)
+    hq = max(oh + reach[0] // 2, (t + h + 1) // 2) + 1
+    gp = np.empty((n, oc, oh, wq), g.dtype)
+    gp[..., :ow] = g
+    gp[..., ow:] = 0
+    cols = gemm(w2t, gp.reshape(n, oc, oh * wq)).reshape(n, c, k[0], k[1], oh * wq)
+    planes = np.empty((n, c, 2, 2, hq * wq), g.dtype)
+    run, started = oh * wq, set()
+    for i in range(k[0]):
+        a = i * d[0]
+        for j in range(k[1]):
+            b = j * d[1]
+            off = a // 2 * wq + b // 2
+            plane = planes[:, :, a % 2, b % 2]
+            if (a % 2, b % 2) in started:
+                plane[..., off:off + run] += cols[:, :, i, j]
+                continue
+            started.add((a % 2, b % 2))
+            plane[..., :off] = 0
+            plane[..., off:off + run] = cols[:, :, i, j]
+            plane[..., off + run:] = 0
+    planes = planes.reshape(n, c, 2, 2, hq, wq)
+    for py in range(2):
+        fy = (py + t) // 2
+        for px in range(2):
+            fx = (px + l) // 2
+            part = out[:, :, py::2, px::2]
+            if ((py + t) % 2, (px + l) % 2) in started:
+                part[...] = planes[:, :, (py + t) % 2, (px + l) % 2, fy:fy + part.shape[2], fx:fx + part.shape[3]]
+            else:
+                part[...] = 0
 
 
 def _winograd_for(x, w, s, d, groups, pads):
@@ -320,8 +422,7 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
             y += b[:, None, None]
         return y, saved
     if _per_sample(w, groups):
-        cols = _sample_columns(x, pads, k, s, d, o)
-        y = gemm(w.reshape(o_ch, -1), cols)
+        y, cols = _sample_forward(x, w.reshape(o_ch, -1), pads, k, s, d, o)
         if b is not None:
             y += b[:, None]
         return y.reshape((x.shape[0], o_ch) + tuple(o)), _Samples(cols)
@@ -399,6 +500,9 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     x2 = None
     if wino:     # the input gradient of the 4x4 stride-2 conv with weight w
         _winograd_s2.grad_input(x, _winograd_s2.grad_input_weights(w), y)
+    elif _per_sample(w, groups):    # few output taps: the per-sample conv's input gradient (see _tconv_bw_samples)
+        _sample_tconv(x, w, [(p, p) for p in pads], s, d, y)
+        x2 = _Samples(None)
     else:
         x2 = _to_cl(x, ((0, 0), (0, 0))).reshape(cin, -1)
         cols = _gemm(w.reshape(cin, -1), x2, groups, ta=True).reshape(cout, k[0], k[1], h, wd, n)
@@ -408,6 +512,37 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     if wino:
         return y, _winograd_s2.Saved(None, None)     # backward takes the Winograd path; x2 is not kept
     return y, x2
+
+
+def _sample_tconv(x, w, pads, s, d, y):
+    """y (N, O, H, W) = the transposed conv of x (N, C, h, w) with weight w (C, O, KH, KW) of at most _SAMPLE_TAPS
+    output taps, in the per-sample layout: the input gradient of the conv with weight w, whose output gradient
+    x is, taken in blocks of samples, one per thread (see _sample_blocks)."""
+    n = x.shape[0]
+    parts = _sample_blocks(n, n * w[0].size * x.shape[2] * x.shape[3] * x.itemsize)
+    _parallel.each(lambda lo, hi: _sample_grad_input(x[lo:hi], w, pads, s, d, y[lo:hi]), parts)
+
+
+def _tconv_bw_samples(node, g, w, x, xshape):
+    """Backward of a per-sample transposed conv (see _sample_tconv): its input gradient is the per-sample conv
+    of g with weight w, and the weight gradient sums x's samples times those columns, as the conv's weight
+    gradient does with its output gradient. DCGAN's 32x16x16 -> 3x32x32, batch 32, against the batch-last path,
+    min of 150 interleaved: 694 -> 664 us at one thread, 720 -> 700 at two (load 10 on the 2 cores)."""
+    s, pads, d, _, _, _ = node.cfg
+    need_x, need_w, need_b = node.need
+    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    c, k, o = w.shape[0], w.shape[2:], xshape[2:]
+    cpads = [(p, p) for p in pads]
+    if need_x:
+        gx, cols = _sample_forward(g, w.reshape(c, -1), cpads, k, s, d, o)
+        gx = gx.reshape(xshape)
+    else:
+        gx, cols = None, _sample_columns(g, cpads, k, s, d, o)
+    gw = None
+    if need_w:
+        x3 = x.reshape(x.shape[0], c, o[0] * o[1])
+        gw = gemm(x3, cols.transpose(0, 2, 1)).sum(0).reshape(w.shape)
+    return gx, gw, gb
 
 
 def _tconv_cols(g, xshape, k, s, pads, d, opad):
@@ -526,6 +661,8 @@ def _tconv_bw_arrays(node, g, w, x):
     xshape = _shape4(node.xshape)
     if isinstance(node.cols, _winograd_s2.Saved):
         return _tconv_bw_winograd(node, g, w, x, xshape)
+    if isinstance(node.cols, _Samples):
+        return _tconv_bw_samples(node, g, w, x, xshape)
     cols = _tconv_cols(g, xshape, w.shape[2:], s, pads, d, opad)
     gb = g.sum(axis=(0, 2, 3)) if need_b else None
     gx = gw = None
