@@ -1035,3 +1035,52 @@ def test_conv_per_sample_stride2_input_gradient(xs, ws, kw):
     from ember.nn.functional import _conv
     assert _conv._per_sample(rnd(*ws), 1)
     check(lambda L, x, w: F(L).conv2d(x, w, **kw), xs, ws, atol=1e-4)
+
+
+DENSE = [  # (op, x shape, w shape, bias, kwargs): a kernel the size of the input, or a transposed conv of 1x1
+    ('conv2d', (4, 8, 4, 4), (1, 8, 4, 4), False, {}),                  # DCGAN's last conv, small
+    ('conv2d', (3, 5, 3, 2), (4, 5, 3, 2), True, dict(stride=2)),
+    ('conv1d', (3, 4, 5), (2, 4, 5), True, {}),
+    ('conv_transpose2d', (4, 10, 1, 1), (10, 6, 4, 4), False, {}),      # DCGAN's first transposed conv, small
+    ('conv_transpose2d', (3, 5, 1, 1), (5, 2, 3, 2), True, dict(stride=3)),
+    ('conv_transpose1d', (3, 4, 1), (4, 2, 3), True, {}),
+]
+NOT_DENSE = [
+    ('conv2d', (2, 3, 4, 4), (2, 3, 4, 4), dict(padding=1)),
+    ('conv2d', (2, 3, 5, 5), (2, 3, 3, 3), dict(dilation=2)),
+    ('conv2d', (2, 4, 4, 4), (2, 2, 4, 4), dict(groups=2)),
+    ('conv_transpose2d', (2, 3, 1, 1), (3, 2, 4, 4), dict(padding=1)),
+    ('conv_transpose2d', (2, 3, 1, 1), (3, 2, 4, 4), dict(stride=2, output_padding=1)),
+    ('conv_transpose2d', (2, 3, 1, 1), (3, 2, 3, 3), dict(dilation=2)),
+]
+
+
+@pytest.mark.parametrize('op,xs,ws,bias,kw', DENSE, ids=str)
+def test_dense_convs(op, xs, ws, bias, kw):
+    """A conv whose kernel covers its whole unpadded input (DCGAN's 128x4x4 -> 1) and a transposed conv of a 1x1
+    input (DCGAN's 100x1x1 -> 128x4x4) run as one product of the flattened samples: PyTorch's values and
+    gradients, also with an input that needs none, float64 gradcheck, an empty batch; padded, dilated, grouped
+    and output-padded ones do not."""
+    from ember.nn.functional import _conv
+    out_ch = ws[1] if 'transpose' in op else ws[0]
+    y = getattr(F(ember), op)(ember.zeros(*xs), ember.zeros(*ws, requires_grad=True), **kw)
+    assert y.grad_fn.cols is _conv._DENSE
+    shapes = [xs, ws] + ([(out_ch,)] if bias else [])
+    check(lambda L, x, w, *b: getattr(F(L), op)(x, w, *b, **kw), *shapes, atol=1e-4)
+    x, w = rnd(*xs, seed=3), rnd(*ws, seed=4)
+    for n in (xs[0], 0):
+        out = []
+        for lib in (ember, torch):
+            wt = lib.tensor(w, requires_grad=True)
+            y = getattr(F(lib), op)(lib.tensor(x[:n]), wt, **kw)
+            y.backward(lib.tensor(rnd(*y.shape, seed=5)))
+            out.append((y.detach(), wt.grad))
+        assert_same(out[0], out[1], atol=1e-4)
+
+
+@pytest.mark.parametrize('op,xs,ws,kw', NOT_DENSE, ids=str)
+def test_convs_that_are_not_dense(op, xs, ws, kw):
+    from ember.nn.functional import _conv
+    y = getattr(F(ember), op)(ember.zeros(*xs), ember.zeros(*ws, requires_grad=True), **kw)
+    assert y.grad_fn.cols is not _conv._DENSE
+    check(lambda L, x, w: getattr(F(L), op)(x, w, **kw), xs, ws, atol=1e-4)
