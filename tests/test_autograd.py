@@ -687,3 +687,21 @@ def test_engine_chain_links_meet_shared_nodes_and_hooks():
         w.backward()
         return first, a.grad, v.grad, seen[0], seen[1]
     same(f)
+
+
+def test_node_hooks_of_binary_ops_with_one_gradient():
+    """A binary op whose second operand has no gradient (a constant tensor, a number, or a view's in-place op on
+    one) hands the engine its first gradient alone: node hooks still see PyTorch's grad_inputs, with the None."""
+    def f(T):
+        a = T.tensor(X, requires_grad=True)
+        c = T.tensor(X[::-1].copy())
+        seen = []
+
+        def hook(node):
+            node.register_hook(lambda gi, go: seen.append(tuple(None if g is None else g.clone() for g in gi)))
+        ys = [a + c, a.mul(c), a - 2, 2 - a, a * 3, a.div(c), (a * 1)[0].mul_(c[0])]
+        for y in ys:
+            hook(y.grad_fn)
+        sum(y.sum() for y in ys).backward()
+        return seen, a.grad
+    same(f)

@@ -325,6 +325,8 @@ def _apply(node, grads, create_graph):
     out = node.backward(*grads)
     if type(out) is not tuple:
         out = (out,)
+    if len(out) < len(node.next_functions):   # a binary op's lone first gradient (its second edge is None)
+        out += (None,) * (len(node.next_functions) - len(out))
     if node._hooks:
         out = _run_hooks(node, out, grads, create_graph)
     return out

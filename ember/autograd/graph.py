@@ -254,7 +254,8 @@ def _stealable(g):
     """Whether an unshared gradient array may become ``.grad`` as it is: writeable, C-contiguous (the layout
     a copy would have), owning its memory or a whole view of a base nothing else holds. Saves the copy (and
     the fresh pages) of every first gradient: ResNet-18's 44 MB per step, accumulation 5.1 -> 0.25 ms a step."""
-    if not (g.flags.c_contiguous and g.flags.writeable):
+    f = g.flags   # each read of g.flags makes a new object: read once (20 ns)
+    if not (f.c_contiguous and f.writeable):
         return False
     b = g.base
     if b is None:

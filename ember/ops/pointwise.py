@@ -114,7 +114,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             if sb is not None:
                 b = sb
         if exact:   # no broadcasting or promotion happened: the formulas give the inputs' shapes and dtypes
-            return (da(g, a, b) if xd is not None else None, db(g, a, b) if yd is not None else None)
+            if yd is None:
+                # the second operand has no edge: the first's gradient alone, no tuple (the engine reads a lone
+                # gradient as the first edge's; engine._apply pads it for hooks). fwd+bwd per op, min of
+                # interleaved runs: 64 adds 1157 -> 1116 ns, 64 muls 1643 -> 1581
+                return da(g, a, b)
+            return (da(g, a, b) if xd is not None else None, db(g, a, b))
         ga = gb = None
         if xd is not None:
             ga = da(g, a, b)
@@ -129,8 +134,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
     if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
-        single = {xt: type(scalar_node or node_name, (cls,), {'__slots__': (), 'backward': lambda self, g, i=1 - xt:
-                                                               bw(self, g)[i]}) for xt in (True, False)}
+        single = {xt: type(scalar_node or node_name, (cls,), {'__slots__': (), 'backward': _one_of(bw, 1 - xt)})
+                  for xt in (True, False)}
 
     def record(x, y, a, b, r):
         """Attach the backward node (operands may be tensors or Python scalars)."""
@@ -214,6 +219,15 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
     op.node = cls
     return op
+
+
+def _one_of(bw, i):
+    """The backward of a node with one edge, to operand ``i`` of the binary backward ``bw``: bw's lone gradient
+    (operand 0's, when operand 1 has no edge) or its i-th."""
+    def backward(self, g):
+        out = bw(self, g)
+        return out[i] if type(out) is tuple else out
+    return backward
 
 
 def _not_tensor(name, x, y):
