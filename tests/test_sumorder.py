@@ -32,7 +32,7 @@ def test_full_sum_bits(n, dtype):
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_sum_of_negative_zeros_sign(dtype):
-    """PyTorch's accumulators start at +0: a sum of -0s is -0 up to four elements and +0 beyond."""
+    """PyTorch's accumulators start at +0: a sum of -0s is +0 at every length (with +0s mixed in too)."""
     for n in range(1, 40):
         x = np.full(n, -0.0, dtype)
         x_mixed = x.copy()

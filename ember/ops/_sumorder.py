@@ -151,7 +151,7 @@ def _plan(n, itemsize):
     """How PyTorch adds ``n`` contiguous elements of ``itemsize`` bytes, as a function of the array."""
     width = 32 // itemsize
     if n <= _ILP:
-        return np.add.reduce
+        return short_sum if n else np.add.reduce
     if n < width:
         return _head_sum
     if n < _ILP * width:
@@ -159,6 +159,19 @@ def _plan(n, itemsize):
     if n >= _ILP * width * 16:
         return lambda x: _rows_sum(x.reshape(1, -1))[0]
     return _vector_sum
+
+
+def short_sum(x):
+    """One to four elements (float32 or float64, 1-D): in sequence from a +0 start, as PyTorch and NumPy's reduce
+    add them. accumulate runs in 230 ns where reduce takes 580 (4 float32s); its sequence starts at the first
+    element instead, which changes only the sign of a sum of -0s (made +0 by a test of the result, not an add)."""
+    r = _accumulate(x)[-1, ...]   # a 0-d array, not a scalar
+    if not r:
+        r[()] = 0.0
+    return r
+
+
+_accumulate = np.add.accumulate
 
 
 def _head_sum(x):

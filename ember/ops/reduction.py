@@ -12,7 +12,7 @@ from ..autograd.graph import Node, edge
 from ..tensor import Tensor
 from . import _composite
 from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
-from ._sumorder import ordered_sum, flat_sum
+from ._sumorder import ordered_sum, flat_sum, short_sum
 from ..amp import _state as _autocast
 
 
@@ -114,7 +114,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         # the hot path: a small float sum of everything, built inline
         dt, n = a.dtype, a.size
         if (dt is _F32 or dt is _F64) and n <= _SMALL and a.flags.c_contiguous:
-            r = _add_reduce(a, None) if n <= 4 else flat_sum(a.ravel())
+            if n > 4:
+                r = flat_sum(a.ravel())
+            else:   # short_sum's accumulate: sum of 4 float32s 1.27 -> 1.00 us (min of interleaved runs)
+                r = short_sum(a.ravel()) if n else _add_reduce(a, None)
             t = _new_node(Tensor)
             # a float32/64 NumPy scalar needs only asarray, not _bf16.adopt's checks (sum of 4: 1.70 -> 1.53 us)
             t._data = r if type(r) is np.ndarray else np.asarray(r)
