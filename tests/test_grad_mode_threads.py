@@ -107,3 +107,26 @@ def test_create_graph_flag_is_per_thread():
     release.set()
     t.join(10)
     assert b.grad.grad_fn is None and b.grad.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize('lib', LIBS, ids=['ember', 'torch'])
+def test_ops_record_by_this_threads_grad_mode(lib):
+    """Add, mul, tanh and sum record by this thread's grad mode alone: off in a backward pass's hook and under
+    no_grad, on after an optimizer step and after another thread ended with grad mode off (ember's ops skip the
+    thread-local read while no thread has grad mode off, see grad_mode.OFF)."""
+    w = lib.ones(2, requires_grad=True)
+
+    def recorded():
+        return [t.grad_fn is not None for t in (w + w, w.mul(2), w.tanh(), w.sum())]
+    seen = []
+    y = w * 2
+    y.register_hook(lambda g: seen.append(recorded() + [(g * w).grad_fn is not None]))
+    y.sum().backward()
+    with lib.no_grad():
+        seen.append(recorded())
+    lib.optim.SGD([w], lr=0.1).step()
+    seen.append(recorded())
+    _in_thread(lambda: lib.set_grad_enabled(False))
+    seen.append(recorded())
+    seen.append(_in_thread(recorded))
+    assert seen == [[False] * 5, [False] * 4, [True] * 4, [True] * 4, [True] * 4]

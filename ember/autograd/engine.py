@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from .graph import MODE, SOLE_REFS, AccumulateGrad, _edge, recording
-from .grad_mode import GRAD
+from .grad_mode import GRAD, OFF, _ident
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
 _refcount = sys.getrefcount
@@ -156,6 +156,8 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
     prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
+    if not create_graph:
+        OFF.add(_ident())   # grad mode goes off in this thread (see grad_mode.OFF)
     st['graph'] = st['enabled'] = create_graph
     st['release'] = not retain_graph
     st['callbacks'] = None
@@ -168,6 +170,8 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
             _run_callbacks(st['callbacks'])
     finally:
         st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'] = prev
+        if prev[2]:
+            OFF.discard(_ident())
         if create_graph:
             recording(-1)
 

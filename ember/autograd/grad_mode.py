@@ -5,6 +5,22 @@ import functools
 import threading
 
 
+OFF = set()     # the threads (by ident) whose grad mode may be off: while the set is empty, every thread records, so
+                # the hot ops skip GRAD.enabled, a thread-local read (34 ns of a (4, 4) add's 760), by testing
+                # ``not OFF or GRAD.enabled``. A thread joins on turning grad mode off and leaves on turning it back
+                # on (set.add and discard are atomic: no lock); one that ends with it off stays, which only sends
+                # the ops back to reading GRAD.enabled, until a thread that reuses its ident turns grad mode on
+_ident = threading.get_ident
+
+
+def note_mode(enabled):
+    """Record in OFF that this thread's grad mode is now ``enabled``."""
+    if enabled:
+        OFF.discard(_ident())
+    else:
+        OFF.add(_ident())
+
+
 class _GradState(threading.local):
     """The per-thread autograd flags; ``threading.local`` runs __init__ once in each thread that reads them.
     ``enabled``/``inference``: grad and inference mode; ``graph``/``release``: set while a backward pass
@@ -23,6 +39,11 @@ class _GradState(threading.local):
         self.partial = False
         self.multithreading = True  # set_multithreading_enabled's and enforce_grad_layout_policy's settings
         self.grad_layout = True
+
+    def __setattr__(self, name, value):
+        if name == 'enabled':   # every change of grad mode goes to OFF (the engine's, made in __dict__, too)
+            note_mode(value)
+        super().__setattr__(name, value)
 
 
 GRAD = _GradState()

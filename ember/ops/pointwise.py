@@ -9,7 +9,7 @@ from .. import _bf16
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP
 from ..autograd import dual
-from ..autograd.grad_mode import GRAD
+from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
@@ -176,7 +176,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 except TypeError as e:
                     raise _type_error(e, input, other) from None
                 xg, yg = input._requires_grad, other._requires_grad
-                if (xg or yg) and GRAD.enabled:
+                if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                     # ``record`` for two tensors of one dtype, the hot path: built inline
                     node = _new_node(cls)
                     node.next_functions = (edge(input) if xg else _NO_EDGE, edge(other) if yg else _NO_EDGE)
@@ -347,7 +347,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             r = _bf16.from_f32(np_fn(np.asarray(a).astype(_F64)).astype(_F32))
         else:
             r = np_fn(a)
-        if input._requires_grad and GRAD.enabled:
+        if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
             node = _new_node(cls)
             node.next_functions = (edge(input),)
             out = _new_node(Tensor)

@@ -7,7 +7,7 @@ from .._dtype import DEFAULT, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_sums
-from ..autograd.grad_mode import GRAD
+from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import Node, edge
 from ..tensor import Tensor
 from . import _composite
@@ -122,7 +122,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
             # a float32/64 NumPy scalar needs only asarray, not _bf16.adopt's checks (sum of 4: 1.70 -> 1.53 us)
             t._data = r if type(r) is np.ndarray else np.asarray(r)
             t._grad = None
-            if input._requires_grad and GRAD.enabled:
+            if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                 t.grad_fn = node = _new_node(SumBackward0)
                 node.next_functions = (edge(input),)
                 node.shape = a.shape
