@@ -768,13 +768,14 @@ rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, 
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x), precise=True)
-tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.one(y) + y * y), precise=True)
-asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(dual.one(x) - x * x), precise=True)
-acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(dual.one(x) - x * x), precise=True)
-atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (dual.one(x) + x * x), precise=True)
+tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y), precise=True)
+asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(dual.ONE[x.dtype] - x * x), precise=True)
+acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(dual.ONE[x.dtype] - x * x),
+             precise=True)
+atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (dual.ONE[x.dtype] + x * x), precise=True)
 sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), precise=True)
 cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
-tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (dual.one(y) - y * y), precise=True)
+tanh = unary('tanh', xp.tanh, 'TanhBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] - y * y), precise=True)
 arcsin, arccos, arctan = asin, acos, atan
 asinh = unary('asinh', xp.arcsinh, 'AsinhBackward0', lambda g, x, y: g / dual.sqrt(x * x + dual.one(x)),
               precise=True)
@@ -846,7 +847,7 @@ def _relu(a):
     return np.maximum(z, a, out=z)
 
 
-sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (dual.one(y) - y))
+sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (dual.ONE[y.dtype] - y))
 relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
              refuse=_refuse_bool('Boolean inputs not supported for relu'))
