@@ -32,18 +32,18 @@ _MIN_TILES = 128      # tile columns (4x4 tiles x batch) below which the 36 prod
 _P = (0, 3 / 2, -3 / 2, 2 / 3, -2 / 3)
 _AT = np.array([[1, 1, 1, 27 / 8, 27 / 8, 0], [0, 3 / 2, -3 / 2, 9 / 4, -9 / 4, 0],
                 [0, 9 / 4, 9 / 4, 3 / 2, 3 / 2, 0], [0, 27 / 8, -27 / 8, 1, -1, 1]])
-_BT = np.array([[36, 0, -97, 0, 36, 0], [0, -3 / 2, -1, 27 / 8, 9 / 4, 0], [0, 3 / 2, -1, -27 / 8, 9 / 4, 0],
-                [0, -9 / 4, -27 / 8, 1, 3 / 2, 0], [0, 9 / 4, -27 / 8, -1, 3 / 2, 0], [0, 36, 0, -97, 0, 36]])
+_BT = np.array([[9 / 4, 0, -97 / 16, 0, 9 / 4, 0], [0, -3 / 2, -1, 27 / 8, 9 / 4, 0], [0, 3 / 2, -1, -27 / 8, 9 / 4, 0],
+                [0, -9 / 4, -27 / 8, 1, 3 / 2, 0], [0, 9 / 4, -27 / 8, -1, 3 / 2, 0], [0, 9 / 4, 0, -97 / 16, 0, 9 / 4]])
 _A_SCALE = (1, 1, 1, 27 / 8, 27 / 8)      # A^T's column j is point j's powers times this
-_B_SCALE = (36, 9 / 4, 9 / 4, 3 / 2, 3 / 2)   # B^T's row j is prod over the other points k of (x - p_k) times this
+_B_SCALE = (9 / 4, 9 / 4, 9 / 4, 3 / 2, 3 / 2)   # B^T's row j is prod over the other points k of (x - p_k) times this
 
 
 def _g():
     """G (6, 3): point p's row (1, p, p^2) / prod over the other points q of (p - q), over A^T's column scale
-    and B^T's row scale; infinity's row (0, 0, 1) / 36 (B^T's last row is 36 times the points' polynomial)."""
+    and B^T's row scale; infinity's row (0, 0, 1) * 4/9 (B^T's last row is 9/4 times the points' polynomial)."""
     rows = [np.array([1, p, p * p]) / np.prod([p - q for q in _P if q != p]) / (a * b)
             for p, a, b in zip(_P, _A_SCALE, _B_SCALE)]
-    return np.array(rows + [[0, 0, 1 / 36]])
+    return np.array(rows + [[0, 0, 4 / 9]])
 
 
 _G = _g()
@@ -76,28 +76,30 @@ def weight_transform(w):
 
 
 def _bt(d, out, tmp):
-    """B^T along one axis: its six rows into out[0..5] from the taps d[0..5] (arrays of tmp's shape). Rows 1
-    and 2 are E +- O with E = 9/4 d4 - d2, O = 27/8 d3 - 3/2 d1; rows 3 and 4 likewise with E = 3/2 d4 - 27/8
-    d2, O = d3 - 9/4 d1; rows 0 and 5 are 36 (d0 + d4) - 97 d2 and 36 (d1 + d5) - 97 d3."""
+    """B^T along one axis: its six rows into out[0..5] from the taps d[0..5] (arrays of tmp's shape). With z =
+    9/4 d2, E = 9/4 d4 - d2 and O = 3/2 (9/4 d3 - d1): rows 1 and 2 are E +- O; rows 3 and 4 are 3/2 (d4 - z)
+    +- (d3 - 9/4 d1); row 0 is 9/4 (d0 - z) + E and row 5 9/4 (d5 - 9/4 d3) - (d3 - 9/4 d1), each sharing
+    the others' terms (20 passes)."""
+    np.multiply(d[2], 9 / 4, out=out[0])
+    np.subtract(d[4], out[0], out=out[3])
+    np.subtract(d[0], out[0], out=out[0])
+    out[0] *= 9 / 4
     np.multiply(d[4], 9 / 4, out=out[1])
     out[1] -= d[2]
-    np.multiply(d[3], 27 / 8, out=tmp)
-    np.multiply(d[1], 3 / 2, out=out[2])
-    tmp -= out[2]
+    out[0] += out[1]
+    out[3] *= 3 / 2
+    np.multiply(d[3], 9 / 4, out=tmp)
+    np.subtract(d[5], tmp, out=out[5])
+    tmp -= d[1]
+    tmp *= 3 / 2
     np.subtract(out[1], tmp, out=out[2])
     out[1] += tmp
-    np.multiply(d[4], 3 / 2, out=out[3])
-    np.multiply(d[2], 27 / 8, out=tmp)
-    out[3] -= tmp
     np.multiply(d[1], 9 / 4, out=tmp)
     np.subtract(d[3], tmp, out=tmp)
+    out[5] *= 9 / 4
+    out[5] -= tmp
     np.subtract(out[3], tmp, out=out[4])
     out[3] += tmp
-    for r, (a, b, c) in ((0, (0, 4, 2)), (5, (1, 5, 3))):
-        np.add(d[a], d[b], out=out[r])
-        out[r] *= 36
-        np.multiply(d[c], 97, out=tmp)
-        out[r] -= tmp
 
 
 def _at(m, out, tmp, tmp2):
