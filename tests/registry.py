@@ -2182,6 +2182,24 @@ add(
 )
 
 
+
+def _quantile_samples():
+    with_nan = np.array([[0.5, np.nan, 2.0, -1.0], [1.0, 3.0, -2.0, 0.0], [np.nan] * 4], F32)
+    out = []
+    for mode in ('linear', 'lower', 'higher', 'midpoint', 'nearest'):
+        out += [Sample(f32(4, 5), 0.3, interpolation=mode), Sample(f32(4, 5), 0.5, 1, interpolation=mode),
+                Sample(f32(4, 5), np.array([0.0, 0.25, 1.0], F32), 0, True, interpolation=mode),
+                Sample(with_nan, np.array([0.1, 0.9], F32), 1, interpolation=mode)]
+    return out + [Sample(f64(3, 4), 0.4, 1, gradcheck=True), Sample(f64(5), np.array([0.2, 0.7]), gradcheck=True),
+                  Sample(f32(3), 1.5, error=True), Sample(f32(3), 0.5, interpolation='foo', error=True),
+                  Sample(i64(3), 0.5, error=True), Sample(f32(3), np.array([0.5], F64), error=True)]
+
+
+add(
+    entry('quantile', _quantile_samples, gradgrad=False),
+    entry('nanquantile', _quantile_samples, gradgrad=False),
+)
+
 def _sibling(name, **deps):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);
     ``deps``: sibling modules it imports by name, visible to it while it loads."""

@@ -26,6 +26,7 @@ from . import matrices, indexed
 from .composites import (combinations, cov, corrcoef, copysign, signbit, heaviside, unique_consecutive,
                          unravel_index)
 from . import composites
+from .quantiles import quantile, nanquantile
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
@@ -210,6 +211,7 @@ def _bind():
     T.fill_diagonal_ = matrices.fill_diagonal_
     for fn in (cov, corrcoef, copysign, signbit, heaviside, unique_consecutive):
         setattr(T, fn.__name__, fn)
+    T.quantile, T.nanquantile = quantile, nanquantile
     T.copysign_, T.heaviside_ = make_inplace(copysign, 'copysign_'), make_inplace(heaviside, 'heaviside_')
     T.storage_offset = lambda self: _storage_offset(self)
     for name, fn in (('index_copy', index_copy), ('index_fill', index_fill), ('masked_scatter', masked_scatter),

@@ -54,6 +54,8 @@ RULES = {
                                                                   "'indices' to have scalar type Long; but got {out_t} "
                                                                   "instead (while checking arguments for median)")]),
     'kthvalue.values': [(_same, RuntimeError, 'output values must be of same type as input')],
+    **dict.fromkeys(('quantile', 'nanquantile'), [(_same, RuntimeError, 'quantile() out tensor must be same dtype as '
+                                                                        'the input tensor')]),
     'signbit': [(lambda a, b: b.kind == 'b', RuntimeError, 'signbit does not support non-boolean outputs.')],
     'heaviside': [(_same, RuntimeError, 'heaviside is not yet implemented for tensors with different dtypes.')],
     **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices', 'logcumsumexp'),
@@ -104,7 +106,7 @@ ANY_DTYPE = {'bernoulli'}
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
-COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm'}
+COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile'}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
 UNDIFFERENTIABLE = {'histogram', 'heaviside'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
@@ -150,7 +152,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
          'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
          'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce copysign signbit '
-         'heaviside').split()
+         'heaviside quantile nanquantile').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 
