@@ -28,7 +28,7 @@ from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, s
 from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
                         broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d,
                         atleast_3d, tile, meshgrid, diff, dstack, column_stack, unsafe_split, unsafe_chunk,
-                        unsafe_split_with_sizes)
+                        unsafe_split_with_sizes, as_strided)
 from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere)
 from .ops.histogram import histc, histogram
 from .ops.distance import cdist

@@ -2196,6 +2196,12 @@ def _quantile_samples():
 
 
 add(
+    entry('as_strided', lambda: [Sample(f32(3, 4), (3, 2), (4, 1)), Sample(f32(3, 4), (5, 3), (2, 1), desc='overlapping'),
+                                 Sample(f32(3, 4), (2, 2), (1, 4), 1), Sample(f32(3, 4), (2, 3), (0, 1), desc='stride 0'),
+                                 Sample(f32(3, 4), (), ()), Sample(i64(3, 4), (2, 2), (1, 2)),
+                                 Sample(f64(3, 4), (4, 3), (2, 1), gradcheck=True),
+                                 Sample(f32(3, 4), (4, 4), (3, 1), error=True), Sample(f32(3, 4), (2,), (-1,), error=True),
+                                 Sample(f32(3, 4), (2, 2), (1,), error=True)], out=False, gradgrad=False),
     entry('quantile', _quantile_samples, gradgrad=False),
     entry('nanquantile', _quantile_samples, gradgrad=False),
 )

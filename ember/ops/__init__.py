@@ -212,6 +212,7 @@ def _bind():
     for fn in (cov, corrcoef, copysign, signbit, heaviside, unique_consecutive):
         setattr(T, fn.__name__, fn)
     T.quantile, T.nanquantile = quantile, nanquantile
+    T.as_strided = shape.as_strided
     T.copysign_, T.heaviside_ = make_inplace(copysign, 'copysign_'), make_inplace(heaviside, 'heaviside_')
     T.storage_offset = lambda self: _storage_offset(self)
     for name, fn in (('index_copy', index_copy), ('index_fill', index_fill), ('masked_scatter', masked_scatter),

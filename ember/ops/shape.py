@@ -9,7 +9,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor, Size, _check_device
-from ._views import view_of as _view_of
+from ._views import view_of as _view_of, AsStridedBackward0 as _AsStridedRegenerated
 from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch
 
 
@@ -954,3 +954,57 @@ def atleast_2d(input):
     if a.ndim == 1:
         return unsqueeze(input, 0)
     return reshape(input, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else input
+
+
+def _memory_root(a):
+    """The array owning ``a``'s memory (following NumPy's bases): ember's picture of a tensor's storage."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return root
+
+
+def _address(a):
+    return a.__array_interface__['data'][0]
+
+
+class AsStridedBackward0(_AsStridedRegenerated):
+    """as_strided's backward: each element of the view adds its gradient to the input element it sees
+    (overlapping windows see some several times)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        if dual.is_array(g) and self.view.size:
+            from ._views import view_positions
+            out = np.zeros(self.base.shape, g.dtype)
+            np.add.at(out, view_positions(self.base, self.view), g)
+            return out
+        return super().backward(g)
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of ``input``'s storage with the given sizes, strides and offset (in elements; the offset defaults
+    to input's own), checked against the storage's size as PyTorch checks it."""
+    a = input._data
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError('mismatch in length of strides and shape')
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f'as_strided: Negative strides are not supported at the moment, got strides: '
+                           f'{list(stride)}')
+    root, item = _memory_root(a), a.itemsize
+    own = (_address(a) - _address(root)) // item
+    offset = own if storage_offset is None else int(storage_offset)
+    need = 0 if 0 in size else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+    if need * item > root.nbytes:
+        raise RuntimeError(f'setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and '
+                           f'itemsize {item} requiring a storage size of {need * item} are out of bounds for storage '
+                           f'of size {root.nbytes}')
+    flat = np.lib.stride_tricks.as_strided(root, (root.nbytes // item,), (item,)).view(a.dtype) \
+        if root.dtype == a.dtype else np.frombuffer(root, a.dtype)
+    arr = np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * item for s in stride))
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = AsStridedBackward0((input,))
+        node.view, node.base = arr, a
+    return _view_of(input, arr, node)
