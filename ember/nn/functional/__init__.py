@@ -7,6 +7,7 @@ from ._norm import *  # noqa: F401,F403
 from ._loss import *  # noqa: F401,F403
 from ._shuffle import *  # noqa: F401,F403
 from ._interpolate import *  # noqa: F401,F403
+from ._grid_sample import *  # noqa: F401,F403
 from ._conv import *  # noqa: F401,F403
 from ._pool import *  # noqa: F401,F403
 from ._conv3d import *  # noqa: F401,F403

@@ -1,0 +1,303 @@
+"""``grid_sample`` and ``affine_grid`` (spatial transformers): sampling an image at the (x, y) positions of a grid
+in [-1, 1], with PyTorch's CPU rules for unnormalizing, padding (zeros, border, reflection) and interpolation
+(bilinear, nearest, bicubic), and their gradients for the input and the grid (GridSampler2DBackward0,
+AffineGridGeneratorBackward0)."""
+import warnings
+
+import numpy as np
+
+from ...autograd import dual
+from ...autograd.grad_mode import GRAD
+from ...autograd.graph import Node
+from ...ops._util import undifferentiable
+from ...tensor import Tensor
+
+__all__ = ['grid_sample', 'affine_grid']
+
+_DEFAULT = ('Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please '
+            'specify align_corners=True if the old behavior is desired. See the documentation of grid_sample for '
+            'details.')
+_A = -0.75      # the cubic convolution constant of PyTorch's bicubic modes
+
+
+# --- source coordinates -----------------------------------------------------------------------------------------
+
+def _unnormalize(coord, size, align_corners):
+    """Pixel coordinates of grid values in [-1, 1], and d(pixel)/d(grid)."""
+    dt = coord.dtype.type
+    if align_corners:
+        scale = dt((size - 1) / 2)
+        return (coord + dt(1)) * scale, scale
+    scale = dt(size / 2)
+    return (coord + dt(1)) * scale - dt(0.5), scale
+
+
+def _reflect(x, twice_low, twice_high):
+    """PyTorch's reflect_coordinates (and its derivative): x reflected into [low, high] by whole spans."""
+    dt = x.dtype.type
+    if twice_low == twice_high:
+        return np.zeros_like(x), np.zeros_like(x)
+    lo, span = dt(twice_low / 2), dt((twice_high - twice_low) / 2)
+    shifted = x - lo
+    sign = np.where(shifted < 0, dt(-1), dt(1))
+    shifted = np.abs(shifted)
+    extra = np.fmod(shifted, span)
+    even = np.fmod(np.floor(shifted / span), 2) == 0
+    return np.where(even, extra + lo, span - extra + lo), np.where(even, sign, -sign)
+
+
+def _clip(x, size):
+    """PyTorch's clip_coordinates (and its derivative: borders count as outside)."""
+    dt = x.dtype.type
+    top = dt(size - 1)
+    return np.minimum(top, np.maximum(x, dt(0))), ((x > 0) & (x < top)).astype(x.dtype)
+
+
+def _pad(x, size, padding_mode, align_corners):
+    """The coordinate after the padding mode, and its derivative."""
+    if padding_mode == 'zeros':
+        return x, np.ones_like(x)
+    grad = np.ones_like(x)
+    if padding_mode == 'reflection':
+        x, grad = _reflect(x, 0, 2 * (size - 1)) if align_corners else _reflect(x, -1, 2 * size - 1)
+    x, g2 = _clip(x, size)
+    return x, grad * g2
+
+
+# --- taps ---------------------------------------------------------------------------------------------------------
+
+def _cubic(t):
+    """The four cubic convolution weights for fraction t, and their derivatives."""
+    dt = t.dtype.type
+    A = dt(_A)
+
+    def near(x):
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    def dnear(x):
+        return (3 * (A + 2) * x - 2 * (A + 3)) * x
+
+    def dfar(x):
+        return (3 * A * x - 10 * A) * x + 8 * A
+    w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    d = [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)]
+    return w, d
+
+
+def _taps(ix, iy, H, W, mode, padding_mode, align_corners):
+    """[(yi, xi, weight, dweight/dix, dweight/diy)] of every tap: integer positions (invalid ones masked out by a
+    zero weight) in (N, Ho, Wo) arrays."""
+    if mode == 'nearest':
+        x0, y0 = np.rint(ix), np.rint(iy)
+        one = np.ones_like(ix)
+        return [(y0, x0, one, np.zeros_like(ix), np.zeros_like(ix))]
+    if mode == 'bilinear':
+        x0, y0 = np.floor(ix), np.floor(iy)
+        w, n = ix - x0, iy - y0
+        e, s = 1 - w, 1 - n
+        return [(y0, x0, s * e, -s, -e), (y0, x0 + 1, s * w, s, -w),
+                (y0 + 1, x0, n * e, -n, e), (y0 + 1, x0 + 1, n * w, n, w)]
+    x0, y0 = np.floor(ix), np.floor(iy)
+    cx, dx = _cubic(ix - x0)
+    cy, dy = _cubic(iy - y0)
+    out = []
+    for i in range(4):
+        for j in range(4):
+            out.append((y0 - 1 + i, x0 - 1 + j, cy[i] * cx[j], cy[i] * dx[j], dy[i] * cx[j]))
+    return out
+
+
+def _resolve(yi, xi, H, W, mode, padding_mode, align_corners):
+    """Flat indices of taps inside the image (bicubic pads each tap) and the mask of those inside."""
+    if mode == 'bicubic' and padding_mode != 'zeros':
+        xi = _pad(xi, W, padding_mode, align_corners)[0]
+        yi = _pad(yi, H, padding_mode, align_corners)[0]
+    inside = (xi >= 0) & (xi <= W - 1) & (yi >= 0) & (yi <= H - 1)
+    flat = np.where(inside, yi * W + xi, 0).astype(np.int64)
+    return flat, inside
+
+
+class _Sampling:
+    """One grid_sample call's taps, reused by the backward pass."""
+
+    def __init__(self, grid, H, W, mode, padding_mode, align_corners):
+        ix, sx = _unnormalize(grid[..., 0], W, align_corners)
+        iy, sy = _unnormalize(grid[..., 1], H, align_corners)
+        gx = np.full_like(ix, sx)
+        gy = np.full_like(iy, sy)
+        if mode != 'bicubic':
+            ix, px = _pad(ix, W, padding_mode, align_corners)
+            iy, py = _pad(iy, H, padding_mode, align_corners)
+            gx, gy = gx * px, gy * py
+        self.gx, self.gy, self.H, self.W = gx, gy, H, W
+        self.taps = []
+        for yi, xi, w, dwx, dwy in _taps(ix, iy, H, W, mode, padding_mode, align_corners):
+            flat, inside = _resolve(yi, xi, H, W, mode, padding_mode, align_corners)
+            self.taps.append((flat.reshape(flat.shape[0], 1, -1), inside.reshape(inside.shape[0], 1, -1),
+                              w, dwx, dwy))
+
+    def sample(self, a):
+        """(N, C, Ho, Wo) values of image array ``a`` at the grid."""
+        N, C = a.shape[:2]
+        src = a.reshape(N, C, -1)
+        out = None
+        for flat, inside, w, _, _ in self.taps:
+            v = np.where(inside, np.take_along_axis(src, np.broadcast_to(flat, (N, C, flat.shape[-1])), -1), 0)
+            term = v * w.reshape(N, 1, -1)
+            out = term if out is None else out + term
+        return out.reshape((N, C) + self.gx.shape[1:])
+
+    def input_grad(self, g, shape):
+        """d(sum g * sample(a)) / d a: each output's gradient added at its taps."""
+        N, C = shape[:2]
+        HW = self.H * self.W
+        gf = g.reshape(N, C, -1)
+        base = (np.arange(N)[:, None, None] * C + np.arange(C)[None, :, None]) * HW
+        total = np.zeros(N * C * HW, np.float64)
+        for flat, inside, w, _, _ in self.taps:
+            idx = np.broadcast_to(base + flat, gf.shape)
+            vals = np.where(inside, gf * w.reshape(N, 1, -1), 0)
+            total += np.bincount(idx.ravel(), weights=vals.ravel(), minlength=total.size)
+        return total.astype(g.dtype).reshape(shape)
+
+    def grid_grad(self, g, a):
+        """d(sum g * sample(a)) / d grid, as (N, Ho, Wo, 2)."""
+        N, C = a.shape[:2]
+        src = a.reshape(N, C, -1)
+        gf = g.reshape(N, C, -1)
+        gix = giy = 0
+        for flat, inside, _, dwx, dwy in self.taps:
+            v = np.where(inside, np.take_along_axis(src, np.broadcast_to(flat, (N, C, flat.shape[-1])), -1), 0)
+            gv = (v * gf).sum(1)
+            gix = gix + gv * dwx.reshape(N, -1)
+            giy = giy + gv * dwy.reshape(N, -1)
+        gix = gix.reshape(self.gx.shape) * self.gx
+        giy = giy.reshape(self.gy.shape) * self.gy
+        return np.stack([gix, giy], -1).astype(g.dtype)
+
+
+GridSampler2DBackwardBackward0 = undifferentiable(
+    'GridSampler2DBackwardBackward0', 'the derivative of grid_sample\'s backward (double backward through '
+    'grid_sample) is not supported by ember yet')
+
+
+class GridSampler2DBackward0(Node):
+    __slots__ = ('sampling', 'need')
+
+    def backward(self, g):
+        a, grid = self.saved()
+        if not dual.is_array(g):
+            arrays = self._grads(g._data, a._data)
+            node = GridSampler2DBackwardBackward0((g, a, grid))
+            return tuple(None if x is None else Tensor._make(x, node) for x in arrays)
+        return self._grads(g, a)
+
+    def _grads(self, g, a):
+        gi = self.sampling.input_grad(g, a.shape) if self.need[0] else None
+        gg = self.sampling.grid_grad(g, a) if self.need[1] else None
+        return gi, gg
+
+
+def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
+    """``input`` (N, C, H, W) sampled at ``grid`` (N, Ho, Wo, 2) positions in [-1, 1] (x then y)."""
+    if mode not in ('bilinear', 'nearest', 'bicubic'):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: '{mode}'")
+    if padding_mode not in ('zeros', 'border', 'reflection'):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_DEFAULT, stacklevel=2)
+        align_corners = False
+    a, gr = input._data, grid._data
+    if a.ndim == 5:
+        raise NotImplementedError('grid_sample of a 5-D input (volumetric sampling) is not supported by ember yet')
+    if a.ndim != 4 or gr.ndim != 4 or gr.shape[-1] != 2 or gr.shape[0] != a.shape[0]:
+        raise RuntimeError(f'grid_sampler(): expected 4D input and grid with same batch size and last dim 2, but '
+                           f'got input with sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
+    if a.dtype != gr.dtype:
+        raise RuntimeError(f'grid_sampler(): expected input and grid to have same dtype, but input has '
+                           f'{input.dtype} and grid has {grid.dtype}')
+    if a.dtype.kind != 'f':
+        raise NotImplementedError(f'"grid_sampler_2d_cpu" not implemented for \'{input.dtype}\'')
+    sampling = _Sampling(gr, a.shape[2], a.shape[3], mode, padding_mode, align_corners)
+    out = sampling.sample(a).astype(a.dtype)
+    need = (input.requires_grad, grid.requires_grad)
+    if GRAD.enabled and any(need):
+        node = GridSampler2DBackward0((input, grid))
+        node.sampling, node.need = sampling, need
+        node.save(input, grid)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+# --- affine_grid --------------------------------------------------------------------------------------------------
+
+def _linspace_from_neg_one(n, align_corners, dt):
+    """PyTorch's linspace(-1, 1, n), scaled by (n - 1) / n without align_corners (pixel centres)."""
+    if n <= 1:
+        return np.zeros(1, dt)
+    from ...ops.creation import linspace
+    from ..._dtype import FROM_NP
+    r = linspace(-1, 1, n, dtype=FROM_NP[np.dtype(dt)])._data
+    return r if align_corners else r * dt(n - 1) / dt(n)
+
+
+def _base_grid(size, align_corners, dt):
+    """(H*W, 3) [x, y, 1] rows (2-D) or (D*H*W, 4) [x, y, z, 1] rows (3-D)."""
+    spatial = size[2:]
+    axes = [_linspace_from_neg_one(n, align_corners, dt) for n in reversed(spatial)]    # x first
+    mesh = np.meshgrid(*reversed(axes), indexing='ij')     # slowest axis first
+    cols = [m.ravel() for m in reversed(mesh)] + [np.ones(int(np.prod(spatial)), dt)]
+    return np.stack(cols, -1).astype(dt)
+
+
+class AffineGridGeneratorBackward0(Node):
+    __slots__ = ('base',)
+
+    def backward(self, g):
+        N = g.shape[0]
+        k = self.base.shape[-1]
+        gf = g.reshape(N, -1, k - 1)
+        if not dual.is_array(g):
+            from ...ops.blas import matmul
+            return (matmul(Tensor._make(self.base.T), gf).transpose(1, 2),)
+        return (np.matmul(self.base.T, gf).transpose(0, 2, 1),)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps ``theta`` (N, 2, 3) (or (N, 3, 4))."""
+    if align_corners is None:
+        warnings.warn(_DEFAULT, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f'Expected theta to have floating point type, but got {theta.dtype}')
+    size = list(size)
+    if len(size) == 4:
+        if theta.dim() != 3 or theta.shape[-2] != 2 or theta.shape[-1] != 3:
+            raise ValueError(f'Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got '
+                             f'{theta.shape}.')
+    elif len(size) == 5:
+        if theta.dim() != 3 or theta.shape[-2] != 3 or theta.shape[-1] != 4:
+            raise ValueError(f'Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. Got '
+                             f'{theta.shape}.')
+    else:
+        raise NotImplementedError(f'affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, '
+                                  f'respectively. Got size {size}.')
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn('Since version 1.3.0, affine_grid behavior has changed for unit-size grids when '
+                      'align_corners=True. This is not an intended use case of affine_grid. See the documentation of '
+                      'affine_grid for details.', stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f'Expected non-zero, positive output size. Got {size}')
+    th = theta._data
+    base = _base_grid(size, align_corners, th.dtype.type)
+    grid = np.matmul(base, th.transpose(0, 2, 1)).reshape([size[0]] + size[2:] + [len(size) - 2])
+    if GRAD.enabled and theta.requires_grad:
+        node = AffineGridGeneratorBackward0((theta,))
+        node.base = base
+        return Tensor._make(grid, node)
+    return Tensor._make(grid)
