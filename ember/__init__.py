@@ -50,6 +50,13 @@ def svd(input, some=True, compute_uv=True):
 
 
 Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
+from ._torch_linalg import (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, cholesky,
+                            cholesky_solve, cholesky_inverse, qr, cross, chain_matmul)
+from .ops.blas import vdot
+for _f in (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, cholesky, cholesky_solve,
+           cholesky_inverse, qr, cross, vdot):
+    setattr(Tensor, _f.__name__, _f)
+del _f
 from .amp import autocast, GradScaler
 from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
                                  is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,

@@ -13,6 +13,59 @@ from .ops.blas import matmul
 from .amp import _state as _autocast
 
 
+class LinAlgError(RuntimeError):
+    """PyTorch's ``torch.linalg.LinAlgError`` (a RuntimeError): a factorization or inversion met a singular or
+    non-positive-definite input."""
+
+
+LinAlgError.__name__ = LinAlgError.__qualname__ = '_LinAlgError'
+LinAlgError.__module__ = 'torch._C'     # how PyTorch's class prints in tracebacks
+
+
+def _zero_pivot(m):
+    """1-based index of the first zero pivot of LU with partial pivoting (LAPACK getrf's info), or 0."""
+    a = np.array(m, copy=True)
+    n = a.shape[-1]
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(a[k:, k])))
+        if a[p, k] == 0:
+            return k + 1
+        if p != k:
+            a[[k, p]] = a[[p, k]]
+        a[k + 1:, k] /= a[k, k]
+        a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
+    return 0
+
+
+def _not_pd_order(m):
+    """The order of the first leading minor of ``m`` that is not positive-definite (potrf's info), or 0."""
+    for k in range(1, m.shape[-1] + 1):
+        try:
+            np.linalg.cholesky(m[:k, :k])
+        except np.linalg.LinAlgError:
+            return k
+    return 0
+
+
+def _infos(a, find):
+    """``find`` on each matrix of a batch, as an int32 array of the batch shape."""
+    flat = a.reshape((-1,) + a.shape[-2:])
+    return np.array([find(m) for m in flat], np.int32).reshape(a.shape[:-2])
+
+
+def _failure(a, op, find, message):
+    """PyTorch's LinAlgError for the first failing matrix of ``a``: ``message`` formatted with its info."""
+    infos = _infos(a, find).ravel()
+    bad = int(np.flatnonzero(infos)[0]) if infos.any() else 0
+    where = f'(Batch element {bad}): ' if a.ndim > 2 else ''
+    return LinAlgError(f'{op}: {where}{message.format(int(infos[bad]) if infos.any() else 1)}')
+
+
+_SINGULAR = 'The diagonal element {} is zero, the inversion could not be completed because the input matrix is singular.'
+_NOT_PD = ('The factorization could not be completed because the input is not positive-definite (the leading minor '
+           'of order {} is not positive-definite).')
+
+
 def _mT(x):
     return x.swapaxes(-1, -2)
 
@@ -142,7 +195,7 @@ def solve(A, B, *, left=True):
     try:
         x = np.linalg.solve(at, bm)
     except np.linalg.LinAlgError:
-        raise RuntimeError('torch.linalg.solve: The solver failed because the input matrix is singular.') from None
+        raise LinAlgError('torch.linalg.solve: The solver failed because the input matrix is singular.') from None
     x = x[..., 0] if vec else (x if left else np.ascontiguousarray(_mT(x)))
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveExBackward0((A, B))
@@ -172,8 +225,7 @@ def inv(A):
     try:
         y = np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        raise RuntimeError('linalg.inv: The diagonal element 1 is zero, the inversion could not be completed '
-                           'because the input matrix is singular.') from None
+        raise _failure(a, 'linalg.inv', _zero_pivot, _SINGULAR) from None
     if GRAD.enabled and A._requires_grad:
         node = LinalgInvExBackward0((A,))
         out = Tensor._make(y, node)
@@ -483,15 +535,23 @@ class LinalgCholeskyExBackward0(Node):
 @_autocast.fp32
 def cholesky(A, *, upper=False):
     """The lower (or ``upper``) Cholesky factor of a symmetric positive-definite matrix (or batch)."""
+    return _cholesky(A, upper, LinalgCholeskyExBackward0)
+
+
+class CholeskyBackward0(LinalgCholeskyExBackward0):
+    """torch.cholesky's node (the same derivative as linalg.cholesky's)."""
+    __slots__ = ()
+
+
+def _cholesky(A, upper, node_cls):
     a = A._data
     _square(a, 'cholesky')
     try:
         l = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
-        raise RuntimeError('linalg.cholesky: The factorization could not be completed because the input is not '
-                           'positive-definite.') from None
+        raise _failure(a, 'linalg.cholesky', _not_pd_order, _NOT_PD) from None
     l = np.swapaxes(l, -1, -2).copy() if upper else l
-    return _outputs(LinalgCholeskyExBackward0, (A,), (l.astype(a.dtype),), upper=upper)[0]
+    return _outputs(node_cls, (A,), (l.astype(a.dtype),), upper=upper)[0]
 
 
 class LinalgQrBackward0(Node):
@@ -602,8 +662,230 @@ def _cat(ts, dim):
     return cat(ts, dim)
 
 
+# --- composites of the ops above (their graphs are those ops', as in PyTorch) ---------------------------------------
+
+def matrix_power(A, n):
+    """A to the integer power ``n`` by PyTorch's binary decomposition of n (A^-1's powers for n < 0)."""
+    from .ops.shape import clone
+    a = A._data
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f'linalg.matrix_power: A must be batches of square matrices, but they are '
+                           f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
+    if n == 0:
+        from .ops.creation import eye
+        return clone(A).copy_(eye(a.shape[-1], dtype=A.dtype).expand_as(A))
+    if n == -1:
+        return inv(A)
+    if n < 0:
+        A, n = inv(A), -n
+    if n == 1:
+        return clone(A)
+    if n == 2:
+        return matmul(A, A)
+    if n == 3:
+        return matmul(matmul(A, A), A)
+    z = result = None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        z = A if z is None else matmul(z, z)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+def _expm(a):
+    """exp(a) of float64 square matrices by scaling and squaring with a degree-13 Pade approximant."""
+    b = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800., 129060195264000.,
+         10559470521600., 670442572800., 33522128640., 1323241920., 40840800., 960960., 16380., 182., 1.)
+    norm = np.abs(a).sum(-2).max(-1) if a.size else np.zeros(a.shape[:-2])
+    s = np.maximum(0, np.ceil(np.log2(np.maximum(np.max(norm, initial=0.0), 1e-300) / 5.371920351148152))).astype(int)
+    a = a / (2.0 ** s)
+    ident = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a2 @ a4
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * ident)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * ident
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(int(s)):
+        r = r @ r
+    return r
+
+
+class LinalgMatrixExpBackward0(Node):
+    """d exp(A) for gradient G: the top-right block of exp([[A^T, G], [0, A^T]])."""
+    __slots__ = ()
+
+    def backward(self, g):
+        (a,) = self.saved()
+        if not dual.is_array(g):
+            raise RuntimeError('the derivative of linalg.matrix_exp\'s backward (double backward) is not supported '
+                               'by ember yet')
+        n = a.shape[-1]
+        big = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
+        big[..., :n, :n] = big[..., n:, n:] = np.swapaxes(a, -1, -2)
+        big[..., :n, n:] = g
+        return _expm(big)[..., :n, n:].astype(g.dtype)
+
+
+def matrix_exp(A):
+    """exp(A) of a square matrix (or batch), computed in float64 and rounded to A's dtype."""
+    a = A._data
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f'linalg.matrix_exp: A must be batches of square matrices, but they are '
+                           f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
+    if a.dtype.kind != 'f':
+        raise RuntimeError(f'linalg.matrix_exp: Expected a floating point or complex tensor as input. Got '
+                           f'{str(A.dtype).replace("torch.", "").capitalize()}')
+    r = _expm(a.astype(np.float64)).astype(a.dtype)
+    return _outputs(LinalgMatrixExpBackward0, (A,), (r,), saves=(A,), save_out=False)[0]
+
+
+def multi_dot(tensors):
+    """The product of the matrices in order, bracketed as PyTorch brackets it (fewest multiplications); a 1-D
+    first (last) tensor is a row (column) vector, dropped from the result's shape."""
+    from .ops.blas import mm
+    from ._dtype import scalar_name
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f'multi_dot(): expected at least 2 tensors but got {n}')
+    ts, out_shape = list(tensors), []
+    for end, where in ((0, 'first'), (n - 1, 'last')):
+        d = ts[end].dim()
+        if d not in (1, 2):
+            raise RuntimeError(f'multi_dot(): the {where} tensor must be 1D or 2D but got {d}D')
+    if ts[0].dim() == 1:
+        ts[0] = ts[0].unsqueeze(0)
+    else:
+        out_shape.append(ts[0].shape[0])
+    if ts[-1].dim() == 1:
+        ts[-1] = ts[-1].unsqueeze(-1)
+    else:
+        out_shape.append(ts[-1].shape[1])
+    for i in range(1, n - 1):
+        if ts[i].dim() != 2:
+            raise RuntimeError(f'multi_dot(): tensor {i} must be 2D but got {ts[i].dim()}D')
+    for i in range(1, n):
+        if ts[i].dtype != ts[0].dtype:
+            raise RuntimeError(f'multi_dot(): all tensors must have be the same dtype but tensor 0 is '
+                               f'{scalar_name(ts[0]._data.dtype)} and tensor {i} is {scalar_name(ts[i]._data.dtype)}')
+        if ts[i - 1].shape[-1] != ts[i].shape[0]:
+            raise RuntimeError(f'multi_dot(): tensors {i - 1} and {i} with shapes {list(tensors[i - 1].shape)} and '
+                               f'{list(tensors[i].shape)} cannot be multiplied')
+    if n == 2:
+        out = mm(ts[0], ts[1])
+    elif n == 3:
+        a, b, c, d = ts[0].shape[0], ts[1].shape[0], ts[2].shape[0], ts[2].shape[1]
+        out = mm(ts[0], mm(ts[1], ts[2])) if a * c * (b + d) > b * d * (a + c) else mm(mm(ts[0], ts[1]), ts[2])
+    else:
+        order = _chain_order([t.shape[0] for t in ts] + [ts[-1].shape[1]])
+
+        def product(i, j):
+            return ts[i] if i == j else mm(product(i, order[i][j]), product(order[i][j] + 1, j))
+        out = product(0, n - 1)
+    return out.view(tuple(out_shape))
+
+
+def _chain_order(dims):
+    """The matrix-chain split points (classic O(n^3) dynamic program) PyTorch's multi_dot uses."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    order = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], order[i][j] = q, k
+    return order
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot product of x and y along ``dim`` (broadcast)."""
+    if x.dtype != y.dtype:
+        from ._dtype import scalar_name
+        raise RuntimeError(f'linalg.vecdot: Expected x and y to have the same dtype, but found x of type '
+                           f'{scalar_name(x._data.dtype)} and y of type {scalar_name(y._data.dtype)} instead')
+    if x.dim() == 1 and y.dim() == 1 and dim in (0, -1):
+        from .ops.blas import vdot
+        return vdot(x, y)
+    return (x * y).sum(dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """``torch.diagonal`` with the matrix dims last by default."""
+    from .ops import diagonal as _diagonal
+    return _diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
+
+
+def vander(x, N=None):
+    """Columns x**0, x**1, ..., x**(N-1) (N = len(x) by default) of the Vandermonde matrix."""
+    from .ops.shape import cat
+    from .ops.reduction import cumprod
+    if x.dim() < 1:
+        raise RuntimeError('linalg.vander: x must have at least one dimension')
+    n = x.shape[-1] if N is None else N
+    if n < 2:
+        if n < 1:
+            raise RuntimeError(f'N must be greater than 1.')
+        return x.new_ones(tuple(x.shape) + (1,))
+    ones = x.new_ones(tuple(x.shape) + (1,))
+    powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
+    return cat([ones, powers], -1)
+
+
+_InvExResult = _result_type('linalg_inv_ex', ['inverse', 'info'])
+_CholeskyExResult = _result_type('linalg_cholesky_ex', ['L', 'info'])
+_SolveExResult = _result_type('linalg_solve_ex', ['result', 'info'])
+
+
+def inv_ex(A, *, check_errors=False):
+    """(inverse, info): info is 0, or the first zero pivot of a singular matrix (then inverse holds inf/nan)."""
+    a = A._data
+    _square(a, 'inv_ex')
+    info = _infos(a, _zero_pivot)
+    if info.any():
+        if check_errors:
+            raise _failure(a, 'linalg.inv_ex', _zero_pivot, _SINGULAR)
+        with np.errstate(all='ignore'):
+            y = np.linalg.pinv(a) * np.inf
+        return _InvExResult(Tensor._make(y.astype(a.dtype)), Tensor._make(info))
+    return _InvExResult(inv(A), Tensor._make(info))
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
+    a = A._data
+    _square(a, 'cholesky')
+    info = _infos(a, _not_pd_order)
+    if info.any():
+        if check_errors:
+            raise _failure(a, 'linalg.cholesky_ex', _not_pd_order, _NOT_PD)
+        return _CholeskyExResult(Tensor._make(np.full_like(a, np.nan)), Tensor._make(info))
+    return _CholeskyExResult(cholesky(A, upper=upper), Tensor._make(info))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """(solution, info) of linalg.solve: info is 0, or the first zero pivot of a singular A."""
+    a = A._data
+    _square(a, 'solve_ex')
+    info = _infos(a, _zero_pivot)
+    if info.any():
+        if check_errors:
+            raise LinAlgError('torch.linalg.solve_ex: The solver failed because the input matrix is singular.')
+        shape = np.broadcast_shapes(a.shape[:-2], B._data.shape[:-2] if B.dim() > 1 else ()) + B._data.shape[-2:]
+        return _SolveExResult(Tensor._make(np.full(shape if B.dim() > 1 else B._data.shape, np.nan, a.dtype)),
+                              Tensor._make(info))
+    return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
+
+
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
-           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular']
+           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
+           'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
+           'solve_ex', 'LinAlgError']
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
-_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')
+_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular', 'matrix_power', 'multi_dot', 'vecdot'],
+                   prefix='linalg.')

@@ -1,7 +1,10 @@
 """``torch.linalg``: PyTorch's linear-algebra names, implemented in ``ember._linalg`` (this module exposes
 only those names, so ``dir(torch.linalg)`` shows no helper of ember's)."""
 from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix_norm, matrix_rank, pinv, eigh,
-                      eigvalsh, svd, svdvals, cholesky, qr, cross, matmul, solve_triangular)
+                      eigvalsh, svd, svdvals, cholesky, qr, cross, matmul, solve_triangular, matrix_power, matrix_exp,
+                      multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError)
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
-           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular']
+           'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
+           'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
+           'solve_ex', 'LinAlgError']

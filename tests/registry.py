@@ -837,6 +837,83 @@ add(
     la('matmul', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1)), Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True)]),
 )
 
+add(
+    la('matrix_power', lambda: [Sample(wc(3, 3), 3), Sample(wc(2, 3, 3), 5), Sample(wc(3, 3), 0), Sample(wc(3, 3), 1),
+                                Sample(wc(3, 3), -2), Sample(wc(3, 3, dtype=F64), 4, gradcheck=True),
+                                Sample(wc(3, 3, dtype=F64), -1, gradcheck=True), Sample(f32(2, 3), 2, error=True)]),
+    la('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f32(2, 3, 3) * 3), Sample(f64(3, 3), gradcheck=True),
+                              Sample(f32(2, 3), error=True)], out=False,
+       gaps={'gradgrad': "double backward through linalg.matrix_exp is not supported by ember yet (raises)"}),
+    la('multi_dot', lambda: [Sample([f32(3, 4), f32(4, 2, seed=1)]), Sample([f32(4), f32(4, 3, seed=1), f32(3, seed=2)]),
+                             Sample([f32(2, 5), f32(5, 3, seed=1), f32(3, 6, seed=2), f32(6, 1, seed=3)]),
+                             Sample([f32(6, 2), f32(2, 5, seed=1), f32(5, 4, seed=2)]),
+                             Sample([f64(3, 4), f64(4, 2, seed=1), f64(2, seed=2)], gradcheck=True),
+                             Sample([f32(3, 4)], error=True), Sample([f32(3, 4), f32(3, 4)], error=True)]),
+    la('vecdot', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f32(4), f32(4, seed=1)),
+                          Sample(f32(3, 4), f32(4, seed=1), dim=-1), Sample(f32(3, 4), f32(3, 4, seed=1), dim=0),
+                          Sample(f64(3, 4), f64(3, 4, seed=1), gradcheck=True), Sample(f32(4), f64(4), error=True)]),
+    la('diagonal', lambda: [Sample(f32(3, 4)), Sample(f32(2, 3, 4), offset=1), Sample(f32(3, 4, 2), dim1=0, dim2=1),
+                            Sample(f64(3, 3), gradcheck=True)], out=False),
+    la('vander', lambda: [Sample(f32(4)), Sample(f32(2, 3), N=5), Sample(f64(3), gradcheck=True)], out=False),
+    la('inv_ex', lambda: [Sample(wc(3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                          Sample(np.zeros((2, 2), F32), check_errors=True, error=True, desc='singular, checked')],
+       call=lambda lib, *a, **k: lib.linalg.inv_ex(*a, **k)[0], out=False),
+    la('cholesky_ex', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3, dtype=F64), gradcheck=True),
+                               Sample(-spd(3, 3), check_errors=True, error=True, desc='not positive-definite, checked')],
+       call=lambda lib, a, **k: lib.linalg.cholesky_ex(_sym(a), **k)[0], out=False),
+    la('solve_ex', lambda: [Sample(wc(3, 3), f32(3, 2)), Sample(wc(3, 3, dtype=F64), f64(3, 2), gradcheck=True),
+                            Sample(np.zeros((2, 2), F32), f32(2), check_errors=True, error=True, desc='singular, checked')],
+       call=lambda lib, *a, **k: lib.linalg.solve_ex(*a, **k)[0], out=False),
+)
+
+
+def _chol_factor(lib, a):
+    return lib.linalg.cholesky(_sym(a))
+
+
+# the linear algebra PyTorch keeps at torch.* (and as Tensor methods)
+add(
+    entry('inverse', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                              Sample(np.zeros((2, 2), F32), error=True, desc='singular')], out=False),
+    entry('det', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                          Sample(f32(3, 4), error=True)], out=False),
+    entry('logdet', lambda: [Sample(spd(3, 3)), Sample(spd(2, 3, 3)), Sample(np.diag([-1.0, 2.0]).astype(F32)),
+                             Sample(spd(3, 3, dtype=F64), gradcheck=True)], out=False),
+    entry('slogdet', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3, dtype=F64), gradcheck=True)],
+          out=False),
+    entry('pinverse', lambda: [Sample(f32(4, 3)), Sample(f32(3, 4), 1e-3), Sample(f64(4, 3), gradcheck=True)],
+          out=False),
+    entry('matrix_power', lambda: [Sample(wc(3, 3), 3), Sample(wc(2, 3, 3), -2), Sample(wc(3, 3), 0),
+                                   Sample(wc(3, 3, dtype=F64), 2, gradcheck=True)], out=False),
+    entry('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f64(3, 3), gradcheck=True)], out=False,
+          gaps={'gradgrad': "double backward through matrix_exp is not supported by ember yet (raises)"}),
+    entry('cholesky', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), upper=True),
+                               Sample(spd(3, 3, dtype=F64), gradcheck=True)],
+          call=lambda lib, a, **k: lib.cholesky(_sym(a), **k), method=False, out=False),
+    entry('cholesky_solve', lambda: [Sample(f32(3, 2), spd(3, 3, seed=1)), Sample(f32(3, 2), spd(3, 3, seed=1), True),
+                                     Sample(f64(3, 2), spd(3, 3, dtype=F64, seed=1), gradcheck=True)],
+          call=lambda lib, b, a, *u: lib.cholesky_solve(b, _chol_factor(lib, a).mT if u and u[0] else
+                                                         _chol_factor(lib, a), *u),
+          method=False, out=False, gaps={'gradgrad': 'double backward through cholesky_solve is not supported by ember '
+                                                      'yet (raises)'}),
+    entry('cholesky_inverse', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), True),
+                                       Sample(spd(3, 3, dtype=F64), gradcheck=True)],
+          call=lambda lib, a, *u: lib.cholesky_inverse(_chol_factor(lib, a).mT if u and u[0] else _chol_factor(lib, a),
+                                                       *u),
+          method=False, out=False, gaps={'gradgrad': 'double backward through cholesky_inverse is not supported by '
+                                                      'ember yet (raises)'}),
+    entry('qr', lambda: [Sample(f32(4, 3)), Sample(f32(4, 3), False), Sample(f64(4, 3), gradcheck=True)],
+          call=lambda lib, a, *s: lib.qr(a, *s)[1], method=False, out=False),
+    entry('cross', lambda: [Sample(f32(4, 3), f32(4, 3, seed=1), dim=1), Sample(f32(3, 4), f32(3, 4, seed=1)),
+                            Sample(f64(2, 3), f64(2, 3, seed=1), dim=-1, gradcheck=True),
+                            Sample(f32(4, 2), f32(4, 2), error=True)], out=False),
+    entry('chain_matmul', lambda: [Sample(f32(3, 4), f32(4, 2, seed=1), f32(2, 5, seed=2)), Sample(f32(3, 4)),
+                                   Sample(f64(3, 4), f64(4, 2, seed=1), gradcheck=True)], method=False, out=False),
+    entry('vdot', lambda: [Sample(f32(4), f32(4, seed=1)), Sample(f64(4), f64(4, seed=1), gradcheck=True),
+                           Sample(f32(4), f32(3), error=True)], out=False),
+)
+
+
 # -- nn.functional -----------------------------------------------------------------------------------------
 def fn(name, samples, **kw):
     return Op(name, samples, ns='nn.functional', method=False, out=False, **kw)

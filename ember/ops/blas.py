@@ -49,7 +49,7 @@ def _matmul_bw(self, g):
     return ga, gb
 
 
-_NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
+_NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
           'SqueezeBackward4', 'AddmmBackward0', 'ViewBackward0', 'LinalgMatmulBackward0')
 _NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw,
                                '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
@@ -167,6 +167,18 @@ def dot(input, other):
         raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
                            f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
     return _record('DotBackward0', input, other, np.asarray(np.dot(a, b)))
+
+
+def vdot(input, other):
+    """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0)."""
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f'1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors')
+    _same_dtype(a, b, 'vdot')
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
+                           f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
+    return _record('VdotBackward0', input, other, np.asarray(np.dot(a, b)))
 
 
 def inner(input, other):

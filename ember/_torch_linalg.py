@@ -1,0 +1,188 @@
+"""The linear algebra PyTorch keeps at ``torch.*`` and as Tensor methods (``torch.inverse``, ``x.det()``,
+``torch.cholesky_solve``...): thin forms of ``ember.linalg``'s functions, with PyTorch's deprecation warnings
+for the old ones. ``ember._linalg`` is imported on the first call (it stays out of ``import ember``)."""
+import warnings
+
+import numpy as np
+
+from .autograd import dual
+from .autograd.graph import Node
+
+__all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
+           'cholesky_solve', 'cholesky_inverse', 'qr', 'cross', 'chain_matmul']
+
+
+def _L():
+    from . import _linalg
+    return _linalg
+
+
+def inverse(input):
+    """The inverse of a square matrix (or batch): ``linalg.inv``."""
+    return _L().inv(input)
+
+
+def det(input):
+    return _L().det(input)
+
+
+def logdet(input):
+    """log det(input): NaN where the determinant is negative, -inf where it is zero."""
+    from .ops.pointwise import where
+    from .ops.creation import full_like
+    sign, logabs = _L().slogdet(input)
+    return where(sign == -1, full_like(logabs, float('nan')), logabs)
+
+
+def slogdet(input):
+    """(sign, log|det|) as ``torch.return_types.slogdet``."""
+    L = _L()
+    return _SLOGDET(*L.slogdet(input))
+
+
+def pinverse(input, rcond=1e-15):
+    """The pseudo-inverse, singular values below ``rcond`` times the largest dropped."""
+    return _L().pinv(input, rcond=rcond)
+
+
+def matrix_power(input, n):
+    return _L().matrix_power(input, n)
+
+
+def matrix_exp(input):
+    return _L().matrix_exp(input)
+
+
+def cholesky(input, upper=False):
+    """Deprecated ``torch.cholesky`` (PyTorch's warning): ``linalg.cholesky``'s factor, node CholeskyBackward0."""
+    warnings.warn('torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future '
+                  'PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\n'
+                  'U = torch.cholesky(A, upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\nThis '
+                  'transform will produce equivalent results for all valid (symmetric positive definite) inputs.',
+                  stacklevel=2)
+    L = _L()
+    L._square(input._data, 'cholesky')
+    return L._cholesky(input, upper, L.CholeskyBackward0)
+
+
+def cholesky_solve(input, input2, upper=False):
+    """X with (L L^T) X = input, L = ``input2`` lower (or U^T U with ``upper``)."""
+    from .autograd.grad_mode import GRAD
+    from .tensor import Tensor
+    b, l = input._data, input2._data
+    if b.ndim < 2 or l.ndim < 2:
+        raise RuntimeError(f'torch.cholesky_solve: Expected b and A to have at least 2 dimensions, but they have '
+                           f'{b.ndim} and {l.ndim} dimensions respectively')
+    lower = np.swapaxes(l, -1, -2) if upper else l
+    x = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, b)).astype(b.dtype)
+    if GRAD.enabled and (input.requires_grad or input2.requires_grad):
+        node = CholeskySolveBackward0((input, input2))
+        node.upper = upper
+        out = Tensor._make(x, node)
+        node.save(input2)
+        node.save_output(out)
+        return out
+    return Tensor._make(x)
+
+
+def cholesky_inverse(input, upper=False):
+    """(L L^T)^-1 of a Cholesky factor L = ``input`` (or (U^T U)^-1 with ``upper``)."""
+    from .autograd.grad_mode import GRAD
+    from .tensor import Tensor
+    l = input._data
+    _L()._square(l, 'cholesky_inverse')
+    m = np.swapaxes(l, -1, -2) @ l if upper else l @ np.swapaxes(l, -1, -2)
+    y = np.linalg.inv(m).astype(l.dtype)
+    if GRAD.enabled and input.requires_grad:
+        node = CholeskyInverseBackward0((input,))
+        node.upper = upper
+        out = Tensor._make(y, node)
+        node.save(input)
+        node.save_output(out)
+        return out
+    return Tensor._make(y)
+
+
+def qr(input, some=True):
+    """Deprecated ``torch.qr`` (PyTorch's warning): ``linalg.qr`` reduced (``some``) or complete."""
+    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
+                  "The boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
+                  "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                  "'complete')", stacklevel=2)
+    return _QR(*_L().qr(input, 'reduced' if some else 'complete'))
+
+
+def cross(input, other, dim=None):
+    """The cross product along ``dim``; without it, along the first dim of size 3 (PyTorch's deprecated default,
+    with its warning)."""
+    if dim is None:
+        warnings.warn('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '
+                      'explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree '
+                      'with that of linalg.cross in a future release.', stacklevel=2)
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError(f'no dimension of size 3 in input')
+    return _L().cross(input, other, dim=dim)
+
+
+def chain_matmul(*matrices):
+    """Deprecated ``torch.chain_matmul`` (PyTorch's warning): ``linalg.multi_dot`` of the matrices."""
+    warnings.warn('torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use '
+                  'torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple '
+                  'parameters.', stacklevel=2)
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return _L().multi_dot(matrices)
+
+
+def _no_double(g):
+    if not dual.is_array(g):
+        raise RuntimeError('double backward through cholesky_solve / cholesky_inverse is not supported by ember yet')
+
+
+class CholeskySolveBackward0(Node):
+    """X = (L L^T)^-1 B: gB = (L L^T)^-1 G; gL = -(gB X^T + X gB^T) L (transposed for an upper factor)."""
+    __slots__ = ('upper',)
+
+    def backward(self, g):
+        _no_double(g)
+        l, x = self.saved()
+        lower = np.swapaxes(l, -1, -2) if self.upper else l
+        gb = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, g)).astype(g.dtype)
+        common = gb @ np.swapaxes(x, -1, -2)
+        common = common + np.swapaxes(common, -1, -2)
+        gl = -(l @ common) if self.upper else -(common @ l)
+        return gb, gl.astype(g.dtype)
+
+
+class CholeskyInverseBackward0(Node):
+    """Y = (L L^T)^-1: gL = -Y (G + G^T) Y L (L^T-side for an upper factor)."""
+    __slots__ = ('upper',)
+
+    def backward(self, g):
+        _no_double(g)
+        l, y = self.saved()
+        common = -(y @ (g + np.swapaxes(g, -1, -2)) @ y)
+        return ((l @ common) if self.upper else (common @ l)).astype(g.dtype)
+
+
+def _result(name, fields):
+    from .ops import return_types
+    return getattr(return_types, name, None) or _make_result(name, fields)
+
+
+def _make_result(name, fields):
+    from collections import namedtuple
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ',\n'.join(f'{f}={v!r}' for f, v in zip(self._fields, self))
+        return f'torch.return_types.{name}(\n{body})'
+    return type(name, (base,), {'__slots__': (), '__repr__': __repr__})
+
+
+_SLOGDET = _result('slogdet', ['sign', 'logabsdet'])
+_QR = _result('qr', ['Q', 'R'])
