@@ -57,6 +57,9 @@ for _f in (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, ch
            cholesky_inverse, qr, cross, vdot):
     setattr(Tensor, _f.__name__, _f)
 del _f
+from . import _torch_forms
+_torch_forms.install(globals())
+from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled, set_anomaly_enabled
 from .amp import autocast, GradScaler
 from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled, set_autocast_dtype,
                                  is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,

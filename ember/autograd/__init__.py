@@ -8,6 +8,7 @@ from .engine import run_backward as _run_backward
 from .gradcheck import gradcheck, gradgradcheck
 from . import functional, graph
 from .variable import Variable
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 
 
 def variable(*args, **kwargs):
@@ -17,7 +18,7 @@ def variable(*args, **kwargs):
 
 
 __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad', 'set_grad_enabled',
-           'inference_mode', 'gradcheck', 'gradgradcheck', 'functional']
+           'inference_mode', 'gradcheck', 'gradgradcheck', 'functional', 'detect_anomaly', 'set_detect_anomaly']
 
 
 def _as_list(x):

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from .graph import MODE, SOLE_REFS, AccumulateGrad, _edge, recording
+from .graph import ANOMALY, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD, OFF, _ident
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
@@ -215,7 +215,7 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
     and ``deps`` are called as methods, not through bound methods made per pass (one-node backward 2.51 -> 2.40 us)."""
     release = not retain_graph
     plain = wanted is None
-    general = not plain
+    general = not plain or ANOMALY[0]     # anomaly detection checks every node (_run_special)
     node = None
     while True:
         if node is None:
@@ -313,7 +313,27 @@ def _run_special(node, grads, create_graph, wanted):
         if accumulate and grads[0] is not None:
             node.accumulate(grads[0])
         return None
+    if ANOMALY[0]:
+        return _apply_checked(node, grads, create_graph)
     return _apply(node, grads, create_graph)
+
+
+def _apply_checked(node, grads, create_graph):
+    """_apply under anomaly detection: an error (or, with check_nan, a NaN gradient) is reported with the
+    node's forward traceback."""
+    from . import anomaly_mode
+    try:
+        out = _apply(node, grads, create_graph)
+    except Exception:
+        anomaly_mode.report(node)
+        raise
+    if ANOMALY[1]:
+        for i, g in enumerate(out):
+            a = g if g is None or isinstance(g, np.ndarray) else getattr(g, '_data', g)
+            if a is not None and a.dtype.kind in 'fc' and np.isnan(a).any():
+                anomaly_mode.report(node)
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+    return out
 
 
 def _apply(node, grads, create_graph):

@@ -24,6 +24,7 @@ MODE = GRAD             # per thread, while a backward pass runs: graph is creat
 RECORDING = [0]         # create_graph passes running now, in any thread: while 0, MODE.graph is False everywhere,
                         # and saved() skips that thread-local read (50-90 ns of a (4, 4) MulBackward0's 700)
 _RECORDING_LOCK = threading.Lock()
+ANOMALY = [False, True]  # anomaly detection on, and its NaN check (ember.autograd.anomaly_mode); global as PyTorch's
 BUMPS = [0]             # in-place changes (version bumps) so far, in any thread: a node that records BUMPS[0] before it
                         # reads the versions it saves (``_epoch``) and finds it unchanged in backward has no saved
                         # version to check (Tensor._bump counts after the version: a bump in between is seen)

@@ -702,13 +702,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
     return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
 
 
-def _xlogx(t):
-    """t * log(t) with 0 at t == 0 (differentiable where t > 0)."""
-    pos = t > 0
-    safe = ops.where(pos, t, 1.0)
-    return ops.where(pos, t * ops.log(safe), 0.0)
-
-
 @_autocast.fp32
 def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
     """KL divergence with ``input`` given as log-probabilities (and target too when log_target)."""
@@ -724,7 +717,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
     if log_target:
         loss = ops.exp(target) * (target - input)
     else:
-        loss = _xlogx(target) - target * input
+        loss = ops.xlogy(target, target) - target * input     # NaN for a negative target, as PyTorch
     if reduction == 'batchmean':
         return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
     return _reduce(loss, reduction)
@@ -817,7 +810,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     d_an = _pairwise(anchor, negative, p, eps)
     if swap:
         d_an = ops.minimum(d_an, _pairwise(positive, negative, p, eps))
-    return _reduce(ops.clamp(margin + d_ap - d_an, min=0), reduction)
+    return _reduce(ops.clamp_min(margin + d_ap - d_an, 0), reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
@@ -827,7 +820,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     d_ap, d_an = dist(anchor, positive), dist(anchor, negative)
     if swap:
         d_an = ops.minimum(d_an, dist(positive, negative))
-    return _reduce(ops.clamp(margin + d_ap - d_an, min=0), _reduction(reduction))
+    return _reduce(ops.clamp_min(margin + d_ap - d_an, 0), _reduction(reduction))
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
