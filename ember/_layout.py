@@ -117,3 +117,47 @@ def in_format(fn, a, fmt):
         return None
     order = (0,) + tuple(range(2, a.ndim)) + (1,)
     return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+
+
+def like_order(a, fmt=None):
+    """The dims of a tensor made like array ``a`` (``*_like``, ``clone``) from outermost to innermost in memory.
+    PyTorch's preserve_format (the default) keeps a dense input's layout and gives any other input dense strides in
+    the order of its own (``infer_dense_strides``: dims sorted by stride, a zero stride ambiguous, equal strides by
+    size); contiguous_format is C order, channels_last NHWC (NDHWC)."""
+    name = getattr(fmt, '_name', 'preserve_format')
+    n = a.ndim
+    if name == 'contiguous_format' or n < 2 or (a.flags.c_contiguous and name == 'preserve_format'):
+        return tuple(range(n))
+    if name in _RANK:
+        return (0,) + tuple(range(2, n)) + (1,)
+    strides, sizes = a.strides, a.shape
+
+    def should_swap(d0, d1):
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return -1 if s0 < s1 else 1
+        return 1 if sizes[d0] > sizes[d1] else 0
+    perm = list(range(n - 1, -1, -1))   # innermost first
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def laid_out(values, shape, order):
+    """``values`` (flat, or an array of the shape ``shape`` permuted by ``order``) placed in memory in ``order``:
+    an array of ``shape`` whose element order in memory is ``values``' order."""
+    permuted = np.asarray(values).reshape(tuple(shape[d] for d in order))
+    return permuted.transpose(np.argsort(order))
+
+
+def is_c_order(order):
+    return all(d == i for i, d in enumerate(order))

@@ -292,8 +292,18 @@ def _like(fill, name):
         _factory(device, layout, pin_memory, name)
         _layout.check_format(name, memory_format, input._data.ndim)
         nd = to_np(dtype) or input._data.dtype
-        return _finish(Tensor._make(fill(input._data.shape, nd)), requires_grad)
+        return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad)
     return make
+
+
+def _like_layout(a, memory_format, fill, nd):
+    """``fill(shape, nd)`` in the memory layout PyTorch gives a tensor made like ``a`` (_layout.like_order):
+    a transposed or channels-last input gives a result laid out as it is."""
+    if a.flags.c_contiguous and memory_format is not _layout.channels_last and (
+            memory_format is not _layout.channels_last_3d):
+        return fill(a.shape, nd)
+    order = _layout.like_order(a, memory_format)
+    return _layout.laid_out(fill(tuple(a.shape[d] for d in order), nd), a.shape, order)
 
 
 zeros_like = _like(np.zeros, 'zeros_like')
@@ -308,7 +318,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     _factory(device, layout, pin_memory, 'full_like')
     _layout.check_format('full_like', memory_format, input._data.ndim)
     nd = to_np(dtype) or input._data.dtype
-    return _finish(Tensor._make(np.full(input._data.shape, fill_value, dtype=nd)), requires_grad)
+    arr = _like_layout(input._data, memory_format, lambda shape, nd: np.full(shape, fill_value, dtype=nd), nd)
+    return _finish(Tensor._make(arr), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):

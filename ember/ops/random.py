@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _layout
 from .._dtype import DEFAULT, to_np, scalar_name
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
@@ -168,25 +168,45 @@ def _like(input, dtype, layout, device, pin_memory, name):
     return to_np(dtype) if dtype is not None else input._data.dtype
 
 
+def _in_like_layout(input, memory_format, name, draw, requires_grad):
+    """``draw(shape, contiguous)`` (an array of random values drawn in memory order) laid out as PyTorch lays out
+    a tensor made like ``input`` (_layout.like_order): a transposed input's result is filled in its own memory
+    order, so the same seed puts the same values at the same places as in PyTorch."""
+    _layout.check_format(name, memory_format, input._data.ndim)
+    order = _layout.like_order(input._data, memory_format)
+    if _layout.is_c_order(order):
+        arr = draw(tuple(input.shape), True)
+    else:
+        arr = _layout.laid_out(draw(tuple(input.shape[d] for d in order), False), input._data.shape, order)
+    return _finish(Tensor._make(arr), requires_grad)
+
+
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
               pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'rand_like')
-    return rand(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
+    nd = _dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'rand_like')]
+    return _in_like_layout(input, memory_format, 'rand_like',
+                           lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
     nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
-    return randn(*input.shape, dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad, generator=generator)
+
+    def draw(shape, contiguous):
+        # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
+        # normal_fill's blocks of 16
+        return D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0, contiguous=contiguous).reshape(shape)
+    return _in_like_layout(input, memory_format, 'randn_like', draw, requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None, pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'randint_like')
+    nd = _dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'randint_like')]
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=_dtype.FROM_NP[nd], requires_grad=requires_grad,
-                   generator=generator)
+    return _in_like_layout(input, memory_format, 'randint_like',
+                           lambda shape, c: randint(low, high, shape, dtype=nd, generator=generator)._data,
+                           requires_grad)
 
 
 # -- normal with tensor parameters ---------------------------------------------------------------------

@@ -343,9 +343,17 @@ CloneBackward0 = _node('CloneBackward0', lambda self, g: g)
 
 
 def clone(input, *, memory_format=None):
-    """A copy that stays connected to the graph (channels_last: in NHWC order)."""
-    arr = None if memory_format is None else _layout.in_format('clone', input._data, memory_format)
-    return _result(input, input._data.copy() if arr is None else arr, CloneBackward0, view=False)
+    """A copy that stays connected to the graph, laid out as PyTorch lays it out (preserve_format keeps a
+    transposed input's layout; channels_last copies in NHWC order)."""
+    a = input._data
+    arr = None if memory_format is None else _layout.in_format('clone', a, memory_format)
+    if arr is None:
+        order = (0,) if a.flags.c_contiguous else _layout.like_order(a, memory_format)
+        if a.ndim < 2 or _layout.is_c_order(order):
+            arr = a.copy()
+        else:
+            arr = _layout.laid_out(a.transpose(order).copy(), a.shape, order)
+    return _result(input, arr, CloneBackward0, view=False)
 
 
 def contiguous(input, memory_format=None):
