@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -158,14 +159,18 @@ _GRAD_FN = {'nearest': 'UpsampleNearest{}DBackward0', 'nearest-exact': 'Upsample
 def _resample(input, sizes, mode, align_corners, scales, antialias):
     a = input._data
     k = len(sizes)
-    if a.dtype.kind != 'f' and not (a.dtype == np.uint8 and mode != 'bicubic'):
-        kind = 'compute_indices_weights_nearest' if mode.startswith('nearest') else f'upsample_{mode}'
-        raise NotImplementedError(f'"{kind}" not implemented for \'{input.dtype}\' (interpolate needs a floating '
-                                  'point input; convert it with .float())')
+    if a.dtype.kind != 'f' and not (a.dtype == np.uint8 and mode != 'linear' and mode != 'trilinear'):
+        kind = ('compute_indices_weights_nearest' if mode.startswith('nearest') else
+                'compute_indices_weights_cubic' if mode == 'bicubic' else 'compute_indices_weights_linear')
+        raise NotImplementedError(f'"{kind}" not implemented for \'{scalar_name(a.dtype)}\' (interpolate needs a '
+                                  'floating point input; convert it with .float())')
     n_in = a.shape[-k:]
     if min(n_in) <= 0 or min(sizes) <= 0:
         raise RuntimeError(f'Input and output sizes should be greater than 0, but got input {tuple(n_in)} output '
                            f'{tuple(sizes)}')
+    if a.dtype == np.uint8 and mode in ('bilinear', 'bicubic'):
+        from ._interpolate_uint8 import resample_uint8
+        return Tensor._make(resample_uint8(a, sizes, mode, align_corners, scales, antialias))
     ft = _pytorch_float(a.dtype)
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
