@@ -1030,6 +1030,57 @@ def conversions(L):
             F.normalize(f32(L), [0.5, 0.4, 0.3], [0.2, 0.2, 0.2]), F.to_grayscale(pil(), 3)]
 
 
+def v2_pipelines(T2, torch):
+    """torchvision.transforms.v2 pipelines over the v2 transforms (their draws, reprs and kernels: uint8 tensors
+    resized in uint8, float posterize/solarize/equalize, (image, label) samples passed through)."""
+    return {
+        'convert': T2.Compose([T2.ToImage(), T2.ToDtype(torch.float32, scale=True), T2.Normalize([0.5] * 3, [0.25] * 3)]),
+        'flips': T2.Compose([T2.RandomHorizontalFlip(), T2.RandomVerticalFlip(p=0.7)]),
+        'resized crop': T2.RandomResizedCrop(6), 'crop pad': T2.RandomCrop(8, padding=2),
+        'crop one side': T2.RandomCrop((9, 5)), 'crop pad if needed': T2.RandomCrop(12, pad_if_needed=True, fill=3),
+        'rotation': T2.RandomRotation(30),
+        'affine': T2.RandomAffine(20, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(5, 10, -5, 5)),
+        'jitter': T2.ColorJitter(0.4, 0.3, 0.2, 0.1), 'blur': T2.GaussianBlur(5, sigma=(0.1, 2.0)),
+        'perspective': T2.RandomPerspective(p=1.0), 'grayscale': T2.RandomGrayscale(p=0.9),
+        'resize': T2.Resize(6), 'resize nearest': T2.Resize((5, 7), interpolation=T2.InterpolationMode.NEAREST),
+        'resize bicubic': T2.Resize((7, 13), interpolation=T2.InterpolationMode.BICUBIC),
+        'center crop': T2.CenterCrop(7), 'pad': T2.Pad([1, 2, 3, 4], padding_mode='reflect'),
+        'choice': T2.RandomChoice([T2.RandomHorizontalFlip(p=1.0), T2.CenterCrop(6), T2.Resize(5)]),
+        'order': T2.RandomOrder([T2.RandomHorizontalFlip(), T2.CenterCrop(6), T2.RandomRotation(10)]),
+        'apply': T2.RandomApply([T2.ColorJitter(0.5), T2.RandomRotation(10)], p=0.6),
+        'color ops': T2.Compose([T2.RandomInvert(), T2.RandomPosterize(3, p=0.8), T2.RandomSolarize(0.5, p=0.3),
+                                 T2.RandomAdjustSharpness(2, p=0.8), T2.RandomAutocontrast(p=0.8),
+                                 T2.RandomEqualize(p=0.8)]),
+        'channel permutation': T2.RandomChannelPermutation(),
+        'erasing': T2.Compose([T2.ToImage(), T2.ToDtype(torch.float32, scale=True),
+                               T2.RandomErasing(p=1.0, value='random')]),
+        'erasing zero': T2.Compose([T2.ToImage(), T2.RandomErasing(p=0.9)]),
+        'noise': T2.Compose([T2.ToImage(), T2.ToDtype(torch.float32, scale=True), T2.GaussianNoise()]),
+        'pil round trip': T2.Compose([T2.ToImage(), T2.ToPILImage(), T2.PILToTensor()]),
+        'grayscale rgb': T2.Compose([T2.Grayscale(1), T2.RGB()]), 'five crop': T2.FiveCrop(4),
+    }
+
+
+def v2_run(L, name, kind, reps=3):
+    """The pipeline's repr and its outputs on an image kind (a 'pair' is a PIL image with its int label)."""
+    T2 = L.mod('T.v2')
+    t = v2_pipelines(T2, L.torch)[name]
+    imgs = IMAGES(L)
+    sample = (pil(), 7) if kind == 'pair' else imgs[kind]
+    return repr(t), [t(*sample) if kind == 'pair' else t(sample) for _ in range(reps)]
+
+
+def v2_mix(L, cls, labels_2d=False):
+    """MixUp/CutMix on a float batch with index (or probability) labels, three draws."""
+    T2 = L.mod('T.v2')
+    batch = L.torch.stack([f32(L), f32(L, seed=1), f32(L, seed=2)])
+    labels = L.torch.tensor([0, 2, 1])
+    if labels_2d:
+        labels = L.torch.nn.functional.one_hot(labels, 4).float()
+    t = getattr(T2, cls)(alpha=0.7, num_classes=4)
+    return repr(t), [t(batch, labels) for _ in range(3)]
+
+
 SUBMODULES_VISION = {
     'transforms.autoaugment': ('T.autoaugment', 'T', ['RandAugment', 'TrivialAugmentWide', 'InterpolationMode',
                                                       'AutoAugment', 'AutoAugmentPolicy', 'AugMix']),
@@ -1096,6 +1147,23 @@ VISION += [
         Case('perspective degenerate', lambda L: L.F.perspective(u8(L), [[0, 0]] * 4, [[0, 0]] * 4), error=True),
         Case('five_crop too big', lambda L: L.F.five_crop(u8(L), [10, 4]), error=True),
         Case('five_crop three sizes', lambda L: L.F.five_crop(u8(L), [1, 2, 3]), error=True),
+    ], atol=1e-5),
+    V('transforms.v2', [Case(f'{name}:{kind}', lambda L, n=name, k=kind: v2_run(L, n, k))
+                        for name in ('convert', 'flips', 'resized crop', 'crop pad', 'crop one side', 'crop pad if needed',
+                                     'rotation', 'affine', 'jitter', 'blur', 'perspective', 'grayscale', 'resize',
+                                     'resize nearest', 'resize bicubic', 'center crop', 'pad', 'choice', 'order',
+                                     'apply', 'color ops', 'channel permutation', 'erasing', 'erasing zero', 'noise',
+                                     'pil round trip', 'grayscale rgb', 'five crop')
+                        for kind in ('pil', 'uint8', 'float', 'pair')
+                        if not (kind == 'pil' and name == 'noise')] + [
+        Case('mixup', lambda L: v2_mix(L, 'MixUp')), Case('cutmix', lambda L: v2_mix(L, 'CutMix')),
+        Case('mixup 2-d labels', lambda L: v2_mix(L, 'MixUp', labels_2d=True)),
+        Case('normalize pil', lambda L: L.mod('T.v2').Normalize([0.5], [0.5])(pil()), error=True),
+        Case('mixup without num_classes', lambda L: L.mod('T.v2').MixUp()(L.torch.zeros(2, 3, 4, 4),
+                                                                         L.torch.tensor([0, 1])), error=True),
+        Case('to_dtype scale', lambda L: [L.mod('T.v2').functional.to_dtype(u8(L), L.torch.float32, scale=True),
+                                          L.mod('T.v2').functional.to_dtype(f32(L), L.torch.uint8, scale=True)]),
+        Case('totensor warns', lambda L: L.mod('T.v2').ToTensor()(pil())),
     ], atol=1e-5),
 ] + [V(name, [Case('names', lambda L, s=s, t=t, n=n: identical(L, s, t, n))])
      for name, (s, t, n) in SUBMODULES_VISION.items()]

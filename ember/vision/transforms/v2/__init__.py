@@ -1,0 +1,24 @@
+"""``torchvision.transforms.v2``: transforms that take any structure of inputs (``(image, label)``, dicts...),
+transform its images and pass the rest through, plus MixUp/CutMix on batches. ember has no ``tv_tensors``:
+images are PIL images and plain tensors (ToImage returns a tensor), and a sample's first plain tensor is its
+image, as torchvision treats plain tensors."""
+from . import functional
+from ..autoaugment import AutoAugmentPolicy
+from ..functional import InterpolationMode
+from ._transform import Compose, RandomApply, RandomChoice, RandomOrder, Transform
+from ._transforms import (CenterCrop, ColorJitter, ConvertImageDtype, CutMix, FiveCrop, GaussianBlur, GaussianNoise,
+                          Grayscale, Identity, Lambda, MixUp, Normalize, Pad, PILToTensor, RandomAdjustSharpness,
+                          RandomAffine, RandomAutocontrast, RandomChannelPermutation, RandomCrop, RandomEqualize,
+                          RandomErasing, RandomGrayscale, RandomHorizontalFlip, RandomInvert, RandomPerspective,
+                          RandomPosterize, RandomResizedCrop, RandomRotation, RandomSolarize, RandomVerticalFlip,
+                          Resize, RGB, TenCrop, ToDtype, ToImage, ToPILImage, ToPureTensor, ToTensor, query_chw,
+                          query_size)
+
+__all__ = ['functional', 'InterpolationMode', 'AutoAugmentPolicy', 'Transform', 'Compose', 'RandomApply',
+           'RandomChoice', 'RandomOrder', 'CenterCrop', 'ColorJitter', 'ConvertImageDtype', 'CutMix', 'FiveCrop',
+           'GaussianBlur', 'GaussianNoise', 'Grayscale', 'Identity', 'Lambda', 'MixUp', 'Normalize', 'Pad',
+           'PILToTensor', 'RandomAdjustSharpness', 'RandomAffine', 'RandomAutocontrast', 'RandomChannelPermutation',
+           'RandomCrop', 'RandomEqualize', 'RandomErasing', 'RandomGrayscale', 'RandomHorizontalFlip', 'RandomInvert',
+           'RandomPerspective', 'RandomPosterize', 'RandomResizedCrop', 'RandomRotation', 'RandomSolarize',
+           'RandomVerticalFlip', 'Resize', 'RGB', 'TenCrop', 'ToDtype', 'ToImage', 'ToPILImage', 'ToPureTensor',
+           'ToTensor', 'query_chw', 'query_size']
