@@ -1058,10 +1058,13 @@ def v2_pipelines(T2, torch):
         'noise': T2.Compose([T2.ToImage(), T2.ToDtype(torch.float32, scale=True), T2.GaussianNoise()]),
         'pil round trip': T2.Compose([T2.ToImage(), T2.ToPILImage(), T2.PILToTensor()]),
         'grayscale rgb': T2.Compose([T2.Grayscale(1), T2.RGB()]), 'five crop': T2.FiveCrop(4),
+        'trivial augment': T2.TrivialAugmentWide(), 'rand augment': T2.RandAugment(3, 5, fill=7),
+        'auto augment': T2.AutoAugment(), 'auto augment cifar10': T2.AutoAugment(T2.AutoAugmentPolicy.CIFAR10),
+        'auto augment svhn': T2.AutoAugment(T2.AutoAugmentPolicy.SVHN),
     }
 
 
-def v2_run(L, name, kind, reps=3):
+def v2_run(L, name, kind, reps=6):
     """The pipeline's repr and its outputs on an image kind (a 'pair' is a PIL image with its int label)."""
     T2 = L.mod('T.v2')
     t = v2_pipelines(T2, L.torch)[name]
@@ -1153,7 +1156,8 @@ VISION += [
                                      'rotation', 'affine', 'jitter', 'blur', 'perspective', 'grayscale', 'resize',
                                      'resize nearest', 'resize bicubic', 'center crop', 'pad', 'choice', 'order',
                                      'apply', 'color ops', 'channel permutation', 'erasing', 'erasing zero', 'noise',
-                                     'pil round trip', 'grayscale rgb', 'five crop')
+                                     'pil round trip', 'grayscale rgb', 'five crop', 'trivial augment',
+                                     'rand augment', 'auto augment', 'auto augment cifar10', 'auto augment svhn')
                         for kind in ('pil', 'uint8', 'float', 'pair')
                         if not (kind == 'pil' and name == 'noise')] + [
         Case('mixup', lambda L: v2_mix(L, 'MixUp')), Case('cutmix', lambda L: v2_mix(L, 'CutMix')),
@@ -1164,7 +1168,7 @@ VISION += [
         Case('to_dtype scale', lambda L: [L.mod('T.v2').functional.to_dtype(u8(L), L.torch.float32, scale=True),
                                           L.mod('T.v2').functional.to_dtype(f32(L), L.torch.uint8, scale=True)]),
         Case('totensor warns', lambda L: L.mod('T.v2').ToTensor()(pil())),
-    ], atol=1e-5),
+    ], atol=1e-5, u8_atol=1),   # rotations, affine maps and perspective warps of uint8 tensors: v1's last-bit grid
 ] + [V(name, [Case('names', lambda L, s=s, t=t, n=n: identical(L, s, t, n))])
      for name, (s, t, n) in SUBMODULES_VISION.items()]
 

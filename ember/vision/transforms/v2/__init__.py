@@ -5,6 +5,7 @@ image, as torchvision treats plain tensors."""
 from . import functional
 from ..autoaugment import AutoAugmentPolicy
 from ..functional import InterpolationMode
+from ._auto_augment import AutoAugment, RandAugment, TrivialAugmentWide
 from ._transform import Compose, RandomApply, RandomChoice, RandomOrder, Transform
 from ._transforms import (CenterCrop, ColorJitter, ConvertImageDtype, CutMix, FiveCrop, GaussianBlur, GaussianNoise,
                           Grayscale, Identity, Lambda, MixUp, Normalize, Pad, PILToTensor, RandomAdjustSharpness,
@@ -14,7 +15,7 @@ from ._transforms import (CenterCrop, ColorJitter, ConvertImageDtype, CutMix, Fi
                           Resize, RGB, TenCrop, ToDtype, ToImage, ToPILImage, ToPureTensor, ToTensor, query_chw,
                           query_size)
 
-__all__ = ['functional', 'InterpolationMode', 'AutoAugmentPolicy', 'Transform', 'Compose', 'RandomApply',
+__all__ = ['functional', 'InterpolationMode', 'AutoAugmentPolicy', 'AutoAugment', 'RandAugment', 'TrivialAugmentWide', 'Transform', 'Compose', 'RandomApply',
            'RandomChoice', 'RandomOrder', 'CenterCrop', 'ColorJitter', 'ConvertImageDtype', 'CutMix', 'FiveCrop',
            'GaussianBlur', 'GaussianNoise', 'Grayscale', 'Identity', 'Lambda', 'MixUp', 'Normalize', 'Pad',
            'PILToTensor', 'RandomAdjustSharpness', 'RandomAffine', 'RandomAutocontrast', 'RandomChannelPermutation',

@@ -12,6 +12,7 @@ from .. import functional as F
 from ..functional import InterpolationMode
 from ..transforms import ColorJitter as _V1ColorJitter
 from ..transforms import _check_sequence_input, _setup_angle, _setup_size, _tensor_fill
+from . import _color as C
 from ._transform import Transform, _RandomApplyTransform
 from ....utils._pytree import tree_flatten, tree_unflatten
 
@@ -605,7 +606,7 @@ class Grayscale(Transform):
         self.num_output_channels = num_output_channels
 
     def transform(self, inpt, params):
-        return F.rgb_to_grayscale(inpt, num_output_channels=self.num_output_channels)
+        return C.rgb_to_grayscale(inpt, num_output_channels=self.num_output_channels)
 
 
 class RandomGrayscale(_RandomApplyTransform):
@@ -618,7 +619,7 @@ class RandomGrayscale(_RandomApplyTransform):
         return dict(num_input_channels=query_chw(flat_inputs)[0])
 
     def transform(self, inpt, params):
-        return F.rgb_to_grayscale(inpt, num_output_channels=params['num_input_channels'])
+        return C.rgb_to_grayscale(inpt, num_output_channels=params['num_input_channels'])
 
 
 class ColorJitter(Transform):
@@ -639,11 +640,11 @@ class ColorJitter(Transform):
     def transform(self, inpt, params):
         for fn_id in params['fn_idx'].tolist():
             if fn_id == 0 and params['b'] is not None:
-                inpt = F.adjust_brightness(inpt, params['b'])
+                inpt = C.adjust_brightness(inpt, params['b'])
             elif fn_id == 1 and params['c'] is not None:
-                inpt = F.adjust_contrast(inpt, params['c'])
+                inpt = C.adjust_contrast(inpt, params['c'])
             elif fn_id == 2 and params['s'] is not None:
-                inpt = F.adjust_saturation(inpt, params['s'])
+                inpt = C.adjust_saturation(inpt, params['s'])
             elif fn_id == 3 and params['h'] is not None:
                 inpt = F.adjust_hue(inpt, params['h'])
         return inpt
@@ -759,7 +760,7 @@ class RandomEqualize(_RandomOp):
 
 class RandomAutocontrast(_RandomOp):
     def _op(self, inpt):
-        return F.autocontrast(inpt)
+        return C.autocontrast(inpt)
 
 
 class RandomPosterize(_RandomOp):
@@ -786,7 +787,7 @@ class RandomAdjustSharpness(_RandomOp):
         self.sharpness_factor = sharpness_factor
 
     def _op(self, inpt):
-        return F.adjust_sharpness(inpt, self.sharpness_factor)
+        return C.adjust_sharpness(inpt, self.sharpness_factor)
 
 
 class RandomErasing(_RandomApplyTransform):

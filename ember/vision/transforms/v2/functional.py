@@ -2,6 +2,7 @@
 from ..functional import *  # noqa: F401,F403  (v2 keeps every v1 kernel under its v1 name)
 from ..functional import __all__ as _V1
 from ..functional import hflip as horizontal_flip, vflip as vertical_flip
+from ._color import autocontrast, adjust_brightness, adjust_contrast, adjust_saturation, adjust_sharpness, rgb_to_grayscale
 from ._transforms import equalize, posterize, resize, resized_crop, solarize, to_dtype, to_image  # noqa: F811
 
 __all__ = list(_V1) + ['horizontal_flip', 'vertical_flip', 'to_dtype', 'to_image']  # v2's resize, resized_crop,
