@@ -887,5 +887,4 @@ __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'ma
            'solve_ex', 'LinAlgError']
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
-_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular', 'matrix_power', 'multi_dot', 'vecdot'],
-                   prefix='linalg.')
+_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ... import _bf16
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -294,8 +295,13 @@ def affine_grid(theta, size, align_corners=None):
     elif min(size) <= 0:
         raise ValueError(f'Expected non-zero, positive output size. Got {size}')
     th = theta._data
+    bf16 = _bf16.is_bf16(th.dtype)
+    if bf16:    # computed in float32 and rounded once
+        th = _bf16.to_f32(th)
     base = _base_grid(size, align_corners, th.dtype.type)
     grid = np.matmul(base, th.transpose(0, 2, 1)).reshape([size[0]] + size[2:] + [len(size) - 2])
+    if bf16:
+        grid = _bf16.from_f32(grid)
     if GRAD.enabled and theta.requires_grad:
         node = AffineGridGeneratorBackward0((theta,))
         node.base = base
