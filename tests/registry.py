@@ -703,6 +703,99 @@ add(
 )
 
 
+# -- ops real programs call (ops2): pointwise, indexing, shape and BLAS extras -------------------------------
+_SPECIAL = np.array([np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-40, -3.5, 2.0], F32)
+
+add(
+    binary('ldexp', errors=SCALARS),
+    binary('nextafter', errors=SCALARS + ('i64', 'bool')),
+    binary('float_power', da='positive'),
+    Op('gcd', _mark(int_binary_samples(_seed('gcd')), errors=('bool', 'i64 with int')), inplace=True, grad=False),
+    Op('lcm', _mark(int_binary_samples(_seed('lcm')), errors=('bool', 'i64 with int')), inplace=True, grad=False),
+    entry('frexp', lambda: [Sample(f32(3, 4)), Sample(_SPECIAL), Sample(_v(3, 4)), Sample(f32(0, 2)), Sample(f32()),
+                            Sample(f64(2, 3), gradcheck=True), Sample(i64(3), error=True), Sample(boolean(3), error=True)]),
+    entry('isposinf', lambda: [Sample(_SPECIAL), Sample(f32(3, 4)), Sample(i64(3)), Sample(boolean(3)),
+                               Sample(f64(2, 3))], grad=False),
+    entry('isneginf', lambda: [Sample(_SPECIAL), Sample(f32(3, 4)), Sample(i64(3)), Sample(boolean(3)),
+                               Sample(f64(2, 3))], grad=False),
+    entry('isreal', lambda: [Sample(_SPECIAL), Sample(f32(3, 4)), Sample(i64(3)), Sample(boolean(3))], grad=False,
+          out=False),
+    entry('diagflat', lambda: [Sample(f32(2, 3)), Sample(f32(3), 1), Sample(f32(), -2), Sample(_v(2, 3), -1), Sample(i64(4)),
+                               Sample(f64(2, 2), 1, gradcheck=True)], out=False),
+    entry('vsplit', lambda: [Sample(f32(4, 3), 2), Sample(f32(4, 3), [1, 3]), Sample(f32(3, 2), [1, 5]), Sample(f32(2, 3, 2), (1,)),
+                             Sample(f64(4, 3), 2, gradcheck=True), Sample(f32(3), 3, error=True),
+                             Sample(f32(3, 2), 2, error=True), Sample(f32(3, 2), 0, error=True)], out=False),
+    entry('hsplit', lambda: [Sample(f32(4, 6), 3), Sample(f32(4), 2), Sample(f32(3, 4), [1, 3]),
+                             Sample(f64(3, 4), 2, gradcheck=True), Sample(f32(), 1, error=True),
+                             Sample(f32(4), 3, error=True), Sample(f32(4, 3), 2, error=True)], out=False),
+    entry('dsplit', lambda: [Sample(f32(2, 3, 4), 2), Sample(f32(2, 3, 4), [1, 2]), Sample(f64(2, 2, 4), 4, gradcheck=True),
+                             Sample(f32(4, 3), 1, error=True), Sample(f32(2, 2, 3), 2, error=True)], out=False),
+)
+
+
+def _index_reduce_samples():
+    ix = np.array([0, 2, 2])
+    s = []
+    for red in ('prod', 'mean', 'amax', 'amin'):
+        s += [Sample(f32(3, 4), 1, ix, f32(3, 3, seed=1), red, desc=f'{red}'),
+              Sample(f32(3, 4), 0, ix, f32(3, 4, seed=1), red, include_self=False, desc=f'{red} without self'),
+              Sample(i64(3, 4), 1, ix, i64(3, 3, seed=1), red, desc=f'{red} i64')]
+        if red != 'prod':
+            s.append(Sample(f64(3, 4), 1, ix, f64(3, 3, seed=1), red, gradcheck=True, desc=f'{red} f64'))
+    s += [Sample(f32(3, 4), 1, ix, f32(3, 3), 'sum', error=True, desc='sum'),
+          Sample(f32(3, 4), 1, ix, f32(3, 2), 'prod', error=True, desc='source shape'),
+          Sample(f32(3, 4), 1, ix + 2, f32(3, 3), 'prod', error=True, desc='index out of range')]
+    return s
+
+
+add(
+    entry('index_reduce', _index_reduce_samples, inplace=True),
+    entry('renorm', lambda: [Sample(f32(3, 4), 2, 0, 1.0), Sample(f32(3, 4), 1, 1, 0.5), Sample(f32(2, 3, 2), 3, -1, 2.0),
+                             Sample(f32(3, 4), float('inf'), 0, 1.0), Sample(f32(3, 4), 2, 0, 100.0, desc='nothing scaled'),
+                             Sample(f64(3, 4), 2, 0, 1.0, gradcheck=True), Sample(f64(3, 4), 1.5, 1, 0.8, gradcheck=True),
+                             Sample(f32(3, 4), 0, 0, 1.0, error=True), Sample(f32(3, 4), 2, 0, -1.0, error=True),
+                             Sample(f32(3), 2, 0, 1.0, error=True), Sample(i64(3, 4), 2, 0, 1.0, error=True)], inplace=True),
+    entry('select_scatter', lambda: [Sample(f32(3, 4), f32(4, seed=1), 0, 1), Sample(f32(3, 4), f32(3, seed=1), 1, -1),
+                                     Sample(f32(3, 4), f64(4, seed=1), 0, 0, desc='src f64'),
+                                     Sample(f64(3, 4), f64(3, seed=1), 1, 2, gradcheck=True),
+                                     Sample(f32(3, 4), f32(4), 0, 5, error=True), Sample(f32(3, 4), f32(3), 0, 1, error=True)],
+          out=False),
+    entry('slice_scatter', lambda: [Sample(f32(4, 3), f32(2, 3, seed=1), 0, 1, None, 2), Sample(f32(4, 3), f32(4, 2, seed=1), 1, 1),
+                                    Sample(f32(4, 3), f32(2, 3, seed=1), 0, -2), Sample(f32(4, 3), f32(4, 3, seed=1)),
+                                    Sample(f64(4, 3), f64(4, 1, seed=1), 1, 0, 1, gradcheck=True),
+                                    Sample(f32(4, 3), f32(3, 3), 0, 1, None, 2, error=True)]),
+    entry('diagonal_scatter', lambda: [Sample(f32(3, 4), f32(3, seed=1)), Sample(f32(3, 4), f32(3, seed=1), 1),
+                                       Sample(f32(3, 4), f32(2, seed=1), -1), Sample(f32(2, 3, 4), f32(3, 2, seed=1), 0, 0, 2),
+                                       Sample(f64(3, 4), f64(3, seed=1), 1, gradcheck=True),
+                                       Sample(f32(3, 4), f32(4), error=True), Sample(f32(3, 4), f32(3), 0, 1, 1, error=True)],
+          out=False),
+    entry('sum_to_size', ns='Tensor', samples=lambda: [
+        Sample(f32(3, 4), 4), Sample(f32(3, 4), (1, 4)), Sample(f32(3, 4), 3, 1), Sample(f32(3, 4), ()),
+        Sample(f32(2, 3, 4), 3, 1), Sample(f32(3, 4), 3, 4), Sample(f64(2, 3, 4), 1, 4, gradcheck=True),
+        Sample(f32(3, 4), 5, error=True), Sample(f32(3, 4), 2, 3, 4, error=True)]),
+    entry('addr', lambda: [Sample(f32(3, 4), f32(3, seed=1), f32(4, seed=2)), Sample(f32(4), f32(3, seed=1), f32(4, seed=2), beta=0.5, alpha=2.0),
+                           Sample(np.full((3, 4), np.nan, F32), f32(3, seed=1), f32(4, seed=2), beta=0, desc='beta 0 ignores nan'),
+                           Sample(i64(3, 4), i64(3, seed=1), i64(4, seed=2), alpha=2),
+                           Sample(f64(3, 4), f64(3, seed=1), f64(4, seed=2), beta=0.5, alpha=-1.5, gradcheck=True),
+                           Sample(i64(3, 4), i64(3), i64(4), beta=0.5, error=True),
+                           Sample(f32(3, 4), f32(3, 1), f32(4), error=True), Sample(f32(3, 3), f32(3), f32(4), error=True)],
+          inplace=True),
+    entry('addbmm', lambda: [Sample(f32(3, 4), f32(2, 3, 5, seed=1), f32(2, 5, 4, seed=2)),
+                             Sample(f32(3, 4), f32(2, 3, 5, seed=1), f32(2, 5, 4, seed=2), beta=0.5, alpha=2.0),
+                             Sample(np.full((3, 4), np.nan, F32), f32(2, 3, 5, seed=1), f32(2, 5, 4, seed=2), beta=0, desc='beta 0'),
+                             Sample(f64(3, 4), f64(2, 3, 2, seed=1), f64(2, 2, 4, seed=2), beta=0.5, alpha=-1.5, gradcheck=True),
+                             Sample(f32(3, 4), f32(3, 5), f32(2, 5, 4), error=True),
+                             Sample(f32(2, 4), f32(2, 3, 5), f32(2, 5, 4), error=True),
+                             Sample(f32(3, 4), f64(2, 3, 5), f32(2, 5, 4), error=True)], inplace=True),
+    entry('put', lambda: [Sample(f32(3, 4), np.array([0, -1, 5]), f32(3, seed=1)), Sample(f32(3, 4), np.array([[1, 1]]), f32(2, seed=1), accumulate=True),
+                          Sample(i64(2, 3), np.array([2]), i64(1, seed=1)),
+                          Sample(f64(3, 4), np.array([0, 7, 5]), f64(3, seed=1), gradcheck=True),
+                          Sample(f64(3, 4), np.array([1, 1, 5]), f64(3, seed=1), True, gradcheck=True, desc='accumulate'),
+                          Sample(f32(3, 4), np.array([12]), f32(1), error=True), Sample(f32(3, 4), np.array([1, 2]), f32(3), error=True),
+                          Sample(f32(3, 4), np.array([1]), f64(1), error=True)], inplace=True, out=False),
+)
+
+
 # -- products (BLAS) and linalg --------------------------------------------------------------------------
 def wc(*shape, dtype=F32, seed=0):
     """Well-conditioned square matrices (random plus 3 I)."""

@@ -219,6 +219,18 @@ def _bind():
                      ('scatter_reduce', scatter_reduce)):
         setattr(T, name, fn)
         setattr(T, name + '_', make_inplace(fn, name + '_'))
+    for name in ('ldexp', 'nextafter', 'gcd', 'lcm'):
+        setattr(T, name, getattr(pointwise, name))
+        setattr(T, name + '_', make_inplace(getattr(pointwise, name), name + '_'))
+    T.float_power, T.float_power_ = pointwise.float_power, pointwise._float_power_
+    T.frexp, T.isposinf, T.isneginf, T.isreal = pointwise.frexp, pointwise.isposinf, pointwise.isneginf, pointwise.isreal
+    T.vsplit, T.hsplit, T.dsplit, T.diagflat = shape.vsplit, shape.hsplit, shape.dsplit, indexing.diagflat
+    for mod, names in ((indexing, ('index_reduce', 'put')), (reduction, ('renorm',)), (blas, ('addr', 'addbmm'))):
+        for name in names:
+            setattr(T, name, getattr(mod, name))
+            setattr(T, name + '_', make_inplace(getattr(mod, name), name + '_'))
+    T.select_scatter, T.slice_scatter = indexing.select_scatter, indexing.slice_scatter
+    T.diagonal_scatter, T.sum_to_size = indexing.diagonal_scatter, reduction.sum_to_size
 
 
 _bind()

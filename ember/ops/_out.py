@@ -57,6 +57,14 @@ RULES = {
     **dict.fromkeys(('quantile', 'nanquantile'), [(_same, RuntimeError, 'quantile() out tensor must be same dtype as '
                                                                         'the input tensor')]),
     'signbit': [(lambda a, b: b.kind == 'b', RuntimeError, 'signbit does not support non-boolean outputs.')],
+    'ldexp': [(_castable, RuntimeError, "ldexp can't be cast to the desired output type {out}")],
+    **dict.fromkeys('isposinf isneginf'.split(), [(_same, RuntimeError, '{name} does not support non-boolean outputs.')]),
+    **dict.fromkeys('index_reduce renorm slice_scatter'.split(), [(_same, RuntimeError, _EXPECTED)]),
+    'addbmm': [(_same, RuntimeError, 'self and mat2 must have the same dtype, but got {out} and {res}')],
+    'float_power': [(_same, RuntimeError, "the output given to float_power has dtype {out} but the operation's "
+                                          'result requires dtype {res}')],
+    'frexp.values': [(_same, RuntimeError, 'torch.frexp() expects mantissa to have dtype {res_c} but got {out_c}')],
+    'frexp.indices': [(_same, RuntimeError, 'torch.frexp() expects exponent to have int dtype but got {out_c}')],
     'heaviside': [(_same, RuntimeError, 'heaviside is not yet implemented for tensors with different dtypes.')],
     **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices', 'logcumsumexp'),
                     [(_same, RuntimeError, 'expected scalar_type {res} but found {out}')]),
@@ -100,7 +108,7 @@ RULES = {
     'linalg.solve_triangular': [(_same, RuntimeError, 'expected scalar type {res} but found {out}')],
 }
 # ops that PyTorch resizes without its warning
-QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial'}
+QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial', 'addbmm'}
 # ops whose values go into an out of any dtype (bernoulli's 0s and 1s)
 ANY_DTYPE = {'bernoulli'}
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
@@ -108,9 +116,9 @@ DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
 COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile'}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
-UNDIFFERENTIABLE = {'histogram', 'heaviside'}
+UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'square': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'square': 'pow', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
@@ -152,7 +160,8 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
          'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
          'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce copysign signbit '
-         'heaviside quantile nanquantile').split()
+         'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
+         'slice_scatter renorm addr addbmm').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

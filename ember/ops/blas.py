@@ -536,3 +536,56 @@ def trace(input):
         node.shape = a.shape
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+# -- ops real programs call (ops2): addr, addbmm --------------------------------------------------------------
+_AddrBackward0, _AddbmmBackward0 = _composite.node_class('AddrBackward0'), _composite.node_class('AddbmmBackward0')
+
+
+def _scaled_sum(input, m, beta, alpha):
+    """beta * input + alpha * m in ember ops; beta == 0 ignores input (NaN included), as PyTorch does."""
+    from .indexing import masked_fill
+    r = m if alpha == 1 else m * alpha
+    if beta == 0:   # input's zeros (its gradient: zeros, as PyTorch's) without input * 0's NaNs
+        return r + masked_fill(input, Tensor._make(np.ones((), np.bool_)), 0)
+    return r + (input if beta == 1 else input * beta)
+
+
+def _expandable(input, shape):
+    """PyTorch's error when ``input`` does not expand to the product's ``shape``."""
+    try:
+        ok = np.broadcast_shapes(tuple(input.shape), tuple(shape)) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f'The expanded size of the tensor must match the existing size: target sizes '
+                           f'{list(shape)}, tensor sizes {list(input.shape)}')
+
+
+def _integral_scalars(input, beta, alpha):
+    if input._data.dtype.kind in 'iub' and (isinstance(beta, float) or isinstance(alpha, float)):
+        raise RuntimeError('For integral input tensors, argument beta must not be a floating point number.')
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2)."""
+    for name, v in (('vec1', vec1), ('vec2', vec2)):
+        if v.dim() != 1:
+            raise RuntimeError(f'addr: Expected 1-D argument {name}, but got {v.dim()}-D')
+    _integral_scalars(input, beta, alpha)
+    _expandable(input, (vec1.shape[0], vec2.shape[0]))
+    return _composite.composite(_AddrBackward0, lambda x, a, b: _scaled_sum(x, outer(a, b), beta, alpha),
+                                (input, vec1, vec2))
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]."""
+    for name, b in (('batch1', batch1), ('batch2', batch2)):
+        if b.dim() != 3:
+            raise RuntimeError(f'{name} must be a 3D tensor')
+    if batch1._data.dtype != batch2._data.dtype:
+        raise RuntimeError(f'expected scalar type {batch1.dtype} but found {batch2.dtype}')
+    _integral_scalars(input, beta, alpha)
+    _expandable(input, (batch1.shape[1], batch2.shape[2]))
+    return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
+                                (input, batch1, batch2))

@@ -14,6 +14,7 @@ from ._scatter import index_add_at
 from ._topk import topk_indices
 from ._views import view_of
 from ._util import wrap_dim, fmt_shape, undifferentiable
+from ._composite import composite, node_class
 
 
 def _convert_index(idx, ndim=None):
@@ -990,3 +991,256 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries._data.ndim != 1:
         raise RuntimeError(f'boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})')
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+# -- ops real programs call (ops2): diagflat, put, select/slice/diagonal_scatter, index_reduce. The embedding ops are
+# compositions of index_put recorded as one node named as PyTorch's.
+PutBackward0, SelectScatterBackward0 = node_class('PutBackward0'), node_class('SelectScatterBackward0')
+SliceScatterBackward0 = node_class('SliceScatterBackward0')
+DiagonalScatterBackward0 = node_class('DiagonalScatterBackward0')
+
+
+def diagflat(input, offset=0):
+    """The square matrix with ``input`` flattened on diagonal ``offset``."""
+    from .matrices import diag_embed
+    return diag_embed(input.reshape(-1), offset, 0, 1)
+
+
+def put(input, index, source, accumulate=False):
+    """``input`` flattened, with ``source`` written (or added) at the flat positions ``index``."""
+    a = input._data
+    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if ix.dtype != np.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_scalar_name(ix.dtype)}")
+    if source._data.dtype != a.dtype:
+        raise RuntimeError(f'put_(): self and source expected to have the same dtype, but got self.dtype = '
+                           f'{_scalar_name(a.dtype)} and source.dtype = {_scalar_name(source._data.dtype)}')
+    if ix.size != source._data.size:
+        raise IndexError(f'put_(): Expected source and index to have the same number of elements, but got '
+                           f'source.numel() = {source._data.size}, index.numel() = {ix.size}')
+    n = a.size
+    bad = ix[(ix < -n) | (ix >= n)]
+    if bad.size:
+        raise IndexError(f'out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of {n} elements.')
+    flat = ix.reshape(-1)
+
+    def compose(x, s):
+        return index_put(x.reshape(-1), (flat,), s.reshape(-1), accumulate).reshape(a.shape)
+    return composite(PutBackward0, compose, (input, source))
+
+
+def select_scatter(input, src, dim, index):
+    """``input`` with ``src`` embedded as its slice ``index`` along ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    n = a.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f'select(): index {index} out of range for tensor of size {fmt_shape(a.shape)} at '
+                         f'dimension {d}')
+    want = a.shape[:d] + a.shape[d + 1:]
+    _embed_check(src, want)
+    idx = (slice(None),) * d + (index % n,)
+    return composite(SelectScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+
+
+def _embed_check(src, want):
+    if src._data.shape != tuple(want):
+        raise RuntimeError(f'expected src to have a size equal to the slice of self. src size = '
+                           f'{fmt_shape(src._data.shape)}, slice size = {fmt_shape(want)}')
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """``input`` with ``src`` embedded as its slice ``start:end:step`` along ``dim``."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    if step <= 0:
+        raise RuntimeError('slice step must be positive')
+    sl = slice(start, end, step)
+    want = a[(slice(None),) * d + (sl,)].shape
+    _embed_check(src, want)
+    idx = (slice(None),) * d + (sl,)
+    return composite(SliceScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """``input`` with ``src`` embedded as its diagonal ``offset`` of dims ``dim1``, ``dim2``."""
+    a = input._data
+    d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
+    if d1 == d2:
+        raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
+    want = _diag_view(a, offset, d1, d2).shape
+    _embed_check(src, want)
+    # one index array per dim, all of src's shape: the other dims in order, then the diagonal (last in src)
+    others = [k for k in range(a.ndim) if k not in (d1, d2)]
+    grids = np.indices(want, sparse=True)
+    idx = [None] * a.ndim
+    for j, k in enumerate(others):
+        idx[k] = grids[j]
+    idx[d1] = grids[-1] + max(-offset, 0)
+    idx[d2] = grids[-1] + max(offset, 0)
+    idx = tuple(idx)
+    return composite(DiagonalScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+
+_REDUCE_UFUNC = {'sum': np.add, 'mean': np.add, 'prod': np.multiply, 'amax': np.maximum, 'amin': np.minimum}
+
+
+def _reduce_identity(reduce, dt):
+    """The value a position not counting itself starts from (PyTorch's include_self=False)."""
+    if reduce in ('sum', 'mean'):
+        return 0
+    if reduce == 'prod':
+        return 1
+    big = np.inf if dt.kind == 'f' else np.iinfo(dt).max
+    return -big if reduce == 'amax' else big
+
+
+def _reduce_into(a, idx, hit, s, reduce, include_self):
+    """scatter_reduce's values: ``a`` with ``s`` reduced into the positions ``idx`` (``hit``: where they land)."""
+    out = a.copy()
+    if not include_self:
+        out[hit] = _reduce_identity(reduce, a.dtype)
+    _REDUCE_UFUNC[reduce].at(out, idx, s)
+    if reduce == 'mean':
+        n = _reduce_count(a.shape, idx, include_self)
+        out = out // n.astype(a.dtype) if a.dtype.kind in 'iu' else (out / n).astype(a.dtype)
+    return out
+
+
+def _reduce_count(shape, idx, include_self):
+    """How many values a mean takes at each position (1 where none: the position keeps its value)."""
+    n = np.full(shape, 1.0 if include_self else 0.0)
+    np.add.at(n, idx, 1.0)
+    n[n == 0] = 1.0
+    return n
+
+
+class IndexReduceBackward0(Node):
+    """PyTorch's index_reduce gradients (its scatter_reduce formulas): for mean, amax and amin linear in g with
+    constant weights (``wself`` for self, ``wg`` on g before it is gathered, ``wsrc`` after; None: 1), so
+    differentiable again; prod's (with its zero cases) are computed on arrays only."""
+    __slots__ = ('dim', 'index', 'src_shape', 'wself', 'wg', 'wsrc', 'prod')
+
+    def backward(self, g):
+        if self.prod is not None:
+            if not dual.is_array(g):
+                raise RuntimeError(f'{self.name()}: double backward of the "prod" reduction is not supported by '
+                                   'ember')
+            return self.prod(g)
+        ga = g if self.wself is None else g * dual.const(self.wself, g)
+        gg = g if self.wg is None else g * dual.const(self.wg, g)
+        gs = _gather_grad(gg, self.dim, self.index)
+        if self.wsrc is not None:
+            gs = gs * dual.const(self.wsrc, g)
+        return ga, _pad_to(gs, self.src_shape)
+
+
+def _gather_grad(g, d, ix):
+    if dual.is_array(g):
+        return np.take_along_axis(g[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))],
+                                  ix, d)
+    return gather(g, d, Tensor._make(ix))
+
+
+def _pad_to(gs, shape):
+    """The gradient of src: the gathered values where the index reached, zeros past the index's shape."""
+    if tuple(gs.shape) == tuple(shape):
+        return gs
+    sl = tuple(slice(0, s) for s in gs.shape)
+    if dual.is_array(gs):
+        out = np.zeros(shape, gs.dtype)
+        out[sl] = gs
+        return out
+    return index_put_grad(tuple(shape), sl, gs)
+
+
+def _reduce_weights(node, a, idx, hit, s, r, reduce, include_self):
+    """The backward's constant weights (see IndexReduceBackward0), or for prod its array closure."""
+    node.wself = node.wg = node.wsrc = node.prod = None
+    if reduce == 'sum':
+        node.wself = None if include_self else ~hit
+    elif reduce == 'mean':
+        n = _reduce_count(a.shape, idx, include_self)
+        node.wself = 1 / n if include_self else ~hit
+        node.wg = 1 / n
+    elif reduce in ('amax', 'amin'):
+        # as PyTorch: self counts among the ties even when left out (include_self=False), then gets no gradient
+        value = r[idx]
+        self_is = a == r
+        src_is = s == value
+        n = self_is.astype(np.float64)
+        np.add.at(n, idx, src_is)
+        n[n == 0] = 1.0
+        node.wself, node.wg, node.wsrc = (self_is if include_self else self_is & ~hit) / n, 1 / n, src_is
+    else:
+        node.prod = functools.partial(_prod_grads, a, idx, hit, s, r, include_self, node.src_shape)
+
+
+def _prod_grads(a, idx, hit, s, r, include_self, src_shape, g):
+    """PyTorch's gradients of a scatter product, exact where inputs are zero (a lone zero among the factors
+    gets the product of the others; several zeros give 0)."""
+    masked_self = np.where(a == 0, 1, a)
+    if include_self:
+        ga = g * _reduce_into(masked_self, idx, hit, s, 'prod', True) / masked_self
+    else:
+        ga = np.where(hit, 0, g)
+    zero = s == 0
+    nz = np.zeros(a.shape)
+    np.add.at(nz, idx, zero)
+    single = zero & (nz[idx] == 1)
+    masked_src_result = _reduce_into(a, idx, hit, np.where(single, 1, s), 'prod', include_self)
+    gs = np.where(single, (g * masked_src_result)[idx], (g * r)[idx] / np.where(zero, 1, s))
+    return ga.astype(g.dtype), _pad_to(gs.astype(g.dtype), src_shape)
+
+
+def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls):
+    """scatter_reduce on a checked index array ``ix`` (of source's leading shape), recorded as ``cls``."""
+    a, s = input._data, source._data
+    s = s[tuple(slice(0, k) for k in ix.shape)]
+    idx = list(np.indices(ix.shape, sparse=True))
+    idx[d] = ix
+    idx = tuple(idx)
+    hit = np.zeros(a.shape, np.bool_)
+    hit[idx] = True
+    r = _reduce_into(a, idx, hit, s, reduce, include_self)
+    if GRAD.enabled and (input._requires_grad or source._requires_grad):
+        node = cls((input, source))
+        node.dim, node.index, node.src_shape = d, ix, source._data.shape
+        _reduce_weights(node, a, idx, hit, s, r, reduce, include_self)
+        return Tensor._make(r, node)
+    return Tensor._make(r)
+
+
+_BETA_WARNED = []
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """``input`` with the slices of ``source`` reduced (prod, mean, amax, amin) into the positions ``index``
+    along ``dim`` (scatter_reduce with the index spread along source's other dims)."""
+    if not _BETA_WARNED:   # PyTorch warns once a process (TORCH_WARN_ONCE)
+        import warnings
+        _BETA_WARNED.append(True)
+        warnings.warn('index_reduce() is in beta and the API may change at any time.', UserWarning, stacklevel=2)
+    if reduce not in ('prod', 'mean', 'amax', 'amin'):
+        raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
+    a, src = input._data, source._data
+    d = wrap_dim(dim, a.ndim)
+    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if ix.ndim > 1:
+        raise IndexError('index_reduce_(): Index is supposed to be a vector')
+    if ix.dtype.kind not in 'iu':
+        raise RuntimeError(f'index_reduce_(): Expected dtype int32/int64 for index but got: {_scalar_name(ix.dtype)}')
+    if src.dtype != a.dtype:
+        raise RuntimeError(f'index_reduce_(): self ({_scalar_name(a.dtype)}) and source ({_scalar_name(src.dtype)}) '
+                           'must have the same scalar type')
+    ix = ix.reshape(-1).astype(np.int64)
+    want = a.shape[:d] + (ix.size,) + a.shape[d + 1:]
+    if src.shape != want:
+        raise RuntimeError(f'index_reduce_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
+                           f'({src.shape[d] if src.ndim > d else 1}), for dim: {d}')
+    n = a.shape[d]
+    bad = ix[(ix < 0) | (ix >= n)]
+    if bad.size:
+        raise IndexError(f'index {int(bad[0])} is out of bounds for dimension {d} with size {n}')
+    full = np.broadcast_to(ix.reshape(tuple(-1 if k == d else 1 for k in range(a.ndim))), want)
+    return _scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
+                                IndexReduceBackward0)

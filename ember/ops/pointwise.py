@@ -7,12 +7,13 @@ import numpy as np
 
 from .. import _bf16
 from ..backend import xp
-from .._dtype import DEFAULT, FROM_NP
+from .._dtype import DEFAULT, FROM_NP, scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
+from .inplace import make_inplace
 from . import _special, _fused
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -829,6 +830,104 @@ def _cosh(x):
 
 def _sinh(x):
     return np.sinh(x) if dual.is_array(x) else sinh(x)
+
+
+# -- ops real programs call (ops2): ldexp, nextafter, gcd, lcm, float_power, frexp, isposinf/isneginf/isreal
+def _int_kernel(kernel, np_fn):
+    """``np_fn`` refusing float and bool operands (after promotion) as PyTorch's integer-only ``kernel`` does."""
+    def f(a, b):
+        dt = np.result_type(a, b)
+        if dt.kind not in 'iu':
+            raise not_implemented(kernel, dt)
+        return np_fn(a, b)
+    f.__name__ = np_fn.__name__
+    return f
+
+
+def _times_const(g, arr):
+    """``g * arr`` for a constant array ``arr`` (a piecewise-constant factor: no gradient flows through it)."""
+    if dual.is_array(g):
+        return g * arr.astype(g.dtype, copy=False)
+    return g * Tensor._make(np.asarray(arr, g._data.dtype))
+
+
+def _ldexp_other(g, a, b):
+    return g * a * dual.exp(b * math.log(2.0)) * math.log(2.0)
+
+
+ldexp = binary('ldexp', lambda a, b: a * np.exp2(b), 'LdexpBackward0',
+               lambda g, a, b: g * dual.exp(b * math.log(2.0)), _ldexp_other, float_out=True, tensors_only=True,
+               doc='input * 2 ** other, elementwise.')
+nextafter = binary('nextafter', _float_kernel('nextafter_cpu', np.nextafter), 'NextafterBackward0',
+                   lambda g, a, b: g, lambda g, a, b: g * 0, tensors_only=True,
+                   doc='The next floating-point value after ``input`` towards ``other``, elementwise.')
+gcd = binary('gcd', _int_kernel('gcd_cpu', np.gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
+             tensors_only=True, doc='Greatest common divisor (non-negative) of integer tensors, elementwise.')
+lcm = binary('lcm', _int_kernel('lcm_cpu', np.lcm), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
+             tensors_only=True, doc='Least common multiple (non-negative) of integer tensors, elementwise.')
+def _to_double(x):
+    """A float_power operand in float64: a tensor converted (ToCopyBackward0), a number as a float."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == _F64 else x.to(FROM_NP[_F64])
+    return float(x)
+
+
+def float_power(input, exponent):
+    """``input ** exponent`` computed in float64 (PyTorch's composite: both operands cast to double)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise _not_tensor('float_power', input, exponent)
+    return pow(_to_double(input), _to_double(exponent))
+
+
+def _float_power_(self, exponent):
+    """In-place float_power: self must already be float64 (PyTorch's check)."""
+    if self._data.dtype != _F64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {scalar_name(self._data.dtype)} but the "
+                           "operation's result requires dtype Double")
+    return _FLOAT_POWER_(self, exponent)
+
+
+_FLOAT_POWER_ = make_inplace(float_power, 'float_power_')
+
+
+class FrexpBackward0(Node):
+    """d mantissa / d input = 2 ** -exponent."""
+    __slots__ = ('exponent',)
+
+    def backward(self, g):
+        return _times_const(g, np.ldexp(np.ones((), np.float64), -self.exponent.astype(np.int64)))
+
+
+def frexp(input):
+    """(mantissa, exponent): input = mantissa * 2 ** exponent, 0.5 <= |mantissa| < 1 (exponent int32)."""
+    from .reduction import return_types
+    a = input._data
+    if a.dtype.kind != 'f':
+        raise RuntimeError('torch.frexp() only supports floating-point dtypes')
+    m, e = np.frexp(a)
+    e = e.astype(np.int32)
+    if GRAD.enabled and input._requires_grad:
+        node = FrexpBackward0((input,))
+        node.exponent = e
+        return return_types.frexp((Tensor._make(m, node), Tensor._make(e)))
+    return return_types.frexp((Tensor._make(m), Tensor._make(e)))
+
+
+def isposinf(input):
+    """True where input is +inf."""
+    a = input._data
+    return Tensor._make(np.isposinf(a) if a.dtype.kind == 'f' else np.zeros(a.shape, np.bool_))
+
+
+def isneginf(input):
+    """True where input is -inf."""
+    a = input._data
+    return Tensor._make(np.isneginf(a) if a.dtype.kind == 'f' else np.zeros(a.shape, np.bool_))
+
+
+def isreal(input):
+    """True everywhere: ember's tensors are real."""
+    return Tensor._make(np.ones(input._data.shape, np.bool_))
 
 
 def _sigmoid(a):

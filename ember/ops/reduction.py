@@ -48,6 +48,9 @@ class return_types:
     cummax = _return_type('cummax')
     cummin = _return_type('cummin')
     aminmax = type('aminmax', (tuple,), {'min': property(lambda s: s[0]), 'max': property(lambda s: s[1])})
+    frexp = type('frexp', (tuple,), {
+        'mantissa': property(lambda s: s[0]), 'exponent': property(lambda s: s[1]),
+        '__repr__': lambda s: f'torch.return_types.frexp(\nmantissa={s[0]!r},\nexponent={s[1]!r})'})
 
 
 def _aliases(dim, keepdim, axis, keepdims):
@@ -1220,3 +1223,47 @@ def logcumsumexp(input, dim):
         node.save_output(out)
         return out
     return Tensor._make(r)
+
+
+# -- ops real programs call (ops2): renorm, sum_to_size ------------------------------------------------------
+_RenormBackward0 = _composite.node_class('RenormBackward0')
+
+
+def _renorm_compose(x, p, d, maxnorm):
+    from .pointwise import where
+    norms = vector_norm(x, p, tuple(k for k in range(x.dim()) if k != d), keepdim=True)
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return x * factor
+
+
+def renorm(input, p, dim, maxnorm):
+    """``input`` with each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to norm ``maxnorm``."""
+    a = input._data
+    if p <= 0:
+        raise RuntimeError('renorm: non-positive-norm not supported')
+    if maxnorm < 0:
+        raise RuntimeError(f'renorm: expected maxnorm to be >= 0 but got {maxnorm}')
+    if a.ndim < 2:
+        raise RuntimeError(f'renorm: input needs at least 2 dimensions, got {a.ndim} dimensions')
+    if a.dtype.kind != 'f':
+        raise RuntimeError(f'linalg.vector_norm: Expected a floating point or complex tensor as input. Got '
+                           f'{input.dtype}')
+    d = wrap_dim(dim, a.ndim)
+    return _composite.composite(_RenormBackward0, _renorm_compose, (input,), p=p, d=d, maxnorm=maxnorm)
+
+
+def sum_to_size(input, *size):
+    """``input`` summed down to ``size`` (which must expand to input's shape): self when it already has it."""
+    from ._util import shape_arg
+    size = tuple(shape_arg(size))
+    shape = tuple(input._data.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or [s for s, t in zip(size, shape[lead:]) if s != 1 and s != t]:
+        raise RuntimeError(f'size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.')
+    if size == shape:
+        return input
+    if not size:
+        return input.sum()
+    keep = tuple(lead + k for k, s in enumerate(size) if s == 1 and shape[lead + k] != 1)
+    r = input.sum(tuple(range(lead)) + keep, keepdim=True) if lead or keep else input
+    return r.view(size) if lead else r

@@ -1016,3 +1016,34 @@ def as_strided(input, size, stride, storage_offset=None):
         node = AsStridedBackward0((input,))
         node.view, node.base = arr, a
     return _view_of(input, arr, node)
+
+
+# -- ops real programs call (ops2): vsplit/hsplit/dsplit -----------------------------------------------------
+def _nsplit(name, input, indices_or_sections, dim, min_dims):
+    """vsplit/hsplit/dsplit: tensor_split along ``dim``, a number of sections having to divide it evenly."""
+    nd = input._data.ndim
+    if nd < min_dims:
+        raise RuntimeError(f'torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor '
+                           f'with {nd} dimensions!')
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = input._data.shape[dim]
+        k = int(indices_or_sections)
+        if k == 0 or n % k:
+            raise RuntimeError(f'torch.{name} attempted to split along dimension {dim}, but the size of the '
+                               f'dimension {n} is not divisible by the split_size {k}!')
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def vsplit(input, indices_or_sections):
+    """Split along dim 0 (at least 2-D input), as ``np.vsplit``."""
+    return _nsplit('vsplit', input, indices_or_sections, 0, 2)
+
+
+def hsplit(input, indices_or_sections):
+    """Split along dim 1 (dim 0 of a 1-D input), as ``np.hsplit``."""
+    return _nsplit('hsplit', input, indices_or_sections, 1 if input._data.ndim > 1 else 0, 1)
+
+
+def dsplit(input, indices_or_sections):
+    """Split along dim 2 (at least 3-D input), as ``np.dsplit``."""
+    return _nsplit('dsplit', input, indices_or_sections, 2, 3)
