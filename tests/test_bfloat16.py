@@ -17,7 +17,7 @@ import registry as R  # noqa: E402
 # Ops that ember composes from several ops, each rounding to bf16, where PyTorch's kernel rounds once (or
 # accumulates in another order): their values may differ by a few bf16 units in the last place.
 ROUNDED_PER_STEP = {
-    'addmm', 'addmv', 'baddbmm', 'bilinear', 'conv_transpose1d', 'conv_transpose2d', 'dist', 'index_add', 'linalg.cross', 'log_softmax', 'logsumexp', 'prod',
+    'addmm', 'addmv', 'addbmm', 'baddbmm', 'index_reduce', 'ldexp', 'renorm', 'bilinear', 'conv_transpose1d', 'conv_transpose2d', 'dist', 'index_add', 'linalg.cross', 'log_softmax', 'logsumexp', 'prod',
     'rsqrt', 'std', 'var', 'xlogy', 'nn.functional.batch_norm', 'nn.functional.bilinear',
     'nn.functional.binary_cross_entropy_with_logits', 'nn.functional.conv_transpose1d',
     'nn.functional.conv_transpose2d', 'nn.functional.cross_entropy', 'nn.functional.embedding',

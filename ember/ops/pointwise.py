@@ -858,7 +858,20 @@ def _ldexp_other(g, a, b):
 ldexp = binary('ldexp', lambda a, b: a * np.exp2(b), 'LdexpBackward0',
                lambda g, a, b: g * dual.exp(b * math.log(2.0)), _ldexp_other, float_out=True, tensors_only=True,
                doc='input * 2 ** other, elementwise.')
-nextafter = binary('nextafter', _float_kernel('nextafter_cpu', np.nextafter), 'NextafterBackward0',
+def _nextafter(a, b):
+    """np.nextafter, in bfloat16's own steps for bf16 operands (NumPy would step in float32)."""
+    if not _bf16.is_bf16(np.asarray(a).dtype):
+        return np.nextafter(a, b)
+    x, y = (np.array(v, np.float32) for v in np.broadcast_arrays(_bf16.to_f32(a), _bf16.to_f32(b)))
+    bits = x.view(np.uint32)
+    # a bf16 value is a float32 with 16 zero low bits: one bf16 step is 0x10000 on the magnitude's bits
+    r = np.where((y > x) == (x > 0), bits + np.uint32(0x10000), bits - np.uint32(0x10000))
+    r = np.where(x == 0, np.where(y < 0, np.uint32(0x80010000), np.uint32(0x10000)), r).view(np.float32)
+    r = np.where(x == y, y, r)
+    return _bf16.from_f32(np.where(np.isnan(x) | np.isnan(y), np.float32(np.nan), r))
+
+
+nextafter = binary('nextafter', _float_kernel('nextafter_cpu', _nextafter), 'NextafterBackward0',
                    lambda g, a, b: g, lambda g, a, b: g * 0, tensors_only=True,
                    doc='The next floating-point value after ``input`` towards ``other``, elementwise.')
 gcd = binary('gcd', _int_kernel('gcd_cpu', np.gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
