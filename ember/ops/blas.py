@@ -157,28 +157,26 @@ def mv(input, vec):
     return _record('MvBackward0', input, vec, a @ b)
 
 
-def dot(input, other):
-    """Inner product of two 1-D tensors."""
+def _dot(input, other, name, node):
+    """The inner product of two 1-D tensors of one dtype, recorded as ``node``."""
     a, b = input._data, other._data
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f'1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors')
-    _same_dtype(a, b, 'dot')
+    _same_dtype(a, b, name)
     if a.shape[0] != b.shape[0]:
         raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
                            f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
-    return _record('DotBackward0', input, other, np.asarray(np.dot(a, b)))
+    return _record(node, input, other, np.asarray(np.dot(a, b)))
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors."""
+    return _dot(input, other, 'dot', 'DotBackward0')
 
 
 def vdot(input, other):
     """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0)."""
-    a, b = input._data, other._data
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f'1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors')
-    _same_dtype(a, b, 'vdot')
-    if a.shape[0] != b.shape[0]:
-        raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
-                           f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
-    return _record('VdotBackward0', input, other, np.asarray(np.dot(a, b)))
+    return _dot(input, other, 'vdot', 'VdotBackward0')
 
 
 def inner(input, other):
