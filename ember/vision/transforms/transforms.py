@@ -442,6 +442,21 @@ class RandomRotation(_Transform):
         return s + ')'
 
 
+def _affine_ranges(degrees, translate, scale, shear):
+    """RandomAffine's (v1 and v2) ranges, checked as torchvision checks them: degrees and shear as angle lists."""
+    degrees = _setup_angle(degrees, name='degrees', req_sizes=(2,))
+    if translate is not None:
+        _check_sequence_input(translate, 'translate', req_sizes=(2,))
+        if not all(0.0 <= t <= 1.0 for t in translate):
+            raise ValueError('translation values should be between 0 and 1')
+    if scale is not None:
+        _check_sequence_input(scale, 'scale', req_sizes=(2,))
+        if any(s <= 0 for s in scale):
+            raise ValueError('scale values should be positive')
+    shear = _setup_angle(shear, name='shear', req_sizes=(2, 4)) if shear is not None else None
+    return degrees, translate, scale, shear
+
+
 class RandomAffine(_Transform):
     """Random rotation, translation (fractions of the size), scale and shear, drawn in that order."""
 
@@ -449,18 +464,7 @@ class RandomAffine(_Transform):
                  fill=0, center=None):
         if isinstance(interpolation, int):
             interpolation = F._interpolation_modes_from_int(interpolation)
-        self.degrees = _setup_angle(degrees, name='degrees', req_sizes=(2,))
-        if translate is not None:
-            _check_sequence_input(translate, 'translate', req_sizes=(2,))
-            if not all(0.0 <= t <= 1.0 for t in translate):
-                raise ValueError('translation values should be between 0 and 1')
-        self.translate = translate
-        if scale is not None:
-            _check_sequence_input(scale, 'scale', req_sizes=(2,))
-            if any(s <= 0 for s in scale):
-                raise ValueError('scale values should be positive')
-        self.scale = scale
-        self.shear = _setup_angle(shear, name='shear', req_sizes=(2, 4)) if shear is not None else None
+        self.degrees, self.translate, self.scale, self.shear = _affine_ranges(degrees, translate, scale, shear)
         self.interpolation = interpolation
         self.fill = _check_fill(fill)
         if center is not None:

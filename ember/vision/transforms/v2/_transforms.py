@@ -11,7 +11,7 @@ from ... import _image
 from .. import functional as F
 from ..functional import InterpolationMode
 from ..transforms import ColorJitter as _V1ColorJitter
-from ..transforms import _check_sequence_input, _setup_angle, _setup_size, _tensor_fill
+from ..transforms import _affine_ranges, _check_sequence_input, _setup_angle, _setup_size, _tensor_fill
 from . import _color as C
 from ._transform import Transform, _RandomApplyTransform
 from ....utils._pytree import tree_flatten, tree_unflatten
@@ -488,18 +488,7 @@ class RandomAffine(Transform):
 
     def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation='nearest', fill=0, center=None):
         super().__init__()
-        self.degrees = _setup_angle(degrees, name='degrees', req_sizes=(2,))
-        if translate is not None:
-            _check_sequence_input(translate, 'translate', req_sizes=(2,))
-            if not all(0.0 <= t <= 1.0 for t in translate):
-                raise ValueError('translation values should be between 0 and 1')
-        self.translate = translate
-        if scale is not None:
-            _check_sequence_input(scale, 'scale', req_sizes=(2,))
-            if any(s <= 0 for s in scale):
-                raise ValueError('scale values should be positive')
-        self.scale = scale
-        self.shear = _setup_angle(shear, name='shear', req_sizes=(2, 4)) if shear is not None else None
+        self.degrees, self.translate, self.scale, self.shear = _affine_ranges(degrees, translate, scale, shear)
         self.interpolation = interpolation
         self.fill = fill
         self._fill = _setup_fill(fill)
