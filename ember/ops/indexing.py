@@ -559,19 +559,24 @@ class IndexAddBackward0(Node):
         return g, (gs * self.alpha if self.alpha != 1 else gs)
 
 
-def index_add(input, dim, index, source, *, alpha=1):
-    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (duplicate indices add up)."""
+def _index_source(op, input, dim, index, source):
+    """(input array, source array, dim, flat index) of index_add/index_reduce, checked with PyTorch's messages."""
     a, src = input._data, source._data
     d = wrap_dim(dim, a.ndim)
     ix = index._data if isinstance(index, Tensor) else np.asarray(index)
     if ix.ndim > 1:
-        raise IndexError('index_add_(): Index is supposed to be a vector')
+        raise IndexError(f'{op}(): Index is supposed to be a vector')
     if ix.dtype.kind not in 'iu':
-        raise RuntimeError(f'index_add_(): Expected dtype int32/int64 for index but got: {_scalar_name(ix.dtype)}')
+        raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index but got: {_scalar_name(ix.dtype)}')
     if src.dtype != a.dtype:
-        raise RuntimeError(f'index_add_(): self ({_scalar_name(a.dtype)}) and source ({_scalar_name(src.dtype)}) '
+        raise RuntimeError(f'{op}(): self ({_scalar_name(a.dtype)}) and source ({_scalar_name(src.dtype)}) '
                            'must have the same scalar type')
-    ix = ix.reshape(-1)
+    return a, src, d, ix.reshape(-1)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (duplicate indices add up)."""
+    a, src, d, ix = _index_source('index_add_', input, dim, index, source)
     shape = a.shape or (1,)
     if src.ndim and ix.size != src.shape[d]:
         raise RuntimeError(f'index_add_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
@@ -1222,17 +1227,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         warnings.warn('index_reduce() is in beta and the API may change at any time.', UserWarning, stacklevel=2)
     if reduce not in ('prod', 'mean', 'amax', 'amin'):
         raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
-    a, src = input._data, source._data
-    d = wrap_dim(dim, a.ndim)
-    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if ix.ndim > 1:
-        raise IndexError('index_reduce_(): Index is supposed to be a vector')
-    if ix.dtype.kind not in 'iu':
-        raise RuntimeError(f'index_reduce_(): Expected dtype int32/int64 for index but got: {_scalar_name(ix.dtype)}')
-    if src.dtype != a.dtype:
-        raise RuntimeError(f'index_reduce_(): self ({_scalar_name(a.dtype)}) and source ({_scalar_name(src.dtype)}) '
-                           'must have the same scalar type')
-    ix = ix.reshape(-1).astype(np.int64)
+    a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)
+    ix = ix.astype(np.int64)
     want = a.shape[:d] + (ix.size,) + a.shape[d + 1:]
     if src.shape != want:
         raise RuntimeError(f'index_reduce_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
