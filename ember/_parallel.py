@@ -11,7 +11,7 @@ import threading
 from .backend import BLAS, blas_threads, xp
 
 __all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'flat', 'copyto', 'ufunc',
-           'product']
+           'product', 'later', 'settle', 'fresh', 'touches']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -108,12 +108,84 @@ def each(fn, items):
     """``[fn(*item) for item in items]``, each thread (the caller too) taking the next item until none is
     left; results come back in items' order. Products inside fn run on one BLAS thread each."""
     t = min(len(items), threads()) if len(items) > 1 else 1
+    if t > 1 and LATER is not None:
+        settle()
     if t <= 1 or not POOL.busy.acquire(blocking=False):
         return [fn(*item) for item in items]
     try:
         return _spread(fn, items, t)
     finally:
         POOL.busy.release()
+
+
+# (owner thread ident, worker, task, restore, out) of the task later() started and settle() has not joined, else None
+LATER = None
+
+
+def later(fn, out):
+    """Start ``fn()``, which fills the fresh array ``out``, on a pool thread and return at once (True); False, with
+    nothing started, at one thread, when the pool is busy or a task of another thread is pending. Until settle()
+    the caller must not read ``out``; it may hand it on to be stolen (see fresh). A linear layer's backward starts
+    its weight gradient's product here and computes its input gradient meanwhile: the backward goes on to the
+    next nodes while the pool thread finishes, where gemm_pair's side-by-side products waited for both (a
+    hand-over's late start, 67 us a pair in GPT's step at 2 threads). One task at a time: the pool's next use
+    (each), gemm_pair, the engine's end of a backward pass and any read of ``out`` settle it first."""
+    global LATER
+    if LATER is not None:
+        settle()
+    if threads() < 2 or LATER is not None or not POOL.busy.acquire(blocking=False):
+        return False
+    if POOL.pid != os.getpid():
+        POOL.reset()
+    POOL.grow(1)
+    w = POOL.workers[0]
+    LATER = (threading.get_ident(), w, fn, _one_blas_thread(), out)
+    w.task = fn
+    w.go.release()
+    return True
+
+
+def settle():
+    """Wait for the task this thread started with later(), if any (running it here if no pool thread took it
+    yet), and raise its error; other threads' tasks are left alone."""
+    global LATER
+    p = LATER
+    if p is None or p[0] != threading.get_ident():
+        return
+    LATER = None
+    _, w, fn, restore, _ = p
+    try:
+        if w.go.acquire(blocking=False):    # the pool thread has not woken: the task is this thread's
+            w.task = None
+            fn()
+        else:
+            _join([w])
+    finally:
+        restore()
+        POOL.busy.release()
+
+
+def fresh(g):
+    """Whether array ``g`` is the pending later() task's ``out`` or a whole C-contiguous view of it: an array
+    nothing but that task and ``g`` holds, which a first ``.grad`` may take without reading it."""
+    p = LATER
+    if p is None or type(g) is not xp.ndarray:
+        return False
+    out = p[4]
+    if g is not out and g.base is not out:
+        return False
+    f = g.flags
+    return f.c_contiguous and f.writeable and g.nbytes == out.nbytes
+
+
+def touches(*arrays):
+    """Whether any of ``arrays`` (None or anything else allowed) is the pending later() task's ``out`` or a view of
+    it: what must be settled before it is read."""
+    p = LATER
+    if p is None:
+        return False
+    out = p[4]
+    return any(a is out or type(a) is xp.ndarray and a.base is out for a in arrays)
 
 
 def side_by_side_pays(nbytes):

@@ -202,19 +202,26 @@ def _plus(r, bias):
     return _parallel.ufunc(xp.add, r, bias, out=r)
 
 
-def gemm_pair(a1, b1, a2, b2):
+def gemm_pair(a1, b1, a2, b2, overlap=False):
     """``(a1 @ b1, a2 @ b2)`` with gemm's policy, except that at set_num_threads >= 2, when both are large 2-D
     float products, each runs whole on one thread of ember's pool, side by side: one hand-over instead of one per
     product, and the results are one thread's; from _PAIR_MACS each, a quarter of BIG_GEMM (a hand-over costs less
     than OpenBLAS's threads). A linear layer's backward (its input's and weight's gradients) at
     GPT's shapes, 2 threads, min of 150 interleaved (us): 128->384 819 -> 777, 128->128 350 -> 312, 128->512
-    1057 -> 1025, 512->128 1031 -> 977 (one thread: 1353, 470, 1796, 1807)."""
+    1057 -> 1025, 512->128 1031 -> 977 (one thread: 1353, 470, 1796, 1807). ``overlap``: the second product may
+    be returned still running on the pool thread (_parallel.later; the caller hands it on unread)."""
     if not BLAS.ready:
         BLAS.init()
-    if BLAS.setter is not None and (BLAS.many or 0) > 1 and not BLAS.pinned and _pairs(a1, b1) and _pairs(a2, b2):
+    if BLAS.setter is not None and (BLAS.many or 0) > 1 and _pairs(a1, b1) and _pairs(a2, b2):
         from . import _parallel
-        r1, r2 = _parallel.each(lambda a, b: _on_blas(a, b, 1), [(a1, b1), (a2, b2)])
-        return r1, r2
+        _parallel.settle()      # a weight gradient still running from the last pair: the pool is needed again
+        if not BLAS.pinned:
+            if overlap:
+                out = xp.empty((a2.shape[0], b2.shape[1]), a2.dtype)
+                if _parallel.later(lambda: xp.matmul(a2, b2, out=out), out):
+                    return a1 @ b1, out      # OpenBLAS is at one thread until the task is settled
+            r1, r2 = _parallel.each(lambda a, b: _on_blas(a, b, 1), [(a1, b1), (a2, b2)])
+            return r1, r2
     return gemm(a1, b1), gemm(a2, b2)
 
 

@@ -702,3 +702,65 @@ def test_split_per_sample_conv_is_bit_identical_and_matches_torch(split, monkeyp
         for a, b in zip(_both_regimes(lambda: run(ember, need_x)), run(torch, need_x)):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
     assert any(len(p) == 2 for p in parts) and any(len(p) == 1 for p in parts)
+
+
+def test_later_runs_the_task_and_settle_joins_it(split):
+    """later() starts a task on the pool and returns at once; settle() waits for it (or runs it, if no pool thread
+    took it yet), raises its error, and touches/fresh know its array only while it is pending."""
+    if ember.get_num_threads() < 2:     # no OpenBLAS here: later() declines
+        assert not _parallel.later(lambda: None, np.empty(1))
+        return
+    out = np.empty(4)
+    assert _parallel.later(lambda: np.copyto(out, np.arange(4.0)), out)
+    assert _parallel.touches(None, out.T) and _parallel.fresh(out[None]) and not _parallel.fresh(out[:2])
+    assert not _parallel.touches(np.empty(4))
+    _parallel.settle()
+    assert _parallel.LATER is None and not _parallel.touches(out) and not _parallel.fresh(out)
+    np.testing.assert_array_equal(out, np.arange(4.0))
+    assert _parallel.each(lambda i: i + 1, [(1,), (2,)]) == [2, 3]       # the pool is free again
+
+    def boom():
+        raise ValueError('in the task')
+    assert _parallel.later(boom, out)
+    with pytest.raises(ValueError, match='in the task'):
+        _parallel.settle()
+    assert _parallel.LATER is None and _parallel.POOL.busy.acquire(blocking=False)
+    _parallel.POOL.busy.release()
+
+
+def test_linear_backward_leaves_weight_gradients_running_safely(split, monkeypatch):
+    """At two threads a linear layer's weight gradient goes on while the backward continues (_parallel.later): the
+    gradients are one thread's bit for bit and PyTorch's, with a weight used twice (its sum reads the pending
+    array), a .grad already there (added into), a hook reading a weight's .grad mid-pass, autograd.grad and a
+    non-leaf weight (which waits)."""
+    from ember import backend
+    monkeypatch.setattr(backend, '_PAIR_MACS', 0)
+    started = []
+    later = _parallel.later
+
+    def slow(fn, out):      # the product finishes late, as a large one would: a read before settle() sees garbage
+        started.append(later(lambda: (time.sleep(0.005), fn()), out))
+        return started[-1]
+    monkeypatch.setattr(_parallel, 'later', slow)
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((6, 5)).astype(np.float32)
+    w0, w1 = rng.standard_normal((7, 5)).astype(np.float32), rng.standard_normal((5, 7)).astype(np.float32)
+    b0 = rng.standard_normal(7).astype(np.float32)
+
+    def run(lib):
+        x = lib.tensor(x0, requires_grad=True)
+        w, v, b = (lib.nn.Parameter(lib.tensor(a)) for a in (w0, w1, b0))
+        seen = []
+        h = lib.nn.functional.linear(x, w, b)
+        h.register_hook(lambda g: seen.append(None if v.grad is None else v.grad.clone()))
+        y = lib.nn.functional.linear(lib.tanh(lib.nn.functional.linear(lib.tanh(h), v)), w)   # w twice
+        y.backward(lib.ones_like(y))
+        first = [w.grad.clone(), v.grad.clone(), b.grad.clone()]
+        lib.nn.functional.linear(x, w, b).sum().backward()        # .grad added into
+        lib.nn.functional.linear(x, w * 2, b).sum().backward()    # a non-leaf weight
+        gw, = lib.autograd.grad(lib.nn.functional.linear(x, w).sum(), [w])
+        return [t.detach().numpy() for t in first + [w.grad, b.grad, x.grad, seen[0], gw]]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    if ember.get_num_threads() > 1:
+        assert any(started)

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 
+from .. import _parallel
 from .graph import ANOMALY, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD, OFF, _ident
 
@@ -165,7 +166,10 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     if create_graph:
         recording(1)
     try:
-        _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
+        try:
+            _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
+        finally:
+            _parallel.settle()      # a weight gradient's product still running (see _parallel.later)
         if st['callbacks']:
             _run_callbacks(st['callbacks'])
     finally:
@@ -288,6 +292,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                 else:
                     buf = buffers[child]
                 if g is not None:
+                    if buf[nr] is not None and _parallel.LATER is not None and _parallel.touches(buf[nr], g):
+                        _parallel.settle()      # the sum reads both
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                 if left != -1:
                     deps[child] = left + 1
@@ -302,6 +308,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
 def _run_special(node, grads, create_graph, wanted):
     """One node with hooks, several outputs, or under autograd.grad: its input gradients, or None when
     nothing is passed on."""
+    if _parallel.LATER is not None:     # hooks may read any .grad
+        _parallel.settle()
     if node._pre_hooks:
         grads = _run_prehooks(node, grads)
     accumulate = True

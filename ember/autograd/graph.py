@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _parallel
 
 from .grad_mode import GRAD
 
@@ -199,6 +199,8 @@ class AccumulateGrad(Node):
         """Add gradient ``g`` into the leaf's ``.grad``. ``sole``: the engine holds the only reference to array
         ``g``, so a first ``.grad`` may take it without a copy (PyTorch's steal of an unshared gradient)."""
         v = self.variable
+        if _parallel.LATER is not None:
+            _settle_read(v, g, sole)
         if type(g) is np.ndarray or not isinstance(g, Tensor):
             a = v._data
             if type(g) is not np.ndarray:
@@ -210,7 +212,7 @@ class AccumulateGrad(Node):
             vg = v._grad
             if vg is None:
                 v._grad = t = _new(Tensor)
-                t._data = g if sole and _stealable(g) else g.copy()
+                t._data = g if sole and (_stealable(g) or _parallel.fresh(g)) else g.copy()
                 t._requires_grad = False
                 t._grad = t.grad_fn = None
             elif vg.grad_fn is None and vg._data.flags.writeable:
@@ -225,9 +227,20 @@ class AccumulateGrad(Node):
             else:
                 v.grad = v.grad + g
         if self._post_hooks:
+            _parallel.settle()
             for hook in tuple(self._post_hooks):
                 if hook(v) is not None:
                     raise RuntimeError('Tensor post accumulate grad hooks should return None.')
+
+
+def _settle_read(v, g, sole):
+    """Settle the product still running on a pool thread (_parallel.later) when accumulating ``g`` into leaf ``v``
+    reads its array: ``g`` is it and is not taken as a first ``.grad`` whole, or ``.grad`` already is it."""
+    vg = v._grad
+    if vg is None and sole and _parallel.fresh(g) and g.dtype is v._data.dtype and g.shape == v._data.shape:
+        return
+    if _parallel.touches(g, None if vg is None else vg._data):
+        _parallel.settle()
 
 
 def _sole_refs():

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node, _edge, _NO_EDGE
+from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
 from ._util import fmt_shape, wrap_dim
@@ -239,7 +239,7 @@ class _LinearMm(Node):
     def backward(self, g):
         x, w = self.saved()
         if self.need[0] and self.need[1] and dual.is_array(g):
-            gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1])))
+            gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1])), self._to_leaf())
             gwt = gw.swapaxes(0, 1)
         else:
             gx = dual.matmul(g, w) if self.need[0] else None
@@ -248,6 +248,16 @@ class _LinearMm(Node):
         if self._n_edges == 2:
             return gx, gwt
         return (col_sums(g) if self.need[2] else None), gx, gwt
+
+    def _to_leaf(self):
+        """Whether the weight's gradient goes, unread, into a leaf's ``.grad``: inside the engine's pass (not
+        under anomaly detection), through a plain TBackward0 to an AccumulateGrad. Its product may then run on
+        while the backward goes on (backend.gemm_pair's ``overlap``); the engine settles it before any read."""
+        t = self.next_functions[-1][0]
+        if type(t) is not TBackward0 or t._special or GRAD.callbacks is False or ANOMALY[0]:
+            return False
+        leaf = t.next_functions[0][0]
+        return type(leaf) is AccumulateGrad and not leaf._special
 
 
 _LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k})
