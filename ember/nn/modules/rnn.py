@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ... import ops
+from ... import _parallel, ops
 from ...autograd.grad_mode import GRAD
 from ...backend import col_sums, gemm
 from ...amp import _state as _autocast
@@ -113,12 +113,26 @@ def _gates(a, hid):
 _STEP_THREADS = False
 
 
+def _batch_blocks(acts):
+    """Row blocks (lo, hi) of the batch that the time loop of a layer runs in, one per thread (_parallel.run): a
+    sequence's steps depend on its own rows only. At 2 threads the two halves run side by side, each step's
+    product and gate passes on half the rows (their calls share the GIL): a 200-wide layer over 35 steps of 20,
+    min of 30 interleaved (chrt, loaded 2-core machine), forward 4.43 -> 3.87 ms, backward's time loop
+    2.89 -> 2.42 ms; the LSTM LM step at 2 threads, min / median of 25 interleaved, 88.3 / 90.4 -> 84.6 / 87.9 ms
+    (one run of three showed no change: OpenBLAS's threads, spinning after the decoder's products, hold the
+    other core for a while). A product of fewer rows rounds differently in the last bits, so values depend on the
+    thread count (as the products cut on the pool do); at one thread, or for a layer's activations below
+    _parallel.MIN_BYTES, one block of all rows."""
+    return _parallel.blocks(acts.shape[1], acts.nbytes)
+
+
 def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     """The steps of _lstm_step on arrays: outputs (T, B, H), h_n, c_n, and what the backward reads
     (activations i, f, g, o; c and tanh(c) after each step; h before). Both biases are added to the input
     projection of all steps at once, each step adds its recurrent product and overwrites the sum with its
     activations in place. A 200-wide layer over 35 steps of 20: 6.38 -> 5.44 ms forward, 15.9 -> 15.1 ms
-    with its backward (thread time, min of 40 interleaved runs)."""
+    with its backward (thread time, min of 40 interleaved runs). The time loop runs per batch block
+    (_batch_blocks)."""
     steps, hid = x.shape[0], w_hh.shape[1]
     acts = gemm(x, w_ih.T)
     bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
@@ -126,17 +140,25 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
         acts += bias
     w = w_hh.T
     out, cs, tcs, hp = (np.empty((steps,) + h.shape, acts.dtype) for _ in range(4))
-    ig = np.empty(h.shape, acts.dtype)
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        hp[t] = h
-        a = acts[t]
-        a += gemm(h, w, _STEP_THREADS)
-        _gates(a, hid)
-        c = np.multiply(a[:, hid:2 * hid], c, out=cs[t])
-        c += np.multiply(a[:, :hid], a[:, 2 * hid:3 * hid], out=ig)
-        np.tanh(c, out=tcs[t])
-        h = np.multiply(a[:, 3 * hid:], tcs[t], out=out[t])
-    return out, h.copy(), c.copy(), (acts, cs, tcs, hp)
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+
+    def rows(lo, hi):
+        hb, cb = h[lo:hi], c[lo:hi]
+        ig = np.empty(hb.shape, acts.dtype)
+        for t in order:
+            hp[t, lo:hi] = hb
+            a = acts[t, lo:hi]
+            a += gemm(hb, w, _STEP_THREADS)
+            _gates(a, hid)
+            cb = np.multiply(a[:, hid:2 * hid], cb, out=cs[t, lo:hi])
+            cb += np.multiply(a[:, :hid], a[:, 2 * hid:3 * hid], out=ig)
+            np.tanh(cb, out=tcs[t, lo:hi])
+            hb = np.multiply(a[:, 3 * hid:], tcs[t, lo:hi], out=out[t, lo:hi])
+        return hb, cb
+    ends = _parallel.each(rows, _batch_blocks(acts))
+    hn = np.concatenate([e[0] for e in ends]) if len(ends) > 1 else ends[0][0].copy()
+    cn = np.concatenate([e[1] for e in ends]) if len(ends) > 1 else ends[0][1].copy()
+    return out, hn, cn, (acts, cs, tcs, hp)
 
 
 def _lstm_backward(self, g_out, g_h, g_c):
@@ -155,15 +177,21 @@ def _lstm_backward(self, g_out, g_h, g_c):
     fc = o * (1 - tcs * tcs)                    # dc += dh * fc
     f3 = np.stack([g * i * (1 - i), cp * f * (1 - f), i * (1 - g * g)], 2)   # d pre_(i, f, g) = dc * f3
     dgates = np.empty(acts.shape, acts.dtype)
-    dh, dc = np.array(g_h), np.array(g_c)
-    for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
-        dh += g_out[t]
-        dc += dh * fc[t]
-        d = dgates[t]
-        np.multiply(dc[:, None, :], f3[t], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
-        np.multiply(dh, fo[t], out=d[:, 3 * hid:])
-        dh = gemm(d, w_hh, _STEP_THREADS)
-        dc *= f[t]
+    order = range(steps) if reverse else range(steps - 1, -1, -1)
+
+    def rows(lo, hi):
+        dh, dc = np.array(g_h[lo:hi]), np.array(g_c[lo:hi])
+        for t in order:
+            dh += g_out[t, lo:hi]
+            dc += dh * fc[t, lo:hi]
+            d = dgates[t, lo:hi]
+            np.multiply(dc[:, None, :], f3[t, lo:hi], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
+            np.multiply(dh, fo[t, lo:hi], out=d[:, 3 * hid:])
+            dh = gemm(d, w_hh, _STEP_THREADS)
+            dc *= f[t, lo:hi]
+        return dh, dc
+    ends = _parallel.each(rows, _batch_blocks(acts))
+    dh, dc = ends[0] if len(ends) == 1 else (np.concatenate([e[k] for e in ends]) for k in (0, 1))
     need = self.need
     d2 = dgates.reshape(-1, dgates.shape[-1])
     gx = gemm(dgates, w_ih) if need[0] else None
