@@ -84,14 +84,16 @@ def test_fused_sgd_step_by_hand():
     _same(tp.clone().add_(tg, alpha=-20.0), ep.clone().add_(eg, alpha=-20.0))
 
 
-@pytest.mark.parametrize('case', ['plain', 'negzero_grad', 'negzero_param', 'inf_alpha', 'dense', '3d'])
+@pytest.mark.parametrize('case', ['plain', 'negzero_grad', 'negzero_param', 'negzero_param_plus', 'negzero_both',
+                                  'inf_alpha', 'dense', '3d', 'odd_width'])
 def test_fused_sparse_rows_update(case):
     """add_(g, alpha) with most of g's rows zero (an embedding's gradient) updates only the nonzero rows
-    (_rows_fma_), bit for bit PyTorch's: zero rows of -0.0, a -0.0 parameter (dense path: -0 + +0 is +0), an
-    infinite alpha (a * 0 is NaN: dense path), a dense g, a 3-D table."""
+    (_rows_fma_), bit for bit PyTorch's: zero rows of -0.0, a -0.0 parameter (with a negative alpha and +0.0 zero
+    rows every product there is -0.0: the rows path; with a positive alpha, or -0.0 zero rows, dense: -0 + +0 is
+    +0), an infinite alpha (a * 0 is NaN: dense path), a dense g, a 3-D table, rows of an odd length."""
     from ember.ops import _fused
     rng = np.random.default_rng(13)
-    shape = (2, 300, 120) if case == '3d' else (600, 120)
+    shape = (2, 300, 120) if case == '3d' else (600, 121) if case == 'odd_width' else (600, 120)
     p = (rng.standard_normal(shape) * 0.05).astype(np.float32)
     g = np.zeros(shape, np.float32)
     rows = g.reshape(-1, shape[-1])
@@ -102,14 +104,18 @@ def test_fused_sparse_rows_update(case):
     if case == 'negzero_grad':
         rows[::2] = np.where(rows[::2] == 0, np.float32(-0.0), rows[::2])
         p.reshape(-1)[::5] = 0.0
-    if case == 'negzero_param':
+    if case in ('negzero_param', 'negzero_param_plus', 'negzero_both'):
         p.reshape(-1)[::5] = -0.0
+    if case == 'negzero_param_plus':
+        alpha = 20.0
+    if case == 'negzero_both':
+        rows[1::2] = np.where(rows[1::2] == 0, np.float32(-0.0), rows[1::2])
     if case == 'inf_alpha':
         alpha = float('inf')
     if case == 'dense':
         g = rng.standard_normal(shape).astype(np.float32)
-    expect = {'plain': True, 'negzero_grad': True, 'negzero_param': False, 'inf_alpha': False, 'dense': False,
-              '3d': True}[case]
+    expect = {'plain': True, 'negzero_grad': True, 'negzero_param': True, 'negzero_param_plus': False,
+              'negzero_both': False, 'inf_alpha': False, 'dense': False, '3d': True, 'odd_width': True}[case]
     assert _fused._rows_fma_(p.copy(), np.float32(alpha), g) == expect
     (tp, ep), (tg, eg) = _pair(p, 'float32'), _pair(g, 'float32')
     with np.errstate(all='ignore'):

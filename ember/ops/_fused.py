@@ -128,24 +128,40 @@ def fma_(out, a, b, c):
 
 _SPARSE_MIN = 1 << 16       # values from which fma_ looks for zero rows of b
 _NEG_ZERO32 = np.int32(-2 ** 31)     # -0.0's bits as int32, the least int32 (no other float32 has them)
+_SIGNS = {4: np.uint32(1 << 31), 8: np.uint64(0x8000000080000000)}    # sign bits of a uint32 / uint64 of float32s
+
+
+def _row_bits(rows):
+    """The bitwise or of each row's float32 bits and the mask of its sign bits, for rows with a contiguous last
+    dim: a row is zero (+-0.0 only) when no other bit is set. The rows of an even length are read as uint64 (two
+    values a word): word_language_model's 10000 x 200 embedding gradient, rows.any(axis=1) 483 -> 236 us."""
+    word = 8 if rows.shape[-1] % 2 == 0 else 4
+    return np.bitwise_or.reduce(rows.view(np.dtype(f'u{word}')), axis=1), _SIGNS[word]
 
 
 def _rows_fma_(out, a, b):
     """``out += a * b`` rounded once, in place, on b's nonzero rows only, for a float32 ``out`` of 2+ dims and
     at least _SPARSE_MIN values whose ``b`` has at most a quarter of its rows nonzero (an embedding's gradient:
     word_language_model's 10000 x 200 table sees ~700 tokens a step); True when done, False to leave it to the
-    dense path. On a zero row out + a * (+-0) is out itself for a finite float32 ``a`` unless out holds -0.0
-    (-0 + +0 is +0), which one int32 minimum rules out. A sample of every 64th row skips a dense b at once.
-    That 10000 x 200 update with 650 nonzero rows, 1 thread: 1.94 -> ~0.9 ms (rows found 0.38, -0.0 test 0.07,
-    the exact fma on the rows 0.39)."""
+    dense path. On a zero row out + a * (+-0) is out itself for a finite float32 ``a`` unless out holds -0.0 and
+    a * b is +0.0 (-0 + +0 is +0), which one int32 minimum of out rules out; when a's sign is set and the zero
+    rows hold no -0.0 (an SGD step: a = -lr, zeros from the gradient's scatter) every product there is -0.0 and
+    that minimum is skipped. A sample of every 64th row skips a dense b at once. That 10000 x 200 update with
+    650 nonzero rows, 1 thread: 1.94 -> ~0.9 ms (rows found 0.38, -0.0 test 0.07, the exact fma on the rows
+    0.39); rows found by _row_bits and the -0.0 test skipped, min of 40 interleaved (thread time): 1.03 -> 0.76 ms."""
     if out.ndim < 2 or out.size < _SPARSE_MIN or not np.isfinite(a) or not b.flags.c_contiguous:
         return False
     rows = b.reshape(-1, b.shape[-1])
-    sample = rows[::64]
-    if np.count_nonzero(sample.any(axis=1)) * 4 > sample.shape[0]:
+    bits, signs = _row_bits(rows[::64])
+    if np.count_nonzero(bits & ~signs) * 4 > bits.shape[0]:
         return False
-    nz = np.flatnonzero(rows.any(axis=1))
-    if nz.size * 4 > rows.shape[0] or np.minimum.reduce(out.reshape(-1).view(np.int32)) == _NEG_ZERO32:
+    bits, signs = _row_bits(rows)
+    zero = (bits & ~signs) == 0
+    nz = np.flatnonzero(~zero)
+    if nz.size * 4 > rows.shape[0]:
+        return False
+    if not (np.signbit(a) and not bits[zero].any()) and \
+            np.minimum.reduce(out.reshape(-1).view(np.int32)) == _NEG_ZERO32:
         return False
     o = out.reshape(rows.shape)
     o[nz] = fma32(a, rows[nz], o[nz])
