@@ -113,17 +113,24 @@ def _gates(a, hid):
 _STEP_THREADS = False
 
 
+# rows a batch block of an LSTM layer's time loop holds at least: a layer's forward + backward at 2 threads, min of 15
+# interleaved (chrt, loaded machine), whole against split (ms): batch 4 of 512 wide over 100 steps 54.1 against 61.2
+# (two rows a block), batch 8 of 256 wide 23.3 against 18.8, batch 20 of 200 wide over 35 steps 10.5 against 9.3
+_MIN_BLOCK_ROWS = 4
+
+
 def _batch_blocks(acts):
-    """Row blocks (lo, hi) of the batch that the time loop of a layer runs in, one per thread (_parallel.run): a
+    """Row blocks (lo, hi) of the batch that the time loop of a layer runs in, one per thread (_parallel.each): a
     sequence's steps depend on its own rows only. At 2 threads the two halves run side by side, each step's
     product and gate passes on half the rows (their calls share the GIL): a 200-wide layer over 35 steps of 20,
     min of 30 interleaved (chrt, loaded 2-core machine), forward 4.43 -> 3.87 ms, backward's time loop
     2.89 -> 2.42 ms; the LSTM LM step at 2 threads, min / median of 25 interleaved, 88.3 / 90.4 -> 84.6 / 87.9 ms
     (one run of three showed no change: OpenBLAS's threads, spinning after the decoder's products, hold the
     other core for a while). A product of fewer rows rounds differently in the last bits, so values depend on the
-    thread count (as the products cut on the pool do); at one thread, or for a layer's activations below
-    _parallel.MIN_BYTES, one block of all rows."""
-    return _parallel.blocks(acts.shape[1], acts.nbytes)
+    thread count (as the products cut on the pool do); at one thread, for a layer's activations below
+    _parallel.MIN_BYTES, or with fewer than _MIN_BLOCK_ROWS rows a block, one block of all rows."""
+    n = acts.shape[1]
+    return _parallel.spans(n, min(len(_parallel.blocks(n, acts.nbytes)), n // _MIN_BLOCK_ROWS))
 
 
 def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
@@ -134,10 +141,8 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     with its backward (thread time, min of 40 interleaved runs). The time loop runs per batch block
     (_batch_blocks)."""
     steps, hid = x.shape[0], w_hh.shape[1]
-    acts = gemm(x, w_ih.T)
     bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
-    if bias is not None:
-        acts += bias
+    acts = gemm(x, w_ih.T, bias=bias)
     w = w_hh.T
     out, cs, tcs, hp = (np.empty((steps,) + h.shape, acts.dtype) for _ in range(4))
     order = range(steps - 1, -1, -1) if reverse else range(steps)
@@ -161,32 +166,40 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     return out, hn, cn, (acts, cs, tcs, hp)
 
 
+def _step_factors(acts, cs, tcs, c0, reverse, lo, hi):
+    """For batch rows lo:hi, the factors of the backward's steps that do not depend on the incoming gradient, all
+    steps at once: fo (d pre_o = dh * fo), fc (dc += dh * fc), f3 (d pre_(i, f, g) = dc * f3)."""
+    hid = cs.shape[-1]
+    i, f, g, o = (acts[:, lo:hi, k * hid:(k + 1) * hid] for k in range(4))
+    c, tc = cs[:, lo:hi], tcs[:, lo:hi]
+    cp = np.concatenate([c[1:], c0[None, lo:hi]] if reverse else [c0[None, lo:hi], c[:-1]])   # c before each step
+    fo = tc * o * (1 - o)
+    fc = o * (1 - tc * tc)
+    f3 = np.stack([g * i * (1 - i), cp * f * (1 - f), i * (1 - g * g)], 2)
+    return fo, fc, f3
+
+
 def _lstm_backward(self, g_out, g_h, g_c):
     """Backpropagation through time: per step only the recurrent product and a few elementwise ops (the
-    factors that do not depend on the incoming gradient are computed for all steps at once); the
-    products with the input and the weights' gradients are one GEMM each over all steps."""
+    factors that do not depend on the incoming gradient are computed for all steps at once, _step_factors); the
+    products with the input and the weights' gradients are one GEMM each over all steps. The time loop runs per
+    batch block (_batch_blocks), each block's factors computed by its own thread."""
     x, w_ih, w_hh, _, _, _, c0 = self.saved()
     reverse, (acts, cs, tcs, hp) = self.ctx
     steps, hid = x.shape[0], w_hh.shape[1]
-    i, f, g, o = (acts[..., k * hid:(k + 1) * hid] for k in range(4))
-    if reverse:
-        cp = np.concatenate([cs[1:], c0[None]])
-    else:
-        cp = np.concatenate([c0[None], cs[:-1]])
-    fo = tcs * o * (1 - o)                      # d pre_o = dh * fo
-    fc = o * (1 - tcs * tcs)                    # dc += dh * fc
-    f3 = np.stack([g * i * (1 - i), cp * f * (1 - f), i * (1 - g * g)], 2)   # d pre_(i, f, g) = dc * f3
+    f = acts[..., hid:2 * hid]
     dgates = np.empty(acts.shape, acts.dtype)
     order = range(steps) if reverse else range(steps - 1, -1, -1)
 
     def rows(lo, hi):
+        fo, fc, f3 = _step_factors(acts, cs, tcs, c0, reverse, lo, hi)
         dh, dc = np.array(g_h[lo:hi]), np.array(g_c[lo:hi])
         for t in order:
             dh += g_out[t, lo:hi]
-            dc += dh * fc[t, lo:hi]
+            dc += dh * fc[t]
             d = dgates[t, lo:hi]
-            np.multiply(dc[:, None, :], f3[t, lo:hi], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
-            np.multiply(dh, fo[t, lo:hi], out=d[:, 3 * hid:])
+            np.multiply(dc[:, None, :], f3[t], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
+            np.multiply(dh, fo[t], out=d[:, 3 * hid:])
             dh = gemm(d, w_hh, _STEP_THREADS)
             dc *= f[t, lo:hi]
         return dh, dc
