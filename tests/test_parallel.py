@@ -412,17 +412,20 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
     assert calls == [1]     # at two threads only
 
 
-@pytest.mark.parametrize('op,xs,ws', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4)),
-                                      ('conv_transpose2d', (3, 5, 4, 3), (5, 4, 4, 4))], ids=str)
-def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws):
-    """The stride-2 Winograd conv's (and transposed conv's) two gradients run side by side on the pool, each
-    thread one gradient's transforms, then the products shared: values and gradients as on one thread, and
-    PyTorch's."""
+@pytest.mark.parametrize('op,xs,ws,weight_at', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4), at) for at in (0, 5, 9)]
+                         + [('conv_transpose2d', (3, 5, 4, 3), (5, 4, 4, 4), 5)], ids=str)
+def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws, weight_at):
+    """The stride-2 Winograd transposed conv's two gradients run side by side on the pool, each thread one
+    gradient's transforms, then the products shared; the conv's share their products in a queue (the weight
+    gradient's first, among or after the input gradient's), the thread that ends the input gradient's running its
+    passes: values and gradients as on one thread, and PyTorch's."""
     from ember.nn.functional import _winograd_s2
     monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_winograd_s2, '_WEIGHT_AT', weight_at)
     calls = []
-    side_by_side = _parallel.side_by_side
-    monkeypatch.setattr(_parallel, 'side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
+    owner, name = (_parallel, 'side_by_side') if op == 'conv_transpose2d' else (_winograd_s2, '_shared_grads')
+    fn = getattr(owner, name)
+    monkeypatch.setattr(owner, name, lambda *a: calls.append(1) or fn(*a))
     rng = np.random.default_rng(7)
     x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
 

@@ -12,6 +12,8 @@ input, splits by output parity: four 2x2 stride-1 convs, each F(2x2, 2x2) on its
 1-D: y0 = d0 g0 + d1 g1 = (d0 - d1) g0 + d1 (g0 + g1), y1 = d1 g0 + d2 g1 = d1 (g0 + g1) + (d2 - d1) g1.
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
 (C, H, W, N) as in _conv."""
+import itertools
+
 import numpy as np
 
 from ... import _parallel
@@ -155,25 +157,56 @@ def _weight_from(gu, wshape):
 
 
 # -- both gradients at once -------------------------------------------------------------------------------------------
-# At more than one thread the backward's two gradients run side by side (_parallel.side_by_side): NumPy's passes of
-# DCGAN's sizes take 10-50 us, too short to split (the GIL and a worker's wake-up cost as much), so each thread runs
-# one gradient's transforms while the other runs the other's, then both share the products in slices of tile
-# positions (_winograd.shared_products: each slice's products as on one thread, so values do not depend on the
-# thread count). The conv's two gradients share the output gradient's tiles, then each runs whole on one thread.
+# At more than one thread the transposed conv's two gradients run side by side (_parallel.side_by_side): NumPy's
+# passes of DCGAN's sizes take 10-50 us, too short to split (two threads' short passes hand the GIL to and fro: 8 us
+# subtractions of 36K strided elements ran no faster on two threads than on one), so each thread runs one gradient's
+# transforms while the other runs the other's, then both share the products in slices of tile positions
+# (_winograd.shared_products: each slice's products as on one thread, so values do not depend on the thread count).
+# The conv's backward shares its products the same way (see _shared_grads).
 def conv_grads(g, wshape, u, v, gx):
     """Gradients of the 4x4 stride-2 conv (weight of shape wshape, U the forward's transformed weights) from its
     output gradient g (N, O, OH, OW): the input's written into gx (when not None), and the weight's returned (None
     when v, the forward's V, is None). Both read the output gradient's tiles A g A^T, made once; at two threads
-    the two gradients then run side by side, each on one thread as it would alone."""
+    the rest goes as _shared_grads."""
     gh, tiles = _grad_tiles(g), _tiles(g.shape[2:])
     if gx is None or v is None or not _parallel.side_by_side_pays(gx.nbytes + 9 * g.nbytes):
         if gx is not None:
             _grad_input_adjoint(gh, u, tiles, gx)
         return None if v is None else _weight_from(gemm(gh, v.transpose(0, 2, 1)), wshape)
+    return _shared_grads(gh, u, v, tiles, gx, wshape)
+
+
+# Where the weight gradient's product goes among the input gradient's 9 (one per tile position) in _shared_grads's
+# queue: the thread that takes it then runs it whole while the other takes the rest and the passes after them.
+_WEIGHT_AT = 5
+
+
+def _shared_grads(gh, u, v, tiles, gx, wshape):
+    """The conv's two gradients from the output gradient's tiles gh, at two threads: both threads take, in turn,
+    the next of the input gradient's products (one tile position each, U^T gh) and the weight gradient's (gh V^T,
+    whole, then G^T gu G), queued after the first _WEIGHT_AT of the others; the thread that finishes the last of the
+    input gradient's products runs its passes (the tiles' adjoint and the copy back into gx), beside the weight
+    gradient's product on the other thread. Before, one thread ran all 9 products and the passes beside the weight
+    gradient's product (DCGAN's 32x16x16 -> 64: 671 + 543 us against 722). Each product is computed whole on one
+    BLAS thread, as at one thread. DCGAN batch 32, both gradients, 2 threads at real-time priority on the loaded
+    machine, min of 40-60 interleaved, two runs (us): 32x16x16 -> 64 1384-1398 -> 1203-1230, 64x8x8 -> 128
+    1072-1120 -> 969-1020 (with the weight gradient's product after 3 of the others 1282 and 978, after 7 1171 and
+    1071); one thread: the serial path, unchanged."""
+    gv = np.empty((9, u.shape[2], gh.shape[2]), gh.dtype)
+    ut, vt = u.transpose(0, 2, 1), v.transpose(0, 2, 1)
     got = {}
-    _parallel.side_by_side(lambda: _grad_input_adjoint(gh, u, tiles, gx),
-                           lambda: got.setdefault('gw', _weight_from(gemm(gh, v.transpose(0, 2, 1)), wshape)),
-                           [], [])
+    todo = iter(list(range(_WEIGHT_AT)) + [None] + list(range(_WEIGHT_AT, 9)))
+    finished = itertools.count(1)        # next() is atomic: the thread that counts 9 runs the passes
+
+    def share():
+        for t in todo:
+            if t is None:
+                got['gw'] = _weight_from(gemm(gh, vt), wshape)
+                continue
+            np.matmul(ut[t], gh[t], out=gv[t])
+            if next(finished) == 9:
+                _adjoint_out(gv, tiles, gx)
+    _parallel.each(share, [(), ()])
     return got['gw']
 
 
@@ -186,12 +219,18 @@ def _grad_input_adjoint(gh, u, tiles, out):
     150 interleaved: 32x16x16 -> 64 2.87 -> 2.57 ms, 64x8x8 -> 128 2.46 -> 2.24 at one thread; 3.79 -> 2.91, 2.58
     -> 2.24 at two (loaded machine). Without the weight gradient's tiles to share (the transposed conv's forward)
     it lost: 1.34 -> 1.39, 1.54 -> 1.68."""
+    _adjoint_out(gemm(u.transpose(0, 2, 1), gh), tiles, out)
+
+
+def _adjoint_out(gv, tiles, out):
+    """The input gradient written into out (N, C, H, W) from dL/dV, gv (9, 4C, th*tw*N): B gV B^T per tile, the
+    tiles added up on the space-to-depth canvas, read back without the padding."""
     n, c, h, w = out.shape
     th, tw = tiles
-    gv = gemm(u.transpose(0, 2, 1), gh).reshape(3, 3, 2, 2, c, th, tw, n)     # dL/dV: (xi, eta, r, cp, C, u, v, N)
-    cols = np.empty((3, 2, 2, c, th, 2 * tw + 1, n), gh.dtype)                # B along columns, tiles added up
+    gv = gv.reshape(3, 3, 2, 2, c, th, tw, n)                                 # (xi, eta, r, cp, C, u, v, N)
+    cols = np.empty((3, 2, 2, c, th, 2 * tw + 1, n), gv.dtype)                # B along columns, tiles added up
     _tile_adjoint(gv[:, 0], gv[:, 1], gv[:, 2], cols, tw, 5)
-    canvas = np.empty((c, 2 * th + 1, 2, 2 * tw + 1, 2, n), gh.dtype)          # padded row 2i + r, column 2j + cp
+    canvas = np.empty((c, 2 * th + 1, 2, 2 * tw + 1, 2, n), gv.dtype)          # padded row 2i + r, column 2j + cp
     _tile_adjoint(cols[0], cols[1], cols[2], canvas.transpose(2, 4, 0, 1, 3, 5), th, 3)
     from ._conv import _batch_first     # _conv imports this module
     _batch_first(canvas.reshape(c, 4 * th + 2, 4 * tw + 2, n)[:, 1:1 + h, 1:1 + w], out)
