@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _bf16, _dtype, _layout
 from ._dtype import FROM_NP, DEFAULT
+from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
 from .autograd.graph import BUMPS as _BUMPS, _version_cell
@@ -134,7 +135,21 @@ _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16':
                  'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor'}
 
 
-class Tensor:
+class _TensorType(type):
+    """Tensor's metaclass, for one thing: ``type(x)`` prints as PyTorch's class (``<class 'torch.Tensor'>``,
+    ``<class 'torch.nn.parameter.Parameter'>``) for ember's own tensor classes; a user's subclass prints as
+    Python prints it. ``__module__`` stays ember's, so pickling and introspection are unchanged."""
+
+    def __repr__(cls):
+        module = cls.__module__
+        if module == 'ember.tensor' and cls.__qualname__ == 'Tensor':
+            return "<class 'torch.Tensor'>"
+        if module.startswith('ember.'):
+            return f"<class 'torch.{module[6:]}.{cls.__qualname__}'>"
+        return type.__repr__(cls)
+
+
+class Tensor(metaclass=_TensorType):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
     __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
     # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).
@@ -485,6 +500,9 @@ class Tensor:
         return int(self._scalar())
 
     def __float__(self):
+        if self._requires_grad:
+            warn_user('Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n'
+                      'Consider using tensor.detach() first.', once=True)
         return float(self._scalar())
 
     def _scalar(self):

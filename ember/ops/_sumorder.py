@@ -89,7 +89,8 @@ def _rows_sum(x):
         part[0] += vec[i]
     lanes = ((part[0] + part[1]) + part[2]) + part[3]
     seq = np.concatenate([np.zeros((m, 1), x.dtype), x[:, nv * width:], lanes], axis=1)
-    return np.cumsum(seq, axis=1, dtype=x.dtype)[:, -1]
+    return np.ascontiguousarray(np.cumsum(seq, axis=1, dtype=x.dtype)[:, -1])   # a column view: a copy, so
+    # that the sums come out contiguous as PyTorch's do (and reduce again in PyTorch's order)
 
 
 def _scalar_rows_sum(x):
@@ -236,10 +237,14 @@ def ordered_sum(a, axis=None, keepdims=False):
         r = flat_sum(a.reshape(-1))
         return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))) if keepdims else \
             r.reshape(tuple(kept))
-    if axis == (a.ndim - 1,) and a.flags.c_contiguous and a.shape[-1] <= _LIMIT:
-        lead = a.shape[:-1]
-        r = _rows_sum(a.reshape(-1, a.shape[-1])).reshape(lead)
-        return r[..., None] if keepdims else r
+    k = len(axis)
+    if tuple(sorted(axis)) == tuple(range(a.ndim - k, a.ndim)) and a.flags.c_contiguous:
+        # trailing axes of a contiguous array: PyTorch coalesces them into one inner reduction per row
+        inner = math.prod(a.shape[a.ndim - k:])
+        if inner <= _LIMIT:
+            lead = a.shape[:a.ndim - k]
+            r = _rows_sum(a.reshape(-1, inner)).reshape(lead)
+            return r.reshape(lead + (1,) * k) if keepdims else r
     if tuple(axis) == tuple(range(len(axis))) and a.flags.c_contiguous and a.size <= _LIMIT:
         lead = len(axis)
         r = _outer_sum(a.reshape(-1, math.prod(a.shape[lead:]))).reshape(a.shape[lead:])

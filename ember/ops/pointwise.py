@@ -765,14 +765,20 @@ log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log
 log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
 log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
 sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / (2 * y))
-rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: -0.5 * g * y * y * y)
-reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * y * y)
+rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: g * (-0.5 * y * y * y))
+reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: g * -(y * y))
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x), precise=True)
 tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y), precise=True)
-asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g / dual.sqrt(dual.ONE[x.dtype] - x * x), precise=True)
-acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: -g / dual.sqrt(dual.ONE[x.dtype] - x * x),
-             precise=True)
+
+
+def _asin_slope(x):
+    """1 / sqrt(1 - x*x), the factor PyTorch's asin and acos backward multiply the gradient by."""
+    return dual.ONE[x.dtype] / dual.sqrt(dual.ONE[x.dtype] - x * x)
+
+
+asin = unary('asin', xp.arcsin, 'AsinBackward0', lambda g, x, y: g * _asin_slope(x), precise=True)
+acos = unary('acos', xp.arccos, 'AcosBackward0', lambda g, x, y: g * -_asin_slope(x), precise=True)
 atan = unary('atan', xp.arctan, 'AtanBackward0', lambda g, x, y: g / (dual.ONE[x.dtype] + x * x), precise=True)
 sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), precise=True)
 cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
@@ -959,7 +965,7 @@ def _relu(a):
     return np.maximum(z, a, out=z)
 
 
-sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * y * (dual.ONE[y.dtype] - y))
+sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] - y) * y)
 relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
              refuse=_refuse_bool('Boolean inputs not supported for relu'))

@@ -596,8 +596,9 @@ def _spread(a, dims, c, n, keepdim, sqrt):
     if n - c <= 0:
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
         return np.full(shape, np.nan, a.dtype)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        r = a.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else a.var(axis=dims, ddof=c, keepdims=keepdim)
+    x = a.astype(np.float64) if a.dtype == np.float32 else a   # PyTorch's CPU var/std accumulate float32 in
+    with np.errstate(divide='ignore', invalid='ignore'):      # double (Welford, or two passes for all elements)
+        r = x.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else x.var(axis=dims, ddof=c, keepdims=keepdim)
     return np.asarray(r).astype(a.dtype)
 
 

@@ -54,6 +54,7 @@ def _infer_shape(shape, numel, op='view'):
 
 ViewBackward0 = _node('ViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 UnsafeViewBackward0 = _node('UnsafeViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+ReshapeAliasBackward0 = _node('ReshapeAliasBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 
 
 def view(input, *shape):
@@ -72,15 +73,19 @@ def view(input, *shape):
 
 
 def reshape(input, *shape):
-    """Same data with another shape: a view when possible, else a copy."""
+    """Same data with another shape, recorded as PyTorch's reshape records it: a view of a contiguous input
+    (ViewBackward0), a view with other strides of a non-contiguous one (ReshapeAliasBackward0), else a
+    contiguous clone viewed (UnsafeViewBackward0 over CloneBackward0)."""
     a = input._data
     shape = _infer_shape(shape_arg(shape, 'reshape', 'shape'), a.size)
     arr = a.view()
     try:
         arr.shape = shape
-        return _result(input, arr, ViewBackward0, shape=a.shape)
     except AttributeError:
-        return _result(input, a.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
+        if GRAD.enabled and input._requires_grad:
+            input = _result(input, np.ascontiguousarray(a), CloneBackward0, view=False)
+        return _result(input, input._data.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
+    return _result(input, arr, ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0, shape=a.shape)
 
 
 def view_as(input, other):
