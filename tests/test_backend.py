@@ -1,8 +1,9 @@
-"""ember.backend's array helpers: select is np.where to the bit, for every float dtype and broadcasting; gemm's
-thread policy."""
+"""ember.backend's array helpers: select is np.where to the bit, for every float dtype and broadcasting; transposed is
+a.T's copy to the bit; gemm's thread policy."""
 import numpy as np
 import pytest
 
+from ember import backend
 from ember.backend import select
 
 
@@ -52,3 +53,34 @@ def test_gemm_threads_follow_multiply_adds(monkeypatch):
         np.testing.assert_array_equal(backend.gemm(a, b), a @ b)
         assert calls == [want, 7], (sa, sb, calls)
         assert state['n'] == 7
+
+
+@pytest.mark.parametrize('dtype,bits', [(np.float32, np.uint32), (np.float64, np.uint64)])
+def test_transposed_copies_every_bit(dtype, bits):
+    """Random bit patterns (denormals, infinities, both zeros, quiet NaNs with payloads) come back as a.T's, into a
+    new array and into a view whose rows are further apart than its width (a slice of a wider array)."""
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, np.iinfo(bits).max, (301, 9), dtype=bits, endpoint=True)
+    a = raw.view(dtype)
+    a[np.isnan(a)] = np.array(np.nan, dtype)      # quiet NaNs: a signalling one may come back quieted
+    a[0, :4] = (0.0, -0.0, np.inf, -np.inf)
+    a[1, :2] = np.finfo(dtype).smallest_subnormal * np.array((3, -5), dtype)
+    a[2, 0] = np.array(-np.nan, dtype)            # sign and payload kept
+    want = np.ascontiguousarray(a.T).view(bits)
+    assert np.array_equal(backend.transposed(a).view(bits), want)
+    wide = np.zeros((9, 310), dtype)
+    out = backend.transposed(a, wide[:, 4:305])
+    assert out.base is wide and np.array_equal(wide[:, 4:305].view(bits), want)
+    assert not wide[:, :4].any() and not wide[:, 305:].any()
+
+
+def test_transposed_falls_back_where_it_cannot_use_blas():
+    """A non-contiguous input, an integer or float16 array, an output with strided rows: NumPy's copy, the same values."""
+    a = np.arange(60.0).reshape(6, 10)
+    cases = [(a[:, ::2], None), (np.arange(12).reshape(3, 4), None), (a.astype(np.float16), None),
+             (a, np.zeros((20, 6))[::2]), (a[:0], None)]
+    for x, out in cases:
+        got = backend.transposed(x, out)
+        assert got.dtype == x.dtype and np.array_equal(got, x.T)
+        if out is not None:
+            assert got is out

@@ -8,7 +8,7 @@ Values differ from im2col's by summation order only."""
 import numpy as np
 
 from ... import _parallel
-from ...backend import gemm
+from ...backend import gemm, transposed
 
 _MIN_CHANNELS = 256   # input and output channels below which the tap GEMMs are too small to gain
 _MAX_SIZE = 4         # output height and width above which the skipped zeros no longer pay for 9 GEMMs
@@ -63,10 +63,14 @@ def _matrix(a, sl):
 
 
 def weights(w):
-    """(O, C, KH, KW) -> contiguous (KH, KW, O, C): each tap's (O, C) matrix in one block (a copy split by
-    output channel across threads)."""
+    """(O, C, KH, KW) -> contiguous (KH, KW, O, C): each tap's (O, C) matrix in one block, as the transpose of
+    w's (O*C, KH*KW) rows (backend.transposed; split by output channel across threads). ResNet-18's 512x512x3x3
+    at one thread, min of 15 interleaved (ms): 0.93 -> 0.24 (NumPy's transposing copy read w with a stride of 9)."""
+    o, c = w.shape[:2]
+    k = w.shape[2] * w.shape[3]
     wt = np.empty(w.shape[2:] + w.shape[:2], w.dtype)
-    _parallel.run(lambda lo, hi: np.copyto(wt[:, :, lo:hi], w[lo:hi].transpose(2, 3, 0, 1)), w.shape[0], w.nbytes)
+    w2, wt2 = w.reshape(o * c, k), wt.reshape(k, o * c)
+    _parallel.run(lambda lo, hi: transposed(w2[lo * c:hi * c], wt2[:, lo * c:hi * c]), o, w.nbytes)
     return wt
 
 
