@@ -132,11 +132,12 @@ def set_blas_threads(n):
         BLAS.many = n
 
 
-def gemm(a, b, many=False, bias=None):
+def gemm(a, b, many=False, bias=None, out=None):
     """``a @ b`` with ember's thread policy; the caller's OpenBLAS thread count is put back after. ``bias``: added
     to the product in place (``a @ b + bias``), by each of the pool's threads to its own block when the product is
     cut (GPT's (768, 128) @ (128, 384) and (128, 512) plus their bias at 2 threads, min of 300 interleaved: 449 ->
-    412 and 583 -> 539 us). Rules:
+    412 and 583 -> 539 us). ``out``: an array of the product's shape and dtype the product is written into and
+    returned as (by the product itself on OpenBLAS's route, copied there from the pool's). Rules:
 
     - below BIG_GEMM multiply-adds (and not ``many``): one OpenBLAS thread;
     - ``many`` (one of many products in a row that together are large): set_num_threads's count of OpenBLAS
@@ -150,24 +151,37 @@ def gemm(a, b, many=False, bias=None):
     same run to run (each route rounds a product differently in the last bits). A stack of matrices times one
     matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
-        return _fold(a, b, bias)
+        return _into(_fold(a, b, bias), out)
     if not BLAS.ready:
         BLAS.init()
     setter = BLAS.setter
     if setter is None:
-        return _plus(a @ b, bias)
+        return _plus(_matmul(a, b, out), bias)
     macs = a.size * b.shape[-1] if b.ndim > 1 else a.size     # a matrix times a vector: a.size multiply-adds
     if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack: once per matrix of the stack
         macs *= b.size // max(1, b.shape[-2] * b.shape[-1])
     want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
-        return _plus(a @ b, bias)
+        return _plus(_matmul(a, b, out), bias)
     if want > 1 and not many and not _mid_square(a, b, macs):
         from . import _parallel
-        out = _parallel.product(a, b, bias)
-        if out is not None:
-            return out
-    return _plus(_on_blas(a, b, want), bias)
+        r = _parallel.product(a, b, bias)
+        if r is not None:
+            return _into(r, out)
+    return _plus(_on_blas(a, b, want, out), bias)
+
+
+def _matmul(a, b, out):
+    """``a @ b``, into ``out`` when given."""
+    return a @ b if out is None else xp.matmul(a, b, out=out)
+
+
+def _into(r, out):
+    """r, copied into ``out`` when given."""
+    if out is None:
+        return r
+    xp.copyto(out, r)
+    return out
 
 
 # A 2-D product under _MID_MACS multiply-adds whose every side is at least _MID_SIDE (the square 256 product) runs
@@ -237,14 +251,14 @@ def _pairs(a, b):
         a.dtype.type in (xp.float32, xp.float64) and a.size * b.shape[1] >= _PAIR_MACS
 
 
-def _on_blas(a, b, want):
-    """``a @ b`` on ``want`` OpenBLAS threads, the caller's count put back after."""
+def _on_blas(a, b, want, out=None):
+    """``a @ b`` (into ``out`` when given) on ``want`` OpenBLAS threads, the caller's count put back after."""
     n = BLAS.getter()
     if n == want:
-        return a @ b
+        return a @ b if out is None else xp.matmul(a, b, out=out)
     BLAS.setter(want)
     try:
-        return a @ b
+        return a @ b if out is None else xp.matmul(a, b, out=out)
     finally:
         BLAS.setter(n)
 
@@ -282,24 +296,28 @@ def row_sums(a):
 
 def transposed(a, out=None):
     """``a.T`` copied into ``out`` (a new C-contiguous array when None) for a 2-D array ``a``: by OpenBLAS's ?omatcopy
-    when a is C-contiguous float32/float64 and out's rows are contiguous (any row stride), else NumPy's copy of the
-    transposed view. NumPy copies a transpose element by element in out's order, its reads strided: a conv
+    when a and out are float32/float64 with contiguous rows (any row strides), else NumPy's copy of the transposed
+    view. NumPy copies a transpose element by element in out's order, its reads strided: a conv
     weight's (O*C, 9) -> (9, O*C) copy (ResNet-18's 512x512x3x3, 9.4 MB) took 0.77-0.93 ms, omatcopy 0.24 (min
     thread CPU of 15). The same values either way (omatcopy multiplies by alpha = 1, exact for every float)."""
     if out is None:
         out = xp.empty(a.shape[::-1], a.dtype)
-    fn = _omatcopy(a.dtype) if type(a) is xp.ndarray and a.ndim == 2 and a.size and a.flags.c_contiguous else None
-    isz = a.itemsize
+    fn = _omatcopy(a.dtype) if type(a) is xp.ndarray and a.ndim == 2 and a.size else None
     if fn is None or type(out) is not xp.ndarray or out.dtype != a.dtype or out.shape != a.shape[::-1] or \
-            out.strides[1] != isz or out.strides[0] % isz or out.strides[0] < a.shape[0] * isz or \
-            not out.flags.writeable:
+            not out.flags.writeable or not (_rows(a) and _rows(out)):
         xp.copyto(out, a.T)
         return out
     call, integer, scalar = fn
     rows, cols = a.shape
-    call(101, 112, integer(rows), integer(cols), scalar(1.0), a.ctypes.data, integer(cols), out.ctypes.data,
-         integer(out.strides[0] // isz))      # CblasRowMajor, CblasTrans
+    call(101, 112, integer(rows), integer(cols), scalar(1.0), a.ctypes.data, integer(a.strides[0] // a.itemsize),
+         out.ctypes.data, integer(out.strides[0] // a.itemsize))      # CblasRowMajor, CblasTrans
     return out
+
+
+def _rows(a):
+    """Whether 2-D ``a`` is a BLAS row-major matrix: contiguous rows, rows at least a row apart, in whole elements."""
+    isz = a.itemsize
+    return a.strides[1] == isz and a.strides[0] % isz == 0 and a.strides[0] >= a.shape[1] * isz
 
 
 _OMATCOPY = {}

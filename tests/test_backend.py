@@ -55,6 +55,26 @@ def test_gemm_threads_follow_multiply_adds(monkeypatch):
         assert state['n'] == 7
 
 
+@pytest.mark.parametrize('threads', [1, 2])
+def test_gemm_writes_into_out(threads):
+    """gemm(out=) returns out holding the product the route gives without it, bit for bit: a small product, a large
+    one (cut on the pool at 2 threads), a stack times a matrix, into a strided view."""
+    import ember
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(1)
+        for sa, sb in (((7, 5), (5, 3)), ((512, 300), (300, 600)), ((3, 40, 30), (30, 20))):
+            a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+            want = backend.gemm(a, b)
+            wide = np.zeros(want.shape[:-1] + (want.shape[-1] + 3,), np.float32)
+            got = backend.gemm(a, b, out=wide[..., 1:-2])
+            assert got.base is wide and np.array_equal(wide[..., 1:-2], want)
+            assert not wide[..., 0].any() and not wide[..., -2:].any()
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize('dtype,bits', [(np.float32, np.uint32), (np.float64, np.uint64)])
 def test_transposed_copies_every_bit(dtype, bits):
     """Random bit patterns (denormals, infinities, both zeros, quiet NaNs with payloads) come back as a.T's, into a
@@ -72,13 +92,17 @@ def test_transposed_copies_every_bit(dtype, bits):
     out = backend.transposed(a, wide[:, 4:305])
     assert out.base is wide and np.array_equal(wide[:, 4:305].view(bits), want)
     assert not wide[:, :4].any() and not wide[:, 305:].any()
+    rows = np.zeros((301, 13), dtype)       # an input whose rows are further apart than its width
+    rows[:, 2:11] = a
+    assert np.array_equal(backend.transposed(rows[:, 2:11]).view(bits), want)
 
 
 def test_transposed_falls_back_where_it_cannot_use_blas():
-    """A non-contiguous input, an integer or float16 array, an output with strided rows: NumPy's copy, the same values."""
+    """An input or output whose rows are not contiguous or run backwards, an integer or float16 array, an empty one:
+    NumPy's copy, the same values."""
     a = np.arange(60.0).reshape(6, 10)
-    cases = [(a[:, ::2], None), (np.arange(12).reshape(3, 4), None), (a.astype(np.float16), None),
-             (a, np.zeros((20, 6))[::2]), (a[:0], None)]
+    cases = [(a[:, ::2], None), (a[::-1], None), (np.arange(12).reshape(3, 4), None), (a.astype(np.float16), None),
+             (a, np.zeros((10, 12))[:, ::2]), (a, np.zeros((10, 6))[::-1]), (a[:0], None)]
     for x, out in cases:
         got = backend.transposed(x, out)
         assert got.dtype == x.dtype and np.array_equal(got, x.T)

@@ -332,12 +332,14 @@ TAPS = [  # stride-1 convs run as one GEMM per kernel tap (padding skipped) with
     ((1, 4, 3, 5), (3, 4, 2, 3), False, dict(padding=(2, 1), dilation=(1, 2))),
     ((2, 2, 4, 3), (3, 2, 3, 3), True, dict(padding='same', dilation=2)),
     ((2, 6, 5), (3, 2, 3, 3), False, dict(padding=1)),
+    ((2, 6, 1, 4), (4, 6, 5, 3), True, dict(padding=2)),     # taps that read only padding: no weight gradient
 ]
 
 
 @pytest.mark.parametrize('xs,ws,bias,kw', TAPS, ids=str)
 def test_conv2d_per_tap(monkeypatch, xs, ws, bias, kw):
-    """Forward and input gradient of the per-tap path (small images) match PyTorch, and float64 gradcheck."""
+    """Forward, input gradient and weight gradient of the per-tap path (small images) match PyTorch, and float64
+    gradcheck."""
     from ember.nn.functional import _taps, _winograd
     monkeypatch.setattr(_taps, '_MIN_CHANNELS', 1)
     monkeypatch.setattr(_taps, '_MAX_SIZE', 99)

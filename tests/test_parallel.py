@@ -470,8 +470,8 @@ def test_side_by_side_error_reaches_the_caller(split, failing):
 
 
 def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
-    """The per-tap conv's products run on the pool and add up in tap order: forward and input gradient as
-    on one thread (the weight gradient is im2col's)."""
+    """The per-tap conv's products run on the pool and add up in tap order: forward, input gradient and weight
+    gradient (its taps shared out, the transpose to w's layout split by rows) as on one thread."""
     from ember.nn.functional import _taps, _winograd, _winograd4
     monkeypatch.setattr(_taps, '_MIN_CHANNELS', 1)
     monkeypatch.setattr(_taps, '_MAX_SIZE', 99)

@@ -700,8 +700,11 @@ def _conv_bw_arrays(node, g, w, x):
     if isinstance(kept, _taps.Saved):
         if MODE.release:
             node.cols = None
-        _batch_first(_taps.grad_input(_batch_last(g), kept.w, s, d, pads, xshape[2:]), gx)
-        need_x, kept = False, None
+        gl = _batch_last(g)
+        if need_x:
+            _batch_first(_taps.grad_input(gl, kept.w, s, d, pads, xshape[2:]), gx)
+        gw = _taps.grad_weight(gl, _batch_last(x), s, d, pads, w.shape) if need_w else None
+        return gx, gw, gb
     chunks = [slice(0, g.shape[0])] if kept is not None or not need_w else _chunks(x, w, o)
 
     def run(sl):
