@@ -72,8 +72,17 @@ class _Worker:
 
 
 POOL = _Pool()
+
+
+def _forked():
+    """In a forked child: no workers, and no later() task (its thread is not there)."""
+    global LATER
+    POOL.reset()
+    LATER = None
+
+
 if hasattr(os, 'register_at_fork'):
-    os.register_at_fork(after_in_child=POOL.reset)
+    os.register_at_fork(after_in_child=_forked)
 
 
 def threads():

@@ -113,10 +113,12 @@ def test_thread_count_reads_and_sets_as_usual_while_the_pool_runs(split):
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
 def test_pool_restarts_in_a_forked_child(split):
     _parallel.each(lambda i: i, [(0,), (1,)])     # the parent's workers exist
+    _parallel.later(lambda: time.sleep(0.05), np.empty(1))     # and a later() task is running (at 2 threads)
     pid = os.fork()
     if pid == 0:
-        ok = _parallel.each(lambda i: i + 1, [(i,) for i in range(6)]) == list(range(1, 7))
+        ok = _parallel.LATER is None and _parallel.each(lambda i: i + 1, [(i,) for i in range(6)]) == list(range(1, 7))
         os._exit(0 if ok else 1)
+    _parallel.settle()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
 
