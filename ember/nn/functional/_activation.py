@@ -25,6 +25,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _K_TANH = math.sqrt(2.0 / math.pi)
+_HALF_LOG2E = -0.5 / math.log(2.0)
 
 
 def _elementwise(node_name, forward, backward, reference, kernel=None):
@@ -276,10 +277,17 @@ def _gelu_backward(self, g):
 
 def _gelu_slope(x, cdf, d, g=None):
     """d = Phi(x) + x phi(x), times g if given, in place (578 -> 384 us for 393k float32 against
-    temporaries, interleaved min)."""
+    temporaries, interleaved min). float32 takes exp(-x*x/2) as exp2(-x*x log2(e) / 2): NumPy's float32 exp2 is
+    a faster vectorized loop than its exp (393k values: 70 against 130 us); the argument's extra rounding puts
+    about x*x/2 float32 ulps on phi (4 at |x| = 2 sqrt 2, where x phi is 0.02), below the sum's own rounding:
+    against PyTorch's gradient, max |difference| 2.98e-7 either way on [-8, 8] and GPT's inputs."""
     np.multiply(x, x, out=d)
-    d *= -0.5
-    np.exp(d, out=d)
+    if d.dtype == np.float32:
+        d *= _HALF_LOG2E
+        np.exp2(d, out=d)
+    else:
+        d *= -0.5
+        np.exp(d, out=d)
     d *= x
     d *= _INV_SQRT_2PI
     d += cdf
