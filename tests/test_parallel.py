@@ -202,6 +202,7 @@ def test_split_max_pool_is_bit_identical_and_matches_torch(split, monkeypatch, k
 ], ids=['adadelta', 'adam-amsgrad', 'adamw'])
 def test_split_optimizer_steps_are_bit_identical(split, monkeypatch, make):
     monkeypatch.setattr(_adam, 'SPLIT_BYTES', 0)
+    monkeypatch.setattr(_adam, 'SMALL', 0)     # the param alone, split, not joined with others
     monkeypatch.setattr(_adadelta, 'SPLIT_BYTES', 0)
     rng = np.random.default_rng(4)
     w0 = rng.standard_normal((7, 5)).astype(np.float32)

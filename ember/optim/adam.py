@@ -101,10 +101,12 @@ def _adam_state(state, p, amsgrad):
 
 
 def _adam_group(state, group):
-    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
+    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch); small params go
+    together (see _together)."""
     lr, (beta1, beta2) = _scalar(group['lr']), map(_scalar, group['betas'])
     wd, eps, amsgrad = group['weight_decay'], group['eps'], group['amsgrad']
     maximize, decoupled = group['maximize'], group['decoupled_weight_decay']
+    small = {}      # (step, dtype) -> [(param, its array, gradient, moments)] of the small params
     for p in group['params']:
         g = p._grad
         if g is None:
@@ -116,16 +118,57 @@ def _adam_group(state, group):
         step_arr = st['step']._data
         step_arr += 1
         step = float(step_arr)
-        if wd != 0:
-            if decoupled:
-                np.multiply(pa, 1 - lr * wd, out=pa)
-            else:
-                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        if not amsgrad and pa.size <= SMALL and _joinable(pa, ga, m, v):
+            small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
+            continue
+        ga = _decay(pa, ga, lr, wd, decoupled)
         arrays = (pa, ga, m, v, st['max_exp_avg_sq']._data) if amsgrad else (pa, ga, m, v)
         _parallel.flat(lambda *a: _adam_update(step, lr, beta1, beta2, eps, *a), *arrays,
                        min_bytes=SPLIT_BYTES)
         p._bump()
+    for (step, _), items in small.items():
+        _together(items, lambda pa, ga, m, v: _adam_update(step, lr, beta1, beta2, eps, pa,
+                                                           _decay(pa, ga, lr, wd, decoupled), m, v))
+
+
+def _decay(pa, ga, lr, wd, decoupled):
+    """Weight decay: the param shrunk in place (decoupled, AdamW) or the gradient plus wd * param; the gradient."""
+    if wd != 0:
+        if decoupled:
+            np.multiply(pa, 1 - lr * wd, out=pa)
+        else:
+            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+    return ga
+
+
+# elements up to which a param's update goes with the other small params' (biases, norms' weights): each of its ~15
+# passes is mostly NumPy's per-call cost there
+SMALL = 4096
+
+
+def _joinable(*arrays):
+    """Whether a param's arrays (param, gradient, moments) can be updated as a piece of joined ones: C-contiguous,
+    of the param's dtype."""
+    dt = arrays[0].dtype
+    return all(a.flags.c_contiguous and a.dtype == dt for a in arrays)
+
+
+def _together(items, update):
+    """``update(pa, ga, m, v)`` once on the small params' arrays joined end to end, then their pieces written
+    back (and each param's version bumped): an elementwise update gives every element the value it gets alone,
+    in one set of passes instead of one per param. GPT's AdamW (36 of its 52 params join), min of 200 interleaved,
+    1 thread: 1529 -> 1301 us alone, 1890 -> 1789 inside training steps (colder caches)."""
+    joined = [np.concatenate([it[j].reshape(-1) for it in items]) for j in (1, 2, 3, 4)]
+    update(*joined)
+    pa, _, m, v = joined
+    lo = 0
+    for p, a, _, mm, vv in items:
+        hi = lo + a.size
+        for dst, src in ((a, pa), (mm, m), (vv, v)):
+            dst.reshape(-1)[...] = src[lo:hi]
+        p._bump()
+        lo = hi
 
 
 # bytes (param, grad, moments) one param's update moves before it is cut into blocks on ember's threads. A
