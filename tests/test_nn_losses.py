@@ -284,3 +284,53 @@ def test_nll_all_classes_path_as_pytorch():
         for lib in (ember, torch):
             with pytest.raises(IndexError, match=f'Target {bad} is out of bounds.'):
                 F(lib).cross_entropy(lib.tensor(x), lib.tensor(np.r_[t[:-1], bad]))
+
+
+# -- nll_loss's gradient reused by log_softmax's backward (autograd._handoff) ---------------------------------------
+@pytest.mark.parametrize('shape', [(6, 9), (300, 5000)], ids=['one_block', 'row_blocks'])
+def test_log_softmax_backward_writes_into_the_nll_gradient(monkeypatch, shape):
+    """In a plain backward, log_softmax's gradient is written into the nll_loss gradient it receives (handed on):
+    the values are those of the path that makes a new array (bit for bit) and PyTorch's. Where something can see
+    that gradient (a hook on log_softmax's output, retain_grad, autograd.grad asking for it, create_graph), it is
+    left as nll_loss made it."""
+    from ember.ops import reduction
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    t = rng.integers(0, shape[1], shape[0])
+    over = []
+    kernel = reduction._log_softmax_bw_rows_over
+    monkeypatch.setattr(reduction, '_log_softmax_bw_rows_over', lambda *a: over.append(1) or kernel(*a))
+
+    def run(lib, how=None):
+        xs = lib.tensor(x, requires_grad=True)
+        out = F(lib).log_softmax(xs, dim=1)
+        loss = F(lib).nll_loss(out, lib.tensor(t))
+        seen = []
+        if how == 'hook':
+            out.register_hook(lambda g: seen.append(g.clone()) or None)
+        if how == 'retain':
+            out.retain_grad()
+        if how == 'grad':
+            gout, gx = lib.autograd.grad(loss, [out, xs])
+            return gx, gout
+        if how == 'create_graph':
+            (gx,) = lib.autograd.grad(loss, [xs], create_graph=True)
+            return gx.detach(), None
+        loss.backward()
+        return xs.grad, (seen[0] if seen else out.grad if how == 'retain' else None)
+
+    nll_grad = np.zeros(shape, np.float32)
+    nll_grad[np.arange(shape[0]), t] = -1 / np.float32(shape[0])
+    plain, _ = run(ember)
+    assert over
+    for how in ('hook', 'retain', 'grad', 'create_graph'):
+        over.clear()
+        gx, gout = run(ember, how)
+        assert not over, how
+        if how == 'create_graph':     # composed of differentiable ops: rounded otherwise
+            np.testing.assert_allclose(gx.numpy(), plain.numpy(), rtol=1e-6, atol=1e-9, err_msg=how)
+        else:
+            np.testing.assert_array_equal(gx.numpy(), plain.numpy(), err_msg=how)
+        if gout is not None:
+            np.testing.assert_array_equal(gout.numpy(), nll_grad, err_msg=how)
+    assert_same(plain, run(torch)[0], atol=1e-7, rtol=1e-5, what='input gradient')

@@ -9,6 +9,7 @@ from ..autograd import dual
 from ..backend import row_sums
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import Node, edge
+from ..autograd._handoff import take
 from ..tensor import Tensor
 from . import _composite
 from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
@@ -768,27 +769,30 @@ def logsumexp(input, dim, keepdim=False):
 _BLOCK_BYTES = 1 << 21
 
 
-def _by_rows(kernel, *arrays):
+def _by_rows(kernel, *arrays, out=None):
     """``kernel(*blocks, out)`` over blocks of about _BLOCK_BYTES of rows of same-shape arrays, for a softmax-like
     op on the last dim: each block's passes run in cache. log_softmax of (700, 10000) float32 (an LSTM LM's
     decoder): its training step 148.9 -> 139.2 ms (min of interleaved runs). Above _parallel.MIN_BYTES the
     blocks are shared out between set_num_threads's threads (same blocks, same values): at 2 threads the
-    calling thread's CPU time for that log_softmax went 6.3 -> 3.2 ms forward, 5.6 -> 2.7 ms backward."""
+    calling thread's CPU time for that log_softmax went 6.3 -> 3.2 ms forward, 5.6 -> 2.7 ms backward. ``out``: a
+    C-contiguous array of the same shape to write into (it may be one of the arrays, which the kernel then must
+    read before it writes), returned."""
     a = arrays[0]
     if a.nbytes <= _BLOCK_BYTES:     # one block: no reshapes, no pool (softmax of (1, 65): 8.0 -> 5.1 us)
-        out = np.empty_like(a)
+        if out is None:
+            out = np.empty_like(a)
         kernel(*arrays, out)
         return out
     n = a.shape[-1]
     rows = [a.reshape(-1, n) for a in arrays]
-    out = np.empty_like(rows[0])
-    k = _BLOCK_BYTES // (n * out.itemsize) or 1
+    res = np.empty_like(rows[0]) if out is None else out.reshape(-1, n)
+    k = _BLOCK_BYTES // (n * res.itemsize) or 1
 
     def part(lo, hi):       # blocks lo..hi-1: the same blocks at any thread count, so the same sums
         for i in range(lo * k, hi * k, k):
-            kernel(*(r[i:i + k] for r in rows), out[i:i + k])
-    _parallel.run(part, -(-out.shape[0] // k), out.nbytes)
-    return out.reshape(arrays[0].shape)
+            kernel(*(r[i:i + k] for r in rows), res[i:i + k])
+    _parallel.run(part, -(-res.shape[0] // k), res.nbytes)
+    return res.reshape(a.shape) if out is None else out
 
 
 def _rowwise(d, *arrays):
@@ -847,6 +851,13 @@ def _log_softmax_bw_rows(y, g, out):
     np.subtract(g, out, out=out)
 
 
+def _log_softmax_bw_rows_over(y, g, out):
+    """_log_softmax_bw_rows's values where ``out`` may be ``g`` itself (g read before it is written)."""
+    e = np.exp(y)
+    e *= row_sums(g)
+    np.subtract(g, e, out=out)
+
+
 def _softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
@@ -856,9 +867,13 @@ def _softmax_bw(self, g):
 
 
 def _log_softmax_bw(self, g):
+    """g - exp(y) * g's sums over dim; written into g itself when the node before handed it on (_handoff: an
+    nll_loss gradient), which keeps the LSTM LM step's freed heap under glibc's trim threshold."""
     (y,) = self.saved()
     d = self.dim
     if _rowwise(d, y, g):
+        if take(self, g):
+            return _by_rows(_log_softmax_bw_rows_over, y, g, out=g)
         return _by_rows(_log_softmax_bw_rows, y, g)
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
 

@@ -11,6 +11,7 @@ from ... import _dtype, ops
 from ..._dtype import scalar_name
 from ..._warn import warn_user
 from ...autograd import dual
+from ...autograd._handoff import hand_on
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
@@ -362,7 +363,7 @@ def _nll_backward(self, g):
     gr = _row_grads(g, red, co.denom)
     res = np.zeros((co.tc.shape[0], co.C), dtype)
     res[np.arange(res.shape[0]), co.tc] = -gr if co.plain else -(gr * co.wt)
-    return _from_rows(res, shape), None, None
+    return hand_on(self, _from_rows(res, shape)), None, None
 
 
 def _index_ref(logp, red, co, tshape):
