@@ -743,6 +743,10 @@ def _index_reduce_samples():
         if red != 'prod':
             s.append(Sample(f64(3, 4), 1, ix, f64(3, 3, seed=1), red, gradcheck=True, desc=f'{red} f64'))
     s += [Sample(f32(3, 4), 1, ix, f32(3, 3), 'sum', error=True, desc='sum'),
+          Sample(boolean(3, 4), 1, ix, boolean(3, 3), 'amax', desc='bool'),
+          Sample(boolean(3, 4), 1, ix, boolean(3, 3), 'mean', error=True, desc='bool mean'),
+          Sample(boolean(4), 0, ix, boolean(3), 'amax', error=True, desc='bool 1-d'),
+          Sample(boolean(3, 4), 1, ix, boolean(3, 3), 'amin', include_self=False, error=True, desc='bool without self'),
           Sample(f32(3, 4), 1, ix, f32(3, 2), 'prod', error=True, desc='source shape'),
           Sample(f32(3, 4), 1, ix + 2, f32(3, 3), 'prod', error=True, desc='index out of range')]
     return s
@@ -2437,10 +2441,19 @@ add(
                                      for red in ('sum', 'prod', 'mean', 'amax', 'amin') for inc in (True, False)] + [
         Sample(f32(3, 5), 1, _ix([[0, 1, 1], [2, 2, 2], [0, 0, 0]]), f32(3, 3, seed=1), 'amax'),
         Sample(f64(3, 5), 1, _ix([[0, 1, 1], [2, 2, 2], [0, 0, 0]]), f64(3, 3, seed=1), 'mean', gradcheck=True),
-        Sample(f64(5), 0, _ix([0, 1, 0, 1]), f64(4, seed=1), 'prod', include_self=False, gradcheck=True),
+        Sample(f64(5), 0, _ix([0, 1, 0, 1]), f64(4, seed=1), 'prod', include_self=False, gradcheck=True,
+               desc='prod f64 gradcheck'),
+        Sample(f64(2, 3), 1, _ix([[0, 2, 0], [1, 1, 1]]), f64(2, 3, seed=1), 'amax', include_self=False, gradcheck=True),
+        Sample(f64(2, 3), 1, _ix([[0, 2, 0], [1, 1, 1]]), np.array([[1., 2., 1.], [0.5, 0.5, 0.25]]), 'amin',
+               gradcheck=True, desc='amin ties'),
+        Sample(np.array([1., 0., 2., 3.]), 0, _ix([0, 0, 2, 2, 3]), np.array([0., 2., 0., 4., 5.]), 'prod',
+               desc='prod with zeros'),
         Sample(i64(5), 0, _ix([0, 1, 0, 1]), i64(4, seed=1), 'mean'),
-        Sample(f32(5), 0, _ix([0, 1]), f32(2), 'max', grad=False), Sample(f32(5), 0, _ix([0, 1]), f32(2), 'add', error=True)],
-          inplace=True, gradgrad=False),
+        Sample(f32(5), 0, _ix([0, 1]), f32(2), 'max', grad=False), Sample(f32(5), 0, _ix([0, 1]), f32(2), 'add', error=True),
+        Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'amax'),
+        Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'mean', error=True)],
+          inplace=True, gaps={'sample:prod f64 gradcheck': 'double backward of the prod reduction is not supported by '
+                                                           'ember yet (raises)'}),
     entry('fill_diagonal_', ns='Tensor', call=lambda lib, x, *a, **k: (x * 1).fill_diagonal_(*a, **k), samples=lambda: [
         Sample(f32(3, 3), 2.0), Sample(f32(3, 5), -1), Sample(f32(5, 3), 1.5), Sample(f32(7, 3), 4.0, wrap=True),
         Sample(f32(2, 2, 2), 3.0), Sample(i64(3, 4), 7), Sample(f64(4, 3), 0.5, gradcheck=True),

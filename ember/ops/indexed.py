@@ -161,112 +161,20 @@ def masked_scatter(input, mask, source):
     return Tensor._make(out)
 
 
-_REDUCES = ('sum', 'prod', 'mean', 'amax', 'amin')
-
-
-def _identity(reduce, dtype):
-    if reduce in ('sum', 'mean'):
-        return 0
-    if reduce == 'prod':
-        return 1
-    if dtype.kind == 'f':
-        return -np.inf if reduce == 'amax' else np.inf
-    info = np.iinfo(dtype) if dtype.kind in 'iu' else None
-    if info is None:
-        return reduce == 'amin'
-    return info.min if reduce == 'amax' else info.max
-
-
-class ScatterReduceBackward0(Node):
-    """PyTorch's scatter_reduce gradients: sum and mean pass the gradient (over the count for mean), amax and
-    amin share it evenly among the elements equal to the result, prod gives each element the product of the
-    others (zeros included)."""
-    __slots__ = ('dim', 'index', 'reduce', 'include_self', 'self_arr', 'src_arr', 'result')
-
-    def backward(self, g):
-        if not dual.is_array(g):
-            g = g._data     # second derivatives of scatter_reduce are not supported: values only
-        d, ix, red = self.dim, self.index, self.reduce
-        if red not in _REDUCES:
-            raise RuntimeError(f"Expected 'reduce' argument to be one of 'sum', 'prod', 'mean', 'amax', 'amin' but "
-                               f'got {red}')
-        a, s, r = self.self_arr, self.src_arr, self.result
-        s = s[tuple(slice(0, k) for k in ix.shape)]
-        where = list(np.indices(ix.shape, sparse=True))
-        where[d] = ix
-        where = tuple(where)
-        touched = np.zeros(a.shape, bool)
-        touched[where] = True
-        if red == 'sum':
-            gi, gs = g.copy(), g[where]
-        elif red == 'mean':
-            n = np.zeros(a.shape, g.dtype) + (1 if self.include_self else 0)
-            np.add.at(n, where, 1)
-            n[n == 0] = 1
-            gi, gs = g / n, (g / n)[where]
-        elif red in ('amax', 'amin'):
-            self_hit = (a == r).astype(g.dtype)
-            src_hit = (s == r[where]).astype(g.dtype)
-            n = self_hit.copy()     # self's ties count even without include_self, as in PyTorch's formula
-            np.add.at(n, where, src_hit)
-            share = g / n
-            gi, gs = (a == r) * share, src_hit * share[where]
-        else:
-            gi, gs = self._prod(g, a, s, where)
-        if not self.include_self:
-            gi = np.where(touched, 0, gi)
-        full = np.zeros(self.src_arr.shape, g.dtype)
-        full[tuple(slice(0, k) for k in ix.shape)] = gs
-        return gi.astype(g.dtype, copy=False), full
-
-    def _prod(self, g, a, s, where):
-        """Each contributor's gradient: g times the product of the other contributors to its position."""
-        others_self = np.ones(a.shape, g.dtype)
-        np.multiply.at(others_self, where, s)
-        gi = g * others_self if self.include_self else g.copy()
-        flat = np.ravel_multi_index(tuple(np.broadcast_arrays(*where)), a.shape).reshape(-1)
-        vals = s.reshape(-1).astype(g.dtype)
-        gs = np.empty(vals.shape, g.dtype)
-        for k, pos in enumerate(flat):
-            same = np.flatnonzero(flat == pos)
-            rest = np.prod(vals[same[same != k]]) * (a.reshape(-1)[pos] if self.include_self else 1)
-            gs[k] = g.reshape(-1)[pos] * rest
-        return gi, gs.reshape(s.shape)
-
-
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
     (``reduce``: 'sum', 'prod', 'mean', 'amax', 'amin'; ``include_self``: whether input's own values take part)."""
-    from .indexing import _check_index
+    from .indexing import _check_index, _scatter_reduce_core, _refuse_bool, _REDUCES, ScatterReduceBackward0
     kind = {'max': 'amax', 'min': 'amin'}.get(reduce, reduce)     # PyTorch still takes the old names
     if kind not in _REDUCES:
         raise RuntimeError(f'reduce argument must be either sum, prod, mean, amax or amin, got {reduce}')
-    a, s = input._data, src._data
-    if s.dtype != a.dtype:
-        raise RuntimeError('scatter_reduce(): Expected self.dtype to be equal to src.dtype')
-    d = wrap_dim(dim, a.ndim)
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
+    d = wrap_dim(dim, input._data.ndim)
     _check_index(input, d, index, 'scatter_reduce')
-    ix = index._data
-    where = list(np.indices(ix.shape, sparse=True))
-    where[d] = ix
-    where = tuple(where)
-    part = s[tuple(slice(0, k) for k in ix.shape)]
-    out = a.copy()
-    if not include_self:
-        out[where] = _identity(kind, a.dtype)
-    ufunc = {'sum': np.add, 'mean': np.add, 'prod': np.multiply, 'amax': np.maximum, 'amin': np.minimum}[kind]
-    ufunc.at(out, where, part)
     if kind == 'mean':
-        n = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
-        np.add.at(n, where, 1)
-        n[n == 0] = 1
-        out = (out // n if a.dtype.kind in 'iu' else out / n).astype(a.dtype)
-    if GRAD.enabled and (input._requires_grad or src._requires_grad):
-        node = ScatterReduceBackward0((input, src))
-        node.dim, node.index, node.reduce, node.include_self = d, ix, reduce, include_self
-        node.self_arr, node.src_arr, node.result = a.copy(), s.copy(), out.copy()
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+        _refuse_bool(input, 'scatter_gather_tensor_cpu_reduce_mean')
+    return _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):

@@ -1086,6 +1086,7 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     idx = tuple(idx)
     return composite(DiagonalScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
 
+_REDUCES = ('sum', 'prod', 'mean', 'amax', 'amin')
 _REDUCE_UFUNC = {'sum': np.add, 'mean': np.add, 'prod': np.multiply, 'amax': np.maximum, 'amin': np.minimum}
 
 
@@ -1095,6 +1096,8 @@ def _reduce_identity(reduce, dt):
         return 0
     if reduce == 'prod':
         return 1
+    if dt.kind == 'b':
+        return reduce == 'amin'
     big = np.inf if dt.kind == 'f' else np.iinfo(dt).max
     return -big if reduce == 'amax' else big
 
@@ -1119,13 +1122,16 @@ def _reduce_count(shape, idx, include_self):
     return n
 
 
-class IndexReduceBackward0(Node):
-    """PyTorch's index_reduce gradients (its scatter_reduce formulas): for mean, amax and amin linear in g with
-    constant weights (``wself`` for self, ``wg`` on g before it is gathered, ``wsrc`` after; None: 1), so
-    differentiable again; prod's (with its zero cases) are computed on arrays only."""
-    __slots__ = ('dim', 'index', 'src_shape', 'wself', 'wg', 'wsrc', 'prod')
+class _ReduceIntoBackward(Node):
+    """The gradients of scatter_reduce and index_reduce (PyTorch's scatter_reduce formulas): for sum, mean, amax
+    and amin linear in g with constant weights (``wself`` for self, ``wg`` on g before it is gathered, ``wsrc``
+    after; None: 1), so differentiable again; prod's (with its zero cases) are computed on arrays only."""
+    __slots__ = ('dim', 'index', 'src_shape', 'reduce', 'wself', 'wg', 'wsrc', 'prod')
 
     def backward(self, g):
+        if self.reduce not in _REDUCES:     # scatter_reduce's forward takes 'max'/'min', its backward does not
+            raise RuntimeError(f"Expected 'reduce' to be one of 'sum', 'prod', 'mean', 'amax', 'amin' but got "
+                               f'{self.reduce}.')
         if self.prod is not None:
             if not dual.is_array(g):
                 raise RuntimeError(f'{self.name()}: double backward of the "prod" reduction is not supported by '
@@ -1137,6 +1143,14 @@ class IndexReduceBackward0(Node):
         if self.wsrc is not None:
             gs = gs * dual.const(self.wsrc, g)
         return ga, _pad_to(gs, self.src_shape)
+
+
+class IndexReduceBackward0(_ReduceIntoBackward):
+    __slots__ = ()
+
+
+class ScatterReduceBackward0(_ReduceIntoBackward):
+    __slots__ = ()
 
 
 def _gather_grad(g, d, ix):
@@ -1197,8 +1211,10 @@ def _prod_grads(a, idx, hit, s, r, include_self, src_shape, g):
     return ga.astype(g.dtype), _pad_to(gs.astype(g.dtype), src_shape)
 
 
-def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls):
-    """scatter_reduce on a checked index array ``ix`` (of source's leading shape), recorded as ``cls``."""
+def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls, name=None):
+    """scatter_reduce on a checked index array ``ix`` (of at most source's shape), recorded as ``cls``: the one
+    implementation of scatter_reduce and index_reduce. ``name``: the reduction the node reports (scatter_reduce
+    keeps the 'max'/'min' it was given, whose backward PyTorch refuses)."""
     a, s = input._data, source._data
     s = s[tuple(slice(0, k) for k in ix.shape)]
     idx = list(np.indices(ix.shape, sparse=True))
@@ -1209,10 +1225,15 @@ def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls):
     r = _reduce_into(a, idx, hit, s, reduce, include_self)
     if GRAD.enabled and (input._requires_grad or source._requires_grad):
         node = cls((input, source))
-        node.dim, node.index, node.src_shape = d, ix, source._data.shape
+        node.dim, node.index, node.src_shape, node.reduce = d, ix, source._data.shape, name or reduce
         _reduce_weights(node, a, idx, hit, s, r, reduce, include_self)
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+def _refuse_bool(input, kernel):
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 _BETA_WARNED = []
@@ -1228,6 +1249,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ('prod', 'mean', 'amax', 'amin'):
         raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
     a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)
+    if not include_self or a.ndim <= 1:   # PyTorch's 2-d and larger inputs take a kernel that takes bool
+        _refuse_bool(input, 'index_func_' if include_self else 'index_reduce_func_exclude_input_init')
     ix = ix.astype(np.int64)
     want = a.shape[:d] + (ix.size,) + a.shape[d + 1:]
     if src.shape != want:
@@ -1236,7 +1259,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     n = a.shape[d]
     bad = ix[(ix < 0) | (ix >= n)]
     if bad.size:
-        raise IndexError(f'index {int(bad[0])} is out of bounds for dimension {d} with size {n}')
+        raise IndexError('index out of range in self')
+    if a.ndim > 1 and reduce == 'mean':
+        _refuse_bool(input, 'div_floor_cpu')
     full = np.broadcast_to(ix.reshape(tuple(-1 if k == d else 1 for k in range(a.ndim))), want)
     return _scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
                                 IndexReduceBackward0)
