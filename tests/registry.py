@@ -2513,6 +2513,128 @@ add(
     entry('nanquantile', _quantile_samples, gradgrad=False),
 )
 
+# -- front-door names real programs call (session 24, gaps): mode, empty_strided, trapezoid, vander, *_copy... --
+def _mode_samples():
+    nan = np.array([[2., 1., np.nan, np.nan, 1., 2.], [np.nan, np.nan, 1., 0., 0., 3.]], F32)
+    ties = np.random.default_rng(3).integers(0, 4, (3, 40))
+    return [Sample(f32(3, 5)), Sample(ties.astype(F32), desc='ties in rows of 40'), Sample(ties[:, :7], 0, keepdim=True, desc='i64 ties'),
+            Sample(np.array([-0., 0., 0., -0., 1.], F32), desc='signed zeros'), Sample(nan, desc='nan'),
+            Sample(boolean(3, 4), 1), Sample(f32(), 0), Sample(f32(0, 3), 1), Sample(f32(2, 3), -2),
+            Sample(f64(3, 4), 0, gradcheck=True), Sample(f32(3, 0), 1, error=True), Sample(f32(3), 1, error=True)]
+
+
+def _strides(t):
+    return tuple(t.shape), t.stride(), t.is_contiguous(), str(t.dtype).split('.')[-1], t.requires_grad
+
+
+def _trap_samples(cumulative=False):
+    s = [Sample(f32(3, 4)), Sample(f32(3, 4), f32(4, seed=1)), Sample(f32(3, 4), dx=0.5), Sample(f32(3, 4), dim=0),
+         Sample(f32(2, 3, 4), f32(3, 4, seed=1), dim=1, desc='x of fewer dims'),
+         Sample(f32(3, 4), f32(3, 4, seed=1), desc='x of y\'s shape'), Sample(i64(3, 4), desc='i64'),
+         Sample(i64(3, 4), dx=2, desc='i64 int dx'), Sample(f32(3, 1), desc='one sample'),
+         Sample(f64(3, 4), f64(4, seed=1), gradcheck=True), Sample(f64(2, 5), dx=0.3, dim=1, gradcheck=True),
+         Sample(boolean(3, 4), error=True), Sample(f32(3, 4), f32(3, seed=1), error=True, desc='x too short'),
+         Sample(f32(3, 4), dx=True, error=True, desc='bool dx')]
+    if not cumulative:
+        s.append(Sample(f32(3, 0), desc='no samples'))
+    return s
+
+
+def _copy_entry(name, samples, **kw):
+    return entry(name, samples, method=kw.pop('method', False), **kw)
+
+
+add(
+    entry('mode', _mode_samples),
+    entry('empty_strided', lambda: [Sample((2, 3), (1, 2)), Sample((2, 3), (3, 1)), Sample((2, 0), (1, 1)), Sample((), ()),
+                                    Sample((3,), (0,), desc='stride 0'), Sample([2, 2], [4, 1]),
+                                    Sample((2, 3), (1, 2), dtype=_dt('float64'), requires_grad=True),
+                                    Sample((2, 3), (1,), error=True), Sample((2, 3), (-1, 1), error=True),
+                                    Sample((-1, 3), (1, 1), error=True)],
+          call=lambda L, *a, **k: _strides(L.empty_strided(*_resolve(L, a), **{n: _resolve(L, v) for n, v in k.items()})),
+          method=False, out=False, grad=False),
+    Op('new_empty_strided', lambda: [Sample(f32(2), (2, 3), (1, 2)), Sample(i64(2), (2, 2), (0, 1)),
+                                     Sample(i64(2), (2,), (1,), dtype=_dt('float16'))], ns='Tensor', grad=False,
+       call=lambda L, x, *a, **k: _strides(x.new_empty_strided(*a, **{n: _resolve(L, v) for n, v in k.items()}))),
+    entry('msort', lambda: [Sample(f32(4, 3)), Sample(i64(5, 2)), Sample(f32(5)), Sample(_v(3, 4)),
+                            Sample(f64(4, 3), gradcheck=True)]),
+    entry('split_with_sizes', lambda: [Sample(f32(3, 4), [1, 2]), Sample(f32(3, 4), [2, 0, 2], 1), Sample(i64(5), (5,)),
+                                       Sample(f64(3, 4), [1, 1, 2], -1, gradcheck=True),
+                                       Sample(f32(3, 4), [1, 1], error=True)], out=False),
+    entry('trapezoid', _trap_samples, method=False, out=False, aliases=('trapz',)),
+    entry('cumulative_trapezoid', lambda: _trap_samples(True), method=False, out=False),
+    entry('vander', lambda: [Sample(f32(4)), Sample(f32(3), 5), Sample(f32(3), increasing=True), Sample(i64(3), 4),
+                             Sample(boolean(3)), Sample(f32(3), 0), Sample(f32(3), 1), Sample(f32(0)),
+                             Sample(f64(3), 4, gradcheck=True), Sample(f64(3), 3, increasing=True, gradcheck=True),
+                             Sample(f32(2, 2), error=True), Sample(f32(3), -1, error=True)], method=False, out=False),
+    entry('row_stack', lambda: [Sample([f32(2, 3), f32(1, 3, seed=1)]), Sample([f32(3), f32(3, seed=1)]),
+                                Sample([f64(2, 2), f64(1, 2, seed=1)], gradcheck=True),
+                                Sample([f32(2, 3), f32(2, 4)], error=True)], method=False),
+    binary('arctan2', errors=SCALARS),
+    _copy_entry('expand_copy', lambda: [Sample(f32(3, 1), (3, 4)), Sample(f32(4), (2, 4)), Sample(f64(3, 1), (2, 3, 2), gradcheck=True),
+                                        Sample(f32(3, 2), (3, 4), error=True)]),
+    _copy_entry('permute_copy', lambda: [Sample(f32(2, 3, 4), (2, 0, 1)), Sample(i64(2, 3), (1, 0)),
+                                         Sample(f64(2, 3), (1, 0), gradcheck=True)]),
+    _copy_entry('t_copy', lambda: [Sample(f32(3, 4)), Sample(f32(3)), Sample(f64(2, 3), gradcheck=True)]),
+    _copy_entry('transpose_copy', lambda: [Sample(f32(2, 3, 4), 0, 2), Sample(f64(2, 3), 0, 1, gradcheck=True)]),
+    _copy_entry('view_copy', lambda: [Sample(f32(3, 4), (4, 3)), Sample(f32(3, 4), (-1,)), Sample(f64(2, 3), (3, 2), gradcheck=True),
+                                      Sample(f32(3, 4), (5, 2), error=True)]),
+    _copy_entry('select_copy', lambda: [Sample(f32(3, 4), 0, 1), Sample(f32(3, 4), 1, -1), Sample(f64(2, 3), 1, 2, gradcheck=True)]),
+    _copy_entry('slice_copy', lambda: [Sample(f32(5, 4), 0, 1, 4), Sample(f32(5, 4), 1, 0, 4, 2), Sample(f32(5, 4)),
+                                       Sample(f64(5, 3), 0, 1, 5, 2, gradcheck=True)]),
+    _copy_entry('squeeze_copy', lambda: [Sample(f32(3, 1, 4)), Sample(f32(3, 1, 1), 1), Sample(f32(3, 1, 1), (1, 2)),
+                                         Sample(f64(1, 3), gradcheck=True)]),
+    _copy_entry('unsqueeze_copy', lambda: [Sample(f32(3, 4), 1), Sample(f32(), 0), Sample(f64(2, 3), -1, gradcheck=True)]),
+    _copy_entry('diagonal_copy', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f32(2, 3, 4), 0, 1, 2),
+                                          Sample(f64(3, 3), -1, gradcheck=True)]),
+    _copy_entry('alias_copy', lambda: [Sample(f32(3, 4)), Sample(i64(3)), Sample(f64(2, 3), gradcheck=True)]),
+    _copy_entry('unfold_copy', lambda: [Sample(f32(3, 5), 1, 2, 1), Sample(f32(6), 0, 3, 2), Sample(f64(2, 5), 1, 3, 2, gradcheck=True)]),
+    _copy_entry('as_strided_copy', lambda: [Sample(f32(3, 4), (2, 2), (1, 2)), Sample(f32(3, 4), (3,), (4,), 1),
+                                            Sample(f64(3, 4), (2, 3), (4, 1), gradcheck=True)]),
+    _copy_entry('narrow_copy', lambda: [Sample(f32(4, 3), 0, 1, 2), Sample(i64(4, 3), 1, 0, 3), Sample(f64(4, 3), 1, 1, 2, gradcheck=True),
+                                        Sample(f32(4, 3), 0, 3, 2, error=True)], method=True),
+    _copy_entry('unbind_copy', lambda: [Sample(f32(3, 4)), Sample(f32(3, 4), 1), Sample(f64(2, 3), gradcheck=True)], out=False),
+    _copy_entry('split_copy', lambda: [Sample(f32(5, 4), 2), Sample(f32(5, 4), 3, 1), Sample(f64(5, 2), 2, gradcheck=True)], out=False),
+    _copy_entry('split_with_sizes_copy', lambda: [Sample(f32(5, 4), [2, 3]), Sample(f64(5, 2), [1, 1], 1, gradcheck=True)],
+                out=False),
+    entry('rms_norm', lambda: [Sample(f32(2, 3, 4), (4,)), Sample(f32(2, 4), [4], f32(4, seed=1), 1e-3),
+                               Sample(f64(2, 4), (4,), f64(4, seed=1), gradcheck=True)], method=False, out=False),
+    entry('addmv_', lambda: [Sample(f32(3), f32(3, 4), f32(4, seed=1), grad=False),
+                             Sample(f64(3), f64(3, 4), f64(4, seed=1), beta=0.5, alpha=2, grad=False)],
+          call=lambda L, x, *a, **k: L.addmv_(x.clone(), *a, **k), method=False, out=False, grad=False),
+    entry('gcd_', lambda: [Sample(i64(3, 4), i64(3, 4, seed=1)), Sample(i64(3), 2, error=True)],
+          call=lambda L, x, *a: L.gcd_(x.clone(), *a), method=False, out=False, grad=False),
+    entry('lcm_', lambda: [Sample(i64(3, 4), i64(3, 4, seed=1)), Sample(i64(3), 2, error=True)],
+          call=lambda L, x, *a: L.lcm_(x.clone(), *a), method=False, out=False, grad=False),
+    entry('ldexp_', lambda: [Sample(f32(3, 4), i64(3, 4, seed=1), grad=False)],
+          call=lambda L, x, *a: L.ldexp_(x.clone(), *a), method=False, out=False, grad=False),
+    entry('index_put_', lambda: [Sample(f32(3, 4), (idx(2),), f32(2, 4, seed=1), grad=False),
+                                 Sample(f32(3, 4), (idx(3), idx(3, high=4, seed=1)), f32(3, seed=1), True, grad=False)],
+          call=lambda L, x, i, *a: L.index_put_(x.clone(), tuple(L.tensor(v) for v in i), *a), method=False, out=False,
+          grad=False),
+    meth('is_nonzero', lambda: [Sample(f32(1)), Sample(np.array([0.], F32), desc='zero'), Sample(i64()), Sample(boolean(1, 1)),
+                                Sample(f32(0), error=True), Sample(f32(2), error=True)], grad=False),
+    meth('apply_', lambda: [Sample(f32(3, 4), lambda v: v * 2 + 1, desc='f32 2v+1'), Sample(i64(5), lambda v: v / 3, desc='i64 v/3'),
+                            Sample(boolean(4), lambda v: not v, desc='bool not'), Sample(_v(3, 4), lambda v: -v, desc='transposed')]),
+    meth('map_', lambda: [Sample(f32(3, 4), f32(4, seed=1), lambda a, b: a * b, desc='f32 broadcast'),
+                          Sample(i64(3), i64(), lambda a, b: a - b, desc='i64 0-d other'),
+                          Sample(i64(3), f32(3), lambda a, b: a, error=True, desc='other of another dtype'),
+                          Sample(i64(3), i64(2), lambda a, b: a, error=True, desc='other of another shape')]),
+    meth('positive', lambda: [Sample(f32(3, 4)), Sample(i64(3)), Sample(f64(2, 3), gradcheck=True),
+                              Sample(boolean(3), error=True)]),
+    meth('polygamma_', lambda: [Sample(f32(3, 4, domain='positive'), 1), Sample(f64(3, domain='positive'), 2)],
+         call=lambda L, x, n: x.clone().polygamma_(n)),
+    meth('mvlgamma_', lambda: [Sample(f32(3, 4, domain='positive') + 1, 2), Sample(f64(3, domain='positive') + 1, 1)],
+         call=lambda L, x, p: x.clone().mvlgamma_(p)),
+    *[meth(n, lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(i64(3, 4), 1), Sample(f32(3, 4), f32(4, seed=2)),
+                       Sample(f32(3), f32(2, 3), error=True)], call=(lambda n: lambda L, x, y: x.clone().__getattribute__(n)(y))(n))
+      for n in ('greater_', 'greater_equal_', 'less_', 'less_equal_', 'not_equal_')],
+    *[meth(n, lambda: [Sample(f32(3, 4), 0, 1), Sample(f32(2, 3, 4), -1, 0), Sample(i64(2, 3), 1, 0)],
+           call=(lambda n: lambda L, x, *a: x.clone().__getattribute__(n)(*a))(n))
+      for n in ('swapaxes_', 'swapdims_')],
+)
+
+
 def _sibling(name, **deps):
     """The registry module ``name`` beside this file, imported by path (tools/supported.py loads this file so);
     ``deps``: sibling modules it imports by name, visible to it while it loads."""

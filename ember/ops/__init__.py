@@ -7,7 +7,8 @@ from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, m
                         gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
                         bitwise_xor, round, bitwise_left_shift, bitwise_right_shift, fmax, fmin)
 from .reduction import (sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, norm, logsumexp,
-                        softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types, kthvalue)
+                        softmax, log_softmax, cumsum, cumprod, all, any, vector_norm, return_types, kthvalue,
+                        mode)
 from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, transpose, t, permute, expand,
                     expand_as, repeat, clone, contiguous, to, flip, cat, stack, split, chunk, unbind, narrow,
                     movedim, view_as, reshape_as, type_as, repeat_interleave, roll, select, ravel)
@@ -27,6 +28,11 @@ from .composites import (combinations, cov, corrcoef, copysign, signbit, heavisi
                          unravel_index)
 from . import composites
 from .quantiles import quantile, nanquantile
+from . import frontdoor
+from .frontdoor import (empty_strided, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander,
+                        narrow_copy)
+globals().update(frontdoor.COPY_FORMS)
+row_stack, arctan2 = shape.vstack, pointwise.atan2
 from ..tensor import Tensor
 
 diagonal = indexing.diagonal_
@@ -198,7 +204,7 @@ def _bind():
     T.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
     T.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
     T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
-    T.fmax, T.fmin, T.trace, T.kthvalue = fmax, fmin, trace, kthvalue
+    T.fmax, T.fmin, T.trace, T.kthvalue, T.mode = fmax, fmin, trace, kthvalue, mode
     for name in ('asinh', 'acosh', 'atanh', 'arcsinh', 'arccosh', 'arctanh', 'deg2rad', 'rad2deg', 'hypot'):
         setattr(T, name, getattr(pointwise, name))
         setattr(T, name + '_', make_inplace(getattr(pointwise, name), name + '_'))
@@ -231,6 +237,20 @@ def _bind():
             setattr(T, name + '_', make_inplace(getattr(mod, name), name + '_'))
     T.select_scatter, T.slice_scatter = indexing.select_scatter, indexing.slice_scatter
     T.diagonal_scatter, T.sum_to_size = indexing.diagonal_scatter, reduction.sum_to_size
+    _bind_frontdoor(T)
+
+
+def _bind_frontdoor(T):
+    """Tensor methods PyTorch has under more names, and frontdoor's methods."""
+    from .._torch_forms import positive
+    for name in ('new_empty_strided', 'msort', 'split_with_sizes', 'narrow_copy', 'is_nonzero', 'apply_', 'map_'):
+        setattr(T, name, getattr(frontdoor, name))
+    T.arctan2, T.arctan2_ = T.atan2, T.atan2_
+    T.greater_, T.greater_equal_, T.less_, T.less_equal_, T.not_equal_ = T.gt_, T.ge_, T.lt_, T.le_, T.ne_
+    T.swapaxes_ = T.swapdims_ = T.transpose_
+    T.positive = positive
+    T.polygamma_ = make_inplace(lambda self, n: polygamma(n, self), 'polygamma_')
+    T.mvlgamma_ = make_inplace(mvlgamma, 'mvlgamma_')
 
 
 _bind()

@@ -69,6 +69,8 @@ RULES = {
     **dict.fromkeys(('cummax.values', 'cummin.values', 'cummax.indices', 'cummin.indices', 'logcumsumexp'),
                     [(_same, RuntimeError, 'expected scalar_type {res} but found {out}')]),
     'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
+    'mode.values': [(_same, RuntimeError, "expected scalar type '{res}' but got '{out}' for values output")],
+    'mode.indices': [(_same, RuntimeError, "expected scalar type '{res}' but got '{out}' for indices output")],
     **dict.fromkeys('cat stack hstack vstack dstack column_stack'.split(), [(_castable, TypeError, _CAT)]),
     **dict.fromkeys('inner tensordot'.split(), [(_same, RuntimeError, 'tensordot: Expected the output tensor to have '
                                                                       'dtype {res}, but got an output tensor with dtype {out}')]),
@@ -161,7 +163,9 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'logit sinc asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
          'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce copysign signbit '
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
-         'slice_scatter renorm addr addbmm').split()
+         'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
+         'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
+         'as_strided_copy narrow_copy').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

@@ -1119,6 +1119,72 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return return_types.kthvalue(Tensor._make(vals, node), Tensor._make(out_idx))
 
 
+ModeBackward0 = _node('ModeBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+
+
+def mode(input, dim=-1, keepdim=False):
+    """(values, indices): the most frequent value along ``dim`` (the smallest among equally frequent ones) and
+    where it is, as PyTorch's CPU kernel picks it: each row's (value, index) pairs go through std::sort by value,
+    and the index is that of the last pair of the winning run."""
+    a = input._data
+    if a.ndim == 0:
+        return _of_scalar('mode', input, ModeBackward0)
+    d = wrap_dim(dim, a.ndim)
+    n = a.shape[d]
+    if n == 0:
+        raise IndexError(f'mode(): Expected reduction dim {d} to have non-zero size.')
+    rows = np.moveaxis(a, d, -1).reshape(-1, n)
+    idx = _mode_rows(rows).reshape(np.moveaxis(a, d, -1).shape[:-1])
+    vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
+    if not keepdim:
+        vals = vals.squeeze(d)
+    node = _record(input, vals, ModeBackward0, idx=idx, shape=a.shape, dim=d, keep=keepdim)
+    return return_types.mode(Tensor._make(vals, node), Tensor._make(np.expand_dims(idx, d) if keepdim else idx))
+
+
+def _mode_rows(x):
+    """The mode's index in each row of ``x`` (m, n). Rows without NaN whose order std::sort leaves as a stable sort
+    would (n <= 16: one insertion sort) or whose mode occurs once take NumPy: the smallest of the most frequent
+    values, at its last occurrence. The others replay libstdc++'s std::sort (ember/ops/_topk.py)."""
+    from ._topk import _sort, _ranks
+    m, n = x.shape
+    if not m:
+        return np.zeros(0, np.int64)
+    s = np.sort(x, axis=1)
+    cols = np.arange(n)
+    new = np.ones(s.shape, np.bool_)
+    new[:, 1:] = s[:, 1:] != s[:, :-1]
+    starts = np.maximum.accumulate(np.where(new, cols, 0), axis=1)
+    end = np.ones(s.shape, np.bool_)
+    end[:, :-1] = new[:, 1:]
+    runs = np.where(end, cols - starts + 1, 0)
+    best = np.argmax(runs, axis=1)          # the first longest run: the smallest value (C++ keeps it on ties)
+    r = np.arange(m)
+    value, count = s[r, best], runs[r, best]
+    last = n - 1 - np.argmax((x == value[:, None])[:, ::-1], axis=1)
+    replay = (count > 1) & (n > 16)
+    nan = np.isnan(x).any(axis=1) if x.dtype.kind == 'f' else np.zeros(m, np.bool_)
+    for i in np.flatnonzero(replay | nan):
+        # NaN compares false both ways, so those rows are sorted on their values themselves
+        keys = x[i].tolist() if nan[i] else _ranks(x[i], False)
+        q = list(zip(keys, range(n)))
+        _sort(q, 0, n)
+        last[i] = _mode_of_sorted(q)
+    return last.astype(np.int64)
+
+
+def _mode_of_sorted(q):
+    """PyTorch's scan of the sorted (key, index) pairs: the last index of the first longest run of equal keys."""
+    best, modei, run = 0, 0, 0
+    for i, (k, pos) in enumerate(q):
+        run += 1
+        if i == len(q) - 1 or k != q[i + 1][0]:
+            if run > best:
+                best, modei = run, pos
+            run = 0
+    return modei
+
+
 def _cum_extreme_bw(self, g):
     """The gradient of each running extreme goes to the element it came from (summed over repeats)."""
     if not self.shape:

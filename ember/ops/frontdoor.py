@@ -1,0 +1,218 @@
+"""Names real PyTorch programs call that ember lacked: empty_strided, msort, trapezoid and its kin, vander, the
+``*_copy`` forms of the view ops, and the aliases and in-place forms PyTorch keeps (arctan2, row_stack,
+Tensor.greater_, swapaxes_...). Each is composed of ember's own ops the way PyTorch composes it, so values,
+dtypes and grad_fn names are PyTorch's."""
+import numpy as np
+
+from .. import _layout
+from .._dtype import DEFAULT, int64, to_np
+from ..autograd.grad_mode import GRAD
+from ..tensor import Tensor
+from . import shape, indexing, pointwise, reduction, creation
+from ._composite import composite, node_class
+from ._util import wrap_dim
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """An uninitialised tensor (ember fills it with zeros) with the given sizes and strides, on a storage just
+    large enough for them (strides may overlap: a stride of 0 repeats one element)."""
+    creation._factory(device, layout, pin_memory, 'empty_strided')
+    size, stride = [int(n) for n in size], [int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError(f'dimensionality of sizes ({len(size)}) must match dimensionality of strides '
+                           f'({len(stride)})')
+    neg = [n for n in size if n < 0]
+    if neg:
+        raise RuntimeError(f'Trying to create tensor with negative dimension {neg[0]}: {size}')
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f'Storage size calculation overflowed with sizes={size} and strides={stride}')
+    nd = to_np(dtype) or DEFAULT.np
+    n = 0 if 0 in size else 1 + sum((k - 1) * s for k, s in zip(size, stride))
+    buf = np.zeros(max(n, 1), nd)
+    arr = np.lib.stride_tricks.as_strided(buf, tuple(size), tuple(s * buf.itemsize for s in stride))
+    return creation._finish(Tensor._make(arr), requires_grad)
+
+
+def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                      pin_memory=False):
+    """Tensor.new_empty_strided: ``empty_strided`` with this tensor's dtype (unless ``dtype``)."""
+    return empty_strided(size, stride, dtype=dtype or self.dtype, layout=layout, device=device,
+                         requires_grad=requires_grad, pin_memory=pin_memory)
+
+
+def msort(input):
+    """The values sorted along dim 0 (``sort(input, 0).values``)."""
+    return indexing.sort(input, 0).values
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Views of ``input`` of the given sizes along ``dim`` (split with a list of sizes)."""
+    return shape.split(input, list(split_sizes), dim)
+
+
+# -- trapezoid rule: PyTorch's aten/src/ATen/native/Integration.cpp, step by step --------------------------
+MulBackward1 = node_class('MulBackward1')
+DivBackward1 = node_class('DivBackward1')
+
+
+def _half(t):
+    """t / 2. as PyTorch's C++ div(Tensor, Scalar) records it (DivBackward1)."""
+    return composite(DivBackward1, lambda v: v / 2., (t,))
+
+
+def _spacing(y, x, dim, name):
+    """dx along ``dim`` from the sample points ``x`` (1-d: along dim; fewer dims: leading 1s), PyTorch's views."""
+    if x._data.dtype == np.bool_ or y._data.dtype == np.bool_:
+        raise RuntimeError(f'{name}: received a bool input for `x` or `y`, but bool is not supported')
+    if x.dim() == 1:
+        if x.shape[0] != y.shape[dim]:
+            raise RuntimeError(f'{name}: There must be one `x` value for each sample point')
+        x = x.view([x.shape[0] if k == dim else 1 for k in range(y.dim())])
+    elif x.dim() < y.dim():
+        x = x.view([1] * (y.dim() - x.dim()) + list(x.shape))
+    n = x.shape[dim]
+    return shape.narrow(x, dim, 1, n - 1) - shape.narrow(x, dim, 0, max(n - 1, 0))
+
+
+def _scalar_dx(y, dx, name):
+    if y._data.dtype == np.bool_:
+        raise RuntimeError(f'{name}: received a bool input for `y`, but bool is not supported')
+    if isinstance(dx, (bool, complex)):
+        raise RuntimeError(f'{name}: Currently, we only support dx as a real number.')
+    return float(dx)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule along ``dim``: sample points ``x``, or a constant spacing ``dx`` (default 1)."""
+    d = wrap_dim(dim, y.dim())
+    n = y.shape[d]
+    if n == 0:
+        return creation.zeros([k for i, k in enumerate(y.shape) if i != d], dtype=y.dtype)
+    if x is not None:
+        dxs = _spacing(y, x, d, 'trapezoid')
+        return _half(reduction.sum(dxs * (shape.narrow(y, d, 1, n - 1) + shape.narrow(y, d, 0, n - 1)), d))
+    h = _scalar_dx(y, 1 if dx is None else dx, 'trapezoid')
+    inner = reduction.sum(y, d) - (shape.select(y, d, 0) + shape.select(y, d, -1)) * 0.5
+    return composite(MulBackward1, lambda t: t * h, (inner,))
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """The old name of ``trapezoid`` (dx defaults to 1)."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoid rule along ``dim`` (one fewer value than the samples)."""
+    d = wrap_dim(dim, y.dim())
+    n = y.shape[d]
+    pair = shape.narrow(y, d, 0, max(n - 1, 0)) + shape.narrow(y, d, min(1, n), max(n - 1, 0))
+    if x is not None:
+        return _half(reduction.cumsum(_spacing(y, x, d, 'cumulative_trapezoid') * pair, d))
+    h = _scalar_dx(y, 1 if dx is None else dx, 'cumulative_trapezoid')
+    return reduction.cumsum(composite(MulBackward1, lambda t: h / 2. * t, (pair,)), d)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a 1-d ``x``: columns x**0 ... x**(N-1), highest power first unless
+    ``increasing``; integer and bool inputs give int64 (PyTorch's cumprod promotes them)."""
+    if x.dim() != 1:
+        raise RuntimeError('x must be a one-dimensional tensor.')
+    n = x.shape[0] if N is None else int(N)
+    if n < 0:
+        raise RuntimeError('N must be non-negative.')
+    dt = x.dtype if x.is_floating_point() else int64
+    result = creation.empty(x.shape[0], n, dtype=dt)
+    if n > 0:
+        result.fill_(1)
+        if n > 1:
+            shape.narrow(result, 1, 1, n - 1).copy_(x.unsqueeze(1))
+            shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(shape.narrow(result, 1, 1, n - 1), 1))
+    return result if increasing else shape.flip(result, [1])
+
+
+# -- the *_copy forms: the view op's result copied out, recorded as PyTorch's '<view node>_copy' --------------
+_COPY_NODES = {}
+
+
+def _copy_node(name):
+    """The CompositeNode class named ``name`` (one per name)."""
+    if name not in _COPY_NODES:
+        _COPY_NODES[name] = node_class(name)
+    return _COPY_NODES[name]
+
+
+def _copy_form(name, view, node=None):
+    """torch.``name``: ``view(input, *args)`` as a new contiguous tensor; its grad_fn is ``node``, else the view's
+    own node name with '_copy' (SqueezeBackward0/1/2_copy by the arguments, as PyTorch names them)."""
+    def contiguous_copy(out):
+        if isinstance(out, (tuple, list)):
+            return tuple(o.clone(memory_format=_layout.contiguous_format) for o in out)
+        return out.clone(memory_format=_layout.contiguous_format)
+
+    def op(input, *args, **kwargs):
+        if not (GRAD.enabled and input.requires_grad):
+            return contiguous_copy(view(input, *args, **kwargs))
+        out = view(input, *args, **kwargs)
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        cls = _copy_node(node or first.grad_fn.name() + '_copy')
+        if isinstance(out, (tuple, list)):   # one node per output, as PyTorch's multi-output copies
+            return tuple(composite(cls, lambda t, i=i: contiguous_copy(view(t, *args, **kwargs)[i]), (input,))
+                         for i in range(len(out)))
+        return composite(cls, lambda t: contiguous_copy(view(t, *args, **kwargs)), (input,))
+    op.__name__ = name
+    op.__doc__ = f'The view ``{name[:-5]}`` copied into a new contiguous tensor.'
+    return op
+
+
+def _method(name):
+    return lambda t, *a, **k: getattr(t, name)(*a, **k)
+
+
+def _slice(t, dim=0, start=None, end=None, step=1):
+    return t[(slice(None),) * wrap_dim(dim, t.dim()) + (slice(start, end, step),)]
+
+
+COPY_FORMS = {name: _copy_form(name, _method(name[:-5])) for name in (
+    'expand_copy permute_copy t_copy transpose_copy view_copy select_copy squeeze_copy unsqueeze_copy '
+    'diagonal_copy unfold_copy as_strided_copy unbind_copy split_copy').split()}
+COPY_FORMS.update(alias_copy=_copy_form('alias_copy', lambda t: t.view_as(t), 'AliasBackward0_copy'),
+                  slice_copy=_copy_form('slice_copy', _slice, 'SliceBackward0_copy'),
+                  split_with_sizes_copy=_copy_form('split_with_sizes_copy', split_with_sizes))
+narrow_copy = _copy_form('narrow_copy', _method('narrow'), 'NarrowCopyBackward0')
+
+
+# -- Tensor methods and torch functions PyTorch keeps under more names -----------------------------------
+def is_nonzero(self):
+    """Whether the one value of a one-element tensor is nonzero."""
+    n = self._data.size
+    if n != 1:
+        raise RuntimeError('Boolean value of Tensor with ' + ('no values' if n == 0 else 'more than one value') +
+                           ' is ambiguous')
+    return bool(self._data.reshape(-1)[0])
+
+
+def apply_(self, callable):
+    """Replace each element by ``callable(element)`` (a Python number in, cast back to the tensor's dtype)."""
+    if self.requires_grad:
+        raise RuntimeError("Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead.")
+    return _map_into(self, callable, self._data)
+
+
+def map_(self, tensor, callable):
+    """Replace each element by ``callable(element, other's element)``, ``tensor`` broadcast to self's shape."""
+    if self.requires_grad:
+        raise RuntimeError("Can't call map_() on Variable that requires grad. Use var.detach().map_() instead.")
+    if tensor.dtype != self.dtype:
+        raise TypeError(f"map_: expected {self.type()} for 'other' (got {tensor.type()})")
+    other = np.broadcast_to(tensor.expand_as(self)._data, self._data.shape)
+    return _map_into(self, callable, self._data, other)
+
+
+def _map_into(self, fn, *arrays):
+    """Each element of ``self`` set to ``fn`` of the elements of ``arrays`` (self's shape) at its place."""
+    a = self._data
+    vals = [fn(*xs) for xs in zip(*(arr.reshape(-1).tolist() for arr in arrays))]
+    a[...] = np.asarray(vals, np.float64 if a.dtype.kind == 'f' else None).astype(a.dtype, casting='unsafe') \
+        .reshape(a.shape)
+    self._bump()
+    return self
