@@ -71,7 +71,13 @@ RULES = {
     'kthvalue.indices': [(_same, RuntimeError, 'output indices must be of scalar type Long')],
     'mode.values': [(_same, RuntimeError, "expected scalar type '{res}' but got '{out}' for values output")],
     'mode.indices': [(_same, RuntimeError, "expected scalar type '{res}' but got '{out}' for indices output")],
-    **dict.fromkeys('cat stack hstack vstack dstack column_stack'.split(), [(_castable, TypeError, _CAT)]),
+    **dict.fromkeys('cat stack hstack vstack dstack column_stack row_stack'.split(), [(_castable, TypeError, _CAT)]),
+    **dict.fromkeys('msort expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy '
+                    'unsqueeze_copy diagonal_copy alias_copy unfold_copy as_strided_copy'.split(),
+                    [(_same, RuntimeError, _EXPECTED)]),
+    'narrow_copy': [(_same, RuntimeError, 'Expected self.dtype() == output.dtype() to be true, but got false.  (Could '
+                                          'this error message be improved?  If so, please report an enhancement request '
+                                          'to PyTorch.)')],
     **dict.fromkeys('inner tensordot'.split(), [(_same, RuntimeError, 'tensordot: Expected the output tensor to have '
                                                                       'dtype {res}, but got an output tensor with dtype {out}')]),
     **dict.fromkeys('linalg.norm linalg.matrix_norm'.split(), [(_same, RuntimeError,
@@ -110,17 +116,19 @@ RULES = {
     'linalg.solve_triangular': [(_same, RuntimeError, 'expected scalar type {res} but found {out}')],
 }
 # ops that PyTorch resizes without its warning
-QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial', 'addbmm'}
+QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial', 'addbmm', 'narrow_copy'}
 # ops whose values go into an out of any dtype (bernoulli's 0s and 1s)
 ANY_DTYPE = {'bernoulli'}
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
-COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile'}
+COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile',
+          *('expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy unsqueeze_copy '
+            'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
 UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'square': 'pow', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
