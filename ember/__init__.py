@@ -39,7 +39,7 @@ from .ops.distance import cdist
 from .ops.blas import ger, inner, tensordot, baddbmm, addmv, bilinear
 from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
 from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_like, randn_like, randint_like,
-                         normal, bernoulli, multinomial, poisson, default_generator, _standard_gamma,
+                         normal, bernoulli, multinomial, poisson, binomial, default_generator, _standard_gamma,
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from ._tensor_str import set_printoptions
 from .random import thread_safe_generator

@@ -1743,6 +1743,12 @@ add(
         call=None, method=True, grad=False),
     rnd('poisson', lambda: [Sample(f32(3, 4, domain='positive')), Sample(f64(2, 3, domain='positive') * 20)],
         call=None, gradgrad=False, out=False),
+    rnd('binomial', lambda: [Sample(np.array([5., 20., 100., 1000., 3., 0.], F32), np.array([.2, .7, .5, .9, .05, .3], F32)),
+                             Sample(np.full((3, 4), 40.), f64(3, 4, domain='prob'), desc='f64 BTRS'),
+                             Sample(np.array([4., -1., 6.], F32), np.array([1., .5, 1.5], F32), desc='edges'),
+                             Sample(np.array([5.], F32), np.array([.3], F64), error=True, desc='mixed dtypes'),
+                             Sample(np.array([5]), np.array([.3], F32), error=True, desc='integer count')],
+        call=None, out=False, grad=False),
     *[rnd(n, (lambda extra: lambda: [Sample(f32(2, 3), *extra), Sample(f64(3), *extra), Sample(f32(), *extra),
                                      Sample(f32(2, 3), *extra, dtype=_dt('float64'))])(extra),
           call=_like(n), grad=False, out=False)
@@ -1831,10 +1837,8 @@ def gap(names, check, reason):
         op.gaps[check] = reason
 
 
-gap('nonzero', 'out:bool[2, 3] as_tuple=True', 'PyTorch has no out= with as_tuple=True')
 gap('einsum', 'grad_fn', 'one EinsumBackward0 node where PyTorch\'s einsum composes permute, '
     'view, bmm, mul and sum (grad_fn ViewBackward0, PermuteBackward0, MulBackward0... by equation)')
-gap('bernoulli', 'out:f32[3, 4] 0.3', 'bernoulli(input, p) accepts out= where PyTorch has no such overload')
 gap('Tensor.stride', 'sample:i64[2, 0]', "PyTorch's tensor() of an empty NumPy array keeps NumPy's all-zero strides; "
     'ember gives every empty tensor contiguous strides, as PyTorch gives the results of its ops')
 

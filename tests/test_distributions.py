@@ -85,6 +85,18 @@ CASES = {
                                                                       D.Independent(D.Normal(m, s), 1)),
                                 [_real(2, 3), _real(2, 3, 2), _pos(2, 3, 2)], [_real(2, 2), _real(4, 1, 2)]),
 }
+# counting distributions, from their own generator (so RNG's draws for the cases above and the tests stay as they were)
+_C = np.random.default_rng(24)
+CASES.update({
+    'Binomial-probs': (lambda D, n, p: D.Binomial(n, probs=p), [np.full(4, 6.0), _C.uniform(0.05, 0.95, 4)],
+                       [_C.integers(0, 7, (4,)).astype(float), _C.integers(0, 7, (3, 4)).astype(float)]),
+    'Binomial-logits': (lambda D, p: D.Binomial(8, logits=p), [_C.standard_normal((2, 3))],
+                        [_C.integers(0, 9, (2, 3)).astype(float)]),
+    'Multinomial-probs': (lambda D, p: D.Multinomial(5, probs=p), [_C.uniform(0.5, 2.5, (2, 3))],
+                          [np.array([[1.0, 2.0, 2.0], [5.0, 0.0, 0.0]]), np.array([[0.0, 0.0, 5.0]])]),
+    'Multinomial-logits': (lambda D, p: D.Multinomial(4, logits=p), [_C.standard_normal(3)],
+                           [np.array([1.0, 0.0, 3.0]), np.array([[2.0, 2.0, 0.0], [0.0, 4.0, 0.0]])]),
+})
 _SUPPORT_VALUES = {'Uniform': lambda p: p[0] + 0.3 * p[1], 'Dirichlet': lambda p: p[0] / p[0].sum(-1, keepdims=True),
                    'RelaxedOneHotCategorical': lambda p: np.exp(p[1]) / np.exp(p[1]).sum(-1, keepdims=True)}
 _NO_ENTROPY = {'Sigmoid-Normal', 'Affine-Normal', 'Poisson', 'RelaxedOneHotCategorical', 'RelaxedBernoulli',
@@ -162,6 +174,8 @@ KL_PAIRS = [
     ('Uniform', 'Gamma'), ('Beta', 'Normal'), ('Beta', 'Gamma'), ('Gamma', 'Normal'), ('Normal', 'Gamma'),
     ('Exponential', 'Exponential'), ('Laplace', 'Laplace'), ('Poisson', 'Poisson'), ('Geometric-probs', 'Geometric-logits'),
     ('OneHotCategorical', 'OneHotCategorical'), ('Gumbel', 'Gumbel'), ('HalfNormal', 'HalfNormal'), ('Cauchy', 'Cauchy'),
+    ('Binomial-probs', 'Binomial-probs'), ('Poisson', 'Binomial-probs'),
+    ('Poisson', 'Bernoulli-probs'),
 ]
 
 
@@ -239,6 +253,19 @@ def test_kl_errors_and_register_kl():
     lambda D, lib: D.MultivariateNormal(lib.zeros(2)),
     lambda D, lib: D.Independent(D.Normal(lib.zeros(3), 1.0), 2),
     lambda D, lib: D.Normal(0.0, 1.0).log_prob(1.0),
+    lambda D, lib: D.Binomial(5, probs=lib.tensor([1.2])),
+    lambda D, lib: D.Binomial(lib.tensor([-1.0]), probs=lib.tensor([0.2])),
+    lambda D, lib: D.Binomial(2.5, probs=lib.tensor([0.2])),
+    lambda D, lib: D.Binomial(5),
+    lambda D, lib: D.Binomial(5, probs=lib.tensor([0.3]), logits=lib.tensor([0.3])),
+    lambda D, lib: D.Binomial(5, probs=lib.tensor([0.3])).log_prob(lib.tensor([6.0])),
+    lambda D, lib: D.Binomial(5, probs=lib.tensor([0.3])).log_prob(lib.tensor([1.5])),
+    lambda D, lib: D.Binomial(lib.tensor([2.0, 3.0]), probs=lib.tensor([0.2, 0.3])).entropy(),
+    lambda D, lib: D.Binomial(lib.tensor([2.0, 3.0]), probs=lib.tensor([0.2, 0.3])).enumerate_support(),
+    lambda D, lib: D.Multinomial(2.0, probs=lib.tensor([0.5, 0.5])),
+    lambda D, lib: D.Multinomial(3, probs=lib.tensor([0.5, 0.5])).log_prob(lib.tensor([-1.0, 4.0])),
+    lambda D, lib: D.Multinomial(3, probs=lib.tensor([0.5, 0.5])).log_prob(lib.tensor([1.0, 1.0, 1.0])),
+    lambda D, lib: D.kl_divergence(D.Binomial(2, probs=lib.tensor([0.5])), D.Binomial(3, probs=lib.tensor([0.5]))),
 ])
 def test_validation_errors_match_torch(make):
     with pytest.raises(Exception) as t_info:
@@ -535,6 +562,11 @@ def test_reinforce_program_runs_under_ember_run(tmp_path):
     lambda D, lib: D.MixtureSameFamily(D.Categorical(lib.ones(2)), D.Normal(lib.tensor([-1.0, 1.0]), 0.5)).sample((5,)),
     lambda D, lib: D.MixtureSameFamily(D.Categorical(lib.ones(2, 3)), D.Independent(
         D.Normal(lib.zeros(2, 3, 2), 1.0), 1)).sample((4,)),
+    lambda D, lib: D.Binomial(lib.tensor([[5.0, 20.0, 100.0], [1000.0, 3.0, 0.0]]),
+                              probs=lib.tensor([[0.2, 0.7, 0.5], [0.9, 0.05, 0.3]])).sample((4,)),
+    lambda D, lib: D.Binomial(lib.tensor(40.0, dtype=lib.float64), logits=lib.tensor([-2.0, 0.1, 3.0], dtype=lib.float64)).sample((3,)),
+    lambda D, lib: D.Multinomial(10, probs=lib.tensor([[0.1, 0.2, 0.7], [0.5, 0.5, 0.0]])).sample((3,)),
+    lambda D, lib: D.Multinomial(4, logits=lib.tensor([0.0, 1.0, -1.0, 2.0])).expand((2,)).sample(),
 ])
 def test_samples_equal_torch_after_manual_seed(make):
     """Drawn as PyTorch draws them (same calls, same order), so with PyTorch's streams the samples are
@@ -559,3 +591,35 @@ def test_relaxed_samples_equal_torch_to_rounding(make):
         lib.manual_seed(123)
         out.append(_np(make(lib.distributions, lib)))
     np.testing.assert_allclose(out[0], out[1], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_binomial_draws_equal_pytorch(dtype):
+    """torch.binomial element by element as PyTorch's CPU kernel draws (inversion below count * p = 10, BTRS
+    above, on min(p, 1 - p); float32 intermediates rounded as its scalar_t), bit for bit, and the stream after."""
+    rng = np.random.default_rng(5)
+    count = rng.choice([0, 1, 3, 10, 25, 40, 100, 1000, 1e5, -2], 200).astype(dtype)
+    prob = np.concatenate([rng.choice([0.0, 0.01, 0.05, 0.2, 0.5, 0.51, 0.95, 0.999, 1.0, 1.2, np.nan], 100),
+                           rng.random(100)]).astype(dtype)
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(7)
+        out.append((_np(lib.binomial(lib.tensor(count), lib.tensor(prob))), _np(lib.rand(3))))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def test_binomial_checks_and_graph():
+    """PyTorch's refusals (integer count, mixed dtypes), its broadcast of prob (with the out= resize warning)
+    and its grad_fn, whose backward raises."""
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match='binomial only supports floating-point dtypes for count, got: Long'):
+            lib.binomial(lib.tensor([5]), lib.tensor([0.5]))
+        with pytest.raises(RuntimeError, match='Found dtype Double but expected Float'):
+            lib.binomial(lib.tensor([5.0]), lib.tensor([0.5], dtype=lib.float64))
+        with pytest.warns(UserWarning, match='An output with one or more elements was resized'):
+            assert tuple(lib.binomial(lib.tensor([5.0]), lib.tensor([0.3, 0.4])).shape) == (2,)
+        r = lib.binomial(lib.tensor([5.0, 10.0], requires_grad=True), lib.tensor([0.5, 0.5]))
+        assert r.grad_fn.name() == 'torch::autograd::NotImplemented'
+        with pytest.raises(RuntimeError, match='derivative for aten::binomial is not implemented'):
+            r.sum().backward()

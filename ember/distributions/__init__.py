@@ -3,6 +3,7 @@ reparameterized sampling, log densities, entropies and KL divergences, following
 from . import constraints, kl, transforms
 from .bernoulli import Bernoulli
 from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
@@ -19,6 +20,7 @@ from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
 from .mixture_same_family import MixtureSameFamily
+from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
@@ -32,9 +34,9 @@ from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTra
                          identity_transform)
 from .uniform import Uniform
 
-__all__ = ['Bernoulli', 'Beta', 'Categorical', 'Cauchy', 'Chi2', 'Dirichlet', 'Distribution', 'Exponential',
+__all__ = ['Bernoulli', 'Beta', 'Binomial', 'Categorical', 'Cauchy', 'Chi2', 'Dirichlet', 'Distribution', 'Exponential',
            'ExponentialFamily', 'Gamma', 'Geometric', 'Gumbel', 'HalfNormal', 'Independent', 'Laplace', 'LogNormal',
-           'MixtureSameFamily', 'MultivariateNormal', 'Normal', 'OneHotCategorical', 'OneHotCategoricalStraightThrough',
+           'MixtureSameFamily', 'Multinomial', 'MultivariateNormal', 'Normal', 'OneHotCategorical', 'OneHotCategoricalStraightThrough',
            'Poisson', 'RelaxedBernoulli', 'RelaxedOneHotCategorical', 'StudentT', 'TransformedDistribution', 'Uniform',
            'kl_divergence', 'register_kl', 'AbsTransform', 'AffineTransform', 'ComposeTransform', 'ExpTransform',
            'IndependentTransform', 'PowerTransform', 'SigmoidTransform', 'SoftplusTransform', 'TanhTransform',

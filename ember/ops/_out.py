@@ -235,11 +235,29 @@ def _param_names(fn):
         return None
 
 
+def _nonzero_refusal(args, kwargs, out):
+    from ..tensor import Tensor
+    if not isinstance(out, Tensor):
+        return TypeError(f"nonzero(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if kwargs.get('as_tuple'):
+        return RuntimeError('nonzero does not support the out kwarg when as_tuple is True')
+    return None
+
+
+# calls whose out= PyTorch refuses with an error of its own: {name: f(args, kwargs, out) -> the exception or None}
+REFUSED = {'nonzero': _nonzero_refusal}
+
+
 def _generic(fn, key, allowed, needs, from_out):
     """The out= form of an op with any signature."""
+    refusal = REFUSED.get(key)
+
     def op(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
+        error = refusal and refusal(args, kwargs, out)
+        if error:
+            raise error
         if allowed is not None and not allowed(args, kwargs):
             raise TypeError(f'{key}(): out= is accepted only with {needs} (as in PyTorch, whose other {key} '
                             'overloads take no out=)')

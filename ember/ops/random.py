@@ -310,6 +310,10 @@ def _zero_node(name):
 # -- bernoulli, multinomial, poisson ---------------------------------------------------------------------
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability ``input`` (or the number ``p``), else 0, in input's dtype."""
+    if p is not None and out is not None:   # PyTorch's bernoulli(input, p) overload has no out=
+        raise TypeError(f'bernoulli() received an invalid combination of arguments - got (Tensor, {type(p).__name__}, '
+                        'out=Tensor), but expected one of:\n * (Tensor input, *, torch.Generator generator = None, '
+                        'Tensor out = None)\n * (Tensor input, float p, *, torch.Generator generator = None)\n')
     res = Tensor._make(np.empty(input._data.shape, input._data.dtype))    # PyTorch: contiguous output
     if p is None:
         _bernoulli_tensor(res._data, input._data, _gen(generator))
@@ -591,6 +595,106 @@ def _poisson_one(g, lam):
             x += 1
         else:
             return x
+
+
+_BinomialNode = undifferentiable('NotImplemented', 'derivative for aten::binomial is not implemented',
+                                'torch::autograd::NotImplemented')
+# PyTorch's stirling_approx_tail table: log(k!) minus Stirling's approximation of it, k = 0..9
+_STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                  0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                  0.00925546218271273, 0.00833056343336287)
+
+
+def binomial(count, prob, generator=None):
+    """Binomial draws: successes in ``count`` trials of probability ``prob`` (float tensors of one dtype,
+    broadcast), drawn element by element as PyTorch's CPU kernel draws them (inversion for count * p below
+    10, BTRS rejection above, on min(p, 1 - p)); not differentiable."""
+    c, p = count._data, prob._data
+    if c.dtype.kind != 'f':
+        raise ValueError(f'binomial only supports floating-point dtypes for count, got: {_dtype_name(c.dtype).capitalize()}')
+    if p.dtype != c.dtype:
+        raise RuntimeError(f'Found dtype {_dtype_name(p.dtype).capitalize()} but expected '
+                           f'{_dtype_name(c.dtype).capitalize()}')
+    shape = np.broadcast_shapes(c.shape, p.shape)   # the result starts in count's shape, resized as out= is
+    if shape != c.shape and c.size:
+        from .._warn import warn_user
+        warn_user(f'An output with one or more elements was resized since it had shape [{", ".join(map(str, c.shape))}], '
+                  f'which does not match the required output shape [{", ".join(map(str, shape))}]. This behavior is '
+                  'deprecated, and in a future PyTorch release outputs will not be resized unless they have zero '
+                  'elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
+                  't.resize_(0).')
+    g = _gen(generator)
+    single = c.dtype != np.float64      # PyTorch's scalar_t arithmetic rounds to float there
+    vals = [_binomial_one(g, n, q, single) for n, q in zip(np.broadcast_to(c, shape).ravel().tolist(),
+                                                           np.broadcast_to(p, shape).ravel().tolist())]
+    out = np.array(vals, np.float64).reshape(shape).astype(c.dtype)
+    from ..autograd.grad_mode import GRAD
+    if GRAD.enabled and (count.requires_grad or prob.requires_grad):
+        return Tensor._make(out, _BinomialNode((count, prob)))
+    return Tensor._make(out)
+
+
+def _binomial_one(g, count, prob, single):
+    """PyTorch's sample_binomial for one (count, prob)."""
+    if count <= 0.0 or prob <= 0.0:
+        return 0.0
+    if prob >= 1.0:
+        return count
+    if prob <= 0.5:
+        return _binomial_small_p(g, count, prob, single)
+    if prob > 0.5:
+        q = float(np.float32(1.0) - np.float32(prob)) if single else 1.0 - prob
+        k = _binomial_small_p(g, count, q, single)
+        return float(np.float32(count) - np.float32(k)) if single else count - k
+    return math.nan
+
+
+def _binomial_small_p(g, count, prob, single):
+    f = (lambda x: float(np.float32(x))) if single else (lambda x: x)    # a scalar_t intermediate
+    if f(count * prob) >= 10.0:
+        return _btrs(g, count, prob, f)
+    logprob = f(np.log1p(np.float32(-prob))) if single else math.log1p(-prob)
+    geom_sum, num_geom = 0.0, 0.0
+    while True:
+        geom_sum += math.ceil(math.log(_u01(g)) / logprob)
+        if geom_sum > count:
+            return num_geom
+        num_geom += 1
+
+
+def _stirling_tail(k):
+    if k <= 9:
+        return _STIRLING_TAIL[int(k)]
+    kp1sq = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+
+
+def _btrs(g, count, prob, f):
+    """Hormann's transformed rejection (BTRS) as PyTorch writes it; ``f`` rounds its scalar_t intermediates."""
+    stddev = f(math.sqrt(f(f(count * prob) * f(1 - prob))))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * prob
+    c = f(count * prob) + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = f(prob / f(1 - prob))
+    alpha = (2.83 + 5.1 / b) * stddev
+    m = float(math.floor(f((count + 1) * prob)))
+    while True:
+        u = _u01(g) - 0.5
+        v = _u01(g)
+        us = 0.5 - abs(u)
+        k = f(math.floor((2 * a / us + b) * u + c))
+        if k < 0 or k > count:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        v = math.log(v * alpha / (a / (us * us) + b))
+        upper = ((m + 0.5) * math.log((m + 1) / (r * (count - m + 1))) +
+                 (count + 1) * math.log((count - m + 1) / (count - k + 1)) +
+                 (k + 0.5) * math.log(r * (count - k + 1) / (k + 1)) +
+                 _stirling_tail(m) + _stirling_tail(count - m) - _stirling_tail(k) - _stirling_tail(count - k))
+        if v <= upper:
+            return k
 
 
 # -- in-place samplers (Tensor methods) -------------------------------------------------------------------
