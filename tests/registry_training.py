@@ -6,6 +6,8 @@ Three kinds: ``Optim`` (constructor options stepped on the same parameters and g
 ``Sched`` (a scheduler's lr sequence and state) and ``Call`` (any function: ``case(lib)`` returns what is
 compared). Callables receive the library (``torch`` or ``ember``) as ``lib``.
 """
+import importlib
+
 import numpy as np
 
 CHECKS_TRAINING = {'state': 'S'}   # state_dict layout and values equal to PyTorch's, loadable both ways
@@ -1122,5 +1124,161 @@ NN_SUBMODULES = [Call('nn', sub, [Case('names', _submodule(sub))]) for sub in _S
     Call('nn', 'functional', [Case('module and names', _functional_module)])]
 
 
+
+# -- nn.utils.prune: the pruning tutorial's calls -----------------------------------------------------------
+def _P(lib):
+    return importlib.import_module(f'{lib.__name__}.nn.utils.prune')
+
+
+def _hook(module):
+    """The module's first forward pre-hook (a pruning method)."""
+    return next(iter(module._forward_pre_hooks.values()))
+
+
+def _pruned_view(lib, m, name='weight'):
+    """What a pruned module shows: its parameters, buffers and state_dict keys, the hooks (class names and the
+    repr's class path), the pruned tensor, its mask and grad_fn, a forward and the gradient of ``name + '_orig'``."""
+    x = lib.tensor(_vals((2, m.weight.shape[1]) if m.weight.dim() == 2 else (1, m.weight.shape[1], 6, 6), 3))
+    m(x).sum().backward()
+    hooks = list(m._forward_pre_hooks.values())
+    return [[n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()], list(m.state_dict()),
+            [type(h).__name__ for h in hooks], [repr(h).split(' object at')[0] for h in hooks],
+            getattr(m, name).detach(), getattr(m, name + '_mask'), getattr(m, name).grad_fn.name(),
+            getattr(m, name + '_orig').grad, _P(lib).is_pruned(m), lib.rand(2)]
+
+
+def _prune_case(how, layer='linear', name='weight'):
+    def case(lib):
+        m = lib.nn.Linear(5, 4) if layer == 'linear' else lib.nn.Conv2d(2, 4, 3)
+        how(_P(lib), m, lib)
+        return _pruned_view(lib, m, name)
+    return case
+
+
+def _prune_twice(lib):
+    """Pruning one tensor three times: a PruningContainer of the three methods, the masks combined."""
+    P, m = _P(lib), lib.nn.Conv2d(2, 6, 3)
+    P.random_unstructured(m, 'weight', amount=0.3)
+    P.ln_structured(m, 'weight', amount=0.5, n=2, dim=0)
+    P.random_structured(m, 'weight', amount=1, dim=1)
+    hook = next(iter(m._forward_pre_hooks.values()))
+    return _pruned_view(lib, m) + [len(hook), [type(h).__name__ for h in hook], type(hook[-1]).__name__]
+
+
+def _prune_remove(lib):
+    P, m = _P(lib), lib.nn.Linear(5, 4)
+    P.l1_unstructured(m, 'weight', amount=0.4)
+    P.remove(m, 'weight')
+    return [[n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()], m.weight.detach(),
+            type(m.weight).__name__, len(m._forward_pre_hooks), P.is_pruned(m)]
+
+
+def _prune_global(lib, **kw):
+    P = _P(lib)
+    net = lib.nn.Sequential(lib.nn.Conv2d(1, 3, 3), lib.nn.Flatten(), lib.nn.Linear(12, 4), lib.nn.Linear(4, 2))
+    params = ((net[0], 'weight'), (net[2], 'weight'), (net[3], 'weight'), (net[3], 'bias'))
+    P.l1_unstructured(net[2], 'weight', amount=3)
+    P.global_unstructured(params, pruning_method=kw.pop('method', P.L1Unstructured), **kw)
+    return [[m.__getattr__(n + '_mask') for m, n in params], [type(h).__name__ for h in net[2]._forward_pre_hooks.values()],
+            list(net.state_dict())]
+
+
+def _foobar(lib):
+    """The tutorial's own pruning method: every other entry."""
+    P = _P(lib)
+
+    class FooBarPruningMethod(P.BasePruningMethod):
+        PRUNING_TYPE = 'unstructured'
+
+        def compute_mask(self, t, default_mask):
+            mask = default_mask.clone()
+            mask.view(-1)[::2] = 0
+            return mask
+    m = lib.nn.Linear(3, 5)
+    FooBarPruningMethod.apply(m, 'bias')
+    method = FooBarPruningMethod()
+    return [m.bias_mask, m.bias.detach(), method.prune(lib.tensor([1., 2., 3.])), repr(_hook(m)).split('.')[-1].split(' ')[0]]
+
+
+def _prune_method(cls, *args, **kw):
+    """A method class used directly: ``prune`` on a tensor (and on a default mask), and ``apply`` on a module."""
+    def case(lib):
+        P = _P(lib)
+        t = lib.tensor(_vals((4, 5), 7))
+        method = getattr(P, cls)(*args, **kw)
+        out = [method.prune(t), method.prune(t, default_mask=(t > -0.5).float()), method.compute_mask(t, lib.ones(4, 5))]
+        m = lib.nn.Linear(5, 4)
+        getattr(P, cls).apply(m, 'weight', *args, **kw)
+        return out + [m.weight_mask, m.weight.detach()]
+    return case
+
+
+_BAD = lambda f: lambda lib: f(_P(lib), lib.nn.Linear(3, 2), lib)   # noqa: E731
+PRUNE = [
+    Call('nn.utils.prune', 'random_unstructured', [
+        Case('Linear weight 0.3', _prune_case(lambda P, m, L: P.random_unstructured(m, 'weight', amount=0.3))),
+        Case('Conv2d weight 10', _prune_case(lambda P, m, L: P.random_unstructured(m, name='weight', amount=10), 'conv')),
+        Case('bias 0.0', _prune_case(lambda P, m, L: P.random_unstructured(m, 'bias', 0.0), name='bias')),
+        Case('amount 1.5', _BAD(lambda P, m, L: P.random_unstructured(m, 'weight', 1.5)), error=True),
+        Case('amount -1', _BAD(lambda P, m, L: P.random_unstructured(m, 'weight', -1)), error=True),
+        Case('amount "a"', _BAD(lambda P, m, L: P.random_unstructured(m, 'weight', 'a')), error=True),
+        Case('amount 7 of 6', _BAD(lambda P, m, L: P.random_unstructured(m, 'weight', 7)), error=True),
+        Case('no such tensor', _BAD(lambda P, m, L: P.random_unstructured(m, 'foo', 1)), error=True)], seed=0),
+    Call('nn.utils.prune', 'l1_unstructured', [
+        Case('Linear weight 0.4', _prune_case(lambda P, m, L: P.l1_unstructured(m, 'weight', amount=0.4))),
+        Case('Conv2d bias 3', _prune_case(lambda P, m, L: P.l1_unstructured(m, 'bias', amount=3), 'conv', 'bias')),
+        Case('importance_scores', _prune_case(lambda P, m, L: P.l1_unstructured(
+            m, 'weight', amount=5, importance_scores=L.tensor(_vals((4, 5), 9))))),
+        Case('importance_scores shape', _BAD(lambda P, m, L: P.l1_unstructured(m, 'weight', 1, importance_scores=L.ones(3))),
+             error=True)], seed=0),
+    Call('nn.utils.prune', 'random_structured', [
+        Case('Linear dim 1', _prune_case(lambda P, m, L: P.random_structured(m, 'weight', amount=2, dim=1))),
+        Case('Conv2d dim 0 0.5', _prune_case(lambda P, m, L: P.random_structured(m, 'weight', 0.5, 0), 'conv')),
+        Case('1-d bias', _BAD(lambda P, m, L: P.random_structured(m, 'bias', 1, 0)), error=True),
+        Case('dim 2', _BAD(lambda P, m, L: P.random_structured(m, 'weight', 1, 2)), error=True)], seed=0),
+    Call('nn.utils.prune', 'ln_structured', [
+        Case('Conv2d n=2 dim 0', _prune_case(lambda P, m, L: P.ln_structured(m, 'weight', amount=0.5, n=2, dim=0), 'conv')),
+        Case('Linear n=1 dim -1', _prune_case(lambda P, m, L: P.ln_structured(m, 'weight', amount=2, n=1, dim=-1))),
+        Case('Linear n=inf dim 0', _prune_case(lambda P, m, L: P.ln_structured(m, 'weight', 1, float('inf'), 0))),
+        Case('Linear n=-inf', _prune_case(lambda P, m, L: P.ln_structured(m, 'weight', 1, float('-inf'), 1))),
+        Case('1-d bias', _BAD(lambda P, m, L: P.ln_structured(m, 'bias', 1, 2, 0)), error=True)], seed=0),
+    Call('nn.utils.prune', 'global_unstructured', [
+        Case('L1 0.2', lambda lib: _prune_global(lib, amount=0.2)),
+        Case('random 7', lambda lib: _prune_global(lib, method=_P(lib).RandomUnstructured, amount=7)),
+        Case('importance_scores', lambda lib: _prune_global(lib, amount=0.5, importance_scores={})),
+        Case('structured method', lambda lib: _prune_global(lib, method=_P(lib).LnStructured, amount=1, n=2, dim=0),
+             error=True),
+        Case('parameters not iterable', lambda lib: _P(lib).global_unstructured(3, _P(lib).L1Unstructured, amount=1),
+             error=True)], seed=0),
+    Call('nn.utils.prune', 'identity', [Case('Linear', _prune_case(lambda P, m, L: P.identity(m, 'weight')))], seed=0),
+    Call('nn.utils.prune', 'custom_from_mask', [
+        Case('bias', _prune_case(lambda P, m, L: P.custom_from_mask(m, 'bias', L.tensor([1., 0., 0., 1.])), name='bias')),
+        Case('after l1', _prune_case(lambda P, m, L: [P.l1_unstructured(m, 'weight', 6), P.custom_from_mask(
+            m, 'weight', L.tensor(_vals((4, 5), 2)) > 0)])),
+        Case('mask shape', _BAD(lambda P, m, L: P.custom_from_mask(m, 'bias', L.ones(3))), error=True)], seed=0),
+    Call('nn.utils.prune', 'remove', [Case('l1 then remove', _prune_remove),
+                                      Case('not pruned', _BAD(lambda P, m, L: P.remove(m, 'weight')), error=True)],
+         seed=0),
+    Call('nn.utils.prune', 'is_pruned', [Case('nested', lambda lib: [_P(lib).is_pruned(lib.nn.Sequential(lib.nn.Linear(2, 2))),
+                                                                     _P(lib).is_pruned(_P(lib).identity(lib.nn.Linear(2, 2), 'bias'))])]),
+    Call('nn.utils.prune', 'PruningContainer', [
+        Case('three methods on one tensor', _prune_twice),
+        Case('another tensor name', lambda lib: _P(lib).PruningContainer(_hook(_P(lib).identity(lib.nn.Linear(2, 2), 'bias')))
+             .add_pruning_method(_hook(_P(lib).identity(lib.nn.Linear(2, 2), 'weight'))), error=True),
+        Case('not a method', lambda lib: _P(lib).PruningContainer(_hook(_P(lib).identity(lib.nn.Linear(2, 2), 'bias')))
+             .add_pruning_method(3), error=True)], seed=0),
+    Call('nn.utils.prune', 'BasePruningMethod', [Case('the tutorial\'s FooBar', _foobar)], seed=0),
+    Call('nn.utils.prune', 'RandomUnstructured', [Case('0.5', _prune_method('RandomUnstructured', 0.5))], seed=0),
+    Call('nn.utils.prune', 'L1Unstructured', [Case('7', _prune_method('L1Unstructured', 7))], seed=0),
+    Call('nn.utils.prune', 'RandomStructured', [Case('2 dim 0', _prune_method('RandomStructured', 2, dim=0))],
+         seed=0),
+    Call('nn.utils.prune', 'LnStructured', [Case('0.4 n=1 dim 1', _prune_method('LnStructured', 0.4, n=1, dim=1))],
+         seed=0),
+    Call('nn.utils.prune', 'Identity', [Case('prune', _prune_method('Identity'))], seed=0),
+    Call('nn.utils.prune', 'CustomFromMask', [Case('mask', lambda lib: [_P(lib).CustomFromMask(lib.tensor([1., 0.])).prune(
+        lib.tensor([3., 4.]))])]),
+]
+
+
 TRAINING = (OPTIMS + SCHEDS + SWALRS + INITS + INIT_EDGES + UTILS + RNN + SWA + OPTIMIZER + LR_BASE + COMPOSE_ERRORS +
-            DIFFERENTIABLE + NN_SUBMODULES)
+            DIFFERENTIABLE + NN_SUBMODULES + PRUNE)

@@ -24,6 +24,7 @@ NAMESPACES = [
     ('torch.optim.lr_scheduler', 'ember.optim.lr_scheduler'), ('torch.utils.data', 'ember.utils.data'),
     ('torch.nn.utils.rnn', 'ember.nn.utils.rnn'), ('torch.nn.utils.parametrize', 'ember.nn.utils.parametrize'),
     ('torch.nn.utils.parametrizations', 'ember.nn.utils.parametrizations'),
+    ('torch.nn.utils.prune', 'ember.nn.utils.prune'),
     ('torch.optim.swa_utils', 'ember.optim.swa_utils'),
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
     ('torchvision.utils', 'ember.vision.utils'),

@@ -1,6 +1,6 @@
 """``ember.nn.utils``: gradient clipping, parameter/vector conversion, the RNN packing helpers, weight and spectral
 norm, and parametrizations."""
-from . import rnn, parametrize, parametrizations
+from . import rnn, parametrize, parametrizations, prune
 from .clip_grad import clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .weight_norm import weight_norm, remove_weight_norm
@@ -8,7 +8,7 @@ from .spectral_norm import spectral_norm, remove_spectral_norm
 
 __all__ = ['clip_grad_norm_', 'clip_grad_norm', 'clip_grad_value_', 'get_total_norm', 'clip_grads_with_norm_',
            'parameters_to_vector', 'vector_to_parameters', 'rnn', 'skip_init', 'weight_norm',
-           'remove_weight_norm', 'spectral_norm', 'remove_spectral_norm', 'parametrize', 'parametrizations']
+           'remove_weight_norm', 'spectral_norm', 'remove_spectral_norm', 'parametrize', 'parametrizations', 'prune']
 
 
 def skip_init(module_cls, *args, **kwargs):
