@@ -57,15 +57,45 @@ def positive(input):
 
 
 def fill(input, value):
-    """A new tensor of input's shape and dtype filled with ``value`` (differentiable in ``value`` only)."""
+    """A new tensor of input's shape and dtype filled with ``value``, recorded as PyTorch records it: FillBackward0
+    (a zero gradient for input) for a number, FillBackward1 (also the summed gradient for value) for a 0-d tensor."""
+    from .autograd.grad_mode import GRAD
     from .ops.creation import full_like
-    from .ops.pointwise import add
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f'fill only supports 0-dimension value tensor but got tensor with {value.dim()} '
                                f'dimensions.')
-        return add(full_like(input, 0), value.to(input.dtype))
-    return full_like(input, value)
+        out = full_like(input, value.item())
+        inputs, cls = (input, value), _fill_node('FillBackward1')
+    else:
+        out = full_like(input, value)
+        inputs, cls = (input,), _fill_node('FillBackward0')
+    if GRAD.enabled and any(t.requires_grad for t in inputs):
+        node = cls(inputs)
+        node.value_dtype = value._data.dtype if isinstance(value, Tensor) else None
+        return Tensor._make(out._data, node)
+    return out
+
+
+def _fill_backward(self, g):
+    """A zero gradient for input; for a tensor value, the gradient's sum (in value's dtype)."""
+    import numpy as np
+    zeros = g.new_zeros(g.shape) if isinstance(g, Tensor) else np.zeros_like(g)
+    if self.value_dtype is None:
+        return zeros
+    total = g.sum().to(_dtype.FROM_NP[self.value_dtype]) if isinstance(g, Tensor) else \
+        np.asarray(g.sum(), self.value_dtype)
+    return zeros, total
+
+
+_FILL_NODES = {}
+
+
+def _fill_node(name):
+    if name not in _FILL_NODES:
+        from .autograd.graph import Node
+        _FILL_NODES[name] = type(name, (Node,), {'backward': _fill_backward, '__doc__': 'torch.fill\'s graph node.'})
+    return _FILL_NODES[name]
 
 
 # -- nn.functional ops at aten's signatures ------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def cholesky_solve(input, input2, upper=False):
     if b.ndim < 2 or l.ndim < 2:
         raise RuntimeError(f'torch.cholesky_solve: Expected b and A to have at least 2 dimensions, but they have '
                            f'{b.ndim} and {l.ndim} dimensions respectively')
-    lower = np.swapaxes(l, -1, -2) if upper else l
+    lower = np.swapaxes(np.triu(l), -1, -2) if upper else np.tril(l)   # LAPACK's potrs reads one triangle only
     x = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, b)).astype(b.dtype)
     if GRAD.enabled and (input.requires_grad or input2.requires_grad):
         node = CholeskySolveBackward0((input, input2))
@@ -91,6 +91,7 @@ def cholesky_inverse(input, upper=False):
     from .tensor import Tensor
     l = input._data
     _L()._square(l, 'cholesky_inverse')
+    l = np.triu(l) if upper else np.tril(l)     # LAPACK's potri reads one triangle only
     m = np.swapaxes(l, -1, -2) @ l if upper else l @ np.swapaxes(l, -1, -2)
     y = np.linalg.inv(m).astype(l.dtype)
     if GRAD.enabled and input.requires_grad:

@@ -986,21 +986,21 @@ add(
           gaps={'gradgrad': "double backward through matrix_exp is not supported by ember yet (raises)"}),
     entry('cholesky', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), upper=True),
                                Sample(spd(3, 3, dtype=F64), gradcheck=True)],
-          call=lambda lib, a, **k: lib.cholesky(_sym(a), **k), method=False, out=False),
+          call=lambda lib, a, **k: lib.cholesky(_sym(a), **k), out=False),
     entry('cholesky_solve', lambda: [Sample(f32(3, 2), spd(3, 3, seed=1)), Sample(f32(3, 2), spd(3, 3, seed=1), True),
                                      Sample(f64(3, 2), spd(3, 3, dtype=F64, seed=1), gradcheck=True)],
           call=lambda lib, b, a, *u: lib.cholesky_solve(b, _chol_factor(lib, a).mT if u and u[0] else
                                                          _chol_factor(lib, a), *u),
-          method=False, out=False, gaps={'gradgrad': 'double backward through cholesky_solve is not supported by ember '
+          out=False, gaps={'gradgrad': 'double backward through cholesky_solve is not supported by ember '
                                                       'yet (raises)'}),
     entry('cholesky_inverse', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), True),
                                        Sample(spd(3, 3, dtype=F64), gradcheck=True)],
           call=lambda lib, a, *u: lib.cholesky_inverse(_chol_factor(lib, a).mT if u and u[0] else _chol_factor(lib, a),
                                                        *u),
-          method=False, out=False, gaps={'gradgrad': 'double backward through cholesky_inverse is not supported by '
+          out=False, gaps={'gradgrad': 'double backward through cholesky_inverse is not supported by '
                                                       'ember yet (raises)'}),
     entry('qr', lambda: [Sample(f32(4, 3)), Sample(f32(4, 3), False), Sample(f64(4, 3), gradcheck=True)],
-          call=lambda lib, a, *s: lib.qr(a, *s)[1], method=False, out=False),
+          call=lambda lib, a, *s: lib.qr(a, *s)[1], out=False),
     entry('cross', lambda: [Sample(f32(4, 3), f32(4, 3, seed=1), dim=1), Sample(f32(3, 4), f32(3, 4, seed=1)),
                             Sample(f64(2, 3), f64(2, 3, seed=1), dim=-1, gradcheck=True),
                             Sample(f32(4, 2), f32(4, 2), error=True)], out=False),
@@ -2636,6 +2636,54 @@ add(
     *[meth(n, lambda: [Sample(f32(3, 4), 0, 1), Sample(f32(2, 3, 4), -1, 0), Sample(i64(2, 3), 1, 0)],
            call=(lambda n: lambda L, x, *a: x.clone().__getattribute__(n)(*a))(n))
       for n in ('swapaxes_', 'swapdims_')],
+)
+
+
+# -- torch-level in-place forms and Tensor aliases that had no entry (torch.abs_(x) is x.abs_()) ---------------
+_INPLACE_FORMS = {'abs_': 'real', 'acos_': 'unit', 'acosh_': 'above1', 'arccos_': 'unit', 'arccosh_': 'above1',
+                  'arcsin_': 'unit', 'arcsinh_': 'real', 'arctan_': 'real', 'arctanh_': 'unit', 'asin_': 'unit',
+                  'asinh_': 'real', 'atan_': 'real', 'atanh_': 'unit', 'ceil_': 'real', 'cos_': 'real', 'cosh_': 'real',
+                  'deg2rad_': 'real', 'erf_': 'real', 'erfc_': 'real', 'exp2_': 'real', 'expm1_': 'real', 'fix_': 'real',
+                  'floor_': 'real', 'frac_': 'real', 'log10_': 'positive', 'log1p_': 'positive', 'log2_': 'positive',
+                  'log_': 'positive', 'logit_': 'prob', 'nan_to_num_': 'real', 'neg_': 'real', 'negative_': 'real',
+                  'rad2deg_': 'real', 'reciprocal_': 'positive', 'round_': 'real', 'rsqrt_': 'positive', 'sin_': 'real',
+                  'sinc_': 'real', 'sinh_': 'real', 'sqrt_': 'positive', 'square_': 'real', 'tan_': 'unit', 'tanh_': 'real',
+                  'trunc_': 'real'}
+
+
+def _inplace_form(name, domain, extra=(), ns='torch'):
+    """torch.<name>(x, ...) / x.<name>(...) on a clone of x (a non-leaf: its graph and gradient are compared)."""
+    if ns == 'torch':
+        call = lambda L, x, *a: getattr(L, name)(x.clone(), *a)   # noqa: E731
+    else:
+        call = lambda L, x, *a: getattr(x.clone(), name)(*a)      # noqa: E731
+    return Op(name, lambda: [Sample(f32(3, 4, domain=domain), *extra), Sample(f64(2, 3, domain=domain), *extra, gradcheck=True)],
+              ns=ns, call=call, method=False, out=False, gradgrad=False)
+
+
+add(*[_inplace_form(n, d) for n, d in _INPLACE_FORMS.items()],
+    _inplace_form('clamp_max_', 'real', (0.5,)), _inplace_form('clamp_min_', 'real', (-0.5,)),
+    _inplace_form('clip_', 'real', (-0.5, 0.5)), _inplace_form('celu_', 'real'),
+    _inplace_form('xlogy_', 'positive', (np.float32(2.0),)),
+    *[_inplace_form(n, d, ns='Tensor') for n, d in (('arccos_', 'unit'), ('arccosh_', 'above1'), ('arcsin_', 'unit'),
+                                                    ('arcsinh_', 'real'), ('arctan_', 'real'), ('arctanh_', 'unit'),
+                                                    ('fix_', 'real'))],
+    entry('detach', lambda: [Sample(f32(3, 4)), Sample(i64(3))], method=False, out=False),
+    entry('detach_', lambda: [Sample(f32(3, 4)), Sample(i64(3))], call=lambda L, x: L.detach_(x * 1), method=False,
+          out=False),
+    entry('fill', lambda: [Sample(f32(3, 4), 1.5), Sample(i64(3), 2), Sample(f64(2, 3), np.array(0.5), gradcheck=True)],
+          method=False, out=False),
+    entry('positive', lambda: [Sample(f32(3, 4)), Sample(i64(3)), Sample(f64(2, 3), gradcheck=True),
+                               Sample(boolean(3), error=True)], method=False, out=False),
+    entry('native_channel_shuffle', lambda: [Sample(f32(1, 4, 2, 2), 2), Sample(f64(2, 6, 3), 3, gradcheck=True)],
+          method=False, out=False),
+    entry('rrelu_', lambda: [Sample(f32(3, 4), grad=False), Sample(f32(3, 4), 0.1, 0.3, True, grad=False, desc='training')],
+          call=lambda L, x, *a: L.rrelu_(x.clone(), *a), method=False, out=False, grad=False, seed=3),
+    *[entry(n, lambda: [Sample(f32(4, 3, 2), 0.3, True, grad=False), Sample(f32(4, 3, 2), 0.3, False, grad=False)],
+            call=(lambda n: lambda L, x, *a: getattr(L, n)(x.clone(), *a))(n), method=False, out=False, grad=False, seed=5)
+      for n in ('alpha_dropout_', 'feature_alpha_dropout_', 'feature_dropout_')],
+    Op('storage_offset', lambda: [Sample(f32(3, 4)), Sample(View(f32(3, 4), lambda t: t[1:, 2:], 'sliced'))], ns='Tensor',
+       call=lambda L, x: x.storage_offset(), grad=False),
 )
 
 

@@ -29,7 +29,8 @@ ROUNDED_PER_STEP = {
     'nn.functional.triplet_margin_with_distance_loss', 'nn.functional.multi_head_attention_forward',
     # torch-level forms of the above, and grid_sample's interpolation
     'cross', 'layer_norm', 'group_norm', 'batch_norm', 'instance_norm', 'embedding', 'binary_cross_entropy_with_logits',
-    'cosine_embedding_loss', 'triplet_margin_loss', 'kl_div', 'nn.functional.affine_grid', 'rms_norm', 'addmv_'}
+    'cosine_embedding_loss', 'triplet_margin_loss', 'kl_div', 'nn.functional.affine_grid', 'rms_norm', 'addmv_',
+    'rsqrt_', 'xlogy_'}
 
 
 # known bf16 defects of registry entries, each with its reason: they must still fail (a fixed one is removed)

@@ -251,6 +251,10 @@ def _bind_frontdoor(T):
     T.positive = positive
     T.polygamma_ = make_inplace(lambda self, n: polygamma(n, self), 'polygamma_')
     T.mvlgamma_ = make_inplace(mvlgamma, 'mvlgamma_')
+    for name in ('asinh', 'acosh', 'atanh'):
+        for alias in (name, 'arc' + name[1:]):
+            fn = frontdoor.inplace_without_derivative(getattr(pointwise, name), name)
+            setattr(T, alias + '_', make_inplace(fn, alias + '_'))
 
 
 _bind()

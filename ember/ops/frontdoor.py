@@ -181,6 +181,22 @@ COPY_FORMS.update(alias_copy=_copy_form('alias_copy', lambda t: t.view_as(t), 'A
 narrow_copy = _copy_form('narrow_copy', _method('narrow'), 'NarrowCopyBackward0')
 
 
+def inplace_without_derivative(fn, name):
+    """``fn`` recorded as PyTorch records its in-place form ``name``_ (asinh_, acosh_, atanh_): a node
+    '<Name>Backward1' whose backward raises PyTorch's error (it has no derivative for these in-place forms)."""
+    from ._util import undifferentiable
+    cls = undifferentiable(name.capitalize() + 'Backward1',
+                           f"the derivative for 'inplace version of {name}' is not implemented.")
+
+    def op(*args, **kwargs):
+        r = fn(*args, **kwargs)
+        if r.grad_fn is not None:
+            r.grad_fn.__class__ = cls       # the same slots: only the name and the backward change
+        return r
+    op.__name__, op.__doc__ = fn.__name__, fn.__doc__
+    return op
+
+
 # -- Tensor methods and torch functions PyTorch keeps under more names -----------------------------------
 def is_nonzero(self):
     """Whether the one value of a one-element tensor is nonzero."""
