@@ -8,7 +8,7 @@ from .torch_version import __version__
 
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
-                     result_type, can_cast)
+                     result_type, can_cast, complex64, complex128, cfloat, cdouble)
 from ._typeinfo import finfo, iinfo
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)
@@ -105,8 +105,10 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def is_complex(input):
-    return input.is_complex()
+from .ops.complex import (complex, polar, view_as_real, view_as_complex, real, imag, conj, conj_physical,
+                          resolve_conj, resolve_neg, angle, is_complex)
+from .ops import complex as _complex_ops
+_complex_ops.bind()
 
 
 def is_conj(input):

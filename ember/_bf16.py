@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 
+from ._complex import ComplexArray
+
 NP = np.dtype(np.float32).newbyteorder('>' if sys.byteorder == 'little' else '<')
 _F32 = np.dtype(np.float32)
 
@@ -49,11 +51,14 @@ def to_f32(a):
 def adopt(arr):
     """``arr`` as a tensor's array: a bf16 array is rounded here, in place, once per op (NumPy calls inside
     one op keep float32 precision, as PyTorch's kernels do; a view of a stored tensor is already rounded and
-    stays a view); anything else as ``np.asarray`` gives it."""
+    stays a view); a complex array as a ``ComplexArray`` (``ember._complex``); anything else as ``np.asarray``
+    gives it."""
     if type(arr) is not BF16Array:
+        if type(arr) is ComplexArray:
+            return arr
         arr = np.asarray(arr)
         if not is_bf16(arr.dtype):
-            return arr
+            return arr.view(ComplexArray) if arr.dtype.kind == 'c' else arr
         arr = arr.view(BF16Array)
     elif not is_bf16(arr.dtype):
         return np.asarray(arr)

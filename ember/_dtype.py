@@ -11,10 +11,10 @@ class dtype:
     def __init__(self, name, np_dtype, category):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self._cat = category            # 0 bool, 1 integer, 2 floating
+        self._cat = category            # 0 bool, 1 integer, 2 floating, 3 complex
         self.is_floating_point = category == 2
-        self.is_complex = False
-        self.is_signed = category == 2 or self.np.kind == 'i'
+        self.is_complex = category == 3
+        self.is_signed = category >= 2 or self.np.kind == 'i'
         self.itemsize = self.np.itemsize
 
     def __repr__(self):
@@ -24,10 +24,18 @@ class dtype:
         return (_by_name, (self.name,))
 
     def to_real(self):
-        return self
+        """The real dtype of a complex one (complex64 -> float32); any other dtype itself."""
+        return _TO_REAL.get(self, self)
 
     def to_complex(self):
-        raise TypeError(f'ember has no complex dtypes ({self!r}.to_complex())')
+        """The complex dtype of a floating one (float32 -> complex64); a complex dtype itself."""
+        if self.is_complex:
+            return self
+        c = _TO_COMPLEX.get(self)
+        if c is None:
+            raise RuntimeError(f'Unknown Complex ScalarType for {scalar_name(self)}' if self._cat == 2 else
+                               f'to_complex is only supported for floating point dtypes, got {self!r}')
+        return c
 
 
 float16 = dtype('float16', np.float16, 2)
@@ -39,7 +47,12 @@ int32 = dtype('int32', np.int32, 1)
 int64 = dtype('int64', np.int64, 1)
 uint8 = dtype('uint8', np.uint8, 1)
 bool_ = dtype('bool', np.bool_, 0)
+complex64 = dtype('complex64', np.complex64, 3)
+complex128 = dtype('complex128', np.complex128, 3)
 half, float, double = float16, float32, float64
+cfloat, cdouble = complex64, complex128
+_TO_REAL = {complex64: float32, complex128: float64}
+_TO_COMPLEX = {float32: complex64, float64: complex128}
 
 
 class _BFloat16(dtype):
@@ -55,7 +68,7 @@ class _BFloat16(dtype):
 bfloat16 = _BFloat16()
 short, int, long = int16, int32, int64
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
 _NAMES = {d.name: d for d in ALL}
 FROM_NP = {d.np: d for d in ALL}
 
@@ -85,7 +98,8 @@ def set_default_dtype(d):
 
 
 _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'int8': 'Char', 'int16': 'Short',
-                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool', 'bfloat16': 'BFloat16'}
+                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool', 'bfloat16': 'BFloat16',
+                 'complex64': 'ComplexFloat', 'complex128': 'ComplexDouble'}
 
 
 def scalar_name(dt):
@@ -101,7 +115,8 @@ def from_np(np_dtype):
         return FROM_NP[np_dtype]
     except KeyError:
         raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
-                        'float64, float32, float16, int64, int32, int16, int8, uint8, and bool.') from None
+                        'float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, and '
+                        'bool.') from None
 
 
 def to_np(d):
@@ -116,17 +131,26 @@ def to_np(d):
         return np.dtype(np.int64)
     if d is builtins_bool:
         return np.dtype(np.bool_)
+    if d is builtins_complex:
+        return default_complex().np
     return from_np(np.dtype(d)).np
 
 
 import builtins as _b
-builtins_float, builtins_int, builtins_bool = _b.float, _b.int, _b.bool
+builtins_float, builtins_int, builtins_bool, builtins_complex = _b.float, _b.int, _b.bool, _b.complex
+
+
+def default_complex():
+    """The complex dtype of the default floating dtype (complex128 under float64, else complex64)."""
+    return complex128 if DEFAULT.dtype is float64 else complex64
 
 
 def promote_types(a, b):
     """torch.promote_types: like NumPy for same-kind pairs, but int with float gives the float."""
     if a is b:
         return a
+    if a._cat == 3 or b._cat == 3:
+        return _promote_complex(a, b)
     if a._cat != b._cat:
         return a if a._cat > b._cat else b
     if a is bfloat16 or b is bfloat16:   # with float16 or float32, float32; with float64, float64
@@ -134,15 +158,32 @@ def promote_types(a, b):
     return FROM_NP[np.promote_types(a.np, b.np)]
 
 
+def _promote_complex(a, b):
+    """promote_types when one side is complex: complex with the wider precision (complex64 with float64 gives
+    complex128; with integers, bools and the half types, the complex side)."""
+    prec = max((float64 if d in (float64, complex128) else float32 for d in (a, b)), key=lambda d: d.itemsize)
+    return complex128 if prec is float64 else complex64
+
+
 def _combine(higher, lower):
     # c10's combine_categories: a lower-priority operand only wins if it is of a higher kind.
     if higher is None:
         return lower
-    if lower is None or higher._cat == 2:
+    if lower is None or higher._cat == 3:
+        return higher
+    if lower._cat == 3:    # a complex scalar or 0-d tensor: a floating operand keeps its precision
+        if higher._cat == 2:
+            return higher.to_complex() if higher in _TO_COMPLEX else _no_complex_half(higher)
+        return lower
+    if higher._cat == 2:
         return higher
     if higher._cat == 0 or lower._cat == 2:
         return promote_types(higher, lower)
     return higher
+
+
+def _no_complex_half(d):
+    raise TypeError(f'ember has no complex dtype for {d!r} (PyTorch would use complex32, which ember lacks)')
 
 
 def _scalar_dtype(x):
@@ -150,6 +191,8 @@ def _scalar_dtype(x):
         return bool_
     if isinstance(x, _b.int):
         return int64
+    if isinstance(x, _b.complex):
+        return default_complex()
     return DEFAULT.dtype
 
 

@@ -104,6 +104,22 @@ class _Formatter:
         return text.rjust(self.max_width)
 
 
+class _ComplexFormatter:
+    """PyTorch's complex printing: one formatter for the real parts and one for the imaginary parts, each element
+    printed ``real+imagj`` (the imaginary part's padding dropped, its sign kept)."""
+
+    def __init__(self, arr):
+        self.re, self.im = _Formatter(arr.real), _Formatter(arr.imag)
+
+    def width(self):
+        return self.re.width() + self.im.width() + 1
+
+    def format(self, value):
+        real_str = self.re.format(value.real)
+        imag_str = (self.im.format(value.imag) + 'j').lstrip()
+        return real_str + imag_str if imag_str[0] in '+-' else real_str + '+' + imag_str
+
+
 def _summarized(arr):
     """Only the elements a summarised print shows (``edgeitems`` at each end of every dim), so that the
     formatter never scans a large tensor."""
@@ -153,7 +169,7 @@ def _nested_str(arr, indent, summarize, fmt):
 def _body_str(arr, indent):
     """The bracketed contents of a non-empty array, summarised past the threshold."""
     summarize = arr.size > PRINT_OPTS.threshold
-    fmt = _Formatter(_summarized(arr) if summarize else arr)
+    fmt = (_ComplexFormatter if arr.dtype.kind == 'c' else _Formatter)(_summarized(arr) if summarize else arr)
     return _nested_str(arr, indent, summarize, fmt)
 
 
@@ -197,6 +213,8 @@ def tensor_repr(t, tensor_contents=None):
     arr = t._data
     if type(arr) is _bf16.BF16Array:
         arr = _bf16.to_f32(arr)   # printed from its float32 values, as PyTorch prints bfloat16
+    elif arr.dtype.kind == 'c':
+        arr = arr.view(np.ndarray)
     prefix = _prefix(t)
     indent = len(prefix)
     default = _dtype.DEFAULT.dtype
@@ -210,7 +228,7 @@ def tensor_repr(t, tensor_contents=None):
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append('size=' + str(tuple(arr.shape)))
-        if t.dtype not in (default, _dtype.int64, _dtype.bool_):
+        if t.dtype not in (default, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
             suffixes.append('dtype=' + repr(t.dtype))
         body = _body_str(arr, indent) if tensor_contents is None else tensor_contents
     text = _add_suffixes(prefix + body, suffixes + _grad_suffix(t), indent)

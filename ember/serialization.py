@@ -1067,7 +1067,8 @@ def _codecs_encode(text, encoding='utf-8'):
 
 _STORAGE_TYPES = {'FloatStorage': 'float32', 'DoubleStorage': 'float64', 'HalfStorage': 'float16',
                   'LongStorage': 'int64', 'IntStorage': 'int32', 'ShortStorage': 'int16',
-                  'CharStorage': 'int8', 'ByteStorage': 'uint8', 'BoolStorage': 'bool'}
+                  'CharStorage': 'int8', 'ByteStorage': 'uint8', 'BoolStorage': 'bool',
+                  'ComplexFloatStorage': 'complex64', 'ComplexDoubleStorage': 'complex128'}
 _TORCH_GLOBALS = {
     ('collections', 'OrderedDict'): _odict,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor_v2,

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import _bf16, _dtype, _layout
+from . import _bf16, _complex, _dtype, _layout
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
@@ -123,6 +123,8 @@ def _check_device(d):
 
 
 _BF16_NP = _bf16.NP
+# the NumPy dtypes a tensor's array keeps as a plain ndarray (not bf16's, not complex: see _bf16.adopt)
+_PLAIN_DTYPES = frozenset(d.np for d in _dtype.ALL if d.np.isnative and not d.is_complex)
 
 
 class DeviceUnavailableError(AssertionError, RuntimeError):
@@ -178,8 +180,9 @@ class Tensor(metaclass=_TensorType):
     def _make(arr, grad_fn=None):
         """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad."""
         t = object.__new__(Tensor)
-        # a bf16 array made by astype is not yet a rounded BF16Array: one dtype identity test (~10 ns) finds it
-        t._data = arr if type(arr) is np.ndarray and arr.dtype is not _BF16_NP else _bf16.adopt(arr)
+        # a bf16 array made by astype is not yet a rounded BF16Array, a complex one not yet a ComplexArray: one
+        # set lookup of the dtype (~4 ns over the identity test it replaced) finds both
+        t._data = arr if type(arr) is np.ndarray and arr.dtype in _PLAIN_DTYPES else adopt_output(arr, grad_fn)
         t._requires_grad = grad_fn is not None
         t._grad = None
         t.grad_fn = grad_fn
@@ -256,7 +259,7 @@ class Tensor(metaclass=_TensorType):
         return self._data.dtype.kind == 'f'
 
     def is_complex(self):
-        return False
+        return self._data.dtype.kind == 'c'
 
     def is_conj(self):
         return False
@@ -307,7 +310,10 @@ class Tensor(metaclass=_TensorType):
                                'a computed variable in a subgraph that doesn\'t require differentiation use '
                                'var_no_grad = var.detach().')
         if requires_grad and self._data.dtype.kind != 'f':
-            raise RuntimeError('only Tensors of floating point dtype can require gradients')
+            if self._data.dtype.kind == 'c':
+                _complex.check_leaf_grad()
+            else:
+                raise RuntimeError('only Tensors of floating point dtype can require gradients')
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -610,8 +616,18 @@ def user_state(t):
     return {k: v for k, v in t.__dict__.items() if k not in _AUTOGRAD_STATE}
 
 
+def adopt_output(arr, grad_fn):
+    """The array of an op's result that is not a plain real ndarray (bf16 rounded, complex as a ComplexArray);
+    a complex result recorded by a node whose backward is not written for complex numbers is refused here, at
+    forward time, rather than given a wrong gradient later (``_complex.check_grad``)."""
+    arr = _bf16.adopt(arr)
+    if grad_fn is not None and arr.dtype.kind == 'c':
+        _complex.check_grad(grad_fn)
+    return arr
+
+
 def _init(t, arr, grad_fn):
-    t._data = arr if arr.dtype is not _BF16_NP else _bf16.adopt(arr)
+    t._data = arr if type(arr) is np.ndarray and arr.dtype in _PLAIN_DTYPES else _bf16.adopt(arr)
     t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn

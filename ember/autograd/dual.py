@@ -103,7 +103,14 @@ sin = _unary(np.sin, 'sin')
 cos = _unary(np.cos, 'cos')
 tanh = _unary(np.tanh, 'tanh')
 sqrt = _unary(np.sqrt, 'sqrt')
-sign = _unary(np.sign, 'sign')
+
+
+def _sgn(x):
+    """sign of a real array; of a complex one z/|z| (0 at 0), which PyTorch's backward formulas use there (sgn)."""
+    return np.sign(x) if x.dtype.kind != 'c' else np.sign(x.view(np.ndarray)).view(type(x))
+
+
+sign = _unary(_sgn, 'sign')
 abs = _unary(np.abs, 'abs')
 
 

@@ -15,13 +15,15 @@ def as_operand(x):
     """A Tensor, or a Python scalar (NumPy scalars become Python scalars: they are weak in PyTorch)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, int, float)):
+    if isinstance(x, (bool, int, float, complex)):
         return x
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
         from .creation import _native
         return Tensor._make(_native(x))
+    if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real):
+        return complex(x)
     if isinstance(x, numbers.Number):
         return float(x) if not isinstance(x, numbers.Integral) else int(x)
     if isinstance(x, (list, tuple)):
@@ -61,12 +63,12 @@ def binary_arrays(x, y, float_out=False):
     a = x._data if xt else x
     b = y._data if yt else y
     if xt and yt and a.dtype is b.dtype:
-        if float_out and a.dtype.kind != 'f':
+        if float_out and a.dtype.kind not in 'fc':
             return x, y, a.astype(DEFAULT.np), b.astype(DEFAULT.np)
         return x, y, a, b
     rt = result_type_key(FROM_NP[a.dtype] if xt else _scalar_dtype(a), (1 if a.ndim == 0 else 0) if xt else 2,
                          FROM_NP[b.dtype] if yt else _scalar_dtype(b), (1 if b.ndim == 0 else 0) if yt else 2)
-    if float_out and not rt.is_floating_point:
+    if float_out and not (rt.is_floating_point or rt.is_complex):
         rt = DEFAULT.dtype
     rn = rt.np
     if xt:
@@ -83,6 +85,11 @@ def binary_arrays(x, y, float_out=False):
 
 
 def _scalar_as(s, rt):
+    if rt._cat == 3:
+        return complex(s)
+    if isinstance(s, complex):
+        raise RuntimeError(f'result type {scalar_name(rt.np)} can\'t be cast to the desired output type of a complex '
+                           'number')
     if rt._cat == 2:
         return float(s)
     if rt._cat == 1:

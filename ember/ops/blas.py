@@ -16,7 +16,8 @@ from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBack
 from ..amp import _state as _autocast
 
 _TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
+         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool',
+         'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
 def _same_dtype(a, b, op):

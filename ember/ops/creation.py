@@ -14,7 +14,7 @@ def _finish(t, requires_grad, out=None, name=None):
     """Apply ``requires_grad``; with ``out``, write t into it instead (PyTorch's out=; as in PyTorch only
     arange warns when it resizes a non-empty out)."""
     if requires_grad:
-        if t._data.dtype.kind != 'f':
+        if t._data.dtype.kind not in 'fc':
             raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         t.requires_grad_(True)
     if out is not None:
@@ -68,14 +68,14 @@ def _infer(data, want=None):
         return np.array(data, np.int64)
     if isinstance(data, float):
         return np.array(data, DEFAULT.np if want is None else np.float64)
+    if isinstance(data, complex):
+        return np.array(data, _dtype.default_complex().np if want is None else np.complex128)
     if isinstance(data, (list, tuple, range)):
         return _from_sequence(data, want)
     if hasattr(data, '__array__'):
         return np.asarray(data)
     if _is_sequence(data):
         return _from_sequence(_listify(data), want)
-    if isinstance(data, complex):
-        raise TypeError('ember has no complex dtypes')
     if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
@@ -138,6 +138,8 @@ def _leaf_dtype(v):
         return _dtype.int64
     if isinstance(v, float):
         return DEFAULT.dtype
+    if isinstance(v, complex):
+        return _dtype.default_complex()
     if isinstance(v, str):
         raise ValueError("too many dimensions 'str'")
     if _is_sequence(v):
@@ -264,7 +266,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     _factory(device, layout, pin_memory, 'full')
-    if not isinstance(fill_value, (bool, int, float, np.generic)) and not (
+    if not isinstance(fill_value, (bool, int, float, complex, np.generic)) and not (
             isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
         raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
     nd = _default_dtype(dtype, out, None)

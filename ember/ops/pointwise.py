@@ -11,7 +11,7 @@ from .._dtype import DEFAULT, FROM_NP, scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
-from ..tensor import Tensor
+from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from .inplace import make_inplace
 from . import _special, _fused
@@ -189,7 +189,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
                         node._saved = (saved_entry(input) if need_a else None, saved_entry(other) if need_b else None)
                     t = _new_node(Tensor)
-                    t._data = r if type(r) is np.ndarray else _bf16.adopt(r)
+                    t._data = r if type(r) is np.ndarray else adopt_output(r, node)
                     t._requires_grad = True
                     t._grad = None
                     t.grad_fn = node
@@ -339,7 +339,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 e = refuse(dt)
                 if e is not None:
                     raise e
-            if not int_ok:
+            if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
         if precise and dt is _F32:
@@ -352,7 +352,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             node = _new_node(cls)
             node.next_functions = (edge(input),)
             out = _new_node(Tensor)
-            out._data = r if type(r) is np.ndarray else _bf16.adopt(r)
+            out._data = r if type(r) is np.ndarray else adopt_output(r, node)
             out._requires_grad = True
             out._grad = None
             out.grad_fn = node

@@ -191,7 +191,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 def _need_float(a, op, dtype=None):
     if to_np(dtype) is not None:
         return to_np(dtype)
-    if a.dtype.kind != 'f':
+    if a.dtype.kind not in 'fc':
         raise RuntimeError(f'{op}(): could not infer output dtype. Input dtype must be either a floating point or '
                            f'complex dtype. Got: {_type_word(a.dtype)}')
     return a.dtype

@@ -410,12 +410,23 @@ def to(input, *args, **kwargs):
 def _cast(input, nd, arr=None):
     """``input`` as dtype ``nd`` (from ``arr``, input's values in another memory order, when given)."""
     a = input._data
+    if a.dtype.kind == 'c' and nd.kind != 'c':
+        return _complex_to_real(input, nd, arr)
     arr = a.astype(nd) if arr is None else arr.astype(nd, copy=False)
-    if GRAD.enabled and input._requires_grad and nd.kind == 'f':
+    if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt = a.dtype
         return Tensor._make(arr, node)
     return Tensor._make(arr)
+
+
+def _complex_to_real(input, nd, arr=None):
+    """A complex tensor cast to a real dtype: its real parts, with PyTorch's warning (not differentiated)."""
+    from .. import _complex
+    warn_user('Casting complex values to real discards the imaginary part')
+    if GRAD.enabled and input._requires_grad:
+        raise RuntimeError('ember does not differentiate a cast from complex to real yet (use .real)')
+    return Tensor._make(_complex.discard_imag(input._data if arr is None else arr, nd))
 
 
 def _caster(nd):

@@ -1,0 +1,134 @@
+"""``torch.fft``: discrete Fourier transforms on NumPy's pocketfft (float32 computed in float32, as PyTorch's
+CPU kernels), with PyTorch's arguments (``n``/``s``, ``dim``, ``norm``), dtypes (float32 in, complex64 out;
+integers as the default float) and errors; gradients are PyTorch's (``ember.fft._grad``)."""
+import builtins
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.grad_mode import GRAD
+from ..tensor import Tensor
+from ..ops._util import wrap_dim
+from . import _grad
+from ._plan import Plan, plan_1d, plan_nd, check_norm
+
+__all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rfft2', 'irfft2', 'fftn', 'ifftn',
+           'rfftn', 'irfftn', 'fftfreq', 'rfftfreq', 'fftshift', 'ifftshift']
+
+
+def _run(plan, input, out):
+    """Run ``plan`` on ``input`` (recording its node when input needs grad) and honour ``out=``."""
+    r = plan.forward(plan.prepare(input))
+    if GRAD.enabled and input._requires_grad:
+        t = _grad.record(plan, input, r)
+    else:
+        t = Tensor._make(r)
+    if out is not None:
+        from ..ops.inplace import write_out
+        return write_out(plan.name, t, out)
+    return t
+
+
+def _one(kind, name):
+    def op(input, n=None, dim=-1, norm=None, *, out=None):
+        return _run(plan_1d(kind, name, input, n, dim, norm), input, out)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+def _many(kind, name, default_dim):
+    def op(input, s=None, dim=default_dim, norm=None, *, out=None):
+        return _run(plan_nd(kind, name, input, s, dim, norm), input, out)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+fft = _one('c2c', 'fft_fft')
+ifft = _one('c2c_inv', 'fft_ifft')
+rfft = _one('r2c', 'fft_rfft')
+irfft = _one('c2r', 'fft_irfft')
+hfft = _one('hfft', 'fft_hfft')
+ihfft = _one('ihfft', 'fft_ihfft')
+fft2 = _many('c2c', 'fft_fft2', (-2, -1))
+ifft2 = _many('c2c_inv', 'fft_ifft2', (-2, -1))
+rfft2 = _many('r2c', 'fft_rfft2', (-2, -1))
+irfft2 = _many('c2r', 'fft_irfft2', (-2, -1))
+fftn = _many('c2c', 'fft_fftn', None)
+ifftn = _many('c2c_inv', 'fft_ifftn', None)
+rfftn = _many('r2c', 'fft_rfftn', None)
+irfftn = _many('c2r', 'fft_irfftn', None)
+for _f, _doc in ((fft, 'The 1-D discrete Fourier transform along ``dim`` (``n`` points: trimmed or zero-padded).'),
+                 (ifft, 'The inverse of ``fft``.'),
+                 (rfft, 'The 1-D transform of a real signal: the ``n // 2 + 1`` non-negative frequencies.'),
+                 (irfft, "The inverse of ``rfft``: a real signal of ``n`` points (default ``2 * (m - 1)``)."),
+                 (hfft, 'The transform of a Hermitian-symmetric signal given by its first half: a real result.'),
+                 (ihfft, 'The inverse of ``hfft``: the first half of a real signal\'s inverse transform.'),
+                 (fft2, 'The 2-D transform over ``dim`` (default the last two dims), ``s`` points in each.'),
+                 (ifft2, 'The inverse of ``fft2``.'), (rfft2, 'The 2-D transform of a real signal.'),
+                 (irfft2, 'The inverse of ``rfft2``.'), (fftn, 'The N-D transform over ``dim`` (default all dims).'),
+                 (ifftn, 'The inverse of ``fftn``.'), (rfftn, 'The N-D transform of a real signal.'),
+                 (irfftn, 'The inverse of ``rfftn``.')):
+    _f.__doc__ = _doc + ' ``norm``: "backward" (default), "forward" or "ortho".'
+
+
+def _freq_args(name, n, d, dtype, layout, device, requires_grad):
+    """Check fftfreq/rfftfreq's arguments; the NumPy dtype of the result."""
+    from ..ops.creation import _factory
+    _factory(device, layout, False, name)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{name}(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
+    nd = _dtype.to_np(dtype) if dtype is not None else _dtype.DEFAULT.np
+    if nd.kind not in 'fc' and requires_grad:
+        raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
+    return nd
+
+
+def _scaled(k, nd_, np_dtype):
+    """``k * (1 / (n d))`` as PyTorch computes it: integers in the result dtype times the scale rounded to it."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        scale = 1.0 / nd_ if nd_ else np.inf
+        return k.astype(np_dtype) * np_dtype.type(scale)
+
+
+def _freq_result(vals, nd, requires_grad, out, name):
+    from ..ops.creation import _finish
+    t = Tensor._make(np.asarray(vals).astype(nd))
+    return _finish(t, requires_grad, out, name)
+
+
+def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """The sample frequencies of an ``n``-point transform with sample spacing ``d``: [0, 1, ..., -1] / (d n)."""
+    nd = _freq_args('fftfreq', n, d, dtype, layout, device, requires_grad)
+    k = np.concatenate((np.arange((n + 1) // 2), np.arange(-(n // 2), 0))) if n else np.zeros(0)
+    return _freq_result(_scaled(k, n * d, nd), nd, requires_grad, out, 'fftfreq')
+
+
+def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """The non-negative sample frequencies of an ``n``-point real transform: [0, 1, ..., n // 2] / (d n)."""
+    nd = _freq_args('rfftfreq', n, d, dtype, layout, device, requires_grad)
+    k = np.arange(n // 2 + 1)
+    return _freq_result(_scaled(k, n * d, nd), nd, requires_grad, out, 'rfftfreq')
+
+
+def _shift_dims(input, dim):
+    if dim is None:
+        return tuple(range(input.dim()))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(wrap_dim(d, input.dim()) for d in dims)
+
+
+def fftshift(input, dim=None):
+    """The zero frequency moved to the middle of ``dim`` (all dims by default): a roll by ``n // 2``."""
+    dims = _shift_dims(input, dim)
+    return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
+
+
+def ifftshift(input, dim=None):
+    """The inverse of ``fftshift``: a roll by ``-(n // 2)``."""
+    dims = _shift_dims(input, dim)
+    return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
+
+
+del builtins

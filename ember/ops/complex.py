@@ -1,0 +1,289 @@
+"""Complex numbers: ``torch.complex``/``polar``, ``view_as_real``/``view_as_complex``, ``real``/``imag``/``conj``/
+``angle``, and the Tensor properties and methods that go with them (the dtypes themselves are in ``ember._dtype``,
+their arrays in ``ember._complex``)."""
+import numpy as np
+
+from .. import _complex, _dtype
+from ..autograd.grad_mode import GRAD
+from ..tensor import Tensor
+from ._util import broadcast_mismatch
+
+
+def _tensor_arg(name, x, arg='input', pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _no_grad_yet(name, *tensors):
+    """Refuse recording a complex op that ember does not differentiate (see ``_complex.check_grad``)."""
+    if GRAD.enabled and any(t._requires_grad for t in tensors):
+        record = _GRAD_FORMS.get(name)
+        if record is None:
+            raise RuntimeError(f'{name}: ember does not differentiate this complex op yet. Run it under '
+                               'torch.no_grad() or on detached inputs.')
+        return record
+    return None
+
+
+_GRAD_FORMS = {}   # op name -> function(inputs..., result array) recording its node (filled by _complex_grad)
+
+
+def _float_pair(name, a, b):
+    """The arrays of two real tensors of one floating dtype (float32/float64), broadcast: complex()/polar()."""
+    _tensor_arg(name, a, 'real' if name == 'complex' else 'abs')
+    _tensor_arg(name, b, 'imag' if name == 'complex' else 'angle', 2)
+    da, db = a.dtype, b.dtype
+    if da not in (_dtype.float32, _dtype.float64) or db not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(f'Expected both inputs to be Half, Float or Double tensors but got '
+                           f'{_dtype.scalar_name(da)} and {_dtype.scalar_name(db)}')
+    if da is not db:
+        raise RuntimeError(f'Expected object of scalar type {_dtype.scalar_name(da)} but got scalar type '
+                           f'{_dtype.scalar_name(db)} for second argument')
+    try:
+        x, y = np.broadcast_arrays(a._data, b._data)
+    except ValueError:
+        raise broadcast_mismatch([a._data.shape, b._data.shape]) from None
+    return x, y, da.to_complex().np
+
+
+def _result(name, arr, out, *inputs):
+    """Wrap ``arr`` (recording the op's node when its inputs need grad), or write it into ``out``."""
+    record = _no_grad_yet(name, *inputs)
+    t = record(arr, *inputs) if record is not None else Tensor._make(arr)
+    if out is not None:
+        from .inplace import write_out
+        return write_out(name, t, out)
+    return t
+
+
+def complex(real, imag, *, out=None):
+    """A complex tensor ``real + i*imag`` from two real tensors of one floating dtype (broadcast)."""
+    x, y, cd = _float_pair('complex', real, imag)
+    r = np.empty(x.shape, cd)
+    r.real, r.imag = x, y
+    return _result('complex', r, out, real, imag)
+
+
+def polar(abs, angle, *, out=None):
+    """The complex tensor ``abs * (cos(angle) + i*sin(angle))``."""
+    x, y, cd = _float_pair('polar', abs, angle)
+    r = np.empty(x.shape, cd)
+    r.real, r.imag = x * np.cos(y), x * np.sin(y)
+    return _result('polar', r, out, abs, angle)
+
+
+def view_as_real(input):
+    """A complex tensor as a real view with a last dim of 2 (real, imaginary parts), sharing memory."""
+    _tensor_arg('view_as_real', input)
+    a = input._data
+    if a.dtype.kind != 'c':
+        raise RuntimeError('view_as_real is only supported for complex tensors')
+    fd = a.real.dtype
+    arr = np.lib.stride_tricks.as_strided(a.view(np.ndarray).real, a.shape + (2,),
+                                          a.strides + (fd.itemsize,), writeable=a.flags.writeable)
+    return _view(input, arr, 'view_as_real')
+
+
+def view_as_complex(input):
+    """A real tensor whose last dim is 2 (stride 1) as a complex view, sharing memory."""
+    _tensor_arg('view_as_complex', input)
+    a = input._data
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(f'view_as_complex is only supported for half, float and double tensors, but got a tensor of '
+                           f'scalar type: {_dtype.scalar_name(a.dtype)}')
+    if not a.ndim or a.shape[-1] != 2:
+        raise RuntimeError('Tensor must have a last dimension of size 2')
+    if a.strides[-1] != a.itemsize:
+        raise RuntimeError('Tensor must have a last dimension with stride 1')
+    if any(s % (2 * a.itemsize) for n, s in zip(a.shape[:-1], a.strides[:-1]) if n != 1):
+        raise RuntimeError('Tensor must have a stride divisible by 2 for all but last dimension')
+    arr = a.view(np.ndarray).view(input.dtype.to_complex().np)[..., 0]
+    return _view(input, arr, 'view_as_complex')
+
+
+def _view(input, arr, name):
+    """A view of ``input`` with array ``arr`` (memory shared; the version counter is the base's)."""
+    record = _no_grad_yet(name, input)
+    if record is not None:     # differentiated: a new tensor for autograd (ember does not rebase these views)
+        return record(arr, input)
+    t = Tensor._make(arr)
+    t._base = input._base if input._base is not None else input
+    return t
+
+
+def real(input):
+    """The real parts of a complex tensor, as a view; a real tensor itself."""
+    _tensor_arg('real', input)
+    if input._data.dtype.kind != 'c':
+        return input
+    return _view(input, _complex.real_view(input._data), 'real')
+
+
+def imag(input):
+    """The imaginary parts of a complex tensor, as a view (a real tensor has none: PyTorch's error)."""
+    _tensor_arg('imag', input)
+    if input._data.dtype.kind != 'c':
+        raise RuntimeError('imag is not implemented for tensors with non-complex dtypes.')
+    return _view(input, _complex.imag_view(input._data), 'imag')
+
+
+def conj(input):
+    """The complex conjugate (ember computes it: PyTorch's lazy conjugate view has the same values); a real
+    tensor itself."""
+    _tensor_arg('conj', input)
+    if input._data.dtype.kind != 'c':
+        return input
+    return _result('conj', np.conjugate(input._data), None, input)
+
+
+def conj_physical(input, *, out=None):
+    """The complex conjugate, computed (a real tensor's values, copied)."""
+    _tensor_arg('conj_physical', input)
+    if input._data.dtype.kind != 'c':
+        from .shape import clone
+        r = clone(input)
+        return r if out is None else _result('conj_physical', r._data, out)
+    return _result('conj_physical', np.conjugate(input._data), out, input)
+
+
+def resolve_conj(input):
+    """``input``: ember never holds a lazy conjugate."""
+    return input
+
+
+def resolve_neg(input):
+    """``input``: ember never holds a lazy negation."""
+    return input
+
+
+def angle(input, *, out=None):
+    """The argument of each element in radians: of a complex tensor, atan2(imag, real); of a real one, 0 or pi
+    (NaN for NaN), as a floating tensor."""
+    _tensor_arg('angle', input)
+    a = input._data
+    if a.dtype.kind == 'c':
+        r = np.angle(a.view(np.ndarray))
+    else:
+        if a.dtype.kind not in 'f':
+            a = a.astype(_dtype.DEFAULT.np)
+        r = np.where(np.isnan(a), a, np.where(a < 0, np.pi, 0.0).astype(a.dtype))
+    return _result('angle', np.asarray(r), out, input)
+
+
+def is_complex(input):
+    """Whether ``input``'s dtype is complex64 or complex128."""
+    return input.is_complex()
+
+
+def _set_real(self, value):
+    real(self).copy_(value if isinstance(value, Tensor) else Tensor._make(np.asarray(value)))
+
+
+def _set_imag(self, value):
+    imag(self).copy_(value if isinstance(value, Tensor) else Tensor._make(np.asarray(value)))
+
+
+def bind():
+    """Attach the Tensor properties and methods."""
+    Tensor.real = property(real, _set_real)
+    Tensor.imag = property(imag, _set_imag)
+    Tensor.conj, Tensor.conj_physical, Tensor.resolve_conj, Tensor.resolve_neg = conj, conj_physical, \
+        resolve_conj, resolve_neg
+    Tensor.angle = angle
+    Tensor.cfloat = lambda self, memory_format=None: self.to(_dtype.complex64)
+    Tensor.cdouble = lambda self, memory_format=None: self.to(_dtype.complex128)
+
+
+# -- gradients (PyTorch's convention for complex numbers: a real loss's gradient w.r.t. z = x + iy is
+#    dL/dx + i dL/dy; see "Autograd for Complex Numbers" in PyTorch's docs) ------------------------------------
+def _arrays(name, g):
+    """A plain backward's gradient array; double backward (create_graph) is not there yet for these nodes."""
+    if isinstance(g, Tensor):
+        raise RuntimeError(f'{name}: ember has no double backward (create_graph=True) of complex ops yet')
+    return np.asarray(g)
+
+
+def _node(name, backward, n_saved=0):
+    """A node class named as PyTorch's grad_fn; ``backward(self, g)`` works on arrays."""
+    from ..autograd.graph import Node
+
+    def bw(self, g):
+        return backward(self, _arrays(name, g))
+    cls = type(name, (Node,), {'__slots__': ('vals', 'dts'), 'backward': bw,
+                               '__doc__': f'Backward of the complex op PyTorch records as {name}.'})
+    _complex.GRAD_OK.add(name)
+    return cls
+
+
+def _real_of(g, dt):
+    """A gradient for a real input ``dt``: the real part of a complex gradient, cast."""
+    g = np.asarray(g)
+    return (g.real if g.dtype.kind == 'c' else g).astype(dt, copy=False)
+
+
+def _to_complex(g, dt):
+    return np.asarray(g).astype(dt, copy=False)
+
+
+# PyTorch takes .real and .imag as a select of view_as_real's last dim: SelectBackward0
+RealBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g, self.dts[0]))
+ImagBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g * 1j, self.dts[0]))
+ViewAsRealBackward0 = _node('ViewAsRealBackward0', lambda self, g: _to_complex(g[..., 0] + 1j * g[..., 1],
+                                                                                 self.dts[0]))
+ViewAsComplexBackward0 = _node('ViewAsComplexBackward0',
+                               lambda self, g: np.stack((g.real, g.imag), -1).astype(self.dts[0], copy=False))
+ConjBackward0 = _node('ConjBackward0', lambda self, g: np.conjugate(g))
+ConjPhysicalBackward0 = _node('ConjPhysicalBackward0', lambda self, g: np.conjugate(g))
+ComplexBackward0 = _node('ComplexBackward0', lambda self, g: (
+    _sum_to(g.real, self.vals[0], self.dts[0]), _sum_to(g.imag, self.vals[1], self.dts[1])))
+
+
+def _polar_backward(self, g):
+    """PyTorch's polar_backward: abs gets Re(conj(g) sgn(z)), angle Re(conj(g) i z), z the result (so a negative
+    abs gets the gradient of |abs|, as there)."""
+    r, theta = self.vals
+    z = r * np.exp(1j * theta)
+    sgn = np.where(z == 0, 0, z / np.where(z == 0, 1, np.abs(z)))
+    gc = np.conjugate(g)
+    return _sum_to((gc * sgn).real, r.shape, self.dts[0]), _sum_to((gc * 1j * z).real, theta.shape, self.dts[1])
+
+
+def _angle_backward(self, g):
+    z, = self.vals
+    if z.dtype.kind != 'c':
+        return np.zeros(z.shape, self.dts[0])
+    a = np.abs(z) ** 2
+    with np.errstate(invalid='ignore', divide='ignore'):
+        r = g * (-z.imag + 1j * z.real) / a
+    return np.where(a == 0, 0, r).astype(self.dts[0], copy=False)
+
+
+PolarBackward0 = _node('PolarBackward0', _polar_backward)
+AngleBackward0 = _node('AngleBackward0', _angle_backward)
+
+
+def _sum_to(g, shape, dt):
+    from ..autograd import dual
+    shape = shape if isinstance(shape, tuple) else np.shape(shape)
+    return np.asarray(dual.sum_to(np.ascontiguousarray(g), shape)).astype(dt, copy=False)
+
+
+def _recorder(cls, keep=None):
+    """A _GRAD_FORMS entry: record ``cls`` for the result array ``r`` of tensors ``inputs``."""
+    def record(r, *inputs):
+        node = cls(inputs)
+        node.dts = tuple(t._data.dtype for t in inputs)
+        node.vals = keep(*inputs) if keep is not None else ()
+        return Tensor._make(r, node)
+    return record
+
+
+_GRAD_FORMS.update({
+    'real': _recorder(RealBackward0), 'imag': _recorder(ImagBackward0),
+    'view_as_real': _recorder(ViewAsRealBackward0), 'view_as_complex': _recorder(ViewAsComplexBackward0),
+    'conj': _recorder(ConjBackward0), 'conj_physical': _recorder(ConjPhysicalBackward0),
+    'complex': _recorder(ComplexBackward0, lambda a, b: (a._data.shape, b._data.shape)),
+    'polar': _recorder(PolarBackward0, lambda a, b: (a._data.view(np.ndarray), b._data.view(np.ndarray))),
+    'angle': _recorder(AngleBackward0, lambda z: (z._data.view(np.ndarray),)),
+})
