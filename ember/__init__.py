@@ -57,6 +57,11 @@ Tensor.svd, Tensor.histc, Tensor.histogram = svd, histc, histogram
 from ._torch_linalg import (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, cholesky,
                             cholesky_solve, cholesky_inverse, qr, cross, chain_matmul)
 from .ops.blas import vdot
+from . import _complex as _complex_arrays
+# written for real numbers: refused on complex tensors, with the op's name
+_complex_arrays.refuse_in(globals(), '', ('logdet', 'slogdet', 'pinverse', 'matrix_exp', 'cholesky', 'cholesky_solve',
+                                          'cholesky_inverse', 'qr', 'svd', 'vdot'))
+Tensor.svd = svd
 for _f in (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, cholesky, cholesky_solve,
            cholesky_inverse, qr, cross, vdot):
     setattr(Tensor, _f.__name__, _f)
@@ -256,4 +261,6 @@ _out_forms.install(globals(), _out_forms.TORCH)   # torch.exp(x, out=y) and the 
 
 # Lazy submodules (``ember.nn``...), and a clear error for parts of torch ember lacks; a partial, so that
 # a traceback shows no frame of this file.
+_complex_ops.guard_real_only(globals())
+
 __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)

@@ -191,3 +191,24 @@ def check_leaf_grad():
 
 
 LEAF_GRAD = [True]
+
+
+def real_only(fn, name):
+    """``fn`` refusing complex tensor arguments with an error naming ``name`` (ops whose implementation is written
+    for real numbers: a transpose where PyTorch takes the conjugate transpose, a real-only LAPACK path...)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for a in args:
+            d = getattr(a, '_data', None)
+            if d is not None and d.dtype.kind == 'c':
+                raise NotImplementedError(f'"{name}" is not supported for complex tensors by ember yet')
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def refuse_in(namespace, prefix, names):
+    """Replace each of ``names`` in ``namespace`` (a module's globals) by its ``real_only`` form."""
+    for n in names:
+        namespace[n] = real_only(namespace[n], prefix + n)

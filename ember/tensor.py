@@ -443,6 +443,8 @@ class Tensor(metaclass=_TensorType):
                                "instead.")
         if type(self._data) is _bf16.BF16Array:
             raise TypeError('Got unsupported ScalarType BFloat16')
+        if type(self._data) is _complex.ComplexArray:   # the user's array is a plain one (same memory)
+            return self._data.view(np.ndarray)
         return self._data
 
     def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):

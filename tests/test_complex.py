@@ -12,6 +12,11 @@ import ember
 
 
 def _same(e, t, atol=1e-5, rtol=1e-5):
+    if isinstance(t, tuple):
+        assert len(e) == len(t)
+        for a, b in zip(e, t):
+            _same(a, b, atol, rtol)
+        return
     assert repr(e.dtype) == repr(t.dtype), (e.dtype, t.dtype)
     assert tuple(e.shape) == tuple(t.shape)
     np.testing.assert_allclose(e.detach().numpy(), t.detach().resolve_conj().numpy(), atol=atol, rtol=rtol)
@@ -91,7 +96,13 @@ def test_arithmetic_and_math(dt):
               lambda L, p, q, r: p.imag, lambda L, p, q, r: L.real(r), lambda L, p, q, r: L.angle(r),
               lambda L, p, q, r: L.angle(L.tensor([-1, 0, 2])), lambda L, p, q, r: L.isclose(p, q),
               lambda L, p, q, r: L.view_as_real(p), lambda L, p, q, r: L.view_as_complex(L.view_as_real(p)),
-              lambda L, p, q, r: L.complex(r, r * 2), lambda L, p, q, r: L.polar(r.abs(), r)):
+              lambda L, p, q, r: L.complex(r, r * 2), lambda L, p, q, r: L.polar(r.abs(), r),
+              lambda L, p, q, r: p.var(), lambda L, p, q, r: p.std(1), lambda L, p, q, r: L.var_mean(p, 0),
+              lambda L, p, q, r: L.std_mean(p), lambda L, p, q, r: p.norm(), lambda L, p, q, r: L.dist(p, q),
+              lambda L, p, q, r: L.linalg.vector_norm(p, 1, dim=0), lambda L, p, q, r: L.isreal(p * 0 + 1),
+              lambda L, p, q, r: p.H, lambda L, p, q, r: p.mH, lambda L, p, q, r: L.float_power(p, 2),
+              lambda L, p, q, r: L.linalg.inv(p[:, :3]), lambda L, p, q, r: L.linalg.det(p[:, :3]),
+              lambda L, p, q, r: L.linalg.solve(p[:, :3], q[:, :3])):
         _same(f(ember, ea, eb, ex), f(torch, ta, tb, tx))
 
 
@@ -168,6 +179,27 @@ def test_refused_ops_name_the_op(call, op):
     assert op in str(ee.value)
 
 
+@pytest.mark.parametrize('call', [
+    lambda L, z: L.linalg.svd(z), lambda L, z: L.linalg.eigh(z), lambda L, z: L.linalg.cholesky(z),
+    lambda L, z: L.linalg.matrix_norm(z), lambda L, z: L.linalg.vecdot(z, z), lambda L, z: L.cov(z),
+    lambda L, z: L.corrcoef(z), lambda L, z: L.slogdet(z), lambda L, z: L.vdot(z[0], z[1]), lambda L, z: z.qr(),
+    lambda L, z: L.lgamma(z), lambda L, z: L.erf(z), lambda L, z: L.digamma(z), lambda L, z: L.nansum(z),
+    lambda L, z: L.xlogy(z, z), lambda L, z: L.randn_like(z), lambda L, z: z.abs_(), lambda L, z: L.deg2rad(z),
+])
+def test_real_only_ops_refuse_complex(call):
+    """Ops written for real numbers in ember (a plain transpose where PyTorch conjugates, real-only formulas)
+    refuse complex tensors naming the op, rather than answer differently from PyTorch."""
+    with pytest.raises(NotImplementedError, match='complex'):
+        call(ember, ember.tensor(_c((3, 3))))
+
+
+def test_numpy_gives_a_plain_array():
+    e = ember.tensor(_c(3))
+    a = e.numpy()
+    assert type(a) is np.ndarray and np.shares_memory(a, e.numpy())
+    assert np.sort(a).shape == (3,)
+
+
 def test_undifferentiated_ops_refuse_at_forward():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
     z = ember.tensor(_c(2), requires_grad=True)
@@ -185,6 +217,8 @@ GRAD_OPS = [
     ('complex', lambda L, z, r: L.view_as_real(L.complex(r, r * r))),
     ('polar', lambda L, z, r: L.view_as_real(L.polar(r * r + 0.5, r * 3))),
     ('view_as_complex', lambda L, z, r: L.view_as_real(L.view_as_complex(L.stack([r, r * 2], -1)))),
+    ('var', lambda L, z, r: z.var(0, keepdim=True)), ('std', lambda L, z, r: z.std()),
+    ('vector_norm', lambda L, z, r: L.linalg.vector_norm(z)), ('norm3', lambda L, z, r: z.norm(p=3)),
 ]
 
 

@@ -287,3 +287,19 @@ _GRAD_FORMS.update({
     'polar': _recorder(PolarBackward0, lambda a, b: (a._data.view(np.ndarray), b._data.view(np.ndarray))),
     'angle': _recorder(AngleBackward0, lambda z: (z._data.view(np.ndarray),)),
 })
+
+
+# ops whose result on complex tensors is not PyTorch's (PyTorch refuses them there): refused by name
+_REAL_ONLY = ('bernoulli', 'bernoulli_', 'xlogy', 'xlogy_', 'isposinf', 'isneginf', 'nansum', 'nanmean',
+              'unique_consecutive', 'abs_', 'absolute_', 'randn_like', 'rand_like', 'randint_like', 'isin')
+
+
+def guard_real_only(namespace):
+    """Make the ops of ``_REAL_ONLY`` refuse complex tensors, as torch-level functions (in ``namespace``, the
+    ember module's globals) and as Tensor methods."""
+    for name in _REAL_ONLY:
+        if name in namespace:
+            namespace[name] = _complex.real_only(namespace[name], name)
+        method = Tensor.__dict__.get(name)
+        if method is not None:
+            setattr(Tensor, name, _complex.real_only(method, name))

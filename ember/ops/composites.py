@@ -34,6 +34,12 @@ def combinations(input, r=2, with_replacement=False):
     return stack([masked_select(g, m) for g in grids], 1)
 
 
+def _no_complex(name, input):
+    """Refuse a complex input (ember's composition is written for real numbers)."""
+    if input._data.dtype.kind == 'c':
+        raise NotImplementedError(f'"{name}" is not supported for complex tensors by ember yet')
+
+
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the rows (variables) over the columns (observations), as PyTorch composes it:
     mean-centred rows times their transpose, over observations - correction (weights not supported yet)."""
@@ -43,6 +49,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     from .shape import squeeze, t, unsqueeze, view
     if fweights is not None or aweights is not None:
         raise NotImplementedError('torch.cov with fweights or aweights is not supported by ember yet')
+    _no_complex('cov', input)
     a = input._data
     if a.ndim > 2:
         raise RuntimeError(f'cov(): expected input to have two or fewer dimensions but got an input with {a.ndim} '
@@ -67,6 +74,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
 def corrcoef(input):
     """Pearson correlation coefficients of the rows: cov over the outer product of the standard deviations,
     clipped to [-1, 1]."""
+    _no_complex('corrcoef', input)
     from .pointwise import clamp, sqrt
     from .shape import view
     from . import diagonal

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _complex
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, scalar_name
 from ..autograd import dual
@@ -294,6 +294,12 @@ def _is_bool_arr(v):
     return isinstance(v, bool) or getattr(v, 'dtype', None) == np.bool_
 
 
+# unary ops whose NumPy function on complex numbers is PyTorch's (the others refuse complex inputs)
+_COMPLEX_UNARY = frozenset(('neg', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'reciprocal',
+                            'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh',
+                            'atanh', 'sigmoid', 'abs', 'square'))
+
+
 def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None):
     """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y
     (``precise``: a float32 input is computed in float64 and rounded once, see _precise; ``refuse(dtype)``:
@@ -339,6 +345,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 e = refuse(dt)
                 if e is not None:
                     raise e
+            if dt.kind == 'c' and name not in _COMPLEX_UNARY:
+                raise _complex.refuse(name, dt)
             if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
@@ -887,8 +895,10 @@ lcm = binary('lcm', _int_kernel('lcm_cpu', np.lcm), 'NotImplemented', lambda g, 
 def _to_double(x):
     """A float_power operand in float64: a tensor converted (ToCopyBackward0), a number as a float."""
     if isinstance(x, Tensor):
+        if x._data.dtype.kind == 'c':   # complex stays complex, in double precision (complex128)
+            return x if x._data.dtype == np.complex128 else x.to(FROM_NP[np.dtype(np.complex128)])
         return x if x._data.dtype == _F64 else x.to(FROM_NP[_F64])
-    return float(x)
+    return x if isinstance(x, complex) else float(x)
 
 
 def float_power(input, exponent):
@@ -945,8 +955,11 @@ def isneginf(input):
 
 
 def isreal(input):
-    """True everywhere: ember's tensors are real."""
-    return Tensor._make(np.ones(input._data.shape, np.bool_))
+    """True where the imaginary part is zero (everywhere for a real tensor)."""
+    a = input._data
+    if a.dtype.kind == 'c':
+        return Tensor._make(a.view(np.ndarray).imag == 0)
+    return Tensor._make(np.ones(a.shape, np.bool_))
 
 
 def _sigmoid(a):

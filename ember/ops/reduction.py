@@ -596,11 +596,16 @@ def _spread(a, dims, c, n, keepdim, sqrt):
     warning is PyTorch's, given by _moments)."""
     if n - c <= 0:
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
-        return np.full(shape, np.nan, a.dtype)
+        return np.full(shape, np.nan, _real_np(a.dtype))
     x = a.astype(np.float64) if a.dtype == np.float32 else a   # PyTorch's CPU var/std accumulate float32 in
     with np.errstate(divide='ignore', invalid='ignore'):      # double (Welford, or two passes for all elements)
         r = x.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else x.var(axis=dims, ddof=c, keepdims=keepdim)
-    return np.asarray(r).astype(a.dtype)
+    return np.asarray(r).astype(_real_np(a.dtype))
+
+
+def _real_np(dt):
+    """The real NumPy dtype of ``dt`` (complex64 -> float32); a real dtype itself."""
+    return dt if dt.kind != 'c' else np.dtype(dt.char.lower())
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -641,7 +646,8 @@ def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
     is_std = op == 'std_mean'
     v = _spread(a, dims, c, n, keepdim, is_std)
     if n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum
-        m = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=np.float64)).astype(a.dtype)
+        wide = np.complex128 if a.dtype.kind == 'c' else np.float64
+        m = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=wide)).astype(a.dtype)
     else:
         m = np.full(v.shape, np.nan, a.dtype)
     t0, t1 = _two_outputs(input, v, m, cls, dims=dims, keep=keepdim, n=n, c=c, shape=a.shape)
@@ -681,8 +687,11 @@ LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
-    """The p-norm of the elements (over ``dim``, or all)."""
+    """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes."""
     a = x._data
+    if a.dtype.kind == 'c':
+        from .pointwise import abs as abs_
+        return vector_norm(abs_(x), ord, dim, keepdim, dtype=dtype)
     _need_float(a, 'linalg.vector_norm', dtype)
     dims = wrap_dims(dim, a.ndim) if dim is not None else tuple(range(a.ndim))
     p = float(ord)

@@ -209,12 +209,19 @@ def mT_(input):
 
 def mH_(input):
     """``.mH``: the conjugate (real tensors: plain) transpose of the last two dims."""
-    return _matrix_transpose(input, 'mH', batches=True)
+    return _conj_if_complex(_matrix_transpose(input, 'mH', batches=True))
 
 
 def H_(input):
     """``.H``: the conjugate (real tensors: plain) transpose of a matrix."""
-    return _matrix_transpose(input, 'H', batches=False)
+    return _conj_if_complex(_matrix_transpose(input, 'H', batches=False))
+
+
+def _conj_if_complex(t):
+    if t._data.dtype.kind != 'c':
+        return t
+    from .complex import conj
+    return conj(t)
 
 
 _T_DEPRECATED = ('Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.',
