@@ -176,12 +176,68 @@ def imag_view(a):
 GRAD_OK = set()
 
 
+# grad_fn names whose real backward formula is, read over the complex numbers, the holomorphic derivative (or a
+# linear map with real coefficients: views, copies, sums, indexing): conjugating the incoming gradient and the
+# outgoing ones gives PyTorch's gradient for complex numbers, g * conj(f'(z)) (see ``_variant``)
+HOLOMORPHIC = frozenset((
+    'AddBackward0', 'AddBackward1', 'SubBackward0', 'SubBackward1', 'RsubBackward0', 'RsubBackward1', 'MulBackward0',
+    'MulBackward1', 'DivBackward0', 'DivBackward1', 'NegBackward0', 'PowBackward0', 'PowBackward1', 'PowBackward2',
+    'ReciprocalBackward0', 'ExpBackward0', 'Exp2Backward0', 'Expm1Backward0', 'LogBackward0', 'Log2Backward0',
+    'Log10Backward0', 'Log1PBackward0', 'SqrtBackward0', 'RsqrtBackward0', 'SinBackward0', 'CosBackward0',
+    'TanBackward0', 'SinhBackward0', 'CoshBackward0', 'TanhBackward0', 'SigmoidBackward0', 'AsinBackward0',
+    'AcosBackward0', 'AtanBackward0', 'AsinhBackward0', 'AcoshBackward0', 'AtanhBackward0', 'MmBackward0',
+    'MvBackward0', 'BmmBackward0', 'DotBackward0', 'AddmmBackward0', 'AddmvBackward0', 'AddbmmBackward0',
+    'BaddbmmBackward0', 'AddrBackward0', 'LinalgMatmulBackward0', 'AddcmulBackward0', 'AddcdivBackward0',
+    'SumBackward0', 'SumBackward1', 'MeanBackward0', 'MeanBackward1', 'CumsumBackward0', 'ViewBackward0',
+    'UnsafeViewBackward0', 'TransposeBackward0', 'TransposeBackward1', 'PermuteBackward0', 'TBackward0',
+    'TBackward1', 'UnsqueezeBackward0', 'UnsqueezeBackward1', 'SqueezeBackward0', 'SqueezeBackward1',
+    'SqueezeBackward2', 'SqueezeBackward3', 'SqueezeBackward4', 'SqueezeBackward5', 'ExpandBackward0',
+    'SelectBackward0', 'SliceBackward0', 'IndexBackward0', 'CloneBackward0', 'CatBackward0', 'StackBackward0',
+    'SplitBackward0', 'SplitWithSizesBackward0', 'UnsafeSplitBackward0', 'UnsafeSplitWithSizesBackward0',
+    'UnbindBackward0', 'FlipBackward0', 'RollBackward0', 'RepeatBackward0', 'AsStridedBackward0', 'AliasBackward0',
+    'ToCopyBackward0', 'TrilBackward0', 'TriuBackward0', 'CopySlices', 'SelectScatterBackward0',
+    'SliceScatterBackward0', 'DiagonalScatterBackward0', 'ZeroBackward0', 'ScatterAddBackward0',
+    'torch::autograd::CopySlices', 'EinsumBackward0'))
+_VARIANTS = {}
+
+
+def _conj(g):
+    """The conjugate of a gradient (an array, a Tensor when create_graph records, or None); real ones as they are."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):
+        return np.conjugate(g) if g.dtype.kind == 'c' else g
+    return g.conj() if g.is_complex() else g
+
+
+def _variant(cls):
+    """``cls`` with its backward run between conjugations: a formula written for real numbers, f'(z) * g, becomes
+    conj(f'(z) * conj(g)) = g * conj(f'(z)), PyTorch's convention. Same name, same slots (the node's class is
+    swapped when its result is complex, so real graphs never meet it)."""
+    v = _VARIANTS.get(cls)
+    if v is None:
+        base = cls.backward
+
+        def backward(self, *grads):
+            out = base(self, *[_conj(g) for g in grads])
+            return tuple(_conj(o) for o in out) if type(out) is tuple else _conj(out)
+        v = _VARIANTS[cls] = type(cls.__name__, (cls,), {'__slots__': (), 'backward': backward,
+                                                          '__doc__': f'{cls.__name__} on complex numbers.'})
+    return v
+
+
 def check_grad(node):
-    """Refuse recording ``node`` for a complex result when its backward is not written for complex numbers."""
+    """A node recorded for a complex result: kept when written for complex numbers, made so by ``_variant`` when its
+    formula is holomorphic or linear, else refused (an error now rather than a wrong gradient later)."""
     name = node.name()
-    if name not in GRAD_OK:
-        raise RuntimeError(f'{name}: ember does not differentiate this op on complex tensors yet (its backward is '
-                           'written for real numbers). Run it under torch.no_grad() or on detached inputs.')
+    if name in GRAD_OK:
+        return
+    if name in HOLOMORPHIC:
+        if type(node) not in _VARIANTS.values():
+            node.__class__ = _variant(type(node))
+        return
+    raise RuntimeError(f'{name}: ember does not differentiate this op on complex tensors yet (its backward is '
+                       'written for real numbers). Run it under torch.no_grad() or on detached inputs.')
 
 
 def check_leaf_grad():

@@ -201,13 +201,12 @@ def test_numpy_gives_a_plain_array():
 
 
 def test_undifferentiated_ops_refuse_at_forward():
-    x = ember.tensor([1.0, 2.0], requires_grad=True)
     z = ember.tensor(_c(2), requires_grad=True)
-    for f in (lambda: x * 1j, lambda: z * z, lambda: z.exp(), lambda: z + 1, lambda: x.to(ember.cfloat)):
+    for f in (lambda: z.prod(), lambda: ember.cumprod(z, 0), lambda: ember.std_mean(z)):
         with pytest.raises(RuntimeError, match='does not differentiate'):
             f()
     with ember.no_grad():
-        assert (z * z).dtype == ember.complex64
+        assert z.prod().dtype == ember.complex64
 
 
 GRAD_OPS = [

@@ -50,8 +50,12 @@ def expand(g, shape):
 def cast(g, np_dtype):
     """Cast a gradient to an input's dtype (for ops that promoted their inputs)."""
     if is_array(g):
+        if g.dtype.kind == 'c' and np.dtype(np_dtype).kind != 'c':   # a real input of a complex op: the real part
+            g = g.real
         return g if g.dtype == np_dtype else g.astype(np_dtype)
     from .._dtype import from_np
+    if g._data.dtype.kind == 'c' and np.dtype(np_dtype).kind != 'c':
+        g = g.real
     return g.to(from_np(np_dtype))
 
 

@@ -27,6 +27,8 @@ def _seed(t, g, i, create_graph):
     if g is None:
         if a.size != 1:
             raise RuntimeError('grad can be implicitly created only for scalar outputs')
+        if a.dtype.kind == 'c':
+            raise RuntimeError('grad can be implicitly created only for real scalar outputs')
         key = (a.shape, a.dtype)
         g = _ONES.get(key)
         if g is None:

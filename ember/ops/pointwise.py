@@ -57,6 +57,8 @@ def _fit(g, shape, np_dtype):
     if g.shape != shape:
         g = dual.sum_to(g, shape)
     if dual.is_array(g):
+        if g.dtype.kind == 'c' and np_dtype.kind != 'c':   # a real operand of a complex op: the real part
+            g = g.real
         return g if g.dtype == np_dtype else g.astype(np_dtype)
     return g if g._data.dtype == np_dtype else dual.cast(g, np_dtype)
 
@@ -630,7 +632,7 @@ def _out(t, out, name='op', same_dtype=None):
 
 def _pow_base(g, a, b):
     """d(a**b)/da = b * a**(b-1), zero where b == 0 (grouped as PyTorch's pow_backward groups it)."""
-    if isinstance(b, (int, float)):
+    if isinstance(b, (int, float, complex)):   # complex: a complex op's exponent (see _util._scalar_as)
         if b == 0:
             return g * 0
         return g * (b * (_power(a, b - 1) if dual.is_array(a) else pow(a, b - 1)))
@@ -682,9 +684,18 @@ def _bf16_power(a, b):
 
 def _pow_exp(g, a, b):
     """d(a**b)/db = a**b * log(a), zero where a == 0 and b >= 0."""
+    if isinstance(a, complex):
+        return g * (a ** b) * complex(np.log(a)) if a != 0 else g * 0
     if isinstance(a, (int, float)):
         return g * (a ** b) * math.log(a) if a > 0 else g * 0
     ad = dual.data(a)
+    if ad.dtype.kind == 'c':    # complex: log(a) away from 0; zero where a == 0 and Re(b) >= 0, as PyTorch
+        if not dual.is_array(a):
+            raise RuntimeError('PowBackward1: ember has no double backward of a complex power yet')
+        bd = b if isinstance(b, complex) else dual.data(b)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            r = g * (a ** b) * np.log(np.where(ad == 0, 1, a))
+        return np.where((ad == 0) & (np.real(bd) >= 0), 0, r)
     safe = dual.where(ad > 0, a, dual.const(1.0, g)) if not dual.is_array(a) else np.where(ad > 0, a, 1)
     return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
 
