@@ -114,6 +114,9 @@ from .ops.complex import (complex, polar, view_as_real, view_as_complex, real, i
                           resolve_conj, resolve_neg, angle, is_complex)
 from .ops import complex as _complex_ops
 _complex_ops.bind()
+from .ops.windows import hann_window, hamming_window, blackman_window, bartlett_window, kaiser_window
+from .fft._stft import stft, istft
+Tensor.stft, Tensor.istft = stft, istft
 
 
 def is_conj(input):

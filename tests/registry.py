@@ -1481,6 +1481,12 @@ def _creator(name, attr=None):
     return call
 
 
+def _window_samples():
+    """The samples every window function takes: lengths (periodic or not), float64, and PyTorch's errors."""
+    return [Sample(8), Sample(7, False), Sample(1), Sample(0), Sample(33, dtype=_dt('float64')), Sample(-1, error=True),
+            Sample(4, dtype=_dt('int64'), error=True)]
+
+
 def creation(name, samples, attr=None, **kw):
     return Op(name, samples, call=_creator(name, attr), method=False, grad=False, **kw)
 
@@ -1504,6 +1510,10 @@ add(
                                   Sample(0, 1, 5, dtype=_dt('float64'))]),
     creation('logspace', lambda: [Sample(0, 2, 5), Sample(0, 3, 4, base=2.0), Sample(0, 1, 3, dtype=_dt('float64'))]),
     creation('eye', lambda: [Sample(3), Sample(2, 4), Sample(3, dtype=_dt('int64')), Sample(0)]),
+    *[creation(f'{w}_window', lambda extra=extra: _window_samples() + extra, out=False, atol=2e-6)
+      for w, extra in (('hann', []), ('blackman', []), ('bartlett', []),
+                       ('hamming', [Sample(9, True, 0.6, 0.4), Sample(6, False, 0.5)]),
+                       ('kaiser', [Sample(9, True, 5.0), Sample(6, False, 0.0)]))],
 )
 
 
