@@ -18,6 +18,7 @@ import numpy as np
 
 from ... import _parallel
 from ...backend import gemm
+from . import _taps
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MIN_CHANNELS = 16    # input and output channels below which im2col's one GEMM is faster
@@ -128,7 +129,7 @@ def weight_transform(w):
     """U per group pair (r, c): (O, |r| * |c| * C), component (a, b) of channel ci the kernel taps of a's rows
     and b's columns summed."""
     o, c = w.shape[:2]
-    wt = np.ascontiguousarray(w.transpose(2, 3, 0, 1))     # (3, 3, O, C): each tap's block contiguous
+    wt = _taps.weights(w)     # (3, 3, O, C): each tap's block contiguous
     rows = {k: wt[taps[0]] if len(taps) == 1 else wt[taps[0]] + wt[taps[1]] for k, taps in _TAPS.items()}
     u = {}
     for r, rg in enumerate(_GROUPS):
@@ -219,7 +220,7 @@ def _weight_grad(gu, wshape, dtype):
                 for ti in _TAPS[ra]:
                     for tj in _TAPS[cb]:
                         gw[ti, tj] += a4[:, i, j]
-    return np.ascontiguousarray(gw.transpose(2, 3, 0, 1))
+    return _taps.from_taps(gw)
 
 
 def _adjoint(g, out, t):

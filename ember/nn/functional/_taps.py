@@ -127,7 +127,13 @@ def grad_weight(g, x, s, d, pads, wshape):
     else:
         for item in taps:
             tap(*item)
-    gw = np.empty(wshape, g.dtype)
-    rows, cols = stack.reshape(kh * kw, o * c), gw.reshape(o * c, kh * kw)
-    _parallel.run(lambda lo, hi: transposed(rows[:, lo:hi], cols[lo:hi]), o * c, gw.nbytes)
-    return gw
+    return from_taps(stack.reshape(kh, kw, o, c))
+
+
+def from_taps(wt):
+    """(KH, KW, O, C) -> contiguous (O, C, KH, KW), the inverse of ``weights`` (split by rows across threads)."""
+    kh, kw, o, c = wt.shape
+    w = np.empty((o, c, kh, kw), wt.dtype)
+    rows, cols = wt.reshape(kh * kw, o * c), w.reshape(o * c, kh * kw)
+    _parallel.run(lambda lo, hi: transposed(rows[:, lo:hi], cols[lo:hi]), o * c, w.nbytes)
+    return w
