@@ -159,6 +159,12 @@ def set_default_device(device):
     _check_device(device)
 
 
+def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
+    """``torch.vmap`` is ``torch.func.vmap`` (see ``ember.func``, imported on the first call)."""
+    from .func import vmap as _vmap
+    return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
 def get_default_device():
     from .tensor import CPU
     return CPU

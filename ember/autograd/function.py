@@ -37,6 +37,10 @@ class BackwardCFunction(Node, FunctionCtx):
         self._non_diff = set()
         self._materialize = True
 
+    def __repr__(self):
+        # PyTorch creates these node classes in torch.autograd.function and prints them with Python's default repr
+        return f'<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>'
+
     @property
     def saved_tensors(self):
         s = self._saved
