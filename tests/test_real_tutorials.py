@@ -89,3 +89,60 @@ def test_model_ensembling_with_torch_vmap():
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(res[1][1], res[1][2], rtol=1e-6, atol=1e-7)
     assert res[1][3] == res[0][3] == [4, 4, 4, 4]
+
+
+def _measurements(T):
+    """Measurements with fixed times, shaped as the benchmark recipe's (labels, sub_labels, descriptions,
+    thread counts; one noisy task, one in another env)."""
+    B = T.utils.benchmark
+    out = []
+    for sub, scale in (('[1, 1]', 1.0), ('[64, 1024]', 37.3)):
+        for threads, base in ((1, 5.9e-6), (4, 6.4e-6)):
+            for desc, mult in (('mul/sum', 1.0), ('bmm', 1.9)):
+                spec = B.TaskSpec(stmt='f(x)', setup='pass', label='Batched dot', sub_label=sub, description=desc,
+                                  num_threads=threads)
+                spread = 0.2 if (sub, threads, desc) == ('[1, 1]', 4, 'bmm') else 0.01
+                out.append(B.Measurement(100, [base * mult * scale * 100 * (1 + spread * k) for k in range(7)],
+                                         spec))
+    for env in ('A', 'B'):
+        out.append(B.Measurement(1, [3e-3, 3.4e-3, 2.9e-3, 4e-3], B.TaskSpec('g()', 'pass', env=env, label='env', description='d')))
+    return out
+
+
+def _benchmark_text(T):
+    B = T.utils.benchmark
+    ms = _measurements(T)
+    lines = [_no_address(repr(m)) for m in (ms[0], ms[6], ms[-1])]
+    lines += [(m.median, m.mean, m.iqr, m.significant_figures, m.has_warnings, m.title, m.as_row_name)
+              for m in ms[:8]]
+    compare = B.Compare(ms)
+    lines.append(str(compare))
+    compare.trim_significant_figures()
+    lines.append(str(compare))
+    compare.colorize(rowwise=True)
+    lines.append(str(compare))
+    compare.colorize()
+    compare.highlight_warnings()
+    lines.append(str(compare))
+    lines.append((B.select_unit(3e-5), B.select_unit(2.0), B.trim_sigfig(3.14159, 2), len(B.Measurement.merge(ms))))
+    x = T.ones(8, 4)
+    timer = B.Timer(stmt='\n    y = x + 1\n    z = y * 2\n', setup='a = 1\nb = 2', globals={'x': x},
+                    label='add', sub_label='small', description='two lines', num_threads=2)
+    m = timer.timeit(20)
+    lines.append(re.sub(r'\d+\.\d\d (ns|us|ms|s)\n', 'T\n', _no_address(repr(m))))
+    m = B.Timer('torch.mul(x, 2)', globals={'x': x}).blocked_autorange(min_run_time=0.01)
+    lines.append((m.number_per_run >= 1, len(m.times) >= 1, m.stmt, m.num_threads, m.label, m.env))
+    return lines
+
+
+def test_benchmark_recipe_timer_measurement_compare():
+    """recipes/benchmark and jacobians_hessians: torch.utils.benchmark was missing. Timer.timeit and
+    blocked_autorange return Measurements whose printed summary, statistics and Compare tables (plain, trimmed
+    to significant figures, colorized, with warnings) are PyTorch's, on fixed times; real timings differ only
+    in their numbers."""
+    import torch.utils.benchmark   # noqa: F401 (PyTorch's is imported lazily)
+    import ember.utils.benchmark   # noqa: F401
+    got, want = _benchmark_text(ember), _benchmark_text(torch)
+    for g, w in zip(got, want):
+        assert g == w
+    assert len(got) == len(want)
