@@ -1,4 +1,57 @@
-"""Utilities (``torch.utils``): data loading in ``ember.utils.data``, DLPack exchange in ``ember.utils.dlpack``."""
+"""Utilities (``torch.utils``): data loading in ``ember.utils.data``, DLPack exchange in ``ember.utils.dlpack``,
+``swap_tensors``."""
 from . import data, dlpack
 
-__all__ = ['data', 'dlpack']
+__all__ = ['data', 'dlpack', 'swap_tensors']
+
+
+_POISONED = ('Trying to execute AccumulateGrad node that was poisoned by swap_tensors this can happen when you try to '
+             'run backward on a tensor that was swapped. For a module m with '
+             '`torch.__future__.set_swap_module_params_on_conversion(True)` you should not change the device or dtype '
+             'of the module (e.g. `m.cpu()` or `m.half()`) between running forward and backward. To resolve this, '
+             'please only change the device/dtype before running forward (or after both forward and backward).')
+
+
+def _poisoned(grad_outputs):
+    raise RuntimeError(_POISONED)
+
+
+def swap_tensors(t1, t2):
+    """Swap the contents of two tensors (class, attributes, data, gradient, graph) while each keeps its identity,
+    as PyTorch's: refused when either has a weak reference or their classes have different slots. A leaf's
+    gradient-accumulation node made before the swap is poisoned (a backward through it raises), as PyTorch's."""
+    import copyreg
+    import weakref
+    if weakref.getweakrefs(t1):
+        raise RuntimeError('Cannot swap t1 because it has weakref associated with it')
+    if weakref.getweakrefs(t2):
+        raise RuntimeError('Cannot swap t2 because it has weakref associated with it')
+    slots = set(copyreg._slotnames(t1.__class__))
+    if slots != set(copyreg._slotnames(t2.__class__)):
+        raise RuntimeError('Cannot swap t1 and t2 if they have different slots')
+    for t in (t1, t2):
+        acc = t.__dict__.pop('_accum', None)
+        t.__dict__.pop('_accum_edge', None)
+        if acc is not None:
+            acc.register_prehook(_poisoned)
+    t1.__class__, t2.__class__ = t2.__class__, t1.__class__
+    t1.__dict__, t2.__dict__ = t2.__dict__, t1.__dict__
+    for name in slots:
+        a, b = _slot(t1, name), _slot(t2, name)
+        _set_slot(t1, name, b)
+        _set_slot(t2, name, a)
+
+
+_MISSING = object()
+
+
+def _slot(t, name):
+    return getattr(t, name, _MISSING)
+
+
+def _set_slot(t, name, value):
+    if value is _MISSING:
+        if hasattr(t, name):
+            delattr(t, name)
+    else:
+        object.__setattr__(t, name, value)

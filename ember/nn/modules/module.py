@@ -565,19 +565,27 @@ class Module:
 
     # -- conversion ----------------------------------------------------------------------------------------
     def _apply(self, fn, recurse=True):
-        """Convert every parameter (in place, keeping the Parameter objects), gradient and buffer with fn."""
+        """Convert every parameter (in place, keeping the Parameter objects), gradient and buffer with fn.
+        Under ``torch.__future__.set_overwrite_module_params_on_conversion(True)`` the module gets new Parameter
+        objects instead (with the converted gradients), as in PyTorch."""
+        from ... import __future__ as future
         if recurse:
             for module in self.children():
                 module._apply(fn)
+        overwrite = future.get_overwrite_module_params_on_conversion()
         for key, param in self._parameters.items():
             if param is None:
                 continue
             with no_grad():
                 applied = fn(param)
+                grad = None if param._grad is None else Tensor._make(fn(param._grad)._data)
+            if overwrite:
+                param = self._parameters[key] = Parameter(applied, param.requires_grad)
+                param._grad = grad
+                continue
             param._data = applied._data
-            if param._grad is not None:
-                with no_grad():
-                    param._grad = Tensor._make(fn(param._grad)._data)
+            if grad is not None:
+                param._grad = grad
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
