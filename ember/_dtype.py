@@ -2,9 +2,10 @@
 import numpy as np
 
 from . import _bf16
+from ._torch_names import TorchNamedType
 
 
-class dtype:
+class dtype(metaclass=TorchNamedType):
     """A tensor element type; prints as PyTorch prints it (``torch.float32``)."""
     __slots__ = ('name', 'np', 'is_floating_point', 'is_signed', 'itemsize', 'is_complex', '_cat')
 

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from . import _bf16, _complex, _dtype, _layout
+from ._torch_names import TorchNamedType as _TorchNamedType
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
@@ -15,7 +16,7 @@ from .autograd.graph import BUMPS as _BUMPS, _version_cell
 from .autograd.grad_mode import GRAD as _GRAD
 
 
-class Size(tuple):
+class Size(tuple, metaclass=_TorchNamedType):
     """A tensor's shape: a tuple of ints that prints as ``torch.Size([2, 3])``. Elements are converted with
     ``__index__`` (NumPy ints, 0-d integer tensors); ember's own shapes skip the check (``tuple.__new__``)."""
     __slots__ = ()
@@ -63,7 +64,7 @@ def _size_item(n, i):
         raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')") from None
 
 
-class device:
+class device(metaclass=_TorchNamedType):
     """A device; ember computes on the CPU (``device('cpu')``)."""
     __slots__ = ('type', 'index')
 
@@ -137,21 +138,7 @@ _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16':
                  'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor'}
 
 
-class _TensorType(type):
-    """Tensor's metaclass, for one thing: ``type(x)`` prints as PyTorch's class (``<class 'torch.Tensor'>``,
-    ``<class 'torch.nn.parameter.Parameter'>``) for ember's own tensor classes; a user's subclass prints as
-    Python prints it. ``__module__`` stays ember's, so pickling and introspection are unchanged."""
-
-    def __repr__(cls):
-        module = cls.__module__
-        if module == 'ember.tensor' and cls.__qualname__ == 'Tensor':
-            return "<class 'torch.Tensor'>"
-        if module.startswith('ember.'):
-            return f"<class 'torch.{module[6:]}.{cls.__qualname__}'>"
-        return type.__repr__(cls)
-
-
-class Tensor(metaclass=_TensorType):
+class Tensor(metaclass=_TorchNamedType):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
     __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
     # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).

@@ -146,3 +146,69 @@ def test_benchmark_recipe_timer_measurement_compare():
     for g, w in zip(got, want):
         assert g == w
     assert len(got) == len(want)
+
+
+def _swap_recipe(T):
+    """recipes/swap_tensors (its plain-tensor part) and torch.__future__'s conversion switches."""
+    import weakref
+    out = []
+    t1, t2 = T.arange(2), T.arange(3)
+    T.utils.swap_tensors(t1, t2)
+    out.append(f'{t1} {t2}')
+    a, b = T.ones(2, requires_grad=True), T.zeros(3)
+    (a * 2).sum().backward()
+    T.utils.swap_tensors(a, b)
+    out.append(f'{a} {b} {a.requires_grad} {b.requires_grad} {a.grad} {b.grad}')
+    p, q = T.nn.Parameter(T.ones(2)), T.zeros(2)
+    T.utils.swap_tensors(p, q)
+    out.append(f'{type(p).__name__} {type(q).__name__} {p} {q}')
+    w = T.ones(1)
+    ref = weakref.ref(w)    # noqa: F841 (held: swapping a tensor with weak references is refused)
+    x = T.ones(2, requires_grad=True)
+    y = (x * 3).sum()
+    T.utils.swap_tensors(x, T.zeros(2, requires_grad=True))
+    for fn in (lambda: T.utils.swap_tensors(w, T.zeros(1)), y.backward):
+        try:
+            fn()
+        except RuntimeError as e:
+            out.append(str(e))
+    m = T.nn.Linear(2, 3)
+    m(T.ones(1, 2)).sum().backward()
+    w0 = m.weight
+    m.double()
+    out.append((m.weight is w0, m.weight.dtype, m.weight.grad.dtype))
+    T.__future__.set_overwrite_module_params_on_conversion(True)
+    try:
+        m.float()
+    finally:
+        T.__future__.set_overwrite_module_params_on_conversion(False)
+    out.append((m.weight is w0, str(m.weight.dtype), str(m.weight.grad.dtype), type(m.weight).__name__,
+                m.weight.requires_grad, str(w0.dtype), T.__future__.get_swap_module_params_on_conversion()))
+    return [str(o) for o in out]
+
+
+def test_swap_tensors_recipe_and_future_switches():
+    """torch.utils.swap_tensors and torch.__future__ were missing: contents, classes, gradients and
+    requires_grad trade places, weak references are refused, a swapped leaf's old graph refuses backward, and
+    set_overwrite_module_params_on_conversion gives a module new Parameters (with converted gradients)."""
+    assert _swap_recipe(ember) == _swap_recipe(torch)
+
+
+def _printed_types(T):
+    x = T.empty(3, 4)
+    ds = T.utils.data.TensorDataset(T.ones(4, 1))
+    dl = T.utils.data.DataLoader(ds, batch_size=2)
+    sub = T.utils.data.random_split(ds, [2, 2], generator=T.Generator().manual_seed(0))[0]
+
+    class MyData(T.utils.data.Dataset):
+        pass
+    objects = (ds, dl, sub, dl.sampler, dl.batch_sampler, T.utils.data.RandomSampler(ds), MyData())
+    return [str(c) for c in (type(x), type(T.nn.Parameter(T.ones(1))), type(T.float32), type(T.device('cpu')),
+                             type(x.shape), T.Tensor)] + [_no_address(repr(o)) for o in objects]
+
+
+def test_types_and_default_reprs_print_torch_paths():
+    """introyt's ``print(type(x))`` and printing a DataLoader or Dataset: PyTorch prints <class 'torch.Tensor'>
+    and <torch.utils.data.dataloader.DataLoader object at ...> (ember printed ember.tensor.Tensor and ember's
+    module paths); a user's subclass keeps its own path."""
+    assert _printed_types(ember) == _printed_types(torch)

@@ -10,6 +10,7 @@ import weakref
 from multiprocessing import connection
 
 from . import _worker
+from ..._torch_names import object_repr
 from ._collate import default_collate, default_convert
 from ._fetch import create_fetcher
 from ._worker import ExceptionWrapper, get_worker_info, _IterableDatasetStopIteration, _ResumeIteration
@@ -59,6 +60,7 @@ class DataLoader:
     loads batches in worker processes."""
 
     _initialized = False
+    __repr__ = object_repr      # <torch.utils.data.dataloader.DataLoader object at ...>, as PyTorch prints
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,

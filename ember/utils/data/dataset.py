@@ -5,6 +5,8 @@ import itertools
 import math
 import warnings
 
+from ..._torch_names import object_repr
+
 __all__ = ['Dataset', 'IterableDataset', 'TensorDataset', 'StackDataset', 'ConcatDataset', 'ChainDataset',
            'Subset', 'random_split']
 
@@ -20,6 +22,8 @@ class Dataset:
 
     def __class_getitem__(cls, item):
         return cls
+
+    __repr__ = object_repr      # <torch.utils.data.dataset.TensorDataset object at ...>, as PyTorch prints
 
 
 class IterableDataset(Dataset):

@@ -4,6 +4,8 @@ import itertools
 
 import numpy as np
 
+from ..._torch_names import object_repr
+
 __all__ = ['BatchSampler', 'RandomSampler', 'Sampler', 'SequentialSampler', 'SubsetRandomSampler',
            'WeightedRandomSampler']
 
@@ -29,6 +31,8 @@ class Sampler:
 
     def __class_getitem__(cls, item):
         return cls
+
+    __repr__ = object_repr      # <torch.utils.data.sampler.RandomSampler object at ...>, as PyTorch prints
 
 
 class SequentialSampler(Sampler):

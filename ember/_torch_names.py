@@ -1,0 +1,35 @@
+"""How PyTorch spells ember's classes where Python prints a class's path: ``print(type(x))`` is
+``<class 'torch.Tensor'>`` and a DataLoader's default repr ``<torch.utils.data.dataloader.DataLoader object at
+...>``. The classes keep their real ``__module__`` (pickling, as DataLoader workers do, finds them by it); only
+what is printed is spelled as PyTorch's."""
+
+_SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.Size', 'ember.tensor.device': 'torch.device',
+            'ember._dtype.dtype': 'torch.dtype'}
+
+
+def torch_path(cls):
+    """``cls``'s module-qualified name as PyTorch prints it: ember's own classes under ``torch.`` (ember.vision
+    under ``torchvision.``), any other class (a user's subclass) as Python names it."""
+    module, name = cls.__module__, cls.__qualname__
+    full = f'{module}.{name}'
+    if full in _SPECIAL:
+        return _SPECIAL[full]
+    if module.startswith('ember.vision.') or module == 'ember.vision':
+        return 'torchvision' + full[len('ember.vision'):]
+    if module.startswith('ember.'):
+        return 'torch' + full[len('ember'):]
+    return full
+
+
+def object_repr(obj):
+    """Python's default ``<path object at 0x...>`` repr, with PyTorch's path for ember's classes."""
+    return f'<{torch_path(type(obj))} object at {hex(id(obj))}>'
+
+
+class TorchNamedType(type):
+    """Metaclass of ember's Tensor, Size, device and dtype: ``<class 'torch.Tensor'>`` (a subclass by its path,
+    ember's own under ``torch.``). Not used for classes users subclass with other metaclasses (Module, Dataset:
+    a metaclass there would conflict with ABCMeta), which PyTorch also builds on ``type``."""
+
+    def __repr__(cls):
+        return f"<class '{torch_path(cls)}'>"
