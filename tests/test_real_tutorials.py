@@ -212,3 +212,29 @@ def test_types_and_default_reprs_print_torch_paths():
     and <torch.utils.data.dataloader.DataLoader object at ...> (ember printed ember.tensor.Tensor and ember's
     module paths); a user's subclass keeps its own path."""
     assert _printed_types(ember) == _printed_types(torch)
+
+
+def _one_hot_target(T):
+    """basics/transforms_tutorial's target transform: a one-hot label from ``scatter_`` with a 0-d index."""
+    one_hot = [T.zeros(10, dtype=T.float).scatter_(0, T.tensor(y), value=1) for y in (0, 3, 9)]
+    x = T.zeros(5, dtype=T.float64, requires_grad=True)
+    s = T.tensor(3., dtype=T.float64, requires_grad=True)
+    y = x.scatter(0, T.tensor(2), s)
+    (y * T.arange(5.)).sum().backward()
+    z = T.tensor(2.).scatter(0, T.tensor(0), 7.)
+    added = T.zeros(4).scatter_add(0, T.tensor(1), T.tensor(5.))
+    return [o.numpy() for o in one_hot] + [y.detach().numpy(), x.grad.numpy(), s.grad.numpy(), z.numpy(),
+                                            added.numpy(), y.grad_fn.name()]
+
+
+def test_transforms_tutorial_one_hot_scatter_with_a_0d_index():
+    """``torch.zeros(10).scatter_(0, torch.tensor(y), value=1)`` stopped with an IndexError: a 0-d index (and
+    a 0-d source or input) next to a 1-d tensor is read as one element, as PyTorch reads it; gradients too."""
+    got, want = _one_hot_target(ember), _one_hot_target(torch)
+    for g, w in zip(got[:-1], want[:-1]):
+        np.testing.assert_array_equal(g, w)
+    assert got[-1] == want[-1] == 'ScatterBackward0'
+    x = ember.zeros(4, dtype=ember.float64, requires_grad=True)
+    s = ember.tensor(2., dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, s: x.scatter(0, ember.tensor(1), s), (x, s))
+    assert ember.autograd.gradgradcheck(lambda x, s: x.scatter_add(0, ember.tensor(1), s), (x, s))

@@ -449,18 +449,27 @@ class ScatterBackward0(Node):
     def backward(self, g):
         ix = Tensor._make(self.index)
         if dual.is_array(g):
+            index, g1 = _at_least_1d(self.index, g), _at_least_1d(g, g)
             gi = g
             if not self.reduce_add:
-                gi = g.copy()
-                idx = list(np.indices(self.index.shape, sparse=True))
-                idx[self.dim] = self.index
+                gi = g1.copy()
+                idx = list(np.indices(index.shape, sparse=True))
+                idx[self.dim] = index
                 gi[tuple(idx)] = 0
-            gs = np.take_along_axis(g[tuple(slice(0, s) if k != self.dim else slice(None)
-                                              for k, s in enumerate(self.index.shape))], self.index, self.dim)
+                gi = gi.reshape(g.shape)
+            gs = np.take_along_axis(g1[tuple(slice(0, s) if k != self.dim else slice(None)
+                                               for k, s in enumerate(index.shape))], index, self.dim)
+            gs = gs.reshape(self.index.shape)
         else:
             gi = g if self.reduce_add else scatter(g, self.dim, ix, 0.0)
             gs = gather(g, self.dim, ix)
         return gi, (gs if self.src_is_tensor else None)
+
+
+def _at_least_1d(x, a):
+    """A 0-d array (an index, a source, a 0-d input itself) next to a 0-d or 1-d ``a`` read as one element, as
+    PyTorch reads it (the transforms tutorial's one-hot ``zeros(10).scatter_(0, tensor(y), value=1)``)."""
+    return x.reshape(1) if x.ndim == 0 and a.ndim <= 1 else x
 
 
 def _scatter(input, dim, index, src, add, reduce=None):
@@ -469,22 +478,24 @@ def _scatter(input, dim, index, src, add, reduce=None):
     a = input._data.copy()
     d = wrap_dim(dim, a.ndim)
     _check_index(input, d, index, 'scatter')
-    ix = index._data
+    ix = _at_least_1d(index._data, a)
     s = src._data if isinstance(src, Tensor) else np.full(ix.shape, src, a.dtype)
+    s = _at_least_1d(s, a)
     idx = list(np.indices(ix.shape, sparse=True))
     idx[d] = ix
     s = s[tuple(slice(0, k) for k in ix.shape)]
+    out = _at_least_1d(a, a)    # a view of the copy a
     if add or reduce == 'add':
-        np.add.at(a, tuple(idx), s)
+        np.add.at(out, tuple(idx), s)
     elif reduce == 'multiply':
-        np.multiply.at(a, tuple(idx), s)
+        np.multiply.at(out, tuple(idx), s)
     else:
-        a[tuple(idx)] = s
+        out[tuple(idx)] = s
     st = isinstance(src, Tensor)
     if GRAD.enabled and (input._requires_grad or (st and src._requires_grad)):
         name = ScatterAddBackward0 if add else ScatterBackward0 if st else ScatterBackward1
         node = name((input, src if st else None))
-        node.dim, node.index, node.reduce_add, node.src_is_tensor = d, ix, add, st
+        node.dim, node.index, node.reduce_add, node.src_is_tensor = d, index._data, add, st
         return Tensor._make(a, node)
     return Tensor._make(a)
 
