@@ -109,6 +109,15 @@ def is_contiguous(a, fmt, fn='is_contiguous'):
     return True
 
 
+def suggests_channels_last(a):
+    """Whether a 4-d/5-d array is laid out channels-last and not also C-contiguous (PyTorch's
+    ``suggest_memory_format`` then names channels_last, and ``to(memory_format=contiguous_format)`` copies)."""
+    rank = a.ndim
+    if rank not in (4, 5) or a.flags.c_contiguous:
+        return False
+    return is_contiguous(a, channels_last if rank == 4 else channels_last_3d)
+
+
 def in_format(fn, a, fmt):
     """``a``'s values laid out in channels-last format ``fmt`` (None for the other formats: the caller's usual
     copy), after check_format."""

@@ -238,3 +238,45 @@ def test_transforms_tutorial_one_hot_scatter_with_a_0d_index():
     s = ember.tensor(2., dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda x, s: x.scatter(0, ember.tensor(1), s), (x, s))
     assert ember.autograd.gradgradcheck(lambda x, s: x.scatter_add(0, ember.tensor(1), s), (x, s))
+
+
+def _memory_format_tutorial(T):
+    """intermediate/memory_format_tutorial: strides and contiguity through channels_last conversions, a
+    channels-last model and its outputs."""
+    out = []
+    x = T.empty(2, 3, 8, 8).to(memory_format=T.channels_last)
+    out += [x.stride(), x.to(memory_format=T.contiguous_format).stride(), x.to(T.float64).stride(),
+            x.to(T.float64, memory_format=T.contiguous_format).stride(),
+            x.to(memory_format=T.channels_last) is x, x.to(memory_format=T.contiguous_format) is x,
+            T.ones(3, 2).t().to(memory_format=T.contiguous_format).stride()]
+    out.append(T.empty(2, 3, 8, 8, memory_format=T.channels_last).stride())
+    out.append(T.empty(2, 3, 4, 8, 8, memory_format=T.channels_last_3d).stride())
+    for make in (T.zeros, T.ones):
+        try:
+            make(2, 3, 4, 4, memory_format=T.channels_last)
+        except TypeError as e:
+            out.append(str(e))
+    T.manual_seed(0)
+    model = T.nn.Sequential(T.nn.Conv2d(3, 4, 3), T.nn.BatchNorm2d(4), T.nn.ReLU(), T.nn.Linear(6, 5)).double()
+    model = model.to(memory_format=T.channels_last)
+    out += [p.stride() for p in model.parameters()]
+    inp = T.tensor(np.random.RandomState(0).randn(2, 3, 8, 8)).to(memory_format=T.channels_last)
+    y = model[0](inp)
+    z = model[1](y)
+    out += [y.stride(), z.stride(), T.relu(z).stride(), (z + 1).stride(), y.is_contiguous(),
+            z.is_contiguous(memory_format=T.channels_last), model[0](inp.contiguous()).stride(),
+            T.nn.functional.conv2d(inp.contiguous(), model[0].weight).stride(), y.grad_fn.name()]
+    vol = T.nn.Conv3d(2, 3, 2).double().to(memory_format=T.channels_last_3d)
+    out.append(vol(T.ones(1, 2, 3, 3, 3, dtype=T.float64).to(memory_format=T.channels_last_3d)).stride())
+    return out, [y.detach().numpy(), z.detach().numpy()]
+
+
+def test_memory_format_tutorial_strides():
+    """to(memory_format=contiguous_format) copies a channels-last tensor back to C order (ember kept it),
+    empty(memory_format=) lays out as asked (zeros/ones refuse it, as PyTorch), Module.to(memory_format=)
+    lays out its 4-d/5-d parameters, and conv/batch_norm return channels-last for a channels-last input or
+    weight, as PyTorch; the values are unchanged."""
+    (got, gv), (want, wv) = _memory_format_tutorial(ember), _memory_format_tutorial(torch)
+    assert got == want
+    for g, w in zip(gv, wv):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)

@@ -241,14 +241,21 @@ def _by_shape(fill, name):
             raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')
         if set(kw) - {'size'}:
             raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(set(kw) - {'size'}))}'")
+        if memory_format is not None and name != 'empty':     # only empty takes a layout in PyTorch
+            raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
         if size and kw:
             raise TypeError(f'{name}() received the size both as positional and keyword arguments')
         shape = shape_arg(size or (kw.get('size', ()),), name)
         nd = _default_dtype(dtype, out, DEFAULT.np)
         try:
-            t = Tensor._make(with_empty_strides(fill(shape, nd)))
+            arr = with_empty_strides(fill(shape, nd))
         except ValueError:
             raise RuntimeError(f'Trying to create tensor with negative dimension: {list(shape)}') from None
+        if memory_format is not None:
+            _layout.check_format(name, memory_format, arr.ndim)
+            laid = _layout.in_format(name, arr, memory_format)     # channels_last: NHWC strides
+            arr = arr if laid is None else laid
+        t = Tensor._make(arr)
         return _finish(t, requires_grad, out, name)
     return make
 

@@ -16,7 +16,7 @@ from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
-from ... import _parallel
+from ... import _layout, _parallel
 from ...backend import gemm, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
@@ -919,6 +919,9 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     y, cols = _conv_fwd(x4, w4, b, s4, pads4, d4, groups)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    elif _layout.suggests_channels_last(x) or _layout.suggests_channels_last(w):
+        # PyTorch's convolution returns channels-last when its input or weight is (the memory_format tutorial)
+        y = _layout.in_format(name, y, _layout.channels_last if nd == 2 else _layout.channels_last_3d)
     cfg = (s4, pads4, d4, groups, (0, 0), False)
     return _record(y, (input, weight, bias), cfg, cols, x.shape, nd)
 

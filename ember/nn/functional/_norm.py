@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import _parallel, ops
+from ... import _layout, _parallel, ops
 from ...backend import col_sums
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
@@ -228,6 +228,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         ref_extra = mean
         y = _bn_apply(xo, C, mean, invstd, w, b, None)
     y = y.astype(x.dtype, copy=False)
+    if _layout.suggests_channels_last(x):   # PyTorch keeps a channels-last input's layout
+        y = _layout.in_format('batch_norm', y, _layout.channels_last if x.ndim == 4 else _layout.channels_last_3d)
     return record(NativeBatchNormBackward0, (input, weight, bias), y,
                   ctx=(mean, invstd, w, axes, training, ref_extra))
 

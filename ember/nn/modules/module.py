@@ -624,7 +624,7 @@ class Module:
         dtype = kwargs.pop('dtype', None)
         _check_device(kwargs.pop('device', None))
         kwargs.pop('non_blocking', None)
-        kwargs.pop('memory_format', None)
+        fmt = kwargs.pop('memory_format', None)
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments - got {sorted(kwargs)}")
         for a in args:
@@ -636,11 +636,15 @@ class Module:
                 continue
             else:
                 _check_device(a)
-        if dtype is None:
-            return self
-        if not dtype.is_floating_point:
+        if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f'nn.Module.to only accepts floating point or complex dtypes, but got desired '
                             f'dtype={dtype}')
+        if fmt is not None:     # PyTorch lays out only the 4-d and 5-d parameters and buffers in memory_format
+            return self._apply(lambda t: t.to(dtype if dtype is not None and t.is_floating_point() else t.dtype,
+                                              memory_format=fmt) if t.dim() in (4, 5) else
+                               t.to(dtype) if dtype is not None and t.is_floating_point() else t)
+        if dtype is None:
+            return self
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
 
     # -- state dict ----------------------------------------------------------------------------------------
