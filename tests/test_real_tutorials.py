@@ -280,3 +280,40 @@ def test_memory_format_tutorial_strides():
     assert got == want
     for g, w in zip(gv, wv):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def _causal_biases(T):
+    """intermediate/scaled_dot_product_attention_tutorial: causal_lower_right / causal_upper_left biases."""
+    import warnings
+    from importlib import import_module
+    bias = import_module(T.__name__ + '.nn.attention.bias')
+    rng = np.random.RandomState(0)
+    q, k, v = (T.tensor(rng.randn(2, 4, n, 8), requires_grad=True) for n in (3, 5, 5))
+    F = T.nn.functional
+    outs = [F.scaled_dot_product_attention(q, k, v, bias.causal_lower_right(3, 5)),
+            F.scaled_dot_product_attention(q, k, v, bias.causal_upper_left(3, 5)),
+            F.scaled_dot_product_attention(q, k, v, attn_mask=bias.causal_lower_right(3, 5), scale=0.3),
+            F.scaled_dot_product_attention(q, q, q, bias.causal_lower_right(3, 3))]
+    sum(o.sum() for o in outs).backward()
+    text = [repr(bias.causal_lower_right(3, 5)), repr(bias.causal_upper_left(2, 4)),
+            repr(bias.CausalVariant.LOWER_RIGHT), int(bias.CausalVariant.UPPER_LEFT)]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        bias.causal_lower_right(4, 2)
+    text.append(str(w[0].message))
+    for call in (lambda: bias.causal_upper_left(3),
+                 lambda: F.scaled_dot_product_attention(q, k, v, bias.causal_upper_left(3, 5), is_causal=True)):
+        try:
+            call()
+        except (AssertionError, ValueError) as e:
+            text.append(f'{type(e).__name__}: {e}')
+    return text, [o.detach().numpy() for o in outs] + [t.grad.numpy() for t in (q, k, v)]
+
+
+def test_sdpa_tutorial_causal_biases():
+    """torch.nn.attention.bias was missing: the lower-right and upper-left causal biases print as their masks
+    and give PyTorch's attention outputs and gradients (float64), with its warning and errors."""
+    (gt, gv), (wt, wv) = _causal_biases(ember), _causal_biases(torch)
+    assert gt == wt
+    for g, w in zip(gv, wv):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)

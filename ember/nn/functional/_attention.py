@@ -303,6 +303,11 @@ def _dropout_mask(shape, p, dtype):
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
+    if attn_mask is not None and not isinstance(attn_mask, Tensor):
+        if not hasattr(attn_mask, '_dispatch'):     # torch.nn.attention.bias.CausalBias has one
+            raise TypeError(f"scaled_dot_product_attention(): argument 'attn_mask' (position 4) must be Tensor, "
+                            f"not {type(attn_mask).__name__}")
+        return attn_mask._dispatch(query, key, value, dropout_p, is_causal, scale, enable_gqa)
     attention.check_backend()
     if enable_gqa and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
