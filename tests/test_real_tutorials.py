@@ -317,3 +317,23 @@ def test_sdpa_tutorial_causal_biases():
     assert gt == wt
     for g, w in zip(gv, wv):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_import_torch_functional_as_F():
+    """introyt/modelsyt_tutorial does ``import torch.functional as F`` (PyTorch's module of Python-written tensor
+    functions), which stopped: ember.functional holds the same functions as the top level."""
+    import importlib
+    tf, ef = importlib.import_module('torch.functional'), importlib.import_module('ember.functional')
+    assert set(ef.__all__) <= set(tf.__all__)
+    assert all(getattr(ef, n) is getattr(ember, n) for n in ef.__all__)
+    a = np.arange(6.).reshape(2, 3)
+    for T, F in ((torch, tf), (ember, ef)):
+        x = T.tensor(a)
+        np.testing.assert_allclose(F.einsum('ij,kj->ik', x, x).numpy(), a @ a.T)
+        assert [p.shape[1] for p in F.split(x, 2, dim=1)] == [2, 1]
+    try:
+        ef.stft
+    except AttributeError as e:
+        assert 'torch.functional.stft is not supported by ember' in str(e)
+    else:
+        raise AssertionError('ember.functional.stft exists')
