@@ -337,3 +337,25 @@ def test_import_torch_functional_as_F():
         assert 'torch.functional.stft is not supported by ember' in str(e)
     else:
         raise AssertionError('ember.functional.stft exists')
+
+
+def _packed_dropout_rnns(T):
+    out = []
+    for name in ('GRU', 'LSTM', 'RNN'):
+        for bidir in (False, True):
+            T.manual_seed(0)
+            rnn = getattr(T.nn, name)(3, 4, 3, dropout=0.4, bidirectional=bidir).double()
+            x = T.tensor(np.random.RandomState(1).randn(5, 3, 3), requires_grad=True)
+            packed = T.nn.utils.rnn.pack_padded_sequence(x, T.tensor([5, 2, 4]), enforce_sorted=False)
+            y, _ = T.nn.utils.rnn.pad_packed_sequence(rnn(packed)[0])
+            y.sum().backward()
+            out += [y.detach().numpy(), x.grad.numpy(), T.rand(3, dtype=T.float64).numpy()]
+    return out
+
+
+def test_chatbot_packed_rnn_dropout_draws_as_pytorch():
+    """beginner/chatbot_tutorial: a 2-layer bidirectional GRU with dropout over a packed batch. PyTorch drops out
+    the packed data between layers (one number per real step); ember drew a mask over the padded steps, so
+    its outputs and every later random number differed. Outputs, gradients and the generator after (float64)."""
+    for g, w in zip(_packed_dropout_rnns(ember), _packed_dropout_rnns(torch)):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)

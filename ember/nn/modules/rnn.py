@@ -346,7 +346,7 @@ class RNNBase(Module):
                 cs.append(c)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                x = dropout(x, self.dropout, True)
+                x = dropout(x, self.dropout, True) if mask is None else x * _packed_dropout(x, mask, self.dropout)
         return x, ops.stack(hs, 0), (None if c0 is None else ops.stack(cs, 0))
 
     def _check_input(self, input):
@@ -400,6 +400,17 @@ class RNNBase(Module):
                 h_n = h_n.squeeze(1)
                 c_n = None if c_n is None else c_n.squeeze(1)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+
+def _packed_dropout(x, mask, p):
+    """The dropout factors of a packed sequence's padded steps ``x`` (T, B, F; ``mask`` marks the real steps):
+    PyTorch drops out the packed data, (real steps, F) in time-major order, so the mask is drawn at that shape
+    (the same random numbers and generator state after) and spread over the padded layout."""
+    from ..functional._dropout import dropout
+    real = np.broadcast_to(mask._data, x.shape[:2] + (1,))[..., 0]
+    factors = np.zeros(x.shape, x._data.dtype)
+    factors[real] = dropout(ops.ones(int(real.sum()), x.shape[2], dtype=x.dtype), p, True)._data
+    return Tensor._make(factors)
 
 
 def _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size):
