@@ -10,8 +10,8 @@ import threading
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'flat', 'copyto', 'ufunc',
-           'product', 'later', 'settle', 'fresh', 'touches']
+__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat', 'copyto',
+           'ufunc', 'product', 'later', 'settle', 'fresh', 'touches']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -231,6 +231,36 @@ def side_by_side(first, second, after_first, after_both):
                     return
                 fn()
     each(run, [(0,), (1,)])
+
+
+def pipeline(steps, uses):
+    """The thunks ``steps`` in order on one thread, and ``uses``, (k, thunk) pairs whose thunk needs steps[:k + 1],
+    on both: each thread takes the next use in order, waiting until its step is done, the stepping thread once its
+    steps are done. For operands made by short NumPy passes, which gain nothing split between two threads (they hand
+    the GIL to and fro: 8 us strided subtractions ran no faster on two threads than on one), and products of each
+    part as soon as it is made, beside them. At one thread (or with the pool busy) the steps, then the uses, in
+    turn. An error in a step stops the uses not yet started and reaches the caller."""
+    made, failed = [threading.Event() for _ in steps], []
+    roles, todo = iter((True, False)), iter(uses)
+
+    def work():
+        if next(roles):
+            try:
+                for step, done in zip(steps, made):
+                    step()
+                    done.set()
+            except BaseException:
+                failed.append(1)
+                raise
+            finally:
+                for done in made:
+                    done.set()
+        for k, use in todo:
+            made[k].wait()
+            if failed:
+                return
+            use()
+    each(work, [(), ()])
 
 
 def _spread(fn, items, t):

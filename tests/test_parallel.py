@@ -218,6 +218,36 @@ def test_split_optimizer_steps_are_bit_identical(split, monkeypatch, make):
     _both_regimes(run)
 
 
+@pytest.mark.parametrize('make', [
+    lambda lib, ps: lib.optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), weight_decay=0.1),
+    lambda lib, ps: lib.optim.AdamW(ps, lr=0.1, amsgrad=True, maximize=True),
+], ids=['adam-wd', 'adamw-amsgrad-maximize'])
+def test_adam_params_shared_out_whole_are_bit_identical_and_match_torch(split, monkeypatch, make):
+    """From two params of SHARE_BYTES, a group's updates are shared out between the threads, whole params each:
+    params and state bit-identical to one thread's, and PyTorch's."""
+    monkeypatch.setattr(_adam, 'SHARE_BYTES', 0)
+    monkeypatch.setattr(_adam, 'SMALL', 0)      # no param joins the small ones
+    calls = []
+    each = _parallel.each
+    monkeypatch.setattr(_parallel, 'each', lambda fn, items: calls.append(len(items)) or each(fn, items))
+    rng = np.random.default_rng(6)
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in ((7, 5), (12,), (3, 2, 2))]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in w0] for _ in range(3)]
+
+    def run(lib):
+        ws = [lib.nn.Parameter(lib.tensor(a.copy())) for a in w0]
+        opt = make(lib, ws)
+        for gs in grads:
+            for w, g in zip(ws, gs):
+                w.grad = lib.tensor(g)
+            opt.step()
+        return [w.detach().numpy() for w in ws] + \
+            [s.numpy() for w in ws for s in opt.state[w].values() if s.dim()]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert calls == [3, 3, 3]      # at two threads, each step: the three params shared out
+
+
 @pytest.mark.parametrize('nesterov', [False, True])
 def test_split_sgd_blocks_are_bit_identical_and_match_torch(split, monkeypatch, nesterov):
     monkeypatch.setattr(_sgd, '_BLOCK', 4)
@@ -419,16 +449,19 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
                          + [('conv_transpose2d', (3, 5, 4, 3), (5, 4, 4, 4), 5)], ids=str)
 def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws, weight_at):
     """The stride-2 Winograd transposed conv's two gradients run side by side on the pool, each thread one
-    gradient's transforms, then the products shared; the conv's share their products in a queue (the weight
-    gradient's first, among or after the input gradient's), the thread that ends the input gradient's running its
-    passes: values and gradients as on one thread, and PyTorch's."""
+    gradient's transforms, then the products shared; the conv's forward multiplies V's tile positions as they are
+    made, and its gradients share their products in a queue (the weight gradient's first, among or after the input
+    gradient's), the thread that ends the input gradient's running its passes: values and gradients as on one
+    thread, and PyTorch's."""
     from ember.nn.functional import _winograd_s2
     monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
     monkeypatch.setattr(_winograd_s2, '_WEIGHT_AT', weight_at)
     calls = []
-    owner, name = (_parallel, 'side_by_side') if op == 'conv_transpose2d' else (_winograd_s2, '_shared_grads')
-    fn = getattr(owner, name)
-    monkeypatch.setattr(owner, name, lambda *a: calls.append(1) or fn(*a))
+    names = [(_parallel, 'side_by_side')] if op == 'conv_transpose2d' else \
+        [(_winograd_s2, '_pipelined'), (_winograd_s2, '_shared_grads')]
+    for owner, name in names:
+        fn = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, fn=fn, name=name: calls.append(name) or fn(*a))
     rng = np.random.default_rng(7)
     x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
 
@@ -439,7 +472,48 @@ def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws,
         return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-    assert calls == [1]     # at two threads only
+    assert calls == [name for _, name in names]     # at two threads only
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_pipeline_runs_each_use_after_its_step(split, threads):
+    """_parallel.pipeline: the steps in order on one thread, each use once, after the step it needs; at one
+    thread the steps, then the uses, in turn."""
+    ember.set_num_threads(threads)
+    log, lock = [], threading.Lock()
+
+    def step(k):
+        def fn():
+            time.sleep(0.001)       # lets the GIL go, as NumPy's loops do
+            with lock:
+                log.append(('step', k))
+        return fn
+
+    def use(i, k):
+        def fn():
+            with lock:
+                assert ('step', k) in log
+                log.append(('use', i))
+        return fn
+    _parallel.pipeline([step(k) for k in range(3)], [(k, use(i, k)) for i, k in enumerate([0, 0, 1, 2, 2, 2])])
+    assert [e for e in log if e[0] == 'step'] == [('step', k) for k in range(3)]
+    assert sorted(e for e in log if e[0] == 'use') == [('use', i) for i in range(6)]
+    if threads == 1:
+        assert log == [('step', k) for k in range(3)] + [('use', i) for i in range(6)]
+
+
+def test_pipeline_step_error_reaches_the_caller(split):
+    """An error in a step reaches the caller as raised, the uses that need it (or come later) do not run, and the
+    pool still works after."""
+    ran = []
+
+    def fail():
+        raise ValueError('step failed')
+    with pytest.raises(ValueError, match='step failed'):
+        _parallel.pipeline([lambda: ran.append('s0'), fail, lambda: ran.append('s2')],
+                           [(0, lambda: time.sleep(0.01)), (1, lambda: ran.append('u1')), (2, lambda: ran.append('u2'))])
+    assert 'u1' not in ran and 'u2' not in ran and 's2' not in ran
+    assert _parallel.each(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
 
 
 def test_side_by_side_runs_in_turn_when_the_pool_is_busy(split):

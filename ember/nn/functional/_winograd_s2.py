@@ -69,14 +69,30 @@ def _input_transform(a, th, tw):
     """B^T d B of the 3x3 tiles of the 2x2 conv over the space to depth of a (C, H, W, N), the padded
     input: V (9, 4C, th*tw*N). Tile (u, v)'s tap k of row parity r is row 2*(2u + k) + r of a."""
     c, n = a.shape[0], a.shape[3]
-    t = np.empty((3, 2, c, th, a.shape[2], n), a.dtype)
+    t, v = _row_transform(a, th), np.empty((3, 3, 2, 2, c, th, tw, n), a.dtype)
+    for eta in range(3):
+        _column_transform(t, eta, tw, v)
+    return v.reshape(9, 4 * c, th * tw * n)
+
+
+def _row_transform(a, th):
+    """B^T along the rows of the tiles of a: (xi, row parity, C, th, W, N)."""
+    t = np.empty((3, 2, a.shape[0], th) + a.shape[2:], a.dtype)
     for r in range(2):
         _transform_rows(*(a[:, 2 * k + r:2 * k + r + 4 * th:4] for k in range(3)), t[:, r])
-    v = np.empty((3, 3, 2, 2, c, th, tw, n), a.dtype)
+    return t
+
+
+def _column_transform(t, eta, tw, v):
+    """B along the columns of the row transform t, its tap eta (d0 - d1, d1, d2 - d1) into v[:, eta]: V's tile
+    positions (xi, eta) for every xi."""
     for r in range(2):
-        taps = (t[..., 2 * k + r:2 * k + r + 4 * tw:4, :] for k in range(3))
-        _transform_rows(*taps, v[:, :, :, r].swapaxes(0, 1))
-    return v.reshape(9, 4 * c, th * tw * n)
+        d0, d1, d2 = (t[..., 2 * k + r:2 * k + r + 4 * tw:4, :] for k in range(3))
+        out = v[:, eta, :, r]
+        if eta == 1:
+            out[...] = d1
+        else:
+            np.subtract(d2 if eta else d0, d1, out=out)
 
 
 def _output_transform(m, th, tw, n):
@@ -113,12 +129,42 @@ def transform_input(x, top, left, hw):
 
 def conv(x, u, top, left, out):
     """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, written
-    into out (N, O, OH, OW) (_winograd.conv's interface); returns V, the transformed input."""
+    into out (N, O, OH, OW) (_winograd.conv's interface); returns V, the transformed input. At more than one
+    thread, as _pipelined."""
     hw = out.shape[2:]
-    v = transform_input(x, top, left, hw)
     th, tw = _tiles(hw)
-    _conv_out(gemm(u, v), th, tw, x.shape[0], out)
+    n, c = x.shape[:2]
+    if not _parallel.side_by_side_pays(36 * c * th * tw * n * x.itemsize):
+        v = transform_input(x, top, left, hw)
+        _conv_out(gemm(u, v), th, tw, n, out)
+        return v
+    m, v = _pipelined(x, top, left, u, th, tw)
+    _conv_out(m, th, tw, n, out)
     return v
+
+
+def _pipelined(x, top, left, u, th, tw):
+    """(M, V) of conv at two threads, on _parallel.pipeline: one thread makes V (the padded copy, the row
+    transform, then the column transform tap by tap, each tap three tile positions), the other multiplies each
+    tile position's V by U as soon as it is made (one 2-D product each), and the first joins the products once V
+    is done. Before, the products waited for the whole V, then were shared. Each product is computed whole on one
+    BLAS thread, as at one thread. DCGAN batch 32, forward, 2 threads at real-time priority on the loaded machine,
+    min of 50-80 interleaved, two runs (us): 32x16x16 -> 64 1005-1006 -> 934-953, 64x8x8 -> 128 798-801 -> 760-766
+    (with the padded copy and row transform made before the hand-over: 1050-1055, 757-774)."""
+    n, c = x.shape[:2]
+    v = np.empty((3, 3, 2, 2, c, th, tw, n), x.dtype)
+    vs = v.reshape(9, 4 * c, th * tw * n)
+    m = np.empty((9, u.shape[1], vs.shape[2]), vs.dtype)
+    rows = []
+
+    def tap(eta):
+        if not rows:
+            rows.append(_row_transform(_padded(x, top, left, 4 * th + 2, 4 * tw + 2), th))
+        _column_transform(rows[0], eta, tw, v)
+    _parallel.pipeline([lambda eta=eta: tap(eta) for eta in range(3)],
+                       [(eta, lambda p=3 * xi + eta: np.matmul(u[p], vs[p], out=m[p]))
+                        for eta in range(3) for xi in range(3)])
+    return m, vs
 
 
 def _conv_out(m, th, tw, n, out):
