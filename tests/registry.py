@@ -2554,6 +2554,24 @@ def _trap_samples(cumulative=False):
     return s
 
 
+def _gradient_samples():
+    coords = [np.array([0., 1., 3.], F32), np.array([0., .5, 1., 3.], F32)]
+    return [Sample(f32(3, 4)), Sample(f32(3, 3, 4), edge_order=2), Sample(f32(3, 4), spacing=2.5),
+            Sample(f32(3, 4), spacing=[1., 0.5]), Sample(f32(2, 3, 4), dim=1), Sample(f32(3, 4), dim=-1, spacing=3),
+            Sample(f32(2, 3, 4), dim=[0, 2], spacing=[2, 3]), Sample(f32(3, 4), spacing=0.5, dim=(1, 0), edge_order=2),
+            Sample(f32(3, 4), spacing=coords, desc='coordinates'), Sample(f32(3, 4), spacing=coords, edge_order=2,
+                                                                            desc='coordinates, edge_order=2'),
+            Sample(i64(5), desc='i64'), Sample(i64(5), edge_order=2, spacing=2, desc='i64 edge_order=2'),
+            Sample(f64(3, 4), gradcheck=True), Sample(f64(3, 5), edge_order=2, spacing=0.7, gradcheck=True),
+            Sample(f64(4, 3), spacing=[np.array([0., 1., 3., 3.5]), np.array([0., .5, 2.])], edge_order=2,
+                   gradcheck=True, desc='f64 coordinates'),
+            Sample(f32(1, 3), error=True, desc='dim of 1'), Sample(f32(3, 4), edge_order=3, error=True),
+            Sample(f32(3, 4), spacing=[1.], error=True, desc='short spacing'),
+            Sample(f32(3, 4), dim=[0], spacing=[1., 2.], error=True, desc='spacing longer than dim'),
+            Sample(f32(3, 4), dim=(1, 1), error=True, desc='repeated dim'), Sample(f32(3, 4), dim=2, error=True),
+            Sample(f32(3, 4), spacing=[np.ones((3, 1), F32), np.ones(4, F32)], error=True, desc='2-d coordinates')]
+
+
 def _copy_entry(name, samples, **kw):
     return entry(name, samples, method=kw.pop('method', False), **kw)
 
@@ -2577,6 +2595,7 @@ add(
                                        Sample(f32(3, 4), [1, 1], error=True)], out=False),
     entry('trapezoid', _trap_samples, method=False, out=False, aliases=('trapz',)),
     entry('cumulative_trapezoid', lambda: _trap_samples(True), method=False, out=False),
+    entry('gradient', lambda: _gradient_samples(), method=False, out=False),
     entry('vander', lambda: [Sample(f32(4)), Sample(f32(3), 5), Sample(f32(3), increasing=True), Sample(i64(3), 4),
                              Sample(boolean(3)), Sample(f32(3), 0), Sample(f32(3), 1), Sample(f32(0)),
                              Sample(f64(3), 4, gradcheck=True), Sample(f64(3), 3, increasing=True, gradcheck=True),

@@ -29,7 +29,7 @@ from .composites import (combinations, cov, corrcoef, copysign, signbit, heavisi
 from . import composites
 from .quantiles import quantile, nanquantile
 from . import frontdoor
-from .frontdoor import (empty_strided, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander,
+from .frontdoor import (empty_strided, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander, gradient,
                         narrow_copy)
 globals().update(frontdoor.COPY_FORMS)
 row_stack, arctan2 = shape.vstack, pointwise.atan2

@@ -5,12 +5,12 @@ dtypes and grad_fn names are PyTorch's."""
 import numpy as np
 
 from .. import _layout
-from .._dtype import DEFAULT, int64, to_np
+from .._dtype import DEFAULT, int64, uint8, to_np
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from . import shape, indexing, pointwise, reduction, creation
 from ._composite import composite, node_class
-from ._util import wrap_dim
+from ._util import wrap_dim, wrap_dims
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -110,6 +110,93 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
         return _half(reduction.cumsum(_spacing(y, x, d, 'cumulative_trapezoid') * pair, d))
     h = _scalar_dx(y, 1 if dx is None else dx, 'cumulative_trapezoid')
     return reduction.cumsum(composite(MulBackward1, lambda t: h / 2. * t, (pair,)), d)
+
+
+def _gradient_dims(input, dim):
+    """The dims torch.gradient differentiates along (an int, a sequence of ints, or None: all), checked."""
+    if dim is None:
+        return list(range(input.dim()))
+    if isinstance(dim, (int, np.integer)):
+        return [wrap_dim(dim, input.dim())]
+    dims = list(dim)
+    wrap_dims(dims, input.dim())
+    return [wrap_dim(d, input.dim()) for d in dims]
+
+
+def _gradient_spacings(input, spacing, dims, dim):
+    """One spacing per differentiated dim: a number, or a 1-D tensor of coordinates, with PyTorch's checks."""
+    if isinstance(spacing, Tensor):
+        raise TypeError('gradient() received an invalid combination of arguments - got (Tensor, spacing=Tensor): '
+                        'spacing is a number, a tuple of numbers or a tuple of 1-D coordinate tensors')
+    if spacing is None or not isinstance(spacing, (list, tuple)):
+        return [1.0 if spacing is None else spacing] * len(dims)
+    spacing = list(spacing)
+    if len(spacing) != len(dims):
+        if dim is None:
+            raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar, or a list of length "
+                               f"equal to 'self.dim() = {input.dim()}', since dim argument was not given, but got "
+                               f"a list of length {len(spacing)}")
+        raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                           f"arguments to have the same length, but got a spacing argument of length {len(spacing)} "
+                           f"and a dim argument of length {len(dims)}.")
+    for h in spacing:
+        if isinstance(h, Tensor) and h.dim() != 1:
+            raise RuntimeError('torch.gradient expected each element of spacing to have one dimension, but got an '
+                               f'element with {h.dim()} dimensions!')
+    return spacing
+
+
+def _edges(y, d, h, edge_order):
+    """The one-sided differences at both ends of dim ``d`` for a uniform spacing ``h``."""
+    s = lambda start, end=None: _slice(y, d, start, end)
+    if edge_order == 1:
+        return (s(1, 2) - s(0, 1)) / h, (s(-1) - s(-2, -1)) / h
+    return ((-1.5 * s(0, 1) + 2 * s(1, 2) - 0.5 * s(2, 3)) / h,
+            (0.5 * s(-3, -2) - 2 * s(-2, -1) + 1.5 * s(-1)) / h)
+
+
+def _coordinate_gradient(y, d, x, edge_order):
+    """The second-order central differences on the (non-uniform) coordinates ``x`` along dim ``d``, with
+    PyTorch's weights, and its one-sided ends."""
+    s = lambda start, end=None: _slice(y, d, start, end)
+    dx = x.diff()
+    dx1, dx2 = dx[:-1], dx[1:]
+    at = [1] * y.dim()
+    at[d] = -1
+    a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(at)
+    b = ((dx2 - dx1) / (dx1 * dx2)).reshape(at)
+    c = (dx1 / (dx2 * (dx1 + dx2))).reshape(at)
+    center = a * s(0, -2) + b * s(1, -1) + c * s(2)
+    if edge_order == 1:
+        return center, (s(1, 2) - s(0, 1)) / dx[0], (s(-1) - s(-2, -1)) / dx[-1]
+    h0, h1, hm2, hm1 = dx[0], dx[1], dx[-2], dx[-1]
+    first = (-(2.0 * h0 + h1) / (h0 * (h0 + h1)) * s(0, 1) + (h0 + h1) / (h0 * h1) * s(1, 2)
+             + (-h0) / (h1 * (h0 + h1)) * s(2, 3))
+    last = (hm1 / (hm2 * (hm1 + hm2)) * s(-3, -2) + (-(hm1 + hm2) / (hm1 * hm2)) * s(-2, -1)
+            + (2 * hm1 + hm2) / (hm1 * (hm1 + hm2)) * s(-1))
+    return center, first, last
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Derivative estimates of ``input`` along each of ``dim``: central differences inside, one-sided
+    differences of order ``edge_order`` at the ends; ``spacing`` is a step per dim or its coordinates."""
+    if input.dtype == uint8:
+        raise RuntimeError('torch.gradient does not support uint8 input.')
+    dims = _gradient_dims(input, dim)
+    spacings = _gradient_spacings(input, spacing, dims, dim)
+    if edge_order not in (1, 2):
+        raise RuntimeError('torch.gradient only supports edge_order=1 and edge_order=2.')
+    if any(n < edge_order + 1 for n in input.shape):
+        raise RuntimeError('torch.gradient expected each dimension size to be at least edge_order+1')
+    result = []
+    for d, h in zip(dims, spacings):
+        if isinstance(h, Tensor):
+            center, first, last = _coordinate_gradient(input, d, h, edge_order)
+        else:
+            center = (_slice(input, d, 2) - _slice(input, d, 0, -2)) / h / 2
+            first, last = _edges(input, d, h, edge_order)
+        result.append(shape.cat([first, center, last], d))
+    return tuple(result)
 
 
 def vander(x, N=None, increasing=False):
