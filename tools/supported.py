@@ -25,7 +25,7 @@ NAMESPACES = [
     ('torch.nn.utils.rnn', 'ember.nn.utils.rnn'), ('torch.nn.utils.parametrize', 'ember.nn.utils.parametrize'),
     ('torch.nn.utils.parametrizations', 'ember.nn.utils.parametrizations'),
     ('torch.nn.utils.prune', 'ember.nn.utils.prune'),
-    ('torch.optim.swa_utils', 'ember.optim.swa_utils'),
+    ('torch.optim.swa_utils', 'ember.optim.swa_utils'), ('torch.fft', 'ember.fft'), ('torch.special', 'ember.special'),
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
     ('torchvision.utils', 'ember.vision.utils'),
 ]
