@@ -377,7 +377,8 @@ def _context_line(meta):
             f"with its default settings otherwise), {meta['reps']} runs "
             f"per side after {meta['warmup']} warm-up (medians; ratios are ember/PyTorch, lower is better "
             f"except GFLOP/s, images/s and %). ember {versions.get('ember', '?')}, PyTorch "
-            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')}, "
+            f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')} (OpenBLAS kernels: "
+            f"{versions.get('blas', '?')}), "
             f"Python {platform.python_version()}.{_busy_text(meta.get('busy_others'))}")
 
 
@@ -428,6 +429,7 @@ def run_meta(args, collectors, elapsed):
     """Context of the run for the JSON and the Markdown."""
     versions = {s: m.get("version") for c in collectors.values() for s, m in c.meta.items()}
     versions["numpy"] = _numpy_version()
+    versions["blas"] = _blas_core()
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "platform": platform.platform(), "threads": args.threads,
             "reps": args.reps, "warmup": args.warmup,
@@ -440,6 +442,28 @@ def _numpy_version():
     done = subprocess.run([sys.executable, "-c", "import numpy; print(numpy.__version__)"],
                           capture_output=True, text=True)
     return done.stdout.strip() or None
+
+
+BLAS_CORE = """import ctypes, numpy
+paths = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'openblas' in l.lower() and '.so' in l})
+for p in paths:
+    lib = ctypes.CDLL(p)
+    for name in ('scipy_openblas_get_corename64_', 'openblas_get_corename64_', 'openblas_get_corename'):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = ctypes.c_char_p
+            print(fn().decode())
+            raise SystemExit
+"""
+
+
+def _blas_core():
+    """The kernel family NumPy's OpenBLAS runs in this environment (it reads OPENBLAS_CORETYPE when set, else
+    the CPU), read in a child as ember's side sees it: ember's products are OpenBLAS's, PyTorch's are not."""
+    done = subprocess.run([sys.executable, "-c", BLAS_CORE], capture_output=True, text=True)
+    core = done.stdout.strip() or "not OpenBLAS"
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return f"{core} (OPENBLAS_CORETYPE={forced})" if forced else core
 
 
 def write_outputs(directory, rows, meta, md):
