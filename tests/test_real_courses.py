@@ -111,3 +111,109 @@ def test_tensor_classes_print_as_pytorch():
         out.append([repr(type(x)), str(T.Tensor), repr(type(T.nn.Parameter(x))), repr(T.nn.UninitializedParameter),
                     repr(Mine), type(x).__name__])
     assert out[0] == out[1]
+
+
+# PyTorch's argument parser takes NumPy's spelling ``axis`` for ``dim`` (and ``keepdims`` for ``keepdim``); d2l's
+# code, written for several frameworks, calls torch.cat(..., axis=1) and torch.stack(..., axis=-1)
+@pytest.mark.parametrize('expr', ['T.stack((x, x), axis=1)', 'T.cat((x, x), axis=1)', 'T.concat((x, x), axis=-1)',
+                                  'T.concatenate((x, x), axis=0)', 'x.softmax(axis=1)', 'T.log_softmax(x, axis=0)',
+                                  'x.squeeze(axis=0)', 'T.sort(x, axis=0, descending=True)[0]', 'x.argsort(axis=1)',
+                                  'x.topk(2, axis=0)[1]', 'x.chunk(2, axis=1)[1]', 'x.unbind(axis=1)[2]',
+                                  'T.repeat_interleave(x, 2, axis=1)', 'T.diff(x, axis=0)', 'T.tensor_split(x, 2, axis=1)[0]',
+                                  'T.take_along_dim(x, T.tensor([[0], [1], [2]]), axis=1)', 'x.kthvalue(2, axis=1, keepdims=True)[0]',
+                                  'T.quantile(x, 0.5, axis=1, keepdims=True)', 'T.nanquantile(x, 0.25, axis=0)'])
+def test_numpy_axis_alias(expr):
+    res = []
+    for T in (torch, ember):
+        x = T.arange(12.).reshape(3, 4).requires_grad_() * 1
+        r = eval(expr, {'T': T, 'x': x})
+        res.append((r.detach().numpy(), r.grad_fn.name() if r.grad_fn is not None else None))
+    assert res[0][1] == res[1][1]
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-6)
+
+
+def test_rpc_rref_isinstance():
+    """Raschka's helper_train.py tests isinstance(logits, torch.distributed.rpc.api.RRef) on every batch; without
+    RPC initialised the calls raise PyTorch's RuntimeError."""
+    for T in (torch, ember):
+        assert not isinstance(T.ones(2), T.distributed.rpc.api.RRef)
+        assert T.distributed.rpc.RRef is T.distributed.rpc.api.RRef
+    msgs = []
+    for T in (torch, ember):
+        with pytest.raises(RuntimeError) as e:
+            T.distributed.rpc.rpc_sync('worker1', T.add, args=(1, 2))
+        msgs.append(str(e.value))
+        with pytest.raises(RuntimeError):
+            T.distributed.rpc.RRef(T.ones(2))
+    assert msgs[0] == msgs[1]
+
+
+def test_nn_modules_utils():
+    """from torch.nn.modules.utils import _pair (custom conv layers) and consume_prefix_in_state_dict_if_present
+    (a DataParallel checkpoint's 'module.' keys)."""
+    import torch.nn.modules.utils as tu
+    import ember.nn.modules.utils as eu
+    for f in ('_single', '_pair', '_triple', '_quadruple'):
+        for v in (3, (1, 2), [4, 5, 6]):
+            assert getattr(tu, f)(v) == getattr(eu, f)(v)
+    assert tu._reverse_repeat_tuple((1, 2, 3), 2) == eu._reverse_repeat_tuple((1, 2, 3), 2)
+    assert tu._list_with_default([None, 3], [1, 2, 5, 6]) == eu._list_with_default([None, 3], [1, 2, 5, 6])
+    sds = []
+    for T, U in ((torch, tu), (ember, eu)):
+        sd = T.nn.DataParallel(T.nn.Sequential(T.nn.Linear(2, 2))).state_dict()
+        U.consume_prefix_in_state_dict_if_present(sd, 'module.')
+        sds.append((list(sd), sorted(sd._metadata)))
+    assert sds[0] == sds[1]
+
+
+# a loss's 'mean' and 'sum' add in PyTorch's order (dlwpt's nn.MSELoss printed 164.57504272460938 for
+# 164.5750274658203 on nine outputs)
+@pytest.mark.parametrize('loss', ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'binary_cross_entropy'])
+@pytest.mark.parametrize('reduction', ['mean', 'sum'])
+@pytest.mark.parametrize('n', [9, 37, 300, 4000])
+def test_loss_reduction_order(loss, reduction, n):
+    rng = np.random.RandomState(n)
+    x = rng.rand(n).astype(np.float32) * (1 if loss == 'binary_cross_entropy' else 30)
+    t = rng.rand(n).astype(np.float32) * (1 if loss == 'binary_cross_entropy' else 30)
+    res = [getattr(T.nn.functional, loss)(T.from_numpy(x), T.from_numpy(t), reduction=reduction).item()
+           for T in (torch, ember)]
+    assert res[0] == res[1]
+
+
+# torch.mode (a kNN classifier's vote over the k nearest labels) and torch.msort were missing
+@pytest.mark.parametrize('expr', ['T.mode(x, 1)', 'x.mode(dim=0)', 'T.mode(x[0])', 'T.mode(x, 1, keepdim=True)',
+                                  'T.mode(T.tensor(5.))', 'T.mode(f)', 'T.mode(x.bool(), 1)', 'T.mode(T.zeros(0, 3), 1)',
+                                  'T.mode(x, axis=0)', 'T.msort(f.reshape(2, 3))'])
+def test_mode_and_msort(expr):
+    res = []
+    for T in (torch, ember):
+        x = T.tensor([[3, 1, 2, 1, 3, 5], [2, 2, 7, 7, 0, 0], [4, 4, 4, 1, 1, 1]])
+        f = T.tensor([1., 2., 2., float('nan'), float('nan'), float('nan')])
+        r = eval(expr, {'T': T, 'x': x, 'f': f})
+        res.append(repr(r))
+    assert res[0] == res[1]
+
+
+def test_mode_backward():
+    res = []
+    for T in (torch, ember):
+        z = T.tensor([[1., 2., 2., 3.], [5., 5., 4., 4.]], requires_grad=True)
+        m = T.mode(z, 1)
+        (m.values * T.tensor([2., 3.])).sum().backward()
+        res.append((m.values.grad_fn.name(), z.grad.tolist(), m.indices.tolist()))
+    assert res[0] == res[1]
+
+
+def test_old_import_paths_run(tmp_path):
+    """Import paths of older course code: torch.utils.data._utils.collate, torch.nn.modules.utils,
+    torch.distributed.rpc, under ``ember run``, printing what PyTorch prints."""
+    script = tmp_path / 'imports.py'
+    script.write_text('import torch\n'
+                      'from torch.utils.data._utils.collate import default_collate\n'
+                      'from torch.nn.modules.utils import _pair\n'
+                      'from torch.distributed.rpc import RRef\n'
+                      'print(default_collate([(torch.ones(2), 1), (torch.zeros(2), 0)]), _pair(3))\n'
+                      'print(isinstance(torch.ones(1), RRef), isinstance(torch.ones(1), torch.distributed.rpc.api.RRef))\n')
+    out = [subprocess.run(cmd + [str(script)], capture_output=True, text=True).stdout
+           for cmd in ([sys.executable], [sys.executable, '-m', 'ember', 'run'])]
+    assert out[0] == out[1] and 'tensor' in out[0]

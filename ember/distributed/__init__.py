@@ -1,7 +1,7 @@
 """``ember.distributed`` (``torch.distributed``) on MPI: process groups, collectives, point-to-point
 and object collectives, with ``gloo`` and ``mpi`` both served by mpi4py over MPICH (the
 ``distributed`` extra). See docs/DISTRIBUTED.md."""
-from . import _mpi
+from . import _mpi, rpc
 from ._collectives import (P2POp, all_gather, all_gather_into_tensor, all_reduce, all_to_all, all_to_all_single,
                            barrier, batch_isend_irecv, broadcast, gather, irecv, isend, monitored_barrier, recv,
                            reduce, reduce_scatter, reduce_scatter_tensor, scatter, send)

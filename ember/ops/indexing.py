@@ -724,7 +724,8 @@ def take(input, index):
     return Tensor._make(r)
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input, indices, dim=None, *, axis=None):
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     if dim is None:
         from .shape import reshape
         return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
@@ -905,9 +906,10 @@ def _packed_argsort(a, d, descending):
     return np.moveaxis((packed & np.uint64(0xFFFFFFFF)).astype(np.int64), -1, d)
 
 
-def sort(input, dim=-1, descending=False, stable=None):
+def sort(input, dim=-1, descending=False, stable=None, *, axis=None):
     """(values, indices) sorted along ``dim`` (always stable; passing ``stable`` is PyTorch's other overload,
     recorded as SortBackward1)."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)
@@ -916,12 +918,19 @@ def sort(input, dim=-1, descending=False, stable=None):
                              Tensor._make(ix))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def msort(input):
+    """``input`` sorted along its first dim (the values of sort(input, 0))."""
+    return sort(input, 0)[0]
+
+
+def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     return sort(input, dim, descending, stable)[1]
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
+def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
     """The k largest (or smallest) values along ``dim`` and their indices, tied values in PyTorch's order."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     from .reduction import return_types
     a = input._data
     d = wrap_dim(dim, a.ndim)

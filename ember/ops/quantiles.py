@@ -81,12 +81,16 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
     return values.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
 
 
-def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear'):
+def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """The q-th quantiles of ``input`` (flattened, or along ``dim``), interpolated between neighbours as
     ``interpolation`` says; a NaN in a slice makes its quantiles NaN."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    keepdim = keepdim if keepdims is None else keepdims
     return _quantile(input, q, dim, keepdim, interpolation, False, 'quantile')
 
 
-def nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear'):
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    keepdim = keepdim if keepdims is None else keepdims
     return _quantile(input, q, dim, keepdim, interpolation, True, 'nanquantile')

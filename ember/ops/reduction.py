@@ -905,8 +905,9 @@ def _softmax_dtype_error(op, a, d):
     return NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(a.dtype)}\'')
 
 
-def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     nd = to_np(dtype)
     if nd is not None:
@@ -924,8 +925,9 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     return Tensor._make(r)
 
 
-def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     nd = to_np(dtype)
     if nd is not None:
@@ -1105,8 +1107,10 @@ def _quickselect_index(row, k):
     return pos[k]
 
 
-def kthvalue(input, k, dim=-1, keepdim=False):
+def kthvalue(input, k, dim=-1, keepdim=False, *, axis=None, keepdims=None):
     """(values, indices) of the k-th smallest element along ``dim``."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    keepdim = keepdim if keepdims is None else keepdims
     a = input._data
     if a.dtype.kind == 'b':
         raise not_implemented('kthvalue_out_cpu', a.dtype)
@@ -1358,3 +1362,48 @@ def sum_to_size(input, *size):
     keep = tuple(lead + k for k, s in enumerate(size) if s == 1 and shape[lead + k] != 1)
     r = input.sum(tuple(range(lead)) + keep, keepdim=True) if lead or keep else input
     return r.view(size) if lead else r
+
+
+ModeBackward0 = _node('ModeBackward0', _index_bw, ('idx', 'shape', 'dim', 'keep'))
+
+
+def _mode_rows(rows):
+    """(value positions in the stable sort, the sort order) of each row's mode: the longest run of equal sorted
+    values, the smallest value on a tie (NaNs never equal, so each is its own run), at the run's end, which in
+    a stable sort is the value's last occurrence, as PyTorch's CPU mode reports it."""
+    m, n = rows.shape
+    order = np.argsort(rows, axis=1, kind='stable')
+    s = np.take_along_axis(rows, order, 1)
+    starts = np.ones((m, n), bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]
+    ends = np.ones((m, n), bool)
+    ends[:, :-1] = starts[:, 1:]
+    pos = np.arange(n)
+    run_start = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    best = np.argmax(np.where(ends, pos - run_start + 1, 0), axis=1)
+    return best, order
+
+
+def mode(input, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+    """(values, indices): the most frequent value along ``dim`` (the smallest of equally frequent ones) and the
+    index of its last occurrence."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    keepdim = keepdim if keepdims is None else keepdims
+    a = input._data
+    work = a.reshape(1) if a.ndim == 0 else a
+    d = wrap_dim(dim, work.ndim)
+    n = work.shape[d]
+    if n == 0:
+        raise IndexError(f'mode(): Expected reduction dim {d} to have non-zero size.')
+    moved = np.moveaxis(work, d, -1)
+    rows = moved.reshape(-1, n)
+    best, order = _mode_rows(rows)
+    idx = order[np.arange(rows.shape[0]), best].reshape(moved.shape[:-1])
+    vals = np.take_along_axis(work, np.expand_dims(idx, d), d)
+    if not keepdim or a.ndim == 0:
+        vals = vals.squeeze(d)
+    out_idx = np.expand_dims(idx, d) if keepdim and a.ndim else idx
+    if a.ndim == 0:
+        vals, out_idx = vals.reshape(()), out_idx.reshape(())
+    node = _record(input, vals, ModeBackward0, idx=idx, shape=a.shape, dim=d, keep=keepdim)
+    return return_types.mode(Tensor._make(vals, node), Tensor._make(out_idx.astype(np.int64)))

@@ -126,8 +126,9 @@ SqueezeBackward2 = _node('SqueezeBackward2', lambda self, g: g.reshape(self.shap
 UnsqueezeBackward0 = _node('UnsqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 
 
-def squeeze(input, dim=None):
+def squeeze(input, dim=None, *, axis=None):
     """Remove size-1 dims (all, or those in ``dim``)."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     if dim is None:
         return _result(input, a.reshape(tuple(s for s in a.shape if s != 1)), SqueezeBackward0, shape=a.shape)
@@ -331,7 +332,8 @@ def repeat(input, *sizes):
     return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
 
 
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(input, repeats, dim=None, *, axis=None):
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     from .indexing import index_select
     a = input._data
     if dim is None:
@@ -552,8 +554,9 @@ def _promote_all(tensors, op):
     return [t._data if t._data.dtype == dt.np else t._data.astype(dt.np) for t in tensors]
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0, *, out=None, axis=None):
     """Join tensors along an existing dim."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     if out is not None:
         from ._out import write
         return write('cat', cat(tensors, dim), out)
@@ -632,8 +635,9 @@ def _stack_bw(self, g):
 StackBackward0 = _node('StackBackward0', _stack_bw, ('dim', 'n'))
 
 
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0, *, out=None, axis=None):
     """Join tensors of equal shape along a new dim."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     if out is not None:
         from ._out import write
         return write('stack', stack(tensors, dim), out)
@@ -760,8 +764,9 @@ def _unsafe_pieces(input, pieces, cls):
     return tuple(outs)
 
 
-def chunk(input, chunks, dim=0):
+def chunk(input, chunks, dim=0, *, axis=None):
     """Split into ``chunks`` nearly equal pieces."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     if chunks <= 0:
         raise RuntimeError(f'chunk expects `chunks` to be greater than 0, got: {chunks}')
     d = wrap_dim(dim, input._data.ndim)
@@ -771,7 +776,8 @@ def chunk(input, chunks, dim=0):
     return split(input, -(-n // chunks), d)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, indices_or_sections, dim=0, *, axis=None):
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     d = wrap_dim(dim, a.ndim)
     n = a.shape[d]
@@ -797,8 +803,9 @@ def _slice(input, d, start, stop):
     return out
 
 
-def unbind(input, dim=0):
+def unbind(input, dim=0, *, axis=None):
     """The slices along ``dim`` as a tuple."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     d = wrap_dim(dim, a.ndim)
     arrs = [a[(slice(None),) * d + (i,)] for i in range(a.shape[d])]
@@ -922,9 +929,10 @@ def meshgrid(*tensors, indexing=None):
     return tuple(grids)
 
 
-def diff(input, n=1, dim=-1, prepend=None, append=None):
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, axis=None):
     """The n-th forward difference along ``dim`` (after joining ``prepend`` and ``append``), as PyTorch's
     narrow-and-subtract (logical xor for bool)."""
+    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     if not a.ndim:
         raise RuntimeError('diff expects input to be at least one-dimensional')

@@ -15,6 +15,7 @@ from ...autograd._handoff import hand_on
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
+from ...ops._sumorder import ordered_sum
 from ...ops._util import all_below, broadcast_mismatch
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
@@ -59,11 +60,15 @@ def _reduce(t, reduction):
 
 
 def _reduce_arr(a, reduction):
-    if reduction == 'mean':
-        return np.asarray(a.mean(), a.dtype)
-    if reduction == 'sum':
-        return np.asarray(a.sum(), a.dtype)
-    return a
+    """An elementwise loss array reduced as PyTorch reduces it: the sum in PyTorch's addition order where
+    ops._sumorder reproduces it (NumPy's pairwise sum made nn.MSELoss print 164.57504 for 164.57503), the mean
+    that sum over the count, as PyTorch's CPU mean divides its sum."""
+    if reduction == 'none':
+        return a
+    s = ordered_sum(a) if a.size else None
+    if s is None:
+        return np.asarray(a.mean() if reduction == 'mean' else a.sum(), a.dtype)
+    return np.asarray(s / a.dtype.type(a.size) if reduction == 'mean' else s, a.dtype)
 
 
 def _grad_scale(g, reduction, n):

@@ -1,0 +1,3 @@
+"""``torch.utils.data._utils``: where older programs import the collate functions from
+(``from torch.utils.data._utils.collate import default_collate``)."""
+from . import collate
