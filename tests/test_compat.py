@@ -241,8 +241,8 @@ def test_import_only_modules_import_and_refuse_when_called():
             dist.get_rank()
         with pytest.raises(ValueError, match=r'^Default process group has not been initialized'):
             DDP(t.nn.Linear(1, 1))
-        with pytest.raises(AttributeError, match=r'^torch.distributed.rpc is not supported by ember yet'):
-            dist.rpc
+        with pytest.raises(NotImplementedError, match=r'^torch.distributed.rpc.init_rpc is not supported by ember yet'):
+            dist.rpc.init_rpc('worker0', rank=0, world_size=1)
 
 
 SCRIPT = '''import torch

@@ -1,6 +1,7 @@
 """``conv3d``: 3-D convolution (cross-correlation) of (N, C, D, H, W) input, as one loop over the kernel's
 offsets, each a strided slice of the padded input contracted with one kernel tap; backward the same loop
-transposed. Recorded as ConvolutionBackward0, as in PyTorch."""
+transposed. ``conv_transpose3d`` is that loop's adjoint: each tap's product scattered into the output.
+Both are recorded as ConvolutionBackward0, as in PyTorch."""
 import itertools
 
 import numpy as np
@@ -12,7 +13,7 @@ from ...autograd.graph import Node
 from ...tensor import Tensor
 from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels
 
-__all__ = ['conv3d']
+__all__ = ['conv3d', 'conv_transpose3d']
 
 
 def _taps(k, s, d, out):
@@ -103,5 +104,91 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return Tensor._make(y)
     node = ConvolutionBackward0((input, weight, bias))
     node.cfg, node.need, node.xshape = (k, s, d, pads, groups), need, x.shape
+    node.save(input, weight)
+    return Tensor._make(y, node)
+
+
+def _scatter_taps(xg, wg, k, s, d, size, acc):
+    """The transposed convolution's full (uncropped) output (N, groups, O/groups, *size): each tap's product of
+    the input (N, groups, C/groups, *i) with weight taps (groups, C/groups, O/groups, *k) added into the strided
+    slice of the output it reaches."""
+    n, groups = xg.shape[:2]
+    y = np.zeros((n, groups, wg.shape[2]) + tuple(size), acc)
+    for idx, sl in _taps(k, s, d, xg.shape[3:]):
+        y[(slice(None),) * 3 + sl] += np.einsum('ngcdhw,gco->ngodhw', xg, wg[(Ellipsis,) + idx], optimize=True)
+    return y
+
+
+class _TransposedBackward(Node):
+    """Gradients of conv_transpose3d: the input's is conv3d of the output gradient (each tap's slice contracted
+    with the weight tap), the weight's each tap's input-gradient product, the bias's a sum."""
+    __slots__ = ('cfg', 'need')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise NotImplementedError('conv_transpose3d: double backward (create_graph=True) is not supported by '
+                                      'ember yet')
+        x, w = self.saved()
+        k, s, d, pads, groups, size = self.cfg
+        n, cin = x.shape[:2]
+        full = np.zeros(g.shape[:2] + tuple(size), g.dtype)
+        full[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pads, g.shape[2:]))] = g
+        gg = full.reshape((n, groups, -1) + tuple(size))
+        xg = x.reshape((n, groups, cin // groups) + x.shape[2:])
+        wg = w.reshape((groups, cin // groups, w.shape[1]) + tuple(k))
+        gx = np.zeros(xg.shape, g.dtype) if self.need[0] else None
+        gw = np.zeros(wg.shape, g.dtype) if self.need[1] else None
+        for idx, sl in _taps(k, s, d, x.shape[2:]):
+            part = gg[(slice(None),) * 3 + sl]
+            if gx is not None:
+                gx += np.einsum('ngodhw,gco->ngcdhw', part, wg[(Ellipsis,) + idx], optimize=True)
+            if gw is not None:
+                gw[(Ellipsis,) + idx] = np.einsum('ngcdhw,ngodhw->gco', xg, part, optimize=True)
+        gb = g.sum((0, 2, 3, 4)) if self.need[2] else None
+        return (None if gx is None else gx.reshape(x.shape)), (None if gw is None else gw.reshape(w.shape)), gb
+
+
+_TransposedBackward.__name__ = _TransposedBackward.__qualname__ = 'ConvolutionBackward0'
+
+
+@_autocast.lower_precision
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution (the gradient of conv3d w.r.t. its input) of (N, C, D, H, W) input with
+    (C, O/groups, KD, KH, KW) weight: output size (i - 1) * stride - 2 * padding + dilation * (k - 1) +
+    output_padding + 1 per dim."""
+    x, w, b = _prep(input, weight, bias, 3, 'conv_transpose3d', transposed=True)
+    if x.ndim == 4:
+        return _unbatched(conv_transpose3d, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    k = w.shape[2:]
+    s, d = _tuple(stride, 3, 'stride'), _tuple(dilation, 3, 'dilation')
+    _check_args(s, d)
+    p, op = _tuple(padding, 3, 'padding'), _tuple(output_padding, 3, 'output_padding')
+    _check_channels(x, w, b, groups, True)
+    for o, si, di in zip(op, s, d):
+        if o >= si and o >= di:
+            raise RuntimeError('output padding must be smaller than either stride or dilation, but got '
+                               f'output_padding: {", ".join(map(str, op))}, stride: {", ".join(map(str, s))}, '
+                               f'dilation: {", ".join(map(str, d))}')
+    out = tuple((i - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+                for i, si, pi, di, ki, oi in zip(x.shape[2:], s, p, d, k, op))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f'Given input size per channel: ({" x ".join(map(str, x.shape[2:]))}). Calculated output '
+                           f'size per channel: ({" x ".join(map(str, out))}). Output size is too small')
+    size = tuple(max((i - 1) * si + di * (ki - 1) + 1, pi + o)
+                 for i, si, di, ki, pi, o in zip(x.shape[2:], s, d, k, p, out))
+    n, cin = x.shape[:2]
+    acc = np.float64 if x.dtype.kind == 'f' and x.dtype.itemsize <= 4 else x.dtype
+    xg = _plain(x).reshape((n, groups, cin // groups) + x.shape[2:])
+    wg = _plain(w).reshape((groups, cin // groups, w.shape[1]) + tuple(k))
+    y = _scatter_taps(xg, wg, k, s, d, size, acc).reshape((n, -1) + size)
+    y = y[(slice(None),) * 2 + tuple(slice(pi, pi + o) for pi, o in zip(p, out))]
+    if b is not None:
+        y = y + _plain(b).reshape((1, -1, 1, 1, 1))
+    y = np.ascontiguousarray(y.astype(x.dtype))
+    need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
+    if not (GRAD.enabled and any(need)):
+        return Tensor._make(y)
+    node = _TransposedBackward((input, weight, bias))
+    node.cfg, node.need = (k, s, d, p, groups, size), need
     node.save(input, weight)
     return Tensor._make(y, node)

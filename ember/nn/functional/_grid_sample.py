@@ -1,7 +1,7 @@
 """``grid_sample`` and ``affine_grid`` (spatial transformers): sampling an image at the (x, y) positions of a grid
 in [-1, 1], with PyTorch's CPU rules for unnormalizing, padding (zeros, border, reflection) and interpolation
-(bilinear, nearest, bicubic), and their gradients for the input and the grid (GridSampler2DBackward0,
-AffineGridGeneratorBackward0)."""
+(bilinear, nearest, bicubic; trilinear and nearest for volumes), and their gradients for the input and the grid
+(GridSampler2DBackward0, GridSampler3DBackward0, AffineGridGeneratorBackward0)."""
 import warnings
 
 import numpy as np
@@ -133,51 +133,83 @@ class _Sampling:
             ix, px = _pad(ix, W, padding_mode, align_corners)
             iy, py = _pad(iy, H, padding_mode, align_corners)
             gx, gy = gx * px, gy * py
-        self.gx, self.gy, self.H, self.W = gx, gy, H, W
+        self.scales, self.numel = (gx, gy), H * W
         self.taps = []
         for yi, xi, w, dwx, dwy in _taps(ix, iy, H, W, mode, padding_mode, align_corners):
             flat, inside = _resolve(yi, xi, H, W, mode, padding_mode, align_corners)
-            self.taps.append((flat.reshape(flat.shape[0], 1, -1), inside.reshape(inside.shape[0], 1, -1),
-                              w, dwx, dwy))
+            self._add_tap(flat, inside, w, (dwx, dwy))
+
+    def _add_tap(self, flat, inside, w, dws):
+        """Keep one tap: flat source indices, the mask of those inside, its weight and d weight / d coordinate."""
+        self.taps.append((flat.reshape(flat.shape[0], 1, -1), inside.reshape(inside.shape[0], 1, -1), w, dws))
 
     def sample(self, a):
-        """(N, C, Ho, Wo) values of image array ``a`` at the grid."""
+        """(N, C, *grid spatial) values of image array ``a`` at the grid."""
         N, C = a.shape[:2]
         src = a.reshape(N, C, -1)
         out = None
-        for flat, inside, w, _, _ in self.taps:
+        for flat, inside, w, _ in self.taps:
             v = np.where(inside, np.take_along_axis(src, np.broadcast_to(flat, (N, C, flat.shape[-1])), -1), 0)
             term = v * w.reshape(N, 1, -1)
             out = term if out is None else out + term
-        return out.reshape((N, C) + self.gx.shape[1:])
+        return out.reshape((N, C) + self.scales[0].shape[1:])
 
     def input_grad(self, g, shape):
         """d(sum g * sample(a)) / d a: each output's gradient added at its taps."""
         N, C = shape[:2]
-        HW = self.H * self.W
         gf = g.reshape(N, C, -1)
-        base = (np.arange(N)[:, None, None] * C + np.arange(C)[None, :, None]) * HW
-        total = np.zeros(N * C * HW, np.float64)
-        for flat, inside, w, _, _ in self.taps:
+        base = (np.arange(N)[:, None, None] * C + np.arange(C)[None, :, None]) * self.numel
+        total = np.zeros(N * C * self.numel, np.float64)
+        for flat, inside, w, _ in self.taps:
             idx = np.broadcast_to(base + flat, gf.shape)
             vals = np.where(inside, gf * w.reshape(N, 1, -1), 0)
             total += np.bincount(idx.ravel(), weights=vals.ravel(), minlength=total.size)
         return total.astype(g.dtype).reshape(shape)
 
     def grid_grad(self, g, a):
-        """d(sum g * sample(a)) / d grid, as (N, Ho, Wo, 2)."""
+        """d(sum g * sample(a)) / d grid, as (N, *grid spatial, 2 or 3)."""
         N, C = a.shape[:2]
         src = a.reshape(N, C, -1)
         gf = g.reshape(N, C, -1)
-        gix = giy = 0
-        for flat, inside, _, dwx, dwy in self.taps:
+        grads = [0] * len(self.scales)
+        for flat, inside, _, dws in self.taps:
             v = np.where(inside, np.take_along_axis(src, np.broadcast_to(flat, (N, C, flat.shape[-1])), -1), 0)
             gv = (v * gf).sum(1)
-            gix = gix + gv * dwx.reshape(N, -1)
-            giy = giy + gv * dwy.reshape(N, -1)
-        gix = gix.reshape(self.gx.shape) * self.gx
-        giy = giy.reshape(self.gy.shape) * self.gy
-        return np.stack([gix, giy], -1).astype(g.dtype)
+            grads = [acc + gv * dw.reshape(N, -1) for acc, dw in zip(grads, dws)]
+        return np.stack([acc.reshape(sc.shape) * sc for acc, sc in zip(grads, self.scales)], -1).astype(g.dtype)
+
+
+class _Sampling3D(_Sampling):
+    """One volumetric grid_sample call's taps: (x, y, z) positions, trilinear (eight corners) or nearest."""
+
+    def __init__(self, grid, D, H, W, mode, padding_mode, align_corners):
+        coords, self.scales = [], []
+        for c, size in enumerate((W, H, D)):
+            i, sc = _unnormalize(grid[..., c], size, align_corners)
+            i, p = _pad(i, size, padding_mode, align_corners)
+            coords.append(i)
+            self.scales.append(np.full_like(i, sc) * p)
+        self.numel, self.taps = D * H * W, []
+        if mode == 'nearest':
+            xi, yi, zi = (np.rint(i) for i in coords)
+            zero = np.zeros_like(xi)
+            self._corner(xi, yi, zi, (W, H, D), np.ones_like(xi), (zero, zero, zero))
+            return
+        lows = [np.floor(i) for i in coords]
+        fracs = [i - lo for i, lo in zip(coords, lows)]
+        for corner in range(8):
+            picks = [(corner >> k) & 1 for k in range(3)]   # x, y, z: 0 the low side, 1 the high side
+            ws = [f if up else 1 - f for f, up in zip(fracs, picks)]
+            ds = [np.ones_like(f) if up else -np.ones_like(f) for f, up in zip(fracs, picks)]
+            w = ws[2] * ws[1] * ws[0]
+            dws = (ws[2] * ws[1] * ds[0], ws[2] * ds[1] * ws[0], ds[2] * ws[1] * ws[0])
+            self._corner(*(lo + up for lo, up in zip(lows, picks)), (W, H, D), w, dws)
+
+    def _corner(self, xi, yi, zi, sizes, w, dws):
+        W, H, D = sizes
+        inside = (xi >= 0) & (xi <= W - 1) & (yi >= 0) & (yi <= H - 1) & (zi >= 0) & (zi <= D - 1)
+        flat = np.where(inside, (zi * H + yi) * W + xi, 0).astype(np.int64)
+        self._add_tap(flat, inside, w, dws)
 
 
 GridSampler2DBackwardBackward0 = undifferentiable(
@@ -202,6 +234,10 @@ class GridSampler2DBackward0(Node):
         return gi, gg
 
 
+class GridSampler3DBackward0(GridSampler2DBackward0):
+    __slots__ = ()
+
+
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
     """``input`` (N, C, H, W) sampled at ``grid`` (N, Ho, Wo, 2) positions in [-1, 1] (x then y)."""
     if mode not in ('bilinear', 'nearest', 'bicubic'):
@@ -215,7 +251,7 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
         align_corners = False
     a, gr = input._data, grid._data
     if a.ndim == 5:
-        raise NotImplementedError('grid_sample of a 5-D input (volumetric sampling) is not supported by ember yet')
+        return _grid_sample_3d(input, grid, mode, padding_mode, align_corners)
     if a.ndim != 4 or gr.ndim != 4 or gr.shape[-1] != 2 or gr.shape[0] != a.shape[0]:
         raise RuntimeError(f'grid_sampler(): expected 4D input and grid with same batch size and last dim 2, but '
                            f'got input with sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
@@ -229,6 +265,30 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
     need = (input.requires_grad, grid.requires_grad)
     if GRAD.enabled and any(need):
         node = GridSampler2DBackward0((input, grid))
+        node.sampling, node.need = sampling, need
+        node.save(input, grid)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
+
+
+def _grid_sample_3d(input, grid, mode, padding_mode, align_corners):
+    """``input`` (N, C, D, H, W) sampled at ``grid`` (N, Do, Ho, Wo, 3) positions (x, y, z): trilinear or nearest."""
+    a, gr = input._data, grid._data
+    if gr.ndim != 5 or gr.shape[-1] != 3 or gr.shape[0] != a.shape[0]:
+        raise RuntimeError(f'grid_sampler(): expected 5D input and grid with same batch size and last dim 3, but '
+                           f'got input with sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
+    if mode == 'bicubic':
+        raise RuntimeError('grid_sampler(): bicubic interpolation only supports 4D input')
+    if a.dtype != gr.dtype:
+        raise RuntimeError(f'grid_sampler(): expected input and grid to have same dtype, but input has '
+                           f'{input.dtype} and grid has {grid.dtype}')
+    if a.dtype.kind != 'f':
+        raise NotImplementedError(f'"grid_sampler_3d_cpu" not implemented for \'{input.dtype}\'')
+    sampling = _Sampling3D(gr, *a.shape[2:], mode, padding_mode, align_corners)
+    out = sampling.sample(a).astype(a.dtype)
+    need = (input.requires_grad, grid.requires_grad)
+    if GRAD.enabled and any(need):
+        node = GridSampler3DBackward0((input, grid))
         node.sampling, node.need = sampling, need
         node.save(input, grid)
         return Tensor._make(out, node)

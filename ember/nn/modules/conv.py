@@ -2,14 +2,15 @@
 initialisation (kaiming_uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in))) and reprs."""
 from ..functional import _conv as C
 from ..functional._pad import pad
-from ..functional._conv3d import conv3d
+from ..functional._conv3d import conv3d, conv_transpose3d
 from ._factory import empty_param, reset_fan_in
 from .module import Module
 from .lazy import LazyModuleMixin
 from ...autograd.grad_mode import no_grad
 from ..parameter import UninitializedParameter
 
-__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'ConvTranspose1d', 'ConvTranspose2d']
+__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'ConvTranspose1d', 'ConvTranspose2d',
+           'ConvTranspose3d']
 
 
 def _ntuple(v, n):
@@ -175,7 +176,7 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f'Only `zeros` padding mode is supported for {type(self).__name__}')
         op = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size, self.n,
                                   self.dilation)
-        fn = C.conv_transpose1d if self.n == 1 else C.conv_transpose2d
+        fn = (C.conv_transpose1d, C.conv_transpose2d, conv_transpose3d)[self.n - 1]
         return fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
 
 
@@ -187,6 +188,11 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution; weight (C_in, C_out/groups, KH, KW)."""
     n = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution; weight (C_in, C_out/groups, KD, KH, KW)."""
+    n = 3
 
 
 class _LazyConvXdMixin(LazyModuleMixin):
