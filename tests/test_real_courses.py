@@ -278,3 +278,19 @@ def test_luna_augmentation_float32():
         res.append(T.nn.functional.grid_sample(T.from_numpy(ct), grid, padding_mode='border',
                                                align_corners=False).numpy())
     np.testing.assert_allclose(res[1], res[0], rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_parameter_data_is_an_empty_tensor():
+    """d2l's concise linear regression initializes a LazyLinear through ``net.weight.data.normal_(0, 0.01)`` and
+    ``net.bias.data.fill_(0)`` before any forward: PyTorch's ``.data`` is an empty tensor, so nothing happens and
+    the first forward initializes the layer (ember raised ValueError)."""
+    res = []
+    for T in (torch, ember):
+        T.manual_seed(0)
+        net = T.nn.LazyLinear(3)
+        d = net.weight.data
+        d.normal_(0, 0.01)
+        net.bias.data.fill_(0)
+        y = net(T.ones(2, 4))
+        res.append((repr(d), tuple(d.shape), str(d.dtype), d.requires_grad, y.tolist(), net.bias.tolist()))
+    assert res[0] == res[1]

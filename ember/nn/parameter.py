@@ -93,6 +93,17 @@ class UninitializedTensorMixin:
         """Module._apply's ``param._data = converted._data``: only the dtype of an uninitialized one changes."""
         _DATA_SLOT.__set__(self, np.empty(0, arr.dtype))
 
+    @property
+    def data(self):
+        """An empty tensor of this dtype, as PyTorch's ``.data`` of an uninitialized tensor: d2l's
+        ``net.weight.data.normal_(0, 0.01)`` on a LazyLinear changes nothing, and the layer initializes itself at
+        its first forward."""
+        return Tensor._make(_DATA_SLOT.__get__(self))
+
+    @data.setter
+    def data(self, value):
+        Tensor.data.fset(self, value)
+
     def is_floating_point(self):
         return self.dtype.is_floating_point
 
