@@ -24,13 +24,12 @@ from .ops.pointwise import (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsq
                             clip, clamp_min, clamp_max, subtract, divide, true_divide, negative,
                             absolute, greater, greater_equal, less, less_equal, not_equal)
 from .ops.reduction import (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean, dist, median, nanmedian,
-                            cummax, cummin, logcumsumexp, mode)
+                            cummax, cummin, logcumsumexp)
 from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstack, vstack, tensor_split,
                         broadcast_to, broadcast_tensors, broadcast_shapes, fliplr, flipud, atleast_1d, atleast_2d,
                         atleast_3d, tile, meshgrid, diff, dstack, column_stack, unsafe_split, unsafe_chunk,
                         unsafe_split_with_sizes, as_strided)
-from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere,
-                           msort)
+from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere)
 from .ops.shape import vsplit, hsplit, dsplit
 from .ops.indexing import diagflat, index_reduce, put, select_scatter, slice_scatter, diagonal_scatter
 from .ops.reduction import renorm

@@ -211,7 +211,6 @@ def _bind():
     T.logaddexp, T.logaddexp2 = pointwise.logaddexp, pointwise.logaddexp2
     T.tile, T.unfold, T.diff = shape._tile_method, shape.unfold, shape.diff
     T.cummax, T.cummin = reduction.cummax, reduction.cummin
-    T.mode, T.msort = reduction.mode, indexing.msort
     T.unsafe_split, T.unsafe_chunk = shape.unsafe_split, shape.unsafe_chunk
     T.unsafe_split_with_sizes = shape.unsafe_split_with_sizes
     T.logcumsumexp, T.rot90, T.kron, T.diag_embed = reduction.logcumsumexp, rot90, kron, diag_embed

@@ -918,11 +918,6 @@ def sort(input, dim=-1, descending=False, stable=None, *, axis=None):
                              Tensor._make(ix))
 
 
-def msort(input):
-    """``input`` sorted along its first dim (the values of sort(input, 0))."""
-    return sort(input, 0)[0]
-
-
 def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     return sort(input, dim, descending, stable)[1]
