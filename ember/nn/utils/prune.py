@@ -194,8 +194,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a count, or a fraction) chosen at random: the largest of ``rand_like(t)``."""
+class _ByScore(BasePruningMethod):
+    """Unstructured pruning of the ``amount`` entries (a count, or a fraction) that ``_pick`` chooses."""
     PRUNING_TYPE = 'unstructured'
 
     def __init__(self, amount):
@@ -208,31 +208,26 @@ class RandomUnstructured(BasePruningMethod):
         _validate_amount(k, size)
         mask = default_mask.clone(memory_format=_layout.contiguous_format)
         if k != 0:
-            prob = random.rand_like(t)
-            mask.view(-1)[topk(prob.view(-1), k=k).indices] = 0
+            mask.view(-1)[self._pick(t, k)] = 0
         return mask
+
+
+class RandomUnstructured(_ByScore):
+    """Prunes ``amount`` entries chosen at random: the largest of ``rand_like(t)``."""
+
+    def _pick(self, t, k):
+        return topk(random.rand_like(t).view(-1), k=k).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_ByScore):
     """Prunes the ``amount`` entries of smallest absolute value."""
-    PRUNING_TYPE = 'unstructured'
 
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        size = t.nelement()
-        k = _nparams_toprune(self.amount, size)
-        _validate_amount(k, size)
-        mask = default_mask.clone(memory_format=_layout.contiguous_format)
-        if k != 0:
-            mask.view(-1)[topk(t.abs().view(-1), k=k, largest=False).indices] = 0
-        return mask
+    def _pick(self, t, k):
+        return topk(t.abs().view(-1), k=k, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
