@@ -100,3 +100,17 @@ def test_reduce_into_messages():
         want = outcome(torch, fn)
         assert want is not None
         assert outcome(ember, fn) == want
+
+
+def test_index_reduce_beta_warning_is_once_and_at_the_callers_line():
+    """PyTorch's TORCH_WARN_ONCE: one warning a process, attributed to the line that called index_reduce."""
+    from ember import _warn
+    message = 'index_reduce() is in beta and the API may change at any time.'
+    _warn._WARNED_ONCE.discard(message)
+    t = ember.zeros(5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        t.index_reduce_(0, ember.tensor([0, 1]), ember.ones(2), 'prod')
+        ember.index_reduce(t, 0, ember.tensor([0, 1]), ember.ones(2), 'amax')
+    beta = [w for w in caught if str(w.message) == message]
+    assert len(beta) == 1 and beta[0].filename == __file__

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _bf16
 from .._dtype import scalar_name
+from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -1251,16 +1252,10 @@ def _refuse_bool(input, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
-_BETA_WARNED = []
-
-
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """``input`` with the slices of ``source`` reduced (prod, mean, amax, amin) into the positions ``index``
     along ``dim`` (scatter_reduce with the index spread along source's other dims)."""
-    if not _BETA_WARNED:   # PyTorch warns once a process (TORCH_WARN_ONCE)
-        import warnings
-        _BETA_WARNED.append(True)
-        warnings.warn('index_reduce() is in beta and the API may change at any time.', UserWarning, stacklevel=2)
+    warn_user('index_reduce() is in beta and the API may change at any time.', once=True)   # TORCH_WARN_ONCE
     if reduce not in ('prod', 'mean', 'amax', 'amin'):
         raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
     a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)
