@@ -16,8 +16,8 @@ _NAMESPACES = (("ember", "torch"), ("ember.nn.functional", "torch.nn.functional"
                ("ember.linalg", "torch.linalg"), ("ember.special", "torch.special"))
 # Functions that do not compute on tensors: left alone.
 _SKIP_PREFIXES = ("is_", "set_", "get_", "use_")
-_SKIP = {"save", "load", "manual_seed", "seed", "initial_seed", "compile", "typename", "from_numpy",
-         "from_dlpack", "can_cast", "promote_types", "result_type"}
+_SKIP = {"save", "load", "manual_seed", "seed", "initial_seed", "thread_safe_generator", "compile", "typename",
+         "from_numpy", "from_dlpack", "can_cast", "promote_types", "result_type"}
 # torch.nn.functional names that PyTorch implements in C++ and records with the arguments as given; the
 # module is where PyTorch's generated code names them (its torch._C._nn ones are named through
 # torch.nn.functional here, where ember has them). The other functional names are Python functions in
