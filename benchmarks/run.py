@@ -444,23 +444,11 @@ def _numpy_version():
     return done.stdout.strip() or None
 
 
-BLAS_CORE = """import ctypes, numpy
-paths = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'openblas' in l.lower() and '.so' in l})
-for p in paths:
-    lib = ctypes.CDLL(p)
-    for name in ('scipy_openblas_get_corename64_', 'openblas_get_corename64_', 'openblas_get_corename'):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.restype = ctypes.c_char_p
-            print(fn().decode())
-            raise SystemExit
-"""
-
-
 def _blas_core():
     """The kernel family NumPy's OpenBLAS runs in this environment (it reads OPENBLAS_CORETYPE when set, else
     the CPU), read in a child as ember's side sees it: ember's products are OpenBLAS's, PyTorch's are not."""
-    done = subprocess.run([sys.executable, "-c", BLAS_CORE], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", "import ember.backend as b; print(b.openblas_core() or '')"],
+                          cwd=ROOT, capture_output=True, text=True)
     core = done.stdout.strip() or "not OpenBLAS"
     forced = os.environ.get("OPENBLAS_CORETYPE")
     return f"{core} (OPENBLAS_CORETYPE={forced})" if forced else core

@@ -17,7 +17,7 @@ import warnings
 import numpy as xp
 
 __all__ = ['xp', 'gemm', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads', 'keep_freed_memory',
-           'lapack_routine', 'prepare_heap', 'transposed']
+           'lapack_routine', 'openblas_core', 'prepare_heap', 'transposed']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
@@ -63,6 +63,18 @@ def _openblas_libs():
             yield ctypes.CDLL(path)
         except OSError:
             continue
+
+
+def openblas_core():
+    """The kernel family of the OpenBLAS NumPy loaded ('Haswell', 'SkylakeX'...: OPENBLAS_CORETYPE when set, else
+    the CPU's), or None without one; the benchmarks report it, since ember's products run on it."""
+    for lib in _openblas_libs():
+        for symbol in ('scipy_openblas_get_corename64_', 'openblas_get_corename64_', 'openblas_get_corename'):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
 
 
 def lapack_routine(name):

@@ -108,3 +108,14 @@ def test_transposed_falls_back_where_it_cannot_use_blas():
         assert got.dtype == x.dtype and np.array_equal(got, x.T)
         if out is not None:
             assert got is out
+
+
+def test_openblas_core_names_the_kernels_numpy_runs():
+    """openblas_core reads OpenBLAS's own answer: OPENBLAS_CORETYPE's family when the variable forces one."""
+    import os
+    core = backend.openblas_core()
+    forced = os.environ.get('OPENBLAS_CORETYPE')
+    if core is None:
+        assert not list(backend._openblas_libs())
+    else:
+        assert core.strip() and (not forced or core.lower() == forced.lower())

@@ -114,13 +114,10 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 def _gradient_dims(input, dim):
     """The dims torch.gradient differentiates along (an int, a sequence of ints, or None: all), checked."""
-    if dim is None:
-        return list(range(input.dim()))
-    if isinstance(dim, (int, np.integer)):
-        return [wrap_dim(dim, input.dim())]
-    dims = list(dim)
-    wrap_dims(dims, input.dim())
-    return [wrap_dim(d, input.dim()) for d in dims]
+    dims = [dim] if isinstance(dim, (int, np.integer)) else dim
+    if input.dim() == 0 and dims:
+        raise IndexError(f'Dimension specified as {int(dims[0])} but tensor has no dimensions')
+    return list(wrap_dims(dims, input.dim()))
 
 
 def _gradient_spacings(input, spacing, dims, dim):
