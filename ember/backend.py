@@ -323,7 +323,22 @@ def transposed(a, out=None):
     rows, cols = a.shape
     call(101, 112, integer(rows), integer(cols), scalar(1.0), a.ctypes.data, integer(a.strides[0] // a.itemsize),
          out.ctypes.data, integer(out.strides[0] // a.itemsize))      # CblasRowMajor, CblasTrans
+    _clear_upper()
     return out
+
+
+_TINY = xp.ones((4, 4), xp.float32)
+
+
+def _clear_upper():
+    """Run a 4x4 sgemm, ~1 us, after OpenBLAS's ?omatcopy: that kernel returns with the upper halves of the vector
+    registers in use (no vzeroupper), and until some code clears them the thread's SSE-encoded code runs slowly:
+    NumPy's float32 -> float64 casts took 3.4-4.7x as long (einsum of (32, 64, 64) float32 into float64 sums 34 ->
+    114 us, astype(float64) 17 -> 80 us, min of 200, SkylakeX and Haswell kernels alike), so batch_norm's statistics
+    after a conv whose output came through _batch_first. OpenBLAS's gemm kernels end with vzeroupper (a 4x4 sgemm
+    put both back to 34 and 17 us; a NumPy add or a glibc memmove did not). DCGAN step, min of 30 interleaved blocks
+    of 3 steps (loaded machine): one thread 33.44 -> 32.53 ms, two 27.99 -> 27.72."""
+    _TINY @ _TINY
 
 
 def _rows(a):
