@@ -119,3 +119,43 @@ def test_openblas_core_names_the_kernels_numpy_runs():
         assert not list(backend._openblas_libs())
     else:
         assert core.strip() and (not forced or core.lower() == forced.lower())
+
+
+@pytest.mark.parametrize('core', ['SkylakeX', 'Haswell'])
+def test_reused_operand_copies_only_for_kernels_that_gain(monkeypatch, core):
+    """Under SkylakeX's kernels a transposed view comes back as a C-contiguous copy (same values, and products with it
+    equal the view's to rounding); under others, and for an array already C-contiguous, the array itself."""
+    monkeypatch.setattr(backend.BLAS, 'core', core)
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((24, 6)).astype(np.float32)
+    h = rng.standard_normal((5, 6)).astype(np.float32)
+    got = backend.reused_operand(w.T)
+    if core == 'SkylakeX':
+        assert got.flags.c_contiguous and got.base is None and np.array_equal(got, w.T)
+        np.testing.assert_allclose(backend.gemm(h, got), h.astype(np.float64) @ w.T, rtol=1e-5, atol=1e-5)
+    else:
+        assert got is not None and got.base is w and not got.flags.c_contiguous
+    assert backend.reused_operand(w) is w
+
+
+def test_lstm_with_contiguous_recurrent_weight_matches_torch(monkeypatch):
+    """The LSTM layer's steps multiply by reused_operand(w_hh.T): with the C-contiguous copy SkylakeX's kernels get
+    (forced here whatever kernels run), outputs, states and every gradient match PyTorch's."""
+    import ember
+    import torch
+    monkeypatch.setattr(backend.BLAS, 'core', 'SkylakeX')
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((6, 5, 4)).astype(np.float32)
+    ember.manual_seed(0)
+    em = ember.nn.LSTM(4, 8, 2)
+    tm = torch.nn.LSTM(4, 8, 2)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+
+    def run(lib, m):
+        xs = lib.tensor(x, requires_grad=True)
+        out, (h, c) = m(xs)
+        (out.sum() + (h * h).sum() + c.sum()).backward()
+        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xs.grad.numpy()] + \
+            [p.grad.numpy() for p in m.parameters()]
+    for a, b in zip(run(ember, em), run(torch, tm)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

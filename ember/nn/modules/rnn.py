@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import _parallel, ops
 from ...autograd.grad_mode import GRAD
-from ...backend import col_sums, gemm
+from ...backend import col_sums, gemm, reused_operand
 from ...amp import _state as _autocast
 from ...tensor import Tensor
 from .. import init
@@ -143,7 +143,7 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     steps, hid = x.shape[0], w_hh.shape[1]
     bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
     acts = gemm(x, w_ih.T, bias=bias)
-    w = w_hh.T
+    w = reused_operand(w_hh.T)
     out, cs, tcs, hp = (np.empty((steps,) + h.shape, acts.dtype) for _ in range(4))
     order = range(steps - 1, -1, -1) if reverse else range(steps)
 
