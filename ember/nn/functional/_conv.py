@@ -700,10 +700,10 @@ def _conv_bw_arrays(node, g, w, x):
     if isinstance(kept, _taps.Saved):
         if MODE.release:
             node.cols = None
-        gl = _batch_last(g)
+        gxl, gw = _taps.grads(_batch_last(g), _batch_last(x) if need_w else None, kept.w if need_x else None, s, d,
+                              pads, xshape[2:], w.shape)
         if need_x:
-            _batch_first(_taps.grad_input(gl, kept.w, s, d, pads, xshape[2:]), gx)
-        gw = _taps.grad_weight(gl, _batch_last(x), s, d, pads, w.shape) if need_w else None
+            _batch_first(gxl, gx)
         return gx, gw, gb
     chunks = [slice(0, g.shape[0])] if kept is not None or not need_w else _chunks(x, w, o)
 
