@@ -153,36 +153,36 @@ def _each(fn, items):
     return [fn(*item) for item in items]
 
 
-def _pairs_sum(m, o, th, tw, n):
-    """The output tiles from the products m[r, c] (O, th*tw*N): entry (i, j) = sum of m[r, c] over r in
-    (i, i + 1) and c in (j, j + 1), as (O, th, tw, N) arrays."""
-    s = {}
-    for r in range(3):
-        for j in range(2):
-            s[r, j] = np.add(m[r, j], m[r, j + 1]).reshape(o, th, tw, n)
-    # in place: row 0's sums are taken before row 1's overwrite s[1, j]
-    return {(i, j): np.add(s[i, j], s[i + 1, j], out=s[i, j]) for i in range(2) for j in range(2)}
+def _output_phase(m, j, out, th, tw):
+    """Output column phase j of the conv's output, out[:, :, i::2, j::2] for i in 0, 1, from the products m[r, c]
+    (O, th*tw*N): tile entry (i, j) is the sum of m[r, c] over r in (i, i + 1) and c in (j, j + 1)."""
+    n, o, oh, ow = out.shape
+    s = [np.add(m[r, j], m[r, j + 1]).reshape(o, th, tw, n) for r in range(3)]
+    cols = len(range(j, ow, 2))
+    for i in range(2):      # in place: row 0's sum is taken before row 1's overwrites s[1]
+        yij = np.add(s[i], s[i + 1], out=s[i])
+        out[:, :, i::2, j::2] = yij[:, :len(range(i, oh, 2)), :cols].transpose(3, 0, 1, 2)
 
 
 def forward(x, w, out):
-    """conv(x, w) (N, C, H, W), stride 2, padding 1, written into out (N, O, OH, OW); returns Saved."""
+    """conv(x, w) (N, C, H, W), stride 2, padding 1, written into out (N, O, OH, OW); returns Saved. At more than
+    one thread the weight transform and the input's row components are made side by side, the nine groups go
+    largest first (their K is C times 4, 2 or 1: the last one taken is a short one), and the two output column
+    phases side by side; every pass and product as at one thread. 2 threads, batch 8, min/median of 80
+    interleaved at real-time priority on the loaded machine (ms): 64x32x32 -> 128 1.78/1.98 -> 1.64/1.84 and
+    1.75/1.93 -> 1.62/1.86, 128x16x16 -> 256 1.44/1.56 -> 1.22/1.45 and 1.36/1.47 -> 1.19/1.35 (1 thread unchanged)."""
     n = x.shape[0]
-    o = w.shape[0]
     th, tw = _tiles(x.shape[2:])
-    u = weight_transform(w)
-    rows = _row_components(x, th, tw)
+    u, rows = _each(lambda fn: fn(), [(lambda: weight_transform(w),), (lambda: _row_components(x, th, tw),)])
 
     def group(key):     # its components and its product: one item on a pool thread
         vk = _group_input(rows, key, th, tw)
         return vk, gemm(u[key], vk.reshape(u[key].shape[1], -1))
-    keys = list(u)
+    keys = sorted(u, key=lambda k: -u[k].shape[1])
     done = _each(group, [(k,) for k in keys])
     v = {k: vk for k, (vk, _) in zip(keys, done)}
-    y = _pairs_sum({k: mk for k, (_, mk) in zip(keys, done)}, o, th, tw, n)
-    oh, ow = out.shape[2:]
-    for (i, j), yij in y.items():
-        rows, cols = len(range(i, oh, 2)), len(range(j, ow, 2))
-        out[:, :, i::2, j::2] = yij[:, :rows, :cols].transpose(3, 0, 1, 2)
+    m = {k: mk for k, (_, mk) in zip(keys, done)}
+    _each(lambda j: _output_phase(m, j, out, th, tw), [(0,), (1,)])
     return Saved(u, v)
 
 
@@ -258,7 +258,10 @@ def grads(g, wshape, xshape, saved, gx):
     """The weight gradient (None when saved.v is None) and the input gradient written into gx (when given) of
     the conv of an input of shape xshape whose forward returned saved, from its output gradient g (N, O, OH,
     OW). The items on the pool: the nine weight-gradient products, and per row group its three input-gradient
-    products with their column adjoint."""
+    products with their column adjoint; then the weight gradient's sums and the input gradient's adjoint side
+    by side (2 threads, batch 8, min/median of 80 interleaved at real-time priority on the loaded machine, two
+    runs (ms): 64x32x32 -> 128 2.63/2.93 -> 2.56/2.85 and 2.40/2.65 -> 2.42/2.68, 128x16x16 -> 256 2.35/2.54 ->
+    2.08/2.33 and 2.22/2.39 -> 2.06/2.24)."""
     th, tw = _tiles(xshape[2:])
     n, c = xshape[0], wshape[1]
     gm = _grad_tiles(g, th, tw)
@@ -269,16 +272,24 @@ def grads(g, wshape, xshape, saved, gx):
     if gx is not None:
         items += [(lambda r: _grad_rows(r, gm, saved.u, c, n, th, tw), r) for r in (0, 2, 1)]
     res = _each(lambda fn, arg: fn(arg), items)
-    gw = None
+    tails = []
     if saved.v is not None:
-        gw = _weight_grad(dict(zip(keys, res[:len(keys)])), wshape, g.dtype)
+        gu = dict(zip(keys, res[:len(keys)]))
+        tails.append((lambda: _weight_grad(gu, wshape, g.dtype),))
         res = res[len(keys):]
     if gx is not None:
-        rows = [None] * 5
-        for r, got in zip((0, 2, 1), res):
-            for a, grow in zip(_GROUPS[r], got):
-                rows[a] = grow
-        q = np.empty((c, 4, th + 1, 4, tw + 1, n), g.dtype)
-        _adjoint(rows, q.transpose(1, 2, 0, 3, 4, 5), th)
-        _unsplit(q, gx)
-    return gw
+        tails.append((lambda: _input_grad(res, c, n, th, tw, gx),))
+    done = _each(lambda fn: fn(), tails)
+    return done[0] if saved.v is not None else None
+
+
+def _input_grad(res, c, n, th, tw, gx):
+    """gx (N, C, H, W) from the row groups' gradients ``res`` (groups 0, 2, 1): the adjoint of the row components
+    and of the split."""
+    rows = [None] * 5
+    for r, got in zip((0, 2, 1), res):
+        for a, grow in zip(_GROUPS[r], got):
+            rows[a] = grow
+    q = np.empty((c, 4, th + 1, 4, tw + 1, n), gx.dtype)
+    _adjoint(rows, q.transpose(1, 2, 0, 3, 4, 5), th)
+    _unsplit(q, gx)
