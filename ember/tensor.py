@@ -494,10 +494,15 @@ class Tensor(metaclass=_TorchNamedType):
     def __int__(self):
         return int(self._scalar())
 
-    def __float__(self):
-        if self._requires_grad:
+    def _warn_scalar(self):
+        """PyTorch's once-a-process warning for float() or complex() of a tensor requiring grad, in grad mode
+        only (LBFGS's float(loss) inside its no-grad step does not warn)."""
+        if self._requires_grad and _GRAD.enabled:
             warn_user('Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n'
                       'Consider using tensor.detach() first.', once=True)
+
+    def __float__(self):
+        self._warn_scalar()
         return float(self._scalar())
 
     def _scalar(self):
@@ -506,6 +511,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self._data.reshape(()).item()
 
     def __complex__(self):
+        self._warn_scalar()
         if self._data.size != 1:
             raise ValueError('only one element tensors can be converted to Python scalars')
         return complex(self.item())
@@ -660,11 +666,7 @@ def _legacy_array(args, np_dtype):
     if not args:
         return np.zeros(0, dtype=np_dtype)
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
-        data = args[0]
-        if isinstance(data, str) or not isinstance(data, (list, tuple, np.ndarray)):
-            kind = 'invalid data type' if isinstance(data, str) else 'data must be a sequence (got'
-            raise TypeError(f"new(): {kind} '{type(data).__name__}'" if isinstance(data, str)
-                            else f'new(): {kind} {type(data).__name__})')
+        data = _legacy_sequence(args[0])
         return np.array(_to_nested(data), dtype=np_dtype)
     shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
     for i, n in enumerate(shape):
@@ -674,6 +676,27 @@ def _legacy_array(args, np_dtype):
         if n < 0:
             raise RuntimeError(f'Trying to create tensor with negative dimension {n}: {list(shape)}')
     return np.zeros(tuple(int(n) for n in shape), dtype=np_dtype)
+
+
+def _legacy_sequence(data):
+    """``data`` for a legacy constructor as a list or tuple (an ndarray as it is): any Python sequence is taken,
+    as PyTorch's PySequence_Check takes it (``range``, ``deque``, ``array.array``, a class with ``__getitem__``);
+    str and bytes, and what is no sequence, raise PyTorch's TypeErrors."""
+    if isinstance(data, (list, tuple, np.ndarray)):
+        return data
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if not hasattr(type(data), '__getitem__') or isinstance(data, dict):
+        raise TypeError(f'new(): data must be a sequence (got {type(data).__name__})')
+    return list(data)
+
+
+def _options(dt):
+    """PyTorch's printed TensorOptions of a plain CPU tensor of ember dtype ``dt`` (for its constructor errors)."""
+    from .ops.blas import _TYPE
+    name = 'c10::BFloat16' if dt.name == 'bfloat16' else _TYPE[dt.np.name]
+    return (f'TensorOptions(dtype={name}, device=cpu, layout=Strided, requires_grad=false (default), '
+            'pinned_memory=false (default), memory_format=(nullopt))')
 
 
 class _LegacyMeta(type):
@@ -692,12 +715,11 @@ class _LegacyTensorType(metaclass=_LegacyMeta):
         _check_device(device)
         if len(args) == 1 and isinstance(args[0], Tensor):
             if args[0].dtype is not cls.dtype:
-                raise TypeError(f'torch.{cls.__name__}() of a {args[0].dtype} tensor: it takes a tensor of its own '
-                                f'dtype {cls.dtype} (use tensor.to({cls.dtype}) to convert)')
+                raise TypeError(f'expected {_options(cls.dtype)} (got {_options(args[0].dtype)})')
             return args[0].detach()
-        if len(args) == 1 and isinstance(args[0], (list, tuple)) and not isinstance(args[0], Size):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size, np.ndarray)):
             from .ops.creation import tensor as _tensor
-            return _tensor(_to_nested(args[0]), dtype=cls.dtype)
+            return _tensor(_to_nested(_legacy_sequence(args[0])), dtype=cls.dtype)
         return Tensor._make(_legacy_array(args, cls.dtype.np))
 
 
