@@ -48,7 +48,9 @@ class return_types:
     mode = _return_type('mode')
     cummax = _return_type('cummax')
     cummin = _return_type('cummin')
-    aminmax = type('aminmax', (tuple,), {'min': property(lambda s: s[0]), 'max': property(lambda s: s[1])})
+    aminmax = type('aminmax', (tuple,), {
+        'min': property(lambda s: s[0]), 'max': property(lambda s: s[1]),
+        '__repr__': lambda s: f'torch.return_types.aminmax(\nmin={s[0]!r},\nmax={s[1]!r})'})
     frexp = type('frexp', (tuple,), {
         'mantissa': property(lambda s: s[0]), 'exponent': property(lambda s: s[1]),
         '__repr__': lambda s: f'torch.return_types.frexp(\nmantissa={s[0]!r},\nexponent={s[1]!r})'})
