@@ -4,11 +4,18 @@ Directions and gradients are flat NumPy arrays; the scalars PyTorch keeps as 0-d
 scalars of the params' dtype, so mixed arithmetic with Python floats rounds where PyTorch's does."""
 import numpy as np
 
+from ..ops import _fused
 from ..tensor import Tensor
 from ._checks import check_lr
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
 
 __all__ = ['LBFGS']
+
+
+def _axpy(x, alpha, y):
+    """``x.add_(y, alpha=alpha)`` as PyTorch computes it (alpha cast to the dtype, one fma), into ``x``."""
+    dt = x.dtype
+    x[...] = _fused.fma(dt.type(alpha), y, x, dt)
 
 # the state entries a step leaves, in the order PyTorch adds them
 _MEMORY = ('d', 't', 'old_dirs', 'old_stps', 'ro', 'H_diag', 'prev_flat_grad', 'prev_loss')
@@ -52,7 +59,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             pa = p._data
             chunk = update[offset:offset + pa.size].reshape(pa.shape)
-            np.add(pa, np.multiply(chunk, step_size, dtype=pa.dtype), out=pa)
+            _axpy(pa, step_size, chunk)
             p._bump()
             offset += pa.size
 
@@ -172,11 +179,11 @@ def _update_direction(m, flat_grad, history_size):
     q = -flat_grad
     for i in range(len(old_dirs) - 1, -1, -1):
         al[i] = scalar(old_stps[i].dot(q)) * ro[i]
-        q += np.multiply(old_dirs[i], -al[i], dtype=q.dtype)
+        _axpy(q, -al[i], old_dirs[i])
     r = np.multiply(q, m['H_diag'], dtype=q.dtype)
     for i in range(len(old_dirs)):
         be_i = scalar(old_dirs[i].dot(r)) * ro[i]
-        r += np.multiply(old_stps[i], al[i] - be_i, dtype=r.dtype)
+        _axpy(r, al[i] - be_i, old_stps[i])
     m['d'] = r
 
 
