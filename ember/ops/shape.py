@@ -123,7 +123,19 @@ def unflatten(input, dim, sizes):
 SqueezeBackward0 = _node('SqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 SqueezeBackward1 = _node('SqueezeBackward1', lambda self, g: g.reshape(self.shape), ('shape',))
 SqueezeBackward2 = _node('SqueezeBackward2', lambda self, g: g.reshape(self.shape), ('shape',))
-UnsqueezeBackward0 = _node('UnsqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+
+
+def _unsqueeze_back(self, g):
+    """unsqueeze's gradient: the grad reshaped back; under create_graph squeezed at the added dim, as PyTorch's
+    formula ``grad.squeeze(dim)`` records it (SqueezeBackward1, not a view)."""
+    if dual.is_array(g):
+        return g.reshape(self.shape)
+    gs, shape = g.shape, self.shape
+    d = next(i for i in range(len(gs)) if i == len(shape) or gs[i] != shape[i])
+    return g.squeeze(d)
+
+
+UnsqueezeBackward0 = _node('UnsqueezeBackward0', _unsqueeze_back, ('shape',))
 
 
 def squeeze(input, dim=None, *, axis=None):
