@@ -14,4 +14,5 @@ from ._conv3d import *  # noqa: F401,F403
 from ._pool3d import *  # noqa: F401,F403
 from ._pad import *  # noqa: F401,F403
 from ._attention import *  # noqa: F401,F403
+from ._ctc import *  # noqa: F401,F403
 from ._loss import legacy_get_string as _legacy_get_string
