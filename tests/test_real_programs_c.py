@@ -229,3 +229,32 @@ def test_ctc_loss_gradcheck_through_log_softmax():
     for red in ('mean', 'sum', 'none'):
         assert ember.autograd.gradcheck(
             lambda z: ember.nn.functional.ctc_loss(z.log_softmax(2), tg, il, tl, reduction=red), (logits,))
+
+
+def _mask_warnings(M):
+    """The translation tutorial's masks: bool padding masks beside a float causal mask."""
+    M.manual_seed(0)
+    q = M.randn(3, 2, 4)
+    fm, bm = M.zeros(3, 3), M.zeros(2, 3, dtype=M.bool)
+    mha = M.nn.MultiheadAttention(4, 2)
+    enc = M.nn.TransformerEncoder(M.nn.TransformerEncoderLayer(4, 2, 8), 1, enable_nested_tensor=False)
+    dec = M.nn.TransformerDecoderLayer(4, 2, 8)
+    calls = [lambda: mha(q, q, q, key_padding_mask=bm, attn_mask=fm), lambda: mha(q, q, q, key_padding_mask=bm),
+             lambda: mha(q, q, q, key_padding_mask=bm, attn_mask=M.zeros(3, 3, dtype=M.bool)),
+             lambda: enc(q, mask=fm, src_key_padding_mask=bm),
+             lambda: enc.layers[0](q, src_mask=fm, src_key_padding_mask=bm),
+             lambda: dec(q, q, tgt_mask=fm, tgt_key_padding_mask=bm)]
+    out = []
+    for f in calls:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            f()
+        out.append([str(m.message) for m in w])
+    return out
+
+
+def test_mismatched_mask_dtypes_warn_as_pytorch():
+    got = _mask_warnings(ember)
+    assert got == _mask_warnings(torch)
+    assert got[0] == ['Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both '
+                      'instead.']

@@ -4,6 +4,7 @@ reductions run down columns; fwd+bwd of GPT's (12, 4, 64, 32) heads 1456 -> 1249
 ``multi_head_attention_forward`` composed of differentiable ops (what ``nn.MultiheadAttention`` calls)."""
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -349,11 +350,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 
 # -- multi-head attention -------------------------------------------------------------------------------------------
-def _canonical_mask(mask, name, dtype):
-    """A bool mask becomes a float one (-inf where True: masked out), as nn.MultiheadAttention reads it."""
+def _canonical_mask(mask, name, dtype, other=None, other_name=''):
+    """A bool mask becomes a float one (-inf where True: masked out), as nn.MultiheadAttention reads it; a mask
+    of another dtype than the ``other`` mask warns as PyTorch's _canonical_mask does (bool padding masks with a
+    float causal mask: the translation tutorial's decoder)."""
     if mask is None:
         return None
     m = mask._data
+    if other is not None and other._data.dtype != m.dtype:
+        warnings.warn(f'Support for mismatched {name} and {other_name} is deprecated. Use same type for both '
+                      'instead.')
     if m.dtype == np.bool_:
         return Tensor._make(np.where(m, -np.inf, 0).astype(dtype))
     if m.dtype.kind != 'f':
@@ -405,7 +411,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise RuntimeError('Need attn_mask if specifying the is_causal hint. You may use the Transformer module '
                            'method `generate_square_subsequent_mask` to create this mask.')
     dtype = query._data.dtype
-    key_padding_mask = _canonical_mask(key_padding_mask, 'key_padding_mask', dtype)
+    key_padding_mask = _canonical_mask(key_padding_mask, 'key_padding_mask', dtype, attn_mask, 'attn_mask')
     attn_mask = _canonical_mask(attn_mask, 'attn_mask', dtype)
     sep = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight else None
     q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias, sep)

@@ -50,8 +50,12 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     return tuple(mask.shape) == causal.shape and bool(np.array_equal(mask._data, causal))
 
 
-def _float_mask(mask, dtype):
-    """A bool mask (True = masked out) as the equivalent float mask, as PyTorch canonicalises it."""
+def _float_mask(mask, dtype, other=None, names=None):
+    """A bool mask (True = masked out) as the equivalent float mask, as PyTorch canonicalises it; ``names``
+    (this mask's, the ``other`` mask's): PyTorch's warning when their dtypes differ."""
+    if mask is not None and other is not None and mask._data.dtype != other._data.dtype:
+        warnings.warn(f'Support for mismatched {names[0]} and {names[1]} is deprecated. Use same type for both '
+                      'instead.')
     if mask is None or mask._data.dtype != np.bool_:
         return mask
     return Tensor._make(np.where(mask._data, -np.inf, 0).astype(dtype))
@@ -82,7 +86,8 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         dt = src._data.dtype
-        src_key_padding_mask, src_mask = _float_mask(src_key_padding_mask, dt), _float_mask(src_mask, dt)
+        src_key_padding_mask = _float_mask(src_key_padding_mask, dt, src_mask, ('src_key_padding_mask', 'src_mask'))
+        src_mask = _float_mask(src_mask, dt)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -186,7 +191,8 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         dt = src._data.dtype
-        src_key_padding_mask, mask = _float_mask(src_key_padding_mask, dt), _float_mask(mask, dt)
+        src_key_padding_mask = _float_mask(src_key_padding_mask, dt, mask, ('src_key_padding_mask', 'mask'))
+        mask = _float_mask(mask, dt)
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, self.layers[0].self_attn.batch_first))
         out = src
         for mod in self.layers:
