@@ -137,8 +137,9 @@ def is_same_size(input, other):
 
 
 def is_storage(obj):
-    """ember has no separate storage objects."""
-    return False
+    """True for a tensor's storage (``t.storage()``, ``t.untyped_storage()``)."""
+    from .storage import TypedStorage, UntypedStorage
+    return isinstance(obj, (TypedStorage, UntypedStorage))
 
 
 def is_floating_point(input):

@@ -266,6 +266,16 @@ class Tensor(metaclass=_TorchNamedType):
     def data_ptr(self):
         return self._data.__array_interface__['data'][0]
 
+    def untyped_storage(self):
+        """The memory this tensor shares with its base, as bytes (see ember.storage)."""
+        from .storage import untyped_storage
+        return untyped_storage(self)
+
+    def storage(self):
+        """The memory this tensor shares with its base, as elements (PyTorch's deprecated TypedStorage)."""
+        from .storage import storage
+        return storage(self)
+
     def get_device(self):
         return -1
 

@@ -258,3 +258,35 @@ def test_mismatched_mask_dtypes_warn_as_pytorch():
     assert got == _mask_warnings(torch)
     assert got[0] == ['Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both '
                       'instead.']
+
+
+def _storages(M):
+    """The Tensor Views tutorial's check (a view shares its base's storage, a clone does not), the printed
+    storages, their sizes and element writes, and the one-time deprecation warning of TypedStorage."""
+    t = M.arange(6.).view(2, 3)
+    b = t[1:]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        s = t.storage()
+        shared = (t.storage().data_ptr() == b.storage().data_ptr(), t.untyped_storage().data_ptr() ==
+                  b.untyped_storage().data_ptr(), t.storage().data_ptr() == t.clone().storage().data_ptr())
+    x = M.ones(3)
+    x.storage()[0] = 5
+    u = M.tensor([1, 2], dtype=M.int8).untyped_storage()
+    try:
+        s[0:1]
+    except RuntimeError as e:
+        err = str(e)
+    return (shared, repr(s), repr(u), repr(M.tensor([True]).storage()), repr(M.zeros(0).storage()), str(type(s)),
+            str(type(u)), s.size(), len(b.storage()), s.nbytes(), s.element_size(), s.tolist(), s[-1],
+            t.untyped_storage().nbytes(), u.tolist(), x.tolist(), M.is_storage(s), M.is_storage(x), err,
+            M.ones(2, 3).t().storage().size()), [str(m.message) for m in w]
+
+
+def test_storages_as_pytorch():
+    from ember import storage
+    ember._warn._WARNED_ONCE.discard(storage._DEPRECATED)
+    got, warned = _storages(ember)
+    assert got == _storages(torch)[0]
+    assert got[0] == (True, True, False) and got[1].startswith(' 0.0\n 1.0\n')
+    assert warned == [storage._DEPRECATED]      # once a process, as PyTorch's
