@@ -696,8 +696,10 @@ def _legacy_sequence(data):
         return data
     if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if not hasattr(type(data), '__getitem__') or isinstance(data, dict):
-        raise TypeError(f'new(): data must be a sequence (got {type(data).__name__})')
+    if not hasattr(type(data), '__getitem__') or isinstance(data, (dict, np.generic)):
+        kind = type(data)
+        name = kind.__name__ if kind.__module__ == 'builtins' else f'{kind.__module__}.{kind.__name__}'
+        raise TypeError(f'new(): data must be a sequence (got {name})')
     return list(data)
 
 

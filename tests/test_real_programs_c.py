@@ -36,12 +36,13 @@ def test_legacy_constructors_take_any_sequence(expr):
 @pytest.mark.parametrize('expr', ["T.Tensor('abc')", "T.Tensor(b'ab')", 'T.LongTensor({1: 2})', 'T.FloatTensor(3.5)',
                                   'T.LongTensor(iter([1, 2]))', 'T.LongTensor(T.tensor([1., 2.]))',
                                   'T.FloatTensor(T.zeros(2, dtype=T.float64))',
-                                  'T.DoubleTensor(T.zeros(2, dtype=T.bfloat16))'])
+                                  'T.DoubleTensor(T.zeros(2, dtype=T.bfloat16))', 'T.Tensor(np.float64(2.5))',
+                                  'T.FloatTensor(np.float32(2.5))'])
 def test_legacy_constructor_errors_as_pytorch(expr):
     msgs = []
     for T in (torch, ember):
         with pytest.raises(TypeError) as e:
-            eval(expr, {'T': T})
+            eval(expr, {'T': T, 'np': np})
         msgs.append(str(e.value))
     assert msgs[1] == msgs[0]
 
