@@ -359,7 +359,7 @@ def _canonical_mask(mask, name, dtype, other=None, other_name=''):
     m = mask._data
     if other is not None and other._data.dtype != m.dtype:
         warnings.warn(f'Support for mismatched {name} and {other_name} is deprecated. Use same type for both '
-                      'instead.')
+                      'instead.', stacklevel=2)
     if m.dtype == np.bool_:
         return Tensor._make(np.where(m, -np.inf, 0).astype(dtype))
     if m.dtype.kind != 'f':

@@ -55,7 +55,7 @@ def _float_mask(mask, dtype, other=None, names=None):
     (this mask's, the ``other`` mask's): PyTorch's warning when their dtypes differ."""
     if mask is not None and other is not None and mask._data.dtype != other._data.dtype:
         warnings.warn(f'Support for mismatched {names[0]} and {names[1]} is deprecated. Use same type for both '
-                      'instead.')
+                      'instead.', stacklevel=2)
     if mask is None or mask._data.dtype != np.bool_:
         return mask
     return Tensor._make(np.where(mask._data, -np.inf, 0).astype(dtype))
