@@ -165,8 +165,8 @@ def _grad_fn_names(t):
 
 @pytest.mark.parametrize('case', _CTC_CASES, ids=str)
 def test_ctc_loss_bits_and_graph_as_pytorch(case):
-    """Loss bit for bit and gradient to the last bit (the same log_probs on both sides), infeasible targets (inf, or 0 with
-    zero_infinity), a repeated label, a blank other than 0, concatenated targets, and PyTorch's graph."""
+    """Loss bit for bit and gradient to the last bit (the same log_probs on both sides), infeasible targets (inf,
+    or 0 with zero_infinity), a repeated label, a blank other than 0, concatenated targets, and PyTorch's graph."""
     T, N, C, S, il, tl, blank, red, zi, flat = case
     rng = np.random.RandomState(T * 10 + N)
     lp = torch.tensor(rng.randn(T, N, C).astype(np.float32)).log_softmax(2).numpy()
@@ -291,3 +291,36 @@ def test_storages_as_pytorch():
     assert got == _storages(torch)[0]
     assert got[0] == (True, True, False) and got[1].startswith(' 0.0\n 1.0\n')
     assert warned == [storage._DEPRECATED]      # once a process, as PyTorch's
+
+
+@pytest.mark.parametrize('shape', [(2, 1, 10, 4), (3, 4, 5, 6), (5, 3, 7, 2), (2, 7, 7, 7), (3, 1, 0, 2),
+                                   (2, 5, 8, 10)], ids=str)
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_small_bmm_sums_as_pytorch(shape, dtype):
+    """PyTorch's bmm (and matmul of stacks) sums products below 400 multiply-adds a matrix in its own loop, in
+    contraction order: bit for bit there; the rest (BLAS) to rounding."""
+    B, I, K, J = shape
+    rng = np.random.RandomState(B * 100 + K)
+    a, b = rng.randn(B, I, K), rng.randn(B, K, J)
+    got = [[f(T.tensor(a, dtype=getattr(T, dtype)), T.tensor(b, dtype=getattr(T, dtype))).numpy()
+            for f in (lambda x, y: x.bmm(y), lambda x, y: x[None] @ y[None], lambda x, y: x @ y[:1])]
+           for T in (torch, ember)]
+    for e, t in zip(*got[::-1]):
+        if I * K * J < 400:
+            np.testing.assert_array_equal(e, t)
+        else:
+            np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+def test_d2l_attention_output_prints_as_pytorch():
+    """d2l's attention scoring chapter: weights 1/2 and 1/6 over arange values; PyTorch's loop order leaves
+    12.000001, so the tensor prints with four decimals."""
+    got = []
+    for T in (torch, ember):
+        values = T.arange(40, dtype=T.float32).reshape(1, 10, 4).repeat(2, 1, 1)
+        w = T.zeros(2, 1, 10)
+        w[0, 0, :2] = 0.5
+        w[1, 0, :6] = 1 / 6
+        got.append(repr(T.bmm(w, values)))
+    assert got[1] == got[0]
+    assert '10.0000, 11.0000, 12.0000, 13.0000' in got[0]

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from .. import _bf16
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
@@ -103,7 +104,7 @@ def matmul(input, other, *, out=None):
                            f'({ka}) must equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second '
                            f'({kb}); transpose or reshape one operand)')
     try:
-        arr = gemm(a, b)
+        arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else gemm(a, b)
     except ValueError:
         raise RuntimeError(f'matmul: batch dims of {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not '
                            'broadcast') from None
@@ -131,6 +132,22 @@ def mm(input, mat2):
     return _record('MmBackward0', input, mat2, gemm(a, b))
 
 
+# PyTorch's bmm (and matmul of two stacks, which calls it) runs its own loop below this many multiply-adds per
+# matrix (rows * contraction * cols; baddbmm_cpu_kernel in LinearAlgebra.cpp), not BLAS
+_NAIVE_BMM_MACS = 400
+
+
+def _stack_product(a, b):
+    """``a @ b`` for stacks of matrices: small float32/float64 products as PyTorch's naive bmm loop sums them
+    (each entry in contraction order, every product rounded before it is added: d2l's attention examples print
+    10.0000 where BLAS's order gives 10.), the rest through gemm."""
+    k = a.shape[-1]
+    if (a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and not _bf16.is_bf16(a.dtype) and k
+            and a.shape[-2] * k * b.shape[-1] < _NAIVE_BMM_MACS):
+        return np.ascontiguousarray(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :])
+    return gemm(a, b)
+
+
 @_autocast.lower_precision
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
@@ -143,7 +160,7 @@ def bmm(input, mat2):
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, '
                            f'{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].')
-    return _record('BmmBackward0', input, mat2, gemm(a, b))
+    return _record('BmmBackward0', input, mat2, _stack_product(a, b))
 
 
 def mv(input, vec):
