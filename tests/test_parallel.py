@@ -401,12 +401,17 @@ def test_split_gelu_is_bit_identical_and_matches_torch(split):
     _check_unary_both_regimes(lambda lib, t: lib.nn.functional.gelu(t), x, g)
 
 
-def test_lstm_layer_at_two_threads_matches_torch(split):
-    """The LSTM layer's time loop runs per batch block on the pool's threads (rnn._batch_blocks: here rows 0-3
-    and 4-8; a batch of 7 stays whole, under 4 rows a block), forward and backward."""
+@pytest.mark.parametrize('per_block', [False, True])
+def test_lstm_layer_at_two_threads_matches_torch(split, monkeypatch, per_block):
+    """The LSTM layer's time loop runs whole (rnn._SPLIT_BATCH off), or with it on per batch block on the pool's
+    threads (rnn._batch_blocks: here rows 0-3 and 4-8; a batch of 7 stays whole, under 4 rows a block), forward
+    and backward."""
     from ember.nn.modules import rnn
-    assert rnn._batch_blocks(np.empty((6, 9, 28), np.float32)) == [(0, 4), (4, 9)]
-    assert rnn._batch_blocks(np.empty((6, 7, 28), np.float32)) == [(0, 7)]
+    assert rnn._batch_blocks(np.empty((6, 9, 28), np.float32)) == [(0, 9)]
+    monkeypatch.setattr(rnn, '_SPLIT_BATCH', per_block)
+    if per_block:
+        assert rnn._batch_blocks(np.empty((6, 9, 28), np.float32)) == [(0, 4), (4, 9)]
+        assert rnn._batch_blocks(np.empty((6, 7, 28), np.float32)) == [(0, 7)]
     rng = np.random.default_rng(10)
     x = rng.standard_normal((6, 9, 5)).astype(np.float32)
     ember.manual_seed(0)

@@ -113,6 +113,18 @@ def _gates(a, hid):
 _STEP_THREADS = False
 
 
+# Whether an LSTM layer's time loop runs per batch block, one per thread (_batch_blocks). Off: the two blocks' Python
+# loops take turns at the GIL at every NumPy call, so they gain little, and when the pool's worker does not get the
+# other core (it waits behind the main thread on one core, as in the slow runs on the loaded machine, which put the
+# whole step's CPU time on the main thread: likely the idle benchmark run's 113 and 112 ms against 72 at 2 threads,
+# 101 at 1) the main thread runs both blocks itself, each step's products at half the rows. The LSTM LM step at 2
+# threads, min / median of 20 interleaved in-process (chrt -r 10, EMBER_KEEP_FREED_MEMORY=1), split against whole:
+# on both cores (loaded machine) 58.7 / 60.1 against 60.6 / 61.9 ms, 58.9 / 60.8 against 60.3 / 62.1, 57.9 / 59.5
+# against 59.4 / 61.2; the process held to one core (taskset -c 1, the slow runs' situation) 96.5 / 98.5 against
+# 89.2 / 91.0 and 97.2 / 98.7 against 90.3 / 91.9 (1 thread: 85-88).
+_SPLIT_BATCH = False
+
+
 # rows a batch block of an LSTM layer's time loop holds at least: a layer's forward + backward at 2 threads, min of 15
 # interleaved (chrt, loaded machine), whole against split (ms): batch 4 of 512 wide over 100 steps 54.1 against 61.2
 # (two rows a block), batch 8 of 256 wide 23.3 against 18.8, batch 20 of 200 wide over 35 steps 10.5 against 9.3
@@ -128,8 +140,11 @@ def _batch_blocks(acts):
     (one run of three showed no change: OpenBLAS's threads, spinning after the decoder's products, hold the
     other core for a while). A product of fewer rows rounds differently in the last bits, so values depend on the
     thread count (as the products cut on the pool do); at one thread, for a layer's activations below
-    _parallel.MIN_BYTES, or with fewer than _MIN_BLOCK_ROWS rows a block, one block of all rows."""
+    _parallel.MIN_BYTES, or with fewer than _MIN_BLOCK_ROWS rows a block, one block of all rows; and always one
+    while _SPLIT_BATCH is off."""
     n = acts.shape[1]
+    if not _SPLIT_BATCH:
+        return [(0, n)]
     return _parallel.spans(n, min(len(_parallel.blocks(n, acts.nbytes)), n // _MIN_BLOCK_ROWS))
 
 
