@@ -1532,6 +1532,9 @@ def isfinite(input):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
+    if isinstance(other, Tensor) and other.dtype != input.dtype:
+        raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
     return Tensor._make(np.isclose(input._data, as_operand(other)._data if isinstance(other, Tensor) else other,
                                    rtol=rtol, atol=atol, equal_nan=equal_nan))
 
