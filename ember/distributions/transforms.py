@@ -5,13 +5,15 @@ import numbers
 import weakref
 
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
-from ..nn.functional import softplus
+from ..nn.functional import logsigmoid, pad, softplus
 from ..tensor import Size
 from . import constraints
-from .utils import _finfo, _sum_rightmost
+from .utils import _finfo, _sum_rightmost, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
-__all__ = ['AbsTransform', 'AffineTransform', 'ComposeTransform', 'ExpTransform', 'IndependentTransform',
-           'PowerTransform', 'SigmoidTransform', 'SoftplusTransform', 'TanhTransform', 'Transform',
+__all__ = ['AbsTransform', 'AffineTransform', 'CatTransform', 'ComposeTransform', 'CorrCholeskyTransform',
+           'CumulativeDistributionTransform', 'ExpTransform', 'IndependentTransform', 'LowerCholeskyTransform',
+           'PositiveDefiniteTransform', 'PowerTransform', 'ReshapeTransform', 'SigmoidTransform', 'SoftmaxTransform',
+           'SoftplusTransform', 'StackTransform', 'StickBreakingTransform', 'TanhTransform', 'Transform',
            'identity_transform']
 
 
@@ -553,3 +555,367 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape):
         return self.forward_shape(shape)
+
+
+class ReshapeTransform(Transform):
+    """Reshapes the rightmost ``in_shape`` dims to ``out_shape`` (unit Jacobian)."""
+
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size=0):
+        self.in_shape = Size(in_shape)
+        self.out_shape = Size(out_shape)
+        if self.in_shape.numel() != self.out_shape.numel():
+            raise ValueError('in_shape, out_shape have different numbers of elements')
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x):
+        batch_shape = x.shape[:x.dim() - len(self.in_shape)]
+        return x.reshape(tuple(batch_shape) + tuple(self.out_shape))
+
+    def _inverse(self, y):
+        batch_shape = y.shape[:y.dim() - len(self.out_shape)]
+        return y.reshape(tuple(batch_shape) + tuple(self.in_shape))
+
+    def log_abs_det_jacobian(self, x, y):
+        return x.new_zeros(tuple(x.shape[:x.dim() - len(self.in_shape)]))
+
+    @staticmethod
+    def _swap_tail(shape, old, new):
+        if len(shape) < len(old):
+            raise ValueError('Too few dimensions on input')
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f'Shape mismatch: expected {shape[cut:]} but got {old}')
+        return Size(tuple(shape[:cut]) + tuple(new))
+
+    def forward_shape(self, shape):
+        return self._swap_tail(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return self._swap_tail(shape, self.out_shape, self.in_shape)
+
+
+def _at_least_one_dim(shape):
+    if len(shape) < 1:
+        raise ValueError('Too few dimensions on input')
+    return shape
+
+
+class SoftmaxTransform(Transform):
+    """y = softmax(x) over the last dim (not bijective; ``inv`` is the log)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def __eq__(self, other):
+        return isinstance(other, SoftmaxTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        probs = (x - x.max(-1, True)[0]).exp()
+        return probs / probs.sum(-1, True)
+
+    def _inverse(self, y):
+        return y.log()
+
+    def forward_shape(self, shape):
+        return _at_least_one_dim(shape)
+
+    def inverse_shape(self, shape):
+        return _at_least_one_dim(shape)
+
+
+def _stick_offset(x, size):
+    """log(size + 1 - k) for k = 1..n: the shift that centres stick breaking at the uniform simplex point."""
+    return (size - x.new_ones(x.shape[-1]).cumsum(-1)).log()
+
+
+class StickBreakingTransform(Transform):
+    """Bijection from R^n onto the (n+1)-simplex by stick breaking (sigmoids of shifted coordinates)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    bijective = True
+
+    def __eq__(self, other):
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        z = _clipped_sigmoid(x - _stick_offset(x, x.shape[-1] + 1))
+        z_cumprod = (1 - z).cumprod(-1)
+        return pad(z, [0, 1], value=1) * pad(z_cumprod, [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_crop = y[..., :-1]
+        sf = (1 - y_crop.cumsum(-1)).clamp(min=float(_finfo(y.dtype).tiny))
+        return y_crop.log() - sf.log() + _stick_offset(y_crop, y.shape[-1])
+
+    def log_abs_det_jacobian(self, x, y):
+        x = x - _stick_offset(x, x.shape[-1] + 1)
+        return (-x + logsigmoid(x) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        shape = _at_least_one_dim(shape)
+        return Size(tuple(shape[:-1]) + (shape[-1] + 1,))
+
+    def inverse_shape(self, shape):
+        shape = _at_least_one_dim(shape)
+        return Size(tuple(shape[:-1]) + (shape[-1] - 1,))
+
+
+class LowerCholeskyTransform(Transform):
+    """Square matrices to lower-triangular ones with a positive diagonal: the strict lower part, exp of the
+    diagonal (not bijective)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def __eq__(self, other):
+        return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """Square matrices to positive-definite ones: L L^T with L from ``LowerCholeskyTransform``."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        from ..linalg import cholesky
+        return LowerCholeskyTransform().inv(cholesky(y))
+
+
+class CorrCholeskyTransform(Transform):
+    """Real vectors of length D(D-1)/2 to Cholesky factors of D x D correlation matrices: tanh, then a signed
+    stick breaking along each row of the lower triangle (as Stan's)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x):
+        eps = float(_finfo(x.dtype).eps)
+        x = ops.tanh(x).clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(x, diag=-1)
+        z1m_cumprod_sqrt = (1 - r ** 2).sqrt().cumprod(-1)
+        r = r + ops.eye(r.shape[-1], dtype=r.dtype)
+        return r * pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - ops.cumsum(y * y, dim=-1)
+        y_cumsum_shifted = pad(y_cumsum[..., :-1], [1, 0], value=1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(y_cumsum_shifted, diag=-1).sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        """Of x and the flattened strict lower triangle of y (the spaces differ in dimension)."""
+        y1m_cumsum_tril = tril_matrix_to_vec(1 - (y * y).cumsum(dim=-1), diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        n = _at_least_one_dim(shape)[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError('Input is not a flattened lower-diagonal number')
+        return Size(tuple(shape[:-1]) + (d, d))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError('Too few dimensions on input')
+        if shape[-2] != shape[-1]:
+            raise ValueError('Input is not square')
+        d = shape[-1]
+        return Size(tuple(shape[:-2]) + (d * (d - 1) // 2,))
+
+
+def _check_dim_size(z, dim, size, what, var, noun='tensor'):
+    """PyTorch's AssertionErrors of Cat/StackTransform for a ``dim`` out of range or a wrong size along it."""
+    if not -z.dim() <= dim < z.dim():
+        raise AssertionError(f'dim {dim} out of range for {noun} with {z.dim()} dimensions')
+    if z.size(dim) != size:
+        raise AssertionError(f'{var}.size({dim}) = {z.size(dim)} must equal {what} {size}')
+
+
+class CatTransform(Transform):
+    """Transforms ``tseq`` applied to consecutive slices of ``lengths`` along ``dim`` (as ``torch.cat``)."""
+
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError('All elements of tseq must be Transform instances')
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.transforms)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f'lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})')
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self):
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self):
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _map_slices(self, z, method, var):
+        _check_dim_size(z, self.dim, self.length, 'length', var)
+        out, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            out.append(method(trans)(z.narrow(self.dim, start, length)))
+            start = start + length
+        return ops.cat(out, dim=self.dim)
+
+    def _call(self, x):
+        return self._map_slices(x, lambda t: t, 'x')
+
+    def _inverse(self, y):
+        return self._map_slices(y, lambda t: t.inv, 'y')
+
+    def log_abs_det_jacobian(self, x, y):
+        """Each slice's log|det J| (summed up to this transform's event_dim), concatenated along ``dim`` when
+        that dim is a batch dim, else summed."""
+        _check_dim_size(x, self.dim, self.length, 'length', 'x', 'x')
+        _check_dim_size(y, self.dim, self.length, 'length', 'y', 'y')
+        logdetjacs, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            logdetjac = trans.log_abs_det_jacobian(x.narrow(self.dim, start, length), y.narrow(self.dim, start, length))
+            if trans.event_dim < self.event_dim:
+                logdetjac = _sum_rightmost(logdetjac, self.event_dim - trans.event_dim)
+            logdetjacs.append(logdetjac)
+            start = start + length
+        dim = (self.dim - x.dim() if self.dim >= 0 else self.dim) + self.event_dim
+        if dim < 0:
+            return ops.cat(logdetjacs, dim=dim)
+        return sum(logdetjacs)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Transforms ``tseq`` applied to the slices along ``dim`` (as ``torch.stack``)."""
+
+    def __init__(self, tseq, dim=0, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError('All elements of tseq must be Transform instances')
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z):
+        return [z.select(self.dim, i) for i in range(z.size(self.dim))]
+
+    def _call(self, x):
+        _check_dim_size(x, self.dim, len(self.transforms), 'len(transforms)', 'x')
+        return ops.stack([t(s) for s, t in zip(self._slice(x), self.transforms)], dim=self.dim)
+
+    def _inverse(self, y):
+        _check_dim_size(y, self.dim, len(self.transforms), 'len(transforms)', 'y')
+        return ops.stack([t.inv(s) for s, t in zip(self._slice(y), self.transforms)], dim=self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        _check_dim_size(x, self.dim, len(self.transforms), 'len(transforms)', 'x', 'x')
+        _check_dim_size(y, self.dim, len(self.transforms), 'len(transforms)', 'y', 'y')
+        return ops.stack([t.log_abs_det_jacobian(xs, ys)
+                          for xs, ys, t in zip(self._slice(x), self._slice(y), self.transforms)], dim=self.dim)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """y = distribution.cdf(x): onto the unit interval, with log|det J| the density's log."""
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution, cache_size=0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
