@@ -78,6 +78,7 @@ def cholesky_solve(input, input2, upper=False):
     if GRAD.enabled and (input.requires_grad or input2.requires_grad):
         node = CholeskySolveBackward0((input, input2))
         node.upper = upper
+        node.shapes = (b.shape, l.shape)
         out = Tensor._make(x, node)
         node.save(input2)
         node.save_output(out)
@@ -145,8 +146,9 @@ def _no_double(g):
 
 
 class CholeskySolveBackward0(Node):
-    """X = (L L^T)^-1 B: gB = (L L^T)^-1 G; gL = -(gB X^T + X gB^T) L (transposed for an upper factor)."""
-    __slots__ = ('upper',)
+    """X = (L L^T)^-1 B: gB = (L L^T)^-1 G; gL = -(gB X^T + X gB^T) L (transposed for an upper factor); each
+    summed back over the batch dims its input was broadcast along."""
+    __slots__ = ('upper', 'shapes')
 
     def backward(self, g):
         _no_double(g)
@@ -156,7 +158,8 @@ class CholeskySolveBackward0(Node):
         common = gb @ np.swapaxes(x, -1, -2)
         common = common + np.swapaxes(common, -1, -2)
         gl = -(l @ common) if self.upper else -(common @ l)
-        return gb, gl.astype(g.dtype)
+        b_shape, l_shape = self.shapes
+        return dual.sum_to(gb, b_shape), dual.sum_to(gl.astype(g.dtype), l_shape)
 
 
 class CholeskyInverseBackward0(Node):
