@@ -45,3 +45,5 @@ for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'ch
               'shifted_chebyshev_polynomial_w', 'spherical_bessel_j0', 'zeta'):
     globals()[_name] = aliasing.unsupported_function(f'torch.special.{_name}')
 del _name
+# the incomplete gamma functions are ember's igamma/igammac (the loop above stubs the whole family first)
+gammainc, gammaincc = _special.igamma, _special.igammac
