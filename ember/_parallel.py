@@ -19,7 +19,8 @@ __all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by
 # 122 -> 115, 4 MiB 719 -> 489; contiguous copies and adds gained nothing below 4 MiB (memory-bound). Splitting
 # conv's 1-5 MiB im2col/transpose/col2im passes as well lost there (MNIST conv1, DCGAN's convs), so they stay
 # whole. conv's cache-sized chunks on the pool lost too on an idle machine (the MNIST CNN step at 2 threads,
-# min of 5-8 interleaved steps: 83-91 ms with them, 64-66 ms without), so they run serially. What uses it,
+# min of 5-8 interleaved steps: 83-91 ms with them, 64-66 ms without; its convs have since left the im2col path,
+# whose batch parts now go on the pool whole: see _conv._parts). What uses it,
 # measured idle at 2 threads, min of 30: max_pool2d fwd+bwd of (64, 64, 24, 24) 9.5 -> 6.4 ms, Adam's step over
 # 1.2M parameters 2.5 -> 1.8 ms. Also softmax/log_softmax's row blocks and F.linear's bias add when the output is
 # large (an LSTM LM's decoder).

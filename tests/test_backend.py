@@ -75,6 +75,26 @@ def test_gemm_writes_into_out(threads):
         ember.set_num_threads(before)
 
 
+@pytest.mark.parametrize('core', ['SkylakeX', 'Haswell'])
+def test_gemm_narrow_is_the_product_cut_any_way(monkeypatch, core):
+    """gemm_narrow equals the float64 product to float32 rounding whether it cuts (kernels with small-matrix kernels:
+    result rows, columns or the inner dimension in blocks, with and without a remainder) or not; products it does not
+    cut (wide results, float64, few multiply-adds) are gemm's, bit for bit."""
+    monkeypatch.setattr(backend.BLAS, 'core', core)
+    rng = np.random.default_rng(3)
+    for sa, sb in (((6, 75), (75, 6272)), ((6, 75), (75, 6271)), ((75, 6273), (6273, 6)), ((75, 6272), (6272, 6)),
+                   ((6001, 75), (75, 5)), ((6, 75), (75, 100)), ((16, 150), (150, 3200))):
+        a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+        got = backend.gemm_narrow(a, b)
+        want = a.astype(np.float64) @ b.astype(np.float64)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4 * np.sqrt(sa[1]))
+        if max(sa[0], sb[1]) * sa[1] * min(sa[0], sb[1]) <= backend._SMALL_MACS or min(sa[0], sb[1]) > backend._NARROW:
+            assert np.array_equal(got, backend.gemm(a, b))
+    a64, b64 = rng.standard_normal((6, 75)), rng.standard_normal((75, 6272))
+    assert np.array_equal(backend.gemm_narrow(a64, b64), backend.gemm(a64, b64))
+
+
 @pytest.mark.parametrize('dtype,bits', [(np.float32, np.uint32), (np.float64, np.uint64)])
 def test_transposed_copies_every_bit(dtype, bits):
     """Random bit patterns (denormals, infinities, both zeros, quiet NaNs with payloads) come back as a.T's, into a

@@ -155,6 +155,39 @@ def test_chunked_conv_is_bit_identical_across_threads(split, monkeypatch, stride
     assert_same([ember.tensor(a) for a in two], [torch.tensor(a) for a in torch_out], atol=1e-4)
 
 
+@pytest.mark.parametrize('need_x', [True, False])
+@pytest.mark.parametrize('chunked', [False, True])
+def test_conv_in_parts_matches_torch(split, monkeypatch, need_x, chunked):
+    """An im2col conv (LeNet's 5x5 kernels) runs its batch in parts, one per thread, or cache-sized parts a multiple
+    of the thread count (their columns rebuilt in backward): value and gradients match PyTorch's at both thread
+    counts, with an input that needs no gradient too (LeNet's first conv)."""
+    if chunked:
+        monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
+        monkeypatch.setattr(_conv, '_CHUNK_BYTES', 3 * 75 * 64 * 4)    # about three samples a part
+    seen = []
+    parts = _conv._parts
+    monkeypatch.setattr(_conv, '_parts', lambda x, w, o: seen.append(parts(x, w, o)) or seen[-1])
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 3, 12, 12)).astype(np.float32)
+    w, b = rng.standard_normal((6, 3, 5, 5)).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    g = rng.standard_normal((7, 6, 8, 8)).astype(np.float32)
+
+    def run(lib):
+        xt = lib.tensor(x, requires_grad=need_x)
+        wt, bt = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, bt)
+        y.backward(lib.tensor(g))
+        return [y.detach().numpy(), wt.grad.numpy(), bt.grad.numpy()] + ([xt.grad.numpy()] if need_x else [])
+    want = run(torch)
+    counts = []
+    for threads in (2, 1):
+        ember.set_num_threads(threads)
+        counts.append(_parallel.threads())      # 1 at both without OpenBLAS
+        for a, c in zip(run(ember), want):
+            np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
+    assert [len(p) for p in seen] == [(3 if chunked else 1) * t for t in counts]
+
+
 def _both_regimes(fn):
     """fn() at two threads and at one, as lists of arrays: they must be equal bit for bit."""
     two = [np.asarray(a) for a in fn()]

@@ -17,7 +17,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ... import _layout, _parallel
-from ...backend import gemm, transposed
+from ...backend import gemm, gemm_narrow, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
@@ -220,7 +220,7 @@ def _gemm(a, b, groups, ta=False, tb=False):
         a, b = a.T if ta else a, b.T if tb else b
         if a.shape[1] == 1 and a.dtype == b.dtype:
             return np.multiply(a, b)
-        return gemm(a, b)
+        return gemm_narrow(a, b)
     ag = a.reshape(groups, a.shape[0] // groups, a.shape[1])     # explicit sizes: -1 fails on empty arrays
     bg = b.reshape(groups, b.shape[0] // groups, b.shape[1])
     r = gemm(ag.transpose(0, 2, 1) if ta else ag, bg.transpose(0, 2, 1) if tb else bg)
@@ -232,18 +232,34 @@ def _out_size(h, pads, k, s, d):
 
 
 _CHUNK_FROM = 8 << 20     # im2col matrices above this many bytes are built a few samples at a time ...
-_CHUNK_BYTES = 4 << 20    # ... about this many bytes per chunk
+_CHUNK_BYTES = 4 << 20    # ... about this many bytes per chunk (per thread's chunk: this over the thread count)
 
 
-def _chunks(x, w, o):
-    """Batch slices for the im2col + GEMM: one slice, or cache-sized ones for big column matrices (the
-    columns are then rebuilt in backward instead of kept)."""
+class _Parts:
+    """An im2col conv run in batch parts: ``slices`` (the samples of each part) and ``cols`` (each part's columns
+    for the weight gradient, or None: rebuilt part by part in backward)."""
+    __slots__ = ('slices', 'cols')
+
+    def __init__(self, slices, cols):
+        self.slices, self.cols = slices, cols
+
+
+def _parts(x, w, o):
+    """Batch slices for the im2col + GEMM: one slice, or parts that ember._parallel's threads share out, each
+    taking the next part whole (its columns, products, batch-first copy): one per thread when the columns come to
+    at least _parallel.MIN_BYTES, and cache-sized parts (their columns then rebuilt in backward instead of kept)
+    for column matrices above _CHUNK_FROM, a multiple of the thread count of them. The parts of a pass are the
+    same whichever thread runs them; two threads make more parts than one, so the weight gradient's sum (and only
+    it) rounds differently at each count. LeNet's batch-64 step (both convs take this path) gained at two threads
+    only where the second core was free: on the loaded 2-core machine the pool's worker rarely woke in time, and
+    the caller ran its parts (see _parallel._join)."""
     n = x.shape[0]
     per_sample = w[0].size * o[0] * o[1] * x.itemsize
-    if n * per_sample <= _CHUNK_FROM:
-        return [slice(0, n)]
-    step = max(1, _CHUNK_BYTES // per_sample)
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+    t = _parallel.threads() if n * per_sample >= _parallel.MIN_BYTES else 1
+    count = t
+    if n * per_sample > _CHUNK_FROM:
+        count = t * -(-n * per_sample // _CHUNK_BYTES)
+    return [slice(lo, hi) for lo, hi in _parallel.spans(n, count)]
 
 
 _SAMPLE_TAPS = 48   # input channels x kernel taps up to which a conv runs as one GEMM per sample (see _per_sample)
@@ -482,23 +498,25 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
             y += b[:, None, None]
         return y, _taps.Saved(wt)
     w2 = w.reshape(o_ch, -1)
-    chunks = _chunks(x, w, o)
-    if len(chunks) == 1:
+    parts = _parts(x, w, o)
+    if len(parts) == 1:
         cols = _columns(x, pads, k, s, d, o)
         y = _gemm(w2, cols, groups)
         if b is not None:
             y += b[:, None]
         return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
     y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
+    keep = x.shape[0] * w[0].size * o[0] * o[1] * x.itemsize <= _CHUNK_FROM
 
-    def chunk(sl):
-        yc = _gemm(w2, _columns(x[sl], pads, k, s, d, o), groups)
+    def part(sl):
+        cols = _columns(x[sl], pads, k, s, d, o)
+        yc = _gemm(w2, cols, groups)
         if b is not None:
             yc += b[:, None]
         _batch_first(yc.reshape(o_ch, o[0], o[1], -1), y[sl])
-    for sl in chunks:   # serial: on ember._parallel's pool they slowed the MNIST CNN step (see MIN_BYTES there)
-        chunk(sl)
-    return y, None
+        return cols if keep else None
+    cols = _parallel.each(part, [(sl,) for sl in parts])
+    return y, _Parts(parts, cols if keep else None)
 
 
 def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
@@ -705,25 +723,59 @@ def _conv_bw_arrays(node, g, w, x):
         if need_x:
             _batch_first(gxl, gx)
         return gx, gw, gb
-    chunks = [slice(0, g.shape[0])] if kept is not None or not need_w else _chunks(x, w, o)
+    if isinstance(kept, _Parts):
+        return gx, _parts_grads(node, g, x, w, gx), gb
+    g2 = _batch_last(g).reshape(g.shape[1], -1)
+    gw = None
+    if need_w:
+        gw = _weight_product(g2, kept, groups).reshape(w.shape)
+        if MODE.release:    # both references freed before the input's gradient columns are made: a
+            node.cols = kept = None     # lower peak (LeNet batch 64's peak memory 12.5 -> 10.7 MB)
+    if need_x:
+        _conv_grad_input(g2, w, pads, s, d, groups, o, gx)
+    return gx, gw, gb
 
-    def run(sl):
-        nonlocal kept
+
+def _parts_grads(node, g, x, w, gx):
+    """Weight gradient (None when not needed) of an im2col conv run in parts (_Parts), and its input gradient
+    written into gx (when given): each part on one of ember._parallel's threads, as in the forward; the parts'
+    weight gradients are added up in part order after, so the values do not depend on which thread ran what."""
+    s, pads, d, groups, _, _ = node.cfg
+    need_x, need_w, _ = node.need
+    kept, o = node.cols, g.shape[2:]
+    if MODE.release:
+        node.cols = None
+
+    def part(i, sl):
         g2 = _batch_last(g[sl]).reshape(g.shape[1], -1)
         gw = None
         if need_w:
-            cols = kept if kept is not None else _columns(x[sl], pads, w.shape[2:], s, d, o)
-            gw = _gemm(g2, cols, groups, tb=True)
+            cols = kept.cols[i] if kept.cols is not None else _columns(x[sl], pads, w.shape[2:], s, d, o)
+            if MODE.release and kept.cols is not None:  # freed before the input's gradient columns are made
+                kept.cols[i] = None
+            gw = _weight_product(g2, cols, groups)
             del cols
-            if MODE.release:    # both references freed before the input's gradient columns are made: a
-                node.cols = kept = None     # lower peak (LeNet batch 64's peak memory 12.5 -> 10.7 MB)
         if need_x:
             _conv_grad_input(g2, w, pads, s, d, groups, o, gx[sl])
         return gw
-    gw = None
-    for part in map(run, chunks):   # serial, as the forward's chunks
-        gw = part if gw is None else np.add(gw, part, out=gw)   # in chunk order; in place: sum() made a new array per chunk
-    return gx, None if gw is None else gw.reshape(w.shape), gb
+    parts = _parallel.each(part, list(enumerate(kept.slices)))
+    if not need_w:
+        return None
+    gw = parts[0].copy()
+    for p in parts[1:]:
+        gw += p
+    return gw.reshape(w.shape)
+
+
+def _weight_product(g2, cols, groups):
+    """The weight gradient's product g2 @ cols.T, (O, C*KH*KW) (C per group), of the output gradient's rows g2
+    (O, M) and the columns (C*KH*KW, M). With one group it is computed as (cols @ g2.T).T: OpenBLAS ran the
+    long-K product twice as fast with the wide side as its rows. Min of 15 interleaved, one thread (us), LeNet's
+    convs at batch 64: conv2 (16, 6400) x (150, 6400) SkylakeX kernels 322 -> 146, Haswell 227 -> 191; conv1's
+    16-sample part (6, 12544) x (75, 12544) SkylakeX 363 -> 230, Haswell 316 -> 242."""
+    if groups == 1:
+        return gemm_narrow(cols, g2.T).T
+    return _gemm(g2, cols, groups, tb=True)
 
 
 def _tconv_bw_arrays(node, g, w, x):
@@ -814,8 +866,10 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
             cols.cols = cols.cols if need[1] else None
         if isinstance(cols, _stride2.Saved):
             cols.v = cols.v if need[1] else None
+        if isinstance(cols, _Parts):
+            cols.cols = cols.cols if need[1] else None
         node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples, _stride2.Saved,
-                                                         _Dense)) else None
+                                                         _Dense, _Parts)) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
         return Tensor._make(y, node)
     return Tensor._make(y)
