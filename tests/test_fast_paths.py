@@ -300,3 +300,28 @@ def test_gather_scatter_index_bounds_in_one_pass_as_pytorch():
                     r.append(str(e))
         msgs.append(r)
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize('name', ['exp', 'sigmoid'])
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16', 'complex64'])
+def test_unary_backward_ufunc_forms_as_the_formula_and_pytorch(name, dtype):
+    """A plain backward of exp and sigmoid runs their formulas as ufunc calls (np_backward); the gradient is
+    bitwise the one create_graph=True gives (the formula on Tensors; bf16 aside, see below) and PyTorch's to
+    rounding, across dtypes."""
+    x = RNG.standard_normal((3, 5))
+    g = RNG.standard_normal((3, 5))
+    if dtype == 'complex64':
+        x, g = x + 1j * RNG.standard_normal((3, 5)), g - 0.5j
+    grads = {}
+    for lib, graph in ((ember, False), (ember, True), (torch, False)):
+        dt = getattr(lib, dtype)
+        xt = lib.tensor(x).to(dt).requires_grad_()
+        y = getattr(xt, name)()
+        assert y.grad_fn.name() == name.capitalize() + 'Backward0'
+        gx, = lib.autograd.grad(y, xt, lib.tensor(g).to(dt), create_graph=graph)
+        assert gx.dtype == dt
+        grads[lib.__name__, graph] = gx.detach().to(lib.complex128 if 'complex' in dtype else lib.float64).numpy()
+    if dtype != 'bfloat16':   # bf16 Tensor arithmetic rounds where BF16Array's does not: a last-bit difference
+        np.testing.assert_array_equal(grads['ember', False], grads['ember', True])
+    tol = {'float16': 2e-3, 'bfloat16': 2e-2}.get(dtype, 1e-5)
+    np.testing.assert_allclose(grads['ember', False], grads['torch', False], rtol=tol, atol=tol)
