@@ -325,3 +325,70 @@ def test_unary_backward_ufunc_forms_as_the_formula_and_pytorch(name, dtype):
         np.testing.assert_array_equal(grads['ember', False], grads['ember', True])
     tol = {'float16': 2e-3, 'bfloat16': 2e-2}.get(dtype, 1e-5)
     np.testing.assert_allclose(grads['ember', False], grads['torch', False], rtol=tol, atol=tol)
+
+
+def _chain_case(lib, case):
+    """Build one graph of ``case`` on ``lib`` from the same values; returns (output, leaves, extras to compare)."""
+    a = lib.tensor(RNG_CHAIN_A, requires_grad=True)
+    b = lib.tensor(RNG_CHAIN_B)
+    seen = []
+    if case == 'chain':
+        x = a
+        for _ in range(5):
+            x = (x + b).mul(b).tanh()
+        return x.sum(), [a], seen
+    if case == 'branch':           # a pure chain down to a node with two edges (x * x), then a general graph
+        x = a.tanh() * b
+        return ((x * x).exp() + 1).sum(), [a], seen
+    if case == 'shared':           # two paths to a's node from one root: no chain past the root's add
+        x = a.tanh()
+        return ((x * 2).exp() + x).tanh().sum(), [a], seen
+    if case == 'hook':             # hooks and retain_grad in the middle stop the chain; each sees its gradient once
+        x = (a + b).tanh()
+        x.register_hook(lambda g: seen.append(g.clone()))
+        y = x.mul(b)
+        y.retain_grad()
+        return y.exp().sum(), [a], seen + [y]
+    if case == 'first_none':       # b + x: the edge with a gradient is the second
+        return (b + a.tanh()).exp().sum(), [a], seen
+    if case == 'two_leaves':       # the chain's end has two leaves
+        c = lib.tensor(RNG_CHAIN_B, requires_grad=True)
+        return (a * c).tanh().exp().sum(), [a, c], seen
+    if case == 'post_hook':        # a leaf with a post-accumulate hook
+        a.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.clone()))
+        return (a + b).tanh().sum(), [a], seen
+    if case == 'leaf_root':        # the root's child is the leaf
+        return (a * b).sum(), [a], seen
+    if case == 'multi_output':     # the chain stops at a node of several outputs, reached through its second
+        _, q = (a + b).tanh().chunk(2, dim=1)
+        return q.exp().sum(), [a], seen
+    raise AssertionError(case)
+
+
+RNG_CHAIN_A = RNG.standard_normal((3, 4)).astype(np.float32)
+RNG_CHAIN_B = RNG.standard_normal((3, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize('case', ['chain', 'branch', 'shared', 'hook', 'first_none', 'two_leaves', 'post_hook',
+                                  'leaf_root', 'multi_output'])
+def test_backward_runs_chains_without_a_walk_as_pytorch(case):
+    """``loss.backward()`` runs the chain from the root without counting dependencies (engine._chain), then the
+    general loop: gradients, hook calls, retain_grad, post-accumulate hooks and accumulation into an existing
+    .grad are PyTorch's; backward through the freed graph raises as PyTorch's; a .grad taken without a copy
+    shares memory with no other gradient."""
+    out = {}
+    for lib in (ember, torch):
+        loss, leaves, seen = _chain_case(lib, case)
+        loss.backward(retain_graph=True)
+        first = [t.grad.clone() for t in leaves]
+        loss.backward()
+        with pytest.raises(RuntimeError, match='backward through the graph a second time'):
+            loss.backward()
+        out[lib.__name__] = [np.array(t.detach().numpy()) for t in first + [t.grad for t in leaves] +
+                             [s.grad if s.requires_grad else s for s in seen]]
+        if lib is ember:
+            leaves[0].grad.mul_(0)   # a .grad taken without a copy: zeroing it changes nothing else
+            assert not any(np.shares_memory(leaves[0].grad.numpy(), s.detach().numpy()) for s in seen)
+    assert len(out['ember']) == len(out['torch'])
+    for e, t in zip(out['ember'], out['torch']):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)

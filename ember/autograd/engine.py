@@ -149,7 +149,7 @@ def backward_scalar(t, retain_graph):
     g = _ONES.get((a.shape, a.dtype))
     if g is None:
         g = _seed(t, None, 0, False)
-    _execute([(node, [g])], {}, _dependencies((node,)), retain_graph, False, None)
+    _execute([(node, [g])], {}, None, retain_graph, False, None)   # deps None: walked by _drain after _chain
 
 
 def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
@@ -222,6 +222,14 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
     release = not retain_graph
     plain = wanted is None
     general = not plain or ANOMALY[0]     # anomaly detection checks every node (_run_special)
+    if deps is None:    # backward_scalar's one root, not walked yet: its chain first, then the walk of what is left
+        node, grads = ready.pop()
+        if not general:
+            node, grads = _chain(node, grads, release)
+            if node is None:
+                return
+        deps = _dependencies((node,))
+        ready.append((node, grads))
     node = None
     while True:
         if node is None:
@@ -305,6 +313,49 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
             if node is not None:
                 ready.append((node, [gin] if grads is None else grads))
             node, grads, gin = child, buf, buf[0]
+
+
+def _chain(node, grads, release):
+    """Run the chain that starts at root ``node`` (its output gradients ``grads``): while a plain node has one edge
+    (its other edges None), its child has no other edge from any node left to run (a second one would come from
+    below it: a cycle), so it runs next, with no walk of the graph or count of dependencies; a leaf at its end takes
+    its gradient at once (without a copy when nothing else holds it). Returns the node it stopped at (None at the
+    leaf) and its output gradients, for the general loop: a node with several edges, several outputs or hooks, or a
+    missing gradient. Fwd+bwd per op, min of interleaved runs: 4-op chain 2.589 -> 2.315 us, 16-op 2.230 -> 2.058,
+    256-op 2.045 -> 1.918."""
+    g, at = grads[0], None     # at: the output of node its gradient g is for, once the chain has moved on
+    while g is not None and not node._special:
+        edges = node.next_functions
+        if len(edges) != 1 and (len(edges) != 2 or edges[1][0] is not None):
+            break
+        child, nr = edges[0]
+        if child is None:
+            break
+        out = node.backward(g)
+        if release and node._saved:
+            node._saved = None
+        g = out if type(out) is not tuple else out[0]
+        out = None      # g alone holds a gradient passed through (see _LOCAL_REFS)
+        if type(child) is AccumulateGrad and not child._special:
+            if g is not None:
+                sole = _refcount(g) <= _LOCAL_REFS     # its own line: an argument list being built holds g too
+                child.accumulate(g, sole)
+            return None, None
+        node, at = child, nr
+    if at is None:      # nothing ran
+        return node, grads
+    grads = [None] * node._n_out    # the stop's gradients: g at the output its edge named
+    grads[at] = g
+    return node, grads
+
+
+def _local_refs():
+    """What ``sys.getrefcount`` says of an array held by one local variable alone (as _chain holds a gradient)."""
+    g = np.empty(0)
+    return _refcount(g)
+
+
+_LOCAL_REFS = _local_refs()
 
 
 def _run_special(node, grads, create_graph, wanted):
