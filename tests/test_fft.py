@@ -30,8 +30,8 @@ def _signal(shape, dtype, seed=0):
 
 
 ONE_D = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft']
-N_D = ['fft2', 'ifft2', 'rfft2', 'irfft2', 'fftn', 'ifftn', 'rfftn', 'irfftn']
-REAL_IN = {'rfft', 'ihfft', 'rfft2', 'rfftn'}
+N_D = ['fft2', 'ifft2', 'rfft2', 'irfft2', 'hfft2', 'ihfft2', 'fftn', 'ifftn', 'rfftn', 'irfftn', 'hfftn', 'ihfftn']
+REAL_IN = {'rfft', 'ihfft', 'rfft2', 'rfftn', 'ihfft2', 'ihfftn'}
 
 
 def _dtypes(name):
@@ -114,6 +114,11 @@ def _errors(fn_e, fn_t):
     lambda L, x, c: L.fft.fftn(x, s=(2, 2, 2)),
     lambda L, x, c: L.fft.irfft(x, n=-3),
     lambda L, x, c: L.fft.fft(x.half()),
+    lambda L, x, c: L.fft.ihfft2(c),
+    lambda L, x, c: L.fft.ihfftn(c),
+    lambda L, x, c: L.fft.hfftn(c, dim=()),
+    lambda L, x, c: L.fft.ihfftn(x, dim=()),
+    lambda L, x, c: L.fft.hfft2(c, s=(3,)),
 ])
 def test_errors(call):
     x = _signal((4, 6), np.float32)
@@ -135,7 +140,9 @@ GRAD_CASES = [('fft', dict(n=7)), ('fft', dict(norm='ortho')), ('ifft', dict(n=4
               ('irfft', dict(n=4, norm='ortho')), ('hfft', dict()), ('hfft', dict(n=7, norm='forward')),
               ('ihfft', dict()), ('ihfft', dict(n=8, norm='ortho')), ('fft2', dict(s=(3, 8))),
               ('rfft2', dict()), ('irfft2', dict(s=(4, 6))), ('fftn', dict(dim=(0,))), ('ifftn', dict()),
-              ('rfftn', dict(s=(5, 5), norm='ortho')), ('irfftn', dict(dim=(0, 1), norm='forward'))]
+              ('rfftn', dict(s=(5, 5), norm='ortho')), ('irfftn', dict(dim=(0, 1), norm='forward')),
+              ('hfft2', dict()), ('hfftn', dict(s=(3, 7), norm='ortho')), ('hfftn', dict(dim=(0,))),
+              ('ihfft2', dict(norm='forward')), ('ihfftn', dict(s=(5, 4))), ('ihfftn', dict(dim=(1,)))]
 
 
 @pytest.mark.parametrize('name,kw', GRAD_CASES)

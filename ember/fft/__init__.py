@@ -12,8 +12,8 @@ from ..ops._util import wrap_dim
 from . import _grad
 from ._plan import Plan, plan_1d, plan_nd, check_norm
 
-__all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rfft2', 'irfft2', 'fftn', 'ifftn',
-           'rfftn', 'irfftn', 'fftfreq', 'rfftfreq', 'fftshift', 'ifftshift']
+__all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rfft2', 'irfft2', 'hfft2', 'ihfft2',
+           'fftn', 'ifftn', 'rfftn', 'irfftn', 'hfftn', 'ihfftn', 'fftfreq', 'rfftfreq', 'fftshift', 'ifftshift']
 
 
 def _run(plan, input, out):
@@ -57,6 +57,10 @@ fftn = _many('c2c', 'fft_fftn', None)
 ifftn = _many('c2c_inv', 'fft_ifftn', None)
 rfftn = _many('r2c', 'fft_rfftn', None)
 irfftn = _many('c2r', 'fft_irfftn', None)
+hfft2 = _many('hfft', 'fft_hfft2', (-2, -1))
+ihfft2 = _many('ihfft', 'fft_ihfft2', (-2, -1))
+hfftn = _many('hfft', 'fft_hfftn', None)
+ihfftn = _many('ihfft', 'fft_ihfftn', None)
 for _f, _doc in ((fft, 'The 1-D discrete Fourier transform along ``dim`` (``n`` points: trimmed or zero-padded).'),
                  (ifft, 'The inverse of ``fft``.'),
                  (rfft, 'The 1-D transform of a real signal: the ``n // 2 + 1`` non-negative frequencies.'),
@@ -67,7 +71,11 @@ for _f, _doc in ((fft, 'The 1-D discrete Fourier transform along ``dim`` (``n`` 
                  (ifft2, 'The inverse of ``fft2``.'), (rfft2, 'The 2-D transform of a real signal.'),
                  (irfft2, 'The inverse of ``rfft2``.'), (fftn, 'The N-D transform over ``dim`` (default all dims).'),
                  (ifftn, 'The inverse of ``fftn``.'), (rfftn, 'The N-D transform of a real signal.'),
-                 (irfftn, 'The inverse of ``rfftn``.')):
+                 (irfftn, 'The inverse of ``rfftn``.'),
+                 (hfft2, 'The 2-D transform of a Hermitian-symmetric signal given by its half: a real result.'),
+                 (ihfft2, 'The inverse of ``hfft2``.'),
+                 (hfftn, 'The N-D transform of a Hermitian-symmetric signal given by its half: a real result.'),
+                 (ihfftn, 'The inverse of ``hfftn``.')):
     _f.__doc__ = _doc + ' ``norm``: "backward" (default), "forward" or "ortho".'
 
 

@@ -28,6 +28,8 @@ def record(plan, input, r):
     if len(plan.axes) == 1 and plan.name in ('fft_fft', 'fft_ifft') and not input.is_complex():
         # PyTorch's 1-D fft/ifft of a real signal: a two-sided r2c transform (conjugated for ifft)
         name = 'FftR2CBackward0' if plan.name == 'fft_fft' else 'ConjBackward0'
+    elif plan.kind == 'ihfft' and len(plan.axes) > 1:
+        name = 'FftC2CBackward0'  # PyTorch's ihfftn ends in an inverse c2c over all but the last dim
     node = _CLASSES[name]((input,))
     node.plan = plan
     return Tensor._make(r, node)

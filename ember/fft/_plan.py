@@ -12,7 +12,8 @@ from ..tensor import _wrap_dim
 
 _NORMS = (None, 'backward', 'forward', 'ortho')
 _SWAP = {'backward': 'forward', 'forward': 'backward', 'ortho': 'ortho'}
-_SHORT = {'fft_rfft': 'rfft', 'fft_rfft2': 'rfftn', 'fft_rfftn': 'rfftn', 'fft_ihfft': 'ihfft'}
+_SHORT = {'fft_rfft': 'rfft', 'fft_rfft2': 'rfftn', 'fft_rfftn': 'rfftn', 'fft_ihfft': 'ihfft',
+          'fft_hfft2': 'hfftn', 'fft_hfftn': 'hfftn', 'fft_ihfft2': 'ihfftn', 'fft_ihfftn': 'ihfftn'}
 
 
 def check_norm(norm):
@@ -58,6 +59,8 @@ class Plan:
         dt = input.dtype
         if dt in (_dtype.float16, _dtype.bfloat16):
             raise RuntimeError(f'Unsupported dtype {_dtype.scalar_name(dt)}')
+        if self.name in ('fft_ihfft2', 'fft_ihfftn') and dt.is_complex:
+            raise RuntimeError(f'Only supports floating-point dtypes, but found: {_dtype.scalar_name(dt)}')
         if self.kind in ('r2c', 'ihfft') and dt.is_complex:
             raise RuntimeError(f'{_SHORT[self.name]} expects a real input tensor, but got {_dtype.scalar_name(dt)}')
         if not (dt.is_floating_point or dt.is_complex):
@@ -80,9 +83,11 @@ class Plan:
             return np.fft.rfftn(a, s, ax, norm)
         if k == 'c2r':
             return np.fft.irfftn(a, s, ax, norm)
+        # hfft(n)/ihfft(n) as NumPy's own 1-D hfft/ihfft: irfft of the conjugate and the conjugate of rfft, with
+        # the norm mode swapped (the same for several axes: the conjugate turns the forward c2c into the inverse)
         if k == 'hfft':
-            return np.fft.hfft(a, s[0], ax[0], norm)
-        return np.fft.ihfft(a, s[0], ax[0], norm)
+            return np.fft.irfftn(np.conjugate(a), s, ax, _SWAP[norm])
+        return np.conjugate(np.fft.rfftn(a, s, ax, _SWAP[norm]))
 
     # -- backward ------------------------------------------------------------------------------------------
     def adjoint(self, g):
@@ -163,7 +168,7 @@ def plan_nd(kind, name, input, s, dim, norm):
     axes = [_wrap_dim(d, nd, scalar=False) for d in dim]
     if len(set(axes)) != len(axes):
         raise RuntimeError('FFT dims must be unique')
-    if kind in ('r2c', 'c2r') and not axes:
+    if kind in ('r2c', 'c2r', 'hfft', 'ihfft') and not axes:
         raise RuntimeError(f'{_SHORT.get(name, name[4:])} must transform at least one axis')
     sizes = []
     for i, axis in enumerate(axes):
