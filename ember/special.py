@@ -1,11 +1,14 @@
 """``torch.special``: the special functions under their SciPy-style names. Most are ember's ops under
-another name, as in PyTorch (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``); the Bessel, zeta and
-incomplete-gamma families import but are not supported yet."""
+another name, as in PyTorch (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``), the modified Bessel functions
+of the first kind (I0, I1, scaled and not), erfcx and log_ndtr; the other Bessel functions, the orthogonal
+polynomials, zeta and the incomplete gamma functions import but are not supported yet. Each takes ``out=``."""
 import math
 
-from . import aliasing
+import numpy as np
+
+from . import _bf16, aliasing
 from .autograd import dual as _dual
-from .ops import pointwise as _pointwise, reduction as _reduction, special as _special
+from .ops import _out as _out_forms, pointwise as _pointwise, reduction as _reduction, special as _special
 
 erf, erfc, erfinv = _pointwise.erf, _pointwise.erfc, _pointwise.erfinv
 expit, exp2, expm1, log1p, round = (_pointwise.sigmoid, _pointwise.exp2, _pointwise.expm1, _pointwise.log1p,
@@ -13,17 +16,33 @@ expit, exp2, expm1, log1p, round = (_pointwise.sigmoid, _pointwise.exp2, _pointw
 gammaln, digamma, psi, polygamma = _special.lgamma, _special.digamma, _special.digamma, _special.polygamma
 multigammaln, xlogy, xlog1py = _special.mvlgamma, _special.xlogy, _special.xlog1py
 logit, sinc, entr, ndtri = _special.logit, _special.sinc, _special.entr, _special.ndtri
+i0, i0e, i1, i1e, erfcx, log_ndtr = (_special.i0, _special.i0e, _special.i1, _special.i1e, _special.erfcx,
+                                     _special.log_ndtr)
+modified_bessel_i0, modified_bessel_i1 = _special.modified_bessel_i0, _special.modified_bessel_i1
+spherical_bessel_j0 = _special.spherical_bessel_j0
 logsumexp = _reduction.logsumexp
 
-_SQRT1_2 = 1 / math.sqrt(2.0)
+_SQRT1_2 = math.sqrt(0.5)   # M_SQRT1_2 (1 / math.sqrt(2.0) is an ulp below it)
 
 
 def _ndtr_arr(a):
-    return 0.5 * (1 + _pointwise._special.erf(a * _SQRT1_2))
+    """(1 + erf(x / sqrt 2)) / 2 in PyTorch's roundings: x / sqrt 2 in float64 rounded to the input's dtype, erf
+    in that dtype (ember's is correctly rounded, like glibc's erff), 1 + erf rounded to it too. A float32 result
+    then matched PyTorch's bits on 97.6% of a uniform sample of [-10, 10] where rounding once from float64
+    matched on 56% (float16 and bfloat16: 99.99% and 100%)."""
+    erf = _pointwise._special
+    if a.dtype == np.float64:
+        return (1 + erf.erf(a * _SQRT1_2)) * 0.5
+    bf16 = _bf16.is_bf16(a.dtype)
+    x = _bf16.to_f32(a) if bf16 else a
+    rnd = _bf16.round_f32 if bf16 else (lambda v: v.astype(x.dtype))
+    e = rnd(rnd(erf.blocked(erf.erf, rnd(x.astype(np.float64) * _SQRT1_2))).astype(np.float64) + 1)
+    e *= x.dtype.type(0.5)
+    return _bf16.from_f32(e) if bf16 else e
 
 
 # PyTorch composes ndtr as (1 + erf(x / sqrt 2)) * 0.5: its grad_fn is that product's, MulBackward1
-ndtr = _pointwise.unary('ndtr', _pointwise._precise(_ndtr_arr), 'MulBackward1',
+ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
                         lambda g, x, y: g * math.sqrt(0.5 / math.pi) * _dual.exp(x * x * -0.5),
                         doc='The standard normal CDF.')
 
@@ -37,13 +56,17 @@ def log_softmax(input, dim, *, dtype=None):
 
 
 for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'chebyshev_polynomial_t',
-              'chebyshev_polynomial_u', 'chebyshev_polynomial_v', 'chebyshev_polynomial_w', 'erfcx', 'gammainc',
-              'gammaincc', 'hermite_polynomial_h', 'hermite_polynomial_he', 'i0', 'i0e', 'i1', 'i1e',
-              'laguerre_polynomial_l', 'legendre_polynomial_p', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1',
+              'chebyshev_polynomial_u', 'chebyshev_polynomial_v', 'chebyshev_polynomial_w', 'gammainc', 'gammaincc',
+              'hermite_polynomial_h', 'hermite_polynomial_he', 'laguerre_polynomial_l', 'legendre_polynomial_p',
               'modified_bessel_k0', 'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1',
               'shifted_chebyshev_polynomial_t', 'shifted_chebyshev_polynomial_u', 'shifted_chebyshev_polynomial_v',
-              'shifted_chebyshev_polynomial_w', 'spherical_bessel_j0', 'zeta'):
+              'shifted_chebyshev_polynomial_w', 'zeta'):
     globals()[_name] = aliasing.unsupported_function(f'torch.special.{_name}')
 del _name
-# the incomplete gamma functions are ember's igamma/igammac (the loop above stubs the whole family first)
-gammainc, gammaincc = _special.igamma, _special.igammac
+
+# out= for every supported function (softmax and log_softmax take none in PyTorch either)
+_out_forms.install(globals(), ('erf', 'erfc', 'erfinv', 'expit', 'exp2', 'expm1', 'log1p', 'round', 'gammaln',
+                                'digamma', 'psi', 'polygamma', 'multigammaln', 'xlogy', 'xlog1py', 'logit', 'sinc',
+                                'entr', 'ndtri', 'ndtr', 'i0', 'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr',
+                                'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp'),
+                   prefix='special.')

@@ -63,12 +63,13 @@ def blocked(fn, a):
         return _bf16.from_f32(blocked(fn, _bf16.to_f32(a)))
     if not a.ndim:      # the kernels index their arguments
         return blocked(fn, a.reshape(1)).reshape(())
-    if a.size <= _BLOCK:
-        return fn(a) if a.dtype == np.float64 else fn(a.astype(np.float64)).astype(a.dtype)
-    flat = a.reshape(-1)
-    out = np.empty(flat.shape, a.dtype)
-    for i in range(0, flat.size, _BLOCK):
-        out[i:i + _BLOCK] = fn(np.asarray(flat[i:i + _BLOCK], np.float64))
+    with np.errstate(over='ignore'):   # a float64 value beyond float32's range rounds to inf, silently as PyTorch
+        if a.size <= _BLOCK:
+            return fn(a) if a.dtype == np.float64 else fn(a.astype(np.float64)).astype(a.dtype)
+        flat = a.reshape(-1)
+        out = np.empty(flat.shape, a.dtype)
+        for i in range(0, flat.size, _BLOCK):
+            out[i:i + _BLOCK] = fn(np.asarray(flat[i:i + _BLOCK], np.float64))
     return out.reshape(a.shape)
 
 
@@ -164,6 +165,66 @@ def erfc(a):
     out[near] = 1.0 - erf(a[near])
     far = ~near
     out[far] = _erfc_tail(a[far])
+    return out
+
+
+def _exp_square(x):
+    """exp(x*x) within about an ulp (x*x split exactly, as in _exp_neg_square); inf once it overflows."""
+    xh = x * _SPLIT
+    xh -= xh - x
+    xl = x - xh
+    p = x * x
+    e = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+    with np.errstate(over='ignore'):
+        return np.exp(p) * (1.0 + e)
+
+
+def _erfcx_pos(x):
+    """exp(x*x) erfc(x) for x >= 0.5: the smooth factors of _erfc_tail without their exp(-x*x)."""
+    out = np.empty_like(x)
+    lo, hi = x < 2.0, x >= 4.0
+    mid = ~(lo | hi)
+    with np.errstate(divide='ignore'):
+        for mask, f in ((lo, lambda v: _poly(_ERFCX_MID, v)), (mid, lambda v: _poly(_ERFCX_HIGH, v)),
+                        (hi, lambda v: _poly(_ERFC_ASYM, 1.0 / (v * v)) / (v * _SQRT_PI))):
+            if mask.any():
+                out[mask] = f(x[mask])
+    return out
+
+
+def erfcx(a):
+    """exp(x*x) erfc(x) of a float64 array: the tail factors from 0.5 up (0 at inf), exp(x*x) (1 - erf(x)) below
+    0.5 down to -0.5, and 2 exp(x*x) - erfcx(-x) further down (inf once exp(x*x) overflows, near -26.6)."""
+    out = np.empty_like(a)
+    pos = a >= 0.5
+    if pos.any():
+        out[pos] = _erfcx_pos(a[pos])
+    neg = a <= -0.5
+    if neg.any():
+        v = a[neg]
+        with np.errstate(invalid='ignore'):
+            r = 2.0 * _exp_square(v) - _erfcx_pos(-v)
+        r[np.isnan(r)] = np.inf   # x*x overflowed on the way (x <= -1.3e154): exp(x*x) is inf there too
+        out[neg] = r
+    mid = ~(pos | neg)   # and NaN
+    if mid.any():
+        v = a[mid]
+        out[mid] = _exp_square(v) * (1.0 - erf(v))
+    return out
+
+
+def log_ndtr(a):
+    """log Phi(x) of a float64 array: log(erfcx(-x / sqrt 2) / 2) - x*x/2 below -1, where Phi underflows long
+    before its log does, and log1p(-erfc(x / sqrt 2) / 2) above (PyTorch's split)."""
+    t = a * math.sqrt(0.5)   # M_SQRT1_2 (1 / math.sqrt(2.0) is an ulp below it)
+    out = np.empty_like(a)
+    low = a < -1.0
+    if low.any():
+        v = t[low]
+        out[low] = np.log(erfcx(-v) / 2) - v * v
+    high = ~low
+    if high.any():
+        out[high] = np.log1p(-erfc(t[high]) / 2)
     return out
 
 

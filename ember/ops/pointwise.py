@@ -43,12 +43,13 @@ def _params(fn):
             if max(slots) >= len(names):
                 return _params_dis(fn)
             found.update(names[j] for j in slots)
-    return found
+    return found | set(code.co_cellvars)   # arguments a nested function reads (LOAD_DEREF, not LOAD_FAST)
 
 
 def _params_dis(fn):
     """``_params`` by dis (slow, general)."""
-    return {ins.argval for ins in dis.get_instructions(fn) if ins.opname.startswith('LOAD_FAST')}
+    return ({ins.argval for ins in dis.get_instructions(fn) if ins.opname.startswith('LOAD_FAST')}
+            | set(fn.__code__.co_cellvars))
 
 
 def _fit(g, shape, np_dtype):

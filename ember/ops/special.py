@@ -11,11 +11,11 @@ from ..autograd import dual
 from ..autograd.graph import Node
 from .._dtype import scalar_name
 from ..tensor import Tensor
-from . import _composite
+from . import _bessel, _composite, _special
 from .pointwise import _precise, binary, unary
 
-__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri',
-           'igamma', 'igammac']
+__all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
+           'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0']
 
 
 def _lgamma_one(x):
@@ -324,6 +324,112 @@ ndtri = unary('ndtri', _precise(_ndtri_arr), 'SpecialNdtriBackward0',
               doc='The inverse of the standard normal CDF.')
 
 
+_EXPF_OVERFLOW = 88.72283935546875   # the least float32 x whose expf(x) overflows
+
+
+def _bessel_kernel(kernel, odd=False, scaled=False):
+    """A float64 kernel of ``_bessel`` on any float array, rounded once. Unless ``scaled``, a float32 (or half)
+    input gives inf where PyTorch's float32 kernel overflows, once expf(|x|) does (signed for the odd I1), though
+    I_nu is finite a little beyond."""
+    def f(a):
+        r = _special.blocked(kernel, a)
+        if not scaled and a.dtype in (np.float32, np.float16):
+            big = (np.abs(a) >= _EXPF_OVERFLOW) & np.isfinite(a)
+            if big.any():
+                r[big] = np.copysign(np.inf, a[big]) if odd else np.inf
+        return r
+    f.__name__ = kernel.__name__
+    return f
+
+
+def _either(kernel, op):
+    """``kernel`` on an array (a plain backward), ``op`` on a Tensor (``create_graph=True``)."""
+    return lambda x: kernel(x) if dual.is_array(x) else op(x)
+
+
+def _tiny_safe(x, formula):
+    """``formula(x)`` with 0.5 where |x| <= eps (PyTorch's i1/i1e backward: their x -> 0 limit)."""
+    eps = float(np.finfo(dual.data(x).dtype).eps)
+    tiny = np.abs(dual.data(x)) <= eps
+    if not tiny.any():
+        return formula(x)
+    safe = dual.where(tiny, dual.const(eps, x) if not dual.is_array(x) else np.asarray(eps, x.dtype), x)
+    return dual.where(tiny, dual.const(0.5, x) if not dual.is_array(x) else np.asarray(0.5, x.dtype), formula(safe))
+
+
+def _kernel_dtypes(op, kernel, half=False):
+    """``op`` refusing the dtypes PyTorch's kernel ``kernel`` has no loop for: complex, and half and bfloat16
+    unless ``half``."""
+    from .. import _dtype
+
+    def checked(input):
+        if isinstance(input, Tensor):
+            d = input.dtype
+            if d.is_complex or not half and d in (_dtype.float16, _dtype.bfloat16):
+                raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtype.scalar_name(d)}\'')
+        return op(input)
+    checked.__name__ = checked.__qualname__ = op.__name__
+    checked.__doc__ = op.__doc__
+    return checked
+
+
+_i0_arr, _i1_arr = _bessel_kernel(_bessel.i0), _bessel_kernel(_bessel.i1, odd=True)
+_i0e_arr, _i1e_arr = _bessel_kernel(_bessel.i0e, scaled=True), _bessel_kernel(_bessel.i1e, odd=True, scaled=True)
+i0 = _kernel_dtypes(unary('i0', _i0_arr, 'I0Backward0', lambda g, x, y: g * _either(_i1_arr, i1)(x),
+                          doc='The modified Bessel function of the first kind of order 0, I0(x).'), 'i0_vml_cpu', True)
+i1 = _kernel_dtypes(unary('special_i1', _i1_arr, 'SpecialI1Backward0',
+                          lambda g, x, y: g * _tiny_safe(x, lambda v: _either(_i0_arr, i0)(v) - y / v),
+                          doc='The modified Bessel function of the first kind of order 1, I1(x).'), 'i1_cpu', True)
+i0e = _kernel_dtypes(unary('special_i0e', _i0e_arr, 'SpecialI0EBackward0',
+                           lambda g, x, y: g * (_either(_i1e_arr, i1e)(x) - dual.sign(x) * y),
+                           doc='exp(-|x|) I0(x): I0 scaled so that it does not overflow.'), 'i0e_cpu', True)
+i1e = _kernel_dtypes(unary('special_i1e', _i1e_arr, 'SpecialI1EBackward0',
+                           lambda g, x, y: g * _tiny_safe(x, lambda v: _either(_i0e_arr, i0e)(v)
+                                                          - y * (dual.sign(v) + 1 / v)),
+                           doc='exp(-|x|) I1(x): I1 scaled so that it does not overflow.'), 'i1e_cpu', True)
+erfcx = _kernel_dtypes(unary('special_erfcx', lambda a: _special.blocked(_special.erfcx, a), 'SpecialErfcxBackward0',
+                             lambda g, x, y: g * (2.0 * x * y - _special._2_SQRTPI),
+                             doc='The scaled complementary error function exp(x^2) erfc(x).'), 'erfcx_cpu')
+log_ndtr = _kernel_dtypes(unary('special_log_ndtr', lambda a: _special.blocked(_special.log_ndtr, a),
+                                'SpecialLogNdtrBackward0',
+                                lambda g, x, y: g / math.sqrt(2 * math.pi) * dual.exp(-(y + x * x / 2)),
+                                doc='The log of the standard normal CDF, accurate far into both tails.'),
+                          'log_ndtr_cpu')
+
+
+def _values_only(name, kernel, doc):
+    """An op PyTorch computes without a derivative: its result never requires grad (integers as float32)."""
+    from .._dtype import DEFAULT
+
+    def op(input):
+        try:
+            a = input._data
+        except AttributeError:
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f'{type(input).__name__}') from None
+        return Tensor._make(kernel(a if a.dtype.kind == 'f' else a.astype(DEFAULT.np)))
+    op.__name__, op.__doc__ = name, doc
+    return _kernel_dtypes(op, name[8:] + '_cpu')
+
+
+modified_bessel_i0 = _values_only('special_modified_bessel_i0', _i0_arr, 'I0(x), without a derivative (as PyTorch).')
+modified_bessel_i1 = _values_only('special_modified_bessel_i1', _i1_arr, 'I1(x), without a derivative (as PyTorch).')
+
+
+def _spherical_j0_arr(a):
+    """sin(x) / x, by its Taylor polynomial below 0.5 in magnitude and 0 at +-inf (PyTorch's kernel's cases)."""
+    with np.errstate(all='ignore'):
+        u = a * a
+        taylor = 1 + u * (-1 / 6 + u * (1 / 120 + u * (-1 / 5040 + u * (1 / 362880 + u * (-1 / 39916800
+                                                                                        + u / 6227020800)))))
+        r = np.where(np.abs(a) < 0.5, taylor, np.sin(a) / a)
+        return np.where(np.isinf(a), 0.0, r)
+
+
+spherical_bessel_j0 = _values_only('special_spherical_bessel_j0', _precise(_spherical_j0_arr),
+                                   'The spherical Bessel function of the first kind of order 0, sin(x) / x.')
+
+
 class LogitBackward0(Node):
     """g / (x (1 - x)); with ``eps``, 0 where x was clamped."""
     __slots__ = ('eps',)
@@ -366,7 +472,7 @@ def _bind():
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.polygamma = lambda self, n: polygamma(n, self)
-    for name, fn in (('logit', logit), ('sinc', sinc)):
+    for name, fn in (('logit', logit), ('sinc', sinc), ('i0', i0)):
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.mvlgamma = mvlgamma
