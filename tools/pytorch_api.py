@@ -21,7 +21,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pytorch_api.json
 TORCH = ['torch', 'torch.autograd', 'torch.autograd.functional', 'torch.linalg', 'torch.nn', 'torch.nn.functional',
          'torch.nn.init', 'torch.nn.utils', 'torch.optim', 'torch.optim.lr_scheduler', 'torch.utils.data',
          'torch.nn.utils.rnn', 'torch.nn.utils.parametrize', 'torch.nn.utils.parametrizations', 'torch.optim.swa_utils',
-         'torch.nn.utils.prune', 'torch.fft', 'torch.special']
+         'torch.nn.utils.prune', 'torch.fft', 'torch.special', 'torch.signal.windows']
 VISION = ['torchvision.datasets', 'torchvision.transforms', 'torchvision.utils']
 # helpers PyTorch's modules define (or take from private modules) without documenting them as API
 INTERNAL = {'handle_torch_function', 'has_torch_function', 'has_torch_function_unary', 'has_torch_function_variadic',

@@ -26,6 +26,7 @@ NAMESPACES = [
     ('torch.nn.utils.parametrizations', 'ember.nn.utils.parametrizations'),
     ('torch.nn.utils.prune', 'ember.nn.utils.prune'),
     ('torch.optim.swa_utils', 'ember.optim.swa_utils'), ('torch.fft', 'ember.fft'), ('torch.special', 'ember.special'),
+    ('torch.signal.windows', 'ember.signal.windows'),
     ('torchvision.datasets', 'ember.vision.datasets'), ('torchvision.transforms', 'ember.vision.transforms'),
     ('torchvision.utils', 'ember.vision.utils'),
 ]
@@ -48,7 +49,8 @@ def names(target):
     obj = importlib.import_module(mod)
     if attr == '' and target.endswith('.Tensor'):
         obj = obj.Tensor
-    found = {n for n in dir(obj) if not (n.startswith('__') and getattr(obj, n, None) is getattr(object, n, None))}
+    found = {n for n in dir(obj) if not (n.startswith('__') and getattr(obj, n, None) is getattr(object, n, None))
+             and not getattr(getattr(obj, n, None), '__ember_unsupported__', False)}   # stand-ins that raise
     # a package's submodules count whether or not something imported them yet, so the listing is stable
     found.update(m.name for m in pkgutil.iter_modules(getattr(obj, '__path__', ())) if not m.name.startswith('_'))
     return sorted(found)
