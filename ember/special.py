@@ -1,7 +1,7 @@
 """``torch.special``: the special functions under their SciPy-style names. Most are ember's ops under
 another name, as in PyTorch (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``), the modified Bessel functions
-of the first kind (I0, I1, scaled and not), erfcx and log_ndtr; the other Bessel functions, the orthogonal
-polynomials, zeta and the incomplete gamma functions import but are not supported yet. Each takes ``out=``."""
+of the first kind (I0, I1, scaled and not), erfcx, log_ndtr and the orthogonal polynomials; the other Bessel
+functions, zeta and the incomplete gamma functions import but are not supported yet. Each takes ``out=``."""
 import math
 
 import numpy as np
@@ -20,6 +20,7 @@ i0, i0e, i1, i1e, erfcx, log_ndtr = (_special.i0, _special.i0e, _special.i1, _sp
                                      _special.log_ndtr)
 modified_bessel_i0, modified_bessel_i1 = _special.modified_bessel_i0, _special.modified_bessel_i1
 spherical_bessel_j0 = _special.spherical_bessel_j0
+globals().update(_special.POLYNOMIALS)
 logsumexp = _reduction.logsumexp
 
 _SQRT1_2 = math.sqrt(0.5)   # M_SQRT1_2 (1 / math.sqrt(2.0) is an ulp below it)
@@ -55,12 +56,9 @@ def log_softmax(input, dim, *, dtype=None):
     return _reduction.log_softmax(input, dim, dtype=dtype)
 
 
-for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'chebyshev_polynomial_t',
-              'chebyshev_polynomial_u', 'chebyshev_polynomial_v', 'chebyshev_polynomial_w', 'gammainc', 'gammaincc',
-              'hermite_polynomial_h', 'hermite_polynomial_he', 'laguerre_polynomial_l', 'legendre_polynomial_p',
+for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'gammainc', 'gammaincc',
               'modified_bessel_k0', 'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1',
-              'shifted_chebyshev_polynomial_t', 'shifted_chebyshev_polynomial_u', 'shifted_chebyshev_polynomial_v',
-              'shifted_chebyshev_polynomial_w', 'zeta'):
+              'zeta'):
     globals()[_name] = aliasing.unsupported_function(f'torch.special.{_name}')
 del _name
 
@@ -68,5 +66,6 @@ del _name
 _out_forms.install(globals(), ('erf', 'erfc', 'erfinv', 'expit', 'exp2', 'expm1', 'log1p', 'round', 'gammaln',
                                 'digamma', 'psi', 'polygamma', 'multigammaln', 'xlogy', 'xlog1py', 'logit', 'sinc',
                                 'entr', 'ndtri', 'ndtr', 'i0', 'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr',
-                                'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp'),
+                                'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp',
+                                *_special.POLYNOMIALS),
                    prefix='special.')

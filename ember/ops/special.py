@@ -11,11 +11,12 @@ from ..autograd import dual
 from ..autograd.graph import Node
 from .._dtype import scalar_name
 from ..tensor import Tensor
-from . import _bessel, _composite, _special
+from . import _bessel, _composite, _polynomials, _special
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
-           'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0']
+           'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0',
+           'POLYNOMIALS']
 
 
 def _lgamma_one(x):
@@ -428,6 +429,50 @@ def _spherical_j0_arr(a):
 
 spherical_bessel_j0 = _values_only('special_spherical_bessel_j0', _precise(_spherical_j0_arr),
                                    'The spherical Bessel function of the first kind of order 0, sin(x) / x.')
+
+
+def _polynomial(name, kernel):
+    """torch.special.<name>(input, n): a polynomial of integer degree n (n's values truncated, as PyTorch casts
+    them) at x, both tensors or numbers, broadcast; the result in their promoted float dtype, without a
+    derivative (PyTorch records none)."""
+    from .. import _dtype
+    from ._util import not_implemented
+
+    def op(input, n):
+        if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, {type(n).__name__}): one of input and n must be a Tensor")
+        dt = _dtype.result_type(input, n)
+        if not (dt.is_floating_point or dt.is_complex):
+            dt = _dtype.get_default_dtype()
+        if dt.is_complex or dt in (_dtype.float16, _dtype.bfloat16):
+            raise not_implemented(f'{name}_cpu', dt)
+        x = np.asarray(input._data if isinstance(input, Tensor) else input, dt.np)
+        nv = np.asarray(n._data if isinstance(n, Tensor) else n).astype(dt.np)
+        with np.errstate(invalid='ignore'):
+            degree = np.where(np.isfinite(nv), np.trunc(nv), -1).astype(np.int64)
+        x, degree = np.broadcast_arrays(x, degree)
+        with np.errstate(all='ignore'):
+            return Tensor._make(np.asarray(kernel(np.ascontiguousarray(x), degree), dt.np))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = kernel.__doc__
+    return op
+
+
+def _chebyshev(kind, shifted=False):
+    def kernel(x, n):
+        return _polynomials.chebyshev(kind, x, n, shifted)
+    kernel.__doc__ = (f'The {"shifted " if shifted else ""}Chebyshev polynomial of the {kind.upper()} kind of degree n '
+                      f'at x{" (at 2x - 1)" if shifted else ""}, without a derivative (as PyTorch).')
+    return kernel
+
+
+# torch.special's orthogonal polynomials, by name
+POLYNOMIALS = {f'{"shifted_" if s else ""}chebyshev_polynomial_{k}': _polynomial(
+    f'{"shifted_" if s else ""}chebyshev_polynomial_{k}', _chebyshev(k, s)) for s in (False, True) for k in 'tuvw'}
+POLYNOMIALS.update((name, _polynomial(name, kernel)) for name, kernel in (
+    ('hermite_polynomial_h', _polynomials.hermite_h), ('hermite_polynomial_he', _polynomials.hermite_he),
+    ('laguerre_polynomial_l', _polynomials.laguerre_l), ('legendre_polynomial_p', _polynomials.legendre_p)))
 
 
 class LogitBackward0(Node):
