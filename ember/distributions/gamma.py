@@ -60,6 +60,7 @@ class Gamma(ExponentialFamily):
                 - self.rate * value - ops.lgamma(self.concentration))
 
     def cdf(self, value):
+        """P(concentration, rate * value), the regularized lower incomplete gamma function."""
         if self._validate_args:
             self._validate_sample(value)
         return ops.special.gammainc(self.concentration, self.rate * value)

@@ -19,7 +19,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
-from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, logit, sinc, i0
+from .special import lgamma, digamma, polygamma, xlogy, mvlgamma, logit, sinc, i0, igamma, igammac
 from .nn_forms import *  # noqa: F401,F403
 from .matrices import tril_indices, triu_indices, rot90, kron, block_diag, diag_embed, cartesian_prod
 from .indexed import index_copy, index_fill, masked_scatter, scatter_reduce, isin

@@ -168,7 +168,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'median nanmedian hstack vstack tril triu diag gather scatter scatter_add index_add index_select masked_select take '
          'take_along_dim nonzero sort topk searchsorted mm bmm mv dot inner outer ger addmm addmv baddbmm '
          'tensordot logspace range histc histogram bucketize svd bitwise_left_shift bitwise_right_shift fmax fmin kthvalue '
-         'logit sinc i0 asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
+         'logit sinc i0 igamma igammac asinh acosh atanh arcsinh arccosh arctanh deg2rad rad2deg logaddexp logaddexp2 hypot diff cummax '
          'cummin dstack column_stack logcumsumexp kron index_copy isin scatter_reduce copysign signbit '
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '

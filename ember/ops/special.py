@@ -11,12 +11,12 @@ from ..autograd import dual
 from ..autograd.graph import Node
 from .._dtype import scalar_name
 from ..tensor import Tensor
-from . import _bessel, _composite, _polynomials, _special
+from . import _bessel, _composite, _igamma, _polynomials, _special
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
            'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0',
-           'POLYNOMIALS']
+           'POLYNOMIALS', 'igamma', 'igammac']
 
 
 def _lgamma_one(x):
@@ -475,6 +475,59 @@ POLYNOMIALS.update((name, _polynomial(name, kernel)) for name, kernel in (
     ('laguerre_polynomial_l', _polynomials.laguerre_l), ('legendre_polynomial_p', _polynomials.legendre_p)))
 
 
+def _in_float64_2(kernel):
+    """A float64 kernel of two arrays on promoted float operands (bfloat16 through float32), rounded once."""
+    def f(a, b):
+        if _bf16.is_bf16(a.dtype):
+            return _bf16.from_f32(kernel(_bf16.to_f32(a), _bf16.to_f32(b)).astype(np.float32))
+        with np.errstate(over='ignore'):
+            return kernel(a, b).astype(np.result_type(a, b))
+    return f
+
+
+def _igamma_dx(sign):
+    """d/dx of P(a, x) (sign 1) or Q(a, x) (sign -1): +-x^(a-1) e^-x / Gamma(a)."""
+    def db(g, a, b):   # (binary() saves the operands its formulas name: a and b)
+        if dual.is_array(g):
+            with np.errstate(all='ignore'):
+                d = np.exp((a - 1) * np.log(b) - b - _lgamma(np.asarray(a, np.float64)))
+            return g * (sign * d).astype(g.dtype)
+        return g * sign * dual.exp((a - 1) * dual.log(b) - b - lgamma(a))
+    return db
+
+
+def _igamma_family(name, kernel, node_name, sign):
+    """igamma/igammac: both operands tensors of a float dtype; no derivative for ``input`` (as PyTorch)."""
+    from .. import _dtype
+
+    def da(g, a, b):
+        raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+    inner = binary(name, _in_float64_2(kernel), node_name, da, _igamma_dx(sign), tensors_only=True)
+
+    def make(display, method=False):
+        def op(input, other):
+            for pos, (arg, what) in enumerate(((input, 'input'), (other, 'other')), 1):
+                if not isinstance(arg, Tensor):
+                    raise TypeError(f"{display}(): argument '{what}' (position {pos - method}) must be Tensor, not "
+                                    f'{type(arg).__name__}')
+            dt = _dtype.result_type(input, other)
+            if not dt.is_floating_point:
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_dtype.scalar_name(dt)}\'')
+            return inner(input, other)
+        op.__name__ = op.__qualname__ = display
+        op.__doc__ = kernel.__doc__
+        return op
+    return make
+
+
+_igamma_forms = _igamma_family('igamma', _igamma.igamma, 'IgammaBackward0', 1.0)
+_igammac_forms = _igamma_family('igammac', _igamma.igammac, 'IgammacBackward0', -1.0)
+igamma, igammac = _igamma_forms('igamma'), _igammac_forms('igammac')
+gammainc, gammaincc = _igamma_forms('special_gammainc'), _igammac_forms('special_gammaincc')
+_METHODS = {name: forms(name, method=True) for name, forms in (('igamma', _igamma_forms), ('igammac', _igammac_forms),
+                                                               ('igamma_', _igamma_forms), ('igammac_', _igammac_forms))}
+
+
 class LogitBackward0(Node):
     """g / (x (1 - x)); with ``eps``, 0 where x was clamped."""
     __slots__ = ('eps',)
@@ -520,6 +573,9 @@ def _bind():
     for name, fn in (('logit', logit), ('sinc', sinc), ('i0', i0)):
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
+    for name in ('igamma', 'igammac'):
+        setattr(Tensor, name, _METHODS[name])
+        setattr(Tensor, name + '_', make_inplace(_METHODS[name + '_'], name + '_'))
     Tensor.mvlgamma = mvlgamma
 
 
