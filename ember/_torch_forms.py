@@ -11,7 +11,7 @@ from .tensor import Tensor
 _INPLACE = ('abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_ '
             'clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ '
             'log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ round_ rsqrt_ sigmoid_ '
-            'sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ detach_ addmv_ gcd_ lcm_ ldexp_ index_put_ i0_ igamma_ igammac_').split()
+            'sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ detach_ addmv_ gcd_ lcm_ ldexp_ index_put_ i0_').split()
 _REDUCTIONS = {0: 'none', 1: 'mean', 2: 'sum'}
 # the aten losses below default to reduction 0 (no reduction) when called as torch.<loss>(...): what PyTorch 2.13's
 # argument parser does with their schema default, checked against it (explicit 1 is the mean)

@@ -1,7 +1,7 @@
 """``torch.special``: the special functions under their SciPy-style names. Most are ember's ops under
 another name, as in PyTorch (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``), the modified Bessel functions
-of the first kind (I0, I1, scaled and not), erfcx, log_ndtr, the incomplete gamma functions and the orthogonal
-polynomials; the other Bessel functions and zeta import but are not supported yet. Each takes ``out=``."""
+of the first kind (I0, I1, scaled and not), erfcx, log_ndtr, the incomplete gamma functions, Hurwitz's zeta and the
+orthogonal polynomials; the other Bessel functions import but are not supported yet. Each takes ``out=``."""
 import math
 
 import numpy as np
@@ -21,7 +21,7 @@ i0, i0e, i1, i1e, erfcx, log_ndtr = (_special.i0, _special.i0e, _special.i1, _sp
 modified_bessel_i0, modified_bessel_i1 = _special.modified_bessel_i0, _special.modified_bessel_i1
 spherical_bessel_j0 = _special.spherical_bessel_j0
 globals().update(_special.POLYNOMIALS)
-gammainc, gammaincc = _special.gammainc, _special.gammaincc
+gammainc, gammaincc, zeta = _special.gammainc, _special.gammaincc, _special.zeta
 logsumexp = _reduction.logsumexp
 
 _SQRT1_2 = math.sqrt(0.5)   # M_SQRT1_2 (1 / math.sqrt(2.0) is an ulp below it)
@@ -57,8 +57,8 @@ def log_softmax(input, dim, *, dtype=None):
     return _reduction.log_softmax(input, dim, dtype=dtype)
 
 
-for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_k0', 'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1',
-              'zeta'):
+for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_k0',
+              'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1'):
     globals()[_name] = aliasing.unsupported_function(f'torch.special.{_name}')
 del _name
 
@@ -67,5 +67,5 @@ _out_forms.install(globals(), ('erf', 'erfc', 'erfinv', 'expit', 'exp2', 'expm1'
                                 'digamma', 'psi', 'polygamma', 'multigammaln', 'xlogy', 'xlog1py', 'logit', 'sinc',
                                 'entr', 'ndtri', 'ndtr', 'i0', 'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr',
                                 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp',
-                                'gammainc', 'gammaincc', *_special.POLYNOMIALS),
+                                'gammainc', 'gammaincc', 'zeta', *_special.POLYNOMIALS),
                    prefix='special.')

@@ -90,7 +90,7 @@ _NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a num
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None, one_edge=False):
+           scalar_node=None, one_edge=False, scalar_first_node=None):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
@@ -138,9 +138,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
+    fcls = cls if scalar_first_node is None else type(scalar_first_node, (cls,), {'__slots__': ()})
     if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
-        single = {xt: type(scalar_node or node_name, (cls,), {'__slots__': (), 'backward': _one_of(bw, 1 - xt)})
-                  for xt in (True, False)}
+        single = {xt: type((scalar_node if xt else scalar_first_node or scalar_node) or node_name, (cls,),
+                           {'__slots__': (), 'backward': _one_of(bw, 1 - xt)}) for xt in (True, False)}
 
     def record(x, y, a, b, r):
         """Attach the backward node (operands may be tensors or Python scalars)."""
@@ -148,7 +149,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         if one_edge and xt != yt:
             node = single[xt]((x if xt else y,))
         else:
-            node = (cls if yt else scls)((x if xt else None, y if yt else None))
+            node = (scls if not yt else cls if xt else fcls)((x if xt else None, y if yt else None))
         xg, yg = xt and x._requires_grad, yt and y._requires_grad
         node._meta = (x._data.shape if xt else None, x._data.dtype if xg else None,
                       y._data.shape if yt else None, y._data.dtype if yg else None,

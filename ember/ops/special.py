@@ -11,12 +11,12 @@ from ..autograd import dual
 from ..autograd.graph import Node
 from .._dtype import scalar_name
 from ..tensor import Tensor
-from . import _bessel, _composite, _igamma, _polynomials, _special
+from . import _bessel, _composite, _igamma, _polynomials, _special, _zeta
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
            'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0',
-           'POLYNOMIALS', 'igamma', 'igammac']
+           'POLYNOMIALS', 'igamma', 'igammac', 'zeta']
 
 
 def _lgamma_one(x):
@@ -148,7 +148,8 @@ def _xlogy_da(g, a, b):
 
 
 xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b: g * a / b, float_out=True,
-               doc='x * log(y), 0 where x == 0 (unless y is nan).', scalar_node='XlogyBackward2')
+               doc='x * log(y), 0 where x == 0 (unless y is nan).', scalar_node='XlogyBackward2',
+               scalar_first_node='XlogyBackward1', one_edge=True)
 
 
 def _mvlgamma(input, p):
@@ -476,9 +477,10 @@ POLYNOMIALS.update((name, _polynomial(name, kernel)) for name, kernel in (
 
 
 def _in_float64_2(kernel):
-    """A float64 kernel of two arrays on promoted float operands (bfloat16 through float32), rounded once."""
+    """A float64 kernel of two arrays (or an array and a number) on promoted float operands (bfloat16 through
+    float32), rounded once."""
     def f(a, b):
-        if _bf16.is_bf16(a.dtype):
+        if _bf16.is_bf16(np.result_type(a, b)):
             return _bf16.from_f32(kernel(_bf16.to_f32(a), _bf16.to_f32(b)).astype(np.float32))
         with np.errstate(over='ignore'):
             return kernel(a, b).astype(np.result_type(a, b))
@@ -526,6 +528,37 @@ igamma, igammac = _igamma_forms('igamma'), _igammac_forms('igammac')
 gammainc, gammaincc = _igamma_forms('special_gammainc'), _igammac_forms('special_gammaincc')
 _METHODS = {name: forms(name, method=True) for name, forms in (('igamma', _igamma_forms), ('igammac', _igammac_forms),
                                                                ('igamma_', _igamma_forms), ('igammac_', _igammac_forms))}
+
+
+
+def _zeta_dx(g, a, b):
+    raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+
+
+def _zeta_dq(g, a, b):
+    """d/dq zeta(x, q) = -x zeta(x + 1, q)."""
+    if dual.is_array(g):
+        return g * (-a * _in_float64_2(_zeta.zeta)(np.asarray(a + 1, g.dtype), np.asarray(b, g.dtype)))
+    return g * -a * zeta(a + 1, b)
+
+
+_zeta_op = binary('zeta', _in_float64_2(_zeta.zeta), 'SpecialZetaBackward0', _zeta_dx, _zeta_dq, float_out=True,
+                  scalar_node='SpecialZetaBackward2', scalar_first_node='SpecialZetaBackward1', one_edge=True)
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function sum_k (k + q)^-x of x = ``input`` and q = ``other`` (tensors or numbers)."""
+    from .. import _dtype
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f'special_zeta() received an invalid combination of arguments - got '
+                        f'({type(input).__name__}, {type(other).__name__}), but expected one of:\n'
+                        ' * (Tensor input, Tensor other, *, Tensor out = None)\n'
+                        ' * (Number self, Tensor other, *, Tensor out = None)\n'
+                        ' * (Tensor input, Number other, *, Tensor out = None)\n')
+    dt = _dtype.result_type(input, other)
+    if dt.is_complex or dt in (_dtype.float16, _dtype.bfloat16):
+        raise NotImplementedError(f'"zeta_cpu" not implemented for \'{_dtype.scalar_name(dt)}\'')
+    return _zeta_op(input, other)
 
 
 class LogitBackward0(Node):
