@@ -881,10 +881,79 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
 
 
+def _square_for(A, what):
+    if A.dim() < 2:
+        raise RuntimeError(f'{what.split("(")[0]}: The input tensor must have at least 2 dimensions.')
+    m, n = A.shape[-2:]
+    if m != n:
+        raise RuntimeError(f'{what}: A must be batches of square matrices, but they are {m} by {n} matrices')
+
+
+def cond(A, p=None):
+    """The condition number of A in norm ``p``: the ratio of extreme singular values for None and +-2 (any shape),
+    else norm(A) * norm(A^-1) of square matrices, inf for singular ones (PyTorch's composition and graph)."""
+    from .ops import creation
+    if isinstance(p, str):   # PyTorch checks a string's matrices before its name
+        _square_for(A, f'linalg.cond(ord={p})')
+    if p not in (None, 2, -2, 1, -1, float('inf'), float('-inf'), 'fro', 'nuc'):
+        raise RuntimeError(f'linalg.cond got an invalid norm type: {p}')
+    if p in (None, 2, -2):
+        if A.dim() < 2:
+            raise RuntimeError('linalg.cond: The input tensor must have at least 2 dimensions.')
+        if A.numel() == 0:
+            return creation.zeros(A.shape[:-2], dtype=_real_dtype(A.dtype))
+        s = svdvals(A)
+        big, small = s.narrow(-1, 0, 1), s.narrow(-1, s.shape[-1] - 1, 1)
+        return (small / big if p == -2 else big / small).squeeze(-1)
+    name = p if isinstance(p, str) else ('inf' if p == float('inf') else '-inf' if p == float('-inf') else int(p))
+    _square_for(A, f'linalg.cond(ord={name})')
+    if A.numel() == 0:
+        return creation.zeros(A.shape[:-2], dtype=_real_dtype(A.dtype))
+    if p == 'nuc':   # from the singular values: sum(s) * sum(1 / s)
+        s = svdvals(A)
+        return s.sum(-1) * s.reciprocal().sum(-1)
+    inverse, info = inv_ex(A)
+    singular = (info > 0).unsqueeze(-1).unsqueeze(-1)
+    inverse = inverse.masked_fill(singular, float('inf'))
+    return (matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(float('inf'), float('inf'), float('-inf'))
+
+
+def _real_dtype(dt):
+    from . import _dtype
+    return {_dtype.complex64: _dtype.float32, _dtype.complex128: _dtype.float64}.get(dt, dt)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of A seen as a square matrix whose rows are A's first ``ind`` dims, shaped
+    A.shape[ind:] + A.shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    r, c = int(np.prod(rows)), int(np.prod(cols))
+    if r != c:
+        raise RuntimeError('Expected self to satisfy the requirement prod(self.shape[ind:]) == '
+                           f'prod(self.shape[:ind]), but got {c} != {r}')
+    return inv(A.reshape(r, c)).reshape(tuple(cols) + tuple(rows))
+
+
+def tensorsolve(A, B, dims=None):
+    """X such that tensordot(A, X, X.dim()) == B: A's dims ``dims`` moved last, then a square solve."""
+    if dims is not None:
+        nd = A.dim()
+        moved = [d % nd for d in dims]
+        A = A.permute([d for d in range(nd) if d not in moved] + moved)
+    out_shape = A.shape[B.dim():]
+    n = int(np.prod(out_shape))
+    if int(np.prod(A.shape[:B.dim()])) != n:
+        raise RuntimeError('Expected self to satisfy the requirement prod(result_shape) == prod(other.shape), but '
+                           f'got {n} != {int(np.prod(A.shape[:B.dim()]))}')
+    return solve(A.reshape(n, n), B.reshape(n)).view(tuple(out_shape))
+
+
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
-           'solve_ex', 'LinAlgError']
+           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve']
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
 _out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')

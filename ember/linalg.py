@@ -2,16 +2,17 @@
 only those names, so ``dir(torch.linalg)`` shows no helper of ember's)."""
 from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix_norm, matrix_rank, pinv, eigh,
                       eigvalsh, svd, svdvals, cholesky, qr, cross, matmul, solve_triangular, matrix_power, matrix_exp,
-                      multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError)
+                      multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError, cond,
+                      tensorinv, tensorsolve)
 
 from . import _complex
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'matrix_rank', 'pinv', 'eigh',
                                           'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cholesky_ex', 'vecdot',
-                                          'solve_triangular', 'matrix_exp'))
+                                          'solve_triangular', 'matrix_exp', 'cond', 'tensorinv', 'tensorsolve'))
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
-           'solve_ex', 'LinAlgError']
+           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve']
