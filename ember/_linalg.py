@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _complex
 from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
@@ -130,6 +131,7 @@ _SlogdetResult = _result_type('linalg_slogdet', ['sign', 'logabsdet'])
 _EighResult = _result_type('linalg_eigh', ['eigenvalues', 'eigenvectors'])
 _SvdResult = _result_type('linalg_svd', ['U', 'S', 'Vh'])
 _QrResult = _result_type('linalg_qr', ['Q', 'R'])
+_EigResult = _result_type('linalg_eig', ['eigenvalues', 'eigenvectors'])
 
 
 def _outputs(cls, inputs, arrays, saves=(), save_out=True, **state):
@@ -918,6 +920,81 @@ def cond(A, p=None):
     return (matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(float('inf'), float('inf'), float('-inf'))
 
 
+class LinalgEigBackward0(Node):
+    """A = V diag(L) V^-1 (PyTorch's linalg_eig_backward): gA = V^-H (diag(gL) + P(V^H gV) / conj(E)) V^H with
+    E_ij = L_j - L_i (1 on the diagonal) and P the projection that keeps the columns of V at unit norm; the real
+    part for a real A. Its loss must not depend on the eigenvectors' phases (PyTorch's check)."""
+    __slots__ = ('real_input',)
+
+    def backward(self, gl, gv):
+        if not dual.is_array(gl if gl is not None else gv):
+            raise RuntimeError('linalg.eig: ember has no double backward (create_graph=True) of eig yet')
+        lam, v = self.saved()
+        vh = np.conj(np.swapaxes(v, -1, -2))
+        if gv is not None:
+            vhgv = vh @ gv
+            d = np.diagonal(vhgv, 0, -2, -1)
+            if not np.allclose(d.imag, 0, rtol=1e-2, atol=1e-2):
+                raise RuntimeError('linalg_eig_backward: The eigenvectors in the complex case are specified up to '
+                                   'multiplication by e^{i phi}. The specified loss function depends on this '
+                                   'quantity, so it is ill-defined.')
+            vhgv = vhgv - vh @ (v * d.real[..., None, :])
+            e = np.conj(lam)[..., None, :] - np.conj(lam)[..., :, None]
+            n = lam.shape[-1]
+            e[..., np.arange(n), np.arange(n)] = 1
+            inner = vhgv / e
+            if gl is not None:
+                inner[..., np.arange(n), np.arange(n)] = gl
+        else:
+            inner = np.zeros(v.shape, v.dtype)
+            n = lam.shape[-1]
+            inner[..., np.arange(n), np.arange(n)] = gl
+        ga = np.linalg.solve(vh, inner @ vh)
+        return ga.real if self.real_input else ga
+
+
+_complex.GRAD_OK.add('LinalgEigBackward0')
+
+
+def _at_least_2d(a, op):
+    if a.ndim < 2:
+        raise RuntimeError(f'linalg.{op}: The input tensor A must have at least 2 dimensions.')
+
+
+def _eig_arrays(A, op):
+    """Eigenvalues and unit eigenvectors (LAPACK's geev, through NumPy) in the complex dtype of A's."""
+    a = A._data
+    _at_least_2d(a, op)
+    _square(a, op)
+    if not np.isfinite(a).all():
+        raise RuntimeError(f'torch.linalg.{op}: input tensor should not contain infs or NaNs.')
+    cdt = np.result_type(a.dtype, np.complex64)
+    w, v = np.linalg.eig(a)
+    return w.astype(cdt), v.astype(cdt)
+
+
+def eig(A):
+    """Eigenvalues and eigenvectors of a square matrix (or batch), complex as PyTorch returns them."""
+    w, v = _eig_arrays(A, 'eig')
+    return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
+
+
+def eigvals(A):
+    """Eigenvalues of a square matrix (or batch), complex."""
+    if GRAD.enabled and A._requires_grad:
+        return eig(A)[0]
+    a = A._data
+    _at_least_2d(a, 'eigvals')
+    _square(a, 'eigvals')
+    cdt = np.result_type(a.dtype, np.complex64)
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    if bad.any():   # eig refuses these; PyTorch's eigvals returns what its LAPACK makes of them: NaN here
+        out = np.full(a.shape[:-1], complex(np.nan, np.nan), cdt)
+        out[~bad] = np.linalg.eigvals(a[~bad])
+        return Tensor._make(out)
+    return Tensor._make(np.linalg.eigvals(a).astype(cdt))
+
+
 def _real_dtype(dt):
     from . import _dtype
     return {_dtype.complex64: _dtype.float32, _dtype.complex128: _dtype.float64}.get(dt, dt)
@@ -953,7 +1030,7 @@ def tensorsolve(A, B, dims=None):
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
-           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve']
+           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals']
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
 _out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')

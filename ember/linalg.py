@@ -3,7 +3,7 @@ only those names, so ``dir(torch.linalg)`` shows no helper of ember's)."""
 from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix_norm, matrix_rank, pinv, eigh,
                       eigvalsh, svd, svdvals, cholesky, qr, cross, matmul, solve_triangular, matrix_power, matrix_exp,
                       multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError, cond,
-                      tensorinv, tensorsolve)
+                      tensorinv, tensorsolve, eig, eigvals)
 
 from . import _complex
 
@@ -15,4 +15,4 @@ _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_no
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
-           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve']
+           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals']
