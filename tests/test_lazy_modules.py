@@ -76,3 +76,33 @@ def test_lazy_linear_trains_after_its_first_forward():
             run.append(loss.item())
         losses.append(run)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize('make,shape', [
+    (lambda L: L.nn.LazyConvTranspose1d(2, 3, bias=False), (2, 3, 5)),
+    (lambda L: L.nn.LazyConvTranspose2d(4, 3, stride=2, output_padding=1), (1, 3, 5, 5)),
+    (lambda L: L.nn.LazyConvTranspose3d(2, 2, groups=2, dilation=2), (1, 4, 3, 3, 3)),
+    (lambda L: L.nn.LazyInstanceNorm1d(), (2, 3, 5)),
+    (lambda L: L.nn.LazyInstanceNorm2d(affine=True, track_running_stats=False), (2, 3, 5, 5)),
+    (lambda L: L.nn.LazyInstanceNorm3d(bias=False), (2, 3, 2, 3, 3)),
+    (lambda L: L.nn.LazyBatchNorm1d(bias=False), (4, 3)),
+])
+def test_lazy_transposed_convs_and_instance_norms(make, shape):
+    """Reprs before and after, seeded parameters bit for bit, state dict keys, output and gradients."""
+    mods = {}
+    for L in (ember, torch):
+        L.manual_seed(0)
+        mods[L] = make(L)
+    assert repr(mods[ember]) == repr(mods[torch])
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = mods[ember](xe), mods[torch](xt)
+    assert repr(mods[ember]) == repr(mods[torch]) and type(mods[ember]).__name__ == type(mods[torch]).__name__
+    se, st = mods[ember].state_dict(), mods[torch].state_dict()
+    assert list(se) == list(st)
+    for k in st:
+        np.testing.assert_array_equal(se[k].numpy(), st[k].numpy())
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)

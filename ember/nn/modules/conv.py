@@ -9,7 +9,8 @@ from .lazy import LazyModuleMixin
 from ...autograd.grad_mode import no_grad
 from ..parameter import UninitializedParameter
 
-__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'ConvTranspose1d', 'ConvTranspose2d',
+__all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'LazyConvTranspose1d',
+           'LazyConvTranspose2d', 'LazyConvTranspose3d', 'ConvTranspose1d', 'ConvTranspose2d',
            'ConvTranspose3d']
 
 
@@ -206,7 +207,10 @@ class _LazyConvXdMixin(LazyModuleMixin):
             if self.in_channels % self.groups != 0:
                 raise ValueError('in_channels must be divisible by groups')
             with no_grad():
-                self.weight.materialize((self.out_channels, self.in_channels // self.groups) + self.kernel_size)
+                if isinstance(self, _ConvTransposeNd):
+                    self.weight.materialize((self.in_channels, self.out_channels // self.groups) + self.kernel_size)
+                else:
+                    self.weight.materialize((self.out_channels, self.in_channels // self.groups) + self.kernel_size)
                 if self.bias is not None:
                     self.bias.materialize((self.out_channels,))
                 self.reset_parameters()
@@ -227,3 +231,22 @@ def _lazy_conv(base):
 
 
 LazyConv1d, LazyConv2d, LazyConv3d = (_lazy_conv(c) for c in (Conv1d, Conv2d, Conv3d))
+
+
+def _lazy_conv_transpose(base):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode='zeros', device=None, dtype=None):
+        LazyModuleMixin.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                                 padding_mode)
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+    return type('Lazy' + base.__name__, (_LazyConvXdMixin, base),
+                {'cls_to_become': base, '__init__': __init__, '__module__': __name__,
+                 '__qualname__': 'Lazy' + base.__name__,
+                 '__doc__': f'A {base.__name__} layer whose in_channels is inferred from the first input.'})
+
+
+LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d = (
+    _lazy_conv_transpose(c) for c in (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))

@@ -3,9 +3,10 @@ import warnings
 
 from ...ops import shape as _shape
 from .. import functional as F
-from .batchnorm import _NormBase
+from .batchnorm import _NormBase, _lazy_norm
 
-__all__ = ['InstanceNorm1d', 'InstanceNorm2d', 'InstanceNorm3d']
+__all__ = ['InstanceNorm1d', 'InstanceNorm2d', 'InstanceNorm3d', 'LazyInstanceNorm1d', 'LazyInstanceNorm2d',
+           'LazyInstanceNorm3d']
 
 
 class _InstanceNorm(_NormBase):
@@ -65,3 +66,7 @@ class InstanceNorm3d(_InstanceNorm):
     def _check_input_dim(self, input):
         if input.dim() not in (4, 5):
             raise ValueError(f'expected 4D or 5D input (got {input.dim()}D input)')
+
+
+LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d = (_lazy_norm(c) for c in (InstanceNorm1d, InstanceNorm2d,
+                                                                                       InstanceNorm3d))
