@@ -255,6 +255,12 @@ def unload_ipython_extension(ipython):
     _unload(ipython)
 
 
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """(P, L, U) from ``linalg.lu_factor``'s packed result (see ``ember._lu``; loaded on first use)."""
+    from ._lu import lu_unpack as _lu_unpack
+    return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
 def save(obj, f, *args, **kwargs):
     """Save tensors, state dicts and containers to a file (see ``ember.serialization``)."""
     from .serialization import save as _save

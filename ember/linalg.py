@@ -4,15 +4,18 @@ from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix
                       eigvalsh, svd, svdvals, cholesky, qr, cross, matmul, solve_triangular, matrix_power, matrix_exp,
                       multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError, cond,
                       tensorinv, tensorsolve, eig, eigvals)
+from ._lu import lu_factor, lu_factor_ex, lu, lu_solve
 
 from . import _complex
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'matrix_rank', 'pinv', 'eigh',
                                           'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cholesky_ex', 'vecdot',
-                                          'solve_triangular', 'matrix_exp', 'cond', 'tensorinv', 'tensorsolve'))
+                                          'solve_triangular', 'matrix_exp', 'cond', 'tensorinv', 'tensorsolve',
+                                          'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve'))
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
-           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals']
+           'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals', 'lu_factor',
+           'lu_factor_ex', 'lu', 'lu_solve']

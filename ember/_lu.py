@@ -1,0 +1,227 @@
+"""LU factorization with partial pivoting (``torch.linalg.lu_factor``, ``lu_factor_ex``, ``lu``, ``lu_solve`` and
+``torch.lu_unpack``), without SciPy: LAPACK's getf2 column by column on NumPy arrays, for every matrix of a batch
+at once, with LAPACK's conventions (1-based int32 pivots, ``info`` the first zero pivot) and PyTorch's gradients
+(square matrices: gA = P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H)."""
+import numpy as np
+
+from ._linalg import _result_type
+from .autograd.grad_mode import GRAD
+from .autograd.graph import Node
+from .ops import _composite
+from .tensor import Tensor
+
+__all__ = ['lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'lu_unpack']
+
+_LuFactorResult = _result_type('linalg_lu_factor', ['LU', 'pivots'])
+_LuFactorExResult = _result_type('linalg_lu_factor_ex', ['LU', 'pivots', 'info'])
+_LuResult = _result_type('linalg_lu', ['P', 'L', 'U'])
+_LuUnpackResult = _result_type('lu_unpack', ['P', 'L', 'U'])
+
+
+def _getrf(a):
+    """(LU, pivots, info) of a (..., m, n) float array: partial pivoting, the first largest |entry| (idamax)."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lu = np.array(a.reshape((-1, m, n)), copy=True)
+    b = np.arange(lu.shape[0])
+    piv = np.zeros((lu.shape[0], k), np.int32)
+    info = np.zeros(lu.shape[0], np.int32)
+    for j in range(k):
+        p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        row = lu[b, j].copy()
+        lu[b, j] = lu[b, p]
+        lu[b, p] = row
+        d = lu[:, j, j]
+        zero = d == 0
+        info[zero & (info == 0)] = j + 1
+        scale = np.where(zero, 1, d)
+        lu[:, j + 1:, j] /= scale[:, None]
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j:j + 1] * lu[:, j:j + 1, j + 1:]
+    batch = a.shape[:-2]
+    return lu.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation(piv, m, dtype):
+    """P (..., m, m) with A = P L U, from LAPACK's row interchanges."""
+    flat = piv.reshape(-1, piv.shape[-1])
+    perm = np.tile(np.arange(m), (flat.shape[0], 1))
+    rows = np.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j] - 1
+        keep = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = keep
+    eye = np.eye(m, dtype=dtype)
+    return np.swapaxes(eye[perm], -1, -2).reshape(piv.shape[:-1] + (m, m))
+
+
+def _unpack(lu, piv):
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    L = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=lu.dtype)
+    U = np.triu(lu[..., :k, :])
+    return _permutation(piv, m, lu.dtype), L, U
+
+
+def _mH(x):
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+def _square_backward(P, L, U, gL, gU):
+    """PyTorch's linalg_lu_backward for square A."""
+    inner = np.zeros(L.shape, L.dtype)
+    if gL is not None:
+        inner = inner + np.tril(_mH(L) @ gL, -1)
+    if gU is not None:
+        inner = inner + np.triu(gU @ _mH(U))
+    x = _mH(np.linalg.solve(U, _mH(inner)))          # inner U^-H
+    return P @ np.linalg.solve(_mH(L), x)             # P L^-H (...)
+
+
+class LinalgLuBackward0(Node):
+    """Backward of linalg.lu: gradients of L and U to A (square matrices)."""
+    __slots__ = ()
+
+    def backward(self, gp, gl, gu):
+        P, L, U = self.saved()
+        return _square_backward(P, L, U, gl, gu)
+
+
+class LinalgLuFactorExBackward0(Node):
+    """Backward of linalg.lu_factor(_ex): the packed gradient split into L's (strictly lower) and U's parts."""
+    __slots__ = ('unpacked',)
+
+    def backward(self, g, gp=None, gi=None):
+        P, L, U = self.unpacked
+        return _square_backward(P, L, U, np.tril(g, -1), np.triu(g))
+
+
+def _check(A, op):
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{op}(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError(f'torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: '
+                           f'{list(A.shape)} instead')
+
+
+def _differentiable(A, op):
+    if GRAD.enabled and A._requires_grad:
+        if A.shape[-1] != A.shape[-2]:
+            raise NotImplementedError(f'{op}: ember differentiates the LU decomposition of square matrices only '
+                                      f'(got {A.shape[-2]} by {A.shape[-1]}); detach A or use square matrices')
+        return True
+    return False
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """(LU, pivots, info): L (unit lower, below the diagonal) and U packed in one matrix, 1-based row interchanges,
+    and info > 0 at the first zero pivot."""
+    _check(A, 'linalg_lu_factor_ex')
+    if not pivot:
+        raise RuntimeError('linalg.lu_factor: LU without pivoting is not implemented on the CPU')
+    lu_arr, piv, info = _getrf(A._data)
+    if check_errors and info.any():
+        raise RuntimeError(f'torch.linalg.lu_factor_ex: U[{info.max()},{info.max()}] is zero and using it on '
+                           'lu_solve would result in a division by zero.')
+    if _differentiable(A, 'linalg.lu_factor'):
+        node = LinalgLuFactorExBackward0((A,))
+        node.unpacked = _unpack(lu_arr, piv)
+        out = Tensor._make(lu_arr, node)
+    else:
+        out = Tensor._make(lu_arr)
+    return _LuFactorExResult(out, Tensor._make(piv), Tensor._make(info))
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots) of A; a zero pivot raises, as PyTorch (lu_factor_ex reports it instead)."""
+    _check(A, 'linalg_lu_factor')
+    if not pivot:
+        raise RuntimeError('linalg.lu_factor: LU without pivoting is not implemented on the CPU')
+    LU, piv, info = lu_factor_ex(A)
+    bad = info._data[info._data > 0]
+    if bad.size:
+        j = int(bad.reshape(-1)[0])
+        raise RuntimeError(f'torch.linalg.lu_factor: U[{j},{j}] is zero and using it on lu_solve would result in a '
+                           'division by zero. If you still want to perform the factorization, consider calling '
+                           'linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)')
+    return _LuFactorResult(LU, piv)
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U: P a permutation, L unit lower triangular (m x k), U upper (k x n)."""
+    _check(A, 'linalg_lu')
+    if not pivot:
+        raise RuntimeError('linalg.lu_factor: LU without pivoting is not implemented on the CPU')
+    lu_arr, piv, _ = _getrf(A._data)
+    P, L, U = _unpack(lu_arr, piv)
+    if _differentiable(A, 'linalg.lu'):
+        node = LinalgLuBackward0((A,))
+        node._out_meta = [(x.shape, x.dtype) for x in (P, L, U)]
+        outs = []
+        for i, x in enumerate((P, L, U)):
+            t = Tensor._make(x, node if i else None)
+            if i:
+                t._output_nr = i
+            outs.append(t)
+        node.save(Tensor._make(P), outs[1], outs[2])
+        return _LuResult(*outs)
+    return _LuResult(Tensor._make(P), Tensor._make(L), Tensor._make(U))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """(P, L, U) from lu_factor's packed result; L and U differentiable in LU_data (LuUnpackBackward0)."""
+    from . import ops
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    P = Tensor._make(_permutation(np.asarray(LU_pivots._data), m, LU_data._data.dtype)) if unpack_pivots else \
+        ops.empty(0, dtype=LU_data.dtype)
+    if not unpack_data:
+        empty = ops.empty(0, dtype=LU_data.dtype)
+        return _LuUnpackResult(P, empty, empty)
+    return _LuUnpackResult(P, *_lu_unpack_tensors(LU_data, k))
+
+
+LuUnpackBackward0 = _composite.node_class('LuUnpackBackward0')
+LinalgLuSolveBackward0 = _composite.node_class('LinalgLuSolveBackward0')
+
+
+def _lu_unpack_tensors(LU, k):
+    """L and U of a packed factorization, each one LuUnpackBackward0 node over LU."""
+    from . import ops
+    m, n = LU.shape[-2:]
+    L = _composite.composite(LuUnpackBackward0, lambda x: x[..., :, :k].tril(-1) + ops.eye(m, k, dtype=x.dtype),
+                             (LU,))
+    U = _composite.composite(LuUnpackBackward0, lambda x: x[..., :k, :].triu(), (LU,))
+    return L, U
+
+
+def _solve_compose(LU, B, P, left, adjoint):
+    """X with A X = B (A^H X = B when ``adjoint``; X A = B, X A^H = B when not ``left``), A = P L U, by two
+    triangular solves (ember ops: differentiable in LU and B)."""
+    from . import linalg, ops
+    n = LU.shape[-1]
+    L = LU.tril(-1) + ops.eye(n, dtype=LU.dtype)
+    U = LU.triu()
+    if not left:
+        return _solve_compose(LU, B.mT, P, True, not adjoint).mT
+    if not adjoint:
+        y = linalg.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
+        return linalg.solve_triangular(U, y, upper=True)
+    y = linalg.solve_triangular(U.mT, B, upper=False)
+    return P @ linalg.solve_triangular(L.mT, y, upper=True, unitriangular=True)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """The solution X of A X = B (or A^H X = B, X A = B, X A^H = B) from A's LU factorization."""
+    n = LU.shape[-1]
+    rows = B.shape[-2] if left else B.shape[-1]
+    if LU.shape[-2] != n:
+        raise RuntimeError(f'linalg.lu_solve: A must be batches of square matrices, but they are {LU.shape[-2]} by '
+                           f'{n} matrices')
+    if rows != n:
+        eq = ('AX = B' if not adjoint else 'A^HX = B') if left else ('XA = B' if not adjoint else 'XA^H = B')
+        raise RuntimeError(f'linalg.lu_solve: Incompatible shapes of A and B for the equation {eq} '
+                           f'({n}x{n} and {B.shape[-2]}x{B.shape[-1]})')
+    P = Tensor._make(_permutation(np.asarray(pivots._data), n, LU._data.dtype))
+    return _composite.composite(LinalgLuSolveBackward0, _solve_compose, (LU, B), P=P, left=left, adjoint=adjoint)
