@@ -261,6 +261,22 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
 
 
+def lu(*args, **kwargs):
+    """The deprecated ``torch.lu`` (see ``ember._lu.torch_lu``)."""
+    from ._lu import torch_lu
+    return torch_lu(*args, **kwargs)
+
+
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """The deprecated ``torch.lu_solve(b, LU, pivots)`` (see ``ember._lu.torch_lu_solve``)."""
+    from ._lu import torch_lu_solve
+    return torch_lu_solve(b, LU_data, LU_pivots, out=out)
+
+
+Tensor.lu = lambda self, pivot=True, get_infos=False: lu(self, pivot=pivot, get_infos=get_infos)
+Tensor.lu_solve = lambda self, LU_data, LU_pivots: lu_solve(self, LU_data, LU_pivots)
+
+
 def save(obj, f, *args, **kwargs):
     """Save tensors, state dicts and containers to a file (see ``ember.serialization``)."""
     from .serialization import save as _save

@@ -10,7 +10,7 @@ from .autograd.graph import Node
 from .ops import _composite
 from .tensor import Tensor
 
-__all__ = ['lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'lu_unpack']
+__all__ = ['lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'lu_unpack', 'torch_lu', 'torch_lu_solve']
 
 _LuFactorResult = _result_type('linalg_lu_factor', ['LU', 'pivots'])
 _LuFactorExResult = _result_type('linalg_lu_factor_ex', ['LU', 'pivots', 'info'])
@@ -225,3 +225,42 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
                            f'({n}x{n} and {B.shape[-2]}x{B.shape[-1]})')
     P = Tensor._make(_permutation(np.asarray(pivots._data), n, LU._data.dtype))
     return _composite.composite(LinalgLuSolveBackward0, _solve_compose, (LU, B), P=P, left=left, adjoint=adjoint)
+
+
+_LU_DEPRECATED = ('torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be '
+                  'removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced '
+                  'with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = '
+                  'torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = '
+                  'torch.linalg.lu_factor_ex(A, compute_pivots)')
+_LU_SOLVE_DEPRECATED = ('torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a future '
+                        'PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\nX = '
+                        'torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)')
+
+
+def torch_lu(A, pivot=True, get_infos=False, out=None):
+    """The deprecated ``torch.lu`` / ``Tensor.lu``: (LU, pivots), with ``info`` when ``get_infos`` (else a zero
+    pivot raises), after PyTorch's deprecation warning (once a process)."""
+    from ._warn import warn_user
+    warn_user(_LU_DEPRECATED, once=True)
+    if out is not None:
+        raise RuntimeError('torch.lu: ember does not take out= here; assign the returned tuple instead')
+    LU, piv, info = lu_factor_ex(A, pivot=pivot)
+    if get_infos:
+        return LU, piv, info
+    if info._data.any():
+        j = int(info._data[info._data > 0].reshape(-1)[0])
+        raise RuntimeError(f'torch.linalg.lu_factor: U[{j},{j}] is zero and using it on lu_solve would result in a '
+                           'division by zero. If you still want to perform the factorization, consider calling '
+                           'linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)')
+    return LU, piv
+
+
+def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """The deprecated ``torch.lu_solve(b, LU, pivots)`` / ``Tensor.lu_solve``: ``linalg.lu_solve(LU, pivots, b)``."""
+    from ._warn import warn_user
+    warn_user(_LU_SOLVE_DEPRECATED, once=True)
+    x = lu_solve(LU_data, LU_pivots, b)
+    if out is not None:
+        from .ops.inplace import write_out
+        return write_out('lu_solve', x, out)
+    return x

@@ -97,3 +97,24 @@ def test_lu_solve(left, adjoint):
     np.testing.assert_allclose(be.grad.numpy(), bt.grad.numpy(), rtol=1e-9, atol=1e-11)
     _fd_check(lambda M: (run(ember, ember.tensor(M), ember.tensor(B)) ** 2).sum().item(), A, ae.grad.numpy(),
               [(0, 0, 0), (1, 2, 3)])
+
+
+def test_deprecated_forms():
+    """torch.lu, torch.lu_solve(b, LU, pivots) and the Tensor methods: PyTorch's values and deprecation warnings."""
+    import warnings
+    A, b = RNG.standard_normal((3, 3)), RNG.standard_normal((3, 2))
+    got = {}
+    for L in (ember, torch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            LU, piv = L.lu(L.tensor(A))
+            info = L.lu(L.tensor(A), get_infos=True)[2]
+            x = L.lu_solve(L.tensor(b), LU, piv)
+            y = L.tensor(b).lu_solve(*L.tensor(A).lu())
+        got[L] = (LU.numpy(), piv.numpy(), int(info), x.numpy(), y.numpy(),
+                  sorted({str(m.message).split(' (Triggered internally')[0] for m in w}))
+    for a, t in zip(got[ember], got[torch]):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_allclose(a, t, rtol=1e-12, atol=1e-14)
+        else:
+            assert a == t
