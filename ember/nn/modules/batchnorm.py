@@ -164,7 +164,7 @@ class _LazyNormBase(LazyModuleMixin):
 
 def _lazy_norm(base):
     return type('Lazy' + base.__name__, (_LazyNormBase, base),
-                {'cls_to_become': base, '__module__': __name__, '__qualname__': 'Lazy' + base.__name__,
+                {'cls_to_become': base, '__module__': base.__module__, '__qualname__': 'Lazy' + base.__name__,
                  '__doc__': f'A {base.__name__} whose num_features is inferred from the first input.'})
 
 
