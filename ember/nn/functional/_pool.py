@@ -546,8 +546,8 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
 
 
 # -- max unpooling -------------------------------------------------------------------------------------------------
-class MaxUnpool2DBackward0(Node):
-    """Backward of max_unpool2d: gather the gradient at the indices."""
+class _MaxUnpoolBackward(Node):
+    """Backward of max_unpool: gather the gradient at the indices."""
     __slots__ = ('idx', 'oshape')
 
     def backward(self, g):
@@ -555,6 +555,10 @@ class MaxUnpool2DBackward0(Node):
         if dual.is_array(g):
             return np.take_along_axis(g.reshape(b, -1), self.idx, 1).reshape(self.oshape)
         return g.reshape(b, -1).gather(1, Tensor._make(self.idx)).reshape(self.oshape)
+
+
+MaxUnpool2DBackward0 = type('MaxUnpool2DBackward0', (_MaxUnpoolBackward,), {'__slots__': ()})
+MaxUnpool3DBackward0 = type('MaxUnpool3DBackward0', (_MaxUnpoolBackward,), {'__slots__': ()})
 
 
 def _unpool_size(shape, output_size, k, s, p):
@@ -572,29 +576,37 @@ def _unpool_size(shape, output_size, k, s, p):
     return size
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
+def max_unpool(input, indices, k, s, p, output_size, node_cls):
+    """Place each value at its index (flat over the last len(k) dims) in a zero output: the partial inverse of max
+    pooling over 2 or 3 spatial dims."""
     x = input._data
-    k = _pair(kernel_size)
-    s = k if stride is None else _pair(stride)
-    p = _pair(padding)
+    n = len(k)
     if output_size is None:
-        hw = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[-2:], s, p, k))
+        vol = tuple((m - 1) * si - 2 * pi + ki for m, si, pi, ki in zip(x.shape[-n:], s, p, k))
     else:
-        hw = _unpool_size(x.shape[-2:], output_size, k, s, p)
-    b = int(np.prod(x.shape[:-2]))
+        vol = _unpool_size(x.shape[-n:], output_size, k, s, p)
+    b = int(np.prod(x.shape[:-n]))
     idx = indices._data.reshape(b, -1)
-    if idx.size and (idx.min() < 0 or idx.max() >= hw[0] * hw[1]):
-        raise RuntimeError(f'Found an invalid max index: {int(idx.max())} (output volumes are of size '
-                           f'{hw[0]}x{hw[1]})')
-    out = np.zeros((b, hw[0] * hw[1]), x.dtype)
+    size = int(np.prod(vol))
+    bad = (idx < 0) | (idx >= size)
+    if bad.any():   # the first invalid one in memory order, as PyTorch's loop reports it
+        raise RuntimeError(f'Found an invalid max index: {int(idx.reshape(-1)[np.argmax(bad.reshape(-1))])} '
+                           f'(output volumes are of size {"x".join(str(v) for v in vol)})')
+    out = np.zeros((b, size), x.dtype)
     np.put_along_axis(out, idx, x.reshape(b, -1), 1)
-    out = out.reshape(x.shape[:-2] + hw)
+    out = out.reshape(x.shape[:-n] + vol)
     if GRAD.enabled and input._requires_grad:
-        node = MaxUnpool2DBackward0((input,))
+        node = node_cls((input,))
         node.idx, node.oshape = idx, x.shape
         return Tensor._make(out, node)
     return Tensor._make(out)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
+    k = _pair(kernel_size)
+    return max_unpool(input, indices, k, k if stride is None else _pair(stride), _pair(padding), output_size,
+                      MaxUnpool2DBackward0)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -12,7 +12,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
 
-__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d']
+__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'lp_pool3d', 'max_unpool3d']
 
 
 def _plain(a):
@@ -233,3 +233,18 @@ def adaptive_avg_pool3d(input, output_size):
         node = AdaptiveAvgPool3DBackward0((input,))
         node.mats = mats
     return _finish(y, node, unbatched)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-D power-average pooling: (sum over each window of x^p)^(1/p), composed from avg_pool3d as PyTorch does."""
+    k = _triple(kernel_size, 'lp_pool3d')
+    out = avg_pool3d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k[0] * k[1] * k[2]).pow(1.0 / norm_type)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Place each value at its index in a zero (N, C, D, H, W) output (the partial inverse of max_pool3d)."""
+    from ._pool import MaxUnpool3DBackward0, max_unpool
+    k = _triple(kernel_size, 'max_unpool3d')
+    s = k if stride is None else _triple(stride, 'max_unpool3d')
+    return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)

@@ -6,7 +6,8 @@ from .module import Module
 
 __all__ = ['MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'AdaptiveAvgPool1d',
            'AdaptiveAvgPool2d', 'AdaptiveAvgPool3d',
-           'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'MaxUnpool1d', 'MaxUnpool2d', 'LPPool1d', 'LPPool2d']
+           'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'MaxUnpool1d', 'MaxUnpool2d', 'MaxUnpool3d', 'LPPool1d', 'LPPool2d',
+           'LPPool3d']
 
 
 def _tup(v, n):
@@ -177,6 +178,14 @@ class MaxUnpool2d(_MaxUnpoolNd):
         return P.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d: values back at their indices, zeros elsewhere."""
+    n = 3
+
+    def forward(self, input, indices, output_size=None):
+        return P3.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
 class _LPPoolNd(Module):
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
@@ -202,3 +211,10 @@ class LPPool2d(_LPPoolNd):
 
     def forward(self, input):
         return P.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling over the last three dims."""
+
+    def forward(self, input):
+        return P3.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
