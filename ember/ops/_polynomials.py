@@ -80,32 +80,28 @@ def chebyshev(kind, x, n, shifted=False):
     return out
 
 
-def hermite_h(x, n):
-    """The physicists' Hermite polynomial H_n(x) (NaN beyond PyTorch's degree limit: 128 in float32, 512 in
-    float64)."""
-    dt = x.dtype
-    out = np.zeros(x.shape, dt)
+def _hermite(x, n, first, step):
+    """A Hermite polynomial by its recurrence, NaN beyond PyTorch's degree limit (128 in float32, 512 in float64)."""
+    out = np.zeros(x.shape, x.dtype)
     out[n == 0] = 1
-    limit = 128 if dt == np.float32 else 512
+    limit = 128 if x.dtype == np.float32 else 512
     out[n > limit] = np.nan
     rest = (n >= 1) & (n <= limit)
     if rest.any():
-        _recur(out, rest, x, n, lambda v: v + v,
-               lambda j, v, p, q: (v + v) * q - dt.type(2 * j) * p)
+        _recur(out, rest, x, n, first, step)
     return out
+
+
+def hermite_h(x, n):
+    """The physicists' Hermite polynomial H_n(x)."""
+    k = x.dtype.type
+    return _hermite(x, n, lambda v: v + v, lambda j, v, p, q: (v + v) * q - k(2 * j) * p)
 
 
 def hermite_he(x, n):
-    """The probabilists' Hermite polynomial He_n(x) (NaN beyond the degree limit, as hermite_h)."""
-    dt = x.dtype
-    out = np.zeros(x.shape, dt)
-    out[n == 0] = 1
-    limit = 128 if dt == np.float32 else 512
-    out[n > limit] = np.nan
-    rest = (n >= 1) & (n <= limit)
-    if rest.any():
-        _recur(out, rest, x, n, lambda v: v, lambda j, v, p, q: v * q - dt.type(j) * p)
-    return out
+    """The probabilists' Hermite polynomial He_n(x)."""
+    k = x.dtype.type
+    return _hermite(x, n, lambda v: v, lambda j, v, p, q: v * q - k(j) * p)
 
 
 def laguerre_l(x, n):

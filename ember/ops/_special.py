@@ -90,13 +90,18 @@ def _poly(piece, t):
     return r
 
 
-def _exp_neg_square(x):
-    """exp(-x*x) within about an ulp: x*x = p + e exactly (Dekker), exp(-x*x) = exp(-p) * (1 - e)."""
+def _square_split(x):
+    """x*x = p + e exactly (Dekker's split of x): p rounded, e its rounding error."""
     xh = x * _SPLIT
     xh -= xh - x
     xl = x - xh
     p = x * x
-    e = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+    return p, ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+
+
+def _exp_neg_square(x):
+    """exp(-x*x) within about an ulp: exp(-p) * (1 - e) with x*x = p + e exactly."""
+    p, e = _square_split(x)
     return np.exp(-p) * (1.0 - e)
 
 
@@ -170,11 +175,7 @@ def erfc(a):
 
 def _exp_square(x):
     """exp(x*x) within about an ulp (x*x split exactly, as in _exp_neg_square); inf once it overflows."""
-    xh = x * _SPLIT
-    xh -= xh - x
-    xl = x - xh
-    p = x * x
-    e = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+    p, e = _square_split(x)
     with np.errstate(over='ignore'):
         return np.exp(p) * (1.0 + e)
 
