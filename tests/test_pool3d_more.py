@@ -61,3 +61,42 @@ def test_lp_pool3d(p, kw):
         vp[idx] += 1e-6
         vm[idx] -= 1e-6
         np.testing.assert_allclose(e.grad.numpy()[idx], (f(vp) - f(vm)) / 2e-6, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize('size', [(2, 3, 4), 2, (2, None, 3), (5, 7, 6), (1, 1, 1)])
+def test_adaptive_max_pool3d(size):
+    """Values, indices (NaN picks and ties as PyTorch's), gradients, grad_fn and repr; unbatched input."""
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 7, 6)).astype(np.float32)
+    x[0, 0, 1, 2, 3] = np.nan
+    x[1, 2, :2, :2, :2] = 0.5                      # ties
+    res = {}
+    for L in (ember, torch):
+        xe = L.tensor(x, requires_grad=True)
+        y, i = L.nn.functional.adaptive_max_pool3d(xe, size, return_indices=True)
+        (y.nan_to_num() * L.arange(y.numel()).reshape(y.shape)).sum().backward()
+        u = L.nn.AdaptiveMaxPool3d(size)(L.tensor(x[1]))
+        res[L] = (y.detach().numpy(), i.numpy(), xe.grad.numpy(), u.numpy(), y.grad_fn.name(),
+                  repr(L.nn.AdaptiveMaxPool3d(size)))
+    for a, b in zip(res[ember], res[torch]):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+
+
+def test_adaptive_max_pool3d_finite_differences_and_errors():
+    x = np.random.default_rng(2).standard_normal((1, 2, 4, 5, 3))
+    e = ember.tensor(x, requires_grad=True)
+    (ember.nn.functional.adaptive_max_pool3d(e, (2, 3, 2)) ** 2).sum().backward()
+    f = lambda v: (ember.nn.functional.adaptive_max_pool3d(ember.tensor(v), (2, 3, 2)) ** 2).sum().item()   # noqa: E731
+    for idx in np.ndindex(x.shape):
+        vp, vm = x.copy(), x.copy()
+        vp[idx] += 1e-7
+        vm[idx] -= 1e-7
+        np.testing.assert_allclose(e.grad.numpy()[idx], (f(vp) - f(vm)) / 2e-7, rtol=1e-5, atol=1e-7)
+    for shape in ((5, 7), (2, 3, 4, 5, 6, 7)):
+        with pytest.raises(RuntimeError) as want:
+            torch.nn.functional.adaptive_max_pool3d(torch.ones(shape), 2)
+        with pytest.raises(RuntimeError) as got:
+            ember.nn.functional.adaptive_max_pool3d(ember.ones(shape), 2)
+        assert str(got.value) == str(want.value)

@@ -12,7 +12,8 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
 
-__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'lp_pool3d', 'max_unpool3d']
+__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
+           'lp_pool3d', 'max_unpool3d']
 
 
 def _plain(a):
@@ -248,3 +249,48 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     k = _triple(kernel_size, 'max_unpool3d')
     s = k if stride is None else _triple(stride, 'max_unpool3d')
     return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)
+
+
+AdaptiveMaxPool3DBackward0 = type('AdaptiveMaxPool3DBackward0', (MaxPool3DWithIndicesBackward0,), {'__slots__': ()})
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive windows of the last three dims (None keeps a size); indices flat over the
+    volume, the first maximum (a NaN wins, its last one) as PyTorch picks."""
+    from ._pool import _adaptive_index, _nan_aware_argmax
+    x = input._data
+    if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
+        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_max_pool3d of a '
+                         f'{x.ndim}D input to output_size {tuple(output_size)})')
+    if x.ndim not in (4, 5):
+        raise RuntimeError(f'adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(x.shape)}')
+    xb, unbatched = (x[None], True) if x.ndim == 4 else (x, False)
+    o = (int(output_size),) * 3 if isinstance(output_size, (int, np.integer)) else \
+        tuple(xb.shape[2 + i] if v is None else int(v) for i, v in enumerate(output_size))
+    if len(o) != 3:
+        raise RuntimeError('adaptive_max_pool3d: internal error: output_size.size() must be 3')
+    d, h, w = xb.shape[2:]
+    i0, i1, i2 = (_adaptive_index(n, m) for n, m in zip((d, h, w), o))
+    planes = _plain(xb).reshape((-1, d, h, w))
+    win = planes[:, i0[:, None, None, :, None, None], i1[None, :, None, None, :, None],
+                 i2[None, None, :, None, None, :]]
+    k1, k2 = i1.shape[1], i2.shape[1]
+    win = win.reshape(win.shape[:4] + (-1,))
+    am = _nan_aware_argmax(win)
+    out = np.take_along_axis(win, am[..., None], -1)[..., 0].astype(x.dtype)
+    r0, r1, r2 = np.ix_(np.arange(o[0]), np.arange(o[1]), np.arange(o[2]))
+    idx = (i0[r0, am // (k1 * k2)] * h + i1[r1, am // k2 % k1]) * w + i2[r2, am % k2]
+    full = xb.shape[:2] + o
+    node = None
+    if GRAD.enabled and input._requires_grad:
+        node = AdaptiveMaxPool3DBackward0((input,))
+        node.idx, node.shape = idx.reshape(full), xb.shape
+    res = _finish(out.reshape(full), node, unbatched)
+    if return_indices:
+        i = idx.reshape(full).astype(np.int64, copy=False)
+        return res, Tensor._make(i[0] if unbatched else i)
+    return res
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
