@@ -9,7 +9,6 @@ import numpy as np
 from .. import _bf16
 from ..autograd import dual
 from ..autograd.graph import Node
-from .._dtype import scalar_name
 from ..tensor import Tensor
 from . import _bessel, _composite, _igamma, _polynomials, _special, _zeta
 from .pointwise import _precise, binary, unary
@@ -179,111 +178,6 @@ def _xlog1py_da(g, a, b):
 
 xlog1py = binary('xlog1py', _xlog1py_arr, 'SpecialXlog1PyBackward0', _xlog1py_da, lambda g, a, b: g * a / (1 + b),
                  float_out=True, doc='x * log1p(y), 0 where x == 0 (unless y is nan).')
-
-
-def _igamma_pq(a, x):
-    """The regularized incomplete gamma functions (P, Q) = (gammainc, gammaincc) in float64: the power series
-    of P where x < a + 1, Lentz's continued fraction of Q elsewhere (each converges fast on its side), both
-    scaled by x^a e^-x / Gamma(a); PyTorch's values at the edges (a or x 0 or inf, negative or nan: nan)."""
-    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
-    p = np.full(a.shape, np.nan)
-    ok = (a >= 0) & (x >= 0) & ~(np.isinf(a) & np.isinf(x)) & ~((a == 0) & (x == 0))
-    p[ok & ((x == 0) | np.isinf(a))] = 0.0
-    p[ok & ((a == 0) | np.isposinf(x)) & (x > 0) & np.isfinite(a)] = 1.0
-    inner = ok & (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
-    q = 1.0 - p
-    with np.errstate(all='ignore'):
-        series = inner & (x < a + 1)
-        if series.any():
-            p[series] = _igamma_series(a[series], x[series])
-            q[series] = 1.0 - p[series]
-        frac = inner & ~series
-        if frac.any():
-            q[frac] = _igammac_fraction(a[frac], x[frac])
-            p[frac] = 1.0 - q[frac]
-    return p, q
-
-
-def _igamma_prefactor(a, x):
-    return np.exp(a * np.log(x) - x - _lgamma(a))
-
-
-def _igamma_series(a, x):
-    """P(a, x) = x^a e^-x / Gamma(a) * sum_n x^n / (a (a+1) ... (a+n))."""
-    term = 1.0 / a
-    total = term.copy()
-    ap = a.copy()
-    for _ in range(2000):
-        ap += 1.0
-        term *= x / ap
-        total += term
-        if (np.abs(term) <= np.abs(total) * 1e-17).all():
-            break
-    return total * _igamma_prefactor(a, x)
-
-
-def _igammac_fraction(a, x):
-    """Q(a, x) by the modified Lentz evaluation of its continued fraction (Numerical Recipes' gcf)."""
-    tiny = 1e-300
-    b = x + 1.0 - a
-    c = np.full(a.shape, 1.0 / tiny)
-    d = 1.0 / b
-    h = d.copy()
-    for i in range(1, 2000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = b + an / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if (np.abs(delta - 1.0) <= 1e-16).all():
-            break
-    return h * _igamma_prefactor(a, x)
-
-
-def _igamma_kernel(which):
-    def arr(a, b):
-        return _igamma_pq(a, b)[which].astype(np.result_type(a, b), copy=False)
-    return arr
-
-
-def _floats_only(name, op):
-    """``op`` refusing two integer tensors as PyTorch's CPU kernel does (it has no integer version)."""
-    def fn(input, other):
-        both_tensors = isinstance(input, Tensor) and isinstance(other, Tensor)
-        if both_tensors and not input.dtype.is_floating_point and not other.dtype.is_floating_point:
-            raise NotImplementedError(f'"{name}_cpu" not implemented for '
-                                      f"'{scalar_name(np.result_type(input._data, other._data))}'")
-        return op(input, other)
-    fn.__name__, fn.__doc__ = name, op.__doc__
-    return fn
-
-
-def _lgamma_of(x):
-    return _lgamma(x) if dual.is_array(x) else lgamma(x)
-
-
-def _igamma_dx(g, a, b):
-    """d/dx P(a, x) = x^(a-1) e^-x / Gamma(a) at x = b (PyTorch's formula; binary() saves the operands by
-    these parameter names)."""
-    return g * dual.exp((a - 1) * dual.log(b) - b - _lgamma_of(a))
-
-
-def _igamma_da(name):
-    def da(g, a, b):   # reads neither operand: none is saved for it
-        raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
-    return da
-
-
-igamma = _floats_only('igamma', binary('igamma', _igamma_kernel(0), 'IgammaBackward0', _igamma_da('igamma'),
-                                       _igamma_dx, float_out=True,
-                                       doc='The regularized lower incomplete gamma function P(input, other).'))
-igammac = _floats_only('igammac', binary('igammac', _igamma_kernel(1), 'IgammacBackward0', _igamma_da('igammac'),
-                                         lambda g, a, b: -_igamma_dx(g, a, b), float_out=True,
-                                         doc='The regularized upper incomplete gamma function Q = 1 - P.'))
 
 
 def _sinc_arr(a):
@@ -598,8 +492,7 @@ def logit(input, eps=None):
 def _bind():
     """Tensor methods and in-place variants."""
     from .inplace import make_inplace
-    for name, fn in (('lgamma', lgamma), ('digamma', digamma), ('xlogy', xlogy), ('igamma', igamma),
-                     ('igammac', igammac)):
+    for name, fn in (('lgamma', lgamma), ('digamma', digamma), ('xlogy', xlogy)):
         setattr(Tensor, name, fn)
         setattr(Tensor, name + '_', make_inplace(fn, name + '_'))
     Tensor.polygamma = lambda self, n: polygamma(n, self)
