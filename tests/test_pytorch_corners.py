@@ -133,3 +133,25 @@ def test_no_torch_level_function_pytorch_lacks():
                  'to', 'type_as', 'uniform_', 'vector_norm', 'view', 'view_as'):
         assert not hasattr(torch, name) and not hasattr(ember, name), name
         assert hasattr(ember.Tensor, name) == hasattr(torch.Tensor, name), name
+
+
+@pytest.mark.parametrize('case', ['getitem', 'setitem', 'index_put'])
+def test_index_tensor_changed_in_place_before_backward(case):
+    """An index tensor changed in place after indexing: backward raises PyTorch's error (ember once scattered by
+    the changed values, a silently wrong gradient)."""
+    msgs = []
+    for L in (ember, torch):
+        x = L.ones(4, requires_grad=True)
+        m = L.tensor([True, False, True, False])
+        if case == 'getitem':
+            out = x[m]
+        elif case == 'setitem':
+            out = x * 1
+            out[m] = L.tensor([5.0, 6.0])
+        else:
+            out = x.index_put((m,), L.tensor([5.0, 6.0]))
+        m[1] = True
+        with pytest.raises(RuntimeError) as e:
+            out.sum().backward()
+        msgs.append(str(e.value).split(' Hint')[0])
+    assert msgs[0] == msgs[1]

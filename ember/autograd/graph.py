@@ -342,6 +342,7 @@ def _raise_modified(node, obj, now, then, is_output):
     where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
-        f'[torch.{tname}Tensor [{shape}]]{where} is at version {now}; expected version {then} instead. '
+        f'[{"CPUBoolType" if tname == "Bool" else f"torch.{tname}Tensor"} [{shape}]]{where} is at version {now}; '
+        f'expected version {then} instead. '
         'Hint: do the in-place operation on a clone (x = x.clone()) or out of place (x = x + y), '
         'so that the value saved for backward stays as it was.')

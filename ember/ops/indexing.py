@@ -111,7 +111,17 @@ def _is_basic(idx):
                for i in idx)
 
 
+def _keep_index_versions(node, index):
+    """Save the tensors of an advanced index with their versions, so that backward refuses (PyTorch's error) once
+    one was changed in place, instead of scattering by the changed values."""
+    tensors = [i for i in (index if isinstance(index, tuple) else (index,)) if isinstance(i, Tensor)]
+    if tensors:
+        node.save(*tensors)
+
+
 def _index_bw(self, g):
+    if self._saved:
+        self.saved()   # the index tensors unchanged since the forward (or PyTorch's error)
     if dual.is_array(g):
         out = np.zeros(self.shape, g.dtype)
         if self.basic:
@@ -206,6 +216,8 @@ def getitem(input, index):
         name = _basic_name(index, idx, a.shape) if basic else 'IndexBackward0'
         node = _INDEX_NODES[name]((input,))
         node.shape, node.idx, node.basic = a.shape, idx, basic
+        if not basic:
+            _keep_index_versions(node, index)
     if basic:
         return view_of(input, arr, node)
     return Tensor._make(arr, node)
@@ -222,6 +234,8 @@ class IndexPutBackward0(Node):
     __slots__ = ('idx', 'vshape', 'accumulate', 'basic', 'vdtype')
 
     def backward(self, g):
+        if self._saved:
+            self.saved()   # the index tensors unchanged since the forward (or PyTorch's error)
         zero = dual.const(0.0, g)
         if self.accumulate:
             ga = g
@@ -292,6 +306,7 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
         node = _node((input, values if vt else None))
         node.idx, node.accumulate, node.basic = idx, accumulate, _is_basic(idx)
+        _keep_index_versions(node, indices)
         node.vshape = values._data.shape if vt else None
         node.vdtype = values._data.dtype if vt and values._requires_grad else None
         return Tensor._make(a, node)
@@ -323,6 +338,8 @@ def setitem(input, index, value):
                           _node=node)
         except IndexError as e:
             raise _index_error(input, idx, e) from None
+        if node is CopySlices and r.grad_fn is not None:
+            _keep_index_versions(r.grad_fn, index)
         commit(input, r)
         return
     try:
