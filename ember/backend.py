@@ -145,6 +145,23 @@ def set_blas_threads(n):
         BLAS.many = n
 
 
+# Products OpenBLAS runs on one thread whatever its thread count (its interface/gemm.c and gemv.c, default
+# GEMM_MULTITHREAD_THRESHOLD 4): a 2-D product of at most 65536 * 4 multiply-adds, a matrix times a vector of fewer
+# than 2304 * 4 elements. Checked on NumPy's OpenBLAS 0.3.31 at 2 threads: its worker thread took no CPU time over
+# 3000 of each of LeNet's small products ((4, 400) @ (400, 120), (64, 64) @ (64, 64), (95, 95) @ (95,) ...).
+# gemm runs these as they are, without setting OpenBLAS's count to one and back around them: two ctypes calls a
+# product, which only a count above one (OPENBLAS_NUM_THREADS=2, the 2-thread benchmark regime) pays.
+_SOLO_GEMM, _SOLO_GEMV = 65536 * 4, 2304 * 4
+
+
+def _solo(a, b, macs):
+    """Whether OpenBLAS runs ``a @ b`` (at most one operand a stack) on one thread of its own accord."""
+    if a.ndim > 1 and b.ndim > 1:
+        return macs <= _SOLO_GEMM
+    m = b if a.ndim == 1 else a     # the matrix of a matrix-vector product (a stack: one product per matrix)
+    return (m.size if m.ndim == 1 else m.shape[-2] * m.shape[-1]) < _SOLO_GEMV
+
+
 def gemm(a, b, many=False, bias=None, out=None):
     """``a @ b`` with ember's thread policy; the caller's OpenBLAS thread count is put back after. ``bias``: added
     to the product in place (``a @ b + bias``), by each of the pool's threads to its own block when the product is
@@ -173,6 +190,8 @@ def gemm(a, b, many=False, bias=None, out=None):
     macs = a.size * b.shape[-1] if b.ndim > 1 else a.size     # a matrix times a vector: a.size multiply-adds
     if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack: once per matrix of the stack
         macs *= b.size // max(1, b.shape[-2] * b.shape[-1])
+    elif not many and macs < BIG_GEMM and _solo(a, b, macs):
+        return _plus(_matmul(a, b, out), bias)
     want = BLAS.many if (many or macs >= BIG_GEMM) and not BLAS.pinned else 1
     if want is None:
         return _plus(_matmul(a, b, out), bias)
@@ -459,6 +478,20 @@ def _find_omatcopy(letter, scalar):
                                ctypes.c_void_p, integer]
                 return fn, integer, scalar
     return None
+
+
+def strided_view(a, shape, strides, offset=0):
+    """A read-only view of array ``a``'s memory with ``shape`` and byte ``strides``, starting ``offset`` bytes in
+    (which needs a C-contiguous ``a``): NumPy's as_strided without its wrapper object, by the ndarray constructor
+    on a's buffer (it also checks the view stays inside it). A conv's window view, min of 10x2000: 4.5 -> 0.6 us
+    (three a LeNet step). A non-contiguous ``a`` goes to as_strided."""
+    if a.flags.c_contiguous:
+        v = xp.ndarray(shape, a.dtype, a, offset, strides)
+        v.flags.writeable = False
+        return v
+    if offset:
+        raise ValueError('strided_view: an offset needs a C-contiguous array')
+    return xp.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
 
 
 _SAME_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}

@@ -164,6 +164,7 @@ def test_conv_in_parts_matches_torch(split, monkeypatch, need_x, chunked):
     if chunked:
         monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
         monkeypatch.setattr(_conv, '_CHUNK_BYTES', 3 * 75 * 64 * 4)    # about three samples a part
+    monkeypatch.setattr(_conv, '_FIRST_COLS', 0)     # the im2col path even where a first layer runs per sample
     seen = []
     parts = _conv._parts
     monkeypatch.setattr(_conv, '_parts', lambda x, w, o: seen.append(parts(x, w, o)) or seen[-1])

@@ -10,14 +10,13 @@ one GEMM per kernel tap (_taps); stride-2 windows are read from a parity-split c
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ... import _layout, _parallel
-from ...backend import gemm, gemm_narrow, transposed
+from ...backend import gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
@@ -162,7 +161,7 @@ def _windows(a, ax, k, s, d, o):
     sh, sw = st[ax], st[ax + 1]
     shape = a.shape[:ax] + tuple(k) + tuple(o) + a.shape[ax + 2:]
     strides = st[:ax] + (sh * d[0], sw * d[1], sh * s[0], sw * s[1]) + st[ax + 2:]
-    return as_strided(a, shape, strides, writeable=False)
+    return strided_view(a, shape, strides)
 
 
 def _im2col(a, k, s, d, o):
@@ -199,9 +198,14 @@ def _split_rows(k, d, o, hw=(0, 0), pads=((0, 0), (0, 0))):
 
 
 def _col2im(cols, ax, shape, k, s, d):
-    """Sum windows (dims ax..ax+3 = KH, KW, OH, OW) onto a zero canvas of ``shape``: one add per offset."""
-    out = np.zeros(shape, cols.dtype)
+    """Sum windows (dims ax..ax+3 = KH, KW, OH, OW) onto a zero canvas of ``shape``: one add per offset, or
+    small stride-1 float32/float64 ones in one reduction (_col2im_diag)."""
     oh, ow = cols.shape[ax + 2:ax + 4]
+    if s == (1, 1) and type(cols) is np.ndarray and cols.dtype in _DIAG_DTYPES and \
+            cols.size <= _DIAG_ADD * k[0] * k[1] and \
+            tuple(shape[ax:ax + 2]) == (oh + d[0] * (k[0] - 1), ow + d[1] * (k[1] - 1)):
+        return _col2im_diag(cols, ax, k, d)
+    out = np.zeros(shape, cols.dtype)
     lead = (slice(None),) * ax
     for i in range(k[0]):
         hs = slice(i * d[0], i * d[0] + s[0] * (oh - 1) + 1, s[0])
@@ -209,6 +213,34 @@ def _col2im(cols, ax, shape, k, s, d):
             ws = slice(j * d[1], j * d[1] + s[1] * (ow - 1) + 1, s[1])
             out[lead + (hs, ws)] += cols[lead + (i, j)]
     return out
+
+
+# elements per kernel offset up to which a stride-1 col2im is one reduction (_col2im_diag): its adds are then a few
+# us each, mostly NumPy's per-call and per-run cost (runs of OW*N elements). Min of 15x20 interleaved, real-time
+# priority, one add per offset against the reduction (us), (C, H, N, K): (6, 14, 4, 5) 72 -> 40 (LeNet's conv2
+# input gradient at batch 4), (16, 12, 4, 3) 41 -> 32, (6, 14, 8, 5) 93 -> 72; past it the padded copy costs more:
+# (6, 14, 16, 5) 115 -> 119, (64, 8, 8, 3) 89 -> 102, (6, 14, 64, 5) 258 -> 506.
+_DIAG_ADD = 8192
+_DIAG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))     # native only: bfloat16 is float32 byte-swapped
+
+
+def _col2im_diag(cols, ax, k, d):
+    """_col2im for stride 1 as one sum over the kernel offsets: cols are copied onto a zero canvas padded by the
+    kernel's reach on both sides of OH and OW, where the window of offset (i, j) seen from output (y, x) sits at
+    (y - i*dh, x - j*dw), so a strided view with offset axes (KH, KW) beside the output's (H, W) sums every
+    window in one call. It adds in the loop's order, from 0 (initial=0: a sum of -0.0s gives +0.0, as the
+    loop's adds onto zeros), so the result is bitwise the loop's."""
+    lead, trail = cols.shape[:ax], cols.shape[ax + 4:]
+    kh, kw, oh, ow = cols.shape[ax:ax + 4]
+    ph, pw = d[0] * (kh - 1), d[1] * (kw - 1)
+    canvas = np.zeros(lead + (kh, kw, oh + 2 * ph, ow + 2 * pw) + trail, cols.dtype)
+    inner = (slice(None),) * ax
+    canvas[inner + (slice(None), slice(None), slice(ph, ph + oh), slice(pw, pw + ow))] = cols
+    st = canvas.strides
+    si, sj, sy, sx = st[ax:ax + 4]
+    view = strided_view(canvas, lead + (kh, kw, oh + ph, ow + pw) + trail,
+                        st[:ax] + (si - d[0] * sy, sj - d[1] * sx, sy, sx) + st[ax + 4:], ph * sy + pw * sx)
+    return view.sum(axis=(ax, ax + 1), initial=0)
 
 
 def _gemm(a, b, groups, ta=False, tb=False):
@@ -285,6 +317,22 @@ def _per_sample(w, groups):
     1.52 -> 1.47). LeNet's 3 -> 6 channel 5x5 conv (75 taps) gained too little to take it (batch 4: 0.258 ->
     0.248 ms; at batch 64 with the input gradient it lost: 5.5 -> 7.8 ms)."""
     return groups == 1 and w[0].size <= _SAMPLE_TAPS
+
+
+# taps and columns (N*OH*OW) up to which a conv whose input needs no gradient (a first layer) runs per sample too. Its
+# backward is then the weight gradient alone, per sample, with no col2im: LeNet's 3 -> 6 channel 5x5 conv at 32x32
+# (75 taps), forward and backward, 1 thread, min of 15x100 interleaved at real-time priority, SkylakeX / Haswell
+# kernels: batch 4 (3136 columns) 193-200 -> 121-124 / 220-223 -> 217-225 us; at batch 8 Haswell lost (383 -> 421,
+# SkylakeX 343 -> 216), and so it did up to batch 64 (3127 -> 3357; SkylakeX 3425 -> 1593), so larger batches keep
+# the im2col path.
+_FIRST_TAPS, _FIRST_COLS = 75, 4096
+
+
+def _first_per_sample(x, w, groups, need_x):
+    """Whether a conv of x with w whose input needs no gradient (``need_x`` False) runs per sample (_per_sample's
+    layout) beyond _SAMPLE_TAPS: one group, at most _FIRST_TAPS taps and _FIRST_COLS columns."""
+    return not need_x and groups == 1 and w[0].size <= _FIRST_TAPS and \
+        x.shape[0] * (x.shape[2] - w.shape[2] + 1) * (x.shape[3] - w.shape[3] + 1) <= _FIRST_COLS
 
 
 class _Dense:
@@ -456,9 +504,10 @@ def _winograd_for(x, w, s, d, groups, pads):
     return None
 
 
-def _conv_fwd(x, w, b, s, pads, d, groups):
+def _conv_fwd(x, w, b, s, pads, d, groups, need_x=True):
     """y = conv(x, w) + b for 4-D arrays; returns (y, cols) with cols the im2col matrix of the padded input
-    (None when it was built in chunks), or what the Winograd path keeps for backward."""
+    (None when it was built in chunks), or what the Winograd path keeps for backward. ``need_x``: whether x's
+    gradient may be asked for (see _first_per_sample)."""
     o_ch, k = w.shape[0], w.shape[2:]
     o = _out_size(x.shape[2:], pads, k, s, d)
     if _dense(x, w, pads, d, groups):
@@ -486,7 +535,8 @@ def _conv_fwd(x, w, b, s, pads, d, groups):
         if b is not None:
             y += b[:, None, None]
         return y, saved
-    if _per_sample(w, groups):
+    if _per_sample(w, groups) or s == (1, 1) and d == (1, 1) and not any(pads[0] + pads[1]) and \
+            _first_per_sample(x, w, groups, need_x):
         y, cols = _sample_forward(x, w.reshape(o_ch, -1), pads, k, s, d, o)
         if b is not None:
             y += b[:, None]
@@ -970,7 +1020,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
                            "Kernel size can't be greater than actual input size")
     if x.shape[1] == 0:
         return empty_channels(input, weight, bias, _out_size(x.shape[2:], pads4[2 - nd:], k, s, d))
-    y, cols = _conv_fwd(x4, w4, b, s4, pads4, d4, groups)
+    y, cols = _conv_fwd(x4, w4, b, s4, pads4, d4, groups, input._requires_grad)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
     elif _layout.suggests_channels_last(x) or _layout.suggests_channels_last(w):
