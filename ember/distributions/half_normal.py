@@ -1,9 +1,9 @@
 """The half-normal distribution: |X| for X ~ Normal(0, scale)."""
 import math
 
-import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from ..tensor import Size
 from . import constraints
+from ._half import HalfMixin
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
@@ -11,7 +11,7 @@ from .transforms import AbsTransform
 __all__ = ['HalfNormal']
 
 
-class HalfNormal(TransformedDistribution):
+class HalfNormal(HalfMixin, TransformedDistribution):
     """|X| with X ~ Normal(0, ``scale``)."""
 
     arg_constraints = {'scale': constraints.positive}
@@ -27,34 +27,9 @@ class HalfNormal(TransformedDistribution):
         return super().expand(Size(batch_shape), _instance=new)
 
     @property
-    def scale(self):
-        return self.base_dist.scale
-
-    @property
     def mean(self):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self):
-        return ops.zeros_like(self.scale)
-
-    @property
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return ops.where(value >= 0, log_prob, -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
