@@ -8,12 +8,12 @@ from ..nn.functional import binary_cross_entropy_with_logits
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbs, _ByParam, broadcast_all
 
 __all__ = ['Bernoulli']
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(_BinaryProbs, _ByParam, ExponentialFamily):
     """Bernoulli distribution: 1 with probability ``probs`` (or sigmoid(``logits``)), else 0."""
 
     arg_constraints = {'probs': constraints.unit_interval, 'logits': constraints.real}
@@ -40,9 +40,6 @@ class Bernoulli(ExponentialFamily):
         new._param = params.get('logits', params.get('probs'))
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
     @property
     def mean(self):
         return self.probs
@@ -55,18 +52,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self):
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=Size()):
         """``torch.bernoulli(probs)`` expanded to the sample shape."""

@@ -4,7 +4,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbs, _ByParam, broadcast_all
 
 __all__ = ['Binomial']
 
@@ -14,7 +14,32 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class _Counted(_BinaryProbs, _ByParam):
+    """A ``total_count`` broadcast with ``probs`` or ``logits`` (exactly one given), in the parameter's dtype: what
+    Binomial and NegativeBinomial take."""
+
+    def _counted_init(self, total_count, probs, logits, validate_args):
+        if (probs is None) == (logits is None):
+            raise ValueError('Either `probs` or `logits` must be specified, but not both.')
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self._param = self.probs
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self._param = self.logits
+        self.total_count = self.total_count.type_as(self._param)
+        Distribution.__init__(self, self._param.size(), validate_args=validate_args)
+
+    def _counted_expand(self, cls, batch_shape, _instance):
+        batch_shape = Size(batch_shape)
+        params = {k: self.__dict__[k].expand(batch_shape) for k in ('probs', 'logits') if k in self.__dict__}
+        params['total_count'] = self.total_count.expand(batch_shape)
+        new = self._expanded(cls, batch_shape, _instance, params)
+        new._param = params.get('logits', params.get('probs'))
+        return new
+
+
+class Binomial(_Counted, Distribution):
     """Binomial distribution: ``total_count`` (broadcast with the parameter) trials of probability ``probs``
     (or sigmoid(``logits``)). Samples come from ``torch.binomial``, PyTorch's draws."""
 
@@ -23,27 +48,10 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError('Either `probs` or `logits` must be specified, but not both.')
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args)
+        self._counted_init(total_count, probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        params = {k: self.__dict__[k].expand(batch_shape) for k in ('probs', 'logits') if k in self.__dict__}
-        params['total_count'] = self.total_count.expand(batch_shape)
-        new = self._expanded(Binomial, batch_shape, _instance, params)
-        new._param = params.get('logits', params.get('probs'))
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return self._counted_expand(Binomial, batch_shape, _instance)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -60,18 +68,6 @@ class Binomial(Distribution):
     @property
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)

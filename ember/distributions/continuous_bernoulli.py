@@ -9,12 +9,12 @@ from ..nn.functional import binary_cross_entropy_with_logits
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbs, _ByParam, broadcast_all, clamp_probs, lazy_property, logits_to_probs
 
 __all__ = ['ContinuousBernoulli']
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(_BinaryProbs, _ByParam, ExponentialFamily):
     """Continuous Bernoulli with ``probs`` (or ``logits``); ``lims`` bounds the region around 1/2 where the
     closed forms are replaced by Taylor expansions."""
 
@@ -46,9 +46,6 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._expanded(ContinuousBernoulli, batch_shape, _instance, params)
         new._param = params.get('logits', params.get('probs'))
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
 
     def _outside_unstable_region(self):
         return ops.max(ops.le(self.probs, self._lims[0]), ops.gt(self.probs, self._lims[1]))
@@ -90,16 +87,8 @@ class ContinuousBernoulli(ExponentialFamily):
         return ops.where(self._outside_unstable_region(), variances, taylor)
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=Size()):
         u = ops.rand(self._extended_shape(sample_shape), dtype=self.probs.dtype)

@@ -7,12 +7,12 @@ from ..nn.functional import binary_cross_entropy_with_logits
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import _finfo, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbs, _finfo, broadcast_all
 
 __all__ = ['Geometric']
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryProbs, Distribution):
     """Geometric distribution: P(k) = (1 - p)^k p for k = 0, 1, ..., by ``probs`` or ``logits``."""
 
     arg_constraints = {'probs': constraints.unit_interval, 'logits': constraints.real}
@@ -52,14 +52,6 @@ class Geometric(Distribution):
     @property
     def variance(self):
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=Size()):
         """floor(log(u) / log1p(-p)) with u uniform on [tiny, 1), as PyTorch draws it."""

@@ -5,14 +5,15 @@ from ..autograd.grad_mode import no_grad
 from ..nn.functional import logsigmoid
 from ..tensor import Size
 from . import constraints
+from .binomial import _Counted
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import lazy_property
 
 __all__ = ['NegativeBinomial']
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_Counted, Distribution):
     """Number of successes (probability ``probs`` each) before ``total_count`` failures."""
 
     arg_constraints = {'total_count': constraints.greater_than_eq(0),
@@ -20,27 +21,10 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError('Either `probs` or `logits` must be specified, but not both.')
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args)
+        self._counted_init(total_count, probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        params = {k: self.__dict__[k].expand(batch_shape) for k in ('probs', 'logits') if k in self.__dict__}
-        params['total_count'] = self.total_count.expand(batch_shape)
-        new = self._expanded(NegativeBinomial, batch_shape, _instance, params)
-        new._param = params.get('logits', params.get('probs'))
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return self._counted_expand(NegativeBinomial, batch_shape, _instance)
 
     @property
     def mean(self):
@@ -53,18 +37,6 @@ class NegativeBinomial(Distribution):
     @property
     def variance(self):
         return self.mean / ops.sigmoid(-self.logits)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     @lazy_property
     def _gamma(self):

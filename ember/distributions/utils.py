@@ -87,6 +87,29 @@ class _lazy_property_and_property(lazy_property, property):
         property.__init__(self, wrapped)
 
 
+class _ByParam:
+    """``param_shape`` and ``_new`` of a distribution that keeps the parameter it was given as ``_param``."""
+
+    @property
+    def param_shape(self):
+        return self._param.size()
+
+    def _new(self, *args, **kwargs):
+        return self._param.new(*args, **kwargs)
+
+
+class _BinaryProbs:
+    """The ``probs``/``logits`` pair of a two-outcome parametrisation: the one not given is derived on first use."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+
 def tril_matrix_to_vec(mat, diag=0):
     """The lower-triangular entries (from diagonal ``diag``) of a (batched) square matrix, row by row."""
     n = mat.shape[-1]
