@@ -1,12 +1,13 @@
 """``torch.special``: the special functions under their SciPy-style names. Most are ember's ops under
 another name, as in PyTorch (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``), the modified Bessel functions
 of the first kind (I0, I1, scaled and not), erfcx, log_ndtr, the incomplete gamma functions, Hurwitz's zeta and the
-orthogonal polynomials; the other Bessel functions import but are not supported yet. Each takes ``out=``."""
+orthogonal polynomials, the Bessel functions J, Y and K of orders 0 and 1 (K scaled and not) and the Airy function
+Ai. Each takes ``out=``."""
 import math
 
 import numpy as np
 
-from . import _bf16, aliasing
+from . import _bf16
 from .autograd import dual as _dual
 from .ops import _out as _out_forms, pointwise as _pointwise, reduction as _reduction, special as _special
 
@@ -20,6 +21,9 @@ i0, i0e, i1, i1e, erfcx, log_ndtr = (_special.i0, _special.i0e, _special.i1, _sp
                                      _special.log_ndtr)
 modified_bessel_i0, modified_bessel_i1 = _special.modified_bessel_i0, _special.modified_bessel_i1
 spherical_bessel_j0 = _special.spherical_bessel_j0
+_BESSEL_JYK = ('bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_k0', 'modified_bessel_k1',
+               'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1', 'airy_ai')
+globals().update((_n, getattr(_special, _n)) for _n in _BESSEL_JYK)
 globals().update(_special.POLYNOMIALS)
 gammainc, gammaincc, zeta = _special.gammainc, _special.gammaincc, _special.zeta
 logsumexp = _reduction.logsumexp
@@ -57,15 +61,10 @@ def log_softmax(input, dim, *, dtype=None):
     return _reduction.log_softmax(input, dim, dtype=dtype)
 
 
-for _name in ('airy_ai', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_k0',
-              'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1'):
-    globals()[_name] = aliasing.unsupported_function(f'torch.special.{_name}')
-del _name
-
 # out= for every supported function (softmax and log_softmax take none in PyTorch either)
 _out_forms.install(globals(), ('erf', 'erfc', 'erfinv', 'expit', 'exp2', 'expm1', 'log1p', 'round', 'gammaln',
                                 'digamma', 'psi', 'polygamma', 'multigammaln', 'xlogy', 'xlog1py', 'logit', 'sinc',
                                 'entr', 'ndtri', 'ndtr', 'i0', 'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr',
                                 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp',
-                                'gammainc', 'gammaincc', 'zeta', *_special.POLYNOMIALS),
+                                'gammainc', 'gammaincc', 'zeta', *_BESSEL_JYK, *_special.POLYNOMIALS),
                    prefix='special.')

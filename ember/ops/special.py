@@ -10,12 +10,14 @@ from .. import _bf16
 from ..autograd import dual
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from . import _bessel, _composite, _igamma, _polynomials, _special, _zeta
+from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
            'i0e', 'i1', 'i1e', 'erfcx', 'log_ndtr', 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0',
-           'POLYNOMIALS', 'igamma', 'igammac', 'zeta']
+           'POLYNOMIALS', 'igamma', 'igammac', 'zeta', 'bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1',
+           'modified_bessel_k0', 'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1',
+           'airy_ai']
 
 
 def _lgamma_one(x):
@@ -293,23 +295,52 @@ log_ndtr = _kernel_dtypes(unary('special_log_ndtr', lambda a: _special.blocked(_
                           'log_ndtr_cpu')
 
 
-def _values_only(name, kernel, doc):
-    """An op PyTorch computes without a derivative: its result never requires grad (integers as float32)."""
+def _values_only(name, kernel, doc, arg='input'):
+    """An op PyTorch computes without a derivative: its result never requires grad (integers as float32).
+    ``arg``: the name PyTorch's signature gives the argument (its error messages name it)."""
     from .._dtype import DEFAULT
 
-    def op(input):
+    def compute(input):
         try:
             a = input._data
         except AttributeError:
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+            raise TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not "
                             f'{type(input).__name__}') from None
         return Tensor._make(kernel(a if a.dtype.kind == 'f' else a.astype(DEFAULT.np)))
-    op.__name__, op.__doc__ = name, doc
-    return _kernel_dtypes(op, name[8:] + '_cpu')
+    checked = _kernel_dtypes(compute, name[8:] + '_cpu')
+    op = checked if arg == 'input' else lambda x: checked(x)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
 modified_bessel_i0 = _values_only('special_modified_bessel_i0', _i0_arr, 'I0(x), without a derivative (as PyTorch).')
 modified_bessel_i1 = _values_only('special_modified_bessel_i1', _i1_arr, 'I1(x), without a derivative (as PyTorch).')
+
+
+def _own_precision(kernel):
+    """A kernel of ``_bessel_jy``, ``_bessel_k`` or ``_airy`` (float32 or float64 arrays, in their own precision
+    as PyTorch's templated kernels compute) on any shape, a block at a time."""
+    def f(a):
+        return _cephes.blocked(kernel, a)
+    f.__name__ = kernel.__name__
+    return f
+
+
+# torch.special's Bessel functions J, Y and K of orders 0 and 1 and the Airy function Ai: values only, as PyTorch
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (
+    _values_only(f'special_bessel_{n}', _own_precision(getattr(_bessel_jy, n)),
+                 f'The Bessel function of the {"first" if n[0] == "j" else "second"} kind of order {n[1]}, '
+                 f'{n.upper()}(x), without a derivative (as PyTorch).') for n in ('j0', 'j1', 'y0', 'y1'))
+modified_bessel_k0, modified_bessel_k1 = (
+    _values_only(f'special_modified_bessel_k{n}', _own_precision(getattr(_bessel_k, f'k{n}')),
+                 f'The modified Bessel function of the second kind of order {n}, K{n}(x), without a derivative '
+                 '(as PyTorch).') for n in '01')
+scaled_modified_bessel_k0, scaled_modified_bessel_k1 = (
+    _values_only(f'special_scaled_modified_bessel_k{n}', _own_precision(getattr(_bessel_k, f'k{n}e')),
+                 f'exp(x) K{n}(x), without a derivative (as PyTorch).', arg='x') for n in '01')
+airy_ai = _values_only('special_airy_ai', _own_precision(_airy.airy_ai),
+                       'The Airy function Ai(x), without a derivative (as PyTorch).', arg='x')
 
 
 def _spherical_j0_arr(a):
