@@ -431,8 +431,13 @@ def argmax(input, dim=None, keepdim=False):
     if a.dtype.kind == 'b':
         raise RuntimeError('argmax(): does not support bool input')
     if dim is None:
-        return Tensor._make(np.asarray(np.argmax(a.reshape(-1)), dtype=np.int64))
+        if not a.size:
+            raise IndexError('argmax(): Expected reduction dim to be specified for input.numel() == 0.')
+        r = np.asarray(np.argmax(a.reshape(-1)), dtype=np.int64)   # keepdim: every dim kept as 1, as PyTorch
+        return Tensor._make(r.reshape((1,) * a.ndim) if keepdim else r)
     d = wrap_dim(dim, a.ndim)
+    if a.ndim and not a.shape[d]:
+        raise IndexError(f'argmax(): Expected reduction dim {d} to have non-zero size.')
     r = a.argmax(d)
     return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim and a.ndim else r, dtype=np.int64))
 
@@ -443,8 +448,13 @@ def argmin(input, dim=None, keepdim=False):
     if a.dtype.kind == 'b':
         raise RuntimeError('argmin(): does not support bool input')
     if dim is None:
-        return Tensor._make(np.asarray(np.argmin(a.reshape(-1)), dtype=np.int64))
+        if not a.size:
+            raise IndexError('argmin(): Expected reduction dim to be specified for input.numel() == 0.')
+        r = np.asarray(np.argmin(a.reshape(-1)), dtype=np.int64)   # keepdim: every dim kept as 1, as PyTorch
+        return Tensor._make(r.reshape((1,) * a.ndim) if keepdim else r)
     d = wrap_dim(dim, a.ndim)
+    if a.ndim and not a.shape[d]:
+        raise IndexError(f'argmin(): Expected reduction dim {d} to have non-zero size.')
     r = a.argmin(d)
     return Tensor._make(np.asarray(np.expand_dims(r, d) if keepdim and a.ndim else r, dtype=np.int64))
 
@@ -594,14 +604,20 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
 
 
 def _spread(a, dims, c, n, keepdim, sqrt):
-    """NumPy's var (or std) of ``a`` over ``dims`` with ``c`` as the correction; NaN where n - c <= 0 (the
-    warning is PyTorch's, given by _moments)."""
-    if n - c <= 0:
+    """The variance (or std) of ``a`` over ``dims`` with ``c`` as the correction: the sum of squared deviations
+    over max(0, n - c), as PyTorch divides, so n - c <= 0 gives inf (NaN where the deviations are all 0, or
+    n == 0; the warning is PyTorch's, given by _moments). Real floats accumulate in double as PyTorch's CPU
+    var/std do (Welford, or two passes for all elements): float16/bfloat16 squares would overflow in float32."""
+    if n == 0:
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
         return np.full(shape, np.nan, _real_np(a.dtype))
-    x = a.astype(np.float64) if a.dtype == np.float32 else a   # PyTorch's CPU var/std accumulate float32 in
-    with np.errstate(divide='ignore', invalid='ignore'):      # double (Welford, or two passes for all elements)
-        r = x.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else x.var(axis=dims, ddof=c, keepdims=keepdim)
+    x = np.asarray(a, np.float64) if a.dtype.kind == 'f' else a
+    with np.errstate(divide='ignore', invalid='ignore'):
+        if n - c > 0:
+            r = x.std(axis=dims, ddof=c, keepdims=keepdim) if sqrt else x.var(axis=dims, ddof=c, keepdims=keepdim)
+        else:
+            r = x.var(axis=dims, keepdims=keepdim) * n / 0.0
+            r = np.sqrt(r) if sqrt else r
     return np.asarray(r).astype(_real_np(a.dtype))
 
 
@@ -689,7 +705,11 @@ LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
-    """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes."""
+    """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes.
+    ``dtype`` converts the input first (it must not narrow it, as PyTorch checks); float16 accumulates in float32,
+    and a norm over one element is its magnitude (no overflow of x * x), as PyTorch's kernel gives."""
+    if dtype is not None and to_np(dtype) != x._data.dtype:
+        return vector_norm(_norm_input(x, dtype), ord, dim, keepdim)
     a = x._data
     if a.dtype.kind == 'c':
         from .pointwise import abs as abs_
@@ -698,24 +718,36 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     dims = wrap_dims(dim, a.ndim) if dim is not None else tuple(range(a.ndim))
     p = float(ord)
     ab = np.abs(a)
-    if p == float('inf'):
+    wide = a.astype(np.float32) if a.dtype == np.float16 else a
+    if int(np.prod([a.shape[d] for d in dims])) == 1 and p != 0:
+        r = ab if keepdim else ab.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
+    elif p == float('inf'):
         r = ab.max(axis=dims, keepdims=keepdim) if a.size else np.zeros(())
     elif p == float('-inf'):
         r = ab.min(axis=dims, keepdims=keepdim)
     elif p == 0:
         r = (ab != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif p == 2:
-        r = np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+        r = np.sqrt((wide * wide).sum(axis=dims, keepdims=keepdim))
     elif p == 1:
-        r = ab.sum(axis=dims, keepdims=keepdim)
+        r = np.abs(wide).sum(axis=dims, keepdims=keepdim)
     else:
-        r = (ab ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        r = (np.abs(wide) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
     r = np.asarray(r).astype(a.dtype, copy=False)
     if GRAD.enabled and x._requires_grad:
         node = LinalgVectorNormBackward0((x,))
         node.p, node.dims, node.keep = p, dims, keepdim
         return _full_result(x, r, node)
     return Tensor._make(r)
+
+
+def _norm_input(x, dtype):
+    """vector_norm's input converted to ``dtype``, refused where that narrows it (PyTorch's check)."""
+    from .._dtype import promote_types, scalar_name
+    if promote_types(x.dtype, dtype) is not dtype:
+        raise RuntimeError(f'linalg.vector_norm: the dtype of the input ({scalar_name(x.dtype)}) should be '
+                           f'convertible without narrowing to the specified dtype ({scalar_name(dtype)})')
+    return x.to(dtype)
 
 
 def norm(input, p='fro', dim=None, keepdim=False, dtype=None):
@@ -1039,13 +1071,13 @@ cumsum_, cumprod_ = _cum_inplace('cumsum'), _cum_inplace('cumprod')
 # -- logical reductions ----------------------------------------------------------------------------------------
 def all(input, dim=None, keepdim=False):
     a = input._data
-    r = a.all() if dim is None else a.all(axis=wrap_dims(dim, a.ndim), keepdims=keepdim)
+    r = a.all(axis=None if dim is None else wrap_dims(dim, a.ndim), keepdims=keepdim)
     return Tensor._make(np.asarray(r, dtype=np.uint8 if a.dtype == np.uint8 else np.bool_))
 
 
 def any(input, dim=None, keepdim=False):
     a = input._data
-    r = a.any() if dim is None else a.any(axis=wrap_dims(dim, a.ndim), keepdims=keepdim)
+    r = a.any(axis=None if dim is None else wrap_dims(dim, a.ndim), keepdims=keepdim)
     return Tensor._make(np.asarray(r, dtype=np.uint8 if a.dtype == np.uint8 else np.bool_))
 
 
