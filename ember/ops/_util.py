@@ -97,6 +97,42 @@ def _scalar_as(s, rt):
     return bool(s)
 
 
+_C_TYPES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double'}
+_F_MAX = {'float16': 65504.0, 'bfloat16': 3.3895313892515355e38, 'float32': 3.4028234663852886e38}
+
+
+def checked_scalar(value, dt):
+    """Python number ``value`` converted to ember dtype ``dt`` as PyTorch's checked Scalar conversion does
+    (fill values, clamp bounds): an integer type truncates and takes values in its range (unsigned ones also
+    integers down to -max, wrapping as two's complement); NaN/inf, a finite float beyond a float type's range, or a
+    complex with an imaginary part for a real type raise 'value cannot be converted to type ... without
+    overflow'. bool takes any value's truth."""
+    name = str(dt).split('.')[-1]
+    if name == 'bool':
+        return bool(value)
+    if dt.is_complex:
+        return complex(value)
+    ctype = _C_TYPES.get(name, name + '_t')
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
+        value = value.real
+    if dt.is_floating_point:
+        v = float(value)
+        if np.isfinite(v) and abs(v) > _F_MAX.get(name, np.inf):
+            raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
+        return v
+    info = np.iinfo(dt.np)
+    if isinstance(value, float):
+        if not info.min <= value <= info.max:   # also NaN
+            raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
+    v = int(value)
+    low = -int(info.max) if info.min == 0 and not isinstance(value, float) else int(info.min)
+    if v < low or v > int(info.max):
+        raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
+    return int(np.array(v, np.int64).astype(dt.np))
+
+
 def not_implemented(kernel, np_dtype):
     """PyTorch's refusal of a dtype its kernel has no loop for: '"abs_cpu" not implemented for 'Bool''."""
     return NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(np_dtype)}\'')

@@ -1149,35 +1149,64 @@ def clamp(input, min=None, max=None):
     """Clamp into [min, max] (either bound may be None); min > max gives max, as in PyTorch."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    min, max = _clamp_overload('clamp', min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensors(ClampBackward0, input, min, max)
     return _clamp_numbers(ClampBackward1, input, min, max)
+
+
+def _clamp_overload(name, min, max):
+    """The bounds as PyTorch's argument parser passes them: tensors (or None) pick the Tensor overload; a
+    number with a 0-d tensor that needs no grad picks the Number overload, the tensor read as its number
+    (so it promotes as a Python scalar: clamp(int16, 0, float16 0-d) is float32); a number with any other
+    tensor matches neither."""
+    lo_t, hi_t = isinstance(min, Tensor), isinstance(max, Tensor)
+    if lo_t == hi_t or (min is None or max is None):
+        return min, max
+    t = min if lo_t else max
+    if t.ndim or t.requires_grad:
+        kinds = ', '.join(['Tensor'] + ['Tensor' if isinstance(v, Tensor) else type(v).__name__ for v in (min, max)])
+        raise TypeError(f'{name}() received an invalid combination of arguments - got ({kinds}), but '
+                        'expected one of:\n * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = '
+                        'None)\n * (Tensor input, Number min = None, Number max = None, *, Tensor out = None)\n')
+    return (min.item() if lo_t else min), (max.item() if hi_t else max)
 
 
 _CLIP_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _clamp_numbers(cls, input, min, max):
-    """clamp with number bounds, recorded as ``cls`` (ClampBackward1, ClampMinBackward0, ClampMaxBackward0)."""
+    """clamp with number bounds, recorded as ``cls`` (ClampBackward1, ClampMinBackward0, ClampMaxBackward0):
+    the result dtype promotes the input with the bounds as Python scalars, and each bound is converted to it
+    with PyTorch's checked conversion (uint8 takes -3 as 253; 300 for int8 raises)."""
+    from .._dtype import result_type
+    from ._util import checked_scalar
+    bounds = [b for b in (min, max) if b is not None]
+    if input._data.dtype.kind == 'c' or [b for b in bounds if isinstance(b, complex)]:
+        raise NotImplementedError('clamp is not supported for complex types')
+    rt = result_type(input, *bounds)
+    if rt.np.kind == 'b':
+        kernel = 'clamp' if len(bounds) == 2 else 'clamp_min' if min is not None else 'clamp_max'
+        raise not_implemented(kernel + '_scalar_cpu', rt.np)
+    lo = None if min is None else checked_scalar(min, rt)
+    hi = None if max is None else checked_scalar(max, rt)
     a = input._data
-    r = a
-    if min is not None and max is not None and a.dtype in _CLIP_FLOATS:
+    r = a if a.dtype == rt.np else a.astype(rt.np)
+    if lo is not None and hi is not None and r.dtype in _CLIP_FLOATS:
         # np.clip is one pass with NaN and min > max as PyTorch's: (64, 256) 11.5 -> 3.2 us
-        r = np.clip(a, min, max)
+        r = np.clip(r, lo, hi)
     else:
-        if min is not None:
-            r = np.maximum(r, min) if a.dtype.kind == 'f' or isinstance(min, int) else np.maximum(r, min)
-        if max is not None:
-            r = np.minimum(r, max)
-    if a.dtype.kind != 'f' and (isinstance(min, float) or isinstance(max, float)):
-        r = r.astype(DEFAULT.np)
-    elif r.dtype != a.dtype:
-        r = r.astype(a.dtype)
+        if lo is not None:
+            r = np.maximum(r, rt.np.type(lo))
+        if hi is not None:
+            r = np.minimum(r, rt.np.type(hi))
+    if r.dtype != rt.np:
+        r = r.astype(rt.np)
     if r is a:
         r = a.copy()
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
-        node._lo, node._hi = min, max
+        node._lo, node._hi = lo, hi
         node.save(input)
         return Tensor._make(r, node)
     return Tensor._make(r)
@@ -1405,7 +1434,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 def _value(value, dt):
-    """addcmul/addcdiv's ``value`` in the result's dtype (truncated for integer results, as PyTorch casts it)."""
+    """addcmul/addcdiv's ``value`` in the result's dtype (truncated for integer results, as PyTorch casts it;
+    complex for complex results, where int() would drop a fractional value)."""
+    if dt.kind == 'c':
+        return complex(value)
     return float(value) if dt.kind == 'f' else int(value)
 
 

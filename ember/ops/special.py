@@ -205,7 +205,8 @@ sinc = unary('sinc', _sinc_arr, 'SincBackward0', _sinc_grad, doc='Elementwise si
 
 def _entr_arr(a):
     with np.errstate(all='ignore'):
-        return np.where(a > 0, -a * np.log(a), np.where(a == 0, 0.0, -np.inf))
+        r = np.where(a > 0, -a * np.log(a), np.where(a == 0, 0.0, np.where(a < 0, -np.inf, a)))   # NaN stays
+    return r if r.dtype == a.dtype else r.astype(a.dtype)   # np.where's float literals would widen half types
 
 
 entr = unary('entr', _precise(_entr_arr), 'SpecialEntrBackward0', lambda g, x, y: -g * (dual.log(x) + 1),
