@@ -166,8 +166,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv_shape = a.shape
     else:
         from ._util import wrap_dim
+        from .indexing import _unique_dim_check
         d = wrap_dim(dim, a.ndim)
-        m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+        _unique_dim_check(a.shape, d)
+        m = np.moveaxis(a, d, 0).reshape(a.shape[d], a.size // a.shape[d] if a.shape[d] else 1)
         change = np.ones(m.shape[0], bool)
         if m.shape[0]:
             change[1:] = (m[1:] != m[:-1]).any(axis=1)

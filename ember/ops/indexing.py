@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from ._scatter import index_add_at
 from ._topk import topk_indices
 from ._views import view_of
-from ._util import wrap_dim, fmt_shape, undifferentiable
+from ._util import wrap_dim, fmt_shape, undifferentiable, checked_scalar, broadcast_mismatch
 from ._composite import composite, node_class
 
 
@@ -192,6 +192,33 @@ def rows_at(a, i):
     return a[i]
 
 
+def _selects_first(idx):
+    """``(selects, rest)`` for an advanced index that also holds integers, else None. PyTorch applies each
+    integer as a select before the advanced indexing, so only the tensors form the advanced group: ``x[0, :, i]``
+    of a (2, 3, 4) x is (3, len(i)), where NumPy, counting the integer in the group, puts i's dims first."""
+    ints = arrays = False
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            arrays = True
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            ints = True
+    if not (ints and arrays):
+        return None
+    first, rest = [], []
+    for i in idx:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            first.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        elif i is None or isinstance(i, (bool, np.bool_)):
+            rest.append(i)
+        else:   # a slice or an index array: one dim each (a bool mask, its ndim dims)
+            first += [slice(None)] * (i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1)
+            rest.append(i)
+    return tuple(first), tuple(rest)
+
+
 def getitem(input, index):
     """``input[index]`` with PyTorch semantics: basic indexing gives a view, advanced a copy."""
     a = input._data
@@ -201,6 +228,9 @@ def getitem(input, index):
     else:
         idx = _convert_index(index, a.ndim)
         basic = _is_basic(idx)
+        split = None if basic else _selects_first(idx)
+        if split is not None:
+            return getitem(getitem(input, split[0]), split[1])
     if basic:
         _check_bounds(a, idx)
     try:
@@ -320,6 +350,9 @@ def setitem(input, index, value):
         value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
                                         dtype=input._data.dtype))
     idx = _convert_index(index, input._data.ndim)
+    split = _selects_first(idx)
+    if split is not None:   # through the view of the selects, as PyTorch writes it
+        return setitem(getitem(input, split[0]), split[1], value)
     check_setitem_overlap(input, idx if len(idx) != 1 else idx[0], value, _is_basic(idx))
     try:
         tracked = check_inplace(input, value)
@@ -663,7 +696,7 @@ def masked_fill(input, mask, value):
     if vt and value._data.ndim:
         raise RuntimeError(f'masked_fill_ only supports a 0-dimensional value tensor, but got tensor with '
                            f'{value._data.ndim} dimension(s).')
-    v = value._data if vt else value
+    v = checked_scalar(value.item() if vt else value, input.dtype)   # PyTorch fills value.item(), checked
     try:
         r = np.where(m, np.asarray(v, a.dtype), a)
     except ValueError:
@@ -747,7 +780,36 @@ def take_along_dim(input, indices, dim=None, *, axis=None):
     if dim is None:
         from .shape import reshape
         return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
-    return gather(input, dim, indices)
+    input, indices, d = _take_along_dim_operands(input, indices, dim)
+    return gather(input, d, indices)
+
+
+def _take_along_dim_operands(input, indices, dim):
+    """PyTorch's take_along_dim broadcasting: input and indices broadcast against each other in every dim but
+    ``dim`` (where indices keep their length); indices in [-size, 0) count from the end (NumPy's
+    take_along_axis, which PyTorch's follows)."""
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f'torch.take_along_dim(): input and indices should have the same number of dimensions, '
+                           f'but got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices')
+    if not input.ndim:
+        raise IndexError(f'Dimension specified as {dim} but tensor has no dimensions')
+    d = wrap_dim(dim, input.ndim)
+    want_i, want_x = list(input.shape), list(indices.shape)
+    want_i[d], want_x[d] = indices.shape[d], input.shape[d]
+    try:
+        shape_i = np.broadcast_shapes(tuple(want_i), tuple(indices.shape))
+        shape_x = np.broadcast_shapes(tuple(want_x), tuple(input.shape))
+    except ValueError:
+        raise broadcast_mismatch([tuple(want_i), tuple(indices.shape)]) from None
+    if shape_i != tuple(indices.shape):
+        indices = indices.expand(*shape_i)
+    if shape_x != tuple(input.shape):
+        input = input.expand(*shape_x)
+    ix = indices._data
+    if ix.dtype.kind in 'iu' and ix.size and ix.min() < 0:
+        n = input.shape[d]
+        indices = Tensor._make(np.where((ix < 0) & (ix >= -n), ix + n, ix))
+    return input, indices, d
 
 
 def nonzero(input, *, as_tuple=False):
@@ -951,22 +1013,33 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
         raise RuntimeError('selected index k out of range')
     if a.dtype == np.bool_:
         raise RuntimeError('topk does not support bool dtypes on CPU')
-    ix = topk_indices(a, k, d, largest, sorted) if a.ndim else np.zeros((), np.int64)
+    if a.ndim and (k == 0 or not a.size):   # nothing to choose (an empty dim besides d, or k = 0)
+        ix = np.zeros(a.shape[:d] + (k,) + a.shape[d + 1:], np.int64)
+    else:
+        ix = topk_indices(a, k, d, largest, sorted) if a.ndim else np.zeros((), np.int64)
     return return_types.topk(_gathered(input, d, ix, TopkBackward0), Tensor._make(ix))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     if dim is not None:
         dim = wrap_dim(dim, input._data.ndim)
+        _unique_dim_check(input._data.shape, dim)
     r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = (Unique2Backward0 if dim is None else UniqueDimBackward0)((input,))
     if not isinstance(r, tuple):
         return Tensor._make(r, node)
-    out = [Tensor._make(r[0], node)] + [Tensor._make(x.astype(np.int64).reshape(input._data.shape) if i == 0 and
+    inv_shape = input._data.shape if dim is None else (input._data.shape[dim],)   # with dim: one per slice
+    out = [Tensor._make(r[0], node)] + [Tensor._make(x.astype(np.int64).reshape(inv_shape) if i == 0 and
                                                return_inverse else x.astype(np.int64)) for i, x in enumerate(r[1:])]
     return tuple(out)
+
+
+def _unique_dim_check(shape, d):
+    """unique/unique_consecutive over dim ``d``: PyTorch refuses a size-0 dim other than ``d``."""
+    if any(n == 0 for i, n in enumerate(shape) if i != d):
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
 
 
 Unique2Backward0 = undifferentiable('Unique2Backward0', "the derivative for '_unique2' is not implemented.")
@@ -987,7 +1060,8 @@ def bincount(input, weights=None, minlength=0):
     r = np.bincount(a, weights=w, minlength=minlength)
     if w is None:
         return Tensor._make(r.astype(np.int64))
-    r = r if _bf16.is_bf16(w.dtype) else r.astype(w.dtype)   # PyTorch: bf16 weights count in float64
+    r = r.astype(np.float32 if w.dtype == np.float32 else np.float64)   # PyTorch: float weights keep float32,
+    # any others (float16, bfloat16, integers) count in float64
     if GRAD.enabled and weights._requires_grad:
         return Tensor._make(r, BincountBackward((input, weights)))
     return Tensor._make(r)

@@ -44,7 +44,8 @@ def commit(t, r):
             raise RuntimeError(f'output with shape [{", ".join(map(str, t._data.shape))}] doesn\'t match the '
                                f'broadcast shape [{", ".join(map(str, r._data.shape))}]')
     try:
-        np.copyto(t._data, r._data, casting='unsafe')
+        if t._data.size:   # an empty expanded view is read-only in NumPy, but nothing is written
+            np.copyto(t._data, r._data, casting='unsafe')
     except ValueError:
         raise RuntimeError(_OVERLAP) from None
     if r.grad_fn is not None:
@@ -135,7 +136,7 @@ def check_overlap(t, args, kwargs=None):
     owner = a.base
     if owner is None:
         owner = a
-    elif 0 in a.strides and any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
+    elif 0 in a.strides and a.size and any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
         raise RuntimeError(_OVERLAP)
     for o in args:
         if isinstance(o, Tensor):

@@ -676,13 +676,14 @@ def stack(tensors, dim=0, *, out=None, axis=None):
 def hstack(tensors):
     if not tensors:
         raise RuntimeError('hstack expects a non-empty TensorList')
+    tensors = [atleast_1d(t) for t in tensors]   # PyTorch's: 0-d inputs join as 1-element vectors
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors):
     if not tensors:
         raise RuntimeError('vstack expects a non-empty TensorList')
-    return cat([t.unsqueeze(0) if t.dim() == 1 else t for t in tensors], 0)
+    return cat([atleast_2d(t) for t in tensors], 0)
 
 
 def _join(grads, dim):
@@ -796,14 +797,12 @@ def tensor_split(input, indices_or_sections, dim=0, *, axis=None):
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
-    else:
-        bounds = [0] + list(indices_or_sections) + [n]
-        sizes = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(bounds) - 1)]
-    out, start = [], 0
-    for k in sizes:
-        out.append(_slice(input, d, start, start + k))
-        start += k
-    return tuple(out)
+        bounds = [0]
+        for size in sizes:
+            bounds.append(bounds[-1] + size)
+    else:   # each piece is input[idx[i-1]:idx[i]] with slicing's rules (negative wraps, out of range clamps)
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    return tuple(_slice(input, d, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1))
 
 
 def _slice(input, d, start, stop):

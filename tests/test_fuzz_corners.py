@@ -1,0 +1,259 @@
+"""Corners a differential fuzzer (random dtypes, shapes, layouts and special values through ember and PyTorch)
+found giving silently different answers: each case runs on both and compares values (bit-exact unless a
+tolerance is given), dtype and shape, or that both raise the same exception type."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+LIBS = (torch, ember)
+
+
+def _np(x):
+    x = x.detach()
+    if x.dtype in (torch.bfloat16, ember.bfloat16):
+        x = x.float()
+    return x.numpy()
+
+
+def _same(e, t, tol=0.0):
+    if isinstance(t, (tuple, list)):
+        assert isinstance(e, (tuple, list)) and len(e) == len(t)
+        for a, b in zip(e, t):
+            _same(a, b, tol)
+        return
+    if not isinstance(t, torch.Tensor):
+        assert e == t
+        return
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), (e.dtype, t.dtype, e.shape, t.shape)
+    en, tn = _np(e), _np(t)
+    if tol:
+        np.testing.assert_allclose(en, tn, rtol=tol, atol=tol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(en, tn)
+
+
+def same(fn, tol=0.0):
+    """``fn(lib)`` gives the same answer on ember as on PyTorch, or raises the same exception type."""
+    try:
+        t = fn(torch)
+    except Exception as ex:  # noqa: BLE001 - the oracle's exception type is what ember must raise
+        with pytest.raises(type(ex)):
+            fn(ember)
+        return
+    _same(fn(ember), t, tol)
+
+
+C = [1 - 1.5j, 2 + 0j, -0.5 + 3j]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.addcmul(L.tensor(C), L.tensor(C[::-1]), L.tensor(C), value=0.5),
+    lambda L: L.addcdiv(L.tensor(C), L.tensor(C[::-1]), L.tensor(C), value=0.5),
+    lambda L: L.addcdiv(L.tensor(C), L.tensor(C[::-1]), L.tensor(C), value=-2.25),
+])
+def test_addcmul_addcdiv_complex_keep_a_fractional_value(fn):
+    same(fn, 1e-6)
+
+
+@pytest.mark.parametrize('op', ['all', 'any', 'argmax', 'argmin'])
+@pytest.mark.parametrize('shape', [(2, 3), (0, 3), (1, 5), ()])
+def test_reductions_over_everything_keep_every_dim(op, shape):
+    x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape) % 3
+    if op.startswith('arg') and x.size == 0:
+        return same(lambda L: getattr(L, op)(L.tensor(x), None, True))
+    same(lambda L: getattr(L, op)(L.tensor(x), None, True))
+    same(lambda L: getattr(L.tensor(x), op)(keepdim=True))
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.var(L.tensor([1., 2.]), correction=2),              # n - c = 0: inf
+    lambda L: L.var(L.tensor([1., 1.]), correction=3),              # all deviations 0: nan
+    lambda L: L.std(L.tensor([1., 2., 5.]), correction=5),
+    lambda L: L.var(L.ones(2, 3), 1, correction=3),
+    lambda L: L.var_mean(L.tensor([1., 4.]), correction=2)[0],
+    lambda L: L.var(L.tensor([122.7, -122.6, -99.5, 257.8]).half(), correction=2),   # squares beyond float16
+    lambda L: L.std(L.tensor([1e30, 2., 3.]).bfloat16()),                           # and beyond float32
+    lambda L: L.std(L.tensor([[1e30, -1e30], [3., 4.]]), 1),
+])
+def test_var_std_divide_by_max_zero_and_accumulate_wide(fn):
+    same(fn, 1e-6)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.norm(L.tensor(1e30)),                                # one element: its magnitude
+    lambda L: L.norm(L.tensor([[1e30], [-2e30]]), dim=1),
+    lambda L: L.norm(L.tensor([[1e30, 1.], [2e30, 1.]]), dim=1),     # overflows in PyTorch too
+    lambda L: L.linalg.vector_norm(L.tensor([-1e30]), 3),
+    lambda L: L.norm(L.tensor([6e4, 1.]).half()),                    # float16 accumulates in float32
+    lambda L: L.norm(L.tensor([6e4, 3e4]).half(), p=1),
+    lambda L: L.linalg.vector_norm(L.tensor([3., 4.]), dtype=L.float64),
+    lambda L: L.norm(L.tensor([[3., 4.]]), dim=1, dtype=L.float64),
+    lambda L: L.linalg.vector_norm(L.tensor([3., 4.], dtype=L.float64), dtype=L.float32),   # narrowing: error
+])
+def test_norm_dtype_and_overflow(fn):
+    same(fn, 1e-6)
+
+
+def test_norm_dtype_keeps_the_gradient():
+    out = {}
+    for L in LIBS:
+        x = L.tensor([3., -4.], requires_grad=True)
+        y = L.linalg.vector_norm(x, dtype=L.float64)
+        y.backward()
+        out[L] = (y, x.grad, y.grad_fn.name())
+    _same(out[ember][:2], out[torch][:2], 1e-7)
+    assert out[ember][2] == out[torch][2]
+
+
+I16 = [1, 2, 3]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.clamp(L.tensor(I16, dtype=L.int16), 0, L.tensor(1., dtype=L.float16)),   # 0-d read as a number
+    lambda L: L.clamp(L.tensor(I16, dtype=L.int16), True, L.tensor(1., dtype=L.float16)),
+    lambda L: L.clamp(L.tensor(I16, dtype=L.int16), None, L.tensor(1., dtype=L.float16)),
+    lambda L: L.clamp(L.tensor(I16, dtype=L.int16), L.tensor(1.5, dtype=L.float16), L.tensor(2., dtype=L.float16)),
+    lambda L: L.clip(L.tensor([1, 200], dtype=L.uint8), L.tensor(4), False),
+    lambda L: L.clamp(L.tensor(False), L.tensor(True), -3),
+    lambda L: L.clamp(L.tensor(0, dtype=L.int32), L.tensor(-4), float('nan')),
+    lambda L: L.clamp(L.tensor([1, 2], dtype=L.uint8), -3),           # wraps to 253 as PyTorch converts it
+    lambda L: L.clamp(L.tensor(False), 127),                          # bool with an int bound: int64
+    lambda L: L.clamp_max(L.tensor([True, False]), 5),
+    lambda L: L.clamp(L.tensor([0.1, 0.5]).bfloat16(), 0.3),          # the bound rounded to bfloat16 first
+    lambda L: L.clamp(L.tensor([1], dtype=L.int8), 300),              # errors
+    lambda L: L.clamp(L.tensor([1.5]).half(), 1e6),
+    lambda L: L.clamp(L.tensor([True]), True),
+    lambda L: L.clamp(L.tensor([1]), 1j),
+    lambda L: L.clamp(L.tensor(I16), 1, L.tensor([1., 2., 3.])),
+])
+def test_clamp_promotes_as_pytorchs_overloads(fn):
+    same(fn)
+
+
+def test_clamp_gradient_with_a_zero_dim_bound():
+    g = {}
+    for L in LIBS:
+        x = L.tensor([0.5, 2.0, 3.5], requires_grad=True)
+        L.clamp(x, 1, L.tensor(3.0)).sum().backward()
+        g[L] = x.grad
+    _same(g[ember], g[torch])
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor([1, 2, 3], dtype=L.uint8).masked_fill(L.tensor([True, False, True]), -1),
+    lambda L: L.tensor([1, 2, 3], dtype=L.uint8).masked_fill(L.tensor([True, False, True]), -0.45),
+    lambda L: L.tensor([1, 2, 3], dtype=L.uint8).masked_fill(L.tensor([True, False, True]), 256),
+    lambda L: L.tensor([1, 2, 3], dtype=L.int8).masked_fill(L.tensor(True), L.tensor(2.5)),
+    lambda L: L.ones(2).masked_fill(L.tensor([True, False]), 1 + 1j),
+    lambda L: L.ones(2).masked_fill(L.tensor([True, False]), 1e39),
+    lambda L: L.tensor([0.1, 0.2]).bfloat16().masked_fill(L.tensor([True, False]), 0.3),
+])
+def test_masked_fill_converts_its_value_as_pytorch(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.zeros(0, 3).t().sin_(),
+    lambda L: L.zeros(3, 0)[:, ::2].tril_(1),
+    lambda L: L.zeros(2, 0).expand(3, 2, 0).masked_fill_(L.tensor(True), 1.0),
+    lambda L: L.zeros(2, 0, 2).transpose(0, 2).clamp_(0, 1),
+])
+def test_inplace_on_empty_views_is_allowed(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('spec', [[-1, 0, 9, 2], [3, 1], [-9, -2], [2, 2], [], 3, 5, 1])
+def test_tensor_split_slices_between_consecutive_indices(spec):
+    same(lambda L: L.tensor_split(L.arange(4), spec))
+    same(lambda L: L.tensor_split(L.arange(12).reshape(3, 4), spec, dim=1))
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.take_along_dim(L.arange(12.).reshape(2, 3, 2), L.zeros(1, 0, 1, dtype=L.int64), 1),
+    lambda L: L.take_along_dim(L.arange(12.).reshape(2, 3, 2), L.tensor([[[-1]]]), 1),
+    lambda L: L.take_along_dim(L.arange(12.).reshape(2, 3, 2), L.tensor([[[1], [0]]]), 1),
+    lambda L: L.take_along_dim(L.arange(6.).reshape(2, 3), L.tensor([[-1], [-2]]), 0),
+    lambda L: L.take_along_dim(L.arange(12.).reshape(2, 3, 2), L.tensor([1]), 1),
+    lambda L: L.take_along_dim(L.tensor(3.), L.tensor(0), 0),
+])
+def test_take_along_dim_broadcasts_and_counts_from_the_end(fn):
+    same(fn)
+
+
+def test_take_along_dim_gradient_through_broadcast():
+    g = {}
+    for L in LIBS:
+        x = L.arange(12.).reshape(2, 3, 2).requires_grad_()
+        L.take_along_dim(x, L.tensor([[[2], [-1]]]), 1).sum().backward()
+        g[L] = x.grad
+    _same(g[ember], g[torch])
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.unique(L.tensor([[1, 2], [1, 2], [3, 4]]), dim=0, return_inverse=True, return_counts=True),
+    lambda L: L.unique(L.arange(18.).reshape(2, 3, 3).transpose(0, 2) % 2, dim=-1, return_inverse=True),
+    lambda L: L.unique(L.zeros(2, 0), dim=1, return_inverse=True),
+    lambda L: L.unique(L.zeros(2, 0), dim=0),
+    lambda L: L.unique_consecutive(L.zeros(2, 0, dtype=L.int32), dim=1, return_inverse=True, return_counts=True),
+    lambda L: L.unique_consecutive(L.zeros(2, 0), dim=0),
+])
+def test_unique_over_a_dim(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('wdtype', ['int64', 'float16', 'bfloat16', 'float32', 'float64'])
+def test_bincount_weights_count_in_float32_or_float64(wdtype):
+    same(lambda L: L.bincount(L.tensor([0, 1, 1, 4]), L.tensor([1., 2., 3., 0.5]).to(getattr(L, wdtype))))
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.topk(L.zeros(2, 0), 0),
+    lambda L: L.topk(L.zeros(2, 3), 0, dim=0),
+    lambda L: L.topk(L.zeros(0, 3), 2),
+    lambda L: L.topk(L.zeros(0, 3), 4),
+])
+def test_topk_of_nothing(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.hstack([L.tensor(1), L.tensor([2, 3])]),
+    lambda L: L.hstack([L.tensor(True)]),
+    lambda L: L.vstack([L.tensor(1.), L.tensor(2)]),
+    lambda L: L.vstack([L.tensor(1.), L.tensor([2.])]),
+])
+def test_hstack_vstack_take_zero_dim_tensors(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16', 'float32', 'float64'])
+def test_entr_keeps_dtype_and_nan(dtype):
+    same(lambda L: L.special.entr(L.tensor([0.5, 0, -1, 0.3, 1.7, float('nan')]).to(getattr(L, dtype))), 1e-6)
+
+
+@pytest.mark.parametrize('key', [
+    lambda L: (0, slice(None), L.tensor([0, 1])),       # NumPy would put the index's dim first
+    lambda L: (L.tensor(0), slice(None), L.tensor([0, 1])),
+    lambda L: (0, slice(None), [0, 1]),
+    lambda L: (slice(None), 0, None, L.tensor([0, 1])),
+    lambda L: (0, None, slice(None), L.tensor([1, 3])),
+    lambda L: (Ellipsis, 0, L.tensor([0, 1])),
+    lambda L: (0, Ellipsis, L.tensor([0, 1])),
+    lambda L: (L.tensor([0, 1]), Ellipsis, 0),
+    lambda L: (0, L.tensor([True, False, True]), slice(1, 3)),
+    lambda L: (slice(None), 1, slice(None), L.tensor([[0], [1]])),
+])
+def test_integers_select_before_advanced_indexing(key):
+    same(lambda L: L.arange(48.).reshape(2, 3, 4, 2)[key(L)])
+    out = {}
+    for L in LIBS:
+        x = L.arange(48.).reshape(2, 3, 4, 2).requires_grad_()
+        y = x[key(L)]
+        (y * L.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+        z = L.zeros(2, 3, 4, 2)
+        z[key(L)] = L.arange(float(y.numel())).reshape(y.shape)
+        out[L] = (x.grad, z, y.grad_fn.name())
+    _same(out[ember][:2], out[torch][:2])
+    assert out[ember][2] == out[torch][2]
