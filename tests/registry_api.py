@@ -707,6 +707,48 @@ def _sub(path, extra=(), gaps=None):
                 gaps=gaps)
 
 
+def _saved_hooks(lib):
+    """What each pack and unpack hook receives (shapes, grad_fn names, values), in order, and the gradients."""
+    log = []
+    x = lib.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    w = lib.tensor([[0.5, 1.0], [-1.0, 2.0]], requires_grad=True)
+    def pack(t):
+        log.append([t.detach().clone(), None if t.grad_fn is None else t.grad_fn.name()])
+        return t.detach()
+    with lib.autograd.graph.saved_tensors_hooks(pack, lambda p: (log.append(p.shape), p)[1]):
+        y = ((x * w).tanh() @ w).exp().sum()
+    y.backward()
+    return log, x.grad, w.grad
+
+
+def _save_on_cpu(lib):
+    x = lib.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    with lib.autograd.graph.save_on_cpu():
+        y = (x @ x).sigmoid().sum()
+    y.backward()
+    return x.grad
+
+
+def _multi_grad_hook(lib):
+    """Mode 'all' waits for the gradients this backward computes (None for the rest); 'any' takes the first."""
+    calls = []
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = lib.tensor([3.0, 4.0], requires_grad=True)
+    c, d = a * b, a * b
+    lib.autograd.graph.register_multi_grad_hook((a, b, c, d), calls.append)
+    lib.autograd.graph.register_multi_grad_hook((a, b), calls.append, mode='any')
+    c.sum().backward(retain_graph=True)
+    c.sum().backward(inputs=[a])
+    return calls
+
+
+def _gradient_edge(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    y = (h ** 2).sum()
+    return lib.autograd.grad(y, (lib.autograd.graph.get_gradient_edge(h), lib.autograd.graph.get_gradient_edge(x)))
+
+
 def _optim_step(name, **kw):
     """A class reached through its submodule steps as PyTorch's."""
     def fn(lib):
@@ -733,10 +775,9 @@ SUBS += [
                                                     'spectral_norm')),
     _sub('autograd.function'), _sub('autograd.functional'),
     _sub('autograd.grad_mode'),
-    _sub('autograd.graph', gaps=_missing('autograd.graph', 'the saved-tensor hooks (saved_tensors_hooks, save_on_cpu, '
-                                         'disable_saved_tensors_hooks, allow_mutation_on_saved_tensors), '
-                                         'register_multi_grad_hook, GradientEdge/get_gradient_edge, increment_version '
-                                         'and the stream/memory-budget settings; it has Node')),
+    _sub('autograd.graph', [Case('saved_tensors_hooks', _saved_hooks), Case('save_on_cpu', _save_on_cpu),
+                            Case('register_multi_grad_hook', _multi_grad_hook),
+                            Case('get_gradient_edge', _gradient_edge)]),
     Call('', 'amp', [Case('names', lambda lib: _public(lib, 'amp', SUBMODULES['amp'])),
                      Case('is_autocast_available', lambda lib: [lib.amp.is_autocast_available('cpu'),
                                                                 lib.amp.autocast is lib.autocast])]),

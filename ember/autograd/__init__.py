@@ -24,7 +24,7 @@ __all__ = ['backward', 'grad', 'Variable', 'Function', 'no_grad', 'enable_grad',
 def _as_list(x):
     if x is None:
         return None
-    if isinstance(x, engine.Tensor):
+    if isinstance(x, (engine.Tensor, graph.GradientEdge)):
         return [x]
     return list(x)
 

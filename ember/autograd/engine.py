@@ -7,6 +7,8 @@ import numpy as np
 from .. import _parallel
 from .graph import ANOMALY, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD, OFF, _ident
+from . import _graph_api
+from ._graph_api import MULTI
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
 _refcount = sys.getrefcount
@@ -111,8 +113,12 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         retain_graph = create_graph
     buffers = {}
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
-        g = _seed(t, g, i, create_graph)
-        node, nr = _edge(t)
+        if isinstance(t, tuple):    # a GradientEdge, its gradient given
+            node, nr = t[0], t[1]
+            g = g if create_graph else g._data
+        else:
+            g = _seed(t, g, i, create_graph)
+            node, nr = _edge(t)
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * node._n_out
@@ -123,7 +129,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     if inputs is not None:
         targets = {}
         for i, t in enumerate(inputs):
-            node, nr = _edge(t)
+            node, nr = (t[0], t[1]) if isinstance(t, tuple) else _edge(t)   # a tensor or a GradientEdge
             if node is None:
                 raise RuntimeError(f'One of the differentiated Tensors (input {i}) does not require grad')
             targets.setdefault(node, []).append((nr, i))
@@ -167,6 +173,10 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     st['partial'] = wanted is not None
     if create_graph:
         recording(1)
+    task = MULTI[0] and _graph_api.Task([n for n, _ in ready] + list(buffers), wanted and wanted[0])
+    if task:    # what a multi-grad hook asks about the pass (kept only while one is registered)
+        prev_task = st.get('task')
+        st['task'] = task
     try:
         try:
             _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
@@ -180,6 +190,8 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
             OFF.discard(_ident())
         if create_graph:
             recording(-1)
+        if task:
+            st['task'] = prev_task
 
 
 def is_checkpoint_valid():
@@ -310,6 +322,14 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                     continue
                 # the last of several edges: child is ready with the sum
                 del buffers[child]
+            if type(child) is AccumulateGrad and plain:
+                # a leaf with hooks (or several edges) runs at once too: PyTorch runs leaves first, in the order a
+                # node's edges list them (through the stack, a node's second leaf's hooks ran before its first's)
+                if child._special:
+                    _run_special(child, buf, create_graph, None)
+                elif buf[0] is not None:
+                    child.accumulate(buf[0])
+                continue
             if node is not None:
                 ready.append((node, [gin] if grads is None else grads))
             node, grads, gin = child, buf, buf[0]
@@ -440,8 +460,10 @@ def _results(captured, inputs, allow_unused):
             result.append(None)
         elif isinstance(g, Tensor):
             result.append(g)
+        elif isinstance(inputs[i], tuple) and type(inputs[i][0]) is not AccumulateGrad:
+            result.append(Tensor._make(np.array(g, copy=True)))     # a GradientEdge's: the shape its node gave
         else:
-            a = inputs[i]._data
+            a = (inputs[i][0].variable if isinstance(inputs[i], tuple) else inputs[i])._data
             g = np.asarray(g)
             if g.dtype != a.dtype:
                 g = g.astype(a.dtype)

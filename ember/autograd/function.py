@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from .grad_mode import GRAD, no_grad
-from .graph import Node, MODE, _version_cell, _FREED
+from .graph import Node, MODE, PACKED, _version_cell, _FREED
 
 
 class FunctionCtx:
@@ -50,6 +50,9 @@ class BackwardCFunction(Node, FunctionCtx):
         for e in s:
             if e is None:
                 out.append(None)
+                continue
+            if e[0] is PACKED:  # taken by a pack hook (saved_tensors_hooks)
+                out.append(e[3].unpack(self, True))
                 continue
             t, vc, ver = e
             if vc[0] != ver:
@@ -147,7 +150,6 @@ class Function(metaclass=FunctionMeta):
             return out
         ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
                          for o in outs]
-        ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
         inputs_by_id = {id(t) for t in tensors}
         result = []
         for i, o in enumerate(outs):
@@ -161,6 +163,8 @@ class Function(metaclass=FunctionMeta):
                 continue
             o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
             result.append(o)
+        # saved once the outputs have their grad_fn, as PyTorch saves them (a pack hook sees an output's history)
+        ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
         return result[0] if single else tuple(result)
 
 

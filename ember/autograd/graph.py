@@ -103,6 +103,8 @@ class Node:
             else:               # this node's output: (array, version cell, version, output_nr)
                 arr, vc, ver, nr = e
                 if vc[0] != ver:
+                    if arr is PACKED:   # given to a pack hook (_saved_hooks): all unpacked there, in order
+                        return _saved_hooks.unpack_all(self, s, graph)
                     _raise_modified(self, arr, vc[0], ver, True)
                 out.append(_rebuild(arr, self, nr) if graph else arr)
         return out
@@ -150,6 +152,10 @@ class Node:
         self.__dict__['_om'] = meta
         self._n_out = 1 if meta is None else len(meta)
         self._special = self._n_out != 1 or self._hooks is not None or self._pre_hooks is not None
+
+
+PACKED = object()    # the first field of a saved entry a pack hook took (see saved_hooks): (PACKED, _NEVER, -1,
+_NEVER = [0]        # _Packed); its version -1 never matches, so every fast path that reads entries falls to saved()
 
 
 def saved_entry(t):
@@ -346,3 +352,10 @@ def _raise_modified(node, obj, now, then, is_output):
         f'expected version {then} instead. '
         'Hint: do the in-place operation on a clone (x = x.clone()) or out of place (x = x + y), '
         'so that the value saved for backward stays as it was.')
+
+
+from . import _saved_hooks  # noqa: E402
+from ._saved_hooks import saved_tensors_hooks, save_on_cpu, disable_saved_tensors_hooks  # noqa: E402
+from ._graph_api import (GradientEdge, get_gradient_edge, increment_version, register_multi_grad_hook,  # noqa: E402
+                         allow_mutation_on_saved_tensors, region_activation_memory_budget,
+                         set_warn_on_accumulate_grad_stream_mismatch, set_override_stale_capture_stream)

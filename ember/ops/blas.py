@@ -55,6 +55,8 @@ _NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBac
           'SqueezeBackward4', 'AddmmBackward0', 'ViewBackward0', 'LinalgMatmulBackward0')
 _NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw,
                                '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
+for _n in ('MmBackward0', 'BmmBackward0', 'UnsafeViewBackward0', 'LinalgMatmulBackward0'):
+    _NODES[_n]._pack_order = (1, 0)     # PyTorch saves mat2 before self (what a saved-tensor hook sees first)
 
 
 def _record(name, x, y, arr):
@@ -278,8 +280,8 @@ class _LinearMm(Node):
         return type(leaf) is AccumulateGrad and not leaf._special
 
 
-_LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k})
-           for n, k in (('AddmmBackward0', 3), ('MmBackward0', 2))}
+_LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k, '_pack_order': order})
+           for n, k, order in (('AddmmBackward0', 3, None), ('MmBackward0', 2, (1, 0)))}
 _new = object.__new__
 _SqueezeBackward4 = type('SqueezeBackward4', (Node,), {'__slots__': ('shape',), 'backward': lambda self, g: g.reshape(
     self.shape), '__doc__': 'Backward of dropping the row dim a 1-D input to F.linear gained.'})

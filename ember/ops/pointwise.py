@@ -136,7 +136,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 gb = _fit(gb, ys, yd)
         return ga, gb
 
-    cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw})
+    # _pack_order: PyTorch saves (and a saved-tensor hook sees) ``other`` before ``self`` (autograd.graph)
+    cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw, '_pack_order': (1, 0)})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
     fcls = cls if scalar_first_node is None else type(scalar_first_node, (cls,), {'__slots__': ()})
     if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
