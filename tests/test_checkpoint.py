@@ -143,3 +143,87 @@ def test_reentrant_gradients_match_finite_differences_float64():
             a[i] = old
             num[i] = (vals[0] - vals[1]) / 2e-6
         np.testing.assert_allclose(t.grad.numpy(), num, rtol=1e-6, atol=1e-8)
+
+
+# -- the non-reentrant variant recomputes, on saved-tensor hooks, as PyTorch's ------------------------------
+def _calls(lib, early_stop, backwards):
+    """When the region runs: once in forward, then once per backward pass, stopping (early_stop) once the last
+    tensor it saves is recomputed."""
+    calls = []
+
+    def region(x):
+        y = x.sin()
+        calls.append('saved')
+        z = y * 2 + 1
+        calls.append('end')
+        return z
+    x = lib.tensor([1., 2.], requires_grad=True)
+    out = lib.utils.checkpoint.checkpoint(region, x, use_reentrant=False, early_stop=early_stop)
+    for i in range(backwards):
+        out.sum().backward(retain_graph=i < backwards - 1)
+    return calls, x.grad.tolist()
+
+
+@pytest.mark.parametrize('early_stop,backwards', [(True, 1), (False, 1), (True, 2), (False, 2)])
+def test_non_reentrant_recomputes_as_pytorch(early_stop, backwards):
+    (calls, grad), (tcalls, tgrad) = _calls(ember, early_stop, backwards), _calls(torch, early_stop, backwards)
+    assert calls == tcalls
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-6)
+
+
+def test_set_checkpoint_early_stop_overrides():
+    def calls(lib):
+        with lib.utils.checkpoint.set_checkpoint_early_stop(False):
+            return _calls(lib, True, 1)[0]
+    assert calls(ember) == calls(torch)
+
+
+def test_non_reentrant_keeps_no_activation():
+    """What the region saved is a holder, not the tensor: the forward's activations are not kept."""
+    x = ember.tensor([1., 2.], requires_grad=True)
+    out = ecp.checkpoint(lambda t: t.sin().exp(), x, use_reentrant=False)
+    saved = [e for e in out.grad_fn._saved] + [e for e in out.grad_fn.next_functions[0][0]._saved]
+    assert len(saved) == 2 and all(type(e[3].packed).__name__ == '_Holder' and e[3].packed.value is None
+                                   for e in saved)
+
+
+def _recompute_errors(lib):
+    out = []
+    runs = [0]
+
+    def grows(x):   # saves one tensor more on recomputation
+        runs[0] += 1
+        y = x.exp()
+        return (y.exp() if runs[0] > 1 else y).sum()
+    x = lib.tensor([1., 2.], requires_grad=True)
+    try:
+        lib.utils.checkpoint.checkpoint(grows, x, use_reentrant=False, early_stop=False).backward()
+    except RuntimeError as e:
+        out.append((type(e).__name__, str(e)))
+    h = x * 1
+    y = lib.utils.checkpoint.checkpoint(lambda t: t.exp().sum(), h, use_reentrant=False)
+    with lib.no_grad():
+        h.add_(1)
+    try:
+        y.backward()
+    except RuntimeError as e:
+        out.append((type(e).__name__, str(e).split(' Hint')[0]))
+    return out
+
+
+def test_recomputation_errors_match_pytorch():
+    assert _recompute_errors(ember) == _recompute_errors(torch)
+
+
+def _nested_and_double(lib):
+    x = lib.tensor([1., 2.], dtype=lib.float64, requires_grad=True)
+    inner = lambda t: t.sin().exp()   # noqa: E731
+    out = lib.utils.checkpoint.checkpoint(
+        lambda t: lib.utils.checkpoint.checkpoint(inner, t * 2, use_reentrant=False).cos(), x, use_reentrant=False)
+    g, = lib.autograd.grad(out.sum(), x, create_graph=True)
+    g.sum().backward()
+    return g.tolist(), x.grad.tolist()
+
+
+def test_nested_regions_and_double_backward():
+    np.testing.assert_allclose(_nested_and_double(ember), _nested_and_double(torch), rtol=1e-12)

@@ -55,3 +55,10 @@ def _set_slot(t, name, value):
             delattr(t, name)
     else:
         object.__setattr__(t, name, value)
+
+
+def __getattr__(name):
+    """``torch.utils.checkpoint`` and the other submodules on first access, as ``import torch`` makes them
+    reachable."""
+    from .. import aliasing
+    return aliasing.module_getattr(__name__, name)

@@ -3,16 +3,22 @@ kept for backward but recomputed from its inputs when its gradient is needed, tr
 
 ``use_reentrant=True`` is PyTorch's reentrant variant: the region runs under no_grad, its output's grad_fn is
 CheckpointFunctionBackward, and backward reruns it (with the forward's random state) and differentiates the
-rerun. ``use_reentrant=False`` records the region's own graph, as PyTorch's non-reentrant variant does (the
-same grad_fn names, gradients and random numbers), but ember keeps its saved activations instead of
-recomputing them: it saves no memory (PyTorch frees them through saved-tensor hooks, which ember lacks)."""
+rerun. ``use_reentrant=False`` is PyTorch's non-reentrant variant, built as PyTorch builds it on saved-tensor
+hooks: the region records its own graph (the same grad_fn names), but each tensor it saves for backward is
+replaced by an empty holder; the first unpack in a backward pass reruns the region (with the forward's random
+state and autocast settings) to refill the holders, stopping once the last one is filled (``early_stop``), and
+each holder gives its tensor up once unpacked. The rerun must save tensors of the same shapes and dtypes
+(``determinism_check='default'``), else CheckpointError."""
 import contextlib
 import warnings
+import weakref
 
 from .. import random as _random
+from ..amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
 from ..autograd.engine import is_checkpoint_valid
 from ..autograd.function import Function
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..autograd.graph import _raise_modified, saved_tensors_hooks
 from ..tensor import Tensor
 
 __all__ = ['checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction', 'check_backward_validity',
@@ -116,9 +122,124 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     if determinism_check not in _DETERMINISM_CHECKS:
         raise ValueError(f'determinism_check should be one of {list(_DETERMINISM_CHECKS)}, but got '
                          f'{determinism_check}')
-    forward_context, _ = context_fn()
-    with forward_context:
-        return function(*args, **kwargs)
+    forward_context, recompute_context = context_fn()
+    if not is_grad_enabled():
+        with forward_context:
+            return function(*args, **kwargs)
+    frame = _Frame(function, args, kwargs, preserve, recompute_context,
+                   early_stop if _EARLY_STOP[0] is None else _EARLY_STOP[0], determinism_check == 'default')
+    with saved_tensors_hooks(frame.pack, frame.unpack), forward_context:
+        out = function(*args, **kwargs)
+    frame.forward_completed = True
+    return out
+
+
+_TIP = """
+Tip: To see a more detailed error message, either pass `debug=True` to
+`torch.utils.checkpoint.checkpoint(...)` or wrap the code block
+with `with torch.utils.checkpoint.set_checkpoint_debug_enabled(True):` to
+enable checkpoint‑debug mode globally.
+
+If this error occurs under torch.compile with automatic_dynamic_shapes enabled,
+it may be because the recomputation selected a different compiled graph than the
+forward pass (e.g., a dynamic graph instead of the original static graph).
+To fix this, either:
+  - Use torch._dynamo.mark_dynamic() to explicitly mark varying dimensions as
+    dynamic upfront, avoiding the static-to-dynamic transition.
+  - Call torch._C._dynamo.eval_frame._set_lru_cache(False) to disable LRU cache
+    reordering, which can change which graph is checked first between forward
+    and recompute.
+See https://github.com/pytorch/pytorch/issues/166926 for more details and
+workaround examples.
+"""     # PyTorch's _debug_tip_msg, ending its recomputation errors
+
+
+class _Holder:
+    """What the forward saved in place of one tensor: filled by a recomputation, emptied by its unpack."""
+    __slots__ = ('value', '__weakref__')
+
+    def __init__(self):
+        self.value = None
+
+
+class _StopRecomputation(Exception):
+    """Raised by the recomputation's pack hook once every holder is filled (early stop)."""
+
+
+def _meta(t):
+    return {'shape': t.shape, 'dtype': t.dtype, 'device': t.device}
+
+
+class _Frame:
+    """One non-reentrant checkpointed call: its inputs (with their versions), the forward's random and autocast
+    state, and weak references to the holders its saved tensors became, in saving order."""
+
+    def __init__(self, function, args, kwargs, preserve, recompute_context, early_stop, check):
+        self.function, self.args, self.kwargs = function, args, kwargs
+        self.versions = [a._version if isinstance(a, Tensor) else None for a in args]
+        self.rng = _random.get_rng_state() if preserve else None
+        self.autocast = (is_autocast_enabled('cpu'), get_autocast_dtype('cpu'))
+        self.recompute_context, self.early_stop, self.check = recompute_context, early_stop, check
+        self.holders, self.metas = [], []
+        self.forward_completed = False
+
+    def pack(self, t):
+        holder = _Holder()
+        self.holders.append(weakref.ref(holder))
+        if self.check:
+            self.metas.append(_meta(t))
+        return holder
+
+    def unpack(self, holder):
+        if holder.value is None:
+            self.recompute()
+        value, holder.value = holder.value, None
+        return value
+
+    def recompute(self):
+        """Rerun the region under the forward's random and autocast state, filling the holders in order."""
+        for i, (a, v) in enumerate(zip(self.args, self.versions)):
+            if v is not None and a._version != v:
+                _raise_modified(None, a, a._version, v, False)
+        counter = [0]
+        with _random.fork_rng(enabled=self.rng is not None):
+            if self.rng is not None:
+                _random.set_rng_state(self.rng)
+            try:
+                with saved_tensors_hooks(lambda x: self._refill(x, counter), lambda x: x), enable_grad(), \
+                        autocast('cpu', enabled=self.autocast[0], dtype=self.autocast[1]), self.recompute_context:
+                    self.function(*self.args, **self.kwargs)
+            except _StopRecomputation:
+                pass
+        if counter[0] != len(self.holders):
+            raise CheckpointError('torch.utils.checkpoint: A different number of tensors was saved during the '
+                                  'original forward and recomputation.\n'
+                                  f'Number of tensors saved during forward: {len(self.holders)}\n'
+                                  f'Number of tensors saved during recomputation: {counter[0]}.\n{_TIP}')
+        if self.check:
+            bad = ''.join(f'tensor at position {i}:\nsaved metadata: {m}\nrecomputed metadata: {_meta(h.value)}\n'
+                          for i, (m, h) in enumerate(zip(self.metas, (r() for r in self.holders)))
+                          if h is not None and h.value is not None and _meta(h.value) != m)
+            if bad:
+                raise CheckpointError('torch.utils.checkpoint: Recomputed values for the following tensors have '
+                                      f'different metadata than during the forward pass.\n{bad}.\n{_TIP}')
+
+    def _refill(self, x, counter):
+        """The recomputation's pack hook: the i-th tensor saved fills the i-th holder."""
+        x = x.detach() if x.requires_grad else x
+        i = counter[0]
+        counter[0] += 1
+        if i >= len(self.holders):
+            if not self.forward_completed:
+                return x
+            raise CheckpointError('torch.utils.checkpoint: trying to save more tensors during recomputation than '
+                                  f'during the original forward pass.\n{_TIP}')
+        holder = self.holders[i]()
+        if holder is not None:
+            holder.value = x
+        if self.early_stop and counter[0] == len(self.holders):
+            raise _StopRecomputation
+        return x
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
@@ -151,15 +272,23 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     return run_function(end + 1, len(functions) - 1, functions)(input)
 
 
+_EARLY_STOP = [None]     # set_checkpoint_early_stop's setting, overriding checkpoint's early_stop while set
+
+
 @contextlib.contextmanager
 def set_checkpoint_early_stop(enable):
-    """PyTorch's switch for stopping non-reentrant recomputation early; ember's non-reentrant variant does not
-    recompute, so there is nothing to stop."""
-    yield
+    """Whether non-reentrant recomputation stops once it has refilled every saved tensor (overrides
+    checkpoint's ``early_stop`` inside the context)."""
+    prev = _EARLY_STOP[0]
+    _EARLY_STOP[0] = enable
+    try:
+        yield
+    finally:
+        _EARLY_STOP[0] = prev
 
 
 @contextlib.contextmanager
 def set_checkpoint_debug_enabled(enabled):
-    """PyTorch's switch for checkpoint's debug traces on recomputation mismatches, which ember's non-reentrant
-    variant cannot have (it does not recompute)."""
+    """PyTorch's switch for checkpoint's debug traces on recomputation mismatches: ember's errors carry no
+    operator traces, so the switch changes nothing."""
     yield
