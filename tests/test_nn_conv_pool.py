@@ -327,6 +327,22 @@ def test_conv2d_stride2_3x3_at_resnet_size():
           rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
 
 
+@pytest.mark.parametrize('xs,ws,kw', [((2, 256, 8, 8), (512, 256, 3, 3), dict(stride=2, padding=1)),
+                                      ((2, 64, 8, 8), (32, 64, 1, 1), {}),
+                                      ((40, 3, 6, 6), (4, 3, 2, 2), dict(stride=2))], ids=str)
+def test_conv_weight_gradient_of_a_short_batch_is_contiguous(xs, ws, kw):
+    """An im2col conv whose output pixels times samples are few (ResNet-18's 256x8x8 -> 512 stride-2 conv, a
+    1x1 conv; the last case has M = 360) takes its weight gradient's product untransposed, C-contiguous (a
+    transposed one was copied again on becoming .grad), and its values match PyTorch."""
+    from ember.nn.functional import _conv
+    rng = np.random.default_rng(0)
+    g2, cols = (rng.standard_normal(s).astype(np.float32) for s in ((ws[0], 360), (math.prod(ws[1:]), 360)))
+    assert _conv._weight_product(g2, cols, 1).flags.c_contiguous
+    assert not _conv._weight_product(np.tile(g2, 2), np.tile(cols, 2), 1).flags.c_contiguous   # long M: as before
+    check(lambda L, x, w: F(L).conv2d(x, w, **kw), xs, ws, atol=1e-4, rtol=1e-4, gradcheck=xs[1] < 64,
+          low=-0.5, high=0.5)
+
+
 TAPS = [  # stride-1 convs run as one GEMM per kernel tap (padding skipped) with the thresholds lowered
     ((2, 3, 4, 4), (5, 3, 3, 3), True, dict(padding=1)),
     ((1, 4, 3, 5), (3, 4, 2, 3), False, dict(padding=(2, 1), dilation=(1, 2))),

@@ -822,10 +822,19 @@ def _weight_product(g2, cols, groups):
     (O, M) and the columns (C*KH*KW, M). With one group it is computed as (cols @ g2.T).T: OpenBLAS ran the
     long-K product twice as fast with the wide side as its rows. Min of 15 interleaved, one thread (us), LeNet's
     convs at batch 64: conv2 (16, 6400) x (150, 6400) SkylakeX kernels 322 -> 146, Haswell 227 -> 191; conv1's
-    16-sample part (6, 12544) x (75, 12544) SkylakeX 363 -> 230, Haswell 316 -> 242."""
+    16-sample part (6, 12544) x (75, 12544) SkylakeX 363 -> 230, Haswell 316 -> 242. A short M (at most _SHORT_M:
+    a small batch at a deep layer's few output pixels) goes as g2 @ cols.T instead, whose result is C-contiguous:
+    the transposed one was copied again when it became .grad (a strided copy: ResNet-18's 256x8x8 -> 512 stride-2
+    conv at batch 8, (512, 128) x (2304, 128), gradient plus copy 4.20 -> 1.30 ms at one thread, 3.72 -> 0.72 at
+    two, min of 30; (512, 128) x (256, 128) 0.31 -> 0.15)."""
+    if groups == 1 and g2.shape[1] <= _SHORT_M:
+        return gemm(g2, cols.T)
     if groups == 1:
         return gemm_narrow(cols, g2.T).T
     return _gemm(g2, cols, groups, tb=True)
+
+
+_SHORT_M = 512   # output pixels times samples up to which the weight gradient's product goes untransposed
 
 
 def _tconv_bw_arrays(node, g, w, x):
