@@ -110,6 +110,25 @@ def test_thread_count_reads_and_sets_as_usual_while_the_pool_runs(split):
     assert seen == [2] and ember.get_num_threads() == 3 and ember.backend.BLAS.pinned == 0
 
 
+def test_switch_interval_is_short_while_the_pool_runs_and_put_back_after(split):
+    """The interpreter's switch interval is _parallel._SWITCH_S during a split pass and a later() task (so a woken
+    worker gets the GIL in time), and the caller's value again after each, an error included."""
+    import sys
+    before = sys.getswitchinterval()
+    seen = []
+    _parallel.each(lambda i: seen.append(sys.getswitchinterval()), [(i,) for i in range(4)])
+    assert seen == [pytest.approx(_parallel._SWITCH_S)] * 4 and sys.getswitchinterval() == before
+    with pytest.raises(ZeroDivisionError):
+        _parallel.each(lambda i: 1 / i, [(1,), (0,)])
+    assert sys.getswitchinterval() == before
+    out = np.empty(3)
+    if _parallel.later(lambda: out.fill(sys.getswitchinterval()), out):
+        assert sys.getswitchinterval() == pytest.approx(_parallel._SWITCH_S)
+        _parallel.settle()
+        assert out[0] == pytest.approx(_parallel._SWITCH_S)
+    assert sys.getswitchinterval() == before
+
+
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
 def test_pool_restarts_in_a_forked_child(split):
     _parallel.each(lambda i: i, [(0,), (1,)])     # the parent's workers exist
