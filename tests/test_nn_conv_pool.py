@@ -343,6 +343,26 @@ def test_conv_weight_gradient_of_a_short_batch_is_contiguous(xs, ws, kw):
           low=-0.5, high=0.5)
 
 
+def test_im2col_parts_only_where_the_weight_gradient_is_smaller_than_a_parts_columns():
+    """At two threads an im2col conv goes in batch parts unless a part's weight gradient would outsize its columns
+    (ResNet-18's 256x8x8 -> 512 stride-2 conv at batch 8: 512 output channels, 64 output pixels times samples a
+    part); that one runs whole, and matches PyTorch."""
+    from ember.nn.functional import _conv
+    before = ember.get_num_threads()
+    x, w = np.zeros((8, 256, 8, 8), np.float32), np.zeros((512, 256, 3, 3), np.float32)
+    try:
+        for t in (2, 1):
+            ember.set_num_threads(t)
+            assert len(_conv._parts(x, w, (4, 4))) == 1
+            assert len(_conv._parts(np.zeros((8, 64, 16, 16), np.float32), np.zeros((32, 64, 3, 3), np.float32),
+                                    (16, 16))) == t
+        ember.set_num_threads(2)
+        check(lambda L, x, w: F(L).conv2d(x, w, stride=2, padding=1), (8, 256, 8, 8), (512, 256, 3, 3), atol=1e-4,
+              rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    finally:
+        ember.set_num_threads(before)
+
+
 TAPS = [  # stride-1 convs run as one GEMM per kernel tap (padding skipped) with the thresholds lowered
     ((2, 3, 4, 4), (5, 3, 3, 3), True, dict(padding=1)),
     ((1, 4, 3, 5), (3, 4, 2, 3), False, dict(padding=(2, 1), dilation=(1, 2))),
