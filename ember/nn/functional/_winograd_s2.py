@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from ... import _parallel
-from ...backend import gemm
+from ...backend import gemm, transposed
 from . import _winograd
 
 _MIN_CHANNELS = 16    # input (and output) channels below which im2col's one GEMM is faster
@@ -115,9 +115,13 @@ def _padded(x, top, left, rows, cols):
     """(N, C, H, W) -> zero canvas (C, rows, cols, N) with x at (top, left), x cut where it runs past. A contiguous
     x goes through _batch_last's 2-D transpose (OpenBLAS's omatcopy), then whole rows into the canvas, rather than
     NumPy's element-wise copy of the transposed view (after _unaliased's copy where samples alias): DCGAN's batch
-    32, one thread, min of 300 (us): 32x16x16 into 18x18 104 -> 82, 64x8x8 into 10x10 56 -> 52, into 8x8 50 -> 42."""
+    32, one thread, min of 300 (us): 32x16x16 into 18x18 104 -> 82, 64x8x8 into 10x10 56 -> 52, into 8x8 50 -> 42.
+    A canvas the size of x is the batch-last copy itself (the conv's output gradient's tiles), no zeros and no
+    second copy: 64x8x8 45 -> 31, 128x4x4 22 -> 14 (min thread CPU of 200)."""
     from ._conv import _batch_last, _unaliased     # _conv imports this module
     n, c, h, w = x.shape
+    if (top, left, rows, cols) == (0, 0, h, w):
+        return _batch_last(x)
     out = np.zeros((c, rows, cols, n), x.dtype)
     h, w = min(h, rows - top), min(w, cols - left)
     src = _batch_last(x) if x.flags.c_contiguous else _unaliased(x).transpose(1, 2, 3, 0)
@@ -274,14 +278,18 @@ def _grad_input_adjoint(gh, u, tiles, out):
 
 def _adjoint_out(gv, tiles, out):
     """The input gradient written into out (N, C, H, W) from dL/dV, gv (9, 4C, th*tw*N): B gV B^T per tile, the
-    tiles added up on the space-to-depth canvas, read back without the padding."""
+    tiles added up on the space-to-depth canvas, read back without the padding. B goes along the rows first: gV's
+    tile positions xi are its outermost blocks, so that pass reads whole blocks and writes runs of tw*N elements,
+    where along the columns first it wrote runs of N (DCGAN's batch 32, min thread CPU of 200 interleaved (us):
+    32x16x16 485 -> 429, 64x8x8 281 -> 263; the sums associate the other way round, the values differ by float
+    rounding)."""
     n, c, h, w = out.shape
     th, tw = tiles
     gv = gv.reshape(3, 3, 2, 2, c, th, tw, n)                                 # (xi, eta, r, cp, C, u, v, N)
-    cols = np.empty((3, 2, 2, c, th, 2 * tw + 1, n), gv.dtype)                # B along columns, tiles added up
-    _tile_adjoint(gv[:, 0], gv[:, 1], gv[:, 2], cols, tw, 5)
+    rows = np.empty((3, 2, 2, c, 2 * th + 1, tw, n), gv.dtype)                # B along rows, tiles added up
+    _tile_adjoint(gv[0], gv[1], gv[2], rows, th, 4)
     canvas = np.empty((c, 2 * th + 1, 2, 2 * tw + 1, 2, n), gv.dtype)          # padded row 2i + r, column 2j + cp
-    _tile_adjoint(cols[0], cols[1], cols[2], canvas.transpose(2, 4, 0, 1, 3, 5), th, 3)
+    _tile_adjoint(rows[0], rows[1], rows[2], canvas.transpose(2, 4, 0, 1, 3, 5), tw, 4)
     from ._conv import _batch_first     # _conv imports this module
     _batch_first(canvas.reshape(c, 4 * th + 2, 4 * tw + 2, n)[:, 1:1 + h, 1:1 + w], out)
 
@@ -340,7 +348,9 @@ def grad_input_weights(w):
     w_rc's tap (k, l) being w[:, :, 3 - r - 2k, 3 - c - 2l]; ordered (xi, eta, r, c). Kernel positions go
     first, so every pass runs over whole (O, C) blocks."""
     o, c = w.shape[:2]
-    taps = np.ascontiguousarray(w.reshape(o * c, 16).T)[::-1].reshape(2, 2, 2, 2, o, c)   # (k, r, l, c, O, C)
+    # the kernel positions' (O, C) blocks by backend.transposed (OpenBLAS's omatcopy) rather than NumPy's copy of the
+    # transposed view: (128, 64, 4, 4) 96 -> 75 us, (64, 32, 4, 4) 28 -> 28 (min thread CPU of 300 interleaved)
+    taps = transposed(w.reshape(o * c, 16))[::-1].reshape(2, 2, 2, 2, o, c)     # (k, r, l, c, O, C)
     t = np.empty((3, 2, 2, 2, o, c), w.dtype)
     _transform_weight(taps[0], taps[1], t)                                # (xi, r, l, c, O, C)
     u = np.empty((3, 3, 2, 2, o, c), w.dtype)
