@@ -392,3 +392,43 @@ def test_backward_runs_chains_without_a_walk_as_pytorch(case):
     assert len(out['ember']) == len(out['torch'])
     for e, t in zip(out['ember'], out['torch']):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_binary_node_with_one_gradient_edge_as_pytorch():
+    """x + b and x * b where only x needs a gradient (the node's lean backward, pointwise._first_only): grad_fn names
+    and next_functions, gradients, a node hook's arguments, a create_graph pass and its second derivative, the
+    version error when b changes in place before backward, a second backward through a freed mul (raises) and
+    through an add (saves nothing: runs), all as PyTorch's."""
+    out = {}
+    for lib in (ember, torch):
+        a = lib.tensor(RNG_CHAIN_A, requires_grad=True)
+        b = lib.tensor(RNG_CHAIN_B)
+        y = (a + b).mul(b)
+        got = [y.grad_fn.name(), y.grad_fn.next_functions[0][0].name(), y.grad_fn.next_functions[1]]
+        seen = []
+        y.grad_fn.register_hook(lambda gi, go: seen.append((gi[0].clone(), gi[1], go[0].clone())))
+        y.exp().sum().backward()
+        got += [a.grad.clone(), seen[0][0], seen[0][1], seen[0][2]]
+        a.grad = None
+        gx, = lib.autograd.grad(((a * b) + b).exp().sum(), a, create_graph=True)
+        gx.sum().backward()
+        got += [gx.detach(), a.grad.clone()]
+        z = (a * b).sum()
+        b.add_(1)
+        with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+            z.backward()
+        z = (a * b).sum()
+        z.backward()
+        with pytest.raises(RuntimeError, match='backward through the graph a second time'):
+            z.backward()
+        a.grad = None
+        z = (a - b).sum()
+        z.backward()
+        z.backward()
+        got.append(a.grad.clone())
+        out[lib.__name__] = [g.numpy() if isinstance(g, lib.Tensor) else g for g in got]
+    for e, t in zip(out['ember'], out['torch']):
+        if isinstance(e, np.ndarray):
+            np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+        else:
+            assert e == t

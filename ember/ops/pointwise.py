@@ -139,6 +139,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     # _pack_order: PyTorch saves (and a saved-tensor hook sees) ``other`` before ``self`` (autograd.graph)
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw, '_pack_order': (1, 0)})
+    first = type(node_name, (cls,), {'__slots__': (), 'backward': _first_only(bw, da)})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
     fcls = cls if scalar_first_node is None else type(scalar_first_node, (cls,), {'__slots__': ()})
     if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
@@ -186,15 +187,21 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 xg, yg = input._requires_grad, other._requires_grad
                 if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                     # ``record`` for two tensors of one dtype, the hot path: built inline
-                    node = _new_node(cls)
+                    xs, ys = a.shape, b.shape
+                    if xs != ys:
+                        node = _new_node(cls)
+                        node._meta = (xs, dt if xg else None, ys, dt if yg else None, None, None, False)
+                    elif yg:
+                        node = _new_node(cls)
+                        node._meta = _EXACT_XY if xg else _EXACT_Y
+                    else:
+                        node = _new_node(first)
+                        node._meta = _EXACT_X
                     # edge() inline for an op's result, one call less (fwd+bwd per op, min of interleaved runs:
                     # 16-op chain 2.217 -> 2.190 us, 256-op chain 2.036 -> 2.007; 4-op forward 1.299 -> 1.283)
                     fn = input.grad_fn
                     node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input) if xg else
                                            _NO_EDGE, edge(other) if yg else _NO_EDGE)
-                    xs, ys = a.shape, b.shape
-                    node._meta = ((_EXACT_XY if yg else _EXACT_X) if xg else _EXACT_Y) if xs == ys else \
-                        (xs, dt if xg else None, ys, dt if yg else None, None, None, False)
                     need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
                     if need_a or need_b:
                         node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
@@ -231,6 +238,22 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
     op.node = cls
     return op
+
+
+def _first_only(bw, da):
+    """The backward of a binary op's node whose operands had one shape and dtype and whose second needs no gradient
+    (the usual op of a chain: x + b, x * w): da's gradient alone, the saved operands' arrays read without bw's
+    unpacking and checks while nothing changed in place and no create_graph pass runs, else bw. The node is a
+    subclass of the op's with its name."""
+    def backward(self, g):
+        s = self._saved
+        if not s:       # nothing saved (add, sub); None once freed: bw raises
+            return da(g, None, None) if s is not None else bw(self, g)
+        if self._epoch == BUMPS[0] and not RECORDING[0]:   # see bw
+            a, b = s
+            return da(g, a and a[0]._data, b and b[0]._data)
+        return bw(self, g)
+    return backward
 
 
 def _one_of(bw, i):
