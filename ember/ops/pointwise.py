@@ -240,11 +240,26 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     return op
 
 
+def _through(g, a, b):
+    """A gradient passed on as it is (add's, sub's first operand's): _first_only's backward is then the gradient
+    itself."""
+    return g
+
+
+def _pass_on(self, g):
+    return g
+
+
 def _first_only(bw, da):
     """The backward of a binary op's node whose operands had one shape and dtype and whose second needs no gradient
     (the usual op of a chain: x + b, x * w): da's gradient alone, the saved operands' arrays read without bw's
     unpacking and checks while nothing changed in place and no create_graph pass runs, else bw. The node is a
-    subclass of the op's with its name."""
+    subclass of the op's with its name. With da _through nothing is saved (da reads no operand): g is returned
+    without a call of da (fwd+bwd per op, (add, mul, tanh) chains, min of 12 interleaved runs: 16-op 2039 -> 2026 ns,
+    256-op 1949 -> 1933)."""
+    if da is _through:
+        return _pass_on
+
     def backward(self, g):
         s = self._saved
         if not s:       # nothing saved (add, sub); None once freed: bw raises
@@ -430,8 +445,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 
 # -- arithmetic ---------------------------------------------------------------------------------------
 # the forwards call the ufuncs, not operator.add etc.: no operator dispatch (16 float32s: 243 -> 225 ns an add)
-_add = binary('add', np.add, 'AddBackward0', lambda g, a, b: g, lambda g, a, b: g)
-_sub = binary('sub', np.subtract, 'SubBackward0', lambda g, a, b: g, lambda g, a, b: -g, no_bool=True)
+_add = binary('add', np.add, 'AddBackward0', _through, _through)
+_sub = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, b: -g, no_bool=True)
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
                scalar_node='RsubBackward1', one_edge=True)
 mul = binary('mul', np.multiply, 'MulBackward0', lambda g, a, b: g * b, lambda g, a, b: g * a)
