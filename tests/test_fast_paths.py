@@ -398,7 +398,7 @@ def test_binary_node_with_one_gradient_edge_as_pytorch():
     """x + b and x * b where only x needs a gradient (the node's lean backward, pointwise._first_only): grad_fn names
     and next_functions, gradients, a node hook's arguments, a create_graph pass and its second derivative, the
     version error when b changes in place before backward, a second backward through a freed mul (raises) and
-    through an add (saves nothing: runs), all as PyTorch's."""
+    through an add (saves nothing: runs), a saved-tensor hook's packed b, all as PyTorch's."""
     out = {}
     for lib in (ember, torch):
         a = lib.tensor(RNG_CHAIN_A, requires_grad=True)
@@ -426,6 +426,13 @@ def test_binary_node_with_one_gradient_edge_as_pytorch():
         z.backward()
         z.backward()
         got.append(a.grad.clone())
+        calls = []
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: calls.append('pack') or t * 2,
+                                                    lambda t: calls.append('unpack') or t):
+            z = (a * b).sum()
+        a.grad = None
+        z.backward()
+        got += [a.grad.clone(), calls]
         out[lib.__name__] = [g.numpy() if isinstance(g, lib.Tensor) else g for g in got]
     for e, t in zip(out['ember'], out['torch']):
         if isinstance(e, np.ndarray):
