@@ -328,17 +328,21 @@ def test_conv2d_stride2_3x3_at_resnet_size():
 
 
 @pytest.mark.parametrize('xs,ws,kw', [((2, 256, 8, 8), (512, 256, 3, 3), dict(stride=2, padding=1)),
-                                      ((2, 64, 8, 8), (32, 64, 1, 1), {}),
+                                      ((2, 64, 8, 8), (128, 64, 1, 1), {}),
                                       ((40, 3, 6, 6), (4, 3, 2, 2), dict(stride=2))], ids=str)
 def test_conv_weight_gradient_of_a_short_batch_is_contiguous(xs, ws, kw):
-    """An im2col conv whose output pixels times samples are few (ResNet-18's 256x8x8 -> 512 stride-2 conv, a
-    1x1 conv; the last case has M = 360) takes its weight gradient's product untransposed, C-contiguous (a
-    transposed one was copied again on becoming .grad), and its values match PyTorch."""
+    """An im2col conv whose output pixels times samples M are few (at most 512) and whose output channels are at
+    least M / 2 (ResNet-18's 256x8x8 -> 512 stride-2 conv, a 1x1 conv) takes its weight gradient's product
+    untransposed, C-contiguous (a transposed one was copied again on becoming .grad); fewer channels (the last
+    case) or a longer M keep the transposed product. The values match PyTorch either way."""
     from ember.nn.functional import _conv
     rng = np.random.default_rng(0)
-    g2, cols = (rng.standard_normal(s).astype(np.float32) for s in ((ws[0], 360), (math.prod(ws[1:]), 360)))
-    assert _conv._weight_product(g2, cols, 1).flags.c_contiguous
-    assert not _conv._weight_product(np.tile(g2, 2), np.tile(cols, 2), 1).flags.c_contiguous   # long M: as before
+
+    def contiguous(o, m, k):
+        g2, cols = rng.standard_normal((o, m)).astype(np.float32), rng.standard_normal((k, m)).astype(np.float32)
+        return _conv._weight_product(g2, cols, 1).flags.c_contiguous
+    assert contiguous(512, 360, 2304) and contiguous(180, 360, 64)
+    assert not contiguous(179, 360, 64) and not contiguous(512, 720, 64) and not contiguous(16, 400, 150)
     check(lambda L, x, w: F(L).conv2d(x, w, **kw), xs, ws, atol=1e-4, rtol=1e-4, gradcheck=xs[1] < 64,
           low=-0.5, high=0.5)
 

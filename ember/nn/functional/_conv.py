@@ -829,11 +829,15 @@ def _weight_product(g2, cols, groups):
     long-K product twice as fast with the wide side as its rows. Min of 15 interleaved, one thread (us), LeNet's
     convs at batch 64: conv2 (16, 6400) x (150, 6400) SkylakeX kernels 322 -> 146, Haswell 227 -> 191; conv1's
     16-sample part (6, 12544) x (75, 12544) SkylakeX 363 -> 230, Haswell 316 -> 242. A short M (at most _SHORT_M:
-    a small batch at a deep layer's few output pixels) goes as g2 @ cols.T instead, whose result is C-contiguous:
-    the transposed one was copied again when it became .grad (a strided copy: ResNet-18's 256x8x8 -> 512 stride-2
-    conv at batch 8, (512, 128) x (2304, 128), gradient plus copy 4.20 -> 1.30 ms at one thread, 3.72 -> 0.72 at
-    two, min of 30; (512, 128) x (256, 128) 0.31 -> 0.15)."""
-    if groups == 1 and g2.shape[1] <= _SHORT_M:
+    a small batch at a deep layer's few output pixels) with at least M / 2 output channels goes as g2 @ cols.T
+    instead, whose result is C-contiguous: the transposed one was copied again when it became .grad (a strided
+    copy: ResNet-18's 256x8x8 -> 512 stride-2 conv at batch 8, (512, 128) x (2304, 128), gradient plus copy 4.20 ->
+    1.30 ms at one thread, 3.72 -> 0.72 at two, min of 30). Gradient plus copy at one thread, min of 300 (us,
+    SkylakeX / Haswell kernels): (512, 128) x (256, 128) 312 -> 147 / 421 -> 263, (256, 512) x (128, 512) 207 ->
+    161 / 300 -> 269, (128, 128) x (576, 128) 127 -> 100 / 197 -> 152; with fewer channels the transposed product
+    stays ahead: (128, 512) x (576, 512) 371 -> 387 / 636 -> 604, (64, 512) x (576, 512) 195 -> 239 / 325 -> 319,
+    LeNet batch 4's (16, 400) x (150, 400) 15 -> 28 / 22 -> 23."""
+    if groups == 1 and g2.shape[1] <= min(_SHORT_M, 2 * g2.shape[0]):
         return gemm(g2, cols.T)
     if groups == 1:
         return gemm_narrow(cols, g2.T).T
