@@ -1,7 +1,7 @@
 """The ``torch.*`` forms of ``nn.functional`` ops (``torch.conv2d``, ``torch.prelu``, ``torch.pdist``...): in
 PyTorch they are the same callables; here thin forwarders, so ``import ember`` does not import ``ember.nn``."""
 
-__all__ = ['conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'prelu', 'relu_', 'pdist']
+__all__ = ['conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d', 'prelu', 'relu_', 'pdist']
 
 
 def _F():
@@ -27,6 +27,10 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return _F().conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _F().conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 def prelu(input, weight):

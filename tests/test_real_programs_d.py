@@ -1,0 +1,189 @@
+"""Real public programs run on ember against PyTorch (session 26): harvardnlp's Annotated Transformer (label
+smoothing, masks, greedy decoding), the conv/batch-norm fusion tutorial (custom Functions under gradcheck), a
+physics-informed network in the style of the Burgers PINN ports (second derivatives through autograd.grad). Each
+reduced to its essential lines and checked against PyTorch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _label_smoothing(T, x, target, size, padding_idx, smoothing):
+    """The Annotated Transformer's LabelSmoothing.forward: a smoothed target built with fill_, scatter_, a padding
+    column and index_fill_ over torch.nonzero(...).squeeze() rows, then KLDivLoss(reduction='sum')."""
+    true_dist = x.data.clone()
+    true_dist.fill_(smoothing / (size - 2))
+    true_dist.scatter_(1, target.data.unsqueeze(1), 1.0 - smoothing)
+    true_dist[:, padding_idx] = 0
+    mask = T.nonzero(target.data == padding_idx)
+    if mask.dim() > 0:
+        true_dist.index_fill_(0, mask.squeeze(), 0.0)
+    return T.nn.KLDivLoss(reduction='sum')(x, true_dist.clone().detach()), true_dist
+
+
+@pytest.mark.parametrize('target', [[2, 1, 0, 3, 3], [1, 2, 3, 4, 1], [0, 0, 2, 1, 4]])
+def test_annotated_transformer_label_smoothing(target):
+    """Target rows with no, one and two padding labels: the smoothed distribution, the loss and its gradient."""
+    p = np.array([[0, 0.2, 0.7, 0.1, 0]] * 5, np.float32) + (np.arange(5, dtype=np.float32)[:, None] + 1) * 0.01
+    res = []
+    for T in (torch, ember):
+        x = T.tensor(p).log().requires_grad_()
+        loss, dist = _label_smoothing(T, x, T.LongTensor(target), 5, 0, 0.4)
+        loss.backward()
+        res.append((loss.item(), dist.numpy(), x.grad.numpy()))
+    assert res[1][0] == pytest.approx(res[0][0], rel=1e-6)
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-7)
+    np.testing.assert_allclose(res[1][2], res[0][2], rtol=1e-6)
+
+
+def _greedy_decode(T, V=11, n=8):
+    """The notebook's masks (subsequent_mask through triu(..., diagonal=1).type(torch.uint8) == 0, Batch's
+    padding mask &-ed with it, type_as) around a tiny attention decoder, decoded greedily with torch.max and
+    cat of zeros(1, 1).type_as(src).fill_(next_word)."""
+    T.manual_seed(0)
+    emb = T.nn.Embedding(V, 8)
+    proj = T.nn.Linear(8, V)
+
+    def subsequent_mask(size):
+        return T.triu(T.ones((1, size, size)), diagonal=1).type(T.uint8) == 0
+
+    src = T.LongTensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+    memory = emb(src)
+    ys = T.zeros(1, 1).fill_(1).type_as(src.data)
+    masks = []
+    for _ in range(n - 1):
+        tgt_mask = (ys != 0).unsqueeze(-2) & subsequent_mask(ys.size(1)).type_as((ys != 0).data)
+        q = emb(ys)
+        scores = (q @ memory.transpose(-2, -1)) / 8 ** 0.5
+        att = scores.softmax(-1) @ memory
+        self_scores = (att @ att.transpose(-2, -1)).masked_fill(tgt_mask == 0, -1e9)
+        out = self_scores.softmax(-1) @ att
+        prob = T.nn.functional.log_softmax(proj(out[:, -1]), dim=-1)
+        _, next_word = T.max(prob, dim=1)
+        next_word = next_word.data[0]
+        ys = T.cat([ys, T.zeros(1, 1).type_as(src.data).fill_(next_word)], dim=1)
+        masks.append(tgt_mask.numpy())
+    return ys, masks
+
+
+def test_annotated_transformer_greedy_decode():
+    (ty, tm), (ey, em) = _greedy_decode(torch), _greedy_decode(ember)
+    assert repr(ey) == repr(ty)
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(tm, em))
+
+
+def _conv_bn_fused(T):
+    """intermediate/custom_function_conv_bn_tutorial: conv and batch norm fused in one custom Function that
+    saves only the conv input and recomputes the conv in backward (conv2d of transposed tensors for the weight
+    gradient, conv_transpose2d for the input's), in-place arithmetic on its buffers."""
+    F = T.nn.functional
+
+    def unsqueeze_all(t):
+        return t[None, :, None, None]
+
+    def batch_norm_backward(grad_out, X, sum, sqrt_var, N, eps):
+        tmp = -((X - unsqueeze_all(sum) / N) * grad_out).sum(dim=(0, 2, 3))
+        d_var = tmp / (sqrt_var + eps) ** 2 / (2 * sqrt_var)
+        d_mean_dx = unsqueeze_all(-(grad_out / unsqueeze_all(sqrt_var + eps)).sum(dim=(0, 2, 3)) / N)
+        grad_input = X * unsqueeze_all(d_var * N)
+        grad_input += unsqueeze_all(-d_var * sum)
+        grad_input *= 2 / ((N - 1) * N)
+        grad_input += d_mean_dx
+        grad_input *= unsqueeze_all(sqrt_var + eps)
+        grad_input += grad_out
+        grad_input /= unsqueeze_all(sqrt_var + eps)
+        return grad_input
+
+    class FusedConvBN2DFunction(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, X, conv_weight, eps=1e-3):
+            ctx.save_for_backward(X, conv_weight)
+            X = F.conv2d(X, conv_weight)
+            sum = X.sum(dim=(0, 2, 3))
+            var = X.var(unbiased=True, dim=(0, 2, 3))
+            N = X.numel() / X.size(1)
+            sqrt_var = T.sqrt(var)
+            ctx.eps, ctx.sum, ctx.N, ctx.sqrt_var = eps, sum, N, sqrt_var
+            out = X - unsqueeze_all(sum / N)
+            out /= unsqueeze_all(sqrt_var + eps)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            X, conv_weight, = ctx.saved_tensors
+            grad_out = batch_norm_backward(grad_out, F.conv2d(X, conv_weight), ctx.sum, ctx.sqrt_var, ctx.N,
+                                           ctx.eps)
+            grad_w = F.conv2d(X.transpose(0, 1), grad_out.transpose(0, 1)).transpose(0, 1)
+            return F.conv_transpose2d(grad_out, conv_weight), grad_w, None
+
+    return FusedConvBN2DFunction
+
+
+def test_conv_bn_fusion_tutorial_gradcheck_and_grads():
+    rng = np.random.RandomState(0)
+    x0, w0, g0 = rng.rand(2, 3, 5, 5), rng.rand(4, 3, 3, 3), rng.randn(2, 4, 3, 3)
+    res = []
+    for T in (torch, ember):
+        fn = _conv_bn_fused(T)
+        X = T.tensor(x0, requires_grad=True)
+        W = T.tensor(w0, requires_grad=True)
+        assert T.autograd.gradcheck(fn.apply, (X, W))
+        out = fn.apply(X, W)
+        out.backward(T.tensor(g0))
+        res.append((out.detach().numpy(), X.grad.numpy(), W.grad.numpy(), out.grad_fn.name()))
+    for a, b in zip(res[0][:3], res[1][:3]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    assert res[1][3] == res[0][3]
+
+
+def _burgers_residual(T, xt, params):
+    """A Burgers PINN's net_f: u_t + l1 u u_x - exp(l2) u_xx from autograd.grad with grad_outputs=ones_like and
+    create_graph, on an OrderedDict Sequential of Linear/Tanh; the loss's gradient reaches every weight through
+    the second derivative."""
+    from collections import OrderedDict
+    layers = OrderedDict()
+    for i, (w, b) in enumerate(params):
+        lin = T.nn.Linear(w.shape[1], w.shape[0]).double()
+        with T.no_grad():
+            lin.weight.copy_(T.tensor(w))
+            lin.bias.copy_(T.tensor(b))
+        layers['layer_%d' % i] = lin
+        if i < len(params) - 1:
+            layers['activation_%d' % i] = T.nn.Tanh()
+    dnn = T.nn.Sequential(layers)
+    lambda_1 = T.nn.Parameter(T.tensor([0.3], dtype=T.float64))
+    lambda_2 = T.nn.Parameter(T.tensor([-3.0], dtype=T.float64))
+    x = T.tensor(xt[:, 0:1], requires_grad=True)
+    t = T.tensor(xt[:, 1:2], requires_grad=True)
+    u = dnn(T.cat([x, t], dim=1))
+    u_t = T.autograd.grad(u, t, grad_outputs=T.ones_like(u), retain_graph=True, create_graph=True)[0]
+    u_x = T.autograd.grad(u, x, grad_outputs=T.ones_like(u), retain_graph=True, create_graph=True)[0]
+    u_xx = T.autograd.grad(u_x, x, grad_outputs=T.ones_like(u_x), retain_graph=True, create_graph=True)[0]
+    f = u_t + lambda_1 * u * u_x - T.exp(lambda_2) * u_xx
+    loss = T.mean(u ** 2) + T.mean(f ** 2)
+    loss.backward()
+    grads = [p.grad.numpy() for p in dnn.parameters()] + [lambda_1.grad.numpy(), lambda_2.grad.numpy()]
+    return loss.item(), f.detach().numpy(), grads, list(dnn.state_dict())
+
+
+def test_burgers_pinn_residual_and_grads():
+    rng = np.random.RandomState(3)
+    sizes = [2, 6, 6, 1]
+    params = [(rng.randn(o, i) / np.sqrt(i), rng.randn(o) * 0.1) for i, o in zip(sizes, sizes[1:])]
+    xt = np.stack([rng.uniform(-1, 1, 12), rng.uniform(0, 1, 12)], 1)
+    (tl, tf, tg, tk), (el, ef, eg, ek) = _burgers_residual(torch, xt, params), _burgers_residual(ember, xt, params)
+    assert el == pytest.approx(tl, rel=1e-12)
+    np.testing.assert_allclose(ef, tf, rtol=1e-11, atol=1e-13)
+    for a, b in zip(tg, eg):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
+    assert ek == tk
+
+
+def test_conv_transpose3d_at_top_level():
+    """torch.conv_transpose3d is the functional form under the torch namespace (it was missing)."""
+    rng = np.random.RandomState(1)
+    x, w, b = rng.randn(1, 2, 3, 3, 3), rng.randn(2, 3, 2, 2, 2), rng.randn(3)
+    got = [T.conv_transpose3d(T.tensor(x), T.tensor(w), T.tensor(b), stride=2, padding=1).numpy()
+           for T in (torch, ember)]
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
