@@ -173,15 +173,17 @@ def _body_str(arr, indent):
     return _nested_str(arr, indent, summarize, fmt)
 
 
-def _add_suffixes(text, suffixes, indent):
+def _add_suffixes(text, suffixes, indent, force_newline=False):
     """Append ``, suffix`` items and the closing paren, moving a suffix to its own line when it would
-    pass the line width (PyTorch's rule, including its count of the last line's length)."""
+    pass the line width (PyTorch's rule, including its count of the last line's length); ``force_newline``
+    puts the first one on a new line (a sparse tensor's)."""
     out = [text]
     last_len = len(text) - text.rfind('\n') + 1
     for suffix in suffixes:
-        if last_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             out.append(',\n' + ' ' * indent + suffix)
             last_len = indent + len(suffix)
+            force_newline = False
         else:
             out.append(', ' + suffix)
             last_len += len(suffix) + 2
@@ -235,3 +237,22 @@ def tensor_repr(t, tensor_contents=None):
     if not _ember_class(type(t), 'Parameter') and any(_ember_class(c, 'Parameter') for c in type(t).__mro__):
         text = f'Parameter({text})'
     return text
+
+
+def sparse_repr(t):
+    """A sparse COO tensor as PyTorch prints it: its indices and values (each printed as a tensor, with its size
+    when empty), then size, nnz, dtype (of the values, when not a default one) and layout, the first suffix on
+    a new line."""
+    indent = len('tensor(')
+    parts = []
+    for name, arr in (('indices', t._idx), ('values', t._vals)):
+        prefix = name + '=tensor('
+        body = _body_str(arr, indent + len(prefix)) if arr.size else '[]'
+        if not arr.size:
+            body += ', size=' + str(tuple(arr.shape))
+        parts.append(prefix + body + ')')
+    suffixes = ['size=' + str(tuple(t._data.shape)), 'nnz=' + str(t._idx.shape[1])]
+    if t.dtype not in (_dtype.DEFAULT.dtype, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
+        suffixes.append('dtype=' + repr(t.dtype))
+    suffixes.append('layout=torch.sparse_coo')
+    return _add_suffixes('tensor(' + (',\n' + ' ' * indent).join(parts), suffixes, indent, force_newline=True)

@@ -1,7 +1,10 @@
 """Real public programs run on ember against PyTorch (session 26): harvardnlp's Annotated Transformer (label
 smoothing, masks, greedy decoding), the conv/batch-norm fusion tutorial (custom Functions under gradcheck), a
-physics-informed network in the style of the Burgers PINN ports (second derivatives through autograd.grad). Each
-reduced to its essential lines and checked against PyTorch."""
+physics-informed network in the style of the Burgers PINN ports (second derivatives through autograd.grad),
+pytorch/examples gcn and pygcn (sparse COO adjacency and features). Each reduced to its essential lines and
+checked against PyTorch."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -187,3 +190,80 @@ def test_conv_transpose3d_at_top_level():
     got = [T.conv_transpose3d(T.tensor(x), T.tensor(w), T.tensor(b), stride=2, padding=1).numpy()
            for T in (torch, ember)]
     np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+
+
+def _gcn_example(T, content, cites, steps=3):
+    """pytorch/examples gcn: load_cora's sparse pipeline (torch.diag(...).to_sparse() scaling the features,
+    sparse_coo_tensor of the citations in int64, eye + sparse, degree normalisation with sparse @ dense @
+    sparse, to_sparse() of features and adjacency) and GraphConv's torch.mm / torch.spmm under Adam with
+    weight decay and dropout."""
+    features = T.FloatTensor(content[:, 1:-1].astype(np.int32))
+    scale_vector = 1 / T.sum(features, dim=1)
+    scale_vector[scale_vector == float('inf')] = 0
+    features = T.diag(scale_vector).to_sparse() @ features
+    labels = T.LongTensor(content[:, -1])
+    idx_map = {id: pos for pos, id in enumerate(content[:, 0])}
+    edges = np.array([[idx_map[a], idx_map[b]] for a, b in cites], dtype=np.int32)
+    V, E = len(content), edges.shape[0]
+    adj_mat = T.sparse_coo_tensor(edges.T, T.ones(E), (V, V), dtype=T.int64)
+    adj_mat = T.eye(V) + adj_mat
+    degree_mat = T.sqrt(1 / T.sum(adj_mat, dim=1))
+    degree_mat[degree_mat == float('inf')] = 0
+    degree_mat = T.diag(degree_mat).to_sparse()
+    adj_mat = degree_mat @ adj_mat @ degree_mat
+    features, adj_mat = features.to_sparse(), adj_mat.to_sparse()
+    T.manual_seed(42)
+    kernels = [T.nn.Parameter(T.Tensor(a, b)) for a, b in ((features.shape[1], 8), (8, 3))]
+    for k in kernels:
+        T.nn.init.xavier_normal_(k)
+    opt = T.optim.Adam(kernels, lr=0.01, weight_decay=5e-4)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        x = T.spmm(adj_mat, T.mm(features, kernels[0]))
+        x = T.nn.functional.dropout(T.relu(x), 0.5, training=True)
+        out = T.nn.functional.log_softmax(T.spmm(adj_mat, T.mm(x, kernels[1])), dim=1)
+        loss = T.nn.functional.nll_loss(out[:20], labels[:20])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [k.detach().numpy().copy() for k in kernels], repr(adj_mat)[:400]
+
+
+def test_pytorch_examples_gcn():
+    """The example stopped at torch.sparse_coo_tensor; it now trains as under PyTorch, step for step."""
+    rng = np.random.RandomState(0)
+    V = 40
+    content = np.concatenate([np.arange(100, 100 + V)[:, None], (rng.rand(V, 12) < 0.2).astype(int),
+                              rng.randint(3, size=(V, 1))], 1)
+    cites = [(100 + a, 100 + b) for a, b in rng.randint(V, size=(90, 2)) if a != b]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        (tl, tk, tr), (el, ek, er) = _gcn_example(torch, content, cites), _gcn_example(ember, content, cites)
+    np.testing.assert_allclose(el, tl, rtol=1e-6)
+    for a, b in zip(tk, ek):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+    assert er == tr
+
+
+def test_pygcn_legacy_sparse_adjacency():
+    """pygcn's sparse_mx_to_torch_sparse_tensor (torch.sparse.FloatTensor(indices, values, shape) from a scipy
+    COO matrix's row/col/data) and GraphConvolution.forward (torch.spmm(adj, input @ weight) + bias)."""
+    rng = np.random.RandomState(2)
+    row, col = rng.randint(6, size=14), rng.randint(6, size=14)
+    data = rng.rand(14).astype(np.float32)
+    x0, w0 = rng.randn(6, 4).astype(np.float32), rng.randn(4, 3).astype(np.float32)
+    res = []
+    for T in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            indices = T.from_numpy(np.vstack((row, col)).astype(np.int64))
+            adj = T.sparse.FloatTensor(indices, T.from_numpy(data), T.Size((6, 6)))
+        weight = T.tensor(w0, requires_grad=True)
+        out = T.spmm(adj, T.mm(T.tensor(x0), weight)) + 0.5
+        out.sum().backward()
+        res.append((out.detach().numpy(), weight.grad.numpy(), repr(adj),
+                    [str(m.message).split(' (Triggered')[0] for m in w]))
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-6, atol=1e-7)     # the dense mm: to rounding
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6, atol=1e-7)
+    assert res[1][2:] == res[0][2:]

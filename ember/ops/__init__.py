@@ -2,6 +2,7 @@
 import numpy as _np
 
 from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace, special
+from .. import _sparse
 from .pointwise import *  # noqa: F401,F403
 from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
                         gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
@@ -194,6 +195,7 @@ def _bind():
     T.new_tensor, T.new_zeros, T.new_ones = creation.new_tensor, creation.new_zeros, creation.new_ones
     T.new_empty, T.new_full = creation.new_empty, creation.new_full
     T.new, T.resize_ = creation.new, inplace.resize_
+    T.to_sparse, T.to_dense = _sparse.to_sparse, _sparse.to_dense
     T.select, T.ravel, T.index_add = select, ravel, index_add
     T.index_add_ = make_inplace(index_add, 'index_add_')
     T.where = lambda self, condition, other: where(condition, self, other)

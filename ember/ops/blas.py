@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _sparse
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
@@ -90,6 +90,8 @@ def matmul(input, other, *, out=None):
         return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
         raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type(other).__name__}')
+    if (type(input) is not Tensor or type(other) is not Tensor) and _sparse.is_sparse_arg(input, other):
+        return _sparse.mm(input, other)
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f'both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D')
@@ -122,6 +124,8 @@ def _mat2(a, right=False):
 @_autocast.lower_precision
 def mm(input, mat2):
     """Product of two matrices."""
+    if (type(input) is not Tensor or type(mat2) is not Tensor) and _sparse.is_sparse_arg(input, mat2):
+        return _sparse.mm(input, mat2)
     a, b = input._data, mat2._data
     if a.ndim != 2:
         raise RuntimeError('self must be a matrix')

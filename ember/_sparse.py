@@ -1,0 +1,591 @@
+"""Sparse COO tensors (``torch.sparse_coo_tensor``, ``Tensor.to_sparse``) as graph programs use them: an
+adjacency or feature matrix built sparse, multiplied into dense activations (``torch.spmm``, ``torch.mm``,
+``@``, ``torch.sparse.mm``), added to dense tensors, summed, scaled, transposed and coalesced.
+
+A ``SparseTensor`` keeps PyTorch's parts (int64 ``indices`` of shape (sparse_dim, nnz), ``values`` of shape
+(nnz, *dense dims), the coalesced flag) and, as its ``_data``, the dense array they stand for: ops written
+here keep the sparse layout as PyTorch does; any other op computes on the dense values and returns a strided
+tensor (the values PyTorch gives, in the strided layout). Sparse tensors do not take gradients here; the dense
+operand of a product does.
+"""
+import numpy as np
+
+from . import _layout
+from ._dtype import to_np
+from ._warn import warn_user
+from .autograd import dual
+from .autograd.grad_mode import GRAD
+from .autograd.graph import Node
+from .tensor import Tensor, _check_device
+
+_INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur when '
+                   'operating on a sparse tensor which violates the invariants, but checks incur performance '
+                   'overhead. To silence this warning, explicitly opt in or out. See '
+                   '`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ')
+_INVARIANTS = [False, False]    # [checks enabled, chosen explicitly] (check_sparse_tensor_invariants)
+_NO_GRAD = ("ember's sparse tensors do not take gradients (a product's dense operand does); "
+            "use .to_dense() for a differentiable dense copy")
+
+
+class SparseTensor(Tensor):
+    """A sparse COO tensor: ``_idx`` (int64, (sparse_dim, nnz)), ``_vals`` (an ndarray, (nnz, *dense dims)),
+    ``_coal`` (PyTorch's coalesced flag) and the dense array ``_data`` they make."""
+    layout = _layout.sparse_coo
+    is_sparse = True
+
+    # -- parts -------------------------------------------------------------------------------------------
+    def _indices(self):
+        return Tensor._make(self._idx)
+
+    def _values(self):
+        return Tensor._make(self._vals)
+
+    def indices(self):
+        self._need_coalesced('indices')
+        return Tensor._make(self._idx)
+
+    def values(self):
+        self._need_coalesced('values')
+        return Tensor._make(self._vals)
+
+    def _need_coalesced(self, what):
+        if not self._coal:
+            raise RuntimeError(f'Cannot get {what} on an uncoalesced tensor, please call .coalesce() first')
+
+    def _nnz(self):
+        return self._idx.shape[1]
+
+    def sparse_dim(self):
+        return self._idx.shape[0]
+
+    def dense_dim(self):
+        return self._vals.ndim - 1
+
+    def is_coalesced(self):
+        return self._coal
+
+    def coalesce(self):
+        """Indices sorted and unique, duplicates' values summed (in their stored order)."""
+        if self._coal:
+            return self
+        return _make(*_coalesced(self._idx, self._vals, self._data.shape[:self.sparse_dim()]), self._data.shape,
+                     True)
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        arr = self._data.copy()
+        return Tensor._make(arr if dtype is None else arr.astype(to_np(dtype)))
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        _coo_only(layout)
+        if sparse_dim is not None and sparse_dim != self.sparse_dim():
+            raise RuntimeError('to_sparse: conversion from Sparse to Sparse with sparse_dim argument != '
+                               'self.sparse_dim() is not supported')
+        return self
+
+    # -- what PyTorch refuses or answers differently for a sparse tensor -------------------------------------
+    def numpy(self, *, force=False):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
+
+    def storage(self):
+        raise NotImplementedError('Cannot access storage of SparseTensorImpl')
+
+    untyped_storage = storage
+
+    def stride(self, dim=None):
+        return (0,) * self._data.ndim if dim is None else 0
+
+    def is_contiguous(self, memory_format=None):
+        return False
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            raise NotImplementedError(_NO_GRAD)
+        return self
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return Tensor.type(Tensor._make(self._vals)).replace('torch.', 'torch.sparse.', 1)
+        return self.to(Tensor.type(Tensor._make(self._vals[:0]), dtype).dtype)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import sparse_repr
+        return sparse_repr(self)
+
+    # -- conversions keeping the layout ---------------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        dtype = kwargs.pop('dtype', None)
+        _check_device(kwargs.pop('device', None))
+        kwargs.pop('non_blocking', None)
+        kwargs.pop('copy', None)
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, int)) or type(a).__name__ == 'device':
+                _check_device(a)
+            elif a is not None:
+                dtype = a
+        nd = to_np(dtype)
+        if nd is None or nd == self._vals.dtype:
+            return self
+        return _make(self._idx, self._vals.astype(nd), self._data.shape, self._coal)
+
+    def float(self, memory_format=None):
+        return self.to(np.float32)
+
+    def double(self, memory_format=None):
+        return self.to(np.float64)
+
+    def half(self, memory_format=None):
+        return self.to(np.float16)
+
+    def long(self, memory_format=None):
+        return self.to(np.int64)
+
+    def int(self, memory_format=None):
+        return self.to(np.int32)
+
+    def bool(self, memory_format=None):
+        return self.to(np.bool_)
+
+    def clone(self, *, memory_format=None):
+        return _make(self._idx.copy(), self._vals.copy(), self._data.shape, self._coal)
+
+    def detach(self):
+        return self
+
+    def cpu(self, memory_format=None):
+        return self
+
+    # -- layout-keeping arithmetic ----------------------------------------------------------------------
+    def t(self):
+        if self.sparse_dim() + self.dense_dim() > 2:
+            raise RuntimeError(f't() expects a tensor with <= 2 sparse and 0 dense dimensions, but got '
+                               f'{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions')
+        return self.transpose(0, 1) if self._data.ndim == 2 else self
+
+    def transpose(self, dim0, dim1):
+        n = self.sparse_dim()
+        d0, d1 = dim0 % self._data.ndim, dim1 % self._data.ndim
+        if d0 >= n or d1 >= n:
+            raise RuntimeError('transpose: ember transposes the sparse dims of a sparse tensor only')
+        order = list(range(n))
+        order[d0], order[d1] = d1, d0
+        shape = list(self._data.shape)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        return _make(self._idx[order], self._vals, tuple(shape), False)
+
+    def neg(self):
+        return _make(self._idx, -self._vals, self._data.shape, self._coal)
+
+    __neg__ = neg
+
+    def mul(self, other):
+        if isinstance(other, SparseTensor):
+            return _sparse_mul(self, other)
+        if isinstance(other, Tensor) and other.dim() > 0:
+            return Tensor.mul(self, other)      # PyTorch's result is sparse too; computed densely here
+        v = Tensor.mul(Tensor._make(self._vals), other)._data
+        return _make(self._idx, v, self._data.shape, self._coal)
+
+    __mul__ = __rmul__ = mul
+
+    def div(self, other, *, rounding_mode=None):
+        if isinstance(other, Tensor) and other.dim() > 0:
+            return Tensor.div(self, other, rounding_mode=rounding_mode)
+        v = Tensor.div(Tensor._make(self._vals), other, rounding_mode=rounding_mode)._data
+        return _make(self._idx, v, self._data.shape, self._coal)
+
+    __truediv__ = div
+
+    def add(self, other, *, alpha=1):
+        if not isinstance(other, SparseTensor):
+            if isinstance(other, Tensor):
+                raise RuntimeError('add(sparse, dense) is not supported. Use add(dense, sparse) instead.')
+            return Tensor.add(self, other, alpha=alpha)
+        if other._data.shape != self._data.shape:
+            raise RuntimeError(f'add: expected \'self\' and \'other\' to have same size, but self has size '
+                               f'{list(self._data.shape)} while other has size {list(other._data.shape)} '
+                               '(FYI: dense-sparse addition does not currently support broadcasting)')
+        return _merge_add(self, other, alpha)
+
+    __add__ = add
+
+    def sub(self, other, *, alpha=1):
+        if isinstance(other, SparseTensor):
+            return self.add(other, alpha=-alpha)
+        if isinstance(other, Tensor):
+            raise RuntimeError('sub(sparse, dense) is not supported. Use sub(dense, sparse) instead.')
+        return Tensor.sub(self, other, alpha=alpha)
+
+    __sub__ = sub
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        """All values summed (a strided 0-d tensor), or sparse dims summed away (a coalesced sparse tensor)."""
+        if dim is None:
+            return Tensor.sum(Tensor._make(self._vals), dtype=dtype)
+        return sparse_sum(self, dim, keepdim, dtype)
+
+    # -- products -------------------------------------------------------------------------------------------
+    def mm(self, mat2):
+        return mm(self, mat2)
+
+    matmul = spmm = __matmul__ = mm
+
+
+def _coo_only(layout):
+    if layout is not None and layout is not _layout.sparse_coo:
+        raise NotImplementedError(f'ember converts to the sparse COO layout only, not {layout}')
+
+
+def _make(idx, vals, shape, coalesced):
+    """A SparseTensor from its parts (``idx`` int64 (sparse_dim, nnz), ``vals`` (nnz, *dense dims))."""
+    t = object.__new__(SparseTensor)
+    shape = tuple(int(s) for s in shape)
+    n = idx.shape[0]
+    for d in range(n):
+        if idx.shape[1] and (idx[d].max() >= shape[d] or idx[d].min() < 0):
+            bad = idx[d].max() if idx[d].max() >= shape[d] else idx[d].min()
+            raise RuntimeError(f'size is inconsistent with indices: for dim {d}, size is {shape[d]} but found '
+                               f'index {bad}')
+    dense = np.zeros(shape, vals.dtype)
+    if idx.shape[1]:
+        if coalesced:
+            dense[tuple(idx)] = vals
+        else:
+            np.add.at(dense, tuple(idx), vals)
+    t._data = dense
+    t._requires_grad = False
+    t._grad = None
+    t.grad_fn = None
+    t._idx, t._vals, t._coal = idx, vals, coalesced
+    return t
+
+
+def _coalesced(idx, vals, sparse_shape):
+    """Sorted unique indices and each duplicate run's values summed one by one, in the order PyTorch's
+    coalesce takes them (see _sort_order)."""
+    if not idx.shape[1]:
+        return idx, vals
+    lin = np.ravel_multi_index(tuple(idx), sparse_shape)
+    order = _sort_order(lin)
+    lin_sorted = lin[order]
+    starts = np.flatnonzero(np.r_[True, lin_sorted[1:] != lin_sorted[:-1]])
+    summed = _run_sums(vals[order], starts)
+    new_idx = np.stack(np.unravel_index(lin_sorted[starts], sparse_shape)).astype(np.int64).reshape(idx.shape[0], -1)
+    return new_idx, summed
+
+
+# PyTorch's CPU sort of a 1-D int64 tensor (coalesce sorts the flattened indices) is a stable radix sort from
+# this many elements (at::internal::GRAIN_SIZE); below it, libstdc++'s std::sort, which leaves equal keys in
+# an order of its own
+_RADIX_FROM = 32768
+
+
+def _sort_order(lin):
+    """The permutation torch.sort(lin) gives: a stable sort where that is PyTorch's, or where no key repeats
+    (any sort agrees then); otherwise std::sort replayed (ember/ops/_topk.py)."""
+    order = np.argsort(lin, kind='stable')
+    if len(lin) >= _RADIX_FROM or not (np.diff(lin[order]) == 0).any():
+        return order
+    from .ops._topk import _sort
+    pairs = list(zip(lin.tolist(), range(len(lin))))
+    _sort(pairs, 0, len(pairs))
+    return np.array([i for _, i in pairs], np.int64)
+
+
+def _run_sums(vals, starts):
+    """Sums of the runs of ``vals`` beginning at ``starts``, each added left to right (the k-th element of
+    every run in one NumPy pass)."""
+    out = vals[starts].copy()
+    lengths = np.diff(np.r_[starts, len(vals)])
+    for k in range(1, int(lengths.max()) if len(lengths) else 0):
+        runs = np.flatnonzero(lengths > k)
+        out[runs] = out[runs] + vals[starts[runs] + k]
+    return out
+
+
+def _merge_add(t, s, alpha):
+    """``t + alpha * s`` as PyTorch adds two sparse tensors: one pass over both entry lists in stored order,
+    taking the entry with the smaller index, or both summed when the indices are equal (for coalesced operands
+    the union of their entries; for others whatever that pass pairs up, as in PyTorch)."""
+    shape = t._data.shape[:t.sparse_dim()]
+    dt = np.result_type(t._vals, s._vals)
+    tv = t._vals.astype(dt, copy=False)
+    sv = s._vals * alpha if alpha != 1 else s._vals.astype(dt, copy=False)
+    lt, ls = (np.ravel_multi_index(tuple(x._idx), shape) if x._idx.shape[1] else np.zeros(0, np.int64)
+              for x in (t, s))
+    if t._coal and s._coal:
+        lin = np.union1d(lt, ls)
+        vals = np.zeros((len(lin),) + tv.shape[1:], dt)
+        vals[np.searchsorted(lin, lt)] = tv
+        vals[np.searchsorted(lin, ls)] += sv.astype(dt, copy=False)
+        idx = np.stack(np.unravel_index(lin, shape)).astype(np.int64).reshape(len(shape), -1)
+        return _make(idx, vals, t._data.shape, True)
+    i = j = 0
+    out_lin, out_vals = [], []
+    while i < len(lt) or j < len(ls):
+        if j == len(ls) or (i < len(lt) and lt[i] < ls[j]):
+            out_lin.append(lt[i])
+            out_vals.append(tv[i])
+            i += 1
+        elif i == len(lt) or ls[j] < lt[i]:
+            out_lin.append(ls[j])
+            out_vals.append(sv[j])
+            j += 1
+        else:
+            out_lin.append(lt[i])
+            out_vals.append(tv[i] + sv[j])
+            i, j = i + 1, j + 1
+    idx = np.stack(np.unravel_index(np.asarray(out_lin, np.int64), shape)).astype(np.int64).reshape(len(shape), -1)
+    vals = np.asarray(out_vals, dt).reshape((len(out_vals),) + tv.shape[1:])
+    return _make(idx, vals, t._data.shape, False)
+
+
+def _sparse_mul(a, b):
+    """Elementwise product of two sparse tensors of one shape: the entries both hold (a coalesced result)."""
+    if a._data.shape != b._data.shape:
+        raise RuntimeError(f'mul operands have incompatible sizes {list(a._data.shape)} and {list(b._data.shape)}')
+    a, b = a.coalesce(), b.coalesce()
+    shape = a._data.shape[:a.sparse_dim()]
+    la, lb = (np.ravel_multi_index(tuple(t._idx), shape) for t in (a, b))
+    common, ia, ib = np.intersect1d(la, lb, assume_unique=True, return_indices=True)
+    vals = Tensor.mul(Tensor._make(a._vals[ia]), Tensor._make(b._vals[ib]))._data
+    idx = np.stack(np.unravel_index(common, shape)).astype(np.int64).reshape(len(shape), -1)
+    return _make(idx, vals, a._data.shape, True)
+
+
+def sparse_sum(input, dim=None, keepdim=False, dtype=None):
+    """``torch.sparse.sum``: all values (a strided 0-d tensor) or sparse dims summed away (coalesced)."""
+    if not isinstance(input, SparseTensor):
+        return Tensor.sum(input, dim, keepdim, dtype=dtype)
+    if dim is None:
+        return Tensor.sum(Tensor._make(input._vals), dtype=dtype)
+    ndim = input._data.ndim
+    dims = sorted({d % ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))})
+    n = input.sparse_dim()
+    vals = input._vals
+    dense_dims = [d - n + 1 for d in dims if d >= n]
+    if dense_dims:
+        vals = vals.sum(tuple(dense_dims), keepdims=keepdim)
+    if dtype is not None:
+        vals = vals.astype(to_np(dtype))
+    elif vals.dtype.kind in 'biu':
+        vals = vals.astype(np.int64)
+    keep = [d for d in range(n) if d not in dims]
+    if keepdim:
+        shape = [1 if d in dims else s for d, s in enumerate(input._data.shape[:n])]
+    else:
+        shape = [s for d, s in enumerate(input._data.shape[:n]) if d not in dims]
+    shape += list(vals.shape[1:])
+    if not keep and not keepdim:
+        return Tensor._make(np.asarray(vals.sum(0)))
+    if keepdim:
+        idx = input._idx.copy()
+        idx[[d for d in dims if d < n]] = 0
+    else:
+        idx = input._idx[keep]
+    sparse_shape = tuple(shape[:idx.shape[0]])
+    idx, vals = _coalesced(idx, vals, sparse_shape)
+    return _make(idx, vals, shape, True)
+
+
+# -- construction ---------------------------------------------------------------------------------------------
+def _as_array(x):
+    """The values of ``x`` as ``torch.tensor(x)`` reads them (lists of floats in the default dtype, NumPy arrays
+    in theirs)."""
+    if isinstance(x, SparseTensor):
+        return x._data
+    if isinstance(x, Tensor):
+        return x._data
+    from .ops.creation import tensor
+    return tensor(x)._data
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
+                      requires_grad=False, check_invariants=None, is_coalesced=None):
+    """A sparse COO tensor with ``values`` at ``indices`` (one column an entry), as given: duplicates are kept
+    (uncoalesced) until ``coalesce()``; the size defaults to one past the largest index of each dim."""
+    _check_device(device)
+    if requires_grad:
+        raise NotImplementedError(_NO_GRAD)
+    if check_invariants is None and not _INVARIANTS[1]:
+        warn_user(_INVARIANTS_OFF, once=True)
+    idx = _as_array(indices)
+    vals = _as_array(values)
+    if dtype is not None:
+        vals = vals.astype(to_np(dtype))
+    idx = idx.astype(np.int64)
+    if idx.ndim == 1:       # PyTorch reads a 1-D index list as one column (sparse_dim = its length)
+        idx = idx[:, None]
+    if idx.ndim != 2:
+        raise RuntimeError(f'indices must be sparse_dim x nnz, but got: {list(idx.shape)}')
+    if vals.ndim == 0:
+        vals = vals.reshape(1)
+    n = idx.shape[0]
+    if size is None:
+        size = tuple(int(m) + 1 for m in idx.max(1)) if idx.shape[1] else (0,) * n
+        size = size + vals.shape[1:]
+    size = tuple(int(s) for s in size)
+    if len(size) != n + vals.ndim - 1:
+        raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(size)}, "
+                           f'sparse_dim = {n}, dense_dim = {vals.ndim - 1}')
+    if idx.shape[1] != vals.shape[0]:
+        raise RuntimeError(f'indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, '
+                           f'nnz from values: {vals.shape[0]}')
+    return _make(idx, vals, size, bool(is_coalesced))
+
+
+def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """``Tensor.to_sparse``: the nonzero entries (over the first ``sparse_dim`` dims) of a strided tensor, in
+    index order (coalesced)."""
+    if isinstance(input, SparseTensor):
+        return input.to_sparse(sparse_dim, layout=layout)
+    _coo_only(layout)
+    if input._requires_grad and GRAD.enabled:
+        raise NotImplementedError(_NO_GRAD)
+    a = input._data
+    n = a.ndim if sparse_dim is None else int(sparse_dim)
+    if not 0 < n <= a.ndim and a.ndim:
+        raise RuntimeError(f'sparse_dim must be in [1, {a.ndim}] (got {n})')
+    lead = a.reshape(a.shape[:n] + (-1,)) if n < a.ndim else a[..., None]
+    idx = np.stack(np.nonzero(lead.any(-1))).astype(np.int64).reshape(n, -1)
+    return _make(idx, a[tuple(idx)], a.shape, True)
+
+
+def to_dense(input, dtype=None, *, masked_grad=None):
+    """``Tensor.to_dense`` of a strided tensor: the tensor itself (a copy when ``dtype`` changes it)."""
+    if isinstance(input, SparseTensor):
+        return input.to_dense(dtype)
+    return input if dtype is None else input.to(dtype)
+
+
+# -- products --------------------------------------------------------------------------------------------------
+def _spmm(s, axis, x):
+    """The product of sparse ``s`` (transposed when ``axis`` is 1) and dense ``x``: out[i] += v * x[j] over
+    ``s``'s entries (i, j, v) in stored order (i = the index along ``axis``), as PyTorch's COO product adds
+    them, each a fused multiply-add (see _fma). The entries go in rounds (see _rounds), so a round is a few
+    NumPy passes over at most one entry an output row."""
+    rows, cols = s._idx[axis], s._idx[1 - axis]
+    out = np.zeros((s._data.shape[axis],) + x.shape[1:], x.dtype)
+    v = s._vals.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - 1))
+    for sel in _rounds(s, axis):
+        r = rows[sel]
+        out[r] = _fma(v[sel], x[cols[sel]], out[r])
+    return out
+
+
+def _rounds(s, axis):
+    """``s``'s entries grouped so that group k holds the k-th entry (in stored order) of every output row
+    that has one; kept on the tensor, whose parts never change (a GCN multiplies one adjacency every step)."""
+    cache = s.__dict__.setdefault('_round_cache', {})
+    if axis not in cache:
+        rows = s._idx[axis]
+        order = np.argsort(rows, kind='stable')
+        r_sorted = rows[order]
+        first = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1] if len(rows) else np.zeros(0, int)
+        rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+        by_rank = np.argsort(rank, kind='stable')
+        bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2)) if len(rows) else [0]
+        cache[axis] = [order[by_rank[bounds[k]:bounds[k + 1]]] for k in range(len(bounds) - 1)]
+    return cache[axis]
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once, as the fused multiply-add of PyTorch's kernel: float32 through float64 (the
+    product is exact there); float64 from the exact product and sum split into high and low parts (Dekker's
+    product, Knuth's sum), whose sum then rounds once but for double-rounding ties; other dtypes plainly."""
+    if a.dtype == np.float32:
+        return (a.astype(np.float64) * b + c).astype(np.float32)
+    if a.dtype != np.float64:
+        return a * b + c
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = c + p
+    bb = s - c
+    t = (c - (s - bb)) + (p - bb)
+    return s + (t + e)
+
+
+def _split(a):
+    """Veltkamp's split of float64s into 26-bit high and low parts whose products are exact."""
+    h = a * 134217729.0
+    h = h - (h - a)
+    return h, a - h
+
+
+class _SparseMmBackward(Node):
+    """Backward of a product with one sparse operand: the dense operand's gradient through the transposed
+    sparse one (the sparse operand takes none)."""
+    __slots__ = ('sparse', 'left')
+
+    def backward(self, g):
+        s = self.sparse
+        if not dual.is_array(g):        # create_graph: the same products, recorded
+            return (None, mm(s.t(), g)) if self.left else (mm(g, s.t()), None)
+        if self.left:       # out = S @ D: dD = S^T @ g
+            return None, _spmm(s, 1, g)
+        # out = D @ S: dD = g @ S^T = (S @ g^T)^T
+        return np.ascontiguousarray(_spmm(s, 0, g.T).T), None
+
+
+MmBackward0 = type('MmBackward0', (_SparseMmBackward,), {'__slots__': ()})
+SparseAddmmBackward0 = type('SparseAddmmBackward0', (_SparseMmBackward,), {'__slots__': ()})
+
+
+def _check_mm(a, b):
+    if a.dim() != 2 or b.dim() != 2:
+        raise RuntimeError(f'mm: ember multiplies 2-D sparse tensors only (got {a.dim()}-D and {b.dim()}-D)')
+    if a._data.dtype != b._data.dtype:
+        names = {np.dtype(np.float32): 'Float', np.dtype(np.float64): 'Double', np.dtype(np.int64): 'Long'}
+        raise RuntimeError(f'expected scalar type {names.get(a._data.dtype, a.dtype)} but found '
+                           f'{names.get(b._data.dtype, b.dtype)}')
+    if a.shape[1] != b.shape[0]:
+        if isinstance(a, SparseTensor):
+            raise RuntimeError(f'addmm: Argument #3 (dense): Expected dim 0 size {a.shape[1]}, got {b.shape[0]}')
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
+                           f'{b.shape[0]}x{b.shape[1]})')
+
+
+def mm(input, mat2, node=None):
+    """A product with a sparse operand (a strided result), entry by entry as PyTorch adds it: sparse @ dense
+    directly, dense @ sparse as (S^T @ D^T)^T. Only the strided operand is differentiated."""
+    node = node or MmBackward0
+    _check_mm(input, mat2)
+    if isinstance(input, SparseTensor) and isinstance(mat2, SparseTensor):
+        raise NotImplementedError('ember multiplies a sparse tensor by a strided one only')
+    left = isinstance(input, SparseTensor)
+    s, d = (input, mat2) if left else (mat2, input)
+    if left:
+        arr = _spmm(s, 0, d._data)
+    else:
+        arr = np.ascontiguousarray(_spmm(s, 1, d._data.T).T)
+    if GRAD.enabled and d._requires_grad:
+        n = node((None, d) if left else (d, None))
+        n.sparse, n.left = s, left
+        return Tensor._make(arr, n)
+    return Tensor._make(arr)
+
+
+def sparse_mm(mat1, mat2, reduce='sum'):
+    """``torch.sparse.mm``: ``mm`` recorded as SparseAddmmBackward0 when ``mat1`` is sparse."""
+    if reduce != 'sum':
+        raise NotImplementedError(f"ember's torch.sparse.mm takes reduce='sum' only (got {reduce!r})")
+    if not isinstance(mat1, SparseTensor) and not isinstance(mat2, SparseTensor):
+        return Tensor.mm(mat1, mat2)
+    return mm(mat1, mat2, SparseAddmmBackward0 if isinstance(mat1, SparseTensor) else MmBackward0)
+
+
+def spmm(input, mat2):
+    """``torch.spmm``: a matrix product where ``input`` may be sparse."""
+    if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
+        return mm(input, mat2)
+    return Tensor.mm(input, mat2)
+
+
+def is_sparse_arg(a, b):
+    """Whether either operand of a product is sparse (checked by mm/matmul off their plain-Tensor path)."""
+    return isinstance(a, SparseTensor) or isinstance(b, SparseTensor)
+
+
