@@ -715,14 +715,20 @@ def _expm(a):
 
 
 class LinalgMatrixExpBackward0(Node):
-    """d exp(A) for gradient G: the top-right block of exp([[A^T, G], [0, A^T]])."""
+    """d exp(A) for gradient G: the top-right block of exp([[A^T, G], [0, A^T]]); under create_graph=True that
+    block matrix built and exponentiated in differentiable ops (PyTorch's differential_analytic_matrix_function),
+    so each further derivative takes a matrix_exp of twice the size."""
     __slots__ = ()
 
     def backward(self, g):
         (a,) = self.saved()
         if not dual.is_array(g):
-            raise RuntimeError('the derivative of linalg.matrix_exp\'s backward (double backward) is not supported '
-                               'by ember yet')
+            from .ops.shape import cat
+            from .ops.creation import zeros_like
+            n = a.shape[-1]
+            at = a.mT
+            big = cat([cat([at, g], -1), cat([zeros_like(at), at], -1)], -2)
+            return matrix_exp(big)[..., :n, n:]
         n = a.shape[-1]
         big = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
         big[..., :n, :n] = big[..., n:, n:] = np.swapaxes(a, -1, -2)

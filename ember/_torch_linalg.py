@@ -140,37 +140,40 @@ def chain_matmul(*matrices):
     return _L().multi_dot(matrices)
 
 
-def _no_double(g):
-    if not dual.is_array(g):
-        raise RuntimeError('double backward through cholesky_solve / cholesky_inverse is not supported by ember yet')
+def _mT(x):
+    return np.swapaxes(x, -1, -2) if dual.is_array(x) else x.mT
 
 
 class CholeskySolveBackward0(Node):
     """X = (L L^T)^-1 B: gB = (L L^T)^-1 G; gL = -(gB X^T + X gB^T) L (transposed for an upper factor); each
-    summed back over the batch dims its input was broadcast along."""
+    summed back over the batch dims its input was broadcast along. Under create_graph=True the same formulas in
+    differentiable ops (PyTorch's cholesky_solve_backward), gB by cholesky_solve itself."""
     __slots__ = ('upper', 'shapes')
 
     def backward(self, g):
-        _no_double(g)
         l, x = self.saved()
-        lower = np.swapaxes(l, -1, -2) if self.upper else l
-        gb = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, g)).astype(g.dtype)
-        common = gb @ np.swapaxes(x, -1, -2)
-        common = common + np.swapaxes(common, -1, -2)
+        if dual.is_array(g):
+            lower = np.swapaxes(l, -1, -2) if self.upper else l
+            gb = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, g)).astype(g.dtype)
+        else:
+            gb = cholesky_solve(g, l, self.upper)
+        common = gb @ _mT(x)
+        common = common + _mT(common)
         gl = -(l @ common) if self.upper else -(common @ l)
         b_shape, l_shape = self.shapes
-        return dual.sum_to(gb, b_shape), dual.sum_to(gl.astype(g.dtype), l_shape)
+        return dual.sum_to(gb, b_shape), dual.sum_to(gl.astype(g.dtype) if dual.is_array(g) else gl, l_shape)
 
 
 class CholeskyInverseBackward0(Node):
-    """Y = (L L^T)^-1: gL = -Y (G + G^T) Y L (L^T-side for an upper factor)."""
+    """Y = (L L^T)^-1: gL = -Y (G + G^T) Y L (L^T-side for an upper factor); in differentiable ops under
+    create_graph=True (PyTorch's cholesky_inverse_backward)."""
     __slots__ = ('upper',)
 
     def backward(self, g):
-        _no_double(g)
         l, y = self.saved()
-        common = -(y @ (g + np.swapaxes(g, -1, -2)) @ y)
-        return ((l @ common) if self.upper else (common @ l)).astype(g.dtype)
+        common = y @ ((g + _mT(g)) @ y)
+        gl = -(l @ common) if self.upper else -(common @ l)
+        return gl.astype(g.dtype) if dual.is_array(g) else gl
 
 
 def _result(name, fields):

@@ -948,8 +948,7 @@ add(
                                 Sample(wc(3, 3), -2), Sample(wc(3, 3, dtype=F64), 4, gradcheck=True),
                                 Sample(wc(3, 3, dtype=F64), -1, gradcheck=True), Sample(f32(2, 3), 2, error=True)], out=False),
     la('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f32(2, 3, 3) * 3), Sample(f64(3, 3), gradcheck=True),
-                              Sample(f32(2, 3), error=True)], out=False,
-       gaps={'gradgrad': "double backward through linalg.matrix_exp is not supported by ember yet (raises)"}),
+                              Sample(f32(2, 3), error=True)], out=False),
     la('multi_dot', lambda: [Sample([f32(3, 4), f32(4, 2, seed=1)]), Sample([f32(4), f32(4, 3, seed=1), f32(3, seed=2)]),
                              Sample([f32(2, 5), f32(5, 3, seed=1), f32(3, 6, seed=2), f32(6, 1, seed=3)]),
                              Sample([f32(6, 2), f32(2, 5, seed=1), f32(5, 4, seed=2)]),
@@ -991,8 +990,7 @@ add(
           out=False),
     entry('matrix_power', lambda: [Sample(wc(3, 3), 3), Sample(wc(2, 3, 3), -2), Sample(wc(3, 3), 0),
                                    Sample(wc(3, 3, dtype=F64), 2, gradcheck=True)], out=False),
-    entry('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f64(3, 3), gradcheck=True)], out=False,
-          gaps={'gradgrad': "double backward through matrix_exp is not supported by ember yet (raises)"}),
+    entry('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f64(3, 3), gradcheck=True)], out=False),
     entry('cholesky', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), upper=True),
                                Sample(spd(3, 3, dtype=F64), gradcheck=True)],
           call=lambda lib, a, **k: lib.cholesky(_sym(a), **k), out=False),
@@ -1000,14 +998,12 @@ add(
                                      Sample(f64(3, 2), spd(3, 3, dtype=F64, seed=1), gradcheck=True)],
           call=lambda lib, b, a, *u: lib.cholesky_solve(b, _chol_factor(lib, a).mT if u and u[0] else
                                                          _chol_factor(lib, a), *u),
-          out=False, gaps={'gradgrad': 'double backward through cholesky_solve is not supported by ember '
-                                                      'yet (raises)'}),
+          out=False),
     entry('cholesky_inverse', lambda: [Sample(spd(3, 3)), Sample(spd(3, 3), True),
                                        Sample(spd(3, 3, dtype=F64), gradcheck=True)],
           call=lambda lib, a, *u: lib.cholesky_inverse(_chol_factor(lib, a).mT if u and u[0] else _chol_factor(lib, a),
                                                        *u),
-          out=False, gaps={'gradgrad': 'double backward through cholesky_inverse is not supported by '
-                                                      'ember yet (raises)'}),
+          out=False),
     entry('qr', lambda: [Sample(f32(4, 3)), Sample(f32(4, 3), False), Sample(f64(4, 3), gradcheck=True)],
           call=lambda lib, a, *s: lib.qr(a, *s)[1], out=False),
     entry('cross', lambda: [Sample(f32(4, 3), f32(4, 3, seed=1), dim=1), Sample(f32(3, 4), f32(3, 4, seed=1)),
@@ -2475,8 +2471,7 @@ add(
         Sample(f32(5), 0, _ix([0, 1]), f32(2), 'max', grad=False), Sample(f32(5), 0, _ix([0, 1]), f32(2), 'add', error=True),
         Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'amax'),
         Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'mean', error=True)],
-          inplace=True, gaps={'sample:prod f64 gradcheck': 'double backward of the prod reduction is not supported by '
-                                                           'ember yet (raises)'}),
+          inplace=True),
     entry('fill_diagonal_', ns='Tensor', call=lambda lib, x, *a, **k: (x * 1).fill_diagonal_(*a, **k), samples=lambda: [
         Sample(f32(3, 3), 2.0), Sample(f32(3, 5), -1), Sample(f32(5, 3), 1.5), Sample(f32(7, 3), 4.0, wrap=True),
         Sample(f32(2, 2, 2), 3.0), Sample(i64(3, 4), 7), Sample(f64(4, 3), 0.5, gradcheck=True),

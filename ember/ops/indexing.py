@@ -1232,18 +1232,16 @@ def _reduce_count(shape, idx, include_self):
 class _ReduceIntoBackward(Node):
     """The gradients of scatter_reduce and index_reduce (PyTorch's scatter_reduce formulas): for sum, mean, amax
     and amin linear in g with constant weights (``wself`` for self, ``wg`` on g before it is gathered, ``wsrc``
-    after; None: 1), so differentiable again; prod's (with its zero cases) are computed on arrays only."""
-    __slots__ = ('dim', 'index', 'src_shape', 'reduce', 'wself', 'wg', 'wsrc', 'prod')
+    after; None: 1), so differentiable again; prod's (with its zero cases) on arrays by ``_prod_grads``, and under
+    create_graph=True by PyTorch's formulas in differentiable ops (``_prod_grads_graph``)."""
+    __slots__ = ('dim', 'index', 'src_shape', 'reduce', 'wself', 'wg', 'wsrc', 'prod', 'include_self')
 
     def backward(self, g):
         if self.reduce not in _REDUCES:     # scatter_reduce's forward takes 'max'/'min', its backward does not
             raise RuntimeError(f"Expected 'reduce' to be one of 'sum', 'prod', 'mean', 'amax', 'amin' but got "
                                f'{self.reduce}.')
         if self.prod is not None:
-            if not dual.is_array(g):
-                raise RuntimeError(f'{self.name()}: double backward of the "prod" reduction is not supported by '
-                                   'ember')
-            return self.prod(g)
+            return self.prod(g) if dual.is_array(g) else _prod_grads_graph(self, g, *self.saved())
         ga = g if self.wself is None else g * dual.const(self.wself, g)
         gg = g if self.wg is None else g * dual.const(self.wg, g)
         gs = _gather_grad(gg, self.dim, self.index)
@@ -1318,6 +1316,37 @@ def _prod_grads(a, idx, hit, s, r, include_self, src_shape, g):
     return ga.astype(g.dtype), _pad_to(gs.astype(g.dtype), src_shape)
 
 
+def _prod_grads_graph(node, g, a, source, r):
+    """A scatter product's gradients in differentiable ops (PyTorch's scatter_reduce_backward for 'prod'): g times
+    the product of the other factors at each position, a lone zero among them taking the product of the rest;
+    where two or more zeros meet, src's gradient (0) carries a node whose backward raises, as PyTorch's
+    DelayedError does."""
+    from .pointwise import where
+    d, ix, include_self = node.dim, node.index, node.include_self
+    it = Tensor._make(ix)
+    s = source[tuple(slice(0, k) for k in ix.shape)]
+    masked_self = a.masked_fill(a == 0, 1)
+    ga = g * _scatter_reduce_core(masked_self, d, ix, s, 'prod', include_self, ScatterReduceBackward0) / masked_self
+    idx = list(np.indices(ix.shape, sparse=True))
+    idx[d] = ix
+    zero = s._data == 0
+    count = np.zeros(a.shape)
+    np.add.at(count, tuple(idx), zero)
+    count = count[tuple(idx)]
+    single = Tensor._make(zero & (count == 1))
+    others = _scatter_reduce_core(a, d, ix, s.masked_fill(single, 1), 'prod', include_self, ScatterReduceBackward0)
+    gs = where(single, gather(g * others, d, it), gather(g * r, d, it) / s.masked_fill(Tensor._make(zero), 1))
+    if (count > 1).any():
+        what = 'source' if isinstance(node, IndexReduceBackward0) else 'src'
+        op = 'index_reduce' if what == 'source' else 'scatter_reduce'
+        gs = Tensor._make(gs._data, undifferentiable('Error', f'{op}(): Double backward is unsupported for {what} '
+                                                              f'when >1 zeros in {what} are scattered to the same '
+                                                              'position in self', 'torch::autograd::Error')((gs,)))
+    if not include_self:
+        ga = scatter(ga, d, it, value=0.0)
+    return ga, _pad_to(gs, node.src_shape)
+
+
 def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls, name=None):
     """scatter_reduce on a checked index array ``ix`` (of at most source's shape), recorded as ``cls``: the one
     implementation of scatter_reduce and index_reduce. ``name``: the reduction the node reports (scatter_reduce
@@ -1333,8 +1362,13 @@ def _scatter_reduce_core(input, d, ix, source, reduce, include_self, cls, name=N
     if GRAD.enabled and (input._requires_grad or source._requires_grad):
         node = cls((input, source))
         node.dim, node.index, node.src_shape, node.reduce = d, ix, source._data.shape, name or reduce
+        node.include_self = include_self
         _reduce_weights(node, a, idx, hit, s, r, reduce, include_self)
-        return Tensor._make(r, node)
+        out = Tensor._make(r, node)
+        if reduce == 'prod':   # its double backward reads them, as PyTorch saves them for it
+            node.save(input, source)
+            node.save_output(out)
+        return out
     return Tensor._make(r)
 
 

@@ -258,9 +258,37 @@ def _prod_bw(self, g):
         gx = _prod_grad(x, self.dim)
         g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
         return g * gx
-    out = prod(x) if self.dim is None else prod(x, self.dim, keepdim=True)
-    g = g if self.dim is None or self.keep else g.unsqueeze(self.dim)
-    return g * out / x
+    return _prod_bw_graph(g, x, self.dim, self.keep)
+
+
+def _prod_bw_graph(g, x, dim, keep):
+    """prod's gradient in differentiable ops (create_graph=True), by PyTorch's prod_backward: g * prod / x where no
+    factor is zero, else the products of the other factors from running products on both sides."""
+    xd = x._data
+    zero = xd == 0
+    if dim is None:
+        if not xd.ndim:
+            return g
+        if not zero.any():
+            return g * (prod(x) / x)
+        return (g * _exclusive_products(x.reshape(-1), 0)).reshape(xd.shape)
+    g = g if keep else g.unsqueeze(dim)
+    if not zero.any():
+        return g * (prod(x, dim, keepdim=True) / x)
+    return g * _exclusive_products(x, dim)
+
+
+def _exclusive_products(x, dim):
+    """The product of the other elements along ``dim`` at each position, exact with zeros: running products from
+    the left (exclusive) times those from the right (PyTorch's prod_safe_zeros_backward), in differentiable ops."""
+    from .shape import cat, flip
+    n = x.shape[dim]
+    if x.numel() == 0 or n == 1:
+        return Tensor._make(np.ones(x.shape, x._data.dtype))
+    ones = Tensor._make(np.ones(x.shape[:dim] + (1,) + x.shape[dim + 1:], x._data.dtype))
+    left = cumprod(cat([ones, x.narrow(dim, 0, n - 1)], dim), dim)
+    right = flip(cumprod(cat([ones, flip(x.narrow(dim, 1, n - 1), (dim,))], dim), dim), (dim,))
+    return left * right
 
 
 ProdBackward0 = _node('ProdBackward0', _prod_bw, ('dim', 'keep'))

@@ -1,0 +1,143 @@
+"""Double backward (create_graph=True, then a second backward) where ember used to raise or give NaN: prod with
+zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's and
+torch's) and grid_sample; each against PyTorch 2.13 and float64 finite differences of ember's own gradient."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _first(lib, f, xs, w, create_graph):
+    y = f(lib, *xs)
+    return lib.autograd.grad((y * lib.tensor(w)).sum(), xs, create_graph=create_graph, allow_unused=True)
+
+
+def _hvp(lib, f, arrays, w, v):
+    """d/dt of <grad(sum(w * f(x + t v))), v> at t = 0, for each input: the second backward of ``f``."""
+    xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    g = _first(lib, f, xs, w, True)
+    s = sum((gi * lib.tensor(vi)).sum() for gi, vi in zip(g, v) if gi is not None)
+    return [None if r is None else r.numpy() for r in lib.autograd.grad(s, xs, allow_unused=True)], g
+
+
+def _grad_at(f, arrays, w):
+    xs = [ember.tensor(a, requires_grad=True) for a in arrays]
+    return [None if r is None else r.numpy() for r in _first(ember, f, xs, w, False)]
+
+
+def check(f, *arrays, seed=0, rtol=1e-8, atol=1e-10, names=True, domain=None):
+    """ember's second backward against PyTorch's (values, and the first gradients' grad_fn names) and against
+    central differences of ember's first gradient along a random direction v: d/dh <grad(x + h v), v>.
+    ``domain``: per input, a function restricting v to the inputs the op reads (a Cholesky factor's triangle)."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(a, np.float64) for a in arrays]
+    w = rng.standard_normal(tuple(f(torch, *[torch.tensor(a) for a in arrays]).shape))
+    v = [rng.standard_normal(a.shape) for a in arrays]
+    if domain:
+        v = [v if d is None else d(v) for v, d in zip(v, domain)]
+    got, ge = _hvp(ember, f, arrays, w, v)
+    want, gt = _hvp(torch, f, arrays, w, v)
+    for e, t in zip(got, want):
+        if t is None:
+            assert e is None or not e.any()
+        else:
+            np.testing.assert_allclose(e, t, rtol=rtol, atol=atol)
+    if names:
+        assert [None if g is None else g.grad_fn.name() for g in ge] == \
+            [None if g is None else g.grad_fn.name() for g in gt]
+    h = 1e-6
+    plus = _grad_at(f, [a + h * d for a, d in zip(arrays, v)], w)
+    minus = _grad_at(f, [a - h * d for a, d in zip(arrays, v)], w)
+    fd = sum(((p - m) / (2 * h) * d).sum() for p, m, d in zip(plus, minus, v) if p is not None)
+    hv = sum((e * d).sum() for e, d in zip(got, v) if e is not None)
+    np.testing.assert_allclose(hv, fd, rtol=1e-5, atol=1e-6)
+
+
+A = np.array([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 0.5], [1.5, 2.0, 3.0, -0.5]])
+
+
+@pytest.mark.parametrize('call', [lambda L, x: L.prod(x, 1), lambda L, x: L.prod(x, 0, keepdim=True),
+                                  lambda L, x: L.prod(x), lambda L, x: x.prod(-1) * 2,
+                                  lambda L, x: L.prod(x + 5.0, 1)],
+                         ids=['dim1', 'dim0 keepdim', 'all, several zeros', 'method', 'no zeros'])
+def test_prod(call):
+    check(call, A)
+
+
+def test_prod_one_zero_overall():
+    check(lambda L, x: L.prod(x), np.array([[1.5, 0.0, 2.0], [4.0, -0.5, 3.0]]))
+
+
+SR = [([1., 2., 3.], [4., 0.5, 2., 5.]), ([1., 2., 0.], [0., 3., 2., 5.]), ([0., 2., -1.], [1.5, 3., 0., 5.])]
+
+
+@pytest.mark.parametrize('include_self', [True, False])
+@pytest.mark.parametrize('x,s', SR)
+def test_scatter_reduce_prod(x, s, include_self):
+    check(lambda L, a, b: a.scatter_reduce(0, L.tensor([0, 0, 1, 1]), b, 'prod', include_self=include_self), x, s)
+    check(lambda L, a, b: a.scatter_reduce(1, L.tensor([[0, 2, 0], [1, 1, 0]]), b, 'prod', include_self=include_self),
+          [[1., 2., 3.], [0., 2., 3.]], [[2., 3., 4.], [0.5, 0., 1.]])
+
+
+@pytest.mark.parametrize('include_self', [True, False])
+def test_index_reduce_prod(include_self):
+    with warnings.catch_warnings():   # index_reduce's beta warning (once)
+        warnings.simplefilter('ignore')
+        check(lambda L, a, b: a.index_reduce(0, L.tensor([0, 2, 0]), b, 'prod', include_self=include_self),
+              [[1., 2.], [0., 2.], [3., 0.5]], [[2., 3.], [0.5, 0.], [1.5, 2.]], names=False)
+
+
+def test_scatter_reduce_prod_two_zeros_meeting():
+    """PyTorch's gradient is 0 for the zeros there, and its second backward raises (DelayedError): ember's too."""
+    i = [0, 0, 1, 1]
+    for lib in (torch, ember):
+        x = lib.tensor([1., 2., 3.], dtype=lib.float64, requires_grad=True)
+        s = lib.tensor([0., 0., 2., 5.], dtype=lib.float64, requires_grad=True)
+        gx, gs = lib.autograd.grad(x.scatter_reduce(0, lib.tensor(i), s, 'prod').sum(), (x, s), create_graph=True)
+        np.testing.assert_array_equal(gs.detach().numpy(), [0., 0., 10., 4.])
+        assert gs.grad_fn.name() == 'torch::autograd::Error' and type(gs.grad_fn).__name__ == 'Error'
+        with pytest.raises(RuntimeError, match=r'Double backward is unsupported for src when >1 zeros in src'):
+            lib.autograd.grad(gs.sum(), (x, s))
+
+
+_RNG = np.random.default_rng(1)
+_M = _RNG.standard_normal((3, 3))
+_L = np.linalg.cholesky(_M @ _M.T + 3 * np.eye(3))
+
+
+def _tri(upper):
+    """The factor's triangle: the forward reads no other entry (PyTorch's backward formulas treat the factor as
+    a full matrix, so only directions within the triangle compare with finite differences)."""
+    return np.triu if upper else np.tril
+
+
+@pytest.mark.parametrize('upper', [False, True])
+def test_cholesky_inverse(upper):
+    check(lambda L, l: L.cholesky_inverse(l, upper), _L.T if upper else _L, domain=[_tri(upper)])
+
+
+@pytest.mark.parametrize('upper', [False, True])
+def test_cholesky_solve(upper):
+    for b in (_RNG.standard_normal((3, 2)), _RNG.standard_normal((2, 3, 2))):
+        check(lambda L, b, l: L.cholesky_solve(b, l, upper), b, _L.T if upper else _L, domain=[None, _tri(upper)])
+
+
+@pytest.mark.parametrize('call', [lambda L, a: L.linalg.matrix_exp(a), lambda L, a: L.matrix_exp(a),
+                                  lambda L, a: a.matrix_exp()], ids=['linalg', 'torch', 'method'])
+def test_matrix_exp(call):
+    check(call, _M)
+    check(call, _RNG.standard_normal((2, 3, 3)) * 2)
+
+
+def test_matrix_exp_third_order():
+    """Each further derivative exponentiates a block matrix twice the size: the third backward as PyTorch's."""
+    out = []
+    for lib in (ember, torch):
+        a = lib.tensor(_M, requires_grad=True)
+        g, = lib.autograd.grad((lib.linalg.matrix_exp(a) ** 2).sum(), a, create_graph=True)
+        gg, = lib.autograd.grad((g ** 2).sum(), a, create_graph=True)
+        out.append(lib.autograd.grad(gg.sum(), a)[0].numpy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-9)
