@@ -1427,8 +1427,7 @@ add(
         Sample(f32(1, 2, 4, 5), f32(1, 2, 3, 2, seed=1), mode='area', align_corners=False, error=True),
         Sample(f32(1, 2, 4, 5), f32(1, 2, 3, 2, seed=1), padding_mode='wrap', align_corners=False, error=True),
         Sample(f32(1, 2, 4, 5), f32(2, 2, 3, 2, seed=1), align_corners=False, error=True, desc='batch mismatch'),
-        Sample(f32(1, 2, 4, 5), f64(1, 2, 3, 2, seed=1), align_corners=False, error=True, desc='dtype mismatch')],
-       gaps={'gradgrad': 'the double backward of grid_sample is not supported by ember yet (raises)'}),
+        Sample(f32(1, 2, 4, 5), f64(1, 2, 3, 2, seed=1), align_corners=False, error=True, desc='dtype mismatch')]),
     fn('affine_grid', lambda: [
         Sample(f32(2, 2, 3), (2, 3, 4, 5), align_corners=False), Sample(f32(1, 2, 3), (1, 1, 3, 3), align_corners=True),
         Sample(f32(2, 3, 4), (2, 1, 2, 3, 4), align_corners=False), Sample(f32(1, 2, 3), (1, 1, 4, 2)),

@@ -141,3 +141,46 @@ def test_matrix_exp_third_order():
         gg, = lib.autograd.grad((g ** 2).sum(), a, create_graph=True)
         out.append(lib.autograd.grad(gg.sum(), a)[0].numpy())
     np.testing.assert_allclose(out[0], out[1], rtol=1e-9)
+
+
+_X4 = _RNG.standard_normal((2, 2, 4, 5))
+_G4 = _RNG.uniform(-1.2, 1.2, (2, 3, 2, 2))   # some positions outside [-1, 1]: the padding modes take part
+_X5 = _RNG.standard_normal((1, 2, 3, 4, 3))
+_G5 = _RNG.uniform(-1.2, 1.2, (1, 2, 2, 2, 3))
+
+
+@pytest.mark.parametrize('align_corners', [False, True])
+@pytest.mark.parametrize('padding_mode', ['zeros', 'border', 'reflection'])
+@pytest.mark.parametrize('mode', ['bilinear', 'bicubic'])
+def test_grid_sample(mode, padding_mode, align_corners):
+    check(lambda L, a, g: L.nn.functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode,
+                                                      align_corners=align_corners), _X4, _G4)
+
+
+@pytest.mark.parametrize('padding_mode', ['zeros', 'border', 'reflection'])
+def test_grid_sample_3d(padding_mode):
+    check(lambda L, a, g: L.nn.functional.grid_sample(a, g, padding_mode=padding_mode, align_corners=False),
+          _X5, _G5)
+
+
+def _through_upstream(lib, x, grid, **kw):
+    """Second derivatives of grid_sample's gradients with respect to the input, the grid and the upstream
+    gradient itself (None where the graph does not reach, read as zeros)."""
+    xs = [lib.tensor(x, requires_grad=True), lib.tensor(grid, requires_grad=True)]
+    y = lib.nn.functional.grid_sample(*xs, **kw)
+    up = lib.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)), requires_grad=True)
+    first = lib.autograd.grad(y, xs, up, create_graph=True)
+    names = [f.grad_fn.name() for f in first if f.grad_fn is not None]
+    second = lib.autograd.grad(sum((f * f).sum() for f in first), xs + [up], allow_unused=True)
+    return names, [np.zeros(t.shape) if r is None else r.numpy() for r, t in zip(second, xs + [up])]
+
+
+@pytest.mark.parametrize('mode,x,grid', [('nearest', _X4, _G4), ('bilinear', _X4, _G4), ('bicubic', _X4, _G4),
+                                         ('nearest', _X5, _G5), ('bilinear', _X5, _G5)])
+def test_grid_sample_through_the_upstream_gradient(mode, x, grid):
+    """Nearest's gradients are linear in the upstream gradient alone; the grad_fn names are PyTorch's."""
+    ne, e = _through_upstream(ember, x, grid, mode=mode, align_corners=False)
+    nt, t = _through_upstream(torch, x, grid, mode=mode, align_corners=False)
+    assert ne[0] == nt[0] == f'GridSampler{x.ndim - 2}DBackwardBackward0'
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

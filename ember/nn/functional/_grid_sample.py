@@ -10,7 +10,7 @@ from ... import _bf16
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import undifferentiable
+from ...ops._composite import composite, node_class
 from ...tensor import Tensor
 
 __all__ = ['grid_sample', 'affine_grid']
@@ -67,25 +67,48 @@ def _pad(x, size, padding_mode, align_corners):
 
 # --- taps ---------------------------------------------------------------------------------------------------------
 
-def _cubic(t):
-    """The four cubic convolution weights for fraction t, and their derivatives."""
-    dt = t.dtype.type
-    A = dt(_A)
+def _cubic_weights(t):
+    """The four cubic convolution weights for fraction t (an array, or a Tensor under create_graph=True; A and
+    its multiples are exact in float32, so an array keeps its dtype and values)."""
+    A = _A
 
     def near(x):
         return ((A + 2) * x - (A + 3)) * x * x + 1
 
     def far(x):
         return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _cubic(t):
+    """The four cubic convolution weights for fraction t, and their derivatives."""
+    A = t.dtype.type(_A)
 
     def dnear(x):
         return (3 * (A + 2) * x - 2 * (A + 3)) * x
 
     def dfar(x):
         return (3 * A * x - 10 * A) * x + 8 * A
-    w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-    d = [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)]
-    return w, d
+    return _cubic_weights(t), [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)]
+
+
+def _tap_weights(mode, fracs):
+    """The taps' weights in the order of ``_taps`` (2-D) or ``_Sampling3D`` (volumes) from the coordinates'
+    fractional parts (x first): the same polynomials on arrays or on Tensors; None for nearest (weight 1)."""
+    if mode == 'nearest':
+        return [None]
+    if mode == 'bicubic':
+        cx, cy = _cubic_weights(fracs[0]), _cubic_weights(fracs[1])
+        return [cy[i] * cx[j] for i in range(4) for j in range(4)]
+    if len(fracs) == 2:
+        w, n = fracs
+        e, s = 1 - w, 1 - n
+        return [s * e, s * w, n * e, n * w]
+    out = []
+    for corner in range(8):
+        ws = [f if (corner >> k) & 1 else 1 - f for k, f in enumerate(fracs)]
+        out.append(ws[2] * ws[1] * ws[0])
+    return out
 
 
 def _taps(ix, iy, H, W, mode, padding_mode, align_corners):
@@ -133,7 +156,8 @@ class _Sampling:
             ix, px = _pad(ix, W, padding_mode, align_corners)
             iy, py = _pad(iy, H, padding_mode, align_corners)
             gx, gy = gx * px, gy * py
-        self.scales, self.numel = (gx, gy), H * W
+        self.scales, self.numel, self.mode = (gx, gy), H * W, mode
+        self.fracs = (ix - np.floor(ix), iy - np.floor(iy))
         self.taps = []
         for yi, xi, w, dwx, dwy in _taps(ix, iy, H, W, mode, padding_mode, align_corners):
             flat, inside = _resolve(yi, xi, H, W, mode, padding_mode, align_corners)
@@ -142,6 +166,26 @@ class _Sampling:
     def _add_tap(self, flat, inside, w, dws):
         """Keep one tap: flat source indices, the mask of those inside, its weight and d weight / d coordinate."""
         self.taps.append((flat.reshape(flat.shape[0], 1, -1), inside.reshape(inside.shape[0], 1, -1), w, dws))
+
+    def sample_graph(self, a, grid):
+        """``sample`` in differentiable ops of Tensors ``a`` and ``grid`` (for create_graph=True): the taps' positions
+        and masks as recorded, their weights the interpolation polynomials of the coordinates' fractional parts,
+        each written as grid * d(coordinate)/d(grid) + a constant (the padding modes are piecewise linear)."""
+        from ...ops.indexing import gather
+        N, C = a.shape[:2]
+        gd = grid._data
+        fracs = [grid[..., c] * Tensor._make(sc) + Tensor._make(f - gd[..., c] * sc)
+                 for c, (f, sc) in enumerate(zip(self.fracs, self.scales))]
+        src = a.reshape(N, C, -1)
+        out = None
+        for (flat, inside, _, _), w in zip(self.taps, _tap_weights(self.mode, fracs)):
+            v = gather(src, 2, Tensor._make(np.ascontiguousarray(np.broadcast_to(flat, (N, C, flat.shape[-1])))))
+            scale = Tensor._make(inside.astype(a._data.dtype))
+            if w is not None:
+                scale = scale * w.reshape(N, 1, -1)
+            term = v * scale
+            out = term if out is None else out + term
+        return out.reshape((N, C) + self.scales[0].shape[1:])
 
     def sample(self, a):
         """(N, C, *grid spatial) values of image array ``a`` at the grid."""
@@ -189,7 +233,8 @@ class _Sampling3D(_Sampling):
             i, p = _pad(i, size, padding_mode, align_corners)
             coords.append(i)
             self.scales.append(np.full_like(i, sc) * p)
-        self.numel, self.taps = D * H * W, []
+        self.numel, self.taps, self.mode = D * H * W, [], mode
+        self.fracs = tuple(i - np.floor(i) for i in coords)
         if mode == 'nearest':
             xi, yi, zi = (np.rint(i) for i in coords)
             zero = np.zeros_like(xi)
@@ -212,21 +257,42 @@ class _Sampling3D(_Sampling):
         self._add_tap(flat, inside, w, dws)
 
 
-GridSampler2DBackwardBackward0 = undifferentiable(
-    'GridSampler2DBackwardBackward0', 'the derivative of grid_sample\'s backward (double backward through '
-    'grid_sample) is not supported by ember yet')
+GridSampler2DBackwardBackward0 = node_class('GridSampler2DBackwardBackward0')
+GridSampler3DBackwardBackward0 = node_class('GridSampler3DBackwardBackward0')
 
 
 class GridSampler2DBackward0(Node):
+    """The gradients of the input (each output's gradient added at its taps) and the grid (the taps' values times
+    their weights' derivatives); under create_graph=True, each a GridSampler*BackwardBackward0 node (PyTorch's
+    name) over the same differentiated in ember ops (``_Sampling.sample_graph``), so it is differentiable again."""
     __slots__ = ('sampling', 'need')
+    _twice = GridSampler2DBackwardBackward0
 
     def backward(self, g):
         a, grid = self.saved()
         if not dual.is_array(g):
-            arrays = self._grads(g._data, a._data)
-            node = GridSampler2DBackwardBackward0((g, a, grid))
-            return tuple(None if x is None else Tensor._make(x, node) for x in arrays)
+            return self._graph_grads(g, a, grid)
         return self._grads(g, a)
+
+    def _graph_grads(self, g, a, grid):
+        """Each gradient over the tensors it depends on: the input's on g and (unless nearest) the grid, not on
+        the input (sampling is linear in it); the grid's on all three (zero for nearest, constant in the grid)."""
+        from ...autograd import grad
+        sample = self.sampling.sample_graph
+        nearest = self.sampling.mode == 'nearest'
+        gi = gg = None
+        if self.need[0]:
+            def input_grad(g, grid=grid):
+                leaf = Tensor._make(a._data).requires_grad_()
+                return grad(sample(leaf, grid), leaf, g, create_graph=True)[0]
+            gi = composite(self._twice, input_grad, (g,) if nearest else (g, grid))
+        if self.need[1]:
+            if nearest:
+                gg = Tensor._make(np.zeros(grid.shape, grid._data.dtype))
+            else:
+                gg = composite(self._twice, lambda g, a, grid: grad(sample(a, grid), grid, g, create_graph=True)[0],
+                               (g, a, grid))
+        return gi, gg
 
     def _grads(self, g, a):
         gi = self.sampling.input_grad(g, a.shape) if self.need[0] else None
@@ -236,6 +302,7 @@ class GridSampler2DBackward0(Node):
 
 class GridSampler3DBackward0(GridSampler2DBackward0):
     __slots__ = ()
+    _twice = GridSampler3DBackwardBackward0
 
 
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
