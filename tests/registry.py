@@ -41,7 +41,7 @@ class Sample:
 
 class Op:
     """One public callable. ``ns``: 'torch', 'Tensor' (method or attribute only), 'nn.functional', 'linalg',
-    'autograd' or 'autograd.functional'.
+    'special', 'autograd' or 'autograd.functional'.
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
     ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC');
@@ -53,7 +53,7 @@ class Op:
         self.name, self.samples, self.ns, self._call, self.seed = name, samples, ns, call, seed
         self.grad, self.gradgrad, self.inplace = grad, gradgrad, inplace
         self.method = (ns == 'torch') if method is None else method
-        self.out = (ns in ('torch', 'linalg')) if out is None else out
+        self.out = (ns in ('torch', 'linalg', 'special')) if out is None else out
         self.aliases, self.gaps = tuple(aliases), dict(gaps or {})
         self.atol, self.rtol, self.grad_atol = atol, rtol, grad_atol
         self.method_name = method_name or name
@@ -65,7 +65,7 @@ class Op:
 
     def fn(self, lib, name=None):
         """The callable in ``lib`` under this entry's namespace."""
-        mod = {'torch': lib, 'linalg': getattr(lib, 'linalg', None),
+        mod = {'torch': lib, 'linalg': getattr(lib, 'linalg', None), 'special': getattr(lib, 'special', None),
                'nn.functional': getattr(getattr(lib, 'nn', None), 'functional', None),
                'autograd': getattr(lib, 'autograd', None),
                'autograd.functional': getattr(getattr(lib, 'autograd', None), 'functional', None)}.get(self.ns)
@@ -101,7 +101,8 @@ class Op:
     def names(self):
         """{public name (``namespace.name``): the checks made on it}: the function gets every check, the
         method and in-place forms their forward checks (over every sample), an alias its first sample's."""
-        base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg', 'autograd': 'torch.autograd',
+        base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg', 'special': 'torch.special',
+                'autograd': 'torch.autograd',
                 'autograd.functional': 'torch.autograd.functional',
                 'nn.functional': 'torch.nn.functional'}[self.ns]
         got = self.checks()
@@ -1653,6 +1654,20 @@ add(
                                                      Sample(f64(3, 4), f64(3, 4, seed=1), f64(3, 4, seed=2),
                                                             gradcheck=True)]),
 )
+
+
+def _no_derivative(domain):
+    """unary_samples for a torch.special function PyTorch computes without a derivative: its inputs require
+    grad but its result never does (no grad_fn), and float16 is refused as PyTorch's kernel refuses it."""
+    def gen():
+        return unary_samples(domain, seed=_seed(domain))() + [Sample(arr((2, 3), F32, domain).astype(np.float16), desc='f16', error=True)]
+    return gen
+
+
+# torch.special's Bessel J, Y, K and Airy Ai: values only (tests/test_special_bessel_jyk.py: wide ranges, bits)
+add(*[Op(n, _no_derivative('positive' if n[-2] in 'yk' else 'real'), ns='special', grad=False, method=False)
+      for n in ('bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_k0', 'modified_bessel_k1',
+                'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1', 'airy_ai')])
 add(*[fn(n + '_', (lambda extra: lambda: [Sample(f32(3, 4), *extra, grad=False), Sample(f64(2, 3), *extra, grad=False)])(
     extra), grad=False)
       for n, extra in (('relu', ()), ('elu', ()), ('selu', ()), ('celu', ()), ('leaky_relu', (0.2,)),
