@@ -1,5 +1,5 @@
-"""Double backward (create_graph=True, then a second backward) where ember used to raise or give NaN: prod with
-zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's and
+"""Double backward (create_graph=True, then a second backward) where ember used to raise or give NaN: prod and
+cumprod with zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's and
 torch's) and grid_sample; each against PyTorch 2.13 and float64 finite differences of ember's own gradient."""
 import warnings
 
@@ -65,6 +65,24 @@ A = np.array([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 0.5], [1.5, 2.0, 3.0, -0.5]
                          ids=['dim1', 'dim0 keepdim', 'all, several zeros', 'method', 'no zeros'])
 def test_prod(call):
     check(call, A)
+
+
+@pytest.mark.parametrize('dim', [0, 1, -1])
+def test_cumprod_with_zeros(dim):
+    """PyTorch's O(n^2) form where (reversed cumsum of g y) / x would divide by zero (ember gave NaN)."""
+    check(lambda L, x: L.cumprod(x, dim), A)
+    check(lambda L, x: x.cumprod(dim), A + 3.0)
+
+
+def test_prod_third_order_with_zeros():
+    """prod's double backward runs through cumprod's: with zeros, the third derivative is PyTorch's too."""
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(A, requires_grad=True)
+        g, = lib.autograd.grad((lib.prod(x, 1) ** 2).sum(), x, create_graph=True)
+        gg, = lib.autograd.grad((g ** 2).sum(), x, create_graph=True)
+        out.append(lib.autograd.grad((gg ** 2).sum(), x)[0].numpy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-9, atol=1e-12)
 
 
 def test_prod_one_zero_overall():

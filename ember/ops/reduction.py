@@ -1053,9 +1053,32 @@ def _cumprod_bw(self, g):
         if not np.all(np.isfinite(r)):
             r = _cumprod_grad_slow(x, g, d)
         return r
+    if (x._data == 0).any():
+        return _cumprod_bw_zeros(g, x, d)
     out = cumprod(x, d)
     from .shape import flip
     return flip(cumsum(flip(g * out, (d,)), d), (d,)) / x
+
+
+def _cumprod_bw_zeros(g, x, d):
+    """cumprod's gradient with zeros in the input, in differentiable ops (create_graph=True): PyTorch's O(n^2)
+    form, dy_j/dx_k = prod(x[:k]) cumprod(x[k+1:j]) summed against g[k:], each slice copied into zeros (its
+    CopySlices node), where (reversed cumsum of g y) / x divides by zero."""
+    from .shape import cat
+    n = x.shape[d]
+    if x.numel() <= 1 or n == 1:
+        return g
+    out = Tensor._make(np.zeros(x.shape, g._data.dtype))
+    ones = Tensor._make(np.ones(x.shape[:d] + (1,) + x.shape[d + 1:], x._data.dtype))
+    for k in range(n):
+        until = ones if k == 0 else prod(x.narrow(d, 0, k), d, keepdim=True)
+        if k == n - 1:
+            omitted = until
+        else:
+            after = cumprod(x.narrow(d, k + 1, n - k - 1), d)
+            omitted = cat([until, after if k == 0 else until * after], d)
+        out.select(d, k).copy_((g.narrow(d, k, n - k) * omitted).sum(d))
+    return out
 
 
 def _cumprod_grad_slow(x, g, d):
