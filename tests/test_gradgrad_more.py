@@ -1,6 +1,6 @@
 """Double backward (create_graph=True, then a second backward) where ember used to raise or give NaN: prod and
-cumprod with zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's and
-torch's) and grid_sample; each against PyTorch 2.13 and float64 finite differences of ember's own gradient."""
+cumprod with zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's
+and torch's), grid_sample and the 3-D poolings (max, average, adaptive); each against PyTorch 2.13 and float64 finite differences of ember's own gradient."""
 import warnings
 
 import numpy as np
@@ -201,4 +201,41 @@ def test_grid_sample_through_the_upstream_gradient(mode, x, grid):
     nt, t = _through_upstream(torch, x, grid, mode=mode, align_corners=False)
     assert ne[0] == nt[0] == f'GridSampler{x.ndim - 2}DBackwardBackward0'
     for a, b in zip(e, t):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+_X3D = _RNG.standard_normal((2, 2, 5, 4, 6))
+POOLS = {'avg': lambda L, x: L.nn.functional.avg_pool3d(x, 2),
+         'avg padded ceil': lambda L, x: L.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+         'avg divisor': lambda L, x: L.nn.functional.avg_pool3d(x, (2, 1, 3), divisor_override=5),
+         'avg unbatched': lambda L, x: L.nn.functional.avg_pool3d(x, 2),
+         'max': lambda L, x: L.nn.functional.max_pool3d(x, 2),
+         'max dilated': lambda L, x: L.nn.functional.max_pool3d(x, 2, 1, 1, dilation=2),
+         'max unbatched': lambda L, x: L.nn.functional.max_pool3d(x, 3, 2),
+         'torch.max_pool3d': lambda L, x: L.max_pool3d(x, 2),
+         'adaptive avg': lambda L, x: L.nn.functional.adaptive_avg_pool3d(x, (3, 2, 4)),
+         'adaptive avg unbatched': lambda L, x: L.nn.functional.adaptive_avg_pool3d(x, 3),
+         'adaptive max': lambda L, x: L.nn.functional.adaptive_max_pool3d(x, (3, 2, 4)),
+         'adaptive max unbatched': lambda L, x: L.nn.functional.adaptive_max_pool3d(x, 2)}
+
+
+@pytest.mark.parametrize('name', POOLS)
+def test_pool3d(name):
+    """The gradient is linear in the upstream gradient: its own gradient is the pooling's adjoint (squared here,
+    so that the second derivative also runs through the pooling's first)."""
+    check(lambda L, x: POOLS[name](L, x) ** 2, _X3D[0] if 'unbatched' in name else _X3D)
+
+
+@pytest.mark.parametrize('name', ['avg', 'max', 'adaptive avg', 'adaptive max'])
+def test_pool3d_through_the_upstream_gradient(name):
+    got = []
+    for lib in (ember, torch):
+        x = lib.tensor(_X3D, requires_grad=True)
+        y = POOLS[name](lib, x)
+        up = lib.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)), requires_grad=True)
+        g, = lib.autograd.grad(y, x, up, create_graph=True)
+        got.append([g.grad_fn.name()] + [r.numpy() for r in lib.autograd.grad((g * g * g).sum(), (x, up))])
+    assert got[0][0] == got[1][0]
+    np.testing.assert_array_equal(got[0][1], 0)     # PyTorch's zeros_like(self)
+    for a, b in zip(got[0][1:], got[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

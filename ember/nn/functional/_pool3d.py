@@ -1,6 +1,7 @@
 """3-D pooling over (N, C, D, H, W) or (C, D, H, W) input: ``max_pool3d``, ``avg_pool3d`` and
 ``adaptive_avg_pool3d``, each a loop over the window's offsets (strided slices), recorded as PyTorch's
-MaxPool3DWithIndicesBackward0, AvgPool3DBackward0 and AdaptiveAvgPool3DBackward0."""
+MaxPool3DWithIndicesBackward0, AvgPool3DBackward0 and AdaptiveAvgPool3DBackward0, and differentiable again
+(their *BackwardBackward0 nodes: see _Twice)."""
 import itertools
 import math
 
@@ -88,6 +89,44 @@ def _batched(g):
     return g if g.ndim == 5 else g[None]
 
 
+# -- double backward ---------------------------------------------------------------------------------------------
+class _Twice(Node):
+    """A pooling's input gradient under create_graph=True (edges: the upstream gradient g, the input). The
+    gradient is linear in g with coefficients that do not depend on the input, so its own gradient is the
+    pooling's adjoint applied to the incoming one (``again``: the pooling itself, or a gather at the maxima's
+    indices, in ember ops so that every further order records too) and zero for the input (PyTorch's
+    zeros_like(self))."""
+    __slots__ = ('again', 'shape')
+
+    def backward(self, h):
+        if dual.is_array(h):
+            return self.again(Tensor._make(h))._data, np.zeros(self.shape, h.dtype)
+        return self.again(h), dual.zeros(self.shape, h)
+
+
+def _twice_class(name):
+    return type(name, (_Twice,), {'__slots__': ()})
+
+
+def _recorded(node, g, grad_of, again):
+    """The input gradient ``grad_of(g array)`` as a Tensor whose node (node's name + Backward0) differentiates it
+    by ``again``."""
+    x, = node.saved()
+    twice = _TWICE[type(node).__name__]((g, x))
+    twice.again, twice.shape = again, tuple(x.shape)
+    return Tensor._make(grad_of(g._data), twice)
+
+
+def _gather_maxima(idx, unbatched):
+    """The adjoint of a max pooling's backward: the values of h at each window's maximum (idx flat per plane)."""
+    def again(h):
+        n, c = idx.shape[:2]
+        hb = h.unsqueeze(0) if unbatched else h
+        out = hb.reshape(n * c, -1).gather(1, Tensor._make(idx.reshape(n * c, -1))).reshape(idx.shape)
+        return out[0] if unbatched else out
+    return again
+
+
 # -- max ---------------------------------------------------------------------------------------------------------
 class MaxPool3DWithIndicesBackward0(Node):
     """Each output's gradient goes to the input element its window's maximum came from."""
@@ -95,11 +134,14 @@ class MaxPool3DWithIndicesBackward0(Node):
 
     def backward(self, g):
         if not dual.is_array(g):
-            raise NotImplementedError('max_pool3d: double backward is not supported by ember yet')
+            return (_recorded(self, g, self._grad, _gather_maxima(self.idx, g.ndim == 4)),)
+        return (self._grad(g),)
+
+    def _grad(self, g):
         n, c = self.shape[:2]
         gx = np.zeros((n * c, int(np.prod(self.shape[2:]))), g.dtype)
         np.add.at(gx, (np.arange(n * c)[:, None], self.idx.reshape(n * c, -1)), _batched(g).reshape(n * c, -1))
-        return (gx.reshape(self.shape if g.ndim == 5 else self.shape[1:]),)
+        return gx.reshape(self.shape if g.ndim == 5 else self.shape[1:])
 
 
 @_autocast.fp32
@@ -122,6 +164,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if GRAD.enabled and input._requires_grad:
         node = MaxPool3DWithIndicesBackward0((input,))
         node.idx, node.shape = arg, x.shape
+        node.save(input)
     y = _finish(best, node, unbatched)
     if return_indices:
         return y, Tensor._make(arg[0] if unbatched else arg)
@@ -151,12 +194,16 @@ def _divisors(shape, k, s, p, out, count_include_pad, divisor_override):
 
 
 class AvgPool3DBackward0(Node):
-    """Each output's gradient, divided by its window's divisor, spread over the window."""
-    __slots__ = ('geom', 'div', 'shape')
+    """Each output's gradient, divided by its window's divisor, spread over the window (under create_graph=True
+    differentiated again by avg_pool3d itself, with the call's arguments ``args``)."""
+    __slots__ = ('geom', 'div', 'shape', 'args')
 
     def backward(self, g):
         if not dual.is_array(g):
-            raise NotImplementedError('avg_pool3d: double backward is not supported by ember yet')
+            return (_recorded(self, g, self._grad, lambda h: avg_pool3d(h, *self.args)),)
+        return (self._grad(g),)
+
+    def _grad(self, g):
         k, s, p, out = self.geom
         pads = _pads(self.shape, k, s, p, (1, 1, 1), out)
         gp = np.zeros(self.shape[:2] + tuple(n + a + b for n, (a, b) in zip(self.shape[2:], pads)), np.float64)
@@ -165,7 +212,7 @@ class AvgPool3DBackward0(Node):
             gp[sl] += share
         crop = tuple(slice(pi, pi + n) for pi, n in zip(p, self.shape[2:]))
         gx = np.ascontiguousarray(gp[(Ellipsis,) + crop]).astype(g.dtype)
-        return (gx if g.ndim == 5 else gx[0],)
+        return gx if g.ndim == 5 else gx[0]
 
 
 @_autocast.fp32
@@ -186,6 +233,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if GRAD.enabled and input._requires_grad:
         node = AvgPool3DBackward0((input,))
         node.geom, node.div, node.shape = (k, s, p, out), div, x.shape
+        node.args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        node.save(input)
     return _finish(y, node, unbatched)
 
 
@@ -200,14 +249,19 @@ def _avg_matrix(n, o):
 
 
 class AdaptiveAvgPool3DBackward0(Node):
-    __slots__ = ('mats',)
+    """Each output's gradient spread evenly over its bin (under create_graph=True differentiated again by
+    adaptive_avg_pool3d itself to ``size``)."""
+    __slots__ = ('mats', 'size')
 
     def backward(self, g):
         if not dual.is_array(g):
-            raise NotImplementedError('adaptive_avg_pool3d: double backward is not supported by ember yet')
+            return (_recorded(self, g, self._grad, lambda h: adaptive_avg_pool3d(h, self.size)),)
+        return (self._grad(g),)
+
+    def _grad(self, g):
         a, b, c = self.mats
         gx = np.einsum('ncdhw,dx,hy,wz->ncxyz', _batched(g), a, b, c, optimize=True).astype(g.dtype)
-        return (gx if g.ndim == 5 else gx[0],)
+        return gx if g.ndim == 5 else gx[0]
 
 
 @_autocast.fp32
@@ -232,7 +286,8 @@ def adaptive_avg_pool3d(input, output_size):
     node = None
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveAvgPool3DBackward0((input,))
-        node.mats = mats
+        node.mats, node.size = mats, size
+        node.save(input)
     return _finish(y, node, unbatched)
 
 
@@ -285,6 +340,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveMaxPool3DBackward0((input,))
         node.idx, node.shape = idx.reshape(full), xb.shape
+        node.save(input)
     res = _finish(out.reshape(full), node, unbatched)
     if return_indices:
         i = idx.reshape(full).astype(np.int64, copy=False)
@@ -294,3 +350,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool3d(input, output_size, True)
+
+
+_TWICE = {n: _twice_class(n[:-1] + 'Backward0') for n in (
+    'MaxPool3DWithIndicesBackward0', 'AvgPool3DBackward0', 'AdaptiveAvgPool3DBackward0', 'AdaptiveMaxPool3DBackward0')}
