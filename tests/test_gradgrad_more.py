@@ -1,6 +1,9 @@
 """Double backward (create_graph=True, then a second backward) where ember used to raise or give NaN: prod and
-cumprod with zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp (linalg's
-and torch's), grid_sample and the 3-D poolings (max, average, adaptive); each against PyTorch 2.13 and float64 finite differences of ember's own gradient."""
+cumprod with zeros, scatter_reduce and index_reduce with 'prod', cholesky_solve, cholesky_inverse, matrix_exp
+(linalg's and torch's), grid_sample, conv3d, conv_transpose3d and the 3-D poolings (max, average, adaptive); each
+against PyTorch 2.13 and float64 finite differences of ember's own gradient. (conv3d's gradients under
+create_graph=True are composed of convolutions and pads, as ember's 2-D ones are: their grad_fn names are those
+ops', where PyTorch records one ConvolutionBackwardBackward0.)"""
 import warnings
 
 import numpy as np
@@ -206,7 +209,8 @@ def test_grid_sample_through_the_upstream_gradient(mode, x, grid):
 
 _X3D = _RNG.standard_normal((2, 2, 5, 4, 6))
 POOLS = {'avg': lambda L, x: L.nn.functional.avg_pool3d(x, 2),
-         'avg padded ceil': lambda L, x: L.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+         'avg padded ceil': lambda L, x: L.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True,
+                                                                    count_include_pad=False),
          'avg divisor': lambda L, x: L.nn.functional.avg_pool3d(x, (2, 1, 3), divisor_override=5),
          'avg unbatched': lambda L, x: L.nn.functional.avg_pool3d(x, 2),
          'max': lambda L, x: L.nn.functional.max_pool3d(x, 2),
@@ -239,3 +243,31 @@ def test_pool3d_through_the_upstream_gradient(name):
     np.testing.assert_array_equal(got[0][1], 0)     # PyTorch's zeros_like(self)
     for a, b in zip(got[0][1:], got[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+_R = np.random.default_rng(9)
+CONVS = {
+    'conv3d': (lambda L, x, w: L.nn.functional.conv3d(x, w),
+               (_R.standard_normal((2, 2, 4, 5, 4)), _R.standard_normal((3, 2, 2, 3, 2)))),
+    'conv3d bias stride padding dilation': (
+        lambda L, x, w, b: L.nn.functional.conv3d(x, w, b, (2, 1, 2), (1, 0, 1), (1, 2, 1)),
+        (_R.standard_normal((1, 2, 5, 6, 5)), _R.standard_normal((3, 2, 2, 2, 3)), _R.standard_normal(3))),
+    'conv3d groups': (lambda L, x, w: L.nn.functional.conv3d(x, w, None, 1, 1, 1, 2),
+                      (_R.standard_normal((1, 4, 3, 4, 3)), _R.standard_normal((6, 2, 2, 2, 2)))),
+    'conv3d unbatched same': (lambda L, x, w: L.nn.functional.conv3d(x, w, padding='same'),
+                              (_R.standard_normal((2, 4, 3, 4)), _R.standard_normal((3, 2, 3, 1, 3)))),
+    'conv_transpose3d': (lambda L, x, w: L.nn.functional.conv_transpose3d(x, w),
+                         (_R.standard_normal((2, 2, 3, 4, 3)), _R.standard_normal((2, 3, 2, 3, 2)))),
+    'conv_transpose3d bias stride padding output_padding dilation': (
+        lambda L, x, w, b: L.nn.functional.conv_transpose3d(x, w, b, (2, 1, 2), (1, 0, 1), (1, 0, 0), 1, (1, 2, 1)),
+        (_R.standard_normal((1, 2, 3, 4, 3)), _R.standard_normal((2, 3, 2, 2, 3)), _R.standard_normal(3))),
+    'conv_transpose3d groups': (lambda L, x, w: L.nn.functional.conv_transpose3d(x, w, None, 2, 1, 1, 2),
+                                (_R.standard_normal((1, 4, 3, 2, 3)), _R.standard_normal((4, 2, 2, 2, 2)))),
+}
+
+
+@pytest.mark.parametrize('name', CONVS)
+def test_conv3d(name):
+    """Squared, so that the second derivative mixes the input and the weight through both convolutions."""
+    f, arrays = CONVS[name]
+    check(lambda L, *a: f(L, *a) ** 2, *arrays, names=False)

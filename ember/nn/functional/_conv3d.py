@@ -1,7 +1,8 @@
 """``conv3d``: 3-D convolution (cross-correlation) of (N, C, D, H, W) input, as one loop over the kernel's
 offsets, each a strided slice of the padded input contracted with one kernel tap; backward the same loop
 transposed. ``conv_transpose3d`` is that loop's adjoint: each tap's product scattered into the output.
-Both are recorded as ConvolutionBackward0, as in PyTorch."""
+Both are recorded as ConvolutionBackward0, as in PyTorch; under create_graph=True their gradients are composed of
+the two convolutions and pads, so they are differentiable again."""
 import itertools
 
 import numpy as np
@@ -48,10 +49,9 @@ class ConvolutionBackward0(Node):
     __slots__ = ('cfg', 'need', 'xshape')
 
     def backward(self, g):
-        if not dual.is_array(g):
-            raise NotImplementedError('conv3d: double backward (create_graph=True through a 3-D convolution) is not '
-                                      'supported by ember yet')
         x, w = self.saved()
+        if not dual.is_array(g):
+            return _conv_grads_graph(g, x, w, self.cfg, self.need, self.xshape)
         k, s, d, pads, groups = self.cfg
         out = g.shape[2:]
         n, o = g.shape[:2]
@@ -125,10 +125,9 @@ class _TransposedBackward(Node):
     __slots__ = ('cfg', 'need')
 
     def backward(self, g):
-        if not dual.is_array(g):
-            raise NotImplementedError('conv_transpose3d: double backward (create_graph=True) is not supported by '
-                                      'ember yet')
         x, w = self.saved()
+        if not dual.is_array(g):
+            return _tconv_grads_graph(g, x, w, self.cfg, self.need)
         k, s, d, pads, groups, size = self.cfg
         n, cin = x.shape[:2]
         full = np.zeros(g.shape[:2] + tuple(size), g.dtype)
@@ -149,6 +148,51 @@ class _TransposedBackward(Node):
 
 
 _TransposedBackward.__name__ = _TransposedBackward.__qualname__ = 'ConvolutionBackward0'
+
+
+# -- under create_graph=True: the gradients in differentiable ops (as _conv's 2-D _conv_bw_tensors) ---------------
+def _crop_pad(t, lows, highs):
+    """``t`` padded (or cropped, where negative) on its last three dims by ``lows`` before and ``highs`` after."""
+    from ._pad import pad
+    return pad(t, tuple(v for lo, hi in zip(reversed(lows), reversed(highs)) for v in (lo, hi)))
+
+
+def _weight_grad(a, b, k, s, d, groups):
+    """The sum over the batch of b times the windows of a, per group, as a conv3d of a^T with b^T (stride and
+    dilation swap roles): (b's channels, a's channels / groups, *k)."""
+    from ...ops import cat
+    parts = []
+    for ag, bg in zip(a.chunk(groups, 1), b.chunk(groups, 1)):
+        r = conv3d(ag.transpose(0, 1), bg.transpose(0, 1), None, d, 0, s, 1)
+        parts.append(r[:, :, :k[0], :k[1], :k[2]].transpose(0, 1))
+    return parts[0] if groups == 1 else cat(parts, 0)
+
+
+def _conv_grads_graph(g, x, w, cfg, need, xshape):
+    """conv3d's gradients: the input's a transposed convolution of g cropped to the input, the weight's the
+    padded input correlated with g, the bias's a sum."""
+    k, s, d, pads, groups = cfg
+    gx = gw = None
+    if need[0]:
+        gx = conv_transpose3d(g, w, None, s, 0, 0, groups, d)
+        gx = _crop_pad(gx, [-p[0] for p in pads],
+                       [n + p[0] + p[1] - m - p[1] for n, p, m in zip(xshape[2:], pads, gx.shape[2:])])
+    if need[1]:
+        gw = _weight_grad(_crop_pad(x, [p[0] for p in pads], [p[1] for p in pads]), g, k, s, d, groups)
+    return gx, gw, g.sum(dim=(0, 2, 3, 4)) if need[2] else None
+
+
+def _tconv_grads_graph(g, x, w, cfg, need):
+    """conv_transpose3d's gradients: the input's a convolution of g, the weight's the input correlated with g
+    padded back to the uncropped output, the bias's a sum."""
+    k, s, d, p, groups, size = cfg
+    gx = gw = None
+    if need[0]:
+        gx = conv3d(g, w, None, s, p, d, groups)[(slice(None),) * 2 + tuple(slice(0, n) for n in x.shape[2:])]
+    if need[1]:
+        gp = _crop_pad(g, list(p), [full - pi - m for full, pi, m in zip(size, p, g.shape[2:])])
+        gw = _weight_grad(gp, x, k, s, d, groups)
+    return gx, gw, g.sum(dim=(0, 2, 3, 4)) if need[2] else None
 
 
 @_autocast.lower_precision
