@@ -156,8 +156,7 @@ class _Sampling:
             ix, px = _pad(ix, W, padding_mode, align_corners)
             iy, py = _pad(iy, H, padding_mode, align_corners)
             gx, gy = gx * px, gy * py
-        self.scales, self.numel, self.mode = (gx, gy), H * W, mode
-        self.fracs = (ix - np.floor(ix), iy - np.floor(iy))
+        self.scales, self.numel, self.mode, self.coords = (gx, gy), H * W, mode, (ix, iy)
         self.taps = []
         for yi, xi, w, dwx, dwy in _taps(ix, iy, H, W, mode, padding_mode, align_corners):
             flat, inside = _resolve(yi, xi, H, W, mode, padding_mode, align_corners)
@@ -174,8 +173,8 @@ class _Sampling:
         from ...ops.indexing import gather
         N, C = a.shape[:2]
         gd = grid._data
-        fracs = [grid[..., c] * Tensor._make(sc) + Tensor._make(f - gd[..., c] * sc)
-                 for c, (f, sc) in enumerate(zip(self.fracs, self.scales))]
+        fracs = [grid[..., c] * Tensor._make(sc) + Tensor._make(i - np.floor(i) - gd[..., c] * sc)
+                 for c, (i, sc) in enumerate(zip(self.coords, self.scales))]
         src = a.reshape(N, C, -1)
         out = None
         for (flat, inside, _, _), w in zip(self.taps, _tap_weights(self.mode, fracs)):
@@ -233,8 +232,7 @@ class _Sampling3D(_Sampling):
             i, p = _pad(i, size, padding_mode, align_corners)
             coords.append(i)
             self.scales.append(np.full_like(i, sc) * p)
-        self.numel, self.taps, self.mode = D * H * W, [], mode
-        self.fracs = tuple(i - np.floor(i) for i in coords)
+        self.numel, self.taps, self.mode, self.coords = D * H * W, [], mode, tuple(coords)
         if mode == 'nearest':
             xi, yi, zi = (np.rint(i) for i in coords)
             zero = np.zeros_like(xi)
