@@ -124,7 +124,7 @@ def cross(input, other, dim=None):
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, n in enumerate(shape) if n == 3), None)
         if dim is None:
-            raise RuntimeError(f'no dimension of size 3 in input')
+            raise RuntimeError('no dimension of size 3 in input')
     return _L().cross(input, other, dim=dim)
 
 
