@@ -173,6 +173,8 @@ def short_sum(x):
 
 
 _accumulate = np.add.accumulate
+_add = np.add     # two_vectors calls the ufunc, not the + operator, and both prebound: sum of 16 float32s
+                  # 1383 -> 1347 ns (min of 25 interleaved runs)
 
 
 def _head_sum(x):
@@ -193,7 +195,7 @@ def _lanes_sum(n, width, itemsize):
     zero = np.zeros(1, np.dtype('f%d' % itemsize))
     if tail == n and nv == 2:
         def two_vectors(x):
-            r = np.add.accumulate(x[:width] + x[width:])[-1, ...]   # a 0-d array, not a scalar
+            r = _accumulate(_add(x[:width], x[width:]))[-1, ...]   # a 0-d array, not a scalar
             if not r:   # the zero start changes only a sum of -0s (to +0): a test of the result, not an add
                 r[()] = 0.0   # (16 float32s 1.15 -> 0.98 us, the add of a zero start to lanes[0] each call)
             return r
