@@ -274,6 +274,20 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
     return torch_lu_solve(b, LU_data, LU_pivots, out=out)
 
 
+def geqrf(input, *, out=None):
+    """LAPACK's packed QR (a, tau) (see ``ember._householder``)."""
+    from ._householder import geqrf as _geqrf
+    return _geqrf(input, out=out)
+
+
+def orgqr(input, tau, *, out=None):
+    """``linalg.householder_product`` under its LAPACK name."""
+    from ._householder import householder_product
+    return householder_product(input, tau, out=out)
+
+
+Tensor.geqrf = lambda self: geqrf(self)
+Tensor.orgqr = lambda self, input2: orgqr(self, input2)
 Tensor.lu = lambda self, pivot=True, get_infos=False: lu(self, pivot=pivot, get_infos=get_infos)
 Tensor.lu_solve = lambda self, LU_data, LU_pivots: lu_solve(self, LU_data, LU_pivots)
 

@@ -5,6 +5,7 @@ from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix
                       multi_dot, vecdot, diagonal, vander, inv_ex, cholesky_ex, solve_ex, LinAlgError, cond,
                       tensorinv, tensorsolve, eig, eigvals)
 from ._lu import lu_factor, lu_factor_ex, lu, lu_solve
+from ._householder import householder_product
 
 from . import _complex
 
@@ -18,4 +19,4 @@ __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'ma
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
            'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals', 'lu_factor',
-           'lu_factor_ex', 'lu', 'lu_solve']
+           'lu_factor_ex', 'lu', 'lu_solve', 'householder_product']

@@ -771,8 +771,7 @@ SUBS += [
     _sub('optim.lbfgs'), _sub('optim.lr_scheduler'), _sub('optim.optimizer'), _sub('optim.sparse_adam'),
     _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),
     _sub('nn.utils.parametrize'), _sub('nn.utils.prune'),
-    _sub('nn.utils.parametrizations', gaps=_missing('nn.utils.parametrizations', 'orthogonal; it has weight_norm and '
-                                                    'spectral_norm')),
+    _sub('nn.utils.parametrizations'),
     _sub('autograd.function'), _sub('autograd.functional'),
     _sub('autograd.grad_mode'),
     _sub('autograd.graph', [Case('saved_tensors_hooks', _saved_hooks), Case('save_on_cpu', _save_on_cpu),
@@ -787,8 +786,7 @@ SUBS += [
     Call('', 'linalg', [Case('names', lambda lib: _public(lib, 'linalg', SUBMODULES['linalg'])),
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
-         gaps=_missing('linalg', 'cond, eig, eigvals (complex results), householder_product, the ldl_* and lu* '
-                                 'families, tensorinv and tensorsolve')),
+         gaps=_missing('linalg', 'the ldl_* family (ldl_factor, ldl_factor_ex, ldl_solve)')),
     Call('', 'cuda', [Case('no CUDA', lambda lib: [lib.cuda.is_available(), lib.cuda.device_count(),
                                                    lib.cuda.is_initialized(), lib.cuda.is_bf16_supported()]
                            if hasattr(lib.cuda, 'is_bf16_supported') else

@@ -556,6 +556,35 @@ def _sn_param(kind='linear', name='weight', **k):
     return fn
 
 
+def _orth(shape=(3, 3), orthogonal_map=None, use_trivialization=True):
+    """fn(lib): ``nn.utils.parametrizations.orthogonal``: the module's repr, the orthogonalised weight, two SGD
+    steps (outputs, the weight and the unconstrained original after them) and removal."""
+    def fn(lib):
+        lin = lib.nn.Linear(shape[1], shape[0])
+        lib.nn.utils.parametrizations.orthogonal(lin, orthogonal_map=orthogonal_map,
+                                                 use_trivialization=use_trivialization)
+        got = [repr(lin), lin.weight, list(lin.state_dict())]
+        opt = lib.optim.SGD(lin.parameters(), lr=0.1)
+        x = lib.tensor(_vals((2, shape[1]), 1))
+        for _ in range(2):
+            opt.zero_grad()
+            y = lin(x)
+            (y ** 3).sum().backward()
+            opt.step()
+            got.append(y)
+        got += [lin.weight, lin.parametrizations.weight.original, type(lin.weight.grad_fn).__name__]
+        lib.nn.utils.parametrize.remove_parametrizations(lin, 'weight')
+        got.append(lin.weight)
+        return got
+    return fn
+
+
+def _orth_assign(lib):
+    """matrix_exp without trivialization has no right inverse: assigning the weight raises."""
+    lin = lib.nn.utils.parametrizations.orthogonal(lib.nn.Linear(3, 3), use_trivialization=False)
+    lin.weight = lib.eye(3)
+
+
 def _sn_gradcheck(lib):
     """float64 gradcheck of W / sigma(W) (eval mode: u and v fixed) by finite differences."""
     m = lib.nn.utils.parametrizations.spectral_norm(lib.nn.Linear(4, 3, dtype=lib.float64)).eval()
@@ -675,6 +704,15 @@ UTILS = [
              error=True),
         Case('no iterations', lambda lib: lib.nn.utils.parametrizations.spectral_norm(
             lib.nn.Linear(2, 2), n_power_iterations=0), error=True)], seed=0, atol=1e-5, rtol=1e-4),
+    Call('nn.utils.parametrizations', 'orthogonal', [
+        Case(f'{shape} {m} trivialization={t}', _orth(shape, m, t))
+        for shape in ((3, 3), (4, 2), (2, 4)) for m in (None, 'matrix_exp', 'cayley', 'householder')
+        for t in (True, False)] + [
+        Case('assign without trivialization', _orth_assign, error=True),
+        Case('unknown map', lambda lib: lib.nn.utils.parametrizations.orthogonal(lib.nn.Linear(3, 3), 'qr'),
+             error=True),
+        Case('vector', lambda lib: lib.nn.utils.parametrizations.orthogonal(lib.nn.Linear(3, 3), 'bias'),
+             error=True)], seed=0, atol=1e-5, rtol=1e-4),
     Call('nn.utils.parametrize', 'register_parametrization', [
         Case('Symmetric', _parametrize), Case('buffer', _parametrize_buffer),
         Case('shape change', _shape_changing, error=True),

@@ -1,0 +1,129 @@
+"""Householder reflectors: ``torch.geqrf`` (LAPACK's packed QR, through NumPy's ``qr(mode='raw')``, which is geqrf)
+and ``torch.linalg.householder_product`` (orgqr: the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with
+v_i = (0, ..., 0, 1, A[i+1:, i])). The product's gradient is that of the same loop written with ember's ops, run
+again in backward (so double backward works too)."""
+import numpy as np
+
+from ._linalg import _result_type
+from .autograd.grad_mode import GRAD, enable_grad
+from .autograd.graph import MODE, Node
+from .tensor import Tensor
+
+_GeqrfResult = _result_type('geqrf', ['a', 'tau'])
+
+
+def geqrf(input, *, out=None):
+    """(a, tau): R above the diagonal of ``a``, the Householder vectors below it (LAPACK's geqrf). Not
+    differentiable, as in PyTorch."""
+    a = input._data
+    if a.ndim < 2:
+        raise RuntimeError('torch.geqrf: input must have at least 2 dimensions.')
+    if a.dtype.kind not in 'fc':
+        raise RuntimeError(f'torch.geqrf: Expected a floating point or complex tensor as input. Got '
+                           f'{str(input.dtype).replace("torch.", "").capitalize()}')
+    if 0 in a.shape[-2:]:
+        h = np.zeros(a.shape, a.dtype)
+        tau = np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    else:
+        h, tau = np.linalg.qr(a, mode='raw')
+        h = np.ascontiguousarray(np.swapaxes(h, -1, -2))
+    res = _GeqrfResult(Tensor._make(h.astype(a.dtype, copy=False)), Tensor._make(tau.astype(a.dtype, copy=False)))
+    if input.requires_grad and GRAD.enabled:
+        node = _GeqrfBackward0((input,))
+        node._out_meta = [(t._data.shape, t._data.dtype) for t in res]
+        for i, t in enumerate(res):
+            t.grad_fn, t._output_nr, t._requires_grad = node, i, True
+    if out is not None:
+        from .ops.inplace import write_out
+        return write_out('geqrf', res, out)
+    return res
+
+
+class _GeqrfBackward0(Node):
+    """geqrf's grad_fn: PyTorch records one and refuses to differentiate through it."""
+    __slots__ = ()
+
+    def name(self):
+        return 'GeqrfBackward0'
+
+    def backward(self, *grads):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+def _check(A, tau):
+    op = 'torch.linalg.householder_product'
+    a, t = A._data, tau._data
+    if a.ndim < 2:
+        raise RuntimeError(f'{op}: input must have at least 2 dimensions.')
+    if a.shape[-2] < a.shape[-1]:
+        raise RuntimeError(f'{op}: input.shape[-2] must be greater than or equal to input.shape[-1]')
+    if t.ndim != a.ndim - 1:
+        raise RuntimeError(f'{op}: Expected tau to have one dimension less than input, but got tau.ndim equal to '
+                           f'{t.ndim} and input.ndim is equal to {a.ndim}')
+    if a.shape[-1] < t.shape[-1]:
+        raise RuntimeError(f'{op}: input.shape[-1] must be greater than or equal to tau.shape[-1]')
+    if t.shape[:-1] != a.shape[:-2]:
+        raise RuntimeError(f'{op}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got '
+                           f'{list(t.shape[:-1])}')
+    if a.dtype != t.dtype:
+        raise RuntimeError(f'{op}: tau dtype {_name(tau)} does not match input dtype {_name(A)}')
+
+
+def _name(t):
+    return str(t.dtype).replace('torch.', '').capitalize()
+
+
+def _product(a, tau):
+    """The first n columns of H_1 ... H_k for tensors ``a`` (m x n) and ``tau`` (k), batched."""
+    from .ops.creation import eye, zeros
+    m, n = a.shape[-2], a.shape[-1]
+    q = eye(m, n, dtype=a.dtype)
+    for i in reversed(range(tau.shape[-1])):
+        unit = zeros(m, 1, dtype=a.dtype)
+        unit[i, 0] = 1
+        v = a[..., :, i:i + 1].tril(-i - 1) + unit   # (0, .., 0, 1, A[i+1:, i]) as a column
+        q = q - tau[..., i:i + 1, None] * (v @ (v.mT @ q))
+    return q
+
+
+class LinalgHouseholderProductBackward0(Node):
+    """The gradients of ``_product`` (the loop written with ember's ops), recorded again from the saved inputs in
+    backward: differentiable in turn under create_graph."""
+    __slots__ = ()
+
+    def backward(self, g):
+        from . import autograd
+        a, tau = self.saved()
+        if not tau.shape[-1]:   # no reflector: the identity's columns, no gradient (None, as PyTorch's)
+            return None, None
+        graph = MODE.graph
+        if not graph:
+            a, tau, g = Tensor._make(a).requires_grad_(), Tensor._make(tau).requires_grad_(), Tensor._make(g)
+        wanted = [t for t in (a, tau) if t.requires_grad]
+        with enable_grad():
+            got = iter(autograd.grad(_product(a, tau), wanted, g, create_graph=graph, allow_unused=True))
+        out = [next(got) if t.requires_grad else None for t in (a, tau)]
+        return tuple(x if x is None or graph else x._data for x in out)
+
+
+def householder_product(A, tau, *, out=None):
+    """The first n columns of the product of the k Householder reflectors stored in ``A`` (below its diagonal)
+    and ``tau`` (LAPACK's orgqr; what ``torch.geqrf`` returns gives the Q of QR)."""
+    _check(A, tau)
+    a, t = A._data, tau._data
+    m, n = a.shape[-2], a.shape[-1]
+    q = np.broadcast_to(np.eye(m, n, dtype=a.dtype), a.shape).copy()
+    for i in reversed(range(t.shape[-1])):
+        v = np.tril(a[..., :, i:i + 1], -i - 1)
+        v[..., i, 0] = 1
+        q -= t[..., i, None, None] * (v @ (np.swapaxes(v, -1, -2).conj() @ q))
+    if GRAD.enabled and (A.requires_grad or tau.requires_grad):
+        node = LinalgHouseholderProductBackward0((A, tau))
+        res = Tensor._make(q, node)
+        node.save(A, tau)
+    else:
+        res = Tensor._make(q)
+    if out is not None:
+        from .ops.inplace import write_out
+        return write_out('linalg_householder_product', res, out)
+    return res
