@@ -13,7 +13,7 @@ from . import _complex
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'matrix_rank', 'pinv', 'eigh',
                                           'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cholesky_ex', 'vecdot',
                                           'solve_triangular', 'matrix_exp', 'cond', 'tensorinv', 'tensorsolve',
-                                          'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve'))
+                                          'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'householder_product'))
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
