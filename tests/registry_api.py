@@ -615,7 +615,7 @@ SUBMODULES = {
                            'ExponentialLR', 'SequentialLR', 'CosineAnnealingLR', 'ChainedScheduler',
                            'ReduceLROnPlateau', 'CyclicLR', 'CosineAnnealingWarmRestarts', 'OneCycleLR', 'PolynomialLR',
                            'LRScheduler'),
-    'optim.nadam': ('NAdam', 'nadam'),
+    'optim.adamw': ('AdamW', 'adamw'), 'optim.nadam': ('NAdam', 'nadam'),
     'optim.optimizer': ('Optimizer', 'register_optimizer_step_pre_hook', 'register_optimizer_step_post_hook'),
     'optim.radam': ('RAdam', 'radam'), 'optim.rmsprop': ('RMSprop', 'rmsprop'), 'optim.rprop': ('Rprop', 'rprop'),
     'optim.sgd': ('SGD', 'sgd'), 'optim.sparse_adam': ('SparseAdam',),
@@ -659,7 +659,8 @@ SUBMODULES = {
 
 # the names of each submodule that are the very objects of its package's names in PyTorch
 # (torch.optim.adam.Adam is torch.optim.Adam; torch.optim.lr_scheduler's are not in torch.optim)
-SAME = {p: ('Adadelta', 'Adagrad', 'Adam', 'Adamax', 'ASGD', 'LBFGS', 'NAdam', 'Optimizer', 'RAdam', 'RMSprop', 'Rprop',
+SAME = {p: ('Adadelta', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'ASGD', 'LBFGS', 'NAdam', 'Optimizer', 'RAdam', 'RMSprop',
+            'Rprop',
             'SGD', 'SparseAdam') for p in SUBMODULES if p.startswith('optim.')}
 SAME.update({'nn.utils.clip_grad': SUBMODULES['nn.utils.clip_grad'],
              'nn.utils.convert_parameters': SUBMODULES['nn.utils.convert_parameters'],
@@ -695,10 +696,6 @@ def _public(lib, path, names):
 
 def _missing(path, why):
     return {'case:names': f'ember\'s {path} lacks {why}'}
-
-
-OPTIM_FUNCTIONAL = ('the functional form (torch.optim.{}.{}(params, grads, states..., *, lr, ...), the per-step '
-                    'function its class calls); the class is there and checked')
 
 
 def _sub(path, extra=(), gaps=None):
@@ -763,10 +760,48 @@ def _optim_step(name, **kw):
     return fn
 
 
+def _functional_step(name):
+    """PyTorch's functional form ``torch.optim.<name>.<name>`` over seven steps of two params (its states made as
+    the class makes them; gradients 2w + 0.1, so the moments, signs and RAdam's rectification all move): the
+    params and every state tensor after them."""
+    def fn(lib):
+        mod = importlib.import_module(f'{lib.__name__}.optim.{name}')
+        ps = [lib.tensor([1.0, -2.0, 0.5]), lib.tensor([[0.3, -0.1], [2.0, 1.5]])]
+        zeros = lambda: [lib.zeros_like(p) for p in ps]   # noqa: E731
+        ones = lambda v=1.0: [lib.tensor(v) for _ in ps]   # noqa: E731
+        steps = [lib.tensor(0.0) for _ in ps]
+        adam_kw = dict(beta1=0.9, beta2=0.999, lr=0.1, weight_decay=0.01, eps=1e-8)
+        states, kw = {
+            'adam': ([zeros(), zeros(), zeros(), steps], dict(adam_kw, amsgrad=True, maximize=False)),
+            'adamw': ([zeros(), zeros(), [], steps], dict(adam_kw, amsgrad=False, maximize=False)),
+            'sgd': ([[None, None]], dict(weight_decay=0.01, momentum=0.9, lr=0.1, dampening=0.1, nesterov=False,
+                                         maximize=False)),
+            'adagrad': ([[lib.full_like(p, 0.1) for p in ps], steps], dict(lr=0.1, weight_decay=0.01, lr_decay=0.01,
+                                                                            eps=1e-10, maximize=False)),
+            'rmsprop': ([zeros(), zeros(), zeros(), steps], dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.01,
+                                                                 momentum=0.9, centered=True)),
+            'adadelta': ([zeros(), zeros(), steps], dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.01,
+                                                         maximize=False)),
+            'adamax': ([zeros(), zeros(), steps], dict(adam_kw)),
+            'nadam': ([zeros(), zeros(), ones(), steps], dict(adam_kw, momentum_decay=4e-3)),
+            'radam': ([zeros(), zeros(), steps], dict(adam_kw)),
+            'asgd': ([zeros(), ones(), ones(0.1), steps], dict(lambd=1e-4, lr=0.1, t0=2, alpha=0.75,
+                                                               weight_decay=0.01)),
+            'rprop': ([zeros(), [lib.full_like(p, 0.1) for p in ps], steps], dict(step_size_min=1e-6, step_size_max=50,
+                                                                                  etaminus=0.5, etaplus=1.2)),
+        }[name]
+        for _ in range(7):
+            grads = [p * 2 + 0.1 for p in ps]
+            getattr(mod, name)(ps, grads, *states, **kw)
+        return ps, states
+    return fn
+
+
 _OPTIM_CLASSES = {'adadelta': 'Adadelta', 'adagrad': 'Adagrad', 'adam': 'Adam', 'adamax': 'Adamax', 'asgd': 'ASGD',
-                  'nadam': 'NAdam', 'radam': 'RAdam', 'rmsprop': 'RMSprop', 'rprop': 'Rprop', 'sgd': 'SGD'}
-SUBS = [_sub(f'optim.{m}', [Case('step', _optim_step(c, lr=0.1))],
-             gaps=_missing(f'optim.{m}', OPTIM_FUNCTIONAL.format(m, m))) for m, c in _OPTIM_CLASSES.items()]
+                  'nadam': 'NAdam', 'radam': 'RAdam', 'rmsprop': 'RMSprop', 'rprop': 'Rprop', 'sgd': 'SGD',
+                  'adamw': 'AdamW'}
+SUBS = [_sub(f'optim.{m}', [Case('step', _optim_step(c, lr=0.1)), Case('functional', _functional_step(m))])
+        for m, c in _OPTIM_CLASSES.items()]
 SUBS += [
     _sub('optim.lbfgs'), _sub('optim.lr_scheduler'), _sub('optim.optimizer'), _sub('optim.sparse_adam'),
     _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),

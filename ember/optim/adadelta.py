@@ -5,9 +5,10 @@ from .. import _parallel
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import SPLIT_BYTES, _steps_as_tensors
-from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
+                        _step_tensor)
 
-__all__ = ['Adadelta']
+__all__ = ['Adadelta', 'adadelta']
 
 
 class Adadelta(Optimizer):
@@ -38,8 +39,8 @@ class Adadelta(Optimizer):
 
 
 def _adadelta_group(state, group):
-    """Update every param of ``group`` that has a gradient."""
-    lr, rho, eps, wd = _scalar(group['lr']), group['rho'], group['eps'], group['weight_decay']
+    """Update every param of ``group`` that has a gradient (through ``adadelta``, PyTorch's functional form)."""
+    params, grads, square_avgs, acc_deltas, steps = [], [], [], [], []
     for p in group['params']:
         if p._grad is None:
             continue
@@ -48,16 +49,30 @@ def _adadelta_group(state, group):
             st['step'] = _step_tensor()
             st['square_avg'] = Tensor._make(np.zeros_like(p._data))
             st['acc_delta'] = Tensor._make(np.zeros_like(p._data))
-        st['step']._data += 1
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
+        params.append(p)
+        grads.append(p._grad)
+        square_avgs.append(st['square_avg'])
+        acc_deltas.append(st['acc_delta'])
+        steps.append(st['step'])
+    adadelta(params, grads, square_avgs, acc_deltas, steps, lr=group['lr'], rho=group['rho'], eps=group['eps'],
+             weight_decay=group['weight_decay'], maximize=group['maximize'])
+
+
+def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=False, foreach=None,
+             differentiable=False, has_complex=False, *, lr, rho, eps, weight_decay, maximize):
+    """PyTorch's functional Adadelta (torch.optim.adadelta.adadelta): one step of each param and its state."""
+    _functional_checks(None, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    for p, g, sq_t, acc_t, s_t in zip(params, grads, square_avgs, acc_deltas, state_steps):
+        s_t._data += 1
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        sq, acc = st['square_avg']._data, st['acc_delta']._data
-        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc, min_bytes=SPLIT_BYTES)
+        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq_t._data, acc_t._data,
+                       min_bytes=SPLIT_BYTES)
         p._bump()
-
 
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
     """The elementwise update of one param (or one block of it) in place, in PyTorch's order."""

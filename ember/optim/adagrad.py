@@ -2,9 +2,9 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
-__all__ = ['Adagrad']
+__all__ = ['Adagrad', 'adagrad']
 
 
 class Adagrad(Optimizer):
@@ -62,17 +62,30 @@ def _init_state(st, p, initial_accumulator_value):
 
 
 def _adagrad_group(state, group, initial_accumulator_value):
-    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
-    lr, lr_decay, wd = _scalar(group['lr']), group['lr_decay'], group['weight_decay']
-    eps, maximize = group['eps'], group['maximize']
+    """Update every param of ``group`` that has a gradient (through ``adagrad``, PyTorch's functional form)."""
+    params, grads, sums, steps = [], [], [], []
     for p in group['params']:
-        g = p._grad
-        if g is None:
+        if p._grad is None:
             continue
         st = state[p]
         if len(st) == 0:
             _init_state(st, p, initial_accumulator_value)
-        step_arr = st['step']._data
+        params.append(p)
+        grads.append(p._grad)
+        sums.append(st['sum'])
+        steps.append(st['step'])
+    adagrad(params, grads, sums, steps, lr=group['lr'], weight_decay=group['weight_decay'],
+            lr_decay=group['lr_decay'], eps=group['eps'], maximize=group['maximize'])
+
+
+def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
+            has_sparse_grad=False, foreach=None, differentiable=False, has_complex=False, *, lr, weight_decay,
+            lr_decay, eps, maximize):
+    """PyTorch's functional Adagrad (torch.optim.adagrad.adagrad): one step of each param and its state."""
+    _functional_checks(state_steps, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    for p, g, sum_t, s_t in zip(params, grads, state_sums, state_steps):
+        step_arr = s_t._data
         step_arr += 1
         step = float(step_arr)
         pa, ga = p._data, g._data
@@ -81,7 +94,7 @@ def _adagrad_group(state, group, initial_accumulator_value):
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         clr = lr / (1 + (step - 1) * lr_decay)
-        acc = st['sum']._data
+        acc = sum_t._data
         tmp = np.multiply(ga, ga, out=np.empty_like(pa))
         np.add(acc, tmp, out=acc)
         std = np.sqrt(acc, out=np.empty_like(pa))

@@ -3,9 +3,9 @@ import numpy as np
 
 from .. import _parallel
 from ..tensor import Tensor
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
-__all__ = ['Adam', 'AdamW']
+__all__ = ['Adam', 'AdamW', 'adam', 'adamw']
 
 
 class Adam(Optimizer):
@@ -56,6 +56,35 @@ class AdamW(Adam):
         super().__setstate__(state)
         for group in self.param_groups:
             group['decoupled_weight_decay'] = True
+
+
+def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None, capturable=False,
+         differentiable=False, fused=None, grad_scale=None, found_inf=None, has_complex=False,
+         decoupled_weight_decay=False, *, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize):
+    """PyTorch's functional Adam (torch.optim.adam.adam): one step of each param and its state in place, by the
+    per-param update the class runs (``_decay`` then ``_adam_update``; the class batches small params and shares
+    large ones between threads, the same arithmetic)."""
+    _functional_checks(state_steps, differentiable)
+    lr, beta1, beta2 = _scalar(lr), _scalar(beta1), _scalar(beta2)
+    for i, (p, g, m, v, s_t) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, state_steps)):
+        pa, ga = p._data, g._data
+        if maximize:
+            ga = np.negative(ga)
+        step_arr = s_t._data
+        step_arr += 1
+        ga = _decay(pa, ga, lr, weight_decay, decoupled_weight_decay)
+        _adam_update(float(step_arr), lr, beta1, beta2, eps, pa, ga, m._data, v._data,
+                     max_exp_avg_sqs[i]._data if amsgrad else None)
+        p._bump()
+
+
+def adamw(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None, capturable=False,
+          differentiable=False, fused=None, grad_scale=None, found_inf=None, has_complex=False, *, amsgrad, beta1,
+          beta2, lr, weight_decay, eps, maximize):
+    """PyTorch's functional AdamW (torch.optim.adamw.adamw): ``adam`` with decoupled weight decay."""
+    adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach, capturable, differentiable,
+         fused, grad_scale, found_inf, has_complex, True, amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr,
+         weight_decay=weight_decay, eps=eps, maximize=maximize)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):

@@ -4,9 +4,10 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
+                        _step_tensor)
 
-__all__ = ['Adamax']
+__all__ = ['Adamax', 'adamax']
 
 
 class Adamax(Optimizer):
@@ -35,8 +36,8 @@ class Adamax(Optimizer):
 
 
 def _adamax_group(state, group):
-    """Update every param of ``group`` that has a gradient."""
-    lr, (beta1, beta2), eps, wd = _scalar(group['lr']), group['betas'], group['eps'], group['weight_decay']
+    """Update every param of ``group`` that has a gradient (through ``adamax``, PyTorch's functional form)."""
+    params, grads, exp_avgs, exp_infs, steps = [], [], [], [], []
     for p in group['params']:
         if p._grad is None:
             continue
@@ -45,14 +46,30 @@ def _adamax_group(state, group):
             st['step'] = _step_tensor()
             st['exp_avg'] = Tensor._make(np.zeros_like(p._data))
             st['exp_inf'] = Tensor._make(np.zeros_like(p._data))
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
+        params.append(p)
+        grads.append(p._grad)
+        exp_avgs.append(st['exp_avg'])
+        exp_infs.append(st['exp_inf'])
+        steps.append(st['step'])
+    (beta1, beta2) = group['betas']
+    adamax(params, grads, exp_avgs, exp_infs, steps, maximize=group['maximize'], eps=group['eps'], beta1=beta1,
+           beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'])
+
+
+def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximize=False, differentiable=False,
+           capturable=False, has_complex=False, *, eps, beta1, beta2, lr, weight_decay):
+    """PyTorch's functional Adamax (torch.optim.adamax.adamax): one step of each param and its state, in place."""
+    _functional_checks(state_steps, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    for p, g, m_t, u_t, s_t in zip(params, grads, exp_avgs, exp_infs, state_steps):
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
-        step_arr = st['step']._data
+        step_arr = s_t._data
         step_arr += 1
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        m, u = st['exp_avg']._data, st['exp_inf']._data
+        m, u = m_t._data, u_t._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(u, beta2, out=u)

@@ -3,9 +3,10 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
-from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
+                        _step_tensor)
 
-__all__ = ['ASGD']
+__all__ = ['ASGD', 'asgd']
 
 
 class ASGD(Optimizer):
@@ -38,9 +39,9 @@ class ASGD(Optimizer):
 
 
 def _asgd_group(state, group):
-    """Update every param of ``group`` that has a gradient, then its average, eta and mu."""
-    lr, lambd, alpha, t0, wd = _scalar(group['lr']), group['lambd'], group['alpha'], group['t0'], \
-        group['weight_decay']
+    """Update every param of ``group`` that has a gradient (through ``asgd``, PyTorch's functional form)."""
+    params, grads, axs, mus, etas, steps = [], [], [], [], [], []
+    lr = _scalar(group['lr'])
     for p in group['params']:
         if p._grad is None:
             continue
@@ -50,22 +51,38 @@ def _asgd_group(state, group):
             st['eta'] = _step_tensor(lr)
             st['mu'] = _step_tensor(1.0)
             st['ax'] = Tensor._make(np.zeros_like(p._data))
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
+        params.append(p)
+        grads.append(p._grad)
+        axs.append(st['ax'])
+        mus.append(st['mu'])
+        etas.append(st['eta'])
+        steps.append(st['step'])
+    asgd(params, grads, axs, mus, etas, steps, maximize=group['maximize'], lambd=group['lambd'], lr=lr,
+         t0=group['t0'], alpha=group['alpha'], weight_decay=group['weight_decay'])
+
+
+def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=False, differentiable=False,
+         capturable=False, has_complex=False, *, lambd, lr, t0, alpha, weight_decay):
+    """PyTorch's functional ASGD (torch.optim.asgd.asgd): one step of each param, then its average, eta and mu."""
+    _functional_checks(None, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    for p, g, ax_t, mu_t, eta_t, s_t in zip(params, grads, axs, mus, etas, state_steps):
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
-        step_arr = st['step']._data
+        step_arr = s_t._data
         step_arr += 1
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        eta = float(st['eta']._data)
+        eta = float(eta_t._data)
         np.multiply(pa, 1 - lambd * eta, out=pa)
         np.add(pa, np.multiply(ga, -eta, dtype=pa.dtype), out=pa)
-        ax, mu = st['ax']._data, st['mu']._data
+        ax, mu = ax_t._data, mu_t._data
         if float(mu) != 1:
             np.add(ax, np.multiply(np.subtract(pa, ax), mu, dtype=pa.dtype), out=ax)
         else:
             np.copyto(ax, pa)
         step = float(step_arr)
-        st['eta']._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
-        st['mu']._data[...] = 1 / max(1, step - t0)
+        eta_t._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        mu_t._data[...] = 1 / max(1, step - t0)
         p._bump()

@@ -4,9 +4,9 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import Optimizer, _functional_checks, _no_grad_step, _step_groups, _scalar, _step_tensor
 
-__all__ = ['NAdam']
+__all__ = ['NAdam', 'nadam']
 
 
 class NAdam(Optimizer):
@@ -56,31 +56,52 @@ def _nadam_state(state, p):
 
 
 def _nadam_group(state, group):
-    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
-    lr, (beta1, beta2), eps, wd = _scalar(group['lr']), group['betas'], group['eps'], group['weight_decay']
-    momentum_decay = group['momentum_decay']
+    """Update every param of ``group`` that has a gradient (through ``nadam``, PyTorch's functional form)."""
+    params, grads, exp_avgs, exp_avg_sqs, mu_products, steps = [], [], [], [], [], []
     for p in group['params']:
         if p._grad is None:
             continue
         st = _nadam_state(state, p)
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
+        params.append(p)
+        grads.append(p._grad)
+        exp_avgs.append(st['exp_avg'])
+        exp_avg_sqs.append(st['exp_avg_sq'])
+        mu_products.append(st['mu_product'])
+        steps.append(st['step'])
+    beta1, beta2 = group['betas']
+    nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, steps,
+          decoupled_weight_decay=group['decoupled_weight_decay'], maximize=group['maximize'], beta1=beta1,
+          beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'], momentum_decay=group['momentum_decay'],
+          eps=group['eps'])
+
+
+def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoupled_weight_decay=False,
+          foreach=None, capturable=False, differentiable=False, has_complex=False, maximize=False, *, beta1, beta2,
+          lr, weight_decay, momentum_decay, eps):
+    """PyTorch's functional NAdam (torch.optim.nadam.nadam): one step of each param and its state."""
+    _functional_checks(state_steps, differentiable)
+    if not all(isinstance(t, Tensor) for t in mu_products):
+        raise RuntimeError('API has changed, `mu_products` argument must contain a list of singleton tensors')
+    lr, wd = _scalar(lr), weight_decay
+    for p, g, m_t, v_t, mu_t, s_t in zip(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps):
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
-        step_arr = st['step']._data
+        step_arr = s_t._data
         step_arr += 1
         step = float(step_arr)
         bias_correction2 = 1 - beta2 ** step
         if wd != 0:
-            if group['decoupled_weight_decay']:
+            if decoupled_weight_decay:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
                 ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-        mu_arr = st['mu_product']._data
+        mu_arr = mu_t._data
         mu_arr *= mu
         mu_product = float(mu_arr)
-        m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        m, v = m_t._data, v_t._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)

@@ -64,6 +64,15 @@ def _scalar(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
+def _functional_checks(state_steps, differentiable):
+    """PyTorch's refusals in a functional optimizer step (torch.optim.adam.adam...): step counters that are not
+    tensors; ember's refusal of autograd through the step (the updates are made on the arrays in place)."""
+    if differentiable:
+        raise NotImplementedError('ember.optim: differentiable=True (autograd through step) is not supported')
+    if state_steps is not None and not all(isinstance(t, Tensor) for t in state_steps):
+        raise RuntimeError('API has changed, `state_steps` argument must contain a list of singleton tensors')
+
+
 def _step_tensor(value=0.0):
     """A 0-d float tensor counting steps, as PyTorch keeps ``state['step']``."""
     np_dtype = np.float64 if _dtype.DEFAULT.np == np.float64 else np.float32

@@ -3,9 +3,9 @@ import numpy as np
 
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar
+from .optimizer import Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar
 
-__all__ = ['RAdam']
+__all__ = ['RAdam', 'radam']
 
 
 class RAdam(Optimizer):
@@ -36,25 +36,43 @@ class RAdam(Optimizer):
 
 
 def _radam_group(state, group):
-    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
-    lr, (beta1, beta2), eps, wd = _scalar(group['lr']), group['betas'], group['eps'], group['weight_decay']
-    rho_inf = 2 / (1 - beta2) - 1
+    """Update every param of ``group`` that has a gradient (through ``radam``, PyTorch's functional form)."""
+    params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
     for p in group['params']:
         if p._grad is None:
             continue
         st = _adam_state(state, p, False)
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
+        params.append(p)
+        grads.append(p._grad)
+        exp_avgs.append(st['exp_avg'])
+        exp_avg_sqs.append(st['exp_avg_sq'])
+        steps.append(st['step'])
+    beta1, beta2 = group['betas']
+    radam(params, grads, exp_avgs, exp_avg_sqs, steps, decoupled_weight_decay=group['decoupled_weight_decay'],
+          maximize=group['maximize'], beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
+          eps=group['eps'])
+
+
+def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_decay=False, foreach=None,
+          differentiable=False, capturable=False, has_complex=False, maximize=False, *, beta1, beta2, lr,
+          weight_decay, eps):
+    """PyTorch's functional RAdam (torch.optim.radam.radam): one step of each param and its state."""
+    _functional_checks(state_steps, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    rho_inf = 2 / (1 - beta2) - 1
+    for p, g, m_t, v_t, s_t in zip(params, grads, exp_avgs, exp_avg_sqs, state_steps):
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
-        step_arr = st['step']._data
+        step_arr = s_t._data
         step_arr += 1
         step = float(step_arr)
         if wd != 0:
-            if group['decoupled_weight_decay']:
+            if decoupled_weight_decay:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
                 ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        m, v = m_t._data, v_t._data
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)

@@ -3,9 +3,9 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
+from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
-__all__ = ['RMSprop']
+__all__ = ['RMSprop', 'rmsprop']
 
 
 class RMSprop(Optimizer):
@@ -55,26 +55,45 @@ def _rmsprop_state(state, p, group):
 
 
 def _rmsprop_group(state, group):
-    """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
-    lr, alpha, eps, wd = _scalar(group['lr']), group['alpha'], group['eps'], group['weight_decay']
-    momentum, centered, maximize = group['momentum'], group['centered'], group['maximize']
+    """Update every param of ``group`` that has a gradient (through ``rmsprop``, PyTorch's functional form)."""
+    params, grads, square_avgs, grad_avgs, bufs, steps = [], [], [], [], [], []
     for p in group['params']:
-        g = p._grad
-        if g is None:
+        if p._grad is None:
             continue
         st = _rmsprop_state(state, p, group)
+        params.append(p)
+        grads.append(p._grad)
+        square_avgs.append(st['square_avg'])
+        steps.append(st['step'])
+        if group['momentum'] > 0:
+            bufs.append(st['momentum_buffer'])
+        if group['centered']:
+            grad_avgs.append(st['grad_avg'])
+    rmsprop(params, grads, square_avgs, grad_avgs, bufs, steps, maximize=group['maximize'], lr=group['lr'],
+            alpha=group['alpha'], eps=group['eps'], weight_decay=group['weight_decay'], momentum=group['momentum'],
+            centered=group['centered'])
+
+
+def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, foreach=None, maximize=False,
+            differentiable=False, capturable=False, has_complex=False, *, lr, alpha, eps, weight_decay, momentum,
+            centered):
+    """PyTorch's functional RMSprop (torch.optim.rmsprop.rmsprop): one step of each param and its state
+    (``grad_avgs`` used when centered, ``momentum_buffer_list`` when momentum > 0)."""
+    _functional_checks(None, differentiable)
+    lr, wd = _scalar(lr), weight_decay
+    for i, (p, g, sq_t, s_t) in enumerate(zip(params, grads, square_avgs, state_steps)):
         pa, ga = p._data, g._data
         if maximize:
             ga = np.negative(ga)
-        st['step']._data += 1
+        s_t._data += 1
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        sq = st['square_avg']._data
+        sq = sq_t._data
         np.multiply(sq, alpha, out=sq)
         tmp = np.multiply(ga, 1 - alpha, out=np.empty_like(pa))
         np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
         if centered:
-            ga_avg = st['grad_avg']._data
+            ga_avg = grad_avgs[i]._data
             _lerp(ga_avg, ga, 1 - alpha, tmp)
             np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
             avg = np.sqrt(tmp, out=tmp)
@@ -82,7 +101,7 @@ def _rmsprop_group(state, group):
             avg = np.sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
         if momentum > 0:
-            buf = st['momentum_buffer']._data
+            buf = momentum_buffer_list[i]._data
             np.multiply(buf, momentum, out=buf)
             np.add(buf, np.divide(ga, avg, out=avg), out=buf)
             np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)
@@ -90,4 +109,3 @@ def _rmsprop_group(state, group):
             upd = np.multiply(ga, -lr, out=np.empty_like(pa))
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)
         p._bump()
-

@@ -4,9 +4,10 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_lr
 from .adam import _steps_as_tensors
-from .optimizer import Optimizer, _fill_group_flags, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
+                        _step_tensor)
 
-__all__ = ['Rprop']
+__all__ = ['Rprop', 'rprop']
 
 
 class Rprop(Optimizer):
@@ -34,21 +35,36 @@ class Rprop(Optimizer):
 
 
 def _rprop_group(state, group):
-    """Update every param of ``group`` that has a gradient."""
-    (etaminus, etaplus), (step_size_min, step_size_max) = group['etas'], group['step_sizes']
+    """Update every param of ``group`` that has a gradient (through ``rprop``, PyTorch's functional form)."""
+    params, grads, prevs, step_sizes, steps = [], [], [], [], []
     for p in group['params']:
         if p._grad is None:
             continue
-        pa, ga = p._data, p._grad._data
         st = state[p]
         if len(st) == 0:
             st['step'] = _step_tensor()
-            st['prev'] = Tensor._make(np.zeros_like(pa))
-            st['step_size'] = Tensor._make(np.full_like(ga, _scalar(group['lr'])))
-        if group['maximize']:
+            st['prev'] = Tensor._make(np.zeros_like(p._data))
+            st['step_size'] = Tensor._make(np.full_like(p._grad._data, _scalar(group['lr'])))
+        params.append(p)
+        grads.append(p._grad)
+        prevs.append(st['prev'])
+        step_sizes.append(st['step_size'])
+        steps.append(st['step'])
+    (etaminus, etaplus), (step_size_min, step_size_max) = group['etas'], group['step_sizes']
+    rprop(params, grads, prevs, step_sizes, steps, maximize=group['maximize'], step_size_min=step_size_min,
+          step_size_max=step_size_max, etaminus=etaminus, etaplus=etaplus)
+
+
+def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturable=False, maximize=False,
+          differentiable=False, has_complex=False, *, step_size_min, step_size_max, etaminus, etaplus):
+    """PyTorch's functional Rprop (torch.optim.rprop.rprop): one step of each param and its state."""
+    _functional_checks(None, differentiable)
+    for p, g, prev_t, size_t, s_t in zip(params, grads, prevs, step_sizes, state_steps):
+        pa, ga = p._data, g._data
+        if maximize:
             ga = np.negative(ga)
-        st['step']._data += 1
-        prev, step_size = st['prev']._data, st['step_size']._data
+        s_t._data += 1
+        prev, step_size = prev_t._data, size_t._data
         sign = np.sign(np.multiply(ga, prev, dtype=pa.dtype))
         factor = np.where(sign > 0, sign.dtype.type(etaplus), sign)
         factor[sign < 0] = etaminus

@@ -5,9 +5,9 @@ import numpy as np
 
 from .. import _parallel
 from ..tensor import Tensor
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
+from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar
 
-__all__ = ['SGD']
+__all__ = ['SGD', 'sgd']
 
 
 class SGD(Optimizer):
@@ -78,6 +78,25 @@ def _sgd_group(state, group):
         p._bump()
     if large:
         _update_blocks(large, hyper)
+
+
+def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=None, fused=None, grad_scale=None,
+        found_inf=None, *, weight_decay, momentum, lr, dampening, nesterov, maximize):
+    """PyTorch's functional SGD (torch.optim.sgd.sgd): one step of each param in place, by the update the class
+    runs (``_update``; the class cuts large params into blocks, the same arithmetic); a momentum buffer that is
+    None is made from the first step's direction and put into ``momentum_buffer_list``."""
+    _functional_checks(None, False)
+    hyper = (_scalar(lr), weight_decay, momentum, dampening, nesterov, maximize)
+    for i, (p, g) in enumerate(zip(params, d_p_list)):
+        ba, first = None, False
+        if momentum != 0:
+            buf = momentum_buffer_list[i]
+            first = buf is None
+            if first:
+                buf = momentum_buffer_list[i] = Tensor._make(np.empty(g._data.shape, g._data.dtype))
+            ba = buf._data
+        _update(p._data, g._data, ba, first, None, *hyper)
+        p._bump()
 
 
 _BLOCK = 1 << 16    # elements of a large parameter updated at a time
