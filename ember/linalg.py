@@ -6,6 +6,7 @@ from ._linalg import (solve, inv, det, slogdet, lstsq, norm, vector_norm, matrix
                       tensorinv, tensorsolve, eig, eigvals)
 from ._lu import lu_factor, lu_factor_ex, lu, lu_solve
 from ._householder import householder_product
+from ._ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 from . import _complex
 
@@ -13,10 +14,11 @@ from . import _complex
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'matrix_rank', 'pinv', 'eigh',
                                           'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cholesky_ex', 'vecdot',
                                           'solve_triangular', 'matrix_exp', 'cond', 'tensorinv', 'tensorsolve',
-                                          'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'householder_product'))
+                                          'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'householder_product',
+                                          'ldl_factor', 'ldl_factor_ex', 'ldl_solve'))
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',
            'eigh', 'eigvalsh', 'svd', 'svdvals', 'cholesky', 'qr', 'cross', 'matmul', 'solve_triangular',
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
            'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals', 'lu_factor',
-           'lu_factor_ex', 'lu', 'lu_solve', 'householder_product']
+           'lu_factor_ex', 'lu', 'lu_solve', 'householder_product', 'ldl_factor', 'ldl_factor_ex', 'ldl_solve']

@@ -893,6 +893,11 @@ def _sym(a):
     return (a + a.transpose(-1, -2)) / 2
 
 
+def _nsym(a):
+    """The symmetric part of a NumPy array (of each matrix of a batch)."""
+    return (a + np.swapaxes(a, -1, -2)) / 2
+
+
 def _cholesky(lib, a, **kw):
     return lib.linalg.cholesky(_sym(a), **kw)
 
@@ -955,6 +960,20 @@ add(
                                        Sample(f32(3, 4), f32(3, seed=1), error=True),
                                        Sample(f32(4, 3), f64(3, seed=1), error=True)]),
     Op('geqrf', lambda: [Sample(f32(4, 3)), Sample(f64(2, 3, 5)), Sample(f32(3), error=True)], grad=False),
+    # LDL^T by Bunch-Kaufman pivoting (sytrf): the factors and pivots themselves, 2x2 blocks included (an indefinite
+    # matrix with a small diagonal), and solutions through them
+    la('ldl_factor', lambda: [Sample(_nsym(f64(5, 5))), Sample(_nsym(f32(2, 4, 4))),
+                              Sample(_nsym(f64(6, 6)) * (1 - 0.99 * np.eye(6)), desc='2x2 pivots'),
+                              Sample(np.array([[0., 1, 2], [1, 0, 3], [2, 3, 0]]), desc='zero diagonal'),
+                              Sample(np.zeros((3, 3), F32), error=True, desc='singular'), Sample(f32(3, 4), error=True)],
+       grad=False),
+    la('ldl_factor_ex', lambda: [Sample(_nsym(f64(5, 5))), Sample(np.zeros((3, 3), F32), desc='singular'),
+                                 Sample(np.zeros((3, 3), F32), check_errors=True, error=True, desc='singular, checked')],
+       grad=False),
+    la('ldl_solve', lambda: [Sample(_nsym(f64(5, 5)), f64(5, 2, seed=1)), Sample(_nsym(f32(2, 4, 4)), f32(4, 3, seed=1)),
+                             Sample(np.array([[0., 1, 2], [1, 0, 3], [2, 3, 0]]), f64(3, 1, seed=1)),
+                             Sample(_nsym(f64(3, 3)), f32(3, 1), error=True)],
+       call=lambda lib, a, b, **k: lib.linalg.ldl_solve(*lib.linalg.ldl_factor(a), b, **k), grad=False, out=False),
     Op('orgqr', lambda: [Sample(f64(4, 3), f64(3, seed=1), gradcheck=True)]),
     la('matrix_exp', lambda: [Sample(f32(3, 3)), Sample(f32(2, 3, 3) * 3), Sample(f64(3, 3), gradcheck=True),
                               Sample(f32(2, 3), error=True)], out=False),

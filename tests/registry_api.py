@@ -821,7 +821,7 @@ SUBS += [
     Call('', 'linalg', [Case('names', lambda lib: _public(lib, 'linalg', SUBMODULES['linalg'])),
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
-         gaps=_missing('linalg', 'the ldl_* family (ldl_factor, ldl_factor_ex, ldl_solve)')),
+         ),
     Call('', 'cuda', [Case('no CUDA', lambda lib: [lib.cuda.is_available(), lib.cuda.device_count(),
                                                    lib.cuda.is_initialized(), lib.cuda.is_bf16_supported()]
                            if hasattr(lib.cuda, 'is_bf16_supported') else
