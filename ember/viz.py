@@ -11,6 +11,8 @@ import warnings
 from collections import deque
 from typing import NamedTuple
 
+from .autograd.graph import PACKED
+
 __all__ = ['draw', 'make_dot', 'Graph', 'GraphNode', 'GraphEdge', 'GraphvizNotFound', 'has_dot']
 
 COLORS = {'leaf': 'lightblue', 'op': 'lightgrey', 'saved': 'orange', 'output': 'darkolivegreen1'}
@@ -144,7 +146,7 @@ class _Walker:
     def _add_saved(self, fn):
         """Orange boxes for the tensors ``fn`` saved for backward, joined to it by one dashed line each."""
         for entry in fn._saved or ():
-            if entry is None:
+            if entry is None or entry[0] is PACKED:     # a saved-tensor hook holds it: nothing to draw
                 continue
             obj = entry[0]
             arr = obj if len(entry) == 4 else obj._data
