@@ -354,3 +354,19 @@ def _leaf_hook_order(lib):
 
 def test_leaf_hooks_run_in_pytorch_order():
     assert _leaf_hook_order(ember) == _leaf_hook_order(torch)
+
+
+def _edge_outputs(lib):
+    """A GradientEdge as an output of autograd.grad and backward (its gradient given), and Node.metadata."""
+    x = lib.tensor([1., 2.], requires_grad=True)
+    h = x * 3
+    y = h.sin()
+    e = lib.autograd.graph.get_gradient_edge(h)
+    g, = lib.autograd.grad([e], [x], grad_outputs=[lib.tensor([1., -1.])], retain_graph=True)
+    lib.autograd.backward([e], grad_tensors=[lib.ones(2)])
+    y.grad_fn.metadata['tag'] = 1
+    return g.tolist(), x.grad.tolist(), y.grad_fn.metadata, y.grad_fn.metadata is y.grad_fn.metadata
+
+
+def test_gradient_edge_as_output_and_metadata():
+    assert _edge_outputs(ember) == _edge_outputs(torch)

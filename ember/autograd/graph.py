@@ -70,6 +70,14 @@ class Node:
     def __repr__(self):
         return f'<{type(self).__name__} object at {hex(id(self))}>'
 
+    @property
+    def metadata(self):
+        """A dict for the user's data about this node (PyTorch's ``Node.metadata``), made on first access."""
+        d = self.__dict__.get('_metadata')
+        if d is None:
+            d = self.__dict__['_metadata'] = {}
+        return d
+
     # -- saved tensors ------------------------------------------------------------------------------
     def save(self, *tensors):
         """Save input tensors (or None) for backward, remembering their versions."""
