@@ -282,8 +282,8 @@ def geqrf(input, *, out=None):
 
 def orgqr(input, tau, *, out=None):
     """``linalg.householder_product`` under its LAPACK name."""
-    from ._householder import householder_product
-    return householder_product(input, tau, out=out)
+    from ._householder import orgqr as _orgqr
+    return _orgqr(input, tau, out=out)
 
 
 Tensor.geqrf = lambda self: geqrf(self)

@@ -34,8 +34,8 @@ def geqrf(input, *, out=None):
         for i, t in enumerate(res):
             t.grad_fn, t._output_nr, t._requires_grad = node, i, True
     if out is not None:
-        from .ops.inplace import write_out
-        return write_out('geqrf', res, out)
+        from .ops._out import write
+        return write('geqrf', res, out)
     return res
 
 
@@ -109,6 +109,16 @@ class LinalgHouseholderProductBackward0(Node):
 def householder_product(A, tau, *, out=None):
     """The first n columns of the product of the k Householder reflectors stored in ``A`` (below its diagonal)
     and ``tau`` (LAPACK's orgqr; what ``torch.geqrf`` returns gives the Q of QR)."""
+    return _householder_product(A, tau, out, 'linalg.householder_product')
+
+
+def orgqr(input, tau, *, out=None):
+    """``linalg.householder_product`` under its LAPACK name."""
+    return _householder_product(input, tau, out, 'orgqr')
+
+
+def _householder_product(A, tau, out, key):
+    """householder_product's result, written into ``out`` by op ``key``'s rules when given."""
     _check(A, tau)
     a, t = A._data, tau._data
     m, n = a.shape[-2], a.shape[-1]
@@ -124,6 +134,6 @@ def householder_product(A, tau, *, out=None):
     else:
         res = Tensor._make(q)
     if out is not None:
-        from .ops.inplace import write_out
-        return write_out('linalg_householder_product', res, out)
+        from .ops._out import write
+        return write(key, res, out)
     return res

@@ -184,8 +184,8 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     arrays = (ld.reshape(a.shape), piv.reshape(a.shape[:-1]), info.reshape(a.shape[:-2]))
     res = _LdlFactorExResult(*_outputs(arrays, (A,), 'linalg_ldl_factor_ex', 1))
     if out is not None:
-        from .ops.inplace import write_out
-        return write_out('linalg_ldl_factor_ex', res, out)
+        from .ops._out import write
+        return write('linalg.ldl_factor_ex', res, out)
     return res
 
 
@@ -197,8 +197,8 @@ def ldl_factor(A, *, hermitian=False, out=None):
         raise _error('ldl_factor', bad[0])
     res = _LdlFactorResult(LD, pivots)
     if out is not None:
-        from .ops.inplace import write_out
-        return write_out('linalg_ldl_factor', res, out)
+        from .ops._out import write
+        return write('linalg.ldl_factor', res, out)
     return res
 
 
@@ -227,6 +227,6 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
                                                                                                          b.dtype)
     res = _outputs((x.reshape(batch + b.shape[-2:]),), (LD, B), 'linalg_ldl_solve', 1)[0]
     if out is not None:
-        from .ops.inplace import write_out
-        return write_out('linalg_ldl_solve', res, out)
+        from .ops._out import write
+        return write('linalg.ldl_solve', res, out)
     return res

@@ -114,6 +114,14 @@ RULES = {
     'linalg.matrix_rank': [(_castable, RuntimeError, 'torch.linalg.matrix_rank: Expected result to be safely '
                                                      'castable from {res} dtype, but got result with dtype {out}')],
     'linalg.solve_triangular': [(_same, RuntimeError, 'expected scalar type {res} but found {out}')],
+    **dict.fromkeys(('linalg.householder_product', 'orgqr'), [(_castable, RuntimeError, 'torch.linalg.householder_product: '
+                                                             'Expected result to be safely castable from {res} dtype, '
+                                                             'but got result with dtype {out}')]),
+    **{f'geqrf.{k}': [(_castable, RuntimeError, f'torch.geqrf: Expected {n} to be safely castable from {{res}} dtype, '
+                                                f'but got {n} with dtype {{out}}')]
+       for k, n in (('values', 'a'), ('indices', 'tau'))},
+    **{f'linalg.{op}.{k}': [(_same, RuntimeError, _EXPECTED)] for op in ('ldl_factor', 'ldl_factor_ex')
+       for k in ('values', 'indices')},
 }
 # ops that PyTorch resizes without its warning
 QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial', 'addbmm', 'narrow_copy'}
@@ -126,9 +134,9 @@ COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.m
           *('expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy unsqueeze_copy '
             'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
-UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter'}
+UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter', 'linalg.ldl_factor', 'linalg.ldl_factor_ex'}
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
