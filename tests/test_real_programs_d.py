@@ -267,3 +267,45 @@ def test_pygcn_legacy_sparse_adjacency():
     np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-6, atol=1e-7)     # the dense mm: to rounding
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6, atol=1e-7)
     assert res[1][2:] == res[0][2:]
+
+
+def _answer(T, expr):
+    """``expr``'s repr under library ``T``, or the type and message of what it raised."""
+    x = T.arange(6).view(2, 3)
+    try:
+        return repr(eval(expr, {'T': T, 'x': x}))
+    except Exception as e:  # noqa: BLE001 (the error is the answer)
+        return type(e).__name__, str(e)
+
+
+# karpathy/pytorch-normalizing-flows' AffineHalfFlow: z.flip(dims=(1,)) stopped with a TypeError; the other
+# methods whose sizes are varargs take their keyword too
+@pytest.mark.parametrize('expr', [
+    'x.flip(dims=(1,))', 'x.flip(dims=[0, 1])', 'x.flip()', 'x.flip(1, dims=(0,))', 'x.flip(0, 1)', 'x.flip((0,))',
+    'x.permute(dims=(1, 0))', 'x.permute(1, 0)', 'x.permute([1, 0])', 'x.repeat(repeats=(2, 1))', 'x.repeat(2, 1)',
+    'x.view(size=(3, 2))', 'x.view(3, 2)', 'x.reshape(shape=(3, 2))', 'T.reshape(x, shape=(6,))',
+    'x.reshape(3, shape=(2,))', 'x.expand(size=(2, 2, 3))', 'x.expand(2, -1, -1)', 'x.tile(dims=(2,))',
+    'x.tile((2,))', 'x.split(split_size=1, dim=0)', 'x.split(2, 1)', 'T.split(x, 1)'])
+def test_varargs_methods_take_their_keyword_forms(expr):
+    assert _answer(ember, expr) == _answer(torch, expr)
+
+
+# x.view(dtype) reinterprets the bytes (it cast the values): PyTorch's shapes, memory sharing and refusals
+@pytest.mark.parametrize('expr', [
+    'x.view(T.int32)', 'x.view(dtype=T.int32)', 'x.float().view(T.int32)', 'x.float().view(T.uint8).shape',
+    'T.ones(2, 3)[:, :2].view(T.float16).shape', 'T.ones(2, 3).t().view(T.float16)', 'T.ones(3).view(T.float64)',
+    'T.ones(()).view(T.float16)', 'T.ones(()).view(T.int32)', 'T.tensor([1.5, -2.0]).view(T.int32)',
+    'T.tensor([True, False]).view(T.uint8)', 'T.tensor([1.0], dtype=T.float16).view(T.int16)',
+    'T.ones(2, 4)[:, 1:].view(T.float64)', 'T.ones(2, 3, requires_grad=True).view(T.float32).requires_grad',
+    'T.ones(2, 3, dtype=T.int16).view(T.int64)', 'T.arange(8, dtype=T.uint8).view(T.int32)',
+    'T.ones(2, 1).view(T.float64)', 'T.ones(4, 2)[::2].view(T.float64)'])
+def test_view_dtype_reinterprets_as_pytorch(expr):
+    assert _answer(ember, expr) == _answer(torch, expr)
+
+
+def test_view_dtype_shares_memory_and_version():
+    for T in (torch, ember):
+        a = T.zeros(4)
+        b = a.view(T.int32)
+        b[0] = 1065353216
+        assert a.tolist() == [1.0, 0.0, 0.0, 0.0] and a._version == b._version == 1

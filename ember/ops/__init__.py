@@ -99,7 +99,7 @@ def _bind():
         view=view, reshape=reshape, flatten=flatten, unflatten=unflatten, squeeze=squeeze, unsqueeze=unsqueeze,
         transpose=transpose, swapaxes=transpose, swapdims=transpose, t=t, permute=permute, expand=expand,
         expand_as=expand_as, repeat=repeat, clone=clone, contiguous=contiguous, to=to, flip=shape.flip_method,
-        fliplr=shape.fliplr, flipud=shape.flipud, split=split, chunk=chunk, unbind=unbind, narrow=narrow,
+        fliplr=shape.fliplr, flipud=shape.flipud, split=shape.split_method, chunk=chunk, unbind=unbind, narrow=narrow,
         movedim=movedim, moveaxis=movedim, view_as=view_as, reshape_as=reshape_as, type_as=type_as,
         repeat_interleave=repeat_interleave, roll=roll, tensor_split=shape.tensor_split,
         float=shape.float_, double=shape.double, half=shape.half, long=shape.long, int=shape.int_,

@@ -57,10 +57,13 @@ UnsafeViewBackward0 = _node('UnsafeViewBackward0', lambda self, g: g.reshape(sel
 ReshapeAliasBackward0 = _node('ReshapeAliasBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 
 
-def view(input, *shape):
-    """Same data seen with another shape (no copy); errors where a copy would be needed."""
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and not isinstance(shape[0], (tuple, list)):
-        return input.to(shape[0])
+def view(input, *shape, size=None, dtype=None):
+    """Same data seen with another shape (no copy); errors where a copy would be needed. ``view(dtype)``
+    reinterprets the bytes (see _view_dtype)."""
+    if dtype is not None or (len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list))):
+        return _view_dtype(input, shape[0] if dtype is None else dtype)
+    if size is not None:
+        shape = _one_form('view', 'size', shape, size)
     a = input._data
     shape = _infer_shape(shape_arg(shape, 'view'), a.size)
     arr = a.view()
@@ -72,12 +75,14 @@ def view(input, *shape):
     return _result(input, arr, ViewBackward0, shape=a.shape)
 
 
-def reshape(input, *shape):
+def reshape(input, *sizes, shape=None):
     """Same data with another shape, recorded as PyTorch's reshape records it: a view of a contiguous input
     (ViewBackward0), a view with other strides of a non-contiguous one (ReshapeAliasBackward0), else a
     contiguous clone viewed (UnsafeViewBackward0 over CloneBackward0)."""
+    if shape is not None:
+        sizes = _one_form('reshape', 'shape', sizes, shape)
     a = input._data
-    shape = _infer_shape(shape_arg(shape, 'reshape', 'shape'), a.size)
+    shape = _infer_shape(shape_arg(sizes, 'reshape', 'shape'), a.size)
     arr = a.view()
     try:
         arr.shape = shape
@@ -86,6 +91,51 @@ def reshape(input, *shape):
             input = _result(input, np.ascontiguousarray(a), CloneBackward0, view=False)
         return _result(input, input._data.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
     return _result(input, arr, ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0, shape=a.shape)
+
+
+def _one_form(op, name, positional, keyword):
+    """The sizes of a varargs method (``x.view(2, 3)``) given by keyword instead (``x.view(size=(2, 3))``),
+    as one sequence; both at once is PyTorch's TypeError."""
+    if positional:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (keyword,)
+
+
+def _view_dtype(input, dtype):
+    """``x.view(dtype)``: the same bytes read as ``dtype`` (a view sharing memory and version counter, not
+    differentiable, as PyTorch's). A different element size scales the last dim, which must then be
+    contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages."""
+    from .._dtype import to_np, scalar_name
+    a = input._data
+    nd = to_np(dtype)
+    if type(a) is not np.ndarray or nd is None or _bf16_dtype(nd):
+        raise NotImplementedError(f'ember views plain NumPy dtypes only as others (not {input.dtype} as {dtype})')
+    old, new = a.dtype.itemsize, nd.itemsize
+    if old != new:
+        names = f'{scalar_name(a.dtype)} as {scalar_name(nd)} (different element sizes)'
+        if a.ndim == 0:
+            raise RuntimeError(f'self.dim() cannot be 0 to view {names}')
+        if a.strides[-1] != old and a.shape[-1] != 1:
+            raise RuntimeError(f'self.stride(-1) must be 1 to view {names}, but got {a.strides[-1] // old}')
+        if new > old:
+            ratio = new // old
+            if a.shape[-1] % ratio:
+                raise RuntimeError(f'self.size(-1) must be divisible by {ratio} to view {names}, but got '
+                                   f'{a.shape[-1]}')
+            for d in range(a.ndim - 1):
+                if (a.strides[d] // old) % ratio:
+                    raise RuntimeError(f'self.stride({d}) must be divisible by {ratio} to view {names}, but got '
+                                       f'{a.strides[d] // old}')
+    arr = a.view(nd) if a.ndim else a.reshape(1).view(nd).reshape(())
+    from ..autograd.graph import _version_cell
+    t = Tensor._make(arr)
+    t._vc = _version_cell(input)     # in-place writes through either bump the other's version, as detach()'s
+    return t
+
+
+def _bf16_dtype(nd):
+    from .. import _bf16
+    return _bf16.is_bf16(nd)
 
 
 def view_as(input, other):
@@ -183,8 +233,9 @@ def t(input):
     return _result(input, a.T, TBackward0)
 
 
-def permute(input, *dims):
-    """Reorder dims (a view)."""
+def permute(input, *args, dims=None):
+    """Reorder dims (a view): ``x.permute(1, 0)``, ``x.permute((1, 0))`` or ``dims=(1, 0)``."""
+    dims = args if dims is None else _one_form('permute', 'dims', args, dims)
     a = input._data
     perm = wrap_dims(shape_arg(dims) if dims and not isinstance(dims[0], (tuple, list)) else tuple(dims[0]), a.ndim)
     if len(perm) != a.ndim:
@@ -263,8 +314,10 @@ def _matrix_transpose(input, name, batches):
 ExpandBackward0 = _node('ExpandBackward0', lambda self, g: dual.sum_to(g, self.shape), ('shape',))
 
 
-def expand(input, *sizes):
+def expand(input, *sizes, size=None):
     """Broadcast to a larger size without copying (-1 keeps a dim)."""
+    if size is not None:
+        sizes = _one_form('expand', 'size', sizes, size)
     a = input._data
     sizes = shape_arg(sizes, 'expand')
     if len(sizes) < a.ndim:
@@ -330,8 +383,10 @@ def _repeat_bw(self, g):
 RepeatBackward0 = _node('RepeatBackward0', _repeat_bw, ('shape', 'reps'))
 
 
-def repeat(input, *sizes):
+def repeat(input, *sizes, repeats=None):
     """Tile the tensor ``sizes`` times along each dim (a copy)."""
+    if repeats is not None:
+        sizes = _one_form('repeat', 'repeats', sizes, repeats)
     a = input._data
     reps = shape_arg(sizes, 'repeat', 'repeats')
     if len(reps) < a.ndim:
@@ -492,9 +547,14 @@ def flip(input, dims):
     return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
 
 
-def flip_method(input, *dims):
-    """``Tensor.flip``: dims as varargs (``x.flip(0, 1)``) or one sequence, as PyTorch's method takes them."""
-    return flip(input, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+def flip_method(input, *args, dims=None):
+    """``Tensor.flip``: dims as varargs (``x.flip(0, 1)``), one sequence, or ``dims=``, as PyTorch's method
+    takes them."""
+    if dims is not None:
+        args = _one_form('flip', 'dims', args, dims)
+    elif not args:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    return flip(input, args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args)
 
 
 def fliplr(input):
@@ -715,6 +775,11 @@ def _multi_out(input, arrs, cls, dim):
     return tuple(outs)
 
 
+def split_method(self, split_size, dim=0):
+    """``Tensor.split``: ``torch.split`` with the method's parameter name (``x.split(split_size=2)``)."""
+    return split(self, split_size, dim)
+
+
 def split(tensor, split_size_or_sections, dim=0):
     """Split into chunks of a given size (last may be smaller) or of the given sizes."""
     a = tensor._data
@@ -867,9 +932,11 @@ def tile(input, dims):
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
-def _tile_method(input, *dims):
-    """``x.tile(2, 3)`` or ``x.tile((2, 3))``."""
-    return tile(input, dims[0] if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims)
+def _tile_method(input, *args, dims=None):
+    """``x.tile(2, 3)``, ``x.tile((2, 3))`` or ``x.tile(dims=(2, 3))``."""
+    if dims is not None:
+        return tile(input, _one_form('tile', 'dims', args, dims)[0])
+    return tile(input, args[0] if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else args)
 
 
 def _unfold_bw(self, g):
