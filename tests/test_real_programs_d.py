@@ -309,3 +309,48 @@ def test_view_dtype_shares_memory_and_version():
         b = a.view(T.int32)
         b[0] = 1065353216
         assert a.tolist() == [1.0, 0.0, 0.0, 0.0] and a._version == b._version == 1
+
+
+def _adaptive_softmax(T, cfg, batched):
+    """nn.AdaptiveLogSoftmaxWithLoss as large-vocabulary language models use it: forward (output, loss), the
+    gradients, log_prob and predict, its printed form and state_dict, and the warnings construction gives."""
+    in_features, n_classes, cutoffs, kw = cfg
+    T.manual_seed(0)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        m = T.nn.AdaptiveLogSoftmaxWithLoss(in_features, n_classes, cutoffs, **kw)
+    x = T.randn(7, in_features, requires_grad=True)
+    y = T.arange(7) * (n_classes - 1) // 6
+    out = m(x, y) if batched else m(x[2], y[3])
+    out.loss.backward()
+    grads = [x.grad.numpy().copy()] + [None if p.grad is None else p.grad.numpy().copy() for p in m.parameters()]
+    with T.no_grad():
+        extra = m.log_prob(x).numpy(), m.predict(x).numpy(), m.predict(x[:1] * 0).numpy()
+    return (repr(m), repr(out), [str(a.message) for a in w], list(m.state_dict())), grads, extra
+
+
+@pytest.mark.parametrize('cfg', [(8, 10, [4, 8], {}), (8, 10, [4, 8], {'div_value': 2.0, 'head_bias': True}),
+                                 (6, 20, [2, 9, 15], {'div_value': 1.5}), (4, 5, (1,), {})])
+@pytest.mark.parametrize('batched', [True, False])
+def test_adaptive_log_softmax_with_loss(cfg, batched):
+    """nn.AdaptiveLogSoftmaxWithLoss was missing."""
+    (tp, tg, te), (ep, eg, ee) = _adaptive_softmax(torch, cfg, batched), _adaptive_softmax(ember, cfg, batched)
+    assert ep == tp
+    for a, b in zip(tg + list(te), eg + list(ee)):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('expr', [
+    'A(4, 5, [])', 'A(4, 5, [3, 2])', 'A(4, 5, [0, 2])', 'A(4, 5, [2, 5])', 'A(4, 5, [2, 2])', 'A(4, 5, [1.5])',
+    'A(4, 5, [2])(T.zeros(3, 4), T.tensor([0, 1, 5]))', 'A(4, 5, [2])(T.zeros(3, 4), T.tensor([0, 1]))',
+    'A(4, 5, [2])(T.zeros(3, 4, 1), T.tensor([0, 1, 2]))', 'A(4, 5, [2])(T.zeros(2, 4), T.tensor(1))',
+    'A(4, 5, [2])(T.zeros(2, 4), T.zeros(2, 2, dtype=T.long))'])
+def test_adaptive_log_softmax_refusals(expr):
+    got = []
+    for T in (torch, ember):
+        with pytest.raises(Exception) as e:
+            eval(expr, {'T': T, 'A': T.nn.AdaptiveLogSoftmaxWithLoss})
+        got.append((type(e.value).__name__, str(e.value)))
+    assert got[1] == got[0]

@@ -21,5 +21,6 @@ from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 
 del NonDynamicallyQuantizableLinear  # noqa: F821 (bound by the star import; torch has it only in torch.nn.modules.linear)
