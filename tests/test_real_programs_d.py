@@ -354,3 +354,37 @@ def test_adaptive_log_softmax_refusals(expr):
             eval(expr, {'T': T, 'A': T.nn.AdaptiveLogSoftmaxWithLoss})
         got.append((type(e.value).__name__, str(e.value)))
     assert got[1] == got[0]
+
+
+_OLD_FORMS = ['t.clone().add_(2, o)', 't.add(2, o)', 't.clone().sub_(2, o)', 't.sub(2, o)', 't.clone().addcmul_(2, o, o)',
+              't.addcmul(2, o, o)', 't.clone().addcdiv_(2, o, o)', 't.addcdiv(2, o, o)', 't.clone().add_(2, other=o)',
+              't.clone().add_(2, 3)', 't.clone().mul_(2).add_(1 - 0.9, o)', 't.clone().addcmul_(0.5, tensor1=o, tensor2=o)',
+              't.clone().add_(o, alpha=2)', 't.clone().addcmul_(o, o, value=2)', 't.clone().sub_(o, 2)',
+              't.clone().add_(2, o, alpha=3)', 'torch.add(t, 2, o)', 'w.grad_fn.name() if (w := x.add(2, o)) is not None else 0']
+_OLD_PROGRAM = """
+import warnings
+import {lib} as torch
+t, o = torch.ones(2), torch.full((2,), 3.)
+x = torch.ones(2, requires_grad=True)
+for e in {forms!r}:
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        try:
+            r = eval(e)
+        except Exception as ex:
+            r = f'{{type(ex).__name__}}: {{ex}}'
+    print(e, repr(r), [str(m.message).split(' (Triggered')[0] for m in ws])
+"""
+
+
+@pytest.mark.parametrize('first', [0, 2, 4])
+def test_deprecated_scalar_first_overloads(first):
+    """Old optimizers' p.data.add_(-lr, grad), exp_avg_sq.addcmul_(1 - beta2, grad, grad), addcdiv_(-step, m,
+    v): PyTorch runs them with one deprecation warning a process (naming the first such call), ember stopped.
+    Each case list starts at a different form, in a fresh interpreter (the warning is once a process)."""
+    import subprocess
+    import sys
+    forms = _OLD_FORMS[first:] + _OLD_FORMS[:first]
+    out = [subprocess.run([sys.executable, '-c', _OLD_PROGRAM.format(lib=lib, forms=forms)], capture_output=True,
+                          text=True, check=True).stdout for lib in ('torch', 'ember')]
+    assert out[1] == out[0]

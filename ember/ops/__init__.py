@@ -3,6 +3,7 @@ import numpy as _np
 
 from . import pointwise, reduction, shape, indexing, blas, creation, random, inplace, special
 from .. import _sparse
+from . import _old_overloads
 from .pointwise import *  # noqa: F401,F403
 from .pointwise import (add, sub, rsub, mul, div, pow, neg, abs, clamp, where, maximum, minimum, eq, ne, lt, le,
                         gt, ge, floor_divide, remainder, logical_not, bitwise_not, bitwise_and, bitwise_or,
@@ -147,6 +148,8 @@ def _bind():
     T.add_ = inplace.make_accumulate(T.add, 'add_', _np.add, mul)
     T.sub_ = inplace.make_accumulate(T.sub, 'sub_', _np.subtract, mul)
     T.__iadd__ = T.add_
+    for name in ('addcmul', 'addcdiv', 'addcmul_', 'addcdiv_'):   # add/sub: their *old, add_/sub_: make_accumulate
+        setattr(T, name, _old_overloads.accepting(getattr(T, name), name))
     T.__isub__ = T.sub_
     T.__imul__ = T.mul_
     T.__itruediv__ = T.div_

@@ -6,7 +6,7 @@ from .._dtype import FROM_NP, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _version_cell
 from ..tensor import Tensor
-from . import _fused, _views
+from . import _fused, _old_overloads, _views
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -310,6 +310,8 @@ def make_accumulate(fn, name, ufunc, mul):
                     ufunc(a, b, out=a)
                 self._bump()
                 return self
+        if _old_overloads.is_old(name, args, kwargs):
+            args, kwargs = _old_overloads.modern(name, args, kwargs)
         check_overlap(self, args, kwargs)
         return _apply_inplace(fn, self, args, kwargs)
     op_.__name__ = name

@@ -14,7 +14,7 @@ from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
 from .inplace import make_inplace
-from . import _special, _fused
+from . import _special, _fused, _old_overloads
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _ONE = np.multiply, np.subtract, dual.ONE   # for np_backward formulas (see unary)
@@ -537,15 +537,23 @@ def _minmax_grads(g, a, b, cmp):
     return g * dual.const(wa, g), g * dual.const(wb, g)
 
 
-def add(input, other, *, alpha=1, out=None):
-    """input + alpha * other (rounded once, as PyTorch's fused kernel)."""
+def add(input, other, *old, alpha=1, out=None):
+    """input + alpha * other (rounded once, as PyTorch's fused kernel); ``old``: the deprecated
+    ``add(alpha, other)`` (ops/_old_overloads.py)."""
+    if old:
+        return add(input, *_old_overloads.modern('add', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
+                   alpha=other, out=out)
     if alpha != 1:
         return _out(_with_alpha('add', input, other, alpha, 1.0, AddBackward0), out, 'add')
     return _out(_add(input, other), out, 'add')
 
 
-def sub(input, other, *, alpha=1, out=None):
-    """input - alpha * other (rounded once, as PyTorch's fused kernel)."""
+def sub(input, other, *old, alpha=1, out=None):
+    """input - alpha * other (rounded once, as PyTorch's fused kernel); ``old``: the deprecated
+    ``sub(alpha, other)`` (ops/_old_overloads.py)."""
+    if old:
+        return sub(input, *_old_overloads.modern('sub', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
+                   alpha=other, out=out)
     if alpha != 1:
         return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub')
     return _out(_sub(input, other), out, 'sub')
