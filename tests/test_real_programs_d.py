@@ -388,3 +388,45 @@ def test_deprecated_scalar_first_overloads(first):
     out = [subprocess.run([sys.executable, '-c', _OLD_PROGRAM.format(lib=lib, forms=forms)], capture_output=True,
                           text=True, check=True).stdout for lib in ('torch', 'ember')]
     assert out[1] == out[0]
+
+
+def _indexing_answer(T, expr):
+    """``expr``'s repr (or error) and the warnings it gives, under library ``T``."""
+    x, m = T.arange(4), T.tensor([1, 0, 1, 0], dtype=T.uint8)
+    i32 = T.tensor([[0], [1]], dtype=T.int32)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        try:
+            r = repr(eval(expr, {'T': T, 'x': x, 'm': m, 'i32': i32, 's': T.tensor(1.5)}))
+        except Exception as e:  # noqa: BLE001 (the error is the answer)
+            r = (type(e).__name__, str(e))
+    return r, [str(a.message).split(' (Triggered internally')[0] for a in w]
+
+
+@pytest.mark.parametrize('expr', [
+    # old code's loss.data[0] (a 0-d tensor)
+    's.data[0]', 's[0]', 's[-1]', 's[..., 0]', 's[None, 0]', 's[T.tensor(0)]', 's[True]', 'T.ones(2)[0][0]',
+    # byte masks of old code: a mask (deprecated), not integer indices
+    'x[m]', 'x.view(2, 2)[m.view(2, 2)]', 'x.view(2, 2)[m[:2]]', 'x.view(2, 2)[:, m[:2]]', 'T.zeros(4, 2)[m].shape',
+    'x.clone().__setitem__(m, 9)', 'T.zeros(3).masked_fill_(m[:3], 1.0)', 'T.zeros(3).masked_fill(T.tensor([1., 0, 1]), 1.)',
+    # int32 indices, which PyTorch 2.13's gather/scatter family take
+    'T.gather(x.view(2, 2), 1, i32)', 'x.view(2, 2).gather(1, i32.flip(0))', 'T.zeros(2, 2).scatter_(1, i32, 1.)',
+    'T.zeros(2, 2).scatter(1, i32, T.ones(2, 1))', 'T.zeros(2, 2).scatter_add_(1, i32, T.ones(2, 1))',
+    'T.zeros(2, 2).scatter_reduce(1, i32, T.ones(2, 1), "sum")', 'T.gather(x.view(2, 2), 1, i32.short())',
+    'T.take_along_dim(x.view(2, 2), i32, 1)', 'T.zeros(3).index_fill_(0, i32[0], 2.)',
+    'T.zeros(3).index_copy_(0, i32[0], T.ones(1))', 'T.take(x, i32[0])', 'T.take(x, i32[0].short())'])
+def test_old_indexing_forms_as_pytorch(expr):
+    assert _indexing_answer(ember, expr) == _indexing_answer(torch, expr)
+
+
+def test_byte_mask_and_int32_index_gradients():
+    got = []
+    for T in (torch, ember):
+        z = T.tensor([1., 2., 3., 4.], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            (z * 2)[T.tensor([1, 0, 1, 0], dtype=T.uint8)].sum().backward()
+        w = T.arange(4.).view(2, 2).requires_grad_()
+        (T.gather(w, 1, T.tensor([[0], [1]], dtype=T.int32)) * T.tensor([[3.], [5.]])).sum().backward()
+        got.append((z.grad.tolist(), w.grad.tolist()))
+    assert got[1] == got[0]

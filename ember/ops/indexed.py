@@ -16,7 +16,9 @@ def _vector_index(index, op, n, dim):
     if ix.ndim > 1:
         raise IndexError(f'{op}(): Index is supposed to be a vector')
     if ix.dtype != np.int64:
-        raise IndexError(f'{op}(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
+        if op == 'index_fill_':
+            raise IndexError('index_fill_(): Expected dtype int64 for index.')
+        raise RuntimeError(f'{op}(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
     ix = ix.reshape(-1)
     if ix.size and (ix.min() < -n or ix.max() >= n):
         bad = int(ix.max() if ix.max() >= n else ix.min())

@@ -30,6 +30,9 @@ def _convert_index(idx, ndim=None):
             a = i._data
             if a.dtype.kind not in 'biu':
                 raise IndexError('tensors used as indices must be long, int, byte or bool tensors')
+            if a.dtype == np.uint8:     # a byte tensor is a mask, as in old PyTorch code (deprecated)
+                warn_user('indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.')
+                a = a.astype(np.bool_)
             out.append(a if a.ndim or a.dtype == np.bool_ else int(a))
         elif isinstance(i, (list, tuple)):
             out.append(np.asarray([x._data if isinstance(x, Tensor) else x for x in i]))
@@ -149,8 +152,8 @@ def _check_bounds(a, idx):
         if i is None:
             continue
         if i is Ellipsis:
-            dim += a.ndim - sum(1 for j in idx if j is not None and j is not Ellipsis and
-                                not (isinstance(j, np.ndarray) and j.dtype == np.bool_))
+            dim += max(0, a.ndim - sum(1 for j in idx if j is not None and j is not Ellipsis and
+                                       not (isinstance(j, np.ndarray) and j.dtype == np.bool_)))
             continue
         if isinstance(i, (int, np.integer)) and dim < a.ndim:
             n = a.shape[dim]
@@ -232,6 +235,11 @@ def getitem(input, index):
         if split is not None:
             return getitem(getitem(input, split[0]), split[1])
     if basic:
+        if not a.ndim and isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            if index:
+                raise IndexError(f'index {index} is out of bounds for dimension 0 with size 0')
+            raise IndexError('invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` '
+                             'in C++ to convert a 0-dim tensor to a number')     # loss.data[0] of old code
         _check_bounds(a, idx)
     try:
         arr = a[idx] if len(idx) != 1 else rows_at(a, idx[0])
@@ -347,6 +355,8 @@ def setitem(input, index, value):
     """``input[index] = value`` in place; autograd records it like PyTorch's CopySlices."""
     from .inplace import check_inplace, check_setitem_overlap, commit
     if not isinstance(value, Tensor):
+        if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
+            masked_fill(input, index, value)
         value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
                                         dtype=input._data.dtype))
     idx = _convert_index(index, input._data.ndim)
@@ -441,16 +451,19 @@ def _scatter_add_arr(out, dim, index, src):
     np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
 
 
+_UNSIGNED = {np.dtype(np.int64): np.uint64, np.dtype(np.int32): np.uint32}   # an index's bits read unsigned
+
+
 def _check_index(input, dim, index, op):
-    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
-        raise RuntimeError(f'{op}(): Expected dtype int64 for index')
+    if not isinstance(index, Tensor) or index._data.dtype not in _UNSIGNED:
+        raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index')
     if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
         raise RuntimeError('Index tensor must have the same number of dimensions as input tensor')
     n = input._data.shape[dim] if input._data.ndim else 1
     ix = index._data
     # one reduction over the bits read as uint64 (a negative index is then huge): 1.76 -> 1.31 us on (8, 4),
     # 3.26 -> 2.07 on (64, 256) against min() and max()
-    if ix.size and np.maximum.reduce(ix.view(np.uint64), axis=None) >= n:
+    if ix.size and np.maximum.reduce(ix.view(_UNSIGNED[ix.dtype]), axis=None) >= n:
         flat = ix.reshape(-1)
         bad = flat[np.argmax((flat < 0) | (flat >= n))]     # the first one, as PyTorch's message names
         raise RuntimeError(f'index {int(bad)} is out of bounds for dimension {dim} with size {n}')
@@ -691,7 +704,9 @@ def masked_fill(input, mask, value):
     a = input._data
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}')
+        from .blas import _TYPE
+        raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype '
+                           f'{_TYPE.get(m.dtype.name, m.dtype.name)}')
     vt = isinstance(value, Tensor)
     if vt and value._data.ndim:
         raise RuntimeError(f'masked_fill_ only supports a 0-dimensional value tensor, but got tensor with '
@@ -760,7 +775,7 @@ def take(input, index):
     """The elements of ``input``, read as 1-D, at ``index`` (the result has index's shape)."""
     a = input._data
     ix = index._data
-    if ix.dtype.kind not in 'iu':
+    if ix.dtype != np.int64:
         raise RuntimeError(f'take(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
     n = a.size
     if ix.size and (ix.min() < -n or ix.max() >= n):
@@ -777,6 +792,10 @@ def take(input, index):
 
 def take_along_dim(input, indices, dim=None, *, axis=None):
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    if isinstance(indices, Tensor) and indices._data.dtype != np.int64:
+        from .._dtype import scalar_name
+        raise RuntimeError(f'torch.take_along_dim(): dtype of indices should be Long but got '
+                           f'{scalar_name(indices._data.dtype)}')
     if dim is None:
         from .shape import reshape
         return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
