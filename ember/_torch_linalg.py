@@ -1,10 +1,10 @@
 """The linear algebra PyTorch keeps at ``torch.*`` and as Tensor methods (``torch.inverse``, ``x.det()``,
 ``torch.cholesky_solve``...): thin forms of ``ember.linalg``'s functions, with PyTorch's deprecation warnings
 for the old ones. ``ember._linalg`` is imported on the first call (it stays out of ``import ember``)."""
-import warnings
 
 import numpy as np
 
+from ._warn import warn_user
 from .autograd import dual
 from .autograd.graph import Node
 
@@ -55,11 +55,11 @@ def matrix_exp(input):
 
 def cholesky(input, upper=False):
     """Deprecated ``torch.cholesky`` (PyTorch's warning): ``linalg.cholesky``'s factor, node CholeskyBackward0."""
-    warnings.warn('torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future '
+    warn_user('torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future '
                   'PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\n'
                   'U = torch.cholesky(A, upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\nThis '
                   'transform will produce equivalent results for all valid (symmetric positive definite) inputs.',
-                  stacklevel=2)
+                  once=True)   # TORCH_WARN_ONCE, at the caller's line
     L = _L()
     L._square(input._data, 'cholesky')
     return L._cholesky(input, upper, L.CholeskyBackward0)
@@ -107,10 +107,10 @@ def cholesky_inverse(input, upper=False):
 
 def qr(input, some=True):
     """Deprecated ``torch.qr`` (PyTorch's warning): ``linalg.qr`` reduced (``some``) or complete."""
-    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
+    warn_user("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
                   "The boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
                   "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
-                  "'complete')", stacklevel=2)
+                  "'complete')", once=True)   # TORCH_WARN_ONCE, at the caller's line
     return _QR(*_L().qr(input, 'reduced' if some else 'complete'))
 
 
@@ -118,9 +118,9 @@ def cross(input, other, dim=None):
     """The cross product along ``dim``; without it, along the first dim of size 3 (PyTorch's deprecated default,
     with its warning)."""
     if dim is None:
-        warnings.warn('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '
+        warn_user('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '
                       'explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree '
-                      'with that of linalg.cross in a future release.', stacklevel=2)
+                      'with that of linalg.cross in a future release.', once=True)   # TORCH_WARN_ONCE, at the caller's line
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, n in enumerate(shape) if n == 3), None)
         if dim is None:
@@ -130,9 +130,9 @@ def cross(input, other, dim=None):
 
 def chain_matmul(*matrices):
     """Deprecated ``torch.chain_matmul`` (PyTorch's warning): ``linalg.multi_dot`` of the matrices."""
-    warnings.warn('torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use '
+    warn_user('torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use '
                   'torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple '
-                  'parameters.', stacklevel=2)
+                  'parameters.', once=True)   # TORCH_WARN_ONCE, at the caller's line
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
     if len(matrices) == 1:

@@ -430,3 +430,30 @@ def test_byte_mask_and_int32_index_gradients():
         (T.gather(w, 1, T.tensor([[0], [1]], dtype=T.int32)) * T.tensor([[3.], [5.]])).sum().backward()
         got.append((z.grad.tolist(), w.grad.tolist()))
     assert got[1] == got[0]
+
+
+_ONCE_PROGRAM = """
+import warnings
+import {lib} as torch
+warnings.simplefilter('always')
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    for _ in range(2):
+        torch.qr(torch.eye(2))
+        torch.cholesky(torch.eye(2))
+        torch.cross(torch.ones(3), torch.ones(3))
+        torch.chain_matmul(torch.eye(2), torch.eye(2))
+# chain_matmul's Python-level warning points into torch/functional.py under PyTorch: its line is not compared
+print([(str(m.message).split(' (Triggered internally')[0], m.lineno if 'chain_matmul' not in str(m.message) else 0)
+       for m in w])
+"""
+
+
+def test_deprecated_linalg_forms_warn_once_at_the_callers_line():
+    """torch.qr/cholesky/cross without dim/chain_matmul warn once a process (TORCH_WARN_ONCE), at the user's
+    line (torch.qr's pointed into ember/_complex.py, and each call warned)."""
+    import subprocess
+    import sys
+    out = [subprocess.run([sys.executable, '-c', _ONCE_PROGRAM.format(lib=lib)], capture_output=True, text=True,
+                          check=True).stdout for lib in ('torch', 'ember')]
+    assert out[1] == out[0]
