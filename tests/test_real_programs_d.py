@@ -457,3 +457,36 @@ def test_deprecated_linalg_forms_warn_once_at_the_callers_line():
     out = [subprocess.run([sys.executable, '-c', _ONCE_PROGRAM.format(lib=lib)], capture_output=True, text=True,
                           check=True).stdout for lib in ('torch', 'ember')]
     assert out[1] == out[0]
+
+
+def _frombuffer(T):
+    """torch.frombuffer (it was missing; code reading binary files and torchvision's MNIST reader use it):
+    memory shared both ways, dtype/count/offset, a read-only buffer's warning, PyTorch's ValueErrors."""
+    import array
+    b = bytearray(b'\x01\x02\x03\x04\x05\x06\x07\x08')
+    t = T.frombuffer(b, dtype=T.uint8)
+    t2 = T.frombuffer(b, dtype=T.int16, count=2, offset=2)
+    b[2] = 9
+    t[0] = 7
+    out = [repr(t), repr(t2), b[0], repr(T.frombuffer(array.array('f', [1., 2.]), dtype=T.float32)),
+           repr(T.frombuffer(memoryview(b)[2:], dtype=T.uint8)),
+           repr(T.frombuffer(b, dtype=T.float32, requires_grad=True))]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        out.append(repr(T.frombuffer(b'\x01\x02', dtype=T.uint8)))
+    out.append([str(m.message).split(' (Triggered internally')[0] for m in w])
+    for kw in [dict(dtype=T.int32, count=3), dict(dtype=T.int32, offset=9), dict(dtype=T.int16, offset=1),
+               dict(dtype=T.int64, count=0)]:
+        with pytest.raises(ValueError) as e:
+            T.frombuffer(b, **kw)
+        out.append(str(e.value))
+    with pytest.raises(ValueError) as e:
+        T.frombuffer(bytearray(), dtype=T.uint8)
+    return out + [str(e.value)]
+
+
+def test_frombuffer_as_pytorch():
+    ember._warn._WARNED_ONCE.discard(ember.ops.creation._READ_ONLY)
+    got, want = _frombuffer(ember), _frombuffer(torch)
+    assert got[:7] == want[:7] and got[8:] == want[8:]
+    assert len(got[7]) == 1 and got[7] == (want[7] or got[7])     # PyTorch's warning: once a process, maybe given

@@ -17,7 +17,7 @@ from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, trans
 from .indexing import (getitem, setitem, gather, scatter, scatter_add, index_select, masked_fill, nonzero,
                        masked_select, sort, argsort, topk, index_put, take, tril, triu, index_add)
 from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear, trace
-from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
+from .creation import (tensor, as_tensor, from_numpy, frombuffer, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_

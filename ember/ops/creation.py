@@ -233,6 +233,42 @@ def from_numpy(ndarray):
     return Tensor._make(ndarray)
 
 
+_READ_ONLY = ('The given buffer is not writable, and PyTorch does not support non-writable tensors. This means you '
+              'can write to the underlying (supposedly non-writable) buffer using the tensor. You may want to copy '
+              'the buffer to protect its data or make it writable before converting it to a tensor. This type of '
+              'warning will be suppressed for the rest of this program.')
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor over the bytes of a Python buffer (bytearray, array.array, memoryview, mmap), sharing its
+    memory, with PyTorch's checks and messages. A read-only buffer (bytes) is copied, after PyTorch's warning
+    about it: NumPy will not write to one, where PyTorch's tensor would."""
+    nd = _dtype.to_np(dtype)
+    view = memoryview(buffer)
+    n = view.nbytes
+    size = nd.itemsize
+    if n == 0 or count == 0:
+        raise ValueError(f'both buffer length ({n}) and count ({count}) must not be 0')
+    if offset < 0 or offset >= n:
+        raise ValueError(f'offset ({offset} bytes) must be non-negative and no greater than buffer length ({n} '
+                         f'bytes) minus 1')
+    if count < 0:
+        if (n - offset) % size:
+            raise ValueError(f'buffer length ({n - offset} bytes) after offset ({offset} bytes) must be a multiple '
+                             f'of element size ({size})')
+        count = (n - offset) // size
+    elif offset + count * size > n:
+        raise ValueError(f'requested buffer length ({count} * {size} bytes) after offset ({offset} bytes) must not '
+                         f'be greater than actual buffer length ({n} bytes)')
+    arr = np.frombuffer(view.cast('B') if view.ndim != 1 or view.format != 'B' else view, nd, count, offset)
+    if not arr.flags.writeable:
+        from .._warn import warn_user
+        warn_user(_READ_ONLY, once=True)
+        arr = arr.copy()
+    t = Tensor._make(arr)
+    return t.requires_grad_() if requires_grad else t
+
+
 def _by_shape(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
              memory_format=None, names=None, **kw):
