@@ -1,32 +1,21 @@
 """The Cauchy (Lorentz) distribution."""
 import math
-import numbers
 
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all
+from .utils import _LocScale
 
 __all__ = ['Cauchy']
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScale, Distribution):
     """Cauchy distribution with median ``loc`` and half width ``scale`` (no mean, infinite variance)."""
 
     arg_constraints = {'loc': constraints.real, 'scale': constraints.positive}
     support = constraints.real
     has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        return self._expanded(Cauchy, batch_shape, _instance,
-                              dict(loc=self.loc.expand(batch_shape), scale=self.scale.expand(batch_shape)))
 
     @property
     def mean(self):
@@ -61,3 +50,6 @@ class Cauchy(Distribution):
 
     def entropy(self):
         return math.log(4 * math.pi) + self.scale.log()
+
+
+Cauchy._family = Cauchy

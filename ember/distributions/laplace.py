@@ -1,31 +1,20 @@
 """The Laplace (double exponential) distribution."""
-import numbers
 
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import _finfo, broadcast_all
+from .utils import _LocScale, _finfo
 
 __all__ = ['Laplace']
 
 
-class Laplace(Distribution):
+class Laplace(_LocScale, Distribution):
     """Laplace distribution with location ``loc`` and scale ``scale``."""
 
     arg_constraints = {'loc': constraints.real, 'scale': constraints.positive}
     support = constraints.real
     has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        return self._expanded(Laplace, batch_shape, _instance,
-                              dict(loc=self.loc.expand(batch_shape), scale=self.scale.expand(batch_shape)))
 
     @property
     def mean(self):
@@ -66,3 +55,6 @@ class Laplace(Distribution):
 
     def entropy(self):
         return 1 + ops.log(2 * self.scale)
+
+
+Laplace._family = Laplace

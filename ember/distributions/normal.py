@@ -7,28 +7,18 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _standard_normal, broadcast_all
+from .utils import _LocScale, _standard_normal
 
 __all__ = ['Normal']
 
 
-class Normal(ExponentialFamily):
+class Normal(_LocScale, ExponentialFamily):
     """Normal distribution with mean ``loc`` and standard deviation ``scale``."""
 
     arg_constraints = {'loc': constraints.real, 'scale': constraints.positive}
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        return self._expanded(Normal, batch_shape, _instance,
-                              dict(loc=self.loc.expand(batch_shape), scale=self.scale.expand(batch_shape)))
 
     @property
     def mean(self):
@@ -82,3 +72,6 @@ class Normal(ExponentialFamily):
 
     def _log_normalizer(self, x, y):
         return -0.25 * x.pow(2) / y + 0.5 * ops.log(-math.pi / y)
+
+
+Normal._family = Normal

@@ -7,7 +7,7 @@ import numpy as np
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from .._dtype import DEFAULT
 from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 
 __all__ = ['broadcast_all', 'logits_to_probs', 'clamp_probs', 'probs_to_logits', 'lazy_property',
            'tril_matrix_to_vec', 'vec_to_tril_matrix']
@@ -108,6 +108,21 @@ class _BinaryProbs:
     @lazy_property
     def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
+
+
+class _LocScale:
+    """``__init__`` and ``expand`` of a (``loc``, ``scale``) family: the two broadcast together and give the batch
+    shape, which is ``()`` when both were Python numbers. ``_family`` names the class ``expand`` builds."""
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
+        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = Size(batch_shape)
+        return self._expanded(self._family, batch_shape, _instance,
+                              dict(loc=self.loc.expand(batch_shape), scale=self.scale.expand(batch_shape)))
 
 
 def tril_matrix_to_vec(mat, diag=0):
