@@ -873,8 +873,8 @@ def test_later_runs_the_task_and_settle_joins_it(split):
 def test_linear_backward_leaves_weight_gradients_running_safely(split, monkeypatch):
     """At two threads a linear layer's weight gradient goes on while the backward continues (_parallel.later): the
     gradients are one thread's bit for bit and PyTorch's, with a weight used twice (its sum reads the pending
-    array), a .grad already there (added into), a hook reading a weight's .grad mid-pass, autograd.grad and a
-    non-leaf weight (which waits)."""
+    array), a .grad already there (added into), a hook reading a weight's .grad mid-pass, autograd.grad, a
+    non-leaf weight (which waits) and a post-hook on the product's node (which gets the finished product)."""
     from ember import backend
     monkeypatch.setattr(backend, '_PAIR_MACS', 0)
     started = []
@@ -901,7 +901,10 @@ def test_linear_backward_leaves_weight_gradients_running_safely(split, monkeypat
         lib.nn.functional.linear(x, w, b).sum().backward()        # .grad added into
         lib.nn.functional.linear(x, w * 2, b).sum().backward()    # a non-leaf weight
         gw, = lib.autograd.grad(lib.nn.functional.linear(x, w).sum(), [w])
-        return [t.detach().numpy() for t in first + [w.grad, b.grad, x.grad, seen[0], gw]]
+        z = lib.nn.functional.linear(x, w)        # a post-hook on the product's node reads its grad_inputs
+        z.grad_fn.register_hook(lambda gi, go: seen.append(gi[-1].clone()))
+        (z * 3).sum().backward()                  # (its memory must not hold a like product already)
+        return [t.detach().numpy() for t in first + [w.grad, b.grad, x.grad, seen[0], gw, seen[1]]]
     for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     if ember.get_num_threads() > 1:

@@ -276,9 +276,10 @@ class _LinearMm(Node):
     def _to_leaf(self):
         """Whether the weight's gradient goes, unread, into a leaf's ``.grad``: inside the engine's pass (not
         under anomaly detection), through a plain TBackward0 to an AccumulateGrad. Its product may then run on
-        while the backward goes on (backend.gemm_pair's ``overlap``); the engine settles it before any read."""
+        while the backward goes on (backend.gemm_pair's ``overlap``); the engine settles it before any read. Not
+        when this node has hooks: a post-hook reads its grad_inputs, the unfinished product among them."""
         t = self.next_functions[-1][0]
-        if type(t) is not TBackward0 or t._special or GRAD.callbacks is False or ANOMALY[0]:
+        if self._special or type(t) is not TBackward0 or t._special or GRAD.callbacks is False or ANOMALY[0]:
             return False
         leaf = t.next_functions[0][0]
         return type(leaf) is AccumulateGrad and not leaf._special
