@@ -119,7 +119,7 @@ def _sum_dtype(a, dtype):
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
     a = input._data
-    if dim is None and dtype is None and axis is None:
+    if dim is None and dtype is None and axis is None and not keepdim and not keepdims:
         # the hot path: a small float sum of everything, built inline
         dt, n = a.dtype, a.size
         if (dt is _F32 or dt is _F64) and n <= _SMALL and a.flags.c_contiguous:
@@ -145,7 +145,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         from .._sparse import sparse_sum
         return sparse_sum(input, dim, keepdim, dtype)
     nd = _sum_dtype(a, dtype)
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         r = _sum(a, None, False, nd)
         node = _record(input, r, SumBackward0, shape=a.shape)
     else:
@@ -159,15 +159,28 @@ _add_reduce = np.add.reduce
 _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 _SMALL = 512            # full sums this small take the short path to PyTorch's addition order
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F32, _F64, _F16 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16)
+
+
+def _cast_arr(a, nd):
+    """Array ``a`` converted to NumPy dtype ``nd`` first, as PyTorch converts a reduction's input to its
+    ``dtype=`` (to or from bfloat16 through float32, rounding; NumPy's ``dtype=`` refuses the bf16 dtype)."""
+    if nd is None or nd == a.dtype:
+        return a
+    if _bf16.is_bf16(nd):
+        return _bf16.from_f32(a)
+    return (_bf16.to_f32(a) if _bf16.is_bf16(a.dtype) else a).astype(nd)
 
 
 def _sum(a, dims, keepdim, nd):
     """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder); a bf16 sum adds
     in float32 and rounds once, as PyTorch's does."""
+    a = _cast_arr(a, nd)
     if nd is _BF16 and a.dtype is _BF16:   # identity tests: no cost to other sums
         return _bf16.out_like(a, _sum(_bf16.to_f32(a), dims, keepdim, np.dtype(np.float32)))
     if nd == a.dtype:
+        if nd == _F16:   # PyTorch accumulates float16 in float32 (NumPy's strided float16 sums overflow at 65504)
+            return np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=np.float32)).astype(_F16)
         r = ordered_sum(a, dims, keepdim)
         if r is not None:
             return r
@@ -217,17 +230,30 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     nd = _need_float(a, 'mean', dtype)
     if a.dtype != nd:
         a = a.astype(nd)
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        r = np.asarray(_sum(a, None, False, nd) / a.dtype.type(a.size) if a.size else np.asarray(np.nan, nd))
+    if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        r = np.asarray(_mean_sum(a, None, False, nd) / _mean_n(a, a.size) if a.size else np.asarray(np.nan, nd))
         node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size)
     else:
         dims = wrap_dims(dim, a.ndim)
         n = 1
         for d in dims:
             n *= a.shape[d]
-        r = np.asarray(_sum(a, dims, keepdim, nd) / a.dtype.type(n) if n else a.mean(axis=dims, keepdims=keepdim))
+        r = np.asarray(_mean_sum(a, dims, keepdim, nd) / _mean_n(a, n) if n else
+                       a.mean(axis=dims, keepdims=keepdim))
         node = _record(input, r, MeanBackward1, shape=a.shape, dims=dims, keep=keepdim, n=n)
     return Tensor._make(r.astype(nd, copy=False), node)
+
+
+def _mean_sum(a, dims, keepdim, nd):
+    """The sum a mean divides: of float16, kept in float32 so that the mean rounds once, as PyTorch's (the mean
+    of float16 [6e4, 6e4] is 6e4, not the sum's inf over 2)."""
+    if a.dtype == _F16:
+        return a.sum(axis=dims, keepdims=keepdim, dtype=np.float32)
+    return _sum(a, dims, keepdim, nd)
+
+
+def _mean_n(a, n):
+    return np.float32(n) if a.dtype == _F16 else a.dtype.type(n)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -303,6 +329,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements or along ``dim``."""
     a = input._data
     nd = _sum_dtype(a, dtype)
+    a = _cast_arr(a, nd)
     if dim is None:
         r = np.asarray(a.prod(dtype=nd))
         node = _record(input, r, ProdBackward0, dim=None, keep=False)
@@ -894,6 +921,11 @@ def _log_softmax_rows(x, out):
     out -= np.log(row_sums(np.exp(out)))
 
 
+def _half_in_f32(a):
+    """float16 values as float32, which PyTorch's CPU softmax kernels compute in (rounding the result once)."""
+    return a.astype(np.float32) if a.dtype == _F16 else a
+
+
 def _softmax_arr(a, d):
     if _rowwise(d, a):
         return _by_rows(_softmax_rows, a)
@@ -977,13 +1009,12 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
-    nd = to_np(dtype)
-    if nd is not None:
-        a = a.astype(nd)
+    a = _cast_arr(a, to_np(dtype))
     d = _softmax_dim(dim, a.ndim, 'softmax')
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('softmax', a, d)
-    r = _softmax_arr(a, d) if a.ndim else np.ones_like(a)
+    r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)   # 0-d: 1, or NaN of inf/NaN as PyTorch's x - max(x)
+    r = r.astype(a.dtype, copy=False)
     if GRAD.enabled and input._requires_grad:
         node = SoftmaxBackward0((input,))
         node.dim = d
@@ -997,13 +1028,12 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
-    nd = to_np(dtype)
-    if nd is not None:
-        a = a.astype(nd)
+    a = _cast_arr(a, to_np(dtype))
     d = _softmax_dim(dim, a.ndim, 'log_softmax')
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('log_softmax', a, d)
-    r = _log_softmax_arr(a, d) if a.ndim else np.zeros_like(a)
+    r = _log_softmax_arr(_half_in_f32(a), d) if a.ndim else a - a
+    r = r.astype(a.dtype, copy=False)
     if GRAD.enabled and input._requires_grad:
         node = LogSoftmaxBackward0((input,))
         node.dim = d
@@ -1030,9 +1060,11 @@ CumsumBackward0 = _node('CumsumBackward0', _cumsum_bw, ('dim',))
 def _scan(ufunc, a, d, dtype):
     """cumsum's (np.add) or cumprod's (np.multiply) values along ``d``, by the ufunc's accumulate that
     np.cumsum calls after its wrappers: (8, 32) float32 2.8 -> 1.6 us."""
+    nd = _sum_dtype(a, dtype)
+    a = _cast_arr(a, nd)
     if not a.ndim:
-        return a.reshape(1).astype(_sum_dtype(a, dtype)).reshape(())
-    return ufunc.accumulate(a, axis=d, dtype=_sum_dtype(a, dtype))
+        return a.reshape(1).reshape(())
+    return ufunc.accumulate(a, axis=d, dtype=None if _bf16.is_bf16(nd) else nd)
 
 
 def cumsum(input, dim, *, dtype=None):
