@@ -257,3 +257,108 @@ def test_integers_select_before_advanced_indexing(key):
         out[L] = (x.grad, z, y.grad_fn.name())
     _same(out[ember][:2], out[torch][:2])
     assert out[ember][2] == out[torch][2]
+
+
+# -- second batch ------------------------------------------------------------------------------------------------
+B = [[-0., 0.75, -0.75], [-0.25, -0., -0.5]]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor(B).bfloat16() % L.tensor(1.).bfloat16(),      # a zero result once left others unset
+    lambda L: L.remainder(L.tensor(B).bfloat16(), L.tensor([1., 1., 1.]).bfloat16()),
+    lambda L: L.remainder(L.tensor([[[6.24, 216.9, -170.3]]]).bfloat16(),
+                          L.tensor([[False, False], [True, True]])[..., ::2]),
+    lambda L: L.tensor(B).half() % 0.5,
+])
+def test_remainder_of_bfloat16_fills_every_element(fn):
+    same(fn)
+
+
+A = [float('inf'), -float('inf'), 5., -5., 7.5, 1e30, 1., -1.]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.div(L.tensor(A), 2, rounding_mode='floor'),           # inf // 2 is NaN, as Python's
+    lambda L: L.div(L.tensor(A), 0.1, rounding_mode='floor'),         # 1 // 0.1 is 9, floor(1 / 0.1) 10
+    lambda L: L.div(L.tensor(A).bfloat16(), 0.1, rounding_mode='floor'),
+    lambda L: L.div(L.tensor(A).half(), 0.1, rounding_mode='floor'),
+    lambda L: L.div(L.tensor(A).half(), 0.3, rounding_mode='trunc'),
+    lambda L: L.floor_divide(L.tensor(A).half(), 0.1),
+    lambda L: L.div(L.tensor([2 ** 62 + 1, -7, 7, -6, -2 ** 62 - 3]), L.tensor([3, 2, -2, 3, 7]), rounding_mode='trunc'),
+    lambda L: L.div(L.tensor([7, -7], dtype=L.int8), 2, rounding_mode='trunc'),
+])
+def test_rounded_division(fn):
+    same(fn)
+
+
+U8 = [0, 5, 255]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor(U8, dtype=L.uint8) < -3,                       # -3 converts to 253 as PyTorch casts it
+    lambda L: L.tensor(U8, dtype=L.uint8) > -1,
+    lambda L: L.tensor(U8, dtype=L.uint8) == 256,
+    lambda L: L.tensor([-1, 0, 127], dtype=L.int8) == 255,
+    lambda L: L.tensor([-1, 0, 127], dtype=L.int8) != -2147483649,
+    lambda L: L.tensor([2, -6], dtype=L.int32) < 2 ** 31,
+    lambda L: -3 < L.tensor(U8, dtype=L.uint8),
+    lambda L: L.tensor(U8, dtype=L.uint8).clone().eq_(255),
+    lambda L: L.tensor([-1, 0, 127], dtype=L.int8) ^ 255,
+    lambda L: 4 << L.tensor([[1, 2], [3, 4]], dtype=L.int16),        # the number takes the tensor's dtype
+    lambda L: L.bitwise_right_shift(127, L.tensor(2, dtype=L.int8)),
+    lambda L: 300 << L.tensor([1], dtype=L.uint8),
+    lambda L: 1 << L.tensor([True]),
+])
+def test_integer_scalars_convert_to_the_tensor_type(fn):
+    same(fn)
+
+
+H = [6e4, 6e4, -6e4]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.mean(L.tensor(H).half().reshape(3, 1).expand(3, 2), (0, 1), keepdim=True),
+    lambda L: L.mean(L.tensor([6e4, 6e4]).half()),                     # float32 sum, one rounding
+    lambda L: L.sum(L.tensor(H).half().reshape(3, 1).expand(3, 2), 0),
+    lambda L: L.sum(L.ones(2, 3), None, keepdim=True),
+    lambda L: L.ones(2, 3).sum(dim=None, keepdim=True),
+    lambda L: L.mean(L.ones(2, 3), None, keepdim=True),
+    lambda L: L.sum(L.tensor([0.3, 1.7, 2.2]).bfloat16(), dtype=L.float32),   # converted first, then summed
+    lambda L: L.sum(L.tensor([0.3, 1.7, 2.2]).bfloat16(), 0, dtype=L.float32),
+    lambda L: L.cumsum(L.tensor([0.3, 1.7, 2.2]).bfloat16(), 0, dtype=L.float32),
+    lambda L: L.prod(L.tensor([0.3, 1.7, 2.2]).bfloat16(), dtype=L.float32),
+    lambda L: L.sum(L.tensor([1, 2]), dtype=L.bfloat16),
+    lambda L: L.sum(L.tensor([0.3, 1.7]), dtype=L.bfloat16),
+    lambda L: L.cumsum(L.tensor([1, 2]), 0, dtype=L.bfloat16),
+    lambda L: L.prod(L.tensor([1, 3]), dtype=L.bfloat16),
+    lambda L: L.softmax(L.tensor(float('inf')), 0),                    # 0-d: x - max(x)
+    lambda L: L.log_softmax(L.tensor(float('nan')), 0),
+    lambda L: L.softmax(L.tensor([[6, 3, -1], [1, -3, -3]]), -1, dtype=L.float16),   # float32 inside
+    lambda L: L.log_softmax(L.tensor([[6, 3, -1], [1, -3, -3]]), 0, dtype=L.float16),
+    lambda L: L.softmax(L.tensor([[6, 3, -1], [1, -3, -3]]), -1, dtype=L.bfloat16),
+])
+def test_reductions_accumulate_and_convert_as_pytorch(fn):
+    same(fn)
+
+
+def test_reduction_dtype_keeps_the_gradient():
+    out = {}
+    for L in LIBS:
+        x = L.tensor([0.3, 1.7, 2.2]).bfloat16().requires_grad_()
+        (L.sum(x, dtype=L.float32) * 2 + L.cumsum(x, 0, dtype=L.float32).sum()).backward()
+        out[L] = x.grad
+    _same(out[ember], out[torch])
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.index_add(L.tensor([1, 2, 3]), 0, L.tensor([0, 1]), L.tensor([5, 6]), alpha=0.5),   # alpha 0
+    lambda L: L.index_add(L.tensor([1, 2, 3]), 0, L.tensor([0, 1]), L.tensor([5, 6]), alpha=2),
+    lambda L: L.unique(L.tensor([float('nan'), 1., float('nan'), 1.]), return_inverse=True, return_counts=True),
+    lambda L: L.cat([L.tensor([True]), L.zeros(0).bfloat16(), L.tensor([1], dtype=L.int16)]),
+    lambda L: L.cat([L.tensor([0.3]), L.zeros(1).bfloat16()]),
+    lambda L: L.deg2rad(L.tensor([-21.38, 20.02, 157.1, 36.4, 104.3]).half()),
+    lambda L: L.rad2deg(L.tensor([1.068, -0.6313, 4.703]).half()),
+    lambda L: L.addcdiv(L.tensor([-1.]).half(), L.tensor([6e4]).half(), L.tensor([20.73]).half(), value=2),
+])
+def test_more_corners(fn):
+    same(fn)

@@ -666,6 +666,8 @@ def index_add(input, dim, index, source, *, alpha=1):
                            f'{d} with size {n}')
     out = a.reshape(shape).copy()
     add = src.reshape(expect)
+    if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor
+        alpha = int(alpha)
     np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
     out = out.reshape(a.shape)
     if GRAD.enabled and (input._requires_grad or source._requires_grad):
@@ -1043,7 +1045,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is not None:
         dim = wrap_dim(dim, input._data.ndim)
         _unique_dim_check(input._data.shape, dim)
-    r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    r = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim,
+                  **({} if dim is not None else {'equal_nan': False}))   # each NaN its own value, as PyTorch's
     node = None
     if GRAD.enabled and input._requires_grad:
         node = (Unique2Backward0 if dim is None else UniqueDimBackward0)((input,))

@@ -456,6 +456,25 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
     return op
 
 
+_F16 = np.dtype(np.float16)
+
+
+def _half_opmath(np_fn):
+    """``np_fn`` computed in float32 for a float16 array with a Python number, rounded once to float16:
+    PyTorch's CPU division kernels take the number unrounded in their float32 opmath type, where NumPy rounds it
+    to float16 first (5 // 0.1 of float16 is 49 in PyTorch, 50 that way). Not on mul and true division, whose
+    forwards are the hot path: there float16 still rounds the number first (a last-bit difference)."""
+    def f(a, b):
+        tb, ta = type(b), type(a)
+        if (tb is float or tb is int) and type(a) is np.ndarray and a.dtype == _F16:
+            return np.asarray(np_fn(a.astype(np.float32), np.float32(b))).astype(_F16)
+        if (ta is float or ta is int) and type(b) is np.ndarray and b.dtype == _F16:
+            return np.asarray(np_fn(np.float32(a), b.astype(np.float32))).astype(_F16)
+        return np_fn(a, b)
+    f.__name__ = getattr(np_fn, '__name__', 'op')
+    return f
+
+
 # -- arithmetic ---------------------------------------------------------------------------------------
 # the forwards call the ufuncs, not operator.add etc.: no operator dispatch (16 float32s: 243 -> 225 ns an add)
 _add = binary('add', np.add, 'AddBackward0', _through, _through)
@@ -484,9 +503,8 @@ def _remainder_signed(a, b):
     r = xp.remainder(a, b)
     if r.dtype.kind == 'f':
         z = r == 0
-        if z.any():
-            r = np.array(r)
-            np.copysign(r, a, out=r, where=z)
+        if z.any():   # not copysign(out=r, where=z): a bfloat16 array computes into a new array, whose
+            r = np.where(z, np.copysign(r, a), r)   # unselected entries would stay uninitialised
     return r
 
 
@@ -497,7 +515,8 @@ _remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g
 _remainder_r = binary('remainder', _remainder_fn, 'NotImplemented', lambda g, a, b: None,
                       lambda g, a, b: _not_implemented('remainder'))
 _remainder_r.node.name = lambda self: 'torch::autograd::NotImplemented'
-floor_divide = binary('floor_divide', _int_nonzero(_no_bool(xp.floor_divide, 'div_floor_cpu')), 'NotImplemented',
+_floor_divide_fn = _int_nonzero(_no_bool(_half_opmath(xp.floor_divide), 'div_floor_cpu'))
+floor_divide = binary('floor_divide', _floor_divide_fn, 'NotImplemented',
                       lambda g, a, b: _not_implemented('floor_divide'), lambda g, a, b: _not_implemented('floor_divide'),
                       doc='Elementwise floor(input / other); PyTorch has no derivative for it (backward raises).')
 floor_divide.node.name = _remainder_r.node.name
@@ -657,6 +676,14 @@ def rsub(input, other, alpha=1):
     return rsub_(input, other)
 
 
+def _trunc_divide(a, b):
+    """a / b rounded toward zero; integers exactly (through float64, int64 beyond 2**53 would round)."""
+    if np.result_type(a, b).kind in 'iu':
+        q = np.floor_divide(a, b)
+        return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
+    return np.trunc(np.true_divide(a, b))
+
+
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
@@ -664,11 +691,11 @@ def div(input, other, *, rounding_mode=None, out=None):
     x, y, a, b = binary_arrays(input, other)
     if np.result_type(a, b).kind in 'iub' and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
-    q = np.true_divide(a, b)
     if rounding_mode == 'trunc':
-        r = np.trunc(q)
+        r = _half_opmath(_trunc_divide)(a, b)
     elif rounding_mode == 'floor':
-        r = np.floor_divide(a, b) if np.asarray(a).dtype.kind in 'iu' else np.floor(q)
+        r = _half_opmath(np.floor_divide)(a, b)   # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1
+        # (the rounded quotient), 9 by floor division; inf // 2 is NaN
     else:
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
@@ -924,8 +951,10 @@ acosh = unary('acosh', xp.arccosh, 'AcoshBackward0', lambda g, x, y: g / dual.sq
               precise=True)
 atanh = unary('atanh', xp.arctanh, 'AtanhBackward0', lambda g, x, y: g / (dual.one(x) - x * x), precise=True)
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
-deg2rad = unary('deg2rad', lambda a: a * (math.pi / 180), 'Deg2RadBackward0', lambda g, x, y: g * (math.pi / 180))
-rad2deg = unary('rad2deg', lambda a: a * (180 / math.pi), 'Rad2DegBackward0', lambda g, x, y: g * (180 / math.pi))
+deg2rad = unary('deg2rad', lambda a: _half_opmath(np.multiply)(a, math.pi / 180), 'Deg2RadBackward0',
+                lambda g, x, y: g * (math.pi / 180))
+rad2deg = unary('rad2deg', lambda a: _half_opmath(np.multiply)(a, 180 / math.pi), 'Rad2DegBackward0',
+                lambda g, x, y: g * (180 / math.pi))
 
 
 def _float_kernel(kernel, np_fn):
@@ -1513,6 +1542,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise RuntimeError(_ADDCDIV_INT)
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
     v = _value(value, dt)
+    if dt == _F16:   # PyTorch computes float16 in float32 and rounds once (v * t1 alone may pass 65504)
+        a, t1, t2 = (np.asarray(x, np.float32) for x in (a, t1, t2))
     return _record_pointwise(AddcdivBackward0, (input, tensor1, tensor2, v), np.asarray(a + v * t1 / t2, dt))
 
 
@@ -1532,6 +1563,18 @@ _ADDCDIV_INT = ('Integer division with addcdiv is no longer supported, and in a 
 
 
 # -- comparisons and logic (not differentiable) --------------------------------------------------------
+def _wrapped_ints(a, b):
+    """A Python int operand of an integer tensor's op converted to that dtype as PyTorch's kernels cast it, two's
+    complement wrapping (uint8 < -3 compares with 253; int32 < 2**31 with -2**31; NumPy compares the true value)."""
+    if type(b) is int and type(a) is np.ndarray and a.dtype.kind in 'iu':
+        info = np.iinfo(a.dtype)
+        if not info.min <= b <= info.max and -2 ** 63 <= b < 2 ** 63:
+            b = int(np.array(b, np.int64).astype(a.dtype))
+    elif type(a) is int and type(b) is np.ndarray and b.dtype.kind in 'iu':
+        b, a = _wrapped_ints(b, a)
+    return a, b
+
+
 def _compare(np_fn, name, tensors_only=False):
     def op(input, other):
         if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
@@ -1540,6 +1583,7 @@ def _compare(np_fn, name, tensors_only=False):
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:
             raise operand_error(name, input, other) from None
+        a, b = _wrapped_ints(a, b)
         try:
             return Tensor._make(np.asarray(np_fn(a, b)))
         except ValueError:
@@ -1569,6 +1613,7 @@ def _bitwise(np_fn, name):
             raise operand_error(name, input, other) from None
         if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
+        a, b = _wrapped_ints(a, b)
         try:
             return Tensor._make(np.asarray(np_fn(a, b)))
         except ValueError:
@@ -1593,8 +1638,15 @@ def _shift(name, left):
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:
             raise operand_error(name, input, other) from None
+        a, b = _wrapped_ints(a, b)
+        if not isinstance(x, Tensor) and isinstance(y, Tensor):
+            b = np.asarray(b)
+            a = np.asarray(a, b.dtype)
+        elif not isinstance(y, Tensor) and isinstance(x, Tensor):
+            a = np.asarray(a)
+            b = np.asarray(b, a.dtype)
         a, b = np.asarray(a), np.asarray(b)
-        if a.dtype.kind == 'f' or b.dtype.kind == 'f':
+        if a.dtype.kind == 'f' or b.dtype.kind == 'f':   # (a number takes the tensor's dtype: 4 << int16 is int16)
             raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Float\'')
         try:
             a, b = np.broadcast_arrays(a, b)

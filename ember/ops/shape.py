@@ -2,7 +2,7 @@
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
 import numpy as np
 
-from .. import _layout
+from .. import _bf16, _layout
 from .._dtype import to_np
 from .._warn import warn_user
 from ..autograd import dual
@@ -623,6 +623,8 @@ def _promote_all(tensors, op):
     dt = tensors[0].dtype
     for t in tensors[1:]:
         dt = promote_types(dt, t.dtype)
+    if _bf16.is_bf16(dt.np):   # rounded bfloat16 arrays (a bare astype leaves float32 values NumPy concatenates
+        return [t._data if t._data.dtype == dt.np else _bf16.from_f32(t._data) for t in tensors]   # as float32)
     return [t._data if t._data.dtype == dt.np else t._data.astype(dt.np) for t in tensors]
 
 
