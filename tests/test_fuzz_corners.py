@@ -362,3 +362,31 @@ def test_reduction_dtype_keeps_the_gradient():
 ])
 def test_more_corners(fn):
     same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.arange(-0.5, 10, dtype=L.int16),             # values from the truncated start, length from floats
+    lambda L: L.arange(0, 0.001, 1, dtype=L.int64),          # int64: the length from the truncated bounds too
+    lambda L: L.arange(2.5, dtype=L.int64),
+    lambda L: L.arange(2.5, dtype=L.int32),
+    lambda L: L.arange(-0.5, True, 1, dtype=L.uint8),
+    lambda L: L.arange(10, 0.5, -1.5, dtype=L.int64),
+    lambda L: L.arange(10, 0.5, -1.5, dtype=L.int8),
+    lambda L: L.arange(1, 9, 2.5, dtype=L.int64),
+    lambda L: L.range(0.001, 10, dtype=L.int8),
+    lambda L: L.range(-0.5, 7, dtype=L.int32),
+    lambda L: L.range(2.5, True, dtype=L.int16),             # errors once truncated
+    lambda L: L.range(0, -0.5),
+    lambda L: L.range(0, 1, 0.25),
+    lambda L: L.logspace(10, 0.001, 7, dtype=L.int32, base=0.5),   # base and bounds truncated first
+    lambda L: L.logspace(-2, -0.5, 5, dtype=L.int64),
+    lambda L: L.logspace(1, 2.5, 4, dtype=L.int16, base=2),
+    lambda L: L.logspace(2.5, 10, 2, dtype=L.int32),
+    lambda L: L.logspace(2.5, 30, 3, dtype=L.int64),
+    lambda L: L.logspace(1, 5, 3, dtype=L.uint8),
+])
+def test_integer_ranges_step_in_integers(fn):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # torch.range's deprecation
+        same(fn)

@@ -394,12 +394,32 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if nd is None:
         nd = np.dtype(np.int64) if all(isinstance(v, int) for v in vals) else DEFAULT.np
     _no_bool(nd, 'arange_cpu')
-    n = int(np.ceil((end - start) / step))
     if nd.kind == 'f':
-        arr = _arange_float(float(start), float(step), n, nd)
+        arr = _arange_float(float(start), float(step), int(np.ceil((end - start) / step)), nd)
     else:
-        arr = (start + np.arange(n, dtype=np.int64) * step).astype(nd)
+        arr = _arange_int(start, end, step, nd)
     return _finish(Tensor._make(arr), requires_grad, out, 'arange')
+
+
+def _arange_int(start, end, step, nd):
+    """arange into an integer dtype as PyTorch's kernel: the values step from start and step truncated to
+    integers (int64 arithmetic); the length is from the integer bounds for int64, from the given (float)
+    bounds for the smaller types. arange(-0.5, 3, dtype=int16) is [0, 1, 2, 3], arange(2.5, dtype=int64) [0, 1]."""
+    x0, x1, dx = int(start), int(end), int(step)
+    if dx == 0:
+        raise RuntimeError('step must be nonzero')
+    if nd == np.int64:
+        sgn = (dx > 0) - (dx < 0)
+        n = _trunc_div(x1 - x0 + dx - sgn, dx)
+    else:
+        n = int(np.ceil((end - start) / step))
+    return (x0 + np.arange(max(n, 0), dtype=np.int64) * dx).astype(nd)
+
+
+def _trunc_div(a, b):
+    """C's integer division (toward zero) of Python ints."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
 
 
 _LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
@@ -448,9 +468,17 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     warn_user("torch.range is deprecated and will be removed in a future release because its behavior is "
               "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
               "[start, end).")
-    _no_bool(to_np(dtype), 'range_cpu')
-    n = int(np.floor((end - start) / step)) + 1
-    arr = (start + np.arange(n) * step).astype(to_np(dtype) or DEFAULT.np)
+    nd = to_np(dtype) or DEFAULT.np
+    _no_bool(nd, 'range_cpu')
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if nd.kind in 'iu':   # PyTorch's kernel steps in int64 from the truncated arguments
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise RuntimeError('step must be nonzero')
+    if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
+        raise RuntimeError('upper bound and lower bound inconsistent with step sign')
+    n = _trunc_div(end - start, step) + 1 if nd.kind in 'iu' else int(np.floor((end - start) / step)) + 1
+    arr = (start + np.arange(n) * step).astype(nd)
     return _finish(Tensor._make(arr), requires_grad)
 
 
@@ -502,7 +530,25 @@ def _linspace_reduced(start, end, steps, nd):
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     nd = to_np(dtype) or DEFAULT.np
     _no_bool(nd, 'logspace_cpu')
+    if nd.kind in 'iu' and int(steps) > 1:
+        return _finish(Tensor._make(_logspace_int(start, end, int(steps), base, nd)), requires_grad)
     return _finish(Tensor._make(np.logspace(start, end, int(steps), base=base).astype(nd)), requires_grad)
+
+
+def _logspace_int(start, end, steps, base, nd):
+    """logspace into an integer dtype as PyTorch's kernel: base, start and end converted to the integer type
+    first (base 0.5 is 0), the exponents stepped in double from start for the first half and back from end."""
+    b, x0, x1 = (float(nd.type(int(v))) for v in (base, start, end))
+    step = (x1 - x0) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    with np.errstate(divide='ignore', over='ignore', invalid='ignore'):
+        r = np.trunc(np.where(i < steps // 2, np.power(b, x0 + step * i), np.power(b, x1 - step * (steps - 1 - i))))
+    # a double out of the integer range converts to the x86 'integer indefinite' (the lowest int32, or int64 for
+    # an int64 result), whose low bits the narrower types keep, as PyTorch's compiled kernel gives
+    wide = np.int64 if nd == np.int64 else np.int32
+    lim = float(2 ** (63 if wide is np.int64 else 31))
+    ok = (r >= -lim) & (r < lim)
+    return np.where(ok, np.where(ok, r, 0).astype(wide), np.iinfo(wide).min).astype(nd)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
