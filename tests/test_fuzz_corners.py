@@ -390,3 +390,26 @@ def test_integer_ranges_step_in_integers(fn):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # torch.range's deprecation
         same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.scatter_reduce(L.tensor([5, 1], dtype=L.int32), 0, L.tensor([0, 0, 1]),
+                               L.tensor([-2 ** 31, -2 ** 31, -2 ** 31], dtype=L.int32), 'amax', include_self=False),
+    lambda L: L.bincount(L.tensor([], dtype=L.int64), L.tensor([]), 3),            # int64 even with weights
+    lambda L: L.bincount(L.tensor([], dtype=L.int64), L.tensor([], dtype=L.float64)),
+    lambda L: L.tensor([1., 2.]).bfloat16().expand(3, 2).stride(),                 # a view, not a copy
+    lambda L: L.tensor([[1.], [2.]]).bfloat16().expand(2, 2, 3),
+])
+def test_last_fuzz_corners(fn):
+    same(fn)
+
+
+def test_bfloat16_expand_is_a_view_of_its_base():
+    """A write through the expanded tensor's base shows in it (ember's copy once kept the old values)."""
+    out = {}
+    for L in LIBS:
+        base = L.tensor([1., 2.]).bfloat16()
+        y = base.expand(3, 2)
+        base[0] = 5
+        out[L] = y
+    _same(out[ember], out[torch])

@@ -1080,6 +1080,8 @@ def bincount(input, weights=None, minlength=0):
     if w is not None and w.shape != a.shape:
         raise RuntimeError('weights should be 1-d and have the same length as input')
     r = np.bincount(a, weights=w, minlength=minlength)
+    if w is None or not a.size:   # PyTorch counts an empty input in int64 even with weights
+        return Tensor._make(np.zeros(minlength, np.int64) if w is not None else r.astype(np.int64))
     if w is None:
         return Tensor._make(r.astype(np.int64))
     r = r.astype(np.float32 if w.dtype == np.float32 else np.float64)   # PyTorch: float weights keep float32,
@@ -1227,8 +1229,9 @@ def _reduce_identity(reduce, dt):
         return 1
     if dt.kind == 'b':
         return reduce == 'amin'
-    big = np.inf if dt.kind == 'f' else np.iinfo(dt).max
-    return -big if reduce == 'amax' else big
+    if dt.kind == 'f':
+        return -np.inf if reduce == 'amax' else np.inf
+    return np.iinfo(dt).min if reduce == 'amax' else np.iinfo(dt).max   # (-max misses the lowest value)
 
 
 def _reduce_into(a, idx, hit, s, reduce, include_self):

@@ -331,7 +331,16 @@ def expand(input, *sizes, size=None):
             raise RuntimeError(f'The expanded size of the tensor ({target[i + lead]}) must match the existing size '
                                f'({a.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: '
                                f'{fmt_shape(sizes)}.  Tensor sizes: {fmt_shape(a.shape)}')
-    return _result(input, np.broadcast_to(a, target), ExpandBackward0, shape=a.shape)
+    return _result(input, _broadcast_view(a, target, lead), ExpandBackward0, shape=a.shape)
+
+
+def _broadcast_view(a, target, lead):
+    """np.broadcast_to's read-only view; for an ndarray subclass (bfloat16) built by strides, as broadcast_to
+    would compute a float32 copy there, into which writes went unseen by the expanded tensor's base."""
+    if type(a) is np.ndarray:
+        return np.broadcast_to(a, target)
+    strides = (0,) * lead + tuple(st if n == t else 0 for st, n, t in zip(a.strides, a.shape, target[lead:]))
+    return np.lib.stride_tricks.as_strided(a, target, strides, subok=True, writeable=False)
 
 
 def expand_as(input, other):
