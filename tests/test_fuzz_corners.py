@@ -413,3 +413,13 @@ def test_bfloat16_expand_is_a_view_of_its_base():
         base[0] = 5
         out[L] = y
     _same(out[ember], out[torch])
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor([[1., -2., 3.]]).expand(1, 3).neg_(),      # nothing repeated: an ordinary view
+    lambda L: L.tensor([1., 2.]).expand(1, 2).sin_(),
+    lambda L: L.tensor([5.]).bfloat16().expand(1, 1, 1).add_(1),
+    lambda L: L.tensor([1., 2.]).expand(3, 2).add_(1),           # repeated: PyTorch's overlap error
+])
+def test_inplace_on_an_expand_that_repeats_nothing(fn):
+    same(fn)
