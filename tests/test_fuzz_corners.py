@@ -423,3 +423,25 @@ def test_bfloat16_expand_is_a_view_of_its_base():
 ])
 def test_inplace_on_an_expand_that_repeats_nothing(fn):
     same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.tensor([[3.5412056], [-3.8171954]]).bfloat16() * L.tensor([[1877378812, -2147483648]], dtype=L.int32),
+    lambda L: L.pow(L.tensor([-79.95]).bfloat16(), L.tensor([32767], dtype=L.int16)),   # 32767 is 32768 in bf16
+    lambda L: L.where(L.tensor([True, False]), L.tensor([1001, 2], dtype=L.int32), L.tensor([0.5, 0.3]).bfloat16()),
+    lambda L: L.clamp(L.tensor([0.5]).bfloat16(), L.tensor([1001], dtype=L.int32)),
+    lambda L: L.addcmul(L.tensor([0.]).bfloat16(), L.tensor([1001], dtype=L.int16), L.tensor([1.]).bfloat16()),
+])
+def test_operands_promoted_to_bfloat16_are_rounded(fn):
+    same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: (-1) ** L.tensor([127, -1, 44, 100, 3], dtype=L.int8),     # int8, wrapping, as PyTorch's powi
+    lambda L: 2 ** L.tensor([127, -1, 44, 100, 3], dtype=L.int8),
+    lambda L: 300 ** L.tensor([127, -1, 44, 100, 3], dtype=L.int8),
+    lambda L: L.add(L.tensor([True]), 1 - 2j, alpha=2),                     # complex64: the number stays weak
+    lambda L: L.sub(L.tensor([1], dtype=L.int8), 1 - 2j, alpha=2),
+])
+def test_scalar_operands_stay_weak(fn):
+    same(fn)

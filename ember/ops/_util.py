@@ -73,15 +73,24 @@ def binary_arrays(x, y, float_out=False):
     rn = rt.np
     if xt:
         if a.dtype != rn:
-            a = a.astype(rn)
+            a = cast_array(a, rn)
     else:
         a = _scalar_as(a, rt)
     if yt:
         if b.dtype != rn:
-            b = b.astype(rn)
+            b = cast_array(b, rn)
     else:
         b = _scalar_as(b, rt)
     return x, y, a, b
+
+
+def cast_array(a, nd):
+    """``a.astype(nd)``, except that into bfloat16 the values are rounded (astype to its dtype keeps float32
+    values: an int32 1877378812 multiplied a bfloat16 unrounded, where PyTorch's operand is 1879048192)."""
+    if nd.kind == 'f' and nd.itemsize == 4 and not nd.isnative:
+        from .. import _bf16
+        return _bf16.from_f32(a)
+    return a.astype(nd)
 
 
 def _scalar_as(s, rt):

@@ -12,7 +12,8 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry
 from ..tensor import Tensor, adopt_output
-from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand
+from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand, \
+    cast_array
 from .inplace import make_inplace
 from . import _special, _fused, _old_overloads
 
@@ -611,10 +612,10 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
     except NotOperand:
         raise operand_error(name, input, other) from None
     dt = a.dtype if isinstance(a, np.ndarray) else b.dtype if isinstance(b, np.ndarray) else None
-    if dt is None or dt.kind != 'f':
+    if dt is None or dt.kind != 'f':   # (a number times alpha stays a weak number: bool + (1-2j) * 2 is complex64)
         if rsub:
             return rsub_(mul(input, alpha), other)
-        return (_add if sign > 0 else _sub)(input, mul(other, alpha))
+        return (_add if sign > 0 else _sub)(input, mul(other, alpha) if isinstance(other, Tensor) else other * alpha)
     try:
         shape = np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
@@ -843,7 +844,11 @@ def pow(input, exponent):
 
 
 def _int_power(a, b):
-    """Integer a ** b with negative exponents as PyTorch's powi: 1 for base 1, +-1 for base -1, else 0."""
+    """Integer a ** b with negative exponents as PyTorch's powi: 1 for base 1, +-1 for base -1, else 0 (a
+    Python int base takes the exponent tensor's dtype: 2 ** int8 is int8, wrapping)."""
+    a, b = _wrapped_ints(a, b)
+    if type(a) is int:
+        a = np.asarray(a, np.asarray(b).dtype)
     a, b = np.asarray(a), np.asarray(b)
     neg = b < 0
     r = np.power(a, np.where(neg, 0, b))
@@ -1369,7 +1374,7 @@ def _promoted(*args):
     """The arrays of tensor ``args`` cast to their PyTorch result dtype (numbers pass through)."""
     from .._dtype import result_type
     dt = result_type(*[a for a in args if isinstance(a, Tensor)]).np
-    return [a if not isinstance(a, Tensor) else a._data if a._data.dtype == dt else a._data.astype(dt)
+    return [a if not isinstance(a, Tensor) else a._data if a._data.dtype == dt else cast_array(a._data, dt)
             for a in args], dt
 
 
