@@ -445,3 +445,14 @@ def test_operands_promoted_to_bfloat16_are_rounded(fn):
 ])
 def test_scalar_operands_stay_weak(fn):
     same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(2, 3).expand(0, 2, 3),                          # expanding to a new size-0 dim
+    lambda L: L.repeat_interleave(L.ones(2, 3), 0),
+    lambda L: L.nan_to_num(L.tensor([float('inf'), -float('inf'), float('nan')]).bfloat16()),   # bf16's extremes
+    lambda L: L.cumsum(L.tensor([0, -4903, 24858, -17780], dtype=L.int16), 0, dtype=L.float16),  # float32 running sum
+    lambda L: L.cumsum(L.tensor([0, -4903, 24858, -17780.]).half(), 0),
+])
+def test_fuzz_corners_late(fn):
+    same(fn)

@@ -1742,7 +1742,12 @@ class NanToNumBackward0(Node):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's extremes)."""
-    r = np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf)
+    a = input._data
+    if _bf16.is_bf16(a.dtype):   # bfloat16's own extremes (float32's round to inf in bfloat16)
+        big = 3.3895313892515355e38
+        posinf = big if posinf is None else posinf
+        neginf = -big if neginf is None else neginf
+    r = np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
     if GRAD.enabled and input._requires_grad:
         node = NanToNumBackward0((input,))
         node.save(input)

@@ -1064,6 +1064,8 @@ def _scan(ufunc, a, d, dtype):
     a = _cast_arr(a, nd)
     if not a.ndim:
         return a.reshape(1).reshape(())
+    if nd == _F16:   # PyTorch's running value is float32, each output rounded (no rounding carried along)
+        return ufunc.accumulate(a, axis=d, dtype=np.float32).astype(_F16)
     return ufunc.accumulate(a, axis=d, dtype=None if _bf16.is_bf16(nd) else nd)
 
 

@@ -336,9 +336,9 @@ def expand(input, *sizes, size=None):
 
 def _broadcast_view(a, target, lead):
     """np.broadcast_to's read-only view; for an ndarray subclass (bfloat16) built by strides, as broadcast_to
-    would compute a float32 copy there, into which writes went unseen by the expanded tensor's base. Where no
-    dim is repeated (only size-1 dims added or kept), a plain writable view."""
-    if all(t <= 1 for t, n in zip(target, (1,) * lead + a.shape) if t != n):
+    would compute a float32 copy there, into which writes went unseen by the expanded tensor's base. Where the
+    target only adds leading size-1 dims, a plain writable view."""
+    if target == (1,) * lead + a.shape:
         return a.reshape(target)   # only size-1 dims added: a writable view, as PyTorch's (in-place ops allowed)
     if type(a) is np.ndarray:
         return np.broadcast_to(a, target)
