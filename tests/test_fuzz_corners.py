@@ -456,3 +456,35 @@ def test_scalar_operands_stay_weak(fn):
 ])
 def test_fuzz_corners_late(fn):
     same(fn)
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'complex64', 'bfloat16', 'int64'])
+def test_setitem_strips_leading_ones_of_the_value(dtype):
+    def fn(L):
+        x = L.zeros(4, dtype=getattr(L, dtype))
+        x[2] = L.tensor([3], dtype=getattr(L, dtype))          # shape [1] into a 0-d slot
+        x[(1,)] = L.tensor([[2]], dtype=getattr(L, dtype))
+        y = L.zeros(2, 3, dtype=getattr(L, dtype))
+        y[0:1] = L.ones(1, 1, 3, dtype=getattr(L, dtype))
+        y[L.tensor([1])] = L.full((1, 1, 1, 3), 2, dtype=getattr(L, dtype))
+        return x, y
+    same(fn)
+
+
+def test_setitem_of_a_leading_ones_value_keeps_its_gradient():
+    g = {}
+    for L in LIBS:
+        v = L.tensor([[5.]], requires_grad=True)
+        z = L.zeros(3, requires_grad=True).clone()
+        z[1] = v
+        (z * L.tensor([1., 2., 3.])).sum().backward()
+        g[L] = v.grad
+    _same(g[ember], g[torch])
+
+
+def test_nonzero_is_column_major_as_pytorchs():
+    for make in (lambda L: L.tensor([[1, 0, 2], [0, 3, 0]]), lambda L: L.tensor([1, 0, 2]), lambda L: L.ones(2, 3, 4)):
+        e, t = ember.nonzero(make(ember)), torch.nonzero(make(torch))
+        _same(e, t)
+        assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+        assert ember.argwhere(make(ember)).stride() == torch.argwhere(make(torch)).stride()

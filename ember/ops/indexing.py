@@ -354,6 +354,8 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
 def setitem(input, index, value):
     """``input[index] = value`` in place; autograd records it like PyTorch's CopySlices."""
     from .inplace import check_inplace, check_setitem_overlap, commit
+    if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
+        value = _strip_leading_ones(value)
     if not isinstance(value, Tensor):
         if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
             masked_fill(input, index, value)
@@ -392,6 +394,16 @@ def setitem(input, index, value):
     except IndexError as e:
         raise _index_error(input, idx, e) from None
     input._bump()
+
+
+def _strip_leading_ones(value):
+    """The value of ``x[i] = value`` without its leading size-1 dims, as PyTorch strips them before broadcasting
+    (slicePrefix1sDims): ``x[2] = tensor([3.])`` assigns the scalar slot."""
+    shape = value._data.shape
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    return value.reshape(shape[k:])
 
 
 def _index_error(input, idx, e):
@@ -839,7 +851,10 @@ def nonzero(input, *, as_tuple=False):
     nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in nz)
-    return Tensor._make(np.stack(nz, axis=1).astype(np.int64) if a.ndim else np.zeros((int(a != 0), 0), np.int64))
+    if not a.ndim:
+        return Tensor._make(np.zeros((int(a != 0), 0), np.int64))
+    # PyTorch's (n, ndim) result is column-major (strides (1, n)): one row of indices per dim, transposed
+    return Tensor._make(np.stack(nz, axis=0).astype(np.int64, copy=False).T)
 
 
 def argwhere(input):
