@@ -488,3 +488,25 @@ def test_nonzero_is_column_major_as_pytorchs():
         _same(e, t)
         assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
         assert ember.argwhere(make(ember)).stride() == torch.argwhere(make(torch)).stride()
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.full((3,), float('inf'), dtype=L.int8),
+    lambda L: L.full((2,), -1, dtype=L.uint8),
+    lambda L: L.full((2,), 300, dtype=L.int8),
+    lambda L: L.full((2, 3), 1 - 2j, dtype=L.bfloat16),
+    lambda L: L.full((2,), 2.7, dtype=L.int64),
+    lambda L: L.full((2,), 1e300),
+    lambda L: L.full_like(L.zeros(2, dtype=L.int16), float('nan')),
+    lambda L: L.full_like(L.zeros(2, dtype=L.uint8), -3),
+    lambda L: L.zeros(2, dtype=L.int8).fill_(300),
+    lambda L: L.zeros(2, dtype=L.uint8).fill_(-1),
+    lambda L: L.zeros(2).fill_(1e39),
+    lambda L: L.zeros(2, dtype=L.int32).new_full((2,), 2 ** 40),
+    lambda L: L.zeros(2, dtype=L.int32).fill_(float('nan')),
+    lambda L: L.zeros(2, dtype=L.uint8).index_fill(0, L.tensor([0]), -1),
+    lambda L: L.zeros(2, dtype=L.int8).index_fill(0, L.tensor([0]), 300),
+    lambda L: L.zeros(2, dtype=L.bool).fill_(3.5),
+])
+def test_fill_values_convert_as_pytorch(fn):
+    same(fn)

@@ -106,7 +106,8 @@ def _scalar_as(s, rt):
     return bool(s)
 
 
-_C_TYPES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double'}
+_C_TYPES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double',
+            'int32': 'int'}
 _F_MAX = {'float16': 65504.0, 'bfloat16': 3.3895313892515355e38, 'float32': 3.4028234663852886e38}
 
 

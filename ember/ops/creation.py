@@ -315,7 +315,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
-    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), fill_value, dtype=nd))
+    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), _checked_fill(fill_value, nd), dtype=nd))
     return _finish(Tensor._make(arr), requires_grad, out, 'full')
 
 
@@ -363,8 +363,18 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     _factory(device, layout, pin_memory, 'full_like')
     _layout.check_format('full_like', memory_format, input._data.ndim)
     nd = to_np(dtype) or input._data.dtype
+    fill_value = _checked_fill(fill_value, nd)
     arr = _like_layout(input._data, memory_format, lambda shape, nd: np.full(shape, fill_value, dtype=nd), nd)
     return _finish(Tensor._make(arr), requires_grad)
+
+
+def _checked_fill(value, nd):
+    """A Python fill value converted to NumPy dtype ``nd`` by PyTorch's checked conversion (uint8 takes -1 as
+    255; 300 for int8, inf for an integer type or 1e39 for float32 raise 'value cannot be converted')."""
+    if type(value) in (bool, int, float, complex):
+        from ._util import checked_scalar
+        return checked_scalar(value, _dtype.FROM_NP[nd])
+    return value
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):

@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import wrap_dim, checked_scalar
 
 
 def _vector_index(index, op, n, dim):
@@ -106,7 +106,7 @@ def index_fill(input, dim, index, value):
         raise RuntimeError(f'index_fill_ only supports a 0-dimensional value tensor, but got tensor with '
                            f'{value._data.ndim} dimension(s).')
     out = a.reshape(shape).copy()
-    out[_at(d, ix)] = value._data if vt else value
+    out[_at(d, ix)] = value._data if vt else checked_scalar(value, input.dtype)   # PyTorch's checked conversion
     out = out.reshape(a.shape)
     if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):
         node = (IndexFillBackward1 if vt else IndexFillBackward0)((input, value) if vt else (input,))

@@ -375,7 +375,11 @@ def fill_(t, value):
     if tracked and isinstance(value, Tensor) and value._requires_grad:
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), value))
-    t._data[...] = value._data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor):
+        t._data[...] = value._data
+    else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
+        from ._util import checked_scalar
+        t._data[...] = checked_scalar(value, t.dtype)
     t._bump()
     if tracked:
         overwritten(t, 'FillBackward2')
