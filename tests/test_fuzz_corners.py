@@ -510,3 +510,19 @@ def test_nonzero_is_column_major_as_pytorchs():
 ])
 def test_fill_values_convert_as_pytorch(fn):
     same(fn)
+
+
+NAN = float('nan')
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.searchsorted(L.tensor([0.5, NAN]), L.tensor(0.)),               # PyTorch's binary search
+    lambda L: L.searchsorted(L.tensor([0.5, NAN]), 0, side='right'),
+    lambda L: L.bucketize(L.tensor([0, -1, 1, 2, NAN]), L.tensor([-1., 0, NAN])),
+    lambda L: L.bucketize(L.tensor([0, -1, 1, 2.]), L.tensor([0.25, 1, 1, NAN, NAN]), right=True),
+    lambda L: L.searchsorted(L.tensor([-0.5, -0., 0.5, float('inf'), NAN]), L.tensor([[82.8, -143.7, NAN], [-0., 0.5, 1.]])),
+    lambda L: L.searchsorted(L.tensor([[1., NAN, 3]]), L.tensor([[2., 0.]])),
+    lambda L: L.searchsorted(L.tensor([1., 2, 3]), L.tensor([2., NAN])),
+])
+def test_searchsorted_with_nan_boundaries(fn):
+    same(fn)

@@ -1121,7 +1121,7 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     v = values._data if isinstance(values, Tensor) else np.asarray(values)
     kind = np.int32 if out_int32 else np.int64
     if b.ndim <= 1:
-        return Tensor._make(np.asarray(np.searchsorted(b, v, side=side), dtype=kind))
+        return Tensor._make(np.asarray(_search(b, v, side), dtype=kind))
     if v.ndim == 0:
         raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
                            f"is 1, but we got boundaries tensor dim({b.ndim}) and input value's dim(0) numel(1)")
@@ -1132,8 +1132,25 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     b2, v2 = b.reshape(-1, b.shape[-1]), v.reshape(-1, v.shape[-1])
     out = np.empty(v2.shape, kind)
     for r in range(b2.shape[0]):
-        out[r] = np.searchsorted(b2[r], v2[r], side=side)
+        out[r] = _search(b2[r], v2[r], side)
     return Tensor._make(out.reshape(v.shape))
+
+
+def _search(b, v, side):
+    """np.searchsorted of ``v`` in the 1-D ``b``; with NaN among the boundaries, PyTorch's own binary search
+    (``!(b[mid] >= v)`` moves right; '> v' for side='right'), whose answers NumPy's NaN-last order does not give."""
+    if b.dtype.kind != 'f' or not np.isnan(b).any():
+        return np.searchsorted(b, v, side=side)
+    v = np.asarray(v)
+    start, end = np.zeros(v.shape, np.int64), np.full(v.shape, b.shape[0], np.int64)
+    with np.errstate(invalid='ignore'):
+        while (start < end).any():
+            live = start < end
+            mid = start + ((end - start) >> 1)
+            mv = b[np.minimum(mid, b.shape[0] - 1)]
+            go = ~(mv > v) if side == 'right' else ~(mv >= v)
+            start, end = np.where(live & go, mid + 1, start), np.where(live & ~go, mid, end)
+    return start
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
