@@ -526,3 +526,15 @@ NAN = float('nan')
 ])
 def test_searchsorted_with_nan_boundaries(fn):
     same(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0), float('inf'), dim=0),       # kept shape (0,), not 0-d
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0).bfloat16().t(), float('inf'), dim=-1),
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0), float('inf'), dim=1),       # max over an empty dim: error
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0), float('inf')),
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0), float('-inf'), dim=0),
+    lambda L: L.linalg.vector_norm(L.zeros(3, 0), float('-inf'), dim=1, keepdim=True),
+])
+def test_extreme_norms_of_empty_tensors(fn):
+    same(fn)

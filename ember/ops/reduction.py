@@ -782,10 +782,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     wide = a.astype(np.float32) if a.dtype == np.float16 else a
     if int(np.prod([a.shape[d] for d in dims])) == 1 and p != 0:
         r = ab if keepdim else ab.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
-    elif p == float('inf'):
-        r = ab.max(axis=dims, keepdims=keepdim) if a.size else np.zeros(())
-    elif p == float('-inf'):
-        r = ab.min(axis=dims, keepdims=keepdim)
+    elif p == float('inf') or p == float('-inf'):
+        _check_extreme_norm(a, dims, dim, p)
+        r = (ab.max if p > 0 else ab.min)(axis=dims, keepdims=keepdim)
     elif p == 0:
         r = (ab != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif p == 2:
@@ -800,6 +799,18 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         node.p, node.dims, node.keep = p, dims, keepdim
         return _full_result(x, r, node)
     return Tensor._make(r)
+
+
+def _check_extreme_norm(a, dims, dim, p):
+    """PyTorch's refusal of an inf/-inf norm over an empty dim (max/min have no identity)."""
+    empty = [d for d in dims if a.shape[d] == 0]
+    if not empty:
+        return
+    if dim is None:
+        raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on an empty tensor because the operation '
+                           'does not have an identity')
+    raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on the dimension {empty[0]}because this '
+                       'dimension is empty and the operation does not have an identity')
 
 
 def _norm_input(x, dtype):
