@@ -4,7 +4,6 @@ import functools
 
 import numpy as np
 
-from .. import _bf16
 from .._dtype import scalar_name
 from .._warn import warn_user
 from ..autograd import dual
