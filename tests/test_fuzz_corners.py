@@ -284,7 +284,8 @@ A = [float('inf'), -float('inf'), 5., -5., 7.5, 1e30, 1., -1.]
     lambda L: L.div(L.tensor(A).half(), 0.1, rounding_mode='floor'),
     lambda L: L.div(L.tensor(A).half(), 0.3, rounding_mode='trunc'),
     lambda L: L.floor_divide(L.tensor(A).half(), 0.1),
-    lambda L: L.div(L.tensor([2 ** 62 + 1, -7, 7, -6, -2 ** 62 - 3]), L.tensor([3, 2, -2, 3, 7]), rounding_mode='trunc'),
+    lambda L: L.div(L.tensor([2 ** 62 + 1, -7, 7, -6, -2 ** 62 - 3]), L.tensor([3, 2, -2, 3, 7]),
+                    rounding_mode='trunc'),
     lambda L: L.div(L.tensor([7, -7], dtype=L.int8), 2, rounding_mode='trunc'),
 ])
 def test_rounded_division(fn):
@@ -520,7 +521,8 @@ NAN = float('nan')
     lambda L: L.searchsorted(L.tensor([0.5, NAN]), 0, side='right'),
     lambda L: L.bucketize(L.tensor([0, -1, 1, 2, NAN]), L.tensor([-1., 0, NAN])),
     lambda L: L.bucketize(L.tensor([0, -1, 1, 2.]), L.tensor([0.25, 1, 1, NAN, NAN]), right=True),
-    lambda L: L.searchsorted(L.tensor([-0.5, -0., 0.5, float('inf'), NAN]), L.tensor([[82.8, -143.7, NAN], [-0., 0.5, 1.]])),
+    lambda L: L.searchsorted(L.tensor([-0.5, -0., 0.5, float('inf'), NAN]),
+                             L.tensor([[82.8, -143.7, NAN], [-0., 0.5, 1.]])),
     lambda L: L.searchsorted(L.tensor([[1., NAN, 3]]), L.tensor([[2., 0.]])),
     lambda L: L.searchsorted(L.tensor([1., 2, 3]), L.tensor([2., NAN])),
 ])

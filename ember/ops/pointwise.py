@@ -695,8 +695,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode == 'trunc':
         r = _half_opmath(_trunc_divide)(a, b)
     elif rounding_mode == 'floor':
-        r = _half_opmath(np.floor_divide)(a, b)   # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1
-        # (the rounded quotient), 9 by floor division; inf // 2 is NaN
+        # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1 (the rounded quotient), 9 by
+        # floor division; inf // 2 is NaN
+        r = _half_opmath(np.floor_divide)(a, b)
     else:
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")

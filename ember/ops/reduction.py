@@ -1024,7 +1024,8 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     d = _softmax_dim(dim, a.ndim, 'softmax')
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('softmax', a, d)
-    r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)   # 0-d: 1, or NaN of inf/NaN as PyTorch's x - max(x)
+    # 0-d: 1, or NaN of inf/NaN as PyTorch's exp(x - max(x))
+    r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)
     r = r.astype(a.dtype, copy=False)
     if GRAD.enabled and input._requires_grad:
         node = SoftmaxBackward0((input,))
