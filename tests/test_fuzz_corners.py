@@ -540,3 +540,18 @@ def test_searchsorted_with_nan_boundaries(fn):
 ])
 def test_extreme_norms_of_empty_tensors(fn):
     same(fn)
+
+
+C2 = [True, False]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.where(L.tensor(C2), L.tensor([1, 2], dtype=L.uint8), 2 ** 31),    # checked conversion
+    lambda L: L.where(L.tensor(C2), L.tensor([1, 2], dtype=L.uint8), -1),
+    lambda L: L.where(L.tensor(C2), L.tensor([1., 2.]).half(), 1e6),              # float16 unchecked: inf
+    lambda L: L.where(L.tensor(C2), 300, L.tensor([1, 2], dtype=L.int8)),
+    lambda L: L.where(L.tensor(C2), 1e39, L.tensor([1., 2.])),
+    lambda L: L.addcmul(L.tensor([True]), L.tensor([True]), L.tensor([True])),
+])
+def test_where_scalars_and_bool_addcmul(fn):
+    same(fn)

@@ -1462,6 +1462,7 @@ def where(condition, input=None, other=None):
         raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
                            f'{FROM_NP[c.dtype].name.capitalize()}')
     x, y, a, b = binary_arrays(input, other)
+    a, b = _where_scalar(a, b), _where_scalar(b, a)
     try:
         r = np.where(c, a, b)
     except ValueError:
@@ -1476,6 +1477,16 @@ def where(condition, input=None, other=None):
                       y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None)
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+def _where_scalar(s, arr):
+    """A Python number beside an integer or float32/64 array in ``where``, converted to its dtype as PyTorch checks it
+    (uint8 takes -1 as 255, 2**31 raises); float16/bfloat16 take it unchecked (1e6 is inf), as PyTorch's."""
+    if type(s) in (int, float, bool) and isinstance(arr, np.ndarray) and (arr.dtype.kind in 'iu' or arr.dtype in
+                                                                        (_F32, _F64)):
+        from ._util import checked_scalar
+        return checked_scalar(s, FROM_NP[arr.dtype])
+    return s
 
 
 def _broadcast_arg(x, y):
@@ -1534,6 +1545,8 @@ AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (one node, PyTorch's order of operations)."""
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
+    if dt.kind == 'b':
+        raise not_implemented('addcmul_cpu_out', dt)
     v = _value(value, dt)
     if dt.kind == 'f':    # PyTorch: fma(value * tensor1 (rounded), tensor2, input)
         r = _fused.fma(_operand(v, dt) * _operand(t1, dt), _operand(t2, dt), _operand(a, dt), dt)
