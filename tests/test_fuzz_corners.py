@@ -555,3 +555,15 @@ C2 = [True, False]
 ])
 def test_where_scalars_and_bool_addcmul(fn):
     same(fn)
+
+
+def test_cat_and_stack_give_pytorchs_memory_format():
+    for make in (lambda L: L.cat([L.ones(3, 2).t(), L.ones(3, 2).t()]),
+                 lambda L: L.cat([L.arange(6.).reshape(3, 2).t(), L.ones(3, 1).t()], 0),
+                 lambda L: L.stack([L.ones(3, 2).t()] * 2),
+                 lambda L: L.cat([L.ones(2, 3, 4, 5).to(memory_format=L.channels_last)] * 2),
+                 lambda L: L.cat([L.ones(2, 3, 4, 5).to(memory_format=L.channels_last), L.ones(2, 3, 4, 5)])):
+        e, t = make(ember), make(torch)
+        _same(e, t)
+        assert e.stride() == t.stride()
+    same(lambda L: L.cat([L.arange(6.).reshape(3, 2).t()] * 2, 1).view(-1))   # a view of it works

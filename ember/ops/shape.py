@@ -661,7 +661,7 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         _cat_error(tensors, arrs, keep, dim)
     try:
         d = wrap_dim(dim, nd)
-        arr = np.concatenate([a for _, a in keep], axis=d)
+        arr = _joined_layout(np.concatenate([a for _, a in keep], axis=d), [a for _, a in keep])
     except (ValueError, IndexError):
         # the sizes are checked only when NumPy refuses: generate's cat of (4, 8) and (4, 1) 3.97 -> 3.44 us
         _cat_error(tensors, arrs, keep, dim)
@@ -699,10 +699,18 @@ def _same_shape(arrs):
     return shape
 
 
+def _joined_layout(arr, arrs):
+    """cat/stack's result in PyTorch's memory format: channels-last when every input is, else C-contiguous (NumPy
+    keeps transposed inputs' order: cat of x.t() parts came out column-major, and a .view() of it failed)."""
+    if arr.flags.c_contiguous or (arrs and all(_layout.suggests_channels_last(a) for a in arrs)):
+        return arr
+    return np.ascontiguousarray(arr)
+
+
 def _cat_same(tensors, arrs, dim):
     """cat of arrays of one shape, without the per-dim size checks (64 tensors of (4, 3): 64 -> 16 us)."""
     d = wrap_dim(dim, arrs[0].ndim)
-    arr = np.concatenate(arrs, axis=d)
+    arr = _joined_layout(np.concatenate(arrs, axis=d), arrs)
     if GRAD.enabled and any(t._requires_grad for t in tensors):
         node = CatBackward0(tensors)
         node.dim, node.sizes = d, [arrs[0].shape[d]] * len(arrs)
@@ -740,6 +748,7 @@ def stack(tensors, dim=0, *, out=None, axis=None):
     d = wrap_dim(dim, len(shape) + 1)
     # along dim 0, one concatenate and a free reshape: 64 arrays of (4, 3) 16.5 -> 6.2 us against np.stack (torch.stack of them 59 -> 16 us)
     arr = np.concatenate(arrs).reshape((len(arrs),) + shape) if d == 0 and shape else np.stack(arrs, axis=d)
+    arr = _joined_layout(arr, ())
     if GRAD.enabled and any(t._requires_grad for t in tensors):
         node = StackBackward0(tensors)
         node.dim, node.n = d, len(tensors)
