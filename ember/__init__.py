@@ -286,6 +286,13 @@ def orgqr(input, tau, *, out=None):
     return _orgqr(input, tau, out=out)
 
 
+from ._linalg_legacy import eig, lstsq, matrix_rank, solve, symeig, triangular_solve  # noqa: E402 (old scripts' names)
+Tensor.symeig = lambda self, eigenvectors=False: symeig(self, eigenvectors)
+Tensor.eig = lambda self, eigenvectors=False: eig(self, eigenvectors)
+Tensor.lstsq = lambda self, A: lstsq(self, A)
+Tensor.solve = lambda self, A: solve(self, A)
+Tensor.triangular_solve = lambda self, A, upper=True, transpose=False, unitriangular=False: triangular_solve(
+    self, A, upper, transpose, unitriangular)
 Tensor.geqrf = lambda self: geqrf(self)
 Tensor.orgqr = lambda self, input2: orgqr(self, input2)
 Tensor.lu = lambda self, pivot=True, get_infos=False: lu(self, pivot=pivot, get_infos=get_infos)

@@ -586,21 +586,26 @@ class LinalgSolveTriangularBackward0(Node):
 
     def backward(self, g):
         a, x = self.saved()
-        upper = self.upper
-        if not self.left:
-            a, x, g, upper = _mT(a), _mT(x), _mT(g), not upper
-        a = _triangle(a, upper, self.unit)
-        gb = _solve(_mT(a), g)
-        ga = None
-        if self.need[0]:
-            ga = -(gb @ _mT(x))
-            ga = _triu(ga, 1 if self.unit else 0) if upper else _tril(ga, -1 if self.unit else 0)
-            ga = dual.sum_to(ga, dual.data(a).shape) if ga.shape != dual.data(a).shape else ga
-        if self.need[1] and gb.shape != self.need[2]:
-            gb = dual.sum_to(gb, self.need[2])
-        if not self.left:
-            ga, gb = (None if ga is None else _mT(ga)), _mT(gb)
-        return ga, (gb if self.need[1] else None)
+        return _triangular_grads(a, x, g, self.upper, self.unit, self.left, self.need)
+
+
+def _triangular_grads(a, x, g, upper, unit, left, need):
+    """(gA, gB) of X = A^-1 B (``left``) or X = B A^-1 for triangular A, from X's gradient ``g``; ``need``:
+    (A's wanted, B's wanted, B's shape as the left solve sees it)."""
+    if not left:
+        a, x, g, upper = _mT(a), _mT(x), _mT(g), not upper
+    a = _triangle(a, upper, unit)
+    gb = _solve(_mT(a), g)
+    ga = None
+    if need[0]:
+        ga = -(gb @ _mT(x))
+        ga = _triu(ga, 1 if unit else 0) if upper else _tril(ga, -1 if unit else 0)
+        ga = dual.sum_to(ga, dual.data(a).shape) if ga.shape != dual.data(a).shape else ga
+    if need[1] and gb.shape != need[2]:
+        gb = dual.sum_to(gb, need[2])
+    if not left:
+        ga, gb = (None if ga is None else _mT(ga)), _mT(gb)
+    return ga, (gb if need[1] else None)
 
 
 def _triangle(a, upper, unit):
@@ -619,25 +624,29 @@ def _triangle(a, upper, unit):
     return t
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
-    """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
-    a, b = A._data, B._data
-    _square(a, 'solve_triangular')
+def _triangular_solution(a, b, upper, left, unit):
+    """The array X of A X = B (``left``) or X A = B, A read as its ``upper`` (or lower) triangle."""
     if not left:   # X A = B is A^T X^T = B^T
         a, b = _mT(a), _mT(b)
-    tri = _triangle(a, upper == left, unitriangular)
+    tri = _triangle(a, upper == left, unit)
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
     with np.errstate(all='ignore'):
         try:
             x = np.linalg.solve(np.broadcast_to(tri, shape[:-2] + a.shape[-2:]), np.broadcast_to(b, shape))
         except np.linalg.LinAlgError:
             x = np.full(shape, np.nan, dtype=np.result_type(a, b))
-    if not left:
-        x = np.ascontiguousarray(_mT(x))
+    return np.ascontiguousarray(_mT(x)) if not left else x
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
+    a, b = A._data, B._data
+    _square(a, 'solve_triangular')
+    x = _triangular_solution(a, b, upper, left, unitriangular)
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveTriangularBackward0((A, B))
         node.upper, node.unit, node.left = upper, unitriangular, left
-        node.need = (A._requires_grad, B._requires_grad, b.shape)   # B's shape as the left solve sees it
+        node.need = (A._requires_grad, B._requires_grad, (b if left else _mT(b)).shape)   # B as the left solve sees it
         t = Tensor._make(x, node)
         node.save(A)
         node.save_output(t)

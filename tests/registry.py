@@ -960,6 +960,13 @@ add(
                                        Sample(f32(3, 4), f32(3, seed=1), error=True),
                                        Sample(f32(4, 3), f64(3, seed=1), error=True)]),
     Op('geqrf', lambda: [Sample(f32(4, 3)), Sample(f64(2, 3, 5)), Sample(f32(3), error=True)], grad=False),
+    # the deprecated pre-linalg solve (its warning is once a process): (solution, cloned_coefficient)
+    Op('triangular_solve', lambda: [Sample(f32(3, 2), np.triu(wc(3, 3))),
+                                    Sample(f32(2, 3, 2), np.tril(wc(3, 3)), upper=False, transpose=True),
+                                    Sample(f64(3, 2), np.triu(wc(3, 3, dtype=F64)), gradcheck=True),
+                                    Sample(f64(2, 3, 1), np.tril(wc(3, 3, dtype=F64)), False, True, True, gradcheck=True),
+                                    Sample(f32(3), wc(3, 3), error=True), Sample(f32(4, 2), wc(3, 3), error=True)],
+       method=True, out=True),
     # LDL^T by Bunch-Kaufman pivoting (sytrf): the factors and pivots themselves, 2x2 blocks included (an indefinite
     # matrix with a small diagonal), and solutions through them
     la('ldl_factor', lambda: [Sample(_nsym(f64(5, 5))), Sample(_nsym(f32(2, 4, 4))),

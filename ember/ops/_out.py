@@ -181,7 +181,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
          'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
-         'as_strided_copy narrow_copy').split()
+         'as_strided_copy narrow_copy triangular_solve').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

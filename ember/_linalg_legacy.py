@@ -1,0 +1,138 @@
+"""torch's linear algebra from before torch.linalg: ``triangular_solve`` (deprecated, still computed) and
+``symeig``, ``eig``, ``lstsq``, ``solve`` and ``matrix_rank`` (removed in 1.9: they raise PyTorch's message, which
+says what replaces them), as old scripts call them."""
+import numpy as np
+
+from ._dtype import scalar_name
+from ._linalg import _mT, _result_type, _triangular_grads, _triangular_solution
+from ._warn import warn_user
+from .autograd import dual
+from .autograd.grad_mode import GRAD
+from .autograd.graph import Node
+from .tensor import Tensor
+
+_REMOVED = 'This function was deprecated since version 1.9 and is now removed.'
+_MESSAGES = {
+    'symeig': (f'{_REMOVED} The default behavior has changed from using the upper triangular portion of the matrix by '
+               "default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) should be "
+               "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\nL, V = "
+               "torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, UPLO='U' if "
+               "upper else 'L')"),
+    'eig': (f'{_REMOVED} `torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real '
+            'tensors mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = '
+            'torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced with:\n'
+            'L_complex, V_complex = torch.linalg.eig(A)'),
+    'lstsq': (f'{_REMOVED} `torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has '
+              'reversed arguments and does not return the QR decomposition in the returned tuple (although it returns '
+              'other information about the problem).\n\nTo get the QR decomposition consider using '
+              '`torch.linalg.qr`.\n\nThe returned solution in `torch.lstsq` stored the residuals of the solution in '
+              'the last m - n columns of the returned value whenever m > n. In torch.linalg.lstsq, the residuals are '
+              "in the field 'residuals' of the returned named tuple.\n\nThe unpacking of the solution, as in\nX, _ = "
+              'torch.lstsq(B, A).solution[:A.size(1)]\nshould be replaced with:\nX = torch.linalg.lstsq(A, B).solution'),
+    'solve': (f'{_REMOVED} `torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has its '
+              'arguments reversed and does not return the LU factorization.\n\nTo get the LU factorization see '
+              '`torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, '
+              'A).solution should be replaced with:\nX = torch.linalg.solve(A, B)'),
+    'matrix_rank': (f'{_REMOVED}\nPlease use the `torch.linalg.matrix_rank` function instead. The parameter '
+                    "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'."),
+}
+
+
+def symeig(input, eigenvectors=False, upper=True, *, out=None):
+    """Removed in PyTorch 1.9: raises its message (use linalg.eigvalsh / linalg.eigh)."""
+    raise RuntimeError(_MESSAGES['symeig'])
+
+
+def eig(self, eigenvectors=False, *, e=None, v=None):
+    """Removed in PyTorch 1.9: raises its message (use linalg.eigvals / linalg.eig)."""
+    raise RuntimeError(_MESSAGES['eig'])
+
+
+def lstsq(input, A, *, out=None):
+    """Removed in PyTorch 1.9: raises its message (use linalg.lstsq, arguments reversed)."""
+    raise RuntimeError(_MESSAGES['lstsq'])
+
+
+def solve(input, A, *, out=None):
+    """Removed in PyTorch 1.9: raises its message (use linalg.solve, arguments reversed)."""
+    raise RuntimeError(_MESSAGES['solve'])
+
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    """Removed in PyTorch 1.9: raises its message (use linalg.matrix_rank)."""
+    raise RuntimeError(_MESSAGES['matrix_rank'])
+
+
+_DEPRECATED = ('torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be removed in '
+               'a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments reversed and does not '
+               'return a copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced '
+               'with\nX = torch.linalg.solve_triangular(A, B).')
+_TriangularSolveResult = _result_type('triangular_solve', ['solution', 'cloned_coefficient'])
+
+
+class TriangularSolveBackward0(Node):
+    """(solution, cloned_coefficient) from (b, A): the solution's gradients are solve_triangular's (of A^T X = b
+    when ``transpose``, taken as X^T A = b^T); the clone's gradient goes to A whole."""
+    __slots__ = ('upper', 'unit', 'transpose', 'need')
+
+    def backward(self, gx, gclone):
+        a, x = self.saved()
+        if self.transpose:
+            x, gx = _mT(x), _mT(gx)
+        ga, gb = _triangular_grads(a, x, gx, self.upper, self.unit, not self.transpose, self.need)
+        if gb is not None and self.transpose:
+            gb = _mT(gb)
+        if self.need[0]:
+            ga = ga + (dual.sum_to(gclone, self.need[3]) if gclone.shape != self.need[3] else gclone)
+        return gb, ga
+
+
+def _check(b, A):
+    for name, x in (('b', b), ('A', A)):
+        if x.ndim < 2:
+            raise RuntimeError(f'torch.triangular_solve: Expected {name} to have at least 2 dimensions, but it has '
+                               f'{x.ndim} dimensions instead')
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f'A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} '
+                           'matrices')
+    if A.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f'Incompatible matrix sizes for triangular_solve: each A matrix is {A.shape[-2]} by '
+                           f'{A.shape[-1]} but each b matrix is {b.shape[-2]} by {b.shape[-1]}')
+    if b.dtype != A.dtype:
+        raise RuntimeError(f'Expected b and A to have the same dtype, but found b of type {scalar_name(b.dtype)} '
+                           f'and A of type {scalar_name(A.dtype)} instead.')
+    if b.dtype.kind not in 'fc':
+        raise NotImplementedError(f'"triangular_solve_cpu" not implemented for \'{scalar_name(b.dtype)}\'')
+    _batch_shape(b.shape[:-2], A.shape[:-2])
+
+
+def _batch_shape(bb, ab):
+    """Refuse batch shapes that do not broadcast, with PyTorch's message."""
+    for i, (p, q) in enumerate(zip(bb[::-1], ab[::-1])):
+        if p != q and p != 1 and q != 1:
+            raise RuntimeError(f'The size of tensor a ({p}) must match the size of tensor b ({q}) at non-singleton '
+                               f'dimension {max(len(bb), len(ab)) - 1 - i}')
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """The deprecated ``torch.triangular_solve``: X of op(A) X = b for triangular A (op: transposed when
+    ``transpose``; only A's ``upper`` or lower triangle is read), and A's copy broadcast to X's batch."""
+    warn_user(_DEPRECATED, once=True)
+    bd, ad = b._data, A._data
+    _check(bd, ad)
+    if transpose:                      # A^T X = b is X^T A = b^T
+        x = np.ascontiguousarray(_mT(_triangular_solution(ad, _mT(bd), upper, False, unitriangular)))
+    else:
+        x = _triangular_solution(ad, bd, upper, True, unitriangular)
+    clone = np.array(np.broadcast_to(ad, x.shape[:-2] + ad.shape[-2:]))
+    if not (GRAD.enabled and (A._requires_grad or b._requires_grad)):
+        return _TriangularSolveResult(Tensor._make(x), Tensor._make(clone))
+    node = TriangularSolveBackward0((b, A))
+    node.upper, node.unit, node.transpose = upper, unitriangular, transpose
+    node.need = (A._requires_grad, b._requires_grad, bd.shape, ad.shape)   # b as the left solve sees it, and A's
+    node._out_meta = [(x.shape, x.dtype), (clone.shape, clone.dtype)]
+    sol, cloned = Tensor._make(x, node), Tensor._make(clone, node)
+    cloned._output_nr = 1
+    node.save(A)
+    node.save_output(sol)
+    return _TriangularSolveResult(sol, cloned)
