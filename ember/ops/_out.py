@@ -41,7 +41,8 @@ RULES = {
     **dict.fromkeys('matmul linalg.matmul mm bmm addmm addmv baddbmm gather tril triu argmax argmin take_along_dim max.values min.values '
                     'index_copy scatter_reduce isin '
                     'aminmax.values sort.values topk.values index_add scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
-                    'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh'.split(),
+                    'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh '
+                    'triangular_solve.values'.split(),
                     [(_same, RuntimeError, _EXPECTED)]),
     **dict.fromkeys('abs absolute neg negative floor ceil trunc frac round bitwise_not clamp clip clamp_min clamp_max '
                     'sign sgn'.split(), [(_same, RuntimeError, _FOUND)]),
