@@ -286,7 +286,15 @@ def orgqr(input, tau, *, out=None):
     return _orgqr(input, tau, out=out)
 
 
-from ._linalg_legacy import eig, lstsq, matrix_rank, solve, symeig, triangular_solve  # noqa: E402 (old scripts' names)
+from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """The deprecated ``torch.triangular_solve`` (see ``ember._linalg_legacy``; loaded on first use)."""
+    from ._linalg_legacy import triangular_solve as _triangular_solve
+    return _triangular_solve(b, A, upper, transpose, unitriangular)
+
+
 Tensor.symeig = lambda self, eigenvectors=False: symeig(self, eigenvectors)
 Tensor.eig = lambda self, eigenvectors=False: eig(self, eigenvectors)
 Tensor.lstsq = lambda self, A: lstsq(self, A)
