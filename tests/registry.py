@@ -1395,6 +1395,13 @@ add(
                                        Sample(f64(1, 2, 5), 2, gradcheck=True)]),
     fn('adaptive_max_pool2d', lambda: [Sample(f32(2, 3, 6, 6), 3), Sample(f32(2, 3, 7, 5), (3, 2), True),
                                        Sample(f64(1, 2, 5, 5), 2, gradcheck=True)]),
+    # fractional max pools draw their window offsets with rand after manual_seed(seed), as PyTorch's do
+    fn('fractional_max_pool2d', lambda: [Sample(f32(2, 3, 9, 10), 2, output_size=(4, 5)),
+                                         Sample(f32(3, 7, 8), 3, output_ratio=(0.5, 0.6), return_indices=True),
+                                         Sample(f64(1, 2, 7, 8), 2, output_size=3, gradcheck=True)], seed=0),
+    fn('fractional_max_pool3d', lambda: [Sample(f32(2, 2, 6, 7, 6), 2, output_size=(3, 4, 3)),
+                                         Sample(f64(1, 2, 5, 6, 5), 2, output_size=3, return_indices=True,
+                                                gradcheck=True)], seed=0),
     fn('lp_pool1d', lambda: [Sample(f32(2, 3, 8, domain='positive'), 2, 2), Sample(f32(2, 3, 8, domain='positive'), 1, 3),
                              Sample(f64(1, 2, 6, domain='positive'), 2, 2, gradcheck=True)]),
     fn('lp_pool2d', lambda: [Sample(f32(2, 3, 6, 6, domain='positive'), 2, 2),

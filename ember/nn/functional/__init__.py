@@ -12,6 +12,7 @@ from ._conv import *  # noqa: F401,F403
 from ._pool import *  # noqa: F401,F403
 from ._conv3d import *  # noqa: F401,F403
 from ._pool3d import *  # noqa: F401,F403
+from ._pool_fractional import *  # noqa: F401,F403
 from ._pad import *  # noqa: F401,F403
 from ._attention import *  # noqa: F401,F403
 from ._ctc import *  # noqa: F401,F403

@@ -2,12 +2,13 @@
 (1-D avg/unpool layers keep 1-tuples, the others keep what was passed) and reprs."""
 from ..functional import _pool as P
 from ..functional import _pool3d as P3
+from ..functional import _pool_fractional as PF
 from .module import Module
 
 __all__ = ['MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'AdaptiveAvgPool1d',
            'AdaptiveAvgPool2d', 'AdaptiveAvgPool3d',
            'AdaptiveMaxPool1d', 'AdaptiveMaxPool2d', 'AdaptiveMaxPool3d', 'MaxUnpool1d', 'MaxUnpool2d', 'MaxUnpool3d', 'LPPool1d', 'LPPool2d',
-           'LPPool3d']
+           'LPPool3d', 'FractionalMaxPool2d', 'FractionalMaxPool3d']
 
 
 def _tup(v, n):
@@ -225,3 +226,38 @@ class LPPool3d(_LPPoolNd):
 
     def forward(self, input):
         return P3.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _FractionalMaxPoolNd(Module):
+    """Max over windows of ``kernel_size`` whose starts step randomly so the output is ``output_size`` (or
+    ``output_ratio`` of the input); ``_random_samples`` (N, C, n), when given, fixes the steps (a buffer)."""
+    n = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        self.kernel_size = _tup(kernel_size, self.n)
+        self.return_indices = return_indices
+        self.register_buffer('_random_samples', _random_samples)
+        self.output_size = _tup(output_size, self.n) if output_size is not None else None
+        self.output_ratio = _tup(output_ratio, self.n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f'{type(self).__name__} requires specifying either an output size, or a pooling ratio')
+        if output_size is not None and output_ratio is not None:
+            raise ValueError('only one of output_size and output_ratio may be specified')
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f'output_ratio must be between 0 and 1 (got {output_ratio})')
+
+    def forward(self, input):
+        fn = PF.fractional_max_pool2d if self.n == 2 else PF.fractional_max_pool3d
+        return fn(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                  _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-D fractional max pooling (Graham, 2014) over (N, C, H, W) or (C, H, W)."""
+    n = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-D fractional max pooling over (N, C, T, H, W) or (C, T, H, W)."""
+    n = 3
