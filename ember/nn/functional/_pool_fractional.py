@@ -4,6 +4,7 @@ starts follow PyTorch's generate_intervals in the samples' own precision, so the
 windows; the offsets are drawn with ember.rand as PyTorch draws them (the same numbers after manual_seed)."""
 import numpy as np
 
+from ... import _bf16
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -38,10 +39,14 @@ def _starts(sample, n_in, n_out, k):
     int(u alpha) with alpha = (n_in - k) / (n_out - 1), in the samples' dtype; the last window ends the input."""
     starts = np.empty((sample.shape[0], n_out), np.int64)
     if n_out > 1:
-        t = sample.dtype.type
-        alpha = t(n_in - k) / t(n_out - 1)
-        i = np.arange(n_out - 1).astype(sample.dtype)
-        starts[:, :-1] = ((i + sample[:, None]) * alpha).astype(np.int64) - (sample * alpha).astype(np.int64)[:, None]
+        if _bf16.is_bf16(sample.dtype):     # c10::BFloat16 rounds after each operation
+            r, sample, t = _bf16.round_f32, _bf16.to_f32(sample), np.float32
+        else:                               # float16/32/64 round natively
+            r, t = (lambda v: v), sample.dtype.type
+        alpha = r(r(t(n_in - k)) / r(t(n_out - 1)))
+        i = r(np.arange(n_out - 1).astype(t))
+        starts[:, :-1] = r(r(i + sample[:, None]) * alpha).astype(np.int64) - \
+            r(sample * alpha).astype(np.int64)[:, None]
     if n_out > 0:
         starts[:, -1] = n_in - k
     return starts
