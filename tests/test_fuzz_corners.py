@@ -567,3 +567,19 @@ def test_cat_and_stack_give_pytorchs_memory_format():
         _same(e, t)
         assert e.stride() == t.stride()
     same(lambda L: L.cat([L.arange(6.).reshape(3, 2).t()] * 2, 1).view(-1))   # a view of it works
+
+
+@pytest.mark.parametrize('dtype', ['bool', 'int8', 'int16', 'int32', 'uint8', 'int64', 'float32'])
+@pytest.mark.parametrize('loss', ['cross_entropy', 'nll_loss', 'multi_margin_loss'])
+def test_class_index_targets_take_pytorchs_dtypes(loss, dtype):
+    """nll_loss/cross_entropy take Long or Byte targets, multi_margin_loss only Long; others raise PyTorch's error."""
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    got = []
+    for lib in (ember, torch):
+        t = lib.tensor([1, 0, 1]).to(getattr(lib, dtype))
+        try:
+            got.append(('value', float(getattr(lib.nn.functional, loss)(lib.tensor(x), t))))
+        except RuntimeError as e:
+            got.append(('error', str(e)))
+    assert got[0][0] == got[1][0] and (got[0][1] == got[1][1] if got[0][0] == 'error' else
+                                       abs(got[0][1] - got[1][1]) < 1e-6)

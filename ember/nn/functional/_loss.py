@@ -268,7 +268,7 @@ def _rows_ref(x):
 
 def _check_target(x, t):
     """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
-    if t.dtype.kind not in 'iub':
+    if t.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f'expected target dtype to be Long or Byte, but got {scalar_name(t.dtype)}')
     if x.ndim == 1:
         if t.ndim > 1:
@@ -847,6 +847,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = _reduction(reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError('only p == 1 and p == 2 supported')
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f'expected scalar type Long but found {scalar_name(target._data.dtype)}')
     if weight is not None and weight.requires_grad and GRAD.enabled:
         raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
                            "'weight'. This input cannot have requires_grad True.")
