@@ -502,3 +502,21 @@ def test_worker_generators_are_pytorchs():
         loader = T.utils.data.DataLoader(_SeedProbe(T), batch_size=2, num_workers=2, shuffle=True)
         return [(a.tolist(), b.numpy().tobytes()) for a, b in loader]
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize('make', [
+    lambda L: L.randn(3, dtype=L.complex64), lambda L: L.randn(20, 3, dtype=L.complex128),
+    lambda L: L.randn(2, 9, dtype=L.cfloat), lambda L: L.empty(5, dtype=L.complex64).normal_(1, 2),
+    lambda L: L.empty(40, dtype=L.complex128).normal_(), lambda L: L.randn_like(L.zeros(4, 5, dtype=L.complex64)),
+    lambda L: L.randn_like(L.zeros(5, 4, dtype=L.complex64).t()),
+    lambda L: (lambda z: (z.normal_(), z)[1])(L.zeros(6, 5, dtype=L.complex64)[:, ::2]),
+    lambda L: L.randn(3, 2, dtype=L.complex64, out=L.empty(0, dtype=L.complex64))])
+def test_complex_normal_draws_are_pytorchs(make):
+    """A complex normal draw fills the real view with standard deviation std/sqrt(2): PyTorch's values, bit for bit,
+    contiguous or not (then its serial path), through randn, randn_like, normal_ and out=."""
+    got = []
+    for lib in (ember, torch):
+        lib.manual_seed(5)
+        got.append(make(lib).numpy())
+    assert got[0].dtype == got[1].dtype
+    np.testing.assert_array_equal(got[0], got[1])

@@ -38,9 +38,9 @@ def _nonneg(shape):
     return shape
 
 
-def _float_np(dtype, kernel):
+def _float_np(dtype, kernel, complex_ok=False):
     nd = to_np(dtype) if dtype is not None else DEFAULT.np
-    if nd.kind != 'f':
+    if nd.kind != 'f' and not (complex_ok and nd.kind == 'c'):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(nd)}\'')
     return nd
 
@@ -66,12 +66,21 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, **kw):
-    """Standard normal samples."""
+    """Standard normal samples (complex: real and imaginary parts each of variance 1/2)."""
     shape = _size(size, _only_size(kw, 'randn'), 'randn')
     _factory(device, layout, pin_memory, 'randn')
-    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
-    arr = D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
+    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu', complex_ok=True)
+    arr = _standard_normal(_gen(generator), math.prod(shape), nd)
     return _emit(arr, shape, out, requires_grad, 'randn')
+
+
+def _standard_normal(g, n, nd, contiguous=True):
+    """n standard normal draws of dtype nd; a complex dtype draws its (real, imaginary) pairs as 2n real
+    normals of standard deviation 1/sqrt(2), as PyTorch fills the real view of a complex tensor."""
+    if nd.kind == 'c':
+        real = np.dtype(np.float32 if nd == np.complex64 else np.float64)
+        return D.normal(g, 2 * n, real, 0.0, 1.0 / math.sqrt(2), contiguous=contiguous).view(nd)
+    return D.normal(g, n, nd, 0.0, 1.0, contiguous=contiguous)
 
 
 def _only_size(kw, op):
@@ -195,7 +204,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
     def draw(shape, contiguous):
         # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
         # normal_fill's blocks of 16
-        return D.normal(_gen(generator), math.prod(shape), nd, 0.0, 1.0, contiguous=contiguous).reshape(shape)
+        return _standard_normal(_gen(generator), math.prod(shape), nd, contiguous).reshape(shape)
     return _in_like_layout(input, memory_format, 'randn_like', draw, requires_grad)
 
 
@@ -766,6 +775,10 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples (PyTorch's vectorised path for contiguous tensors of 16 or more elements,
     its scalar Box-Muller path otherwise)."""
     _check_std(std)
+    if t._data.dtype.kind == 'c':       # PyTorch fills the real view, each part of standard deviation std / sqrt(2)
+        from .complex import view_as_real
+        normal_(view_as_real(t), mean, std / math.sqrt(2), generator=generator)
+        return t
     nd = _float_inplace(t, 'normal_kernel_cpu')
     g, data = _gen(generator), t._data
     if data.flags.c_contiguous and data.size >= 16 and nd in (np.float32, np.float64):
