@@ -510,10 +510,13 @@ def test_worker_generators_are_pytorchs():
     lambda L: L.empty(40, dtype=L.complex128).normal_(), lambda L: L.randn_like(L.zeros(4, 5, dtype=L.complex64)),
     lambda L: L.randn_like(L.zeros(5, 4, dtype=L.complex64).t()),
     lambda L: (lambda z: (z.normal_(), z)[1])(L.zeros(6, 5, dtype=L.complex64)[:, ::2]),
-    lambda L: L.randn(3, 2, dtype=L.complex64, out=L.empty(0, dtype=L.complex64))])
-def test_complex_normal_draws_are_pytorchs(make):
-    """A complex normal draw fills the real view with standard deviation std/sqrt(2): PyTorch's values, bit for bit,
-    contiguous or not (then its serial path), through randn, randn_like, normal_ and out=."""
+    lambda L: L.randn(3, 2, dtype=L.complex64, out=L.empty(0, dtype=L.complex64)),
+    lambda L: L.rand(3, dtype=L.complex64), lambda L: L.rand(20, dtype=L.complex128),
+    lambda L: L.empty(3, dtype=L.complex64).uniform_(-1, 2), lambda L: L.rand_like(L.zeros(5, 4, dtype=L.cfloat).t())])
+def test_complex_random_draws_are_pytorchs(make):
+    """A complex draw fills the real view (a normal one with standard deviation std/sqrt(2)): PyTorch's values, bit
+    for bit, contiguous or not (then its serial path), through randn, randn_like, normal_, rand, rand_like, uniform_
+    and out=."""
     got = []
     for lib in (ember, torch):
         lib.manual_seed(5)

@@ -291,7 +291,7 @@ _GRAD_FORMS.update({
 
 # ops whose result on complex tensors is not PyTorch's (PyTorch refuses them there): refused by name
 _REAL_ONLY = ('bernoulli', 'bernoulli_', 'xlogy', 'xlogy_', 'isposinf', 'isneginf', 'nansum', 'nanmean',
-              'unique_consecutive', 'abs_', 'absolute_', 'rand_like', 'randint_like', 'isin')
+              'unique_consecutive', 'abs_', 'absolute_', 'randint_like', 'isin')
 
 
 def guard_real_only(namespace):

@@ -59,9 +59,17 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     """Uniform samples in [0, 1)."""
     shape = _size(size, _only_size(kw, 'rand'), 'rand')
     _factory(device, layout, pin_memory, 'rand')
-    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds')
+    nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds', complex_ok=True)
+    if nd.kind == 'c':      # (real, imaginary) pairs drawn as 2n reals, as PyTorch fills a complex tensor's real view
+        return _emit(D.uniform(_gen(generator), 2 * math.prod(shape), _real_of(nd), 0.0, 1.0).view(nd), shape, out,
+                     requires_grad, 'rand')
     arr = D.uniform(_gen(generator), math.prod(shape), nd, 0.0, 1.0)
     return _emit(arr, shape, out, requires_grad, 'rand')
+
+
+def _real_of(nd):
+    """The real dtype of complex dtype ``nd``."""
+    return np.dtype(np.float32 if nd == np.complex64 else np.float64)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
@@ -78,8 +86,7 @@ def _standard_normal(g, n, nd, contiguous=True):
     """n standard normal draws of dtype nd; a complex dtype draws its (real, imaginary) pairs as 2n real
     normals of standard deviation 1/sqrt(2), as PyTorch fills the real view of a complex tensor."""
     if nd.kind == 'c':
-        real = np.dtype(np.float32 if nd == np.complex64 else np.float64)
-        return D.normal(g, 2 * n, real, 0.0, 1.0 / math.sqrt(2), contiguous=contiguous).view(nd)
+        return D.normal(g, 2 * n, _real_of(nd), 0.0, 1.0 / math.sqrt(2), contiguous=contiguous).view(nd)
     return D.normal(g, n, nd, 0.0, 1.0, contiguous=contiguous)
 
 
@@ -757,6 +764,10 @@ def uniform_(t, from_=0.0, to=1.0, *, generator=None, **kw):
     from_ = kw.pop('from', from_)
     if kw:
         raise TypeError(f"uniform_() got an unexpected keyword argument '{next(iter(kw))}'")
+    if t._data.dtype.kind == 'c':       # PyTorch fills the real view
+        from .complex import view_as_real
+        uniform_(view_as_real(t), from_, to, generator=generator)
+        return t
     nd = _float_inplace(t, 'check_uniform_bounds')
     if from_ > to:
         raise RuntimeError(f'uniform_ expects to return a [from, to) range, but found from={_fmt(from_)} > '
