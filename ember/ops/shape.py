@@ -3,7 +3,7 @@ repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backwa
 import numpy as np
 
 from .. import _bf16, _layout
-from .._dtype import to_np
+from .._dtype import scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -105,10 +105,9 @@ def _view_dtype(input, dtype):
     """``x.view(dtype)``: the same bytes read as ``dtype`` (a view sharing memory and version counter, not
     differentiable, as PyTorch's). A different element size scales the last dim, which must then be
     contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages."""
-    from .._dtype import to_np, scalar_name
     a = input._data
     nd = to_np(dtype)
-    if type(a) is not np.ndarray or nd is None or _bf16_dtype(nd):
+    if type(a) is not np.ndarray or nd is None or _bf16.is_bf16(nd):
         raise NotImplementedError(f'ember views plain NumPy dtypes only as others (not {input.dtype} as {dtype})')
     old, new = a.dtype.itemsize, nd.itemsize
     if old != new:
@@ -131,11 +130,6 @@ def _view_dtype(input, dtype):
     t = Tensor._make(arr)
     t._vc = _version_cell(input)     # in-place writes through either bump the other's version, as detach()'s
     return t
-
-
-def _bf16_dtype(nd):
-    from .. import _bf16
-    return _bf16.is_bf16(nd)
 
 
 def view_as(input, other):
