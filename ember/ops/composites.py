@@ -96,11 +96,11 @@ class _CopysignBackward(Node):
         if dual.is_array(g):
             with np.errstate(invalid='ignore', divide='ignore'):
                 ratio = np.where(x == 0, 0, y / np.where(x == 0, 1, x))
-            gi = (g * ratio).astype(g.dtype, copy=False)
+            gi = dual.sum_to((g * ratio).astype(g.dtype, copy=False), x.shape)
             return gi, (np.zeros(self.other_shape, g.dtype) if len(self.next_functions) > 1 else None)
         from .pointwise import where
         ratio = where(x == 0, 0.0, y / where(x == 0, 1.0, x))
-        return g * ratio, (g.new_zeros(self.other_shape) if len(self.next_functions) > 1 else None)
+        return dual.sum_to(g * ratio, tuple(x.shape)), (g.new_zeros(self.other_shape) if len(self.next_functions) > 1 else None)
 
 
 CopysignBackward0 = type('CopysignBackward0', (_CopysignBackward,), {'__slots__': ()})

@@ -489,8 +489,17 @@ maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _min
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True)
 minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.less)[0],
                  lambda g, a, b: _minmax_grads(g, a, b, np.less)[1], tensors_only=True)
-atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b / (a * a + b * b),
-               lambda g, a, b: -g * a / (a * a + b * b), float_out=True, tensors_only=True)
+
+
+def _atan2_recip(a, b):
+    """1 / (a^2 + b^2), 0 where both are 0 (PyTorch's atan2 backward: no NaN gradient at the origin)."""
+    d = a * a + b * b
+    with np.errstate(divide='ignore'):
+        return dual.where(dual.data(d) == 0, dual.const(0.0, d), 1 / d)
+
+
+atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b * _atan2_recip(a, b),
+               lambda g, a, b: g * -a * _atan2_recip(a, b), float_out=True, tensors_only=True)
 _fmod_fn = _int_nonzero(_no_bool(xp.fmod, 'fmod_cpu'))
 _fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
@@ -798,8 +807,12 @@ def _pow_exp(g, a, b):
     """d(a**b)/db = a**b * log(a), zero where a == 0 and b >= 0."""
     if isinstance(a, complex):
         return g * (a ** b) * complex(np.log(a)) if a != 0 else g * 0
-    if isinstance(a, (int, float)):
-        return g * (a ** b) * math.log(a) if a > 0 else g * 0
+    if isinstance(a, (int, float)):   # PyTorch: log of a negative base is NaN, 0 ** negative gives -inf
+        if a > 0:
+            return g * (a ** b) * math.log(a)
+        lg = -math.inf if a == 0 else math.nan
+        with np.errstate(invalid='ignore'):
+            return dual.where(dual.data(b) >= 0, dual.const(0.0, g), g * (a ** b) * lg) if a == 0 else g * lg
     ad = dual.data(a)
     if ad.dtype.kind == 'c':    # complex: log(a) away from 0; zero where a == 0 and Re(b) >= 0, as PyTorch
         if not dual.is_array(a):
@@ -808,8 +821,9 @@ def _pow_exp(g, a, b):
         with np.errstate(divide='ignore', invalid='ignore'):
             r = g * (a ** b) * np.log(np.where(ad == 0, 1, a))
         return np.where((ad == 0) & (np.real(bd) >= 0), 0, r)
-    safe = dual.where(ad > 0, a, dual.const(1.0, g)) if not dual.is_array(a) else np.where(ad > 0, a, 1)
-    return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), g * (a ** b) * dual.log(safe))
+    with np.errstate(divide='ignore', invalid='ignore'):   # PyTorch: NaN for a < 0, -inf for 0 ** (b < 0)
+        r = g * (a ** b) * dual.log(a)
+    return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), r)
 
 
 _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
@@ -1047,7 +1061,8 @@ def _nextafter(a, b):
 
 
 nextafter = binary('nextafter', _float_kernel('nextafter_cpu', _nextafter), 'NextafterBackward0',
-                   lambda g, a, b: g, lambda g, a, b: g * 0, tensors_only=True,
+                   lambda g, a, b: dual.mask(g, np.asarray(dual.data(a) != dual.data(b))), lambda g, a, b: g * 0,
+                   tensors_only=True,
                    doc='The next floating-point value after ``input`` towards ``other``, elementwise.')
 gcd = binary('gcd', _int_kernel('gcd_cpu', np.gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
              tensors_only=True, doc='Greatest common divisor (non-negative) of integer tensors, elementwise.')

@@ -1,5 +1,7 @@
 """Reductions (sum, mean, prod, max/min, var/std, norm, logsumexp), softmax/log_softmax and scans,
 with PyTorch's result dtypes, ``(values, indices)`` named tuples and backward formulas."""
+import math
+
 import numpy as np
 
 from .. import _bf16, _parallel
@@ -620,7 +622,8 @@ def _var_bw(self, g):
     if dual.is_array(x):
         mu = _mean_of(x, dims, n)
         g = g if keep else g.reshape(_kshape(x.shape, dims))
-        return g * (2.0 / (n - c)) * (x - mu) if n - c > 0 else g * np.full(x.shape, np.nan, x.dtype)
+        with np.errstate(invalid='ignore'):   # PyTorch: 2 / (n - c) (inf at n == c, negative past it)
+            return g * (2.0 / (n - c) if n != c else math.inf) * (x - mu)
     mu = mean(x, dims, keepdim=True)
     g = g if keep else g.reshape(_kshape(x.shape, dims))
     return g * (2.0 / (n - c)) * (x - mu)
@@ -632,8 +635,10 @@ def _std_bw(self, g):
     if not keep:
         g = g.reshape(_kshape(x.shape, dims))
         y = y.reshape(_kshape(x.shape, dims))
-    mu = _mean_of(x, dims, n) if dual.is_array(x) else mean(x, dims, keepdim=True)
-    return g * (x - mu) / (y * (n - c))
+    if dual.is_array(x):   # PyTorch masks the gradient to 0 where the std is 0
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return np.where(y == 0, 0, g * (x - _mean_of(x, dims, n)) / (y * (n - c))).astype(x.dtype, copy=False)
+    return g * (x - mean(x, dims, keepdim=True)) / (y * (n - c))
 
 
 def _mean_part(self, g):
@@ -752,8 +757,8 @@ def _vnorm_bw(self, g):
                 r = np.sign(x) * hit / hit.sum(axis=dims, keepdims=True)
             elif p == 0:
                 r = np.zeros_like(x)
-            else:
-                r = np.where(y == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
+            else:   # PyTorch: 0 where the norm is 0, and for p < 1 also where x is 0
+                r = np.where((y == 0) | ((x == 0) & (p < 1)), 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
         return g * r.astype(x.dtype)
     if p == 2:
         return g * x / y

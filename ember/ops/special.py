@@ -140,12 +140,21 @@ def _x_times(log_fn):
 _xlogy_arr = _x_times(np.log)
 
 
-def _xlogy_da(g, a, b):
-    """d/dx xlogy(x, y) = log(y), 0 where y == 0 (PyTorch's xlogy(y != 0, y))."""
-    if dual.is_array(g):
-        bb = np.asarray(b, g.dtype)
-        return g * _xlogy_arr((bb != 0).astype(g.dtype), bb)
-    return g * xlogy((b != 0).to(g.dtype) if isinstance(b, Tensor) else float(b != 0), b)
+def _x_times_da(arr_fn, edge):
+    """d/dx of x * log_fn(y) as PyTorch: x_times(grad, y), then 0 where x == 0 and y <= ``edge`` (0 for xlogy,
+    -1 for xlog1py: see PyTorch's note on the gradient of xlogy at x = 0, y <= 0)."""
+    def da(g, a, b):
+        bd = np.asarray(dual.data(b) if isinstance(b, (Tensor, np.ndarray, np.generic)) else b)
+        off = (np.asarray(dual.data(a)) == 0) & (bd <= edge)
+        if dual.is_array(g):
+            r = arr_fn(g, np.asarray(bd, g.dtype))
+            return np.where(off, 0, r).astype(g.dtype, copy=False)
+        fn = xlogy if arr_fn is _xlogy_arr else xlog1py
+        return dual.where(off, dual.const(0.0, g), fn(g, b))
+    return da
+
+
+_xlogy_da = _x_times_da(_xlogy_arr, 0.0)
 
 
 xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b: g * a / b, float_out=True,
@@ -171,11 +180,7 @@ def mvlgamma(input, p):
 _xlog1py_arr = _x_times(np.log1p)
 
 
-def _xlog1py_da(g, a, b):
-    """d/dx xlog1py(x, y) = log1p(y) where x != 0, else 0."""
-    if dual.is_array(g):
-        return g * _xlog1py_arr((np.asarray(a) != 0).astype(g.dtype), np.asarray(b, g.dtype))
-    return g * xlog1py((a != 0).to(g.dtype) if isinstance(a, Tensor) else float(a != 0), b)
+_xlog1py_da = _x_times_da(_xlog1py_arr, -1.0)
 
 
 xlog1py = binary('xlog1py', _xlog1py_arr, 'SpecialXlog1PyBackward0', _xlog1py_da, lambda g, a, b: g * a / (1 + b),
@@ -494,8 +499,9 @@ class LogitBackward0(Node):
     def backward(self, g):
         x, = self.saved()
         d = g / (x * (1 - x))
-        if self.eps is None:
-            return (d,)
+        if self.eps is None:    # PyTorch: NaN where x lies outside [0, 1]
+            xd = dual.data(x)
+            return (dual.where((xd < 0) | (xd > 1), dual.const(np.nan, d), d),)
         outside = (dual.data(x) < self.eps) | (dual.data(x) > 1 - self.eps)
         return (dual.mask(d, ~outside),)
 

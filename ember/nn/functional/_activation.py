@@ -404,10 +404,17 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 # -- hard sigmoid / swish, threshold, shrinks ------------------------------------------------------------
+_ONE_SIXTH = float(np.float32(1 / 6))   # PyTorch's hardsigmoid backward multiplies by 1/6 as a float (also for double)
+
+
+def _hardsigmoid_fwd(a):
+    """clamp(x + 3, 0, 6) / 6 in PyTorch's order of rounding (float16 computed in float32, rounded once)."""
+    w = a.astype(np.float32) if a.dtype == np.float16 else a
+    return (np.clip(w + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False)
 _hardsigmoid = _elementwise(
     'HardsigmoidBackward0',
-    lambda a: np.clip(a / 6.0 + 0.5, 0.0, 1.0).astype(a.dtype, copy=False),
-    lambda g, x: g * ((x > -3.0) & (x < 3.0)) / 6.0,
+    lambda a: _hardsigmoid_fwd(a),
+    lambda g, x: g * ((x > -3.0) & (x < 3.0)) * _ONE_SIXTH,
     lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0), 'hardsigmoid_cpu')
 _hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_')
 
