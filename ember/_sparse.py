@@ -2,11 +2,13 @@
 adjacency or feature matrix built sparse, multiplied into dense activations (``torch.spmm``, ``torch.mm``,
 ``@``, ``torch.sparse.mm``), added to dense tensors, summed, scaled, transposed and coalesced.
 
-A ``SparseTensor`` keeps PyTorch's parts (int64 ``indices`` of shape (sparse_dim, nnz), ``values`` of shape
-(nnz, *dense dims), the coalesced flag) and, as its ``_data``, the dense array they stand for: ops written
-here keep the sparse layout as PyTorch does; any other op computes on the dense values and returns a strided
-tensor (the values PyTorch gives, in the strided layout). Sparse tensors do not take gradients here; the dense
-operand of a product does.
+A ``SparseTensor`` stores PyTorch's parts only (int64 ``indices`` of shape (sparse_dim, nnz), ``values`` of
+shape (nnz, *dense dims), the coalesced flag, the size), so a 10^6 x 10^6 matrix of 100 entries takes 100
+entries' memory: ops written here keep the sparse layout as PyTorch does; any other op reads ``_data``, a
+read-only dense array made from the parts on each access, and returns a strided tensor (the values PyTorch
+gives, in the strided layout). ``nn.Embedding(sparse=True)`` gives its weight such a gradient (nn/functional/
+_embedding.py), which accumulates sparse + sparse, and SparseAdam, SGD and Adagrad step on. Sparse tensors do
+not take gradients themselves here; the dense operand of a product does.
 """
 import numpy as np
 
@@ -16,7 +18,8 @@ from ._warn import warn_user
 from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
-from .tensor import Tensor, _check_device
+from ._dtype import FROM_NP
+from .tensor import Size, Tensor, _check_device, _wrap_dim
 
 _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur when '
                    'operating on a sparse tensor which violates the invariants, but checks incur performance '
@@ -29,9 +32,58 @@ _NO_GRAD = ("ember's sparse tensors do not take gradients (a product's dense ope
 
 class SparseTensor(Tensor):
     """A sparse COO tensor: ``_idx`` (int64, (sparse_dim, nnz)), ``_vals`` (an ndarray, (nnz, *dense dims)),
-    ``_coal`` (PyTorch's coalesced flag) and the dense array ``_data`` they make."""
+    ``_coal`` (PyTorch's coalesced flag) and ``_shape`` (a tuple of ints); ``_data`` is the dense array they make,
+    made anew (read-only) on each access."""
     layout = _layout.sparse_coo
     is_sparse = True
+
+    @property
+    def _data(self):
+        arr = _dense(self)
+        arr.flags.writeable = False     # a write into it would be lost: in-place ops on sparse tensors go by parts
+        return arr
+
+    # -- metadata without the dense array ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple.__new__(Size, self._shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return tuple.__new__(Size, self._shape)
+        return self._shape[_wrap_dim(dim, len(self._shape), 'size', scalar=False)]
+
+    @property
+    def dtype(self):
+        return FROM_NP[self._vals.dtype]
+
+    def dim(self):
+        return len(self._shape)
+
+    ndimension = dim
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    def numel(self):
+        return int(np.prod(self._shape, dtype=np.int64))
+
+    nelement = numel
+
+    def is_floating_point(self):
+        return self._vals.dtype.kind == 'f'
+
+    def is_complex(self):
+        return self._vals.dtype.kind == 'c'
+
+    def is_same_size(self, other):
+        return tuple(self._shape) == tuple(other.shape)
+
+    def __len__(self):
+        if not self._shape:
+            raise TypeError('len() of a 0-d tensor')
+        return self._shape[0]
 
     # -- parts -------------------------------------------------------------------------------------------
     def _indices(self):
@@ -68,11 +120,11 @@ class SparseTensor(Tensor):
         """Indices sorted and unique, duplicates' values summed (in their stored order)."""
         if self._coal:
             return self
-        return _make(*_coalesced(self._idx, self._vals, self._data.shape[:self.sparse_dim()]), self._data.shape,
+        return _make(*_coalesced(self._idx, self._vals, self._shape[:self.sparse_dim()]), self._shape,
                      True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
-        arr = self._data.copy()
+        arr = _dense(self)
         return Tensor._make(arr if dtype is None else arr.astype(to_np(dtype)))
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -92,7 +144,7 @@ class SparseTensor(Tensor):
     untyped_storage = storage
 
     def stride(self, dim=None):
-        return (0,) * self._data.ndim if dim is None else 0
+        return (0,) * len(self._shape) if dim is None else 0
 
     def is_contiguous(self, memory_format=None):
         return False
@@ -127,7 +179,7 @@ class SparseTensor(Tensor):
         nd = to_np(dtype)
         if nd is None or nd == self._vals.dtype:
             return self
-        return _make(self._idx, self._vals.astype(nd), self._data.shape, self._coal)
+        return _make(self._idx, self._vals.astype(nd), self._shape, self._coal)
 
     def float(self, memory_format=None):
         return self.to(np.float32)
@@ -148,7 +200,7 @@ class SparseTensor(Tensor):
         return self.to(np.bool_)
 
     def clone(self, *, memory_format=None):
-        return _make(self._idx.copy(), self._vals.copy(), self._data.shape, self._coal)
+        return _make(self._idx.copy(), self._vals.copy(), self._shape, self._coal)
 
     def detach(self):
         return self
@@ -161,21 +213,21 @@ class SparseTensor(Tensor):
         if self.sparse_dim() + self.dense_dim() > 2:
             raise RuntimeError(f't() expects a tensor with <= 2 sparse and 0 dense dimensions, but got '
                                f'{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions')
-        return self.transpose(0, 1) if self._data.ndim == 2 else self
+        return self.transpose(0, 1) if len(self._shape) == 2 else self
 
     def transpose(self, dim0, dim1):
         n = self.sparse_dim()
-        d0, d1 = dim0 % self._data.ndim, dim1 % self._data.ndim
+        d0, d1 = dim0 % len(self._shape), dim1 % len(self._shape)
         if d0 >= n or d1 >= n:
             raise RuntimeError('transpose: ember transposes the sparse dims of a sparse tensor only')
         order = list(range(n))
         order[d0], order[d1] = d1, d0
-        shape = list(self._data.shape)
+        shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         return _make(self._idx[order], self._vals, tuple(shape), False)
 
     def neg(self):
-        return _make(self._idx, -self._vals, self._data.shape, self._coal)
+        return _make(self._idx, -self._vals, self._shape, self._coal)
 
     __neg__ = neg
 
@@ -185,7 +237,7 @@ class SparseTensor(Tensor):
         if isinstance(other, Tensor) and other.dim() > 0:
             return Tensor.mul(self, other)      # PyTorch's result is sparse too; computed densely here
         v = Tensor.mul(Tensor._make(self._vals), other)._data
-        return _make(self._idx, v, self._data.shape, self._coal)
+        return _make(self._idx, v, self._shape, self._coal)
 
     __mul__ = __rmul__ = mul
 
@@ -193,7 +245,7 @@ class SparseTensor(Tensor):
         if isinstance(other, Tensor) and other.dim() > 0:
             return Tensor.div(self, other, rounding_mode=rounding_mode)
         v = Tensor.div(Tensor._make(self._vals), other, rounding_mode=rounding_mode)._data
-        return _make(self._idx, v, self._data.shape, self._coal)
+        return _make(self._idx, v, self._shape, self._coal)
 
     __truediv__ = div
 
@@ -202,9 +254,9 @@ class SparseTensor(Tensor):
             if isinstance(other, Tensor):
                 raise RuntimeError('add(sparse, dense) is not supported. Use add(dense, sparse) instead.')
             return Tensor.add(self, other, alpha=alpha)
-        if other._data.shape != self._data.shape:
+        if other._shape != self._shape:
             raise RuntimeError(f'add: expected \'self\' and \'other\' to have same size, but self has size '
-                               f'{list(self._data.shape)} while other has size {list(other._data.shape)} '
+                               f'{list(self._shape)} while other has size {list(other._shape)} '
                                '(FYI: dense-sparse addition does not currently support broadcasting)')
         return _merge_add(self, other, alpha)
 
@@ -225,6 +277,35 @@ class SparseTensor(Tensor):
             return Tensor.sum(Tensor._make(self._vals), dtype=dtype)
         return sparse_sum(self, dim, keepdim, dtype)
 
+    # -- in place, by parts (a gradient zeroed, scaled or accumulated; an optimizer's sparse state) ----------------
+    def _set_parts(self, other):
+        self._idx, self._vals, self._coal = other._idx, other._vals, other._coal
+        self.__dict__.pop('_round_cache', None)
+        self._bump()
+        return self
+
+    def _alias(self):
+        """A new sparse tensor sharing these parts (PyTorch's shallow copy of a first gradient): the parts of a
+        sparse tensor are never written in place (its in-place ops replace them)."""
+        return _make(self._idx, self._vals, self._shape, self._coal, check=False)
+
+    def zero_(self):
+        """No entries left (PyTorch's sparse zero_: nnz 0, coalesced), the size kept."""
+        return self._set_parts(_make(np.zeros((self.sparse_dim(), 0), np.int64),
+                                     np.zeros((0,) + self._vals.shape[1:], self._vals.dtype), self._shape, True))
+
+    def mul_(self, other):
+        if isinstance(other, Tensor) and (other.is_sparse or other.dim() > 0):
+            raise NotImplementedError('ember scales a sparse tensor in place by a number only')
+        v = Tensor.mul(Tensor._make(self._vals), other)._data.astype(self._vals.dtype, copy=False)
+        return self._set_parts(_make(self._idx, v, self._shape, self._coal, check=False))
+
+    def add_(self, other, *, alpha=1):
+        if not isinstance(other, SparseTensor):
+            raise RuntimeError('add_(sparse, dense) is not supported by ember: the result would be dense')
+        out = self.add(other, alpha=alpha)
+        return self._set_parts(out.to(self.dtype))
+
     # -- products -------------------------------------------------------------------------------------------
     def mm(self, mat2):
         return mm(self, mat2)
@@ -237,28 +318,34 @@ def _coo_only(layout):
         raise NotImplementedError(f'ember converts to the sparse COO layout only, not {layout}')
 
 
-def _make(idx, vals, shape, coalesced):
-    """A SparseTensor from its parts (``idx`` int64 (sparse_dim, nnz), ``vals`` (nnz, *dense dims))."""
+def _make(idx, vals, shape, coalesced, check=True):
+    """A SparseTensor from its parts (``idx`` int64 (sparse_dim, nnz), ``vals`` (nnz, *dense dims)); ``check``:
+    whether the indices fit ``shape`` (skipped for parts made from a checked tensor's)."""
     t = object.__new__(SparseTensor)
     shape = tuple(int(s) for s in shape)
-    n = idx.shape[0]
-    for d in range(n):
-        if idx.shape[1] and (idx[d].max() >= shape[d] or idx[d].min() < 0):
-            bad = idx[d].max() if idx[d].max() >= shape[d] else idx[d].min()
-            raise RuntimeError(f'size is inconsistent with indices: for dim {d}, size is {shape[d]} but found '
-                               f'index {bad}')
-    dense = np.zeros(shape, vals.dtype)
-    if idx.shape[1]:
-        if coalesced:
-            dense[tuple(idx)] = vals
-        else:
-            np.add.at(dense, tuple(idx), vals)
-    t._data = dense
+    if check:
+        for d in range(idx.shape[0]):
+            if idx.shape[1] and (idx[d].max() >= shape[d] or idx[d].min() < 0):
+                bad = idx[d].max() if idx[d].max() >= shape[d] else idx[d].min()
+                raise RuntimeError(f'size is inconsistent with indices: for dim {d}, size is {shape[d]} but found '
+                                   f'index {bad}')
+    t._shape = shape
     t._requires_grad = False
     t._grad = None
     t.grad_fn = None
-    t._idx, t._vals, t._coal = idx, vals, coalesced
+    t._idx, t._vals, t._coal = idx, vals, coalesced or idx.shape[1] < 2   # as PyTorch: <= 1 entry is coalesced
     return t
+
+
+def _dense(t):
+    """The dense array sparse ``t`` stands for (a new, writable one): duplicates summed."""
+    dense = np.zeros(t._shape, t._vals.dtype)
+    if t._idx.shape[1]:
+        if t._coal:
+            dense[tuple(t._idx)] = t._vals
+        else:
+            np.add.at(dense, tuple(t._idx), t._vals)
+    return dense
 
 
 def _coalesced(idx, vals, sparse_shape):
@@ -308,10 +395,15 @@ def _merge_add(t, s, alpha):
     """``t + alpha * s`` as PyTorch adds two sparse tensors: one pass over both entry lists in stored order,
     taking the entry with the smaller index, or both summed when the indices are equal (for coalesced operands
     the union of their entries; for others whatever that pass pairs up, as in PyTorch)."""
-    shape = t._data.shape[:t.sparse_dim()]
+    shape = t._shape[:t.sparse_dim()]
     dt = np.result_type(t._vals, s._vals)
     tv = t._vals.astype(dt, copy=False)
     sv = s._vals * alpha if alpha != 1 else s._vals.astype(dt, copy=False)
+    if not (tv.flags.c_contiguous and sv.flags.c_contiguous):
+        # PyTorch's add of values not contiguous (a sum's expanded gradient, as embedding's values): both entry
+        # lists concatenated, uncoalesced
+        return _make(np.concatenate([t._idx, s._idx], 1), np.concatenate([tv, sv.astype(dt, copy=False)]),
+                     t._shape, False, check=False)
     lt, ls = (np.ravel_multi_index(tuple(x._idx), shape) if x._idx.shape[1] else np.zeros(0, np.int64)
               for x in (t, s))
     if t._coal and s._coal:
@@ -320,7 +412,7 @@ def _merge_add(t, s, alpha):
         vals[np.searchsorted(lin, lt)] = tv
         vals[np.searchsorted(lin, ls)] += sv.astype(dt, copy=False)
         idx = np.stack(np.unravel_index(lin, shape)).astype(np.int64).reshape(len(shape), -1)
-        return _make(idx, vals, t._data.shape, True)
+        return _make(idx, vals, t._shape, True)
     i = j = 0
     out_lin, out_vals = [], []
     while i < len(lt) or j < len(ls):
@@ -338,20 +430,20 @@ def _merge_add(t, s, alpha):
             i, j = i + 1, j + 1
     idx = np.stack(np.unravel_index(np.asarray(out_lin, np.int64), shape)).astype(np.int64).reshape(len(shape), -1)
     vals = np.asarray(out_vals, dt).reshape((len(out_vals),) + tv.shape[1:])
-    return _make(idx, vals, t._data.shape, False)
+    return _make(idx, vals, t._shape, False)
 
 
 def _sparse_mul(a, b):
     """Elementwise product of two sparse tensors of one shape: the entries both hold (a coalesced result)."""
-    if a._data.shape != b._data.shape:
-        raise RuntimeError(f'mul operands have incompatible sizes {list(a._data.shape)} and {list(b._data.shape)}')
+    if a._shape != b._shape:
+        raise RuntimeError(f'mul operands have incompatible sizes {list(a._shape)} and {list(b._shape)}')
     a, b = a.coalesce(), b.coalesce()
-    shape = a._data.shape[:a.sparse_dim()]
+    shape = a._shape[:a.sparse_dim()]
     la, lb = (np.ravel_multi_index(tuple(t._idx), shape) for t in (a, b))
     common, ia, ib = np.intersect1d(la, lb, assume_unique=True, return_indices=True)
     vals = Tensor.mul(Tensor._make(a._vals[ia]), Tensor._make(b._vals[ib]))._data
     idx = np.stack(np.unravel_index(common, shape)).astype(np.int64).reshape(len(shape), -1)
-    return _make(idx, vals, a._data.shape, True)
+    return _make(idx, vals, a._shape, True)
 
 
 def sparse_sum(input, dim=None, keepdim=False, dtype=None):
@@ -360,7 +452,7 @@ def sparse_sum(input, dim=None, keepdim=False, dtype=None):
         return Tensor.sum(input, dim, keepdim, dtype=dtype)
     if dim is None:
         return Tensor.sum(Tensor._make(input._vals), dtype=dtype)
-    ndim = input._data.ndim
+    ndim = len(input._shape)
     dims = sorted({d % ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))})
     n = input.sparse_dim()
     vals = input._vals
@@ -373,9 +465,9 @@ def sparse_sum(input, dim=None, keepdim=False, dtype=None):
         vals = vals.astype(np.int64)
     keep = [d for d in range(n) if d not in dims]
     if keepdim:
-        shape = [1 if d in dims else s for d, s in enumerate(input._data.shape[:n])]
+        shape = [1 if d in dims else s for d, s in enumerate(input._shape[:n])]
     else:
-        shape = [s for d, s in enumerate(input._data.shape[:n]) if d not in dims]
+        shape = [s for d, s in enumerate(input._shape[:n]) if d not in dims]
     shape += list(vals.shape[1:])
     if not keep and not keepdim:
         return Tensor._make(np.asarray(vals.sum(0)))
@@ -393,8 +485,6 @@ def sparse_sum(input, dim=None, keepdim=False, dtype=None):
 def _as_array(x):
     """The values of ``x`` as ``torch.tensor(x)`` reads them (lists of floats in the default dtype, NumPy arrays
     in theirs)."""
-    if isinstance(x, SparseTensor):
-        return x._data
     if isinstance(x, Tensor):
         return x._data
     from .ops.creation import tensor
@@ -435,6 +525,14 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     return _make(idx, vals, size, bool(is_coalesced))
 
 
+def no_entries(shape, np_dtype, device=None, requires_grad=False):
+    """``torch.zeros(*shape, layout=torch.sparse_coo)`` (and ``empty``): all dims sparse, no entries."""
+    _check_device(device)
+    if requires_grad:
+        raise NotImplementedError(_NO_GRAD)
+    return _make(np.zeros((len(shape), 0), np.int64), np.zeros((0,), np_dtype), shape, True)
+
+
 def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """``Tensor.to_sparse``: the nonzero entries (over the first ``sparse_dim`` dims) of a strided tensor, in
     index order (coalesced)."""
@@ -466,7 +564,7 @@ def _spmm(s, axis, x):
     them, each a fused multiply-add (see _fma). The entries go in rounds (see _rounds), so a round is a few
     NumPy passes over at most one entry an output row."""
     rows, cols = s._idx[axis], s._idx[1 - axis]
-    out = np.zeros((s._data.shape[axis],) + x.shape[1:], x.dtype)
+    out = np.zeros((s._shape[axis],) + x.shape[1:], x.dtype)
     v = s._vals.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - 1))
     for sel in _rounds(s, axis):
         r = rows[sel]
@@ -534,13 +632,17 @@ MmBackward0 = type('MmBackward0', (_SparseMmBackward,), {'__slots__': ()})
 SparseAddmmBackward0 = type('SparseAddmmBackward0', (_SparseMmBackward,), {'__slots__': ()})
 
 
+def _np_dtype(t):
+    return t._vals.dtype if isinstance(t, SparseTensor) else t._data.dtype
+
+
 def _check_mm(a, b):
     if a.dim() != 2 or b.dim() != 2:
         raise RuntimeError(f'mm: ember multiplies 2-D sparse tensors only (got {a.dim()}-D and {b.dim()}-D)')
-    if a._data.dtype != b._data.dtype:
+    da, db = _np_dtype(a), _np_dtype(b)
+    if da != db:
         names = {np.dtype(np.float32): 'Float', np.dtype(np.float64): 'Double', np.dtype(np.int64): 'Long'}
-        raise RuntimeError(f'expected scalar type {names.get(a._data.dtype, a.dtype)} but found '
-                           f'{names.get(b._data.dtype, b.dtype)}')
+        raise RuntimeError(f'expected scalar type {names.get(da, a.dtype)} but found {names.get(db, b.dtype)}')
     if a.shape[1] != b.shape[0]:
         if isinstance(a, SparseTensor):
             raise RuntimeError(f'addmm: Argument #3 (dense): Expected dim 0 size {a.shape[1]}, got {b.shape[0]}')

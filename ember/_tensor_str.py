@@ -251,7 +251,7 @@ def sparse_repr(t):
         if not arr.size:
             body += ', size=' + str(tuple(arr.shape))
         parts.append(prefix + body + ')')
-    suffixes = ['size=' + str(tuple(t._data.shape)), 'nnz=' + str(t._idx.shape[1])]
+    suffixes = ['size=' + str(tuple(t.shape)), 'nnz=' + str(t._idx.shape[1])]
     if t.dtype not in (_dtype.DEFAULT.dtype, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
         suffixes.append('dtype=' + repr(t.dtype))
     suffixes.append('layout=torch.sparse_coo')

@@ -334,11 +334,11 @@ class Tensor(metaclass=_TorchNamedType):
             if not isinstance(g, Tensor):
                 raise TypeError(f'assigned grad expected to be a Tensor or None but got grad of type '
                                 f'{type(g).__name__}')
-            if g._data.shape != self._data.shape:
-                raise RuntimeError(f"attempting to assign a gradient of size '{list(g._data.shape)}' to a tensor of "
+            if g.shape != self._data.shape:    # g.shape, g.dtype: no dense array made of a sparse g
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a tensor of "
                                    f"size '{list(self._data.shape)}'. Please ensure that the gradient and the "
                                    'tensor are the same size')
-            if g._data.dtype != self._data.dtype:
+            if g.dtype != self.dtype:
                 raise RuntimeError(f'assigned grad has data of a different type: expected {self.dtype}, '
                                    f'got {g.dtype}')
         self._grad = g

@@ -146,9 +146,18 @@ def _zeros_in(name):
     return lambda lib: lib.zeros(2, 2, layout=getattr(lib, name))
 
 
-NO_SPARSE_LAYOUT = 'ember has no sparse tensors: layout=torch.sparse_coo/csr/csc is refused with an error naming it'
-LAYOUTS = ([Call('', n, [Case('repr', _layout_repr(n)), Case('zeros', _zeros_in(n), unsupported=n)],
-                 gaps={'case:zeros': NO_SPARSE_LAYOUT}) for n in ('sparse_coo', 'sparse_csr', 'sparse_csc')] +
+def _sparse_zeros(lib):
+    """zeros and empty in the COO layout: no entries, all dims sparse (printed, and their parts)."""
+    out = []
+    for z in (lib.zeros(2, 3, layout=lib.sparse_coo), lib.empty((4,), layout=lib.sparse_coo, dtype=lib.float64)):
+        out += [repr(z), z.is_sparse, z.is_coalesced(), z.sparse_dim(), z._nnz(), z.to_dense()]
+    return out
+
+
+NO_SPARSE_LAYOUT = 'ember has no compressed sparse tensors: layout=torch.sparse_csr/csc is refused with an error naming it'
+LAYOUTS = ([Call('', 'sparse_coo', [Case('repr', _layout_repr('sparse_coo')), Case('zeros', _sparse_zeros)])] +
+           [Call('', n, [Case('repr', _layout_repr(n)), Case('zeros', _zeros_in(n), unsupported=n)],
+                 gaps={'case:zeros': NO_SPARSE_LAYOUT}) for n in ('sparse_csr', 'sparse_csc')] +
            [Call('', n, [Case('repr', _layout_repr(n)), Case('zeros', _zeros_in(n), error=True)])
             for n in ('sparse_bsr', 'sparse_bsc')] +
            [Call('', 'jagged', [Case('repr', _layout_repr('jagged'))])])

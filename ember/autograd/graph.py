@@ -236,7 +236,9 @@ class AccumulateGrad(Node):
         else:
             if g.dtype is not v.dtype:
                 g = g.to(v.dtype)
-            if v.grad is None:   # a copy, as PyTorch's (CopyBackwards): changing g later leaves .grad alone
+            if g.is_sparse:     # nn.Embedding(sparse=True)'s: kept sparse, summed without a dense table
+                v._grad = g._alias() if v._grad is None else v._grad + g
+            elif v.grad is None:   # a copy, as PyTorch's (CopyBackwards): changing g later leaves .grad alone
                 v.grad = _graph_copy(g) if g.grad_fn is not None else g.detach().clone()
             else:
                 v.grad = v.grad + g

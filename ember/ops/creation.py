@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from .. import _bf16, _dtype, _layout
+from .. import _bf16, _dtype, _layout, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
@@ -272,6 +272,9 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
 def _by_shape(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
              memory_format=None, names=None, **kw):
+        if layout is _layout.sparse_coo and name in ('zeros', 'empty') and out is None and memory_format is None:
+            return _sparse.no_entries(shape_arg(size or (kw.get('size', ()),), name),
+                                      _default_dtype(dtype, None, DEFAULT.np), device, requires_grad)
         _factory(device, layout, pin_memory, name)
         if names is not None:
             raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')

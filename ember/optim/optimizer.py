@@ -304,6 +304,9 @@ class Optimizer:
                 if set_to_none:
                     p._grad = None
                     continue
+                if g.is_sparse:     # nn.Embedding(sparse=True)'s: no entries left, as PyTorch's zero_()
+                    g.zero_()
+                    continue
                 if g.grad_fn is not None:
                     g.detach_()
                 else:

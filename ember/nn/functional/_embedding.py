@@ -1,8 +1,9 @@
 """Embedding lookup (one fused node with a scatter-add backward that skips ``padding_idx``) and one_hot."""
 import numpy as np
 
-from ... import ops
+from ... import _sparse, ops
 from ...autograd.grad_mode import no_grad
+from ...autograd.graph import MODE
 from ...ops import _composite
 from ...ops._scatter import index_add_rows
 from ...ops.indexing import rows_at
@@ -14,9 +15,13 @@ __all__ = ['embedding', 'one_hot', 'embedding_bag']
 
 
 def _embedding_backward(self, g):
-    idx, n, pad, by_freq = self.ctx
+    idx, n, pad, by_freq, sparse = self.ctx
     flat = idx.reshape(-1)
     g2 = np.asarray(g).reshape(flat.size, np.shape(g)[-1])     # -1 cannot be inferred for no index
+    if sparse:
+        if by_freq:
+            raise RuntimeError('embedding_backward: scale_grad_by_freq not supported with sparse gradients')
+        return None, sparse_rows(flat, g2, n, pad)
     if by_freq:
         counts = np.bincount(flat, minlength=n)
         g2 = g2 / counts[flat][:, None].astype(g2.dtype)
@@ -27,7 +32,7 @@ def _embedding_backward(self, g):
 
 
 def _embedding_ref(ctx, idx, w):
-    i, n, pad, by_freq = ctx
+    i, n, pad, by_freq, _ = ctx
     rows = ops.index_select(w, 0, Tensor._make(i.reshape(-1)))
     if pad is not None:
         keep = Tensor._make((i.reshape(-1) != pad).astype(w._data.dtype)[:, None])
@@ -51,17 +56,22 @@ def _renorm(weight, idx, max_norm, norm_type):
             weight._bump()
 
 
-def refuse_sparse(sparse, op):
-    """ember has no sparse tensors: a sparse gradient is refused rather than silently made dense."""
-    if sparse:
-        raise NotImplementedError(f'{op}: sparse=True (sparse gradients) is not supported by ember, which has no '
-                                  'sparse tensors; use sparse=False (dense gradients, same values)')
+def sparse_rows(flat, rows, n, pad):
+    """The sparse gradient of an embedding table of ``n`` rows (PyTorch's embedding_sparse_backward): one entry
+    per looked-up index in lookup order, uncoalesced, its value the gradient of that lookup's row; the lookups of
+    ``pad`` left out. Nothing of the table's size is made."""
+    if pad is not None:
+        keep = flat != pad
+        flat, rows = flat[keep], rows[keep]
+    # values kept as laid out (a view of a sum's expanded gradient stays non-contiguous): PyTorch's sparse add
+    # concatenates such values where it merges contiguous ones (_sparse._merge_add)
+    vals = rows.copy() if rows.flags.c_contiguous else rows
+    return _sparse._make(flat.astype(np.int64).reshape(1, -1), vals, (n, rows.shape[1]), False, check=False)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""
-    refuse_sparse(sparse, 'embedding')
     idx = input._data
     if idx.dtype.kind not in 'iu':
         raise RuntimeError(f'Expected tensor for argument #1 \'indices\' to have one of the following scalar types: '
@@ -81,13 +91,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         _renorm(weight, idx, max_norm, norm_type)
     out = rows_at(w, idx)
     return record(EmbeddingBackward0, (input, weight), out,
-                  ctx=(idx, n, padding_idx, scale_grad_by_freq))
+                  ctx=(idx, n, padding_idx, scale_grad_by_freq, bool(sparse)))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
-    refuse_sparse(sparse, 'embedding_bag')
     if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
         raise ValueError(f'embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then '
                          f'it must have the same shape as the input ({input.shape})')
@@ -107,16 +116,66 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f'input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}')
     if mode not in ('sum', 'mean', 'max'):
         raise ValueError(f'mode has to be one of sum, mean or max (embedding_bag got mode={mode!r})')
+    if mode == 'max' and scale_grad_by_freq:
+        raise ValueError('max mode does not support scaling the gradient by the frequency')
+    if mode == 'max' and sparse:
+        raise ValueError('max mode does not support sparse weights')
     if per_sample_weights is not None and mode != 'sum':
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
                                   'GitHub.')
-    return _composite.composite(EmbeddingBagBackward0, _bags, (weight, per_sample_weights), input=input,
+    node = _SparseBagBackward if sparse else EmbeddingBagBackward0
+    return _composite.composite(node, _bags, (weight, per_sample_weights), input=input,
                                 offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
                                 include_last_offset=include_last_offset, padding_idx=padding_idx)
 
 
 EmbeddingBagBackward0 = _composite.node_class('EmbeddingBagBackward0')
+
+
+class _SparseBagBackward(_composite.CompositeNode):
+    """EmbeddingBagBackward0 of ``sparse=True``: the weight's gradient sparse, as PyTorch's
+    _embedding_bag_sparse_backward makes it (each lookup's bag gradient, divided by the bag's size for 'mean',
+    times its per-sample weight, then as embedding's sparse gradient), without the table's dense gradient that
+    the composition's graph would give; per_sample_weights' gradient from that graph (which then leaves the
+    weight out). Under create_graph the composition is re-derived (dense gradients)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        if MODE.graph:
+            return _composite.CompositeNode.backward(self, g)
+        weight, psw = self.saved()
+        st = self.state
+        wgrad = _sparse_bag_grad(g, weight, psw, st) if self.need[0] else None
+        pgrad = None
+        if self.need[1]:
+            out, leaves = self.inner
+            from ...autograd import grad
+            pgrad = grad(out, leaves[-1], Tensor._make(g), retain_graph=True, allow_unused=True)[0]
+            pgrad = None if pgrad is None else pgrad._data
+        return wgrad, pgrad
+
+
+_SparseBagBackward.__name__ = _SparseBagBackward.__qualname__ = 'EmbeddingBagBackward0'
+
+
+def _sparse_bag_grad(g, weight, psw, st):
+    """The sparse weight gradient of embedding_bag: rows of ``g`` (one a bag) at each lookup's bag."""
+    flat, offs = st['input']._data, st['offsets']._data.tolist()
+    offs = offs + ([] if st['include_last_offset'] else [flat.shape[0]])
+    ends = np.minimum(np.asarray(offs[1:], np.int64), flat.shape[0])
+    starts = np.asarray(offs[:-1], np.int64)
+    bag_of = np.repeat(np.arange(len(starts)), np.maximum(ends - starts, 0))
+    at = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+    flat = flat[at]
+    rows = np.asarray(g)[bag_of]
+    pad = st['padding_idx']
+    if st['mode'] == 'mean':
+        counts = np.bincount(bag_of[flat != pad] if pad is not None else bag_of, minlength=len(starts))
+        rows = rows / counts[bag_of][:, None].astype(rows.dtype)
+    if psw is not None:
+        rows = rows * np.asarray(getattr(psw, '_data', psw))[at][:, None]
+    return sparse_rows(flat, rows, np.shape(getattr(weight, '_data', weight))[0], pad)
 
 
 def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode, include_last_offset, padding_idx):

@@ -545,6 +545,8 @@ class Module:
                 continue
             if set_to_none:
                 p._grad = None
+            elif g.is_sparse:   # nn.Embedding(sparse=True)'s: no entries left, as PyTorch's zero_()
+                g.zero_()
             else:
                 if g.grad_fn is not None:
                     g.detach_()

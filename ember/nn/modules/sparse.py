@@ -1,7 +1,6 @@
 """``Embedding`` (a lookup table of vectors) and ``EmbeddingBag``."""
 from ...autograd.grad_mode import no_grad
 from .. import functional as F, init
-from ..functional._embedding import refuse_sparse
 from ..parameter import Parameter
 from ._factory import empty_param
 from .module import Module
@@ -27,7 +26,6 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        refuse_sparse(sparse, 'Embedding')
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = _check_padding(padding_idx, num_embeddings)
@@ -88,7 +86,6 @@ class EmbeddingBag(Module):
                  mode='mean', sparse=False, _weight=None, include_last_offset=False, padding_idx=None,
                  device=None, dtype=None):
         super().__init__()
-        refuse_sparse(sparse, 'EmbeddingBag')
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.max_norm = max_norm
