@@ -347,7 +347,8 @@ def _chain(node, grads, release):
     g, at = grads[0], None     # at: the output of node its gradient g is for, once the chain has moved on
     while g is not None and not node._special:
         edges = node.next_functions
-        if len(edges) != 1 and (len(edges) != 2 or edges[1][0] is not None):
+        n = len(edges)
+        if n != 1 and (n != 2 or edges[1][0] is not None):
             break
         child, nr = edges[0]
         if child is None:

@@ -169,8 +169,8 @@ _NEVER = [0]        # _Packed); its version -1 never matches, so every fast path
 def saved_entry(t):
     """A saved input: the tensor, its version cell and its version now. A tensor that has no version
     cell yet is at version 0; the cell is created by the first in-place change."""
-    b = t._base if t._base is not None else t
-    vc = b._vc
+    b = t._base
+    vc = (t if b is None else b)._vc
     return (t, vc, 0 if vc is None else vc[0])
 
 

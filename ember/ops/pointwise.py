@@ -22,6 +22,7 @@ _multiply, _subtract, _ONE = np.multiply, np.subtract, dual.ONE   # for np_backw
 _ONE64 = _ONE[_F64]
 _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
+_NDARRAY = np.ndarray        # prebound for the forwards' test of a result's type (a global, not np's attribute)
 
 
 # the opcodes that read locals: {opcode: whether it reads two, packed 4 bits each (LOAD_FAST_LOAD_FAST, 3.13)}
@@ -140,7 +141,9 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     # _pack_order: PyTorch saves (and a saved-tensor hook sees) ``other`` before ``self`` (autograd.graph)
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw, '_pack_order': (1, 0)})
-    first = type(node_name, (cls,), {'__slots__': (), 'backward': _first_only(bw, da)})
+    # first's _meta is its class's: a plain class attribute shadows cls's slot, so the hot path below makes the node
+    # without storing it (a store that only ever wrote _EXACT_X there)
+    first = type(node_name, (cls,), {'__slots__': (), 'backward': _first_only(bw, da), '_meta': _EXACT_X})
     scls = cls if scalar_node is None else type(scalar_node, (cls,), {'__slots__': ()})
     fcls = cls if scalar_first_node is None else type(scalar_first_node, (cls,), {'__slots__': ()})
     if one_edge:    # by which operand is the tensor: the node whose one edge goes to it
@@ -171,8 +174,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         return Tensor._make(r, node)
 
     # which operands to save, by which of them require grad: (x only, y only, both)
-    plan_x, plan_y, plan_xy = (('a' in pa, 'b' in pa), ('a' in pb, 'b' in pb),
-                               ('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
+    plan_x, plan_y, plan_xy = (_plan('a' in pa, 'b' in pa), _plan('a' in pb, 'b' in pb),
+                               _plan('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
 
     def op(input, other):
         if type(input) is Tensor and type(other) is Tensor:
@@ -188,27 +191,26 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 xg, yg = input._requires_grad, other._requires_grad
                 if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                     # ``record`` for two tensors of one dtype, the hot path: built inline
-                    xs, ys = a.shape, b.shape
-                    if xs != ys:
+                    if a.shape != b.shape:
                         node = _new_node(cls)
-                        node._meta = (xs, dt if xg else None, ys, dt if yg else None, None, None, False)
+                        node._meta = (a.shape, dt if xg else None, b.shape, dt if yg else None, None, None, False)
                     elif yg:
                         node = _new_node(cls)
                         node._meta = _EXACT_XY if xg else _EXACT_Y
                     else:
-                        node = _new_node(first)
-                        node._meta = _EXACT_X
+                        node = _new_node(first)     # its _meta: _EXACT_X (see first)
                     # edge() inline for an op's result, one call less (fwd+bwd per op, min of interleaved runs:
                     # 16-op chain 2.217 -> 2.190 us, 256-op chain 2.036 -> 2.007; 4-op forward 1.299 -> 1.283)
                     fn = input.grad_fn
                     node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input) if xg else
                                            _NO_EDGE, edge(other) if yg else _NO_EDGE)
-                    need_a, need_b = (plan_xy if yg else plan_x) if xg else plan_y
-                    if need_a or need_b:
+                    plan = (plan_xy if yg else plan_x) if xg else plan_y
+                    if plan is not None:    # (need_a, need_b), None when neither is saved (add, sub)
+                        need_a, need_b = plan
                         node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
                         node._saved = (saved_entry(input) if need_a else None, saved_entry(other) if need_b else None)
                     t = _new_node(Tensor)
-                    t._data = r if type(r) is np.ndarray else adopt_output(r, node)
+                    t._data = r if type(r) is _NDARRAY else adopt_output(r, node)
                     t._requires_grad = True
                     t._grad = None
                     t.grad_fn = node
@@ -239,6 +241,11 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
     op.node = cls
     return op
+
+
+def _plan(need_a, need_b):
+    """Which operands a binary node saves: (need_a, need_b), or None for neither (one test in the forward)."""
+    return (need_a, need_b) if need_a or need_b else None
 
 
 def _through(g, a, b):
@@ -370,7 +377,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
     backward reads only y, the same formula on arrays as ufunc calls, which a plain backward runs instead)."""
     params = _params(backward)
     needs_x, needs_y = 'x' in params, 'y' in params
-    ufunc1 = type(np_fn) is np.ufunc and np_fn.nin == 1 and np_fn.nout == 1
+    # a precise one-in one-out ufunc: float32 computed in place on a float64 copy (see op)
+    f64_in_place = precise and type(np_fn) is np.ufunc and np_fn.nin == 1 and np_fn.nout == 1
 
     if needs_x and needs_y:
         def bw(self, g):
@@ -417,18 +425,15 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
-        if precise and dt is _F32:
-            if a.size > _BLOCK:
-                r = _special.blocked(np_fn, a)
-            elif ufunc1:
-                # the ufunc writes over its own float64 copy of a, out given by position: no second float64 array,
-                # no keyword to parse (op of (4, 4) float32, min of 25 interleaved runs: tanh 1131 -> 1111 ns,
-                # exp 1094 -> 1080, sin 1179 -> 1163)
-                r = a.astype(_F64)
-                np_fn(r, r)
-                r = r.astype(_F32)
-            else:
-                r = np_fn(a.astype(_F64)).astype(_F32)
+        if dt is _F32 and f64_in_place and a.size <= _BLOCK:
+            # the ufunc writes over its own float64 copy of a, out given by position: no second float64 array,
+            # no keyword to parse (op of (4, 4) float32, min of 25 interleaved runs: tanh 1131 -> 1111 ns,
+            # exp 1094 -> 1080, sin 1179 -> 1163); tested first, in one line
+            r = a.astype(_F64)
+            np_fn(r, r)
+            r = r.astype(_F32)
+        elif precise and dt is _F32:
+            r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
         elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
             r = _bf16.from_f32(np_fn(np.asarray(a).astype(_F64)).astype(_F32))
         else:
@@ -438,7 +443,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             fn = input.grad_fn   # edge() inline for an op's result (see binary)
             node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input),)
             out = _new_node(Tensor)
-            out._data = r if type(r) is np.ndarray else adopt_output(r, node)
+            out._data = r if type(r) is _NDARRAY else adopt_output(r, node)
             out._requires_grad = True
             out._grad = None
             out.grad_fn = node
