@@ -580,6 +580,74 @@ def test_batch_norm_values_and_grads_per_channel_paths(shape, training):
             y.sum().backward()
 
 
+@pytest.mark.parametrize('shape', [(8, 16, 4, 4), (5, 7, 3), (3, 4, 8, 8), (2, 3, 9, 9), (4, 5, 2, 2, 3)], ids=str)
+@pytest.mark.parametrize('kw', [dict(), dict(affine=False), dict(momentum=None), dict(track_running_stats=False)],
+                         ids=['default', 'affine=False', 'momentum=None', 'no-running-stats'])
+def test_batch_norm_module_paths_match_torch(shape, kw):
+    """BatchNorm1d/2d/3d over short planes (their sums as matrix-vector products) and long ones: two training steps
+    then eval, output and gradients as PyTorch's, for a contiguous input, a non-contiguous one and a channels-last
+    one; running stats bit for bit (float32) for the contiguous input (within a few ulp for the others, whose
+    kernels in PyTorch sum in float32 or in another order); NativeBatchNormBackward0 is the grad_fn."""
+    rng = np.random.default_rng(sum(shape))
+    xs = [(rng.standard_normal(shape) * 3 + 1.5).astype(np.float32) for _ in range(3)]
+    g0 = rng.standard_normal(shape).astype(np.float32)
+    w0, b0 = rng.standard_normal(shape[1]).astype(np.float32), rng.standard_normal(shape[1]).astype(np.float32)
+    cls = {3: 'BatchNorm1d', 4: 'BatchNorm2d', 5: 'BatchNorm3d'}[len(shape)]
+    layouts = ['contiguous', 'strided'] + (['channels_last'] if len(shape) == 4 else [])
+    for layout in layouts:
+        got = []
+        for lib in (ember, torch):
+            lib.manual_seed(0)
+            bn = getattr(lib.nn, cls)(shape[1], **kw)
+            if bn.weight is not None:
+                with lib.no_grad():
+                    bn.weight.copy_(lib.tensor(w0))
+                    bn.bias.copy_(lib.tensor(b0))
+            res = []
+            for i, x0 in enumerate(xs):
+                bn.train(i < 2)
+                if layout == 'strided':     # every other sample of a batch twice the size
+                    x = lib.tensor(np.repeat(x0, 2, axis=0), requires_grad=True)
+                    h = x[::2]
+                else:
+                    x = lib.tensor(x0, requires_grad=True)
+                    h = x.to(memory_format=lib.channels_last) if layout == 'channels_last' else x
+                y = bn(h)
+                name = type(y.grad_fn).__name__ if lib is ember else y.grad_fn.name()
+                assert name == 'NativeBatchNormBackward0'
+                y.backward(lib.tensor(g0))
+                res += [y.detach().numpy(), x.grad.numpy()]
+                res += [p.grad.numpy().copy() for p in (bn.weight, bn.bias) if p is not None]
+                if bn.weight is not None:
+                    bn.weight.grad = bn.bias.grad = None
+            stats = [bn.running_mean, bn.running_var] if bn.running_mean is not None else []
+            got.append((res, [s.numpy() for s in stats]))
+        (re, se), (rt, st) = got
+        assert len(re) == len(rt) and len(se) == len(st)
+        for a, b in zip(re, rt):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5, err_msg=f'{layout} {kw}')
+        for a, b in zip(se, st):
+            if layout != 'contiguous':     # PyTorch's kernels for these layouts sum otherwise (a few ulp apart)
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=f'{layout} {kw}')
+            else:
+                np.testing.assert_array_equal(a, b, err_msg=f'{layout} {kw}')
+
+
+@pytest.mark.parametrize('shape', [(6, 5, 4, 4), (4, 3, 2), (3, 2, 9, 9)], ids=str)
+@pytest.mark.parametrize('training', [True, False])
+def test_batch_norm_float64_gradcheck_short_and_long_planes(shape, training):
+    """float64 finite differences of batch_norm's three gradients over short planes (sums as matrix-vector
+    products) and long ones, training and eval."""
+    rng = np.random.default_rng(len(shape))
+    C = shape[1]
+    x = ember.tensor(rng.standard_normal(shape) * 2 + 0.5, requires_grad=True)
+    w = ember.tensor(rng.standard_normal(C), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(C), requires_grad=True)
+    rm, rv = ember.tensor(rng.standard_normal(C)), ember.tensor(rng.uniform(0.5, 2, C))
+    fn = (lambda x, w, b: ember.nn.functional.batch_norm(x, rm.clone(), rv.clone(), w, b, training))
+    assert ember.autograd.gradcheck(fn, (x, w, b))
+
+
 def test_leaky_relu_inplace_saves_its_result():
     """leaky_relu_ with a slope in (0, 1] writes over its input in one pass and keeps the result for backward,
     as PyTorch's LeakyReluBackward1: gradients and second derivatives as PyTorch's (and float64 gradgradcheck),

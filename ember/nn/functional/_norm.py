@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import _layout, _parallel, ops
-from ...backend import col_sums
+from ...backend import BIG_GEMM, col_sums, gemm
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import node_class
@@ -56,14 +56,56 @@ def _channel_sums(a, b, C):
     the planes in float64, as PyTorch's CPU kernel sums. einsum's row sums and dots instead of NumPy's sum over
     axes (0, 2, 3): float32 (8, 64, 32, 32) 0.087 -> 0.022 ms (dots: 0.155 -> 0.068); a plane's sum is the same
     on a block of channels (see _bn_blocks), where a matrix-vector product's was not (5-9 us more than one at
-    ResNet-18's smaller planes)."""
+    ResNet-18's smaller planes). Short planes (see _SHORT_PLANE) go as matrix-vector products instead."""
     N, hw = a.shape[0], math.prod(a.shape[2:])
     rows = a.reshape(N * C, hw)
     if b is not None:
-        rows = np.einsum('ij,ij->i', rows, b.reshape(N * C, hw))
+        b = b.reshape(N * C, hw)
+        rows = _plane_sums(np.multiply(rows, b), hw) if _short(a, hw) else np.einsum('ij,ij->i', rows, b)
     elif hw > 1:
-        rows = np.einsum('ij->i', rows)
+        rows = _plane_sums(rows, hw) if _short(a, hw) else np.einsum('ij->i', rows)
     return rows.reshape(N, C).sum(axis=0, dtype=np.float64)
+
+
+def _plane_sums(rows, hw):
+    """Row sums of the 2-D float32/64 ``rows`` as one matrix-vector product (gemm's policy: one OpenBLAS thread)."""
+    return gemm(rows, np.ones(hw, rows.dtype))
+
+
+# Planes of at most _SHORT_PLANE values (in arrays of fewer than backend.BIG_GEMM, whose products gemm runs on one
+# thread, so the values do not depend on the thread count) take their sums as matrix-vector products: einsum's
+# per-row loop costs more than the row's work there. Float32, one thread, min of 200 (us), at 4x4 and 8x8: plane
+# sums of g (_channel_sums) 13.9 -> 8.0, 10.8 -> 6.6; their dots (a product pass, then the sums) 20.2 -> 13.7,
+# 19.3 -> 21.9; float64 totals (_totals64; the values made float64 in a pass of their own) 27.6 -> 18.1, 31.8 ->
+# 35.0, of the squares 29.7 -> 24.3, 37.3 -> 45.4. Whole training batch_norm calls at 4x4 (forward, backward):
+# (8, 512, 4, 4) 103.4 -> 95.5, 74.6 -> 70.2; (32, 128, 4, 4) 102.9 -> 93.5, 79.5 -> 75.7; at 8x8 no gain (the
+# sums of g as products: (8, 256, 8, 8) 130.6 -> 131.2, 93.1 -> 93.7).
+_SHORT_PLANE = 16
+
+
+def _short(a, hw):
+    """Whether planes of ``hw`` values of array ``a`` take their sums as matrix-vector products (see _SHORT_PLANE)."""
+    return hw <= _SHORT_PLANE and 0 < a.size < BIG_GEMM
+
+
+def _totals64(a, C, square=False):
+    """Per-channel float64 totals of ``a`` (N, C, *; float32/64), each value (or, with ``square``, its square rounded
+    to a's dtype; ``a`` may be overwritten then) taken exactly in float64: the sums PyTorch's CPU kernel forms for
+    batch_norm's statistics. einsum's float64 sums (0.187 -> 0.133 ms for float32 (8, 64, 32, 32) against NumPy's
+    sum over axes); short planes (see _SHORT_PLANE) as two matrix-vector products over the values made float64 in
+    one pass."""
+    N = a.shape[0]
+    hw = a.size // (N * C) if a.size else 0
+    if not _short(a, hw):
+        if square:      # in place: the caller's buffer of deviations is spent
+            a = np.multiply(a, a, out=a)
+        return np.einsum('nci->c', a.reshape(N, C, hw), dtype=np.float64)
+    a = a.reshape(N, C * hw)
+    if square:      # the square rounded to a's dtype, then widened, in one pass
+        a = np.multiply(a, a, out=np.empty(a.shape, np.float64), dtype=a.dtype)
+    else:
+        a = a.astype(np.float64, copy=False)
+    return gemm(gemm(np.ones(N), a).reshape(C, hw), np.ones(hw))
 
 
 _SPLIT_BYTES = 2 << 20    # inputs from which batch_norm's training passes go by channel blocks on the pool
@@ -72,13 +114,17 @@ _SPLIT_BYTES = 2 << 20    # inputs from which batch_norm's training passes go by
 def _bn_blocks(x, C):
     """Channel blocks (lo, hi) for batch_norm's training passes over x (N, C, *): one per thread on ember._parallel's
     pool for an input of at least _SPLIT_BYTES at more than one thread; None otherwise, and where the passes do not
-    go by channels (a 2-D or non-contiguous input, one sample, one value per channel): the whole batch at once. A
+    go by channels (a 2-D or non-contiguous input, one sample, one value per channel), and for short planes, whose
+    sums are matrix-vector products (see _short), which round otherwise on a block: the whole batch at once. A
     block runs the same NumPy calls on its channels' rows as the whole batch does (einsum's per-plane sums too), so
     values are one thread's. ResNet-18's five 64x32x32 batch norms (batch 8) at 2 threads, min of 200 (ms):
     forward 4.48 -> 3.95, backward 3.53 -> 3.04 (all twenty layers: 1 MiB and less stay whole, where the GIL's
     round trips between the blocks' short calls lost: 128x16x16 0.21 -> 0.22, 0.15 -> 0.22)."""
     if _parallel.threads() < 2 or x.nbytes < _SPLIT_BYTES or x.ndim < 3 or x.shape[0] == 1 or \
-            math.prod(x.shape[2:]) == 1 or not x.flags.c_contiguous:
+            not x.flags.c_contiguous:
+        return None
+    hw = math.prod(x.shape[2:])
+    if hw == 1 or _short(x, hw):
         return None
     return _parallel.spans(C, _parallel.threads())
 
@@ -286,17 +332,17 @@ def _batch_stats(x, C, n, out=None):
     squares of the deviations rounded to x's dtype and summed in float64."""
     if x.ndim == 2:   # NumPy reduces axis 0 of a C-ordered array row after row, in x's dtype
         total = np.add.reduce(np.ascontiguousarray(x), axis=0)
-    else:             # einsum's float64 sums: 0.187 -> 0.133 ms for float32 (8, 64, 32, 32)
-        total = np.einsum('nci->c', x.reshape(x.shape[0], C, -1), dtype=np.float64)
+    else:
+        total = _totals64(x, C)
     mean = (total.astype(np.float64) / n).astype(x.dtype)
     x2, ex = _channels(x, C)
-    sq = np.subtract(x2, ex(mean), out=out)
-    np.multiply(sq, sq, out=sq)
+    dev = np.subtract(x2, ex(mean), out=out)
     if x.ndim == 2:
-        var_sum = sq.reshape(x.shape).sum(axis=0, dtype=np.float64)
+        np.multiply(dev, dev, out=dev)
+        var_sum = dev.reshape(x.shape).sum(axis=0, dtype=np.float64)
     else:
-        var_sum = np.einsum('nci->c', sq.reshape(x.shape[0], C, -1), dtype=np.float64)
-    return mean, var_sum.astype(x.dtype), sq
+        var_sum = _totals64(dev.reshape(x.shape), C, square=True)
+    return mean, var_sum.astype(x.dtype), dev
 
 
 def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
