@@ -648,6 +648,51 @@ def test_batch_norm_float64_gradcheck_short_and_long_planes(shape, training):
     assert ember.autograd.gradcheck(fn, (x, w, b))
 
 
+@pytest.mark.parametrize('shape,groups', [((4, 6, 5, 5), 3), ((2, 4, 32, 40), 2), ((3, 8, 7), 8), ((2, 6, 9), 1)],
+                         ids=str)
+@pytest.mark.parametrize('strided', [False, True])
+def test_group_and_layer_norm_rows_match_torch(shape, groups, strided):
+    """group_norm (a sample's group a row of layer norm's row helpers) and layer_norm over short rows (sums as
+    matrix-vector products) and long ones (einsum's): output and the three gradients as PyTorch's, for a
+    contiguous input and a non-contiguous one."""
+    rng = np.random.default_rng(sum(shape))
+    x0 = (rng.standard_normal(shape) * 2 + 0.7).astype(np.float32)
+    g0 = rng.standard_normal(shape).astype(np.float32)
+    C, last = shape[1], shape[-1]
+    w0, b0 = rng.standard_normal(C).astype(np.float32), rng.standard_normal(C).astype(np.float32)
+    lw0, lb0 = rng.standard_normal(last).astype(np.float32), rng.standard_normal(last).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(np.repeat(x0, 2, axis=0) if strided else x0, requires_grad=True)
+        h = x[::2] if strided else x
+        w, b, lw, lb = (lib.tensor(a, requires_grad=True) for a in (w0, b0, lw0, lb0))
+        y = lib.nn.functional.group_norm(h, groups, w, b)
+        z = lib.nn.functional.layer_norm(h, (last,), lw, lb)
+        names = [type(t.grad_fn).__name__ if lib is ember else t.grad_fn.name() for t in (y, z)]
+        assert names == ['NativeGroupNormBackward0', 'NativeLayerNormBackward0']
+        (y * lib.tensor(g0)).sum().backward()
+        gy = [t.grad.numpy().copy() for t in (x, w, b)]
+        x.grad = None
+        z.backward(lib.tensor(g0))
+        out.append([y.detach().numpy(), z.detach().numpy()] + gy + [t.grad.numpy() for t in (x, lw, lb)])
+    for a, c in zip(*out):
+        np.testing.assert_allclose(a, c, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize('einsum_rows', [False, True])
+def test_group_and_layer_norm_float64_gradcheck(monkeypatch, einsum_rows):
+    """float64 finite differences of group_norm and layer_norm, their row sums as products and (with the long-row
+    threshold lowered) as einsum's."""
+    from ember.nn.functional import _norm
+    if einsum_rows:
+        monkeypatch.setattr(_norm, '_LONG_ROW', 1)
+    rng = np.random.default_rng(3)
+    x = ember.tensor(rng.standard_normal((3, 4, 5)), requires_grad=True)
+    w, b, lw, lb = (ember.tensor(rng.standard_normal(n), requires_grad=True) for n in (4, 4, 5, 5))
+    assert ember.autograd.gradcheck(lambda x, w, b: ember.nn.functional.group_norm(x, 2, w, b), (x, w, b))
+    assert ember.autograd.gradcheck(lambda x, w, b: ember.nn.functional.layer_norm(x, (5,), w, b), (x, lw, lb))
+
+
 def test_leaky_relu_inplace_saves_its_result():
     """leaky_relu_ with a slope in (0, 1] writes over its input in one pass and keeps the result for backward,
     as PyTorch's LeakyReluBackward1: gradients and second derivatives as PyTorch's (and float64 gradgradcheck),
