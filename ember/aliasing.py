@@ -1,4 +1,4 @@
-"""Make ``import torch`` (and ``torchvision``) resolve to ember's modules.
+"""Make ``import torch`` (and ``torchvision``, ``functorch``) resolve to ember's modules.
 
 ``as_torch()`` scopes the aliasing to a ``with`` block; ``install()``/``uninstall()`` switch it on and
 off for a whole program, as ``ember run`` does. Only the standard library is imported here, so ember's
@@ -14,7 +14,7 @@ import sys
 import types
 from opcode import opmap
 
-PREFIXES = {"torch": "ember", "torchvision": "ember.vision"}
+PREFIXES = {"torch": "ember", "torchvision": "ember.vision", "functorch": "ember.functorch"}
 # ember modules that are not the torch module of the same name (``torch.ops`` is not ``ember.ops``).
 INTERNAL = ("ember.ops", "ember.backend", "ember.tensor", "ember.cli", "ember.aliasing", "ember.demo",
             "ember.autograd.dual")
@@ -46,6 +46,8 @@ def torch_name(name):
         return None
     if parts[:2] == ["ember", "vision"]:
         return ".".join(["torchvision"] + parts[2:])
+    if parts[:2] == ["ember", "functorch"]:
+        return ".".join(["functorch"] + parts[2:])
     if any(name == m or name.startswith(m + ".") for m in INTERNAL):
         return None
     return ".".join(["torch"] + parts[1:])

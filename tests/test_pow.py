@@ -98,3 +98,14 @@ def test_half_precision_special_exponents_bit_for_bit(dtype, e):
     got = (ember.tensor(x).to(getattr(ember, dtype)) ** e).float().numpy()
     np.testing.assert_array_equal(got.view(np.uint32)[~np.isnan(want)], want.view(np.uint32)[~np.isnan(want)])
     assert np.array_equal(np.isnan(got), np.isnan(want))
+
+
+@pytest.mark.parametrize('v', [0.0, -0.0, np.inf, -np.inf, np.nan, 2.5, -1.5])
+@pytest.mark.parametrize('e', [5, -3, 2, 7])
+def test_zero_dim_float64_integer_exponent(v, e):
+    """A 0-d float64 tensor to an integer power (torchdiffeq's test problems raise a 0-d tensor to the 5th):
+    zeros and infinities took the fix-up path, which assigned into a NumPy scalar and raised TypeError."""
+    got = ember.tensor(v, dtype=ember.float64) ** e
+    want = torch.tensor(v, dtype=torch.float64) ** e
+    assert got.shape == want.shape == ()
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

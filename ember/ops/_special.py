@@ -299,7 +299,7 @@ def int_power(a, n):
         rh = q + q * (((1.0 - p) - e) - q * rl)
     else:
         rh = rh + rl
-    out = np.ldexp(rh, ex * n)
+    out = np.asarray(np.ldexp(rh, ex * n))   # a 0-d input gives a NumPy scalar: writable array for the fix-up
     bad = ~np.isfinite(a) | (a == 0)
     if bad.any():   # zeros, inf and NaN (signed zeros and infinities as C99's pow gives them)
         out[bad] = np.power(a[bad], float(n))
