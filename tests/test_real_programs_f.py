@@ -2,6 +2,7 @@
 functorch's own examples (maml_regression/evjang_transforms_module.py with make_functional, grad and vmap;
 lennard_jones.py with vmap(jacrev(model)); combine_state_for_ensemble), reduced to their essential lines and
 checked against PyTorch's functorch package."""
+import re
 import sys
 import warnings
 
@@ -102,3 +103,75 @@ def test_import_functorch_under_ember_run():
         assert functorch is ember_functorch
         from functorch import vmap, make_functional  # noqa: F401
     assert sys.modules.get('functorch') is saved
+
+
+_LIST_OF_ARRAYS_SCRIPT = """
+import sys, warnings, numpy as np
+T = __import__(sys.argv[1])
+warnings.simplefilter('always')
+L = [np.zeros(2, np.float32), np.ones(2, np.float32)]
+with warnings.catch_warnings(record=True) as w:
+    T.tensor([np.float32(1), np.float32(2)]); T.tensor([[1.0, 2.0]]); T.tensor(np.zeros((2, 2)))
+    print('none', len(w))
+    x = getattr(T, sys.argv[2])(L); getattr(T, sys.argv[2])(L); T.tensor(L)
+    print('once', [(x.category.__name__, str(x.message), x.lineno) for x in w])
+print(x.dtype, x.tolist())
+"""
+
+
+@pytest.mark.parametrize('ctor', ['tensor', 'as_tensor', 'Tensor', 'FloatTensor'])
+def test_list_of_ndarrays_warns_once(ctor, tmp_path):
+    """evjang's sample_tasks builds torch.tensor(list of ndarrays): PyTorch warns once per process that this is
+    slow (a list of NumPy scalars, nested float lists or one array do not warn)."""
+    import os
+    import subprocess
+    script = tmp_path / 'lst.py'
+    script.write_text(_LIST_OF_ARRAYS_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(ember.__file__)))
+    outs = [subprocess.run([sys.executable, str(script), name, ctor], capture_output=True, text=True, env=env,
+                           check=True).stdout for name in ('torch', 'ember')]
+    want = re.sub(r' \(Triggered internally at [^)]*\)', '', outs[0])   # PyTorch's C++ source location
+    assert outs[1] == want
+    assert 'extremely slow' in want
+
+
+@pytest.mark.parametrize('op', ['div', 'rdiv', 'mul', 'sub', 'atan2', 'pow', 'maximum'])
+def test_float64_scalar_parameter_of_float32_op_gradient(op):
+    """swyoon/pytorch-minimal-gaussian-process: a 0-d float64 hyperparameter (nn.Parameter(torch.tensor(np.log(l))))
+    divides a float32 kernel matrix. The op runs in float32, and so does PyTorch's derivative formula: the
+    parameter's gradient is a float32 sum cast to float64 (ember computed it in float64)."""
+    x0 = np.random.default_rng(0).random((60, 70)).astype(np.float32) + 0.5
+    res = []
+    for T in (torch, ember):
+        p = T.tensor(np.float64(0.75), requires_grad=True)
+        x = T.tensor(x0, requires_grad=True)
+        f = {'div': lambda: x / p, 'rdiv': lambda: p / x, 'mul': lambda: x * p, 'sub': lambda: p - x,
+             'atan2': lambda: T.atan2(x, p), 'pow': lambda: x ** p, 'maximum': lambda: T.maximum(x, p)}[op]
+        out = f()
+        (out * out).sum().backward()
+        res.append((out.dtype, p.grad.dtype, p.grad.item(), x.grad.numpy()))
+    assert str(res[1][0]) == str(res[0][0]) and str(res[1][1]) == str(res[0][1])
+    assert res[1][2] == pytest.approx(res[0][2], rel=3e-6)
+    assert float(np.float32(res[1][2])) == res[1][2]   # a float32 sum, widened
+    np.testing.assert_allclose(res[1][3], res[0][3], rtol=1e-6)
+
+
+def test_gp_kernel_hyperparameter_gradients():
+    """The GP's log marginal likelihood (cholesky, triangular solves) by its 0-d float64 log-hyperparameters."""
+    rng = np.random.default_rng(1)
+    X0 = rng.standard_normal((40, 1)).astype(np.float32)
+    y0 = (np.sin(X0 * np.pi / 2) + 0.1 * rng.standard_normal((40, 1))).astype(np.float32)
+    res = []
+    for T in (torch, ember):
+        ls, noise, amp = (T.tensor(np.log(v), requires_grad=True) for v in (4.0, 1.0, 0.1))
+        X, y = T.tensor(X0), T.tensor(y0)
+        sq = (X ** 2).sum(dim=1, keepdim=True)
+        K = T.exp(amp) * T.exp(-0.5 * (sq + sq.T - 2 * X.mm(X.T)) / T.exp(ls)) + T.exp(noise) * T.eye(40)
+        L = T.linalg.cholesky(K)
+        alpha = T.linalg.solve(L.T, T.linalg.solve(L, y))
+        ml = -0.5 * y.T.mm(alpha) - T.log(T.diag(L)).sum()
+        (-ml.sum()).backward()
+        res.append((K.dtype, ml.item(), [v.grad.item() for v in (ls, noise, amp)]))
+    assert str(res[1][0]) == str(res[0][0])
+    assert res[1][1] == pytest.approx(res[0][1], rel=1e-6)
+    np.testing.assert_allclose(res[1][2], res[0][2], rtol=2e-6)

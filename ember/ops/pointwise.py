@@ -68,6 +68,15 @@ def _fit(g, shape, np_dtype):
     return g if g._data.dtype == np_dtype else dual.cast(g, np_dtype)
 
 
+def _in_dtype_of(v, g):
+    """Operand ``v`` (an array or, under create_graph, a tensor; a number as it is) in the dtype of the gradient
+    ``g``, the op's result dtype: PyTorch's derivative formulas are tensor ops, so a 0-d float64 operand of a
+    float32 op is promoted away there too (x / scale gives scale a float32 sum, cast to float64 at the end)."""
+    if dual.is_array(g):
+        return v.astype(g.dtype) if type(v) is np.ndarray and v.dtype != g.dtype else v
+    return dual.cast(v, g._data.dtype) if isinstance(v, Tensor) and v._data.dtype != g._data.dtype else v
+
+
 def _broadcast_error(name, x, y):
     xs = x.shape if isinstance(x, Tensor) else ()
     ys = y.shape if isinstance(y, Tensor) else ()
@@ -129,6 +138,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 return da(g, a, b)
             return (da(g, a, b) if xd is not None else None, db(g, a, b))
         ga = gb = None
+        a, b = _in_dtype_of(a, g), _in_dtype_of(b, g)   # after a promotion: the formulas in the result's dtype
         if xd is not None:
             ga = da(g, a, b)
             if type(ga) is not np.ndarray or ga.shape != xs or ga.dtype is not xd:
