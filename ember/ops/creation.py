@@ -148,6 +148,18 @@ def _leaf_dtype(v):
 
 
 _PY_NUMBERS = {bool, int, float}
+_LIST_OF_ARRAYS = ('Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider converting the '
+                   'list to a single numpy.ndarray with numpy.array() before converting to a tensor.')
+
+
+def warn_list_of_arrays(data):
+    """PyTorch's once-per-process warning when nested lists/tuples hold a NumPy array of one or more dimensions
+    (a tensor is built element by element from them)."""
+    for v in data:
+        if isinstance(v, np.ndarray) and v.ndim or isinstance(v, (list, tuple)) and warn_list_of_arrays(v):
+            warn_user(_LIST_OF_ARRAYS, once=True)
+            return True
+    return False
 
 
 def _scan(x, dt, has_tensor=False):
@@ -161,6 +173,8 @@ def _scan(x, dt, has_tensor=False):
         if isinstance(v, (list, tuple, range)):
             dt, has_tensor = _scan(v, dt, has_tensor)
             continue
+        if isinstance(v, np.ndarray) and v.ndim:
+            warn_user(_LIST_OF_ARRAYS, once=True)   # as warn_list_of_arrays, inline in this walk
         d = _leaf_dtype(v)
         has_tensor = has_tensor or isinstance(v, Tensor)
         dt = d if dt is None else _dtype.promote_types(dt, d)
