@@ -454,6 +454,10 @@ class Tensor(metaclass=_TorchNamedType):
         from .utils.dlpack import DLDeviceType
         return DLDeviceType.kDLCPU, 0
 
+    # as PyTorch's: NumPy scalars and arrays defer to the tensor's reflected operators (np.float32(2) * t is a
+    # tensor, as PyTorch gives, not an ndarray)
+    __array_priority__ = 1000
+
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
@@ -461,9 +465,11 @@ class Tensor(metaclass=_TorchNamedType):
             return self._data.astype(dtype, copy=False)
         return self._data
 
-    def __array_wrap__(self, arr, context=None, return_scalar=False):
-        if return_scalar:
-            return arr[()]
+    def __array_wrap__(self, arr):
+        """A NumPy ufunc's result on tensors as a tensor, by PyTorch's one-argument signature (so NumPy 2 warns
+        about it as it does for PyTorch, and a 0-d result stays a tensor); a bool result is uint8 there."""
+        if arr.dtype == bool:
+            arr = arr.astype(np.uint8)
         return Tensor._make(np.asarray(arr))
 
     def item(self):

@@ -175,3 +175,29 @@ def test_gp_kernel_hyperparameter_gradients():
     assert str(res[1][0]) == str(res[0][0])
     assert res[1][1] == pytest.approx(res[0][1], rel=1e-6)
     np.testing.assert_allclose(res[1][2], res[0][2], rtol=2e-6)
+
+
+_NUMPY_MIXES = {
+    'np.float32 * t': lambda T, t: np.float32(0.98) * t, 'np.float64 * t': lambda T, t: np.float64(2.0) * t,
+    'np.int64 * t': lambda T, t: np.int64(2) * t, 'np.bool_ * t': lambda T, t: np.bool_(True) * t,
+    'np.float32 + t0': lambda T, t: np.float32(0.5) + t[0], 't * np.float32': lambda T, t: t * np.float32(0.98),
+    'np.exp(t)': lambda T, t: np.exp(t), 'np.sqrt(t0)': lambda T, t: np.sqrt(t[1]), 'np.add(t, 1)': lambda T, t: np.add(t, 1),
+    'np.greater(t, 1.5)': lambda T, t: np.greater(t, 1.5), 'np.maximum(nd, t)': lambda T, t: np.maximum(np.ones(3), t),
+}
+
+
+@pytest.mark.parametrize('case', list(_NUMPY_MIXES))
+def test_numpy_scalars_and_ufuncs_with_tensors(case):
+    """minimalRL's vtrace.py mixes NumPy and tensors (gamma * cs[i][0] * x with cs a NumPy array): a NumPy scalar
+    times a tensor is a tensor (NumPy defers to the tensor's reflected operator, __array_priority__), and a NumPy
+    ufunc on a tensor gives a tensor through PyTorch's one-argument __array_wrap__ (NumPy 2's DeprecationWarning
+    about that signature, a 0-d result kept as a tensor, a bool result as uint8)."""
+    res = []
+    for T in (torch, ember):
+        t = T.tensor([1.0, 2.0, 3.0])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            r = _NUMPY_MIXES[case](T, t)
+        res.append((type(r).__name__, str(getattr(r, 'dtype', None)), np.asarray(r).tolist(),
+                    [(x.category, str(x.message)) for x in w]))
+    assert res[1] == res[0]
