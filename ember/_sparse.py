@@ -7,8 +7,12 @@ shape (nnz, *dense dims), the coalesced flag, the size), so a 10^6 x 10^6 matrix
 entries' memory: ops written here keep the sparse layout as PyTorch does; any other op reads ``_data``, a
 read-only dense array made from the parts on each access, and returns a strided tensor (the values PyTorch
 gives, in the strided layout). ``nn.Embedding(sparse=True)`` gives its weight such a gradient (nn/functional/
-_embedding.py), which accumulates sparse + sparse, and SparseAdam, SGD and Adagrad step on. Sparse tensors do
-not take gradients themselves here; the dense operand of a product does.
+_embedding.py), which accumulates sparse + sparse, and SparseAdam, SGD and Adagrad step on (optim/).
+
+Gradients: the dense operand of a product takes one; a sparse tensor requiring grad (a leaf, or
+``sparse_coo_tensor`` of values requiring grad) takes PyTorch's through products (torch.sparse.mm: sparse, at its
+indices; mm / spmm / @: dense), ``to_dense``, ``torch.sparse.sum`` (sparse) and ``Tensor.sum`` (dense). The other
+layout-keeping ops refuse such an input by name (their results would lose the gradient).
 """
 import numpy as np
 
@@ -26,8 +30,8 @@ _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory erro
                    'overhead. To silence this warning, explicitly opt in or out. See '
                    '`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ')
 _INVARIANTS = [False, False]    # [checks enabled, chosen explicitly] (check_sparse_tensor_invariants)
-_NO_GRAD = ("ember's sparse tensors do not take gradients (a product's dense operand does); "
-            "use .to_dense() for a differentiable dense copy")
+_NO_GRAD = ("ember differentiates a sparse tensor through torch.sparse.mm / mm / spmm / @ (with a dense operand), "
+            "to_dense, torch.sparse.sum and sparse_coo_tensor only, not through {}; use .to_dense() first")
 
 
 class SparseTensor(Tensor):
@@ -120,12 +124,16 @@ class SparseTensor(Tensor):
         """Indices sorted and unique, duplicates' values summed (in their stored order)."""
         if self._coal:
             return self
+        self._no_graph('coalesce')
         return _make(*_coalesced(self._idx, self._vals, self._shape[:self.sparse_dim()]), self._shape,
                      True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         arr = _dense(self)
-        return Tensor._make(arr if dtype is None else arr.astype(to_np(dtype)))
+        arr = arr if dtype is None else arr.astype(to_np(dtype))
+        if self._requires_grad and GRAD.enabled:
+            return Tensor._make(arr, _node(ToDenseBackward0, self))
+        return Tensor._make(arr)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         _coo_only(layout)
@@ -150,9 +158,15 @@ class SparseTensor(Tensor):
         return False
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad:
-            raise NotImplementedError(_NO_GRAD)
-        return self
+        if requires_grad and self._vals.dtype.kind not in 'fc':
+            raise RuntimeError('only Tensors of floating point dtype can require gradients')
+        return Tensor.requires_grad_(self, requires_grad)
+
+    def _no_graph(self, op):
+        """Refuse a layout-keeping op that ember does not differentiate on a sparse tensor requiring grad (its
+        result would silently lose the gradient)."""
+        if self._requires_grad and GRAD.enabled:
+            raise NotImplementedError(_NO_GRAD.format(op))
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
@@ -179,6 +193,7 @@ class SparseTensor(Tensor):
         nd = to_np(dtype)
         if nd is None or nd == self._vals.dtype:
             return self
+        self._no_graph('to')
         return _make(self._idx, self._vals.astype(nd), self._shape, self._coal)
 
     def float(self, memory_format=None):
@@ -200,10 +215,11 @@ class SparseTensor(Tensor):
         return self.to(np.bool_)
 
     def clone(self, *, memory_format=None):
+        self._no_graph('clone')
         return _make(self._idx.copy(), self._vals.copy(), self._shape, self._coal)
 
     def detach(self):
-        return self
+        return self._alias()
 
     def cpu(self, memory_format=None):
         return self
@@ -220,6 +236,7 @@ class SparseTensor(Tensor):
         d0, d1 = dim0 % len(self._shape), dim1 % len(self._shape)
         if d0 >= n or d1 >= n:
             raise RuntimeError('transpose: ember transposes the sparse dims of a sparse tensor only')
+        self._no_graph('transpose')
         order = list(range(n))
         order[d0], order[d1] = d1, d0
         shape = list(self._shape)
@@ -227,11 +244,14 @@ class SparseTensor(Tensor):
         return _make(self._idx[order], self._vals, tuple(shape), False)
 
     def neg(self):
+        self._no_graph('neg')
         return _make(self._idx, -self._vals, self._shape, self._coal)
 
     __neg__ = neg
 
     def mul(self, other):
+        if isinstance(other, SparseTensor) or not (isinstance(other, Tensor) and other.dim() > 0):
+            self._no_graph('mul')
         if isinstance(other, SparseTensor):
             return _sparse_mul(self, other)
         if isinstance(other, Tensor) and other.dim() > 0:
@@ -244,6 +264,7 @@ class SparseTensor(Tensor):
     def div(self, other, *, rounding_mode=None):
         if isinstance(other, Tensor) and other.dim() > 0:
             return Tensor.div(self, other, rounding_mode=rounding_mode)
+        self._no_graph('div')
         v = Tensor.div(Tensor._make(self._vals), other, rounding_mode=rounding_mode)._data
         return _make(self._idx, v, self._shape, self._coal)
 
@@ -258,6 +279,8 @@ class SparseTensor(Tensor):
             raise RuntimeError(f'add: expected \'self\' and \'other\' to have same size, but self has size '
                                f'{list(self._shape)} while other has size {list(other._shape)} '
                                '(FYI: dense-sparse addition does not currently support broadcasting)')
+        self._no_graph('add')
+        other._no_graph('add')
         return _merge_add(self, other, alpha)
 
     __add__ = add
@@ -272,10 +295,9 @@ class SparseTensor(Tensor):
     __sub__ = sub
 
     def sum(self, dim=None, keepdim=False, dtype=None):
-        """All values summed (a strided 0-d tensor), or sparse dims summed away (a coalesced sparse tensor)."""
-        if dim is None:
-            return Tensor.sum(Tensor._make(self._vals), dtype=dtype)
-        return sparse_sum(self, dim, keepdim, dtype)
+        """All values summed (a strided 0-d tensor, its gradient dense as PyTorch's Tensor.sum gives it), or
+        sparse dims summed away (a coalesced sparse tensor)."""
+        return sparse_sum(self, dim, keepdim, dtype, _dense_grad=True)
 
     # -- in place, by parts (a gradient zeroed, scaled or accumulated; an optimizer's sparse state) ----------------
     def _set_parts(self, other):
@@ -446,12 +468,17 @@ def _sparse_mul(a, b):
     return _make(idx, vals, a._shape, True)
 
 
-def sparse_sum(input, dim=None, keepdim=False, dtype=None):
-    """``torch.sparse.sum``: all values (a strided 0-d tensor) or sparse dims summed away (coalesced)."""
+def sparse_sum(input, dim=None, keepdim=False, dtype=None, _dense_grad=False):
+    """``torch.sparse.sum``: all values (a strided 0-d tensor, its gradient sparse at the input's indices) or
+    sparse dims summed away (coalesced). ``_dense_grad``: Tensor.sum's (torch.sum's) dense gradient instead."""
     if not isinstance(input, SparseTensor):
         return Tensor.sum(input, dim, keepdim, dtype=dtype)
     if dim is None:
-        return Tensor.sum(Tensor._make(input._vals), dtype=dtype)
+        out = Tensor.sum(Tensor._make(input._vals), dtype=dtype)
+        if input._requires_grad and GRAD.enabled:
+            return Tensor._make(out._data, _node(_DenseSumBackward if _dense_grad else SumBackward0, input))
+        return out
+    input._no_graph('torch.sparse.sum over some dims')
     ndim = len(input._shape)
     dims = sorted({d % ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))})
     n = input.sparse_dim()
@@ -496,8 +523,6 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     """A sparse COO tensor with ``values`` at ``indices`` (one column an entry), as given: duplicates are kept
     (uncoalesced) until ``coalesce()``; the size defaults to one past the largest index of each dim."""
     _check_device(device)
-    if requires_grad:
-        raise NotImplementedError(_NO_GRAD)
     if check_invariants is None and not _INVARIANTS[1]:
         warn_user(_INVARIANTS_OFF, once=True)
     idx = _as_array(indices)
@@ -522,15 +547,32 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     if idx.shape[1] != vals.shape[0]:
         raise RuntimeError(f'indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, '
                            f'nnz from values: {vals.shape[0]}')
-    return _make(idx, vals, size, bool(is_coalesced))
+    out = _make(idx, vals, size, bool(is_coalesced))
+    if isinstance(values, Tensor) and values._requires_grad and GRAD.enabled:
+        node = SparseCooTensorWithDimsAndTensorsBackward0((values,))
+        node.sparse = out
+        out.grad_fn, out._requires_grad = node, True
+    elif requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def add_into(arr, s, alpha=1):
+    """``dense += alpha * s`` in place on ndarray ``arr`` (PyTorch's ``dense.add_(sparse, alpha=)``): each entry
+    added in stored order, duplicates one by one; nothing of ``arr``'s size is made."""
+    v = s._vals if alpha == 1 else np.multiply(s._vals, alpha, dtype=arr.dtype)
+    at = tuple(s._idx)
+    if s._coal:
+        arr[at] += v.astype(arr.dtype, copy=False)
+    else:
+        np.add.at(arr, at, v.astype(arr.dtype, copy=False))
 
 
 def no_entries(shape, np_dtype, device=None, requires_grad=False):
     """``torch.zeros(*shape, layout=torch.sparse_coo)`` (and ``empty``): all dims sparse, no entries."""
     _check_device(device)
-    if requires_grad:
-        raise NotImplementedError(_NO_GRAD)
-    return _make(np.zeros((len(shape), 0), np.int64), np.zeros((0,), np_dtype), shape, True)
+    out = _make(np.zeros((len(shape), 0), np.int64), np.zeros((0,), np_dtype), shape, True)
+    return out.requires_grad_() if requires_grad else out
 
 
 def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -540,7 +582,8 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
         return input.to_sparse(sparse_dim, layout=layout)
     _coo_only(layout)
     if input._requires_grad and GRAD.enabled:
-        raise NotImplementedError(_NO_GRAD)
+        raise NotImplementedError("ember's to_sparse() does not differentiate: call it on a tensor that needs no "
+                                  'gradient (.detach()), or differentiate through the sparse values instead')
     a = input._data
     n = a.ndim if sparse_dim is None else int(sparse_dim)
     if not 0 < n <= a.ndim and a.ndim:
@@ -615,21 +658,122 @@ def _split(a):
 
 class _SparseMmBackward(Node):
     """Backward of a product with one sparse operand: the dense operand's gradient through the transposed
-    sparse one (the sparse operand takes none)."""
-    __slots__ = ('sparse', 'left')
+    sparse one; the sparse operand's (when it requires grad) the dense product of the gradient and the dense
+    operand, which torch.sparse.mm (``masked``) keeps at the sparse operand's coalesced indices only."""
+    __slots__ = ('sparse', 'left', 'dense', 'masked')
 
     def backward(self, g):
         s = self.sparse
-        if not dual.is_array(g):        # create_graph: the same products, recorded
-            return (None, mm(s.t(), g)) if self.left else (mm(g, s.t()), None)
-        if self.left:       # out = S @ D: dD = S^T @ g
-            return None, _spmm(s, 1, g)
-        # out = D @ S: dD = g @ S^T = (S @ g^T)^T
-        return np.ascontiguousarray(_spmm(s, 0, g.T).T), None
+        gs = None
+        if self.next_functions[0 if self.left else 1][0] is not None:
+            gs = _like(g, _sparse_operand_grad(s, self.dense, getattr(g, '_data', g), self.left, self.masked))
+        if self.next_functions[1 if self.left else 0][0] is None:
+            gd = None
+        elif not dual.is_array(g):        # create_graph: the same products, recorded
+            gd = mm(s.detach().t(), g) if self.left else mm(g, s.detach().t())
+        elif self.left:       # out = S @ D: dD = S^T @ g
+            gd = _spmm(s, 1, g)
+        else:   # out = D @ S: dD = g @ S^T = (S @ g^T)^T
+            gd = np.ascontiguousarray(_spmm(s, 0, g.T).T)
+        return (gs, gd) if self.left else (gd, gs)
 
 
 MmBackward0 = type('MmBackward0', (_SparseMmBackward,), {'__slots__': ()})
 SparseAddmmBackward0 = type('SparseAddmmBackward0', (_SparseMmBackward,), {'__slots__': ()})
+
+
+def _sparse_operand_grad(s, d, g, left, masked):
+    """The gradient of sparse ``s`` in ``s @ d`` (``left``) or ``d @ s``: g @ d^T or d^T @ g, dense; ``masked``
+    (torch.sparse.mm's): only at s's coalesced indices, a sparse tensor, each value the dot product there."""
+    if not masked:
+        return g @ d.T if left else d.T @ g
+    if left:    # (g @ d^T)[i, j] = g[i] . d[j], at s's coalesced indices
+        idx, _ = _coalesced(s._idx, s._vals, s._shape)
+        rows, cols = idx
+        vals = np.einsum('nk,nk->n', g[rows], d[cols])
+    else:       # (d^T @ g)[i, j] = d[:, i] . g[:, j]; PyTorch's through s^T: its coalesced order, transposed back
+        idx_t, _ = _coalesced(s._idx[::-1], s._vals, s._shape[::-1])
+        idx = np.ascontiguousarray(idx_t[::-1])
+        rows, cols = idx
+        vals = np.einsum('kn,kn->n', d[:, rows], g[:, cols])
+    return _make(idx, vals.astype(s._vals.dtype, copy=False), s._shape, left or idx.shape[1] < 2, check=False)
+
+
+def _like(g, arr):
+    """A gradient computed on arrays, as a tensor when ``g`` is one (create_graph: the gradient of a sparse
+    operand is not differentiated further here, it is handed on as a constant)."""
+    if isinstance(g, Tensor) and not isinstance(arr, Tensor):
+        return Tensor._make(arr)
+    return arr
+
+
+class _SparseInputBackward(Node):
+    """Base of the nodes whose input is the sparse tensor ``sparse``."""
+    __slots__ = ('sparse',)
+
+
+def _node(cls, sparse):
+    node = cls((sparse,))
+    node.sparse = sparse
+    return node
+
+
+def _at_coalesced(s, values_of):
+    """A coalesced sparse tensor at ``s``'s coalesced indices with values ``values_of(indices)``."""
+    idx, _ = _coalesced(s._idx, s._vals, s._shape[:s.sparse_dim()])
+    vals = np.ascontiguousarray(values_of(idx), dtype=s._vals.dtype)
+    return _make(idx, vals, s._shape, True, check=False)
+
+
+class ToDenseBackward0(_SparseInputBackward):
+    """``to_dense``: the dense gradient at the sparse tensor's (coalesced) indices, as PyTorch masks it."""
+    __slots__ = ()
+
+    def backward(self, g):
+        g = getattr(g, '_data', g)
+        return _at_coalesced(self.sparse, lambda idx: g[tuple(idx)])
+
+
+class SumBackward0(_SparseInputBackward):
+    """The sum of all of a sparse tensor's values: the gradient at each of its (coalesced) indices."""
+    __slots__ = ()
+
+    def backward(self, g):
+        g = np.asarray(getattr(g, '_data', g))
+        s = self.sparse
+        return _at_coalesced(s, lambda idx: np.broadcast_to(g, (idx.shape[1],) + s._vals.shape[1:]))
+
+
+class _DenseSumBackward(_SparseInputBackward):
+    """Tensor.sum / torch.sum of a sparse tensor: PyTorch's dense gradient (ones times g everywhere)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        return _like(g, np.full(self.sparse._shape, np.asarray(getattr(g, '_data', g)), self.sparse._vals.dtype))
+
+
+_DenseSumBackward.__name__ = _DenseSumBackward.__qualname__ = 'SumBackward0'
+
+
+class SparseCooTensorWithDimsAndTensorsBackward0(_SparseInputBackward):
+    """``sparse_coo_tensor(indices, values)``: each entry's value takes the gradient at its index (a dense
+    gradient read there, a sparse one looked up, zero where it has no entry)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        s = self.sparse
+        n = s.sparse_dim()
+        if not isinstance(g, SparseTensor):
+            return _like(g, np.ascontiguousarray(getattr(g, '_data', g)[tuple(s._idx)]))
+        gc = g.coalesce()
+        out = np.zeros(s._vals.shape, gc._vals.dtype)
+        if s._idx.shape[1] and gc._idx.shape[1]:
+            lin_g = np.ravel_multi_index(tuple(gc._idx), s._shape[:n])
+            lin_s = np.ravel_multi_index(tuple(s._idx), s._shape[:n])
+            at = np.minimum(np.searchsorted(lin_g, lin_s), len(lin_g) - 1)
+            hit = lin_g[at] == lin_s
+            out[hit] = gc._vals[at[hit]]
+        return _like(g, out)
 
 
 def _np_dtype(t):
@@ -650,7 +794,7 @@ def _check_mm(a, b):
                            f'{b.shape[0]}x{b.shape[1]})')
 
 
-def mm(input, mat2, node=None):
+def mm(input, mat2, node=None, masked=False):
     """A product with a sparse operand (a strided result), entry by entry as PyTorch adds it: sparse @ dense
     directly, dense @ sparse as (S^T @ D^T)^T. Only the strided operand is differentiated."""
     node = node or MmBackward0
@@ -663,9 +807,10 @@ def mm(input, mat2, node=None):
         arr = _spmm(s, 0, d._data)
     else:
         arr = np.ascontiguousarray(_spmm(s, 1, d._data.T).T)
-    if GRAD.enabled and d._requires_grad:
-        n = node((None, d) if left else (d, None))
-        n.sparse, n.left = s, left
+    if GRAD.enabled and (d._requires_grad or s._requires_grad):
+        n = node((s, d) if left else (d, s))
+        n.sparse, n.left, n.masked = s, left, masked
+        n.dense = d._data if s._requires_grad else None
         return Tensor._make(arr, n)
     return Tensor._make(arr)
 
@@ -676,7 +821,7 @@ def sparse_mm(mat1, mat2, reduce='sum'):
         raise NotImplementedError(f"ember's torch.sparse.mm takes reduce='sum' only (got {reduce!r})")
     if not isinstance(mat1, SparseTensor) and not isinstance(mat2, SparseTensor):
         return Tensor.mm(mat1, mat2)
-    return mm(mat1, mat2, SparseAddmmBackward0 if isinstance(mat1, SparseTensor) else MmBackward0)
+    return mm(mat1, mat2, SparseAddmmBackward0 if isinstance(mat1, SparseTensor) else MmBackward0, masked=True)
 
 
 def spmm(input, mat2):

@@ -255,4 +255,5 @@ def sparse_repr(t):
     if t.dtype not in (_dtype.DEFAULT.dtype, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
         suffixes.append('dtype=' + repr(t.dtype))
     suffixes.append('layout=torch.sparse_coo')
+    suffixes += _grad_suffix(t)
     return _add_suffixes('tensor(' + (',\n' + ' ' * indent).join(parts), suffixes, indent, force_newline=True)

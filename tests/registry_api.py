@@ -163,6 +163,63 @@ LAYOUTS = ([Call('', 'sparse_coo', [Case('repr', _layout_repr('sparse_coo')), Ca
            [Call('', 'jagged', [Case('repr', _layout_repr('jagged'))])])
 
 
+def _sparse_case(fn):
+    """fn(lib, S, D): with the invariant checks chosen off (no once-a-process warning to compare), S a sparse
+    (3, 3) float32 matrix with a duplicate entry, D a dense (3, 2) one."""
+    def case(lib):
+        with lib.sparse.check_sparse_tensor_invariants(False):
+            s = lib.sparse_coo_tensor([[0, 1, 1, 0, 2], [1, 0, 2, 1, 2]], [1., 2., 3., 4., -1.], (3, 3))
+            return fn(lib, s, lib.tensor([[0.5, -1.], [2., 1.], [-0.5, 3.]]))
+    return case
+
+
+def _sparse_facts(t):
+    """A sparse result as compared: printed, its flags and parts (a strided one as itself)."""
+    if not t.is_sparse:
+        return t
+    return [repr(t), t.is_coalesced(), t._indices(), t._values(), t.to_dense()]
+
+
+def _huge_facts(t):
+    """A 10^6 x 10^6 sparse matrix as compared: printed, its parts, coalesced, its sum and product with a dense
+    vector's rows (nothing of its size made)."""
+    c = t.coalesce()
+    return [repr(t), repr(c), t.shape, t._nnz(), c._indices(), c._values(), float(t.sum()),
+            repr((t * 2)._values()), (t + t).coalesce()._values()]
+
+
+SPARSE = [
+    Call('', 'sparse_coo_tensor', [
+        Case('uncoalesced', _sparse_case(lambda lib, s, d: _sparse_facts(s))),
+        Case('coalesce', _sparse_case(lambda lib, s, d: _sparse_facts(s.coalesce()))),
+        Case('size inferred, int', _sparse_case(lambda lib, s, d: _sparse_facts(
+            lib.sparse_coo_tensor([[0, 4]], [1, 2], check_invariants=False)))),
+        Case('hybrid (dense dim)', _sparse_case(lambda lib, s, d: _sparse_facts(
+            lib.sparse_coo_tensor([[2, 0]], [[1., 2.], [3., 4.]], (3, 2))))),
+        Case('huge, 3 entries', _sparse_case(lambda lib, s, d: _huge_facts(
+            lib.sparse_coo_tensor([[0, 999999, 5], [7, 0, 999999]], [1., 2., 3.], (10 ** 6, 10 ** 6))))),
+        Case('index out of size', _sparse_case(lambda lib, s, d: lib.sparse_coo_tensor(
+            [[0, 5]], [1., 2.], (3,), check_invariants=True)), error=True),
+        Case('nnz mismatch', _sparse_case(lambda lib, s, d: lib.sparse_coo_tensor([[0, 1]], [1., 2., 3.], (3,))),
+             error=True)]),
+    Call('', 'spmm', [Case('sparse @ dense', _sparse_case(lambda lib, s, d: lib.spmm(s, d)))]),
+    Call('sparse', 'mm', [Case('sparse @ dense', _sparse_case(lambda lib, s, d: lib.sparse.mm(s, d))),
+                          Case('dense @ sparse', _sparse_case(lambda lib, s, d: lib.sparse.mm(d.t(), s))),
+                          Case('size mismatch', _sparse_case(lambda lib, s, d: lib.sparse.mm(s, d.t())), error=True)]),
+    Call('sparse', 'sum', [Case('all', _sparse_case(lambda lib, s, d: lib.sparse.sum(s))),
+                           Case('dim 1', _sparse_case(lambda lib, s, d: _sparse_facts(lib.sparse.sum(s, 1)))),
+                           Case('dims (0, 1)', _sparse_case(lambda lib, s, d: lib.sparse.sum(s, (0, 1))))]),
+    Call('Tensor', 'to_dense', [Case('of sparse', _sparse_case(lambda lib, s, d: s.to_dense())),
+                                Case('of strided', _sparse_case(lambda lib, s, d: d.to_dense()))]),
+    Call('Tensor', 'to_sparse', [Case('2-d', _sparse_case(lambda lib, s, d: _sparse_facts(d.to_sparse()))),
+                                 Case('sparse_dim 1', _sparse_case(lambda lib, s, d: _sparse_facts(
+                                     lib.tensor([[0., 1.], [0., 0.], [2., 0.]]).to_sparse(1)))),
+                                 Case('of sparse', _sparse_case(lambda lib, s, d: s.to_sparse() is s))]),
+    Call('Tensor', 'coalesce', [Case('duplicates summed', _sparse_case(lambda lib, s, d: _sparse_facts(
+        (s + s * 2).coalesce())))]),
+]
+
+
 def _device_repr(lib):
     d = lib.device
     return [repr(d('cpu')), repr(d('cpu', 0)), repr(d('cuda:1')), str(d('cuda:1')), str(d('cpu')), d('cuda', 1).index,
@@ -981,5 +1038,5 @@ PACKAGES[-len(MORE) + list(MORE).index('testing')].cases.append(
 PACKAGES.append(Call('autograd', 'profiler', [Case('record_function', _imported('autograd.profiler', _profiled))]))
 
 
-ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + [DEVICE] + DEFAULT_DEVICE + PRECISION +
+ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD + PACKAGES)

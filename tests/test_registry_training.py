@@ -39,7 +39,10 @@ def convert(obj, lib):
 
 def same_tree(e, t, what, atol=1e-6, rtol=1e-5):
     """ember's nest ``e`` equals PyTorch's ``t``: dict keys in order, tensors by dtype/shape/value, the rest =."""
-    if isinstance(t, torch.Tensor):
+    if isinstance(t, torch.Tensor) and t.is_sparse:
+        assert isinstance(e, ember.Tensor) and e.is_sparse, f'{what}: {e!r:.200}, PyTorch a sparse tensor'
+        assert_same(e.to_dense(), t.to_dense(), atol, rtol, what)
+    elif isinstance(t, torch.Tensor):
         assert_same(e, t, atol, rtol, what)
     elif isinstance(t, dict):
         assert isinstance(e, dict), f'{what}: {type(e).__name__}, PyTorch dict'
@@ -87,9 +90,24 @@ def _closure(lib, opt, params, step):
     return closure
 
 
-def _set_grads(lib, params, step):
+def _set_grads(lib, params, step, sparse=False):
+    """Gradients that differ per step; ``sparse``: as COO tensors of some rows (others zero), rows by sparse_dim 1
+    as nn.Embedding(sparse=True) gives them."""
     for p, g in zip(params, _arrays(100 + step, np.float64, [tuple(p.shape) for p in params])):
-        p.grad = lib.tensor(g, dtype=p.dtype)
+        if sparse:
+            g[(np.arange(g.shape[0]) + step) % 3 == 0] = 0
+            p.grad = lib.tensor(g, dtype=p.dtype).to_sparse(1)
+        else:
+            p.grad = lib.tensor(g, dtype=p.dtype)
+
+
+def _sparse_closure(lib, params, step):
+    """A closure for sparse gradients: it sets them (as a backward through sparse embeddings would) and returns
+    the loss."""
+    def closure():
+        _set_grads(lib, params, step, sparse=True)
+        return _loss(lib, params, step).detach()
+    return closure
 
 
 def _groups(params, config, groups):
@@ -113,9 +131,11 @@ def _config(lib, config):
 
 def _step(lib, entry, opt, params, step):
     """Step k: a closure on odd steps (and always for LBFGS), gradients set directly on even ones."""
+    if entry.sparse and step % 2:
+        return opt.step(_sparse_closure(lib, params, step))
     if entry.closure or step % 2:
         return opt.step(_closure(lib, opt, params, step))
-    _set_grads(lib, params, step)
+    _set_grads(lib, params, step, entry.sparse)
     return opt.step()
 
 

@@ -136,21 +136,84 @@ def _warning_texts(code):
     ['import torch as T', 'T.sparse.check_sparse_tensor_invariants.disable()', 'T.sparse_coo_tensor([[0]], [1.])'],
     ['import torch as T', 'with T.sparse.check_sparse_tensor_invariants():', '    T.sparse_coo_tensor([[0]], [1.])'],
     ['import torch as T', 'T.sparse.FloatTensor(T.tensor([[0]]), T.tensor([1.]), T.Size([1]))',
-     'T.sparse.FloatTensor(T.tensor([[0]]), T.tensor([1.]))', 'T.sparse.LongTensor(2, 2)'],
+     'T.sparse.FloatTensor(T.tensor([[0]]), T.tensor([1.]))', 'T.sparse.LongTensor(2, 2)',
+     'T.sparse.DoubleTensor(T.tensor([[0]]), T.tensor([1.]), T.Size([1]))', 'T.sparse.FloatTensor(3)'],
 ])
 def test_warnings_as_pytorch(code):
     """The invariant-check warning (once a process, none once a choice is made) and the legacy constructors'
-    deprecation warnings (each call)."""
+    deprecation warnings (each message once a process)."""
     ember_code = [line.replace('import torch as T', 'import ember as T') for line in code]
     assert _warning_texts(ember_code) == _warning_texts(code)
 
 
-def test_sparse_tensors_take_no_gradient_here():
-    """A sparse operand requiring grad is refused by name instead of getting no gradient."""
-    with pytest.raises(NotImplementedError, match='sparse tensors do not take gradients'):
-        ember.sparse_coo_tensor([[0]], [1.], requires_grad=True)
-    with pytest.raises(NotImplementedError, match='sparse tensors do not take gradients'):
-        ember.tensor([[1., 0.]]).to_sparse().requires_grad_()
+_GRAD_SETUP = """
+i = T.tensor([[0, 1, 1, 0, 2], [1, 0, 2, 1, 2]])
+S = T.sparse_coo_tensor(i, T.tensor([1., 2., 3., 4., -1.]), (3, 3), requires_grad=True)
+v = T.tensor([1., 2., 3., 4., -1.], requires_grad=True)
+D = T.tensor([[0.5, -1.], [2., 1.], [-0.5, 3.]], requires_grad=True)
+L = T.tensor([[1., -2., 0.5], [0.25, 3., -1.]], requires_grad=True)
+W = T.tensor([[1., 2.], [3., 4.], [5., 6.]])
+"""
+
+GRAD_EXPRS = [
+    'T.sparse.mm(S, D)', 'T.mm(S, D)', 'T.spmm(S, D)', 'S @ D', 'T.matmul(S, D)', 'T.sparse.mm(L, S)', 'T.mm(L, S)',
+    'S.to_dense().pow(2)', 'T.sparse.sum(S)', 'S.sum()', 'T.sum(S)',
+    'T.sparse.mm(T.sparse_coo_tensor(i, v, (3, 3)), D)', 'T.mm(T.sparse_coo_tensor(i, v, (3, 3)), D)',
+    'T.sparse_coo_tensor(i, v, (3, 3)).to_dense().pow(2)', 'T.sparse.sum(T.sparse_coo_tensor(i, v, (3, 3)))',
+]
+
+
+def _grad_answer(T, expr):
+    """The result of ``expr`` (printed) and the gradients it gives S, v, D and L (printed, None when none)."""
+    env = {'T': T}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        exec(_GRAD_SETUP, env)
+        out = eval(expr, env)
+        w = T.arange(1., out.numel() + 1).reshape(out.shape) / 4
+        (out * w).sum().backward()
+    return [repr(out.detach())] + [repr(env[n].grad) for n in ('S', 'v', 'D', 'L')] + [str(out.grad_fn.name())]
+
+
+@pytest.mark.parametrize('expr', GRAD_EXPRS)
+def test_gradients_of_sparse_operands_as_pytorch(expr):
+    """A sparse leaf requiring grad, or sparse_coo_tensor of values requiring grad: torch.sparse.mm gives the
+    sparse operand a sparse gradient at its indices (coalesced; through its transpose for dense @ sparse), mm /
+    spmm / @ a dense one, to_dense and torch.sparse.sum a sparse one, Tensor.sum a dense one, and the values each
+    entry's share; the printed results and gradients are PyTorch's."""
+    got, want = _grad_answer(ember, expr), _grad_answer(torch, expr)
+    assert got[:5] == want[:5]
+
+
+def test_sparse_values_gradcheck():
+    """float64 finite differences of the values of sparse_coo_tensor through torch.sparse.mm, mm (both sides) and
+    to_dense (duplicate indices included)."""
+    idx = ember.tensor([[0, 1, 1, 0, 2], [1, 0, 2, 1, 2]])
+    rng = np.random.RandomState(3)
+    v = ember.tensor(rng.randn(5), requires_grad=True)
+    d = ember.tensor(rng.randn(3, 2), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert ember.autograd.gradcheck(lambda v, d: ember.sparse.mm(ember.sparse_coo_tensor(idx, v, (3, 3)), d),
+                                        (v, d))
+        assert ember.autograd.gradcheck(lambda v, d: ember.mm(ember.sparse_coo_tensor(idx, v, (3, 3)), d), (v, d))
+        assert ember.autograd.gradcheck(lambda v, d: ember.sparse.mm(d.t(), ember.sparse_coo_tensor(idx, v, (3, 3))),
+                                        (v, d))
+        assert ember.autograd.gradcheck(lambda v: ember.sparse_coo_tensor(idx, v, (3, 3)).to_dense().sin(), (v,))
+
+
+def test_undifferentiated_sparse_ops_refuse_a_sparse_input_requiring_grad():
+    """Layout-keeping ops ember does not differentiate refuse a sparse tensor requiring grad by name rather than
+    drop its gradient; under no_grad, or detached, they run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        s = ember.sparse_coo_tensor([[0, 1]], [1., 2.], (3,), requires_grad=True)
+    for op in (lambda: s * 2, lambda: s + s, lambda: -s, lambda: s.coalesce().t(), lambda: s.clone()):
+        with pytest.raises(NotImplementedError, match='ember differentiates a sparse tensor through'):
+            op()
+    with ember.no_grad():
+        assert (s * 2).is_sparse
+    assert not s.detach().requires_grad and (s.detach() + s.detach()).is_sparse
 
 
 @pytest.mark.parametrize('nnz', [3000, 40000])

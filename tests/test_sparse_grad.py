@@ -262,3 +262,151 @@ def test_huge_sparse_matrix_stores_its_entries_only():
                     T.sparse.sum(s, 1).coalesce().values().numpy()])
     for a, b in zip(*got):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# -- optimizers and gradient utilities on sparse gradients ------------------------------------------------------
+def _train(T, name, kw, steps=4, closure=False):
+    """An Embedding(sparse=True) and a dense Linear trained ``steps`` steps: the parameters, what the optimizer
+    keeps (sparse state by its parts), or the error the step raises."""
+    e = _emb(T)
+    lin = T.nn.Linear(3, 2)
+    with T.no_grad():
+        lin.weight.copy_(T.tensor([[0.5, -1., 0.25], [1.5, 0.5, -0.5]]))
+        lin.bias.copy_(T.tensor([0.1, -0.2]))
+    params = list(e.parameters()) + list(lin.parameters())
+    opt = getattr(T.optim, name)(params if name != 'SparseAdam' else e.parameters(), **kw)
+    batches = [[[0, 1, 0], [3, 4, 4]], [[5, 1], [1, 1]], [[2, 0, 2, 3]], [[4]]]
+
+    def loss_of(k):
+        return lin(e(T.tensor(batches[k % len(batches)]))).tanh().pow(2).sum()
+
+    out = []
+    for k in range(steps):
+        if closure:
+            def cl():
+                opt.zero_grad()
+                loss = loss_of(k)
+                loss.backward()
+                return loss
+            opt.step(cl)
+        else:
+            opt.zero_grad()
+            loss_of(k).backward()
+            opt.step()
+        out.append([p.detach().tolist() for p in params])
+    for st in opt.state.values():
+        for key, v in st.items():
+            if isinstance(v, T.Tensor) and v.is_sparse:
+                out.append([key, v._indices().tolist(), v.is_coalesced(), v.coalesce().values().tolist()])
+            elif isinstance(v, T.Tensor):
+                out.append([key, v.tolist()])
+            else:
+                out.append([key, v])
+    return out
+
+
+OPTIM_CASES = [
+    ('SGD', dict(lr=0.1)), ('SGD', dict(lr=0.1, momentum=0.9)),
+    ('SGD', dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+    ('SGD', dict(lr=0.05, momentum=0.5, nesterov=True)), ('SGD', dict(lr=0.1, momentum=0.9, foreach=True)),
+    ('SGD', dict(lr=0.1, weight_decay=0.1)), ('SGD', dict(lr=0.1, fused=True)),
+    ('Adagrad', dict(lr=0.1)), ('Adagrad', dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.5, eps=1e-6)),
+    ('Adagrad', dict(lr=0.1, maximize=True, foreach=True)), ('Adagrad', dict(lr=0.1, weight_decay=0.1)),
+    ('Adagrad', dict(lr=0.1, fused=True)),
+    ('SparseAdam', dict(lr=0.05)), ('SparseAdam', dict(lr=0.05, betas=(0.8, 0.9), eps=1e-6, maximize=True)),
+    ('Adam', dict(lr=0.1)), ('AdamW', dict(lr=0.1)), ('RMSprop', dict(lr=0.1)), ('Adadelta', dict()),
+    ('Adamax', dict()), ('NAdam', dict()), ('RAdam', dict()), ('ASGD', dict()), ('Rprop', dict()),
+    ('Adafactor', dict()),
+]
+
+
+@pytest.mark.parametrize('name,kw', OPTIM_CASES, ids=[f'{n}-{k}' for n, k in OPTIM_CASES])
+def test_optimizers_on_sparse_gradients(name, kw):
+    """SGD (momentum buffers sparse, growing uncoalesced), Adagrad and SparseAdam step as PyTorch's on a sparse
+    embedding gradient next to a dense one; the others (and SGD's weight decay, fused kernels) raise PyTorch's
+    errors."""
+    got, want = _answer(ember, lambda T: _train(T, name, kw)), _answer(torch, lambda T: _train(T, name, kw))
+    if isinstance(want, tuple):
+        assert got == want
+        return
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            if isinstance(y, (str, bool)) or (isinstance(y, list) and y and isinstance(y[0], list)
+                                              and y[0] and isinstance(y[0][0], int)):
+                assert x == y
+            else:
+                np.testing.assert_allclose(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64),
+                                           rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('closure', [False, True])
+def test_refusals_follow_the_closure(closure):
+    """An optimizer without a sparse algorithm raises after a step's closure made the sparse gradient, and
+    SparseAdam refuses a dense one, as PyTorch does."""
+    for name, kw in (('Adam', dict(lr=0.1)), ('RMSprop', dict(lr=0.1))):
+        assert _answer(ember, lambda T: _train(T, name, kw, 1, closure)) == \
+            _answer(torch, lambda T: _train(T, name, kw, 1, closure))
+
+    def dense(T):
+        lin = T.nn.Linear(2, 1)
+        opt = T.optim.SparseAdam(lin.parameters())
+        lin(T.ones(1, 2)).sum().backward()
+        return opt.step()
+    assert _answer(ember, dense) == _answer(torch, dense)
+
+
+def test_lbfgs_on_a_sparse_gradient():
+    """LBFGS flattens a sparse gradient densely (PyTorch's _gather_flat_grad)."""
+    got = _answer(ember, lambda T: _train(T, 'LBFGS', dict(lr=0.5, max_iter=3), 2, True))
+    want = _answer(torch, lambda T: _train(T, 'LBFGS', dict(lr=0.5, max_iter=3), 2, True))
+    for a, b in zip(got[:2], want[:2]):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def _clip(how):
+    def fn(T):
+        e = _emb(T)
+        e(T.tensor(IDX)).pow(2).sum().backward()
+        if how == 'norm':
+            return T.nn.utils.clip_grad_norm_(e.parameters(), 1.0)
+        if how == 'value':
+            return T.nn.utils.clip_grad_value_(e.parameters(), 0.5)
+        if how == 'value no foreach':
+            return T.nn.utils.clip_grad_value_(e.parameters(), 0.5, foreach=False)
+        T.nn.utils.clip_grads_with_norm_(e.parameters(), 1.0, T.tensor(4.0))
+        return _grad_facts(e.weight.grad)
+    return fn
+
+
+@pytest.mark.parametrize('how', ['norm', 'value', 'value no foreach', 'with norm'])
+def test_clipping_a_sparse_gradient(how):
+    """clip_grad_norm_ and clip_grad_value_ raise PyTorch's NotImplementedError for a sparse gradient (no sparse
+    norm or clamp kernel); clip_grads_with_norm_ scales its values."""
+    got, want = _answer(ember, _clip(how)), _answer(torch, _clip(how))
+    if isinstance(want, tuple):
+        assert got[0] == want[0] and want[1].startswith(got[1])
+    else:
+        assert got == want
+
+
+def _scaled_training(T):
+    """GradScaler over sparse gradients: their values unscaled (an inf among them skips the step)."""
+    e = _emb(T)
+    opt = T.optim.SGD(e.parameters(), lr=0.1, momentum=0.5)
+    sc = T.amp.GradScaler('cpu', init_scale=4.0)
+    out = []
+    for k, factor in enumerate([1.0, 1.0, float('inf'), 1.0]):
+        opt.zero_grad()
+        sc.scale(e(T.tensor([0, 1, 0, k])).pow(2).sum() * factor).backward()
+        sc.step(opt)
+        sc.update()
+        out.append([_r(e.weight.detach()), sc.get_scale()])
+    return out
+
+
+def test_grad_scaler_unscales_sparse_gradients():
+    got, want = _answer(ember, _scaled_training), _answer(torch, _scaled_training)
+    assert got == want

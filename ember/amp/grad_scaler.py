@@ -88,6 +88,11 @@ class GradScaler:
                         continue
                     if param.grad.dtype.name == 'float16':
                         raise ValueError('Attempting to unscale FP16 gradients.')
+                    if param.grad.is_sparse:    # nn.Embedding(sparse=True)'s: its values, as PyTorch's
+                        _unscale_sparse(param.grad, inv_scale)
+                        found_inf = found_inf or float(not np.isfinite(param.grad._vals).all())
+                        grads += 1
+                        continue
                     g = param.grad._data
                     if not np.isfinite(g).all():
                         found_inf = 1.0
@@ -210,3 +215,10 @@ class GradScaler:
         self._init_growth_tracker = state_dict['_growth_tracker']
         if self._growth_tracker is not None:
             self._growth_tracker = state_dict['_growth_tracker']
+
+
+def _unscale_sparse(grad, inv_scale):
+    """A sparse gradient's values times ``inv_scale`` (new values: a sparse tensor's parts are not written in
+    place, see ember._sparse)."""
+    grad._vals = np.multiply(grad._vals, grad._vals.dtype.type(inv_scale))
+    grad._bump()

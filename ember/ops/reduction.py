@@ -145,7 +145,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     if type(input) is not Tensor and input.is_sparse:
         from .._sparse import sparse_sum
-        return sparse_sum(input, dim, keepdim, dtype)
+        return sparse_sum(input, dim, keepdim, dtype, _dense_grad=True)
     nd = _sum_dtype(a, dtype)
     if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         r = _sum(a, None, False, nd)

@@ -13,6 +13,7 @@ __all__ = ['Adadelta', 'adadelta']
 
 class Adadelta(Optimizer):
     """Implements the Adadelta algorithm (PyTorch's single-tensor arithmetic)."""
+    _sparse_error = 'Adadelta does not support sparse gradients'   # raised for a sparse gradient
 
     _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone']"
 

@@ -74,6 +74,8 @@ def _adagrad_group(state, group, initial_accumulator_value):
         grads.append(p._grad)
         sums.append(st['sum'])
         steps.append(st['step'])
+    if group.get('fused') and any(g.is_sparse for g in grads):
+        raise RuntimeError('`fused` does not support sparse grad or complex param')
     adagrad(params, grads, sums, steps, lr=group['lr'], weight_decay=group['weight_decay'],
             lr_decay=group['lr_decay'], eps=group['eps'], maximize=group['maximize'])
 
@@ -88,6 +90,9 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         step_arr = s_t._data
         step_arr += 1
         step = float(step_arr)
+        if g.is_sparse:
+            _sparse_update(p, g, sum_t, lr / (1 + (step - 1) * lr_decay), wd, eps, maximize)
+            continue
         pa, ga = p._data, g._data
         if maximize:
             ga = np.negative(ga)
@@ -102,3 +107,19 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         np.multiply(ga, -clr, out=tmp)
         np.add(pa, np.divide(tmp, std, out=tmp), out=pa)
         p._bump()
+
+def _sparse_update(p, g, sum_t, clr, wd, eps, maximize):
+    """PyTorch's Adagrad step on a sparse gradient: coalesced, its squares added into the sum's rows, and the
+    param's rows moved by -clr * grad / (sqrt(sum) + eps); weight decay raises PyTorch's error."""
+    if maximize:
+        g = -g
+    if wd != 0:
+        raise RuntimeError('weight_decay option is not compatible with sparse gradients')
+    g = g.coalesce()
+    at, gv = tuple(g._idx), g._vals
+    acc, pa = sum_t._data, p._data
+    acc[at] += gv * gv
+    std = np.sqrt(acc[at]) + acc.dtype.type(eps)
+    pa[at] += np.multiply(gv / std, -clr, dtype=pa.dtype)
+    sum_t._bump()
+    p._bump()

@@ -10,6 +10,8 @@ __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
 
 class Adam(Optimizer):
     """Implements the Adam algorithm (AdamW when ``decoupled_weight_decay=True``)."""
+    # raised for a sparse gradient (AdamW's too, as PyTorch's subclass of Adam)
+    _sparse_error = 'Adam does not support sparse gradients, please consider SparseAdam instead'
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,

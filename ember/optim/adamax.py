@@ -12,6 +12,7 @@ __all__ = ['Adamax', 'adamax']
 
 class Adamax(Optimizer):
     """Implements the Adamax algorithm (PyTorch's single-tensor arithmetic)."""
+    _sparse_error = 'Adamax does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):

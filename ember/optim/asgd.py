@@ -11,6 +11,7 @@ __all__ = ['ASGD', 'asgd']
 
 class ASGD(Optimizer):
     """Implements averaged SGD; ``state['ax']`` holds the running average of the params."""
+    _sparse_error = 'ASGD does not support sparse gradients'   # raised for a sparse gradient
 
     _capturable_what = 'params, mus, etas, and state_steps'
 

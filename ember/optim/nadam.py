@@ -11,6 +11,7 @@ __all__ = ['NAdam', 'nadam']
 
 class NAdam(Optimizer):
     """Implements the NAdam algorithm (``decoupled_weight_decay=True`` gives NAdamW)."""
+    _sparse_error = 'NAdam does not support sparse gradients'   # raised for a sparse gradient
 
     _capturable_what = 'params, mu_products and state_steps'
 

@@ -87,6 +87,8 @@ def _no_grad_step(step):
         if self.defaults.get('differentiable', False):
             raise NotImplementedError('ember.optim: differentiable=True (autograd through step) is not supported')
         _refuse_capturable(self)
+        if self._sparse_error is not None:
+            args, kwargs = _refusing_sparse(self, args, kwargs)
         prev = GRAD.enabled
         GRAD.enabled = False
         try:
@@ -94,6 +96,29 @@ def _no_grad_step(step):
         finally:
             GRAD.enabled = prev
     return wrapper
+
+
+def _refusing_sparse(optimizer, args, kwargs):
+    """PyTorch's RuntimeError of an optimizer without a sparse algorithm (``_sparse_error``) when a gradient is
+    sparse (nn.Embedding(sparse=True)'s): checked now, or after the closure when step is given one (the closure
+    makes the gradients). Returns step's arguments, the closure wrapped."""
+    def check():
+        for group in optimizer.param_groups:
+            for p in group['params']:
+                if p._grad is not None and p._grad.is_sparse:
+                    raise RuntimeError(optimizer._sparse_error)
+    closure = kwargs.get('closure', args[0] if args else None)
+    if closure is None:
+        check()
+        return args, kwargs
+
+    def checked():
+        loss = closure()
+        check()
+        return loss
+    if 'closure' in kwargs:
+        return args, dict(kwargs, closure=checked)
+    return (checked,) + tuple(args[1:]), kwargs
 
 
 _CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
@@ -164,6 +189,7 @@ _HOOK_DICTS = ('_optimizer_step_pre_hooks', '_optimizer_step_post_hooks', '_opti
 
 class Optimizer:
     """Base class for all optimizers: ``params`` (tensors or dicts of param groups) and ``defaults``."""
+    _sparse_error = None    # a subclass without a sparse algorithm: PyTorch's error for a sparse gradient
 
     def __init__(self, params, defaults):
         self.defaults = defaults

@@ -10,6 +10,7 @@ __all__ = ['RAdam', 'radam']
 
 class RAdam(Optimizer):
     """Implements the RAdam algorithm (``decoupled_weight_decay=True`` gives RAdamW)."""
+    _sparse_error = 'RAdam does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,

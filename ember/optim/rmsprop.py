@@ -10,6 +10,7 @@ __all__ = ['RMSprop', 'rmsprop']
 
 class RMSprop(Optimizer):
     """Implements the RMSprop algorithm as PyTorch does (eps added outside the square root)."""
+    _sparse_error = 'RMSprop does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):

@@ -12,6 +12,7 @@ __all__ = ['Rprop', 'rprop']
 
 class Rprop(Optimizer):
     """Implements the resilient backpropagation algorithm (PyTorch's Rprop-, without weight backtracking)."""
+    _sparse_error = 'Rprop does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False,
                  foreach=None, maximize=False, differentiable=False):

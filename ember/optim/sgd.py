@@ -3,7 +3,7 @@ import threading
 
 import numpy as np
 
-from .. import _parallel
+from .. import _parallel, _sparse
 from ..tensor import Tensor
 from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar
 
@@ -57,10 +57,15 @@ def _sgd_group(state, group):
     """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch)."""
     hyper = (_scalar(group['lr']), group['weight_decay'], group['momentum'], group['dampening'], group['nesterov'],
              group['maximize'])
+    if group.get('fused') and any(p._grad is not None and p._grad.is_sparse for p in group['params']):
+        raise RuntimeError('`_fused_sgd` does not support sparse gradients')
     large = []
     for p in group['params']:
         g = p._grad
         if g is None:
+            continue
+        if g.is_sparse:
+            _sparse_update(p, g, state[p], *hyper)
             continue
         pa, ga = p._data, g._data
         ba, first = None, False
@@ -78,6 +83,32 @@ def _sgd_group(state, group):
         p._bump()
     if large:
         _update_blocks(large, hyper)
+
+
+def _sparse_update(p, g, st, lr, wd, momentum, dampening, nesterov, maximize):
+    """PyTorch's SGD step on a sparse gradient (nn.Embedding(sparse=True)'s), by its tensor operations: the
+    momentum buffer a sparse clone of the first gradient, then scaled and added to sparse + sparse (its entry
+    list grows, uncoalesced, as PyTorch's does); weight decay raises PyTorch's error (sparse + dense)."""
+    if maximize:
+        g = -g
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    if momentum != 0:
+        buf = st.get('momentum_buffer')
+        if buf is None:
+            buf = st['momentum_buffer'] = g.clone()
+        elif buf.is_sparse:
+            buf.mul_(momentum).add_(g, alpha=1 - dampening)
+        else:   # a dense buffer from earlier dense gradients stays dense
+            np.multiply(buf._data, momentum, out=buf._data)
+            _sparse.add_into(buf._data, g, 1 - dampening)
+            buf._bump()
+        g = g.add(buf, alpha=momentum) if nesterov else buf
+    if g.is_sparse:
+        _sparse.add_into(p._data, g, -lr)
+    else:
+        np.add(p._data, np.multiply(g._data, -lr, dtype=p._data.dtype), out=p._data)
+    p._bump()
 
 
 def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=None, fused=None, grad_scale=None,

@@ -58,18 +58,19 @@ class _LegacySparseType(TorchNamedType):
 
 
 def _legacy(name, np_dtype):
+    """A legacy constructor class; each deprecation warning once a process, as PyTorch's TORCH_WARN_ONCE."""
     def __new__(cls, *args, device=None):
         from ..tensor import Tensor
         if len(args) == 3 or (len(args) == 2 and isinstance(args[1], Tensor)):
             shape = ', shape' if len(args) == 3 else ''
             warn_user(f'torch.sparse.SparseTensor(indices, values{shape}, *, device=) is deprecated.  Please use '
-                      f'torch.sparse_coo_tensor(indices, values{shape}, dtype=, device=).')
+                      f'torch.sparse_coo_tensor(indices, values{shape}, dtype=, device=).', once=True)
             size = tuple(args[2]) if len(args) == 3 else None
             values = args[1]      # kept in its own dtype, as PyTorch keeps it
             with check_sparse_tensor_invariants(False):
                 return _sparse.sparse_coo_tensor(args[0], values, size, device=device)
         warn_user('torch.sparse.SparseTensor(shape, *, device=) is deprecated.  Please use '
-                  'torch.sparse_coo_tensor(shape, dtype=, device=).')
+                  'torch.sparse_coo_tensor(shape, dtype=, device=).', once=True)
         size = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
         with check_sparse_tensor_invariants(False):
             return _sparse.sparse_coo_tensor(np.zeros((len(size), 0), np.int64),

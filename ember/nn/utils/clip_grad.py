@@ -14,6 +14,14 @@ def _grads(parameters):
     return [p._grad for p in parameters if p._grad is not None]
 
 
+def _dense_only(tensors, op):
+    """PyTorch's error for a norm or clamp of a sparse gradient (nn.Embedding(sparse=True)'s): those kernels
+    have no sparse version."""
+    if any(t.is_sparse for t in tensors):
+        raise NotImplementedError(f"Could not run 'aten::{op}' with arguments from the 'SparseCPU' backend. This "
+                                  "could be because the operator doesn't exist for this backend")
+
+
 def _norm(a, norm_type):
     a = a.reshape(-1)
     if norm_type == math.inf:
@@ -33,6 +41,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         tensors = [tensors]
     tensors = [t for t in tensors if t is not None]
     norm_type = float(norm_type)
+    _dense_only(tensors, 'linalg_vector_norm')
     if not tensors:
         return Tensor._make(np.zeros((), np.float32))
     dtype = tensors[0]._data.dtype
@@ -53,6 +62,9 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     tn = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = min(float(max_norm) / (float(tn) + 1e-6), 1.0)
     for g in grads:
+        if g.is_sparse:     # reached through clip_grads_with_norm_ alone (a norm of a sparse gradient raises)
+            g.mul_(coef)
+            continue
         g._data *= g._data.dtype.type(coef)
         g._bump()
 
@@ -80,6 +92,8 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient of ``parameters`` into [-clip_value, clip_value] in place."""
     c = float(clip_value)
-    for g in _grads(parameters):
+    grads = _grads(parameters)
+    _dense_only(grads, 'clamp_' if foreach is False else 'clamp_min_')     # PyTorch's foreach path by default
+    for g in grads:
         np.clip(g._data, -c, c, out=g._data)
         g._bump()
