@@ -11,7 +11,8 @@ _embedding.py), which accumulates sparse + sparse, and SparseAdam, SGD and Adagr
 
 Gradients: the dense operand of a product takes one; a sparse tensor requiring grad (a leaf, or
 ``sparse_coo_tensor`` of values requiring grad) takes PyTorch's through products (torch.sparse.mm: sparse, at its
-indices; mm / spmm / @: dense), ``to_dense``, ``torch.sparse.sum`` (sparse) and ``Tensor.sum`` (dense). The other
+indices; mm / spmm / @: dense), ``to_dense``, ``torch.sparse.sum`` (sparse), ``Tensor.sum`` (dense), and neg,
+* and / by a number, +, -, t, transpose, coalesce and clone (recorded under PyTorch's grad_fn names). The other
 layout-keeping ops refuse such an input by name (their results would lose the gradient).
 """
 import numpy as np
@@ -31,7 +32,8 @@ _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory erro
                    '`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ')
 _INVARIANTS = [False, False]    # [checks enabled, chosen explicitly] (check_sparse_tensor_invariants)
 _NO_GRAD = ("ember differentiates a sparse tensor through torch.sparse.mm / mm / spmm / @ (with a dense operand), "
-            "to_dense, torch.sparse.sum and sparse_coo_tensor only, not through {}; use .to_dense() first")
+            "to_dense, sums of all values, sparse_coo_tensor, neg, * and / by a number, +, -, t, transpose, "
+            "coalesce and clone, not through {}; use .to_dense() first")
 
 
 class SparseTensor(Tensor):
@@ -124,9 +126,8 @@ class SparseTensor(Tensor):
         """Indices sorted and unique, duplicates' values summed (in their stored order)."""
         if self._coal:
             return self
-        self._no_graph('coalesce')
-        return _make(*_coalesced(self._idx, self._vals, self._shape[:self.sparse_dim()]), self._shape,
-                     True)
+        out = _make(*_coalesced(self._idx, self._vals, self._shape[:self.sparse_dim()]), self._shape, True)
+        return _tracked(out, 'CoalesceBackward0', (self,), lambda g: (g,))
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         arr = _dense(self)
@@ -215,8 +216,8 @@ class SparseTensor(Tensor):
         return self.to(np.bool_)
 
     def clone(self, *, memory_format=None):
-        self._no_graph('clone')
-        return _make(self._idx.copy(), self._vals.copy(), self._shape, self._coal)
+        out = _make(self._idx.copy(), self._vals.copy(), self._shape, self._coal)
+        return _tracked(out, 'CloneBackward0', (self,), lambda g: (g,))
 
     def detach(self):
         return self._alias()
@@ -236,37 +237,44 @@ class SparseTensor(Tensor):
         d0, d1 = dim0 % len(self._shape), dim1 % len(self._shape)
         if d0 >= n or d1 >= n:
             raise RuntimeError('transpose: ember transposes the sparse dims of a sparse tensor only')
-        self._no_graph('transpose')
         order = list(range(n))
         order[d0], order[d1] = d1, d0
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
-        return _make(self._idx[order], self._vals, tuple(shape), False)
+        out = _make(self._idx[order], self._vals, tuple(shape), False)
+        return _tracked(out, 'TransposeBackward0', (self,), lambda g: (_swap(g, d0, d1),))
 
     def neg(self):
-        self._no_graph('neg')
-        return _make(self._idx, -self._vals, self._shape, self._coal)
+        out = _make(self._idx, -self._vals, self._shape, self._coal)
+        return _tracked(out, 'NegBackward0', (self,), lambda g: (-g,))
 
     __neg__ = neg
 
     def mul(self, other):
-        if isinstance(other, SparseTensor) or not (isinstance(other, Tensor) and other.dim() > 0):
-            self._no_graph('mul')
         if isinstance(other, SparseTensor):
+            self._no_graph('mul')
+            other._no_graph('mul')
             return _sparse_mul(self, other)
         if isinstance(other, Tensor) and other.dim() > 0:
             return Tensor.mul(self, other)      # PyTorch's result is sparse too; computed densely here
+        _constant(other, 'mul')
         v = Tensor.mul(Tensor._make(self._vals), other)._data
-        return _make(self._idx, v, self._shape, self._coal)
+        out = _make(self._idx, v, self._shape, self._coal)
+        c = getattr(other, '_data', other)
+        return _tracked(out, 'MulBackward0', (self,), lambda g: (g * c,))
 
     __mul__ = __rmul__ = mul
 
     def div(self, other, *, rounding_mode=None):
         if isinstance(other, Tensor) and other.dim() > 0:
             return Tensor.div(self, other, rounding_mode=rounding_mode)
-        self._no_graph('div')
+        if rounding_mode is not None:
+            self._no_graph('div with a rounding_mode')
+        _constant(other, 'div')
         v = Tensor.div(Tensor._make(self._vals), other, rounding_mode=rounding_mode)._data
-        return _make(self._idx, v, self._shape, self._coal)
+        out = _make(self._idx, v, self._shape, self._coal)
+        c = getattr(other, '_data', other)
+        return _tracked(out, 'DivBackward0', (self,), lambda g: (g / c,))
 
     __truediv__ = div
 
@@ -279,9 +287,8 @@ class SparseTensor(Tensor):
             raise RuntimeError(f'add: expected \'self\' and \'other\' to have same size, but self has size '
                                f'{list(self._shape)} while other has size {list(other._shape)} '
                                '(FYI: dense-sparse addition does not currently support broadcasting)')
-        self._no_graph('add')
-        other._no_graph('add')
-        return _merge_add(self, other, alpha)
+        out = _merge_add(self, other, alpha)
+        return _tracked(out, 'AddBackward0', (self, other), lambda g: (g, g if alpha == 1 else g * alpha))
 
     __add__ = add
 
@@ -333,6 +340,31 @@ class SparseTensor(Tensor):
         return mm(self, mat2)
 
     matmul = spmm = __matmul__ = mm
+
+
+def _tracked(out, name, inputs, backward):
+    """``out`` (sparse) as the result of a recorded op named ``name`` over sparse ``inputs`` when one requires grad:
+    ``backward(g)`` gives their gradients from out's (sparse, dense, or a tensor under create_graph)."""
+    if GRAD.enabled and any(t._requires_grad for t in inputs):
+        node = _OP_NODES.get(name)
+        if node is None:
+            node = _OP_NODES[name] = type(name, (_SparseOpBackward,), {'__slots__': ()})
+        n = node(inputs)
+        n.fn = backward
+        out.grad_fn, out._requires_grad = n, True
+    return out
+
+
+def _constant(other, op):
+    if isinstance(other, Tensor) and other._requires_grad and GRAD.enabled:
+        raise NotImplementedError(f'ember does not differentiate a sparse tensor {op} with respect to the number')
+
+
+def _swap(g, d0, d1):
+    """A transpose's gradient: the same dims swapped back (a sparse gradient by its indices)."""
+    if isinstance(g, SparseTensor):
+        return g.transpose(d0, d1)
+    return np.swapaxes(g, d0, d1) if not isinstance(g, Tensor) else g.transpose(d0, d1)
 
 
 def _coo_only(layout):
@@ -705,6 +737,18 @@ def _like(g, arr):
     if isinstance(g, Tensor) and not isinstance(arr, Tensor):
         return Tensor._make(arr)
     return arr
+
+
+class _SparseOpBackward(Node):
+    """A layout-keeping op on sparse tensors: ``fn(g)`` gives its inputs' gradients."""
+    __slots__ = ('fn',)
+
+    def backward(self, g):
+        out = self.fn(g)
+        return out if len(out) > 1 else out[0]
+
+
+_OP_NODES = {}      # node classes by PyTorch's grad_fn name, made on first use
 
 
 class _SparseInputBackward(Node):

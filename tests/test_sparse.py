@@ -160,6 +160,11 @@ GRAD_EXPRS = [
     'S.to_dense().pow(2)', 'T.sparse.sum(S)', 'S.sum()', 'T.sum(S)',
     'T.sparse.mm(T.sparse_coo_tensor(i, v, (3, 3)), D)', 'T.mm(T.sparse_coo_tensor(i, v, (3, 3)), D)',
     'T.sparse_coo_tensor(i, v, (3, 3)).to_dense().pow(2)', 'T.sparse.sum(T.sparse_coo_tensor(i, v, (3, 3)))',
+    '(S * 2).to_dense()', '(2 * S).coalesce().to_dense()', 'S.coalesce().to_dense()', '(S + S).to_dense()',
+    '(S - S * 3).to_dense()', 'S.t().to_dense()', '(-S).to_dense()', 'S.clone().to_dense()', '(S / 4).to_dense()',
+    'S.add(S, alpha=2).to_dense()', 'T.mm(S.t(), D)', 'T.sparse.mm(S * 3, D)', 'T.sparse.sum(S.t())', '(S * 2).sum()',
+    'S.transpose(0, 1).to_dense()', 'S.coalesce().t().to_dense()', 'T.sparse.mm(S.coalesce(), D)',
+    '(S * T.tensor(2.)).to_dense()', 'T.sparse.mm(T.sparse_coo_tensor(i, v, (3, 3)).t() * 2 - S, D)',
 ]
 
 
@@ -180,7 +185,8 @@ def test_gradients_of_sparse_operands_as_pytorch(expr):
     """A sparse leaf requiring grad, or sparse_coo_tensor of values requiring grad: torch.sparse.mm gives the
     sparse operand a sparse gradient at its indices (coalesced; through its transpose for dense @ sparse), mm /
     spmm / @ a dense one, to_dense and torch.sparse.sum a sparse one, Tensor.sum a dense one, and the values each
-    entry's share; the printed results and gradients are PyTorch's."""
+    entry's share; neg, * and / by a number, +, -, t, transpose, coalesce and clone pass the gradient on as
+    PyTorch's do; the printed results and gradients are PyTorch's."""
     got, want = _grad_answer(ember, expr), _grad_answer(torch, expr)
     assert got[:5] == want[:5]
 
@@ -200,20 +206,24 @@ def test_sparse_values_gradcheck():
         assert ember.autograd.gradcheck(lambda v, d: ember.sparse.mm(d.t(), ember.sparse_coo_tensor(idx, v, (3, 3))),
                                         (v, d))
         assert ember.autograd.gradcheck(lambda v: ember.sparse_coo_tensor(idx, v, (3, 3)).to_dense().sin(), (v,))
+        assert ember.autograd.gradcheck(lambda v, d: ember.sparse.mm(
+            (-ember.sparse_coo_tensor(idx, v, (3, 3)).t() * 2).coalesce() / 3, d), (v, d))
 
 
 def test_undifferentiated_sparse_ops_refuse_a_sparse_input_requiring_grad():
-    """Layout-keeping ops ember does not differentiate refuse a sparse tensor requiring grad by name rather than
-    drop its gradient; under no_grad, or detached, they run."""
+    """Layout-keeping ops ember does not differentiate (a dtype change, sparse * sparse, sums over some dims, a
+    rounding division, a product with a number requiring grad) refuse a sparse tensor requiring grad by name
+    rather than drop its gradient; under no_grad, or detached, they run."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        s = ember.sparse_coo_tensor([[0, 1]], [1., 2.], (3,), requires_grad=True)
-    for op in (lambda: s * 2, lambda: s + s, lambda: -s, lambda: s.coalesce().t(), lambda: s.clone()):
-        with pytest.raises(NotImplementedError, match='ember differentiates a sparse tensor through'):
+        s = ember.sparse_coo_tensor([[0, 1], [1, 0]], [1., 2.], (3, 3), requires_grad=True)
+    for op in (lambda: s.double(), lambda: s * s, lambda: ember.sparse.sum(s, 1),
+               lambda: s.div(2, rounding_mode='floor'), lambda: s * ember.tensor(2., requires_grad=True)):
+        with pytest.raises(NotImplementedError, match='ember (differentiates a sparse tensor through|does not)'):
             op()
     with ember.no_grad():
-        assert (s * 2).is_sparse
-    assert not s.detach().requires_grad and (s.detach() + s.detach()).is_sparse
+        assert (s * s).is_sparse and s.double().is_sparse
+    assert not s.detach().requires_grad and (s.detach() * s.detach()).is_sparse
 
 
 @pytest.mark.parametrize('nnz', [3000, 40000])

@@ -38,7 +38,7 @@ def _answer(T, fn):
 
 
 def _emb(T, dtype='float32', **kw):
-    e = T.nn.Embedding(6, 3, sparse=True, **kw)
+    e = T.nn.Embedding(6, 3, sparse=True, dtype=getattr(T, dtype), **kw)
     with T.no_grad():
         e.weight.copy_(T.tensor(W, dtype=getattr(T, dtype)))
     return e
@@ -410,3 +410,23 @@ def _scaled_training(T):
 def test_grad_scaler_unscales_sparse_gradients():
     got, want = _answer(ember, _scaled_training), _answer(torch, _scaled_training)
     assert got == want
+
+
+def _tied(order):
+    def fn(T):
+        """A sparse embedding whose table is also a dense output layer (tied weights): the sparse and the dense
+        gradient sum to a dense .grad, to which a later sparse one adds (float64: the dense product's float32
+        rounding is not the point here)."""
+        e = _emb(T, 'float64')
+        x = e(T.tensor([0, 2, 2]))
+        logits = x @ e.weight.t()
+        (logits.pow(2).sum() if order else x.sum() + logits.sum()).backward()
+        first = [e.weight.grad.is_sparse, _r(e.weight.grad)]
+        e(T.tensor([1])).sum().backward()
+        return first + [e.weight.grad.is_sparse, _r(e.weight.grad)]
+    return fn
+
+
+@pytest.mark.parametrize('order', [0, 1])
+def test_tied_sparse_and_dense_gradients(order):
+    assert _answer(ember, _tied(order)) == _answer(torch, _tied(order))
