@@ -44,6 +44,7 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
 from ._tensor_str import set_printoptions
 from .random import thread_safe_generator
 from . import autograd, cuda
+from . import _C   # torch._C (its _LinAlgError)
 from ._sparse import sparse_coo_tensor, spmm
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
 

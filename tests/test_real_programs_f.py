@@ -201,3 +201,20 @@ def test_numpy_scalars_and_ufuncs_with_tensors(case):
         res.append((type(r).__name__, str(getattr(r, 'dtype', None)), np.asarray(r).tolist(),
                     [(x.category, str(x.message)) for x in w]))
     assert res[1] == res[0]
+
+
+def test_torch_C_linalg_error_under_ember_run():
+    """torchdiffeq's implicit solvers stop their Broyden iteration on ``except torch._C._LinAlgError``: the class
+    PyTorch raises for a singular solve (torch.linalg.LinAlgError) under that name too."""
+    assert torch._C._LinAlgError is torch.linalg.LinAlgError
+    with aliasing.as_torch():
+        import torch as aliased
+        from torch._C import _LinAlgError
+        assert aliased is ember and _LinAlgError is ember.linalg.LinAlgError
+        with pytest.raises(aliased._C._LinAlgError) as err:
+            aliased.linalg.solve(aliased.zeros(2, 2), aliased.ones(2))
+        with pytest.raises(torch._C._LinAlgError) as want:
+            torch.linalg.solve(torch.zeros(2, 2), torch.ones(2))
+        assert str(err.value) == str(want.value)
+        with pytest.raises(AttributeError):
+            aliased._C._no_such_name
