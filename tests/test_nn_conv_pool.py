@@ -415,6 +415,30 @@ def test_parity_col2im(op, xs, ws, kw):
     check(lambda L, x, w: getattr(F(L), op)(x, w, **kw), xs, ws, atol=1e-4)
 
 
+POINT_COL2IM = [  # 1x1 kernels: the input gradient / transposed conv adds each column onto its own pixel
+    ('conv2d', (2, 3, 8, 8), (4, 3, 1, 1), dict(stride=2)),      # ResNet's stride-2 shortcut
+    ('conv2d', (2, 3, 7, 9), (4, 3, 1, 1), dict(stride=2)),      # odd sides: the last row and column get none
+    ('conv2d', (1, 2, 7, 8), (3, 2, 1, 1), dict(stride=(3, 2), padding=(1, 2))),     # points in the padding
+    ('conv2d', (1, 2, 5, 6), (3, 2, 1, 1), dict(padding=1)),
+    ('conv2d', (1, 4, 6, 6), (4, 2, 1, 1), dict(stride=2, groups=2)),
+    ('conv_transpose2d', (2, 3, 4, 4), (3, 2, 1, 1), dict(stride=2, padding=1, output_padding=1)),
+    ('conv_transpose2d', (1, 2, 3, 4), (2, 3, 1, 1), dict(stride=(3, 2), output_padding=(2, 1))),
+]
+
+
+@pytest.mark.parametrize('op,xs,ws,kw', POINT_COL2IM, ids=str)
+def test_point_col2im(monkeypatch, op, xs, ws, kw):
+    """Input gradients of 1x1 convs and 1x1 transposed convs taking the im2col path (per-sample path off), whose
+    columns are added straight onto their pixels (_col2im_points), match PyTorch and float64 gradcheck."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_SAMPLE_TAPS', 0)
+    calls = []
+    points = _conv._col2im_points
+    monkeypatch.setattr(_conv, '_col2im_points', lambda *a: calls.append(1) or points(*a))
+    check(lambda L, x, w: getattr(F(L), op)(x, w, **kw), xs, ws, atol=1e-4)
+    assert calls
+
+
 ALIASED = [  # batch 16 and 4 KiB samples: the spaced and channel-blocked layout copies of _conv run
     ('conv2d', (16, 4, 16, 16), (4, 4, 3, 3), dict(padding=1)),
     ('conv2d', (16, 4, 16, 16), (8, 4, 4, 4), dict(stride=2, padding=1)),
