@@ -2,6 +2,7 @@
 grad modes, custom Functions, functional API and errors."""
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -434,6 +435,22 @@ def test_version_counter_error():
         y.add_(1)
         y.sum().backward()
     raises_like(f, RuntimeError, 'modified by an inplace operation')
+
+
+@pytest.mark.parametrize('anomaly', [False, True])
+def test_version_counter_error_message_is_pytorchs(anomaly):
+    """The whole message, hint included (which differs with anomaly mode on), is PyTorch's."""
+    def message(T):
+        x = T.tensor(X, requires_grad=True)
+        with T.autograd.set_detect_anomaly(anomaly):
+            y = (x * 2).t().sigmoid()
+            y.mul_(2)
+            with pytest.raises(RuntimeError) as info:
+                y.sum().backward()
+        return str(info.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert message(ember) == message(torch)
 
 
 def test_inplace_on_leaf_requiring_grad():

@@ -359,9 +359,17 @@ def _raise_modified(node, obj, now, then, is_output):
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
         f'[{"CPUBoolType" if tname == "Bool" else f"torch.{tname}Tensor"} [{shape}]]{where} is at version {now}; '
-        f'expected version {then} instead. '
-        'Hint: do the in-place operation on a clone (x = x.clone()) or out of place (x = x + y), '
-        'so that the value saved for backward stays as it was.')
+        f'expected version {then} instead. Hint: {_modified_hint()}')
+
+
+def _modified_hint():
+    """PyTorch's hint after the version error: where anomaly mode's backtrace is, or how to turn it on."""
+    from .anomaly_mode import is_anomaly_enabled
+    if is_anomaly_enabled():
+        return ('the backtrace further above shows the operation that failed to compute its gradient. '
+                'The variable in question was changed in there or anywhere later. Good luck!')
+    return ('enable anomaly detection to find the operation that failed to compute its gradient, '
+            'with torch.autograd.set_detect_anomaly(True, check_nan=False).')
 
 
 from . import _saved_hooks  # noqa: E402
