@@ -592,18 +592,17 @@ class Tensor(metaclass=_TorchNamedType):
         raise RuntimeError('Cannot access accelerator device when none is available.')
 
     def share_memory_(self):
-        """Move the values into shared memory (an anonymous shared mapping): processes forked afterwards
-        (multiprocessing's default 'fork' start on Linux, as Hogwild training uses) update the same values.
-        Views taken before keep the old memory; a 'spawn' child gets a pickled copy, as with any tensor."""
+        """Move the values into shared memory (an anonymous memory file): processes forked afterwards
+        (Hogwild training under 'fork') update the same values, and multiprocessing sends a shared tensor
+        to a 'spawn' child or through a Queue by handle, so the child's updates reach the sender.
+        Views taken before keep the old memory."""
         if self._base is not None:
             raise RuntimeError('share_memory_: ember moves whole tensors only; call it on the tensor this view '
                                'was taken from')
+        from .multiprocessing import _shared
+        _shared.register_reducers()
         if not self.is_shared():
-            import mmap
-            a = self._data
-            shared = np.frombuffer(mmap.mmap(-1, max(a.nbytes, 1)), a.dtype, count=a.size).reshape(a.shape)
-            shared[...] = a
-            self._data = shared
+            self._data = _shared.shared_copy(self._data)
         return self
 
     def is_pinned(self):
@@ -611,11 +610,8 @@ class Tensor(metaclass=_TorchNamedType):
 
     def is_shared(self):
         """True after share_memory_ (the values live in a shared mapping)."""
-        import mmap
-        b = self._data
-        while isinstance(b, np.ndarray):
-            b = b.base
-        return isinstance(b, memoryview) and isinstance(b.obj, mmap.mmap)
+        from .multiprocessing._shared import shared_map_of
+        return shared_map_of(self._data) is not None
 
 
 _AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr', '_views', '_vkind', '_retain'))

@@ -178,6 +178,40 @@ def test_share_memory_lets_forked_processes_train_one_model():
         np.testing.assert_allclose((p - b).detach().numpy(), 2.0, rtol=1e-6)
 
 
+@pytest.mark.skipif(not hasattr(__import__('os'), 'memfd_create'), reason='shared tensors travel as memfd handles')
+def test_shared_tensors_reach_spawned_processes_by_handle():
+    """mnist_hogwild under 'spawn': a shared model passed to a spawned Process, or a shared tensor sent
+    through a Queue, is the sender's memory in the child (PyTorch's file_descriptor strategy), so the
+    child's in-place updates are seen by the parent; torch.save still stores values."""
+    import io
+    import multiprocessing as mp
+    model = ember.nn.Linear(2, 1)
+    model.share_memory()
+    before = [p.detach().clone() for p in model.parameters()]
+    from _spawn_workers import add_one, add_one_to_queued
+    ctx = mp.get_context('spawn')
+    lock = ctx.Lock()
+    worker = ctx.Process(target=add_one, args=(model, lock))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_allclose((p - b).detach().numpy(), 1.0, rtol=1e-6)
+    t = ember.tensor([[0., 1., 2.], [3., 4., 5.]]).share_memory_()
+    queue, done = ctx.Queue(), ctx.Queue()
+    worker = ctx.Process(target=add_one_to_queued, args=(queue, done))
+    worker.start()
+    queue.put(t[:, 1:])
+    assert done.get(timeout=60) is True
+    worker.join(60)
+    np.testing.assert_array_equal(t.numpy(), [[0., 2., 3.], [3., 5., 6.]])
+    buf = io.BytesIO()
+    ember.save(t, buf)
+    buf.seek(0)
+    loaded = ember.load(buf)
+    assert not loaded.is_shared() and loaded.tolist() == t.tolist()
+
+
 def test_grad_is_grads_batched():
     res = []
     for lib in (ember, torch):
