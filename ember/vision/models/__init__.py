@@ -2,14 +2,23 @@
 with their pretrained-weights enums (downloaded into the ``torch.hub`` cache on request)."""
 from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F401,F403
+from .convnext import *  # noqa: F401,F403
+from .densenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
+from .googlenet import *  # noqa: F401,F403
+from .inception import *  # noqa: F401,F403
+from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
+from .mobilenetv3 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .shufflenetv2 import *  # noqa: F401,F403
+from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 import sys as _sys
 
 __all__ = ['Weights', 'WeightsEnum', 'get_model', 'get_model_builder', 'get_model_weights', 'get_weight',
            'list_models']
-for _name in ('alexnet', 'efficientnet', 'mobilenetv2', 'resnet', 'vgg', 'vision_transformer'):
+for _name in ('alexnet', 'convnext', 'densenet', 'efficientnet', 'googlenet', 'inception', 'mnasnet', 'mobilenetv2',
+              'mobilenetv3', 'resnet', 'shufflenetv2', 'squeezenet', 'vgg', 'vision_transformer'):
     __all__ += _sys.modules[f'{__name__}.{_name}'].__all__

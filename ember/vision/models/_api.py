@@ -159,9 +159,11 @@ def _legacy_pretrained(kwargs, weights, default, name):
     return default
 
 
-def builder(weights_enum):
+def builder(weights_enum, state_dict_hook=None, after_load=None):
     """Decorator for a model builder taking ``weights``: registers it, records its weights enum, accepts the
-    legacy ``pretrained=`` argument, checks ``weights`` and fixes ``num_classes`` to the weights' classes."""
+    legacy ``pretrained=`` argument, checks ``weights`` and fixes ``num_classes`` to the weights' classes.
+    ``state_dict_hook`` maps the downloaded state dict to the model's keys (old file layouts);
+    ``after_load(model, kwargs)`` adjusts the loaded model to the caller's arguments."""
     def wrap(fn):
         def build(*, weights=None, progress=True, **kwargs):
             legacy = weights_enum.__members__.get('IMAGENET1K_V1')
@@ -170,7 +172,10 @@ def builder(weights_enum):
                 _ovewrite_named_param(kwargs, 'num_classes', len(weights.meta['categories']))
             model = fn(weights=weights, **kwargs)
             if weights is not None:
-                model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
+                state_dict = weights.get_state_dict(progress=progress, check_hash=True)
+                model.load_state_dict(state_dict if state_dict_hook is None else state_dict_hook(state_dict))
+                if after_load is not None:
+                    after_load(model, kwargs)
             return model
         build.__name__, build.__qualname__, build.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
         build.__module__ = fn.__module__
