@@ -118,6 +118,22 @@ def test_graph_back_to_float32_parameters():
     np.testing.assert_allclose(shapes[0][4], shapes[1][4], atol=1e-2, rtol=1e-2)
 
 
+def test_float32_parameters_get_bf16_rounded_gradients():
+    """The gradient reaching a float32 parameter through its bf16 copy is a bf16 value widened (PyTorch rounds
+    each gradient to its tensor's dtype): the same bits as PyTorch's, for a linear and a conv layer."""
+    grads = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        lin, conv = lib.nn.Linear(4, 5), lib.nn.Conv2d(2, 3, 3)
+        with lib.autocast(device_type='cpu', dtype=lib.bfloat16):
+            y, z = lin(lib.tensor(X)), conv(lib.tensor(IMG))
+        (y.float() * lib.tensor(Y)).sum().backward()
+        (z.float() * lib.tensor(IMG[:, :1, :4, :4]).repeat(1, 3, 1, 1)).sum().backward()
+        grads.append([p.grad.numpy() for p in (lin.weight, lin.bias, conv.weight, conv.bias)])
+    for mine, theirs in zip(*grads):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 def test_weight_cache_within_a_region():
     """A float32 leaf that requires grad is cast once per region (one ToCopyBackward0 for both uses), and
     each region starts afresh; cache_enabled=False casts at every use."""

@@ -456,7 +456,19 @@ def contiguous(input, memory_format=None):
     return _result(input, np.ascontiguousarray(input._data), CloneBackward0, view=False)
 
 
-ToCopyBackward0 = _node('ToCopyBackward0', lambda self, g: dual.cast(g, self.dt), ('dt',))
+def _to_copy_backward(self, g):
+    """The gradient cast back to the source dtype ``dt``, rounded to bf16 when the copy (``odt``) or the source
+    is bf16, as PyTorch's engine rounds every gradient to its tensor's dtype: under autocast a float32 weight's
+    gradient is then the bf16 gradient of its bf16 copy, widened, bit for bit."""
+    if dual.is_array(g):
+        if _bf16.is_bf16(self.odt):
+            g = _bf16.from_f32(g)
+        elif _bf16.is_bf16(self.dt):
+            return _bf16.from_f32(g)
+    return dual.cast(g, self.dt)
+
+
+ToCopyBackward0 = _node('ToCopyBackward0', _to_copy_backward, ('dt', 'odt'))
 
 
 def to(input, *args, **kwargs):
@@ -500,7 +512,7 @@ def _cast(input, nd, arr=None):
     arr = a.astype(nd) if arr is None else arr.astype(nd, copy=False)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
-        node.dt = a.dtype
+        node.dt, node.odt = a.dtype, nd
         return Tensor._make(arr, node)
     return Tensor._make(arr)
 
