@@ -30,7 +30,7 @@ from .ops.shape import (swapaxes, swapdims, moveaxis, concat, concatenate, hstac
                         atleast_3d, tile, meshgrid, diff, dstack, column_stack, unsafe_split, unsafe_chunk,
                         unsafe_split_with_sizes, as_strided)
 from .ops.indexing import (masked_select, take, take_along_dim, unique, bincount, searchsorted, bucketize, argwhere)
-from .ops.shape import vsplit, hsplit, dsplit
+from .ops.shape import vsplit, hsplit, dsplit, adjoint
 from .ops.indexing import diagflat, index_reduce, put, select_scatter, slice_scatter, diagonal_scatter
 from .ops.reduction import renorm
 from .ops.blas import addr, addbmm

@@ -296,7 +296,11 @@ class LinalgLstsqBackward0(Node):
 
 @_autocast.fp32
 def lstsq(A, B, rcond=None, *, driver=None):
-    """Least-squares solution of A X = B (named tuple; residuals/singular_values empty as with 'gelsy')."""
+    """Least-squares solution of A X = B, a named tuple as PyTorch's CPU drivers fill it: ``rank`` except for
+    'gels', ``singular_values`` of A for 'gelsd'/'gelss', and ``residuals`` (squared column norms of B - A X)
+    except for the default 'gelsy', when A is tall and of full rank."""
+    if driver not in (None, 'gels', 'gelsy', 'gelsd', 'gelss'):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     a, b = A._data, B._data
     if a.dtype != b.dtype:
         raise RuntimeError(f'torch.linalg.lstsq: Expected input and other to have the same dtype, but got '
@@ -310,17 +314,32 @@ def lstsq(A, B, rcond=None, *, driver=None):
         x = np.linalg.pinv(a) @ bb
         rank = np.asarray(np.linalg.matrix_rank(a), np.int64)
     x = x.astype(a.dtype)
+    residuals, singular = _lstsq_extras(a, bb, x, rank, driver or 'gelsy')
+    if driver == 'gels':
+        rank = np.zeros((0,), np.int64)
     if vec:
         x = x[..., 0]
-    empty = Tensor._make(np.zeros((0,), a.dtype))
     if GRAD.enabled and (A._requires_grad or B._requires_grad) and not vec:
         node = LinalgLstsqBackward0((A, B))
         node.need = (A._requires_grad, B._requires_grad)
         sol = Tensor._make(x, node)
         node.save(A, B)
         node.save_output(sol)
-        return _LstsqResult(sol, empty, Tensor._make(rank), empty)
-    return _LstsqResult(Tensor._make(x), empty, Tensor._make(rank), Tensor._make(np.zeros((0,), a.dtype)))
+        return _LstsqResult(sol, residuals, Tensor._make(rank), singular)
+    return _LstsqResult(Tensor._make(x), residuals, Tensor._make(rank), singular)
+
+
+def _lstsq_extras(a, b, x, rank, driver):
+    """lstsq's residuals and singular values (empty tensors where PyTorch's ``driver`` leaves them empty)."""
+    m, n = a.shape[-2:]
+    residuals = np.zeros((0,), a.dtype)
+    if driver != 'gelsy' and m > n and np.all(rank == n):
+        r = b - a @ x
+        residuals = (r * r.conj()).real.sum(-2).astype(a.dtype)
+    singular = np.zeros((0,), a.dtype)
+    if driver in ('gelsd', 'gelss'):
+        singular = np.linalg.svd(a, compute_uv=False).astype(a.dtype)
+    return Tensor._make(residuals), Tensor._make(singular)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):

@@ -12,7 +12,8 @@ from .tensor import Tensor
 
 # (rtol, atol) by dtype name; integers and bool compare exactly
 _TOLERANCES = {'float16': (1e-3, 1e-5), 'bfloat16': (1.6e-2, 1e-5), 'float32': (1.3e-6, 1e-5),
-               'float64': (1e-7, 1e-7)}
+               'float64': (1e-7, 1e-7), 'complex32': (1e-3, 1e-5), 'complex64': (1.3e-6, 1e-5),
+               'complex128': (1e-7, 1e-7)}
 # assert_allclose's older table
 _ALLCLOSE_TOLERANCES = {'float16': (1e-3, 1e-3), 'float32': (1e-4, 1e-5), 'float64': (1e-5, 1e-8)}
 
@@ -148,7 +149,7 @@ def _compare_numbers(actual, expected, opts):
 def _number_dtype(x):
     if isinstance(x, np.number):
         return x.dtype.name
-    return 'float64' if isinstance(x, float) else 'int64'
+    return 'float64' if isinstance(x, float) else 'complex128' if isinstance(x, complex) else 'int64'
 
 
 def _isnan(x):

@@ -111,12 +111,68 @@ def test_matrix_transposes(attr, shape):
     assert got[0][1] <= got[1][1]   # PyTorch warns once per process, ember once per calling line
 
 
-def test_post_accumulate_grad_hook_must_return_none():
+def test_post_accumulate_grad_hook_may_return_only_none_or_the_leaf():
+    """PyTorch accepts None or the leaf itself (``p.add_(...)``, its docstring's example), refuses another
+    tensor with a RuntimeError and a non-tensor with a TypeError."""
     for lib in (torch, ember):
         x = lib.ones(2, requires_grad=True)
         x.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(2))
         with pytest.raises(RuntimeError, match='post accumulate grad hooks should return None'):
             (x * 3).sum().backward()
+        y = lib.ones(2, requires_grad=True)
+        y.register_post_accumulate_grad_hook(lambda p: 5)
+        with pytest.raises(TypeError, match="expected Variable, but hook returned 'int'"):
+            (y * 3).sum().backward()
+    got = []
+    for lib in (torch, ember):
+        v = lib.tensor([0., 0., 0.], requires_grad=True)
+        v.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-0.01))
+        v.backward(lib.tensor([1., 2., 3.]))
+        got.append(v.detach().numpy())
+    np.testing.assert_array_equal(got[1], got[0])
+
+
+def test_asarray_copy_and_requires_grad_as_pytorch():
+    got = []
+    for lib in (torch, ember):
+        a = lib.tensor([1., 2.], requires_grad=True)
+        b = a * 2
+        outs = [lib.asarray(b), lib.asarray(b, copy=True), lib.asarray(b, requires_grad=False),
+                lib.asarray(b, copy=True, requires_grad=False), lib.asarray(b, dtype=lib.float64),
+                lib.asarray(b, requires_grad=True)]
+        row = [(o.requires_grad, o.grad_fn.name() if o.grad_fn else None, o is b) for o in outs]
+        c = lib.tensor([1, 2, 3])
+        row.append((lib.asarray(c).data_ptr() == c.data_ptr(), lib.asarray(c, copy=True).data_ptr() == c.data_ptr()))
+        n = np.arange(3.0)
+        kept, copied = lib.asarray(n), lib.asarray(n, copy=True)
+        n[0] = 7
+        row.append((kept.tolist(), copied.tolist()))
+        with pytest.raises(ValueError) as err:
+            lib.asarray(n, dtype=lib.float32, copy=False)
+        row.append(str(err.value))
+        got.append(row)
+    assert got[1] == got[0]
+
+
+def test_allclose_checks_dtype_and_broadcasting_as_pytorch():
+    for lib in (torch, ember):
+        assert lib.allclose(lib.ones(2), lib.ones(3, 2))
+        with pytest.raises(RuntimeError, match='Float did not match Double'):
+            lib.allclose(lib.ones(2), lib.ones(2, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match=r'The size of tensor a \(4\) must match the size of tensor b \(2\) '
+                                               r'at non-singleton dimension 1'):
+            lib.allclose(lib.ones(4), lib.ones(3, 2))
+
+
+def test_assert_close_default_tolerances_for_complex():
+    """complex64 uses float32's (1.3e-6, 1e-5), a Python complex complex128's: fft2 against two ffts passes."""
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        x = lib.rand(10, 10, dtype=lib.complex64)
+        lib.testing.assert_close(lib.fft.fft2(x), lib.fft.fft(lib.fft.fft(x, dim=0), dim=1))
+        lib.testing.assert_close(1 + 1e-8j, 1 + 0j)
+        with pytest.raises(AssertionError):
+            lib.testing.assert_close(1 + 1e-6j, 1 + 0j)
 
 
 def test_pin_memory_raises_as_on_pytorchs_cpu_build():

@@ -244,8 +244,11 @@ class AccumulateGrad(Node):
                 v.grad = v.grad + g
         if self._post_hooks:
             _parallel.settle()
-            for hook in tuple(self._post_hooks):
-                if hook(v) is not None:
+            for hook in tuple(self._post_hooks):   # PyTorch lets a hook return None or the leaf itself
+                result = hook(v)
+                if result is not None and not isinstance(result, Tensor):
+                    raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+                if result is not None and result is not v:
                     raise RuntimeError('Tensor post accumulate grad hooks should return None.')
 
 

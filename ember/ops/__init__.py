@@ -195,6 +195,7 @@ def _bind():
     T.mT = property(shape.mT_)
     T.H = property(shape.H_)
     T.mH = property(shape.mH_)
+    T.adjoint = shape.adjoint
     T.new_tensor, T.new_zeros, T.new_ones = creation.new_tensor, creation.new_zeros, creation.new_ones
     T.new_empty, T.new_full = creation.new_empty, creation.new_full
     T.new, T.resize_ = creation.new, inplace.resize_

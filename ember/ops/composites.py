@@ -42,13 +42,12 @@ def _no_complex(name, input):
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the rows (variables) over the columns (observations), as PyTorch composes it:
-    mean-centred rows times their transpose, over observations - correction (weights not supported yet)."""
+    mean-centred rows times their (weighted) transpose, over the weight sum - correction; ``fweights`` (integer
+    repeat counts) and ``aweights`` (float importances) weight the observations."""
     from .blas import mm
-    from .pointwise import div, sub
+    from .pointwise import div, mul, sub
     from .reduction import sum as sum_
     from .shape import squeeze, t, unsqueeze, view
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError('torch.cov with fweights or aweights is not supported by ember yet')
     _no_complex('cov', input)
     a = input._data
     if a.ndim > 2:
@@ -59,16 +58,47 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         from .shape import to
         x = to(x, DEFAULT.dtype)
     n = x._data.shape[1]
-    w_sum = Tensor._make(np.array(n, np.int64))
-    avg = div(sum_(x, 1), w_sum)
-    norm = n - correction
-    if norm <= 0:
+    w = _cov_weight(fweights, 'fweights', n, integral=True)
+    aw = _cov_weight(aweights, 'aweights', n, integral=False)
+    if aw is not None:
+        w = aw if w is None else mul(w, aw)
+    if w is None:
+        w_sum = Tensor._make(np.array(n, np.int64))
+        avg = div(sum_(x, 1), w_sum)
+        norm = Tensor._make(np.array(n - correction, np.int64))
+    else:     # PyTorch's norm factor is a tensor, so aweights get a gradient through it too
+        w_sum = sum_(w)
+        avg = div(sum_(mul(x, w), 1), w_sum)
+        norm = sub(w_sum, div(mul(sum_(mul(w, aw)), correction), w_sum) if aw is not None else correction)
+    if norm.item() <= 0:
         warn_user('cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of '
                   'observations.')
-        norm = 0
+        norm = mul(norm, 0)
     x = sub(x, unsqueeze(avg, 1))
-    c = mm(x, t(x))
-    return squeeze(div(c, Tensor._make(np.array(norm, np.int64))))
+    c = mm(x, t(x if w is None else mul(x, w)))
+    return squeeze(div(c, norm))
+
+
+def _cov_weight(weight, name, n, integral):
+    """Check a cov() weight vector as PyTorch does: 1-D (or 0-D), one per observation, of the right kind."""
+    if weight is None:
+        return None
+    wa = weight._data
+    if wa.ndim > 1:
+        raise RuntimeError(f'cov(): expected {name} to have one or fewer dimensions but got {name} with {wa.ndim} '
+                           'dimensions')
+    if wa.size != n:
+        raise RuntimeError(f'cov(): expected {name} to have the same numel as there are observations in the input '
+                           f'but got {wa.size} != {n}')
+    if integral and wa.dtype.kind not in 'iu':
+        raise RuntimeError(f'cov(): expected fweights to have integral dtype but got fweights with '
+                           f'{scalar_name(wa.dtype)} dtype')
+    if not integral and wa.dtype.kind != 'f':
+        raise RuntimeError(f'cov(): expected aweights to have floating point dtype but got aweights with '
+                           f'{scalar_name(wa.dtype)} dtype')
+    if (wa < 0).any():
+        raise RuntimeError(f'cov(): {name} cannot be negative')
+    return weight
 
 
 def corrcoef(input):

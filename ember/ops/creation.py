@@ -236,7 +236,26 @@ def as_tensor(data, dtype=None, device=None):
     return Tensor._make(arr if nd is None else arr.astype(nd))
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """``torch.asarray``: ``as_tensor`` that shares memory unless ``copy`` is True (``copy=False`` refuses to
+    copy); a tensor keeps its graph unless ``requires_grad=False`` detaches it, and ``requires_grad=True`` makes
+    the (possibly shared) result require grad."""
+    if requires_grad is None and isinstance(obj, Tensor) and obj.requires_grad:
+        warn_user('torch.asarray: unspecified requires_grad now defaults to obj.requires_grad instead of False. Pass '
+                  'requires_grad=False explicitly to get the old behavior and silence this warning.', once=True)
+    out = as_tensor(obj, dtype, device)
+    if copy is False and out is not obj and not (isinstance(obj, np.ndarray) and out._data is obj):
+        src = obj._data.dtype if isinstance(obj, Tensor) else getattr(obj, 'dtype', None)
+        if src is not None and np.dtype(src) != out._data.dtype:
+            raise ValueError(f"can't alias tensor with dtype '{_dtype.scalar_name(np.dtype(src))}' into dtype "
+                             f"'{_dtype.scalar_name(out._data.dtype)}'.")
+    if copy and (out is obj or not isinstance(obj, Tensor) and np.shares_memory(out._data, np.asarray(obj))):
+        out = out.clone()
+    if requires_grad is False and out.requires_grad:
+        out = out.detach()
+    elif requires_grad and not out.requires_grad:
+        out.requires_grad_()
+    return out
 
 
 def from_numpy(ndarray):

@@ -146,10 +146,15 @@ def masked_scatter(input, mask, source):
         raise RuntimeError(f'masked_scatter_: expected self and source to have same dtypes but got'
                            f'{scalar_name(a.dtype)} and {scalar_name(src.dtype)}')
     try:
-        full = np.broadcast_to(m, a.shape)
+        shape = np.broadcast_shapes(a.shape, m.shape)
     except ValueError:
         from ._util import broadcast_mismatch
         raise broadcast_mismatch([a.shape, m.shape]) from None
+    if shape != a.shape:     # the out-of-place form broadcasts input against mask (masked_scatter_ cannot grow)
+        from .shape import expand
+        input = expand(input, shape)
+        a = input._data
+    full = np.broadcast_to(m, shape)
     k = int(full.sum())
     if k > src.size:
         raise RuntimeError('masked_scatter: expected source to have at least as many elements as the ones in '

@@ -1763,12 +1763,17 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
     if isinstance(other, Tensor) and other.dtype != input.dtype:
         raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
-    return Tensor._make(np.isclose(input._data, as_operand(other)._data if isinstance(other, Tensor) else other,
-                                   rtol=rtol, atol=atol, equal_nan=equal_nan))
+    b = as_operand(other)._data if isinstance(other, Tensor) else other
+    try:
+        return Tensor._make(np.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError:
+        from ._util import broadcast_mismatch
+        raise broadcast_mismatch([input._data.shape, np.shape(b)]) from None
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input, other):

@@ -270,6 +270,18 @@ def mH_(input):
     return _conj_if_complex(_matrix_transpose(input, 'mH', batches=True))
 
 
+def adjoint(input):
+    """``torch.adjoint``: the conjugate (real tensors: plain) transpose of a matrix or a batch of matrices."""
+    nd = input._data.ndim
+    if nd == 0:
+        warn_user('adjoint() is deprecated on 0-D tensors. Consider using x.conj().', once=True)
+        return _conj_if_complex(input)
+    if nd < 2:
+        raise RuntimeError(f'tensor.adjoint() is only supported on matrices or batches of matrices. Got {nd}-D '
+                           'tensor.')
+    return _conj_if_complex(transpose(input, -2, -1))
+
+
 def H_(input):
     """``.H``: the conjugate (real tensors: plain) transpose of a matrix."""
     return _conj_if_complex(_matrix_transpose(input, 'H', batches=False))
@@ -405,8 +417,21 @@ def repeat(input, *sizes, repeats=None):
     return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
 
 
-def repeat_interleave(input, repeats, dim=None, *, axis=None):
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None, axis=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times; ``repeats`` alone (a tensor) repeats its
+    indices; ``output_size``, when given, must be the result's length along ``dim``."""
+    if repeats is None:
+        if not isinstance(input, Tensor) or input._data.ndim > 1:
+            raise RuntimeError('repeat_interleave only accept 1D vector as repeat')
+        return Tensor._make(np.repeat(np.arange(input._data.size), input._data))
+    out = _repeat_interleave(input, repeats, dim if axis is None else axis)  # axis: NumPy's spelling
+    size = out.shape[0 if dim is None else wrap_dim(dim, out.ndim)]
+    if output_size is not None and size != output_size:
+        raise RuntimeError(f'repeat_interleave: Invalid output_size, expected {size} but got {output_size}')
+    return out
+
+
+def _repeat_interleave(input, repeats, dim):
     from .indexing import index_select
     a = input._data
     if dim is None:
@@ -1083,7 +1108,20 @@ def column_stack(tensors):
     return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
 
 
-def atleast_3d(input):
+def _each(fn, args):
+    """PyTorch's atleast_Nd overloads: one tensor gives a tensor; several tensors, or one list/tuple of them,
+    give a tuple."""
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return fn(args[0])
+    items = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    return tuple(fn(x) for x in items)
+
+
+def atleast_3d(*tensors):
+    return _each(_atleast_3d, tensors)
+
+
+def _atleast_3d(input):
     a = input._data
     if a.ndim == 0:
         return reshape(input, (1, 1, 1))
@@ -1094,11 +1132,19 @@ def atleast_3d(input):
     return input
 
 
-def atleast_1d(input):
+def atleast_1d(*tensors):
+    return _each(_atleast_1d, tensors)
+
+
+def atleast_2d(*tensors):
+    return _each(_atleast_2d, tensors)
+
+
+def _atleast_1d(input):
     return reshape(input, (1,)) if input._data.ndim == 0 else input
 
 
-def atleast_2d(input):
+def _atleast_2d(input):
     a = input._data
     if a.ndim == 1:
         return unsqueeze(input, 0)
