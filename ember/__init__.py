@@ -34,7 +34,7 @@ from .ops.shape import vsplit, hsplit, dsplit, adjoint
 from .ops.indexing import diagflat, index_reduce, put, select_scatter, slice_scatter, diagonal_scatter
 from .ops.reduction import renorm
 from .ops.blas import addr, addbmm
-from .ops.histogram import histc, histogram
+from .ops.histogram import histc, histogram, histogramdd
 from .ops.distance import cdist
 from .ops.blas import ger, inner, tensordot, baddbmm, addmv, bilinear
 from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
@@ -63,7 +63,7 @@ from .ops.blas import vdot
 from . import _complex as _complex_arrays
 # written for real numbers: refused on complex tensors, with the op's name
 _complex_arrays.refuse_in(globals(), '', ('logdet', 'slogdet', 'pinverse', 'matrix_exp', 'cholesky', 'cholesky_solve',
-                                          'cholesky_inverse', 'qr', 'svd', 'vdot'))
+                                          'cholesky_inverse', 'qr', 'svd'))
 Tensor.svd = svd
 for _f in (inverse, det, logdet, slogdet, pinverse, matrix_power, matrix_exp, cholesky, cholesky_solve,
            cholesky_inverse, qr, cross, vdot):

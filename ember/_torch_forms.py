@@ -314,12 +314,18 @@ def set_default_tensor_type(t):
 
 
 def typename(obj):
-    """'torch.FloatTensor' for a float32 tensor (its legacy type name), else the object's qualified type name."""
+    """'torch.FloatTensor' for a float32 tensor (its legacy type name), else PyTorch's qualified name: a class's or
+    function's own (``torch.nn.parameter.Parameter``), else its type's; ember's modules read as torch's."""
     if isinstance(obj, Tensor):
         return obj.type()
-    qualname = type(obj).__qualname__
-    module = type(obj).__module__
-    if module in ('builtins', '__builtin__', None):
+    module = getattr(obj, '__module__', '') or ''
+    if hasattr(obj, '__qualname__'):
+        qualname = obj.__qualname__
+    elif hasattr(obj, '__name__'):
+        qualname = obj.__name__
+    else:
+        module, qualname = type(obj).__module__ or '', type(obj).__qualname__
+    if module in ('', 'builtins'):
         return qualname
     return f'{module.replace("ember.", "torch.", 1) if module.startswith("ember.") else module}.{qualname}'
 

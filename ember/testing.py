@@ -33,7 +33,8 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
     if (rtol is None) != (atol is None):
         raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got no "
                          f"{'rtol' if rtol is None else 'atol'}.")
-    opts = dict(rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=check_dtype, check_stride=check_stride)
+    opts = dict(rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=check_dtype, check_stride=check_stride,
+                allow_subclasses=allow_subclasses)
     try:
         _compare(actual, expected, (), opts)
     except _Mismatch as failure:
@@ -73,7 +74,8 @@ def _compare(actual, expected, path, opts):
 def _compare_leaf_or_container(actual, expected, path, opts):
     tensors = (Tensor, np.ndarray)
     if isinstance(actual, tensors) or isinstance(expected, tensors):
-        if type(actual) is not type(expected) and not (isinstance(actual, Tensor) and isinstance(expected, Tensor)):
+        both = isinstance(actual, Tensor) and isinstance(expected, Tensor) and opts.get('allow_subclasses', True)
+        if type(actual) is not type(expected) and not both:
             _no_pair(actual, expected)
         return _compare_tensors(actual, expected, opts)
     if actual is None or expected is None:

@@ -182,7 +182,7 @@ def test_refused_ops_name_the_op(call, op):
 @pytest.mark.parametrize('call', [
     lambda L, z: L.linalg.svd(z), lambda L, z: L.linalg.eigh(z), lambda L, z: L.linalg.cholesky(z),
     lambda L, z: L.linalg.matrix_norm(z), lambda L, z: L.linalg.vecdot(z, z), lambda L, z: L.cov(z),
-    lambda L, z: L.corrcoef(z), lambda L, z: L.slogdet(z), lambda L, z: L.vdot(z[0], z[1]), lambda L, z: z.qr(),
+    lambda L, z: L.corrcoef(z), lambda L, z: L.slogdet(z), lambda L, z: z.qr(),
     lambda L, z: L.lgamma(z), lambda L, z: L.erf(z), lambda L, z: L.digamma(z), lambda L, z: L.nansum(z),
     lambda L, z: L.xlogy(z, z), lambda L, z: z.abs_(), lambda L, z: L.deg2rad(z),
 ])
@@ -256,3 +256,21 @@ def test_complex_op_gradients(name, f):
                 g = inp.grad.numpy()[i]
                 got = g.real if u == 1.0 else g.imag
                 assert abs(got - want) < 1e-6 * max(1, abs(want)), (name, i, u, got, want)
+
+
+def test_sgn_and_vdot_of_complex_as_pytorch():
+    """sgn(z) = z/|z| (0 at 0, NaN for infinities); vdot conjugates its first argument (forward; a complex
+    input that requires grad is refused rather than given a real-number gradient)."""
+    got = []
+    for lib in (torch, ember):
+        z = lib.tensor([3 + 4j, 7 - 24j, 0, 1 + 2j, complex(float('inf'), 0)], dtype=lib.complex64)
+        a, b = lib.tensor((1 + 2j, 3 - 1j)), lib.tensor((2 + 1j, 4 - 0j))
+        got.append([z.sgn().numpy(), lib.sgn(z.to(lib.complex128)).numpy(), lib.vdot(a, b).numpy(),
+                    b.vdot(a).numpy(), lib.vdot(lib.tensor([2., 3.]), lib.tensor([2., 1.])).numpy()])
+    for e, t in zip(got[1], got[0]):
+        assert e.dtype == t.dtype
+        np.testing.assert_allclose(e, t, rtol=1e-6)
+    with pytest.raises(RuntimeError, match='torch.sgn instead'):
+        torch.sign(torch.tensor([1j]))
+    with pytest.raises(NotImplementedError):
+        ember.sign(ember.tensor([1j]))

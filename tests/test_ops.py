@@ -139,6 +139,9 @@ CASES = [
     ('einsum_trans', lambda T, x: T.einsum('ij->ji', x), [S], {'name': False}),
     ('einsum_ell', lambda T, x, y: T.einsum('...ij,...jk', x, y), [(2, 3, 4), (2, 4, 2)], {'name': False}),
     ('einsum_outer', lambda T, x, y: T.einsum('i,j->ij', x, y), [(3,), (4,)], {'name': False}),
+    ('einsum_sublist', lambda T, x, y: T.einsum(x, [..., 0, 1], y, [..., 1, 27], [..., 0, 27]), [(2, 3, 4), (2, 4, 2)],
+     {'name': False}),
+    ('einsum_sublist_implicit', lambda T, x, y: T.einsum(x, [0, 1], y, [1, 30]), [(3, 4), (4, 2)], {'name': False}),
     # linear algebra (well-conditioned inputs: identity plus noise)
     ('solve', lambda T, a, b: T.linalg.solve(a + 3 * T.eye(3), b), [(3, 3), (3, 2)], {}),
     ('solve_vec', lambda T, a, b: T.linalg.solve(a + 3 * T.eye(3), b), [(3, 3), (3,)], {}),

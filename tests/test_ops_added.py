@@ -116,3 +116,28 @@ def test_3d_layers_as_pytorch():
         assert outs[0][0] == outs[1][0] and outs[0][3] == outs[1][3], spec
         assert_same(outs[0][1], outs[1][1])
         assert_same(outs[0][2], outs[1][2])
+
+
+def test_histogramdd_as_pytorch():
+    """Counts, weights, density, ranges and edge tensors per dimension, and the recorded (not differentiable) node."""
+    got = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        x = lib.randn(500, 3)
+        results = [lib.histogramdd(lib.tensor([[0., 1.], [1., 0.], [2., 0.], [2., 2.]]), bins=[3, 3],
+                                   weight=lib.tensor([1., 2., 4., 8.])),
+                   lib.histogramdd(lib.tensor([[0., 0.], [1., 1.], [2., 2.]]), bins=[2, 2], range=[0., 1., 0., 1.],
+                                   density=True),
+                   lib.histogramdd(x, bins=[4, 5, 3], density=True), lib.histogramdd(x, bins=4),
+                   lib.histogramdd(x[:, :2], bins=[lib.tensor([-1., 0., 0.5, 2.]), lib.tensor([-3., 0., 3.])]),
+                   lib.histogramdd(lib.randn(2, 50, 2, dtype=lib.float64), bins=3)]
+        got.append([[r.hist.numpy()] + [e.numpy() for e in r.bin_edges] for r in results])
+        r = lib.histogramdd(lib.randn(10, 2, requires_grad=True), bins=3)
+        with pytest.raises(RuntimeError, match='derivative for aten::_histogramdd_from_bin_cts is not implemented'):
+            r.hist.sum().backward()
+        got[-1].append(repr(results[0]).replace('torch', 'T'))
+    for e, t in zip(got[1][:-1], got[0][:-1]):
+        for ea, ta in zip(e, t):
+            assert ea.dtype == ta.dtype
+            np.testing.assert_allclose(ea, ta, rtol=1e-6)
+    assert got[1][-1] == got[0][-1]

@@ -164,6 +164,54 @@ def test_allclose_checks_dtype_and_broadcasting_as_pytorch():
             lib.allclose(lib.ones(4), lib.ones(3, 2))
 
 
+def test_typename_of_classes_functions_and_instances_as_pytorch():
+    def local():
+        pass
+    got = [[lib.typename(o) for o in (lib.nn.Parameter, lib.nn.Linear, lib.nn.Linear(2, 2), len, 3, [1], local,
+                                      lib.tensor([1.0]), lib.nn.Parameter(lib.ones(1)))]
+           for lib in (torch, ember)]
+    assert got[1] == got[0]
+
+
+def test_empty_permuted_strides_and_errors_as_pytorch():
+    got = []
+    for lib in (torch, ember):
+        x = lib.empty_permuted((2, 3, 5, 7), (0, 2, 3, 1), dtype=lib.float64, requires_grad=True)
+        row = [x.stride(), tuple(x.shape), str(x.dtype), x.is_leaf, x.requires_grad,
+               lib.empty_permuted((2, 0, 5), (2, 1, 0)).stride()]
+        for size, order in (((2, 3), (0, 0)), ((2, 3), (0,))):
+            with pytest.raises(RuntimeError) as err:
+                lib.empty_permuted(size, order)
+            row.append(str(err.value))
+        got.append(row)
+    assert got[1] == got[0]
+
+
+def test_nonzero_static_truncates_and_pads_as_pytorch():
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor([[0, 1], [2, 0]])
+        outs = [lib.nonzero_static(x, size=1), lib.nonzero_static(x, size=4, fill_value=7), x.nonzero_static(size=0),
+                lib.nonzero_static(lib.tensor(3.), size=2), lib.nonzero_static(lib.tensor([1, 0, 1]), size=3)]
+        got.append([(str(o.dtype), tuple(o.shape), o.tolist()) for o in outs])
+        with pytest.raises(RuntimeError, match="'size' must be an non-negative integer"):
+            lib.nonzero_static(x, size=-1)
+    assert got[1] == got[0]
+
+
+def test_assert_close_allow_subclasses_false_refuses_a_parameter_against_a_tensor():
+    got = []
+    for lib in (torch, ember):
+        lib.testing.assert_close(lib.nn.Parameter(lib.ones(1)), lib.ones(1))
+        row = []
+        for a, b in ((lib.nn.Parameter(lib.ones(1)), lib.ones(1)), ([lib.ones(1)], [lib.nn.Parameter(lib.ones(1))])):
+            with pytest.raises(TypeError) as err:
+                lib.testing.assert_close(a, b, allow_subclasses=False)
+            row.append(str(err.value))
+        got.append(row)
+    assert got[1] == got[0]
+
+
 def test_assert_close_default_tolerances_for_complex():
     """complex64 uses float32's (1.3e-6, 1e-5), a Python complex complex128's: fft2 against two ffts passes."""
     for lib in (torch, ember):

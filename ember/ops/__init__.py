@@ -31,7 +31,7 @@ from .composites import (combinations, cov, corrcoef, copysign, signbit, heavisi
 from . import composites
 from .quantiles import quantile, nanquantile
 from . import frontdoor
-from .frontdoor import (empty_strided, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander, gradient,
+from .frontdoor import (empty_strided, empty_permuted, nonzero_static, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander, gradient,
                         narrow_copy)
 globals().update(frontdoor.COPY_FORMS)
 row_stack, arctan2 = shape.vstack, pointwise.atan2
@@ -249,7 +249,8 @@ def _bind():
 def _bind_frontdoor(T):
     """Tensor methods PyTorch has under more names, and frontdoor's methods."""
     from .._torch_forms import positive
-    for name in ('new_empty_strided', 'msort', 'split_with_sizes', 'narrow_copy', 'is_nonzero', 'apply_', 'map_'):
+    for name in ('new_empty_strided', 'msort', 'split_with_sizes', 'narrow_copy', 'is_nonzero', 'apply_', 'map_',
+                 'nonzero_static'):
         setattr(T, name, getattr(frontdoor, name))
     T.arctan2, T.arctan2_ = T.atan2, T.atan2_
     T.greater_, T.greater_equal_, T.less_, T.less_equal_, T.not_equal_ = T.gt_, T.ge_, T.lt_, T.le_, T.ne_

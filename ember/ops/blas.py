@@ -199,7 +199,12 @@ def dot(input, other):
 
 
 def vdot(input, other):
-    """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0)."""
+    """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0).
+    Complex tensors run forward only (the recorded backward is written for real numbers)."""
+    if input._data.dtype.kind == 'c' or other._data.dtype.kind == 'c':
+        if GRAD.enabled and (input._requires_grad or other._requires_grad):
+            raise NotImplementedError('"vdot" is not supported for complex tensors that require grad by ember yet')
+        input = Tensor._make(np.conj(input._data))
     return _dot(input, other, 'vdot', 'VdotBackward0')
 
 
@@ -429,8 +434,30 @@ class EinsumBackward0(Node):
         return tuple(grads)
 
 
-def einsum(equation, *operands):
-    """Einstein summation over the operands' subscripts (NumPy's einsum forward)."""
+def _sublist_equation(args):
+    """PyTorch's sublist form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` as (equation, operands): subscripts
+    0-25 are 'A'-'Z', 26-51 'a'-'z', Ellipsis '...'; a trailing odd list is the output's."""
+    def letter(n):
+        if n is Ellipsis:
+            return '...'
+        if 0 <= n < 26:
+            return chr(ord('A') + n)
+        if 26 <= n < 52:
+            return chr(ord('a') + n - 26)
+        raise ValueError('einsum(): subscript in subscript list is not within the valid range [0, 52)')
+    equation = ','.join(''.join(letter(n) for n in sub) for sub in args[1::2])
+    if len(args) % 2 == 1:
+        return equation + '->' + ''.join(letter(n) for n in args[-1]), args[:-1:2]
+    return equation, args[::2]
+
+
+def einsum(*args):
+    """Einstein summation over the operands' subscripts (NumPy's einsum forward); the equation may also be
+    given as PyTorch's sublists."""
+    if len(args) >= 2 and not isinstance(args[0], str):
+        equation, operands = _sublist_equation(args)
+    else:
+        equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     arrays = [o._data for o in operands]

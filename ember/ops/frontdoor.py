@@ -33,6 +33,24 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return creation._finish(Tensor._make(arr), requires_grad)
 
 
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
+                   pin_memory=False):
+    """An uninitialised (zero-filled) tensor of logical shape ``size`` whose memory holds its dims in the order
+    ``physical_layout`` (outermost first): empty_strided with the strides that order gives."""
+    size, order = [int(n) for n in size], [int(d) for d in physical_layout]
+    if len(size) != len(order):
+        raise RuntimeError(f'Number of dimensions in size does not match the length of the physical_layout; i.e. '
+                           f'len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}')
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError('Duplicate dim not allowed')
+    stride, step = [0] * len(size), 1
+    for d in reversed(order):
+        stride[d] = step
+        step *= max(size[d], 1)
+    return empty_strided(size, stride, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+                         pin_memory=pin_memory)
+
+
 def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                       pin_memory=False):
     """Tensor.new_empty_strided: ``empty_strided`` with this tensor's dtype (unless ``dtype``)."""
@@ -282,6 +300,16 @@ def inplace_without_derivative(fn, name):
 
 
 # -- Tensor methods and torch functions PyTorch keeps under more names -----------------------------------
+def nonzero_static(input, *, size, fill_value=-1):
+    """``nonzero`` with a fixed number of rows: the first ``size`` indices, padded with ``fill_value`` rows."""
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = np.argwhere(input._data)[:size]
+    out = np.full((size, input._data.ndim), fill_value, np.int64)
+    out[:len(found)] = found
+    return Tensor._make(out)
+
+
 def is_nonzero(self):
     """Whether the one value of a one-element tensor is nonzero."""
     n = self._data.size

@@ -50,6 +50,14 @@ def _count(x, edges, weight, local_search, dt=None):
     LINEAR_INTERPOLATION kernel, each step in ``dt``; ``local_search`` checks the neighbouring edges as
     torch.histogram does)."""
     n = len(edges) - 1
+    keep, pos = _positions(x, edges, local_search, dt)
+    w = None if weight is None else weight[keep]
+    return np.bincount(pos, weights=w, minlength=n)[:n]
+
+
+def _positions(x, edges, local_search, dt=None):
+    """(kept, bin): which elements of ``x`` fall in [edges[0], edges[-1]] and the bin of each kept one."""
+    n = len(edges) - 1
     lo, hi = edges[0], edges[-1]
     keep = (x >= lo) & (x <= hi)   # drops NaN too
     v = x[keep]
@@ -64,9 +72,7 @@ def _count(x, edges, weight, local_search, dt=None):
         inside = cand < np.minimum(pos + 2, n + 1)[:, None]
         le = inside & (edges[np.minimum(cand, n)] <= v[:, None])
         pos = lower + le.sum(-1) - 1
-    pos = np.where(pos >= n, n - 1, pos)
-    w = None if weight is None else weight[keep]
-    return np.bincount(pos, weights=w, minlength=n)[:n]
+    return keep, np.where(pos >= n, n - 1, pos)
 
 
 def _check_float(a, kernel, low=True):
@@ -153,7 +159,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
     return HistogramResult(*outs)
 
 
-def _outer(x, range):
+def _outer(x, range, dim=0):
     """The leftmost and rightmost edges: ``range``, else the data's min and max (0 and 1 when empty),
     widened by 0.5 each way when equal (as numpy.histogram)."""
     if range is not None:
@@ -167,33 +173,104 @@ def _outer(x, range):
     else:
         lo, hi = 0., 1.
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_num(lo)}, {_num(hi)}] is not finite")
+        raise RuntimeError(f"torch.histogramdd: dimension {dim}'s range [{_num(lo)}, {_num(hi)}] is not finite")
     if lo > hi:
         raise RuntimeError(f'torch.histogramdd: min should not exceed max, but got min {_num(lo)} max {_num(hi)} for '
-                           'dimension 0')
+                           f'dimension {dim}')
     return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
 
-def _edges_given(a, e):
+def _edges_given(a, e, dim=0):
     if e.dtype != a.dtype:
         raise RuntimeError('torch.histogramdd: input tensor and bins tensors should have the same dtype, but got '
-                           f'input with dtype {_type_name(a.dtype)} and bins for dimension 0 with dtype '
+                           f'input with dtype {_type_name(a.dtype)} and bins for dimension {dim} with dtype '
                            f'{_type_name(e.dtype)}')
     if e.ndim != 1:
         raise RuntimeError('torch.histogramdd: bins tensor should have one dimension, but got '
-                           f'{e.ndim} dimensions in the bins tensor for dimension 0')
+                           f'{e.ndim} dimensions in the bins tensor for dimension {dim}')
     if e.size == 0:
         raise RuntimeError('torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in '
-                           'the bins tensor for dimension 0')
+                           f'the bins tensor for dimension {dim}')
     if e.size == 1:
-        raise RuntimeError('torch.histogram(): bins must be > 0, but got 0 for dimension 0')
+        raise RuntimeError(f'torch.histogram(): bins must be > 0, but got 0 for dimension {dim}')
     return e
 
 
 def _binary_search(x, edges, w):
     """PyTorch's BINARY_SEARCH kernel for arbitrary (increasing) edges; the last bin includes its right edge."""
     n = len(edges) - 1
+    keep, pos = _search_positions(x, edges)
+    return np.bincount(pos, weights=None if w is None else w[keep], minlength=n)[:n]
+
+
+def _search_positions(x, edges):
+    """(kept, bin) for arbitrary increasing ``edges``, as _positions."""
+    n = len(edges) - 1
     keep = (x >= edges[0]) & (x <= edges[-1])
     pos = np.searchsorted(edges, x[keep], side='right') - 1
-    pos = np.where(pos >= n, n - 1, pos)
-    return np.bincount(pos, weights=None if w is None else w[keep], minlength=n)[:n]
+    return keep, np.where(pos >= n, n - 1, pos)
+
+
+class histogramdd_result(namedtuple('histogramdd', ['hist', 'bin_edges'])):
+    """``torch.return_types.histogramdd``, printed as PyTorch prints it."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return f'torch.return_types.histogramdd(\nhist={self.hist!r},\nbin_edges={self.bin_edges!r})'
+
+
+return_types.histogramdd = histogramdd_result
+HistogramddBackward = undifferentiable('NotImplemented', 'derivative for aten::_histogramdd_from_bin_cts is not '
+                                       'implemented', 'torch::autograd::NotImplemented')
+
+
+def histogramdd(input, bins, *, range=None, weight=None, density=False):
+    """(hist, bin_edges) of the points in the rows of ``input`` (..., D): ``bins`` an int for every dimension, D
+    ints, or D tensors of edges; ``range`` [lo0, hi0, lo1, hi1, ...]; each dimension binned by histogram's kernel."""
+    a = input._data
+    _check_float(a, 'histogramdd')
+    d = a.shape[-1] if a.ndim else 1
+    x = _work(a.reshape(-1, d))
+    if isinstance(bins, int):
+        bins = [bins] * d
+    if len(bins) != d:
+        raise RuntimeError(f'torch.histogramdd: expected {d} sequences of bin edges for each of the {d} dimensions '
+                           f'of the input, but got {len(bins)}')
+    if range is not None and len(range) != 2 * d:
+        raise RuntimeError(f'torch.histogramdd: for a {d}-dimensional histogram range should have {2 * d} elements, '
+                           f'but got {len(range)}')
+    keep, idx, edges = np.ones(len(x), bool), [], []
+    for k, b in enumerate(bins):
+        if isinstance(b, Tensor):
+            e = _edges_given(a, b._data, k)
+            kept, pos = _search_positions(x[:, k], _work(e))
+        else:
+            if b <= 0:
+                raise RuntimeError(f'torch.histogramdd(): bins must be > 0, but got {b} for dimension {k}')
+            r = None if range is None else range[2 * k:2 * k + 2]
+            e = _edges(*_outer(a.reshape(-1, d)[:, k], r, k), int(b), a.dtype)
+            kept, pos = _positions(x[:, k], _work(e), True, a.dtype)
+        full = np.zeros(len(x), np.int64)
+        full[kept] = pos
+        keep &= kept
+        idx.append(full)
+        edges.append(e)
+    shape = tuple(len(e) - 1 for e in edges)
+    flat = np.ravel_multi_index([i[keep] for i in idx], shape) if len(x) else np.zeros(0, np.int64)
+    w = None
+    if weight is not None:
+        w = _work(weight._data).reshape(-1)[keep]
+    hist = np.bincount(flat, weights=w, minlength=int(np.prod(shape))).reshape(shape).astype(_work(a).dtype)
+    if density:
+        hist = hist / hist.dtype.type(hist.sum(dtype=hist.dtype))
+        for k, e in enumerate(edges):
+            hist = hist / np.diff(_work(e)).reshape((-1,) + (1,) * (d - 1 - k))
+    hist, edges = np.asarray(hist, a.dtype), [e.copy() for e in edges]
+    if not (GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))):
+        return histogramdd_result(Tensor._make(hist), tuple(Tensor._make(e) for e in edges))
+    node = HistogramddBackward((input, weight))     # recorded, not differentiable, as PyTorch's
+    node._out_meta = [(o.shape, o.dtype) for o in [hist] + edges]
+    outs = [Tensor._make(o, node) for o in [hist] + edges]
+    for k, o in enumerate(outs):
+        o._output_nr = k
+    return histogramdd_result(outs[0], tuple(outs[1:]))

@@ -377,7 +377,7 @@ def _is_bool_arr(v):
 # unary ops whose NumPy function on complex numbers is PyTorch's (the others refuse complex inputs)
 _COMPLEX_UNARY = frozenset(('neg', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'reciprocal',
                             'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh',
-                            'atanh', 'sigmoid', 'abs', 'square'))
+                            'atanh', 'sigmoid', 'abs', 'square', 'sgn'))   # NumPy 2's sign(z) is z/|z|, sgn's
 
 
 def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None, np_backward=None):
@@ -1216,6 +1216,9 @@ def _sign(a):
     """np.sign, with 0 for NaN as PyTorch gives (and a copy for bool, which NumPy refuses)."""
     if a.dtype.kind == 'b':
         return a.copy()
+    if a.dtype.kind == 'c':     # sgn: z / |z|, 0 at 0 (sign itself refuses complex before it gets here)
+        z = a.view(np.ndarray)
+        return _complex.wrap(np.where(z == 0, 0, z / np.where(z == 0, 1, np.abs(z))).astype(z.dtype))
     r = xp.sign(a)
     if a.dtype.kind == 'f':
         nan = np.isnan(r)
