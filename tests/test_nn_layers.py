@@ -763,3 +763,45 @@ def test_relu_inplace_saves_its_result(dtype, shape):
         base = lib.tensor(x0).clone()
         base[0].relu_()
         assert np.array_equal(base.numpy(), np.concatenate([np.maximum(0, x0[:1]), x0[1:]]), equal_nan=True)
+
+
+BAG_CASES = [([1, 1, 2, 1, 3, 3], [0, 3]), ([1, 2, 2, 4], [0, 2]), ([5, 4, 4, 0, 5], [0, 1, 3]),
+             ([0, 2, 2, 4], [0, 0, 2])]
+
+
+@pytest.mark.parametrize('mode', ['sum', 'mean'])
+@pytest.mark.parametrize('pad', [None, 2])
+@pytest.mark.parametrize('idx,offs', BAG_CASES)
+def test_embedding_bag_scale_grad_by_freq(idx, offs, mode, pad):
+    """Each lookup's weight gradient divided by its index's count in the whole input: PyTorch's documented rule,
+    computed by PyTorch as embedding(scale_grad_by_freq=True) then per-bag sums/means (its 2.13 CPU embedding_bag
+    kernel divides by a wrong count when an index repeats, pytorch/pytorch#190063; ember does not copy that)."""
+    w0 = torch.randn(6, 3, dtype=torch.float64)
+    g = torch.randn(len(offs), 3, dtype=torch.float64)
+    w = w0.clone().requires_grad_()
+    rows = torch.nn.functional.embedding(torch.tensor(idx), w, padding_idx=pad, scale_grad_by_freq=True)
+    ends = offs[1:] + [len(idx)]
+    bags = []
+    for a, b in zip(offs, ends):
+        keep = [k for k in range(a, b) if idx[k] != pad]
+        part = rows[keep].sum(0)
+        bags.append(part / max(len(keep), 1) if mode == 'mean' else part)
+    (torch.stack(bags) * g).sum().backward()
+    we = ember.tensor(w0.numpy(), requires_grad=True)
+    out = ember.nn.functional.embedding_bag(ember.tensor(idx), we, ember.tensor(offs), mode=mode, padding_idx=pad,
+                                            scale_grad_by_freq=True)
+    (out * ember.tensor(g.numpy())).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), torch.stack(bags).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(we.grad.numpy(), w.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_embedding_bag_scale_grad_by_freq_module_matches_pytorch_where_its_counts_are_right():
+    """nn.EmbeddingBag(scale_grad_by_freq=True) against PyTorch's own kernel on input whose counts it reads right
+    (every repeated index sorts last), float32."""
+    t = torch.nn.EmbeddingBag(7, 4, mode='sum', scale_grad_by_freq=True)
+    e = ember.nn.EmbeddingBag(7, 4, mode='sum', scale_grad_by_freq=True)
+    e.load_state_dict({'weight': ember.tensor(t.weight.detach().numpy())})
+    idx, offs = [0, 6, 2, 6, 6, 3], [0, 2]
+    t(torch.tensor(idx), torch.tensor(offs)).pow(2).sum().backward()
+    e(ember.tensor(idx), ember.tensor(offs)).pow(2).sum().backward()
+    assert_same(e.weight.grad, t.weight.grad)

@@ -22,8 +22,8 @@ def _embedding_backward(self, g):
         if by_freq:
             raise RuntimeError('embedding_backward: scale_grad_by_freq not supported with sparse gradients')
         return None, sparse_rows(flat, g2, n, pad)
-    if by_freq:
-        counts = np.bincount(flat, minlength=n)
+    if by_freq is not False:    # True: this lookup's own counts; an array: embedding_bag's whole-input counts
+        counts = by_freq if isinstance(by_freq, np.ndarray) else np.bincount(flat, minlength=n)
         g2 = g2 / counts[flat][:, None].astype(g2.dtype)
     out = index_add_rows(np.zeros((n, g2.shape[1]), g2.dtype), flat, g2)
     if pad is not None:
@@ -72,6 +72,12 @@ def sparse_rows(flat, rows, n, pad):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""
+    return _lookup(input, weight, padding_idx, max_norm, norm_type, bool(scale_grad_by_freq), sparse)
+
+
+def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
+    """embedding, its gradient divided by each index's count when ``by_freq``: True counts this lookup's
+    indices, an array gives the counts (embedding_bag's, over all its bags)."""
     idx = input._data
     if idx.dtype.kind not in 'iu':
         raise RuntimeError(f'Expected tensor for argument #1 \'indices\' to have one of the following scalar types: '
@@ -91,7 +97,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         _renorm(weight, idx, max_norm, norm_type)
     out = rows_at(w, idx)
     return record(EmbeddingBackward0, (input, weight), out,
-                  ctx=(idx, n, padding_idx, scale_grad_by_freq, bool(sparse)))
+                  ctx=(idx, n, padding_idx, by_freq, bool(sparse)))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
@@ -127,7 +133,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     node = _SparseBagBackward if sparse else EmbeddingBagBackward0
     return _composite.composite(node, _bags, (weight, per_sample_weights), input=input,
                                 offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
-                                include_last_offset=include_last_offset, padding_idx=padding_idx)
+                                include_last_offset=include_last_offset, padding_idx=padding_idx,
+                                scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 EmbeddingBagBackward0 = _composite.node_class('EmbeddingBagBackward0')
@@ -178,15 +185,20 @@ def _sparse_bag_grad(g, weight, psw, st):
     return sparse_rows(flat, rows, np.shape(getattr(weight, '_data', weight))[0], pad)
 
 
-def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode, include_last_offset, padding_idx):
-    """embedding_bag of 1-D input composed of embedding, sum/mean/amax and stack."""
+def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode, include_last_offset, padding_idx,
+          scale_grad_by_freq):
+    """embedding_bag of 1-D input composed of embedding, sum/mean/amax and stack; scale_grad_by_freq divides each
+    lookup's gradient by its index's count in the whole input, as documented and as PyTorch's CUDA kernel does
+    (2.13's CPU kernel reads the count at a wrong position when an index repeats, pytorch/pytorch#190063, fixed
+    upstream: not copied)."""
     offs = offsets.tolist() + ([] if include_last_offset else [input.shape[0]])
+    by_freq = np.bincount(input._data.reshape(-1), minlength=weight.shape[0]) if scale_grad_by_freq else False
     bags = [input[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
     psw = None if per_sample_weights is None else \
         [per_sample_weights[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
     outs = []
     for k, b in enumerate(bags):
-        e = embedding(b, weight, padding_idx, max_norm, norm_type)
+        e = _lookup(b, weight, padding_idx, max_norm, norm_type, by_freq, False)
         if padding_idx is not None:
             e = e * Tensor._make((b._data != padding_idx).astype(weight._data.dtype)[:, None])
         if psw is not None:
