@@ -148,6 +148,12 @@ def not_implemented(kernel, np_dtype):
     return NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(np_dtype)}\'')
 
 
+def need_float(t, kernel):
+    """Raise PyTorch's NotImplementedError for a kernel that has only floating loops (integer or bool input)."""
+    if t._data.dtype.kind != 'f':
+        raise not_implemented(kernel, t._data.dtype)
+
+
 def undifferentiable(node_name, message, display=None):
     """A node class for an op PyTorch records but has no derivative for: its backward raises ``message``
     (``display``: the name PyTorch's ``grad_fn.name()`` gives, when not the class name)."""

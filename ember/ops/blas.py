@@ -12,7 +12,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
-from ._util import fmt_shape, wrap_dim
+from ._util import fmt_shape, not_implemented, wrap_dim
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
@@ -344,6 +344,10 @@ def linear(input, weight, bias=None):
     if x.dtype != w.dtype:
         raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
                            f'{w.dtype.name.capitalize()}')
+    if x.dtype.kind == 'b':
+        raise not_implemented('addmm_impl_cpu_', x.dtype)
+    if bias is not None and bias._data.shape != w.shape[:1] and w.ndim == 2:
+        bias = bias.expand(w.shape[:1])   # a broadcast (0-d, (1,)) bias: its gradient summed back by ExpandBackward0
     r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if GRAD.enabled and (need[0] or need[1] or need[2]):

@@ -766,11 +766,17 @@ def _out(t, out, name='op', same_dtype=None):
     return write_out(name, t, out, same_dtype=same_dtype)
 
 
+def _zero_grad(g, *_):
+    """Zeros shaped like ``g``: the gradient of a piecewise-constant op (sign, floor, round, ...), 0 even where
+    ``g`` is inf or NaN (PyTorch's zeros_like(grad); ``g * 0`` gave NaN there)."""
+    return dual.zeros(g.shape, g)
+
+
 def _pow_base(g, a, b):
     """d(a**b)/da = b * a**(b-1), zero where b == 0 (grouped as PyTorch's pow_backward groups it)."""
     if isinstance(b, (int, float, complex)):   # complex: a complex op's exponent (see _util._scalar_as)
         if b == 0:
-            return g * 0
+            return _zero_grad(g)
         return g * (b * (_power(a, b - 1) if dual.is_array(a) else pow(a, b - 1)))
     return dual.where(dual.data(b) == 0, dual.const(0.0, g), g * b * a ** (b - 1))
 
@@ -1076,7 +1082,7 @@ def _nextafter(a, b):
 
 
 nextafter = binary('nextafter', _float_kernel('nextafter_cpu', _nextafter), 'NextafterBackward0',
-                   lambda g, a, b: dual.mask(g, np.asarray(dual.data(a) != dual.data(b))), lambda g, a, b: g * 0,
+                   lambda g, a, b: dual.mask(g, np.asarray(dual.data(a) != dual.data(b))), _zero_grad,
                    tensors_only=True,
                    doc='The next floating-point value after ``input`` towards ``other``, elementwise.')
 gcd = binary('gcd', _int_kernel('gcd_cpu', np.gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
@@ -1227,11 +1233,11 @@ def _sign(a):
     return r
 
 
-sign = unary('sign', _sign, 'SignBackward0', lambda g, x, y: g * 0, int_ok=True)
-sgn = unary('sgn', _sign, 'SgnBackward0', lambda g, x, y: g * 0, int_ok=True)
-floor = unary('floor', xp.floor, 'FloorBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('floor_vml_cpu'))
-ceil = unary('ceil', xp.ceil, 'CeilBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('ceil_vml_cpu'))
-trunc = unary('trunc', xp.trunc, 'TruncBackward0', lambda g, x, y: g * 0, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
+sign = unary('sign', _sign, 'SignBackward0', _zero_grad, int_ok=True)
+sgn = unary('sgn', _sign, 'SgnBackward0', _zero_grad, int_ok=True)
+floor = unary('floor', xp.floor, 'FloorBackward0', _zero_grad, int_ok=True, refuse=_refuse('floor_vml_cpu'))
+ceil = unary('ceil', xp.ceil, 'CeilBackward0', _zero_grad, int_ok=True, refuse=_refuse('ceil_vml_cpu'))
+trunc = unary('trunc', xp.trunc, 'TruncBackward0', _zero_grad, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
 frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g, refuse=_refuse('frac_cpu', 'biu'))
 square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np.bool_ else a), 'PowBackward0',
                lambda g, x, y: g * 2 * x, int_ok=True)
@@ -1259,7 +1265,7 @@ def round(input, *, decimals=0):
     return _round(input) if decimals == 0 else _round_dec(input, decimals)
 
 
-_round = unary('round', xp.round, 'RoundBackward0', lambda g, x, y: g * 0, int_ok=True,
+_round = unary('round', xp.round, 'RoundBackward0', _zero_grad, int_ok=True,
                refuse=_refuse('round_vml_cpu'))
 
 
@@ -1268,7 +1274,7 @@ class RoundBackward1(Node):
     __slots__ = ()
 
     def backward(self, g):
-        return g * 0
+        return _zero_grad(g)
 
 
 def _round_dec(input, decimals):

@@ -9,6 +9,7 @@ from ...backend import select
 from ...ops import _special, pointwise, reduction
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
+from ..._dtype import scalar_name
 from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
@@ -87,6 +88,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError('min_val cannot be greater than max_val')
     if isinstance(input, Tensor) and input._data.dtype.kind == 'b':
         raise RuntimeError('Bool inputs not supported for hardtanh')
+    if isinstance(input, Tensor) and input._data.dtype == np.uint8 and (min_val < 0 or max_val < 0):
+        raise RuntimeError('cannot do hardtanh on an unsigned type with negative limits')
     return (_hardtanh_ if inplace else _hardtanh)(input, min_val, max_val)
 
 
@@ -447,6 +450,8 @@ _threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1')
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else ``value``."""
+    if isinstance(input, Tensor) and input._data.dtype.kind == 'b':
+        raise not_implemented('threshold_cpu', input._data.dtype)
     return (_threshold_ if inplace else _threshold)(input, threshold, value)
 
 
@@ -566,6 +571,11 @@ PreluKernelBackward0 = fused('PreluKernelBackward0', _prelu_bwd, _prelu_ref)
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x), one weight per channel (or one shared)."""
     x, w = input._data, weight._data
+    if x.dtype.kind != 'f':
+        raise not_implemented('prelu_cpu', x.dtype)
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f'prelu: Type promoting not supported. Got {scalar_name(input.dtype)} and '
+                           f'{scalar_name(weight.dtype)}')
     if w.size != 1:
         ch = x.shape[0] if x.ndim == 1 else x.shape[1] if x.ndim >= 2 else 1
         if w.size != ch:
@@ -589,6 +599,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         raise RuntimeError(f'Lower bound should be less than or equal to the upper bound (rrelu got lower={lower}, '
                            f'upper={upper})')
     x = input._data
+    if x.dtype.kind != 'f':
+        raise not_implemented('leaky_relu_cpu' if not training else 'rrelu_with_noise_out_cpu', x.dtype)
     if training:
         slope = _rrelu_noise(x, lower, upper)
     else:
@@ -641,6 +653,8 @@ def glu(input, dim=-1):
     x = input._data
     if x.ndim == 0:
         raise RuntimeError('glu does not support scalars because halving size must be even')
+    if x.dtype.kind != 'f':
+        raise not_implemented('glu_cpu', x.dtype)
     d = dim % x.ndim
     if x.shape[d] % 2:
         raise RuntimeError(f'Halving dimension must be even, but dimension {d} is size {x.shape[d]}')

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_name
+from ...ops._util import not_implemented
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
@@ -1184,6 +1185,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = input._data
     if x.ndim not in (3, 4):
         raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
+    if x.dtype.kind in 'iu':   # PyTorch's im2col has float, complex and bool loops
+        raise not_implemented('im2col_out_cpu', x.dtype)
     batched = x.ndim == 4
     if not batched:     # unbatched: one Im2ColBackward0 node, as PyTorch
         x = x[None]

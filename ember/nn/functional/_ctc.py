@@ -198,9 +198,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     prime[:, 1::2] = lab
     pos = np.arange(L)[None, :]
     valid = pos <= 2 * np.asarray(tl, np.int64)[:, None]
-    prev2 = np.concatenate([np.full((N, 2), -1, np.int64), prime[:, :-2]], axis=1)
+    prev2 = np.concatenate([np.full((N, 2), -1, np.int64), prime[:, :-2]], axis=1)[:, :L]   # L = 1: all empty
     skip = (pos > 1) & (prev2 != prime)                                  # alpha may come from s-2
-    next2 = np.concatenate([prime[:, 2:], np.full((N, 2), -1, np.int64)], axis=1)
+    next2 = np.concatenate([prime[:, 2:], np.full((N, 2), -1, np.int64)], axis=1)[:, -L:]
     skip2 = (pos < 2 * np.asarray(tl, np.int64)[:, None] - 1) & (next2 != prime)   # beta may come from s+2
     A, emit = _alpha(lp, prime, skip, valid, il)
     nll = _nll(A, tl, il)

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ... import _bf16
+from ..._dtype import scalar_name
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops.inplace import check_inplace, commit
@@ -79,6 +80,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     x = input._data
+    if x.dtype.kind in 'biu':   # PyTorch's mask is float: it does not cast back to an integer or bool input
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {scalar_name(x.dtype)}")
     return _apply_mask(input, _mask(x.shape, p, x.dtype, _memory_order(x)), inplace)
 
 

@@ -79,7 +79,7 @@ def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
     """embedding, its gradient divided by each index's count when ``by_freq``: True counts this lookup's
     indices, an array gives the counts (embedding_bag's, over all its bags)."""
     idx = input._data
-    if idx.dtype.kind not in 'iu':
+    if idx.dtype not in (np.int64, np.int32):   # PyTorch: Long or Int (uint8, int16 and int8 refused too)
         raise RuntimeError(f'Expected tensor for argument #1 \'indices\' to have one of the following scalar types: '
                            f'Long, Int; but got torch.{input.type().split(".")[-1]} instead (while checking '
                            'arguments for embedding)')
@@ -103,6 +103,7 @@ def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""
+    _check_bag_dtypes(input, weight)
     if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
         raise ValueError(f'embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then '
                          f'it must have the same shape as the input ({input.shape})')
@@ -185,6 +186,18 @@ def _sparse_bag_grad(g, weight, psw, st):
     return sparse_rows(flat, rows, np.shape(getattr(weight, '_data', weight))[0], pad)
 
 
+def _check_bag_dtypes(input, weight):
+    """PyTorch's checks of embedding_bag's argument dtypes: Long or Int indices, a floating weight."""
+    if input._data.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got torch.{input.type().split('.')[-1]} instead (while checking "
+                           'arguments for embedding_bag)')
+    if weight._data.dtype.kind != 'f':
+        raise RuntimeError(f"Expected tensor for argument #1 'weight' to have one of the following scalar types: "
+                           f"Half, BFloat16, Float, Double; but got torch.{weight.type().split('.')[-1]} instead "
+                           '(while checking arguments for embedding_bag)')
+
+
 def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode, include_last_offset, padding_idx,
           scale_grad_by_freq):
     """embedding_bag of 1-D input composed of embedding, sum/mean/amax and stack; scale_grad_by_freq divides each
@@ -209,8 +222,20 @@ def _bags(weight, per_sample_weights, input, offsets, max_norm, norm_type, mode,
             cnt = b.numel() if padding_idx is None else int((b._data != padding_idx).sum())
             outs.append(ops.sum(e, 0) / max(cnt, 1))
         else:
-            outs.append(ops.amax(e, 0) if b.numel() else ops.zeros(weight.shape[1]))
+            outs.append(_bag_max(b, weight, padding_idx, max_norm, norm_type))
     return ops.stack(outs, 0)
+
+
+def _bag_max(b, weight, padding_idx, max_norm, norm_type):
+    """max mode as PyTorch's kernel: padding entries skipped (not zeros in the max), the first maximum of each
+    column taken whole (its gradient is not split among ties), zeros for an empty bag."""
+    if padding_idx is not None:
+        b = b[Tensor._make(b._data != padding_idx)]
+    if not b.numel():
+        return ops.zeros(weight.shape[1], dtype=weight.dtype)
+    e = embedding(b, weight, None, max_norm, norm_type)
+    first = Tensor._make(np.argmax(e._data, axis=0)[None, :])
+    return ops.gather(e, 0, first)[0]
 
 
 def one_hot(tensor, num_classes=-1):

@@ -45,7 +45,13 @@ def _source(scale, n_out, align_corners, cubic, ft):
     return src if cubic else np.maximum(src, ft(0))
 
 
-def _nearest_taps(n_in, n_out, scale_factor, exact, ft):
+def _nearest_taps(n_in, n_out, scale_factor, exact, ft, shortcut=False):
+    """Nearest source index per output. ``shortcut``: PyTorch's 2-D 'nearest' kernel (forward and backward) takes
+    i for an unchanged size and i // 2 for a doubled one whatever the scale_factor (its nearest_idx); the 1-D and
+    3-D forward kernels do not (their backward does, which makes it no adjoint of the forward: ember keeps the
+    adjoint there)."""
+    if shortcut and not exact and n_out in (n_in, 2 * n_in):
+        return (np.arange(n_out) // (n_out // n_in))[:, None], np.ones((n_out, 1), ft)
     scale = _scale(n_in, n_out, False, scale_factor, np.float32)
     i = np.arange(n_out, dtype=np.float32)
     idx = np.floor((i + np.float32(0.5)) * scale if exact else i * scale).astype(np.int64)
@@ -79,19 +85,15 @@ def _cubic_taps(n_in, n_out, align_corners, scale_factor, ft, a=-0.75):
 def _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft):
     """PIL's separable filters widened by the downscale (PyTorch's antialias=True), as dense taps."""
     from ...vision.transforms._resample import _aa_weights, _triangle, _cubic_aa
-    if align_corners:
-        raise NotImplementedError('interpolate(antialias=True, align_corners=True) is not supported by ember yet: '
-                                  'use align_corners=False')
-    if scale_factor is not None and scale_factor > 0 and not math.isclose(1.0 / scale_factor, n_in / n_out):
-        raise NotImplementedError('interpolate(antialias=True) with a scale_factor that is not in/out size is not '
-                                  'supported by ember yet: pass size= instead')
-    w = _aa_weights(n_in, n_out, _triangle, 1.0) if mode == 'bilinear' else _aa_weights(n_in, n_out, _cubic_aa, 2.0)
+    scale = _scale(n_in, n_out, align_corners, scale_factor, float)   # PyTorch's area_pixel_compute_scale
+    w = _aa_weights(n_in, n_out, _triangle, 1.0, scale) if mode == 'bilinear' else \
+        _aa_weights(n_in, n_out, _cubic_aa, 2.0, scale)
     return np.broadcast_to(np.arange(n_in), w.shape), w.astype(ft)
 
 
-def _taps(n_in, n_out, mode, align_corners, scale_factor, antialias, ft):
+def _taps(n_in, n_out, mode, align_corners, scale_factor, antialias, ft, k=2):
     if mode in ('nearest', 'nearest-exact'):
-        return _nearest_taps(n_in, n_out, scale_factor, mode == 'nearest-exact', ft)
+        return _nearest_taps(n_in, n_out, scale_factor, mode == 'nearest-exact', ft, k == 2)
     if antialias:
         return _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft)
     if mode == 'bicubic':
@@ -172,7 +174,7 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
         from ._interpolate_uint8 import resample_uint8
         return Tensor._make(resample_uint8(a, sizes, mode, align_corners, scales, antialias))
     ft = _pytorch_float(a.dtype)
-    taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft) for ni, no, sf in zip(n_in, sizes, scales)]
+    taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
     for j in reversed(range(k)):
         out = _along(out, a.ndim - k + j, *taps[j])
@@ -237,10 +239,9 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
         raise NotImplementedError(f'Got {input.ndim}D input, but {mode} mode needs {need}D input')
     sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor)
     if mode == 'area':
-        from . import _pool
+        from . import _pool, _pool3d
         if input.ndim == 5:
-            raise NotImplementedError("interpolate(mode='area') of a 5-D input (adaptive_avg_pool3d) is not supported "
-                                      'by ember yet')
+            return _pool3d.adaptive_avg_pool3d(input, sizes)
         pool = _pool.adaptive_avg_pool1d if input.ndim == 3 else _pool.adaptive_avg_pool2d
         return pool(input, sizes[0] if input.ndim == 3 else sizes)
     return _resample(input, sizes, mode, bool(align_corners), scales, bool(antialias))

@@ -16,7 +16,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._sumorder import ordered_sum
-from ...ops._util import all_below, broadcast_mismatch
+from ...ops._util import all_below, broadcast_mismatch, need_float
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
@@ -99,6 +99,18 @@ def _loss_dtype(x, t):
     return _dtype.promote_types(_dtype.from_np(x.dtype), _dtype.from_np(t.dtype)).np
 
 
+def _int_input(input, target, kernel, keep_input_dtype):
+    """An integer or bool input of mse/smooth_l1/huber_loss as PyTorch takes it: converted to its promotion with
+    the target when that is floating (and, for huber_loss, castable back to the input's dtype), else refused."""
+    p = _dtype.promote_types(input.dtype, target.dtype)
+    if keep_input_dtype and not _dtype.can_cast(p, input.dtype):
+        raise RuntimeError(f"result type {scalar_name(p)} can't be cast to the desired output type "
+                           f'{scalar_name(input.dtype)}')
+    if not p.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(p)}\'')
+    return input.to(p)
+
+
 def _mixed_dtype_backward(xd, td, need):
     """PyTorch's huber_loss backward refuses an input and a target of different dtypes, naming first the
     dtype of the one that needs no gradient (the input's gradient is computed first)."""
@@ -131,6 +143,9 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
 
     def op(input, target, reduction, p=None):
         x, t = input._data, target._data
+        if x.dtype.kind != 'f':
+            input = _int_input(input, target, op_name.replace('_loss', '_cpu'), keep_input_dtype)
+            return op(input, target, reduction, p)
         ct = _loss_dtype(x, t)
         try:
             d = x.astype(ct, copy=False) - t.astype(ct, copy=False)
@@ -522,6 +537,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if x.ndim == 0:
         raise RuntimeError('nll_loss: input must have at least 1 dimension')
     _check_target(x, t)
+    need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
     if weight is not None and weight._data.shape != (C,):
         raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
@@ -556,7 +572,9 @@ def _bce_backward(self, g):
     if self.need[0]:
         gx = (wv * (x - t) / np.maximum((1 - x) * x, 1e-12) * gs).astype(x.dtype, copy=False)
     if self.need[1]:
-        gt = dual.sum_to(wv * (_clamped_log(1 - x) - _clamped_log(x)) * gs, t.shape).astype(t.dtype, copy=False)
+        with np.errstate(divide='ignore'):   # PyTorch: -logit(x), unclamped (+-inf at x = 0 or 1)
+            nl = (-np.log(x.astype(np.float64) / (1 - x.astype(np.float64)))).astype(x.dtype)
+        gt = dual.sum_to(wv * nl * gs, t.shape).astype(t.dtype, copy=False)
     if self.need[2]:
         loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
         gw = dual.sum_to(loss * gs, w.shape).astype(w.dtype, copy=False)
@@ -584,6 +602,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x, t = input._data, target._data
     if t.dtype != x.dtype:
         raise RuntimeError(f'Found dtype {scalar_name(t.dtype)} but expected {scalar_name(x.dtype)}')
+    need_float(input, 'binary_cross_entropy')
     if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
         raise RuntimeError('all elements of input should be between 0 and 1')
     if ((t < 0) | (t > 1)).any():
@@ -662,6 +681,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
     x, t = input._data, target._data
     xd, td = x.dtype, t.dtype
+    need_float(input, 'log_sigmoid_cpu')
     if td != xd and td.kind != 'f':     # PyTorch writes the result in the target's dtype
         raise RuntimeError(f"result type {scalar_name(xd)} can't be cast to the desired output type "
                            f"{scalar_name(td)}")
@@ -720,6 +740,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
                       stacklevel=2)
     if reduction not in ('none', 'mean', 'sum', 'batchmean'):
         raise ValueError(f'{reduction} is not a valid value for reduction')
+    if input._data.dtype.kind in 'biu' or target._data.dtype.kind in 'biu':
+        raise RuntimeError('kl_div: Integral inputs not supported.')
     if log_target:
         loss = ops.exp(target) * (target - input)
     else:
@@ -865,7 +887,7 @@ def _multi_margin(input, target, p, margin, weight, reduction):
     t = target.reshape(-1)
     C = x.shape[1]
     xy = ops.gather(x, 1, ops.unsqueeze(t, 1))
-    z = ops.clamp(x - xy + margin, min=0)
+    z = ops.relu(x - xy + margin)   # relu: no gradient through a margin of exactly 0, as PyTorch's kernel
     if p == 2:
         z = z * z
     if weight is not None:
@@ -887,7 +909,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 
 def _multilabel_margin(input, target, reduction):
     x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
-    t = target._data.reshape(x.shape[0], -1)
+    t = target._data.reshape(x.shape[0], x.shape[1] if x.shape[0] == 0 else -1)
     C = x.shape[1]
     valid = np.cumprod(t >= 0, axis=1).astype(bool)
     tc = np.where(valid, t, 0)
@@ -895,7 +917,8 @@ def _multilabel_margin(input, target, reduction):
     rows = np.repeat(np.arange(x.shape[0]), t.shape[1])
     is_target[rows[valid.reshape(-1)], tc[valid]] = True
     xt = ops.gather(x, 1, Tensor._make(tc.astype(np.int64)))
-    margins = ops.clamp(ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0, min=0)
+    # relu, not clamp(min=0): PyTorch's kernel sends no gradient through a margin of exactly 0 (integer ties)
+    margins = ops.relu(ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0)
     mask = Tensor._make((valid[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
     loss = ops.sum(margins * mask, (1, 2)) / C
     if input.dim() == 1:

@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 
-from ... import _layout, _parallel, ops
+from ... import _dtype, _layout, _parallel, ops
 from ...backend import BIG_GEMM, col_sums, gemm
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
-from ...ops._util import node_class
+from ...ops._util import need_float, node_class, not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -260,6 +260,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     x = input._data
     if x.ndim < 2:
         raise ValueError(f'expected 2D or 3D input (got {x.ndim}D input)')
+    need_float(input, 'batch_norm')
     C = x.shape[1]
     for name, t in (('running_mean', running_mean), ('running_var', running_var), ('weight', weight), ('bias', bias)):
         if t is not None and t._data.size != C:
@@ -271,6 +272,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
     if training:
+        if (running_mean is None) != (running_var is None):
+            raise ValueError('running_mean and running_var must either both be None or neither be None')
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
         mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps)
@@ -459,6 +462,7 @@ NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_r
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
+    need_float(input, 'LayerNormKernelImpl')
     x = input._data
     ns, axes = _check_normalized(x, normalized_shape)
     for name, t in (('weight', weight), ('bias', bias)):
@@ -534,6 +538,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     x = input._data
     if x.ndim < 2:
         raise RuntimeError(f'Expected at least 2 dimensions for input tensor but received {x.ndim}')
+    need_float(input, 'GroupNormKernelImpl')
     N, C = x.shape[:2]
     if C % num_groups:
         raise RuntimeError(f'Expected number of channels in input to be divisible by num_groups, but got input of '
@@ -542,6 +547,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         if t is not None and t._data.shape != (C,):
             raise RuntimeError(f'Expected {name} to be a vector of size equal to the number of channels in input, but '
                                f'got {name} of shape {list(t._data.shape)} and input of shape {list(x.shape)}')
+    if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's _verify_batch_size
+        raise ValueError(f'Expected more than 1 value per channel when training, got input size '
+                         f'{[N * C // num_groups, num_groups] + list(x.shape[2:])}')
     rows = _as_rows(x.reshape(N * num_groups, -1), 1)
     if rows is not None:    # layer norm's rows: one (sample, group) a row
         xhat, invstd = _ln_rows(rows, eps)
@@ -583,6 +591,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     dim = input.dim()
     if dim < 3:
         raise ValueError(f'Expected 3D or higher dimensionality input (got {dim} dimensions)')
+    if dim > 3 and input.dtype not in (_dtype.float32, _dtype.float64, _dtype.int64):
+        raise not_implemented('avg_pool3d_out_frame', input.dtype)   # PyTorch pools 4-D+ input with avg_pool3d
     sq = input * input
     C = input.shape[1]
     pad_lo, pad_hi = size // 2, (size - 1) // 2
@@ -625,7 +635,10 @@ AddBackward1 = node_class('AddBackward1', lambda self, g: g, doc='Backward of te
 
 def _add_scalar(t, c):
     """t + c recorded as PyTorch's C++ add(Tensor, Scalar) is (AddBackward1; Python's + records AddBackward0)."""
-    r = t._data + np.asarray(c, t._data.dtype)
+    a = t._data
+    if a.dtype.kind in 'biu' and isinstance(c, float):   # an integer tensor plus a float: the default float dtype
+        a = a.astype(_dtype.get_default_dtype().np)
+    r = a + np.asarray(c, a.dtype)
     if GRAD.enabled and t._requires_grad:
         return Tensor._make(r, AddBackward1((t,)))
     return Tensor._make(r)
@@ -643,7 +656,19 @@ def _pdist(input, p):
     i, j = np.triu_indices(n, 1)
     a = ops.index_select(input, 0, Tensor._make(i.astype(np.int64)))
     b = ops.index_select(input, 0, Tensor._make(j.astype(np.int64)))
+    if p == float('inf'):
+        return _max_abs_unsplit(a - b)
     return ops.vector_norm(a - b, p, -1)
+
+
+def _max_abs_unsplit(d):
+    """max |d| over the last dim with PyTorch's pdist gradient: sign(d) at every tied maximum, whole (vector_norm
+    splits it among ties): the sum of |d| over the ties, less (ties - 1) * the max held constant."""
+    ad = ops.abs(d)
+    top = ad._data.max(axis=-1, keepdims=True) if ad.shape[-1] else np.zeros(ad.shape[:-1] + (1,), ad._data.dtype)
+    hit = ad._data == top
+    extra = (hit.sum(axis=-1) - 1) * top[..., 0]
+    return ops.sum(ad * Tensor._make(hit.astype(ad._data.dtype)), -1) - Tensor._make(extra.astype(ad._data.dtype))
 
 
 def pdist(input, p=2):

@@ -6,6 +6,7 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...ops._util import not_implemented
 from ...tensor import Tensor
 
 __all__ = ['pad']
@@ -46,7 +47,11 @@ def _index(mode, n, lo, hi):
         return np.where(i > n - 1, 2 * (n - 1) - i, i)
     if mode == 'replicate':
         return np.clip(i, 0, n - 1)
-    return i % n
+    start, stop = max(-lo, 0), n - max(-hi, 0)   # circular: crop the negative amounts first, then wrap what is
+    m = stop - start                              # left (PyTorch's _pad_circular fills the ends from the centre)
+    if m <= 0:
+        return np.arange(start, max(stop, start))
+    return start + np.arange(-max(lo, 0), m + max(hi, 0)) % m
 
 
 class ConstantPadNdBackward0(Node):
@@ -102,6 +107,8 @@ def _check_gather(mode, a, pairs, npad):
             f'Padding size {npad} is not supported for {a.ndim}D input tensor.\nSupported combinations for '
             'non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: '
             'padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)')
+    if mode != 'circular' and a.dtype.kind == 'b':
+        raise not_implemented(f'{"reflection" if mode == "reflect" else "replication"}_pad{k}d', a.dtype)
     if mode != 'circular' and 0 in a.shape[a.ndim - k - 1:]:
         raise RuntimeError(f'Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other '
                            f'non-zero dimensions for input, but got: [{", ".join(map(str, a.shape))}]')

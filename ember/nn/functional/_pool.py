@@ -3,6 +3,7 @@ the windows; indices are PyTorch's flat positions within each input plane) and s
 the same way. Avg pools sum an ``as_strided`` window view (a reshape when windows tile the input); adaptive
 pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
 import functools
+import math
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ...autograd import dual
 from ...backend import keep
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._conv import _fold_arr, fold
 
@@ -401,6 +403,8 @@ def _check_1d(x, name):
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """1-D max pooling over (N, C, L) or (C, L), computed as a 2-D pool of height 1."""
     _check_1d(input._data, 'max_pool1d')
+    if not return_indices and input._data.dtype.kind != 'f':   # PyTorch's max_pool1d_impl has float loops only
+        raise not_implemented('max_pool1d_impl', input._data.dtype)
     r = _max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
                     _as_2d(dilation, 1), ceil_mode, return_indices)
     if return_indices:
@@ -454,7 +458,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3) (avg_pool2d '
                          f'expects 3D or 4D input, got {x.ndim}D)')
     if x.dtype.kind != 'f':
-        raise RuntimeError('"avg_pool2d" not implemented for \'Long\'')
+        raise not_implemented('avg_pool2d', x.dtype)
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool2d')
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError('divisor must be not zero')
@@ -574,6 +578,8 @@ def _nan_aware_argmax(win):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows (gathered with index arrays); indices as flat plane positions."""
     x = input._data
+    if x.dtype.kind != 'f':
+        raise not_implemented('adaptive_max_pool2d', x.dtype)
     o = _adaptive_out(x, output_size, 'adaptive_max_pool2d')
     h, w = x.shape[-2:]
     ih, iw = _adaptive_index(h, o[0]), _adaptive_index(w, o[1])
@@ -684,8 +690,20 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 # -- power-average pooling -------------------------------------------------------------------------------------------
+def _lp_extreme(input, norm_type, max_pool, kernel_size, stride, ceil_mode):
+    """lp_pool with p = +-inf as PyTorch: the max (min) of |x| over each window, by max pooling; None otherwise."""
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        if norm_type > 0:
+            return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    return None
+
+
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each window of x^p)^(1/p), as PyTorch composes it from avg_pool2d."""
+    """(sum over each window of x^p)^(1/p), as PyTorch composes it from avg_pool2d (max pooling of |x| for inf)."""
+    r = _lp_extreme(input, norm_type, max_pool2d, kernel_size, stride, ceil_mode)
+    if r is not None:
+        return r
     k = _pair(kernel_size)
     out = avg_pool2d(input.pow(norm_type), k, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(k[0] * k[1]).pow(1.0 / norm_type)
@@ -693,5 +711,8 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """1-D power-average pooling."""
+    r = _lp_extreme(input, norm_type, max_pool1d, kernel_size, stride, ceil_mode)
+    if r is not None:
+        return r
     out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)

@@ -11,6 +11,7 @@ from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
+from ...ops._util import not_implemented
 from ...tensor import Tensor
 
 __all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
@@ -223,6 +224,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError('divisor must be not zero')
     k, s, p, _, out = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool3d')
+    t, h, w = x.shape[2:]
+    if t < k[0] or h < k[1] or w < k[2]:   # PyTorch's check, padding or not
+        raise RuntimeError(f'input image (T: {t} H: {h} W: {w}) smaller than kernel size (kT: {k[0]} kH: {k[1]} '
+                           f'kW: {k[2]})')
     xp = _padded(_plain(x), k, s, p, (1, 1, 1), out, 0)
     acc = np.zeros(x.shape[:2] + out, np.float64 if x.dtype.kind == 'f' and x.dtype.itemsize <= 4 else x.dtype)
     for _, sl in _taps(k, s, (1, 1, 1), out):
@@ -293,6 +298,10 @@ def adaptive_avg_pool3d(input, output_size):
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """3-D power-average pooling: (sum over each window of x^p)^(1/p), composed from avg_pool3d as PyTorch does."""
+    from ._pool import _lp_extreme
+    r = _lp_extreme(input, norm_type, max_pool3d, kernel_size, stride, ceil_mode)
+    if r is not None:
+        return r
     k = _triple(kernel_size, 'lp_pool3d')
     out = avg_pool3d(input.pow(norm_type), k, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(k[0] * k[1] * k[2]).pow(1.0 / norm_type)
@@ -314,6 +323,8 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     volume, the first maximum (a NaN wins, its last one) as PyTorch picks."""
     from ._pool import _adaptive_index, _nan_aware_argmax
     x = input._data
+    if x.dtype.kind != 'f':
+        raise not_implemented('adaptive_max_pool3d_cpu', x.dtype)
     if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
         raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_max_pool3d of a '
                          f'{x.ndim}D input to output_size {tuple(output_size)})')

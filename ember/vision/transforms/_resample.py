@@ -19,9 +19,10 @@ def _cubic_aa(x, a=-0.5):
     return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
 
 
-def _aa_weights(n_in, n_out, kernel, support):
-    """PIL/PyTorch antialias weights: the filter is widened by the scale when downsampling."""
-    scale = n_in / n_out
+def _aa_weights(n_in, n_out, kernel, support, scale=None):
+    """PIL/PyTorch antialias weights: the filter is widened by the scale when downsampling. ``scale``: input
+    pixels per output pixel (n_in / n_out unless interpolate's align_corners or scale_factor set it)."""
+    scale = n_in / n_out if scale is None else float(scale)
     fscale = max(scale, 1.0)
     support = support * fscale
     centers = scale * (np.arange(n_out) + 0.5)
