@@ -44,8 +44,10 @@ def to_bits(a):
 
 
 def to_f32(a):
-    """The native float32 array of bf16 array ``a``."""
-    return np.asarray(a).astype(_F32)
+    """The native float32 array of bf16 array ``a``, in its memory order; C order for a broadcast (stride 0)
+    array, whose own order NumPy would make column-major (PyTorch's results of expanded inputs are row-major)."""
+    a = np.asarray(a)
+    return a.astype(_F32, order='C' if 0 in a.strides else 'K')
 
 
 def adopt(arr):

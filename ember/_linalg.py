@@ -4,7 +4,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _complex
+from . import _complex, _dtype
+from ._dtype import scalar_name
 from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
@@ -75,6 +76,36 @@ def _square(a, op):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f'linalg.{op}: A must be batches of square matrices, but they are '
                            f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
+
+
+_LOW_LU = (NotImplementedError, '"lu_cpu" not implemented for \'{x}\'')
+_LOW_INV = (RuntimeError, 'linalg.inv: Low precision dtypes not supported. Got {x}')
+_LOW_SVD = (NotImplementedError, '"linalg_svd_cpu" not implemented for \'{x}\'')
+_LOW_EIGH = (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{x}\'')
+_LOW_EIG = (NotImplementedError, '"linalg_eig_out_cpu" not implemented for \'{x}\'')
+_LOW_CHOL = (NotImplementedError, '"cholesky_cpu" not implemented for \'{x}\'')
+_LOW_FLOAT = (RuntimeError, "This function doesn't handle types other than float and double")
+_LOW = {'solve': _LOW_LU, 'solve_ex': _LOW_LU, 'det': _LOW_LU, 'inv': _LOW_INV, 'inv_ex': _LOW_INV,
+        'tensorinv': _LOW_INV,
+        'slogdet': (RuntimeError, 'linalg.slogdet: Low precision dtypes not supported. Got {x}'),
+        'cholesky': _LOW_CHOL, 'cholesky_ex': _LOW_CHOL,
+        'qr': (NotImplementedError, '"geqrf_cpu" not implemented for \'{x}\''),
+        'svd': _LOW_SVD, 'svdvals': _LOW_SVD, 'cond': _LOW_SVD, 'eigh': _LOW_EIGH, 'eigvalsh': _LOW_EIGH,
+        'eig': _LOW_EIG, 'eigvals': _LOW_EIG, 'matrix_rank': _LOW_FLOAT, 'lstsq': _LOW_FLOAT,
+        'matrix_norm': (RuntimeError, 'linalg.matrix_norm: Low precision dtypes not supported. Got {x}'),
+        'pinv': (RuntimeError, 'linalg.pinv({x}{{{shape}}}): expected a tensor with 2 or more dimensions of float, '
+                               'double, cfloat or cdouble types'),
+        'solve_triangular': (NotImplementedError, '"triangular_solve_cpu" not implemented for \'{x}\''),
+        'vander': (RuntimeError, 'linalg.vander supports floating point, complex, and integer tensors, but got {x}'),
+        'logdet': (RuntimeError, 'logdet: Low precision dtypes not supported. Got {x}')}
+
+
+def _low_precision(A, op):
+    """PyTorch's refusal of a float16 or bfloat16 matrix by its LAPACK-backed linalg ops (ember's NumPy would
+    raise a TypeError for float16 and compute bfloat16 in float32): the exception type and message it gives."""
+    if isinstance(A, Tensor) and A.dtype in (_dtype.float16, _dtype.bfloat16):
+        cls, msg = _LOW[op]
+        raise cls(msg.format(x=scalar_name(A.dtype), shape=list(A.shape)))
 
 
 def _solve(a, b):
@@ -182,6 +213,7 @@ class LinalgSolveExBackward0(Node):
 @_autocast.fp32
 def solve(A, B, *, left=True):
     """The solution X of A X = B (of X A = B with ``left=False``); batch dims broadcast."""
+    _low_precision(A, 'solve')
     a, b = A._data, B._data
     _square(a, 'solve')
     vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
@@ -222,6 +254,7 @@ class LinalgInvExBackward0(Node):
 @_autocast.fp32
 def inv(A):
     """The inverse of a square matrix (or batch)."""
+    _low_precision(A, 'inv')
     a = A._data
     _square(a, 'inv')
     try:
@@ -249,6 +282,7 @@ class LinalgDetBackward0(Node):
 
 def det(A):
     """The determinant of a square matrix (or batch)."""
+    _low_precision(A, 'det')
     a = A._data
     _square(a, 'det')
     d = np.asarray(np.linalg.det(a)).astype(a.dtype)
@@ -272,6 +306,7 @@ class LinalgSlogdetBackward0(Node):
 
 def slogdet(A):
     """(sign, log|det|) of a square matrix (or batch), as ``torch.return_types.linalg_slogdet``."""
+    _low_precision(A, 'slogdet')
     a = A._data
     _square(a, 'slogdet')
     s, l = np.linalg.slogdet(a)
@@ -301,6 +336,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     except for the default 'gelsy', when A is tall and of full rank."""
     if driver not in (None, 'gels', 'gelsy', 'gelsd', 'gelss'):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    _low_precision(A, 'lstsq')
     a, b = A._data, B._data
     if a.dtype != b.dtype:
         raise RuntimeError(f'torch.linalg.lstsq: Expected input and other to have the same dtype, but got '
@@ -351,6 +387,8 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
+    if ord in (2, -2, 'nuc'):
+        _low_precision(A, 'matrix_norm')
     if dtype is not None:
         A = A.to(dtype)
     if A.dim() < 2:
@@ -380,6 +418,8 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
 
 @_autocast.fp32
 def matrix_rank(A, tol=None, hermitian=False):
+    """The number of singular values above ``tol`` (NumPy's default tolerance when None)."""
+    _low_precision(A, 'matrix_rank')
     return Tensor._make(np.asarray(np.linalg.matrix_rank(A._data, tol=tol), np.int64))
 
 
@@ -396,6 +436,7 @@ class LinalgPinvBackward0(Node):
 
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudo-inverse (singular values below rtol * the largest are dropped)."""
+    _low_precision(A, 'pinv')
     if atol is not None:
         raise NotImplementedError('linalg.pinv: atol= is not supported by ember; pass rtol= (or rcond=)')
     tol = rcond if rcond is not None else rtol
@@ -464,12 +505,14 @@ def _eigh_arrays(A, UPLO, op):
 @_autocast.fp32
 def eigh(A, UPLO='L'):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (or batch)."""
+    _low_precision(A, 'eigh')
     return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO, 'linalg.eigh')))
 
 
 @_autocast.fp32
 def eigvalsh(A, UPLO='L'):
     """Eigenvalues (ascending) of a symmetric matrix (or batch)."""
+    _low_precision(A, 'eigvalsh')
     w, v = _eigh_arrays(A, UPLO, 'linalg.eigvalsh')
     return _outputs(LinalgEighBackward0, (A,), (w, v))[0]
 
@@ -509,6 +552,7 @@ def _svd_arrays(a, full_matrices):
 @_autocast.fp32
 def svd(A, full_matrices=True, *, driver=None):
     """U, S, Vh with A = U diag(S) Vh (S descending)."""
+    _low_precision(A, 'svd')
     if driver is not None:
         raise NotImplementedError('linalg.svd: driver= is a CUDA option; ember runs on the CPU (leave it None)')
     return _SvdResult(*_outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, full_matrices)))
@@ -517,6 +561,7 @@ def svd(A, full_matrices=True, *, driver=None):
 @_autocast.fp32
 def svdvals(A, *, driver=None):
     """The singular values, descending (differentiable through the full decomposition, as in PyTorch)."""
+    _low_precision(A, 'svdvals')
     if driver is not None:
         raise NotImplementedError('linalg.svdvals: driver= is a CUDA option; ember runs on the CPU (leave it None)')
     if not (GRAD.enabled and A._requires_grad):
@@ -556,6 +601,7 @@ class LinalgCholeskyExBackward0(Node):
 @_autocast.fp32
 def cholesky(A, *, upper=False):
     """The lower (or ``upper``) Cholesky factor of a symmetric positive-definite matrix (or batch)."""
+    _low_precision(A, 'cholesky')
     return _cholesky(A, upper, LinalgCholeskyExBackward0)
 
 
@@ -659,6 +705,7 @@ def _triangular_solution(a, b, upper, left, unit):
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
+    _low_precision(A, 'solve_triangular')
     a, b = A._data, B._data
     _square(a, 'solve_triangular')
     x = _triangular_solution(a, b, upper, left, unitriangular)
@@ -676,6 +723,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 @_autocast.fp32
 def qr(A, mode='reduced'):
     """Q with orthonormal columns and upper-triangular R, A = QR (mode 'reduced', 'complete' or 'r')."""
+    _low_precision(A, 'qr')
     a = A._data
     if mode not in ('reduced', 'complete', 'r'):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
@@ -858,6 +906,7 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 def vander(x, N=None):
     """Columns x**0, x**1, ..., x**(N-1) (N = len(x) by default) of the Vandermonde matrix."""
+    _low_precision(x, 'vander')
     from .ops.shape import cat
     from .ops.reduction import cumprod
     if x.dim() < 1:
@@ -879,6 +928,7 @@ _SolveExResult = _result_type('linalg_solve_ex', ['result', 'info'])
 
 def inv_ex(A, *, check_errors=False):
     """(inverse, info): info is 0, or the first zero pivot of a singular matrix (then inverse holds inf/nan)."""
+    _low_precision(A, 'inv_ex')
     a = A._data
     _square(a, 'inv_ex')
     info = _infos(a, _zero_pivot)
@@ -893,6 +943,7 @@ def inv_ex(A, *, check_errors=False):
 
 def cholesky_ex(A, *, upper=False, check_errors=False):
     """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
+    _low_precision(A, 'cholesky_ex')
     a = A._data
     _square(a, 'cholesky')
     info = _infos(a, _not_pd_order)
@@ -905,6 +956,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
 
 def solve_ex(A, B, *, left=True, check_errors=False):
     """(solution, info) of linalg.solve: info is 0, or the first zero pivot of a singular A."""
+    _low_precision(A, 'solve_ex')
     a = A._data
     _square(a, 'solve_ex')
     info = _infos(a, _zero_pivot)
@@ -928,6 +980,7 @@ def _square_for(A, what):
 def cond(A, p=None):
     """The condition number of A in norm ``p``: the ratio of extreme singular values for None and +-2 (any shape),
     else norm(A) * norm(A^-1) of square matrices, inf for singular ones (PyTorch's composition and graph)."""
+    _low_precision(A, 'cond')
     from .ops import creation
     if isinstance(p, str):   # PyTorch checks a string's matrices before its name
         _square_for(A, f'linalg.cond(ord={p})')
@@ -1009,12 +1062,14 @@ def _eig_arrays(A, op):
 
 def eig(A):
     """Eigenvalues and eigenvectors of a square matrix (or batch), complex as PyTorch returns them."""
+    _low_precision(A, 'eig')
     w, v = _eig_arrays(A, 'eig')
     return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
 
 
 def eigvals(A):
     """Eigenvalues of a square matrix (or batch), complex."""
+    _low_precision(A, 'eigvals')
     if GRAD.enabled and A._requires_grad:
         return eig(A)[0]
     a = A._data
@@ -1037,6 +1092,7 @@ def _real_dtype(dt):
 def tensorinv(A, ind=2):
     """The inverse of A seen as a square matrix whose rows are A's first ``ind`` dims, shaped
     A.shape[ind:] + A.shape[:ind]."""
+    _low_precision(A, 'tensorinv')
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     rows, cols = A.shape[:ind], A.shape[ind:]

@@ -30,6 +30,8 @@ def logdet(input):
     """log det(input): NaN where the determinant is negative, -inf where it is zero."""
     from .ops.pointwise import where
     from .ops.creation import full_like
+    from ._linalg import _low_precision
+    _low_precision(input, 'logdet')
     sign, logabs = _L().slogdet(input)
     return where(sign == -1, full_like(logabs, float('nan')), logabs)
 

@@ -321,3 +321,35 @@ def test_embedding_index_dtypes(idx_dtype):
     same(lambda L: _f(L).embedding(L.tensor([0, 2, 1]).to(getattr(L, idx_dtype)), L.ones(3, 2)))
     same(lambda L: _f(L).embedding_bag(L.tensor([[0, 2, 1]]).to(getattr(L, idx_dtype)), L.ones(3, 2)))
     same(lambda L: _f(L).embedding_bag(L.tensor([[0, 2, 1]]), L.ones(3, 2, dtype=getattr(L, idx_dtype))))
+
+
+# -- float16 / bfloat16 into ops whose kernels have no low-precision loops --------------------------------------
+_A = [[3.0, 1.0, 0.5], [1.0, 2.0, 0.3], [0.5, 0.3, 4.0]]
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16', 'float32'])
+@pytest.mark.parametrize('fn', [
+    lambda L, a: L.linalg.det(a), lambda L, a: L.linalg.slogdet(a), lambda L, a: L.linalg.inv(a),
+    lambda L, a: L.linalg.solve(a, a), lambda L, a: L.linalg.cholesky(a), lambda L, a: L.linalg.qr(a),
+    lambda L, a: L.linalg.svd(a)[1], lambda L, a: L.linalg.svdvals(a), lambda L, a: L.linalg.eigh(a)[0],
+    lambda L, a: L.linalg.eigvalsh(a), lambda L, a: L.linalg.eig(a)[0], lambda L, a: L.linalg.eigvals(a),
+    lambda L, a: L.linalg.pinv(a), lambda L, a: L.linalg.matrix_norm(a, 'nuc'), lambda L, a: L.linalg.matrix_norm(a),
+    lambda L, a: L.linalg.matrix_norm(a, 2), lambda L, a: L.linalg.cond(a), lambda L, a: L.linalg.matrix_rank(a),
+    lambda L, a: L.linalg.lstsq(a, a), lambda L, a: L.linalg.matrix_power(a, -1), lambda L, a: L.logdet(a),
+    lambda L, a: L.linalg.vander(a[0]), lambda L, a: L.linalg.tensorinv(a, 1),
+    lambda L, a: L.linalg.solve_triangular(a, a, upper=True), lambda L, a: L.linalg.cholesky_ex(a),
+    lambda L, a: L.linalg.inv_ex(a), lambda L, a: L.linalg.solve_ex(a, a), lambda L, a: L.cdist(a, a),
+    lambda L, a: _f(L).pdist(a), lambda L, a: L.quantile(a, 0.5), lambda L, a: L.norm(a, 'nuc'),
+])
+def test_linalg_and_distances_refuse_half_and_bfloat16_as_pytorch(dtype, fn):
+    def f(L):
+        out = fn(L, L.tensor(_A).to(getattr(L, dtype)))
+        return tuple(out) if isinstance(out, tuple) else out
+    same(f, 1e-4)
+
+
+@pytest.mark.parametrize('op', [lambda x: x * 1, lambda x: x.exp(), lambda x: x + x, lambda x: -x])
+def test_bfloat16_results_of_expanded_inputs_are_row_major(op):
+    res = [op(L.tensor([[1.0, 2.0, 3.0, 4.0]]).to(L.bfloat16).expand(3, 4)) for L in LIBS]
+    assert res[1].stride() == res[0].stride()
+    same(lambda L: op(L.tensor([[1.0, 2.0, 3.0, 4.0]]).to(L.bfloat16).expand(3, 4)).as_strided((3, 3), (1, 2)), 0)

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import _dtype, backend
+from ._util import not_implemented
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -125,6 +126,8 @@ def _euclid(a, b):
 def cdist(x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'):
     """Distances ``(*batch, P, R)`` between the rows of x1 ``(*batch, P, M)`` and of x2 ``(*batch, R, M)``."""
     a, b = x1._data, x2._data
+    if x1.dtype in (_dtype.float16, _dtype.bfloat16):   # PyTorch's cdist kernel: float, double (and complex)
+        raise not_implemented('cdist', x1.dtype)
     batch = _check(a, b, p, compute_mode)
     mode = _MODES.get(compute_mode, 0)
     r1, r2 = a.shape[-2], b.shape[-2]

@@ -2,6 +2,7 @@
 neighbours, then the in-place reshapes), so values, gradients and the grad_fn graph are PyTorch's."""
 import numpy as np
 
+from .. import _bf16
 from .._dtype import scalar_name
 from ..tensor import Tensor
 
@@ -10,7 +11,7 @@ _MODES = ('linear', 'lower', 'higher', 'midpoint', 'nearest')
 
 def _checks(input, q, dim, interpolation, op):
     a = input._data
-    if a.dtype.kind != 'f' or a.dtype.itemsize < 4:
+    if a.dtype.kind != 'f' or a.dtype.itemsize < 4 or _bf16.is_bf16(a.dtype):   # bf16 is a float32 array here
         raise RuntimeError(f'{op}() input tensor must be either float or double dtype')
     if isinstance(q, Tensor):
         if q._data.ndim > 1:

@@ -677,4 +677,6 @@ def pdist(input, p=2):
         raise RuntimeError(f'pdist only supports 2D tensors, got: {input.dim()}D')
     if p < 0:
         raise RuntimeError('pdist only supports non-negative p values')
+    if input.dtype in (_dtype.float16, _dtype.bfloat16):
+        raise not_implemented('pdist', input.dtype)
     return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
