@@ -163,13 +163,14 @@ def _cleanup_on_signals():
         yield
         return
 
-    closing = []
+    closing, fired = [], []
 
     def handler(signum, frame):
         if closing:     # landed while the handlers are being put back: die of it as the default would
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        fired.append(signum)
         raise _Terminated(signum)
 
     old = {}
@@ -181,11 +182,15 @@ def _cleanup_on_signals():
         pass
     try:
         yield
-    except _Terminated as t:
+    except BaseException:
+        if not fired:
+            raise
+        # the signal's exception may come back as another one: raised inside zipfile's writestr, it leaves a
+        # write handle open, and ZipFile's close on the way out raises ValueError in its place
         closing.append(True)
         _restore(old)
-        os.kill(os.getpid(), t.signum)
-        raise SystemExit(128 + t.signum) from None
+        os.kill(os.getpid(), fired[0])
+        raise SystemExit(128 + fired[0]) from None
     finally:
         closing.append(True)
         _restore(old)

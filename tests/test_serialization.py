@@ -624,6 +624,26 @@ def test_temp_files_do_not_outlive_kills(tmp_path):
     assert _temps(tmp_path) == [] and load(path).shape == ember.Size([2])
 
 
+TERM_IN_ZIP_ENTRY = '''
+import os, signal, sys, zipfile, ember
+opened = zipfile._ZipWriteFile.__init__
+def init(self, *args):
+    os.kill(os.getpid(), signal.SIGTERM)    # the handler's exception leaves zipfile with an open write handle
+    opened(self, *args)
+zipfile._ZipWriteFile.__init__ = init
+ember.save(ember.zeros(3), sys.argv[1])
+'''
+
+
+def test_sigterm_inside_a_zip_entry_still_kills_and_cleans_up(tmp_path):
+    """SIGTERM landing as zipfile opens an entry: ZipFile's close then raises ValueError in place of the
+    signal's exception; the save still dies of the signal and leaves no temp file (this failed by timing)."""
+    done = subprocess.run([sys.executable, '-c', TERM_IN_ZIP_ENTRY, str(tmp_path / 'x.pt')],
+                          env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGTERM, done.stderr.decode()[-2000:]
+    assert os.listdir(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------------------------- PyTorch loads ember's files
 def ember_to_torch(obj):
     buf = io.BytesIO()
