@@ -11,7 +11,7 @@ from ember.nn import functional as F
 from ..transforms._presets import ImageClassification
 from ._api import Weights, WeightsEnum, _ovewrite_named_param, builder
 from ._meta import _IMAGENET_CATEGORIES
-from .googlenet import BasicConv2d
+from .googlenet import BasicConv2d, GoogLeNet
 
 __all__ = ['Inception3', 'InceptionOutputs', '_InceptionOutputs', 'Inception_V3_Weights', 'inception_v3']
 
@@ -69,14 +69,7 @@ class Inception3(nn.Module):
                     nn.init.constant_(m.weight, 1)
                     nn.init.constant_(m.bias, 0)
 
-    def _transform_input(self, x):
-        """Map inputs normalised with ImageNet's mean/std to the (x - 0.5) / 0.5 scaling the ported weights expect."""
-        if self.transform_input:
-            x_ch0 = ember.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
-            x_ch1 = ember.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
-            x_ch2 = ember.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
-            x = ember.cat((x_ch0, x_ch1, x_ch2), 1)
-        return x
+    _transform_input = GoogLeNet._transform_input   # the same input mapping as GoogLeNet's
 
     def _forward(self, x):
         for name in ('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'maxpool1', 'Conv2d_3b_1x1', 'Conv2d_4a_3x3',
