@@ -9,6 +9,7 @@ from ..transforms._presets import ImageClassification
 from ._api import Weights, WeightsEnum, builder
 from ._meta import _IMAGENET_CATEGORIES
 from ._utils import _make_divisible
+from .mobilenetv2 import MobileNetV2
 
 __all__ = ['MobileNetV3', 'MobileNet_V3_Large_Weights', 'MobileNet_V3_Small_Weights', 'mobilenet_v3_large',
            'mobilenet_v3_small']
@@ -89,17 +90,7 @@ class MobileNetV3(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Linear(6 * last_in, last_channel), nn.Hardswish(inplace=True),
                                         nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out')
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        MobileNetV2._init_weights(self)     # torchvision initialises both MobileNets alike
 
     def _forward_impl(self, x):
         x = self.avgpool(self.features(x))
