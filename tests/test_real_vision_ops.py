@@ -1,0 +1,290 @@
+"""torchvision.ops detection pieces (box utilities, IoU forms and losses, NMS, RoI pooling) on ember against
+torchvision 0.28, and detection code from real programs (DETR's box_ops and matcher costs, YOLO-style
+post-processing, Faster/Mask R-CNN RoI heads) run unchanged through ``import torch, torchvision`` aliasing.
+
+torchvision's C extension does not load on this CPU build of torch, so ``nms`` and ``roi_pool`` have no oracle
+there: they are checked against short greedy / max-pool references written here from torchvision's documented
+rules, built on torchvision's own ``box_iou``. ``roi_align`` is checked against torchvision's pure-Python
+``_roi_align`` (run eagerly), which follows the CPU kernel for samples inside [-1, size]."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import aliasing
+from helpers import check, import_torchvision
+
+tv = import_torchvision()
+ev = ember.vision
+OPS = {torch: tv.ops, ember: ev.ops}
+
+
+def _boxes(n, seed, dtype=np.float32, scale=10.0):
+    """``n`` valid xyxy boxes (x1 < x2, y1 < y2) with no ties between coordinates."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, scale, (n, 2))
+    wh = rng.uniform(0.5, scale / 2, (n, 2))
+    return np.concatenate([xy, xy + wh], 1).astype(dtype)
+
+
+# --- pairwise IoU forms --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', ['box_iou', 'generalized_box_iou', 'distance_box_iou', 'complete_box_iou'])
+def test_pairwise_iou_values_and_grads(name):
+    """Gradients against torch's; against float64 finite differences too, except for CIoU, whose weight alpha
+    is computed under no_grad (a constant to autograd, not to finite differences)."""
+    check(lambda T, a, b: getattr(OPS[T], name)(a, b), inputs=[_boxes(4, 0), _boxes(5, 1)],
+          gradcheck=name != 'complete_box_iou')
+
+
+@pytest.mark.parametrize('fmt', ['xyxy', 'xywh', 'cxcywh'])
+def test_box_iou_and_area_formats(fmt):
+    check(lambda T, a, b: (OPS[T].box_iou(a, b, fmt=fmt), OPS[T].box_area(a, fmt=fmt)),
+          inputs=[_boxes(3, 2), _boxes(4, 3)])
+
+
+def test_batched_iou_and_integer_boxes():
+    """Leading batch dims broadcast; int16 boxes are upcast to int32 before the products."""
+    check(lambda T, a, b: OPS[T].generalized_box_iou(a, b), inputs=[_boxes(6, 4).reshape(2, 3, 4),
+                                                                   _boxes(8, 5).reshape(2, 4, 4)])
+    a, b = (np.round(_boxes(3, s)).astype(np.int16) for s in (6, 7))
+    check(lambda T, a, b: (OPS[T].box_area(a), OPS[T].box_iou(a, b)), inputs=[a, b], grad=False)
+
+
+def test_rotated_formats_are_refused_plainly():
+    with pytest.raises(NotImplementedError, match='not supported by ember'):
+        ev.ops.box_iou(ember.zeros(2, 5), ember.zeros(2, 5), fmt='cxcywhr')
+    with pytest.raises(ValueError) as e:
+        ev.ops.box_iou(ember.zeros(2, 4), ember.zeros(2, 4), fmt='xy')
+    with pytest.raises(ValueError) as t:
+        tv.ops.box_iou(torch.zeros(2, 4), torch.zeros(2, 4), fmt='xy')
+    assert str(e.value) == str(t.value)
+
+
+# --- conversions and filters ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('pair', [('xyxy', 'xywh'), ('xyxy', 'cxcywh'), ('xywh', 'xyxy'), ('cxcywh', 'xyxy'),
+                                  ('xywh', 'cxcywh'), ('cxcywh', 'xywh'), ('xyxy', 'xyxy')], ids=str)
+def test_box_convert(pair):
+    check(lambda T, b: OPS[T].box_convert(b, *pair), inputs=[_boxes(5, 8).reshape(5, 4)])
+
+
+def test_clip_remove_small_and_masks_to_boxes():
+    b = (_boxes(7, 9, scale=20.0) - 4).astype(np.float32)
+    check(lambda T, b: OPS[T].clip_boxes_to_image(b, (12, 15)), inputs=[b])
+    check(lambda T, b: OPS[T].clip_boxes_to_image(b, (12, 15)), inputs=[b.reshape(7, 1, 4)])
+    check(lambda T, b: OPS[T].remove_small_boxes(b, 3.0), inputs=[b], grad=False)
+    masks = np.zeros((4, 9, 11), np.uint8)
+    masks[0, 2:5, 3:8] = 1
+    masks[1, 7, 10] = 1
+    masks[3, 0:9:4, 1:3] = 1
+    check(lambda T, m: OPS[T].masks_to_boxes(m), inputs=[masks], grad=False)
+    check(lambda T, m: OPS[T].masks_to_boxes(m), inputs=[np.zeros((0, 4, 4), np.uint8)], grad=False)
+
+
+# --- losses --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', ['generalized_box_iou_loss', 'distance_box_iou_loss', 'complete_box_iou_loss'])
+@pytest.mark.parametrize('reduction', ['none', 'mean', 'sum'])
+def test_box_losses(name, reduction):
+    """Matched pairs, some disjoint (zero intersection), with gradients for both sets of boxes."""
+    check(lambda T, a, b: getattr(OPS[T], name)(a, b, reduction=reduction), inputs=[_boxes(6, 10), _boxes(6, 11)],
+          gradcheck=name != 'complete_box_iou_loss')
+
+
+def test_box_loss_of_no_boxes_keeps_the_graph():
+    for name in ('generalized_box_iou_loss', 'complete_box_iou_loss'):
+        check(lambda T, a, b: getattr(OPS[T], name)(a, b, reduction='mean'),
+              inputs=[np.zeros((0, 4), np.float32)] * 2, gradcheck=False)
+
+
+@pytest.mark.parametrize('alpha, gamma, reduction', [(0.25, 2, 'none'), (-1, 2, 'mean'), (0.5, 1.5, 'sum'),
+                                                     (0.25, 0, 'mean')])
+def test_sigmoid_focal_loss(alpha, gamma, reduction):
+    targets = (np.random.default_rng(12).uniform(size=(3, 5)) > 0.6).astype(np.float32)
+    check(lambda T, x, t: OPS[T].sigmoid_focal_loss(x, t, alpha, gamma, reduction),
+          inputs=[np.random.default_rng(13).normal(size=(3, 5)).astype(np.float32), targets])
+
+
+def test_sigmoid_focal_loss_errors():
+    for T in (torch, ember):
+        with pytest.raises(ValueError, match='Invalid alpha value'):
+            OPS[T].sigmoid_focal_loss(T.zeros(2), T.zeros(2), alpha=2)
+        with pytest.raises(ValueError, match="Invalid Value for arg 'reduction'"):
+            OPS[T].sigmoid_focal_loss(T.zeros(2), T.zeros(2), reduction='max')
+
+
+# --- NMS -----------------------------------------------------------------------------------------------------------
+
+def _reference_nms(boxes, scores, threshold):
+    """Greedy NMS in torch: visit boxes by descending score (stable), keep one unless a kept box overlaps it
+    with IoU above the threshold."""
+    order = torch.sort(scores, descending=True, stable=True)[1]
+    iou = tv.ops.box_iou(boxes, boxes)
+    keep = []
+    for i in order.tolist():
+        if all(iou[i, j] <= threshold for j in keep):
+            keep.append(i)
+    return torch.tensor(keep, dtype=torch.int64)
+
+
+def _clustered(n, seed):
+    """Boxes in a few overlapping clusters (so suppression happens) and distinct scores."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(10, 40, (4, 2))[rng.integers(0, 4, n)] + rng.normal(0, 2, (n, 2))
+    wh = rng.uniform(4, 10, (n, 2))
+    b = np.concatenate([centres - wh / 2, centres + wh / 2], 1).astype(np.float32)
+    return b, rng.permutation(n).astype(np.float32) / n
+
+
+@pytest.mark.parametrize('threshold', [0.0, 0.3, 0.5, 0.7, 1.0])
+def test_nms_against_greedy_reference(threshold):
+    b, s = _clustered(40, 14)
+    want = _reference_nms(torch.tensor(b), torch.tensor(s), threshold)
+    got = ev.ops.nms(ember.tensor(b), ember.tensor(s), threshold)
+    assert got.dtype == ember.int64
+    assert got.tolist() == want.tolist()
+
+
+def test_nms_equal_scores_and_empty():
+    b = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 10]], np.float32)
+    s = np.array([0.9, 0.9, 0.5, 0.9], np.float32)
+    assert ev.ops.nms(ember.tensor(b), ember.tensor(s), 0.5).tolist() == \
+        _reference_nms(torch.tensor(b), torch.tensor(s), 0.5).tolist()
+    e = ev.ops.nms(ember.zeros(0, 4), ember.zeros(0), 0.5)
+    assert e.shape == (0,) and e.dtype == ember.int64
+
+
+@pytest.mark.parametrize('n', [30, 1200])       # 1200 boxes pass 4000 coordinates: suppression category by category
+def test_batched_nms(n):
+    b, s = _clustered(n, 15)
+    ids = np.random.default_rng(16).integers(0, 3, n)
+    want = []
+    for c in range(3):
+        members = np.flatnonzero(ids == c)
+        want += members[_reference_nms(torch.tensor(b[members]), torch.tensor(s[members]), 0.4).numpy()].tolist()
+    want.sort(key=lambda i: -s[i])
+    got = ev.ops.batched_nms(ember.tensor(b), ember.tensor(s), ember.tensor(ids), 0.4)
+    assert got.tolist() == want
+
+
+# --- RoI pooling ---------------------------------------------------------------------------------------------------
+
+def _eager_roi_align(x, rois, scale, size, sampling_ratio, aligned):
+    """torchvision's pure-Python roi_align without its torch.compile wrapper (which takes half a minute)."""
+    from torchvision.ops.roi_align import _roi_align
+    fn = getattr(_roi_align, '__wrapped__', _roi_align)
+    return fn(x, rois, scale, size[0], size[1], sampling_ratio, aligned)
+
+
+_ROIS = np.array([[0, 1.0, 1.0, 6.0, 7.0], [1, 0.5, 2.0, 9.0, 8.0], [0, 2.2, 0.3, 11.0, 9.5],
+                  [1, 3.0, 3.0, 3.5, 3.2], [0, 0.0, 0.0, 11.0, 9.0]], np.float32)
+
+
+@pytest.mark.parametrize('sampling_ratio', [-1, 1, 2])
+@pytest.mark.parametrize('aligned', [False, True])
+@pytest.mark.parametrize('scale', [1.0, 0.5])
+def test_roi_align_against_torchvision(sampling_ratio, aligned, scale):
+    x = np.random.default_rng(17).normal(size=(2, 3, 10, 12)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    want = _eager_roi_align(xt, torch.tensor(_ROIS), scale, (3, 4), sampling_ratio, aligned)
+    xe = ember.tensor(x, requires_grad=True)
+    got = ev.ops.roi_align(xe, ember.tensor(_ROIS), (3, 4), scale, sampling_ratio, aligned)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = np.random.default_rng(18).normal(size=tuple(want.shape)).astype(np.float32)
+    want.backward(torch.tensor(g))
+    got.backward(ember.tensor(g))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_roi_align_gradcheck_float64_and_list_boxes():
+    x = ember.tensor(np.random.default_rng(19).normal(size=(2, 2, 7, 8)), requires_grad=True)
+    boxes = [ember.tensor(_ROIS[_ROIS[:, 0] == i, 1:].astype(np.float64) * 0.6) for i in range(2)]
+    assert ember.autograd.gradcheck(lambda x: ev.ops.roi_align(x, boxes, 2, 1.0, 2, True), (x,))
+    rois = ember.tensor(_ROIS.astype(np.float64) * np.array([1, .6, .6, .6, .6]))
+    order = np.argsort(_ROIS[:, 0], kind='stable')
+    a = ev.ops.roi_align(x, boxes, 2, 1.0, 2, True)
+    b = ev.ops.roi_align(x, rois, 2, 1.0, 2, True)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy()[order])
+
+
+def _kernel_roi_align(x, roi, size, sampling_ratio):
+    """One roi of the CPU kernel's roi_align (aligned=False, scale 1), sample by sample: a sample beyond
+    [-1, size] on either axis contributes zero."""
+    _, C, H, W = x.shape
+    b, x1, y1, x2, y2 = roi
+    rw, rh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    out = np.zeros((C, size, size))
+    for ph in range(size):
+        for pw in range(size):
+            for iy in range(sampling_ratio):
+                for ix in range(sampling_ratio):
+                    y = y1 + ph * rh / size + (iy + .5) * rh / size / sampling_ratio
+                    xx = x1 + pw * rw / size + (ix + .5) * rw / size / sampling_ratio
+                    if y < -1 or y > H or xx < -1 or xx > W:
+                        continue
+                    y, xx = max(y, 0.0), max(xx, 0.0)
+                    yl, xl = min(int(y), H - 1), min(int(xx), W - 1)
+                    yh, xh = min(yl + 1, H - 1), min(xl + 1, W - 1)
+                    ly, lx = (y - yl if yl < H - 1 else 0.0), (xx - xl if xl < W - 1 else 0.0)
+                    img = x[int(b)]
+                    out[:, ph, pw] += ((1 - ly) * (1 - lx) * img[:, yl, xl] + (1 - ly) * lx * img[:, yl, xh]
+                                       + ly * (1 - lx) * img[:, yh, xl] + ly * lx * img[:, yh, xh])
+    return out / sampling_ratio ** 2
+
+
+def test_roi_align_samples_outside_the_map():
+    x = np.random.default_rng(20).normal(size=(1, 2, 6, 5))
+    rois = np.array([[0, -4.0, -3.0, 2.0, 3.0], [0, 3.0, 4.0, 9.0, 10.0]])
+    got = ev.ops.roi_align(ember.tensor(x), ember.tensor(rois), 3, 1.0, 2).numpy()
+    for k in range(2):
+        np.testing.assert_allclose(got[k], _kernel_roi_align(x, rois[k], 3, 2), rtol=1e-12, atol=1e-12)
+
+
+def _reference_roi_pool(x, rois, size, scale):
+    """roi_pool from its documented rule, in torch: the box rounded to pixels, split into size x size bins of
+    (box size + 1) / size pixels (floor / ceil edges, clipped), the maximum of each bin, 0 for an empty bin."""
+    _, C, H, W = x.shape
+    out = []
+    for b, *c in rois.tolist():
+        x1, y1, x2, y2 = (int(np.round(np.float32(v) * np.float32(scale))) for v in c)
+        bh, bw = max(y2 - y1 + 1, 1) / size, max(x2 - x1 + 1, 1) / size
+        cells = torch.zeros(C, size, size, dtype=x.dtype)
+        for ph in range(size):
+            for pw in range(size):
+                hs, he = (min(max(int(np.floor(ph * bh)) + y1, 0), H), min(max(int(np.ceil((ph + 1) * bh)) + y1, 0), H))
+                ws, we = (min(max(int(np.floor(pw * bw)) + x1, 0), W), min(max(int(np.ceil((pw + 1) * bw)) + x1, 0), W))
+                if he > hs and we > ws:
+                    cells[:, ph, pw] = x[int(b), :, hs:he, ws:we].amax((-1, -2))
+        out.append(cells)
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize('scale', [1.0, 0.5])
+def test_roi_pool_against_reference(scale):
+    x = np.random.default_rng(21).normal(size=(2, 3, 10, 12)).astype(np.float32)
+    rois = np.concatenate([_ROIS, [[1, 14.0, 13.0, 20.0, 20.0]]]).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    want = _reference_roi_pool(xt, rois, 3, scale)
+    xe = ember.tensor(x, requires_grad=True)
+    got = ev.ops.roi_pool(xe, ember.tensor(rois), 3, scale)
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    g = np.random.default_rng(22).normal(size=tuple(want.shape)).astype(np.float32)
+    want.backward(torch.tensor(g))
+    got.backward(ember.tensor(g))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+    x64 = ember.tensor(x.astype(np.float64), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x: ev.ops.roi_pool(x, ember.tensor(rois.astype(np.float64)), 3, scale),
+                                    (x64,))
+
+
+def test_roi_modules_repr_and_forward():
+    x = np.random.default_rng(23).normal(size=(2, 3, 10, 12)).astype(np.float32)
+    for T in (torch, ember):
+        m = OPS[T].RoIAlign((2, 3), 0.5, 2, aligned=True)
+        p = OPS[T].RoIPool(2, 0.5)
+        assert repr(m) == repr(tv.ops.RoIAlign((2, 3), 0.5, 2, aligned=True))
+        assert repr(p) == repr(tv.ops.RoIPool(2, 0.5))
+    got = ev.ops.RoIAlign((2, 3), 0.5, 2, aligned=True)(ember.tensor(x), ember.tensor(_ROIS))
+    want = _eager_roi_align(torch.tensor(x), torch.tensor(_ROIS), 0.5, (2, 3), 2, True)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
