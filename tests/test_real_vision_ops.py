@@ -288,3 +288,337 @@ def test_roi_modules_repr_and_forward():
     got = ev.ops.RoIAlign((2, 3), 0.5, 2, aligned=True)(ember.tensor(x), ember.tensor(_ROIS))
     want = _eager_roi_align(torch.tensor(x), torch.tensor(_ROIS), 0.5, (2, 3), 2, True)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# --- FPN, MultiScaleRoIAlign, FrozenBatchNorm2d, DropBlock, Conv3dNormActivation ---------------------------------
+
+def _same_state(em, tm):
+    es, ts = em.state_dict(), tm.state_dict()
+    assert list(es) == list(ts)
+    for k in ts:
+        np.testing.assert_array_equal(es[k].numpy(), ts[k].numpy(), err_msg=k)
+
+
+def _features(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return {name: rng.normal(size=s).astype(np.float32) for name, s in shapes.items()}
+
+
+@pytest.mark.parametrize('extra', [None, 'pool', 'p6p7', 'p6p7_c5'])
+def test_feature_pyramid_network(extra):
+    """Seeded construction gives torchvision's weights; the outputs (names, shapes, values) and gradients match."""
+    feats = _features({'feat0': (2, 8, 16, 16), 'feat1': (2, 16, 8, 8), 'feat2': (2, 32, 4, 4)}, 24)
+
+    def build(T):
+        T.manual_seed(0)
+        ops = OPS[T]
+        from importlib import import_module
+        fpn_mod = import_module(ops.__name__ + '.feature_pyramid_network')
+        blocks = {None: None, 'pool': lambda: fpn_mod.LastLevelMaxPool(), 'p6p7': lambda: fpn_mod.LastLevelP6P7(6, 6),
+                  'p6p7_c5': lambda: fpn_mod.LastLevelP6P7(32, 6)}
+        return ops.FeaturePyramidNetwork([8, 16, 32], 6, extra_blocks=blocks[extra] and blocks[extra]())
+
+    tm, em = build(torch), build(ember)
+    assert repr(em) == repr(tm)
+    _same_state(em, tm)
+    tin = {k: torch.tensor(v, requires_grad=True) for k, v in feats.items()}
+    ein = {k: ember.tensor(v, requires_grad=True) for k, v in feats.items()}
+    tout, eout = tm(tin), em(ein)
+    assert list(eout) == list(tout)
+    for k in tout:
+        np.testing.assert_allclose(eout[k].detach().numpy(), tout[k].detach().numpy(), rtol=1e-4, atol=1e-5)
+    sum(v.sum() for v in tout.values()).backward()
+    sum(v.sum() for v in eout.values()).backward()
+    for k in feats:
+        np.testing.assert_allclose(ein[k].grad.numpy(), tin[k].grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_fpn_loads_the_old_state_dict_layout():
+    """A version-1 state dict (bare convolutions: inner_blocks.0.weight) loads into the version-2 modules."""
+    ember.manual_seed(0)
+    src = ev.ops.FeaturePyramidNetwork([4, 8], 5)
+    old = {k.replace('.0.', '.'): v for k, v in src.state_dict().items()}
+    ember.manual_seed(1)
+    dst = ev.ops.FeaturePyramidNetwork([4, 8], 5)
+    dst.load_state_dict(old)
+    _same_state(dst, src)
+
+
+def test_multi_scale_roi_align(monkeypatch):
+    """Boxes of several sizes go to different levels (FPN's rule) and are pooled at each level's scale."""
+    import torchvision.ops.poolers as tv_poolers
+    monkeypatch.setattr(tv_poolers, 'roi_align', lambda input, rois, output_size, spatial_scale, sampling_ratio:
+                        _eager_roi_align(input, rois, spatial_scale, output_size, sampling_ratio, False))
+    feats = _features({'feat1': (2, 3, 64, 64), 'feat2': (2, 3, 32, 32), 'feat3': (2, 3, 16, 16),
+                       'other': (2, 3, 8, 8)}, 25)
+    boxes = [np.array([[0, 0, 40, 30], [10, 20, 250, 240], [5, 5, 100, 120]], np.float32),
+             np.array([[100, 100, 140, 150], [0, 0, 255, 255]], np.float32)]
+    outs = []
+    for T in (torch, ember):
+        m = OPS[T].MultiScaleRoIAlign(['feat1', 'feat3', 'feat2'], (3, 2), 2)
+        x = {k: T.tensor(v) for k, v in feats.items()}
+        outs.append(m(x, [T.tensor(b) for b in boxes], [(256, 256), (250, 240)]))
+        outs.append((repr(m), m.scales))
+    np.testing.assert_allclose(outs[2].numpy(), outs[0].numpy(), rtol=1e-5, atol=1e-6)
+    assert outs[3] == outs[1]
+
+
+def test_frozen_batch_norm_2d():
+    rng = np.random.default_rng(26)
+    bn = torch.nn.BatchNorm2d(4)
+    with torch.no_grad():
+        for t in (bn.weight, bn.bias, bn.running_mean):
+            t.copy_(torch.tensor(rng.normal(size=4).astype(np.float32)))
+        bn.running_var.copy_(torch.tensor(rng.uniform(0.5, 2, 4).astype(np.float32)))
+    sd = {k: ember.tensor(v.numpy()) for k, v in bn.state_dict().items()}
+    tm, em = tv.ops.FrozenBatchNorm2d(4), ev.ops.FrozenBatchNorm2d(4)
+    tm.load_state_dict(bn.state_dict())
+    em.load_state_dict(sd)            # num_batches_tracked is dropped, as torchvision drops it
+    assert repr(em) == repr(tm) and list(em.state_dict()) == list(tm.state_dict())
+    assert not list(em.parameters())
+    check(lambda T, x: (em if T is ember else tm)(x), (2, 4, 3, 3))
+
+
+@pytest.mark.parametrize('dims, block_size, inplace', [(2, 3, False), (2, 5, True), (3, 3, False), (2, 4, False)])
+def test_drop_block(dims, block_size, inplace):
+    """Seeded draws drop torchvision's blocks; evaluation mode and p=0 pass the input through."""
+    x = np.random.default_rng(27).normal(size=(2, 3) + (7,) * dims).astype(np.float32)
+    res = []
+    for T in (torch, ember):
+        ops = OPS[T]
+        m = (ops.DropBlock2d if dims == 2 else ops.DropBlock3d)(0.3, block_size, inplace=inplace)
+        T.manual_seed(3)
+        try:
+            res.append((repr(m), m(T.tensor(x)).numpy()))
+        except ValueError as e:
+            res.append(str(e))
+        m.eval()
+        assert m(T.tensor(x)).numpy().tolist() == x.tolist()
+    if isinstance(res[0], str):
+        assert res[1] == res[0]
+    else:
+        assert res[1][0] == res[0][0]
+        np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6, atol=1e-6)
+
+
+def test_conv3d_norm_activation():
+    for T in (torch, ember):
+        T.manual_seed(0)
+    tm, em = (OPS[T].Conv3dNormActivation(2, 4, kernel_size=(1, 3, 3), dilation=2) for T in (torch, ember))
+    assert repr(em) == repr(tm)
+    _same_state(em, tm)
+
+
+# --- real programs, run unchanged through ``import torch, torchvision`` ---------------------------------------------
+
+_DETR = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+import torchvision.ops.boxes as box_ops
+from torchvision.ops import generalized_box_iou, box_convert
+
+
+def box_cxcywh_to_xyxy(x):
+    x_c, y_c, w, h = x.unbind(-1)
+    return torch.stack([(x_c - 0.5 * w), (y_c - 0.5 * h), (x_c + 0.5 * w), (y_c + 0.5 * h)], dim=-1)
+
+
+class TinyDETRHead(nn.Module):
+    def __init__(self, num_queries=5, num_classes=3, dim=16):
+        super().__init__()
+        self.query_embed = nn.Embedding(num_queries, dim)
+        self.class_embed = nn.Linear(dim, num_classes + 1)
+        self.bbox_embed = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, 4))
+
+    def forward(self, feats):
+        h = self.query_embed.weight[None] + feats.mean(1, keepdim=True)
+        return {"pred_logits": self.class_embed(h), "pred_boxes": self.bbox_embed(h).sigmoid()}
+
+
+@torch.no_grad()
+def match_costs(outputs, targets):
+    bs, num_queries = outputs["pred_logits"].shape[:2]
+    out_prob = outputs["pred_logits"].flatten(0, 1).softmax(-1)
+    out_bbox = outputs["pred_boxes"].flatten(0, 1)
+    tgt_ids = torch.cat([v["labels"] for v in targets])
+    tgt_bbox = torch.cat([v["boxes"] for v in targets])
+    cost_class = -out_prob[:, tgt_ids]
+    cost_bbox = torch.cdist(out_bbox, tgt_bbox, p=1)
+    cost_giou = -generalized_box_iou(box_cxcywh_to_xyxy(out_bbox), box_cxcywh_to_xyxy(tgt_bbox))
+    C = 5 * cost_bbox + 1 * cost_class + 2 * cost_giou
+    C = C.view(bs, num_queries, -1).cpu()
+    sizes = [len(v["boxes"]) for v in targets]
+    return [c[i].argmin(0) for i, c in enumerate(C.split(sizes, -1))]
+
+
+torch.manual_seed(0)
+model = TinyDETRHead()
+opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
+feats = torch.randn(2, 7, 16)
+targets = [{"labels": torch.tensor([1, 2]), "boxes": torch.tensor([[0.3, 0.4, 0.2, 0.3], [0.6, 0.5, 0.3, 0.2]])},
+           {"labels": torch.tensor([0]), "boxes": torch.tensor([[0.5, 0.5, 0.4, 0.6]])}]
+log = []
+for step in range(4):
+    outputs = model(feats)
+    picks = match_costs(outputs, targets)
+    src = torch.cat([outputs["pred_boxes"][i][p] for i, p in enumerate(picks)])
+    tgt = torch.cat([t["boxes"] for t in targets])
+    loss_bbox = F.l1_loss(src, tgt, reduction="none").sum() / len(tgt)
+    loss_giou = (1 - torch.diag(box_ops.generalized_box_iou(box_convert(src, "cxcywh", "xyxy"),
+                                                            box_cxcywh_to_xyxy(tgt)))).sum() / len(tgt)
+    labels = torch.full((2, 5), 3)
+    for i, p in enumerate(picks):
+        labels[i, p] = targets[i]["labels"]
+    loss_ce = F.cross_entropy(outputs["pred_logits"].transpose(1, 2), labels)
+    loss = loss_ce + 5 * loss_bbox + 2 * loss_giou
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    log.append((loss.item(), [p.tolist() for p in picks]))
+result = log
+'''
+
+_DETECTION_POSTPROCESS = '''
+import torch
+import torchvision
+from torchvision.ops import batched_nms, nms, box_iou, clip_boxes_to_image, remove_small_boxes
+from torchvision.ops import sigmoid_focal_loss, generalized_box_iou_loss, complete_box_iou_loss
+
+
+def postprocess(boxes, logits, image_size, score_thresh=0.3, nms_thresh=0.5, detections=10):
+    scores, labels = logits.sigmoid().max(-1)
+    boxes = clip_boxes_to_image(boxes, image_size)
+    keep = remove_small_boxes(boxes, 1.0)
+    boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+    keep = torch.where(scores > score_thresh)[0]
+    boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+    keep = batched_nms(boxes, scores, labels, nms_thresh)[:detections]
+    return boxes[keep], scores[keep], labels[keep]
+
+
+torch.manual_seed(0)
+head = torch.nn.Linear(8, 4 + 3)
+opt = torch.optim.SGD(head.parameters(), lr=0.05, momentum=0.9)
+feats = torch.randn(64, 8)
+anchors = torch.rand(64, 2) * 40
+gt = torch.cat([anchors + 2, anchors + 12], 1)
+cls_t = torch.zeros(64, 3)
+cls_t[torch.arange(64), torch.arange(64) % 3] = 1.0
+losses = []
+for step in range(5):
+    out = head(feats)
+    pred = torch.cat([anchors + out[:, :2], anchors + 10 + out[:, 2:4].exp()], 1)
+    loss = sigmoid_focal_loss(out[:, 4:], cls_t, reduction="mean") + generalized_box_iou_loss(pred, gt, "mean") \
+        + 0.1 * complete_box_iou_loss(pred, gt, "sum")
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(round(loss.item(), 4))
+with torch.no_grad():
+    out = head(feats)
+    pred = torch.cat([anchors + out[:, :2], anchors + 10 + out[:, 2:4].exp()], 1)
+    b, s, l = postprocess(pred, out[:, 4:], (45, 50))
+    plain = nms(pred, out[:, 4:].max(-1)[0], 0.3)
+result = (losses, b.tolist(), s.tolist(), l.tolist(), plain.tolist(), box_iou(b[:3], gt[:4]).tolist())
+'''
+
+_RCNN_HEAD = '''
+from collections import OrderedDict
+import torch
+import torch.nn.functional as F
+import torchvision
+from torchvision.ops import MultiScaleRoIAlign, FeaturePyramidNetwork, roi_align
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+
+class Backbone(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 8, 3, 2, 1)
+        self.bn1 = FrozenBatchNorm2d(8)
+        self.c2 = torch.nn.Conv2d(8, 16, 3, 2, 1)
+        self.fpn = FeaturePyramidNetwork([8, 16], 8, extra_blocks=LastLevelMaxPool())
+
+    def forward(self, x):
+        f1 = F.relu(self.bn1(self.c1(x)))
+        f2 = F.relu(self.c2(f1))
+        return self.fpn(OrderedDict([("0", f1), ("1", f2)]))
+
+
+torch.manual_seed(0)
+backbone = Backbone()
+pooler = MultiScaleRoIAlign(["0", "1"], 4, 2)
+box_head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8 * 16, 5))
+params = list(backbone.parameters()) + list(box_head.parameters())
+opt = torch.optim.SGD(params, lr=0.01)
+images = torch.randn(2, 3, 32, 32)
+proposals = [torch.tensor([[1.0, 2.0, 20.0, 25.0], [4.0, 4.0, 9.0, 11.0]]), torch.tensor([[0.0, 0.0, 31.0, 31.0]])]
+labels = torch.tensor([1, 3, 0])
+losses = []
+for step in range(3):
+    feats = backbone(images)
+    pooled = pooler(feats, proposals, [(32, 32), (32, 32)])
+    loss = F.cross_entropy(box_head(pooled), labels)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+masks = roi_align(feats["0"], proposals, (7, 7), 0.5, 2, aligned=True)
+result = (losses, list(feats), [tuple(v.shape) for v in feats.values()], tuple(masks.shape), masks.sum().item())
+'''
+
+
+def _run_program(source, monkeypatch):
+    """``source`` run with PyTorch and torchvision, then with ember through the aliasing; its ``result`` each
+    time. torchvision's roi_align runs eagerly (its torch.compile fallback takes half a minute) and its nms is
+    the greedy reference (the C kernel does not load here)."""
+    import torchvision.ops.boxes as tv_boxes
+    import torchvision.ops.poolers as tv_poolers
+    monkeypatch.setattr(tv_boxes, 'nms', _reference_nms)
+    monkeypatch.setattr(tv.ops, 'nms', _reference_nms)
+    monkeypatch.setattr(tv_poolers, 'roi_align', lambda input, rois, output_size, spatial_scale, sampling_ratio:
+                        _eager_roi_align(input, rois, spatial_scale, output_size, sampling_ratio, False))
+    monkeypatch.setattr(tv.ops, 'roi_align', lambda input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1,
+                        aligned=False: _eager_roi_align(input, tv.ops._utils.convert_boxes_to_roi_format(boxes),
+                                                        spatial_scale, torch.nn.modules.utils._pair(output_size),
+                                                        sampling_ratio, aligned))
+    want = {}
+    exec(compile(source, '<program>', 'exec'), want)
+    got = {}
+    with aliasing.as_torch():
+        exec(compile(source, '<program>', 'exec'), got)
+        assert got['torch'] is ember
+    return got['result'], want['result']
+
+
+def _close(got, want, rtol=1e-4, atol=1e-5):
+    """Nested lists / tuples of numbers equal within tolerance, ints and strings exactly."""
+    if isinstance(want, (list, tuple)):
+        assert type(got) is type(want) and len(got) == len(want), (got, want)
+        for g, w in zip(got, want):
+            _close(g, w, rtol, atol)
+    elif isinstance(want, float):
+        assert abs(got - want) <= atol + rtol * abs(want), (got, want)
+    else:
+        assert got == want
+
+
+def test_detr_matcher_and_box_losses(monkeypatch):
+    """DETR's box_ops and Hungarian-matcher costs (cdist, generalized_box_iou of cxcywh boxes) in an AdamW loop."""
+    got, want = _run_program(_DETR, monkeypatch)
+    _close(got, want)
+
+
+def test_dense_detector_losses_and_postprocess(monkeypatch):
+    """A RetinaNet-style head trained with focal + GIoU + CIoU losses, then clip / remove_small / batched_nms."""
+    got, want = _run_program(_DETECTION_POSTPROCESS, monkeypatch)
+    _close(got, want)
+
+
+def test_rcnn_fpn_roi_heads(monkeypatch):
+    """A Faster R-CNN-style FrozenBatchNorm2d backbone with an FPN, MultiScaleRoIAlign box head and Mask
+    R-CNN's aligned roi_align, trained a few SGD steps."""
+    got, want = _run_program(_RCNN_HEAD, monkeypatch)
+    _close(got, want)

@@ -1,29 +1,83 @@
-"""The small blocks torchvision's models share (conv-norm-activation, squeeze-excitation, MLP), laid out
-as torchvision's so state dicts match."""
+"""The small blocks torchvision's models share (conv-norm-activation, frozen batch norm, squeeze-excitation,
+MLP), laid out as torchvision's so state dicts match."""
+import warnings
+
 import ember
 from ember import nn
 
-__all__ = ['Conv2dNormActivation', 'SqueezeExcitation', 'MLP', 'Permute']
+__all__ = ['ConvNormActivation', 'Conv2dNormActivation', 'Conv3dNormActivation', 'FrozenBatchNorm2d',
+           'SqueezeExcitation', 'MLP', 'Permute']
 
 
-class Conv2dNormActivation(nn.Sequential):
-    """``Conv2d`` (padded to keep the size at stride 1), then ``norm_layer`` and ``activation_layer``; the
+class ConvNormActivation(nn.Sequential):
+    """``conv_layer`` (padded to keep the size at stride 1), then ``norm_layer`` and ``activation_layer``; the
     convolution has a bias only when there is no norm layer. Submodules are numbered 0, 1, 2."""
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
-                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
+                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None,
+                 conv_layer=nn.Conv2d):
         if padding is None:
             padding = _same_padding(kernel_size, dilation)
         if bias is None:
             bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
-                            groups=groups, bias=bias)]
+        layers = [conv_layer(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
+                             groups=groups, bias=bias)]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels))
         if activation_layer is not None:
             layers.append(activation_layer(**({} if inplace is None else {'inplace': inplace})))
         super().__init__(*layers)
         self.out_channels = out_channels
+        if type(self) is ConvNormActivation:
+            warnings.warn("Don't use ConvNormActivation directly, please use Conv2dNormActivation and "
+                          "Conv3dNormActivation instead.")
+
+
+class Conv2dNormActivation(ConvNormActivation):
+    """:class:`ConvNormActivation` with ``Conv2d`` (BatchNorm2d by default)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
+                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv2d)
+
+
+class Conv3dNormActivation(ConvNormActivation):
+    """:class:`ConvNormActivation` with ``Conv3d`` (BatchNorm3d by default)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
+                 norm_layer=nn.BatchNorm3d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv3d)
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """BatchNorm2d with fixed statistics and affine parameters, all buffers (detection backbones freeze their
+    norms): ``x * scale + shift`` with ``scale = weight / sqrt(running_var + eps)``. A state dict's
+    ``num_batches_tracked`` is dropped on load, so a BatchNorm2d's state dict loads strictly."""
+
+    def __init__(self, num_features, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer('weight', ember.ones(num_features))
+        self.register_buffer('bias', ember.zeros(num_features))
+        self.register_buffer('running_mean', ember.zeros(num_features))
+        self.register_buffer('running_var', ember.ones(num_features))
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        state_dict.pop(prefix + 'num_batches_tracked', None)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def forward(self, x):
+        w, b, rv, rm = (t.reshape(1, -1, 1, 1) for t in (self.weight, self.bias, self.running_var,
+                                                           self.running_mean))
+        scale = w * (rv + self.eps).rsqrt()
+        return x * scale + (b - rm * scale)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}({self.weight.shape[0]}, eps={self.eps})'
 
 
 def _same_padding(kernel_size, dilation):

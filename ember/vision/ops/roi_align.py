@@ -8,6 +8,7 @@ chunks so that the gathered (cells, taps, C) block stays near 4M elements howeve
 scatters each cell's gradient back to its taps (roi_align: times the weights; roi_pool: to the argmax)."""
 import numpy as np
 
+import ember
 from ember import nn
 from ember.autograd.grad_mode import GRAD
 from ember.autograd.graph import Node
@@ -24,11 +25,8 @@ def _pair(v):
 
 def convert_boxes_to_roi_format(boxes):
     """A list of per-image ``[L, 4]`` boxes as one ``[K, 5]`` tensor whose first column is the image index."""
-    from ember import cat, full_like
-    ids = cat([full_like(b[:, :1], i) for i, b in enumerate(boxes)], 0) if len(boxes) > 1 else \
-        full_like(boxes[0][:, :1], 0)
-    concat = cat(list(boxes), 0) if len(boxes) > 1 else boxes[0]
-    return cat([ids, concat], 1)
+    ids = ember.cat([ember.full_like(b[:, :1], i) for i, b in enumerate(boxes)], 0)
+    return ember.cat([ids, ember.cat(list(boxes), 0)], 1)
 
 
 def check_roi_boxes_shape(boxes):
@@ -55,10 +53,12 @@ def _chunks(n_cells, n_taps, channels):
     return [slice(i, min(i + step, n_cells)) for i in range(0, n_cells, step)]
 
 
-def _scatter_rows(out, idx, rows):
-    """``out[idx[i]] += rows[i]`` with repeated indices summed (sorted, then one reduceat per run)."""
+def _scatter_weighted(out, idx, w, src, src_rows):
+    """``out[idx[i]] += w[i] * src[src_rows[i]]`` with repeated indices summed: the taps sorted by target row,
+    the weighted source rows gathered in that order (one pass), then one reduceat per run of equal targets."""
     order = np.argsort(idx, kind='stable')
-    idx, rows = idx[order], rows[order]
+    idx = idx[order]
+    rows = w[order, None] * src[src_rows[order]]
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
     out[idx[starts]] += np.add.reduceat(rows, starts, axis=0)
 
@@ -156,9 +156,9 @@ def _align_backward(g, taps):
     for ks, gh, gw in taps.groups():
         idx, w = taps.taps(ks, gh, gw)
         cells = _cells(ks, ph * pw)
-        for sl in _chunks(len(cells), idx.shape[1], C):
-            contrib = w[sl, :, None] * grows[cells[sl]][:, None, :]
-            _scatter_rows(out, idx[sl].ravel(), contrib.reshape(-1, C))
+        n_taps = idx.shape[1]
+        for sl in _chunks(len(cells), n_taps, C):
+            _scatter_weighted(out, idx[sl].ravel(), w[sl].ravel(), grows, np.repeat(cells[sl], n_taps))
     return out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 
 
