@@ -17,7 +17,7 @@ import warnings
 import numpy as xp
 
 __all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads',
-           'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'transposed']
+           'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels', 'transposed']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
@@ -230,6 +230,15 @@ _SMALL_KERNELS = frozenset({'SkylakeX', 'Cooperlake', 'SapphireRapids'})
 _SMALL_MACS, _NARROW = 100 ** 3, 8
 
 
+def small_kernels():
+    """Whether the loaded OpenBLAS's kernel family has small-matrix kernels (_SMALL_KERNELS): products of at most
+    _SMALL_MACS multiply-adds skip packing their operands, so a product cut into such pieces can run faster than
+    whole, where on other families (Haswell) the same pieces lose."""
+    if BLAS.core is None:
+        BLAS.core = openblas_core() or ''
+    return BLAS.core in _SMALL_KERNELS
+
+
 def gemm_narrow(a, b):
     """``a @ b`` of 2-D arrays with gemm's policy, except that a float32 product whose result has a side of at most
     _NARROW and that is over _SMALL_MACS multiply-adds, on a kernel family with small-matrix kernels, runs as
@@ -247,9 +256,7 @@ def gemm_narrow(a, b):
         return gemm(a, b)
     if not BLAS.ready:
         BLAS.init()
-    if BLAS.core is None:
-        BLAS.core = openblas_core() or ''
-    if BLAS.setter is None or BLAS.core not in _SMALL_KERNELS:
+    if BLAS.setter is None or not small_kernels():
         return gemm(a, b)
     threads = BLAS.getter()     # the blocks are small products: one OpenBLAS thread, as gemm runs them
     if threads == 1:

@@ -534,6 +534,44 @@ def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws,
     assert calls == [name for _, name in names]     # at two threads only
 
 
+@pytest.mark.parametrize('small', [True, False], ids=['small-kernels', 'no-small-kernels'])
+@pytest.mark.parametrize('xs,ws,dtype,lower', [((3, 5, 4, 3), (5, 4, 4, 4), np.float32, True),
+                                             ((5, 6, 3, 5), (6, 2, 4, 4), np.float64, True),
+                                             ((32, 64, 8, 8), (64, 32, 4, 4), np.float32, False)], ids=str)
+def test_stride2_winograd_transposed_forward_in_batch_blocks(split, monkeypatch, xs, ws, dtype, lower, small):
+    """The stride-2 Winograd transposed conv's forward at two threads goes in one batch block per thread where
+    OpenBLAS has small-matrix kernels, each block's whole pass on its thread (DCGAN's generator shape with the real
+    thresholds too), else whole: PyTorch's values, and one thread's to rounding (a block's products are column
+    blocks of the whole batch's, which OpenBLAS's Haswell kernels round otherwise in the last bits)."""
+    from ember.nn.functional import _winograd_s2
+    monkeypatch.setattr(_winograd_s2, 'small_kernels', lambda: small)
+    if lower:
+        monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    else:
+        monkeypatch.setattr(_parallel, 'MIN_BYTES', 1 << 20)
+    blocks = []
+    block = _winograd_s2._grad_input_block
+    monkeypatch.setattr(_winograd_s2, '_grad_input_block', lambda g, *a: blocks.append(len(g)) or block(g, *a))
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+    def run():
+        return ember.nn.functional.conv_transpose2d(ember.tensor(x), ember.tensor(w), stride=2, padding=1).numpy()
+    two = run()
+    split_blocks, blocks[:] = blocks[:], []
+    ember.set_num_threads(1)
+    one = run()
+    ember.set_num_threads(2)
+    np.testing.assert_allclose(two, one, **tol)
+    want = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1).numpy()
+    np.testing.assert_allclose(two, want, **tol)
+    assert blocks == [xs[0]]    # one thread: the whole batch
+    if ember.get_num_threads() > 1:     # no OpenBLAS here: one thread, no split
+        want_blocks = [hi - lo for lo, hi in _parallel.spans(xs[0], 2)] if small else [xs[0]]
+        assert sorted(split_blocks) == sorted(want_blocks)
+
+
 @pytest.mark.parametrize('threads', [1, 2])
 def test_pipeline_runs_each_use_after_its_step(split, threads):
     """_parallel.pipeline: the steps in order on one thread, each use once, after the step it needs; at one

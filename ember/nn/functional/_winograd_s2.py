@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from ... import _parallel
-from ...backend import gemm, transposed
+from ...backend import gemm, small_kernels, transposed
 from . import _winograd
 
 _MIN_CHANNELS = 16    # input (and output) channels below which im2col's one GEMM is faster
@@ -395,8 +395,27 @@ def _grad_output_transform(m, th, tw, n):
 
 def grad_input(g, u, out):
     """Input gradient (N, C, H, W) of the 4x4 stride-2 padding-1 conv from its output gradient g (N, O, OH,
-    OW), u = grad_input_weights(w), written into out: also the transposed conv of g with w."""
+    OW), u = grad_input_weights(w), written into out: also the transposed conv of g with w. At more than one
+    thread, when V moves at least _parallel.MIN_BYTES and OpenBLAS has small-matrix kernels, the batch goes in one
+    block per thread on the pool, each block's whole pass (padded copy, V, products, output transform) on its
+    thread: only the products halved when they were shared, the passes around them (half the time) ran on one
+    thread. A block's products are column blocks of the whole batch's (as _parallel.product cuts a product): the
+    same sums, bit for bit under the SkylakeX kernels here; the blocks depend on the shapes and thread count alone.
+    DCGAN batch 32, 2 threads at real-time priority on the loaded machine, min of 150 interleaved (us), SkylakeX
+    kernels: 128x4x4 -> 64x8x8 611 -> 513, 64x8x8 -> 32x16x16 811 -> 622; Haswell's kernels (no small-matrix
+    kernels: the narrower products ran slower) lost, 682 -> 877 and 783 -> 1007, so they keep the shared products;
+    one thread unchanged."""
     th, tw = _grad_tiles_of(*out.shape[2:])
+    n = g.shape[0]
+    parts = _parallel.blocks(n, 36 * u.shape[2] * th * tw * n * g.itemsize)
+    if len(parts) > 1 and small_kernels():
+        _parallel.each(lambda lo, hi: _grad_input_block(g[lo:hi], u, th, tw, out[lo:hi]), parts)
+    else:
+        _grad_input_block(g, u, th, tw, out)
+
+
+def _grad_input_block(g, u, th, tw, out):
+    """grad_input of the samples g into out (their rows of the whole output)."""
     _grad_input_out(gemm(u, _grad_input_v(g, th, tw)), th, tw, out)
 
 
