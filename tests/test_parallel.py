@@ -574,8 +574,8 @@ def test_stride2_winograd_transposed_forward_in_batch_blocks(split, monkeypatch,
 
 @pytest.mark.parametrize('threads', [1, 2])
 def test_pipeline_runs_each_use_after_its_step(split, threads):
-    """_parallel.pipeline: the steps in order on one thread, each use once, after the step it needs; at one
-    thread the steps, then the uses, in turn."""
+    """_parallel.pipeline: the steps in order on one thread, each use once, after the step it needs (a use of k
+    None needs none); at one thread the steps, then the uses, in turn."""
     ember.set_num_threads(threads)
     log, lock = [], threading.Lock()
 
@@ -592,11 +592,31 @@ def test_pipeline_runs_each_use_after_its_step(split, threads):
                 assert ('step', k) in log
                 log.append(('use', i))
         return fn
-    _parallel.pipeline([step(k) for k in range(3)], [(k, use(i, k)) for i, k in enumerate([0, 0, 1, 2, 2, 2])])
+    def free():     # a use that needs no step (k None)
+        with lock:
+            log.append(('free',))
+    _parallel.pipeline([step(k) for k in range(3)],
+                       [(None, free)] + [(k, use(i, k)) for i, k in enumerate([0, 0, 1, 2, 2, 2])])
     assert [e for e in log if e[0] == 'step'] == [('step', k) for k in range(3)]
     assert sorted(e for e in log if e[0] == 'use') == [('use', i) for i in range(6)]
+    assert log.count(('free',)) == 1
     if threads == 1:
-        assert log == [('step', k) for k in range(3)] + [('use', i) for i in range(6)]
+        assert log == [('step', k) for k in range(3)] + [('free',)] + [('use', i) for i in range(6)]
+
+
+def test_stride2_winograd_weight_transform_error_reaches_the_caller(split, monkeypatch):
+    """The stride-2 Winograd conv's forward makes U on the pool beside V at two threads: an error there reaches
+    the caller (no product waits for a U that is not coming), and the pool works after."""
+    from ember.nn.functional import _winograd_s2
+    monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+
+    def fail(*args):
+        raise ValueError('transform failed')
+    monkeypatch.setattr(_winograd_s2, 'weight_transform', fail)
+    x, w = ember.randn(3, 4, 8, 8), ember.randn(5, 4, 4, 4)
+    with pytest.raises(ValueError, match='transform failed'):
+        ember.nn.functional.conv2d(x, w, stride=2, padding=1)
+    assert _parallel.each(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
 
 
 def test_pipeline_step_error_reaches_the_caller(split):

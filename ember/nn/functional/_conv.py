@@ -525,9 +525,11 @@ def _conv_fwd(x, w, b, s, pads, d, groups, need_x=True):
         return y.reshape(x.shape[0], o_ch, 1, 1), _DENSE
     wino = _winograd_for(x, w, s, d, groups, pads)
     if wino is not None:
-        u = wino.weight_transform(w)
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-        if wino is _winograd4_chunked:     # the bias goes in with its output transform
+        u = None if wino is _winograd_s2 else wino.weight_transform(w)
+        if wino is _winograd_s2:    # w's transform made beside x's at two threads
+            saved = wino.forward(x, w, pads[0][0], pads[1][0], y)
+        elif wino is _winograd4_chunked:     # the bias goes in with its output transform
             saved, b = wino.forward(x, u, b, pads[0][0], pads[1][0], y), None
         elif wino is _winograd:
             saved = wino.forward(x, u, pads[0][0], pads[1][0], y)

@@ -13,6 +13,7 @@ input, splits by output parity: four 2x2 stride-1 convs, each F(2x2, 2x2) on its
 Channels of the 2x2 conv are ordered (row parity, column parity, channel); arrays are channel-last
 (C, H, W, N) as in _conv."""
 import itertools
+import threading
 
 import numpy as np
 
@@ -39,14 +40,14 @@ def usable(x, w, s, d, groups, pads):
             and tuple(pads[0]) == (1, 1) and tuple(pads[1]) == (1, 1) and min(w.shape[:2]) >= _MIN_CHANNELS)
 
 
-def weight_transform(w):
-    """G w' G^T of the 2x2 kernels w' of w (O, I, 4, 4): U (9, O, 4I). Kernel row 2i+a, column 2j+b is
-    tap (i, j) of the 2x2 kernel on channel (a, b, c)."""
+def weight_transform(w, out=None):
+    """G w' G^T of the 2x2 kernels w' of w (O, I, 4, 4): U (9, O, 4I), written into ``out`` when given. Kernel
+    row 2i+a, column 2j+b is tap (i, j) of the 2x2 kernel on channel (a, b, c)."""
     o, c = w.shape[:2]
     taps = w.reshape(o, c, 2, 2, 2, 2).transpose(2, 4, 0, 3, 5, 1)       # (i, j, O, a, b, I) view
     t = np.empty((3, 2, o, 2, 2, c), w.dtype)
     _transform_weight(taps[0], taps[1], t)
-    u = np.empty((3, 3, o, 2, 2, c), w.dtype)
+    u = np.empty((3, 3, o, 2, 2, c), w.dtype) if out is None else out.reshape(3, 3, o, 2, 2, c)
     _transform_weight(t[:, 0], t[:, 1], u.swapaxes(0, 1))
     return u.reshape(9, o, 4 * c)
 
@@ -139,40 +140,76 @@ def conv(x, u, top, left, out):
     """4x4 stride-2 conv of x (N, C, H, W) with transformed weights u (9, O, 4C), padded by top/left, written
     into out (N, O, OH, OW) (_winograd.conv's interface); returns V, the transformed input. At more than one
     thread, as _pipelined."""
+    return _conv(x, lambda: u, u.shape[1], top, left, out)[1]
+
+
+def forward(x, w, top, left, out):
+    """Saved(U, V) of the 4x4 stride-2 conv of x with weight w (O, C, 4, 4), written into out as conv. At more
+    than one thread a U of at least _parallel.MIN_BYTES is made on the pool thread while the first tap of V is (see
+    _pipelined), where it was made before the pipeline started. DCGAN batch 32, 2 threads, chrt -r 10 on the loaded
+    machine: its 64x8x8 -> 128 conv (U 1.2 MB) forward alone, min of 150 interleaved (us), SkylakeX kernels 697-740
+    -> 634-657, Haswell's 806 -> 724; inside the step (min of 80 interleaved steps) 617 -> 503, its backward
+    unchanged (707 -> 691). A smaller U stays on the calling thread: its transform is short, and the products that
+    read it in the backward ran slower when the pool thread had written it (the 32x16x16 -> 64 conv, U 295 KB:
+    forward 774-792 -> 745-759, backward 859-879 -> 906-925 us, the step no faster), as they did not with U copied
+    on the calling thread after. U's array is allocated on the calling thread all the same. One thread: as before."""
+    o, c = w.shape[:2]
+    u = np.empty((9, o, 4 * c), w.dtype)
+    if u.nbytes < _parallel.MIN_BYTES:
+        return Saved(u, conv(x, weight_transform(w, u), top, left, out))
+    _, v = _conv(x, lambda: weight_transform(w, u), o, top, left, out)
+    return Saved(u, v)
+
+
+def _conv(x, weights, o, top, left, out):
+    """(U, V) of the conv of x with the transformed weights weights() (O output channels) written into out."""
     hw = out.shape[2:]
     th, tw = _tiles(hw)
     n, c = x.shape[:2]
     if not _parallel.side_by_side_pays(36 * c * th * tw * n * x.itemsize):
+        u = weights()
         v = transform_input(x, top, left, hw)
         _conv_out(gemm(u, v), th, tw, n, out)
-        return v
-    m, v = _pipelined(x, top, left, u, th, tw)
+        return u, v
+    u, m, v = _pipelined(x, top, left, weights, o, th, tw)
     _conv_out(m, th, tw, n, out)
-    return v
+    return u, v
 
 
-def _pipelined(x, top, left, u, th, tw):
-    """(M, V) of conv at two threads, on _parallel.pipeline: one thread makes V (the padded copy, the row
-    transform, then the column transform tap by tap, each tap three tile positions), the other multiplies each
-    tile position's V by U as soon as it is made (one 2-D product each), and the first joins the products once V
-    is done. Before, the products waited for the whole V, then were shared. Each product is computed whole on one
-    BLAS thread, as at one thread. DCGAN batch 32, forward, 2 threads at real-time priority on the loaded machine,
-    min of 50-80 interleaved, two runs (us): 32x16x16 -> 64 1005-1006 -> 934-953, 64x8x8 -> 128 798-801 -> 760-766
-    (with the padded copy and row transform made before the hand-over: 1050-1055, 757-774)."""
+def _pipelined(x, top, left, weights, o, th, tw):
+    """(U, M, V) of conv at two threads, on _parallel.pipeline: one thread makes V (the padded copy, the row
+    transform, then the column transform tap by tap, each tap three tile positions), the other makes U =
+    weights() first, then multiplies each tile position's V by U as soon as it is made (one 2-D product each),
+    and the first joins the products once V is done. Before, the products waited for the whole V, then were
+    shared. Each product is computed whole on one BLAS thread, as at one thread. DCGAN batch 32, forward, 2
+    threads at real-time priority on the loaded machine, min of 50-80 interleaved, two runs (us): 32x16x16 -> 64
+    1005-1006 -> 934-953, 64x8x8 -> 128 798-801 -> 760-766 (with the padded copy and row transform made before
+    the hand-over: 1050-1055, 757-774)."""
     n, c = x.shape[:2]
     v = np.empty((3, 3, 2, 2, c, th, tw, n), x.dtype)
     vs = v.reshape(9, 4 * c, th * tw * n)
-    m = np.empty((9, u.shape[1], vs.shape[2]), vs.dtype)
-    rows = []
+    m = np.empty((9, o, vs.shape[2]), vs.dtype)
+    rows, got, ready = [], {}, threading.Event()
 
     def tap(eta):
         if not rows:
             rows.append(_row_transform(_padded(x, top, left, 4 * th + 2, 4 * tw + 2), th))
         _column_transform(rows[0], eta, tw, v)
+
+    def transform():
+        try:
+            got['u'] = weights()
+        finally:
+            ready.set()
+
+    def product(p):
+        ready.wait()
+        if 'u' in got:      # else weights() failed: its error reaches the caller
+            np.matmul(got['u'][p], vs[p], out=m[p])
     _parallel.pipeline([lambda eta=eta: tap(eta) for eta in range(3)],
-                       [(eta, lambda p=3 * xi + eta: np.matmul(u[p], vs[p], out=m[p]))
-                        for eta in range(3) for xi in range(3)])
-    return m, vs
+                       [(None, transform)] + [(eta, lambda p=3 * xi + eta: product(p))
+                                              for eta in range(3) for xi in range(3)])
+    return got['u'], m, vs
 
 
 def _conv_out(m, th, tw, n, out):
