@@ -622,3 +622,142 @@ def test_rcnn_fpn_roi_heads(monkeypatch):
     R-CNN's aligned roi_align, trained a few SGD steps."""
     got, want = _run_program(_RCNN_HEAD, monkeypatch)
     _close(got, want)
+
+
+# --- segmentation models ---------------------------------------------------------------------------------------------
+
+def _seg_models(T):
+    return tv.models.segmentation if T is torch else ev.models.segmentation
+
+
+@pytest.mark.parametrize('name, aux', [('fcn_resnet50', True), ('deeplabv3_resnet50', False),
+                                       ('deeplabv3_mobilenet_v3_large', True), ('lraspp_mobilenet_v3_large', None)])
+def test_segmentation_models(name, aux):
+    """Seeded construction gives torchvision's modules and weights; evaluation outputs match."""
+    x = np.random.default_rng(28).normal(size=(1, 3, 40, 48)).astype(np.float32)
+    kwargs = {'weights': None, 'weights_backbone': None, 'num_classes': 4}
+    if aux is not None:
+        kwargs['aux_loss'] = aux
+    res = []
+    for T in (torch, ember):
+        T.manual_seed(0)
+        m = getattr(_seg_models(T), name)(**kwargs).eval()
+        with T.no_grad():
+            out = m(T.tensor(x))
+        res.append((m, out))
+    (tm, tout), (em, eout) = res
+    assert repr(em) == repr(tm)
+    _same_state(em, tm)
+    assert list(eout) == list(tout)
+    for k in tout:
+        np.testing.assert_allclose(eout[k].numpy(), tout[k].numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('name', ['fcn_resnet101', 'deeplabv3_resnet101'])
+def test_segmentation_resnet101_layout(name):
+    tm, em = (getattr(_seg_models(T), name)(weights=None, weights_backbone=None, aux_loss=True) for T in (torch, ember))
+    assert repr(em) == repr(tm)
+    assert [(k, tuple(v.shape)) for k, v in em.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in tm.state_dict().items()]
+
+
+def test_segmentation_weights_and_legacy_arguments():
+    import warnings
+    for enum in ('FCN_ResNet50_Weights', 'FCN_ResNet101_Weights', 'DeepLabV3_ResNet50_Weights',
+                 'DeepLabV3_ResNet101_Weights', 'DeepLabV3_MobileNet_V3_Large_Weights',
+                 'LRASPP_MobileNet_V3_Large_Weights'):
+        t, e = getattr(tv.models.segmentation, enum).DEFAULT, getattr(ev.models.segmentation, enum).DEFAULT
+        assert (repr(e), e.url, e.meta) == (repr(t), t.url, t.meta)
+        assert repr(e.transforms()) == repr(t.transforms())
+    assert ev.models.list_models(module=ev.models.segmentation) == \
+        tv.models.list_models(module=tv.models.segmentation)
+    res = []
+    for T in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            m = _seg_models(T).deeplabv3_mobilenet_v3_large(pretrained=False, pretrained_backbone=False,
+                                                             num_classes=3)
+        res.append(([str(x.message) for x in w], m.classifier[-1].out_channels))
+        with pytest.raises(NotImplementedError, match='does not use auxiliary loss'):
+            _seg_models(T).lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, aux_loss=True)
+        with pytest.raises(ValueError, match="expected value 21 but got 3"):
+            _seg_models(T).fcn_resnet50(weights='DEFAULT', num_classes=3)
+    assert res[1] == res[0]
+
+
+def test_semantic_segmentation_preset():
+    """On a float image (a uint8 tensor goes through v1's resize, whose rounding ember does not match yet)."""
+    img = np.random.default_rng(29).uniform(size=(3, 30, 40)).astype(np.float32)
+    t = tv.models.segmentation.FCN_ResNet50_Weights.DEFAULT.transforms(resize_size=24)(torch.tensor(img))
+    e = ev.models.segmentation.FCN_ResNet50_Weights.DEFAULT.transforms(resize_size=24)(ember.tensor(img))
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_intermediate_layer_getter():
+    x = np.random.default_rng(30).normal(size=(1, 3, 32, 32)).astype(np.float32)
+    outs = []
+    for T, models in ((torch, tv.models), (ember, ev.models)):
+        T.manual_seed(0)
+        from importlib import import_module
+        getter = import_module(models.__name__ + '._utils').IntermediateLayerGetter
+        m = getter(models.resnet18(), {'layer1': 'feat1', 'layer3': 'feat2'}).eval()
+        with T.no_grad():
+            outs.append([(k, v.numpy()) for k, v in m(T.tensor(x)).items()] + [list(m.keys())])
+    assert outs[1][-1] == outs[0][-1] and [k for k, _ in outs[1][:-1]] == [k for k, _ in outs[0][:-1]]
+    for (_, e), (_, t) in zip(outs[1][:-1], outs[0][:-1]):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match='return_layers are not present in model'):
+        ev.models._utils.IntermediateLayerGetter(ev.models.resnet18(), {'fc2': 'x'})
+
+
+_SEG_FINETUNE = '''
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision.models.segmentation import deeplabv3_resnet50
+from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+from torchvision.models.segmentation.fcn import FCNHead
+
+torch.manual_seed(0)
+model = deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True)
+model.classifier = DeepLabHead(2048, 3)
+model.aux_classifier = FCNHead(1024, 3)
+for p in model.backbone.parameters():
+    p.requires_grad = False
+opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+criterion = nn.CrossEntropyLoss()
+images = torch.randn(2, 3, 32, 32)
+masks = torch.randint(0, 3, (2, 32, 32))
+model.train()
+losses = []
+for step in range(2):
+    out = model(images)
+    loss = criterion(out["out"], masks) + 0.5 * criterion(out["aux"], masks)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+model.eval()
+with torch.no_grad():
+    pred = model(images)["out"].argmax(1)
+result = (losses, tuple(pred.shape), pred.float().mean().item())
+'''
+
+
+def test_deeplab_head_finetuning(monkeypatch):
+    """The usual fine-tuning recipe: replace DeepLabV3's heads, freeze the backbone, train on 'out' + 'aux'."""
+    got, want = _run_program(_SEG_FINETUNE, monkeypatch)
+    _close(got, want, rtol=1e-3, atol=1e-4)
+
+
+def test_conv_weight_grad_on_a_frozen_input_at_the_taps_path():
+    """A >= 256-channel conv to a <= 4x4 output (the per-tap path) whose input needs no gradient but whose weight
+    does (a new head on a frozen backbone): the weight's gradient, not a crash."""
+    rng = np.random.default_rng(33)
+    x, w = rng.normal(size=(2, 256, 4, 4)).astype(np.float32), rng.normal(size=(256, 256, 3, 3)).astype(np.float32)
+    grads = []
+    for T in (torch, ember):
+        wt = T.tensor(w, requires_grad=True)
+        T.nn.functional.conv2d(T.tensor(x), wt, padding=12, dilation=12).square().sum().backward()
+        grads.append(wt.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-3)

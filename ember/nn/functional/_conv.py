@@ -952,8 +952,8 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
         node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
         if isinstance(cols, _winograd.Saved):
             cols.v = cols.v if need[1] else None
-        if isinstance(cols, _taps.Saved):
-            cols = cols if need[0] else None
+        if isinstance(cols, _taps.Saved) and not need[0]:
+            cols.w = None       # only the input's gradient reads it; the weight's still takes the taps path
         if isinstance(cols, _Samples):
             cols.cols = cols.cols if need[1] else None
         if isinstance(cols, _stride2.Saved):

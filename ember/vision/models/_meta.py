@@ -1,4 +1,5 @@
-"""The 1000 ImageNet-1K class names in the order torchvision's classifiers index them (public data)."""
+"""The 1000 ImageNet-1K class names in the order torchvision's classifiers index them, and the 21 Pascal VOC
+classes of its segmentation models (public data)."""
 
 _NAMES = """
 tench|goldfish|great white shark|tiger shark|hammerhead|electric ray|stingray|cock|hen|ostrich|brambling|goldfinch
@@ -107,3 +108,7 @@ earthstar|hen-of-the-woods|bolete|ear|toilet tissue
 """
 
 _IMAGENET_CATEGORIES = [name for line in _NAMES.split('\n') if line for name in line.split('|')]
+
+_VOC_CATEGORIES = ['__background__', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+                   'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
+                   'tvmonitor']

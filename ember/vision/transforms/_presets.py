@@ -1,11 +1,11 @@
-"""The evaluation preprocessing a pretrained classifier expects (``Weights.transforms()``)."""
+"""The evaluation preprocessing pretrained classifiers and segmentation models expect (``Weights.transforms()``)."""
 import ember
 from ember import nn
 
 from . import functional as F
 from .functional import InterpolationMode
 
-__all__ = ['ImageClassification']
+__all__ = ['ImageClassification', 'SemanticSegmentation']
 
 
 def _to_float_image(img):
@@ -49,3 +49,35 @@ class ImageClassification(nn.Module):
                 f'``interpolation={self.interpolation}``, followed by a central crop of '
                 f'``crop_size={self.crop_size}``. Finally the values are first rescaled to ``[0.0, 1.0]`` and '
                 f'then normalized using ``mean={self.mean}`` and ``std={self.std}``.')
+
+
+class SemanticSegmentation(nn.Module):
+    """Resize the shorter edge to ``resize_size`` (unless None), scale to [0, 1] and normalize with ImageNet's
+    mean and std; accepts PIL images and (..., C, H, W) tensors."""
+
+    def __init__(self, *, resize_size, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+        super().__init__()
+        self.resize_size = [resize_size] if resize_size is not None else None
+        self.mean = list(mean)
+        self.std = list(std)
+        self.interpolation = interpolation
+        self.antialias = antialias
+
+    def forward(self, img):
+        if isinstance(self.resize_size, list):
+            img = F.resize(img, self.resize_size, interpolation=self.interpolation, antialias=self.antialias)
+        if not isinstance(img, ember.Tensor):
+            img = F.pil_to_tensor(img)
+        return F.normalize(F.convert_image_dtype(img, ember.float), mean=self.mean, std=self.std)
+
+    def __repr__(self):
+        fields = (f'resize_size={self.resize_size}', f'mean={self.mean}', f'std={self.std}',
+                  f'interpolation={self.interpolation}')
+        return self.__class__.__name__ + '(' + ''.join('\n    ' + f for f in fields) + '\n)'
+
+    def describe(self):
+        return ('Accepts ``PIL.Image``, batched ``(B, C, H, W)`` and single ``(C, H, W)`` image ``torch.Tensor`` '
+                f'objects. The images are resized to ``resize_size={self.resize_size}`` using '
+                f'``interpolation={self.interpolation}``. Finally the values are first rescaled to ``[0.0, 1.0]`` '
+                f'and then normalized using ``mean={self.mean}`` and ``std={self.std}``.')
