@@ -16,6 +16,9 @@ from helpers import check, import_torchvision
 
 tv = import_torchvision()
 ev = ember.vision
+import torchvision.transforms.v2  # noqa: E402
+import torchvision.tv_tensors  # noqa: E402,F401
+import ember.vision.transforms.v2  # noqa: E402,F401
 OPS = {torch: tv.ops, ember: ev.ops}
 
 
@@ -761,3 +764,116 @@ def test_conv_weight_grad_on_a_frozen_input_at_the_taps_path():
         T.nn.functional.conv2d(T.tensor(x), wt, padding=12, dilation=12).square().sum().backward()
         grads.append(wt.grad.numpy())
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-3)
+
+
+# --- tv_tensors and transforms.v2 with boxes and masks ---------------------------------------------------------------
+
+def _tvt(T):
+    return tv.tv_tensors if T is torch else ev.tv_tensors
+
+
+def _v2(T):
+    return tv.transforms.v2 if T is torch else ev.transforms.v2
+
+
+def _describe(x):
+    """Type name, repr and values of a sample leaf (or structure), for comparing the two libraries."""
+    if isinstance(x, dict):
+        return {k: _describe(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)([_describe(v) for v in x])
+    if hasattr(x, 'numpy'):
+        return (type(x).__name__, repr(x).replace('torch.', ''), str(x.dtype).replace('torch.', ''),
+                tuple(x.shape), getattr(x, 'canvas_size', None), str(getattr(x, 'format', None)))
+    return x
+
+
+def test_tv_tensor_types_and_reprs():
+    res = []
+    for T in (torch, ember):
+        tvt = _tvt(T)
+        b = tvt.BoundingBoxes([[1, 2, 3, 4], [2, 3, 5, 7.5]], format='XYXY', canvas_size=(10, 12))
+        img = tvt.Image(T.zeros(2, 3, dtype=T.uint8))
+        m = tvt.Mask(T.zeros(2, 3, 3, dtype=T.uint8))
+        one = tvt.BoundingBoxes(T.tensor([1, 2, 3, 4]), format=tvt.BoundingBoxFormat.XYWH, canvas_size=(5, 5))
+        res.append([repr(b), repr(img), repr(m), repr(one), type(b[0]).__name__, type(b + 1).__name__,
+                    type(b.clone()).__name__, b.clone().canvas_size, type(b.to(T.float64)).__name__,
+                    type(tvt.wrap(b.sum(0, keepdim=True), like=b)).__name__,
+                    tvt.wrap(b * 2, like=b, canvas_size=(20, 24)).canvas_size, type(img * 1).__name__,
+                    isinstance(b, T.Tensor), tvt.is_rotated_bounding_format('XYWHR')])
+        with pytest.raises(ValueError, match='Expected a 1D or 2D tensor, got 3D'):
+            tvt.BoundingBoxes(T.zeros(1, 1, 4), format='XYXY', canvas_size=(2, 2))
+    assert res[1] == res[0]
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.int64])
+def test_convert_and_clamp_bounding_boxes(dtype):
+    data = np.array([[-3, 2, 14, 9], [1, 1, 5, 6], [4, -2, 9, 20]], dtype)
+    fmts = ['XYXY', 'XYWH', 'CXCYWH']
+    res = []
+    for T in (torch, ember):
+        tvt, F2 = _tvt(T), _v2(T).functional
+        out = []
+        for a in fmts:
+            b = tvt.BoundingBoxes(T.tensor(data), format=a, canvas_size=(8, 12))
+            for c in fmts:
+                out.append(_describe(F2.convert_bounding_box_format(b, new_format=c)))
+            out.append(_describe(F2.clamp_bounding_boxes(b)))
+            out.append(_describe(F2.convert_bounding_box_format(T.tensor(data), old_format=a, new_format='XYXY')))
+        res.append(out)
+    assert res[1] == res[0]
+
+
+def _detection_sample(T, seed=31):
+    rng = np.random.default_rng(seed)
+    tvt = _tvt(T)
+    img = rng.integers(0, 256, (3, 24, 32), dtype=np.uint8)
+    masks = (rng.random((3, 24, 32)) > 0.6).astype(np.uint8)
+    boxes = np.array([[2, 3, 12, 20], [20, 1, 31, 9], [5, 18, 6.5, 23]], np.float32)
+    return (tvt.Image(T.tensor(img)),
+            {'boxes': tvt.BoundingBoxes(T.tensor(boxes), format='XYXY', canvas_size=(24, 32)),
+             'masks': tvt.Mask(T.tensor(masks)), 'labels': T.tensor([1, 2, 3]), 'image_id': 7})
+
+
+_PIPELINES = {
+    'flip_resize': lambda v2, T: v2.Compose([v2.RandomHorizontalFlip(p=1.0), v2.RandomVerticalFlip(p=1.0),
+                                             v2.Resize((30, 20)), v2.ToDtype(T.float32, scale=True),
+                                             v2.ClampBoundingBoxes(), v2.SanitizeBoundingBoxes()]),
+    'crops': lambda v2, T: v2.Compose([v2.RandomResizedCrop((16, 16), scale=(0.3, 1.0)), v2.CenterCrop(14),
+                                       v2.RandomCrop(10), v2.SanitizeBoundingBoxes(min_size=2)]),
+    'formats': lambda v2, T: v2.Compose([v2.ConvertBoundingBoxFormat('CXCYWH'), v2.RandomHorizontalFlip(p=1.0),
+                                         v2.Resize(12), v2.ConvertBoundingBoxFormat('XYWH'), v2.ColorJitter(0.3),
+                                         v2.ToPureTensor()]),
+}
+
+
+@pytest.mark.parametrize('name', sorted(_PIPELINES))
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_detection_transforms_pipeline(name, seed):
+    """A detection sample (Image, BoundingBoxes, Mask, labels) through seeded v2 pipelines: the same draws, the
+    same types, boxes, canvas sizes, masks and image values as torchvision."""
+    res = []
+    for T in (torch, ember):
+        T.manual_seed(seed)
+        res.append(_describe(_PIPELINES[name](_v2(T), T)(_detection_sample(T))))
+    assert res[1] == res[0]
+
+
+def test_geometric_transforms_ember_does_not_apply_to_boxes():
+    sample = _detection_sample(ember)
+    for t in (ev.transforms.v2.RandomRotation(10), ev.transforms.v2.Pad(2), ev.transforms.v2.RandomCrop(26, 2)):
+        with pytest.raises(NotImplementedError, match='not supported by ember'):
+            t(sample)
+
+
+def test_to_image_and_plain_tensor_rules():
+    """ToImage gives tv_tensors.Image; a plain tensor next to an Image is passed through (torchvision's rule)."""
+    arr = np.random.default_rng(32).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    res = []
+    for T in (torch, ember):
+        v2 = _v2(T)
+        img = v2.ToImage()(arr)
+        extra = T.ones(2, 6, 5)
+        out = v2.RandomHorizontalFlip(p=1.0)(img, extra)
+        res.append([_describe(img), _describe(out)])
+    assert res[1] == res[0]

@@ -1,11 +1,15 @@
 """The v2 transform protocol (``torchvision.transforms.v2.Transform``): a transform takes any structure of
 inputs (an image, ``(image, label)``, a dict...), draws its random parameters once per call, applies them to
-the image-like leaves and passes the rest through. Images are PIL images and tensors; as torchvision does
-with plain tensors, only the first tensor of a sample is taken as the image when no PIL image is there."""
+the image-like leaves and passes the rest through. Images are PIL images, tensors and ``tv_tensors``; as
+torchvision does with plain tensors, only the first plain tensor of a sample is taken as the image when no PIL
+image or ``tv_tensors.Image``/``Video`` is there. tv_tensors are always transformed: an image's result is
+wrapped back into its type; boxes and masks pass through non-geometric transforms, and are moved by the flips,
+resizes and crops (other geometric transforms refuse them plainly)."""
 import enum
 
 import ember
-from ... import _image
+from ember.aliasing import unsupported
+from ... import _image, tv_tensors
 from ....nn import Module
 from ....utils._pytree import tree_flatten, tree_unflatten
 
@@ -18,7 +22,13 @@ def _is_image_like(x):
 
 class Transform(Module):
     """Base class of the v2 transforms: override ``make_params`` (random draws, once per call) and
-    ``transform`` (one input, given those parameters)."""
+    ``transform`` (one input, given those parameters). ``_transformed_types`` limits the inputs a transform
+    takes; ``_box_mask`` says what it does with BoundingBoxes and Masks: 'pass' them through (the default, for
+    photometric transforms), 'handle' them in ``transform``, or 'refuse' them (geometric transforms ember does not
+    apply to boxes and masks)."""
+    _transformed_types = None
+    _box_mask = 'pass'
+    _unwraps = False
 
     def check_inputs(self, flat_inputs):
         pass
@@ -30,23 +40,38 @@ class Transform(Module):
         raise NotImplementedError
 
     def _needs_transform_list(self, flat_inputs):
-        """Which leaves are transformed: PIL images and tensors, but a tensor only if it is the sample's first
-        tensor and the sample holds no PIL image (torchvision's rule for plain tensors)."""
-        take_tensor = not any(_image.is_pil(x) for x in flat_inputs)
+        """Which leaves are transformed: PIL images and tensors of ``_transformed_types``, but a plain tensor only
+        if it is the sample's first and the sample holds no PIL image, Image or Video (torchvision's rule)."""
+        take_tensor = not any(_image.is_pil(x) or isinstance(x, (tv_tensors.Image, tv_tensors.Video))
+                              for x in flat_inputs)
+        types = self._transformed_types
         needs = []
         for x in flat_inputs:
-            need = _is_image_like(x)
-            if need and isinstance(x, ember.Tensor):
+            need = _is_image_like(x) and (types is None or isinstance(x, types))
+            if need and type(x) is ember.Tensor:
                 need, take_tensor = take_tensor, False
             needs.append(need)
         return needs
+
+    def _apply(self, inpt, params):
+        """``transform`` of one leaf with the tv_tensor rules: boxes and masks as ``_box_mask`` says, an
+        image-like tv_tensor's plain result wrapped back into its type."""
+        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)) and self._box_mask != 'handle':
+            if self._box_mask == 'pass':
+                return inpt
+            raise NotImplementedError(unsupported(f'transforms.v2.{type(self).__name__} on {type(inpt).__name__}',
+                                                  'ember moves boxes and masks with flips, resizes and crops only'))
+        out = self.transform(inpt, params)
+        if isinstance(inpt, tv_tensors.TVTensor) and type(out) is ember.Tensor and not self._unwraps:
+            out = tv_tensors.wrap(out, like=inpt)
+        return out
 
     def forward(self, *inputs):
         flat, spec = tree_flatten(inputs if len(inputs) > 1 else inputs[0])
         self.check_inputs(flat)
         needs = self._needs_transform_list(flat)
         params = self.make_params([x for x, n in zip(flat, needs) if n])
-        return tree_unflatten([self.transform(x, params) if n else x for x, n in zip(flat, needs)], spec)
+        return tree_unflatten([self._apply(x, params) if n else x for x, n in zip(flat, needs)], spec)
 
     def extra_repr(self):
         """The public attributes of simple types, in the order they were set (torchvision's repr)."""
@@ -76,7 +101,7 @@ class _RandomApplyTransform(Transform):
             return inputs
         needs = self._needs_transform_list(flat)
         params = self.make_params([x for x, n in zip(flat, needs) if n])
-        return tree_unflatten([self.transform(x, params) if n else x for x, n in zip(flat, needs)], spec)
+        return tree_unflatten([self._apply(x, params) if n else x for x, n in zip(flat, needs)], spec)
 
 
 def _applies(p):

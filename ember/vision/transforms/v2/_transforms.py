@@ -7,12 +7,15 @@ import warnings
 import numpy as np
 
 import ember
+from ember.aliasing import unsupported
 from ... import _image
 from .. import functional as F
 from ..functional import InterpolationMode
 from ..transforms import ColorJitter as _V1ColorJitter
 from ..transforms import _affine_ranges, _check_sequence_input, _setup_angle, _setup_size, _tensor_fill
+from . import _boxes as B
 from . import _color as C
+from ... import tv_tensors
 from ._transform import Transform, _RandomApplyTransform
 from ....utils._pytree import tree_flatten, tree_unflatten
 
@@ -42,13 +45,22 @@ def _fill_for(img, fill):
 
 
 def _size(img):
-    """(height, width) of a PIL image or a tensor image."""
+    """(height, width) of a PIL image, a tensor image or mask, or the canvas of BoundingBoxes."""
+    if isinstance(img, tv_tensors.BoundingBoxes):
+        return tuple(img.canvas_size)
+    if isinstance(img, tv_tensors.Mask):
+        return tuple(img.shape[-2:])
     _, h, w = F.get_dimensions(img)
     return h, w
 
 
+def _is_image_or_video(x):
+    return _image.is_pil(x) or (isinstance(x, ember.Tensor) and not isinstance(x, (tv_tensors.BoundingBoxes,
+                                                                                     tv_tensors.Mask)))
+
+
 def query_size(flat_inputs):
-    """The one (height, width) of the sample's images."""
+    """The one (height, width) of the sample's images, masks and box canvases."""
     sizes = {tuple(_size(x)) for x in flat_inputs if isinstance(x, ember.Tensor) or _image.is_pil(x)}
     if not sizes:
         raise TypeError('No image, video, mask, bounding box of keypoint was found in the sample')
@@ -59,7 +71,7 @@ def query_size(flat_inputs):
 
 def query_chw(flat_inputs):
     """The one (channels, height, width) of the sample's images."""
-    chws = {tuple(F.get_dimensions(x)) for x in flat_inputs if isinstance(x, ember.Tensor) or _image.is_pil(x)}
+    chws = {tuple(F.get_dimensions(x)) for x in flat_inputs if _is_image_or_video(x)}
     if not chws:
         raise TypeError('No image or video was found in the sample')
     if len(chws) > 1:
@@ -92,6 +104,10 @@ def resize(inpt, size, interpolation=InterpolationMode.BILINEAR, max_size=None, 
     out = ember.nn.functional.interpolate(batch, size=new, mode=mode.value, align_corners=False,
                                           antialias=bool(antialias))
     return out.reshape(*inpt.shape[:-2], *new)
+
+
+def _image_resize(img, size, interpolation, max_size, antialias):
+    return resize(img, size, interpolation=interpolation, max_size=max_size, antialias=antialias)
 
 
 def resized_crop(inpt, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR, antialias=True):
@@ -134,19 +150,19 @@ def _pil_loaded():
 
 
 def to_image(inpt):
-    """A CHW tensor from a PIL image (uint8), a HWC NumPy array, or a tensor (unchanged). torchvision wraps
-    it as ``tv_tensors.Image``; ember has no tv_tensors and returns a plain tensor."""
+    """A ``tv_tensors.Image`` (CHW) from a PIL image (uint8), a HWC NumPy array, or a tensor."""
     if isinstance(inpt, np.ndarray):
-        return ember.from_numpy(np.atleast_3d(inpt)).permute((2, 0, 1)).contiguous()
+        return tv_tensors.Image(ember.from_numpy(np.atleast_3d(inpt)).permute((2, 0, 1)).contiguous())
     if _image.is_pil(inpt):
-        return F.pil_to_tensor(inpt)
+        return tv_tensors.Image(F.pil_to_tensor(inpt))
     if isinstance(inpt, ember.Tensor):
-        return inpt
+        return tv_tensors.Image(inpt)
     raise TypeError(f'Input can either be a pure Tensor, a numpy array, or a PIL image, but got {type(inpt)} instead.')
 
 
 class ToImage(Transform):
-    """PIL images and NumPy arrays to CHW tensors (see to_image)."""
+    """PIL images, NumPy arrays and plain tensors to ``tv_tensors.Image`` (see to_image)."""
+    _box_mask = 'refuse'
 
     def _needs_transform_list(self, flat_inputs):
         needs = super()._needs_transform_list(flat_inputs)
@@ -197,9 +213,11 @@ class ToDtype(Transform):
         self.dtype = dtype
         self.scale = scale
 
+    _box_mask = 'handle'
+
     def transform(self, inpt, params):
         if isinstance(self.dtype, ember.dtype):
-            if not isinstance(inpt, ember.Tensor):
+            if not isinstance(inpt, ember.Tensor) or isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
                 return inpt
             dtype = self.dtype
         elif type(inpt) in self.dtype:
@@ -231,10 +249,12 @@ class ConvertImageDtype(Transform):
 
 
 class ToPureTensor(Transform):
-    """tv_tensors to plain tensors: ember's images are plain tensors already."""
+    """tv_tensors to plain tensors."""
+    _box_mask = 'handle'
+    _unwraps = True
 
     def transform(self, inpt, params):
-        return inpt
+        return B._pure(inpt) if isinstance(inpt, ember.Tensor) else inpt
 
 
 class ToTensor(Transform):
@@ -313,9 +333,11 @@ class Resize(Transform):
         self.max_size = max_size
         self.antialias = antialias
 
+    _box_mask = 'handle'
+
     def transform(self, inpt, params):
-        return resize(inpt, self.size, interpolation=self.interpolation, max_size=self.max_size,
-                      antialias=self.antialias)
+        return B.resize_any(inpt, self.size, _interp(self.interpolation), self.max_size, self.antialias,
+                            _image_resize)
 
 
 class CenterCrop(Transform):
@@ -325,7 +347,11 @@ class CenterCrop(Transform):
         super().__init__()
         self.size = _setup_size(size, error_msg=_SIZE_MSG)
 
+    _box_mask = 'handle'
+
     def transform(self, inpt, params):
+        if isinstance(inpt, tv_tensors.BoundingBoxes):
+            return B.center_crop_boxes(inpt, self.size)
         return F.center_crop(inpt, self.size)
 
 
@@ -346,22 +372,26 @@ class Pad(Transform):
         self._fill = _setup_fill(fill)
         self.padding_mode = padding_mode
 
+    _box_mask = 'refuse'
+
     def transform(self, inpt, params):
         return F.pad(inpt, self.padding, fill=self._fill, padding_mode=self.padding_mode)
 
 
 class RandomHorizontalFlip(_RandomApplyTransform):
     """Flip left-right with probability ``p``."""
+    _box_mask = 'handle'
 
     def transform(self, inpt, params):
-        return F.hflip(inpt)
+        return B.horizontal_flip(inpt)
 
 
 class RandomVerticalFlip(_RandomApplyTransform):
     """Flip upside down with probability ``p``."""
+    _box_mask = 'handle'
 
     def transform(self, inpt, params):
-        return F.vflip(inpt)
+        return B.vertical_flip(inpt)
 
 
 class RandomCrop(Transform):
@@ -395,11 +425,16 @@ class RandomCrop(Transform):
         j = int(ember.randint(0, w - cw + 1, size=())) if w > cw else 0
         return dict(needs_crop=h > ch or w > cw, top=i, left=j, needs_pad=any(padding), padding=padding)
 
+    _box_mask = 'handle'
+
     def transform(self, inpt, params):
         if params['needs_pad']:
+            if isinstance(inpt, tv_tensors.BoundingBoxes):
+                raise NotImplementedError(unsupported('transforms.v2.RandomCrop with padding on BoundingBoxes',
+                                                      'crop without padding'))
             inpt = F.pad(inpt, params['padding'], fill=self._fill, padding_mode=self.padding_mode)
         if params['needs_crop']:
-            inpt = F.crop(inpt, params['top'], params['left'], *self.size)
+            inpt = B.crop(inpt, params['top'], params['left'], *self.size)
         return inpt
 
 
@@ -456,13 +491,19 @@ class RandomResizedCrop(Transform):
             w, h = width, height
         return dict(top=(height - h) // 2, left=(width - w) // 2, height=h, width=w)
 
+    _box_mask = 'handle'
+
     def transform(self, inpt, params):
+        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            cropped = B.crop(inpt, params['top'], params['left'], params['height'], params['width'])
+            return B.resize_any(cropped, self.size, _interp(self.interpolation), None, self.antialias, _image_resize)
         return resized_crop(inpt, params['top'], params['left'], params['height'], params['width'], self.size,
                             interpolation=self.interpolation, antialias=self.antialias)
 
 
 class RandomRotation(Transform):
     """Rotate by an angle drawn uniformly from ``degrees``."""
+    _box_mask = 'refuse'
 
     def __init__(self, degrees, interpolation='nearest', expand=False, center=None, fill=0):
         super().__init__()
@@ -485,6 +526,7 @@ class RandomRotation(Transform):
 
 class RandomAffine(Transform):
     """A random affine map: rotation, translation, scale and shear drawn from the given ranges."""
+    _box_mask = 'refuse'
 
     def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation='nearest', fill=0, center=None):
         super().__init__()
@@ -519,6 +561,7 @@ class RandomAffine(Transform):
 
 class RandomPerspective(_RandomApplyTransform):
     """A random perspective warp of the corners by up to ``distortion_scale`` of half the size."""
+    _box_mask = 'refuse'
 
     def __init__(self, distortion_scale=0.5, p=0.5, interpolation='bilinear', fill=0):
         super().__init__(p=p)
@@ -547,6 +590,7 @@ class RandomPerspective(_RandomApplyTransform):
 
 class FiveCrop(Transform):
     """The four corner crops and the central one, as a tuple."""
+    _box_mask = 'refuse'
 
     def __init__(self, size):
         super().__init__()
@@ -558,6 +602,7 @@ class FiveCrop(Transform):
 
 class TenCrop(Transform):
     """FiveCrop of the image and of its flip, as a tuple."""
+    _box_mask = 'refuse'
 
     def __init__(self, size, vertical_flip=False):
         super().__init__()
@@ -873,7 +918,8 @@ class _BaseMixUpCutMix(Transform):
         inputs = inputs if len(inputs) > 1 else inputs[0]
         flat, spec = tree_flatten(inputs)
         needs = self._needs_transform_list(flat)
-        if any(_image.is_pil(x) for x in flat):
+        if any(_image.is_pil(x) or isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask))
+               for x in flat):
             raise ValueError(f'{type(self).__name__}() does not support PIL images, bounding boxes, keypoints and '
                              f'masks.')
         labels = self._labels_getter(inputs)

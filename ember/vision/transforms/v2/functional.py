@@ -1,9 +1,13 @@
-"""``torchvision.transforms.v2.functional``: v1's kernels under their v1 and v2 names, plus the v2 conversions."""
+"""``torchvision.transforms.v2.functional``: v1's kernels under their v1 and v2 names, plus the v2 conversions
+and the bounding-box kernels."""
 from ..functional import *  # noqa: F401,F403  (v2 keeps every v1 kernel under its v1 name)
 from ..functional import __all__ as _V1
-from ..functional import hflip as horizontal_flip, vflip as vertical_flip
 from ._color import autocontrast, adjust_brightness, adjust_contrast, adjust_saturation, adjust_sharpness, rgb_to_grayscale
+from ._boxes import (clamp_bounding_boxes, convert_bounding_box_format, crop, horizontal_flip,  # noqa: F811
+                     vertical_flip)
 from ._transforms import equalize, posterize, resize, resized_crop, solarize, to_dtype, to_image  # noqa: F811
 
-__all__ = list(_V1) + ['horizontal_flip', 'vertical_flip', 'to_dtype', 'to_image']  # v2's resize, resized_crop,
-# posterize, solarize and equalize replace v1's under the same names
+__all__ = list(_V1) + ['horizontal_flip', 'vertical_flip', 'to_dtype', 'to_image', 'clamp_bounding_boxes',
+                       'convert_bounding_box_format']
+# v2's resize, resized_crop, posterize, solarize and equalize replace v1's under the same names; its crop,
+# horizontal_flip and vertical_flip also take BoundingBoxes and Masks
