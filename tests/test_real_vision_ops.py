@@ -866,6 +866,18 @@ def test_geometric_transforms_ember_does_not_apply_to_boxes():
             t(sample)
 
 
+def test_auto_augment_on_tv_tensors():
+    """AutoAugment keeps an Image an Image (same draws and pixels as torchvision) and refuses boxes and masks."""
+    res = []
+    for T in (torch, ember):
+        sample = _detection_sample(T)
+        T.manual_seed(4)
+        res.append(_describe(_v2(T).AutoAugment()(sample[0])))
+        with pytest.raises(TypeError, match='Inputs of type BoundingBoxes are not supported by RandAugment()'):
+            _v2(T).RandAugment()(sample)
+    assert res[1] == res[0]
+
+
 def test_to_image_and_plain_tensor_rules():
     """ToImage gives tv_tensors.Image; a plain tensor next to an Image is passed through (torchvision's rule)."""
     arr = np.random.default_rng(32).integers(0, 256, (6, 5, 3), dtype=np.uint8)

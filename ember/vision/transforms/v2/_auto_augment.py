@@ -4,7 +4,7 @@ operation by ``randint(len, ())`` over its own op tables, the sign by ``rand(())
 import numpy as np
 
 import ember
-from ... import _image
+from ... import _image, tv_tensors
 from ....utils._pytree import tree_flatten, tree_unflatten
 from ..autoaugment import _POLICIES, AutoAugmentPolicy, _apply_op
 from ..transforms import _tensor_fill
@@ -67,7 +67,12 @@ class _AutoAugmentBase(Transform):
 
     def _extract(self, inputs):
         flat, spec = tree_flatten(inputs if len(inputs) > 1 else inputs[0])
-        images = [i for i, need in enumerate(self._needs_transform_list(flat)) if need]
+        images = []
+        for i, need in enumerate(self._needs_transform_list(flat)):
+            if isinstance(flat[i], (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+                raise TypeError(f'Inputs of type {type(flat[i]).__name__} are not supported by {type(self).__name__}()')
+            if need:
+                images.append(i)
         if not images:
             raise TypeError('Found no image in the sample.')
         if len(images) > 1:
@@ -101,7 +106,9 @@ class _AutoAugmentBase(Transform):
         flat, spec, idx = self._extract(inputs)
         img = flat[idx]
         _, h, w = ember.vision.transforms.functional.get_dimensions(img)
-        flat[idx] = augment(img, h, w)
+        out = augment(img, h, w)
+        keep = isinstance(img, tv_tensors.TVTensor) and type(out) is ember.Tensor
+        flat[idx] = tv_tensors.wrap(out, like=img) if keep else out
         return tree_unflatten(flat, spec)
 
 
