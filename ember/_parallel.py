@@ -11,8 +11,8 @@ import threading
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'spans', 'blocks', 'run', 'each', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat', 'copyto',
-           'ufunc', 'product', 'later', 'settle', 'fresh', 'touches']
+__all__ = ['threads', 'spans', 'blocks', 'run', 'beside', 'each', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat',
+           'copyto', 'ufunc', 'product', 'later', 'settle', 'fresh', 'touches']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -123,6 +123,18 @@ def run(fn, n, nbytes, rows=None):
     if rows is not None and len(parts) > 1:
         parts = [(lo, min(lo + rows, n)) for lo in range(0, n, max(1, rows))]
     return each(fn, parts)
+
+
+def beside(first, fn, n, nbytes):
+    """first() and ``run(fn, n, nbytes)``, returning first()'s result: where the blocks split, first() is one more
+    item of the same share-out, taken before them (one hand-over for both), so a pass that would stay on one
+    thread (a short product, which OpenBLAS leaves whole) runs beside the blocks instead of before them."""
+    parts = blocks(n, nbytes)
+    if len(parts) == 1:
+        result = first()
+        fn(0, n)
+        return result
+    return each(lambda lo, hi: first() if lo is None else fn(lo, hi), [(None, None)] + parts)[0]
 
 
 def each(fn, items):

@@ -231,6 +231,22 @@ def test_run_goes_in_pieces_only_when_the_pass_splits(split):
     assert _parallel.run(fn, 0, 0, rows=3) == [(0, 0)]
 
 
+def test_beside_runs_first_with_the_blocks_and_returns_its_result(split):
+    """beside(first, fn, n, nbytes): first() once and fn over run's blocks, first's result back; at two threads
+    first() is one more item of the blocks' share-out, so it may run on a pool thread."""
+    for t in (2, 1):
+        ember.set_num_threads(t)
+        seen, names = [], []
+
+        def first():
+            names.append(threading.current_thread().name)
+            time.sleep(0.002)
+            return 'u'
+        assert _parallel.beside(first, lambda lo, hi: seen.append((lo, hi)), 10, 100) == 'u'
+        assert len(names) == 1
+        assert sorted(seen) == ([(0, 5), (5, 10)] if ember.get_num_threads() > 1 else [(0, 10)])
+
+
 @pytest.mark.parametrize('kernel,stride,padding', [(2, 2, 0), (3, 2, 1)])
 def test_split_max_pool_is_bit_identical_and_matches_torch(split, monkeypatch, kernel, stride, padding):
     monkeypatch.setattr(_pool, '_PIECE_BYTES', 700)     # pieces of two 9x9 planes
@@ -493,15 +509,17 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
         monkeypatch.setattr(getattr(functional, name), '_MIN_CHANNELS', 1 if name == module else 1 << 30)
         monkeypatch.setattr(getattr(functional, name), '_MIN_TILES', 1)
     monkeypatch.setattr(functional._winograd, '_MIN_CHUNKED_CHANNELS', 1 if module == '_winograd' else 1 << 30)
-    calls = []
-    side_by_side = _parallel.side_by_side
+    calls, besides = [], []
+    side_by_side, beside = _parallel.side_by_side, _parallel.beside
     monkeypatch.setattr(_parallel, 'side_by_side', lambda *a: calls.append(1) or side_by_side(*a))
+    monkeypatch.setattr(_parallel, 'beside', lambda *a: besides.append(ember.get_num_threads()) or beside(*a))
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 8) + hw).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     g = rng.standard_normal((2, 16) + hw).astype(np.float32)
     _check_conv_both_regimes(x, w, g)
     assert calls == [1]     # at two threads only
+    assert len(besides) == 2     # the forward's weight transform beside its input transform, in both regimes
 
 
 @pytest.mark.parametrize('op,xs,ws,weight_at', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4), at) for at in (0, 5, 9)]

@@ -526,15 +526,14 @@ def _conv_fwd(x, w, b, s, pads, d, groups, need_x=True):
     wino = _winograd_for(x, w, s, d, groups, pads)
     if wino is not None:
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-        u = None if wino is _winograd_s2 else wino.weight_transform(w)
         if wino is _winograd_s2:    # w's transform made beside x's at two threads
             saved = wino.forward(x, w, pads[0][0], pads[1][0], y)
         elif wino is _winograd4_chunked:     # the bias goes in with its output transform
-            saved, b = wino.forward(x, u, b, pads[0][0], pads[1][0], y), None
-        elif wino is _winograd:
-            saved = wino.forward(x, u, pads[0][0], pads[1][0], y)
-        else:
-            saved = wino.Saved(u, wino.conv(x, u, pads[0][0], pads[1][0], y))
+            saved, b = wino.forward(x, wino.weight_transform(w), b, pads[0][0], pads[1][0], y), None
+        elif wino is _winograd:     # w's transform made beside x's at two threads (whole batches)
+            saved = wino.forward(x, w, pads[0][0], pads[1][0], y)
+        else:       # _winograd4: the same
+            saved = wino.forward(x, w, y)
         if b is not None:
             y += b[:, None, None]
         return y, saved

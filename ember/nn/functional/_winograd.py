@@ -178,13 +178,19 @@ def conv(x, u, top, left, out, flip=False):
     return v
 
 
-def _transform_input(x, top, left, out):
-    """V (16, C, th*tw*N) of x (N, C, H, W) padded by top/left, for the conv written into out: split by channel."""
+def _transform_input(x, top, left, out, first=None):
+    """V (16, C, th*tw*N) of x (N, C, H, W) padded by top/left, for the conv written into out: split by channel;
+    with ``first``, (first(), V), first() run beside the channel blocks (_parallel.beside)."""
     th, tw = _tiles(out.shape[2:])
     n, c = x.shape[:2]
     v = np.empty((16, c, th * tw * n), x.dtype)
-    _parallel.run(lambda lo, hi: _input_transform(x[:, lo:hi], top, left, th, tw, v[:, lo:hi]), c, v.nbytes)
-    return v
+
+    def block(lo, hi):
+        _input_transform(x[:, lo:hi], top, left, th, tw, v[:, lo:hi])
+    if first is None:
+        _parallel.run(block, c, v.nbytes)
+        return v
+    return _parallel.beside(first, block, c, v.nbytes), v
 
 
 def _transform_output(m, out):
@@ -235,14 +241,18 @@ def shared_products(out, operands, parts, flip=False):
     return [lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in zip(cuts, cuts[1:])]
 
 
-def forward(x, u, top, left, out):
-    """conv of x with transformed weights u into out, as ``conv``; returns what backward needs. A big batch
+def forward(x, w, top, left, out):
+    """conv of x with weights w (O, C, 3, 3) into out, as ``conv`` with U = weight_transform(w); returns what
+    backward needs. A whole batch makes U beside V's channel blocks (as _winograd4.forward). A big batch
     goes a few samples at a time, so V and M stay in the cache (MNIST's 32 -> 64 channels at 26x26, batch
     64, one thread, min of 10: 24.6 ms whole, 15.1 in chunks of 16 samples, 12.8 of 8, 13.6 of 4; im2col
     15.3); its backward rebuilds V chunk by chunk (see ``chunked_grads``) rather than keep it."""
-    parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
+    parts = chunks(x, w.shape[0] + w.shape[1], out.shape[2:])
     if len(parts) == 1:
-        return Saved(u, conv(x, u, top, left, out))
+        u, v = _transform_input(x, top, left, out, lambda: weight_transform(w))
+        _transform_output(_products(u, v), out)
+        return Saved(u, v)
+    u = weight_transform(w)
     _parallel.each(lambda sl: conv(x[sl], u, top, left, out[sl]), [(sl,) for sl in parts])
     return Chunked(u, parts)
 
