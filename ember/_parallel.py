@@ -11,7 +11,7 @@ import threading
 
 from .backend import BLAS, blas_threads, xp
 
-__all__ = ['threads', 'spans', 'blocks', 'run', 'beside', 'each', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat',
+__all__ = ['threads', 'spans', 'blocks', 'run', 'beside', 'each', 'each_then', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat',
            'copyto', 'ufunc', 'product', 'later', 'settle', 'fresh', 'touches']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
@@ -149,6 +149,33 @@ def each(fn, items):
         return _spread(fn, items, t)
     finally:
         POOL.busy.release()
+
+
+def each_then(fn, items, then):
+    """``for i, item in enumerate(items): then(i, fn(*item))`` with the fn calls shared out as each()'s, and the then
+    calls one at a time in items' order, each as soon as its result and those before it are in, by the thread that
+    finds it ready, while the other takes the next item: an ordered reduction of products (their sums in a fixed
+    order, so values do not depend on the thread count) overlaps the products still running instead of following
+    them all."""
+    lock, done, state = threading.Lock(), {}, {'next': 0, 'draining': False}
+
+    def run(i):
+        r = fn(*items[i])
+        with lock:
+            done[i] = r
+            if state['draining']:     # the thread draining now takes it in turn
+                return
+            state['draining'] = True
+        while True:
+            with lock:
+                k = state['next']
+                if k not in done:
+                    state['draining'] = False
+                    return
+                r = done.pop(k)
+                state['next'] = k + 1
+            then(k, r)
+    each(run, [(i,) for i in range(len(items))])
 
 
 # (owner thread ident, worker, task, restore, out) of the task later() started and settle() has not joined, else None

@@ -71,6 +71,36 @@ def test_a_workers_error_reaches_the_caller_and_the_pool_still_works(split):
     assert _parallel.each(fn, [(i,) for i in range(3)]) == [0, 1, 2]
 
 
+@pytest.mark.parametrize('threads', [2, 1])
+def test_each_then_adds_in_order_beside_the_items(split, threads):
+    """each_then(fn, items, then): every then(i, fn(*items[i])) once, one at a time, in items' order, however the
+    items finish (here the early ones last)."""
+    ember.set_num_threads(threads)
+    order, active = [], []
+
+    def fn(i):
+        time.sleep(0.001 * (8 - i))
+        return i * 10
+
+    def then(i, r):
+        active.append(1)
+        assert len(active) == 1
+        order.append((i, r))
+        time.sleep(0.0005)
+        active.pop()
+    _parallel.each_then(fn, [(i,) for i in range(8)], then)
+    assert order == [(i, i * 10) for i in range(8)]
+
+
+def test_each_then_error_reaches_the_caller(split):
+    def then(i, r):
+        if i == 2:
+            raise ValueError('then 2')
+    with pytest.raises(ValueError, match='then 2'):
+        _parallel.each_then(lambda i: i, [(i,) for i in range(6)], then)
+    assert _parallel.each(lambda i: i, [(1,), (2,)]) == [1, 2]
+
+
 def test_a_worker_keeps_nothing_of_its_last_task(split):
     import weakref
 
@@ -690,11 +720,15 @@ def test_split_per_tap_conv_is_bit_identical_and_matches_torch(split, monkeypatc
     for module in (_winograd, _winograd4):
         monkeypatch.setattr(module, '_MIN_CHANNELS', 1 << 30)
         monkeypatch.setattr(module, '_MIN_TILES', 1 << 30)
+    calls = []
+    each_then = _parallel.each_then
+    monkeypatch.setattr(_parallel, 'each_then', lambda *a: calls.append(len(a[1])) or each_then(*a))
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 6, 4, 5)).astype(np.float32)
     w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
     g = rng.standard_normal((2, 8, 4, 5)).astype(np.float32)
     _check_conv_both_regimes(x, w, g)
+    assert calls == [9, 18]     # at two threads: the forward's taps, then both gradients' (adds beside products)
 
 
 @pytest.mark.parametrize('shape', [(4, 6, 9, 9), (3, 7, 8, 9), (2, 33, 65), (4, 6, 5, 5), (3, 7, 2, 3), (2, 33, 4)],

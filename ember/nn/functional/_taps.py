@@ -74,27 +74,33 @@ def weights(w):
     return wt
 
 
-def _products(pairs, nbytes):
-    """[a @ b for (a, b) in pairs]. At more than one thread the products run on ember._parallel's pool, each
-    as on one thread, and are added up afterwards in tap order, so values do not depend on the thread count
-    (one product's rows or columns split across threads changed OpenBLAS's roundings). ResNet-18's 512x4x4
-    convs, batch 8, two threads, min of 40 interleaved on the loaded machine (ms, with the weight copy):
-    forward 10.80 -> 5.57, input gradient 11.09 -> 5.54 (OpenBLAS's own threads); one thread 5.59 -> 5.70
-    and 5.59 -> 5.62 (min thread CPU time of 20, within noise)."""
-    if len(_parallel.blocks(len(pairs), nbytes)) == 1:
-        return [gemm(a, b) for a, b in pairs]
-    return _parallel.each(gemm, pairs)
-
-
 def conv(x, wt, s, d, pads, o):
-    """y (O, OH, OW, N) of x (C, H, W, N) with per-tap weights wt (KH, KW, O, C)."""
+    """y (O, OH, OW, N) of x (C, H, W, N) with per-tap weights wt (KH, KW, O, C): each tap's product added onto
+    its output slice in tap order (see _sum_products)."""
     n = x.shape[3]
     y = np.zeros((wt.shape[2], o[0], o[1], n), x.dtype)
     taps = _taps(x.shape, o, wt.shape[:2], s, d, pads)
-    parts = _products([(wt[i, j], _matrix(x, isl)) for i, j, _, isl in taps], wt.nbytes)
-    for (_, _, osl, _), part in zip(taps, parts):
+
+    def add(k, part):
+        osl = taps[k][2]
         y[:, osl[0], osl[1]] += part.reshape(y.shape[0], osl[0].stop - osl[0].start, -1, n)
+    _sum_products(gemm, [(wt[i, j], _matrix(x, isl)) for i, j, _, isl in taps], add, wt.nbytes)
     return y
+
+
+def _sum_products(product, items, add, nbytes):
+    """add(k, product(*item)) for each k, item in items, in order. At more than one thread the products run on
+    ember._parallel's pool, each as on one thread, and are added in the same order, so values do not depend on the
+    thread count (one product's rows or columns split across threads changed OpenBLAS's roundings): ResNet-18's
+    512x4x4 convs, batch 8, two threads, min of 40 interleaved on the loaded machine (ms, with the weight copy):
+    forward 10.80 -> 5.57, input gradient 11.09 -> 5.54 (OpenBLAS's own threads); one thread 5.59 -> 5.70 and
+    5.59 -> 5.62 (min thread CPU time of 20, within noise). The adds go beside the products still running
+    (_parallel.each_then) where they followed them all (nine adds, 0.14 ms of the forward)."""
+    if len(_parallel.blocks(len(items), nbytes)) == 1:
+        for k, part in enumerate([product(*item) for item in items]):
+            add(k, part)
+    else:
+        _parallel.each_then(product, items, add)
 
 
 def grads(g, x, wt, s, d, pads, hw, wshape):
@@ -124,18 +130,14 @@ def grads(g, x, wt, s, d, pads, hw, wshape):
         return gemm(wt[i, j].T, _matrix(g, osl))
     items = [(True,) + t for t in taps_w] + [(False,) + t for t in taps_x]
     nbytes = g.dtype.itemsize * o * c * kh * kw * ((wt is not None) + (x is not None))
-    if len(_parallel.blocks(len(items), nbytes)) > 1:
-        parts = _parallel.each(product, items)
-    else:
-        parts = [product(*item) for item in items]
-    gx = gw = None
-    if wt is not None:
-        n = g.shape[3]
-        gx = np.zeros((c, hw[0], hw[1], n), g.dtype)
-        for (_, _, osl, isl), part in zip(taps_x, parts[len(taps_w):]):
-            gx[:, isl[0], isl[1]] += part.reshape(c, osl[0].stop - osl[0].start, -1, n)
-    if x is not None:
-        gw = from_taps(stack.reshape(kh, kw, o, c))
+    gx = None if wt is None else np.zeros((c, hw[0], hw[1], g.shape[3]), g.dtype)
+
+    def add(k, part):       # the input gradient's products onto their input slices, in tap order
+        if k >= len(taps_w):
+            _, _, osl, isl = taps_x[k - len(taps_w)]
+            gx[:, isl[0], isl[1]] += part.reshape(c, osl[0].stop - osl[0].start, -1, g.shape[3])
+    _sum_products(product, items, add, nbytes)
+    gw = None if x is None else from_taps(stack.reshape(kh, kw, o, c))
     return gx, gw
 
 
