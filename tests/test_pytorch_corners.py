@@ -18,9 +18,10 @@ def _same_bits(e, t):
     assert repr(e) == repr(t)
 
 
-@pytest.mark.parametrize('n', [4, 5000])   # both sides of relu's size switch
-def test_relu_keeps_negative_zero_and_nan(n):
-    vals = np.resize(np.array([-0.0, 0.0, -1.0, np.nan, 2.0, -np.inf], np.float32), n)
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('n', [4, 5000, 8192])   # both sides of relu's size switch; whole 1024-value rows
+def test_relu_keeps_negative_zero_and_nan(n, dtype):
+    vals = np.resize(np.array([-0.0, 0.0, -1.0, np.nan, 2.0, -np.inf], dtype), n)
     for fn in (lambda L, x: L.relu(x), lambda L, x: L.nn.functional.relu(x), lambda L, x: x.relu(),
                lambda L, x: x.clone().relu_()):
         _same_bits(fn(ember, ember.tensor(vals)), fn(torch, torch.tensor(vals)))
