@@ -327,6 +327,51 @@ def test_unary_backward_ufunc_forms_as_the_formula_and_pytorch(name, dtype):
     np.testing.assert_allclose(grads['ember', False], grads['torch', False], rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16'])
+def test_tanh_backward_one_frame_as_pytorch(dtype):
+    """TanhBackward0's float32 backward in one frame (a float32 gradient of an unchanged float32 output) and
+    unary's backward for the rest (other dtypes, a float64 gradient, a second pass, create_graph): the gradient
+    equals PyTorch's bitwise where the forward values agree (float32/64), to rounding otherwise; a changed
+    output raises PyTorch's version error; a freed graph PyTorch's error."""
+    x = RNG.standard_normal((3, 7)) * 1.5
+    g = RNG.standard_normal((3, 7))
+    out = {}
+    for lib in (ember, torch):
+        dt = getattr(lib, dtype)
+        xt = lib.tensor(x).to(dt).requires_grad_()
+        y = xt.tanh()
+        assert y.grad_fn.name() == 'TanhBackward0'
+        y.backward(lib.tensor(g).to(dt), retain_graph=True)
+        first = xt.grad.clone()
+        y.backward(lib.tensor(g).to(dt))     # the second pass through the retained graph accumulates
+        gx, = lib.autograd.grad(xt.tanh(), xt, lib.tensor(g).to(dt), create_graph=True)
+        assert gx.requires_grad
+        errors = []
+        z = xt.tanh()
+        s = z.sum()
+        z.mul_(2)
+        with pytest.raises(RuntimeError) as e:
+            s.backward()
+        errors.append(str(e.value))
+        s = xt.tanh().sum()
+        s.backward()
+        with pytest.raises(RuntimeError) as e:
+            s.backward()
+        errors.append(str(e.value))
+        out[lib.__name__] = [t.detach().to(lib.float64).numpy() for t in (y, first, xt.grad, gx)] + [errors]
+    e, t = out['ember'], out['torch']
+    assert e[4] == t[4]
+    same = e[0] == t[0]     # PyTorch's tanh (SLEEF) and ember's correctly rounded one differ in some last bits
+    assert same.mean() > 0.5
+    tol = {'float16': 2e-3, 'bfloat16': 2e-2}.get(dtype, 1e-6)
+    for a, b in zip(e[1:3], t[1:3]):
+        if dtype in ('float32', 'float64'):
+            np.testing.assert_array_equal(a[same], b[same])
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    # create_graph runs the formula on Tensors (y*y rounded apart from 1 - y*y): PyTorch's to rounding
+    np.testing.assert_allclose(e[3], t[3], rtol=max(tol, 1e-6), atol=max(tol, 1e-6))
+
+
 def _chain_case(lib, case):
     """Build one graph of ``case`` on ``lib`` from the same values; returns (output, leaves, extras to compare)."""
     a = lib.tensor(RNG_CHAIN_A, requires_grad=True)
