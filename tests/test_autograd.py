@@ -453,6 +453,26 @@ def test_version_counter_error_message_is_pytorchs(anomaly):
         assert message(ember) == message(torch)
 
 
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16', 'complex64', 'complex128', 'int64',
+                                   'int32', 'int16', 'int8', 'uint8', 'bool'])
+def test_version_counter_error_names_the_type_as_pytorch(dtype):
+    """The modified tensor's type in the version error: a legacy name (torch.FloatTensor, torch.HalfTensor,
+    torch.ByteTensor) where PyTorch has one, else its CPU type (CPUBoolType, CPUBFloat16Type, CPUComplexFloatType)."""
+    def message(T):
+        complex_ = 'complex' in dtype
+        x = T.ones(3, requires_grad=True, dtype=getattr(T, dtype) if complex_ else T.float32)
+        m = T.ones(3, dtype=getattr(T, dtype))
+        y = x * m
+        if dtype == 'bool':
+            m.logical_not_()
+        else:
+            m.add_(1)
+        with pytest.raises(RuntimeError) as info:
+            (T.view_as_real(y) if complex_ else y).sum().backward()
+        return str(info.value)
+    assert message(ember) == message(torch)
+
+
 def test_inplace_on_leaf_requiring_grad():
     raises_like(lambda T: T.tensor(X, requires_grad=True).add_(1), RuntimeError, 'leaf Variable')
 

@@ -352,6 +352,16 @@ def _op_name(fn):
     return name[:-9] if name.endswith('Backward0') else name.replace('Backward', '')
 
 
+# the dtypes PyTorch's version error names by a legacy tensor type (torch.FloatTensor); the others by their CPU type
+_LEGACY_TYPES = frozenset(('Float', 'Double', 'Half', 'Long', 'Int', 'Short', 'Char', 'Byte'))
+
+
+def _type_name(tname):
+    """How PyTorch's version error names a tensor of scalar type ``tname``: torch.FloatTensor, CPUBoolType,
+    CPUBFloat16Type, CPUComplexFloatType."""
+    return f'torch.{tname}Tensor' if tname in _LEGACY_TYPES else f'CPU{tname}Type'
+
+
 def _raise_modified(node, obj, now, then, is_output):
     arr = obj if is_output else obj._data
     from .._dtype import from_np, scalar_name
@@ -361,7 +371,7 @@ def _raise_modified(node, obj, now, then, is_output):
     where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
-        f'[{"CPUBoolType" if tname == "Bool" else f"torch.{tname}Tensor"} [{shape}]]{where} is at version {now}; '
+        f'[{_type_name(tname)} [{shape}]]{where} is at version {now}; '
         f'expected version {then} instead. Hint: {_modified_hint()}')
 
 
