@@ -187,69 +187,79 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     plan_x, plan_y, plan_xy = (_plan('a' in pa, 'b' in pa), _plan('a' in pb, 'b' in pb),
                                _plan('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
 
-    def op(input, other):
-        if type(input) is Tensor and type(other) is Tensor:
-            a, b = input._data, other._data
-            dt = a.dtype
-            if dt is b.dtype and (not float_out or dt.kind == 'f'):
-                try:
-                    r = np_fn(a, b)
-                except ValueError:
-                    raise _broadcast_error(name, input, other) from None
-                except TypeError as e:
-                    raise _type_error(e, input, other) from None
-                xg, yg = input._requires_grad, other._requires_grad
-                if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
-                    # ``record`` for two tensors of one dtype, the hot path: built inline
-                    if a.shape != b.shape:
-                        node = _new_node(cls)
-                        node._meta = (a.shape, dt if xg else None, b.shape, dt if yg else None, None, None, False)
-                    elif yg:
-                        node = _new_node(cls)
-                        node._meta = _EXACT_XY if xg else _EXACT_Y
-                    else:
-                        node = _new_node(first)     # its _meta: _EXACT_X (see first)
-                    # edge() inline for an op's result, one call less (fwd+bwd per op, min of interleaved runs:
-                    # 16-op chain 2.217 -> 2.190 us, 256-op chain 2.036 -> 2.007; 4-op forward 1.299 -> 1.283)
-                    fn = input.grad_fn
-                    node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input) if xg else
-                                           _NO_EDGE, edge(other) if yg else _NO_EDGE)
-                    plan = (plan_xy if yg else plan_x) if xg else plan_y
-                    if plan is not None:    # (need_a, need_b), None when neither is saved (add, sub)
-                        need_a, need_b = plan
-                        node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
-                        node._saved = (saved_entry(input) if need_a else None, saved_entry(other) if need_b else None)
-                    t = _new_node(Tensor)
-                    t._data = r if type(r) is _NDARRAY else adopt_output(r, node)
-                    t._requires_grad = True
-                    t._grad = None
-                    t.grad_fn = node
-                    return t
-                return Tensor._make(r)
-        if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-            raise _not_tensor(name, input, other)
-        try:
-            x, y, a, b = arrays(input, other, float_out)
-        except NotOperand:
-            raise operand_error(name, input, other) from None
-        except TypeError:
-            recorded = fx_operand(name, input, other)
-            if recorded is None:
-                raise
-            return recorded
-        try:
-            r = np_fn(a, b)
-        except ValueError:
-            raise _broadcast_error(name, x, y) from None
-        except OverflowError:
-            r = np_fn(*_wrap_ints(a, b))
-        if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
-                             (isinstance(y, Tensor) and y._requires_grad)):
-            return record(x, y, a, b, r)
-        return Tensor._make(r)
-    op.__name__ = name
-    op.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
-    op.node = cls
+    def make(operator):
+        """The op; ``operator``: Tensor's ``+``/``*``... form, which returns NotImplemented for an ndarray operand
+        (see numpy_operand), tested off the two-tensor fast path so that the operators cost nothing more."""
+        def op(input, other):
+            if type(input) is Tensor and type(other) is Tensor:
+                a, b = input._data, other._data
+                dt = a.dtype
+                if dt is b.dtype and (not float_out or dt.kind == 'f'):
+                    try:
+                        r = np_fn(a, b)
+                    except ValueError:
+                        raise _broadcast_error(name, input, other) from None
+                    except TypeError as e:
+                        raise _type_error(e, input, other) from None
+                    xg, yg = input._requires_grad, other._requires_grad
+                    if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
+                        # ``record`` for two tensors of one dtype, the hot path: built inline
+                        if a.shape != b.shape:
+                            node = _new_node(cls)
+                            node._meta = (a.shape, dt if xg else None, b.shape, dt if yg else None, None, None, False)
+                        elif yg:
+                            node = _new_node(cls)
+                            node._meta = _EXACT_XY if xg else _EXACT_Y
+                        else:
+                            node = _new_node(first)     # its _meta: _EXACT_X (see first)
+                        # edge() inline for an op's result, one call less (fwd+bwd per op, min of interleaved runs:
+                        # 16-op chain 2.217 -> 2.190 us, 256-op chain 2.036 -> 2.007; 4-op forward 1.299 -> 1.283)
+                        fn = input.grad_fn
+                        node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input) if xg else
+                                               _NO_EDGE, edge(other) if yg else _NO_EDGE)
+                        plan = (plan_xy if yg else plan_x) if xg else plan_y
+                        if plan is not None:    # (need_a, need_b), None when neither is saved (add, sub)
+                            need_a, need_b = plan
+                            node._epoch = BUMPS[0]   # read before the versions: a bump in between is then seen
+                            node._saved = (saved_entry(input) if need_a else None,
+                                           saved_entry(other) if need_b else None)
+                        t = _new_node(Tensor)
+                        t._data = r if type(r) is _NDARRAY else adopt_output(r, node)
+                        t._requires_grad = True
+                        t._grad = None
+                        t.grad_fn = node
+                        return t
+                    return Tensor._make(r)
+            if operator and isinstance(other, _NDARRAY):
+                return NotImplemented
+            if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+                raise _not_tensor(name, input, other)
+            try:
+                x, y, a, b = arrays(input, other, float_out)
+            except NotOperand:
+                raise operand_error(name, input, other) from None
+            except TypeError:
+                recorded = fx_operand(name, input, other)
+                if recorded is None:
+                    raise
+                return recorded
+            try:
+                r = np_fn(a, b)
+            except ValueError:
+                raise _broadcast_error(name, x, y) from None
+            except OverflowError:
+                r = np_fn(*_wrap_ints(a, b))
+            if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
+                                 (isinstance(y, Tensor) and y._requires_grad)):
+                return record(x, y, a, b, r)
+            return Tensor._make(r)
+        return op
+    op = make(False)
+    op.operator = make(True)
+    for f in (op, op.operator):
+        f.__name__ = name
+        f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
+        f.node = cls
     return op
 
 
@@ -1667,20 +1677,28 @@ def _wrapped_ints(a, b):
 
 
 def _compare(np_fn, name, tensors_only=False):
-    def op(input, other):
-        if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-            raise _not_tensor(name, input, other)
-        try:
-            x, y, a, b = binary_arrays(input, other)
-        except NotOperand:
-            raise operand_error(name, input, other) from None
-        a, b = _wrapped_ints(a, b)
-        try:
-            return Tensor._make(np.asarray(np_fn(a, b)))
-        except ValueError:
-            raise _broadcast_error(name, x, y) from None
-    op.__name__ = name
-    op.__doc__ = f'Elementwise {name}; a bool tensor, not differentiable.'
+    """A comparison op; its ``operator`` attribute, Tensor's ``<``..., is NotImplemented for an ndarray (see
+    ops.numpy_operand) with no call more than the op."""
+    def make(operator):
+        def op(input, other):
+            if operator and isinstance(other, _NDARRAY):
+                return NotImplemented
+            if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+                raise _not_tensor(name, input, other)
+            try:
+                x, y, a, b = binary_arrays(input, other)
+            except NotOperand:
+                raise operand_error(name, input, other) from None
+            a, b = _wrapped_ints(a, b)
+            try:
+                return Tensor._make(np.asarray(np_fn(a, b)))
+            except ValueError:
+                raise _broadcast_error(name, x, y) from None
+        op.__name__ = name
+        op.__doc__ = f'Elementwise {name}; a bool tensor, not differentiable.'
+        return op
+    op = make(False)
+    op.operator = make(True)
     return op
 
 

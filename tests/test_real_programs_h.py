@@ -1,0 +1,112 @@
+"""Real public programs run on ember against PyTorch (session 28: NLP, audio, tabular, scientific and RL code),
+and the Tensor API they touch: RL code mixing NumPy arrays into tensor arithmetic (``values + adv`` with ``adv``
+an ndarray is NumPy's float64 sum in PyTorch)."""
+import operator
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import assert_same
+
+_OPS = ['add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and_', 'or_',
+        'xor', 'lshift', 'rshift', 'matmul']
+_DTYPES = [('float32', np.float64), ('float32', np.int64), ('float32', np.float32), ('int64', np.float32),
+           ('int64', np.int32), ('bool', np.bool_), ('float64', np.bool_)]
+
+
+def _outcome(fn):
+    """fn()'s result as (kind, value): a tensor, another object, or the exception's type and message."""
+    try:
+        r = fn()
+    except Exception as e:   # noqa: BLE001 - the refusal itself is compared
+        return 'raises', (type(e).__name__, str(e))
+    return ('tensor', r) if isinstance(r, (torch.Tensor, ember.Tensor)) else ('value', r)
+
+
+def _same_outcome(got, want, what):
+    assert got[0] == want[0], f'{what}: ember {got}, torch {want}'
+    if want[0] == 'tensor':
+        assert_same(got[1], want[1], what=what)
+    elif want[0] == 'value':
+        assert type(got[1]) is type(want[1]) and got[1] == want[1], what
+    else:
+        assert got[1][0] == want[1][0], f'{what}: ember {got[1]}, torch {want[1]}'
+
+
+@pytest.mark.parametrize('tdt,adt', _DTYPES, ids=str)
+@pytest.mark.parametrize('op', _OPS)
+def test_tensor_and_ndarray_operands_as_pytorch(op, tdt, adt):
+    """``t OP a`` is NumPy's computation on the tensor's array (NumPy's promotion, bool as uint8), except
+    ``==`` (a tensor comparison) and ``a / t``; ``a OP t`` is mostly a TypeError, as in PyTorch."""
+    f = getattr(operator, op)
+    a = np.array([[1, 2], [3, 4]]).astype(adt)
+    for order in ('tensor first', 'array first'):
+        res = []
+        for T in (torch, ember):
+            t = T.tensor([[2, 1], [1, 3]]).to(getattr(T, tdt))
+            res.append(_outcome((lambda: f(t, a)) if order == 'tensor first' else (lambda: f(a, t))))
+        _same_outcome(res[1], res[0], f'{op} {order}')
+
+
+@pytest.mark.parametrize('op', ['iadd', 'isub', 'imul', 'itruediv', 'ipow', 'iand'])
+def test_inplace_operator_with_ndarray_rebinds(op):
+    """``t += a`` with an ndarray: PyTorch's in-place operator declines, so t becomes the new ``t + a``."""
+    a = np.array([1, 2], np.int64 if op == 'iand' else np.float64)
+    for_each = []
+    for T in (torch, ember):
+        t = T.tensor([3, 4]) if op == 'iand' else T.tensor([3., 4.])
+        u = getattr(operator, op)(t, a)
+        for_each.append((u, t, u is t))
+    assert_same(for_each[1][0], for_each[0][0])
+    assert_same(for_each[1][1], for_each[0][1])
+    assert for_each[1][2] == for_each[0][2]
+
+
+@pytest.mark.parametrize('other', [np.float64(2.5), np.array(2.5), np.int64(3), np.array(3), np.float32(0.5)],
+                         ids=repr)
+def test_numpy_scalars_and_zero_d_arrays(other):
+    """A NumPy scalar is a number to PyTorch (the tensor's dtype stays); a 0-d array goes to NumPy (``<`` with one
+    is a TypeError there)."""
+    for op in (operator.add, operator.mul, operator.truediv, operator.lt, operator.iadd):
+        want = _outcome(lambda: op(torch.ones(3), other))
+        got = _outcome(lambda: op(ember.ones(3), other))
+        _same_outcome(got, want, op.__name__)
+
+
+def test_tensor_requiring_grad_with_ndarray_refuses():
+    for T in (torch, ember):
+        with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+            T.ones(2, requires_grad=True) + np.ones(2)
+
+
+@pytest.mark.parametrize('other', ['a', None, [1.0, 2.0], (1, 2), {1: 2}], ids=repr)
+def test_equality_with_non_operands_is_identity(other):
+    assert (ember.ones(2) == other) == (torch.ones(2) == other)
+    assert (ember.ones(2) != other) == (torch.ones(2) != other)
+
+
+def _rl_returns(T, rewards, values, dones, gamma=0.99):
+    """A REINFORCE/A2C returns-and-advantages loop as RL tutorials write it: NumPy rewards and dones, the
+    critic's values a tensor, mixed with ``+``/``*``."""
+    returns = np.zeros_like(rewards)
+    running = 0.0
+    for i in reversed(range(len(rewards))):
+        running = rewards[i] + gamma * running * (1 - dones[i])
+        returns[i] = running
+    with T.no_grad():
+        adv = returns - values.numpy()
+        target = values + adv
+        norm = (target - target.mean()) / (target.std() + 1e-8)
+    return target, norm, T.as_tensor(returns) * 0.5
+
+
+def test_rl_returns_mixing_ndarrays_and_tensors():
+    rng = np.random.default_rng(0)
+    rewards, dones = rng.normal(size=8), (rng.uniform(size=8) < 0.2).astype(np.float64)
+    values = rng.normal(size=8).astype(np.float32)
+    want = _rl_returns(torch, rewards, torch.tensor(values), dones)
+    got = _rl_returns(ember, rewards, ember.tensor(values), dones)
+    for g, w in zip(got, want):
+        assert_same(g, w, atol=1e-6, rtol=1e-6)
