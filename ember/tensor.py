@@ -13,6 +13,7 @@ from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
 from .autograd import backward as _backward
 from .autograd.graph import BUMPS as _BUMPS, _version_cell
+from .autograd import grad_mode as _grad_mode
 from .autograd.grad_mode import GRAD as _GRAD
 
 
@@ -165,7 +166,8 @@ class Tensor(metaclass=_TorchNamedType):
 
     @staticmethod
     def _make(arr, grad_fn=None):
-        """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad."""
+        """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad. (While a
+        thread is in inference mode, ``_make_marking`` stands here: see _inference_creation.)"""
         t = object.__new__(Tensor)
         # a bf16 array made by astype is not yet a rounded BF16Array, a complex one not yet a ComplexArray: one
         # set lookup of the dtype (~4 ns over the identity test it replaced) finds both
@@ -174,6 +176,11 @@ class Tensor(metaclass=_TorchNamedType):
         t._grad = None
         t.grad_fn = grad_fn
         return t
+
+    def is_inference(self):
+        """Whether this tensor was made in inference mode (a view: whether its base was)."""
+        b = self._base if self._base is not None else self
+        return type(b._vc) is _InferenceCell
 
     # -- metadata -------------------------------------------------------------------------------------
     @property
@@ -282,6 +289,8 @@ class Tensor(metaclass=_TorchNamedType):
     @property
     def _version(self):
         b = self._base if self._base is not None else self
+        if type(b._vc) is _InferenceCell:
+            raise RuntimeError('Inference tensors do not track version counter.')
         return 0 if b._vc is None else b._vc[0]
 
     def _bump(self):
@@ -306,6 +315,8 @@ class Tensor(metaclass=_TorchNamedType):
             raise RuntimeError('you can only change requires_grad flags of leaf variables. If you want to use '
                                'a computed variable in a subgraph that doesn\'t require differentiation use '
                                'var_no_grad = var.detach().')
+        if requires_grad and not _GRAD.inference and self.is_inference():
+            raise RuntimeError('Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.')
         if requires_grad and self._data.dtype.kind != 'f':
             if self._data.dtype.kind == 'c':
                 _complex.check_leaf_grad()
@@ -631,6 +642,40 @@ def adopt_output(arr, grad_fn):
     if grad_fn is not None and arr.dtype.kind == 'c':
         _complex.check_grad(grad_fn)
     return arr
+
+
+class _InferenceCell(list):
+    """The version counter of inference tensors (one, shared: they keep no version). Its bump is an in-place
+    change, refused outside inference mode after the write, as PyTorch refuses it (the values are changed)."""
+    __slots__ = ()
+
+    def __setitem__(self, i, v):
+        if not _GRAD.inference:
+            raise RuntimeError('Inplace update to inference tensor outside InferenceMode is not allowed.You can make '
+                               'a clone to get a normal tensor before doing inplace update.See '
+                               'https://github.com/pytorch/rfcs/pull/17 for more details.')
+        list.__setitem__(self, i, v)
+
+
+INFERENCE_CELL = _InferenceCell([0])
+_make_plain = Tensor.__dict__['_make']
+
+
+@staticmethod
+def _make_marking(arr, grad_fn=None):
+    """Tensor._make while some thread is in inference mode: this thread's new tensors are inference tensors."""
+    t = _make_plain.__func__(arr, grad_fn)
+    if _GRAD.inference:
+        t._vc = INFERENCE_CELL
+    return t
+
+
+def _inference_creation(on):
+    """Make tensors through _make_marking while any thread is in inference mode (nothing to test otherwise)."""
+    Tensor._make = _make_marking if on else _make_plain
+
+
+_grad_mode.ON_INFERENCE.append(_inference_creation)
 
 
 def _init(t, arr, grad_fn):

@@ -110,3 +110,43 @@ def test_rl_returns_mixing_ndarrays_and_tensors():
     got = _rl_returns(ember, rewards, ember.tensor(values), dones)
     for g, w in zip(got, want):
         assert_same(g, w, atol=1e-6, rtol=1e-6)
+
+
+def _inference_story(T):
+    """What an evaluation loop under inference_mode meets: which results are inference tensors (a view of a
+    normal tensor is not), their version counter, and in-place changes and requires_grad outside the mode."""
+    x, lin = T.ones(4, 3), T.nn.Linear(3, 2)
+    seen = []
+    with T.inference_mode():
+        made = dict(sum=x.sum(), sum0=x.sum(0), lin=lin(x), view=x[0], aidx=x[[0, 1]], ones=T.ones(2),
+                    tensor=T.tensor([1.0]), reshape=x.reshape(12), detach=x.detach(), clone=x.clone())
+        seen.append({k: v.is_inference() for k, v in made.items()})
+        y = x * 2
+        y.add_(1)                                   # in place inside the mode: allowed
+        x.add_(1)                                   # a normal tensor keeps its version counter
+        seen.append((x._version, T.is_inference_mode_enabled(), T.is_grad_enabled(), y.requires_grad))
+    seen.append((y.is_inference(), y.view(12).is_inference(), (y * 2).is_inference(), x.is_inference()))
+    for attempt in (lambda: y._version, lambda: y.add_(1), lambda: y.__setitem__(0, 5.0),
+                    lambda: y.requires_grad_(), lambda: y.view(12).mul_(2)):
+        seen.append(_outcome(attempt)[1])
+    seen.append(y.tolist())                         # PyTorch writes before it refuses: the values changed
+    with T.inference_mode(False):
+        seen.append((T.ones(2) * 2).is_inference())
+    return seen
+
+
+def test_inference_tensors_as_pytorch():
+    assert _inference_story(ember) == _inference_story(torch)
+
+
+@pytest.mark.parametrize('bare', [True, False])
+def test_inference_mode_decorator(bare):
+    """``@torch.inference_mode`` without parentheses decorates, as ``@torch.inference_mode()`` does."""
+    res = []
+    for T in (torch, ember):
+        def f(a):
+            return a * 2, T.is_inference_mode_enabled()
+        g = T.inference_mode(f) if bare else T.inference_mode()(f)
+        r, on = g(T.ones(2))
+        res.append((r.is_inference(), on, r.tolist(), T.is_inference_mode_enabled(), g.__name__))
+    assert res[1] == res[0]

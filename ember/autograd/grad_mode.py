@@ -21,6 +21,20 @@ def note_mode(enabled):
         OFF.add(_ident())
 
 
+INFERENCE = set()   # the threads (by ident) in inference mode: while it is empty, tensors are made unmarked
+ON_INFERENCE = []   # callbacks told whether INFERENCE is non-empty when a thread enters or leaves it (tensor.py's)
+
+
+def note_inference(on):
+    """Record in INFERENCE that this thread's inference mode is now ``on`` (and tell ON_INFERENCE)."""
+    if on:
+        INFERENCE.add(_ident())
+    else:
+        INFERENCE.discard(_ident())
+    for fn in ON_INFERENCE:
+        fn(bool(INFERENCE))
+
+
 class _GradState(threading.local):
     """The per-thread autograd flags; ``threading.local`` runs __init__ once in each thread that reads them.
     ``enabled``/``inference``: grad and inference mode; ``graph``/``release``: set while a backward pass
@@ -43,6 +57,8 @@ class _GradState(threading.local):
     def __setattr__(self, name, value):
         if name == 'enabled':   # every change of grad mode goes to OFF (the engine's, made in __dict__, too)
             note_mode(value)
+        elif name == 'inference' and bool(value) != (_ident() in INFERENCE):
+            note_inference(bool(value))
         super().__setattr__(name, value)
 
 
@@ -114,7 +130,14 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode):
-    """Like no_grad (ember keeps no extra inference-only state)."""
+    """Like no_grad, and the tensors made under it are inference tensors (``Tensor.is_inference()``: no
+    version counter, no in-place change outside inference mode). Also a decorator without parentheses
+    (``@inference_mode``), as PyTorch's."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode=True):
         self._value = not mode

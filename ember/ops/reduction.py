@@ -9,10 +9,10 @@ from .._dtype import DEFAULT, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_sums
-from ..autograd.grad_mode import GRAD, OFF
+from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import Node, edge
 from ..autograd._handoff import take
-from ..tensor import Tensor
+from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
 from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, flat_sum, short_sum
@@ -141,6 +141,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
             else:
                 t.grad_fn = None
                 t._requires_grad = False
+                if INFERENCE and GRAD.inference:   # made here, not by Tensor._make: marked here (an inference tensor)
+                    t._vc = INFERENCE_CELL
             return t
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     if type(input) is not Tensor and input.is_sparse:
