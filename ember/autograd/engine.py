@@ -19,6 +19,16 @@ def _shape_str(shape):
     return 'torch.Size([' + ', '.join(map(str, shape)) + '])'
 
 
+def _mixed_sum(a, b):
+    """Two gradients of one output summed, of two types: an array (ndarray or ember's complex or bf16 one) and a
+    tensor (sparse, or under create_graph) as tensors, by ember's add (Tensor's ``+`` leaves an ndarray operand
+    to NumPy, as PyTorch's does: see ops.numpy_operand)."""
+    from ..ops.pointwise import _add
+    if isinstance(a, Tensor) == isinstance(b, Tensor):
+        return a + b
+    return _add(a, b) if isinstance(a, Tensor) else _add(b, a)
+
+
 def _seed(t, g, i, create_graph):
     """The seed gradient of output ``t``: ones for a scalar, else ``g`` checked against t's shape."""
     if not isinstance(t, Tensor):
@@ -122,7 +132,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * node._n_out
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
+        buf[nr] = g if buf[nr] is None else buf[nr] + g if type(g) is type(buf[nr]) else _mixed_sum(buf[nr], g)
 
     deps = _dependencies(list(buffers))
     targets = captured = None
@@ -317,7 +327,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                 if g is not None:
                     if buf[nr] is not None and _parallel.LATER is not None and _parallel.touches(buf[nr], g):
                         _parallel.settle()      # the sum reads both
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    b = buf[nr]
+                    buf[nr] = g if b is None else b + g if type(g) is type(b) else _mixed_sum(b, g)
                 if left != -1:
                     deps[child] = left + 1
                     continue
