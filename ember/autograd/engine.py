@@ -22,7 +22,7 @@ def _shape_str(shape):
 def _mixed_sum(a, b):
     """Two gradients of one output summed, of two types: an array (ndarray or ember's complex or bf16 one) and a
     tensor (sparse, or under create_graph) as tensors, by ember's add (Tensor's ``+`` leaves an ndarray operand
-    to NumPy, as PyTorch's does: see ops.numpy_operand)."""
+    to NumPy, as PyTorch's does: see ops._numpy_operand)."""
     from ..ops.pointwise import _add
     if isinstance(a, Tensor) == isinstance(b, Tensor):
         return a + b

@@ -54,7 +54,7 @@ def _eq_operator(self, other):
 
 
 def _ne_operator(self, other):
-    """``t != other`` (True for a list or a string, as PyTorch; for an ndarray too, see numpy_operand)."""
+    """``t != other`` (True for a list or a string, as PyTorch; for an ndarray too, see _numpy_operand)."""
     if isinstance(other, _np.ndarray):
         return NotImplemented
     try:
@@ -65,7 +65,7 @@ def _ne_operator(self, other):
         raise
 
 
-def numpy_operand(fn):
+def _numpy_operand(fn):
     """Tensor operator ``fn`` giving an ndarray operand to NumPy, as PyTorch's operators do: they return
     NotImplemented for one, so ``t + a`` is NumPy's ``a.__radd__(t)`` on the tensor's array (NumPy's promotion:
     a float32 tensor plus an int64 array is float64; a tensor that requires grad refuses, as its ``__array__``
@@ -175,12 +175,12 @@ def _bind():
     T.sub_ = inplace.make_accumulate(T.sub, 'sub_', _np.subtract, mul)
     for name in ('addcmul', 'addcdiv', 'addcmul_', 'addcdiv_'):   # add/sub: their *old, add_/sub_: make_accumulate
         setattr(T, name, _old_overloads.accepting(getattr(T, name), name))
-    T.__iadd__, T.__isub__, T.__imul__ = T.add_.operator, T.sub_.operator, numpy_operand(T.mul_)
-    T.__itruediv__, T.__ifloordiv__ = numpy_operand(T.div_), numpy_operand(T.floor_divide_)
-    T.__imod__, T.__ipow__ = numpy_operand(T.remainder_), numpy_operand(T.pow_)
-    T.__iand__ = numpy_operand(make_inplace(bitwise_and, '__iand__'))
-    T.__ior__ = numpy_operand(make_inplace(bitwise_or, '__ior__'))
-    T.__ixor__ = numpy_operand(make_inplace(bitwise_xor, '__ixor__'))
+    T.__iadd__, T.__isub__, T.__imul__ = T.add_.operator, T.sub_.operator, _numpy_operand(T.mul_)
+    T.__itruediv__, T.__ifloordiv__ = _numpy_operand(T.div_), _numpy_operand(T.floor_divide_)
+    T.__imod__, T.__ipow__ = _numpy_operand(T.remainder_), _numpy_operand(T.pow_)
+    T.__iand__ = _numpy_operand(make_inplace(bitwise_and, '__iand__'))
+    T.__ior__ = _numpy_operand(make_inplace(bitwise_or, '__ior__'))
+    T.__ixor__ = _numpy_operand(make_inplace(bitwise_xor, '__ixor__'))
 
     T.__add__ = T.__radd__ = pointwise._add.operator
     T.__sub__ = pointwise._sub.operator
@@ -188,21 +188,21 @@ def _bind():
     T.__mul__ = T.__rmul__ = mul.operator
     T.__truediv__ = pointwise._div.operator
     T.__rtruediv__ = _rtruediv
-    T.__floordiv__ = numpy_operand(floor_divide)
-    T.__rfloordiv__ = numpy_operand(lambda self, other: floor_divide(other, self))
-    T.__mod__ = numpy_operand(remainder)
-    T.__rmod__ = numpy_operand(lambda self, other: remainder(other, self))
-    T.__pow__ = numpy_operand(pow)
-    T.__rpow__ = numpy_operand(lambda self, other: pow(other, self))
-    T.__matmul__ = numpy_operand(matmul)
-    T.__rmatmul__ = numpy_operand(lambda self, other: matmul(other, self))
+    T.__floordiv__ = _numpy_operand(floor_divide)
+    T.__rfloordiv__ = _numpy_operand(lambda self, other: floor_divide(other, self))
+    T.__mod__ = _numpy_operand(remainder)
+    T.__rmod__ = _numpy_operand(lambda self, other: remainder(other, self))
+    T.__pow__ = _numpy_operand(pow)
+    T.__rpow__ = _numpy_operand(lambda self, other: pow(other, self))
+    T.__matmul__ = _numpy_operand(matmul)
+    T.__rmatmul__ = _numpy_operand(lambda self, other: matmul(other, self))
     T.__neg__ = neg
     T.__pos__ = lambda self: self
     T.__abs__ = abs
     T.__invert__ = _invert
-    T.__and__ = T.__rand__ = numpy_operand(bitwise_and)
-    T.__or__ = T.__ror__ = numpy_operand(bitwise_or)
-    T.__xor__ = T.__rxor__ = numpy_operand(bitwise_xor)
+    T.__and__ = T.__rand__ = _numpy_operand(bitwise_and)
+    T.__or__ = T.__ror__ = _numpy_operand(bitwise_or)
+    T.__xor__ = T.__rxor__ = _numpy_operand(bitwise_xor)
     T.__eq__ = _eq_operator
     T.__ne__ = _ne_operator
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = lt.operator, le.operator, gt.operator, ge.operator
@@ -216,17 +216,18 @@ def _bind():
     T.new_empty, T.new_full = creation.new_empty, creation.new_full
     T.new, T.resize_ = creation.new, inplace.resize_
     T.to_sparse, T.to_dense = _sparse.to_sparse, _sparse.to_dense
+    T.to_sparse_csr, T.to_sparse_csc = _sparse.to_sparse_csr, _sparse.to_sparse_csc
     T.select, T.ravel, T.index_add = select, ravel, index_add
     T.index_add_ = make_inplace(index_add, 'index_add_')
     T.where = lambda self, condition, other: where(condition, self, other)
     T.bitwise_left_shift, T.bitwise_right_shift = bitwise_left_shift, bitwise_right_shift
     T.bitwise_left_shift_ = make_inplace(bitwise_left_shift, 'bitwise_left_shift_')
     T.bitwise_right_shift_ = make_inplace(bitwise_right_shift, 'bitwise_right_shift_')
-    T.__lshift__, T.__rshift__ = numpy_operand(bitwise_left_shift), numpy_operand(bitwise_right_shift)
-    T.__rlshift__ = numpy_operand(lambda self, other: bitwise_left_shift(other, self))
-    T.__rrshift__ = numpy_operand(lambda self, other: bitwise_right_shift(other, self))
-    T.__ilshift__ = numpy_operand(T.bitwise_left_shift_)
-    T.__irshift__ = numpy_operand(T.bitwise_right_shift_)
+    T.__lshift__, T.__rshift__ = _numpy_operand(bitwise_left_shift), _numpy_operand(bitwise_right_shift)
+    T.__rlshift__ = _numpy_operand(lambda self, other: bitwise_left_shift(other, self))
+    T.__rrshift__ = _numpy_operand(lambda self, other: bitwise_right_shift(other, self))
+    T.__ilshift__ = _numpy_operand(T.bitwise_left_shift_)
+    T.__irshift__ = _numpy_operand(T.bitwise_right_shift_)
     T.fmax, T.fmin, T.trace, T.kthvalue, T.mode = fmax, fmin, trace, kthvalue, mode
     for name in ('asinh', 'acosh', 'atanh', 'arcsinh', 'arccosh', 'arctanh', 'deg2rad', 'rad2deg', 'hypot'):
         setattr(T, name, getattr(pointwise, name))

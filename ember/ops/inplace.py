@@ -294,7 +294,7 @@ def make_accumulate(fn, name, ufunc, mul):
     fewer (``p.data.add_(p.grad, alpha=-lr)`` on 2M float32 values: 0.87 -> 0.49 ms, min of paired runs);
     the values are the out-of-place op's (with ``alpha``, one fused multiply-add: ``_fused.fma_``)."""
     def make(operator):
-        """The op; ``operator``: the ``+=``/``-=`` form, NotImplemented for an ndarray (ops.numpy_operand), tested
+        """The op; ``operator``: the ``+=``/``-=`` form, NotImplemented for an ndarray (ops._numpy_operand), tested
         off the fast path."""
         def op_(self, *args, **kwargs):
             a = self._data

@@ -189,7 +189,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     def make(operator):
         """The op; ``operator``: Tensor's ``+``/``*``... form, which returns NotImplemented for an ndarray operand
-        (see numpy_operand), tested off the two-tensor fast path so that the operators cost nothing more."""
+        (see _numpy_operand), tested off the two-tensor fast path so that the operators cost nothing more."""
         def op(input, other):
             if type(input) is Tensor and type(other) is Tensor:
                 a, b = input._data, other._data
@@ -1678,7 +1678,7 @@ def _wrapped_ints(a, b):
 
 def _compare(np_fn, name, tensors_only=False):
     """A comparison op; its ``operator`` attribute, Tensor's ``<``..., is NotImplemented for an ndarray (see
-    ops.numpy_operand) with no call more than the op."""
+    ops._numpy_operand) with no call more than the op."""
     def make(operator):
         def op(input, other):
             if operator and isinstance(other, _NDARRAY):
