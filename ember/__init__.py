@@ -46,6 +46,7 @@ from .random import thread_safe_generator
 from . import autograd, cuda
 from . import _C   # torch._C (its _LinAlgError)
 from ._sparse import sparse_coo_tensor, spmm
+from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
 
 

@@ -42,6 +42,7 @@ class SparseTensor(Tensor):
     made anew (read-only) on each access."""
     layout = _layout.sparse_coo
     is_sparse = True
+    _fused_products = True      # products with dense tensors add each entry's as one fused multiply-add (_spmm)
 
     @property
     def _data(self):
@@ -137,11 +138,19 @@ class SparseTensor(Tensor):
         return Tensor._make(arr)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        if layout in (_layout.sparse_csr, _layout.sparse_csc):
+            return _compressed(self, layout)
         _coo_only(layout)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError('to_sparse: conversion from Sparse to Sparse with sparse_dim argument != '
                                'self.sparse_dim() is not supported')
         return self
+
+    def to_sparse_csr(self, dense_dim=None):
+        return _compressed(self, _layout.sparse_csr)
+
+    def to_sparse_csc(self, dense_dim=None):
+        return _compressed(self, _layout.sparse_csc)
 
     # -- what PyTorch refuses or answers differently for a sparse tensor -------------------------------------
     def numpy(self, *, force=False):
@@ -365,6 +374,22 @@ def _swap(g, d0, d1):
     if isinstance(g, SparseTensor):
         return g.transpose(d0, d1)
     return np.swapaxes(g, d0, d1) if not isinstance(g, Tensor) else g.transpose(d0, d1)
+
+
+def _compressed(input, layout):
+    """``input`` (strided or COO) in a sparse compressed layout (see _sparse_csr)."""
+    from ._sparse_csr import to_compressed
+    return to_compressed(input, layout)
+
+
+def to_sparse_csr(input, dense_dim=None):
+    """``Tensor.to_sparse_csr``: a 2-D tensor's nonzero entries in the CSR layout."""
+    return _compressed(input, _layout.sparse_csr)
+
+
+def to_sparse_csc(input, dense_dim=None):
+    """``Tensor.to_sparse_csc``: a 2-D tensor's nonzero entries in the CSC layout."""
+    return _compressed(input, _layout.sparse_csc)
 
 
 def _coo_only(layout):
@@ -612,6 +637,8 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
     index order (coalesced)."""
     if isinstance(input, SparseTensor):
         return input.to_sparse(sparse_dim, layout=layout)
+    if layout in (_layout.sparse_csr, _layout.sparse_csc):
+        return _compressed(input, layout)
     _coo_only(layout)
     if input._requires_grad and GRAD.enabled:
         raise NotImplementedError("ember's to_sparse() does not differentiate: call it on a tensor that needs no "
@@ -637,14 +664,21 @@ def _spmm(s, axis, x):
     """The product of sparse ``s`` (transposed when ``axis`` is 1) and dense ``x``: out[i] += v * x[j] over
     ``s``'s entries (i, j, v) in stored order (i = the index along ``axis``), as PyTorch's COO product adds
     them, each a fused multiply-add (see _fma). The entries go in rounds (see _rounds), so a round is a few
-    NumPy passes over at most one entry an output row."""
+    NumPy passes over at most one entry an output row. A compressed (CSR/CSC) ``s`` adds each product rounded
+    on its own, as PyTorch's compressed kernel does (``_fused_products``)."""
     rows, cols = s._idx[axis], s._idx[1 - axis]
     out = np.zeros((s._shape[axis],) + x.shape[1:], x.dtype)
     v = s._vals.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - 1))
+    fma = _fma if s._fused_products else _mul_add
     for sel in _rounds(s, axis):
         r = rows[sel]
-        out[r] = _fma(v[sel], x[cols[sel]], out[r])
+        out[r] = fma(v[sel], x[cols[sel]], out[r])
     return out
+
+
+def _mul_add(a, b, c):
+    """a * b + c, each rounded (PyTorch's CSR product)."""
+    return a * b + c
 
 
 def _rounds(s, axis):
@@ -842,6 +876,8 @@ def mm(input, mat2, node=None, masked=False):
     """A product with a sparse operand (a strided result), entry by entry as PyTorch adds it: sparse @ dense
     directly, dense @ sparse as (S^T @ D^T)^T. Only the strided operand is differentiated."""
     node = node or MmBackward0
+    if isinstance(input, SparseTensor) and not isinstance(mat2, SparseTensor) and mat2.dim() == 1:
+        return mm(input, mat2.unsqueeze(1), node, masked).squeeze(1)     # sparse @ vector: PyTorch's mv
     _check_mm(input, mat2)
     if isinstance(input, SparseTensor) and isinstance(mat2, SparseTensor):
         raise NotImplementedError('ember multiplies a sparse tensor by a strided one only')

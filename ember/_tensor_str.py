@@ -6,7 +6,7 @@ import types
 
 import numpy as np
 
-from . import _bf16
+from . import _bf16, _layout
 
 from . import _dtype
 
@@ -240,12 +240,13 @@ def tensor_repr(t, tensor_contents=None):
 
 
 def sparse_repr(t):
-    """A sparse COO tensor as PyTorch prints it: its indices and values (each printed as a tensor, with its size
-    when empty), then size, nnz, dtype (of the values, when not a default one) and layout, the first suffix on
-    a new line."""
+    """A sparse tensor as PyTorch prints it: its parts (COO: indices and values; CSR: crow_indices, col_indices
+    and values; each printed as a tensor, with its size when empty), then size, nnz, dtype (of the values, when
+    not a default one) and layout, COO's first suffix on a new line."""
     indent = len('tensor(')
     parts = []
-    for name, arr in (('indices', t._idx), ('values', t._vals)):
+    coo = t.layout is _layout.sparse_coo
+    for name, arr in ((('indices', t._idx), ('values', t._vals)) if coo else t._repr_parts()):
         prefix = name + '=tensor('
         body = _body_str(arr, indent + len(prefix)) if arr.size else '[]'
         if not arr.size:
@@ -254,6 +255,6 @@ def sparse_repr(t):
     suffixes = ['size=' + str(tuple(t.shape)), 'nnz=' + str(t._idx.shape[1])]
     if t.dtype not in (_dtype.DEFAULT.dtype, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
         suffixes.append('dtype=' + repr(t.dtype))
-    suffixes.append('layout=torch.sparse_coo')
+    suffixes.append('layout=' + repr(t.layout))
     suffixes += _grad_suffix(t)
-    return _add_suffixes('tensor(' + (',\n' + ' ' * indent).join(parts), suffixes, indent, force_newline=True)
+    return _add_suffixes('tensor(' + (',\n' + ' ' * indent).join(parts), suffixes, indent, force_newline=coo)

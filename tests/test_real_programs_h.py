@@ -2,6 +2,7 @@
 and the Tensor API they touch: RL code mixing NumPy arrays into tensor arithmetic (``values + adv`` with ``adv``
 an ndarray is NumPy's float64 sum in PyTorch)."""
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -150,3 +151,92 @@ def test_inference_mode_decorator(bare):
         r, on = g(T.ones(2))
         res.append((r.is_inference(), on, r.tolist(), T.is_inference_mode_enabled(), g.__name__))
     assert res[1] == res[0]
+
+
+def _csr_story(T, a, b, v):
+    """A matrix taken to CSR and CSC as solver and graph code does: its parts, its products with dense
+    operands (the dense one's gradient), conversions back, scaling and sums."""
+    s, c = T.tensor(a).to_sparse_csr(), T.tensor(a).to_sparse_csc()
+    x = T.tensor(b, requires_grad=True)
+    y = T.sparse.mm(s, x)
+    (y * T.arange(float(b.shape[1]))).sum().backward()
+    return dict(
+        parts=(s.crow_indices(), s.col_indices(), s.values(), c.ccol_indices(), c.row_indices(), c.values()),
+        facts=(tuple(s.shape), s.dim(), s._nnz(), repr(s.dtype), s.is_sparse, s.is_sparse_csr, c.is_sparse_csr,
+               repr(s.layout), repr(c.layout), repr(s.t().layout), grad_fn_name(y), grad_fn_name(s @ x)),
+        products=(y, x.grad, c @ T.tensor(b), T.mm(s, T.tensor(b)), s.t() @ T.tensor(a), T.tensor(b).t() @ c.t()),
+        vector=(s @ T.tensor(v), T.mv(s, T.tensor(v))),
+        back=(s.to_dense(), c.to_dense(), s.t().to_dense(), s.to_sparse().to_dense(), (s * 2).to_dense(),
+              (s + s).to_dense(), (-c).to_dense(), s.double().to_dense(), T.zeros(a.shape) + s, s.sum()),
+        converted=(c.to_sparse_csr().crow_indices(), s.to_sparse_csc().row_indices(),
+                   T.tensor(a).to_sparse().to_sparse_csr().col_indices(),
+                   T.tensor(a).to_sparse(layout=T.sparse_csc).ccol_indices()),
+    )
+
+
+def grad_fn_name(t):
+    return type(t.grad_fn).__name__
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sparse_csr_and_csc_as_pytorch(dtype):
+    """Values, parts, products (bit for bit for sparse @ dense and its gradient: each product rounded, then
+    added row by row, as PyTorch's CSR kernel; vector and dense @ sparse products to rounding)."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(7, 6)).astype(dtype)
+    a[rng.uniform(size=a.shape) < 0.6] = 0
+    a[3] = 0
+    b, v = rng.normal(size=(6, 5)).astype(dtype), rng.normal(size=6).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')     # PyTorch's beta-state warning, once a process
+        want, got = _csr_story(torch, a, b, v), _csr_story(ember, a, b, v)
+    assert got['facts'] == want['facts']
+    for key in ('parts', 'back', 'converted'):
+        for g, w in zip(got[key], want[key]):
+            assert_same(g, w, atol=1e-6, rtol=1e-6, what=key)
+    for g, w in zip(got['products'][:4], want['products'][:4]):
+        np.testing.assert_array_equal(g.detach().numpy(), w.detach().numpy())
+    for g, w in zip(got['products'][4:] + got['vector'], want['products'][4:] + want['vector']):
+        assert_same(g, w, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize('make', [
+    "T.sparse_csr_tensor(T.tensor([0, 1, 3]), T.tensor([1, 0, 2]), T.tensor([1., 2., 3.]))",
+    "T.sparse_csr_tensor([0, 1, 3], [1, 0, 2], [1., 2., 3.], size=(2, 4), dtype=T.float64)",
+    "T.sparse_csc_tensor([0, 1, 1, 3], [1, 0, 1], [1., 2., 3.])",
+    "T.tensor([[0, 1], [2, 0]]).to_sparse_csr()",
+    "T.zeros(2, 3).to_sparse_csr()",
+    "T.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse_csr().t()",
+    "T.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse_csr() * 2",
+    "T.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse_csc().to_sparse()",
+])
+def test_sparse_compressed_prints_as_pytorch(make):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        want, got = eval(make, {'T': torch}), eval(make, {'T': ember})
+    assert repr(got) == repr(want)
+    assert_same(got.to_dense(), want.to_dense())
+
+
+@pytest.mark.parametrize('expr', ['s.indices()', 's.coalesce()', 's.numpy()', 's / 2', 's - s', 's.type()',
+                                  'c.crow_indices()', 's.ccol_indices()', 'c.col_indices()'])
+def test_sparse_compressed_refusals_as_pytorch(expr):
+    res = []
+    for T in (torch, ember):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            d = T.tensor([[0., 1., 0.], [2., 0., 3.]])
+            env = {'s': d.to_sparse_csr(), 'c': d.to_sparse_csc()}
+        res.append(_outcome(lambda: eval(expr, env))[1])
+    assert res[1] == res[0]
+
+
+def test_sparse_csr_product_gradcheck():
+    """The dense operand's gradient through a CSR product, against float64 finite differences."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(4, 5))
+    a[rng.uniform(size=a.shape) < 0.5] = 0
+    s = ember.tensor(a).to_sparse_csr()
+    x = ember.tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x: s @ x, (x,))
+    assert ember.autograd.gradcheck(lambda x: x.t() @ s.t(), (x,))
