@@ -2,6 +2,7 @@
 and the Tensor API they touch: RL code mixing NumPy arrays into tensor arithmetic (``values + adv`` with ``adv``
 an ndarray is NumPy's float64 sum in PyTorch)."""
 import operator
+import os
 import warnings
 
 import numpy as np
@@ -240,3 +241,92 @@ def test_sparse_csr_product_gradcheck():
     x = ember.tensor(rng.normal(size=(5, 3)), requires_grad=True)
     assert ember.autograd.gradcheck(lambda x: s @ x, (x,))
     assert ember.autograd.gradcheck(lambda x: x.t() @ s.t(), (x,))
+
+
+_ORDERS = ['T.empty(2, 3, 5, 7)', 'T.empty(2, 3, 5, 7).transpose(1, 2)', 'T.empty(2, 3, 5, 7).permute(0, 2, 3, 1)',
+           'T.empty(1, 2, 3, 4)', 'T.empty(3, 1)', 'T.empty(2, 3)[:, ::2]', 'T.empty(5)', 'T.tensor(1.)',
+           'T.empty(2, 3).expand(4, 2, 3)', 'T.empty(4, 3).t()[::2]', 'T.empty(3, 3)[:, :1]',
+           'T.empty(2, 2, 2).permute(2, 0, 1)', 'T.empty(2, 3, 4, 5).to(memory_format=T.channels_last)',
+           'T.empty(4, 4, 4)[::2, :, ::3].transpose(0, 2)']
+
+
+@pytest.mark.parametrize('check', [False, True, [], 'formats', 'x'], ids=repr)
+@pytest.mark.parametrize('make', _ORDERS)
+def test_dim_order_as_pytorch(make, check):
+    """Tensor.dim_order(): the dims outermost first, and its ambiguity checks (CUTLASS-style kernels read it)."""
+    res = []
+    for T in (torch, ember):
+        c = [T.contiguous_format, T.channels_last] if check == 'formats' else check
+        t = eval(make, {'T': T})
+        res.append(_outcome(lambda: t.dim_order(ambiguity_check=c)))
+    _same_outcome(res[1], res[0], make)
+
+
+@pytest.mark.parametrize('case', [
+    ('T.arange(9.).reshape(3, 3)', 'T.tensor([[10., 20.], [30., 40.]])', (2, 2), (1, 2), None),
+    ('T.zeros(10)', 'T.ones(3)', (3,), (2,), 1),
+    ('T.zeros(3, 4).t()', 'T.ones(2)', (2,), (1,), None),
+    ('T.zeros(4, dtype=T.int64)', 'T.ones(2)', (2,), (1,), None),
+    ('T.zeros(2, 3, 4).permute(2, 0, 1)', 'T.arange(6.).reshape(2, 3)', (2, 3), (5, 1), 2),
+    ('T.zeros(4)', 'T.ones(3)', (2,), (2,), None),
+    ('T.zeros(4)', 'T.ones(3)', (3,), (2,), None),
+], ids=str)
+def test_as_strided_scatter_as_pytorch(case):
+    make, src, size, stride, offset = case
+    res = []
+    for T in (torch, ember):
+        x, s = eval(make, {'T': T}), eval(src, {'T': T})
+        res.append(_outcome(lambda: T.as_strided_scatter(x, s, size, stride, offset)))
+        res.append(_outcome(lambda: x.as_strided_scatter(s, size, stride, offset)))
+    _same_outcome(res[2], res[0], 'function')
+    _same_outcome(res[3], res[1], 'method')
+
+
+def test_as_strided_scatter_gradients():
+    """src's gradient as PyTorch's, input's against float64 finite differences: zero where src was written.
+    (PyTorch 2.13 gives input the gradient of the written places instead, which fails its own gradcheck.)"""
+    g = np.arange(9.0).reshape(3, 3)
+    grads = []
+    for T in (torch, ember):
+        x = T.zeros(3, 3, dtype=T.float64, requires_grad=True)
+        s = T.ones(2, 2, dtype=T.float64, requires_grad=True)
+        y = T.as_strided_scatter(x, s, (2, 2), (1, 2))
+        (y * T.tensor(g)).sum().backward()
+        grads.append((s.grad.numpy(), type(y.grad_fn).__name__))
+    np.testing.assert_array_equal(grads[1][0], grads[0][0])
+    assert grads[1][1] == grads[0][1] == 'AsStridedScatterBackward0'
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    s = ember.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, s: ember.as_strided_scatter(x, s, (2, 3), (4, 1), 1), (x, s))
+    assert ember.autograd.gradcheck(lambda x, s: ember.as_strided_scatter(x.t(), s, (2, 3), (1, 2)), (x, s))
+
+
+def _from_file_story(T, folder):
+    """torch.from_file as data pipelines use it for raw binary arrays: a private copy, a shared mapping whose
+    writes reach the file (created or grown as needed), and the refusals."""
+    path = str(folder / 'data.bin')
+    np.arange(10, dtype=np.float32).tofile(path)
+    seen = [T.from_file(path), T.from_file(path, size=4), T.from_file(path, size=2, dtype=T.int64)]
+    private = T.from_file(path, shared=False, size=10, dtype=T.float32)
+    private[1] = 55.0
+    shared = T.from_file(path, shared=True, size=10)
+    shared[0] = 100.0
+    del shared
+    seen += [private, T.from_file(path, size=10), T.from_file(path, shared=True, size=12),
+             T.from_file(str(folder / 'new.bin'), shared=True, size=3)]
+    seen += [_outcome(lambda: T.from_file(path, size=40))[1], _outcome(lambda: T.from_file(folder / 'x', size=1))[1]]
+    return seen, os.path.getsize(path), os.path.getsize(str(folder / 'new.bin'))
+
+
+def test_from_file_as_pytorch(tmp_path):
+    (tmp_path / 'torch').mkdir()
+    (tmp_path / 'ember').mkdir()
+    want = _from_file_story(torch, tmp_path / 'torch')
+    got = _from_file_story(ember, tmp_path / 'ember')
+    assert got[1:] == want[1:]
+    for g, w in zip(got[0], want[0]):
+        if isinstance(w, torch.Tensor):
+            assert_same(g, w)
+        else:
+            assert g == (w[0], w[1].replace('/torch/', '/ember/'))

@@ -17,7 +17,7 @@ from .shape import (view, reshape, flatten, unflatten, squeeze, unsqueeze, trans
 from .indexing import (getitem, setitem, gather, scatter, scatter_add, index_select, masked_fill, nonzero,
                        masked_select, sort, argsort, topk, index_put, take, tril, triu, index_add)
 from .blas import matmul, mm, bmm, mv, dot, outer, einsum, addmm, linear, trace
-from .creation import (tensor, as_tensor, from_numpy, frombuffer, zeros, ones, empty, full, zeros_like, ones_like,
+from .creation import (tensor, as_tensor, from_numpy, frombuffer, from_file, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace)
 from .random import rand, randn, randint, randperm, manual_seed, Generator, uniform_, normal_
 from .inplace import make_inplace, make_reshape_inplace, zero_, fill_, copy_
@@ -30,6 +30,8 @@ from .composites import (combinations, cov, corrcoef, copysign, signbit, heavisi
                          unravel_index)
 from . import composites
 from .quantiles import quantile, nanquantile
+from .layout_ops import as_strided_scatter
+from . import layout_ops
 from . import frontdoor
 from .frontdoor import (empty_strided, empty_permuted, nonzero_static, msort, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander, gradient,
                         narrow_copy)
@@ -243,6 +245,7 @@ def _bind():
         setattr(T, fn.__name__, fn)
     T.quantile, T.nanquantile = quantile, nanquantile
     T.as_strided = shape.as_strided
+    T.as_strided_scatter, T.dim_order = as_strided_scatter, layout_ops.dim_order
     T.copysign_, T.heaviside_ = make_inplace(copysign, 'copysign_'), make_inplace(heaviside, 'heaviside_')
     T.storage_offset = lambda self: _storage_offset(self)
     for name, fn in (('index_copy', index_copy), ('index_fill', index_fill), ('masked_scatter', masked_scatter),

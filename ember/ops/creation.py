@@ -1,6 +1,8 @@
 """Tensor creation: from data (``tensor``, ``as_tensor``, ``from_numpy``) and by shape (``zeros``,
 ``arange``, ...), with PyTorch's dtype inference (Python floats give the default dtype)."""
 
+import os
+
 import numpy as np
 
 from .. import _bf16, _dtype, _layout, _sparse
@@ -270,6 +272,35 @@ _READ_ONLY = ('The given buffer is not writable, and PyTorch does not support no
               'can write to the underlying (supposedly non-writable) buffer using the tensor. You may want to copy '
               'the buffer to protect its data or make it writable before converting it to a tensor. This type of '
               'warning will be suppressed for the rest of this program.')
+
+
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False):
+    """A 1-D tensor of ``size`` elements read from the bytes of file ``filename``: with ``shared``, mapped (its
+    changes written to the file, which is created or grown to fit); else mapped copy-on-write (PyTorch's
+    MAP_PRIVATE: changes stay in the tensor), the file having to hold them."""
+    _check_device(device)
+    if not isinstance(filename, str):
+        raise TypeError(f"from_file(): argument 'filename' (position 1) must be str, not {type(filename).__name__}")
+    nd = to_np(dtype) or DEFAULT.np
+    size = int(size)
+    nbytes = size * nd.itemsize
+    if shared:
+        with open(filename, 'ab') as f:     # created if missing; grown (with zeros) to the mapping's size
+            if f.tell() < nbytes:
+                f.truncate(nbytes)
+        arr = np.memmap(filename, nd, 'r+', shape=(size,)).view(np.ndarray) if size else np.zeros(0, nd)
+    else:
+        try:
+            have = os.path.getsize(filename)
+        except OSError as e:
+            raise RuntimeError(f'unable to open file <{filename}> in read-only mode: {e.strerror} ({e.errno})') \
+                from None
+        if have < nbytes:
+            raise RuntimeError(f'file <{filename}> size <{have}> is smaller than the required mapping size '
+                               f'<{nbytes}>')
+        arr = np.memmap(filename, nd, 'c', shape=(size,)).view(np.ndarray) if size else np.zeros(0, nd)
+    return Tensor._make(arr).requires_grad_(requires_grad)
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
