@@ -103,6 +103,19 @@ _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'in
                  'complex64': 'ComplexFloat', 'complex128': 'ComplexDouble'}
 
 
+_CPP_NAMES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double',
+              'int8': 'signed char', 'int16': 'short int', 'int32': 'int', 'int64': 'long int', 'uint8': 'unsigned char',
+              'bool': 'bool', 'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
+
+
+def cpp_name(dt):
+    """The C++ type of a dtype as PyTorch's messages print it ('float', 'long int', 'c10::Half'): of an ember or
+    NumPy dtype, or a dtype's name."""
+    name = dt if isinstance(dt, str) else getattr(dt, 'name', None) or np.dtype(dt).name
+    name = name.split('.')[-1]
+    return _CPP_NAMES.get(name, name)
+
+
 def scalar_name(dt):
     """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its kernel errors spell it: of an ember or
     NumPy dtype, or a dtype's name ('float32')."""

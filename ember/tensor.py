@@ -350,8 +350,12 @@ class Tensor(metaclass=_TorchNamedType):
                                    f"size '{list(self._data.shape)}'. Please ensure that the gradient and the "
                                    'tensor are the same size')
             if g.dtype != self.dtype:
-                raise RuntimeError(f'assigned grad has data of a different type: expected {self.dtype}, '
-                                   f'got {g.dtype}')
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{_dtype.cpp_name(g.dtype)}' to a "
+                                   f"tensor with grad_dtype '{_dtype.scalar_name(self.dtype)}'. The gradient must "
+                                   "match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                                   "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. "
+                                   'Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient '
+                                   'may break downstream systems that assume they match.')
         self._grad = g
 
     @property

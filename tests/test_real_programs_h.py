@@ -330,3 +330,17 @@ def test_from_file_as_pytorch(tmp_path):
             assert_same(g, w)
         else:
             assert g == (w[0], w[1].replace('/torch/', '/ember/'))
+
+
+@pytest.mark.parametrize('leaf,grad', [('float32', 'float64'), ('float32', 'float16'), ('float32', 'int64'),
+                                       ('float32', 'bfloat16'), ('float32', 'complex64'), ('float64', 'float32'),
+                                       ('float32', 'float32')])
+def test_grad_assignment_dtype_check_as_pytorch(leaf, grad):
+    """``p.grad = g`` of another dtype: PyTorch 2.13's message, which names the leaf's grad_dtype."""
+    res = []
+    for T in (torch, ember):
+        x = T.ones(2, dtype=getattr(T, leaf), requires_grad=True)
+        res.append(_outcome(lambda: setattr(x, 'grad', T.ones(2, dtype=getattr(T, grad)))))
+    assert res[1][0] == res[0][0]
+    if res[0][0] == 'raises':
+        assert res[1][1] == res[0][1]
