@@ -191,3 +191,32 @@ def test_double_backward_refused():
     y = ember.view_as_real(ember.fft.fft(x)).pow(2).sum()
     with pytest.raises(RuntimeError, match='double backward'):
         ember.autograd.grad(y, x, create_graph=True)
+
+
+@pytest.mark.parametrize('name', ['fft', 'ifft'])
+@pytest.mark.parametrize('n', [None, 5, 6, 9])
+@pytest.mark.parametrize('norm', NORMS)
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'int64'])
+def test_real_input_1d_zero_signs_match_torch(name, n, norm, dtype):
+    """PyTorch's 1-D fft/ifft of a real input runs its r2c transform and mirrors the other half (conjugated for
+    ifft), so exactly-zero imaginary parts carry its signs (ifft(linspace(0, 1, 5)) prints 0.5000-0.0000j, the
+    torch.fft.hfft docstring example) and the mirrored entries are exact conjugates."""
+    a = np.array([[0., .25, .5, .75, 1., 3., -2.], [1., -2., 3., 4., 5., 6., 2.5]]).astype(dtype)
+    e = getattr(ember.fft, name)(ember.tensor(a), n=n, dim=-1, norm=norm)
+    t = getattr(torch.fft, name)(torch.tensor(a), n=n, dim=-1, norm=norm)
+    _same(e, t, atol=1e-5, rtol=1e-5)
+    t_imag = t.imag.resolve_neg().numpy()
+    zero = t_imag == 0
+    np.testing.assert_array_equal(np.signbit(e.imag.numpy())[zero], np.signbit(t_imag)[zero])
+
+
+def test_real_input_ifft_along_dim0_and_docstring_example():
+    """The torch.fft.hfft / ihfft docstring blocks: ifft of a real signal prints -0.0000j at the DC term; along a
+    leading dim as well."""
+    e = ember.fft.ifft(ember.linspace(0, 1, 5))
+    t = torch.fft.ifft(torch.linspace(0, 1, 5))
+    assert repr(e) == repr(t)
+    a = _signal((4, 3), np.float64)
+    e, t = ember.fft.ifft(ember.tensor(a), dim=0), torch.fft.ifft(torch.tensor(a), dim=0)
+    _same(e, t, atol=1e-12, rtol=1e-12)
+    np.testing.assert_array_equal(np.signbit(e.imag.numpy()), np.signbit(t.imag.resolve_neg().numpy()))

@@ -1150,3 +1150,22 @@ def test_convs_that_are_not_dense(op, xs, ws, kw):
     y = getattr(F(ember), op)(ember.zeros(*xs), ember.zeros(*ws, requires_grad=True), **kw)
     assert y.grad_fn.cols is not _conv._DENSE
     check(lambda L, x, w: getattr(F(L), op)(x, w, **kw), xs, ws, atol=1e-4)
+
+
+POOL_CALLS = [('max_pool1d', (2,), {}), ('max_pool1d', (2,), {'return_indices': True}), ('max_pool2d', (2,), {}),
+              ('max_pool2d', (2,), {'return_indices': True}), ('max_pool3d', (2,), {}), ('avg_pool1d', (2,), {}),
+              ('avg_pool2d', (2,), {}), ('avg_pool3d', (2,), {}), ('adaptive_avg_pool1d', (2,), {}),
+              ('adaptive_max_pool1d', (2,), {}), ('adaptive_max_pool1d', (2,), {'return_indices': True})]
+
+
+@pytest.mark.parametrize('op,args,kw', POOL_CALLS, ids=str)
+@pytest.mark.parametrize('bad', [input, [[1.0, 2.0]], None], ids=['builtin', 'list', 'None'])
+def test_pool_of_a_non_tensor_is_torchs_type_error(op, args, kw, bad):
+    """A pool given something that is not a tensor (the nn.MaxUnpool2d docstring passes the builtin ``input``)
+    raises PyTorch's TypeError naming the op and the argument, not an AttributeError from inside ember."""
+    msgs = []
+    for lib in (ember, torch):
+        with pytest.raises(TypeError) as info:
+            getattr(F(lib), op)(bad, *args, **kw)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]

@@ -75,6 +75,8 @@ class Plan:
         k, ax, s, norm = self.kind, self.axes, list(self.s), self.norm
         if not ax:
             return a.astype(np.result_type(a.dtype, np.complex64)) if k in ('c2c', 'c2c_inv') else a.copy()
+        if a.dtype.kind != 'c' and self.name in ('fft_fft', 'fft_ifft'):
+            return self._r2c_two_sided(a, s[0], ax[0], norm, k == 'c2c')
         if k == 'c2c':
             return np.fft.fftn(a, s, ax, norm)
         if k == 'c2c_inv':
@@ -113,6 +115,19 @@ class Plan:
         if self.in_dtype.kind != 'c':
             r = r.real
         return np.ascontiguousarray(r).astype(self.in_dtype, copy=False)
+
+    @staticmethod
+    def _r2c_two_sided(a, n, axis, norm, forward):
+        """PyTorch's 1-D fft/ifft of a real input (fft2/fftn promote it to complex first, as NumPy does): the
+        one-sided r2c transform (conjugated for the inverse) and the other half filled in as the conjugate of its
+        mirror image. The signs of zero imaginary parts are then PyTorch's (-0.0 where NumPy's complex
+        transform gives +0.0), and mirrored entries are exact conjugates."""
+        half = np.fft.rfft(a, n, axis, norm if forward else _SWAP[norm])
+        if not forward:
+            half = np.conjugate(half)
+        m = half.shape[axis]
+        mirror = np.conjugate(np.flip(half[(slice(None),) * axis + (slice(1, n - m + 1),)], axis))
+        return np.concatenate([half, mirror], axis)
 
     @staticmethod
     def _r2c_adjoint(g, ax, s, norm):

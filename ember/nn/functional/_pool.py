@@ -25,6 +25,13 @@ __all__ = ['max_pool1d', 'max_pool2d', 'max_pool1d_with_indices', 'max_pool2d_wi
 
 
 # -- argument handling ---------------------------------------------------------------------------------------------
+def need_tensor(input, name):
+    """PyTorch's TypeError for a pool called on a non-tensor (its C++ argument parser names the op and the
+    argument), where ember would otherwise fail inside with an AttributeError."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
 def _pair(v, n=2):
     if type(v) is tuple and len(v) == n:
         return v
@@ -352,6 +359,7 @@ def _scatter_windows(g, idx, shape, k, s, p, d, o):
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    need_tensor(input, 'max_pool2d_with_indices' if return_indices else 'max_pool2d')
     x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
     out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
@@ -395,14 +403,16 @@ def _as_2d(v, fill):
     return (fill, int(v))
 
 
-def _check_1d(x, name):
+def _check_1d(input, name):
+    need_tensor(input, name)
+    x = input._data
     if x.ndim not in (2, 3):
         raise RuntimeError(f'{name}() Expected 2D or 3D input tensor, but got {x.ndim}D')
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """1-D max pooling over (N, C, L) or (C, L), computed as a 2-D pool of height 1."""
-    _check_1d(input._data, 'max_pool1d')
+    _check_1d(input, 'max_pool1d_with_indices' if return_indices else 'max_pool1d')
     if not return_indices and input._data.dtype.kind != 'f':   # PyTorch's max_pool1d_impl has float loops only
         raise not_implemented('max_pool1d_impl', input._data.dtype)
     r = _max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
@@ -452,6 +462,7 @@ class AvgPool2DBackward0(Node):
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
+    need_tensor(input, 'avg_pool2d')
     x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     if x.ndim < 3:   # PyTorch's kernel reads input.size(-3) first
         n = max(x.ndim, 1)
@@ -489,7 +500,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """1-D average pooling, computed as a 2-D pool of height 1."""
-    _check_1d(input._data, 'avg_pool1d')
+    _check_1d(input, 'avg_pool1d')
     return avg_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
                       ceil_mode, count_include_pad).squeeze(-2)
 
@@ -552,7 +563,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 def adaptive_avg_pool1d(input, output_size):
     """1-D adaptive average pooling, computed as a 2-D one of height 1."""
-    _check_1d(input._data, 'adaptive_avg_pool1d')
+    _check_1d(input, 'adaptive_avg_pool1d')
     o = output_size if isinstance(output_size, (int, np.integer)) else tuple(output_size)[0]
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
 
@@ -603,7 +614,7 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """1-D adaptive max pooling, computed as a 2-D one of height 1."""
-    _check_1d(input._data, 'adaptive_max_pool1d')
+    _check_1d(input, 'adaptive_max_pool1d')
     o = output_size if isinstance(output_size, (int, np.integer)) else tuple(output_size)[0]
     r = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices)
     if return_indices:

@@ -13,6 +13,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._util import not_implemented
 from ...tensor import Tensor
+from ._pool import need_tensor
 
 __all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
            'lp_pool3d', 'max_unpool3d']
@@ -35,6 +36,7 @@ def _triple(v, name):
 
 def _five(input, name):
     """The input as 5-D arrays, and whether it was unbatched."""
+    need_tensor(input, name)
     x = input._data
     if x.ndim not in (4, 5):
         raise RuntimeError(f'{name}: Expected 4D or 5D tensor for input, but got: {list(x.shape)}')
