@@ -523,3 +523,18 @@ def test_complex_random_draws_are_pytorchs(make):
         got.append(make(lib).numpy())
     assert got[0].dtype == got[1].dtype
     np.testing.assert_array_equal(got[0], got[1])
+
+
+@pytest.mark.parametrize('dtype', ['int64', 'int32', 'uint8', 'bool'])
+def test_poisson_of_integer_rates_is_refused_like_torch(dtype):
+    """PyTorch's poisson sampler has floating loops only: the torch.distributions.Poisson docstring's
+    Poisson(torch.tensor([4])).sample() raises its NotImplementedError (ember drew a count)."""
+    msgs = []
+    for lib in (ember, torch):
+        rate = lib.tensor([4, 1]).to(getattr(lib, dtype))
+        with pytest.raises(NotImplementedError) as info:
+            lib.poisson(rate)
+        with pytest.raises(NotImplementedError):
+            lib.distributions.Poisson(lib.tensor([4])).sample()
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]

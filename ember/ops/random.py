@@ -11,7 +11,7 @@ from ..random import (Generator, default_generator, manual_seed, seed, initial_s
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D
-from ._util import shape_arg, undifferentiable
+from ._util import need_float, shape_arg, undifferentiable
 from .creation import _factory, _finish
 
 
@@ -563,6 +563,7 @@ def _gamma_one(g, alpha):
 def poisson(input, generator=None):
     """Poisson counts with rates ``input`` (PyTorch's sampler: transformed rejection for rates of 10 or more,
     multiplication of uniforms below)."""
+    need_float(input, 'poisson_cpu')   # PyTorch's sampler has floating loops only (Poisson(tensor([4])).sample())
     lam = input._data
     if lam.size and not (lam >= 0).all():
         raise RuntimeError('invalid Poisson rate, expected rate to be non-negative')
