@@ -28,6 +28,18 @@ def _tensor_leaves(tree, api='transform API'):
     return leaves, spec
 
 
+def _output_leaves(out, api):
+    """The tensors ``f`` returned, or PyTorch's RuntimeError (functorch's assert_non_empty_tensor_output) for an
+    output of None or of something that is not a tensor."""
+    leaves, spec = tree_flatten(out)
+    if not leaves or (len(leaves) == 1 and leaves[0] is None):
+        raise RuntimeError(f'{api}: Expected f to be a function that has non-empty output (got output = {leaves})')
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f'{api}: expected f(*primals) to return only tensors, got unsupported type {type(x)}')
+    return leaves, spec
+
+
 # --- differentiation -------------------------------------------------------------------------------------------
 
 def _outer(leaves):
@@ -148,24 +160,35 @@ def vjp(func, *primals, has_aux=False):
     new = [tree_unflatten([next(it) for _ in range(c)], s) for s, c in zip(specs, counts)]
     with enable_grad():
         out, aux = _split_aux(func(*new), has_aux, 'vjp')
-    out_leaves, out_spec = _tensor_leaves(out, 'vjp(f, *primals)')
+    out_leaves, out_spec = _output_leaves(out, 'vjp(f, *primals)')
 
     def vjp_fn(cotangents, *, retain_graph=True, create_graph=None):
-        cts, ct_spec = _tensor_leaves(cotangents, 'vjp_fn')
+        cts, ct_spec = tree_flatten(cotangents)
+        for c in cts:
+            if c is not None and not isinstance(c, Tensor):   # PyTorch's message (from autograd.grad)
+                raise TypeError(f'gradients can be either Tensors or None, but got {type(c).__name__}')
         if ct_spec != out_spec:
             raise RuntimeError('Expected pytree structure of cotangents to be the same as pytree structure of '
                                'outputs to the function')
         for o, c in zip(out_leaves, cts):
-            if tuple(o.shape) != tuple(c.shape):
+            if c is not None and tuple(o.shape) != tuple(c.shape):
                 raise RuntimeError(f'Mismatch in shape: grad_output[0] has a shape of {tuple(c.shape)} and output[0] '
                                    f'has a shape of {tuple(o.shape)}.')
-        deep = outer or _outer(cts) if create_graph is None else create_graph
+        deep = outer or _outer([c for c in cts if c is not None]) if create_graph is None else create_graph
         with enable_grad():
             gs = _grads(out_leaves, fresh, cts, deep, retain_graph=retain_graph)
         return _per_argnum(gs, specs, counts, tuple(range(len(primals))))
 
     res = (_detach(out, outer), vjp_fn)
     return res + (_detach(aux, outer),) if has_aux else res
+
+
+def _jvp_leaves(tree, what):
+    leaves, spec = tree_flatten(tree)
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f'jvp(f, primals, tangents): Expected {what} to only contain Tensors, got {type(x)}')
+    return leaves, spec
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -177,8 +200,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if not isinstance(tangents, tuple):
         raise RuntimeError('jvp(f, primals, tangents): Expected tangents to be a tuple. E.g. it should be valid to '
                            'call f(*primals).')
-    flat, spec = _tensor_leaves(primals, 'jvp(f, primals, tangents)')
-    tan, tan_spec = _tensor_leaves(tangents, 'jvp(f, primals, tangents)')
+    flat, spec = _jvp_leaves(primals, 'primals')
+    tan, tan_spec = _jvp_leaves(tangents, 'tangents')
     if tan_spec != spec:
         raise RuntimeError('jvp(f, primals, tangents): Expected primals and tangents to have the same python '
                            'structure. For example, if primals is a tuple of 3 tensors, tangents also must be.')
@@ -186,7 +209,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     fresh = _fresh(flat, outer)
     with enable_grad():
         out, aux = _split_aux(func(*tree_unflatten(fresh, spec)), has_aux, 'jvp')
-        out_leaves, out_spec = _tensor_leaves(out, 'jvp(f, primals, tangents)')
+        out_leaves, out_spec = _output_leaves(out, 'jvp(f, primals, tangents)')
         if strict and not all(o.requires_grad for o in out_leaves):
             raise RuntimeError('jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. '
                                'This is not allowed with strict=True.')
@@ -201,12 +224,15 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return res + (_detach(aux, outer),) if has_aux else res
 
 
+_TRANSFORM_OF = {'jacrev': 'vjp(f, *primals)', 'jacfwd': 'jvp(f, primals, tangents)'}   # PyTorch's wording
+
+
 def _jacobian(func, argnums, has_aux, api):
     def wrapper(*args, **kwargs):
         new_args, fresh, specs, counts, outer = _prepare(args, argnums)
         with enable_grad():
             out, aux = _split_aux(func(*new_args, **kwargs), has_aux, api)
-            out_leaves, out_spec = _tensor_leaves(out, f'{api}(f, ...)(*args)')
+            out_leaves, out_spec = _output_leaves(out, _TRANSFORM_OF[api])
             jacs = []
             for o in out_leaves:
                 flat_o = o.reshape(-1)

@@ -195,3 +195,47 @@ def test_stateless_functional_call_warns_and_calls():
             out = mod.functional_call(lin, {'weight': lib.eye(2), 'bias': lib.zeros(2)}, (lib.tensor([[1.0, 2.0]]),))
         res.append((str(caught[0].message), out.tolist()))
     assert res[0] == res[1]
+
+
+_BAD_OUTPUTS = [None, 3, 'a', [None], 'pair-with-None']
+
+
+def _transform_calls(F, x):
+    """Each transform applied to ``f`` (the jacrev docstring's f returns None under a misindented body)."""
+    return {'jacrev': lambda f: F.jacrev(f)(x), 'jacfwd': lambda f: F.jacfwd(f)(x),
+            'hessian': lambda f: F.hessian(f)(x), 'vjp': lambda f: F.vjp(f, x),
+            'jvp': lambda f: F.jvp(f, (x,), (x,))}
+
+
+@pytest.mark.parametrize('api', ['jacrev', 'jacfwd', 'hessian', 'vjp', 'jvp'])
+@pytest.mark.parametrize('bad', range(len(_BAD_OUTPUTS)))
+def test_transform_of_a_function_returning_no_tensor_is_torchs_error(api, bad):
+    """f returning None, a number, a string, [None] or (tensor, None): PyTorch's RuntimeError, worded by the
+    transform it runs on (vjp for jacrev and hessian, jvp for jacfwd)."""
+    msgs = []
+    for lib in (ember, torch):
+        x = lib.ones(3)
+        out = (x, None) if _BAD_OUTPUTS[bad] == 'pair-with-None' else _BAD_OUTPUTS[bad]
+        with pytest.raises(RuntimeError) as info:
+            _transform_calls(lib.func, x)[api](lambda x: out)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
+
+
+def test_jvp_of_non_tensor_primals_or_tangents_and_vjp_fn_cotangents_are_torchs_errors():
+    """jvp's non-tensor primals / tangents (RuntimeError), vjp_fn's non-tensor cotangent (TypeError); a None
+    cotangent is the implicit one of a scalar output, refused for other outputs as PyTorch does."""
+    got = []
+    for lib in (ember, torch):
+        x, F, msgs = lib.ones(3), lib.func, []
+        for call, exc in [(lambda: F.jvp(lambda x: x, (x,), (3,)), RuntimeError),
+                          (lambda: F.jvp(lambda x: x, (3,), (x,)), RuntimeError),
+                          (lambda: F.vjp(lambda x: x, x)[1](3), TypeError),
+                          (lambda: F.vjp(lambda x: x, x)[1](None), RuntimeError),
+                          (lambda: F.vjp(lambda x: (x, x), x)[1]((x, None)), RuntimeError)]:
+            with pytest.raises(exc) as info:
+                call()
+            msgs.append(str(info.value))
+        msgs.append(F.vjp(lambda x: (x * x).sum(), x * 2)[1](None)[0].tolist())
+        got.append(msgs)
+    assert got[0] == got[1]
