@@ -412,6 +412,7 @@ class Tensor(metaclass=_TorchNamedType):
                     t._grad = g if MODE.graph else g.detach().clone()
                 else:
                     t._grad = t._grad + g
+        hook._retains_grad = True   # run after the tensor's other hooks (engine._hook_stage)
         self._retain = (hook, self.grad_fn._tensor_prehook(self._output_nr, hook))
 
     def _move_retain(self, old):
@@ -419,6 +420,7 @@ class Tensor(metaclass=_TorchNamedType):
         was its grad_fn), as in PyTorch: ``.grad`` is the gradient of the new values."""
         hook, handle = self._retain
         handle.remove()
+        hook._retains_grad = True   # run after the tensor's other hooks (engine._hook_stage)
         self._retain = (hook, self.grad_fn._tensor_prehook(self._output_nr, hook))
 
     def register_hook(self, hook):

@@ -742,3 +742,67 @@ def test_node_hooks_of_binary_ops_with_one_gradient():
         sum(y.sum() for y in ys).backward()
         return seen, a.grad
     same(f)
+
+
+def _grad_then_backward_through_input(lib):
+    """autograd.grad w.r.t. an intermediate, then a backward through that intermediate's own node (the split
+    backward of notes/autograd.md's 'Backward Hooks execution'): the node is not run by grad, so its hooks stay
+    silent and its saved tensors are still there."""
+    log = []
+    x = lib.tensor([1., 2.], requires_grad=True)
+    y = x * x
+    y.grad_fn.register_hook(lambda gi, go: log.append('node_hook'))
+    y.grad_fn.register_prehook(lambda go: log.append('node_prehook'))
+    y.register_hook(lambda g: log.append('tensor_hook') or g * 10)
+    y.retain_grad()
+    gy, = lib.autograd.grad((y * y).sum(), y)
+    seen = list(log)
+    y.backward(gy)
+    a = lib.tensor([1., 2.], requires_grad=True)
+    b = a.exp()
+    c = b.sin()
+    c.grad_fn.register_hook(lambda gi, go: log.append('sin'))
+    b.grad_fn.register_hook(lambda gi, go: log.append('exp'))
+    upper = lib.autograd.grad(c.sum() * 3, (c, b), retain_graph=True)   # b lies below c: c's node runs
+    return gy, seen, log, x.grad, y.grad, upper
+
+
+def test_grad_does_not_run_the_node_of_an_input_nothing_below_is_wanted_from():
+    e, t = _grad_then_backward_through_input(ember), _grad_then_backward_through_input(torch)
+    assert e[1] == t[1] == ['tensor_hook'] and e[2] == t[2]
+    for a, b in ((e[0], t[0]), (e[3], t[3]), (e[4], t[4])) + tuple(zip(e[5], t[5])):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_backward_inputs_of_a_nonleaf_that_retains_grad_accumulates_once():
+    """backward(inputs=[y]) for a y that retains its grad: .grad takes the gradient once (ember added it twice:
+    through the retain_grad hook and as a requested input)."""
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor([1., 2.], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        lib.autograd.backward((y * y).sum(), inputs=[y], retain_graph=True)
+        y.sum().backward(inputs=[y])
+        out.append((y.grad.numpy().copy(), x.grad))
+    np.testing.assert_allclose(out[0][0], out[1][0])
+    assert out[0][1] is None and out[1][1] is None
+
+
+def _hook_order(lib):
+    log = []
+    x = lib.tensor([1., 2.], requires_grad=True)
+    y = x * 2
+    y.grad_fn.register_prehook(lambda go: log.append(('node_prehook', go[0].tolist())) or (go[0] * 100,))
+    y.retain_grad()
+    y.register_hook(lambda g: log.append(('tensor_hook', g.tolist())) or g * 10)
+    y.register_hook(lambda g: log.append(('tensor_hook2', g.tolist())))
+    y.sum().backward()
+    return log, y.grad.tolist(), x.grad.tolist()
+
+
+def test_pre_hooks_run_in_torchs_order_whatever_the_registration_order():
+    """A node's pre-hooks run as PyTorch's engine runs them: the tensor's hooks, then its retain_grad hook (so
+    .grad is the gradient the tensor hooks returned), then the node's own pre-hooks; ember ran them in the order
+    they were registered."""
+    assert _hook_order(ember) == _hook_order(torch)

@@ -145,12 +145,16 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             targets.setdefault(node, []).append((nr, i))
         deps = _prune(deps, targets)
         captured = [None] * len(inputs)
+        # autograd.grad does not run an input's own node when no other input lies below it (PyTorch captures
+        # the gradient at the node's input and leaves it unrun: its hooks do not fire and its saved tensors stay
+        # for a later backward through it); backward(inputs=) runs every node, as PyTorch's does
+        ends = () if accumulate else {n for n in targets if not any(c in deps for c, _ in n.next_functions)}
     ready = [(n, buffers.pop(n)) for n in list(buffers) if deps.get(n, 1) == 0]
     for n in buffers:   # outputs that other outputs lead to: seeded buffers waiting for more edges
         if n in deps:
             deps[n] = -deps[n]
     _execute(ready, buffers, deps, retain_graph, create_graph,
-             None if targets is None else (targets, captured, inputs, accumulate))
+             None if targets is None else (targets, captured, inputs, accumulate, ends))
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
@@ -171,7 +175,8 @@ def backward_scalar(t, retain_graph):
 def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     """Run ready nodes until none is left, passing each one's input gradients on to its children; a
     child becomes ready when its last incoming edge has delivered (``deps`` counts what is left).
-    ``wanted``: (targets, captured, inputs, accumulate) for autograd.grad and backward(inputs=).
+    ``wanted``: (targets, captured, inputs, accumulate, ends) for autograd.grad and backward(inputs=): ``ends``
+    the targets that capture their gradient and do not run.
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
     prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
@@ -398,13 +403,18 @@ def _run_special(node, grads, create_graph, wanted):
     nothing is passed on."""
     if _parallel.LATER is not None:     # hooks may read any .grad
         _parallel.settle()
-    if node._pre_hooks:
-        grads = _run_prehooks(node, grads)
     accumulate = True
     if wanted is not None:
-        targets, captured, inputs, accumulate = wanted
-        if node in targets and _capture(node, grads, targets[node], captured, inputs, accumulate):
+        targets, captured, inputs, accumulate, ends = wanted
+        if node in ends:   # captured, not run: the tensor's hooks fire, the node's pre-hooks do not
+            if node._pre_hooks:
+                grads = _run_prehooks(node, grads, tensor_only=True)
+            _capture(node, grads, targets[node], captured, inputs, accumulate)
             return None
+    if node._pre_hooks:
+        grads = _run_prehooks(node, grads)
+    if wanted is not None and node in targets and _capture(node, grads, targets[node], captured, inputs, accumulate):
+        return None
     if type(node) is AccumulateGrad:
         if accumulate and grads[0] is not None:
             node.accumulate(grads[0])
@@ -459,8 +469,8 @@ def _capture(node, grads, wanted, captured, inputs, accumulate):
     if not accumulate:
         return type(node) is AccumulateGrad
     if type(node) is not AccumulateGrad:
-        for nr, i in wanted:
-            if grads[nr] is not None:
+        for nr, i in wanted:   # a non-leaf that retains its grad got it from its retain_grad hook already
+            if grads[nr] is not None and not getattr(inputs[i], '_retains_grad', False):
                 AccumulateGrad(inputs[i]).accumulate(grads[nr])
     return False
 
@@ -500,10 +510,21 @@ def _unwrap(g, create_graph):
     return g._data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def _run_prehooks(node, grads):
+def _hook_stage(entry):
+    """PyTorch's order of a node's pre-hooks (its engine's call_tensor_pre_hooks, then call_pre_hooks): its
+    output tensors' hooks, then their retain_grad hooks, then the node's own; registration order within each."""
+    key, fn = entry
+    return 2 if key == 'node' else 1 if getattr(fn, '_retains_grad', False) else 0
+
+
+def _run_prehooks(node, grads, tensor_only=False):
+    """The node's pre-hooks (its own, keyed 'node', and its output tensors', keyed by output number) in PyTorch's
+    order; ``tensor_only`` runs the tensors' alone."""
     grads = list(grads)
-    for key, fn in list(node._pre_hooks):
+    for key, fn in sorted(node._pre_hooks, key=_hook_stage):
         if key == 'node':
+            if tensor_only:
+                continue
             r = fn(tuple(_wrap(g) for g in grads))
             if r is not None:
                 grads = [_unwrap(_wrap(x), MODE.graph) for x in r]
