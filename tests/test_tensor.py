@@ -893,3 +893,34 @@ def test_inf_and_nan_are_made_silently_like_pytorch():
     numpy_run = subprocess.run([sys.executable, '-c', 'import ember, numpy as np; np.log(np.zeros(1))'],
                                capture_output=True, text=True)
     assert 'RuntimeWarning: divide by zero' in numpy_run.stderr
+
+
+_SETITEM_INDICES = {
+    'mask': lambda L: L.tensor([True, False, True]), 'int-tensor': lambda L: L.tensor([0, 2]),
+    'list': lambda L: [0, 2], 'col-mask': lambda L: (slice(None), L.tensor([True, False, True, False])),
+    'mask-then-full': lambda L: (L.tensor([True, False, True]), slice(None)),
+    'two-int': lambda L: (L.tensor([0, 1]), L.tensor([1, 2])), 'ellipsis': lambda L: (Ellipsis, L.tensor([1, 2])),
+    '2d-mask': lambda L: L.ones(3, 4, dtype=L.bool), 'stop-past-end': lambda L: (slice(0, 9), L.tensor([0, 1])),
+    'int-then-mask': lambda L: (0, L.tensor([True, False, True, False])),
+    'partial-slice': lambda L: (slice(0, 2), L.tensor([0, 1])), '0d-int': lambda L: L.tensor(1),
+    '0d-bool': lambda L: L.tensor(True), 'slice': lambda L: slice(0, 2)}
+
+
+@pytest.mark.parametrize('name', list(_SETITEM_INDICES))
+def test_setitem_records_index_put_or_copy_slices_as_torch(name):
+    """``safe[mask] = x[mask] / div[mask]`` (notes/autograd.md): PyTorch writes an index of masks and index
+    tensors (beside only ``...`` and full slices) as index_put_ on the tensor itself, IndexPutBackward0, and
+    anything that takes a view first (an int, a partial slice, a 0-d bool) as CopySlices; on a view, always
+    CopySlices. Values and gradients as PyTorch's."""
+    got = []
+    for lib in (ember, torch):
+        x = lib.tensor((np.arange(12.).reshape(3, 4) / 7).astype(np.float32), requires_grad=True)
+        ix = _SETITEM_INDICES[name](lib)
+        b = lib.zeros(3, 4)
+        b[ix] = x[ix] * 2
+        view = lib.zeros(5, 4)[1:4]
+        view[ix] = x[ix] * 3
+        (b.sum() + (view * view).sum()).backward()
+        got.append((b.grad_fn.name(), [type(n).__name__ for n, _ in b.grad_fn.next_functions if n is not None],
+                    view.grad_fn.name(), b.detach().numpy().tolist(), x.grad.numpy().round(6).tolist()))
+    assert got[0] == got[1]

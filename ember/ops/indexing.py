@@ -327,6 +327,21 @@ def _whole(idx, shape):
     return True
 
 
+def _advanced_only(idx, shape):
+    """Whether ``idx`` holds advanced indices (masks, index arrays) beside only ``...`` and full slices: PyTorch's
+    indexing then makes no view, and ``x[idx] = v`` is an index_put_ on the tensor itself (IndexPutBackward0, the
+    ``safe[mask] = ...`` of notes/autograd.md), where a view first would make it a CopySlices. A slice counts as
+    full when it starts at 0, steps by 1 and stops at None or past every dim (exact for any dim it indexes)."""
+    advanced = False
+    for i in idx:
+        if isinstance(i, np.ndarray) and i.ndim:   # a 0-d bool index (x[True]) is an unsqueeze: a view
+            advanced = True
+        elif i is not Ellipsis and not (type(i) is slice and i.start in (None, 0) and i.step in (None, 1) and
+                                        (i.stop is None or type(i.stop) is int and i.stop >= max(shape))):
+            return False
+    return advanced
+
+
 def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
     idx = _convert_index(indices)
@@ -350,8 +365,10 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     return Tensor._make(a)
 
 
-def setitem(input, index, value):
-    """``input[index] = value`` in place; autograd records it like PyTorch's CopySlices."""
+def setitem(input, index, value, _through_view=False):
+    """``input[index] = value`` in place; autograd records it as PyTorch does (CopySlices, or IndexPutBackward0
+    when PyTorch makes no view first; ``_through_view``: CopySlices whatever the index, for ops PyTorch writes
+    through a view of the input, as fill_diagonal_)."""
     from .inplace import check_inplace, check_setitem_overlap, commit
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
         value = _strip_leading_ones(value)
@@ -377,6 +394,8 @@ def setitem(input, index, value):
         node = CopySlices
         if input._base is None and _whole(idx, input._data.shape):
             node = FillBackward3 if not value._data.ndim else CopyBackwards
+        elif input._base is None and not _through_view and _advanced_only(idx, input._data.shape):
+            node = IndexPutBackward0
         try:
             r = index_put(snap, idx, value.to(input.dtype) if value._data.dtype != input._data.dtype else value,
                           _node=node)

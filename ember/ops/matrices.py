@@ -197,5 +197,5 @@ def fill_diagonal_(input, fill_value, wrap=False):
     else:
         idx = (np.arange(n),) * a.ndim
     from .indexing import setitem
-    setitem(input, tuple(Tensor._make(i) for i in idx), fill_value)
+    setitem(input, tuple(Tensor._make(i) for i in idx), fill_value, _through_view=True)
     return input
