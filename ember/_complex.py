@@ -249,22 +249,29 @@ def check_leaf_grad():
 LEAF_GRAD = [True]
 
 
-def real_only(fn, name):
+def real_only(fn, name, grad_only=False):
     """``fn`` refusing complex tensor arguments with an error naming ``name`` (ops whose implementation is written
-    for real numbers: a transpose where PyTorch takes the conjugate transpose, a real-only LAPACK path...)."""
+    for real numbers: a transpose where PyTorch takes the conjugate transpose, a real-only LAPACK path...);
+    ``grad_only``: refusing only those that require grad in grad mode (a forward right for complex numbers, a
+    backward formula written for real ones)."""
     import functools
+    from .autograd.grad_mode import GRAD
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         for a in args:
             d = getattr(a, '_data', None)
             if d is not None and d.dtype.kind == 'c':
-                raise NotImplementedError(f'"{name}" is not supported for complex tensors by ember yet')
+                if not grad_only:
+                    raise NotImplementedError(f'"{name}" is not supported for complex tensors by ember yet')
+                if GRAD.enabled and a._requires_grad:
+                    raise NotImplementedError(f'"{name}" is not supported for complex tensors that require grad '
+                                              'by ember yet')
         return fn(*args, **kwargs)
     return wrapper
 
 
-def refuse_in(namespace, prefix, names):
+def refuse_in(namespace, prefix, names, grad_only=False):
     """Replace each of ``names`` in ``namespace`` (a module's globals) by its ``real_only`` form."""
     for n in names:
-        namespace[n] = real_only(namespace[n], prefix + n)
+        namespace[n] = real_only(namespace[n], prefix + n, grad_only)

@@ -417,10 +417,34 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
 
 
 @_autocast.fp32
-def matrix_rank(A, tol=None, hermitian=False):
-    """The number of singular values above ``tol`` (NumPy's default tolerance when None)."""
+def _cutoff(s, a, atol, rtol):
+    """PyTorch's threshold on the singular values ``s`` of each matrix of ``a``: max(atol, rtol * the largest),
+    atol 0 and rtol eps * max(m, n) when not given, rtol 0 where a given atol is positive (tensor tolerances
+    broadcast over the batch)."""
+    at = 0.0 if atol is None else np.asarray(atol._data if isinstance(atol, Tensor) else atol, np.float64)
+    if rtol is None:
+        rt = np.finfo(a.dtype).eps * max(a.shape[-2:], default=0) if a.dtype.kind in 'fc' else 0.0
+        rt = rt if atol is None else np.where(at > 0, 0.0, rt)
+    else:
+        rt = np.asarray(rtol._data if isinstance(rtol, Tensor) else rtol, np.float64)
+    return np.maximum(at, rt * np.max(s, axis=-1, initial=0.0))[..., None]
+
+
+def _singular_values(a, hermitian):
+    return np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
+    """The number of singular values (eigenvalue magnitudes when ``hermitian``) above max(atol, rtol * the
+    largest); the legacy ``tol`` is an atol with rtol 0."""
     _low_precision(A, 'matrix_rank')
-    return Tensor._make(np.asarray(np.linalg.matrix_rank(A._data, tol=tol), np.int64))
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError('linalg_matrix_rank() received an invalid combination of arguments: tol with atol/rtol')
+        atol, rtol = tol, 0.0
+    a = A._data
+    s = _singular_values(a, hermitian)
+    return Tensor._make(np.asarray((s > _cutoff(s, a, atol, rtol)).sum(-1), np.int64))
 
 
 class LinalgPinvBackward0(Node):
@@ -435,16 +459,28 @@ class LinalgPinvBackward0(Node):
 
 
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
-    """The Moore-Penrose pseudo-inverse (singular values below rtol * the largest are dropped)."""
+    """The Moore-Penrose pseudo-inverse: singular values at or below max(atol, rtol * the largest) are dropped
+    (``rcond``: the old name of rtol)."""
     _low_precision(A, 'pinv')
-    if atol is not None:
-        raise NotImplementedError('linalg.pinv: atol= is not supported by ember; pass rtol= (or rcond=)')
-    tol = rcond if rcond is not None else rtol
     a = A._data
-    if tol is None:
-        tol = max(a.shape[-2:], default=0) * np.finfo(a.dtype).eps if a.dtype.kind == 'f' else 0.0
-    x = np.linalg.pinv(a, rcond=tol, hermitian=hermitian).astype(a.dtype)
+    x = _pinv_array(a, atol, rcond if rcond is not None else rtol, hermitian).astype(a.dtype)
     return _outputs(LinalgPinvBackward0, (A,), (x,), saves=(A,))[0]
+
+
+def _pinv_array(a, atol, rtol, hermitian):
+    """The pseudo-inverse of each matrix of ``a``, the singular values at or below _cutoff dropped (through eigh
+    when ``hermitian``)."""
+    if a.size == 0:
+        return np.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
+    if hermitian:
+        w, v = np.linalg.eigh(a)
+        keep = np.abs(w) > _cutoff(np.abs(w), a, atol, rtol)
+        inv = np.where(keep, 1 / np.where(keep, w, 1), 0)
+        return (v * inv[..., None, :]) @ np.conj(np.swapaxes(v, -1, -2))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    keep = s > _cutoff(s, a, atol, rtol)
+    inv = np.where(keep, 1 / np.where(keep, s, 1), 0)
+    return (np.conj(np.swapaxes(vh, -1, -2)) * inv[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
 
 
 class LinalgCrossBackward0(Node):
@@ -499,7 +535,7 @@ def _eigh_arrays(A, UPLO, op):
     if UPLO not in ('L', 'U'):
         raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     w, v = np.linalg.eigh(a, UPLO=UPLO)
-    return w.astype(a.dtype), v.astype(a.dtype)
+    return w.astype(np.finfo(a.dtype).dtype), v.astype(a.dtype)   # real eigenvalues of a Hermitian matrix
 
 
 @_autocast.fp32
@@ -565,7 +601,7 @@ def svdvals(A, *, driver=None):
     if driver is not None:
         raise NotImplementedError('linalg.svdvals: driver= is a CUDA option; ember runs on the CPU (leave it None)')
     if not (GRAD.enabled and A._requires_grad):
-        return Tensor._make(np.linalg.svd(A._data, compute_uv=False).astype(A._data.dtype))
+        return Tensor._make(np.linalg.svd(A._data, compute_uv=False).astype(np.finfo(A._data.dtype).dtype))
     return _outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, False))[1]
 
 
@@ -617,7 +653,9 @@ def _cholesky(A, upper, node_cls):
         l = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
         raise _failure(a, 'linalg.cholesky', _not_pd_order, _NOT_PD) from None
-    l = np.swapaxes(l, -1, -2).copy() if upper else l
+    if upper:   # U = L^H
+        l = np.swapaxes(l, -1, -2)
+        l = np.conjugate(l) if l.dtype.kind == 'c' else l.copy()
     return _outputs(node_cls, (A,), (l.astype(a.dtype),), upper=upper)[0]
 
 
@@ -1001,6 +1039,8 @@ def cond(A, p=None):
     if p == 'nuc':   # from the singular values: sum(s) * sum(1 / s)
         s = svdvals(A)
         return s.sum(-1) * s.reciprocal().sum(-1)
+    if A._data.dtype.kind == 'c':   # matrix_norm is written for real numbers
+        raise NotImplementedError(f'"linalg.cond" is not supported for complex tensors with ord={name} by ember yet')
     inverse, info = inv_ex(A)
     singular = (info > 0).unsqueeze(-1).unsqueeze(-1)
     inverse = inverse.masked_fill(singular, float('inf'))

@@ -67,16 +67,22 @@ def cholesky(input, upper=False):
     return L._cholesky(input, upper, L.CholeskyBackward0)
 
 
+def _mH(a):
+    """The conjugate transpose of each matrix (the transpose of a real one)."""
+    a = np.swapaxes(a, -1, -2)
+    return np.conjugate(a) if a.dtype.kind == 'c' else a
+
+
 def cholesky_solve(input, input2, upper=False):
-    """X with (L L^T) X = input, L = ``input2`` lower (or U^T U with ``upper``)."""
+    """X with (L L^H) X = input, L = ``input2`` lower (or U^H U with ``upper``)."""
     from .autograd.grad_mode import GRAD
     from .tensor import Tensor
     b, l = input._data, input2._data
     if b.ndim < 2 or l.ndim < 2:
         raise RuntimeError(f'torch.cholesky_solve: Expected b and A to have at least 2 dimensions, but they have '
                            f'{b.ndim} and {l.ndim} dimensions respectively')
-    lower = np.swapaxes(np.triu(l), -1, -2) if upper else np.tril(l)   # LAPACK's potrs reads one triangle only
-    x = np.linalg.solve(np.swapaxes(lower, -1, -2), np.linalg.solve(lower, b)).astype(b.dtype)
+    lower = _mH(np.triu(l)) if upper else np.tril(l)   # LAPACK's potrs reads one triangle only
+    x = np.linalg.solve(_mH(lower), np.linalg.solve(lower, b)).astype(b.dtype)
     if GRAD.enabled and (input.requires_grad or input2.requires_grad):
         node = CholeskySolveBackward0((input, input2))
         node.upper = upper
@@ -89,13 +95,13 @@ def cholesky_solve(input, input2, upper=False):
 
 
 def cholesky_inverse(input, upper=False):
-    """(L L^T)^-1 of a Cholesky factor L = ``input`` (or (U^T U)^-1 with ``upper``)."""
+    """(L L^H)^-1 of a Cholesky factor L = ``input`` (or (U^H U)^-1 with ``upper``)."""
     from .autograd.grad_mode import GRAD
     from .tensor import Tensor
     l = input._data
     _L()._square(l, 'cholesky_inverse')
     l = np.triu(l) if upper else np.tril(l)     # LAPACK's potri reads one triangle only
-    m = np.swapaxes(l, -1, -2) @ l if upper else l @ np.swapaxes(l, -1, -2)
+    m = _mH(l) @ l if upper else l @ _mH(l)
     y = np.linalg.inv(m).astype(l.dtype)
     if GRAD.enabled and input.requires_grad:
         node = CholeskyInverseBackward0((input,))

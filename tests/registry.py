@@ -1653,8 +1653,8 @@ add(
        call=_dunder('__index__'), grad=False),
 )
 add(
-    Op('pinv', lambda: [Sample(f32(4, 3), atol=0.1, unsupported='atol')], ns='linalg', method=False, out=False,
-       grad=False),
+    Op('pinv', lambda: [Sample(f32(4, 3), atol=0.1), Sample(f32(3, 4), atol=0.5, rtol=0.1)], ns='linalg',
+       method=False, out=False),
 )
 
 # -- more ops: special functions, medians, linalg and functional extras, Tensor utilities ----------------

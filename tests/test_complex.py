@@ -180,7 +180,8 @@ def test_refused_ops_name_the_op(call, op):
 
 
 @pytest.mark.parametrize('call', [
-    lambda L, z: L.linalg.svd(z), lambda L, z: L.linalg.eigh(z), lambda L, z: L.linalg.cholesky(z),
+    lambda L, z: L.linalg.svd(z), lambda L, z: L.linalg.eigh(z.requires_grad_()),
+    lambda L, z: L.linalg.cholesky(z.requires_grad_()),
     lambda L, z: L.linalg.matrix_norm(z), lambda L, z: L.linalg.vecdot(z, z), lambda L, z: L.cov(z),
     lambda L, z: L.corrcoef(z), lambda L, z: L.slogdet(z), lambda L, z: z.qr(),
     lambda L, z: L.lgamma(z), lambda L, z: L.erf(z), lambda L, z: L.digamma(z), lambda L, z: L.nansum(z),
