@@ -2,7 +2,7 @@
 from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedBuffer
 from .modules import *  # noqa: F401,F403
 from .modules import Module
-from . import attention, functional, init, utils
+from . import attention, functional, grad, init, utils
 from .parallel import DataParallel
 from . import parameter, modules
 

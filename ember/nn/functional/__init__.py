@@ -17,3 +17,4 @@ from ._pad import *  # noqa: F401,F403
 from ._attention import *  # noqa: F401,F403
 from ._ctc import *  # noqa: F401,F403
 from ._loss import legacy_get_string as _legacy_get_string
+from .. import grad  # noqa: F401  (F.grad is the module torch.nn.grad, as in PyTorch)
