@@ -16,8 +16,8 @@ from .ops.shape import stack
 from .tensor import Tensor
 from .utils._pytree import tree_flatten, tree_unflatten
 
-__all__ = ['functional_call', 'grad', 'grad_and_value', 'vjp', 'jvp', 'jacrev', 'jacfwd', 'hessian', 'vmap',
-           'stack_module_state']
+__all__ = ['functional_call', 'grad', 'grad_and_value', 'vjp', 'jvp', 'linearize', 'jacrev', 'jacfwd', 'hessian',
+           'vmap', 'stack_module_state']
 
 
 def _tensor_leaves(tree, api='transform API'):
@@ -222,6 +222,30 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             jv = [zeros_like(o) for o in out_leaves]
     res = (_detach(out, outer), _detach(tree_unflatten(jv, out_spec), outer))
     return res + (_detach(aux, outer),) if has_aux else res
+
+
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn): ``jvp_fn(*tangents)`` is func's Jacobian-vector product at ``primals`` for
+    tangents shaped as the primals. PyTorch traces the forward-mode graph once and replays it; ember runs
+    ``jvp`` at the same primals on each call (the same values)."""
+    output = func(*primals)
+    flat, spec = tree_flatten(primals)
+    meta = [(p.shape, p.dtype) for p in flat]
+
+    def jvp_fn(*tangents):
+        flat_t, tspec = tree_flatten(tangents)
+        if tspec != spec:
+            raise RuntimeError(f'Expected the tangents {tspec} to have the same argspec as the primals {spec}')
+        for idx, (t, (shape, dtype)) in enumerate(zip(flat_t, meta)):
+            if tuple(t.shape) != tuple(shape):
+                raise RuntimeError(f"tangent:{idx} with shape {t.shape} in flattened pytree doesn't match the "
+                                   f'shape {shape} of the corresponding primal.')
+            if t.dtype != dtype:
+                raise RuntimeError(f"tangent:{idx} with dtype {t.dtype} in flattened pytree doesn't match the "
+                                   f'dtype {dtype} of the corresponding primal.')
+        return jvp(func, primals, tangents)[1]
+
+    return output, jvp_fn
 
 
 _TRANSFORM_OF = {'jacrev': 'vjp(f, *primals)', 'jacfwd': 'jvp(f, primals, tangents)'}   # PyTorch's wording

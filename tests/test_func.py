@@ -239,3 +239,29 @@ def test_jvp_of_non_tensor_primals_or_tangents_and_vjp_fn_cotangents_are_torchs_
         msgs.append(F.vjp(lambda x: (x * x).sum(), x * 2)[1](None)[0].tolist())
         got.append(msgs)
     assert got[0] == got[1]
+
+
+def test_linearize_matches_torch():
+    """torch.func.linearize (its docstring example and pytrees of primals): the output, and jvp_fn's products for
+    several tangents; PyTorch's errors for tangents of another structure, shape or dtype."""
+    got = []
+    for lib in (ember, torch):
+        x = lib.tensor(np.linspace(-1, 1, 5))
+        y = lib.tensor(np.linspace(0.5, 2, 5))
+        out, jvp_fn = lib.func.linearize(lambda a, b: (a.sin() * b, (a * a).sum()), x, y)
+        res = [out[0].numpy(), out[1].item()]
+        for t in (lib.ones(5, dtype=lib.float64), lib.tensor(np.arange(5.))):
+            j = jvp_fn(t, 2 * t)
+            res += [j[0].numpy(), j[1].item()]
+        out2, fn2 = lib.func.linearize(lambda d: d['u'].exp() * d['v'], {'u': x, 'v': y})
+        res.append(fn2({'u': lib.ones(5, dtype=lib.float64), 'v': x}).numpy())
+        errs = []
+        for bad in ((lib.ones(5, dtype=lib.float64),), (lib.ones(4, dtype=lib.float64), x),
+                    (lib.ones(5, dtype=lib.float32), x)):
+            with pytest.raises(RuntimeError) as info:
+                jvp_fn(*bad)
+            errs.append(str(info.value).split(' ')[0])
+        got.append((res, errs))
+    for a, b in zip(got[0][0], got[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert got[0][1] == got[1][1]
