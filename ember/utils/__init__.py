@@ -1,8 +1,8 @@
 """Utilities (``torch.utils``): data loading in ``ember.utils.data``, DLPack exchange in ``ember.utils.dlpack``,
-``swap_tensors``."""
-from . import data, dlpack
+``swap_tensors``, the inert ``backcompat`` switches."""
+from . import backcompat, data, dlpack
 
-__all__ = ['data', 'dlpack', 'swap_tensors']
+__all__ = ['backcompat', 'data', 'dlpack', 'swap_tensors']
 
 
 _POISONED = ('Trying to execute AccumulateGrad node that was poisoned by swap_tensors this can happen when you try to '
