@@ -401,7 +401,7 @@ def setitem(input, index, value, _through_view=False):
                           _node=node)
         except IndexError as e:
             raise _index_error(input, idx, e) from None
-        if node is CopySlices and r.grad_fn is not None:
+        if node in (CopySlices, IndexPutBackward0) and r.grad_fn is not None:
             _keep_index_versions(r.grad_fn, index)
         commit(input, r)
         return
