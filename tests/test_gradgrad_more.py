@@ -271,3 +271,24 @@ def test_conv3d(name):
     """Squared, so that the second derivative mixes the input and the weight through both convolutions."""
     f, arrays = CONVS[name]
     check(lambda L, *a: f(L, *a) ** 2, *arrays, names=False)
+
+
+@pytest.mark.parametrize('dims,keep', [((0, 2), False), ((1,), False), ((-1,), False), ((-3, 2), False),
+                                       ((0, 2), True), (None, False)])
+def test_sum_and_mean_backward_graph_unsqueezes_like_torch(dims, keep):
+    """Under create_graph a sum's or mean's backward unsqueezes each reduced dim as PyTorch's sum_backward does,
+    so a double backward's graph carries PyTorch's names (autograd.functional.jvp's docstring output,
+    grad_fn=<SqueezeBackward1>, where ember's reshape gave ViewBackward0); values as PyTorch's."""
+    got = []
+    for lib in (ember, torch):
+        a = lib.tensor(np.linspace(-1, 1, 24).reshape(2, 3, 4), requires_grad=True)
+        res = []
+        for red in (lambda t: t.sum(dim=dims, keepdim=keep) if dims else t.sum(),
+                    lambda t: t.mean(dim=dims, keepdim=keep) if dims else t.mean()):
+            y = red(a * a)
+            u = lib.ones_like(y).requires_grad_()
+            g, = lib.autograd.grad(y, a, u, create_graph=True)
+            gu, = lib.autograd.grad(g, u, lib.ones_like(a) * 3, create_graph=True)
+            res.append((gu.grad_fn.name() if gu.grad_fn else None, gu.detach().numpy().round(10).tolist()))
+        got.append(res)
+    assert got[0] == got[1]

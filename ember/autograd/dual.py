@@ -28,6 +28,8 @@ def sum_to(g, shape):
     gs = g.shape
     if gs == shape:
         return g
+    if not shape and not is_array(g):   # PyTorch's sum_to: a whole sum (SumBackward0 where a reshape gives a view)
+        return g.sum()
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
     if axes:

@@ -71,9 +71,24 @@ def _kshape(shape, dims):
 
 
 def _expand_back(g, shape, dims, keepdim):
+    """``g`` broadcast back over the reduced ``dims`` of ``shape``. Under create_graph each reduced dim is
+    unsqueezed, as PyTorch's sum_backward does (UnsqueezeBackward0 nodes, so a double backward's graph has
+    PyTorch's SqueezeBackward1 where a reshape would give ViewBackward0)."""
     if not keepdim and dims:
-        g = g.reshape(_kshape(shape, dims))
+        if dual.is_array(g) or not shape:
+            g = g.reshape(_kshape(shape, dims))
+        else:
+            for d in sorted(d % len(shape) for d in dims):
+                g = g.unsqueeze(d)
     return dual.expand(g, shape)
+
+
+def _mean_back(g, shape, dims, keepdim, n):
+    """A mean's backward: an array divided before it is broadcast (fewer divisions); a tensor (create_graph)
+    broadcast and then divided, PyTorch's order, so the graph of a double backward is PyTorch's."""
+    if dual.is_array(g):
+        return _expand_back(g / n, shape, dims, keepdim)
+    return _expand_back(g, shape, dims, keepdim) / n
 
 
 def _record(input, arr, cls, **state):
@@ -106,8 +121,8 @@ def _sum_backward(self, g):
 SumBackward0 = _node('SumBackward0', _sum_backward, ('shape',))
 SumBackward1 = _node('SumBackward1', lambda self, g: _expand_back(g, self.shape, self.dims, self.keep),
                      ('shape', 'dims', 'keep'))
-MeanBackward0 = _node('MeanBackward0', lambda self, g: dual.expand(g / self.n, self.shape), ('shape', 'n'))
-MeanBackward1 = _node('MeanBackward1', lambda self, g: _expand_back(g / self.n, self.shape, self.dims, self.keep),
+MeanBackward0 = _node('MeanBackward0', lambda self, g: _mean_back(g, self.shape, None, False, self.n), ('shape', 'n'))
+MeanBackward1 = _node('MeanBackward1', lambda self, g: _mean_back(g, self.shape, self.dims, self.keep, self.n),
                       ('shape', 'dims', 'keep', 'n'))
 
 
