@@ -806,3 +806,28 @@ def test_pre_hooks_run_in_torchs_order_whatever_the_registration_order():
     .grad is the gradient the tensor hooks returned), then the node's own pre-hooks; ember ran them in the order
     they were registered."""
     assert _hook_order(ember) == _hook_order(torch)
+
+
+def _hook_handles(lib):
+    log = []
+    x = lib.ones(2, requires_grad=True)
+    y = x * 2
+    handles = [y.register_hook(lambda g: log.append('tensor')),
+               y.grad_fn.register_hook(lambda gi, go: log.append('node')),
+               y.grad_fn.register_prehook(lambda go: log.append('pre')),
+               x.register_post_accumulate_grad_hook(lambda p: log.append('post'))]
+    with y.register_hook(lambda g: log.append('with')):
+        y.sum().backward(retain_graph=True)
+    y.sum().backward(retain_graph=True)
+    for h in handles:
+        h.remove()
+    y.sum().backward()
+    ids = [h.id for h in handles]
+    return log, [isinstance(h, lib.utils.hooks.RemovableHandle) for h in handles], len(set(ids)) == len(ids)
+
+
+def test_tensor_and_node_hook_handles_are_removable_handles():
+    """Tensor.register_hook, Node.register_hook/register_prehook and register_post_accumulate_grad_hook return
+    a torch.utils.hooks.RemovableHandle, as PyTorch's (a distinct ``id``, ``with`` removes the hook on exit);
+    ember's had no context manager and no id."""
+    assert _hook_handles(ember) == _hook_handles(torch)

@@ -14,6 +14,7 @@ import numpy as np
 from .. import _bf16, _parallel
 
 from .grad_mode import GRAD
+from .._hooks import RemovableHandle
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
 _new = object.__new__
@@ -174,12 +175,14 @@ def saved_entry(t):
     return (t, vc, 0 if vc is None else vc[0])
 
 
-class _Handle:
-    """Returned by register_hook; ``remove()`` undoes the registration."""
-    __slots__ = ('_list', '_item')
+class _Handle(RemovableHandle):
+    """Returned by a tensor's or a node's register_hook (a RemovableHandle, as PyTorch's: ``remove()``, ``with``,
+    ``id``); ``remove()`` takes the hook out of the list it was appended to."""
 
     def __init__(self, lst, item):
         self._list, self._item = lst, item
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
 
     def remove(self):
         try:

@@ -1,29 +1,5 @@
-"""``RemovableHandle``: what hook registrations return; ``remove()`` unregisters the hook."""
-import weakref
+"""``RemovableHandle``: what hook registrations return; ``remove()`` unregisters the hook (defined in
+``ember._hooks``, which autograd's graph imports before ``ember.utils`` can be)."""
+from .._hooks import RemovableHandle
 
 __all__ = ['RemovableHandle']
-
-
-class RemovableHandle:
-    """A handle that removes its entry (by id) from the hook dicts it was registered in."""
-
-    next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        extra = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extra)
-
-    def remove(self):
-        for ref in (self.hooks_dict_ref,) + self.extra_dict_ref:
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
