@@ -90,7 +90,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                           'point. This check will likely fail if all the inputs are not of double precision '
                           'floating point. ', UserWarning)
     num = numerical_jacobian(func, inputs, eps)
-    differentiable = [o.requires_grad for o in _flat_out(func, inputs)]
+    outs = _flat_out(func, inputs)
+    differentiable = [o.requires_grad for o in outs]
     if not any(differentiable):   # PyTorch's check when no output depends on the inputs through autograd
         if any(np.any(n != 0) for n_cols in num for n in n_cols):
             if raise_exception:
@@ -98,15 +99,23 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             return False
         return True
     ana = analytical_jacobian(func, inputs)
+    diff = [x for x in inputs if x.requires_grad and x.is_floating_point()]
     for i, (n_cols, a_cols) in enumerate(zip(num, ana)):
         for j, (n, a) in enumerate(zip(n_cols, a_cols)):
             if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
-                msg = (f'Jacobian mismatch for output {j} with respect to input {i},\nnumerical:{n}\n'
-                       f'analytical:{a}\n')
+                msg = (f'Jacobian mismatch for output {j} with respect to input {i},\n'
+                       f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False
     return True
+
+
+def _as_tensor(jacobian, like):
+    """A Jacobian as PyTorch prints it in a mismatch: a tensor of ``like``'s dtype (the numerical one takes the
+    output's, the analytical one the input's)."""
+    from ..tensor import Tensor
+    return Tensor._make(jacobian.astype(like._data.dtype))
 
 
 def _check_grad_dtypes(func, inputs):

@@ -1,0 +1,508 @@
+"""The official PyTorch tutorials (pytorch/tutorials: beginner_source basics, blitz and introyt,
+intermediate_source's torch.func, parametrization, pruning and custom-Function tutorials) as a conformance suite:
+each tutorial's code, on small synthetic data where it downloads a dataset, runs under PyTorch and under ember
+with the same seed; what it prints and the numbers it ends with must agree. The tutorial bodies take the module as
+``torch`` so they read as the tutorials do."""
+import contextlib
+import io
+import math
+import re
+
+import numpy as np
+import torch
+
+import ember
+from helpers import import_torchvision
+
+
+def _printed(tutorial, T, *args):
+    """What ``tutorial(T)`` prints, object addresses masked, with the values it returns."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        values = tutorial(T, *args)
+    return re.sub(r'0x[0-9a-f]+', '0x?', buf.getvalue()), values
+
+
+def _same_print(tutorial, *args):
+    (got, gv), (want, wv) = _printed(tutorial, ember, *args), _printed(tutorial, torch, *args)
+    assert got == want
+    return gv, wv
+
+
+def _tensors_tutorials(torch):
+    """basics/tensorqs_tutorial, blitz/tensor_tutorial and introyt/tensors_deeper_tutorial (their printed cells,
+    less the uninitialised torch.empty values)."""
+    torch.manual_seed(1729)
+    data = [[1, 2], [3, 4]]
+    x_data = torch.tensor(data)
+    print(f"Ones Tensor: \n {torch.ones_like(x_data)} \n")
+    print(f"Random Tensor: \n {torch.rand_like(x_data, dtype=torch.float)} \n")
+    tensor = torch.rand(3, 4)
+    print(f"Shape of tensor: {tensor.shape}\nDatatype of tensor: {tensor.dtype}\nDevice: {tensor.device}")
+    tensor = torch.ones(4, 4)
+    print('First row: ', tensor[0], 'First column: ', tensor[:, 0], 'Last column:', tensor[..., -1])
+    tensor[:, 1] = 0
+    print(torch.cat([tensor, tensor, tensor], dim=1))
+    y3 = torch.rand_like(tensor)
+    torch.matmul(tensor, tensor.T, out=y3)
+    z3 = torch.rand_like(tensor)
+    torch.mul(tensor, tensor, out=z3)
+    agg_item = tensor.sum().item()
+    print(tensor @ tensor.T, y3, z3, agg_item, type(agg_item), tensor.add_(5))
+    t = torch.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    print(f"t: {t}\nn: {n}")
+    n = np.ones(5)
+    t = torch.from_numpy(n)
+    np.add(n, 1, out=n)
+    print(f"t: {t}\nn: {n}")
+    print(type(torch.empty(3, 4)), torch.zeros(2, 3), torch.rand(2, 3))
+    print(torch.tensor([[3.1415926, 2.71828], [1.61803, 0.0072897]]), torch.tensor(((2, 4, 6), [3, 6, 9])))
+    b = torch.rand((2, 3), dtype=torch.float64) * 20.
+    print(torch.ones((2, 3), dtype=torch.int16), b, b.to(torch.int32))
+    twos = torch.ones(2, 2) * 2
+    print((torch.ones(2, 2) * 7 - 1) / 2, twos ** 0.5, twos ** torch.tensor([[1, 2], [3, 4]]))
+    a = torch.ones(4, 3, 2)
+    print(a * torch.rand(3, 2), a * torch.rand(3, 1), a * torch.rand(1, 2))
+    a = torch.rand(2, 4) * 2 - 1
+    print(torch.abs(a), torch.ceil(a), torch.floor(a), torch.clamp(a, -0.5, 0.5))
+    angles = torch.tensor([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
+    print(angles, torch.sin(angles), torch.asin(torch.sin(angles)))
+    print(torch.bitwise_xor(torch.tensor([1, 5, 11]), torch.tensor([2, 7, 10])))
+    d = torch.tensor([[1., 2.], [3., 4.]])
+    print(torch.eq(d, torch.ones(1, 2)), torch.max(d), torch.max(d).item(), torch.mean(d), torch.std(d),
+          torch.prod(d), torch.unique(torch.tensor([1, 2, 1, 2, 1, 2])))
+    m1 = torch.rand(2, 2)
+    print(torch.linalg.cross(torch.tensor([0., 1., 0.]), torch.tensor([1., 0., 0.])), m1)
+    b = torch.tensor([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
+    print(torch.sin_(b), b)
+    a, b = torch.ones(2, 2), torch.rand(2, 2)
+    print(a.add_(b), b.mul_(b), b)
+    c = torch.zeros(2, 2)
+    assert torch.matmul(torch.rand(2, 2), torch.rand(2, 2), out=c) is c
+    torch.rand(2, 2, out=c)
+    a = torch.rand(2, 2, requires_grad=True)
+    print(c, a, a.clone(), a.detach().clone())
+    a = torch.rand(1, 20)
+    print(a.shape, a, a.squeeze(0).shape, torch.rand(2, 2).squeeze(0).shape, torch.rand(1, 1, 1, 1, 1))
+    print(torch.ones(4, 3, 2) * torch.rand(3).unsqueeze(1), torch.rand(6, 20, 20).reshape(6 * 20 * 20).shape)
+    x = torch.zeros(5, 3, dtype=torch.long).new_ones(5, 3, dtype=torch.double)
+    x = torch.randn_like(x, dtype=torch.float)
+    result = torch.empty(5, 3)
+    torch.add(x, torch.rand(5, 3), out=result)
+    print(x, x.size(), result, torch.randn(4, 4).view(-1, 8).size(), torch.randn(1).item())
+    return m1.numpy(), torch.svd(torch.matmul(m1, torch.tensor([[3., 0.], [0., 3.]])))
+
+
+def test_tensor_tutorials():
+    got, want = _same_print(_tensors_tutorials)
+    np.testing.assert_array_equal(got[0], want[0])
+    for g, w in zip(got[1], want[1]):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _autograd_tutorials(torch):
+    """blitz/autograd_tutorial, basics/autogradqs_tutorial and introyt/autogradyt_tutorial."""
+    torch.manual_seed(0)
+    x = torch.ones(2, 2, requires_grad=True)
+    y = x + 2
+    out = (y * y * 3).mean()
+    print(x, y, y.grad_fn, out)
+    a = torch.randn(2, 2)
+    a = ((a * 3) / (a - 1))
+    print(a.requires_grad, a.requires_grad_(True).requires_grad, (a * a).sum().grad_fn)
+    out.backward()
+    x = torch.randn(3, requires_grad=True)
+    y = x * 2
+    while y.data.norm() < 1000:
+        y = y * 2
+    y.backward(torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float))
+    print(y, x.grad, (x ** 2).requires_grad)
+    with torch.no_grad():
+        print((x ** 2).requires_grad)
+    w, b = torch.randn(5, 3, requires_grad=True), torch.randn(3, requires_grad=True)
+    z = torch.matmul(torch.ones(5), w) + b
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(z, torch.zeros(3))
+    print(f"Gradient function for z = {z.grad_fn}\nGradient function for loss = {loss.grad_fn}")
+    loss.backward()
+    print(w.grad, b.grad, z.detach().requires_grad)
+    inp = torch.eye(4, 5, requires_grad=True)
+    out = (inp + 1).pow(2).t()
+    out.backward(torch.ones_like(out), retain_graph=True)
+    out.backward(torch.ones_like(out), retain_graph=True)
+    print(f"Second call\n{inp.grad}")
+    a = torch.linspace(0., 2. * math.pi, steps=25, requires_grad=True)
+    d = 2 * torch.sin(a) + 1
+    out = d.sum()
+    print(d.grad_fn, d.grad_fn.next_functions, d.grad_fn.next_functions[0][0].next_functions,
+          d.grad_fn.next_functions[0][0].next_functions[0][0].next_functions,
+          d.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0].next_functions)
+    out.backward()
+    print(a.grad)
+    a = torch.ones(2, 3, requires_grad=True) * 2
+    b = torch.ones(2, 3, requires_grad=True) * 3
+
+    @torch.no_grad()
+    def add_tensors2(x, y):
+        return x + y
+    print(a + b, add_tensors2(a, b), a * b)
+    a = torch.linspace(0., 2. * math.pi, steps=25, requires_grad=True)
+    try:
+        torch.sin_(a)
+    except RuntimeError as e:
+        print(e)
+
+    def exp_adder(x, y):
+        return 2 * x.exp() + 3 * y
+    print(torch.autograd.functional.jacobian(exp_adder, (torch.rand(3), torch.rand(3))))
+
+    def do_some_doubling(x):
+        y = x * 2
+        while y.data.norm() < 1000:
+            y = y * 2
+        return y
+    inputs, v = torch.randn(3), torch.tensor([0.1, 1.0, 0.0001])
+    print(torch.autograd.functional.vjp(do_some_doubling, inputs, v=v),
+          torch.autograd.functional.jvp(do_some_doubling, inputs, v=v),
+          torch.autograd.functional.hessian(lambda x: (x ** 3).sum(), torch.tensor([1., 2.])),
+          torch.autograd.functional.hvp(lambda x: (x ** 3).sum(), torch.tensor([1., 2.]), torch.tensor([1., 1.])))
+
+
+def test_autograd_tutorials():
+    _same_print(_autograd_tutorials)
+
+
+def _quickstart(torch, datasets, steps):
+    """basics/quickstart, buildmodel, optimization and saveloadrun tutorials (FashionMNIST as FakeData of its
+    shape, two epochs on a few batches) and blitz/neural_networks_tutorial's LeNet."""
+    import os
+    import tempfile
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class NeuralNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.linear_relu_stack = nn.Sequential(nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                                                   nn.Linear(512, 10))
+
+        def forward(self, x):
+            return self.linear_relu_stack(self.flatten(x))
+    model = NeuralNetwork()
+    print(model)
+    logits = model(torch.rand(1, 28, 28))
+    print(f"Predicted class: {nn.Softmax(dim=1)(logits).argmax(1)}")
+    hidden1 = nn.Linear(in_features=28 * 28, out_features=20)(nn.Flatten()(torch.rand(3, 28, 28)))
+    print(hidden1.size(), f"Before ReLU: {hidden1}\n\n", f"After ReLU: {nn.ReLU()(hidden1)}")
+    for name, param in model.named_parameters():
+        print(f"Layer: {name} | Size: {param.size()} | Values : {param[:2]} \n")
+    tf = datasets.transforms.ToTensor()
+    training_data = datasets.datasets.FakeData(size=48, image_size=(1, 28, 28), num_classes=10, transform=tf)
+    test_data = datasets.datasets.FakeData(size=16, image_size=(1, 28, 28), num_classes=10, transform=tf,
+                                           random_offset=100)
+    train_dataloader = torch.utils.data.DataLoader(training_data, batch_size=16)
+    test_dataloader = torch.utils.data.DataLoader(test_data, batch_size=16)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    losses = []
+    for t in range(2):
+        model.train()
+        for batch, (X, y) in enumerate(train_dataloader):
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+        model.eval()
+        test_loss, correct = 0, 0
+        with torch.no_grad():
+            for X, y in test_dataloader:
+                pred = model(X)
+                test_loss += loss_fn(pred, y).item()
+                correct += (pred.argmax(1) == y).type(torch.float).sum().item()
+        losses += [test_loss, correct]
+    path = os.path.join(tempfile.mkdtemp(), 'model.pth')
+    torch.save(model.state_dict(), path)
+    model = NeuralNetwork()
+    print(model.load_state_dict(torch.load(path, weights_only=True)))
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super(Net, self).__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(16 * 5 * 5, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = torch.flatten(F.max_pool2d(F.relu(self.conv2(x)), 2), 1)
+            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+    net = Net()
+    print(net, len(list(net.parameters())))
+    input = torch.randn(1, 1, 32, 32)
+    loss = nn.MSELoss()(net(input), torch.randn(10).view(1, -1))
+    print(loss, loss.grad_fn, loss.grad_fn.next_functions[0][0], loss.grad_fn.next_functions[0][0].next_functions[0][0])
+    net.zero_grad()
+    print(net.conv1.bias.grad)
+    loss.backward()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    optimizer.step()
+    return losses, net.conv1.bias.grad.numpy(), net.fc3.bias.detach().numpy()
+
+
+def test_quickstart_buildmodel_optimization_saveload():
+    got, want = _printed(_quickstart, ember, ember.vision, 3), _printed(_quickstart, torch, import_torchvision(), 3)
+    assert got[0] == want[0]
+    for g, w in zip(got[1], want[1]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
+
+
+def _func_tutorials(torch):
+    """intermediate/per_sample_grads, jacobians_hessians and neural_tangent_kernels (torch.func), smaller."""
+    from functools import partial
+    fn = torch.func
+    functional_call, vmap, grad, jacrev, jacfwd, hessian, vjp, jvp = (fn.functional_call, fn.vmap, fn.grad, fn.jacrev,
+                                                                      fn.jacfwd, fn.hessian, fn.vjp, fn.jvp)
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 10),
+                          nn.LogSoftmax(dim=1))
+    data, targets = torch.randn(6, 1, 8, 8), torch.randint(10, (6,))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def compute_loss(params, buffers, sample, target):
+        predictions = functional_call(model, (params, buffers), (sample.unsqueeze(0),))
+        return F.nll_loss(predictions, target.unsqueeze(0))
+    ft_per_sample_grads = vmap(grad(compute_loss), in_dims=(None, None, 0, 0))(params, buffers, data, targets)
+    loop = [torch.autograd.grad(F.nll_loss(model(data[i:i + 1]), targets[i:i + 1]), list(model.parameters()))
+            for i in range(6)]
+    for i, g in enumerate(ft_per_sample_grads.values()):
+        assert torch.allclose(torch.stack([l[i] for l in loop]), g, atol=3e-6)
+
+    def predict(weight, bias, x):
+        return F.linear(x, weight, bias).tanh()
+    D = 8
+    weight, bias, x = torch.randn(D, D), torch.randn(D), torch.randn(D)
+    _, vjp_fn = vjp(partial(predict, weight, bias), x)
+    out = [vmap(vjp_fn)(torch.eye(D))[0], jacrev(predict, argnums=2)(weight, bias, x),
+           *jacrev(predict, argnums=(0, 1))(weight, bias, x), jacfwd(predict, argnums=2)(weight, bias, x),
+           hessian(predict, argnums=2)(weight, bias, x),
+           jacrev(jacrev(predict, argnums=2), argnums=2)(weight, bias, x)]
+    weight, bias, x = torch.randn(5, 7), torch.randn(5), torch.randn(3, 7)
+    out += [vmap(jacrev(predict, argnums=2), in_dims=(None, None, 0))(weight, bias, x),
+            jacrev(lambda w, b, x: predict(w, b, x).sum(0), argnums=2)(weight, bias, x).movedim(1, 0),
+            vmap(hessian(predict, argnums=2), in_dims=(None, None, 0))(weight, bias, x)]
+    x, tangent = torch.randn(64), torch.randn(64)
+    out += [jvp(grad(lambda x: x.sin().sum()), (x,), (tangent,))[1],
+            vjp(grad(lambda x: x.sin().sum()), x)[1](tangent)[0]]
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 3))
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def fnet_single(params, x):
+        return functional_call(net, params, (x.unsqueeze(0),)).squeeze(0)
+    x1, x2 = torch.randn(3, 3, 7, 7), torch.randn(2, 3, 7, 7)
+    jac1 = [j.flatten(2) for j in vmap(jacrev(fnet_single), (None, 0))(params, x1).values()]
+    jac2 = [j.flatten(2) for j in vmap(jacrev(fnet_single), (None, 0))(params, x2).values()]
+    out += [torch.stack([torch.einsum(e, j1, j2) for j1, j2 in zip(jac1, jac2)]).sum(0)
+            for e in ('Naf,Mbf->NMab', 'Naf,Maf->NM', 'Naf,Maf->NMa')]
+
+    def get_ntk(x1, x2):
+        output, vjp_fn = vjp(lambda p: fnet_single(p, x1), params)
+
+        def get_ntk_slice(vec):
+            return jvp(lambda p: fnet_single(p, x2), (params,), vjp_fn(vec))[1]
+        return vmap(get_ntk_slice)(torch.eye(output.numel()))
+    out.append(vmap(vmap(get_ntk, (None, 0)), (0, None))(x1, x2))
+    return [o.detach().numpy() for o in out]
+
+
+def test_torch_func_tutorials():
+    got, want = _same_print(_func_tutorials)
+    assert len(got) == len(want) == 16
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-6)
+    np.testing.assert_allclose(got[-1], got[-4], rtol=1e-4, atol=1e-5)
+
+
+def _parametrizations(torch):
+    """intermediate/parametrizations and pruning_tutorial: printed modules, parametrization lists, pruning masks,
+    hooks and state_dict keys; the matrix distances are returned."""
+    nn = torch.nn
+    import importlib
+    parametrize, prune = (importlib.import_module(f'{torch.__name__}.nn.utils.{m}') for m in ('parametrize', 'prune'))
+    torch.manual_seed(0)
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class Skew(nn.Module):
+        def forward(self, X):
+            A = X.triu(1)
+            return A - A.transpose(-1, -2)
+
+        def right_inverse(self, A):
+            return A.triu(1)
+
+    class CayleyMap(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.register_buffer("Id", torch.eye(n))
+
+        def forward(self, X):
+            return torch.linalg.solve(self.Id - X, self.Id + X)
+
+        def right_inverse(self, A):
+            return torch.linalg.solve(A + self.Id, self.Id - A)
+
+    class NoisyParametrization(nn.Module):
+        def forward(self, X):
+            print("Computing the Parametrization")
+            return X
+    layer = nn.Linear(3, 3)
+    print(f"Unparametrized:\n{layer}")
+    parametrize.register_parametrization(layer, "weight", Symmetric())
+    print(f"\nParametrized:\n{layer}", layer.parametrizations, layer.parametrizations.weight,
+          layer.parametrizations.weight[0], dict(layer.named_parameters()), layer.weight)
+    cnn = nn.Conv2d(in_channels=5, out_channels=8, kernel_size=3)
+    parametrize.register_parametrization(cnn, "weight", Skew())
+    print(cnn.weight[0, 1], cnn.weight[2, 2])
+    layer = nn.Linear(4, 4)
+    parametrize.register_parametrization(layer, "weight", NoisyParametrization())
+    foo = layer.weight + layer.weight.T
+    with parametrize.cached():
+        foo = layer.weight + layer.weight.T
+        print(foo.grad_fn.name(), layer.weight.sum())
+    dists = []
+    layer = nn.Linear(3, 3)
+    parametrize.register_parametrization(layer, "weight", Skew())
+    parametrize.register_parametrization(layer, "weight", CayleyMap(3))
+    X = torch.rand(3, 3)
+    X = X - X.T
+    layer.weight = X
+    dists += [torch.dist(layer.weight, X), torch.dist(layer.weight.T @ layer.weight, torch.eye(3))]
+    nn.init.orthogonal_(layer.weight)
+    dists.append(torch.dist(layer.weight.T @ layer.weight, torch.eye(3)))
+    parametrize.remove_parametrizations(layer, "weight")
+    print(f"\nAfter:\n{layer}")
+    layer = nn.Linear(3, 3)
+    parametrize.register_parametrization(layer, "weight", Skew())
+    parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+    print(layer.weight)
+    module = nn.Conv2d(1, 6, 3)
+    prune.random_unstructured(module, name="weight", amount=0.3)
+    print(list(module.named_parameters()), list(module.named_buffers()), module.weight, module._forward_pre_hooks)
+    prune.l1_unstructured(module, name="bias", amount=3)
+    prune.ln_structured(module, name="weight", amount=0.5, n=2, dim=0)
+    hook = [h for h in module._forward_pre_hooks.values() if h._tensor_name == "weight"][0]
+    print(module.bias, module.weight, list(hook), nn.Sequential(module).state_dict().keys())
+    prune.remove(module, 'weight')
+    print(list(module.named_parameters()), list(module.named_buffers()))
+    model = nn.Sequential(nn.Conv2d(1, 6, 3), nn.Linear(12, 8), nn.Linear(8, 3))
+    prune.global_unstructured([(m, 'weight') for m in model], pruning_method=prune.L1Unstructured, amount=0.2)
+    for m in model:
+        print("Sparsity in {}: {:.2f}%".format(m, 100. * float(torch.sum(m.weight == 0)) / float(m.weight.nelement())))
+
+    class FooBarPruningMethod(prune.BasePruningMethod):
+        PRUNING_TYPE = 'unstructured'
+
+        def compute_mask(self, t, default_mask):
+            mask = default_mask.clone()
+            mask.view(-1)[::2] = 0
+            return mask
+    FooBarPruningMethod.apply(model[2], 'bias')
+    print(model[2].bias_mask, model[2].bias)
+    return [d.item() for d in dists]
+
+
+def test_parametrizations_and_pruning_tutorials():
+    got, want = _same_print(_parametrizations)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def _double_backward(torch):
+    """intermediate/custom_function_double_backward_tutorial: gradcheck and gradgradcheck of custom Functions
+    that save inputs, outputs or intermediate results, once_differentiable, and a wrong backward's message."""
+    once_differentiable = torch.autograd.function.once_differentiable
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            x, = ctx.saved_tensors
+            return grad_out * 2 * x
+
+    class Sinh(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            expx, expnegx = torch.exp(x), torch.exp(-x)
+            ctx.save_for_backward(expx, expnegx)
+            return (expx - expnegx) / 2, expx, expnegx
+
+        @staticmethod
+        def backward(ctx, grad_out, _grad_out_exp, _grad_out_negexp):
+            expx, expnegx = ctx.saved_tensors
+            grad_input = grad_out * (expx + expnegx) / 2
+            grad_input += _grad_out_exp * expx
+            grad_input -= _grad_out_negexp * expnegx
+            return grad_input
+
+    class SinhBad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.expx, ctx.expnegx = torch.exp(x), torch.exp(-x)
+            return (ctx.expx - ctx.expnegx) / 2
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            return grad_out * (ctx.expx + ctx.expnegx) / 2
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * g
+    x = torch.tensor([[0.1, 0.7, 0.3], [0.5, 0.2, 0.9]], dtype=torch.double, requires_grad=True)
+    print([torch.autograd.gradcheck(f, x) and torch.autograd.gradgradcheck(f, x)
+           for f in (Square.apply, lambda x: Sinh.apply(x)[0])])
+    out = Sinh.apply(x)[0]
+    g, = torch.autograd.grad(out.sum(), x, create_graph=True)
+    print(out.grad_fn, g.grad_fn, Square.apply(x).grad_fn.next_functions)
+    g, = torch.autograd.grad(SinhBad.apply(x).sum(), x, create_graph=True)
+    print(g.requires_grad, g.grad_fn, torch.autograd.gradcheck(SinhBad.apply, x))
+    g, = torch.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    print(g.requires_grad, g.grad_fn)
+    try:
+        g.sum().backward()
+    except RuntimeError as e:
+        print(e)
+    y = torch.tensor([1., 2.], dtype=torch.double, requires_grad=True)
+    for wrong in (lambda a: Cube.apply(a) * 0.5 + SinhBad.apply(a).detach(),
+                  lambda a: Cube.apply(a.float()) + a.float().detach()):
+        try:
+            torch.autograd.gradcheck(wrong, y)
+        except RuntimeError as e:
+            print(type(e).__name__, e)
+    return g.detach().numpy()
+
+
+def test_custom_function_double_backward_tutorial():
+    """Also the gradcheck failure message: PyTorch prints the two Jacobians as tensors (the numerical one in the
+    output's dtype, the analytical one in the input's); ember printed NumPy arrays."""
+    got, want = _same_print(_double_backward)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
