@@ -210,6 +210,19 @@ def _grad_suffix(t):
     return ['requires_grad=True'] if t.requires_grad else []
 
 
+def _dual_suffix(t):
+    """The grad suffix, and ``tangent=tensor(...)`` for a dual tensor inside a forward-AD level (its grad_fn
+    shown only when it has a history besides the level's seeds, as PyTorch's dual tensors have none)."""
+    import sys
+    forward_ad = sys.modules.get('ember.autograd.forward_ad')
+    if forward_ad is None or not t.requires_grad:
+        return _grad_suffix(t)
+    primal, tangent = forward_ad.unpack_dual(t) if forward_ad.is_active() else (t, None)
+    if tangent is None:
+        return [] if forward_ad.history_is_seeds(t) else _grad_suffix(t)
+    return (_grad_suffix(t) if primal is t else []) + ['tangent=' + tensor_repr(tangent)]
+
+
 def tensor_repr(t, tensor_contents=None):
     """The text PyTorch's ``repr(tensor)`` gives: ``tensor([...])`` plus size/dtype/grad suffixes."""
     arr = t._data
@@ -233,7 +246,7 @@ def tensor_repr(t, tensor_contents=None):
         if t.dtype not in (default, _dtype.default_complex(), _dtype.int64, _dtype.bool_):
             suffixes.append('dtype=' + repr(t.dtype))
         body = _body_str(arr, indent) if tensor_contents is None else tensor_contents
-    text = _add_suffixes(prefix + body, suffixes + _grad_suffix(t), indent)
+    text = _add_suffixes(prefix + body, suffixes + _dual_suffix(t), indent)
     if not _ember_class(type(t), 'Parameter') and any(_ember_class(c, 'Parameter') for c in type(t).__mro__):
         text = f'Parameter({text})'
     return text

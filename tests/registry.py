@@ -2182,7 +2182,8 @@ _GC_FLAGS = dict(eps=1e-6, atol=1e-5, rtol=1e-3, nondet_tol=0.0, check_undefined
 add(
     Op('gradcheck', lambda: [Sample(f64(2, 3)), Sample(f64(3), **_GC_FLAGS, desc='flags'),
                              Sample(f64(3), check_grad_dtypes=True, check_backward_ad=True, desc='dtypes'),
-                             Sample(f64(3), check_forward_ad=True, unsupported='check_forward_ad'),
+                             Sample(f64(3), check_forward_ad=True, desc='forward'),
+                             Sample(f64(3), check_forward_ad=True, check_backward_ad=False, desc='forward only'),
                              Sample(f64(3), check_batched_grad=True, unsupported='check_batched_grad'),
                              Sample(f64(3), check_forward_ad=True, check_batched_forward_grad=True,
                                     unsupported='check_batched_forward_grad')],

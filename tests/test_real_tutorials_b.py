@@ -506,3 +506,90 @@ def test_custom_function_double_backward_tutorial():
     output's dtype, the analytical one in the input's); ember printed NumPy arrays."""
     got, want = _same_print(_double_backward)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _forward_ad_tutorial(torch):
+    """intermediate/forward_ad_usage: dual tensors (torch.autograd.forward_ad was missing), with modules, through
+    functional_call, a custom Function defining jvp only, gradcheck(check_forward_ad=True), and its errors."""
+    import importlib
+    fwAD = importlib.import_module(f'{torch.__name__}.autograd.forward_ad')
+    nn = torch.nn
+    torch.manual_seed(0)
+    primal, tangent = torch.randn(4, 4), torch.randn(4, 4)
+    with fwAD.dual_level():
+        dual_input = fwAD.make_dual(primal, tangent)
+        assert fwAD.unpack_dual(dual_input).tangent is tangent
+        assert fwAD.unpack_dual(fwAD.make_dual(primal, tangent.T)).tangent is not tangent
+        dual_output = dual_input ** 2 + torch.randn(4, 4) ** 2
+        jvps = [fwAD.unpack_dual(dual_output).tangent, fwAD.unpack_dual(dual_input.tanh().sum(0)).tangent]
+        print(fwAD.unpack_dual(dual_output), fwAD.unpack_dual(primal), dual_input, dual_output[:2] * 3,
+              fwAD.make_dual(torch.ones(2, requires_grad=True) * 1, torch.ones(2)))
+    assert fwAD.unpack_dual(dual_output).tangent is None
+    print(dual_output)
+    model, input = nn.Linear(5, 5), torch.randn(16, 5)
+    params = {name: p for name, p in model.named_parameters()}
+    tangents = {name: torch.rand_like(p) for name, p in params.items()}
+    with fwAD.dual_level():
+        for name, p in params.items():
+            delattr(model, name)
+            setattr(model, name, fwAD.make_dual(p, tangents[name]))
+        jvps.append(fwAD.unpack_dual(model(input)).tangent)
+    with fwAD.dual_level():
+        dual_params = {name: fwAD.make_dual(p, tangents[name]) for name, p in params.items()}
+        jvps.append(fwAD.unpack_dual(torch.func.functional_call(nn.Linear(5, 5), dual_params, input)).tangent)
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, foo):
+            result = torch.exp(foo)
+            ctx.result = result
+            return result
+
+        @staticmethod
+        def jvp(ctx, gI):
+            gO = gI * ctx.result
+            del ctx.result
+            return gO
+    primal = torch.randn(3, 3, dtype=torch.double, requires_grad=True)
+    with fwAD.dual_level():
+        jvps.append(fwAD.unpack_dual(Fn.apply(fwAD.make_dual(primal, torch.randn(3, 3, dtype=torch.double)))).tangent)
+    print(torch.autograd.gradcheck(Fn.apply, (primal,), check_forward_ad=True, check_backward_ad=False,
+                                   check_undefined_grad=False, check_batched_grad=False),
+          torch.autograd.gradcheck(lambda x: (x * 2).sin(), (primal,), check_forward_ad=True))
+    for bad in (lambda: fwAD.make_dual(primal, primal), lambda: fwAD.enter_dual_level(),
+                lambda: fwAD.make_dual(torch.arange(3), torch.ones(3)),
+                lambda: fwAD.make_dual(torch.ones(2), torch.ones(3))):
+        try:
+            with fwAD.dual_level():
+                bad()
+        except (RuntimeError, ValueError) as e:
+            print(type(e).__name__, e)
+    try:
+        fwAD.make_dual(primal, primal)
+    except RuntimeError as e:
+        print(e)
+    return [j.detach().numpy() for j in jvps]
+
+
+def test_forward_ad_tutorial():
+    got, want = _same_print(_forward_ad_tutorial)
+    assert len(got) == len(want) == 5
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_forward_ad_tangents_match_finite_differences():
+    """Tangents of a small conv/pool/attention-like computation (float64) against central differences."""
+    fwAD = ember.autograd.forward_ad
+    rng = np.random.RandomState(0)
+    x, v, w = rng.randn(1, 2, 5, 5), rng.randn(1, 2, 5, 5), rng.randn(3, 2, 3, 3)
+
+    def f(lib, a):
+        y = lib.nn.functional.conv2d(lib.tanh(a), lib.tensor(w), padding=1)
+        y = lib.nn.functional.max_pool2d(y, 2).flatten(1)
+        return lib.softmax(y @ y.T / 3 + y.sum(), dim=-1) * y.norm()
+    with fwAD.dual_level():
+        out = fwAD.unpack_dual(f(ember, fwAD.make_dual(ember.tensor(x), ember.tensor(v)))).tangent.numpy()
+    eps = 1e-6
+    fd = (f(ember, ember.tensor(x + eps * v)).numpy() - f(ember, ember.tensor(x - eps * v)).numpy()) / (2 * eps)
+    np.testing.assert_allclose(out, fd, rtol=1e-6, atol=1e-8)

@@ -131,41 +131,58 @@ class Function(metaclass=FunctionMeta):
     def setup_context(ctx, inputs, output):
         return NotImplemented
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError('You must implement the jvp function for custom autograd.Function to use it with '
+                                  'forward mode AD.')
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        track = GRAD.enabled and any(t._requires_grad for t in tensors)
-        ctx = cls._backward_cls(tensors if track else ())
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        uses_setup = cls.setup_context is not Function.setup_context
-        with no_grad():
-            out = cls.forward(*args, **kwargs) if uses_setup else cls.forward(ctx, *args, **kwargs)
-        if uses_setup:
-            cls.setup_context(ctx, args, out)
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        if not track:
-            return out
-        ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
-                         for o in outs]
-        inputs_by_id = {id(t) for t in tensors}
-        result = []
-        for i, o in enumerate(outs):
-            if not isinstance(o, Tensor):
-                result.append(o)
-                continue
-            if id(o) in inputs_by_id and id(o) not in {id(d) for d in getattr(ctx, '_dirty', ())}:
-                o = Tensor._make(o._data)
-            if id(o) in ctx._non_diff or o._data.dtype.kind != 'f':
-                result.append(o)
-                continue
-            o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
+        from . import forward_ad
+        if (forward_ad.is_active() and cls.jvp is not Function.jvp and cls.backward is Function.backward
+                and cls.vjp is Function.vjp):
+            out = forward_ad._jvp_apply(cls, _run, args, kwargs)
+            if out is not NotImplemented:
+                return out
+        return _run(cls, args, kwargs)[0]
+
+
+def _run(cls, args, kwargs):
+    """Function.apply: forward under no_grad, then the outputs get the node (which is also ``ctx``) as grad_fn;
+    returns (outputs, ctx)."""
+    from ..tensor import Tensor
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    track = GRAD.enabled and any(t._requires_grad for t in tensors)
+    ctx = cls._backward_cls(tensors if track else ())
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    uses_setup = cls.setup_context is not Function.setup_context
+    with no_grad():
+        out = cls.forward(*args, **kwargs) if uses_setup else cls.forward(ctx, *args, **kwargs)
+    if uses_setup:
+        cls.setup_context(ctx, args, out)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    if not track:
+        return out, ctx
+    ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
+                     for o in outs]
+    inputs_by_id = {id(t) for t in tensors}
+    result = []
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
             result.append(o)
-        # saved once the outputs have their grad_fn, as PyTorch saves them (a pack hook sees an output's history)
-        ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
-        return result[0] if single else tuple(result)
+            continue
+        if id(o) in inputs_by_id and id(o) not in {id(d) for d in getattr(ctx, '_dirty', ())}:
+            o = Tensor._make(o._data)
+        if id(o) in ctx._non_diff or o._data.dtype.kind != 'f':
+            result.append(o)
+            continue
+        o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
+        result.append(o)
+    # saved once the outputs have their grad_fn, as PyTorch saves them (a pack hook sees an output's history)
+    ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
+    return (result[0] if single else tuple(result)), ctx
 
 
 class InplaceFunction(Function):

@@ -63,8 +63,8 @@ def _refuse_checks(op, **flags):
     """gradcheck options asking for checks ember does not run raise instead of passing silently."""
     for name, value in flags.items():
         if value:
-            raise NotImplementedError(f'{op}: {name}=True is not supported by ember (it has no forward-mode AD, '
-                                      'batched gradients or masked tensors); leave it False')
+            raise NotImplementedError(f'{op}: {name}=True is not supported by ember (it has no batched gradients, '
+                                      'forward-over-reverse checks or masked tensors); leave it False')
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
@@ -76,10 +76,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     check, and check_undefined_grad/check_backward_ad=False only skip checks; ``check_grad_dtypes``
     also compares each gradient's dtype with its input's."""
     _refuse_checks('gradcheck', check_batched_grad=check_batched_grad,
-                   check_batched_forward_grad=check_batched_forward_grad, check_forward_ad=check_forward_ad,
-                   masked=masked)
+                   check_batched_forward_grad=check_batched_forward_grad, masked=masked)
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
-    if not check_backward_ad:
+    if not (check_backward_ad or check_forward_ad):
         return True
     if check_grad_dtypes:
         _check_grad_dtypes(func, inputs)
@@ -98,17 +97,43 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 raise GradcheckError('Numerical gradient for function expected to be zero')
             return False
         return True
-    ana = analytical_jacobian(func, inputs)
     diff = [x for x in inputs if x.requires_grad and x.is_floating_point()]
-    for i, (n_cols, a_cols) in enumerate(zip(num, ana)):
-        for j, (n, a) in enumerate(zip(n_cols, a_cols)):
-            if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
-                msg = (f'Jacobian mismatch for output {j} with respect to input {i},\n'
-                       f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
+    modes = ([('', analytical_jacobian)] if check_backward_ad else []) + \
+        ([('computed with forward mode ', forward_jacobian)] if check_forward_ad else [])
+    for mode, jacobian in modes:
+        for i, (n_cols, a_cols) in enumerate(zip(num, jacobian(func, inputs))):
+            for j, (n, a) in enumerate(zip(n_cols, a_cols)):
+                if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
+                    msg = (f'Jacobian {mode}mismatch for output {j} with respect to input {i},\n'
+                           f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
+                    if raise_exception:
+                        raise GradcheckError(msg)
+                    return False
     return True
+
+
+def forward_jacobian(func, inputs):
+    """The same Jacobians from forward-mode AD: one evaluation per input element, that input made dual with a
+    unit tangent (the differentiable inputs detached, as PyTorch's check does)."""
+    from . import forward_ad
+    from ..tensor import Tensor
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad and x.is_floating_point()]
+    plain = [x.detach() if i in diff else x for i, x in enumerate(inputs)]
+    outs = _flat_out(func, inputs)
+    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in diff]
+    for cols, i in zip(jac, diff):
+        x = plain[i]
+        for k in range(x.numel()):
+            unit = np.zeros(x._data.size, x._data.dtype)
+            unit[k] = 1
+            with forward_ad.dual_level():
+                args = list(plain)
+                args[i] = forward_ad.make_dual(x, Tensor._make(unit.reshape(x._data.shape)))
+                for c, o in zip(cols, _flat_out(func, args)):
+                    tangent = forward_ad.unpack_dual(o).tangent
+                    if tangent is not None:
+                        c[k] = tangent._data.reshape(-1)
+    return jac
 
 
 def _as_tensor(jacobian, like):
