@@ -593,3 +593,432 @@ def test_forward_ad_tangents_match_finite_differences():
     eps = 1e-6
     fd = (f(ember, ember.tensor(x + eps * v)).numpy() - f(ember, ember.tensor(x - eps * v)).numpy()) / (2 * eps)
     np.testing.assert_allclose(out, fd, rtol=1e-6, atol=1e-8)
+
+
+def _saved_tensors_hooks_tutorial(torch):
+    """intermediate/autograd_saved_tensors_hooks_tutorial: ``grad_fn._saved_self``/``_saved_other``/
+    ``_saved_result`` (ember's nodes had none), and pack/unpack hooks that return an index, a tuple or a string."""
+    torch.manual_seed(0)
+    a, b = torch.randn(5, requires_grad=True), torch.ones(5, requires_grad=True)
+    y = a * b
+    print(y.grad_fn._saved_self, y.grad_fn._saved_other, y.grad_fn._saved_self is a, y.grad_fn._saved_other is b)
+    y = torch.exp(a)
+    print(y.grad_fn._saved_result.equal(y), y.grad_fn._saved_result is y, y.grad_fn._saved_result)
+    a, b = torch.ones(5, requires_grad=True), torch.ones(5, requires_grad=True) * 2
+    with torch.autograd.graph.saved_tensors_hooks(lambda x: print("Packing", x) or x,
+                                                  lambda x: print("Unpacking", x) or x):
+        y = a * b
+    y.sum().backward()
+    storage = []
+
+    def pack(x):
+        storage.append(x)
+        return len(storage) - 1
+    grads = []
+    for pack_hook, unpack_hook in ((lambda x: x * 4, lambda x: x / 4), (pack, lambda i: storage[i]),
+                                   (lambda x: (x - 1, lambda x: x + 1), lambda p: p[1](p[0])),
+                                   (lambda x: repr(x), lambda x: eval(torch.__name__ + "." + x, {torch.__name__: torch}))):
+        x = torch.randn(5, requires_grad=True)
+        with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+            y = x * x if pack_hook is not pack else torch.pow(x, 2)
+        print(y.grad_fn._saved_self)
+        y.sum().backward()
+        grads.append((x.grad - 2 * x).abs().max().item())
+    x = torch.randn(3, requires_grad=True)
+    for y in (x.sin(), x.tanh(), x.sigmoid(), x / 2, x - x, x.log(), x + 1, x * 2):
+        print(y.grad_fn.name(), [getattr(y.grad_fn, '_saved_' + n, 'missing') is x for n in ('self', 'other')],
+              getattr(y.grad_fn, '_saved_result', None) is y)
+    y = x.exp()
+    y.sum().backward()
+    for name in ('_saved_result', '_saved_foo'):
+        try:
+            getattr(y.grad_fn, name)
+        except (RuntimeError, AttributeError) as e:
+            print(type(e).__name__, e)
+    return grads
+
+
+def test_saved_tensors_hooks_tutorial():
+    got, want = _same_print(_saved_tensors_hooks_tutorial)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def _char_rnn(torch):
+    """intermediate/char_rnn_classification_tutorial and char_rnn_generation_tutorial on a few names: a Dataset of
+    one-hot line tensors, random_split with a seeded generator, nn.RNN classifier trained in batches with
+    clip_grad_norm_, the confusion matrix; the generation RNN's manual SGD and its greedy samples."""
+    import random
+    import string
+    import unicodedata
+    nn = torch.nn
+    torch.manual_seed(0)
+    rnd = random.Random(0)
+    letters = string.ascii_letters + " .,;'" + "_"
+
+    def lineToTensor(line):
+        tensor = torch.zeros(len(line), 1, len(letters))
+        for li, letter in enumerate(line):
+            tensor[li][0][letters.find(letter) if letter in letters else letters.find("_")] = 1
+        return tensor
+    print(''.join(c for c in unicodedata.normalize('NFD', 'Ślusàrski') if unicodedata.category(c) != 'Mn'),
+          lineToTensor('Ahn')[:, :, :3])
+    names = {'English': ['Smith', 'Jones', 'Brown', 'Taylor'], 'Italian': ['Rossi', 'Russo', 'Ferrari', 'Bianchi'],
+             'Polish': ['Nowak', 'Wojcik', 'Kowalski']}
+
+    class NamesDataset(torch.utils.data.Dataset):
+        def __init__(self):
+            self.data = [(label, name) for label, lines in names.items() for name in lines]
+            self.labels_uniq = sorted(names)
+
+        def __len__(self):
+            return len(self.data)
+
+        def __getitem__(self, idx):
+            label, name = self.data[idx]
+            return torch.tensor([self.labels_uniq.index(label)], dtype=torch.long), lineToTensor(name), label, name
+    alldata = NamesDataset()
+    train_set, test_set = torch.utils.data.random_split(alldata, [.75, .25],
+                                                        generator=torch.Generator().manual_seed(2024))
+    print(len(train_set), len(test_set), test_set.indices)
+
+    class CharRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super(CharRNN, self).__init__()
+            self.rnn = nn.RNN(input_size, hidden_size)
+            self.h2o = nn.Linear(hidden_size, output_size)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, line_tensor):
+            rnn_out, hidden = self.rnn(line_tensor)
+            return self.softmax(self.h2o(hidden[0]))
+    rnn = CharRNN(len(letters), 16, 3)
+    print(rnn, rnn(lineToTensor('Albert')).topk(1))
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=0.15)
+    criterion = nn.NLLLoss()
+    losses = []
+    for epoch in range(2):
+        batches = list(range(len(train_set)))
+        rnd.shuffle(batches)
+        for batch in np.array_split(batches, len(batches) // 3):
+            batch_loss = 0
+            for i in batch:
+                label_tensor, text_tensor, _, _ = train_set[i]
+                batch_loss += criterion(rnn(text_tensor), label_tensor)
+            batch_loss.backward()
+            nn.utils.clip_grad_norm_(rnn.parameters(), 3)
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(batch_loss.item() / len(batch))
+    confusion = torch.zeros(3, 3)
+    with torch.no_grad():
+        for label_tensor, text_tensor, label, _ in test_set:
+            confusion[label_tensor.item()][rnn(text_tensor).topk(1)[1][0].item()] += 1
+    print(confusion / confusion.sum(1, keepdim=True).clamp(min=1))
+    n_letters = len(letters) + 1
+
+    class RNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super(RNN, self).__init__()
+            self.hidden_size = hidden_size
+            self.i2h = nn.Linear(3 + input_size + hidden_size, hidden_size)
+            self.i2o = nn.Linear(3 + input_size + hidden_size, output_size)
+            self.o2o = nn.Linear(hidden_size + output_size, output_size)
+            self.dropout = nn.Dropout(0.1)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, category, input, hidden):
+            input_combined = torch.cat((category, input, hidden), 1)
+            hidden = self.i2h(input_combined)
+            output = self.o2o(torch.cat((hidden, self.i2o(input_combined)), 1))
+            return self.softmax(self.dropout(output)), hidden
+    gen = RNN(n_letters, 16, n_letters)
+    for it in range(4):
+        category = rnd.choice(sorted(names))
+        line = rnd.choice(names[category])
+        category_tensor = torch.zeros(1, 3)
+        category_tensor[0][sorted(names).index(category)] = 1
+        input_line_tensor = torch.zeros(len(line), 1, n_letters)
+        for li, letter in enumerate(line):
+            input_line_tensor[li][0][letters.find(letter)] = 1
+        target_line_tensor = torch.LongTensor([letters.find(c) for c in line[1:]] + [n_letters - 1])
+        target_line_tensor.unsqueeze_(-1)
+        hidden = torch.zeros(1, 16)
+        gen.zero_grad()
+        loss = torch.Tensor([0])
+        for i in range(input_line_tensor.size(0)):
+            output, hidden = gen(category_tensor, input_line_tensor[i], hidden)
+            loss += criterion(output, target_line_tensor[i])
+        loss.backward()
+        for p in gen.parameters():
+            p.data.add_(p.grad.data, alpha=-0.005)
+        losses.append(loss.item() / input_line_tensor.size(0))
+    gen.eval()
+    with torch.no_grad():
+        for start in 'RSN':
+            input, hidden, name = torch.zeros(1, n_letters), torch.zeros(1, 16), start
+            input[0][letters.find(start)] = 1
+            for i in range(6):
+                output, hidden = gen(category_tensor, input, hidden)
+                topi = output.topk(1)[1][0][0]
+                if topi == n_letters - 1:
+                    break
+                name += letters[topi]
+                input = torch.zeros(1, n_letters)
+                input[0][topi] = 1
+            print(name)
+    return losses
+
+
+def test_char_rnn_tutorials():
+    got, want = _same_print(_char_rnn)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def _seq2seq_and_dqn(torch):
+    """intermediate/seq2seq_translation_tutorial (GRU encoder, Bahdanau attention decoder, teacher forcing,
+    greedy decoding) on a tiny synthetic reversal corpus, and reinforcement_q_learning's DQN (replay memory,
+    epsilon-greedy policy, SmoothL1Loss, clip_grad_value_, AdamW(amsgrad), soft target update) on a tiny walk."""
+    import math
+    import random
+    from collections import namedtuple, deque
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(0)
+    rnd = random.Random(0)
+    MAX_LENGTH, SOS_token, EOS_token = 5, 0, 1
+
+    class EncoderRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, dropout_p=0.1):
+            super(EncoderRNN, self).__init__()
+            self.embedding = nn.Embedding(input_size, hidden_size)
+            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, input):
+            return self.gru(self.dropout(self.embedding(input)))
+
+    class BahdanauAttention(nn.Module):
+        def __init__(self, hidden_size):
+            super(BahdanauAttention, self).__init__()
+            self.Wa, self.Ua, self.Va = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size), \
+                nn.Linear(hidden_size, 1)
+
+        def forward(self, query, keys):
+            scores = self.Va(torch.tanh(self.Wa(query) + self.Ua(keys))).squeeze(2).unsqueeze(1)
+            weights = F.softmax(scores, dim=-1)
+            return torch.bmm(weights, keys), weights
+
+    class AttnDecoderRNN(nn.Module):
+        def __init__(self, hidden_size, output_size, dropout_p=0.1):
+            super(AttnDecoderRNN, self).__init__()
+            self.embedding = nn.Embedding(output_size, hidden_size)
+            self.attention = BahdanauAttention(hidden_size)
+            self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
+            self.out = nn.Linear(hidden_size, output_size)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, encoder_outputs, encoder_hidden, target_tensor=None):
+            decoder_input = torch.empty(encoder_outputs.size(0), 1, dtype=torch.long).fill_(SOS_token)
+            decoder_hidden, decoder_outputs, attentions = encoder_hidden, [], []
+            for i in range(MAX_LENGTH):
+                embedded = self.dropout(self.embedding(decoder_input))
+                context, attn_weights = self.attention(decoder_hidden.permute(1, 0, 2), encoder_outputs)
+                output, decoder_hidden = self.gru(torch.cat((embedded, context), dim=2), decoder_hidden)
+                decoder_outputs.append(self.out(output))
+                attentions.append(attn_weights)
+                if target_tensor is not None:
+                    decoder_input = target_tensor[:, i].unsqueeze(1)
+                else:
+                    decoder_input = decoder_outputs[-1].topk(1)[1].squeeze(-1).detach()
+            return F.log_softmax(torch.cat(decoder_outputs, dim=1), dim=-1), decoder_hidden, torch.cat(attentions, 1)
+    input_ids, target_ids = np.zeros((8, MAX_LENGTH), np.int32), np.zeros((8, MAX_LENGTH), np.int32)
+    for i in range(8):
+        inp = [rnd.randint(2, 7) for _ in range(rnd.randint(2, MAX_LENGTH - 1))] + [EOS_token]
+        input_ids[i, :len(inp)] = inp
+        tgt = [x + 1 for x in inp[:-1][::-1]] + [EOS_token]
+        target_ids[i, :len(tgt)] = tgt
+    data = torch.utils.data.TensorDataset(torch.LongTensor(input_ids), torch.LongTensor(target_ids))
+    loader = torch.utils.data.DataLoader(data, sampler=torch.utils.data.RandomSampler(data), batch_size=4)
+    encoder, decoder = EncoderRNN(8, 12), AttnDecoderRNN(12, 9)
+    opts = [torch.optim.Adam(m.parameters(), lr=0.01) for m in (encoder, decoder)]
+    losses = []
+    for epoch in range(2):
+        for input_tensor, target_tensor in loader:
+            for o in opts:
+                o.zero_grad()
+            decoder_outputs, _, _ = decoder(*encoder(input_tensor), target_tensor)
+            loss = nn.NLLLoss()(decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1))
+            loss.backward()
+            for o in opts:
+                o.step()
+            losses.append(loss.item())
+    encoder.eval()
+    decoder.eval()
+    with torch.no_grad():
+        decoder_outputs, _, decoder_attn = decoder(*encoder(torch.LongTensor(input_ids[:2])))
+        print(decoder_outputs.topk(1)[1].squeeze(), decoder_attn[0])
+    Transition = namedtuple('Transition', ('state', 'action', 'next_state', 'reward'))
+    policy_net, target_net = (nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 2)) for _ in range(2))
+    target_net.load_state_dict(policy_net.state_dict())
+    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=3e-3, amsgrad=True)
+    memory, steps_done = deque([], maxlen=100), 0
+    for episode in range(3):
+        pos, state = 0, torch.tensor([[0., 0., 1.]])
+        for t in range(8):
+            eps_threshold = 0.05 + 0.85 * math.exp(-1. * steps_done / 20)
+            steps_done += 1
+            if rnd.random() > eps_threshold:
+                with torch.no_grad():
+                    action = policy_net(state).max(1).indices.view(1, 1)
+            else:
+                action = torch.tensor([[rnd.randrange(2)]], dtype=torch.long)
+            pos += 1 if action.item() == 1 else -1
+            terminated = abs(pos) >= 2
+            next_state = None if terminated else torch.tensor([[pos, t / 8, 1.]])
+            memory.append(Transition(state, action, next_state, torch.tensor([1.0 if pos >= 2 else 0.1])))
+            state = next_state
+            if len(memory) >= 4:
+                batch = Transition(*zip(*rnd.sample(memory, 4)))
+                non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
+                                              dtype=torch.bool)
+                state_action_values = policy_net(torch.cat(batch.state)).gather(1, torch.cat(batch.action))
+                next_state_values = torch.zeros(4)
+                with torch.no_grad():
+                    if non_final_mask.any():
+                        next_state_values[non_final_mask] = target_net(
+                            torch.cat([s for s in batch.next_state if s is not None])).max(1).values
+                expected = (next_state_values * 0.99) + torch.cat(batch.reward)
+                loss = nn.SmoothL1Loss()(state_action_values, expected.unsqueeze(1))
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+                optimizer.step()
+                losses.append(loss.item())
+                target_sd, policy_sd = target_net.state_dict(), policy_net.state_dict()
+                for key in policy_sd:
+                    target_sd[key] = policy_sd[key] * 0.005 + target_sd[key] * (1 - 0.005)
+                target_net.load_state_dict(target_sd)
+            if terminated:
+                break
+        print(episode, t + 1)
+    return losses
+
+
+def test_seq2seq_and_dqn_tutorials():
+    got, want = _same_print(_seq2seq_and_dqn)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def _nn_tutorial_and_recipes(torch):
+    """beginner/nn_tutorial (What is torch.nn really?) on random MNIST-shaped data: hand-written log_softmax, nll
+    and SGD under no_grad, then nn.Parameter, nn.Linear, optim, TensorDataset/DataLoader, a WrappedDataLoader CNN;
+    and the recipes what_is_state_dict, saving_and_loading_a_general_checkpoint, warmstarting_model (strict=False,
+    the missing/unexpected keys errors), zeroing_out_gradients, module_load_state_dict_tips (assign, mmap; ember has
+    no meta device: ``with torch.device('meta')`` builds the module on the CPU)."""
+    import os
+    import tempfile
+    nn, F, optim = torch.nn, torch.nn.functional, torch.optim
+    torch.manual_seed(0)
+    rng = np.random.RandomState(0)
+    x_train, y_train = torch.tensor(rng.rand(48, 784).astype(np.float32)), torch.tensor(rng.randint(0, 10, 48))
+    x_valid, y_valid = torch.tensor(rng.rand(16, 784).astype(np.float32)), torch.tensor(rng.randint(0, 10, 16))
+    weights = torch.randn(784, 10) / math.sqrt(784)
+    weights.requires_grad_()
+    bias = torch.zeros(10, requires_grad=True)
+
+    def model(xb):
+        x = xb @ weights + bias
+        return x - x.exp().sum(-1).log().unsqueeze(-1)
+
+    def nll(input, target):
+        return -input[range(target.shape[0]), target].mean()
+    preds = model(x_train[:16])
+    print(preds[0], preds.shape, nll(preds, y_train[:16]), (torch.argmax(preds, dim=1) == y_train[:16]).float().mean())
+    for i in range(3):
+        loss = nll(model(x_train[i * 16:(i + 1) * 16]), y_train[i * 16:(i + 1) * 16])
+        loss.backward()
+        with torch.no_grad():
+            weights -= weights.grad * 0.5
+            bias -= bias.grad * 0.5
+            weights.grad.zero_()
+            bias.grad.zero_()
+    print(nll(model(x_train[:16]), y_train[:16]), F.cross_entropy(x_train[:16] @ weights + bias, y_train[:16]))
+
+    def loss_batch(model, xb, yb, opt=None):
+        loss = F.cross_entropy(model(xb), yb)
+        if opt is not None:
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        return loss.item(), len(xb)
+
+    class WrappedDataLoader:
+        def __init__(self, dl, func):
+            self.dl, self.func = dl, func
+
+        def __iter__(self):
+            for b in self.dl:
+                yield self.func(*b)
+    train_ds = torch.utils.data.TensorDataset(x_train, y_train)
+    valid_dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_valid, y_valid), batch_size=32)
+    val_losses = []
+    for model in (nn.Linear(784, 10), nn.Sequential(
+            nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())):
+        pre = (lambda x, y: (x, y)) if isinstance(model, nn.Linear) else (lambda x, y: (x.view(-1, 1, 28, 28), y))
+        opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        for epoch in range(2):
+            model.train()
+            for xb, yb in WrappedDataLoader(torch.utils.data.DataLoader(train_ds, batch_size=16, shuffle=True), pre):
+                loss_batch(model, xb, yb, opt)
+            model.eval()
+            with torch.no_grad():
+                losses, nums = zip(*[loss_batch(model, xb, yb) for xb, yb in WrappedDataLoader(valid_dl, pre)])
+            val_losses.append(np.sum(np.multiply(losses, nums)) / np.sum(nums))
+
+    class Net(nn.Module):
+        def __init__(self, out=10):
+            super(Net, self).__init__()
+            self.conv1, self.pool = nn.Conv2d(3, 6, 5), nn.MaxPool2d(2, 2)
+            self.fc1, self.fc2 = nn.Linear(6 * 14 * 14, 20), nn.Linear(20, out)
+
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(self.pool(F.relu(self.conv1(x))).view(-1, 6 * 14 * 14))))
+    net = Net()
+    optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+    for param_tensor in net.state_dict():
+        print(param_tensor, "\t", net.state_dict()[param_tensor].size())
+    inputs, labels = torch.randn(4, 3, 32, 32), torch.tensor([1, 2, 3, 4])
+    for i in range(2):
+        optimizer.zero_grad()
+        loss = nn.CrossEntropyLoss()(net(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        val_losses.append(loss.item())
+    print(net.conv1.bias.grad is None, optimizer.state_dict()['param_groups'], list(optimizer.state_dict()['state']))
+    PATH = os.path.join(tempfile.mkdtemp(), 'model.pt')
+    torch.save({'epoch': 5, 'model_state_dict': net.state_dict(), 'optimizer_state_dict': optimizer.state_dict(),
+                'loss': loss}, PATH)
+    model = Net()
+    optimizer = optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    checkpoint = torch.load(PATH, weights_only=True)
+    print(model.load_state_dict(checkpoint['model_state_dict']), checkpoint['epoch'], checkpoint['loss'].grad_fn)
+    optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
+    val_losses += optimizer.state_dict()['state'][1]['momentum_buffer'].tolist()
+    netB = Net(out=5)
+    print(netB.load_state_dict({k: v for k, v in net.state_dict().items() if 'fc2' not in k}, strict=False))
+    for sd in ({k: v for k, v in net.state_dict().items() if k != 'fc1.bias'}, dict(net.state_dict(), extra=bias)):
+        try:
+            netB.load_state_dict(sd)
+        except RuntimeError as e:
+            print(e)
+    m = Net()
+    m.load_state_dict(net.state_dict(), assign=True)
+    torch.save(net.state_dict(), PATH)
+    print(m.fc1.weight is net.fc1.weight, m.fc1.weight.is_leaf, torch.equal(m.fc1.weight, net.fc1.weight),
+          torch.equal(torch.load(PATH, mmap=True, weights_only=True)['fc2.bias'], net.fc2.bias))
+    return val_losses
+
+
+def test_nn_tutorial_and_state_dict_recipes():
+    got, want = _same_print(_nn_tutorial_and_recipes)
+    np.testing.assert_allclose(got, want, rtol=1e-4)

@@ -98,20 +98,22 @@ def make_dual(tensor, tangent, *, level=None):
 
 
 def _only_seeds(tensor, seeds=None):
-    """True when every leaf ``tensor``'s graph reaches is a seed (of this level, or of ``seeds``): its primal
-    then needs no graph."""
+    """True when ``tensor`` has a history and every leaf it reaches is a seed (of this level, or of ``seeds``): its
+    primal then needs no graph. A leaf that is not a seed (a parameter) is False."""
     seeds = {id(s) for s, _ in _SEEDS} if seeds is None else {id(s) for s in seeds}
-    todo, seen = [tensor.grad_fn], set()
+    todo, seen, found = [tensor.grad_fn], set(), False
     while todo:
         node = todo.pop()
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
         leaf = getattr(node, 'variable', None)
-        if leaf is not None and id(leaf) not in seeds:
-            return False
+        if leaf is not None:
+            if id(leaf) not in seeds:
+                return False
+            found = True
         todo.extend(n for n, _ in node.next_functions)
-    return True
+    return found
 
 
 def _tangent(tensor, graph):

@@ -91,12 +91,14 @@ class Node:
             vc = out._vc = [0]
         self._saved = self._saved + ((out._data, vc, vc[0], out._output_nr),)
 
-    def saved(self):
-        """The saved values: arrays in a plain backward, Tensors when recording (create_graph=True)."""
+    def saved(self, graph=None):
+        """The saved values: arrays in a plain backward, Tensors when recording (create_graph=True) or asked
+        for (``graph=True``)."""
         s = self._saved
         if s is None:
             raise RuntimeError(_FREED)
-        graph = RECORDING[0] and MODE.graph
+        if graph is None:
+            graph = RECORDING[0] and MODE.graph
         out = []
         for e in s:
             if e is None:
@@ -376,6 +378,19 @@ def _raise_modified(node, obj, now, then, is_output):
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
         f'[{_type_name(tname)} [{shape}]]{where} is at version {now}; '
         f'expected version {then} instead. Hint: {_modified_hint()}')
+
+
+def saved_by_name(node, name):
+    """``grad_fn._saved_self``, ``_saved_other``, ``_saved_result``: a saved value as a tensor, by the name PyTorch's
+    node gives it (the input itself, a new tensor sharing the output's data; None when the op did not need it).
+    Nodes whose class lists ``_saved_names`` take this as their ``__getattr__``, so other nodes pay nothing."""
+    names = type(node)._saved_names
+    if name.startswith('_saved_') and name[7:] in names:
+        saved = node.saved(True)
+        k = names.index(name[7:])
+        if k < len(saved):   # add and sub save nothing: PyTorch's nodes have no such attribute
+            return saved[k]
+    raise AttributeError(f"'{type(node).__name__}' object has no attribute '{name}'")
 
 
 def _modified_hint():
