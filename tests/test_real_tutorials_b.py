@@ -568,6 +568,7 @@ def _forward_ad_tutorial(torch):
         fwAD.make_dual(primal, primal)
     except RuntimeError as e:
         print(e)
+    print(primal, params['weight'] * 1)   # a leaf and a result after the levels: printed as always
     return [j.detach().numpy() for j in jvps]
 
 
