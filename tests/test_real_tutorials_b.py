@@ -1023,3 +1023,117 @@ def _nn_tutorial_and_recipes(torch):
 def test_nn_tutorial_and_state_dict_recipes():
     got, want = _same_print(_nn_tutorial_and_recipes)
     np.testing.assert_allclose(got, want, rtol=1e-4)
+
+
+def _nlp_tutorials(torch):
+    """beginner/nlp: the bag-of-words classifier, the n-gram language model, the LSTM part-of-speech tagger and
+    the Bi-LSTM CRF (forward algorithm, Viterbi decoding), each trained a few steps."""
+    nn, F, optim = torch.nn, torch.nn.functional, torch.optim
+    torch.manual_seed(1)
+    x, y = torch.tensor([1., 2., 3], requires_grad=True), torch.tensor([4., 5., 6], requires_grad=True)
+    s = (x + y).sum()
+    s.backward()
+    print(x + y, s.grad_fn, x.grad, torch.cat([torch.randn(2, 3), torch.randn(2, 5)], 1), torch.randn(2, 3, 4).view(2, -1))
+    data = [("me gusta comer en la cafeteria".split(), 0), ("Give it to me".split(), 1),
+            ("No creo que sea una buena idea".split(), 0), ("No it is not a good idea to get lost at sea".split(), 1)]
+    word_to_ix = {}
+    for sent, _ in data:
+        for word in sent:
+            word_to_ix.setdefault(word, len(word_to_ix))
+    bow = nn.Linear(len(word_to_ix), 2)
+    optimizer = optim.SGD(bow.parameters(), lr=0.1)
+    losses = []
+    for epoch in range(3):
+        for instance, label in data:
+            vec = torch.zeros(len(word_to_ix))
+            for word in instance:
+                vec[word_to_ix[word]] += 1
+            bow.zero_grad()
+            loss = nn.NLLLoss()(F.log_softmax(bow(vec.view(1, -1)), dim=1), torch.LongTensor([label]))
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    test_sentence = "When forty winters shall besiege thy brow, And dig deep trenches in thy beauty's field".split()
+    ngrams = [([test_sentence[i - j - 1] for j in range(2)], test_sentence[i]) for i in range(2, len(test_sentence))]
+    word_to_ix = {word: i for i, word in enumerate(sorted(set(test_sentence)))}
+    embeddings, linear1, linear2 = nn.Embedding(len(word_to_ix), 10), nn.Linear(20, 32), nn.Linear(32, len(word_to_ix))
+    params = [*embeddings.parameters(), *linear1.parameters(), *linear2.parameters()]
+    optimizer = optim.SGD(params, lr=0.001)
+    for epoch in range(1):
+        total_loss = 0
+        for context, target in ngrams:
+            out = linear2(F.relu(linear1(embeddings(torch.tensor([word_to_ix[w] for w in context])).view((1, -1)))))
+            loss = nn.NLLLoss()(F.log_softmax(out, dim=1), torch.tensor([word_to_ix[target]]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item()
+        losses.append(total_loss)
+    lstm = nn.LSTM(3, 3)
+    inputs = torch.randn(5, 1, 3)
+    print(lstm(inputs, (torch.randn(1, 1, 3), torch.randn(1, 1, 3))))
+
+    def argmax(vec):
+        return torch.max(vec, 1)[1].item()
+
+    def log_sum_exp(vec):
+        max_score = vec[0, argmax(vec)]
+        return max_score + torch.log(torch.sum(torch.exp(vec - max_score.view(1, -1).expand(1, vec.size()[1]))))
+    tag_to_ix = {"B": 0, "I": 1, "O": 2, "<START>": 3, "<STOP>": 4}
+    sentence = "georgia tech is a university in georgia".split()
+    tags = torch.tensor([tag_to_ix[t] for t in "B I O O O O B".split()])
+    word_to_ix = {w: i for i, w in enumerate(dict.fromkeys(sentence))}
+    word_embeds, bilstm, hidden2tag = nn.Embedding(len(word_to_ix), 5), nn.LSTM(5, 2, bidirectional=True), nn.Linear(4, 5)
+    transitions = nn.Parameter(torch.randn(5, 5))
+    transitions.data[3, :] = -10000
+    transitions.data[:, 4] = -10000
+    params = [*word_embeds.parameters(), *bilstm.parameters(), *hidden2tag.parameters(), transitions]
+    optimizer = optim.SGD(params, lr=0.01, weight_decay=1e-4)
+    sentence_in = torch.tensor([word_to_ix[w] for w in sentence], dtype=torch.long)
+
+    def features():
+        hidden = (torch.randn(2, 1, 2), torch.randn(2, 1, 2))
+        lstm_out, _ = bilstm(word_embeds(sentence_in).view(len(sentence), 1, -1), hidden)
+        return hidden2tag(lstm_out.view(len(sentence), 4))
+
+    def viterbi(feats):
+        forward_var, backpointers = torch.full((1, 5), -10000.), []
+        forward_var[0][3] = 0
+        for feat in feats:
+            bptrs_t, viterbivars_t = [], []
+            for next_tag in range(5):
+                next_tag_var = forward_var + transitions[next_tag]
+                bptrs_t.append(argmax(next_tag_var))
+                viterbivars_t.append(next_tag_var[0][bptrs_t[-1]].view(1))
+            forward_var = (torch.cat(viterbivars_t) + feat).view(1, -1)
+            backpointers.append(bptrs_t)
+        terminal_var = forward_var + transitions[4]
+        best_path = [argmax(terminal_var)]
+        for bptrs_t in reversed(backpointers):
+            best_path.append(bptrs_t[best_path[-1]])
+        return terminal_var[0][best_path[0]], best_path[::-1]
+    for step in range(2):
+        optimizer.zero_grad()
+        feats = features()
+        forward_var = torch.full((1, 5), -10000.)
+        forward_var[0][3] = 0.
+        for feat in feats:
+            alphas_t = [log_sum_exp(forward_var + transitions[t].view(1, -1) + feat[t].view(1, -1).expand(1, 5)).view(1)
+                        for t in range(5)]
+            forward_var = torch.cat(alphas_t).view(1, -1)
+        forward_score = log_sum_exp(forward_var + transitions[4])
+        score, full_tags = torch.zeros(1), torch.cat([torch.tensor([3], dtype=torch.long), tags])
+        for i, feat in enumerate(feats):
+            score = score + transitions[full_tags[i + 1], full_tags[i]] + feat[full_tags[i + 1]]
+        loss = forward_score - (score + transitions[4, full_tags[-1]])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        print(viterbi(features()))
+    return losses
+
+
+def test_nlp_tutorials():
+    got, want = _same_print(_nlp_tutorials)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
