@@ -14,7 +14,7 @@ from ..tensor import Tensor
 
 __all__ = ['UnpackedDualTensor', 'enter_dual_level', 'exit_dual_level', 'make_dual', 'unpack_dual', 'dual_level']
 
-_LEVEL = [-1]       # the current level: -1 outside dual_level, 0 inside (PyTorch allows one level)
+from .function import DUAL_LEVEL as _LEVEL   # the current level: -1 outside dual_level, 0 inside (one at a time)
 _SEEDS = []         # (seed leaf, tangent in the primal's dtype) for each make_dual of the current level
 _GIVEN = {}         # id(dual) -> (weak reference to it, the tangent as given): unpack_dual returns that object
 _EVER = weakref.WeakSet()   # every seed of every level: a tensor whose history holds only these prints none
