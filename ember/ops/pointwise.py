@@ -10,7 +10,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
-from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_by_name
+from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand, \
     cast_array
@@ -151,7 +151,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     # _pack_order: PyTorch saves (and a saved-tensor hook sees) ``other`` before ``self`` (autograd.graph)
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw, '_pack_order': (1, 0),
-                                    '_saved_names': ('self', 'other'), '__getattr__': saved_by_name})
+                                    **saved_properties('self', 'other')})
     # first's _meta is its class's: a plain class attribute shadows cls's slot, so the hot path below makes the node
     # without storing it (a store that only ever wrote _EXACT_X there)
     first = type(node_name, (cls,), {'__slots__': (), 'backward': _first_only(bw, da), '_meta': _EXACT_X})
@@ -427,9 +427,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         def bw(self, g):
             return backward(g, None, None)
 
-    saved_names = ('self',) * needs_x + ('result',) * needs_y
-    cls = type(node_name, (Node,), {'__slots__': (), 'backward': bw, '_saved_names': saved_names,
-                                    '__getattr__': saved_by_name})
+    cls = type(node_name, (Node,), {'__slots__': (), 'backward': bw,
+                                    **saved_properties(*('self',) * needs_x, *('result',) * needs_y)})
 
     def op(input):
         try:
