@@ -1137,3 +1137,69 @@ def _nlp_tutorials(torch):
 def test_nlp_tutorials():
     got, want = _same_print(_nlp_tutorials)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def _transformer_tutorial(torch):
+    """beginner/transformer_tutorial: a TransformerEncoder language model (sinusoidal PositionalEncoding buffer,
+    generate_square_subsequent_mask, batchify/get_batch, SGD with clip_grad_norm_ and StepLR) on random tokens."""
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class PositionalEncoding(nn.Module):
+        def __init__(self, d_model, dropout=0.1, max_len=64):
+            super().__init__()
+            self.dropout = nn.Dropout(p=dropout)
+            position = torch.arange(max_len).unsqueeze(1)
+            div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+            pe = torch.zeros(max_len, 1, d_model)
+            pe[:, 0, 0::2] = torch.sin(position * div_term)
+            pe[:, 0, 1::2] = torch.cos(position * div_term)
+            self.register_buffer('pe', pe)
+
+        def forward(self, x):
+            return self.dropout(x + self.pe[:x.size(0)])
+
+    class TransformerModel(nn.Module):
+        def __init__(self, ntoken, d_model, nhead, d_hid, nlayers, dropout=0.5):
+            super().__init__()
+            self.pos_encoder = PositionalEncoding(d_model, dropout)
+            self.transformer_encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout),
+                                                             nlayers)
+            self.embedding = nn.Embedding(ntoken, d_model)
+            self.d_model = d_model
+            self.linear = nn.Linear(d_model, ntoken)
+            self.embedding.weight.data.uniform_(-0.1, 0.1)
+            self.linear.bias.data.zero_()
+            self.linear.weight.data.uniform_(-0.1, 0.1)
+
+        def forward(self, src):
+            src = self.pos_encoder(self.embedding(src) * math.sqrt(self.d_model))
+            mask = nn.Transformer.generate_square_subsequent_mask(len(src))
+            return self.linear(self.transformer_encoder(src, mask))
+    data = torch.randint(0, 30, (160,))
+    train_data = data[:len(data) // 8 * 8].view(8, -1).t().contiguous()
+    model = TransformerModel(30, 16, 2, 32, 2, 0.2)
+    print(model, nn.Transformer.generate_square_subsequent_mask(3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.95)
+    losses = []
+    model.train()
+    for i in range(0, train_data.size(0) - 1, 8):
+        seq_len = min(8, len(train_data) - 1 - i)
+        src, targets = train_data[i:i + seq_len], train_data[i + 1:i + 1 + seq_len].reshape(-1)
+        loss = nn.CrossEntropyLoss()(model(src).view(-1, 30), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optimizer.step()
+        losses.append(loss.item())
+    scheduler.step()
+    model.eval()
+    with torch.no_grad():
+        losses.append(nn.CrossEntropyLoss()(model(train_data[:8]).view(-1, 30), train_data[1:9].reshape(-1)).item())
+    return losses + scheduler.get_last_lr()
+
+
+def test_transformer_tutorial():
+    got, want = _same_print(_transformer_tutorial)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
