@@ -3,18 +3,18 @@
 ember has no forward derivative per op. A dual tensor is its primal plus a hidden zero leaf (the level's seed)
 that reverse mode records; ``unpack_dual`` finds a tangent as the derivative of a vector-Jacobian product with
 respect to its (linear) cotangent, the double-backward trick ``ember.func.jvp`` uses, so every op with a
-differentiable backward has a forward derivative. The tangents are PyTorch's; what shows the difference: a dual
-tensor and what is computed from it carry a grad_fn (PyTorch's need none), and ops run under no_grad lose the
-tangent. A custom Function that defines ``jvp`` and no backward gets its tangent from ``jvp``, as in PyTorch.
+differentiable backward has a forward derivative. The tangents are PyTorch's, and dual tensors print as PyTorch's;
+what shows the difference: a dual tensor and what is computed from it require grad (PyTorch's need not), and ops
+run under no_grad lose the tangent. A custom Function that defines ``jvp`` and no backward gets its tangent from ``jvp``, as in PyTorch.
 """
 import weakref
 from typing import NamedTuple, Optional
 
 from ..tensor import Tensor
+from .function import DUAL_LEVEL as _LEVEL   # the current level: -1 outside dual_level, 0 inside (one at a time)
 
 __all__ = ['UnpackedDualTensor', 'enter_dual_level', 'exit_dual_level', 'make_dual', 'unpack_dual', 'dual_level']
 
-from .function import DUAL_LEVEL as _LEVEL   # the current level: -1 outside dual_level, 0 inside (one at a time)
 _SEEDS = []         # (seed leaf, tangent in the primal's dtype) for each make_dual of the current level
 _GIVEN = {}         # id(dual) -> (weak reference to it, the tangent as given): unpack_dual returns that object
 _EVER = weakref.WeakSet()   # every seed of every level: a tensor whose history holds only these prints none
