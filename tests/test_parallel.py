@@ -652,6 +652,25 @@ def test_pipeline_runs_each_use_after_its_step(split, threads):
         assert log == [('step', k) for k in range(3)] + [('free',)] + [('use', i) for i in range(6)]
 
 
+@pytest.mark.parametrize('threads', [1, 2])
+def test_stride2_winograd_then_runs_last_once_after_every_thunk(split, threads):
+    """_winograd_s2._then: the thunks' last() runs once, after all of them, on whichever thread finished the last
+    (here the thunks go on the pool's threads as side_by_side's shared thunks do)."""
+    from ember.nn.functional import _winograd_s2
+    ember.set_num_threads(threads)
+    log, lock = [], threading.Lock()
+
+    def thunk(i):
+        def fn():
+            time.sleep(0.001 * (3 - i))     # lets the GIL go; the first ones finish last
+            with lock:
+                log.append(i)
+        return fn
+    thunks = _winograd_s2._then([thunk(i) for i in range(3)], lambda: log.append('last'))
+    _parallel.each(lambda fn: fn(), [(fn,) for fn in thunks])
+    assert sorted(log[:3]) == [0, 1, 2] and log[3:] == ['last']
+
+
 def test_stride2_winograd_weight_transform_error_reaches_the_caller(split, monkeypatch):
     """The stride-2 Winograd conv's forward makes U on the pool beside V at two threads: an error there reaches
     the caller (no product waits for a U that is not coming), and the pool works after."""

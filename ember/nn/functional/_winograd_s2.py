@@ -353,7 +353,12 @@ def tconv_grads(g, w, x, gx):
     conv of g) written into gx (when not None), and the weight's returned (None when x is None). At two threads
     g's transform (the longer) runs beside w's and x's, then the products of both are shared: DCGAN batch 32, as
     conv_grads, two runs: 64x8x8 -> 32x16x16 1.95-1.98 -> 1.63-1.69 ms, 128x4x4 -> 64x8x8 1.64-1.65 -> 1.39-1.48
-    (with x's alone beside g's and U's, nothing gained)."""
+    (with x's alone beside g's and U's, nothing gained). Each gradient's passes after its products run as soon as
+    they are done, on the thread that finished them (_then), beside the other's products: before, both ran on the
+    calling thread after all products. 2 threads, chrt -r 10 on the loaded machine, min of 150 interleaved (us):
+    SkylakeX kernels 64x8x8 -> 32x16x16 1038-1102 -> 981-1045, 128x4x4 -> 64x8x8 822-836 -> 791-792; Haswell's
+    1262 -> 1225, 1074 -> 1057; inside the DCGAN step (min/p25 of 80 interleaved steps) 1314/1397 -> 1229/1340 and
+    990/1375 -> 917/1108; values bit-identical."""
     hw = x.shape[2:] if x is not None else gx.shape[2:]
     if gx is None or x is None or not _parallel.side_by_side_pays(gx.nbytes + 9 * x.nbytes):
         v = None
@@ -366,12 +371,28 @@ def tconv_grads(g, w, x, gx):
     th, tw = _tiles(hw)
     m = np.empty((9, w.shape[0], th * tw * g.shape[0]), g.dtype)
     gu = np.empty((9, w.shape[0], 4 * w.shape[1]), g.dtype)
+    inputs = _then(_winograd.shared_products(m, lambda: (got['u'], got['v']), 3),
+                   lambda: _conv_out(m, th, tw, g.shape[0], gx))
+    weights = _then(_winograd.shared_products(gu, lambda: (got['gh'], got['v'].transpose(0, 2, 1)), 3),
+                    lambda: got.setdefault('gw', _weight_from(gu, w.shape)))
     _parallel.side_by_side(lambda: got.setdefault('v', transform_input(g, 1, 1, hw)),
-                           lambda: got.update(u=weight_transform(w), gh=_grad_tiles(x)), [],
-                           _winograd.shared_products(m, lambda: (got['u'], got['v']), 3)
-                           + _winograd.shared_products(gu, lambda: (got['gh'], got['v'].transpose(0, 2, 1)), 3))
-    _conv_out(m, th, tw, g.shape[0], gx)
-    return _weight_from(gu, w.shape)
+                           lambda: got.update(u=weight_transform(w), gh=_grad_tiles(x)), [], inputs + weights)
+    return got['gw']
+
+
+def _then(thunks, last):
+    """``thunks`` wrapped so that the one that finishes last (on whichever thread) runs ``last()`` after it: the
+    products' passes (the input gradient's output transform, the weight gradient's G^T gu G) start as soon as their
+    products are done, beside the other gradient's products, not after both on the calling thread."""
+    finished = itertools.count(1)       # next() is atomic
+
+    def wrap(fn):
+        def run():
+            fn()
+            if next(finished) == len(thunks):
+                last()
+        return run
+    return [wrap(fn) for fn in thunks]
 
 
 # -- the input gradient (the transposed conv's forward) ---------------------------------------------------------------
