@@ -287,9 +287,9 @@ def side_by_side(first, second, after_first, after_both):
 def pipeline(steps, uses):
     """The thunks ``steps`` in order on one thread, and ``uses``, (k, thunk) pairs whose thunk needs steps[:k + 1]
     (k None: no step), on both: each thread takes the next use in order, waiting until its step is done, the
-    stepping thread once its steps are done. For operands made by short NumPy passes, which gain nothing split between two threads (they hand
-    the GIL to and fro: 8 us strided subtractions ran no faster on two threads than on one), and products of each
-    part as soon as it is made, beside them. At one thread (or with the pool busy) the steps, then the uses, in
+    stepping thread once its steps are done. For operands made by short NumPy passes, which gain nothing split
+    between two threads (they hand the GIL to and fro: 8 us strided subtractions ran no faster on two threads than
+    on one), and products of each part as soon as it is made, beside them. At one thread (or with the pool busy) the steps, then the uses, in
     turn. An error in a step stops the uses not yet started and reaches the caller."""
     made, failed = [threading.Event() for _ in steps], []
     roles, todo = iter((True, False)), iter(uses)

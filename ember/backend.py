@@ -17,7 +17,8 @@ import warnings
 import numpy as xp
 
 __all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads',
-           'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels', 'transposed']
+           'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels',
+           'transposed']
 
 BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
 
