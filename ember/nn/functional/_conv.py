@@ -54,8 +54,6 @@ def _check_dtypes(x, w, b):
     if b is not None and b.dtype != x.dtype:
         raise RuntimeError(f'Input type ({_CTYPE.get(x.dtype.name, x.dtype.name)}) and bias type '
                            f'({_CTYPE.get(b.dtype.name, b.dtype.name)}) should be the same')
-    if x.dtype.kind != 'f':
-        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{scalar_name(x.dtype)}\'')
 
 
 def _same_pads(k, d):
@@ -1009,7 +1007,18 @@ def _prep(input, weight, bias, nd, name, transposed=False):
     return x, w, b
 
 
-def _check_channels(x, w, b, groups, transposed):
+def _check_kind(x, nd, transposed):
+    """PyTorch's CPU kernels' dtypes (checked after the shapes, as there): convolutions take the floating and
+    integer types (integer products wrap as C's do), transposed ones the floating types and Long."""
+    if x.dtype.kind == 'f' or (x.dtype.kind in 'iu' and (not transposed or x.dtype == np.int64)):
+        return
+    kernel = ('slow_conv_transpose3d_out_cpu' if nd == 3 else 'slow_conv_transpose2d_out_cpu') if transposed else \
+        'compute_columns3d' if nd == 3 else 'slow_conv2d_cpu'
+    raise not_implemented(kernel, x.dtype)
+
+
+def _check_channels(x, w, b, groups, transposed, nd):
+    """PyTorch's checks of the channel counts, groups and bias size, then of the dtype (see _check_kind)."""
     c = x.shape[1]
     if groups <= 0:
         raise RuntimeError('non-positive groups is not supported')
@@ -1034,6 +1043,7 @@ def _check_channels(x, w, b, groups, transposed):
     if b is not None and (b.ndim != 1 or b.shape[0] != out_ch):
         raise RuntimeError(f'Given weight of size {_size(w.shape)}, expected bias to be 1-dimensional with '
                            f'{out_ch} elements, but got bias of size {_size(b.shape)} instead')
+    _check_kind(x, nd, transposed)
 
 
 def _unbatched(fn, input, *args):
@@ -1050,7 +1060,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     s, d = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
     _check_args(s, d)
     pads = _conv_pads(padding, k, s, d, nd)
-    _check_channels(x, w, b, groups, False)
+    _check_channels(x, w, b, groups, False, nd)
     x4, w4 = (x[:, :, None], w[:, :, None]) if nd == 1 else (x, w)
     k4, s4, d4 = ((1,) + k, (1,) + s, (1,) + d) if nd == 1 else (k, s, d)
     pads4 = [(0, 0)] + pads if nd == 1 else pads
@@ -1097,7 +1107,7 @@ def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilatio
     if any(o >= si and o >= di for o, si, di in zip(op, s, d)) or any(o < 0 for o in op):
         raise RuntimeError('output padding must be smaller than either stride or dilation, but got ' +
                            _op_msg(op, s, d, nd))
-    _check_channels(x, w, b, groups, True)
+    _check_channels(x, w, b, groups, True, nd)
     x4, w4 = (x[:, :, None], w[:, :, None]) if nd == 1 else (x, w)
     k4, s4, d4, p4, op4 = (((1,) + k, (1,) + s, (1,) + d, (0,) + p, (0,) + op) if nd == 1 else (k, s, d, p, op))
     out = [(hi - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for hi, si, pi, di, ki, oi in
@@ -1214,6 +1224,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     args = _fold_args(kernel_size, dilation, padding, stride)
     hw = _tuple(output_size, 2, 'output_size')
     x = input._data
+    if x.ndim not in (2, 3):
+        raise RuntimeError('Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero '
+                           f'dimensions for input, but got: {_size(x.shape)}')
     batched = x.ndim != 2
     if not batched:     # unbatched: one Col2ImBackward0 node, as PyTorch
         x = x[None]
@@ -1223,6 +1236,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f'Given output_size={hw}, kernel_size={k}, dilation={args[1]}, padding={args[2]}, '
                            f'stride={args[3]}, expected size of input\'s dimension 2 to match the calculated number '
                            f'of sliding blocks {o[0]} * {o[1]} = {o[0] * o[1]}, but got input.size(2)={x.shape[-1]}.')
+    if x.dtype.kind in 'iu':   # PyTorch's col2im has float, complex and bool loops
+        raise not_implemented('col2im_out_cpu', x.dtype)
     y = _fold_arr(x, hw, *args)
     if not batched:
         y = y[0]

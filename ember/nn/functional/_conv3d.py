@@ -86,7 +86,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     s, d = _tuple(stride, 3, 'stride'), _tuple(dilation, 3, 'dilation')
     _check_args(s, d)
     pads = _conv_pads(padding, k, s, d, 3)
-    _check_channels(x, w, b, groups, False)
+    _check_channels(x, w, b, groups, False, 3)
     eff = [size + p[0] + p[1] for size, p in zip(x.shape[2:], pads)]
     if any(e < di * (ki - 1) + 1 for e, ki, di in zip(eff, k, d)):
         raise RuntimeError(f'Calculated padded input size per channel: ({" x ".join(map(str, eff))}). '
@@ -207,7 +207,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     s, d = _tuple(stride, 3, 'stride'), _tuple(dilation, 3, 'dilation')
     _check_args(s, d)
     p, op = _tuple(padding, 3, 'padding'), _tuple(output_padding, 3, 'output_padding')
-    _check_channels(x, w, b, groups, True)
+    _check_channels(x, w, b, groups, True, 3)
     for o, si, di in zip(op, s, d):
         if o >= si and o >= di:
             raise RuntimeError('output padding must be smaller than either stride or dilation, but got '

@@ -361,6 +361,8 @@ def _scatter_windows(g, idx, shape, k, s, p, d, o):
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     need_tensor(input, 'max_pool2d_with_indices' if return_indices else 'max_pool2d')
     x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
+    if x.dtype == np.bool_:
+        raise not_implemented('max_pool2d', x.dtype)
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
     out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
     oshape = x.shape[:-2] + o
@@ -437,6 +439,14 @@ def _divisor(n, k, s, p, o, count_include_pad):
     return np.minimum(end, n) - np.maximum(start, 0)
 
 
+def int_mean(sums, div):
+    """Integer window means as PyTorch's Long pooling kernels: the int64 sums (wrapping as C's do) divided by the
+    integer divisors, rounded toward zero (-3 / 4 is 0)."""
+    div = np.asarray(div).astype(np.int64)
+    q = sums // div
+    return q + ((q < 0) & (q * div != sums))
+
+
 class AvgPool2DBackward0(Node):
     """Backward of average pooling: each window spreads its gradient over its elements (a fold)."""
     __slots__ = ('geom', 'div', 'shape', 'tile')
@@ -468,7 +478,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         n = max(x.ndim, 1)
         raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3) (avg_pool2d '
                          f'expects 3D or 4D input, got {x.ndim}D)')
-    if x.dtype.kind != 'f':
+    if x.dtype.kind != 'f' and x.dtype != np.int64:    # PyTorch's CPU kernel: floating types and Long
         raise not_implemented('avg_pool2d', x.dtype)
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool2d')
     if divisor_override is not None and divisor_override == 0:
@@ -488,7 +498,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     else:
         xp = _padded(xb, p, canvas, 0)
         sums = _window_view(xp, k, s, (1, 1), o).sum(axis=(3, 4))
-    out = (sums / div).reshape(x.shape[:-2] + o)
+    out = (int_mean(sums, div) if x.dtype == np.int64 else sums / div).reshape(x.shape[:-2] + o)
     out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
         node = AvgPool2DBackward0((input,))
@@ -547,10 +557,10 @@ def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows: A_h @ x @ A_w^T with averaging matrices."""
     x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
     o = _adaptive_out(x, output_size, 'adaptive_avg_pool2d')
-    if x.dtype.kind != 'f':
-        raise RuntimeError('"adaptive_avg_pool2d" not implemented for \'Long\'')
-    if o == (1, 1):
+    if o == (1, 1):     # PyTorch's route (a mean, and so its error for integer input)
         return input.mean(dim=(-2, -1), keepdim=True)
+    if x.dtype.kind != 'f':
+        raise not_implemented('adaptive_avg_pool2d', x.dtype)
     ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
     out = ah @ x @ aw.T
     out = _bf16.out_like(input._data, out)

@@ -13,7 +13,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._util import not_implemented
 from ...tensor import Tensor
-from ._pool import need_tensor
+from ._pool import _low, int_mean, need_tensor
 
 __all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
            'lp_pool3d', 'max_unpool3d']
@@ -152,8 +152,10 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """The maximum of each window (NaN wins, the first maximum among ties); indices into each D*H*W plane."""
     x, unbatched = _five(input, 'max_pool3d')
     k, s, p, d, out = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool3d')
-    xp = _padded(x, k, s, p, d, out, -np.inf)
-    best = np.full(x.shape[:2] + out, -np.inf, x.dtype)
+    if x.dtype == np.bool_:
+        raise not_implemented('max_pool3d', x.dtype)
+    xp = _padded(x, k, s, p, d, out, _low(x.dtype))
+    best = np.full(x.shape[:2] + out, _low(x.dtype), x.dtype)
     arg = np.zeros(best.shape, np.int64)
     grids = np.meshgrid(*(np.arange(o) * si - pi for o, si, pi in zip(out, s, p)), indexing='ij')
     for idx, sl in _taps(k, s, d, out):
@@ -223,6 +225,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                divisor_override=None):
     """The mean of each window (divisor as PyTorch's: see _divisors)."""
     x, unbatched = _five(input, 'avg_pool3d')
+    if x.dtype.kind != 'f' and x.dtype != np.int64:    # PyTorch's CPU kernel: floating types and Long
+        raise not_implemented('avg_pool3d_out_frame', x.dtype)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError('divisor must be not zero')
     k, s, p, _, out = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, 'avg_pool3d')
@@ -235,7 +239,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     for _, sl in _taps(k, s, (1, 1, 1), out):
         acc += xp[sl]
     div = _divisors(x.shape[2:], k, s, p, out, count_include_pad, divisor_override)
-    y = (acc / div).astype(x.dtype)
+    y = int_mean(acc, div) if x.dtype == np.int64 else (acc / div).astype(x.dtype)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = AvgPool3DBackward0((input,))
@@ -288,6 +292,8 @@ def adaptive_avg_pool3d(input, output_size):
         raise RuntimeError(f'adaptive_avg_pool3d(): Expected input to have non-zero size for non-batch dimensions, '
                            f'but input has sizes {list(input.shape)} with dimension {input._data.ndim - 3} being '
                            'empty')
+    if x.dtype.kind != 'f':
+        raise not_implemented('adaptive_avg_pool3d_cpu', x.dtype)
     mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
     y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
     node = None
