@@ -3,6 +3,7 @@ ember) must give the same outputs, grad_fn names, max-pool indices and gradients
 parameter, over many configurations; each custom node also passes float64 gradcheck, and a few pass
 gradgradcheck (double backward through conv, pool and pad)."""
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -1169,3 +1170,37 @@ def test_pool_of_a_non_tensor_is_torchs_type_error(op, args, kw, bad):
             getattr(F(lib), op)(bad, *args, **kw)
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
+
+
+def _pad_cases():
+    """Random shapes and non-negative amounts (different before / after, up to the limits each mode allows)."""
+    rng, cases = np.random.default_rng(7), []
+    for mode in ('reflect', 'replicate', 'circular'):
+        for k in (1, 2, 3):
+            for _ in range(8):
+                shape = tuple(int(v) for v in rng.integers(1, 6, size=k + 2))
+                pads = []
+                for d in range(k):
+                    n = shape[-1 - d]
+                    top = {'reflect': n - 1, 'circular': n}.get(mode, 7)
+                    pads += [int(rng.integers(0, top + 1)), int(rng.integers(0, top + 1))]
+                cases.append((mode, shape, tuple(pads)))
+    return cases
+
+
+@pytest.mark.parametrize('mode,shape,pads', _pad_cases())
+def test_border_pads_match_torch_values_gradients_and_corners(mode, shape, pads):
+    """Reflect / replicate / circular pads (filled by slab copies, their backward by slab adds) against PyTorch:
+    values bitwise, float64 gradients to rounding, grad_fn names."""
+    rng = np.random.default_rng(zlib.crc32(repr((mode, shape, pads)).encode()))
+    x = rng.standard_normal(shape)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.pad(tx, pads, mode=mode)
+    g = rng.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(g))
+    ex = ember.tensor(x, requires_grad=True)
+    ey = ember.nn.functional.pad(ex, pads, mode=mode)
+    ey.backward(ember.tensor(g))
+    assert np.array_equal(ey.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert ey.grad_fn.name() == ty.grad_fn.name()
