@@ -1204,3 +1204,15 @@ def test_border_pads_match_torch_values_gradients_and_corners(mode, shape, pads)
     assert np.array_equal(ey.detach().numpy(), ty.detach().numpy())
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
     assert ey.grad_fn.name() == ty.grad_fn.name()
+
+
+@pytest.mark.parametrize('shape,k,s,p,kw', [
+    ((4, 16, 32, 32), 3, 2, 1, {}), ((4, 16, 32, 32), 2, 2, 0, {}), ((2, 24, 35, 35), 3, 1, 1, {}),
+    ((4, 16, 14, 15), 5, 3, 2, dict(ceil_mode=True)), ((4, 16, 14, 14), 3, 2, 1, dict(count_include_pad=False)),
+    ((4, 16, 14, 14), (2, 3), (1, 2), (1, 0), dict(divisor_override=5)), ((3, 20, 11), 3, 2, 1, {})])
+def test_avg_pool2d_float32_forward_is_pytorchs_bitwise(shape, k, s, p, kw):
+    """Window sums added tap by tap in row-major order, as PyTorch's CPU kernel adds them: the same float32 bits."""
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+    want = torch.nn.functional.avg_pool2d(torch.tensor(x), k, s, p, **kw).numpy()
+    got = ember.nn.functional.avg_pool2d(ember.tensor(x), k, s, p, **kw).numpy()
+    assert got.dtype == want.dtype and np.array_equal(got, want)

