@@ -1,6 +1,7 @@
 """The PyTorch tutorial's spatial transformer network (affine_grid + grid_sample in front of a small CNN) trains on
 ember as on PyTorch from the same weights: the same losses, step by step, and the same transformed images."""
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -72,3 +73,38 @@ def test_spatial_transformer_trains_as_in_pytorch():
     np.testing.assert_allclose(e_warped, t_warped, atol=1e-4)
     np.testing.assert_allclose(e_bias, t_bias, atol=1e-5)
     assert not np.allclose(e_bias, [1, 0, 0, 0, 1, 0])      # the transformer itself was trained
+
+
+CASES = [((2, 16, 9, 11), (2, 7, 5, 2), mode, pad, ac) for mode in ('bilinear', 'nearest', 'bicubic')
+         for pad in ('zeros', 'border', 'reflection') for ac in (False, True)] + \
+        [((2, 5, 4, 6, 7), (2, 3, 5, 4, 3), mode, pad, False) for mode in ('bilinear', 'nearest')
+         for pad in ('zeros', 'border', 'reflection')]
+
+
+@pytest.mark.parametrize('xshape,gshape,mode,pad,ac', CASES)
+def test_grid_sample_many_channels_matches_torch(xshape, gshape, mode, pad, ac):
+    """grid_sample's channel-row gather and per-channel scatter against PyTorch in float64: values, input and grid
+    gradients (coordinates reaching past the border so every padding mode's taps outside the image count)."""
+    rng = np.random.default_rng(len(xshape) * 100 + xshape[1])
+    x, grid = rng.standard_normal(xshape), rng.random(gshape) * 2.6 - 1.3
+    res = []
+    for L in (torch, ember):
+        xt, gt = L.tensor(x, requires_grad=True), L.tensor(grid, requires_grad=True)
+        y = L.nn.functional.grid_sample(xt, gt, mode=mode, padding_mode=pad, align_corners=ac)
+        y.backward(L.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))))
+        res.append((y.detach().numpy(), xt.grad.numpy(), gt.grad.numpy()))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_grid_sample_nearest_grid_gradient_is_zero_whatever_the_input():
+    """Nearest sampling is constant in the grid: its gradient is zeros even where a sampled value is NaN or inf."""
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    x[0, 1, 2, 2], x[1, 0, 0, 0] = np.nan, np.inf
+    grid = np.random.default_rng(0).random((2, 5, 5, 2)).astype(np.float32) * 2 - 1
+    res = []
+    for L in (torch, ember):
+        xt, gt = L.tensor(x, requires_grad=True), L.tensor(grid, requires_grad=True)
+        L.nn.functional.grid_sample(xt, gt, mode='nearest', align_corners=False).sum().backward()
+        res.append(gt.grad.numpy())
+    np.testing.assert_array_equal(res[1], res[0])
