@@ -825,3 +825,46 @@ def test_embedding_bag_include_last_offset_skips_indices_after_the_last_offset(m
     (got * ember.tensor(g.numpy())).sum().backward()
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(we.grad.numpy(), w.grad.numpy(), rtol=1e-12)
+
+
+def _bag_cases():
+    rng, cases = np.random.default_rng(11), []
+    for trial in range(90):
+        n, d = int(rng.integers(1, 8)), int(rng.integers(1, 5))
+        mode = ['sum', 'mean', 'max'][trial % 3]
+        if trial % 4 == 0:      # 2-D input: a bag per row
+            idx, offs, last = rng.integers(0, n, (int(rng.integers(1, 4)), int(rng.integers(1, 5)))), None, False
+        else:                   # 1-D input with offsets (empty bags included), or with the last offset
+            k = int(rng.integers(0, 10))
+            idx = rng.integers(0, n, k)
+            offs = np.sort(rng.integers(0, k + 1, int(rng.integers(1, 5))))
+            offs[0], last = 0, bool(trial % 2)
+            offs = np.r_[offs, k] if last else offs
+        pad = int(rng.integers(-n, n)) if trial % 5 < 2 else None
+        psw = rng.standard_normal(idx.shape) if mode == 'sum' and trial % 2 else None
+        cases.append((mode, idx, offs, last, pad, psw, rng.standard_normal((n, d))))
+    return cases
+
+
+@pytest.mark.parametrize('case', _bag_cases(), ids=lambda c: f'{c[0]}-{np.shape(c[1])}')
+def test_embedding_bag_matches_torch_on_fuzzed_bags(case):
+    """embedding_bag's array path (every bag gathered at once, summed by reduceat, maxima by column with the first
+    of ties, gradients scattered back by rows) against PyTorch in float64: empty bags, padding (negative too),
+    per_sample_weights, 2-D input, include_last_offset; values, weight and per_sample_weights gradients."""
+    mode, idx, offs, last, pad, psw, w = case
+    res = []
+    for L in (torch, ember):
+        wt = L.tensor(w, requires_grad=True)
+        pt = None if psw is None else L.tensor(psw, requires_grad=True)
+        y = L.nn.functional.embedding_bag(L.tensor(idx), wt, None if offs is None else L.tensor(offs), mode=mode,
+                                          padding_idx=pad, per_sample_weights=pt, include_last_offset=last)
+        y.backward(L.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))))
+        res.append([y.detach().numpy(), wt.grad.numpy()] + ([] if pt is None else [pt.grad.numpy()]))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_embedding_bag_of_empty_rows_refused_as_pytorch():
+    for L in (torch, ember):
+        with pytest.raises(RuntimeError, match='step must be nonzero'):
+            L.nn.functional.embedding_bag(L.zeros(3, 0, dtype=L.long), L.randn(5, 4))

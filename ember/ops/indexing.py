@@ -619,9 +619,12 @@ class IndexSelectBackward0(Node):
             return g.reshape(())
         idx = (slice(None),) * self.dim + (self.index,)
         if dual.is_array(g):
-            out = np.zeros(self.shape, g.dtype)
-            np.add.at(out, idx, g)
-            return out
+            if self.dim == 0:
+                return index_add_at(np.zeros(self.shape, g.dtype), (self.index,), g)
+            moved = np.moveaxis(g, self.dim, 0)     # the rows of the selected dim, summed in index order
+            out = index_add_at(np.zeros((self.shape[self.dim],) + moved.shape[1:], g.dtype),
+                               (self.index,), moved)
+            return np.ascontiguousarray(np.moveaxis(out, 0, self.dim))
         return index_put_grad(self.shape, idx, g)
 
 

@@ -111,7 +111,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if offsets is not None:
             raise ValueError('if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed '
                              f'length sequences. However, found offsets of type {type(offsets).__name__}')
-        offsets = Tensor._make(np.arange(0, input.numel(), max(input.shape[1], 1), dtype=input._data.dtype))
+        if input.shape[1] == 0:     # PyTorch's arange(0, numel, step) of the row length
+            raise RuntimeError('step must be nonzero')
+        offsets = Tensor._make(np.arange(0, input.numel(), input.shape[1], dtype=input._data.dtype))
         include_last_offset = False   # PyTorch's kernel ends the last row's bag at the end of the input then too
         input = input.reshape(-1)
         if per_sample_weights is not None:
@@ -131,6 +133,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
                                   'GitHub.')
+    state = dict(input=input, offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
+                 include_last_offset=include_last_offset, padding_idx=padding_idx,
+                 scale_grad_by_freq=bool(scale_grad_by_freq))
+    if max_norm is None and not sparse:
+        return _FastBag.run(weight, per_sample_weights, state)
     node = _SparseBagBackward if sparse else EmbeddingBagBackward0
     return _composite.composite(node, _bags, (weight, per_sample_weights), input=input,
                                 offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
@@ -139,6 +146,129 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 
 EmbeddingBagBackward0 = _composite.node_class('EmbeddingBagBackward0')
+
+
+class _FastBag(_composite.CompositeNode):
+    """EmbeddingBagBackward0 computed on arrays: every bag's lookups gathered at once and summed by np.add.reduceat
+    (in lookup order, as _bags' per-bag sums), the gradients scattered back by rows; under create_graph the
+    composition _bags is re-derived, as for any composite node. A Python loop of ops per bag cost ~20 us a bag:
+    32 bags of 50 lookups of 64 wide, CPU ms on one thread, fwd+bwd: sum 1.9 -> 0.30, mean 2.3 -> 0.32, max 2.6
+    -> 0.4-0.8 (PyTorch 0.12-0.25)."""
+    __slots__ = ('plan',)
+
+    @classmethod
+    def run(cls, weight, psw, state):
+        plan = _bag_plan(weight, psw, state)
+        out = _bag_forward(weight._data, None if psw is None else psw._data, plan)
+        need = (weight._requires_grad, psw is not None and psw._requires_grad)
+        if not (_composite.GRAD.enabled and any(need)):
+            return Tensor._make(out)
+        node = cls((weight, psw))
+        node.compose, node.state, node.need, node.inner, node.plan = _bags, state, need, None, plan
+        node.save(weight, psw)
+        return Tensor._make(out, node)
+
+    def backward(self, g):
+        if MODE.graph:
+            return _composite.CompositeNode.backward(self, g)
+        w, p = (getattr(t, '_data', t) for t in self.saved())    # arrays (or the Tensors saved)
+        return (_bag_weight_grad(g, w, p, self.plan) if self.need[0] else None,
+                _bag_psw_grad(g, w, self.plan, p.shape) if self.need[1] else None)
+
+
+_FastBag.__name__ = _FastBag.__qualname__ = 'EmbeddingBagBackward0'
+
+
+def _bag_plan(weight, psw, st):
+    """The lookups of every bag as arrays: (rows looked up, their bag, their place in the input, bag starts among
+    the lookups, non-padding counts, padding mask, mode, whole-input index counts or None)."""
+    flat, n = st['input']._data, weight.shape[0]
+    pad = st['padding_idx']
+    if pad is not None:
+        if pad > 0:
+            assert pad < n, 'Padding_idx must be within num_embeddings'
+        elif pad < 0:
+            assert pad >= -n, 'Padding_idx must be within num_embeddings'
+            pad = n + pad
+    if not all_below(flat, n):
+        raise IndexError('index out of range in self')
+    offs = st['offsets']._data.astype(np.int64).tolist() + ([] if st['include_last_offset'] else [flat.shape[0]])
+    starts = np.asarray(offs[:-1], np.int64)
+    sizes = np.maximum(np.minimum(np.asarray(offs[1:], np.int64), flat.shape[0]) - starts, 0)
+    bag_of = np.repeat(np.arange(len(starts)), sizes)
+    firsts = np.cumsum(sizes) - sizes
+    at = np.arange(bag_of.size) - firsts[bag_of] + starts[bag_of]
+    rows = flat[at].astype(np.int64)
+    valid = None if pad is None else rows != pad
+    counts = sizes if valid is None else np.bincount(bag_of[valid], minlength=len(starts))
+    by_freq = np.bincount(flat.reshape(-1), minlength=n) if st['scale_grad_by_freq'] else None
+    return dict(rows=rows, bag_of=bag_of, at=at, firsts=firsts[sizes > 0], full=sizes > 0, counts=counts,
+                valid=valid, mode=st['mode'], by_freq=by_freq, bags=len(starts))
+
+
+def _bag_forward(w, psw, plan):
+    e = w[plan['rows']]
+    if plan['valid'] is not None and plan['mode'] != 'max':
+        e = e * plan['valid'][:, None].astype(e.dtype)
+    if psw is not None:
+        e = e * psw[plan['at']][:, None]
+    out = np.zeros((plan['bags'], w.shape[1]), w.dtype)
+    if not e.shape[0]:
+        return out
+    if plan['mode'] == 'max':
+        out[plan['full']], plan['first'] = _bag_max_arrays(e, plan)
+        return out
+    out[plan['full']] = np.add.reduceat(e, plan['firsts'], axis=0)
+    if plan['mode'] == 'mean':
+        out /= np.maximum(plan['counts'], 1)[:, None].astype(w.dtype)
+    return out
+
+
+def _bag_max_arrays(e, plan):
+    """Each non-empty bag's column maxima (padding lookups skipped, zeros for a bag of padding alone) and the
+    lookup giving each, the first of ties (its gradient is not split)."""
+    valid = plan['valid']
+    if valid is not None:
+        e = np.where(valid[:, None], e, -np.inf)
+    top = np.maximum.reduceat(e, plan['firsts'], axis=0)
+    rank = (np.cumsum(plan['full']) - 1)[plan['bag_of']]    # each lookup's bag among the non-empty ones
+    pos = np.where(e == top[rank], np.arange(e.shape[0])[:, None], e.shape[0])
+    first = np.minimum.reduceat(pos, plan['firsts'], axis=0)
+    empty = np.broadcast_to((plan['counts'][plan['full']] == 0)[:, None], top.shape)   # only padding in the bag
+    return np.where(empty, 0, top).astype(e.dtype), np.where(empty, -1, first)
+
+
+def _bag_weight_grad(g, w, psw, plan):
+    g = np.asarray(g)
+    if plan['mode'] == 'max':
+        first = plan.get('first')
+        out = np.zeros(w.size, np.float64)
+        if first is not None:
+            cols = np.broadcast_to(np.arange(w.shape[1]), first.shape)
+            hit = first >= 0
+            out += np.bincount((plan['rows'][first[hit]] * w.shape[1] + cols[hit]), weights=g[plan['full']][hit],
+                               minlength=w.size)
+        return out.astype(w.dtype).reshape(w.shape)
+    r = g[plan['bag_of']]
+    if plan['mode'] == 'mean':
+        r = r / np.maximum(plan['counts'], 1)[plan['bag_of']][:, None].astype(r.dtype)
+    if psw is not None:
+        r = r * psw[plan['at']][:, None]
+    if plan['by_freq'] is not None:
+        r = r / plan['by_freq'][plan['rows']][:, None].astype(r.dtype)
+    if plan['valid'] is not None:
+        r = r * plan['valid'][:, None].astype(r.dtype)
+    return index_add_rows(np.zeros(w.shape, r.dtype), plan['rows'], np.ascontiguousarray(r))
+
+
+def _bag_psw_grad(g, w, plan, shape):
+    """d/d per_sample_weights (mode 'sum'): each lookup's row dotted with its bag's gradient."""
+    e = w[plan['rows']]
+    if plan['valid'] is not None:
+        e = e * plan['valid'][:, None].astype(e.dtype)
+    out = np.zeros(shape, w.dtype)
+    out[plan['at']] = (np.asarray(g)[plan['bag_of']] * e).sum(1)
+    return out
 
 
 class _SparseBagBackward(_composite.CompositeNode):
