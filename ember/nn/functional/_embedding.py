@@ -136,7 +136,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     state = dict(input=input, offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
                  include_last_offset=include_last_offset, padding_idx=padding_idx,
                  scale_grad_by_freq=bool(scale_grad_by_freq))
-    if max_norm is None and not sparse:
+    if max_norm is None and not sparse and type(weight._data) is np.ndarray:    # (bfloat16: the composition)
         return _FastBag.run(weight, per_sample_weights, state)
     node = _SparseBagBackward if sparse else EmbeddingBagBackward0
     return _composite.composite(node, _bags, (weight, per_sample_weights), input=input,

@@ -21,7 +21,7 @@ from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
 from ._fused import fused, record
-from ._activation import logsigmoid
+from ._activation import _softplus_arr, logsigmoid
 from ...amp import _state as _autocast
 
 __all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy', 'nll_loss',
@@ -620,7 +620,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def _softplus_neg(x):
     """log(1 + exp(-x)) without overflow."""
-    return np.logaddexp(0, -x)
+    return _softplus_arr(-x)
 
 
 def _sigmoid(x):
@@ -724,7 +724,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
             np.broadcast_shapes(x.shape, y.shape)
         except ValueError:
             raise broadcast_mismatch([x.shape, y.shape]) from None
-    out = _reduce_arr(np.logaddexp(0, -y * x).astype(x.dtype, copy=False), reduction)
+    out = _reduce_arr(_softplus_arr(-y * x), reduction)
     return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
 
 
