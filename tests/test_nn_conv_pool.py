@@ -1216,3 +1216,23 @@ def test_avg_pool2d_float32_forward_is_pytorchs_bitwise(shape, k, s, p, kw):
     want = torch.nn.functional.avg_pool2d(torch.tensor(x), k, s, p, **kw).numpy()
     got = ember.nn.functional.avg_pool2d(ember.tensor(x), k, s, p, **kw).numpy()
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize('xs,ws,kw', [
+    ((2, 8, 12, 13), (3, 8, 9, 9), dict(padding=4)), ((2, 8, 12, 13), (3, 8, 3, 5), dict(padding=(1, 2))),
+    ((2, 8, 12, 13), (4, 8, 3, 3), dict(padding=2, dilation=2)), ((2, 8, 12, 13), (4, 8, 3, 3), {}),
+    ((1, 6, 9, 9), (2, 6, 3, 4), dict(padding='same')), ((2, 8, 12, 13), (3, 8, 5, 5), dict(padding=(0, 4))),
+    ((3, 40, 40, 40), (3, 40, 9, 9), {})])     # the last in batch parts (columns past _CHUNK_FROM)
+def test_conv_input_gradient_by_correlation_matches_torch(xs, ws, kw):
+    """Stride-1 convs with fewer output than input channels: the input gradient as the correlation of the padded
+    output gradient with the flipped kernel, against PyTorch's in float64 (and the weight gradient beside it)."""
+    rng = np.random.default_rng(sum(xs) + sum(ws))
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    res = []
+    for L in (torch, ember):
+        xt, wt = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        y = L.nn.functional.conv2d(xt, wt, **kw)
+        y.backward(L.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))))
+        res.append((xt.grad.numpy(), wt.grad.numpy()))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
