@@ -20,7 +20,9 @@ def _printed(tutorial, T, *args):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         values = tutorial(T, *args)
-    return re.sub(r'0x[0-9a-f]+', '0x?', buf.getvalue()), values
+    out = re.sub(r'0x[0-9a-f]+', '0x?', buf.getvalue())
+    # hook dicts print their keys, ids from a process-wide counter that depends on what ran before in the worker
+    return re.sub(r'\((\d+), <', '(?, <', out), values
 
 
 def _same_print(tutorial, *args):
