@@ -260,3 +260,37 @@ def test_index_tensor_changed_in_place_before_backward(case):
             out.sum().backward()
         msgs.append(str(e.value).split(' Hint')[0])
     assert msgs[0] == msgs[1]
+
+
+_PUT_CASES = {
+    'bool mask, 0-d value of another dtype (masked_fill casts)': lambda T, x: x.__setitem__(
+        T.tensor([True, False, True, False]), T.tensor(3., dtype=T.float64)),
+    'bool mask, 1-d value of another dtype': lambda T, x: x.__setitem__(
+        T.tensor([True, False, True, False]), T.tensor([1., 2.], dtype=T.float64)),
+    'bool mask, Python scalar': lambda T, x: x.__setitem__(T.tensor([True, False, True, False]), 3),
+    'list index, 0-d value of another dtype': lambda T, x: x.__setitem__([0, 1], T.tensor(3., dtype=T.float64)),
+    'tensor index, long value': lambda T, x: x.__setitem__(T.tensor([0, 1]), T.tensor([1, 2])),
+    'int index, 0-d value of another dtype (copy casts)': lambda T, x: x.__setitem__(1, T.tensor(3, dtype=T.int64)),
+    'slice, value of another dtype': lambda T, x: x.__setitem__(slice(0, 2), T.tensor([1., 2.], dtype=T.float64)),
+    'slice and list': lambda T, x: x.view(2, 2).__setitem__((slice(None), [0]), T.tensor([[1.], [2.]], dtype=T.float64)),
+    '0-d bool mask': lambda T, x: x.__setitem__(T.tensor(True), T.tensor(3., dtype=T.float64)),
+    'index_put_': lambda T, x: x.index_put_((T.tensor([0, 1]),), T.tensor([1., 2.], dtype=T.float64)),
+    'index_put_ with a mask and a 0-d value': lambda T, x: x.index_put_((T.tensor([True, False, True, False]),),
+                                                                        T.tensor(3., dtype=T.float64)),
+    'index_put accumulate': lambda T, x: T.index_put(x, (T.tensor([0, 1]),), T.tensor([1, 2]), accumulate=True),
+}
+
+
+@pytest.mark.parametrize('case', list(_PUT_CASES))
+def test_index_put_of_another_dtype_refused_as_pytorch(case):
+    """x[advanced] = v (index_put_) needs v of x's dtype in PyTorch; a bool mask with a 0-d value (masked_fill),
+    Python scalars and basic indexing (copy_) cast."""
+    out = []
+    for T in (torch, ember):
+        x = T.zeros(4)
+        try:
+            _PUT_CASES[case](T, x)
+            out.append(('ok', x.tolist()))
+        except RuntimeError as e:
+            out.append(('error', str(e)))
+    assert out[1] == out[0]
