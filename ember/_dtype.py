@@ -67,6 +67,7 @@ class _BFloat16(dtype):
 
 
 bfloat16 = _BFloat16()
+_TO_COMPLEX[bfloat16] = complex64   # c10's toComplexType: BFloat16 has Float's range
 short, int, long = int16, int32, int64
 
 ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
@@ -196,8 +197,12 @@ def _combine(higher, lower):
     return higher
 
 
+class NoComplexHalf(TypeError):
+    """The result dtype would be complex32 (float16 with a complex operand), a dtype ember lacks."""
+
+
 def _no_complex_half(d):
-    raise TypeError(f'ember has no complex dtype for {d!r} (PyTorch would use complex32, which ember lacks)')
+    raise NoComplexHalf(f'ember has no complex dtype for {d!r} (PyTorch would use complex32, which ember lacks)')
 
 
 def _scalar_dtype(x):

@@ -507,6 +507,9 @@ def cross(input, other, *, dim=-1):
     if a.shape[dim] != 3 or b.shape[dim] != 3:
         raise RuntimeError(f'linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and '
                            f'{b.shape[dim]}')
+    if input.dtype != other.dtype:
+        from ._dtype import scalar_name
+        raise RuntimeError(f'expected scalar type {scalar_name(input.dtype)} but found {scalar_name(other.dtype)}')
     d = dim % a.ndim
     r = np.cross(a, b, axis=d)
     shapes = (a.shape if input._requires_grad else None, b.shape if other._requires_grad else None)

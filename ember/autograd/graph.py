@@ -193,6 +193,16 @@ class _Handle(RemovableHandle):
             pass
 
 
+def _like_layout(a, g):
+    """A copy of gradient ``g`` laid out as leaf ``a`` when ``a`` is dense with permuted strides (a transposed
+    leaf), as PyTorch's AccumulateGrad keeps a non-overlapping, dense parameter's strides; else C-contiguous."""
+    out = np.empty_like(a, order='K')
+    if out.strides != a.strides:
+        out = np.empty(a.shape, a.dtype)
+    out[...] = g
+    return out
+
+
 class AccumulateGrad(Node):
     """The graph node of a leaf that requires grad: adds the incoming gradient into ``leaf.grad``."""
     __slots__ = ('variable',)
@@ -231,7 +241,10 @@ class AccumulateGrad(Node):
             vg = v._grad
             if vg is None:
                 v._grad = t = _new(Tensor)
-                t._data = g if sole and (_stealable(g) or _parallel.fresh(g)) else g.copy()
+                if not a.flags.c_contiguous and a.size > 1:
+                    t._data = _like_layout(a, g)
+                else:
+                    t._data = g if sole and (_stealable(g) or _parallel.fresh(g)) else g.copy()
                 t._requires_grad = False
                 t._grad = t.grad_fn = None
             elif vg.grad_fn is None and vg._data.flags.writeable:

@@ -99,10 +99,9 @@ def _invert(self):
 
 def _storage_offset(t):
     """Elements from the start of the memory t shares with its base (0 for a tensor that owns its memory)."""
+    from .shape import _memory_root
     a = t._data
-    base = a
-    while isinstance(base.base, _np.ndarray):
-        base = base.base
+    base = _memory_root(a)
     return (a.__array_interface__['data'][0] - base.__array_interface__['data'][0]) // a.itemsize if a.itemsize else 0
 
 
@@ -156,7 +155,7 @@ def _bind():
                  'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh',
                  'cosh', 'tanh', 'sigmoid', 'relu', 'sign', 'floor', 'ceil', 'trunc', 'frac', 'square', 'erf', 'erfc', 'erfinv',
                  'clamp_min', 'clamp_max', 'masked_fill', 'scatter', 'scatter_add', 'lerp', 'addcmul', 'addcdiv',
-                 'floor_divide', 'remainder', 'fmod', 'maximum', 'minimum', 'round', 'index_put', 'logical_not',
+                 'floor_divide', 'remainder', 'fmod', 'round', 'index_put', 'logical_not',
                  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'fill_diagonal'):
         if hasattr(T, name):
             setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))

@@ -161,10 +161,10 @@ def dtype_fields(name, r, out):
     """The names of r's and out's dtypes in PyTorch's spellings, for error messages."""
     from .._dtype import scalar_name
     from .inplace import _C_NAMES
-    res, o = scalar_name(r._data.dtype), scalar_name(out._data.dtype)
+    res, o = scalar_name(r.dtype), scalar_name(out.dtype)
     legacy = lambda t: 'CPUBoolType' if t == 'Bool' else f'torch.{t}Tensor'   # noqa: E731
-    return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=_C_NAMES[r._data.dtype.name],
-                out_c=_C_NAMES[out._data.dtype.name], res_t=legacy(res), out_t=legacy(o))
+    return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=_C_NAMES[r.dtype.name],
+                out_c=_C_NAMES[out.dtype.name], res_t=legacy(res), out_t=legacy(o))
 
 
 # the ops that take out= in PyTorch and in ember only through this wrapper, by namespace
@@ -272,8 +272,21 @@ def _generic(fn, key, allowed, needs, from_out):
                             'overloads take no out=)')
         if from_out and kwargs.get('dtype') is None and hasattr(out, 'dtype'):
             kwargs['dtype'] = out.dtype
-        return write(key, fn(*args, **kwargs), out)
+        return write(key, fn(*args, **kwargs), out, _rule_key(key, args, kwargs))
     return op
+
+
+def _rule_key(key, args, kwargs):
+    """The RULES entry for this call: clamp with a Tensor bound is PyTorch's binary clamp.Tensor overload,
+    whose out= casts as add's does, not the Number overload that demands out's dtype."""
+    if key in _CLAMPS:
+        from ..tensor import Tensor
+        if any(isinstance(a, Tensor) for a in (*args[1:], *kwargs.values())):
+            return key + '.Tensor'
+    return key
+
+
+_CLAMPS = {'clamp', 'clip', 'clamp_min', 'clamp_max'}
 
 
 def _add_out_to_signature(op, fn):
@@ -288,10 +301,11 @@ def _add_out_to_signature(op, fn):
                                                                           default=None)] + var_kw)
 
 
-def write(key, r, out):
-    """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out)."""
+def write(key, r, out, rule=None):
+    """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out), those of
+    RULES[rule] where the overload called has its own."""
     from ..tensor import Tensor
-    check_out_dtype(key, r, out)
+    check_out_dtype(rule or key, r, out)
     if key in UNDIFFERENTIABLE:
         r = r.detach() if isinstance(r, Tensor) else type(r)(*(x.detach() for x in r))
     name = AD_NAME.get(key, key.replace('linalg.', 'linalg_'))

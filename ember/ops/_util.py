@@ -86,11 +86,23 @@ def binary_arrays(x, y, float_out=False):
 
 def cast_array(a, nd):
     """``a.astype(nd)``, except that into bfloat16 the values are rounded (astype to its dtype keeps float32
-    values: an int32 1877378812 multiplied a bfloat16 unrounded, where PyTorch's operand is 1879048192)."""
+    values: an int32 1877378812 multiplied a bfloat16 unrounded, where PyTorch's operand is 1879048192), and
+    float64 into float16 goes through float32 (see via_float)."""
     if nd.kind == 'f' and nd.itemsize == 4 and not nd.isnative:
         from .. import _bf16
         return _bf16.from_f32(a)
-    return a.astype(nd)
+    return via_float(a, nd).astype(nd)
+
+
+_F16, _F64 = np.dtype(np.float16), np.dtype(np.float64)
+
+
+def via_float(a, nd):
+    """``a`` ready for a cast to ``nd``: float64 bound for float16 first rounded to float32, as PyTorch's Half is
+    made from a float (its double -> half rounds twice: 1.19677734 gives 1.1973, NumPy's direct cast 1.1963)."""
+    if nd == _F16 and getattr(a, 'dtype', None) == _F64:
+        return a.astype(np.float32)
+    return a
 
 
 def _scalar_as(s, rt):

@@ -34,10 +34,13 @@ def view_of(input, arr, node, multi=None):
     out._base = base
     if base.grad_fn is None and base._requires_grad:
         return out
+    prev = input.__dict__.get('_vkind')
     if multi is not None:
         out._vkind = ('multi', multi if node is not None else None)
     elif node is None and not GRAD.enabled:
         out._vkind = ('nograd', None)
+    elif prev is not None:   # a view of such a view inherits its refusal (PyTorch's propagate_creation_meta)
+        out._vkind = (prev[0], _label(node) if node is not None else prev[1])
     views = base.__dict__.get('_views')
     if views is None:
         base._views = views = _Views()
@@ -45,6 +48,12 @@ def view_of(input, arr, node, multi=None):
     if len(views) > views.limit:
         views.sweep()
     return out
+
+
+def _label(node):
+    """The name PyTorch's view errors give a view's node: its grad_fn's name less 'Backward0' ('View',
+    'Squeeze1' of SqueezeBackward1, 'T')."""
+    return node.name().replace('Backward0', '').replace('Backward', '')
 
 
 class _Views(list):
@@ -71,6 +80,9 @@ def _refusal(v, what):
     if kind is None:
         return None
     tail, name = kind
+    if name is not None and tail == 'nograd':
+        return (f'Output {v._output_nr} of {name} is a view of a view which was created in no_grad mode and {what} '
+                f'with grad mode enabled{_TAIL[tail]}')
     if name is not None:
         return f'Output {v._output_nr} of {name} is a view and {what}{_TAIL[tail]}'
     return f'A view was created in no_grad mode and {what} with grad mode enabled{_TAIL[tail]}'
@@ -166,7 +178,7 @@ class CopySlices(Node):
         fn, idx = self.fn, self.idx
         if self._saved is None:     # the engine released this node: release fn, whose saved() then raises
             fn._saved = None
-        res = fn.backward(g[idx])
+        res = fn.backward(_part(g, idx))
         if type(res) is not tuple:
             res = (res,)
         if self.through:
@@ -174,12 +186,18 @@ class CopySlices(Node):
         else:
             first, rest = None, res
         if dual.is_array(g):
-            out = g.copy()
+            out = np.array(g)   # (a 0-d base's gradient may come as a NumPy scalar)
             out[idx] = 0 if first is None else first
         else:
             from .indexing import index_put
             out = index_put(g, idx, dual.const(0.0, g) if first is None else first)
         return (out,) + rest
+
+
+def _part(g, idx):
+    """``g[idx]``, an array even where the view is 0-d (NumPy gives a scalar for a full integer index)."""
+    p = g[idx]
+    return np.asarray(p) if dual.is_array(g) and not isinstance(p, np.ndarray) else p
 
 
 def rebase(t, r, prior):

@@ -22,6 +22,10 @@ _TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64
 
 
 def _same_dtype(a, b, op):
+    if a.dtype != b.dtype and (op in ('dot', 'vdot') or op == 'matmul' and a.ndim == b.ndim == 1):
+        from .._dtype import scalar_name   # PyTorch's dot kernel's own wording
+        raise RuntimeError(f'dot : expected both vectors to have same dtype, but found {scalar_name(a.dtype)} and '
+                           f'{scalar_name(b.dtype)}')
     if a.dtype != b.dtype:
         raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {_TYPE[a.dtype.name]} != '
                            f'{_TYPE[b.dtype.name]} ({op}: convert one operand, e.g. with .float() or .double())')

@@ -141,7 +141,11 @@ def copysign(input, other):
     """|input| with the sign of ``other`` (a tensor or a number), in a floating dtype."""
     from ._util import binary_arrays
     x, y, a, b = binary_arrays(input, other, True)
-    r = np.copysign(a, b)
+    try:
+        r = np.copysign(a, b)
+    except (TypeError, NotImplementedError):   # complex operands: no NumPy loop, as no PyTorch kernel
+        from ._util import not_implemented
+        raise not_implemented('copysign_cpu', np.result_type(a, b)) from None
     if r.dtype.kind != 'f':
         r = r.astype(DEFAULT.np)
     ot = isinstance(other, Tensor)
@@ -164,6 +168,8 @@ def signbit(input):
 
 def heaviside(input, values):
     """0 where input < 0, 1 where input > 0, ``values`` where input is 0 (no gradient, as in PyTorch)."""
+    if not isinstance(values, Tensor):
+        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
     a, v = input._data, values._data
     if a.dtype != v.dtype:
         raise RuntimeError('heaviside is not yet implemented for tensors with different dtypes.')

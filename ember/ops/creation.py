@@ -9,7 +9,7 @@ from .. import _bf16, _dtype, _layout, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
-from ._util import shape_arg
+from ._util import shape_arg, via_float
 
 
 def _finish(t, requires_grad, out=None, name=None):
@@ -219,7 +219,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                   'or sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).')
     nd = to_np(dtype)
     arr = _infer(data, nd)
-    arr = np.array(arr, dtype=nd if nd is not None else arr.dtype, copy=True)
+    arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
     if arr.dtype not in _dtype.FROM_NP:
         arr = arr.astype(_dtype.from_np(arr.dtype).np)
     return _finish(Tensor._make(arr), requires_grad)
@@ -233,9 +233,9 @@ def as_tensor(data, dtype=None, device=None):
         return data if nd is None or nd == data._data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray):
         _dtype.from_np(_native(data).dtype)
-        return Tensor._make(data if nd is None else data.astype(nd, copy=False))
+        return Tensor._make(data if nd is None else via_float(data, nd).astype(nd, copy=False))
     arr = _infer(data, nd)
-    return Tensor._make(arr if nd is None else arr.astype(nd))
+    return Tensor._make(arr if nd is None else via_float(arr, nd).astype(nd))
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
@@ -382,7 +382,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
-    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), _checked_fill(fill_value, nd), dtype=nd))
+    value = _checked_fill(fill_value, nd)
+    if nd == np.float16 and isinstance(value, float):   # PyTorch's double -> float -> half (ops/_util.via_float)
+        value = np.float32(value)
+    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), value, dtype=nd))
     return _finish(Tensor._make(arr), requires_grad, out, 'full')
 
 
@@ -463,6 +466,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
+    _no_bool(to_np(dtype), 'arange_cpu')
     if step == 0:
         raise RuntimeError('step must be nonzero')
     if (end - start) / step < 0:
@@ -535,9 +539,9 @@ def _fma(a, b, c):
 
 
 def _no_bool(nd, kernel):
-    """PyTorch has no bool kernel for the range-like factories."""
-    if nd == np.bool_:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    """PyTorch has no bool (nor complex) kernel for the range-like factories."""
+    if nd is not None and (nd == np.bool_ or nd.kind == 'c'):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtype.scalar_name(nd)}\'')
 
 
 def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):

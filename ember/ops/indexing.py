@@ -34,7 +34,8 @@ def _convert_index(idx, ndim=None):
                 a = a.astype(np.bool_)
             out.append(a if a.ndim or a.dtype == np.bool_ else int(a))
         elif isinstance(i, (list, tuple)):
-            out.append(np.asarray([x._data if isinstance(x, Tensor) else x for x in i]))
+            a = np.asarray([x._data if isinstance(x, Tensor) else x for x in i])
+            out.append(a.astype(np.int64) if not a.size and a.dtype.kind == 'f' else a)   # [] is an empty long index
         elif isinstance(i, slice):
             for v in (i.start, i.stop, i.step):
                 if isinstance(v, Tensor):
@@ -200,7 +201,7 @@ def _selects_first(idx):
     of a (2, 3, 4) x is (3, len(i)), where NumPy, counting the integer in the group, puts i's dims first."""
     ints = arrays = False
     for i in idx:
-        if isinstance(i, np.ndarray):
+        if isinstance(i, (np.ndarray, bool, np.bool_)):   # (a True/False index is a size-1/0 advanced index)
             arrays = True
         elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
             ints = True
@@ -244,10 +245,12 @@ def getitem(input, index):
         arr = a[idx] if len(idx) != 1 else rows_at(a, idx[0])
     except IndexError as e:
         raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(a.shape)})') from None
-    if not isinstance(arr, np.ndarray):
+    if not isinstance(arr, np.ndarray) or basic and not arr.ndim and type(a) is not np.ndarray and \
+            not np.may_share_memory(arr, a):
+        # a single element: NumPy gives a scalar (a complex array's subclass, a 0-d copy); the view is x[i, ...]
         arr = a[idx + (Ellipsis,)] if basic else np.asarray(arr)
-    if not basic and arr.base is a:
-        arr = arr.copy()
+    if not basic and (arr.base is a or a.flags.c_contiguous and not arr.flags.c_contiguous):
+        arr = arr.copy()   # a copy; C-contiguous from a contiguous input, as PyTorch's index allocates it
     node = None
     if GRAD.enabled and input._requires_grad:
         name = _basic_name(index, idx, a.shape) if basic else 'IndexBackward0'
@@ -277,7 +280,7 @@ class IndexPutBackward0(Node):
         if self.accumulate:
             ga = g
         elif dual.is_array(g):
-            ga = g.copy()
+            ga = np.array(g)   # a copy, an array even for a 0-d tensor's NumPy-scalar gradient
             ga[self.idx] = 0
         else:
             ga = index_put(g, self.idx, zero)
@@ -347,6 +350,8 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
         _check_put_dtype(input, tuple(indices), values)
     idx = _convert_index(indices)
+    if _node is IndexPutBackward0 and isinstance(values, Tensor):
+        _check_put_dtype(input, idx, values, accumulate)
     a = input._data.copy()
     v = values._data if isinstance(values, Tensor) else values
     if accumulate:
@@ -367,11 +372,44 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     return Tensor._make(a)
 
 
+def _check_put_dtype(input, idx, value, accumulate=False):
+    """PyTorch's index_put_ (an advanced-index write) demands value's dtype be input's, except where it
+    dispatches to masked_fill (canDispatchToMaskedFill: one bool mask of 1+ dims as the only index tensor,
+    a one-element value, no accumulate), which casts; a basic index copies, which casts too."""
+    if value.dtype == input.dtype or _is_basic(idx):
+        return
+    try:   # an index that does not apply raises its IndexError first, as PyTorch checks the index first
+        input._data[idx if len(idx) != 1 else idx[0]]
+    except IndexError:
+        return
+    arrays = [i for i in idx if isinstance(i, np.ndarray)]
+    if not accumulate and value._data.size == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and \
+            arrays[0].ndim:
+        from ._util import checked_scalar   # masked_fill_(mask, value.item()): checked, half types too
+        checked_scalar(value._data.reshape(-1)[0].item(), input.dtype)
+        return
+    raise RuntimeError(f'Index put requires the source and destination dtypes match, got '
+                       f'{scalar_name(input.dtype)} for the destination and {scalar_name(value.dtype)} for the source.')
+
+
+def _checked_fill(v, dt):
+    """Number ``v`` as PyTorch converts a fill value to ``dt`` (1e40 into float32, -1.5 into uint8 raise); the
+    half types take any float unchecked (1e6 is inf in float16), as PyTorch's do."""
+    from .._dtype import bfloat16, float16
+    from ._util import checked_scalar
+    if dt in (float16, bfloat16) and not isinstance(v, complex):
+        return v
+    return checked_scalar(v, dt)
+
+
 def setitem(input, index, value, _through_view=False):
     """``input[index] = value`` in place; autograd records it as PyTorch does (CopySlices, or IndexPutBackward0
     when PyTorch makes no view first; ``_through_view``: CopySlices whatever the index, for ops PyTorch writes
     through a view of the input, as fill_diagonal_)."""
     from .inplace import check_inplace, check_setitem_overlap, commit
+    if index is False:   # PyTorch returns at once: no write, no version bump, no history (nor errors)
+        return
+    given = isinstance(value, Tensor)
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
         value = _strip_leading_ones(value)
     if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
@@ -379,12 +417,15 @@ def setitem(input, index, value, _through_view=False):
     if not isinstance(value, Tensor):
         if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
             masked_fill(input, index, value)
-        value = Tensor._make(np.asarray(value._data if isinstance(value, Tensor) else value,
-                                        dtype=input._data.dtype))
+        if isinstance(value, (int, float, complex)):
+            value = _checked_fill(value, input.dtype)
+        value = Tensor._make(np.asarray(value, dtype=input._data.dtype))
     idx = _convert_index(index, input._data.ndim)
     split = _selects_first(idx)
     if split is not None:   # through the view of the selects, as PyTorch writes it
         return setitem(getitem(input, split[0]), split[1], value)
+    if given:
+        _check_put_dtype(input, idx, value)
     check_setitem_overlap(input, idx if len(idx) != 1 else idx[0], value, _is_basic(idx))
     try:
         tracked = check_inplace(input, value)
@@ -410,7 +451,8 @@ def setitem(input, index, value, _through_view=False):
         commit(input, r)
         return
     try:
-        input._data[idx if len(idx) != 1 else idx[0]] = value._data
+        from ._util import via_float
+        input._data[idx if len(idx) != 1 else idx[0]] = via_float(value._data, input._data.dtype)
     except ValueError as e:
         raise _mismatch(value._data, e) from None
     except IndexError as e:
@@ -717,14 +759,15 @@ def index_add(input, dim, index, source, *, alpha=1):
         raise RuntimeError('source tensor shape must match self tensor shape, excluding the specified dimension. '
                            f'Got self.shape = {list(a.shape)} source.shape = {list(src.shape)}')
     n = shape[d]
-    if ix.size and (ix.min() < 0 or ix.max() >= n):
+    if ix.size and a.size and (ix.min() < 0 or ix.max() >= n):   # (PyTorch adds nothing to an empty self, unchecked)
         raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
                            f'{d} with size {n}')
     out = a.reshape(shape).copy()
     add = src.reshape(expect)
     if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor
         alpha = int(alpha)
-    np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
+    if out.size:
+        np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
     out = out.reshape(a.shape)
     if GRAD.enabled and (input._requires_grad or source._requires_grad):
         node = IndexAddBackward0((input, source))
@@ -1164,11 +1207,14 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         b = np.take_along_axis(b, sorter._data, -1)
     v = values._data if isinstance(values, Tensor) else np.asarray(values)
     kind = np.int32 if out_int32 else np.int64
-    if b.ndim <= 1:
+    if b.ndim == 1:
         return Tensor._make(np.asarray(_search(b, v, side), dtype=kind))
     if v.ndim == 0:
         raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
                            f"is 1, but we got boundaries tensor dim({b.ndim}) and input value's dim(0) numel(1)")
+    if b.ndim == 0:
+        raise RuntimeError('torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 '
+                           'dimension')
     if v.shape[:-1] != b.shape[:-1]:
         raise RuntimeError(f'torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions '
                            f'of boundaries tensor and input value tensor must match, but we got boundaries tensor '

@@ -1,14 +1,18 @@
 """In-place ops (``add_``, ``mul_``, ``+=``, ...): computed out of place, then written into the tensor's
 own array, with PyTorch's checks (leaves that require grad, dtype casts) and version bumps."""
+import re
+
 import numpy as np
 
-from .._dtype import FROM_NP, can_cast, scalar_name
+from .._dtype import FROM_NP, NoComplexHalf, can_cast, scalar_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _version_cell
 from ..tensor import Tensor
 from . import _fused, _old_overloads, _views
+from ._util import via_float
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F16 = np.dtype(np.float16)
 
 _LEAF = 'a leaf Variable that requires grad is being used in an in-place operation.'
 _VIEW_LEAF = 'a view of a leaf Variable that requires grad is being used in an in-place operation.'
@@ -18,16 +22,17 @@ def check_inplace(t, *others):
     """Raise for an in-place change autograd forbids; True when the change must be recorded."""
     if not GRAD.enabled:
         return False
+    tracked = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+    if not tracked:
+        return False
+    b = t._base
+    if b is not None:   # PyTorch's order: the view's own refusal, then a view (that requires grad) of a leaf
+        _views.check_view_inplace(t)
+        if t._requires_grad and b.grad_fn is None:   # (the leaf need not require grad: r.t().requires_grad_())
+            raise RuntimeError(_VIEW_LEAF)
     if t._requires_grad and t.grad_fn is None:
         raise RuntimeError(_LEAF)
-    tracked = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
-    b = t._base
-    if b is not None:
-        if b._requires_grad and b.grad_fn is None and t._requires_grad:
-            raise RuntimeError(_VIEW_LEAF)
-        if tracked:
-            _views.check_view_inplace(t)
-    return tracked
+    return True
 
 
 def commit(t, r):
@@ -45,7 +50,10 @@ def commit(t, r):
                                f'broadcast shape [{", ".join(map(str, r._data.shape))}]')
     try:
         if t._data.size:   # an empty expanded view is read-only in NumPy, but nothing is written
-            np.copyto(t._data, r._data, casting='unsafe')
+            src = r._data
+            if src.dtype is _F64 and t._data.dtype is _F16:   # PyTorch's double -> float -> half
+                src = src.astype(np.float32)
+            np.copyto(t._data, src, casting='unsafe')
     except ValueError:
         raise RuntimeError(_OVERLAP) from None
     if r.grad_fn is not None:
@@ -92,8 +100,8 @@ def write_out(name, r, out, warn=True, same_dtype=None):
     a = r._data
     if same_dtype and a.dtype != out._data.dtype:
         raise RuntimeError(same_dtype.format(name=name, out=_tname(out), res=_tname(r), out_l=_tname(out).lower(),
-                                             res_l=_tname(r).lower(), out_c=_C_NAMES[out._data.dtype.name],
-                                             res_c=_C_NAMES[a.dtype.name]))
+                                             res_l=_tname(r).lower(), out_c=_C_NAMES[out.dtype.name],
+                                             res_c=_C_NAMES[r.dtype.name]))
     if a.dtype != out._data.dtype and not can_cast(FROM_NP[a.dtype], FROM_NP[out._data.dtype]):
         raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
     if out._data.shape != a.shape:
@@ -110,7 +118,7 @@ def write_out(name, r, out, warn=True, same_dtype=None):
         np.copyto(out._data, a)
     else:
         with np.errstate(all='ignore'):   # a cast that overflows gives inf silently, as in PyTorch
-            np.copyto(out._data, a, casting='unsafe')
+            np.copyto(out._data, via_float(a, out._data.dtype), casting='unsafe')
     out._bump()
     return out
 
@@ -118,7 +126,8 @@ def write_out(name, r, out, warn=True, same_dtype=None):
 _NO_AD = ("{}(): functions with out=... arguments don't support automatic differentiation, but one of the "
           'arguments requires grad.')
 _C_NAMES = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-            'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
+            'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool',
+            'bfloat16': 'c10::BFloat16', 'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
 _OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '
@@ -159,7 +168,14 @@ def check_setitem_overlap(t, idx, value, basic):
     if v is owner or v.base is owner:
         dest = a[idx] if basic else a
         if isinstance(dest, np.ndarray):
-            check_overlap(Tensor._make(dest), (value,))
+            check_overlap(Tensor._make(dest), ())
+            if basic and v.shape != dest.shape:   # PyTorch's copy_to expands the value to the slice first
+                try:
+                    v = np.broadcast_to(v, dest.shape)
+                except ValueError:
+                    pass
+            if v is not a and _partial_overlap(dest, v):
+                raise RuntimeError(_PARTIAL)
 
 
 def _partial_overlap(a, b):
@@ -169,8 +185,9 @@ def _partial_overlap(a, b):
         return False
     a0, b0 = a.__array_interface__['data'][0], b.__array_interface__['data'][0]
     a1, b1 = a0 + a.nbytes, b0 + b.nbytes
-    if a0 == b0 and a1 == b1:
-        return a.strides != b.strides
+    if a0 == b0 and a1 == b1:   # (NumPy's strides of size-1 dims are not PyTorch's: those are not compared)
+        return a.ndim != b.ndim or [st for n, st in zip(a.shape, a.strides) if n != 1] != \
+            [st for n, st in zip(b.shape, b.strides) if n != 1]
     return a0 < b1 and b0 < a1
 
 
@@ -222,9 +239,13 @@ def _copy_slices(t, r):
 
 def view_index(base, view):
     """Index arrays into ``base`` giving each element of ``view`` (an array that shares base's memory);
-    None when the view is empty or lies outside the base's memory."""
+    None when it lies outside the base's memory. An empty view gets empty index arrays (its in-place change
+    is recorded as PyTorch records any view's); a view of a 0-d base, which NumPy cannot index with arrays,
+    gets ``None`` axes (its one element), so ``base_like[idx]`` has the view's shape either way."""
     if view.size == 0:
-        return None
+        return tuple(np.zeros(view.shape, np.intp) for _ in range(base.ndim)) if base.ndim else None
+    if base.ndim == 0:
+        return (None,) * view.ndim if view.size == 1 else None
     start = view.__array_interface__['data'][0] - base.__array_interface__['data'][0]
     off = start + _offsets(view)
     if base.flags.c_contiguous:
@@ -259,7 +280,8 @@ _FILL_NODES = {}
 
 
 def _tname(t):
-    return scalar_name(t._data.dtype)
+    """PyTorch's name of t's dtype ('Float'); of the tensor's dtype, since bfloat16 is stored as float32."""
+    return scalar_name(t.dtype)
 
 
 def _snapshot(t):
@@ -270,11 +292,21 @@ def _snapshot(t):
     return s
 
 
+# the out-of-place op's argument error, reworded for the method, whose positions do not count self
+_ARG_ERROR = re.compile(r"^(\w+)\(\): argument '(\w+)' \(position (\d+)\)(.*)$", re.S)
+
+
 def make_inplace(fn, name):
     """The in-place variant ``name`` of the out-of-place op ``fn(self, *args)``."""
     def op_(self, *args, **kwargs):
         check_overlap(self, args, kwargs)
-        return _apply_inplace(fn, self, args, kwargs)
+        try:
+            return _apply_inplace(fn, self, args, kwargs)
+        except TypeError as e:
+            m = _ARG_ERROR.match(str(e))
+            if m is None or m[1] != name[:-1]:   # (an error already worded for the method stays)
+                raise
+            raise TypeError(f"{name}(): argument '{m[2]}' (position {int(m[3]) - 1}){m[4]}") from None
     op_.__name__ = name
     op_.__doc__ = f'In-place version of ``{fn.__name__}`` (returns self).'
     return op_
@@ -282,9 +314,12 @@ def make_inplace(fn, name):
 
 def _apply_inplace(fn, self, args, kwargs):
     """``fn(self, *args)`` written into self (after the overlap check)."""
-    if check_inplace(self, *args):
-        return commit(self, fn(_snapshot(self), *args, **kwargs))
-    return commit(self, fn(self, *args, **kwargs))
+    try:
+        if check_inplace(self, *args):
+            return commit(self, fn(_snapshot(self), *args, **kwargs))
+        return commit(self, fn(self, *args, **kwargs))
+    except NoComplexHalf:   # float16 self with a complex operand: PyTorch's complex32 result, never castable
+        raise RuntimeError("result type ComplexHalf can't be cast to the desired output type Half") from None
 
 
 def make_accumulate(fn, name, ufunc, mul):
@@ -384,10 +419,10 @@ def fill_(t, value):
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), value))
     if isinstance(value, Tensor):
-        t._data[...] = value._data
+        t._data[...] = via_float(value._data, t._data.dtype)
     else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
         from ._util import checked_scalar
-        t._data[...] = checked_scalar(value, t.dtype)
+        t._data[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
     t._bump()
     if tracked:
         overwritten(t, 'FillBackward2')
@@ -409,7 +444,7 @@ def copy_(t, src, non_blocking=False):
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), r))
     try:
-        np.copyto(t._data, src._data, casting='unsafe')
+        np.copyto(t._data, via_float(src._data, t._data.dtype), casting='unsafe')
     except ValueError:
         raise RuntimeError(f'The size of tensor a ({t._data.shape}) must match the size of tensor b '
                            f'({src._data.shape}) for copy_') from None

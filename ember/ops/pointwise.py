@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _bf16, _complex
 from ..backend import xp
-from .._dtype import DEFAULT, FROM_NP, scalar_name
+from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
@@ -102,13 +102,14 @@ _NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a num
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None, one_edge=False, scalar_first_node=None):
+           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
     a Scalar overload do; ``scalar_node``: the grad_fn's name when ``other`` is a number; ``one_edge``: with a
     number operand the node has one edge, to the tensor, as PyTorch's Scalar overloads of rsub and pow have
-    where add/sub/mul wrap the number and keep a None edge for it)."""
+    where add/sub/mul wrap the number and keep a None edge for it; ``no_complex``: PyTorch's RuntimeError
+    '<name> not implemented for complex tensors.' where a complex tensor's array refuses the ufunc)."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -202,6 +203,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         raise _broadcast_error(name, input, other) from None
                     except TypeError as e:
                         raise _type_error(e, input, other) from None
+                    except NotImplementedError:
+                        if no_complex:
+                            raise RuntimeError(f'{name} not implemented for complex tensors.') from None
+                        raise
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
@@ -250,6 +255,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 raise _broadcast_error(name, x, y) from None
             except OverflowError:
                 r = np_fn(*_wrap_ints(a, b))
+            except TypeError as e:
+                raise _complex_refusal(name, a, b, e) from None
+            except NotImplementedError:
+                if no_complex:
+                    raise RuntimeError(f'{name} not implemented for complex tensors.') from None
+                raise
             if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                                  (isinstance(y, Tensor) and y._requires_grad)):
                 return record(x, y, a, b, r)
@@ -322,6 +333,13 @@ def _one_of(bw, i):
     return backward
 
 
+def _need_tensors(name, *args):
+    """PyTorch's TypeError for a number given where its op takes only Tensors; args: (value, name, position)."""
+    for v, arg, pos in args:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(v).__name__}")
+
+
 def _not_tensor(name, x, y):
     """PyTorch's TypeError for a number given to an op that takes two tensors."""
     bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2, 'other')
@@ -344,6 +362,20 @@ def _sub_arrays(x, y, float_out):
             (y._data.dtype.kind == 'b' if isinstance(y, Tensor) else y is True or y is False or type(y) is np.bool_):
         raise RuntimeError(_SUB_BOOLS if _is_bool(x) and _is_bool(y) else _SUB_BOOL)
     return binary_arrays(x, y, float_out)
+
+
+def _complex_refusal(name, a, b, e):
+    """NumPy's TypeError for a ufunc with no complex loop (a complex number made a real tensor's op complex),
+    as PyTorch's kernel refusal; another TypeError passes through."""
+    for v in (a, b):
+        d = getattr(v, 'dtype', None)
+        if d is not None and d.kind == 'c':
+            return not_implemented(_KERNELS.get(name, f'{name}_cpu'), d)
+    return e
+
+
+# PyTorch's kernel names, where they are not the op's name with _cpu
+_KERNELS = {'floor_divide': 'div_floor_cpu', 'true_divide': 'div_true_cpu'}
 
 
 def _type_error(e, x, y):
@@ -513,9 +545,9 @@ mul = binary('mul', np.multiply, 'MulBackward0', _times_other, lambda g, a, b: g
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
-                 lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True)
+                 lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True, no_complex=True)
 minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.less)[0],
-                 lambda g, a, b: _minmax_grads(g, a, b, np.less)[1], tensors_only=True)
+                 lambda g, a, b: _minmax_grads(g, a, b, np.less)[1], tensors_only=True, no_complex=True)
 
 
 def _atan2_recip(a, b):
@@ -599,7 +631,7 @@ def add(input, other, *old, alpha=1, out=None):
     if old:
         return add(input, *_old_overloads.modern('add', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
                    alpha=other, out=out)
-    if alpha != 1:
+    if alpha != 1 or type(alpha) is not int:   # (alpha=1.0 or True: PyTorch checks it against the dtype)
         return _out(_with_alpha('add', input, other, alpha, 1.0, AddBackward0), out, 'add')
     return _out(_add(input, other), out, 'add')
 
@@ -610,7 +642,7 @@ def sub(input, other, *old, alpha=1, out=None):
     if old:
         return sub(input, *_old_overloads.modern('sub', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
                    alpha=other, out=out)
-    if alpha != 1:
+    if alpha != 1 or type(alpha) is not int:
         return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub')
     return _out(_sub(input, other), out, 'sub')
 
@@ -648,10 +680,13 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
     except NotOperand:
         raise operand_error(name, input, other) from None
     dt = a.dtype if isinstance(a, np.ndarray) else b.dtype if isinstance(b, np.ndarray) else None
+    if dt is not None:
+        _alpha_check(dt, alpha)
     if dt is None or dt.kind != 'f':   # (a number times alpha stays a weak number: bool + (1-2j) * 2 is complex64)
         if rsub:
             return rsub_(mul(input, alpha), other)
-        return (_add if sign > 0 else _sub)(input, mul(other, alpha) if isinstance(other, Tensor) else other * alpha)
+        scaled = mul(other, alpha) if isinstance(other, Tensor) else _scaled_number(other, alpha, dt)
+        return (_add if sign > 0 else _sub)(input, scaled)
     try:
         shape = np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
@@ -670,6 +705,25 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
                     for t in ins)
     n._scale = scale
     return Tensor._make(r, n)
+
+
+def _scaled_number(other, alpha, dt):
+    """``alpha * other`` for a number ``other``, in the result's kind as PyTorch's kernel has both cast to it:
+    a bool result ANDs their truths, an integer one takes True as 1."""
+    if dt is not None and dt.kind == 'b':
+        return bool(other) and bool(alpha)
+    return (int(other) if isinstance(other, bool) else other) * alpha
+
+
+def _alpha_check(dt, alpha):
+    """PyTorch's alpha_check: alpha's kind must suit the result's dtype."""
+    if isinstance(alpha, (bool, np.bool_)):
+        if dt.kind != 'b':
+            raise RuntimeError('Boolean alpha only supported for Boolean results.')
+    elif dt.kind in 'biu' and isinstance(alpha, (float, complex, np.floating, np.complexfloating)):
+        raise RuntimeError('For integral input tensors, argument alpha must not be a floating point number.')
+    elif dt.kind != 'c' and isinstance(alpha, (complex, np.complexfloating)):
+        raise RuntimeError('For non-complex input tensors, argument alpha must not be a complex number.')
 
 
 def _alpha_values(x, y, alpha, dt, shape):
@@ -1137,10 +1191,14 @@ def float_power(input, exponent):
 
 
 def _float_power_(self, exponent):
-    """In-place float_power: self must already be float64 (PyTorch's check)."""
-    if self._data.dtype != _F64:
+    """In-place float_power: self must already have the result's dtype, complex128 when either side is complex,
+    else float64 (PyTorch's check)."""
+    cx = self._data.dtype.kind == 'c' or isinstance(exponent, complex) or \
+        isinstance(exponent, Tensor) and exponent._data.dtype.kind == 'c'
+    want = np.dtype(np.complex128) if cx else _F64
+    if self._data.dtype != want:
         raise RuntimeError(f"the base given to float_power_ has dtype {scalar_name(self._data.dtype)} but the "
-                           "operation's result requires dtype Double")
+                           f"operation's result requires dtype {scalar_name(want)}")
     return _FLOAT_POWER_(self, exponent)
 
 
@@ -1552,7 +1610,7 @@ def where(condition, input=None, other=None):
     except ValueError:
         raise _broadcast_error('where', condition, _broadcast_arg(x, y)) from None
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
-        r = r.astype(DEFAULT.np if isinstance(a, float) or isinstance(b, float) else r.dtype)
+        r = _where_numbers(c, a, b, r)
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
     if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
         node = WhereBackward0((x if xt else None, y if yt else None))
@@ -1563,6 +1621,19 @@ def where(condition, input=None, other=None):
     return Tensor._make(r)
 
 
+def _where_numbers(c, a, b, r):
+    """where(cond, number, number): the default complex or floating dtype for a complex or float number (each
+    number checked as PyTorch converts it: 1e40 overflows float32), else NumPy's int64/bool."""
+    from .._dtype import default_complex
+    kinds = {type(a), type(b)}
+    if complex in kinds or float in kinds:
+        from ._util import checked_scalar
+        dt = default_complex() if complex in kinds else DEFAULT.dtype
+        a, b = checked_scalar(a, dt), checked_scalar(b, dt)
+        return np.where(c, a, b).astype(dt.np)
+    return r
+
+
 def _where_scalar(s, arr):
     """A Python number beside an integer or float32/64 array in ``where``, converted to its dtype as PyTorch checks it
     (uint8 takes -1 as 255, 2**31 raises); float16/bfloat16 take it unchecked (1e6 is inf), as PyTorch's."""
@@ -1570,6 +1641,8 @@ def _where_scalar(s, arr):
                                                                         (_F32, _F64)):
         from ._util import checked_scalar
         return checked_scalar(s, FROM_NP[arr.dtype])
+    if type(s) is float and isinstance(arr, np.ndarray) and arr.dtype == _F16:
+        return np.float16(np.float32(s))   # PyTorch's double -> float -> half (ops/_util.via_float)
     return s
 
 
@@ -1589,14 +1662,25 @@ LerpBackward1 = _pointwise_node('LerpBackward1', lambda g, x, e, w: g * (1 - w),
 
 
 def lerp(input, end, weight):
-    """input + weight * (end - input), computed as PyTorch's kernel does (from the nearer end)."""
+    """input + weight * (end - input), computed as PyTorch's kernel does (from the nearer end); a 0-d weight
+    of any dtype is taken as PyTorch takes it, as a number."""
+    if not isinstance(end, Tensor):
+        raise TypeError(f'lerp() received an invalid combination of arguments - got (Tensor, '
+                        f'{type(end).__name__}, {type(weight).__name__}), but expected one of:\n'
+                        ' * (Tensor input, Tensor end, Tensor weight)\n * (Tensor input, Tensor end, Number weight)')
     wt = isinstance(weight, Tensor)
-    for what, t in (('end', end), ('weight', weight if wt else None)):
+    if wt and not weight.dim() and weight.is_complex() and not input.is_complex() and end.dtype == input.dtype:
+        cdt = input.dtype.to_complex()   # a complex 0-d weight promotes, as a complex number would
+        return lerp(input.to(cdt), end.to(cdt), weight.to(cdt))
+    for what, t in (('end', end), ('weight', weight if wt and weight.dim() else None)):
         if t is not None and t._data.dtype != input._data.dtype:
             raise RuntimeError(f'expected dtype {_c_name(input)} for `{what}` but got dtype {_c_name(t)}')
     a, e = input._data, end._data
     if a.dtype.kind != 'f':
         raise not_implemented('lerp_kernel_tensor' if wt else 'lerp_kernel_scalar', a.dtype)
+    if isinstance(weight, complex):   # PyTorch's checked conversion: an imaginary part does not fit a real dtype
+        from ._util import checked_scalar
+        weight = checked_scalar(weight, input.dtype)
     r = _lerp_values(a, e, weight._data if wt else weight)
     return _record_pointwise(LerpBackward1 if wt else LerpBackward0, (input, end, weight), r)
 
@@ -1615,9 +1699,9 @@ def _lerp_values(a, e, w):
 
 
 def _c_name(t):
-    """The C type name PyTorch's dtype checks print ('float', 'double', 'long')."""
-    return {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-            'bool': 'bool'}.get(t._data.dtype.name, t._data.dtype.name)
+    """The C type name PyTorch's dtype checks print ('float', 'double', 'long int')."""
+    from .inplace import _C_NAMES
+    return _C_NAMES[t.dtype.name]
 
 
 AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (t2 * v),
@@ -1628,6 +1712,7 @@ AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g
 
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (one node, PyTorch's order of operations)."""
+    _need_tensors('addcmul', (tensor1, 'tensor1', 2), (tensor2, 'tensor2', 3))
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
     if dt.kind == 'b':
         raise not_implemented('addcmul_cpu_out', dt)
@@ -1641,6 +1726,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2 (floating tensors only, as in PyTorch)."""
+    _need_tensors('addcdiv', (tensor1, 'tensor1', 2), (tensor2, 'tensor2', 3))
     if tensor1._data.dtype.kind in 'biu' and tensor2._data.dtype.kind in 'biu':
         raise RuntimeError(_ADDCDIV_INT)
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
@@ -1678,9 +1764,29 @@ def _wrapped_ints(a, b):
     return a, b
 
 
+def _complex_half_operands(name, input, other, logical):
+    """A float16 tensor compared with a complex operand: PyTorch compares in complex32, the complex side
+    rounded to half precision; complex64 holds those values exactly, so ember compares them there. The
+    logical ops have no complex32 kernel."""
+    if logical or name not in ('eq', 'ne'):
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'ComplexHalf\'')
+    out = []
+    for v in (input, other):
+        v = np.asarray(v._data if isinstance(v, Tensor) else v)
+        if v.dtype.kind == 'c':
+            v = v.real.astype(np.float16) + 1j * v.imag.astype(np.float16).astype(np.float32)
+        out.append(v.astype(np.complex64))
+    return input, other, out[0], out[1]
+
+
+_ORDERED = {'lt', 'le', 'gt', 'ge'}   # complex numbers have no order: PyTorch's kernels refuse them
+
+
 def _compare(np_fn, name, tensors_only=False):
     """A comparison op; its ``operator`` attribute, Tensor's ``<``..., is NotImplemented for an ndarray (see
     ops._numpy_operand) with no call more than the op."""
+    ordered = name in _ORDERED
+
     def make(operator):
         def op(input, other):
             if operator and isinstance(other, _NDARRAY):
@@ -1691,11 +1797,19 @@ def _compare(np_fn, name, tensors_only=False):
                 x, y, a, b = binary_arrays(input, other)
             except NotOperand:
                 raise operand_error(name, input, other) from None
+            except NoComplexHalf:
+                x, y, a, b = _complex_half_operands(name, input, other, tensors_only)
+            if ordered and (type(input) is complex or type(other) is complex):
+                raise not_implemented(f'{name}_cpu', np.asarray(a).dtype)
             a, b = _wrapped_ints(a, b)
             try:
                 return Tensor._make(np.asarray(np_fn(a, b)))
             except ValueError:
                 raise _broadcast_error(name, x, y) from None
+            except NotImplementedError:   # a complex tensor's array refused the ufunc: PyTorch's kernel error
+                if not ordered:
+                    raise
+                raise not_implemented(f'{name}_cpu', np.asarray(a).dtype) from None
         op.__name__ = name
         op.__doc__ = f'Elementwise {name}; a bool tensor, not differentiable.'
         return op
@@ -1716,14 +1830,21 @@ logical_or = _compare(np.logical_or, 'logical_or', True)
 logical_xor = _compare(np.logical_xor, 'logical_xor', True)
 
 
+def _need_integral(kernel, a, b):
+    """PyTorch's refusal of a bitwise kernel for floating or complex operands, naming their dtype."""
+    for v in (a, b):
+        d = np.asarray(v).dtype
+        if d.kind in 'fc':
+            raise not_implemented(f'{kernel}_cpu', d)
+
+
 def _bitwise(np_fn, name):
     def op(input, other):
         try:
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:
             raise operand_error(name, input, other) from None
-        if np.asarray(a).dtype.kind == 'f' or np.asarray(b).dtype.kind == 'f':
-            raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
+        _need_integral(name, a, b)
         a, b = _wrapped_ints(a, b)
         try:
             return Tensor._make(np.asarray(np_fn(a, b)))
@@ -1757,8 +1878,7 @@ def _shift(name, left):
             a = np.asarray(a)
             b = np.asarray(b, a.dtype)
         a, b = np.asarray(a), np.asarray(b)
-        if a.dtype.kind == 'f' or b.dtype.kind == 'f':   # (a number takes the tensor's dtype: 4 << int16 is int16)
-            raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Float\'')
+        _need_integral(kernel, a, b)   # (a number takes the tensor's dtype: 4 << int16 is int16)
         try:
             a, b = np.broadcast_arrays(a, b)
         except ValueError:
@@ -1792,10 +1912,10 @@ def _fminmax_grads(g, a, b, cmp):
 
 
 fmax = binary('fmax', np.fmax, 'FmaxBackward0', lambda g, a, b: _fminmax_grads(g, a, b, np.greater_equal)[0],
-              lambda g, a, b: _fminmax_grads(g, a, b, np.greater_equal)[1], tensors_only=True,
+              lambda g, a, b: _fminmax_grads(g, a, b, np.greater_equal)[1], tensors_only=True, no_complex=True,
               doc='Elementwise maximum that ignores NaN (NaN only where both are NaN).')
 fmin = binary('fmin', np.fmin, 'FminBackward0', lambda g, a, b: _fminmax_grads(g, a, b, np.less_equal)[0],
-              lambda g, a, b: _fminmax_grads(g, a, b, np.less_equal)[1], tensors_only=True,
+              lambda g, a, b: _fminmax_grads(g, a, b, np.less_equal)[1], tensors_only=True, no_complex=True,
               doc='Elementwise minimum that ignores NaN (NaN only where both are NaN).')
 
 
@@ -1823,6 +1943,7 @@ def isfinite(input):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
+    _need_tensors('isclose', (other, 'other', 2))
     if isinstance(other, Tensor) and other.dtype != input.dtype:
         raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
     b = as_operand(other)._data if isinstance(other, Tensor) else other

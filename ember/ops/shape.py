@@ -10,7 +10,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor, Size, _check_device
 from ._views import view_of as _view_of, AsStridedBackward0 as _AsStridedRegenerated
-from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch
+from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float
 
 
 def _result(input, arr, node_cls, view=True, **state):
@@ -534,7 +534,7 @@ def _cast(input, nd, arr=None):
     a = input._data
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
-    arr = a.astype(nd) if arr is None else arr.astype(nd, copy=False)
+    arr = via_float(a, nd).astype(nd) if arr is None else via_float(arr, nd).astype(nd, copy=False)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt, node.odt = a.dtype, nd
@@ -938,7 +938,7 @@ def unbind(input, dim=0, *, axis=None):
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    arrs = [a[(slice(None),) * d + (i,)] for i in range(a.shape[d])]
+    arrs = [a[(slice(None),) * d + (i, Ellipsis)] for i in range(a.shape[d])]   # (a 0-d view, not a copy)
     return _multi_out(input, arrs, UnbindBackward0, d)
 
 
@@ -1152,11 +1152,18 @@ def _atleast_2d(input):
 
 
 def _memory_root(a):
-    """The array owning ``a``'s memory (following NumPy's bases): ember's picture of a tensor's storage."""
+    """The array owning ``a``'s memory (following NumPy's bases): ember's picture of a tensor's storage. An
+    array from np.lib.stride_tricks.as_strided (unfold's windows) has a DummyArray base holding the array it
+    views: followed too, or the overlapping windows' nbytes would pass for the storage's size (as_strided of
+    an unfold then wrote past the memory: a crash)."""
     root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    return root
+    while True:
+        b = root.base
+        if not isinstance(b, np.ndarray):
+            b = getattr(b, 'base', None)
+            if not isinstance(b, np.ndarray):
+                return root
+        root = b
 
 
 def _address(a):

@@ -11,6 +11,7 @@ from ..autograd import dual
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
+from ._util import not_implemented
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
@@ -127,9 +128,13 @@ def polygamma(n, input):
     return op(input)
 
 
-def _x_times(log_fn):
-    """``x * log_fn(y)``, 0 where x == 0 unless y is nan (xlogy, xlog1py)."""
+def _x_times(log_fn, kernel):
+    """``x * log_fn(y)``, 0 where x == 0 unless y is nan (xlogy, xlog1py); complex operands (a complex
+    number promotes a real tensor) refused as PyTorch's kernel refuses them."""
     def arr(a, b):
+        d = np.result_type(a, b)
+        if d.kind == 'c':
+            raise not_implemented(kernel, d)
         with np.errstate(all='ignore'):
             r = np.where(a == 0, 0, a * log_fn(b))
         r = np.where(np.isnan(b), np.nan, r)
@@ -137,7 +142,7 @@ def _x_times(log_fn):
     return arr
 
 
-_xlogy_arr = _x_times(np.log)
+_xlogy_arr = _x_times(np.log, 'xlogy_cpu')
 
 
 def _x_times_da(arr_fn, edge):
@@ -177,7 +182,7 @@ def mvlgamma(input, p):
     return _composite.composite(MvlgammaBackward0, _mvlgamma, (input,), p=p)
 
 
-_xlog1py_arr = _x_times(np.log1p)
+_xlog1py_arr = _x_times(np.log1p, 'xlog1py_cpu')
 
 
 _xlog1py_da = _x_times_da(_xlog1py_arr, -1.0)
