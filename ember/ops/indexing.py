@@ -347,8 +347,6 @@ def _advanced_only(idx, shape):
 
 def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
-    if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
-        _check_put_dtype(input, tuple(indices), values)
     idx = _convert_index(indices)
     if _node is IndexPutBackward0 and isinstance(values, Tensor):
         _check_put_dtype(input, idx, values, accumulate)
@@ -412,8 +410,6 @@ def setitem(input, index, value, _through_view=False):
     given = isinstance(value, Tensor)
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
         value = _strip_leading_ones(value)
-    if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
-        _check_put_dtype(input, index, value)
     if not isinstance(value, Tensor):
         if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
             masked_fill(input, index, value)
@@ -458,25 +454,6 @@ def setitem(input, index, value, _through_view=False):
     except IndexError as e:
         raise _index_error(input, idx, e) from None
     input._bump()
-
-
-def _check_put_dtype(input, index, value):
-    """PyTorch's refusal of ``x[index] = value`` for a tensor value of another dtype where the write is an
-    index_put (an advanced index; a bool mask with a 0-d value goes to masked_fill, which casts, as basic indexing's
-    copy does)."""
-    idx = _convert_index(index, input._data.ndim)
-    if _is_basic(idx):
-        return
-    mask = index if isinstance(index, Tensor) else index[0] if type(index) is tuple and len(index) == 1 else None
-    if not value._data.ndim and isinstance(mask, Tensor) and mask._data.ndim and mask._data.dtype in (np.bool_, np.uint8):
-        return
-    raise _put_dtype_error(input, value)
-
-
-def _put_dtype_error(input, value):
-    return RuntimeError(f'Index put requires the source and destination dtypes match, got '
-                        f'{scalar_name(input._data.dtype)} for the destination and {scalar_name(value._data.dtype)} '
-                        'for the source.')
 
 
 def _strip_leading_ones(value):
