@@ -75,6 +75,20 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return _lookup(input, weight, padding_idx, max_norm, norm_type, bool(scale_grad_by_freq), sparse)
 
 
+def _checked_lookup(idx, n, padding_idx):
+    """PyTorch's checks of a lookup into a table of ``n`` rows (padding_idx within it, every index below n); the
+    padding index counted from the start."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < n, 'Padding_idx must be within num_embeddings'
+        elif padding_idx < 0:
+            assert padding_idx >= -n, 'Padding_idx must be within num_embeddings'
+            padding_idx = n + padding_idx
+    if not all_below(idx, n):
+        raise IndexError('index out of range in self')
+    return padding_idx
+
+
 def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
     """embedding, its gradient divided by each index's count when ``by_freq``: True counts this lookup's
     indices, an array gives the counts (embedding_bag's, over all its bags)."""
@@ -85,14 +99,7 @@ def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
                            'arguments for embedding)')
     w = weight._data
     n = w.shape[0]
-    if padding_idx is not None:
-        if padding_idx > 0:
-            assert padding_idx < n, 'Padding_idx must be within num_embeddings'
-        elif padding_idx < 0:
-            assert padding_idx >= -n, 'Padding_idx must be within num_embeddings'
-            padding_idx = n + padding_idx
-    if not all_below(idx, n):
-        raise IndexError('index out of range in self')
+    padding_idx = _checked_lookup(idx, n, padding_idx)
     if max_norm is not None:
         _renorm(weight, idx, max_norm, norm_type)
     out = rows_at(w, idx)
@@ -183,15 +190,7 @@ def _bag_plan(weight, psw, st):
     """The lookups of every bag as arrays: (rows looked up, their bag, their place in the input, bag starts among
     the lookups, non-padding counts, padding mask, mode, whole-input index counts or None)."""
     flat, n = st['input']._data, weight.shape[0]
-    pad = st['padding_idx']
-    if pad is not None:
-        if pad > 0:
-            assert pad < n, 'Padding_idx must be within num_embeddings'
-        elif pad < 0:
-            assert pad >= -n, 'Padding_idx must be within num_embeddings'
-            pad = n + pad
-    if not all_below(flat, n):
-        raise IndexError('index out of range in self')
+    pad = _checked_lookup(flat, n, st['padding_idx'])
     offs = st['offsets']._data.astype(np.int64).tolist() + ([] if st['include_last_offset'] else [flat.shape[0]])
     starts = np.asarray(offs[:-1], np.int64)
     sizes = np.maximum(np.minimum(np.asarray(offs[1:], np.int64), flat.shape[0]) - starts, 0)
