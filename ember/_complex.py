@@ -205,7 +205,7 @@ def _conj(g):
     """The conjugate of a gradient (an array, a Tensor when create_graph records, or None); real ones as they are."""
     if g is None:
         return None
-    if isinstance(g, np.ndarray):
+    if isinstance(g, (np.ndarray, np.generic)):     # a 0-d result's arithmetic gives NumPy scalars
         return np.conjugate(g) if g.dtype.kind == 'c' else g
     return g.conj() if g.is_complex() else g
 

@@ -134,3 +134,18 @@ def test_unsupported_complex_grads_refuse_at_forward():
     for f in (lambda: z.prod(), lambda: ember.sgn(z)):
         with pytest.raises((RuntimeError, NotImplementedError)):
             f()
+
+
+@pytest.mark.parametrize('fn', [lambda L, a: a.sum().abs(), lambda L, a: a[1].abs() * 2,
+                                lambda L, a: (a.sum() * a[0]).abs(), lambda L, a: a.mean().abs() ** 2,
+                                lambda L, a: a.sum().angle()])
+def test_real_function_of_a_complex_0d_result(fn):
+    """abs/angle of a 0-d complex result: its backward's arithmetic gives NumPy scalars, which the conjugation
+    around the formula must take (AttributeError before), and the gradient is PyTorch's."""
+    x = np.array([1 + 2j, -0.5 + 0.25j, 3 - 1j], np.complex128)
+    grads = []
+    for L in (torch, ember):
+        a = L.tensor(x, requires_grad=True)
+        fn(L, a).backward()
+        grads.append(a.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-14)
