@@ -37,6 +37,7 @@ _COLS_BYTES = 64 << 20
 
 
 def _chunks(n, per_sample):
+    """Sample ranges whose columns (``per_sample`` bytes a sample: C * taps * outputs values) fit _COLS_BYTES."""
     step = max(1, _COLS_BYTES // max(per_sample, 1))
     return [(lo, min(n, lo + step)) for lo in range(0, n, step)]
 
@@ -61,7 +62,7 @@ def _forward(xp, w, k, s, d, out, groups):
     xg = xp.reshape((n, groups, cg) + xp.shape[2:])
     size = int(np.prod(out))
     y = np.empty((n, o) + tuple(out), np.result_type(xp.dtype, w.dtype))
-    for lo, hi in _chunks(n, c * wg.shape[2] // max(cg, 1) * size * xp.itemsize):
+    for lo, hi in _chunks(n, c * int(np.prod(k)) * size * xp.itemsize):
         part = np.matmul(wg, _columns(xg[lo:hi], k, s, d, out))     # (groups, O/groups, m * outputs)
         y[lo:hi] = part.reshape(o, hi - lo, size).transpose(1, 0, 2).reshape((hi - lo, o) + tuple(out))
     return y
@@ -80,7 +81,7 @@ def _backward_arrays(g, x, w, k, s, d, pads, groups, need):
     size = int(np.prod(out))
     gx = np.zeros((groups, cg, n) + xp.shape[2:], g.dtype) if need[0] else None
     gw = np.zeros(wg.shape, g.dtype) if need[1] else None
-    for lo, hi in _chunks(n, x.shape[1] * wg.shape[2] // max(cg, 1) * size * x.itemsize):
+    for lo, hi in _chunks(n, x.shape[1] * int(np.prod(k)) * size * x.itemsize):
         g2 = np.ascontiguousarray(g[lo:hi].reshape(hi - lo, groups, o // groups, size).transpose(1, 2, 0, 3))
         g2 = g2.reshape(groups, o // groups, -1)
         if gw is not None:

@@ -188,7 +188,8 @@ _FastBag.__name__ = _FastBag.__qualname__ = 'EmbeddingBagBackward0'
 
 def _bag_plan(weight, psw, st):
     """The lookups of every bag as arrays: (rows looked up, their bag, their place in the input, bag starts among
-    the lookups, non-padding counts, padding mask, mode, whole-input index counts or None)."""
+    the lookups, non-padding counts, padding mask, mode, whole-input index counts or None); max mode's forward adds
+    'first', the lookup each bag's column maximum came from, which its backward reads."""
     flat, n = st['input']._data, weight.shape[0]
     pad = _checked_lookup(flat, n, st['padding_idx'])
     offs = st['offsets']._data.astype(np.int64).tolist() + ([] if st['include_last_offset'] else [flat.shape[0]])
