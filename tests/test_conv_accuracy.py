@@ -43,6 +43,22 @@ def _error(a, ref):
 def test_conv_float32_error_against_pytorch(path, xs, oc, k, stride, padding, transposed):
     """The conv takes ``path`` at the default thresholds, and each of its three float32 results is within RATIO
     times PyTorch's float32 error against float64."""
+    _check_error(path, xs, oc, k, stride, padding, transposed)
+
+
+def test_conv_float32_error_few_channels_at_one_thread():
+    """A small U-Net's 32 -> 32 channel conv at 32x32, batch 8, takes F(4x4, 3x3) at one thread; its float32
+    results are within RATIO times PyTorch's error too."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        _check_error(_winograd4, (8, 32, 32, 32), 32, 3, 1, 1, False)
+    finally:
+        ember.set_num_threads(before)
+
+
+def _check_error(path, xs, oc, k, stride, padding, transposed):
+    """test_conv_float32_error_against_pytorch's check of one case."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs).astype(np.float32)
     ws = (xs[1], oc, k, k) if transposed else (oc, xs[1], k, k)

@@ -170,6 +170,32 @@ def test_conv2d_winograd4_chunked_at_mnist_size():
           gradcheck=False, low=-0.5, high=0.5)
 
 
+@pytest.fixture
+def one_thread():
+    """ember at one thread for the test (its count put back after)."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(1)
+    yield
+    ember.set_num_threads(before)
+
+
+def test_conv2d_winograd4_few_channels_at_one_thread(one_thread):
+    """A small U-Net's 32-channel 3x3 conv at 32x32 (batch 8) takes F(4x4, 3x3) at one thread, not at two, not
+    with 16 channels, and not at batch 16 (_winograd4_chunked's batch); output and gradients agree with PyTorch
+    within float32 tolerance."""
+    from ember.nn.functional import _conv, _winograd4, _winograd4_chunked
+    x, w = np.zeros((8, 32, 32, 32), np.float32), np.zeros((32, 32, 3, 3), np.float32)
+    pads = ((1, 1), (1, 1))
+    assert _conv._winograd_for(x, w, (1, 1), (1, 1), 1, pads) is _winograd4
+    assert not _winograd4.usable(x[:, :16], w[:, :16], (1, 1), (1, 1), 1, pads)
+    x16 = np.zeros((16, 32, 32, 32), np.float32)
+    assert _conv._winograd_for(x16, w, (1, 1), (1, 1), 1, pads) is _winograd4_chunked
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (8, 32, 32, 32), (32, 32, 3, 3), (32,), atol=1e-4,
+          rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    ember.set_num_threads(2)
+    assert not _winograd4.usable(x, w, (1, 1), (1, 1), 1, pads)
+
+
 def test_conv2d_winograd_at_resnet_size():
     """A 64-channel conv at 8x8 (batch 8: 128 tile columns) takes the Winograd path at the default
     thresholds only when it has enough tiles, and agrees with PyTorch to float32 rounding either way."""
