@@ -280,6 +280,7 @@ def test_stride2_winograd(monkeypatch, op, xs, ws, bias, kw):
     """Forward, input and weight gradients of the stride-2 Winograd path match PyTorch (and gradcheck)."""
     from ember.nn.functional import _winograd_s2
     monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_winograd_s2, '_MAX_ODD', 0)     # odd sides too
     out_ch = ws[1] if op == 'conv_transpose2d' else ws[0]
     shapes = [xs, ws] + ([(out_ch,)] if bias else [])
     check(lambda L, x, w, *b: getattr(F(L), op)(x, w, *b, stride=2, padding=1, **kw), *shapes, atol=1e-4)
@@ -297,6 +298,25 @@ def test_stride2_winograd_at_dcgan_size():
     for op, ws in (('conv2d', (64, 32, 4, 4)), ('conv_transpose2d', (32, 16, 4, 4))):
         check(lambda L, x, w: getattr(F(L), op)(x, w, stride=2, padding=1), (4, 32, 8, 8), ws, atol=1e-4,
               gradcheck=False, low=-0.5, high=0.5)
+
+
+def test_stride2_winograd_leaves_small_odd_outputs_to_im2col():
+    """A VAE's 4x4 stride-2 convs on MNIST (14x14 -> 7x7, and the transposed 7x7 -> 14x14) have an odd output
+    side of at most _MAX_ODD and go to im2col; a 15x15 output still takes the Winograd path. Values and gradients
+    agree with PyTorch either way."""
+    from ember.nn.functional import _winograd_s2
+    pads, w = ((1, 1), (1, 1)), np.zeros((64, 32, 4, 4), np.float32)
+    assert not _winograd_s2.usable(np.zeros((2, 32, 14, 14), np.float32), w, (2, 2), (1, 1), 1, pads)
+    assert not _winograd_s2.usable(np.zeros((2, 32, 7, 7), np.float32), w, (2, 2), (1, 1), 1, pads, transposed=True)
+    assert not _winograd_s2.usable(np.zeros((2, 32, 16, 14), np.float32), w, (2, 2), (1, 1), 1, pads)
+    assert _winograd_s2.usable(np.zeros((2, 32, 30, 30), np.float32), w, (2, 2), (1, 1), 1, pads)
+    assert _winograd_s2.usable(np.zeros((2, 32, 15, 15), np.float32), w, (2, 2), (1, 1), 1, pads, transposed=True)
+    y = ember.nn.functional.conv2d(ember.zeros(2, 32, 14, 14, requires_grad=True), ember.tensor(w), stride=2, padding=1)
+    assert not isinstance(y.grad_fn.cols, _winograd_s2.Saved)
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, stride=2, padding=1), (4, 32, 14, 14), (64, 32, 4, 4), (64,),
+          atol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    check(lambda L, x, w: F(L).conv_transpose2d(x, w, stride=2, padding=1), (4, 64, 7, 7), (64, 32, 4, 4),
+          atol=1e-4, gradcheck=False, low=-0.5, high=0.5)
 
 
 STRIDE2_3X3 = [  # 3x3 stride-2 padding-1 convs in the polyphase Winograd form, thresholds lowered

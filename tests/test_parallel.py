@@ -562,6 +562,7 @@ def test_stride2_winograd_gradients_side_by_side(split, monkeypatch, op, xs, ws,
     thread, and PyTorch's."""
     from ember.nn.functional import _winograd_s2
     monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+    monkeypatch.setattr(_winograd_s2, '_MAX_ODD', 0)     # odd sides too
     monkeypatch.setattr(_winograd_s2, '_WEIGHT_AT', weight_at)
     calls = []
     names = [(_parallel, 'side_by_side')] if op == 'conv_transpose2d' else \
@@ -595,6 +596,7 @@ def test_stride2_winograd_transposed_forward_in_batch_blocks(split, monkeypatch,
     monkeypatch.setattr(_winograd_s2, 'small_kernels', lambda: small)
     if lower:
         monkeypatch.setattr(_winograd_s2, '_MIN_CHANNELS', 1)
+        monkeypatch.setattr(_winograd_s2, '_MAX_ODD', 0)     # odd sides too
     else:
         monkeypatch.setattr(_parallel, 'MIN_BYTES', 1 << 20)
     blocks = []

@@ -665,7 +665,7 @@ def _tconv_fwd(x, w, b, s, pads, d, groups, opad):
     cout = w.shape[1] * groups
     full = _full((h, wd), k, s, d, opad)
     y = np.empty((n, cout, full[0] - 2 * pads[0], full[1] - 2 * pads[1]), x.dtype)
-    wino = _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads])
+    wino = _winograd_s2.usable(x, w, s, d, groups, [(p, p) for p in pads], transposed=True)
     x2 = None
     if _dense(x, w, [(p, p) for p in pads], d, groups, True, opad):
         y = _gemm(x.reshape(n, cin), w.reshape(cin, math.prod(w.shape[1:])), 1).reshape(y.shape)

@@ -31,13 +31,30 @@ class Saved(_winograd.Saved):
     __slots__ = ()
 
 
-def usable(x, w, s, d, groups, pads):
+def usable(x, w, s, d, groups, pads, transposed=False):
     """Whether the conv of array x with w takes this path: 4x4, stride 2, padding 1, no dilation, one group,
-    float32/64, at least _MIN_CHANNELS channels each way. DCGAN at batch 32, one thread, min of 20 A/B:
-    forward 32x16x16 -> 64 1.73 -> 1.45 ms, 64x8x8 -> 128 1.45 -> 1.25; transposed 64x8x8 -> 32 forward and
-    backward 5.79 -> 5.23; 3 channels at 32x32 0.48 -> 0.62 loses."""
-    return (w.shape[2:] == (4, 4) and s == (2, 2) and d == (1, 1) and groups == 1 and x.dtype in _DTYPES
-            and tuple(pads[0]) == (1, 1) and tuple(pads[1]) == (1, 1) and min(w.shape[:2]) >= _MIN_CHANNELS)
+    float32/64, at least _MIN_CHANNELS channels each way, and no small odd output side (_few_wasted).
+    ``transposed``: x is the input of the transposed conv (the conv's output). DCGAN at batch 32, one thread,
+    min of 20 A/B: forward 32x16x16 -> 64 1.73 -> 1.45 ms, 64x8x8 -> 128 1.45 -> 1.25; transposed 64x8x8 -> 32
+    forward and backward 5.79 -> 5.23; 3 channels at 32x32 0.48 -> 0.62 loses."""
+    if not (w.shape[2:] == (4, 4) and s == (2, 2) and d == (1, 1) and groups == 1 and x.dtype in _DTYPES
+            and tuple(pads[0]) == (1, 1) and tuple(pads[1]) == (1, 1) and min(w.shape[:2]) >= _MIN_CHANNELS):
+        return False
+    return _few_wasted(x.shape[2:] if transposed else [(side - 2) // 2 + 1 for side in x.shape[2:]])
+
+
+_MAX_ODD = 9    # odd output sides up to this leave im2col the conv (see _few_wasted)
+
+
+def _few_wasted(o):
+    """Whether the 2x2 output tiles of output sides ``o`` waste little: an odd side's last tile row (column) is
+    half outside the output, a fifth or more of the tiles' outputs at a side up to _MAX_ODD, where im2col's one
+    GEMM wins. A VAE on MNIST (28 -> 14 -> 7), batch 64, forward and backward, min of 10 interleaved (ms), im2col
+    against this path: 32x14x14 -> 64 5.38 -> 3.93 at one thread (SkylakeX kernels; Haswell's 6.23 -> 6.24), 3.86
+    -> 2.48 at two; transposed 64x7x7 -> 32 5.45 -> 4.32, 3.98 -> 3.00 (Haswell 6.20 -> 6.13); 32 -> 64 at 18x18
+    (9x9 out) batch 32 3.89 -> 3.26. At 30x30 (15x15 out, batch 16) Haswell's kernels kept this path ahead (14.2
+    against 16.2), so larger odd sides stay here."""
+    return all(side % 2 == 0 or side > _MAX_ODD for side in o)
 
 
 def weight_transform(w, out=None):
