@@ -1,6 +1,6 @@
-"""``torchvision.models``: classification architectures (and ``segmentation``: FCN, DeepLabV3, LR-ASPP) whose
-state dicts match torchvision's key for key, with their pretrained-weights enums (downloaded into the
-``torch.hub`` cache on request)."""
+"""``torchvision.models``: classification architectures (and ``segmentation``: FCN, DeepLabV3, LR-ASPP;
+``detection``: Faster / Mask R-CNN) whose state dicts match torchvision's key for key, with their
+pretrained-weights enums (downloaded into the ``torch.hub`` cache on request)."""
 from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F401,F403
 from .convnext import *  # noqa: F401,F403
@@ -17,6 +17,7 @@ from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 from . import segmentation  # noqa: E402
+from . import detection  # noqa: E402
 import sys as _sys
 
 __all__ = ['Weights', 'WeightsEnum', 'get_model', 'get_model_builder', 'get_model_weights', 'get_weight',

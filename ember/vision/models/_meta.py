@@ -1,5 +1,6 @@
 """The 1000 ImageNet-1K class names in the order torchvision's classifiers index them, and the 21 Pascal VOC
-classes of its segmentation models (public data)."""
+classes of its segmentation models, and the 91 COCO labels (with the unused ids as "N/A") and 17 person keypoints
+of its detection models (public data)."""
 
 _NAMES = """
 tench|goldfish|great white shark|tiger shark|hammerhead|electric ray|stingray|cock|hen|ostrich|brambling|goldfinch
@@ -112,3 +113,20 @@ _IMAGENET_CATEGORIES = [name for line in _NAMES.split('\n') if line for name in 
 _VOC_CATEGORIES = ['__background__', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
                    'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
                    'tvmonitor']
+
+_COCO_NAMES = """
+__background__|person|bicycle|car|motorcycle|airplane|bus|train|truck|boat|traffic light|fire hydrant|N/A|stop sign
+parking meter|bench|bird|cat|dog|horse|sheep|cow|elephant|bear|zebra|giraffe|N/A|backpack|umbrella|N/A|N/A|handbag
+tie|suitcase|frisbee|skis|snowboard|sports ball|kite|baseball bat|baseball glove|skateboard|surfboard|tennis racket
+bottle|N/A|wine glass|cup|fork|knife|spoon|bowl|banana|apple|sandwich|orange|broccoli|carrot|hot dog|pizza|donut
+cake|chair|couch|potted plant|bed|N/A|dining table|N/A|N/A|toilet|N/A|tv|laptop|mouse|remote|keyboard|cell phone
+microwave|oven|toaster|sink|refrigerator|N/A|book|clock|vase|scissors|teddy bear|hair drier|toothbrush
+"""
+
+_COCO_CATEGORIES = [name for line in _COCO_NAMES.split('\n') if line for name in line.split('|')]
+
+_COCO_PERSON_CATEGORIES = ['no person', 'person']
+
+_COCO_PERSON_KEYPOINT_NAMES = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+                               'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+                               'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle']

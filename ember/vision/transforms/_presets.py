@@ -1,11 +1,12 @@
-"""The evaluation preprocessing pretrained classifiers and segmentation models expect (``Weights.transforms()``)."""
+"""The evaluation preprocessing pretrained classifiers, detection and segmentation models expect
+(``Weights.transforms()``)."""
 import ember
 from ember import nn
 
 from . import functional as F
 from .functional import InterpolationMode
 
-__all__ = ['ImageClassification', 'SemanticSegmentation']
+__all__ = ['ObjectDetection', 'ImageClassification', 'SemanticSegmentation']
 
 
 def _to_float_image(img):
@@ -49,6 +50,23 @@ class ImageClassification(nn.Module):
                 f'``interpolation={self.interpolation}``, followed by a central crop of '
                 f'``crop_size={self.crop_size}``. Finally the values are first rescaled to ``[0.0, 1.0]`` and '
                 f'then normalized using ``mean={self.mean}`` and ``std={self.std}``.')
+
+
+class ObjectDetection(nn.Module):
+    """Scale an image to float in [0, 1] (detection models normalize and resize inside); accepts PIL images and
+    (..., C, H, W) tensors."""
+
+    def forward(self, img):
+        if not isinstance(img, ember.Tensor):
+            img = F.pil_to_tensor(img)
+        return F.convert_image_dtype(img, ember.float)
+
+    def __repr__(self):
+        return self.__class__.__name__ + '()'
+
+    def describe(self):
+        return ('Accepts ``PIL.Image``, batched ``(B, C, H, W)`` and single ``(C, H, W)`` image ``torch.Tensor`` '
+                'objects. The images are rescaled to ``[0.0, 1.0]``.')
 
 
 class SemanticSegmentation(nn.Module):

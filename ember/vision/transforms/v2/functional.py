@@ -6,8 +6,20 @@ from ._color import autocontrast, adjust_brightness, adjust_contrast, adjust_sat
 from ._boxes import (clamp_bounding_boxes, convert_bounding_box_format, crop, horizontal_flip,  # noqa: F811
                      vertical_flip)
 from ._transforms import equalize, posterize, resize, resized_crop, solarize, to_dtype, to_image  # noqa: F811
+from ..._image import is_pil
 
 __all__ = list(_V1) + ['horizontal_flip', 'vertical_flip', 'to_dtype', 'to_image', 'clamp_bounding_boxes',
-                       'convert_bounding_box_format']
+                       'convert_bounding_box_format', 'get_size']
 # v2's resize, resized_crop, posterize, solarize and equalize replace v1's under the same names; its crop,
 # horizontal_flip and vertical_flip also take BoundingBoxes and Masks
+
+
+def get_size(inpt):
+    """``[height, width]``: a bounding box set's canvas size, an image's, video's or mask's last two dims, a PIL
+    image's size."""
+    from ...tv_tensors import BoundingBoxes
+    if isinstance(inpt, BoundingBoxes):
+        return list(inpt.canvas_size)
+    if is_pil(inpt):
+        return [inpt.size[1], inpt.size[0]]
+    return list(inpt.shape[-2:])
