@@ -414,6 +414,10 @@ def test_resnet_fpn_backbone_freezing_and_weights_enums():
         if name.endswith('_Weights'):
             want, got = getattr(tv.models.detection, name).COCO_V1, getattr(ev.models.detection, name).COCO_V1
             assert got.url == want.url and got.meta == want.meta
+    ours = ev.models.list_models(module=ev.models.detection)
+    assert set(ours) <= set(tv.models.list_models(module=tv.models.detection)) and len(ours) == 6
+    assert ev.models.get_model('fasterrcnn_mobilenet_v3_large_320_fpn', weights=None, weights_backbone=None,
+                               num_classes=5).roi_heads.box_predictor.cls_score.out_features == 5
 
 
 # --- the TorchVision Object Detection Finetuning Tutorial ---------------------------------------------------------
