@@ -334,6 +334,7 @@ def test_conv2d_stride2_3x3(monkeypatch, xs, ws, bias):
     from ember.nn.functional import _stride2
     monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
     monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    monkeypatch.setattr(_stride2, 'small_kernels', lambda: False)   # whichever kernels the run loaded
     shapes = [xs, ws] + ([(ws[0],)] if bias else [])
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, stride=2, padding=1), *shapes, atol=1e-4)
 
@@ -345,6 +346,7 @@ def test_conv2d_stride2_3x3_one_gradient(monkeypatch, need):
     from ember.nn.functional import _stride2
     monkeypatch.setattr(_stride2, '_MIN_CHANNELS', 1)
     monkeypatch.setattr(_stride2, '_MIN_TILES', 1)
+    monkeypatch.setattr(_stride2, 'small_kernels', lambda: False)   # whichever kernels the run loaded
     x0, w0, g0 = rnd(2, 3, 9, 8, seed=1), rnd(4, 3, 3, 3, seed=2), rnd(2, 4, 5, 4, seed=3)
     grads = []
     for lib in (ember, torch):
@@ -357,12 +359,16 @@ def test_conv2d_stride2_3x3_one_gradient(monkeypatch, need):
     assert_same(grads[0], grads[1], atol=1e-4)
 
 
-def test_conv2d_stride2_3x3_at_resnet_size():
+def test_conv2d_stride2_3x3_at_resnet_size(monkeypatch):
     """ResNet-18's 64 -> 128 and 128 -> 256 channel stride-2 convs (batch 8) take the path at the default
-    thresholds (not the 256 -> 512 one at 8x8, 32 tiles, nor other strides, paddings or kernels), and agree
-    with PyTorch to float32 rounding."""
+    thresholds on an OpenBLAS without small-matrix kernels (not the 256 -> 512 one at 8x8, 32 tiles, nor other
+    strides, paddings or kernels, nor any with small-matrix kernels), and agree with PyTorch to float32 rounding."""
     from ember.nn.functional import _stride2
     pads = ((1, 1), (1, 1))
+    monkeypatch.setattr(_stride2, 'small_kernels', lambda: True)
+    assert not _stride2.usable(np.zeros((8, 64, 32, 32), np.float32), np.zeros((128, 64, 3, 3), np.float32), (2, 2),
+                               (1, 1), 1, pads)
+    monkeypatch.setattr(_stride2, 'small_kernels', lambda: False)
     usable = (lambda x, w, s=(2, 2), p=pads: _stride2.usable(np.zeros(x, np.float32), np.zeros(w, np.float32),
                                                              s, (1, 1), 1, p))
     assert usable((8, 64, 32, 32), (128, 64, 3, 3)) and usable((8, 128, 16, 16), (256, 128, 3, 3))

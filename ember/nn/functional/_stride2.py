@@ -17,7 +17,7 @@ ResNet-18's stride-2 convs at batch 8 against im2col, forward + backward, min of
 import numpy as np
 
 from ... import _parallel
-from ...backend import gemm
+from ...backend import gemm, small_kernels
 from . import _taps
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -41,7 +41,13 @@ class Saved:
 
 def usable(x, w, s, d, groups, pads):
     """Whether the conv of array x with w takes this path: 3x3, stride 2, padding 1, no dilation, one group,
-    float32/64, at least _MIN_CHANNELS channels each way and _MIN_TILES output tiles."""
+    float32/64, at least _MIN_CHANNELS channels each way and _MIN_TILES output tiles, and an OpenBLAS without
+    small-matrix kernels (Haswell's, where the gains above were measured). With them (SkylakeX's) im2col's one
+    GEMM won at every size tried, forward + backward, min of 15 interleaved (ms, this path -> im2col): ResNet-18's
+    64x32x32 -> 128 batch 8 5.58 -> 5.41 at one thread, 4.13 -> 3.36 at two; 128x16x16 -> 256 4.94 -> 4.52,
+    3.27 -> 2.61; a U-Net's 32x32x32 -> 32 1.59 -> 1.48, 1.45 -> 0.92; 64x32x32 -> 128 batch 32 27.4 -> 24.2."""
+    if small_kernels():
+        return False
     if w.shape[2:] != (3, 3) or s != (2, 2) or d != (1, 1) or groups != 1 or x.dtype not in _DTYPES:
         return False
     if tuple(pads[0]) != (1, 1) or tuple(pads[1]) != (1, 1) or min(w.shape[:2]) < _MIN_CHANNELS:
