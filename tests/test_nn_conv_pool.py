@@ -179,10 +179,10 @@ def one_thread():
     ember.set_num_threads(before)
 
 
-def test_conv2d_winograd4_few_channels_at_one_thread(one_thread):
-    """A small U-Net's 32-channel 3x3 conv at 32x32 (batch 8) takes F(4x4, 3x3) at one thread, not at two, not
-    with 16 channels, and not at batch 16 (_winograd4_chunked's batch); output and gradients agree with PyTorch
-    within float32 tolerance."""
+def test_conv2d_winograd4_few_channels(one_thread):
+    """A small U-Net's 32-channel 3x3 conv at 32x32 (batch 8) takes F(4x4, 3x3) at one thread and at two (512
+    tile columns; not at batch 6 there), not with 16 channels, and not at batch 16 (_winograd4_chunked's batch);
+    output and gradients agree with PyTorch within float32 tolerance."""
     from ember.nn.functional import _conv, _winograd4, _winograd4_chunked
     x, w = np.zeros((8, 32, 32, 32), np.float32), np.zeros((32, 32, 3, 3), np.float32)
     pads = ((1, 1), (1, 1))
@@ -192,8 +192,10 @@ def test_conv2d_winograd4_few_channels_at_one_thread(one_thread):
     assert _conv._winograd_for(x16, w, (1, 1), (1, 1), 1, pads) is _winograd4_chunked
     check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (8, 32, 32, 32), (32, 32, 3, 3), (32,), atol=1e-4,
           rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    assert _winograd4.usable(x[:6], w, (1, 1), (1, 1), 1, pads)
     ember.set_num_threads(2)
-    assert not _winograd4.usable(x, w, (1, 1), (1, 1), 1, pads)
+    assert _winograd4.usable(x, w, (1, 1), (1, 1), 1, pads)
+    assert not _winograd4.usable(x[:6], w, (1, 1), (1, 1), 1, pads)
 
 
 def test_conv2d_winograd_at_resnet_size():

@@ -22,6 +22,7 @@ from . import _winograd
 _MIN_CHANNELS = 64    # input and output channels below which F(2x2, 3x3) or im2col is faster ...
 _FEW_CHANNELS = 32    # ... except from this many at one thread for a small batch (see _few_channels)
 _FEW_BYTES = 8 << 20  # ... one whose V and M stay under this many bytes (where _winograd4_chunked starts)
+_FEW_TILES_SPLIT = 512   # ... and at more threads, at least this many tile columns (tiles x batch)
 _MIN_TILES = 128      # tile columns (4x4 tiles x batch) below which the 36 products are too small to gain
 
 # Interpolation points 0, +-3/2, +-2/3 and infinity (Barabasz et al. 2020, "Error analysis and improving the
@@ -74,18 +75,21 @@ def usable(x, w, s, d, groups, pads):
 
 
 def _few_channels(x, w):
-    """Whether a conv with 32 to 63 channels in or out takes this path: at one thread, for a batch whose V and M
-    (36 x tiles x the input's and output's channels) stay under _FEW_BYTES; a larger batch goes to
-    _winograd4_chunked. There im2col's products have a short side of 32-63 (OpenBLAS ran (288, 32) @ (32, 3072) at
-    120 GFLOP/s, (32, 288) @ (288, 8192) at 190) and its input gradient adds the columns back (col2im); F(4x4, 3x3)
-    does 4x fewer multiplies. A small U-Net's convs, forward + both gradients, SkylakeX one thread, min of 10
-    interleaved (ms): 32 -> 32 at 32x32 batch 8 5.07 -> 2.84, 64 -> 32 at 32x32 9.63 -> 6.07, 32 -> 32 at 16x16
-    batch 16 2.29 -> 1.61, 48 -> 48 at 16x16 batch 8 1.93 -> 1.41 (Haswell kernels 5.95 -> 3.42, 10.84 -> 5.92,
-    2.48 -> 1.84, 2.46 -> 1.61). At two threads im2col's batch parts share out better and it stays (3.82 against
-    3.41, 1.30 against 2.86, 1.24 against 1.68 there)."""
-    if min(w.shape[:2]) < _FEW_CHANNELS or _parallel.threads() != 1:
+    """Whether a conv with 32 to 63 channels in or out takes this path: for a batch whose V and M (36 x tiles x the
+    input's and output's channels) stay under _FEW_BYTES (a larger batch goes to _winograd4_chunked), at more than
+    one thread only from _FEW_TILES_SPLIT tile columns. There im2col's products have a short side of 32-63
+    (OpenBLAS ran (288, 32) @ (32, 3072) at 120 GFLOP/s, (32, 288) @ (288, 8192) at 190) and its input gradient
+    adds the columns back (col2im); F(4x4, 3x3) does 4x fewer multiplies. Forward + both gradients, min of 10-12
+    interleaved (ms, im2col -> this path), SkylakeX one thread: 32 -> 32 at 32x32 batch 8 5.07 -> 2.84, 64 -> 32
+    at 32x32 9.63 -> 6.07, 32 -> 32 at 16x16 batch 16 2.29 -> 1.61, 48 -> 48 at 16x16 batch 8 1.93 -> 1.41
+    (Haswell kernels 5.95 -> 3.42, 10.84 -> 5.92, 2.48 -> 1.84, 2.46 -> 1.61). At two threads im2col's batch parts
+    share out better below 512 tile columns (32 -> 32 at 32x32 batch 6 (384) 2.00 against 2.24, at 16x16 batch 16
+    (256) 1.25 against 1.90) and this path wins from there (batch 8 (512) 3.74 -> 2.55, batch 12 5.02 -> 3.53,
+    64 -> 32 4.68 -> 3.88; Haswell 4.36 -> 2.91, 5.96 -> 3.97, 5.77 -> 4.07)."""
+    th, tw = x.shape[2] // 4, x.shape[3] // 4
+    if min(w.shape[:2]) < _FEW_CHANNELS or _parallel.threads() > 1 and th * tw * x.shape[0] < _FEW_TILES_SPLIT:
         return False
-    return x.shape[0] * 36 * (w.shape[0] + w.shape[1]) * (x.shape[2] // 4) * (x.shape[3] // 4) * x.itemsize < _FEW_BYTES
+    return x.shape[0] * 36 * (w.shape[0] + w.shape[1]) * th * tw * x.itemsize < _FEW_BYTES
 
 
 def weight_transform(w):
