@@ -182,7 +182,8 @@ def one_thread():
 def test_conv2d_winograd4_few_channels(one_thread):
     """A small U-Net's 32-channel 3x3 conv at 32x32 (batch 8) takes F(4x4, 3x3) at one thread and at two (512
     tile columns; not at batch 6 there), not with 16 channels, and not at batch 16 (_winograd4_chunked's batch);
-    output and gradients agree with PyTorch within float32 tolerance."""
+    its 96 -> 32 conv at batch 8 too (V and M past 8 MiB, a batch of at most _FEW_BATCH), not at batch 16. Output
+    and gradients agree with PyTorch within float32 tolerance."""
     from ember.nn.functional import _conv, _winograd4, _winograd4_chunked
     x, w = np.zeros((8, 32, 32, 32), np.float32), np.zeros((32, 32, 3, 3), np.float32)
     pads = ((1, 1), (1, 1))
@@ -190,8 +191,14 @@ def test_conv2d_winograd4_few_channels(one_thread):
     assert not _winograd4.usable(x[:, :16], w[:, :16], (1, 1), (1, 1), 1, pads)
     x16 = np.zeros((16, 32, 32, 32), np.float32)
     assert _conv._winograd_for(x16, w, (1, 1), (1, 1), 1, pads) is _winograd4_chunked
+    wide, w96 = np.zeros((8, 96, 32, 32), np.float32), np.zeros((32, 96, 3, 3), np.float32)   # V and M 9.4 MiB
+    assert _conv._winograd_for(wide, w96, (1, 1), (1, 1), 1, pads) is _winograd4
+    assert _conv._winograd_for(np.zeros((16, 96, 32, 32), np.float32), w96, (1, 1), (1, 1), 1, pads) \
+        is _winograd4_chunked
     check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (8, 32, 32, 32), (32, 32, 3, 3), (32,), atol=1e-4,
           rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    check(lambda L, x, w: F(L).conv2d(x, w, padding=1), (8, 96, 32, 32), (32, 96, 3, 3), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
     assert _winograd4.usable(x[:6], w, (1, 1), (1, 1), 1, pads)
     ember.set_num_threads(2)
     assert _winograd4.usable(x, w, (1, 1), (1, 1), 1, pads)

@@ -21,7 +21,8 @@ from . import _winograd
 
 _MIN_CHANNELS = 64    # input and output channels below which F(2x2, 3x3) or im2col is faster ...
 _FEW_CHANNELS = 32    # ... except from this many at one thread for a small batch (see _few_channels)
-_FEW_BYTES = 8 << 20  # ... one whose V and M stay under this many bytes (where _winograd4_chunked starts)
+_FEW_BYTES = 8 << 20  # ... one whose V and M stay under this many bytes (where _winograd4_chunked starts) ...
+_FEW_BATCH, _FEW_BATCH_BYTES = 12, 16 << 20    # ... or of at most this many samples, V and M under this many
 _FEW_TILES_SPLIT = 512   # ... and at more threads, at least this many tile columns (tiles x batch)
 _MIN_TILES = 128      # tile columns (4x4 tiles x batch) below which the 36 products are too small to gain
 
@@ -85,11 +86,15 @@ def _few_channels(x, w):
     (Haswell kernels 5.95 -> 3.42, 10.84 -> 5.92, 2.48 -> 1.84, 2.46 -> 1.61). At two threads im2col's batch parts
     share out better below 512 tile columns (32 -> 32 at 32x32 batch 6 (384) 2.00 against 2.24, at 16x16 batch 16
     (256) 1.25 against 1.90) and this path wins from there (batch 8 (512) 3.74 -> 2.55, batch 12 5.02 -> 3.53,
-    64 -> 32 4.68 -> 3.88; Haswell 4.36 -> 2.91, 5.96 -> 3.97, 5.77 -> 4.07)."""
+    64 -> 32 4.68 -> 3.88; Haswell 4.36 -> 2.91, 5.96 -> 3.97, 5.77 -> 4.07). _winograd4_chunked's cache-sized
+    chunks pay from a batch of 16 (32 -> 32 at 32x32 batch 16 4.89 against 5.28 here at two threads), and lose
+    below with wide inputs (a U-Net's 96 -> 32 at 32x32 batch 8, V and M 9.4 MiB, 11.47 -> 8.33 at one thread,
+    7.56 -> 5.51 at two; 128 -> 32 15.86 -> 10.44; 96 -> 32 batch 12 15.16 -> 12.32), hence _FEW_BATCH."""
     th, tw = x.shape[2] // 4, x.shape[3] // 4
     if min(w.shape[:2]) < _FEW_CHANNELS or _parallel.threads() > 1 and th * tw * x.shape[0] < _FEW_TILES_SPLIT:
         return False
-    return x.shape[0] * 36 * (w.shape[0] + w.shape[1]) * th * tw * x.itemsize < _FEW_BYTES
+    nbytes = x.shape[0] * 36 * (w.shape[0] + w.shape[1]) * th * tw * x.itemsize
+    return nbytes < _FEW_BYTES or x.shape[0] <= _FEW_BATCH and nbytes < _FEW_BATCH_BYTES
 
 
 def weight_transform(w):
