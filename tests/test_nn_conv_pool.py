@@ -170,6 +170,56 @@ def test_conv2d_winograd4_chunked_at_mnist_size():
           gradcheck=False, low=-0.5, high=0.5)
 
 
+TAP_SUMS = [  # stride-1 convs to few output channels, whose forward goes as tap sums (_conv._tap_sums)
+    ((2, 8, 6, 7), (2, 8, 3, 3), True, dict(padding=1)),
+    ((2, 6, 7, 5), (1, 6, 3, 2), False, {}),                    # no padding, a 3x2 kernel
+    ((1, 8, 9, 8), (1, 8, 3, 3), True, dict(padding=2, dilation=2)),
+    ((2, 8, 6, 6), (1, 8, 4, 4), False, dict(padding='same')),  # uneven padding
+    ((2, 8, 5, 6), (2, 8, 3, 3), True, dict(padding=(2, 1))),
+    ((8, 5, 5), (1, 8, 3, 3), True, dict(padding=1)),           # unbatched
+]
+
+
+@pytest.mark.parametrize('xs,ws,bias,kw', TAP_SUMS, ids=str)
+def test_conv2d_tap_sums(monkeypatch, xs, ws, bias, kw):
+    """Forward, input and weight gradients of convs to few output channels (the forward as tap sums, columns size
+    threshold lowered) match PyTorch, and float64 gradcheck."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
+    x4 = np.zeros(xs if len(xs) == 4 else (1,) + xs, np.float32)
+    pads = kw.get('padding', 0)
+    if pads == 'same':
+        pads = ((1, 2), (1, 2))
+    else:
+        pads = tuple((p, p) for p in ((pads, pads) if isinstance(pads, int) else pads))
+    d = (kw.get('dilation', 1),) * 2
+    o = _conv._out_size(x4.shape[2:], pads, ws[2:], (1, 1), d)
+    assert _conv._few_outputs(x4, np.zeros(ws, np.float32), (1, 1), 1, pads, o)
+    shapes = [xs, ws] + ([(ws[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)
+
+
+def test_conv_tap_sums_at_unet_size():
+    """A U-Net's last conv (32 -> 3 channels, 3x3, 32x32, batch 8) and a 1-D conv to one channel take the tap sums;
+    a conv to as many channels as it reads, a 1x1 kernel, a stride of 2, groups or a small batch (columns kept for
+    backward) do not. Values and gradients agree with PyTorch within float32 tolerance."""
+    from ember.nn.functional import _conv
+    pads = ((1, 1), (1, 1))
+    x, w = np.zeros((8, 32, 32, 32), np.float32), np.zeros((3, 32, 3, 3), np.float32)
+    assert _conv._few_outputs(x, w, (1, 1), 1, pads, (32, 32))
+    assert not _conv._few_outputs(x, np.zeros((32, 32, 3, 3), np.float32), (1, 1), 1, pads, (32, 32))
+    assert not _conv._few_outputs(x, np.zeros((3, 32, 1, 1), np.float32), (1, 1), 1, ((0, 0), (0, 0)), (32, 32))
+    assert not _conv._few_outputs(x, w, (2, 2), 1, pads, (16, 16))
+    assert not _conv._few_outputs(x, np.zeros((3, 8, 3, 3), np.float32), (1, 1), 4, pads, (32, 32))
+    assert not _conv._few_outputs(x[:2], w, (1, 1), 1, pads, (32, 32))
+    assert _conv._few_outputs(np.zeros((16, 64, 1, 2000), np.float32), np.zeros((1, 64, 1, 5), np.float32), (1, 1),
+                              1, ((0, 0), (2, 2)), (1, 2000))
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1), (8, 32, 32, 32), (3, 32, 3, 3), (3,), atol=1e-4,
+          rtol=1e-4, gradcheck=False, low=-0.5, high=0.5)
+    check(lambda L, x, w: F(L).conv1d(x, w, padding=2), (16, 64, 2000), (1, 64, 5), atol=1e-4, rtol=1e-4,
+          gradcheck=False, low=-0.5, high=0.5)
+
+
 @pytest.fixture
 def one_thread():
     """ember at one thread for the test (its count put back after)."""
