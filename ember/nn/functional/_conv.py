@@ -20,7 +20,7 @@ from ... import _layout, _parallel
 from ...backend import gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
+from . import _depthwise, _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -521,6 +521,11 @@ def _conv_fwd(x, w, b, s, pads, d, groups, need_x=True):
         if b is not None:
             y += b
         return y.reshape(x.shape[0], o_ch, 1, 1), _DENSE
+    if _depthwise.usable(x, w, groups):
+        y, saved = _depthwise.forward(x, w, s, d, pads, o)
+        if b is not None:
+            y += b[:, None, None]
+        return y, saved
     wino = _winograd_for(x, w, s, d, groups, pads)
     if wino is not None:
         y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
@@ -859,6 +864,10 @@ def _conv_bw_arrays(node, g, w, x):
             _winograd.grad_input(g, saved.u, pads[0][0], pads[1][0], gx)
         return gx, gw, gb
     kept = node.cols
+    if isinstance(kept, _depthwise.Saved):
+        if MODE.release:
+            node.cols = None
+        return gx, _depthwise.grads(g, kept, s, d, pads, gx, need_w), gb
     if isinstance(kept, _stride2.Saved):
         if MODE.release:
             node.cols = None
@@ -1035,8 +1044,10 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
             cols.v = cols.v if need[1] else None
         if isinstance(cols, _Parts):
             cols.cols = cols.cols if need[1] else None
+        if isinstance(cols, _depthwise.Saved):
+            cols.xp = cols.xp if need[1] else None
         node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples, _stride2.Saved,
-                                                         _Dense, _Parts)) else None
+                                                         _Dense, _Parts, _depthwise.Saved)) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
         return Tensor._make(y, node)
     return Tensor._make(y)
