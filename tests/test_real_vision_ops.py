@@ -200,6 +200,28 @@ def test_roi_align_against_torchvision(sampling_ratio, aligned, scale):
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize('aligned', [False, True])
+def test_roi_align_many_rois_against_torchvision(aligned):
+    """Forty rois of mixed sizes (adaptive grids of 1 to 3 samples per bin side, a few zero-size boxes when not
+    aligned) on two images, inside the map (torchvision's Python roi_align does not zero samples beyond it, its
+    kernel does: see test_roi_align_many_rois_outside_the_map; and it gives NaN for an aligned zero-size box, the
+    kernel 0: see test_roi_align_aligned_empty_box): values and the input's gradient match torchvision's."""
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=(2, 5, 20, 24)).astype(np.float32)
+    corner = rng.uniform(0, 1, (40, 2)) * [70, 55]
+    size = rng.uniform(0, 1, (40, 2)) * [26, 25] * (rng.uniform(size=(40, 1)) > (-1 if aligned else 0.1))
+    rois = np.concatenate([rng.integers(0, 2, (40, 1)), corner, corner + size], 1).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    want = _eager_roi_align(xt, torch.tensor(rois), 0.25, (3, 2), -1, aligned)
+    xe = ember.tensor(x, requires_grad=True)
+    got = ev.ops.roi_align(xe, ember.tensor(rois), (3, 2), 0.25, -1, aligned)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rng.normal(size=tuple(want.shape)).astype(np.float32)
+    want.backward(torch.tensor(g))
+    got.backward(ember.tensor(g))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_roi_align_gradcheck_float64_and_list_boxes():
     x = ember.tensor(np.random.default_rng(19).normal(size=(2, 2, 7, 8)), requires_grad=True)
     boxes = [ember.tensor(_ROIS[_ROIS[:, 0] == i, 1:].astype(np.float64) * 0.6) for i in range(2)]
@@ -241,6 +263,28 @@ def test_roi_align_samples_outside_the_map():
     rois = np.array([[0, -4.0, -3.0, 2.0, 3.0], [0, 3.0, 4.0, 9.0, 10.0]])
     got = ev.ops.roi_align(ember.tensor(x), ember.tensor(rois), 3, 1.0, 2).numpy()
     for k in range(2):
+        np.testing.assert_allclose(got[k], _kernel_roi_align(x, rois[k], 3, 2), rtol=1e-12, atol=1e-12)
+
+
+def test_roi_align_aligned_empty_box():
+    """An aligned zero-size box samples nothing (grid 0): the kernel's loops run zero times, so its bins are 0 and
+    it sends no gradient, beside a box that does."""
+    x = ember.tensor(np.random.default_rng(23).normal(size=(1, 2, 6, 6)), requires_grad=True)
+    rois = ember.tensor(np.array([[0, 2.0, 2.0, 2.0, 2.0], [0, 1.0, 1.0, 3.0, 4.0]]))
+    y = ev.ops.roi_align(x, rois, 2, 1.0, -1, True)
+    assert not y[0].detach().numpy().any() and y[1].detach().numpy().all()
+    y[0].sum().backward()
+    assert not x.grad.numpy().any()
+
+
+def test_roi_align_many_rois_outside_the_map():
+    """Twenty rois reaching past every edge of the map against the CPU kernel's rule, sample by sample."""
+    rng = np.random.default_rng(22)
+    x = rng.normal(size=(2, 3, 9, 11))
+    corner = rng.uniform(-6, 12, (20, 2))
+    rois = np.concatenate([rng.integers(0, 2, (20, 1)), corner, corner + rng.uniform(0, 9, (20, 2))], 1)
+    got = ev.ops.roi_align(ember.tensor(x), ember.tensor(rois), 3, 1.0, 2).numpy()
+    for k in range(20):
         np.testing.assert_allclose(got[k], _kernel_roi_align(x, rois[k], 3, 2), rtol=1e-12, atol=1e-12)
 
 

@@ -2,10 +2,12 @@
 R-CNN) and ``roi_pool`` (the maximum per bin, Fast R-CNN), with the rules of torchvision's CPU kernels, and their
 module forms.
 
-Both read each output cell (roi, bin) from a few "taps": rows of the input laid out as (N*H*W, C). roi_align's taps
-are the four corners of each bilinear sample, weighted; roi_pool's the pixels of its bin. Cells are processed in
-chunks so that the gathered (cells, taps, C) block stays near 4M elements however many rois come in; the gradient
-scatters each cell's gradient back to its taps (roi_align: times the weights; roi_pool: to the argmax)."""
+roi_align's weights are separable: a bilinear sample's four corner weights are products of a row weight and a column
+weight, so each roi's bins are Wy A Wx^T over the window of the channels-last input its samples reach (Wy: (PH, rows),
+Wx: (PW, columns), each bin's samples summed per pixel), and its gradient Wy^T G Wx added into that window.
+roi_pool reads each output cell (roi, bin) from the pixels of its bin, rows of the input laid out as (N*H*W, C), in
+chunks so that the gathered (cells, taps, C) block stays near 4M elements however many rois come in; its gradient
+goes to the argmax."""
 import numpy as np
 
 import ember
@@ -53,16 +55,6 @@ def _chunks(n_cells, n_taps, channels):
     return [slice(i, min(i + step, n_cells)) for i in range(0, n_cells, step)]
 
 
-def _scatter_weighted(out, idx, w, src, src_rows):
-    """``out[idx[i]] += w[i] * src[src_rows[i]]`` with repeated indices summed: the taps sorted by target row,
-    the weighted source rows gathered in that order (one pass), then one reduceat per run of equal targets."""
-    order = np.argsort(idx, kind='stable')
-    idx = idx[order]
-    rows = w[order, None] * src[src_rows[order]]
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    out[idx[starts]] += np.add.reduceat(rows, starts, axis=0)
-
-
 # --- roi_align ------------------------------------------------------------------------------------------------------
 
 def _axis_samples(start, bin_size, grid, pooled, size, dt):
@@ -83,7 +75,7 @@ def _axis_samples(start, bin_size, grid, pooled, size, dt):
 
 
 class _AlignTaps:
-    """The bilinear taps of roi_align for one input shape, rois and settings, made chunk by chunk."""
+    """roi_align's sampling grids for one input shape, rois and settings, and their separable bilinear weights."""
 
     def __init__(self, shape, rois, scale, pooled, sampling_ratio, aligned, dt):
         self.shape, self.pooled, self.dt = shape, pooled, dt
@@ -109,57 +101,67 @@ class _AlignTaps:
         keys, inverse = np.unique(self.grids, axis=0, return_inverse=True)
         return [(np.flatnonzero(inverse.ravel() == j), int(g[0]), int(g[1])) for j, g in enumerate(keys)]
 
-    def taps(self, ks, gh, gw):
-        """Row indices and weights ``[cells, taps]`` of the cells of rois ``ks`` (cells ordered roi, ph, pw)."""
+    def axis_weights(self, ks, gh, gw):
+        """The bilinear weights of rois ``ks`` as one matrix per axis, ``[k, PH, H]`` and ``[k, PW, W]``: a bin's
+        samples' two pixels each, summed per pixel (the 1 / (gh*gw) average goes into the rows'), and each roi's
+        first and one-past-last row and column ``[k]``. A tap's weight wy * wx is their outer product."""
         _, _, H, W = self.shape
         ph, pw = self.pooled
         dt = self.dt
-        if gh == 0 or gw == 0:
-            n = len(ks) * ph * pw
-            return np.zeros((n, 1), np.int64), np.zeros((n, 1), dt)
         yl, yh, wyl, wyh = _axis_samples(self.y0[ks], self.bh[ks], gh, ph, H, dt)
         xl, xh, wxl, wxh = _axis_samples(self.x0[ks], self.bw[ks], gw, pw, W, dt)
-        ys = np.stack([yl, yh], -1)[:, :, None, :, :, None, None]     # k, ph, 1, iy, cy, 1, 1
-        wy = np.stack([wyl, wyh], -1)[:, :, None, :, :, None, None]
-        xs = np.stack([xl, xh], -1)[:, None, :, None, None, :, :]     # k, 1, pw, 1, 1, ix, cx
-        wx = np.stack([wxl, wxh], -1)[:, None, :, None, None, :, :]
-        base = (self.batch[ks] * (H * W))[:, None, None, None, None, None, None]
-        idx = base + ys * W + xs
-        w = wy * wx / dt(max(gh * gw, 1))
-        n_taps = 4 * gh * gw
-        return idx.reshape(-1, n_taps), w.astype(dt).reshape(-1, n_taps)
+        wy = _dense_axis(yl, yh, wyl, wyh, H) / dt(gh * gw)
+        wx = _dense_axis(xl, xh, wxl, wxh, W)
+        return wy, wx, (yl.min((1, 2)), yh.max((1, 2)) + 1), (xl.min((1, 2)), xh.max((1, 2)) + 1)
 
 
-def _cells(ks, per_roi):
-    """Output rows (roi-major) of the cells of rois ``ks``."""
-    return (ks[:, None] * per_roi + np.arange(per_roi)[None, :]).ravel()
+def _dense_axis(low, high, w_low, w_high, size):
+    """``[k, pooled, size]``: the weights ``[k, pooled, grid]`` of the low and high pixels added up per pixel."""
+    k, p, _ = low.shape
+    rows = ((np.arange(k)[:, None, None] * p + np.arange(p)[None, :, None]) * size)
+    idx = np.concatenate([(rows + low).ravel(), (rows + high).ravel()])
+    w = np.concatenate([w_low.ravel(), w_high.ravel()])
+    return np.bincount(idx, w, minlength=k * p * size).reshape(k, p, size).astype(w_low.dtype)
 
 
 def _align_forward(a, taps):
+    """Each roi's bins as Wy A Wx^T over the window of rows and columns its samples reach (see
+    _AlignTaps.axis_weights): two small products per roi, where gathering the 4 * gh * gw weighted taps of every cell
+    moved that many rows of C: 512 rois of 7x7 on (2, 256, 50, 50) at scale 1/16, min of 3 interleaved, one thread,
+    sampling_ratio 2: 31.7 -> 13.7 ms, adaptive: 34.3 -> 11.6 (Haswell kernels 33.8 -> 17.2, 35.8 -> 15.8)."""
     N, C, H, W = a.shape
     ph, pw = taps.pooled
-    rows = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(N * H * W, C)
-    out = np.zeros((len(taps.batch) * ph * pw, C), a.dtype)
+    rows = np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+    out = np.zeros((len(taps.batch), ph, pw * C), a.dtype)
     for ks, gh, gw in taps.groups():
-        idx, w = taps.taps(ks, gh, gw)
-        cells = _cells(ks, ph * pw)
-        for sl in _chunks(len(cells), idx.shape[1], C):
-            out[cells[sl]] = np.matmul(w[sl, None, :], rows[idx[sl]])[:, 0]
+        if gh == 0 or gw == 0:
+            continue
+        wy, wx, (y0, y1), (x0, x1) = taps.axis_weights(ks, gh, gw)
+        for i, k in enumerate(ks):
+            cols = np.matmul(wx[i, :, x0[i]:x1[i]], rows[taps.batch[k], y0[i]:y1[i], x0[i]:x1[i]])
+            out[k] = np.matmul(wy[i, :, y0[i]:y1[i]], cols.reshape(-1, pw * C))
     return out.reshape(-1, ph, pw, C).transpose(0, 3, 1, 2)
 
 
 def _align_backward(g, taps):
+    """The input's gradient: each tap's weight is wy * wx (see _AlignTaps.axis_weights), so a roi's gradient is
+    Wy^T G Wx over the rows and columns its samples reach, two small products per roi added into that window,
+    where the gathered-taps scatter sorted and reduced 4 * gh * gw weighted rows of C per cell: the rois of
+    _align_forward's measurement, one thread, 323 -> 18.3 ms, adaptive 298 -> 17.8 (Haswell 338 -> 21.5, 303 -> 21.7)."""
     N, C, H, W = taps.shape
     ph, pw = taps.pooled
-    grows = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, C)
-    out = np.zeros((N * H * W, C), g.dtype)
+    grows = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
+    out = np.zeros((N, H, W, C), g.dtype)
     for ks, gh, gw in taps.groups():
-        idx, w = taps.taps(ks, gh, gw)
-        cells = _cells(ks, ph * pw)
-        n_taps = idx.shape[1]
-        for sl in _chunks(len(cells), n_taps, C):
-            _scatter_weighted(out, idx[sl].ravel(), w[sl].ravel(), grows, np.repeat(cells[sl], n_taps))
-    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        if gh == 0 or gw == 0:
+            continue
+        wy, wx, (y0, y1), (x0, x1) = taps.axis_weights(ks, gh, gw)
+        for i, k in enumerate(ks):
+            rows = np.matmul(wy[i, :, y0[i]:y1[i]].T, grows[k].reshape(ph, pw * C))
+            part = np.matmul(wx[i, :, x0[i]:x1[i]].T, rows.reshape(-1, pw, C))
+            window = out[taps.batch[k], y0[i]:y1[i], x0[i]:x1[i]]
+            window += part
+    return out.transpose(0, 3, 1, 2)
 
 
 class _RoIBackward(Node):
