@@ -27,6 +27,9 @@ DEPTHWISE = [  # (x shape, w shape, bias, kwargs)
     ((2, 3, 5, 5), (3, 1, 3, 3), True, dict(groups=3)),                          # no padding
     ((3, 6, 7), (3, 1, 3, 3), True, dict(padding=1, groups=3)),                  # unbatched
     ((2, 4, 3, 3), (4, 1, 1, 1), True, dict(groups=4)),                          # 1x1 taps
+    ((2, 3, 11, 10), (3, 1, 3, 3), True, dict(stride=3, padding=2, dilation=2, groups=3)),   # 3x3 stride phases
+    ((1, 4, 9, 12), (4, 1, 3, 3), False, dict(stride=(2, 3), padding=1, dilation=(1, 2), groups=4)),
+    ((2, 2, 5, 5), (2, 1, 3, 3), True, dict(stride=2, padding=4, groups=2)),      # pads past the taps' reach
 ]
 
 

@@ -1045,7 +1045,7 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
         if isinstance(cols, _Parts):
             cols.cols = cols.cols if need[1] else None
         if isinstance(cols, _depthwise.Saved):
-            cols.xp = cols.xp if need[1] else None
+            cols.xq = cols.xq if need[1] else None
         node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples, _stride2.Saved,
                                                          _Dense, _Parts, _depthwise.Saved)) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)

@@ -5,8 +5,12 @@ per channel, and its backward a (KH*KW, 1) @ (1, M) product per channel and a co
 elementwise multiply and add over a cache-sized block of output rows of one sample.
 
 Forward y[r, c, :] = sum over taps (i, j) of xp[r*s + i*d, c*s + j*d, :] * w[:, i, j]; the input gradient adds
-g * w[:, i, j] into the same strided windows of a zero canvas; the weight gradient's tap (i, j) is the sum over
-the pixels of g times that window. Each sample is one unit of work (on _parallel's threads at two threads), and the
+g * w[:, i, j] into the same windows of a zero canvas; the weight gradient's tap (i, j) is the sum over the pixels
+of g times that window. The padded input is kept split into its stride phases (padded row r*s + a is row r of
+phase a), so every window is a stride-1 block of one phase, its (OW, C) rows contiguous: with stride 2 a window's
+rows had C-element runs. In-process A/B against the unsplit version, min of 7, fwd+bwd: MobileNetV2's 96 x 56x56
+3x3 stride 2 at batch 8 9.8-10.6 -> 8.7-8.9 ms at one thread, 5.55 -> 5.20 at two; EfficientNet's 240 x 28x28 5x5
+stride 2 11.9-12.9 -> 8.4-9.1 and 6.31 -> 4.77; stride 1 unchanged. Each sample is one unit of work (on _parallel's threads at two threads), and the
 weight gradient adds the samples' partial sums in sample order, so the values do not depend on the thread count.
 Values differ from PyTorch's by summation order only."""
 import numpy as np
@@ -19,12 +23,13 @@ _BLOCK = 256 << 10    # bytes of output rows (OW x C) one pass covers: kept in L
 
 
 class Saved:
-    """What backward reads: the channels-last zero-padded input (N, Hp, Wp, C) (None when the weight's gradient is
-    not needed) and the weights tiled along an output row (KH, KW, OW, C)."""
-    __slots__ = ('xp', 'wt')
+    """What backward reads: the channels-last zero-padded input split into stride phases (N, SH, SW, Hq, Wq, C)
+    (None when the weight's gradient is not needed; see _split) and the weights tiled along an output row
+    (KH, KW, OW, C)."""
+    __slots__ = ('xq', 'wt')
 
-    def __init__(self, xp, wt):
-        self.xp, self.wt = xp, wt
+    def __init__(self, xq, wt):
+        self.xq, self.wt = xq, wt
 
 
 def usable(x, w, groups):
@@ -36,8 +41,8 @@ def usable(x, w, groups):
 
 def _tiled(w, ow):
     """(C, 1, KH, KW) weights as (KH, KW, OW, C): each tap's channel vector repeated along an output row, so a
-    stride-1 window's (OW, C) run and the weights are both contiguous and NumPy's multiply runs over OW*C at once
-    instead of C at a time (MobileNetV2's 384 x 14x14 forward 2.0 -> 1.45 ms, min of 5)."""
+    window's (OW, C) run and the weights are both contiguous and NumPy's multiply runs over OW*C at once instead of
+    C at a time (MobileNetV2's 384 x 14x14 forward 2.0 -> 1.45 ms, min of 5)."""
     c, _, kh, kw = w.shape
     return np.ascontiguousarray(np.broadcast_to(w.reshape(c, kh, kw).transpose(1, 2, 0)[:, :, None], (kh, kw, ow, c)))
 
@@ -48,25 +53,68 @@ def _row_blocks(o, c, itemsize):
     return [(r, min(o[0], r + rows)) for r in range(0, o[0], rows)]
 
 
-def _window(a, r0, r1, i, j, s, d, ow):
-    """The rows r0..r1 of tap (i, j)'s strided window of a channels-last (Hp, Wp, C) sample."""
-    return a[r0 * s[0] + i * d[0]:(r1 - 1) * s[0] + i * d[0] + 1:s[0], j * d[1]:j * d[1] + (ow - 1) * s[1] + 1:s[1]]
+def _phase_shape(padded, s):
+    """(SH, SW, Hq, Wq): the stride phases of a padded (Hp, Wp) plane."""
+    return (s[0], s[1], -(-padded[0] // s[0]), -(-padded[1] // s[1]))
 
 
-def _taps(a, r0, r1, k, s, d, ow):
-    """Every tap's window of rows r0..r1 of a C-contiguous channels-last (Hp, Wp, C) sample, as one read-only
-    (KH, KW, rows, OW, C) view."""
-    st = a.strides
-    return strided_view(a, tuple(k) + (r1 - r0, ow, a.shape[2]),
-                        (d[0] * st[0], d[1] * st[1], s[0] * st[0], s[1] * st[1], st[2]), r0 * s[0] * st[0])
+def _taps(k, s, d):
+    """(i, j, phase (a, b), offset (u, v) in it) of each tap: padded row r*s + i*d is phase a's row r + u."""
+    return [(i, j, (i * d[0]) % s[0], (j * d[1]) % s[1], (i * d[0]) // s[0], (j * d[1]) // s[1])
+            for i in range(k[0]) for j in range(k[1])]
 
 
-def _to_channels_last(a, out, scratch):
-    """Sample (C, H, W) copied into the channels-last (H, W, C) ``out`` (a padded canvas's interior) through the
-    contiguous ``scratch`` (H*W, C): a 2-D transpose (backend.transposed) and a copy of whole (W, C) rows, where
-    NumPy's copy of the transposed view read one element at a time."""
-    transposed(a.reshape(a.shape[0], -1), scratch)
-    out[...] = scratch.reshape(out.shape)
+def _phase_groups(k, s, d):
+    """For each phase holding taps: (phase (a, b), the taps' row and column slices of the kernel, their counts,
+    the first tap's offset and the phase rows and columns between taps), so that all its taps' windows are one
+    strided view (see _group_view)."""
+    out = []
+    for a in range(s[0]):
+        ti = [i for i in range(k[0]) if (i * d[0]) % s[0] == a]
+        for b in range(s[1]):
+            tj = [j for j in range(k[1]) if (j * d[1]) % s[1] == b]
+            if ti and tj:
+                di, dj = s[0] // np.gcd(d[0], s[0]), s[1] // np.gcd(d[1], s[1])     # kernel taps between them
+                out.append(((a, b), (slice(ti[0], ti[-1] + 1, di), slice(tj[0], tj[-1] + 1, dj)), (len(ti), len(tj)),
+                            (ti[0] * d[0] // s[0], tj[0] * d[1] // s[1]), (di * d[0] // s[0], dj * d[1] // s[1])))
+    return out
+
+
+def _group_view(q, r0, r1, group, ow):
+    """Every window of rows r0..r1 of one phase group's taps, as one read-only (taps' rows, taps' columns, rows, OW,
+    C) view of that phase of q (SH, SW, Hq, Wq, C)."""
+    (a, b), _, n, (u, v), (du, dv) = group
+    plane = q[a, b]
+    st = plane.strides
+    return strided_view(plane, n + (r1 - r0, ow, plane.shape[2]), (du * st[0], dv * st[1], st[0], st[1], st[2]),
+                        (r0 + u) * st[0] + v * st[1])
+
+
+def _split(xs, q, pads, s):
+    """Channels-last sample xs (H, W, C) written into the interior of its zero-padded phase planes q."""
+    (t, _), (l, _) = pads
+    h, w = xs.shape[:2]
+    for a in range(s[0]):
+        r = (a - t) % s[0]                   # first input row of phase a
+        u = (r + t) // s[0]
+        for b in range(s[1]):
+            c = (b - l) % s[1]
+            v = (c + l) // s[1]
+            part = xs[r::s[0], c::s[1]]
+            q[a, b, u:u + part.shape[0], v:v + part.shape[1]] = part
+
+
+def _merge(q, pads, s, out):
+    """The interior (H, W, C) of phase planes q, written into out: _split's inverse."""
+    (t, _), (l, _) = pads
+    for a in range(s[0]):
+        r = (a - t) % s[0]
+        u = (r + t) // s[0]
+        for b in range(s[1]):
+            c = (b - l) % s[1]
+            v = (c + l) // s[1]
+            part = out[r::s[0], c::s[1]]
+            part[...] = q[a, b, u:u + part.shape[0], v:v + part.shape[1]]
 
 
 def forward(x, w, s, d, pads, o):
@@ -75,41 +123,47 @@ def forward(x, w, s, d, pads, o):
     n, c, h, wd = x.shape
     (t, b), (l, r) = pads
     kh, kw = w.shape[2:]
-    xp = np.zeros((n, h + t + b, wd + l + r, c), x.dtype)
+    xq = np.zeros((n,) + _phase_shape((h + t + b, wd + l + r), s) + (c,), x.dtype)
     y = np.empty((n, c) + tuple(o), x.dtype)
     wt = _tiled(w, o[1])
     blocks = _row_blocks(o, c, x.itemsize)
+    taps = _taps((kh, kw), s, d)
+    ow = o[1]
 
     def part(lo, hi):
         acc = np.empty(tuple(o) + (c,), x.dtype)
-        tmp = np.empty((blocks[0][1], o[1], c), x.dtype)
-        scratch = np.empty((h * wd, c), x.dtype)
+        tmp = np.empty((blocks[0][1], ow, c), x.dtype)
+        scratch = np.empty((h, wd, c), x.dtype)
         for k in range(lo, hi):
-            _to_channels_last(x[k], xp[k, t:t + h, l:l + wd], scratch)
+            transposed(x[k].reshape(c, -1), scratch.reshape(-1, c))
+            q = xq[k]
+            _split(scratch, q, pads, s)
             for r0, r1 in blocks:
                 out, tm = acc[r0:r1], tmp[:r1 - r0]
-                np.multiply(_window(xp[k], r0, r1, 0, 0, s, d, o[1]), wt[0, 0], out=out)
-                for i in range(kh):
-                    for j in range(kw):
-                        if i or j:
-                            np.multiply(_window(xp[k], r0, r1, i, j, s, d, o[1]), wt[i, j], out=tm)
-                            out += tm
+                for i, j, a, b, u, v in taps:
+                    win = q[a, b, r0 + u:r1 + u, v:v + ow]
+                    if i or j:
+                        np.multiply(win, wt[i, j], out=tm)
+                        out += tm
+                    else:
+                        np.multiply(win, wt[0, 0], out=out)
             transposed(acc.reshape(-1, c), y[k].reshape(c, -1))
     _parallel.each(part, _parallel.blocks(n, y.nbytes))
-    return y, Saved(xp, wt)
+    return y, Saved(xq, wt)
 
 
 def grads(g, saved, s, d, pads, gx, need_w):
     """Weight gradient (C, 1, KH, KW) (None unless need_w) of a depthwise conv, and its input gradient written
-    into gx (N, C, H, W) when given. The weight gradient's products and row sums are one einsum over all taps of a
-    block (a multiply then a row reduction per tap took 1.6x as long: 102 -> 63 us for a 12x56x96 block, 568 ->
-    352 with 7x7 taps), summed over the output columns at the end."""
+    into gx (N, C, H, W) when given. The weight gradient's products and row sums are one einsum per phase over its
+    taps' windows of a block (a multiply then a row reduction per tap took 1.6x as long: 102 -> 63 us for a 12x56x96
+    block, 568 -> 352 with 7x7 taps), summed over the output columns at the end."""
     n, c = g.shape[:2]
     o = g.shape[2:]
     k = saved.wt.shape[:2]
-    xp, wt = saved.xp, saved.wt
+    xq, wt = saved.xq, saved.wt
     blocks = _row_blocks(o, c, g.itemsize)
     parts = np.zeros((n,) + tuple(k) + (o[1], c), g.dtype) if need_w else None
+    taps, groups, ow = _taps(k, s, d), _phase_groups(k, s, d), o[1]
 
     def part(lo, hi):
         gl = np.empty(tuple(o) + (c,), g.dtype)
@@ -117,7 +171,8 @@ def grads(g, saved, s, d, pads, gx, need_w):
         sums = np.empty(tuple(k) + (o[1], c), g.dtype)
         if gx is not None:
             h, wd = gx.shape[2:]
-            canvas = np.empty((h + pads[0][0] + pads[0][1], wd + pads[1][0] + pads[1][1], c), g.dtype)
+            canvas = np.empty(_phase_shape((h + pads[0][0] + pads[0][1], wd + pads[1][0] + pads[1][1]), s) + (c,),
+                              g.dtype)
             crop = np.empty((h, wd, c), g.dtype)
         for m in range(lo, hi):
             transposed(g[m].reshape(c, -1), gl.reshape(-1, c))
@@ -126,17 +181,18 @@ def grads(g, saved, s, d, pads, gx, need_w):
             for r0, r1 in blocks:
                 gb, tm = gl[r0:r1], tmp[:r1 - r0]
                 if need_w:
-                    np.einsum('ijrwc,rwc->ijwc', _taps(xp[m], r0, r1, k, s, d, o[1]), gb, out=sums)
-                    parts[m] += sums
+                    for group in groups:
+                        into = sums[:group[2][0], :group[2][1]]
+                        np.einsum('ijrwc,rwc->ijwc', _group_view(xq[m], r0, r1, group, ow), gb, out=into)
+                        parts[(m,) + group[1]] += into
                 if gx is None:
                     continue
-                for i in range(k[0]):
-                    for j in range(k[1]):
-                        np.multiply(gb, wt[i, j], out=tm)
-                        win = _window(canvas, r0, r1, i, j, s, d, o[1])
-                        win += tm
+                for i, j, a, b, u, v in taps:
+                    np.multiply(gb, wt[i, j], out=tm)
+                    win = canvas[a, b, r0 + u:r1 + u, v:v + ow]
+                    win += tm
             if gx is not None:
-                crop[...] = canvas[pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd]
+                _merge(canvas, pads, s, crop)
                 transposed(crop.reshape(-1, c), gx[m].reshape(c, -1))
     _parallel.each(part, _parallel.blocks(n, g.nbytes * (2 if need_w and gx is not None else 1)))
     if not need_w:
