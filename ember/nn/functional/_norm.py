@@ -499,21 +499,47 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 def _gn_backward(self, g):
     xhat, invstd, w, G, _ = self.ctx
     N, C = xhat.shape[:2]
+    if g.dtype == xhat.dtype and _as_rows(xhat, 1) is not None:
+        return _gn_plane_grads(np.ascontiguousarray(g), xhat, invstd, w, G, self.need)
     shape = _bshape(xhat.ndim, C)
     gxhat = g if w is None else g * w.reshape(shape)
     gx = gw = gb = None
     red = (0,) + tuple(range(2, xhat.ndim))
     if self.need[0]:
-        rows = _as_rows(xhat.reshape(N * G, -1), 1) if gxhat.dtype == xhat.dtype else None
-        if rows is not None:    # layer norm's rows: one (sample, group) a row
-            gx = _ln_grad_rows(gxhat.reshape(rows.shape), rows, invstd.reshape(-1, 1)).reshape(xhat.shape)
-        else:
-            gx = _norm_grad_x(gxhat.reshape(N, G, -1), xhat.reshape(N, G, -1), invstd[:, :, None], (2,))
-            gx = gx.reshape(xhat.shape).astype(xhat.dtype, copy=False)
+        gx = _norm_grad_x(gxhat.reshape(N, G, -1), xhat.reshape(N, G, -1), invstd[:, :, None], (2,))
+        gx = gx.reshape(xhat.shape).astype(xhat.dtype, copy=False)
     if self.need[1]:
         gw = (g * xhat).sum(axis=red).astype(w.dtype, copy=False)
     if self.need[2]:
         gb = g.sum(axis=red).astype(xhat.dtype, copy=False)
+    return gx, gw, gb
+
+
+def _gn_plane_grads(g, xhat, invstd, w, G, need):
+    """Group norm's (gx, gw, gb) from two sums per (sample, channel) plane, as PyTorch's CPU kernel: sum g and sum
+    g * xhat give the bias's and weight's gradients (planes added over the batch in float64) and, weighted by w
+    within each group, the input gradient's two group means, so gx = g * (w * invstd) + xhat * B + C with per-plane
+    coefficients. The row form (layer norm's, on g * w) multiplied and reduced whole arrays several more times and
+    summed the parameters' gradients over axes (0, 2, 3): (8, 256, 28, 28), 32 groups, backward 2.4 -> 1.2 ms."""
+    N, C = xhat.shape[:2]
+    rows = g.reshape(N * C, -1)
+    xr = xhat.reshape(rows.shape)
+    sums = _row_sums(rows) if rows.shape[1] > 1 else rows[:, 0].copy()
+    dots = np.einsum('ij,ij->i', rows, xr)
+    gb = sums.reshape(N, C).sum(0, dtype=np.float64).astype(xhat.dtype) if need[2] else None
+    gw = dots.reshape(N, C).sum(0, dtype=np.float64).astype(w.dtype) if need[1] else None
+    gx = None
+    if need[0]:
+        wg = np.ones((G, C // G), xhat.dtype) if w is None else w.reshape(G, C // G).astype(xhat.dtype, copy=False)
+        m = xhat.size // (N * G)
+        s1 = np.einsum('ngc,gc->ng', sums.reshape(N, G, -1), wg) / m
+        s2 = np.einsum('ngc,gc->ng', dots.reshape(N, G, -1), wg) / m
+        scale = (invstd[:, :, None] * wg).reshape(-1, 1)
+        gx = np.multiply(rows, scale)
+        part = np.multiply(xr, np.repeat(-invstd * s2, C // G).reshape(-1, 1))
+        part += np.repeat(-invstd * s1, C // G).reshape(-1, 1)
+        gx += part
+        gx = gx.reshape(xhat.shape)
     return gx, gw, gb
 
 
