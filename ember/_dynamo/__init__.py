@@ -4,7 +4,7 @@ nothing; an unknown setting raises AttributeError as PyTorch's config does."""
 import functools
 
 __all__ = ['config', 'reset', 'disable', 'is_compiling', 'graph_break', 'allow_in_graph', 'mark_dynamic',
-           'mark_static']
+           'mark_static', 'list_backends']
 
 
 class _Config:
@@ -34,6 +34,14 @@ config = _Config()
 
 def reset():
     """Forget compiled code (ember compiles nothing)."""
+
+
+def list_backends(exclude_tags=('debug', 'experimental')):
+    """The backend names ``torch.compile`` accepts, sorted, less those with a tag in ``exclude_tags`` (PyTorch
+    tags its debugging backends 'debug' and openxla_eval 'experimental')."""
+    from .eval_frame import BACKEND_TAGS
+    excluded = set(exclude_tags or ())
+    return sorted(name for name, tags in BACKEND_TAGS.items() if not excluded.intersection(tags))
 
 
 def is_compiling():

@@ -2,10 +2,17 @@
 options PyTorch refuses and wraps a module as PyTorch does, so a compiled model's ``state_dict`` has PyTorch's
 ``_orig_mod.`` keys and its checkpoints load in either library."""
 from ..nn.modules.module import Module
+from .exc import InvalidBackend
 
 MODES = ('default', 'lite', 'reduce-overhead', 'max-autotune-no-cudagraphs', 'max-autotune')
-BACKENDS = ('inductor', 'eager', 'aot_eager', 'cudagraphs', 'aot_eager_decomp_partition', 'aot_ts', 'ts', 'openxla',
-            'openxla_eval', 'tvm', 'eager_debug', 'eager_noexcept', 'pre_dispatch_eager')
+# PyTorch's registered backends with their tags (list_backends leaves out 'debug' and 'experimental' ones)
+BACKEND_TAGS = {'inductor': (), 'cudagraphs': (), 'openxla': (), 'tvm': (), 'openxla_eval': ('experimental',),
+                **{name: ('debug',) for name in (
+                    'eager', 'aot_eager', 'aot_eager_decomp_partition', 'aot_eager_decomp_partition_crossref',
+                    'aot_eager_decomp_partition_with_mode', 'aot_eager_default_partitioner', 'aot_ts', 'ts',
+                    'eager_debug', 'eager_noexcept', 'pre_dispatch_eager', 'invoke_subgraph',
+                    'dynamo_minifier_backend', 'dynamo_accuracy_minifier_backend')}}
+BACKENDS = tuple(BACKEND_TAGS)
 
 
 class OptimizedModule(Module):
@@ -36,7 +43,7 @@ def compile_(model, backend, mode, options, disable):
     if mode is not None and mode not in MODES:
         raise RuntimeError(f'Unrecognized mode={mode}, should be one of: {", ".join(MODES)}')
     if isinstance(backend, str) and backend not in BACKENDS:
-        raise RuntimeError(f"Invalid backend: {backend!r}, see `torch._dynamo.list_backends()` for available backends.")
+        raise InvalidBackend(backend)
     if model is None:
         return lambda m: _wrap(m, disable)
     return _wrap(model, disable)

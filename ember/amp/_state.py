@@ -8,6 +8,7 @@ import threading
 import weakref
 
 from .. import _dtype
+from ..autograd.grad_mode import GRAD
 
 
 class _State(threading.local):
@@ -30,11 +31,12 @@ def _eligible(t, Tensor):
 
 
 def _cached_cast(t, to):
-    """``t`` as ``to`` (float32 leaves that require grad: once per region, from the cache)."""
+    """``t`` as ``to`` (float32 leaves that require grad: once per region, from the cache; a cast made under
+    no_grad, as in a custom Function's forward, is not kept, so a later op still records the cast's grad_fn)."""
     if t.dtype is to:
         return t
     if to is STATE.dtype and t.dtype is _dtype.float32 and t._requires_grad and t.is_leaf and t._base is None \
-            and STATE.cache_enabled:
+            and STATE.cache_enabled and GRAD.enabled:
         hit = STATE.cache.get(id(t))
         if hit is not None and hit[0]() is t:
             return hit[1]

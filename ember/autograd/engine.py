@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from .. import _parallel
+from .._bf16 import BF16Array, adopt
 from .graph import ANOMALY, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD, OFF, _ident
 from . import _graph_api
@@ -22,8 +23,11 @@ def _shape_str(shape):
 def _mixed_sum(a, b):
     """Two gradients of one output summed, of two types: an array (ndarray or ember's complex or bf16 one) and a
     tensor (sparse, or under create_graph) as tensors, by ember's add (Tensor's ``+`` leaves an ndarray operand
-    to NumPy, as PyTorch's does: see ops._numpy_operand)."""
+    to NumPy, as PyTorch's does: see ops._numpy_operand). Two bf16 arrays (a backward's NumPy result is not rounded
+    until a tensor adopts it) are rounded, then their sum: PyTorch's engine adds two bf16 tensors."""
     from ..ops.pointwise import _add
+    if type(a) is BF16Array and type(b) is BF16Array:
+        return adopt(adopt(a) + adopt(b))
     if isinstance(a, Tensor) == isinstance(b, Tensor):
         return a + b
     return _add(a, b) if isinstance(a, Tensor) else _add(b, a)
@@ -132,7 +136,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * node._n_out
-        buf[nr] = g if buf[nr] is None else buf[nr] + g if type(g) is type(buf[nr]) else _mixed_sum(buf[nr], g)
+        b = buf[nr]
+        buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array else _mixed_sum(b, g)
 
     deps = _dependencies(list(buffers))
     targets = captured = None
@@ -333,7 +338,7 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                     if buf[nr] is not None and _parallel.LATER is not None and _parallel.touches(buf[nr], g):
                         _parallel.settle()      # the sum reads both
                     b = buf[nr]
-                    buf[nr] = g if b is None else b + g if type(g) is type(b) else _mixed_sum(b, g)
+                    buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array else _mixed_sum(b, g)
                 if left != -1:
                     deps[child] = left + 1
                     continue

@@ -6,6 +6,7 @@ import functools
 import numpy as np
 
 from .grad_mode import GRAD, no_grad
+from .._dtype import FROM_NP
 from .graph import Node, MODE, PACKED, _version_cell, _FREED
 
 
@@ -87,13 +88,15 @@ class BackwardCFunction(Node, FunctionCtx):
                                f'(expected {n}, got {len(res)})')
         res = [res[p] for p in self._tensor_pos]
         out = []
-        for r, (fn, _) in zip(res, self.next_functions):
+        for r, (fn, _), dt in zip(res, self.next_functions, self._in_dtypes):
             if r is None or fn is None:
                 out.append(None)
-            elif MODE.graph:
-                out.append(r)
-            else:
-                out.append(r._data if isinstance(r, Tensor) else np.asarray(r))
+                continue
+            if not isinstance(r, Tensor):
+                r = Tensor._make(np.asarray(r))
+            if r._data.dtype is not dt and r._data.dtype.kind == dt.kind == 'f':
+                r = r.to(FROM_NP[dt])   # PyTorch's engine casts a gradient to its input's dtype
+            out.append(r if MODE.graph else r._data)
         return tuple(out)
 
 
@@ -172,6 +175,7 @@ def _run(cls, args, kwargs):
         return out, ctx
     ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
                      for o in outs]
+    ctx._in_dtypes = [t._data.dtype for t in tensors]
     inputs_by_id = {id(t) for t in tensors}
     result = []
     for i, o in enumerate(outs):

@@ -11,6 +11,12 @@ def _tensors(x):
     return [x] if isinstance(x, Tensor) else [t for t in x if isinstance(t, Tensor)]
 
 
+def _diff_inputs(inputs):
+    """The inputs gradcheck differentiates: floating tensors that require grad (None, numbers and other
+    arguments pass through to ``func`` unchecked, as in PyTorch)."""
+    return [x for x in _tensors(inputs) if x.requires_grad and x.is_floating_point()]
+
+
 def _flat_out(func, inputs):
     from ..tensor import Tensor
     out = func(*inputs)
@@ -21,9 +27,7 @@ def numerical_jacobian(func, inputs, eps):
     """d out / d input for each (differentiable input, output) by central differences."""
     outs0 = _flat_out(func, inputs)
     jac = []
-    for x in inputs:
-        if not (x.requires_grad and x.is_floating_point()):
-            continue
+    for x in _diff_inputs(inputs):
         cols = [np.zeros((x.numel(), o.numel())) for o in outs0]
         flat = x._data.reshape(-1)
         for k in range(flat.size):
@@ -43,7 +47,7 @@ def analytical_jacobian(func, inputs):
     """The same Jacobians from autograd, one vector-Jacobian product per output element."""
     from . import grad
     from ..tensor import Tensor
-    diff = [x for x in inputs if x.requires_grad and x.is_floating_point()]
+    diff = _diff_inputs(inputs)
     outs = _flat_out(func, inputs)
     jac = [[np.zeros((x.numel(), o.numel())) for o in outs] for x in diff]
     for j, o in enumerate(outs):
@@ -97,7 +101,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 raise GradcheckError('Numerical gradient for function expected to be zero')
             return False
         return True
-    diff = [x for x in inputs if x.requires_grad and x.is_floating_point()]
+    diff = _diff_inputs(inputs)
     modes = ([('', analytical_jacobian)] if check_backward_ad else []) + \
         ([('computed with forward mode ', forward_jacobian)] if check_forward_ad else [])
     for mode, jacobian in modes:
@@ -154,6 +158,17 @@ def _check_grad_dtypes(func, inputs):
                 raise GradcheckError('Gradient has dtype mismatch')
 
 
+def _random_grad_output(out):
+    """A grad output for ``out`` as PyTorch's gradgradcheck makes one (``torch.testing.make_tensor`` in [-1, 1),
+    float64 for a non-floating output), drawing from the global generator as it does, so that a script's later
+    random numbers stay those PyTorch gives."""
+    from .. import empty, float64, view_as_real
+    dtype = out.dtype if out.is_floating_point() or out.is_complex() else float64
+    t = empty(out.shape, dtype=dtype)
+    (view_as_real(t) if t.is_complex() else t).uniform_(-1, 1)
+    return t.requires_grad_()
+
+
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
                   raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
                   check_batched_grad=False, check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
@@ -167,11 +182,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     from . import grad
     from ..tensor import Tensor
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
-    outs = _flat_out(func, inputs)
     if grad_outputs is None:
-        rng = np.random.default_rng(0)
-        grad_outputs = [Tensor._make(rng.standard_normal(o._data.shape).astype(o._data.dtype)).requires_grad_()
-                        for o in outs]
+        grad_outputs = [_random_grad_output(o) for o in _flat_out(func, inputs) if o.requires_grad]
     else:
         grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
     n = len(inputs)
@@ -179,7 +191,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
     def first(*args):
         xs, gos = args[:n], args[n:]
-        o = _flat_out(func, xs)
+        o = [t for t in _flat_out(func, xs) if t.requires_grad]
         gs = grad(o, [xs[i] for i in diff_idx], list(gos), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
