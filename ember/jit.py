@@ -71,9 +71,10 @@ class Attribute(typing.NamedTuple):
 
 
 def _runs_eagerly(what, obj):
-    warnings.warn(f'{what}: ember has no TorchScript compiler, so {type(obj).__name__} {getattr(obj, "__name__", "")}'
-                  f' runs as ordinary Python (the same results as the compiled version); torch.jit.save of it is not'
-                  ' supported', UserWarning, stacklevel=3)
+    name = getattr(obj, "__name__", None)
+    label = f'{type(obj).__name__} {name}' if name else type(obj).__name__   # a function's name; a module's class
+    warnings.warn(f'{what}: ember has no TorchScript compiler, so {label} runs as ordinary Python (the same results '
+                  'as the compiled version); torch.jit.save of it is not supported', UserWarning, stacklevel=3)
     return obj
 
 

@@ -1138,3 +1138,174 @@ def test_bfloat16_gradients_of_one_tensor_sum_as_pytorch():
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert got[2] and want[2]
+
+
+def _profiler_recipe(torch, tv):
+    """recipes/recipes/profiler_recipe on resnet18 (in eval mode, 32-pixel inputs): record_function around the
+    inference, key_averages().table sorted by CPU time and grouped by input shape, profile_memory's columns and
+    the memory each layer's op allocates, the Chrome trace export, and a schedule with on_trace_ready. Timings
+    differ, so what is compared is the events' names, counts and input shapes and the tables' columns."""
+    import collections
+    import json
+    profile, record_function, ProfilerActivity = torch.profiler.profile, torch.profiler.record_function, \
+        torch.profiler.ProfilerActivity
+    torch.manual_seed(0)
+    model = tv.models.resnet18().eval()
+    inputs = torch.randn(2, 3, 32, 32)
+
+    def top_level(prof):
+        return [e for e in prof.events() if e.cpu_parent is not None and e.cpu_parent.name == 'model_inference']
+
+    def columns(table, line=1):
+        return [c.strip() for c in re.split(r'\s{2,}', table.splitlines()[line].strip())]
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        with record_function("model_inference"):
+            model(inputs)
+    top = top_level(prof)
+    print(sorted(collections.Counter(e.name for e in top).items()))
+    print(sorted({(e.name, str(e.input_shapes)) for e in top}))
+    table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=5)
+    print(columns(table), len(table.splitlines()), table.splitlines()[-1].split(':')[0])
+    table = prof.key_averages(group_by_input_shape=True).table(sort_by="cpu_time_total", row_limit=5)
+    print(columns(table), len(table.splitlines()))
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True) as prof:
+        with record_function("model_inference"):
+            model(inputs)
+    print(sorted({(e.name, str(e.input_shapes), e.cpu_memory_usage) for e in top_level(prof)
+                  if e.name in ('aten::conv2d', 'aten::linear', 'aten::adaptive_avg_pool2d', 'aten::add_')}))
+    print(columns(prof.key_averages().table(sort_by="self_cpu_memory_usage", row_limit=5)),
+          columns(prof.key_averages().table(sort_by="cpu_memory_usage", row_limit=5)))
+    path = os.path.join(tempfile.mkdtemp(), "trace.json")
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model(inputs)
+    prof.export_chrome_trace(path)
+    with open(path) as f:
+        trace = json.load(f)
+    print(sorted(trace)[:5], {'aten::conv2d', 'aten::linear'} <= {e['name'] for e in trace['traceEvents']})
+    seen = []
+
+    def trace_handler(p):
+        p.key_averages().table(sort_by="self_cpu_time_total", row_limit=10)
+        seen.append((p.step_num, 'ProfilerStep*' in {e.key for e in p.key_averages()}))
+    my_schedule = torch.profiler.schedule(skip_first=1, wait=1, warmup=1, active=2, repeat=1)
+    with profile(activities=[ProfilerActivity.CPU], schedule=my_schedule, on_trace_ready=trace_handler) as p:
+        for idx in range(6):
+            model(inputs[:1])
+            p.step()
+    print(seen)
+
+
+def test_profiler_recipe():
+    (got, _), (want, _) = _both(_profiler_recipe, vision=True)
+    assert got == want
+
+
+def test_profiler_layer_events_as_pytorch_records_them():
+    """Each built-in layer's event: the aten op PyTorch records (ReLU(inplace=True): aten::relu_ alone), with the
+    shapes of all its schema's arguments (weights, running stats, [] for the non-tensor ones) and, under
+    profile_memory, the bytes its output takes (the layers whose op allocates nothing else: ember does not see
+    what PyTorch's kernels keep for backward, as layer_norm's mean and rstd)."""
+    def events(T):
+        nn = T.nn
+        T.manual_seed(0)
+        x = T.randn(2, 3, 8, 8)
+        layers = [(nn.ReLU(), x), (nn.ReLU(inplace=True), x.clone()), (nn.Conv2d(3, 4, 3), x),
+                  (nn.ConvTranspose2d(3, 4, 3), x), (nn.BatchNorm2d(3).eval(), x), (nn.MaxPool2d(2), x),
+                  (nn.AvgPool2d(2), x), (nn.Flatten(), x), (nn.Linear(8, 2), x), (nn.Linear(8, 2, bias=False), x),
+                  (nn.Dropout(), x), (nn.Sigmoid(), x), (nn.Tanh(), x), (nn.Softmax(1), x), (nn.LogSoftmax(1), x),
+                  (nn.LayerNorm(8), x), (nn.GroupNorm(3, 3), x), (nn.GELU(), x), (nn.AdaptiveAvgPool2d(1), x),
+                  (nn.Embedding(10, 4), T.tensor([[1, 2]])), (nn.Conv1d(3, 4, 3), x[0, :, 0])]
+        out = []
+        for m, inp in layers:
+            with T.profiler.profile(record_shapes=True, profile_memory=True) as p:
+                m(inp)
+            only_output = not isinstance(m, (nn.LayerNorm, nn.GroupNorm, nn.MaxPool2d, nn.Dropout))
+            out.append([(e.name, e.input_shapes, e.cpu_memory_usage if only_output else None) for e in p.events()
+                        if e.cpu_parent is None and e.name != '[memory]'])   # PyTorch's frees, not an op's
+        return out
+    for g, w in zip(events(ember), events(torch)):
+        assert g == w
+
+
+def _tensorboard_recipe(torch, logdir):
+    """recipes/recipes/tensorboard_with_pytorch (a linear fit logging its loss per epoch with add_scalar, flush,
+    close) and the SummaryWriter calls of intermediate/tensorboard_tutorial: add_scalars, add_histogram, add_text,
+    add_hparams (named and timestamped runs)."""
+    SummaryWriter = torch.utils.tensorboard.SummaryWriter
+    torch.manual_seed(0)
+    writer = SummaryWriter(log_dir=logdir)
+    x = torch.arange(-5, 5, 0.1).view(-1, 1)
+    y = -5 * x + 0.1 * torch.randn(x.size())
+    model = torch.nn.Linear(1, 1)
+    criterion = torch.nn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_model(iter):
+        for epoch in range(iter):
+            y1 = model(x)
+            loss = criterion(y1, y)
+            writer.add_scalar("Loss/train", loss, epoch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    train_model(10)
+    writer.flush()
+    writer.add_scalars('run_14h', {'xsinx': 1.5, 'xcosx': torch.tensor(2.0)}, 3)
+    writer.add_histogram('weights', torch.randn(100), 0)
+    writer.add_text('note', 'lr 0.1', 0)
+    for i in range(2):
+        writer.add_hparams({'lr': 0.1 * i, 'bsize': i, 'opt': 'sgd', 'nesterov': True},
+                           {'hparam/accuracy': 10 * i, 'hparam/loss': torch.tensor(1.5)},
+                           hparam_domain_discrete={'opt': ['sgd', 'adam']}, run_name=f'trial{i}')
+    writer.add_hparams({'lr': 0.5}, {'hparam/accuracy': 1.0})
+    writer.close()
+    print(writer.get_logdir() == logdir)
+
+
+def _tensorboard_events(logdir):
+    """What TensorBoard reads from each run under ``logdir``: scalars, histograms, text and the hparams plugin's
+    data (a run named by its start time as '<time>')."""
+    from google.protobuf.json_format import MessageToDict
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+    runs = {}
+    for root, _, files in sorted(os.walk(logdir)):
+        if not any(f.startswith('events.out.tfevents.') for f in files):
+            continue
+        name = os.path.relpath(root, logdir)
+        if re.fullmatch(r'\d+\.\d+', name):
+            name = '<time>'
+        ea = EventAccumulator(root, size_guidance={'scalars': 0, 'histograms': 0, 'tensors': 0})
+        ea.Reload()
+        tags = ea.Tags()
+        try:
+            hparams = ea.PluginTagToContent('hparams')
+        except KeyError:    # a run without the plugin's data
+            hparams = {}
+        hist = {t: [(e.step, e.histogram_value.min, e.histogram_value.max, e.histogram_value.num,
+                     e.histogram_value.sum, list(e.histogram_value.bucket_limit), list(e.histogram_value.bucket))
+                    for e in ea.Histograms(t)] for t in tags['histograms']}
+        runs[name] = {'scalars': {t: [(e.step, e.value) for e in ea.Scalars(t)] for t in tags['scalars']},
+                      'histograms': hist,
+                      'tensors': {t: [(e.step, list(e.tensor_proto.string_val)) for e in ea.Tensors(t)]
+                                  for t in tags['tensors']},
+                      'hparams': {t: MessageToDict(HParamsPluginData.FromString(c)) for t, c in hparams.items()}}
+    return runs
+
+
+def test_tensorboard_recipe():
+    import torch.utils.tensorboard  # noqa: F401 (PyTorch's loads on import, as the recipe's from-import does)
+    dirs = tempfile.mkdtemp(), tempfile.mkdtemp()
+    (got, _), (want, _) = _printed(_tensorboard_recipe, ember, dirs[0]), _printed(_tensorboard_recipe, torch, dirs[1])
+    assert got == want
+    g, w = _tensorboard_events(dirs[0]), _tensorboard_events(dirs[1])
+    assert sorted(g) == sorted(w) == ['.', '<time>', 'run_14h_xcosx', 'run_14h_xsinx', 'trial0', 'trial1']
+    for run in w:
+        assert g[run]['hparams'] == w[run]['hparams']
+        assert g[run]['tensors'] == w[run]['tensors']
+        assert sorted(g[run]['scalars']) == sorted(w[run]['scalars'])
+        for tag in w[run]['scalars']:
+            _close(g[run]['scalars'][tag], w[run]['scalars'][tag], rtol=1e-5)
+        assert sorted(g[run]['histograms']) == sorted(w[run]['histograms'])
+        for tag in w[run]['histograms']:
+            _close(g[run]['histograms'][tag], w[run]['histograms'][tag], rtol=1e-5)

@@ -21,9 +21,6 @@ class profile:
         if use_cuda or use_device not in (None, "cpu"):
             raise RuntimeError(f"torch.autograd.profiler.profile(use_device={use_device or 'cuda'!r}): ember runs "
                                "on the CPU only")
-        if profile_memory:
-            raise NotImplementedError("torch.autograd.profiler.profile(profile_memory=True) is not supported by "
-                                      "ember yet (it does not track allocations)")
         self.enabled = enabled
         self.record_shapes = record_shapes
         self.with_flops = with_flops
@@ -38,7 +35,7 @@ class profile:
         if self.entered:
             raise RuntimeError("Profiler context manager is not reentrant")
         self.entered = True
-        self._session = _start(self.record_shapes)
+        self._session = _start(self.record_shapes, self.profile_memory)
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):

@@ -99,13 +99,14 @@ def tensorboard_trace_handler(dir_name, worker_name=None, use_gzip=False):
 def _events_from(session, rewrite_steps=True):
     """FunctionEvents (in start order, with parents and children) from a session's raw events."""
     threads = {}
-    events = EventList()
     base = session.base_us
-    for i, (name, start, end, tid, shapes, kind) in enumerate(sorted(session.events, key=lambda e: (e[1], -e[2]))):
+    events = EventList(profile_memory=session.profile_memory)
+    for i, (name, start, end, tid, shapes, kind, nbytes) in enumerate(sorted(session.events,
+                                                                             key=lambda e: (e[1], -e[2]))):
         thread = threads.setdefault(tid, len(threads) + 1)
         shown = "ProfilerStep*" if rewrite_steps and name.startswith("ProfilerStep#") else name
         evt = FunctionEvent(i + 1, shown, thread, round(start - base, 3), round(end - base, 3), input_shapes=shapes,
-                            trace_name=name, is_user_annotation=kind == "user_annotation")
+                            trace_name=name, is_user_annotation=kind == "user_annotation", cpu_memory_usage=nbytes)
         evt.raw_start, evt.raw_end, evt.raw_tid = start, end, tid
         events.append(evt)
     events._build_tree()
@@ -132,7 +133,7 @@ class _KinetoProfile:
         pass
 
     def start_trace(self):
-        self._session = _start(self.record_shapes)
+        self._session = _start(self.record_shapes, self.profile_memory)
         self._trace_start_ns = time.time_ns()
 
     def stop_trace(self):
@@ -200,10 +201,12 @@ def _chrome_trace(events, record_shapes, start_ns, name):
     out.append({"name": "Iteration Start: PyTorch Profiler", "ph": "i", "s": "g", "pid": "Traces",
                 "tid": "Trace PyTorch Profiler", "ts": base_us})
     out.append({"name": "Record Window End", "ph": "i", "s": "g", "pid": "", "tid": "", "ts": base_us + span})
-    return {"schemaVersion": 1, "deviceProperties": [], "trace_id": os.urandom(16).hex().upper(),
-            "record_shapes": int(bool(record_shapes)), "host_name": socket.gethostname(), "displayTimeUnit": "ms",
-            "baseTimeNanoseconds": (start_ns or time.time_ns()) // 1_000_000_000 * 1_000_000_000,
-            "traceEvents": out, "traceName": name}
+    trace = {"schemaVersion": 1, "deviceProperties": [], "trace_id": os.urandom(16).hex().upper()}
+    if record_shapes:   # PyTorch writes the key only when shapes were recorded
+        trace["record_shapes"] = 1
+    return dict(trace, host_name=socket.gethostname(), displayTimeUnit="ms",
+                baseTimeNanoseconds=(start_ns or time.time_ns()) // 1_000_000_000 * 1_000_000_000,
+                traceEvents=out, traceName=name)
 
 
 class profile(_KinetoProfile):
@@ -232,11 +235,8 @@ class profile(_KinetoProfile):
                           stacklevel=2)
         if not activities_set and not activities:
             raise AssertionError("No valid profiler activities found")
-        if profile_memory:
-            raise NotImplementedError("torch.profiler.profile(profile_memory=True) is not supported by ember "
-                                      "yet (it does not track allocations)")
-        super().__init__(activities=activities_set, record_shapes=record_shapes, with_stack=with_stack,
-                         with_flops=with_flops, with_modules=with_modules)
+        super().__init__(activities=activities_set, record_shapes=record_shapes, profile_memory=profile_memory,
+                         with_stack=with_stack, with_flops=with_flops, with_modules=with_modules)
         self.schedule = schedule if schedule else _default_schedule_fn
         self.record_steps = bool(schedule)
         self.on_trace_ready = on_trace_ready

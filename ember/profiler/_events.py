@@ -116,6 +116,10 @@ class FunctionEvent(_Times):
     def self_cpu_time_total(self):
         return self.cpu_time_total - sum(c.cpu_time_total for c in self.cpu_children)
 
+    @property
+    def self_cpu_memory_usage(self):
+        return self.cpu_memory_usage - sum(c.cpu_memory_usage for c in self.cpu_children)
+
     def append_cpu_child(self, child):
         self.cpu_children.append(child)
 
@@ -127,7 +131,7 @@ class FunctionEvent(_Times):
                 f"node_id=-1 cpu_time={self.cpu_time_str} start_us={self.time_range.start} "
                 f"end_us={self.time_range.end} cpu_children={[c.id for c in self.cpu_children]} "
                 f"None_time=0.000us name={self.name} thread={self.thread} input_shapes={self.input_shapes or []} "
-                f"cpu_memory_usage=0 None_memory_usage=0 is_async=False is_remote=False "
+                f"cpu_memory_usage={self.cpu_memory_usage} None_memory_usage=0 is_async=False is_remote=False "
                 f"seq_nr={self.sequence_nr} is_legacy=False>")
 
 
@@ -139,6 +143,8 @@ class FunctionEventAvg(_Times):
         self.count = 0
         self.cpu_time_total = 0.0
         self.self_cpu_time_total = 0.0
+        self.cpu_memory_usage = 0
+        self.self_cpu_memory_usage = 0
         self.input_shapes = None
         self.cpu_parent = None
         self.cpu_children = []
@@ -150,6 +156,8 @@ class FunctionEventAvg(_Times):
             self.cpu_parent = other.cpu_parent
         self.cpu_time_total += other.cpu_time_total
         self.self_cpu_time_total += other.self_cpu_time_total
+        self.cpu_memory_usage += other.cpu_memory_usage
+        self.self_cpu_memory_usage += other.self_cpu_memory_usage
         self.count += other.count
         return self
 
@@ -159,7 +167,7 @@ class FunctionEventAvg(_Times):
     def __repr__(self):
         return (f"<FunctionEventAvg key={self.key} self_cpu_time={self.self_cpu_time_total_str} "
                 f"cpu_time={self.cpu_time_str}  self_cuda_time=0.000us cuda_time=0.000us "
-                f"input_shapes={self.input_shapes} cpu_memory_usage=0 cuda_memory_usage=0>")
+                f"input_shapes={self.input_shapes} cpu_memory_usage={self.cpu_memory_usage} cuda_memory_usage=0>")
 
 
 class EventList(list):

@@ -14,6 +14,8 @@ import threading
 import time
 import types
 
+import numpy as np
+
 _NAMESPACES = ("ember", "ember.nn.functional", "ember.linalg", "ember.special")
 _SKIP_PREFIXES = ("is_", "set_", "get_", "use_", "_")
 _SKIP = {"save", "load", "manual_seed", "seed", "initial_seed", "compile", "typename", "no_grad",
@@ -38,16 +40,29 @@ _TENSOR_SKIP = {"size", "dim", "ndimension", "numel", "nelement", "stride", "sto
                 "__init__", "__new__", "__del__", "__getattr__", "__setattr__", "__delattr__", "__dir__",
                 "__reversed__", "__complex__", "__class_getitem__", "__init_subclass__", "__subclasshook__",
                 "__sizeof__", "__reduce__", "__copy__"}
-# Built-in layers whose forward is one aten op in PyTorch.
-_LAYERS = {"Linear": "linear", "Bilinear": "bilinear", "Conv1d": "conv1d", "Conv2d": "conv2d",
-           "Conv3d": "conv3d", "ConvTranspose1d": "conv_transpose1d", "ConvTranspose2d": "conv_transpose2d",
-           "ConvTranspose3d": "conv_transpose3d", "BatchNorm1d": "batch_norm", "BatchNorm2d": "batch_norm",
-           "BatchNorm3d": "batch_norm", "LayerNorm": "layer_norm", "GroupNorm": "group_norm",
-           "Embedding": "embedding", "Dropout": "dropout", "MaxPool1d": "max_pool1d", "MaxPool2d": "max_pool2d",
-           "AvgPool1d": "avg_pool1d", "AvgPool2d": "avg_pool2d", "AdaptiveAvgPool2d": "adaptive_avg_pool2d",
-           "Flatten": "flatten", "CrossEntropyLoss": "cross_entropy_loss", "MSELoss": "mse_loss",
-           "NLLLoss": "nll_loss_nd", "ReLU": "relu", "GELU": "gelu", "Tanh": "tanh", "Sigmoid": "sigmoid",
-           "Softmax": "softmax", "LogSoftmax": "log_softmax", "LSTM": "lstm", "GRU": "gru", "RNN": "rnn_tanh"}
+# Built-in layers whose forward is one aten op in PyTorch: the op's name and its arguments in the aten schema's
+# order, for the recorded input shapes: 0 and 1 the forward's first and second arguments, a string the module's
+# tensor attribute of that name, None an argument that is not a tensor (PyTorch records [] for it).
+_CONV = (0, "weight", "bias", None, None, None, None)
+_CONV_T = _CONV + (None,)
+_BN = (0, "weight", "bias", "running_mean", "running_var", None, None, None, None)
+_RNN = (0, 1, None, None, None, None, None, None, None)
+_LAYERS = {"Linear": ("linear", (0, "weight", "bias")), "Bilinear": ("bilinear", (0, 1, "weight", "bias")),
+           "Conv1d": ("conv1d", _CONV), "Conv2d": ("conv2d", _CONV), "Conv3d": ("conv3d", _CONV),
+           "ConvTranspose1d": ("conv_transpose1d", _CONV_T), "ConvTranspose2d": ("conv_transpose2d", _CONV_T),
+           "ConvTranspose3d": ("conv_transpose3d", _CONV_T), "BatchNorm1d": ("batch_norm", _BN),
+           "BatchNorm2d": ("batch_norm", _BN), "BatchNorm3d": ("batch_norm", _BN),
+           "LayerNorm": ("layer_norm", (0, None, "weight", "bias", None, None)),
+           "GroupNorm": ("group_norm", (0, None, "weight", "bias", None, None)),
+           "Embedding": ("embedding", ("weight", 0, None, None, None)), "Dropout": ("dropout", (0, None, None)),
+           "MaxPool1d": ("max_pool1d", (0,) + (None,) * 5), "MaxPool2d": ("max_pool2d", (0,) + (None,) * 5),
+           "AvgPool1d": ("avg_pool1d", (0,) + (None,) * 5), "AvgPool2d": ("avg_pool2d", (0,) + (None,) * 6),
+           "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", (0, None)), "Flatten": ("flatten", (0, None, None)),
+           "CrossEntropyLoss": ("cross_entropy_loss", (0, 1, "weight", None, None, None)),
+           "MSELoss": ("mse_loss", (0, 1, None)), "NLLLoss": ("nll_loss_nd", (0, 1, "weight", None, None)),
+           "ReLU": ("relu", (0,)), "GELU": ("gelu", (0, None)), "Tanh": ("tanh", (0,)), "Sigmoid": ("sigmoid", (0,)),
+           "Softmax": ("softmax", (0, None, None)), "LogSoftmax": ("log_softmax", (0, None, None)),
+           "LSTM": ("lstm", _RNN), "GRU": ("gru", _RNN), "RNN": ("rnn_tanh", _RNN)}
 
 _now_us = (lambda: time.perf_counter_ns() / 1000.0)
 
@@ -55,21 +70,60 @@ _now_us = (lambda: time.perf_counter_ns() / 1000.0)
 class _Session:
     """The events of one recording, and the originals of what its wrappers replaced."""
 
-    def __init__(self, record_shapes=False):
+    def __init__(self, record_shapes=False, profile_memory=False):
         self.record_shapes = record_shapes
+        self.profile_memory = profile_memory
         self.base_us = _now_us()  # event times are shown from the start of the recording
-        self.events = []  # [name, start_us, end_us, thread, shapes, kind]
+        self.events = []  # [name, start_us, end_us, thread, shapes, kind, bytes allocated]
         self.lock = threading.Lock()
 
-    def add(self, name, start, end, args=(), kind="cpu_op"):
-        shapes = _shapes(args) if self.record_shapes else []
+    def add(self, name, start, end, args=(), kind="cpu_op", result=None, inputs=None):
+        """One event; its input shapes from ``args``, its memory from ``result`` less what ``inputs`` (default
+        ``args``) hold."""
+        shapes = _shapes(args, name) if self.record_shapes else []
+        nbytes = _allocated(args if inputs is None else inputs, result) \
+            if self.profile_memory and result is not None else 0
         with self.lock:
-            self.events.append([name, start, end, threading.get_native_id(), shapes, kind])
+            self.events.append([name, start, end, threading.get_native_id(), shapes, kind, nbytes])
 
 
-def _shapes(args):
+# The number of arguments of PyTorch's aten schema for ops called without their trailing defaults (a + b is
+# aten::add(self, other, alpha)): their recorded shapes end in [] for each default left out.
+_ARITY = {"aten::add": 3, "aten::add_": 3, "aten::sub": 3, "aten::sub_": 3, "aten::rsub": 3, "aten::clone": 2,
+          "aten::addmm": 5, "aten::flatten": 3, "aten::softmax": 3, "aten::log_softmax": 3, "aten::dropout": 3}
+
+
+def _shapes(args, name=None):
     import ember
-    return [list(a.shape) if isinstance(a, ember.Tensor) else [] for a in args]
+    shapes = [list(a.shape) if isinstance(a, ember.Tensor) else [] for a in args]
+    return shapes + [[]] * (_ARITY.get(name, 0) - len(shapes))
+
+
+def _arrays(x, out, depth=0):
+    """The arrays of the tensors (and gradient arrays) in ``x``, searching lists, tuples and dicts."""
+    import ember
+    if isinstance(x, ember.Tensor):
+        out.append(x._data)
+    elif isinstance(x, np.ndarray):
+        out.append(x)
+    elif isinstance(x, (list, tuple, dict)) and depth < 3:
+        for v in (x.values() if isinstance(x, dict) else x):
+            _arrays(v, out, depth + 1)
+    return out
+
+
+def _allocated(args, result):
+    """The bytes an op allocated, as profile_memory counts them: its outputs' arrays that hold none of its inputs'
+    memory (PyTorch's CPU Mem is what an op allocates less what it frees, for an op its new outputs; a view or
+    an in-place op allocates nothing)."""
+    inputs = _arrays(args, [])
+    seen, total = [], 0
+    for a in _arrays(result, []):
+        if any(np.may_share_memory(a, b) for b in inputs) or any(np.may_share_memory(a, b) for b in seen):
+            continue
+        seen.append(a)
+        total += a.nbytes
+    return total
 
 
 _ACTIVE = []  # the recording sessions (nested profilers each get the events)
@@ -80,29 +134,44 @@ def active():
     return bool(_ACTIVE)
 
 
-def add_event(name, start, end, args=(), kind="cpu_op"):
+def add_event(name, start, end, args=(), kind="cpu_op", result=None, inputs=None):
     for session in _ACTIVE:
-        session.add(name, start, end, args, kind)
+        session.add(name, start, end, args, kind, result, inputs)
 
 
 def _timed(fn, record):
-    """``fn`` that, while a profiler records, calls ``record(args, start_us, end_us)`` after each call."""
+    """``fn`` that, while a profiler records, calls ``record(args, start_us, end_us, result)`` after each call
+    (``result`` None when it raised)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if not _ACTIVE:
             return fn(*args, **kwargs)
         start = _now_us()
+        result = None
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            return result
         finally:
-            record(args, start, _now_us())
+            record(args, start, _now_us(), result)
     wrapper.__ember_profiled__ = fn
     return wrapper
 
 
-def _op_event(fn, name, skip=0):
-    """``fn`` adding an event ``name`` per call (its input shapes from the arguments after ``skip``)."""
-    return _timed(fn, lambda args, start, end: add_event(name, start, end, args[skip:]))
+def _op_event(fn, name):
+    """``fn`` adding an event ``name`` per call, its input shapes from the arguments."""
+    return _timed(fn, lambda args, start, end, result: add_event(name, start, end, args, result=result))
+
+
+def _layer_event(forward, aten, schema):
+    """A layer's ``forward`` adding the event of its aten op, the shapes of that op's arguments (``schema``, see
+    ``_LAYERS``); ReLU(inplace=True) records ``aten::relu_``."""
+    def record(args, start, end, result):
+        module, given = args[0], args[1:]
+        name = aten + "_" if aten == "relu" and module.inplace else aten
+        shapes = [given[s] if isinstance(s, int) and s < len(given) else
+                  getattr(module, s, None) if isinstance(s, str) else None for s in schema]
+        add_event("aten::" + name, start, end, shapes, result=result)
+    return _timed(forward, record)
 
 
 def _set(owner, name, value):
@@ -123,9 +192,9 @@ def _install():
                 (not name.startswith("_") or name in _ATEN) and not isinstance(value, (staticmethod, classmethod)):
             _set(ember.Tensor, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
     for cls in _subclasses(ember.nn.Module):
-        aten = _LAYERS.get(cls.__name__)
-        if aten and cls.__module__.startswith("ember."):   # the convs inherit forward from a shared base
-            _set(cls, "forward", _op_event(cls.forward, "aten::" + aten, skip=1))
+        layer = _LAYERS.get(cls.__name__)
+        if layer and cls.__module__.startswith("ember."):   # the convs inherit forward from a shared base
+            _set(cls, "forward", _layer_event(cls.forward, *layer))
     _install_autograd()
     _install_optimizers()
 
@@ -142,10 +211,10 @@ def _install_autograd():
 def _backward_wrapper(fn, name=None):
     """A grad_fn's backward as PyTorch's two events: the engine's evaluate_function and the node (named
     by its class, ``AddmmBackward0``, unless ``name`` is given)."""
-    def record(args, start, end):
+    def record(args, start, end, result):
         node = name or type(args[0]).__name__
-        add_event("autograd::engine::evaluate_function: " + node, start, end)
-        add_event(node, start, end)
+        add_event("autograd::engine::evaluate_function: " + node, start, end, result=result, inputs=args)
+        add_event(node, start, end, result=result, inputs=args)
     return _timed(fn, record)
 
 
@@ -160,7 +229,7 @@ def _install_optimizers():
 
 def _optimizer_wrapper(fn, method):
     """An optimizer's step or zero_grad as PyTorch's user annotation ``Optimizer.step#SGD.step``."""
-    def record(args, start, end):
+    def record(args, start, end, result):
         name = type(args[0]).__name__
         add_event(f"Optimizer.{method}#{name}.{method}", start, end, kind="user_annotation")
     return _timed(fn, record)
@@ -185,9 +254,9 @@ def _uninstall():
             setattr(owner, name, original)
 
 
-def start(record_shapes=False):
+def start(record_shapes=False, profile_memory=False):
     """Begin a recording session; returns it (``stop`` ends it)."""
-    session = _Session(record_shapes)
+    session = _Session(record_shapes, profile_memory)
     if not _ACTIVE and not _PATCHES:
         _install()
     _ACTIVE.append(session)

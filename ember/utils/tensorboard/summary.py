@@ -144,3 +144,50 @@ def text(tag, string):
     proto = TensorProto(dtype='DT_STRING', string_val=[string.encode('utf_8')],
                         tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]))
     return Summary(value=[Summary.Value(tag=tag + '/text_summary', metadata=meta, tensor=proto)])
+
+
+def hparams(hparam_dict, metric_dict, hparam_domain_discrete=None):
+    """The hparams plugin's three summaries (experiment, session start, session end) for one run: each
+    hyperparameter with its type (a number, bool included as PyTorch checks numbers first, a string, or a
+    one-element tensor as a number) and its optional discrete domain, and the metric tags."""
+    from google.protobuf import struct_pb2
+    from tensorboard.plugins.hparams.api_pb2 import DataType, Experiment, HParamInfo, MetricInfo, MetricName, Status
+    from tensorboard.plugins.hparams.metadata import (EXPERIMENT_TAG, PLUGIN_DATA_VERSION, PLUGIN_NAME,
+                                                      SESSION_END_INFO_TAG, SESSION_START_INFO_TAG)
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+    from ...tensor import Tensor
+    for name, value in (('hparam_dict', hparam_dict), ('metric_dict', metric_dict)):
+        if not isinstance(value, dict):
+            raise TypeError(f'parameter: {name} should be a dictionary, nothing logged.')
+    domains = hparam_domain_discrete or {}
+    if not isinstance(domains, dict):
+        raise TypeError('parameter: hparam_domain_discrete should be a dictionary, nothing logged.')
+    for k, v in domains.items():
+        if k not in hparam_dict or not isinstance(v, list) or not all(isinstance(d, type(hparam_dict[k])) for d in v):
+            raise TypeError(f'parameter: hparam_domain_discrete[{k}] should be a list of same type as '
+                            f'hparam_dict[{k}].')
+    ssi, infos = SessionStartInfo(), []
+    for k, v in hparam_dict.items():
+        if v is None:
+            continue
+        tensor = isinstance(v, Tensor)
+        if tensor:
+            v = float(to_numpy(v).reshape(-1)[0])
+        if isinstance(v, (int, float)):
+            field, kind = 'number_value', 'DATA_TYPE_FLOAT64'
+        elif isinstance(v, str):
+            field, kind = 'string_value', 'DATA_TYPE_STRING'
+        else:
+            raise ValueError('value should be one of int, float, str, bool, or torch.Tensor')
+        setattr(ssi.hparams[k], field, v)
+        domain = (struct_pb2.ListValue(values=[struct_pb2.Value(**{field: d}) for d in domains[k]])
+                  if k in domains and not tensor else None)
+        infos.append(HParamInfo(name=k, type=DataType.Value(kind), domain_discrete=domain))
+
+    def summary(tag, **content):
+        data = HParamsPluginData(version=PLUGIN_DATA_VERSION, **content).SerializeToString()
+        meta = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=data))
+        return Summary(value=[Summary.Value(tag=tag, metadata=meta)])
+    experiment = Experiment(hparam_infos=infos, metric_infos=[MetricInfo(name=MetricName(tag=k)) for k in metric_dict])
+    return (summary(EXPERIMENT_TAG, experiment=experiment), summary(SESSION_START_INFO_TAG, session_start_info=ssi),
+            summary(SESSION_END_INFO_TAG, session_end_info=SessionEndInfo(status=Status.Value('STATUS_SUCCESS'))))

@@ -116,6 +116,19 @@ class SummaryWriter:
         else:
             self.add_image(tag, S.figure_to_chw(figure, close), global_step, walltime, dataformats='CHW')
 
+    def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None, global_step=None):
+        """One run's hyperparameters and metrics for TensorBoard's HPARAMS tab: the hparams plugin's summaries and
+        each metric as a scalar, in the sub-run ``<log_dir>/<run_name>`` (default: the current time)."""
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError('hparam_dict and metric_dict should be dictionary.')
+        summaries = S.hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        logdir = os.path.join(self._get_file_writer().get_logdir(), run_name or str(time.time()))
+        with SummaryWriter(log_dir=logdir) as w_hp:
+            for summary in summaries:
+                w_hp.file_writer.add_summary(summary, global_step)
+            for k, v in metric_dict.items():
+                w_hp.add_scalar(k, v, global_step)
+
     def add_text(self, tag, text_string, global_step=None, walltime=None):
         self._get_file_writer().add_summary(S.text(tag, text_string), global_step, walltime)
 
@@ -149,7 +162,6 @@ def _refused(name, detail):
 for _name, _detail in (('add_graph', 'ember has no TorchScript tracer to record the graph'),
                        ('add_onnx_graph', 'ember has no ONNX support'),
                        ('add_embedding', 'the projector output is not written yet'),
-                       ('add_hparams', 'the hparams plugin output is not written yet'),
                        ('add_pr_curve', 'precision-recall curves are not written yet'),
                        ('add_pr_curve_raw', 'precision-recall curves are not written yet'),
                        ('add_video', 'videos are not written yet'), ('add_audio', 'audio is not written yet'),
