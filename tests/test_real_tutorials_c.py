@@ -1309,3 +1309,22 @@ def test_tensorboard_recipe():
         assert sorted(g[run]['histograms']) == sorted(w[run]['histograms'])
         for tag in w[run]['histograms']:
             _close(g[run]['histograms'][tag], w[run]['histograms'][tag], rtol=1e-5)
+
+
+def test_profiler_functional_events_record_pytorch_argument_lists():
+    """The functionals of a LeNet-style forward (blitz/neural_networks_tutorial's F.max_pool2d(F.relu(...), (2, 2)))
+    and a + b record the shapes of their aten op's whole argument list, [] for the defaults left out."""
+    def events(T):
+        F = T.nn.functional
+        T.manual_seed(0)
+        x, w, b, w2 = T.randn(2, 1, 12, 12), T.randn(3, 1, 3, 3), T.randn(3), T.randn(4, 75)
+        target, eye = T.tensor([0, 1]), T.eye(4)
+        with T.profiler.profile(record_shapes=True) as p:
+            y = F.max_pool2d(F.relu(F.conv2d(x, w, b)), (2, 2))
+            z = F.linear(y.flatten(1), w2) + 1
+            F.cross_entropy(z, target)
+            F.softmax(z, dim=1), F.log_softmax(z, 1), F.gelu(z), F.layer_norm(z, (4,)), F.dropout(z, 0.1)
+            F.avg_pool2d(x, 2), F.adaptive_avg_pool2d(x, 1), F.nll_loss(z, target), T.flatten(x, 1)
+            x.clone(), T.addmm(z, z, eye), z.sub_(z)
+        return [(e.name, e.input_shapes) for e in p.events() if e.cpu_parent is None]
+    assert events(ember) == events(torch)

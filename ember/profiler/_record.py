@@ -89,8 +89,13 @@ class _Session:
 
 # The number of arguments of PyTorch's aten schema for ops called without their trailing defaults (a + b is
 # aten::add(self, other, alpha)): their recorded shapes end in [] for each default left out.
+# The functionals listed take their arguments in the aten schema's order (F.batch_norm and F.embedding do not).
 _ARITY = {"aten::add": 3, "aten::add_": 3, "aten::sub": 3, "aten::sub_": 3, "aten::rsub": 3, "aten::clone": 2,
-          "aten::addmm": 5, "aten::flatten": 3, "aten::softmax": 3, "aten::log_softmax": 3, "aten::dropout": 3}
+          "aten::addmm": 5, "aten::flatten": 3, "aten::softmax": 3, "aten::log_softmax": 3, "aten::dropout": 3,
+          "aten::conv1d": 7, "aten::conv2d": 7, "aten::conv3d": 7, "aten::linear": 3, "aten::max_pool1d": 6,
+          "aten::max_pool2d": 6, "aten::avg_pool1d": 6, "aten::avg_pool2d": 7, "aten::adaptive_avg_pool2d": 2,
+          "aten::gelu": 2, "aten::layer_norm": 6, "aten::group_norm": 6, "aten::mse_loss": 3,
+          "aten::cross_entropy_loss": 6, "aten::nll_loss_nd": 5}
 
 
 def _shapes(args, name=None):
