@@ -1328,3 +1328,62 @@ def test_profiler_functional_events_record_pytorch_argument_lists():
             x.clone(), T.addmm(z, z, eye), z.sub_(z)
         return [(e.name, e.input_shapes) for e in p.events() if e.cpu_parent is None]
     assert events(ember) == events(torch)
+
+
+def _torchscript_intro(torch):
+    """beginner/Intro_to_TorchScript_tutorial without saving: MyCell with a data-dependent MyDecisionGate through
+    torch.jit.trace (on the input it was traced with) and torch.jit.script (both branches), a scripted function and
+    is_scripting/is_tracing. ember has no TorchScript compiler: it runs the Python as written, which is what
+    PyTorch's compiled code computes. Returns (jit, eager) output pairs."""
+    import warnings
+
+    class MyDecisionGate(torch.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x
+            else:
+                return -x
+
+    class MyCell(torch.nn.Module):
+        def __init__(self, dg):
+            super(MyCell, self).__init__()
+            self.dg = dg
+            self.linear = torch.nn.Linear(4, 4)
+
+        def forward(self, x, h):
+            new_h = torch.tanh(self.dg(self.linear(x)) + h)
+            return new_h, new_h
+    torch.manual_seed(0)
+    x, h = torch.rand(3, 4), torch.rand(3, 4)
+    cells = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        cells.append(MyCell(MyDecisionGate()))
+    eager, cell = cells
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # PyTorch's TracerWarning; ember's note that it runs the Python
+        traced_cell = torch.jit.trace(cell, (x, h))
+        scripted_cell = torch.jit.script(cell)
+
+        @torch.jit.script
+        def foo(x, y):
+            if x.max() > y.max():
+                r = x
+            else:
+                r = y
+            return r
+    pairs = [(traced_cell(x, h)[0], eager(x, h)[0]), (scripted_cell(x, h)[0], eager(x, h)[0]),
+             (scripted_cell(-10 * x, h)[1], eager(-10 * x, h)[1]), (foo(x, h), h if h.max() >= x.max() else x),
+             (foo(h + 1, x), h + 1)]
+    print(torch.jit.is_scripting(), torch.jit.is_tracing(),
+          [e.sum() > 0 for e in (eager.linear(x), eager.linear(-10 * x))])   # both of the gate's branches
+    return [(j.detach().numpy(), e.detach().numpy()) for j, e in pairs]
+
+
+def test_torchscript_intro_without_saving():
+    (got, gv), (want, wv) = _both(_torchscript_intro)
+    assert got == want
+    for (j, e), (tj, te) in zip(gv, wv):
+        np.testing.assert_array_equal(j, e)     # ember runs the Python: the jit outputs are the eager ones
+        np.testing.assert_allclose(j, tj, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(te, tj, rtol=1e-5, atol=1e-6)
