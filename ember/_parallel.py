@@ -12,7 +12,7 @@ import threading
 from .backend import BLAS, blas_threads, xp
 
 __all__ = ['threads', 'spans', 'blocks', 'run', 'beside', 'each', 'each_then', 'side_by_side', 'side_by_side_pays', 'pipeline', 'flat',
-           'copyto', 'ufunc', 'product', 'later', 'settle', 'fresh', 'touches']
+           'copyto', 'ufunc', 'product', 'later', 'settle', 'fresh', 'touches', 'blockwise']
 
 # Bytes a pass must write before splitting it pays. A split costs 8-12 us (waking a worker, its GIL round trip);
 # on the shared 2-core machine (load 5-7 from other processes), min of 2 minutes interleaved, 1 -> 2 threads
@@ -411,6 +411,40 @@ def flat(fn, *arrays, min_bytes=MIN_BYTES):
         return
     views = [b.reshape(-1) for b in arrays]
     run(lambda lo, hi: fn(*(v[lo:hi] for v in views)), a.size, nbytes)
+
+
+# Elements of one block of ``blockwise``: 128 KiB of float32, so that an activation's 5-8 passes over a block and
+# its block-sized temporaries stay in L2 and come from the heap, not fresh pages. ELU's forward / backward on
+# (8, 32, 32, 32) float32, one thread, min of 30 (us): whole arrays 294 / 1140, blocks of 8192 253 / 413, of 16384
+# 233 / 378, of 32768 175 / 299, of 65536 209 / 338.
+EW_BLOCK = 32768
+
+
+def blockwise(kernel, *arrays, dtype=None):
+    """A new array of arrays[0]'s shape (and ``dtype``, else its dtype) filled by ``kernel(out, *arrays)`` for an
+    elementwise kernel, on flat blocks of EW_BLOCK elements when the arrays (same shape, C-contiguous) are larger,
+    shared out between the threads as ``run``'s blocks (the same blocks at any thread count, so the same values).
+    None when the arrays are not all C-contiguous ndarrays of one shape, or are 0-d (the caller then computes them
+    whole)."""
+    a = arrays[0]
+    if not a.ndim:
+        return None
+    for b in arrays:
+        if type(b) is not xp.ndarray or b.shape != a.shape or not b.flags.c_contiguous:
+            return None
+    out = xp.empty(a.shape, dtype or a.dtype)
+    n = a.size
+    if n <= EW_BLOCK:
+        kernel(out, *arrays)
+        return out
+    flat_out, flats = out.reshape(-1), [b.reshape(-1) for b in arrays]
+
+    def part(lo, hi):
+        for i in range(lo * EW_BLOCK, min(hi * EW_BLOCK, n), EW_BLOCK):
+            j = i + EW_BLOCK
+            kernel(flat_out[i:j], *(f[i:j] for f in flats))
+    run(part, -(-n // EW_BLOCK), out.nbytes * (1 + len(arrays)))
+    return out
 
 
 def product(a, b, bias=None):

@@ -8,7 +8,7 @@ from .. import _bf16, _parallel
 from .._dtype import DEFAULT, to_np
 from .._warn import warn_user
 from ..autograd import dual
-from ..backend import row_sums
+from ..backend import row_max, row_sums
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import Node, edge
 from ..autograd._handoff import take
@@ -944,13 +944,13 @@ def _rowwise(d, *arrays):
 
 
 def _softmax_rows(x, out):
-    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    np.subtract(x, row_max(x), out=out)
     np.exp(out, out=out)
     out /= row_sums(out)
 
 
 def _log_softmax_rows(x, out):
-    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    np.subtract(x, row_max(x), out=out)
     out -= np.log(row_sums(np.exp(out)))
 
 

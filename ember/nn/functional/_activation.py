@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import _bf16, _parallel, ops
-from ...backend import select
+from ...backend import select, select_into
 from ...ops import _special, pointwise, reduction
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
@@ -214,13 +214,40 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def _elu_fwd(a, alpha, scale, in_scale):
-    with np.errstate(over='ignore'):
-        neg = np.expm1(np.minimum(a, 0) * in_scale) * (alpha * scale)
+    """x * scale where x > 0, else expm1(x * in_scale) * (alpha * scale) (PyTorch's vectorized blend, which takes
+    expm1 of every lane: -0. gives -0.). On blockwise's blocks when it applies: (8, 32, 32, 32) float32, one
+    thread, min of 30: 294 -> 175 us."""
+    with np.errstate(over='ignore', invalid='ignore'):   # overflow in the lanes the blend drops
+        out = _parallel.blockwise(lambda o, x: _elu_fwd_block(o, x, alpha, scale, in_scale), a)
+        if out is not None:
+            return out
+        neg = np.expm1(a * in_scale) * (alpha * scale)
     return select(a > 0, a * scale, neg.astype(a.dtype, copy=False))
 
 
+def _elu_fwd_block(out, a, alpha, scale, in_scale):
+    np.expm1(a if in_scale == 1 else np.multiply(a, in_scale, out=out), out=out)
+    if alpha * scale != 1:
+        out *= alpha * scale
+    select_into(a > 0, a if scale == 1 else a * scale, out)
+
+
 def _elu_bwd(g, x, alpha, scale, in_scale):
-    return np.where(x > 0, g * scale, g * (np.exp(np.minimum(x, 0) * in_scale) * (in_scale * scale * alpha)))
+    """g * scale where x > 0, else g * (exp(x * in_scale) * (in_scale * scale * alpha)). On blockwise's blocks when
+    it applies, blended by bits instead of np.where's branches: (8, 32, 32, 32) float32, one thread, min of 30:
+    1140 -> 299 us."""
+    with np.errstate(over='ignore', invalid='ignore'):   # overflow in the lanes the blend drops
+        out = _parallel.blockwise(lambda o, g, x: _elu_bwd_block(o, g, x, alpha, scale, in_scale), g, x)
+        if out is not None:
+            return out
+        return np.where(x > 0, g * scale, g * (np.exp(x * in_scale) * (in_scale * scale * alpha)))
+
+
+def _elu_bwd_block(out, g, x, alpha, scale, in_scale):
+    np.exp(x if in_scale == 1 else np.multiply(x, in_scale, out=out), out=out)
+    out *= in_scale * scale * alpha
+    out *= g
+    select_into(x > 0, g if scale == 1 else g * scale, out)
 
 
 def _elu_ref(x, alpha, scale, in_scale):
@@ -343,16 +370,38 @@ def _gelu_f32(a):
     return out.reshape(a.shape), cdf.reshape(a.shape)
 
 
+def _silu_fwd(a):
+    """a / (1 + exp(-a)), PyTorch's formula (one rounding fewer than a * sigmoid(a): on 1M float32 values in
+    [-16, 16] equal to PyTorch's 83% of the time against 66%), in place on one temporary (with the backward's:
+    silu fwd+bwd of (8, 32, 32, 32) float32, min of 25 interleaved, 1 thread 373 -> 341 us). bfloat16 keeps
+    a * sigmoid(a), whose steps (each in float32, rounded to bfloat16) give PyTorch's values there."""
+    if type(a) is not np.ndarray:
+        return a * _sig(a)
+    with np.errstate(over='ignore'):
+        d = np.exp(np.negative(a))
+    d += 1.0
+    return np.divide(a, d, out=d) if type(d) is np.ndarray else a / d     # (a 0-d input gives NumPy scalars)
+
+
 _silu = _elementwise(
     'SiluBackward0',
-    lambda a: a * _sig(a),
+    _silu_fwd,
     lambda g, x: _silu_bwd(g, x),
     lambda x: x * ops.sigmoid(x), 'silu_cpu')
 
 
 def _silu_bwd(g, x):
+    """g * s * (1 + x * (1 - s)), s = sigmoid(x), in PyTorch's order (equal to its gradient 73% of the time
+    against 48% for g * (s * ...)), on two temporaries; bfloat16 as g * (s * ...) (see _silu_fwd)."""
     s = _sig(x)
-    return g * (s * (1.0 + x * (1.0 - s)))
+    if type(x) is not np.ndarray:
+        return g * (s * (1.0 + x * (1.0 - s)))
+    t = np.subtract(1.0, s)
+    t *= x
+    t += 1.0
+    s *= g
+    s *= t
+    return s
 
 
 _silu_ = _inplace(_silu, 'silu_')
@@ -433,10 +482,38 @@ def hardsigmoid(input, inplace=False):
     return (_hardsigmoid_ if inplace else _hardsigmoid)(input)
 
 
+def _hardswish_fwd(a):
+    """a * clip(a + 3, 0, 6) / 6, on blockwise's blocks when it applies (with the backward's: hardswish fwd+bwd of
+    (8, 32, 32, 32) float32, min of 25 interleaved, 1 thread 437 -> 368 us, 2 threads 421 -> 401)."""
+    out = _parallel.blockwise(_hardswish_fwd_block, a)
+    return (a * np.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False) if out is None else out
+
+
+def _hardswish_fwd_block(out, a):
+    np.clip(np.add(a, 3.0, out=out), 0.0, 6.0, out=out)
+    out *= a
+    out /= 6.0
+
+
+def _hardswish_bwd(g, x):
+    """0 where x <= -3, g * (x / 3 + 1/2) where x < 3, else g (NaN too), as PyTorch's; on blockwise's blocks when it
+    applies, blended by bits instead of np.where's branches."""
+    out = _parallel.blockwise(_hardswish_bwd_block, g, x)
+    if out is not None:
+        return out
+    return np.where(x <= -3.0, 0.0, np.where(x < 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False)
+
+
+def _hardswish_bwd_block(out, g, x):
+    np.divide(x, 3.0, out=out)
+    out += 0.5
+    out *= g
+    select_into(~np.less(x, 3.0), g, out)
+    select_into(np.less_equal(x, -3.0), None, out)
+
+
 _hardswish = _elementwise(
-    'HardswishBackward0',
-    lambda a: (a * np.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False),
-    lambda g, x: np.where(x <= -3.0, 0.0, np.where(x < 3.0, g * (x / 3.0 + 0.5), g)).astype(g.dtype, copy=False),
+    'HardswishBackward0', _hardswish_fwd, _hardswish_bwd,
     lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0, 'hardswish_cpu')
 _hardswish_ = _inplace(_hardswish, 'hardswish_')
 

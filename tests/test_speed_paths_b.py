@@ -1,0 +1,93 @@
+"""Speed paths of the activations and the softmax family taken at realistic sizes (blockwise's blocks, row maxima
+by transposition for many short rows), each compared with PyTorch at sizes that take them, special values
+included; gradients also against float64 finite differences (helpers.check)."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import check
+
+RNG = np.random.default_rng(29)
+SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 3.0, -3.0, 2.9999998, -2.9999998, 88.5, 89.0, -89.0, 100.0, -100.0,
+           1e-40, -1e-40]
+
+
+def _inputs(shape, dtype):
+    """Normal values (scale 3) with the special values in front, and an upstream gradient with inf, NaN and 0."""
+    x = (RNG.standard_normal(shape) * 3).astype(dtype)
+    x.reshape(-1)[:len(SPECIAL)] = SPECIAL
+    g = RNG.standard_normal(shape).astype(dtype)
+    g.reshape(-1)[-3:] = [np.inf, np.nan, 0.0]
+    return x, g
+
+
+def _run(lib, fn, x, g):
+    t = lib.tensor(x, requires_grad=True)
+    y = fn(lib, t)
+    y.backward(lib.tensor(g))
+    return y.grad_fn.name(), y.detach().numpy(), t.grad.numpy()
+
+
+ACTS = {
+    'elu': lambda L, t: L.nn.functional.elu(t),
+    'elu_alpha': lambda L, t: L.nn.functional.elu(t, 0.5),
+    'selu': lambda L, t: L.nn.functional.selu(t),
+    'celu': lambda L, t: L.nn.functional.celu(t, 0.7),
+    'hardswish': lambda L, t: L.nn.functional.hardswish(t),
+    'silu': lambda L, t: L.nn.functional.silu(t),
+}
+
+
+@pytest.mark.parametrize('name', sorted(ACTS))
+@pytest.mark.parametrize('shape,dtype', [((8, 32, 32, 32), np.float32), ((3, 40001), np.float64),
+                                         ((64, 128), np.float32)])
+def test_activation_blocks_as_pytorch(name, shape, dtype):
+    """Forward and backward over several blocks (and one), with special values: PyTorch's grad_fn, values within
+    float rounding, NaN where PyTorch has NaN, and the sign of zeros (elu(-0.) is -0.)."""
+    x, g = _inputs(shape, dtype)
+    (ne, ye, ge), (nt, yt, gt) = (_run(lib, ACTS[name], x, g) for lib in (ember, torch))
+    assert ne == nt
+    if name == 'hardswish':     # PyTorch's own NaN gradient differs between its vector and scalar loops
+        ge, gt = ge[~np.isnan(x)], gt[~np.isnan(x)]
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=2e-15, atol=1e-15)
+    np.testing.assert_allclose(ye, yt, **tol)
+    if name == 'celu' and dtype == np.float64:   # PyTorch's celu backward takes 1.0 / alpha.toFloat()
+        tol = dict(rtol=1e-6, atol=1e-15)
+    np.testing.assert_allclose(ge, gt, **tol)
+    np.testing.assert_array_equal(np.signbit(ye[ye == 0]), np.signbit(yt[ye == 0]))
+
+
+@pytest.mark.parametrize('name', sorted(ACTS))
+def test_activation_gradients_finite_differences(name):
+    """Gradients against PyTorch and float64 finite differences (away from the kinks at 0 and +-3)."""
+    x = RNG.uniform(-5, 5, (6, 7))
+    x[np.abs(np.abs(x) - 3) < 0.01] += 0.1
+    x[np.abs(x) < 0.01] += 0.1
+    check(ACTS[name], inputs=[x.astype(np.float32)])
+
+
+@pytest.mark.parametrize('shape', [(3072, 64), (768, 65), (300, 256), (12, 4, 64, 64), (40, 1000)])
+@pytest.mark.parametrize('op', ['softmax', 'log_softmax', 'cross_entropy'])
+def test_softmax_many_short_rows_as_pytorch(shape, op):
+    """Many short rows (row maxima taken by transposition): values and gradients as PyTorch's, rows of -inf/NaN/+inf
+    included (NaN where PyTorch has NaN)."""
+    x = (RNG.standard_normal(shape) * 4).astype(np.float32)
+    rows = x.reshape(-1, shape[-1])
+    rows[1, 3] = np.nan
+    rows[2, :] = -np.inf
+    rows[3, 5] = np.inf
+    rows[4, :7] = -np.inf
+    rows[5] = 50.0
+    if op == 'cross_entropy':
+        x = x.reshape(-1, shape[-1])[6:]
+        target = RNG.integers(0, shape[-1], x.shape[0])
+        fn = lambda L, t: L.nn.functional.cross_entropy(t, L.tensor(target))   # noqa: E731
+        g = np.float32(1.0)
+    else:
+        fn = lambda L, t: getattr(L, op)(t, -1)   # noqa: E731
+        g = RNG.standard_normal(x.shape).astype(np.float32)
+    (ne, ye, ge), (nt, yt, gt) = (_run(lib, fn, x, g) for lib in (ember, torch))
+    assert ne == nt
+    np.testing.assert_allclose(ye, yt, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(ge, gt, rtol=2e-5, atol=2e-6)
