@@ -91,3 +91,55 @@ def test_softmax_many_short_rows_as_pytorch(shape, op):
     assert ne == nt
     np.testing.assert_allclose(ye, yt, rtol=2e-6, atol=2e-6)
     np.testing.assert_allclose(ge, gt, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('n,m,c,alpha', [(1000, 512, 256, 1), (40, 900, 7, 0.5), (6, 3, 5, 1), (50, 2000, 1, 2)])
+def test_index_add_rows_onto_input_as_pytorch(dtype, n, m, c, alpha):
+    """index_add along dim 0 with repeated indices (each row summed onto the input's row in index order, -0.0
+    kept): values bitwise PyTorch's, gradients of both inputs as PyTorch's."""
+    base = RNG.standard_normal((n, c)).astype(dtype)
+    base[0, :2] = -0.0
+    src = RNG.standard_normal((m, c)).astype(dtype)
+    src[:3, :2] = -0.0
+    ix = RNG.integers(0, n, m)
+    ix[:3] = 0
+    g = RNG.standard_normal((n, c)).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        b, s = lib.tensor(base, requires_grad=True), lib.tensor(src, requires_grad=True)
+        y = b.index_add(0, lib.tensor(ix), s, alpha=alpha)
+        y.backward(lib.tensor(g))
+        res.append((y.grad_fn.name(), y.detach().numpy(), b.grad.numpy(), s.grad.numpy()))
+    (ne, ye, gbe, gse), (nt, yt, gbt, gst) = res
+    assert ne == nt
+    np.testing.assert_array_equal(ye, yt)
+    np.testing.assert_array_equal(np.signbit(ye), np.signbit(yt))
+    np.testing.assert_array_equal(gbe, gbt)
+    np.testing.assert_array_equal(gse, gst)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_gather_scatter_add_last_dim_as_pytorch(dtype):
+    """gather's backward and scatter_add along the last dim with repeated indices in each row (np.add.at on the
+    flattened index): values and gradients bitwise PyTorch's."""
+    x = RNG.standard_normal((300, 200)).astype(dtype)
+    idx = RNG.integers(0, 200, (300, 64))
+    g = RNG.standard_normal((300, 64)).astype(dtype)
+    g2 = RNG.standard_normal((300, 200)).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = lib.gather(xt, 1, lib.tensor(idx))
+        y.backward(lib.tensor(g))
+        src = lib.tensor(x[:, :64].copy(), requires_grad=True)
+        z = lib.tensor(x * 0.5, requires_grad=True)
+        w = z.scatter_add(1, lib.tensor(idx), src)
+        w.backward(lib.tensor(g2))
+        res.append((y.detach().numpy(), xt.grad.numpy(), w.grad_fn.name(), w.detach().numpy(), src.grad.numpy(),
+                    z.grad.numpy()))
+    for e, t in zip(*res):
+        if isinstance(e, str):
+            assert e == t
+        else:
+            np.testing.assert_array_equal(e, t)

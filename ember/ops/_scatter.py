@@ -4,7 +4,7 @@ import numpy as np
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def index_add_rows(out, idx, rows):
+def index_add_rows(out, idx, rows, onto=False):
     """``np.add.at(out, idx, rows)`` for an ``out`` of zeros (a gradient), bitwise: each row of out sums its rows
     in index order, as PyTorch's index backward and embedding backward do. The rows are sorted by index (stable)
     into a zero-padded (occurrence, index, column) block whose sum over the first axis NumPy adds row after row,
@@ -12,7 +12,9 @@ def index_add_rows(out, idx, rows):
     makemore, (27, 24) by (32, 8): 73.9 (the previous k-th-occurrence layers) / 47.9 (np.add.at) -> 19.0 us;
     (65, 128) by 768: 143 -> 54 us; (10000, 64) by 700: 77 -> 87 us (min of interleaved runs). np.add.at stays
     below 2048 values (96 rows of 10: 9 us against 16), for one column (its 1-D fast path) and where the padding
-    would be large (an index repeated far more often than the others)."""
+    would be large (an index repeated far more often than the others). ``onto``: out holds values (index_add's
+    input), which start each row's sum as the block's first layer, padded with -0.0 (x + -0.0 is x for every x,
+    -0.0 included): index_add of 512 rows of 256 into (1000, 256), fwd+bwd, 1 thread, min of 25: 795 -> 170 us."""
     n = idx.size
     if rows.size < 2048 or rows.shape[1] == 1:
         np.add.at(out, idx, rows)
@@ -29,11 +31,31 @@ def index_add_rows(out, idx, rows):
     if layers * starts.size > 4 * n:
         np.add.at(out, idx, rows)
         return out
-    padded = np.zeros((layers, starts.size, rows.shape[1]), rows.dtype)
+    targets = ranked[starts]
+    if onto:
+        padded = np.full((layers + 1, starts.size, rows.shape[1]), -0.0, rows.dtype)
+        padded[0] = out[targets]
+        rank += 1
+    else:
+        padded = np.zeros((layers, starts.size, rows.shape[1]), rows.dtype)
     slot = np.empty(n, np.intp)     # each row's place in the block: one scatter, no gather of rows[order] first
     slot[order] = rank * starts.size + group
     padded.reshape(-1, rows.shape[1])[slot] = rows
-    out[ranked[starts]] += np.add.reduce(padded, axis=0)
+    if onto:
+        out[targets] = np.add.reduce(padded, axis=0, initial=-0.0)   # (NumPy starts a sum from +0.0)
+    else:
+        out[targets] += np.add.reduce(padded, axis=0)
+    return out
+
+
+def add_at(out, index, values):
+    """``np.add.at(out, index, values)`` (the same sums in the same order); one integer array indexing a 1-D
+    ``out`` goes flat: NumPy's fast loop takes only a 1-D index, and a (512, 64) one into 131072 values took 231
+    us against 28 flattened (gather's backward, scatter_add along the last dim)."""
+    if out.ndim == 1 and isinstance(index, np.ndarray) and index.ndim > 1 and np.shape(values) == index.shape:
+        np.add.at(out, index.reshape(-1), np.reshape(values, -1))
+        return out
+    np.add.at(out, index, values)
     return out
 
 

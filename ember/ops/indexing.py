@@ -10,7 +10,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._scatter import index_add_at
+from ._scatter import _FLOATS, add_at, index_add_at, index_add_rows
 from ._topk import topk_indices
 from ._views import view_of
 from ._util import wrap_dim, fmt_shape, undifferentiable, checked_scalar, broadcast_mismatch
@@ -516,7 +516,7 @@ def _flat_index(a, d, ix):
 def _scatter_add_arr(out, dim, index, src):
     flat = _flat_index(out, dim, index)
     if flat is not None and src.shape == index.shape:
-        np.add.at(out.reshape(-1), flat, src)
+        add_at(out.reshape(-1), flat, src)
         return
     idx = list(np.indices(index.shape, sparse=True))
     idx[dim] = index
@@ -621,7 +621,10 @@ def _scatter(input, dim, index, src, add, reduce=None):
     idx[d] = ix
     s = s[tuple(slice(0, k) for k in ix.shape)]
     out = _at_least_1d(a, a)    # a view of the copy a
-    if add or reduce == 'add':
+    flat = _flat_index(out, d, ix) if add or reduce == 'add' else None
+    if flat is not None and s.shape == ix.shape:
+        add_at(out.reshape(-1), flat, s)
+    elif add or reduce == 'add':
         np.add.at(out, tuple(idx), s)
     elif reduce == 'multiply':
         np.multiply.at(out, tuple(idx), s)
@@ -743,7 +746,10 @@ def index_add(input, dim, index, source, *, alpha=1):
     add = src.reshape(expect)
     if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor
         alpha = int(alpha)
-    if out.size:
+    if out.size and d == 0 and out.dtype in _FLOATS and out.ndim > 1:    # row sums in index order, onto out's rows
+        add = add * alpha if alpha != 1 else np.ascontiguousarray(add)
+        index_add_rows(out.reshape(n, -1), ix, add.reshape(ix.size, -1), onto=True)
+    elif out.size:
         np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
     out = out.reshape(a.shape)
     if GRAD.enabled and (input._requires_grad or source._requires_grad):
