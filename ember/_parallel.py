@@ -423,9 +423,9 @@ EW_BLOCK = 32768
 def blockwise(kernel, *arrays, dtype=None):
     """A new array of arrays[0]'s shape (and ``dtype``, else its dtype) filled by ``kernel(out, *arrays)`` for an
     elementwise kernel, on flat blocks of EW_BLOCK elements when the arrays (same shape, C-contiguous) are larger,
-    shared out between the threads as ``run``'s blocks (the same blocks at any thread count, so the same values).
-    None when the arrays are not all C-contiguous ndarrays of one shape, or are 0-d (the caller then computes them
-    whole)."""
+    shared out between the threads as ``run``'s blocks (the same blocks at any thread count, so the same values),
+    under the caller's np.errstate (a pool thread has its own). None when the arrays are not all C-contiguous
+    ndarrays of one shape, or are 0-d (the caller then computes them whole)."""
     a = arrays[0]
     if not a.ndim:
         return None
@@ -438,11 +438,13 @@ def blockwise(kernel, *arrays, dtype=None):
         kernel(out, *arrays)
         return out
     flat_out, flats = out.reshape(-1), [b.reshape(-1) for b in arrays]
+    err = xp.geterr()
 
     def part(lo, hi):
-        for i in range(lo * EW_BLOCK, min(hi * EW_BLOCK, n), EW_BLOCK):
-            j = i + EW_BLOCK
-            kernel(flat_out[i:j], *(f[i:j] for f in flats))
+        with xp.errstate(**err):
+            for i in range(lo * EW_BLOCK, min(hi * EW_BLOCK, n), EW_BLOCK):
+                j = i + EW_BLOCK
+                kernel(flat_out[i:j], *(f[i:j] for f in flats))
     run(part, -(-n // EW_BLOCK), out.nbytes * (1 + len(arrays)))
     return out
 
