@@ -143,3 +143,111 @@ def test_gather_scatter_add_last_dim_as_pytorch(dtype):
             assert e == t
         else:
             np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize('op,dtype', [('cumsum', np.float32), ('cumsum', np.float64), ('cumsum', np.float16),
+                                      ('cumsum', np.complex64), ('cumprod', np.float32), ('cumprod', np.float64),
+                                      ('cumprod', np.float16)])   # (ember does not differentiate a complex cumprod)
+@pytest.mark.parametrize('shape,dim', [((64, 256), 1), ((64, 256), 0), ((3, 5, 7), 1), ((1000,), 0)])
+def test_scans_accumulate_as_pytorch(op, dtype, shape, dim):
+    """cumsum / cumprod and their gradients bitwise PyTorch's: its CPU running value is at::acc_type (float16 in
+    float32, float32 in float64, complex64 in complex128), each output rounded from it."""
+    x = RNG.standard_normal(shape) * (0.05 if op == 'cumprod' else 1) + (op == 'cumprod')
+    if dtype == np.complex64:
+        x = x + 1j * RNG.standard_normal(shape)
+    x = x.astype(dtype)
+    g = RNG.standard_normal(shape).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib, op)(t, dim)
+        y.backward(lib.tensor(g))
+        res.append((y.grad_fn.name(), y.detach().numpy(), t.grad.numpy()))
+    (ne, ye, ge), (nt, yt, gt) = res
+    assert ne == nt
+    np.testing.assert_array_equal(ye, yt)
+    np.testing.assert_array_equal(ge, gt)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('name', ['smooth_l1', 'huber', 'prelu'])
+def test_select_blends_as_pytorch(name, dtype):
+    """smooth_l1 / huber losses and prelu blended by bits (select) instead of np.where: values and gradients as
+    PyTorch's at a realistic size, around the kinks and with signed zeros."""
+    x = (RNG.standard_normal((8, 16, 24, 24)) * 2).astype(dtype)
+    t = RNG.standard_normal(x.shape).astype(dtype)
+    x.reshape(-1)[:6] = [0.0, -0.0, 1.0, -1.0, 0.7, 3.0]
+    t.reshape(-1)[:6] = [0.0, 0.0, 0.0, 0.0, 0.0, 1.7]
+    w = np.linspace(-0.5, 0.5, 16).astype(dtype)
+    fns = {'smooth_l1': lambda L, a, b, c: L.nn.functional.smooth_l1_loss(a, b, reduction='none', beta=0.7),
+           'huber': lambda L, a, b, c: L.nn.functional.huber_loss(a, b, reduction='none', delta=1.3),
+           'prelu': lambda L, a, b, c: L.nn.functional.prelu(a, c)}
+    g = RNG.standard_normal(x.shape).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        a, b, c = (lib.tensor(v, requires_grad=True) for v in (x, t, w))
+        y = fns[name](lib, a, b, c)
+        y.backward(lib.tensor(g))
+        res.append((y.grad_fn.name(), y.detach().numpy(), a.grad.numpy(),
+                    (c if name == 'prelu' else b).grad.numpy()))
+    (ne, *ve), (nt, *vt) = res
+    assert ne == nt
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+    for e, v in zip(ve[:2], vt[:2]):
+        np.testing.assert_allclose(e, v, **tol)
+    # prelu's weight gradient sums 4608 products a channel, in another order than PyTorch's
+    np.testing.assert_allclose(ve[2], vt[2], rtol=1e-6, atol=1e-3 if dtype == np.float32 else 1e-10)
+    np.testing.assert_array_equal(np.signbit(ve[0][ve[0] == 0]), np.signbit(vt[0][ve[0] == 0]))
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('shape,dim,keepdim', [((512, 256), 1, False), ((64, 32, 48), (0, 2), True), ((300,), None, False)])
+def test_vector_norm_2_as_pytorch(shape, dim, keepdim, dtype):
+    """The 2-norm and its gradient g * (x / norm) (0 where the norm is 0) against PyTorch, zero rows included,
+    and float64 finite differences."""
+    x = RNG.standard_normal(shape).astype(dtype)
+    if len(shape) == 2:
+        x[3] = 0.0
+    check(lambda L, t: L.linalg.vector_norm(t, dim=dim, keepdim=keepdim), inputs=[x], gradcheck=False)
+    check(lambda L, t: L.linalg.vector_norm(t, dim=dim, keepdim=keepdim), inputs=[x[..., :5].copy()])
+
+
+@pytest.mark.parametrize('shape,k,largest', [((64, 8192), 5, True), ((40, 1000), 10, False), ((3, 50257), 50, True)])
+def test_topk_by_threshold_as_pytorch(shape, k, largest):
+    """topk of long rows (each row's k + 1 best found from the (k + 1)-th value): values and indices equal to
+    PyTorch's, also with ties at the threshold, ties inside the k, NaN, and integer rows; the gradient too."""
+    x = RNG.standard_normal(shape).astype(np.float32)
+    x[1, :40] = x[1].max() if largest else x[1].min()     # a tie at and beyond the k-th
+    x[2, 7] = np.nan
+    cases = [x, RNG.integers(-30, 30, shape).astype(np.int64), np.round(x * 4)]
+    for a in cases:
+        e, t = ember.topk(ember.tensor(a), k, 1, largest), torch.topk(torch.from_numpy(a), k, 1, largest)
+        np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+        np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
+    g = RNG.standard_normal(shape[:1] + (k,)).astype(np.float32)
+    grads = []
+    for lib in (ember, torch):
+        xt = lib.tensor(cases[0], requires_grad=True)
+        lib.topk(xt, k, 1, largest).values.backward(lib.tensor(g))
+        grads.append(xt.grad.numpy())
+    np.testing.assert_array_equal(*grads)
+
+
+def test_activation_blocks_on_two_threads_warn_as_one():
+    """At 2 threads the blocks are shared with the pool's thread, under the caller's np.errstate: elu of large
+    values (whose dropped lanes overflow) warns no more than at one thread, and gives PyTorch's values."""
+    import warnings
+    x = (RNG.standard_normal((8, 32, 32, 32)) * 100).astype(np.float32)
+    g = RNG.standard_normal(x.shape).astype(np.float32)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            ne, ye, ge = _run(ember, ACTS['selu'], x, g)
+    finally:
+        ember.set_num_threads(before)
+    nt, yt, gt = _run(torch, ACTS['selu'], x, g)
+    assert ne == nt
+    np.testing.assert_allclose(ye, yt, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ge, gt, rtol=1e-6, atol=1e-6)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import _bf16, _parallel, ops
-from ...backend import select, select_into
+from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
@@ -628,10 +628,10 @@ def _prelu_bwd(self, g):
     x, w = self.saved()
     wb = _prelu_w(x, w)
     pos = x > 0
-    gx = np.where(pos, g, g * wb) if self.need[0] else None
+    gx = select(pos, g, (g * wb).astype(g.dtype, copy=False)) if self.need[0] else None
     gw = None
     if self.need[1]:
-        contrib = np.where(pos, 0, g * x)
+        contrib = keep(~pos, g * x)
         if w.size == 1:
             gw = contrib.sum().reshape(w.shape)
         else:
@@ -664,7 +664,7 @@ def prelu(input, weight):
         if w.size != ch:
             raise RuntimeError(f'Mismatch of parameter numbers and input channel size. Found parameter numbers = '
                                f'{w.size} and channel size = {ch}.')
-    out = np.where(x > 0, x, x * _prelu_w(x, w)).astype(x.dtype, copy=False)
+    out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
     return record(PreluKernelBackward0, (input, weight), out)
 
 

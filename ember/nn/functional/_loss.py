@@ -11,6 +11,7 @@ from ... import _dtype, ops
 from ..._dtype import scalar_name
 from ..._warn import warn_user
 from ...autograd import dual
+from ...backend import select
 from ...autograd._handoff import hand_on
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
@@ -162,8 +163,11 @@ _mse = _regression('MseLossBackward0', lambda d, p: d * d, lambda d, p: 2 * d, l
 
 
 def _smooth_l1_np(d, beta):
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta / 2; blended by select, not np.where, which branches per
+    element (see _huber_np)."""
     z = np.abs(d)
-    return np.where(z < beta, 0.5 * d * d / beta, z - 0.5 * beta).astype(d.dtype, copy=False)
+    return select(z < beta, (0.5 * d * d / beta).astype(d.dtype, copy=False),
+                  (z - 0.5 * beta).astype(d.dtype, copy=False))
 
 
 def _smooth_l1_ref(d, beta):
@@ -176,8 +180,12 @@ _smooth_l1 = _regression('SmoothL1LossBackward0', _smooth_l1_np,
 
 
 def _huber_np(d, delta):
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta / 2); blended by select, not np.where, which branches
+    per element: fwd+bwd of (512, 256) float32, min of 25 interleaved, 1 thread: smooth_l1 252 -> 213 us, huber 236
+    -> 209 us."""
     z = np.abs(d)
-    return np.where(z < delta, 0.5 * d * d, delta * (z - 0.5 * delta)).astype(d.dtype, copy=False)
+    return select(z < delta, (0.5 * d * d).astype(d.dtype, copy=False),
+                  (delta * (z - 0.5 * delta)).astype(d.dtype, copy=False))
 
 
 def _huber_ref(d, delta):
