@@ -563,19 +563,25 @@ def _gathered(input, d, ix, cls):
     """gather(input, d, ix) for a checked int64 array ``ix``, recorded as ``cls`` (sort and topk call it with
     the indices they computed)."""
     a = input._data
-    flat = _flat_index(a, d, ix)
-    if flat is not None:
-        r = a.reshape(-1)[flat]
-    elif a.ndim:
-        src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
-        r = np.take_along_axis(src, ix, d)
-    else:
-        r = a.reshape(1)[ix]
+    r = _take_along(a, ix, d)
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node.dim, node.index, node.shape = d, ix, a.shape
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+def _take_along(a, ix, d):
+    """gather's values: a's entries at ``ix`` along ``d`` (ix no larger than a elsewhere); through the flat index
+    where _flat_index gives one (scatter_add's source gradient of (512, 64) from (512, 256): np.take_along_axis
+    267 us under cProfile)."""
+    flat = _flat_index(a, d, ix)
+    if flat is not None:
+        return a.reshape(-1)[flat]
+    if a.ndim:
+        return np.take_along_axis(a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))],
+                                  ix, d)
+    return a.reshape(1)[ix]
 
 
 class ScatterBackward0(Node):
@@ -593,9 +599,7 @@ class ScatterBackward0(Node):
                 idx[self.dim] = index
                 gi[tuple(idx)] = 0
                 gi = gi.reshape(g.shape)
-            gs = np.take_along_axis(g1[tuple(slice(0, s) if k != self.dim else slice(None)
-                                               for k, s in enumerate(index.shape))], index, self.dim)
-            gs = gs.reshape(self.index.shape)
+            gs = _take_along(g1, index, self.dim).reshape(self.index.shape)
         else:
             gi = g if self.reduce_add else scatter(g, self.dim, ix, 0.0)
             gs = gather(g, self.dim, ix)
