@@ -975,6 +975,9 @@ def _softmax_arr(a, d):
     m = a.max(axis=d, keepdims=True)
     e = np.exp(a - m)
     s = e.sum(axis=d, keepdims=True)
+    if type(e) is not np.ndarray:   # bfloat16, whose every step rounds: one quotient, as PyTorch's float32 opmath
+        e /= s
+        return e
     e *= np.divide(1, s, out=s)     # (as _softmax_rows)
     return e
 
