@@ -251,3 +251,21 @@ def test_activation_blocks_on_two_threads_warn_as_one():
     assert ne == nt
     np.testing.assert_allclose(ye, yt, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(ge, gt, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', ['hardswish', 'hardsigmoid', 'leaky_relu', 'elu', 'selu', 'silu', 'mish', 'softplus',
+                                  'gelu'])
+def test_float16_activations_in_float32_as_pytorch(name):
+    """float16 activations compute in float32 and round once, as PyTorch's CPU kernels: bitwise its values where
+    the float32 formula is PyTorch's exactly (no transcendental), within a float16 rounding elsewhere."""
+    x = (RNG.standard_normal(70000) * 3).astype(np.float16)
+    g = RNG.standard_normal(70000).astype(np.float16)
+    fn = lambda L, t: getattr(L.nn.functional, name)(t)   # noqa: E731
+    (ne, ye, ge), (nt, yt, gt) = (_run(lib, fn, x, g) for lib in (ember, torch))
+    assert ne == nt and ye.dtype == yt.dtype == ge.dtype == np.float16
+    if name in ('hardswish', 'hardsigmoid', 'leaky_relu'):
+        np.testing.assert_array_equal(ye, yt)
+        np.testing.assert_array_equal(ge, gt)
+    else:
+        np.testing.assert_allclose(ye.astype(np.float32), yt.astype(np.float32), rtol=2e-3, atol=1e-4)
+        np.testing.assert_allclose(ge.astype(np.float32), gt.astype(np.float32), rtol=2e-3, atol=1e-4)
