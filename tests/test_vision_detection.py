@@ -24,12 +24,12 @@ DET = {torch: tv.models.detection, ember: ev.models.detection}
 
 def _reference_nms(boxes, scores, threshold):
     """Greedy NMS in torch: boxes by descending score (stable), each kept unless a kept box overlaps it with IoU
-    above the threshold."""
+    above the threshold (a NaN IoU, of two empty boxes, suppresses nothing, as in torchvision's kernel)."""
     order = torch.sort(scores, descending=True, stable=True)[1]
-    iou = tv.ops.box_iou(boxes, boxes)
+    iou = tv.ops.box_iou(boxes, boxes).detach().numpy()
     keep = []
     for i in order.tolist():
-        if all(iou[i, j] <= threshold for j in keep):
+        if not any(iou[i, j] > threshold for j in keep):
             keep.append(i)
     return torch.tensor(keep, dtype=torch.int64)
 
@@ -325,29 +325,42 @@ _SMALL = dict(weights=None, weights_backbone=None, num_classes=3, min_size=64, m
               box_detections_per_img=5)
 
 
-def _scene(seed, dtype, with_masks):
-    """Two images of different sizes with their targets (boxes, labels and box-shaped masks)."""
+def _scene(seed, dtype, extras=()):
+    """Two images of different sizes with their targets: boxes, labels, and if asked box-shaped masks and
+    keypoints (some invisible)."""
     rng = np.random.default_rng(seed)
     imgs = [rng.uniform(size=(3, 60, 80)).astype(dtype), rng.uniform(size=(3, 70, 50)).astype(dtype)]
     boxes = [np.array([[5, 6, 40, 50], [30, 10, 70, 45]], dtype), np.array([[10, 12, 45, 60]], dtype)]
     targets = []
     for img, b, lab in zip(imgs, boxes, ([1, 2], [2])):
         t = {'boxes': b, 'labels': np.array(lab)}
-        if with_masks:
+        if 'masks' in extras:
             t['masks'] = np.zeros((len(b),) + img.shape[1:], np.uint8)
             for k, (x1, y1, x2, y2) in enumerate(b.astype(int)):
                 t['masks'][k, y1:y2, x1 + 2:x2] = 1
+        if 'keypoints' in extras:
+            xy = b[:, None, :2] + rng.uniform(0, 1, (len(b), 4, 2)) * (b[:, None, 2:] - b[:, None, :2])
+            t['keypoints'] = np.concatenate([xy, rng.integers(0, 2, (len(b), 4, 1))], 2).astype(np.float32)
         targets.append(t)
     return imgs, targets
 
 
-def _run_model(builder, with_masks):
+def _batch_statistics(model):
+    """``model`` with its BatchNorm layers normalizing by batch statistics: an untrained SSDlite's running
+    statistics shrink its activations until every score ties at 1/num_classes."""
+    for m in model.modules():
+        if 'BatchNorm' in type(m).__name__:
+            m.train()
+    return model
+
+
+def _run_model(builder, extras=(), **kw):
     """The builder's model on both sides (float64, same weights): training losses and every parameter's
     gradient, then eval detections."""
-    tm = getattr(tv.models.detection, builder)(**_SMALL).double()
-    em = getattr(ev.models.detection, builder)(**_SMALL).double()
+    tm = getattr(tv.models.detection, builder)(**kw).double()
+    em = getattr(ev.models.detection, builder)(**kw).double()
     _same_weights(tm, em)
-    imgs, targets = _scene(26, np.float64, with_masks)
+    imgs, targets = _scene(26, np.float64, extras)
     out = {}
     for T, model in ((torch, tm), (ember, em)):
         T.manual_seed(0)
@@ -363,7 +376,7 @@ def _run_model(builder, with_masks):
 
 
 def test_fasterrcnn_resnet50_fpn_losses_gradients_detections(tv_ops):
-    out = _run_model('fasterrcnn_resnet50_fpn', False)
+    out = _run_model('fasterrcnn_resnet50_fpn', **_SMALL)
     assert [k for k, _ in out[ember][0]] == ['loss_box_reg', 'loss_classifier', 'loss_objectness',
                                              'loss_rpn_box_reg']
     assert_same(out[ember], out[torch], atol=1e-9, rtol=1e-6)
@@ -371,7 +384,7 @@ def test_fasterrcnn_resnet50_fpn_losses_gradients_detections(tv_ops):
 
 
 def test_maskrcnn_resnet50_fpn_losses_gradients_detections(tv_ops):
-    out = _run_model('maskrcnn_resnet50_fpn', True)
+    out = _run_model('maskrcnn_resnet50_fpn', ('masks',), **_SMALL)
     assert 'loss_mask' in dict(out[ember][0])
     assert_same(out[ember], out[torch], atol=1e-9, rtol=1e-6)
 
@@ -382,7 +395,7 @@ def test_fasterrcnn_mobilenet_v3_large_fpn_detections(tv_ops):
     tm = tv.models.detection.fasterrcnn_mobilenet_v3_large_fpn(**kw).double().eval()
     em = ev.models.detection.fasterrcnn_mobilenet_v3_large_fpn(**kw).double().eval()
     _same_weights(tm, em)
-    imgs, _ = _scene(27, np.float64, False)
+    imgs, _ = _scene(27, np.float64)
     with torch.no_grad():
         want = tm([torch.tensor(i) for i in imgs])
     with ember.no_grad():
@@ -390,8 +403,82 @@ def test_fasterrcnn_mobilenet_v3_large_fpn_detections(tv_ops):
     assert_same([sorted(d.items()) for d in got], [sorted(d.items()) for d in want], atol=1e-9, rtol=1e-6)
 
 
+def test_keypointrcnn_resnet50_fpn_losses_gradients_detections(tv_ops):
+    """The keypoint branch: heatmap targets and loss in training, bicubic-upsampled keypoints in eval."""
+    out = _run_model('keypointrcnn_resnet50_fpn', ('keypoints',), num_keypoints=4, **_SMALL)
+    assert 'loss_keypoint' in dict(out[ember][0]) and 'keypoints_scores' in dict(out[ember][2][0])
+    assert_same(out[ember], out[torch], atol=1e-9, rtol=1e-6)
+
+
+_DENSE = dict(weights=None, weights_backbone=None, num_classes=3, min_size=64, max_size=96,
+              detections_per_img=8, topk_candidates=40)
+
+
+@pytest.mark.parametrize('builder,kw', [('retinanet_resnet50_fpn', {'score_thresh': 0.0}),
+                                        ('retinanet_resnet50_fpn_v2', {'score_thresh': 0.0}),
+                                        ('fcos_resnet50_fpn', {'score_thresh': 0.05})])
+def test_dense_detectors_losses_gradients_detections(tv_ops, builder, kw):
+    """RetinaNet (focal loss, L1 or GIoU box loss) and FCOS (centre sampling, focal, GIoU and centerness losses):
+    losses, every parameter's gradient and the detections."""
+    out = _run_model(builder, **_DENSE, **kw)
+    assert_same(out[ember], out[torch], atol=1e-9, rtol=1e-6)
+    assert len(out[ember][2][0][0][1]) > 0
+
+
+def _tiny_ssd(T):
+    """An SSD on a two-map convolutional backbone, at 64x64 (SSD300's VGG16 is too slow to run in a test)."""
+    nn = T.nn
+    m = DET[T]
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.ReLU())
+            self.b = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+
+        def forward(self, x):
+            a = self.a(x)
+            return {'0': a, '1': self.b(a)}
+    gen = m.anchor_utils.DefaultBoxGenerator([[2], [2, 3]], steps=[4, 8])
+    return m.ssd.SSD(Backbone(), gen, (64, 64), 4, topk_candidates=30, detections_per_img=10)
+
+
+def test_ssd_losses_gradients_detections(tv_ops):
+    """SSD: the SSD matcher, smooth L1 on the foreground, cross-entropy with 3:1 hard negative mining; fixed
+    input size; per-class top-k and NMS in eval."""
+    tm, em = _tiny_ssd(torch).double(), _tiny_ssd(ember).double()
+    _same_weights(tm, em)
+    imgs, targets = _scene(29, np.float64)
+    out = {}
+    for T, model in ((torch, tm), (ember, em)):
+        model.train()
+        losses = model([T.tensor(i) for i in imgs], [{k: T.tensor(v) for k, v in t.items()} for t in targets])
+        sum(losses.values()).backward()
+        model.eval()
+        with T.no_grad():
+            dets = model([T.tensor(i) for i in imgs])
+        out[T] = (sorted(losses.items()), [p.grad for p in model.parameters()], [sorted(d.items()) for d in dets])
+    assert_same(out[ember], out[torch], atol=1e-10)
+
+
+def test_ssdlite320_mobilenet_v3_large_detections(tv_ops):
+    """SSDlite's feature extractor (MobileNetV3 split inside its C4 block, extra blocks) and depthwise heads at
+    320x320, in eval with batch-statistics normalization (SSD's losses are checked on the small SSD above)."""
+    kw = dict(weights=None, weights_backbone=None, num_classes=3, detections_per_img=10)
+    tm = _batch_statistics(tv.models.detection.ssdlite320_mobilenet_v3_large(**kw).double().eval())
+    em = _batch_statistics(ev.models.detection.ssdlite320_mobilenet_v3_large(**kw).double().eval())
+    _same_weights(tm, em)
+    imgs, _ = _scene(30, np.float64)
+    with torch.no_grad():
+        want = tm([torch.tensor(i) for i in imgs])
+    with ember.no_grad():
+        got = em([ember.tensor(i) for i in imgs])
+    assert_same([sorted(d.items()) for d in got], [sorted(d.items()) for d in want], atol=1e-9, rtol=1e-6)
+    assert len(want[0]['boxes']) == 10 and float(want[0]['scores'][0] - want[0]['scores'][-1]) > 1e-3
+
+
 @pytest.mark.parametrize('builder', ['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_320_fpn',
-                                     'maskrcnn_resnet50_fpn_v2'])
+                                     'maskrcnn_resnet50_fpn_v2', 'ssd300_vgg16'])
 def test_other_builders_state_dicts(builder):
     """Keys, shapes and which parameters train are torchvision's."""
     tm = getattr(tv.models.detection, builder)(weights=None, weights_backbone=None)
@@ -412,12 +499,29 @@ def test_resnet_fpn_backbone_freezing_and_weights_enums():
         [(n, p.requires_grad) for n, p in tb.named_parameters()]
     for name in ev.models.detection.__all__:
         if name.endswith('_Weights'):
-            want, got = getattr(tv.models.detection, name).COCO_V1, getattr(ev.models.detection, name).COCO_V1
-            assert got.url == want.url and got.meta == want.meta
+            theirs, ours = getattr(tv.models.detection, name), getattr(ev.models.detection, name)
+            assert list(ours.__members__) == list(theirs.__members__)
+            for w in theirs:
+                assert ours[w.name].url == w.url and ours[w.name].meta == w.meta
     ours = ev.models.list_models(module=ev.models.detection)
-    assert set(ours) <= set(tv.models.list_models(module=tv.models.detection)) and len(ours) == 6
+    assert ours == tv.models.list_models(module=tv.models.detection)
     assert ev.models.get_model('fasterrcnn_mobilenet_v3_large_320_fpn', weights=None, weights_backbone=None,
                                num_classes=5).roi_heads.box_predictor.cls_score.out_features == 5
+
+
+def test_legacy_pretrained_arguments_warn_as_torchvision():
+    """``pretrained=False, pretrained_backbone=False`` still build (no download), with torchvision's deprecation
+    warnings."""
+    import warnings
+    caught = {}
+    for T in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            model = DET[T].fasterrcnn_mobilenet_v3_large_320_fpn(pretrained=False, pretrained_backbone=False,
+                                                                 num_classes=3)
+        caught[T] = [str(x.message) for x in w]
+        assert model.roi_heads.box_predictor.cls_score.out_features == 3
+    assert caught[ember] == caught[torch] and len(caught[torch]) == 4
 
 
 # --- the TorchVision Object Detection Finetuning Tutorial ---------------------------------------------------------

@@ -1,6 +1,7 @@
 """``torchvision.models``: classification architectures (and ``segmentation``: FCN, DeepLabV3, LR-ASPP;
-``detection``: Faster / Mask R-CNN) whose state dicts match torchvision's key for key, with their
-pretrained-weights enums (downloaded into the ``torch.hub`` cache on request)."""
+``detection``: Faster / Mask / Keypoint R-CNN, RetinaNet, FCOS, SSD, SSDlite) whose state dicts match
+torchvision's key for key, with their pretrained-weights enums (downloaded into the ``torch.hub`` cache on
+request)."""
 from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F401,F403
 from .convnext import *  # noqa: F401,F403

@@ -178,14 +178,16 @@ class FasterRCNN_MobileNet_V3_Large_320_FPN_Weights(WeightsEnum):
     DEFAULT = COCO_V1
 
 
-def detection_builder(weights_enum, backbone_default):
+def detection_builder(weights_enum, backbone_default, weights_default=None):
     """Decorator for a detection builder ``fn(*, weights, progress, num_classes, weights_backbone, ...)``:
     registers it, records its weights enum and translates the legacy ``pretrained=`` /
-    ``pretrained_backbone=`` arguments as torchvision's ``handle_legacy_interface`` does."""
+    ``pretrained_backbone=`` arguments as torchvision's ``handle_legacy_interface`` does (``pretrained=True``
+    means ``weights_default(kwargs)``, by default COCO_V1)."""
     def wrap(fn):
         @functools.wraps(fn)
         def build(**kwargs):
-            _legacy_weights(kwargs, 'weights', 'pretrained', weights_enum.COCO_V1, fn.__name__)
+            default = weights_enum.COCO_V1 if weights_default is None else weights_default(kwargs)
+            _legacy_weights(kwargs, 'weights', 'pretrained', default, fn.__name__)
             _legacy_weights(kwargs, 'weights_backbone', 'pretrained_backbone', backbone_default, fn.__name__)
             return fn(**kwargs)
         build._weights_enum = weights_enum
