@@ -216,6 +216,14 @@ def wrap_dims(dim, ndim):
     return tuple(out) if ndim else ()
 
 
+def reduce_dims(dim, ndim):
+    """wrap_dims for a reduction that reads an empty dim list as every dim, as PyTorch's sum, mean, var, std,
+    amax, norm, logsumexp and count_nonzero do (x.sum(()) is the full sum; any/all keep their input instead)."""
+    if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) == 0:
+        dim = None
+    return wrap_dims(dim, ndim)
+
+
 def wrap_dim(dim, ndim):
     n = max(ndim, 1)
     dim = int(dim)

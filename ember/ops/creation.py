@@ -379,6 +379,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     if not isinstance(fill_value, (bool, int, float, complex, np.generic)) and not (
             isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
         raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
+    if isinstance(fill_value, np.generic):
+        fill_value = _number(fill_value)
     nd = _default_dtype(dtype, out, None)
     if nd is None:
         nd = _infer(fill_value).dtype
@@ -387,6 +389,17 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         value = np.float32(value)
     arr = with_empty_strides(np.full(shape_arg((size,), 'full'), value, dtype=nd))
     return _finish(Tensor._make(arr), requires_grad, out, 'full')
+
+
+def _number(v):
+    """The Python number PyTorch's argument parser reads a NumPy scalar fill value as: integers as int (int64),
+    floats as float (the default dtype, not their own width), np.bool_ as a float and np.complex64 (no subclass
+    of complex) as its real part as a float, np.complex128 as complex. torch.full((2,), np.float64(1)) is float32."""
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, complex):
+        return complex(v)
+    return float(v.real)
 
 
 def with_empty_strides(arr):

@@ -14,7 +14,7 @@ from ..autograd.graph import Node, edge
 from ..autograd._handoff import take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
-from ._util import wrap_dims, wrap_dim, dim_aliases, not_implemented
+from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, flat_sum, short_sum
 from ..amp import _state as _autocast
 
@@ -164,11 +164,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         from .._sparse import sparse_sum
         return sparse_sum(input, dim, keepdim, dtype, _dense_grad=True)
     nd = _sum_dtype(a, dtype)
-    if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
         r = _sum(a, None, False, nd)
         node = _record(input, r, SumBackward0, shape=a.shape)
     else:
-        dims = wrap_dims(dim, a.ndim)
+        dims = reduce_dims(dim, a.ndim)
         r = _sum(a, dims, keepdim, nd)
         node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim)
     return Tensor._make(r, node)
@@ -237,6 +237,14 @@ def _need_float(a, op, dtype=None):
     return a.dtype
 
 
+def _float_dtype_arg(op, dtype):
+    """PyTorch's refusal of an integer or bool ``dtype=`` for mean/nanmean (their result must be a float)."""
+    nd = to_np(dtype)
+    if nd is not None and nd.kind not in 'fc':
+        raise RuntimeError(f'{op}(): could not infer output dtype. Optional dtype must be either a floating point or '
+                           f'complex dtype. Got: {_type_word(nd)}')
+
+
 def _type_word(np_dtype):
     return {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
             'bool': 'Bool'}.get(np_dtype.name, np_dtype.name)
@@ -246,14 +254,15 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     """Arithmetic mean (floating dtypes only, as in PyTorch)."""
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     a = input._data
+    _float_dtype_arg('mean', dtype)
     nd = _need_float(a, 'mean', dtype)
     if a.dtype != nd:
         a = a.astype(nd)
-    if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
         r = np.asarray(_mean_sum(a, None, False, nd) / _mean_n(a, a.size) if a.size else np.asarray(np.nan, nd))
         node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size)
     else:
-        dims = wrap_dims(dim, a.ndim)
+        dims = reduce_dims(dim, a.ndim)
         n = 1
         for d in dims:
             n *= a.shape[d]
@@ -279,7 +288,10 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-NaN elements: nansum / their count (as PyTorch computes it, so grad_fn is DivBackward0)."""
     from .pointwise import div
     a = input._data
-    _need_float(a, 'nanmean', dtype)
+    if a.dtype.kind not in 'fc':
+        raise RuntimeError(f'nanmean(): expected input to have floating point or complex dtype but got '
+                           f'{_type_word(a.dtype)}')
+    _float_dtype_arg('nanmean', dtype)
     dims = wrap_dims(dim if dim != [] and dim != () else None, a.ndim)
     count = Tensor._make(np.asarray((~np.isnan(a)).sum(axis=dims, keepdims=keepdim)))
     return div(nansum(input, dim, keepdim, dtype=dtype), count)
@@ -488,10 +500,11 @@ def _aminmax_bw(self, gmin, gmax):
 AminmaxBackward0 = _node('AminmaxBackward0', _aminmax_bw, ('dims', 'keep'))
 
 
-def _amax(np_red, cls):
+def _amax(name, np_red, cls):
     def op(input, dim=(), keepdim=False):
         a = input._data
-        dims = wrap_dims(dim if dim != () else None, a.ndim)
+        dims = reduce_dims(dim, a.ndim)
+        _check_nonempty(name, a, dims, dim)
         r = np.asarray(np_red(a, axis=dims, keepdims=keepdim))
         if GRAD.enabled and input._requires_grad:
             node = cls((input,))
@@ -501,8 +514,23 @@ def _amax(np_red, cls):
     return op
 
 
-amax = _amax(np.max, AmaxBackward0)
-amin = _amax(np.min, AminBackward0)
+def _check_nonempty(name, a, dims, dim, sep='():'):
+    """PyTorch's refusal of a reduction without identity (amax, aminmax) over an empty dim: RuntimeError when
+    the dims were not given (every dim), else IndexError naming the first empty one."""
+    empty = [d for d in dims if a.shape[d] == 0]
+    if not empty:
+        return
+    if dim is None or dim == () or dim == []:
+        if name == 'aminmax':
+            raise RuntimeError('aminmax(): cannot compute aminmax over an empty dimension as the operation has no '
+                               'identity.')
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    raise IndexError(f'{name}{sep} Expected reduction dim {empty[0]} to have non-zero size.')
+
+
+amax = _amax('amax', np.max, AmaxBackward0)
+amin = _amax('amin', np.min, AminBackward0)
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -572,8 +600,8 @@ def _median(name, skip_nan, full_cls, dim_cls):
         d = wrap_dim(dim, a.ndim)
         if a.ndim == 0:
             return _of_scalar(name, input, dim_cls)
-        if a.shape[d] == 0:
-            raise IndexError(f'{name}(): Expected reduction dim {d} to have non-zero size.')
+        if a.shape[d] == 0:   # nanmedian's message names median too, as PyTorch's
+            raise IndexError(f'median(): Expected reduction dim {d} to have non-zero size.')
         idx = _median_index(a, d, skip_nan)
         vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
         if not keepdim:
@@ -595,6 +623,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     """(amin, amax) over ``dim`` (all elements when None), one node for both."""
     a = input._data
     dims = wrap_dims(dim, a.ndim)
+    _check_nonempty('aminmax', a, dims, dim, sep=':')
     lo, hi = np.asarray(np.min(a, axis=dims, keepdims=keepdim)), np.asarray(np.max(a, axis=dims, keepdims=keepdim))
     return return_types.aminmax(_two_outputs(input, lo, hi, AminmaxBackward0, save_outputs=True, dims=dims,
                                              keep=keepdim))
@@ -674,8 +703,10 @@ StdMeanBackward0 = _node('StdMeanBackward0', lambda self, gs, gm: _std_bw(self, 
 def _moments(input, dim, unbiased, keepdim, correction, op):
     dim, unbiased, correction = _var_args(dim, unbiased, correction)
     a = input._data
-    _need_float(a, op)
-    dims = wrap_dims(dim, a.ndim)
+    if a.dtype.kind not in 'fc':
+        raise RuntimeError(f"{'std and var' if op in ('std', 'var') else op} only support floating point and complex "
+                           'dtypes')
+    dims = reduce_dims(dim, a.ndim)
     c = _correction(unbiased, correction)
     n = 1
     for d in dims:
@@ -803,7 +834,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         from .pointwise import abs as abs_
         return vector_norm(abs_(x), ord, dim, keepdim, dtype=dtype)
     _need_float(a, 'linalg.vector_norm', dtype)
-    dims = wrap_dims(dim, a.ndim) if dim is not None else tuple(range(a.ndim))
+    dims = reduce_dims(dim, a.ndim)
     p = float(ord)
     wide = a.astype(np.float32) if a.dtype == np.float16 else a
     if int(np.prod([a.shape[d] for d in dims])) == 1 and p != 0:
@@ -889,7 +920,7 @@ def logsumexp(input, dim, keepdim=False):
     a = input._data
     if a.dtype.kind != 'f':
         a = a.astype(DEFAULT.np)
-    dims = wrap_dims(dim, a.ndim)
+    dims = reduce_dims(dim, a.ndim)
     m = np.max(a, axis=dims, keepdims=True) if a.size else np.zeros(_kshape(a.shape, dims), a.dtype)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide='ignore'):
@@ -1267,7 +1298,7 @@ def any(input, dim=None, keepdim=False):
 
 def count_nonzero(input, dim=None):
     a = input._data
-    return Tensor._make(np.asarray(np.count_nonzero(a, axis=None if dim is None else wrap_dims(dim, a.ndim)),
+    return Tensor._make(np.asarray(np.count_nonzero(a, axis=None if dim is None else reduce_dims(dim, a.ndim)),
                                    dtype=np.int64))
 
 
@@ -1335,6 +1366,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, axis=None, keepdims=None):
     d = wrap_dim(dim, a.ndim or 1)
     work = a.reshape(1) if a.ndim == 0 else a
     n = work.shape[d]
+    if n == 0:
+        raise IndexError(f'kthvalue(): Expected reduction dim {d} to have non-zero size.')
     if not 1 <= k <= n:
         raise RuntimeError(f'kthvalue(): selected number k out of range for dimension {d}')
     rows = np.moveaxis(work, d, -1).reshape(-1, n)

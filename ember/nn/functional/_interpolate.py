@@ -93,8 +93,12 @@ def _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft):
 
 
 def _taps(n_in, n_out, mode, align_corners, scale_factor, antialias, ft, k=2):
+    """Source indices and weights along one dim. PyTorch's linear-family and antialias kernels copy a dim whose
+    size is unchanged whatever the scale_factor (3 by 1.3 is 3: no resampling); its plain bicubic one does not."""
     if mode in ('nearest', 'nearest-exact'):
         return _nearest_taps(n_in, n_out, scale_factor, mode == 'nearest-exact', ft, k == 2)
+    if n_in == n_out and (antialias or mode != 'bicubic'):
+        return np.arange(n_in)[:, None], np.ones((n_in, 1), ft)
     if antialias:
         return _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft)
     if mode == 'bicubic':

@@ -107,6 +107,6 @@ def resample_uint8(a, sizes, mode, align_corners, scales, antialias):
     out = a
     for axis, n_out, sf in ((3, sizes[1], scales[1]), (2, sizes[0], scales[0])):
         n_in = a.shape[axis]
-        if n_out != n_in or sf not in (None, 1.0):
+        if n_out != n_in:   # PyTorch's separable uint8 kernel copies an unchanged dim whatever the scale_factor
             out = _pass(out, axis, n_out, _scale(n_in, n_out, align_corners, sf), mode, align_corners, antialias)
     return out

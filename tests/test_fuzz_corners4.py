@@ -1,0 +1,187 @@
+"""Corners a fourth differential fuzzer found differing from PyTorch: reductions over every dim form (int, tuple,
+empty tuple, negative, None) with keepdim/dtype/correction, creation and dtype inference from Python and NumPy
+values, and torch.nn.functional argument combinations (interpolate's scale factors, ...). Each case runs the same
+program on both libraries and compares results (dtype, shape, values, gradients) or that both raise the same
+exception type, with PyTorch's first message line where it is short."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+LIBS = (torch, ember)
+
+
+def _np(x):
+    x = x.detach()
+    if x.dtype in (torch.bfloat16, ember.bfloat16, torch.float16, ember.float16):
+        x = x.float()
+    return x.resolve_conj().numpy() if x.dtype.is_complex and isinstance(x, torch.Tensor) else x.numpy()
+
+
+def _same(e, t, tol=1e-6):
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), (e, t)
+        assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), (e.dtype, t.dtype, e.shape, t.shape)
+        np.testing.assert_allclose(_np(e), _np(t), rtol=tol, atol=tol, equal_nan=True)
+    elif isinstance(t, (tuple, list)):
+        assert len(e) == len(t), (e, t)
+        for a, b in zip(e, t):
+            _same(a, b, tol)
+    elif isinstance(t, torch.dtype):
+        assert str(e) == str(t), (e, t)
+    else:
+        assert e == t, (e, t)
+
+
+def run(fn, message=False, tol=1e-6):
+    """``fn(lib)`` on both libraries: the same results, or the same exception type (and first message line)."""
+    out = {}
+    for L in LIBS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                out[L] = ('ok', fn(L))
+        except Exception as ex:  # noqa: BLE001 - the exception itself is compared
+            out[L] = ('err', ex)
+    (tk, tv), (ek, ev) = out[torch], out[ember]
+    assert tk == ek, (tv, ev)
+    if tk == 'err':
+        assert isinstance(ev, type(tv)) or isinstance(tv, type(ev)), (tv, ev)
+        if message:
+            assert str(ev).split('\n')[0] == str(tv).split('\n')[0], (str(tv), str(ev))
+    else:
+        _same(ev, tv, tol)
+
+
+def run_grad(make, fn, tol=1e-5):
+    """``fn(lib, x)`` on a leaf ``make(lib)`` in both libraries: the same result, and the same gradient of a fixed
+    weighting of it."""
+    res = {}
+    for L in LIBS:
+        x = make(L).requires_grad_(True)
+        y = fn(L, x)
+        w = L.tensor(np.cos(np.arange(y.numel()) * 0.7).reshape(tuple(y.shape))).to(y.dtype)
+        y.backward(w)
+        res[L] = (y, x.grad)
+    _same(res[ember][0], res[torch][0], tol)
+    _same(res[ember][1], res[torch][1], tol)
+
+
+# -- interpolate: a dim whose size the scale factor leaves unchanged is copied ---------------------------------
+def _ramp(L, *shape, dtype=None):
+    return L.tensor(np.sin(np.arange(int(np.prod(shape))) * 1.3).reshape(shape) * 4, dtype=dtype or L.float64)
+
+
+UNCHANGED = [
+    ((1, 2, 3), dict(scale_factor=1.3, mode='linear')),
+    ((2, 1, 3, 4), dict(scale_factor=1.3, mode='bilinear')),
+    ((1, 2, 4, 3), dict(scale_factor=(1.1, 1.7), mode='bilinear')),
+    ((1, 1, 2, 3, 4), dict(scale_factor=1.3, mode='trilinear')),
+    ((1, 1, 5, 3), dict(scale_factor=(1.1, 2.5), mode='bilinear', align_corners=True)),
+    ((1, 2, 3, 4), dict(scale_factor=(1.3, 0.6), mode='bilinear', antialias=True)),
+    ((1, 2, 3, 4), dict(scale_factor=(1.3, 0.6), mode='bicubic', antialias=True)),
+    ((1, 2, 3, 4), dict(scale_factor=(1.3, 0.6), mode='bicubic')),
+]
+
+
+@pytest.mark.parametrize('shape,kw', UNCHANGED)
+def test_interpolate_copies_a_dim_whose_size_is_unchanged(shape, kw):
+    run(lambda L: L.nn.functional.interpolate(_ramp(L, *shape), **kw))
+
+
+@pytest.mark.parametrize('shape,kw', UNCHANGED[:5])
+def test_interpolate_unchanged_dim_gradient(shape, kw):
+    run_grad(lambda L: _ramp(L, *shape), lambda L, x: L.nn.functional.interpolate(x, **kw))
+
+
+@pytest.mark.parametrize('mode', ['bilinear', 'bicubic'])
+@pytest.mark.parametrize('antialias', [False, True])
+def test_interpolate_uint8_copies_an_unchanged_dim(mode, antialias):
+    def fn(L):
+        x = L.tensor((np.arange(24).reshape(1, 2, 3, 4) * 11) % 256, dtype=L.uint8)
+        return L.nn.functional.interpolate(x, scale_factor=(1.3, 0.6), mode=mode, antialias=antialias)
+    run(fn)
+
+
+# -- full: a NumPy scalar fill value is read as the Python number PyTorch's parser makes of it ---------------------
+@pytest.mark.parametrize('value', [np.float64(1.5), np.float32(0.25), np.float16(2), np.int8(3), np.int32(-7),
+                                   np.uint8(200), np.uint64(7), np.int64(5), np.bool_(True), np.bool_(False),
+                                   np.complex128(1 - 2j), np.complex64(2 + 1j)])
+def test_full_with_numpy_scalar_infers_pytorch_dtype(value):
+    run(lambda L: L.full((2, 3), value))
+
+
+@pytest.mark.parametrize('value,dtype', [(np.int64(300), 'int8'), (np.float64(2.5), 'int64'),
+                                         (np.int64(7), 'float16'), (np.float32(1.5), 'float64')])
+def test_full_with_numpy_scalar_and_dtype(value, dtype):
+    run(lambda L: L.full((2,), value, dtype=getattr(L, dtype)), message=True)
+
+
+# -- reductions over an empty dim list reduce every dim -----------------------------------------------------------
+X23 = [[1.5, -2.0, 0.0], [3.0, 4.25, -5.0]]
+EMPTY_DIMS = [
+    lambda L, x: x.sum((), keepdim=True),
+    lambda L, x: L.sum(x, dim=[], keepdim=True),
+    lambda L, x: x.mean((), keepdim=True),
+    lambda L, x: L.mean(x, dim=[]),
+    lambda L, x: L.std(x, ()),
+    lambda L, x: x.var(dim=(), keepdim=True),
+    lambda L, x: L.var(x, dim=(), correction=0),
+    lambda L, x: L.var_mean(x, dim=()),
+    lambda L, x: L.std_mean(x, dim=(), keepdim=True),
+    lambda L, x: L.norm(x, 2, dim=()),
+    lambda L, x: L.norm(x, 1, dim=(), keepdim=True),
+    lambda L, x: L.linalg.vector_norm(x, 3, dim=()),
+    lambda L, x: L.logsumexp(x, (), keepdim=True),
+    lambda L, x: L.count_nonzero(x, ()),
+    lambda L, x: L.amax(x, (), keepdim=True),
+    lambda L, x: x.nansum(()),
+    lambda L, x: x.any(()),
+    lambda L, x: L.all(x, (), keepdim=True),
+]
+
+
+@pytest.mark.parametrize('fn', EMPTY_DIMS)
+def test_reduction_over_empty_dim_list(fn):
+    run(lambda L: fn(L, L.tensor(X23)))
+
+
+@pytest.mark.parametrize('fn', [EMPTY_DIMS[i] for i in (0, 1, 2, 3, 9, 10, 12, 14)])
+def test_reduction_over_empty_dim_list_gradient(fn):
+    run_grad(lambda L: L.tensor(X23, dtype=L.float64), fn)
+
+
+# -- reductions without identity over empty dims, and dtype refusals ----------------------------------------------
+REFUSALS = [
+    lambda L: L.amax(L.zeros(0, 3)),
+    lambda L: L.amax(L.zeros(0, 3), ()),
+    lambda L: L.amin(L.zeros(0, 3), 0),
+    lambda L: L.zeros(3, 0).amax((0, 1), keepdim=True),
+    lambda L: L.amin(L.zeros(0, dtype=L.complex64), 0),
+    lambda L: L.aminmax(L.zeros(0, 3)),
+    lambda L: L.aminmax(L.zeros(0, 3), dim=0),
+    lambda L: L.kthvalue(L.zeros(3, 0), 1),
+    lambda L: L.zeros(0, dtype=L.int64).kthvalue(1, 0),
+    lambda L: L.nanmedian(L.zeros(0, 2), 0),
+    lambda L: L.mean(L.ones(2, dtype=L.int32), dtype=L.int64),
+    lambda L: L.ones(2).mean(dtype=L.int8),
+    lambda L: L.nanmean(L.ones(2), dtype=L.int64),
+    lambda L: L.nanmean(L.ones(2, dtype=L.int64)),
+    lambda L: L.ones(3, dtype=L.int64).std(),
+    lambda L: L.var(L.ones(3, dtype=L.uint8), 0),
+    lambda L: L.var_mean(L.ones(3, dtype=L.int16)),
+    lambda L: L.std_mean(L.ones(3, dtype=L.bool), dim=0),
+]
+
+
+@pytest.mark.parametrize('fn', REFUSALS)
+def test_reduction_refusals_match_pytorch(fn):
+    run(fn, message=True)
+
+
+def test_shapes_that_do_reduce_still_work():
+    run(lambda L: (L.amax(L.zeros(3, 0), 0), L.aminmax(L.zeros(0, 3), dim=1), L.mean(L.ones(2, 3), dtype=L.float64),
+                   L.nanmean(L.tensor([1.0, float('nan')]), dtype=L.float64)))
