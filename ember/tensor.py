@@ -136,7 +136,8 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
 
 _NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16': 'HalfTensor',
                  'int64': 'LongTensor', 'int32': 'IntTensor', 'int16': 'ShortTensor', 'int8': 'CharTensor',
-                 'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor'}
+                 'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor',
+                 'complex64': 'ComplexFloatTensor', 'complex128': 'ComplexDoubleTensor'}
 
 
 class Tensor(metaclass=_TorchNamedType):
@@ -525,7 +526,7 @@ class Tensor(metaclass=_TorchNamedType):
         return bool(self._data.reshape(()))
 
     def __int__(self):
-        return int(self._scalar())
+        return int(self._real_scalar('int64_t'))
 
     def _warn_scalar(self):
         """PyTorch's once-a-process warning for float() or complex() of a tensor requiring grad, in grad mode
@@ -536,7 +537,17 @@ class Tensor(metaclass=_TorchNamedType):
 
     def __float__(self):
         self._warn_scalar()
-        return float(self._scalar())
+        return float(self._real_scalar('double'))
+
+    def _real_scalar(self, ctype):
+        """The element as a real Python number for int()/float(): of a complex tensor its real part, refused
+        (PyTorch's checked conversion) when the imaginary part is not 0."""
+        v = self._scalar()
+        if isinstance(v, complex):
+            if v.imag != 0:
+                raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
+            return v.real
+        return v
 
     def _scalar(self):
         if self._data.size != 1:
@@ -593,7 +604,7 @@ class Tensor(metaclass=_TorchNamedType):
         if isinstance(dtype, _CudaLegacyMeta) or isinstance(dtype, str) and dtype.startswith('torch.cuda.'):
             _check_device('cuda')
         if isinstance(dtype, str):
-            dtype = _LEGACY_BY_NAME[dtype.split('.')[-1]]
+            dtype = _legacy_by_string(dtype)
         if isinstance(dtype, type) and issubclass(dtype, _LegacyTensorType):
             dtype = dtype.dtype
         return self.to(dtype)
@@ -807,6 +818,16 @@ ByteTensor = _legacy('ByteTensor', _dtype.uint8)
 BoolTensor = _legacy('BoolTensor', _dtype.bool_)
 _LEGACY_BY_NAME = {c.__name__: c for c in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                                            ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+
+
+def _legacy_by_string(name):
+    """The dtype a legacy type string names ('torch.FloatTensor', 'torch.ComplexFloatTensor', ...), as
+    Tensor.type takes it; PyTorch refuses any other string (a bare 'FloatTensor' too) with ValueError."""
+    base = name[len('torch.cuda.'):] if name.startswith('torch.cuda.') else name[len('torch.'):]
+    by_name = {v: k for k, v in _NP_TYPE_NAME.items()}
+    if not name.startswith('torch.') or base not in by_name:
+        raise ValueError(f"invalid type: '{name}'")
+    return getattr(_dtype, by_name[base] if by_name[base] != 'bool' else 'bool_')
 
 
 class _CudaLegacyMeta(type):

@@ -62,7 +62,9 @@ def run_grad(make, fn, tol=1e-5):
     res = {}
     for L in LIBS:
         x = make(L).requires_grad_(True)
-        y = fn(L, x)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            y = fn(L, x)
         w = L.tensor(np.cos(np.arange(y.numel()) * 0.7).reshape(tuple(y.shape))).to(y.dtype)
         y.backward(w)
         res[L] = (y, x.grad)
@@ -185,3 +187,130 @@ def test_reduction_refusals_match_pytorch(fn):
 def test_shapes_that_do_reduce_still_work():
     run(lambda L: (L.amax(L.zeros(3, 0), 0), L.aminmax(L.zeros(0, 3), dim=1), L.mean(L.ones(2, 3), dtype=L.float64),
                    L.nanmean(L.tensor([1.0, float('nan')]), dtype=L.float64)))
+
+
+# -- creation: logspace into integer types, complex linspace/logspace, steps refused ------------------------------
+@pytest.mark.parametrize('args,base,dtype', [((0, 3, 4), 2.5, 'int64'), ((0.7, 3.2, 3), 3, 'int32'),
+                                             ((0, 10, 5), np.e, 'int16'), ((1, 10, 7), np.e, 'uint8'),
+                                             ((-2, 3, 2), np.e, 'int8'), ((0, -1, 4), 0.5, 'uint8'),
+                                             ((0, -1, 7), 1.5, 'uint8'), ((0.5, 3.5, 4), 2, 'int64'),
+                                             ((-0.5, 3, 2), 2.5, 'uint8'), ((-1.5, 3, 3), 2, 'int8')])
+def test_logspace_into_integer_types(args, base, dtype):
+    run(lambda L: L.logspace(*args, base=base, dtype=getattr(L, dtype)), message=True)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.linspace(0, 2, 3, dtype=L.complex64),
+    lambda L: L.linspace(0, 2 + 1j, 3),
+    lambda L: L.linspace(1j, 2 + 1j, 4, dtype=L.complex128),
+    lambda L: L.linspace(L.tensor(0.), L.tensor(1 + 1j), 5),
+    lambda L: L.linspace(0, 2 + 1j, 1),
+    lambda L: L.linspace(-1j, 2, 0),
+    lambda L: L.logspace(0, 2, 3, dtype=L.complex128),
+    lambda L: L.logspace(0, 1j, 3),
+    lambda L: L.logspace(0, 1 + 1j, 4, base=2),
+])
+def test_complex_linspace_logspace(fn):
+    run(fn, tol=1e-5)
+
+
+@pytest.mark.parametrize('fn', [lambda L: L.linspace(0, 1, -1), lambda L: L.logspace(0, 1, -1),
+                                lambda L: L.logspace(0, 1, -2, dtype=L.int32),
+                                lambda L: L.linspace(0, 1, 3, dtype=L.bool)])
+def test_linspace_logspace_refusals(fn):
+    run(fn, message=True)
+
+
+# -- conversion: legacy type names, float()/int() of complex, complex -> real casts with gradients ----------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.zeros(2, dtype=L.complex64).type(),
+    lambda L: L.zeros(2, dtype=L.complex128).type(),
+    lambda L: L.zeros(2, dtype=L.bfloat16).type(),
+    lambda L: L.zeros(2).type('torch.ComplexFloatTensor'),
+    lambda L: L.zeros(2).type('torch.ComplexDoubleTensor'),
+    lambda L: L.ones(2).type('torch.BFloat16Tensor'),
+    lambda L: L.ones(2).type('torch.LongTensor'),
+    lambda L: L.ones(2).type('FloatTensor'),
+    lambda L: L.ones(2).type('torch.Foo'),
+    lambda L: float(L.tensor(-0.5 + 0j)),
+    lambda L: float(L.tensor(1 + 1j)),
+    lambda L: int(L.tensor(2.7 - 0j, dtype=L.complex128)),
+    lambda L: int(L.tensor(2 + 1j)),
+])
+def test_type_names_and_scalars_of_complex(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16'])
+def test_complex_to_real_cast_differentiates(dtype):
+    def make(L):
+        return L.tensor([1 + 2j, -0.5 + 1j, 3 - 1j], dtype=L.complex64)
+    run_grad(make, lambda L, x: x.to(getattr(L, dtype)), tol=1e-2)
+
+
+def test_complex_to_integer_cast_records_nothing():
+    run(lambda L: L.tensor([1 + 2j], requires_grad=True).long().requires_grad)
+
+
+# -- nn.functional: pad values and messages, interpolate's argument order and messages, loss weight messages ------
+PADS = [
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.uint8), (1, 1), value=-1),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.int8), (1, 1), value=200),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.int64), (1, 1), value=2.7),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.int64), (1, 1), value=float('inf')),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.float16), (1, 1), value=1e6),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.bool), (1, 1), value=2),
+    lambda L: L.nn.functional.pad(L.zeros(2), (1, 1), value=1j),
+    lambda L: L.nn.functional.pad(L.zeros(2), (1, 1), value=L.tensor(2.)),
+    lambda L: L.nn.functional.pad(L.zeros(2), (1, 1), 'constant', L.tensor([3.])),
+    lambda L: L.nn.functional.pad(L.zeros(2, dtype=L.complex64), (1, 1), value=1.5),
+    lambda L: L.nn.functional.pad(L.zeros(2, 3, 3), (3, 3, 1, 1), mode='reflect'),
+    lambda L: L.nn.functional.pad(L.zeros(2, 3, 3), (1, 1, 3, 3), mode='reflect'),
+    lambda L: L.nn.functional.pad(L.zeros(2, 3, 3), (3, 3, 3, 3), mode='reflect'),
+    lambda L: L.nn.functional.pad(L.zeros(1, 2, 3, 3), (0, 0, 3, 3, 3, 3), mode='reflect'),
+    lambda L: L.nn.functional.pad(L.zeros(1, 2, 3, 3), (3, 3, 0, 0, 3, 3), mode='reflect'),
+]
+
+
+@pytest.mark.parametrize('fn', PADS)
+def test_pad_values_and_messages(fn):
+    run(fn, message=True)
+
+
+INTERP_ERRORS = [
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 2), size=(0,), mode='linear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 2), size=(0,), mode='nearest'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 2, 3), size=(0, 2), mode='bilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 0, 3), size=(1, 2), mode='bicubic'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 1, 2, 3), scale_factor=0.5, mode='nearest'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 1, 2, 3), size=(0, 2, 1), mode='trilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 3), 3, scale_factor=2.0, mode='bilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 3), mode='trilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 4), size=1, mode='trilinear', recompute_scale_factor=True),
+    lambda L: L.nn.functional.interpolate(L.zeros(1, 1, 4), size=(1, 2), mode='bilinear'),
+]
+
+
+@pytest.mark.parametrize('fn', INTERP_ERRORS)
+def test_interpolate_refusals_in_pytorch_order(fn):
+    run(fn, message=True)
+
+
+LOSS_ERRORS = [
+    lambda L: L.nn.functional.cross_entropy(L.zeros(4, 2, 2), L.zeros(4, 2, dtype=L.long), weight=L.ones(3)),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(4, 2, 2), L.zeros(4, 2, 2), weight=L.ones(3)),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(4, 2), L.zeros(4, 2), weight=L.ones(3)),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(4, 2), L.zeros(4, dtype=L.long), weight=L.ones(3)),
+    lambda L: L.nn.functional.nll_loss(L.zeros(4, 2, 2, 2), L.zeros(4, 2, 2, dtype=L.long), weight=L.ones(3)),
+    lambda L: L.nn.functional.nll_loss(L.zeros(4, 2), L.zeros(4, dtype=L.long), weight=L.ones(3)),
+    lambda L: L.nn.functional.fold(L.zeros(1, 9, 0), (3, 3), 3, dilation=2),
+    lambda L: L.nn.functional.fold(L.zeros(4, 0), (2, 2), 2),
+    lambda L: L.nn.functional.normalize(L.zeros(3, 2, 0), float('inf'), -1),
+    lambda L: L.linalg.vector_norm(L.zeros(2, 0), float('inf'), (0, -1)),
+    lambda L: L.linalg.vector_norm(L.zeros(2, 0), float('inf'), ()),
+]
+
+
+@pytest.mark.parametrize('fn', LOSS_ERRORS)
+def test_weight_fold_and_norm_messages(fn):
+    run(fn, message=True)

@@ -551,9 +551,9 @@ def _fma(a, b, c):
     return s + (err + ((p - (s - v)) + (c - v)))
 
 
-def _no_bool(nd, kernel):
-    """PyTorch has no bool (nor complex) kernel for the range-like factories."""
-    if nd is not None and (nd == np.bool_ or nd.kind == 'c'):
+def _no_bool(nd, kernel, complex_ok=False):
+    """PyTorch has no bool kernel for the range-like factories (nor complex, but for linspace and logspace)."""
+    if nd is not None and (nd == np.bool_ or nd.kind == 'c' and not complex_ok):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtype.scalar_name(nd)}\'')
 
 
@@ -580,12 +580,23 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
     _factory(device, layout, pin_memory, 'linspace')
-    nd = _default_dtype(dtype, out, DEFAULT.np)
-    _no_bool(nd, 'linspace_cpu')
+    nd = _default_dtype(dtype, out, _range_default(start, end))
+    steps = _steps(steps)
+    _no_bool(nd, 'linspace_cpu', complex_ok=True)
+    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace')
+
+
+def _range_default(start, end):
+    """linspace/logspace's dtype when none is given: the default complex type for a complex bound."""
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    return _dtype.default_complex().np if isinstance(start, complex) or isinstance(end, complex) else DEFAULT.np
+
+
+def _steps(steps):
     steps = int(steps)
     if steps < 0:
-        raise RuntimeError('linspace(): number of steps must be non-negative')
-    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace')
+        raise RuntimeError('number of steps must be non-negative')
+    return steps
 
 
 def _linspace(start, end, steps, nd):
@@ -594,6 +605,8 @@ def _linspace(start, end, steps, nd):
     after each operation, as PyTorch's kernel computes in those types (matched on 300 random ranges each)."""
     if _bf16.is_bf16(nd) or nd == np.float16:
         return _linspace_reduced(start, end, steps, nd)
+    if nd.kind == 'c':
+        return _linspace_complex(start, end, steps, nd)
     ct = nd if nd.kind == 'f' else np.dtype(np.float64)
     start, end = ct.type(nd.type(start)), ct.type(nd.type(end))
     if steps == 1:
@@ -603,6 +616,16 @@ def _linspace(start, end, steps, nd):
     half = steps // 2
     out = np.where(i < half, _fma(step, i, start), _fma(-step, steps - 1 - i, end))
     return out.astype(ct).astype(nd)
+
+
+def _linspace_complex(start, end, steps, nd):
+    """_linspace of a complex type: from start for the first half and back from end, in complex arithmetic."""
+    start, end = (nd.type(v.item() if isinstance(v, Tensor) else v) for v in (start, end))
+    if steps == 1:
+        return np.array([start], nd)
+    step = (end - start) / nd.type(steps - 1)
+    i = np.arange(steps).astype(nd)
+    return np.where(i.real < steps // 2, start + step * i, end - step * (steps - 1 - i)).astype(nd)
 
 
 def _linspace_reduced(start, end, steps, nd):
@@ -622,17 +645,25 @@ def _linspace_reduced(start, end, steps, nd):
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    nd = to_np(dtype) or DEFAULT.np
-    _no_bool(nd, 'logspace_cpu')
-    if nd.kind in 'iu' and int(steps) > 1:
-        return _finish(Tensor._make(_logspace_int(start, end, int(steps), base, nd)), requires_grad)
-    return _finish(Tensor._make(np.logspace(start, end, int(steps), base=base).astype(nd)), requires_grad)
+    """``base`` to the powers linspace(start, end, steps)."""
+    nd = to_np(dtype) or _range_default(start, end)
+    steps = _steps(steps)
+    _no_bool(nd, 'logspace_cpu', complex_ok=True)
+    if nd.kind in 'iu' and steps > 1:
+        return _finish(Tensor._make(_logspace_int(start, end, steps, base, nd)), requires_grad)
+    if nd.kind == 'c':
+        return _finish(Tensor._make(np.power(nd.type(base), _linspace(start, end, steps, nd))), requires_grad)
+    return _finish(Tensor._make(np.logspace(start, end, steps, base=base).astype(nd)), requires_grad)
 
 
 def _logspace_int(start, end, steps, base, nd):
-    """logspace into an integer dtype as PyTorch's kernel: base, start and end converted to the integer type
-    first (base 0.5 is 0), the exponents stepped in double from start for the first half and back from end."""
-    b, x0, x1 = (float(nd.type(int(v))) for v in (base, start, end))
+    """logspace into an integer dtype as PyTorch's kernel: start and end converted to the integer type first
+    by the checked conversion (truncated; -1 is 255 for uint8, -0.5 refused), the base staying a double (base 2.5
+    gives 1, 2, 6, 15), the exponents stepped in double from start for the first half and back from end, each
+    power truncated."""
+    from ._util import checked_scalar
+    b = float(base)
+    x0, x1 = (float(checked_scalar(v, _dtype.FROM_NP[nd])) for v in (start, end))
     step = (x1 - x0) / (steps - 1)
     i = np.arange(steps, dtype=np.float64)
     with np.errstate(divide='ignore', over='ignore', invalid='ignore'):

@@ -861,13 +861,14 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 def _check_extreme_norm(a, dims, dim, p):
     """PyTorch's refusal of an inf/-inf norm over an empty dim (max/min have no identity)."""
-    empty = [d for d in dims if a.shape[d] == 0]
+    empty = [i for i, d in enumerate(dims) if a.shape[d] == 0]
     if not empty:
         return
-    if dim is None:
+    if dim is None or not isinstance(dim, (int, np.integer)) and len(dim) == 0:
         raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on an empty tensor because the operation '
                            'does not have an identity')
-    raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on the dimension {empty[0]}because this '
+    given = dim if isinstance(dim, (int, np.integer)) else dim[empty[0]]   # the dim as passed (-1 stays -1)
+    raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on the dimension {given}because this '
                        'dimension is empty and the operation does not have an identity')
 
 

@@ -543,12 +543,16 @@ def _cast(input, nd, arr=None):
 
 
 def _complex_to_real(input, nd, arr=None):
-    """A complex tensor cast to a real dtype: its real parts, with PyTorch's warning (not differentiated)."""
+    """A complex tensor cast to a real dtype: its real parts, with PyTorch's warning; to a float type
+    differentiated as PyTorch's ToCopyBackward0 (the real gradient cast back to complex, imaginary part 0)."""
     from .. import _complex
     warn_user('Casting complex values to real discards the imaginary part')
-    if GRAD.enabled and input._requires_grad:
-        raise RuntimeError('ember does not differentiate a cast from complex to real yet (use .real)')
-    return Tensor._make(_complex.discard_imag(input._data if arr is None else arr, nd))
+    out = _complex.discard_imag(input._data if arr is None else arr, nd)
+    if GRAD.enabled and input._requires_grad and nd.kind == 'f':
+        node = ToCopyBackward0((input,))
+        node.dt, node.odt = input._data.dtype, nd
+        return Tensor._make(out, node)
+    return Tensor._make(out)
 
 
 def _caster(nd):

@@ -1313,7 +1313,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     args = _fold_args(kernel_size, dilation, padding, stride)
     hw = _tuple(output_size, 2, 'output_size')
     x = input._data
-    if x.ndim not in (2, 3):
+    if x.ndim not in (2, 3) or 0 in x.shape[x.ndim - 2:]:
         raise RuntimeError('Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero '
                            f'dimensions for input, but got: {_size(x.shape)}')
     batched = x.ndim != 2

@@ -232,8 +232,10 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
                                   'floating point input; convert it with .float())')
     n_in = a.shape[-k:]
     if min(n_in) <= 0 or min(sizes) <= 0:
-        raise RuntimeError(f'Input and output sizes should be greater than 0, but got input {tuple(n_in)} output '
-                           f'{tuple(sizes)}')
+        def named(v):
+            return '(' + ', '.join(f'{d}: {n}' for d, n in zip('DHW'[-k:], v)) + ')'
+        raise RuntimeError(f'Input and output sizes should be greater than 0, but got input {named(n_in)}'
+                           f"{' and' if k == 1 else ''} output {named(sizes)}")
     if a.dtype == np.uint8 and mode in ('bilinear', 'bicubic'):
         from ._interpolate_uint8 import resample_uint8
         return Tensor._make(resample_uint8(a, sizes, mode, align_corners, scales, antialias))
@@ -291,6 +293,7 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
                              'linear | bilinear | bicubic | trilinear')
     elif align_corners is None:
         align_corners = False
+    sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor)   # PyTorch's order
     if antialias and not (mode in ('bilinear', 'bicubic') and input.ndim == 4):
         raise ValueError(f'Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D '
                          f'tensor as input, got {mode} mode and {input.ndim}-D input')
@@ -301,7 +304,6 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
     need = _NEEDS.get(mode)
     if need is not None and input.ndim != need:
         raise NotImplementedError(f'Got {input.ndim}D input, but {mode} mode needs {need}D input')
-    sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor)
     if mode == 'area':
         from . import _pool, _pool3d
         if input.ndim == 5:

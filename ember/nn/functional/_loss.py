@@ -494,10 +494,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         kernel = 'log_softmax_lastdim_kernel_impl' if x.ndim <= 2 else 'log_softmax_kernel_impl'
         raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(x.dtype)}\'')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
-    if weight is not None and weight._data.shape != (C,):
-        raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
-                           f'weight tensor of shape: {list(weight.shape)}')
     t = target._data
+    _check_class_weight(weight, C, 1 if t.shape == x.shape else x.ndim, 'cross_entropy: ' * (t.shape == x.shape))
     if t.shape == x.shape:
         if t.dtype.kind != 'f':
             raise RuntimeError(f'Expected floating point type for target with class probabilities, got '
@@ -536,6 +534,16 @@ def _ce_probs(input, target, weight, reduction, eps, C):
                   ctx=(logp, a, w, reduction, x.shape, eps, t.shape))
 
 
+def _check_class_weight(weight, C, ndim, prefix=''):
+    """PyTorch's check that a class weight has C entries (its nll_loss2d, for inputs of 3+ dims, words it shorter;
+    cross_entropy with class probabilities names itself)."""
+    if weight is not None and weight._data.shape != (C,):
+        if ndim >= 3:
+            raise RuntimeError('weight tensor should be defined either for all or no classes')
+        raise RuntimeError(f'{prefix}weight tensor should be defined either for all {C} classes or no classes but got '
+                           f'weight tensor of shape: {list(weight.shape)}')
+
+
 @_autocast.fp32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
     """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""
@@ -547,9 +555,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_target(x, t)
     need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
-    if weight is not None and weight._data.shape != (C,):
-        raise RuntimeError(f'weight tensor should be defined either for all {C} classes or no classes but got '
-                           f'weight tensor of shape: {list(weight.shape)}')
+    _check_class_weight(weight, C, x.ndim)
     if (x.ndim == 3 or x.ndim > 4) and x.size:
         # PyTorch's nll_loss_nd: views as (N, C, 1, -1) for nll_loss2d, and the unreduced loss back to (N, ...)
         from ...ops.shape import reshape

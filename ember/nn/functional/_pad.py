@@ -6,7 +6,8 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import not_implemented
+from ... import _dtype
+from ...ops._util import checked_scalar, not_implemented
 from ...tensor import Tensor
 
 __all__ = ['pad']
@@ -189,14 +190,26 @@ def _check_gather(mode, a, pairs, npad):
     if mode != 'circular' and 0 in a.shape[a.ndim - k - 1:]:
         raise RuntimeError(f'Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other '
                            f'non-zero dimensions for input, but got: [{", ".join(map(str, a.shape))}]')
-    for j, (n, (lo, hi)) in enumerate(zip(a.shape[a.ndim - k:], pairs)):
+    for j in reversed(range(k)):   # the last dim first, as PyTorch checks (its pad argument #4, then #6, #8)
         dim = a.ndim - k + j
+        n, (lo, hi) = a.shape[dim], pairs[j]
         if mode == 'reflect' and (lo >= n or hi >= n):
-            raise RuntimeError(f'Argument #4: Padding size should be less than the corresponding input dimension, but '
+            raise RuntimeError(f'Argument #{4 + 2 * (k - 1 - j)}: Padding size should be less than the corresponding '
+                               'input dimension, but '
                                f'got: padding ({lo}, {hi}) at dimension {dim} of input '
                                f'[{", ".join(map(str, a.shape))}]')
         if mode == 'circular' and (lo > n or hi > n):
             raise RuntimeError('Padding value causes wrapping around more than once.')
+
+
+def _fill_value(value, np_dtype):
+    """``value`` as PyTorch's pad takes it: a float (a complex is refused), converted to the input's dtype by its
+    checked conversion (-1 for uint8, 200 for int8, inf for an integer type raise 'value cannot be converted')."""
+    if isinstance(value, Tensor) and value.dim() == 0:
+        value = value.item()
+    if isinstance(value, complex) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"pad(): argument 'value' (position 4) must be float, not {type(value).__name__}")
+    return checked_scalar(float(value), _dtype.FROM_NP[np_dtype])
 
 
 def pad(input, pad, mode='constant', value=None):
@@ -211,7 +224,7 @@ def pad(input, pad, mode='constant', value=None):
                 raise RuntimeError(f'The input size {n}, plus negative padding {lo} and {hi} resulted in a negative '
                                    f'output size, which is invalid. Check dimension {a.ndim - len(pairs) + j} of '
                                    'your input.')
-        out = _constant_arr(a, pairs, 0 if value is None else value)
+        out = _constant_arr(a, pairs, 0 if value is None else _fill_value(value, a.dtype))
         if GRAD.enabled and input._requires_grad:
             node = ConstantPadNdBackward0((input,))
             node.pad = tuple(int(p) for p in pad)
