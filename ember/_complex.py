@@ -151,7 +151,10 @@ def _plain_args(x):
 
 
 def discard_imag(a, np_dtype):
-    """The real parts of complex array ``a`` cast to ``np_dtype`` (an explicit ``.to(real)``, as PyTorch's)."""
+    """The real parts of complex array ``a`` cast to ``np_dtype`` (an explicit ``.to(real)``, as PyTorch's); to bool
+    whether the value is nonzero (1j is True)."""
+    if np.dtype(np_dtype) == np.bool_:
+        return np.asarray(a) != 0
     return np.asarray(a).real.astype(np_dtype)
 
 

@@ -314,3 +314,41 @@ LOSS_ERRORS = [
 @pytest.mark.parametrize('fn', LOSS_ERRORS)
 def test_weight_fold_and_norm_messages(fn):
     run(fn, message=True)
+
+
+# -- dims given as floats, bincount's refusals, median of an empty tensor ------------------------------------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(2, 3).argmax(1.5),
+    lambda L: L.ones(2, 3).cumsum(1.0),
+    lambda L: L.ones(2, 3).softmax(1.0),
+    lambda L: L.ones(2, 3).logsumexp(1.5),
+    lambda L: L.ones(2, 3).sum((0, 1.0)),
+    lambda L: L.ones(2, 3).max(1.5),
+    lambda L: L.ones(2, 3).transpose(0, 1.0),
+    lambda L: L.bincount(L.tensor([True, False])),
+    lambda L: L.bincount(L.tensor([1, 2]), minlength=-1),
+    lambda L: L.bincount(L.tensor([], dtype=L.long), minlength=-1),
+    lambda L: L.randn_like(L.ones(2, dtype=L.long)),
+    lambda L: L.randn_like(L.ones(2), dtype=L.bool),
+    lambda L: L.randint_like(L.ones(2), 5, dtype=L.complex64),
+])
+def test_argument_type_refusals(fn):
+    run(fn)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(2, 3).sum(L.tensor(1)),
+    lambda L: L.ones(2, 3).mean(L.tensor(1)),
+    lambda L: L.ones(2, 3).std(np.int64(1)),
+    lambda L: L.ones(2, 3).amax(np.int32(0)),
+    lambda L: L.bincount(L.tensor([1, 2, 2], dtype=L.uint8), minlength=5),
+    lambda L: L.tensor([1j, 0j, 1 + 0j, -0.0 + 0j]).bool(),
+    lambda L: L.tensor([1j, 0j, 2 - 1j], dtype=L.complex128).to(L.bool),
+])
+def test_integer_like_dims_and_complex_truth(fn):
+    run(fn)
+
+
+@pytest.mark.parametrize('name', ['median', 'nanmedian'])
+def test_median_of_empty_tensor_is_nan_with_gradient(name):
+    run_grad(lambda L: L.zeros(0, 3), lambda L, x: getattr(x, name)().reshape(1))

@@ -201,12 +201,14 @@ def wrap_dims(dim, ndim):
     """Normalise an int/sequence of dims to a tuple of non-negative ints (None: all dims)."""
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, (int, np.integer)):
-        dim = (dim,)
+    if not isinstance(dim, (tuple, list, range)):
+        if isinstance(dim, (float, np.floating)) or not hasattr(dim, '__index__'):
+            raise TypeError(f"argument 'dim' must be tuple of ints, not {type(dim).__name__}")
+        dim = (dim,)   # an int, NumPy integer or 0-d integer tensor
     n = max(ndim, 1)
     out = []
     for d in dim:
-        d = int(d)
+        d = _int_dim(d)
         if not -n <= d < n:
             raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})')
         out.append(d % n if ndim else 0)
@@ -219,14 +221,21 @@ def wrap_dims(dim, ndim):
 def reduce_dims(dim, ndim):
     """wrap_dims for a reduction that reads an empty dim list as every dim, as PyTorch's sum, mean, var, std,
     amax, norm, logsumexp and count_nonzero do (x.sum(()) is the full sum; any/all keep their input instead)."""
-    if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) == 0:
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
     return wrap_dims(dim, ndim)
 
 
+def _int_dim(dim):
+    """A dim as an int; PyTorch's argument parser refuses a float (1.5 or 1.0) or another non-integer."""
+    if isinstance(dim, (float, np.floating)) or not hasattr(dim, '__index__'):
+        raise TypeError(f"argument 'dim' must be int, not {type(dim).__name__}")
+    return int(dim)
+
+
 def wrap_dim(dim, ndim):
     n = max(ndim, 1)
-    dim = int(dim)
+    dim = _int_dim(dim)
     if not -n <= dim < n:
         raise IndexError(f'Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})')
     return dim % n

@@ -1162,8 +1162,10 @@ BincountBackward = undifferentiable('NotImplemented', 'derivative for aten::binc
 def bincount(input, weights=None, minlength=0):
     a = input._data
     w = weights._data if weights is not None else None
-    if a.dtype.kind not in 'iub':
+    if a.dtype.kind not in 'iu':
         raise NotImplementedError(f'"bincount_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
+    if minlength < 0:
+        raise RuntimeError('minlength should be >= 0')
     if a.ndim != 1 or (a.size and a.min() < 0):
         raise RuntimeError('bincount only supports 1-d non-negative integral inputs.')
     if w is not None and w.shape != a.shape:

@@ -206,7 +206,8 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
+    nd = _float_np(_dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'randn_like')], 'normal_kernel_cpu',
+                   complex_ok=True)
 
     def draw(shape, contiguous):
         # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
@@ -218,6 +219,8 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None, pin_memory=False, generator=None):
     nd = _dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'randint_like')]
+    if nd.is_complex:
+        raise RuntimeError('check_random_bounds handles only integral, floating-point and boolean types')
     if high is None:
         low, high = 0, low
     return _in_like_layout(input, memory_format, 'randint_like',

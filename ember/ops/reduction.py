@@ -591,9 +591,7 @@ def _median(name, skip_nan, full_cls, dim_cls):
             raise not_implemented('median_cpu' if dim is None else 'median_out', a.dtype)
         if dim is None:
             flat = a.reshape(-1)
-            if not flat.size:
-                return Tensor._make(np.asarray(np.nan, a.dtype))
-            r = np.asarray(flat[_median_index(flat, 0, skip_nan)])
+            r = np.asarray(flat[_median_index(flat, 0, skip_nan)]) if flat.size else np.asarray(np.nan, a.dtype)
             if GRAD.enabled and input._requires_grad:
                 return _full_result(input, r, full_cls((input,)))
             return Tensor._make(r)
@@ -864,10 +862,10 @@ def _check_extreme_norm(a, dims, dim, p):
     empty = [i for i, d in enumerate(dims) if a.shape[d] == 0]
     if not empty:
         return
-    if dim is None or not isinstance(dim, (int, np.integer)) and len(dim) == 0:
+    if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
         raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on an empty tensor because the operation '
                            'does not have an identity')
-    given = dim if isinstance(dim, (int, np.integer)) else dim[empty[0]]   # the dim as passed (-1 stays -1)
+    given = dim[empty[0]] if isinstance(dim, (tuple, list)) else dim   # the dim as passed (-1 stays -1)
     raise RuntimeError(f'linalg.vector_norm cannot compute the {p} norm on the dimension {given}because this '
                        'dimension is empty and the operation does not have an identity')
 
