@@ -352,3 +352,59 @@ def test_integer_like_dims_and_complex_truth(fn):
 @pytest.mark.parametrize('name', ['median', 'nanmedian'])
 def test_median_of_empty_tensor_is_nan_with_gradient(name):
     run_grad(lambda L: L.zeros(0, 3), lambda L, x: getattr(x, name)().reshape(1))
+
+
+# -- out=: torch.norm (out before dtype, as PyTorch's signature), all/any into uint8 --------------------------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.norm(L.ones(2, 3), 2, 1, False, L.empty(0)),
+    lambda L: L.ones(2, 3).norm(2, 1, False, L.float64),
+    lambda L: L.norm(L.ones(2, 3), dim=1, out=L.empty(0)),
+    lambda L: L.norm(L.ones(2, 3), out=L.empty(0, dtype=L.bool)),
+    lambda L: L.norm(L.ones(3, requires_grad=True), out=L.empty(0)),
+    lambda L: L.norm(L.ones(2, 3, 4), 'nuc'),
+    lambda L: L.norm(L.ones(2, 3), 'nuc', 1),
+    lambda L: L.norm(L.ones(2, 1, 3), 'fro', (1, 2, -3)),
+    lambda L: L.norm(L.ones(2, 1, 3), 'fro', (1, 2)),
+    lambda L: L.norm(L.tensor([[1., 2.], [3., 4.]]), 'nuc'),
+    lambda L: L.all(L.ones(2, 3), out=L.empty(0, dtype=L.uint8)),
+    lambda L: L.any(L.ones(2, 3), 1, out=L.empty(0, dtype=L.uint8)),
+    lambda L: L.any(L.ones(2, 3), 1, out=L.empty(0, dtype=L.int8)),
+    lambda L: L.all(L.ones(2, 3, dtype=L.uint8), out=L.empty(0, dtype=L.bool)),
+    lambda L: L.any(L.tensor([0, 2], dtype=L.uint8), out=L.empty(0, dtype=L.bool)),
+])
+def test_norm_and_all_any_out(fn):
+    run(fn, message=True, tol=1e-5)
+
+
+# -- pad's crop, interpolate's mode/dimension messages, cross_entropy's ignore_index with probabilities ------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.nn.functional.pad(L.zeros(4, 1), (0, -2)),
+    lambda L: L.nn.functional.pad(L.zeros(4, 1, dtype=L.complex64), (-2, 3, -2, 0)),
+    lambda L: L.nn.functional.pad(L.zeros(4, 3), (-2, -2)),
+    lambda L: L.nn.functional.pad(L.zeros(4, 3), (1, -3)),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 4), size=6, mode='bicubic'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 4, 4, 4), size=6, mode='bicubic'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 4), size=6, mode='bilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 1, 4, 4), size=6, mode='trilinear'),
+    lambda L: L.nn.functional.interpolate(L.zeros(2, 4), size=6, mode='nearest'),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(3, 2), L.ones(3, 2) / 2, ignore_index=0),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(3, 2), L.ones(3, 2) / 2, ignore_index=-100),
+])
+def test_crop_mode_and_ignore_index_messages(fn):
+    run(fn, message=True)
+
+
+# -- adaptive average pooling (and interpolate's 'area') with inf/NaN: only the windows that hold them -------------
+NONFINITE = [[float('inf'), 4., 3., 1.], [1., 2., float('-inf'), 0.], [0.5, float('nan'), 2., 1.]]
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.nn.functional.adaptive_avg_pool1d(L.tensor([[[float('nan'), 4., 1., 2.]]]), 2),
+    lambda L: L.nn.functional.adaptive_avg_pool2d(L.tensor([[NONFINITE]]), (2, 2)),
+    lambda L: L.nn.functional.adaptive_avg_pool2d(L.tensor([[NONFINITE]], dtype=L.bfloat16), (3, 3)),
+    lambda L: L.nn.functional.adaptive_avg_pool3d(L.tensor([[[NONFINITE, NONFINITE]]]), (1, 2, 3)),
+    lambda L: L.nn.functional.interpolate(L.tensor([[NONFINITE]]), scale_factor=(2, 0.5), mode='area'),
+    lambda L: L.nn.functional.interpolate(L.tensor([[[[1e30, 1.0], [-1e30, 2.0]]]]), size=(1, 1), mode='area'),
+])
+def test_adaptive_avg_pool_keeps_non_finite_values_in_their_windows(fn):
+    run(fn)

@@ -120,7 +120,7 @@ def _bind():
         isfinite=pointwise.isfinite, allclose=pointwise.allclose, isclose=pointwise.isclose,
         equal=pointwise.equal, nan_to_num=pointwise.nan_to_num, atan2=pointwise.atan2,
         sum=sum, mean=mean, prod=prod, max=max, min=min, amax=amax, amin=amin, argmax=argmax, argmin=argmin,
-        var=var, std=std, norm=norm, logsumexp=logsumexp, softmax=softmax, log_softmax=log_softmax,
+        var=var, std=std, norm=reduction.norm_method, logsumexp=logsumexp, softmax=softmax, log_softmax=log_softmax,
         cumsum=cumsum, cumprod=cumprod, all=all, any=any, nansum=reduction.nansum, nanmean=reduction.nanmean,
         count_nonzero=reduction.count_nonzero, aminmax=reduction.aminmax, median=reduction.median,
         nanmedian=reduction.nanmedian,

@@ -4,6 +4,8 @@ methods keep the unwrapped op (PyTorch's methods take no out=), so methods and o
 import inspect
 import types
 
+import numpy as np
+
 from .inplace import write_out
 
 _EXPECTED = 'Expected out tensor to have dtype {res_c}, but got {out_c} instead'
@@ -49,7 +51,8 @@ RULES = {
     **dict.fromkeys('amax amin'.split(), [(_same, RuntimeError, "Expected the dtype for input and out to match, but "
                                                                 "got {res} for input's dtype and {out} for out's dtype.")]),
     **dict.fromkeys('index_select masked_select'.split(), [(_same, RuntimeError, _SAME_TYPE)]),
-    **dict.fromkeys('all any'.split(), [(_same, RuntimeError, '{name} only supports bool tensor for result, got: {out}')]),
+    **dict.fromkeys('all any'.split(), [(lambda a, b: b.kind == 'b' or b == np.uint8, RuntimeError,
+                                         '{name} only supports bool tensor for result, got: {out}')]),
     **dict.fromkeys('median.values nanmedian.values'.split(), [(_same, RuntimeError, _MEDIAN)]),
     **dict.fromkeys('median.indices nanmedian.indices'.split(), [(_same, RuntimeError, "Expected tensor for argument #1 "
                                                                   "'indices' to have scalar type Long; but got {out_t} "
@@ -127,7 +130,7 @@ RULES = {
 # ops that PyTorch resizes without its warning
 QUIET = {'logspace', 'rand', 'randn', 'randint', 'randperm', 'bernoulli', 'multinomial', 'addbmm', 'narrow_copy'}
 # ops whose values go into an out of any dtype (bernoulli's 0s and 1s)
-ANY_DTYPE = {'bernoulli'}
+ANY_DTYPE = {'bernoulli', 'all', 'any'}   # (all/any: bool or uint8, as RULES checks)
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)

@@ -879,13 +879,28 @@ def _norm_input(x, dtype):
     return x.to(dtype)
 
 
-def norm(input, p='fro', dim=None, keepdim=False, dtype=None):
-    """torch.norm: the vector 2-norm by default ('fro' over all elements is the same)."""
+def norm(input, p='fro', dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm: the vector 2-norm by default ('fro' over all elements is the same); ``out`` comes before
+    ``dtype`` as in PyTorch's signature (the Tensor method, norm_method, has no out)."""
+    r = norm_method(input, p, dim, keepdim, dtype)
+    if out is None:
+        return r
+    from ._out import write
+    return write('linalg.vector_norm', r, out)
+
+
+def norm_method(input, p='fro', dim=None, keepdim=False, dtype=None):
+    """Tensor.norm. 'fro' over at most 2 dims is the vector 2-norm; 'nuc' (and 'fro' over more dims) is a matrix
+    norm over exactly 2 dims (all of them when dim is None), as PyTorch dispatches."""
+    matrix = p == 'nuc' or p == 'fro' and isinstance(dim, (tuple, list)) and len(dim) > 2
     if p == 'fro' or p is None:
         p = 2
-    if p == 'nuc':
+    if matrix:
+        dims = tuple(range(input.ndim)) if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) != 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
         from ..linalg import matrix_norm
-        return matrix_norm(input, 'nuc', dim if dim is not None else (-2, -1), keepdim)
+        return matrix_norm(input, 'nuc' if p == 'nuc' else 'fro', dims, keepdim)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 

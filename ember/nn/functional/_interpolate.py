@@ -297,13 +297,13 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
     if antialias and not (mode in ('bilinear', 'bicubic') and input.ndim == 4):
         raise ValueError(f'Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D '
                          f'tensor as input, got {mode} mode and {input.ndim}-D input')
-    if mode not in _MODES or input.ndim not in (3, 4, 5):
+    need = _NEEDS.get(mode)
+    if mode not in _MODES or input.ndim not in (3, 4, 5) or need is not None and input.ndim != need:
+        if mode != 'bicubic' and need is not None and input.ndim in (3, 4, 5):   # PyTorch names these pairs
+            raise NotImplementedError(f'Got {input.ndim}D input, but {mode} mode needs {need}D input')
         raise NotImplementedError(f'Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for '
                                   'the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | '
                                   f'nearest-exact (got {mode})')
-    need = _NEEDS.get(mode)
-    if need is not None and input.ndim != need:
-        raise NotImplementedError(f'Got {input.ndim}D input, but {mode} mode needs {need}D input')
     if mode == 'area':
         from . import _pool, _pool3d
         if input.ndim == 5:

@@ -219,11 +219,9 @@ def pad(input, pad, mode='constant', value=None):
     a = input._data
     pairs = _pairs(pad, a.ndim)
     if mode == 'constant':
-        for j, (n, (lo, hi)) in enumerate(zip(a.shape[a.ndim - len(pairs):], pairs)):
-            if n + lo + hi < 0:
-                raise RuntimeError(f'The input size {n}, plus negative padding {lo} and {hi} resulted in a negative '
-                                   f'output size, which is invalid. Check dimension {a.ndim - len(pairs) + j} of '
-                                   'your input.')
+        for n, (lo, hi) in zip(a.shape[a.ndim - len(pairs):], pairs):
+            if n + min(lo, 0) + min(hi, 0) < 0:   # PyTorch crops (narrow) before it checks the padded size
+                raise RuntimeError('narrow(): length must be non-negative.')
         out = _constant_arr(a, pairs, 0 if value is None else _fill_value(value, a.dtype))
         if GRAD.enabled and input._requires_grad:
             node = ConstantPadNdBackward0((input,))

@@ -566,12 +566,25 @@ def adaptive_avg_pool2d(input, output_size):
         raise not_implemented('adaptive_avg_pool2d', x.dtype)
     ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
     out = ah @ x @ aw.T
+    if not np.isfinite(out).all():   # an inf or NaN reaches every window through the matrices' zeros (0 * inf)
+        out = window_means(x, o)
     out = _bf16.out_like(input._data, out)
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveAvgPool2DBackward0((input,))
         node.mats = (ah, aw)
         return Tensor._make(out, node)
     return Tensor._make(out)
+
+
+def window_means(x, o):
+    """Adaptive average pooling of the last len(o) dims window by window (a NaN or inf stays in the windows
+    that hold it, as in PyTorch); the slow path, taken only when the matrix product meets a non-finite value."""
+    out = x
+    for k, size in enumerate(o):
+        axis = x.ndim - len(o) + k
+        start, end = _bounds(x.shape[axis], size)
+        out = np.stack([np.take(out, range(a, b), axis).mean(axis) for a, b in zip(start, end)], axis)
+    return out.astype(x.dtype, copy=False)
 
 
 def adaptive_avg_pool1d(input, output_size):

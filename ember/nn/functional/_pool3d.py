@@ -333,6 +333,9 @@ def adaptive_avg_pool3d(input, output_size):
         raise not_implemented('adaptive_avg_pool3d_cpu', x.dtype)
     mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
     y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
+    if not np.isfinite(y).all():   # an inf or NaN reaches every window through the matrices' zeros
+        from ._pool import window_means
+        y = window_means(_plain(x), size).astype(x.dtype)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = AdaptiveAvgPool3DBackward0((input,))
