@@ -408,3 +408,30 @@ NONFINITE = [[float('inf'), 4., 3., 1.], [1., 2., float('-inf'), 0.], [0.5, floa
 ])
 def test_adaptive_avg_pool_keeps_non_finite_values_in_their_windows(fn):
     run(fn)
+
+
+# -- reductions, scans and softmax of a permuted input give contiguous results (so .view works), as PyTorch's ------
+def _permuted(L):
+    return L.arange(24.).reshape(2, 3, 4).permute(2, 1, 0)
+
+
+CONTIGUOUS = ['sum', 'mean', 'amax', 'amin', 'std', 'var', 'prod', 'logsumexp', 'nansum', 'nanmean', 'argmax', 'any',
+              'all', 'count_nonzero', 'median', 'max', 'min', 'cumsum', 'cumprod', 'softmax', 'log_softmax', 'cummax',
+              'cummin', 'logcumsumexp', 'var_mean', 'std_mean', 'mode', 'kthvalue', 'norm', 'aminmax']
+
+
+@pytest.mark.parametrize('name', CONTIGUOUS)
+def test_reduction_of_permuted_input_is_contiguous(name):
+    def fn(L):
+        x = _permuted(L)
+        f = getattr(L, name)
+        r = (f(x, 2, 2) if name == 'norm' else f(x, 1, 2) if name == 'kthvalue' else f(x, dim=2) if name == 'aminmax'
+             else f(x, 2))
+        rs = list(r) if isinstance(r, tuple) else [r]
+        return [(t.stride(), t.is_contiguous(), t.reshape(-1).shape, t.view(-1)) for t in rs]
+    run(fn)
+
+
+def test_softmax_of_transposed_input_views():
+    run(lambda L: L.nn.functional.softmax(L.arange(6.).reshape(2, 3).t(), -1).view(-1))
+    run_grad(lambda L: L.arange(6.).reshape(2, 3), lambda L, x: x.t().log_softmax(-1).view(-1))
