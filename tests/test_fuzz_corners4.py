@@ -389,6 +389,7 @@ def test_norm_and_all_any_out(fn):
     lambda L: L.nn.functional.interpolate(L.zeros(2, 4), size=6, mode='nearest'),
     lambda L: L.nn.functional.cross_entropy(L.zeros(3, 2), L.ones(3, 2) / 2, ignore_index=0),
     lambda L: L.nn.functional.cross_entropy(L.zeros(3, 2), L.ones(3, 2) / 2, ignore_index=-100),
+    lambda L: L.nn.functional.cross_entropy(L.zeros(3, 2), L.ones(3, 2) / 2, ignore_index=-1),
 ])
 def test_crop_mode_and_ignore_index_messages(fn):
     run(fn, message=True)
@@ -435,3 +436,27 @@ def test_reduction_of_permuted_input_is_contiguous(name):
 def test_softmax_of_transposed_input_views():
     run(lambda L: L.nn.functional.softmax(L.arange(6.).reshape(2, 3).t(), -1).view(-1))
     run_grad(lambda L: L.arange(6.).reshape(2, 3), lambda L, x: x.t().log_softmax(-1).view(-1))
+
+
+def _grads_or_none(L):
+    a = L.tensor([[1., 2., 3.], [0., 1., 1.]], requires_grad=True)
+    b = L.tensor([[1., 0., 3.], [1., 1., 1.]], requires_grad=True)
+    c = L.tensor([1., -2.], requires_grad=True)
+    (L.nn.functional.pairwise_distance(a, b, 0).sum() + (a * 2).sum()).backward()
+    L.norm(c, 0).backward()
+    return a.grad, b.grad is None, c.grad is None
+
+
+def test_zero_norm_passes_no_gradient():
+    run(_grads_or_none)
+
+
+def test_weight_norm_of_a_vector_keeps_one_norm_per_element():
+    def fn(L):
+        lin = L.nn.Linear(3, 4)
+        with L.no_grad():
+            lin.weight.copy_(L.tensor(np.arange(12.).reshape(4, 3) - 5))
+            lin.bias.copy_(L.tensor([1., -2., 0.5, 3.]))
+        m = L.nn.utils.weight_norm(lin, name='bias')
+        return m.bias_g, m.bias_v, m(L.ones(2, 3))
+    run(fn, tol=1e-5)

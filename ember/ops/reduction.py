@@ -795,6 +795,8 @@ def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
 
 
 def _vnorm_bw(self, g):
+    if self.p == 0:   # PyTorch's 0-norm (a count) passes no gradient: the input's grad stays None
+        return None
     x, y = self.saved()
     p, dims, keep = self.p, self.dims, self.keep
     if not keep and dims:

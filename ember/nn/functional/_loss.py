@@ -500,7 +500,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if t.dtype.kind != 'f':
             raise RuntimeError(f'Expected floating point type for target with class probabilities, got '
                                f'{scalar_name(t.dtype)}')
-        if ignore_index != -100:
+        if ignore_index >= 0:   # PyTorch's check (a negative ignore_index is accepted, and ignored)
             raise RuntimeError('ignore_index is not supported for floating point target')
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
     _check_target(x, t)

@@ -20,6 +20,8 @@ def norm_except_dim(v, pow=2, dim=0):
         raise IndexError(f'Dimension out of range (expected to be in range of [{-v.dim()}, {v.dim() - 1}], '
                          f'but got {dim})')
     dim %= v.dim()
+    if v.dim() == 1:   # each element's own norm (an empty dim list would reduce every dim, as in PyTorch's norm)
+        return vector_norm(v.unsqueeze(-1), pow, -1)
     return vector_norm(v, pow, tuple(d for d in range(v.dim()) if d != dim), keepdim=True)
 
 
