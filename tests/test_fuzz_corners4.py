@@ -330,6 +330,8 @@ def test_weight_fold_and_norm_messages(fn):
     lambda L: L.bincount(L.tensor([], dtype=L.long), minlength=-1),
     lambda L: L.randn_like(L.ones(2, dtype=L.long)),
     lambda L: L.randn_like(L.ones(2), dtype=L.bool),
+    lambda L: L.randn_like(L.zeros(0, dtype=L.bool)).shape,
+    lambda L: L.randn_like(L.zeros(0, 3, dtype=L.int64)).dtype,
     lambda L: L.randint_like(L.ones(2), 5, dtype=L.complex64),
 ])
 def test_argument_type_refusals(fn):

@@ -206,8 +206,9 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
-    nd = _float_np(_dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'randn_like')], 'normal_kernel_cpu',
-                   complex_ok=True)
+    nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
+    if input._data.size:   # PyTorch's normal kernel refuses integer types; an empty tensor never reaches it
+        _float_np(_dtype.FROM_NP[nd], 'normal_kernel_cpu', complex_ok=True)
 
     def draw(shape, contiguous):
         # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
