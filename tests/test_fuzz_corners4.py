@@ -462,3 +462,18 @@ def test_weight_norm_of_a_vector_keeps_one_norm_per_element():
         m = L.nn.utils.weight_norm(lin, name='bias')
         return m.bias_g, m.bias_v, m(L.ones(2, 3))
     run(fn, tol=1e-5)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.linalg.vector_norm(L.ones(2, dtype=L.long)),
+    lambda L: L.linalg.vector_norm(L.ones(2, dtype=L.long), dtype=L.float32),
+    lambda L: L.norm(L.ones(2, dtype=L.int32)),
+    lambda L: L.linalg.vector_norm(L.ones(2, dtype=L.bool)),
+    lambda L: L.nn.functional.normalize(L.ones(2, dtype=L.long), dim=0),
+    lambda L: L.amin(L.zeros(3, 0), -1),
+    lambda L: L.amax(L.zeros(3, 0), (0, -1)),
+    lambda L: L.amax(L.zeros(0, 3), (-2,)),
+    lambda L: L.aminmax(L.zeros(3, 0), dim=-1),
+])
+def test_norm_of_integers_and_empty_dim_messages(fn):
+    run(fn, message=True)

@@ -527,13 +527,14 @@ def _check_nonempty(name, a, dims, dim, sep='():'):
     empty = [d for d in dims if a.shape[d] == 0]
     if not empty:
         return
-    if dim is None or dim == () or dim == []:
+    if dim is None or isinstance(dim, (tuple, list)) and not dim:
         if name == 'aminmax':
             raise RuntimeError('aminmax(): cannot compute aminmax over an empty dimension as the operation has no '
                                'identity.')
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
                            "reduction dim with the 'dim' argument.")
-    raise IndexError(f'{name}{sep} Expected reduction dim {empty[0]} to have non-zero size.')
+    given = empty[0] if name == 'aminmax' else (dim[dims.index(empty[0])] if isinstance(dim, (tuple, list)) else dim)
+    raise IndexError(f'{name}{sep} Expected reduction dim {given} to have non-zero size.')   # amax/amin: as passed
 
 
 amax = _amax('amax', np.max, AmaxBackward0)
@@ -835,6 +836,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes.
     ``dtype`` converts the input first (it must not narrow it, as PyTorch checks); float16 accumulates in float32,
     and a norm over one element is its magnitude (no overflow of x * x), as PyTorch's kernel gives."""
+    if x._data.dtype.kind not in 'fc':   # PyTorch checks the input itself, before any dtype= conversion
+        raise RuntimeError('linalg.vector_norm: Expected a floating point or complex tensor as input. Got '
+                           f'{_type_word(x._data.dtype)}')
     if dtype is not None and to_np(dtype) != x._data.dtype:
         return vector_norm(_norm_input(x, dtype), ord, dim, keepdim)
     a = x._data
