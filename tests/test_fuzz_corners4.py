@@ -477,3 +477,14 @@ def test_weight_norm_of_a_vector_keeps_one_norm_per_element():
 ])
 def test_norm_of_integers_and_empty_dim_messages(fn):
     run(fn, message=True)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.ones(1, 3).expand(2, 3).to(L.int64).stride(),
+    lambda L: L.ones(1, 3, dtype=L.bool).expand(2, 3).float().view(-1),
+    lambda L: L.ones(2, 1, 3).expand(2, 4, 3).half().stride(),
+    lambda L: L.ones(3, 1).expand(3, 4).double().stride(),
+    lambda L: L.ones(2, 3).t().double().stride(),
+])
+def test_cast_of_expanded_tensor_is_contiguous(fn):
+    run(fn)

@@ -529,12 +529,22 @@ def to(input, *args, **kwargs):
     return _cast(input, nd)
 
 
+def _copy_order(a):
+    """The memory order of a copy of ``a`` as PyTorch lays it out: an expanded input (a stride-0 dim) gives a
+    C-contiguous result (NumPy's 'K' order would run the expanded dim fastest: ones(1, 3).expand(2, 3).float()
+    had strides (1, 2) and refused .view(-1)); otherwise the input's own order."""
+    if 0 in a.strides and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+        return 'C'
+    return 'K'
+
+
 def _cast(input, nd, arr=None):
     """``input`` as dtype ``nd`` (from ``arr``, input's values in another memory order, when given)."""
     a = input._data
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
-    arr = via_float(a, nd).astype(nd) if arr is None else via_float(arr, nd).astype(nd, copy=False)
+    arr = via_float(a, nd).astype(nd, order=_copy_order(a)) if arr is None else \
+        via_float(arr, nd).astype(nd, copy=False)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt, node.odt = a.dtype, nd
