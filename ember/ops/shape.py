@@ -533,9 +533,7 @@ def _copy_order(a):
     """The memory order of a copy of ``a`` as PyTorch lays it out: an expanded input (a stride-0 dim) gives a
     C-contiguous result (NumPy's 'K' order would run the expanded dim fastest: ones(1, 3).expand(2, 3).float()
     had strides (1, 2) and refused .view(-1)); otherwise the input's own order."""
-    if 0 in a.strides and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
-        return 'C'
-    return 'K'
+    return 'C' if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)) else 'K'
 
 
 def _cast(input, nd, arr=None):
@@ -543,8 +541,10 @@ def _cast(input, nd, arr=None):
     a = input._data
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
-    arr = via_float(a, nd).astype(nd, order=_copy_order(a)) if arr is None else \
-        via_float(arr, nd).astype(nd, copy=False)
+    if arr is None:
+        arr = via_float(a, nd).astype(nd) if 0 not in a.strides else via_float(a, nd).astype(nd, order=_copy_order(a))
+    else:
+        arr = via_float(arr, nd).astype(nd, copy=False)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt, node.odt = a.dtype, nd
