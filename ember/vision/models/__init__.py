@@ -12,6 +12,7 @@ from .inception import *  # noqa: F401,F403
 from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .mobilenetv3 import *  # noqa: F401,F403
+from .regnet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
@@ -24,5 +25,5 @@ import sys as _sys
 __all__ = ['Weights', 'WeightsEnum', 'get_model', 'get_model_builder', 'get_model_weights', 'get_weight',
            'list_models']
 for _name in ('alexnet', 'convnext', 'densenet', 'efficientnet', 'googlenet', 'inception', 'mnasnet', 'mobilenetv2',
-              'mobilenetv3', 'resnet', 'shufflenetv2', 'squeezenet', 'vgg', 'vision_transformer'):
+              'mobilenetv3', 'regnet', 'resnet', 'shufflenetv2', 'squeezenet', 'vgg', 'vision_transformer'):
     __all__ += _sys.modules[f'{__name__}.{_name}'].__all__
