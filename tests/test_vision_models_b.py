@@ -82,6 +82,27 @@ def _forward_and_train_match(e, t, x, atol=1e-4):
         assert_same(p.grad, tparams[k].grad, atol=atol, rtol=1e-3, what=f'grad of {k}')
 
 
+def _constructor_args(cls, build, **kwargs):
+    """The arguments ``build(**kwargs)`` passes to ``cls`` (which is not built)."""
+    real, seen = cls.__init__, []
+
+    def grab(self, *a, **k):
+        seen.append((a, k))
+        raise StopIteration
+    cls.__init__ = grab
+    try:
+        with pytest.raises(StopIteration):
+            build(**kwargs)
+    finally:
+        cls.__init__ = real
+    return seen[0]
+
+
+def _names(kwargs):
+    """Classes by name (ember's and torchvision's are different objects)."""
+    return {k: getattr(v, '__name__', v) for k, v in kwargs.items()}
+
+
 def _finite_differences(model, x, names):
     """float64 central differences of the training loss agree with backward for the input and the
     parameters ``names`` (the others held fixed)."""
@@ -108,20 +129,8 @@ REGNETS = ['regnet_y_400mf', 'regnet_y_800mf', 'regnet_y_1_6gf', 'regnet_y_3_2gf
 def test_regnet_stage_parameters_match_torchvision():
     """The quantised width rule gives torchvision's stages for every builder (the big ones are not built)."""
     for name in REGNETS:
-        captured = {}
-        for lib, key in ((tv.models.regnet, 't'), (emodels.regnet, 'e')):
-            real = lib.RegNet.__init__
-
-            def grab(self, block_params, *a, _key=key, **k):
-                captured[_key] = block_params
-                raise StopIteration
-            lib.RegNet.__init__ = grab
-            try:
-                with pytest.raises(StopIteration):
-                    getattr(lib, name)()
-            finally:
-                lib.RegNet.__init__ = real
-        e, t = captured['e'], captured['t']
+        (e,), _ = _constructor_args(emodels.regnet.RegNet, emodels.get_model_builder(name))
+        (t,), _ = _constructor_args(tv.models.regnet.RegNet, tv.models.get_model_builder(name))
         for attr in ('depths', 'widths', 'group_widths', 'bottleneck_multipliers', 'strides', 'se_ratio'):
             assert getattr(e, attr) == getattr(t, attr), (name, attr)
 
@@ -149,7 +158,7 @@ def test_tiny_regnet_forward_and_training_step_match_torchvision():
     e = _tiny_regnet(emodels)
     assert _layout(e) == _layout(t) and repr(e) == repr(t)
     _forward_and_train_match(e, t, _x((2, 3, 16, 16)))
-    _finite_differences(e, _x((2, 3, 8, 8), seed=3), ['trunk_output.block2.block2-1.f.se.fc1.bias', 'fc.weight'])
+    _finite_differences(e, _x((2, 3, 8, 8), seed=3), ['trunk_output.block2.block2-1.f.se.fc1.bias', 'fc.bias'])
 
 
 def test_regnet_legacy_pretrained_and_num_classes_checks():
@@ -158,3 +167,89 @@ def test_regnet_legacy_pretrained_and_num_classes_checks():
             lib.regnet_y_128gf(pretrained=True)
         with pytest.raises(ValueError, match="The parameter 'num_classes' expected value 1000 but got 3 instead."):
             lib.regnet_x_400mf(weights='DEFAULT', num_classes=3)
+
+
+def _same_init(name, **kwargs):
+    """ember's and torchvision's ``name`` built after the same seed: same layout, repr and initial values."""
+    ember.manual_seed(3)
+    e = emodels.get_model(name, **kwargs)
+    torch.manual_seed(3)
+    t = tv.models.get_model(name, **kwargs)
+    assert _layout(e) == _layout(t) and repr(e) == repr(t)
+    es = e.state_dict()
+    for k, v in t.state_dict().items():
+        assert repr(es[k].dtype) == repr(v.dtype), k
+        np.testing.assert_array_equal(es[k].numpy(), v.numpy(), err_msg=k)
+    return e, t
+
+
+@pytest.mark.parametrize('name', ['regnet_y_800mf', 'regnet_y_3_2gf', 'regnet_x_800mf', 'regnet_x_1_6gf', 'swin_s',
+                                  'swin_v2_s'])
+def test_num_params_equal_the_weights_meta(name):
+    assert _num_params(emodels.get_model(name)) == emodels.get_model_weights(name).DEFAULT.meta['num_params']
+
+
+# --- Swin Transformer ---
+
+SWINS = ['swin_t', 'swin_s', 'swin_b', 'swin_v2_t', 'swin_v2_s', 'swin_v2_b']
+
+
+@pytest.mark.parametrize('name', ['swin_t', 'swin_v2_t'])
+def test_swin_init_layout_and_forward_match_torchvision(name):
+    """Same seed, same initial weights (buffers included); the eval forward of a 32x32 image (8x8 tokens:
+    padded, shifted windows first, then stages smaller than a window, without shift) agrees."""
+    e, t = _same_init(name)
+    assert _num_params(e) == emodels.get_model_weights(name).DEFAULT.meta['num_params']
+    x = _x((1, 3, 32, 32))
+    t.eval(), e.eval()
+    with torch.no_grad(), ember.no_grad():
+        assert_same(e(ember.tensor(x)), t(torch.tensor(x)), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize('name', SWINS)
+def test_swin_weights_enums_and_builder_arguments_match_torchvision(name):
+    _same_weights_enum(name)
+    e = _constructor_args(emodels.SwinTransformer, emodels.get_model_builder(name), num_classes=7)
+    t = _constructor_args(tv.models.SwinTransformer, tv.models.get_model_builder(name), num_classes=7)
+    assert e[0] == t[0] and _names(e[1]) == _names(t[1])
+
+
+def _tiny_swin(lib, v2, p=0.1, window=3):
+    extra = {'block': lib.swin_transformer.SwinTransformerBlockV2,
+             'downsample_layer': lib.swin_transformer.PatchMergingV2} if v2 else {}
+    return lib.SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 4], window_size=[window, window],
+                               stochastic_depth_prob=3 * p, dropout=p, attention_dropout=p, num_classes=5, **extra)
+
+
+@pytest.mark.parametrize('v2', [False, True])
+def test_tiny_swin_forward_and_training_step_match_torchvision(v2):
+    """18x18 images: 9x9 tokens padded to whole 3x3 windows, shifted windows with their mask, an odd-sized
+    patch merging; training mode draws dropout and stochastic depth from the same stream as torch."""
+    torch.manual_seed(0)
+    t = _tiny_swin(tv.models, v2)
+    e = _tiny_swin(emodels, v2)
+    assert _layout(e) == _layout(t) and repr(e) == repr(t)
+    _forward_and_train_match(e, t, _x((2, 3, 18, 18)))
+    attn = 'features.1.1.attn.'
+    names = [attn + 'logit_scale'] if v2 else [attn + 'relative_position_bias_table']
+    # 6x6 images: 3x3 tokens in 2x2 windows, padded and shifted
+    _finite_differences(_tiny_swin(emodels, v2, p=0.0, window=2), _x((1, 3, 6, 6), seed=3),
+                        names + [attn + 'qkv.bias', 'features.2.norm.weight'])
+
+
+def test_swin_shift_is_dropped_where_one_window_covers_the_side():
+    """A 7x7 window over a 4x9 map: no roll along the height (one window covers it), a 3-column roll along
+    the width, as torchvision's functional form does."""
+    sw_e, sw_t = emodels.swin_transformer, tv.models.swin_transformer
+    torch.manual_seed(1)
+    t = sw_t.ShiftedWindowAttention(8, [7, 7], [3, 3], 2)
+    e = sw_e.ShiftedWindowAttention(8, [7, 7], [3, 3], 2)
+    _copy_weights(e, t)
+    x = _x((2, 4, 9, 8))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tout, eout = t(tx), e(ex)
+    assert_same(eout, tout, atol=1e-5, rtol=1e-4)
+    tout.pow(2).sum().backward()
+    eout.pow(2).sum().backward()
+    assert_same(ex.grad, tx.grad, atol=1e-5, rtol=1e-4)
+    assert_same(e.relative_position_bias_table.grad, t.relative_position_bias_table.grad, atol=1e-5, rtol=1e-4)

@@ -16,6 +16,7 @@ from .regnet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
+from .swin_transformer import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 from . import segmentation  # noqa: E402
@@ -25,5 +26,5 @@ import sys as _sys
 __all__ = ['Weights', 'WeightsEnum', 'get_model', 'get_model_builder', 'get_model_weights', 'get_weight',
            'list_models']
 for _name in ('alexnet', 'convnext', 'densenet', 'efficientnet', 'googlenet', 'inception', 'mnasnet', 'mobilenetv2',
-              'mobilenetv3', 'regnet', 'resnet', 'shufflenetv2', 'squeezenet', 'vgg', 'vision_transformer'):
+              'mobilenetv3', 'regnet', 'resnet', 'shufflenetv2', 'squeezenet', 'swin_transformer', 'vgg', 'vision_transformer'):
     __all__ += _sys.modules[f'{__name__}.{_name}'].__all__
