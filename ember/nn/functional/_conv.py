@@ -363,12 +363,13 @@ def _dense(x, w, pads, d, groups, transposed=False, opad=(0, 0)):
 def _dense_grads(g, x, w, need_x, need_w, xshape, transposed):
     """(gx, gw) of a dense conv (None where not needed): products of g's and x's flattened samples with w."""
     n = g.shape[0]
-    g2, w2 = g.reshape(n, math.prod(g.shape[1:])), w.reshape(w.shape[0], math.prod(w.shape[1:]))
-    x2 = None if x is None else x.reshape(n, math.prod(x.shape[1:]))
+    g2 = g.reshape(n, math.prod(g.shape[1:]))
     gx = gw = None
     if need_x:
+        w2 = w.reshape(w.shape[0], math.prod(w.shape[1:]))
         gx = (_gemm(g2, w2, 1, tb=True) if transposed else _gemm(g2, w2, 1)).reshape(xshape)
     if need_w:
+        x2 = x.reshape(n, math.prod(x.shape[1:]))
         gw = (_gemm(x2, g2, 1, ta=True) if transposed else _gemm(g2, x2, 1, ta=True)).reshape(w.shape)
     return gx, gw
 
