@@ -119,16 +119,20 @@ def get_model_weights(name):
 
 
 def get_weight(name):
-    """The weights enum member named like ``'ResNet50_Weights.IMAGENET1K_V1'``."""
+    """The weights enum member named like ``'ResNet50_Weights.IMAGENET1K_V1'``, looked up in ``models`` and its
+    subpackages (``video``, ``segmentation``...) as torchvision looks."""
     try:
         enum_name, value_name = name.split('.')
     except ValueError:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
     models = importlib.import_module(__name__.rpartition('.')[0])
-    enum = getattr(models, enum_name, None)
-    if not (inspect.isclass(enum) and issubclass(enum, WeightsEnum)):
-        raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be retrieved.")
-    return enum[value_name]
+    packages = [models] + [m for _, m in inspect.getmembers(models, inspect.ismodule)
+                           if getattr(m, '__file__', '').endswith('__init__.py')]
+    for package in packages:
+        enum = getattr(package, enum_name, None)
+        if inspect.isclass(enum) and issubclass(enum, WeightsEnum):
+            return enum[value_name]
+    raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be retrieved.")
 
 
 def _ovewrite_named_param(kwargs, param, new_value):
@@ -159,15 +163,16 @@ def _legacy_pretrained(kwargs, weights, default, name):
     return default
 
 
-def builder(weights_enum, state_dict_hook=None, after_load=None):
+def builder(weights_enum, state_dict_hook=None, after_load=None, legacy='IMAGENET1K_V1'):
     """Decorator for a model builder taking ``weights``: registers it, records its weights enum, accepts the
-    legacy ``pretrained=`` argument, checks ``weights`` and fixes ``num_classes`` to the weights' classes.
+    legacy ``pretrained=`` argument (meaning the member named ``legacy``), checks ``weights`` and fixes
+    ``num_classes`` to the weights' classes.
     ``state_dict_hook`` maps the downloaded state dict to the model's keys (old file layouts);
     ``after_load(model, kwargs)`` adjusts the loaded model to the caller's arguments."""
     def wrap(fn):
         def build(*, weights=None, progress=True, **kwargs):
-            legacy = weights_enum.__members__.get('IMAGENET1K_V1')
-            weights = weights_enum.verify(_legacy_pretrained(kwargs, weights, legacy, fn.__name__))
+            default = weights_enum.__members__.get(legacy)
+            weights = weights_enum.verify(_legacy_pretrained(kwargs, weights, default, fn.__name__))
             if weights is not None and weights.meta['categories'] is not None:
                 _ovewrite_named_param(kwargs, 'num_classes', len(weights.meta['categories']))
             model = fn(weights=weights, **kwargs)
