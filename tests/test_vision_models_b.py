@@ -391,9 +391,12 @@ def test_registry_covers_the_new_models_as_torchvision():
 
 def test_video_legacy_pretrained_means_the_kinetics_weights():
     for lib in (tv.models.video, emodels.video):
-        with pytest.warns(UserWarning, match="'pretrained' is deprecated"):
+        with pytest.warns(UserWarning) as record:
             with pytest.raises(ValueError, match="'num_classes' expected value 400 but got 3 instead."):
                 lib.r3d_18(pretrained=True, num_classes=3)
+        messages = [str(w.message) for w in record]
+        assert "'pretrained' is deprecated" in messages[0]
+        assert 'equivalent to passing `weights=R3D_18_Weights.KINETICS400_V1`' in messages[1]
 
 
 @pytest.mark.parametrize('transposed', [False, True])
