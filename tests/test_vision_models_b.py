@@ -225,7 +225,8 @@ def test_swin_weights_enums_and_builder_arguments_match_torchvision(name):
 def _tiny_swin(lib, v2, p=0.1, window=3):
     extra = {'block': lib.swin_transformer.SwinTransformerBlockV2,
              'downsample_layer': lib.swin_transformer.PatchMergingV2} if v2 else {}
-    return lib.SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 4], window_size=[window, window],
+    return lib.SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 4],
+                               window_size=[window, window],
                                stochastic_depth_prob=3 * p, dropout=p, attention_dropout=p, num_classes=5, **extra)
 
 

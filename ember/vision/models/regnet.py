@@ -235,40 +235,49 @@ class RegNet_Y_8GF_Weights(WeightsEnum):
 class RegNet_Y_16GF_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('regnet_y_16gf-9e6ed7dd', 'V1', 'large-models', 83590140, 80.424, 95.24, 15.912, 319.49)
     IMAGENET1K_V2 = _weights('regnet_y_16gf-3e4a00f9', 'V2', 'new-recipe', 83590140, 82.886, 96.328, 15.912, 319.49)
-    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_16gf_swag-43afe44d', 'SWAG_E2E_V1', 83590140, 86.012, 98.054, 46.735, 319.49)
-    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_16gf_lc_swag-f3ec0043', 'SWAG_LINEAR_V1', 83590140, 83.976, 97.244, 15.912, 319.49)
+    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_16gf_swag-43afe44d', 'SWAG_E2E_V1', 83590140,
+                                      86.012, 98.054, 46.735, 319.49)
+    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_16gf_lc_swag-f3ec0043', 'SWAG_LINEAR_V1', 83590140,
+                                         83.976, 97.244, 15.912, 319.49)
     DEFAULT = IMAGENET1K_V2
 
 
 class RegNet_Y_32GF_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('regnet_y_32gf-4dee3f7a', 'V1', 'large-models', 145046770, 80.878, 95.34, 32.28, 554.076)
     IMAGENET1K_V2 = _weights('regnet_y_32gf-8db6d4b5', 'V2', 'new-recipe', 145046770, 83.368, 96.498, 32.28, 554.076)
-    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_32gf_swag-04fdfa75', 'SWAG_E2E_V1', 145046770, 86.838, 98.362, 94.826, 554.076)
-    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_32gf_lc_swag-e1583746', 'SWAG_LINEAR_V1', 145046770, 84.622, 97.48, 32.28, 554.076)
+    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_32gf_swag-04fdfa75', 'SWAG_E2E_V1', 145046770,
+                                      86.838, 98.362, 94.826, 554.076)
+    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_32gf_lc_swag-e1583746', 'SWAG_LINEAR_V1', 145046770,
+                                         84.622, 97.48, 32.28, 554.076)
     DEFAULT = IMAGENET1K_V2
 
 
 class RegNet_Y_128GF_Weights(WeightsEnum):
-    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_128gf_swag-c8ce3e52', 'SWAG_E2E_V1', 644812894, 88.228, 98.682, 374.57, 2461.564)
-    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_128gf_lc_swag-cbe8ce12', 'SWAG_LINEAR_V1', 644812894, 86.068, 97.844, 127.518, 2461.564)
+    IMAGENET1K_SWAG_E2E_V1 = _weights('regnet_y_128gf_swag-c8ce3e52', 'SWAG_E2E_V1', 644812894,
+                                      88.228, 98.682, 374.57, 2461.564)
+    IMAGENET1K_SWAG_LINEAR_V1 = _weights('regnet_y_128gf_lc_swag-cbe8ce12', 'SWAG_LINEAR_V1', 644812894,
+                                         86.068, 97.844, 127.518, 2461.564)
     DEFAULT = IMAGENET1K_SWAG_E2E_V1
 
 
 class RegNet_X_400MF_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('regnet_x_400mf-adf1edd5', 'V1', 'small-models', 5495976, 72.834, 90.95, 0.414, 21.258)
-    IMAGENET1K_V2 = _weights('regnet_x_400mf-62229a5f', 'V2', 'new-recipe-with-fixres', 5495976, 74.864, 92.322, 0.414, 21.257)
+    IMAGENET1K_V2 = _weights('regnet_x_400mf-62229a5f', 'V2', 'new-recipe-with-fixres',
+                             5495976, 74.864, 92.322, 0.414, 21.257)
     DEFAULT = IMAGENET1K_V2
 
 
 class RegNet_X_800MF_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('regnet_x_800mf-ad17e45c', 'V1', 'small-models', 7259656, 75.212, 92.348, 0.8, 27.945)
-    IMAGENET1K_V2 = _weights('regnet_x_800mf-94a99ebd', 'V2', 'new-recipe-with-fixres', 7259656, 77.522, 93.826, 0.8, 27.945)
+    IMAGENET1K_V2 = _weights('regnet_x_800mf-94a99ebd', 'V2', 'new-recipe-with-fixres',
+                             7259656, 77.522, 93.826, 0.8, 27.945)
     DEFAULT = IMAGENET1K_V2
 
 
 class RegNet_X_1_6GF_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights('regnet_x_1_6gf-e3633e7f', 'V1', 'small-models', 9190136, 77.04, 93.44, 1.603, 35.339)
-    IMAGENET1K_V2 = _weights('regnet_x_1_6gf-a12f2b72', 'V2', 'new-recipe-with-fixres', 9190136, 79.668, 94.922, 1.603, 35.339)
+    IMAGENET1K_V2 = _weights('regnet_x_1_6gf-a12f2b72', 'V2', 'new-recipe-with-fixres',
+                             9190136, 79.668, 94.922, 1.603, 35.339)
     DEFAULT = IMAGENET1K_V2
 
 
