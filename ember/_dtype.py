@@ -124,6 +124,24 @@ def scalar_name(dt):
     return _SCALAR_NAMES.get(name, name)
 
 
+# the scalar types PyTorch's type strings name by a legacy tensor class (torch.FloatTensor); the others by their
+# CPU type (CPUBoolType, CPUBFloat16Type, CPUComplexFloatType)
+_LEGACY_TYPES = frozenset(('Float', 'Double', 'Half', 'Long', 'Int', 'Short', 'Char', 'Byte'))
+
+
+def type_string(dt):
+    """PyTorch's type string of a CPU tensor of dtype ``dt`` as its argument checks and version errors print it:
+    'torch.FloatTensor', 'torch.ByteTensor', 'CPUBoolType', 'CPUBFloat16Type'."""
+    s = scalar_name(dt)
+    return f'torch.{s}Tensor' if s in _LEGACY_TYPES else f'CPU{s}Type'
+
+
+def tensor_type_name(dt):
+    """``Tensor.type()`` of a CPU tensor of dtype ``dt``: 'torch.FloatTensor', 'torch.BoolTensor',
+    'torch.ComplexFloatTensor' (every dtype has a legacy class name here)."""
+    return f'torch.{scalar_name(dt)}Tensor'
+
+
 def from_np(np_dtype):
     """ember dtype of a NumPy dtype; float64/int arrays keep their type as torch.from_numpy does."""
     try:

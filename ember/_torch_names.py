@@ -4,7 +4,8 @@
 what is printed is spelled as PyTorch's."""
 
 _SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.Size', 'ember.tensor.device': 'torch.device',
-            'ember._dtype.dtype': 'torch.dtype'}
+            'ember._dtype.dtype': 'torch.dtype',
+            'ember.autograd._saved_hooks.SavedTensor': 'torch._C._autograd.SavedTensor'}
 
 
 def torch_path(cls):

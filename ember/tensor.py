@@ -134,12 +134,6 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
     RuntimeError for code that catches those."""
 
 
-_NP_TYPE_NAME = {'float32': 'FloatTensor', 'float64': 'DoubleTensor', 'float16': 'HalfTensor',
-                 'int64': 'LongTensor', 'int32': 'IntTensor', 'int16': 'ShortTensor', 'int8': 'CharTensor',
-                 'uint8': 'ByteTensor', 'bool': 'BoolTensor', 'bfloat16': 'BFloat16Tensor',
-                 'complex64': 'ComplexFloatTensor', 'complex128': 'ComplexDoubleTensor'}
-
-
 class Tensor(metaclass=_TorchNamedType):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
     __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
@@ -600,7 +594,7 @@ class Tensor(metaclass=_TorchNamedType):
     def type(self, dtype=None, non_blocking=False):
         """With no argument the type name (``'torch.FloatTensor'``); otherwise a cast (see ``to``)."""
         if dtype is None:
-            return 'torch.' + _NP_TYPE_NAME[self.dtype.name]
+            return _dtype.tensor_type_name(self.dtype)
         if isinstance(dtype, _CudaLegacyMeta) or isinstance(dtype, str) and dtype.startswith('torch.cuda.'):
             _check_device('cuda')
         if isinstance(dtype, str):

@@ -13,6 +13,7 @@ import threading
 
 from . import graph as _graph
 from .graph import PACKED, _NEVER, Node
+from .._torch_names import TorchNamedType, object_repr
 
 _ACTIVE = [0]               # hook pairs set now, in all threads: while > 0, Node._saved is the packing descriptor
 _LOCK = threading.Lock()
@@ -71,6 +72,43 @@ def _pack(node, entry, hooks):
     else:
         return entry
     return (PACKED, _NEVER, -1, rec)
+
+
+class SavedTensor(metaclass=TorchNamedType):
+    """``grad_fn._raw_saved_self`` and kin: one tensor a node saved (PyTorch's torch._C._autograd.SavedTensor).
+    ``register_hooks(pack_hook, unpack_hook)`` gives it its own pair of hooks: it is packed now, and backward (or
+    ``_saved_self``) reads ``unpack_hook(packed)``; ``data`` is the saved tensor, or what the pack hook returned."""
+    __slots__ = ('_node', '_k')
+
+    def __init__(self, node, k):
+        self._node, self._k = node, k
+
+    def __repr__(self):
+        return object_repr(self)
+
+    def register_hooks(self, pack_hook, unpack_hook):
+        node = self._node
+        saved = node._saved
+        if saved is None:
+            raise RuntimeError('Calling register_hooks on a saved tensor after it has been freed. Saved intermediate '
+                               'values of the graph are freed when you call .backward() or autograd.grad(). Specify '
+                               'retain_graph=True if you need to backward through the graph a second time or if you '
+                               'need to access saved variables after calling backward.')
+        entry = saved[self._k]
+        if entry is not None and entry[0] is PACKED:
+            raise RuntimeError('Calling register_hooks on a saved tensor whose hooks have already been set. Hint: only '
+                               'one pair of hooks is allowed at a time.')
+        entries = list(saved)
+        entries[self._k] = _pack(node, entry, (pack_hook, unpack_hook))
+        node.__dict__['_saved'] = tuple(entries)   # past _PackingSlot: the thread's hooks do not pack it again
+        node._epoch = -1
+
+    @property
+    def data(self):
+        entry = self._node._saved[self._k]
+        if entry is not None and entry[0] is PACKED:
+            return entry[3].packed
+        return self._node.saved(True)[self._k]
 
 
 def unpack_all(node, entries, graph):

@@ -174,7 +174,17 @@ def saved_entry(t):
     cell yet is at version 0; the cell is created by the first in-place change."""
     b = t._base
     vc = (t if b is None else b)._vc
-    return (t, vc, 0 if vc is None else vc[0])
+    if vc is None:
+        return (t, None, 0)
+    if type(vc) is not list:    # the inference tensors' shared cell (tensor._InferenceCell)
+        raise RuntimeError(_INFERENCE_SAVED)
+    return (t, vc, vc[0])
+
+
+_INFERENCE_SAVED = ('Inference tensors cannot be saved for backward. Please do not use Tensors created in inference '
+                    'mode in computation tracked by autograd. To work around this, you can make a clone to get a '
+                    'normal tensor and use it in autograd, or use `torch.no_grad()` instead of '
+                    '`torch.inference_mode()`.')
 
 
 class _Handle(RemovableHandle):
@@ -370,34 +380,24 @@ def _op_name(fn):
     return name[:-9] if name.endswith('Backward0') else name.replace('Backward', '')
 
 
-# the dtypes PyTorch's version error names by a legacy tensor type (torch.FloatTensor); the others by their CPU type
-_LEGACY_TYPES = frozenset(('Float', 'Double', 'Half', 'Long', 'Int', 'Short', 'Char', 'Byte'))
-
-
-def _type_name(tname):
-    """How PyTorch's version error names a tensor of scalar type ``tname``: torch.FloatTensor, CPUBoolType,
-    CPUBFloat16Type, CPUComplexFloatType."""
-    return f'torch.{tname}Tensor' if tname in _LEGACY_TYPES else f'CPU{tname}Type'
-
-
 def _raise_modified(node, obj, now, then, is_output):
     arr = obj if is_output else obj._data
-    from .._dtype import from_np, scalar_name
-    tname = scalar_name(from_np(arr.dtype).name)
+    from .._dtype import from_np, type_string
     shape = ', '.join(map(str, arr.shape))
     fn, nr = (node, 0) if is_output else (obj.grad_fn, obj._output_nr)
     where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
-        f'[{_type_name(tname)} [{shape}]]{where} is at version {now}; '
+        f'[{type_string(from_np(arr.dtype))} [{shape}]]{where} is at version {now}; '
         f'expected version {then} instead. Hint: {_modified_hint()}')
 
 
 def saved_properties(*names):
     """``_saved_self``, ``_saved_other``, ``_saved_result`` for a node class whose saved values are, in order,
     ``names``: each a tensor by the name PyTorch's node gives it (the input itself, a new tensor sharing the output's
-    data; None when the op did not need it). Properties, not a ``__getattr__``: a class with one reads every
-    attribute through a slower slot (an 8-op tanh/mul chain fwd+bwd lost 3%)."""
+    data; None when the op did not need it); and ``_raw_saved_self``... for each, its SavedTensor (to set hooks
+    on). Properties, not a ``__getattr__``: a class with one reads every attribute through a slower slot (an 8-op
+    tanh/mul chain fwd+bwd lost 3%)."""
     def prop(k, name):
         def get(node):
             saved = node.saved(True)
@@ -406,7 +406,17 @@ def saved_properties(*names):
             # add and sub save nothing: PyTorch's nodes have no such attribute
             raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_{name}'")
         return property(get)
-    return {f'_saved_{name}': prop(k, name) for k, name in enumerate(names)}
+
+    def raw(k, name):
+        def get(node):
+            saved = node._saved
+            if saved is not None and k >= len(saved):
+                raise AttributeError(f"'{type(node).__name__}' object has no attribute '_raw_saved_{name}'")
+            return _saved_hooks.SavedTensor(node, k)
+        return property(get)
+    props = {f'_saved_{name}': prop(k, name) for k, name in enumerate(names)}
+    props.update({f'_raw_saved_{name}': raw(k, name) for k, name in enumerate(names)})
+    return props
 
 
 def _modified_hint():

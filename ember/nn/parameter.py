@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _dtype as _dtypes
 from .._dtype import DEFAULT, FROM_NP, to_np
-from ..tensor import Tensor, _init, user_state
+from ..tensor import Tensor, _init, user_state, INFERENCE_CELL
 
 __all__ = ['Parameter', 'Buffer', 'UninitializedParameter', 'UninitializedBuffer', 'is_lazy']
 
@@ -18,7 +18,10 @@ class Parameter(Tensor):
             raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         self = object.__new__(cls)
         _init(self, arr, None)
-        self._requires_grad = bool(requires_grad)
+        if data is not None and data.is_inference():   # an alias of an inference tensor is one (PyTorch's)
+            self._vc = INFERENCE_CELL
+        if requires_grad:
+            self.requires_grad_()
         return self
 
     def __init__(self, data=None, requires_grad=True):

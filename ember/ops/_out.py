@@ -162,12 +162,10 @@ def check_out_dtype(key, r, out):
 
 def dtype_fields(name, r, out):
     """The names of r's and out's dtypes in PyTorch's spellings, for error messages."""
-    from .._dtype import scalar_name
-    from .inplace import _C_NAMES
+    from .._dtype import scalar_name, cpp_name, type_string
     res, o = scalar_name(r.dtype), scalar_name(out.dtype)
-    legacy = lambda t: 'CPUBoolType' if t == 'Bool' else f'torch.{t}Tensor'   # noqa: E731
-    return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=_C_NAMES[r.dtype.name],
-                out_c=_C_NAMES[out.dtype.name], res_t=legacy(res), out_t=legacy(o))
+    return dict(name=name, res=res, out=o, res_l=res.lower(), out_l=o.lower(), res_c=cpp_name(r.dtype),
+                out_c=cpp_name(out.dtype), res_t=type_string(r.dtype), out_t=type_string(out.dtype))
 
 
 # the ops that take out= in PyTorch and in ember only through this wrapper, by namespace

@@ -12,23 +12,22 @@ from ..tensor import Tensor
 
 
 def as_operand(x):
-    """A Tensor, or a Python scalar (NumPy scalars become Python scalars: they are weak in PyTorch)."""
+    """A Tensor, or a Python scalar (NumPy scalars become Python scalars: they are weak in PyTorch). An ndarray
+    is refused as a sequence is (NotOperand): PyTorch's functions and methods take no ndarray operand
+    (``t.add(a)``, ``torch.add(t, a)``), only its operators hand one to NumPy (see ops._numpy_operand)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, int, float, complex)):
         return x
     if isinstance(x, np.generic):
         return x.item()
-    if isinstance(x, np.ndarray):
-        from .creation import _native
-        return Tensor._make(_native(x))
     if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real):
         return complex(x)
     if isinstance(x, numbers.Number):
         return float(x) if not isinstance(x, numbers.Integral) else int(x)
-    if isinstance(x, (list, tuple)):
-        raise NotOperand(f'expected a Tensor or a number as operand, got {type(x).__name__} (PyTorch does not '
-                         f'convert Python sequences in arithmetic: wrap it with torch.tensor(...))')
+    if isinstance(x, (list, tuple, np.ndarray)):
+        raise NotOperand(f'expected a Tensor or a number as operand, got {type_name(x)} (PyTorch does not '
+                         f'convert sequences or arrays in arithmetic: wrap it with torch.tensor(...))')
     raise TypeError(f'expected a Tensor or a number as operand, got {type(x).__name__}')
 
 
@@ -49,8 +48,15 @@ def fx_operand(name, x, y):
 
 def operand_error(name, x, y):
     """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them)."""
-    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple)) else (y, 2, 'other')
-    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(bad).__name__}")
+    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple, np.ndarray)) else (y, 2, 'other')
+    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
+
+
+def type_name(x):
+    """The name PyTorch's argument errors give x's type: qualified by its module unless a builtin
+    ('list', 'numpy.ndarray')."""
+    cls = type(x)
+    return cls.__name__ if cls.__module__ == 'builtins' else f'{cls.__module__}.{cls.__qualname__}'
 
 
 def binary_arrays(x, y, float_out=False):

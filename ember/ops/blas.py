@@ -12,7 +12,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
-from ._util import fmt_shape, not_implemented, wrap_dim
+from ._util import fmt_shape, not_implemented, wrap_dim, type_name
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
@@ -93,7 +93,7 @@ def matmul(input, other, *, out=None):
         from ._out import write
         return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
-        raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type(other).__name__}')
+        raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type_name(other)}')
     if (type(input) is not Tensor or type(other) is not Tensor) and _sparse.is_sparse_arg(input, other):
         return _sparse.mm(input, other)
     a, b = input._data, other._data

@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _bf16
-from .._dtype import scalar_name
+from .._dtype import scalar_name, cpp_name, from_np
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from ._util import undifferentiable
@@ -27,12 +27,9 @@ return_types.histogram = HistogramResult = histogram_result
 # PyTorch records the op but has no derivative for it
 HistogramBackward = undifferentiable('NotImplemented', 'derivative for aten::histogram is not implemented',
                                      'torch::autograd::NotImplemented')
-_TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool'}
-
-
 def _type_name(dt):
-    return 'c10::BFloat16' if _bf16.is_bf16(dt) else _TYPE.get(dt.name, dt.name)
+    """The C++ name of a NumPy dtype (bfloat16's array dtype included) in PyTorch's histogram errors."""
+    return cpp_name(from_np(dt))
 
 
 def _rounder(dt):

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from .._dtype import FROM_NP, NoComplexHalf, can_cast, scalar_name
+from .._dtype import FROM_NP, NoComplexHalf, can_cast, scalar_name, cpp_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _version_cell
 from ..tensor import Tensor
@@ -100,8 +100,8 @@ def write_out(name, r, out, warn=True, same_dtype=None):
     a = r._data
     if same_dtype and a.dtype != out._data.dtype:
         raise RuntimeError(same_dtype.format(name=name, out=_tname(out), res=_tname(r), out_l=_tname(out).lower(),
-                                             res_l=_tname(r).lower(), out_c=_C_NAMES[out.dtype.name],
-                                             res_c=_C_NAMES[r.dtype.name]))
+                                             res_l=_tname(r).lower(), out_c=cpp_name(out.dtype),
+                                             res_c=cpp_name(r.dtype)))
     if a.dtype != out._data.dtype and not can_cast(FROM_NP[a.dtype], FROM_NP[out._data.dtype]):
         raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
     if out._data.shape != a.shape:
@@ -125,9 +125,6 @@ def write_out(name, r, out, warn=True, same_dtype=None):
 
 _NO_AD = ("{}(): functions with out=... arguments don't support automatic differentiation, but one of the "
           'arguments requires grad.')
-_C_NAMES = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-            'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool',
-            'bfloat16': 'c10::BFloat16', 'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
 _OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '

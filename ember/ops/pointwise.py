@@ -7,13 +7,13 @@ import numpy as np
 
 from .. import _bf16, _complex
 from ..backend import xp
-from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name
+from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name, cpp_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand, \
-    cast_array
+    cast_array, type_name
 from .inplace import make_inplace
 from . import _special, _fused, _old_overloads
 
@@ -337,13 +337,13 @@ def _need_tensors(name, *args):
     """PyTorch's TypeError for a number given where its op takes only Tensors; args: (value, name, position)."""
     for v, arg, pos in args:
         if not isinstance(v, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(v).__name__}")
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(v)}")
 
 
 def _not_tensor(name, x, y):
     """PyTorch's TypeError for a number given to an op that takes two tensors."""
     bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2, 'other')
-    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(bad).__name__}")
+    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
 
 
 _SUB_BOOL = ('Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a '
@@ -1033,7 +1033,32 @@ def _tanh_grad(g, x, y):
             return _tanh_grad_np(g, y)
         if y.dtype is _F64:
             return g * _fused.fma(-y, y, 1.0, _F64)
+    if isinstance(y, Tensor) and isinstance(g, Tensor):   # create_graph=True: one node, as PyTorch records it
+        return tanh_backward(g, y)
     return g * (dual.ONE[y.dtype] - y * y)
+
+
+class TanhBackwardBackward0(Node):
+    """The node of ``tanh_backward(grad_output, output)``, the gradient a tanh records under create_graph=True
+    (PyTorch's derivatives.yaml): grad_output's gradient is tanh_backward again, output's is
+    ``grad * (-2 * output * grad_output)``, multiplied in that order."""
+    __slots__ = ()
+
+    def backward(self, gg):
+        g, y = self.saved()
+        need_g, need_y = (e is not _NO_EDGE for e in self.next_functions)
+        return (_tanh_grad(gg, None, y) if need_g else None, gg * ((-2 * y) * g) if need_y else None)
+
+
+def tanh_backward(grad_output, output):
+    """``grad_output * (1 - output**2)`` rounded as PyTorch's tanh_backward kernel (see _tanh_grad), recorded as
+    one TanhBackwardBackward0 when either requires grad."""
+    r = _tanh_grad(grad_output._data, None, output._data)
+    if not (GRAD.enabled and (grad_output._requires_grad or output._requires_grad)):
+        return Tensor._make(r)
+    node = TanhBackwardBackward0((grad_output, output))
+    node.save(grad_output, output)
+    return Tensor._make(r, node)
 
 
 def _tanh_grad_np(g, y):
@@ -1700,8 +1725,7 @@ def _lerp_values(a, e, w):
 
 def _c_name(t):
     """The C type name PyTorch's dtype checks print ('float', 'double', 'long int')."""
-    from .inplace import _C_NAMES
-    return _C_NAMES[t.dtype.name]
+    return cpp_name(t.dtype)
 
 
 AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (t2 * v),
@@ -1992,4 +2016,4 @@ _NTN_DTYPE = 'nan_to_num: dtype of out: {out} should be same as input: {res}'
 
 __all__ = [_n for _n, _v in list(globals().items())
            if not _n.startswith('_') and callable(_v) and not isinstance(_v, type)
-           and getattr(_v, '__module__', None) == __name__ and _n not in ('binary', 'unary')]
+           and getattr(_v, '__module__', None) == __name__ and _n not in ('binary', 'unary', 'tanh_backward')]

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import GRAD, enable_grad
 from ..tensor import Tensor
+from .._torch_forms import typename as _typename
 from ..utils.hooks import RemovableHandle
 
 __all__ = ['Optimizer', 'register_optimizer_step_pre_hook', 'register_optimizer_step_post_hook', 'required']
@@ -46,17 +47,6 @@ def register_optimizer_step_pre_hook(hook):
 def register_optimizer_step_post_hook(hook):
     """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``."""
     return _register(_global_post_hooks, hook)
-
-
-def _typename(obj):
-    """``torch.typename``: ``torch.FloatTensor`` for tensors, the qualified class name otherwise."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, '__module__', '') or ''
-    qualname = getattr(obj, '__qualname__', None) or getattr(obj, '__name__', None)
-    if qualname is None:
-        module, qualname = obj.__class__.__module__ or '', obj.__class__.__qualname__
-    return qualname if module in ('', 'builtins') else f'{module}.{qualname}'
 
 
 def _scalar(x):

@@ -10,6 +10,7 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import Node, MODE
 from ...tensor import Tensor, _check_device
+from ..._torch_forms import typename as _typename
 from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter, Buffer
 
@@ -88,17 +89,6 @@ def _addindent(s, n):
         return s
     pad = ' ' * n
     return lines[0] + '\n' + '\n'.join(pad + ln if ln.strip() else '' for ln in lines[1:])
-
-
-def _typename(obj):
-    """``torch.typename``: 'torch.FloatTensor' for tensors, the qualified class name otherwise."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    cls = type(obj)
-    module = cls.__module__
-    if module in ('builtins', '__builtin__', None):
-        return cls.__qualname__
-    return module + '.' + cls.__qualname__
 
 
 def _forward_unimplemented(self, *input):
