@@ -260,6 +260,8 @@ class SparseTensor(Tensor):
     __neg__ = neg
 
     def mul(self, other):
+        if isinstance(other, np.ndarray):   # a saved factor's array, in a backward (ops take no ndarray operand)
+            other = Tensor._make(other)
         if isinstance(other, SparseTensor):
             self._no_graph('mul')
             other._no_graph('mul')

@@ -23,14 +23,15 @@ def _shape_str(shape):
 def _mixed_sum(a, b):
     """Two gradients of one output summed, of two types: an array (ndarray or ember's complex or bf16 one) and a
     tensor (sparse, or under create_graph) as tensors, by ember's add (Tensor's ``+`` leaves an ndarray operand
-    to NumPy, as PyTorch's does: see ops._numpy_operand). Two bf16 arrays (a backward's NumPy result is not rounded
-    until a tensor adopts it) are rounded, then their sum: PyTorch's engine adds two bf16 tensors."""
+    to NumPy, as PyTorch's does: see ops._numpy_operand; add itself takes no ndarray, as PyTorch's). Two bf16
+    arrays (a backward's NumPy result is not rounded until a tensor adopts it) are rounded, then their sum:
+    PyTorch's engine adds two bf16 tensors."""
     from ..ops.pointwise import _add
     if type(a) is BF16Array and type(b) is BF16Array:
         return adopt(adopt(a) + adopt(b))
     if isinstance(a, Tensor) == isinstance(b, Tensor):
         return a + b
-    return _add(a, b) if isinstance(a, Tensor) else _add(b, a)
+    return _add(a, Tensor._make(b)) if isinstance(a, Tensor) else _add(b, Tensor._make(a))
 
 
 def _seed(t, g, i, create_graph):
