@@ -160,9 +160,13 @@ def numel(input):
 
 
 def set_default_device(device):
-    """Only the CPU exists in ember; anything else is refused with a clear error."""
-    from .tensor import _check_device
-    _check_device(device)
+    """The device of tensors made with no ``device``: the CPU (None, 'cpu') or the meta device; ember has no
+    other, and refuses it with a clear error."""
+    from .tensor import _check_device, device as _device
+    from . import _meta
+    meta = device is not None and _check_device(device)
+    _meta.SET_DEFAULT[0] = _device('meta') if meta else None
+    _meta.DEFAULTS_USED[0] = True
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
@@ -173,7 +177,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
 
 def get_default_device():
     from .tensor import CPU
-    return CPU
+    from . import _meta
+    return _meta.default_device() or CPU
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,

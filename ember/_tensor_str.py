@@ -6,7 +6,7 @@ import types
 
 import numpy as np
 
-from . import _bf16, _layout
+from . import _bf16, _layout, _meta
 
 from . import _dtype
 
@@ -226,6 +226,8 @@ def _dual_suffix(t):
 def tensor_repr(t, tensor_contents=None):
     """The text PyTorch's ``repr(tensor)`` gives: ``tensor([...])`` plus size/dtype/grad suffixes."""
     arr = t._data
+    if type(arr) is _meta.MetaArray:
+        return _meta_repr(t, tensor_contents)
     if type(arr) is _bf16.BF16Array:
         arr = _bf16.to_f32(arr)   # printed from its float32 values, as PyTorch prints bfloat16
     elif arr.dtype.kind == 'c':
@@ -247,6 +249,20 @@ def tensor_repr(t, tensor_contents=None):
             suffixes.append('dtype=' + repr(t.dtype))
         body = _body_str(arr, indent) if tensor_contents is None else tensor_contents
     text = _add_suffixes(prefix + body, suffixes + _dual_suffix(t), indent)
+    if not _ember_class(type(t), 'Parameter') and any(_ember_class(c, 'Parameter') for c in type(t).__mro__):
+        text = f'Parameter({text})'
+    return text
+
+
+def _meta_repr(t, tensor_contents):
+    """A meta tensor as PyTorch prints it: ``tensor(..., device='meta', size=(3, 4))``, its dtype unless the default
+    float one, then the grad suffixes."""
+    prefix = _prefix(t)
+    suffixes = ["device='meta'", 'size=' + str(tuple(t._data.shape))]
+    if t.dtype is not _dtype.DEFAULT.dtype:
+        suffixes.append('dtype=' + repr(t.dtype))
+    text = _add_suffixes(prefix + ('...' if tensor_contents is None else tensor_contents),
+                         suffixes + _grad_suffix(t), len(prefix))
     if not _ember_class(type(t), 'Parameter') and any(_ember_class(c, 'Parameter') for c in type(t).__mro__):
         text = f'Parameter({text})'
     return text

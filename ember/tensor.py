@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import _bf16, _complex, _dtype, _layout
+from . import _bf16, _complex, _dtype, _layout, _meta
 from ._torch_names import TorchNamedType as _TorchNamedType
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
@@ -103,30 +103,46 @@ class device(metaclass=_TorchNamedType):
         return hash((self.type, self.index))
 
     def __enter__(self):
+        """``with torch.device('meta'):`` factories given no device make tensors on this one (see _meta)."""
+        _check_device(self)
+        _meta.DEFAULT.stack += (self,)
+        _meta.DEFAULTS_USED[0] = True
         return self
 
     def __exit__(self, *exc):
+        _meta.DEFAULT.stack = _meta.DEFAULT.stack[:-1]
         return False
 
 
 CPU = device('cpu')
+META = device('meta')
 
 
 def _check_device(d):
+    """Refuse a device ember does not have; True for the meta device (``d`` None: the default device's)."""
     if d is None:
-        return
+        return _meta.DEFAULTS_USED[0] and _meta.is_meta_device(None)
     dev = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
     if dev is None and isinstance(d, int):
         dev = device('cuda', d)
+    if dev is not None and dev.type == 'meta':
+        return True
     if dev is not None and dev.type != 'cpu':
         raise DeviceUnavailableError(f"Torch not compiled with CUDA enabled: ember runs on the CPU only, device "
                                      f"'{dev}' is not available (torch.cuda.is_available() is False; use "
                                      "device='cpu').")
+    return False
 
 
 _BF16_NP = _bf16.NP
 # the NumPy dtypes a tensor's array keeps as a plain ndarray (not bf16's, not complex: see _bf16.adopt)
 _PLAIN_DTYPES = frozenset(d.np for d in _dtype.ALL if d.np.isnative and not d.is_complex)
+
+
+_MetaArray = _meta.MetaArray
+_META_NUMPY = ("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory "
+               'first.')
+_META_ITEM = 'Tensor.item() cannot be called on meta tensors'
 
 
 class DeviceUnavailableError(AssertionError, RuntimeError):
@@ -152,7 +168,8 @@ class Tensor(metaclass=_TorchNamedType):
     def __init__(self, *args, device=None):
         """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised (zeros),
         ``Tensor(t)`` shares ``t``'s data whatever its dtype."""
-        _check_device(device)
+        if device is not None and _check_device(device):
+            raise RuntimeError('legacy constructor expects device type: cpu but device type: meta was passed')
         if len(args) == 1 and isinstance(args[0], Tensor):
             arr = args[0]._data
         else:
@@ -193,16 +210,22 @@ class Tensor(metaclass=_TorchNamedType):
 
     @property
     def device(self):
-        return CPU
+        return META if type(self._data) is _MetaArray else CPU
 
     @property
     def is_cuda(self):
         return False
 
+    @property
+    def is_meta(self):
+        return type(self._data) is _MetaArray
+
+    @property
+    def is_cpu(self):
+        return type(self._data) is not _MetaArray
+
     is_sparse = False
     is_quantized = False
-    is_meta = False
-    is_cpu = True
     # other devices and layouts PyTorch can ask about: never true of an ember tensor
     is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_xla = is_vulkan = is_mkldnn = False
     is_nested = is_sparse_csr = False
@@ -235,11 +258,14 @@ class Tensor(metaclass=_TorchNamedType):
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)   # in elements, whatever the storage
-        if not self._data.size and st and not any(st):   # a NumPy op's empty result: no strides
+        if (not self._data.size or type(self._data) is _meta.MetaArray) and st and not any(st):
+            # a NumPy op's empty result: no strides; a meta tensor: those of a contiguous one
             st = _contiguous_strides(self._data.shape)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
+        if type(self._data) is _meta.MetaArray:
+            return memory_format in (None, _layout.contiguous_format)
         if memory_format is None:
             return self._data.flags.c_contiguous
         return _layout.is_contiguous(self._data, memory_format)
@@ -266,7 +292,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self.dtype.is_signed
 
     def data_ptr(self):
-        return self._data.__array_interface__['data'][0]
+        return 0 if type(self._data) is _meta.MetaArray else self._data.__array_interface__['data'][0]
 
     def untyped_storage(self):
         """The memory this tensor shares with its base, as bytes (see ember.storage)."""
@@ -452,6 +478,8 @@ class Tensor(metaclass=_TorchNamedType):
                                "instead.")
         if type(self._data) is _bf16.BF16Array:
             raise TypeError('Got unsupported ScalarType BFloat16')
+        if type(self._data) is _meta.MetaArray:
+            raise TypeError(_META_NUMPY)
         if type(self._data) is _complex.ComplexArray:   # the user's array is a plain one (same memory)
             return self._data.view(np.ndarray)
         return self._data
@@ -473,6 +501,8 @@ class Tensor(metaclass=_TorchNamedType):
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if type(self._data) is _meta.MetaArray:
+            raise TypeError(_META_NUMPY)
         if dtype is not None:
             return self._data.astype(dtype, copy=False)
         return self._data
@@ -487,9 +517,13 @@ class Tensor(metaclass=_TorchNamedType):
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f'a Tensor with {self._data.size} elements cannot be converted to Scalar')
+        if type(self._data) is _MetaArray:
+            raise RuntimeError(_META_ITEM)
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if type(self._data) is _meta.MetaArray:
+            raise _meta.no_data()
         return self._data.tolist()
 
     def __len__(self):
@@ -517,6 +551,8 @@ class Tensor(metaclass=_TorchNamedType):
         if self._data.size != 1:
             n = 'no values' if self._data.size == 0 else 'more than one value'
             raise RuntimeError(f'Boolean value of Tensor with {n} is ambiguous')
+        if type(self._data) is _MetaArray:
+            raise RuntimeError(_META_ITEM)
         return bool(self._data.reshape(()))
 
     def __int__(self):
@@ -546,7 +582,7 @@ class Tensor(metaclass=_TorchNamedType):
     def _scalar(self):
         if self._data.size != 1:
             raise ValueError('only one element tensors can be converted to Python scalars')
-        return self._data.reshape(()).item()
+        return self.item()
 
     def __complex__(self):
         self._warn_scalar()
@@ -604,6 +640,8 @@ class Tensor(metaclass=_TorchNamedType):
         return self.to(dtype)
 
     def cpu(self, memory_format=None):
+        if type(self._data) is _meta.MetaArray:
+            raise _meta.no_data()
         return self
 
     def cuda(self, device=None, non_blocking=False):
@@ -649,6 +687,9 @@ def adopt_output(arr, grad_fn):
     """The array of an op's result that is not a plain real ndarray (bf16 rounded, complex as a ComplexArray);
     a complex result recorded by a node whose backward is not written for complex numbers is refused here, at
     forward time, rather than given a wrong gradient later (``_complex.check_grad``)."""
+    if type(arr) is _meta.MetaArray:   # an op's result on meta tensors: a placeholder again, no memory kept
+        _meta.STATE.site = None
+        return _meta.placeholder(arr.shape, arr.dtype)
     arr = _bf16.adopt(arr)
     if grad_fn is not None and arr.dtype.kind == 'c':
         _complex.check_grad(grad_fn)
@@ -681,16 +722,32 @@ def _make_marking(arr, grad_fn=None):
     return t
 
 
+@staticmethod
+def _make_meta(arr, grad_fn=None):
+    """Tensor._make once a meta tensor exists: _make_marking's tensor, made meta when the op that made it computed
+    on a meta tensor's array but handed back a plain one (see _meta.claim)."""
+    return _meta.claim(_make_marking.__func__(arr, grad_fn))
+
+
 def _inference_creation(on):
-    """Make tensors through _make_marking while any thread is in inference mode (nothing to test otherwise)."""
-    Tensor._make = _make_marking if on else _make_plain
+    """Make tensors through _make_marking while any thread is in inference mode (nothing to test otherwise), and
+    through _make_meta once a meta tensor exists (it marks inference tensors too)."""
+    Tensor._make = _make_meta if _META_ON else _make_marking if on else _make_plain
 
 
+def _meta_creation():
+    global _META_ON
+    _META_ON = True
+    _inference_creation(bool(_grad_mode.INFERENCE))
+
+
+_META_ON = False
 _grad_mode.ON_INFERENCE.append(_inference_creation)
+_meta._ACTIVE.append(_meta_creation)
 
 
 def _init(t, arr, grad_fn):
-    t._data = arr if type(arr) is np.ndarray and arr.dtype in _PLAIN_DTYPES else _bf16.adopt(arr)
+    t._data = arr if type(arr) is np.ndarray and arr.dtype in _PLAIN_DTYPES else adopt_output(arr, None)
     t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn
@@ -818,10 +875,10 @@ def _legacy_by_string(name):
     """The dtype a legacy type string names ('torch.FloatTensor', 'torch.ComplexFloatTensor', ...), as
     Tensor.type takes it; PyTorch refuses any other string (a bare 'FloatTensor' too) with ValueError."""
     base = name[len('torch.cuda.'):] if name.startswith('torch.cuda.') else name[len('torch.'):]
-    by_name = {v: k for k, v in _NP_TYPE_NAME.items()}
+    by_name = {_dtype.tensor_type_name(d)[len('torch.'):]: d for d in _dtype.ALL}
     if not name.startswith('torch.') or base not in by_name:
         raise ValueError(f"invalid type: '{name}'")
-    return getattr(_dtype, by_name[base] if by_name[base] != 'bool' else 'bool_')
+    return by_name[base]
 
 
 class _CudaLegacyMeta(type):

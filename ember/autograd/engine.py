@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from .. import _parallel
+from .. import _meta, _parallel
 from .._bf16 import BF16Array, adopt
 from .graph import ANOMALY, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .grad_mode import GRAD, OFF, _ident
@@ -47,7 +47,7 @@ def _seed(t, g, i, create_graph):
         if a.dtype.kind == 'c':
             raise RuntimeError('grad can be implicitly created only for real scalar outputs')
         key = (a.shape, a.dtype)
-        g = _ONES.get(key)
+        g = _ONES.get(key) if type(a) is not _meta.MetaArray else _meta.placeholder(a.shape, a.dtype)
         if g is None:
             g = _ONES[key] = np.ones(a.shape, a.dtype)
             g.flags.writeable = False

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from .. import _bf16, _parallel
+from .. import _bf16, _meta, _parallel
 
 from .grad_mode import GRAD
 from .._hooks import RemovableHandle
@@ -249,7 +249,10 @@ class AccumulateGrad(Node):
             if g.shape != a.shape:
                 g = np.broadcast_to(g, a.shape)
             vg = v._grad
-            if vg is None:
+            if type(a) is _meta.MetaArray:  # a meta leaf's gradient is a meta tensor, nothing to add
+                if vg is None:
+                    v._grad = Tensor._make(_meta.placeholder(a.shape, a.dtype))
+            elif vg is None:
                 v._grad = t = _new(Tensor)
                 if not a.flags.c_contiguous and a.size > 1:
                     t._data = _like_layout(a, g)

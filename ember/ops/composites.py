@@ -3,6 +3,7 @@ op's, as PyTorch's): combinations, cov, corrcoef; and copysign, signbit, heavisi
 unravel_index."""
 import numpy as np
 
+from .. import _meta
 from .._dtype import DEFAULT, scalar_name
 from .._warn import warn_user
 from ..autograd import dual
@@ -192,6 +193,8 @@ UniqueConsecutiveBackward0 = undifferentiable('UniqueConsecutiveBackward0',
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Runs of equal consecutive elements (or slices along ``dim``) collapsed to one; optionally each input
     element's run and each run's length."""
+    if input.is_meta:
+        raise _meta.refuse()
     a = input._data
     if dim is None:
         flat = a.reshape(-1)

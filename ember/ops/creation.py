@@ -5,16 +5,18 @@ import os
 
 import numpy as np
 
-from .. import _bf16, _dtype, _layout, _sparse
+from .. import _bf16, _dtype, _layout, _meta, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg, via_float
 
 
-def _finish(t, requires_grad, out=None, name=None):
+def _finish(t, requires_grad, out=None, name=None, meta=False):
     """Apply ``requires_grad``; with ``out``, write t into it instead (PyTorch's out=; as in PyTorch only
-    arange warns when it resizes a non-empty out)."""
+    arange warns when it resizes a non-empty out); ``meta``: t made a meta tensor (see ember._meta)."""
+    if meta and type(t._data) is not _meta.MetaArray:
+        t._data = _meta.placeholder(t._data.shape, t._data.dtype)
     if requires_grad:
         if t._data.dtype.kind not in 'fc':
             raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
@@ -26,12 +28,22 @@ def _finish(t, requires_grad, out=None, name=None):
 
 
 def _factory(device=None, layout=None, pin_memory=False, name='torch'):
-    """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory)."""
-    _check_device(device)
+    """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory); True when the tensor
+    is to be made on the meta device (``device``, or the default device when None)."""
+    meta = _check_device(device)
     if layout is not None:
         _layout.check(name, layout)
     if pin_memory:
         raise RuntimeError('Cannot access accelerator device when none is available.')
+    return meta
+
+
+def _like_meta(input, device, layout, pin_memory, name):
+    """_factory for a tensor made like ``input``: on input's device unless ``device`` is given."""
+    if device is None and layout is None and not pin_memory:
+        return type(input._data) is _meta.MetaArray
+    meta = _factory(device, layout, pin_memory, name)
+    return meta if device is not None else type(input._data) is _meta.MetaArray
 
 
 def _default_dtype(dtype, out, default):
@@ -213,7 +225,7 @@ def _ragged_message(x, dim=0):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor (always a copy) from nested lists, numbers, NumPy arrays or tensors."""
-    _check_device(device)
+    meta = _check_device(device)
     if isinstance(data, Tensor):
         warn_user('To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() '
                   'or sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).')
@@ -222,7 +234,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
     if arr.dtype not in _dtype.FROM_NP:
         arr = arr.astype(_dtype.from_np(arr.dtype).np)
-    return _finish(Tensor._make(arr), requires_grad)
+    return _finish(Tensor._make(arr), requires_grad, meta=meta)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -339,7 +351,7 @@ def _by_shape(fill, name):
         if layout is _layout.sparse_coo and name in ('zeros', 'empty') and out is None and memory_format is None:
             return _sparse.no_entries(shape_arg(size or (kw.get('size', ()),), name),
                                       _default_dtype(dtype, None, DEFAULT.np), device, requires_grad)
-        _factory(device, layout, pin_memory, name)
+        meta = _factory(device, layout, pin_memory, name)
         if names is not None:
             raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')
         if set(kw) - {'size'}:
@@ -351,7 +363,7 @@ def _by_shape(fill, name):
         shape = shape_arg(size or (kw.get('size', ()),), name)
         nd = _default_dtype(dtype, out, DEFAULT.np)
         try:
-            arr = with_empty_strides(fill(shape, nd))
+            arr = with_empty_strides((_meta.placeholder if meta else fill)(shape, nd))
         except ValueError:
             raise RuntimeError(f'Trying to create tensor with negative dimension: {list(shape)}') from None
         if memory_format is not None:
@@ -359,7 +371,7 @@ def _by_shape(fill, name):
             laid = _layout.in_format(name, arr, memory_format)     # channels_last: NHWC strides
             arr = arr if laid is None else laid
         t = Tensor._make(arr)
-        return _finish(t, requires_grad, out, name)
+        return _finish(t, requires_grad, out, name, meta)
     return make
 
 
@@ -375,7 +387,7 @@ empty.__doc__ = 'An uninitialised tensor (ember fills it with zeros).'
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
-    _factory(device, layout, pin_memory, 'full')
+    meta = _factory(device, layout, pin_memory, 'full')
     if not isinstance(fill_value, (bool, int, float, complex, np.generic)) and not (
             isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
         raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
@@ -387,8 +399,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     value = _checked_fill(fill_value, nd)
     if nd == np.float16 and isinstance(value, float):   # PyTorch's double -> float -> half (ops/_util.via_float)
         value = np.float32(value)
-    arr = with_empty_strides(np.full(shape_arg((size,), 'full'), value, dtype=nd))
-    return _finish(Tensor._make(arr), requires_grad, out, 'full')
+    shape = shape_arg((size,), 'full')
+    arr = _meta.placeholder(shape, nd) if meta else with_empty_strides(np.full(shape, value, dtype=nd))
+    return _finish(Tensor._make(arr), requires_grad, out, 'full', meta)
 
 
 def _number(v):
@@ -417,9 +430,11 @@ def with_empty_strides(arr):
 def _like(fill, name):
     def make(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
              pin_memory=False):
-        _factory(device, layout, pin_memory, name)
+        meta = _like_meta(input, device, layout, pin_memory, name)
         _layout.check_format(name, memory_format, input._data.ndim)
         nd = to_np(dtype) or input._data.dtype
+        if meta:
+            return _finish(Tensor._make(_meta.placeholder(input._data.shape, nd)), requires_grad)
         return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad)
     return make
 
@@ -443,12 +458,12 @@ zeros_like.__name__, ones_like.__name__, empty_like.__name__ = 'zeros_like', 'on
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
               pin_memory=False):
     """A tensor shaped like ``input`` filled with ``fill_value`` (input's dtype unless given)."""
-    _factory(device, layout, pin_memory, 'full_like')
+    meta = _like_meta(input, device, layout, pin_memory, 'full_like')
     _layout.check_format('full_like', memory_format, input._data.ndim)
     nd = to_np(dtype) or input._data.dtype
     fill_value = _checked_fill(fill_value, nd)
-    arr = _like_layout(input._data, memory_format, lambda shape, nd: np.full(shape, fill_value, dtype=nd), nd)
-    return _finish(Tensor._make(arr), requires_grad)
+    fill = _meta.placeholder if meta else lambda shape, nd: np.full(shape, fill_value, dtype=nd)
+    return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad, meta=meta)
 
 
 def _checked_fill(value, nd):
@@ -462,18 +477,18 @@ def _checked_fill(value, nd):
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
     """The identity matrix (n x m)."""
-    _factory(device, layout, pin_memory, 'eye')
+    meta = _factory(device, layout, pin_memory, 'eye')
     for name, v in (('n', n), ('m', m)):
         if v is not None and v < 0:
             raise RuntimeError(f'{name} must be greater or equal to 0, got {v}')
     return _finish(Tensor._make(np.eye(n, m, dtype=_default_dtype(dtype, out, DEFAULT.np))), requires_grad, out,
-                   'eye')
+                   'eye', meta)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
            pin_memory=False):
     """Values in [start, end) spaced by step: int64 for integer arguments, else the default float."""
-    _factory(device, layout, pin_memory, 'arange')
+    meta = _factory(device, layout, pin_memory, 'arange')
     dtype = dtype if dtype is not None or out is None else out.dtype
     if end is None:
         start, end = 0, start
@@ -492,7 +507,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         arr = _arange_float(float(start), float(step), int(np.ceil((end - start) / step)), nd)
     else:
         arr = _arange_int(start, end, step, nd)
-    return _finish(Tensor._make(arr), requires_grad, out, 'arange')
+    return _finish(Tensor._make(arr), requires_grad, out, 'arange', meta)
 
 
 def _arange_int(start, end, step, nd):
@@ -579,11 +594,11 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
              pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
-    _factory(device, layout, pin_memory, 'linspace')
+    meta = _factory(device, layout, pin_memory, 'linspace')
     nd = _default_dtype(dtype, out, _range_default(start, end))
     steps = _steps(steps)
     _no_bool(nd, 'linspace_cpu', complex_ok=True)
-    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace')
+    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace', meta)
 
 
 def _range_default(start, end):
@@ -677,14 +692,15 @@ def _logspace_int(start, end, steps, base, nd):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
-    return _finish(Tensor._make(np.array(s, dtype=to_np(dtype) or DEFAULT.np)), requires_grad)
+    meta = _check_device(device)
+    return _finish(Tensor._make(np.array(s, dtype=to_np(dtype) or DEFAULT.np)), requires_grad, meta=meta)
 
 
 # -- Tensor.new_*: the tensor's dtype unless given ------------------------------------------------------
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A new tensor from ``data`` with this tensor's dtype (unless ``dtype``)."""
     _factory(device, layout, pin_memory, 'new_tensor')
-    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 def new(self, *args, device=None):
@@ -708,8 +724,8 @@ def _new_by_shape(name):
 
     def new(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
         shape_arg(size or (kw.get('size', ()),), 'new_' + name)   # a bad size named as PyTorch names it
-        return make(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, layout=layout,
-                    pin_memory=pin_memory, **kw)
+        return make(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad,
+                    layout=layout, pin_memory=pin_memory, **kw)
     new.__name__ = 'new_' + name
     new.__doc__ = f'Tensor.new_{name}: ``{name}`` of ``size`` with this tensor\'s dtype (unless ``dtype``).'
     return new
@@ -721,5 +737,5 @@ new_zeros, new_ones, new_empty = _new_by_shape('zeros'), _new_by_shape('ones'), 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
     """Tensor.new_full: ``size`` filled with ``fill_value``, this tensor's dtype unless ``dtype``."""
-    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad,
-                layout=layout, pin_memory=pin_memory)
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 
+from .. import _meta
 from .._dtype import scalar_name
 from .._warn import warn_user
 from ..autograd import dual
@@ -231,6 +232,8 @@ def getitem(input, index):
     else:
         idx = _convert_index(index, a.ndim)
         basic = _is_basic(idx)
+        if not basic and type(a) is _meta.MetaArray and _meta.has_mask(idx):
+            raise _meta.refuse()
         split = None if basic else _selects_first(idx)
         if split is not None:
             return getitem(getitem(input, split[0]), split[1])
@@ -832,6 +835,8 @@ def masked_select(input, mask):
     if m.dtype != np.bool_:
         raise RuntimeError('masked_select: expected BoolTensor for mask')
     a = input._data
+    if type(a) is _meta.MetaArray or type(m) is _meta.MetaArray:
+        raise _meta.refuse()
     try:
         shape = np.broadcast_shapes(a.shape, m.shape)
     except ValueError:
@@ -922,6 +927,8 @@ def _take_along_dim_operands(input, indices, dim):
 def nonzero(input, *, as_tuple=False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one tensor per dim."""
     a = input._data
+    if input.is_meta:
+        raise _meta.refuse()
     nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in nz)
@@ -1131,6 +1138,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    if input.is_meta:
+        raise _meta.refuse()
     if dim is not None:
         dim = wrap_dim(dim, input._data.ndim)
         _unique_dim_check(input._data.shape, dim)
@@ -1160,6 +1169,8 @@ BincountBackward = undifferentiable('NotImplemented', 'derivative for aten::binc
 
 
 def bincount(input, weights=None, minlength=0):
+    if input.is_meta:
+        raise _meta.refuse()
     a = input._data
     w = weights._data if weights is not None else None
     if a.dtype.kind not in 'iu':

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 
+from .. import _meta
 from .._dtype import FROM_NP, NoComplexHalf, can_cast, scalar_name, cpp_name
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _version_cell
@@ -430,6 +431,11 @@ def copy_(t, src, non_blocking=False):
     """Copy ``src`` (broadcast, cast to t's dtype) into t."""
     if not isinstance(src, Tensor):
         src = Tensor._make(np.asarray(src))
+    if src.is_meta and not t.is_meta:
+        raise _meta.no_data()
+    if t.is_meta:       # nothing to copy into: PyTorch's meta copy_ checks the shapes only
+        np.broadcast_shapes(src._data.shape, t._data.shape)
+        return t
     check_overlap(t, (src,))
     if check_inplace(t, src):
         if t._base is None:

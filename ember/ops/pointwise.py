@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16, _complex
+from .. import _bf16, _complex, _meta
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name, cpp_name
 from ..autograd import dual
@@ -1979,11 +1979,14 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors."""
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+    """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors (on meta tensors, item()'s)."""
+    close = isclose(input, other, rtol, atol, equal_nan)
+    return bool(close.all().item() if close.is_meta else close._data.all())
 
 
 def equal(input, other):
+    if input.is_meta or other.is_meta:
+        raise _meta.refuse()
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 

@@ -5,14 +5,14 @@ import math
 
 import numpy as np
 
-from .. import _dtype, _layout
+from .. import _dtype, _layout, _meta
 from .._dtype import DEFAULT, to_np, scalar_name
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D
 from ._util import need_float, shape_arg, undifferentiable
-from .creation import _factory, _finish
+from .creation import _factory, _finish, _like_meta, empty_like
 
 
 
@@ -58,8 +58,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
     shape = _size(size, _only_size(kw, 'rand'), 'rand')
-    _factory(device, layout, pin_memory, 'rand')
+    meta = _factory(device, layout, pin_memory, 'rand')
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds', complex_ok=True)
+    if meta:
+        return _undrawn(shape, nd, requires_grad)
     if nd.kind == 'c':      # (real, imaginary) pairs drawn as 2n reals, as PyTorch fills a complex tensor's real view
         return _emit(D.uniform(_gen(generator), 2 * math.prod(shape), _real_of(nd), 0.0, 1.0).view(nd), shape, out,
                      requires_grad, 'rand')
@@ -76,8 +78,10 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, **kw):
     """Standard normal samples (complex: real and imaginary parts each of variance 1/2)."""
     shape = _size(size, _only_size(kw, 'randn'), 'randn')
-    _factory(device, layout, pin_memory, 'randn')
+    meta = _factory(device, layout, pin_memory, 'randn')
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu', complex_ok=True)
+    if meta:
+        return _undrawn(shape, nd, requires_grad)
     arr = _standard_normal(_gen(generator), math.prod(shape), nd)
     return _emit(arr, shape, out, requires_grad, 'randn')
 
@@ -153,12 +157,14 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
-    _factory(device, layout, pin_memory, 'randint')
+    meta = _factory(device, layout, pin_memory, 'randint')
     low = 0 if low is None else int(low)
     high = int(high)
     shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),), 'randint', position=position))
     nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
     low, high = _check_range(low, high, nd)
+    if meta:
+        return _undrawn(shape, nd, requires_grad)
     arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
     return _emit(arr, shape, out, requires_grad, 'randint')
 
@@ -166,7 +172,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     """A random permutation of 0..n-1 (int64 by default), drawn as PyTorch's CPU kernel draws it."""
-    _factory(device, layout, pin_memory, 'randperm')
+    meta = _factory(device, layout, pin_memory, 'randperm')
     n = int(n)
     if n < 0:
         raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
@@ -175,13 +181,22 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         raise RuntimeError(f'value cannot be converted to type {nd.name}_t without overflow')
     if nd.kind == 'f' and n > 0 and n - 1 > 2 ** np.finfo(nd).nmant * 2:
         raise RuntimeError(f'n cannot be greater than {2 ** (np.finfo(nd).nmant + 1)} for {nd.name}')
+    if meta:
+        return _undrawn((n,), nd, requires_grad)
     arr = D.randperm(_gen(generator), n).astype(nd)
     return _emit(arr, (n,), out, requires_grad, 'randperm')
 
 
+def _undrawn(shape, nd, requires_grad):
+    """A meta tensor from a random factory: nothing drawn (the generator does not advance, as in PyTorch)."""
+    return _finish(Tensor._make(_meta.placeholder(shape, nd)), requires_grad)
+
+
 def _like(input, dtype, layout, device, pin_memory, name):
-    _factory(device, layout, pin_memory, name)
-    return to_np(dtype) if dtype is not None else input._data.dtype
+    """The NumPy dtype of a random tensor made like ``input``, None when it is to be a meta tensor."""
+    meta = _like_meta(input, device, layout, pin_memory, name)
+    nd = to_np(dtype) if dtype is not None else input._data.dtype
+    return None if meta else nd
 
 
 def _in_like_layout(input, memory_format, name, draw, requires_grad):
@@ -199,7 +214,10 @@ def _in_like_layout(input, memory_format, name, draw, requires_grad):
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
               pin_memory=False, generator=None):
-    nd = _dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'rand_like')]
+    nd = _like(input, dtype, layout, device, pin_memory, 'rand_like')
+    if nd is None:
+        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
+    nd = _dtype.FROM_NP[nd]
     return _in_like_layout(input, memory_format, 'rand_like',
                            lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
 
@@ -207,6 +225,8 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
     nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
+    if nd is None:
+        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
     if input._data.size:   # PyTorch's normal kernel refuses integer types; an empty tensor never reaches it
         _float_np(_dtype.FROM_NP[nd], 'normal_kernel_cpu', complex_ok=True)
 
@@ -219,7 +239,10 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None, pin_memory=False, generator=None):
-    nd = _dtype.FROM_NP[_like(input, dtype, layout, device, pin_memory, 'randint_like')]
+    nd = _like(input, dtype, layout, device, pin_memory, 'randint_like')
+    if nd is None:
+        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
+    nd = _dtype.FROM_NP[nd]
     if nd.is_complex:
         raise RuntimeError('check_random_bounds handles only integral, floating-point and boolean types')
     if high is None:
@@ -745,6 +768,14 @@ def _fill(t, values, name):
     return t
 
 
+def _meta_fill(t):
+    """An in-place random fill of a meta tensor: PyTorch's checks, nothing drawn (its generator does not advance,
+    and a layer built on the meta device initialises in no time)."""
+    from .inplace import check_inplace
+    check_inplace(t)
+    return t
+
+
 def _fill_in_place(t, draw, name):
     """``_fill`` for a contiguous ``t`` of the kernel's dtype: ``draw`` writes the samples straight into its
     memory, no temporary and no copy (10^6 float32 normals: the fresh array's page faults and the copy)."""
@@ -769,6 +800,8 @@ def uniform_(t, from_=0.0, to=1.0, *, generator=None, **kw):
     from_ = kw.pop('from', from_)
     if kw:
         raise TypeError(f"uniform_() got an unexpected keyword argument '{next(iter(kw))}'")
+    if type(t._data) is _meta.MetaArray:
+        return _meta_fill(t)
     if t._data.dtype.kind == 'c':       # PyTorch fills the real view
         from .complex import view_as_real
         uniform_(view_as_real(t), from_, to, generator=generator)
@@ -791,6 +824,8 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples (PyTorch's vectorised path for contiguous tensors of 16 or more elements,
     its scalar Box-Muller path otherwise)."""
     _check_std(std)
+    if type(t._data) is _meta.MetaArray:
+        return _meta_fill(t)
     if t._data.dtype.kind == 'c':       # PyTorch fills the real view, each part of standard deviation std / sqrt(2)
         from .complex import view_as_real
         normal_(view_as_real(t), mean, std / math.sqrt(2), generator=generator)

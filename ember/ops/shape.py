@@ -2,7 +2,7 @@
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
 import numpy as np
 
-from .. import _bf16, _layout
+from .. import _bf16, _layout, _meta
 from .._dtype import scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
@@ -476,7 +476,7 @@ def contiguous(input, memory_format=None):
             return input
         if arr is not None:
             return _result(input, arr, CloneBackward0, view=False)
-    if input._data.flags.c_contiguous:
+    if input._data.flags.c_contiguous or type(input._data) is _meta.MetaArray:   # (a meta tensor is contiguous)
         return input
     return _result(input, np.ascontiguousarray(input._data), CloneBackward0, view=False)
 
@@ -500,7 +500,8 @@ def to(input, *args, **kwargs):
     """Convert dtype (and accept device 'cpu'); returns self when nothing changes."""
     dtype = kwargs.pop('dtype', None)
     copy = kwargs.pop('copy', False)
-    _check_device(kwargs.pop('device', None))
+    device = kwargs.pop('device', None)
+    meta = None if device is None else _check_device(device)
     kwargs.pop('non_blocking', None)        # a CPU copy is always blocking
     fmt = kwargs.pop('memory_format', None)
     _layout.check_format('to', fmt, input._data.ndim)
@@ -512,9 +513,11 @@ def to(input, *args, **kwargs):
         elif a is None or isinstance(a, bool):
             continue
         elif isinstance(a, str) or type(a).__name__ == 'device' or isinstance(a, int):
-            _check_device(a)
+            meta = _check_device(a)
         else:
             dtype = a
+    if meta is not None and meta != input.is_meta:
+        return _to_device(input, dtype, meta)
     nd = to_np(dtype)
     if fmt is not None:   # channels_last: a copy in NHWC order unless nothing would change
         arr = _layout.in_format('to', input._data, fmt)
@@ -534,6 +537,13 @@ def _copy_order(a):
     C-contiguous result (NumPy's 'K' order would run the expanded dim fastest: ones(1, 3).expand(2, 3).float()
     had strides (1, 2) and refused .view(-1)); otherwise the input's own order."""
     return 'C' if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)) else 'K'
+
+
+def _to_device(input, dtype, meta):
+    """``input`` (in ``dtype``) moved to the meta device (a meta tensor of its shape), or refused from it."""
+    if not meta:
+        raise _meta.no_data()
+    return _meta.to_meta(input if dtype is None else to(input, dtype))
 
 
 def _cast(input, nd, arr=None):

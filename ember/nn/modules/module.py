@@ -3,6 +3,7 @@ parameters, buffers and submodules, state dicts, hooks, train/eval and dtype con
 import functools
 import itertools
 import weakref
+import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -588,7 +589,11 @@ class Module:
         return self
 
     def cpu(self):
-        return self
+        return self._apply(lambda t: t.cpu()) if self._on_meta(True) else self
+
+    def _on_meta(self, meta):
+        """Whether a parameter or buffer is (``meta``) or is not on the meta device: one a move would change."""
+        return any(t.is_meta == meta for t in itertools.chain(self.parameters(), self.buffers()))
 
     def type(self, dst_type):
         """Cast all parameters and buffers to ``dst_type``."""
@@ -607,14 +612,20 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to_empty(self, *, device=None, recurse=True):
+        """Every parameter and buffer replaced by an uninitialised tensor of its shape on ``device`` (the default
+        device when None): a model built on the meta device gets memory (ember's 'uninitialised' is zeros)."""
+        from ...ops.creation import empty_like
         _check_device(device)
-        return self
+        if device is None:
+            from ..._meta import default_device
+            device = default_device() or 'cpu'
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     def to(self, *args, **kwargs):
-        """Move to a device (only 'cpu' exists) and/or cast floating point parameters and buffers."""
+        """Move to a device (the CPU or the meta device) and/or cast floating point parameters and buffers."""
         from ..._dtype import dtype as _dtype_cls
         dtype = kwargs.pop('dtype', None)
-        _check_device(kwargs.pop('device', None))
+        device = kwargs.pop('device', None)
         kwargs.pop('non_blocking', None)
         fmt = kwargs.pop('memory_format', None)
         if kwargs:
@@ -627,7 +638,8 @@ class Module:
             elif isinstance(a, bool) or a is None:
                 continue
             else:
-                _check_device(a)
+                device = a
+        meta = None if device is None else _check_device(device)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f'nn.Module.to only accepts floating point or complex dtypes, but got desired '
                             f'dtype={dtype}')
@@ -635,6 +647,12 @@ class Module:
             return self._apply(lambda t: t.to(dtype if dtype is not None and t.is_floating_point() else t.dtype,
                                               memory_format=fmt) if t.dim() in (4, 5) else
                                t.to(dtype) if dtype is not None and t.is_floating_point() else t)
+        if meta is False and self._on_meta(True):
+            raise NotImplementedError('Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() '
+                                      'instead of torch.nn.Module.to() when moving module from meta to a different '
+                                      'device.')
+        if meta and self._on_meta(False):
+            return self._apply(lambda t: t.to('meta', dtype if dtype is not None and t.is_floating_point() else None))
         if dtype is None:
             return self
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
@@ -734,6 +752,11 @@ class Module:
                 error_msgs.append(f'size mismatch for {key}: copying a param with shape {src.shape} from '
                                   f'checkpoint, the shape in current model is {param.shape}.')
                 continue
+            if param.is_meta and not src.is_meta and not assign:
+                warnings.warn(f'for {key}: copying from a non-meta parameter in the checkpoint to a meta parameter in '
+                              'the current model, which is a no-op. (Did you mean to pass `assign=True` to assign '
+                              'items in the state dictionary to their corresponding key in the module instead of '
+                              'copying them in place?)', stacklevel=2)
             try:
                 with no_grad():
                     if assign:

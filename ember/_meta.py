@@ -1,0 +1,185 @@
+"""The meta device: tensors that have a shape and a dtype and no data (``device='meta'``), to reason about shapes
+and to build a large model without memory (``with torch.device('meta'): model = Net()``, then
+``model.load_state_dict(sd, assign=True)`` or ``model.to_empty(device='cpu')``).
+
+How: a meta tensor is an ordinary Tensor whose array is a ``MetaArray``, an ndarray subclass viewing one zero with
+every stride 0, so it costs no memory at any shape. Ops compute on it as on any array (on zeros; a result's memory
+lives only while the op runs) and their results are meta again: NumPy carries the subclass through ufuncs and
+array functions (the hooks below make sure of their results), ``Tensor._make`` turns a MetaArray result back into
+a placeholder, and where an op's code strips the subclass on the way (``np.asarray``) the op is still recognised:
+a MetaArray's hooks note the user's line that started the op, and a tensor made for that same line is made meta
+(``_make_meta``, installed on ``Tensor._make`` once a meta tensor exists).
+
+Supported: the factories with ``device='meta'`` or under ``with torch.device('meta')`` / ``set_default_device``
+(random ones draw nothing), ``*_like`` of a meta tensor, layers built with ``device='meta'``, ``Tensor.to('meta')``
+and ``Module.to('meta')``, ``Module.to_empty(device=...)``, ``load_state_dict(..., assign=True)`` (copying into a
+meta parameter without ``assign`` is PyTorch's no-op with its warning), autograd's graph (grad_fn names as on the
+CPU), in-place random initialisation (a no-op, as PyTorch's). Refused as PyTorch refuses them: ``item()``,
+``tolist()``, ``numpy()``, ``cpu()`` / ``to('cpu')``, and ops whose output shape depends on the values
+(``nonzero``, ``masked_select``, ``unique``...: NotImplementedError naming the op). Tested against PyTorch: the
+ops of tests/test_reports_b.py (pointwise, reductions, matmul/linear/conv/pooling, norms, attention, indexing,
+a transformer layer, backward). Not done: mixing meta and CPU operands is not refused (PyTorch's device mismatch;
+ember computes a meta result); meta strides are always contiguous ones; an op that converts its input with
+``np.asarray(a, dtype)`` before any NumPy call on it (var, std) hands back a CPU tensor; bfloat16 and complex meta
+tensors are made, moved and loaded as any, but ops on them may give float32 (bfloat16) or CPU (complex) results;
+the grad_fn of an LSTM or MultiheadAttention differs (PyTorch's meta kernels record other nodes than its CPU
+ones, which ember's follow). Cost: a program that never makes a meta tensor pays nothing; once one exists, every
+tensor creation checks the claim (one thread-local read), and meta ops walk the stack."""
+import sys
+import threading
+
+import numpy as np
+
+
+class MetaArray(np.ndarray):
+    """The array of a meta tensor (see the module docstring). Results of NumPy calls on it are MetaArrays too."""
+    __array_priority__ = 1000.0
+
+    def __array_finalize__(self, obj):
+        _touch()
+
+    def __array_function__(self, func, types, args, kwargs):
+        _touch()
+        return _mark(super().__array_function__(func, types, args, kwargs))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _touch()
+        inputs = [i.view(np.ndarray) if isinstance(i, MetaArray) else i for i in inputs]
+        out = kwargs.get('out')
+        if out is not None:
+            kwargs['out'] = tuple(o.view(np.ndarray) if isinstance(o, MetaArray) else o for o in out)
+        r = getattr(ufunc, method)(*inputs, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _mark(r)
+
+
+def _mark(r):
+    """A NumPy result (an array, a scalar, or a tuple/list of them) as MetaArrays."""
+    if isinstance(r, np.ndarray):
+        return r if isinstance(r, MetaArray) else r.view(MetaArray)
+    if isinstance(r, np.generic):
+        return np.asarray(r).view(MetaArray)
+    if isinstance(r, tuple) and hasattr(r, '_fields'):
+        return type(r)(*map(_mark, r))
+    if isinstance(r, (tuple, list)):
+        return type(r)(map(_mark, r))
+    return r
+
+
+def placeholder(shape, dtype):
+    """A MetaArray of ``shape`` and ``dtype``: one zero of its own, viewed with strides 0 (writable: in-place ops
+    write that one element)."""
+    zero = np.zeros((), dtype)
+    arr = np.lib.stride_tricks.as_strided(zero, tuple(shape), (0,) * len(shape)).view(MetaArray)
+    _activate()
+    return arr
+
+
+# -- the op a MetaArray was used in ---------------------------------------------------------------------------
+class _State(threading.local):
+    site = None     # (frame id, code, instruction offset) of the user's line whose op last used a MetaArray
+
+
+STATE = _State()
+
+
+def _user_frames():
+    """The innermost frame outside ember and NumPy (the line that called into ember), and the ember frame it
+    called (the op), from the caller's caller on."""
+    f, op = sys._getframe(2), None
+    while f is not None:
+        name = f.f_globals.get('__name__', '')
+        if name.split('.', 1)[0] not in ('ember', 'numpy'):
+            return f, op
+        if name.startswith('ember.'):
+            op = f
+        f = f.f_back
+    return None, op
+
+
+def _user_site():
+    """The user's line that called into ember, as (frame id, its code, instruction offset)."""
+    f, _ = _user_frames()
+    return None if f is None else (id(f), f.f_code, f.f_lasti)
+
+
+def _touch():
+    STATE.site = _user_site()
+
+
+def claim(t):
+    """Make ``t`` (a tensor just made) meta when the op that made it used a MetaArray (see _make_meta)."""
+    site = STATE.site
+    if site is not None:
+        if type(t._data) is not MetaArray and _same_site(site, _user_site()):
+            t._data = placeholder(t._data.shape, t._data.dtype)
+        STATE.site = None
+    return t
+
+
+def _same_site(a, b):
+    return b is not None and a[0] == b[0] and a[1] is b[1] and a[2] == b[2]
+
+
+_ACTIVE = []        # callbacks (tensor.py's) run once, when the first meta array is made
+
+
+def _activate():
+    while _ACTIVE:
+        _ACTIVE.pop()()
+
+
+# -- the default device (``with torch.device('meta')``, ``torch.set_default_device``) -------------------------
+class _Default(threading.local):
+    stack = ()      # this thread's devices entered as context managers, innermost last
+
+
+DEFAULT = _Default()
+SET_DEFAULT = [None]    # torch.set_default_device's device (for every thread), None for the CPU
+DEFAULTS_USED = [False]  # whether either was ever set: until then a factory given no device skips the lookup
+
+
+def default_device():
+    """The device factories use when given none: the innermost ``with torch.device(...)``, else the default."""
+    return DEFAULT.stack[-1] if DEFAULT.stack else SET_DEFAULT[0]
+
+
+def is_meta_device(device):
+    """Whether ``device`` (a string, a torch.device or None for the default) is the meta device."""
+    if device is None:
+        device = default_device() if DEFAULTS_USED[0] else None
+        if device is None:
+            return False
+    return (device if isinstance(device, str) else getattr(device, 'type', '')).split(':')[0] == 'meta'
+
+
+def to_meta(t):
+    """A meta tensor of ``t``'s shape and dtype (no autograd history; requires_grad kept for a leaf)."""
+    from .tensor import Tensor
+    out = Tensor._make(placeholder(t._data.shape, t._data.dtype))
+    if t._requires_grad and t.grad_fn is None:
+        out._requires_grad = True
+    return out
+
+
+def no_data():
+    """PyTorch's error for reading a meta tensor's values (``tolist``, a copy to the CPU)."""
+    return NotImplementedError('Cannot copy out of meta tensor; no data!')
+
+
+def refuse():
+    """The error of an op whose output shape depends on the values, on a meta tensor, naming the op (the ember
+    function the user's line called)."""
+    _, op = _user_frames()
+    name = 'this op' if op is None else op.f_code.co_name
+    return NotImplementedError(f'{name}: ember cannot run this op on meta tensors: its result (the shape of its '
+                               'output) depends on the values, which a meta tensor does not have')
+
+
+def has_mask(key):
+    """Whether an index (a tuple of NumPy indices) holds a boolean mask: it selects as many elements as its values
+    say, so indexing a meta tensor with one is refused."""
+    return any(isinstance(k, np.ndarray) and k.dtype == bool and k.ndim for k in
+               (key if isinstance(key, tuple) else (key,)))
+
