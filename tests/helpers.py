@@ -1,5 +1,7 @@
 """The differential test helper: run the same function on ember and on PyTorch (the oracle) and compare
 values, dtypes, shapes, grad_fn names and every input's gradient; then gradcheck ember in float64."""
+import warnings
+
 import numpy as np
 import torch
 
@@ -120,3 +122,48 @@ def import_torchvision():
         return importlib.import_module('torchvision')
     finally:
         torch.library.register_fake = real
+
+
+# -- differential fuzzing: one program on both libraries ------------------------------------------------------
+def _fuzz_np(x):
+    x = x.detach()
+    if x.dtype in (torch.bfloat16, ember.bfloat16, torch.float16, ember.float16):
+        x = x.float()
+    return x.resolve_conj().numpy() if x.dtype.is_complex and isinstance(x, torch.Tensor) else x.numpy()
+
+
+def same_result(e, t, tol=1e-6):
+    """ember's result ``e`` equals PyTorch's ``t``: tensors by dtype, shape and values (NaN where NaN), sequences
+    item by item, dtypes by name, anything else by ==."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), (e, t)
+        assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), (e.dtype, t.dtype, e.shape, t.shape)
+        np.testing.assert_allclose(_fuzz_np(e), _fuzz_np(t), rtol=tol, atol=tol, equal_nan=True)
+    elif isinstance(t, (tuple, list)):
+        assert len(e) == len(t), (e, t)
+        for a, b in zip(e, t):
+            same_result(a, b, tol)
+    elif isinstance(t, torch.dtype):
+        assert str(e) == str(t), (e, t)
+    else:
+        assert e == t, (e, t)
+
+
+def run_both(fn, message=False, tol=1e-6):
+    """``fn(lib)`` on both libraries: the same results, or the same exception type (and first message line)."""
+    out = {}
+    for L in (torch, ember):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                out[L] = ('ok', fn(L))
+        except Exception as ex:  # noqa: BLE001 - the exception itself is compared
+            out[L] = ('err', ex)
+    (tk, tv), (ek, ev) = out[torch], out[ember]
+    assert tk == ek, (tv, ev)
+    if tk == 'err':
+        assert isinstance(ev, type(tv)) or isinstance(tv, type(ev)), (tv, ev)
+        if message:
+            assert str(ev).split('\n')[0] == str(tv).split('\n')[0], (str(tv), str(ev))
+    else:
+        same_result(ev, tv, tol)

@@ -3,57 +3,14 @@ dimensioned tensors of all dtypes; chains of views written in place, with gradie
 found differing from PyTorch: each case runs the same program on both libraries and compares results (dtype,
 shape, values, versions) or that both raise the same exception type, with PyTorch's message where it names
 dtypes."""
-import warnings
-
 import numpy as np
 import pytest
 import torch
 
 import ember
+from helpers import run_both as run
 
 LIBS = (torch, ember)
-
-
-def _np(x):
-    x = x.detach()
-    if x.dtype in (torch.bfloat16, ember.bfloat16, torch.float16, ember.float16):
-        x = x.float()
-    return x.resolve_conj().numpy() if x.dtype.is_complex and isinstance(x, torch.Tensor) else x.numpy()
-
-
-def _same(e, t):
-    if isinstance(t, torch.Tensor):
-        assert isinstance(e, ember.Tensor), (e, t)
-        assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), (e.dtype, t.dtype, e.shape, t.shape)
-        np.testing.assert_allclose(_np(e), _np(t), rtol=1e-6, atol=1e-6, equal_nan=True)
-    elif isinstance(t, (tuple, list)):
-        assert len(e) == len(t), (e, t)
-        for a, b in zip(e, t):
-            _same(a, b)
-    elif isinstance(t, torch.dtype):
-        assert str(e) == str(t), (e, t)
-    else:
-        assert e == t, (e, t)
-
-
-def run(fn, message=False):
-    """``fn(lib)`` on both libraries: the same results, or the same exception type (and first message line)."""
-    out = {}
-    for L in LIBS:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                out[L] = ('ok', fn(L))
-        except Exception as ex:  # noqa: BLE001 - the exception itself is compared
-            out[L] = ('err', ex)
-    (tk, tv), (ek, ev) = out[torch], out[ember]
-    assert tk == ek, (tv, ev)
-    if tk == 'err':
-        assert isinstance(ev, type(tv)) or isinstance(tv, type(ev)), (tv, ev)
-        if message:
-            assert str(ev).split('\n')[0] == str(tv).split('\n')[0], (str(tv), str(ev))
-    else:
-        _same(ev, tv)
 
 
 # -- type promotion ---------------------------------------------------------------------------------------------
