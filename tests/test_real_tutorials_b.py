@@ -915,8 +915,8 @@ def _nn_tutorial_and_recipes(torch):
     """beginner/nn_tutorial (What is torch.nn really?) on random MNIST-shaped data: hand-written log_softmax, nll
     and SGD under no_grad, then nn.Parameter, nn.Linear, optim, TensorDataset/DataLoader, a WrappedDataLoader CNN;
     and the recipes what_is_state_dict, saving_and_loading_a_general_checkpoint, warmstarting_model (strict=False,
-    the missing/unexpected keys errors), zeroing_out_gradients, module_load_state_dict_tips (assign, mmap; ember has
-    no meta device: ``with torch.device('meta')`` builds the module on the CPU)."""
+    the missing/unexpected keys errors), zeroing_out_gradients, module_load_state_dict_tips (assign, mmap, a module
+    built under ``with torch.device('meta')``)."""
     import os
     import tempfile
     nn, F, optim = torch.nn, torch.nn.functional, torch.optim
