@@ -750,6 +750,9 @@ def lsun(L, **kw):
     return L.datasets.LSUN(L.tmp, **kw)
 
 
+DRAW_BOXES = np.array([[1, 2, 8, 7], [0, 0, 10, 8]], np.float32)
+DRAW_MASKS = np.random.default_rng(0).random((2, 9, 11)) > 0.5
+
 GRID_KW = [{}, {'nrow': 3, 'padding': 1}, {'normalize': True},
            {'normalize': True, 'value_range': (0.2, 0.6), 'pad_value': 0.5},
            {'normalize': True, 'scale_each': True, 'nrow': 2}]
@@ -778,6 +781,22 @@ VISION = [
         Case('out of range clamps', lambda L: saved_bytes(L, grid_input(L, (2, 3, 4, 4)), normalize=False)),
         Case('uint8', lambda L: saved_bytes(L, u8(L)), error=True),
         Case('unknown extension', lambda L: saved_bytes(L, f32(L), 'g.unknownext'), error=True),
+    ]),
+    V('utils.draw_bounding_boxes', [
+        Case('uint8', lambda L: L.vutils.draw_bounding_boxes(u8(L), L.torch.tensor(DRAW_BOXES))),
+        Case('float labelled', lambda L: L.vutils.draw_bounding_boxes(f32(L), L.torch.tensor(DRAW_BOXES),
+                                                                      labels=['a', 'b'], width=2, colors='red')),
+        Case('filled', lambda L: L.vutils.draw_bounding_boxes(u8(L), L.torch.tensor(DRAW_BOXES), fill=True)),
+        Case('xmax < xmin', lambda L: L.vutils.draw_bounding_boxes(u8(L), L.torch.tensor(DRAW_BOXES[:, [2, 1, 0, 3]])),
+             error=True),
+        Case('batch', lambda L: L.vutils.draw_bounding_boxes(u8(L)[None], L.torch.tensor(DRAW_BOXES)), error=True),
+    ]),
+    V('utils.draw_segmentation_masks', [
+        Case('uint8', lambda L: L.vutils.draw_segmentation_masks(u8(L), L.torch.tensor(DRAW_MASKS))),
+        Case('float alpha colors', lambda L: L.vutils.draw_segmentation_masks(f32(L), L.torch.tensor(DRAW_MASKS), 0.3,
+                                                                              ['blue', (1, 2, 3)])),
+        Case('int masks', lambda L: L.vutils.draw_segmentation_masks(u8(L), L.torch.tensor(DRAW_MASKS).int()),
+             error=True),
     ]),
 ]
 
