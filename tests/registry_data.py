@@ -751,6 +751,7 @@ def lsun(L, **kw):
 
 
 DRAW_BOXES = np.array([[1, 2, 8, 7], [0, 0, 10, 8]], np.float32)
+DRAW_KEYPOINTS = np.array([[[1, 1], [5, 4], [9, 7]]], np.float32)
 DRAW_MASKS = np.random.default_rng(0).random((2, 9, 11)) > 0.5
 
 GRID_KW = [{}, {'nrow': 3, 'padding': 1}, {'normalize': True},
@@ -797,6 +798,12 @@ VISION = [
                                                                               ['blue', (1, 2, 3)])),
         Case('int masks', lambda L: L.vutils.draw_segmentation_masks(u8(L), L.torch.tensor(DRAW_MASKS).int()),
              error=True),
+    ]),
+    V('utils.draw_keypoints', [
+        Case('uint8', lambda L: L.vutils.draw_keypoints(u8(L), L.torch.tensor(DRAW_KEYPOINTS), [(0, 1), (1, 2)])),
+        Case('float colors', lambda L: L.vutils.draw_keypoints(f32(L), L.torch.tensor(DRAW_KEYPOINTS), colors='red',
+                                                               radius=1, width=1)),
+        Case('2-d keypoints', lambda L: L.vutils.draw_keypoints(u8(L), L.torch.tensor(DRAW_KEYPOINTS[0])), error=True),
     ]),
 ]
 

@@ -87,3 +87,34 @@ def test_nothing_to_draw_warns_and_returns_the_image():
             assert U.draw_segmentation_masks(img, L.zeros(0, 40, 50, dtype=L.bool)) is img
         assert [str(x.message) for x in w] == ["boxes doesn't contain any box. No box was drawn",
                                                "masks doesn't contain any mask. No mask was drawn"]
+
+
+KEYPOINTS = np.array([[[5, 5], [20, 10], [30, 30], [45, 35]], [[10, 30], [12, 12], [40, 8], [2, 38]]], np.float32)
+VISIBLE = np.array([[1, 1, 0, 1], [1, 0, 1, 1]], bool)
+
+
+@pytest.mark.parametrize('dtype', ['uint8', 'float32', 'float64'])
+@pytest.mark.parametrize('kw', [{}, dict(connectivity=[(0, 1), (1, 2), (2, 3)], colors='blue', radius=3, width=2),
+                                dict(connectivity=[(0, 3), (1, 2)], colors=(250, 0, 9), visibility=VISIBLE),
+                                dict(connectivity=[(0, 1)], visibility=VISIBLE[..., None])])
+def test_keypoints_as_torchvision(dtype, kw):
+    def call(L, U):
+        kwargs = dict(kw)
+        if 'visibility' in kwargs:
+            kwargs['visibility'] = L.tensor(kwargs['visibility'])
+        return U.draw_keypoints(_image(L, dtype), L.tensor(KEYPOINTS), **kwargs)
+    _same(call(torch, tv.utils), call(ember, ev.utils))
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L, U: U.draw_keypoints(L.tensor(IMG[:1]), L.tensor(KEYPOINTS)),
+    lambda L, U: U.draw_keypoints(L.tensor(IMG), L.tensor(KEYPOINTS[0])),
+    lambda L, U: U.draw_keypoints(L.tensor(IMG), L.tensor(KEYPOINTS), visibility=L.tensor(VISIBLE[0])),
+    lambda L, U: U.draw_keypoints(L.tensor(IMG), L.tensor(KEYPOINTS), visibility=L.tensor(VISIBLE[:, :3])),
+])
+def test_keypoint_refusals_as_torchvision(fn):
+    with pytest.raises(Exception) as t:
+        fn(torch, tv.utils)
+    with pytest.raises(type(t.value)) as e:
+        fn(ember, ev.utils)
+    assert str(e.value) == str(t.value)

@@ -1,7 +1,10 @@
-"""``draw_bounding_boxes`` and ``draw_segmentation_masks``: detections drawn onto an image tensor, as torchvision's
-``utils`` draws them (boxes and labels through Pillow's ImageDraw, masks blended with tensor arithmetic)."""
+"""``draw_bounding_boxes``, ``draw_segmentation_masks`` and ``draw_keypoints``: detections drawn onto an image tensor,
+as torchvision's ``utils`` draws them (boxes, labels and keypoints through Pillow's ImageDraw, masks blended with
+tensor arithmetic)."""
 import math
 import warnings
+
+import numpy as np
 
 import ember
 
@@ -169,3 +172,42 @@ def draw_segmentation_masks(image, masks, alpha=0.8, colors=None):
             painted[:, mask] = ember.tensor(color, dtype=dtype)[:, None]
         painted[:, overlapping] = 0
         return (image * (1 - alpha) + painted * alpha).to(dtype)
+
+
+def draw_keypoints(image, keypoints, connectivity=None, colors=None, radius=2, width=3, visibility=None):
+    """Keypoints ((N, K, 2) as x, y) drawn as discs of ``radius`` on a (3, H, W) uint8 or float image, and the
+    ``connectivity`` pairs as lines of ``width``; a keypoint whose ``visibility`` is False is skipped with its
+    lines. Returns an image of the input's dtype."""
+    from ._image import pil_module
+    pil_module()
+    from PIL import Image, ImageDraw
+    from .transforms.v2 import functional as F
+    with ember.no_grad():
+        _check_image(image, f'The image must be a tensor, got {type(image)}')
+        if image.size()[0] != 3:
+            raise ValueError('Pass an RGB image. Other Image formats are not supported')
+        if keypoints.ndim != 3:
+            raise ValueError('keypoints must be of shape (num_instances, K, 2)')
+        if visibility is None:
+            visibility = ember.ones(keypoints.shape[:-1], dtype=ember.bool)
+        if visibility.ndim == 3:        # as ``pred.split([2, 1], dim=-1)`` gives it, as torchvision accepts
+            visibility = visibility.squeeze(-1)
+        if visibility.ndim != 2:
+            raise ValueError(f'visibility must be of shape (num_instances, K). Got ndim={visibility.ndim}')
+        if visibility.shape != keypoints.shape[:-1]:
+            raise ValueError('keypoints and visibility must have the same dimensionality for num_instances and K. '
+                             f'Got {visibility.shape=} and {keypoints.shape=}')
+        dtype = image.dtype
+        if dtype.is_floating_point:
+            image = F.to_dtype(image, dtype=ember.uint8, scale=True)
+        picture = Image.fromarray(image.permute(1, 2, 0).numpy())
+        draw = ImageDraw.Draw(picture)
+        for points, visible in zip(keypoints.to(ember.int64).tolist(), visibility.bool().tolist()):
+            for (x, y), shown in zip(points, visible):
+                if shown:
+                    draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colors, outline=None, width=0)
+            for a, b in connectivity or ():
+                if visible[a] and visible[b]:
+                    draw.line(((points[a][0], points[a][1]), (points[b][0], points[b][1])), width=width)
+        out = ember.from_numpy(np.array(picture)).permute(2, 0, 1)
+        return F.to_dtype(out, dtype=dtype, scale=True) if dtype.is_floating_point else out

@@ -1,14 +1,15 @@
 """``make_grid`` and ``save_image``: tile a batch of images into one picture, as torchvision does; the drawing of
-detections (``draw_bounding_boxes``, ``draw_segmentation_masks``) lives in ``_draw``."""
+detections (``draw_bounding_boxes``, ``draw_segmentation_masks``, ``draw_keypoints``) lives in ``_draw``."""
 import math
 
 import numpy as np
 
 import ember
-from ._draw import draw_bounding_boxes, draw_segmentation_masks
+from ._draw import draw_bounding_boxes, draw_keypoints, draw_segmentation_masks
 from ._image import pil_module as _pil_module, wrap as _wrap
 
-__all__ = ['make_grid', 'save_image', 'draw_bounding_boxes', 'draw_segmentation_masks']
+__all__ = ['make_grid', 'save_image', 'draw_bounding_boxes', 'draw_segmentation_masks',
+           'draw_keypoints']
 
 
 def _as_batch(tensor):
