@@ -258,13 +258,13 @@ class Tensor(metaclass=_TorchNamedType):
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)   # in elements, whatever the storage
-        if (not self._data.size or type(self._data) is _meta.MetaArray) and st and not any(st):
+        if (not self._data.size or type(self._data) is _MetaArray) and st and not any(st):
             # a NumPy op's empty result: no strides; a meta tensor: those of a contiguous one
             st = _contiguous_strides(self._data.shape)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
-        if type(self._data) is _meta.MetaArray:
+        if type(self._data) is _MetaArray:
             return memory_format in (None, _layout.contiguous_format)
         if memory_format is None:
             return self._data.flags.c_contiguous
@@ -292,7 +292,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self.dtype.is_signed
 
     def data_ptr(self):
-        return 0 if type(self._data) is _meta.MetaArray else self._data.__array_interface__['data'][0]
+        return 0 if type(self._data) is _MetaArray else self._data.__array_interface__['data'][0]
 
     def untyped_storage(self):
         """The memory this tensor shares with its base, as bytes (see ember.storage)."""
@@ -478,7 +478,7 @@ class Tensor(metaclass=_TorchNamedType):
                                "instead.")
         if type(self._data) is _bf16.BF16Array:
             raise TypeError('Got unsupported ScalarType BFloat16')
-        if type(self._data) is _meta.MetaArray:
+        if type(self._data) is _MetaArray:
             raise TypeError(_META_NUMPY)
         if type(self._data) is _complex.ComplexArray:   # the user's array is a plain one (same memory)
             return self._data.view(np.ndarray)
@@ -501,7 +501,7 @@ class Tensor(metaclass=_TorchNamedType):
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        if type(self._data) is _meta.MetaArray:
+        if type(self._data) is _MetaArray:
             raise TypeError(_META_NUMPY)
         if dtype is not None:
             return self._data.astype(dtype, copy=False)
@@ -522,7 +522,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self._data.reshape(()).item()
 
     def tolist(self):
-        if type(self._data) is _meta.MetaArray:
+        if type(self._data) is _MetaArray:
             raise _meta.no_data()
         return self._data.tolist()
 
@@ -640,7 +640,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self.to(dtype)
 
     def cpu(self, memory_format=None):
-        if type(self._data) is _meta.MetaArray:
+        if type(self._data) is _MetaArray:
             raise _meta.no_data()
         return self
 
@@ -687,7 +687,7 @@ def adopt_output(arr, grad_fn):
     """The array of an op's result that is not a plain real ndarray (bf16 rounded, complex as a ComplexArray);
     a complex result recorded by a node whose backward is not written for complex numbers is refused here, at
     forward time, rather than given a wrong gradient later (``_complex.check_grad``)."""
-    if type(arr) is _meta.MetaArray:   # an op's result on meta tensors: a placeholder again, no memory kept
+    if type(arr) is _MetaArray:   # an op's result on meta tensors: a placeholder again, no memory kept
         _meta.STATE.site = None
         return _meta.placeholder(arr.shape, arr.dtype)
     arr = _bf16.adopt(arr)
@@ -875,10 +875,12 @@ def _legacy_by_string(name):
     """The dtype a legacy type string names ('torch.FloatTensor', 'torch.ComplexFloatTensor', ...), as
     Tensor.type takes it; PyTorch refuses any other string (a bare 'FloatTensor' too) with ValueError."""
     base = name[len('torch.cuda.'):] if name.startswith('torch.cuda.') else name[len('torch.'):]
-    by_name = {_dtype.tensor_type_name(d)[len('torch.'):]: d for d in _dtype.ALL}
-    if not name.startswith('torch.') or base not in by_name:
+    if not name.startswith('torch.') or base not in _DTYPE_BY_TYPE_NAME:
         raise ValueError(f"invalid type: '{name}'")
-    return by_name[base]
+    return _DTYPE_BY_TYPE_NAME[base]
+
+
+_DTYPE_BY_TYPE_NAME = {_dtype.tensor_type_name(d)[len('torch.'):]: d for d in _dtype.ALL}
 
 
 class _CudaLegacyMeta(type):
