@@ -379,7 +379,7 @@ def test_more_corners(fn):
     lambda L: L.range(2.5, True, dtype=L.int16),             # errors once truncated
     lambda L: L.range(0, -0.5),
     lambda L: L.range(0, 1, 0.25),
-    lambda L: L.logspace(10, 0.001, 7, dtype=L.int32, base=0.5),   # base and bounds truncated first
+    lambda L: L.logspace(10, 0.001, 7, dtype=L.int32, base=0.5),   # bounds truncated first, the powers floored
     lambda L: L.logspace(-2, -0.5, 5, dtype=L.int64),
     lambda L: L.logspace(1, 2.5, 4, dtype=L.int16, base=2),
     lambda L: L.logspace(2.5, 10, 2, dtype=L.int32),
