@@ -1,10 +1,12 @@
-"""group_norm's backward from per-plane sums (_gn_plane_grads) and max_pool3d's NaN rule and bincount backward,
-against PyTorch and float64 finite differences."""
+"""group_norm's backward from per-plane sums (_gn_plane_grads) and its affine on repeated channel vectors
+(_channel_affine), max_pool3d's NaN rule and bincount backward, and adaptive_max_pool2d's two 1-D passes
+(_separable_argmax), against PyTorch and float64 finite differences."""
 import numpy as np
 import pytest
 import torch
 
 import ember
+from ember.nn.functional import _pool
 from helpers import check, assert_same
 
 torch.set_num_threads(1)
@@ -72,3 +74,65 @@ def test_max_pool3d_gradients(kw):
     """Disjoint and overlapping windows (an input element the maximum of several): forward, indices' use in the
     backward, float64 gradcheck."""
     check(lambda L, x: F(L).max_pool3d(x, **kw), (2, 3, 4, 6, 5), atol=1e-5)
+
+
+@pytest.mark.parametrize('shape,groups', [((8, 64, 16, 16), 8), ((4, 32, 9, 7), 32), ((1, 16, 12, 12), 4)], ids=str)
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_group_norm_affine_as_pytorch(shape, groups, dtype):
+    """Realistic sizes (the affine on (N, C*HW) rows; one sample keeps the broadcast), an offset input, weight and
+    bias per channel: forward, grad_fn and the three gradients within float rounding."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    wb = [rng.standard_normal(shape[1]).astype(dtype) for _ in range(2)]
+    check(lambda L, x, w, b: F(L).group_norm(x, groups, w, b), inputs=[x] + wb, gradcheck=False,
+          atol=1e-5 if dtype == np.float32 else 1e-12, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def _adaptive_max_both(x, size, g):
+    """(values, indices, input gradient) of adaptive_max_pool2d in ember and in PyTorch."""
+    out = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y, idx = F(lib).adaptive_max_pool2d(t, size, True)
+        y.backward(lib.tensor(g))
+        out.append((y.detach().numpy(), idx.numpy(), t.grad.numpy(), y.grad_fn.name()))
+    return out
+
+
+@pytest.mark.parametrize('shape,size', [((8, 64, 32, 32), 7), ((4, 128, 14, 14), (7, 5)), ((8, 512, 7, 7), 1),
+                                        ((2, 256, 13, 11), (6, 8))], ids=str)
+@pytest.mark.parametrize('kind', ['normal', 'ties', 'nan'])
+def test_adaptive_max_pool2d_separable(shape, size, kind):
+    """Sizes with at least _SEPARABLE_FROM windows: values, indices (first of equal maxima, PyTorch's row-major
+    scan; a window holding NaN takes its last NaN, the per-window path), grad_fn and the input's gradient as
+    PyTorch's. Ties: few distinct values, -0.0 beside 0.0, infinities."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if kind != 'normal':
+        x = rng.integers(-2, 2, shape).astype(np.float32)
+        flat = x.reshape(-1)
+        flat[::7] = -0.0
+        flat[3::101] = np.inf
+        flat[5::103] = -np.inf
+        if kind == 'nan':
+            flat[11::89] = np.nan
+    size2 = (size, size) if isinstance(size, int) else size
+    g = rng.standard_normal(shape[:2] + size2).astype(np.float32)
+    (ye, ie, ge, ne), (yt, it, gt, nt) = _adaptive_max_both(x, size, g)
+    assert ne == nt
+    np.testing.assert_array_equal(ie, it)
+    np.testing.assert_array_equal(ye, yt)
+    np.testing.assert_array_equal(np.signbit(ye), np.signbit(yt))
+    np.testing.assert_allclose(ge, gt, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape,size', [((2, 3, 7, 9), (3, 4)), ((1, 2, 8, 5), (5, 2)), ((3, 9, 6), 4)], ids=str)
+def test_adaptive_max_pool2d_separable_gradients(monkeypatch, shape, size):
+    """The separable path at small sizes (its threshold lowered): forward and indices' gradient against PyTorch,
+    float64 gradcheck; a 3-D (unbatched) input too."""
+    monkeypatch.setattr(_pool, '_SEPARABLE_FROM', 0)
+    check(lambda L, x: F(L).adaptive_max_pool2d(x, size), shape, atol=1e-6)
+    x = np.random.default_rng(13).integers(0, 3, shape).astype(np.float32)
+    for e, t in zip(F(ember).adaptive_max_pool2d(ember.tensor(x), size, True),
+                    F(torch).adaptive_max_pool2d(torch.tensor(x), size, True)):
+        assert_same(e, t)
