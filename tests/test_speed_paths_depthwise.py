@@ -1,7 +1,8 @@
 """Depthwise convolutions (groups == input channels == output channels) take _depthwise's per-tap multiply-add
 path: forward, input and weight gradients against PyTorch and float64 finite differences, over strides,
 dilations, asymmetric and 'same' padding, 1-D and unbatched inputs, channels-last inputs, either gradient
-alone, and a double backward."""
+alone, and a double backward; several samples a pass (_samples_per_block, a last pass of fewer) and one sample's
+rows in blocks (_row_blocks) at MobileNetV2's sizes."""
 import numpy as np
 import pytest
 import torch
@@ -81,3 +82,23 @@ def test_depthwise_channels_last_input():
 def test_depthwise_double_backward():
     check(lambda L, x, w: F(L).conv2d(x, w, padding=1, groups=2), (1, 2, 4, 4), (2, 1, 3, 3), atol=1e-4,
           gradgrad=True)
+
+
+@pytest.mark.parametrize('xs,kw', [((8, 144, 32, 32), dict(padding=1)), ((8, 144, 32, 32), dict(stride=2, padding=1)),
+                                   ((9, 576, 8, 8), dict(stride=2, padding=1)), ((8, 960, 4, 4), dict(padding=1)),
+                                   ((3, 192, 16, 16), dict(padding=2, dilation=2))], ids=str)
+def test_depthwise_mobilenet_sizes(xs, kw):
+    """Real sizes: one sample's rows in blocks (144 x 32x32), several samples a pass with a shorter last one (9
+    samples of 576 x 4x4 outputs, seven a pass), whole passes (960 x 4x4): PyTorch's values and gradients."""
+    c = xs[1]
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, groups=c, **kw), xs, (c, 1, 3, 3), (c,), atol=1e-4,
+          gradcheck=False)
+
+
+@pytest.mark.parametrize('kw', [dict(padding=1), dict(stride=2, padding=1), dict(stride=(1, 2), padding=(2, 1),
+                                                                                 dilation=(2, 1))], ids=str)
+def test_depthwise_sample_passes_gradients(monkeypatch, kw):
+    """Two samples a pass over five samples (the last pass one sample), float64 finite differences and PyTorch."""
+    from ember.nn.functional import _depthwise
+    monkeypatch.setattr(_depthwise, '_BLOCK', 2 * 5 * 5 * 3 * 8)
+    check(lambda L, x, w: F(L).conv2d(x, w, groups=3, **kw), (5, 3, 5, 5), (3, 1, 3, 3), atol=1e-4)
