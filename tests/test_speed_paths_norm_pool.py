@@ -1,12 +1,12 @@
 """group_norm's backward from per-plane sums (_gn_plane_grads) and its affine on repeated channel vectors
-(_channel_affine), max_pool3d's NaN rule and bincount backward, and adaptive_max_pool2d's two 1-D passes
+(_channel_affine), layer_norm by fixed blocks of rows on large inputs (_ln_large, _ln_grad_large), max_pool3d's NaN rule and bincount backward, and adaptive_max_pool2d's two 1-D passes
 (_separable_argmax), against PyTorch and float64 finite differences."""
 import numpy as np
 import pytest
 import torch
 
 import ember
-from ember.nn.functional import _pool
+from ember.nn.functional import _norm, _pool
 from helpers import check, assert_same
 
 torch.set_num_threads(1)
@@ -136,3 +136,58 @@ def test_adaptive_max_pool2d_separable_gradients(monkeypatch, shape, size):
     for e, t in zip(F(ember).adaptive_max_pool2d(ember.tensor(x), size, True),
                     F(torch).adaptive_max_pool2d(torch.tensor(x), size, True)):
         assert_same(e, t)
+
+
+def _layer_norm_both(x, shape, w, b, g, libs=(ember, torch)):
+    """(output, input gradient, weight gradient, bias gradient, grad_fn name) of layer_norm in each lib."""
+    out = []
+    for lib in libs:
+        ts = [None if a is None else lib.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F(lib).layer_norm(ts[0], shape, ts[1], ts[2])
+        y.backward(lib.tensor(g))
+        out.append([y.detach().numpy()] + [None if t is None else t.grad.numpy() for t in ts] + [y.grad_fn.name()])
+    return out
+
+
+@pytest.mark.parametrize('shape,affine', [((64, 197, 768), True), ((4, 1100, 1024), False)], ids=str)
+def test_layer_norm_blocks_as_pytorch(shape, affine):
+    """ViT-B's (64, 197, 768) (several blocks, a shorter last one) and rows of 1024 without affine: forward and
+    gradients within float32 rounding of PyTorch's, its grad_fn, and the same values at two threads as at one."""
+    rng = np.random.default_rng(14)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    w, b = ([rng.standard_normal(shape[-1]).astype(np.float32) for _ in range(2)] if affine else (None, None))
+    g = rng.standard_normal(shape).astype(np.float32)
+    assert _norm._ln_blocks(x.reshape(-1, shape[-1])) is not None
+    (ye, gxe, gwe, gbe, ne), (yt, gxt, gwt, gbt, nt) = _layer_norm_both(x, shape[-1:], w, b, g)
+    assert ne == nt
+    np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gxe, gxt, rtol=1e-4, atol=1e-4)
+    if affine:
+        np.testing.assert_allclose(gwe, gwt, rtol=1e-4, atol=1e-2)     # sums over 12608 rows of size ~1
+        np.testing.assert_allclose(gbe, gbt, rtol=1e-4, atol=1e-2)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        two = _layer_norm_both(x, shape[-1:], w, b, g, (ember,))[0]
+    finally:
+        ember.set_num_threads(before)
+    for a, c in zip([ye, gxe, gwe, gbe], two[:4]):
+        if a is not None:
+            np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize('shape,ns,params', [((5, 7, 6), (6,), 'wb'), ((3, 4, 3, 5), (3, 5), 'w'),
+                                             ((41, 4), (4,), ''), ((6, 5, 4), (5, 4), 'b')], ids=str)
+def test_layer_norm_blocks_gradients(monkeypatch, shape, ns, params):
+    """Blocks of 16 rows (the threshold lowered; a shorter last block): PyTorch's values and float64 finite
+    differences, with a weight and bias, either alone, or none, over one and two normalized dims."""
+    monkeypatch.setattr(_norm, '_LN_BLOCKED_FROM', 0)
+    monkeypatch.setattr(_norm, '_LN_BLOCK', 16)
+    shapes = [shape] + [ns for p in params]
+
+    def fn(L, x, *wb):
+        it = iter(wb)
+        w = next(it) if 'w' in params else None
+        b = next(it) if 'b' in params else None
+        return F(L).layer_norm(x, ns, w, b)
+    check(fn, *shapes, atol=1e-5)
