@@ -356,12 +356,13 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
     a = input._data.copy()
     v = values._data if isinstance(values, Tensor) else values
     if accumulate:
+        _check_put_shape(a, idx, v)
         np.add.at(a, idx if len(idx) != 1 else idx[0], v)
     else:
         try:
             a[idx if len(idx) != 1 else idx[0]] = v
-        except ValueError as e:
-            raise _mismatch(v, e) from None
+        except ValueError:
+            raise _mismatch(a, idx, v) from None
     vt = isinstance(values, Tensor)
     if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
         node = _node((input, values if vt else None))
@@ -383,6 +384,7 @@ def _check_put_dtype(input, idx, value, accumulate=False):
         input._data[idx if len(idx) != 1 else idx[0]]
     except IndexError:
         return
+    _check_put_shape(input._data, idx, value._data)
     arrays = [i for i in idx if isinstance(i, np.ndarray)]
     if not accumulate and value._data.size == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and \
             arrays[0].ndim:
@@ -413,6 +415,9 @@ def setitem(input, index, value, _through_view=False):
     given = isinstance(value, Tensor)
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
         value = _strip_leading_ones(value)
+    if isinstance(value, (list, tuple, np.ndarray)):   # PyTorch takes a tensor or a number, not a sequence
+        kind = type(value).__name__ if not isinstance(value, np.ndarray) else 'numpy.ndarray'
+        raise TypeError(f"can't assign a {kind} to a {input.type()}")
     if not isinstance(value, Tensor):
         if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
             masked_fill(input, index, value)
@@ -452,8 +457,8 @@ def setitem(input, index, value, _through_view=False):
     try:
         from ._util import via_float
         input._data[idx if len(idx) != 1 else idx[0]] = via_float(value._data, input._data.dtype)
-    except ValueError as e:
-        raise _mismatch(value._data, e) from None
+    except ValueError:
+        raise _mismatch(input._data, idx, value._data) from None
     except IndexError as e:
         raise _index_error(input, idx, e) from None
     input._bump()
@@ -476,10 +481,23 @@ def _index_error(input, idx, e):
     return IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})')
 
 
-def _mismatch(v, e):
-    """PyTorch's error type (RuntimeError) for a value that does not broadcast to the indexed part."""
+def _mismatch(a, idx, v):
+    """PyTorch's RuntimeError for a value ``v`` that does not broadcast to ``a[idx]``: a basic index writes
+    through a view with copy_, whose expand of the value raises; an advanced one names both shapes."""
+    target = a[idx if len(idx) != 1 else idx[0]].shape
+    if _is_basic(idx):
+        from .shape import expand
+        expand(Tensor._make(np.asarray(v)), *target)
     return RuntimeError(f'shape mismatch: value tensor of shape {fmt_shape(np.shape(v))} cannot be broadcast to '
-                        f'indexing result ({e})')
+                        f'indexing result of shape {fmt_shape(target)}')
+
+
+def _check_put_shape(a, idx, v):
+    """Raise ``_mismatch`` unless ``v`` broadcasts to ``a[idx]`` (checked before dtypes, as PyTorch does)."""
+    target = a[idx if len(idx) != 1 else idx[0]].shape
+    vshape = np.shape(v)
+    if len(vshape) > len(target) or any(n not in (1, t) for n, t in zip(vshape[::-1], target[::-1])):
+        raise _mismatch(a, idx, v)
 
 
 def _setitem_leaf_error(e, idx):

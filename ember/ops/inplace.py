@@ -38,17 +38,15 @@ def check_inplace(t, *others):
 
 def commit(t, r):
     """Write result ``r`` into ``t`` and make ``r``'s grad_fn the history of ``t``."""
-    if r._data.dtype != t._data.dtype and not can_cast(FROM_NP[r._data.dtype], FROM_NP[t._data.dtype]):
-        raise RuntimeError(f'result type {_tname(r)} can\'t be cast to the desired output type {_tname(t)}')
-    if r._data.shape != t._data.shape:
+    if r._data.shape != t._data.shape:   # PyTorch checks the shape, then the dtype
         try:
             np.broadcast_to(r._data, t._data.shape)
         except ValueError:
-            raise RuntimeError(f'output with shape [{", ".join(map(str, t._data.shape))}] doesn\'t match the '
-                               f'broadcast shape [{", ".join(map(str, r._data.shape))}]') from None
+            raise _shape_error(t._data.shape, r._data.shape) from None
         if r.grad_fn is not None:
-            raise RuntimeError(f'output with shape [{", ".join(map(str, t._data.shape))}] doesn\'t match the '
-                               f'broadcast shape [{", ".join(map(str, r._data.shape))}]')
+            raise _shape_error(t._data.shape, r._data.shape)
+    if r._data.dtype != t._data.dtype and not can_cast(FROM_NP[r._data.dtype], FROM_NP[t._data.dtype]):
+        raise _cast_error(r.dtype, t.dtype)
     try:
         if t._data.size:   # an empty expanded view is read-only in NumPy, but nothing is written
             src = r._data
@@ -311,13 +309,57 @@ def make_inplace(fn, name):
 
 
 def _apply_inplace(fn, self, args, kwargs):
-    """``fn(self, *args)`` written into self (after the overlap check)."""
+    """``fn(self, *args)`` written into self (after the overlap check). Where the op refuses its operands,
+    PyTorch's earlier checks win: the broadcast shape must be self's, then the promoted dtype castable to it."""
+    tracked = check_inplace(self, *args)
     try:
-        if check_inplace(self, *args):
-            return commit(self, fn(_snapshot(self), *args, **kwargs))
-        return commit(self, fn(self, *args, **kwargs))
+        return commit(self, fn(_snapshot(self) if tracked else self, *args, **kwargs))
     except NoComplexHalf:   # float16 self with a complex operand: PyTorch's complex32 result, never castable
         raise RuntimeError("result type ComplexHalf can't be cast to the desired output type Half") from None
+    except (NotImplementedError, ValueError) as e:   # the kernel refuses a dtype, or NumPy the shapes
+        first = _operand_error(self, args) if getattr(fn, '__name__', None) in _POINTWISE else None
+        if first is None:
+            raise
+        raise first from e
+
+
+# the ops whose operands all broadcast and promote together (TensorIterator's), named as make_inplace's fn
+_POINTWISE = frozenset((
+    'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'floor_divide', 'remainder',
+    'fmod', 'pow', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_left_shift', 'bitwise_right_shift',
+    'atan2', 'arctan2', 'hypot', 'copysign', 'xlogy', 'lerp', 'addcmul', 'addcdiv', 'clamp', 'clip', 'clamp_min',
+    'clamp_max', 'maximum', 'minimum', 'fmax', 'fmin', 'nextafter', 'ldexp', 'logaddexp', 'logaddexp2', 'heaviside',
+    'gcd', 'lcm'))   # (comparisons and logical ops write a bool result into any dtype: their kernel errors stand)
+
+
+def _operand_error(self, args):
+    """PyTorch's error for an in-place pointwise op whose tensor/number operands ``args`` do not fit ``self``:
+    the shapes do not broadcast, their broadcast is not self's shape, or the promoted dtype does not cast to
+    self's; None when they fit (the op's own error stands)."""
+    ops = [a for a in args if isinstance(a, (Tensor, bool, int, float, complex))]
+    shapes = [self._data.shape] + [a._data.shape for a in ops if isinstance(a, Tensor)]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        from ._util import broadcast_mismatch
+        return broadcast_mismatch(shapes)
+    if shape != self._data.shape:
+        return _shape_error(self._data.shape, shape)
+    from .._dtype import result_type
+    r = result_type(self, *ops)
+    if not can_cast(r, self.dtype):
+        return _cast_error(r, self.dtype)
+    return None
+
+
+def _shape_error(out, shape):
+    return RuntimeError(f'output with shape [{", ".join(map(str, out))}] doesn\'t match the broadcast shape '
+                        f'[{", ".join(map(str, shape))}]')
+
+
+def _cast_error(result, out):
+    return RuntimeError(f'result type {scalar_name(result)} can\'t be cast to the desired output type '
+                        f'{scalar_name(out)}')
 
 
 def make_accumulate(fn, name, ufunc, mul):
@@ -397,10 +439,27 @@ _INPLACE_NODE = {old: _renamed(new) for old, new in (
     ('TBackward0', 'TBackward1'), ('TransposeBackward0', 'TransposeBackward1'))}
 
 
+def _fill_target(a):
+    """The array a fill writes: an expanded (stride-0) view is NumPy-read-only, but PyTorch's fill_/zero_ write
+    its shared elements all the same (they take no overlap check), so such a view is written through a
+    writeable alias of the same memory."""
+    if a.flags.writeable or not a.size or 0 not in a.strides:
+        return a
+    iface = dict(a.__array_interface__, data=(a.__array_interface__['data'][0], False))
+    return np.asarray(_Interface(iface, a)).view(a.dtype)
+
+
+class _Interface:
+    """An array interface over ``owner``'s memory (which it keeps alive), for ``np.asarray``."""
+
+    def __init__(self, iface, owner):
+        self.__array_interface__, self.owner = iface, owner
+
+
 def zero_(t):
     """Fill with zeros in place."""
     tracked = check_inplace(t)
-    t._data[...] = 0
+    _fill_target(t._data)[...] = 0
     t._bump()
     if tracked:
         overwritten(t, 'ZeroBackward0')
@@ -417,10 +476,10 @@ def fill_(t, value):
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), value))
     if isinstance(value, Tensor):
-        t._data[...] = via_float(value._data, t._data.dtype)
+        _fill_target(t._data)[...] = via_float(value._data, t._data.dtype)
     else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
         from ._util import checked_scalar
-        t._data[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
+        _fill_target(t._data)[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
     t._bump()
     if tracked:
         overwritten(t, 'FillBackward2')

@@ -332,7 +332,7 @@ def expand(input, *sizes, size=None):
                            f'in the tensor ({a.ndim})')
     lead = len(sizes) - a.ndim
     target = tuple(a.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    for i in range(a.ndim):
+    for i in reversed(range(a.ndim)):   # PyTorch names the last dim that does not fit
         if a.shape[i] != 1 and a.shape[i] != target[i + lead]:
             raise RuntimeError(f'The expanded size of the tensor ({target[i + lead]}) must match the existing size '
                                f'({a.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: '

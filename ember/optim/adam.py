@@ -3,20 +3,28 @@ import numpy as np
 
 from .. import _parallel
 from ..tensor import Tensor
-from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar,
+                        _step_tensor)
 
 __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
+
+
+# PyTorch's foreach kernels take a Python-number lr unless capturable (raised at construction and at step)
+_FOREACH_TENSOR_LR = 'lr as a Tensor is not supported for capturable=False and foreach=True'
 
 
 class Adam(Optimizer):
     """Implements the Adam algorithm (AdamW when ``decoupled_weight_decay=True``)."""
     # raised for a sparse gradient (AdamW's too, as PyTorch's subclass of Adam)
     _sparse_error = 'Adam does not support sparse gradients, please consider SparseAdam instead'
+    _capturable_foreach = ('params and state_steps', _CAPTURABLE_NO_XLA)   # the foreach path's wording
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
         _check_adam_args(lr, betas, eps, weight_decay)
+        if hasattr(lr, 'numel') and foreach and not capturable:
+            raise ValueError(_FOREACH_TENSOR_LR)
         betas = tuple(_scalar(b) if hasattr(b, 'dim') and b.dim() != 0 else b for b in betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
@@ -41,6 +49,9 @@ class Adam(Optimizer):
         """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
+            if (group['foreach'] and hasattr(group['lr'], 'numel') and not group['capturable']
+                    and any(p._grad is not None for p in group['params'])):
+                raise RuntimeError(_FOREACH_TENSOR_LR)
             _adam_group(self.state, group)
         return loss
 

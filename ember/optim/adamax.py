@@ -4,8 +4,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
-                        _step_tensor)
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+                        _step_groups, _scalar, _step_tensor)
 
 __all__ = ['Adamax', 'adamax']
 
@@ -13,6 +13,7 @@ __all__ = ['Adamax', 'adamax']
 class Adamax(Optimizer):
     """Implements the Adamax algorithm (PyTorch's single-tensor arithmetic)."""
     _sparse_error = 'Adamax does not support sparse gradients'   # raised for a sparse gradient
+    _capturable_foreach = ('params and state_steps', _CAPTURABLE_NO_XLA)   # the foreach path's wording
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):

@@ -3,8 +3,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
-from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
-                        _step_tensor)
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+                        _step_groups, _scalar, _step_tensor)
 
 __all__ = ['ASGD', 'asgd']
 
@@ -12,6 +12,7 @@ __all__ = ['ASGD', 'asgd']
 class ASGD(Optimizer):
     """Implements averaged SGD; ``state['ax']`` holds the running average of the params."""
     _sparse_error = 'ASGD does not support sparse gradients'   # raised for a sparse gradient
+    _capturable_foreach = ('params, mus, etas, and state_steps', _CAPTURABLE_NO_XLA)   # the foreach path's wording
 
     _capturable_what = 'params, mus, etas, and state_steps'
 

@@ -4,7 +4,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _functional_checks, _no_grad_step, _step_groups, _scalar, _step_tensor
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step, _step_groups, _scalar,
+                        _step_tensor)
 
 __all__ = ['NAdam', 'nadam']
 
@@ -12,6 +13,7 @@ __all__ = ['NAdam', 'nadam']
 class NAdam(Optimizer):
     """Implements the NAdam algorithm (``decoupled_weight_decay=True`` gives NAdamW)."""
     _sparse_error = 'NAdam does not support sparse gradients'   # raised for a sparse gradient
+    _capturable_foreach = ('params, mu_products, and state_steps', _CAPTURABLE_NO_XLA)   # the foreach path's wording
 
     _capturable_what = 'params, mu_products and state_steps'
 

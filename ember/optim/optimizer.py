@@ -112,14 +112,19 @@ def _refusing_sparse(optimizer, args, kwargs):
 
 
 _CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
+_CAPTURABLE_NO_XLA = "['cuda', 'xpu', 'hpu', 'privateuseone']"
 
 
 def _refuse_capturable(optimizer):
-    """PyTorch's AssertionError for ``capturable=True`` on CPU params (it is a CUDA-graph option)."""
+    """PyTorch's AssertionError for ``capturable=True`` on CPU params (it is a CUDA-graph option). A group with
+    ``foreach=True`` takes PyTorch's foreach path, whose message may differ (``_capturable_foreach``: its own
+    wording and device list, e.g. without 'xla')."""
     for group in optimizer.param_groups:
         if group.get('capturable') and any(p._grad is not None for p in group['params']):
             what = getattr(optimizer, '_capturable_what', 'params and state_steps')
             devices = getattr(optimizer, '_capturable_devices', _CAPTURABLE_DEVICES)
+            if group.get('foreach') and hasattr(optimizer, '_capturable_foreach'):
+                what, devices = optimizer._capturable_foreach
             raise AssertionError(f'If capturable=True, {what} must be on supported devices: {devices}.')
 
 

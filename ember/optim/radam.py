@@ -3,7 +3,8 @@ import numpy as np
 
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+                        _step_groups, _scalar)
 
 __all__ = ['RAdam', 'radam']
 
@@ -11,6 +12,7 @@ __all__ = ['RAdam', 'radam']
 class RAdam(Optimizer):
     """Implements the RAdam algorithm (``decoupled_weight_decay=True`` gives RAdamW)."""
     _sparse_error = 'RAdam does not support sparse gradients'   # raised for a sparse gradient
+    _capturable_foreach = ('params and state_steps', _CAPTURABLE_NO_XLA)   # the foreach path's wording
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,

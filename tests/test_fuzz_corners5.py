@@ -1,0 +1,181 @@
+"""Corners a fifth differential fuzzer found differing from PyTorch: in-place ops and out= over dtype pairs and
+shapes (the order of PyTorch's checks: broadcast, output shape, castable result, then the kernel), __setitem__'s
+values and shape errors, fills of expanded views, and optimizers' flag refusals. Each case runs the same program
+on both libraries and compares results or that both raise the same exception type with PyTorch's first line."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import run_both as run
+
+
+def _t(L, shape, dtype):
+    """A tensor of ``shape`` with small distinct values of ``dtype`` (bool: alternating)."""
+    n = int(np.prod(shape))
+    a = np.arange(1, n + 1).reshape(shape) % 5
+    return L.tensor(a % 2 == 0) if dtype == 'bool' else L.tensor(a).to(getattr(L, dtype))
+
+
+def _iop(op):
+    """``a op= b`` as a function returning a."""
+    return {'|=': lambda a, b: a.__ior__(b), '&=': lambda a, b: a.__iand__(b), '^=': lambda a, b: a.__ixor__(b),
+            '<<=': lambda a, b: a.__ilshift__(b), '>>=': lambda a, b: a.__irshift__(b),
+            '%=': lambda a, b: a.__imod__(b), '//=': lambda a, b: a.__ifloordiv__(b),
+            '+=': lambda a, b: a.__iadd__(b), '-=': lambda a, b: a.__isub__(b), '/=': lambda a, b: a.__itruediv__(b),
+            '**=': lambda a, b: a.__ipow__(b)}[op]
+
+
+# -- in place: PyTorch checks the broadcast, the output's shape and the cast before the kernel's dtypes ---------
+CASTS = [('|=', 'int32', 'float32'), ('&=', 'int64', 'float64'), ('^=', 'uint8', 'complex64'),
+         ('<<=', 'int16', 'float32'), ('>>=', 'bool', 'complex128'), ('%=', 'float32', 'complex64'),
+         ('//=', 'bfloat16', 'complex64'), ('&=', 'bfloat16', 'complex128'), ('+=', 'int64', 'float32'),
+         ('/=', 'int32', 'int32'), ('**=', 'uint8', 'float16'), ('%=', 'int16', 'complex128')]
+
+
+@pytest.mark.parametrize('op,left,right', CASTS)
+def test_inplace_result_that_cannot_be_cast(op, left, right):
+    run(lambda L: _iop(op)(_t(L, (2, 3), left), _t(L, (2, 3), right)), message=True)
+
+
+@pytest.mark.parametrize('name,value', [('bitwise_and_', 1.5), ('bitwise_or_', 2.5), ('atan2_', 1j),
+                                        ('remainder_', 1j), ('floor_divide_', 2j), ('fmod_', 0.5j)])
+def test_inplace_method_with_a_number_that_cannot_be_cast(name, value):
+    run(lambda L: getattr(_t(L, (3,), 'int32'), name)(value), message=True)
+
+
+@pytest.mark.parametrize('op,left,rshape', [('|=', 'int8', (2, 2, 3)), ('%=', 'uint8', (2, 2, 3)),
+                                            ('+=', 'int8', (2, 2, 3)), ('&=', 'float32', (2, 2, 3)),
+                                            ('-=', 'float32', (1, 2, 3))])
+def test_inplace_shape_checked_before_dtype(op, left, rshape):
+    run(lambda L: _iop(op)(_t(L, (2, 3), left), _t(L, rshape, 'float16')), message=True)
+
+
+def test_inplace_leaf_error_comes_before_shape_error():
+    run(lambda L: L.zeros(3, requires_grad=True).add_(L.ones(2, 3)), message=True)
+
+
+def test_bool_subtraction_keeps_its_own_error():
+    run(lambda L: _iop('-=')(_t(L, (3,), 'bool'), 1.5), message=True)
+
+
+# -- __setitem__: values PyTorch refuses, and its shape errors -------------------------------------------------
+@pytest.mark.parametrize('value', [lambda L: [1, 2], lambda L: (1.0, 2.0), lambda L: np.array([1.0, 2.0])])
+@pytest.mark.parametrize('index', [slice(0, 2), 'tensor', [0, 1]])
+@pytest.mark.parametrize('dtype', ['float32', 'int64'])
+def test_setitem_refuses_a_sequence_value(value, index, dtype):
+    def f(L):
+        x = L.zeros(3, dtype=getattr(L, dtype))
+        x[L.tensor([0, 1]) if index == 'tensor' else index] = value(L)
+        return x
+    run(f, message=True)
+
+
+def _write(index, vshape, vdtype='float32', shape=(4, 3)):
+    def f(L):
+        x = L.zeros(*shape)
+        i = index(L) if callable(index) else tuple(j(L) if callable(j) else j for j in index) \
+            if isinstance(index, tuple) else index
+        x[i] = L.ones(*vshape, dtype=getattr(L, vdtype))
+        return x
+    return f
+
+
+SETITEM_SHAPES = [
+    (slice(None), (2,)),                              # basic: copy_'s expand error
+    ((slice(None), None), (2, 2, 3)),
+    (0, (2,)),
+    ((Ellipsis, 1), (5,)),
+    (slice(1, 3), (3, 3)),
+    (slice(None), (2, 5, 3)),
+    (lambda L: L.tensor([0, 1]), (2,)),               # advanced: both shapes named
+    ([0, 1], (3, 3)),
+    (lambda L: L.tensor([True, False, True, True]), (2,)),
+    ((lambda L: L.tensor([0, 1]), slice(None)), (3, 3)),
+]
+
+
+@pytest.mark.parametrize('index,vshape', SETITEM_SHAPES)
+def test_setitem_shape_mismatch_message(index, vshape):
+    run(_write(index, vshape), message=True)
+
+
+@pytest.mark.parametrize('index,vshape', SETITEM_SHAPES[5:])
+def test_setitem_advanced_shape_checked_before_dtype(index, vshape):
+    run(_write(index, vshape, 'float64'), message=True)
+
+
+@pytest.mark.parametrize('index,vshape', [(slice(None), (3,)), (lambda L: L.tensor([0, 2]), (2, 3)),
+                                          (lambda L: L.tensor([1]), (1,)), (0, (1, 3))])
+def test_setitem_that_fits(index, vshape):
+    run(_write(index, vshape))
+
+
+def test_index_put_accumulate_shape_mismatch():
+    run(lambda L: L.zeros(4, 3).index_put_((L.tensor([0, 1]),), L.ones(2), accumulate=True), message=True)
+
+
+# -- fills of an expanded view write its shared elements, as PyTorch's fill_/zero_ do ---------------------------
+@pytest.mark.parametrize('dtype', ['float32', 'bfloat16', 'int64', 'complex64', 'bool'])
+@pytest.mark.parametrize('fill', ['zero_', 'fill_'])
+def test_fill_of_an_expanded_view_writes_its_base(dtype, fill):
+    def f(L):
+        b = _t(L, (3, 1), dtype)
+        x = b.expand(3, 4)
+        getattr(x, fill)(*(() if fill == 'zero_' else (1,)))
+        return x, b
+    run(f)
+
+
+def test_fill_of_an_expanded_view_of_a_stepped_base():
+    def f(L):
+        base = L.arange(6.).reshape(6, 1)
+        x = base[::2].expand(3, 4)
+        x.fill_(7.5)
+        return x, base
+    run(f)
+
+
+def test_fill_of_an_expanded_view_keeps_history():
+    def f(L):
+        b = L.ones(3, 1, requires_grad=True) * 2
+        x = b.expand(3, 4)
+        x.fill_(3.0)
+        return x, b, x.grad_fn.name(), b.grad_fn.name()
+    run(f)
+
+
+# -- optimizers: the foreach path's refusals ------------------------------------------------------------------
+@pytest.mark.parametrize('cls', ['Adam', 'AdamW'])
+def test_tensor_lr_with_foreach_is_refused(cls):
+    run(lambda L: getattr(L.optim, cls)([L.zeros(2, requires_grad=True)], lr=L.tensor(0.01), foreach=True),
+        message=True)
+
+
+def test_tensor_lr_set_later_with_foreach_is_refused_at_step():
+    def f(L):
+        p = L.zeros(2, requires_grad=True)
+        opt = L.optim.Adam([p], lr=0.01, foreach=True)
+        opt.param_groups[0]['lr'] = L.tensor(0.01)
+        p.grad = L.ones(2)
+        opt.step()
+        return p
+    run(f, message=True)
+
+
+def test_tensor_lr_with_foreach_and_capturable_is_accepted():
+    run(lambda L: len(L.optim.Adam([L.zeros(2, requires_grad=True)], lr=L.tensor(0.01), foreach=True,
+                                   capturable=True).param_groups))
+
+
+@pytest.mark.parametrize('cls', ['Adam', 'AdamW', 'Adamax', 'ASGD', 'NAdam', 'RAdam', 'RMSprop', 'Rprop',
+                                 'Adadelta'])
+@pytest.mark.parametrize('foreach', [None, True, False])
+def test_capturable_on_cpu_refusal_names_the_path_devices(cls, foreach):
+    def f(L):
+        p = L.zeros(2, requires_grad=True)
+        opt = getattr(L.optim, cls)([p], capturable=True, foreach=foreach)
+        p.grad = L.ones(2)
+        opt.step()
+        return p
+    run(f, message=True)
