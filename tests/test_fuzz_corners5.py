@@ -179,3 +179,100 @@ def test_capturable_on_cpu_refusal_names_the_path_devices(cls, foreach):
         opt.step()
         return p
     run(f, message=True)
+
+
+# -- the first line of the most common shape errors is PyTorch's (ember's hint follows on the next line) -------
+MATMUL = [((3,), (2, 4)), ((3,), (4, 2, 4)), ((2, 3), (2,)), ((2, 3), (2, 4)), ((2, 3), (3, 2, 4)),
+          ((4, 2, 3), (2,)), ((4, 2, 3), (2, 4)), ((4, 2, 3), (4, 2, 4)), ((4, 2, 3), (3, 2, 4)),
+          ((5, 4, 2, 3), (3, 3, 4)), ((4, 2, 3), (5, 1, 2, 4)), ((1, 2, 3), (2,)), ((4, 2, 2), (3, 2, 4)),
+          ((4,), (3,))]
+
+
+@pytest.mark.parametrize('a,b', MATMUL)
+def test_matmul_shape_error_first_line(a, b):
+    run(lambda L: L.ones(*a) @ L.ones(*b), message=True)
+
+
+@pytest.mark.parametrize('shape', [(2, 5), (5,), (7, 2, 5)])
+def test_linear_shape_error_first_line(shape):
+    run(lambda L: L.nn.functional.linear(L.ones(*shape), L.ones(3, 4)), message=True)
+
+
+def test_matmul_dtype_error_first_line():
+    run(lambda L: L.ones(3, dtype=L.int64) @ L.ones(3, 2), message=True)
+
+
+@pytest.mark.parametrize('op', ['add', 'mul', 'sub', 'maximum', 'atan2'])
+def test_broadcast_error_first_line(op):
+    run(lambda L: getattr(L, op)(L.ones(2, 3), L.ones(3, 2)), message=True)
+
+
+# -- scatter/masked_scatter refusals are worded as PyTorch's kernels word them ---------------------------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.zeros(3).scatter_add_(0, L.tensor([0]), L.ones(1, dtype=L.float64)),
+    lambda L: L.zeros(3).scatter_add(0, L.tensor([0]), L.ones(1, dtype=L.float64)),
+    lambda L: L.zeros(3).scatter_reduce_(0, L.tensor([0.]), L.ones(1), 'sum'),
+    lambda L: L.zeros(3).scatter_reduce(0, L.tensor([0], dtype=L.int16), L.ones(1), 'amax'),
+    lambda L: L.zeros(3).masked_scatter_(L.tensor([True, False, True]), L.ones(3, dtype=L.float64)),
+    lambda L: L.zeros(3).masked_scatter(L.tensor([True, False, True]), L.ones(3, dtype=L.int64)),
+])
+def test_scatter_refusal_wording(fn):
+    run(fn, message=True)
+
+
+# -- index errors: out of bounds (the position among the index tensors), too many indices, mask shapes --------
+def _ix(index, write=False, shape=(2, 3)):
+    def f(L):
+        x = L.zeros(*shape)
+        i = tuple(j(L) if callable(j) else j for j in index)
+        if write:
+            x[i] = 1.5
+            return x
+        return x[i]
+    return f
+
+
+INDEX_ERRORS = [
+    (lambda L: L.tensor([0, 5]),),
+    (slice(None), lambda L: L.tensor([0, 5])),
+    (lambda L: L.tensor([0, -5]),),
+    (0, lambda L: L.tensor([0, 5])),
+    (Ellipsis, lambda L: L.tensor([3])),
+    (lambda L: L.tensor([0, 0]), slice(None), lambda L: L.tensor([1, 0])),
+    (lambda L: L.tensor([True, False, True]),),
+    (slice(None), lambda L: L.tensor([True, False])),
+    (lambda L: L.tensor([[True, False, True]]),),
+]
+
+
+@pytest.mark.parametrize('index', INDEX_ERRORS)
+@pytest.mark.parametrize('write', [False, True])
+def test_index_error_message(index, write):
+    run(_ix(index, write), message=True)
+
+
+def test_index_error_names_the_second_index_tensor():
+    run(_ix((lambda L: L.tensor([0, 1]), slice(None), lambda L: L.tensor([0, 5])), shape=(2, 3, 4)), message=True)
+
+
+@pytest.mark.parametrize('shape,index', [((), (lambda L: L.tensor([0]),)), ((2, 3), (lambda L: L.tensor([0, 7]),)),
+                                         ((2, 3), (lambda L: L.tensor([True, False, True]),))])
+def test_index_put_error_message(shape, index):
+    run(lambda L: L.zeros(shape).index_put_(tuple(i(L) for i in index), L.tensor(1.)), message=True)
+
+
+# -- out= of a pointwise op: the cast to out's dtype is checked before the kernel's dtypes ---------------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.floor_divide(L.ones(2, dtype=L.complex128), 0.5, out=L.zeros(2, dtype=L.float16)),
+    lambda L: L.bitwise_and(L.ones(2), L.ones(2), out=L.zeros(2, dtype=L.int32)),
+    lambda L: L.atan2(L.ones(2, dtype=L.complex64), L.ones(2), out=L.zeros(2, dtype=L.int32)),
+    lambda L: L.bitwise_and(L.ones(2), L.ones(2), out=L.zeros(2)),
+])
+def test_out_cast_checked_before_the_kernel(fn):
+    run(fn, message=True)
+
+
+# -- an integer power whose 0-d exponent wraps in the result dtype -----------------------------------------------
+@pytest.mark.parametrize('dtype,exponent', [('int16', 40000), ('int16', 40001), ('uint8', 257), ('int8', 200)])
+def test_int_power_with_a_wrapping_exponent(dtype, exponent):
+    run(lambda L: L.pow(L.tensor([1, -1, 2, 3]).to(getattr(L, dtype)), L.tensor(exponent)))

@@ -222,14 +222,40 @@ def with_out(fn, key):
             return r if out is None else write(key, r, out)
     elif params == ['input', 'other'] and not from_out and allowed is None:
         def op(input, other, *, out=None):
-            r = fn(input, other)
-            return r if out is None else write(key, r, out)
+            if out is None:
+                return fn(input, other)
+            try:
+                r = fn(input, other)
+            except (NotImplementedError, TypeError, ValueError) as e:
+                first = _operands_refused(key, out, input, other)
+                if first is None:
+                    raise
+                raise first from e
+            return write(key, r, out)
     else:
         op = _generic(fn, key, allowed, needs, from_out)
     op.__name__, op.__qualname__, op.__doc__, op.__module__ = fn.__name__, fn.__qualname__, fn.__doc__, fn.__module__
     if params not in (['input'], ['input', 'other']):
         _add_out_to_signature(op, fn)
     return op
+
+
+def _operands_refused(key, out, *operands):
+    """PyTorch's cast check of a pointwise op's out=, made before its kernel looks at the dtypes: the error
+    when the operands' promoted dtype cannot be cast to ``out``'s (None otherwise, or for other ops)."""
+    from .._dtype import NoComplexHalf, can_cast, result_type, scalar_name
+    from ..tensor import Tensor
+    from .inplace import _POINTWISE, _cast_error
+    if key not in _POINTWISE or not isinstance(out, Tensor):
+        return None
+    try:
+        r = result_type(*operands)
+    except NoComplexHalf:   # PyTorch's complex32, castable to no real dtype
+        return RuntimeError(f"result type ComplexHalf can't be cast to the desired output type "
+                            f'{scalar_name(out.dtype)}')
+    except TypeError:
+        return None
+    return None if can_cast(r, out.dtype) else _cast_error(r, out.dtype)
 
 
 def _param_names(fn):
@@ -273,7 +299,14 @@ def _generic(fn, key, allowed, needs, from_out):
                             'overloads take no out=)')
         if from_out and kwargs.get('dtype') is None and hasattr(out, 'dtype'):
             kwargs['dtype'] = out.dtype
-        return write(key, fn(*args, **kwargs), out, _rule_key(key, args, kwargs))
+        try:
+            r = fn(*args, **kwargs)
+        except (NotImplementedError, TypeError, ValueError) as e:
+            first = _operands_refused(key, out, *args[:2])
+            if first is None:
+                raise
+            raise first from e
+        return write(key, r, out, _rule_key(key, args, kwargs))
     return op
 
 

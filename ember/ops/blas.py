@@ -12,7 +12,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
-from ._util import fmt_shape, not_implemented, wrap_dim, type_name
+from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, type_name
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
@@ -28,7 +28,7 @@ def _same_dtype(a, b, op):
                            f'{scalar_name(b.dtype)}')
     if a.dtype != b.dtype:
         raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {_TYPE[a.dtype.name]} != '
-                           f'{_TYPE[b.dtype.name]} ({op}: convert one operand, e.g. with .float() or .double())')
+                           f'{_TYPE[b.dtype.name]}\n({op}: convert one operand, e.g. with .float() or .double())')
 
 
 def _matmul_bw(self, g):
@@ -107,16 +107,32 @@ def matmul(input, other, *, out=None):
             raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to '
                                'have the same number of elements, but got '
                                f'{a.shape[0]} and {b.shape[0]} elements respectively')
-        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(a)} and {_mat2(b, True)}) '
-                           f'(matmul of {fmt_shape(a.shape)} by {fmt_shape(b.shape)}: the last dim of the first '
-                           f'({ka}) must equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second '
-                           f'({kb}); transpose or reshape one operand)')
+        raise _matmul_shape_error(a, b, ka, kb)
     try:
         arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else gemm(a, b)
     except ValueError:
-        raise RuntimeError(f'matmul: batch dims of {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not '
-                           'broadcast') from None
+        raise broadcast_mismatch([a.shape[:-2], b.shape[:-2]]) from None
     return _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
+
+
+def _matmul_shape_error(a, b, ka, kb):
+    """PyTorch's error for ``a @ b`` whose inner dims ``ka`` and ``kb`` differ, as the kernel matmul picks raises
+    it: mv (a matrix, or a folded stack, by a vector), mm (a vector or a folded stack by a matrix), or bmm after
+    broadcasting the batch dims (whose mismatch is raised first); ember's hint on a second line."""
+    hint = (f'\n(matmul of {fmt_shape(a.shape)} by {fmt_shape(b.shape)}: the last dim of the first ({ka}) must '
+            f'equal the {"first" if b.ndim == 1 else "second-to-last"} dim of the second ({kb}); transpose or '
+            'reshape one operand)')
+    m = math.prod(a.shape[:-1])
+    if b.ndim == 1:
+        return RuntimeError(f'size mismatch, got input ({m}), mat ({m}x{ka}), vec ({kb}){hint}')
+    if b.ndim == 2:
+        return RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({m}x{ka} and {kb}x{b.shape[-1]}){hint}')
+    try:
+        batch = math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    except ValueError:
+        return broadcast_mismatch([a.shape[:-2], b.shape[:-2]])
+    return RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{batch}, {ka}] but got: '
+                        f'[{batch}, {kb}].{hint}')
 
 
 def _mat2(a, right=False):
@@ -343,8 +359,8 @@ def linear(input, weight, bias=None):
     """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
     x, w = input._data, weight._data
     if x.shape[-1] != w.shape[-1] if w.ndim else True:
-        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]}) '
-                           f'(linear: input {fmt_shape(x.shape)} needs last dim = in_features = {w.shape[-1]})')
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]})'
+                           f'\n(linear: input {fmt_shape(x.shape)} needs last dim = in_features = {w.shape[-1]})')
     if x.dtype != w.dtype:
         raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
                            f'{w.dtype.name.capitalize()}')

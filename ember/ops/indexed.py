@@ -143,7 +143,7 @@ def masked_scatter(input, mask, source):
         raise RuntimeError(f'masked_scatter_ only supports boolean masks, but got mask with dtype '
                            f'{scalar_name(m.dtype)}')
     if src.dtype != a.dtype:
-        raise RuntimeError(f'masked_scatter_: expected self and source to have same dtypes but got'
+        raise RuntimeError(f'masked_scatter: expected self and source to have same dtypes but got'
                            f'{scalar_name(a.dtype)} and {scalar_name(src.dtype)}')
     try:
         shape = np.broadcast_shapes(a.shape, m.shape)
@@ -178,7 +178,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if src._data.dtype != input._data.dtype:
         raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     d = wrap_dim(dim, input._data.ndim)
-    _check_index(input, d, index, 'scatter_reduce')
+    _check_index(input, d, index, 'scatter')
     if kind == 'mean':
         _refuse_bool(input, 'scatter_gather_tensor_cpu_reduce_mean')
     return _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)

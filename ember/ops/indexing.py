@@ -2,6 +2,8 @@
 gather/scatter/index_select/masked_fill/nonzero, all differentiable where PyTorch's are."""
 import functools
 
+import re
+
 import numpy as np
 
 from .. import _meta
@@ -247,7 +249,7 @@ def getitem(input, index):
     try:
         arr = a[idx] if len(idx) != 1 else rows_at(a, idx[0])
     except IndexError as e:
-        raise IndexError(f'{e} (indexing a tensor of shape {fmt_shape(a.shape)})') from None
+        raise _numpy_index_error(a.shape, idx, e) from None
     if not isinstance(arr, np.ndarray) or basic and not arr.ndim and type(a) is not np.ndarray and \
             not np.may_share_memory(arr, a):
         # a single element: NumPy gives a scalar (a complex array's subclass, a 0-d copy); the view is x[i, ...]
@@ -355,14 +357,16 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
         _check_put_dtype(input, idx, values, accumulate)
     a = input._data.copy()
     v = values._data if isinstance(values, Tensor) else values
-    if accumulate:
-        _check_put_shape(a, idx, v)
-        np.add.at(a, idx if len(idx) != 1 else idx[0], v)
-    else:
-        try:
+    try:
+        if accumulate:
+            _check_put_shape(a, idx, v)
+            np.add.at(a, idx if len(idx) != 1 else idx[0], v)
+        else:
             a[idx if len(idx) != 1 else idx[0]] = v
-        except ValueError:
-            raise _mismatch(a, idx, v) from None
+    except ValueError:
+        raise _mismatch(a, idx, v) from None
+    except IndexError as e:
+        raise _numpy_index_error(a.shape, idx, e, got=_node is IndexPutBackward0) from None
     vt = isinstance(values, Tensor)
     if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
         node = _node((input, values if vt else None))
@@ -475,10 +479,50 @@ def _strip_leading_ones(value):
 
 
 def _index_error(input, idx, e):
-    """PyTorch's IndexError for a write ``input[idx] = v`` out of bounds (NumPy's text, shape added, otherwise)."""
+    """PyTorch's IndexError for a write ``input[idx] = v`` out of bounds."""
     if _is_basic(idx):
         _check_bounds(input._data, idx)
-    return IndexError(f'{e} (indexing a tensor of shape {fmt_shape(input._data.shape)})')
+    return _numpy_index_error(input._data.shape, idx, e)
+
+
+_NP_BOUNDS = re.compile(r'index (-?\d+) is out of bounds for axis (\d+) with size (\d+)')
+_NP_TOO_MANY = re.compile(r'too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed')
+_NP_MASK = re.compile(r'boolean index did not match indexed array along (?:axis|dimension) (\d+)')
+
+
+def _numpy_index_error(shape, idx, e, got=False):
+    """NumPy's IndexError ``e`` for ``a[idx]`` (``a`` of ``shape``) in PyTorch's words: an index out of bounds
+    names the advanced index's position among the index tensors, too many indices the dimension (and, for
+    ``index_put_``, ``got``: how many), a mask the shapes; other texts keep NumPy's, with the shape."""
+    msg = str(e)
+    m = _NP_BOUNDS.match(msg)
+    if m:
+        axis, k, dim = int(m[2]), 0, 0
+        for i in idx:
+            if dim > axis or i is None:
+                continue
+            if i is Ellipsis:
+                dim += len(shape) - sum(j.ndim if isinstance(j, np.ndarray) and j.dtype == np.bool_ else 1
+                                        for j in idx if j is not None and j is not Ellipsis)
+            elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+                dim += i.ndim
+            else:
+                if isinstance(i, np.ndarray) and dim < axis:
+                    k += 1
+                dim += 1
+        return IndexError(f'index {m[1]} is out of bounds for dimension {k} with size {m[3]}')
+    m = _NP_TOO_MANY.match(msg)
+    if m:
+        return IndexError(f'too many indices for tensor of dimension {m[1]}' + (f' (got {m[2]})' if got else ''))
+    m = _NP_MASK.match(msg)
+    if m:
+        axis, dim = int(m[1]), 0
+        for i in idx:
+            if isinstance(i, np.ndarray) and i.dtype == np.bool_ and dim <= axis < dim + i.ndim:
+                return IndexError(f'The shape of the mask {fmt_shape(i.shape)} at index {axis - dim} does not match '
+                                  f'the shape of the indexed tensor {fmt_shape(shape)} at index {axis}')
+            dim += 0 if i is None else i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+    return IndexError(f'{e} (indexing a tensor of shape {fmt_shape(shape)})')
 
 
 def _mismatch(a, idx, v):
@@ -635,7 +679,7 @@ def _at_least_1d(x, a):
 
 def _scatter(input, dim, index, src, add, reduce=None):
     if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
-        raise RuntimeError(f'{"scatter_add" if add else "scatter"}(): Expected self.dtype to be equal to src.dtype')
+        raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     a = input._data.copy()
     d = wrap_dim(dim, a.ndim)
     _check_index(input, d, index, 'scatter')

@@ -87,7 +87,7 @@ def _broadcast_error(name, x, y):
         if a != b and a != 1 and b != 1:
             d = max(len(xs), len(ys)) - i
             return RuntimeError(f'The size of tensor a ({a}) must match the size of tensor b ({b}) at '
-                                f'non-singleton dimension {d} ({name}: shapes {fmt_shape(xs)} and '
+                                f'non-singleton dimension {d}\n({name}: shapes {fmt_shape(xs)} and '
                                 f'{fmt_shape(ys)} do not broadcast; reshape or unsqueeze one operand)')
     return RuntimeError(f'{name}: shapes {fmt_shape(xs)} and {fmt_shape(ys)} do not broadcast')
 
@@ -940,8 +940,9 @@ def pow(input, exponent):
     if input._data.dtype.kind in 'iub' and exponent._data.dtype.kind in 'iub':
         if input._data.dtype == np.bool_ and exponent._data.dtype == np.bool_:
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
-        if (exponent._data < 0).any():
-            return Tensor._make(_int_power(*binary_arrays(input, exponent)[2:]))
+        base, power = binary_arrays(input, exponent)[2:]
+        if (power < 0).any():   # (negative in the result dtype: int16 ** tensor(40000) wraps like PyTorch's)
+            return Tensor._make(_int_power(base, power))
     return _pow1(input, exponent)
 
 
