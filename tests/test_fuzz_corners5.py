@@ -276,3 +276,35 @@ def test_out_cast_checked_before_the_kernel(fn):
 @pytest.mark.parametrize('dtype,exponent', [('int16', 40000), ('int16', 40001), ('uint8', 257), ('int8', 200)])
 def test_int_power_with_a_wrapping_exponent(dtype, exponent):
     run(lambda L: L.pow(L.tensor([1, -1, 2, 3]).to(getattr(L, dtype)), L.tensor(exponent)))
+
+
+# -- the order of a few more refusals: index dtype before source dtype before the reduce name; autograd first ---
+@pytest.mark.parametrize('fn', [
+    lambda L: L.zeros(3).scatter_add_(0, L.tensor([0.]), L.ones(1, dtype=L.float64)),
+    lambda L: L.zeros(3).scatter_(0, L.tensor([0.]), L.ones(1, dtype=L.float64)),
+    lambda L: L.zeros(3).scatter_reduce_(0, L.tensor([0.]), L.ones(1, dtype=L.float64), 'multiply'),
+    lambda L: L.zeros(3).scatter_reduce_(0, L.tensor([0]), L.ones(1, dtype=L.float64), 'multiply'),
+    lambda L: L.zeros(3, requires_grad=True)[:2].fill_(L.ones(2)),
+])
+def test_refusal_order(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('fn', [lambda L, x: L.relu(x), lambda L, x: x.relu_(), lambda L, x: x.clamp_(min=L.zeros(2)),
+                                lambda L, x: L.nn.functional.relu6(x), lambda L, x: L.nn.functional.hardtanh(x),
+                                lambda L, x: L.nn.functional.relu(x, inplace=True)])
+def test_clamp_family_refuses_complex_as_pytorch(fn):
+    run(lambda L: fn(L, L.ones(2, dtype=L.complex64)), message=True)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.zeros(3, dtype=L.int8).sub_(L.ones(3), alpha=1j),           # the cast before alpha's check
+    lambda L: L.zeros(3, dtype=L.int8).add_(L.ones(3), alpha=True),
+    lambda L: L.zeros(3, dtype=L.int8).add_(L.ones(3, dtype=L.int8), alpha=1.5),
+    lambda L: L.zeros(3).add_(L.ones(3), alpha=1j),
+    lambda L: L.zeros(3, dtype=L.complex64).lt_(L.ones(4)),                # comparisons: the shapes first
+    lambda L: L.zeros(3).eq_(L.ones(2, 3)),
+    lambda L: L.zeros(3, dtype=L.complex64).ge_(L.ones(3)),
+])
+def test_inplace_alpha_and_comparison_order(fn):
+    run(fn, message=True)

@@ -111,7 +111,7 @@ def matmul(input, other, *, out=None):
     try:
         arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else gemm(a, b)
     except ValueError:
-        raise broadcast_mismatch([a.shape[:-2], b.shape[:-2]]) from None
+        raise _batch_mismatch(a, b) from None
     return _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
 
 
@@ -130,9 +130,15 @@ def _matmul_shape_error(a, b, ka, kb):
     try:
         batch = math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
     except ValueError:
-        return broadcast_mismatch([a.shape[:-2], b.shape[:-2]])
+        return _batch_mismatch(a, b)
     return RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{batch}, {ka}] but got: '
                         f'[{batch}, {kb}].{hint}')
+
+
+def _batch_mismatch(a, b):
+    """PyTorch's error for batch dims of ``a @ b`` that do not broadcast (infer_size's), ember's hint after."""
+    e = broadcast_mismatch([a.shape[:-2], b.shape[:-2]])
+    return RuntimeError(f'{e}\n(matmul: batch dims of {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not broadcast)')
 
 
 def _mat2(a, right=False):

@@ -171,12 +171,14 @@ def masked_scatter(input, mask, source):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
     (``reduce``: 'sum', 'prod', 'mean', 'amax', 'amin'; ``include_self``: whether input's own values take part)."""
-    from .indexing import _check_index, _scatter_reduce_core, _refuse_bool, _REDUCES, ScatterReduceBackward0
+    from .indexing import (_check_index, _check_index_dtype, _scatter_reduce_core, _refuse_bool, _REDUCES,
+                           ScatterReduceBackward0)
+    _check_index_dtype(index)   # PyTorch's order: the index's dtype, the source's, then the reduce name
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     kind = {'max': 'amax', 'min': 'amin'}.get(reduce, reduce)     # PyTorch still takes the old names
     if kind not in _REDUCES:
         raise RuntimeError(f'reduce argument must be either sum, prod, mean, amax or amin, got {reduce}')
-    if src._data.dtype != input._data.dtype:
-        raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     d = wrap_dim(dim, input._data.ndim)
     _check_index(input, d, index, 'scatter')
     if kind == 'mean':

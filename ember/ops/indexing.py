@@ -592,8 +592,7 @@ _UNSIGNED = {np.dtype(np.int64): np.uint64, np.dtype(np.int32): np.uint32}   # a
 
 
 def _check_index(input, dim, index, op):
-    if not isinstance(index, Tensor) or index._data.dtype not in _UNSIGNED:
-        raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index')
+    _check_index_dtype(index, op)
     if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
         raise RuntimeError('Index tensor must have the same number of dimensions as input tensor')
     n = input._data.shape[dim] if input._data.ndim else 1
@@ -677,7 +676,14 @@ def _at_least_1d(x, a):
     return x.reshape(1) if x.ndim == 0 and a.ndim <= 1 else x
 
 
+def _check_index_dtype(index, op='scatter'):
+    """PyTorch's first check of a scatter: the index's dtype (before the source's dtype and the reduce name)."""
+    if not isinstance(index, Tensor) or index._data.dtype not in _UNSIGNED:
+        raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index')
+
+
 def _scatter(input, dim, index, src, add, reduce=None):
+    _check_index_dtype(index)
     if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
         raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     a = input._data.copy()

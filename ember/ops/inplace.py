@@ -297,7 +297,7 @@ def make_inplace(fn, name):
     def op_(self, *args, **kwargs):
         check_overlap(self, args, kwargs)
         try:
-            return _apply_inplace(fn, self, args, kwargs)
+            return _apply_inplace(fn, self, args, kwargs, name)
         except TypeError as e:
             m = _ARG_ERROR.match(str(e))
             if m is None or m[1] != name[:-1]:   # (an error already worded for the method stays)
@@ -308,7 +308,7 @@ def make_inplace(fn, name):
     return op_
 
 
-def _apply_inplace(fn, self, args, kwargs):
+def _apply_inplace(fn, self, args, kwargs, name=None):
     """``fn(self, *args)`` written into self (after the overlap check). Where the op refuses its operands,
     PyTorch's earlier checks win: the broadcast shape must be self's, then the promoted dtype castable to it."""
     tracked = check_inplace(self, *args)
@@ -316,11 +316,29 @@ def _apply_inplace(fn, self, args, kwargs):
         return commit(self, fn(_snapshot(self) if tracked else self, *args, **kwargs))
     except NoComplexHalf:   # float16 self with a complex operand: PyTorch's complex32 result, never castable
         raise RuntimeError("result type ComplexHalf can't be cast to the desired output type Half") from None
-    except (NotImplementedError, ValueError) as e:   # the kernel refuses a dtype, or NumPy the shapes
-        first = _operand_error(self, args) if getattr(fn, '__name__', None) in _POINTWISE else None
+    except (NotImplementedError, ValueError, RuntimeError) as e:   # the kernel refuses a dtype, NumPy the shapes
+        if name is None or name.startswith('__'):
+            name = getattr(fn, '__name__', None)
+        else:
+            name = name[:-1]
+        first = None
+        if not isinstance(e, (NotImplementedError, ValueError)) and not str(e).startswith(_ALPHA):
+            raise
+        if name in _POINTWISE:
+            first = _operand_error(self, args)
+        elif name in _COMPARISONS:
+            first = _operand_error(self, args, cast=False)
         if first is None:
             raise
         raise first from e
+
+
+# add/sub's refusals of alpha, which PyTorch makes after the operands' shape and cast checks
+_ALPHA = ('For non-complex input tensors, argument alpha', 'Boolean alpha',
+          'For integral input tensors, argument alpha')
+# ops whose bool result goes into self whatever its dtype: the shapes are checked before the kernel, not the cast
+_COMPARISONS = frozenset(('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'less', 'less_equal', 'greater', 'greater_equal',
+                          'not_equal', 'logical_and', 'logical_or', 'logical_xor'))
 
 
 # the ops whose operands all broadcast and promote together (TensorIterator's), named as make_inplace's fn
@@ -332,10 +350,10 @@ _POINTWISE = frozenset((
     'gcd', 'lcm'))   # (comparisons and logical ops write a bool result into any dtype: their kernel errors stand)
 
 
-def _operand_error(self, args):
+def _operand_error(self, args, cast=True):
     """PyTorch's error for an in-place pointwise op whose tensor/number operands ``args`` do not fit ``self``:
-    the shapes do not broadcast, their broadcast is not self's shape, or the promoted dtype does not cast to
-    self's; None when they fit (the op's own error stands)."""
+    the shapes do not broadcast, their broadcast is not self's shape, or (``cast``) the promoted dtype does not
+    cast to self's; None when they fit (the op's own error stands)."""
     ops = [a for a in args if isinstance(a, (Tensor, bool, int, float, complex))]
     shapes = [self._data.shape] + [a._data.shape for a in ops if isinstance(a, Tensor)]
     try:
@@ -345,6 +363,8 @@ def _operand_error(self, args):
         return broadcast_mismatch(shapes)
     if shape != self._data.shape:
         return _shape_error(self._data.shape, shape)
+    if not cast:
+        return None
     from .._dtype import result_type
     r = result_type(self, *ops)
     if not can_cast(r, self.dtype):
@@ -468,10 +488,10 @@ def zero_(t):
 
 def fill_(t, value):
     """Fill with ``value`` in place."""
+    tracked = check_inplace(t, value)   # (autograd's refusal first, as PyTorch's)
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(f'fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} '
                            'dimensions.')
-    tracked = check_inplace(t, value)
     if tracked and isinstance(value, Tensor) and value._requires_grad:
         from .pointwise import add, mul
         return commit(t, add(mul(_snapshot(t), 0), value))

@@ -1300,9 +1300,17 @@ def _relu(a):
 
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] - y) * y,
                 np_backward=lambda g, y: _multiply(_multiply(g, _subtract(_ONE[y.dtype], y)), y))
+def _refuse_relu(dt):
+    """relu's refusals: bool, and complex (PyTorch's relu is a clamp_min, whose message it gives)."""
+    if dt.kind == 'c':
+        return NotImplementedError(_CLAMP_COMPLEX)
+    return RuntimeError('Boolean inputs not supported for relu') if dt.kind == 'b' else None
+
+
+_CLAMP_COMPLEX = 'clamp is not supported for complex types'
 relu = unary('relu', _relu, 'ReluBackward0',
              lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
-             refuse=_refuse_bool('Boolean inputs not supported for relu'))
+             refuse=_refuse_relu)
 
 _ZERO_ROW = 1024     # zeros a row of that many elements; relu and relu_ maximise rows of the tensor against it
 _ZEROS = {}
@@ -1469,7 +1477,7 @@ def _clamp_numbers(cls, input, min, max):
     from ._util import checked_scalar
     bounds = [b for b in (min, max) if b is not None]
     if input._data.dtype.kind == 'c' or [b for b in bounds if isinstance(b, complex)]:
-        raise NotImplementedError('clamp is not supported for complex types')
+        raise NotImplementedError(_CLAMP_COMPLEX)
     rt = result_type(input, *bounds)
     if rt.np.kind == 'b':
         kernel = 'clamp' if len(bounds) == 2 else 'clamp_min' if min is not None else 'clamp_max'
@@ -1582,6 +1590,8 @@ ClampMaxBackward1 = _pointwise_node('ClampMaxBackward1', lambda g, x, lo, hi: _m
 
 def _clamp_tensors(cls, input, min, max):
     """clamp with a tensor bound: the result dtype promotes all three; each bound gets the gradient where it won."""
+    if input._data.dtype.kind == 'c':
+        raise NotImplementedError(_CLAMP_COMPLEX)
     (a, lo, hi), dt = _promoted(input, min, max)
     r = a
     if lo is not None:

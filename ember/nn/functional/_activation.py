@@ -97,6 +97,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError('min_val cannot be greater than max_val')
     if isinstance(input, Tensor) and input._data.dtype.kind == 'b':
         raise RuntimeError('Bool inputs not supported for hardtanh')
+    if isinstance(input, Tensor) and input._data.dtype.kind == 'c':   # PyTorch's hardtanh is a clamp
+        raise NotImplementedError('clamp is not supported for complex types')
     if isinstance(input, Tensor) and input._data.dtype == np.uint8 and (min_val < 0 or max_val < 0):
         raise RuntimeError('cannot do hardtanh on an unsigned type with negative limits')
     return (_hardtanh_ if inplace else _hardtanh)(input, min_val, max_val)
