@@ -5,7 +5,7 @@ for the old ones. ``ember._linalg`` is imported on the first call (it stays out 
 import numpy as np
 
 from ._warn import warn_user
-from .autograd import dual
+from .autograd import dual, forward_refusal
 from .autograd.graph import Node
 
 __all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
@@ -64,6 +64,8 @@ def cholesky(input, upper=False):
                   once=True)   # TORCH_WARN_ONCE, at the caller's line
     L = _L()
     L._square(input._data, 'cholesky')
+    if forward_refusal.SOURCES:   # linalg.cholesky has a forward-mode formula, the deprecated cholesky none
+        forward_refusal.refuse('cholesky', input)
     return L._cholesky(input, upper, L.CholeskyBackward0)
 
 

@@ -5,11 +5,14 @@ autograd. A transform differentiates fresh aliases of its inputs, with ``create_
 takes part in an outer graph (an enclosing transform, or a tensor requiring grad), so transforms nest and the
 results are differentiable exactly when PyTorch's are. ``vmap`` calls the function once per batch entry and
 stacks the results: the values are PyTorch's, and so are ``randomness='error'`` and ``'same'``; with
-``'different'`` each entry draws its own numbers, in another order than PyTorch's batched draw."""
+``'different'`` each entry draws its own numbers, in another order than PyTorch's batched draw. ``jvp``, ``jacfwd``
+(so ``hessian``) and ``linearize`` are forward-mode transforms in PyTorch: an op without a forward formula there
+raises its NotImplementedError here too (``autograd.forward_refusal``), and ``jacfwd`` checks ``randomness`` as
+the vmap over the basis it is there."""
 import contextlib
 
 from . import random as _random
-from .autograd import grad as _autograd_grad
+from .autograd import forward_refusal as _forward_refusal, grad as _autograd_grad
 from .autograd.grad_mode import GRAD, enable_grad
 from .ops.creation import zeros_like
 from .ops.shape import stack
@@ -207,8 +210,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                            'structure. For example, if primals is a tuple of 3 tensors, tangents also must be.')
     outer = _outer(flat) or _outer(tan)
     fresh = _fresh(flat, outer)
-    with enable_grad():
-        out, aux = _split_aux(func(*tree_unflatten(fresh, spec)), has_aux, 'jvp')
+    with enable_grad(), _forward_refusal.converting():
+        with _forward_refusal.seeding(fresh):
+            res = func(*tree_unflatten(fresh, spec))
+        out, aux = _split_aux(res, has_aux, 'jvp')
         out_leaves, out_spec = _output_leaves(out, 'jvp(f, primals, tangents)')
         if strict and not all(o.requires_grad for o in out_leaves):
             raise RuntimeError('jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. '
@@ -251,11 +256,23 @@ def linearize(func, *primals):
 _TRANSFORM_OF = {'jacrev': 'vjp(f, *primals)', 'jacfwd': 'jvp(f, primals, tangents)'}   # PyTorch's wording
 
 
-def _jacobian(func, argnums, has_aux, api):
+def _block_dtype(block, out, api):
+    """A Jacobian block in PyTorch's dtype: jacrev's rows are gradients (the input's dtype), jacfwd's columns
+    are pushed-forward tangents (the output's dtype: an f32 input of an f64 output gives an f64 block)."""
+    if api == 'jacfwd' and out.dtype != block.dtype and out.is_floating_point() and block.is_floating_point():
+        return block.to(out.dtype)
+    return block
+
+
+def _jacobian(func, argnums, has_aux, api, randomness='different'):
     def wrapper(*args, **kwargs):
         new_args, fresh, specs, counts, outer = _prepare(args, argnums)
-        with enable_grad():
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, api)
+        forward = _forward_refusal.converting() if api == 'jacfwd' else contextlib.nullcontext()
+        with enable_grad(), forward:
+            seeds = _forward_refusal.seeding(fresh) if api == 'jacfwd' else contextlib.nullcontext()
+            with _random_guard(randomness)(0), seeds:   # jacfwd vmaps over the basis: its randomness check
+                res = func(*new_args, **kwargs)
+            out, aux = _split_aux(res, has_aux, api)
             out_leaves, out_spec = _output_leaves(out, _TRANSFORM_OF[api])
             jacs = []
             for o in out_leaves:
@@ -263,8 +280,8 @@ def _jacobian(func, argnums, has_aux, api):
                 rows = [_grads([flat_o[i]], fresh, [None], outer, retain_graph=True) for i in range(flat_o.numel())]
                 cols = []
                 for j, x in enumerate(fresh):
-                    col = stack([r[j] for r in rows]) if rows else zeros_like(x).reshape(0, *x.shape)
-                    cols.append(col.reshape(tuple(o.shape) + tuple(x.shape)))
+                    col = stack([r[j] for r in rows]) if rows else x.new_zeros((0,) + tuple(x.shape))
+                    cols.append(_block_dtype(col.reshape(tuple(o.shape) + tuple(x.shape)), o, api))
                 jacs.append(_per_argnum(cols, specs, counts, argnums))
         res = _detach(tree_unflatten(jacs, out_spec), outer)
         return (res, _detach(aux, outer)) if has_aux else res
@@ -282,7 +299,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 def jacfwd(func, argnums=0, has_aux=False, *, randomness='error'):
     """``jacrev``'s Jacobian (PyTorch computes it in forward mode; the values agree to rounding)."""
     _check_randomness(randomness)
-    return _jacobian(func, argnums, has_aux, 'jacfwd')
+    return _jacobian(func, argnums, has_aux, 'jacfwd', randomness)
 
 
 def hessian(func, argnums=0):

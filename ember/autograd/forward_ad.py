@@ -6,17 +6,21 @@ respect to its (linear) cotangent, the double-backward trick ``ember.func.jvp`` 
 differentiable backward has a forward derivative. The tangents are PyTorch's, and dual tensors print as PyTorch's;
 what shows the difference: a dual tensor and what is computed from it require grad (PyTorch's need not), and ops
 run under no_grad lose the tangent. A custom Function that defines ``jvp`` and no backward gets its tangent from ``jvp``, as in PyTorch.
+An op PyTorch has no forward formula for refuses a tangent with PyTorch's NotImplementedError (``forward_refusal``).
 """
 import weakref
 from typing import NamedTuple, Optional
 
 from ..tensor import Tensor
+from . import forward_refusal
 from .function import DUAL_LEVEL as _LEVEL   # the current level: -1 outside dual_level, 0 inside (one at a time)
 
 __all__ = ['UnpackedDualTensor', 'enter_dual_level', 'exit_dual_level', 'make_dual', 'unpack_dual', 'dual_level']
 
 _SEEDS = []         # (seed leaf, tangent in the primal's dtype) for each make_dual of the current level
-_GIVEN = {}         # id(dual) -> (weak reference to it, the tangent as given): unpack_dual returns that object
+_GIVEN = {}         # id(dual) -> (weak reference to it, the tangent as given, its version): unpack_dual returns that
+                    # object while the dual is unchanged in place
+_DUALS = []         # the seeds alone: the level's entry of forward_refusal.SOURCES
 _EVER = weakref.WeakSet()   # every seed of every level: a tensor whose history holds only these prints none
 
 
@@ -31,6 +35,7 @@ def enter_dual_level():
     if _LEVEL[0] >= 0:
         raise RuntimeError('Nested forward mode AD is not supported at the moment')
     _LEVEL[0] = 0
+    forward_refusal.SOURCES.append(_DUALS)
     return 0
 
 
@@ -43,6 +48,8 @@ def exit_dual_level(*, level=None):
                            'not supported.')
     _SEEDS.clear()
     _GIVEN.clear()
+    _DUALS.clear()
+    forward_refusal.forget(_DUALS)
     _LEVEL[0] = level - 1
 
 
@@ -92,8 +99,9 @@ def make_dual(tensor, tangent, *, level=None):
     with enable_grad():   # viewed: a dual tensor's own grad_fn is PyTorch's ViewBackward0 (make_dual makes a view)
         dual = (tensor + seed).view(tensor.shape)
     _SEEDS.append((seed, tangent.to(tensor.dtype)))
+    _DUALS.append(seed)
     _EVER.add(seed)
-    _GIVEN[id(dual)] = (weakref.ref(dual), tangent)
+    _GIVEN[id(dual)] = (weakref.ref(dual), tangent, dual._version)
     return dual
 
 
@@ -122,7 +130,7 @@ def _tangent(tensor, graph):
     from . import grad
     from .grad_mode import enable_grad
     seeds = [s for s, _ in _SEEDS]
-    with enable_grad():
+    with enable_grad(), forward_refusal.converting():
         u = tensor.detach().new_zeros(tensor.shape).requires_grad_()
         vj = grad([tensor], seeds, [u], retain_graph=True, create_graph=True, allow_unused=True)
         used = [(g, t) for g, (_, t) in zip(vj, _SEEDS) if g is not None]
@@ -142,7 +150,8 @@ def unpack_dual(tensor, *, level=None):
         return UnpackedDualTensor(tensor, None)
     given = _GIVEN.get(id(tensor))
     plain = _only_seeds(tensor)
-    tangent = given[1] if given is not None and given[0]() is tensor else _tangent(tensor, not plain)
+    fresh = given is not None and given[0]() is tensor and given[2] == tensor._version   # not changed in place
+    tangent = given[1] if fresh else _tangent(tensor, not plain)
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
     return UnpackedDualTensor(tensor.detach() if plain else tensor, tangent)

@@ -3,6 +3,9 @@ semantics: an output or gradient that does not depend on an input contributes ze
 with ``strict=True``), results are detached unless ``create_graph=True``, and PyTorch's argument checks.
 ember has no forward-mode AD or vmap: ``vectorize=True`` computes the same Jacobian one row at a time, and
 ``strategy='forward-mode'`` one column at a time by the double-backward trick."""
+import contextlib
+
+from . import forward_refusal
 from .grad_mode import GRAD, enable_grad, set_grad_enabled
 
 
@@ -197,13 +200,16 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         # forward mode differentiates the inputs as given: its result depends on those that require grad
         keep = forward and any(x.requires_grad for x in xs)
         xs = _preprocess(xs, create_graph or keep, need_graph=True)
-        is_out_tuple, outs = _as_tuple(func(*xs), 'outputs of the user-provided function', 'jacobian')
+        with (forward_refusal.seeding(xs) if forward else contextlib.nullcontext()):
+            res = func(*xs)
+        is_out_tuple, outs = _as_tuple(res, 'outputs of the user-provided function', 'jacobian')
         _check_requires_grad(outs, 'outputs', strict)
         if vectorize and strict:
             raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not '
                                'supported together. Please either set `strict=False` or `vectorize=False`.')
         if forward:   # lists of lists, as PyTorch's forward mode returns them
-            rows = _jacobian_columns(outs, xs, keep)
+            with forward_refusal.converting():
+                rows = _jacobian_columns(outs, xs, keep)
             rows = rows if is_in_tuple else tuple(r[0] for r in rows)
             return rows if is_out_tuple else rows[0]
         rows = tuple(_jacobian_of(i, o, xs, create_graph, strict) for i, o in enumerate(outs))

@@ -3,10 +3,12 @@ import functools
 import inspect
 import numbers
 import operator
+import re
 
 import numpy as np
 
 from .._dtype import FROM_NP, DEFAULT, result_type_key, _scalar_dtype, scalar_name
+from ..autograd import forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
 
@@ -180,7 +182,11 @@ def undifferentiable(node_name, message, display=None):
     attrs = {'__slots__': (), 'backward': backward, '__doc__': f'Recorded but not differentiable: {message}'}
     if display:
         attrs['name'] = lambda self: display
-    return type(node_name, (Node,), attrs)
+    cls = type(node_name, (Node,), attrs)
+    plain = re.fullmatch(r'derivative for aten::(\S+) is not implemented', message)
+    if plain:   # nor a forward-mode formula: PyTorch refuses a tangent reaching the op
+        forward_refusal.refusing(cls, plain[1], 'plain')
+    return cls
 
 
 def broadcast_mismatch(shapes):

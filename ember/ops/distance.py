@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtype, backend
 from ._util import not_implemented
-from ..autograd import dual
+from ..autograd import dual, forward_refusal
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -163,3 +163,8 @@ def _mm_path(x1, x2, batch, need):
     node.save(e1, e2)
     node.save_output(out)
     return out.view(shape)
+
+
+# PyTorch has no forward-mode formula for either of cdist's kernels
+forward_refusal.refusing(CdistBackward0, '_cdist_forward')
+forward_refusal.refusing(EuclideanDistBackward0, '_euclidean_dist')

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _layout
 from .._dtype import DEFAULT, int64, uint8, to_np
+from ..autograd import forward_refusal
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from . import shape, indexing, pointwise, reduction, creation
@@ -293,6 +294,8 @@ def inplace_without_derivative(fn, name):
     def op(*args, **kwargs):
         r = fn(*args, **kwargs)
         if r.grad_fn is not None:
+            if forward_refusal.SOURCES:   # nor a forward-mode formula
+                forward_refusal.refuse(name + '_', r, kind='inplace')
             r.grad_fn.__class__ = cls       # the same slots: only the name and the backward change
         return r
     op.__name__, op.__doc__ = fn.__name__, fn.__doc__

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _meta
 from .._dtype import scalar_name
 from .._warn import warn_user
-from ..autograd import dual
+from ..autograd import dual, forward_refusal
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -1467,6 +1467,9 @@ class _ReduceIntoBackward(Node):
 
 class IndexReduceBackward0(_ReduceIntoBackward):
     __slots__ = ()
+
+
+forward_refusal.refusing(IndexReduceBackward0, 'index_reduce')   # no forward-mode formula in PyTorch
 
 
 class ScatterReduceBackward0(_ReduceIntoBackward):

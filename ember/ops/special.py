@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import _bf16
-from ..autograd import dual
+from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
@@ -451,6 +451,8 @@ def _igamma_family(name, kernel, node_name, sign):
             dt = _dtype.result_type(input, other)
             if not dt.is_floating_point:
                 raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_dtype.scalar_name(dt)}\'')
+            if forward_refusal.SOURCES:   # no forward-mode formula in PyTorch
+                forward_refusal.refuse(name, input, other)
             return inner(input, other)
         op.__name__ = op.__qualname__ = display
         op.__doc__ = kernel.__doc__

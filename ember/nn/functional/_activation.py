@@ -7,6 +7,7 @@ import numpy as np
 from ... import _bf16, _parallel, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction
+from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
@@ -697,7 +698,8 @@ def _rrelu_bwd(self, g):
 
 
 RreluWithNoiseBackward0 = fused('RreluWithNoiseBackward0', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
-RreluWithNoiseBackward1 = fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
+RreluWithNoiseBackward1 = forward_refusal.refusing(   # PyTorch's in-place rrelu has no forward-mode formula
+    fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx)), 'rrelu_with_noise_', 'inplace')
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ...autograd import dual
+from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...backend import gemm
@@ -344,7 +344,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         out = _mm_tri(p if drop is None else p * drop, v, h, True,
                       buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
     if GRAD.enabled and any(need):
-        node = _NODES[_node_name(q, k, v, drop is not None, need[3])]((query, key, value, fmask))
+        name = _node_name(q, k, v, drop is not None, need[3])
+        if forward_refusal.SOURCES and name == _FLASH:   # the CPU flash kernel has no forward-mode formula
+            forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
+        node = _NODES[name]((query, key, value, fmask))
         node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
         node.split, node.causal = split and not need[3], h
         node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)

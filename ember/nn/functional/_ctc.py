@@ -7,7 +7,7 @@ respect to the logits of a log_softmax (PyTorch documents log_probs as log_softm
 import numpy as np
 
 from ... import ops
-from ...autograd import dual
+from ...autograd import dual, forward_refusal
 from ...autograd.graph import Node
 from ...ops._util import not_implemented, undifferentiable
 from ...tensor import Tensor
@@ -63,6 +63,9 @@ class CtcLossBackward0(Node):
             lp, = self.saved()
             return Tensor._make(_ctc_grad(g._data, *self.ctx), _NOT_DIFFERENTIABLE((g, lp)))
         return _ctc_grad(g, *self.ctx)
+
+
+forward_refusal.refusing(CtcLossBackward0, '_ctc_loss')   # no forward-mode formula in PyTorch
 
 
 def _extended(targets, tl, n, batched_2d):

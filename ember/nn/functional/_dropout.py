@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import _bf16
 from ..._dtype import scalar_name
+from ...autograd.dual import const, is_array
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops.inplace import check_inplace, commit
@@ -21,7 +22,7 @@ class MulBackward0(Node):
     __slots__ = ('mask',)
 
     def backward(self, g):
-        return g * self.mask
+        return g * self.mask if is_array(g) else g * const(self.mask, g)   # a Tensor under create_graph
 
 
 def _check_p(p):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import _sparse, ops
+from ...autograd import forward_refusal
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import MODE
 from ...ops import _composite
@@ -140,6 +141,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
                                   'GitHub.')
+    if forward_refusal.SOURCES:   # no forward-mode formula; without one on weight, the kernel's other name
+        forward_refusal.refuse('_embedding_bag', weight)
+        forward_refusal.refuse('_embedding_bag_forward_only', per_sample_weights)
     state = dict(input=input, offsets=offsets, max_norm=max_norm, norm_type=norm_type, mode=mode,
                  include_last_offset=include_last_offset, padding_idx=padding_idx,
                  scale_grad_by_freq=bool(scale_grad_by_freq))

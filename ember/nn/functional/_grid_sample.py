@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ... import _bf16
-from ...autograd import dual
+from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._composite import composite, node_class
@@ -336,6 +336,10 @@ class GridSampler2DBackward0(Node):
 class GridSampler3DBackward0(GridSampler2DBackward0):
     __slots__ = ()
     _twice = GridSampler3DBackwardBackward0
+
+
+forward_refusal.refusing(GridSampler2DBackward0, 'grid_sampler_2d')   # no forward-mode formula in PyTorch
+forward_refusal.refusing(GridSampler3DBackward0, 'grid_sampler_3d')   # (wraps 2D's: its name is checked first)
 
 
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):

@@ -10,7 +10,7 @@ import numpy as np
 from ... import _dtype, ops
 from ..._dtype import scalar_name
 from ..._warn import warn_user
-from ...autograd import dual
+from ...autograd import dual, forward_refusal
 from ...backend import select
 from ...autograd._handoff import hand_on
 from ...autograd.grad_mode import GRAD, no_grad
@@ -887,6 +887,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError('only p == 1 and p == 2 supported')
     if target._data.dtype != np.int64:
         raise RuntimeError(f'expected scalar type Long but found {scalar_name(target._data.dtype)}')
+    if forward_refusal.SOURCES:   # PyTorch has no forward-mode formula (a tangent on weight included)
+        forward_refusal.refuse('multi_margin_loss', input, weight)
     if weight is not None and weight.requires_grad and GRAD.enabled:
         raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
                            "'weight'. This input cannot have requires_grad True.")
@@ -895,7 +897,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 MultiMarginLossBackward0 = _composite.node_class('MultiMarginLossBackward0')
-MultilabelMarginLossBackward0 = _composite.node_class('MultilabelMarginLossBackward0')
+MultilabelMarginLossBackward0 = forward_refusal.refusing(_composite.node_class('MultilabelMarginLossBackward0'),
+                                                         'multilabel_margin_loss_forward')
 
 
 def _multi_margin(input, target, p, margin, weight, reduction):

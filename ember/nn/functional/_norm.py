@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import _dtype, _layout, _parallel, ops
 from ...backend import BIG_GEMM, col_sums, gemm
+from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import need_float, node_class, not_implemented
@@ -753,7 +754,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 NormBackward1 = _composite.node_class('NormBackward1')
-PdistBackward0 = _composite.node_class('PdistBackward0')
+PdistBackward0 = forward_refusal.refusing(_composite.node_class('PdistBackward0'), '_pdist_forward')
 
 
 AddBackward1 = node_class('AddBackward1', lambda self, g: g, doc='Backward of tensor + scalar (C++\'s add.Scalar).')
