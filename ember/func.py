@@ -8,8 +8,11 @@ stacks the results: the values are PyTorch's, and so are ``randomness='error'`` 
 ``'different'`` each entry draws its own numbers, in another order than PyTorch's batched draw. ``jvp``, ``jacfwd``
 (so ``hessian``) and ``linearize`` are forward-mode transforms in PyTorch: an op without a forward formula there
 raises its NotImplementedError here too (``autograd.forward_refusal``), and ``jacfwd`` checks ``randomness`` as
-the vmap over the basis it is there."""
+the vmap over the basis it is there. Inside vmap, BatchNorm in training mode refuses running statistics that are
+not mapped over (PyTorch's error; ``replace_all_batch_norm_modules_`` drops them), and randomness='error' tells a
+draw from a reseed by the generator's draw count."""
 import contextlib
+import functools
 
 from . import random as _random
 from .autograd import forward_refusal as _forward_refusal, grad as _autograd_grad
@@ -20,7 +23,7 @@ from .tensor import Tensor
 from .utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ['functional_call', 'grad', 'grad_and_value', 'vjp', 'jvp', 'linearize', 'jacrev', 'jacfwd', 'hessian',
-           'vmap', 'stack_module_state']
+           'vmap', 'stack_module_state', 'replace_all_batch_norm_modules_', 'functionalize', 'debug_unwrap']
 
 
 def _tensor_leaves(tree, api='transform API'):
@@ -324,7 +327,9 @@ def _in_dims_per_leaf(in_dims, args, name):
     def spread(dims, tree):
         if dims is None or isinstance(dims, int):
             return [dims] * len(tree_flatten(tree)[0])
-        if isinstance(dims, (tuple, list)) and isinstance(tree, (tuple, list)) and len(dims) == len(tree):
+        same_kind = (isinstance(dims, tuple) and isinstance(tree, tuple)) or (isinstance(dims, list) and
+                                                                           isinstance(tree, list))
+        if same_kind and len(dims) == len(tree):   # PyTorch's tree specs: a list matches a list, a tuple a tuple
             return [d for sub, t in zip(dims, tree) for d in spread(sub, t)]
         if isinstance(dims, dict) and isinstance(tree, dict) and set(dims) == set(tree):
             return [d for k in tree for d in spread(dims[k], tree[k])]
@@ -359,17 +364,28 @@ def _batch_size(leaves, dims, name, in_dims):
     return sizes[0]
 
 
+BATCHED = []   # per running vmap (innermost last): ids of the tensors it maps over, whose entries are views of them
+
+
+def is_batched(t):
+    """Inside vmap, whether ``t`` is (a view of) a tensor the innermost vmap maps over: PyTorch's BatchedTensor."""
+    return bool(BATCHED) and t is not None and id(t._base if t._base is not None else t) in BATCHED[-1]
+
+
 def _random_guard(randomness):
     """A per-call context: 'error' raises PyTorch's error when the call drew random numbers; 'same' replays the
     first call's random state in every call."""
     start = _random.get_rng_state()
+    gen = _random.default_generator
 
     @contextlib.contextmanager
     def guard(i):
         if randomness == 'same':
             _random.set_rng_state(start)
+        draws, reseeds = gen._draws, gen._reseeds
         yield
-        if randomness == 'error' and not _random.get_rng_state().equal(start):
+        if randomness == 'error' and (gen._draws != draws or (gen._reseeds == reseeds and
+                                                               not _random.get_rng_state().equal(start))):
             _random.set_rng_state(start)
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
                                "'same' or 'different' randomness flags on vmap or perform the randomness operation "
@@ -390,12 +406,26 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
         n = _batch_size(leaves, dims, name, in_dims)
         guard = _random_guard(randomness)
         results = []
+        bases = {id(x._base if x._base is not None else x) for x, d in zip(leaves, dims) if d is not None}
         for i in range(n):
             sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
-            with guard(i):
-                results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+            BATCHED.append(bases)
+            try:
+                with guard(i):
+                    results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+            finally:
+                BATCHED.pop()
         return _stack_outputs(results, out_dims, name)
     return wrapper
+
+
+def _same_tensor(a, b):
+    """Whether two entries' outputs agree: an output that differs across the batch is batched in PyTorch, which
+    out_dim None refuses (ember maps entry by entry, so it tells a batched output by its values)."""
+    if not (isinstance(b, Tensor) and a.shape == b.shape and a.dtype == b.dtype):
+        return False
+    x, y = a._data, b._data
+    return bool(((x == y) | ((x != x) & (y != y))).all())   # NaN where NaN agrees too
 
 
 def _stack_outputs(results, out_dims, name):
@@ -409,6 +439,8 @@ def _stack_outputs(results, out_dims, name):
     out = []
     for col, d in zip(columns, odims):
         if d is None:
+            if isinstance(col[0], Tensor) and any(c is not col[0] and not _same_tensor(c, col[0]) for c in col[1:]):
+                raise ValueError(f'vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None')
             out.append(col[0])
             continue
         if not isinstance(col[0], Tensor):
@@ -533,3 +565,34 @@ def stack_module_state(models):
     params = {k: stacked(tuple(p[k] for p in all_params), k) for k in all_params[0]}
     buffers = {k: stacked(tuple(b[k] for b in all_buffers), k) for k in all_buffers[0]}
     return params, buffers
+
+
+def replace_all_batch_norm_modules_(root):
+    """``root`` with every BatchNorm module in it made to keep no running statistics (running_mean, running_var
+    and num_batches_tracked None, track_running_stats False), in place: vmap then accepts it in training mode."""
+    from .nn.modules.batchnorm import _BatchNorm
+    for m in [root] + list(root.modules()):
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            m.running_mean = m.running_var = m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
+
+
+def functionalize(func, *, remove='mutations'):
+    """``func`` with its mutations removed, as PyTorch's functionalize: the same results, and inputs it mutates
+    are mutated as before (PyTorch copies the new values back); ember runs ``func`` itself."""
+    if remove not in ('mutations', 'mutations_and_views'):
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. "
+                           "Valid options are:\n     remove='mutations': all inplace and out= operators will be "
+                           "removed from the program, and replaced with their out-of-place equivalents.\n     "
+                           "remove='mutations_and_views': In addition to the above, all aliasing operators {view} "
+                           "will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def debug_unwrap(tensor, *, recurse=True):
+    """The tensor inside a transform's wrapper; ember's transforms pass plain tensors, so ``tensor`` itself."""
+    return tensor

@@ -57,6 +57,9 @@ class Generator:
     """A CPU random-number generator with PyTorch's stream: ``Generator().manual_seed(s)`` draws what
     ``torch.Generator().manual_seed(s)`` draws."""
 
+    _draws = 0      # calls that drew words, and reseeds: how vmap's randomness='error' tells a draw from a
+    _reseeds = 0    # manual_seed inside the mapped function (which changes the state but draws nothing)
+
     def __init__(self, device='cpu'):
         from .tensor import _check_device
         _check_device(device)
@@ -75,6 +78,7 @@ class Generator:
     def _reseed(self, seed):
         """Seed the engine as ``at::mt19937(seed)`` does and drop the cached normal samples."""
         self._seed = seed
+        self._reseeds += 1
         if '_bits' in self.__dict__:
             self._bits._legacy_seeding(seed & 0xFFFFFFFF)
         self._pending_next = 0      # PyTorch's ``next`` while a twist is pending (pos == 624)
@@ -103,6 +107,7 @@ class Generator:
         if n >= _BIG_DRAW:
             prepare_heap()
         self._pending_next = None
+        self._draws += 1
         return self._bits.random_raw(n)
 
     def _words32(self, n):
@@ -113,6 +118,7 @@ class Generator:
         if n <= 0:
             return np.empty(0, np.uint32)
         self._pending_next = None
+        self._draws += 1
         if n < _SMALL_DRAW:
             return self._bits.random_raw(n).astype(np.uint32)
         if n >= _BIG_DRAW:

@@ -963,6 +963,25 @@ AUTOGRAD = [
 ]
 
 
+def _no_running_stats(lib):
+    """torch.func.replace_all_batch_norm_modules_: every BatchNorm of a model keeps no running statistics, in place."""
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3), lib.nn.Sequential(lib.nn.BatchNorm1d(3)))
+    same = lib.func.replace_all_batch_norm_modules_(model) is model
+    return [same] + [[m.running_mean, m.running_var, m.num_batches_tracked, m.track_running_stats]
+                     for m in (model[1], model[2][0])] + [model(lib.ones(4, 2))]
+
+
+FUNC = [
+    Call('func', 'replace_all_batch_norm_modules_', [Case('a model', _no_running_stats)]),
+    Call('func', 'functionalize', [
+        Case('same values, input mutated', lambda lib: (lambda x: [lib.func.functionalize(
+            lambda v: v.add_(1).mul(2))(x), x])(lib.ones(3))),
+        Case('bad remove', lambda lib: lib.func.functionalize(lambda v: v, remove='views'), error=True)]),
+    Call('func', 'debug_unwrap', [Case('a plain tensor', lambda lib: lib.func.debug_unwrap(lib.arange(3.)))]),
+]
+
+
 def _serialization(lib):
     """torch.serialization's save and load: a round trip through memory, and its own names."""
     buf = io.BytesIO()
@@ -1039,4 +1058,5 @@ PACKAGES.append(Call('autograd', 'profiler', [Case('record_function', _imported(
 
 
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
-           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD + PACKAGES)
+           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD +
+           FUNC + PACKAGES)

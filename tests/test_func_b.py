@@ -202,3 +202,98 @@ def test_unpack_dual_after_an_in_place_change_gives_the_new_tangent():
                 res.append(fa.unpack_dual(x).tangent)
         return res
     run_both(run, tol=1e-12)
+
+
+ZERO_ROW = np.array([[0.3, -1.2, 0.5, 2.0], [0.0, 0.0, 0.0, 0.0], [1.5, 0.0, -0.7, 0.2]])
+
+
+@pytest.mark.parametrize('f', [
+    lambda L, x: L.linalg.vector_norm(x, 2, 1), lambda L, x: L.linalg.vector_norm(x, 3, 1),
+    lambda L, x: L.linalg.vector_norm(x, 1.5, 1, keepdim=True), lambda L, x: L.linalg.vector_norm(x, 0.5, 1),
+    lambda L, x: L.linalg.vector_norm(x, float('inf'), 1), lambda L, x: L.linalg.vector_norm(x, -float('inf')),
+    lambda L, x: L.dist(x, x.new_tensor(ZERO_ROW[::-1].copy()), float('inf')), lambda L, x: x.std(1),
+    lambda L, x: x[0, 0].var(), lambda L, x: L.renorm(x, float('inf'), 0, 1.0)],
+    ids=['p2', 'p3', 'p1.5', 'p0.5', 'inf', '-inf', 'dist-inf', 'std', 'var-1', 'renorm-inf'])
+def test_second_derivatives_of_norms_at_zero_and_inf_are_torchs(f):
+    """A norm's gradient recorded for a second derivative (create_graph, hessian, the double-backward trick of jvp)
+    is PyTorch's formula: its entries at a zero norm masked as there (NaN where PyTorch's are), the inf norm's split
+    among the maxima (it was NaN: |x| ** inf / norm ** inf), var over one element (it raised ZeroDivisionError)."""
+    def run(L):
+        x = L.tensor(ZERO_ROW)
+
+        def g(v):
+            o = f(L, v)
+            return (o * v.new_tensor(np.linspace(0.5, 1.5, o.numel()).reshape(tuple(o.shape)))).sum().sin()
+        return L.autograd.functional.hessian(g, x)
+    run_both(run, tol=1e-9)
+
+
+def test_inf_norm_second_derivative_against_finite_differences():
+    x = ember.tensor(RNG.random((3, 4)), requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda v: ember.linalg.vector_norm(v, float('inf'), 1) ** 2, (x,))
+
+
+@pytest.mark.parametrize('op', ['aminmax', 'frexp', 'max'])
+def test_vmap_over_ops_returning_return_types(op):
+    """vmap rebuilds a structseq-like return type (aminmax, frexp) from one sequence, a namedtuple from fields."""
+    def run(L):
+        f = {'aminmax': lambda x: L.aminmax(x), 'frexp': lambda x: L.frexp(x), 'max': lambda x: x.max(0)}[op]
+        out = L.vmap(f)(_t(L, X34))
+        return type(out).__name__, tuple(out)
+    run_both(run)
+
+
+def _bn_model(L):
+    L.manual_seed(0)
+    return L.nn.Sequential(L.nn.Linear(4, 3), L.nn.BatchNorm1d(3), L.nn.Tanh(), L.nn.Linear(3, 2))
+
+
+def test_vmap_refuses_unbatched_running_stats_in_training_as_torch():
+    """BatchNorm in training mode under vmap would update one running mean per sample: PyTorch refuses unless the
+    running statistics are batched too (stacked buffers), or the model keeps none (replace_all_batch_norm_modules_)."""
+    x = RNG.random((2, 5, 4))
+    run_both(lambda L: L.vmap(_bn_model(L))(_t(L, x)), message=True)
+    run_both(lambda L: L.vmap(_bn_model(L).eval())(_t(L, x)))
+    run_both(lambda L: L.vmap(lambda v, m, s: L.nn.functional.batch_norm(v, m, s, training=True))(
+        _t(L, x[..., :3]), L.zeros(2, 3), L.ones(2, 3)))
+    run_both(lambda L: L.vmap(lambda v, m, s: L.nn.functional.batch_norm(v, m, s, training=True), in_dims=(0, 0, None))(
+        _t(L, x[..., :3]), L.zeros(2, 3), L.ones(3)), message=True)
+
+
+def test_per_sample_gradients_of_a_batchnorm_model_after_replace_all_batch_norm_modules():
+    """functorch's recipe for per-sample gradients of a model with BatchNorm: drop its running statistics in
+    place, then vmap(grad(functional_call)); the gradients are PyTorch's."""
+    x, y = RNG.random((3, 5, 4)), RNG.integers(0, 2, (3, 5))
+
+    def run(L):
+        model = _bn_model(L)
+        same = L.func.replace_all_batch_norm_modules_(model) is model
+        bn = model[1]
+        params = {k: v.detach() for k, v in model.named_parameters()}
+
+        def loss(p, xb, yb):
+            return L.nn.functional.cross_entropy(L.func.functional_call(model, p, (xb,)), yb)
+        grads = L.vmap(L.func.grad(loss), in_dims=(None, 0, 0))(params, _t(L, x), L.tensor(y))
+        return [same, bn.running_mean, bn.running_var, bn.num_batches_tracked, bn.track_running_stats,
+                sorted(grads), [grads[k] for k in sorted(grads)]]
+    run_both(run, tol=1e-5)
+
+
+@pytest.mark.parametrize('op', ['gt_', 'ge_', 'lt_', 'le_', 'eq_', 'ne_', 'greater_', 'less_equal_', 'not_equal_'])
+@pytest.mark.parametrize('other', ['number', 'tensor'])
+def test_in_place_comparison_of_a_tensor_requiring_grad_is_recorded(op, other):
+    """A comparison written in place into a tensor that requires grad is PyTorch's <Op>Backward0/1 node with zero
+    gradients (ember kept the old history: gradients, and forward-mode tangents, passed through it)."""
+    def run(L):
+        x = L.tensor(X34, requires_grad=True)
+        o = L.tensor(Y54[0], requires_grad=True) if other == 'tensor' else 0.5
+        y = x * 2
+        getattr(y, op)(o)
+        grads = L.autograd.grad((y * x).sum(), [x] + ([o] if other == 'tensor' else []))
+        fa = L.autograd.forward_ad
+        with fa.dual_level():
+            d = fa.make_dual(_t(L, X34), _t(L, Y54[:3]))
+            getattr(d, op)(0.5)
+            tangent = fa.unpack_dual(d).tangent
+        return y, y.grad_fn.name(), grads, tangent
+    run_both(run)

@@ -109,6 +109,25 @@ def _storage_offset(t):
     return (a.__array_interface__['data'][0] - base.__array_interface__['data'][0]) // a.itemsize if a.itemsize else 0
 
 
+_COMPARISONS = ('eq', 'ne', 'lt', 'le', 'gt', 'ge')
+
+
+def _recorded_comparison(fn, name):
+    """The comparison ``fn`` for its in-place form: written into a tensor that requires grad, PyTorch records it
+    as <Name>Backward0 (with a number) or <Name>Backward1 (with a tensor), zero gradients to its inputs (the
+    tensor kept its old history, passing gradients through values it no longer holds)."""
+    from ..autograd.grad_mode import GRAD
+
+    def op(self, other):
+        r = fn(self, other)
+        tensor = isinstance(other, Tensor)
+        if GRAD.enabled and (self.requires_grad or (tensor and other.requires_grad)):
+            node = random._zero_node(f'{name.capitalize()}Backward{int(tensor)}')((self, other) if tensor else (self,))
+            r = Tensor._make(r._data, node)
+        return r
+    return op
+
+
 def _bind():
     """Attach ops to ``Tensor`` as methods, operators and in-place variants (PyTorch's method names)."""
     T = Tensor
@@ -162,7 +181,8 @@ def _bind():
                  'floor_divide', 'remainder', 'fmod', 'round', 'index_put', 'logical_not',
                  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'atan2', 'nan_to_num', 'fill_diagonal'):
         if hasattr(T, name):
-            setattr(T, name + '_', make_inplace(getattr(T, name), name + '_'))
+            fn = _recorded_comparison(getattr(T, name), name) if name in _COMPARISONS else getattr(T, name)
+            setattr(T, name + '_', make_inplace(fn, name + '_'))
     T.relu_ = pointwise._fast_relu_(T.relu_)
     for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
         if hasattr(T, name):

@@ -679,7 +679,7 @@ def _var_bw(self, g):
             return g * (2.0 / (n - c) if n != c else math.inf) * (x - mu)
     mu = mean(x, dims, keepdim=True)
     g = g if keep else g.reshape(_kshape(x.shape, dims))
-    return g * (2.0 / (n - c)) * (x - mu)
+    return g * (2.0 / (n - c) if n != c else math.inf) * (x - mu)
 
 
 def _std_bw(self, g):
@@ -691,7 +691,11 @@ def _std_bw(self, g):
     if dual.is_array(x):   # PyTorch masks the gradient to 0 where the std is 0
         with np.errstate(divide='ignore', invalid='ignore'):
             return np.where(y == 0, 0, g * (x - _mean_of(x, dims, n)) / (y * (n - c))).astype(x.dtype, copy=False)
-    return g * (x - mean(x, dims, keepdim=True)) / (y * (n - c))
+    yd = dual.data(y)
+    if np.all(yd):
+        return g * (x - mean(x, dims, keepdim=True)) / (y * (n - c))
+    ratio = dual.where(yd == 0, dual.const(0, g), g / y)   # PyTorch's masked_fill(std == 0, 0), as there
+    return ratio * (x - mean(x, dims, keepdim=True)) / (n - c)
 
 
 def _mean_part(self, g):
@@ -819,14 +823,38 @@ def _vnorm_bw(self, g):
                 r = np.sign(x) * hit / hit.sum(axis=dims, keepdims=True)
             elif p == 0:
                 r = np.zeros_like(x)
-            else:   # PyTorch: 0 where the norm is 0, and for p < 1 also where x is 0
-                r = np.where((y == 0) | ((x == 0) & (p < 1)), 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
+            elif p < 1:     # PyTorch: 0 where x is 0
+                r = np.where(x == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
+            else:   # PyTorch masks g / norm ** (p - 1) where the norm is 0: 0 there whatever g holds (even NaN)
+                scale = np.where(y == 0, 0, g / y ** (p - 1))
+                return (np.sign(x) * np.abs(x) ** (p - 1) * scale).astype(x.dtype)
         return g * r.astype(x.dtype)
-    if p == 2:
-        return g * x / y
+    return _vnorm_graph(g, x, y, p, dims)
+
+
+def _vnorm_graph(g, x, y, p, dims):
+    """The vector norm's gradient as a graph (create_graph), in PyTorch's norm_backward form: its masked_fill of
+    the entries at a zero norm (``_masked``) keeps their derivatives PyTorch's, NaN where its are."""
+    yd = dual.data(y)
+    if p == float('inf') or p == float('-inf'):   # the gradient splits evenly among the entries at the norm
+        hit = np.abs(dual.data(x)) == yd
+        return x.sgn() * (g * dual.const(hit / hit.sum(axis=dims, keepdims=True), x))
     if p == 1:
-        return g * x.sign()
-    return g * x.sign() * x.abs() ** (p - 1) / y ** (p - 1)
+        return g * x.sgn()
+    if p == 2:
+        return g * _masked(x / y, yd)
+    if p < 1:
+        return _masked(x.sgn() * x.abs() ** (p - 1), dual.data(x)) * g * y ** (1 - p)
+    scaled = x.sgn() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+    return scaled * _masked(g / y ** (p - 1), yd)
+
+
+def _masked(t, values):
+    """PyTorch's ``t.masked_fill_(values == 0, 0)`` (``values`` an array broadcasting to ``t``)."""
+    zero = values == 0
+    if not zero.any():
+        return t
+    return dual.where(np.broadcast_to(zero, tuple(t.shape)), dual.const(0, t), t)
 
 
 LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 'dims', 'keep'))
@@ -1558,7 +1586,9 @@ class LogcumsumexpBackward0(Node):
         def rev_t(v):
             return flip(logcumsumexp(flip(v, [d]), d), [d])
         low = float(np.finfo(g._data.dtype).min)
-        log_abs = log(g.abs())
+        # log|g| of 1 where g is 0 (masked out below): log(0)'s infinite derivative times where's 0 would be NaN
+        # in the gradient of this backward (the double-backward trick of jvp and forward AD takes it at g = 0)
+        log_abs = log(where(g != 0, g.abs(), 1.0))
         pos = exp(rev_t(where(g > 0, log_abs, low) - y) + x)
         neg = exp(rev_t(where(g < 0, log_abs, low) - y) + x)
         return pos - neg

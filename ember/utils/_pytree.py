@@ -33,6 +33,6 @@ def _build(it, spec):
     items = [_build(it, s) for s in specs]
     if keys is not None:
         return kind(zip(keys, items))
-    if kind is tuple or kind is list:
-        return kind(items)
+    if kind is tuple or kind is list or not hasattr(kind, '_fields'):
+        return kind(items)  # also a return type built from one sequence, as PyTorch's structseqs (aminmax, frexp)
     return kind(*items)     # a namedtuple

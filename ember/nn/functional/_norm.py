@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import _dtype, _layout, _parallel, ops
+from ... import _dtype, _layout, _parallel, func as _func, ops
 from ...backend import BIG_GEMM, col_sums, gemm
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
@@ -272,6 +272,13 @@ def _channel_affine(xhat, w, b):
     return y.reshape(xhat.shape)
 
 
+_UNBATCHED_STATS = ('Batch norm got a batched tensor as input while the running_mean or running_var, which will be '
+                    'updated in place, were not batched.\nIf you are using a module and do not need eval mode, please '
+                    'set `track_running_stats` to be False.If you are using a prebuilt module and do not need eval '
+                    'mode, please see the functorch website for resources on how to patch your module to work with '
+                    'vmap')   # PyTorch's vmap refusal of running statistics one entry of the batch would update
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) by batch statistics (training, updating the running stats in place) or by
     the running statistics (eval)."""
@@ -292,6 +299,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         if (running_mean is None) != (running_var is None):
             raise ValueError('running_mean and running_var must either both be None or neither be None')
+        if running_mean is not None and _func.BATCHED and not (_func.is_batched(running_mean) and
+                                                               _func.is_batched(running_var)):
+            raise RuntimeError(_UNBATCHED_STATS)
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
         mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps)
