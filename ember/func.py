@@ -13,6 +13,7 @@ not mapped over (PyTorch's error; ``replace_all_batch_norm_modules_`` drops them
 draw from a reseed by the generator's draw count."""
 import contextlib
 import functools
+import re
 
 from . import random as _random
 from .autograd import forward_refusal as _forward_refusal, grad as _autograd_grad
@@ -59,14 +60,22 @@ def _fresh(leaves, outer):
     return [x.view_as(x) if outer and x.requires_grad else x.detach().requires_grad_() for x in leaves]
 
 
+_NO_DERIVATIVE = re.compile(r"the derivative for '.*' is not implemented\.")
+
+
 def _grads(outputs, inputs, grad_outputs, outer, retain_graph=None):
     """d(outputs)/d(inputs) with zeros for inputs the outputs do not reach."""
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if not pairs:
         res = [None] * len(inputs)
     else:
-        res = _autograd_grad([o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=retain_graph,
-                             create_graph=outer, allow_unused=True)
+        try:
+            res = _autograd_grad([o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=retain_graph,
+                                 create_graph=outer, allow_unused=True)
+        except RuntimeError as e:   # PyTorch's transforms raise a missing derivative's error as NotImplementedError
+            if _NO_DERIVATIVE.fullmatch(str(e)):
+                raise NotImplementedError(str(e)) from None
+            raise
     return [zeros_like(x) if g is None else g for g, x in zip(res, inputs)]
 
 

@@ -297,3 +297,19 @@ def test_in_place_comparison_of_a_tensor_requiring_grad_is_recorded(op, other):
             tangent = fa.unpack_dual(d).tangent
         return y, y.grad_fn.name(), grads, tangent
     run_both(run)
+
+
+@pytest.mark.parametrize('api', ['vjp', 'grad', 'jacrev'])
+def test_missing_derivative_inside_reverse_transforms_is_not_implemented_error(api):
+    """PyTorch's transforms raise "the derivative for 'inplace version of acosh' is not implemented." as
+    NotImplementedError (plain autograd raises it as RuntimeError)."""
+    def run(L):
+        f = lambda v: (v + 2).acosh_().sum()   # noqa: E731
+        x = _t(L, X34, 'float64')
+        if api == 'vjp':
+            out, fn = L.func.vjp(f, x)
+            return fn(L.ones_like(out))
+        return getattr(L.func, api)(f)(x)
+    with pytest.raises(NotImplementedError):
+        run(torch)
+    run_both(run, message=True)
