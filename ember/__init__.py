@@ -335,3 +335,6 @@ _out_forms.install(globals(), _out_forms.TORCH)   # torch.exp(x, out=y) and the 
 _complex_ops.guard_real_only(globals())
 
 __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)
+
+from . import _einops
+_einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)

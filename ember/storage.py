@@ -51,6 +51,10 @@ class UntypedStorage(metaclass=TorchNamedType):
     def __len__(self):
         return self._bytes.size
 
+    def __sizeof__(self):
+        """The object plus its bytes, as PyTorch's (torchinfo sums ``sys.getsizeof`` of input storages)."""
+        return object.__sizeof__(self) + self.nbytes()
+
     def element_size(self):
         return 1
 
@@ -104,6 +108,9 @@ class TypedStorage(metaclass=TorchNamedType):
 
     def nbytes(self):
         return self._untyped.nbytes()
+
+    def __sizeof__(self):
+        return object.__sizeof__(self) + self.nbytes()
 
     def tolist(self):
         from .tensor import Tensor
