@@ -81,13 +81,22 @@ _DATA_GLOBALS = {('builtins', 'set'), ('builtins', 'frozenset'), ('builtins', 's
 
 
 def explain_refusal(error, weights_only):
-    """On a global refused by a ``weights_only`` load, say how whole pickled objects are loaded."""
+    """On a global refused by a ``weights_only`` load, PyTorch's message: how whole pickled objects load, the
+    global named as PyTorch names it (``torch.nn.modules.linear.Linear``, not ember's module)."""
     found = re.search(r"refused to load the global '([^']+)'", str(error))
     if found and weights_only is not False:
-        error.args = (f"Weights only load failed: refused to load the global '{found[1]}' from data.pkl. A whole "
-                      'pickled object (as torch.save(model) writes) loads with weights_only=False, which runs code '
-                      'named in the file: do it only if you got the file from a trusted source; or allow its '
-                      'classes with torch.serialization.safe_globals([...])',) + error.args[1:]
+        error.args = (_unsupported(_torch_global(found[1])),) + error.args[1:]
+
+
+def _torch_global(full):
+    """``module.name`` with an ember module given its torch name, as the class is named in PyTorch."""
+    module, _, name = full.rpartition('.')
+    return f'{aliasing.torch_name(module) or module}.{name}'
+
+
+def _unsupported(full):
+    from .serialization import unsupported_global
+    return unsupported_global(full)
 
 
 class _FullUnpickler(pickle.Unpickler):
@@ -103,10 +112,7 @@ class _FullUnpickler(pickle.Unpickler):
         if allowed is not None:
             return allowed
         if self._restricted and (module, name) not in _DATA_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"Weights only load failed: unsupported global {module}.{name}. Allow it with "
-                f"torch.serialization.add_safe_globals([{name}]) or the safe_globals context manager, or load "
-                'with weights_only=False, which runs code from the file: only for files from a trusted source.')
+            raise pickle.UnpicklingError(_unsupported(_torch_global(f'{module}.{name}')))
         if module in ('torch._utils', 'torch._tensor') or (module == 'torch' and name.endswith('Storage')):
             raise pickle.UnpicklingError(
                 'ember cannot load PyTorch tensor storages inside a whole pickled object yet (a torch.save(model) '

@@ -1143,15 +1143,18 @@ _WO_BUILD = ('Weights only load failed. In PyTorch 2.6, we changed the default v
              'OrderedDict or types allowlisted via `add_safe_globals`, but got {cls}')
 
 
+def unsupported_global(full):
+    """PyTorch's message for a ``weights_only`` load meeting global ``full`` (module.name) it does not allow."""
+    return (_WO_HEAD + f'Unsupported global: GLOBAL {full} was not an allowed global by default. Please use '
+            f'`torch.serialization.add_safe_globals([{full}])` or the `torch.serialization.safe_globals([{full}])` '
+            'context manager to allowlist this global if you trust this class/function.' + _WO_TAIL)
+
+
 def _weights_only_numpy(module, name, stub):
     """A NumPy global under ``weights_only``: PyTorch refuses it unless it is allowlisted with
     torch.serialization.add_safe_globals / safe_globals (ember then still rebuilds it from its safe stand-in)."""
-    full = f'{module}.{name}'
     if _fullpickle.allowed_global(module, name) is None:
-        raise UnpicklingError(_WO_HEAD + f'Unsupported global: GLOBAL {full} was not an allowed global by default. '
-                              f'Please use `torch.serialization.add_safe_globals([{full}])` or the '
-                              f'`torch.serialization.safe_globals([{full}])` context manager to allowlist this '
-                              'global if you trust this class/function.' + _WO_TAIL)
+        raise UnpicklingError(unsupported_global(f'{module}.{name}'))
     if (module, name) == ('numpy', 'dtype'):
         return _AllowlistedDtype
     return stub

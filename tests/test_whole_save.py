@@ -46,15 +46,29 @@ def test_whole_module_and_optimizer_between_ember_processes(tmp_path):
     assert loaded == [saved[0], 'Sequential Parameter True 3', 'torch.Size([4, 3])', 'True']
 
 
+def model_in(T):
+    return T.nn.Sequential(T.nn.Linear(2, 2), T.nn.Tanh())
+
+
+def _refusal(T, data):
+    with pytest.raises(pickle.UnpicklingError) as info:
+        T.load(io.BytesIO(data))
+    return str(info.value)
+
+
 def test_weights_only_load_refuses_whole_objects_and_safe_globals_allow_them():
     model = ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.Tanh())
     buf = io.BytesIO()
     ember.save(model, buf)
-    with pytest.raises(pickle.UnpicklingError, match=r'Weights only load failed.*weights_only=False.*trusted source'):
-        ember.load(io.BytesIO(buf.getvalue()))
-    with ember.serialization.safe_globals([ember.nn.Sequential, ember.nn.Linear]):
-        with pytest.raises(pickle.UnpicklingError, match=r'unsupported global ember.nn.modules.activation.Tanh'):
-            ember.load(io.BytesIO(buf.getvalue()))
+    for T, module in ((torch, model_in(torch)), (ember, model)):     # PyTorch's messages, word for word
+        theirs = io.BytesIO()
+        T.save(module, theirs)
+        messages = [_refusal(T, theirs.getvalue())]
+        with T.serialization.safe_globals([T.nn.Sequential, T.nn.Linear]):
+            messages.append(_refusal(T, theirs.getvalue()))
+        if T is torch:
+            want = messages
+    assert messages == want and 'GLOBAL torch.nn.modules.activation.Tanh was not' in want[1]
     with ember.serialization.safe_globals([ember.nn.Sequential, ember.nn.Linear, ember.nn.Tanh]):
         back = ember.load(io.BytesIO(buf.getvalue()))
     assert repr(back) == repr(model) and ember.equal(back[0].weight, model[0].weight)
