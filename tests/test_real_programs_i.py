@@ -241,7 +241,7 @@ def _vit_classes(T, layers):
             x = self.to_patch_embedding(img)
             x += self.pos_embedding.to(img.device)
             return self.linear_head(self.transformer(x).mean(dim=1))
-    return ViT, SimpleViT
+    return ViT, SimpleViT, Transformer
 
 
 _VITS = [('ViT', dict(image_size=16, patch_size=4, dim=32, depth=2, heads=4, mlp_dim=64, dim_head=8, dropout=0.1,
@@ -520,7 +520,7 @@ def test_denoising_diffusion_training_and_sampling(kind, objective, sampling_ste
     def run(T):
         layers = _einops_layers(T)
         T.manual_seed(0)
-        steps = 100 if kind == 'linear' else 10     # the linear schedule's betas pass 1 below 50 steps
+        steps = 100 if kind == 'linear' else 6      # the linear schedule's betas pass 1 below 50 steps
         diffusion = _diffusion(T, _unet(T, layers, 8, (1, 2), self_cond), kind, objective, steps, sampling_steps,
                                min_snr)
         opt = T.optim.Adam(diffusion.parameters(), lr=1e-3, betas=(0.9, 0.99))
@@ -750,3 +750,538 @@ def test_storage_sizeof_counts_its_bytes():
         res.append([sys.getsizeof(t.untyped_storage()) - base for t in
                     (T.ones(1, 3, 32, 32), T.ones(5, dtype=T.int64), T.ones(4, 4)[1:], T.ones(3, dtype=T.bool))])
     assert res[1] == res[0]
+
+
+# -- yunjey/pytorch-tutorial ------------------------------------------------------------------------------
+def _vision(T):
+    return tv if T is torch else ember.vision
+
+
+def _captioning(T):
+    """03-advanced/image_captioning: EncoderCNN (resnet18 without its head, BatchNorm1d), DecoderRNN (features
+    as the first step, pack_padded_sequence over the sorted captions, greedy sample), collate_fn, two steps."""
+    nn = T.nn
+    pack = T.nn.utils.rnn.pack_padded_sequence
+
+    class EncoderCNN(nn.Module):
+        def __init__(self, embed_size):
+            super().__init__()
+            resnet = _vision(T).models.resnet18()
+            self.resnet = nn.Sequential(*list(resnet.children())[:-1])
+            self.linear = nn.Linear(resnet.fc.in_features, embed_size)
+            self.bn = nn.BatchNorm1d(embed_size, momentum=0.01)
+
+        def forward(self, images):
+            with T.no_grad():
+                features = self.resnet(images)
+            return self.bn(self.linear(features.reshape(features.size(0), -1)))
+
+    class DecoderRNN(nn.Module):
+        def __init__(self, embed_size, hidden_size, vocab_size, num_layers, max_seq_length):
+            super().__init__()
+            self.embed = nn.Embedding(vocab_size, embed_size)
+            self.lstm = nn.LSTM(embed_size, hidden_size, num_layers, batch_first=True)
+            self.linear, self.max_seg_length = nn.Linear(hidden_size, vocab_size), max_seq_length
+
+        def forward(self, features, captions, lengths):
+            embeddings = T.cat((features.unsqueeze(1), self.embed(captions)), 1)
+            hiddens, _ = self.lstm(pack(embeddings, lengths, batch_first=True))
+            return self.linear(hiddens[0])
+
+        def sample(self, features, states=None):
+            sampled_ids, inputs = [], features.unsqueeze(1)
+            for _ in range(self.max_seg_length):
+                hiddens, states = self.lstm(inputs, states)
+                _, predicted = self.linear(hiddens.squeeze(1)).max(1)
+                sampled_ids.append(predicted)
+                inputs = self.embed(predicted).unsqueeze(1)
+            return T.stack(sampled_ids, 1)
+
+    def collate_fn(data):
+        data.sort(key=lambda x: len(x[1]), reverse=True)
+        images, captions = zip(*data)
+        lengths = [len(cap) for cap in captions]
+        targets = T.zeros(len(captions), max(lengths)).long()
+        for i, cap in enumerate(captions):
+            targets[i, :lengths[i]] = cap[:lengths[i]]
+        return T.stack(images, 0), targets, lengths
+
+    T.manual_seed(0)
+    images, captions, lengths = collate_fn([(T.rand(3, 32, 32), T.randint(1, 20, (n,))) for n in (5, 8, 3, 6)])
+    encoder, decoder = EncoderCNN(16), DecoderRNN(16, 24, 20, 1, 6)
+    params = list(decoder.parameters()) + list(encoder.linear.parameters()) + list(encoder.bn.parameters())
+    optimizer = T.optim.Adam(params, lr=0.001)
+    losses = []
+    for _ in range(2):
+        targets = pack(captions, lengths, batch_first=True)[0]
+        loss = nn.CrossEntropyLoss()(decoder(encoder(images), captions, lengths), targets)
+        decoder.zero_grad()
+        encoder.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    encoder.eval()
+    return losses, targets, decoder.sample(encoder(images[:2])), encoder.bn.running_var, decoder.lstm.weight_hh_l0
+
+
+def _language_model(T):
+    """02-intermediate/language_model: an LSTM over a batchified corpus with states detached between
+    windows, clip_grad_norm_, then sampling words with torch.multinomial and input.fill_."""
+    nn = T.nn
+
+    class RNNLM(nn.Module):
+        def __init__(self, vocab_size, embed_size, hidden_size, num_layers):
+            super().__init__()
+            self.embed = nn.Embedding(vocab_size, embed_size)
+            self.lstm = nn.LSTM(embed_size, hidden_size, num_layers, batch_first=True)
+            self.linear = nn.Linear(hidden_size, vocab_size)
+
+        def forward(self, x, h):
+            out, (h, c) = self.lstm(self.embed(x), h)
+            return self.linear(out.reshape(out.size(0) * out.size(1), out.size(2))), (h, c)
+    T.manual_seed(0)
+    ids = T.randint(0, 30, (1, 200)).view(4, -1)
+    model = RNNLM(30, 12, 16, 2)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.002)
+    states, losses = (T.zeros(2, 4, 16), T.zeros(2, 4, 16)), []
+    for i in range(0, ids.size(1) - 10, 10):
+        states = [s.detach() for s in states]
+        outputs, states = model(ids[:, i:i + 10], states)
+        loss = nn.CrossEntropyLoss()(outputs, ids[:, i + 1:i + 11].reshape(-1))
+        model.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optimizer.step()
+        losses.append(loss.item())
+    words = []
+    with T.no_grad():
+        state = (T.zeros(2, 1, 16), T.zeros(2, 1, 16))
+        word = T.multinomial(T.ones(30), num_samples=1).unsqueeze(1)
+        for _ in range(20):
+            output, state = model(word, state)
+            word.fill_(T.multinomial(output.exp(), num_samples=1).item())
+            words.append(word.item())
+    return losses, words
+
+
+def _gan_vae_birnn(T):
+    """03-advanced/generative_adversarial_network (BCELoss, two optimisers, reset_grad), variational_autoencoder
+    (reparameterisation with randn_like, binary_cross_entropy with reduction='sum', the KL term) and
+    02-intermediate/bidirectional_recurrent_neural_network, on random 'MNIST' batches."""
+    nn, F = T.nn, T.nn.functional
+    T.manual_seed(0)
+    images, labels = T.rand(16, 1, 28, 28), T.randint(0, 10, (16,))
+    D = nn.Sequential(nn.Linear(784, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1),
+                      nn.Sigmoid())
+    G = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 784), nn.Tanh())
+    criterion, d_opt, g_opt = nn.BCELoss(), T.optim.Adam(D.parameters(), 2e-4), T.optim.Adam(G.parameters(), 2e-4)
+    seen = []
+    for _ in range(3):
+        real, fake = T.ones(16, 1), T.zeros(16, 1)
+        d_loss = criterion(D(images.reshape(16, -1) * 2 - 1), real) + criterion(D(G(T.randn(16, 16))), fake)
+        d_opt.zero_grad()
+        g_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = criterion(D(G(T.randn(16, 16))), real)
+        d_opt.zero_grad()
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        seen.append((d_loss.item(), g_loss.item()))
+
+    class VAE(nn.Module):
+        def __init__(self, image_size=784, h_dim=40, z_dim=8):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(image_size, h_dim), nn.Linear(h_dim, z_dim)
+            self.fc3 = nn.Linear(h_dim, z_dim)
+            self.fc4, self.fc5 = nn.Linear(z_dim, h_dim), nn.Linear(h_dim, image_size)
+
+        def forward(self, x):
+            h = F.relu(self.fc1(x))
+            mu, log_var = self.fc2(h), self.fc3(h)
+            z = mu + T.randn_like(log_var) * T.exp(log_var / 2)
+            return F.sigmoid(self.fc5(F.relu(self.fc4(z)))), mu, log_var
+    vae = VAE()
+    opt = T.optim.Adam(vae.parameters(), lr=1e-3)
+    for _ in range(3):
+        x = images.view(-1, 784)
+        x_reconst, mu, log_var = vae(x)
+        reconst = F.binary_cross_entropy(x_reconst, x, reduction='sum')
+        kl_div = -0.5 * T.sum(1 + log_var - mu.pow(2) - log_var.exp())
+        opt.zero_grad()
+        (reconst + kl_div).backward()
+        opt.step()
+        seen.append((reconst.item(), kl_div.item()))
+
+    class BiRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, num_layers, num_classes):
+            super().__init__()
+            self.hidden_size, self.num_layers = hidden_size, num_layers
+            self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, bidirectional=True)
+            self.fc = nn.Linear(hidden_size * 2, num_classes)
+
+        def forward(self, x):
+            h0 = T.zeros(self.num_layers * 2, x.size(0), self.hidden_size)
+            out, _ = self.lstm(x, (h0, T.zeros_like(h0)))
+            return self.fc(out[:, -1, :])
+    rnn = BiRNN(28, 16, 2, 10)
+    opt = T.optim.Adam(rnn.parameters(), lr=0.01)
+    for _ in range(2):
+        loss = nn.CrossEntropyLoss()(rnn(images.reshape(-1, 28, 28)), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen.append(loss.item())
+    return seen, G[2].weight, vae.fc5.bias, rnn.lstm.weight_ih_l1_reverse
+
+
+def _style_and_resnet(T):
+    """03-advanced/neural_style_transfer (features picked by layer name, Gram matrices, Adam on the image, the
+    denormalising Normalize) on a small VGG of torchvision's make_layers, and 02-intermediate/
+    deep_residual_network (Pad/RandomHorizontalFlip/RandomCrop on PIL images, update_lr between epochs)."""
+    nn, V = T.nn, _vision(T)
+    T.manual_seed(0)
+    vgg = V.models.vgg.make_layers([8, 8, 'M', 16, 16, 'M', 32]).eval()
+    content, style = T.rand(1, 3, 32, 32), T.rand(1, 3, 32, 32)
+    target = content.clone().requires_grad_(True)
+    optimizer = T.optim.Adam([target], lr=0.003, betas=[0.5, 0.999])
+
+    def features(x):
+        picked = []
+        for name, layer in vgg._modules.items():
+            x = layer(x)
+            if name in ('0', '5', '10'):
+                picked.append(x)
+        return picked
+    seen = []
+    for _ in range(2):
+        style_loss = content_loss = 0
+        for f1, f2, f3 in zip(features(target), features(content), features(style)):
+            content_loss += T.mean((f1 - f2) ** 2)
+            _, c, h, w = f1.size()
+            f1, f3 = f1.view(c, h * w), f3.view(c, h * w)
+            style_loss += T.mean((T.mm(f1, f1.t()) - T.mm(f3, f3.t())) ** 2) / (c * h * w)
+        loss = content_loss + 100 * style_loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen.append((content_loss.item(), style_loss.item()))
+    img = V.transforms.Normalize((-2.12, -2.04, -1.80), (4.37, 4.46, 4.44))(target.clone().squeeze()).clamp_(0, 1)
+
+    def conv3x3(cin, cout, stride=1):
+        return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, cin, cout, stride=1, downsample=None):
+            super().__init__()
+            self.conv1, self.bn1, self.relu = conv3x3(cin, cout, stride), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+            self.conv2, self.bn2, self.downsample = conv3x3(cout, cout), nn.BatchNorm2d(cout), downsample
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            out += self.downsample(x) if self.downsample else x
+            return self.relu(out)
+    down = nn.Sequential(conv3x3(8, 16, stride=2), nn.BatchNorm2d(16))
+    model = nn.Sequential(conv3x3(3, 8), nn.BatchNorm2d(8), nn.ReLU(inplace=True), ResidualBlock(8, 8),
+                          ResidualBlock(8, 16, 2, down), nn.AvgPool2d(8), nn.Flatten(), nn.Linear(16, 10))
+    transform = V.transforms.Compose([V.transforms.Pad(4), V.transforms.RandomHorizontalFlip(),
+                                      V.transforms.RandomCrop(16), V.transforms.ToTensor()])
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    batch = T.stack([transform(Image.fromarray((rng.rand(16, 16, 3) * 255).astype(np.uint8))) for _ in range(4)])
+    lr = 0.001
+    optimizer = T.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(2):
+        loss = nn.CrossEntropyLoss()(model(batch), T.tensor([1, 2, 3, 4]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen.append(loss.item())
+        lr /= 3
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = lr
+    return seen, img, batch, model[-1].weight, optimizer.param_groups[0]['lr']
+
+
+@pytest.mark.parametrize('program', [_captioning, _language_model, _gan_vae_birnn, _style_and_resnet],
+                         ids=['image-captioning', 'language-model', 'gan-vae-birnn', 'style-resnet'])
+def test_yunjey_pytorch_tutorial(program):
+    want, got = _both(program)
+    _same_tree(got, want, atol=1e-5, rtol=1e-4)
+
+
+# -- mrdbourke/pytorch-deep-learning ----------------------------------------------------------------------
+def _tinyvgg(T):
+    nn = T.nn
+
+    class TinyVGG(nn.Module):
+        def __init__(self, input_shape, hidden_units, output_shape):
+            super().__init__()
+
+            def block(cin):
+                return nn.Sequential(nn.Conv2d(cin, hidden_units, kernel_size=3, stride=1, padding=1), nn.ReLU(),
+                                     nn.Conv2d(hidden_units, hidden_units, kernel_size=3, stride=1, padding=1),
+                                     nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2))
+            self.conv_block_1, self.conv_block_2 = block(input_shape), block(hidden_units)
+            self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(hidden_units * 8 * 8, output_shape))
+
+        def forward(self, x):
+            return self.classifier(self.conv_block_2(self.conv_block_1(x)))
+    return TinyVGG
+
+
+def _engine(T, model, train_dataloader, test_dataloader, epochs):
+    """going_modular/engine.py: train_step, test_step (inference_mode) and train's results dict."""
+    loss_fn, optimizer = T.nn.CrossEntropyLoss(), T.optim.Adam(params=model.parameters(), lr=0.001)
+    results = {'train_loss': [], 'train_acc': [], 'test_loss': [], 'test_acc': []}
+    for _ in range(epochs):
+        model.train()
+        train_loss = train_acc = 0
+        for X, y in train_dataloader:
+            y_pred = model(X)
+            loss = loss_fn(y_pred, y)
+            train_loss += loss.item()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            train_acc += (T.argmax(T.softmax(y_pred, dim=1), dim=1) == y).sum().item() / len(y_pred)
+        model.eval()
+        test_loss = test_acc = 0
+        with T.inference_mode():
+            for X, y in test_dataloader:
+                logits = model(X)
+                test_loss += loss_fn(logits, y).item()
+                test_acc += (logits.argmax(dim=1) == y).sum().item() / len(logits)
+        for key, value in zip(results, (train_loss / len(train_dataloader), train_acc / len(train_dataloader),
+                                        test_loss / len(test_dataloader), test_acc / len(test_dataloader))):
+            results[key].append(value)
+    return results
+
+
+def _image_folders(root):
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    for split in ('train', 'test'):
+        for cls in ('pizza', 'steak', 'sushi'):
+            (root / split / cls).mkdir(parents=True)
+            for i in range(4):
+                Image.fromarray((rng.rand(40, 36, 3) * 255).astype(np.uint8)).save(root / split / cls / f'{i}.jpg')
+
+
+def test_mrdbourke_custom_datasets_and_engine(tmp_path):
+    """Notebooks 04-05: ImageFolder on generated JPEGs with TrivialAugmentWide(num_magnitude_bins=31), shuffled
+    DataLoaders, TinyVGG trained by engine.py for three epochs."""
+    _image_folders(tmp_path)
+
+    def run(T):
+        V = _vision(T)
+        T.manual_seed(42)
+        train_tf = V.transforms.Compose([V.transforms.Resize((32, 32)),
+                                         V.transforms.TrivialAugmentWide(num_magnitude_bins=31),
+                                         V.transforms.ToTensor()])
+        test_tf = V.transforms.Compose([V.transforms.Resize((32, 32)), V.transforms.ToTensor()])
+        train_data = V.datasets.ImageFolder(tmp_path / 'train', transform=train_tf)
+        test_data = V.datasets.ImageFolder(root=tmp_path / 'test', transform=test_tf, target_transform=None)
+        first = train_data[0]
+        train_dl = T.utils.data.DataLoader(train_data, batch_size=4, shuffle=True, num_workers=0)
+        test_dl = T.utils.data.DataLoader(test_data, batch_size=4, shuffle=False)
+        T.manual_seed(42)
+        model = _tinyvgg(T)(input_shape=3, hidden_units=10, output_shape=len(train_data.classes))
+        results = _engine(T, model, train_dl, test_dl, 3)
+        return train_data.classes, train_data.class_to_idx, first, results, model.classifier[1].bias
+    want, got = _both(run)
+    _same_tree(got, want, atol=1e-5, rtol=1e-4)
+
+
+def _torchinfo(T):
+    """torchinfo as a program importing it sees it (it binds ``torch`` at import, as einops' layers do)."""
+    stale = [n for n in sys.modules if n.split('.')[0] == 'torchinfo']
+    for name in stale:
+        del sys.modules[name]
+    try:
+        if T is torch:
+            return importlib.import_module('torchinfo')
+        with aliasing.as_torch():
+            return importlib.import_module('torchinfo')
+    finally:
+        for name in [n for n in sys.modules if n.split('.')[0] == 'torchinfo']:
+            del sys.modules[name]
+
+
+def test_mrdbourke_torchinfo_summaries():
+    """Notebooks 04 and 06: torchinfo's summary of TinyVGG, and of one with frozen features and a new head with
+    the column and row settings of notebook 06: the same table, sizes in MB included."""
+    def run(T):
+        summary = _torchinfo(T).summary
+        T.manual_seed(42)
+        model = _tinyvgg(T)(3, 10, 3)
+        first = str(summary(model, input_size=[1, 3, 32, 32], verbose=0))
+        for param in model.conv_block_1.parameters():
+            param.requires_grad = False
+        model.classifier = T.nn.Sequential(T.nn.Flatten(), T.nn.Dropout(p=0.2, inplace=True),
+                                           T.nn.Linear(in_features=640, out_features=3, bias=True))
+        second = str(summary(model=model, input_size=(4, 3, 32, 32), verbose=0,
+                             col_names=['input_size', 'output_size', 'num_params', 'trainable'], col_width=20,
+                             row_settings=['var_names']))
+        return first, second
+    want, got = _both(run)
+    assert got == want
+
+
+def _mae_navit(T):
+    """vit_pytorch's MAE (random masking by argsort of uniforms, batch_range fancy indexing, mask tokens with
+    their positions) pretraining a ViT, and NaViT (patch-n'-pack of images of several sizes: pad_sequence,
+    F.pad of image ids, top-k token dropout, block-diagonal attention masks by masked_fill with -finfo.max,
+    query-normalised attention pooling)."""
+    nn, F = T.nn, T.nn.functional
+    ViT, _, Transformer = _vit_classes(T, _einops_layers(T))
+    rearrange, repeat = einops.rearrange, einops.repeat
+
+    class MAE(nn.Module):
+        def __init__(self, encoder, decoder_dim, masking_ratio=0.75):
+            super().__init__()
+            self.encoder, self.masking_ratio = encoder, masking_ratio
+            num_patches, encoder_dim = encoder.pos_embedding.shape[-2:]
+            self.to_patch, self.patch_to_emb = encoder.to_patch_embedding[0], encoder.to_patch_embedding[1:]
+            self.enc_to_dec = nn.Linear(encoder_dim, decoder_dim)
+            self.mask_token = nn.Parameter(T.randn(decoder_dim))
+            self.decoder = Transformer(decoder_dim, 1, 2, 8, decoder_dim * 4)
+            self.decoder_pos_emb = nn.Embedding(num_patches, decoder_dim)
+            self.to_pixels = nn.Linear(decoder_dim, encoder.to_patch_embedding[2].weight.shape[-1])
+
+        def forward(self, img):
+            patches = self.to_patch(img)
+            batch, num_patches, *_ = patches.shape
+            tokens = self.patch_to_emb(patches) + self.encoder.pos_embedding[:, 1:(num_patches + 1)]
+            num_masked = int(self.masking_ratio * num_patches)
+            rand_indices = T.rand(batch, num_patches, device=img.device).argsort(dim=-1)
+            masked, unmasked = rand_indices[:, :num_masked], rand_indices[:, num_masked:]
+            batch_range = T.arange(batch, device=img.device)[:, None]
+            encoded = self.encoder.transformer(tokens[batch_range, unmasked])
+            decoder_tokens = self.enc_to_dec(encoded) + self.decoder_pos_emb(unmasked)
+            mask_tokens = repeat(self.mask_token, 'd -> b n d', b=batch, n=num_masked) + self.decoder_pos_emb(masked)
+            decoded = self.decoder(T.cat((mask_tokens, decoder_tokens), dim=1))
+            return F.mse_loss(self.to_pixels(decoded[:, :num_masked]), patches[batch_range, masked])
+
+    class LayerNorm(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.gamma = nn.Parameter(T.ones(dim))
+            self.register_buffer('beta', T.zeros(dim))
+
+        def forward(self, x):
+            return F.layer_norm(x, x.shape[-1:], self.gamma, self.beta)
+
+    class RMSNorm(nn.Module):
+        def __init__(self, heads, dim):
+            super().__init__()
+            self.scale, self.gamma = dim ** 0.5, nn.Parameter(T.ones(heads, 1, dim))
+
+        def forward(self, x):
+            return F.normalize(x, dim=-1) * self.scale * self.gamma
+
+    class Attention(nn.Module):
+        def __init__(self, dim, heads, dim_head, dropout=0.):
+            super().__init__()
+            self.heads, self.norm = heads, LayerNorm(dim)
+            self.q_norm, self.k_norm = RMSNorm(heads, dim_head), RMSNorm(heads, dim_head)
+            self.dropout = nn.Dropout(dropout)
+            self.to_q = nn.Linear(dim, dim_head * heads, bias=False)
+            self.to_kv = nn.Linear(dim, dim_head * heads * 2, bias=False)
+            self.to_out = nn.Linear(dim_head * heads, dim, bias=False)
+
+        def forward(self, x, context=None, attn_mask=None):
+            x = self.norm(x)
+            qkv = (self.to_q(x), *self.to_kv(x if context is None else context).chunk(2, dim=-1))
+            q, k, v = map(lambda t: rearrange(t, 'b n (h d) -> b h n d', h=self.heads), qkv)
+            dots = T.matmul(self.q_norm(q), self.k_norm(k).transpose(-1, -2))
+            dots = dots.masked_fill(~attn_mask, -T.finfo(dots.dtype).max)
+            out = T.matmul(self.dropout(dots.softmax(dim=-1)), v)
+            return self.to_out(rearrange(out, 'b h n d -> b n (h d)'))
+
+    class NaViT(nn.Module):
+        def __init__(self, size, p, num_classes, dim, depth, heads, dim_head, token_dropout_prob):
+            super().__init__()
+            self.p, self.token_dropout_prob = p, token_dropout_prob
+            self.to_patch_embedding = nn.Sequential(LayerNorm(3 * p * p), nn.Linear(3 * p * p, dim), LayerNorm(dim))
+            self.pos_h, self.pos_w = nn.Parameter(T.randn(size // p, dim)), nn.Parameter(T.randn(size // p, dim))
+            self.dropout = nn.Dropout(0.1)
+            self.layers = nn.ModuleList([nn.ModuleList([
+                Attention(dim, heads, dim_head, 0.1),
+                nn.Sequential(LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))])
+                for _ in range(depth)])
+            self.norm = LayerNorm(dim)
+            self.attn_pool_queries = nn.Parameter(T.randn(dim))
+            self.attn_pool = Attention(dim, heads, dim_head)
+            self.mlp_head = nn.Sequential(LayerNorm(dim), nn.Linear(dim, num_classes, bias=False))
+
+        def forward(self, batched_images):
+            pad = partial(T.nn.utils.rnn.pad_sequence, batch_first=True)
+            num_images, seqs, positions, ids = [], [], [], []
+            for images in batched_images:
+                num_images.append(len(images))
+                image_ids, group_seqs, group_pos = T.empty((0,), dtype=T.long), [], []
+                for image_id, image in enumerate(images):
+                    ph, pw = (d // self.p for d in image.shape[-2:])
+                    pos = rearrange(T.stack(T.meshgrid((T.arange(ph), T.arange(pw)), indexing='ij'), dim=-1),
+                                    'h w c -> (h w) c')
+                    seq = rearrange(image, 'c (h p1) (w p2) -> (h w) (c p1 p2)', p1=self.p, p2=self.p)
+                    keep = T.randn((seq.shape[-2],)).topk(max(1, int(seq.shape[-2] * (1 - self.token_dropout_prob))),
+                                                          dim=-1).indices
+                    seq, pos = seq[keep], pos[keep]
+                    image_ids = F.pad(image_ids, (0, seq.shape[-2]), value=image_id)
+                    group_seqs.append(seq)
+                    group_pos.append(pos)
+                ids.append(image_ids)
+                seqs.append(T.cat(group_seqs, dim=0))
+                positions.append(T.cat(group_pos, dim=0))
+            lengths = T.tensor([s.shape[-2] for s in seqs], dtype=T.long)
+            key_pad_mask = rearrange(lengths, 'b -> b 1') > rearrange(T.arange(lengths.amax().item()), 'n -> 1 n')
+            ids = pad(ids)
+            attn_mask = rearrange(ids, 'b i -> b 1 i 1') == rearrange(ids, 'b j -> b 1 1 j')
+            attn_mask = attn_mask & rearrange(key_pad_mask, 'b j -> b 1 1 j')
+            h_idx, w_idx = pad(positions).unbind(dim=-1)
+            x = self.dropout(self.to_patch_embedding(pad(seqs)) + self.pos_h[h_idx] + self.pos_w[w_idx])
+            for attn, ff in self.layers:
+                x = attn(x, attn_mask=attn_mask) + x
+                x = ff(x) + x
+            x = self.norm(x)
+            num_images = T.tensor(num_images, dtype=T.long)
+            queries = repeat(self.attn_pool_queries, 'd -> b n d', n=num_images.amax().item(), b=x.shape[0])
+            arange = T.arange(num_images.amax().item())
+            pool_mask = (rearrange(arange, 'i -> i 1') == rearrange(ids, 'b j -> b 1 j')) & rearrange(
+                key_pad_mask, 'b j -> b 1 j')
+            x = self.attn_pool(queries, context=x, attn_mask=rearrange(pool_mask, 'b i j -> b 1 i j')) + queries
+            x = rearrange(x, 'b n d -> (b n) d')[rearrange(arange < rearrange(num_images, 'b -> b 1'), 'b n -> (b n)')]
+            return self.mlp_head(x)
+
+    T.manual_seed(0)
+    vit = ViT(image_size=16, patch_size=4, num_classes=5, dim=32, depth=2, heads=4, mlp_dim=64, dim_head=8)
+    mae = MAE(vit, decoder_dim=16)
+    opt, images, seen = T.optim.Adam(mae.parameters(), lr=1e-3), T.randn(4, 3, 16, 16), []
+    for _ in range(3):
+        loss = mae(images)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen.append(loss.item())
+    navit = NaViT(16, 4, 5, dim=32, depth=2, heads=4, dim_head=8, token_dropout_prob=0.1)
+    opt = T.optim.Adam(navit.parameters(), lr=1e-3)
+    groups = [[T.randn(3, 16, 8), T.randn(3, 8, 16)], [T.randn(3, 16, 16)],
+              [T.randn(3, 8, 8), T.randn(3, 4, 12), T.randn(3, 12, 4)]]
+    for _ in range(3):
+        loss = F.cross_entropy(navit(groups), T.tensor([0, 1, 2, 3, 4, 0]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen.append(loss.item())
+    navit.eval()
+    with T.no_grad():
+        logits = navit(groups)
+    return seen, vit.pos_embedding, logits
+
+
+def test_vit_pytorch_mae_and_navit():
+    want, got = _both(_mae_navit)
+    _same_tree(got, want, atol=1e-5, rtol=1e-4)
