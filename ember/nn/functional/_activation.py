@@ -78,8 +78,17 @@ def _inplace(out_of_place, name, node_name=None, np_backward=None):
 
 
 def _sig(a):
+    """1 / (1 + exp(-a)); a float ndarray on one temporary, its steps in place (the same values: each rounds as
+    the expression's does), where the expression allocated four. Backward of (8, 32, 32, 32) float32, one thread,
+    SkylakeX, min of 15 interleaved (us): silu 220 -> 207, softplus 323 -> 306, logsigmoid 191 -> 173, mish 864 ->
+    841, glu 159 -> 155."""
     with np.errstate(over='ignore'):
-        return 1.0 / (1.0 + np.exp(-a))
+        if type(a) is not np.ndarray or not a.ndim or a.dtype.kind != 'f':
+            return 1.0 / (1.0 + np.exp(-a))
+        s = np.negative(a)
+        np.exp(s, out=s)
+        s += 1.0
+        return np.divide(1.0, s, out=s)
 
 
 # -- hardtanh, relu6 -----------------------------------------------------------------------------------------
