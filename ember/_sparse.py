@@ -24,6 +24,7 @@ from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from ._dtype import FROM_NP
+from ._torch_function import _disabled_torch_function_impl
 from .tensor import Size, Tensor, _check_device, _wrap_dim
 
 _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur when '
@@ -43,6 +44,7 @@ class SparseTensor(Tensor):
     layout = _layout.sparse_coo
     is_sparse = True
     _fused_products = True      # products with dense tensors add each entry's as one fused multiply-add (_spmm)
+    __torch_function__ = _disabled_torch_function_impl    # a plain tensor's ops (a layout in PyTorch)
 
     @property
     def _data(self):

@@ -162,19 +162,52 @@ class Tensor(metaclass=_TorchNamedType):
     _retains_grad = False
     _backward_hooks = None
 
-    def __new__(cls, *args, **kwargs):
-        return object.__new__(cls)
-
-    def __init__(self, *args, device=None):
+    def __new__(cls, *args, device=None):
         """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised (zeros),
-        ``Tensor(t)`` shares ``t``'s data whatever its dtype."""
+        ``Tensor(t)`` shares ``t``'s data whatever its dtype. Done here (Tensor has object's ``__init__``, as in
+        PyTorch), so that a subclass's ``super().__new__(cls, data)`` makes its data whatever its ``__init__`` takes."""
         if device is not None and _check_device(device):
             raise RuntimeError('legacy constructor expects device type: cpu but device type: meta was passed')
         if len(args) == 1 and isinstance(args[0], Tensor):
             arr = args[0]._data
         else:
             arr = _legacy_array(args, DEFAULT.np)
+        self = object.__new__(cls)
         _init(self, arr, None)
+        return self
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass that dispatches (its ``__torch_function__`` is not the disabled one) gets the dispatching
+        stand-ins of the Tensor methods it inherits (see ``ember._torch_function``)."""
+        super().__init_subclass__(**kwargs)
+        from ._torch_function import subclass_defined
+        subclass_defined(cls)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """PyTorch's default: run ``func`` with subclass dispatch off and return its tensors as ``cls``."""
+        from ._torch_function import default_torch_function
+        return default_torch_function(cls, func, types, args, kwargs)
+
+    def as_subclass(self, cls):
+        """This tensor as an instance of ``cls`` (a Tensor subclass): same memory, and in the autograd graph
+        through an AliasBackward0 node when it requires grad."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError('Creating a Tensor subclass from a class that does not inherit from Tensor is not '
+                            'possible. Make sure your class inherits from Tensor.')
+        from .ops.shape import alias
+        return retype(alias(self), cls)
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False, dispatch_sizes_strides_policy=None, dispatch_device=False,
+                       dispatch_layout=False, _extra_dispatch_keys=None, storage_size=None):
+        """A ``cls`` leaf sharing ``data``'s memory and version counter (``data.detach()``), requiring grad as
+        asked (``nn.Parameter``'s constructor in PyTorch)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"cls must be a type (got {type(cls).__name__})")
+        t = retype(data.detach(), cls)
+        t.requires_grad_(require_grad)
+        return t
 
     @staticmethod
     def _make(arr, grad_fn=None):
@@ -608,6 +641,8 @@ class Tensor(metaclass=_TorchNamedType):
         return tensor_repr(self)
 
     def __reduce_ex__(self, protocol):
+        if type(self) is not Tensor:
+            return (_rebuild_subclass, (type(self), self._data, self._requires_grad, user_state(self)))
         return (_rebuild_tensor, (self._data, self._requires_grad))
 
     def __deepcopy__(self, memo):
@@ -618,7 +653,9 @@ class Tensor(metaclass=_TorchNamedType):
                                'https://github.com/pytorch/pytorch/pull/103001')
         if id(self) in memo:
             return memo[id(self)]
-        new = type(self).__new__(type(self))
+        if type(self) is not Tensor:
+            _check_subclass_copy(self)
+        new = object.__new__(type(self))
         _init(new, self._data.copy(), None)
         new._requires_grad = self._requires_grad
         if self._grad is not None:
@@ -757,6 +794,39 @@ def _rebuild_tensor(arr, requires_grad):
     t = Tensor._make(arr)
     t._requires_grad = requires_grad
     return t
+
+
+def _check_subclass_copy(t):
+    """PyTorch deep-copies an instance of a (dispatching) subclass only if its ``new_empty`` keeps the class."""
+    from ._torch_function import dispatches
+    if dispatches(type(t)) and type(t.new_empty(())) is not type(t):
+        raise RuntimeError('The default implementation of __deepcopy__() for non-wrapper subclasses only works for '
+                           'subclass types that implement new_empty() and for which that function returns another '
+                           'instance of the same subclass. You should either properly implement new_empty() for '
+                           'your subclass or override __deepcopy__() if it is intended behavior for new_empty() to '
+                           'return an instance of a different type.')
+
+
+def _rebuild_subclass(cls, arr, requires_grad, state):
+    """A pickled Tensor subclass instance: its class, values, requires_grad and Python attributes."""
+    t = retype(_rebuild_tensor(arr, requires_grad), cls)
+    t.__dict__.update(state)
+    return t
+
+
+def retype(t, cls):
+    """``t`` (a fresh tensor no one else holds) made an instance of ``cls``: its class swapped when the layouts
+    agree, else its state moved into a new ``cls`` object (a subclass with ``__slots__`` of its own)."""
+    if type(t) is cls:
+        return t
+    try:
+        t.__class__ = cls
+        return t
+    except TypeError:
+        out = object.__new__(cls)
+        out._data, out._requires_grad, out._grad, out.grad_fn = t._data, t._requires_grad, t._grad, t.grad_fn
+        out.__dict__.update(t.__dict__)
+        return out
 
 
 def _to_nested(x):

@@ -1057,6 +1057,64 @@ PACKAGES[-len(MORE) + list(MORE).index('testing')].cases.append(
 PACKAGES.append(Call('autograd', 'profiler', [Case('record_function', _imported('autograd.profiler', _profiled))]))
 
 
+# -- Tensor subclasses and __torch_function__ (tests/test_torch_function.py has the extending notes' examples) ----
+def _sub(lib):
+    """A Tensor subclass instance of lib (ops on it keep the class)."""
+    return lib.tensor([1.0, -2.0]).as_subclass(type('Sub', (lib.Tensor,), {}))
+
+
+class _Like:
+    """A Tensor-like that is not a Tensor: handles every function by naming it."""
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return ['handled', func.__name__, [t.__name__ for t in types]]
+
+
+def _overrides(lib):
+    importlib.import_module(f'{lib.__name__}.overrides')
+    return lib.overrides
+
+
+def _handled(lib):
+    o = _overrides(lib)
+
+    def public(x):
+        return o.handle_torch_function(public, (x,), x) if o.has_torch_function((x,)) else 'plain'
+    return [public(1), public(_Like()), public(lib.ones(1))]
+
+
+def _wrapped(lib):
+    @_overrides(lib).wrap_torch_function(lambda a: (a,))
+    def f(a):
+        return 'plain'
+    return [f(1), f(_Like())]
+
+
+TORCH_FUNCTION = [
+    Call('Tensor', 'as_subclass', [Case('ops keep the class', lambda lib: [type(_sub(lib) * 2).__name__, _sub(lib) * 2,
+                                                                          repr(_sub(lib))]),
+                                   Case('not a Tensor class', lambda lib: lib.ones(1).as_subclass(int), error=True)]),
+    Call('Tensor', '__torch_function__', [Case('a Tensor-like', lambda lib: [lib.add(_Like(), 1), lib.mean(_Like()),
+                                                                          lib.nn.functional.relu(_Like())])]),
+    Call('overrides', 'has_torch_function', [Case('arguments', lambda lib: [
+        _overrides(lib).has_torch_function(a) for a in ((lib.ones(1),), (_sub(lib),), (_Like(), 1), ())])]),
+    Call('overrides', 'handle_torch_function', [Case('a Tensor-like', _handled)]),
+    Call('overrides', 'wrap_torch_function', [Case('a Tensor-like', _wrapped)]),
+    Call('overrides', 'is_tensor_like', [Case('objects', lambda lib: [
+        _overrides(lib).is_tensor_like(a) for a in (lib.ones(1), _sub(lib), _Like(), 1.0, lib.Tensor)])]),
+    Call('overrides', 'resolve_name', [Case('functions', lambda lib: [
+        _overrides(lib).resolve_name(f) for f in (lib.add, lib.Tensor.add, lib.nn.functional.relu)])]),
+    Call('overrides', 'is_tensor_method_or_property', [Case('functions', lambda lib: [
+        _overrides(lib).is_tensor_method_or_property(f) for f in (lib.add, lib.Tensor.add, lib.Tensor.T.__get__)])]),
+    Call('overrides', 'get_overridable_functions', [Case('members', lambda lib: [
+        lib.add in _overrides(lib).get_overridable_functions()[lib],
+        lib.Tensor.sum in _overrides(lib).get_overridable_functions()[lib.Tensor]])]),
+    Call('overrides', 'get_testing_overrides', [Case('dummies', lambda lib: [
+        _overrides(lib).get_testing_overrides()[f](lib.ones(1)) for f in (lib.exp, lib.Tensor.exp)])]),
+    Call('overrides', 'get_ignored_functions', [Case('members', lambda lib: [
+        f in _overrides(lib).get_ignored_functions() for f in (lib.Tensor.as_subclass, lib.add)])]),
+]
+
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD +
-           FUNC + PACKAGES)
+           FUNC + PACKAGES + TORCH_FUNCTION)

@@ -5,12 +5,14 @@ import numpy as np
 from .. import _dtype as _dtypes
 from .._dtype import DEFAULT, FROM_NP, to_np
 from ..tensor import Tensor, _init, user_state, INFERENCE_CELL
+from .._torch_function import _disabled_torch_function_impl
 
 __all__ = ['Parameter', 'Buffer', 'UninitializedParameter', 'UninitializedBuffer', 'is_lazy']
 
 
 class Parameter(Tensor):
     """A leaf tensor that ``Module.__setattr__`` registers as a parameter; requires grad by default."""
+    __torch_function__ = _disabled_torch_function_impl   # ops on it give plain tensors, as in PyTorch
 
     def __new__(cls, data=None, requires_grad=True):
         arr = np.empty(0, DEFAULT.np) if data is None else data._data
@@ -86,6 +88,7 @@ _DATA_SLOT = Tensor._data   # the slot behind Tensor._data, which the uninitiali
 class UninitializedTensorMixin:
     """A parameter or buffer whose shape is not known yet (a lazy module's, until its first forward): it has
     a dtype but no values; any op on it raises, and ``materialize(shape)`` turns it into ``cls_to_become``."""
+    __torch_function__ = _disabled_torch_function_impl
 
     @property
     def _data(self):

@@ -55,6 +55,12 @@ def _infer_shape(shape, numel, op='view'):
 ViewBackward0 = _node('ViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 UnsafeViewBackward0 = _node('UnsafeViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 ReshapeAliasBackward0 = _node('ReshapeAliasBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+AliasBackward0 = _node('AliasBackward0', lambda self, g: g)
+
+
+def alias(input):
+    """A view of all of ``input`` (aten's alias, recorded as AliasBackward0): what ``as_subclass`` retypes."""
+    return _result(input, input._data, AliasBackward0)
 
 
 def view(input, *shape, size=None, dtype=None):

@@ -6,6 +6,7 @@ from enum import Enum
 
 import ember
 from ember.tensor import Tensor
+from ember._torch_function import _disabled_torch_function_impl
 
 __all__ = ['TVTensor', 'Image', 'Video', 'Mask', 'BoundingBoxes', 'BoundingBoxFormat', 'is_rotated_bounding_format',
            'wrap']
@@ -36,6 +37,7 @@ def _from_pil(data):
 
 class TVTensor(Tensor):
     """Base class of the tv_tensors."""
+    __torch_function__ = _disabled_torch_function_impl
 
     def __init__(self, *args, **kwargs):
         """Construction happens in ``__new__``."""
