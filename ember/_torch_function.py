@@ -11,8 +11,8 @@ Design: plain tensors pay nothing for it.
   define itself: only its instances reach them. ``nn.Parameter``, sparse tensors and ember's other own
   subclasses opt out with ``_disabled_torch_function_impl`` (as ``Parameter`` does in PyTorch).
 * The public functions of the torch namespaces are replaced by dispatching wrappers (:func:`install`, one
-  wrapper factory for all) only once the protocol can matter: a dispatching subclass is defined, or
-  ``torch.overrides`` or ``torch.fx`` is imported. Until then they are the plain functions: an always-on
+  wrapper factory for all) only once the protocol can matter: the first instance of a dispatching subclass is
+  made, or ``torch.overrides`` or ``torch.fx`` is imported (fx's Proxy is a Tensor-like). Until then they are the plain functions: an always-on
   wrapper cost ~190 ns on a ~700 ns ``torch.add`` of two 4-element tensors (min of 15 interleaved runs).
   Once installed, a wrapper looks up each argument's type in a set of types known not to dispatch (Tensor,
   numbers, ...) and calls straight through.
@@ -23,6 +23,10 @@ Design: plain tensors pay nothing for it.
   that Python raises its own).
 * ``DisableTorchFunctionSubclass`` (entered by the default ``Tensor.__torch_function__`` around the call) and
   ``DisableTorchFunction`` turn dispatch off in this thread.
+
+* A plain tensor's binary pointwise op with a Tensor-like operand that is not a Tensor (``plain + like``,
+  ``plain.add(like)``, fx's ``tensor + proxy``) fails to convert it, and that error path asks the Tensor-like
+  (``ops._util.torch_function_operand``), as ``Tensor.add``.
 
 What differs from PyTorch: a Tensor-like that is not a Tensor subclass is dispatched to by ``torch.*``
 functions only after one of the triggers above (before, ember's plain error comes); a method called on a plain
@@ -87,11 +91,8 @@ def _is_torch_function_all_disabled():
     return bool(STATE.all_off)
 
 
-class _Plain(set):
-    """Types whose instances never dispatch (no ``__torch_function__``, or the disabled one)."""
-
-
-PLAIN = _Plain((Tensor, int, float, bool, complex, str, type(None), slice, type(Ellipsis)))
+# types whose instances never dispatch (no ``__torch_function__``, or the disabled one); grows as they are met
+PLAIN = {Tensor, int, float, bool, complex, str, type(None), slice, type(Ellipsis)}
 
 
 def _is_disabled(tf):
@@ -255,7 +256,7 @@ def _wrapper_for(name, value):
 
 def subclass_defined(cls):
     """``Tensor.__init_subclass__``: give a dispatching subclass the wrappers of the Tensor attributes it
-    inherits unchanged, and switch the torch namespaces' dispatch on."""
+    inherits unchanged (the torch namespaces' dispatch waits for its first instance: see instance_made)."""
     tf = getattr(cls, '__torch_function__', None)
     if tf is None or _is_disabled(tf):
         return
@@ -266,7 +267,14 @@ def subclass_defined(cls):
             wrapper = _wrapper_for(name, value)
             if wrapper is not None:
                 setattr(cls, name, wrapper)
-    install()
+
+
+def instance_made(cls):
+    """A ``cls`` instance is being made (Tensor.__new__, as_subclass, _make_subclass, unpickling): the first of a
+    dispatching class switches the torch namespaces' dispatch on. Not at class definition, so that a program
+    that imports torchvision (whose tv_tensors are such classes) but never makes one keeps the plain functions."""
+    if not _INSTALLED and dispatches(cls):
+        install()
 
 
 def default_torch_function(cls, func, types_, args=(), kwargs=None):
@@ -377,7 +385,8 @@ def install():
             if module_name == 'ember.nn.functional' and name in F_BUILTINS['torch'] and hasattr(ember, name):
                 path = f'torch.{name}'
             wrapper = _function_wrapper(value, _label(name, torch_name, prefix))
-            wrapper.__module__, wrapper.__qualname__ = module_name, name   # pickled by reference as itself
+            # named as in its namespace (torch.arctan, not its implementation atan), pickled by reference as itself
+            wrapper.__module__, wrapper.__name__, wrapper.__qualname__ = module_name, name, name
             _PATHS[wrapper] = path
             _ORIGINALS[wrapper] = value
             setattr(module, name, wrapper)

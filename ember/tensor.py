@@ -174,6 +174,9 @@ class Tensor(metaclass=_TorchNamedType):
             arr = _legacy_array(args, DEFAULT.np)
         self = object.__new__(cls)
         _init(self, arr, None)
+        if cls is not Tensor:
+            from ._torch_function import instance_made
+            instance_made(cls)
         return self
 
     def __init_subclass__(cls, **kwargs):
@@ -819,6 +822,8 @@ def retype(t, cls):
     agree, else its state moved into a new ``cls`` object (a subclass with ``__slots__`` of its own)."""
     if type(t) is cls:
         return t
+    from ._torch_function import instance_made
+    instance_made(cls)
     try:
         t.__class__ = cls
         return t

@@ -850,6 +850,24 @@ def test_tv_tensor_types_and_reprs():
     assert res[1] == res[0]
 
 
+def test_tv_tensor_torch_function_results():
+    """torchvision's TVTensor.__torch_function__: in-place ops, torch functions, indexing and splits give plain
+    tensors; clone/to/detach/requires_grad_ keep the type (BoundingBoxes their metadata), also through autograd."""
+    res = []
+    for T in (torch, ember):
+        tvt = _tvt(T)
+        b = tvt.BoundingBoxes([[1.0, 2, 3, 4], [2, 3, 5, 7.5]], format='XYWH', canvas_size=(10, 12))
+        img = tvt.Image(T.ones(1, 2, 2), requires_grad=True)
+        y = img.detach().requires_grad_()
+        z = (y.clone() * 2).sum()
+        z.backward()
+        res.append([_describe(b.clone().add_(1)), _describe(T.add(b, 1)), _describe(b.split(1)),
+                    _describe(b.detach()), _describe(img.to(T.float64)), _describe(y), y.requires_grad,
+                    _describe(T.cat([b, b])), _describe(img.clone()), img.clone().grad_fn.name(), _describe(y.grad),
+                    _describe(tvt.Mask(T.zeros(1, 2, dtype=T.uint8)).clone().float())])
+    assert res[1] == res[0]
+
+
 @pytest.mark.parametrize('dtype', [np.float32, np.int64])
 def test_convert_and_clamp_bounding_boxes(dtype):
     data = np.array([[-3, 2, 14, 9], [1, 1, 5, 6], [4, -2, 9, 20]], dtype)

@@ -329,6 +329,17 @@ def test_dispatch_order_and_notimplemented():
         assert es.replace('<locals>', '') == ts.replace('<locals>', '')
 
 
+def test_plain_tensor_with_a_tensor_like_operand():
+    """``plain + like`` and ``plain.add(like)`` reach the Tensor-like as ``Tensor.add`` (PyTorch's C++ name)."""
+    def run(L):
+        class Named:
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return func.__name__, [type(a).__name__ for a in args]
+        return L.ones(1) + Named(), L.ones(1).add(Named()), L.ones(1) * Named(), L.ones(1).mul(Named())
+    _same(run)
+
+
 def test_operator_notimplemented_gives_python_error():
     def run(L):
         class N(L.Tensor):

@@ -134,6 +134,19 @@ class Proxy:
             raise AttributeError(k)
         return Attribute(self, k)
 
+    @classmethod
+    def __torch_function__(cls, orig_method, types, args=None, kwargs=None):
+        """A torch function (or a Tensor method of a subclass) called with a Proxy among its arguments:
+        recorded as a ``call_function`` node (``call_method`` for a Tensor method), as PyTorch records it."""
+        from ._dispatch import find_proxy, rebound
+        from ..overrides import is_tensor_method_or_property
+        args, kwargs = args or (), kwargs or {}
+        tracer = find_proxy(args, kwargs).tracer
+        if is_tensor_method_or_property(orig_method):
+            return tracer.create_proxy("call_method", orig_method.__name__, args, kwargs)
+        args, kwargs = rebound(orig_method, args, kwargs)
+        return tracer.create_proxy("call_function", orig_method, args, kwargs)
+
     def __getstate__(self):
         return self.__dict__
 
@@ -170,10 +183,6 @@ class Proxy:
 
     def keys(self):
         return self.tracer.keys(self)
-
-    def __ember_fx_method__(self, name, x, y):
-        """``tensor + proxy``: ember's binary op calls this on its error path; records ``x.name(y)``."""
-        return self.tracer.create_proxy("call_method", name, (x, y), {})
 
     def __len__(self):
         raise RuntimeError("'len' is not supported in symbolic tracing by default. If you want this call to be "

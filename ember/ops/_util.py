@@ -37,15 +37,15 @@ class NotOperand(TypeError):
     """A Python list or tuple given where an op takes a Tensor or a number (PyTorch refuses it too)."""
 
 
-def fx_operand(name, x, y):
-    """When an operand is a ``torch.fx`` Proxy (``tensor + proxy`` while tracing): the Proxy of the method
-    call it records (as PyTorch's ``__torch_function__`` records it), else None. Only reached on the error
-    path, so plain ops pay nothing for it."""
-    for v in (x, y):
-        record = getattr(type(v), '__ember_fx_method__', None)
-        if record is not None:
-            return record(v, name, x, y)
-    return None
+def torch_function_operand(name, x, y):
+    """When an operand is a Tensor-like that is not a Tensor (a ``torch.fx`` Proxy: ``tensor + proxy`` while
+    tracing): what its ``__torch_function__`` makes of ``Tensor.<name>(x, y)``, else None. Only reached on the
+    error path, so plain ops pay nothing for it."""
+    from .._torch_function import overloaded_args, handle
+    over = overloaded_args((x, y))
+    if not over:
+        return None
+    return handle(getattr(Tensor, name), over, (x, y), None, f'torch.Tensor.{name}')
 
 
 def operand_error(name, x, y):

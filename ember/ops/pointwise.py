@@ -12,8 +12,8 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
-from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, fx_operand, \
-    cast_array, type_name
+from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
+    cast_array, type_name, torch_function_operand
 from .inplace import make_inplace
 from . import _special, _fused, _old_overloads
 
@@ -245,7 +245,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             except NotOperand:
                 raise operand_error(name, input, other) from None
             except TypeError:
-                recorded = fx_operand(name, input, other)
+                recorded = torch_function_operand(name, input, other)
                 if recorded is None:
                     raise
                 return recorded

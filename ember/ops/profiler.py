@@ -4,11 +4,11 @@ from ..profiler._record import record_function
 
 
 def _fx_record(fn, *args):
-    """When an argument is a torch.fx Proxy, record the call in its graph instead."""
-    for a in args:
-        if getattr(type(a), "__ember_fx_method__", None) is not None:
-            return a.tracer.create_proxy("call_function", fn, args, {})
-    return None
+    """When an argument is a Tensor-like (a torch.fx Proxy), what its ``__torch_function__`` makes of the call
+    (the Proxy records it in its graph); else None."""
+    from .._torch_function import overloaded_args, handle
+    over = overloaded_args(args)
+    return handle(fn, over, args, None) if over else None
 
 
 def _record_function_enter(name, args=None):

@@ -1,24 +1,20 @@
 """``torchvision.tv_tensors``: tensor subclasses that tell the v2 transforms what a tensor holds (``Image``,
-``Video``, ``Mask``, ``BoundingBoxes`` with their format and canvas size). As in torchvision, most operations on
-one return a plain tensor; ``clone``, ``to``, ``detach`` and ``requires_grad_`` keep the subclass and its
-metadata, and :func:`wrap` puts a plain result back into the type of another."""
+``Video``, ``Mask``, ``BoundingBoxes`` with their format and canvas size). As in torchvision, their
+``__torch_function__`` returns plain tensors from most operations (in-place ones too); ``clone``, ``to``,
+``detach`` and ``requires_grad_`` keep the subclass and its metadata, and :func:`wrap` puts a plain result back
+into the type of another."""
 from enum import Enum
 
 import ember
 from ember.tensor import Tensor
-from ember._torch_function import _disabled_torch_function_impl
+from ember._torch_function import DisableTorchFunctionSubclass
 
 __all__ = ['TVTensor', 'Image', 'Video', 'Mask', 'BoundingBoxes', 'BoundingBoxFormat', 'is_rotated_bounding_format',
            'wrap']
 
 
-def _as_subclass(tensor, cls):
-    """A ``cls`` object over ``tensor``'s data and graph (``Tensor.as_subclass``): changes to one show in the
-    other."""
-    out = Tensor.__new__(cls)
-    out._data, out._requires_grad, out._grad, out.grad_fn = tensor._data, tensor._requires_grad, None, tensor.grad_fn
-    out.__dict__.update((k, v) for k, v in tensor.__dict__.items() if k.startswith('_'))   # ember's own state only
-    return out
+# the methods whose results keep the tv_tensor type of their first argument (torchvision's)
+_FORCE_TORCHFUNCTION_SUBCLASS = {Tensor.clone, Tensor.to, Tensor.detach, Tensor.requires_grad_, Tensor.pin_memory}
 
 
 def _to_tensor(data, dtype=None, requires_grad=None):
@@ -37,31 +33,53 @@ def _from_pil(data):
 
 class TVTensor(Tensor):
     """Base class of the tv_tensors."""
-    __torch_function__ = _disabled_torch_function_impl
 
     def __init__(self, *args, **kwargs):
         """Construction happens in ``__new__``."""
 
     @classmethod
+    def _wrap_output(cls, output, args=(), kwargs=None):
+        """``output``'s tensors (in tuples and lists too) as ``cls``."""
+        if isinstance(output, Tensor) and not isinstance(output, cls):
+            output = output.as_subclass(cls)
+        if isinstance(output, (tuple, list)):
+            output = type(output)(cls._wrap_output(part, args, kwargs) for part in output)
+        return output
+
+    @classmethod
     def wrap(cls, tensor, like, **kwargs):
-        return _as_subclass(tensor, cls)
+        return tensor.as_subclass(cls)
 
-    def _keep(self, out):
-        """``out`` (a plain result of a type-keeping method) as this tensor's type, with its metadata."""
-        return type(self).wrap(out, like=self) if isinstance(out, Tensor) else out
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """As torchvision's: run ``func`` on plain tensors; its result keeps the type only for the
+        ``_FORCE_TORCHFUNCTION_SUBCLASS`` methods called on one of ``cls``, else it is a plain tensor (an in-place
+        op's result too)."""
+        if not all(issubclass(cls, t) for t in types):
+            return NotImplemented
+        with DisableTorchFunctionSubclass():
+            output = func(*args, **kwargs or dict())
+            if func in _FORCE_TORCHFUNCTION_SUBCLASS and isinstance(args[0], cls):
+                return cls._wrap_output(output, args, kwargs)
+            if isinstance(output, cls):
+                return output.as_subclass(Tensor)
+        return output
 
-    def clone(self, *args, **kwargs):
-        return self._keep(Tensor.clone(self, *args, **kwargs))
+    @property
+    def shape(self):
+        return Tensor.shape.__get__(self)
 
-    def to(self, *args, **kwargs):
-        return self._keep(Tensor.to(self, *args, **kwargs))
+    @property
+    def ndim(self):
+        return Tensor.ndim.__get__(self)
 
-    def detach(self):
-        return self._keep(Tensor.detach(self))
+    @property
+    def device(self):
+        return Tensor.device.__get__(self)
 
-    def requires_grad_(self, requires_grad=True):
-        Tensor.requires_grad_(self, requires_grad)
-        return self
+    @property
+    def dtype(self):
+        return Tensor.dtype.__get__(self)
 
     def _make_repr(self, **kwargs):
         extra = ', '.join(f'{key}={value}' for key, value in kwargs.items())
@@ -90,7 +108,7 @@ class Image(TVTensor):
             raise ValueError(f'Tensor must be 2D or higher, got {tensor.ndim}D tensor.')
         if tensor.ndim == 2:
             tensor = tensor.unsqueeze(0)
-        return _as_subclass(tensor, cls)
+        return tensor.as_subclass(cls)
 
     def __repr__(self, *, tensor_contents=None):
         return self._make_repr()
@@ -103,7 +121,7 @@ class Video(TVTensor):
         tensor = _to_tensor(data, dtype, requires_grad)
         if tensor.ndim < 4:
             raise ValueError(f'Video must have at least 4 dimensions, got {tensor.ndim}.')
-        return _as_subclass(tensor, cls)
+        return tensor.as_subclass(cls)
 
     def __repr__(self, *, tensor_contents=None):
         return self._make_repr()
@@ -113,7 +131,7 @@ class Mask(TVTensor):
     """Segmentation or detection masks ``[..., H, W]``."""
 
     def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
-        return _as_subclass(_to_tensor(_from_pil(data), dtype, requires_grad), cls)
+        return _to_tensor(_from_pil(data), dtype, requires_grad).as_subclass(cls)
 
 
 class BoundingBoxFormat(Enum):
@@ -150,7 +168,7 @@ class BoundingBoxes(TVTensor):
             raise ValueError(f'clamping_mode must be None, hard or soft, got {clamping_mode}.')
         if isinstance(format, str):
             format = BoundingBoxFormat[format.upper()]
-        boxes = _as_subclass(tensor, cls)
+        boxes = tensor.as_subclass(cls)
         boxes.format, boxes.canvas_size, boxes.clamping_mode = format, canvas_size, clamping_mode
         return boxes
 
@@ -167,10 +185,17 @@ class BoundingBoxes(TVTensor):
             raise ValueError(f'Rotated bounding boxes should be floating point tensors, got {tensor.dtype}.')
         return cls._wrap(tensor, format=format, canvas_size=canvas_size, clamping_mode=clamping_mode)
 
-    def _keep(self, out):
-        return BoundingBoxes._wrap(out, format=self.format, canvas_size=self.canvas_size,
-                                   clamping_mode=self.clamping_mode, check_dims=False) \
-            if isinstance(out, Tensor) else out
+    @classmethod
+    def _wrap_output(cls, output, args=(), kwargs=None):
+        """``output``'s tensors as BoundingBoxes with the metadata of the first BoundingBoxes argument."""
+        like = next(a for a in (*args, *(kwargs or {}).values()) if isinstance(a, BoundingBoxes))
+        meta = dict(format=like.format, canvas_size=like.canvas_size, clamping_mode=like.clamping_mode,
+                    check_dims=False)
+        if isinstance(output, Tensor) and not isinstance(output, BoundingBoxes):
+            output = BoundingBoxes._wrap(output, **meta)
+        elif isinstance(output, (tuple, list)):
+            output = type(output)(BoundingBoxes._wrap(part, **meta) for part in output)
+        return output
 
     def _meta(self):
         return {'format': self.format, 'canvas_size': self.canvas_size, 'clamping_mode': self.clamping_mode}
@@ -184,4 +209,4 @@ def wrap(wrappee, *, like, **kwargs):
     wrap_method = getattr(type(like), 'wrap', None)
     if wrap_method is not None:
         return wrap_method(wrappee, like, **kwargs)
-    return _as_subclass(wrappee, type(like))
+    return wrappee.as_subclass(type(like))

@@ -21,7 +21,7 @@ __all__ = ['convert_bounding_box_format', 'clamp_bounding_boxes', 'ConvertBoundi
 
 def _pure(t):
     """``t`` as a plain tensor (``as_subclass(torch.Tensor)``)."""
-    return tv_tensors._as_subclass(t, Tensor) if type(t) is not Tensor else t
+    return t.as_subclass(Tensor) if type(t) is not Tensor else t
 
 
 def _is_pure(t):
