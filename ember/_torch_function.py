@@ -393,8 +393,14 @@ def install():
 
 
 def torch_path(obj):
-    """The torch name of a wrapped function ('torch.relu'), or None."""
-    try:
-        return _PATHS.get(obj)
-    except TypeError:
-        return None
+    """The torch name of a wrapped function ('torch.relu'), also seen through another wrapper of it (the
+    profiler's, while it records), or None."""
+    for _ in range(3):
+        try:
+            path = _PATHS.get(obj)
+        except TypeError:
+            return None
+        if path is not None or not hasattr(obj, '__wrapped__'):
+            return path
+        obj = obj.__wrapped__
+    return None

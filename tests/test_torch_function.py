@@ -492,3 +492,13 @@ def test_torch_save_of_subclass_values():
     buf.seek(0)
     loaded = ember.load(buf)
     assert loaded['w'].tolist() == [1.0, 2.0]
+
+
+def test_dispatch_through_a_profiler_session():
+    """The profiler's timing wrappers over torch functions leave dispatch and resolve_name as they were."""
+    def run(L):
+        x = L.ones(2).as_subclass(_subclass(L))
+        with L.profiler.profile():
+            inside = (L.add(x, 1), L.overrides.resolve_name(L.add))
+        return inside, L.add(x, 1), L.overrides.resolve_name(L.add)
+    _same(run)

@@ -132,7 +132,7 @@ def _allocated(args, result):
 
 
 _ACTIVE = []  # the recording sessions (nested profilers each get the events)
-_PATCHES = []  # (owner, name, original, is_dict) while wrappers are installed
+_PATCHES = []  # (owner, name, original, wrapper) while wrappers are installed
 
 
 def active():
@@ -180,7 +180,8 @@ def _layer_event(forward, aten, schema):
 
 
 def _set(owner, name, value):
-    _PATCHES.append((owner, name, owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name)))
+    _PATCHES.append((owner, name, owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name),
+                     value))
     setattr(owner, name, value)
 
 
@@ -251,8 +252,13 @@ def _subclasses(cls):
 
 
 def _uninstall():
+    """Put the originals back, except where something wrapped the timing wrapper meanwhile (the torch namespaces'
+    ``__torch_function__`` dispatch, switched on during a session): that stays, over an idle timing wrapper."""
     while _PATCHES:
-        owner, name, original = _PATCHES.pop()
+        owner, name, original, wrapper = _PATCHES.pop()
+        current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        if current is not wrapper:
+            continue
         if original is None and isinstance(owner, type):
             delattr(owner, name)
         else:
