@@ -308,3 +308,24 @@ def test_clamp_family_refuses_complex_as_pytorch(fn):
 ])
 def test_inplace_alpha_and_comparison_order(fn):
     run(fn, message=True)
+
+
+# -- common user errors: a BatchNorm of the wrong width, permute with the wrong number of dims ---------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.nn.BatchNorm2d(4)(L.ones(2, 3, 4, 4)),
+    lambda L: L.nn.BatchNorm1d(5)(L.ones(2, 3)),
+    lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(4), L.ones(3)),
+    lambda L: L.ones(2, 3).permute(0, 2, 1),
+    lambda L: L.ones(2, 3).permute(1),
+    lambda L: L.ones(2, 3).permute(0, 2),
+    lambda L: L.ones(2, 3).permute(0, 0),
+    lambda L: L.ones(2, 3).permute(0, -2),
+    lambda L: L.ones(()).permute(),
+])
+def test_common_user_error_first_line(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('dims', [(2, 0, 1), ((1, 2, 0),), ([0, 2, 1],), (-1, -3, -2)])
+def test_permute_that_fits(dims):
+    run(lambda L: L.arange(24.).reshape(2, 3, 4).permute(*dims))

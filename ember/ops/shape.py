@@ -237,11 +237,16 @@ def permute(input, *args, dims=None):
     """Reorder dims (a view): ``x.permute(1, 0)``, ``x.permute((1, 0))`` or ``dims=(1, 0)``."""
     dims = args if dims is None else _one_form('permute', 'dims', args, dims)
     a = input._data
-    perm = wrap_dims(shape_arg(dims) if dims and not isinstance(dims[0], (tuple, list)) else tuple(dims[0]), a.ndim)
-    if len(perm) != a.ndim:
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
+    raw = shape_arg(dims) if not isinstance(dims[0], (tuple, list)) else tuple(dims[0])
+    if len(raw) != a.ndim:   # (before the dims are wrapped: PyTorch counts them first)
         raise RuntimeError(f'permute(sparse_coo): number of dimensions in the tensor input does not match the '
                            f'length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not '
-                           f'equal to len(dims) = {len(perm)}')
+                           f'equal to len(dims) = {len(raw)}')
+    perm = tuple(wrap_dim(d, a.ndim) for d in raw)
+    if len(set(perm)) != len(perm):
+        raise RuntimeError('permute(): duplicate dims are not allowed.')
     return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
 
 

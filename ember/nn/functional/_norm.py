@@ -289,7 +289,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     C = x.shape[1]
     for name, t in (('running_mean', running_mean), ('running_var', running_var), ('weight', weight), ('bias', bias)):
         if t is not None and t._data.size != C:
-            raise RuntimeError(f'{name} should contain {C} elements not {t._data.size} (batch_norm: input of shape '
+            raise RuntimeError(f'{name} should contain {C} elements not {t._data.size}\n(batch_norm: input of shape '
                                f'{list(x.shape)} has {C} channels in dim 1; build the layer with num_features={C})')
     axes = (0,) + tuple(range(2, x.ndim))
     n = x.size // C if C else 0
