@@ -753,6 +753,7 @@ def lsun(L, **kw):
 DRAW_BOXES = np.array([[1, 2, 8, 7], [0, 0, 10, 8]], np.float32)
 DRAW_KEYPOINTS = np.array([[[1, 1], [5, 4], [9, 7]]], np.float32)
 DRAW_MASKS = np.random.default_rng(0).random((2, 9, 11)) > 0.5
+FLOW = (np.random.default_rng(1).standard_normal((3, 2, 40, 48)) * 4).astype(np.float32)
 
 GRID_KW = [{}, {'nrow': 3, 'padding': 1}, {'normalize': True},
            {'normalize': True, 'value_range': (0.2, 0.6), 'pad_value': 0.5},
@@ -804,6 +805,13 @@ VISION = [
         Case('float colors', lambda L: L.vutils.draw_keypoints(f32(L), L.torch.tensor(DRAW_KEYPOINTS), colors='red',
                                                                radius=1, width=1)),
         Case('2-d keypoints', lambda L: L.vutils.draw_keypoints(u8(L), L.torch.tensor(DRAW_KEYPOINTS[0])), error=True),
+    ]),
+    V('utils.flow_to_image', [
+        Case('(2, H, W)', lambda L: L.vutils.flow_to_image(L.torch.tensor(FLOW[0]))),
+        Case('batch', lambda L: L.vutils.flow_to_image(L.torch.tensor(FLOW))),
+        Case('zero flow', lambda L: L.vutils.flow_to_image(L.torch.zeros(2, 2, 5, 6))),
+        Case('float64', lambda L: L.vutils.flow_to_image(L.torch.tensor(FLOW[0]).double()), error=True),
+        Case('three channels', lambda L: L.vutils.flow_to_image(L.torch.zeros(3, 4, 4)), error=True),
     ]),
 ]
 
