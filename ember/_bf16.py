@@ -82,6 +82,12 @@ def _unrounded(x):
     return np.asarray(np.asarray(x, dtype=_F32).astype(NP)).view(BF16Array)
 
 
+def cast(a, dt):
+    """Float32 ``a`` as dtype ``dt``, rounded: a BF16Array for bfloat16 (``astype`` to its dtype alone would
+    relabel the float32 values unrounded), else NumPy's ``astype``."""
+    return from_f32(a) if dt is NP else a.astype(dt, copy=False)
+
+
 def f32_in(arr):
     """An op's input array as float32 when it is bf16 (for ops that compute in float32, round once)."""
     return to_f32(arr) if type(arr) is BF16Array else arr

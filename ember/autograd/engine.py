@@ -284,7 +284,9 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
         elif gin is None:
             out = (None,) * len(node.next_functions)
         else:
-            out = node.backward(gin)
+            # a bfloat16 gradient (a backward's NumPy result, unrounded until adopted) is rounded before a node uses
+            # it, as PyTorch's gradients are bfloat16 tensors: here, down the chain below and in _chain and _apply
+            out = node.backward(gin if type(gin) is not BF16Array else adopt(gin))
         gin = grads = None   # so that a gradient passed through is held by ``out`` alone (see SOLE_REFS)
         while True:   # along a chain: the one child, a plain node waiting for this edge alone, runs here
             if release and node._saved:
@@ -302,7 +304,7 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                     type(child) is AccumulateGrad:
                 break
             node = child
-            out = child.backward(g)
+            out = child.backward(g if type(g) is not BF16Array else adopt(g))
         if type(out) is not tuple:
             out = (out,)
         node = None
@@ -377,7 +379,7 @@ def _chain(node, grads, release):
             break
         # g alone holds a gradient passed through (see _LOCAL_REFS), with no ``out`` to clear: fwd+bwd per op, min of
         # 12 interleaved runs, 16-op chain 2047 -> 2034 ns, 256-op 1938 -> 1915
-        g = node.backward(g)
+        g = node.backward(g if type(g) is not BF16Array else adopt(g))
         if type(g) is tuple:
             g = g[0]
         if release and node._saved:
@@ -458,7 +460,7 @@ def _apply(node, grads, create_graph):
             return (None,) * len(node.next_functions)
         if getattr(node, '_materialize', True):   # a custom Function after set_materialize_grads(False) gets None
             grads = _fill_missing(node, grads, create_graph)
-    out = node.backward(*grads)
+    out = node.backward(*(g if type(g) is not BF16Array else adopt(g) for g in grads))
     if type(out) is not tuple:
         out = (out,)
     if len(out) < len(node.next_functions):   # a binary op's lone first gradient (its second edge is None)

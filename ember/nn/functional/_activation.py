@@ -314,9 +314,10 @@ def _gelu_backward(self, g):
     """d gelu / dx: Phi(x) + x phi(x) (or the tanh form's derivative); Phi comes saved from the forward."""
     (x,) = self.saved()
     approximate, cdf = self.ctx
-    if x.dtype == _F16:     # in float32, rounded once (see gelu)
-        x, g = x.astype(np.float32), np.asarray(g).astype(np.float32)
-        return (_gelu_grad(g, x, approximate, cdf).astype(_F16),)
+    if x.dtype == _F16 or x.dtype is _bf16.NP:     # in float32, rounded once (see gelu)
+        dt = x.dtype
+        x, g = _bf16.to_f32(x), _bf16.to_f32(g)
+        return (_bf16.cast(_gelu_grad(g, x, approximate, cdf), dt),)
     return (_gelu_grad(g, x, approximate, cdf),)
 
 
@@ -370,8 +371,10 @@ def gelu(input, approximate='none'):
     a = input._data
     if a.dtype.kind != 'f':
         raise not_implemented('GeluKernelImpl', a.dtype)
-    w = a.astype(np.float32) if a.dtype == _F16 else a    # float16 in float32, rounded once: PyTorch's opmath
-    out, cdf = _gelu_arrays(w, approximate)                  # (its values in 99.99% of 70k, against 54%)
+    # float16 and bfloat16 in float32, rounded once: PyTorch's opmath (float16: its values in 99.99% of 70k,
+    # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
+    w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
+    out, cdf = _gelu_arrays(w, approximate)
     return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
 
 
