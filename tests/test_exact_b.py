@@ -1,11 +1,14 @@
 """Exactness against PyTorch 2.13 where its CPU kernels are deterministic: a bfloat16 autocast training step's
 gradients bit for bit (each backward node's gradient rounded to its tensor's dtype, layer norm's and GELU's half
 kernels in float32 rounded once, layer norm's parameter sums in a buffer of the input's dtype per thread)."""
+import inspect
+
 import numpy as np
 import pytest
 import torch
 
 import ember
+from helpers import import_torchvision
 
 RNG = np.random.default_rng(0)
 IMG = RNG.standard_normal((2, 3, 6, 6)).astype(np.float32)
@@ -134,3 +137,29 @@ def test_bfloat16_gradient_rounded_at_each_node():
         h.sum().backward()
         got.append(x.grad.float().numpy())
     np.testing.assert_array_equal(*got)
+
+
+@pytest.mark.parametrize('name', ['MaskRCNN', 'KeypointRCNN'])
+def test_rcnn_branch_arguments_as_torchvision(name):
+    """Mask and Keypoint R-CNN take torchvision's parameters in its order: the branch's after Faster R-CNN's, by
+    position or keyword (they were keyword-only): the same signature, the same module from a positional branch part,
+    and the same refusal of a wrong one."""
+    tv = import_torchvision()
+    sigs = [inspect.signature(getattr(lib.models.detection, name)) for lib in (ember.vision, tv)]
+    assert str(sigs[0]) == str(sigs[1])
+    params = list(sigs[1].parameters.values())
+    first = next(i for i, p in enumerate(params) if p.name in ('mask_roi_pool', 'keypoint_roi_pool'))
+    built, errors = [], []
+    defaults = [p.default for p in params[2:first]]
+    for lib, vision in ((ember, ember.vision), (torch, tv)):
+        backbone = lib.nn.Conv2d(3, 8, 3)
+        backbone.out_channels = 8
+        pool = vision.ops.MultiScaleRoIAlign(['0'], 7, 2)
+        model = getattr(vision.models.detection, name)(backbone, 2, *defaults, pool)
+        built.append([(k, tuple(v.shape)) for k, v in model.state_dict().items()])
+        assert getattr(model.roi_heads, params[first].name) is pool
+        with pytest.raises(TypeError) as err:
+            getattr(vision.models.detection, name)(backbone, 2, *defaults, 'pool')
+        errors.append(str(err.value))
+    assert built[0] == built[1]
+    assert errors[0] == errors[1]

@@ -2,6 +2,7 @@
 classifies and refines them. Builders on ResNet-50-FPN (v1, v2) and MobileNetV3-Large-FPN, with their weights
 enums; state dicts match torchvision's key for key."""
 import functools
+import inspect
 
 from ember import nn
 from ember.nn import functional as F
@@ -301,3 +302,26 @@ def fasterrcnn_mobilenet_v3_large_fpn(*, weights=None, progress=True, num_classe
                                                       weights_backbone, MobileNet_V3_Large_Weights, num_classes)
     return _fasterrcnn_mobilenet_v3_large_fpn(weights, progress, num_classes, weights_backbone,
                                               trainable_backbone_layers, **{'rpn_score_thresh': 0.05, **kwargs})
+
+
+def branch_arguments(sig, self, args, kwargs):
+    """The arguments of a Faster R-CNN subclass with a branch (Mask and Keypoint R-CNN) bound to ``sig``, its
+    torchvision signature (``branch_signature``): a dict of every parameter (defaults filled) with ``kwargs``'s
+    extra keywords merged in; Python's binding errors for too many positional arguments or a repeated one."""
+    bound = sig.bind(self, *args, **kwargs)
+    bound.apply_defaults()
+    given = dict(bound.arguments)
+    del given['self']
+    given.update(given.pop('kwargs'))
+    return given
+
+
+def branch_signature(names, min_size=800):
+    """torchvision's ``__init__`` signature of a Faster R-CNN subclass: FasterRCNN's parameters (``min_size``'s
+    default its own), then the branch's ``names`` (positional or keyword, default None), then ``**kwargs``."""
+    base = inspect.signature(FasterRCNN.__init__)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [p.replace(default=min_size) if p.name == 'min_size' else p for p in base.parameters.values()
+              if p.kind is kind]
+    params += [inspect.Parameter(n, kind, default=None) for n in names]
+    return base.replace(parameters=params + [base.parameters['kwargs']])

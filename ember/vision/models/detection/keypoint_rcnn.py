@@ -9,7 +9,7 @@ from .._api import Weights, WeightsEnum
 from .._meta import _COCO_PERSON_CATEGORIES, _COCO_PERSON_KEYPOINT_NAMES
 from ..resnet import ResNet50_Weights
 from ..segmentation._utils import _overwrite_value
-from .faster_rcnn import FasterRCNN, _load, _resnet50_fpn, detection_builder
+from .faster_rcnn import FasterRCNN, _load, _resnet50_fpn, branch_arguments, branch_signature, detection_builder
 from ...transforms._presets import ObjectDetection
 
 __all__ = ['KeypointRCNN', 'KeypointRCNN_ResNet50_FPN_Weights', 'keypointrcnn_resnet50_fpn']
@@ -21,8 +21,10 @@ class KeypointRCNN(FasterRCNN):
     640...800 in training by default. Training targets also need ``'keypoints'`` ``[N, K, 3]`` (x, y,
     visibility); eval detections also carry ``'keypoints'`` and ``'keypoints_scores'``."""
 
-    def __init__(self, backbone, num_classes=None, min_size=None, *args, keypoint_roi_pool=None, keypoint_head=None,
-                 keypoint_predictor=None, num_keypoints=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        kwargs = branch_arguments(_SIGNATURE, self, args, kwargs)   # torchvision's parameters, in its order
+        keypoint_roi_pool, keypoint_head, keypoint_predictor, num_keypoints = (kwargs.pop(n) for n in _BRANCH)
+        backbone, num_classes, min_size = kwargs.pop('backbone'), kwargs.pop('num_classes'), kwargs.pop('min_size')
         if not isinstance(keypoint_roi_pool, (MultiScaleRoIAlign, type(None))):
             # torchvision's message, its placeholder left unformatted as torchvision leaves it
             raise TypeError('keypoint_roi_pool should be of type MultiScaleRoIAlign or None instead of '
@@ -40,10 +42,14 @@ class KeypointRCNN(FasterRCNN):
             keypoint_head = KeypointRCNNHeads(out_channels, (512,) * 8)
         if keypoint_predictor is None:
             keypoint_predictor = KeypointRCNNPredictor(512, num_keypoints)
-        super().__init__(backbone, num_classes, min_size, *args, **kwargs)
+        super().__init__(backbone, num_classes, min_size, **kwargs)
         self.roi_heads.keypoint_roi_pool = keypoint_roi_pool
         self.roi_heads.keypoint_head = keypoint_head
         self.roi_heads.keypoint_predictor = keypoint_predictor
+
+
+_BRANCH = ('keypoint_roi_pool', 'keypoint_head', 'keypoint_predictor', 'num_keypoints')
+_SIGNATURE = KeypointRCNN.__init__.__signature__ = branch_signature(_BRANCH, min_size=None)
 
 
 class KeypointRCNNHeads(nn.Sequential):

@@ -10,7 +10,7 @@ from ...ops import misc as misc_nn_ops
 from .._api import WeightsEnum
 from ..resnet import ResNet50_Weights
 from .faster_rcnn import (FasterRCNN, _coco_weights, _load, _prepare, _resnet50_fpn, _RECIPE, _v2_heads, _V2_DOCS,
-                          detection_builder)
+                          branch_arguments, branch_signature, detection_builder)
 
 __all__ = ['MaskRCNN', 'MaskRCNN_ResNet50_FPN_Weights', 'MaskRCNN_ResNet50_FPN_V2_Weights', 'maskrcnn_resnet50_fpn',
            'maskrcnn_resnet50_fpn_v2']
@@ -21,8 +21,10 @@ class MaskRCNN(FasterRCNN):
     torchvision's defaults when not given). Training targets also need ``'masks'`` ``[N, H, W]`` (uint8); eval
     detections also carry ``'masks'`` ``[N, 1, H, W]``, probabilities pasted into the original image."""
 
-    def __init__(self, backbone, num_classes=None, *args, mask_roi_pool=None, mask_head=None, mask_predictor=None,
-                 **kwargs):
+    def __init__(self, *args, **kwargs):
+        kwargs = branch_arguments(_SIGNATURE, self, args, kwargs)   # torchvision's parameters, in its order
+        mask_roi_pool, mask_head, mask_predictor = (kwargs.pop(n) for n in _BRANCH)
+        backbone, num_classes = kwargs.pop('backbone'), kwargs.pop('num_classes')
         if not isinstance(mask_roi_pool, (MultiScaleRoIAlign, type(None))):
             raise TypeError('mask_roi_pool should be of type MultiScaleRoIAlign or None instead of '
                             f'{type(mask_roi_pool)}')
@@ -35,10 +37,14 @@ class MaskRCNN(FasterRCNN):
             mask_head = MaskRCNNHeads(out_channels, (256, 256, 256, 256), 1)
         if mask_predictor is None:
             mask_predictor = MaskRCNNPredictor(256, 256, num_classes)
-        super().__init__(backbone, num_classes, *args, **kwargs)
+        super().__init__(backbone, num_classes, **kwargs)
         self.roi_heads.mask_roi_pool = mask_roi_pool
         self.roi_heads.mask_head = mask_head
         self.roi_heads.mask_predictor = mask_predictor
+
+
+_BRANCH = ('mask_roi_pool', 'mask_head', 'mask_predictor')
+_SIGNATURE = MaskRCNN.__init__.__signature__ = branch_signature(_BRANCH)
 
 
 class MaskRCNNHeads(nn.Sequential):
