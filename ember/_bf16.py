@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from ._complex import ComplexArray
+from ._meta import MetaArray, placeholder
 
 NP = np.dtype(np.float32).newbyteorder('>' if sys.byteorder == 'little' else '<')
 _F32 = np.dtype(np.float32)
@@ -45,7 +46,10 @@ def to_bits(a):
 
 def to_f32(a):
     """The native float32 array of bf16 array ``a``, in its memory order; C order for a broadcast (stride 0)
-    array, whose own order NumPy would make column-major (PyTorch's results of expanded inputs are row-major)."""
+    array, whose own order NumPy would make column-major (PyTorch's results of expanded inputs are row-major). A
+    meta array (``ember._meta``) gives a float32 one."""
+    if type(a) is MetaArray:
+        return placeholder(a.shape, _F32)
     a = np.asarray(a)
     return a.astype(_F32, order='C' if 0 in a.strides else 'K')
 

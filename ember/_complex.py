@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from ._meta import MetaArray
+
 C64, C128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
 # ufunc -> the methods allowed on complex operands ('__call__' elementwise, 'reduce' for sums and products...)
@@ -166,13 +168,16 @@ def adopt(arr):
 
 
 def real_view(a):
-    """The real parts of complex array ``a`` as a plain float view (``Tensor.real``)."""
-    return a.view(np.ndarray).real
+    """The real parts of complex array ``a`` as a plain float view (``Tensor.real``); a meta array's stay meta."""
+    r = a.view(np.ndarray).real
+    return r.view(MetaArray) if type(a) is MetaArray else r
 
 
 def imag_view(a):
-    """The imaginary parts of complex array ``a`` as a plain float view (``Tensor.imag``)."""
-    return a.view(np.ndarray).imag
+    """The imaginary parts of complex array ``a`` as a plain float view (``Tensor.imag``); a meta array's stay
+    meta."""
+    r = a.view(np.ndarray).imag
+    return r.view(MetaArray) if type(a) is MetaArray else r
 
 
 # grad_fn names whose backward follows PyTorch's convention for complex numbers (conjugate Wirtinger calculus)

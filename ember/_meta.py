@@ -18,10 +18,11 @@ CPU), in-place random initialisation (a no-op, as PyTorch's). Refused as PyTorch
 ``tolist()``, ``numpy()``, ``cpu()`` / ``to('cpu')``, and ops whose output shape depends on the values
 (``nonzero``, ``masked_select``, ``unique``...: NotImplementedError naming the op). Tested against PyTorch: the
 ops of tests/test_reports_b.py (pointwise, reductions, matmul/linear/conv/pooling, norms, attention, indexing,
-a transformer layer, backward). Not done: mixing meta and CPU operands is not refused (PyTorch's device mismatch;
-ember computes a meta result); meta strides are always contiguous ones; an op that converts its input with
-``np.asarray(a, dtype)`` before any NumPy call on it (var, std) hands back a CPU tensor; bfloat16 and complex meta
-tensors are made, moved and loaded as any, but ops on them may give float32 (bfloat16) or CPU (complex) results;
+a transformer layer, backward). Meta and CPU operands of an elementwise op or of cat/stack/where are refused with
+PyTorch's device message (its first operand's device the expected one; a 0-d CPU tensor passes as a scalar, and
+matrix products and in-place ops pass as in PyTorch); var/std, bfloat16 elementwise ops, reductions, products and
+norms, and a complex tensor's real/imag stay meta. Not done: meta strides are always contiguous ones; some ops on
+bfloat16 or complex meta tensors still give float32 (bfloat16 cat, where) or CPU (complex cumsum, angle) results;
 the grad_fn of an LSTM or MultiheadAttention differs (PyTorch's meta kernels record other nodes than its CPU
 ones, which ember's follow). Cost: a program that never makes a meta tensor pays nothing; once one exists, every
 tensor creation checks the claim (one thread-local read), and meta ops walk the stack."""
@@ -40,18 +41,77 @@ class MetaArray(np.ndarray):
 
     def __array_function__(self, func, types, args, kwargs):
         _touch()
+        if func in _JOINS:
+            _check_devices(args[0] if func is not np.where else args)
         return _mark(super().__array_function__(func, types, args, kwargs))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _touch()
-        inputs = [i.view(np.ndarray) if isinstance(i, MetaArray) else i for i in inputs]
+        if ufunc.nin == 2 and method == '__call__' and ufunc is not np.matmul and 'out' not in kwargs:
+            _check_devices(inputs)
+        bf16 = [False, False]     # (a bfloat16 operand, another floating one): _bf16's promotion
+        inputs = [_native(i, bf16) if isinstance(i, np.ndarray) else i for i in inputs]
         out = kwargs.get('out')
         if out is not None:
             kwargs['out'] = tuple(o.view(np.ndarray) if isinstance(o, MetaArray) else o for o in out)
         r = getattr(ufunc, method)(*inputs, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
-        return _mark(r)
+        return _mark(_as_bf16(r) if bf16[0] and not bf16[1] else r)
+
+
+def _native(a, bf16):
+    """A ufunc operand of a meta op as a plain array; a bfloat16 one (float32 in the other byte order, see _bf16)
+    as native float32 bytes, its values being no one's (a meta array's are zeros, the same in either order)."""
+    dt = a.dtype
+    if dt.kind == 'f' and dt.itemsize == 4 and not dt.isnative:
+        bf16[0] = True
+        return a.view(np.ndarray).view(np.float32) if type(a) is MetaArray else a.astype(np.float32)
+    if dt.kind in 'fc':
+        bf16[1] = True
+    return a.view(np.ndarray) if type(a) is MetaArray else a
+
+
+def _as_bf16(r):
+    """A meta op's float32 results relabelled bfloat16 (bfloat16 operands met no other floating ones)."""
+    if isinstance(r, tuple):
+        return tuple(map(_as_bf16, r))
+    if isinstance(r, (np.ndarray, np.generic)) and r.dtype == np.float32:
+        from ._bf16 import NP
+        return np.asarray(r).view(NP)
+    return r
+
+
+_JOINS = (np.concatenate, np.stack, np.where)   # joins whose operands PyTorch requires on one device
+
+
+def _check_devices(arrays):
+    """PyTorch's refusal of an elementwise op or a join (cat, stack, where) given meta and CPU tensors together,
+    the first operand's device the expected one (a 0-d CPU tensor is a scalar to it, let through). Matrix products
+    and in-place ops are left alone: PyTorch lets ``mm(meta, cpu)`` through (a meta result), ``mm(cpu, meta)`` too
+    (a CPU one), and ``t.add_(u)`` either way (see _let_through, reached on a mismatch alone)."""
+    expected = None
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.ndim:
+            device = 'meta' if isinstance(a, MetaArray) else 'cpu'
+            if expected is None:
+                expected = device
+            elif device != expected:
+                if _let_through():
+                    return
+                raise RuntimeError(f'Tensor on device {device} is not on the expected device {expected}!')
+
+
+def _let_through():
+    """Whether a meta/CPU mix is let through: within an in-place op (``t.add_(u)``, as PyTorch lets them) or a
+    backward pass (a meta output's seed gradient is a CPU one of ember's making)."""
+    f = sys._getframe(2)
+    while f is not None:
+        if f.f_globals.get('__name__') == 'ember.autograd.engine':
+            return True
+        f = f.f_back
+    _, op = _user_frames()
+    return op is not None and op.f_code.co_name.endswith('_')
 
 
 def _mark(r):

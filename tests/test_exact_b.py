@@ -59,6 +59,32 @@ def _nearly_all_equal(e, t, fraction=0.01):
     np.testing.assert_allclose(e, t, rtol=0, atol=2 ** -7 * np.abs(t).max())
 
 
+def _embedding_step(lib, activation):
+    """An autocast(bfloat16) step of embedding + Linear / activation / Linear (then attention for 'sdpa') under an
+    MSE loss: each parameter's gradient."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    l1, l2, emb = nn.Linear(16, 32), nn.Linear(32, 16), nn.Embedding(10, 16)
+    x = lib.tensor(SEQ)
+    with lib.autocast(device_type='cpu', dtype=lib.bfloat16):
+        h = l1(x + emb(lib.tensor(np.arange(6) % 10)))
+        h = l2({'relu': lib.relu, 'silu': nn.functional.silu, 'tanh': lib.tanh, 'sdpa': lambda v: v}[activation](h))
+        if activation == 'sdpa':
+            h = nn.functional.scaled_dot_product_attention(h, h, h)
+        loss = nn.functional.mse_loss(h.float(), x)
+    loss.backward()
+    return [p.grad.numpy() for m in (l1, l2, emb) for p in m.parameters()]
+
+
+SEQ = np.random.default_rng(6).standard_normal((4, 6, 16)).astype(np.float32)
+
+
+@pytest.mark.parametrize('activation', ['relu', 'silu', 'tanh', 'sdpa'])
+def test_bfloat16_autocast_embedding_step_bit_for_bit(activation):
+    for e, t in zip(_embedding_step(ember, activation), _embedding_step(torch, activation)):
+        np.testing.assert_array_equal(e, t)
+
+
 @pytest.mark.parametrize('params', ['float32', 'bfloat16', None])
 @pytest.mark.parametrize('shape, ns', [((64, 16), (16,)), ((5, 7, 6), (7, 6)), ((3, 50, 24), (24,))])
 def test_layer_norm_bfloat16_forward_and_gradients(threads, shape, ns, params):
@@ -163,3 +189,91 @@ def test_rcnn_branch_arguments_as_torchvision(name):
         errors.append(str(err.value))
     assert built[0] == built[1]
     assert errors[0] == errors[1]
+
+
+def _device_dtype_shape_or_error(fn):
+    """What a meta case gives: (device, dtype, shape) of the result, or the error's type and message."""
+    try:
+        r = fn()
+    except Exception as e:     # noqa: BLE001 (the error is the result compared)
+        return type(e).__name__, str(e)
+    r = r[0] if isinstance(r, tuple) else r
+    return str(r.device), str(r.dtype), tuple(r.shape)
+
+
+META_CASES = {
+    'meta + cpu': lambda L: L.ones(3, device='meta') + L.ones(3),
+    'cpu * meta': lambda L: L.ones(3) * L.ones(3, device='meta'),
+    'maximum': lambda L: L.maximum(L.ones(2, 3, device='meta'), L.ones(2, 3)),
+    'cat': lambda L: L.cat([L.ones(3, device='meta'), L.ones(3)]),
+    'stack': lambda L: L.stack([L.ones(3), L.ones(3, device='meta')]),
+    'where': lambda L: L.where(L.ones(3, dtype=L.bool), L.ones(3, device='meta'), L.ones(3)),
+    'a 0-d CPU tensor is a scalar': lambda L: L.ones(3, device='meta') + L.tensor(2.0),
+    'in place, meta': lambda L: L.ones(3, device='meta').add_(L.ones(3)),
+    'in place, cpu': lambda L: L.ones(3).mul_(L.ones(3, device='meta')),
+    'var': lambda L: L.ones(3, 4, device='meta').var(1),
+    'std': lambda L: L.ones(3, 4, device='meta').std(),
+    'complex real': lambda L: L.ones(3, device='meta', dtype=L.complex64).real,
+    'complex imag': lambda L: L.ones(3, device='meta', dtype=L.complex64).imag,
+}
+BF16_OPS = {
+    'add': lambda L, x: x + 1, 'mm': lambda L, x: x @ x.t(), 'sum': lambda L, x: x.sum(), 'exp': lambda L, x: x.exp(),
+    'sigmoid': lambda L, x: x.sigmoid(), 'tanh': lambda L, x: x.tanh(), 'gelu': lambda L, x: L.nn.functional.gelu(x),
+    'softmax': lambda L, x: x.softmax(-1), 'layer_norm': lambda L, x: L.nn.functional.layer_norm(x, (4,)),
+    'mean': lambda L, x: x.mean(0), 'var': lambda L, x: x.var(1),
+}
+
+
+def _bf16_case(op):
+    return lambda L: BF16_OPS[op](L, L.ones(3, 4, device='meta', dtype=L.bfloat16))
+
+
+META_CASES.update({f'bfloat16 {op}': _bf16_case(op) for op in BF16_OPS})
+
+
+@pytest.mark.parametrize('case', list(META_CASES))
+def test_meta_devices_and_dtypes_as_pytorch(case):
+    """Meta and CPU operands together are refused with PyTorch's message (its first operand's device the expected
+    one), but for a 0-d CPU tensor and in-place ops, which PyTorch lets through; var/std, bfloat16 ops and a complex
+    tensor's real/imag parts stay meta, in PyTorch's dtype."""
+    assert _device_dtype_shape_or_error(lambda: META_CASES[case](ember)) == \
+        _device_dtype_shape_or_error(lambda: META_CASES[case](torch))
+
+
+def _error_of(fn):
+    try:
+        fn()
+    except TypeError as e:
+        return str(e)
+    return None
+
+
+OPERAND_OPS = ('add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'atan2', 'hypot', 'logical_and', 'logical_or',
+               'fmax', 'fmin', 'nextafter', 'ldexp', 'logaddexp', 'add_', 'sub_', 'mul_', 'div_')
+
+
+@pytest.mark.parametrize('bad', [np.ones(3, np.float32), [1.0, 2.0, 3.0]], ids=['ndarray', 'list'])
+@pytest.mark.parametrize('name', OPERAND_OPS)
+def test_operand_errors_count_positions_as_pytorch(name, bad):
+    """A sequence operand's TypeError names PyTorch's argument and position: a method's count from ``other``
+    (position 1), a function's from ``input``."""
+    for form in ('method', 'function first', 'function second'):
+        if form != 'method' and name.endswith('_'):
+            continue
+        errors = []
+        for lib in (ember, torch):
+            t = lib.ones(3)
+            fn = {'method': lambda: getattr(t, name)(bad), 'function first': lambda: getattr(lib, name)(bad, t),
+                  'function second': lambda: getattr(lib, name)(t, bad)}[form]
+            errors.append(_error_of(fn))
+        assert errors[1] is not None
+        assert errors[0] == errors[1], form
+
+
+@pytest.mark.parametrize('args', ['ndarray, tensor', 'tensor, ndarray'])
+def test_matmul_operand_error(args):
+    errors = []
+    for lib in (ember, torch):
+        a, t = np.ones((2, 2), np.float32), lib.ones(2, 2)
+        errors.append(_error_of(lambda: lib.matmul(a, t) if args.startswith('nd') else lib.matmul(t, a)))
+    assert errors[1] is not None and errors[0] == errors[1]

@@ -288,6 +288,19 @@ def _bind():
     T.select_scatter, T.slice_scatter = indexing.select_scatter, indexing.slice_scatter
     T.diagonal_scatter, T.sum_to_size = indexing.diagonal_scatter, reduction.sum_to_size
     _bind_frontdoor(T)
+    _bind_method_forms(T)
+
+
+def _bind_method_forms(T):
+    """The binary ops' method forms, whose argument errors count from ``other`` as PyTorch's methods do
+    (``t.mul(a)``: "argument 'other' (position 1)"); bound last, the in-place variants having wrapped the
+    function forms (make_inplace rewords their errors itself)."""
+    T.add, T.sub, T.div = pointwise._add_method, pointwise._sub_method, pointwise._div_method
+    for name in ('mul', 'maximum', 'minimum', 'atan2', 'arctan2', 'hypot', 'logical_and', 'logical_or',
+                 'logical_xor', 'fmax', 'fmin', 'nextafter', 'ldexp', 'logaddexp', 'logaddexp2'):
+        method = getattr(getattr(T, name), 'method', None)
+        if method is not None:
+            setattr(T, name, method)
 
 
 def _bind_frontdoor(T):

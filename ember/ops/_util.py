@@ -48,9 +48,10 @@ def torch_function_operand(name, x, y):
     return handle(getattr(Tensor, name), over, (x, y), None, f'torch.Tensor.{name}')
 
 
-def operand_error(name, x, y):
-    """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them)."""
-    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple, np.ndarray)) else (y, 2, 'other')
+def operand_error(name, x, y, method=False):
+    """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them;
+    ``method``: called as ``x.name(y)``, whose positions do not count x)."""
+    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple, np.ndarray)) else (y, 2 - method, 'other')
     return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
 
 

@@ -93,7 +93,8 @@ def matmul(input, other, *, out=None):
         from ._out import write
         return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
-        raise TypeError(f'matmul(): argument \'other\' must be Tensor, not {type_name(other)}')
+        bad, arg = (other, "'other' (position 2)") if isinstance(input, Tensor) else (input, "'input' (position 1)")
+        raise TypeError(f'matmul(): argument {arg} must be Tensor, not {type_name(bad)}')
     if (type(input) is not Tensor or type(other) is not Tensor) and _sparse.is_sparse_arg(input, other):
         return _sparse.mm(input, other)
     a, b = input._data, other._data

@@ -142,7 +142,8 @@ def check_overlap(t, args, kwargs=None):
     if owner is None:
         owner = a
     elif 0 in a.strides and a.size and any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
-        raise RuntimeError(_OVERLAP)
+        if type(a) is not _meta.MetaArray:  # (a meta tensor's strides 0 are ember's, not the user's: no data)
+            raise RuntimeError(_OVERLAP)
     for o in args:
         if isinstance(o, Tensor):
             b = o._data
@@ -296,16 +297,21 @@ def make_inplace(fn, name):
     """The in-place variant ``name`` of the out-of-place op ``fn(self, *args)``."""
     def op_(self, *args, **kwargs):
         check_overlap(self, args, kwargs)
-        try:
-            return _apply_inplace(fn, self, args, kwargs, name)
-        except TypeError as e:
-            m = _ARG_ERROR.match(str(e))
-            if m is None or m[1] != name[:-1]:   # (an error already worded for the method stays)
-                raise
-            raise TypeError(f"{name}(): argument '{m[2]}' (position {int(m[3]) - 1}){m[4]}") from None
+        return _apply_method(fn, self, args, kwargs, name)
     op_.__name__ = name
     op_.__doc__ = f'In-place version of ``{fn.__name__}`` (returns self).'
     return op_
+
+
+def _apply_method(fn, self, args, kwargs, name):
+    """_apply_inplace, the out-of-place op's argument error reworded for the in-place method ``name``."""
+    try:
+        return _apply_inplace(fn, self, args, kwargs, name)
+    except TypeError as e:
+        m = _ARG_ERROR.match(str(e))
+        if m is None or m[1] != name[:-1]:   # (an error already worded for the method stays)
+            raise
+        raise TypeError(f"{name}(): argument '{m[2]}' (position {int(m[3]) - 1}){m[4]}") from None
 
 
 def _apply_inplace(fn, self, args, kwargs, name=None):
@@ -413,7 +419,7 @@ def make_accumulate(fn, name, ufunc, mul):
             if _old_overloads.is_old(name, args, kwargs):
                 args, kwargs = _old_overloads.modern(name, args, kwargs)
             check_overlap(self, args, kwargs)
-            return _apply_inplace(fn, self, args, kwargs)
+            return _apply_method(fn, self, args, kwargs, name)
         op_.__name__ = name
         op_.__doc__ = f'In-place version of ``{fn.__name__}`` (returns self).'
         return op_

@@ -189,9 +189,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     plan_x, plan_y, plan_xy = (_plan('a' in pa, 'b' in pa), _plan('a' in pb, 'b' in pb),
                                _plan('a' in pa or 'a' in pb, 'b' in pa or 'b' in pb))
 
-    def make(operator):
+    def make(operator, method=False):
         """The op; ``operator``: Tensor's ``+``/``*``... form, which returns NotImplemented for an ndarray operand
-        (see _numpy_operand), tested off the two-tensor fast path so that the operators cost nothing more."""
+        (see _numpy_operand), tested off the two-tensor fast path so that the operators cost nothing more;
+        ``method``: the Tensor method, whose argument errors do not count self (read on the error path alone)."""
         def op(input, other):
             if type(input) is Tensor and type(other) is Tensor:
                 a, b = input._data, other._data
@@ -239,11 +240,11 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             if operator and isinstance(other, _NDARRAY):
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-                raise _not_tensor(name, input, other)
+                raise _not_tensor(name, input, other, method)
             try:
                 x, y, a, b = arrays(input, other, float_out)
             except NotOperand:
-                raise operand_error(name, input, other) from None
+                raise operand_error(name, input, other, method) from None
             except TypeError:
                 recorded = torch_function_operand(name, input, other)
                 if recorded is None:
@@ -267,8 +268,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             return Tensor._make(r)
         return op
     op = make(False)
-    op.operator = make(True)
-    for f in (op, op.operator):
+    op.operator, op.method = make(True), make(False, True)
+    for f in (op, op.operator, op.method):
         f.__name__ = name
         f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
         f.node = cls
@@ -340,9 +341,9 @@ def _need_tensors(name, *args):
             raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(v)}")
 
 
-def _not_tensor(name, x, y):
-    """PyTorch's TypeError for a number given to an op that takes two tensors."""
-    bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2, 'other')
+def _not_tensor(name, x, y, method=False):
+    """PyTorch's TypeError for a number given to an op that takes two tensors (``method``: see operand_error)."""
+    bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2 - method, 'other')
     return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
 
 
@@ -489,7 +490,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         elif precise and dt is _F32:
             r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
         elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
-            r = _bf16.from_f32(np_fn(np.asarray(a).astype(_F64)).astype(_F32))
+            a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
+            r = _bf16.from_f32(np_fn(a64).astype(_F32))
         else:
             r = np_fn(a)
         if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
@@ -645,6 +647,30 @@ def sub(input, other, *old, alpha=1, out=None):
     if alpha != 1 or type(alpha) is not int:
         return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub')
     return _out(_sub(input, other), out, 'sub')
+
+
+def _add_method(self, other, *old, alpha=1, out=None):
+    """``Tensor.add``: add, its argument errors counting from ``other`` (see binary's make)."""
+    if old or alpha != 1 or type(alpha) is not int or out is not None:
+        return add(self, other, *old, alpha=alpha, out=out)
+    return _add.method(self, other)
+
+
+def _sub_method(self, other, *old, alpha=1, out=None):
+    """``Tensor.sub``: sub, its argument errors counting from ``other`` (see binary's make)."""
+    if old or alpha != 1 or type(alpha) is not int or out is not None:
+        return sub(self, other, *old, alpha=alpha, out=out)
+    return _sub.method(self, other)
+
+
+def _div_method(self, other, *, rounding_mode=None, out=None):
+    """``Tensor.div``: div, its argument errors counting from ``other`` (see binary's make)."""
+    if rounding_mode is not None or out is not None:
+        return div(self, other, rounding_mode=rounding_mode, out=out)
+    return _div.method(self, other)
+
+
+_add_method.__name__, _sub_method.__name__, _div_method.__name__ = 'add', 'sub', 'div'
 
 
 class _AlphaBackward(Node):
@@ -1822,16 +1848,16 @@ def _compare(np_fn, name, tensors_only=False):
     ops._numpy_operand) with no call more than the op."""
     ordered = name in _ORDERED
 
-    def make(operator):
+    def make(operator, method=False):   # (method: see binary's make)
         def op(input, other):
             if operator and isinstance(other, _NDARRAY):
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-                raise _not_tensor(name, input, other)
+                raise _not_tensor(name, input, other, method)
             try:
                 x, y, a, b = binary_arrays(input, other)
             except NotOperand:
-                raise operand_error(name, input, other) from None
+                raise operand_error(name, input, other, method) from None
             except NoComplexHalf:
                 x, y, a, b = _complex_half_operands(name, input, other, tensors_only)
             if ordered and (type(input) is complex or type(other) is complex):
@@ -1849,7 +1875,8 @@ def _compare(np_fn, name, tensors_only=False):
         op.__doc__ = f'Elementwise {name}; a bool tensor, not differentiable.'
         return op
     op = make(False)
-    op.operator = make(True)
+    op.operator, op.method = make(True), make(False, True)
+    op.method.__name__, op.method.__doc__ = name, op.__doc__
     return op
 
 

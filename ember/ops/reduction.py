@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16, _parallel
+from .. import _bf16, _meta, _parallel
 from .._dtype import DEFAULT, to_np
 from .._warn import warn_user
 from ..autograd import dual
@@ -733,9 +733,10 @@ def _spread(a, dims, c, n, keepdim, sqrt):
     over max(0, n - c), as PyTorch divides, so n - c <= 0 gives inf (NaN where the deviations are all 0, or
     n == 0; the warning is PyTorch's, given by _moments). Real floats accumulate in double as PyTorch's CPU
     var/std do (Welford, or two passes for all elements): float16/bfloat16 squares would overflow in float32."""
-    if n == 0:
+    if n == 0 or type(a) is _meta.MetaArray:    # (a meta input's result is meta: nothing to compute)
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
-        return np.full(shape, np.nan, _real_np(a.dtype))
+        dt = _real_np(a.dtype)
+        return _meta.placeholder(shape, dt) if type(a) is _meta.MetaArray else np.full(shape, np.nan, dt)
     x = np.asarray(a, np.float64) if a.dtype.kind == 'f' else a
     with np.errstate(divide='ignore', invalid='ignore'):
         if n - c > 0:
