@@ -460,7 +460,10 @@ def _apply(node, grads, create_graph):
             return (None,) * len(node.next_functions)
         if getattr(node, '_materialize', True):   # a custom Function after set_materialize_grads(False) gets None
             grads = _fill_missing(node, grads, create_graph)
-    out = node.backward(*(g if type(g) is not BF16Array else adopt(g) for g in grads))
+    for i, g in enumerate(grads):
+        if type(g) is BF16Array:    # (see _drain)
+            grads[i] = adopt(g)
+    out = node.backward(*grads)
     if type(out) is not tuple:
         out = (out,)
     if len(out) < len(node.next_functions):   # a binary op's lone first gradient (its second edge is None)
