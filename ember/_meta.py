@@ -97,21 +97,26 @@ def _check_devices(arrays):
             if expected is None:
                 expected = device
             elif device != expected:
-                if _let_through():
+                if _let_through(arrays):
                     return
                 raise RuntimeError(f'Tensor on device {device} is not on the expected device {expected}!')
 
 
-def _let_through():
+def _let_through(arrays):
     """Whether a meta/CPU mix is let through: within an in-place op (``t.add_(u)``, as PyTorch lets them) or a
-    backward pass (a meta output's seed gradient is a CPU one of ember's making)."""
+    backward pass (a meta output's seed gradient is a CPU one of ember's making), or when the CPU array is not a
+    tensor the user gave the op (a mask dropout draws, a constant an op builds)."""
     f = sys._getframe(2)
     while f is not None:
         if f.f_globals.get('__name__') == 'ember.autograd.engine':
             return True
         f = f.f_back
     _, op = _user_frames()
-    return op is not None and op.f_code.co_name.endswith('_')
+    if op is None or op.f_code.co_name.endswith('_'):
+        return True
+    given = [v for v in op.f_locals.values() for v in (v if isinstance(v, (list, tuple)) else (v,))]
+    return not any(getattr(v, '_data', None) is a for v in given for a in arrays
+                   if isinstance(a, np.ndarray) and not isinstance(a, MetaArray) and a.ndim)
 
 
 def _mark(r):

@@ -211,6 +211,7 @@ META_CASES = {
     'a 0-d CPU tensor is a scalar': lambda L: L.ones(3, device='meta') + L.tensor(2.0),
     'in place, meta': lambda L: L.ones(3, device='meta').add_(L.ones(3)),
     'in place, cpu': lambda L: L.ones(3).mul_(L.ones(3, device='meta')),
+    'dropout (its mask a CPU array of its own)': lambda L: L.nn.functional.dropout(L.ones(3, 4, device='meta'), 0.5),
     'var': lambda L: L.ones(3, 4, device='meta').var(1),
     'std': lambda L: L.ones(3, 4, device='meta').std(),
     'complex real': lambda L: L.ones(3, device='meta', dtype=L.complex64).real,
