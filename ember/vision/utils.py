@@ -138,8 +138,8 @@ def _colorwheel():
     blue-magenta 13, magenta-red 6 steps, each ramp ``floor(255 * i / steps)``."""
     wheel = np.zeros((55, 3), np.float32)
     col = 0
-    # (steps, channel held at 255, channel ramped, ramp rising): the ramped channel of one segment is the held one
-    # of the next
+    # (steps, channel held at 255, channel ramped, ramp rising): each segment ramps one channel up or down while
+    # another stays at 255
     for steps, held, ramped, rising in ((15, 0, 1, True), (6, 1, 0, False), (4, 1, 2, True), (11, 2, 1, False),
                                         (13, 2, 0, True), (6, 0, 2, False)):
         ramp = np.floor(np.float32(255) * np.arange(steps, dtype=np.float32) / np.float32(steps))
