@@ -278,3 +278,19 @@ def test_matmul_operand_error(args):
         a, t = np.ones((2, 2), np.float32), lib.ones(2, 2)
         errors.append(_error_of(lambda: lib.matmul(a, t) if args.startswith('nd') else lib.matmul(t, a)))
     assert errors[1] is not None and errors[0] == errors[1]
+
+
+def test_float16_linear_and_softmax_round_once():
+    """float16 Linear (the bias added to the float32 product), its bias's gradient (summed in float32) and
+    softmax's gradient (in float32), each rounded once to float16, as PyTorch's CPU kernels: bit for bit."""
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((8, 64), (16, 64), (16,)))
+    g = rng.standard_normal((8, 16)).astype(np.float32)
+    got = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a).half().requires_grad_() for a in (x, w, b)]
+        y = lib.nn.functional.linear(*ts)
+        y.softmax(-1).backward(lib.tensor(g).half())
+        got.append([y.detach().float().numpy()] + [t.grad.float().numpy() for t in ts])
+    for e, t in zip(*got):
+        np.testing.assert_array_equal(e, t)
