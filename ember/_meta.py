@@ -105,18 +105,34 @@ def _check_devices(arrays):
 def _let_through(arrays):
     """Whether a meta/CPU mix is let through: within an in-place op (``t.add_(u)``, as PyTorch lets them) or a
     backward pass (a meta output's seed gradient is a CPU one of ember's making), or when the CPU array is not a
-    tensor the user gave the op (a mask dropout draws, a constant an op builds)."""
+    tensor given to any ember call on the way from the user's line (a mask dropout draws, a constant an op
+    builds); each frame's arguments looked at two containers deep (``cat([t, u])`` behind a dispatching wrapper)."""
+    cpu = [a for a in arrays if isinstance(a, np.ndarray) and not isinstance(a, MetaArray) and a.ndim]
+    given = False
     f = sys._getframe(2)
     while f is not None:
-        if f.f_globals.get('__name__') == 'ember.autograd.engine':
+        module = f.f_globals.get('__name__', '')
+        if module == 'ember.autograd.engine':
             return True
+        if module.split('.', 1)[0] not in ('ember', 'numpy'):
+            break
+        name = f.f_code.co_name
+        if name.endswith('_') and not name.endswith('__'):
+            return True
+        given = given or _holds(f.f_locals.values(), cpu, 2)
         f = f.f_back
-    _, op = _user_frames()
-    if op is None or op.f_code.co_name.endswith('_'):
-        return True
-    given = [v for v in op.f_locals.values() for v in (v if isinstance(v, (list, tuple)) else (v,))]
-    return not any(getattr(v, '_data', None) is a for v in given for a in arrays
-                   if isinstance(a, np.ndarray) and not isinstance(a, MetaArray) and a.ndim)
+    return not given
+
+
+def _holds(values, arrays, depth):
+    """Whether a tensor among ``values`` (or in their lists/tuples, ``depth`` deep) has one of ``arrays``."""
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            if depth and _holds(v, arrays, depth - 1):
+                return True
+        elif any(getattr(v, '_data', None) is a for a in arrays):
+            return True
+    return False
 
 
 def _mark(r):

@@ -640,15 +640,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if x.dtype.itemsize == 2 or x.dtype is _bf16.NP:
         return _ln_half(input, weight, bias, ns, axes, eps)
     rows = _as_rows(x, len(ns))
-    w = None if weight is None else weight._data
-    b = None if bias is None else bias._data
     blocks = None if rows is None or any(t is not None and t.dtype != x.dtype for t in (w, b)) else _ln_blocks(rows)
     if blocks is not None:
         y, xhat, invstd = _ln_large(rows, eps, None if w is None else w.reshape(-1),
                                     None if b is None else b.reshape(-1), blocks)
         y, xhat = y.reshape(x.shape), xhat.reshape(x.shape)
         invstd = invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
-        return record(NativeLayerNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, axes, eps))
+        return record(NativeLayerNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, axes, eps, None))
     if rows is not None:
         xhat, invstd = _ln_rows(rows, eps)
         xhat, invstd = xhat.reshape(x.shape), invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
