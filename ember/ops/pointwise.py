@@ -424,9 +424,12 @@ _COMPLEX_UNARY = frozenset(('neg', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10
                             'atanh', 'sigmoid', 'abs', 'square', 'sgn'))   # NumPy 2's sign(z) is z/|z|, sgn's
 
 
-def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None, np_backward=None):
+def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None, np_backward=None,
+          half=False, half_grad=False):
     """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y
-    (``precise``: a float32 input is computed in float64 and rounded once, see _precise; ``refuse(dtype)``:
+    (``precise``: a float32 input is computed in float64 and rounded once, see _precise; ``precise`` or ``half``:
+    a float16 one computed wide and rounded once, see _record_half; ``half_grad``: its gradient too, as PyTorch's
+    own backward kernel computes it (tanh_backward; a composite formula rounds each float16 step); ``refuse(dtype)``:
     the exception PyTorch raises for a non-float dtype, or None; ``np_backward(g, y)``: for an op whose
     backward reads only y, the same formula on arrays as ufunc calls, which a plain backward runs instead)."""
     params = _params(backward)
@@ -462,6 +465,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 
     cls = type(node_name, (Node,), {'__slots__': (), 'backward': bw,
                                     **saved_properties(*('self',) * needs_x, *('result',) * needs_y)})
+    half_cls = None if not (precise or half) else cls if not half_grad else \
+        type(node_name, (cls,), {'__slots__': (), 'backward': _half_backward(bw, backward, needs_x, needs_y)})
 
     def op(input):
         try:
@@ -492,6 +497,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
             a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
             r = _bf16.from_f32(np_fn(a64).astype(_F32))
+        elif dt is _F16 and half_cls is not None:    # (see _record_half)
+            return _record_half(input, np_fn(a.astype(_F64)).astype(_F32).astype(_F16), half_cls, needs_x, needs_y)
         else:
             r = np_fn(a)
         if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
@@ -519,6 +526,35 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 
 
 _F16 = np.dtype(np.float16)
+
+
+def _record_half(input, r, cls, needs_x, needs_y):
+    """A precise unary op's float16 result ``r`` (computed wide, rounded once to float16, as PyTorch's kernels
+    compute float16 in float32: sigmoid's NumPy float16 steps each rounded, 162 of 512 values differed) with its
+    node ``cls`` (tanh's computes its gradient in float32 too, _half_backward)."""
+    if not (input._requires_grad and GRAD.enabled):
+        return Tensor._make(r)
+    node = cls((input,))
+    if needs_x:
+        node.save(input)
+    out = Tensor._make(r, node)
+    if needs_y:
+        node.save_output(out)
+    return out
+
+
+def _half_backward(bw, backward, needs_x, needs_y):
+    """A unary node's backward for float16: ``backward(g, x, y)`` on the gradient and the saved arrays widened to
+    float32, rounded once to float16, as PyTorch's backward kernels (tanh_backward, sigmoid_backward...) compute
+    float16 (in float16 steps 1949 of 4000 of tanh's gradients differed); ``bw`` under create_graph."""
+    def half_backward(self, g):
+        if type(g) is not np.ndarray:       # (under create_graph: ember's ops, a tensor)
+            return bw(self, g)
+        saved = [a.astype(_F32) for a in self.saved()]
+        x = saved[0] if needs_x else None
+        y = saved[-1] if needs_y else None
+        return np.asarray(backward(g.astype(_F32), x, y)).astype(_F16)
+    return half_backward
 
 
 def _half_opmath(np_fn):
@@ -1102,7 +1138,8 @@ def _tanh_grad_np(g, y):
     return _multiply(g, f, f) if g.dtype is _F32 else g * f   # a float64 g (a user's seed) keeps its dtype
 
 
-tanh = unary('tanh', xp.tanh, 'TanhBackward0', _tanh_grad, precise=True, np_backward=_tanh_grad_np)
+tanh = unary('tanh', xp.tanh, 'TanhBackward0', _tanh_grad, precise=True, np_backward=_tanh_grad_np,
+             half_grad=True)
 _tanh_bw = tanh.node.backward
 
 
@@ -1325,7 +1362,7 @@ def _relu(a):
 
 
 sigmoid = unary('sigmoid', _precise(_sigmoid), 'SigmoidBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] - y) * y,
-                np_backward=lambda g, y: _multiply(_multiply(g, _subtract(_ONE[y.dtype], y)), y))
+                np_backward=lambda g, y: _multiply(_multiply(g, _subtract(_ONE[y.dtype], y)), y), half=True)
 def _refuse_relu(dt):
     """relu's refusals: bool, and complex (PyTorch's relu is a clamp_min, whose message it gives)."""
     if dt.kind == 'c':
