@@ -16,7 +16,7 @@ import functools
 import re
 
 from . import random as _random
-from .autograd import forward_refusal as _forward_refusal, grad as _autograd_grad
+from .autograd import _TRANSFORMS, forward_refusal as _forward_refusal, grad as _autograd_grad
 from .autograd.grad_mode import GRAD, enable_grad
 from .ops.creation import zeros_like
 from .ops.shape import stack
@@ -48,6 +48,16 @@ def _output_leaves(out, api):
 
 
 # --- differentiation -------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _inside():
+    """While a transform runs the user's function: autograd.backward refuses there, as PyTorch's does."""
+    _TRANSFORMS[0] += 1
+    try:
+        yield
+    finally:
+        _TRANSFORMS[0] -= 1
+
 
 def _outer(leaves):
     """Whether the transform's results must stay differentiable: an input already takes part in a graph."""
@@ -136,7 +146,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         new_args, fresh, specs, counts, outer = _prepare(args, argnums)
         with enable_grad():
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, 'grad_and_value')
+            with _inside():
+                res = func(*new_args, **kwargs)
+            out, aux = _split_aux(res, has_aux, 'grad_and_value')
             if not isinstance(out, Tensor):
                 raise RuntimeError(f'grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got {type(out)}')
             if out.dim() != 0:
@@ -174,7 +186,9 @@ def vjp(func, *primals, has_aux=False):
     it = iter(fresh)
     new = [tree_unflatten([next(it) for _ in range(c)], s) for s, c in zip(specs, counts)]
     with enable_grad():
-        out, aux = _split_aux(func(*new), has_aux, 'vjp')
+        with _inside():
+            res = func(*new)
+        out, aux = _split_aux(res, has_aux, 'vjp')
     out_leaves, out_spec = _output_leaves(out, 'vjp(f, *primals)')
 
     def vjp_fn(cotangents, *, retain_graph=True, create_graph=None):
@@ -224,7 +238,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     fresh = _fresh(flat, outer)
     with enable_grad(), _forward_refusal.converting():
         with _forward_refusal.seeding(fresh):
-            res = func(*tree_unflatten(fresh, spec))
+            with _inside():
+                res = func(*tree_unflatten(fresh, spec))
         out, aux = _split_aux(res, has_aux, 'jvp')
         out_leaves, out_spec = _output_leaves(out, 'jvp(f, primals, tangents)')
         if strict and not all(o.requires_grad for o in out_leaves):
@@ -245,7 +260,8 @@ def linearize(func, *primals):
     """(func(*primals), jvp_fn): ``jvp_fn(*tangents)`` is func's Jacobian-vector product at ``primals`` for
     tangents shaped as the primals. PyTorch traces the forward-mode graph once and replays it; ember runs
     ``jvp`` at the same primals on each call (the same values)."""
-    output = func(*primals)
+    with _inside():
+        output = func(*primals)
     flat, spec = tree_flatten(primals)
     meta = [(p.shape, p.dtype) for p in flat]
 
@@ -283,7 +299,8 @@ def _jacobian(func, argnums, has_aux, api, randomness='different'):
         with enable_grad(), forward:
             seeds = _forward_refusal.seeding(fresh) if api == 'jacfwd' else contextlib.nullcontext()
             with _random_guard(randomness)(0), seeds:   # jacfwd vmaps over the basis: its randomness check
-                res = func(*new_args, **kwargs)
+                with _inside():
+                    res = func(*new_args, **kwargs)
             out, aux = _split_aux(res, has_aux, api)
             out_leaves, out_spec = _output_leaves(out, _TRANSFORM_OF[api])
             jacs = []
@@ -420,7 +437,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
             sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
             BATCHED.append(bases)
             try:
-                with guard(i):
+                with guard(i), _inside():
                     results.append(func(*tree_unflatten(sliced, spec), **kwargs))
             finally:
                 BATCHED.pop()

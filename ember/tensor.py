@@ -11,7 +11,7 @@ from ._torch_names import TorchNamedType as _TorchNamedType
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
-from .autograd import backward as _backward
+from .autograd import _TRANSFORMS, backward as _backward
 from .autograd.graph import BUMPS as _BUMPS, _version_cell
 from .autograd import grad_mode as _grad_mode
 from .autograd.grad_mode import GRAD as _GRAD
@@ -501,8 +501,8 @@ class Tensor(metaclass=_TorchNamedType):
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""
-        if gradient is None and inputs is None and not create_graph:
-            _engine.backward_scalar(self, retain_graph)
+        if gradient is None and inputs is None and not create_graph and not _TRANSFORMS[0]:   # (inside a torch.func
+            _engine.backward_scalar(self, retain_graph)                                        # transform: it refuses)
         else:
             _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

@@ -313,3 +313,26 @@ def test_missing_derivative_inside_reverse_transforms_is_not_implemented_error(a
     with pytest.raises(NotImplementedError):
         run(torch)
     run_both(run, message=True)
+
+
+@pytest.mark.parametrize('api', ['grad', 'vjp', 'jvp', 'jacrev', 'jacfwd', 'vmap'])
+def test_backward_inside_a_transform_is_refused_as_torch(api):
+    """backward() while a torch.func transform runs the user's function raises PyTorch's RuntimeError, for any
+    tensor (one the transform never saw too); after the transform it works again."""
+    def run(L):
+        w = L.tensor(Y54[0], requires_grad=True)
+
+        def f(v):
+            (w * 2).sum().backward()
+            return (v * 3).sum()
+        x = _t(L, X34[0])
+        call = {'grad': lambda: L.func.grad(f)(x), 'vjp': lambda: L.func.vjp(f, x),
+                'jvp': lambda: L.func.jvp(f, (x,), (x,)), 'jacrev': lambda: L.func.jacrev(f)(x),
+                'jacfwd': lambda: L.func.jacfwd(f)(x), 'vmap': lambda: L.vmap(f)(_t(L, X34))}[api]
+        try:
+            call()
+        except RuntimeError as e:
+            refused = str(e)
+        (w * 2).sum().backward()
+        return refused, w.grad
+    run_both(run, message=True)

@@ -29,8 +29,15 @@ def _as_list(x):
     return list(x)
 
 
+_TRANSFORMS = [0]   # torch.func transforms running user code now (ember.func counts them): backward() refuses
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """Accumulate into leaves' ``.grad`` the gradients of ``tensors`` (seeded by ``grad_tensors``)."""
+    if _TRANSFORMS[0]:
+        raise RuntimeError('backward() called inside a functorch transform. This is not supported, please use '
+                           'functorch.grad or functorch.vjp instead or call backward() outside of functorch '
+                           'transforms.')
     tensors = _as_list(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
