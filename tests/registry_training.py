@@ -628,8 +628,106 @@ def _sn_twice(lib):
     return lib.nn.utils.spectral_norm(lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2)))
 
 
+def _bn(lib, n, dims=2, affine=True):
+    """A BatchNorm (eval mode) with running statistics and affine parameters away from their defaults."""
+    bn = getattr(lib.nn, f'BatchNorm{dims}d')(n, affine=affine).eval()
+    bn.running_mean.copy_(lib.tensor(_vals((n,), 11)))
+    bn.running_var.copy_(lib.tensor(_vals((n,), 12)).abs() + 0.5)
+    if affine:
+        with lib.no_grad():
+            bn.weight.copy_(lib.tensor(_vals((n,), 13)))
+            bn.bias.copy_(lib.tensor(_vals((n,), 14)))
+    return bn
+
+
+def _fuse_conv(kind='Conv2d', bias=True, affine=True, transpose=False, groups=1):
+    """conv then bn against the fused conv: its weight, bias (type, requires_grad) and output on one input."""
+    def case(lib):
+        dims = int(kind[-2])
+        conv = getattr(lib.nn, kind)(4, 6, 3, bias=bias, groups=groups).eval()
+        with lib.no_grad():
+            conv.weight.copy_(lib.tensor(_vals(tuple(conv.weight.shape), 15)))
+        bn = _bn(lib, 6, dims, affine)
+        fused = lib.nn.utils.fuse_conv_bn_eval(conv, bn, transpose=transpose)
+        x = lib.tensor(_vals((2, 4) + (5,) * dims, 16))
+        return [fused.weight, fused.bias, type(fused.weight).__name__, fused.bias.requires_grad, fused is not conv,
+                conv.bias is None if not bias else conv.bias, fused(x), bn(conv(x)) if not transpose else None]
+    return case
+
+
+def _fuse_linear(n_bn=5, bias=True):
+    def case(lib):
+        lin = lib.nn.Linear(3, 5, bias=bias).eval()
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(_vals((5, 3), 17)))
+        bn = _bn(lib, n_bn, 1)
+        fused = lib.nn.utils.fuse_linear_bn_eval(lin, bn)
+        x = lib.tensor(_vals((4, 3), 18))
+        return [fused.weight, fused.bias, type(fused.bias).__name__, fused(x), bn(lin(x)) if n_bn > 1 else None]
+    return case
+
+
+def _fuse_weights(lib, dtype='float64'):
+    """fuse_conv_bn_weights on float64 tensors (no module), with None conv bias, bn weight and bias."""
+    dt = getattr(lib, dtype)
+    w = lib.tensor(_vals((3, 3, 2), 19), dtype=dt, requires_grad=True)
+    rm, rv = lib.tensor(_vals((3,), 20), dtype=dt), lib.tensor(_vals((3,), 21), dtype=dt).abs() + 0.1
+    got = list(lib.nn.utils.fuse_conv_bn_weights(w, None, rm, rv, 1e-3, None, None))
+    got += list(lib.nn.utils.fuse_conv_bn_weights(w, None, rm, rv, 1e-3, None, None, True))
+    return got + [[p.requires_grad for p in got], [str(p.dtype) for p in got]]
+
+
+def _fuse_linear_weights(lib):
+    w, b = lib.tensor(_vals((3, 2), 22)), lib.tensor(_vals((3,), 23), requires_grad=True)
+    rm, rv = lib.tensor(_vals((3,), 20)), lib.tensor(_vals((3,), 21)).abs() + 0.1
+    bw, bb = lib.tensor(_vals((3,), 24)), lib.tensor(_vals((3,), 25))
+    got = list(lib.nn.utils.fuse_linear_bn_weights(w, b, rm, rv, 1e-5, bw, bb))
+    return got + [[p.requires_grad for p in got]]
+
+
+def _fuse_training(lib):
+    return lib.nn.utils.fuse_conv_bn_eval(lib.nn.Conv2d(2, 3, 1), lib.nn.BatchNorm2d(3))
+
+
+def _fuse_no_stats(lib):
+    return lib.nn.utils.fuse_conv_bn_eval(lib.nn.Conv2d(2, 3, 1).eval(),
+                                          lib.nn.BatchNorm2d(3, track_running_stats=False).eval())
+
+
+def _mem_format(dims, fmt):
+    """A model with convolutions of every rank (nested): each weight's strides, values, and the output."""
+    def case(lib):
+        m = lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.Sequential(lib.nn.ConvTranspose2d(4, 2, 2)),
+                              lib.nn.Conv3d(2, 3, 2), lib.nn.ConvTranspose3d(3, 2, 2), lib.nn.Conv1d(2, 2, 2))
+        fn = getattr(lib.nn.utils, f'convert_conv{dims}d_weight_memory_format')
+        out = fn(m, getattr(lib, fmt))
+        x = lib.tensor(_vals((1, 3, 6, 6), 26))
+        return [out is m] + [[p.stride(), p, type(p).__name__] for p in m.parameters()] + [m[1][0](m[0](x))]
+    return case
+
+
 CLIP_ERR = {'grads': {'nan': True}}
 UTILS = [
+    Call('nn.utils', 'fuse_conv_bn_eval', [
+        Case('Conv2d', _fuse_conv()), Case('no conv bias', _fuse_conv(bias=False)),
+        Case('bn without affine', _fuse_conv(affine=False)), Case('Conv1d', _fuse_conv('Conv1d')),
+        Case('Conv3d groups', _fuse_conv('Conv3d', groups=2)),
+        Case('ConvTranspose2d', _fuse_conv('ConvTranspose2d', transpose=True)),
+        Case('training', _fuse_training, error=True), Case('no running stats', _fuse_no_stats, error=True)], seed=0),
+    Call('nn.utils', 'fuse_conv_bn_weights', [Case('f64, Nones', _fuse_weights),
+                                              Case('f32, Nones', lambda lib: _fuse_weights(lib, 'float32'))]),
+    Call('nn.utils', 'fuse_linear_bn_eval', [
+        Case('Linear', _fuse_linear()), Case('no bias', _fuse_linear(bias=False)),
+        Case('bn of one feature', _fuse_linear(n_bn=1)),
+        Case('feature mismatch', _fuse_linear(n_bn=4), error=True),
+        Case('training', lambda lib: lib.nn.utils.fuse_linear_bn_eval(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3)),
+             error=True)], seed=0),
+    Call('nn.utils', 'fuse_linear_bn_weights', [Case('requires_grad bias', _fuse_linear_weights)]),
+    Call('nn.utils', 'convert_conv2d_weight_memory_format', [
+        Case('channels_last', _mem_format(2, 'channels_last')),
+        Case('contiguous_format', _mem_format(2, 'contiguous_format'))], seed=0),
+    Call('nn.utils', 'convert_conv3d_weight_memory_format', [
+        Case('channels_last_3d', _mem_format(3, 'channels_last_3d'))], seed=0),
     Call('nn.utils', 'clip_grad_norm_', [
         Case('2', _clip('clip_grad_norm_', 1.0)), Case('inf', _clip('clip_grad_norm_', 1.0, float('inf'))),
         Case('1', _clip('clip_grad_norm_', 2.0, 1)), Case('3.5', _clip('clip_grad_norm_', 2.0, 3.5)),
@@ -1116,9 +1214,7 @@ _SUBMODULE_LACKS = set(
     'ConvTranspose3d CrossMapLRN2d Fold FractionalMaxPool2d FractionalMaxPool3d LPPool3d LazyConvTranspose1d '
     'LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d '
     'LinearCrossEntropyLoss LinearCrossEntropyOptions MaxUnpool3d Unfold replicate scatter parallel_apply gather '
-    'convert_conv2d_weight_memory_format convert_conv3d_weight_memory_format fuse_conv_bn_eval fuse_conv_bn_weights '
-    'fuse_linear_bn_eval fuse_linear_bn_weights parametrizations parametrize remove_spectral_norm remove_weight_norm '
-    'spectral_norm stateless weight_norm'.split())
+    'parametrizations parametrize remove_spectral_norm remove_weight_norm spectral_norm weight_norm'.split())
 
 
 def _kind(obj):
