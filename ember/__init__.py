@@ -335,6 +335,7 @@ _out_forms.install(globals(), _out_forms.TORCH)   # torch.exp(x, out=y) and the 
 _complex_ops.guard_real_only(globals())
 
 __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)
+__dir__ = _functools.partial(_aliasing.module_dir, __name__)
 
 from . import _einops
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)

@@ -142,6 +142,28 @@ def module_getattr(module_name, name):
     raise missing_attribute_error(module_name, name)
 
 
+# The submodules ``dir(torch)`` and ``dir(torch.autograd)`` list (torch imports them with the package); ember
+# loads its own on first access, so ``module_dir`` lists those it has without importing them.
+_TORCH_SUBMODULES = {
+    "ember": ("accelerator", "amp", "ao", "autograd", "compiler", "cpu", "cuda", "distributed", "distributions",
+              "export", "fft", "func", "functional", "futures", "fx", "hub", "jit", "library", "linalg", "masked",
+              "monitor", "mps", "mtia", "multiprocessing", "nested", "nn", "optim", "overrides", "package",
+              "profiler", "quantization", "quasirandom", "random", "return_types", "serialization", "signal",
+              "sparse", "special", "storage", "testing", "torch_version", "types", "utils", "version", "xpu"),
+    "ember.autograd": ("anomaly_mode", "forward_ad", "function", "functional", "grad_mode", "graph", "profiler",
+                       "profiler_legacy", "profiler_util"),
+}
+
+
+def module_dir(module_name):
+    """Module ``__dir__`` for ember packages: the module's names plus the submodules PyTorch's counterpart lists
+    that ember has (found, not imported)."""
+    names = set(vars(sys.modules[module_name]))
+    names.update(n for n in _TORCH_SUBMODULES.get(module_name, ())
+                 if f"{module_name}.{n}" in sys.modules or _find_spec(f"{module_name}.{n}") is not None)
+    return sorted(names)
+
+
 def install():
     """Alias torch/torchvision to ember until the matching ``uninstall()``; calls may nest."""
     _SAVED.append(_take_aliased_modules())

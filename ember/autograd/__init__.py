@@ -98,3 +98,9 @@ def __getattr__(name):
     """``torch.autograd.profiler`` and other submodules on first access, as PyTorch imports them."""
     from .. import aliasing
     return aliasing.module_getattr(__name__, name)
+
+
+def __dir__():
+    """The module's names and its submodules that ``dir(torch.autograd)`` lists, found without importing them."""
+    from .. import aliasing
+    return aliasing.module_dir(__name__)
