@@ -295,6 +295,15 @@ def orgqr(input, tau, *, out=None):
 
 
 from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)
+from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402
+                   sym_sqrt, sym_ite)
+
+
+def is_inference(input):
+    """Whether ``input`` was made under ``inference_mode`` (``Tensor.is_inference``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input.is_inference()
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):

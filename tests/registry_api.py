@@ -644,8 +644,55 @@ def _compiled_module(lib):
             type(lib.compile()(m)).__name__, c(lib.ones(1, 2)).detach()]
 
 
+def _sym(name, *a):
+    """torch.sym_<name>(*a): its value and type (Python and NumPy numbers)."""
+    def call(lib):
+        r = getattr(lib, f'sym_{name}')(*a)
+        return [r, type(r).__name__]
+    return call
+
+
+def _sym_classes(lib):
+    """Eager values are never symbolic: isinstance checks as libraries write them, and the classes' names."""
+    vals = [3, 2.5, True, np.int64(2), lib.tensor(1).item(), lib.zeros(2, 3).shape[0], lib.zeros(2).size(0)]
+    return [[isinstance(v, (lib.SymInt, lib.SymFloat, lib.SymBool)) for v in vals],
+            [c.__name__ for c in (lib.SymInt, lib.SymFloat, lib.SymBool)], isinstance(lib.SymInt, type)]
+
+
+def _is_inference(lib):
+    with lib.inference_mode():
+        a = lib.ones(2)
+    with lib.no_grad():
+        b = lib.ones(2)
+    return [lib.is_inference(a), lib.is_inference(b), lib.is_inference(lib.ones(2, requires_grad=True))]
+
+
+SYM = [Call('', f'sym_{name}', cases) for name, cases in {
+    'int': [Case('float', _sym('int', 2.7)), Case('negative float', _sym('int', -2.7)), Case('int', _sym('int', 5)),
+            Case('numpy', _sym('int', np.float32(3.9))), Case('bool', _sym('int', True)),
+            Case('str', _sym('int', '12')), Case('None', _sym('int', None), error=True)],
+    'float': [Case('int', _sym('float', 3)), Case('numpy', _sym('float', np.int64(4))), Case('float', _sym('float', 1.5)),
+              Case('list', _sym('float', [1]), error=True)],
+    'max': [Case('ints', _sym('max', 2, 7)), Case('int, float', _sym('max', 1, 2.0)), Case('float wins', _sym('max', 3.5, 2)),
+            Case('numpy', _sym('max', np.int64(3), 2)), Case('bool', _sym('max', True, 0)),
+            Case('str', _sym('max', 'a', 1), error=True)],
+    'min': [Case('ints', _sym('min', 2, 7)), Case('int, float', _sym('min', 1, 2.0)), Case('bool', _sym('min', True, 2)),
+            Case('None', _sym('min', None, 2), error=True)],
+    'not': [Case('True', _sym('not', True)), Case('0', _sym('not', 0)), Case('list', _sym('not', []))],
+    'ite': [Case('True', _sym('ite', True, 1, 2)), Case('False', _sym('ite', False, 'a', 'b')),
+            Case('int condition', _sym('ite', 1, 1, 2), error=True), Case('types differ', _sym('ite', True, 1, 2.0),
+                                                                          error=True)],
+    'sqrt': [Case('int', _sym('sqrt', 4)), Case('float', _sym('sqrt', 2.0)), Case('bool', _sym('sqrt', True)),
+             Case('negative', _sym('sqrt', -1.0), error=True)],
+    'sum': [Case('list', _sym('sum', [1, 2, 3])), Case('args', _sym('sum', 1, 2.5, 3)), Case('tuple', _sym('sum', (4, 5))),
+            Case('empty', _sym('sum', []))],
+}.items()] + [Call('', name, [Case('isinstance', _sym_classes)]) for name in ('SymInt', 'SymFloat', 'SymBool')]
+
+
 FUNCTIONS = [
     Call('', 'GradScaler', [Case('cpu step', _grad_scaler)]),
+    Call('', 'is_inference', [Case('modes', _is_inference), Case('not a tensor', lambda lib: lib.is_inference(1.0),
+                                                                 error=True)]),
     Call('', 'are_deterministic_algorithms_enabled', [Case('round trip', _det)]),
     Call('', 'is_deterministic_algorithms_warn_only_enabled', [Case('round trip', _det)]),
     Call('', 'fill_', [Case('values', _fill),
@@ -699,6 +746,9 @@ SUBMODULES = {
                        'random_structured', 'random_unstructured', 'remove'),
     'nn.utils.rnn': ('PackedSequence', 'invert_permutation', 'pack_padded_sequence', 'pad_packed_sequence',
                      'pad_sequence', 'unpad_sequence', 'pack_sequence', 'unpack_sequence'),
+    'nn.utils.fusion': ('fuse_conv_bn_eval', 'fuse_conv_bn_weights', 'fuse_linear_bn_eval', 'fuse_linear_bn_weights'),
+    'nn.utils.memory_format': ('convert_conv2d_weight_memory_format', 'convert_conv3d_weight_memory_format'),
+    'nn.utils.stateless': ('functional_call',),
     'autograd.function': ('FunctionCtx', 'BackwardCFunction', 'FunctionMeta', 'Function', 'once_differentiable',
                           'InplaceFunction', 'NestedIOFunction'),
     'autograd.functional': ('vjp', 'jvp', 'jacobian', 'hessian', 'hvp', 'vhp'),
@@ -730,6 +780,7 @@ SAME = {p: ('Adadelta', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'ASGD', 'LBFGS', '
             'SGD', 'SparseAdam') for p in SUBMODULES if p.startswith('optim.')}
 SAME.update({'nn.utils.clip_grad': SUBMODULES['nn.utils.clip_grad'],
              'nn.utils.convert_parameters': SUBMODULES['nn.utils.convert_parameters'],
+             'nn.utils.fusion': SUBMODULES['nn.utils.fusion'], 'nn.utils.memory_format': SUBMODULES['nn.utils.memory_format'],
              'autograd.function': ('Function', 'NestedIOFunction'), 'autograd.grad_mode': SUBMODULES['autograd.grad_mode'],
              'amp': ('autocast', 'GradScaler'), 'autograd': ('enable_grad', 'inference_mode', 'no_grad', 'set_grad_enabled'),
              # not manual_seed: importing torch._dynamo (torch.compile) replaces torch.manual_seed with a wrapper
@@ -762,6 +813,18 @@ def _public(lib, path, names):
 
 def _missing(path, why):
     return {'case:names': f'ember\'s {path} lacks {why}'}
+
+
+def _stateless_call(lib):
+    """The deprecated stateless.functional_call: the module run with other weights (and its FutureWarning)."""
+    import warnings
+    lin = lib.nn.Linear(2, 2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        out = lib.nn.utils.stateless.functional_call(
+            lin, {'weight': lib.tensor([[1.0, 2.0], [3.0, 4.0]]), 'bias': lib.tensor([0.5, -1.0])},
+            (lib.tensor([[1.0, -1.0]]),))
+    return [out, [x.category.__name__ for x in w], lin.weight.shape]
 
 
 def _sub(path, extra=(), gaps=None):
@@ -873,6 +936,8 @@ SUBS += [
     _sub('optim.swa_utils'), _sub('nn.utils.clip_grad'), _sub('nn.utils.convert_parameters'), _sub('nn.utils.rnn'),
     _sub('nn.utils.parametrize'), _sub('nn.utils.prune'),
     _sub('nn.utils.parametrizations'),
+    _sub('nn.utils.fusion'), _sub('nn.utils.memory_format'),
+    _sub('nn.utils.stateless', [Case('functional_call', _stateless_call)]),
     _sub('autograd.function'), _sub('autograd.functional'),
     _sub('autograd.grad_mode'),
     _sub('autograd.graph', [Case('saved_tensors_hooks', _saved_hooks), Case('save_on_cpu', _save_on_cpu),
@@ -1116,5 +1181,5 @@ TORCH_FUNCTION = [
 ]
 
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
-           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SUBS + AUTOGRAD +
-           FUNC + PACKAGES + TORCH_FUNCTION)
+           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SYM + SUBS +
+           AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)
