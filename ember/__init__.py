@@ -297,6 +297,7 @@ def orgqr(input, tau, *, out=None):
 from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)
 from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402
                    sym_sqrt, sym_ite)
+from ._legacy_norms import norm_except_dim, frobenius_norm, nuclear_norm  # noqa: E402
 
 
 def is_inference(input):

@@ -385,6 +385,16 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim)
 
 
+def _check_matrix_dims(A, dim):
+    """PyTorch's checks of matrix_norm's ``dim``: two dims, different once wrapped."""
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(str(d) for d in dim)}")
+    from .ops._util import wrap_dim
+    d0, d1 = (wrap_dim(d, A.dim()) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f'linalg.matrix_norm: dims must be different. Got ({d0}, {d1})')
+
+
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
     if ord in (2, -2, 'nuc'):
@@ -393,6 +403,7 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
         A = A.to(dtype)
     if A.dim() < 2:
         raise RuntimeError('linalg.matrix_norm: The input tensor A must have at least 2 dimensions.')
+    _check_matrix_dims(A, dim)
     if ord == 'fro':
         return vector_norm(A, 2, dim, keepdim)
     from .ops.reduction import amax, amin, sum as _sum

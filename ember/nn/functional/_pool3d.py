@@ -15,7 +15,7 @@ from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._pool import _low, int_mean, need_tensor
 
-__all__ = ['max_pool3d', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
+__all__ = ['max_pool3d', 'max_pool3d_with_indices', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
            'lp_pool3d', 'max_unpool3d']
 
 
