@@ -295,6 +295,10 @@ def orgqr(input, tau, *, out=None):
 
 
 from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)
+from .storage import TypedStorage, UntypedStorage, legacy_classes as _legacy_storages  # noqa: E402
+globals().update(_legacy_storages())   # FloatStorage, LongStorage...: the legacy typed storages
+from ._lowrank import svd_lowrank, pca_lowrank  # noqa: E402
+from ._control_flow import cond, while_loop  # noqa: E402
 from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402
                    sym_sqrt, sym_ite)
 from ._legacy_norms import norm_except_dim, frobenius_norm, nuclear_norm  # noqa: E402

@@ -17,7 +17,7 @@ def torch_path(cls):
         return _SPECIAL[full]
     if module.startswith('ember.vision.') or module == 'ember.vision':
         return 'torchvision' + full[len('ember.vision'):]
-    if module.startswith('ember.'):
+    if module.startswith('ember.') or module == 'ember':
         return 'torch' + full[len('ember'):]
     return full
 

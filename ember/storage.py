@@ -9,6 +9,12 @@ from ._warn import warn_user
 
 __all__ = ['UntypedStorage', 'TypedStorage']
 
+# the legacy typed storage classes (``torch.FloatStorage``...) and the dtype of each
+LEGACY = {'BoolStorage': 'bool', 'ByteStorage': 'uint8', 'CharStorage': 'int8', 'ShortStorage': 'int16',
+          'IntStorage': 'int32', 'LongStorage': 'int64', 'HalfStorage': 'float16', 'BFloat16Storage': 'bfloat16',
+          'FloatStorage': 'float32', 'DoubleStorage': 'float64', 'ComplexFloatStorage': 'complex64',
+          'ComplexDoubleStorage': 'complex128'}
+
 _DEPRECATED = ('TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the only '
                'storage class. This should only matter to you if you are using storages directly.  To access '
                'UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()')
@@ -144,3 +150,55 @@ def storage(self):
     """The tensor's memory as elements of its dtype; PyTorch's deprecation warning, once a process."""
     warn_user(_DEPRECATED, once=True)
     return TypedStorage(self)
+
+
+class _LegacyStorageType(TorchNamedType):
+    """Metaclass of the legacy storage classes: a TypedStorage of the class's dtype is an instance (PyTorch's
+    _LegacyStorageMeta), and the class prints as ``<class 'torch.FloatStorage'>``."""
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, TypedStorage) and instance.dtype == cls.dtype
+
+
+class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageType):
+    """``torch.FloatStorage(n)`` (n elements: uninitialised in PyTorch, zeros here), ``(sequence)`` or ``()``:
+    a TypedStorage of the class's dtype over new memory."""
+    dtype = None
+
+    def __new__(cls, *args):
+        from .ops.creation import tensor, zeros
+        if not args:
+            data = zeros(0, dtype=cls.dtype)
+        elif len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
+            data = zeros(args[0], dtype=cls.dtype)
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)):
+            data = tensor(args[0], dtype=cls.dtype)
+        else:
+            raise TypeError(f'new(): invalid data type {type(args[0]).__name__!r}')
+        out = object.__new__(TypedStorage)
+        TypedStorage.__init__(out, data)
+        return out
+
+
+def _legacy_class(name, dtype_name):
+    from . import _dtype
+    return _LegacyStorageType(name, (_LegacyStorage,), {'dtype': getattr(_dtype, dtype_name if dtype_name != 'bool'
+                                                                         else 'bool_'),
+                                                         '__module__': 'ember', '__qualname__': name,
+                                                         '__doc__': f'Legacy storage of {dtype_name} elements.'})
+
+
+def legacy_classes():
+    """{name: class} of the legacy typed storages, made once."""
+    if not _CLASSES:
+        _CLASSES.update((n, _legacy_class(n, d)) for n, d in LEGACY.items())
+    return _CLASSES
+
+
+_CLASSES = {}
+
+
+def storage_type(self):
+    """The legacy storage class of the tensor's dtype (``torch.FloatStorage`` for float32)."""
+    name = next(n for n, d in LEGACY.items() if d == str(self.dtype).split('.')[-1])
+    return legacy_classes()[name]

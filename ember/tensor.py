@@ -340,6 +340,31 @@ class Tensor(metaclass=_TorchNamedType):
         from .storage import storage
         return storage(self)
 
+    def storage_type(self):
+        """The legacy storage class of this tensor's dtype (``torch.FloatStorage`` for float32)."""
+        from .storage import storage_type
+        return storage_type(self)
+
+    def to_sparse_coo(self):
+        """``to_sparse()``: this tensor in the sparse COO layout."""
+        return self.to_sparse()
+
+    def _need_coo(self, name):
+        """PyTorch's refusal of a sparse COO accessor on a strided tensor (SparseTensor overrides each)."""
+        raise RuntimeError(f'{name} expected sparse coordinate tensor layout but got Strided')
+
+    def indices(self):
+        self._need_coo('indices')
+
+    def coalesce(self):
+        self._need_coo('coalesce')
+
+    def is_coalesced(self):
+        self._need_coo('is_coalesced')
+
+    def values(self):
+        raise RuntimeError('values expected sparse tensor layout but got Strided')
+
     def get_device(self):
         return -1
 

@@ -7,6 +7,7 @@ All are ``Call`` entries of tests/registry_training.py (``fn(lib)`` returns what
 ``torch`` or ``ember``); tests/test_registry_training.py runs them. No torch import here."""
 import importlib
 import io
+import warnings
 
 import numpy as np
 
@@ -667,6 +668,143 @@ def _is_inference(lib):
     return [lib.is_inference(a), lib.is_inference(b), lib.is_inference(lib.ones(2, requires_grad=True))]
 
 
+def _lowrank(name, shape, seed=0, dtype='float64', **k):
+    """svd_lowrank/pca_lowrank after manual_seed(0) (the same random projection in both libraries): S, and
+    U diag(S) V^H and the projectors U U^H, V V^H, which do not depend on the singular vectors' signs (LAPACK
+    builds may flip a pair's sign)."""
+    def call(lib):
+        a = lib.tensor(np.random.default_rng(seed).standard_normal(shape), dtype=getattr(lib, dtype))
+        kw = dict(k)
+        sparse = kw.pop('sparse', False)
+        if sparse:
+            a = (a * (a.abs() > 0.8)).to_sparse()
+        lib.manual_seed(0)
+        with warnings.catch_warnings():   # each library warns once a process on its first sparse_coo_tensor
+            if sparse:
+                warnings.simplefilter('ignore')
+            U, S, V = getattr(lib, name)(a, **kw)
+        return [S, U @ lib.diag_embed(S) @ V.mH, U @ U.mH, V @ V.mH, list(U.shape), list(V.shape), str(S.dtype)]
+    return call
+
+
+def _cond(lib):
+    x = lib.tensor([1.0, -2.0, 3.0])
+    return [lib.cond(x.sum() > 0, lambda t: t * 2, lambda t: t - 1, (x,)),
+            lib.cond(lib.tensor(False), lambda t, u: (t + u, t * 2), lambda t, u: (t - u, u * 2), [x, x * 3]),
+            lib.cond(0, lambda t: t.sin(), lambda t: t.cos(), (x,)), lib.cond(True, lambda: 1, lambda: 2)]
+
+
+def _while(lib):
+    x = lib.tensor([1.0, 2.0])
+    return [lib.while_loop(lambda i, t: i < 4, lambda i, t: (i + 1, t * 2), (lib.tensor(0), x)),
+            lib.while_loop(lambda i, t: t.sum() < 100, lambda i, t: (i + 1, t * 3), [lib.tensor(0), x]),
+            lib.while_loop(lambda i, n: i < n, lambda i, n: (i + 2, n), (lib.tensor(1), 6)),
+            lib.while_loop(lambda i: i < 3, lambda i: i + 1, (lib.tensor(0),))]
+
+
+def _storages(name):
+    def call(lib):
+        S = getattr(lib, name)
+        dt = S.dtype
+        made = [S(), S(3), S([1, 0, 1])]
+        return [[len(m) for m in made], [str(m.dtype) for m in made], made[2].tolist(), type(made[1]).__name__,
+                repr(S), str(dt), isinstance(lib.ones(2, dtype=dt).storage(), S),
+                isinstance(lib.ones(2, dtype=lib.float64 if dt != lib.float64 else lib.float32).storage(), S),
+                isinstance(made[0], lib.TypedStorage), lib.ones(1, dtype=dt).storage_type() is S]
+    return call
+
+
+def _resize_as(lib):
+    got = []
+    for shape in ((3, 1), (2, 2), (4, 2)):
+        t = lib.arange(6.0)
+        r = t.resize_as_(lib.ones(shape, dtype=lib.int64))
+        got.append([r is t, list(t.shape), t.stride(), str(t.dtype), t[:2].flatten()[:2] if t.numel() else t])
+    return got
+
+
+def _set(lib):
+    x = lib.arange(6.0)
+    z = lib.zeros(3)
+    z.set_(x)
+    same = [z.data_ptr() == x.data_ptr(), list(z.shape)]
+    z[0] = 9.0
+    w = lib.zeros(3).set_(x.untyped_storage(), 1, (2, 2), (1, 2))
+    v = lib.zeros(3).set_(x[2:].view(2, 2).t())
+    e = lib.zeros(3).set_()
+    s = lib.zeros(2).set_(x.storage(), 2, (3,))
+    return same + [x, w, w.stride(), w.storage_offset(), v, v.stride(), e, list(e.shape), s]
+
+
+def _as_strided_(lib):
+    a = lib.arange(8.0)
+    r = a.as_strided_((2, 3), (1, 2), 1)
+    b = lib.arange(8.0).view(2, 4)[1]
+    b.as_strided_((2,), (2,))
+    return [r is a, a, a.stride(), a.storage_offset(), b, b.storage_offset()]
+
+
+def _sparse_accessor(name):
+    return lambda lib: getattr(lib.ones(2), name)()
+
+
+TENSOR_NAMES = [
+    Call('Tensor', 'resize_as_', [Case('shapes', _resize_as),
+                                  Case('requires grad', lambda lib: lib.ones(2, requires_grad=True).resize_as_(
+                                      lib.ones(3)), error=True)], exact=True),
+    Call('Tensor', 'set_', [Case('tensor and storages', _set),
+                            Case('other dtype', lambda lib: lib.ones(3).set_(lib.ones(2, dtype=lib.int64)), error=True),
+                            Case('leaf requiring grad', lambda lib: lib.ones(3, requires_grad=True).set_(lib.ones(2)),
+                                 error=True)], exact=True),
+    Call('Tensor', 'as_strided_', [Case('views', _as_strided_),
+                                   Case('out of bounds', lambda lib: lib.arange(4.0).as_strided_((3,), (2,)), error=True),
+                                   Case('leaf requiring grad', lambda lib: lib.ones(3, requires_grad=True).as_strided_(
+                                       (2,), (1,)), error=True)], exact=True),
+    Call('Tensor', 'storage_type', [Case('dtypes', lambda lib: [repr(lib.ones(1, dtype=d).storage_type()) for d in (
+        lib.float32, lib.float64, lib.float16, lib.int64, lib.int32, lib.int16, lib.int8, lib.uint8, lib.bool)])]),
+    Call('Tensor', 'to_sparse_coo', [Case('dense', lambda lib: lib.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse_coo()),
+                                     Case('sparse', lambda lib: (lambda s: [s.to_sparse_coo() is s, s.is_coalesced()])(
+                                         lib.tensor([[0.0, 1.0]]).to_sparse()))]),
+] + [Call('Tensor', name, [Case('strided', _sparse_accessor(name), error=True),
+                           Case('sparse', lambda lib, n=name: getattr(lib.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse(), n)())])
+     for name in ('indices', 'values', 'coalesce', 'is_coalesced')]
+
+
+STORAGES = [Call('', name, [Case('made and checked', _storages(name)),
+                            Case('str', lambda lib, n=name: getattr(lib, n)('ab'), error=True)])
+            for name in ('FloatStorage', 'DoubleStorage', 'HalfStorage', 'LongStorage', 'IntStorage', 'ShortStorage',
+                         'CharStorage', 'ByteStorage', 'BoolStorage', 'ComplexFloatStorage', 'ComplexDoubleStorage')]
+STORAGES += [
+    Call('', 'TypedStorage', [Case('of a tensor', lambda lib: [type(lib.ones(2).storage()) is lib.TypedStorage,
+                                                               repr(lib.TypedStorage), lib.is_storage(lib.FloatStorage(2))])]),
+    Call('', 'UntypedStorage', [Case('of a tensor', lambda lib: [
+        type(lib.ones(2).untyped_storage()) is lib.UntypedStorage, repr(lib.UntypedStorage),
+        lib.ones(2).storage().untyped().nbytes()])]),
+    Call('', 'svd_lowrank', [
+        Case('tall', _lowrank('svd_lowrank', (9, 5), q=3)), Case('wide', _lowrank('svd_lowrank', (4, 10), q=4)),
+        Case('niter 0', _lowrank('svd_lowrank', (8, 6), q=6, niter=0)), Case('batched', _lowrank('svd_lowrank', (2, 7, 5))),
+        Case('M', lambda lib: _lowrank('svd_lowrank', (7, 5), q=5, M=lib.ones(5, dtype=lib.float64))(lib)),
+        Case('float32', _lowrank('svd_lowrank', (8, 5), dtype='float32', q=2)),
+        Case('sparse', _lowrank('svd_lowrank', (9, 6), q=6, sparse=True))]),
+    Call('', 'pca_lowrank', [
+        Case('default q', _lowrank('pca_lowrank', (12, 5))), Case('q 3', _lowrank('pca_lowrank', (12, 7), q=3)),
+        Case('not centred', _lowrank('pca_lowrank', (9, 5), q=5, center=False)),
+        Case('sparse', _lowrank('pca_lowrank', (9, 5), q=4, sparse=True)),
+        Case('q too big', _lowrank('pca_lowrank', (4, 3), q=4), error=True),
+        Case('niter < 0', _lowrank('pca_lowrank', (4, 3), niter=-1), error=True)]),
+    Call('', 'cond', [Case('branches', _cond),
+                      Case('two-element pred', lambda lib: lib.cond(lib.ones(2), lambda t: t, lambda t: t, (lib.ones(1),)),
+                           error=True),
+                      Case('operand not a tensor', lambda lib: lib.cond(lib.tensor(True), lambda t: t, lambda t: t, (1,)),
+                           error=True),
+                      Case('pred a string', lambda lib: lib.cond('a', lambda: 1, lambda: 2), error=True)]),
+    Call('', 'while_loop', [Case('loops', _while),
+                            Case('float carried', lambda lib: lib.while_loop(lambda x: x < 1, lambda x: x + 1, (0.5,)),
+                                 error=True),
+                            Case('not callable', lambda lib: lib.while_loop(1, lambda x: x, (lib.ones(1),)), error=True)]),
+]
+
+
 SYM = [Call('', f'sym_{name}', cases) for name, cases in {
     'int': [Case('float', _sym('int', 2.7)), Case('negative float', _sym('int', -2.7)), Case('int', _sym('int', 5)),
             Case('numpy', _sym('int', np.float32(3.9))), Case('bool', _sym('int', True)),
@@ -1181,5 +1319,5 @@ TORCH_FUNCTION = [
 ]
 
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
-           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + FUNCTIONS + SYM + SUBS +
-           AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)
+           AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + TENSOR_NAMES + FUNCTIONS +
+           SYM + STORAGES + SUBS + AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)

@@ -240,6 +240,7 @@ def _bind():
     T.new_tensor, T.new_zeros, T.new_ones = creation.new_tensor, creation.new_zeros, creation.new_ones
     T.new_empty, T.new_full = creation.new_empty, creation.new_full
     T.new, T.resize_ = creation.new, inplace.resize_
+    T.resize_as_, T.as_strided_, T.set_ = inplace.resize_as_, inplace.as_strided_, inplace.set_
     T.to_sparse, T.to_dense = _sparse.to_sparse, _sparse.to_dense
     T.to_sparse_csr, T.to_sparse_csc = _sparse.to_sparse_csr, _sparse.to_sparse_csc
     T.select, T.ravel, T.index_add = select, ravel, index_add

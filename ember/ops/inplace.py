@@ -556,6 +556,61 @@ def _copy_recorded(t, src):
     return commit(t, index_put(_snapshot(t), (Ellipsis,), r, _node=CopyBackwards))
 
 
+def resize_as_(self, the_template, memory_format=None):
+    """``self.resize_(the_template.shape)``: the template's shape, self's dtype and elements (in memory order)."""
+    return resize_(self, the_template.shape, memory_format=memory_format)
+
+
+def _only_untracked(t):
+    """as_strided_/set_ replace what the tensor views: PyTorch refuses it on a leaf that requires grad; ember
+    records no history for it, so it refuses a tensor with history too (naming the gap)."""
+    if GRAD.enabled and t._requires_grad:
+        if t.grad_fn is None:
+            raise RuntimeError(_LEAF)
+        raise RuntimeError('ember does not record this in-place view change on a tensor with history; detach() it '
+                           'first')
+
+
+def as_strided_(self, size, stride, storage_offset=None):
+    """Make this tensor the view ``as_strided(self, size, stride, storage_offset)`` of its own memory, in place."""
+    from .shape import as_strided
+    _only_untracked(self)
+    self._data = as_strided(Tensor._make(self._data), size, stride, storage_offset)._data
+    self._bump()
+    return self
+
+
+def set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """Make this tensor share ``source``'s memory: a tensor's (its view: shape, strides, offset), or a storage's
+    (``tensor.untyped_storage()``/``storage()``) viewed from ``storage_offset`` with ``size`` and ``stride``
+    (contiguous when not given); with no source, an empty tensor. ``source`` must have self's dtype."""
+    from .. import _dtype
+    from ..storage import TypedStorage, UntypedStorage
+    _only_untracked(self)
+    if source is None:
+        self._data = np.empty(0, self._data.dtype)
+    elif isinstance(source, Tensor):
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f'Could not set tensor of type {cpp_name(source.dtype)} to a tensor of type '
+                               f'{cpp_name(self.dtype)}')
+        self._data = source._data
+    elif isinstance(source, (TypedStorage, UntypedStorage)):
+        raw = source._untyped._bytes if isinstance(source, TypedStorage) else source._bytes
+        if isinstance(source, TypedStorage) and source.dtype != self.dtype:
+            raise RuntimeError(f'Expected a Storage of type {self.dtype} or an UntypedStorage, but got type '
+                               f'{source.dtype} for argument #1 \'source\' (while checking arguments for set_)')
+        flat = raw.view(self._data.dtype)
+        size = (flat.size - storage_offset,) if size is None else tuple(int(n) for n in size)
+        if stride is None:
+            stride = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))
+        from .shape import as_strided
+        self._data = as_strided(Tensor._make(flat), size, stride, storage_offset)._data
+    else:
+        raise TypeError(f'set_(): argument \'source\' must be Tensor or Storage, not {type(source).__name__}')
+    self._bump()
+    return self
+
+
 def resize_(self, *sizes, memory_format=None):
     """Give this tensor the shape ``sizes`` in place, keeping its elements in memory order: same or fewer
     elements reuse its memory, more get new memory with the old elements first (the rest uninitialised in
