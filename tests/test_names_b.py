@@ -101,3 +101,32 @@ def test_sym_helpers_accept_what_shapes_give():
     want = [torch.sym_max(torch.zeros(3, 5).shape[1], 4), torch.sym_sqrt(torch.zeros(4).numel()),
             torch.sym_int(torch.tensor(2.5).item())]
     assert got == want and [type(v) for v in got] == [type(v) for v in want]
+
+
+@pytest.mark.parametrize('shape,q', [((30, 12), 5), ((12, 30), 5), ((3, 20, 15), 4)])
+def test_svd_lowrank_recovers_a_low_rank_matrix_as_pytorch(shape, q):
+    """A float64 matrix of rank 3: both libraries' svd_lowrank (same seed) give its singular values and
+    rebuild it to rounding; ember's factors' product equals PyTorch's."""
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(shape[:-1] + (3,)) @ rng.standard_normal((3, shape[-1]))
+    built = []
+    for lib in (torch, ember):
+        lib.manual_seed(7)
+        U, S, V = lib.svd_lowrank(lib.tensor(a), q=q)
+        rebuilt = (U @ lib.diag_embed(S) @ V.mT).numpy()
+        np.testing.assert_allclose(rebuilt, a, atol=1e-10)
+        np.testing.assert_allclose(S.numpy()[..., :3], np.linalg.svd(a, compute_uv=False)[..., :3], rtol=1e-10)
+        built.append(rebuilt)
+    np.testing.assert_allclose(built[1], built[0], atol=1e-12)
+
+
+def test_set_shares_memory_both_ways():
+    """After set_, the tensor and its source are one memory in both libraries: writes through either show."""
+    got = []
+    for lib in (torch, ember):
+        src = lib.arange(6.0)
+        t = lib.zeros(1).set_(src.untyped_storage(), 2, (2,), (2,))
+        t[1] = -1.0
+        src[2] = 7.0
+        got.append([t.tolist(), src.tolist(), t.is_contiguous()])
+    assert got[1] == got[0]
