@@ -143,11 +143,12 @@ def module_getattr(module_name, name):
 
 
 # The submodules ``dir(torch)`` and ``dir(torch.autograd)`` list (torch imports them with the package); ember
-# loads its own on first access, so ``module_dir`` lists those it has without importing them.
+# loads its own on first access, so ``module_dir`` lists those it has without importing them. Not fx or overrides: importing
+# ember.fx or ember.overrides rewraps ember's functions, so code looping getattr over dir(ember) would change them.
 _TORCH_SUBMODULES = {
     "ember": ("accelerator", "amp", "ao", "autograd", "compiler", "cpu", "cuda", "distributed", "distributions",
-              "export", "fft", "func", "functional", "futures", "fx", "hub", "jit", "library", "linalg", "masked",
-              "monitor", "mps", "mtia", "multiprocessing", "nested", "nn", "optim", "overrides", "package",
+              "export", "fft", "func", "functional", "futures", "hub", "jit", "library", "linalg", "masked",
+              "monitor", "mps", "mtia", "multiprocessing", "nested", "nn", "optim", "package",
               "profiler", "quantization", "quasirandom", "random", "return_types", "serialization", "signal",
               "sparse", "special", "storage", "testing", "torch_version", "types", "utils", "version", "xpu"),
     "ember.autograd": ("anomaly_mode", "forward_ad", "function", "functional", "grad_mode", "graph", "profiler",
