@@ -1210,11 +1210,8 @@ _SUBMODULE_ALL = {
 # the names of those that ember does not provide (they are not in SUPPORTED.md either)
 _SUBMODULE_LACKS = set(
     'WARN_FOR_UNFUSED_KERNELS register_flash_attention_impl activate_flash_attention_impl list_flash_attention_impls '
-    'current_flash_attention_impl restore_flash_attention_impl AdaptiveLogSoftmaxWithLoss AdaptiveMaxPool3d '
-    'ConvTranspose3d Fold FractionalMaxPool2d FractionalMaxPool3d LPPool3d LazyConvTranspose1d '
-    'LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d '
-    'LinearCrossEntropyLoss LinearCrossEntropyOptions MaxUnpool3d Unfold replicate scatter parallel_apply gather '
-    'parametrizations parametrize remove_spectral_norm remove_weight_norm spectral_norm weight_norm'.split())
+    'current_flash_attention_impl restore_flash_attention_impl LinearCrossEntropyLoss LinearCrossEntropyOptions '
+    'replicate scatter parallel_apply gather'.split())
 
 
 def _kind(obj):
