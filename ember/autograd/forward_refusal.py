@@ -36,17 +36,25 @@ def forget(entry):
             return
 
 
-def carries_tangent(t):
-    """True when ``t`` is a seed of a running forward-mode transform or computed from one (its graph reaches
-    a seed: a leaf seed through its AccumulateGrad node, a view seed through its grad_fn)."""
-    if not getattr(t, 'requires_grad', False):
-        return False
+def _seed_ids():
+    """The ids of the running transforms' seeds and of their grad_fn nodes (what a tangent's graph reaches)."""
     ids = set()
     for seeds in SOURCES:
         for s in seeds:
             ids.add(id(s))
             if s.grad_fn is not None:
                 ids.add(id(s.grad_fn))
+    return ids
+
+
+def carries_tangent(t, ids=None):
+    """True when ``t`` is a seed of a running forward-mode transform or computed from one (its graph reaches
+    a seed: a leaf seed through its AccumulateGrad node, a view seed through its grad_fn). ``ids``: _seed_ids(),
+    when the caller asks about several tensors."""
+    if not getattr(t, 'requires_grad', False):
+        return False
+    if ids is None:
+        ids = _seed_ids()
     if id(t) in ids:
         return True
     todo, seen = [t.grad_fn], set()
@@ -73,7 +81,8 @@ def message(name, kind='formula'):
 
 def refuse(name, *tensors, kind='formula'):
     """Raise PyTorch's NotImplementedError when one of ``tensors`` carries a forward-mode tangent."""
-    if any(carries_tangent(t) for t in tensors if t is not None):
+    ids = _seed_ids()
+    if any(carries_tangent(t, ids) for t in tensors if t is not None):
         raise NotImplementedError(message(name, kind))
 
 
@@ -90,7 +99,7 @@ def refusing(cls, name, kind='formula'):
     return cls
 
 
-_PLAIN = re.compile(r'derivative for aten::(\S+) is not implemented')
+PLAIN = re.compile(r'derivative for aten::(\S+) is not implemented')   # ember's backward error of such an op
 
 
 @contextlib.contextmanager
@@ -101,7 +110,7 @@ def converting():
     try:
         yield
     except RuntimeError as e:
-        m = _PLAIN.fullmatch(str(e))
+        m = PLAIN.fullmatch(str(e))
         if m is None:
             raise
         raise NotImplementedError(message(m[1], 'plain')) from None

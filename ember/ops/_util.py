@@ -3,7 +3,6 @@ import functools
 import inspect
 import numbers
 import operator
-import re
 
 import numpy as np
 
@@ -184,7 +183,7 @@ def undifferentiable(node_name, message, display=None):
     if display:
         attrs['name'] = lambda self: display
     cls = type(node_name, (Node,), attrs)
-    plain = re.fullmatch(r'derivative for aten::(\S+) is not implemented', message)
+    plain = forward_refusal.PLAIN.fullmatch(message)
     if plain:   # nor a forward-mode formula: PyTorch refuses a tangent reaching the op
         forward_refusal.refusing(cls, plain[1], 'plain')
     return cls
