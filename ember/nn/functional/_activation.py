@@ -14,6 +14,7 @@ from ..._dtype import scalar_name
 from ...ops._util import not_implemented
 from ...tensor import Tensor
 from ._fused import fused, record
+from . import _gelu_cpu
 from ...amp import _state as _autocast
 
 __all__ = ['relu', 'relu_', 'relu6', 'leaky_relu', 'leaky_relu_', 'elu', 'elu_', 'selu', 'selu_', 'celu',
@@ -374,14 +375,19 @@ def gelu(input, approximate='none'):
     # float16 and bfloat16 in float32, rounded once: PyTorch's opmath (float16: its values in 99.99% of 70k,
     # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
     w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
-    out, cdf = _gelu_arrays(w, approximate)
+    out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
     return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
 
 
-def _gelu_arrays(a, approximate):
-    """(gelu(a), Phi(a) or None for the tanh form) of a float array, in its dtype."""
+def _gelu_arrays(a, approximate, onednn=False):
+    """(gelu(a), Phi(a) or None for the tanh form) of a float array, in its dtype; ``onednn``: float32 as
+    PyTorch's oneDNN kernel computes it (see _gelu_cpu)."""
     if approximate == 'tanh':
+        if a.dtype == np.float32:
+            return _gelu_cpu.gelu_tanh(a), None
         return (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False), None
+    if onednn:
+        return _gelu_cpu.gelu_erf(a)
     if a.dtype == np.float32 and a.flags.c_contiguous:
         return _gelu_f32(a)
     if a.dtype == np.float32:
