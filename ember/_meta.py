@@ -21,8 +21,8 @@ ops of tests/test_reports_b.py (pointwise, reductions, matmul/linear/conv/poolin
 a transformer layer, backward). Meta and CPU operands of an elementwise op or of cat/stack/where are refused with
 PyTorch's device message (its first operand's device the expected one; a 0-d CPU tensor passes as a scalar, and
 matrix products and in-place ops pass as in PyTorch); var/std, bfloat16 elementwise ops, reductions, products and
-norms, and a complex tensor's real/imag stay meta. Not done: meta strides are always contiguous ones; some ops on
-bfloat16 or complex meta tensors still give float32 (bfloat16 cat, where) or CPU (complex cumsum, angle) results;
+norms, bfloat16 cat/stack/where, and a complex tensor's real/imag stay meta. Not done: meta strides are always
+contiguous ones; some ops on complex meta tensors still give CPU (complex cumsum, angle) results;
 the grad_fn of an LSTM or MultiheadAttention differs (PyTorch's meta kernels record other nodes than its CPU
 ones, which ember's follow). Cost: a program that never makes a meta tensor pays nothing; once one exists, every
 tensor creation checks the claim (one thread-local read), and meta ops walk the stack."""
@@ -42,7 +42,14 @@ class MetaArray(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         _touch()
         if func in _JOINS:
+            operands = args[0] if func is not np.where else args[1:]
             _check_devices(args[0] if func is not np.where else args)
+            bf16 = [False, False]
+            for a in operands:
+                if isinstance(a, np.ndarray):
+                    _native(a, bf16)
+            if bf16[0] and not bf16[1]:     # NumPy's join of two bfloat16 (byte-swapped) arrays is native float32
+                return _mark(_as_bf16(super().__array_function__(func, types, args, kwargs)))
         return _mark(super().__array_function__(func, types, args, kwargs))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

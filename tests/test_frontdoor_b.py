@@ -66,3 +66,16 @@ def test_gelu_float32_gradient_close_to_pytorch(approximate):
     np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=4e-6)
     x64 = ember.tensor(x[:3, :4].astype(np.float64), requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: ember.nn.functional.gelu(t, approximate=approximate), (x64,))
+
+
+def test_meta_bfloat16_joins_stay_bfloat16():
+    """cat, stack, hstack and where of bfloat16 meta tensors are bfloat16, as in PyTorch (they gave float32);
+    with a float32 or float16 operand they promote as PyTorch does."""
+    def dtypes(lib):
+        m = lib.ones(2, 2, dtype=lib.bfloat16, device='meta')
+        c = lib.ones(2, 2, dtype=lib.bool, device='meta')
+        others = [lib.ones(2, 2, dtype=d, device='meta') for d in (lib.float32, lib.float16)]
+        made = [lib.cat([m, m]), lib.stack([m, m]), lib.hstack([m, m]), lib.where(c, m, m), lib.where(c, m, 0.0),
+                lib.where(c, m, 1), lib.cat([m, others[0]]), lib.cat([m, others[1]]), lib.where(c, m, others[0])]
+        return [(str(t.dtype), t.device.type, tuple(t.shape)) for t in made]
+    assert dtypes(ember) == dtypes(torch)
