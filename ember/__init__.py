@@ -297,6 +297,7 @@ def orgqr(input, tau, *, out=None):
 from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)
 from .storage import TypedStorage, UntypedStorage, legacy_classes as _legacy_storages  # noqa: E402
 globals().update(_legacy_storages())   # FloatStorage, LongStorage...: the legacy typed storages
+Storage = FloatStorage  # noqa: F821 (PyTorch's alias, set at import: its default dtype's legacy class)
 from ._lowrank import svd_lowrank, pca_lowrank  # noqa: E402
 from ._control_flow import cond, while_loop  # noqa: E402
 from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402

@@ -35,16 +35,58 @@ def _text(values, info):
     return ' ' + '\n '.join(str(v) for v in values) + '\n' + info
 
 
-class UntypedStorage(metaclass=TorchNamedType):
-    """The bytes of a tensor's memory (``tensor.untyped_storage()``)."""
+def _new_bytes(args, name):
+    """The bytes of ``torch.UntypedStorage(n)`` (zeros; uninitialised in PyTorch), ``(sequence of ints)`` (each
+    taken mod 256, as PyTorch's uint8 conversion) or ``()``."""
+    if not args:
+        return np.zeros(0, np.uint8)
+    if len(args) > 1:
+        raise TypeError(f'{name}() received an invalid combination of arguments - got '
+                        f'({", ".join(type(a).__name__ for a in args)}), but expected one of:\n * (*, torch.device '
+                        f'device = None)\n * (int size, *, torch.device device = None)\n * (object sequence, *, '
+                        f'torch.device device = None)')
+    arg = args[0]
+    if isinstance(arg, int) and not isinstance(arg, bool):
+        if arg < 0:
+            raise RuntimeError(f'{name}(): the size must be non-negative, got {arg}')
+        return np.zeros(arg, np.uint8)
+    items = list(arg) if isinstance(arg, (list, tuple, range, str)) else None
+    if items is None:
+        raise TypeError(f'{name}(): expected a size or a sequence of ints, got {type(arg).__name__}')
+    for item in items:
+        if not isinstance(item, int):
+            raise RuntimeError(f'{name}(): tried to construct a storage from a sequence ({type(arg).__name__}), '
+                               f'but one of the items was of type {type(item).__name__} instead of int')
+    return np.array([i % 256 for i in items], np.uint8)
 
-    def __init__(self, tensor):
-        self._bytes = _memory(tensor._data)
+
+def _cpu_only(device, name):
+    if device is not None and str(device) != 'cpu':
+        raise RuntimeError(f'{name}: ember storages live on the CPU only, got device={device!r}')
+
+
+class UntypedStorage(metaclass=TorchNamedType):
+    """The bytes of a tensor's memory (``tensor.untyped_storage()``), or new bytes (``torch.UntypedStorage(n)``,
+    ``(sequence)``, ``()``)."""
+
+    def __init__(self, *args, device=None):
+        from .tensor import Tensor
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            self._tensor = args[0]
+            self._bytes = _memory(args[0]._data)
+            return
+        _cpu_only(device, 'torch.UntypedStorage()')
+        self._tensor = None
+        self._bytes = _new_bytes(args, 'torch.UntypedStorage')
 
     @property
     def device(self):
         from .tensor import device
         return device('cpu')
+
+    @property
+    def is_sparse(self):
+        return False
 
     def data_ptr(self):
         return self._bytes.__array_interface__['data'][0]
@@ -68,13 +110,72 @@ class UntypedStorage(metaclass=TorchNamedType):
         return self._bytes.tolist()
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            out = UntypedStorage()
+            out._bytes = self._bytes[i]
+            return out
+        if not -len(self) <= i < len(self):
+            raise IndexError(f'index {i} out of range for storage of size {len(self)}')
         return self._bytes[i].tolist()
 
     def __setitem__(self, i, value):
-        self._bytes[i] = value
+        self._bytes[i] = value % 256
 
     def __iter__(self):
         return iter(self.tolist())
+
+    def cpu(self):
+        return self
+
+    def clone(self):
+        out = UntypedStorage()
+        out._bytes = self._bytes.copy()
+        return out
+
+    def copy_(self, src, non_blocking=False):
+        if src.nbytes() != self.nbytes():
+            raise RuntimeError(f'size does not match, self was {self.nbytes()} bytes but src was {src.nbytes()} bytes')
+        self._bytes[...] = src._bytes
+        return self
+
+    def fill_(self, value):
+        self._bytes[...] = int(value) % 256
+        return self
+
+    def resize_(self, size):
+        """New bytes of ``size`` (the old ones first); a tensor's storage is refused: ember's tensors own
+        their arrays, so growing the memory under one is not done."""
+        if self._tensor is not None:
+            raise RuntimeError("resize_: ember does not resize a tensor's storage; resize the tensor "
+                               '(t.resize_(...)) or make a new storage with torch.UntypedStorage(n)')
+        old = self._bytes
+        self._bytes = np.zeros(size, np.uint8)
+        self._bytes[:min(size, old.size)] = old[:size]
+        return self
+
+    def share_memory_(self):
+        """Move the bytes into shared memory, as ``Tensor.share_memory_`` (a tensor's storage moves the tensor
+        it came from, or that view's base)."""
+        if self._tensor is not None:
+            base = self._tensor
+            while base._base is not None:
+                base = base._base
+            base.share_memory_()
+            self._bytes = _memory(base._data)
+        elif not self.is_shared():
+            from .multiprocessing import _shared
+            self._bytes = _shared.shared_copy(self._bytes)
+        return self
+
+    def is_shared(self):
+        from .multiprocessing._shared import shared_map_of
+        return shared_map_of(self._bytes) is not None
+
+    def is_pinned(self, device='cuda'):
+        return False
+
+    def pin_memory(self, device='cuda'):
+        raise RuntimeError('Cannot access accelerator device when none is available.')
 
     def __repr__(self):
         return _text(self.tolist(), f'[torch.storage.UntypedStorage(device=cpu) of size {len(self)}]')
@@ -83,12 +184,56 @@ class UntypedStorage(metaclass=TorchNamedType):
 
 
 class TypedStorage(metaclass=TorchNamedType):
-    """A tensor's memory as elements of its dtype (``tensor.storage()``, deprecated in PyTorch: it warns once)."""
+    """A tensor's memory as elements of its dtype (``tensor.storage()``, deprecated in PyTorch: it warns once),
+    or new elements: ``torch.TypedStorage(n | sequence | (), dtype=None)`` (the default dtype), or
+    ``TypedStorage(wrap_storage=untyped, dtype=...)`` over an UntypedStorage's bytes."""
 
-    def __init__(self, tensor):
+    def __init__(self, *args, dtype=None, device=None, wrap_storage=None):
+        from .tensor import Tensor
+        if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and wrap_storage is None:
+            self._init_from(args[0])
+            return
+        _cpu_only(device, 'torch.TypedStorage()')
+        warn_user(_DEPRECATED, once=True)
+        from . import _dtype
+        from .ops.creation import tensor, zeros
+        dt = _dtype.get_default_dtype() if dtype is None else dtype
+        if wrap_storage is not None:
+            if args:
+                raise RuntimeError('No positional arguments should be given when using `wrap_storage`')
+            self._untyped = wrap_storage
+            self.dtype = dt
+            self._items = wrap_storage._bytes.view(zeros(0, dtype=dt)._data.dtype)
+            return
+        if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
+            data = zeros(args[0], dtype=dt)
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)):
+            data = tensor(args[0], dtype=dt)
+        elif not args:
+            data = zeros(0, dtype=dt)
+        else:
+            raise TypeError(f'torch.TypedStorage(): expected a size or a sequence, got '
+                            f'{", ".join(type(a).__name__ for a in args)}')
+        self._init_from(data)
+
+    def _init_from(self, tensor):
         self._untyped = UntypedStorage(tensor)
         self.dtype = tensor.dtype
         self._items = self._untyped._bytes.view(tensor._data.dtype)
+
+    def share_memory_(self):
+        self._untyped.share_memory_()
+        self._items = self._untyped._bytes.view(self._items.dtype)
+        return self
+
+    def is_shared(self):
+        return self._untyped.is_shared()
+
+    def is_pinned(self, device='cuda'):
+        return False
+
+    def cpu(self):
+        return self
 
     @property
     def device(self):
@@ -176,7 +321,7 @@ class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageType):
         else:
             raise TypeError(f'new(): invalid data type {type(args[0]).__name__!r}')
         out = object.__new__(TypedStorage)
-        TypedStorage.__init__(out, data)
+        out._init_from(data)
         return out
 
 
