@@ -23,6 +23,10 @@ Design: plain tensors pay nothing for it.
   that Python raises its own).
 * ``DisableTorchFunctionSubclass`` (entered by the default ``Tensor.__torch_function__`` around the call) and
   ``DisableTorchFunction`` turn dispatch off in this thread.
+* ``torch.overrides.TorchFunctionMode``: a per-thread stack of modes; the innermost is asked first about every
+  dispatched call (plain tensors' too), with itself off the stack while it runs. While any mode is entered,
+  Tensor's own methods and properties are the dispatching wrappers (push_mode); when the last is left they are
+  the plain functions again.
 
 * A plain tensor's binary pointwise op with a Tensor-like operand that is not a Tensor (``plain + like``,
   ``plain.add(like)``, fx's ``tensor + proxy``) fails to convert it, and that error path asks the Tensor-like
@@ -43,9 +47,11 @@ from .tensor import Tensor
 
 
 class _State(threading.local):
-    """Per-thread depth of the disabling context managers."""
+    """Per-thread depth of the disabling context managers, and the TorchFunctionMode stack (innermost last; a
+    tuple replaced, never changed in place)."""
     subclass_off = 0
     all_off = 0
+    modes = ()
 
 
 STATE = _State()
@@ -60,7 +66,7 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
 
 class DisableTorchFunctionSubclass:
     """``torch._C.DisableTorchFunctionSubclass``: inside, no argument's ``__torch_function__`` is called (PyTorch
-    2.13 skips Tensor-likes that are not subclasses too; only its modes, which ember lacks, would still run)."""
+    2.13 skips Tensor-likes that are not subclasses too); TorchFunctionModes still run."""
 
     def __enter__(self):
         STATE.subclass_off += 1
@@ -72,7 +78,7 @@ class DisableTorchFunctionSubclass:
 
 
 class DisableTorchFunction:
-    """``torch._C.DisableTorchFunction``: inside, no ``__torch_function__`` is called."""
+    """``torch._C.DisableTorchFunction``: inside, no ``__torch_function__`` is called, a mode's neither."""
 
     def __enter__(self):
         STATE.all_off += 1
@@ -141,16 +147,73 @@ def overloaded_args(args, kwargs=None):
     return found
 
 
+def modes_on():
+    """Whether a TorchFunctionMode takes this thread's calls."""
+    return bool(STATE.modes) and not STATE.all_off
+
+
 def handle(public, overloaded, args, kwargs, label=None):
-    """Call ``__torch_function__`` of each overloaded argument until one handles ``public``; PyTorch's TypeError
-    when none does (``label`` the name its C++ dispatcher gives; None: a Python function's message)."""
+    """Call the innermost TorchFunctionMode's, then each overloaded argument's ``__torch_function__`` until one
+    handles ``public``; PyTorch's TypeError when none does (``label`` the name its C++ dispatcher gives; None:
+    a Python function's message)."""
     types_ = tuple(type(a) for a in overloaded)
     kwargs = {} if kwargs is None else kwargs
+    if modes_on():
+        result = _mode_call(public, types_, args, kwargs)
+        if result is not NotImplemented:
+            return result
     for arg in overloaded:
         result = arg.__torch_function__(public, types_, args, kwargs)
         if result is not NotImplemented:
             return result
     raise NoImplementation(_no_impl_message(public, overloaded, label))
+
+
+def _mode_call(public, types_, args, kwargs):
+    """The innermost mode's ``__torch_function__``, run with that mode off the stack (the torch calls it makes
+    reach the next mode, or run plainly), as PyTorch's modes do."""
+    modes = STATE.modes
+    STATE.modes = modes[:-1]
+    try:
+        return modes[-1].__torch_function__(public, types_, args, kwargs)
+    finally:
+        STATE.modes = modes
+
+
+_MODES_ENTERED = [0]      # modes entered and not left, in all threads: Tensor's methods are wrapped while > 0
+_PLAIN_METHODS = {}       # Tensor's own attributes, set back when the last mode is left
+_MODES_LOCK = threading.Lock()
+
+
+def push_mode(mode):
+    """``with mode:`` -- the torch namespaces dispatch (install), and while any thread has a mode, Tensor's own
+    methods and properties are the dispatching wrappers (so plain tensors' ``x + 1``, ``x.sum()`` reach the mode;
+    without a mode they are the plain functions again and cost nothing)."""
+    install()
+    with _MODES_LOCK:
+        if _MODES_ENTERED[0] == 0:
+            for name, value in list(vars(Tensor).items()):
+                wrapper = _wrapper_for(name, value)
+                if wrapper is not None:
+                    _PLAIN_METHODS[name] = value
+                    setattr(Tensor, name, wrapper)
+        _MODES_ENTERED[0] += 1
+    STATE.modes = STATE.modes + (mode,)
+
+
+def pop_mode():
+    """Leave the innermost mode of this thread (the last one anywhere puts Tensor's plain methods back)."""
+    if not STATE.modes:
+        raise RuntimeError('Trying to pop from an empty torch function mode stack')
+    mode = STATE.modes[-1]
+    STATE.modes = STATE.modes[:-1]
+    with _MODES_LOCK:
+        _MODES_ENTERED[0] -= 1
+        if _MODES_ENTERED[0] == 0:
+            for name, value in _PLAIN_METHODS.items():
+                setattr(Tensor, name, value)
+            _PLAIN_METHODS.clear()
+    return mode
 
 
 class NoImplementation(TypeError):
@@ -195,12 +258,14 @@ def default_nowrap_functions():
 def _method_wrapper(name, fn):
     label = 'torch.Tensor.' + name
 
+    @functools.wraps(fn)
     def method(self, *args, **kwargs):
         args = (self, *args)
         over = overloaded_args(args, kwargs)
-        if not over:
+        if not over and not modes_on():
             return fn(*args, **kwargs)
-        return handle(fn, over, args, kwargs, label)
+        # a mode gets this wrapper (Tensor's attribute while modes are on): its call then reaches subclasses
+        return handle(method if modes_on() else fn, over, args, kwargs, label)
     return method
 
 
@@ -208,13 +273,18 @@ def _binary_wrapper(name, fn):
     """An operator: NotImplemented when nobody handles it, so that Python tries the other operand."""
     forward = Tensor.__dict__[_REFLECTED[name]] if name in _REFLECTED else None
 
+    @functools.wraps(fn)
     def method(self, other):
         args = (other, self) if forward is not None and isinstance(other, Tensor) else (self, other)
         over = overloaded_args(args)
-        if not over:
+        if not over and not modes_on():
             return fn(self, other)
+        if modes_on():
+            fn_, forward_ = method, _METHOD_WRAPPERS.get(_REFLECTED.get(name), forward)
+        else:
+            fn_, forward_ = fn, forward
         try:
-            return handle(fn if args[0] is self else forward, over, args, None,
+            return handle(fn_ if args[0] is self else forward_, over, args, None,
                           'torch.Tensor.' + (name if args[0] is self else _REFLECTED[name]))
         except NoImplementation:
             return NotImplemented
@@ -225,10 +295,10 @@ def _property_wrapper(name, prop):
     getter = prop.__get__
 
     def fget(self):
-        if STATE.subclass_off or STATE.all_off:
+        if STATE.all_off or (STATE.subclass_off and not STATE.modes):
             return getter(self)
         over = overloaded_args((self,))
-        if not over:
+        if not over and not modes_on():
             return getter(self)
         return handle(getter, over, (self,), None, f'torch.Tensor.{name}.__get__')
     return property(fget, prop.fset, prop.fdel, prop.__doc__)
@@ -357,10 +427,10 @@ def _function_wrapper(fn, label):
             if a.__class__ not in PLAIN:
                 break
         else:
-            if not kwargs:
+            if not kwargs and not STATE.modes:
                 return fn(*args)
         over = overloaded_args(args, kwargs)
-        if not over:
+        if not over and not modes_on():
             return fn(*args, **kwargs)
         return handle(wrapper, over, args, kwargs, label)
     functools.update_wrapper(wrapper, fn)

@@ -6,12 +6,13 @@ import contextlib
 import functools
 import inspect
 import types
+import warnings
 
 from . import _torch_function as _tf
 from ._torch_function import _disabled_torch_function_impl  # noqa: F401 (torch.overrides has it too)
 from .tensor import Tensor
 
-__all__ = ['get_ignored_functions', 'get_overridable_functions', 'get_testing_overrides', 'handle_torch_function',
+__all__ = ['TorchFunctionMode', 'BaseTorchFunctionMode', 'get_ignored_functions', 'get_overridable_functions', 'get_testing_overrides', 'handle_torch_function',
            'has_torch_function', 'resolve_name', 'is_tensor_like', 'is_tensor_method_or_property',
            'wrap_torch_function', 'enable_reentrant_dispatch']
 
@@ -140,3 +141,44 @@ def get_testing_overrides():
 def enable_reentrant_dispatch():
     """Accepted for PyTorch's ``__torch_dispatch__`` code; ember has no dispatcher below ``__torch_function__``."""
     yield
+
+
+class TorchFunctionMode:
+    """A context manager that sees every ``__torch_function__``-overridable call made inside it (torch.*,
+    torch.nn.functional, Tensor methods and properties, factories too) as ``__torch_function__(func, types, args,
+    kwargs)``; its own calls go to the next mode out (see ember._torch_function)."""
+
+    def __init__(self):
+        pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        _tf.push_mode(self)
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        _tf.pop_mode()
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        warnings.warn('`Mode.push()` is no longer necessary and can be replaced with just `with Mode()`',
+                      stacklevel=2)
+        return cls(*args, **kwargs)
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A mode that runs each call unchanged (a base for modes that override only some)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def _get_current_function_mode():
+    """The innermost TorchFunctionMode of this thread, or None."""
+    return _tf.STATE.modes[-1] if _tf.STATE.modes else None
+
+
+def _get_current_function_mode_stack():
+    return list(_tf.STATE.modes)

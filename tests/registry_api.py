@@ -1317,7 +1317,37 @@ def _wrapped(lib):
     return [f(1), f(_Like())]
 
 
+def _mode_log(lib):
+    """The names a TorchFunctionMode sees for plain-tensor methods, operators, functions and factories, and the
+    results (a nested mode's own calls reach the outer one)."""
+    o = _overrides(lib)
+
+    class Log(o.TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.names = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.names.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    class Double(o.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            return out * 2 if func.__name__ == 'mul' else out
+
+    x = lib.ones(2)
+    with Log() as log:
+        out = [x + 1, (x * 3).sum(), lib.relu(x), lib.nn.functional.gelu(x), lib.zeros(2), lib.cat([x, x])]
+        with Double():
+            out.append(lib.mul(x, 3))
+    return [log.names, out, x + 1, o._get_current_function_mode() is None]
+
+
 TORCH_FUNCTION = [
+    Call('overrides', 'TorchFunctionMode', [Case('a logging mode', _mode_log)]),
+    Call('overrides', 'BaseTorchFunctionMode', [Case('runs calls', lambda lib: (lambda o: (lambda m: [
+        lib.add(lib.ones(2), 1), m.__exit__(None, None, None)])(o.BaseTorchFunctionMode().__enter__()))(_overrides(lib)))]),
     Call('Tensor', 'as_subclass', [Case('ops keep the class', lambda lib: [type(_sub(lib) * 2).__name__, _sub(lib) * 2,
                                                                           repr(_sub(lib))]),
                                    Case('not a Tensor class', lambda lib: lib.ones(1).as_subclass(int), error=True)]),

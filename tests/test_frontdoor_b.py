@@ -79,3 +79,40 @@ def test_meta_bfloat16_joins_stay_bfloat16():
                 lib.where(c, m, 1), lib.cat([m, others[0]]), lib.cat([m, others[1]]), lib.where(c, m, others[0])]
         return [(str(t.dtype), t.device.type, tuple(t.shape)) for t in made]
     assert dtypes(ember) == dtypes(torch)
+
+
+def test_torch_function_mode_leaves_tensor_plain_and_keeps_subclasses():
+    """After the last mode (even one left by an exception) Tensor's methods are the plain functions again; a mode
+    sees a subclass's call with the subclass in ``types`` and its result keeps the class, as in PyTorch; another
+    thread's calls do not reach this thread's mode."""
+    import threading
+    import ember.overrides
+    import torch.overrides
+    plain_add = ember.Tensor.add
+    seen = {}
+    for lib, ov in ((ember, ember.overrides), (torch, torch.overrides)):
+        class Sub(lib.Tensor):
+            pass
+
+        class Log(ov.TorchFunctionMode):
+            def __init__(self):
+                super().__init__()
+                self.calls = []
+
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                self.calls.append((func.__name__, [t.__name__ for t in types]))
+                return func(*args, **(kwargs or {}))
+
+        x = lib.ones(2)
+        other = []
+        with pytest.raises(ValueError):
+            with Log():
+                raise ValueError
+        with Log() as log:
+            y = x.as_subclass(Sub) * 2
+            t = threading.Thread(target=lambda: other.append((x + 1).tolist()))
+            t.start()
+            t.join()
+        seen[lib.__name__] = (log.calls, type(y).__name__, other, ov._get_current_function_mode_stack())
+    assert seen['ember'] == seen['torch']
+    assert ember.Tensor.add is plain_add
