@@ -1,7 +1,10 @@
 """``ember.jit`` (``torch.jit``): ember has no TorchScript compiler, so ``script`` and ``trace`` hand back the
 function or module itself, which computes what PyTorch's compiled version computes (with a warning saying so);
-the decorators and queries that only steer the compiler behave as in eager PyTorch; writing or reading TorchScript
-archives (``save``, ``load``, ``freeze``) is not supported and says so when called."""
+the decorators and queries that only steer the compiler behave as in eager PyTorch. ``save``/``load`` round-trip a
+module the way users do (``torch.jit.save(torch.jit.script(m), path)``, then ``torch.jit.load(path)(x)``) as an
+ember checkpoint of the whole module (pickled: its class must be importable where it is loaded; PyTorch cannot
+read the file, and ember refuses PyTorch's TorchScript archives, naming why); ``freeze`` gives an eval-mode copy
+whose parameters are constants."""
 import builtins
 import contextlib
 import typing
@@ -19,11 +22,73 @@ __all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFu
 
 Final = typing.Final
 _ARCHIVES = 'ember has no TorchScript; save the state_dict (torch.save(model.state_dict(), path)) instead'
-save = unsupported_function('torch.jit.save', _ARCHIVES)
-load = unsupported_function('torch.jit.load', _ARCHIVES)
-freeze = unsupported_function('torch.jit.freeze', _ARCHIVES)
-optimize_for_inference = unsupported_function('torch.jit.optimize_for_inference', _ARCHIVES)
 CompilationUnit = unsupported_function('torch.jit.CompilationUnit', _ARCHIVES)
+
+
+def save(m, f, _extra_files=None):
+    """Write module ``m`` to the path or file ``f`` so that ``torch.jit.load`` gives it back (an ember checkpoint
+    of the whole module, not a TorchScript archive)."""
+    if not builtins.isinstance(m, Module):
+        raise AttributeError(f"'{type(m).__name__}' object has no attribute 'save'")
+    if _extra_files:
+        raise RuntimeError('torch.jit.save: _extra_files is not supported by ember (its archive is a pickled module)')
+    from .serialization import save as _save
+    try:
+        _save(m, f)
+    except (TypeError, AttributeError) as e:
+        raise RuntimeError(f'torch.jit.save: ember has no TorchScript and writes the module pickled, which needs '
+                           f'every class in it importable by name ({e}); define the classes at module level, or '
+                           'save the state_dict (torch.save(model.state_dict(), path))') from e
+
+
+def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
+    """The module ``torch.jit.save`` wrote to ``f`` (a path or file), in the mode it was saved in."""
+    import os
+    import zipfile
+    if builtins.isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
+        raise ValueError(f'The provided filename {f} does not exist')
+    if map_location is not None and str(map_location) != 'cpu':
+        raise RuntimeError(f'torch.jit.load: ember runs on the CPU only, got map_location={map_location!r}')
+    if _extra_files:
+        raise RuntimeError('torch.jit.load: _extra_files is not supported by ember (its archive is a pickled module)')
+    pos = f.tell() if hasattr(f, 'tell') else None
+    if zipfile.is_zipfile(f):
+        with zipfile.ZipFile(f) as z:
+            if any(n.endswith('/constants.pkl') or '/code/' in n for n in z.namelist()):
+                raise RuntimeError('torch.jit.load: this is a TorchScript archive written by PyTorch; ember has no '
+                                   'TorchScript interpreter. Load the weights instead: in PyTorch, '
+                                   'torch.save(torch.jit.load(path).state_dict(), "sd.pt"), then '
+                                   'model.load_state_dict(torch.load("sd.pt")) in ember')
+    if pos is not None:
+        f.seek(pos)
+    from .serialization import load as _load
+    m = _load(f, weights_only=False)
+    if not builtins.isinstance(m, Module):
+        raise RuntimeError('PytorchStreamReader failed locating file constants.pkl: file not found (torch.jit.load '
+                           'reads what torch.jit.save wrote; this file holds a '
+                           f'{type(m).__name__}: use torch.load for it)')
+    return m
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    """An eval-mode copy of ``mod`` whose parameters are constants (no gradient flows into them), as PyTorch's
+    frozen module computes without autograd history on them."""
+    import copy
+    if not builtins.isinstance(mod, Module):
+        raise RuntimeError("Freezing expects a ScriptModule as input. Please use torch.jit.script or "
+                           "torch.jit.trace to script your 'nn.Module'.")
+    if mod.training:
+        raise RuntimeError('Freezing is currently only implemented for modules in eval mode. Please call .eval() '
+                           'on your module before freezing.')
+    frozen = copy.deepcopy(mod)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen
+
+
+def optimize_for_inference(mod, other_methods=None):
+    """``freeze`` of an eval-mode module (PyTorch's graph rewrites leave the values as they are)."""
+    return freeze(mod if not mod.training else mod.eval())
 
 
 class Error(RuntimeError):
@@ -74,7 +139,8 @@ def _runs_eagerly(what, obj):
     name = getattr(obj, "__name__", None)
     label = f'{type(obj).__name__} {name}' if name else type(obj).__name__   # a function's name; a module's class
     warnings.warn(f'{what}: ember has no TorchScript compiler, so {label} runs as ordinary Python (the same results '
-                  'as the compiled version); torch.jit.save of it is not supported', UserWarning, stacklevel=3)
+                  'as the compiled version); torch.jit.save of it writes an ember checkpoint, not TorchScript',
+                  UserWarning, stacklevel=3)
     return obj
 
 
