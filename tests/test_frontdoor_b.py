@@ -116,3 +116,23 @@ def test_torch_function_mode_leaves_tensor_plain_and_keeps_subclasses():
         seen[lib.__name__] = (log.calls, type(y).__name__, other, ov._get_current_function_mode_stack())
     assert seen['ember'] == seen['torch']
     assert ember.Tensor.add is plain_add
+
+
+def test_profiler_key_averages_list_pytorchs_nested_aten_ops():
+    """prof.key_averages() of a small model and a few functionals: the names and counts PyTorch's table shows,
+    the aten calls its ops make inside them (aten::linear -> aten::t, aten::addmm...) included; x[0] and x[:, 1:]
+    record select and slice."""
+    import ember.profiler
+    import torch.profiler
+    out = []
+    for lib, prof_mod in ((ember, ember.profiler), (torch, torch.profiler)):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(8, 4), lib.nn.ReLU())
+        x, y = lib.randn(3, 8), lib.randn(2, 3, 8)
+        with prof_mod.profile() as prof:
+            model(x)
+            lib.nn.functional.layer_norm(model(x), (4,)).sum()
+            x.norm(dim=1), lib.softmax(x, 1), x + 1, x.mean(), y @ x.t(), x[0], x[:, 1:], lib.zeros(3)
+            lib.nn.functional.linear(y, lib.ones(3, 8), lib.ones(3)), lib.stack([x, x]), x.clone()
+        out.append(sorted((e.key, e.count) for e in prof.key_averages()))
+    assert out[0] == out[1]

@@ -167,11 +167,18 @@ def test_schedule_steps_and_trace_files_as_pytorch(tmp_path):
 
 
 def test_legacy_profiler_prints_events_in_order():
-    with ember.autograd.profiler.profile() as prof:
-        with ember.autograd.profiler.record_function("r"):
-            ember.ones(2).add(1)
+    """The events in PyTorch's order, the aten calls inside its ops included (aten::ones -> aten::empty...)."""
+    names = []
+    for lib in (ember, torch):
+        with lib.autograd.profiler.profile() as p:
+            with lib.autograd.profiler.record_function("r"):
+                lib.ones(2).add(1)
+        names.append([ln.split()[0] for ln in str(p).splitlines()[3:-2]])
+        if lib is ember:
+            prof = p
+    assert names[0] == names[1] == ['r', 'aten::ones', 'aten::empty', 'aten::fill_', 'aten::add', 'aten::to',
+                                    'aten::_to_copy', 'aten::empty_strided', 'aten::copy_']
     lines = str(prof).splitlines()
-    assert [ln.split()[0] for ln in lines[3:-2]] == ['r', 'aten::ones', 'aten::add']
     assert lines[1].split() == ['Name', 'Self', 'CPU', '%', 'Self', 'CPU', 'CPU', 'total', '%', 'CPU', 'total',
                                 'CPU', 'time', 'avg', '#', 'of', 'Calls']
     assert prof.function_events[0].cpu_children[0].name == 'aten::ones'

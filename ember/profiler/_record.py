@@ -6,7 +6,7 @@ records, the public functions of ``torch``, ``torch.nn.functional``, ``torch.lin
 backward functions and the optimizers' ``step``/``zero_grad`` are replaced by timing wrappers that add
 an event named as PyTorch names it (``aten::add``, ``AddBackward0``, ``Optimizer.step#SGD.step``); they
 are put back when it stops. Events nested inside an op (PyTorch's ``aten::relu`` -> ``aten::clamp_min``)
-are those ember's own op calls through these names, not PyTorch's.
+are PyTorch's, as placeholders (see _children), and those ember's own op calls through these names.
 """
 import functools
 import importlib
@@ -15,6 +15,8 @@ import time
 import types
 
 import numpy as np
+
+from . import _children
 
 _NAMESPACES = ("ember", "ember.nn.functional", "ember.linalg", "ember.special")
 _SKIP_PREFIXES = ("is_", "set_", "get_", "use_", "_")
@@ -28,7 +30,8 @@ _ATEN = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd", "__ge
          "__pow__": "pow", "__rpow__": "pow", "__neg__": "neg", "__abs__": "abs", "__floordiv__": "floor_divide",
          "__mod__": "remainder", "__lt__": "lt", "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__eq__": "eq",
          "__ne__": "ne", "__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor",
-         "__invert__": "bitwise_not", "float": "to", "double": "to", "half": "to", "long": "to", "int": "to",
+         "__invert__": "bitwise_not", "norm": "linalg_vector_norm", "float": "to", "double": "to", "half": "to",
+         "long": "to", "int": "to",
          "bool": "to", "cpu": "to", "type_as": "to", "reshape": "reshape", "flatten": "flatten"}
 _TENSOR_SKIP = {"size", "dim", "ndimension", "numel", "nelement", "stride", "storage_offset", "data_ptr",
                 "element_size", "tolist", "numpy", "backward", "register_hook", "retain_grad", "requires_grad_",
@@ -144,9 +147,9 @@ def add_event(name, start, end, args=(), kind="cpu_op", result=None, inputs=None
         session.add(name, start, end, args, kind, result, inputs)
 
 
-def _timed(fn, record):
+def _timed(fn, record, kwargs_too=False):
     """``fn`` that, while a profiler records, calls ``record(args, start_us, end_us, result)`` after each call
-    (``result`` None when it raised)."""
+    (``result`` None when it raised; ``kwargs_too``: the call's keyword arguments after it)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if not _ACTIVE:
@@ -157,14 +160,51 @@ def _timed(fn, record):
             result = fn(*args, **kwargs)
             return result
         finally:
-            record(args, start, _now_us(), result)
+            if kwargs_too:
+                record(args, start, _now_us(), result, kwargs)
+            else:
+                record(args, start, _now_us(), result)
     wrapper.__ember_profiled__ = fn
     return wrapper
 
 
 def _op_event(fn, name):
-    """``fn`` adding an event ``name`` per call, its input shapes from the arguments."""
-    return _timed(fn, lambda args, start, end, result: add_event(name, start, end, args, result=result))
+    """``fn`` adding an event ``name`` per call, its input shapes from the arguments, and the events PyTorch's
+    op makes inside (see _children)."""
+    def record(args, start, end, result, kwargs):
+        names = _children.getitem_names(args[1]) if name == 'aten::index' and len(args) == 2 else None
+        if names is None:
+            add_event(name, start, end, args, result=result)
+            if result is not None:
+                _add_children(name, start, end, args, kwargs, result)
+            return
+        step = (end - start) / max(len(names), 1)     # basic indexing: PyTorch's view ops one after another
+        for i, view in enumerate(names):
+            add_event(view, start + i * step, start + (i + 1) * step, args[:1], result=result)
+            _add_children(view, start + i * step, start + (i + 1) * step, args[:1], kwargs, result)
+    return _timed(fn, record, kwargs_too=True)
+
+
+_CHILD_US = 0.01     # each placeholder child event's share of its parent's time (see _children)
+
+
+def _add_children(name, start, end, args, kwargs, result):
+    """PyTorch's nested events of op ``name`` (``_children``), laid out at the start of [start, end]: a node
+    with n events below it spans (n + 1) * _CHILD_US, its children one after another after its first step, so
+    that the profiler's interval nesting rebuilds the tree."""
+    if name == 'aten::to' and result is (args[0] if args else None):
+        return
+    nodes = _children.tree(name, args, kwargs)
+    if not nodes or end - start < (_children.size(nodes) + 2) * _CHILD_US:
+        return
+
+    def place(nodes, k):
+        for child, below in nodes:
+            n = _children.size(below)
+            add_event(child, start + k * _CHILD_US, start + (k + n + 1) * _CHILD_US)
+            place(below, k + 1)
+            k += n + 1
+    place(nodes, 1)
 
 
 def _layer_event(forward, aten, schema):
@@ -175,7 +215,10 @@ def _layer_event(forward, aten, schema):
         name = aten + "_" if aten == "relu" and module.inplace else aten
         shapes = [given[s] if isinstance(s, int) and s < len(given) else
                   getattr(module, s, None) if isinstance(s, str) else None for s in schema]
+        inner = _ACTIVE[0].events[-1] if _ACTIVE[0].events else None
         add_event("aten::" + name, start, end, shapes, result=result)
+        if result is not None and (inner is None or inner[1] < start):   # no op event of its own inside
+            _add_children("aten::" + name, start, end, shapes, {}, result)
     return _timed(forward, record)
 
 
