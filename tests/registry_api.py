@@ -1344,7 +1344,24 @@ def _mode_log(lib):
     return [log.names, out, x + 1, o._get_current_function_mode() is None]
 
 
+def _sobol(lib):
+    """Plain and scrambled Sobol points, their state after fast_forward/reset, float64 draws, the 1111th dimension."""
+    q = lib.quasirandom
+    plain = q.SobolEngine(5)
+    scr = q.SobolEngine(7, scramble=True, seed=123)
+    big = q.SobolEngine(1111, scramble=True, seed=0)
+    return [plain.draw(3), plain.draw(4), plain.fast_forward(5).draw(2), plain.reset().draw(2, dtype=lib.float64),
+            repr(plain), scr.draw(5), scr.draw(3, dtype=lib.float64), scr.shift, scr.sobolstate, repr(scr),
+            big.draw(40)[:, -20:], q.SobolEngine(2).draw_base2(3)]
+
+
 TORCH_FUNCTION = [
+    Call('quasirandom', 'SobolEngine', [
+        Case('draws', _sobol, ),
+        Case('global generator', lambda lib: (lib.manual_seed(5), lib.quasirandom.SobolEngine(3, scramble=True).draw(4))[1]),
+        Case('dimension 0', lambda lib: lib.quasirandom.SobolEngine(0), error=True),
+        Case('unbalanced draw_base2', lambda lib: lib.quasirandom.SobolEngine(2).fast_forward(1).draw_base2(2),
+             error=True)], exact=True),
     Call('overrides', 'TorchFunctionMode', [Case('a logging mode', _mode_log)]),
     Call('overrides', 'BaseTorchFunctionMode', [Case('runs calls', lambda lib: (lambda o: (lambda m: [
         lib.add(lib.ones(2), 1), m.__exit__(None, None, None)])(o.BaseTorchFunctionMode().__enter__()))(_overrides(lib)))]),

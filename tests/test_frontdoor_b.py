@@ -136,3 +136,13 @@ def test_profiler_key_averages_list_pytorchs_nested_aten_ops():
             lib.nn.functional.linear(y, lib.ones(3, 8), lib.ones(3)), lib.stack([x, x]), x.clone()
         out.append(sorted((e.key, e.count) for e in prof.key_averages()))
     assert out[0] == out[1]
+
+
+def test_sobol_beyond_the_carried_table_is_refused_by_name():
+    """ember carries the first 1111 of PyTorch's 21201 dimensions' direction numbers: more is refused naming the
+    limit (PyTorch's own range check first)."""
+    with pytest.raises(ValueError, match='first 1111 dimensions'):
+        ember.quasirandom.SobolEngine(1112)
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match=r'\[1, 21201\]'):
+            lib.quasirandom.SobolEngine(21202)
