@@ -12,7 +12,8 @@ from . import _torch_function as _tf
 from ._torch_function import _disabled_torch_function_impl  # noqa: F401 (torch.overrides has it too)
 from .tensor import Tensor
 
-__all__ = ['TorchFunctionMode', 'BaseTorchFunctionMode', 'get_ignored_functions', 'get_overridable_functions', 'get_testing_overrides', 'handle_torch_function',
+__all__ = ['TorchFunctionMode', 'BaseTorchFunctionMode', 'get_ignored_functions', 'get_overridable_functions',
+           'get_testing_overrides', 'handle_torch_function',
            'has_torch_function', 'resolve_name', 'is_tensor_like', 'is_tensor_method_or_property',
            'wrap_torch_function', 'enable_reentrant_dispatch']
 

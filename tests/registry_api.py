@@ -777,7 +777,8 @@ STORAGES = [Call('', name, [Case('made and checked', _storages(name)),
 STORAGES += [
     Call('', 'TypedStorage', [Case('of a tensor', lambda lib: [type(lib.ones(2).storage()) is lib.TypedStorage,
                                                                repr(lib.TypedStorage), lib.is_storage(lib.FloatStorage(2))]),
-                              Case("new", lambda lib: [repr(lib.TypedStorage([1, 2]).dtype), lib.TypedStorage(3, dtype=lib.int64).size(),
+                              Case("new", lambda lib: [repr(lib.TypedStorage([1, 2]).dtype),
+                                                       lib.TypedStorage(3, dtype=lib.int64).size(),
                                                        repr(lib.TypedStorage([1.0, 2.0], dtype=lib.float64)),
                                                        lib.TypedStorage(wrap_storage=lib.UntypedStorage([0, 0, 128, 63]),
                                                                         dtype=lib.float32).tolist()]),
@@ -1358,13 +1359,15 @@ def _sobol(lib):
 TORCH_FUNCTION = [
     Call('quasirandom', 'SobolEngine', [
         Case('draws', _sobol, ),
-        Case('global generator', lambda lib: (lib.manual_seed(5), lib.quasirandom.SobolEngine(3, scramble=True).draw(4))[1]),
+        Case('global generator', lambda lib: (lib.manual_seed(5),
+                                              lib.quasirandom.SobolEngine(3, scramble=True).draw(4))[1]),
         Case('dimension 0', lambda lib: lib.quasirandom.SobolEngine(0), error=True),
         Case('unbalanced draw_base2', lambda lib: lib.quasirandom.SobolEngine(2).fast_forward(1).draw_base2(2),
              error=True)], exact=True),
     Call('overrides', 'TorchFunctionMode', [Case('a logging mode', _mode_log)]),
     Call('overrides', 'BaseTorchFunctionMode', [Case('runs calls', lambda lib: (lambda o: (lambda m: [
-        lib.add(lib.ones(2), 1), m.__exit__(None, None, None)])(o.BaseTorchFunctionMode().__enter__()))(_overrides(lib)))]),
+        lib.add(lib.ones(2), 1), m.__exit__(None, None, None)])(o.BaseTorchFunctionMode().__enter__()))(
+            _overrides(lib)))]),
     Call('Tensor', 'as_subclass', [Case('ops keep the class', lambda lib: [type(_sub(lib) * 2).__name__, _sub(lib) * 2,
                                                                           repr(_sub(lib))]),
                                    Case('not a Tensor class', lambda lib: lib.ones(1).as_subclass(int), error=True)]),

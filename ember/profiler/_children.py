@@ -23,7 +23,8 @@ _FIXED = dict({name: 'as_strided' for name in _VIEWS}, **{
     'randint': 'empty, random_', 'zeros_like': 'empty_like(empty_strided), zero_', 'stack': 'cat, view',
     'arange': 'empty, arange(resize_)', 'rsub': f'sub({_TO})', 'item': '_local_scalar_dense',
     'masked_fill': 'clone(empty_like(empty), copy_), masked_fill_', 'contiguous': 'clone(empty_like(empty), copy_)',
-    'max': 'empty, fill_', 'cross_entropy_loss': 'log_softmax(to, _log_softmax), nll_loss_nd(nll_loss(nll_loss_forward))',
+    'max': 'empty, fill_',
+    'cross_entropy_loss': 'log_softmax(to, _log_softmax), nll_loss_nd(nll_loss(nll_loss_forward))',
 })
 
 
