@@ -744,15 +744,17 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
     dt = a.dtype if isinstance(a, np.ndarray) else b.dtype if isinstance(b, np.ndarray) else None
     if dt is not None:
         _alpha_check(dt, alpha)
+    if dt is not None and dt.kind in 'iub':
+        _shape_check(name, x, y, a, b)
+        a, b = _wrapped_ints(a, b)
+        return Tensor._make(_int_alpha_values(b, a, sign, alpha, dt) if rsub else
+                            _int_alpha_values(a, b, sign, alpha, dt))
     if dt is None or dt.kind != 'f':   # (a number times alpha stays a weak number: bool + (1-2j) * 2 is complex64)
         if rsub:
             return rsub_(mul(input, alpha), other)
         scaled = mul(other, alpha) if isinstance(other, Tensor) else _scaled_number(other, alpha, dt)
         return (_add if sign > 0 else _sub)(input, scaled)
-    try:
-        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
-    except ValueError:
-        raise _broadcast_error(name, x, y) from None
+    shape = _shape_check(name, x, y, a, b)
     r = _alpha_values(b, a, sign * alpha, dt, shape) if rsub else _alpha_values(a, b, sign * alpha, dt, shape)
     ins = (x, y)
     if not (GRAD.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in ins)):
@@ -767,6 +769,28 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
                     for t in ins)
     n._scale = scale
     return Tensor._make(r, n)
+
+
+def _shape_check(name, x, y, a, b):
+    """The broadcast shape of arrays ``a`` and ``b``, or PyTorch's error naming tensors ``x`` and ``y``."""
+    try:
+        return np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise _broadcast_error(name, x, y) from None
+
+
+def _int_alpha_values(x, y, sign, alpha, dt):
+    """``x + sign * alpha * y`` for operands already in the integer or bool dtype ``dt``, wrapping as PyTorch's
+    kernel: ``sign * alpha`` is checked and cast to ``dt`` first (sub negates alpha before the check) and both
+    operands stay in ``dt`` (a uint8 0-d ``y`` times alpha must not wrap in uint8)."""
+    from ._util import checked_scalar
+    if dt.kind == 'b':     # (sub and rsub refuse bools before this: only add's a or (alpha and b) is left)
+        return np.asarray(np.logical_or(x, np.logical_and(y, bool(alpha))))
+    v = int(sign) * alpha
+    v = -v if v == 2 ** 63 else v      # (PyTorch negates an int64 Scalar alpha, and -(-2**63) wraps to itself)
+    al = np.array(checked_scalar(v, FROM_NP[dt]), dt)
+    with np.errstate(over='ignore'):
+        return np.asarray(np.add(np.asarray(x, dt), np.multiply(np.asarray(y, dt), al)), dt)
 
 
 def _scaled_number(other, alpha, dt):
@@ -841,18 +865,23 @@ def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
         return _out(_div(input, other), out, 'div')
+    if rounding_mode not in ('trunc', 'floor'):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
     x, y, a, b = binary_arrays(input, other)
-    if np.result_type(a, b).kind in 'iub' and not np.all(b):
+    a, b = _wrapped_ints(a, b)    # (uint8 // -1 divides by 255, as PyTorch casts the number)
+    _shape_check('div', x, y, a, b)
+    kind = np.result_type(a, b).kind
+    if kind in 'bc':
+        raise not_implemented(f'div_{rounding_mode}_cpu', np.result_type(a, b))
+    if kind in 'iu' and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
     if rounding_mode == 'trunc':
         r = _half_opmath(_trunc_divide)(a, b)
-    elif rounding_mode == 'floor':
+    else:
         # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1 (the rounded quotient), 9 by
         # floor division; inf // 2 is NaN
         r = _half_opmath(np.floor_divide)(a, b)
-    else:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                         f"'{rounding_mode}'")
     dt = np.result_type(a, b) if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else None
     r = np.asarray(r).astype(dt) if dt is not None else np.asarray(r)
     xs = [t for t in (x, y) if isinstance(t, Tensor)]
@@ -994,6 +1023,9 @@ def pow(input, exponent):
         if isinstance(exponent, int) and input._data.dtype.kind in 'iub':
             if exponent < 0:
                 raise RuntimeError('Integers to negative integer powers are not allowed.')
+            if input._data.dtype.kind in 'iu':
+                from ._util import checked_scalar
+                checked_scalar(exponent, input.dtype)   # (PyTorch refuses uint8 ** 300; NumPy would wrap it)
             if isinstance(exponent, bool) and input._data.dtype == np.bool_:
                 return Tensor._make(input._data | (not exponent))
         if isinstance(exponent, Tensor):
@@ -1978,6 +2010,8 @@ def _shift(name, left):
             b = np.asarray(b, a.dtype)
         a, b = np.asarray(a), np.asarray(b)
         _need_integral(kernel, a, b)   # (a number takes the tensor's dtype: 4 << int16 is int16)
+        if a.dtype.kind == 'b':        # (PyTorch's shift kernels have no Bool loop)
+            raise not_implemented(f'{kernel}_cpu', a.dtype)
         try:
             a, b = np.broadcast_arrays(a, b)
         except ValueError:
