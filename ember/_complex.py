@@ -205,7 +205,8 @@ HOLOMORPHIC = frozenset((
     'UnbindBackward0', 'FlipBackward0', 'RollBackward0', 'RepeatBackward0', 'AsStridedBackward0', 'AliasBackward0',
     'ToCopyBackward0', 'TrilBackward0', 'TriuBackward0', 'CopySlices', 'SelectScatterBackward0',
     'SliceScatterBackward0', 'DiagonalScatterBackward0', 'ZeroBackward0', 'ScatterAddBackward0',
-    'torch::autograd::CopySlices', 'EinsumBackward0'))
+    'torch::autograd::CopySlices', 'EinsumBackward0', 'WhereBackward0', 'MaskedFillBackward0', 'MaskedFillBackward1',
+    'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3'))
 _VARIANTS = {}
 
 

@@ -6,7 +6,7 @@ sytrf is blocked for matrices of 64 rows or more: the same pivoting rule, so the
 function is differentiable, as in PyTorch."""
 import numpy as np
 
-from ._linalg import _result_type
+from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from .tensor import Tensor
@@ -175,7 +175,7 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     _check_square(A, 'ldl_factor_ex')
     a = A._data
     n = a.shape[-1]
-    flat = a.reshape((-1, n, n))
+    flat = flat_batch(a)
     ld, piv, info = np.empty_like(flat), np.empty(flat.shape[:2], np.int32), np.empty(flat.shape[0], np.int32)
     for i, m in enumerate(flat):
         ld[i], piv[i], info[i] = _sytf2(m)
@@ -220,9 +220,9 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
                            f'{str(LD.dtype).replace("torch.", "").capitalize()} instead.')
     n = ld.shape[-1]
     batch = np.broadcast_shapes(ld.shape[:-2], piv.shape[:-1], b.shape[:-2])
-    lds = np.broadcast_to(ld, batch + (n, n)).reshape((-1, n, n))
-    pivs = np.broadcast_to(piv, batch + (n,)).reshape((-1, n))
-    bs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    lds = flat_batch(np.broadcast_to(ld, batch + (n, n)))
+    pivs = flat_batch(np.broadcast_to(piv, batch + (n,)), 1)
+    bs = flat_batch(np.broadcast_to(b, batch + b.shape[-2:]))
     x = np.stack([_sytrs(l_, p_, b_) for l_, p_, b_ in zip(lds, pivs, bs)]) if bs.shape[0] else np.empty(bs.shape,
                                                                                                          b.dtype)
     res = _outputs((x.reshape(batch + b.shape[-2:]),), (LD, B), 'linalg_ldl_solve', 1)[0]

@@ -49,9 +49,16 @@ def _not_pd_order(m):
     return 0
 
 
+def flat_batch(a, core=2):
+    """``a`` as one batch dim then its last ``core`` dims (``reshape(-1, ...)`` fails on an empty batch or matrix:
+    NumPy cannot infer -1 from zero elements)."""
+    lead = a.shape[:a.ndim - core]
+    return a.reshape((int(np.prod(lead, dtype=np.int64)),) + a.shape[a.ndim - core:])
+
+
 def _infos(a, find):
     """``find`` on each matrix of a batch, as an int32 array of the batch shape."""
-    flat = a.reshape((-1,) + a.shape[-2:])
+    flat = flat_batch(a)
     return np.array([find(m) for m in flat], np.int32).reshape(a.shape[:-2])
 
 
@@ -341,8 +348,13 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if a.dtype != b.dtype:
         raise RuntimeError(f'torch.linalg.lstsq: Expected input and other to have the same dtype, but got '
                            f'input\'s dtype {A.dtype} and other\'s dtype {B.dtype}')
-    vec = b.ndim == a.ndim - 1
+    if not 0 <= a.ndim - b.ndim <= 1:
+        raise RuntimeError('torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and '
+                           '(input.dim() - other.dim()) <= 1')
+    vec = b.ndim == 1 or b.ndim == a.ndim - 1 and b.shape == a.shape[:-1]   # (PyTorch's vector-rhs rule)
     bb = b[..., None] if vec else b
+    if bb.shape[-2] != a.shape[-2]:
+        raise RuntimeError(f'torch.linalg.lstsq: input.size(-2) should match other.size({-1 if vec else -2})')
     if a.ndim == 2:
         x, _, rank, _ = np.linalg.lstsq(a, bb, rcond=rcond)
         rank = np.asarray(rank, np.int64)
@@ -395,6 +407,13 @@ def _check_matrix_dims(A, dim):
         raise RuntimeError(f'linalg.matrix_norm: dims must be different. Got ({d0}, {d1})')
 
 
+def _max_or_zero(x, d, keepdim=False):
+    """amax of ``x`` over dim ``d``, 0 where that dim is empty: PyTorch's max-based matrix norms (1, inf, 2) of an
+    empty matrix are 0, where its min-based ones refuse as amin does."""
+    from .ops.reduction import amax, sum as _sum
+    return (_sum if x.shape[d] == 0 else amax)(x, d, keepdim=keepdim)
+
+
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
     if ord in (2, -2, 'nuc'):
@@ -406,7 +425,7 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     _check_matrix_dims(A, dim)
     if ord == 'fro':
         return vector_norm(A, 2, dim, keepdim)
-    from .ops.reduction import amax, amin, sum as _sum
+    from .ops.reduction import amin, sum as _sum
     d0, d1 = dim
     if ord in (1, -1, float('inf'), float('-inf')):
         # PyTorch's composition: the 1-norm over one dim, then the max (min) over the other
@@ -414,14 +433,15 @@ def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
         d0, d1 = (d0 % n, d1 % n) if ord in (1, -1) else (d1 % n, d0 % n)
         if not keepdim and d0 < d1:
             d1 -= 1
-        return (amax if ord > 0 else amin)(vector_norm(A, 1, d0, keepdim), d1, keepdim=keepdim)
+        return (_max_or_zero if ord > 0 else amin)(vector_norm(A, 1, d0, keepdim), d1, keepdim=keepdim)
     elif ord in (2, -2, 'nuc'):
         # PyTorch's graph: permute the two dims last, reduce the singular values, unsqueeze and permute back
         n = A.dim()
         d0, d1 = d0 % n, d1 % n
         perm = [i for i in range(n) if i not in (d0, d1)] + [d0, d1]
         sv = svdvals(A.permute(perm))
-        r = _sum(sv, -1, keepdim=keepdim) if ord == 'nuc' else (amax if ord == 2 else amin)(sv, -1, keepdim=keepdim)
+        r = _sum(sv, -1, keepdim=keepdim) if ord == 'nuc' else (_max_or_zero if ord == 2 else amin)(sv, -1,
+                                                                                                     keepdim=keepdim)
         return r.unsqueeze(-1).permute([perm.index(i) for i in range(n)]) if keepdim else r
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")

@@ -4,7 +4,7 @@ at once, with LAPACK's conventions (1-based int32 pivots, ``info`` the first zer
 (square matrices: gA = P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H)."""
 import numpy as np
 
-from ._linalg import _result_type
+from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from .ops import _composite
@@ -22,7 +22,7 @@ def _getrf(a):
     """(LU, pivots, info) of a (..., m, n) float array: partial pivoting, the first largest |entry| (idamax)."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = np.array(a.reshape((-1, m, n)), copy=True)
+    lu = np.array(flat_batch(a), copy=True)
     b = np.arange(lu.shape[0])
     piv = np.zeros((lu.shape[0], k), np.int32)
     info = np.zeros(lu.shape[0], np.int32)
@@ -44,7 +44,7 @@ def _getrf(a):
 
 def _permutation(piv, m, dtype):
     """P (..., m, m) with A = P L U, from LAPACK's row interchanges."""
-    flat = piv.reshape(-1, piv.shape[-1])
+    flat = flat_batch(piv, 1)
     perm = np.tile(np.arange(m), (flat.shape[0], 1))
     rows = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):

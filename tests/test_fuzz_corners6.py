@@ -1,10 +1,17 @@
 """Corners a sixth differential fuzzer found differing from PyTorch: integer and bool arithmetic with alpha (a
 low-dtype 0-d operand times alpha wrapped in its own dtype), rounded division with numbers outside an integer
-tensor's range, shifts of bools, integer powers with exponents beyond the dtype. Each case runs the same program
-on both libraries and compares results, or that both raise the same exception type with PyTorch's first line."""
+tensor's range, shifts of bools, integer powers with exponents beyond the dtype; index_add's errors, alpha and empty
+index, index_copy's negative indices, scatter gradients of an empty index; torch.linalg on empty batches and matrix
+norms of empty matrices; reductions with an integer dtype= on a differentiable input, over dim=(), quantiles of 0-d
+tensors; complex gradients through where/masked_fill/fill_. Each case runs the same program on both libraries and
+compares results (and gradients, with float64 finite differences), or that both raise the same exception type with
+PyTorch's first line."""
+import numpy as np
 import pytest
+import torch
 
-from helpers import run_both as run
+import ember
+from helpers import check, run_both as run
 
 
 # -- add/sub/rsub with alpha compute in the result dtype: alpha is checked and cast to it first --------------
@@ -79,3 +86,143 @@ def test_shifts_of_bools(op, other):
 def test_integer_power_of_a_number_outside_the_dtype(dtype, exponent):
     run(lambda L: L.tensor([2, 3, 0]).to(getattr(L, dtype)) ** exponent, message=True)
     run(lambda L: L.tensor([2, 3, 0]).to(getattr(L, dtype)).pow_(exponent), message=True)
+
+
+# -- index_add: PyTorch's error types, alpha cast to an integer or bool tensor's type, an empty index ---------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.index_add(L.tensor([1., 2]), 0, L.tensor([-1]), L.tensor([3.])),
+    lambda L: L.index_add(L.tensor([1., 2]), 0, L.tensor([2]), L.tensor([3.])),
+    lambda L: L.index_add(L.ones(2, 3), 1, L.tensor([-1, 7]), L.ones(2, 2)),
+    lambda L: L.index_add(L.ones(2, 3), 0, L.tensor([7, -1]), L.ones(2, 3)),
+    lambda L: L.index_add(L.ones(2, 3), 0, L.tensor([7, 0], dtype=L.int32), L.ones(2, 3)),
+    lambda L: L.index_add(L.ones(2, 3), 0, L.tensor([7, 0]), L.ones(2, 3), alpha=2),
+    lambda L: L.index_add(L.ones(2, 3, dtype=L.int64), 0, L.tensor([1, -2]), L.ones(2, 3, dtype=L.int64), alpha=-1),
+    lambda L: L.index_add(L.tensor([1, 2], dtype=L.uint8), 0, L.tensor([0, 0]), L.tensor([3, 4], dtype=L.uint8),
+                          alpha=-1),
+    lambda L: L.index_add(L.tensor([1, 2], dtype=L.uint8), 0, L.tensor([0, 0]), L.tensor([3, 4], dtype=L.uint8),
+                          alpha=300),
+    lambda L: L.index_add(L.tensor([True, False, True]), 0, L.tensor([1, 0]), L.tensor([True, True]), alpha=-1),
+    lambda L: L.index_add(L.tensor([True, False, True]), 0, L.tensor([1, 0]), L.tensor([True, False]), alpha=0),
+    lambda L: L.index_add(L.tensor([1, 2], dtype=L.int8), 0, L.tensor([0, 0]), L.tensor([100, 100], dtype=L.int8),
+                          alpha=2),
+    lambda L: L.index_add(L.ones(4, 3), 0, L.zeros(0, dtype=L.int64), L.ones(0, 3)),
+])
+def test_index_add_corners(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.index_copy(L.tensor([1., 2]), 0, L.tensor([-1]), L.tensor([3.])),
+    lambda L: L.index_copy(L.ones(2, 3), 1, L.tensor([0, -4]), L.ones(2, 2)),
+    lambda L: L.index_copy(L.ones(2, 3), 1, L.tensor([-1, 5]), L.ones(2, 2)),
+    lambda L: L.index_fill(L.tensor([1., 2]), 0, L.tensor([0, 2, -3]), 3.),
+    lambda L: L.index_fill(L.tensor([1., 2]), 0, L.tensor([-1]), 3.),
+])
+def test_index_copy_refuses_negative_indices(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('fn,shapes', [
+    (lambda L, x, s: L.scatter(x, 0, L.zeros(0, dtype=L.int64), s), [(2,), (1,)]),
+    (lambda L, x, s: L.scatter_add(x, 1, L.zeros(0, 3, dtype=L.int64), s), [(1, 3), (1, 3)]),
+    (lambda L, x, s: L.scatter(x, 1, L.zeros(0, 2, dtype=L.int64), s), [(2, 3), (1, 2)]),
+    (lambda L, x, s: L.index_add(x, 0, L.zeros(0, dtype=L.int64), s), [(4, 3), (0, 3)]),
+    (lambda L, x, s: L.index_add(x, 1, L.zeros(0, dtype=L.int64), s, alpha=2), [(4, 3), (4, 0)]),
+])
+def test_empty_index_gradients(fn, shapes):
+    check(fn, *shapes, dtype=np.float64)
+
+
+# -- torch.linalg on empty batches and empty matrices ---------------------------------------------------------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.linalg.inv_ex(L.zeros(0, 0, 0)),
+    lambda L: L.linalg.inv_ex(L.zeros(2, 0, 0)),
+    lambda L: L.linalg.solve_ex(L.zeros(2, 0, 0), L.zeros(2, 0, 1)),
+    lambda L: L.linalg.solve_ex(L.zeros(0, 2, 0, 0), L.zeros(0, 2, 0, 0)),
+    lambda L: L.linalg.cholesky_ex(L.zeros(2, 0, 0)),
+    lambda L: L.linalg.lu(L.zeros(2, 0, 3)),
+    lambda L: L.linalg.lu(L.zeros(1, 1, 0, 0)),
+    lambda L: L.linalg.lu_factor(L.zeros(1, 3, 0)),
+    lambda L: L.linalg.lu_factor(L.zeros(2, 0, 3, 0)),
+    lambda L: L.linalg.ldl_factor(L.zeros(1, 0, 0)),
+    lambda L: L.linalg.lu_solve(L.zeros(1, 0, 0), L.zeros(1, 0, dtype=L.int32), L.zeros(1, 0, 2)),
+    lambda L: L.linalg.lstsq(L.zeros(0, 0, 1, 1), L.zeros(0, 1, 2)).solution,
+    lambda L: L.linalg.lstsq(L.ones(2, 1, 1), L.ones(1, 0)).solution,
+    lambda L: L.linalg.lstsq(L.ones(2, 3, 2), L.ones(1, 3)).solution,
+    lambda L: L.linalg.lstsq(L.ones(2, 3, 2), L.ones(3)).solution,
+    lambda L: L.linalg.lstsq(L.ones(3, 2), L.ones(2)).solution,
+])
+def test_linalg_of_empty_inputs(fn):
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('ord', [1, -1, float('inf'), float('-inf'), 2, -2, 'fro', 'nuc'])
+@pytest.mark.parametrize('shape', [(0, 0), (2, 0), (0, 3), (2, 1, 0), (0, 2, 2)])
+def test_matrix_norms_of_empty_matrices(ord, shape):
+    run(lambda L: L.linalg.matrix_norm(L.zeros(shape), ord=ord), message=True)
+    run(lambda L: L.linalg.matrix_norm(L.zeros(shape), ord=ord, keepdim=True), message=True)
+
+
+def test_matrix_norm_that_reduces_still_differentiates():
+    check(lambda L, a: L.linalg.matrix_norm(a, ord=2), (2, 3, 3), dtype=np.float64)
+    check(lambda L, a: L.linalg.matrix_norm(a, ord=float('inf'), dim=(0, 2)), (2, 3, 3), dtype=np.float64)
+
+
+# -- reductions: an integer dtype= cannot carry a gradient; dim=() records PyTorch's dim-list node -----------
+@pytest.mark.parametrize('op', ['sum', 'prod', 'nansum', 'cumsum', 'cumprod'])
+@pytest.mark.parametrize('dtype', ['int64', 'int16', 'bool', 'uint8'])
+def test_integer_dtype_of_a_differentiable_reduction(op, dtype):
+    def fn(L):
+        x = L.tensor([1.5, -2.5, 3.0], requires_grad=True)
+        kw = {'dim': 0} if op in ('cumsum', 'cumprod') else {}
+        return getattr(L, op)(x, dtype=getattr(L, dtype), **kw)
+    run(fn, message=True)
+    run(lambda L: getattr(L, op)(L.tensor([1.5, -2.5, 3.0]), 0, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize('fn', [lambda L, x: x.sum(dim=()), lambda L, x: x.sum(dim=[]), lambda L, x: x.mean(dim=()),
+                                lambda L, x: L.mean(x, []) * 2, lambda L, x: x.sum(dim=(), keepdim=True)])
+def test_reductions_over_an_empty_dim_list_record_the_dim_node(fn):
+    check(fn, (2, 3), dtype=np.float64)
+    check(fn, (), dtype=np.float64)
+
+
+@pytest.mark.parametrize('op', ['quantile', 'nanquantile'])
+@pytest.mark.parametrize('value', [1.0, float('nan'), float('-inf')])
+@pytest.mark.parametrize('dim,keepdim', [(0, True), (-1, False), (None, True)])
+def test_quantile_of_a_0d_tensor_along_a_dim(op, value, dim, keepdim):
+    run(lambda L: getattr(L, op)(L.tensor(value), 0.25, dim=dim, keepdim=keepdim, interpolation='midpoint'))
+    run(lambda L: getattr(L, op)(L.tensor(value), L.tensor([0.5, 0.2]), dim=dim, keepdim=keepdim))
+
+
+def test_quantile_of_a_0d_tensor_gradient():
+    check(lambda L, x: L.quantile(x, 0.3, dim=0, keepdim=True), (), dtype=np.float64)
+
+
+# -- complex gradients through where, masked_fill and fill_ (linear maps with real coefficients) -------------
+COMPLEX_GRADS = [
+    lambda L, x, y: L.where(x.real > 0, x, y),
+    lambda L, x, y: L.where(x.abs() > 2, x * x, x.conj()) * y,
+    lambda L, x, y: x.masked_fill(x.real > 0, 2 - 1j) * y,
+    lambda L, x, y: x.masked_fill(x.real > 0, y[0]) * (1 + 1j),
+    lambda L, x, y: x.clone().fill_(1 + 2j) * x + y,
+    lambda L, x, y: x.clone().fill_(y[1]) * x,
+]
+
+
+@pytest.mark.parametrize('fn', COMPLEX_GRADS)
+def test_complex_gradients_of_masking_ops(fn):
+    xv, yv = np.array([1 + 2j, -1 + 1j, 3 - 1j]), np.array([0.5j, 2 - 1j, 3 + 0.5j])
+    grads = {}
+    for L in (torch, ember):
+        x, y = (L.tensor(v, requires_grad=True) for v in (xv, yv))
+        out = fn(L, x, y)
+        grads[L] = L.autograd.grad((out * L.tensor([1 - 1j, 0.5, 2j])).real.sum(), (x, y), allow_unused=True)
+        grads[('fn', L)] = out.grad_fn.name()
+    assert grads[('fn', ember)] == grads[('fn', torch)]
+    for e, t in zip(grads[ember], grads[torch]):
+        assert (e is None) == (t is None)
+        if t is not None:
+            np.testing.assert_allclose(e.numpy(), t.resolve_conj().numpy(), rtol=1e-6, atol=1e-6)
+    xs = [ember.tensor(v, requires_grad=True) for v in (xv, yv)]
+    assert ember.autograd.gradcheck(lambda x, y: fn(ember, x, y), xs, eps=1e-6, atol=1e-5, rtol=1e-3)

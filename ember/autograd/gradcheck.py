@@ -86,12 +86,13 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         return True
     if check_grad_dtypes:
         _check_grad_dtypes(func, inputs)
-    for x in _tensors(inputs):
-        if x.requires_grad and x.dtype.name != 'float64':
+    from ..tensor import Tensor
+    for i, x in enumerate(inputs):     # (by position: == on tensors compares their elements)
+        if isinstance(x, Tensor) and x.requires_grad and x.dtype.name not in ('float64', 'complex128'):
             import warnings
-            warnings.warn(f'Input #{inputs.index(x)} requires gradient and is not a double precision floating '
-                          'point. This check will likely fail if all the inputs are not of double precision '
-                          'floating point. ', UserWarning)
+            warnings.warn(f'Input #{i} requires gradient and is not a double precision floating point or complex. '
+                          'This check will likely fail if all the inputs are not of double precision floating point '
+                          'or complex. ', UserWarning)
     num = numerical_jacobian(func, inputs, eps)
     outs = _flat_out(func, inputs)
     differentiable = [o.requires_grad for o in outs]

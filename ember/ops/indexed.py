@@ -20,9 +20,11 @@ def _vector_index(index, op, n, dim):
             raise IndexError('index_fill_(): Expected dtype int64 for index.')
         raise RuntimeError(f'{op}(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
     ix = ix.reshape(-1)
-    if ix.size and (ix.min() < -n or ix.max() >= n):
-        bad = int(ix.max() if ix.max() >= n else ix.min())
-        raise IndexError(f'index {bad} is out of bounds for dimension {dim} with size {n}')
+    low = -n if op == 'index_fill_' else 0       # (index_copy_ takes no negative index)
+    if ix.size and (ix.min() < low or ix.max() >= n):
+        bad = int(ix[np.argmax((ix < low) | (ix >= n))])     # the first, as PyTorch's kernels name it
+        where = 'index_copy_(): ' if op == 'index_copy_' else ''
+        raise IndexError(f'{where}index {bad} is out of bounds for dimension {dim} with size {n}')
     return ix % n if ix.size and ix.min() < 0 else ix
 
 

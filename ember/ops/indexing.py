@@ -650,7 +650,7 @@ def _take_along(a, ix, d):
 
 class ScatterBackward0(Node):
     """Gradient of scatter: overwritten positions get none; the source gets the gathered gradient."""
-    __slots__ = ('dim', 'index', 'reduce_add', 'src_is_tensor')
+    __slots__ = ('dim', 'index', 'reduce_add', 'src_is_tensor', 'src_shape')
 
     def backward(self, g):
         ix = Tensor._make(self.index)
@@ -667,7 +667,13 @@ class ScatterBackward0(Node):
         else:
             gi = g if self.reduce_add else scatter(g, self.dim, ix, 0.0)
             gs = gather(g, self.dim, ix)
-        return gi, (gs if self.src_is_tensor else None)
+        if not self.src_is_tensor:
+            return gi, None
+        if len(self.src_shape) == len(self.index.shape) and self.src_shape != self.index.shape:
+            # a source larger than the index: its entries past the index's extent reach nothing (zero gradient;
+            # PyTorch gives those zeros for an empty index and refuses a non-empty one)
+            gs = dual.index_add(self.src_shape, tuple(slice(0, k) for k in self.index.shape), gs)
+        return gi, gs
 
 
 def _at_least_1d(x, a):
@@ -710,6 +716,7 @@ def _scatter(input, dim, index, src, add, reduce=None):
         name = ScatterAddBackward0 if add else ScatterBackward0 if st else ScatterBackward1
         node = name((input, src if st else None))
         node.dim, node.index, node.reduce_add, node.src_is_tensor = d, index._data, add, st
+        node.src_shape = src._data.shape if st else None
         return Tensor._make(a, node)
     return Tensor._make(a)
 
@@ -815,13 +822,12 @@ def index_add(input, dim, index, source, *, alpha=1):
                            f'Got self.shape = {list(a.shape)} source.shape = {list(src.shape)}')
     n = shape[d]
     if ix.size and a.size and (ix.min() < 0 or ix.max() >= n):   # (PyTorch adds nothing to an empty self, unchecked)
-        raise RuntimeError(f'index {int(ix.max() if ix.max() >= n else ix.min())} is out of bounds for dimension '
-                           f'{d} with size {n}')
+        _index_add_range_error(ix, n, d, a.ndim, alpha)
     out = a.reshape(shape).copy()
     add = src.reshape(expect)
-    if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor
-        alpha = int(alpha)
-    if out.size and d == 0 and out.dtype in _FLOATS and out.ndim > 1:    # row sums in index order, onto out's rows
+    if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor,
+        alpha = checked_scalar(alpha, input.dtype)   # -1 wraps to 255 for uint8, 300 is refused
+    if ix.size and out.size and d == 0 and out.dtype in _FLOATS and out.ndim > 1:   # row sums in index order
         add = add * alpha if alpha != 1 else np.ascontiguousarray(add)
         index_add_rows(out.reshape(n, -1), ix, add.reshape(ix.size, -1), onto=True)
     elif out.size:
@@ -832,6 +838,15 @@ def index_add(input, dim, index, source, *, alpha=1):
         node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
         return Tensor._make(out, node)
     return Tensor._make(out)
+
+
+def _index_add_range_error(ix, n, d, ndim, alpha):
+    """PyTorch's error for an index_add index outside [0, n): its accumulating index_put path (an int64 index into
+    a tensor of 2 or more dims, alpha 1) names the first bad index; its other kernels give IndexError."""
+    if ndim > 1 and ix.dtype == np.int64 and alpha == 1:
+        bad = int(ix[np.argmax((ix < 0) | (ix >= n))])
+        raise RuntimeError(f'index {bad} is out of bounds for dimension {d} with size {n}')
+    raise IndexError('index out of range in self')
 
 
 def _scalar_name(np_dtype):

@@ -48,9 +48,9 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
         d = wrap_dim(dim, a.ndim)
         sorted_ = input.sort()[0] if d == a.ndim - 1 else transpose(unsqueeze(input, -1), d, -1).sort()[0]
         out_shape = list(a.shape)
-        if keepdim:
+        if a.ndim and keepdim:     # (a 0-d input stays 0-d, keepdim or not)
             out_shape[d] = 1
-        else:
+        elif a.ndim:
             del out_shape[d]
     qv = view(qt, (1,)) if scalar_q else qt
     in_shape = out_shape + [sorted_._data.shape[-1]]

@@ -92,7 +92,12 @@ def _mean_back(g, shape, dims, keepdim, n):
 
 
 def _record(input, arr, cls, **state):
+    """A ``cls`` node for ``input``'s reduction to ``arr`` when it needs one; an integer or bool ``arr`` (from a
+    ``dtype=``) refused as PyTorch's set_history refuses it."""
     if GRAD.enabled and input._requires_grad:
+        if arr is not None and arr.dtype.kind in 'biu':
+            from .._dtype import scalar_name
+            raise RuntimeError(f'Autograd not support dtype: {scalar_name(arr.dtype)}')
         node = cls((input,))
         for k, v in state.items():
             setattr(node, k, v)
@@ -171,9 +176,12 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         from .._sparse import sparse_sum
         return sparse_sum(input, dim, keepdim, dtype, _dense_grad=True)
     nd = _sum_dtype(a, dtype)
-    if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
+    if dim is None and not keepdim:
         r = _sum(a, None, False, nd)
         node = _record(input, r, SumBackward0, shape=a.shape)
+    elif isinstance(dim, (tuple, list)) and not dim and not keepdim:   # (PyTorch's overload with a dim list)
+        r = _sum(a, None, False, nd)
+        node = _record(input, r, SumBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False)
     else:
         dims = reduce_dims(dim, a.ndim)
         r = _c(_sum(a, dims, keepdim, nd))
@@ -267,7 +275,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
         a = a.astype(nd)
     if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
         r = np.asarray(_mean_sum(a, None, False, nd) / _mean_n(a, a.size) if a.size else np.asarray(np.nan, nd))
-        node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size)
+        node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size) if dim is None else \
+            _record(input, r, MeanBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False, n=a.size)
     else:
         dims = reduce_dims(dim, a.ndim)
         n = 1
@@ -1262,9 +1271,17 @@ def _scan_steps(ufunc, buf, reverse):
             ufunc(buf[k - 1], buf[k], out=buf[k])
 
 
+def _no_bool_scan(name, dtype):
+    """PyTorch's scans have no Bool kernel: a ``dtype=torch.bool`` is refused (a bool input scans in int64)."""
+    nd = to_np(dtype)
+    if nd is not None and nd.kind == 'b':
+        raise not_implemented(f'{name}_out_cpu', nd)
+
+
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
     a = input._data
+    _no_bool_scan('cumsum', dtype)
     d = wrap_dim(dim, a.ndim)
     r = _c(_scan(np.add, a, d, dtype))
     node = _record(input, r, CumsumBackward0, dim=d)
@@ -1329,6 +1346,7 @@ CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``."""
     a = input._data
+    _no_bool_scan('cumprod', dtype)
     d = wrap_dim(dim, a.ndim)
     r = _c(_scan(np.multiply, a, d, dtype))
     node = _record(input, r, CumprodBackward0, dim=d)
