@@ -106,6 +106,9 @@ def test_integer_power_of_a_number_outside_the_dtype(dtype, exponent):
     lambda L: L.index_add(L.tensor([1, 2], dtype=L.int8), 0, L.tensor([0, 0]), L.tensor([100, 100], dtype=L.int8),
                           alpha=2),
     lambda L: L.index_add(L.ones(4, 3), 0, L.zeros(0, dtype=L.int64), L.ones(0, 3)),
+    lambda L: L.index_add(L.ones(2, 3, 2), 1, L.tensor([9]), L.ones(2, 1, 2)),
+    lambda L: L.index_add(L.ones(2, 3, 2), 2, L.tensor([9]), L.ones(2, 3, 1)),
+    lambda L: L.index_add(L.ones(2, 3, 2, 2), 2, L.tensor([-2, 1]), L.ones(2, 3, 2, 2, dtype=L.float16).float()),
 ])
 def test_index_add_corners(fn):
     run(fn, message=True)
@@ -226,3 +229,21 @@ def test_complex_gradients_of_masking_ops(fn):
             np.testing.assert_allclose(e.numpy(), t.resolve_conj().numpy(), rtol=1e-6, atol=1e-6)
     xs = [ember.tensor(v, requires_grad=True) for v in (xv, yv)]
     assert ember.autograd.gradcheck(lambda x, y: fn(ember, x, y), xs, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+# -- a whole-tensor write records FillBackward3 only for a 0-d value into a tensor of some dims ---------------
+def _write_all(key):
+    def fn(L, x, v):
+        y = x.clone()
+        y[key] = v
+        return y * 2
+    return fn
+
+
+@pytest.mark.parametrize('key', [Ellipsis, (), slice(None)])
+@pytest.mark.parametrize('xshape,vshape', [((2, 3), ()), ((2, 3), (1,)), ((2, 3), (3,)), ((1,), (1,)), ((), ()),
+                                           ((2, 3), (1, 1, 3))])
+def test_whole_writes_record_pytorchs_node(key, xshape, vshape):
+    if key == slice(None) and not xshape:
+        return run(lambda L: _write_all(key)(L, L.ones(()), L.ones(())))
+    check(_write_all(key), xshape, vshape, dtype=np.float64)

@@ -417,6 +417,7 @@ def setitem(input, index, value, _through_view=False):
     if index is False:   # PyTorch returns at once: no write, no version bump, no history (nor errors)
         return
     given = isinstance(value, Tensor)
+    fills = not (given and value._data.ndim) and input._data.ndim   # (a whole write of a 0-d value is a fill)
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
         value = _strip_leading_ones(value)
     if isinstance(value, (list, tuple, np.ndarray)):   # PyTorch takes a tensor or a number, not a sequence
@@ -446,7 +447,7 @@ def setitem(input, index, value, _through_view=False):
             snap._requires_grad = False
         node = CopySlices
         if input._base is None and _whole(idx, input._data.shape):
-            node = FillBackward3 if not value._data.ndim else CopyBackwards
+            node = FillBackward3 if fills else CopyBackwards
         elif input._base is None and not _through_view and _advanced_only(idx, input._data.shape):
             node = IndexPutBackward0
         try:
@@ -841,9 +842,10 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def _index_add_range_error(ix, n, d, ndim, alpha):
-    """PyTorch's error for an index_add index outside [0, n): its accumulating index_put path (an int64 index into
-    a tensor of 2 or more dims, alpha 1) names the first bad index; its other kernels give IndexError."""
-    if ndim > 1 and ix.dtype == np.int64 and alpha == 1:
+    """PyTorch's error for an index_add index outside [0, n): its accumulating index_put path (an int64 index along
+    the first or last dim of a tensor of 2 or more dims, alpha 1) names the first bad index; its other kernels give
+    IndexError."""
+    if ndim > 1 and ix.dtype == np.int64 and alpha == 1 and d in (0, ndim - 1):
         bad = int(ix[np.argmax((ix < 0) | (ix >= n))])
         raise RuntimeError(f'index {bad} is out of bounds for dimension {d} with size {n}')
     raise IndexError('index out of range in self')
