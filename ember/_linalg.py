@@ -277,13 +277,20 @@ def inv(A):
 
 
 class LinalgDetBackward0(Node):
-    """d det(A) = det(A) A^-T."""
+    """d det(A) = det(A) A^-T; a matrix whose LU has a zero pivot (det exactly 0) gets PyTorch's gradient, zero
+    (1, the cofactor, for a 1x1), where NumPy's inv refused the whole batch."""
     __slots__ = ()
 
     def backward(self, g):
         a, d = self.saved()
         if dual.is_array(a):
-            return (g * d)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+            try:
+                return (g * d)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+            except np.linalg.LinAlgError:
+                if a.shape[-1] == 1:
+                    return np.broadcast_to(np.asarray(g, a.dtype)[..., None, None], a.shape).copy()
+                safe = np.where((d == 0)[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a)
+                return (g * d)[..., None, None] * np.swapaxes(np.linalg.inv(safe), -1, -2)
         return (g * d).unsqueeze(-1).unsqueeze(-1) * _mT(inv(a))
 
 
@@ -548,26 +555,38 @@ def cross(input, other, *, dim=-1):
                     dim=d, shapes=shapes)[0]
 
 
+def _unused(g):
+    """Whether gradient ``g`` is the engine's zeros for an output nothing used: PyTorch leaves such a gradient
+    undefined and drops its terms, which divide by eigenvalue (singular value) gaps, 0 / 0 for repeated ones."""
+    return dual.is_array(g) and not g.any()
+
+
 class LinalgEighBackward0(Node):
-    """A = V diag(w) V^T: gA = V (skew(V^T gV) / 2E + diag(gw)) V^T, E_ij = w_j - w_i (1 on the diagonal)."""
+    """A = V diag(w) V^T: gA = V (skew(V^T gV) / 2E + diag(gw)) V^T, E_ij = w_j - w_i (1 on the diagonal); V
+    diag(gw) V^T when V went unused (eigvalsh), as PyTorch's, finite for repeated eigenvalues."""
     __slots__ = ()
 
     def backward(self, gw, gv):
         w, v = self.saved()
         n = w.shape[-1]
         inner = _diag_embed(gw)
-        if gv is not None:
+        if gv is not None and not _unused(gv):
             vg = _mT(v) @ gv
             e = _row(w) - _col(w) + _eye(n, w)
             inner = inner + (vg - _mT(vg)) * 0.5 / e
         return v @ inner @ _mT(v)
 
 
-def _eigh_arrays(A, UPLO, op):
+def _eigh_arrays(A, UPLO):
+    """(w, v) of A, checked in PyTorch's order and words (eigvalsh's errors name linalg.eigh too)."""
     a = A._data
-    _square(a, op)
+    if a.ndim < 2:
+        raise RuntimeError('linalg.eigh: The input tensor A must have at least 2 dimensions.')
+    _square(a, 'eigh')
     if UPLO not in ('L', 'U'):
-        raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    if a.dtype.kind in 'biu':
+        raise NotImplementedError(f'"linalg_eigh_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
     w, v = np.linalg.eigh(a, UPLO=UPLO)
     return w.astype(np.finfo(a.dtype).dtype), v.astype(a.dtype)   # real eigenvalues of a Hermitian matrix
 
@@ -576,29 +595,32 @@ def _eigh_arrays(A, UPLO, op):
 def eigh(A, UPLO='L'):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (or batch)."""
     _low_precision(A, 'eigh')
-    return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO, 'linalg.eigh')))
+    return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO)))
 
 
 @_autocast.fp32
 def eigvalsh(A, UPLO='L'):
     """Eigenvalues (ascending) of a symmetric matrix (or batch)."""
     _low_precision(A, 'eigvalsh')
-    w, v = _eigh_arrays(A, UPLO, 'linalg.eigvalsh')
+    w, v = _eigh_arrays(A, UPLO)
     return _outputs(LinalgEighBackward0, (A,), (w, v))[0]
 
 
 class LinalgSvdBackward0(Node):
     """A = U diag(S) Vh (distinct singular values, full rank when rectangular): the real case of
-    PyTorch's svd_backward (Townsend's formulas); full matrices use their first k columns."""
+    PyTorch's svd_backward (Townsend's formulas); full matrices use their first k columns; U diag(gS) Vh when U
+    and Vh went unused (svdvals), PyTorch's for undefined gU and gVh, finite for repeated or zero singular values."""
     __slots__ = ()
 
     def backward(self, gu, gs, gvh):
         u, s, vh = self.saved()
         k = s.shape[-1]
         if u.shape[-1] != k:
-            u, gu = u[..., :k], gu[..., :k]
+            u, gu = u[..., :k], (None if gu is None else gu[..., :k])
         if vh.shape[-2] != k:
-            vh, gvh = vh[..., :k, :], gvh[..., :k, :]
+            vh, gvh = vh[..., :k, :], (None if gvh is None else gvh[..., :k, :])
+        if (gu is None or _unused(gu)) and (gvh is None or _unused(gvh)):
+            return u @ _diag_embed(gs) @ vh
         m, n = u.shape[-2], vh.shape[-1]
         uhgu = _mT(u) @ gu
         vhgv = vh @ _mT(gvh)

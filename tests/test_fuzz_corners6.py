@@ -247,3 +247,45 @@ def test_whole_writes_record_pytorchs_node(key, xshape, vshape):
     if key == slice(None) and not xshape:
         return run(lambda L: _write_all(key)(L, L.ones(()), L.ones(())))
     check(_write_all(key), xshape, vshape, dtype=np.float64)
+
+
+# -- linalg gradients: unused eigenvectors / singular vectors drop their terms (finite for repeated values) ----
+REPEATED = {'identity': np.eye(3) * 9.5, 'offdiag': np.array([[0., -4], [-4, 0]]), 'zero': np.zeros((2, 2)),
+            'rect': np.array([[1., 0, 0], [0, 1, 0]]), 'batch': np.stack([np.eye(2), np.array([[1., 2], [2, 1]])])}
+
+
+@pytest.mark.parametrize('name', list(REPEATED))
+@pytest.mark.parametrize('square,fn', [(False, lambda L, a: L.linalg.svdvals(a)),
+                                       (False, lambda L, a: L.linalg.svd(a)[1]), (False, lambda L, a: L.svd(a)[1]),
+                                       (True, lambda L, a: L.linalg.eigvalsh(a)), (True, lambda L, a: L.linalg.eigh(a)[0])])
+def test_values_only_gradients_with_repeated_values(name, square, fn):
+    m = REPEATED[name]
+    if square and m.shape[-1] != m.shape[-2]:
+        return run(lambda L: fn(L, L.tensor(m)), message=True)
+    check(fn, inputs=[m], gradcheck=False)     # (not differentiable where values repeat: PyTorch's choice checked)
+
+
+@pytest.mark.parametrize('fn', [lambda L, a: L.linalg.svdvals(a), lambda L, a: L.linalg.eigvalsh(a + a.mT)])
+def test_values_only_gradients_where_distinct(fn):
+    check(fn, (3, 3), dtype=np.float64, gradgrad=True)
+
+
+@pytest.mark.parametrize('m', [[[0.]], [[0., 0], [0, 0]], [[1., 0], [0, 0]], [[1., 2], [2, 4]],
+                               [[[-6., 6], [6, -6]], [[0., 1], [1, 0]]], [[[0.]], [[2.]]],
+                               [[1., 2, 3], [2, 4, 6], [1, 0, 1]]])
+def test_det_gradient_of_singular_matrices(m):
+    check(lambda L, a: L.linalg.det(a), inputs=[np.array(m)], gradcheck=False)   # (PyTorch's zero there)
+    check(lambda L, a: L.det(a * 1.5), inputs=[np.array(m)], gradcheck=False)
+
+
+@pytest.mark.parametrize('sa,sb', [((0, 1, 1), (1, 0)), ((0, 2, 3), (3, 4)), ((2, 3, 0), (0, 4)), ((2, 3, 4), (4, 0))])
+def test_batched_product_with_an_empty_dim_differentiates(sa, sb):
+    check(lambda L, a, b: L.matmul(a, b), sa, sb, dtype=np.float64)
+
+
+@pytest.mark.parametrize('op', ['eigh', 'eigvalsh'])
+@pytest.mark.parametrize('shape,dtype,uplo', [((2, 3), 'float32', 'L'), ((2, 3), 'int64', 'L'), ((2, 2), 'int64', 'X'),
+                                              ((2, 3), 'float32', 'X'), ((2, 2), 'bool', 'U'), ((3,), 'float32', 'L'),
+                                              ((2, 2), 'float32', 'X')])
+def test_eigh_refusals_as_pytorch(op, shape, dtype, uplo):
+    run(lambda L: getattr(L.linalg, op)(L.ones(shape, dtype=getattr(L, dtype)), UPLO=uplo), message=True)

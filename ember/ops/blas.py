@@ -49,7 +49,8 @@ def _matmul_bw(self, g):
             # (..., n, k) @ (k, m) is one (N, k) @ (k, m) product (PyTorch folds it too), so b's gradient is one
             # (k, N) @ (N, m) GEMM, not a stack of products summed over the batch: (32, 4, 48) @ (48, 128)
             # backward 161 -> 27 us (makemore part 5's layers, min of interleaved runs)
-            gb = dual.matmul(a.reshape(-1, sa2[-1]).swapaxes(-1, -2), g.reshape(-1, g.shape[-1])).reshape(sb)
+            rows = math.prod(sa2[:-1])      # (not -1: NumPy cannot infer it for an empty batch)
+            gb = dual.matmul(a.reshape(rows, sa2[-1]).swapaxes(-1, -2), g.reshape(rows, g.shape[-1])).reshape(sb)
         else:
             gb = dual.sum_to(dual.matmul(a.reshape(sa2).swapaxes(-1, -2), g), sb2).reshape(sb)
     return ga, gb
