@@ -802,6 +802,18 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     _low_precision(A, 'solve_triangular')
     a, b = A._data, B._data
     _square(a, 'solve_triangular')
+    n = a.shape[-1]
+    if b.ndim < 2:
+        raise RuntimeError('linalg.solve_triangular: The input tensor B must have at least 2 dimensions.')
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        bs = 'x'.join(map(str, b.shape[-2:]))
+        raise RuntimeError(f'linalg.solve_triangular: Incompatible shapes of A and B for the equation '
+                           f'{"AX = B" if left else "XA = B"} ({n}x{n} and {bs})')
+    try:
+        np.broadcast_shapes(b.shape[:-2], a.shape[:-2])
+    except ValueError:
+        from .ops._util import broadcast_mismatch
+        raise broadcast_mismatch([b.shape[:-2], a.shape[:-2]]) from None
     x = _triangular_solution(a, b, upper, left, unitriangular)
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveTriangularBackward0((A, B))

@@ -103,6 +103,10 @@ def cholesky_inverse(input, upper=False):
     l = input._data
     _L()._square(l, 'cholesky_inverse')
     l = np.triu(l) if upper else np.tril(l)     # LAPACK's potri reads one triangle only
+    if l.size and not np.diagonal(l, axis1=-2, axis2=-1).all():
+        L = _L()
+        raise L._failure(l, 'cholesky_inverse', lambda m: int(np.argmin(np.diagonal(m) != 0)) + 1
+                         if not np.diagonal(m).all() else 0, L._SINGULAR)
     m = _mH(l) @ l if upper else l @ _mH(l)
     y = np.linalg.inv(m).astype(l.dtype)
     if GRAD.enabled and input.requires_grad:

@@ -289,3 +289,26 @@ def test_batched_product_with_an_empty_dim_differentiates(sa, sb):
                                               ((2, 2), 'float32', 'X')])
 def test_eigh_refusals_as_pytorch(op, shape, dtype, uplo):
     run(lambda L: getattr(L.linalg, op)(L.ones(shape, dtype=getattr(L, dtype)), UPLO=uplo), message=True)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.linalg.solve_triangular(L.ones(3, 3), L.ones(3, 1), upper=True, left=False),
+    lambda L: L.linalg.solve_triangular(L.ones(3, 3), L.ones(2, 3), upper=True, left=True),
+    lambda L: L.linalg.solve_triangular(L.ones(2, 3, 3), L.ones(4, 3, 1), upper=True),
+    lambda L: L.linalg.solve_triangular(L.ones(3, 3), L.ones(3), upper=True),
+    lambda L: L.linalg.solve_triangular(L.eye(3), L.ones(2, 3, 3), upper=False, left=False),
+    lambda L: L.cholesky_inverse(L.tensor([[0., -4], [-4, -2]])),
+    lambda L: L.cholesky_inverse(L.tensor([[1., 0], [2, 0]])),
+    lambda L: L.cholesky_inverse(L.tensor([[1., 5], [0, 0]]), upper=True),
+    lambda L: L.cholesky_inverse(L.tensor([[[1., 0], [2, 3]], [[0., 0], [2, 1]]])),
+    lambda L: L.cholesky_inverse(L.tensor([[2., 0], [1, 3]])),
+])
+def test_triangular_solves_and_cholesky_inverse_refuse_as_pytorch(fn):
+    def outcome(L):
+        """The result, or the error's class name and message (torch's and ember's _LinAlgError are distinct
+        classes, both RuntimeErrors)."""
+        try:
+            return fn(L)
+        except RuntimeError as e:
+            return type(e).__name__, str(e)
+    run(outcome)
