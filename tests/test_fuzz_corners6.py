@@ -312,3 +312,19 @@ def test_triangular_solves_and_cholesky_inverse_refuse_as_pytorch(fn):
         except RuntimeError as e:
             return type(e).__name__, str(e)
     run(outcome)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda L: L.arange(6.).reshape(2, 3).t().masked_fill(L.tensor(True), 0).view(-1),
+    lambda L: L.arange(6.).reshape(2, 3).t().masked_fill(L.tensor([True, False]), 0).stride(),
+    lambda L: L.arange(24.).reshape(2, 3, 4).permute(1, 0, 2).masked_fill(L.tensor(True), 0).stride(),
+    lambda L: L.arange(120.).reshape(2, 3, 4, 5).contiguous(memory_format=L.channels_last).masked_fill(
+        L.tensor(True), 0).is_contiguous(),
+    lambda L: L.masked_fill(L.arange(6.).reshape(2, 3).t(), L.ones(3, 2, dtype=L.bool), 0.).view(6),
+])
+def test_masked_fill_result_is_contiguous(fn):
+    run(fn)
+
+
+def test_masked_fill_of_a_transposed_leaf_gradient():
+    check(lambda L, x: x.t().masked_fill(x.t() > 0, 0.5).view(-1), (2, 3), dtype=np.float64)

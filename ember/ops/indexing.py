@@ -890,6 +890,8 @@ def masked_fill(input, mask, value):
     v = checked_scalar(value.item() if vt else value, input.dtype)   # PyTorch fills value.item(), checked
     try:
         r = np.where(m, np.asarray(v, a.dtype), a)
+        if not r.flags.c_contiguous:     # (NumPy keeps a permuted input's order; PyTorch's result is contiguous)
+            r = np.ascontiguousarray(r)
     except ValueError:
         raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
                            f'of shape {fmt_shape(a.shape)}') from None
