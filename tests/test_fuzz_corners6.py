@@ -328,3 +328,30 @@ def test_masked_fill_result_is_contiguous(fn):
 
 def test_masked_fill_of_a_transposed_leaf_gradient():
     check(lambda L, x: x.t().masked_fill(x.t() > 0, 0.5).view(-1), (2, 3), dtype=np.float64)
+
+
+# -- results PyTorch makes contiguous whatever the input's layout (.view(-1) of them works) -------------------
+def _permuted(L, kind):
+    base = L.arange(24., dtype=L.float64).reshape(2, 3, 4) - 10.5
+    if kind == 'T':
+        return base.permute(2, 1, 0)
+    if kind == 'cl':
+        return (L.arange(120., dtype=L.float64).reshape(2, 3, 4, 5) - 50.5).contiguous(memory_format=L.channels_last)
+    return base.transpose(0, 1)
+
+
+@pytest.mark.parametrize('kind', ['T', 'cl', 'swap'])
+@pytest.mark.parametrize('fn', [lambda L, x: L.tril(x), lambda L, x: L.triu(x, 1), lambda L, x: L.roll(x, 1, 0),
+                                lambda L, x: x.repeat(1, 1, 1, 1) if x.ndim == 4 else x.repeat(1, 2, 1),
+                                lambda L, x: x.tile((1, 2, 1)), lambda L, x: x.renorm(2, 0, 5.),
+                                lambda L, x: L.nn.functional.batch_norm(x, L.zeros(x.shape[1], dtype=x.dtype),
+                                                                         L.ones(x.shape[1], dtype=x.dtype))])
+def test_results_pytorch_makes_contiguous(kind, fn):
+    run(lambda L: (lambda r: (r, r.stride(), r.is_contiguous()))(fn(L, _permuted(L, kind))))
+
+
+def test_contiguous_results_keep_their_gradients():
+    check(lambda L, x: L.roll(x.t(), 1, 0).view(-1), (3, 4), dtype=np.float64)
+    check(lambda L, x: L.tril(x.t()).view(-1), (3, 4), dtype=np.float64)
+    check(lambda L, x: x.t().renorm(2, 0, 1.).view(-1), (3, 4), dtype=np.float64)
+    check(lambda L, x: x.t().repeat(2, 1).view(-1), (3, 4), dtype=np.float64)

@@ -1045,6 +1045,8 @@ def _tri(input, keep, cls):
     """Zero outside ``keep`` by selection, not multiplication (so inf/nan outside it give 0, as in PyTorch)."""
     a = input._data
     r = np.where(keep, a, np.zeros((), a.dtype))
+    if not r.flags.c_contiguous:    # (PyTorch's result is contiguous; NumPy keeps a permuted input's order)
+        r = np.ascontiguousarray(r)
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node.keep = keep

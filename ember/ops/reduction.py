@@ -1669,7 +1669,7 @@ def _renorm_compose(x, p, d, maxnorm):
     from .pointwise import where
     norms = vector_norm(x, p, tuple(k for k in range(x.dim()) if k != d), keepdim=True)
     factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
-    return x * factor
+    return (x * factor).contiguous()     # (PyTorch's result is contiguous whatever x's layout)
 
 
 def renorm(input, p, dim, maxnorm):

@@ -424,7 +424,7 @@ def repeat(input, *sizes, repeats=None):
     if any(r < 0 for r in reps):
         out = [r * n for r, n in zip(reps, (1,) * (len(reps) - a.ndim) + a.shape)]
         raise RuntimeError(f'Trying to create tensor with negative dimension {min(out)}: {out}')
-    arr = np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps)
+    arr = np.ascontiguousarray(np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps))   # (as PyTorch's)
     return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
 
 
@@ -672,6 +672,8 @@ def roll(input, shifts, dims=None):
         axes = tuple(wrap_dim(d, a.ndim) for d in dims)
     shifts = tuple(int(s) for s in shifts)
     r = np.roll(a, shifts if axes is not None else shifts[0], axes)
+    if not r.flags.c_contiguous and not _layout.suggests_channels_last(a):   # (PyTorch's result: contiguous,
+        r = np.ascontiguousarray(r)                                          # or channels-last as its input)
     return _result(input, r, RollBackward0, view=False, shifts=shifts if axes is not None else shifts[0], dims=axes)
 
 

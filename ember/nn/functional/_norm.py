@@ -317,6 +317,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     y = y.astype(x.dtype, copy=False)
     if _layout.suggests_channels_last(x):   # PyTorch keeps a channels-last input's layout
         y = _layout.in_format('batch_norm', y, _layout.channels_last if x.ndim == 4 else _layout.channels_last_3d)
+    elif not y.flags.c_contiguous:            # and makes any other layout contiguous
+        y = np.ascontiguousarray(y)
     return record(NativeBatchNormBackward0, (input, weight, bias), y,
                   ctx=(mean, invstd, w, axes, training, ref_extra))
 
