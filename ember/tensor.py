@@ -698,10 +698,14 @@ class Tensor(metaclass=_TorchNamedType):
             return _dtype.tensor_type_name(self.dtype)
         if isinstance(dtype, _CudaLegacyMeta) or isinstance(dtype, str) and dtype.startswith('torch.cuda.'):
             _check_device('cuda')
-        if isinstance(dtype, str):
+        if dtype is Tensor or dtype == 'torch.Tensor':   # the default tensor type (FloatTensor unless changed)
+            dtype = _dtype.get_default_dtype()
+        elif isinstance(dtype, str):
             dtype = _legacy_by_string(dtype)
-        if isinstance(dtype, type) and issubclass(dtype, _LegacyTensorType):
+        elif isinstance(dtype, type) and issubclass(dtype, _LegacyTensorType):
             dtype = dtype.dtype
+        elif not isinstance(dtype, _dtype.dtype):
+            raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
         return self.to(dtype)
 
     def cpu(self, memory_format=None):

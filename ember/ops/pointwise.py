@@ -2094,6 +2094,9 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
+    """True when both tensors have the same shape and values; only tensors are taken, as in PyTorch."""
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        raise _not_tensor('equal', input, other)
     if input.is_meta or other.is_meta:
         raise _meta.refuse()
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
