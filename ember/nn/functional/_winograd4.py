@@ -208,7 +208,7 @@ def conv(x, u, top, left, out):
     interface), written into out (N, O, H, W); returns V, the transformed input. Split across threads as
     _winograd.conv."""
     v = _transform_input(x)
-    _transform_output(_winograd._products(u, v), out)
+    _products_out(u, v, out)
     return v
 
 
@@ -222,7 +222,7 @@ def forward(x, w, out):
     -> 1208, 1379 -> 1253; Haswell kernels 1929 -> 1878, 1974 -> 1932; 1518 -> 1491, 1563 -> 1509; 1633 -> 1575,
     1673 -> 1610. One thread: the same calls in the same order."""
     u, v = _transform_input(x, lambda: weight_transform(w))
-    _transform_output(_winograd._products(u, v), out)
+    _products_out(u, v, out)
     return Saved(None, v)
 
 
@@ -243,6 +243,12 @@ def _transform_input(x, first=None):
 def _transform_output(m, out):
     """A^T m A of the products M (36, O, th*tw*N) into out (N, O, H, W): split by channel."""
     _parallel.run(lambda lo, hi: _output_transform(m[:, lo:hi], out[:, lo:hi]), m.shape[1], m.nbytes)
+
+
+def _products_out(u, v, out):
+    """_transform_output(_winograd._products(u, v), out), the products and the transform in one share-out
+    (_winograd.products_then)."""
+    _winograd.products_then(u, v, lambda m, lo, hi: _output_transform(m, out[:, lo:hi]))
 
 
 def _flipped(w):
