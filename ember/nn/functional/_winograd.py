@@ -362,25 +362,46 @@ def grads(g, saved, top, left, gx, wshape):
         grad_input(g, saved.u, top, left, gx)
         return gw
     th, tw = _tiles(gx.shape[2:])
-    m = np.empty((16, gx.shape[1], th * tw * g.shape[0]), g.dtype)
-    gw = side_grads(m, lambda: (saved.u, _transform_input(g, 2 - top, 2 - left, gx)),
-                    lambda: grad_weight(g, saved.v, wshape), 8, flip=True)
-    _transform_output(m, gx)
-    return gw
+    n = g.shape[0]
+    return side_grads(lambda: (saved.u, _transform_input(g, 2 - top, 2 - left, gx)),
+                      lambda: grad_weight(g, saved.v, wshape), gx.shape[1],
+                      lambda m, lo, hi: _output_transform(m, th, tw, n, gx[:, lo:hi]), flip=True)
 
 
-def side_grads(m, operands, weight_grad, parts, flip=False):
+# Blocks of the input gradient's channels that side_grads's threads share out: the thread that made the operands
+# starts on them while the other still runs the weight gradient, so more blocks than threads balance the two
+# (each block's output transform is some 50 short NumPy calls, so not many more)
+_SIDE_PARTS = 4
+
+
+def side_grads(operands, weight_grad, rows, transform, flip=False):
     """A backward's two gradients side by side on ember._parallel's pool: one thread makes the input gradient's
-    (U, V) = operands() while the other runs weight_grad(), then both share the input gradient's products into
-    m (``parts`` slices of tile positions, each as on one thread); returns the weight gradient. The caller then
-    transforms m (split by channel). Against both gradients' passes each split by channel and tile position:
-    the NumPy passes run whole on one thread, not halved, so fewer GIL round trips and worker wake-ups. Batch 8,
-    2 threads, fwd+bwd min of 60 interleaved at real-time priority, two runs (ms): 128x16x16 (F(4x4)) 5.48 /
-    5.50 -> 4.85 / 4.75, 256x8x8 (F(2x2)) 4.65 / 4.60 -> 4.34 / 4.53; the ResNet-18 step's backward, min of 15-25
-    interleaved, three runs: 85.1 -> 83.0, 96.1 -> 93.0, 87.7 -> 86.0. Values as on one thread."""
+    (U, V) = operands() while the other runs weight_grad(), then both share the input gradient's products in
+    _SIDE_PARTS blocks of their ``rows`` (its channels; with ``flip`` U[_FLIP16[t]].T's rows), each block's products
+    made on one BLAS thread and handed at once, on the same thread, to transform(M[:, lo:hi], lo, hi); returns the
+    weight gradient. Against both gradients' passes each split by channel and tile position: the NumPy passes run
+    whole on one thread, not halved, so fewer GIL round trips and worker wake-ups. Batch 8, 2 threads, fwd+bwd min
+    of 60 interleaved at real-time priority, two runs (ms): 128x16x16 (F(4x4)) 5.48 / 5.50 -> 4.85 / 4.75, 256x8x8
+    (F(2x2)) 4.65 / 4.60 -> 4.34 / 4.53; the ResNet-18 step's backward, min of 15-25 interleaved, three runs: 85.1
+    -> 83.0, 96.1 -> 93.0, 87.7 -> 86.0. The transform then ran after all the products, split by channel in a
+    second share-out; in the same one (one hand-over and one wait fewer, the block's M still in the cache), the
+    backward at 2 threads, min / p25 / median of 100 interleaved (us): 64x32x32 5433 / 5975 / 6179 -> 5332 / 5642 /
+    5841, 128x16x16 4185 / 4475 / 4596 -> 4021 / 4402 / 4533, 256x8x8 4846 / 5128 / 5335 -> 4578 / 4884 / 4998.
+    Values as on one thread (the rows of a product are OpenBLAS's whatever rows it is asked for)."""
     got = {}
+
+    def block(lo, hi):
+        u, v = got['uv']
+        if not flip:
+            transform(np.matmul(u[:, lo:hi], v), lo, hi)
+            return
+        m = np.empty((len(v), hi - lo, v.shape[2]), v.dtype)
+        for t in range(len(v)):
+            gemm(u[_FLIP16[t]][:, lo:hi].T, v[t], out=m[t])
+        transform(m, lo, hi)
+    thunks = [lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in _parallel.spans(rows, _SIDE_PARTS)]
     _parallel.side_by_side(lambda: got.setdefault('uv', operands()), lambda: got.setdefault('gw', weight_grad()),
-                           shared_products(m, lambda: got['uv'], parts, flip), [])
+                           thunks, [])
     return got['gw']
 
 

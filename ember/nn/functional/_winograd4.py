@@ -269,11 +269,8 @@ def grads(g, w, v, gx):
         gw = grad_weight(g, v, w.shape)      # in this order, as before side_grads
         grad_input(g, w, gx)
         return gw
-    n, _, h, wd = g.shape
-    m = np.empty((36, w.shape[1], h // 4 * (wd // 4) * n), g.dtype)
-    gw = _winograd.side_grads(m, lambda: (_flipped(w), _transform_input(g)), lambda: grad_weight(g, v, w.shape), 12)
-    _transform_output(m, gx)
-    return gw
+    return _winograd.side_grads(lambda: (_flipped(w), _transform_input(g)), lambda: grad_weight(g, v, w.shape),
+                                w.shape[1], lambda m, lo, hi: _output_transform(m, gx[:, lo:hi]))
 
 
 def tile_planes(g):
