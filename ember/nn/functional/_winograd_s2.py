@@ -292,30 +292,51 @@ _WEIGHT_AT = 5
 def _shared_grads(gh, u, v, tiles, gx, wshape):
     """The conv's two gradients from the output gradient's tiles gh, at two threads: both threads take, in turn,
     the next of the input gradient's products (one tile position each, U^T gh) and the weight gradient's (gh V^T,
-    whole, then G^T gu G), queued after the first _WEIGHT_AT of the others; the thread that finishes the last of the
-    input gradient's products runs its passes (the tiles' adjoint and the copy back into gx), beside the weight
-    gradient's product on the other thread. Before, one thread ran all 9 products and the passes beside the weight
-    gradient's product (DCGAN's 32x16x16 -> 64: 671 + 543 us against 722). Each product is computed whole on one
-    BLAS thread, as at one thread. DCGAN batch 32, both gradients, 2 threads at real-time priority on the loaded
-    machine, min of 40-60 interleaved, two runs (us): 32x16x16 -> 64 1384-1398 -> 1203-1230, 64x8x8 -> 128
-    1072-1120 -> 969-1020 (with the weight gradient's product after 3 of the others 1282 and 978, after 7 1171 and
-    1071); one thread: the serial path, unchanged."""
+    whole, then G^T gu G), queued after the first _WEIGHT_AT of the others; once the input gradient's products are
+    all done, both take _ADJOINT_PARTS blocks of its channels' passes (the tiles' adjoint and the copy back into gx),
+    the thread that ran the weight gradient's product joining them when it is done. Before, one thread ran all 9
+    products and the passes beside the weight gradient's product (DCGAN's 32x16x16 -> 64: 671 + 543 us against
+    722). Each product is computed whole on one BLAS thread, as at one thread. DCGAN batch 32, both gradients, 2
+    threads at real-time priority on the loaded machine, min of 40-60 interleaved, two runs (us): 32x16x16 -> 64
+    1384-1398 -> 1203-1230, 64x8x8 -> 128 1072-1120 -> 969-1020 (with the weight gradient's product after 3 of the
+    others 1282 and 978, after 7 1171 and 1071); one thread: the serial path, unchanged. The passes then ran whole
+    on the thread that finished the last product while the other, done with the weight gradient, waited (32x16x16
+    -> 64: both 1.1-1.2 ms the weight gradient's product on one thread, 1.3-1.7 ms the passes on the other, beside
+    it); in blocks, the backward at 2 threads, min / p25 / median of 150 interleaved (us): 32x16x16 -> 64 1914 /
+    2298 / 2372 -> 1879 / 1994 / 2052, 64x8x8 -> 128 1442 / 1522 / 1581 -> 1456 / 1539 / 1580 (there the weight
+    gradient's product is the longer); 2 or 8 blocks did no better than 4. Values as before (per channel)."""
     gv = np.empty((9, u.shape[2], gh.shape[2]), gh.dtype)
     ut, vt = u.transpose(0, 2, 1), v.transpose(0, 2, 1)
-    got = {}
+    got, failed = {}, []
     todo = iter(list(range(_WEIGHT_AT)) + [None] + list(range(_WEIGHT_AT, 9)))
-    finished = itertools.count(1)        # next() is atomic: the thread that counts 9 runs the passes
+    finished = itertools.count(1)        # next() is atomic: the thread that counts 9 opens the passes' blocks
+    made = threading.Event()
+    blocks = iter(_parallel.spans(gx.shape[1], _ADJOINT_PARTS))
 
     def share():
-        for t in todo:
-            if t is None:
-                got['gw'] = _weight_from(gemm(gh, vt), wshape)
-                continue
-            np.matmul(ut[t], gh[t], out=gv[t])
-            if next(finished) == 9:
-                _adjoint_out(gv, tiles, gx)
+        try:
+            for t in todo:
+                if t is None:
+                    got['gw'] = _weight_from(gemm(gh, vt), wshape)
+                    continue
+                np.matmul(ut[t], gh[t], out=gv[t])
+                if next(finished) == 9:
+                    made.set()
+        except BaseException:
+            failed.append(1)
+            made.set()
+            raise
+        made.wait()
+        for lo, hi in blocks:
+            if failed:
+                return
+            _adjoint_out(gv, tiles, gx, lo, hi)
     _parallel.each(share, [(), ()])
     return got['gw']
+
+
+# Blocks of the input gradient's channels whose passes _shared_grads's threads share out after its products
+_ADJOINT_PARTS = 4
 
 
 def _grad_input_adjoint(gh, u, tiles, out):
@@ -330,16 +351,18 @@ def _grad_input_adjoint(gh, u, tiles, out):
     _adjoint_out(gemm(u.transpose(0, 2, 1), gh), tiles, out)
 
 
-def _adjoint_out(gv, tiles, out):
+def _adjoint_out(gv, tiles, out, lo=0, hi=None):
     """The input gradient written into out (N, C, H, W) from dL/dV, gv (9, 4C, th*tw*N): B gV B^T per tile, the
     tiles added up on the space-to-depth canvas, read back without the padding. B goes along the rows first: gV's
     tile positions xi are its outermost blocks, so that pass reads whole blocks and writes runs of tw*N elements,
     where along the columns first it wrote runs of N (DCGAN's batch 32, min thread CPU of 200 interleaved (us):
     32x16x16 485 -> 429, 64x8x8 281 -> 263; the sums associate the other way round, the values differ by float
-    rounding)."""
+    rounding). With lo, hi: channels lo:hi of it alone (the same values; see _shared_grads)."""
     n, c, h, w = out.shape
     th, tw = tiles
     gv = gv.reshape(3, 3, 2, 2, c, th, tw, n)                                 # (xi, eta, r, cp, C, u, v, N)
+    if lo or hi is not None and hi < c:
+        gv, out, c = gv[:, :, :, :, lo:hi], out[:, lo:hi], hi - lo
     rows = np.empty((3, 2, 2, c, 2 * th + 1, tw, n), gv.dtype)                # B along rows, tiles added up
     _tile_adjoint(gv[0], gv[1], gv[2], rows, th, 4)
     canvas = np.empty((c, 2 * th + 1, 2, 2 * tw + 1, 2, n), gv.dtype)          # padded row 2i + r, column 2j + cp
