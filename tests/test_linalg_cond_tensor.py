@@ -20,7 +20,14 @@ def test_cond_values_and_graph(p):
         e = ember.linalg.cond(ember.tensor(M, requires_grad=M.size > 0), p)
         t = torch.linalg.cond(torch.tensor(M, requires_grad=M.size > 0), p)
         assert repr(e.dtype) == repr(t.dtype) and tuple(e.shape) == tuple(t.shape)
-        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-9)
+        if M is S and p in (None, 2, -2, 'nuc'):
+            # singular: sigma_min is LAPACK's rounding noise (~1e-16 sigma_max), its value the BLAS kernels' (PyTorch
+            # 2.5e16 and ember 4.8e16 with OpenBLAS's SkylakeX kernels, equal with Haswell's): only its size is
+            # PyTorch's
+            for v in (e.item(), t.item()):
+                assert v < 1e-15 if p == -2 else v > 1e15
+        else:
+            np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-9)
         if M.size and t.grad_fn is not None:
             assert e.grad_fn.name() == t.grad_fn.name()
 
