@@ -271,6 +271,31 @@ def _as_rows(x):
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
+def _at_targets(x, tc):
+    """x's value at each row's target class, rows in _as_rows's order. A spatial (N, C, ...) input is read in place
+    along its class axis: _as_rows moved C last, a copy of the whole input (nll_loss after log_softmax on
+    (8, 21, 64, 64) segmentation logits)."""
+    if x.ndim <= 2 or not x.size:
+        return _as_rows(x)[np.arange(tc.shape[0]), tc]
+    n = x.shape[0]
+    return np.take_along_axis(x.reshape(n, x.shape[1], -1), tc.reshape(n, 1, -1), 1).reshape(-1)
+
+
+def _targets_grad(v, tc, shape, dtype):
+    """Zeros of the input's shape with ``v`` (a scalar or one value per row) at each row's target class, built in
+    the input's layout: _from_rows's channels-last view made log_softmax's backward run on a transposed
+    gradient."""
+    if len(shape) <= 2 or not tc.size:
+        res = np.zeros((tc.shape[0], shape[1] if len(shape) > 1 else shape[0]), dtype)
+        res[np.arange(res.shape[0]), tc] = v
+        return _from_rows(res, shape)
+    n, C = shape[:2]
+    res = np.zeros((n, C, tc.shape[0] // n if n else 0), dtype)
+    v = np.asarray(v, dtype)
+    np.put_along_axis(res, tc.reshape(n, 1, -1), v.reshape(n, 1, -1) if v.ndim else v, 1)
+    return res.reshape(shape)
+
+
 def _from_rows(r, shape):
     if len(shape) <= 2:
         return r.reshape(shape)
@@ -337,10 +362,10 @@ class _Coeffs:
         self.denom = wt.sum()
 
     def losses(self, logp):
-        rows = np.arange(logp.shape[0])
+        """Each row's loss from log-probabilities: (M, C) rows, or without label smoothing the (N, C, ...) input."""
         if self.plain:
-            return -logp[rows, self.tc]
-        loss = -logp[rows, self.tc] * self.wt
+            return -_at_targets(logp, self.tc)
+        loss = -_at_targets(logp, self.tc) * self.wt
         if self.eps:
             smooth = -(logp.sum(1) if self.w is None else logp @ self.w) * self.valid
             loss = loss * (1 - self.eps) + smooth * (self.eps / self.C)
@@ -389,9 +414,7 @@ def _ce_index_backward(self, g):
 def _nll_backward(self, g):
     co, red, shape, dtype = self.ctx
     gr = _row_grads(g, red, co.denom)
-    res = np.zeros((co.tc.shape[0], co.C), dtype)
-    res[np.arange(res.shape[0]), co.tc] = -gr if co.plain else -(gr * co.wt)
-    return hand_on(self, _from_rows(res, shape)), None, None
+    return hand_on(self, _targets_grad(-gr if co.plain else -(gr * co.wt), co.tc, shape, dtype)), None, None
 
 
 def _index_ref(logp, red, co, tshape):
@@ -566,7 +589,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                      reduction)
         return reshape(r, (n,) + x.shape[2:]) if reduction == 'none' else r
     co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
-    out = _index_out(co.losses(_as_rows(x)), co, reduction, t.shape, x.dtype)
+    out = _index_out(co.losses(x), co, reduction, t.shape, x.dtype)
     r = record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
                ctx=(co, reduction, x.shape, x.dtype))
     if r.grad_fn is not None:   # PyTorch differentiates the input only: one edge
