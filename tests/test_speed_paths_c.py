@@ -1,7 +1,7 @@
 """Fast paths of issue 14's slow ops on real CNN shapes, against PyTorch (forward and backward) and float64 finite
 differences: cross_entropy / nll_loss on (N, C, ...) segmentation logits read the class axis in place
 (_loss._at_targets, _loss._targets_grad) over reductions, class weights, ignore_index, odd and empty shapes,
-non-contiguous logits, and a double backward."""
+non-contiguous logits, and a double backward; sigmoid and its gradient on cache blocks (pointwise._sigmoid, _sigmoid_grad)."""
 import numpy as np
 import pytest
 import torch
@@ -84,3 +84,54 @@ def test_spatial_nll_double_backward():
     t = _targets((2, 4, 3, 5), 4, 9)
     check(lambda L, x: F(L).nll_loss(F(L).log_softmax(x * x, 1), L.tensor(t)), (2, 4, 3, 5), seed=10,
           gradgrad=True)
+
+
+SIG_SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 100.0, -100.0, 89.0, -89.0, 88.5, -88.5, 20.0, -20.0, 1e-40, 17.0]
+
+
+@pytest.mark.parametrize('shape', [(8, 32, 32, 32), (5, 7001), (3,), ()], ids=str)
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sigmoid_blocks_as_pytorch(shape, dtype):
+    """sigmoid on cache blocks (pointwise._sigmoid, _sigmoid_grad; a last block of fewer elements): float32
+    computed in float64 and rounded once, bit for bit; within a few ulps of PyTorch's (its exp is Sleef's: where
+    exp(-x) overflows float32 it gives 0 for the tiny true value), NaN where PyTorch has NaN; and its backward."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    if x.ndim:
+        x.reshape(-1)[:min(x.size, len(SIG_SPECIAL))] = SIG_SPECIAL[:x.size]
+    g = rng.standard_normal(shape).astype(dtype)
+    got = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = t.sigmoid()
+        y.backward(lib.tensor(g))
+        got.append((y.grad_fn.name(), y.detach().numpy(), t.grad.numpy()))
+    (ne, ye, ge), (nt, yt, gt) = got
+    assert ne == nt
+    with np.errstate(over='ignore'):
+        once = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(dtype)
+    np.testing.assert_array_equal(ye, once)
+    eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).tiny
+    np.testing.assert_allclose(ye, yt, rtol=4 * eps, atol=tiny, equal_nan=True)
+    np.testing.assert_allclose(ge, gt, rtol=8 * eps, atol=8 * eps * np.abs(g).max(), equal_nan=True)
+
+
+def test_sigmoid_non_contiguous_and_gradcheck():
+    """Transposed and strided inputs (the formula on a copy) and a broadcast gradient: PyTorch's values and
+    gradients, float64 finite differences, and a double backward."""
+    check(lambda L, x: L.sigmoid(x.transpose(0, 1)[:, ::2]), (6, 40), seed=12, gradgrad=True)
+    check(lambda L, x: L.sigmoid(x).sum(), (3, 70000), seed=13, gradcheck=False)
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_sigmoid_half_types_as_pytorch(dtype):
+    """float16 and bfloat16 (not on the blocks) keep PyTorch's values bit for bit, forward and backward."""
+    x = (np.random.default_rng(14).standard_normal((4, 1000)) * 4).astype(np.float32)
+    got = []
+    for lib in (ember, torch):
+        t = lib.tensor(x).to(getattr(lib, dtype)).requires_grad_()
+        y = t.sigmoid()
+        y.backward(lib.ones_like(y))
+        got.append((y.detach().float().numpy(), t.grad.float().numpy()))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])
