@@ -322,7 +322,7 @@ class Tensor(metaclass=_TorchNamedType):
         return self._data.shape == other._data.shape
 
     def bfloat16(self, memory_format=None):
-        return self.to(_dtype.bfloat16)
+        return self.to(_dtype.bfloat16, memory_format=memory_format)
 
     def is_signed(self):
         return self.dtype.is_signed

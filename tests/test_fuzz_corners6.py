@@ -355,3 +355,23 @@ def test_contiguous_results_keep_their_gradients():
     check(lambda L, x: L.tril(x.t()).view(-1), (3, 4), dtype=np.float64)
     check(lambda L, x: x.t().renorm(2, 0, 1.).view(-1), (3, 4), dtype=np.float64)
     check(lambda L, x: x.t().repeat(2, 1).view(-1), (3, 4), dtype=np.float64)
+
+
+# -- memory_format= of to() and the casting methods is honoured, not ignored ---------------------------------
+@pytest.mark.parametrize('make', [lambda L: L.arange(6.).reshape(2, 3).t(), lambda L: L.arange(24.).reshape(1, 2, 3, 4),
+                                  lambda L: L.arange(24.).reshape(1, 2, 3, 4).contiguous(memory_format=L.channels_last)])
+@pytest.mark.parametrize('fn', [
+    lambda L, x: x.to(L.float64, memory_format=L.contiguous_format),
+    lambda L, x: x.to(L.float32, memory_format=L.contiguous_format),
+    lambda L, x: x.double(memory_format=L.contiguous_format), lambda L, x: x.half(memory_format=L.contiguous_format),
+    lambda L, x: x.long(memory_format=L.contiguous_format), lambda L, x: x.bfloat16(memory_format=L.contiguous_format),
+    lambda L, x: x.to(L.float32, copy=True, memory_format=L.contiguous_format),
+    lambda L, x: x.float(memory_format=L.channels_last), lambda L, x: x.double(memory_format=L.channels_last),
+    lambda L, x: x.int(memory_format=L.preserve_format), lambda L, x: x.float(memory_format=L.contiguous_format),
+])
+def test_memory_format_of_casts(make, fn):
+    run(lambda L: (lambda x: (lambda r: (r, r.stride(), r is x))(fn(L, x)))(make(L)))
+
+
+def test_memory_format_cast_gradient():
+    check(lambda L, x: x.t().to(L.float64, copy=True, memory_format=L.contiguous_format).view(-1), (2, 3))

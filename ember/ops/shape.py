@@ -3,7 +3,7 @@ repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backwa
 import numpy as np
 
 from .. import _bf16, _layout, _meta
-from .._dtype import scalar_name, to_np
+from .._dtype import FROM_NP, scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -538,6 +538,8 @@ def to(input, *args, **kwargs):
         if arr is not None and (copy or not _layout.is_contiguous(input._data, fmt) or
                                 (nd is not None and nd != input._data.dtype)):
             return _cast(input, input._data.dtype if nd is None else nd, arr)
+        if fmt is _layout.contiguous_format and (copy or nd is not None and nd != input._data.dtype):
+            return _cast(input, input._data.dtype if nd is None else nd, np.ascontiguousarray(input._data))
     if nd is None or nd == input._data.dtype:
         return clone(input) if copy else input
     return _cast(input, nd)
@@ -590,6 +592,8 @@ def _caster(nd):
     nd = np.dtype(nd)
 
     def f(input, memory_format=None):
+        if memory_format is not None:     # (x.float(memory_format=torch.channels_last) copies into that layout)
+            return to(input, FROM_NP[nd], memory_format=memory_format)
         return input if input._data.dtype == nd else _cast(input, nd)
     return f
 
