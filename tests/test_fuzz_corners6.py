@@ -375,3 +375,23 @@ def test_memory_format_of_casts(make, fn):
 
 def test_memory_format_cast_gradient():
     check(lambda L, x: x.t().to(L.float64, copy=True, memory_format=L.contiguous_format).view(-1), (2, 3))
+
+
+# -- integer division of empty results checks nothing; heaviside of bools; copysign's broadcast error -------
+@pytest.mark.parametrize('fn', [
+    lambda L: L.heaviside(L.tensor([False, True]), L.tensor([True, False])),
+    lambda L: L.heaviside(L.tensor(False), L.tensor(True)),
+    lambda L: L.tensor([False, True]).heaviside_(L.tensor([True, False])),
+    lambda L: L.div(L.zeros(0, 2, dtype=L.int64), False, rounding_mode='trunc'),
+    lambda L: L.div(L.zeros(0, 2, dtype=L.int64), L.tensor([0, 1]), rounding_mode='floor'),
+    lambda L: L.div(L.ones(2, 2, dtype=L.int64), L.tensor([0, 1]), rounding_mode='floor'),
+    lambda L: L.zeros(0, 2, dtype=L.uint8).remainder_(False),
+    lambda L: L.zeros(0, 2, dtype=L.uint8) // 0,
+    lambda L: L.zeros(0, 2, dtype=L.uint8) % L.zeros(2, dtype=L.uint8),
+    lambda L: L.ones(2, dtype=L.uint8) % L.zeros(2, dtype=L.uint8),
+    lambda L: L.fmod(L.zeros(0, dtype=L.int32), 0),
+    lambda L: L.copysign(L.zeros(0, 1, dtype=L.int16), L.ones(2, 2, dtype=L.bool)),
+    lambda L: L.copysign(L.ones(3), L.ones(2)),
+])
+def test_empty_integer_division_heaviside_and_copysign(fn):
+    run(fn, message=True)

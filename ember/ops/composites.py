@@ -145,8 +145,10 @@ def copysign(input, other):
     try:
         r = np.copysign(a, b)
     except (TypeError, NotImplementedError):   # complex operands: no NumPy loop, as no PyTorch kernel
-        from ._util import not_implemented
         raise not_implemented('copysign_cpu', np.result_type(a, b)) from None
+    except ValueError:
+        from ._util import broadcast_mismatch
+        raise broadcast_mismatch([np.shape(a), np.shape(b)]) from None
     if r.dtype.kind != 'f':
         r = r.astype(DEFAULT.np)
     ot = isinstance(other, Tensor)
@@ -176,8 +178,6 @@ def heaviside(input, values):
         raise RuntimeError('heaviside is not yet implemented for tensors with different dtypes.')
     if a.dtype.kind == 'c':
         raise RuntimeError('heaviside is not yet implemented for complex tensors.')
-    if a.dtype == np.bool_:
-        raise not_implemented('heaviside_cpu', a.dtype)
     r = np.where(a == 0, v, (a > 0).astype(a.dtype)).astype(np.result_type(a, v))
     if GRAD.enabled and (input._requires_grad or values._requires_grad):
         return Tensor._make(r, _HeavisideBackward((input, values)))

@@ -408,7 +408,7 @@ def _int_nonzero(np_fn):
     the divisor is only scanned when the result is integral."""
     def f(a, b):
         r = np_fn(a, b)
-        if r.dtype.kind in 'iub' and not np.all(b):
+        if r.dtype.kind in 'iub' and r.size and not np.all(b):   # (an empty result divides nothing)
             raise RuntimeError('ZeroDivisionError')
         return r
     f.__name__ = np_fn.__name__
@@ -871,11 +871,11 @@ def div(input, other, *, rounding_mode=None, out=None):
                            f"'{rounding_mode}'")
     x, y, a, b = binary_arrays(input, other)
     a, b = _wrapped_ints(a, b)    # (uint8 // -1 divides by 255, as PyTorch casts the number)
-    _shape_check('div', x, y, a, b)
+    shape = _shape_check('div', x, y, a, b)
     kind = np.result_type(a, b).kind
     if kind in 'bc':
         raise not_implemented(f'div_{rounding_mode}_cpu', np.result_type(a, b))
-    if kind in 'iu' and not np.all(b):
+    if kind in 'iu' and 0 not in shape and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
     if rounding_mode == 'trunc':
         r = _half_opmath(_trunc_divide)(a, b)
