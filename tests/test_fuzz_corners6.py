@@ -181,6 +181,8 @@ def test_integer_dtype_of_a_differentiable_reduction(op, dtype):
         return getattr(L, op)(x, dtype=getattr(L, dtype), **kw)
     run(fn, message=True)
     run(lambda L: getattr(L, op)(L.tensor([1.5, -2.5, 3.0]), 0, dtype=getattr(L, dtype)))
+    run(lambda L: getattr(L, op)(L.tensor(1.5), 0, dtype=getattr(L, dtype)))
+    run(lambda L: getattr(L, op)(L.zeros(0), 0, dtype=getattr(L, dtype)))
 
 
 @pytest.mark.parametrize('fn', [lambda L, x: x.sum(dim=()), lambda L, x: x.sum(dim=[]), lambda L, x: x.mean(dim=()),

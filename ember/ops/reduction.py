@@ -1271,17 +1271,18 @@ def _scan_steps(ufunc, buf, reverse):
             ufunc(buf[k - 1], buf[k], out=buf[k])
 
 
-def _no_bool_scan(name, dtype):
-    """PyTorch's scans have no Bool kernel: a ``dtype=torch.bool`` is refused (a bool input scans in int64)."""
+def _no_bool_scan(name, a, dtype):
+    """PyTorch's scans have no Bool kernel: a ``dtype=torch.bool`` is refused where the kernel runs, on an array
+    ``a`` with dims and elements (a 0-d or empty one is copied; a bool input scans in int64)."""
     nd = to_np(dtype)
-    if nd is not None and nd.kind == 'b':
+    if nd is not None and nd.kind == 'b' and a.ndim and a.size:
         raise not_implemented(f'{name}_out_cpu', nd)
 
 
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
     a = input._data
-    _no_bool_scan('cumsum', dtype)
+    _no_bool_scan('cumsum', a, dtype)
     d = wrap_dim(dim, a.ndim)
     r = _c(_scan(np.add, a, d, dtype))
     node = _record(input, r, CumsumBackward0, dim=d)
@@ -1346,7 +1347,7 @@ CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``."""
     a = input._data
-    _no_bool_scan('cumprod', dtype)
+    _no_bool_scan('cumprod', a, dtype)
     d = wrap_dim(dim, a.ndim)
     r = _c(_scan(np.multiply, a, d, dtype))
     node = _record(input, r, CumprodBackward0, dim=d)
