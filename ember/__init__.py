@@ -155,6 +155,18 @@ def is_nonzero(input):
     return input.__bool__()
 
 
+def _assert(condition, message):
+    """``torch._assert``: an ``assert`` that fx can trace (torchvision's models check shapes with it)."""
+    assert condition, message
+
+
+def _assert_async(input, assert_msg=None):
+    """A CPU tensor's ``torch._assert_async``: RuntimeError unless its one value is nonzero (kornia checks
+    arguments with it)."""
+    if not is_nonzero(input):
+        raise RuntimeError(assert_msg or 'Expected Tensor with single nonzero value, but got zero')
+
+
 def numel(input):
     return input.numel()
 
@@ -351,6 +363,7 @@ _complex_ops.guard_real_only(globals())
 
 __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)
 __dir__ = _functools.partial(_aliasing.module_dir, __name__)
+torch = _aliasing.sys.modules[__name__]   # torch.torch is torch (kornia annotates with torch.torch.Tensor)
 
 from . import _einops
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)

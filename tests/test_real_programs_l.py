@@ -1,7 +1,9 @@
 """Real pure-PyTorch libraries run on ember against PyTorch (session 31), each reduced to the lines that
 exercised ember: bayesiains/nflows (LeakyReLU transform's ``(x < 0).type(torch.Tensor)`` mask, its test case's
-``torch.equal`` on a shape), rtqichen/torchdiffeq, jettify/pytorch-optimizer and VincentStimper/normalizing-flows
-(which ran unchanged and matched)."""
+``torch.equal`` on a shape), jettify/pytorch-optimizer's own training test (BCELoss on a sigmoid saturated at 1.0
+with ``backward(create_graph=True)``), kornia (``torch.torch.Tensor`` annotations, ``torch._assert_async``
+argument checks). torchdiffeq, normalizing-flows, torchmetrics' functional metrics and kornia's filters, color,
+geometry and augmentations ran unchanged and matched."""
 import pytest
 import torch
 
@@ -39,3 +41,65 @@ def test_equal_operands(a, b):
         env = {'t': T.ones(2)}
         return T.equal(eval(a, env), eval(b, env))
     run_both(run, message=True)
+
+
+# -- pytorch-optimizer's test loop: BCELoss on a sigmoid that saturates at 1.0, backward(create_graph=True) -------
+def test_bce_create_graph_at_saturated_probability():
+    def run(T):
+        x = T.tensor([1.0, 0.0, 0.25, 1.0, 0.0], requires_grad=True)
+        w = T.tensor([0.5, 1.0, 2.0, 1.0, 1.0])
+        t = T.tensor([1.0, 0.0, 1.0, 0.0, 1.0], requires_grad=True)
+        loss = T.nn.functional.binary_cross_entropy(x, t, weight=w)
+        gx, gt = T.autograd.grad(loss, (x, t), create_graph=True)
+        return loss, gx, gt
+    run_both(run)
+
+
+def test_bce_signed_zeros_and_weight_refusal():
+    def run(T):
+        x = T.tensor([1., 0., 1., 0., 0.5]); t = T.tensor([1., 0., 0., 1., 1.])
+        return str(T.nn.functional.binary_cross_entropy(x, t, reduction='none', weight=-T.ones(5)))
+    run_both(run)
+    for x_grad in (True, False):
+        run_both(lambda T: T.nn.functional.binary_cross_entropy(T.rand(3, requires_grad=x_grad), T.rand(3),
+                                                                weight=T.rand(3, requires_grad=True)), message=True)
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
+def test_bce_double_backward(reduction):
+    def run(T):
+        T.manual_seed(0)
+        x = T.rand(3, 4, dtype=T.float64).clamp(0.05, 0.95).requires_grad_()
+        t = T.rand(3, 4, dtype=T.float64).requires_grad_()
+        w = T.rand(4, dtype=T.float64)
+        loss = T.nn.functional.binary_cross_entropy(x, t, weight=w, reduction=reduction).sum()
+        gx, gt = T.autograd.grad(loss, (x, t), create_graph=True)
+        return [gx, gt] + list(T.autograd.grad((gx ** 2).sum() + (gt * gx).sum(), (x, t)))
+    run_both(run, tol=1e-9)
+
+
+def test_bce_double_backward_finite_differences():
+    x = ember.rand(2, 3, dtype=ember.float64).clamp(0.1, 0.9).requires_grad_()
+    t = ember.rand(2, 3, dtype=ember.float64).requires_grad_()
+    w = ember.rand(3, dtype=ember.float64)
+    assert ember.autograd.gradgradcheck(lambda a, b: ember.nn.functional.binary_cross_entropy(a, b, weight=w), (x, t))
+
+
+# -- kornia: torch.torch is torch (annotations), torch._assert_async checks its arguments, torch._assert ----------
+def test_torch_torch_is_torch():
+    from ember import aliasing
+    with aliasing.as_torch():
+        import torch as aliased
+        assert aliased.torch is aliased and aliased.torch.Tensor is ember.Tensor
+    assert torch.torch is torch
+
+
+@pytest.mark.parametrize('args', ['T.tensor(True)', "T.tensor(1.), 'm'", 'T.tensor(False)', "T.tensor(0.), 'my msg'",
+                                  'T.tensor([1, 1])', 'T.tensor([])'])
+def test_assert_async(args):
+    run_both(lambda T: T._assert_async(*eval(f'({args},)', {'T': T})), message=True)
+
+
+@pytest.mark.parametrize('cond', ['True', 'T.tensor(True)', 'T.tensor(0)', 'False'])
+def test_assert(cond):
+    run_both(lambda T: T._assert(eval(cond, {'T': T}), 'shape mismatch'), message=True)

@@ -607,17 +607,14 @@ def _bce_backward(self, g):
     x, t, w, red = self.ctx
     gs = _grad_scale(g, red, x.size)
     wv = 1.0 if w is None else w
-    gx = gt = gw = None
+    gx = gt = None
     if self.need[0]:
         gx = (wv * (x - t) / np.maximum((1 - x) * x, 1e-12) * gs).astype(x.dtype, copy=False)
     if self.need[1]:
         with np.errstate(divide='ignore'):   # PyTorch: -logit(x), unclamped (+-inf at x = 0 or 1)
             nl = (-np.log(x.astype(np.float64) / (1 - x.astype(np.float64)))).astype(x.dtype)
         gt = dual.sum_to(wv * nl * gs, t.shape).astype(t.dtype, copy=False)
-    if self.need[2]:
-        loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
-        gw = dual.sum_to(loss * gs, w.shape).astype(w.dtype, copy=False)
-    return gx, gt, gw
+    return gx, gt, None
 
 
 def _bce_ref(ctx, x, t, w):
@@ -628,7 +625,19 @@ def _bce_ref(ctx, x, t, w):
     return _reduce(loss, red)
 
 
-BinaryCrossEntropyBackward0 = fused('BinaryCrossEntropyBackward0', _bce_backward, _bce_ref)
+class BinaryCrossEntropyBackward0(fused('BinaryCrossEntropyBackward0', _bce_backward, _bce_ref)):
+    """BCE's node; under create_graph its gradient is PyTorch's formula in ember ops, w (x - t) / max((1 - x) x,
+    1e-12): re-deriving the clamped logs gave 0 * inf = NaN where a sigmoid saturated at exactly 1."""
+    __slots__ = ()
+
+    def graph_backward(self, grads):
+        (g,) = grads
+        x, t, w = self.saved()
+        gs = _grad_scale(g, self.ctx[3], x.numel())
+        wv = 1.0 if w is None else w
+        gx = wv * (x - t) / ops.clamp((1 - x) * x, min=1e-12) * gs if self.need[0] else None
+        gt = (-wv * ops.logit(x) * gs).sum_to_size(t.shape) if self.need[1] else None
+        return gx, gt, None
 
 
 @_autocast.fp32
@@ -648,9 +657,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError('all elements of target should be between 0 and 1')
     w = None
     if weight is not None:
+        if GRAD.enabled and weight.requires_grad:
+            raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
+                               "'weight'. This input cannot have requires_grad True.")
         w = weight._data.astype(x.dtype, copy=False)
         np.broadcast_shapes(w.shape, x.shape)
-    loss = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
+    loss = (t - 1) * _clamped_log(1 - x) - t * _clamped_log(x)   # PyTorch's order: its signed zeros
     if w is not None:
         loss = loss * w
     out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
