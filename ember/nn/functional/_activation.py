@@ -381,9 +381,9 @@ def gelu(input, approximate='none'):
 
 def _gelu_arrays(a, approximate, onednn=False):
     """(gelu(a), Phi(a) or None for the tanh form) of a float array, in its dtype; ``onednn``: float32 as
-    PyTorch's oneDNN kernel computes it (see _gelu_cpu)."""
+    PyTorch's oneDNN kernel computes it (see _gelu_cpu; arrays up to its EXACT_MAX elements)."""
     if approximate == 'tanh':
-        if a.dtype == np.float32:
+        if _gelu_cpu.takes_vector_tanh(a):
             return _gelu_cpu.gelu_tanh(a), None
         return (0.5 * a * (1.0 + np.tanh(_K_TANH * (a + 0.044715 * a * a * a)))).astype(a.dtype, copy=False), None
     if onednn:

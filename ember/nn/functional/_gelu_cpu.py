@@ -39,9 +39,23 @@ _TANH_C = np.float32(0.044715)
 _TANH_ONE = np.float32(8.664339742)     # SLEEF's tanhf returns +-1 beyond this argument
 
 
+# Arrays up to this size are reproduced bit for bit; larger ones (training activations) take _activation's
+# float32 passes, nearer the exact values and within 1e-6 of PyTorch's (whose 1 + erf cancels for x in [-5.5, -2.9]:
+# up to 1.2e-3 relative off there): the emulation costs about as much up to 8192
+# elements (93 against 61 us) but 10x beyond (131072: 4.5 against 0.39 ms; GPT's (12, 64, 512): 8.5 against 0.8 ms
+# a forward, which would double the GPT benchmark's step), and the tanh form 3-13x.
+EXACT_MAX = 8192
+
+
 def takes_onednn(a):
-    """Whether PyTorch's CPU GELU (approximate='none') of this float32 array goes to oneDNN."""
-    return a.dtype == np.float32 and a.size > 1 and a.flags.c_contiguous
+    """Whether to reproduce PyTorch's float32 GELU (approximate='none') of this array bit for bit: PyTorch hands
+    contiguous arrays of 2+ elements to oneDNN; up to EXACT_MAX elements."""
+    return a.dtype == np.float32 and 1 < a.size <= EXACT_MAX and a.flags.c_contiguous
+
+
+def takes_vector_tanh(a):
+    """Whether to reproduce ATen's vectorised float32 GELU (approximate='tanh') of this array: up to EXACT_MAX."""
+    return a.dtype == np.float32 and a.size <= EXACT_MAX
 
 
 def gelu_erf(a):
