@@ -103,14 +103,16 @@ _NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a num
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False):
+           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
     a Scalar overload do; ``scalar_node``: the grad_fn's name when ``other`` is a number; ``one_edge``: with a
     number operand the node has one edge, to the tensor, as PyTorch's Scalar overloads of rsub and pow have
     where add/sub/mul wrap the number and keep a None edge for it; ``no_complex``: PyTorch's RuntimeError
-    '<name> not implemented for complex tensors.' where a complex tensor's array refuses the ufunc)."""
+    '<name> not implemented for complex tensors.' where a complex tensor's array refuses the ufunc; ``opmath``: a
+    float16/bfloat16 tensor with a number second operand computes in float32 with the number unrounded, see
+    _opmath_scalar)."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -251,8 +253,13 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if recorded is None:
                     raise
                 return recorded
+            half = False
+            if opmath:
+                a, b, half = _opmath_scalar(y, a, b)
             try:
                 r = np_fn(a, b)
+                if half:
+                    r = r.astype(_F16)
             except ValueError:
                 raise _broadcast_error(name, x, y) from None
             except OverflowError:
@@ -275,6 +282,29 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
         f.node = cls
     return op
+
+
+def _opmath_scalar(y, a, b):
+    """Operands for PyTorch's float16/bfloat16 kernels of mul and div with a scalar second operand (a number or a
+    0-d tensor of another dtype): the scalar stays unrounded in float32, their opmath type, where the cast would
+    round it to the tensor's dtype first (CLIP's QuickGELU ``x * sigmoid(1.702 * x)`` in float16: 1.702 ->
+    1.7021). Returns (a, b, whether the float32 result is to be rounded to float16); a BF16Array computes in
+    float32 and rounds when adopted."""
+    dt = getattr(a, 'dtype', None)
+    if dt is None or not (dt is _F16 or _BF16 is dt or dt == _F16 or dt == _BF16):
+        return a, b, False
+    if isinstance(y, Tensor):
+        v = y._data
+        if v.ndim or v.dtype == dt or v.dtype.kind not in 'fiub':
+            return a, b, False
+        b = np.float32(v)
+    elif type(b) is float or type(b) is int:
+        b = np.float32(b)
+    else:
+        return a, b, False
+    if dt == _F16:
+        return a.astype(np.float32), b, True
+    return a, b, False
 
 
 def _plan(need_a, need_b):
@@ -561,8 +591,8 @@ def _half_backward(bw, backward, needs_x, needs_y):
 def _half_opmath(np_fn):
     """``np_fn`` computed in float32 for a float16 array with a Python number, rounded once to float16:
     PyTorch's CPU division kernels take the number unrounded in their float32 opmath type, where NumPy rounds it
-    to float16 first (5 // 0.1 of float16 is 49 in PyTorch, 50 that way). Not on mul and true division, whose
-    forwards are the hot path: there float16 still rounds the number first (a last-bit difference)."""
+    to float16 first (5 // 0.1 of float16 is 49 in PyTorch, 50 that way). mul and true division do this in
+    binary's scalar path (_opmath_scalar), off their two-tensor hot path."""
     def f(a, b):
         tb, ta = type(b), type(a)
         if (tb is float or tb is int) and type(a) is np.ndarray and a.dtype == _F16:
@@ -580,9 +610,9 @@ _add = binary('add', np.add, 'AddBackward0', _through, _through)
 _sub = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, b: -g, no_bool=True)
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
                scalar_node='RsubBackward1', one_edge=True)
-mul = binary('mul', np.multiply, 'MulBackward0', _times_other, lambda g, a, b: g * a)
+mul = binary('mul', np.multiply, 'MulBackward0', _times_other, lambda g, a, b: g * a, opmath=True)
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
-              float_out=True)
+              float_out=True, opmath=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True, no_complex=True)
 minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.less)[0],

@@ -304,6 +304,16 @@ def _dropout_mask(shape, p, dtype):
     return _mask(shape, p, np.dtype(dtype))
 
 
+def _check_batch(*shapes):
+    """PyTorch's broadcast error when the batch dims of query, key and value do not broadcast (whisper's beam search
+    with cross-attention keys of another batch), instead of NumPy's from inside the product."""
+    try:
+        np.broadcast_shapes(*(s[:-2] for s in shapes))
+    except ValueError:
+        from ...ops._util import broadcast_mismatch
+        raise broadcast_mismatch([s[:-2] for s in shapes]) from None
+
+
 @_autocast.lower_precision
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
@@ -327,6 +337,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if q.shape[-1] != k.shape[-1]:
         raise RuntimeError(f'Expected query and key to have the same embedding dim, got {q.shape[-1]} and '
                            f'{k.shape[-1]}')
+    _check_batch(q.shape, k.shape, v.shape)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
     fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
@@ -456,7 +467,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         weights = None
     if need_weights:
         out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)   # its width is out_proj's: CLIP's AttentionPool2d projects
+    out = out.reshape(tgt_len, bsz, out.shape[-1])      # to its output_dim
     if weights is not None:
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
