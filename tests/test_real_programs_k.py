@@ -80,3 +80,20 @@ def test_sdpa_batch_mismatch_error():
                 T.nn.functional.scaled_dot_product_attention(q, k, k, is_causal=causal)
             msgs.append(str(e.value))
     assert msgs[2:] == msgs[:2]
+
+
+# -- huggingface/pytorch-image-models (timm) ---------------------------------------------------------------
+def test_jit_annotations_import():
+    """timm's densenet.py (as torchvision's) writes ``from torch.jit.annotations import List``: the module imports
+    under the alias and its names are PyTorch's typing names; BroadcastingList2[int] annotates as None."""
+    from ember import aliasing
+    import torch.jit.annotations as want
+    with aliasing.as_torch():
+        import importlib
+        got = importlib.import_module('torch.jit.annotations')
+        from torch.jit.annotations import List, BroadcastingList2   # noqa: F401
+    assert got.__name__ == 'ember.jit.annotations'
+    for name in ('Any', 'Dict', 'List', 'Optional', 'Tuple', 'Union'):
+        assert getattr(got, name) is getattr(want, name)
+    assert got.BroadcastingList2[int] is want.BroadcastingList2[int] is None
+    assert ember.jit.annotations is got

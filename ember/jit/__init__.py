@@ -10,8 +10,8 @@ import contextlib
 import typing
 import warnings
 
-from .aliasing import unsupported_function
-from .nn.modules.module import Module
+from ..aliasing import unsupported_function
+from ..nn.modules.module import Module
 
 __all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFunction', 'ScriptModule',
            'RecursiveScriptModule', 'TracedModule', 'TopLevelTracedModule', 'TracerWarning', 'ScriptWarning',
