@@ -366,4 +366,6 @@ __dir__ = _functools.partial(_aliasing.module_dir, __name__)
 torch = _aliasing.sys.modules[__name__]   # torch.torch is torch (kornia annotates with torch.torch.Tensor)
 
 from . import _einops
+from . import _foreach as _foreach_module  # noqa: E402
+globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.NAMES})
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)

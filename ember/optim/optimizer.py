@@ -186,6 +186,13 @@ class Optimizer:
     """Base class for all optimizers: ``params`` (tensors or dicts of param groups) and ``defaults``."""
     _sparse_error = None    # a subclass without a sparse algorithm: PyTorch's error for a sparse gradient
 
+    @staticmethod
+    def _group_tensors_by_device_and_dtype(tensorlistlist, with_indices=False):
+        """The state lists grouped by the params' device and dtype, for a foreach step (see
+        ember.utils._foreach_utils)."""
+        from ..utils._foreach_utils import _group_tensors_by_device_and_dtype
+        return _group_tensors_by_device_and_dtype(tensorlistlist, with_indices)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         for name in _HOOK_DICTS:
