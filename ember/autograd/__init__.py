@@ -48,7 +48,18 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs = _as_list(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if create_graph:
+        from .._warn import warn_user
+        warn_user(_CYCLE_WARNING, once=True)
     _run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+# PyTorch's engine warns once per process when backward() accumulates gradients that carry a graph (timm's
+# AdaHessian steps after loss.backward(create_graph=True))
+_CYCLE_WARNING = ('Using backward() with create_graph=True will create a reference cycle between the parameter and '
+                  'its gradient which can cause a memory leak. We recommend using autograd.grad when creating the '
+                  'graph to avoid this. If you have to use this function, make sure to reset the .grad fields of '
+                  'your parameters to None after use to break the cycle and avoid the leak.')
 
 
 def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):

@@ -273,12 +273,31 @@ class AddmmBackward0(Node):
         return gb, gx, gw
 
 
+def _wide_product(fn, a, b, c):
+    """``fn(a, b)``'s array, float32 and unrounded for bfloat16/float16 operands and input ``c`` (PyTorch's addmm
+    family accumulates the product and adds ``beta * input`` in float32, rounding once: timm's Muon Newton-Schulz
+    ``addmm(A, A, A, beta=b, alpha=c)`` in bfloat16 differed by 0.03 rounding the product first)."""
+    dt = a._data.dtype
+    if (dt.itemsize == 2 or _bf16.is_bf16(dt)) and b._data.dtype == dt == c._data.dtype:
+        return fn(Tensor._make(_bf16.to_f32(a._data)), Tensor._make(_bf16.to_f32(b._data)))._data, dt
+    return fn(Tensor._make(a._data), Tensor._make(b._data))._data, None
+
+
+def _narrow(r, dt):
+    """The float32 result ``r`` of _wide_product's sum (``beta * input`` taken in float32 too, the number
+    unrounded) rounded once to the operands' dtype ``dt``."""
+    if dt is None:
+        return r
+    return _bf16.from_f32(r) if _bf16.is_bf16(dt) else np.asarray(r).astype(dt)
+
+
 @_autocast.lower_precision
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
-    m = mm(Tensor._make(mat1._data), Tensor._make(mat2._data))._data
+    m, dt = _wide_product(mm, mat1, mat2, input)
     r = m if alpha == 1 else m * alpha
-    r = r + (input._data if beta == 1 else input._data * beta)
+    c = input._data if dt is None else _bf16.to_f32(input._data)
+    r = _narrow(r + (c if beta == 1 else c * beta), dt)
     need = (input._requires_grad, mat1._requires_grad, mat2._requires_grad)
     if GRAD.enabled and any(need):
         node = AddmmBackward0((input, mat1, mat2))
@@ -576,13 +595,16 @@ AddmvBackward0 = type('AddmvBackward0', (_AddProduct,), {'__slots__': ()})
 BaddbmmBackward0 = type('BaddbmmBackward0', (_AddProduct,), {'__slots__': ()})
 
 
-def _add_product(cls, input, x, y, m, beta, alpha):
-    """beta * input + alpha * m (m = x @ y), with beta == 0 ignoring input (NaN included), as in PyTorch."""
+def _add_product(cls, input, x, y, m, beta, alpha, dt=None):
+    """beta * input + alpha * m (m = x @ y), with beta == 0 ignoring input (NaN included), as in PyTorch;
+    ``dt``: m is _wide_product's float32 product, the result is rounded to ``dt`` once."""
     r = m if alpha == 1 else m * alpha
     if beta != 0:
-        r = r + (input._data if beta == 1 else input._data * beta)
+        c = input._data if dt is None else _bf16.to_f32(input._data)
+        r = r + (c if beta == 1 else c * beta)
     else:
         r = np.broadcast_to(r, np.broadcast_shapes(r.shape, input._data.shape)).copy()
+    r = _narrow(r, dt)
     need = (input._requires_grad, x._requires_grad, y._requires_grad)
     if GRAD.enabled and any(need):
         node = cls((input, x, y))
@@ -595,8 +617,8 @@ def _add_product(cls, input, x, y, m, beta, alpha):
 @_autocast.lower_precision
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
-    m = bmm(Tensor._make(batch1._data), Tensor._make(batch2._data))._data
-    return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha)
+    m, dt = _wide_product(bmm, batch1, batch2, input)
+    return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..._dtype import scalar_name
 from ...ops._util import not_implemented
+from ..._warn import warn_user
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
@@ -69,7 +70,11 @@ def _conv_pads(padding, k, s, d, nd):
         if padding == 'same':
             if any(si != 1 for si in s):
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
-            return _same_pads(k, d)
+            pads = _same_pads(k, d)
+            if any(a != b for a, b in pads):
+                warn_user("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                          "copy of the input be created", once=True)
+            return pads
         raise RuntimeError(f"Invalid padding string: '{padding}'")
     p = _tuple(padding, nd, 'padding')
     if any(pi < 0 for pi in p):
