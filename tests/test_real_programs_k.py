@@ -277,3 +277,17 @@ def test_muon_newton_schulz_addmm_rounds_once(dtype):
         return [(str(o.dtype), o.float()) for o in outs]
     want, got = _both(run)
     _same(got, want, atol=0, rtol=0)
+
+
+def test_addmm_dtype_errors():
+    """A float32 bias with bfloat16 weights (a half-converted checkpoint) in ``torch.addmm``: PyTorch checks input
+    against mat2, then mat1 against mat2, and raises; ember promoted silently."""
+    def msgs(T):
+        b, f, d = T.ones(2, 2, dtype=T.bfloat16), T.ones(2, 2), T.ones(2, 2, dtype=T.float64)
+        out = []
+        for args in [(f, b, b), (b, b, f), (b, f, b), (f, f, d), (d, f, f), (f, d, f), (f[0], d, d)]:
+            with pytest.raises(RuntimeError) as e:
+                T.addmm(*args)
+            out.append(str(e.value))
+        return out
+    assert msgs(ember) == msgs(torch)

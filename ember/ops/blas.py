@@ -291,9 +291,20 @@ def _narrow(r, dt):
     return _bf16.from_f32(r) if _bf16.is_bf16(dt) else np.asarray(r).astype(dt)
 
 
+def _addmm_dtypes(input, mat1, mat2):
+    """PyTorch's addmm dtype checks, input against mat2 first (ember promoted a float32 bias with bfloat16
+    matrices where PyTorch refuses)."""
+    from .._dtype import scalar_name
+    for name, t in (('self', input), ('mat1', mat1)):
+        if t.dtype != mat2.dtype:
+            raise RuntimeError(f'{name} and mat2 must have the same dtype, but got {scalar_name(t.dtype)} and '
+                               f'{scalar_name(mat2.dtype)}')
+
+
 @_autocast.lower_precision
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
+    _addmm_dtypes(input, mat1, mat2)
     m, dt = _wide_product(mm, mat1, mat2, input)
     r = m if alpha == 1 else m * alpha
     c = input._data if dt is None else _bf16.to_f32(input._data)
