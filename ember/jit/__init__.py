@@ -32,7 +32,7 @@ def save(m, f, _extra_files=None):
         raise AttributeError(f"'{type(m).__name__}' object has no attribute 'save'")
     if _extra_files:
         raise RuntimeError('torch.jit.save: _extra_files is not supported by ember (its archive is a pickled module)')
-    from .serialization import save as _save
+    from ..serialization import save as _save
     try:
         _save(m, f)
     except (TypeError, AttributeError) as e:
@@ -61,7 +61,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
                                    'model.load_state_dict(torch.load("sd.pt")) in ember')
     if pos is not None:
         f.seek(pos)
-    from .serialization import load as _load
+    from ..serialization import load as _load
     m = _load(f, weights_only=False)
     if not builtins.isinstance(m, Module):
         raise RuntimeError('PytorchStreamReader failed locating file constants.pkl: file not found (torch.jit.load '
