@@ -1261,6 +1261,8 @@ MORE = {
     'fx': _traced,
     'jit': lambda lib: [lib.jit.is_scripting(), lib.jit.is_tracing()],
     'mps': lambda lib: [lib.mps.device_count()],
+    'xpu': lambda lib: [lib.xpu.is_available(), lib.xpu.device_count(), lib.xpu.is_bf16_supported(),
+                        lib.xpu.memory_allocated()],
     'multiprocessing': lambda lib: [sorted(lib.multiprocessing.get_all_sharing_strategies())],
     'onnx': lambda lib: [lib.onnx.is_in_onnx_export()],
     'profiler': _profiled,

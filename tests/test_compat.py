@@ -41,6 +41,9 @@ CPU_ANSWERS = [
     lambda t: t.cuda.memory_allocated(), lambda t: type(answer(lambda t: t.cuda.current_device(), t)),
     lambda t: answer(lambda t: t.cuda.get_device_name(0), t)[0],
     lambda t: t.mps.is_available(), lambda t: t.mps.device_count(), lambda t: t.mps.synchronize(),
+    lambda t: t.xpu.is_available(), lambda t: t.xpu.device_count(), lambda t: t.xpu.is_initialized(),
+    lambda t: t.xpu.manual_seed(0), lambda t: t.xpu.empty_cache(),
+    lambda t: answer(lambda t: t.xpu.synchronize(), t)[0], lambda t: answer(lambda t: t.xpu.current_device(), t)[0],
     lambda t: t.amp.is_autocast_available('cpu'), lambda t: t.is_autocast_enabled(),
     lambda t: t.get_autocast_dtype('cpu'), lambda t: t.get_autocast_dtype('cuda'),
 ]

@@ -440,21 +440,22 @@ def _nll_ref(ctx, x, t, w):
 
 
 def _ce_prob_backward(self, g):
-    logp, a, w, red, shape, eps, tshape = self.ctx
+    logp, a, w, red, shape, eps, tshape, tdt, wdt = self.ctx
     M = logp.shape[0]
     gr = _row_grads(g, red, M)
     grc = gr[:, None] if gr.ndim else gr
-    gx = _from_rows((np.exp(logp) * a.sum(1, keepdims=True) - a) * grc, shape) if self.need[0] else None
-    gt = gw = None
+    gx = gt = gw = None
+    if self.need[0]:
+        gx = _from_rows((np.exp(logp) * a.sum(1, keepdims=True) - a) * grc, shape).astype(logp.dtype, copy=False)
     if self.need[1]:
-        gt = _from_rows(-logp * (1 - eps) * (1.0 if w is None else w[None, :]) * grc, tshape)
+        gt = _from_rows(-logp * (1 - eps) * (1.0 if w is None else w[None, :]) * grc, tshape).astype(tdt, copy=False)
     if self.need[2]:
-        gw = -((a / w[None, :]) * logp * grc).sum(0)
+        gw = (-((a / w[None, :]) * logp * grc).sum(0)).astype(wdt, copy=False)
     return gx, gt, gw
 
 
 def _ce_prob_ref(ctx, x, t, w):
-    _, _, wa, red, _, eps, _ = ctx
+    _, _, wa, red, _, eps, _, _, _ = ctx
     logp = ops.log_softmax(_rows_ref(x), 1)
     a = _rows_ref(t) * (1 - eps) + eps / x.shape[1 if x.dim() > 1 else 0]
     if w is not None:
@@ -538,25 +539,33 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 def _ce_probs(input, target, weight, reduction, eps, C):
+    """Cross entropy against class probabilities. PyTorch smooths the target in the target's own dtype, then
+    multiplies it with the input's log-probabilities (and the weight): the loss has their promoted dtype."""
     x, t = input._data, target._data
+    rdt = _dtype.promote_types(input.dtype, target.dtype)
+    if weight is not None:
+        rdt = _dtype.promote_types(rdt, weight.dtype)
+    rdt = rdt.np
     logp = _log_softmax_rows(_as_rows(x))
-    a = _as_rows(t).astype(x.dtype, copy=False)
+    a = _as_rows(t)
     if eps:
         a = a * (1 - eps) + eps / C
-    w = None if weight is None else weight._data.astype(x.dtype, copy=False)
+    a = a.astype(rdt, copy=False)
+    w = None if weight is None else weight._data.astype(rdt, copy=False)
     if w is not None:
         a = a * w[None, :]
-    rows = -(a * logp).sum(1)
+    rows = -(a * logp.astype(rdt, copy=False)).sum(1)
     M = logp.shape[0]
     if reduction == 'mean':
-        out = np.asarray(rows.sum() / M, x.dtype)
+        out = np.asarray(rows.sum() / M, rdt)
     elif reduction == 'sum':
-        out = np.asarray(rows.sum(), x.dtype)
+        out = np.asarray(rows.sum(), rdt)
     else:
-        out = rows.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()).astype(x.dtype, copy=False)
+        out = rows.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()).astype(rdt, copy=False)
     name = 'DivBackward1' if reduction == 'mean' else 'NegBackward0'
     return record(_node('prob', name), (input, target, weight), out,
-                  ctx=(logp, a, w, reduction, x.shape, eps, t.shape))
+                  ctx=(logp, a, w, reduction, x.shape, eps, t.shape, t.dtype,
+                       None if weight is None else weight._data.dtype))
 
 
 def _check_class_weight(weight, C, ndim, prefix=''):

@@ -1,0 +1,168 @@
+"""Real public programs run on ember against PyTorch (session 31): the torchvision classification reference
+(references/classification: utils.py's SmoothedValue/MetricLogger/accuracy/ExponentialMovingAverage,
+set_weight_decay, transforms.py's RandomMixup/RandomCutmix and transforms.v2's MixUp/CutMix feeding
+CrossEntropyLoss(label_smoothing) with soft targets, warmup LinearLR chained to CosineAnnealingLR by SequentialLR)
+and pytorch/examples' mnist_forward_forward (its device probe ``torch.xpu.is_available()``), siamese_network and
+time_sequence_prediction. Each is reduced to its essential lines, runs with the same seed on both libraries and
+is compared value for value."""
+import importlib
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import aliasing
+from helpers import assert_same, import_torchvision
+
+
+def _np(x):
+    return x.detach().numpy()
+
+
+# -- torchvision references/classification: soft targets of another dtype -------------------------------------
+@pytest.mark.parametrize('xdt,tdt', [('float64', 'float32'), ('float32', 'float64'), ('float32', 'float32')])
+@pytest.mark.parametrize('smoothing', [0.0, 0.1])
+@pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
+@pytest.mark.parametrize('weighted', [False, True])
+def test_cross_entropy_soft_target_of_another_dtype(xdt, tdt, smoothing, reduction, weighted):
+    """transforms.v2.MixUp/CutMix make float32 one-hot mixtures; a model in float64 (or the reverse) gives
+    cross_entropy a target of another dtype. PyTorch smooths the target in its own dtype and multiplies it with
+    the log-probabilities: the loss has the promoted dtype, each gradient its input's dtype."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 5, 3))
+    p = rng.random((4, 5, 3))
+    t = p / p.sum(1, keepdims=True)
+    w = rng.random(5) + 0.5
+    res = []
+    for lib in (torch, ember):
+        xi = lib.tensor(x, dtype=getattr(lib, xdt), requires_grad=True)
+        ti = lib.tensor(t, dtype=getattr(lib, tdt), requires_grad=True)
+        wi = lib.tensor(w, dtype=getattr(lib, tdt)) if weighted else None
+        loss = lib.nn.functional.cross_entropy(xi, ti, weight=wi, label_smoothing=smoothing, reduction=reduction)
+        (loss * lib.arange(1.0, loss.numel() + 1).reshape(loss.shape)).sum().backward()
+        res.append((loss, xi.grad, ti.grad))
+    for name, e, t_ in zip(('loss', 'input grad', 'target grad'), res[1], res[0]):
+        assert str(e.dtype) == str(t_.dtype), (name, e.dtype, t_.dtype)
+        np.testing.assert_allclose(_np(e), _np(t_), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_cross_entropy_soft_target_gradients_against_finite_differences():
+    rng = np.random.default_rng(1)
+    x = ember.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    t = ember.tensor(rng.dirichlet(np.ones(4), 3), dtype=ember.float32)
+    fn = ember.nn.functional.cross_entropy
+    assert ember.autograd.gradcheck(lambda x: fn(x, t, label_smoothing=0.1), (x,))
+    t64 = ember.tensor(rng.dirichlet(np.ones(4), 3), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, t: fn(x, t, label_smoothing=0.2, reduction='none'), (x, t64))
+
+
+def _mixup_training(T, v2, steps=4):
+    """references/classification/train.py's inner loop on a float64 model: v2.RandomChoice of CutMix and MixUp,
+    CrossEntropyLoss(label_smoothing=0.1), SGD nesterov with clip_grad_norm_, the EMA model and the warmup
+    schedule chained by SequentialLR."""
+    T.manual_seed(0)
+    T.set_default_dtype(T.float64)
+    try:
+        model = T.nn.Sequential(T.nn.Conv2d(3, 4, 3), T.nn.BatchNorm2d(4), T.nn.ReLU(),
+                                T.nn.AdaptiveAvgPool2d(1), T.nn.Flatten(), T.nn.Linear(4, 10))
+        opt = T.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)
+        warm = T.optim.lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=2)
+        main = T.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps - 2)
+        sched = T.optim.lr_scheduler.SequentialLR(opt, schedulers=[warm, main], milestones=[2])
+        ema = T.optim.swa_utils.AveragedModel(
+            model, 'cpu', lambda a, m, n: 0.01 * a + 0.99 * m, use_buffers=True)
+        mix = v2.RandomChoice([v2.CutMix(alpha=1.0, num_classes=10), v2.MixUp(alpha=0.2, num_classes=10)])
+        crit = T.nn.CrossEntropyLoss(label_smoothing=0.1)
+        X, Y = T.randn(8, 3, 8, 8), T.randint(0, 10, (8,))
+        out = []
+        for _ in range(steps):
+            image, target = mix(X, Y)
+            loss = crit(model(image), target)
+            opt.zero_grad()
+            loss.backward()
+            T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            ema.update_parameters(model)
+            sched.step()
+            out.append((str(target.dtype), loss.item(), sched.get_last_lr()[0]))
+        ema.eval()
+        return out, ema(X).sum().item()
+    finally:
+        T.set_default_dtype(T.float32)
+
+
+def test_classification_reference_mixup_training():
+    import_torchvision()
+    want = _mixup_training(torch, importlib.import_module('torchvision.transforms.v2'))
+    with aliasing.as_torch():
+        got = _mixup_training(ember, importlib.import_module('torchvision.transforms.v2'))
+    for (gd, gl, glr), (wd, wl, wlr) in zip(got[0], want[0]):
+        assert gd == wd and glr == pytest.approx(wlr, rel=1e-12) and gl == pytest.approx(wl, rel=1e-10)
+    assert got[1] == pytest.approx(want[1], rel=1e-10)
+
+
+# -- pytorch/examples mnist_forward_forward: the device probe --------------------------------------------------
+_XPU = ['is_available', 'device_count', 'is_initialized', 'is_bf16_supported', 'memory_allocated',
+        'max_memory_allocated', 'memory_reserved', 'empty_cache', 'manual_seed_all', 'seed', 'synchronize',
+        'current_device', 'get_device_name', 'set_device']
+
+
+@pytest.mark.parametrize('name', _XPU)
+def test_xpu_answers_as_pytorch_without_xpu(name):
+    """``use_xpu = not args.no_xpu and torch.xpu.is_available()`` (mnist_forward_forward, and the other
+    pytorch/examples that pick cuda, xpu, mps or cpu): ember has no XPU, as a PyTorch built without it."""
+    def call(lib):
+        fn = getattr(lib.xpu, name)
+        args = (0,) if name in ('set_device', 'manual_seed_all') else ()
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 (the error type is the answer)
+            return type(exc).__name__
+    assert call(ember) == call(torch)
+
+
+def test_forward_forward_layer_training():
+    """mnist_forward_forward's Layer (an nn.Linear subclass whose ``train`` is its own training loop) and
+    overlay_y_on_x (``x_[range(n), y] = x.max()``), trained a few Adam steps on both libraries."""
+    def run(T):
+        T.manual_seed(1)
+        device = T.device('cuda' if T.cuda.is_available() else 'xpu' if T.xpu.is_available() else 'cpu')
+
+        def overlay_y_on_x(x, y, classes=10):
+            x_ = x.clone()
+            x_[:, :classes] *= 0.0
+            x_[range(x.shape[0]), y] = x.max()
+            return x_
+
+        class Layer(T.nn.Linear):
+            def __init__(self, d_in, d_out):
+                super().__init__(d_in, d_out)
+                self.relu = T.nn.ReLU()
+                self.opt = T.optim.Adam(self.parameters(), lr=0.03)
+
+            def forward(self, x):
+                x_direction = x / (x.norm(2, 1, keepdim=True) + 1e-4)
+                return self.relu(T.mm(x_direction, self.weight.T) + self.bias.unsqueeze(0))
+
+            def train(self, x_pos, x_neg):
+                losses = []
+                for _ in range(5):
+                    g_pos = self.forward(x_pos).pow(2).mean(1)
+                    g_neg = self.forward(x_neg).pow(2).mean(1)
+                    loss = T.log1p(T.exp(T.cat([-g_pos + 2.0, g_neg - 2.0]))).mean()
+                    self.opt.zero_grad()
+                    loss.backward()
+                    self.opt.step()
+                    losses.append(loss.item())
+                return losses, self.forward(x_pos).detach()
+
+        x = T.randn(16, 30, dtype=T.float64)
+        y = T.randint(0, 10, (16,))
+        layer = Layer(30, 8).to(device).double()
+        losses, h = layer.train(overlay_y_on_x(x, y), overlay_y_on_x(x, (y + 1) % 10))
+        return str(device), losses, h
+    want, got = run(torch), run(ember)
+    assert got[0] == want[0]
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10)
+    assert_same(got[2], want[2], atol=1e-10, rtol=1e-9)
