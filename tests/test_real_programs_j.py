@@ -2,8 +2,9 @@
 (references/classification: utils.py's SmoothedValue/MetricLogger/accuracy/ExponentialMovingAverage,
 set_weight_decay, transforms.py's RandomMixup/RandomCutmix and transforms.v2's MixUp/CutMix feeding
 CrossEntropyLoss(label_smoothing) with soft targets, warmup LinearLR chained to CosineAnnealingLR by SequentialLR)
-and pytorch/examples' mnist_forward_forward (its device probe ``torch.xpu.is_available()``), siamese_network and
-time_sequence_prediction. Each is reduced to its essential lines, runs with the same seed on both libraries and
+pytorch/examples' mnist_forward_forward (its device probe ``torch.xpu.is_available()``), siamese_network and
+time_sequence_prediction, and the Fourier Neural Operator (zongyi-li/fourier_neural_operator fourier_1d/2d.py: complex
+``nn.Parameter`` weights, rfft/irfft, Adam on complex params). Each is reduced to its essential lines, runs with the same seed on both libraries and
 is compared value for value."""
 import importlib
 
@@ -166,3 +167,73 @@ def test_forward_forward_layer_training():
     assert got[0] == want[0]
     np.testing.assert_allclose(got[1], want[1], rtol=1e-10)
     assert_same(got[2], want[2], atol=1e-10, rtol=1e-9)
+
+
+# -- zongyi-li/fourier_neural_operator: complex parameters ------------------------------------------------------
+def _spectral_conv_1d(T, modes=3, width=4, n=16):
+    """fourier_1d.py's SpectralConv1d with its complex weights, under a few Adam steps on an LpLoss."""
+    class SpectralConv1d(T.nn.Module):
+        def __init__(self, in_channels, out_channels, modes1):
+            super().__init__()
+            self.scale = (1 / (in_channels * out_channels))
+            self.out_channels, self.modes1 = out_channels, modes1
+            self.weights1 = T.nn.Parameter(self.scale * T.rand(in_channels, out_channels, modes1, dtype=T.cfloat))
+
+        def forward(self, x):
+            x_ft = T.fft.rfft(x)
+            out_ft = T.zeros(x.shape[0], self.out_channels, x.size(-1) // 2 + 1, dtype=T.cfloat)
+            out_ft[:, :, :self.modes1] = T.einsum("bix,iox->box", x_ft[:, :, :self.modes1], self.weights1)
+            return T.fft.irfft(out_ft, n=x.size(-1))
+
+    T.manual_seed(0)
+    conv = SpectralConv1d(width, width, modes)
+    opt = T.optim.Adam(conv.parameters(), lr=0.01, weight_decay=1e-4)
+    x = T.randn(2, width, n)
+    y = T.cumsum(x, -1) / n
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        out = conv(x)
+        loss = T.mean(T.norm((out - y).reshape(2, -1), 2, 1) / T.norm(y.reshape(2, -1), 2, 1))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    w = conv.weights1
+    return losses, w, opt.state[w]['exp_avg_sq'], repr(w)[:22]
+
+
+def test_fourier_neural_operator_complex_parameters():
+    """``nn.Parameter(scale * torch.rand(..., dtype=torch.cfloat))`` was refused (only real dtypes passed), and
+    Adam's second moment of a complex param was the complex square of its gradient; PyTorch updates a complex
+    param through view_as_real (real and imaginary parts as separate entries)."""
+    want, got = _spectral_conv_1d(torch), _spectral_conv_1d(ember)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+    for e, t in zip(got[1:3], want[1:3]):
+        assert str(e.dtype) == str(t.dtype) == 'torch.complex64'
+        np.testing.assert_allclose(_np(e), _np(t), rtol=1e-4, atol=1e-9)
+    assert got[3] == want[3] == 'Parameter containing:\n'
+
+
+_OPTIMIZERS = [('SGD', dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+               ('Adam', dict(amsgrad=True, weight_decay=0.1)), ('AdamW', {}), ('Adamax', {}), ('NAdam', {}),
+               ('RAdam', {}), ('RMSprop', dict(momentum=0.5, centered=True)), ('Adagrad', {}), ('Adadelta', {}),
+               ('ASGD', {}), ('Rprop', {})]
+
+
+@pytest.mark.parametrize('name,kw', _OPTIMIZERS, ids=[n for n, _ in _OPTIMIZERS])
+def test_optimizers_step_complex_params_as_pairs_of_reals(name, kw):
+    """Every torch.optim optimizer treats a complex param as its view_as_real (Rprop's step sizes start at lr
+    for both parts)."""
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
+    x = rng.normal(size=(5, 3)) + 1j * rng.normal(size=(5, 3))
+    res = []
+    for lib in (torch, ember):
+        w = lib.nn.Parameter(lib.tensor(w0, dtype=lib.complex64))
+        opt = getattr(lib.optim, name)([w], **kw)
+        for _ in range(4):
+            opt.zero_grad()
+            (lib.tensor(x, dtype=lib.complex64) @ w).abs().pow(2).sum().backward()
+            opt.step()
+        res.append(w.detach().numpy().copy())
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-5, atol=1e-6)

@@ -16,7 +16,7 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad=True):
         arr = np.empty(0, DEFAULT.np) if data is None else data._data
-        if requires_grad and arr.dtype.kind != 'f':
+        if requires_grad and arr.dtype.kind not in 'fc':
             raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
         self = object.__new__(cls)
         _init(self, arr, None)

@@ -5,8 +5,8 @@ from .. import _parallel
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import SPLIT_BYTES, _steps_as_tensors
-from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
-                        _step_tensor)
+from .optimizer import (_as_real, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups,
+                        _scalar, _step_tensor)
 
 __all__ = ['Adadelta', 'adadelta']
 
@@ -66,13 +66,13 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
     lr, wd = _scalar(lr), weight_decay
     for p, g, sq_t, acc_t, s_t in zip(params, grads, square_avgs, acc_deltas, state_steps):
         s_t._data += 1
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq_t._data, acc_t._data,
-                       min_bytes=SPLIT_BYTES)
+        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, _as_real(sq_t._data),
+                       _as_real(acc_t._data), min_bytes=SPLIT_BYTES)
         p._bump()
 
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):

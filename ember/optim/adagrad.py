@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['Adagrad', 'adagrad']
 
@@ -93,13 +93,13 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         if g.is_sparse:
             _sparse_update(p, g, sum_t, lr / (1 + (step - 1) * lr_decay), wd, eps, maximize)
             continue
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         clr = lr / (1 + (step - 1) * lr_decay)
-        acc = sum_t._data
+        acc = _as_real(sum_t._data)
         tmp = np.multiply(ga, ga, out=np.empty_like(pa))
         np.add(acc, tmp, out=acc)
         std = np.sqrt(acc, out=np.empty_like(pa))

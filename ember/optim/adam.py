@@ -3,8 +3,8 @@ import numpy as np
 
 from .. import _parallel
 from ..tensor import Tensor
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar,
-                        _step_tensor)
+from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
+                        _scalar, _step_tensor)
 
 __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
 
@@ -80,14 +80,14 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
     _functional_checks(state_steps, differentiable)
     lr, beta1, beta2 = _scalar(lr), _scalar(beta1), _scalar(beta2)
     for i, (p, g, m, v, s_t) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, state_steps)):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = s_t._data
         step_arr += 1
         ga = _decay(pa, ga, lr, weight_decay, decoupled_weight_decay)
-        _adam_update(float(step_arr), lr, beta1, beta2, eps, pa, ga, m._data, v._data,
-                     max_exp_avg_sqs[i]._data if amsgrad else None)
+        _adam_update(float(step_arr), lr, beta1, beta2, eps, pa, ga, _as_real(m._data), _as_real(v._data),
+                     _as_real(max_exp_avg_sqs[i]._data) if amsgrad else None)
         p._bump()
 
 
@@ -155,18 +155,18 @@ def _adam_group(state, group):
         if g is None:
             continue
         st = _adam_state(state, p, amsgrad)
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = st['step']._data
         step_arr += 1
         step = float(step_arr)
-        m, v = st['exp_avg']._data, st['exp_avg_sq']._data
+        m, v = _as_real(st['exp_avg']._data), _as_real(st['exp_avg_sq']._data)
         if not amsgrad and pa.size <= SMALL and _joinable(pa, ga, m, v):
             small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
             continue
         ga = _decay(pa, ga, lr, wd, decoupled)
-        arrays = (pa, ga, m, v, st['max_exp_avg_sq']._data) if amsgrad else (pa, ga, m, v)
+        arrays = (pa, ga, m, v, _as_real(st['max_exp_avg_sq']._data)) if amsgrad else (pa, ga, m, v)
         updates.append((lambda *a, step=step: _adam_update(step, lr, beta1, beta2, eps, *a), arrays, p))
     _run_updates(updates)
     for (step, _), items in small.items():

@@ -4,7 +4,7 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
                         _step_groups, _scalar, _step_tensor)
 
 __all__ = ['Adamax', 'adamax']
@@ -64,14 +64,14 @@ def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximiz
     _functional_checks(state_steps, differentiable)
     lr, wd = _scalar(lr), weight_decay
     for p, g, m_t, u_t, s_t in zip(params, grads, exp_avgs, exp_infs, state_steps):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = s_t._data
         step_arr += 1
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        m, u = m_t._data, u_t._data
+        m, u = _as_real(m_t._data), _as_real(u_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(u, beta2, out=u)

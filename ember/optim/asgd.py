@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
                         _step_groups, _scalar, _step_tensor)
 
 __all__ = ['ASGD', 'asgd']
@@ -69,7 +69,7 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
     _functional_checks(None, differentiable)
     lr, wd = _scalar(lr), weight_decay
     for p, g, ax_t, mu_t, eta_t, s_t in zip(params, grads, axs, mus, etas, state_steps):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = s_t._data
@@ -79,7 +79,7 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
         eta = float(eta_t._data)
         np.multiply(pa, 1 - lambd * eta, out=pa)
         np.add(pa, np.multiply(ga, -eta, dtype=pa.dtype), out=pa)
-        ax, mu = ax_t._data, mu_t._data
+        ax, mu = _as_real(ax_t._data), mu_t._data
         if float(mu) != 1:
             np.add(ax, np.multiply(np.subtract(pa, ax), mu, dtype=pa.dtype), out=ax)
         else:

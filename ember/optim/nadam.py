@@ -4,8 +4,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step, _step_groups, _scalar,
-                        _step_tensor)
+from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step, _step_groups,
+                        _scalar, _step_tensor)
 
 __all__ = ['NAdam', 'nadam']
 
@@ -87,7 +87,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         raise RuntimeError('API has changed, `mu_products` argument must contain a list of singleton tensors')
     lr, wd = _scalar(lr), weight_decay
     for p, g, m_t, v_t, mu_t, s_t in zip(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = s_t._data
@@ -104,7 +104,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         mu_arr = mu_t._data
         mu_arr *= mu
         mu_product = float(mu_arr)
-        m, v = m_t._data, v_t._data
+        m, v = _as_real(m_t._data), _as_real(v_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)

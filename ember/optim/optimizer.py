@@ -54,6 +54,16 @@ def _scalar(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
+def _as_real(a):
+    """A complex param's (or gradient's, or state's) array as its real view (the last dim doubled, memory
+    shared): PyTorch's optimizers update complex params through view_as_real, so each elementwise step (Adam's
+    squared gradient, its sqrt) treats the real and imaginary parts as separate entries."""
+    if a.dtype.kind != 'c':
+        return a
+    plain = a.view(np.ndarray)
+    return plain.view(plain.real.dtype)
+
+
 def _functional_checks(state_steps, differentiable):
     """PyTorch's refusals in a functional optimizer step (torch.optim.adam.adam...): step counters that are not
     tensors; ember's refusal of autograd through the step (the updates are made on the arrays in place)."""

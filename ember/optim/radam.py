@@ -3,7 +3,7 @@ import numpy as np
 
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
                         _step_groups, _scalar)
 
 __all__ = ['RAdam', 'radam']
@@ -64,7 +64,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
     lr, wd = _scalar(lr), weight_decay
     rho_inf = 2 / (1 - beta2) - 1
     for p, g, m_t, v_t, s_t in zip(params, grads, exp_avgs, exp_avg_sqs, state_steps):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         step_arr = s_t._data
@@ -75,7 +75,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
                 ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        m, v = m_t._data, v_t._data
+        m, v = _as_real(m_t._data), _as_real(v_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)

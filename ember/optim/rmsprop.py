@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['RMSprop', 'rmsprop']
 
@@ -83,18 +83,18 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
     _functional_checks(None, differentiable)
     lr, wd = _scalar(lr), weight_decay
     for i, (p, g, sq_t, s_t) in enumerate(zip(params, grads, square_avgs, state_steps)):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         s_t._data += 1
         if wd != 0:
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
-        sq = sq_t._data
+        sq = _as_real(sq_t._data)
         np.multiply(sq, alpha, out=sq)
         tmp = np.multiply(ga, 1 - alpha, out=np.empty_like(pa))
         np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
         if centered:
-            ga_avg = grad_avgs[i]._data
+            ga_avg = _as_real(grad_avgs[i]._data)
             _lerp(ga_avg, ga, 1 - alpha, tmp)
             np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
             avg = np.sqrt(tmp, out=tmp)
@@ -102,7 +102,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             avg = np.sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
         if momentum > 0:
-            buf = momentum_buffer_list[i]._data
+            buf = _as_real(momentum_buffer_list[i]._data)
             np.multiply(buf, momentum, out=buf)
             np.add(buf, np.divide(ga, avg, out=avg), out=buf)
             np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)

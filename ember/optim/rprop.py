@@ -4,8 +4,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_lr
 from .adam import _steps_as_tensors
-from .optimizer import (Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups, _scalar,
-                        _step_tensor)
+from .optimizer import (_as_real, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups,
+                        _scalar, _step_tensor)
 
 __all__ = ['Rprop', 'rprop']
 
@@ -45,7 +45,8 @@ def _rprop_group(state, group):
         if len(st) == 0:
             st['step'] = _step_tensor()
             st['prev'] = Tensor._make(np.zeros_like(p._data))
-            st['step_size'] = Tensor._make(np.full_like(p._grad._data, _scalar(group['lr'])))
+            lr = _scalar(group['lr'])   # a complex param's parts are two real entries: each starts at lr
+            st['step_size'] = Tensor._make(np.full_like(p._grad._data, complex(lr, lr) if p.is_complex() else lr))
         params.append(p)
         grads.append(p._grad)
         prevs.append(st['prev'])
@@ -61,11 +62,11 @@ def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturabl
     """PyTorch's functional Rprop (torch.optim.rprop.rprop): one step of each param and its state."""
     _functional_checks(None, differentiable)
     for p, g, prev_t, size_t, s_t in zip(params, grads, prevs, step_sizes, state_steps):
-        pa, ga = p._data, g._data
+        pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
             ga = np.negative(ga)
         s_t._data += 1
-        prev, step_size = prev_t._data, size_t._data
+        prev, step_size = _as_real(prev_t._data), _as_real(size_t._data)
         sign = np.sign(np.multiply(ga, prev, dtype=pa.dtype))
         factor = np.where(sign > 0, sign.dtype.type(etaplus), sign)
         factor[sign < 0] = etaminus
