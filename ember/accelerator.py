@@ -41,4 +41,19 @@ def max_memory_allocated(device_index=None):
     raise RuntimeError(_NONE)
 
 
+class device_index:
+    """Context manager setting the accelerator's device index for its block: ``device_index(None)`` does
+    nothing (PyTorch's no-op); an index raises on entering, as there is no accelerator."""
+
+    def __init__(self, device, /):
+        self.idx = device
+
+    def __enter__(self):
+        if self.idx is not None:
+            raise RuntimeError(_NONE)
+
+    def __exit__(self, *exc_info):
+        return None
+
+
 current_device_idx, set_device_idx = current_device_index, set_device_index

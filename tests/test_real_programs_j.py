@@ -3,9 +3,12 @@
 set_weight_decay, transforms.py's RandomMixup/RandomCutmix and transforms.v2's MixUp/CutMix feeding
 CrossEntropyLoss(label_smoothing) with soft targets, warmup LinearLR chained to CosineAnnealingLR by SequentialLR)
 pytorch/examples' mnist_forward_forward (its device probe ``torch.xpu.is_available()``), siamese_network and
-time_sequence_prediction, and the Fourier Neural Operator (zongyi-li/fourier_neural_operator fourier_1d/2d.py: complex
+time_sequence_prediction, the names their newer distributed scripts and lucidrains' x-transformers import
+(``torch.distributed.get_default_backend_for_device``, ``torch.accelerator.device_index``,
+``torch.utils._pytree.tree_map``, ``torch.utils.model_zoo.load_url``), and the Fourier Neural Operator (zongyi-li/fourier_neural_operator fourier_1d/2d.py: complex
 ``nn.Parameter`` weights, rfft/irfft, Adam on complex params). Each is reduced to its essential lines, runs with the same seed on both libraries and
 is compared value for value."""
+import collections
 import importlib
 
 import numpy as np
@@ -237,3 +240,72 @@ def test_optimizers_step_complex_params_as_pairs_of_reals(name, kw):
             opt.step()
         res.append(w.detach().numpy().copy())
     np.testing.assert_allclose(res[1], res[0], rtol=1e-5, atol=1e-6)
+
+
+# -- names real programs import: pytorch/examples' distributed scripts, x-transformers, older model code ---------
+@pytest.mark.parametrize('device', ['cpu', 'cuda', 'xpu', 'mps', 'cuda:1', 'meta', 'bogus'])
+def test_default_backend_for_device(device):
+    """distributed/FSDP2/example.py and rpc/ddp_rpc: ``backend = torch.distributed.get_default_backend_for_device(
+    device)`` before ``init_process_group(backend)``."""
+    def call(lib):
+        try:
+            return lib.distributed.get_default_backend_for_device(device)
+        except Exception as exc:  # noqa: BLE001 (the error type is the answer)
+            return type(exc).__name__
+    assert call(ember) == call(torch)
+    assert ember.distributed.get_default_backend_for_device(ember.device('cpu')) == 'gloo'
+
+
+@pytest.mark.parametrize('index', [None, 0])
+def test_accelerator_device_index(index):
+    """``with torch.accelerator.device_index(rank):`` (rpc/ddp_rpc): a no-op for None; with no accelerator an
+    index raises PyTorch's RuntimeError on entering."""
+    def call(lib):
+        try:
+            with lib.accelerator.device_index(index):
+                return 'entered'
+        except RuntimeError as exc:
+            return str(exc)
+    assert call(ember) == call(torch)
+
+
+_P = collections.namedtuple('_P', 'x y')
+_TREES = [
+    ('nested', lambda p: p.tree_map(lambda x: x * 10, (1, [2, {'k': 3}], _P(4, 5), 6))),
+    ('several', lambda p: p.tree_map(lambda x, y: x + y, (1, [2]), (10, [20]))),
+    ('dict keys', lambda p: p.tree_map(lambda x, y: x + y, {'a': 1, 'b': 2}, {'b': 20, 'a': 10})),
+    ('OrderedDict', lambda p: p.tree_map(lambda x: x + 1, collections.OrderedDict(b=1, a=2))),
+    ('defaultdict', lambda p: p.tree_map(lambda x: x + 1, collections.defaultdict(int, b=1))),
+    ('deque', lambda p: p.tree_map(lambda x: x + 1, collections.deque([1, 2], maxlen=3))),
+    ('leaves', lambda p: p.tree_leaves({'b': [1, (2, None)], 'a': 3})),
+    ('is_leaf', lambda p: p.tree_map(len, [[1], [2, 3]], is_leaf=lambda t: isinstance(t, list) and (
+        not t or not isinstance(t[0], list)))),
+    ('all/any', lambda p: (p.tree_all(lambda x: x > 0, [1, (2, 3)]), p.tree_any(lambda x: x > 2, [1, (2, 3)]))),
+    ('in place', lambda p: (lambda seen: (p.tree_map_(seen.append, [1, (2, 3)]), seen))([])),
+    ('structure', lambda p: p.tree_unflatten([5, 6, 7], p.tree_structure([1, {'q': 2, 'p': (3,)}]))),
+    ('arity', lambda p: p.tree_map(lambda x, y: x, (1, 2), (1,))),
+    ('node type', lambda p: p.tree_map(lambda x, y: x, (1, 2), [1, 2])),
+    ('keys', lambda p: p.tree_map(lambda x, y: x, {'a': 1}, {'b': 1})),
+]
+
+
+@pytest.mark.parametrize('name,fn', _TREES, ids=[n for n, _ in _TREES])
+def test_pytree_tree_map(name, fn):
+    """x-transformers imports ``tree_flatten, tree_unflatten, tree_map`` from torch.utils._pytree (ember had the
+    first two only, so its import failed): results and mismatch errors as PyTorch's."""
+    def call(p):
+        try:
+            return repr(fn(p))
+        except ValueError as exc:
+            return str(exc)
+    import torch.utils._pytree as tp
+    ep = importlib.import_module('ember.utils._pytree')
+    assert call(ep) == call(tp)
+
+
+def test_model_zoo_load_url():
+    """``from torch.utils import model_zoo; model_zoo.load_url(url)`` (older model code): hub's loader."""
+    with aliasing.as_torch():
+        from torch.utils import model_zoo
+    assert model_zoo.load_url is ember.hub.load_state_dict_from_url
+    assert torch.utils.model_zoo.load_url is torch.hub.load_state_dict_from_url

@@ -10,7 +10,8 @@ from ._objects import (all_gather_object, broadcast_object_list, gather_object, 
 from ._reduce_op import ReduceOp
 from ._work import Work
 from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,
-                               get_backend, get_global_rank, get_group_rank, get_node_local_rank,
+                               get_backend, get_default_backend_for_device, get_global_rank, get_group_rank,
+                               get_node_local_rank,
                                get_process_group_ranks, get_rank,
                                get_world_size, group, init_process_group, is_backend_available,
                                is_gloo_available, is_initialized, is_mpi_available, is_nccl_available,

@@ -21,6 +21,7 @@ class Backend(str):
     UCC = 'ucc'
     MPI = 'mpi'
     XCCL = 'xccl'
+    default_device_backend_map = {'cpu': GLOO, 'cuda': NCCL, 'xpu': XCCL, 'mps': GLOO}
 
     def __new__(cls, name):
         if not isinstance(name, str):
@@ -364,3 +365,15 @@ def get_node_local_rank(fallback_rank=None):
     raise RuntimeError('LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow '
                        '`get_node_local_rank` to work, assuming you are not running in a multi-device context '
                        'and want the code to run locally instead.')
+
+
+def get_default_backend_for_device(device):
+    """The backend PyTorch picks for ``device`` (``'gloo'`` for the CPU): pytorch/examples' distributed scripts
+    pass it to ``init_process_group``."""
+    from ..tensor import device as _device
+    device_type = device.type if isinstance(device, _device) else str(device).partition(':')[0]
+    backend = Backend.default_device_backend_map.get(device_type)
+    if backend is None:
+        _device(device)     # an unknown device string: its error
+        raise ValueError(f'Default backend not registered for device : {device}')
+    return backend
