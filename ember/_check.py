@@ -22,8 +22,11 @@ def torch_uses(tree, aliases):
     bound to torch objects so far (``{'F': 'torch.nn.functional'}``) and is updated (notebook cells share it)."""
     found = []
     local = _function_locals(tree)
-    for node in _in_order(tree):
-        if isinstance(node, ast.Import):
+    rebound = _module_rebinds(tree)
+    for node in _in_order(tree, rebound):
+        if id(node) in rebound:     # ``optim = torch.optim.Adam(...)``: ``optim`` no longer names torch.optim
+            aliases.pop(node.id, None)
+        elif isinstance(node, ast.Import):
             for a in node.names:
                 if aliasing.ember_name(a.name):
                     found.append((a.name, node.lineno))
@@ -67,14 +70,51 @@ def _function_locals(tree):
     return local
 
 
-def _in_order(tree):
-    """The nodes of ``tree`` in source order, outermost attribute chains only (``a.b.c``, not ``a.b``)."""
+def _module_rebinds(tree):
+    """``{id(name node): (line, column) where its statement ends}`` for the names module-level statements
+    (outside functions and classes) assign: such a name stops being an alias of what it was imported as once
+    its statement has run (``optim = torch.optim.Adam(...)`` after ``import torch.optim as optim``)."""
+    rebound = {}
+
+    def visit(stmts):
+        for stmt in stmts:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            end = _bound_at(stmt)
+            inner = [getattr(stmt, f, []) for f in ('body', 'orelse', 'finalbody')]
+            inner += [h.body for h in getattr(stmt, 'handlers', [])]
+            nested = {id(n) for block in inner for s in block for n in ast.walk(s)}
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in nested:
+                    rebound[id(n)] = end
+            for block in inner:
+                visit(block)
+    visit(tree.body if isinstance(tree, ast.Module) else [])
+    return rebound
+
+
+def _bound_at(stmt):
+    """Where the names a module-level statement assigns take their new value: after a simple statement, after
+    a for loop's iterable or a with statement's context managers (before their bodies run)."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        return stmt.iter.end_lineno, stmt.iter.end_col_offset
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        last = stmt.items[-1]
+        last = last.optional_vars or last.context_expr
+        return last.end_lineno, last.end_col_offset
+    return stmt.end_lineno, stmt.end_col_offset
+
+
+def _in_order(tree, rebound=None):
+    """The nodes of ``tree`` in source order, outermost attribute chains only (``a.b.c``, not ``a.b``); a
+    rebinding name in ``rebound`` comes where its statement ends (after the values it is assigned)."""
     inner = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             inner.add(id(node.value))
+    rebound = rebound or {}
     nodes = [n for n in ast.walk(tree) if id(n) not in inner and hasattr(n, 'lineno')]
-    return sorted(nodes, key=lambda n: (n.lineno, n.col_offset))
+    return sorted(nodes, key=lambda n: rebound.get(id(n), (n.lineno, n.col_offset)) + (id(n) in rebound,))
 
 
 def _chain(node):

@@ -309,3 +309,17 @@ def test_model_zoo_load_url():
         from torch.utils import model_zoo
     assert model_zoo.load_url is ember.hub.load_state_dict_from_url
     assert torch.utils.model_zoo.load_url is torch.hub.load_state_dict_from_url
+
+
+def test_check_forgets_an_alias_the_module_rebinds(tmp_path):
+    """lucidrains' x-transformers training scripts: ``import torch.optim as optim`` then ``optim =
+    torch.optim.Adam(...)`` and ``optim.step()``; ``ember run --check`` listed torch.optim.step and
+    torch.optim.zero_grad as missing. A module-level assignment (not one in a class body) ends the alias after its
+    value is read."""
+    from ember import _check
+    script = tmp_path / 'train.py'
+    script.write_text('import torch.optim as optim\nimport torch.nn.functional as F\nimport torch\n'
+                      'optim = optim.Adam([torch.zeros(1)])\noptim.step()\nF.no_such_fn()\n'
+                      'for F in [1]:\n    F.bit_length()\nclass A:\n    torch = 3\ntorch.bogus_name\n')
+    missing, checked, errors = _check.check_sources(_check.sources_of(str(script)))
+    assert [name for name, _ in missing] == ['torch.nn.functional.no_such_fn', 'torch.bogus_name'] and not errors
