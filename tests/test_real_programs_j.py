@@ -307,8 +307,9 @@ def test_model_zoo_load_url():
     """``from torch.utils import model_zoo; model_zoo.load_url(url)`` (older model code): hub's loader."""
     with aliasing.as_torch():
         from torch.utils import model_zoo
+    import torch.utils.model_zoo as torch_model_zoo
     assert model_zoo.load_url is ember.hub.load_state_dict_from_url
-    assert torch.utils.model_zoo.load_url is torch.hub.load_state_dict_from_url
+    assert torch_model_zoo.load_url is torch.hub.load_state_dict_from_url
 
 
 def test_check_forgets_an_alias_the_module_rebinds(tmp_path):
