@@ -2,6 +2,9 @@
 (``torch.xpu.is_available()`` in pytorch/examples' device choice); the queries answer, the rest raise PyTorch's
 AssertionError."""
 
+from .cuda import (empty_cache, max_memory_allocated, max_memory_reserved, memory_allocated,   # noqa: F401
+                   memory_reserved)   # the same answers: nothing lives off the CPU
+
 _NO_XPU = 'Torch not compiled with XPU enabled (ember computes on the CPU only)'
 
 
@@ -36,25 +39,6 @@ def seed():
 def seed_all():
     """Accepted for compatibility; there is no XPU generator to seed."""
 
-
-def empty_cache():
-    """Nothing to free on the CPU."""
-
-
-def memory_allocated(device=None):
-    return 0
-
-
-def max_memory_allocated(device=None):
-    return 0
-
-
-def memory_reserved(device=None):
-    return 0
-
-
-def max_memory_reserved(device=None):
-    return 0
 
 
 def _no_xpu(name):
