@@ -1,9 +1,9 @@
 """Real pure-PyTorch libraries run on ember against PyTorch (session 31), each reduced to the lines that
 exercised ember: bayesiains/nflows (LeakyReLU transform's ``(x < 0).type(torch.Tensor)`` mask, its test case's
-``torch.equal`` on a shape), jettify/pytorch-optimizer's own training test (BCELoss on a sigmoid saturated at 1.0
-with ``backward(create_graph=True)``), kornia (``torch.torch.Tensor`` annotations, ``torch._assert_async``
-argument checks). torchdiffeq, normalizing-flows, torchmetrics' functional metrics and kornia's filters, color,
-geometry and augmentations ran unchanged and matched."""
+``torch.equal`` on a shape), rtqichen/torchdiffeq, jettify/pytorch-optimizer and VincentStimper/normalizing-flows
+(which ran unchanged and matched)."""
+import collections
+
 import pytest
 import torch
 
@@ -103,3 +103,37 @@ def test_assert_async(args):
 @pytest.mark.parametrize('cond', ['True', 'T.tensor(True)', 'T.tensor(0)', 'False'])
 def test_assert(cond):
     run_both(lambda T: T._assert(eval(cond, {'T': T}), 'shape mismatch'), message=True)
+
+
+# -- lucidrains' torch-einops-utils (x-transformers): torch.utils._pytree's flatten/unflatten/map and TreeSpec -----
+def _pytree_of(T):
+    if T is torch:
+        import torch.utils._pytree as pytree
+        return pytree
+    from ember import aliasing
+    with aliasing.as_torch():
+        import torch.utils._pytree as pytree
+    return pytree
+
+
+_NT = collections.namedtuple('_NT', 'a b')
+
+
+def _tree(T):
+    return [1, None, (2, {'b': 3, 'a': 4}), collections.OrderedDict(x=5), _NT(6, [7]), collections.deque([8], maxlen=3),
+            collections.defaultdict(list, {'k': 9}), T.max(T.tensor([[1., 3.], [2., 0.]]), 1), {}, ()]
+
+
+@pytest.mark.parametrize('case', [
+    'P.tree_flatten(tree)', 'str(P.tree_structure(tree))', 'P.tree_unflatten([str(x) for x in P.tree_leaves(tree)], '
+    'P.tree_structure(tree))[:7]', 'P.tree_map(lambda x: x * 2 if isinstance(x, int) else x, tree)[:7]',
+    'P.tree_map_only(int, lambda x: -x, tree)[:7]', 'P.tree_map(lambda a, b: a + b, {"a": 1, "b": [2]}, {"a": 10, "b": [20]})',
+    'str(P.tree_flatten(5))', 'P.tree_all(lambda x: x is not None, [1, (2,)])', 'P.tree_any(lambda x: x is None, [1, None])',
+    'P.tree_structure([1, (2, 3)]) == P.tree_structure([4, (5, 6)])', 'P.tree_structure([1]) == P.tree_structure((1,))',
+    'P.tree_unflatten([1], P.tree_structure([1, 2]))', 'P.tree_leaves([1, [2]], is_leaf=lambda x: x == [2])',
+    'type(P.tree_unflatten(*P.tree_flatten(tree))[7]).__name__'])
+def test_pytree(case):
+    def run(T):
+        out = eval(case, {'P': _pytree_of(T), 'tree': _tree(T)})
+        return str(out) if case.startswith('P.tree_flatten(tree)') else out
+    run_both(run, message=True)

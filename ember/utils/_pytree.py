@@ -1,130 +1,209 @@
-"""Nested containers (tuples, lists, dicts, namedtuples, deques) flattened to their leaves and rebuilt, as
-``torch.utils._pytree`` does for function transforms, torchvision's v2 transforms and library code that maps a
-function over nested outputs (x-transformers' ``tree_map``)."""
-from collections import defaultdict, deque
+"""Nested containers (tuples, lists, dicts, namedtuples, deques, registered types) flattened to their leaves
+and rebuilt, as ``torch.utils._pytree`` does: function transforms and torchvision's v2 transforms use it, and so
+do libraries (lucidrains' torch-einops-utils maps functions over tensor trees with it)."""
+import collections
 
-__all__ = ['tree_flatten', 'tree_unflatten', 'tree_map', 'tree_map_', 'tree_leaves', 'tree_structure', 'tree_iter',
-           'tree_all', 'tree_any', 'tree_is_leaf']
+__all__ = ['LeafSpec', 'TreeSpec', 'register_pytree_node', 'tree_all', 'tree_any', 'tree_flatten', 'tree_is_leaf',
+           'tree_iter', 'tree_leaves', 'tree_map', 'tree_map_', 'tree_map_only', 'tree_structure', 'tree_unflatten']
+
+# type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
+SUPPORTED_NODES = {}
 
 
-def _node(tree):
-    """(kind, context, children) of a container node, or None for a leaf; the context rebuilds it: dict keys
-    (and a defaultdict's factory), a deque's maxlen."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree), None, list(tree)
-    if isinstance(tree, defaultdict):
-        return type(tree), (tree.default_factory, list(tree)), list(tree.values())
-    if isinstance(tree, dict):
-        return type(tree), list(tree), list(tree.values())
-    if isinstance(tree, deque):
-        return type(tree), tree.maxlen, list(tree)
+def register_pytree_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=None, to_dumpable_context=None,
+                         from_dumpable_context=None, flatten_with_keys_fn=None):
+    """Make ``cls`` a container: ``flatten_fn(node) -> (children, context)``, ``unflatten_fn(children, context)``."""
+    if cls in SUPPORTED_NODES:
+        raise ValueError(f"{cls} is already registered as pytree node.")
+    SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
+
+
+def _is_structseq(node):
+    """One of ember's return types (PyTorch's structseqs: torch.return_types.max...)."""
+    return isinstance(node, tuple) and type(node).__module__.startswith('ember.')
+
+
+def _node_kind(node):
+    """The registered type ``node`` flattens as (namedtuples as ``collections.namedtuple``, return types as
+    ``_is_structseq``), else None for a leaf."""
+    kind = type(node)
+    if kind in SUPPORTED_NODES:
+        return kind
+    if _is_structseq(node):
+        return _is_structseq
+    if isinstance(node, tuple) and hasattr(kind, '_fields'):
+        return collections.namedtuple
     return None
 
 
+def _structseq_unflatten(children, cls):
+    """One of ember's return types (namedtuple-like, or built from one sequence as PyTorch's structseqs)."""
+    return cls(*children) if hasattr(cls, '_fields') else cls(children)
+
+
+register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
+register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
+register_pytree_node(dict, lambda d: (list(d.values()), list(d)), lambda c, keys: dict(zip(keys, c)))
+register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), list(d)),
+                     lambda c, keys: collections.OrderedDict(zip(keys, c)))
+register_pytree_node(collections.defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d)]),
+                     lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c)))
+register_pytree_node(collections.deque, lambda d: (list(d), d.maxlen), lambda c, n: collections.deque(c, maxlen=n))
+SUPPORTED_NODES[collections.namedtuple] = (lambda t: (list(t), type(t)), lambda c, cls: cls._make(c))
+SUPPORTED_NODES[_is_structseq] = (lambda t: (list(t), None), None)
+
+
+class TreeSpec:
+    """The structure of a flattened tree: a node's type, its context (dict keys...) and its children's specs."""
+
+    def __init__(self, type, context, children_specs):
+        self.type = type
+        self.context = context
+        self.children_specs = list(children_specs)
+        self.num_children = len(self.children_specs)
+        self.num_leaves = sum(s.num_leaves for s in self.children_specs)
+
+    def is_leaf(self):
+        return False
+
+    def __eq__(self, other):
+        return (isinstance(other, TreeSpec) and other.is_leaf() == self.is_leaf() and self.type == other.type
+                and self.context == other.context and self.children_specs == other.children_specs)
+
+    def __hash__(self):
+        return hash((self.type, repr(self.context), tuple(map(hash, self.children_specs))))
+
+    def unflatten(self, leaves):
+        return tree_unflatten(leaves, self)
+
+    def __repr__(self, indent=0):
+        if not self.children_specs:
+            return f"TreeSpec({self.type.__name__}, {self.context}, [])"
+        inner = indent + 2
+        first, *rest = [c.__repr__(inner) for c in self.children_specs]
+        tail = ''.join(f",\n{' ' * inner}{r}" for r in rest)
+        return f"TreeSpec({self.type.__name__}, {self.context}, [{first}{tail}])"
+
+
+class LeafSpec(TreeSpec):
+    """The spec of a leaf (printed ``*``)."""
+
+    def __init__(self):
+        super().__init__(None, None, [])
+        self.num_leaves = 1
+
+    def is_leaf(self):
+        return True
+
+    def __repr__(self, indent=0):
+        return '*'
+
+
 def tree_is_leaf(tree, is_leaf=None):
-    """Whether ``tree`` is a leaf: not a container, or one ``is_leaf`` says to keep whole."""
-    return (is_leaf is not None and is_leaf(tree)) or _node(tree) is None
+    """True for anything that is not a container (or that ``is_leaf`` says is one)."""
+    return (is_leaf is not None and is_leaf(tree)) or _node_kind(tree) is None
 
 
 def tree_flatten(tree, is_leaf=None):
-    """(leaves in depth-first order, spec to rebuild the structure); anything not a container is a leaf, and so
-    is a container for which ``is_leaf`` returns True."""
+    """(leaves in depth-first order, the TreeSpec to rebuild the structure)."""
+    leaves = []
+    return leaves, _flatten(tree, leaves, is_leaf)
+
+
+def _flatten(tree, leaves, is_leaf):
     if tree_is_leaf(tree, is_leaf):
-        return [tree], None
-    kind, context, children = _node(tree)
-    leaves, specs = [], []
-    for child in children:
-        lv, sp = tree_flatten(child, is_leaf)
-        leaves += lv
-        specs.append(sp)
-    return leaves, (kind, context, specs)
+        leaves.append(tree)
+        return LeafSpec()
+    kind = _node_kind(tree)
+    children, context = SUPPORTED_NODES[kind][0](tree)
+    spec_type = type(tree) if kind is _is_structseq else kind
+    return TreeSpec(spec_type, context, [_flatten(c, leaves, is_leaf) for c in children])
 
 
-def tree_unflatten(leaves, spec):
-    """The structure ``spec`` describes, holding ``leaves`` in order."""
-    it = iter(leaves)
-    return _build(it, spec)
+def tree_unflatten(leaves, treespec):
+    """The structure ``treespec`` describes, holding ``leaves`` in order."""
+    if not isinstance(treespec, TreeSpec):
+        raise TypeError(f"tree_unflatten(leaves, treespec): Expected `treespec` to be instance of TreeSpec but got "
+                        f"item of type {type(treespec)}.")
+    leaves = list(leaves)
+    if len(leaves) != treespec.num_leaves:
+        raise ValueError(f"treespec.unflatten(leaves): `leaves` has length {len(leaves)} but the spec refers to a "
+                         f"pytree that holds {treespec.num_leaves} items ({treespec}).")
+    return _build(iter(leaves), treespec)
 
 
 def _build(it, spec):
-    if spec is None:
+    if spec.is_leaf():
         return next(it)
-    kind, context, specs = spec
-    items = [_build(it, s) for s in specs]
-    if issubclass(kind, defaultdict):
-        factory, keys = context
-        return kind(factory, zip(keys, items))
-    if issubclass(kind, dict):
-        return kind(zip(context, items))
-    if issubclass(kind, deque):
-        return kind(items, maxlen=context)
-    if kind is tuple or kind is list or not hasattr(kind, '_fields'):
-        return kind(items)  # also a return type built from one sequence, as PyTorch's structseqs (aminmax, frexp)
-    return kind(*items)     # a namedtuple
+    children = [_build(it, s) for s in spec.children_specs]
+    if spec.type not in SUPPORTED_NODES:
+        return _structseq_unflatten(children, spec.type)
+    return SUPPORTED_NODES[spec.type][1](children, spec.context)
 
 
 def tree_leaves(tree, is_leaf=None):
-    """The leaves of ``tree`` in depth-first order."""
     return tree_flatten(tree, is_leaf)[0]
 
 
 def tree_iter(tree, is_leaf=None):
-    """An iterator over the leaves of ``tree``."""
-    return iter(tree_leaves(tree, is_leaf))
+    yield from tree_leaves(tree, is_leaf)
 
 
 def tree_structure(tree, is_leaf=None):
-    """The spec of ``tree`` (what ``tree_unflatten`` rebuilds from)."""
     return tree_flatten(tree, is_leaf)[1]
 
 
 def _matching_leaves(spec, tree, is_leaf):
-    """The leaves of ``tree`` at the places of ``spec``'s leaves, raising PyTorch's ValueError where its
-    structure differs (node type, arity or keys)."""
-    if spec is None:
+    """The leaves of ``tree`` at the places of ``spec``'s leaves (a dict's by key), raising PyTorch's ValueError
+    where its structure differs (node type, arity or keys)."""
+    if spec.is_leaf():
         return [tree]
-    kind, context, specs = spec
-    node = None if is_leaf is not None and is_leaf(tree) else _node(tree)
-    if node is None or node[0] is not kind:
-        raise ValueError(f'Node type mismatch; expected {kind}, but got {type(tree)}.')
-    _, other, children = node
-    if issubclass(kind, dict):
-        keys = context[1] if issubclass(kind, defaultdict) else context
-        theirs = other[1] if issubclass(kind, defaultdict) else other
+    kind = None if is_leaf is not None and is_leaf(tree) else _node_kind(tree)
+    if kind is None or (type(tree) if kind is _is_structseq else kind) is not spec.type:
+        raise ValueError(f'Node type mismatch; expected {spec.type}, but got {type(tree)}.')
+    children, context = SUPPORTED_NODES[kind][0](tree)
+    if isinstance(tree, dict):
+        keys, theirs = (spec.context[1], context[1]) if kind is collections.defaultdict else (spec.context, context)
         if set(keys) != set(theirs):
             raise ValueError(f'Node keys mismatch; missing key(s): {set(keys) - set(theirs)}; extra key(s): '
                              f'{set(theirs) - set(keys)}.')
         children = [tree[k] for k in keys]
-    elif len(children) != len(specs):
-        raise ValueError(f'Node arity mismatch; expected {len(specs)}, but got {len(children)}.')
-    out = []
-    for child, s in zip(children, specs):
-        out += _matching_leaves(s, child, is_leaf)
-    return out
+    elif len(children) != spec.num_children:
+        raise ValueError(f'Node arity mismatch; expected {spec.num_children}, but got {len(children)}.')
+    return [leaf for child, s in zip(children, spec.children_specs) for leaf in _matching_leaves(s, child, is_leaf)]
 
 
 def tree_map(func, tree, *rests, is_leaf=None):
-    """``tree``'s structure holding ``func`` of each leaf (and of the leaves at the same place in ``rests``,
-    which must have ``tree``'s structure)."""
+    """``tree`` with each leaf replaced by ``func(leaf, *matching leaves of rests)``; ``rests`` must have
+    ``tree``'s structure."""
     leaves, spec = tree_flatten(tree, is_leaf)
     others = [_matching_leaves(spec, r, is_leaf) for r in rests]
-    return tree_unflatten(map(func, leaves, *others), spec)
+    return tree_unflatten([func(*xs) for xs in zip(leaves, *others)], spec)
 
 
 def tree_map_(func, tree, *rests, is_leaf=None):
-    """``func`` called on each leaf (for its side effects, as an in-place op); returns ``tree``."""
+    """Call ``func`` on each leaf for its side effect; returns ``tree`` itself."""
     leaves, spec = tree_flatten(tree, is_leaf)
     others = [_matching_leaves(spec, r, is_leaf) for r in rests]
-    for args in zip(leaves, *others):
-        func(*args)
+    for xs in zip(leaves, *others):
+        func(*xs)
     return tree
 
 
+def _only(type_or_types, func):
+    if isinstance(type_or_types, (list, set)):
+        type_or_types = tuple(type_or_types)
+    return lambda x: func(x) if isinstance(x, type_or_types) else x
+
+
+def tree_map_only(type_or_types, func, tree, is_leaf=None):
+    """tree_map applying ``func`` only to leaves of the given type(s); other leaves stay."""
+    return tree_map(_only(type_or_types, func), tree, is_leaf=is_leaf)
+
+
 def tree_all(pred, tree, is_leaf=None):
-    """Whether ``pred`` holds for every leaf."""
-    return all(map(pred, tree_leaves(tree, is_leaf)))
+    return all(map(pred, tree_iter(tree, is_leaf)))
 
 
 def tree_any(pred, tree, is_leaf=None):
-    """Whether ``pred`` holds for some leaf."""
-    return any(map(pred, tree_leaves(tree, is_leaf)))
+    return any(map(pred, tree_iter(tree, is_leaf)))
