@@ -2,26 +2,11 @@
 (``torch.xpu.is_available()`` in pytorch/examples' device choice); the queries answer, the rest raise PyTorch's
 AssertionError."""
 
-from .cuda import (empty_cache, max_memory_allocated, max_memory_reserved, memory_allocated,   # noqa: F401
-                   memory_reserved)   # the same answers: nothing lives off the CPU
+from .cuda import (device_count, empty_cache, is_available, is_bf16_supported, is_initialized,   # noqa: F401
+                   max_memory_allocated, max_memory_reserved, memory_allocated, memory_reserved)
+# (cuda's answers, the same for any device ember lacks: nothing lives off the CPU)
 
 _NO_XPU = 'Torch not compiled with XPU enabled (ember computes on the CPU only)'
-
-
-def is_available():
-    return False
-
-
-def is_initialized():
-    return False
-
-
-def device_count():
-    return 0
-
-
-def is_bf16_supported(including_emulation=True):
-    return False
 
 
 def manual_seed(seed):

@@ -20,6 +20,7 @@ from . import _special, _fused, _old_overloads
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _ONE = np.multiply, np.subtract, dual.ONE   # for np_backward formulas (see unary)
 _F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+_HALVES = frozenset((np.dtype(np.float16), _bf16.NP))    # the dtypes mul and div compute in float32 (_opmath_scalar)
 _ONE64 = _ONE[_F64]
 _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node (or Tensor) without running __init__ (the caller sets its fields)
@@ -254,7 +255,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                     raise
                 return recorded
             half = False
-            if opmath:
+            if opmath and getattr(a, 'dtype', None) in _HALVES:   # (a set test: the call cost x * 2.0 280 of 2830 ns)
                 a, b, half = _opmath_scalar(y, a, b)
             try:
                 r = np_fn(a, b)
@@ -290,9 +291,7 @@ def _opmath_scalar(y, a, b):
     round it to the tensor's dtype first (CLIP's QuickGELU ``x * sigmoid(1.702 * x)`` in float16: 1.702 ->
     1.7021). Returns (a, b, whether the float32 result is to be rounded to float16); a BF16Array computes in
     float32 and rounds when adopted."""
-    dt = getattr(a, 'dtype', None)
-    if dt is None or not (dt is _F16 or _BF16 is dt or dt == _F16 or dt == _BF16):
-        return a, b, False
+    dt = a.dtype      # float16 or bfloat16 (binary's caller checks)
     if isinstance(y, Tensor):
         v = y._data
         if v.ndim or v.dtype == dt or v.dtype.kind not in 'fiub':
