@@ -1006,6 +1006,27 @@ def test_later_runs_the_task_and_settle_joins_it(split):
     _parallel.POOL.busy.release()
 
 
+def test_large_product_after_later_task_is_cut_again(split, monkeypatch):
+    """A large product while this thread's later() task runs (a linear layer's weight gradient) waits for the task
+    and is cut on both threads again, not run on one thread as the task had pinned it: the same values as one
+    thread's, the task done first."""
+    from ember import backend
+    if ember.get_num_threads() < 2:     # no OpenBLAS here: later() declines, nothing to settle
+        return
+    monkeypatch.setattr(backend, 'BIG_GEMM', 0)
+    seen = []
+    each = _parallel.each
+    monkeypatch.setattr(_parallel, 'each', lambda fn, items: seen.append(len(items)) or each(fn, items))
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((64, 48)).astype(np.float32), rng.standard_normal((48, 40)).astype(np.float32)
+    out = np.empty(4)
+    assert _parallel.later(lambda: (time.sleep(0.005), np.copyto(out, np.arange(4.0))), out)
+    got = backend.gemm(a, b)
+    assert _parallel.LATER is None and backend.BLAS.pinned == 0 and seen == [2]
+    np.testing.assert_array_equal(out, np.arange(4.0))
+    np.testing.assert_array_equal(got, backend._on_blas(a, b, 1))
+
+
 def test_linear_backward_leaves_weight_gradients_running_safely(split, monkeypatch):
     """At two threads a linear layer's weight gradient goes on while the backward continues (_parallel.later): the
     gradients are one thread's bit for bit and PyTorch's, with a weight used twice (its sum reads the pending
