@@ -777,6 +777,37 @@ def test_split_batch_norm_is_bit_identical_and_matches_torch(split, monkeypatch,
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_split_relu_is_bit_identical_and_matches_torch(split, monkeypatch, dtype):
+    """relu, relu_ and their gradient in blocks on the pool (from pointwise._SPLIT_RELU_BYTES, 0 here): values and
+    gradients bit for bit one thread's and PyTorch's, -0., NaN and infinities included (masked gradients +0.)."""
+    from ember.ops import pointwise
+    monkeypatch.setattr(pointwise, '_SPLIT_RELU_BYTES', 0)
+    split_calls = []
+    for name in ('ufunc', 'flat'):
+        fn = getattr(_parallel, name)
+        monkeypatch.setattr(_parallel, name, lambda *a, fn=fn, name=name, **k: split_calls.append(name) or fn(*a, **k))
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal((4, 3, 1024)).astype(dtype)      # whole rows of pointwise._ZERO_ROW
+    g0 = rng.standard_normal(x0.shape).astype(dtype)
+    specials = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, -np.nan, 1e-40, -1e-40], dtype)
+    x0.reshape(-1)[:8], x0.reshape(-1)[-8:] = specials, specials
+    g0.reshape(-1)[:8], g0.reshape(-1)[-8:] = specials[::-1], specials
+
+    def run(lib):
+        x, x2 = lib.tensor(x0, requires_grad=True), lib.tensor(x0, requires_grad=True)
+        y = lib.nn.functional.relu(x)
+        y.backward(lib.tensor(g0))
+        z = x2 * 1
+        z.relu_()
+        z.backward(lib.tensor(g0))
+        return [a.detach().numpy().view(np.uint8) for a in (y, x.grad, z, x2.grad)]
+    for a, t in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_array_equal(a, t)
+    # the forwards (relu, relu_) by row blocks in both regimes (whole at one thread), the gradients' blocks at two only
+    assert split_calls.count('ufunc') == 4 and split_calls.count('flat') == 2
+
+
 def test_split_stride2_3x3_conv_is_bit_identical_and_matches_torch(split, monkeypatch):
     """The 3x3 stride-2 conv's nine products of a pass run on the pool, each whole on one thread: forward and
     both gradients as on one thread, and PyTorch's to float32 rounding."""
