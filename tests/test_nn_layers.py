@@ -679,6 +679,28 @@ def test_group_and_layer_norm_rows_match_torch(shape, groups, strided):
         np.testing.assert_allclose(a, c, rtol=2e-5, atol=2e-5)
 
 
+@pytest.mark.parametrize('chunk', [1, 400, 1 << 20])
+def test_group_norm_input_grad_chunks_match_torch(monkeypatch, chunk):
+    """group_norm's input gradient goes a chunk of whole groups at a time (_norm._GN_CHUNK bytes of g): one group a
+    chunk, two (the last chunk partial: 9 groups of 200 bytes) and all at once give PyTorch's gradients, and
+    float64 finite differences hold with one group a chunk."""
+    from ember.nn.functional import _norm
+    monkeypatch.setattr(_norm, '_GN_CHUNK', chunk)
+    rng = np.random.default_rng(7)
+    x0, g0 = (rng.standard_normal((3, 6, 5, 5)) * 2 + 0.3).astype(np.float32), rng.standard_normal((3, 6, 5, 5))
+    w0, b0 = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        lib.nn.functional.group_norm(x, 3, w, b).backward(lib.tensor(g0.astype(np.float32)))
+        out.append([t.grad.numpy() for t in (x, w, b)])
+    for a, c in zip(*out):
+        np.testing.assert_allclose(a, c, rtol=2e-5, atol=2e-5)
+    if chunk == 1:
+        x, w, b = (ember.tensor(rng.standard_normal(n), requires_grad=True) for n in ((2, 4, 3, 3), 4, 4))
+        assert ember.autograd.gradcheck(lambda x, w, b: ember.nn.functional.group_norm(x, 2, w, b), (x, w, b))
+
+
 @pytest.mark.parametrize('einsum_rows', [False, True])
 def test_group_and_layer_norm_float64_gradcheck(monkeypatch, einsum_rows):
     """float64 finite differences of group_norm and layer_norm, their row sums as products and (with the long-row

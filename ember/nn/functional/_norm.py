@@ -738,12 +738,34 @@ def _gn_plane_grads(g, xhat, invstd, w, G, need):
         s1 = np.einsum('ngc,gc->ng', sums.reshape(N, G, -1), wg) / m
         s2 = np.einsum('ngc,gc->ng', dots.reshape(N, G, -1), wg) / m
         scale = (invstd[:, :, None] * wg).reshape(-1, 1)
-        gx = np.multiply(rows, scale)
-        part = np.multiply(xr, np.repeat(-invstd * s2, C // G).reshape(-1, 1))
-        part += np.repeat(-invstd * s1, C // G).reshape(-1, 1)
-        gx += part
+        gx = _gn_input_grad(rows, xr, scale, (-invstd * s2).reshape(-1, 1), (-invstd * s1).reshape(-1, 1))
         gx = gx.reshape(xhat.shape)
     return gx, gw, gb
+
+
+_GN_CHUNK = 1 << 20     # bytes of g's planes one chunk of group norm's input gradient covers
+
+
+def _gn_input_grad(g, xhat, scale, b, c):
+    """g * scale + (xhat * b + c) for g, xhat (N*C, HW) planes, scale per plane, b and c per (sample, group) row of
+    xhat's (N*G, C/G*HW) view: a chunk of whole groups at a time, the temporary reused, so each chunk's three passes
+    run in cache. Whole-array passes wrote a fresh temporary as large as g and ran NumPy's per-plane broadcast (half
+    speed on planes under 8192 values) from memory: (8, 128, 64, 64), 32 groups, 9.5 -> 3.1 ms (min of 25, one
+    thread); the same products, so the same values."""
+    groups = b.shape[0]
+    cg = g.shape[0] // groups
+    x2 = xhat.reshape(groups, -1)
+    step = max(1, _GN_CHUNK // max(1, cg * g[:1].nbytes))     # groups a chunk
+    gx = np.empty_like(g)
+    tmp = np.empty((min(step, groups), x2.shape[1]), g.dtype)
+    for lo in range(0, groups, step):
+        hi = min(groups, lo + step)
+        t = np.multiply(x2[lo:hi], b[lo:hi], out=tmp[:hi - lo])
+        t += c[lo:hi]
+        out = gx[lo * cg:hi * cg]
+        np.multiply(g[lo * cg:hi * cg], scale[lo * cg:hi * cg], out=out)
+        out += t.reshape(out.shape)
+    return gx
 
 
 def _gn_ref(ctx, x, w, b):
