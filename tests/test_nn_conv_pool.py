@@ -1347,3 +1347,34 @@ def test_conv_input_gradient_by_correlation_matches_torch(xs, ws, kw):
         res.append((xt.grad.numpy(), wt.grad.numpy()))
     for got, want in zip(res[1], res[0]):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('xs,ws,kw', [
+    ((5, 16, 9, 10), (16, 2, 3, 3), dict(padding=1, groups=8)),
+    ((5, 16, 9, 10), (8, 4, 3, 2), dict(padding=(1, 0), groups=4, dilation=(2, 1))),
+    ((5, 16, 9, 9), (16, 4, 3, 3), dict(padding=1, groups=4, stride=2)),
+    ((5, 8, 6, 7), (16, 2, 3, 3), dict(padding=1, groups=4)),
+    ((5, 8, 30), (8, 2, 5), dict(padding=2, groups=4)),
+], ids=str)
+def test_grouped_conv_in_parts_matches_torch(monkeypatch, xs, ws, kw):
+    """Grouped convs (ResNeXt's kind) run im2col in sample parts sized by all groups' columns
+    (_conv._sample_column_bytes; lowered limits give one sample a part here), and at stride 1 with at most as many
+    output as input channels their input gradient as the correlation of g with the flipped kernel per group
+    (_conv._full_correlation): output and gradients as PyTorch's, float64 finite differences too."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_CHUNK_FROM', 1)
+    monkeypatch.setattr(_conv, '_CHUNK_BYTES', 1)
+    rng = np.random.default_rng(len(xs) + ws[0])
+    x0, w0, b0 = (rng.standard_normal(s).astype(np.float32) for s in (xs, ws, ws[:1]))
+    res = []
+    for lib in (ember, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        fn = lib.nn.functional.conv2d if len(xs) == 4 else lib.nn.functional.conv1d
+        y = fn(x, w, b, **kw)
+        y.backward(lib.tensor(np.linspace(-1, 1, y.numel(), dtype=np.float32).reshape(tuple(y.shape))))
+        res.append([t.detach().numpy() for t in (y, x.grad, w.grad, b.grad)])
+    for a, c in zip(*res):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=2e-5)
+    x, w = (ember.tensor(a.astype(np.float64), requires_grad=True) for a in (x0[:2], w0))
+    fn = ember.nn.functional.conv2d if len(xs) == 4 else ember.nn.functional.conv1d
+    assert ember.autograd.gradcheck(lambda x, w: fn(x, w, None, **kw), (x, w))

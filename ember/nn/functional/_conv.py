@@ -294,7 +294,7 @@ def _parts(x, w, o):
     across the threads (ResNet-18's 256x8x8 -> 512 stride-2 conv, batch 8, 2 threads, min of 20 interleaved:
     forward 1.03 -> 0.94 ms, backward 2.12 -> 1.83)."""
     n = x.shape[0]
-    per_sample = w[0].size * o[0] * o[1] * x.itemsize
+    per_sample = _sample_column_bytes(x, w, o)
     t = _parallel.threads() if n * per_sample >= _parallel.MIN_BYTES else 1
     if w.shape[0] * t > n * o[0] * o[1]:
         t = 1
@@ -302,6 +302,16 @@ def _parts(x, w, o):
     if n * per_sample > _CHUNK_FROM:
         count = t * -(-n * per_sample // _CHUNK_BYTES)
     return [slice(lo, hi) for lo, hi in _parallel.spans(n, count)]
+
+
+def _sample_column_bytes(x, w, o):
+    """Bytes of one sample's im2col columns (C*KH*KW, OH*OW): every group's, so a grouped conv's parts are sized by
+    the columns they build. Counted by the weight's C/groups before, a grouped conv's columns were built whole:
+    ResNeXt's 32-group (8, 128, 56, 56) 3x3 conv made 115 MB of them at once. Forward and backward of ResNeXt's
+    32-group 3x3 convs, one thread, median of 7 interleaved in one process (ms): (8, 128, 56, 56) 115 -> 71,
+    (8, 256, 28, 28) 54 -> 35, (8, 256, 56, 56) stride 2 98 -> 67 (with _full_correlation's input gradient: 65, 24,
+    67); the weight gradient's sum goes by sample parts, so it rounds differently."""
+    return x.shape[1] * w.shape[2] * w.shape[3] * o[0] * o[1] * x.itemsize
 
 
 _SAMPLE_TAPS = 48   # input channels x kernel taps up to which a conv runs as one GEMM per sample (see _per_sample)
@@ -578,7 +588,7 @@ def _conv_fwd(x, w, b, s, pads, d, groups, need_x=True):
             y += b[:, None]
         return _from_cl(y.reshape(o_ch, o[0], o[1], x.shape[0])), cols
     y = np.empty((x.shape[0], o_ch) + tuple(o), x.dtype)
-    keep = x.shape[0] * w[0].size * o[0] * o[1] * x.itemsize <= _CHUNK_FROM
+    keep = x.shape[0] * _sample_column_bytes(x, w, o) <= _CHUNK_FROM
 
     def part(sl):
         cols = _columns(x[sl], pads, k, s, d, o)
@@ -645,7 +655,7 @@ def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
     n, c, h, wd = out.shape
     k = w.shape[2:]
     if _full_correlation(w, pads, s, d, groups):
-        _grad_input_by_correlation(g2, w, pads, d, o, out)
+        _grad_input_by_correlation(g2, w, pads, d, o, groups, out)
         return
     gcols = _gemm(w.reshape(w.shape[0], -1), g2, groups, ta=True).reshape(c, k[0], k[1], o[0], o[1], n)
     (t, bt), (l, r) = pads
@@ -654,24 +664,29 @@ def _conv_grad_input(g2, w, pads, s, d, groups, o, out):
 
 def _full_correlation(w, pads, s, d, groups):
     """Whether a stride-1 conv's input gradient goes as the correlation of its padded output gradient with the
-    flipped, transposed kernel (_grad_input_by_correlation): one group, fewer output than input channels, a kernel
-    past 1x1, pads within its reach. Its columns have O*KH*KW rows where W^T g's have C*KH*KW, and no col2im adds
-    them back. Backward (input and weight), one thread, CPU ms: fast-neural-style's 9x9 32 -> 3 output conv at
-    (4, 32, 72, 72) 75 -> 37, 3x3 64 -> 32 at (4, 64, 34, 34) 4.2 -> 3.6, 5x5 16 -> 8 at (8, 16, 28, 28) 1.3 -> 0.9."""
-    o_ch, c = w.shape[:2]
+    flipped, transposed kernel (_grad_input_by_correlation): one group with fewer output than input channels, or
+    several (not one channel each: _depthwise) with at most as many, a kernel past 1x1, pads within its reach. Its
+    columns have O*KH*KW rows where W^T g's have C*KH*KW, and no col2im adds them back. Backward (input and weight),
+    one thread, CPU ms: fast-neural-style's 9x9 32 -> 3 output conv at (4, 32, 72, 72) 75 -> 37, 3x3 64 -> 32 at
+    (4, 64, 34, 34) 4.2 -> 3.6, 5x5 16 -> 8 at (8, 16, 28, 28) 1.3 -> 0.9; ResNeXt's 32-group 3x3 convs (as many
+    columns, but an im2col copy in place of KH*KW col2im adds over a canvas; median of 7 interleaved, forward
+    and backward): (8, 128, 56, 56) 71 -> 65, (8, 256, 28, 28) 35 -> 24, (8, 512, 14, 14) 30 -> 25."""
+    o_ch, c = w.shape[0], w.shape[1] * groups
     k = w.shape[2:]
-    return s == (1, 1) and groups == 1 and o_ch < c and k != (1, 1) and \
+    return s == (1, 1) and (o_ch < c if groups == 1 else o_ch <= c) and k != (1, 1) and \
         all(p <= di * (ki - 1) for pair, di, ki in zip(pads, d, k) for p in pair)
 
 
-def _grad_input_by_correlation(g2, w, pads, d, o, out):
-    """The input gradient of a stride-1 conv as conv(pad(g, reach - pads), flip(w)^T), written into out."""
+def _grad_input_by_correlation(g2, w, pads, d, o, groups, out):
+    """The input gradient of a stride-1 conv as conv(pad(g, reach - pads), flip(w)^T) (per group), written into
+    out."""
     n, c, h, wd = out.shape
     k = w.shape[2:]
     g = g2.reshape(w.shape[0], o[0], o[1], n).transpose(3, 0, 1, 2)
     back = tuple((di * (ki - 1) - lo, di * (ki - 1) - hi) for (lo, hi), di, ki in zip(pads, d, k))
-    wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
-    y = _gemm(wf, _columns(g, back, k, (1, 1), d, (h, wd)), 1)
+    wg = w.reshape((groups, w.shape[0] // groups) + w.shape[1:])
+    wf = np.ascontiguousarray(wg[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)).reshape(c, -1)
+    y = _gemm(wf, _columns(g, back, k, (1, 1), d, (h, wd)), groups)
     _batch_first(y.reshape(c, h, wd, n), out)
 
 
