@@ -1378,3 +1378,33 @@ def test_grouped_conv_in_parts_matches_torch(monkeypatch, xs, ws, kw):
     x, w = (ember.tensor(a.astype(np.float64), requires_grad=True) for a in (x0[:2], w0))
     fn = ember.nn.functional.conv2d if len(xs) == 4 else ember.nn.functional.conv1d
     assert ember.autograd.gradcheck(lambda x, w: fn(x, w, None, **kw), (x, w))
+
+
+@pytest.mark.parametrize('xs,ws,kw', [
+    ((2, 4, 5, 6, 7), (3, 4, 3, 3, 3), dict(padding=1)),
+    ((1, 3, 6, 5, 8), (5, 3, 3, 2, 3), dict(padding=(1, 0, 2), dilation=(1, 2, 1))),
+    ((2, 4, 5, 6, 7), (3, 4, 1, 3, 3), dict(padding=(0, 1, 1))),
+    ((2, 4, 5, 6, 7), (3, 4, 2, 2, 2), dict(padding='same')),
+    ((4, 5, 6, 7), (3, 4, 3, 3, 3), dict(padding=1)),
+], ids=str)
+@pytest.mark.filterwarnings('ignore:Using padding')
+def test_conv3d_by_depth_planes_matches_torch(xs, ws, kw):
+    """Stride-1 ungrouped conv3d goes by depth planes (_conv3d._planes_forward: 2-D columns of every padded depth
+    plane, one GEMM per depth tap on a view of them; the input gradient the same conv of g with the flipped kernel):
+    output and the three gradients as PyTorch's in float32 and float64, float64 finite differences."""
+    from ember.nn.functional import _conv3d
+    rng = np.random.default_rng(sum(xs))
+    for dt, tol in ((np.float32, 2e-5), (np.float64, 1e-12)):
+        x0, w0, b0 = (rng.standard_normal(s).astype(dt) for s in (xs, ws, ws[:1]))
+        res = []
+        for lib in (ember, torch):
+            x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+            y = lib.nn.functional.conv3d(x, w, b, **kw)
+            y.backward(lib.tensor(np.linspace(-1, 1, y.numel(), dtype=dt).reshape(tuple(y.shape))))
+            res.append([t.detach().numpy() for t in (y, x.grad, w.grad, b.grad)])
+        for a, c in zip(*res):
+            np.testing.assert_allclose(a, c, rtol=tol, atol=tol)
+    pads = _conv3d._conv_pads(kw['padding'], ws[2:], (1, 1, 1), kw.get('dilation', (1, 1, 1)), 3)
+    assert _conv3d._planes_usable((1, 1, 1), pads, ws[2:], kw.get('dilation', (1, 1, 1)), 1)
+    x, w = (ember.tensor(rng.standard_normal(s), requires_grad=True) for s in (xs, ws))
+    assert ember.autograd.gradcheck(lambda x, w: ember.nn.functional.conv3d(x, w, None, **kw), (x, w))
