@@ -102,3 +102,24 @@ def test_depthwise_sample_passes_gradients(monkeypatch, kw):
     from ember.nn.functional import _depthwise
     monkeypatch.setattr(_depthwise, '_BLOCK', 2 * 5 * 5 * 3 * 8)
     check(lambda L, x, w: F(L).conv2d(x, w, groups=3, **kw), (5, 3, 5, 5), (3, 1, 3, 3), atol=1e-4)
+
+
+@pytest.mark.parametrize('xs,k,kw', [((2, 64, 9, 11), (3, 3), dict(padding=1)),
+                                     ((2, 96, 13, 12), (3, 5), dict(padding=(1, 2), dilation=(2, 1))),
+                                     ((1, 64, 10, 10), (4, 4), dict(padding='same')),
+                                     ((1, 64, 40, 40), (7, 7), dict(padding=3))], ids=str)
+@pytest.mark.filterwarnings('ignore:Using padding')
+def test_depthwise_one_sum_forward(monkeypatch, xs, k, kw):
+    """From _ONE_SUM_CHANNELS channels a stride-1 forward sums its taps in one einsum per sample and row block: the
+    same values bit for bit as the per-tap passes (signed zeros too), and PyTorch's within float32 rounding."""
+    from ember.nn.functional import _depthwise
+    rng = np.random.default_rng(xs[1])
+    x0 = rng.standard_normal(xs).astype(np.float32)
+    x0[0, :3] = -0.0
+    w0 = rng.standard_normal((xs[1], 1) + k).astype(np.float32)
+    run = lambda lib: F(lib).conv2d(lib.tensor(x0), lib.tensor(w0), groups=xs[1], **kw).numpy()
+    assert _depthwise._one_sum(_depthwise._phase_groups(k, (1, 1), kw.get('dilation', (1, 1))), xs[1])
+    one = run(ember)
+    monkeypatch.setattr(_depthwise, '_ONE_SUM_CHANNELS', 1 << 30)
+    assert one.tobytes() == run(ember).tobytes()
+    np.testing.assert_allclose(one, run(torch), rtol=1e-5, atol=1e-5)
