@@ -139,6 +139,9 @@ COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.m
             'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
 UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter', 'linalg.ldl_factor', 'linalg.ldl_factor_ex'}
+# ops autograd does not record (no derivative formula at all): their out may require grad
+UNRECORDED = frozenset(('eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or '
+                        'logical_xor logical_not isin signbit isposinf isneginf').split())
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
 AD_NAME = {'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
@@ -209,6 +212,12 @@ OVERLOADS = {'bucketize': (_tensor_input, 'a tensor input (not a Python number)'
              'where': (_all_tensors, 'tensor operands (not Python numbers)')}
 
 
+# two-operand ops whose out= PyTorch writes without its elementwise overlap checks (BLAS products)
+_UNCHECKED_OVERLAP = frozenset(('dot', 'inner'))
+# elementwise ops of other signatures, beyond inplace._POINTWISE: their out= takes the overlap checks
+_ELEMENTWISE = frozenset(('outer', 'ger', 'where', 'logit', 'polygamma', 'mvlgamma', 'float_power', 'igamma', 'igammac'))
+
+
 def with_out(fn, key):
     """``fn`` taking PyTorch's keyword ``out=``: its result written into ``out`` and ``out`` returned
     (``key``: the op's name, 'linalg.' prefixed in that namespace, for the tables above)."""
@@ -219,7 +228,7 @@ def with_out(fn, key):
         # the elementwise ops: a fixed signature costs 30 ns a call where *args/**kwargs cost 150 ns (measured)
         def op(input, *, out=None):
             r = fn(input)
-            return r if out is None else write(key, r, out)
+            return r if out is None else write(key, r, out, reads=(input,))
     elif params == ['input', 'other'] and not from_out and allowed is None:
         def op(input, other, *, out=None):
             if out is None:
@@ -231,7 +240,7 @@ def with_out(fn, key):
                 if first is None:
                     raise
                 raise first from e
-            return write(key, r, out)
+            return write(key, r, out, reads=None if key in _UNCHECKED_OVERLAP else (input, other))
     else:
         op = _generic(fn, key, allowed, needs, from_out)
     op.__name__, op.__qualname__, op.__doc__, op.__module__ = fn.__name__, fn.__qualname__, fn.__doc__, fn.__module__
@@ -306,8 +315,18 @@ def _generic(fn, key, allowed, needs, from_out):
             if first is None:
                 raise
             raise first from e
-        return write(key, r, out, _rule_key(key, args, kwargs))
+        return write(key, r, out, _rule_key(key, args, kwargs), reads=_reads(key, args, kwargs))
     return op
+
+
+def _reads(key, args, kwargs):
+    """The operands an elementwise op (PyTorch's TensorIterator ops, outer through mul) reads, for the overlap
+    checks of its out=; None for other ops, whose out= PyTorch writes unchecked."""
+    from ..tensor import Tensor
+    from .inplace import _POINTWISE
+    if key not in _POINTWISE and key not in _ELEMENTWISE:
+        return None
+    return tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
 
 
 def _rule_key(key, args, kwargs):
@@ -335,9 +354,9 @@ def _add_out_to_signature(op, fn):
                                                                           default=None)] + var_kw)
 
 
-def write(key, r, out, rule=None):
+def write(key, r, out, rule=None, reads=None):
     """Op ``key``'s result ``r`` written into ``out`` with PyTorch's checks (see inplace.write_out), those of
-    RULES[rule] where the overload called has its own."""
+    RULES[rule] where the overload called has its own; ``reads``: an elementwise op's operands (overlap checks)."""
     from ..tensor import Tensor
     check_out_dtype(rule or key, r, out)
     if key in UNDIFFERENTIABLE:
@@ -350,7 +369,7 @@ def write(key, r, out, rule=None):
         return out.copy_(r)
     if key in ANY_DTYPE and isinstance(out, Tensor) and r._data.dtype != out._data.dtype:
         r = Tensor._make(r._data.astype(out._data.dtype))
-    return write_out(name, r, out, warn=key not in QUIET)
+    return write_out(name, r, out, warn=key not in QUIET, reads=reads, recorded=key not in UNRECORDED)
 
 
 def install(namespace, names, prefix=''):

@@ -470,6 +470,29 @@ def _parse(eq, arrays):
     return subs, out
 
 
+def _einsum_dtypes(subs, out, dtypes):
+    """PyTorch's einsum dtypes: (each operand's, the result's). It sums an operand's own labels first (integers
+    and bools then count in int64, as sum does) and folds the operands left to right: a pair that contracts a
+    label goes through bmm (one dtype, no bool), one that does not through mul (promoted). Raises bmm's errors."""
+    from .._dtype import int64, promote_types, scalar_name
+    dts = []
+    for i, (s, d) in enumerate(zip(subs, dtypes)):
+        others = set(out).union(*(t for j, t in enumerate(subs) if j != i))
+        dts.append(int64 if d._cat < 2 and any(c not in others for c in s) else d)
+    cur, labels = dts[0], set(subs[0])
+    for i in range(1, len(subs)):
+        later = set(out).union(*subs[i + 1:])
+        if any(c in subs[i] and c not in later for c in labels):   # a contraction: bmm
+            if cur._cat == 0:
+                raise not_implemented('bmm', cur.np)
+            if cur is not dts[i]:
+                raise RuntimeError(f'expected scalar type {scalar_name(cur)} but found {scalar_name(dts[i])}')
+        else:
+            cur = promote_types(cur, dts[i])
+        labels |= set(subs[i])
+    return dts, cur
+
+
 def _einsum_arr(eq, *arrays):
     return np.einsum(eq, *arrays, optimize=len(arrays) > 2 or None)
 
@@ -535,10 +558,14 @@ def einsum(*args):
         if len(s) != a.ndim:
             raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
                                f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
-    try:
-        r = np.asarray(_einsum_arr(eq, *arrays))
+    dts, dt = _einsum_dtypes(subs, out, [o.dtype for o in operands])
+    try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
+        r = np.asarray(_einsum_arr(eq, *(a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts))))
     except ValueError as e:
         raise RuntimeError(f'einsum(): operands do not broadcast with the subscripts {equation!r}: {e}') from None
+    if r.dtype != dt.np:   # (NumPy promotes as NumPy does: int64 with float32 to float64)
+        from ._util import cast_array
+        r = cast_array(r, dt.np)
     need = tuple(o._requires_grad for o in operands)
     if GRAD.enabled and any(need):
         node = EinsumBackward0(operands)

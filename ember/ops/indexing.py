@@ -55,6 +55,31 @@ def _convert_index(idx, ndim=None):
     return tuple(out) if dots < 2 or ndim is None else _several_ellipses(tuple(out), ndim)
 
 
+def _check_empty_masks(shape, idx):
+    """PyTorch's mask shape check for a mask with no elements, which NumPy lets through whatever the indexed
+    dims (``x[torch.zeros(0, dtype=torch.bool)]`` of a 3-row x is an IndexError in PyTorch, not an empty result);
+    NumPy's own error covers every other mismatch."""
+    if not any(isinstance(i, np.ndarray) and i.dtype == np.bool_ and not i.size for i in idx):
+        return
+    dim, shape = 0, list(shape)   # (PyTorch's message shows the shape with the None dims inserted)
+    rest = len(shape) - sum(j.ndim if isinstance(j, np.ndarray) and j.dtype == np.bool_ else 1
+                            for j in idx if j is not None and j is not Ellipsis)
+    for i in idx:
+        if i is None:
+            shape.insert(dim, 1)
+            dim += 1
+        elif i is Ellipsis:
+            dim += rest
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            for k, n in enumerate(i.shape):
+                if dim + k < len(shape) and n != shape[dim + k]:
+                    raise IndexError(f'The shape of the mask {fmt_shape(i.shape)} at index {k} does not match the '
+                                     f'shape of the indexed tensor {fmt_shape(shape)} at index {dim + k}')
+            dim += i.ndim
+        else:
+            dim += 1
+
+
 def _is_full_slice(i):
     return type(i) is slice and i.start in (None, 0) and i.step in (None, 1)
 
@@ -239,6 +264,8 @@ def getitem(input, index):
         split = None if basic else _selects_first(idx)
         if split is not None:
             return getitem(getitem(input, split[0]), split[1])
+        if not basic:
+            _check_empty_masks(a.shape, idx)
     if basic:
         if not a.ndim and isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             if index:
@@ -353,6 +380,7 @@ def _advanced_only(idx, shape):
 def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
     idx = _convert_index(indices)
+    _check_empty_masks(input._data.shape, idx)
     if _node is IndexPutBackward0 and isinstance(values, Tensor):
         _check_put_dtype(input, idx, values, accumulate)
     a = input._data.copy()
@@ -433,6 +461,7 @@ def setitem(input, index, value, _through_view=False):
     split = _selects_first(idx)
     if split is not None:   # through the view of the selects, as PyTorch writes it
         return setitem(getitem(input, split[0]), split[1], value)
+    _check_empty_masks(input._data.shape, idx)
     if given:
         _check_put_dtype(input, idx, value)
     check_setitem_overlap(input, idx if len(idx) != 1 else idx[0], value, _is_basic(idx))
@@ -461,12 +490,36 @@ def setitem(input, index, value, _through_view=False):
         return
     try:
         from ._util import via_float
-        input._data[idx if len(idx) != 1 else idx[0]] = via_float(value._data, input._data.dtype)
+        target, key = _write_spot(input._data, idx if len(idx) != 1 else idx[0], _is_basic(idx))
+        target[key] = via_float(value._data, input._data.dtype)
     except ValueError:
         raise _mismatch(input._data, idx, value._data) from None
     except IndexError as e:
         raise _index_error(input, idx, e) from None
     input._bump()
+
+
+def _write_spot(a, key, basic):
+    """(array, key) that ``a[key] = v`` writes through: ``(a, key)``, but for a NumPy-read-only expanded tensor
+    a writeable alias of the view a basic index selects when that repeats no element (PyTorch writes it) and
+    PyTorch's overlap error when it does; an advanced index writes an alias of ``a`` itself, as PyTorch's
+    index_put_ does."""
+    if a.flags.writeable:
+        return a, key
+    from .inplace import _OVERLAP, _fill_target, _write_target
+    if not basic:   # (PyTorch's index_put_ takes no overlap check, but warns)
+        if any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
+            warn_user('Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before '
+                      'performing this operation. This also applies to advanced indexing e.g. tensor[indices] = '
+                      'tensor')
+        return _fill_target(a), key
+    view = a[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+    if not view.size:
+        return np.empty_like(view), Ellipsis   # (nothing to write)
+    view = _write_target(view)
+    if not view.flags.writeable:
+        raise RuntimeError(_OVERLAP)
+    return view, Ellipsis
 
 
 def _strip_leading_ones(value):
@@ -689,8 +742,26 @@ def _check_index_dtype(index, op='scatter'):
         raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index')
 
 
+_SCATTER_REDUCE_DEPRECATED = ('The reduce argument of torch.scatter with Tensor src is deprecated and will be removed '
+                              'in a future PyTorch release. Use torch.scatter_reduce instead for more reduction '
+                              'options.')
+ScatterReduceNotImplemented = undifferentiable('NotImplemented', 'derivative for aten::scatter is not implemented',
+                                               'torch::autograd::NotImplemented')
+
+
+def _check_scatter_reduce(reduce, src):
+    """scatter's ``reduce=``: only 'add' and 'multiply' (PyTorch's check; 'sum', 'mean', ... are scatter_reduce's),
+    and with a Tensor src PyTorch's deprecation warning, once."""
+    if reduce not in ('add', 'multiply'):
+        raise RuntimeError('reduce argument must be either add or multiply.')
+    if isinstance(src, Tensor):
+        warn_user(_SCATTER_REDUCE_DEPRECATED, once=True)
+
+
 def _scatter(input, dim, index, src, add, reduce=None):
     _check_index_dtype(index)
+    if reduce is not None:
+        _check_scatter_reduce(reduce, src)
     if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
         raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
     a = input._data.copy()
@@ -714,6 +785,8 @@ def _scatter(input, dim, index, src, add, reduce=None):
         out[tuple(idx)] = s
     st = isinstance(src, Tensor)
     if GRAD.enabled and (input._requires_grad or (st and src._requires_grad)):
+        if reduce is not None:   # PyTorch records scatter with a reduction but has no derivative for it
+            return Tensor._make(a, ScatterReduceNotImplemented((input, src if st else None)))
         name = ScatterAddBackward0 if add else ScatterBackward0 if st else ScatterBackward1
         node = name((input, src if st else None))
         node.dim, node.index, node.reduce_add, node.src_is_tensor = d, index._data, add, st
@@ -1295,6 +1368,9 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     if sorter is not None:
         b = np.take_along_axis(b, sorter._data, -1)
     v = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if b.dtype == np.bool_ and v.dtype == np.bool_:   # (searched in their common dtype, which has no kernel)
+        from ._util import not_implemented
+        raise not_implemented('searchsorted_out_cpu', b.dtype)
     kind = np.int32 if out_int32 else np.int64
     if b.ndim == 1:
         return Tensor._make(np.asarray(_search(b, v, side), dtype=kind))

@@ -52,7 +52,7 @@ def commit(t, r):
             src = r._data
             if src.dtype is _F64 and t._data.dtype is _F16:   # PyTorch's double -> float -> half
                 src = src.astype(np.float32)
-            np.copyto(t._data, src, casting='unsafe')
+            np.copyto(_write_target(t._data), src, casting='unsafe')
     except ValueError:
         raise RuntimeError(_OVERLAP) from None
     if r.grad_fn is not None:
@@ -76,12 +76,14 @@ def _resave(r, t):
                         for e in saved)
 
 
-def write_out(name, r, out, warn=True, same_dtype=None):
+def write_out(name, r, out, warn=True, same_dtype=None, reads=None, recorded=True):
     """PyTorch's ``out=``: ``r``'s values written into ``out`` (resized when its shape differs, with
     PyTorch's warning if it held elements and ``warn``), and ``out`` returned; a tuple result goes into a
     tuple of outs. Refused when the result or ``out`` needs grad under grad mode, and when r's dtype cannot
     be cast to out's (or, for ops that demand it, differs: ``same_dtype`` is then the error message's
-    format, with fields name, res/out (Float), res_l/out_l (float) and res_c/out_c (C++'s long int))."""
+    format, with fields name, res/out (Float), res_l/out_l (float) and res_c/out_c (C++'s long int)).
+    ``reads``: an elementwise op's operands, for PyTorch's overlap checks of an out it does not resize;
+    ``recorded``: False for an op autograd does not record (comparisons), whose out may require grad."""
     if out is None:
         return r
     if isinstance(r, tuple):
@@ -94,7 +96,7 @@ def write_out(name, r, out, warn=True, same_dtype=None):
         return type(r)(*outs) if hasattr(r, '_fields') else type(r)(outs)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if GRAD.enabled and (r._requires_grad or out._requires_grad):
+    if GRAD.enabled and (r._requires_grad or recorded and out._requires_grad):
         raise RuntimeError(_NO_AD.format(name))
     a = r._data
     if same_dtype and a.dtype != out._data.dtype:
@@ -103,6 +105,8 @@ def write_out(name, r, out, warn=True, same_dtype=None):
                                              res_c=cpp_name(r.dtype)))
     if a.dtype != out._data.dtype and not can_cast(FROM_NP[a.dtype], FROM_NP[out._data.dtype]):
         raise RuntimeError(f"result type {_tname(r)} can't be cast to the desired output type {_tname(out)}")
+    if reads is not None:   # (an out that is resized has no input to overlap, but its own overlap is refused)
+        check_overlap(out, reads if out._data.shape == a.shape else ())
     if out._data.shape != a.shape:
         if out._data.size and warn:
             from .._warn import warn_user
@@ -465,12 +469,39 @@ _INPLACE_NODE = {old: _renamed(new) for old, new in (
     ('TBackward0', 'TBackward1'), ('TransposeBackward0', 'TransposeBackward1'))}
 
 
+def _write_target(a):
+    """The array an in-place op writes: ``a``, or where ``a`` is NumPy-read-only only because it was taken from
+    an expanded view (``x.expand(2, 3, 4)[0]``) and repeats no element, a writeable alias of it, as PyTorch
+    writes such a view; an array that repeats elements, or whose memory is read-only, stays as it is."""
+    if a.flags.writeable or not a.size or any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable or not _distinct(a):
+        return a
+    iface = dict(a.__array_interface__, data=(a.__array_interface__['data'][0], False))
+    return np.asarray(_Interface(iface, a)).view(type(a))
+
+
+def _distinct(a):
+    """No two elements of ``a`` share memory: its dims, by stride, each step past all the ones below."""
+    span = a.itemsize
+    for st, n in sorted((abs(st), n) for n, st in zip(a.shape, a.strides) if n != 1):
+        if st < span:
+            return False
+        span = st * (n - 1) + span
+    return True
+
+
 def _fill_target(a):
     """The array a fill writes: an expanded (stride-0) view is NumPy-read-only, but PyTorch's fill_/zero_ write
     its shared elements all the same (they take no overlap check), so such a view is written through a
     writeable alias of the same memory."""
-    if a.flags.writeable or not a.size or 0 not in a.strides:
+    if a.flags.writeable or not a.size:
         return a
+    if 0 not in a.strides:
+        return _write_target(a)
     iface = dict(a.__array_interface__, data=(a.__array_interface__['data'][0], False))
     return np.asarray(_Interface(iface, a)).view(a.dtype)
 

@@ -670,14 +670,14 @@ def _not_implemented(op):
 
 def fmod(input, other, *, out=None):
     """C's fmod: the remainder has the sign of the dividend."""
-    return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out, 'fmod')
+    return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out, 'fmod', reads=(input, other))
 
 
 def remainder(input, other, *, out=None):
     """Python's modulus: the remainder has the sign of the divisor."""
     if not isinstance(input, Tensor):
-        return _out(_remainder_r(input, other), out, 'remainder')
-    return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out, 'remainder')
+        return _out(_remainder_r(input, other), out, 'remainder', reads=(input, other))
+    return _out((_remainder_t if isinstance(other, Tensor) else _remainder_s)(input, other), out, 'remainder', reads=(input, other))
 
 
 
@@ -700,8 +700,8 @@ def add(input, other, *old, alpha=1, out=None):
         return add(input, *_old_overloads.modern('add', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
                    alpha=other, out=out)
     if alpha != 1 or type(alpha) is not int:   # (alpha=1.0 or True: PyTorch checks it against the dtype)
-        return _out(_with_alpha('add', input, other, alpha, 1.0, AddBackward0), out, 'add')
-    return _out(_add(input, other), out, 'add')
+        return _out(_with_alpha('add', input, other, alpha, 1.0, AddBackward0), out, 'add', reads=(input, other))
+    return _out(_add(input, other), out, 'add', reads=(input, other))
 
 
 def sub(input, other, *old, alpha=1, out=None):
@@ -711,8 +711,8 @@ def sub(input, other, *old, alpha=1, out=None):
         return sub(input, *_old_overloads.modern('sub', (other,) + old, {'alpha': alpha} if alpha != 1 else {})[0],
                    alpha=other, out=out)
     if alpha != 1 or type(alpha) is not int:
-        return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub')
-    return _out(_sub(input, other), out, 'sub')
+        return _out(_with_alpha('sub', input, other, alpha, -1.0, SubBackward0), out, 'sub', reads=(input, other))
+    return _out(_sub(input, other), out, 'sub', reads=(input, other))
 
 
 def _add_method(self, other, *old, alpha=1, out=None):
@@ -894,7 +894,7 @@ def _trunc_divide(a, b):
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
-        return _out(_div(input, other), out, 'div')
+        return _out(_div(input, other), out, 'div', reads=(input, other))
     if rounding_mode not in ('trunc', 'floor'):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
@@ -919,8 +919,8 @@ def div(input, other, *, rounding_mode=None, out=None):
         node = DivBackward2((x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None))
         node.shapes = tuple(t.shape if isinstance(t, Tensor) and t._requires_grad else None for t in (x, y))
         node.dtypes = tuple(t._data.dtype if isinstance(t, Tensor) else None for t in (x, y))
-        return _out(Tensor._make(r, node), out, 'div')
-    return _out(Tensor._make(r), out, 'div')
+        return _out(Tensor._make(r, node), out, 'div', reads=(input, other))
+    return _out(Tensor._make(r), out, 'div', reads=(input, other))
 
 
 class DivBackward2(Node):
@@ -939,18 +939,19 @@ multiply = mul
 def _mul_out(input, other, *, out=None):
     """torch.mul / torch.multiply: input * other, written into ``out`` when given (Tensor.mul and ``*``
     skip this wrapper: they take no out=)."""
-    return _out(mul(input, other), out, 'mul')
+    return _out(mul(input, other), out, 'mul', reads=(input, other))
 
 
 _mul_out.__name__ = _mul_out.__qualname__ = 'mul'
 
 
-def _out(t, out, name='op', same_dtype=None):
-    """``t``, or ``out`` holding t's values (PyTorch's out=: see inplace.write_out)."""
+def _out(t, out, name='op', same_dtype=None, reads=None):
+    """``t``, or ``out`` holding t's values (PyTorch's out=: see inplace.write_out; ``reads``: the operands,
+    for the overlap checks)."""
     if out is None:
         return t
     from .inplace import write_out
-    return write_out(name, t, out, same_dtype=same_dtype)
+    return write_out(name, t, out, same_dtype=same_dtype, reads=reads)
 
 
 def _zero_grad(g, *_):
@@ -2226,8 +2227,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if GRAD.enabled and input._requires_grad:
         node = NanToNumBackward0((input,))
         node.save(input)
-        return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE)
-    return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE)
+        return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
+    return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
 
 
 _NTN_DTYPE = 'nan_to_num: dtype of out: {out} should be same as input: {res}'
