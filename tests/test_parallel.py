@@ -501,6 +501,30 @@ def test_split_gelu_is_bit_identical_and_matches_torch(split):
     _check_unary_both_regimes(lambda lib, t: lib.nn.functional.gelu(t), x, g)
 
 
+@pytest.mark.parametrize('shape,ns,block', [((12, 64, 128), (128,), 384), ((50, 7, 9), (7, 9), 32), ((70, 5), (5,), 48),
+                                            ((33, 20), (20,), None), ((40, 5), (5,), None)], ids=str)
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('affine', [True, False])
+def test_split_layer_norm_rows_are_bit_identical_and_match_torch(split, monkeypatch, shape, ns, block, dtype, affine):
+    """layer_norm's rows by blocks on the pool (_norm._ln_split): output and the three gradients equal one thread's
+    (the rows whole) bit for bit, and PyTorch's to rounding; the weight's and bias's gradients are summed whole."""
+    from ember.nn.functional import _norm
+    monkeypatch.setattr(_norm, '_LN_SPLIT_FROM', 0)
+    rng = np.random.default_rng(len(shape) + len(ns))
+    x0, g0 = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    w0, b0 = rng.standard_normal(ns).astype(dtype), rng.standard_normal(ns).astype(dtype)
+    rows = x0.reshape(-1, math.prod(ns))
+    assert _norm._ln_split(rows) == block     # blocks of whole 16-row runs, none of fewer than 16 rows
+
+    def run(lib):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = lib.nn.functional.layer_norm(x, ns, w, b) if affine else lib.nn.functional.layer_norm(x, ns)
+        y.backward(lib.tensor(g0))
+        return [a.detach().numpy() for a in ((y, x.grad, w.grad, b.grad) if affine else (y, x.grad))]
+    for a, c in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize('per_block', [False, True])
 def test_lstm_layer_at_two_threads_matches_torch(split, monkeypatch, per_block):
     """The LSTM layer's time loop runs whole (rnn._SPLIT_BATCH off), or with it on per batch block on the pool's
