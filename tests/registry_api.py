@@ -922,6 +922,9 @@ SUBMODULES = {
                        'increment_version', 'region_activation_memory_budget',
                        'set_warn_on_accumulate_grad_stream_mismatch', 'set_override_stale_capture_stream'),
     'autograd.variable': ('VariableMeta', 'Variable'),
+    'utils.checkpoint': ('checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction',
+                         'check_backward_validity', 'detach_variable', 'noop_context_fn', 'set_checkpoint_early_stop',
+                         'set_checkpoint_debug_enabled', 'DefaultDeviceType', 'get_device_states', 'set_device_states'),
     'amp': ('autocast', 'custom_bwd', 'custom_fwd', 'is_autocast_available', 'GradScaler'),
     'autograd': ('Variable', 'Function', 'backward', 'grad_mode', 'NestedIOFunction', 'detect_anomaly', 'enable_grad',
                  'grad', 'gradcheck', 'gradgradcheck', 'inference_mode', 'no_grad', 'set_detect_anomaly',
@@ -988,6 +991,17 @@ def _stateless_call(lib):
             lin, {'weight': lib.tensor([[1.0, 2.0], [3.0, 4.0]]), 'bias': lib.tensor([0.5, -1.0])},
             (lib.tensor([[1.0, -1.0]]),))
     return [out, [x.category.__name__ for x in w], lin.weight.shape]
+
+
+def _device_states(lib):
+    """get_device_states/set_device_states as reversible layers call them on CPU tensors (nested, with
+    non-tensors and a meta tensor): no device ids or states; restoring none, or any on 'meta', does nothing."""
+    cp = lib.utils.checkpoint
+    got = cp.get_device_states(lib.ones(2), [lib.zeros(1, dtype=lib.int64), {'k': lib.ones(1)}], 3, None)
+    meta = cp.get_device_states(lib.ones(2, device='meta'))
+    cp.set_device_states([], [])
+    cp.set_device_states([0], [lib.ones(1)], device_type='meta')
+    return [got, meta, cp.DefaultDeviceType.get_device_type(), cp.DefaultDeviceType._default_device_type]
 
 
 def _sub(path, extra=(), gaps=None):
@@ -1116,10 +1130,15 @@ SUBS += [
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
          ),
+    _sub('utils.checkpoint', [Case('device states', _device_states),
+                              Case('set_device_states without a device module', lambda lib: (
+                                  lib.utils.checkpoint.set_device_states([0], [lib.ones(1)], device_type='cpu')),
+                                   error=True)]),
     Call('', 'cuda', [Case('no CUDA', lambda lib: [lib.cuda.is_available(), lib.cuda.device_count(),
                                                    lib.cuda.is_initialized(), lib.cuda.is_bf16_supported()]
                            if hasattr(lib.cuda, 'is_bf16_supported') else
                            [lib.cuda.is_available(), lib.cuda.device_count(), lib.cuda.is_initialized()]),
+                      Case('_initialized flag', lambda lib: lib.cuda._initialized),
                       Case('current_device', lambda lib: lib.cuda.current_device(), error=True)]),
 ]
 

@@ -11,6 +11,9 @@ globals().update(CUDA_LEGACY)
 # ``torch.cuda.amp`` is imported on first use (it is not needed to answer ``is_available``).
 __getattr__ = functools.partial(aliasing.module_getattr, __name__)
 
+# PyTorch's module flag, read by reversible-layer code (RevTorch, performer/reformer) before saving GPU states
+_initialized = False
+
 _NO_CUDA = 'Torch not compiled with CUDA enabled (ember computes on the CPU only)'
 
 
@@ -19,7 +22,7 @@ def is_available():
 
 
 def is_initialized():
-    return False
+    return _initialized
 
 
 def device_count():

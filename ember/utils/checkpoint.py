@@ -22,7 +22,8 @@ from ..autograd.graph import _raise_modified, saved_tensors_hooks
 from ..tensor import Tensor
 
 __all__ = ['checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction', 'check_backward_validity',
-           'detach_variable', 'noop_context_fn', 'set_checkpoint_early_stop', 'set_checkpoint_debug_enabled']
+           'detach_variable', 'noop_context_fn', 'set_checkpoint_early_stop', 'set_checkpoint_debug_enabled',
+           'DefaultDeviceType', 'get_device_states', 'set_device_states']
 
 _DETERMINISM_CHECKS = ('default', 'none')
 _UNSET = ('torch.utils.checkpoint{}: the use_reentrant parameter should be passed explicitly. {}'
@@ -292,3 +293,57 @@ def set_checkpoint_debug_enabled(enabled):
     """PyTorch's switch for checkpoint's debug traces on recomputation mismatches: ember's errors carry no
     operator traces, so the switch changes nothing."""
     yield
+
+
+class DefaultDeviceType:
+    """The device type whose random states checkpointing saves when no tensor argument names one: the current
+    accelerator's, else 'cpu' (ember has no accelerator, so 'cpu' until ``set_device_type``)."""
+
+    _default_device_type = None
+
+    @staticmethod
+    def set_device_type(device='cuda'):
+        """Make ``device`` the default device type for checkpointing."""
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type():
+        """The default device type for checkpointing (set on first use when unset)."""
+        if not DefaultDeviceType._default_device_type:
+            DefaultDeviceType._default_device_type = 'cpu'
+        return DefaultDeviceType._default_device_type
+
+
+def _device_module(device_type):
+    """The module holding ``device_type``'s random state functions (``torch.cuda`` for 'cuda')."""
+    import ember
+    return getattr(ember, device_type)
+
+
+def get_device_states(*args):
+    """The ids of the accelerator devices the tensors in ``args`` (nested containers included) live on and
+    each device's random state, as reversible layers save them; CPU and meta tensors add nothing."""
+    from ._pytree import tree_flatten
+    leaves = [a for a in tree_flatten(args)[0] if isinstance(a, Tensor)]
+    accelerated = [t for t in leaves if t.device.type not in ('cpu', 'meta')]
+    ids = [t.get_device() for t in accelerated]
+    states = []
+    if ids:
+        module = _device_module(accelerated[0].device.type)
+        for i in ids:
+            with module.device(i):
+                states.append(module.get_rng_state())
+    return ids, states
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Restore the random ``states`` of ``devices`` (ids of ``device_type``, by default
+    ``DefaultDeviceType.get_device_type()``), as saved by ``get_device_states``."""
+    if device_type is None:
+        device_type = DefaultDeviceType.get_device_type()
+    if device_type == 'meta':
+        return
+    module = _device_module(device_type)
+    for device, state in zip(devices, states):
+        with module.device(device):
+            module.set_rng_state(state)
