@@ -19,6 +19,12 @@ def _has_torch_function_variadic(*args):
     return _has_torch_function(args)
 
 
+def _get_tracing_state():
+    """The active ``torch.jit.trace`` state, None outside one: ember never traces (torchvision's ``_is_tracing``
+    and DETR's ``nested_tensor_from_tensor_list`` ask)."""
+    return None
+
+
 def __getattr__(name):
     """``_LinAlgError`` from ember's linear algebra (loaded on first use); any other name is one ember lacks."""
     if name == '_LinAlgError':

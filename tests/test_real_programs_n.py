@@ -2,12 +2,14 @@
 defect: lucidrains/performer-pytorch's reversible layers (performer_pytorch/reversible.py, RevTorch's pattern:
 ``torch.cuda._initialized`` and ``torch.utils.checkpoint.get_device_states`` around a custom Function whose
 backward reruns each block with the forward's random state). Each runs with the same seed on both libraries and
-is compared value for value."""
+is compared value for value. facebookresearch/detr: ``torchvision.models._utils`` (IntermediateLayerGetter) and
+``torchvision._is_tracing`` under the alias."""
 import pytest
 import torch
 
 import ember
-from helpers import assert_same
+from ember import aliasing
+from helpers import assert_same, import_torchvision
 
 
 # -- performer-pytorch: reversible blocks ----------------------------------------------------------------------
@@ -115,3 +117,71 @@ def test_performer_reversible_sequence(p):
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want)):
         assert_same(g, w, 1e-5, 1e-4, f'result {i}')
+
+
+# -- facebookresearch/detr: the backbone through torchvision's private helpers -----------------------------------
+_DETR = '''
+import torch, torchvision
+import torch.nn.functional as F
+from torchvision.models._utils import IntermediateLayerGetter
+
+
+class FrozenBatchNorm2d(torch.nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        for name, fill in (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 1)):
+            self.register_buffer(name, torch.full((n,), float(fill)))
+
+    def forward(self, x):
+        scale = self.weight.reshape(1, -1, 1, 1) * (self.running_var.reshape(1, -1, 1, 1) + 1e-5).rsqrt()
+        return x * scale + (self.bias.reshape(1, -1, 1, 1) - self.running_mean.reshape(1, -1, 1, 1) * scale)
+
+
+def nested_tensor_from_tensor_list(tensor_list):
+    assert not torchvision._is_tracing()
+    c = max(t.shape[0] for t in tensor_list)
+    h, w = max(t.shape[1] for t in tensor_list), max(t.shape[2] for t in tensor_list)
+    tensor = torch.zeros([len(tensor_list), c, h, w])
+    mask = torch.ones((len(tensor_list), h, w), dtype=torch.bool)
+    for img, pad_img, m in zip(tensor_list, tensor, mask):
+        pad_img[: img.shape[0], : img.shape[1], : img.shape[2]].copy_(img)
+        m[: img.shape[1], :img.shape[2]] = False
+    return tensor, mask
+
+
+def backbone():
+    net = torchvision.models.resnet18(replace_stride_with_dilation=[False, False, False],
+                                      norm_layer=FrozenBatchNorm2d)
+    return IntermediateLayerGetter(net, return_layers={"layer2": "0", "layer4": "1"})
+
+
+def features(body, tensor_list):
+    tensors, m = nested_tensor_from_tensor_list(tensor_list)
+    out = {}
+    for name, x in body(tensors).items():
+        out[name] = (x, F.interpolate(m[None].float(), size=x.shape[-2:]).to(torch.bool)[0])
+    return out, torchvision._is_tracing(), torch._C._get_tracing_state()
+'''
+
+
+def test_detr_backbone_through_torchvision_private_helpers():
+    """DETR's models/backbone.py imports ``torchvision.models._utils.IntermediateLayerGetter`` and its
+    util/misc.py asks ``torchvision._is_tracing()``: under the alias both resolve to ember's, and the backbone
+    (PyTorch's weights loaded) returns PyTorch's feature maps and padding masks."""
+    import_torchvision()
+    ns_t, ns_e = {}, {}
+    exec(_DETR, ns_t)
+    with aliasing.as_torch():
+        exec(_DETR, ns_e)
+    torch.manual_seed(0)
+    body_t, body_e = ns_t['backbone'](), ns_e['backbone']()
+    body_e.load_state_dict({k: ember.from_numpy(v.numpy().copy()) for k, v in body_t.state_dict().items()})
+    imgs = [torch.randn(3, 40, 32), torch.randn(3, 32, 36)]
+    want = ns_t['features'](body_t, imgs)
+    got = ns_e['features'](body_e, [ember.from_numpy(x.numpy().copy()) for x in imgs])
+    assert got[1:] == want[1:] == (None, None)
+    assert list(got[0]) == list(want[0]) == ['0', '1']
+    assert repr(body_e) == repr(body_t)
+    for k in want[0]:
+        for g, w in zip(got[0][k], want[0][k]):
+            assert_same(g, w, 1e-4, 1e-4, k)
