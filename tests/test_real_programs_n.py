@@ -3,7 +3,7 @@ defect: lucidrains/performer-pytorch's reversible layers (performer_pytorch/reve
 ``torch.cuda._initialized`` and ``torch.utils.checkpoint.get_device_states`` around a custom Function whose
 backward reruns each block with the forward's random state). Each runs with the same seed on both libraries and
 is compared value for value. facebookresearch/detr: ``torchvision.models._utils`` (IntermediateLayerGetter) and
-``torchvision._is_tracing`` under the alias."""
+``torchvision._is_tracing`` under the alias, ``torchvision.ops.misc.interpolate`` in its mask losses."""
 import pytest
 import torch
 
@@ -161,6 +161,18 @@ def features(body, tensor_list):
     for name, x in body(tensors).items():
         out[name] = (x, F.interpolate(m[None].float(), size=x.shape[-2:]).to(torch.bool)[0])
     return out, torchvision._is_tracing(), torch._C._get_tracing_state()
+
+
+def mask_losses(src_masks, target_masks):
+    src = torchvision.ops.misc.interpolate(src_masks[:, None], size=target_masks.shape[-2:], mode="bilinear",
+                                           align_corners=False)[:, 0].flatten(1)
+    target = target_masks.flatten(1).to(src)
+    prob = src.sigmoid()
+    ce = F.binary_cross_entropy_with_logits(src, target, reduction="none")
+    p_t = prob * target + (1 - prob) * (1 - target)
+    focal = (0.25 * target + 0.75 * (1 - target)) * ce * ((1 - p_t) ** 2)
+    dice = 1 - (2 * (prob * target).sum(1) + 1) / (prob.sum(-1) + target.sum(-1) + 1)
+    return focal.mean(1).sum() / 2, dice.sum() / 2
 '''
 
 
@@ -185,3 +197,24 @@ def test_detr_backbone_through_torchvision_private_helpers():
     for k in want[0]:
         for g, w in zip(got[0][k], want[0][k]):
             assert_same(g, w, 1e-4, 1e-4, k)
+
+
+def test_detr_mask_losses_through_torchvision_ops_misc_interpolate():
+    """DETR's segmentation loss upsamples mask logits with ``torchvision.ops.misc.interpolate`` (PyTorch's
+    ``F.interpolate`` under torchvision's old name) before its focal and dice losses: values and gradients."""
+    import_torchvision()
+    ns_t, ns_e = {}, {}
+    exec(_DETR, ns_t)
+    with aliasing.as_torch():
+        exec(_DETR, ns_e)
+    assert ember.vision.ops.misc.interpolate is ember.nn.functional.interpolate
+    got, want = [], []
+    for T, ns, out in ((torch, ns_t, want), (ember, ns_e, got)):
+        T.manual_seed(0)
+        src = T.randn(3, 5, 6, requires_grad=True)
+        target = T.rand(3, 10, 12) > 0.5
+        focal, dice = ns['mask_losses'](src, target)
+        (focal + dice).backward()
+        out += [focal, dice, src.grad]
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert_same(g, w, 1e-5, 1e-4, f'result {i}')

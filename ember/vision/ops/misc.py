@@ -8,6 +8,9 @@ from ember import nn
 __all__ = ['ConvNormActivation', 'Conv2dNormActivation', 'Conv3dNormActivation', 'FrozenBatchNorm2d',
            'SqueezeExcitation', 'MLP', 'Permute']
 
+# torchvision keeps the name from when F.interpolate refused empty batches; DETR's util/misc.py still calls it
+interpolate = nn.functional.interpolate
+
 
 class ConvNormActivation(nn.Sequential):
     """``conv_layer`` (padded to keep the size at stride 1), then ``norm_layer`` and ``activation_layer``; the
