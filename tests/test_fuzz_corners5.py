@@ -255,6 +255,25 @@ def test_index_error_names_the_second_index_tensor():
     run(_ix((lambda L: L.tensor([0, 1]), slice(None), lambda L: L.tensor([0, 5])), shape=(2, 3, 4)), message=True)
 
 
+# index tensors whose shapes do not broadcast: PyTorch lists them (masks as their nonzero counts), read or write;
+# makemore part 2's prob[torch.arange(32), Y] with Y of the whole dataset
+@pytest.mark.parametrize('index', [
+    (lambda L: L.arange(3), lambda L: L.arange(4)),
+    (lambda L: L.zeros(2, 3, dtype=L.long), lambda L: L.zeros(4, dtype=L.long)),
+    (slice(None), lambda L: L.arange(3), lambda L: L.arange(2)),
+    (lambda L: L.tensor([True, False, True, True, False]), lambda L: L.arange(2)),
+    (lambda L: L.arange(2), lambda L: L.zeros(3, 1, dtype=L.long), lambda L: L.arange(4)),
+    ([0, 1], [0, 1, 2]),
+])
+@pytest.mark.parametrize('write', [False, True])
+def test_index_shapes_that_do_not_broadcast(index, write):
+    run(_ix(index, write, shape=(5, 6, 7)), message=True)
+
+
+def test_index_put_shapes_that_do_not_broadcast():
+    run(lambda L: L.zeros(5, 6).index_put_((L.arange(2), L.arange(3)), L.tensor(1.)), message=True)
+
+
 @pytest.mark.parametrize('shape,index', [((), (lambda L: L.tensor([0]),)), ((2, 3), (lambda L: L.tensor([0, 7]),)),
                                          ((2, 3), (lambda L: L.tensor([True, False, True]),))])
 def test_index_put_error_message(shape, index):

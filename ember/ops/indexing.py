@@ -542,12 +542,15 @@ def _index_error(input, idx, e):
 _NP_BOUNDS = re.compile(r'index (-?\d+) is out of bounds for axis (\d+) with size (\d+)')
 _NP_TOO_MANY = re.compile(r'too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed')
 _NP_MASK = re.compile(r'boolean index did not match indexed array along (?:axis|dimension) (\d+)')
+_NP_BROADCAST = re.compile(r'shape mismatch: indexing arrays could not be broadcast together with shapes '
+                           r'((?:\([\d,]*\) ?)+)')
 
 
 def _numpy_index_error(shape, idx, e, got=False):
     """NumPy's IndexError ``e`` for ``a[idx]`` (``a`` of ``shape``) in PyTorch's words: an index out of bounds
     names the advanced index's position among the index tensors, too many indices the dimension (and, for
-    ``index_put_``, ``got``: how many), a mask the shapes; other texts keep NumPy's, with the shape."""
+    ``index_put_``, ``got``: how many), a mask the shapes, index tensors that do not broadcast their shapes;
+    other texts keep NumPy's, with the shape."""
     msg = str(e)
     m = _NP_BOUNDS.match(msg)
     if m:
@@ -576,6 +579,11 @@ def _numpy_index_error(shape, idx, e, got=False):
                 return IndexError(f'The shape of the mask {fmt_shape(i.shape)} at index {axis - dim} does not match '
                                   f'the shape of the indexed tensor {fmt_shape(shape)} at index {axis}')
             dim += 0 if i is None else i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+    m = _NP_BROADCAST.match(msg)
+    if m:       # makemore's prob[torch.arange(32), Y] with Y of every example: PyTorch's list of the index shapes
+        dims = re.findall(r'\(([\d,]*)\)', m[1])
+        shapes = ', '.join('[' + ', '.join(d for d in t.split(',') if d) + ']' for t in dims)
+        return IndexError(f'shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}')
     return IndexError(f'{e} (indexing a tensor of shape {fmt_shape(shape)})')
 
 
