@@ -20,7 +20,14 @@ __all__ = ['xp', 'gemm', 'gemm_later', 'gemm_narrow', 'gemm_pair', 'col_sums', '
            'set_blas_threads', 'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand',
            'small_kernels', 'transposed']
 
-BIG_GEMM = 1 << 23      # multiply-adds above which a product is worth splitting across threads
+# multiply-adds from which a product is worth splitting across threads. A product cut on ember's pool pays the
+# hand-over and a second core that sat idle since the last one (its half ran 10-30% slower than the caller's in the
+# MLP step, a bare product's halves 14% slower after 10 ms of idle): MLP batch 64's 12.8M products (64, 784) @
+# (784, 256) and (256, 64) @ (64, 784), one thread 338 and 259 us, took 246 and 335 on the pool in a microbenchmark
+# (min of 40), and its 2-thread step, in-process interleaved at real-time priority, min/median of 30 x 10 steps,
+# went 1.60/1.63 -> 1.17/1.19 ms from 2^23 to 2^24 (MLP 512, LeNet, GPT, DCGAN, MNIST, ResNet-18 unchanged within
+# noise). One thread is untouched, and so are the values (a cut product equals one thread's).
+BIG_GEMM = 1 << 24
 
 
 def _quiet_float_warnings():
@@ -399,8 +406,10 @@ def gemm_later(pairs):
 
 # multiply-adds from which each of gemm_pair's products goes side by side: at 2 threads, min of 300 interleaved with
 # 0.5 ms between (us), a linear layer's two backward products at (768, 64, 43) 91 -> 81, (512, 64, 64) 80 -> 67,
-# GPT's lm_head (768, 128, 65) 237 -> 159
-_PAIR_MACS = 1 << 21
+# GPT's lm_head (768, 128, 65) 237 -> 159. From 2^21 to 2^22 MLP batch 64's second layer's pair ((64, 128) @
+# (128, 256) and (128, 64) @ (64, 256), 2.1M each, ~45 us on one thread) stays in line: its 2-thread step, min/median
+# of 30 x 10 interleaved (with BIG_GEMM 2^24), 1.17/1.19 -> 1.11/1.13 ms
+_PAIR_MACS = 1 << 22
 
 
 def _pairs(a, b):

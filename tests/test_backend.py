@@ -46,8 +46,9 @@ def test_gemm_threads_follow_multiply_adds(monkeypatch):
     monkeypatch.setattr(backend.BLAS, 'pinned', 0)
     # the pool's split of large products (taken with a thread count an earlier test left) is not under test here
     monkeypatch.setattr(_parallel, 'product', lambda a, b, bias=None: None)
-    cases = [((512, 1024), (1024,), 1), ((4096, 2048), (2048,), 2), ((256, 256), (256, 256), 2),
-             ((65, 65), (65, 65), 1), ((2048,), (2048, 4096), 2), ((1024,), (1024, 1024), 1),
+    cases = [((512, 1024), (1024,), 1), ((4096, 4096), (4096,), 2), ((4096, 2048), (2048,), 1),
+             ((256, 256), (256, 256), 2), ((256, 256), (256, 255), 1),
+             ((65, 65), (65, 65), 1), ((2048,), (2048, 8192), 2), ((1024,), (1024, 1024), 1),
              ((64, 64), (8, 64, 1024), 2), ((64, 64), (2, 64, 512), 1), ((64, 64), (0, 64, 512), 1),
              ((64, 64), (64, 64), None), ((4, 400), (400, 120), None), ((95, 95), (95,), None),
              ((95,), (95, 95), None), ((96, 96), (96,), 1), ((3, 95, 95), (95,), None), ((5,), (5,), None)]

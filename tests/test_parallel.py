@@ -1004,7 +1004,8 @@ def test_mid_size_square_products_run_on_openblas_threads(split, monkeypatch):
         return 'pool' if seen else 'openblas'
     assert route((256, 256), (256, 256)) == 'openblas'
     assert route((256, 300), (300, 256)) == 'openblas'
-    assert route((256, 256), (256, 128)) == 'pool'            # a side below 256 (an MLP's, GPT's widths)
+    assert route((256, 512), (512, 128)) == 'pool'            # a side below 256 (an MLP's, GPT's widths)
+    assert route((256, 256), (256, 128)) == 'openblas'        # under BIG_GEMM: one OpenBLAS thread, no pool
     assert route((512, 512), (512, 512)) == 'pool'            # 2**27 multiply-adds
     assert route((2, 256, 256), (2, 256, 256)) == 'pool'      # a stack
 

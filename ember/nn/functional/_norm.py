@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import _bf16, _dtype, _layout, _parallel, func as _func, ops
-from ...backend import BIG_GEMM, col_sums, gemm
+from ...backend import col_sums, gemm
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
@@ -70,20 +70,24 @@ def _channel_sums(a, b, C):
 
 def _row_sums(rows):
     """Row sums of the 2-D float32/64 ``rows``, in their dtype: one matrix-vector product on gemm's policy (one
-    OpenBLAS thread below BIG_GEMM) for rows shorter than _LONG_ROW, else einsum's, faster there (min of 100, us,
+    OpenBLAS thread below _GEMM_SIZE) for rows shorter than _LONG_ROW, else einsum's, faster there (min of 100, us,
     float32: (768, 128) 5.1 against 7.0, (512, 1024) 21.8 against 21.4, (64, 8192) 24.6 against 21.1). A plain
     ``rows @ ones`` ran on OpenBLAS's own thread count whatever set_num_threads said: (64, 65536) took 6.5 ms
     there on the loaded machine, 0.2 ms on one thread."""
     n = rows.shape[1]
-    if n >= _LONG_ROW or rows.size >= BIG_GEMM:
+    if n >= _LONG_ROW or rows.size >= _GEMM_SIZE:
         return np.einsum('ij->i', rows)
     return gemm(rows, np.ones(n, rows.dtype))
 
 
 _LONG_ROW = 1024
+# values in an array from which its row and plane sums are einsum's, not matrix-vector products: backend.BIG_GEMM's
+# value when these were measured (products below it run on one thread, so the sums do not depend on the thread
+# count); kept when that rose to 2^24, so that the sums of arrays in between keep their values
+_GEMM_SIZE = 1 << 23
 
 
-# Planes of at most _SHORT_PLANE values (in arrays of fewer than backend.BIG_GEMM, whose products gemm runs on one
+# Planes of at most _SHORT_PLANE values (in arrays of fewer than _GEMM_SIZE, whose products gemm runs on one
 # thread, so the values do not depend on the thread count) take their sums as matrix-vector products: einsum's
 # per-row loop costs more than the row's work there. Float32, one thread, min of 200 (us), at 4x4 and 8x8: plane
 # sums of g (_channel_sums) 13.9 -> 8.0, 10.8 -> 6.6; their dots (a product pass, then the sums) 20.2 -> 13.7,
@@ -96,7 +100,7 @@ _SHORT_PLANE = 16
 
 def _short(a, hw):
     """Whether planes of ``hw`` values of array ``a`` take their sums as matrix-vector products (see _SHORT_PLANE)."""
-    return hw <= _SHORT_PLANE and 0 < a.size < BIG_GEMM
+    return hw <= _SHORT_PLANE and 0 < a.size < _GEMM_SIZE
 
 
 def _totals64(a, C, square=False):
