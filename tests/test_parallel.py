@@ -295,6 +295,32 @@ def test_split_max_pool_is_bit_identical_and_matches_torch(split, monkeypatch, k
     np.testing.assert_allclose(got[2], want[2], rtol=1e-6, atol=1e-7)   # overlaps add in another order
 
 
+def test_tiling_max_pool_goes_by_tiles_piece_by_piece(split, monkeypatch):
+    """A 2x2 max pool larger than a piece of planes (MNIST's) takes the window-major tiles piece by piece, a piece
+    whose max has a NaN the running max: values, indices and the gradient (-0. as +0.) bit for bit one thread's
+    and PyTorch's."""
+    monkeypatch.setattr(_pool, '_PIECE_BYTES', 700)     # pieces of two 8x9 planes
+    tiled, general, scatters = [], [], []
+    for name, seen in (('_tiled_max', tiled), ('_max_pool_block', general), ('_tiled_scatter', scatters)):
+        fn = getattr(_pool, name)
+        monkeypatch.setattr(_pool, name, lambda x, *a, fn=fn, seen=seen: seen.append(x.shape[0]) or fn(x, *a))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4, 8, 9)).astype(np.float32)
+    x[2, 3, 5, 6] = np.nan             # the last piece's max has a NaN
+    g = rng.standard_normal((3, 4, 4, 4)).astype(np.float32)
+    g[0, 0, :2] = -0.0
+
+    def run(lib):
+        xs = lib.tensor(x, requires_grad=True)
+        y, i = lib.nn.functional.max_pool2d(xs, 2, return_indices=True)
+        y.backward(lib.tensor(g))
+        return [y.detach().numpy().view(np.uint8), i.numpy(), xs.grad.numpy().view(np.uint8)]
+    for a, t in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_array_equal(a, t)
+    assert tiled == [2] * 6 + [12] and general == [2, 12]    # two threads: 6 pieces of 2 planes; one: 12 at once
+    assert scatters == [2] * 6 + [12]
+
+
 @pytest.mark.parametrize('make', [
     lambda ps: ember.optim.Adadelta(ps, lr=1.0, weight_decay=0.1),
     lambda ps: ember.optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), amsgrad=True),
