@@ -538,3 +538,25 @@ def test_poisson_of_integer_rates_is_refused_like_torch(dtype):
             lib.distributions.Poisson(lib.tensor([4])).sample()
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize('p', [0.0, 1.0, 0.5, 0.3, 1 / 3, 2.0 ** -53, 3 * 2.0 ** -53, 1 - 2.0 ** -53, 0.9999999])
+def test_bernoulli_and_dropout_compare_the_words_as_the_uniforms(p):
+    """bernoulli_(p) and dropout's mask compare each draw's 53-bit word with ceil(p * 2^53) instead of its double
+    uniform with p: the same draws as u < p, words on both sides of the threshold included, and PyTorch's values."""
+    from ember.ops import _distributions
+    gen = ember.default_generator
+    threshold = int(np.ceil(p * 2.0 ** 53))
+    words = np.array([max(threshold - 1, 0), threshold, min(threshold + 1, 2 ** 53 - 1)], np.uint64)
+    assert list(words.astype(np.float64) * 2.0 ** -53 < p) == list(words < np.uint64(threshold))
+    ember.manual_seed(9)
+    want = _distributions.unit_uniform(gen, 5000, np.float64) < p
+    ember.manual_seed(9)
+    np.testing.assert_array_equal(_distributions.below(gen, 5000, p), want)
+    for lib in (ember, torch):
+        lib.manual_seed(9)
+        got = [lib.empty(3000).bernoulli_(p).numpy(), lib.nn.functional.dropout(lib.ones(7, 300), min(p, 0.99)).numpy()]
+        if lib is ember:
+            mine = got
+    for a, b in zip(mine, got):
+        np.testing.assert_array_equal(a, b)

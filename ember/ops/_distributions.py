@@ -93,6 +93,16 @@ def unit_uniform(gen, n, nd):
     return u
 
 
+def below(gen, n, q):
+    """``unit_uniform(gen, n, float64) < q`` for 0 <= q <= 1 (PyTorch's bernoulli_ with a scalar probability,
+    dropout's mask) as a bool array, compared on the words: u = w * 2^-53 (w the low 53 bits of a word, exact in a
+    double) is below q exactly when w < ceil(q * 2^53) (q * 2^53 is exact), so the words are not made doubles and
+    scaled (two passes of 8 bytes a draw). MNIST's (64, 64, 12, 12) dropout mask, min of 60: 4.34 -> 4.03 ms."""
+    w = gen._words64(n)
+    np.bitwise_and(w, _LOW53, w)
+    return np.less(w, np.uint64(math.ceil(q * 2.0 ** 53)))
+
+
 # 0-d array constants: a Python scalar operand costs a small draw's ufunc call ~0.3 us more (_boxmuller.py)
 _LOW53, _TWO_POW_M53 = np.array((1 << 53) - 1, np.uint64), np.array(2.0 ** -53)
 _LOW24, _TWO_POW_M24 = np.array(0xFFFFFF, np.uint32), np.array(2.0 ** -24, _F32)

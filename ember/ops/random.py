@@ -853,8 +853,7 @@ def bernoulli_(t, p=0.5, *, generator=None):
         return t
     if not 0 <= p <= 1:
         raise RuntimeError(f'bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}')
-    u = D.unit_uniform(g, t._data.size, np.float64)
-    return _fill(t, u < p, 'BernoulliBackward0')
+    return _fill(t, D.below(g, t._data.size, p), 'BernoulliBackward0')
 
 
 def _exponential(g, n, lambd, nd=np.dtype(np.float64)):

@@ -33,10 +33,10 @@ def _check_p(p):
 def _noise(shape, p, dtype, order=None):
     """PyTorch's noise: ``empty(shape).bernoulli_(1 - p)`` (one double uniform per element, u < 1 - p), drawn
     along the axes in ``order`` (outermost first; default: row-major)."""
-    u = D.unit_uniform(default_generator, math.prod(shape), np.float64)
+    kept = D.below(default_generator, math.prod(shape), 1.0 - p)
     if order is None:
-        return (u < 1.0 - p).astype(dtype).reshape(shape)
-    drawn = (u < 1.0 - p).astype(dtype).reshape([shape[d] for d in order])
+        return kept.astype(dtype).reshape(shape)
+    drawn = kept.astype(dtype).reshape([shape[d] for d in order])
     return drawn.transpose(np.argsort(order))
 
 
