@@ -80,6 +80,33 @@ def test_gemm_writes_into_out(threads):
         ember.set_num_threads(before)
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_gemm_bias_taken_in_by_the_product_is_the_product_plus_the_bias(monkeypatch, dtype):
+    """gemm(bias=) on one thread fills C with the bias and runs ?gemm with beta = 1 (_with_bias): the same values as
+    the product on the same route then the add, bit for bit, for weights as they are and as transposed views
+    (F.linear's w.T), into a strided ``out`` too; inner dimensions past _BIAS_IN_GEMM_K, single rows, other bias
+    shapes and operands sharing memory go the separate way, with the same values. Small products are let in here
+    (_BIAS_IN_GEMM_MIN)."""
+    rng = np.random.default_rng(5)
+    fused = backend._gemm_routine(np.dtype(dtype)) is not None
+    monkeypatch.setattr(backend, '_BIAS_IN_GEMM_MIN', 0)
+    for m, k, n in ((768, 128, 384), (64, 256, 65), (7, 3, 2), (300, 257, 40), (1, 16, 8), (9, 16, 1)):
+        a = (rng.standard_normal((m, k)) * 30).astype(dtype)
+        w, bias = rng.standard_normal((n, k)).astype(dtype), (rng.standard_normal(n) * 5).astype(dtype)
+        for b in (w.T, np.ascontiguousarray(w.T)):
+            want = backend.gemm(a, b)     # the product on the same route, then the bias added apart, as before
+            want += bias
+            used = backend._with_bias(a, b, bias)
+            assert (used is not None) == (fused and k <= backend._BIAS_IN_GEMM_K and m > 1 and n > 1)
+            assert np.array_equal(backend.gemm(a, b, bias=bias), want)
+            wide = np.zeros((m, n + 3), dtype)
+            got = backend.gemm(a, b, bias=bias, out=wide[:, 1:-2])
+            assert got.base is wide and np.array_equal(wide[:, 1:-2], want) and not wide[:, 0].any()
+    a = rng.standard_normal((6, 6)).astype(dtype)
+    assert backend._with_bias(a, a.T, a[0]) is None and backend._with_bias(a, a, a[:1]) is None
+    assert np.array_equal(backend.gemm(a, a.T, bias=a[0]), backend.gemm(a, a.T) + a[0])
+
+
 @pytest.mark.parametrize('core', ['SkylakeX', 'Haswell'])
 def test_gemm_narrow_is_the_product_cut_any_way(monkeypatch, core):
     """gemm_narrow equals the float64 product to float32 rounding whether it cuts (kernels with small-matrix kernels:
