@@ -218,3 +218,31 @@ def test_detr_mask_losses_through_torchvision_ops_misc_interpolate():
         out += [focal, dice, src.grad]
     for i, (g, w) in enumerate(zip(got, want)):
         assert_same(g, w, 1e-5, 1e-4, f'result {i}')
+
+
+# -- vincentherrmann/pytorch-wavenet: a pre-0.4 autograd Function called as an instance ---------------------------
+def test_legacy_function_instance_call_refused_like_pytorch():
+    """wavenet_modules.py's ``ConstantPad1d(target_size, ...)(input)``: a Function with a non-static forward,
+    instantiated (PyTorch's DeprecationWarning, word for word) and called (PyTorch's RuntimeError, not a
+    TypeError); a NestedIOFunction instance call fails as PyTorch's does."""
+    import warnings
+
+    def run(T, base='Function'):
+        class ConstantPad1d(getattr(T.autograd.function, base)):
+            def __init__(self, target_size):
+                super().__init__()
+                self.target_size = target_size
+
+            def forward(self, input):
+                return T.nn.functional.pad(input, (self.target_size - input.shape[-1], 0))
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            pad = ConstantPad1d(4)
+        assert [x.category for x in w] == [DeprecationWarning] and w[0].filename == __file__
+        msg = str(w[0].message)
+        try:
+            pad(T.ones(1, 2, 3))
+        except Exception as e:  # noqa: BLE001 - the error is what is compared
+            return msg, type(e), str(e)
+    for base in ('Function', 'NestedIOFunction'):
+        assert run(ember, base) == run(torch, base)

@@ -122,7 +122,14 @@ class Function(metaclass=FunctionMeta):
     def __init__(self, *args, **kwargs):
         import warnings
         warnings.warn(f'{type(self)} should not be instantiated. Methods on autograd functions are all static, so '
-                      'you should invoke them on the class itself.', DeprecationWarning)
+                      'you should invoke them on the class itself. Instantiating an autograd function will raise an '
+                      'error in a future version of PyTorch.', DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        """Calling an instance was the pre-0.4 way to apply a Function (a non-static ``forward``): refused."""
+        raise RuntimeError('Legacy autograd function with non-static forward method is deprecated. Please use '
+                           'new-style autograd function with static forward method. (Example: '
+                           'https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)')
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -201,6 +208,11 @@ class InplaceFunction(Function):
 class NestedIOFunction(Function):
     """PyTorch's legacy base for functions with nested inputs, kept for its names: a subclass defines
     ``forward_extended``/``backward_extended``; the ``save_for_backward``/``mark_*`` calls record their tensors."""
+
+    def __call__(self, *args, **kwargs):
+        """PyTorch's legacy ``_do_forward`` path, which fails on its missing base method; kept so the error
+        type is PyTorch's."""
+        raise AttributeError("'super' object has no attribute '_do_forward'")
 
     def forward_extended(self, *input):
         raise NotImplementedError
