@@ -262,11 +262,32 @@ def group_and_error_checks(results, rank, n):
     results['world'] = (dist.get_rank(), dist.get_world_size(), str(dist.get_backend()), dist.is_initialized())
 
 
+def autograd_checks(results, rank, n):
+    """torch.distributed.nn's differentiable collectives: outputs, and the gradient each rank's input gets."""
+    import torch.distributed.nn as dist_nn
+    import warnings
+    warnings.simplefilter('ignore', FutureWarning)
+
+    def run(collective, weight):
+        x = value(rank, 'float32').requires_grad_()
+        out = collective(x * (rank + 1))
+        outs = out if isinstance(out, tuple) else (out,)
+        sum(((o * weight(i)) ** 2).sum() for i, o in enumerate(outs)).backward()
+        return list(outs), x.grad
+    record(results, 'nn/all_reduce', lambda: run(dist_nn.all_reduce, lambda i: rank + 0.5))
+    record(results, 'nn/all_reduce/MAX', lambda: run(lambda t: dist_nn.all_reduce(t, op=dist.ReduceOp.MAX),
+                                                     lambda i: rank + 0.5))
+    record(results, 'nn/all_gather', lambda: run(dist_nn.all_gather, lambda i: i + 2 * rank + 1))
+    record(results, 'nn/broadcast', lambda: run(lambda t: dist_nn.broadcast(t, src=n - 1), lambda i: rank + 1))
+    record(results, 'nn/functional/all_gather', lambda: run(dist_nn.functional.all_gather, lambda i: i - rank))
+
+
 def main(out, tag):
     dist.init_process_group('gloo')
     rank, n = dist.get_rank(), dist.get_world_size()
     results = {}
-    for checks in (reduce_checks, movement_checks, p2p_checks, async_and_object_checks, group_and_error_checks):
+    for checks in (reduce_checks, movement_checks, p2p_checks, async_and_object_checks, group_and_error_checks,
+                   autograd_checks):
         checks(results, rank, n)
         dist.barrier()
     dist.destroy_process_group()

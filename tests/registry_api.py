@@ -922,6 +922,8 @@ SUBMODULES = {
                        'increment_version', 'region_activation_memory_budget',
                        'set_warn_on_accumulate_grad_stream_mismatch', 'set_override_stale_capture_stream'),
     'autograd.variable': ('VariableMeta', 'Variable'),
+    'distributed.nn.functional': ('all_reduce', 'all_gather', 'broadcast'),
+    'distributed.nn': ('all_reduce', 'all_gather', 'broadcast'),
     'utils.checkpoint': ('checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction',
                          'check_backward_validity', 'detach_variable', 'noop_context_fn', 'set_checkpoint_early_stop',
                          'set_checkpoint_debug_enabled', 'DefaultDeviceType', 'get_device_states', 'set_device_states'),
@@ -945,6 +947,7 @@ SAME = {p: ('Adadelta', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'ASGD', 'LBFGS', '
             'Rprop',
             'SGD', 'SparseAdam') for p in SUBMODULES if p.startswith('optim.')}
 SAME.update({'nn.utils.clip_grad': SUBMODULES['nn.utils.clip_grad'],
+             'distributed.nn.functional': SUBMODULES['distributed.nn.functional'],
              'nn.utils.convert_parameters': SUBMODULES['nn.utils.convert_parameters'],
              'nn.utils.fusion': SUBMODULES['nn.utils.fusion'], 'nn.utils.memory_format': SUBMODULES['nn.utils.memory_format'],
              'autograd.function': ('Function', 'NestedIOFunction'), 'autograd.grad_mode': SUBMODULES['autograd.grad_mode'],
@@ -1130,6 +1133,9 @@ SUBS += [
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
          ),
+    _sub('distributed.nn.functional', [Case('before init', lambda lib: lib.distributed.nn.functional.all_gather(
+        lib.ones(2)), error=True)]),
+    _sub('distributed.nn', [Case('before init', lambda lib: lib.distributed.nn.all_reduce(lib.ones(2)), error=True)]),
     _sub('utils.checkpoint', [Case('device states', _device_states),
                               Case('set_device_states without a device module', lambda lib: (
                                   lib.utils.checkpoint.set_device_states([0], [lib.ones(1)], device_type='cpu')),
