@@ -48,6 +48,7 @@ from . import _C   # torch._C (its _LinAlgError)
 from ._sparse import sparse_coo_tensor, spmm
 from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
+from . import __config__   # torch.__config__ (show(), parallel_info())
 
 
 def svd(input, some=True, compute_uv=True):

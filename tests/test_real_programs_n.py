@@ -246,3 +246,23 @@ def test_legacy_function_instance_call_refused_like_pytorch():
             return msg, type(e), str(e)
     for base in ('Function', 'NestedIOFunction'):
         assert run(ember, base) == run(torch, base)
+
+
+# -- pyg-team/pytorch_geometric: torch.__config__ ----------------------------------------------------------------
+def test_config_show_and_parallel_info():
+    """PyG's torch_geometric/typing.py runs ``'USE_MKL=OFF' in torch.__config__.show()`` at import: ember's build
+    description has PyTorch's layout (header, ``  - item`` lines, a Build settings line) and says MKL is off;
+    ``parallel_info`` reports the thread count as PyTorch's does, and the module imports under the alias."""
+    show_t, show_e = torch.__config__.show(), ember.__config__.show()
+    assert show_e.startswith('PyTorch built with:\n  - ') and show_t.startswith('PyTorch built with:\n  - ')
+    assert all(line.startswith('  - ') for line in show_e.splitlines()[1:])
+    settings = [line for line in show_e.splitlines() if line.startswith('  - Build settings: ')]
+    assert len(settings) == 1 and 'USE_MKL=OFF' in settings[0] and 'USE_CUDA=OFF' in settings[0]
+    head = 'ATen/Parallel:\n\tat::get_num_threads() : '
+    info_t, info_e = torch.__config__.parallel_info(), ember.__config__.parallel_info()
+    assert info_e.startswith(head) and info_t.startswith(head)
+    assert info_e.splitlines()[1] == f'\tat::get_num_threads() : {ember.get_num_threads()}'
+    assert ember.__config__._cxx_flags() == ''
+    with aliasing.as_torch():
+        import torch.__config__ as config
+        assert config is ember.__config__ and 'USE_MKL=OFF' in config.show()
