@@ -266,3 +266,73 @@ def test_config_show_and_parallel_info():
     with aliasing.as_torch():
         import torch.__config__ as config
         assert config is ember.__config__ and 'USE_MKL=OFF' in config.show()
+
+
+# -- openai/guided-diffusion: fp16_util's master parameters through torch._utils --------------------------------
+_FP16_UTIL = '''
+import torch as th
+import torch.nn as nn
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+
+def make_master_params(param_groups_and_shapes):
+    master_params = []
+    for param_group, shape in param_groups_and_shapes:
+        master_param = nn.Parameter(_flatten_dense_tensors([p.detach().float() for (_, p) in param_group]).view(shape))
+        master_param.requires_grad = True
+        master_params.append(master_param)
+    return master_params
+
+
+def model_grads_to_master_grads(param_groups_and_shapes, master_params):
+    for master_param, (param_group, shape) in zip(master_params, param_groups_and_shapes):
+        master_param.grad = _flatten_dense_tensors([p.grad.float() for (_, p) in param_group]).view(shape)
+
+
+def master_params_to_model_params(param_groups_and_shapes, master_params):
+    for master_param, (param_group, _) in zip(master_params, param_groups_and_shapes):
+        flat = master_param.view(-1)
+        for (_, p), unflat in zip(param_group, _unflatten_dense_tensors(flat, [p for (_, p) in param_group])):
+            p.detach().copy_(unflat)
+
+
+def run():
+    th.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Flatten(), nn.Linear(12, 2))
+    net[0].weight.data = net[0].weight.data.half()
+    net[0].bias.data = net[0].bias.data.half()
+    named = list(net.named_parameters())
+    groups = [([(n, p) for n, p in named if p.ndim > 1], (-1,)), ([(n, p) for n, p in named if p.ndim <= 1], (1, -1))]
+    master = make_master_params(groups)
+    x = th.randn(2, 2, 4, 4)
+    loss = net[2](net[1](net[0](x.half()).float())).square().sum()
+    loss.backward()
+    model_grads_to_master_grads(groups, master)
+    opt = th.optim.SGD(master, lr=0.1)
+    opt.step()
+    master_params_to_model_params(groups, master)
+    one = _flatten_dense_tensors([net[2].bias])
+    views = _unflatten_dense_tensors(th.arange(10.), [th.zeros(2, 3), th.zeros(4)])
+    return ([m.detach() for m in master] + [m.grad for m in master] + [p.detach().float() for p in net.parameters()]
+            + list(views) + [one, one.grad_fn is not None, views[0]._base is not None,
+                             _flatten_dense_tensors([th.ones(2), th.arange(2)]).dtype])
+'''
+
+
+def test_guided_diffusion_master_params_through_torch_utils():
+    """guided_diffusion/fp16_util.py imports ``_flatten_dense_tensors``/``_unflatten_dense_tensors`` from
+    ``torch._utils``: master weights flattened from a half-precision model, gradients copied in, an SGD step,
+    and the result copied back through the unflattened views all match PyTorch."""
+    ns_t, ns_e = {}, {}
+    exec(_FP16_UTIL, ns_t)
+    with aliasing.as_torch():
+        exec(_FP16_UTIL, ns_e)
+    want, got = ns_t['run'](), ns_e['run']()
+    assert len(got) == len(want)
+    for i, (g, w) in enumerate(zip(got, want)):
+        if isinstance(w, torch.Tensor):
+            assert_same(g, w, 1e-3, 1e-3, f'result {i}')
+        else:
+            assert repr(g).replace('ember', 'torch') == repr(w), i
+    with pytest.raises(ValueError, match='non-empty'):
+        ember._utils._flatten_dense_tensors([])
