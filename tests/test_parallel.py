@@ -620,6 +620,41 @@ def test_lstm_weight_gradients_left_running_are_one_threads_and_torchs(split, mo
         assert any(started)
 
 
+@pytest.mark.parametrize('bias', [True, False])
+def test_lstm_projection_made_beside_the_time_loop_is_one_threads_and_torchs(split, monkeypatch, bias):
+    """At two threads an LSTM layer's input projection is made in two parts of whole steps, the steps the time loop
+    reaches last on a pool thread while the loop starts (rnn._projection), both directions: outputs and gradients
+    equal one thread's bit for bit and PyTorch's, the pool's part finishing late."""
+    from ember.nn.modules import rnn
+    monkeypatch.setattr(rnn, '_PIPELINE_MACS', 0)
+    started, readies = [], []
+    later, projection = _parallel.later, rnn._projection
+
+    def slow(fn, out):      # the pool's part finishes late: a step read before settle() would see garbage
+        started.append(later(lambda: (time.sleep(0.005), fn()), out))
+        return started[-1]
+    monkeypatch.setattr(_parallel, 'later', slow)
+    monkeypatch.setattr(rnn, '_projection', lambda *a: (lambda r: readies.append(r[1]) or r)(projection(*a)))
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((7, 3, 5)).astype(np.float32)
+    ember.manual_seed(0)
+    em = ember.nn.LSTM(5, 6, 2, bias=bias, bidirectional=True)
+    tm = torch.nn.LSTM(5, 6, 2, bias=bias, bidirectional=True)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+
+    def run(lib, m):
+        for p in m.parameters():
+            p.grad = None
+        xs = lib.tensor(x, requires_grad=True)
+        out, (h, c) = m(xs)
+        (out.sum() + (c * c).sum()).backward()
+        return [t.detach().numpy() for t in [out, h, c, xs.grad] + [p.grad for p in m.parameters()]]
+    for a, b in zip(_both_regimes(lambda: run(ember, em)), run(torch, tm)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    if ember.get_num_threads() > 1:
+        assert any(started) and 2 in readies and 4 in readies     # forward layers start at step 2, reverse at 4
+
+
 @pytest.mark.parametrize('module,hw', [('_winograd', (7, 6)), ('_winograd4', (8, 4))])
 def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypatch, module, hw):
     """The Winograd convs' transforms split by channel, their products by tile position, and the backward's two
