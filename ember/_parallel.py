@@ -178,14 +178,13 @@ def each_then(fn, items, then):
     each(run, [(i,) for i in range(len(items))])
 
 
-# (owner thread ident, worker, task, restore, out arrays) of the task later() started and settle() has not joined, else None
+# (owner thread ident, worker, task, restore, out) of the task later() started and settle() has not joined, else None
 LATER = None
 
 
 def later(fn, out):
-    """Start ``fn()``, which fills the fresh array ``out`` (or a tuple of them), on a pool thread and return at once
-    (True); False, with nothing started, at one thread, when the pool is busy or a task of another thread is
-    pending. Until settle()
+    """Start ``fn()``, which fills the fresh array ``out``, on a pool thread and return at once (True); False, with
+    nothing started, at one thread, when the pool is busy or a task of another thread is pending. Until settle()
     the caller must not read ``out``; it may hand it on to be stolen (see fresh). A linear layer's backward starts
     its weight gradient's product here and computes its input gradient meanwhile: the backward goes on to the
     next nodes while the pool thread finishes, where gemm_pair's side-by-side products waited for both (a
@@ -200,7 +199,7 @@ def later(fn, out):
         POOL.reset()
     POOL.grow(1)
     w = POOL.workers[0]
-    LATER = (threading.get_ident(), w, fn, _pool_settings(), out if type(out) is tuple else (out,))
+    LATER = (threading.get_ident(), w, fn, _pool_settings(), out)
     w.task = fn
     w.go.release()
     return True
@@ -227,26 +226,26 @@ def settle():
 
 
 def fresh(g):
-    """Whether array ``g`` is one of the pending later() task's ``out`` arrays or a whole C-contiguous view of one:
-    an array nothing but that task and ``g`` holds, which a first ``.grad`` may take without reading it."""
+    """Whether array ``g`` is the pending later() task's ``out`` or a whole C-contiguous view of it: an array
+    nothing but that task and ``g`` holds, which a first ``.grad`` may take without reading it."""
     p = LATER
     if p is None or type(g) is not xp.ndarray:
         return False
-    for out in p[4]:
-        if g is out or g.base is out:
-            f = g.flags
-            return f.c_contiguous and f.writeable and g.nbytes == out.nbytes
-    return False
+    out = p[4]
+    if g is not out and g.base is not out:
+        return False
+    f = g.flags
+    return f.c_contiguous and f.writeable and g.nbytes == out.nbytes
 
 
 def touches(*arrays):
-    """Whether any of ``arrays`` (None or anything else allowed) is one of the pending later() task's ``out`` arrays
-    or a view of one: what must be settled before it is read."""
+    """Whether any of ``arrays`` (None or anything else allowed) is the pending later() task's ``out`` or a view of
+    it: what must be settled before it is read."""
     p = LATER
     if p is None:
         return False
-    outs = p[4]
-    return any(a is out or type(a) is xp.ndarray and a.base is out for a in arrays for out in outs)
+    out = p[4]
+    return any(a is out or type(a) is xp.ndarray and a.base is out for a in arrays)
 
 
 def side_by_side_pays(nbytes):

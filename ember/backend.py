@@ -16,9 +16,9 @@ import warnings
 
 import numpy as xp
 
-__all__ = ['xp', 'gemm', 'gemm_later', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads',
-           'set_blas_threads', 'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand',
-           'small_kernels', 'transposed']
+__all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads',
+           'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels',
+           'transposed']
 
 # multiply-adds from which a product is worth splitting across threads. A product cut on ember's pool pays the
 # hand-over and a second core that sat idle since the last one (its half ran 10-30% slower than the caller's in the
@@ -381,28 +381,6 @@ def gemm_pair(a1, b1, a2, b2, overlap=False):
             r1, r2 = _parallel.each(lambda a, b: _on_blas(a, b, 1), [(a1, b1), (a2, b2)])
             return r1, r2
     return gemm(a1, b1), gemm(a2, b2)
-
-
-def gemm_later(pairs):
-    """``[a @ b for a, b in pairs]`` with gemm's policy, except that at set_num_threads >= 2, when every product is a
-    large 2-D float product (_pairs), they run in turn, each whole on one thread, on a pool thread while the caller
-    goes on (_parallel.later): gradients handed unread to leaves (an LSTM layer's weight gradients), whose
-    products then overlap the backward's next serial work (the layer below's time loop) instead of being cut on
-    both threads before it. The values are one thread's either way."""
-    if not BLAS.ready:
-        BLAS.init()
-    if BLAS.setter is not None and (BLAS.many or 0) > 1 and all(_pairs(a, b) for a, b in pairs):
-        from . import _parallel
-        _parallel.settle()
-        if not BLAS.pinned:
-            outs = tuple(xp.empty((a.shape[0], b.shape[1]), a.dtype) for a, b in pairs)
-
-            def task():
-                for (a, b), out in zip(pairs, outs):
-                    xp.matmul(a, b, out=out)
-            if _parallel.later(task, outs):
-                return [out.view() for out in outs]     # views: each held by the caller alone, so a .grad takes it
-    return [gemm(a, b) for a, b in pairs]
 
 
 # multiply-adds from which each of gemm_pair's products goes side by side: at 2 threads, min of 300 interleaved with

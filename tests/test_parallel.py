@@ -579,47 +579,6 @@ def test_lstm_layer_at_two_threads_matches_torch(split, monkeypatch, per_block):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_lstm_weight_gradients_left_running_are_one_threads_and_torchs(split, monkeypatch):
-    """At two threads an LSTM layer's two weight gradients run on the pool while the backward goes on
-    (backend.gemm_later): the gradients equal one thread's bit for bit and PyTorch's, with the products finishing
-    late, .grad added into on a second pass, a hook on one weight (which keeps its products in line) and
-    autograd.grad."""
-    from ember import backend
-    monkeypatch.setattr(backend, '_PAIR_MACS', 0)
-    started = []
-    later = _parallel.later
-
-    def slow(fn, out):      # the products finish late: a read before settle() would see garbage
-        started.append(later(lambda: (time.sleep(0.005), fn()), out))
-        return started[-1]
-    monkeypatch.setattr(_parallel, 'later', slow)
-    rng = np.random.default_rng(12)
-    x = rng.standard_normal((6, 3, 5)).astype(np.float32)
-    ember.manual_seed(0)
-    em = ember.nn.LSTM(5, 7, 2)
-    tm = torch.nn.LSTM(5, 7, 2)
-    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
-
-    def run(lib, m):
-        for p in m.parameters():
-            p.grad = None
-        xs = lib.tensor(x, requires_grad=True)
-        out, (h, c) = m(xs)
-        (out.sum() + (c * c).sum()).backward()
-        first = [p.grad.clone() for p in m.parameters()]
-        out, (h, c) = m(xs)
-        (out * out).sum().backward()      # added into the .grad of the first pass
-        handle = m.weight_hh_l1.register_hook(lambda g: g * 2)
-        out, _ = m(xs)
-        gs = lib.autograd.grad(out.sum(), list(m.parameters()))
-        handle.remove()
-        return [t.detach().numpy() for t in first + [p.grad for p in m.parameters()] + list(gs)]
-    for a, b in zip(_both_regimes(lambda: run(ember, em)), run(torch, tm)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-    if ember.get_num_threads() > 1:
-        assert any(started)
-
-
 @pytest.mark.parametrize('bias', [True, False])
 def test_lstm_projection_made_beside_the_time_loop_is_one_threads_and_torchs(split, monkeypatch, bias):
     """At two threads an LSTM layer's input projection is made in two parts of whole steps, the steps the time loop

@@ -409,8 +409,8 @@ _LOCAL_REFS = _local_refs()
 def _run_special(node, grads, create_graph, wanted):
     """One node with hooks, several outputs, or under autograd.grad: its input gradients, or None when
     nothing is passed on."""
-    if _parallel.LATER is not None and (node._hooks is not None or node._pre_hooks is not None or wanted is not None):
-        _parallel.settle()      # hooks may read any .grad; a node with several outputs and none goes on beside it
+    if _parallel.LATER is not None:     # hooks may read any .grad
+        _parallel.settle()
     accumulate = True
     if wanted is not None:
         targets, captured, inputs, accumulate, ends = wanted

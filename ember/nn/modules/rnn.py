@@ -11,8 +11,7 @@ import numpy as np
 
 from ... import _parallel, ops
 from ...autograd.grad_mode import GRAD
-from ...autograd.graph import ANOMALY, AccumulateGrad
-from ...backend import col_sums, gemm, gemm_later, reused_operand
+from ...backend import col_sums, gemm, reused_operand
 from ...amp import _state as _autocast
 from ...tensor import Tensor
 from .. import init
@@ -264,29 +263,11 @@ def _lstm_backward(self, g_out, g_h, g_c):
     need = self.need
     d2 = dgates.reshape(-1, dgates.shape[-1])
     gx = gemm(dgates, w_ih) if need[0] else None
-    pairs = [(d2.T, a.reshape(d2.shape[0], -1)) for k, a in ((1, x), (2, hp)) if need[k]]
-    gws = iter(gemm_later(pairs) if _weights_to_leaves(self) else [gemm(a, b) for a, b in pairs])
-    gw_ih = next(gws) if need[1] else None
-    gw_hh = next(gws) if need[2] else None
+    gw_ih = gemm(d2.T, x.reshape(d2.shape[0], -1)) if need[1] else None
+    gw_hh = gemm(d2.T, hp.reshape(d2.shape[0], -1)) if need[2] else None
     gb = col_sums(d2) if need[3] or need[4] else None
     return (gx, gw_ih, gw_hh, gb if need[3] else None, gb if need[4] else None,
             dh if need[5] else None, dc if need[6] else None)
-
-
-def _weights_to_leaves(node):
-    """Whether an LSTM layer node's weight gradients go, unread, into leaves' ``.grad`` (nn.LSTM's parameters): inside
-    the engine's pass (not under anomaly detection), each weight's edge a plain AccumulateGrad, and no hooks on the
-    node. Their products may then run on while the backward goes on (backend.gemm_later); the engine settles them
-    before any read. The LSTM LM step at 2 threads: each layer's two weight products (800, 700) @ (700, 200) then
-    overlap the next layer's (or the embedding's) backward instead of being cut on both threads before it."""
-    if node._hooks is not None or node._pre_hooks is not None or GRAD.callbacks is False or ANOMALY[0]:
-        return False
-    for k in (1, 2):
-        if node.need[k]:
-            leaf = node.next_functions[k][0]
-            if type(leaf) is not AccumulateGrad or leaf._special:
-                return False
-    return True
 
 
 def _lstm_reference(ctx, x, w_ih, w_hh, b_ih, b_hh, h, c):
