@@ -223,15 +223,26 @@ def _dual_suffix(t):
     return (_grad_suffix(t) if primal is t else []) + ['tangent=' + tensor_repr(tangent)]
 
 
+def _printable(arr):
+    """The NumPy array a tensor's values print from (bfloat16 through its float32 values, as PyTorch prints it)."""
+    if type(arr) is _bf16.BF16Array:
+        return _bf16.to_f32(arr)
+    return arr.view(np.ndarray) if arr.dtype.kind == 'c' else arr
+
+
+def _tensor_str(self, indent):
+    """The bracketed values of ``repr(self)`` as printed after ``indent`` columns (PyTorch's helper of that
+    name; PyG's ``write_off`` prints positions and faces with it): ``[]`` when empty."""
+    arr = _printable(self._data)
+    return '[]' if arr.size == 0 else _body_str(arr, indent)
+
+
 def tensor_repr(t, tensor_contents=None):
     """The text PyTorch's ``repr(tensor)`` gives: ``tensor([...])`` plus size/dtype/grad suffixes."""
     arr = t._data
     if type(arr) is _meta.MetaArray:
         return _meta_repr(t, tensor_contents)
-    if type(arr) is _bf16.BF16Array:
-        arr = _bf16.to_f32(arr)   # printed from its float32 values, as PyTorch prints bfloat16
-    elif arr.dtype.kind == 'c':
-        arr = arr.view(np.ndarray)
+    arr = _printable(arr)
     prefix = _prefix(t)
     indent = len(prefix)
     default = _dtype.DEFAULT.dtype

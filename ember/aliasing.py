@@ -28,7 +28,7 @@ _PATCHED = {}  # ember modules given the module_getattr ``__getattr__`` while al
 # Underscored modules that are torch's own names (torch._dynamo), not ember internals.
 TORCH_PRIVATE = {"ember._dynamo", "ember._C", "ember.utils.data._utils", "ember.utils.data._utils.collate",
                  "ember.utils._foreach_utils", "ember.utils._pytree", "ember.vision.models._utils",
-                 "ember.__config__", "ember._utils"}
+                 "ember.__config__", "ember._utils", "ember._tensor_str"}
 
 
 def ember_name(name):

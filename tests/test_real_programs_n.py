@@ -335,3 +335,68 @@ def test_guided_diffusion_master_params_through_torch_utils():
             assert repr(g).replace('ember', 'torch') == repr(w), i
     with pytest.raises(ValueError, match='non-empty'):
         ember._utils._flatten_dense_tensors([])
+
+
+_PYG = '''
+import re
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch.jit import _overload as overload
+from torch._tensor_str import PRINT_OPTS, _tensor_str
+
+
+@overload
+def sort_edge_index(edge_index: Tensor, edge_attr: None = None, num_nodes: Optional[int] = None) -> Tensor:
+    pass
+
+
+@overload
+def sort_edge_index(edge_index: Tensor, edge_attr: Tensor, num_nodes: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+    pass
+
+
+def sort_edge_index(edge_index, edge_attr=None, num_nodes=None):
+    num_nodes = int(edge_index.max()) + 1 if num_nodes is None else num_nodes
+    perm = (edge_index[0] * num_nodes + edge_index[1]).argsort()
+    edge_index = edge_index[:, perm]
+    return edge_index if edge_attr is None else (edge_index, edge_attr[perm])
+
+
+def write_off(pos, face):
+    num_nodes, num_faces = pos.size(0), face.size(1)
+    pos, face = pos.to(torch.float), face.t()
+    face = torch.cat([torch.full((num_faces, 1), face.size(1), dtype=torch.long), face], dim=-1)
+    threshold = PRINT_OPTS.threshold
+    torch.set_printoptions(threshold=float('inf'))
+    pos_repr = re.sub(',', '', _tensor_str(pos, indent=0))
+    pos_repr = '\\n'.join([x[2:-1] for x in pos_repr.split('\\n')])[:-1]
+    face_repr = re.sub(',', '', _tensor_str(face, indent=0))
+    face_repr = '\\n'.join([x[2:-1] for x in face_repr.split('\\n')])[:-1]
+    torch.set_printoptions(threshold=threshold)
+    return 'OFF\\n{} {} 0\\n'.format(num_nodes, num_faces) + pos_repr + '\\n' + face_repr
+
+
+def run():
+    ei = torch.tensor([[2, 0, 1, 0], [0, 1, 2, 2]])
+    pos = torch.arange(12.).reshape(4, 3) / 3
+    face = torch.tensor([[0, 1], [1, 2], [2, 3]])
+    return (sort_edge_index(ei), sort_edge_index(ei, torch.arange(4.)), write_off(pos, face), PRINT_OPTS.threshold,
+            [_tensor_str(t, indent=i) for i, t in enumerate([pos, torch.zeros(0), torch.tensor([1.5], dtype=torch.bfloat16)])])
+'''
+
+
+def test_pyg_overload_declarations_and_tensor_str():
+    """torch_geometric/utils/_sort_edge_index.py declares typed variants with ``torch.jit._overload`` before the
+    real definition, and io/off.py writes meshes through ``torch._tensor_str._tensor_str`` with ``PRINT_OPTS``:
+    both import under the alias and give PyTorch's results, text for text."""
+    ns_t, ns_e = {'__name__': 'pyg_program'}, {'__name__': 'pyg_program'}
+    exec(_PYG, ns_t)
+    with aliasing.as_torch():
+        exec(_PYG, ns_e)
+    want, got = ns_t['run'](), ns_e['run']()
+    assert_same(got[0], want[0], what='sorted edge_index')
+    for g, w in zip(got[1], want[1]):
+        assert_same(g, w, what='sorted edge_index and attributes')
+    assert got[2:] == want[2:]

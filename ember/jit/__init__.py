@@ -204,6 +204,17 @@ def unused(fn):
     return fn
 
 
+def _overload(func):
+    """Declare one TorchScript signature of a function defined again below it (PyG's ``utils`` declare their
+    typed variants this way): eager code calls the final definition, so the declaration is returned as is."""
+    return func
+
+
+def _overload_method(func):
+    """``_overload`` for a method declared inside a class body."""
+    return func
+
+
 def export(fn):
     """Mark a method to compile: in eager code the method itself."""
     return fn
