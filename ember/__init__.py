@@ -49,6 +49,7 @@ from ._sparse import sparse_coo_tensor, spmm
 from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
 from . import __config__   # torch.__config__ (show(), parallel_info())
+from . import futures
 
 
 def svd(input, some=True, compute_uv=True):

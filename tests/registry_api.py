@@ -922,6 +922,7 @@ SUBMODULES = {
                        'increment_version', 'region_activation_memory_budget',
                        'set_warn_on_accumulate_grad_stream_mismatch', 'set_override_stale_capture_stream'),
     'autograd.variable': ('VariableMeta', 'Variable'),
+    'futures': ('Future', 'collect_all', 'wait_all'),
     'distributed.nn.functional': ('all_reduce', 'all_gather', 'broadcast'),
     'distributed.nn': ('all_reduce', 'all_gather', 'broadcast'),
     'utils.checkpoint': ('checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction',
@@ -994,6 +995,36 @@ def _stateless_call(lib):
             lin, {'weight': lib.tensor([[1.0, 2.0], [3.0, 4.0]]), 'bias': lib.tensor([0.5, -1.0])},
             (lib.tensor([[1.0, -1.0]]),))
     return [out, [x.category.__name__ for x in w], lin.weight.shape]
+
+
+def _futures(lib):
+    """torch.futures as programs use it: pending futures completed later, ``then`` chains (an error in a callback
+    becomes PyTorch's RuntimeError), done callbacks, collect_all/wait_all, a stored exception, jit.fork's."""
+    F = lib.futures.Future
+    f, seen = F(), []
+    g = f.then(lambda fut: fut.wait() * 2)
+    f.add_done_callback(lambda fut: seen.append(fut.value()))
+    before = [f.done(), g.done()]
+    f.set_result(lib.tensor([1.0, 2.0]))
+    h = F()
+    h2 = h.then(lambda fut: fut.wait() + 1)
+    h.set_exception(KeyError('x'))
+    errors = []
+    for fut in (h, h2):
+        try:
+            fut.wait()
+        except Exception as exc:  # noqa: BLE001 - the error is the result
+            errors.append((type(exc).__name__, str(exc).split('\n')[0]))
+    pending = [F(), F()]
+    collected = lib.futures.collect_all(pending)
+    mid = collected.done()
+    pending[1].set_result(2)
+    pending[0].set_result(1)
+    late = []
+    f.add_done_callback(lambda fut: late.append(1))
+    return [before, f.wait(), g.wait(), seen, errors, mid, [x.wait() for x in collected.wait()],
+            lib.futures.wait_all(pending), late, lib.jit.Future is F, lib.jit.fork(lambda a: a * 3, 2).wait(),
+            lib.futures.collect_all([]).wait()]
 
 
 def _device_states(lib):
@@ -1133,6 +1164,10 @@ SUBS += [
                         Case('calls', lambda lib: (lambda a: [lib.linalg.inv(a), lib.linalg.det(a), lib.linalg.norm(a)])(
                             lib.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=lib.float64)))],
          ),
+    Call('', 'futures', [Case('names', lambda lib: _public(lib, 'futures', SUBMODULES['futures'])),
+                         Case('complete, chain, collect', _futures),
+                         Case('complete twice', lambda lib: (lambda f: [f.set_result(1), f.set_result(2)])(
+                             lib.futures.Future()), error=True)]),
     _sub('distributed.nn.functional', [Case('before init', lambda lib: lib.distributed.nn.functional.all_gather(
         lib.ones(2)), error=True)]),
     _sub('distributed.nn', [Case('before init', lambda lib: lib.distributed.nn.all_reduce(lib.ones(2)), error=True)]),

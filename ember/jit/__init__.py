@@ -11,6 +11,7 @@ import typing
 import warnings
 
 from ..aliasing import unsupported_function
+from ..futures import Future
 from ..nn.modules.module import Module
 
 __all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFunction', 'ScriptModule',
@@ -269,29 +270,17 @@ def isinstance(obj, target_type):
     return builtins.isinstance(obj, origin)
 
 
-class Future:
-    """The result of ``fork``: ember runs the forked call at once, so the value is ready."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def wait(self):
-        return self._value
-
-    def value(self):
-        return self._value
-
-    def done(self):
-        return True
-
-
 def fork(func, *args, **kwargs):
     """Run ``func(*args, **kwargs)`` (at once, in this thread) and return a ``Future`` holding its result."""
-    return Future(func(*args, **kwargs))
+    warnings.warn('`torch.jit.fork` is deprecated. Please use `torch.compile` instead.', DeprecationWarning)
+    fut = Future()
+    fut.set_result(func(*args, **kwargs))
+    return fut
 
 
 def wait(future):
     """The value of a ``fork``'s ``Future``."""
+    warnings.warn('`torch.jit.wait` is deprecated. Please use `torch.compile` instead.', DeprecationWarning)
     return future.wait()
 
 

@@ -30,3 +30,14 @@ def _uninitialized(name):
 rpc_sync, rpc_async, remote, get_worker_info, shutdown = (
     _uninitialized(n) for n in ('rpc_sync', 'rpc_async', 'remote', 'get_worker_info', 'shutdown'))
 init_rpc = unsupported_function('torch.distributed.rpc.init_rpc', 'ember has no RPC framework')
+
+
+def _require_initialized(func):
+    """Decorate ``func`` to raise PyTorch's uninitialised-RPC error when called (PyG's distributed/rpc.py wraps
+    its helpers at import): ember never has an RPC agent."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        raise RuntimeError(_NOT_INITIALIZED)
+    return wrapper
