@@ -1381,17 +1381,22 @@ def test_grouped_conv_in_parts_matches_torch(monkeypatch, xs, ws, kw):
 
 
 @pytest.mark.parametrize('xs,ws,kw', [
-    ((2, 4, 5, 6, 7), (3, 4, 3, 3, 3), dict(padding=1)),
-    ((1, 3, 6, 5, 8), (5, 3, 3, 2, 3), dict(padding=(1, 0, 2), dilation=(1, 2, 1))),
-    ((2, 4, 5, 6, 7), (3, 4, 1, 3, 3), dict(padding=(0, 1, 1))),
-    ((2, 4, 5, 6, 7), (3, 4, 2, 2, 2), dict(padding='same')),
-    ((4, 5, 6, 7), (3, 4, 3, 3, 3), dict(padding=1)),
+    ((2, 8, 5, 6, 7), (6, 8, 3, 3, 3), dict(padding=1)),
+    ((1, 8, 6, 5, 8), (5, 8, 3, 2, 3), dict(padding=(1, 0, 2), dilation=(1, 2, 1))),
+    ((2, 8, 5, 6, 7), (3, 8, 1, 3, 3), dict(padding=(0, 1, 1))),
+    ((2, 8, 5, 6, 7), (3, 8, 2, 2, 2), dict(padding='same')),
+    ((8, 5, 6, 7), (3, 8, 3, 3, 3), dict(padding=1)),
+    ((2, 8, 5, 6, 7), (12, 8, 3, 3, 3), dict(padding=1)),
+    ((2, 8, 5, 9, 7), (4, 8, 3, 3, 2), dict(padding=(1, 0, 1), stride=(1, 2, 3))),
+    ((1, 8, 6, 5, 8), (5, 8, 3, 2, 3), dict(padding=3)),
 ], ids=str)
 @pytest.mark.filterwarnings('ignore:Using padding')
 def test_conv3d_by_depth_planes_matches_torch(xs, ws, kw):
-    """Stride-1 ungrouped conv3d goes by depth planes (_conv3d._planes_forward: 2-D columns of every padded depth
-    plane, one GEMM per depth tap on a view of them; the input gradient the same conv of g with the flipped kernel):
-    output and the three gradients as PyTorch's in float32 and float64, float64 finite differences."""
+    """Ungrouped conv3d at depth stride 1 with 8 or more input channels goes by depth planes (_conv3d._planes_forward:
+    2-D columns of every padded depth plane, one GEMM per depth tap on a view of them; the input gradient the same conv
+    of g with the flipped kernel, or with more output channels, spatial strides or pads past the reach each tap's W^T
+    g added back, _planes_grad_input): output and the three gradients as PyTorch's in float32 and float64, float64
+    finite differences."""
     from ember.nn.functional import _conv3d
     rng = np.random.default_rng(sum(xs))
     for dt, tol in ((np.float32, 2e-5), (np.float64, 1e-12)):
@@ -1404,7 +1409,7 @@ def test_conv3d_by_depth_planes_matches_torch(xs, ws, kw):
             res.append([t.detach().numpy() for t in (y, x.grad, w.grad, b.grad)])
         for a, c in zip(*res):
             np.testing.assert_allclose(a, c, rtol=tol, atol=tol)
-    pads = _conv3d._conv_pads(kw['padding'], ws[2:], (1, 1, 1), kw.get('dilation', (1, 1, 1)), 3)
-    assert _conv3d._planes_usable((1, 1, 1), pads, ws[2:], kw.get('dilation', (1, 1, 1)), 1)
-    x, w = (ember.tensor(rng.standard_normal(s), requires_grad=True) for s in (xs, ws))
+    assert _conv3d._planes_usable(w0, kw.get('stride', (1, 1, 1)), 1)
+    small = ((1,) if len(xs) == 5 else ()) + (8, 4, 5, 4)   # finite differences on a smaller input and weight
+    x, w = (ember.tensor(rng.standard_normal(s), requires_grad=True) for s in (small, (min(ws[0], 3),) + ws[1:]))
     assert ember.autograd.gradcheck(lambda x, w: ember.nn.functional.conv3d(x, w, None, **kw), (x, w))

@@ -33,7 +33,8 @@ def _plain(a):
 # conv3d as vol2col and one GEMM per group (PyTorch's slow_conv3d does the same): each kernel tap's strided slice of
 # the padded input copied into a column block, then (O, C*taps) @ (C*taps, samples*outputs) in the input's float type
 # (float32 products summed in float32, as PyTorch's GEMM). Samples go in chunks so the columns stay under
-# _COLS_BYTES. (2, 8, 16, 32, 32) with an 8-channel 3x3x3 kernel, one thread, CPU ms: forward 51 -> 3.1, backward
+# _COLS_BYTES. The products go through backend.gemm, on set_num_threads's count (np.matmul ran them on OpenBLAS's own
+# threads whatever it said). (2, 8, 16, 32, 32) with an 8-channel 3x3x3 kernel, one thread, CPU ms: forward 51 -> 3.1, backward
 # 144 -> 21 (per-tap einsums accumulated in float64 before; PyTorch 2.3 and 7.3).
 _COLS_BYTES = 64 << 20
 
@@ -65,51 +66,75 @@ def _forward(xp, w, k, s, d, out, groups):
     size = int(np.prod(out))
     y = np.empty((n, o) + tuple(out), np.result_type(xp.dtype, w.dtype))
     for lo, hi in _chunks(n, c * int(np.prod(k)) * size * xp.itemsize):
-        part = np.matmul(wg, _columns(xg[lo:hi], k, s, d, out))     # (groups, O/groups, m * outputs)
+        part = gemm(wg, _columns(xg[lo:hi], k, s, d, out))     # (groups, O/groups, m * outputs)
         y[lo:hi] = part.reshape(o, hi - lo, size).transpose(1, 0, 2).reshape((hi - lo, o) + tuple(out))
     return y
 
 
-# Stride-1 ungrouped conv3d (C3D's, R3D's and 3-D U-Nets' 3x3x3 convs) per sample as 2-D im2col over every padded depth
-# plane and one GEMM per depth tap: the columns (C*KH*KW, Dp, OH*OW) of a sample hold each spatial tap once, and
-# depth tap i reads planes i*dd .. i*dd + OD - 1 of them, a strided view BLAS takes as it is, so the columns are
-# KD times smaller than vol2col's and built with KH*KW copies instead of KD*KH*KW; the output plane is written in the
-# (N, O, D, H, W) layout directly. The input gradient is the same conv of g padded by the kernel's reach less the
-# pads, with the flipped, transposed kernel (no scatter-adds of columns). Values differ from vol2col's by summation
-# order (the depth taps' products added after the channels' sums). 3x3x3 convs, one thread, median of 5 interleaved in
-# one process on the loaded 2-core host, forward / forward and backward (ms): (2, 64, 8, 28, 28) 64 -> 64 channels
-# 114 -> 40 / 504 -> 123, (1, 32, 32, 32, 32) 74 -> 40 / 526 -> 124, (4, 128, 4, 14, 14) 97 -> 36 / 239 -> 113, a
-# 3 -> 32 stem at (2, 3, 16, 56, 56) 25 -> 16 / 144 -> 106.
-def _planes_usable(s, pads, k, d, groups):
-    """Whether a conv3d goes by depth planes (see above): stride 1, one group, pads within the kernel's reach."""
-    return groups == 1 and all(si == 1 for si in s) and \
+# Ungrouped conv3d at depth stride 1 (C3D's, R3D's and 3-D U-Nets' 3x3x3 convs) per sample as 2-D im2col over every
+# padded depth plane and one GEMM per depth tap: the columns (C*KH*KW, Dp, OH*OW) of a sample hold each spatial tap
+# once, and depth tap i reads planes i*dd .. i*dd + OD - 1 of them, a strided view BLAS takes as it is, so the columns
+# are KD times smaller than vol2col's and built with KH*KW copies instead of KD*KH*KW; the output plane is written in
+# the (N, O, D, H, W) layout directly. At stride 1 with O <= C the input gradient is the same conv of g padded by the
+# kernel's reach less the pads, with the flipped, transposed kernel (no scatter-adds of columns). Values differ from
+# vol2col's by summation order (the depth taps' products added after the channels' sums). One thread (OpenBLAS held
+# to one thread for both), median of 5 interleaved in one process on the loaded 2-core host, forward / forward and
+# backward (ms): (2, 64, 8, 28, 28) 64 -> 64 channels 3x3x3 51.8 -> 39.2 / 218 -> 120, (1, 32, 32, 32, 32) 58.9 ->
+# 38.8 / 180 -> 119, (4, 128, 4, 14, 14) 41.7 -> 35.2 / 137 -> 110, (2, 8, 16, 32, 32) 9.5 -> 5.2 / 29.1 -> 16.6,
+# stride (1, 2, 2) 32 -> 64 at (2, 32, 16, 56, 56) 54.3 -> 46.6 / 288 -> 155.
+def _planes_usable(w, s, groups):
+    """Whether a conv3d goes by depth planes (see above): one group, depth stride 1 (at depth stride 2 each depth
+    tap's planes are a copy, and vol2col measured as fast: (2, 64, 8, 28, 28) 64 -> 128, 35.2 -> 35.0 ms), at least
+    8 input channels (a 3 -> 32 stem at (2, 3, 16, 56, 56) lost, 44.8 -> 51.0: its columns are short)."""
+    return groups == 1 and s[0] == 1 and w.shape[1] >= 8
+
+
+def _by_correlation(w, s, pads, d):
+    """Whether the planes path's input gradient is the planes conv of g with the flipped kernel: stride 1, at most
+    as many output as input channels (g's columns are then no larger than x's: a 3 -> 32 stem lost, 46 -> 107 ms),
+    pads within the kernel's reach; else each depth tap's W^T g is added back onto the planes and the planes'
+    spatial taps onto the input (_planes_grad_input)."""
+    k = w.shape[2:]
+    return all(si == 1 for si in s) and w.shape[0] <= w.shape[1] and \
         all(p <= di * (ki - 1) for pair, di, ki in zip(pads, d, k) for p in pair)
 
 
-def _plane_columns(xs, k, d, out_hw):
-    """(C*KH*KW, Dp, OH*OW) columns of the spatial taps of one padded sample xs (C, Dp, Hp, Wp), stride 1."""
+def _spatial(i, j, s, d, out_hw):
+    """The (H, W) slices of a padded plane that spatial tap (i, j) reads for every output."""
+    return (slice(i * d[1], i * d[1] + s[1] * (out_hw[0] - 1) + 1, s[1]),
+            slice(j * d[2], j * d[2] + s[2] * (out_hw[1] - 1) + 1, s[2]))
+
+
+def _plane_columns(xs, k, s, d, out_hw):
+    """(C*KH*KW, Dp, OH*OW) columns of the spatial taps of one padded sample xs (C, Dp, Hp, Wp)."""
     c, dp = xs.shape[:2]
     cols = np.empty((c, k[1], k[2], dp) + tuple(out_hw), xs.dtype)
     for i in range(k[1]):
         for j in range(k[2]):
-            cols[:, i, j] = xs[:, :, i * d[1]:i * d[1] + out_hw[0], j * d[2]:j * d[2] + out_hw[1]]
+            cols[:, i, j] = xs[(slice(None), slice(None)) + _spatial(i, j, s, d, out_hw)]
     return cols.reshape(c * k[1] * k[2], dp, out_hw[0] * out_hw[1])
 
 
-def _depth_taps(cols, k, d, od):
-    """Each depth tap's (C*KH*KW, OD*OH*OW) view of a sample's plane columns."""
-    return [cols[:, i * d[0]:i * d[0] + od].reshape(cols.shape[0], -1) for i in range(k[0])]
+def _depth_slice(i, s, d, od):
+    """The padded depth planes depth tap i reads for every output plane."""
+    return slice(i * d[0], i * d[0] + s[0] * (od - 1) + 1, s[0])
 
 
-def _planes_forward(xp, w, d, out):
-    """(N, O, *out) of the stride-1 conv of the padded xp (N, C, Dp, Hp, Wp) with w (O, C, KD, KH, KW)."""
+def _depth_taps(cols, k, s, d, od):
+    """Each depth tap's (C*KH*KW, OD*OH*OW) matrix of a sample's plane columns: a view at depth stride 1, a copy
+    otherwise."""
+    return [cols[:, _depth_slice(i, s, d, od)].reshape(cols.shape[0], -1) for i in range(k[0])]
+
+
+def _planes_forward(xp, w, s, d, out):
+    """(N, O, *out) of the conv of the padded xp (N, C, Dp, Hp, Wp) with w (O, C, KD, KH, KW)."""
     xp, w = _plain(xp), _plain(w)
     k, o = w.shape[2:], w.shape[0]
     wt = np.ascontiguousarray(w.transpose(2, 0, 1, 3, 4)).reshape(k[0], o, -1)
     y = np.empty((xp.shape[0], o) + tuple(out), np.result_type(xp.dtype, w.dtype))
     for n in range(xp.shape[0]):
         yn = y[n].reshape(o, -1)
-        for i, v in enumerate(_depth_taps(_plane_columns(xp[n], k, d, out[1:]), k, d, out[0])):
+        for i, v in enumerate(_depth_taps(_plane_columns(xp[n], k, s, d, out[1:]), k, s, d, out[0])):
             if i:
                 yn += gemm(wt[i], v)
             else:
@@ -117,23 +142,47 @@ def _planes_forward(xp, w, d, out):
     return y
 
 
-def _planes_backward(g, x, w, k, d, pads, need):
+def _planes_grad_input(g, w, s, d, pads, xshape):
+    """The input gradient (N, C, D, H, W) of a strided planes conv: per sample, each depth tap's W^T g added onto
+    its planes of the columns' gradient, then each spatial tap's block onto its window of the padded input."""
+    k, (o, c) = w.shape[2:], w.shape[:2]
+    wt = np.ascontiguousarray(w.transpose(2, 0, 1, 3, 4)).reshape(k[0], o, -1)
+    padded = [size + lo + hi for size, (lo, hi) in zip(xshape[2:], pads)]
+    gx = np.empty(xshape, g.dtype)
+    out = g.shape[2:]
+    for n in range(g.shape[0]):
+        gn = g[n].reshape(o, -1)
+        planes = np.zeros((c, k[1], k[2], padded[0]) + tuple(out[1:]), g.dtype)
+        flat = planes.reshape(c * k[1] * k[2], padded[0], -1)
+        for i in range(k[0]):
+            flat[:, _depth_slice(i, s, d, out[0])] += gemm(wt[i].T, gn).reshape(flat.shape[0], out[0], -1)
+        canvas = np.zeros((c,) + tuple(padded), g.dtype)
+        for i in range(k[1]):
+            for j in range(k[2]):
+                canvas[(slice(None), slice(None)) + _spatial(i, j, s, d, out[1:])] += planes[:, i, j]
+        gx[n] = canvas[(slice(None),) + tuple(slice(lo, lo + size) for (lo, _), size in zip(pads, xshape[2:]))]
+    return gx
+
+
+def _planes_backward(g, x, w, k, s, d, pads, need):
     """(input gradient, weight gradient) of a conv3d that went by depth planes: the input's the planes conv of g
-    padded by the reach less the pads with the flipped, transposed kernel; the weight's per depth tap, g times
-    that tap's view of the columns, summed over the samples in order."""
+    padded by the reach less the pads with the flipped, transposed kernel where _by_correlation allows, else
+    _planes_grad_input; the weight's per depth tap, g times that tap's columns, summed over the samples in order."""
     x, w, g = _plain(x), _plain(w), _plain(g)
     gx = gw = None
-    if need[0]:
+    if need[0] and _by_correlation(w, s, pads, d):
         back = [(di * (ki - 1) - lo, di * (ki - 1) - hi) for (lo, hi), di, ki in zip(pads, d, k)]
         wf = np.ascontiguousarray(w[:, :, ::-1, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        gx = _planes_forward(np.pad(g, [(0, 0), (0, 0)] + back), wf, d, x.shape[2:])
+        gx = _planes_forward(np.pad(g, [(0, 0), (0, 0)] + back), wf, (1, 1, 1), d, x.shape[2:])
+    elif need[0]:
+        gx = _planes_grad_input(g, w, s, d, pads, x.shape)
     if need[1]:
         o = w.shape[0]
         gw = np.zeros((k[0], o, w.shape[1] * k[1] * k[2]), g.dtype)
         xp = np.pad(x, [(0, 0), (0, 0)] + list(pads))
         for n in range(x.shape[0]):
             gn = g[n].reshape(o, -1)
-            for i, v in enumerate(_depth_taps(_plane_columns(xp[n], k, d, g.shape[3:]), k, d, g.shape[2])):
+            for i, v in enumerate(_depth_taps(_plane_columns(xp[n], k, s, d, g.shape[3:]), k, s, d, g.shape[2])):
                 gw[i] += gemm(gn, v.T)
         gw = gw.reshape((k[0], o, w.shape[1], k[1], k[2])).transpose(1, 2, 0, 3, 4)
     return gx, gw
@@ -156,9 +205,9 @@ def _backward_arrays(g, x, w, k, s, d, pads, groups, need):
         g2 = np.ascontiguousarray(g[lo:hi].reshape(hi - lo, groups, o // groups, size).transpose(1, 2, 0, 3))
         g2 = g2.reshape(groups, o // groups, -1)
         if gw is not None:
-            gw += np.matmul(g2, _columns(xg[lo:hi], k, s, d, out).transpose(0, 2, 1))
+            gw += gemm(g2, _columns(xg[lo:hi], k, s, d, out).transpose(0, 2, 1))
         if gx is not None:
-            cols = np.matmul(wg.transpose(0, 2, 1), g2).reshape((groups, cg, -1, hi - lo) + tuple(out))
+            cols = gemm(wg.transpose(0, 2, 1), g2).reshape((groups, cg, -1, hi - lo) + tuple(out))
             for t, (_, sl) in enumerate(_taps(k, s, d, out)):
                 gx[(slice(None), slice(None), slice(lo, hi)) + sl] += cols[:, :, t]
     if gx is not None:
@@ -176,8 +225,8 @@ class ConvolutionBackward0(Node):
         if not dual.is_array(g):
             return _conv_grads_graph(g, x, w, self.cfg, self.need, self.xshape)
         k, s, d, pads, groups = self.cfg
-        if _planes_usable(s, pads, k, d, groups):
-            gx, gw = _planes_backward(g, x, w, k, d, pads, self.need)
+        if _planes_usable(w, s, groups):
+            gx, gw = _planes_backward(g, x, w, k, s, d, pads, self.need)
             gx = None if gx is None else gx.astype(g.dtype, copy=False)
             gw = None if gw is None else gw.astype(w.dtype, copy=False)
             gb = g.sum((0, 2, 3, 4)) if self.need[2] else None
@@ -212,7 +261,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.shape[1] == 0:
         return empty_channels(input, weight, bias, out)
     xp = np.pad(x, [(0, 0), (0, 0)] + pads)
-    y = _planes_forward(xp, w, d, out) if _planes_usable(s, pads, k, d, groups) else \
+    y = _planes_forward(xp, w, s, d, out) if _planes_usable(w, s, groups) else \
         _forward(xp, w, k, s, d, out, groups)
     if b is not None:
         y += _plain(b).reshape((1, -1, 1, 1, 1))
