@@ -42,7 +42,8 @@ def test_sum_of_negative_zeros_sign(dtype):
             _same_bits(ember.from_numpy(a.reshape(1, -1)).sum(-1), torch.from_numpy(a.reshape(1, -1)).sum(-1))
 
 
-@pytest.mark.parametrize('shape', [(4, 4), (2, 8), (3, 5, 7), (16, 16), (64, 10), (30, 1), (8, 3, 2, 2)])
+@pytest.mark.parametrize('shape', [(4, 4), (2, 8), (3, 5, 7), (16, 16), (64, 10), (30, 1), (8, 3, 2, 2), (200, 49),
+                                   (8, 16, 7, 7)])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_sum_of_shapes_bits(shape, dtype):
     for seed in range(8):
@@ -91,3 +92,16 @@ def test_broadcast_gradient_bits():
         ((T.from_numpy(x) + b) * T.from_numpy(w)).sum().backward()
         grads.append(b.grad)
     _same_bits(*grads)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_many_short_rows_bits(dtype):
+    """Sums of many short rows end with their terms added column by column (_sumorder._in_order, from 64 rows):
+    the bits of PyTorch's sums, signed zeros too, and AdaptiveAvgPool2d(1) (a mean over H, W) as PyTorch's."""
+    x = _data(300 * 23, dtype, 3).reshape(300, 23)
+    x[:40] = -0.0
+    x[40:60, ::2] = 0.0
+    _same_bits(ember.from_numpy(x).sum(-1), torch.from_numpy(x).sum(-1))
+    p = _data(8 * 64 * 49, dtype, 4).reshape(8, 64, 7, 7)
+    _same_bits(ember.nn.functional.adaptive_avg_pool2d(ember.from_numpy(p), 1),
+               torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(p), 1))

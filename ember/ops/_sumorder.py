@@ -88,9 +88,26 @@ def _rows_sum(x):
     for i in range(groups * _ILP, nv):
         part[0] += vec[i]
     lanes = ((part[0] + part[1]) + part[2]) + part[3]
-    seq = np.concatenate([np.zeros((m, 1), x.dtype), x[:, nv * width:], lanes], axis=1)
-    return np.ascontiguousarray(np.cumsum(seq, axis=1, dtype=x.dtype)[:, -1])   # a column view: a copy, so
-    # that the sums come out contiguous as PyTorch's do (and reduce again in PyTorch's order)
+    return _in_order(np.concatenate([x[:, nv * width:], lanes], axis=1))
+
+
+_COLUMN_ADDS = 64   # rows from which _in_order adds column by column
+
+
+def _in_order(terms):
+    """Each row of ``terms`` (M, K) summed left to right from +0, contiguous as PyTorch's sums come out. From
+    _COLUMN_ADDS rows as K adds of whole columns (of a transposed copy), where np.cumsum along the rows ran a slow
+    per-row loop: (4096, 9) 188 -> 43 us, (200000, 12) 28.8 -> 5.9 ms (AdaptiveAvgPool2d(1) of (8, 512, 7, 7), a
+    mean of 4096 rows of 49: forward and backward, min of 30 interleaved, 455 -> 276 us); the same adds in the same
+    order, so the same sums bit for bit."""
+    m = terms.shape[0]
+    if m < _COLUMN_ADDS:
+        seq = np.concatenate([np.zeros((m, 1), terms.dtype), terms], axis=1)
+        return np.ascontiguousarray(np.cumsum(seq, axis=1, dtype=terms.dtype)[:, -1])
+    acc = np.zeros(m, terms.dtype)
+    for column in np.ascontiguousarray(terms.T):
+        acc += column
+    return acc
 
 
 def _scalar_rows_sum(x):
