@@ -206,7 +206,7 @@ HOLOMORPHIC = frozenset((
     'ToCopyBackward0', 'TrilBackward0', 'TriuBackward0', 'CopySlices', 'SelectScatterBackward0',
     'SliceScatterBackward0', 'DiagonalScatterBackward0', 'ZeroBackward0', 'ScatterAddBackward0',
     'torch::autograd::CopySlices', 'EinsumBackward0', 'WhereBackward0', 'MaskedFillBackward0', 'MaskedFillBackward1',
-    'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3'))
+    'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3', 'LerpBackward0', 'LerpBackward1', 'LogaddexpBackward0', 'LogsumexpBackward0'))
 _VARIANTS = {}
 
 

@@ -6,6 +6,7 @@ sytrf is blocked for matrices of 64 rows or more: the same pivoting rule, so the
 function is differentiable, as in PyTorch."""
 import numpy as np
 
+from ._dtype import scalar_name
 from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
@@ -159,7 +160,9 @@ def _check_square(A, op):
                            f'by {a.shape[-1]} matrices')
     if a.dtype.kind != 'f':
         raise RuntimeError(f'torch.linalg.{op}: Expected a floating point or complex tensor as input. Got '
-                           f'{str(A.dtype).replace("torch.", "").capitalize()}')
+                           f'{scalar_name(A.dtype)}')
+    if A.dtype.itemsize == 2:
+        raise NotImplementedError(f'"ldl_factor_kernel_cpu" not implemented for \'{scalar_name(A.dtype)}\'')
 
 
 def _error(op, code):

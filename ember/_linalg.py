@@ -107,12 +107,33 @@ _LOW = {'solve': _LOW_LU, 'solve_ex': _LOW_LU, 'det': _LOW_LU, 'inv': _LOW_INV, 
         'logdet': (RuntimeError, 'logdet: Low precision dtypes not supported. Got {x}')}
 
 
+def _float_input(op):
+    return (RuntimeError, op + ': Expected a floating point or complex tensor as input. Got {x}')
+
+
+# PyTorch's refusals of integer and bool matrices (NumPy would compute them, in float64 or in their own dtype:
+# det of an int64 matrix gave an int64, pinv of one its float result truncated)
+_INT = {**{op: _float_input('linalg.' + op) for op in ('solve', 'det', 'inv', 'slogdet', 'cholesky', 'qr', 'svd',
+                                                      'matrix_norm')},
+        'solve_ex': _float_input('linalg.solve'), 'inv_ex': _float_input('linalg.inv'),
+        'tensorinv': _float_input('linalg.inv'), 'cholesky_ex': _float_input('linalg.cholesky'),
+        'svdvals': _float_input('linalg.svd'), 'cond': _float_input('linalg.svd'), 'logdet': _float_input('logdet'),
+        'eigh': _LOW_EIGH, 'eigvalsh': _LOW_EIGH, 'eig': (RuntimeError, 'Unknown Complex ScalarType for {x}'),
+        'eigvals': (RuntimeError, 'Unknown Complex ScalarType for {x}'), 'matrix_rank': _LOW_FLOAT,
+        'lstsq': _LOW_FLOAT, 'pinv': _LOW['pinv'], 'solve_triangular': _LOW['solve_triangular'],
+        'torch.cholesky': _LOW_CHOL}
+_LOW['torch.cholesky'] = _LOW_CHOL
+
+
 def _low_precision(A, op):
     """PyTorch's refusal of a float16 or bfloat16 matrix by its LAPACK-backed linalg ops (ember's NumPy would
-    raise a TypeError for float16 and compute bfloat16 in float32): the exception type and message it gives."""
-    if isinstance(A, Tensor) and A.dtype in (_dtype.float16, _dtype.bfloat16):
-        cls, msg = _LOW[op]
-        raise cls(msg.format(x=scalar_name(A.dtype), shape=list(A.shape)))
+    raise a TypeError for float16 and compute bfloat16 in float32), and of an integer or bool one: the exception
+    type and message it gives."""
+    if isinstance(A, Tensor):
+        table = _LOW if A.dtype in (_dtype.float16, _dtype.bfloat16) else _INT if A.dtype._cat < 2 else None
+        if table is not None and op in table:
+            cls, msg = table[op]
+            raise cls(msg.format(x=scalar_name(A.dtype), shape=list(A.shape)))
 
 
 def _solve(a, b):
@@ -398,10 +419,24 @@ def _lstsq_extras(a, b, x, rank, driver):
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
-    """Vector 2-norm of all elements by default; a matrix norm for 2-D ``ord`` like 'fro' or 'nuc'."""
-    if ord is None or (dim is None and A.dim() == 1) or (isinstance(dim, int)):
+    """Vector 2-norm of all elements by default; over one dim a vector norm, over two a matrix norm (and a string
+    ``ord``, 'fro' or 'nuc', always one), as PyTorch dispatches; with ``ord`` and no dim, A must be 1-D or 2-D."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None and len(dim) not in (1, 2):
+        raise RuntimeError(f'linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}')
+    if dim is None and ord is not None:
+        if A.dim() not in (1, 2):
+            raise RuntimeError(f'linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got '
+                               f'{A.dim()}D.')
+        if A.dim() == 2 or isinstance(ord, str):
+            dim = (-2, -1)
+    if ord is None or dim is None or len(dim) == 1 and not isinstance(ord, str):
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
-    return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim)
+    return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+_MATRIX_ORDS = ('fro', 'nuc', 1, -1, 2, -2, float('inf'), float('-inf'))
 
 
 def _check_matrix_dims(A, dim):
@@ -423,7 +458,9 @@ def _max_or_zero(x, d, keepdim=False):
 
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
-    if ord in (2, -2, 'nuc'):
+    if ord not in _MATRIX_ORDS:
+        raise RuntimeError(f'linalg.matrix_norm: Order {ord} not supported.')
+    if ord in (2, -2, 'nuc') or A.dtype._cat < 2:
         _low_precision(A, 'matrix_norm')
     if dtype is not None:
         A = A.to(dtype)
@@ -545,8 +582,9 @@ def cross(input, other, *, dim=-1):
     if a.shape[dim] != 3 or b.shape[dim] != 3:
         raise RuntimeError(f'linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and '
                            f'{b.shape[dim]}')
+    if input.dtype == other.dtype == _dtype.bool_:
+        raise NotImplementedError('"cross" not implemented for \'Bool\'')
     if input.dtype != other.dtype:
-        from ._dtype import scalar_name
         raise RuntimeError(f'expected scalar type {scalar_name(input.dtype)} but found {scalar_name(other.dtype)}')
     d = dim % a.ndim
     r = np.cross(a, b, axis=d)
@@ -926,7 +964,7 @@ def matrix_exp(A):
                            f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
     if a.dtype.kind != 'f':
         raise RuntimeError(f'linalg.matrix_exp: Expected a floating point or complex tensor as input. Got '
-                           f'{str(A.dtype).replace("torch.", "").capitalize()}')
+                           f'{scalar_name(A.dtype)}')
     r = _expm(a.astype(np.float64)).astype(a.dtype)
     return _outputs(LinalgMatrixExpBackward0, (A,), (r,), saves=(A,), save_out=False)[0]
 
@@ -995,9 +1033,11 @@ def _chain_order(dims):
 def vecdot(x, y, *, dim=-1):
     """The dot product of x and y along ``dim`` (broadcast)."""
     if x.dtype != y.dtype:
-        from ._dtype import scalar_name
         raise RuntimeError(f'linalg.vecdot: Expected x and y to have the same dtype, but found x of type '
                            f'{scalar_name(x._data.dtype)} and y of type {scalar_name(y._data.dtype)} instead')
+    if x.dtype._cat < 2:
+        raise RuntimeError(f'linalg.vecdot: Expected a floating point or complex tensor as input. Got '
+                           f'{scalar_name(x.dtype)}')
     if x.dim() == 1 and y.dim() == 1 and dim in (0, -1):
         from .ops.blas import vdot
         return vdot(x, y)

@@ -4,6 +4,7 @@ at once, with LAPACK's conventions (1-based int32 pivots, ``info`` the first zer
 (square matrices: gA = P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H)."""
 import numpy as np
 
+from ._dtype import scalar_name
 from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
@@ -103,6 +104,8 @@ def _check(A, op):
     if A.dim() < 2:
         raise RuntimeError(f'torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: '
                            f'{list(A.shape)} instead')
+    if not A.dtype.is_floating_point and not A.dtype.is_complex or A.dtype.itemsize == 2:   # (no half types)
+        raise NotImplementedError(f'"lu_cpu" not implemented for \'{scalar_name(A.dtype)}\'')
 
 
 def _differentiable(A, op):
@@ -214,6 +217,12 @@ def _solve_compose(LU, B, P, left, adjoint):
 
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """The solution X of A X = B (or A^H X = B, X A = B, X A^H = B) from A's LU factorization."""
+    for t in (LU, B):
+        if t.dtype._cat < 2:
+            raise RuntimeError(f'torch.linalg.lu_solve: Expected a floating point or complex tensor as input. Got '
+                               f'{scalar_name(t.dtype)}')
+        if t.dtype.itemsize == 2:
+            raise NotImplementedError(f'"linalg.lu_solve_cpu" not implemented for \'{scalar_name(t.dtype)}\'')
     n = LU.shape[-1]
     rows = B.shape[-2] if left else B.shape[-1]
     if LU.shape[-2] != n:

@@ -4,6 +4,7 @@ for the old ones. ``ember._linalg`` is imported on the first call (it stays out 
 
 import numpy as np
 
+from ._dtype import scalar_name
 from ._warn import warn_user
 from .autograd import dual, forward_refusal
 from .autograd.graph import Node
@@ -63,6 +64,7 @@ def cholesky(input, upper=False):
                   'transform will produce equivalent results for all valid (symmetric positive definite) inputs.',
                   once=True)   # TORCH_WARN_ONCE, at the caller's line
     L = _L()
+    L._low_precision(input, 'torch.cholesky')
     L._square(input._data, 'cholesky')
     if forward_refusal.SOURCES:   # linalg.cholesky has a forward-mode formula, the deprecated cholesky none
         forward_refusal.refuse('cholesky', input)
@@ -101,6 +103,8 @@ def cholesky_inverse(input, upper=False):
     from .autograd.grad_mode import GRAD
     from .tensor import Tensor
     l = input._data
+    if input.dtype._cat < 2 or input.dtype.itemsize == 2 and input.dtype.is_floating_point:
+        raise NotImplementedError(f'"cholesky_inverse_out_cpu" not implemented for \'{scalar_name(input.dtype)}\'')
     _L()._square(l, 'cholesky_inverse')
     l = np.triu(l) if upper else np.tril(l)     # LAPACK's potri reads one triangle only
     if l.size and not np.diagonal(l, axis1=-2, axis2=-1).all():

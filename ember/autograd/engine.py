@@ -45,7 +45,7 @@ def _seed(t, g, i, create_graph):
         if a.size != 1:
             raise RuntimeError('grad can be implicitly created only for scalar outputs')
         if a.dtype.kind == 'c':
-            raise RuntimeError('grad can be implicitly created only for real scalar outputs')
+            raise RuntimeError(f'grad can be implicitly created only for real scalar outputs but got {t.dtype}')
         key = (a.shape, a.dtype)
         g = _ONES.get(key) if type(a) is not _meta.MetaArray else _meta.placeholder(a.shape, a.dtype)
         if g is None:

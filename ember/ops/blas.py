@@ -29,6 +29,23 @@ def _same_dtype(a, b, op):
     if a.dtype != b.dtype:
         raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {_TYPE[a.dtype.name]} != '
                            f'{_TYPE[b.dtype.name]}\n({op}: convert one operand, e.g. with .float() or .double())')
+    if a.dtype == _BOOL:
+        raise not_implemented(_bool_kernel(a, b, op), a.dtype)
+
+
+_BOOL = np.dtype(np.bool_)
+
+
+def _bool_kernel(a, b, op):
+    """The kernel PyTorch's product of bools reaches, and refuses (no Bool BLAS): matmul folds a batch into one
+    matrix product where it can, as PyTorch's does for a contiguous batch."""
+    if op != 'matmul':
+        return {'mm': 'addmm_impl_cpu_', 'mv': 'addmv_impl_cpu', 'vdot': 'dot'}.get(op, op)
+    if a.ndim == 1 and b.ndim == 1:
+        return 'dot'
+    if b.ndim <= 2:
+        return 'addmv_impl_cpu' if b.ndim == 1 else 'addmm_impl_cpu_'
+    return 'bmm'
 
 
 def _matmul_bw(self, g):

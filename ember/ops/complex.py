@@ -290,7 +290,7 @@ _GRAD_FORMS.update({
 
 
 # ops whose result on complex tensors is not PyTorch's (PyTorch refuses them there): refused by name
-_REAL_ONLY = ('bernoulli', 'bernoulli_', 'xlogy', 'xlogy_', 'isposinf', 'isneginf', 'nansum', 'nanmean',
+_REAL_ONLY = ('bernoulli', 'bernoulli_', 'xlogy', 'xlogy_', 'isposinf', 'isneginf',
               'unique_consecutive', 'abs_', 'absolute_', 'randint_like', 'isin')
 
 

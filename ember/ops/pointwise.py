@@ -1256,7 +1256,23 @@ def _logaddexp2_grad(g, a, b):
     return g / (dual.exp((b - a) * math.log(2.0)) + dual.one(a))
 
 
-logaddexp = binary('logaddexp', _float_kernel('logaddexp_cpu', xp.logaddexp), 'LogaddexpBackward0',
+def _logaddexp(a, b):
+    """NumPy's logaddexp, and for complex numbers PyTorch's: ``hi + log1p(exp(lo - hi))`` with hi the operand of
+    the larger real part (infinite real parts of one sign: ``log(exp(a) + exp(b))`` directly)."""
+    if np.result_type(a, b).kind != 'c':
+        return xp.logaddexp(a, b)
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    first = a.real >= b.real
+    hi, lo = np.where(first, a, b), np.where(first, b, a)
+    with np.errstate(all='ignore'):
+        r = hi + np.log1p(np.exp(lo - hi))
+        same_inf = np.isinf(hi.real) & (hi.real == lo.real)
+        if same_inf.any():
+            r = np.where(same_inf, np.log(np.exp(a) + np.exp(b)), r)
+    return _complex.adopt(r)   # (a ComplexArray, as complex results are: binary's hot path checks its node then)
+
+
+logaddexp = binary('logaddexp', _float_kernel('logaddexp_cpu', _logaddexp), 'LogaddexpBackward0',
                    _logaddexp_grad, lambda g, a, b: _logaddexp_grad(g, b, a), tensors_only=True,
                    doc='log(exp(input) + exp(other)), without overflow.')
 logaddexp2 = binary('logaddexp2', _float_kernel('logaddexp2_cpu', xp.logaddexp2), 'Logaddexp2Backward0',
@@ -1836,9 +1852,14 @@ def where(condition, input=None, other=None):
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if c.dtype != np.bool_:
+    if c.dtype == np.uint8:   # PyTorch takes a byte condition still, deprecated
+        from .._warn import warn_user
+        warn_user('where received a uint8 condition tensor. This behavior is deprecated and will be removed in a '
+                  'future version of PyTorch. Use a boolean condition instead.', once=True)
+        c = c != 0
+    elif c.dtype != np.bool_:
         raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
-                           f'{FROM_NP[c.dtype].name.capitalize()}')
+                           f'{scalar_name(condition.dtype if isinstance(condition, Tensor) else c.dtype)}')
     x, y, a, b = binary_arrays(input, other)
     a, b = _where_scalar(a, b), _where_scalar(b, a)
     try:
@@ -1912,12 +1933,17 @@ def lerp(input, end, weight):
         if t is not None and t._data.dtype != input._data.dtype:
             raise RuntimeError(f'expected dtype {_c_name(input)} for `{what}` but got dtype {_c_name(t)}')
     a, e = input._data, end._data
-    if a.dtype.kind != 'f':
+    if a.dtype.kind not in 'fc':
         raise not_implemented('lerp_kernel_tensor' if wt else 'lerp_kernel_scalar', a.dtype)
-    if isinstance(weight, complex):   # PyTorch's checked conversion: an imaginary part does not fit a real dtype
-        from ._util import checked_scalar
+    if isinstance(weight, complex) and a.dtype.kind != 'c':   # PyTorch's checked conversion: an imaginary part
+        from ._util import checked_scalar                       # does not fit a real dtype
         weight = checked_scalar(weight, input.dtype)
-    r = _lerp_values(a, e, weight._data if wt else weight)
+    w = weight._data if wt else weight
+    try:
+        r = _lerp_values(a, e, w) if a.dtype.kind == 'f' else _lerp_complex(a, e, w)
+    except ValueError:
+        from ._util import broadcast_mismatch
+        raise broadcast_mismatch([a.shape, e.shape, np.shape(w)]) from None
     return _record_pointwise(LerpBackward1 if wt else LerpBackward0, (input, end, weight), r)
 
 
@@ -1932,6 +1958,14 @@ def _lerp_values(a, e, w):
     if near.ndim == 0:
         return _fused.fma(w, diff, a, dt) if near else _fused.fma(-diff, 1 - w, e, dt)
     return np.where(near, _fused.fma(w, diff, a, dt), _fused.fma(-diff, 1 - w, e, dt))
+
+
+def _lerp_complex(a, e, w):
+    """Complex lerp from the nearer end, as PyTorch's kernel: ``a + w * (e - a)`` where |w| < 0.5, else
+    ``e - (e - a) * (1 - w)`` (no fma for complex)."""
+    w = np.asarray(w, a.dtype)
+    diff = e - a
+    return np.asarray(np.where(np.abs(w) < 0.5, a + w * diff, e - diff * (1 - w)), a.dtype)
 
 
 def _c_name(t):

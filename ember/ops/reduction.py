@@ -145,8 +145,17 @@ def _sum_dtype(a, dtype):
     return np.dtype(np.int64) if a.dtype.kind in 'biu' else a.dtype
 
 
+def _real_cast(input, dtype):
+    """A complex input of a reduction given a real ``dtype=``, cast first (its real parts, PyTorch's warning), as
+    PyTorch's reduction converts it: the gradient then goes back through the cast (ToCopyBackward0)."""
+    if dtype is not None and input._data.dtype.kind == 'c' and to_np(dtype).kind != 'c':
+        return input.to(dtype)
+    return input
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
+    input = _real_cast(input, dtype)
     a = input._data
     if dim is None and dtype is None and axis is None and not keepdim and not keepdims:
         # the hot path: a small float sum of everything, built inline
@@ -201,6 +210,9 @@ def _cast_arr(a, nd):
     ``dtype=`` (to or from bfloat16 through float32, rounding; NumPy's ``dtype=`` refuses the bf16 dtype)."""
     if nd is None or nd == a.dtype:
         return a
+    if a.dtype.kind == 'c' and nd.kind != 'c':   # PyTorch's cast keeps the real parts, with its warning
+        warn_user('Casting complex values to real discards the imaginary part', once=True)
+        return _cast_arr(a.real if nd.kind != 'b' else a != 0, nd)
     if _bf16.is_bf16(nd):
         return _bf16.from_f32(a)
     return (_bf16.to_f32(a) if _bf16.is_bf16(a.dtype) else a).astype(nd)
@@ -233,6 +245,8 @@ class NansumBackward0(Node):
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero (ints and bools sum to int64)."""
     a = input._data
+    if a.dtype.kind == 'c':
+        raise RuntimeError('nansum on CPU does not support complex inputs')
     nd = _sum_dtype(a, dtype)
     dims = wrap_dims(dim if dim != [] and dim != () else None, a.ndim)
     clean = np.where(np.isnan(a), 0, a) if a.dtype.kind == 'f' else a
@@ -268,11 +282,12 @@ def _type_word(np_dtype):
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Arithmetic mean (floating dtypes only, as in PyTorch)."""
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
+    input = _real_cast(input, dtype)
     a = input._data
     _float_dtype_arg('mean', dtype)
     nd = _need_float(a, 'mean', dtype)
     if a.dtype != nd:
-        a = a.astype(nd)
+        a = _cast_arr(a, nd) if a.dtype.kind == 'c' else a.astype(nd)
     if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
         r = np.asarray(_mean_sum(a, None, False, nd) / _mean_n(a, a.size) if a.size else np.asarray(np.nan, nd))
         node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size) if dim is None else \
@@ -374,6 +389,7 @@ ProdBackward1 = _node('ProdBackward1', _prod_bw, ('dim', 'keep'))
 @_autocast.fp32
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements or along ``dim``."""
+    input = _real_cast(input, dtype)
     a = input._data
     nd = _sum_dtype(a, dtype)
     a = _cast_arr(a, nd)
@@ -462,7 +478,12 @@ def _extreme(name, np_red, np_arg, full_cls, dim_cls, binary):
 
 
 def _of_scalar(name, input, cls):
-    """max/min/median of a 0-d tensor along dim 0: its value (recorded as ``cls``) and index 0."""
+    """max/min/median of a 0-d tensor along dim 0: its value (recorded as ``cls``) and index 0; complex values
+    refused as PyTorch's kernels refuse them (mode takes them)."""
+    if input._data.dtype.kind == 'c' and name != 'mode':
+        if name in ('max', 'min'):
+            raise RuntimeError(f'{name}(): does not support complex input')
+        raise not_implemented('median_out', input._data.dtype)
     vals = input._data.copy()
     node = _record(input, vals, cls, idx=np.array(0), shape=(), dim=0, keep=False)
     return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(np.array(0)))
@@ -877,6 +898,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes.
     ``dtype`` converts the input first (it must not narrow it, as PyTorch checks); float16 accumulates in float32,
     and a norm over one element is its magnitude (no overflow of x * x), as PyTorch's kernel gives."""
+    if isinstance(ord, str):   # ('fro' and 'nuc' are matrix norms)
+        raise TypeError("linalg_vector_norm(): argument 'ord' must be Number, not str")
     if x._data.dtype.kind not in 'fc':   # PyTorch checks the input itself, before any dtype= conversion
         raise RuntimeError('linalg.vector_norm: Expected a floating point or complex tensor as input. Got '
                            f'{_type_word(x._data.dtype)}')
@@ -948,6 +971,8 @@ def norm_method(input, p='fro', dim=None, keepdim=False, dtype=None):
     """Tensor.norm. 'fro' over at most 2 dims is the vector 2-norm; 'nuc' (and 'fro' over more dims) is a matrix
     norm over exactly 2 dims (all of them when dim is None), as PyTorch dispatches."""
     matrix = p == 'nuc' or p == 'fro' and isinstance(dim, (tuple, list)) and len(dim) > 2
+    if isinstance(p, str) and p not in ('fro', 'nuc'):
+        raise RuntimeError(f'linalg.matrix_norm: Order {p} not supported.')
     if p == 'fro' or p is None:
         p = 2
     if matrix:
@@ -987,10 +1012,11 @@ LogsumexpBackward0 = _node('LogsumexpBackward0', _lse_bw, ('dims', 'keep'))
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over ``dim``, computed without overflow."""
     a = input._data
-    if a.dtype.kind != 'f':
+    if a.dtype.kind not in 'fc':
         a = a.astype(DEFAULT.np)
     dims = reduce_dims(dim, a.ndim)
-    m = np.max(a, axis=dims, keepdims=True) if a.size else np.zeros(_kshape(a.shape, dims), a.dtype)
+    re = a.real if a.dtype.kind == 'c' else a   # (complex: shifted by the largest real part, as PyTorch's)
+    m = np.max(re, axis=dims, keepdims=True) if a.size else np.zeros(_kshape(a.shape, dims), re.dtype)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide='ignore'):
         r = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
@@ -1281,6 +1307,7 @@ def _no_bool_scan(name, a, dtype):
 
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
+    input = _real_cast(input, dtype)
     a = input._data
     _no_bool_scan('cumsum', a, dtype)
     d = wrap_dim(dim, a.ndim)
@@ -1346,6 +1373,7 @@ CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))
 
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``."""
+    input = _real_cast(input, dtype)
     a = input._data
     _no_bool_scan('cumprod', a, dtype)
     d = wrap_dim(dim, a.ndim)
@@ -1479,9 +1507,9 @@ def mode(input, dim=-1, keepdim=False):
     where it is, as PyTorch's CPU kernel picks it: each row's (value, index) pairs go through std::sort by value,
     and the index is that of the last pair of the winning run."""
     a = input._data
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return _of_scalar('mode', input, ModeBackward0)
-    d = wrap_dim(dim, a.ndim)
     n = a.shape[d]
     if n == 0:
         raise IndexError(f'mode(): Expected reduction dim {d} to have non-zero size.')

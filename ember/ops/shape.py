@@ -579,7 +579,7 @@ def _complex_to_real(input, nd, arr=None):
     """A complex tensor cast to a real dtype: its real parts, with PyTorch's warning; to a float type
     differentiated as PyTorch's ToCopyBackward0 (the real gradient cast back to complex, imaginary part 0)."""
     from .. import _complex
-    warn_user('Casting complex values to real discards the imaginary part')
+    warn_user('Casting complex values to real discards the imaginary part', once=True)
     out = _complex.discard_imag(input._data if arr is None else arr, nd)
     if GRAD.enabled and input._requires_grad and nd.kind == 'f':
         node = ToCopyBackward0((input,))
