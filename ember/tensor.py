@@ -375,6 +375,10 @@ class Tensor(metaclass=_TorchNamedType):
             raise RuntimeError('Inference tensors do not track version counter.')
         return 0 if b._vc is None else b._vc[0]
 
+    def _is_view(self):
+        """Whether this tensor is a view of another (``_base``), as PyTorch's ``Tensor._is_view``."""
+        return self._base is not None
+
     def _bump(self):
         """Record an in-place change (views share the counter with their base)."""
         _version_cell(self)[0] += 1

@@ -321,3 +321,34 @@ def test_norm_orders(p):
     run(lambda L: L.norm(L.ones(2, 3), p=p), message=True)
     run(lambda L: L.norm(L.ones(2, 3), p=p, dim=1), message=True)
     run(lambda L: L.linalg.vector_norm(L.ones(2, 3), ord=p), message=True)
+
+
+# -- std/var warn of no degrees of freedom for an empty result too; softmax's out=; Tensor._is_view ---------
+@pytest.mark.parametrize('op', ['std', 'var', 'std_mean', 'var_mean'])
+@pytest.mark.parametrize('shape', [(0, 3), (3, 0), (1,), (2, 3)])
+@pytest.mark.parametrize('dim', [None, 0, -1])
+def test_degrees_of_freedom_warning(op, shape, dim):
+    _run_warns(lambda L: getattr(L, op)(L.ones(shape), dim=dim))
+
+
+@pytest.mark.parametrize('op', ['softmax', 'log_softmax'])
+@pytest.mark.parametrize('out', ['L.empty(3)', 'L.empty(0)', 'L.empty(3, dtype=L.float64)', 'L.empty(2, 3)',
+                                 'L.empty(3, dtype=L.long)'])
+@pytest.mark.parametrize('dtype', [None, 'float64'])
+def test_softmax_out(op, out, dtype):
+    def fn(L):
+        o = eval(out, {'L': L})   # noqa: S307 - one of the outs above
+        r = getattr(L, op)(L.arange(3.), 0, dtype=dtype and getattr(L, dtype), out=o)
+        return r, o, r is o
+    run(fn, message=True)
+
+
+@pytest.mark.parametrize('view', ['a.view(12)', 'a[1]', 'a.t()', 'a * 1', 'a.detach()', 'a.reshape(12)', 'a.expand(2, 3, 4)',
+                                  'a.unbind(0)[0]', 'a.split(1)[0]', 'a.flatten()', 'a[:, [0]]',
+                                  'a.transpose(0, 1).reshape(12)'])
+def test_is_view(view):
+    def fn(L):
+        a = L.ones(3, 4, requires_grad=True)
+        b = eval(view, {'L': L, 'a': a})   # noqa: S307 - one of the views above
+        return b._is_view(), b._base is a, b._version
+    run(fn)

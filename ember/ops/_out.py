@@ -63,7 +63,7 @@ RULES = {
     'signbit': [(lambda a, b: b.kind == 'b', RuntimeError, 'signbit does not support non-boolean outputs.')],
     'ldexp': [(_castable, RuntimeError, "ldexp can't be cast to the desired output type {out}")],
     **dict.fromkeys('isposinf isneginf'.split(), [(_same, RuntimeError, '{name} does not support non-boolean outputs.')]),
-    **dict.fromkeys('index_reduce renorm slice_scatter'.split(), [(_same, RuntimeError, _EXPECTED)]),
+    **dict.fromkeys('index_reduce renorm slice_scatter softmax log_softmax'.split(), [(_same, RuntimeError, _EXPECTED)]),
     'addbmm': [(_same, RuntimeError, 'self and mat2 must have the same dtype, but got {out} and {res}')],
     'float_power': [(_same, RuntimeError, "the output given to float_power has dtype {out} but the operation's "
                                           'result requires dtype {res}')],
@@ -143,7 +143,7 @@ UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter', 'linalg.ldl_facto
 UNRECORDED = frozenset(('eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or '
                         'logical_xor logical_not isin signbit isposinf isneginf').split())
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
-AD_NAME = {'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
+AD_NAME = {'softmax': 'aten::softmax', 'log_softmax': 'aten::log_softmax', 'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
 
@@ -186,7 +186,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
          'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
-         'as_strided_copy narrow_copy triangular_solve').split()
+         'as_strided_copy narrow_copy triangular_solve softmax log_softmax').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

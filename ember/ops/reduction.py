@@ -752,7 +752,7 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
     n = 1
     for d in dims:
         n *= a.shape[d]
-    if n - c <= 0:
+    if n - c <= 0 or not a.size:   # (PyTorch's reduction factor, numel over output numel, is 0 for no elements)
         warn_user(f'{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction '
                   'factor (input numel divided by output numel).')
     return a, dims, c, n
