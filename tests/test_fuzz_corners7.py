@@ -352,3 +352,19 @@ def test_is_view(view):
         b = eval(view, {'L': L, 'a': a})   # noqa: S307 - one of the views above
         return b._is_view(), b._base is a, b._version
     run(fn)
+
+
+# -- tensordot's dims as PyTorch's front end reads them ----------------------------------------------------
+@pytest.mark.parametrize('dims', ['3', 'L.tensor(1)', 'L.tensor([[1], [0]])', '-1', '2', '1', '0', '([0, 1], [1, 0])',
+                                  '[[1], [0]]', '(1, 0)', '([1],)', '1.5', 'L.tensor([1, 0])', 'L.tensor(-1)',
+                                  'L.tensor([[1, 2], [0, 1]])', '([-1], [0])', '([], [])'])
+def test_tensordot_dims(dims):
+    for a, b in (('L.ones(2, 3)', 'L.ones(3, 2)'), ('L.arange(24.).reshape(2, 3, 4)', 'L.arange(24.).reshape(3, 4, 2)'),
+                 ('L.ones(3)', 'L.ones(3)'), ('L.ones(2, 1)', 'L.ones(3, 2)')):
+        run(lambda L: L.tensordot(eval(a, {'L': L}), eval(b, {'L': L}), dims=eval(dims, {'L': L})),  # noqa: S307
+            message=True)
+
+
+def test_tensordot_gradient():
+    check(lambda L, a, b: L.tensordot(a, b, dims=([1, 0], [0, 2])), (3, 2, 4), (2, 5, 3))
+    check(lambda L, a, b: L.tensordot(a, b, dims=L.tensor(1)), (3, 2), (2, 4))

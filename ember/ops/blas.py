@@ -592,30 +592,54 @@ def einsum(*args):
     return Tensor._make(r)
 
 
+def _tensordot_dims(a, b, dims):
+    """tensordot's ``dims`` as the two lists of dims PyTorch's front end makes: an int n is a's last n dims (as
+    negative dims) and b's first n, a one-element tensor the same, a pair of lists (or a 2 x k tensor) as given."""
+    if isinstance(dims, Tensor):
+        if dims.numel() > 1:
+            if dims.shape[0] != 2:
+                raise AssertionError(f'dims tensor must have size 2 in first dimension, got {dims.shape[0]}')
+            dims = (dims[0].tolist(), dims[1].tolist())
+        elif int(dims.item()) < 0:
+            raise RuntimeError(f'tensordot expects dims >= 0, but got dims={dims}')
+        else:
+            n = int(dims.item())
+            return list(range(-n, 0)), list(range(n))
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f'tensordot expects dims >= 0, but got dims={dims}')
+        if dims > min(a.dim(), b.dim()):
+            raise RuntimeError(f'tensordot expects dims < ndim_a or ndim_b, but got dims={dims}')
+        return list(range(-dims, 0)), list(range(dims))
+    if not isinstance(dims, (tuple, list)):
+        raise RuntimeError('tensordot expects dims to be int or tuple[list[int], list[int]] or list[list[int]] '
+                           f'containing two lists, but got dims={dims}')
+    da, db = dims
+    for d, arg in ((da, "'dims_self' (position 3)"), (db, "'dims_other' (position 4)")):
+        if not isinstance(d, (tuple, list)):
+            raise TypeError(f'tensordot(): argument {arg} must be tuple of ints, not {type(d).__name__}')
+    return list(da), list(db)
+
+
 def tensordot(a, b, dims=2):
     """Contract dims ``dims`` of a with those of b: both permuted and reshaped to matrices, one mm, then the
     result reshaped (PyTorch's composition, so grad_fn is ViewBackward0)."""
     from .shape import permute, reshape
     from .reduction import sum as _sum
-    if isinstance(dims, int):
-        if dims < 0:
-            raise RuntimeError(f'tensordot expects dims >= 0, but got dims={dims}')
-        da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
-    else:
-        da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
-    if len(da) != len(db):
+    given_a, given_b = _tensordot_dims(a, b, dims)
+    if len(given_a) != len(given_b):
         raise RuntimeError('both dimension lists should have same length')
-    da, db = [wrap_dim(d, a.dim()) for d in da], [wrap_dim(d, b.dim()) for d in db]
+    da, db = [wrap_dim(d, a.dim()) for d in given_a], [wrap_dim(d, b.dim()) for d in given_b]
     csize, t1, t2 = 1, a, b
-    for i, j in zip(da, db):
+    for i, j, gi, gj in zip(da, db, given_a, given_b):
         s1, s2 = a.shape[i], b.shape[j]
         if s2 == 1:         # a broadcast dim is summed right away
             t1 = _sum(t1, i, keepdim=True)
         elif s1 == 1:
             t2 = _sum(t2, j, keepdim=True)
         elif s1 != s2:
-            raise RuntimeError(f'contracted dimensions need to match, but first has size {s1} in dim {i} and second '
-                               f'has size {s2} in dim {j}')
+            raise RuntimeError(f'contracted dimensions need to match, but first has size {s1} in dim {gi} and second '
+                               f'has size {s2} in dim {gj}')
         else:
             csize *= s1
     keep1 = [k for k in range(a.dim()) if k not in da]
