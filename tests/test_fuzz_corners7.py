@@ -368,3 +368,14 @@ def test_tensordot_dims(dims):
 def test_tensordot_gradient():
     check(lambda L, a, b: L.tensordot(a, b, dims=([1, 0], [0, 2])), (3, 2, 4), (2, 5, 3))
     check(lambda L, a, b: L.tensordot(a, b, dims=L.tensor(1)), (3, 2), (2, 4))
+
+
+# -- xlogy/xlog1py of the half types: numbers become the half type, log(y) rounds before the product ----------
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+@pytest.mark.parametrize('number', [2, 2.5, 300, 0.1, -1, 0, float('nan'), True])
+def test_xlogy_of_half_types(dtype, number):
+    def fn(L):
+        x = L.tensor([3., -5, 7, 0, 0.3]).to(getattr(L, dtype))
+        return (L.xlogy(x, number), L.xlogy(number, x.abs()), L.special.xlog1py(x, number),
+                L.special.xlog1py(number, x), L.xlogy(x, x.abs()), L.xlogy(x, L.tensor(number)))
+    run(fn)

@@ -11,7 +11,7 @@ from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
-from ._util import not_implemented
+from ._util import cast_array, not_implemented
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
@@ -135,8 +135,13 @@ def _x_times(log_fn, kernel):
         d = np.result_type(a, b)
         if d.kind == 'c':
             raise not_implemented(kernel, d)
+        if d.itemsize == 2 or _bf16.is_bf16(d):   # a number of a half-type op is that type first, as PyTorch's
+            a, b = (v if isinstance(v, np.ndarray) else cast_array(np.asarray(v, np.float64), d) for v in (a, b))
         with np.errstate(all='ignore'):
-            r = np.where(a == 0, 0, a * log_fn(b))
+            lb = log_fn(b)
+            if _bf16.is_bf16(d):   # (bf16 arrays hold float32: log(y) rounded to bf16 first, as PyTorch's kernel)
+                lb = _bf16.from_f32(np.asarray(lb, np.float32))
+            r = np.where(a == 0, 0, a * lb)
         r = np.where(np.isnan(b), np.nan, r)
         return r.astype(np.result_type(a, b), copy=False)
     return arr
