@@ -379,3 +379,22 @@ def test_xlogy_of_half_types(dtype, number):
         return (L.xlogy(x, number), L.xlogy(number, x.abs()), L.special.xlog1py(x, number),
                 L.special.xlog1py(number, x), L.xlogy(x, x.abs()), L.xlogy(x, L.tensor(number)))
     run(fn)
+
+
+# -- integer and floating division and remainder signs, by zero, and fmod's tensor-first signature ----------
+@pytest.mark.parametrize('dtype', ['int8', 'int16', 'int32', 'int64', 'uint8', 'float16', 'bfloat16', 'float32',
+                                   'float64'])
+def test_division_and_remainder_signs(dtype):
+    def operands(L):
+        return (L.tensor([-7, 7, -7, 7, 0, -128, 5]).to(getattr(L, dtype)),
+                L.tensor([2, -2, -2, 2, 3, -1, 1]).to(getattr(L, dtype)))
+    for op in ('floor_divide', 'remainder', 'fmod'):
+        run(lambda L: getattr(L, op)(*operands(L)), message=True)
+        run(lambda L: getattr(L, op)(operands(L)[0], -3), message=True)
+        run(lambda L: getattr(L, op)(operands(L)[0], 2.5), message=True)
+        run(lambda L: getattr(L, op)(-9, operands(L)[1]), message=True)
+        run(lambda L: getattr(L, op)(operands(L)[0], L.zeros(7).to(getattr(L, dtype))), message=True)
+    for mode in (None, 'floor', 'trunc'):
+        run(lambda L: L.div(*operands(L), rounding_mode=mode), message=True)
+    run(lambda L: (operands(L)[0] // operands(L)[1], operands(L)[0] % operands(L)[1], -7 % operands(L)[1],
+                   -7 // operands(L)[1]), message=True)

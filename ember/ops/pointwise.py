@@ -670,6 +670,11 @@ def _not_implemented(op):
 
 def fmod(input, other, *, out=None):
     """C's fmod: the remainder has the sign of the dividend."""
+    if not isinstance(input, Tensor):   # (no number-first overload, unlike remainder)
+        names = ['Tensor' if isinstance(v, Tensor) else type_name(v) for v in (input, other)]
+        raise TypeError(f'fmod() received an invalid combination of arguments - got ({names[0]}, {names[1]}), but '
+                        f'expected one of:\n * (Tensor input, Tensor other, *, Tensor out = '
+                        'None)\n * (Tensor input, Number other, *, Tensor out = None)\n')
     return _out((_fmod_t if isinstance(other, Tensor) else _fmod_s)(input, other), out, 'fmod', reads=(input, other))
 
 
