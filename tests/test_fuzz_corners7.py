@@ -398,3 +398,17 @@ def test_division_and_remainder_signs(dtype):
         run(lambda L: L.div(*operands(L), rounding_mode=mode), message=True)
     run(lambda L: (operands(L)[0] // operands(L)[1], operands(L)[0] % operands(L)[1], -7 % operands(L)[1],
                    -7 // operands(L)[1]), message=True)
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16', 'float32', 'float64', 'int32', 'uint8', 'bool'])
+def test_sinc_of_every_real_dtype(dtype):
+    run(lambda L: L.sinc(L.tensor([0, 1, -2, 3, 100, -1, 0.5, 0.25, 1e-3, 7.5]).to(getattr(L, dtype))))
+    run(lambda L: L.sinc(L.linspace(-4, 4, 101).to(getattr(L, dtype))))
+
+
+def test_sinc_of_float16_gradient():
+    def fn(L):
+        x = L.linspace(-2, 2, 9).half().requires_grad_()
+        L.sinc(x).sum().backward()
+        return x.grad
+    run(fn, tol=1e-3)
