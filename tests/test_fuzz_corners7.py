@@ -412,3 +412,18 @@ def test_sinc_of_float16_gradient():
         L.sinc(x).sum().backward()
         return x.grad
     run(fn, tol=1e-3)
+
+
+# -- logsumexp / logcumsumexp of float16 round as PyTorch's (a float32 sum, a float32 scan) -----------------
+HALF_INPUTS = ['(L.arange(24, dtype=L.float64).reshape(2, 3, 4) % 5 - 1)',
+               'L.linspace(-3, 5, 60, dtype=L.float64).reshape(3, 4, 5).sin() * 4',
+               'L.arange(300, dtype=L.float64).reshape(3, 100).cos() * 3']
+
+
+@pytest.mark.parametrize('x', HALF_INPUTS)
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_logsumexp_and_logcumsumexp_of_half_types(x, dtype):
+    for dim in (0, 1, -1):
+        run(lambda L: L.logsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), dim))   # noqa: S307
+        run(lambda L: L.logcumsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), dim))   # noqa: S307
+    run(lambda L: L.logsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), (0, 1)))   # noqa: S307

@@ -1009,6 +1009,20 @@ def _lse_bw(self, g):
 LogsumexpBackward0 = _node('LogsumexpBackward0', _lse_bw, ('dims', 'keep'))
 
 
+def _half_logsumexp(a, m, dims):
+    """logsumexp of a float16/bfloat16 array as PyTorch composes it: each step (a - max, exp, the sum -- in float32,
+    rounded once --, log, + max) rounded to the half type."""
+    def rnd(v):
+        v = np.asarray(v, np.float32)
+        return _bf16.from_f32(v) if a.dtype is _BF16 else v.astype(_F16)
+    f = _bf16.to_f32(a) if a.dtype is _BF16 else a.astype(np.float32)
+    mf = np.asarray(_bf16.to_f32(m) if a.dtype is _BF16 else m, np.float32)
+    with np.errstate(divide='ignore'):
+        e = np.asarray(rnd(np.exp(np.asarray(rnd(f - mf), np.float32))), np.float32)
+        s = np.asarray(rnd(e.sum(axis=dims, keepdims=True, dtype=np.float32)), np.float32)
+        return rnd(np.asarray(rnd(np.log(s)), np.float32) + mf)
+
+
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over ``dim``, computed without overflow."""
     a = input._data
@@ -1018,8 +1032,11 @@ def logsumexp(input, dim, keepdim=False):
     re = a.real if a.dtype.kind == 'c' else a   # (complex: shifted by the largest real part, as PyTorch's)
     m = np.max(re, axis=dims, keepdims=True) if a.size else np.zeros(_kshape(a.shape, dims), re.dtype)
     m = np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide='ignore'):
-        r = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
+    if a.dtype == _F16 or a.dtype is _BF16:
+        r = _half_logsumexp(a, m, dims)
+    else:
+        with np.errstate(divide='ignore'):
+            r = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
     if not keepdim:
         r = r.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
     r = _c(np.asarray(r).astype(a.dtype, copy=False))
@@ -1679,7 +1696,7 @@ def logcumsumexp(input, dim):
     if a.dtype.kind != 'f':
         raise not_implemented('logcumsumexp_out_cpu', a.dtype)
     d = wrap_dim(dim, a.ndim)
-    r = _c(_logcumsumexp_arr(a, d))
+    r = _c(_logcumsumexp_arr(a, d) if a.dtype != _F16 else _logcumsumexp_arr(a.astype(_F32), d).astype(_F16))
     if GRAD.enabled and input._requires_grad:
         node = LogcumsumexpBackward0((input,))
         node.dim = d
