@@ -427,3 +427,9 @@ def test_logsumexp_and_logcumsumexp_of_half_types(x, dtype):
         run(lambda L: L.logsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), dim))   # noqa: S307
         run(lambda L: L.logcumsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), dim))   # noqa: S307
     run(lambda L: L.logsumexp(eval(x, {'L': L}).to(getattr(L, dtype)), (0, 1)))   # noqa: S307
+
+
+@pytest.mark.parametrize('exponent', [1.3, 0.7, 2.2, 3.1, -1.3, 0.1, 2.0, 3.0, 2, -2])
+def test_float16_power_takes_the_exponent_as_a_half(exponent):
+    run(lambda L: L.pow(L.linspace(0.1, 3, 30).half(), exponent))
+    run(lambda L: L.linspace(0.1, 3, 30).half() ** exponent)

@@ -1004,7 +1004,11 @@ def _power(a, b):
         if a.dtype is not _F64:
             if b == 0.5:   # np.power takes sqrt for 0.5 (sqrt(-0) = -0); PyTorch's float16 pow is C's pow (+0)
                 return np.power(a.astype(_F64), np.full(a.shape, 0.5)).astype(a.dtype)
+            if a.dtype == _F16:   # PyTorch's half kernel takes the exponent as a half (1.3 is 1.2998)
+                b = float(np.float16(b))
             return np.power(a.astype(_F64), b).astype(a.dtype)
+    if type(a) is _bf16.BF16Array and type(b) is float:   # the exponent as a bfloat16, as PyTorch's kernel
+        b = float(_bf16.to_f32(_bf16.from_f32(np.asarray(b, np.float32))))
     return np.power(a, b)
 
 
