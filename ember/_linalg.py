@@ -112,17 +112,19 @@ def _float_input(op):
 
 
 # PyTorch's refusals of integer and bool matrices (NumPy would compute them, in float64 or in their own dtype:
-# det of an int64 matrix gave an int64, pinv of one its float result truncated)
+# det of an int64 matrix gave an int64, pinv of one its float result truncated); eigh/eigvalsh check theirs later
 _INT = {**{op: _float_input('linalg.' + op) for op in ('solve', 'det', 'inv', 'slogdet', 'cholesky', 'qr', 'svd',
                                                       'matrix_norm')},
         'solve_ex': _float_input('linalg.solve'), 'inv_ex': _float_input('linalg.inv'),
         'tensorinv': _float_input('linalg.inv'), 'cholesky_ex': _float_input('linalg.cholesky'),
         'svdvals': _float_input('linalg.svd'), 'cond': _float_input('linalg.svd'), 'logdet': _float_input('logdet'),
-        'eigh': _LOW_EIGH, 'eigvalsh': _LOW_EIGH, 'eig': (RuntimeError, 'Unknown Complex ScalarType for {x}'),
+        'eig': (RuntimeError, 'Unknown Complex ScalarType for {x}'),
         'eigvals': (RuntimeError, 'Unknown Complex ScalarType for {x}'), 'matrix_rank': _LOW_FLOAT,
         'lstsq': _LOW_FLOAT, 'pinv': _LOW['pinv'], 'solve_triangular': _LOW['solve_triangular'],
         'torch.cholesky': _LOW_CHOL}
 _LOW['torch.cholesky'] = _LOW_CHOL
+_SQUARE = frozenset(('solve', 'solve_ex', 'det', 'inv', 'inv_ex', 'slogdet', 'cholesky', 'cholesky_ex', 'logdet',
+                     'eig', 'eigvals', 'torch.cholesky'))
 
 
 def _low_precision(A, op):
@@ -131,6 +133,8 @@ def _low_precision(A, op):
     type and message it gives."""
     if isinstance(A, Tensor):
         table = _LOW if A.dtype in (_dtype.float16, _dtype.bfloat16) else _INT if A.dtype._cat < 2 else None
+        if table is _INT and (A.dim() < 2 or op in _SQUARE and A.shape[-1] != A.shape[-2]):
+            return   # (PyTorch checks the shape first: the op's own shape error comes before the dtype's)
         if table is not None and op in table:
             cls, msg = table[op]
             raise cls(msg.format(x=scalar_name(A.dtype), shape=list(A.shape)))
