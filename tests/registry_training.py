@@ -6,6 +6,7 @@ Three kinds: ``Optim`` (constructor options stepped on the same parameters and g
 ``Sched`` (a scheduler's lr sequence and state) and ``Call`` (any function: ``case(lib)`` returns what is
 compared). Callables receive the library (``torch`` or ``ember``) as ``lib``.
 """
+import collections
 import importlib
 
 import numpy as np
@@ -1210,8 +1211,7 @@ _SUBMODULE_ALL = {
 # the names of those that ember does not provide (they are not in SUPPORTED.md either)
 _SUBMODULE_LACKS = set(
     'WARN_FOR_UNFUSED_KERNELS register_flash_attention_impl activate_flash_attention_impl list_flash_attention_impls '
-    'current_flash_attention_impl restore_flash_attention_impl LinearCrossEntropyLoss LinearCrossEntropyOptions '
-    'replicate scatter parallel_apply gather'.split())
+    'current_flash_attention_impl restore_flash_attention_impl LinearCrossEntropyLoss LinearCrossEntropyOptions'.split())
 
 
 def _kind(obj):
@@ -1410,5 +1410,43 @@ PRUNE = [
 ]
 
 
+# -- nn.parallel's helpers on a machine with no GPU (d2l's split_batch calls scatter): containers split and rebuilt,
+# tensors and CPU devices refused with PyTorch's errors, parameterless modules replicated --------------------------
+def _par(lib):
+    return importlib.import_module(f'{lib.__name__}.nn.parallel.scatter_gather')
+
+
+def _replicas(lib):
+    rs = lib.nn.parallel.replicate(lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh()), [0, 1])
+    return [(repr(r), r._is_replica, r[1]._is_replica, r[0] is not rs[0][0]) for r in rs]
+
+
+_PAIR = collections.namedtuple('_PAIR', 'a b')
+PARALLEL = [
+    Call('nn.parallel', 'scatter', [
+        Case('objects', lambda lib: repr(lib.nn.parallel.scatter((3, [1, 'x'], {'k': None}, _PAIR(1, 2)), [0, 1]))),
+        Case('empty', lambda lib: repr(lib.nn.parallel.scatter([], ['cpu']))),
+        Case('tensor to cpu', lambda lib: lib.nn.parallel.scatter(lib.ones(2), [lib.device('cpu')]), error=True),
+        Case('tensor to gpu', lambda lib: lib.nn.parallel.scatter((lib.ones(2), 1), [0]), error=True)]),
+    Call('nn.parallel.scatter_gather', 'scatter_kwargs', [
+        Case('pad', lambda lib: repr(_par(lib).scatter_kwargs((1,), {'a': 2}, ['cpu', 'cpu']))),
+        Case('kwargs only', lambda lib: repr(_par(lib).scatter_kwargs((), {'a': 2}, [0])))]),
+    Call('nn.parallel', 'gather', [
+        Case('objects', lambda lib: repr(lib.nn.parallel.gather([[None, {'k': None}], [None, {'k': None}]], 'cpu'))),
+        Case('dict keys', lambda lib: lib.nn.parallel.gather([{'a': 1}, {'a': 2, 'b': 3}], 'cpu'), error=True),
+        Case('cpu tensors', lambda lib: lib.nn.parallel.gather([lib.ones(2), lib.ones(2)], 0), error=True)]),
+    Call('nn.parallel', 'replicate', [
+        Case('no devices', lambda lib: lib.nn.parallel.replicate(lib.nn.Linear(2, 2), [])),
+        Case('parameterless', _replicas),
+        Case('parameters', lambda lib: lib.nn.parallel.replicate(lib.nn.Linear(2, 2), [0]), error=True),
+        Case('cpu', lambda lib: lib.nn.parallel.replicate(lib.nn.ReLU(), ['cpu']), error=True)]),
+    Call('nn.parallel', 'parallel_apply', [
+        Case('nothing', lambda lib: lib.nn.parallel.parallel_apply([], []), error=True),
+        Case('counts', lambda lib: lib.nn.parallel.parallel_apply([lib.nn.ReLU()], [1, 2]), error=True),
+        Case('cpu', lambda lib: lib.nn.parallel.parallel_apply([lib.nn.ReLU()], [1], devices=['cpu']), error=True),
+        Case('no accelerator', lambda lib: lib.nn.parallel.parallel_apply([lib.nn.ReLU()], [1]), error=True)]),
+]
+
+
 TRAINING = (OPTIMS + SCHEDS + SWALRS + INITS + INIT_EDGES + UTILS + RNN + SWA + OPTIMIZER + LR_BASE + COMPOSE_ERRORS +
-            DIFFERENTIABLE + NN_SUBMODULES + PRUNE)
+            DIFFERENTIABLE + NN_SUBMODULES + PRUNE + PARALLEL)

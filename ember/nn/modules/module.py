@@ -862,6 +862,7 @@ class Module:
         replica._parameters = {}
         replica._buffers = replica._buffers.copy()
         replica._modules = replica._modules.copy()
+        replica._is_replica = True
         return replica
 
 
