@@ -45,10 +45,16 @@ def allowed_global(module, name):
     full = f'{module}.{name}'
     for entry in _SAFE:
         obj, spelled = entry if isinstance(entry, tuple) else (entry, None)
-        if spelled == full or (spelled is None and f'{getattr(obj, "__module__", "")}.'
-                                                    f'{getattr(obj, "__qualname__", "")}' == full):
+        if spelled == full or (spelled is None and full in _names(obj)):
             return obj
     return None
+
+
+def _names(obj):
+    """``obj``'s ``module.qualname``, and for an ember class the torch name a PyTorch file records it by
+    (pytorch/examples' super_resolve allowlists torch.nn.modules.activation.ReLU, under ember ember's class)."""
+    module, qual = getattr(obj, '__module__', '') or '', getattr(obj, '__qualname__', '')
+    return {f'{module}.{qual}', f'{aliasing.torch_name(module) or module}.{qual}'}
 
 
 def dumps(obj, pickle_protocol=2):

@@ -105,3 +105,27 @@ def _mnist_rnn_step(T):
 def test_mnist_rnn_example_step():
     run_both(_mnist_rnn_step, tol=1e-5)
     assert _mnist_rnn_step(ember)[3] == _mnist_rnn_step(torch)[3] != []
+
+
+class _Holder:
+    """A user class pickled whole around a module (pytorch/examples super_resolution saves its Net so)."""
+    def __init__(self, act):
+        self.act, self.scale = act, 2.5
+
+
+def test_safe_globals_name_ember_classes_by_their_torch_names(tmp_path):
+    """super_resolve.py allowlists torch.nn.modules.activation.ReLU (under ember run ember's class) and loads a
+    whole pickled model: the PyTorch file records the torch name, which the allowlisted ember class answers to."""
+    path = tmp_path / 'holder.pth'
+    torch.save(_Holder(torch.nn.ReLU()), path)
+    got = {}
+    for lib in (torch, ember):
+        with lib.serialization.safe_globals([_Holder, lib.nn.modules.activation.ReLU]):
+            h = lib.load(path)
+        got[lib] = (repr(h.act), h.scale, type(h.act) is lib.nn.ReLU)
+        with lib.serialization.safe_globals([_Holder]):
+            try:
+                lib.load(path)
+            except Exception as e:  # noqa: BLE001 - the refusal itself is compared
+                got[lib] += (type(e).__name__, 'torch.nn.modules.activation.ReLU' in str(e))
+    assert got[ember] == got[torch] == ('ReLU()', 2.5, True, 'UnpicklingError', True)
