@@ -458,33 +458,11 @@ def _with_bias(a, b, bias, out=None):
     return out
 
 
-_GEMM = {}
-
-
 def _gemm_routine(dtype):
-    """(function, integer type, scalar type) of OpenBLAS's cblas_?gemm for float32/float64, or None (no OpenBLAS,
-    another dtype, EMBER_BLAS_THREADS=default); looked up once per dtype."""
-    if dtype not in _GEMM:
-        _GEMM[dtype] = None
-        letter, scalar = {xp.dtype(xp.float32): ('s', ctypes.c_float),
-                          xp.dtype(xp.float64): ('d', ctypes.c_double)}.get(dtype, (None, None))
-        if letter is not None and os.environ.get('EMBER_BLAS_THREADS') != 'default':
-            _GEMM[dtype] = _find_gemm(letter, scalar)
-    return _GEMM[dtype]
-
-
-def _find_gemm(letter, scalar):
-    """cblas_<letter>gemm in the OpenBLAS NumPy loaded (ILP64 builds take 64-bit integers), or None."""
-    for lib in _openblas_libs():
-        for symbol, integer in ((f'scipy_cblas_{letter}gemm64_', ctypes.c_int64),
-                                (f'cblas_{letter}gemm64_', ctypes.c_int64), (f'cblas_{letter}gemm', ctypes.c_int)):
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype = None
-                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer, scalar,
-                               ctypes.c_void_p, integer, ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer]
-                return fn, integer, scalar
-    return None
+    """(function, integer type, scalar type) of OpenBLAS's cblas_?gemm for float32/float64, or None (_cblas)."""
+    return _cblas('gemm', dtype, lambda integer, scalar: [
+        ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer, scalar, ctypes.c_void_p, integer,
+        ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer])
 
 
 def _fold(a, b, bias=None):
@@ -581,31 +559,38 @@ def _rows(a):
     return a.strides[1] == isz and a.strides[0] % isz == 0 and a.strides[0] >= a.shape[1] * isz
 
 
-_OMATCOPY = {}
-
-
 def _omatcopy(dtype):
-    """(function, integer type, scalar type) of OpenBLAS's cblas_?omatcopy for float32/float64, or None (no
-    OpenBLAS, another dtype); looked up once per dtype."""
-    if dtype not in _OMATCOPY:
-        _OMATCOPY[dtype] = None
+    """(function, integer type, scalar type) of OpenBLAS's cblas_?omatcopy for float32/float64, or None (_cblas)."""
+    return _cblas('omatcopy', dtype, lambda integer, scalar: [
+        ctypes.c_int, ctypes.c_int, integer, integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer])
+
+
+_CBLAS = {}
+
+
+def _cblas(name, dtype, argtypes):
+    """(function, integer type, scalar type) of OpenBLAS's cblas_?<name> for float32/float64, its C arguments typed
+    by ``argtypes(integer, scalar)``, or None (no OpenBLAS, another dtype, EMBER_BLAS_THREADS=default); looked up
+    once per routine and dtype in the OpenBLAS NumPy loaded (ILP64 builds take 64-bit integers)."""
+    key = (name, dtype)
+    if key not in _CBLAS:
+        _CBLAS[key] = None
         letter, scalar = {xp.dtype(xp.float32): ('s', ctypes.c_float), xp.dtype(xp.float64): ('d', ctypes.c_double)}.get(
             dtype, (None, None))
         if letter is not None and os.environ.get('EMBER_BLAS_THREADS') != 'default':
-            _OMATCOPY[dtype] = _find_omatcopy(letter, scalar)
-    return _OMATCOPY[dtype]
+            _CBLAS[key] = _find_cblas(letter + name, scalar, argtypes)
+    return _CBLAS[key]
 
 
-def _find_omatcopy(letter, scalar):
-    """cblas_<letter>omatcopy in the OpenBLAS NumPy loaded (ILP64 builds take 64-bit integers), or None."""
+def _find_cblas(routine, scalar, argtypes):
+    """(function, integer type, scalar type) of cblas_<routine> in the OpenBLAS NumPy loaded, or None."""
     for lib in _openblas_libs():
-        for symbol, integer in ((f'scipy_cblas_{letter}omatcopy64_', ctypes.c_int64),
-                                (f'cblas_{letter}omatcopy64_', ctypes.c_int64), (f'cblas_{letter}omatcopy', ctypes.c_int)):
+        for symbol, integer in ((f'scipy_cblas_{routine}64_', ctypes.c_int64), (f'cblas_{routine}64_', ctypes.c_int64),
+                                (f'cblas_{routine}', ctypes.c_int)):
             fn = getattr(lib, symbol, None)
             if fn is not None:
                 fn.restype = None
-                fn.argtypes = [ctypes.c_int, ctypes.c_int, integer, integer, scalar, ctypes.c_void_p, integer,
-                               ctypes.c_void_p, integer]
+                fn.argtypes = argtypes(integer, scalar)
                 return fn, integer, scalar
     return None
 
