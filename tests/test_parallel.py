@@ -374,6 +374,33 @@ def test_adam_params_shared_out_whole_are_bit_identical_and_match_torch(split, m
     assert calls == [3, 3, 3]      # at two threads, each step: the three params shared out
 
 
+def test_adamw_updates_shared_with_the_joined_small_params_are_bit_identical_and_match_torch(split, monkeypatch):
+    """From SHARE_ALL_BYTES moved in all (GPT's AdamW: many params of up to 65k elements), the whole params' updates
+    and the joined small params' one are shared out between the threads: bit-identical to one thread's, PyTorch's."""
+    monkeypatch.setattr(_adam, 'SHARE_ALL_BYTES', 0)
+    monkeypatch.setattr(_adam, 'SMALL', 20)     # (7, 5) and (6, 4) whole, (12,) and (3, 2, 2) joined
+    calls = []
+    each = _parallel.each
+    monkeypatch.setattr(_parallel, 'each', lambda fn, items: calls.append(len(items)) or each(fn, items))
+    rng = np.random.default_rng(7)
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in ((7, 5), (12,), (6, 4), (3, 2, 2))]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in w0] for _ in range(3)]
+
+    def run(lib):
+        ws = [lib.nn.Parameter(lib.tensor(a.copy())) for a in w0]
+        opt = lib.optim.AdamW(ws, lr=0.1, betas=(0.9, 0.99), weight_decay=0.1)
+        for gs in grads:
+            for w, g in zip(ws, gs):
+                w.grad = lib.tensor(g)
+            opt.step()
+        return [w.detach().numpy() for w in ws] + \
+            [s.numpy() for w in ws for s in opt.state[w].values() if s.dim()]
+    for a, b in zip(_both_regimes(lambda: run(ember)), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    if ember.get_num_threads() > 1:     # no OpenBLAS here: one thread, nothing shared
+        assert calls == [3, 3, 3]      # at two threads, each step: two whole params and the joined ones
+
+
 @pytest.mark.parametrize('nesterov', [False, True])
 def test_split_sgd_blocks_are_bit_identical_and_match_torch(split, monkeypatch, nesterov):
     monkeypatch.setattr(_sgd, '_BLOCK', 4)

@@ -168,34 +168,38 @@ def _adam_group(state, group):
         ga = _decay(pa, ga, lr, wd, decoupled)
         arrays = (pa, ga, m, v, _as_real(st['max_exp_avg_sq']._data)) if amsgrad else (pa, ga, m, v)
         updates.append((lambda *a, step=step: _adam_update(step, lr, beta1, beta2, eps, *a), arrays, p))
-    _run_updates(updates)
-    for (step, _), items in small.items():
-        _together(items, lambda pa, ga, m, v: _adam_update(step, lr, beta1, beta2, eps, pa,
-                                                           _decay(pa, ga, lr, wd, decoupled), m, v))
+    joined = [(sum(it[1].nbytes for it in items) * 4, lambda items=items, step=step: _together(
+        items, lambda pa, ga, m, v: _adam_update(step, lr, beta1, beta2, eps, pa, _decay(pa, ga, lr, wd, decoupled),
+                                                 m, v))) for (step, _), items in small.items()]
+    _run_updates(updates, joined)
 
 
-# bytes (param, grad, moments) that two params' updates must each move before the group's updates are shared out
-# between ember's threads, whole params each (the largest first, each thread taking the next when free): a thread's
-# passes are then whole params', long enough to let the GIL go for a while. DCGAN's generator's Adam step (params of
-# 205k, 131k, 33k and 2k elements and 6 of batch norm) at 2 threads, min of 100 interleaved on the loaded machine:
-# 551 -> 468 us (its discriminator's, one param of 2 MiB, stays whole: 257 -> 262; one thread 525 -> 526); GPT's
-# AdamW (largest param 65k elements, 1 MiB moved) stays on one thread.
-SHARE_BYTES = 2 << 20
+# bytes (param, grad, moments) that two params' updates must each move, or all the updates together SHARE_ALL_BYTES,
+# before the group's updates are shared out between ember's threads, whole params each (the largest first, each
+# thread taking the next when free, the joined small params one more item): a thread's passes are then whole
+# params', long enough to let the GIL go for a while. DCGAN's generator's Adam step (params of 205k, 131k, 33k and 2k
+# elements and 6 of batch norm) at 2 threads, min of 100 interleaved on the loaded machine: 551 -> 468 us (its
+# discriminator's, one param of 2 MiB, stays whole: 257 -> 262; one thread 525 -> 526). GPT's AdamW (52 params,
+# the largest 65k elements, 13 MB moved in all), inside training steps at 2 threads, 80 interleaved on the loaded
+# machine (us): min 2523 -> 1926, p25 2667 -> 2180, median 2769 -> 2601 (1 thread unchanged).
+SHARE_BYTES, SHARE_ALL_BYTES = 2 << 20, 4 << 20
 
 
-def _run_updates(updates):
-    """Run the (update, arrays, param) triples, then bump each param's version: a param that moves SPLIT_BYTES cut
-    into blocks on the threads (_parallel.flat), the others whole, shared out between the threads when two of them
-    move SHARE_BYTES or more."""
-    def size(u):
-        return sum(a.nbytes for a in u[1])
-    rest = updates
-    whole = [u for u in updates if size(u) < SPLIT_BYTES]
-    if _parallel.threads() > 1 and sum(size(u) >= SHARE_BYTES for u in whole) >= 2:
-        _parallel.each(lambda fn, arrays, p: fn(*arrays), sorted(whole, key=size, reverse=True))
-        rest = [u for u in updates if size(u) >= SPLIT_BYTES]
-    for fn, arrays, _ in rest:
-        _parallel.flat(fn, *arrays, min_bytes=SPLIT_BYTES)
+def _run_updates(updates, joined=()):
+    """Run the (update, arrays, param) triples and the joined small params' (bytes, update) pairs, then bump each
+    param's version: a param that moves SPLIT_BYTES cut into blocks on the threads (_parallel.flat), the others
+    whole, shared out between the threads with the joined ones when enough bytes move (see SHARE_BYTES)."""
+    sizes = [sum(a.nbytes for a in arrays) for _, arrays, _ in updates]
+    work = [(n, lambda u=u: u[0](*u[1])) for n, u in zip(sizes, updates) if n < SPLIT_BYTES] + list(joined)
+    if _parallel.threads() > 1 and len(work) > 1 and (sum(SHARE_BYTES <= n < SPLIT_BYTES for n in sizes) >= 2 or
+                                                      sum(n for n, _ in work) >= SHARE_ALL_BYTES):
+        _parallel.each(lambda fn: fn(), [(fn,) for _, fn in sorted(work, key=lambda w: -w[0])])
+    else:
+        for _, fn in work:
+            fn()
+    for n, (fn, arrays, _) in zip(sizes, updates):
+        if n >= SPLIT_BYTES:
+            _parallel.flat(fn, *arrays, min_bytes=SPLIT_BYTES)
     for _, _, p in updates:
         p._bump()
 
