@@ -1057,6 +1057,37 @@ def test_mid_size_square_products_run_on_openblas_threads(split, monkeypatch):
     assert route((2, 256, 256), (2, 256, 256)) == 'pool'      # a stack
 
 
+def test_tall_products_under_big_gemm_are_cut_by_rows_bit_identically(split, monkeypatch):
+    """At two threads a 2-D product under BIG_GEMM with at least 512 rows, an inner dimension of at least 128 and
+    2**23 multiply-adds (GPT's (768, 128) @ (128, 128) attention projection) is cut by rows on the pool, with its bias
+    added in the blocks: the values of one thread's product bit for bit. Fewer rows, a shorter inner dimension or
+    fewer multiply-adds stay on one OpenBLAS thread."""
+    from ember import backend
+    if backend.BLAS.getter is None:
+        pytest.skip('no OpenBLAS whose threads ember steers')      # nothing to route: gemm is a @ b
+    seen = []
+    product = _parallel.product
+    monkeypatch.setattr(_parallel, 'product', lambda a, b, bias=None: seen.append(a.shape) or product(a, b, bias))
+    rng = np.random.default_rng(13)
+
+    def route(sa, sb):
+        a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+        bias = rng.standard_normal(sb[-1]).astype(np.float32)
+        seen.clear()
+        two = backend.gemm(a, b.T.copy().T, bias=bias)
+        where = 'pool' if seen else 'openblas'
+        ember.set_num_threads(1)
+        np.testing.assert_array_equal(two, backend.gemm(a, b.T.copy().T, bias=bias))
+        ember.set_num_threads(2)
+        np.testing.assert_allclose(two, a.astype(np.float64) @ b + bias, rtol=1e-4, atol=1e-4)
+        return where
+    assert route((768, 128), (128, 128)) == 'pool'
+    assert route((12, 64, 128), (128, 128)) == 'pool'         # a stack times a matrix: one 2-D product
+    assert route((511, 128), (128, 129)) == 'openblas'        # too few rows
+    assert route((1024, 64), (64, 128)) == 'openblas'         # too short an inner dimension
+    assert route((768, 128), (128, 64)) == 'openblas'         # too few multiply-adds
+
+
 def test_spans_cover_the_range_in_near_equal_blocks():
     assert _parallel.spans(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert _parallel.spans(2, 4) == [(0, 1), (1, 2)]
