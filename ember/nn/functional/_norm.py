@@ -485,11 +485,13 @@ def _ln_blocks(x2):
 # bytes of rows (its forward writes three arrays of them and reads two, so ~4x that moves): each row's statistics,
 # xhat, y and input gradient are the whole array's (row sums by gemv split at multiples of _LN_SPLIT_ALIGN rows,
 # per-row einsum), and the weight's and bias's gradients are summed whole beside the blocks, so the values do not
-# depend on the thread count. GPT step at 2 threads (9 layer norms of (768, 128) float32 rows), medians of 10
-# interleaved runs of 40 steps on the loaded machine (load 8): layer norms' forward, calling thread's CPU 1.91 -> 1.32
-# ms a step, the whole step's 44.2 -> 42.6 ms (wall times there were the other processes': min 107 -> 94, median 176
-# -> 185 ms).
-_LN_SPLIT_FROM, _LN_SPLIT_ALIGN = 256 << 10, 16
+# depend on the thread count. Smaller rows lose split: their passes are a few microseconds each, and the two threads
+# hand the GIL to and fro between them. Forward and backward at 2 threads, float32 with weight and bias, split against
+# whole, min of 20-60 interleaved at real-time priority (us): GPT's (768, 128) 398 against 302 (p25 480 against 310;
+# one thread 301), (1024, 256) 552 against 680, (2048, 256) 996 against 1369, (2048, 512) 2337 against 3587 (in
+# runs where the second core was busier, up to 1152 KiB lost too). GPT step at 2 threads, 80 interleaved steps each
+# (ms, min/p25/median): split from 256 KiB 42.56/54.42/55.95, from 1 MiB (its 9 layer norms whole) 41.89/50.45/51.95.
+_LN_SPLIT_FROM, _LN_SPLIT_ALIGN = 1 << 20, 16
 
 
 def _ln_split(x2):
