@@ -472,6 +472,30 @@ def _with_bias(a, b, bias, out=None):
     return out
 
 
+def axpy(alpha, x, y):
+    """``y += alpha * x`` in place by OpenBLAS's cblas_?axpy on one of its threads, for 1-D C-contiguous float32/float64
+    ``x`` and ``y`` of one size and dtype that do not overlap; False, with nothing done, where the routine is not
+    there (no OpenBLAS, EMBER_BLAS_THREADS=default) or ``alpha`` is 0 (the routine then returns at once, where
+    ``y + 0 * x`` still turns an infinite x into NaN). One pass over the arrays; whether it rounds as PyTorch does
+    (once, a fused multiply-add per element) is the caller's to check (ops._fused)."""
+    fn = _cblas('axpy', y.dtype, lambda integer, scalar: [integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p,
+                                                          integer])
+    if fn is None or alpha == 0:
+        return False
+    call, integer, scalar = fn
+    if not BLAS.ready:
+        BLAS.init()
+    n = BLAS.getter() if BLAS.getter is not None else 1
+    if n != 1:
+        BLAS.setter(1)
+    try:
+        call(integer(y.size), scalar(alpha), x.ctypes.data, integer(1), y.ctypes.data, integer(1))
+    finally:
+        if n != 1:
+            BLAS.setter(n)
+    return True
+
+
 def _gemm_routine(dtype):
     """(function, integer type, scalar type) of OpenBLAS's cblas_?gemm for float32/float64, or None (_cblas)."""
     return _cblas('gemm', dtype, lambda integer, scalar: [

@@ -66,13 +66,23 @@ def test_fused_integer_unchanged():
           ember.addcmul(ember.tensor(a), ember.tensor(b), ember.tensor(a), value=2))
 
 
-def test_fused_large_inplace_blocks():
+@pytest.fixture(params=['axpy', 'emulated'])
+def inplace_route(request, monkeypatch):
+    """add_/sub_ with alpha by BLAS ?axpy where the loaded one rounds once, and by the float64 emulation (the route
+    elsewhere): both must give PyTorch's values."""
+    from ember.ops import _fused
+    if request.param == 'emulated':
+        monkeypatch.setattr(_fused, '_AXPY_FUSED', {np.dtype(np.float32): False, np.dtype(np.float64): False})
+    return request.param
+
+
+def test_fused_large_inplace_blocks(inplace_route):
     x = _data(70000, 5).astype(np.float32)
     (ta, ea), (tb, eb), (tc, ec) = (_pair(v, 'float32') for v in x)
     _same(ta.clone().add_(tb, alpha=-3e-3), ea.clone().add_(eb, alpha=-3e-3))
 
 
-def test_fused_sgd_step_by_hand():
+def test_fused_sgd_step_by_hand(inplace_route):
     """p.add_(g, alpha=-20) (word_language_model's update) over several blocks: alpha's 3 significant bits put
     1-7% of the float64 sums on a float32 midpoint, nearly all exact; with zero rows (an embedding's gradient)."""
     rng = np.random.default_rng(12)
@@ -86,7 +96,7 @@ def test_fused_sgd_step_by_hand():
 
 @pytest.mark.parametrize('case', ['plain', 'negzero_grad', 'negzero_param', 'negzero_param_plus', 'negzero_both',
                                   'inf_alpha', 'dense', '3d', 'odd_width'])
-def test_fused_sparse_rows_update(case):
+def test_fused_sparse_rows_update(case, inplace_route):
     """add_(g, alpha) with most of g's rows zero (an embedding's gradient) updates only the nonzero rows
     (_rows_fma_), bit for bit PyTorch's: zero rows of -0.0, a -0.0 parameter (with a negative alpha and +0.0 zero
     rows every product there is -0.0: the rows path; with a positive alpha, or -0.0 zero rows, dense: -0 + +0 is
@@ -123,6 +133,49 @@ def test_fused_sparse_rows_update(case):
         _same(tp.clone().sub_(tg, alpha=-alpha), ep.clone().sub_(eg, alpha=-alpha))
 
 
+@pytest.mark.parametrize('threads', [1, 2])
+@pytest.mark.parametrize('name', ['float32', 'float64'])
+def test_fused_axpy_route(name, threads, monkeypatch):
+    """add_(alpha) of large contiguous arrays takes ?axpy exactly when the probe found it rounds once, in one span per
+    thread past _AXPY_SPLIT (values PyTorch's either way); aliasing, a non-finite or zero alpha and strided arrays go
+    to the emulation."""
+    from ember.ops import _fused
+    monkeypatch.setattr(_fused, '_AXPY_SPLIT', 1000)
+    dt = np.dtype(name)
+    x = _data(5000, 21).astype(dt)
+    old = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        o = x[0].copy()
+        assert _fused._axpy_(o, 0.37, x[1]) == _fused._axpy_fused(dt)
+        for alpha in (0.0, float('inf'), float('nan')):
+            assert not _fused._axpy_(x[0].copy(), alpha, x[1])
+        assert not _fused._axpy_(o, 0.37, o)
+        assert not _fused._axpy_(x[0, ::2].copy(), 0.37, x[1, ::2])
+        (ta, ea), (tb, eb) = _pair(x[0], name), _pair(x[1], name)
+        _same(ta.clone().add_(tb, alpha=-0.01), ea.clone().add_(eb, alpha=-0.01))
+        _same(ta.clone().add_(ta, alpha=3.0), ea.clone().add_(ea, alpha=3.0))
+        with np.errstate(all='ignore'):
+            for alpha in (0.0, float('inf')):
+                _same(ta.clone().add_(tb, alpha=alpha), ea.clone().add_(eb, alpha=alpha))
+    finally:
+        ember.set_num_threads(old)
+
+
+def test_fused_axpy_probe_rejects_double_rounding(monkeypatch):
+    """A ?axpy that rounds the product first (OpenBLAS's Haswell kernels do, somewhere) fails the probe."""
+    from ember import backend
+    from ember.ops import _fused
+
+    def twice(alpha, x, y):
+        y += alpha * x
+        return True
+    monkeypatch.setattr(_fused, '_AXPY_FUSED', {})
+    monkeypatch.setattr(backend, 'axpy', twice)
+    assert not _fused._axpy_fused(np.dtype(np.float32))
+    assert not _fused._axpy_fused(np.dtype(np.float64))
+
+
 def test_fused_grads():
     dt = ember.float64
     a, b, c = (ember.randn(5, dtype=dt, requires_grad=True) for _ in range(3))
@@ -155,7 +208,7 @@ def _tie_alpha():
 
 @pytest.mark.parametrize('scale', [0, 12])
 @pytest.mark.parametrize('threads', [1, 2])
-def test_fused_ties_tiny_specials_in_blocks(threads, scale, monkeypatch):
+def test_fused_ties_tiny_specials_in_blocks(threads, scale, monkeypatch, inplace_route):
     """Several blocks (and, at 2 threads, two spans) of midpoint ties, subnormal-range sums and specials: add_,
     add and addcmul equal PyTorch's bit for bit. alpha scaled by 2**-scale (b by 2**scale, the same products):
     below 2**-7 the blocks test for subnormal-range sums too (_tiny_sums_exact)."""
