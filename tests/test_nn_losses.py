@@ -287,6 +287,48 @@ def test_nll_all_classes_path_as_pytorch():
 
 
 # -- nll_loss's gradient reused by log_softmax's backward (autograd._handoff) ---------------------------------------
+@pytest.mark.parametrize('threads', [1, 2])
+@pytest.mark.parametrize('case', ['mean', 'sum', 'scaled', 'tiny', 'negative', 'zero', 'none', 'ignore', 'weight'])
+def test_log_softmax_backward_of_a_one_hot_nll_gradient(monkeypatch, case, threads):
+    """log_softmax's backward of the nll_loss gradient it is handed (zeros but one negative value a row at the
+    target) is exp(y) * -v plus v at the targets, never reading the gradient: bit for bit the values of the dense
+    path (and close to PyTorch's), with underflowing exp values and tiny products; a positive or zero value, one
+    value per row (reduction='none', ignore_index, weight) take the dense path."""
+    from ember.ops import reduction
+    rng = np.random.default_rng(9)
+    shape = (300, 5000)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    x[0, :5], x[1, 7] = -200, -110      # exp of y underflows to 0, or to a subnormal
+    t = rng.integers(0, shape[1], shape[0])
+    scale = {'scaled': 3.0, 'tiny': 1e-35, 'negative': -2.0, 'zero': 0.0}.get(case, 1.0)
+    kw = {'reduction': {'sum': 'sum', 'none': 'none'}.get(case, 'mean')}
+    if case == 'ignore':
+        kw['ignore_index'] = int(t[3])
+    if case == 'weight':
+        kw['weight'] = rng.uniform(0.5, 2, shape[1]).astype(np.float32)
+    used = []
+    hot = reduction._log_softmax_bw_one_hot
+    monkeypatch.setattr(reduction, '_log_softmax_bw_one_hot', lambda *a: used.append(hot(*a)) or used[-1])
+
+    def run(lib):
+        xs = lib.tensor(x, requires_grad=True)
+        args = {k: lib.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        loss = F(lib).nll_loss(F(lib).log_softmax(xs, dim=1), lib.tensor(t), **args)
+        (loss.sum() * scale).backward()
+        return xs.grad.numpy()
+    old = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        got = run(ember)
+        monkeypatch.setattr(reduction, '_log_softmax_bw_one_hot', lambda *a: False)
+        dense = run(ember)
+    finally:
+        ember.set_num_threads(old)
+    assert used == [case in ('mean', 'sum', 'scaled', 'tiny')]
+    np.testing.assert_array_equal(got.view(np.int32), dense.view(np.int32))
+    np.testing.assert_allclose(got, run(torch), rtol=1e-5, atol=1e-7 * abs(scale) + 1e-45)
+
+
 @pytest.mark.parametrize('shape', [(6, 9), (300, 5000)], ids=['one_block', 'row_blocks'])
 def test_log_softmax_backward_writes_into_the_nll_gradient(monkeypatch, shape):
     """In a plain backward, log_softmax's gradient is written into the nll_loss gradient it receives (handed on):
@@ -298,8 +340,9 @@ def test_log_softmax_backward_writes_into_the_nll_gradient(monkeypatch, shape):
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     t = rng.integers(0, shape[1], shape[0])
     over = []
-    kernel = reduction._log_softmax_bw_rows_over
+    kernel, hot = reduction._log_softmax_bw_rows_over, reduction._log_softmax_bw_one_hot
     monkeypatch.setattr(reduction, '_log_softmax_bw_rows_over', lambda *a: over.append(1) or kernel(*a))
+    monkeypatch.setattr(reduction, '_log_softmax_bw_one_hot', lambda *a: hot(*a) and (over.append(1) or True))
 
     def run(lib, how=None):
         xs = lib.tensor(x, requires_grad=True)

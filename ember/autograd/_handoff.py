@@ -17,6 +17,7 @@ from .grad_mode import GRAD
 from .graph import ANOMALY
 
 _LAST = [None]      # weak reference to the array last handed on
+_ONE_HOT = [None]   # what the array last handed on holds when it is one-hot (see hand_on), else None
 
 
 def _plain(node):
@@ -24,11 +25,23 @@ def _plain(node):
     return not (node._special or st['graph'] or st['partial'] or ANOMALY[0])
 
 
-def hand_on(node, a):
+def hand_on(node, a, one_hot=None):
     """Mark ``a``, the new array ``node``'s backward returns as its input's gradient, for the next node to
-    reuse (when the pass is plain and node has no hooks); returns ``a``."""
-    _LAST[0] = weakref.ref(a) if _plain(node) else None
+    reuse (when the pass is plain and node has no hooks); returns ``a``. ``one_hot``: (tc, v) when ``a`` is 2-D
+    zeros but ``v`` (one value, or one per row) at each row's column tc, which the next node may use instead of
+    reading ``a`` (one_hot)."""
+    plain = _plain(node)
+    _LAST[0] = weakref.ref(a) if plain else None
+    _ONE_HOT[0] = one_hot if plain else None
     return a
+
+
+def one_hot(g):
+    """hand_on's (tc, v) for ``g`` when g is the array last handed on as one-hot, else None: to be asked before
+    take(), which forgets it. The engine never changes a gradient in place (a sum is a new array), so an array
+    found by identity still holds what its node wrote."""
+    ref = _LAST[0]
+    return _ONE_HOT[0] if ref is not None and ref() is g else None
 
 
 def take(node, g):
@@ -37,5 +50,5 @@ def take(node, g):
     ref = _LAST[0]
     if ref is None or ref() is not g:
         return False
-    _LAST[0] = None
+    _LAST[0] = _ONE_HOT[0] = None
     return _plain(node)

@@ -11,7 +11,7 @@ from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import Node, edge
-from ..autograd._handoff import take
+from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
@@ -1155,6 +1155,26 @@ def _log_softmax_bw_rows_over(y, g, out):
     np.subtract(g, e, out=out)
 
 
+def _log_softmax_bw_one_hot(y, g, tc, v):
+    """_log_softmax_bw_rows's values, written into ``g``, for a 2-D ``g`` that is zeros but the one negative finite
+    value ``v`` at each row's column ``tc`` (nll_loss's gradient, handed on): g's row sums are v, so the result is
+    exp(y) * -v but at the targets, v + that (the same roundings: -(e * v) is exact, and 0 - e * v is +0 where
+    it is 0, as e * -v is for v < 0). Two passes over y and g instead of four, g never read: the LSTM LM's
+    (700, 10000) nll_loss + log_softmax backward, min / median of 40 interleaved (chrt, load 6.6), 1 thread 6.73 /
+    9.01 -> 4.87 / 6.37 ms, 2 threads 5.31 / 5.91 -> 3.55 / 3.84. False, with g untouched, for anything else (v per
+    row, zero, positive)."""
+    if y.ndim != 2 or v.ndim or not (np.isfinite(v) and v < 0):
+        return False
+    neg = -v
+
+    def kernel(yb, out):
+        np.exp(yb, out=out)
+        out *= neg
+    _by_rows(kernel, y, out=g)
+    g[np.arange(g.shape[0]), tc] += v
+    return True
+
+
 def _softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
@@ -1178,7 +1198,10 @@ def _log_softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
     if _rowwise(d, y, g):
+        hot = one_hot(g)
         if take(self, g):
+            if hot is not None and _log_softmax_bw_one_hot(y, g, *hot):
+                return g
             return _by_rows(_log_softmax_bw_rows_over, y, g, out=g)
         return _by_rows(_log_softmax_bw_rows, y, g)
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)

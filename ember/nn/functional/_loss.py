@@ -414,7 +414,9 @@ def _ce_index_backward(self, g):
 def _nll_backward(self, g):
     co, red, shape, dtype = self.ctx
     gr = _row_grads(g, red, co.denom)
-    return hand_on(self, _targets_grad(-gr if co.plain else -(gr * co.wt), co.tc, shape, dtype)), None, None
+    v = -gr if co.plain else -(gr * co.wt)
+    res = _targets_grad(v, co.tc, shape, dtype)
+    return hand_on(self, res, (co.tc, np.asarray(v, dtype)) if len(shape) == 2 else None), None, None
 
 
 def _index_ref(logp, red, co, tshape):
