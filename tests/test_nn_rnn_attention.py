@@ -383,48 +383,6 @@ def test_sdpa_causal_blocks_of_transposed_heads(t):
     assert ember.autograd.gradcheck(f, (qkv,))
 
 
-def test_sdpa_heads_split_from_one_projection_join_their_gradients_without_a_copy(monkeypatch):
-    """q, k and v split from one projection (GPT's heads): their gradients are views of one array laid out as the
-    projection, which split's backward hands on as the joined gradient instead of concatenating them; the gradient
-    is the concatenation's, and PyTorch's (also with the causal blocks, at two threads, and with a hook on k that
-    keeps its gradient); overlapping heads (q, k, v one view) still get three arrays."""
-    from ember.ops import shape
-    x, g = rnd(3, 32, 24, seed=21), rnd(3, 32, 8, seed=22)
-    joined = []
-    side = shape._side_by_side
-    monkeypatch.setattr(shape, '_side_by_side', lambda a, d: (lambda r: joined.append(r is not None) or r)(side(a, d)))
-
-    def run(L, causal, threads=1, hook=False):
-        if L is ember:
-            L.set_num_threads(threads)
-        qkv = L.tensor(x, requires_grad=True)
-        q, k, v = _heads(L, qkv, 3, 32, 2, 4)
-        kept = []
-        if hook:
-            k.register_hook(lambda t: kept.append(t.clone()))
-        y = F(L).scaled_dot_product_attention(q, k, v, is_causal=causal)
-        y.transpose(1, 2).contiguous().view(3, 32, 8).backward(L.tensor(g))
-        return [qkv.grad.numpy()] + [t.numpy() for t in kept]
-    before = ember.get_num_threads()
-    try:
-        for causal, threads, hook in ((False, 1, False), (True, 1, False), (True, 2, False), (True, 1, True)):
-            joined.clear()
-            got, want = run(ember, causal, threads, hook), run(torch, causal, 1, hook)
-            assert joined == [True]
-            for a, b in zip(got, want):
-                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-            monkeypatch.setattr(shape, '_side_by_side', lambda a, d: None)
-            np.testing.assert_array_equal(run(ember, causal, threads, hook)[0], got[0])
-            monkeypatch.setattr(shape, '_side_by_side', lambda a, d: (lambda r: joined.append(r is not None) or r)(
-                side(a, d)))
-    finally:
-        ember.set_num_threads(before)
-    from ember.nn.functional import _attention
-    a = np.zeros((2, 5, 4), np.float32)
-    assert _attention._one_buffer(a[..., :2], a[..., :2], a[..., 2:]) is None
-    assert len(_attention._one_buffer(a[..., :1], a[..., 1:2], a[..., 2:])) == 3
-
-
 def test_sdpa_causal_blocks_with_dropout():
     """The block-causal products under dropout (PyTorch's draws): values and gradients are PyTorch's."""
     x = rnd(2, 2, 16, 4, seed=14)

@@ -1,7 +1,5 @@
 """Shape ops: views (view, reshape, transpose, permute, expand, squeeze, ...), copies (clone, to,
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
-import math
-
 import numpy as np
 
 from .. import _bf16, _layout, _meta
@@ -845,34 +843,8 @@ def vstack(tensors):
 
 def _join(grads, dim):
     if dual.is_array(grads[0]):
-        whole = _side_by_side(grads, dim)
-        return np.concatenate(grads, axis=dim) if whole is None else whole
+        return np.concatenate(grads, axis=dim)
     return cat(grads, dim)
-
-
-def _side_by_side(arrays, dim):
-    """The C-contiguous array whose consecutive slices along ``dim`` the arrays are, in order (their concatenation,
-    without a copy), else None: attention's dQ, dK and dV where q, k and v are split from one projection (see
-    _attention._one_buffer)."""
-    base = arrays[0].base
-    if type(base) is not np.ndarray or not base.flags.c_contiguous:
-        return None
-    shape = list(arrays[0].shape)
-    if not 0 <= dim < len(shape) or any(type(a) is not np.ndarray or a.base is not base or a.dtype != base.dtype or
-                                        a.ndim != len(shape) for a in arrays):
-        return None
-    shape[dim] = sum(a.shape[dim] for a in arrays)
-    if math.prod(shape) != base.size:
-        return None
-    whole = base.reshape(shape)
-    lo = 0
-    for a in arrays:
-        piece = whole[(slice(None),) * dim + (slice(lo, lo + a.shape[dim]),)]
-        if piece.shape != a.shape or piece.strides != a.strides or \
-                piece.__array_interface__['data'][0] != a.__array_interface__['data'][0]:
-            return None
-        lo += a.shape[dim]
-    return whole
 
 
 SplitBackward0 = _node('SplitBackward0', lambda self, *gs: _join(gs, self.dim), ('dim',))

@@ -222,37 +222,9 @@ def _grad_buffers(q, k, v, need):
     """Arrays for dQ, dK and dV (None where not needed) laid out in memory as q, k and v are: GPT's heads are
     transposed views of one (B, T, 3C) projection, so their gradients, transposed back by TransposeBackward0,
     reshape to (B, T, C) without a copy. GPT's attention from its (12, 64, 384) projection to (12, 64, 128), with
-    _flash_out, min of 300 interleaved: backward 730 -> 701 us at one thread, 601 -> 587 at two. Where q, k and v
-    are disjoint views of one array, the three are views of one new array laid out as it (see _one_buffer)."""
-    if all(need[:3]):
-        out = _one_buffer(q, k, v)
-        if out is not None:
-            return out
+    _flash_out, min of 300 interleaved: backward 730 -> 701 us at one thread, 601 -> 587 at two."""
     return tuple((np.empty_like(a) if 0 not in a.strides else np.empty(a.shape, a.dtype)) if n else None
                  for a, n in zip((q, k, v), need))
-
-
-_TooHard = getattr(np, 'exceptions', np).TooHardError
-
-
-def _one_buffer(q, k, v):
-    """dQ, dK and dV as views of one new C-contiguous array, at the offsets and strides q, k and v have in the one
-    C-contiguous array they are disjoint views of, else None. GPT's are the thirds of its (B, T, 3C) projection, so
-    split's backward finds its three gradients side by side there and joins them without a copy (shape._join): 57 us
-    a layer at one thread."""
-    base = q.base
-    if type(base) is not np.ndarray or k.base is not base or v.base is not base or not base.flags.c_contiguous or \
-            not q.dtype == k.dtype == v.dtype == base.dtype:
-        return None
-    try:
-        if any(np.shares_memory(a, b, max_work=1 << 10) for a, b in ((q, k), (q, v), (k, v))):
-            return None
-    except _TooHard:
-        return None
-    buf = np.empty(base.shape, base.dtype)
-    start = base.__array_interface__['data'][0]
-    return tuple(np.ndarray(a.shape, a.dtype, buf, a.__array_interface__['data'][0] - start, a.strides)
-                 for a in (q, k, v))
 
 
 def _grads_split(p, q, k, v, g, scale, need, h=0):
