@@ -201,7 +201,7 @@ def gemm(a, b, many=False, bias=None, out=None):
     elif not many and macs < BIG_GEMM and _solo(a, b, macs):
         r = None if bias is None or a.shape[0] * b.shape[-1] < _BIAS_IN_GEMM_MIN else _with_bias(a, b, bias, out)
         return _plus(_matmul(a, b, out), bias) if r is None else r
-    big = macs >= BIG_GEMM or _tall(a, b, macs)
+    big = _big(a, b, macs)
     if BLAS.pinned and (many or big):
         _settle_later()
     want = BLAS.many if (many or big) and not BLAS.pinned else 1
@@ -345,6 +345,18 @@ _MID_SIDE, _MID_MACS = 256, 1 << 25
 # 279/301 -> 207/240 us, the same values. MLP batch 64's products that lost on the pool (see BIG_GEMM) have 64 and
 # 256 rows, or an inner dimension of 64.
 _TALL_MACS, _TALL_ROWS, _TALL_INNER = 1 << 23, 512, 128
+
+
+def _big(a, b, macs):
+    """Whether gemm runs ``a @ b`` (``macs`` multiply-adds) as a large product: on the pool or OpenBLAS's threads at 2+
+    threads, and, while a _parallel.later() task is pending, only after settling it."""
+    return macs >= BIG_GEMM or _tall(a, b, macs)
+
+
+def stays(a, b):
+    """Whether gemm(a, b) of 2-D arrays (not ``many``) runs on the calling thread at any thread count, never settling
+    a pending _parallel.later() task: a loop whose task waits for it may call it (an LSTM backward's steps)."""
+    return not _big(a, b, a.size * b.shape[-1])
 
 
 def _tall(a, b, macs):

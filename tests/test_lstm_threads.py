@@ -1,5 +1,6 @@
 """An LSTM layer's backward at two threads: its input gradient made on a pool thread beside the time loop
 (nn.modules.rnn._InputGrad), bit-identical to one thread's and equal to PyTorch's."""
+import threading
 import time
 
 import numpy as np
@@ -46,17 +47,19 @@ def test_lstm_input_grad_made_beside_the_backward_loop_is_one_threads_and_torchs
         assert len(started) == (4 if bidirectional else 2)
 
 
-def test_lstm_input_grad_not_beside_steps_that_want_the_pool(split, monkeypatch):
-    """Steps whose recurrent products are large enough to want the pool (from BIG_GEMM) would settle the pool
-    thread's task, which waits for the loop: the input gradient is then made after the loop (no hang), the same."""
+@pytest.mark.parametrize('why', ['big', 'tall'])
+def test_lstm_input_grad_not_beside_steps_that_want_the_pool(split, monkeypatch, why):
+    """Steps whose recurrent products want the pool (from BIG_GEMM, or tall: backend._tall) would settle the pool
+    thread's task, which waits for the loop (a hang): the input gradient is then made after the loop, the same.
+    The backward runs on a thread of its own here, so that a hang fails the test instead of stopping the suite."""
     from ember import backend
     from ember.nn.modules import rnn
     monkeypatch.setattr(rnn, '_PIPELINE_MACS', 0)
     made = []
     init = rnn._InputGrad.__init__
     monkeypatch.setattr(rnn._InputGrad, '__init__', lambda self, *a: made.append(1) or init(self, *a))
-    m = ember.nn.LSTM(4, 5, 1)
-    x = ember.randn(6, 2, 4, requires_grad=True)
+    m = ember.nn.LSTM(8, 32, 1)
+    x = ember.randn(4, 128, 8, requires_grad=True)      # steps (128, 128) @ (128, 32): 2^19 multiply-adds
 
     def grads():
         x.grad = None
@@ -65,9 +68,19 @@ def test_lstm_input_grad_not_beside_steps_that_want_the_pool(split, monkeypatch)
         return x.grad.numpy().copy()
     small = grads()
     assert made == ([1] if ember.get_num_threads() > 1 else [])
-    monkeypatch.setattr(backend, 'BIG_GEMM', 2 * 20 * 5)
+    if why == 'big':
+        monkeypatch.setattr(backend, 'BIG_GEMM', 1 << 19)
+    else:
+        monkeypatch.setattr(backend, '_TALL_MACS', 1 << 19)
+        monkeypatch.setattr(backend, '_TALL_ROWS', 128)
+        monkeypatch.setattr(backend, '_TALL_INNER', 128)
     made.clear()
-    np.testing.assert_array_equal(grads(), small)
+    got = []
+    t = threading.Thread(target=lambda: got.append(grads()), daemon=True)
+    t.start()
+    t.join(60)
+    assert got, 'the backward hung'
+    np.testing.assert_array_equal(got[0], small)
     assert made == []
 
 

@@ -297,11 +297,10 @@ class _InputGrad:
     @staticmethod
     def pays(dgates, w_ih, w_hh):
         """Whether to: 2+ threads, 2+ steps, a product of at least _PIPELINE_MACS in one dtype, and steps whose
-        recurrent products stay on the calling thread (below BIG_GEMM, not _STEP_THREADS): a product that wanted
-        the pool would settle the thread's task first, which waits for the loop."""
+        recurrent products stay on the calling thread (backend.stays, not _STEP_THREADS): a product that wanted the
+        pool would settle the thread's task first, which waits for the loop."""
         return _parallel.threads() > 1 and dgates.shape[0] > 1 and dgates.dtype == w_ih.dtype and \
-            dgates.size * w_ih.shape[1] >= _PIPELINE_MACS and not _STEP_THREADS and \
-            dgates.shape[1] * dgates.shape[2] * w_hh.shape[1] < backend.BIG_GEMM
+            dgates.size * w_ih.shape[1] >= _PIPELINE_MACS and not _STEP_THREADS and backend.stays(dgates[0], w_hh)
 
     def __init__(self, dgates, w_ih, reverse):
         steps = dgates.shape[0]
