@@ -322,7 +322,8 @@ from ._legacy_norms import norm_except_dim, frobenius_norm, nuclear_norm  # noqa
 def is_inference(input):
     """Whether ``input`` was made under ``inference_mode`` (``Tensor.is_inference``)."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        from .ops._util import arg_error
+        raise arg_error('is_inference', 'input', 1, input)
     return input.is_inference()
 
 

@@ -276,7 +276,12 @@ def real_only(fn, name, grad_only=False):
                 if GRAD.enabled and a._requires_grad:
                     raise NotImplementedError(f'"{name}" is not supported for complex tensors that require grad '
                                               'by ember yet')
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            from .ops._util import check_call
+            check_call(name.replace('.', '_'), fn, args, kwargs)
+            raise
     return wrapper
 
 

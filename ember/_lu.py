@@ -100,7 +100,8 @@ class LinalgLuFactorExBackward0(Node):
 
 def _check(A, op):
     if not isinstance(A, Tensor):
-        raise TypeError(f"{op}(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
+        from .ops._util import arg_error
+        raise arg_error(op, 'A', 1, A)
     if A.dim() < 2:
         raise RuntimeError(f'torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: '
                            f'{list(A.shape)} instead')

@@ -19,7 +19,12 @@ _REDUCTIONS = {0: 'none', 1: 'mean', 2: 'sum'}
 
 def _method_form(name):
     def form(input, *args, **kwargs):
-        return getattr(input, name)(*args, **kwargs)
+        try:
+            method = getattr(input, name)
+        except AttributeError:
+            from .ops._util import arg_error
+            raise arg_error(name, 'input', 1, input) from None
+        return method(*args, **kwargs)
     form.__name__ = form.__qualname__ = name
     form.__doc__ = f'``torch.{name}(input, ...)``: ``input.{name}(...)``.'
     return form
@@ -248,7 +253,13 @@ def constant_pad_nd(input, pad, value=0):
 
 def _functional_alias(name):
     def form(*args, **kwargs):
-        return getattr(_F(), name)(*args, **kwargs)
+        fn = getattr(_F(), name)
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            from .ops._util import check_call
+            check_call(name, fn, args, kwargs)
+            raise
     form.__name__ = form.__qualname__ = name
     form.__doc__ = f'``torch.{name}``: ``nn.functional.{name}``.'
     return form

@@ -135,6 +135,10 @@ def qr(input, some=True):
 def cross(input, other, dim=None):
     """The cross product along ``dim``; without it, along the first dim of size 3 (PyTorch's deprecated default,
     with its warning)."""
+    from .tensor import Tensor
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        from .ops._util import check_tensor_args
+        check_tensor_args('cross', 'input', 'other')
     if dim is None:
         warn_user('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '
                       'explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree '

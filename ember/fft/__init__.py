@@ -8,7 +8,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
-from ..ops._util import wrap_dim
+from ..ops._util import wrap_dim, check_tensor_args
 from . import _grad
 from ._plan import Plan, plan_1d, plan_nd, check_norm
 
@@ -31,14 +31,22 @@ def _run(plan, input, out):
 
 def _one(kind, name):
     def op(input, n=None, dim=-1, norm=None, *, out=None):
-        return _run(plan_1d(kind, name, input, n, dim, norm), input, out)
+        try:
+            return _run(plan_1d(kind, name, input, n, dim, norm), input, out)
+        except Exception:
+            check_tensor_args(name, 'input')
+            raise
     op.__name__ = op.__qualname__ = name
     return op
 
 
 def _many(kind, name, default_dim):
     def op(input, s=None, dim=default_dim, norm=None, *, out=None):
-        return _run(plan_nd(kind, name, input, s, dim, norm), input, out)
+        try:
+            return _run(plan_nd(kind, name, input, s, dim, norm), input, out)
+        except Exception:
+            check_tensor_args(name, 'input')
+            raise
     op.__name__ = op.__qualname__ = name
     return op
 

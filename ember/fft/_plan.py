@@ -196,4 +196,5 @@ def plan_nd(kind, name, input, s, dim, norm):
 def _tensor(name, x):
     from ..tensor import Tensor
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+        from ..ops._util import arg_error
+        raise arg_error(name, 'input', 1, x)

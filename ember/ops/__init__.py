@@ -245,7 +245,7 @@ def _bind():
     T.to_sparse_csr, T.to_sparse_csc = _sparse.to_sparse_csr, _sparse.to_sparse_csc
     T.select, T.ravel, T.index_add = select, ravel, index_add
     T.index_add_ = make_inplace(index_add, 'index_add_')
-    T.where = lambda self, condition, other: where(condition, self, other)
+    T.where = pointwise._where_method
     T.bitwise_left_shift, T.bitwise_right_shift = bitwise_left_shift, bitwise_right_shift
     T.bitwise_left_shift_ = make_inplace(bitwise_left_shift, 'bitwise_left_shift_')
     T.bitwise_right_shift_ = make_inplace(bitwise_right_shift, 'bitwise_right_shift_')

@@ -1,8 +1,12 @@
 """Shared plumbing for ops: operand promotion, node classes made from backward formulas, dims."""
+import ast
 import functools
 import inspect
+import linecache
 import numbers
 import operator
+import sys
+from types import ModuleType
 
 import numpy as np
 
@@ -29,11 +33,13 @@ def as_operand(x):
     if isinstance(x, (list, tuple, np.ndarray)):
         raise NotOperand(f'expected a Tensor or a number as operand, got {type_name(x)} (PyTorch does not '
                          f'convert sequences or arrays in arithmetic: wrap it with torch.tensor(...))')
-    raise TypeError(f'expected a Tensor or a number as operand, got {type(x).__name__}')
+    if hasattr(type(x), '__torch_function__'):   # a Tensor-like: its own __torch_function__ may take the op
+        raise TypeError(f'expected a Tensor or a number as operand, got {type(x).__name__}')
+    raise NotOperand(f'expected a Tensor or a number as operand, got {type_name(x)}')
 
 
 class NotOperand(TypeError):
-    """A Python list or tuple given where an op takes a Tensor or a number (PyTorch refuses it too)."""
+    """A list, tuple, string, None... given where an op takes a Tensor or a number (PyTorch refuses it too)."""
 
 
 def torch_function_operand(name, x, y):
@@ -47,11 +53,60 @@ def torch_function_operand(name, x, y):
     return handle(getattr(Tensor, name), over, (x, y), None, f'torch.Tensor.{name}')
 
 
-def operand_error(name, x, y, method=False):
-    """PyTorch's TypeError for a sequence operand of the op ``name`` (``x`` and ``y`` as the user gave them;
-    ``method``: called as ``x.name(y)``, whose positions do not count x)."""
-    bad, pos, arg = (x, 1, 'input') if isinstance(x, (list, tuple, np.ndarray)) else (y, 2 - method, 'other')
-    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
+def operand_error(name, x, y, method=False, tensors_only=False):
+    """PyTorch's TypeError for an operand of the binary op ``name`` that is neither a Tensor nor a number (neither
+    a Tensor: ``tensors_only``); ``x`` and ``y`` as the user gave them, ``method``: called as ``x.name(y)``, whose
+    positions do not count x (both read from the user's call when at hand). The ops whose PyTorch signatures take
+    a Number too (OVERLOADED) report the invalid combination instead."""
+    site = call_site(sys._getframe(1))
+    if site is not None:
+        method, name = site[0], site[3]
+    if name in OVERLOADED:
+        return combination_error(name, (y,) if method else (x, y))
+    if not isinstance(x, Tensor if tensors_only else (Tensor, numbers.Number)):
+        return arg_error(name, 'input', 1, x)
+    return arg_error(name, 'other', 2 - method, y)
+
+
+# the ops with several signatures in PyTorch's argument parser (its error lists them: "invalid combination")
+OVERLOADED = set("""all any atleast_1d atleast_2d atleast_3d bernoulli bitwise_and bitwise_left_shift bitwise_or
+    bitwise_right_shift bitwise_xor bucketize clamp clamp_max clamp_min clip conv1d copysign ctc_loss
+    cumulative_trapezoid divide eq fill float_power floor_divide fmod gaussian_nll_loss ge greater greater_equal gt
+    histogram histogramdd index_fill isin le lerp less less_equal linspace logspace lt masked_fill max min moveaxis
+    movedim multiply nanquantile narrow ne normal not_equal pow quantile randint_like remainder repeat_interleave
+    result_type rsub scatter searchsorted set std std_mean subtract trapezoid trapz true_divide var var_mean view_copy
+    where xlogy linalg_matrix_rank linalg_pinv special_chebyshev_polynomial_t special_chebyshev_polynomial_u
+    special_chebyshev_polynomial_v special_chebyshev_polynomial_w special_hermite_polynomial_h
+    special_hermite_polynomial_he special_laguerre_polynomial_l special_legendre_polynomial_p
+    special_shifted_chebyshev_polynomial_t special_shifted_chebyshev_polynomial_u
+    special_shifted_chebyshev_polynomial_v special_shifted_chebyshev_polynomial_w special_xlog1py special_xlogy
+    special_zeta""".split())
+OVERLOADED |= {n + '_' for n in OVERLOADED}
+
+
+def arg_error(name, arg, pos, value, expected='Tensor'):
+    """PyTorch's argument-parser TypeError for ``value`` given as argument ``arg`` of ``name`` where it takes an
+    ``expected``: "dot(): argument 'tensor' (position 1) must be Tensor, not int" (``pos`` as the caller counts
+    it, a method's not counting self; None for an argument given by keyword, which PyTorch names without one)."""
+    at = f' (position {pos})' if pos else ''
+    return TypeError(f"{name}(): argument '{arg}'{at} must be {expected}, not {type_name(value)}")
+
+
+def combination_error(name, args, kwargs=None):
+    """PyTorch's TypeError for arguments matching none of an op's overloads, its first line: "where() received an
+    invalid combination of arguments - got (int, int), but expected one of:" (``args``: as the caller passed
+    them, without a method's self)."""
+    got = [_parser_type(v) for v in args] + [f'{k}={_parser_type(v)}' for k, v in (kwargs or {}).items()]
+    return TypeError(f'{name}() received an invalid combination of arguments - got ({", ".join(got)}), but expected '
+                     f'one of:\n (the signatures of torch.{name} in its documentation)')
+
+
+def _parser_type(v):
+    """A value's type as PyTorch's argument errors list it (ember's own types under PyTorch's names)."""
+    name = type_name(v)
+    if name.startswith('ember.'):
+        return 'Tensor' if isinstance(v, Tensor) else 'torch.' + type(v).__name__
+    return name
 
 
 def type_name(x):
@@ -59,6 +114,132 @@ def type_name(x):
     ('list', 'numpy.ndarray')."""
     cls = type(x)
     return cls.__name__ if cls.__module__ == 'builtins' else f'{cls.__module__}.{cls.__qualname__}'
+
+
+def check_tensor_args(name, *params, overloads=False):
+    """On an op's error path (within its ``except``): raise PyTorch's TypeError when one of the op's parameters
+    ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it) holds no Tensor, else return so that
+    the op re-raises its own error. The values are read from the calling op's frame; whether it was called as a
+    Tensor method (positions not counting self), under which name, and which arguments came by keyword, from the
+    user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so its error is
+    combination_error's."""
+    if _worded() is True:
+        return
+    frame = sys._getframe(1)
+    values, code = frame.f_locals, frame.f_code
+    order = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    for p in params:
+        local, _, shown = p.partition(':')
+        v = values.get(local)
+        if not isinstance(v, Tensor):
+            given = {n: values[n] for n in order if n in values}
+            _refuse(name, frame, order, code.co_argcount, given, local, shown or local, overloads)
+
+
+def check_call(name, fn, args, kwargs, overloads=False, reword=False):
+    """check_tensor_args for a generic wrapper's call ``fn(*args, **kwargs)``, fn's Tensor parameters told by their
+    names (TENSOR_PARAMS); a number, which many of PyTorch's overloads take there, only when fn failed reading it as
+    a tensor (the AttributeError on that very object) or refused an argument's type itself. ``reword``: an argument
+    error of fn's own is worded again for this call (an in-place method's name and positions)."""
+    exc = sys.exc_info()[1]
+    worded = _worded() is True
+    if worded and not (reword and call_site(sys._getframe(1))):   # (fn's wording stands unless told better)
+        return
+    try:
+        sig = inspect.signature(fn)
+        given = sig.bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return
+    params = sig.parameters
+    order = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    npos = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params.values())
+    for n, v in given.items():
+        if isinstance(v, Tensor) or n not in TENSOR_PARAMS or v is None and params[n].default is None:
+            continue
+        if isinstance(v, numbers.Number) and not worded and not (isinstance(exc, AttributeError) and exc.obj is v):
+            continue
+        _refuse(name, sys._getframe(1), order, npos, given, n, n, overloads)
+
+
+def _worded():
+    """True when the error being handled is already an argument error (an inner op's, which stands); else it."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, TypeError) and ("(): argument '" in str(exc) or 'invalid combination of arguments' in str(exc)):
+        return True
+    return exc
+
+
+# the parameter names that are PyTorch's for Tensor arguments
+TENSOR_PARAMS = {'input', 'tensor', 'tensor1', 'tensor2', 'mat', 'mat1', 'mat2', 'vec', 'vec1', 'vec2', 'batch1',
+                 'batch2', 'index', 'mask', 'src', 'source', 'A', 'B', 'LU', 'LU_data', 'LU_pivots', 'pivots', 'target',
+                 'targets', 'input1', 'input2', 'x1', 'x2', 'anchor', 'positive', 'negative', 'log_probs', 'boundaries',
+                 'sorted_sequence', 'condition', 'grid', 'theta', 'query', 'key', 'tau', 'other', 'weight',
+                 'exponent', 'end', 'elements', 'test_elements', 'x', 'y', 'value'}
+
+
+def _refuse(name, frame, order, npos, given, local, shown, overloads):
+    """Raise the TypeError for parameter ``local`` of the op running in ``frame`` (parameters ``order``, the first
+    ``npos`` positional; ``given``: their values)."""
+    method, nargs, keywords, name = call_site(frame) or (False, npos, (), name)
+    if overloads or name in OVERLOADED:
+        raise combination_error(name, [given[n] for n in order[method:nargs] if n in given],
+                                {k: given[k] for k in keywords if k in given}) from None
+    pos = None if local in keywords or local not in order[:npos] else order.index(local) + 1 - method
+    raise arg_error(name, shown, pos, given.get(local)) from None
+
+
+# the names of ember's generic wrappers (autocast's, the in-place forms'...), which call_site looks through
+_WRAPPERS = {'op', 'form', 'wrapper', 'inner', 'method', 'inplace', 'call', '<lambda>'}
+
+
+def _in_ember(frame):
+    return frame.f_globals.get('__name__', '').split('.', 1)[0] == 'ember'
+
+
+def call_site(frame):
+    """How the user called the op running in ``frame``, read from the call expression in the user's source (error
+    path only; generic wrappers between looked through): (as a Tensor method, the positional arguments it got
+    counting self, the names given by keyword, the name called). None when called from inside ember or when the
+    source is not at hand."""
+    caller = frame.f_back
+    while caller is not None and _in_ember(caller):
+        if not (caller.f_code.co_flags & inspect.CO_VARARGS or caller.f_code.co_name in _WRAPPERS):
+            return None
+        caller = caller.f_back
+    if caller is None:
+        return None
+    try:
+        line, end, col, end_col = list(caller.f_code.co_positions())[caller.f_lasti // 2]
+        lines = linecache.getlines(caller.f_code.co_filename)[line - 1:end]
+        lines[-1] = lines[-1][:end_col]
+        lines[0] = lines[0][col:]
+        call = ast.parse(''.join(lines).strip(), mode='eval').body
+    except (TypeError, IndexError, SyntaxError, ValueError):
+        return None
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    keywords = tuple(k.arg for k in call.keywords if k.arg)
+    if not isinstance(call.func, ast.Attribute):
+        return None
+    owner = _resolve(call.func.value, caller)
+    method = not isinstance(owner, ModuleType)
+    name = call.func.attr   # PyTorch's name for it: linalg's, special's and fft's functions prefixed
+    if not method and owner.__name__.rsplit('.', 1)[-1] in ('linalg', 'special', 'fft'):
+        name = owner.__name__.rsplit('.', 1)[-1] + '_' + name
+    return method, len(call.args) + (method and not isinstance(owner, type)), keywords, name
+
+
+def _resolve(node, frame):
+    """The object a dotted name in ``frame``'s code stands for (None for any other expression: a tensor made by
+    it, as in ``(a + b).dot(c)``)."""
+    if isinstance(node, ast.Name):
+        for scope in (frame.f_locals, frame.f_globals, frame.f_builtins):
+            if node.id in scope:
+                return scope[node.id]
+        return None
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(node.value, frame), node.attr, None)
+    return None
 
 
 def binary_arrays(x, y, float_out=False):
@@ -319,7 +500,11 @@ def dim_aliases(fn):
             kw['dim'] = axis
         if keepdims is not None:
             kw['keepdim'] = keepdims
-        return fn(*args, **kw)
+        try:
+            return fn(*args, **kw)
+        except Exception:
+            check_call(fn.__name__, fn, args, kw)
+            raise
     sig = inspect.signature(fn)
     f.__signature__ = sig.replace(parameters=list(sig.parameters.values()) + [
         inspect.Parameter('axis', inspect.Parameter.KEYWORD_ONLY, default=None),

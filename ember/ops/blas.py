@@ -12,7 +12,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
-from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, type_name
+from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
@@ -111,8 +111,7 @@ def matmul(input, other, *, out=None):
         from ._out import write
         return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
-        bad, arg = (other, "'other' (position 2)") if isinstance(input, Tensor) else (input, "'input' (position 1)")
-        raise TypeError(f'matmul(): argument {arg} must be Tensor, not {type_name(bad)}')
+        check_tensor_args('matmul', 'input', 'other')
     if (type(input) is not Tensor or type(other) is not Tensor) and _sparse.is_sparse_arg(input, other):
         return _sparse.mm(input, other)
     a, b = input._data, other._data
@@ -171,7 +170,11 @@ def mm(input, mat2):
     """Product of two matrices."""
     if (type(input) is not Tensor or type(mat2) is not Tensor) and _sparse.is_sparse_arg(input, mat2):
         return _sparse.mm(input, mat2)
-    a, b = input._data, mat2._data
+    try:
+        a, b = input._data, mat2._data
+    except AttributeError:
+        check_tensor_args('mm', 'input', 'mat2')
+        raise
     if a.ndim != 2:
         raise RuntimeError('self must be a matrix')
     if b.ndim != 2:
@@ -203,7 +206,11 @@ def _stack_product(a, b):
 @_autocast.lower_precision
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
-    a, b = input._data, mat2._data
+    try:
+        a, b = input._data, mat2._data
+    except AttributeError:
+        check_tensor_args('bmm', 'input', 'mat2')
+        raise
     if a.ndim != 3:
         raise RuntimeError('batch1 must be a 3D tensor')
     if b.ndim != 3:
@@ -217,7 +224,11 @@ def bmm(input, mat2):
 
 def mv(input, vec):
     """Matrix-vector product."""
-    a, b = input._data, vec._data
+    try:
+        a, b = input._data, vec._data
+    except AttributeError:
+        check_tensor_args('mv', 'input', 'vec')
+        raise
     if a.ndim != 2 or b.ndim != 1:
         raise RuntimeError(f'vector + matrix @ vector expected, got {a.ndim}, {b.ndim}, {b.ndim}')
     _same_dtype(a, b, 'mv')
@@ -241,13 +252,22 @@ def _dot(input, other, name, node):
 
 def dot(input, other):
     """Inner product of two 1-D tensors."""
-    return _dot(input, other, 'dot', 'DotBackward0')
+    try:
+        return _dot(input, other, 'dot', 'DotBackward0')
+    except AttributeError:
+        check_tensor_args('dot', 'input', 'other:tensor')
+        raise
 
 
 def vdot(input, other):
     """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0).
     Complex tensors run forward only (the recorded backward is written for real numbers)."""
-    if input._data.dtype.kind == 'c' or other._data.dtype.kind == 'c':
+    try:
+        complex_ = input._data.dtype.kind == 'c' or other._data.dtype.kind == 'c'
+    except AttributeError:
+        check_tensor_args('vdot', 'input', 'other')
+        raise
+    if complex_:
         if GRAD.enabled and (input._requires_grad or other._requires_grad):
             raise NotImplementedError('"vdot" is not supported for complex tensors that require grad by ember yet')
         input = Tensor._make(np.conj(input._data))
@@ -256,7 +276,12 @@ def vdot(input, other):
 
 def inner(input, other):
     """Sum of products over the last dims (a product when either is 0-d), as PyTorch composes it."""
-    if input.dim() == 0 or other.dim() == 0:
+    try:
+        scalar = input._data.ndim == 0 or other._data.ndim == 0
+    except AttributeError:
+        check_tensor_args('inner', 'input', 'other')
+        raise
+    if scalar:
         from .pointwise import mul
         return mul(input, other)
     if input.shape[-1] != other.shape[-1]:
@@ -270,6 +295,8 @@ def outer(input, vec2):
     from .pointwise import mul
     from .shape import unsqueeze
     for name, v in (('self', input), ('vec2', vec2)):
+        if not isinstance(v, Tensor):
+            check_tensor_args('outer', 'input', 'vec2')
         if v.dim() != 1:
             raise RuntimeError(f'outer: Expected 1-D argument {name}, but got {v.dim()}-D')
     return mul(unsqueeze(input, 1), vec2)

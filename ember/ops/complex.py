@@ -6,12 +6,12 @@ import numpy as np
 from .. import _complex, _dtype
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
-from ._util import broadcast_mismatch
+from ._util import broadcast_mismatch, arg_error
 
 
 def _tensor_arg(name, x, arg='input', pos=1):
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+        raise arg_error(name, arg, pos, x)
     return x
 
 

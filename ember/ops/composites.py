@@ -10,7 +10,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._util import not_implemented, undifferentiable
+from ._util import not_implemented, undifferentiable, check_tensor_args
 
 
 def combinations(input, r=2, with_replacement=False):
@@ -172,7 +172,7 @@ def signbit(input):
 def heaviside(input, values):
     """0 where input < 0, 1 where input > 0, ``values`` where input is 0 (no gradient, as in PyTorch)."""
     if not isinstance(values, Tensor):
-        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+        check_tensor_args('heaviside', 'input', 'values')
     a, v = input._data, values._data
     if a.dtype != v.dtype:
         raise RuntimeError('heaviside is not yet implemented for tensors with different dtypes.')

@@ -9,7 +9,7 @@ from .. import _bf16, _dtype, _layout, _meta, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, to_np
 from ..tensor import Tensor, Size, _check_device
-from ._util import shape_arg, via_float
+from ._util import shape_arg, via_float, check_tensor_args
 
 
 def _finish(t, requires_grad, out=None, name=None, meta=False):
@@ -430,7 +430,11 @@ def with_empty_strides(arr):
 def _like(fill, name):
     def make(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
              pin_memory=False):
-        meta = _like_meta(input, device, layout, pin_memory, name)
+        try:
+            meta = _like_meta(input, device, layout, pin_memory, name)
+        except AttributeError:
+            check_tensor_args(name, 'input')
+            raise
         _layout.check_format(name, memory_format, input._data.ndim)
         nd = to_np(dtype) or input._data.dtype
         if meta:

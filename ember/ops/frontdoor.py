@@ -11,7 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from . import shape, indexing, pointwise, reduction, creation
 from ._composite import composite, node_class
-from ._util import wrap_dim, wrap_dims
+from ._util import wrap_dim, wrap_dims, arg_error
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -253,7 +253,11 @@ def _copy_form(name, view, node=None):
         return out.clone(memory_format=_layout.contiguous_format)
 
     def op(input, *args, **kwargs):
-        if not (GRAD.enabled and input.requires_grad):
+        try:
+            grad = GRAD.enabled and input.requires_grad
+        except AttributeError:
+            raise arg_error(name, 'input', 1, input) from None
+        if not grad:
             return contiguous_copy(view(input, *args, **kwargs))
         out = view(input, *args, **kwargs)
         first = out[0] if isinstance(out, (tuple, list)) else out

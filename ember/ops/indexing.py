@@ -4,6 +4,8 @@ import functools
 
 import re
 
+import numbers
+
 import numpy as np
 
 from .. import _meta
@@ -16,7 +18,8 @@ from ..tensor import Tensor
 from ._scatter import _FLOATS, add_at, index_add_at, index_add_rows
 from ._topk import topk_indices
 from ._views import view_of
-from ._util import wrap_dim, fmt_shape, undifferentiable, checked_scalar, broadcast_mismatch
+from ._util import wrap_dim, fmt_shape, undifferentiable, checked_scalar, broadcast_mismatch, check_tensor_args, \
+    check_call
 from ._composite import composite, node_class
 
 
@@ -811,7 +814,13 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """Out-of-place scatter: out[index[i][j]][j] = src[i][j] (for dim=0)."""
     if src is None:
         src = value
-    return _scatter(input, dim, index, src, False, reduce)
+    try:
+        return _scatter(input, dim, index, src, False, reduce)
+    except Exception:
+        if not isinstance(src, (Tensor, numbers.Number)):
+            check_tensor_args('scatter', 'src', overloads=True)
+        check_tensor_args('scatter', 'input', 'index', overloads=True)
+        raise
 
 
 def scatter_add(input, dim, index, src):
@@ -839,9 +848,15 @@ class IndexSelectBackward0(Node):
 
 def index_select(input, dim, index):
     """The entries of ``input`` at ``index`` along ``dim``."""
-    a = input._data
+    if not isinstance(index, Tensor):
+        check_tensor_args('index_select', 'input', 'index')
+    try:
+        a = input._data
+    except AttributeError:
+        check_tensor_args('index_select', 'input', 'index')
+        raise
     d = wrap_dim(dim, a.ndim)
-    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    ix = index._data
     if ix.ndim > 1:
         raise IndexError('index_select(): Index is supposed to be a vector')
     if ix.dtype.kind not in 'iu':
@@ -958,8 +973,11 @@ class MaskedFillBackward1(Node):
 
 def masked_fill(input, mask, value):
     """Copy of input with ``value`` where mask is True (mask and input broadcast together, as in PyTorch)."""
-    a = input._data
-    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    try:
+        a, m = input._data, mask._data
+    except AttributeError:
+        check_tensor_args('masked_fill', 'input', 'mask', overloads=True)
+        raise
     if m.dtype != np.bool_:
         from .blas import _TYPE
         raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype '
@@ -968,7 +986,11 @@ def masked_fill(input, mask, value):
     if vt and value._data.ndim:
         raise RuntimeError(f'masked_fill_ only supports a 0-dimensional value tensor, but got tensor with '
                            f'{value._data.ndim} dimension(s).')
-    v = checked_scalar(value.item() if vt else value, input.dtype)   # PyTorch fills value.item(), checked
+    try:
+        v = checked_scalar(value.item() if vt else value, input.dtype)   # PyTorch fills value.item(), checked
+    except (TypeError, ValueError):
+        check_call('masked_fill', masked_fill, (input, mask, value), {}, overloads=True)
+        raise
     try:
         r = np.where(m, np.asarray(v, a.dtype), a)
         if not r.flags.c_contiguous:     # (NumPy keeps a permuted input's order; PyTorch's result is contiguous)
@@ -1034,8 +1056,11 @@ class TakeBackward0(Node):
 
 def take(input, index):
     """The elements of ``input``, read as 1-D, at ``index`` (the result has index's shape)."""
-    a = input._data
-    ix = index._data
+    try:
+        a, ix = input._data, index._data
+    except AttributeError:
+        check_tensor_args('take', 'input', 'index')
+        raise
     if ix.dtype != np.int64:
         raise RuntimeError(f'take(): Expected a long tensor for index, but got {scalar_name(ix.dtype)}')
     n = a.size
@@ -1439,8 +1464,9 @@ def diagflat(input, offset=0):
 
 def put(input, index, source, accumulate=False):
     """``input`` flattened, with ``source`` written (or added) at the flat positions ``index``."""
-    a = input._data
-    ix = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if not (isinstance(index, Tensor) and isinstance(source, Tensor)):
+        check_tensor_args('put', 'input', 'index', 'source')
+    a, ix = input._data, index._data
     if ix.dtype != np.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_scalar_name(ix.dtype)}")
     if source._data.dtype != a.dtype:

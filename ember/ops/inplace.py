@@ -1,5 +1,6 @@
 """In-place ops (``add_``, ``mul_``, ``+=``, ...): computed out of place, then written into the tensor's
 own array, with PyTorch's checks (leaves that require grad, dtype casts) and version bumps."""
+import numbers
 import re
 
 import numpy as np
@@ -10,7 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, _version_cell
 from ..tensor import Tensor
 from . import _fused, _old_overloads, _views
-from ._util import via_float
+from ._util import via_float, check_call, arg_error, check_tensor_args
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _F16 = np.dtype(np.float16)
@@ -95,7 +96,7 @@ def write_out(name, r, out, warn=True, same_dtype=None, reads=None, recorded=Tru
         outs = tuple(write_out(name, a, o, warn, same_dtype) for a, o in zip(r, out))
         return type(r)(*outs) if hasattr(r, '_fields') else type(r)(outs)
     if not isinstance(out, Tensor):
-        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        raise arg_error(name, 'out', None, out)
     if GRAD.enabled and (r._requires_grad or recorded and out._requires_grad):
         raise RuntimeError(_NO_AD.format(name))
     a = r._data
@@ -300,8 +301,12 @@ _ARG_ERROR = re.compile(r"^(\w+)\(\): argument '(\w+)' \(position (\d+)\)(.*)$",
 def make_inplace(fn, name):
     """The in-place variant ``name`` of the out-of-place op ``fn(self, *args)``."""
     def op_(self, *args, **kwargs):
-        check_overlap(self, args, kwargs)
-        return _apply_method(fn, self, args, kwargs, name)
+        try:
+            check_overlap(self, args, kwargs)
+            return _apply_method(fn, self, args, kwargs, name)
+        except Exception:
+            check_call(name, fn, (self, *args), kwargs, reword=True)
+            raise
     op_.__name__ = name
     op_.__doc__ = f'In-place version of ``{fn.__name__}`` (returns self).'
     return op_
@@ -546,6 +551,8 @@ def fill_(t, value):
 def copy_(t, src, non_blocking=False):
     """Copy ``src`` (broadcast, cast to t's dtype) into t."""
     if not isinstance(src, Tensor):
+        if not isinstance(src, numbers.Number):   # (a number fills, as PyTorch's copy_ takes one)
+            check_tensor_args('copy_', 't:self', 'src:other')
         src = Tensor._make(np.asarray(src))
     if src.is_meta and not t.is_meta:
         raise _meta.no_data()

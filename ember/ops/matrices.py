@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import wrap_dim, check_tensor_args
 
 
 def _triangle_indices(np_fn, row, col, offset, dtype):
@@ -80,7 +80,11 @@ def kron(input, other):
     multiplied, and the product viewed as the result (UnsafeViewBackward0 over MulBackward0)."""
     from .pointwise import mul
     from .shape import UnsafeViewBackward0, _result
-    nd = max(input._data.ndim, other._data.ndim)
+    try:
+        nd = max(input._data.ndim, other._data.ndim)
+    except AttributeError:
+        check_tensor_args('kron', 'input', 'other')
+        raise
     sa = (1,) * (nd - input._data.ndim) + input._data.shape
     sb = (1,) * (nd - other._data.ndim) + other._data.shape
     a = _result(input, input._data.reshape([v for s in sa for v in (s, 1)]), UnsafeViewBackward0, view=False,

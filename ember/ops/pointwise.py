@@ -2,6 +2,7 @@
 on the same line as its forward (micrograd's locality)."""
 import dis
 import math
+import numbers
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
-    cast_array, type_name, torch_function_operand
+    cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
 from . import _special, _fused, _old_overloads
 
@@ -244,10 +245,12 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             if operator and isinstance(other, _NDARRAY):
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-                raise _not_tensor(name, input, other, method)
+                raise operand_error(name, input, other, method, tensors_only=True)
             try:
                 x, y, a, b = arrays(input, other, float_out)
             except NotOperand:
+                if operator:   # Python's own error follows, as PyTorch's operators decline such operands too
+                    return NotImplemented
                 raise operand_error(name, input, other, method) from None
             except TypeError:
                 recorded = torch_function_operand(name, input, other)
@@ -362,19 +365,6 @@ def _one_of(bw, i):
         out = bw(self, g)
         return out[i] if type(out) is tuple else out
     return backward
-
-
-def _need_tensors(name, *args):
-    """PyTorch's TypeError for a number given where its op takes only Tensors; args: (value, name, position)."""
-    for v, arg, pos in args:
-        if not isinstance(v, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(v)}")
-
-
-def _not_tensor(name, x, y, method=False):
-    """PyTorch's TypeError for a number given to an op that takes two tensors (``method``: see operand_error)."""
-    bad, pos, arg = (x, 1, 'input') if not isinstance(x, Tensor) else (y, 2 - method, 'other')
-    return TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name(bad)}")
 
 
 _SUB_BOOL = ('Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a '
@@ -502,8 +492,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         try:
             a = input._data
         except AttributeError:
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                            f'{type(input).__name__}') from None
+            raise arg_error(name, 'input', 1, input) from None
         dt = a.dtype
         if dt is not _F32 and dt.kind != 'f':
             if refuse is not None:
@@ -1363,7 +1352,7 @@ def _to_double(x):
 def float_power(input, exponent):
     """``input ** exponent`` computed in float64 (PyTorch's composite: both operands cast to double)."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
-        raise _not_tensor('float_power', input, exponent)
+        raise operand_error('float_power', input, exponent, tensors_only=True)
     return pow(_to_double(input), _to_double(exponent))
 
 
@@ -1855,12 +1844,21 @@ class WhereBackward0(Node):
         return ga, gb
 
 
+def _where_method(self, condition, other):
+    """``Tensor.where``: ``where(condition, self, other)``, its argument errors listing the method's arguments."""
+    if not isinstance(condition, Tensor) or not isinstance(other, (Tensor, numbers.Number)):
+        check_tensor_args('where', 'condition', 'other', overloads=True)
+    return where(condition, self, other)
+
+
 def where(condition, input=None, other=None):
     """Elementwise ``input if condition else other``; with one argument, ``nonzero(as_tuple=True)``."""
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
-    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if not isinstance(condition, Tensor):
+        check_tensor_args('where', 'condition', overloads=True)
+    c = condition._data
     if c.dtype == np.uint8:   # PyTorch takes a byte condition still, deprecated
         from .._warn import warn_user
         warn_user('where received a uint8 condition tensor. This behavior is deprecated and will be removed in a '
@@ -1868,8 +1866,12 @@ def where(condition, input=None, other=None):
         c = c != 0
     elif c.dtype != np.bool_:
         raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
-                           f'{scalar_name(condition.dtype if isinstance(condition, Tensor) else c.dtype)}')
-    x, y, a, b = binary_arrays(input, other)
+                           f'{scalar_name(condition.dtype)}')
+    try:
+        x, y, a, b = binary_arrays(input, other)
+    except NotOperand:
+        check_tensor_args('where', 'condition', 'input', 'other', overloads=True)
+        raise
     a, b = _where_scalar(a, b), _where_scalar(b, a)
     try:
         r = np.where(c, a, b)
@@ -1930,10 +1932,8 @@ LerpBackward1 = _pointwise_node('LerpBackward1', lambda g, x, e, w: g * (1 - w),
 def lerp(input, end, weight):
     """input + weight * (end - input), computed as PyTorch's kernel does (from the nearer end); a 0-d weight
     of any dtype is taken as PyTorch takes it, as a number."""
-    if not isinstance(end, Tensor):
-        raise TypeError(f'lerp() received an invalid combination of arguments - got (Tensor, '
-                        f'{type(end).__name__}, {type(weight).__name__}), but expected one of:\n'
-                        ' * (Tensor input, Tensor end, Tensor weight)\n * (Tensor input, Tensor end, Number weight)')
+    if not isinstance(end, Tensor) or not isinstance(weight, (Tensor, numbers.Number)):
+        check_tensor_args('lerp', 'input', 'end', 'weight', overloads=True)
     wt = isinstance(weight, Tensor)
     if wt and not weight.dim() and weight.is_complex() and not input.is_complex() and end.dtype == input.dtype:
         cdt = input.dtype.to_complex()   # a complex 0-d weight promotes, as a complex number would
@@ -1990,7 +1990,8 @@ AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g
 
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (one node, PyTorch's order of operations)."""
-    _need_tensors('addcmul', (tensor1, 'tensor1', 2), (tensor2, 'tensor2', 3))
+    if not isinstance(tensor1, Tensor) or not isinstance(tensor2, Tensor):
+        check_tensor_args('addcmul', 'tensor1', 'tensor2')
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
     if dt.kind == 'b':
         raise not_implemented('addcmul_cpu_out', dt)
@@ -2004,7 +2005,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2 (floating tensors only, as in PyTorch)."""
-    _need_tensors('addcdiv', (tensor1, 'tensor1', 2), (tensor2, 'tensor2', 3))
+    if not isinstance(tensor1, Tensor) or not isinstance(tensor2, Tensor):
+        check_tensor_args('addcdiv', 'tensor1', 'tensor2')
     if tensor1._data.dtype.kind in 'biu' and tensor2._data.dtype.kind in 'biu':
         raise RuntimeError(_ADDCDIV_INT)
     (a, t1, t2), dt = _promoted(input, tensor1, tensor2)
@@ -2070,10 +2072,12 @@ def _compare(np_fn, name, tensors_only=False):
             if operator and isinstance(other, _NDARRAY):
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-                raise _not_tensor(name, input, other, method)
+                raise operand_error(name, input, other, method, tensors_only=True)
             try:
                 x, y, a, b = binary_arrays(input, other)
             except NotOperand:
+                if operator:
+                    return NotImplemented
                 raise operand_error(name, input, other, method) from None
             except NoComplexHalf:
                 x, y, a, b = _complex_half_operands(name, input, other, tensors_only)
@@ -2224,7 +2228,8 @@ def isfinite(input):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
-    _need_tensors('isclose', (other, 'other', 2))
+    if not isinstance(other, Tensor):
+        check_tensor_args('isclose', 'other')
     if isinstance(other, Tensor) and other.dtype != input.dtype:
         raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
     b = as_operand(other)._data if isinstance(other, Tensor) else other
@@ -2237,6 +2242,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors (on meta tensors, item()'s)."""
+    if not isinstance(other, Tensor):   # (isclose's error would name isclose)
+        check_tensor_args('allclose', 'input', 'other')
     close = isclose(input, other, rtol, atol, equal_nan)
     return bool(close.all().item() if close.is_meta else close._data.all())
 
@@ -2244,7 +2251,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def equal(input, other):
     """True when both tensors have the same shape and values; only tensors are taken, as in PyTorch."""
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-        raise _not_tensor('equal', input, other)
+        raise operand_error('equal', input, other, tensors_only=True)
     if input.is_meta or other.is_meta:
         raise _meta.refuse()
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())

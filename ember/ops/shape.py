@@ -10,7 +10,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor, Size, _check_device
 from ._views import view_of as _view_of, AsStridedBackward0 as _AsStridedRegenerated
-from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float
+from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float, check_tensor_args
 
 
 def _result(input, arr, node_cls, view=True, **state):
@@ -139,10 +139,18 @@ def _view_dtype(input, dtype):
 
 
 def view_as(input, other):
+    try:
+        other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
+    except AttributeError:
+        check_tensor_args('view_as', 'input', 'other')
     return view(input, other.shape)
 
 
 def reshape_as(input, other):
+    try:
+        other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
+    except AttributeError:
+        check_tensor_args('reshape_as', 'input', 'other')
     return reshape(input, other.shape)
 
 
@@ -364,6 +372,10 @@ def _broadcast_view(a, target, lead):
 
 
 def expand_as(input, other):
+    try:
+        other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
+    except AttributeError:
+        check_tensor_args('expand_as', 'input', 'other')
     return expand(input, other.shape)
 
 
@@ -610,6 +622,10 @@ bool_ = _caster(np.bool_)
 
 
 def type_as(input, other):
+    try:
+        other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
+    except AttributeError:
+        check_tensor_args('type_as', 'input', 'other')
     return to(input, other.dtype)
 
 

@@ -11,7 +11,7 @@ from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
-from ._util import cast_array, not_implemented
+from ._util import cast_array, not_implemented, arg_error
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
@@ -323,8 +323,7 @@ def _values_only(name, kernel, doc, arg='input'):
         try:
             a = input._data
         except AttributeError:
-            raise TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not "
-                            f'{type(input).__name__}') from None
+            raise arg_error(name, arg, 1, input) from None
         return Tensor._make(kernel(a if a.dtype.kind == 'f' else a.astype(DEFAULT.np)))
     checked = _kernel_dtypes(compute, name[8:] + '_cpu')
     op = checked if arg == 'input' else lambda x: checked(x)
@@ -454,8 +453,7 @@ def _igamma_family(name, kernel, node_name, sign):
         def op(input, other):
             for pos, (arg, what) in enumerate(((input, 'input'), (other, 'other')), 1):
                 if not isinstance(arg, Tensor):
-                    raise TypeError(f"{display}(): argument '{what}' (position {pos - method}) must be Tensor, not "
-                                    f'{type(arg).__name__}')
+                    raise arg_error(display, what, pos - method, arg)
             dt = _dtype.result_type(input, other)
             if not dt.is_floating_point:
                 raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_dtype.scalar_name(dt)}\'')

@@ -11,7 +11,7 @@ from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented
+from ...ops._util import not_implemented, arg_error
 from ...tensor import Tensor
 from ._fused import fused, record
 from . import _gelu_cpu
@@ -49,8 +49,7 @@ def _elementwise(node_name, forward, backward, reference, kernel=None):
 
     def op(input, *params):
         if not isinstance(input, Tensor):
-            raise TypeError(f"{node_name[:-9].lower()}(): argument 'input' (position 1) must be Tensor, not "
-                            f'{type(input).__name__}')
+            raise arg_error(node_name[:-9].lower(), 'input', 1, input)
         a = input._data
         if kernel is not None and a.dtype.kind != 'f':
             raise not_implemented(kernel, a.dtype)

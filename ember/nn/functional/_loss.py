@@ -17,7 +17,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._sumorder import ordered_sum
-from ...ops._util import all_below, broadcast_mismatch, need_float
+from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
@@ -86,7 +86,7 @@ def _size_warning(input, target):
 
 def _check_tensor(x, name, fn):
     if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+        raise arg_error(fn, name, None, x)
 
 
 # -- elementwise regression losses (one fused node each) -------------------------------------------------

@@ -13,7 +13,7 @@ from ...autograd import dual
 from ...backend import keep
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import not_implemented
+from ...ops._util import not_implemented, arg_error
 from ...tensor import Tensor
 from ._conv import _fold_arr, fold
 
@@ -28,7 +28,7 @@ def need_tensor(input, name):
     """PyTorch's TypeError for a pool called on a non-tensor (its C++ argument parser names the op and the
     argument), where ember would otherwise fail inside with an AttributeError."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        raise arg_error(name, 'input', 1, input)
 
 
 def _pair(v, n=2):
