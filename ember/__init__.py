@@ -127,19 +127,39 @@ Tensor.stft, Tensor.istft = stft, istft
 
 
 def is_conj(input):
-    return input.is_conj()
+    try:
+        return input.is_conj()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_conj', 'input')
+        raise
 
 
 def is_neg(input):
-    return input.is_neg()
+    try:
+        return input.is_neg()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_neg', 'input')
+        raise
 
 
 def is_signed(input):
-    return input.is_signed()
+    try:
+        return input.is_signed()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_signed', 'input')
+        raise
 
 
 def is_same_size(input, other):
-    return input.is_same_size(other)
+    try:
+        return input.is_same_size(other)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_same_size', 'input', 'other')
+        raise
 
 
 def is_storage(obj):
@@ -149,12 +169,22 @@ def is_storage(obj):
 
 
 def is_floating_point(input):
-    return input.is_floating_point()
+    try:
+        return input.is_floating_point()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_floating_point', 'input')
+        raise
 
 
 def is_nonzero(input):
     """True when the one-element tensor is not zero (``bool`` here is ember's dtype, so call __bool__)."""
-    return input.__bool__()
+    try:
+        return input.__bool__()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('is_nonzero', 'input')
+        raise
 
 
 def _assert(condition, message):
@@ -170,7 +200,12 @@ def _assert_async(input, assert_msg=None):
 
 
 def numel(input):
-    return input.numel()
+    try:
+        return input.numel()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('numel', 'input')
+        raise
 
 
 def set_default_device(device):
@@ -280,8 +315,13 @@ def unload_ipython_extension(ipython):
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     """(P, L, U) from ``linalg.lu_factor``'s packed result (see ``ember._lu``; loaded on first use)."""
-    from ._lu import lu_unpack as _lu_unpack
-    return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+    try:
+        from ._lu import lu_unpack as _lu_unpack
+        return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('lu_unpack', 'LU_data', 'LU_pivots')
+        raise
 
 
 def lu(*args, **kwargs):
@@ -292,20 +332,35 @@ def lu(*args, **kwargs):
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     """The deprecated ``torch.lu_solve(b, LU, pivots)`` (see ``ember._lu.torch_lu_solve``)."""
-    from ._lu import torch_lu_solve
-    return torch_lu_solve(b, LU_data, LU_pivots, out=out)
+    try:
+        from ._lu import torch_lu_solve
+        return torch_lu_solve(b, LU_data, LU_pivots, out=out)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('lu_solve', 'b:input', 'LU_data', 'LU_pivots')
+        raise
 
 
 def geqrf(input, *, out=None):
     """LAPACK's packed QR (a, tau) (see ``ember._householder``)."""
-    from ._householder import geqrf as _geqrf
-    return _geqrf(input, out=out)
+    try:
+        from ._householder import geqrf as _geqrf
+        return _geqrf(input, out=out)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('geqrf', 'input')
+        raise
 
 
 def orgqr(input, tau, *, out=None):
     """``linalg.householder_product`` under its LAPACK name."""
-    from ._householder import orgqr as _orgqr
-    return _orgqr(input, tau, out=out)
+    try:
+        from ._householder import orgqr as _orgqr
+        return _orgqr(input, tau, out=out)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('orgqr', 'input', 'tau:input2')
+        raise
 
 
 from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old scripts' names)

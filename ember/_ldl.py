@@ -207,29 +207,34 @@ def ldl_factor(A, *, hermitian=False, out=None):
 
 def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     """The solution X of A X = B from ``ldl_factor``'s (LD, pivots) (LAPACK's sytrs); batch dims broadcast."""
-    ld, piv, b = LD._data, pivots._data, B._data
-    if ld.ndim < 2 or ld.shape[-1] != ld.shape[-2]:
-        raise RuntimeError('torch.linalg.ldl_solve: LD must be batches of square matrices')
-    if b.ndim < 2:
-        d = max(b.ndim, 1)
-        raise IndexError(f'Dimension out of range (expected to be in range of [{-d}, {d - 1}], '
-                         'but got -2)')
-    if piv.dtype.kind not in 'iu':
-        raise RuntimeError(f'torch.linalg.ldl_solve: Expected pivots to be integers. Got '
-                           f'{str(pivots.dtype).replace("torch.", "").capitalize()}')
-    if ld.dtype != b.dtype:
-        raise RuntimeError(f'Expected b and A to have the same dtype, but found b of type '
-                           f'{str(B.dtype).replace("torch.", "").capitalize()} and A of type '
-                           f'{str(LD.dtype).replace("torch.", "").capitalize()} instead.')
-    n = ld.shape[-1]
-    batch = np.broadcast_shapes(ld.shape[:-2], piv.shape[:-1], b.shape[:-2])
-    lds = flat_batch(np.broadcast_to(ld, batch + (n, n)))
-    pivs = flat_batch(np.broadcast_to(piv, batch + (n,)), 1)
-    bs = flat_batch(np.broadcast_to(b, batch + b.shape[-2:]))
-    x = np.stack([_sytrs(l_, p_, b_) for l_, p_, b_ in zip(lds, pivs, bs)]) if bs.shape[0] else np.empty(bs.shape,
-                                                                                                         b.dtype)
-    res = _outputs((x.reshape(batch + b.shape[-2:]),), (LD, B), 'linalg_ldl_solve', 1)[0]
-    if out is not None:
-        from .ops._out import write
-        return write('linalg.ldl_solve', res, out)
-    return res
+    try:
+        ld, piv, b = LD._data, pivots._data, B._data
+        if ld.ndim < 2 or ld.shape[-1] != ld.shape[-2]:
+            raise RuntimeError('torch.linalg.ldl_solve: LD must be batches of square matrices')
+        if b.ndim < 2:
+            d = max(b.ndim, 1)
+            raise IndexError(f'Dimension out of range (expected to be in range of [{-d}, {d - 1}], '
+                             'but got -2)')
+        if piv.dtype.kind not in 'iu':
+            raise RuntimeError(f'torch.linalg.ldl_solve: Expected pivots to be integers. Got '
+                               f'{str(pivots.dtype).replace("torch.", "").capitalize()}')
+        if ld.dtype != b.dtype:
+            raise RuntimeError(f'Expected b and A to have the same dtype, but found b of type '
+                               f'{str(B.dtype).replace("torch.", "").capitalize()} and A of type '
+                               f'{str(LD.dtype).replace("torch.", "").capitalize()} instead.')
+        n = ld.shape[-1]
+        batch = np.broadcast_shapes(ld.shape[:-2], piv.shape[:-1], b.shape[:-2])
+        lds = flat_batch(np.broadcast_to(ld, batch + (n, n)))
+        pivs = flat_batch(np.broadcast_to(piv, batch + (n,)), 1)
+        bs = flat_batch(np.broadcast_to(b, batch + b.shape[-2:]))
+        x = np.stack([_sytrs(l_, p_, b_) for l_, p_, b_ in zip(lds, pivs, bs)]) if bs.shape[0] else np.empty(bs.shape,
+                                                                                                             b.dtype)
+        res = _outputs((x.reshape(batch + b.shape[-2:]),), (LD, B), 'linalg_ldl_solve', 1)[0]
+        if out is not None:
+            from .ops._out import write
+            return write('linalg.ldl_solve', res, out)
+        return res
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_ldl_solve', 'LD', 'pivots', 'B')
+        raise

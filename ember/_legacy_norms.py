@@ -25,25 +25,35 @@ def _norm1(x, p, dim, keepdim=False):
 def norm_except_dim(v, pow=2, dim=0):
     """The ``pow``-norm of ``v`` over every dim but ``dim``, shaped to broadcast against ``v`` (size 1 in the
     others); ``dim=-1`` is the norm of all of ``v``. ``pow`` is an int (PyTorch's schema)."""
-    if not isinstance(pow, int):
-        raise TypeError(f"norm_except_dim(): argument 'pow' (position 2) must be int, not {type(pow).__name__}")
-    if dim == -1:
-        return _composite.composite(NormBackward0, vector_norm, (v,), ord=pow)
-    ones = [1] * (v.dim() - 1)
-    if dim == 0:
-        return _norm1(v.contiguous().view(v.size(0), -1), pow, 1).view([v.size(0)] + ones)
-    if dim == v.dim() - 1:
-        return _norm1(v.contiguous().view(-1, v.size(-1)), pow, 0).view(ones + [v.size(-1)])
-    return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
+    try:
+        if not isinstance(pow, int):
+            raise TypeError(f"norm_except_dim(): argument 'pow' (position 2) must be int, not {type(pow).__name__}")
+        if dim == -1:
+            return _composite.composite(NormBackward0, vector_norm, (v,), ord=pow)
+        ones = [1] * (v.dim() - 1)
+        if dim == 0:
+            return _norm1(v.contiguous().view(v.size(0), -1), pow, 1).view([v.size(0)] + ones)
+        if dim == v.dim() - 1:
+            return _norm1(v.contiguous().view(-1, v.size(-1)), pow, 0).view(ones + [v.size(-1)])
+        return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('norm_except_dim', 'v')
+        raise
 
 
 def frobenius_norm(input, dim, keepdim=False):
     """The 2-norm over at most two dims (``dim=()``: all of them)."""
-    dim = [dim] if isinstance(dim, int) else list(dim)
-    if len(dim) > 2:
-        raise RuntimeError(f'Expected at most 2 dimensions, but got {len(dim)} dimensions instead.')
-    _warn_once('frobenius_norm', 'linalg.vector_norm(A, 2., dim, keepdim)')
-    return _norm1(input, 2, dim, keepdim)
+    try:
+        dim = [dim] if isinstance(dim, int) else list(dim)
+        if len(dim) > 2:
+            raise RuntimeError(f'Expected at most 2 dimensions, but got {len(dim)} dimensions instead.')
+        _warn_once('frobenius_norm', 'linalg.vector_norm(A, 2., dim, keepdim)')
+        return _norm1(input, 2, dim, keepdim)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('frobenius_norm', 'input')
+        raise
 
 
 def nuclear_norm(input, dim=None, keepdim=False):

@@ -892,31 +892,36 @@ def _cat(ts, dim):
 
 def matrix_power(A, n):
     """A to the integer power ``n`` by PyTorch's binary decomposition of n (A^-1's powers for n < 0)."""
-    from .ops.shape import clone
-    a = A._data
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f'linalg.matrix_power: A must be batches of square matrices, but they are '
-                           f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
-    if n == 0:
-        from .ops.creation import eye
-        return clone(A).copy_(eye(a.shape[-1], dtype=A.dtype).expand_as(A))
-    if n == -1:
-        return inv(A)
-    if n < 0:
-        A, n = inv(A), -n
-    if n == 1:
-        return clone(A)
-    if n == 2:
-        return matmul(A, A)
-    if n == 3:
-        return matmul(matmul(A, A), A)
-    z = result = None
-    while n > 0:
-        bit, n = n % 2, n // 2
-        z = A if z is None else matmul(z, z)
-        if bit:
-            result = z if result is None else matmul(result, z)
-    return result
+    try:
+        from .ops.shape import clone
+        a = A._data
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+            raise RuntimeError(f'linalg.matrix_power: A must be batches of square matrices, but they are '
+                               f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
+        if n == 0:
+            from .ops.creation import eye
+            return clone(A).copy_(eye(a.shape[-1], dtype=A.dtype).expand_as(A))
+        if n == -1:
+            return inv(A)
+        if n < 0:
+            A, n = inv(A), -n
+        if n == 1:
+            return clone(A)
+        if n == 2:
+            return matmul(A, A)
+        if n == 3:
+            return matmul(matmul(A, A), A)
+        z = result = None
+        while n > 0:
+            bit, n = n % 2, n // 2
+            z = A if z is None else matmul(z, z)
+            if bit:
+                result = z if result is None else matmul(result, z)
+        return result
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_matrix_power', 'A:input')
+        raise
 
 
 def _expm(a):
@@ -1050,25 +1055,35 @@ def vecdot(x, y, *, dim=-1):
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """``torch.diagonal`` with the matrix dims last by default."""
-    from .ops import diagonal as _diagonal
-    return _diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
+    try:
+        from .ops import diagonal as _diagonal
+        return _diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_diagonal', 'A')
+        raise
 
 
 def vander(x, N=None):
     """Columns x**0, x**1, ..., x**(N-1) (N = len(x) by default) of the Vandermonde matrix."""
-    _low_precision(x, 'vander')
-    from .ops.shape import cat
-    from .ops.reduction import cumprod
-    if x.dim() < 1:
-        raise RuntimeError('linalg.vander: x must have at least one dimension')
-    n = x.shape[-1] if N is None else N
-    if n < 2:
-        if n < 1:
-            raise RuntimeError(f'N must be greater than 1.')
-        return x.new_ones(tuple(x.shape) + (1,))
-    ones = x.new_ones(tuple(x.shape) + (1,))
-    powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
-    return cat([ones, powers], -1)
+    try:
+        _low_precision(x, 'vander')
+        from .ops.shape import cat
+        from .ops.reduction import cumprod
+        if x.dim() < 1:
+            raise RuntimeError('linalg.vander: x must have at least one dimension')
+        n = x.shape[-1] if N is None else N
+        if n < 2:
+            if n < 1:
+                raise RuntimeError(f'N must be greater than 1.')
+            return x.new_ones(tuple(x.shape) + (1,))
+        ones = x.new_ones(tuple(x.shape) + (1,))
+        powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
+        return cat([ones, powers], -1)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_vander', 'x')
+        raise
 
 
 _InvExResult = _result_type('linalg_inv_ex', ['inverse', 'info'])
@@ -1078,17 +1093,22 @@ _SolveExResult = _result_type('linalg_solve_ex', ['result', 'info'])
 
 def inv_ex(A, *, check_errors=False):
     """(inverse, info): info is 0, or the first zero pivot of a singular matrix (then inverse holds inf/nan)."""
-    _low_precision(A, 'inv_ex')
-    a = A._data
-    _square(a, 'inv_ex')
-    info = _infos(a, _zero_pivot)
-    if info.any():
-        if check_errors:
-            raise _failure(a, 'linalg.inv_ex', _zero_pivot, _SINGULAR)
-        with np.errstate(all='ignore'):
-            y = np.linalg.pinv(a) * np.inf
-        return _InvExResult(Tensor._make(y.astype(a.dtype)), Tensor._make(info))
-    return _InvExResult(inv(A), Tensor._make(info))
+    try:
+        _low_precision(A, 'inv_ex')
+        a = A._data
+        _square(a, 'inv_ex')
+        info = _infos(a, _zero_pivot)
+        if info.any():
+            if check_errors:
+                raise _failure(a, 'linalg.inv_ex', _zero_pivot, _SINGULAR)
+            with np.errstate(all='ignore'):
+                y = np.linalg.pinv(a) * np.inf
+            return _InvExResult(Tensor._make(y.astype(a.dtype)), Tensor._make(info))
+        return _InvExResult(inv(A), Tensor._make(info))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_inv_ex', 'A')
+        raise
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False):
@@ -1106,17 +1126,22 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
 
 def solve_ex(A, B, *, left=True, check_errors=False):
     """(solution, info) of linalg.solve: info is 0, or the first zero pivot of a singular A."""
-    _low_precision(A, 'solve_ex')
-    a = A._data
-    _square(a, 'solve_ex')
-    info = _infos(a, _zero_pivot)
-    if info.any():
-        if check_errors:
-            raise LinAlgError('torch.linalg.solve_ex: The solver failed because the input matrix is singular.')
-        shape = np.broadcast_shapes(a.shape[:-2], B._data.shape[:-2] if B.dim() > 1 else ()) + B._data.shape[-2:]
-        return _SolveExResult(Tensor._make(np.full(shape if B.dim() > 1 else B._data.shape, np.nan, a.dtype)),
-                              Tensor._make(info))
-    return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
+    try:
+        _low_precision(A, 'solve_ex')
+        a = A._data
+        _square(a, 'solve_ex')
+        info = _infos(a, _zero_pivot)
+        if info.any():
+            if check_errors:
+                raise LinAlgError('torch.linalg.solve_ex: The solver failed because the input matrix is singular.')
+            shape = np.broadcast_shapes(a.shape[:-2], B._data.shape[:-2] if B.dim() > 1 else ()) + B._data.shape[-2:]
+            return _SolveExResult(Tensor._make(np.full(shape if B.dim() > 1 else B._data.shape, np.nan, a.dtype)),
+                                  Tensor._make(info))
+        return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_solve_ex', 'A', 'B')
+        raise
 
 
 def _square_for(A, what):
@@ -1214,26 +1239,36 @@ def _eig_arrays(A, op):
 
 def eig(A):
     """Eigenvalues and eigenvectors of a square matrix (or batch), complex as PyTorch returns them."""
-    _low_precision(A, 'eig')
-    w, v = _eig_arrays(A, 'eig')
-    return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
+    try:
+        _low_precision(A, 'eig')
+        w, v = _eig_arrays(A, 'eig')
+        return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_eig', 'A:input')
+        raise
 
 
 def eigvals(A):
     """Eigenvalues of a square matrix (or batch), complex."""
-    _low_precision(A, 'eigvals')
-    if GRAD.enabled and A._requires_grad:
-        return eig(A)[0]
-    a = A._data
-    _at_least_2d(a, 'eigvals')
-    _square(a, 'eigvals')
-    cdt = np.result_type(a.dtype, np.complex64)
-    bad = ~np.isfinite(a).all(axis=(-2, -1))
-    if bad.any():   # eig refuses these; PyTorch's eigvals returns what its LAPACK makes of them: NaN here
-        out = np.full(a.shape[:-1], complex(np.nan, np.nan), cdt)
-        out[~bad] = np.linalg.eigvals(a[~bad])
-        return Tensor._make(out)
-    return Tensor._make(np.linalg.eigvals(a).astype(cdt))
+    try:
+        _low_precision(A, 'eigvals')
+        if GRAD.enabled and A._requires_grad:
+            return eig(A)[0]
+        a = A._data
+        _at_least_2d(a, 'eigvals')
+        _square(a, 'eigvals')
+        cdt = np.result_type(a.dtype, np.complex64)
+        bad = ~np.isfinite(a).all(axis=(-2, -1))
+        if bad.any():   # eig refuses these; PyTorch's eigvals returns what its LAPACK makes of them: NaN here
+            out = np.full(a.shape[:-1], complex(np.nan, np.nan), cdt)
+            out[~bad] = np.linalg.eigvals(a[~bad])
+            return Tensor._make(out)
+        return Tensor._make(np.linalg.eigvals(a).astype(cdt))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('linalg_eigvals', 'A:input')
+        raise
 
 
 def _real_dtype(dt):

@@ -51,14 +51,24 @@ def fix(input, *, out=None):
 
 
 def detach(input):
-    return input.detach()
+    try:
+        return input.detach()
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('detach', 'input')
+        raise
 
 
 def positive(input):
     """``input`` itself (refused for bool tensors, as in PyTorch)."""
-    if input.dtype == _dtype.bool_:
-        raise RuntimeError('The `+` operator, on a bool tensor is not supported.')
-    return input
+    try:
+        if input.dtype == _dtype.bool_:
+            raise RuntimeError('The `+` operator, on a bool tensor is not supported.')
+        return input
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('positive', 'input')
+        raise
 
 
 def fill(input, value):
@@ -114,19 +124,39 @@ def dropout_(input, p, train):
 
 
 def alpha_dropout(input, p, train):
-    return _F().alpha_dropout(input, p, train)
+    try:
+        return _F().alpha_dropout(input, p, train)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('alpha_dropout', 'input')
+        raise
 
 
 def alpha_dropout_(input, p, train):
-    return _F().alpha_dropout(input, p, train, inplace=True)
+    try:
+        return _F().alpha_dropout(input, p, train, inplace=True)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('alpha_dropout_', 'input')
+        raise
 
 
 def feature_alpha_dropout(input, p, train):
-    return _F().feature_alpha_dropout(input, p, train)
+    try:
+        return _F().feature_alpha_dropout(input, p, train)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('feature_alpha_dropout', 'input')
+        raise
 
 
 def feature_alpha_dropout_(input, p, train):
-    return _F().feature_alpha_dropout(input, p, train, inplace=True)
+    try:
+        return _F().feature_alpha_dropout(input, p, train, inplace=True)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('feature_alpha_dropout_', 'input')
+        raise
 
 
 def feature_dropout(input, p, train):
@@ -141,19 +171,39 @@ def feature_dropout_(input, p, train):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
-    return _F().layer_norm(input, normalized_shape, weight, bias, eps)
+    try:
+        return _F().layer_norm(input, normalized_shape, weight, bias, eps)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
+        raise
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
-    return _F().group_norm(input, num_groups, weight, bias, eps)
+    try:
+        return _F().group_norm(input, num_groups, weight, bias, eps)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('group_norm', 'input', 'weight?', 'bias?')
+        raise
 
 
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
-    return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    try:
+        return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('batch_norm', 'input', 'weight?', 'bias?', 'running_mean?', 'running_var?')
+        raise
 
 
 def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled):
-    return _F().instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+    try:
+        return _F().instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('instance_norm', 'input', 'weight?', 'bias?', 'running_mean?', 'running_var?')
+        raise
 
 
 def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
@@ -200,28 +250,48 @@ def threshold_(input, threshold, value):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
-    if generator is not None:
-        raise NotImplementedError('torch.rrelu(generator=...) is not supported by ember yet: seed the global '
-                                  'generator with torch.manual_seed')
-    return _F().rrelu(input, lower, upper, training)
+    try:
+        if generator is not None:
+            raise NotImplementedError('torch.rrelu(generator=...) is not supported by ember yet: seed the global '
+                                      'generator with torch.manual_seed')
+        return _F().rrelu(input, lower, upper, training)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('rrelu', 'input')
+        raise
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
-    if generator is not None:
-        raise NotImplementedError('torch.rrelu_(generator=...) is not supported by ember yet: seed the global '
-                                  'generator with torch.manual_seed')
-    return _F().rrelu(input, lower, upper, training, inplace=True)
+    try:
+        if generator is not None:
+            raise NotImplementedError('torch.rrelu_(generator=...) is not supported by ember yet: seed the global '
+                                      'generator with torch.manual_seed')
+        return _F().rrelu(input, lower, upper, training, inplace=True)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('rrelu_', 'input')
+        raise
 
 
 def kl_div(input, target, reduction=0, *, log_target=False):
     """aten's kl_div: reduction 1 is the plain mean, without nn.functional's 'batchmean' warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return _F().kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return _F().kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('kl_div', 'input', 'target')
+        raise
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
-    return _F().margin_ranking_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
+    try:
+        return _F().margin_ranking_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('margin_ranking_loss', 'input1', 'input2', 'target')
+        raise
 
 
 def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
@@ -229,7 +299,12 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
-    return _F().cosine_embedding_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
+    try:
+        return _F().cosine_embedding_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('cosine_embedding_loss', 'input1', 'input2', 'target')
+        raise
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=0):
@@ -243,12 +318,22 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
-    return _F().binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
-                                                 pos_weight=pos_weight)
+    try:
+        return _F().binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
+                                                     pos_weight=pos_weight)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('binary_cross_entropy_with_logits', 'input', 'target', 'weight?', 'pos_weight?')
+        raise
 
 
 def constant_pad_nd(input, pad, value=0):
-    return _F().pad(input, pad, 'constant', value)
+    try:
+        return _F().pad(input, pad, 'constant', value)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('constant_pad_nd', 'input')
+        raise
 
 
 def _functional_alias(name):

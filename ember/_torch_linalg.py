@@ -49,7 +49,12 @@ def pinverse(input, rcond=1e-15):
 
 
 def matrix_power(input, n):
-    return _L().matrix_power(input, n)
+    try:
+        return _L().matrix_power(input, n)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('matrix_power', 'input')
+        raise
 
 
 def matrix_exp(input):

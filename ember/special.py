@@ -54,11 +54,21 @@ ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
 
 
 def softmax(input, dim, *, dtype=None):
-    return _reduction.softmax(input, dim, dtype=dtype)
+    try:
+        return _reduction.softmax(input, dim, dtype=dtype)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('special_softmax', 'input')
+        raise
 
 
 def log_softmax(input, dim, *, dtype=None):
-    return _reduction.log_softmax(input, dim, dtype=dtype)
+    try:
+        return _reduction.log_softmax(input, dim, dtype=dtype)
+    except AttributeError:
+        from .ops._util import check_tensor_args
+        check_tensor_args('special_log_softmax', 'input')
+        raise
 
 
 # out= for every supported function (softmax and log_softmax take none in PyTorch either)

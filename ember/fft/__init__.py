@@ -137,14 +137,22 @@ def _shift_dims(input, dim):
 
 def fftshift(input, dim=None):
     """The zero frequency moved to the middle of ``dim`` (all dims by default): a roll by ``n // 2``."""
-    dims = _shift_dims(input, dim)
-    return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
+    try:
+        dims = _shift_dims(input, dim)
+        return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
+    except AttributeError:
+        check_tensor_args('fft_fftshift', 'input')
+        raise
 
 
 def ifftshift(input, dim=None):
     """The inverse of ``fftshift``: a roll by ``-(n // 2)``."""
-    dims = _shift_dims(input, dim)
-    return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
+    try:
+        dims = _shift_dims(input, dim)
+        return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
+    except AttributeError:
+        check_tensor_args('fft_ifftshift', 'input')
+        raise
 
 
 del builtins

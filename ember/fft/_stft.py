@@ -87,50 +87,55 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
           onesided=None, length=None, return_complex=False):
     """The inverse of ``stft``: each frame transformed back, windowed and overlap-added, divided by the window's
     squared overlap-add (PyTorch's least-squares inverse)."""
-    from .. import fft as _fft
-    from ..nn.functional import fold, pad
-    if not input.is_complex():
-        raise RuntimeError('istft requires a complex-valued input tensor matching the output from stft with '
-                           'return_complex=True.')
-    if input.dim() not in (2, 3):
-        raise RuntimeError(f'istft: expected a tensor with 2 or 3 dimensions of complex, but got {input.dim()}')
-    hop, win = _lengths('istft', n_fft, hop_length, win_length)
-    batched = input.dim() == 3
-    x = input if batched else input.unsqueeze(0)
-    fft_size, n_frames = x.shape[-2], x.shape[-1]
-    onesided = fft_size != n_fft if onesided is None else onesided
-    if onesided and n_fft // 2 + 1 != fft_size:
-        raise RuntimeError(f'istft expected the frequency dimension (3rd to the last) of the input tensor to match '
-                           f'n_fft / 2 + 1 when onesided=True, but got {fft_size}')
-    if not onesided and n_fft != fft_size:
-        raise RuntimeError(f'istft expected the frequency dimension (3rd to the last) of the input tensor to match '
-                           f'n_fft when onesided=False, but got {fft_size}')
-    w = _window('istft', window, win, n_fft, x)
-    x = x.transpose(1, 2)                                      # (batch, frames, freqs)
-    norm = 'ortho' if normalized else 'backward'
-    if return_complex:
-        if onesided:
-            raise RuntimeError('cannot have onesided output if window or input is complex')
-        frames = _fft.ifft(x, norm=norm)
-    else:
-        if window is not None and window.is_complex():
-            raise RuntimeError('Complex windows are incompatible with return_complex=False')
-        if not onesided:
-            x = x[..., :n_fft // 2 + 1]
-        frames = _fft.irfft(x, n=n_fft, norm=norm)
-    frames = frames * w                                        # (batch, frames, n_fft)
-    total = n_fft + hop * (n_frames - 1)
-    y = _overlap_add(frames, total, n_fft, hop, fold)
-    env = _overlap_add((w * w).expand(1, n_frames, n_fft), total, n_fft, hop, fold)
-    start = n_fft // 2 if center else 0
-    end = total if length is None and not center else (start + length if length is not None else total - n_fft // 2)
-    y, env = y[:, start:min(end, total)], env[:, start:min(end, total)]
-    if float(env.abs().min()) <= 1e-11:
-        raise RuntimeError('istft(...): window overlap add min: 0')
-    y = y / env
-    if end > total:
-        y = pad(y, (0, end - total))
-    return y if batched else y.squeeze(0)
+    try:
+        from .. import fft as _fft
+        from ..nn.functional import fold, pad
+        if not input.is_complex():
+            raise RuntimeError('istft requires a complex-valued input tensor matching the output from stft with '
+                               'return_complex=True.')
+        if input.dim() not in (2, 3):
+            raise RuntimeError(f'istft: expected a tensor with 2 or 3 dimensions of complex, but got {input.dim()}')
+        hop, win = _lengths('istft', n_fft, hop_length, win_length)
+        batched = input.dim() == 3
+        x = input if batched else input.unsqueeze(0)
+        fft_size, n_frames = x.shape[-2], x.shape[-1]
+        onesided = fft_size != n_fft if onesided is None else onesided
+        if onesided and n_fft // 2 + 1 != fft_size:
+            raise RuntimeError(f'istft expected the frequency dimension (3rd to the last) of the input tensor to match '
+                               f'n_fft / 2 + 1 when onesided=True, but got {fft_size}')
+        if not onesided and n_fft != fft_size:
+            raise RuntimeError(f'istft expected the frequency dimension (3rd to the last) of the input tensor to match '
+                               f'n_fft when onesided=False, but got {fft_size}')
+        w = _window('istft', window, win, n_fft, x)
+        x = x.transpose(1, 2)                                      # (batch, frames, freqs)
+        norm = 'ortho' if normalized else 'backward'
+        if return_complex:
+            if onesided:
+                raise RuntimeError('cannot have onesided output if window or input is complex')
+            frames = _fft.ifft(x, norm=norm)
+        else:
+            if window is not None and window.is_complex():
+                raise RuntimeError('Complex windows are incompatible with return_complex=False')
+            if not onesided:
+                x = x[..., :n_fft // 2 + 1]
+            frames = _fft.irfft(x, n=n_fft, norm=norm)
+        frames = frames * w                                        # (batch, frames, n_fft)
+        total = n_fft + hop * (n_frames - 1)
+        y = _overlap_add(frames, total, n_fft, hop, fold)
+        env = _overlap_add((w * w).expand(1, n_frames, n_fft), total, n_fft, hop, fold)
+        start = n_fft // 2 if center else 0
+        end = total if length is None and not center else (start + length if length is not None else total - n_fft // 2)
+        y, env = y[:, start:min(end, total)], env[:, start:min(end, total)]
+        if float(env.abs().min()) <= 1e-11:
+            raise RuntimeError('istft(...): window overlap add min: 0')
+        y = y / env
+        if end > total:
+            y = pad(y, (0, end - total))
+        return y if batched else y.squeeze(0)
+    except AttributeError:
+        from ..ops._util import check_tensor_args
+        check_tensor_args('istft', 'input', 'window?')
+        raise
 
 
 def _overlap_add(frames, total, n_fft, hop, fold):

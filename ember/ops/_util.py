@@ -118,20 +118,20 @@ def type_name(x):
 
 def check_tensor_args(name, *params, overloads=False):
     """On an op's error path (within its ``except``): raise PyTorch's TypeError when one of the op's parameters
-    ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it) holds no Tensor, else return so that
-    the op re-raises its own error. The values are read from the calling op's frame; whether it was called as a
-    Tensor method (positions not counting self), under which name, and which arguments came by keyword, from the
-    user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so its error is
-    combination_error's."""
-    if _worded() is True:
-        return
+    ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it; a ``?`` after it: None passes) holds no
+    Tensor, else return so that the op re-raises its own error. The values are read from the calling op's frame;
+    whether it was called as a Tensor method (positions not counting self), under which name, and which arguments
+    came by keyword, from the user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so
+    its error is combination_error's."""
     frame = sys._getframe(1)
+    if _worded(name, frame) is True:
+        return
     values, code = frame.f_locals, frame.f_code
     order = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     for p in params:
-        local, _, shown = p.partition(':')
+        local, _, shown = p.rstrip('?').partition(':')
         v = values.get(local)
-        if not isinstance(v, Tensor):
+        if not isinstance(v, Tensor) and not (v is None and p.endswith('?')):
             given = {n: values[n] for n in order if n in values}
             _refuse(name, frame, order, code.co_argcount, given, local, shown or local, overloads)
 
@@ -142,9 +142,9 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     a tensor (the AttributeError on that very object) or refused an argument's type itself. ``reword``: an argument
     error of fn's own is worded again for this call (an in-place method's name and positions)."""
     exc = sys.exc_info()[1]
-    worded = _worded() is True
-    if worded and not (reword and call_site(sys._getframe(1))):   # (fn's wording stands unless told better)
-        return
+    worded = _worded(None, None) is True
+    if worded and _worded(name, sys._getframe(1)) is True and not (reword and call_site(sys._getframe(1))):
+        return   # (fn's wording stands unless told better)
     try:
         sig = inspect.signature(fn)
         given = sig.bind(*args, **kwargs).arguments
@@ -156,24 +156,34 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     for n, v in given.items():
         if isinstance(v, Tensor) or n not in TENSOR_PARAMS or v is None and params[n].default is None:
             continue
-        if isinstance(v, numbers.Number) and not worded and not (isinstance(exc, AttributeError) and exc.obj is v):
+        if n == 'indices' and isinstance(v, (list, tuple)) and all(isinstance(i, Tensor) or i is None for i in v):
+            continue   # (index_put's indices: a sequence of tensors)
+        if isinstance(v, numbers.Number) and not (worded or n == 'input' and name not in OVERLOADED
+                                                  or isinstance(exc, AttributeError) and exc.obj is v):
             continue
         _refuse(name, sys._getframe(1), order, npos, given, n, n, overloads)
 
 
-def _worded():
-    """True when the error being handled is already an argument error (an inner op's, which stands); else it."""
+def _worded(name, frame):
+    """True when the error being handled is already an argument error, worded for the op ``name`` running in
+    ``frame`` (an error an inner op worded for itself, ``reshape()`` within ``take_along_dim``, is not; None:
+    any op's); else the error."""
     exc = sys.exc_info()[1]
-    if isinstance(exc, TypeError) and ("(): argument '" in str(exc) or 'invalid combination of arguments' in str(exc)):
+    msg = str(exc) if isinstance(exc, TypeError) else ''
+    if "(): argument '" not in msg and 'invalid combination of arguments' not in msg:
+        return exc
+    said = msg.split('(', 1)[0]
+    if name is None or said.rstrip('_') == name.rstrip('_'):
         return True
-    return exc
+    site = call_site(frame)
+    return True if site is not None and said.rstrip('_') == site[3].rstrip('_') else exc
 
 
 # the parameter names that are PyTorch's for Tensor arguments
 TENSOR_PARAMS = {'input', 'tensor', 'tensor1', 'tensor2', 'mat', 'mat1', 'mat2', 'vec', 'vec1', 'vec2', 'batch1',
                  'batch2', 'index', 'mask', 'src', 'source', 'A', 'B', 'LU', 'LU_data', 'LU_pivots', 'pivots', 'target',
                  'targets', 'input1', 'input2', 'x1', 'x2', 'anchor', 'positive', 'negative', 'log_probs', 'boundaries',
-                 'sorted_sequence', 'condition', 'grid', 'theta', 'query', 'key', 'tau', 'other', 'weight',
+                 'sorted_sequence', 'condition', 'grid', 'theta', 'query', 'key', 'tau', 'indices', 'other', 'weight',
                  'exponent', 'end', 'elements', 'test_elements', 'x', 'y', 'value'}
 
 

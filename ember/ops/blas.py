@@ -348,18 +348,22 @@ def _addmm_dtypes(input, mat1, mat2):
 @_autocast.lower_precision
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
-    _addmm_dtypes(input, mat1, mat2)
-    m, dt = _wide_product(mm, mat1, mat2, input)
-    r = m if alpha == 1 else m * alpha
-    c = input._data if dt is None else _bf16.to_f32(input._data)
-    r = _narrow(r + (c if beta == 1 else c * beta), dt)
-    need = (input._requires_grad, mat1._requires_grad, mat2._requires_grad)
-    if GRAD.enabled and any(need):
-        node = AddmmBackward0((input, mat1, mat2))
-        node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
-        node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
-        return Tensor._make(r, node)
-    return Tensor._make(r)
+    try:
+        _addmm_dtypes(input, mat1, mat2)
+        m, dt = _wide_product(mm, mat1, mat2, input)
+        r = m if alpha == 1 else m * alpha
+        c = input._data if dt is None else _bf16.to_f32(input._data)
+        r = _narrow(r + (c if beta == 1 else c * beta), dt)
+        need = (input._requires_grad, mat1._requires_grad, mat2._requires_grad)
+        if GRAD.enabled and any(need):
+            node = AddmmBackward0((input, mat1, mat2))
+            node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
+            node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
+            return Tensor._make(r, node)
+        return Tensor._make(r)
+    except AttributeError:
+        check_tensor_args('addmm', 'input', 'mat1', 'mat2')
+        raise
 
 
 class _LinearMm(Node):
@@ -473,13 +477,17 @@ TrilinearBackward0 = _composite.node_class('TrilinearBackward0')
 def bilinear(input1, input2, weight, bias=None):
     """x1^T A x2 + b for each output feature, in PyTorch's graph: the inputs flattened to 2-D, one
     TrilinearBackward0 node, reshaped to the batch shape (ViewBackward0), plus the bias (AddBackward0)."""
-    out_shape = tuple(input1.shape[:-1]) + (weight.shape[0],)
-    x1, x2 = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
-    r = _composite.composite(TrilinearBackward0, _trilinear, (x1, weight, x2)).reshape(out_shape)
-    if bias is not None:
-        from .pointwise import add
-        r = add(r, bias)
-    return r
+    try:
+        out_shape = tuple(input1.shape[:-1]) + (weight.shape[0],)
+        x1, x2 = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
+        r = _composite.composite(TrilinearBackward0, _trilinear, (x1, weight, x2)).reshape(out_shape)
+        if bias is not None:
+            from .pointwise import add
+            r = add(r, bias)
+        return r
+    except AttributeError:
+        check_tensor_args('bilinear', 'input1', 'input2', 'weight', 'bias?')
+        raise
 
 
 # -- einsum ---------------------------------------------------------------------------------------------
@@ -723,14 +731,22 @@ def _add_product(cls, input, x, y, m, beta, alpha, dt=None):
 @_autocast.lower_precision
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
-    m, dt = _wide_product(bmm, batch1, batch2, input)
-    return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
+    try:
+        m, dt = _wide_product(bmm, batch1, batch2, input)
+        return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
+    except AttributeError:
+        check_tensor_args('baddbmm', 'input', 'batch1', 'batch2')
+        raise
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
-    m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
-    return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
+    try:
+        m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
+        return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
+    except AttributeError:
+        check_tensor_args('addmv', 'input', 'mat', 'vec')
+        raise
 
 
 class TraceBackward0(Node):
@@ -750,18 +766,22 @@ class TraceBackward0(Node):
 @_autocast.fp32
 def trace(input):
     """The sum of the main diagonal of a 2-D tensor (integers sum as int64)."""
-    a = input._data
-    if a.ndim != 2:
-        raise RuntimeError(f'trace: expected a matrix, but got tensor with dim {a.ndim}')
-    if a.dtype == np.bool_:
-        raise NotImplementedError('"trace" not implemented for \'Bool\'')
-    d = np.diagonal(a)
-    r = np.asarray(d.sum(dtype=np.int64) if a.dtype.kind in 'iu' else d.sum(dtype=a.dtype))
-    if GRAD.enabled and input._requires_grad:
-        node = TraceBackward0((input,))
-        node.shape = a.shape
-        return Tensor._make(r, node)
-    return Tensor._make(r)
+    try:
+        a = input._data
+        if a.ndim != 2:
+            raise RuntimeError(f'trace: expected a matrix, but got tensor with dim {a.ndim}')
+        if a.dtype == np.bool_:
+            raise NotImplementedError('"trace" not implemented for \'Bool\'')
+        d = np.diagonal(a)
+        r = np.asarray(d.sum(dtype=np.int64) if a.dtype.kind in 'iu' else d.sum(dtype=a.dtype))
+        if GRAD.enabled and input._requires_grad:
+            node = TraceBackward0((input,))
+            node.shape = a.shape
+            return Tensor._make(r, node)
+        return Tensor._make(r)
+    except AttributeError:
+        check_tensor_args('trace', 'input')
+        raise
 
 
 # -- ops real programs call (ops2): addr, addbmm --------------------------------------------------------------
@@ -795,23 +815,31 @@ def _integral_scalars(input, beta, alpha):
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta * input + alpha * outer(vec1, vec2)."""
-    for name, v in (('vec1', vec1), ('vec2', vec2)):
-        if v.dim() != 1:
-            raise RuntimeError(f'addr: Expected 1-D argument {name}, but got {v.dim()}-D')
-    _integral_scalars(input, beta, alpha)
-    _expandable(input, (vec1.shape[0], vec2.shape[0]))
-    return _composite.composite(_AddrBackward0, lambda x, a, b: _scaled_sum(x, outer(a, b), beta, alpha),
-                                (input, vec1, vec2))
+    try:
+        for name, v in (('vec1', vec1), ('vec2', vec2)):
+            if v.dim() != 1:
+                raise RuntimeError(f'addr: Expected 1-D argument {name}, but got {v.dim()}-D')
+        _integral_scalars(input, beta, alpha)
+        _expandable(input, (vec1.shape[0], vec2.shape[0]))
+        return _composite.composite(_AddrBackward0, lambda x, a, b: _scaled_sum(x, outer(a, b), beta, alpha),
+                                    (input, vec1, vec2))
+    except AttributeError:
+        check_tensor_args('addr', 'input', 'vec1', 'vec2')
+        raise
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]."""
-    for name, b in (('batch1', batch1), ('batch2', batch2)):
-        if b.dim() != 3:
-            raise RuntimeError(f'{name} must be a 3D tensor')
-    if batch1._data.dtype != batch2._data.dtype:
-        raise RuntimeError(f'expected scalar type {batch1.dtype} but found {batch2.dtype}')
-    _integral_scalars(input, beta, alpha)
-    _expandable(input, (batch1.shape[1], batch2.shape[2]))
-    return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
-                                (input, batch1, batch2))
+    try:
+        for name, b in (('batch1', batch1), ('batch2', batch2)):
+            if b.dim() != 3:
+                raise RuntimeError(f'{name} must be a 3D tensor')
+        if batch1._data.dtype != batch2._data.dtype:
+            raise RuntimeError(f'expected scalar type {batch1.dtype} but found {batch2.dtype}')
+        _integral_scalars(input, beta, alpha)
+        _expandable(input, (batch1.shape[1], batch2.shape[2]))
+        return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
+                                    (input, batch1, batch2))
+    except AttributeError:
+        check_tensor_args('addbmm', 'input', 'batch1', 'batch2')
+        raise

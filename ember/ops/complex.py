@@ -6,7 +6,7 @@ import numpy as np
 from .. import _complex, _dtype
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
-from ._util import broadcast_mismatch, arg_error
+from ._util import broadcast_mismatch, arg_error, check_tensor_args
 
 
 def _tensor_arg(name, x, arg='input', pos=1):
@@ -173,7 +173,11 @@ def angle(input, *, out=None):
 
 def is_complex(input):
     """Whether ``input``'s dtype is complex64 or complex128."""
-    return input.is_complex()
+    try:
+        return input.is_complex()
+    except AttributeError:
+        check_tensor_args('is_complex', 'input')
+        raise
 
 
 def _set_real(self, value):

@@ -16,23 +16,27 @@ from ._util import not_implemented, undifferentiable, check_tensor_args
 def combinations(input, r=2, with_replacement=False):
     """The r-length combinations of a 1-d tensor's elements, as rows (PyTorch's meshgrid, triangular mask and
     stack)."""
-    from .creation import empty
-    from .indexing import masked_select
-    from .shape import meshgrid, stack
-    if input._data.ndim != 1:
-        raise RuntimeError(f'Expect a 1D vector, but got shape {list(input._data.shape)}')
-    if r < 0:
-        raise RuntimeError(f'Expect a non-negative number, but got {r}')
-    if r == 0:
-        return empty(0, dtype=input.dtype)
-    n = input._data.size
-    grids = meshgrid(*([input] * r), indexing='ij')
-    idx = np.indices((n,) * r)
-    mask = np.ones((n,) * r, bool)
-    for i in range(r - 1):
-        mask &= (idx[i] <= idx[i + 1]) if with_replacement else (idx[i] < idx[i + 1])
-    m = Tensor._make(mask)
-    return stack([masked_select(g, m) for g in grids], 1)
+    try:
+        from .creation import empty
+        from .indexing import masked_select
+        from .shape import meshgrid, stack
+        if input._data.ndim != 1:
+            raise RuntimeError(f'Expect a 1D vector, but got shape {list(input._data.shape)}')
+        if r < 0:
+            raise RuntimeError(f'Expect a non-negative number, but got {r}')
+        if r == 0:
+            return empty(0, dtype=input.dtype)
+        n = input._data.size
+        grids = meshgrid(*([input] * r), indexing='ij')
+        idx = np.indices((n,) * r)
+        mask = np.ones((n,) * r, bool)
+        for i in range(r - 1):
+            mask &= (idx[i] <= idx[i + 1]) if with_replacement else (idx[i] < idx[i + 1])
+        m = Tensor._make(mask)
+        return stack([masked_select(g, m) for g in grids], 1)
+    except AttributeError:
+        check_tensor_args('combinations', 'input')
+        raise
 
 
 def _no_complex(name, input):
@@ -45,39 +49,43 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the rows (variables) over the columns (observations), as PyTorch composes it:
     mean-centred rows times their (weighted) transpose, over the weight sum - correction; ``fweights`` (integer
     repeat counts) and ``aweights`` (float importances) weight the observations."""
-    from .blas import mm
-    from .pointwise import div, mul, sub
-    from .reduction import sum as sum_
-    from .shape import squeeze, t, unsqueeze, view
-    _no_complex('cov', input)
-    a = input._data
-    if a.ndim > 2:
-        raise RuntimeError(f'cov(): expected input to have two or fewer dimensions but got an input with {a.ndim} '
-                           'dimensions')
-    x = view(input, (1, -1)) if a.ndim < 2 else input
-    if x._data.dtype.kind != 'f':
-        from .shape import to
-        x = to(x, DEFAULT.dtype)
-    n = x._data.shape[1]
-    w = _cov_weight(fweights, 'fweights', n, integral=True)
-    aw = _cov_weight(aweights, 'aweights', n, integral=False)
-    if aw is not None:
-        w = aw if w is None else mul(w, aw)
-    if w is None:
-        w_sum = Tensor._make(np.array(n, np.int64))
-        avg = div(sum_(x, 1), w_sum)
-        norm = Tensor._make(np.array(n - correction, np.int64))
-    else:     # PyTorch's norm factor is a tensor, so aweights get a gradient through it too
-        w_sum = sum_(w)
-        avg = div(sum_(mul(x, w), 1), w_sum)
-        norm = sub(w_sum, div(mul(sum_(mul(w, aw)), correction), w_sum) if aw is not None else correction)
-    if norm.item() <= 0:
-        warn_user('cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of '
-                  'observations.')
-        norm = mul(norm, 0)
-    x = sub(x, unsqueeze(avg, 1))
-    c = mm(x, t(x if w is None else mul(x, w)))
-    return squeeze(div(c, norm))
+    try:
+        from .blas import mm
+        from .pointwise import div, mul, sub
+        from .reduction import sum as sum_
+        from .shape import squeeze, t, unsqueeze, view
+        _no_complex('cov', input)
+        a = input._data
+        if a.ndim > 2:
+            raise RuntimeError(f'cov(): expected input to have two or fewer dimensions but got an input with {a.ndim} '
+                               'dimensions')
+        x = view(input, (1, -1)) if a.ndim < 2 else input
+        if x._data.dtype.kind != 'f':
+            from .shape import to
+            x = to(x, DEFAULT.dtype)
+        n = x._data.shape[1]
+        w = _cov_weight(fweights, 'fweights', n, integral=True)
+        aw = _cov_weight(aweights, 'aweights', n, integral=False)
+        if aw is not None:
+            w = aw if w is None else mul(w, aw)
+        if w is None:
+            w_sum = Tensor._make(np.array(n, np.int64))
+            avg = div(sum_(x, 1), w_sum)
+            norm = Tensor._make(np.array(n - correction, np.int64))
+        else:     # PyTorch's norm factor is a tensor, so aweights get a gradient through it too
+            w_sum = sum_(w)
+            avg = div(sum_(mul(x, w), 1), w_sum)
+            norm = sub(w_sum, div(mul(sum_(mul(w, aw)), correction), w_sum) if aw is not None else correction)
+        if norm.item() <= 0:
+            warn_user('cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of '
+                      'observations.')
+            norm = mul(norm, 0)
+        x = sub(x, unsqueeze(avg, 1))
+        c = mm(x, t(x if w is None else mul(x, w)))
+        return squeeze(div(c, norm))
+    except AttributeError:
+        check_tensor_args('cov', 'input')
+        raise
 
 
 def _cov_weight(weight, name, n, integral):
@@ -105,17 +113,21 @@ def _cov_weight(weight, name, n, integral):
 def corrcoef(input):
     """Pearson correlation coefficients of the rows: cov over the outer product of the standard deviations,
     clipped to [-1, 1]."""
-    _no_complex('corrcoef', input)
-    from .pointwise import clamp, sqrt
-    from .shape import view
-    from . import diagonal
-    c = cov(input)
-    if not c._data.ndim:
-        return c / c
-    std = sqrt(diagonal(c))
-    c = c / view(std, (-1, 1))
-    c = c / view(std, (1, -1))
-    return clamp(c, -1, 1)
+    try:
+        _no_complex('corrcoef', input)
+        from .pointwise import clamp, sqrt
+        from .shape import view
+        from . import diagonal
+        c = cov(input)
+        if not c._data.ndim:
+            return c / c
+        std = sqrt(diagonal(c))
+        c = c / view(std, (-1, 1))
+        c = c / view(std, (1, -1))
+        return clamp(c, -1, 1)
+    except AttributeError:
+        check_tensor_args('corrcoef', 'input')
+        raise
 
 
 class _CopysignBackward(Node):

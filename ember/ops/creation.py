@@ -462,12 +462,16 @@ zeros_like.__name__, ones_like.__name__, empty_like.__name__ = 'zeros_like', 'on
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None,
               pin_memory=False):
     """A tensor shaped like ``input`` filled with ``fill_value`` (input's dtype unless given)."""
-    meta = _like_meta(input, device, layout, pin_memory, 'full_like')
-    _layout.check_format('full_like', memory_format, input._data.ndim)
-    nd = to_np(dtype) or input._data.dtype
-    fill_value = _checked_fill(fill_value, nd)
-    fill = _meta.placeholder if meta else lambda shape, nd: np.full(shape, fill_value, dtype=nd)
-    return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad, meta=meta)
+    try:
+        meta = _like_meta(input, device, layout, pin_memory, 'full_like')
+        _layout.check_format('full_like', memory_format, input._data.ndim)
+        nd = to_np(dtype) or input._data.dtype
+        fill_value = _checked_fill(fill_value, nd)
+        fill = _meta.placeholder if meta else lambda shape, nd: np.full(shape, fill_value, dtype=nd)
+        return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad, meta=meta)
+    except AttributeError:
+        check_tensor_args('full_like', 'input')
+        raise
 
 
 def _checked_fill(value, nd):

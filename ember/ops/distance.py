@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import _dtype, backend
-from ._util import not_implemented
+from ._util import not_implemented, check_tensor_args
 from ..autograd import dual, forward_refusal
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -125,26 +125,30 @@ def _euclid(a, b):
 @_autocast.fp32
 def cdist(x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'):
     """Distances ``(*batch, P, R)`` between the rows of x1 ``(*batch, P, M)`` and of x2 ``(*batch, R, M)``."""
-    a, b = x1._data, x2._data
-    if x1.dtype in (_dtype.float16, _dtype.bfloat16):   # PyTorch's cdist kernel: float, double (and complex)
-        raise not_implemented('cdist', x1.dtype)
-    batch = _check(a, b, p, compute_mode)
-    mode = _MODES.get(compute_mode, 0)
-    r1, r2 = a.shape[-2], b.shape[-2]
-    need = GRAD.enabled and (x1._requires_grad or x2._requires_grad)
-    if a.size and b.size and p == 2 and (mode == 1 or (mode == 0 and (r1 > 25 or r2 > 25))):
-        return _mm_path(x1, x2, batch, need)
-    ea, eb = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
-    with np.errstate(all='ignore'):
-        r = _pnorm(ea[..., :, None, :].astype(np.float64) - eb[..., None, :, :], p).astype(a.dtype)
-    if not need:
-        return Tensor._make(r)
-    node = CdistBackward0((x1, x2))
-    node.p, node.shapes, node.need = p, (a.shape, b.shape), (x1._requires_grad, x2._requires_grad)
-    out = Tensor._make(r, node)
-    node.save(x1, x2)
-    node.save_output(out)
-    return out
+    try:
+        a, b = x1._data, x2._data
+        if x1.dtype in (_dtype.float16, _dtype.bfloat16):   # PyTorch's cdist kernel: float, double (and complex)
+            raise not_implemented('cdist', x1.dtype)
+        batch = _check(a, b, p, compute_mode)
+        mode = _MODES.get(compute_mode, 0)
+        r1, r2 = a.shape[-2], b.shape[-2]
+        need = GRAD.enabled and (x1._requires_grad or x2._requires_grad)
+        if a.size and b.size and p == 2 and (mode == 1 or (mode == 0 and (r1 > 25 or r2 > 25))):
+            return _mm_path(x1, x2, batch, need)
+        ea, eb = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+        with np.errstate(all='ignore'):
+            r = _pnorm(ea[..., :, None, :].astype(np.float64) - eb[..., None, :, :], p).astype(a.dtype)
+        if not need:
+            return Tensor._make(r)
+        node = CdistBackward0((x1, x2))
+        node.p, node.shapes, node.need = p, (a.shape, b.shape), (x1._requires_grad, x2._requires_grad)
+        out = Tensor._make(r, node)
+        node.save(x1, x2)
+        node.save_output(out)
+        return out
+    except AttributeError:
+        check_tensor_args('cdist', 'x1', 'x2')
+        raise
 
 
 def _mm_path(x1, x2, batch, need):

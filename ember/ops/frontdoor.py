@@ -11,7 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from . import shape, indexing, pointwise, reduction, creation
 from ._composite import composite, node_class
-from ._util import wrap_dim, wrap_dims, arg_error
+from ._util import wrap_dim, wrap_dims, arg_error, check_tensor_args
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -103,32 +103,44 @@ def _scalar_dx(y, dx, name):
 
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     """The trapezoid rule along ``dim``: sample points ``x``, or a constant spacing ``dx`` (default 1)."""
-    d = wrap_dim(dim, y.dim())
-    n = y.shape[d]
-    if n == 0:
-        return creation.zeros([k for i, k in enumerate(y.shape) if i != d], dtype=y.dtype)
-    if x is not None:
-        dxs = _spacing(y, x, d, 'trapezoid')
-        return _half(reduction.sum(dxs * (shape.narrow(y, d, 1, n - 1) + shape.narrow(y, d, 0, n - 1)), d))
-    h = _scalar_dx(y, 1 if dx is None else dx, 'trapezoid')
-    inner = reduction.sum(y, d) - (shape.select(y, d, 0) + shape.select(y, d, -1)) * 0.5
-    return composite(MulBackward1, lambda t: t * h, (inner,))
+    try:
+        d = wrap_dim(dim, y.dim())
+        n = y.shape[d]
+        if n == 0:
+            return creation.zeros([k for i, k in enumerate(y.shape) if i != d], dtype=y.dtype)
+        if x is not None:
+            dxs = _spacing(y, x, d, 'trapezoid')
+            return _half(reduction.sum(dxs * (shape.narrow(y, d, 1, n - 1) + shape.narrow(y, d, 0, n - 1)), d))
+        h = _scalar_dx(y, 1 if dx is None else dx, 'trapezoid')
+        inner = reduction.sum(y, d) - (shape.select(y, d, 0) + shape.select(y, d, -1)) * 0.5
+        return composite(MulBackward1, lambda t: t * h, (inner,))
+    except AttributeError:
+        check_tensor_args('trapezoid', 'y', 'x')
+        raise
 
 
 def trapz(y, x=None, *, dx=None, dim=-1):
     """The old name of ``trapezoid`` (dx defaults to 1)."""
-    return trapezoid(y, x, dx=dx, dim=dim)
+    try:
+        return trapezoid(y, x, dx=dx, dim=dim)
+    except AttributeError:
+        check_tensor_args('trapz', 'y', 'x')
+        raise
 
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """The running trapezoid rule along ``dim`` (one fewer value than the samples)."""
-    d = wrap_dim(dim, y.dim())
-    n = y.shape[d]
-    pair = shape.narrow(y, d, 0, max(n - 1, 0)) + shape.narrow(y, d, min(1, n), max(n - 1, 0))
-    if x is not None:
-        return _half(reduction.cumsum(_spacing(y, x, d, 'cumulative_trapezoid') * pair, d))
-    h = _scalar_dx(y, 1 if dx is None else dx, 'cumulative_trapezoid')
-    return reduction.cumsum(composite(MulBackward1, lambda t: h / 2. * t, (pair,)), d)
+    try:
+        d = wrap_dim(dim, y.dim())
+        n = y.shape[d]
+        pair = shape.narrow(y, d, 0, max(n - 1, 0)) + shape.narrow(y, d, min(1, n), max(n - 1, 0))
+        if x is not None:
+            return _half(reduction.cumsum(_spacing(y, x, d, 'cumulative_trapezoid') * pair, d))
+        h = _scalar_dx(y, 1 if dx is None else dx, 'cumulative_trapezoid')
+        return reduction.cumsum(composite(MulBackward1, lambda t: h / 2. * t, (pair,)), d)
+    except AttributeError:
+        check_tensor_args('cumulative_trapezoid', 'y', 'x')
+        raise
 
 
 def _gradient_dims(input, dim):
@@ -196,41 +208,49 @@ def _coordinate_gradient(y, d, x, edge_order):
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """Derivative estimates of ``input`` along each of ``dim``: central differences inside, one-sided
     differences of order ``edge_order`` at the ends; ``spacing`` is a step per dim or its coordinates."""
-    if input.dtype == uint8:
-        raise RuntimeError('torch.gradient does not support uint8 input.')
-    dims = _gradient_dims(input, dim)
-    spacings = _gradient_spacings(input, spacing, dims, dim)
-    if edge_order not in (1, 2):
-        raise RuntimeError('torch.gradient only supports edge_order=1 and edge_order=2.')
-    if any(n < edge_order + 1 for n in input.shape):
-        raise RuntimeError('torch.gradient expected each dimension size to be at least edge_order+1')
-    result = []
-    for d, h in zip(dims, spacings):
-        if isinstance(h, Tensor):
-            center, first, last = _coordinate_gradient(input, d, h, edge_order)
-        else:
-            center = (_slice(input, d, 2) - _slice(input, d, 0, -2)) / h / 2
-            first, last = _edges(input, d, h, edge_order)
-        result.append(shape.cat([first, center, last], d))
-    return tuple(result)
+    try:
+        if input.dtype == uint8:
+            raise RuntimeError('torch.gradient does not support uint8 input.')
+        dims = _gradient_dims(input, dim)
+        spacings = _gradient_spacings(input, spacing, dims, dim)
+        if edge_order not in (1, 2):
+            raise RuntimeError('torch.gradient only supports edge_order=1 and edge_order=2.')
+        if any(n < edge_order + 1 for n in input.shape):
+            raise RuntimeError('torch.gradient expected each dimension size to be at least edge_order+1')
+        result = []
+        for d, h in zip(dims, spacings):
+            if isinstance(h, Tensor):
+                center, first, last = _coordinate_gradient(input, d, h, edge_order)
+            else:
+                center = (_slice(input, d, 2) - _slice(input, d, 0, -2)) / h / 2
+                first, last = _edges(input, d, h, edge_order)
+            result.append(shape.cat([first, center, last], d))
+        return tuple(result)
+    except AttributeError:
+        check_tensor_args('gradient', 'input')
+        raise
 
 
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of a 1-d ``x``: columns x**0 ... x**(N-1), highest power first unless
     ``increasing``; integer and bool inputs give int64 (PyTorch's cumprod promotes them)."""
-    if x.dim() != 1:
-        raise RuntimeError('x must be a one-dimensional tensor.')
-    n = x.shape[0] if N is None else int(N)
-    if n < 0:
-        raise RuntimeError('N must be non-negative.')
-    dt = x.dtype if x.is_floating_point() else int64
-    result = creation.empty(x.shape[0], n, dtype=dt)
-    if n > 0:
-        result.fill_(1)
-        if n > 1:
-            shape.narrow(result, 1, 1, n - 1).copy_(x.unsqueeze(1))
-            shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(shape.narrow(result, 1, 1, n - 1), 1))
-    return result if increasing else shape.flip(result, [1])
+    try:
+        if x.dim() != 1:
+            raise RuntimeError('x must be a one-dimensional tensor.')
+        n = x.shape[0] if N is None else int(N)
+        if n < 0:
+            raise RuntimeError('N must be non-negative.')
+        dt = x.dtype if x.is_floating_point() else int64
+        result = creation.empty(x.shape[0], n, dtype=dt)
+        if n > 0:
+            result.fill_(1)
+            if n > 1:
+                shape.narrow(result, 1, 1, n - 1).copy_(x.unsqueeze(1))
+                shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(shape.narrow(result, 1, 1, n - 1), 1))
+        return result if increasing else shape.flip(result, [1])
+    except AttributeError:
+        check_tensor_args('vander', 'x')
+        raise
 
 
 # -- the *_copy forms: the view op's result copied out, recorded as PyTorch's '<view node>_copy' --------------

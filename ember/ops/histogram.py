@@ -10,7 +10,7 @@ from .. import _bf16
 from .._dtype import scalar_name, cpp_name, from_np
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
-from ._util import undifferentiable
+from ._util import undifferentiable, check_tensor_args
 from .creation import _linspace
 from .reduction import return_types
 
@@ -224,50 +224,54 @@ HistogramddBackward = undifferentiable('NotImplemented', 'derivative for aten::_
 def histogramdd(input, bins, *, range=None, weight=None, density=False):
     """(hist, bin_edges) of the points in the rows of ``input`` (..., D): ``bins`` an int for every dimension, D
     ints, or D tensors of edges; ``range`` [lo0, hi0, lo1, hi1, ...]; each dimension binned by histogram's kernel."""
-    a = input._data
-    _check_float(a, 'histogramdd')
-    d = a.shape[-1] if a.ndim else 1
-    x = _work(a.reshape(-1, d))
-    if isinstance(bins, int):
-        bins = [bins] * d
-    if len(bins) != d:
-        raise RuntimeError(f'torch.histogramdd: expected {d} sequences of bin edges for each of the {d} dimensions '
-                           f'of the input, but got {len(bins)}')
-    if range is not None and len(range) != 2 * d:
-        raise RuntimeError(f'torch.histogramdd: for a {d}-dimensional histogram range should have {2 * d} elements, '
-                           f'but got {len(range)}')
-    keep, idx, edges = np.ones(len(x), bool), [], []
-    for k, b in enumerate(bins):
-        if isinstance(b, Tensor):
-            e = _edges_given(a, b._data, k)
-            kept, pos = _search_positions(x[:, k], _work(e))
-        else:
-            if b <= 0:
-                raise RuntimeError(f'torch.histogramdd(): bins must be > 0, but got {b} for dimension {k}')
-            r = None if range is None else range[2 * k:2 * k + 2]
-            e = _edges(*_outer(a.reshape(-1, d)[:, k], r, k), int(b), a.dtype)
-            kept, pos = _positions(x[:, k], _work(e), True, a.dtype)
-        full = np.zeros(len(x), np.int64)
-        full[kept] = pos
-        keep &= kept
-        idx.append(full)
-        edges.append(e)
-    shape = tuple(len(e) - 1 for e in edges)
-    flat = np.ravel_multi_index([i[keep] for i in idx], shape) if len(x) else np.zeros(0, np.int64)
-    w = None
-    if weight is not None:
-        w = _work(weight._data).reshape(-1)[keep]
-    hist = np.bincount(flat, weights=w, minlength=int(np.prod(shape))).reshape(shape).astype(_work(a).dtype)
-    if density:
-        hist = hist / hist.dtype.type(hist.sum(dtype=hist.dtype))
-        for k, e in enumerate(edges):
-            hist = hist / np.diff(_work(e)).reshape((-1,) + (1,) * (d - 1 - k))
-    hist, edges = np.asarray(hist, a.dtype), [e.copy() for e in edges]
-    if not (GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))):
-        return histogramdd_result(Tensor._make(hist), tuple(Tensor._make(e) for e in edges))
-    node = HistogramddBackward((input, weight))     # recorded, not differentiable, as PyTorch's
-    node._out_meta = [(o.shape, o.dtype) for o in [hist] + edges]
-    outs = [Tensor._make(o, node) for o in [hist] + edges]
-    for k, o in enumerate(outs):
-        o._output_nr = k
-    return histogramdd_result(outs[0], tuple(outs[1:]))
+    try:
+        a = input._data
+        _check_float(a, 'histogramdd')
+        d = a.shape[-1] if a.ndim else 1
+        x = _work(a.reshape(-1, d))
+        if isinstance(bins, int):
+            bins = [bins] * d
+        if len(bins) != d:
+            raise RuntimeError(f'torch.histogramdd: expected {d} sequences of bin edges for each of the {d} dimensions '
+                               f'of the input, but got {len(bins)}')
+        if range is not None and len(range) != 2 * d:
+            raise RuntimeError(f'torch.histogramdd: for a {d}-dimensional histogram range should have {2 * d} elements, '
+                               f'but got {len(range)}')
+        keep, idx, edges = np.ones(len(x), bool), [], []
+        for k, b in enumerate(bins):
+            if isinstance(b, Tensor):
+                e = _edges_given(a, b._data, k)
+                kept, pos = _search_positions(x[:, k], _work(e))
+            else:
+                if b <= 0:
+                    raise RuntimeError(f'torch.histogramdd(): bins must be > 0, but got {b} for dimension {k}')
+                r = None if range is None else range[2 * k:2 * k + 2]
+                e = _edges(*_outer(a.reshape(-1, d)[:, k], r, k), int(b), a.dtype)
+                kept, pos = _positions(x[:, k], _work(e), True, a.dtype)
+            full = np.zeros(len(x), np.int64)
+            full[kept] = pos
+            keep &= kept
+            idx.append(full)
+            edges.append(e)
+        shape = tuple(len(e) - 1 for e in edges)
+        flat = np.ravel_multi_index([i[keep] for i in idx], shape) if len(x) else np.zeros(0, np.int64)
+        w = None
+        if weight is not None:
+            w = _work(weight._data).reshape(-1)[keep]
+        hist = np.bincount(flat, weights=w, minlength=int(np.prod(shape))).reshape(shape).astype(_work(a).dtype)
+        if density:
+            hist = hist / hist.dtype.type(hist.sum(dtype=hist.dtype))
+            for k, e in enumerate(edges):
+                hist = hist / np.diff(_work(e)).reshape((-1,) + (1,) * (d - 1 - k))
+        hist, edges = np.asarray(hist, a.dtype), [e.copy() for e in edges]
+        if not (GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))):
+            return histogramdd_result(Tensor._make(hist), tuple(Tensor._make(e) for e in edges))
+        node = HistogramddBackward((input, weight))     # recorded, not differentiable, as PyTorch's
+        node._out_meta = [(o.shape, o.dtype) for o in [hist] + edges]
+        outs = [Tensor._make(o, node) for o in [hist] + edges]
+        for k, o in enumerate(outs):
+            o._output_nr = k
+        return histogramdd_result(outs[0], tuple(outs[1:]))
+    except AttributeError:
+        check_tensor_args('histogramdd', 'input')
+        raise

@@ -7,7 +7,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from ._util import wrap_dim, checked_scalar
+from ._util import wrap_dim, checked_scalar, check_tensor_args
 
 
 def _vector_index(index, op, n, dim):
@@ -58,26 +58,30 @@ class IndexCopyBackward0(Node):
 
 def index_copy(input, dim, index, source):
     """``input`` with the rows of ``source`` copied in at ``index`` along ``dim``."""
-    a, src = input._data, source._data
-    d = wrap_dim(dim, a.ndim)
-    shape = a.shape or (1,)
-    ix = _vector_index(index, 'index_copy_', shape[d], d)
-    if src.dtype != a.dtype:
-        raise RuntimeError(f'index_copy_(): self and source expected to have the same dtype, but got (self) '
-                           f'{scalar_name(a.dtype)} and (source) {scalar_name(src.dtype)}')
-    expect = shape[:d] + (ix.size,) + shape[d + 1:]
-    if src.reshape(-1).size != int(np.prod(expect)) or (src.ndim and src.shape != expect[:max(a.ndim, 1)]):
-        raise RuntimeError(f'index_copy_(): Source/destination tensor must have same slice shapes. Destination '
-                           f'slice shape: {list(shape[:d] + shape[d + 1:])} at dimension {d} and source slice '
-                           f'shape: {list(src.shape[:d] + src.shape[d + 1:])} at dimension 0.')
-    out = a.reshape(shape).copy()
-    out[_at(d, ix)] = src.reshape(expect)
-    out = out.reshape(a.shape)
-    if GRAD.enabled and (input._requires_grad or source._requires_grad):
-        node = IndexCopyBackward0((input, source))
-        node.dim, node.index, node.source_0d = d, ix, src.ndim == 0
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        a, src = input._data, source._data
+        d = wrap_dim(dim, a.ndim)
+        shape = a.shape or (1,)
+        ix = _vector_index(index, 'index_copy_', shape[d], d)
+        if src.dtype != a.dtype:
+            raise RuntimeError(f'index_copy_(): self and source expected to have the same dtype, but got (self) '
+                               f'{scalar_name(a.dtype)} and (source) {scalar_name(src.dtype)}')
+        expect = shape[:d] + (ix.size,) + shape[d + 1:]
+        if src.reshape(-1).size != int(np.prod(expect)) or (src.ndim and src.shape != expect[:max(a.ndim, 1)]):
+            raise RuntimeError(f'index_copy_(): Source/destination tensor must have same slice shapes. Destination '
+                               f'slice shape: {list(shape[:d] + shape[d + 1:])} at dimension {d} and source slice '
+                               f'shape: {list(src.shape[:d] + src.shape[d + 1:])} at dimension 0.')
+        out = a.reshape(shape).copy()
+        out[_at(d, ix)] = src.reshape(expect)
+        out = out.reshape(a.shape)
+        if GRAD.enabled and (input._requires_grad or source._requires_grad):
+            node = IndexCopyBackward0((input, source))
+            node.dim, node.index, node.source_0d = d, ix, src.ndim == 0
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('index_copy', 'input', 'index', 'source')
+        raise
 
 
 class IndexFillBackward0(Node):
@@ -99,22 +103,26 @@ class IndexFillBackward1(IndexFillBackward0):
 
 def index_fill(input, dim, index, value):
     """``input`` with the rows at ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
-    a = input._data
-    d = wrap_dim(dim, a.ndim)
-    shape = a.shape or (1,)
-    ix = _vector_index(index, 'index_fill_', shape[d], d)
-    vt = isinstance(value, Tensor)
-    if vt and value._data.ndim:
-        raise RuntimeError(f'index_fill_ only supports a 0-dimensional value tensor, but got tensor with '
-                           f'{value._data.ndim} dimension(s).')
-    out = a.reshape(shape).copy()
-    out[_at(d, ix)] = value._data if vt else checked_scalar(value, input.dtype)   # PyTorch's checked conversion
-    out = out.reshape(a.shape)
-    if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):
-        node = (IndexFillBackward1 if vt else IndexFillBackward0)((input, value) if vt else (input,))
-        node.dim, node.index = d, ix
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        a = input._data
+        d = wrap_dim(dim, a.ndim)
+        shape = a.shape or (1,)
+        ix = _vector_index(index, 'index_fill_', shape[d], d)
+        vt = isinstance(value, Tensor)
+        if vt and value._data.ndim:
+            raise RuntimeError(f'index_fill_ only supports a 0-dimensional value tensor, but got tensor with '
+                               f'{value._data.ndim} dimension(s).')
+        out = a.reshape(shape).copy()
+        out[_at(d, ix)] = value._data if vt else checked_scalar(value, input.dtype)   # PyTorch's checked conversion
+        out = out.reshape(a.shape)
+        if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):
+            node = (IndexFillBackward1 if vt else IndexFillBackward0)((input, value) if vt else (input,))
+            node.dim, node.index = d, ix
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('index_fill', 'input', 'index', 'value')
+        raise
 
 
 class MaskedScatterBackward0(Node):
@@ -140,34 +148,38 @@ class MaskedScatterBackward0(Node):
 
 def masked_scatter(input, mask, source):
     """``input`` with the positions where ``mask`` is True filled, in order, by the elements of ``source``."""
-    a, m, src = input._data, mask._data, source._data
-    if m.dtype != np.bool_:
-        raise RuntimeError(f'masked_scatter_ only supports boolean masks, but got mask with dtype '
-                           f'{scalar_name(m.dtype)}')
-    if src.dtype != a.dtype:
-        raise RuntimeError(f'masked_scatter: expected self and source to have same dtypes but got'
-                           f'{scalar_name(a.dtype)} and {scalar_name(src.dtype)}')
     try:
-        shape = np.broadcast_shapes(a.shape, m.shape)
-    except ValueError:
-        from ._util import broadcast_mismatch
-        raise broadcast_mismatch([a.shape, m.shape]) from None
-    if shape != a.shape:     # the out-of-place form broadcasts input against mask (masked_scatter_ cannot grow)
-        from .shape import expand
-        input = expand(input, shape)
-        a = input._data
-    full = np.broadcast_to(m, shape)
-    k = int(full.sum())
-    if k > src.size:
-        raise RuntimeError('masked_scatter: expected source to have at least as many elements as the ones in '
-                           'mask')
-    out = a.copy()
-    out[full] = src.reshape(-1)[:k]
-    if GRAD.enabled and (input._requires_grad or source._requires_grad):
-        node = MaskedScatterBackward0((input, source))
-        node.mask, node.source_shape = m, src.shape
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+        a, m, src = input._data, mask._data, source._data
+        if m.dtype != np.bool_:
+            raise RuntimeError(f'masked_scatter_ only supports boolean masks, but got mask with dtype '
+                               f'{scalar_name(m.dtype)}')
+        if src.dtype != a.dtype:
+            raise RuntimeError(f'masked_scatter: expected self and source to have same dtypes but got'
+                               f'{scalar_name(a.dtype)} and {scalar_name(src.dtype)}')
+        try:
+            shape = np.broadcast_shapes(a.shape, m.shape)
+        except ValueError:
+            from ._util import broadcast_mismatch
+            raise broadcast_mismatch([a.shape, m.shape]) from None
+        if shape != a.shape:     # the out-of-place form broadcasts input against mask (masked_scatter_ cannot grow)
+            from .shape import expand
+            input = expand(input, shape)
+            a = input._data
+        full = np.broadcast_to(m, shape)
+        k = int(full.sum())
+        if k > src.size:
+            raise RuntimeError('masked_scatter: expected source to have at least as many elements as the ones in '
+                               'mask')
+        out = a.copy()
+        out[full] = src.reshape(-1)[:k]
+        if GRAD.enabled and (input._requires_grad or source._requires_grad):
+            node = MaskedScatterBackward0((input, source))
+            node.mask, node.source_shape = m, src.shape
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('masked_scatter', 'input', 'mask', 'source')
+        raise
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):

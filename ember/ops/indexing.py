@@ -382,31 +382,35 @@ def _advanced_only(idx, shape):
 
 def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0):
     """Out-of-place ``input[indices] = values`` (``+=`` with accumulate), differentiable in both."""
-    idx = _convert_index(indices)
-    _check_empty_masks(input._data.shape, idx)
-    if _node is IndexPutBackward0 and isinstance(values, Tensor):
-        _check_put_dtype(input, idx, values, accumulate)
-    a = input._data.copy()
-    v = values._data if isinstance(values, Tensor) else values
     try:
-        if accumulate:
-            _check_put_shape(a, idx, v)
-            np.add.at(a, idx if len(idx) != 1 else idx[0], v)
-        else:
-            a[idx if len(idx) != 1 else idx[0]] = v
-    except ValueError:
-        raise _mismatch(a, idx, v) from None
-    except IndexError as e:
-        raise _numpy_index_error(a.shape, idx, e, got=_node is IndexPutBackward0) from None
-    vt = isinstance(values, Tensor)
-    if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
-        node = _node((input, values if vt else None))
-        node.idx, node.accumulate, node.basic = idx, accumulate, _is_basic(idx)
-        _keep_index_versions(node, indices)
-        node.vshape = values._data.shape if vt else None
-        node.vdtype = values._data.dtype if vt and values._requires_grad else None
-        return Tensor._make(a, node)
-    return Tensor._make(a)
+        idx = _convert_index(indices)
+        _check_empty_masks(input._data.shape, idx)
+        if _node is IndexPutBackward0 and isinstance(values, Tensor):
+            _check_put_dtype(input, idx, values, accumulate)
+        a = input._data.copy()
+        v = values._data if isinstance(values, Tensor) else values
+        try:
+            if accumulate:
+                _check_put_shape(a, idx, v)
+                np.add.at(a, idx if len(idx) != 1 else idx[0], v)
+            else:
+                a[idx if len(idx) != 1 else idx[0]] = v
+        except ValueError:
+            raise _mismatch(a, idx, v) from None
+        except IndexError as e:
+            raise _numpy_index_error(a.shape, idx, e, got=_node is IndexPutBackward0) from None
+        vt = isinstance(values, Tensor)
+        if GRAD.enabled and (input._requires_grad or (vt and values._requires_grad)):
+            node = _node((input, values if vt else None))
+            node.idx, node.accumulate, node.basic = idx, accumulate, _is_basic(idx)
+            _keep_index_versions(node, indices)
+            node.vshape = values._data.shape if vt else None
+            node.vdtype = values._data.dtype if vt and values._requires_grad else None
+            return Tensor._make(a, node)
+        return Tensor._make(a)
+    except AttributeError:
+        check_tensor_args('index_put', 'input', 'values')
+        raise
 
 
 def _check_put_dtype(input, idx, value, accumulate=False):
@@ -908,33 +912,37 @@ def _index_source(op, input, dim, index, source):
 
 def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (duplicate indices add up)."""
-    a, src, d, ix = _index_source('index_add_', input, dim, index, source)
-    shape = a.shape or (1,)
-    if src.ndim and ix.size != src.shape[d]:
-        raise RuntimeError(f'index_add_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
-                           f'({src.shape[d]}), for dim: {d}')
-    expect = shape[:d] + (ix.size,) + shape[d + 1:]
-    if src.shape != expect[:len(a.shape)] and not (src.ndim == 0 and a.ndim == 0):
-        raise RuntimeError('source tensor shape must match self tensor shape, excluding the specified dimension. '
-                           f'Got self.shape = {list(a.shape)} source.shape = {list(src.shape)}')
-    n = shape[d]
-    if ix.size and a.size and (ix.min() < 0 or ix.max() >= n):   # (PyTorch adds nothing to an empty self, unchecked)
-        _index_add_range_error(ix, n, d, a.ndim, alpha)
-    out = a.reshape(shape).copy()
-    add = src.reshape(expect)
-    if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor,
-        alpha = checked_scalar(alpha, input.dtype)   # -1 wraps to 255 for uint8, 300 is refused
-    if ix.size and out.size and d == 0 and out.dtype in _FLOATS and out.ndim > 1:   # row sums in index order
-        add = add * alpha if alpha != 1 else np.ascontiguousarray(add)
-        index_add_rows(out.reshape(n, -1), ix, add.reshape(ix.size, -1), onto=True)
-    elif out.size:
-        np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
-    out = out.reshape(a.shape)
-    if GRAD.enabled and (input._requires_grad or source._requires_grad):
-        node = IndexAddBackward0((input, source))
-        node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        a, src, d, ix = _index_source('index_add_', input, dim, index, source)
+        shape = a.shape or (1,)
+        if src.ndim and ix.size != src.shape[d]:
+            raise RuntimeError(f'index_add_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
+                               f'({src.shape[d]}), for dim: {d}')
+        expect = shape[:d] + (ix.size,) + shape[d + 1:]
+        if src.shape != expect[:len(a.shape)] and not (src.ndim == 0 and a.ndim == 0):
+            raise RuntimeError('source tensor shape must match self tensor shape, excluding the specified dimension. '
+                               f'Got self.shape = {list(a.shape)} source.shape = {list(src.shape)}')
+        n = shape[d]
+        if ix.size and a.size and (ix.min() < 0 or ix.max() >= n):   # (PyTorch adds nothing to an empty self, unchecked)
+            _index_add_range_error(ix, n, d, a.ndim, alpha)
+        out = a.reshape(shape).copy()
+        add = src.reshape(expect)
+        if out.dtype.kind in 'iub':   # PyTorch converts alpha to the tensor's type: 0.5 adds nothing to an int tensor,
+            alpha = checked_scalar(alpha, input.dtype)   # -1 wraps to 255 for uint8, 300 is refused
+        if ix.size and out.size and d == 0 and out.dtype in _FLOATS and out.ndim > 1:   # row sums in index order
+            add = add * alpha if alpha != 1 else np.ascontiguousarray(add)
+            index_add_rows(out.reshape(n, -1), ix, add.reshape(ix.size, -1), onto=True)
+        elif out.size:
+            np.add.at(out, (slice(None),) * d + (ix,), add * alpha if alpha != 1 else add)
+        out = out.reshape(a.shape)
+        if GRAD.enabled and (input._requires_grad or source._requires_grad):
+            node = IndexAddBackward0((input, source))
+            node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('index_add', 'input', 'index', 'source')
+        raise
 
 
 def _index_add_range_error(ix, n, d, ndim, alpha):
@@ -1021,24 +1029,28 @@ class MaskedSelectBackward0(Node):
 
 def masked_select(input, mask):
     """The elements of ``input`` where the bool ``mask`` (broadcast) holds, as a 1-D tensor."""
-    m = mask._data if isinstance(mask, Tensor) else mask
-    if m.dtype != np.bool_:
-        raise RuntimeError('masked_select: expected BoolTensor for mask')
-    a = input._data
-    if type(a) is _meta.MetaArray or type(m) is _meta.MetaArray:
-        raise _meta.refuse()
     try:
-        shape = np.broadcast_shapes(a.shape, m.shape)
-    except ValueError:
-        from .pointwise import _broadcast_error
-        raise _broadcast_error('masked_select', Tensor._make(m), input) from None
-    m = np.broadcast_to(m, shape)
-    r = np.broadcast_to(a, shape)[m]
-    if GRAD.enabled and input._requires_grad:
-        node = MaskedSelectBackward0((input,))
-        node.mask, node.shape = m, a.shape
-        return Tensor._make(r, node)
-    return Tensor._make(r)
+        m = mask._data if isinstance(mask, Tensor) else mask
+        if m.dtype != np.bool_:
+            raise RuntimeError('masked_select: expected BoolTensor for mask')
+        a = input._data
+        if type(a) is _meta.MetaArray or type(m) is _meta.MetaArray:
+            raise _meta.refuse()
+        try:
+            shape = np.broadcast_shapes(a.shape, m.shape)
+        except ValueError:
+            from .pointwise import _broadcast_error
+            raise _broadcast_error('masked_select', Tensor._make(m), input) from None
+        m = np.broadcast_to(m, shape)
+        r = np.broadcast_to(a, shape)[m]
+        if GRAD.enabled and input._requires_grad:
+            node = MaskedSelectBackward0((input,))
+            node.mask, node.shape = m, a.shape
+            return Tensor._make(r, node)
+        return Tensor._make(r)
+    except AttributeError:
+        check_tensor_args('masked_select', 'input', 'mask')
+        raise
 
 
 class TakeBackward0(Node):
@@ -1077,16 +1089,20 @@ def take(input, index):
 
 
 def take_along_dim(input, indices, dim=None, *, axis=None):
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-    if isinstance(indices, Tensor) and indices._data.dtype != np.int64:
-        from .._dtype import scalar_name
-        raise RuntimeError(f'torch.take_along_dim(): dtype of indices should be Long but got '
-                           f'{scalar_name(indices._data.dtype)}')
-    if dim is None:
-        from .shape import reshape
-        return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
-    input, indices, d = _take_along_dim_operands(input, indices, dim)
-    return gather(input, d, indices)
+    try:
+        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+        if isinstance(indices, Tensor) and indices._data.dtype != np.int64:
+            from .._dtype import scalar_name
+            raise RuntimeError(f'torch.take_along_dim(): dtype of indices should be Long but got '
+                               f'{scalar_name(indices._data.dtype)}')
+        if dim is None:
+            from .shape import reshape
+            return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+        input, indices, d = _take_along_dim_operands(input, indices, dim)
+        return gather(input, d, indices)
+    except AttributeError:
+        check_tensor_args('take_along_dim', 'input', 'indices')
+        raise
 
 
 def _take_along_dim_operands(input, indices, dim):
@@ -1132,7 +1148,11 @@ def nonzero(input, *, as_tuple=False):
 
 
 def argwhere(input):
-    return nonzero(input)
+    try:
+        return nonzero(input)
+    except AttributeError:
+        check_tensor_args('argwhere', 'input')
+        raise
 
 
 class _TriBackward(Node):
@@ -1252,15 +1272,19 @@ DiagonalBackward0_copy = type('DiagonalBackward0_copy', (DiagonalBackward0,), {'
 
 def diagonal_(input, offset=0, dim1=0, dim2=1):
     """The diagonal of dims dim1, dim2 (a view, as in PyTorch), offset above (>0) or below (<0) it."""
-    a = input._data
-    d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
-    if d1 == d2:
-        raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
-    node = None
-    if GRAD.enabled and input._requires_grad:
-        node = DiagonalBackward0((input,))
-        node.shape, node.diag = a.shape, (offset, d1, d2)
-    return view_of(input, _diag_view(a, offset, d1, d2), node)
+    try:
+        a = input._data
+        d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
+        if d1 == d2:
+            raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
+        node = None
+        if GRAD.enabled and input._requires_grad:
+            node = DiagonalBackward0((input,))
+            node.shape, node.diag = a.shape, (offset, d1, d2)
+        return view_of(input, _diag_view(a, offset, d1, d2), node)
+    except AttributeError:
+        check_tensor_args('diagonal_', 'input')
+        raise
 
 
 def _argsort(a, d, descending):
@@ -1311,8 +1335,12 @@ def sort(input, dim=-1, descending=False, stable=None, *, axis=None):
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-    return sort(input, dim, descending, stable)[1]
+    try:
+        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+        return sort(input, dim, descending, stable)[1]
+    except AttributeError:
+        check_tensor_args('argsort', 'input')
+        raise
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
@@ -1364,28 +1392,32 @@ BincountBackward = undifferentiable('NotImplemented', 'derivative for aten::binc
 
 
 def bincount(input, weights=None, minlength=0):
-    if input.is_meta:
-        raise _meta.refuse()
-    a = input._data
-    w = weights._data if weights is not None else None
-    if a.dtype.kind not in 'iu':
-        raise NotImplementedError(f'"bincount_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
-    if minlength < 0:
-        raise RuntimeError('minlength should be >= 0')
-    if a.ndim != 1 or (a.size and a.min() < 0):
-        raise RuntimeError('bincount only supports 1-d non-negative integral inputs.')
-    if w is not None and w.shape != a.shape:
-        raise RuntimeError('weights should be 1-d and have the same length as input')
-    r = np.bincount(a, weights=w, minlength=minlength)
-    if w is None or not a.size:   # PyTorch counts an empty input in int64 even with weights
-        return Tensor._make(np.zeros(minlength, np.int64) if w is not None else r.astype(np.int64))
-    if w is None:
-        return Tensor._make(r.astype(np.int64))
-    r = r.astype(np.float32 if w.dtype == np.float32 else np.float64)   # PyTorch: float weights keep float32,
-    # any others (float16, bfloat16, integers) count in float64
-    if GRAD.enabled and weights._requires_grad:
-        return Tensor._make(r, BincountBackward((input, weights)))
-    return Tensor._make(r)
+    try:
+        if input.is_meta:
+            raise _meta.refuse()
+        a = input._data
+        w = weights._data if weights is not None else None
+        if a.dtype.kind not in 'iu':
+            raise NotImplementedError(f'"bincount_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
+        if minlength < 0:
+            raise RuntimeError('minlength should be >= 0')
+        if a.ndim != 1 or (a.size and a.min() < 0):
+            raise RuntimeError('bincount only supports 1-d non-negative integral inputs.')
+        if w is not None and w.shape != a.shape:
+            raise RuntimeError('weights should be 1-d and have the same length as input')
+        r = np.bincount(a, weights=w, minlength=minlength)
+        if w is None or not a.size:   # PyTorch counts an empty input in int64 even with weights
+            return Tensor._make(np.zeros(minlength, np.int64) if w is not None else r.astype(np.int64))
+        if w is None:
+            return Tensor._make(r.astype(np.int64))
+        r = r.astype(np.float32 if w.dtype == np.float32 else np.float64)   # PyTorch: float weights keep float32,
+        # any others (float16, bfloat16, integers) count in float64
+        if GRAD.enabled and weights._requires_grad:
+            return Tensor._make(r, BincountBackward((input, weights)))
+        return Tensor._make(r)
+    except AttributeError:
+        check_tensor_args('bincount', 'input', 'weights?')
+        raise
 
 
 def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None, sorter=None):
@@ -1458,46 +1490,58 @@ DiagonalScatterBackward0 = node_class('DiagonalScatterBackward0')
 
 def diagflat(input, offset=0):
     """The square matrix with ``input`` flattened on diagonal ``offset``."""
-    from .matrices import diag_embed
-    return diag_embed(input.reshape(-1), offset, 0, 1)
+    try:
+        from .matrices import diag_embed
+        return diag_embed(input.reshape(-1), offset, 0, 1)
+    except AttributeError:
+        check_tensor_args('diagflat', 'input')
+        raise
 
 
 def put(input, index, source, accumulate=False):
     """``input`` flattened, with ``source`` written (or added) at the flat positions ``index``."""
-    if not (isinstance(index, Tensor) and isinstance(source, Tensor)):
-        check_tensor_args('put', 'input', 'index', 'source')
-    a, ix = input._data, index._data
-    if ix.dtype != np.int64:
-        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_scalar_name(ix.dtype)}")
-    if source._data.dtype != a.dtype:
-        raise RuntimeError(f'put_(): self and source expected to have the same dtype, but got self.dtype = '
-                           f'{_scalar_name(a.dtype)} and source.dtype = {_scalar_name(source._data.dtype)}')
-    if ix.size != source._data.size:
-        raise IndexError(f'put_(): Expected source and index to have the same number of elements, but got '
-                           f'source.numel() = {source._data.size}, index.numel() = {ix.size}')
-    n = a.size
-    bad = ix[(ix < -n) | (ix >= n)]
-    if bad.size:
-        raise IndexError(f'out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of {n} elements.')
-    flat = ix.reshape(-1)
+    try:
+        if not (isinstance(index, Tensor) and isinstance(source, Tensor)):
+            check_tensor_args('put', 'input', 'index', 'source')
+        a, ix = input._data, index._data
+        if ix.dtype != np.int64:
+            raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_scalar_name(ix.dtype)}")
+        if source._data.dtype != a.dtype:
+            raise RuntimeError(f'put_(): self and source expected to have the same dtype, but got self.dtype = '
+                               f'{_scalar_name(a.dtype)} and source.dtype = {_scalar_name(source._data.dtype)}')
+        if ix.size != source._data.size:
+            raise IndexError(f'put_(): Expected source and index to have the same number of elements, but got '
+                               f'source.numel() = {source._data.size}, index.numel() = {ix.size}')
+        n = a.size
+        bad = ix[(ix < -n) | (ix >= n)]
+        if bad.size:
+            raise IndexError(f'out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of {n} elements.')
+        flat = ix.reshape(-1)
 
-    def compose(x, s):
-        return index_put(x.reshape(-1), (flat,), s.reshape(-1), accumulate).reshape(a.shape)
-    return composite(PutBackward0, compose, (input, source))
+        def compose(x, s):
+            return index_put(x.reshape(-1), (flat,), s.reshape(-1), accumulate).reshape(a.shape)
+        return composite(PutBackward0, compose, (input, source))
+    except AttributeError:
+        check_tensor_args('put', 'input', 'index', 'source')
+        raise
 
 
 def select_scatter(input, src, dim, index):
     """``input`` with ``src`` embedded as its slice ``index`` along ``dim``."""
-    a = input._data
-    d = wrap_dim(dim, a.ndim)
-    n = a.shape[d]
-    if not -n <= index < n:
-        raise IndexError(f'select(): index {index} out of range for tensor of size {fmt_shape(a.shape)} at '
-                         f'dimension {d}')
-    want = a.shape[:d] + a.shape[d + 1:]
-    _embed_check(src, want)
-    idx = (slice(None),) * d + (index % n,)
-    return composite(SelectScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    try:
+        a = input._data
+        d = wrap_dim(dim, a.ndim)
+        n = a.shape[d]
+        if not -n <= index < n:
+            raise IndexError(f'select(): index {index} out of range for tensor of size {fmt_shape(a.shape)} at '
+                             f'dimension {d}')
+        want = a.shape[:d] + a.shape[d + 1:]
+        _embed_check(src, want)
+        idx = (slice(None),) * d + (index % n,)
+        return composite(SelectScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    except AttributeError:
+        check_tensor_args('select_scatter', 'input', 'src')
+        raise
 
 
 def _embed_check(src, want):
@@ -1508,35 +1552,43 @@ def _embed_check(src, want):
 
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """``input`` with ``src`` embedded as its slice ``start:end:step`` along ``dim``."""
-    a = input._data
-    d = wrap_dim(dim, a.ndim)
-    if step <= 0:
-        raise RuntimeError('slice step must be positive')
-    sl = slice(start, end, step)
-    want = a[(slice(None),) * d + (sl,)].shape
-    _embed_check(src, want)
-    idx = (slice(None),) * d + (sl,)
-    return composite(SliceScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    try:
+        a = input._data
+        d = wrap_dim(dim, a.ndim)
+        if step <= 0:
+            raise RuntimeError('slice step must be positive')
+        sl = slice(start, end, step)
+        want = a[(slice(None),) * d + (sl,)].shape
+        _embed_check(src, want)
+        idx = (slice(None),) * d + (sl,)
+        return composite(SliceScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    except AttributeError:
+        check_tensor_args('slice_scatter', 'input', 'src')
+        raise
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     """``input`` with ``src`` embedded as its diagonal ``offset`` of dims ``dim1``, ``dim2``."""
-    a = input._data
-    d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
-    if d1 == d2:
-        raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
-    want = _diag_view(a, offset, d1, d2).shape
-    _embed_check(src, want)
-    # one index array per dim, all of src's shape: the other dims in order, then the diagonal (last in src)
-    others = [k for k in range(a.ndim) if k not in (d1, d2)]
-    grids = np.indices(want, sparse=True)
-    idx = [None] * a.ndim
-    for j, k in enumerate(others):
-        idx[k] = grids[j]
-    idx[d1] = grids[-1] + max(-offset, 0)
-    idx[d2] = grids[-1] + max(offset, 0)
-    idx = tuple(idx)
-    return composite(DiagonalScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    try:
+        a = input._data
+        d1, d2 = wrap_dim(dim1, a.ndim), wrap_dim(dim2, a.ndim)
+        if d1 == d2:
+            raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
+        want = _diag_view(a, offset, d1, d2).shape
+        _embed_check(src, want)
+        # one index array per dim, all of src's shape: the other dims in order, then the diagonal (last in src)
+        others = [k for k in range(a.ndim) if k not in (d1, d2)]
+        grids = np.indices(want, sparse=True)
+        idx = [None] * a.ndim
+        for j, k in enumerate(others):
+            idx[k] = grids[j]
+        idx[d1] = grids[-1] + max(-offset, 0)
+        idx[d2] = grids[-1] + max(offset, 0)
+        idx = tuple(idx)
+        return composite(DiagonalScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
+    except AttributeError:
+        check_tensor_args('diagonal_scatter', 'input', 'src')
+        raise
 
 _REDUCES = ('sum', 'prod', 'mean', 'amax', 'amin')
 _REDUCE_UFUNC = {'sum': np.add, 'mean': np.add, 'prod': np.multiply, 'amax': np.maximum, 'amin': np.minimum}

@@ -520,32 +520,40 @@ class _Interface:
 
 def zero_(t):
     """Fill with zeros in place."""
-    tracked = check_inplace(t)
-    _fill_target(t._data)[...] = 0
-    t._bump()
-    if tracked:
-        overwritten(t, 'ZeroBackward0')
-    return t
+    try:
+        tracked = check_inplace(t)
+        _fill_target(t._data)[...] = 0
+        t._bump()
+        if tracked:
+            overwritten(t, 'ZeroBackward0')
+        return t
+    except AttributeError:
+        check_tensor_args('zero_', 't:input')
+        raise
 
 
 def fill_(t, value):
     """Fill with ``value`` in place."""
-    tracked = check_inplace(t, value)   # (autograd's refusal first, as PyTorch's)
-    if isinstance(value, Tensor) and value._data.ndim:
-        raise RuntimeError(f'fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} '
-                           'dimensions.')
-    if tracked and isinstance(value, Tensor) and value._requires_grad:
-        from .pointwise import add, mul
-        return commit(t, add(mul(_snapshot(t), 0), value))
-    if isinstance(value, Tensor):
-        _fill_target(t._data)[...] = via_float(value._data, t._data.dtype)
-    else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
-        from ._util import checked_scalar
-        _fill_target(t._data)[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
-    t._bump()
-    if tracked:
-        overwritten(t, 'FillBackward2')
-    return t
+    try:
+        tracked = check_inplace(t, value)   # (autograd's refusal first, as PyTorch's)
+        if isinstance(value, Tensor) and value._data.ndim:
+            raise RuntimeError(f'fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} '
+                               'dimensions.')
+        if tracked and isinstance(value, Tensor) and value._requires_grad:
+            from .pointwise import add, mul
+            return commit(t, add(mul(_snapshot(t), 0), value))
+        if isinstance(value, Tensor):
+            _fill_target(t._data)[...] = via_float(value._data, t._data.dtype)
+        else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
+            from ._util import checked_scalar
+            _fill_target(t._data)[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
+        t._bump()
+        if tracked:
+            overwritten(t, 'FillBackward2')
+        return t
+    except AttributeError:
+        check_tensor_args('fill_', 't:input', 'value')
+        raise
 
 
 def copy_(t, src, non_blocking=False):
@@ -596,7 +604,11 @@ def _copy_recorded(t, src):
 
 def resize_as_(self, the_template, memory_format=None):
     """``self.resize_(the_template.shape)``: the template's shape, self's dtype and elements (in memory order)."""
-    return resize_(self, the_template.shape, memory_format=memory_format)
+    try:
+        return resize_(self, the_template.shape, memory_format=memory_format)
+    except AttributeError:
+        check_tensor_args('resize_as_', 'self:input', 'the_template')
+        raise
 
 
 def _only_untracked(t):

@@ -6,6 +6,7 @@ from .._layout import channels_last, memory_format as _memory_format
 from ..tensor import Tensor
 from ._composite import composite, node_class
 from .indexing import index_put
+from ._util import check_tensor_args
 
 AsStridedScatterBackward0 = node_class('AsStridedScatterBackward0')
 
@@ -97,25 +98,29 @@ def _storage_positions(a):
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
     """``input`` (a copy keeping its layout) with ``src`` written into ``copy.as_strided(size, stride,
     storage_offset)`` (the offset 0 by default, into the copy's own storage)."""
-    a = input._data
-    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    offset = 0 if storage_offset is None else int(storage_offset)
-    if tuple(src.shape) != size:
-        raise RuntimeError(f'expected src to have a size equal to the slice of self. src size = {list(src.shape)}, '
-                           f'slice size = {list(size)}')
-    need = 0 if 0 in size else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
-    if need > a.size:
-        raise RuntimeError(f'setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and '
-                           f'itemsize {a.itemsize} requiring a storage size of {need * a.itemsize} are out of bounds '
-                           f'for storage of size {a.size * a.itemsize}')
-    inv = _storage_positions(a)
-    if inv is None:
-        raise NotImplementedError('ember scatters as_strided into a tensor whose elements fill their memory only '
-                                  '(not a strided slice or an expanded tensor): call .contiguous() first')
-    where = offset + sum((np.arange(n, dtype=np.int64).reshape((-1,) + (1,) * (len(size) - k - 1)) * s
-                          for k, (n, s) in enumerate(zip(size, stride))), np.zeros(size, np.int64))
-    at = (Tensor._make(inv[where]),)
+    try:
+        a = input._data
+        size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+        offset = 0 if storage_offset is None else int(storage_offset)
+        if tuple(src.shape) != size:
+            raise RuntimeError(f'expected src to have a size equal to the slice of self. src size = {list(src.shape)}, '
+                               f'slice size = {list(size)}')
+        need = 0 if 0 in size else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+        if need > a.size:
+            raise RuntimeError(f'setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and '
+                               f'itemsize {a.itemsize} requiring a storage size of {need * a.itemsize} are out of bounds '
+                               f'for storage of size {a.size * a.itemsize}')
+        inv = _storage_positions(a)
+        if inv is None:
+            raise NotImplementedError('ember scatters as_strided into a tensor whose elements fill their memory only '
+                                      '(not a strided slice or an expanded tensor): call .contiguous() first')
+        where = offset + sum((np.arange(n, dtype=np.int64).reshape((-1,) + (1,) * (len(size) - k - 1)) * s
+                              for k, (n, s) in enumerate(zip(size, stride))), np.zeros(size, np.int64))
+        at = (Tensor._make(inv[where]),)
 
-    def compose(x, s):
-        return index_put(x.reshape(-1), at, s.to(x.dtype)).reshape(a.shape)
-    return composite(AsStridedScatterBackward0, compose, (input, src))
+        def compose(x, s):
+            return index_put(x.reshape(-1), at, s.to(x.dtype)).reshape(a.shape)
+        return composite(AsStridedScatterBackward0, compose, (input, src))
+    except AttributeError:
+        check_tensor_args('as_strided_scatter', 'input', 'src')
+        raise

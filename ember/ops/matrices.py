@@ -153,29 +153,33 @@ class DiagEmbedBackward0(Node):
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """A tensor whose diagonals (offset, in the planes of dim1 and dim2) hold the input's last dim."""
-    a = input._data
-    nd = a.ndim + 1
-    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
-    if d1 == d2:
-        raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
-    n = (a.shape[-1] if a.ndim else 1) + abs(offset)
-    rest = list(a.shape[:-1])
-    shape = []
-    it = iter(rest)
-    for d in range(nd):
-        shape.append(n if d in (d1, d2) else next(it))
-    out = np.zeros(shape, a.dtype)
-    idx = np.arange(n - abs(offset))
-    rows, cols = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
-    sel = [slice(None)] * nd
-    sel[d1], sel[d2] = rows, cols
-    # NumPy puts the axis of two advanced indices first when they are not adjacent, else where they stand
-    out[tuple(sel)] = np.moveaxis(a.reshape(a.shape or (1,)), -1, 0 if abs(d1 - d2) != 1 else min(d1, d2))
-    if GRAD.enabled and input._requires_grad:
-        node = DiagEmbedBackward0((input,))
-        node.offset, node.dim1, node.dim2 = offset, d1, d2
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        a = input._data
+        nd = a.ndim + 1
+        d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+        if d1 == d2:
+            raise RuntimeError(f'diagonal dimensions cannot be identical {dim1}, {dim2}')
+        n = (a.shape[-1] if a.ndim else 1) + abs(offset)
+        rest = list(a.shape[:-1])
+        shape = []
+        it = iter(rest)
+        for d in range(nd):
+            shape.append(n if d in (d1, d2) else next(it))
+        out = np.zeros(shape, a.dtype)
+        idx = np.arange(n - abs(offset))
+        rows, cols = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
+        sel = [slice(None)] * nd
+        sel[d1], sel[d2] = rows, cols
+        # NumPy puts the axis of two advanced indices first when they are not adjacent, else where they stand
+        out[tuple(sel)] = np.moveaxis(a.reshape(a.shape or (1,)), -1, 0 if abs(d1 - d2) != 1 else min(d1, d2))
+        if GRAD.enabled and input._requires_grad:
+            node = DiagEmbedBackward0((input,))
+            node.offset, node.dim1, node.dim2 = offset, d1, d2
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('diag_embed', 'input')
+        raise
 
 
 def cartesian_prod(*tensors):

@@ -1,6 +1,8 @@
 """The ``torch.*`` forms of ``nn.functional`` ops (``torch.conv2d``, ``torch.prelu``, ``torch.pdist``...): in
 PyTorch they are the same callables; here thin forwarders, so ``import ember`` does not import ``ember.nn``."""
 
+from ._util import check_tensor_args
+
 __all__ = ['conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d', 'prelu', 'relu_', 'pdist']
 
 
@@ -10,7 +12,11 @@ def _F():
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return _F().conv1d(input, weight, bias, stride, padding, dilation, groups)
+    try:
+        return _F().conv1d(input, weight, bias, stride, padding, dilation, groups)
+    except AttributeError:
+        check_tensor_args('conv1d', 'input', 'weight', 'bias?')
+        raise
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -22,7 +28,11 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _F().conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    try:
+        return _F().conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    except AttributeError:
+        check_tensor_args('conv_transpose1d', 'input', 'weight', 'bias?')
+        raise
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -34,15 +44,27 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def prelu(input, weight):
-    return _F().prelu(input, weight)
+    try:
+        return _F().prelu(input, weight)
+    except AttributeError:
+        check_tensor_args('prelu', 'input', 'weight')
+        raise
 
 
 def relu_(input):
-    return input.relu_()
+    try:
+        return input.relu_()
+    except AttributeError:
+        check_tensor_args('relu_', 'input')
+        raise
 
 
 def pdist(input, p=2):
-    return _F().pdist(input, p)
+    try:
+        return _F().pdist(input, p)
+    except AttributeError:
+        check_tensor_args('pdist', 'input')
+        raise
 
 
 def _bind():

@@ -492,7 +492,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
         try:
             a = input._data
         except AttributeError:
-            raise arg_error(name, 'input', 1, input) from None
+            check_tensor_args(name, 'input')   # (under the name called: torch.arccos, torch.special.expit)
+            raise
         dt = a.dtype
         if dt is not _F32 and dt.kind != 'f':
             if refuse is not None:
@@ -1408,10 +1409,14 @@ def isneginf(input):
 
 def isreal(input):
     """True where the imaginary part is zero (everywhere for a real tensor)."""
-    a = input._data
-    if a.dtype.kind == 'c':
-        return Tensor._make(a.view(np.ndarray).imag == 0)
-    return Tensor._make(np.ones(a.shape, np.bool_))
+    try:
+        a = input._data
+        if a.dtype.kind == 'c':
+            return Tensor._make(a.view(np.ndarray).imag == 0)
+        return Tensor._make(np.ones(a.shape, np.bool_))
+    except AttributeError:
+        check_tensor_args('isreal', 'input')
+        raise
 
 
 def _sigmoid_into(out, a):
@@ -2215,37 +2220,57 @@ def bitwise_not(input):
 
 
 def isnan(input):
-    return Tensor._make(np.isnan(input._data))
+    try:
+        return Tensor._make(np.isnan(input._data))
+    except AttributeError:
+        check_tensor_args('isnan', 'input')
+        raise
 
 
 def isinf(input):
-    return Tensor._make(np.isinf(input._data))
+    try:
+        return Tensor._make(np.isinf(input._data))
+    except AttributeError:
+        check_tensor_args('isinf', 'input')
+        raise
 
 
 def isfinite(input):
-    return Tensor._make(np.isfinite(input._data))
+    try:
+        return Tensor._make(np.isfinite(input._data))
+    except AttributeError:
+        check_tensor_args('isfinite', 'input')
+        raise
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
-    if not isinstance(other, Tensor):
-        check_tensor_args('isclose', 'other')
-    if isinstance(other, Tensor) and other.dtype != input.dtype:
-        raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
-    b = as_operand(other)._data if isinstance(other, Tensor) else other
     try:
-        return Tensor._make(np.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
-    except ValueError:
-        from ._util import broadcast_mismatch
-        raise broadcast_mismatch([input._data.shape, np.shape(b)]) from None
+        if not isinstance(other, Tensor):
+            check_tensor_args('isclose', 'other')
+        if isinstance(other, Tensor) and other.dtype != input.dtype:
+            raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
+        b = as_operand(other)._data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._make(np.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        except ValueError:
+            from ._util import broadcast_mismatch
+            raise broadcast_mismatch([input._data.shape, np.shape(b)]) from None
+    except AttributeError:
+        check_tensor_args('isclose', 'input', 'other')
+        raise
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors (on meta tensors, item()'s)."""
-    if not isinstance(other, Tensor):   # (isclose's error would name isclose)
+    try:
+        if not isinstance(other, Tensor):   # (isclose's error would name isclose)
+            check_tensor_args('allclose', 'input', 'other')
+        close = isclose(input, other, rtol, atol, equal_nan)
+        return bool(close.all().item() if close.is_meta else close._data.all())
+    except AttributeError:
         check_tensor_args('allclose', 'input', 'other')
-    close = isclose(input, other, rtol, atol, equal_nan)
-    return bool(close.all().item() if close.is_meta else close._data.all())
+        raise
 
 
 def equal(input, other):
@@ -2268,17 +2293,21 @@ class NanToNumBackward0(Node):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's extremes)."""
-    a = input._data
-    if _bf16.is_bf16(a.dtype):   # bfloat16's own extremes (float32's round to inf in bfloat16)
-        big = 3.3895313892515355e38
-        posinf = big if posinf is None else posinf
-        neginf = -big if neginf is None else neginf
-    r = np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
-    if GRAD.enabled and input._requires_grad:
-        node = NanToNumBackward0((input,))
-        node.save(input)
-        return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
-    return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
+    try:
+        a = input._data
+        if _bf16.is_bf16(a.dtype):   # bfloat16's own extremes (float32's round to inf in bfloat16)
+            big = 3.3895313892515355e38
+            posinf = big if posinf is None else posinf
+            neginf = -big if neginf is None else neginf
+        r = np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+        if GRAD.enabled and input._requires_grad:
+            node = NanToNumBackward0((input,))
+            node.save(input)
+            return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
+        return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
+    except AttributeError:
+        check_tensor_args('nan_to_num', 'input')
+        raise
 
 
 _NTN_DTYPE = 'nan_to_num: dtype of out: {out} should be same as input: {res}'

@@ -11,7 +11,7 @@ from ..random import (Generator, default_generator, manual_seed, seed, initial_s
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D
-from ._util import need_float, shape_arg, undifferentiable
+from ._util import need_float, shape_arg, undifferentiable, check_tensor_args
 from .creation import _factory, _finish, _like_meta, empty_like
 
 
@@ -214,27 +214,35 @@ def _in_like_layout(input, memory_format, name, draw, requires_grad):
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
               pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'rand_like')
-    if nd is None:
-        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
-    nd = _dtype.FROM_NP[nd]
-    return _in_like_layout(input, memory_format, 'rand_like',
-                           lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
+    try:
+        nd = _like(input, dtype, layout, device, pin_memory, 'rand_like')
+        if nd is None:
+            return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
+        nd = _dtype.FROM_NP[nd]
+        return _in_like_layout(input, memory_format, 'rand_like',
+                               lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
+    except AttributeError:
+        check_tensor_args('rand_like', 'input')
+        raise
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
                pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
-    if nd is None:
-        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
-    if input._data.size:   # PyTorch's normal kernel refuses integer types; an empty tensor never reaches it
-        _float_np(_dtype.FROM_NP[nd], 'normal_kernel_cpu', complex_ok=True)
+    try:
+        nd = _like(input, dtype, layout, device, pin_memory, 'randn_like')
+        if nd is None:
+            return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
+        if input._data.size:   # PyTorch's normal kernel refuses integer types; an empty tensor never reaches it
+            _float_np(_dtype.FROM_NP[nd], 'normal_kernel_cpu', complex_ok=True)
 
-    def draw(shape, contiguous):
-        # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
-        # normal_fill's blocks of 16
-        return _standard_normal(_gen(generator), math.prod(shape), nd, contiguous).reshape(shape)
-    return _in_like_layout(input, memory_format, 'randn_like', draw, requires_grad)
+        def draw(shape, contiguous):
+            # a non-contiguous tensor is filled element by element (PyTorch's normal_kernel serial path), not in
+            # normal_fill's blocks of 16
+            return _standard_normal(_gen(generator), math.prod(shape), nd, contiguous).reshape(shape)
+        return _in_like_layout(input, memory_format, 'randn_like', draw, requires_grad)
+    except AttributeError:
+        check_tensor_args('randn_like', 'input')
+        raise
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -396,33 +404,37 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     """Indices sampled from the rows of ``input`` (non-negative weights), as PyTorch's CPU kernels draw them:
     without replacement (or one sample) by the exponential race argmax(p / q), q ~ Exp(1); with replacement
     by inverse-CDF search of one double uniform per sample."""
-    w = input._data
-    if w.dtype.kind != 'f':
-        raise RuntimeError(f'multinomial only supports floating-point dtypes for input, got: {scalar_name(w.dtype)}')
-    if w.ndim not in (1, 2):
-        raise RuntimeError('prob_dist must be 1 or 2 dim')
-    n = int(num_samples)
-    if n <= 0:
-        raise RuntimeError('cannot sample n_sample <= 0 samples')
-    if not replacement and n > w.shape[-1]:
-        raise RuntimeError('cannot sample n_sample > prob_dist.size(-1) samples without replacement')
-    g = _gen(generator)
-    rows = w.reshape(-1, w.shape[-1])
-    if not replacement or n == 1:
-        if not (np.isfinite(rows).all() and (rows >= 0).all()):
-            raise RuntimeError('probability tensor contains either `inf`, `nan` or element < 0')
-        if (rows.sum(-1) == 0).any():
-            raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
-        q = _exponential(g, rows.size, 1.0, w.dtype).reshape(rows.shape)
-        q = rows / q
-        if n == 1:      # PyTorch's argmax for one sample (the first maximum, NaN as the largest)
-            res = np.argmax(q, axis=-1)[:, None]
+    try:
+        w = input._data
+        if w.dtype.kind != 'f':
+            raise RuntimeError(f'multinomial only supports floating-point dtypes for input, got: {scalar_name(w.dtype)}')
+        if w.ndim not in (1, 2):
+            raise RuntimeError('prob_dist must be 1 or 2 dim')
+        n = int(num_samples)
+        if n <= 0:
+            raise RuntimeError('cannot sample n_sample <= 0 samples')
+        if not replacement and n > w.shape[-1]:
+            raise RuntimeError('cannot sample n_sample > prob_dist.size(-1) samples without replacement')
+        g = _gen(generator)
+        rows = w.reshape(-1, w.shape[-1])
+        if not replacement or n == 1:
+            if not (np.isfinite(rows).all() and (rows >= 0).all()):
+                raise RuntimeError('probability tensor contains either `inf`, `nan` or element < 0')
+            if (rows.sum(-1) == 0).any():
+                raise RuntimeError('invalid multinomial distribution (sum of probabilities <= 0)')
+            q = _exponential(g, rows.size, 1.0, w.dtype).reshape(rows.shape)
+            q = rows / q
+            if n == 1:      # PyTorch's argmax for one sample (the first maximum, NaN as the largest)
+                res = np.argmax(q, axis=-1)[:, None]
+            else:
+                res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
         else:
-            res = np.argsort(-q, axis=-1, kind='stable')[:, :n]
-    else:
-        res = _multinomial_rep(g, rows, n)
-    res = res.astype(np.int64)
-    return _emit(res, w.shape[:-1] + (n,), out, False, 'multinomial')
+            res = _multinomial_rep(g, rows, n)
+        res = res.astype(np.int64)
+        return _emit(res, w.shape[:-1] + (n,), out, False, 'multinomial')
+    except AttributeError:
+        check_tensor_args('multinomial', 'input')
+        raise
 
 
 def _multinomial_rep(g, rows, n):
@@ -590,18 +602,22 @@ def _gamma_one(g, alpha):
 def poisson(input, generator=None):
     """Poisson counts with rates ``input`` (PyTorch's sampler: transformed rejection for rates of 10 or more,
     multiplication of uniforms below)."""
-    need_float(input, 'poisson_cpu')   # PyTorch's sampler has floating loops only (Poisson(tensor([4])).sample())
-    lam = input._data
-    if lam.size and not (lam >= 0).all():
-        raise RuntimeError('invalid Poisson rate, expected rate to be non-negative')
-    g = _gen(generator)
-    # PyTorch draws into a new contiguous tensor, walked in its (row-major) order whatever the rates' strides
-    vals = np.array([_poisson_one(g, float(x)) for x in lam.ravel().tolist()], np.float64)
-    out = vals.reshape(lam.shape).astype(lam.dtype)
-    from ..autograd.grad_mode import GRAD
-    if GRAD.enabled and input.requires_grad:   # PyTorch records the draw, with a zero gradient
-        return Tensor._make(out, _zero_node('PoissonBackward0')((input,)))
-    return Tensor._make(out)
+    try:
+        need_float(input, 'poisson_cpu')   # PyTorch's sampler has floating loops only (Poisson(tensor([4])).sample())
+        lam = input._data
+        if lam.size and not (lam >= 0).all():
+            raise RuntimeError('invalid Poisson rate, expected rate to be non-negative')
+        g = _gen(generator)
+        # PyTorch draws into a new contiguous tensor, walked in its (row-major) order whatever the rates' strides
+        vals = np.array([_poisson_one(g, float(x)) for x in lam.ravel().tolist()], np.float64)
+        out = vals.reshape(lam.shape).astype(lam.dtype)
+        from ..autograd.grad_mode import GRAD
+        if GRAD.enabled and input.requires_grad:   # PyTorch records the draw, with a zero gradient
+            return Tensor._make(out, _zero_node('PoissonBackward0')((input,)))
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('poisson', 'input')
+        raise
 
 
 def _u01(g):
@@ -653,29 +669,33 @@ def binomial(count, prob, generator=None):
     """Binomial draws: successes in ``count`` trials of probability ``prob`` (float tensors of one dtype,
     broadcast), drawn element by element as PyTorch's CPU kernel draws them (inversion for count * p below
     10, BTRS rejection above, on min(p, 1 - p)); not differentiable."""
-    c, p = count._data, prob._data
-    if c.dtype.kind != 'f':
-        raise ValueError(f'binomial only supports floating-point dtypes for count, got: {_dtype_name(c.dtype).capitalize()}')
-    if p.dtype != c.dtype:
-        raise RuntimeError(f'Found dtype {_dtype_name(p.dtype).capitalize()} but expected '
-                           f'{_dtype_name(c.dtype).capitalize()}')
-    shape = np.broadcast_shapes(c.shape, p.shape)   # the result starts in count's shape, resized as out= is
-    if shape != c.shape and c.size:
-        from .._warn import warn_user
-        warn_user(f'An output with one or more elements was resized since it had shape [{", ".join(map(str, c.shape))}], '
-                  f'which does not match the required output shape [{", ".join(map(str, shape))}]. This behavior is '
-                  'deprecated, and in a future PyTorch release outputs will not be resized unless they have zero '
-                  'elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
-                  't.resize_(0).')
-    g = _gen(generator)
-    single = c.dtype != np.float64      # PyTorch's scalar_t arithmetic rounds to float there
-    vals = [_binomial_one(g, n, q, single) for n, q in zip(np.broadcast_to(c, shape).ravel().tolist(),
-                                                           np.broadcast_to(p, shape).ravel().tolist())]
-    out = np.array(vals, np.float64).reshape(shape).astype(c.dtype)
-    from ..autograd.grad_mode import GRAD
-    if GRAD.enabled and (count.requires_grad or prob.requires_grad):
-        return Tensor._make(out, _BinomialNode((count, prob)))
-    return Tensor._make(out)
+    try:
+        c, p = count._data, prob._data
+        if c.dtype.kind != 'f':
+            raise ValueError(f'binomial only supports floating-point dtypes for count, got: {_dtype_name(c.dtype).capitalize()}')
+        if p.dtype != c.dtype:
+            raise RuntimeError(f'Found dtype {_dtype_name(p.dtype).capitalize()} but expected '
+                               f'{_dtype_name(c.dtype).capitalize()}')
+        shape = np.broadcast_shapes(c.shape, p.shape)   # the result starts in count's shape, resized as out= is
+        if shape != c.shape and c.size:
+            from .._warn import warn_user
+            warn_user(f'An output with one or more elements was resized since it had shape [{", ".join(map(str, c.shape))}], '
+                      f'which does not match the required output shape [{", ".join(map(str, shape))}]. This behavior is '
+                      'deprecated, and in a future PyTorch release outputs will not be resized unless they have zero '
+                      'elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with '
+                      't.resize_(0).')
+        g = _gen(generator)
+        single = c.dtype != np.float64      # PyTorch's scalar_t arithmetic rounds to float there
+        vals = [_binomial_one(g, n, q, single) for n, q in zip(np.broadcast_to(c, shape).ravel().tolist(),
+                                                               np.broadcast_to(p, shape).ravel().tolist())]
+        out = np.array(vals, np.float64).reshape(shape).astype(c.dtype)
+        from ..autograd.grad_mode import GRAD
+        if GRAD.enabled and (count.requires_grad or prob.requires_grad):
+            return Tensor._make(out, _BinomialNode((count, prob)))
+        return Tensor._make(out)
+    except AttributeError:
+        check_tensor_args('binomial', 'count', 'prob')
+        raise
 
 
 def _binomial_one(g, count, prob, single):

@@ -85,18 +85,22 @@ def reshape(input, *sizes, shape=None):
     """Same data with another shape, recorded as PyTorch's reshape records it: a view of a contiguous input
     (ViewBackward0), a view with other strides of a non-contiguous one (ReshapeAliasBackward0), else a
     contiguous clone viewed (UnsafeViewBackward0 over CloneBackward0)."""
-    if shape is not None:
-        sizes = _one_form('reshape', 'shape', sizes, shape)
-    a = input._data
-    shape = _infer_shape(shape_arg(sizes, 'reshape', 'shape'), a.size)
-    arr = a.view()
     try:
-        arr.shape = shape
+        if shape is not None:
+            sizes = _one_form('reshape', 'shape', sizes, shape)
+        a = input._data
+        shape = _infer_shape(shape_arg(sizes, 'reshape', 'shape'), a.size)
+        arr = a.view()
+        try:
+            arr.shape = shape
+        except AttributeError:
+            if GRAD.enabled and input._requires_grad:
+                input = _result(input, np.ascontiguousarray(a), CloneBackward0, view=False)
+            return _result(input, input._data.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
+        return _result(input, arr, ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0, shape=a.shape)
     except AttributeError:
-        if GRAD.enabled and input._requires_grad:
-            input = _result(input, np.ascontiguousarray(a), CloneBackward0, view=False)
-        return _result(input, input._data.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
-    return _result(input, arr, ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0, shape=a.shape)
+        check_tensor_args('reshape', 'input')
+        raise
 
 
 def _one_form(op, name, positional, keyword):
@@ -156,26 +160,34 @@ def reshape_as(input, other):
 
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
-    nd = input._data.ndim
-    if nd == 0:
-        return reshape(input, (1,))
-    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
-    if s > e:
-        raise RuntimeError('flatten() has invalid args: start_dim cannot come after end_dim')
-    if s == e:
-        return input
-    sh = input._data.shape
-    n = 1
-    for d in sh[s:e + 1]:
-        n *= d
-    return reshape(input, sh[:s] + (n,) + sh[e + 1:])
+    try:
+        nd = input._data.ndim
+        if nd == 0:
+            return reshape(input, (1,))
+        s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+        if s > e:
+            raise RuntimeError('flatten() has invalid args: start_dim cannot come after end_dim')
+        if s == e:
+            return input
+        sh = input._data.shape
+        n = 1
+        for d in sh[s:e + 1]:
+            n *= d
+        return reshape(input, sh[:s] + (n,) + sh[e + 1:])
+    except AttributeError:
+        check_tensor_args('flatten', 'input')
+        raise
 
 
 def unflatten(input, dim, sizes):
-    sh = input._data.shape
-    d = wrap_dim(dim, len(sh))
-    sizes = _infer_shape(sizes, sh[d])
-    return view(input, sh[:d] + tuple(sizes) + sh[d + 1:])
+    try:
+        sh = input._data.shape
+        d = wrap_dim(dim, len(sh))
+        sizes = _infer_shape(sizes, sh[d])
+        return view(input, sh[:d] + tuple(sizes) + sh[d + 1:])
+    except AttributeError:
+        check_tensor_args('unflatten', 'input')
+        raise
 
 
 SqueezeBackward0 = _node('SqueezeBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
@@ -198,21 +210,29 @@ UnsqueezeBackward0 = _node('UnsqueezeBackward0', _unsqueeze_back, ('shape',))
 
 def squeeze(input, dim=None, *, axis=None):
     """Remove size-1 dims (all, or those in ``dim``)."""
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-    a = input._data
-    if dim is None:
-        return _result(input, a.reshape(tuple(s for s in a.shape if s != 1)), SqueezeBackward0, shape=a.shape)
-    dims = wrap_dims(dim, a.ndim)
-    new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
-    cls = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
-    return _result(input, a.reshape(new), cls, shape=a.shape)
+    try:
+        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+        a = input._data
+        if dim is None:
+            return _result(input, a.reshape(tuple(s for s in a.shape if s != 1)), SqueezeBackward0, shape=a.shape)
+        dims = wrap_dims(dim, a.ndim)
+        new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
+        cls = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
+        return _result(input, a.reshape(new), cls, shape=a.shape)
+    except AttributeError:
+        check_tensor_args('squeeze', 'input')
+        raise
 
 
 def unsqueeze(input, dim):
     """Insert a size-1 dim at ``dim``."""
-    a = input._data
-    d = wrap_dim(dim, a.ndim + 1)
-    return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
+    try:
+        a = input._data
+        d = wrap_dim(dim, a.ndim + 1)
+        return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
+    except AttributeError:
+        check_tensor_args('unsqueeze', 'input')
+        raise
 
 
 # -- permuting views -------------------------------------------------------------------------------------
@@ -225,9 +245,13 @@ PermuteBackward0 = _node('PermuteBackward0', lambda self, g: dual.permute(g, tup
 
 def transpose(input, dim0, dim1):
     """Swap two dims (a view)."""
-    a = input._data
-    d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
-    return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1)
+    try:
+        a = input._data
+        d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
+        return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1)
+    except AttributeError:
+        check_tensor_args('transpose', 'input')
+        raise
 
 
 swapaxes = swapdims = transpose
@@ -235,37 +259,49 @@ swapaxes = swapdims = transpose
 
 def t(input):
     """Transpose of a tensor of at most 2 dims."""
-    a = input._data
-    if a.ndim > 2:
-        raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but self is {a.ndim}D')
-    return _result(input, a.T, TBackward0)
+    try:
+        a = input._data
+        if a.ndim > 2:
+            raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but self is {a.ndim}D')
+        return _result(input, a.T, TBackward0)
+    except AttributeError:
+        check_tensor_args('t', 'input')
+        raise
 
 
 def permute(input, *args, dims=None):
     """Reorder dims (a view): ``x.permute(1, 0)``, ``x.permute((1, 0))`` or ``dims=(1, 0)``."""
-    dims = args if dims is None else _one_form('permute', 'dims', args, dims)
-    a = input._data
-    if not dims:
-        raise TypeError('permute() missing 1 required positional arguments: "dims"')
-    raw = shape_arg(dims) if not isinstance(dims[0], (tuple, list)) else tuple(dims[0])
-    if len(raw) != a.ndim:   # (before the dims are wrapped: PyTorch counts them first)
-        raise RuntimeError(f'permute(sparse_coo): number of dimensions in the tensor input does not match the '
-                           f'length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not '
-                           f'equal to len(dims) = {len(raw)}')
-    perm = tuple(wrap_dim(d, a.ndim) for d in raw)
-    if len(set(perm)) != len(perm):
-        raise RuntimeError('permute(): duplicate dims are not allowed.')
-    return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
+    try:
+        dims = args if dims is None else _one_form('permute', 'dims', args, dims)
+        a = input._data
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
+        raw = shape_arg(dims) if not isinstance(dims[0], (tuple, list)) else tuple(dims[0])
+        if len(raw) != a.ndim:   # (before the dims are wrapped: PyTorch counts them first)
+            raise RuntimeError(f'permute(sparse_coo): number of dimensions in the tensor input does not match the '
+                               f'length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not '
+                               f'equal to len(dims) = {len(raw)}')
+        perm = tuple(wrap_dim(d, a.ndim) for d in raw)
+        if len(set(perm)) != len(perm):
+            raise RuntimeError('permute(): duplicate dims are not allowed.')
+        return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
+    except AttributeError:
+        check_tensor_args('permute', 'input')
+        raise
 
 
 def movedim(input, source, destination):
-    a = input._data
-    src = wrap_dims(source, a.ndim)
-    dst = wrap_dims(destination, a.ndim)
-    perm = [d for d in range(a.ndim) if d not in src]
-    for d, s in sorted(zip(dst, src)):
-        perm.insert(d, s)
-    return permute(input, perm)
+    try:
+        a = input._data
+        src = wrap_dims(source, a.ndim)
+        dst = wrap_dims(destination, a.ndim)
+        perm = [d for d in range(a.ndim) if d not in src]
+        for d, s in sorted(zip(dst, src)):
+            perm.insert(d, s)
+        return permute(input, perm)
+    except AttributeError:
+        check_tensor_args('movedim', 'input')
+        raise
 
 
 moveaxis = movedim
@@ -291,14 +327,18 @@ def mH_(input):
 
 def adjoint(input):
     """``torch.adjoint``: the conjugate (real tensors: plain) transpose of a matrix or a batch of matrices."""
-    nd = input._data.ndim
-    if nd == 0:
-        warn_user('adjoint() is deprecated on 0-D tensors. Consider using x.conj().', once=True)
-        return _conj_if_complex(input)
-    if nd < 2:
-        raise RuntimeError(f'tensor.adjoint() is only supported on matrices or batches of matrices. Got {nd}-D '
-                           'tensor.')
-    return _conj_if_complex(transpose(input, -2, -1))
+    try:
+        nd = input._data.ndim
+        if nd == 0:
+            warn_user('adjoint() is deprecated on 0-D tensors. Consider using x.conj().', once=True)
+            return _conj_if_complex(input)
+        if nd < 2:
+            raise RuntimeError(f'tensor.adjoint() is only supported on matrices or batches of matrices. Got {nd}-D '
+                               'tensor.')
+        return _conj_if_complex(transpose(input, -2, -1))
+    except AttributeError:
+        check_tensor_args('adjoint', 'input')
+        raise
 
 
 def H_(input):
@@ -380,7 +420,11 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, size):
-    return expand(input, size)
+    try:
+        return expand(input, size)
+    except AttributeError:
+        check_tensor_args('broadcast_to', 'input')
+        raise
 
 
 def broadcast_tensors(*tensors):
@@ -443,15 +487,19 @@ def repeat(input, *sizes, repeats=None):
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None, axis=None):
     """Each element (or slice along ``dim``) repeated ``repeats`` times; ``repeats`` alone (a tensor) repeats its
     indices; ``output_size``, when given, must be the result's length along ``dim``."""
-    if repeats is None:
-        if not isinstance(input, Tensor) or input._data.ndim > 1:
-            raise RuntimeError('repeat_interleave only accept 1D vector as repeat')
-        return Tensor._make(np.repeat(np.arange(input._data.size), input._data))
-    out = _repeat_interleave(input, repeats, dim if axis is None else axis)  # axis: NumPy's spelling
-    size = out.shape[0 if dim is None else wrap_dim(dim, out.ndim)]
-    if output_size is not None and size != output_size:
-        raise RuntimeError(f'repeat_interleave: Invalid output_size, expected {size} but got {output_size}')
-    return out
+    try:
+        if repeats is None:
+            if not isinstance(input, Tensor) or input._data.ndim > 1:
+                raise RuntimeError('repeat_interleave only accept 1D vector as repeat')
+            return Tensor._make(np.repeat(np.arange(input._data.size), input._data))
+        out = _repeat_interleave(input, repeats, dim if axis is None else axis)  # axis: NumPy's spelling
+        size = out.shape[0 if dim is None else wrap_dim(dim, out.ndim)]
+        if output_size is not None and size != output_size:
+            raise RuntimeError(f'repeat_interleave: Invalid output_size, expected {size} but got {output_size}')
+        return out
+    except AttributeError:
+        check_tensor_args('repeat_interleave', 'input', 'repeats')
+        raise
 
 
 def _repeat_interleave(input, repeats, dim):
@@ -480,15 +528,19 @@ CloneBackward0 = _node('CloneBackward0', lambda self, g: g)
 def clone(input, *, memory_format=None):
     """A copy that stays connected to the graph, laid out as PyTorch lays it out (preserve_format keeps a
     transposed input's layout; channels_last copies in NHWC order)."""
-    a = input._data
-    arr = None if memory_format is None else _layout.in_format('clone', a, memory_format)
-    if arr is None:
-        order = (0,) if a.flags.c_contiguous else _layout.like_order(a, memory_format)
-        if a.ndim < 2 or _layout.is_c_order(order):
-            arr = a.copy()
-        else:
-            arr = _layout.laid_out(a.transpose(order).copy(), a.shape, order)
-    return _result(input, arr, CloneBackward0, view=False)
+    try:
+        a = input._data
+        arr = None if memory_format is None else _layout.in_format('clone', a, memory_format)
+        if arr is None:
+            order = (0,) if a.flags.c_contiguous else _layout.like_order(a, memory_format)
+            if a.ndim < 2 or _layout.is_c_order(order):
+                arr = a.copy()
+            else:
+                arr = _layout.laid_out(a.transpose(order).copy(), a.shape, order)
+        return _result(input, arr, CloneBackward0, view=False)
+    except AttributeError:
+        check_tensor_args('clone', 'input')
+        raise
 
 
 def contiguous(input, memory_format=None):
@@ -640,9 +692,13 @@ FlipBackward0 = _node('FlipBackward0', lambda self, g: _flip_arr(g, self.dims), 
 
 def flip(input, dims):
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
-    a = input._data
-    d = wrap_dims(dims, a.ndim)
-    return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
+    try:
+        a = input._data
+        d = wrap_dims(dims, a.ndim)
+        return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
+    except AttributeError:
+        check_tensor_args('flip', 'input')
+        raise
 
 
 def flip_method(input, *args, dims=None):
@@ -657,16 +713,24 @@ def flip_method(input, *args, dims=None):
 
 def fliplr(input):
     """Reverse the columns (dim 1)."""
-    if input._data.ndim < 2:
-        raise RuntimeError('Input must be >= 2-d.')
-    return flip(input, (1,))
+    try:
+        if input._data.ndim < 2:
+            raise RuntimeError('Input must be >= 2-d.')
+        return flip(input, (1,))
+    except AttributeError:
+        check_tensor_args('fliplr', 'input')
+        raise
 
 
 def flipud(input):
     """Reverse the rows (dim 0)."""
-    if input._data.ndim < 1:
-        raise RuntimeError('Input must be >= 1-d.')
-    return flip(input, (0,))
+    try:
+        if input._data.ndim < 1:
+            raise RuntimeError('Input must be >= 1-d.')
+        return flip(input, (0,))
+    except AttributeError:
+        check_tensor_args('flipud', 'input')
+        raise
 
 
 def _roll_bw(self, g):
@@ -679,22 +743,26 @@ RollBackward0 = _node('RollBackward0', _roll_bw, ('shifts', 'dims'))
 
 def roll(input, shifts, dims=None):
     """Rotate the elements along ``dims`` by ``shifts`` (over the flattened tensor when dims is None)."""
-    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
-    a = input._data
-    if dims is None:
-        if len(shifts) != 1:
-            raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
-        axes = None
-    else:
-        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
-        if len(shifts) != len(dims):
-            raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}')
-        axes = tuple(wrap_dim(d, a.ndim) for d in dims)
-    shifts = tuple(int(s) for s in shifts)
-    r = np.roll(a, shifts if axes is not None else shifts[0], axes)
-    if not r.flags.c_contiguous and not _layout.suggests_channels_last(a):   # (PyTorch's result: contiguous,
-        r = np.ascontiguousarray(r)                                          # or channels-last as its input)
-    return _result(input, r, RollBackward0, view=False, shifts=shifts if axes is not None else shifts[0], dims=axes)
+    try:
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        a = input._data
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:0')
+            axes = None
+        else:
+            dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+            if len(shifts) != len(dims):
+                raise RuntimeError(f'shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}')
+            axes = tuple(wrap_dim(d, a.ndim) for d in dims)
+        shifts = tuple(int(s) for s in shifts)
+        r = np.roll(a, shifts if axes is not None else shifts[0], axes)
+        if not r.flags.c_contiguous and not _layout.suggests_channels_last(a):   # (PyTorch's result: contiguous,
+            r = np.ascontiguousarray(r)                                          # or channels-last as its input)
+        return _result(input, r, RollBackward0, view=False, shifts=shifts if axes is not None else shifts[0], dims=axes)
+    except AttributeError:
+        check_tensor_args('roll', 'input')
+        raise
 
 
 # -- joins and splits ----------------------------------------------------------------------------------------
@@ -920,19 +988,31 @@ UnsafeSplitWithSizesBackward0 = _node('UnsafeSplitWithSizesBackward0', lambda se
 def unsafe_split(tensor, split_size_or_sections, dim=0):
     """split whose pieces share the input's memory but are not views (PyTorch gives each a fresh version
     counter): an in-place change to a piece is not seen by autograd through the others."""
-    if not isinstance(split_size_or_sections, (int, np.integer)):
-        raise TypeError(f"unsafe_split(): argument 'split_size' (position 2) must be int, not "
-                        f'{type(split_size_or_sections).__name__}')
-    return _unsafe_pieces(tensor, split(tensor, split_size_or_sections, dim), UnsafeSplitBackward0)
+    try:
+        if not isinstance(split_size_or_sections, (int, np.integer)):
+            raise TypeError(f"unsafe_split(): argument 'split_size' (position 2) must be int, not "
+                            f'{type(split_size_or_sections).__name__}')
+        return _unsafe_pieces(tensor, split(tensor, split_size_or_sections, dim), UnsafeSplitBackward0)
+    except AttributeError:
+        check_tensor_args('unsafe_split', 'tensor:input')
+        raise
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
-    return _unsafe_pieces(input, split(input, list(split_sizes), dim), UnsafeSplitWithSizesBackward0)
+    try:
+        return _unsafe_pieces(input, split(input, list(split_sizes), dim), UnsafeSplitWithSizesBackward0)
+    except AttributeError:
+        check_tensor_args('unsafe_split_with_sizes', 'input')
+        raise
 
 
 def unsafe_chunk(input, chunks, dim=0):
-    pieces = chunk(input, chunks, dim)
-    return _unsafe_pieces(input, pieces, UnsafeSplitBackward0)
+    try:
+        pieces = chunk(input, chunks, dim)
+        return _unsafe_pieces(input, pieces, UnsafeSplitBackward0)
+    except AttributeError:
+        check_tensor_args('unsafe_chunk', 'input')
+        raise
 
 
 def _unsafe_pieces(input, pieces, cls):
@@ -1001,46 +1081,62 @@ def unbind(input, dim=0, *, axis=None):
 
 def narrow(input, dim, start, length):
     """The slice [start, start+length) along dim (a view)."""
-    if not input._data.ndim:
-        raise RuntimeError('narrow() cannot be applied to a 0-dim tensor.')
-    d = wrap_dim(dim, input._data.ndim)
-    start, length, n = int(start), int(length), input._data.shape[d]
-    if not -n <= start <= n:
-        raise IndexError(f'start out of range (expected to be in range of [{-n}, {n}], but got {start})')
-    if start < 0:
-        start += n
-    if length < 0:
-        raise RuntimeError('narrow(): length must be non-negative.')
-    if start + length > n:
-        raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
-    return _slice(input, d, start, start + length)
+    try:
+        if not input._data.ndim:
+            raise RuntimeError('narrow() cannot be applied to a 0-dim tensor.')
+        d = wrap_dim(dim, input._data.ndim)
+        start, length, n = int(start), int(length), input._data.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f'start out of range (expected to be in range of [{-n}, {n}], but got {start})')
+        if start < 0:
+            start += n
+        if length < 0:
+            raise RuntimeError('narrow(): length must be non-negative.')
+        if start + length > n:
+            raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
+        return _slice(input, d, start, start + length)
+    except AttributeError:
+        check_tensor_args('narrow', 'input', 'start')
+        raise
 
 
 def select(input, dim, index):
     """The slice at ``index`` along ``dim``, that dimension removed (a view)."""
-    a = input._data
-    if not a.ndim:
-        raise IndexError('select() cannot be applied to a 0-dim tensor.')
-    d = wrap_dim(dim, a.ndim)
-    n, i = a.shape[d], int(index)
-    if not -n <= i < n:
-        raise IndexError(f'select(): index {i} out of range for tensor of size {fmt_shape(a.shape)} at '
-                         f'dimension {d}')
-    return input[(slice(None),) * d + (i,)]
+    try:
+        a = input._data
+        if not a.ndim:
+            raise IndexError('select() cannot be applied to a 0-dim tensor.')
+        d = wrap_dim(dim, a.ndim)
+        n, i = a.shape[d], int(index)
+        if not -n <= i < n:
+            raise IndexError(f'select(): index {i} out of range for tensor of size {fmt_shape(a.shape)} at '
+                             f'dimension {d}')
+        return input[(slice(None),) * d + (i,)]
+    except AttributeError:
+        check_tensor_args('select', 'input')
+        raise
 
 
 def ravel(input):
     """The elements as a 1-D tensor in row-major order: a view when ``input`` is contiguous, else a copy."""
-    return view(contiguous(input), -1)
+    try:
+        return view(contiguous(input), -1)
+    except AttributeError:
+        check_tensor_args('ravel', 'input')
+        raise
 
 
 def tile(input, dims):
     """``input`` repeated ``dims`` times along each dim, ones put in front of ``dims`` when it is shorter than
     the input's dims (PyTorch's tile is this repeat: RepeatBackward0)."""
-    if not isinstance(dims, (tuple, list, Size)):
-        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
-    dims = tuple(dims)
-    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
+    try:
+        if not isinstance(dims, (tuple, list, Size)):
+            raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+        dims = tuple(dims)
+        return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
+    except AttributeError:
+        check_tensor_args('tile', 'input')
+        raise
 
 
 def _tile_method(input, *args, dims=None):
@@ -1244,29 +1340,33 @@ class AsStridedBackward0(_AsStridedRegenerated):
 def as_strided(input, size, stride, storage_offset=None):
     """A view of ``input``'s storage with the given sizes, strides and offset (in elements; the offset defaults
     to input's own), checked against the storage's size as PyTorch checks it."""
-    a = input._data
-    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    if len(size) != len(stride):
-        raise RuntimeError('mismatch in length of strides and shape')
-    if any(s < 0 for s in stride):
-        raise RuntimeError(f'as_strided: Negative strides are not supported at the moment, got strides: '
-                           f'{list(stride)}')
-    root, item = _memory_root(a), a.itemsize
-    own = (_address(a) - _address(root)) // item
-    offset = own if storage_offset is None else int(storage_offset)
-    need = 0 if 0 in size else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
-    if need * item > root.nbytes:
-        raise RuntimeError(f'setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and '
-                           f'itemsize {item} requiring a storage size of {need * item} are out of bounds for storage '
-                           f'of size {root.nbytes}')
-    flat = np.lib.stride_tricks.as_strided(root, (root.nbytes // item,), (item,)).view(a.dtype) \
-        if root.dtype == a.dtype else np.frombuffer(root, a.dtype)
-    arr = np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * item for s in stride))
-    node = None
-    if GRAD.enabled and input._requires_grad:
-        node = AsStridedBackward0((input,))
-        node.view, node.base = arr, a
-    return _view_of(input, arr, node)
+    try:
+        a = input._data
+        size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride):
+            raise RuntimeError('mismatch in length of strides and shape')
+        if any(s < 0 for s in stride):
+            raise RuntimeError(f'as_strided: Negative strides are not supported at the moment, got strides: '
+                               f'{list(stride)}')
+        root, item = _memory_root(a), a.itemsize
+        own = (_address(a) - _address(root)) // item
+        offset = own if storage_offset is None else int(storage_offset)
+        need = 0 if 0 in size else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+        if need * item > root.nbytes:
+            raise RuntimeError(f'setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and '
+                               f'itemsize {item} requiring a storage size of {need * item} are out of bounds for storage '
+                               f'of size {root.nbytes}')
+        flat = np.lib.stride_tricks.as_strided(root, (root.nbytes // item,), (item,)).view(a.dtype) \
+            if root.dtype == a.dtype else np.frombuffer(root, a.dtype)
+        arr = np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * item for s in stride))
+        node = None
+        if GRAD.enabled and input._requires_grad:
+            node = AsStridedBackward0((input,))
+            node.view, node.base = arr, a
+        return _view_of(input, arr, node)
+    except AttributeError:
+        check_tensor_args('as_strided', 'input')
+        raise
 
 
 # -- ops real programs call (ops2): vsplit/hsplit/dsplit -----------------------------------------------------

@@ -131,7 +131,12 @@ def relu(input, inplace=False):
 
 
 def relu_(input):
-    return input.relu_()
+    try:
+        return input.relu_()
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('relu_', 'input')
+        raise
 
 
 # -- leaky relu, elu family ------------------------------------------------------------------------------
@@ -366,16 +371,21 @@ GeluBackward0 = fused('GeluBackward0', _gelu_backward, _gelu_ref)
 
 def gelu(input, approximate='none'):
     """x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
-    if approximate not in ('none', 'tanh'):
-        raise RuntimeError('approximate argument must be either none or tanh.')
-    a = input._data
-    if a.dtype.kind != 'f':
-        raise not_implemented('GeluKernelImpl', a.dtype)
-    # float16 and bfloat16 in float32, rounded once: PyTorch's opmath (float16: its values in 99.99% of 70k,
-    # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
-    w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
-    out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
-    return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
+    try:
+        if approximate not in ('none', 'tanh'):
+            raise RuntimeError('approximate argument must be either none or tanh.')
+        a = input._data
+        if a.dtype.kind != 'f':
+            raise not_implemented('GeluKernelImpl', a.dtype)
+        # float16 and bfloat16 in float32, rounded once: PyTorch's opmath (float16: its values in 99.99% of 70k,
+        # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
+        w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
+        out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
+        return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('gelu', 'input')
+        raise
 
 
 def _gelu_arrays(a, approximate, onednn=False):
@@ -697,19 +707,24 @@ PreluKernelBackward0 = fused('PreluKernelBackward0', _prelu_bwd, _prelu_ref)
 @_autocast.lower_precision
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x), one weight per channel (or one shared)."""
-    x, w = input._data, weight._data
-    if x.dtype.kind != 'f':
-        raise not_implemented('prelu_cpu', x.dtype)
-    if input.dtype != weight.dtype:
-        raise RuntimeError(f'prelu: Type promoting not supported. Got {scalar_name(input.dtype)} and '
-                           f'{scalar_name(weight.dtype)}')
-    if w.size != 1:
-        ch = x.shape[0] if x.ndim == 1 else x.shape[1] if x.ndim >= 2 else 1
-        if w.size != ch:
-            raise RuntimeError(f'Mismatch of parameter numbers and input channel size. Found parameter numbers = '
-                               f'{w.size} and channel size = {ch}.')
-    out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
-    return record(PreluKernelBackward0, (input, weight), out)
+    try:
+        x, w = input._data, weight._data
+        if x.dtype.kind != 'f':
+            raise not_implemented('prelu_cpu', x.dtype)
+        if input.dtype != weight.dtype:
+            raise RuntimeError(f'prelu: Type promoting not supported. Got {scalar_name(input.dtype)} and '
+                               f'{scalar_name(weight.dtype)}')
+        if w.size != 1:
+            ch = x.shape[0] if x.ndim == 1 else x.shape[1] if x.ndim >= 2 else 1
+            if w.size != ch:
+                raise RuntimeError(f'Mismatch of parameter numbers and input channel size. Found parameter numbers = '
+                                   f'{w.size} and channel size = {ch}.')
+        out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
+        return record(PreluKernelBackward0, (input, weight), out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('prelu', 'input', 'weight')
+        raise
 
 
 def _rrelu_bwd(self, g):
@@ -723,23 +738,28 @@ RreluWithNoiseBackward1 = forward_refusal.refusing(   # PyTorch's in-place rrelu
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
-    if lower > upper:
-        raise RuntimeError(f'Lower bound should be less than or equal to the upper bound (rrelu got lower={lower}, '
-                           f'upper={upper})')
-    x = input._data
-    if x.dtype.kind != 'f':
-        raise not_implemented('leaky_relu_cpu' if not training else 'rrelu_with_noise_out_cpu', x.dtype)
-    if training:
-        slope = _rrelu_noise(x, lower, upper)
-    else:
-        slope = x.dtype.type((lower + upper) / 2)
-    factor = np.where(x > 0, 1, slope).astype(x.dtype)
-    if inplace:
-        from ...ops.inplace import check_inplace, commit
-        check_inplace(input)
-        out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
-        return commit(input, out)
-    return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
+    try:
+        if lower > upper:
+            raise RuntimeError(f'Lower bound should be less than or equal to the upper bound (rrelu got lower={lower}, '
+                               f'upper={upper})')
+        x = input._data
+        if x.dtype.kind != 'f':
+            raise not_implemented('leaky_relu_cpu' if not training else 'rrelu_with_noise_out_cpu', x.dtype)
+        if training:
+            slope = _rrelu_noise(x, lower, upper)
+        else:
+            slope = x.dtype.type((lower + upper) / 2)
+        factor = np.where(x > 0, 1, slope).astype(x.dtype)
+        if inplace:
+            from ...ops.inplace import check_inplace, commit
+            check_inplace(input)
+            out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
+            return commit(input, out)
+        return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('rrelu', 'input')
+        raise
 
 
 def _rrelu_noise(x, lower, upper):
@@ -757,7 +777,12 @@ def _rrelu_noise(x, lower, upper):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
-    return rrelu(input, lower, upper, training, True)
+    try:
+        return rrelu(input, lower, upper, training, True)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('rrelu_', 'input')
+        raise
 
 
 def _glu_bwd(self, g):
@@ -793,16 +818,21 @@ def glu(input, dim=-1):
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     """Sample from the Gumbel-softmax distribution (one-hot in the forward pass when ``hard``, with the
     soft sample's gradient: the straight-through estimator)."""
-    from ...ops.random import _exponential
-    from ...random import default_generator
-    dt = logits._data.dtype
-    cast = _bf16.from_f32 if _bf16.is_bf16(dt) else (lambda a: a.astype(dt))   # each step rounded, as PyTorch's
-    e = cast(_exponential(default_generator, logits._data.size, 1.0)).reshape(logits._data.shape)
-    g = -cast(np.log(np.asarray(e, np.float64)))
-    y_soft = reduction.softmax((logits + Tensor._make(g)) / tau, dim)
-    if not hard:
-        return y_soft
-    index = np.argmax(y_soft._data, axis=dim)
-    y_hard = np.zeros_like(y_soft._data)
-    np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
-    return Tensor._make(y_hard) - y_soft.detach() + y_soft
+    try:
+        from ...ops.random import _exponential
+        from ...random import default_generator
+        dt = logits._data.dtype
+        cast = _bf16.from_f32 if _bf16.is_bf16(dt) else (lambda a: a.astype(dt))   # each step rounded, as PyTorch's
+        e = cast(_exponential(default_generator, logits._data.size, 1.0)).reshape(logits._data.shape)
+        g = -cast(np.log(np.asarray(e, np.float64)))
+        y_soft = reduction.softmax((logits + Tensor._make(g)) / tau, dim)
+        if not hard:
+            return y_soft
+        index = np.argmax(y_soft._data, axis=dim)
+        y_hard = np.zeros_like(y_soft._data)
+        np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
+        return Tensor._make(y_hard) - y_soft.detach() + y_soft
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('gumbel_softmax', 'logits')
+        raise

@@ -318,53 +318,58 @@ def _check_batch(*shapes):
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
-    if attn_mask is not None and not isinstance(attn_mask, Tensor):
-        if not hasattr(attn_mask, '_dispatch'):     # torch.nn.attention.bias.CausalBias has one
-            raise TypeError(f"scaled_dot_product_attention(): argument 'attn_mask' (position 4) must be Tensor, "
-                            f"not {type(attn_mask).__name__}")
-        return attn_mask._dispatch(query, key, value, dropout_p, is_causal, scale, enable_gqa)
-    attention.check_backend()
-    if enable_gqa and key.shape[-3] != query.shape[-3]:
-        rep = query.shape[-3] // key.shape[-3]
-        key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
-    if query.dtype in (_dtype.bfloat16, _dtype.float16):   # PyTorch's math path computes these in float32
-        out = scaled_dot_product_attention(query.float(), key.float(), value.float(), attn_mask, dropout_p,
-                                           is_causal, scale)
-        return out.to(query.dtype)
-    q, k, v = query._data, key._data, value._data
-    if is_causal and attn_mask is not None:
-        raise RuntimeError('_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True')
-    if q.shape[-1] != k.shape[-1]:
-        raise RuntimeError(f'Expected query and key to have the same embedding dim, got {q.shape[-1]} and '
-                           f'{k.shape[-1]}')
-    _check_batch(q.shape, k.shape, v.shape)
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
-    fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
-    need = (query._requires_grad, key._requires_grad, value._requires_grad,
-            fmask is not None and fmask._requires_grad)
-    buf = _flash_out(q, v) if _node_name(q, k, v, dropout_p > 0, need[3]) == _FLASH else None
-    split = dropout_p == 0 and _split(q, k, v, bias)
-    h = _half(q, k, v, is_causal)
-    drop = None
-    if split:
-        p, out = _attend_split(q, k, v, bias, scale, buf, h)
-    else:   # the causal bias alone is (L, S), as the scores' last two dims: added in place
-        p = _probs(q, k, bias, attn_mask is None, scale, h=h)
-        drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
-        out = _mm_tri(p if drop is None else p * drop, v, h, True,
-                      buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
-    if GRAD.enabled and any(need):
-        name = _node_name(q, k, v, drop is not None, need[3])
-        if forward_refusal.SOURCES and name == _FLASH:   # the CPU flash kernel has no forward-mode formula
-            forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
-        node = _NODES[name]((query, key, value, fmask))
-        node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
-        node.split, node.causal = split and not need[3], h
-        node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
-        node.save(query, key, value, fmask if need[3] else None)
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        if attn_mask is not None and not isinstance(attn_mask, Tensor):
+            if not hasattr(attn_mask, '_dispatch'):     # torch.nn.attention.bias.CausalBias has one
+                raise TypeError(f"scaled_dot_product_attention(): argument 'attn_mask' (position 4) must be Tensor, "
+                                f"not {type(attn_mask).__name__}")
+            return attn_mask._dispatch(query, key, value, dropout_p, is_causal, scale, enable_gqa)
+        attention.check_backend()
+        if enable_gqa and key.shape[-3] != query.shape[-3]:
+            rep = query.shape[-3] // key.shape[-3]
+            key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
+        if query.dtype in (_dtype.bfloat16, _dtype.float16):   # PyTorch's math path computes these in float32
+            out = scaled_dot_product_attention(query.float(), key.float(), value.float(), attn_mask, dropout_p,
+                                               is_causal, scale)
+            return out.to(query.dtype)
+        q, k, v = query._data, key._data, value._data
+        if is_causal and attn_mask is not None:
+            raise RuntimeError('_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True')
+        if q.shape[-1] != k.shape[-1]:
+            raise RuntimeError(f'Expected query and key to have the same embedding dim, got {q.shape[-1]} and '
+                               f'{k.shape[-1]}')
+        _check_batch(q.shape, k.shape, v.shape)
+        scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+        bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), q.dtype)
+        fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
+        need = (query._requires_grad, key._requires_grad, value._requires_grad,
+                fmask is not None and fmask._requires_grad)
+        buf = _flash_out(q, v) if _node_name(q, k, v, dropout_p > 0, need[3]) == _FLASH else None
+        split = dropout_p == 0 and _split(q, k, v, bias)
+        h = _half(q, k, v, is_causal)
+        drop = None
+        if split:
+            p, out = _attend_split(q, k, v, bias, scale, buf, h)
+        else:   # the causal bias alone is (L, S), as the scores' last two dims: added in place
+            p = _probs(q, k, bias, attn_mask is None, scale, h=h)
+            drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
+            out = _mm_tri(p if drop is None else p * drop, v, h, True,
+                          buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
+        if GRAD.enabled and any(need):
+            name = _node_name(q, k, v, drop is not None, need[3])
+            if forward_refusal.SOURCES and name == _FLASH:   # the CPU flash kernel has no forward-mode formula
+                forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
+            node = _NODES[name]((query, key, value, fmask))
+            node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
+            node.split, node.causal = split and not need[3], h
+            node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
+            node.save(query, key, value, fmask if need[3] else None)
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('scaled_dot_product_attention', 'query', 'key', 'value', 'attn_mask?')
+        raise
 
 
 # -- multi-head attention -------------------------------------------------------------------------------------------

@@ -1194,7 +1194,12 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
 @_autocast.lower_precision
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation) of (N, C, L) input with (O, C/groups, K) weight."""
-    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
+    try:
+        return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('conv1d', 'input', 'weight', 'bias?')
+        raise
 
 
 @_autocast.lower_precision
@@ -1242,7 +1247,12 @@ def _op_msg(op, s, d, nd):
 @_autocast.lower_precision
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution (the gradient of conv1d w.r.t. its input) with (C, O/groups, K) weight."""
-    return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
+    try:
+        return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('conv_transpose1d', 'input', 'weight', 'bias?')
+        raise
 
 
 @_autocast.lower_precision
@@ -1302,57 +1312,67 @@ def _fold_args(kernel_size, dilation, padding, stride):
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding blocks: (N, C, H, W) -> (N, C*KH*KW, L), the im2col matrix of each sample."""
-    args = _fold_args(kernel_size, dilation, padding, stride)
-    x = input._data
-    if x.ndim not in (3, 4):
-        raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
-    if x.dtype.kind in 'iu':   # PyTorch's im2col has float, complex and bool loops
-        raise not_implemented('im2col_out_cpu', x.dtype)
-    batched = x.ndim == 4
-    if not batched:     # unbatched: one Im2ColBackward0 node, as PyTorch
-        x = x[None]
-    k, d, p, st = args
-    if min(p) < 0:
-        raise RuntimeError(f'padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}')
-    blocks = tuple((x.shape[2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // st[i] + 1 for i in range(2))
-    if min(blocks) < 1:
-        raise RuntimeError(f'Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, '
-                           f'padding={p}, calculated shape of the array of sliding blocks as {blocks}, but its '
-                           f'components must be at least one.')
-    y = _unfold_arr(x, *args)
-    if not batched:
-        y = y[0]
-    if GRAD.enabled and input._requires_grad:
-        node = Im2ColBackward0((input,))
-        node.args, node.hw = args, x.shape[2:]
-        return Tensor._make(y, node)
-    return Tensor._make(y)
+    try:
+        args = _fold_args(kernel_size, dilation, padding, stride)
+        x = input._data
+        if x.ndim not in (3, 4):
+            raise RuntimeError(f'Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)')
+        if x.dtype.kind in 'iu':   # PyTorch's im2col has float, complex and bool loops
+            raise not_implemented('im2col_out_cpu', x.dtype)
+        batched = x.ndim == 4
+        if not batched:     # unbatched: one Im2ColBackward0 node, as PyTorch
+            x = x[None]
+        k, d, p, st = args
+        if min(p) < 0:
+            raise RuntimeError(f'padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}')
+        blocks = tuple((x.shape[2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // st[i] + 1 for i in range(2))
+        if min(blocks) < 1:
+            raise RuntimeError(f'Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, '
+                               f'padding={p}, calculated shape of the array of sliding blocks as {blocks}, but its '
+                               f'components must be at least one.')
+        y = _unfold_arr(x, *args)
+        if not batched:
+            y = y[0]
+        if GRAD.enabled and input._requires_grad:
+            node = Im2ColBackward0((input,))
+            node.args, node.hw = args, x.shape[2:]
+            return Tensor._make(y, node)
+        return Tensor._make(y)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('unfold', 'input')
+        raise
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum sliding blocks back into an image: (N, C*KH*KW, L) -> (N, C, H, W) (overlaps add up)."""
-    args = _fold_args(kernel_size, dilation, padding, stride)
-    hw = _tuple(output_size, 2, 'output_size')
-    x = input._data
-    if x.ndim not in (2, 3) or 0 in x.shape[x.ndim - 2:]:
-        raise RuntimeError('Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero '
-                           f'dimensions for input, but got: {_size(x.shape)}')
-    batched = x.ndim != 2
-    if not batched:     # unbatched: one Col2ImBackward0 node, as PyTorch
-        x = x[None]
-    k = args[0]
-    o = _blocks(hw, *args)
-    if x.ndim != 3 or x.shape[1] % (k[0] * k[1]) or x.shape[2] != o[0] * o[1]:
-        raise RuntimeError(f'Given output_size={hw}, kernel_size={k}, dilation={args[1]}, padding={args[2]}, '
-                           f'stride={args[3]}, expected size of input\'s dimension 2 to match the calculated number '
-                           f'of sliding blocks {o[0]} * {o[1]} = {o[0] * o[1]}, but got input.size(2)={x.shape[-1]}.')
-    if x.dtype.kind in 'iu':   # PyTorch's col2im has float, complex and bool loops
-        raise not_implemented('col2im_out_cpu', x.dtype)
-    y = _fold_arr(x, hw, *args)
-    if not batched:
-        y = y[0]
-    if GRAD.enabled and input._requires_grad:
-        node = Col2ImBackward0((input,))
-        node.args = args
-        return Tensor._make(y, node)
-    return Tensor._make(y)
+    try:
+        args = _fold_args(kernel_size, dilation, padding, stride)
+        hw = _tuple(output_size, 2, 'output_size')
+        x = input._data
+        if x.ndim not in (2, 3) or 0 in x.shape[x.ndim - 2:]:
+            raise RuntimeError('Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero '
+                               f'dimensions for input, but got: {_size(x.shape)}')
+        batched = x.ndim != 2
+        if not batched:     # unbatched: one Col2ImBackward0 node, as PyTorch
+            x = x[None]
+        k = args[0]
+        o = _blocks(hw, *args)
+        if x.ndim != 3 or x.shape[1] % (k[0] * k[1]) or x.shape[2] != o[0] * o[1]:
+            raise RuntimeError(f'Given output_size={hw}, kernel_size={k}, dilation={args[1]}, padding={args[2]}, '
+                               f'stride={args[3]}, expected size of input\'s dimension 2 to match the calculated number '
+                               f'of sliding blocks {o[0]} * {o[1]} = {o[0] * o[1]}, but got input.size(2)={x.shape[-1]}.')
+        if x.dtype.kind in 'iu':   # PyTorch's col2im has float, complex and bool loops
+            raise not_implemented('col2im_out_cpu', x.dtype)
+        y = _fold_arr(x, hw, *args)
+        if not batched:
+            y = y[0]
+        if GRAD.enabled and input._requires_grad:
+            node = Col2ImBackward0((input,))
+            node.args = args
+            return Tensor._make(y, node)
+        return Tensor._make(y)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('fold', 'input')
+        raise

@@ -182,39 +182,44 @@ def _checks(lp, tgt, il, tl, blank, batched_2d):
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean', zero_infinity=False):
     """The CTC loss of log_probs (T, N, C), or (T, C) unbatched, against padded (N, S) or concatenated targets;
     'mean' divides each loss by its target length (at least 1) and averages over the batch."""
-    if reduction not in ('none', 'mean', 'sum'):
-        raise ValueError(f'{reduction} is not a valid value for reduction')
-    batched = log_probs.dim() == 3
-    x = log_probs if batched else log_probs.unsqueeze(1)
-    lp = x._data
-    if lp.dtype.kind != 'f':
-        raise not_implemented('ctc_loss_cpu', lp.dtype)
-    T, N, C = lp.shape
-    il = _lengths(input_lengths, 'input_lengths', N)
-    tl = _lengths(target_lengths, 'target_lengths', N)
-    tgt = targets._data
-    batched_2d = tgt.ndim == 2
-    _checks(lp, tgt, il, tl, blank, batched_2d)
-    lab = _extended(tgt.astype(np.int64), tl, N, batched_2d)
-    L = 2 * lab.shape[1] + 1
-    prime = np.full((N, L), blank, np.int64)
-    prime[:, 1::2] = lab
-    pos = np.arange(L)[None, :]
-    valid = pos <= 2 * np.asarray(tl, np.int64)[:, None]
-    prev2 = np.concatenate([np.full((N, 2), -1, np.int64), prime[:, :-2]], axis=1)[:, :L]   # L = 1: all empty
-    skip = (pos > 1) & (prev2 != prime)                                  # alpha may come from s-2
-    next2 = np.concatenate([prime[:, 2:], np.full((N, 2), -1, np.int64)], axis=1)[:, -L:]
-    skip2 = (pos < 2 * np.asarray(tl, np.int64)[:, None] - 1) & (next2 != prime)   # beta may come from s+2
-    A, emit = _alpha(lp, prime, skip, valid, il)
-    nll = _nll(A, tl, il)
-    res = _record(x, nll, (lp, A, emit, prime, skip2, valid, il, tl, nll, zero_infinity))
-    if zero_infinity:
-        res = ops.where(res == float('inf'), ops.zeros((), dtype=res.dtype), res)
-    if reduction == 'mean':
-        res = (res / ops.tensor(tl, dtype=res.dtype).clamp_min(1)).mean()
-    elif reduction == 'sum':
-        res = res.sum()
-    return res if batched or reduction != 'none' else res.squeeze(0)
+    try:
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f'{reduction} is not a valid value for reduction')
+        batched = log_probs.dim() == 3
+        x = log_probs if batched else log_probs.unsqueeze(1)
+        lp = x._data
+        if lp.dtype.kind != 'f':
+            raise not_implemented('ctc_loss_cpu', lp.dtype)
+        T, N, C = lp.shape
+        il = _lengths(input_lengths, 'input_lengths', N)
+        tl = _lengths(target_lengths, 'target_lengths', N)
+        tgt = targets._data
+        batched_2d = tgt.ndim == 2
+        _checks(lp, tgt, il, tl, blank, batched_2d)
+        lab = _extended(tgt.astype(np.int64), tl, N, batched_2d)
+        L = 2 * lab.shape[1] + 1
+        prime = np.full((N, L), blank, np.int64)
+        prime[:, 1::2] = lab
+        pos = np.arange(L)[None, :]
+        valid = pos <= 2 * np.asarray(tl, np.int64)[:, None]
+        prev2 = np.concatenate([np.full((N, 2), -1, np.int64), prime[:, :-2]], axis=1)[:, :L]   # L = 1: all empty
+        skip = (pos > 1) & (prev2 != prime)                                  # alpha may come from s-2
+        next2 = np.concatenate([prime[:, 2:], np.full((N, 2), -1, np.int64)], axis=1)[:, -L:]
+        skip2 = (pos < 2 * np.asarray(tl, np.int64)[:, None] - 1) & (next2 != prime)   # beta may come from s+2
+        A, emit = _alpha(lp, prime, skip, valid, il)
+        nll = _nll(A, tl, il)
+        res = _record(x, nll, (lp, A, emit, prime, skip2, valid, il, tl, nll, zero_infinity))
+        if zero_infinity:
+            res = ops.where(res == float('inf'), ops.zeros((), dtype=res.dtype), res)
+        if reduction == 'mean':
+            res = (res / ops.tensor(tl, dtype=res.dtype).clamp_min(1)).mean()
+        elif reduction == 'sum':
+            res = res.sum()
+        return res if batched or reduction != 'none' else res.squeeze(0)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('ctc_loss', 'log_probs', 'targets', 'input_lengths', 'target_lengths')
+        raise
 
 
 def _record(x, nll, ctx):

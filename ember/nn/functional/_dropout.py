@@ -174,15 +174,25 @@ def _check_alpha_inplace(input, p, training, inplace):
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: keeps zero mean and unit variance."""
-    _check_alpha_inplace(input, p, training, inplace)
-    out = _alpha(input, p, training, input._data.shape)
-    return commit(input, out) if inplace and out is not input else out
+    try:
+        _check_alpha_inplace(input, p, training, inplace)
+        out = _alpha(input, p, training, input._data.shape)
+        return commit(input, out) if inplace and out is not input else out
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('alpha_dropout', 'input')
+        raise
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels."""
-    _check_alpha_inplace(input, p, training, inplace)
-    x = input._data
-    shape = x.shape[:2] + (1,) * (x.ndim - 2)
-    out = _alpha(input, p, training, shape)
-    return commit(input, out) if inplace and out is not input else out
+    try:
+        _check_alpha_inplace(input, p, training, inplace)
+        x = input._data
+        shape = x.shape[:2] + (1,) * (x.ndim - 2)
+        out = _alpha(input, p, training, shape)
+        return commit(input, out) if inplace and out is not input else out
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('feature_alpha_dropout', 'input')
+        raise

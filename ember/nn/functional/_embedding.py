@@ -374,17 +374,22 @@ def _bag_max(b, weight, padding_idx, max_norm, norm_type):
 
 def one_hot(tensor, num_classes=-1):
     """int64 tensor with a trailing class dim holding 1 at each index."""
-    a = tensor._data
-    if a.dtype != np.int64:
-        raise RuntimeError('one_hot is only applicable to index tensor of type LongTensor.')
-    if a.size and a.min() < 0:
-        raise RuntimeError('Class values must be non-negative.')
-    if num_classes == -1:
-        if a.size == 0:
-            raise RuntimeError('Can not infer total number of classes from empty tensor.')
-        num_classes = int(a.max()) + 1
-    elif a.size and a.max() >= num_classes:
-        raise RuntimeError('Class values must be smaller than num_classes.')
-    out = np.zeros(a.shape + (num_classes,), np.int64)
-    np.put_along_axis(out, a[..., None], 1, axis=-1)
-    return Tensor._make(out)
+    try:
+        a = tensor._data
+        if a.dtype != np.int64:
+            raise RuntimeError('one_hot is only applicable to index tensor of type LongTensor.')
+        if a.size and a.min() < 0:
+            raise RuntimeError('Class values must be non-negative.')
+        if num_classes == -1:
+            if a.size == 0:
+                raise RuntimeError('Can not infer total number of classes from empty tensor.')
+            num_classes = int(a.max()) + 1
+        elif a.size and a.max() >= num_classes:
+            raise RuntimeError('Class values must be smaller than num_classes.')
+        out = np.zeros(a.shape + (num_classes,), np.int64)
+        np.put_along_axis(out, a[..., None], 1, axis=-1)
+        return Tensor._make(out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('one_hot', 'tensor:input')
+        raise

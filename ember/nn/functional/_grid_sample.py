@@ -344,35 +344,40 @@ forward_refusal.refusing(GridSampler3DBackward0, 'grid_sampler_3d')   # (wraps 2
 
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
     """``input`` (N, C, H, W) sampled at ``grid`` (N, Ho, Wo, 2) positions in [-1, 1] (x then y)."""
-    if mode not in ('bilinear', 'nearest', 'bicubic'):
-        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
-                         f"got: '{mode}'")
-    if padding_mode not in ('zeros', 'border', 'reflection'):
-        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
-                         f"'reflection', but got: '{padding_mode}'")
-    if align_corners is None:
-        warnings.warn(_DEFAULT, stacklevel=2)
-        align_corners = False
-    a, gr = input._data, grid._data
-    if a.ndim == 5:
-        return _grid_sample_3d(input, grid, mode, padding_mode, align_corners)
-    if a.ndim != 4 or gr.ndim != 4 or gr.shape[-1] != 2 or gr.shape[0] != a.shape[0]:
-        raise RuntimeError(f'grid_sampler(): expected 4D input and grid with same batch size and last dim 2, but '
-                           f'got input with sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
-    if a.dtype != gr.dtype:
-        raise RuntimeError(f'grid_sampler(): expected input and grid to have same dtype, but input has '
-                           f'{input.dtype} and grid has {grid.dtype}')
-    if a.dtype.kind != 'f':
-        raise NotImplementedError(f'"grid_sampler_2d_cpu" not implemented for \'{input.dtype}\'')
-    sampling = _Sampling(gr, a.shape[2], a.shape[3], mode, padding_mode, align_corners)
-    out = sampling.sample(a).astype(a.dtype)
-    need = (input.requires_grad, grid.requires_grad)
-    if GRAD.enabled and any(need):
-        node = GridSampler2DBackward0((input, grid))
-        node.sampling, node.need = sampling, need
-        node.save(input, grid)
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        if mode not in ('bilinear', 'nearest', 'bicubic'):
+            raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                             f"got: '{mode}'")
+        if padding_mode not in ('zeros', 'border', 'reflection'):
+            raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                             f"'reflection', but got: '{padding_mode}'")
+        if align_corners is None:
+            warnings.warn(_DEFAULT, stacklevel=2)
+            align_corners = False
+        a, gr = input._data, grid._data
+        if a.ndim == 5:
+            return _grid_sample_3d(input, grid, mode, padding_mode, align_corners)
+        if a.ndim != 4 or gr.ndim != 4 or gr.shape[-1] != 2 or gr.shape[0] != a.shape[0]:
+            raise RuntimeError(f'grid_sampler(): expected 4D input and grid with same batch size and last dim 2, but '
+                               f'got input with sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
+        if a.dtype != gr.dtype:
+            raise RuntimeError(f'grid_sampler(): expected input and grid to have same dtype, but input has '
+                               f'{input.dtype} and grid has {grid.dtype}')
+        if a.dtype.kind != 'f':
+            raise NotImplementedError(f'"grid_sampler_2d_cpu" not implemented for \'{input.dtype}\'')
+        sampling = _Sampling(gr, a.shape[2], a.shape[3], mode, padding_mode, align_corners)
+        out = sampling.sample(a).astype(a.dtype)
+        need = (input.requires_grad, grid.requires_grad)
+        if GRAD.enabled and any(need):
+            node = GridSampler2DBackward0((input, grid))
+            node.sampling, node.need = sampling, need
+            node.save(input, grid)
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('grid_sample', 'input', 'grid')
+        raise
 
 
 def _grid_sample_3d(input, grid, mode, padding_mode, align_corners):

@@ -6,15 +6,25 @@ __all__ = ['linear', 'bilinear']
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
-    return blas.linear(input, weight, bias)
+    try:
+        return blas.linear(input, weight, bias)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('linear', 'input', 'weight', 'bias?')
+        raise
 
 
 def bilinear(input1, input2, weight, bias=None):
     """x1^T A_o x2 + b_o for each output feature o."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError(f'bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and '
-                           f'{list(input2.shape[:-1])}')
-    if weight.dim() != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
-        raise RuntimeError(f'bilinear(): weight of shape {list(weight.shape)} does not match the inputs '
-                           f'({input1.shape[-1]} and {input2.shape[-1]} features)')
-    return blas.bilinear(input1, input2, weight, bias)
+    try:
+        if input1.shape[:-1] != input2.shape[:-1]:
+            raise RuntimeError(f'bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and '
+                               f'{list(input2.shape[:-1])}')
+        if weight.dim() != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
+            raise RuntimeError(f'bilinear(): weight of shape {list(weight.shape)} does not match the inputs '
+                               f'({input1.shape[-1]} and {input2.shape[-1]} features)')
+        return blas.bilinear(input1, input2, weight, bias)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('bilinear', 'input1', 'input2', 'weight', 'bias?')
+        raise

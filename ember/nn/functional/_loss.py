@@ -213,13 +213,18 @@ def _weighted(loss, weight, input, reduction):
 @_autocast.fp32
 def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean squared error between input and target."""
-    _check_tensor(input, 'input', 'mse_loss')
-    _size_warning(input, target)
-    reduction = _reduction(reduction, size_average, reduce)
-    if weight is not None:
-        x, t = _shape.broadcast_tensors(input, target)
-        return _weighted((x - t) ** 2, weight, input, reduction)
-    return _mse(input, target, reduction)
+    try:
+        _check_tensor(input, 'input', 'mse_loss')
+        _size_warning(input, target)
+        reduction = _reduction(reduction, size_average, reduce)
+        if weight is not None:
+            x, t = _shape.broadcast_tensors(input, target)
+            return _weighted((x - t) ** 2, weight, input, reduction)
+        return _mse(input, target, reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('mse_loss', 'input', 'target')
+        raise
 
 
 @_autocast.fp32
@@ -236,25 +241,35 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
 @_autocast.fp32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
     """Squared error below ``beta``, absolute error above it."""
-    _size_warning(input, target)
-    reduction = _reduction(reduction, size_average, reduce)
-    if beta < 0:
-        raise RuntimeError('smooth_l1_loss does not support negative values for beta.')
-    if beta == 0.0:
-        return l1_loss(input, target, reduction=reduction)
-    return _smooth_l1(input, target, reduction, beta)
+    try:
+        _size_warning(input, target)
+        reduction = _reduction(reduction, size_average, reduce)
+        if beta < 0:
+            raise RuntimeError('smooth_l1_loss does not support negative values for beta.')
+        if beta == 0.0:
+            return l1_loss(input, target, reduction=reduction)
+        return _smooth_l1(input, target, reduction, beta)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('smooth_l1_loss', 'input', 'target')
+        raise
 
 
 @_autocast.fp32
 def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     """Squared error below ``delta``, delta-scaled absolute error above it."""
-    _size_warning(input, target)
-    reduction = _reduction(reduction)
-    if delta <= 0:
-        raise RuntimeError('huber_loss does not support non-positive values for delta.')
-    if weight is not None:
-        return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
-    return _huber(input, target, reduction, delta)
+    try:
+        _size_warning(input, target)
+        reduction = _reduction(reduction)
+        if delta <= 0:
+            raise RuntimeError('huber_loss does not support non-positive values for delta.')
+        if weight is not None:
+            return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
+        return _huber(input, target, reduction, delta)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('huber_loss', 'input', 'target')
+        raise
 
 
 # -- classification: cross entropy and nll -------------------------------------------------------------------
@@ -583,29 +598,34 @@ def _check_class_weight(weight, C, ndim, prefix=''):
 @_autocast.fp32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
     """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""
-    _check_tensor(input, 'input', 'nll_loss')
-    reduction = _reduction(reduction, size_average, reduce)
-    x, t = input._data, target._data
-    if x.ndim == 0:
-        raise RuntimeError('nll_loss: input must have at least 1 dimension')
-    _check_target(x, t)
-    need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
-    C = x.shape[1] if x.ndim > 1 else x.shape[0]
-    _check_class_weight(weight, C, x.ndim)
-    if (x.ndim == 3 or x.ndim > 4) and x.size:
-        # PyTorch's nll_loss_nd: views as (N, C, 1, -1) for nll_loss2d, and the unreduced loss back to (N, ...)
-        from ...ops.shape import reshape
-        n = x.shape[0]
-        r = nll_loss(reshape(input, (n, C, 1, -1)), reshape(target, (n, 1, -1)), weight, None, ignore_index, None,
-                     reduction)
-        return reshape(r, (n,) + x.shape[2:]) if reduction == 'none' else r
-    co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
-    out = _index_out(co.losses(x), co, reduction, t.shape, x.dtype)
-    r = record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
-               ctx=(co, reduction, x.shape, x.dtype))
-    if r.grad_fn is not None:   # PyTorch differentiates the input only: one edge
-        r.grad_fn.next_functions = r.grad_fn.next_functions[:1]
-    return r
+    try:
+        _check_tensor(input, 'input', 'nll_loss')
+        reduction = _reduction(reduction, size_average, reduce)
+        x, t = input._data, target._data
+        if x.ndim == 0:
+            raise RuntimeError('nll_loss: input must have at least 1 dimension')
+        _check_target(x, t)
+        need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
+        C = x.shape[1] if x.ndim > 1 else x.shape[0]
+        _check_class_weight(weight, C, x.ndim)
+        if (x.ndim == 3 or x.ndim > 4) and x.size:
+            # PyTorch's nll_loss_nd: views as (N, C, 1, -1) for nll_loss2d, and the unreduced loss back to (N, ...)
+            from ...ops.shape import reshape
+            n = x.shape[0]
+            r = nll_loss(reshape(input, (n, C, 1, -1)), reshape(target, (n, 1, -1)), weight, None, ignore_index, None,
+                         reduction)
+            return reshape(r, (n,) + x.shape[2:]) if reduction == 'none' else r
+        co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
+        out = _index_out(co.losses(x), co, reduction, t.shape, x.dtype)
+        r = record(_node('nll', _nll_name(x.ndim, reduction)), (input, target, weight), out,
+                   ctx=(co, reduction, x.shape, x.dtype))
+        if r.grad_fn is not None:   # PyTorch differentiates the input only: one edge
+            r.grad_fn.next_functions = r.grad_fn.next_functions[:1]
+        return r
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('nll_loss', 'input', 'target', 'weight?')
+        raise
 
 
 # -- binary cross entropy -------------------------------------------------------------------------------------
@@ -778,55 +798,70 @@ SoftMarginLossBackward0 = fused('SoftMarginLossBackward0', _soft_margin_backward
 @_autocast.fp32
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
     """log(1 + exp(-y x)) for targets y in {-1, 1}."""
-    reduction = _reduction(reduction, size_average, reduce)
-    x = input._data
-    y = target._data.astype(x.dtype, copy=False)
-    if x.shape != y.shape:
-        try:
-            np.broadcast_shapes(x.shape, y.shape)
-        except ValueError:
-            raise broadcast_mismatch([x.shape, y.shape]) from None
-    out = _reduce_arr(_softplus_arr(-y * x), reduction)
-    return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        x = input._data
+        y = target._data.astype(x.dtype, copy=False)
+        if x.shape != y.shape:
+            try:
+                np.broadcast_shapes(x.shape, y.shape)
+            except ValueError:
+                raise broadcast_mismatch([x.shape, y.shape]) from None
+        out = _reduce_arr(_softplus_arr(-y * x), reduction)
+        return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('soft_margin_loss', 'input', 'target')
+        raise
 
 
 @_autocast.fp32
 def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
     """KL divergence with ``input`` given as log-probabilities (and target too when log_target)."""
-    if size_average is not None or reduce is not None:
-        reduction = legacy_get_string(size_average, reduce)
-    if reduction == 'mean':
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
-                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=2)
-    if reduction not in ('none', 'mean', 'sum', 'batchmean'):
-        raise ValueError(f'{reduction} is not a valid value for reduction')
-    if input._data.dtype.kind in 'biu' or target._data.dtype.kind in 'biu':
-        raise RuntimeError('kl_div: Integral inputs not supported.')
-    if log_target:
-        loss = ops.exp(target) * (target - input)
-    else:
-        loss = ops.xlogy(target, target) - target * input     # NaN for a negative target, as PyTorch
-    if reduction == 'batchmean':
-        return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
-    return _reduce(loss, reduction)
+    try:
+        if size_average is not None or reduce is not None:
+            reduction = legacy_get_string(size_average, reduce)
+        if reduction == 'mean':
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
+        if reduction not in ('none', 'mean', 'sum', 'batchmean'):
+            raise ValueError(f'{reduction} is not a valid value for reduction')
+        if input._data.dtype.kind in 'biu' or target._data.dtype.kind in 'biu':
+            raise RuntimeError('kl_div: Integral inputs not supported.')
+        if log_target:
+            loss = ops.exp(target) * (target - input)
+        else:
+            loss = ops.xlogy(target, target) - target * input     # NaN for a negative target, as PyTorch
+        if reduction == 'batchmean':
+            return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
+        return _reduce(loss, reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('kl_div', 'input', 'target')
+        raise
 
 
 @_autocast.fp32
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'):
     """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1."""
-    reduction = _reduction(reduction, size_average, reduce)
-    d = input1.dim() - 1
-    eps = 1e-12
-    prod = ops.sum(input1 * input2, d)
-    m1 = ops.sum(input1 * input1, d) + eps
-    m2 = ops.sum(input2 * input2, d) + eps
-    cos = prod / ops.sqrt(m1 * m2)
-    zeros = ops.zeros_like(cos)
-    pos = ops.where(target == 1, 1 - cos, zeros)
-    neg = ops.where(target == -1, ops.clamp(cos - margin, min=0), zeros)
-    return _reduce(pos + neg, reduction)
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        d = input1.dim() - 1
+        eps = 1e-12
+        prod = ops.sum(input1 * input2, d)
+        m1 = ops.sum(input1 * input1, d) + eps
+        m2 = ops.sum(input2 * input2, d) + eps
+        cos = prod / ops.sqrt(m1 * m2)
+        zeros = ops.zeros_like(cos)
+        pos = ops.where(target == 1, 1 - cos, zeros)
+        neg = ops.where(target == -1, ops.clamp(cos - margin, min=0), zeros)
+        return _reduce(pos + neg, reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('cosine_embedding_loss', 'input1', 'input2', 'target')
+        raise
 
 
 @_autocast.fp32
@@ -867,24 +902,29 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction='mean'):
     """Negative log likelihood of a Gaussian target with predicted mean ``input`` and variance ``var``."""
-    if isinstance(var, (int, float)):
-        var = ops.full_like(input, float(var))
-    if tuple(var.shape) != tuple(input.shape):
-        if tuple(input.shape[:-1]) == tuple(var.shape):
-            var = ops.unsqueeze(var, -1)
-        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
-            raise ValueError('var is of incorrect size')
-    if reduction not in ('none', 'mean', 'sum'):
-        raise ValueError(reduction + ' is not valid')
-    if (var._data < 0).any():
-        raise ValueError('var has negative entry/entries')
-    with no_grad():
-        shift = Tensor._make(np.maximum(var._data, eps) - var._data)
-    var = var + shift
-    loss = 0.5 * (ops.log(var) + (input - target) ** 2 / var)
-    if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    try:
+        if isinstance(var, (int, float)):
+            var = ops.full_like(input, float(var))
+        if tuple(var.shape) != tuple(input.shape):
+            if tuple(input.shape[:-1]) == tuple(var.shape):
+                var = ops.unsqueeze(var, -1)
+            elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+                raise ValueError('var is of incorrect size')
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(reduction + ' is not valid')
+        if (var._data < 0).any():
+            raise ValueError('var has negative entry/entries')
+        with no_grad():
+            shift = Tensor._make(np.maximum(var._data, eps) - var._data)
+        var = var + shift
+        loss = 0.5 * (ops.log(var) + (input - target) ** 2 / var)
+        if full:
+            loss = loss + 0.5 * math.log(2 * math.pi)
+        return _reduce(loss, reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('gaussian_nll_loss', 'input', 'target', 'var')
+        raise
 
 
 def _pairwise(x1, x2, p, eps):
@@ -928,18 +968,23 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction='mean'):
     """Multi-class hinge loss: sum over j != y of max(0, margin - x_y + x_j)^p / C."""
-    reduction = _reduction(reduction, size_average, reduce)
-    if p not in (1, 2):
-        raise ValueError('only p == 1 and p == 2 supported')
-    if target._data.dtype != np.int64:
-        raise RuntimeError(f'expected scalar type Long but found {scalar_name(target._data.dtype)}')
-    if forward_refusal.SOURCES:   # PyTorch has no forward-mode formula (a tangent on weight included)
-        forward_refusal.refuse('multi_margin_loss', input, weight)
-    if weight is not None and weight.requires_grad and GRAD.enabled:
-        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
-                           "'weight'. This input cannot have requires_grad True.")
-    return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
-                                margin=margin, weight=weight, reduction=reduction)
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        if p not in (1, 2):
+            raise ValueError('only p == 1 and p == 2 supported')
+        if target._data.dtype != np.int64:
+            raise RuntimeError(f'expected scalar type Long but found {scalar_name(target._data.dtype)}')
+        if forward_refusal.SOURCES:   # PyTorch has no forward-mode formula (a tangent on weight included)
+            forward_refusal.refuse('multi_margin_loss', input, weight)
+        if weight is not None and weight.requires_grad and GRAD.enabled:
+            raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
+                               "'weight'. This input cannot have requires_grad True.")
+        return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
+                                    margin=margin, weight=weight, reduction=reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('multi_margin_loss', 'input', 'target', 'weight?')
+        raise
 
 
 MultiMarginLossBackward0 = _composite.node_class('MultiMarginLossBackward0')
@@ -967,9 +1012,14 @@ def _multi_margin(input, target, p, margin, weight, reduction):
 @_autocast.fp32
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction='mean'):
     """Hinge loss between every target class (indices in ``target``, ended by -1) and every other class."""
-    reduction = _reduction(reduction, size_average, reduce)
-    return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
-                                reduction=reduction)
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
+                                    reduction=reduction)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('multilabel_margin_loss', 'input', 'target')
+        raise
 
 
 def _multilabel_margin(input, target, reduction):

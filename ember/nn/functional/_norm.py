@@ -690,37 +690,42 @@ NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_r
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
-    need_float(input, 'LayerNormKernelImpl')
-    x = input._data
-    ns, axes = _check_normalized(x, normalized_shape)
-    for name, t in (('weight', weight), ('bias', bias)):
-        if t is not None and tuple(t._data.shape) != ns:
-            raise RuntimeError(f'Expected {name} to be of same shape as normalized_shape, but got {name} of shape '
-                               f'{list(t._data.shape)} and normalized_shape = {list(ns)}')
-    w = None if weight is None else weight._data
-    b = None if bias is None else bias._data
-    if x.dtype.itemsize == 2 or x.dtype is _bf16.NP:
-        return _ln_half(input, weight, bias, ns, axes, eps)
-    rows = _as_rows(x, len(ns))
-    blocks = None if rows is None or any(t is not None and t.dtype != x.dtype for t in (w, b)) else \
-        _ln_blocks(rows) or _ln_split(rows)
-    if blocks is not None:
-        y, xhat, invstd = _ln_large(rows, eps, None if w is None else w.reshape(-1),
-                                    None if b is None else b.reshape(-1), blocks)
-        y, xhat = y.reshape(x.shape), xhat.reshape(x.shape)
-        invstd = invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
-        return record(NativeLayerNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, axes, eps, None))
-    if rows is not None:
-        xhat, invstd = _ln_rows(rows, eps)
-        xhat, invstd = xhat.reshape(x.shape), invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
-    else:
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        invstd = (1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)).astype(x.dtype, copy=False)
-        xhat = xc * invstd
-    y = _affine(xhat, w, b, ns)     # a copy without weight and bias: the output must not be the saved xhat
-    return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
-                  ctx=(xhat, invstd, w, axes, eps, None))
+    try:
+        need_float(input, 'LayerNormKernelImpl')
+        x = input._data
+        ns, axes = _check_normalized(x, normalized_shape)
+        for name, t in (('weight', weight), ('bias', bias)):
+            if t is not None and tuple(t._data.shape) != ns:
+                raise RuntimeError(f'Expected {name} to be of same shape as normalized_shape, but got {name} of shape '
+                                   f'{list(t._data.shape)} and normalized_shape = {list(ns)}')
+        w = None if weight is None else weight._data
+        b = None if bias is None else bias._data
+        if x.dtype.itemsize == 2 or x.dtype is _bf16.NP:
+            return _ln_half(input, weight, bias, ns, axes, eps)
+        rows = _as_rows(x, len(ns))
+        blocks = None if rows is None or any(t is not None and t.dtype != x.dtype for t in (w, b)) else \
+            _ln_blocks(rows) or _ln_split(rows)
+        if blocks is not None:
+            y, xhat, invstd = _ln_large(rows, eps, None if w is None else w.reshape(-1),
+                                        None if b is None else b.reshape(-1), blocks)
+            y, xhat = y.reshape(x.shape), xhat.reshape(x.shape)
+            invstd = invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
+            return record(NativeLayerNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, axes, eps, None))
+        if rows is not None:
+            xhat, invstd = _ln_rows(rows, eps)
+            xhat, invstd = xhat.reshape(x.shape), invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns))
+        else:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            invstd = (1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)).astype(x.dtype, copy=False)
+            xhat = xc * invstd
+        y = _affine(xhat, w, b, ns)     # a copy without weight and bias: the output must not be the saved xhat
+        return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
+                      ctx=(xhat, invstd, w, axes, eps, None))
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
+        raise
 
 
 def _ln_half(input, weight, bias, ns, axes, eps):
@@ -751,12 +756,17 @@ def _ln_half(input, weight, bias, ns, axes, eps):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
-    x = input._data
-    ns, axes = _check_normalized(x, normalized_shape)
-    if eps is None:
-        eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
-    y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
-    return y if weight is None else y * weight
+    try:
+        x = input._data
+        ns, axes = _check_normalized(x, normalized_shape)
+        if eps is None:
+            eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
+        y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
+        return y if weight is None else y * weight
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('rms_norm', 'input', 'weight?')
+        raise
 
 
 # -- group norm -------------------------------------------------------------------------------------------------
@@ -927,14 +937,19 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between x1 and x2 along ``dim`` (each normalised first, as PyTorch does)."""
-    if x1.shape != x2.shape:   # PyTorch broadcasts the inputs first, then reduces ``dim`` of the common shape
-        x1, x2 = ops.shape.broadcast_tensors(x1, x2)
-    n1 = ops.vector_norm(x1, 2, dim, keepdim=True)
-    n2 = ops.vector_norm(x2, 2, dim, keepdim=True)
-    with no_grad():
-        s1 = Tensor._make(np.maximum(n1._data, eps) - n1._data)
-        s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
-    return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
+    try:
+        if x1.shape != x2.shape:   # PyTorch broadcasts the inputs first, then reduces ``dim`` of the common shape
+            x1, x2 = ops.shape.broadcast_tensors(x1, x2)
+        n1 = ops.vector_norm(x1, 2, dim, keepdim=True)
+        n2 = ops.vector_norm(x2, 2, dim, keepdim=True)
+        with no_grad():
+            s1 = Tensor._make(np.maximum(n1._data, eps) - n1._data)
+            s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
+        return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('cosine_similarity', 'x1', 'x2')
+        raise
 
 
 NormBackward1 = _composite.node_class('NormBackward1')
@@ -957,9 +972,14 @@ def _add_scalar(t, c):
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p along the last dim, PyTorch's graph: NormBackward1 over AddBackward1 over SubBackward0."""
-    d = max(x1.dim(), x2.dim()) - 1
-    return _composite.composite(NormBackward1, ops.vector_norm, (_add_scalar(x1 - x2, eps),), ord=p, dim=d,
-                                keepdim=keepdim)
+    try:
+        d = max(x1.dim(), x2.dim()) - 1
+        return _composite.composite(NormBackward1, ops.vector_norm, (_add_scalar(x1 - x2, eps),), ord=p, dim=d,
+                                    keepdim=keepdim)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('pairwise_distance', 'x1', 'x2')
+        raise
 
 
 def _pdist(input, p):
@@ -984,10 +1004,15 @@ def _max_abs_unsplit(d):
 
 def pdist(input, p=2):
     """Distances between all pairs of rows (upper triangle, row-major; one PdistBackward0 node)."""
-    if input.dim() != 2:
-        raise RuntimeError(f'pdist only supports 2D tensors, got: {input.dim()}D')
-    if p < 0:
-        raise RuntimeError('pdist only supports non-negative p values')
-    if input.dtype in (_dtype.float16, _dtype.bfloat16):
-        raise not_implemented('pdist', input.dtype)
-    return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
+    try:
+        if input.dim() != 2:
+            raise RuntimeError(f'pdist only supports 2D tensors, got: {input.dim()}D')
+        if p < 0:
+            raise RuntimeError('pdist only supports non-negative p values')
+        if input.dtype in (_dtype.float16, _dtype.bfloat16):
+            raise not_implemented('pdist', input.dtype)
+        return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('pdist', 'input')
+        raise

@@ -214,30 +214,35 @@ def _fill_value(value, np_dtype):
 
 def pad(input, pad, mode='constant', value=None):
     """Pad the last len(pad)//2 dims; ``pad`` lists (before, after) amounts starting from the last dim."""
-    if mode not in _MODES:
-        raise NotImplementedError(f'Unrecognised padding mode {mode}')
-    a = input._data
-    pairs = _pairs(pad, a.ndim)
-    if mode == 'constant':
-        for n, (lo, hi) in zip(a.shape[a.ndim - len(pairs):], pairs):
-            if n + min(lo, 0) + min(hi, 0) < 0:   # PyTorch crops (narrow) before it checks the padded size
-                raise RuntimeError('narrow(): length must be non-negative.')
-        out = _constant_arr(a, pairs, 0 if value is None else _fill_value(value, a.dtype))
+    try:
+        if mode not in _MODES:
+            raise NotImplementedError(f'Unrecognised padding mode {mode}')
+        a = input._data
+        pairs = _pairs(pad, a.ndim)
+        if mode == 'constant':
+            for n, (lo, hi) in zip(a.shape[a.ndim - len(pairs):], pairs):
+                if n + min(lo, 0) + min(hi, 0) < 0:   # PyTorch crops (narrow) before it checks the padded size
+                    raise RuntimeError('narrow(): length must be non-negative.')
+            out = _constant_arr(a, pairs, 0 if value is None else _fill_value(value, a.dtype))
+            if GRAD.enabled and input._requires_grad:
+                node = ConstantPadNdBackward0((input,))
+                node.pad = tuple(int(p) for p in pad)
+                return Tensor._make(out, node)
+            return Tensor._make(out)
+        if value:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+        _check_gather(mode, a, pairs, len(pad))
+        k = len(pairs)
+        sizes = a.shape[a.ndim - k:]
+        idx = [_index(mode, n, lo, hi) for n, (lo, hi) in zip(sizes, pairs)]
+        slabs = _slab_plan(idx, pairs) if all(lo >= 0 and hi >= 0 for lo, hi in pairs) else None
+        out = _slab(a, slabs) if slabs is not None else a[(Ellipsis,) + np.ix_(*idx)]
         if GRAD.enabled and input._requires_grad:
-            node = ConstantPadNdBackward0((input,))
-            node.pad = tuple(int(p) for p in pad)
+            node = _node_class(mode, k)((input,))
+            node.idx, node.sizes, node.slabs = idx, sizes, slabs
             return Tensor._make(out, node)
         return Tensor._make(out)
-    if value:
-        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument.')
-    _check_gather(mode, a, pairs, len(pad))
-    k = len(pairs)
-    sizes = a.shape[a.ndim - k:]
-    idx = [_index(mode, n, lo, hi) for n, (lo, hi) in zip(sizes, pairs)]
-    slabs = _slab_plan(idx, pairs) if all(lo >= 0 and hi >= 0 for lo, hi in pairs) else None
-    out = _slab(a, slabs) if slabs is not None else a[(Ellipsis,) + np.ix_(*idx)]
-    if GRAD.enabled and input._requires_grad:
-        node = _node_class(mode, k)((input,))
-        node.idx, node.sizes, node.slabs = idx, sizes, slabs
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('pad', 'input')
+        raise

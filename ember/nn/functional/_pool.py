@@ -575,22 +575,27 @@ class AdaptiveAvgPool2DBackward0(Node):
 
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows: A_h @ x @ A_w^T with averaging matrices."""
-    x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
-    o = _adaptive_out(x, output_size, 'adaptive_avg_pool2d')
-    if o == (1, 1):     # PyTorch's route (a mean, and so its error for integer input)
-        return input.mean(dim=(-2, -1), keepdim=True)
-    if x.dtype.kind != 'f':
-        raise not_implemented('adaptive_avg_pool2d', x.dtype)
-    ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
-    out = ah @ x @ aw.T
-    if not np.isfinite(out).all():   # an inf or NaN reaches every window through the matrices' zeros (0 * inf)
-        out = window_means(x, o)
-    out = _bf16.out_like(input._data, out)
-    if GRAD.enabled and input._requires_grad:
-        node = AdaptiveAvgPool2DBackward0((input,))
-        node.mats = (ah, aw)
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    try:
+        x = _bf16.f32_in(input._data)   # bf16: pooled in float32, rounded once
+        o = _adaptive_out(x, output_size, 'adaptive_avg_pool2d')
+        if o == (1, 1):     # PyTorch's route (a mean, and so its error for integer input)
+            return input.mean(dim=(-2, -1), keepdim=True)
+        if x.dtype.kind != 'f':
+            raise not_implemented('adaptive_avg_pool2d', x.dtype)
+        ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
+        out = ah @ x @ aw.T
+        if not np.isfinite(out).all():   # an inf or NaN reaches every window through the matrices' zeros (0 * inf)
+            out = window_means(x, o)
+        out = _bf16.out_like(input._data, out)
+        if GRAD.enabled and input._requires_grad:
+            node = AdaptiveAvgPool2DBackward0((input,))
+            node.mats = (ah, aw)
+            return Tensor._make(out, node)
+        return Tensor._make(out)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_avg_pool2d', 'input')
+        raise
 
 
 def window_means(x, o):
@@ -681,32 +686,42 @@ def _separable_argmax(xb, ih, iw):
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows (gathered with index arrays); indices as flat plane positions."""
-    x = input._data
-    if x.dtype.kind != 'f':
-        raise not_implemented('adaptive_max_pool2d', x.dtype)
-    o = _adaptive_out(x, output_size, 'adaptive_max_pool2d')
-    h, w = x.shape[-2:]
-    ih, iw = _adaptive_index(h, o[0]), _adaptive_index(w, o[1])
-    xb = _planes(x)
-    found = _separable_argmax(xb, ih, iw) if xb.shape[0] * o[0] * o[1] >= _SEPARABLE_FROM else None
-    if found is None:
-        win = xb[:, ih[:, None, :, None], iw[None, :, None, :]]
-        win = win.reshape(win.shape[:3] + (-1,))
-        am = _nan_aware_argmax(win)
-        out = np.take_along_axis(win, am[..., None], -1)[..., 0]
-        kw = iw.shape[1]
-        idx = ih[np.arange(o[0])[:, None], am // kw] * w + iw[np.arange(o[1]), am % kw]
-    else:
-        out, idx = found
-    oshape = x.shape[:-2] + o
-    res = _finish_max(input, out.reshape(oshape), idx, None, None, AdaptiveMaxPool2DBackward0)
-    if return_indices:
-        return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
-    return res
+    try:
+        x = input._data
+        if x.dtype.kind != 'f':
+            raise not_implemented('adaptive_max_pool2d', x.dtype)
+        o = _adaptive_out(x, output_size, 'adaptive_max_pool2d')
+        h, w = x.shape[-2:]
+        ih, iw = _adaptive_index(h, o[0]), _adaptive_index(w, o[1])
+        xb = _planes(x)
+        found = _separable_argmax(xb, ih, iw) if xb.shape[0] * o[0] * o[1] >= _SEPARABLE_FROM else None
+        if found is None:
+            win = xb[:, ih[:, None, :, None], iw[None, :, None, :]]
+            win = win.reshape(win.shape[:3] + (-1,))
+            am = _nan_aware_argmax(win)
+            out = np.take_along_axis(win, am[..., None], -1)[..., 0]
+            kw = iw.shape[1]
+            idx = ih[np.arange(o[0])[:, None], am // kw] * w + iw[np.arange(o[1]), am % kw]
+        else:
+            out, idx = found
+        oshape = x.shape[:-2] + o
+        res = _finish_max(input, out.reshape(oshape), idx, None, None, AdaptiveMaxPool2DBackward0)
+        if return_indices:
+            return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
+        return res
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_max_pool2d', 'input')
+        raise
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
-    return adaptive_max_pool2d(input, output_size, True)
+    try:
+        return adaptive_max_pool2d(input, output_size, True)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_max_pool2d_with_indices', 'input')
+        raise
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -782,19 +797,29 @@ def max_unpool(input, indices, k, s, p, output_size, node_cls):
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
-    k = _pair(kernel_size)
-    return max_unpool(input, indices, k, k if stride is None else _pair(stride), _pair(padding), output_size,
-                      MaxUnpool2DBackward0)
+    try:
+        k = _pair(kernel_size)
+        return max_unpool(input, indices, k, k if stride is None else _pair(stride), _pair(padding), output_size,
+                          MaxUnpool2DBackward0)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('max_unpool2d', 'input', 'indices')
+        raise
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """1-D max unpooling, computed as a 2-D one of width 1 (as PyTorch does: its errors name (L)x1 volumes)."""
-    one = lambda v: v if isinstance(v, (int, np.integer)) else tuple(v)[0]   # noqa: E731
-    k = one(kernel_size)
-    s = k if stride is None else one(stride)
-    size = None if output_size is None else _unpool_size(input.shape[-1:], output_size, (k,), (s,), (one(padding),)) + (1,)
-    return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (k, 1), (s, 1), (one(padding), 0),
-                        size).squeeze(-1)
+    try:
+        one = lambda v: v if isinstance(v, (int, np.integer)) else tuple(v)[0]   # noqa: E731
+        k = one(kernel_size)
+        s = k if stride is None else one(stride)
+        size = None if output_size is None else _unpool_size(input.shape[-1:], output_size, (k,), (s,), (one(padding),)) + (1,)
+        return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (k, 1), (s, 1), (one(padding), 0),
+                            size).squeeze(-1)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('max_unpool1d', 'input')   # (PyTorch's F fails on indices with its AttributeError)
+        raise
 
 
 # -- power-average pooling -------------------------------------------------------------------------------------------

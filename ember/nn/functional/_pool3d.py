@@ -315,33 +315,38 @@ class AdaptiveAvgPool3DBackward0(Node):
 @_autocast.fp32
 def adaptive_avg_pool3d(input, output_size):
     """Average pooling to ``output_size`` (D, H, W; None keeps that size), with PyTorch's bins."""
-    if not isinstance(output_size, (int, np.integer)) and input._data.ndim <= len(output_size):   # PyTorch's Python check
-        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_avg_pool3d of a '
-                         f'{input._data.ndim}D input to output_size {tuple(output_size)})')
-    x, unbatched = _five(input, 'adaptive_avg_pool3d')
-    if output_size == 1 or (isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1)):
-        return input.mean(dim=(-3, -2, -1), keepdim=True)   # PyTorch's (MeanBackward1), empty windows giving nan
-    size = _triple(output_size, 'output_size') if not isinstance(output_size, (tuple, list)) or None not in \
-        output_size else tuple(x.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
-    if len(size) != 3:
-        raise RuntimeError('adaptive_avg_pool3d: output_size must be 3')
-    if any(n == 0 for n in x.shape[2:]):
-        raise RuntimeError(f'adaptive_avg_pool3d(): Expected input to have non-zero size for non-batch dimensions, '
-                           f'but input has sizes {list(input.shape)} with dimension {input._data.ndim - 3} being '
-                           'empty')
-    if x.dtype.kind != 'f':
-        raise not_implemented('adaptive_avg_pool3d_cpu', x.dtype)
-    mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
-    y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
-    if not np.isfinite(y).all():   # an inf or NaN reaches every window through the matrices' zeros
-        from ._pool import window_means
-        y = window_means(_plain(x), size).astype(x.dtype)
-    node = None
-    if GRAD.enabled and input._requires_grad:
-        node = AdaptiveAvgPool3DBackward0((input,))
-        node.mats, node.size = mats, size
-        node.save(input)
-    return _finish(y, node, unbatched)
+    try:
+        if not isinstance(output_size, (int, np.integer)) and input._data.ndim <= len(output_size):   # PyTorch's Python check
+            raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_avg_pool3d of a '
+                             f'{input._data.ndim}D input to output_size {tuple(output_size)})')
+        x, unbatched = _five(input, 'adaptive_avg_pool3d')
+        if output_size == 1 or (isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1)):
+            return input.mean(dim=(-3, -2, -1), keepdim=True)   # PyTorch's (MeanBackward1), empty windows giving nan
+        size = _triple(output_size, 'output_size') if not isinstance(output_size, (tuple, list)) or None not in \
+            output_size else tuple(x.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
+        if len(size) != 3:
+            raise RuntimeError('adaptive_avg_pool3d: output_size must be 3')
+        if any(n == 0 for n in x.shape[2:]):
+            raise RuntimeError(f'adaptive_avg_pool3d(): Expected input to have non-zero size for non-batch dimensions, '
+                               f'but input has sizes {list(input.shape)} with dimension {input._data.ndim - 3} being '
+                               'empty')
+        if x.dtype.kind != 'f':
+            raise not_implemented('adaptive_avg_pool3d_cpu', x.dtype)
+        mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
+        y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
+        if not np.isfinite(y).all():   # an inf or NaN reaches every window through the matrices' zeros
+            from ._pool import window_means
+            y = window_means(_plain(x), size).astype(x.dtype)
+        node = None
+        if GRAD.enabled and input._requires_grad:
+            node = AdaptiveAvgPool3DBackward0((input,))
+            node.mats, node.size = mats, size
+            node.save(input)
+        return _finish(y, node, unbatched)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_avg_pool3d', 'input')
+        raise
 
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -357,10 +362,15 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its index in a zero (N, C, D, H, W) output (the partial inverse of max_pool3d)."""
-    from ._pool import MaxUnpool3DBackward0, max_unpool
-    k = _triple(kernel_size, 'max_unpool3d')
-    s = k if stride is None else _triple(stride, 'max_unpool3d')
-    return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)
+    try:
+        from ._pool import MaxUnpool3DBackward0, max_unpool
+        k = _triple(kernel_size, 'max_unpool3d')
+        s = k if stride is None else _triple(stride, 'max_unpool3d')
+        return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('max_unpool3d', 'input', 'indices')
+        raise
 
 
 AdaptiveMaxPool3DBackward0 = type('AdaptiveMaxPool3DBackward0', (MaxPool3DWithIndicesBackward0,), {'__slots__': ()})
@@ -369,46 +379,56 @@ AdaptiveMaxPool3DBackward0 = type('AdaptiveMaxPool3DBackward0', (MaxPool3DWithIn
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows of the last three dims (None keeps a size); indices flat over the
     volume, the first maximum (a NaN wins, its last one) as PyTorch picks."""
-    from ._pool import _adaptive_index, _nan_aware_argmax
-    x = input._data
-    if x.dtype.kind != 'f':
-        raise not_implemented('adaptive_max_pool3d_cpu', x.dtype)
-    if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
-        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_max_pool3d of a '
-                         f'{x.ndim}D input to output_size {tuple(output_size)})')
-    if x.ndim not in (4, 5):
-        raise RuntimeError(f'adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(x.shape)}')
-    xb, unbatched = (x[None], True) if x.ndim == 4 else (x, False)
-    o = (int(output_size),) * 3 if isinstance(output_size, (int, np.integer)) else \
-        tuple(xb.shape[2 + i] if v is None else int(v) for i, v in enumerate(output_size))
-    if len(o) != 3:
-        raise RuntimeError('adaptive_max_pool3d: internal error: output_size.size() must be 3')
-    d, h, w = xb.shape[2:]
-    i0, i1, i2 = (_adaptive_index(n, m) for n, m in zip((d, h, w), o))
-    planes = _plain(xb).reshape((-1, d, h, w))
-    win = planes[:, i0[:, None, None, :, None, None], i1[None, :, None, None, :, None],
-                 i2[None, None, :, None, None, :]]
-    k1, k2 = i1.shape[1], i2.shape[1]
-    win = win.reshape(win.shape[:4] + (-1,))
-    am = _nan_aware_argmax(win)
-    out = np.take_along_axis(win, am[..., None], -1)[..., 0].astype(x.dtype)
-    r0, r1, r2 = np.ix_(np.arange(o[0]), np.arange(o[1]), np.arange(o[2]))
-    idx = (i0[r0, am // (k1 * k2)] * h + i1[r1, am // k2 % k1]) * w + i2[r2, am % k2]
-    full = xb.shape[:2] + o
-    node = None
-    if GRAD.enabled and input._requires_grad:
-        node = AdaptiveMaxPool3DBackward0((input,))
-        node.idx, node.shape = idx.reshape(full), xb.shape
-        node.save(input)
-    res = _finish(out.reshape(full), node, unbatched)
-    if return_indices:
-        i = idx.reshape(full).astype(np.int64, copy=False)
-        return res, Tensor._make(i[0] if unbatched else i)
-    return res
+    try:
+        from ._pool import _adaptive_index, _nan_aware_argmax
+        x = input._data
+        if x.dtype.kind != 'f':
+            raise not_implemented('adaptive_max_pool3d_cpu', x.dtype)
+        if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
+            raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_max_pool3d of a '
+                             f'{x.ndim}D input to output_size {tuple(output_size)})')
+        if x.ndim not in (4, 5):
+            raise RuntimeError(f'adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(x.shape)}')
+        xb, unbatched = (x[None], True) if x.ndim == 4 else (x, False)
+        o = (int(output_size),) * 3 if isinstance(output_size, (int, np.integer)) else \
+            tuple(xb.shape[2 + i] if v is None else int(v) for i, v in enumerate(output_size))
+        if len(o) != 3:
+            raise RuntimeError('adaptive_max_pool3d: internal error: output_size.size() must be 3')
+        d, h, w = xb.shape[2:]
+        i0, i1, i2 = (_adaptive_index(n, m) for n, m in zip((d, h, w), o))
+        planes = _plain(xb).reshape((-1, d, h, w))
+        win = planes[:, i0[:, None, None, :, None, None], i1[None, :, None, None, :, None],
+                     i2[None, None, :, None, None, :]]
+        k1, k2 = i1.shape[1], i2.shape[1]
+        win = win.reshape(win.shape[:4] + (-1,))
+        am = _nan_aware_argmax(win)
+        out = np.take_along_axis(win, am[..., None], -1)[..., 0].astype(x.dtype)
+        r0, r1, r2 = np.ix_(np.arange(o[0]), np.arange(o[1]), np.arange(o[2]))
+        idx = (i0[r0, am // (k1 * k2)] * h + i1[r1, am // k2 % k1]) * w + i2[r2, am % k2]
+        full = xb.shape[:2] + o
+        node = None
+        if GRAD.enabled and input._requires_grad:
+            node = AdaptiveMaxPool3DBackward0((input,))
+            node.idx, node.shape = idx.reshape(full), xb.shape
+            node.save(input)
+        res = _finish(out.reshape(full), node, unbatched)
+        if return_indices:
+            i = idx.reshape(full).astype(np.int64, copy=False)
+            return res, Tensor._make(i[0] if unbatched else i)
+        return res
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_max_pool3d', 'input')
+        raise
 
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
-    return adaptive_max_pool3d(input, output_size, True)
+    try:
+        return adaptive_max_pool3d(input, output_size, True)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('adaptive_max_pool3d_with_indices', 'input')
+        raise
 
 
 _TWICE = {n: _twice_class(n[:-1] + 'Backward0') for n in (

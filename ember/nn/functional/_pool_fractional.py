@@ -141,8 +141,13 @@ def _fractional(input, n, kernel_size, output_size, output_ratio, _random_sample
 def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                                        _random_samples=None):
     """(output, indices) of 2-D fractional max pooling; indices are flat positions in each H*W plane."""
-    return _fractional(input, 2, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool2d',
-                       FractionalMaxPool2DBackward0)
+    try:
+        return _fractional(input, 2, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool2d',
+                           FractionalMaxPool2DBackward0)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('fractional_max_pool2d_with_indices', 'input')
+        raise
 
 
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
@@ -156,8 +161,13 @@ def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=Non
 def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                                        _random_samples=None):
     """(output, indices) of 3-D fractional max pooling; indices are flat positions in each T*H*W volume."""
-    return _fractional(input, 3, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool3d',
-                       FractionalMaxPool3DBackward0)
+    try:
+        return _fractional(input, 3, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool3d',
+                           FractionalMaxPool3DBackward0)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('fractional_max_pool3d_with_indices', 'input')
+        raise
 
 
 def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,

@@ -48,30 +48,45 @@ def _shuffled(cls, input, arr, k):
 
 def pixel_shuffle(input, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r)."""
-    r = upscale_factor
-    c = input.shape[-3]
-    if c % (r * r):
-        raise RuntimeError(f'pixel_shuffle expects its input\'s \'channel\' dimension to be divisible by the square '
-                           f'of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}')
-    return _shuffled(PixelShuffleBackward0, input, _pixel_shuffle(input._data, r), r)
+    try:
+        r = upscale_factor
+        c = input.shape[-3]
+        if c % (r * r):
+            raise RuntimeError(f'pixel_shuffle expects its input\'s \'channel\' dimension to be divisible by the square '
+                               f'of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}')
+        return _shuffled(PixelShuffleBackward0, input, _pixel_shuffle(input._data, r), r)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('pixel_shuffle', 'input')
+        raise
 
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H r, W r) -> (*, C r^2, H, W)."""
-    r = downscale_factor
-    h, w = input.shape[-2], input.shape[-1]
-    if h % r or w % r:
-        raise RuntimeError(f'pixel_unshuffle expects height and width to be divisible by downscale_factor, but '
-                           f'input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}')
-    return _shuffled(PixelUnshuffleBackward0, input, _pixel_unshuffle(input._data, r), r)
+    try:
+        r = downscale_factor
+        h, w = input.shape[-2], input.shape[-1]
+        if h % r or w % r:
+            raise RuntimeError(f'pixel_unshuffle expects height and width to be divisible by downscale_factor, but '
+                               f'input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}')
+        return _shuffled(PixelUnshuffleBackward0, input, _pixel_unshuffle(input._data, r), r)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('pixel_unshuffle', 'input')
+        raise
 
 
 def channel_shuffle(input, groups):
     """Interleave the channels (dim 1) of ``groups`` groups."""
-    c = input.shape[1]
-    if c % groups:
-        raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
-    return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
+    try:
+        c = input.shape[1]
+        if c % groups:
+            raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
+        return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('channel_shuffle', 'input')
+        raise
 
 
 def _unshuffle_channels(g, groups):
@@ -89,7 +104,12 @@ NativeChannelShuffleBackward = undifferentiable('NotImplemented', 'derivative fo
 
 def native_channel_shuffle(input, groups):
     """channel_shuffle's kernel, which PyTorch records without a derivative (its backward raises)."""
-    c = input.shape[1]
-    if c % groups:
-        raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
-    return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
+    try:
+        c = input.shape[1]
+        if c % groups:
+            raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
+        return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
+    except AttributeError:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('native_channel_shuffle', 'input')
+        raise
