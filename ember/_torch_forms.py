@@ -74,22 +74,27 @@ def positive(input):
 def fill(input, value):
     """A new tensor of input's shape and dtype filled with ``value``, recorded as PyTorch records it: FillBackward0
     (a zero gradient for input) for a number, FillBackward1 (also the summed gradient for value) for a 0-d tensor."""
-    from .autograd.grad_mode import GRAD
-    from .ops.creation import full_like
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(f'fill only supports 0-dimension value tensor but got tensor with {value.dim()} '
-                               f'dimensions.')
-        out = full_like(input, value.item())
-        inputs, cls = (input, value), _fill_node('FillBackward1')
-    else:
-        out = full_like(input, value)
-        inputs, cls = (input,), _fill_node('FillBackward0')
-    if GRAD.enabled and any(t.requires_grad for t in inputs):
-        node = cls(inputs)
-        node.value_dtype = value._data.dtype if isinstance(value, Tensor) else None
-        return Tensor._make(out._data, node)
-    return out
+    try:
+        from .autograd.grad_mode import GRAD
+        from .ops.creation import full_like
+        if isinstance(value, Tensor):
+            if value.dim() != 0:
+                raise RuntimeError(f'fill only supports 0-dimension value tensor but got tensor with {value.dim()} '
+                                   f'dimensions.')
+            out = full_like(input, value.item())
+            inputs, cls = (input, value), _fill_node('FillBackward1')
+        else:
+            out = full_like(input, value)
+            inputs, cls = (input,), _fill_node('FillBackward0')
+        if GRAD.enabled and any(t.requires_grad for t in inputs):
+            node = cls(inputs)
+            node.value_dtype = value._data.dtype if isinstance(value, Tensor) else None
+            return Tensor._make(out._data, node)
+        return out
+    except Exception:
+        from .ops._util import check_tensor_args
+        check_tensor_args('fill', 'input', 'value#')
+        raise
 
 
 def _fill_backward(self, g):

@@ -15,25 +15,20 @@ from arg_cases import cases, kind_of, outcome
 # differences by class)
 GAPS = {
     'method': '''
-    addbmm addbmm_ addmm addr addr_ as_strided_scatter bernoulli bernoulli_ clamp_max clamp_max_ clamp_min
-    clamp_min_ copysign dist divide fill_ float_power float_power_ fmod gather ger histogram index_add
-    index_add_ index_copy index_copy_ index_fill index_fill_ index_put index_put_ index_reduce index_reduce_
-    is_same_size masked_fill masked_select max min nanquantile narrow outer pow prelu quantile remainder
-    repeat_interleave resize_as_ scatter_ scatter_add scatter_add_ scatter_reduce scatter_reduce_ set_
-    take_along_dim true_divide''',
+    as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ copysign dist divide fmod ger
+    index_fill index_fill_ index_put index_put_ is_same_size masked_fill max min nanquantile narrow outer pow
+    prelu quantile remainder repeat_interleave resize_as_ scatter_ set_ take_along_dim true_divide''',
     'torch': '''
-    addbmm addcdiv addcmul addr allclose alpha_dropout_ as_strided_scatter atleast_1d atleast_2d atleast_3d
-    bernoulli binary_cross_entropy_with_logits bitwise_and bitwise_or bitwise_xor clamp clamp_ clamp_max
-    clamp_max_ clamp_min clamp_min_ clip clip_ constant_pad_nd conv1d conv_transpose1d cosine_embedding_loss
-    cumulative_trapezoid det diagflat dist divide dropout dropout_ embedding eq feature_alpha_dropout_
-    feature_dropout feature_dropout_ fill fill_ fix gather ge ger get_device greater greater_equal gt
-    hinge_embedding_loss histogram index_add index_copy index_fill index_put index_put_ index_reduce
-    instance_norm inverse is_nonzero isclose isin le less less_equal linspace logspace lt lu_unpack masked_fill
-    matrix_power max min multiply nanquantile narrow ne nonzero_static norm normal not_equal nuclear_norm outer
+    addcdiv addcmul allclose alpha_dropout_ as_strided_scatter atleast_1d atleast_2d atleast_3d bernoulli
+    bitwise_and bitwise_or bitwise_xor clamp clamp_ clamp_max clamp_max_ clamp_min clamp_min_ clip clip_
+    constant_pad_nd conv1d conv_transpose1d cosine_embedding_loss cumulative_trapezoid det diagflat dist divide
+    dropout dropout_ embedding eq feature_alpha_dropout_ feature_dropout feature_dropout_ fill fix ge ger
+    get_device greater greater_equal gt hinge_embedding_loss index_fill index_put index_put_ instance_norm
+    inverse is_nonzero isclose isin le less less_equal linspace logspace lt lu_unpack masked_fill matrix_power
+    max min multiply nanquantile narrow ne nonzero_static norm normal not_equal nuclear_norm outer
     poisson_nll_loss polygamma positive quantile randint_like repeat_interleave resolve_conj resolve_neg
-    result_type rrelu_ rsub scatter_add scatter_reduce searchsorted selu_ sparse_coo_tensor sparse_csc_tensor
-    sparse_csr_tensor stft tensordot trapezoid trapz triangular_solve triplet_margin_loss true_divide view_copy
-    where xlogy_''',
+    result_type rrelu_ rsub searchsorted selu_ sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft
+    tensordot trapezoid trapz triangular_solve triplet_margin_loss true_divide view_copy where xlogy_''',
     'F': '''
     adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool2d_with_indices
     adaptive_max_pool3d adaptive_max_pool3d_with_indices bilinear binary_cross_entropy

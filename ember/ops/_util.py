@@ -118,8 +118,8 @@ def type_name(x):
 
 def check_tensor_args(name, *params, overloads=False):
     """On an op's error path (within its ``except``): raise PyTorch's TypeError when one of the op's parameters
-    ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it; a ``?`` after it: None passes) holds no
-    Tensor, else return so that the op re-raises its own error. The values are read from the calling op's frame;
+    ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it; a ``?`` after it: None passes, a ``#``:
+    a number passes, where an overload takes one) holds no Tensor, else return so that the op re-raises its own error. The values are read from the calling op's frame;
     whether it was called as a Tensor method (positions not counting self), under which name, and which arguments
     came by keyword, from the user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so
     its error is combination_error's."""
@@ -129,9 +129,9 @@ def check_tensor_args(name, *params, overloads=False):
     values, code = frame.f_locals, frame.f_code
     order = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     for p in params:
-        local, _, shown = p.rstrip('?').partition(':')
+        local, _, shown = p.rstrip('?#').partition(':')
         v = values.get(local)
-        if not isinstance(v, Tensor) and not (v is None and p.endswith('?')):
+        if not (isinstance(v, Tensor) or v is None and '?' in p or '#' in p and isinstance(v, numbers.Number)):
             given = {n: values[n] for n in order if n in values}
             _refuse(name, frame, order, code.co_argcount, given, local, shown or local, overloads)
 

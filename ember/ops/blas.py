@@ -361,7 +361,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
             node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
             return Tensor._make(r, node)
         return Tensor._make(r)
-    except AttributeError:
+    except Exception:
         check_tensor_args('addmm', 'input', 'mat1', 'mat2')
         raise
 
@@ -823,7 +823,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
         _expandable(input, (vec1.shape[0], vec2.shape[0]))
         return _composite.composite(_AddrBackward0, lambda x, a, b: _scaled_sum(x, outer(a, b), beta, alpha),
                                     (input, vec1, vec2))
-    except AttributeError:
+    except Exception:
         check_tensor_args('addr', 'input', 'vec1', 'vec2')
         raise
 
@@ -840,6 +840,6 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         _expandable(input, (batch1.shape[1], batch2.shape[2]))
         return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
                                     (input, batch1, batch2))
-    except AttributeError:
+    except Exception:
         check_tensor_args('addbmm', 'input', 'batch1', 'batch2')
         raise

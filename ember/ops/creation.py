@@ -602,11 +602,15 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
              pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
-    meta = _factory(device, layout, pin_memory, 'linspace')
-    nd = _default_dtype(dtype, out, _range_default(start, end))
-    steps = _steps(steps)
-    _no_bool(nd, 'linspace_cpu', complex_ok=True)
-    return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace', meta)
+    try:
+        meta = _factory(device, layout, pin_memory, 'linspace')
+        nd = _default_dtype(dtype, out, _range_default(start, end))
+        steps = _steps(steps)
+        _no_bool(nd, 'linspace_cpu', complex_ok=True)
+        return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace', meta)
+    except Exception:
+        check_tensor_args('linspace', 'start#', 'end#')
+        raise
 
 
 def _range_default(start, end):

@@ -117,43 +117,47 @@ def _num(v):
 def histogram(input, bins=100, *, range=None, weight=None, density=False):
     """(hist, bin_edges): counts (or weights, or a density) of ``input`` in ``bins`` equal-width bins over
     ``range`` (default: the data's range), or in the bins whose edges the 1-D tensor ``bins`` gives."""
-    a = input._data
-    _check_float(a, 'histogramdd')
-    x = a.reshape(-1)
-    w = None
-    if weight is not None:
-        if weight._data.dtype != a.dtype:
-            raise RuntimeError('torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should '
-                               f'have the same dtype, but got input({_type_name(a.dtype)}), and '
-                               f'weight({_type_name(weight._data.dtype)})')
-        if weight._data.size != x.size or weight._data.ndim > 1 and weight._data.shape != a.shape:
-            raise RuntimeError('torch.histogramdd: if weight tensor is provided it should have the same shape as the '
-                               'input tensor excluding its innermost dimension, but got input with shape '
-                               f'[{x.size}, 1] and weight with shape [{", ".join(map(str, weight._data.shape))}]')
-        w = weight._data.reshape(-1)
-    if isinstance(bins, Tensor):
-        if range is not None:
-            raise TypeError('histogram(): range= is accepted only with an int bins (with a tensor of bin edges '
-                            'the edges give the range), as in PyTorch')
-        edges = _edges_given(a, bins._data)
-        hist = _binary_search(_work(x), _work(edges), None if w is None else _work(w))
-    else:
-        if bins <= 0:
-            raise RuntimeError(f'torch.histogram(): bins must be > 0, but got {bins} for dimension 0')
-        edges = _edges(*_outer(x, range), int(bins), a.dtype)
-        hist = _count(_work(x), _work(edges), None if w is None else _work(w), True, a.dtype)
-    hist = hist.astype(_work(a).dtype)
-    if density:
-        hist = (hist / hist.dtype.type(hist.sum(dtype=hist.dtype))) / np.diff(_work(edges))
-    needs = GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))
-    hist, edges = np.asarray(hist, a.dtype), edges.copy()
-    if not needs:
-        return HistogramResult(Tensor._make(hist), Tensor._make(edges))
-    node = HistogramBackward((input, weight))
-    node._out_meta = [(hist.shape, hist.dtype), (edges.shape, edges.dtype)]
-    outs = [Tensor._make(hist, node), Tensor._make(edges, node)]
-    outs[1]._output_nr = 1
-    return HistogramResult(*outs)
+    try:
+        a = input._data
+        _check_float(a, 'histogramdd')
+        x = a.reshape(-1)
+        w = None
+        if weight is not None:
+            if weight._data.dtype != a.dtype:
+                raise RuntimeError('torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should '
+                                   f'have the same dtype, but got input({_type_name(a.dtype)}), and '
+                                   f'weight({_type_name(weight._data.dtype)})')
+            if weight._data.size != x.size or weight._data.ndim > 1 and weight._data.shape != a.shape:
+                raise RuntimeError('torch.histogramdd: if weight tensor is provided it should have the same shape as the '
+                                   'input tensor excluding its innermost dimension, but got input with shape '
+                                   f'[{x.size}, 1] and weight with shape [{", ".join(map(str, weight._data.shape))}]')
+            w = weight._data.reshape(-1)
+        if isinstance(bins, Tensor):
+            if range is not None:
+                raise TypeError('histogram(): range= is accepted only with an int bins (with a tensor of bin edges '
+                                'the edges give the range), as in PyTorch')
+            edges = _edges_given(a, bins._data)
+            hist = _binary_search(_work(x), _work(edges), None if w is None else _work(w))
+        else:
+            if bins <= 0:
+                raise RuntimeError(f'torch.histogram(): bins must be > 0, but got {bins} for dimension 0')
+            edges = _edges(*_outer(x, range), int(bins), a.dtype)
+            hist = _count(_work(x), _work(edges), None if w is None else _work(w), True, a.dtype)
+        hist = hist.astype(_work(a).dtype)
+        if density:
+            hist = (hist / hist.dtype.type(hist.sum(dtype=hist.dtype))) / np.diff(_work(edges))
+        needs = GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad))
+        hist, edges = np.asarray(hist, a.dtype), edges.copy()
+        if not needs:
+            return HistogramResult(Tensor._make(hist), Tensor._make(edges))
+        node = HistogramBackward((input, weight))
+        node._out_meta = [(hist.shape, hist.dtype), (edges.shape, edges.dtype)]
+        outs = [Tensor._make(hist, node), Tensor._make(edges, node)]
+        outs[1]._output_nr = 1
+        return HistogramResult(*outs)
+    except Exception:
+        check_tensor_args('histogram', 'input', 'bins#')
+        raise
 
 
 def _outer(x, range, dim=0):

@@ -79,7 +79,7 @@ def index_copy(input, dim, index, source):
             node.dim, node.index, node.source_0d = d, ix, src.ndim == 0
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except Exception:
         check_tensor_args('index_copy', 'input', 'index', 'source')
         raise
 
@@ -120,8 +120,8 @@ def index_fill(input, dim, index, value):
             node.dim, node.index = d, ix
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
-        check_tensor_args('index_fill', 'input', 'index', 'value')
+    except Exception:
+        check_tensor_args('index_fill', 'input', 'index', 'value#')
         raise
 
 
@@ -185,19 +185,23 @@ def masked_scatter(input, mask, source):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
     (``reduce``: 'sum', 'prod', 'mean', 'amax', 'amin'; ``include_self``: whether input's own values take part)."""
-    from .indexing import (_check_index, _check_index_dtype, _scatter_reduce_core, _refuse_bool, _REDUCES,
-                           ScatterReduceBackward0)
-    _check_index_dtype(index)   # PyTorch's order: the index's dtype, the source's, then the reduce name
-    if src._data.dtype != input._data.dtype:
-        raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
-    kind = {'max': 'amax', 'min': 'amin'}.get(reduce, reduce)     # PyTorch still takes the old names
-    if kind not in _REDUCES:
-        raise RuntimeError(f'reduce argument must be either sum, prod, mean, amax or amin, got {reduce}')
-    d = wrap_dim(dim, input._data.ndim)
-    _check_index(input, d, index, 'scatter')
-    if kind == 'mean':
-        _refuse_bool(input, 'scatter_gather_tensor_cpu_reduce_mean')
-    return _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)
+    try:
+        from .indexing import (_check_index, _check_index_dtype, _scatter_reduce_core, _refuse_bool, _REDUCES,
+                               ScatterReduceBackward0)
+        _check_index_dtype(index)   # PyTorch's order: the index's dtype, the source's, then the reduce name
+        if src._data.dtype != input._data.dtype:
+            raise RuntimeError('scatter(): Expected self.dtype to be equal to src.dtype')
+        kind = {'max': 'amax', 'min': 'amin'}.get(reduce, reduce)     # PyTorch still takes the old names
+        if kind not in _REDUCES:
+            raise RuntimeError(f'reduce argument must be either sum, prod, mean, amax or amin, got {reduce}')
+        d = wrap_dim(dim, input._data.ndim)
+        _check_index(input, d, index, 'scatter')
+        if kind == 'mean':
+            _refuse_bool(input, 'scatter_gather_tensor_cpu_reduce_mean')
+        return _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)
+    except Exception:
+        check_tensor_args('scatter_reduce', 'input', 'index', 'src')
+        raise
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):

@@ -681,15 +681,19 @@ TopkBackward0 = type('TopkBackward0', (GatherBackward0,), {'__slots__': ()})
 
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[index[i][j]][j] (for dim=0), and so on."""
-    a = input._data
-    d = wrap_dim(dim, a.ndim)
-    _check_index(input, d, index, 'gather')
-    ix = index._data
-    for k, (si, sa) in enumerate(zip(ix.shape, a.shape)):
-        if k != d and si > sa:
-            raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
-                               f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
-    return _gathered(input, d, ix, GatherBackward0)
+    try:
+        a = input._data
+        d = wrap_dim(dim, a.ndim)
+        _check_index(input, d, index, 'gather')
+        ix = index._data
+        for k, (si, sa) in enumerate(zip(ix.shape, a.shape)):
+            if k != d and si > sa:
+                raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
+                                   f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
+        return _gathered(input, d, ix, GatherBackward0)
+    except Exception:
+        check_tensor_args('gather', 'input', 'index')
+        raise
 
 
 def _gathered(input, d, ix, cls):
@@ -829,7 +833,11 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 def scatter_add(input, dim, index, src):
     """Out-of-place scatter with accumulation (duplicates add up)."""
-    return _scatter(input, dim, index, src, True)
+    try:
+        return _scatter(input, dim, index, src, True)
+    except Exception:
+        check_tensor_args('scatter_add', 'input', 'index', 'src')
+        raise
 
 
 class IndexSelectBackward0(Node):
@@ -940,7 +948,7 @@ def index_add(input, dim, index, source, *, alpha=1):
             node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except Exception:
         check_tensor_args('index_add', 'input', 'index', 'source')
         raise
 
@@ -1048,7 +1056,7 @@ def masked_select(input, mask):
             node.mask, node.shape = m, a.shape
             return Tensor._make(r, node)
         return Tensor._make(r)
-    except AttributeError:
+    except Exception:
         check_tensor_args('masked_select', 'input', 'mask')
         raise
 
@@ -1781,23 +1789,27 @@ def _refuse_bool(input, kernel):
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """``input`` with the slices of ``source`` reduced (prod, mean, amax, amin) into the positions ``index``
     along ``dim`` (scatter_reduce with the index spread along source's other dims)."""
-    warn_user('index_reduce() is in beta and the API may change at any time.', once=True)   # TORCH_WARN_ONCE
-    if reduce not in ('prod', 'mean', 'amax', 'amin'):
-        raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
-    a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)
-    if not include_self or a.ndim <= 1:   # PyTorch's 2-d and larger inputs take a kernel that takes bool
-        _refuse_bool(input, 'index_func_' if include_self else 'index_reduce_func_exclude_input_init')
-    ix = ix.astype(np.int64)
-    want = a.shape[:d] + (ix.size,) + a.shape[d + 1:]
-    if src.shape != want:
-        raise RuntimeError(f'index_reduce_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
-                           f'({src.shape[d] if src.ndim > d else 1}), for dim: {d}')
-    n = a.shape[d]
-    bad = ix[(ix < 0) | (ix >= n)]
-    if bad.size:
-        raise IndexError('index out of range in self')
-    if a.ndim > 1 and reduce == 'mean':
-        _refuse_bool(input, 'div_floor_cpu')
-    full = np.broadcast_to(ix.reshape(tuple(-1 if k == d else 1 for k in range(a.ndim))), want)
-    return _scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
-                                IndexReduceBackward0)
+    try:
+        warn_user('index_reduce() is in beta and the API may change at any time.', once=True)   # TORCH_WARN_ONCE
+        if reduce not in ('prod', 'mean', 'amax', 'amin'):
+            raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
+        a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)
+        if not include_self or a.ndim <= 1:   # PyTorch's 2-d and larger inputs take a kernel that takes bool
+            _refuse_bool(input, 'index_func_' if include_self else 'index_reduce_func_exclude_input_init')
+        ix = ix.astype(np.int64)
+        want = a.shape[:d] + (ix.size,) + a.shape[d + 1:]
+        if src.shape != want:
+            raise RuntimeError(f'index_reduce_(): Number of indices ({ix.size}) should be equal to source.size(dim): '
+                               f'({src.shape[d] if src.ndim > d else 1}), for dim: {d}')
+        n = a.shape[d]
+        bad = ix[(ix < 0) | (ix >= n)]
+        if bad.size:
+            raise IndexError('index out of range in self')
+        if a.ndim > 1 and reduce == 'mean':
+            _refuse_bool(input, 'div_floor_cpu')
+        full = np.broadcast_to(ix.reshape(tuple(-1 if k == d else 1 for k in range(a.ndim))), want)
+        return _scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
+                                    IndexReduceBackward0)
+    except Exception:
+        check_tensor_args('index_reduce', 'input', 'index', 'source')
+        raise

@@ -551,8 +551,8 @@ def fill_(t, value):
         if tracked:
             overwritten(t, 'FillBackward2')
         return t
-    except AttributeError:
-        check_tensor_args('fill_', 't:input', 'value')
+    except Exception:
+        check_tensor_args('fill_', 't:input', 'value#')
         raise
 
 

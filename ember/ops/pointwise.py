@@ -1352,21 +1352,29 @@ def _to_double(x):
 
 def float_power(input, exponent):
     """``input ** exponent`` computed in float64 (PyTorch's composite: both operands cast to double)."""
-    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
-        raise operand_error('float_power', input, exponent, tensors_only=True)
-    return pow(_to_double(input), _to_double(exponent))
+    try:
+        if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+            raise operand_error('float_power', input, exponent, tensors_only=True)
+        return pow(_to_double(input), _to_double(exponent))
+    except Exception:
+        check_tensor_args('float_power', 'input#', 'exponent#')
+        raise
 
 
 def _float_power_(self, exponent):
     """In-place float_power: self must already have the result's dtype, complex128 when either side is complex,
     else float64 (PyTorch's check)."""
-    cx = self._data.dtype.kind == 'c' or isinstance(exponent, complex) or \
-        isinstance(exponent, Tensor) and exponent._data.dtype.kind == 'c'
-    want = np.dtype(np.complex128) if cx else _F64
-    if self._data.dtype != want:
-        raise RuntimeError(f"the base given to float_power_ has dtype {scalar_name(self._data.dtype)} but the "
-                           f"operation's result requires dtype {scalar_name(want)}")
-    return _FLOAT_POWER_(self, exponent)
+    try:
+        cx = self._data.dtype.kind == 'c' or isinstance(exponent, complex) or \
+            isinstance(exponent, Tensor) and exponent._data.dtype.kind == 'c'
+        want = np.dtype(np.complex128) if cx else _F64
+        if self._data.dtype != want:
+            raise RuntimeError(f"the base given to float_power_ has dtype {scalar_name(self._data.dtype)} but the "
+                               f"operation's result requires dtype {scalar_name(want)}")
+        return _FLOAT_POWER_(self, exponent)
+    except Exception:
+        check_tensor_args('float_power_', 'self:input', 'exponent#')
+        raise
 
 
 _FLOAT_POWER_ = make_inplace(float_power, 'float_power_')
@@ -1824,16 +1832,24 @@ def _clamp_tensors(cls, input, min, max):
 
 def clamp_min(input, min):
     """max(input, min) elementwise."""
-    if isinstance(min, Tensor):
-        return _clamp_tensors(ClampMinBackward1, input, min, None)
-    return _clamp_numbers(ClampMinBackward0, input, min, None)
+    try:
+        if isinstance(min, Tensor):
+            return _clamp_tensors(ClampMinBackward1, input, min, None)
+        return _clamp_numbers(ClampMinBackward0, input, min, None)
+    except Exception:
+        check_tensor_args('clamp_min', 'input', 'min#')
+        raise
 
 
 def clamp_max(input, max):
     """min(input, max) elementwise."""
-    if isinstance(max, Tensor):
-        return _clamp_tensors(ClampMaxBackward1, input, None, max)
-    return _clamp_numbers(ClampMaxBackward0, input, None, max)
+    try:
+        if isinstance(max, Tensor):
+            return _clamp_tensors(ClampMaxBackward1, input, None, max)
+        return _clamp_numbers(ClampMaxBackward0, input, None, max)
+    except Exception:
+        check_tensor_args('clamp_max', 'input', 'max#')
+        raise
 
 
 class WhereBackward0(Node):

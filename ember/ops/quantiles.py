@@ -5,6 +5,7 @@ import numpy as np
 from .. import _bf16
 from .._dtype import scalar_name
 from ..tensor import Tensor
+from ._util import check_tensor_args
 
 _MODES = ('linear', 'lower', 'higher', 'midpoint', 'nearest')
 
@@ -85,13 +86,21 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
 def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """The q-th quantiles of ``input`` (flattened, or along ``dim``), interpolated between neighbours as
     ``interpolation`` says; a NaN in a slice makes its quantiles NaN."""
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-    keepdim = keepdim if keepdims is None else keepdims
-    return _quantile(input, q, dim, keepdim, interpolation, False, 'quantile')
+    try:
+        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+        keepdim = keepdim if keepdims is None else keepdims
+        return _quantile(input, q, dim, keepdim, interpolation, False, 'quantile')
+    except Exception:
+        check_tensor_args('quantile', 'input', 'q#')
+        raise
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
-    dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-    keepdim = keepdim if keepdims is None else keepdims
-    return _quantile(input, q, dim, keepdim, interpolation, True, 'nanquantile')
+    try:
+        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+        keepdim = keepdim if keepdims is None else keepdims
+        return _quantile(input, q, dim, keepdim, interpolation, True, 'nanquantile')
+    except Exception:
+        check_tensor_args('nanquantile', 'input', 'q#')
+        raise

@@ -247,17 +247,21 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None, pin_memory=False, generator=None):
-    nd = _like(input, dtype, layout, device, pin_memory, 'randint_like')
-    if nd is None:
-        return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
-    nd = _dtype.FROM_NP[nd]
-    if nd.is_complex:
-        raise RuntimeError('check_random_bounds handles only integral, floating-point and boolean types')
-    if high is None:
-        low, high = 0, low
-    return _in_like_layout(input, memory_format, 'randint_like',
-                           lambda shape, c: randint(low, high, shape, dtype=nd, generator=generator)._data,
-                           requires_grad)
+    try:
+        nd = _like(input, dtype, layout, device, pin_memory, 'randint_like')
+        if nd is None:
+            return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
+        nd = _dtype.FROM_NP[nd]
+        if nd.is_complex:
+            raise RuntimeError('check_random_bounds handles only integral, floating-point and boolean types')
+        if high is None:
+            low, high = 0, low
+        return _in_like_layout(input, memory_format, 'randint_like',
+                               lambda shape, c: randint(low, high, shape, dtype=nd, generator=generator)._data,
+                               requires_grad)
+    except Exception:
+        check_tensor_args('randint_like', 'input')
+        raise
 
 
 # -- normal with tensor parameters ---------------------------------------------------------------------
@@ -277,24 +281,28 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            pin_memory=False, requires_grad=False):
     """Normal samples: ``normal(mean, std, size)`` with numbers, or elementwise with tensor mean and/or std
     (a standard normal draw, then ``* std + mean`` as PyTorch computes it; zero gradient to mean and std)."""
-    _check_std(std)
-    g = _gen(generator)
-    mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
-    if not mt and not st:
-        if size is None:
-            raise TypeError('normal() missing required argument: size (with number mean and std)')
-        _factory(device, layout, pin_memory, 'normal')
-        nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
-        shape = _nonneg(shape_arg((size,), 'normal', position=3))
-        arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
-        return _emit(arr, shape, out, requires_grad, 'normal')
-    if size is not None:
-        raise TypeError('normal(): size is only accepted with number mean and std')
-    if dtype is not None or requires_grad:
-        raise TypeError('normal(): dtype and requires_grad are not accepted with tensor mean or std')
-    if out is not None and mt and not st:
-        return _normal_mean_out(g, mean, float(std), out)
-    return _normal_tensors(g, mean, std, out)
+    try:
+        _check_std(std)
+        g = _gen(generator)
+        mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
+        if not mt and not st:
+            if size is None:
+                raise TypeError('normal() missing required argument: size (with number mean and std)')
+            _factory(device, layout, pin_memory, 'normal')
+            nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu')
+            shape = _nonneg(shape_arg((size,), 'normal', position=3))
+            arr = D.normal(g, math.prod(shape), nd, float(mean), float(std))
+            return _emit(arr, shape, out, requires_grad, 'normal')
+        if size is not None:
+            raise TypeError('normal(): size is only accepted with number mean and std')
+        if dtype is not None or requires_grad:
+            raise TypeError('normal(): dtype and requires_grad are not accepted with tensor mean or std')
+        if out is not None and mt and not st:
+            return _normal_mean_out(g, mean, float(std), out)
+        return _normal_tensors(g, mean, std, out)
+    except Exception:
+        check_tensor_args('normal', 'mean#', 'std#')
+        raise
 
 
 def _normal_mean_out(g, mean, std, out):
@@ -361,24 +369,28 @@ def _zero_node(name):
 # -- bernoulli, multinomial, poisson ---------------------------------------------------------------------
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability ``input`` (or the number ``p``), else 0, in input's dtype."""
-    if p is not None and out is not None:   # PyTorch's bernoulli(input, p) overload has no out=
-        raise TypeError(f'bernoulli() received an invalid combination of arguments - got (Tensor, {type(p).__name__}, '
-                        'out=Tensor), but expected one of:\n * (Tensor input, *, torch.Generator generator = None, '
-                        'Tensor out = None)\n * (Tensor input, float p, *, torch.Generator generator = None)\n')
-    res = Tensor._make(np.empty(input._data.shape, input._data.dtype))    # PyTorch: contiguous output
-    if p is None:
-        _bernoulli_tensor(res._data, input._data, _gen(generator))
-    else:
-        bernoulli_(res, p, generator=generator)
-    from ..autograd.grad_mode import GRAD
-    if GRAD.enabled and input.requires_grad:
-        if out is not None:
-            from .inplace import write_out
-            return write_out('bernoulli', input, out)   # PyTorch's refusal of out= with an input that needs grad
-        # PyTorch records the draw: a zero gradient from bernoulli(input), none at all from bernoulli(input, p)
-        node = _zero_node('BernoulliBackward0') if p is None else _BernoulliP
-        return Tensor._make(res._data, node((input,)))
-    return _emit(res._data, res._data.shape, out, False, 'bernoulli')
+    try:
+        if p is not None and out is not None:   # PyTorch's bernoulli(input, p) overload has no out=
+            raise TypeError(f'bernoulli() received an invalid combination of arguments - got (Tensor, {type(p).__name__}, '
+                            'out=Tensor), but expected one of:\n * (Tensor input, *, torch.Generator generator = None, '
+                            'Tensor out = None)\n * (Tensor input, float p, *, torch.Generator generator = None)\n')
+        res = Tensor._make(np.empty(input._data.shape, input._data.dtype))    # PyTorch: contiguous output
+        if p is None:
+            _bernoulli_tensor(res._data, input._data, _gen(generator))
+        else:
+            bernoulli_(res, p, generator=generator)
+        from ..autograd.grad_mode import GRAD
+        if GRAD.enabled and input.requires_grad:
+            if out is not None:
+                from .inplace import write_out
+                return write_out('bernoulli', input, out)   # PyTorch's refusal of out= with an input that needs grad
+            # PyTorch records the draw: a zero gradient from bernoulli(input), none at all from bernoulli(input, p)
+            node = _zero_node('BernoulliBackward0') if p is None else _BernoulliP
+            return Tensor._make(res._data, node((input,)))
+        return _emit(res._data, res._data.shape, out, False, 'bernoulli')
+    except Exception:
+        check_tensor_args('bernoulli', 'input', 'p#?')
+        raise
 
 
 _BernoulliP = undifferentiable('NotImplemented', 'derivative for aten::bernoulli is not implemented',
@@ -862,18 +874,22 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
 def bernoulli_(t, p=0.5, *, generator=None):
     """Fill with 1 (probability p, a number or a tensor) or 0. A number p draws one double uniform per
     element (the path of PyTorch's released builds on every CPU, docs/RANDOM.md)."""
-    g = _gen(generator)
-    from .inplace import check_inplace, overwritten
-    if isinstance(p, Tensor):
-        tracked = check_inplace(t)
-        _bernoulli_tensor(t._data, p._data, g)
-        t._bump()
-        if tracked:
-            overwritten(t, 'BernoulliBackward1')
-        return t
-    if not 0 <= p <= 1:
-        raise RuntimeError(f'bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}')
-    return _fill(t, D.below(g, t._data.size, p), 'BernoulliBackward0')
+    try:
+        g = _gen(generator)
+        from .inplace import check_inplace, overwritten
+        if isinstance(p, Tensor):
+            tracked = check_inplace(t)
+            _bernoulli_tensor(t._data, p._data, g)
+            t._bump()
+            if tracked:
+                overwritten(t, 'BernoulliBackward1')
+            return t
+        if not 0 <= p <= 1:
+            raise RuntimeError(f'bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}')
+        return _fill(t, D.below(g, t._data.size, p), 'BernoulliBackward0')
+    except Exception:
+        check_tensor_args('bernoulli_', 't:input', 'p#')
+        raise
 
 
 def _exponential(g, n, lambd, nd=np.dtype(np.float64)):

@@ -498,7 +498,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None, axis=N
             raise RuntimeError(f'repeat_interleave: Invalid output_size, expected {size} but got {output_size}')
         return out
     except AttributeError:
-        check_tensor_args('repeat_interleave', 'input', 'repeats')
+        check_tensor_args('repeat_interleave', 'input', 'repeats#')
         raise
 
 
@@ -1096,7 +1096,7 @@ def narrow(input, dim, start, length):
             raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
         return _slice(input, d, start, start + length)
     except AttributeError:
-        check_tensor_args('narrow', 'input', 'start')
+        check_tensor_args('narrow', 'input', 'start#')
         raise
 
 

@@ -674,30 +674,35 @@ class BinaryCrossEntropyBackward0(fused('BinaryCrossEntropyBackward0', _bce_back
 @_autocast.fp32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 like PyTorch."""
-    reduction = _reduction(reduction, size_average, reduce)
-    if target.shape != input.shape:
-        raise ValueError(f'Using a target size ({target.shape}) that is different to the input size '
-                         f'({input.shape}) is deprecated. Please ensure they have the same size.')
-    x, t = input._data, target._data
-    if t.dtype != x.dtype:
-        raise RuntimeError(f'Found dtype {scalar_name(t.dtype)} but expected {scalar_name(x.dtype)}')
-    need_float(input, 'binary_cross_entropy')
-    if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
-        raise RuntimeError('all elements of input should be between 0 and 1')
-    if ((t < 0) | (t > 1)).any():
-        raise RuntimeError('all elements of target should be between 0 and 1')
-    w = None
-    if weight is not None:
-        if GRAD.enabled and weight.requires_grad:
-            raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
-                               "'weight'. This input cannot have requires_grad True.")
-        w = weight._data.astype(x.dtype, copy=False)
-        np.broadcast_shapes(w.shape, x.shape)
-    loss = (t - 1) * _clamped_log(1 - x) - t * _clamped_log(x)   # PyTorch's order: its signed zeros
-    if w is not None:
-        loss = loss * w
-    out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
-    return record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction))
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        if target.shape != input.shape:
+            raise ValueError(f'Using a target size ({target.shape}) that is different to the input size '
+                             f'({input.shape}) is deprecated. Please ensure they have the same size.')
+        x, t = input._data, target._data
+        if t.dtype != x.dtype:
+            raise RuntimeError(f'Found dtype {scalar_name(t.dtype)} but expected {scalar_name(x.dtype)}')
+        need_float(input, 'binary_cross_entropy')
+        if ((x < 0) | (x > 1)).any() or np.isnan(x).any():
+            raise RuntimeError('all elements of input should be between 0 and 1')
+        if ((t < 0) | (t > 1)).any():
+            raise RuntimeError('all elements of target should be between 0 and 1')
+        w = None
+        if weight is not None:
+            if GRAD.enabled and weight.requires_grad:
+                raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
+                                   "'weight'. This input cannot have requires_grad True.")
+            w = weight._data.astype(x.dtype, copy=False)
+            np.broadcast_shapes(w.shape, x.shape)
+        loss = (t - 1) * _clamped_log(1 - x) - t * _clamped_log(x)   # PyTorch's order: its signed zeros
+        if w is not None:
+            loss = loss * w
+        out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
+        return record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction))
+    except Exception:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('binary_cross_entropy', 'input', 'target', 'weight?')
+        raise
 
 
 def _softplus_neg(x):
@@ -758,24 +763,29 @@ BinaryCrossEntropyWithLogitsBackward0 = fused('BinaryCrossEntropyWithLogitsBackw
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction='mean',
                                      pos_weight=None):
     """Sigmoid + binary cross entropy in one stable fused node (finite for any logit)."""
-    reduction = _reduction(reduction, size_average, reduce)
-    if target.shape != input.shape:
-        raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
-    x, t = input._data, target._data
-    xd, td = x.dtype, t.dtype
-    need_float(input, 'log_sigmoid_cpu')
-    if td != xd and td.kind != 'f':     # PyTorch writes the result in the target's dtype
-        raise RuntimeError(f"result type {scalar_name(xd)} can't be cast to the desired output type "
-                           f"{scalar_name(td)}")
-    w = None if weight is None else weight._data.astype(x.dtype, copy=False)
-    pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
-    loss = _bcel_loss(x, t, pw)     # mixed dtypes: the softplus in the input's dtype, the rest promoted
-    if w is not None:
-        loss = loss * w
-    loss = np.asarray(loss)
-    out = _reduce_arr(loss.astype(np.promote_types(xd, td), copy=False), reduction).astype(td, copy=False)
-    return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
-                  ctx=(x, t, w, pw, reduction, xd, td))
+    try:
+        reduction = _reduction(reduction, size_average, reduce)
+        if target.shape != input.shape:
+            raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
+        x, t = input._data, target._data
+        xd, td = x.dtype, t.dtype
+        need_float(input, 'log_sigmoid_cpu')
+        if td != xd and td.kind != 'f':     # PyTorch writes the result in the target's dtype
+            raise RuntimeError(f"result type {scalar_name(xd)} can't be cast to the desired output type "
+                               f"{scalar_name(td)}")
+        w = None if weight is None else weight._data.astype(x.dtype, copy=False)
+        pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
+        loss = _bcel_loss(x, t, pw)     # mixed dtypes: the softplus in the input's dtype, the rest promoted
+        if w is not None:
+            loss = loss * w
+        loss = np.asarray(loss)
+        out = _reduce_arr(loss.astype(np.promote_types(xd, td), copy=False), reduction).astype(td, copy=False)
+        return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
+                      ctx=(x, t, w, pw, reduction, xd, td))
+    except Exception:
+        from ...ops._util import check_tensor_args
+        check_tensor_args('binary_cross_entropy_with_logits', 'input', 'target', 'weight?')
+        raise
 
 
 # -- soft margin (fused), kl div and the composed losses -------------------------------------------------------
