@@ -90,3 +90,18 @@ def test_brief_cases():
              't + [1.0, 2.0]']
     diffs = _differences(exprs)
     assert not diffs, '\n'.join(f'{x}: PyTorch {t}, ember {e}' for x, t, e in diffs)
+
+
+def test_without_source():
+    """Where the user's source is not at hand (the REPL, ``exec`` of a string), the call is read from its bytecode."""
+    exprs = ['t.dot(1)', 'torch.dot(t, 1)', 'torch.mm(t, mat2=1)', 't.masked_fill(1, value=2)', '(t + t).mv([1.0])',
+             'torch.linalg.det(1)', "t.mul('a')", 't.where(1, 2)']
+    for expr in exprs:
+        out = []
+        for lib in (torch, ember):
+            try:
+                exec(compile(expr, '<no source>', 'exec'), {'torch': lib, 't': lib.ones(2, 2)})
+                out.append('ok')
+            except Exception as e:
+                out.append(f'{type(e).__name__}: {str(e).splitlines()[0]}')
+        assert out[1] == out[0], expr

@@ -1,5 +1,6 @@
 """Shared plumbing for ops: operand promotion, node classes made from backward formulas, dims."""
 import ast
+import dis
 import functools
 import inspect
 import linecache
@@ -207,17 +208,28 @@ def _in_ember(frame):
 
 
 def call_site(frame):
-    """How the user called the op running in ``frame``, read from the call expression in the user's source (error
-    path only; generic wrappers between looked through): (as a Tensor method, the positional arguments it got
-    counting self, the names given by keyword, the name called). None when called from inside ember or when the
-    source is not at hand."""
+    """How the user called the op running in ``frame``, read from the user's call expression (its source, or where
+    that is not at hand, its bytecode: the REPL's, ``exec``'s) on the error path only, generic wrappers between
+    looked through: (as a Tensor method, the positional arguments it got counting self, the names given by keyword,
+    the name called). None when called from inside ember, or through a plain name or ``*args``."""
     caller = frame.f_back
     while caller is not None and _in_ember(caller):
         if not (caller.f_code.co_flags & inspect.CO_VARARGS or caller.f_code.co_name in _WRAPPERS):
             return None
         caller = caller.f_back
-    if caller is None:
+    call = None if caller is None else _source_call(caller) or _bytecode_call(caller)
+    if call is None:
         return None
+    owner, name, nargs, keywords = call
+    method = not isinstance(owner, ModuleType)
+    if not method and owner.__name__.rsplit('.', 1)[-1] in ('linalg', 'special', 'fft'):
+        name = owner.__name__.rsplit('.', 1)[-1] + '_' + name   # PyTorch's names for them: linalg_det
+    return method, nargs + (method and not isinstance(owner, type)), keywords, name
+
+
+def _source_call(caller):
+    """(the object before the called attribute, the attribute, positional count, keywords) of ``owner.name(...)``
+    on ``caller``'s current line, from its source; None if not such a call or no source."""
     try:
         line, end, col, end_col = list(caller.f_code.co_positions())[caller.f_lasti // 2]
         lines = linecache.getlines(caller.f_code.co_filename)[line - 1:end]
@@ -226,17 +238,44 @@ def call_site(frame):
         call = ast.parse(''.join(lines).strip(), mode='eval').body
     except (TypeError, IndexError, SyntaxError, ValueError):
         return None
-    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args):
+    if (not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute)
+            or any(isinstance(a, ast.Starred) for a in call.args)):
         return None
-    keywords = tuple(k.arg for k in call.keywords if k.arg)
-    if not isinstance(call.func, ast.Attribute):
+    return (_resolve(call.func.value, caller), call.func.attr, len(call.args),
+            tuple(k.arg for k in call.keywords if k.arg))
+
+
+_LOADS = {'LOAD_NAME', 'LOAD_GLOBAL', 'LOAD_FAST', 'LOAD_DEREF'}
+
+
+def _bytecode_call(caller):
+    """_source_call's answer read from ``caller``'s bytecode: back from its CALL past the arguments' stack effect
+    to the load of the called attribute, and the loads of the object before it (a dotted name, else an expression:
+    a tensor)."""
+    ins = [i for i in dis.get_instructions(caller.f_code) if i.opname != 'CACHE']
+    at = max((k for k, i in enumerate(ins) if i.offset <= caller.f_lasti), default=None)   # (f_lasti: in its caches)
+    if at is None or ins[at].opname != 'CALL' or at < 2 or ins[at - 1].opname != 'PRECALL':
         return None
-    owner = _resolve(call.func.value, caller)
-    method = not isinstance(owner, ModuleType)
-    name = call.func.attr   # PyTorch's name for it: linalg's, special's and fft's functions prefixed
-    if not method and owner.__name__.rsplit('.', 1)[-1] in ('linalg', 'special', 'fft'):
-        name = owner.__name__.rsplit('.', 1)[-1] + '_' + name
-    return method, len(call.args) + (method and not isinstance(owner, type)), keywords, name
+    argc, k = ins[at].arg, at - 2
+    keywords = caller.f_code.co_consts[ins[k].arg] if ins[k].opname == 'KW_NAMES' else ()
+    k -= ins[k].opname == 'KW_NAMES'
+    depth = 0
+    while k >= 0 and depth != argc:
+        depth += dis.stack_effect(ins[k].opcode, ins[k].arg, jump=False)
+        k -= 1
+    if k < 1 or ins[k].opname not in ('LOAD_METHOD', 'LOAD_ATTR'):   # (a call with keywords loads an attribute)
+        return None
+    chain, j = [], k - 1
+    while j >= 0 and ins[j].opname == 'LOAD_ATTR':
+        chain.append(ins[j].argval)
+        j -= 1
+    owner = None
+    if j >= 0 and ins[j].opname in _LOADS:
+        scopes = (caller.f_locals, caller.f_globals, caller.f_builtins)
+        owner = next((s[ins[j].argval] for s in scopes if ins[j].argval in s), None)
+        for attr in reversed(chain):
+            owner = getattr(owner, attr, None)
+    return owner, ins[k].argval, argc - len(keywords), tuple(keywords)
 
 
 def _resolve(node, frame):
