@@ -11,6 +11,7 @@ from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from .tensor import Tensor
+from .ops._util import check_tensor_args
 
 __all__ = ['ldl_factor', 'ldl_factor_ex', 'ldl_solve']
 
@@ -235,6 +236,5 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
             return write('linalg.ldl_solve', res, out)
         return res
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_ldl_solve', 'LD', 'pivots', 'B')
         raise

@@ -4,6 +4,7 @@ Their graphs are PyTorch's: the norm is one NormBackward0/NormBackward1 node (se
 import warnings
 
 from .ops import _composite, vector_norm
+from .ops._util import check_tensor_args
 
 NormBackward0 = _composite.node_class('NormBackward0')
 NormBackward1 = _composite.node_class('NormBackward1')
@@ -37,7 +38,6 @@ def norm_except_dim(v, pow=2, dim=0):
             return _norm1(v.contiguous().view(-1, v.size(-1)), pow, 0).view(ones + [v.size(-1)])
         return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('norm_except_dim', 'v')
         raise
 
@@ -51,7 +51,6 @@ def frobenius_norm(input, dim, keepdim=False):
         _warn_once('frobenius_norm', 'linalg.vector_norm(A, 2., dim, keepdim)')
         return _norm1(input, 2, dim, keepdim)
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('frobenius_norm', 'input')
         raise
 

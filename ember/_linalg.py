@@ -919,7 +919,6 @@ def matrix_power(A, n):
                 result = z if result is None else matmul(result, z)
         return result
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_matrix_power', 'A:input')
         raise
 
@@ -1059,7 +1058,6 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
         from .ops import diagonal as _diagonal
         return _diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_diagonal', 'A')
         raise
 
@@ -1081,7 +1079,6 @@ def vander(x, N=None):
         powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
         return cat([ones, powers], -1)
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_vander', 'x')
         raise
 
@@ -1106,7 +1103,6 @@ def inv_ex(A, *, check_errors=False):
             return _InvExResult(Tensor._make(y.astype(a.dtype)), Tensor._make(info))
         return _InvExResult(inv(A), Tensor._make(info))
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_inv_ex', 'A')
         raise
 
@@ -1139,7 +1135,6 @@ def solve_ex(A, B, *, left=True, check_errors=False):
                                   Tensor._make(info))
         return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_solve_ex', 'A', 'B')
         raise
 
@@ -1244,7 +1239,6 @@ def eig(A):
         w, v = _eig_arrays(A, 'eig')
         return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_eig', 'A:input')
         raise
 
@@ -1266,7 +1260,6 @@ def eigvals(A):
             return Tensor._make(out)
         return Tensor._make(np.linalg.eigvals(a).astype(cdt))
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('linalg_eigvals', 'A:input')
         raise
 
@@ -1310,4 +1303,5 @@ __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'ma
            'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals']
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
+from .ops._util import check_tensor_args
 _out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')

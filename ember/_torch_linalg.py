@@ -8,6 +8,7 @@ from ._dtype import scalar_name
 from ._warn import warn_user
 from .autograd import dual, forward_refusal
 from .autograd.graph import Node
+from .ops._util import check_tensor_args
 
 __all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
            'cholesky_solve', 'cholesky_inverse', 'qr', 'cross', 'chain_matmul']
@@ -52,7 +53,6 @@ def matrix_power(input, n):
     try:
         return _L().matrix_power(input, n)
     except AttributeError:
-        from .ops._util import check_tensor_args
         check_tensor_args('matrix_power', 'input')
         raise
 
@@ -142,7 +142,6 @@ def cross(input, other, dim=None):
     with its warning)."""
     from .tensor import Tensor
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
-        from .ops._util import check_tensor_args
         check_tensor_args('cross', 'input', 'other')
     if dim is None:
         warn_user('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '

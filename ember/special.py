@@ -10,6 +10,7 @@ import numpy as np
 from . import _bf16
 from .autograd import dual as _dual
 from .ops import _out as _out_forms, pointwise as _pointwise, reduction as _reduction, special as _special
+from .ops._util import check_tensor_args as _check_tensor_args
 
 erf, erfc, erfinv = _pointwise.erf, _pointwise.erfc, _pointwise.erfinv
 expit, exp2, expm1, log1p, round = (_pointwise.sigmoid, _pointwise.exp2, _pointwise.expm1, _pointwise.log1p,
@@ -57,8 +58,7 @@ def softmax(input, dim, *, dtype=None):
     try:
         return _reduction.softmax(input, dim, dtype=dtype)
     except AttributeError:
-        from .ops._util import check_tensor_args
-        check_tensor_args('special_softmax', 'input')
+        _check_tensor_args('special_softmax', 'input')
         raise
 
 
@@ -66,8 +66,7 @@ def log_softmax(input, dim, *, dtype=None):
     try:
         return _reduction.log_softmax(input, dim, dtype=dtype)
     except AttributeError:
-        from .ops._util import check_tensor_args
-        check_tensor_args('special_log_softmax', 'input')
+        _check_tensor_args('special_log_softmax', 'input')
         raise
 
 

@@ -319,7 +319,12 @@ class Tensor(metaclass=_TorchNamedType):
         return False
 
     def is_same_size(self, other):
-        return self._data.shape == other._data.shape
+        try:
+            return self._data.shape == other._data.shape
+        except AttributeError:
+            from .ops._util import check_tensor_args
+            check_tensor_args('is_same_size', 'self:input', 'other')
+            raise
 
     def bfloat16(self, memory_format=None):
         return self.to(_dtype.bfloat16, memory_format=memory_format)

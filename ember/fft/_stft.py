@@ -5,6 +5,7 @@ from those ops."""
 import warnings
 
 from ..tensor import Tensor
+from ..ops._util import check_tensor_args
 
 
 def _window(name, window, win_length, n_fft, like):
@@ -133,7 +134,6 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
             y = pad(y, (0, end - total))
         return y if batched else y.squeeze(0)
     except AttributeError:
-        from ..ops._util import check_tensor_args
         check_tensor_args('istft', 'input', 'window?')
         raise
 

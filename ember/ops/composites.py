@@ -152,8 +152,11 @@ CopysignBackward1 = type('CopysignBackward1', (_CopysignBackward,), {'__slots__'
 
 def copysign(input, other):
     """|input| with the sign of ``other`` (a tensor or a number), in a floating dtype."""
-    from ._util import binary_arrays
-    x, y, a, b = binary_arrays(input, other, True)
+    from ._util import binary_arrays, NotOperand, operand_error
+    try:
+        x, y, a, b = binary_arrays(input, other, True)
+    except NotOperand:
+        raise operand_error('copysign', input, other) from None
     try:
         r = np.copysign(a, b)
     except (TypeError, NotImplementedError):   # complex operands: no NumPy loop, as no PyTorch kernel

@@ -1049,7 +1049,10 @@ def pow(input, exponent):
             return Tensor._make(_int_power(*binary_arrays(input, exponent)[2:]))
         return _pow2(input, exponent)
     if not isinstance(exponent, Tensor):
-        exponent = as_operand(exponent)
+        try:
+            exponent = as_operand(exponent)
+        except NotOperand:
+            raise operand_error('pow', input, exponent) from None
         if isinstance(exponent, int) and input._data.dtype.kind in 'iub':
             if exponent < 0:
                 raise RuntimeError('Integers to negative integer powers are not allowed.')

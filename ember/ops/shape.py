@@ -1267,6 +1267,12 @@ def _each(fn, args):
     if len(args) == 1 and isinstance(args[0], Tensor):
         return fn(args[0])
     items = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    bad = next((i for i, x in enumerate(items) if not isinstance(x, Tensor)), None)
+    if bad is not None:   # (PyTorch's parser: a lone non-tensor matches no overload, a sequence's element is named)
+        from ._util import combination_error, type_name
+        if len(args) == 1 and items is args:
+            raise combination_error(fn.__name__.lstrip('_'), args)
+        raise TypeError(f'expected Tensor as element {bad} in argument 0, but got {type_name(items[bad])}')
     return tuple(fn(x) for x in items)
 
 

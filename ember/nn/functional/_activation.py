@@ -11,7 +11,7 @@ from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented, arg_error
+from ...ops._util import not_implemented, arg_error, check_tensor_args
 from ...tensor import Tensor
 from ._fused import fused, record
 from . import _gelu_cpu
@@ -134,7 +134,6 @@ def relu_(input):
     try:
         return input.relu_()
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('relu_', 'input')
         raise
 
@@ -383,7 +382,6 @@ def gelu(input, approximate='none'):
         out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
         return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('gelu', 'input')
         raise
 
@@ -722,7 +720,6 @@ def prelu(input, weight):
         out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
         return record(PreluKernelBackward0, (input, weight), out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('prelu', 'input', 'weight')
         raise
 
@@ -757,7 +754,6 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
             return commit(input, out)
         return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('rrelu', 'input')
         raise
 
@@ -780,7 +776,6 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     try:
         return rrelu(input, lower, upper, training, True)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('rrelu_', 'input')
         raise
 
@@ -833,6 +828,5 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
         np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
         return Tensor._make(y_hard) - y_soft.detach() + y_soft
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('gumbel_softmax', 'logits')
         raise

@@ -16,6 +16,7 @@ from ... import _dtype, _parallel
 from ...tensor import Tensor
 from .. import attention
 from ...amp import _state as _autocast
+from ...ops._util import check_tensor_args
 
 __all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
 
@@ -367,7 +368,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             return Tensor._make(out, node)
         return Tensor._make(out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('scaled_dot_product_attention', 'query', 'key', 'value', 'attn_mask?')
         raise
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented
+from ...ops._util import not_implemented, check_tensor_args
 from ..._warn import warn_user
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -1197,7 +1197,6 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     try:
         return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('conv1d', 'input', 'weight', 'bias?')
         raise
 
@@ -1250,7 +1249,6 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     try:
         return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('conv_transpose1d', 'input', 'weight', 'bias?')
         raise
 
@@ -1339,7 +1337,6 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             return Tensor._make(y, node)
         return Tensor._make(y)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('unfold', 'input')
         raise
 
@@ -1373,6 +1370,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             return Tensor._make(y, node)
         return Tensor._make(y)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('fold', 'input')
         raise

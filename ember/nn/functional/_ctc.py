@@ -9,7 +9,7 @@ import numpy as np
 from ... import ops
 from ...autograd import dual, forward_refusal
 from ...autograd.graph import Node
-from ...ops._util import not_implemented, undifferentiable
+from ...ops._util import not_implemented, undifferentiable, check_tensor_args
 from ...tensor import Tensor
 
 __all__ = ['ctc_loss']
@@ -217,7 +217,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             res = res.sum()
         return res if batched or reduction != 'none' else res.squeeze(0)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('ctc_loss', 'log_probs', 'targets', 'input_lengths', 'target_lengths')
         raise
 

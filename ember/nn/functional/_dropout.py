@@ -13,6 +13,7 @@ from ...ops.inplace import check_inplace, commit
 from ...ops import _distributions as D
 from ...random import default_generator
 from ...tensor import Tensor
+from ...ops._util import check_tensor_args
 
 __all__ = ['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout']
 
@@ -179,7 +180,6 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
         out = _alpha(input, p, training, input._data.shape)
         return commit(input, out) if inplace and out is not input else out
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('alpha_dropout', 'input')
         raise
 
@@ -193,6 +193,5 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
         out = _alpha(input, p, training, shape)
         return commit(input, out) if inplace and out is not input else out
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('feature_alpha_dropout', 'input')
         raise

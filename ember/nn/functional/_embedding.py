@@ -8,7 +8,7 @@ from ...autograd.graph import MODE
 from ...ops import _composite
 from ...ops._scatter import index_add_rows
 from ...ops.indexing import rows_at
-from ...ops._util import all_below
+from ...ops._util import all_below, arg_error, check_tensor_args
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -73,7 +73,13 @@ def sparse_rows(flat, rows, n, pad):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""
-    return _lookup(input, weight, padding_idx, max_norm, norm_type, bool(scale_grad_by_freq), sparse)
+    try:
+        return _lookup(input, weight, padding_idx, max_norm, norm_type, bool(scale_grad_by_freq), sparse)
+    except Exception:   # PyTorch's F calls torch.embedding(weight, input): its parser checks in that order
+        for value, arg, pos in ((weight, 'weight', 1), (input, 'indices', 2)):
+            if not isinstance(value, Tensor):
+                raise arg_error('embedding', arg, pos, value) from None
+        raise
 
 
 def _checked_lookup(idx, n, padding_idx):
@@ -390,6 +396,5 @@ def one_hot(tensor, num_classes=-1):
         np.put_along_axis(out, a[..., None], 1, axis=-1)
         return Tensor._make(out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('one_hot', 'tensor:input')
         raise

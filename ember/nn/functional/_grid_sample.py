@@ -12,6 +12,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._composite import composite, node_class
 from ...tensor import Tensor
+from ...ops._util import check_tensor_args
 
 __all__ = ['grid_sample', 'affine_grid']
 
@@ -375,7 +376,6 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
             return Tensor._make(out, node)
         return Tensor._make(out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('grid_sample', 'input', 'grid')
         raise
 

@@ -1,5 +1,6 @@
 """Linear maps: ``linear`` (one GEMM, recorded as AddmmBackward0 for 2-D input with bias) and ``bilinear``."""
 from ...ops import blas
+from ...ops._util import check_tensor_args
 
 __all__ = ['linear', 'bilinear']
 
@@ -9,7 +10,6 @@ def linear(input, weight, bias=None):
     try:
         return blas.linear(input, weight, bias)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('linear', 'input', 'weight', 'bias?')
         raise
 
@@ -25,6 +25,5 @@ def bilinear(input1, input2, weight, bias=None):
                                f'({input1.shape[-1]} and {input2.shape[-1]} features)')
         return blas.bilinear(input1, input2, weight, bias)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('bilinear', 'input1', 'input2', 'weight', 'bias?')
         raise

@@ -17,7 +17,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._sumorder import ordered_sum
-from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error
+from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error, check_tensor_args
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
@@ -222,7 +222,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
             return _weighted((x - t) ** 2, weight, input, reduction)
         return _mse(input, target, reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('mse_loss', 'input', 'target')
         raise
 
@@ -250,7 +249,6 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
             return l1_loss(input, target, reduction=reduction)
         return _smooth_l1(input, target, reduction, beta)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('smooth_l1_loss', 'input', 'target')
         raise
 
@@ -267,7 +265,6 @@ def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
             return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
         return _huber(input, target, reduction, delta)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('huber_loss', 'input', 'target')
         raise
 
@@ -623,7 +620,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             r.grad_fn.next_functions = r.grad_fn.next_functions[:1]
         return r
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('nll_loss', 'input', 'target', 'weight?')
         raise
 
@@ -700,7 +696,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
         return record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction))
     except Exception:
-        from ...ops._util import check_tensor_args
         check_tensor_args('binary_cross_entropy', 'input', 'target', 'weight?')
         raise
 
@@ -783,7 +778,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
                       ctx=(x, t, w, pw, reduction, xd, td))
     except Exception:
-        from ...ops._util import check_tensor_args
         check_tensor_args('binary_cross_entropy_with_logits', 'input', 'target', 'weight?')
         raise
 
@@ -820,7 +814,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
         out = _reduce_arr(_softplus_arr(-y * x), reduction)
         return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('soft_margin_loss', 'input', 'target')
         raise
 
@@ -848,7 +841,6 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
             return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
         return _reduce(loss, reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('kl_div', 'input', 'target')
         raise
 
@@ -869,7 +861,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         neg = ops.where(target == -1, ops.clamp(cos - margin, min=0), zeros)
         return _reduce(pos + neg, reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('cosine_embedding_loss', 'input1', 'input2', 'target')
         raise
 
@@ -932,7 +923,6 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction='mean'
             loss = loss + 0.5 * math.log(2 * math.pi)
         return _reduce(loss, reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('gaussian_nll_loss', 'input', 'target', 'var')
         raise
 
@@ -992,7 +982,6 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
                                     margin=margin, weight=weight, reduction=reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('multi_margin_loss', 'input', 'target', 'weight?')
         raise
 
@@ -1027,7 +1016,6 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
                                     reduction=reduction)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('multilabel_margin_loss', 'input', 'target')
         raise
 

@@ -9,7 +9,7 @@ from ...backend import col_sums, gemm
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
-from ...ops._util import need_float, node_class, not_implemented
+from ...ops._util import need_float, node_class, not_implemented, check_tensor_args
 from ...tensor import Tensor
 from ._fused import fused, record
 
@@ -723,7 +723,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
                       ctx=(xhat, invstd, w, axes, eps, None))
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
         raise
 
@@ -764,7 +763,6 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
         return y if weight is None else y * weight
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('rms_norm', 'input', 'weight?')
         raise
 
@@ -947,7 +945,6 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
             s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
         return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('cosine_similarity', 'x1', 'x2')
         raise
 
@@ -977,7 +974,6 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         return _composite.composite(NormBackward1, ops.vector_norm, (_add_scalar(x1 - x2, eps),), ord=p, dim=d,
                                     keepdim=keepdim)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('pairwise_distance', 'x1', 'x2')
         raise
 
@@ -1013,6 +1009,5 @@ def pdist(input, p=2):
             raise not_implemented('pdist', input.dtype)
         return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('pdist', 'input')
         raise

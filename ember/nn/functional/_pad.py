@@ -7,7 +7,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ... import _dtype
-from ...ops._util import checked_scalar, not_implemented
+from ...ops._util import checked_scalar, not_implemented, check_tensor_args
 from ...tensor import Tensor
 
 __all__ = ['pad']
@@ -243,6 +243,5 @@ def pad(input, pad, mode='constant', value=None):
             return Tensor._make(out, node)
         return Tensor._make(out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('pad', 'input')
         raise

@@ -13,7 +13,7 @@ from ...autograd import dual
 from ...backend import keep
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import not_implemented, arg_error
+from ...ops._util import not_implemented, arg_error, check_tensor_args
 from ...tensor import Tensor
 from ._conv import _fold_arr, fold
 
@@ -593,7 +593,6 @@ def adaptive_avg_pool2d(input, output_size):
             return Tensor._make(out, node)
         return Tensor._make(out)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_avg_pool2d', 'input')
         raise
 
@@ -710,7 +709,6 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
             return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
         return res
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_max_pool2d', 'input')
         raise
 
@@ -719,7 +717,6 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     try:
         return adaptive_max_pool2d(input, output_size, True)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_max_pool2d_with_indices', 'input')
         raise
 
@@ -802,7 +799,6 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         return max_unpool(input, indices, k, k if stride is None else _pair(stride), _pair(padding), output_size,
                           MaxUnpool2DBackward0)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('max_unpool2d', 'input', 'indices')
         raise
 
@@ -817,7 +813,6 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
         return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (k, 1), (s, 1), (one(padding), 0),
                             size).squeeze(-1)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('max_unpool1d', 'input')   # (PyTorch's F fails on indices with its AttributeError)
         raise
 

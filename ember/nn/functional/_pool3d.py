@@ -11,7 +11,7 @@ from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import not_implemented
+from ...ops._util import not_implemented, check_tensor_args
 from ...tensor import Tensor
 from ._pool import _low, int_mean, need_tensor
 
@@ -344,7 +344,6 @@ def adaptive_avg_pool3d(input, output_size):
             node.save(input)
         return _finish(y, node, unbatched)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_avg_pool3d', 'input')
         raise
 
@@ -368,7 +367,6 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
         s = k if stride is None else _triple(stride, 'max_unpool3d')
         return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('max_unpool3d', 'input', 'indices')
         raise
 
@@ -417,7 +415,6 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
             return res, Tensor._make(i[0] if unbatched else i)
         return res
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_max_pool3d', 'input')
         raise
 
@@ -426,7 +423,6 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
     try:
         return adaptive_max_pool3d(input, output_size, True)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('adaptive_max_pool3d_with_indices', 'input')
         raise
 

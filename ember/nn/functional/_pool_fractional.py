@@ -10,6 +10,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
 from ._pool import _nan_aware_argmax
+from ...ops._util import check_tensor_args
 
 __all__ = ['fractional_max_pool2d', 'fractional_max_pool2d_with_indices', 'fractional_max_pool3d',
            'fractional_max_pool3d_with_indices']
@@ -145,7 +146,6 @@ def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, out
         return _fractional(input, 2, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool2d',
                            FractionalMaxPool2DBackward0)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('fractional_max_pool2d_with_indices', 'input')
         raise
 
@@ -165,7 +165,6 @@ def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, out
         return _fractional(input, 3, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool3d',
                            FractionalMaxPool3DBackward0)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('fractional_max_pool3d_with_indices', 'input')
         raise
 

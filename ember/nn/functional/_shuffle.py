@@ -5,7 +5,7 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...ops._util import undifferentiable
+from ...ops._util import undifferentiable, check_tensor_args
 from ...tensor import Tensor
 
 __all__ = ['pixel_shuffle', 'pixel_unshuffle', 'channel_shuffle', 'native_channel_shuffle']
@@ -56,7 +56,6 @@ def pixel_shuffle(input, upscale_factor):
                                f'of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}')
         return _shuffled(PixelShuffleBackward0, input, _pixel_shuffle(input._data, r), r)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('pixel_shuffle', 'input')
         raise
 
@@ -71,7 +70,6 @@ def pixel_unshuffle(input, downscale_factor):
                                f'input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}')
         return _shuffled(PixelUnshuffleBackward0, input, _pixel_unshuffle(input._data, r), r)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('pixel_unshuffle', 'input')
         raise
 
@@ -84,7 +82,6 @@ def channel_shuffle(input, groups):
             raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
         return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('channel_shuffle', 'input')
         raise
 
@@ -110,6 +107,5 @@ def native_channel_shuffle(input, groups):
             raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
         return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
     except AttributeError:
-        from ...ops._util import check_tensor_args
         check_tensor_args('native_channel_shuffle', 'input')
         raise
