@@ -8,7 +8,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
-from ..ops._util import wrap_dim, check_tensor_args
+from ..ops._util import wrap_dim, check_tensor_args as _check_tensor_args
 from . import _grad
 from ._plan import Plan, plan_1d, plan_nd, check_norm
 
@@ -34,7 +34,7 @@ def _one(kind, name):
         try:
             return _run(plan_1d(kind, name, input, n, dim, norm), input, out)
         except Exception:
-            check_tensor_args(name, 'input')
+            _check_tensor_args(name, 'input')
             raise
     op.__name__ = op.__qualname__ = name
     return op
@@ -45,7 +45,7 @@ def _many(kind, name, default_dim):
         try:
             return _run(plan_nd(kind, name, input, s, dim, norm), input, out)
         except Exception:
-            check_tensor_args(name, 'input')
+            _check_tensor_args(name, 'input')
             raise
     op.__name__ = op.__qualname__ = name
     return op
@@ -141,7 +141,7 @@ def fftshift(input, dim=None):
         dims = _shift_dims(input, dim)
         return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
     except AttributeError:
-        check_tensor_args('fft_fftshift', 'input')
+        _check_tensor_args('fft_fftshift', 'input')
         raise
 
 
@@ -151,7 +151,7 @@ def ifftshift(input, dim=None):
         dims = _shift_dims(input, dim)
         return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
     except AttributeError:
-        check_tensor_args('fft_ifftshift', 'input')
+        _check_tensor_args('fft_ifftshift', 'input')
         raise
 
 

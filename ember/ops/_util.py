@@ -59,7 +59,7 @@ def operand_error(name, x, y, method=False, tensors_only=False):
     a Tensor: ``tensors_only``); ``x`` and ``y`` as the user gave them, ``method``: called as ``x.name(y)``, whose
     positions do not count x (both read from the user's call when at hand). The ops whose PyTorch signatures take
     a Number too (OVERLOADED) report the invalid combination instead."""
-    site = call_site(sys._getframe(1))
+    site = call_site(_op_frame())
     if site is not None:
         method, name = site[0], site[3]
     if name in OVERLOADED:
@@ -124,7 +124,7 @@ def check_tensor_args(name, *params, overloads=False):
     whether it was called as a Tensor method (positions not counting self), under which name, and which arguments
     came by keyword, from the user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so
     its error is combination_error's."""
-    frame = sys._getframe(1)
+    frame = _op_frame()
     if _worded(name, frame) is True:
         return
     values, code = frame.f_locals, frame.f_code
@@ -144,7 +144,7 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     error of fn's own is worded again for this call (an in-place method's name and positions)."""
     exc = sys.exc_info()[1]
     worded = _worded(None, None) is True
-    if worded and _worded(name, sys._getframe(1)) is True and not (reword and call_site(sys._getframe(1))):
+    if worded and _worded(name, _op_frame()) is True and not (reword and call_site(_op_frame())):
         return   # (fn's wording stands unless told better)
     try:
         sig = inspect.signature(fn)
@@ -162,7 +162,7 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
         if isinstance(v, numbers.Number) and not (worded or n == 'input' and name not in OVERLOADED
                                                   or isinstance(exc, AttributeError) and exc.obj is v):
             continue
-        _refuse(name, sys._getframe(1), order, npos, given, n, n, overloads)
+        _refuse(name, _op_frame(), order, npos, given, n, n, overloads)
 
 
 def _worded(name, frame):
@@ -197,6 +197,15 @@ def _refuse(name, frame, order, npos, given, local, shown, overloads):
                                 {k: given[k] for k in keywords if k in given}) from None
     pos = None if local in keywords or local not in order[:npos] else order.index(local) + 1 - method
     raise arg_error(name, shown, pos, given.get(local)) from None
+
+
+def _op_frame():
+    """The frame of the op that called the helper calling this (past a dispatching wrapper of ember._torch_function,
+    should one wrap the helper)."""
+    frame = sys._getframe(2)
+    while frame.f_globals.get('__name__') == 'ember._torch_function':
+        frame = frame.f_back
+    return frame
 
 
 # the names of ember's generic wrappers (autocast's, the in-place forms'...), which call_site looks through
