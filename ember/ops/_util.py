@@ -144,8 +144,11 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     error of fn's own is worded again for this call (an in-place method's name and positions)."""
     exc = sys.exc_info()[1]
     worded = _worded(None, None) is True
-    if worded and _worded(name, _op_frame()) is True and not (reword and call_site(_op_frame())):
+    site = call_site(_op_frame()) if worded and reword else None
+    if worded and _worded(name, _op_frame()) is True and site is None:
         return   # (fn's wording stands unless told better)
+    if site is not None and 'invalid combination of arguments' in str(exc):   # (as the user called it)
+        raise combination_error(site[3], args[site[0]:], kwargs) from None
     try:
         sig = inspect.signature(fn)
         given = sig.bind(*args, **kwargs).arguments
@@ -196,7 +199,16 @@ def _refuse(name, frame, order, npos, given, local, shown, overloads):
         raise combination_error(name, [given[n] for n in order[method:nargs] if n in given],
                                 {k: given[k] for k in keywords if k in given}) from None
     pos = None if local in keywords or local not in order[:npos] else order.index(local) + 1 - method
-    raise arg_error(name, shown, pos, given.get(local)) from None
+    raise arg_error(name, _PARSER_NAMES.get(name, {}).get(shown, shown), pos, given.get(local)) from None
+
+
+# the arguments PyTorch's parser names otherwise than the documented names ember's parameters have (its schema's
+# ``self`` is ``input``): {op: {ember's name: PyTorch's}}
+_PARSER_NAMES = {f'linalg_{op}': {'A': 'input'} for op in (
+    'cholesky', 'cholesky_ex', 'cond', 'eigh', 'eigvalsh', 'householder_product', 'ldl_factor', 'ldl_factor_ex',
+    'matrix_exp', 'norm', 'tensorinv')}
+_PARSER_NAMES.update(linalg_lstsq={'A': 'input', 'B': 'b'}, linalg_tensorsolve={'A': 'input', 'B': 'other'},
+                     linalg_vector_norm={'x': 'input'})
 
 
 def _op_frame():
