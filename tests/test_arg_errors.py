@@ -16,9 +16,9 @@ from arg_cases import cases, differences_apart, kind_of, outcome
 # differences by class); an op another branch adds may be listed before ember has it
 GAPS = {
     'method': '''
-    as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ dist divide fmod ger index_fill
-    index_fill_ index_put index_put_ masked_fill max min nanquantile narrow outer prelu quantile remainder
-    repeat_interleave resize_as_ set_ take_along_dim true_divide''',
+    as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ dist fmod ger index_fill index_fill_
+    index_put index_put_ masked_fill max min nanquantile narrow outer prelu quantile remainder repeat_interleave
+    resize_as_ set_ take_along_dim''',
     'torch': '''
     addcdiv addcmul allclose alpha_dropout_ as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor
     clamp clamp_ clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ constant_pad_nd conv1d conv_transpose1d

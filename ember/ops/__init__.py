@@ -297,11 +297,13 @@ def _bind_method_forms(T):
     (``t.mul(a)``: "argument 'other' (position 1)"); bound last, the in-place variants having wrapped the
     function forms (make_inplace rewords their errors itself)."""
     T.add, T.sub, T.div = pointwise._add_method, pointwise._sub_method, pointwise._div_method
+    T.subtract, T.divide, T.true_divide = T.sub, T.div, T.div
     for name in ('mul', 'maximum', 'minimum', 'atan2', 'arctan2', 'hypot', 'logical_and', 'logical_or',
                  'logical_xor', 'fmax', 'fmin', 'nextafter', 'ldexp', 'logaddexp', 'logaddexp2'):
         method = getattr(getattr(T, name), 'method', None)
         if method is not None:
             setattr(T, name, method)
+    T.multiply = T.mul
 
 
 def _bind_frontdoor(T):

@@ -221,7 +221,7 @@ def _op_frame():
 
 
 # the names of ember's generic wrappers (autocast's, the in-place forms'...), which call_site looks through
-_WRAPPERS = {'op', 'form', 'wrapper', 'inner', 'method', 'inplace', 'call', '<lambda>'}
+_WRAPPERS = {'op', 'form', 'wrapper', 'inner', 'method', 'inplace', 'call', '<lambda>', '_div_method'}
 
 
 def _in_ember(frame):
