@@ -15,8 +15,10 @@ import types
 from opcode import opmap
 
 PREFIXES = {"torch": "ember", "torchvision": "ember.vision", "functorch": "ember.functorch"}
-# ember modules that are not the torch module of the same name (``torch.ops`` is not ``ember.ops``).
-INTERNAL = ("ember.ops", "ember.backend", "ember.tensor", "ember.cli", "ember.aliasing", "ember.demo",
+# ember modules that are not the torch module of the same name. ``ember.ops`` itself is ``torch.ops`` (its
+# functions and submodules are ember's ops, any other name a torch.ops namespace: ember/_torch_ops.py), its
+# submodules are ember's own.
+INTERNAL = ("ember.ops.", "ember.backend", "ember.tensor", "ember.cli", "ember.aliasing", "ember.demo",
             "ember.autograd.dual")
 
 _IMPORT_FROM = opmap["IMPORT_FROM"]
@@ -50,7 +52,7 @@ def torch_name(name):
         return ".".join(["torchvision"] + parts[2:])
     if parts[:2] == ["ember", "functorch"]:
         return ".".join(["functorch"] + parts[2:])
-    if any(name == m or name.startswith(m + ".") for m in INTERNAL):
+    if any(name == m or name.startswith(m if m.endswith(".") else m + ".") for m in INTERNAL):
         return None
     return ".".join(["torch"] + parts[1:])
 

@@ -1290,7 +1290,19 @@ PACKAGES = [
     Call('', 'serialization', [Case('save and load', _serialization)]),
     Call('', 'utils', [Case('data', lambda lib: [len(lib.utils.data.TensorDataset(lib.zeros(3, 2))),
                                                  lib.utils.data.get_worker_info()])]),
+    Call('', 'ops', [Case('aten overloads', lambda lib: _aten_ops(lib.ops.aten)),
+                     Case('an op PyTorch lacks', lambda lib: lib.ops.aten.no_such_op, error=True),
+                     Case('load_library', lambda lib: lib.ops.load_library('/no/such/lib.so'), error=True)]),
 ]
+
+
+def _aten_ops(aten):
+    """torch.ops.aten as PyTorch Geometric uses it: overloads as keys and called, a packet called."""
+    x = aten.arange.start(1.0, 7.0)
+    table = {aten.slice.Tensor: 'slice', aten.index.Tensor: 'index'}
+    return [aten.mm.default(aten.view.default(x, [2, 3]), aten.t.default(aten.view.default(x, [2, 3]))),
+            aten.slice.Tensor(x, 0, 1, 5, 2), aten.index.Tensor(x, [aten.arange.default(2)]), table[aten.slice.Tensor],
+            repr(aten.mm.default), aten.mm.overloads(), aten.add(x, 1.5), aten._to_copy.default(x, dtype=x.dtype)]
 
 
 def _profiled(lib):

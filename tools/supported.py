@@ -31,9 +31,8 @@ NAMESPACES = [
     ('torchvision.utils', 'ember.vision.utils'),
 ]
 API = os.path.join(ROOT, 'tools', 'pytorch_api.json')   # PyTorch's public names, from tools/pytorch_api.py
-# ember names that PyTorch also has, for something else: ember.ops holds ember's op modules, torch.ops is the
-# registry of custom operators
-NOT_THE_SAME = {'torch.ops'}
+# ember names that PyTorch also has, for something else
+NOT_THE_SAME = set()
 
 
 @functools.lru_cache(maxsize=None)

@@ -333,3 +333,20 @@ _HELPERS = {'Tensor', 'make_inplace', 'make_reshape_inplace', 'getitem', 'setite
             'type_as', 'uniform_', 'vector_norm', 'view', 'view_as'}
 __all__ = [_n for _n, _v in list(globals().items())
            if not _n.startswith('_') and _n not in _HELPERS and not isinstance(_v, type(pointwise))]
+
+# ember.ops is also torch.ops (the torch alias makes ``torch.ops`` this package): its own names, and any other
+# name an operator namespace (``torch.ops.aten``), see ember/_torch_ops.py. Bound after __all__: not torch's.
+from .._torch_ops import load_library, loaded_libraries, import_module  # noqa: E402
+
+
+def __getattr__(name):
+    """``torch.ops.<name>``: a submodule of ember.ops not imported yet (``from ember.ops import _reparam``), else
+    the operator namespace ``name`` (kept, so that the next lookup finds it)."""
+    if name.startswith('__'):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib.util
+    if importlib.util.find_spec(f'{__name__}.{name}') is not None:
+        return importlib.import_module(f'{__name__}.{name}')
+    from .._torch_ops import namespace
+    globals()[name] = space = namespace(name)
+    return space
