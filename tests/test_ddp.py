@@ -67,22 +67,35 @@ def test_ddp_arguments_attributes_and_errors_match_torch(tmp_path):
     assert ours.pop('join')[:2] == ['NotImplementedError', 'DistributedDataParallel.join is not supported by ember '
                                     'yet (uneven inputs: give every rank the same number of batches, as '
                                     'DistributedSampler does)']
-    assert ours.pop('comm_hook')[0] == 'NotImplementedError'
     assert list(ours) == list(theirs)
     step_ours, step_theirs = ours.pop('training_step'), theirs.pop('training_step')
     assert step_ours[0] == step_theirs[0] == 'ok' and step_ours[1][:2] == step_theirs[1][:2]    # repr, keys
     for a, b in zip(step_ours[1][2], step_theirs[1][2]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in [k for k in theirs if k.startswith('comm_hook') and theirs[k][0] == 'ok']:   # gradients, buckets
+        assert_close_tree(ours.pop(key), theirs.pop(key), key)
     for key in theirs:
         assert ours[key] == theirs[key], key
+
+
+def assert_close_tree(ours, theirs, where):
+    """Nested lists equal, floats to float32 rounding."""
+    if isinstance(theirs, list):
+        assert isinstance(ours, list) and len(ours) == len(theirs), (where, ours, theirs)
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            assert_close_tree(a, b, f'{where}[{k}]')
+    elif isinstance(theirs, float):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=where)
+    else:
+        assert ours == theirs, (where, ours, theirs)
 
 
 def test_ddp_two_processes(tmp_path):
     ranks = launch_worker(tmp_path, 2)
     for r, res in enumerate(ranks):
         assert res['rank'] == r and res['world'] == 2
-        assert res['init_diff'] == [0.0] * 4                     # rank 0's parameters broadcast at construction
-        for key in ('mlp', 'mlp_small_buckets', 'mlp_bucket_view', 'lenet'):
+        assert res['init_diff'] == [0.0] * 5                     # rank 0's parameters broadcast at construction
+        for key in ('mlp', 'mlp_small_buckets', 'mlp_bucket_view', 'mlp_comm_hook', 'lenet'):
             assert res[key] < 1e-6, (key, res[key])               # same parameters as one process, whole batch
         assert res['no_sync_local'] == 0.0                        # inside no_sync: this rank's gradient only
         assert res['no_sync_sum'] < 1e-6                          # the next backward averages the sum
@@ -100,8 +113,8 @@ def test_ddp_two_processes(tmp_path):
 
 def test_ddp_three_processes(tmp_path):
     for res in launch_worker(tmp_path, 3, 'mlp,lenet'):
-        assert res['world'] == 3 and res['init_diff'] == [0.0] * 4
-        for key in ('mlp', 'mlp_small_buckets', 'mlp_bucket_view', 'lenet'):
+        assert res['world'] == 3 and res['init_diff'] == [0.0] * 5
+        for key in ('mlp', 'mlp_small_buckets', 'mlp_bucket_view', 'mlp_comm_hook', 'lenet'):
             assert res[key] < 1e-6, (key, res[key])
 
 

@@ -7,6 +7,7 @@ from ._collectives import (P2POp, all_gather, all_gather_into_tensor, all_reduce
                            reduce, reduce_scatter, reduce_scatter_tensor, scatter, send)
 from ._objects import (all_gather_object, broadcast_object_list, gather_object, recv_object_list,
                        scatter_object_list, send_object_list)
+from ._grad_bucket import GradBucket
 from ._reduce_op import ReduceOp
 from ._work import Work
 from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,

@@ -72,7 +72,18 @@ class Work:
         self.wait()
 
     def get_future(self):
-        raise RuntimeError('Work.get_future() is not supported by ember yet (use wait())')
+        """A ``torch.futures.Future`` of ``result()`` (DDP comm hooks chain ``then`` on it). ember's futures
+        cannot drive MPI while waited on, so the operation is completed first and the future is born complete (or
+        holding the operation's error): a hook's all-reduce overlaps nothing of the backward pass."""
+        from ..futures import Future
+        future = Future()
+        try:
+            self.wait()
+        except RuntimeError as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(self.result())
+        return future
 
     def _test(self):
         """Test the requests; on completion run ``finish`` once. Returns whether done."""

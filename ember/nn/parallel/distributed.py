@@ -73,6 +73,68 @@ def _assign_buckets(params, caps):
     return sorted(done, key=lambda b: -max(b))
 
 
+def _first_buckets(params):
+    """The buckets of the first backward pass: as PyTorch's reducer, which then rebuilds them (unless unused
+    parameters are searched for), one bucket per dtype in parameter order (what a comm hook sees)."""
+    by_dtype = {}
+    for i, p in enumerate(params):
+        by_dtype.setdefault(p._data.dtype, []).append(i)
+    return sorted(by_dtype.values(), key=lambda b: -max(b))
+
+
+def _check_comm_hook(hook):
+    """PyTorch's checks of a communication hook: callable, its ``bucket`` and return annotations, and bf16's
+    compression, which needs CUDA and NCCL."""
+    import inspect
+    from ...distributed import GradBucket
+    from ...futures import Future
+    from ...tensor import Tensor
+    if not callable(hook):
+        raise TypeError('Communication hook must be callable.')
+    sig = inspect.signature(hook)
+    if sig.parameters['bucket'].annotation not in (inspect.Parameter.empty, GradBucket):
+        raise ValueError('Communication hook: bucket annotation should be dist.GradBucket.')
+    if sig.return_annotation not in (inspect.Signature.empty, Future[Tensor]):
+        raise ValueError('Communication hook: return annotation should be torch.futures.Future[torch.Tensor].')
+    if getattr(hook, '__name__', '') in ('bf16_compress_hook', 'bf16_compress_wrapper_hook'):
+        raise TypeError('BF16 all reduce communication hook required CUDA 11+ and NCCL 2.10+ or XPU and XCCL')
+
+
+def _grad_bucket(ddp, index):
+    """Bucket ``index`` of ``ddp`` as the ``GradBucket`` its comm hook receives."""
+    from ...distributed import GradBucket
+    from ...tensor import Tensor
+    b = ddp._buckets[index]
+    return GradBucket(index, b.tensor, [Tensor._make(v) for v in b.views], [ddp._params[i] for i in b.indices],
+                      index == len(ddp._buckets) - 1)
+
+
+class _HookWork:
+    """A bucket reduced by a comm hook: the hook runs when the bucket is full; ``wait`` takes the reduced
+    gradients from the Future it returned into the bucket."""
+
+    def __init__(self, comm_hook, grad_bucket):
+        state, hook = comm_hook
+        self._flat = grad_bucket.buffer()._data
+        self._future = hook(state, grad_bucket)
+
+    def wait(self):
+        from ...futures import Future
+        from ...tensor import Tensor
+        if not isinstance(self._future, Future):
+            raise RuntimeError(f'A DDP communication hook must return a torch.futures.Future, not '
+                               f'{type(self._future).__name__}')
+        out = self._future.wait()
+        if isinstance(out, list) and len(out) == 1:   # PyTorch accepts a Future of [tensor] too
+            out = out[0]
+        if not isinstance(out, Tensor) or out.numel() != self._flat.size:
+            raise RuntimeError(f'A DDP communication hook\'s Future must give one tensor of the bucket\'s '
+                               f'{self._flat.size} elements, got {out!r:.100}')
+        if out._data is not self._flat:
+            np.copyto(self._flat, out._data.reshape(-1), casting='unsafe')
+        return True
+
+
 def _find_tensors(obj, out):
     """Every tensor inside a forward's output (nested lists, tuples and dicts)."""
     from ...tensor import Tensor
@@ -148,18 +210,24 @@ class DistributedDataParallel(Module):
                 self._broadcast_coalesced([p for _, p in named], src=0)
                 if init_sync_buffers:
                     self._broadcast_coalesced(self._module_buffers(), src=0)
-        self._buckets = [_Bucket(ix, self._params) for ix in _assign_buckets(self._params, caps)]
-        self._locator = {}
-        for b in self._buckets:
-            for k, i in enumerate(b.indices):
-                self._locator[i] = (b, k)
+        self._rebuilt = [_Bucket(ix, self._params) for ix in _assign_buckets(self._params, caps)]
+        self._use_buckets(self._rebuilt if find_unused_parameters and not static_graph else
+                          [_Bucket(ix, self._params) for ix in _first_buckets(self._params)])
         self._expect_hooks = False
         self._require_finalize = False
         self._ready = set()
         self._next_bucket = self._done_upto = 0
         self._unused = ()
+        self._comm_hook = None
         self._hook_handles = [p.register_post_accumulate_grad_hook(self._make_hook(i))
                               for i, p in enumerate(self._params)]
+
+    def _use_buckets(self, buckets):
+        """Reduce the gradients in ``buckets`` from the next backward on."""
+        self._buckets, self._locator = buckets, {}
+        for b in buckets:
+            for k, i in enumerate(b.indices):
+                self._locator[i] = (b, k)
 
     # -- construction ------------------------------------------------------------------------------------------
     @staticmethod
@@ -289,8 +357,13 @@ class DistributedDataParallel(Module):
                                   'every rank the same number of batches, as DistributedSampler does)')
 
     def register_comm_hook(self, state, hook):
-        raise NotImplementedError('DistributedDataParallel.register_comm_hook is not supported by ember yet '
-                                  '(gradients are averaged by all-reduce)')
+        """Reduce each bucket with ``hook(state, bucket)`` instead of the all-reduce of averages: the bucket (a
+        ``GradBucket``) holds this rank's gradients, not yet divided by the world size, and the Future the hook
+        returns gives the reduced bucket, written into the ``.grad``s at the end of backward."""
+        _check_comm_hook(hook)
+        if self._comm_hook is not None:
+            raise RuntimeError('register_comm_hook or register_builtin_comm_hook can only be called once.')
+        self._comm_hook = (state, hook)
 
     # -- the reducer -------------------------------------------------------------------------------------------
     def _prepare_for_backward(self, output):
@@ -326,7 +399,8 @@ class DistributedDataParallel(Module):
     def _progress(self):
         """Test the reductions in flight: MPI moves a nonblocking all-reduce along only inside MPI calls, so
         testing from each hook is what lets communication overlap the rest of the backward pass."""
-        while self._done_upto < self._next_bucket and self._buckets[self._done_upto].work.is_completed():
+        while (self._done_upto < self._next_bucket and self._comm_hook is None
+               and self._buckets[self._done_upto].work.is_completed()):
             self._done_upto += 1
 
     def _mark_ready(self, i, grad):
@@ -339,6 +413,8 @@ class DistributedDataParallel(Module):
         view = bucket.views[k]
         if grad is None:
             view.fill(0)
+        elif self._comm_hook is not None:   # a comm hook gets the gradients as they are
+            np.copyto(view, grad, casting='unsafe')
         else:
             np.multiply(grad, 1.0 / self._world_size, out=view, casting='unsafe')
         bucket.pending -= 1
@@ -350,7 +426,10 @@ class DistributedDataParallel(Module):
         dist = _dist()
         while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].pending == 0:
             b = self._buckets[self._next_bucket]
-            b.work = dist.all_reduce(b.tensor, group=self.process_group, async_op=True)
+            if self._comm_hook is None:
+                b.work = dist.all_reduce(b.tensor, group=self.process_group, async_op=True)
+            else:
+                b.work = _HookWork(self._comm_hook, _grad_bucket(self, self._next_bucket))
             self._next_bucket += 1
         if self._next_bucket == len(self._buckets):
             self._used_work = self._used_map = None
@@ -388,3 +467,5 @@ class DistributedDataParallel(Module):
                 else:
                     g._data[...] = view
         self._require_finalize = False
+        if self._buckets is not self._rebuilt:   # PyTorch rebuilds its buckets after the first backward
+            self._use_buckets(self._rebuilt)

@@ -83,8 +83,47 @@ attempt('unused_refused', unused)
 attempt('unused_found', lambda: unused(find_unused_parameters=True))
 attempt('unused_static_graph', lambda: unused(static_graph=True))
 attempt('training_step', training_step)
+
+
+def hooked_step(hook, state=None, **kwargs):
+    """Two backward passes of a model whose buckets a comm hook reduces (small buckets: several of them); the
+    gradients, and what the hook saw of each bucket."""
+    torch.manual_seed(0)
+    d = DDP(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)), bucket_cap_mb=1e-5, **kwargs)
+    d.register_comm_hook(state, hook)
+    for _ in range(2):
+        d.zero_grad()
+        d(torch.randn(5, 3)).pow(2).mean().backward()
+    return [[p.grad.tolist() for p in d.parameters()], seen]
+
+
+seen = []
+
+
+def logging_hook(state, bucket):
+    """A hook as PyTorch's docs write one: the bucket averaged by an async all-reduce's future, then scaled."""
+    seen.append([bucket.index(), bucket.is_last(), [list(g.shape) for g in bucket.gradients()],
+                 [list(p.shape) for p in bucket.parameters()], bucket.buffer().tolist()])
+    fut = dist.all_reduce(bucket.buffer(), async_op=True).get_future()
+    return fut.then(lambda f: f.value()[0] * state)
+
+
+from torch.distributed.algorithms.ddp_comm_hooks import default_hooks  # noqa: E402
+attempt('comm_hook_logging', lambda: hooked_step(logging_hook, 0.5))
+attempt('comm_hook_allreduce', lambda: hooked_step(default_hooks.allreduce_hook))
+attempt('comm_hook_fp16', lambda: hooked_step(default_hooks.fp16_compress_hook))
+attempt('comm_hook_fp16_wrapper', lambda: hooked_step(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)))
+attempt('comm_hook_bf16', lambda: hooked_step(default_hooks.bf16_compress_hook))
+attempt('comm_hook_bucket_view', lambda: hooked_step(default_hooks.allreduce_hook, gradient_as_bucket_view=True))
+attempt('comm_hook_twice', lambda: DDP(nn.Linear(2, 2)).register_comm_hook(None, default_hooks.allreduce_hook)
+        or DDP(nn.Linear(2, 2)).register_comm_hook(None, default_hooks.allreduce_hook))
+attempt('comm_hook_twice_same', lambda: (lambda d: [d.register_comm_hook(None, default_hooks.allreduce_hook),
+                                                    d.register_comm_hook(None, default_hooks.allreduce_hook)])(
+    DDP(nn.Linear(2, 2))))
+attempt('comm_hook_not_callable', lambda: DDP(nn.Linear(2, 2)).register_comm_hook(None, 3))
+attempt('work_future', lambda: (lambda f: [f.done(), f.value()[0].tolist()])(
+    dist.all_reduce(torch.tensor([1.0, 2.0]), async_op=True).get_future()))
 if torch.__name__ == 'ember':      # refused by name (PyTorch runs them)
     attempt('join', lambda: DDP(nn.Linear(2, 2)).join())
-    attempt('comm_hook', lambda: DDP(nn.Linear(2, 2)).register_comm_hook(None, print))
 dist.destroy_process_group()
 print(json.dumps(out))

@@ -40,10 +40,13 @@ def max_diff(a, b):
     return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def train(make, shape, classes, steps=3, **ddp_kwargs):
-    """Largest parameter difference from the reference after ``steps`` SGD steps (batch of 12 split over ranks)."""
+def train(make, shape, classes, steps=3, comm_hook=None, **ddp_kwargs):
+    """Largest parameter difference from the reference after ``steps`` SGD steps (batch of 12 split over ranks),
+    the buckets reduced by ``comm_hook`` if given."""
     local, ref = replicas(make)
     model = DDP(local, **ddp_kwargs)
+    if comm_hook is not None:
+        model.register_comm_hook(None, comm_hook)
     results.setdefault('init_diff', []).append(max_diff(local, ref))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9)
@@ -136,6 +139,8 @@ for name in checks:
         results['mlp'] = train(mlp, (6,), 3)
         results['mlp_small_buckets'] = train(mlp, (6,), 3, bucket_cap_mb=0.0005)
         results['mlp_bucket_view'] = train(mlp, (6,), 3, gradient_as_bucket_view=True)
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        results['mlp_comm_hook'] = train(mlp, (6,), 3, comm_hook=default_hooks.allreduce_hook, bucket_cap_mb=0.0005)
     elif name == 'lenet':
         results['lenet'] = train(lenet, (1, 16, 16), 10)
     elif name == 'no_sync':
