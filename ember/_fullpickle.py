@@ -107,32 +107,97 @@ def _unsupported(full):
 
 class _FullUnpickler(pickle.Unpickler):
     """Unpickles data.pkl importing what it names, torch names as ember's; with ``restricted``, only
-    the globals registered with ``add_safe_globals``."""
+    the globals registered with ``add_safe_globals``. ``storages`` (a PyTorch file's) rebuild its tensors."""
 
-    def __init__(self, fh, restricted, **kwargs):
+    def __init__(self, fh, restricted, storages=None, **kwargs):
         super().__init__(fh, **kwargs)
-        self._restricted = restricted
+        self._restricted, self._storages = restricted, storages
 
     def find_class(self, module, name):
         allowed = allowed_global(module, name)
         if allowed is not None:
             return allowed
-        if self._restricted and (module, name) not in _DATA_GLOBALS:
+        rebuild = _torch_rebuilds().get((module, name)) if self._storages is not None else None
+        if rebuild is not None:
+            return rebuild
+        if self._restricted and (module, name) not in _DATA_GLOBALS and not _torch_value(module, name):
             raise pickle.UnpicklingError(_unsupported(_torch_global(f'{module}.{name}')))
         if module in ('torch._utils', 'torch._tensor') or (module == 'torch' and name.endswith('Storage')):
             raise pickle.UnpicklingError(
-                'ember cannot load PyTorch tensor storages inside a whole pickled object yet (a torch.save(model) '
-                'file made by PyTorch); save and load the state_dict instead')
+                f'ember cannot rebuild {module}.{name} inside a whole pickled object (a tensor PyTorch pickles '
+                'so: quantized, sparse, nested, a tensor subclass of its own or one on another device); save the '
+                'state_dict instead')
         target = aliasing.ember_name(module)
         if target is not None and aliasing.torch_name(target) == module:
             return getattr(importlib.import_module(target), name)
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError('ember cannot load PyTorch tensor storages inside a whole pickled object '
-                                     'yet; save and load the state_dict instead')
+        if self._storages is None:
+            raise pickle.UnpicklingError('refused data.pkl: a storage reference in a file without storages')
+        from .serialization import storage_reference
+        return storage_reference(pid, self._storages)
 
 
-def load(data, restricted, **pickle_load_args):
-    """The object pickled in ``data`` (the bytes of data.pkl)."""
-    return _FullUnpickler(io.BytesIO(data), restricted, **pickle_load_args).load()
+def _torch_value(module, name):
+    """Whether ``module.name`` is a torch dtype, Size or device (data a restricted load admits)."""
+    from . import _dtype
+    return module == 'torch' and (name in ('Size', 'device') or name in {d.name for d in _dtype.ALL})
+
+
+_REBUILDS = {}   # filled on first use: serialization imports this module
+
+
+def _torch_rebuilds():
+    """The tensor globals of a PyTorch file's data.pkl, as functions that return ember tensors and Parameters:
+    storages come checked from ``serialization``'s reader, and are shared as PyTorch shares them."""
+    if not _REBUILDS:
+        from . import serialization as s
+        _REBUILDS.update({('torch._utils', '_rebuild_tensor_v2'): lambda *a: _finished(s._rebuild_tensor_v2(*a)),
+                          ('torch._utils', '_rebuild_tensor'): lambda *a: _finished(s._rebuild_tensor(*a)),
+                          ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+                          ('torch._utils', '_rebuild_parameter_with_state'): _rebuild_parameter,
+                          ('torch._tensor', '_rebuild_from_type_v2'): _rebuild_from_type_v2})
+        _REBUILDS.update({k: v for k, v in s._TORCH_GLOBALS.items() if isinstance(v, s._StorageType)})
+    return _REBUILDS
+
+
+def _finished(rec):
+    """The ember tensor of a rebuilt tensor record."""
+    from .serialization import _tensor_from
+    return _tensor_from(rec.arr, rec.requires_grad, rec.parameter, 'data.pkl tensor')
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
+    """``torch._utils._rebuild_parameter(_with_state)``: ``nn.Parameter`` of the rebuilt tensor ``data``, with
+    the Python attributes PyTorch saved on it."""
+    from .serialization import _as_parameter
+    from .tensor import Tensor
+    if not isinstance(data, Tensor) or type(requires_grad) is not bool or backward_hooks:
+        raise pickle.UnpicklingError('refused data.pkl: a Parameter rebuilt from a non-tensor, or with hooks')
+    return _set_state(_as_parameter(data, requires_grad), state)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    """``torch._tensor._rebuild_from_type_v2``: ``func(*args)`` made a ``new_type`` (a Tensor subclass), with
+    the Python attributes in ``state``."""
+    from .tensor import Tensor
+    if not (isinstance(new_type, type) and issubclass(new_type, Tensor)) or type(args) is not tuple:
+        raise pickle.UnpicklingError(f'refused data.pkl: _rebuild_from_type_v2 of {new_type!r}')
+    out = func(*args)
+    if type(out) is not new_type:
+        out = out.as_subclass(new_type)
+    return _set_state(out, state)
+
+
+def _set_state(obj, state):
+    """Set the attributes PyTorch pickles beside a tensor: a dict, or (dict, slots)."""
+    for part in (state if isinstance(state, tuple) else (state,)):
+        for key, value in (part or {}).items():
+            setattr(obj, key, value)
+    return obj
+
+
+def load(data, restricted, storages=None, **pickle_load_args):
+    """The object pickled in ``data`` (the bytes of data.pkl); ``storages``: the tensors' of a PyTorch file."""
+    return _FullUnpickler(io.BytesIO(data), restricted, storages, **pickle_load_args).load()

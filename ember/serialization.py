@@ -521,7 +521,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
                 if not _fullpickle.may_load(exc, weights_only):
                     _fullpickle.explain_refusal(exc, weights_only)
                     raise
-                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), weights_only is not False, **pickle_load_args)
+                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), weights_only is not False,
+                                        _TorchStorages(zf, prefix), **pickle_load_args)
 
 
 def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
@@ -1194,12 +1195,18 @@ class _TorchUnpickler(pickle.Unpickler):
         return obj
 
     def persistent_load(self, pid):
-        _require(type(pid) is tuple and len(pid) == 5 and pid[0] == 'storage',
-                 f'refused data.pkl: unsupported persistent id of type {type(pid).__name__}')
-        _, stype, key, _location, numel = pid
-        _require(isinstance(stype, _StorageType) and type(key) is str and type(numel) is int and numel >= 0,
-                 'refused data.pkl: malformed storage reference')
-        return self._storages.get(stype, key, numel)
+        return storage_reference(pid, self._storages)
+
+
+def storage_reference(pid, storages):
+    """The storage a data.pkl persistent id ``('storage', type, key, location, numel)`` names, read from
+    ``storages`` (a ``_TorchStorages``)."""
+    _require(type(pid) is tuple and len(pid) == 5 and pid[0] == 'storage',
+             f'refused data.pkl: unsupported persistent id of type {type(pid).__name__}')
+    _, stype, key, _location, numel = pid
+    _require(isinstance(stype, _StorageType) and type(key) is str and type(numel) is int and numel >= 0,
+             'refused data.pkl: malformed storage reference')
+    return storages.get(stype, key, numel)
 
 
 _MEMO_PUTS = {'PUT', 'BINPUT', 'LONG_BINPUT'}

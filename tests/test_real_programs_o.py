@@ -126,3 +126,115 @@ def test_torch_ops_under_the_alias():
     from ember.ops import _reparam, quantiles
     assert _reparam is sys.modules['ember.ops._reparam'] and quantiles is sys.modules['ember.ops.quantiles']
     assert 'aten' not in ember.__dict__ and 'load_library' not in ember.__dict__
+
+
+# -- torch.save(model) files written by PyTorch ------------------------------------------------------------------
+NETDEF = '''
+import torch
+from torch import nn
+
+
+class TiedLM(nn.Module):
+    """A small language model as tutorials write one: tied embedding/output weights, a frozen parameter, a buffer
+    that is not saved in the state_dict, a plain tensor attribute and Python attributes."""
+
+    def __init__(self, vocab=11, dim=6):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.block = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim), nn.GELU())
+        self.head = nn.Linear(dim, vocab, bias=False)
+        self.head.weight = self.emb.weight
+        self.scale = nn.Parameter(torch.tensor(0.5, dtype=torch.float64), requires_grad=False)
+        self.register_buffer('positions', torch.arange(4))
+        self.register_buffer('mask', torch.ones(4, 4).tril(), persistent=False)
+        self.table = torch.linspace(0, 1, 3)
+        self.name, self.sizes = 'tiny', (vocab, dim)
+
+    def forward(self, idx):
+        h = self.block(self.emb(idx) + self.positions[:idx.shape[1], None].to(torch.float32))
+        return self.head(h) * self.scale.float() + self.mask[:idx.shape[1], :idx.shape[1]].sum()
+'''
+
+
+@pytest.fixture
+def netdef(tmp_path, monkeypatch):
+    """A module of model classes on sys.path (imported afresh by each library)."""
+    (tmp_path / 'netdef_o.py').write_text(NETDEF)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop('netdef_o', None)
+
+
+def _load_in_ember(path):
+    """``torch.load(path, weights_only=False)`` as an ``ember run`` program does: under the alias, so the model's
+    module imports ember as torch."""
+    sys.modules.pop('netdef_o', None)
+    with aliasing.as_torch():
+        return ember.load(path, weights_only=False)
+
+
+def test_whole_model_of_torch_layers(tmp_path):
+    """torch.save(model) of torch.nn's layers loads as an ember module: its repr, state_dict, train/eval flags,
+    output and gradients are PyTorch's, and it trains on."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(32, 3))
+    model(torch.randn(4, 1, 6, 6))   # running statistics that differ from the defaults
+    model[1].eval()
+    torch.save(model, tmp_path / 'model.pt')
+    ours = _load_in_ember(tmp_path / 'model.pt')
+    theirs = torch.load(tmp_path / 'model.pt', weights_only=False)
+    assert isinstance(ours, ember.nn.Sequential) and isinstance(ours[0], ember.nn.Conv2d)
+    assert repr(ours) == repr(theirs) and [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+    run_both(lambda T: [[k, v] for k, v in (ours if T is ember else theirs).state_dict().items()])
+    x = torch.randn(2, 1, 6, 6)
+
+    def step(T):
+        m = ours if T is ember else theirs
+        out = m(T.tensor(x.numpy()))
+        out.square().sum().backward()
+        opt = T.optim.SGD(m.parameters(), lr=0.1)
+        opt.step()
+        return [out, out.grad_fn.name()] + [p.grad for p in m.parameters()] + list(m.parameters())
+    run_both(step, tol=1e-5)
+
+
+def test_whole_user_model_with_tied_weights(netdef):
+    """A user's model class (imported by each library from its file) with tied weights, a frozen float64
+    parameter, int64 and non-persistent buffers and a plain tensor attribute: PyTorch's objects, shared where
+    PyTorch's are, and the same outputs and gradients."""
+    import netdef_o
+    torch.manual_seed(0)
+    torch.save({'model': netdef_o.TiedLM(), 'epoch': 3}, netdef / 'ckpt.pt')
+    theirs = torch.load(netdef / 'ckpt.pt', weights_only=False)
+    ours = _load_in_ember(netdef / 'ckpt.pt')
+    em, tm = ours['model'], theirs['model']
+    assert ours['epoch'] == 3 and type(em).__name__ == 'TiedLM' and isinstance(em, ember.nn.Module)
+    assert em.head.weight is em.emb.weight and isinstance(em.emb.weight, ember.nn.Parameter)
+    assert (em.name, em.sizes, repr(em)) == (tm.name, tm.sizes, repr(tm))
+    assert list(em.state_dict()) == list(tm.state_dict()) and set(em._buffers) == set(tm._buffers)
+    idx = [[1, 2, 3], [4, 5, 10]]
+
+    def run(T):
+        m = em if T is ember else tm
+        out = m(T.tensor(idx))
+        out.sum().backward()
+        return [out, m.scale, m.scale.requires_grad, m.positions, m.mask, m.table, m.emb.weight.grad,
+                m.block[0].weight.grad, m.block[1].bias.grad]
+    run_both(run, tol=1e-5)
+
+
+def test_whole_model_needs_weights_only_false(netdef, tmp_path):
+    """The default ``weights_only=True`` refuses a whole model's class, as PyTorch does, and allowlisting the
+    classes with safe_globals loads it."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    torch.save(model, tmp_path / 'model.pt')
+    with pytest.raises(torch.serialization.pickle.UnpicklingError) as theirs:
+        torch.load(tmp_path / 'model.pt')
+    with pytest.raises(ember.serialization.UnpicklingError) as ours:
+        ember.load(tmp_path / 'model.pt')
+    assert str(ours.value).split('\n')[-3:] == str(theirs.value).split('\n')[-3:]
+    with ember.serialization.safe_globals([ember.nn.Sequential, ember.nn.Linear]):
+        loaded = ember.load(tmp_path / 'model.pt')
+    run_both(lambda T: (loaded if T is ember else model)(T.ones(1, 2)))
