@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,8 +96,17 @@ def test_unpicklable_objects_keep_the_data_format_refusal():
         ember.save({'f': lambda: 0}, io.BytesIO())
 
 
-def test_pytorchs_whole_module_files_are_refused_clearly():
+def test_pytorchs_whole_module_files_load():
+    """A whole module PyTorch pickled loads as ember's (tests/test_real_programs_o.py has more); a tensor that
+    PyTorch pickles with another rebuild function (sparse here) inside one is refused, naming it."""
     buf = io.BytesIO()
     torch.save(torch.nn.Linear(2, 2), buf)
-    with pytest.raises(pickle.UnpicklingError, match='save and load the state_dict instead'):
+    loaded = ember.load(io.BytesIO(buf.getvalue()), weights_only=False)
+    reference = torch.load(io.BytesIO(buf.getvalue()), weights_only=False)
+    assert type(loaded) is ember.nn.Linear
+    np.testing.assert_array_equal(loaded.weight.detach().numpy(), reference.weight.detach().numpy())
+    buf = io.BytesIO()
+    torch.save([torch.nn.Linear(2, 2), torch.eye(2).to_sparse()], buf)
+    with pytest.raises(pickle.UnpicklingError, match='torch._utils._rebuild_sparse_tensor.*save the state_dict '
+                                                     'instead'):
         ember.load(io.BytesIO(buf.getvalue()), weights_only=False)
