@@ -48,6 +48,17 @@ def define(ns, op, overload, fn):
         vars(space).pop(op, None)   # a packet cached before this overload existed is made again
 
 
+def undefine(ns, op, overload):
+    """Remove the ``torch.ops.<ns>.<op>.<overload>`` operator (a torch.library Library destroyed)."""
+    overloads = _DEFINED.get((ns, op), {})
+    overloads.pop(overload, None)
+    if not overloads:
+        _DEFINED.pop((ns, op), None)
+    space = _NAMESPACES.get(ns)
+    if space is not None:
+        vars(space).pop(op, None)
+
+
 class OpNamespace(types.ModuleType):
     """``torch.ops.<name>``: its operators are attributes (``torch.ops.aten.mm``), each made once."""
 

@@ -1290,10 +1290,34 @@ PACKAGES = [
     Call('', 'serialization', [Case('save and load', _serialization)]),
     Call('', 'utils', [Case('data', lambda lib: [len(lib.utils.data.TensorDataset(lib.zeros(3, 2))),
                                                  lib.utils.data.get_worker_info()])]),
+    Call('', 'library', [Case('custom_op', lambda lib: _library(lib))]),
     Call('', 'ops', [Case('aten overloads', lambda lib: _aten_ops(lib.ops.aten)),
                      Case('an op PyTorch lacks', lambda lib: lib.ops.aten.no_such_op, error=True),
                      Case('load_library', lambda lib: lib.ops.load_library('/no/such/lib.so'), error=True)]),
 ]
+
+
+_LIBRARY_SERIAL = iter(range(10 ** 6))
+
+
+def _library(lib):
+    """torch.library's custom_op with an autograd formula, reached through torch.ops too (a fresh namespace per
+    call: each library's registrations last for the process)."""
+    ns = f'registry_ns{next(_LIBRARY_SERIAL)}'
+    L = importlib.import_module(f'{lib.__name__}.library')
+    square = L.custom_op(f'{ns}::square', mutates_args=())(_square_kernel(lib))
+    square.register_autograd(lambda ctx, g: g * 2 * ctx.saved_tensors[0],
+                             setup_context=lambda ctx, inputs, output: ctx.save_for_backward(inputs[0]))
+    x = lib.tensor([1.0, -2.0], requires_grad=True)
+    y = getattr(lib.ops, ns).square.default(x)
+    y.sum().backward()
+    return [y, x.grad, getattr(lib.ops, ns).square.overloads()]
+
+
+def _square_kernel(lib):
+    def square(x: lib.Tensor) -> lib.Tensor:
+        return x * x
+    return square
 
 
 def _aten_ops(aten):

@@ -238,3 +238,91 @@ def test_whole_model_needs_weights_only_false(netdef, tmp_path):
     with ember.serialization.safe_globals([ember.nn.Sequential, ember.nn.Linear]):
         loaded = ember.load(tmp_path / 'model.pt')
     run_both(lambda T: (loaded if T is ember else model)(T.ones(1, 2)))
+
+
+# -- torch.library --------------------------------------------------------------------------------------------
+_SERIAL = iter(range(10 ** 6))
+
+
+def _namespace():
+    """A fresh operator namespace (each library's registrations last for the process), the same for both."""
+    return f'ember_test_o{next(_SERIAL)}'
+
+
+def _custom_op_tutorial(T, ns):
+    """PyTorch's custom-op tutorial: a NumPy kernel as ``custom_op``, differentiated once ``register_autograd``
+    gives its formula; a keyword-only argument reaches ``setup_context`` apart; ``torch.ops`` finds it."""
+    L = importlib.import_module(f'{T.__name__}.library')
+
+    @L.custom_op(f'{ns}::numpy_sin', mutates_args=())
+    def numpy_sin(x: T.Tensor, k: float = 1.0, *, shift: float = 0.0) -> T.Tensor:
+        return T.from_numpy(x.numpy() * k + shift).sin()
+
+    x = T.tensor([0.5, -1.0, 2.0], dtype=T.float64, requires_grad=True)
+    out = [repr(numpy_sin), repr(getattr(T.ops, ns).numpy_sin), numpy_sin(x.detach(), 2.0)]
+    y = numpy_sin(x)
+    try:
+        y.sum().backward()
+    except RuntimeError as exc:
+        out.append(str(exc).replace(ns, 'NS'))
+
+    def setup_context(ctx, inputs, output, keyword_only_inputs):
+        ctx.save_for_backward(inputs[0])
+        ctx.k, ctx.shift = inputs[1], keyword_only_inputs['shift']
+
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * (x * ctx.k + ctx.shift).cos() * ctx.k, None
+
+    numpy_sin.register_autograd(backward, setup_context=setup_context)
+    y = numpy_sin(x, 2.0, shift=0.5)
+    y.sum().backward()
+    out += [y, type(y.grad_fn).__name__.replace(ns, 'NS'), x.grad,
+            getattr(T.ops, ns).numpy_sin.default(x.detach(), 3.0), getattr(T.ops, ns).numpy_sin.overloads()]
+    if T is ember:
+        assert ember.autograd.gradcheck(lambda a: numpy_sin(a, 1.5, shift=0.25), (x,))
+    return out
+
+
+def test_custom_op_tutorial():
+    ns = _namespace()
+    run_both(lambda T: _custom_op_tutorial(T, ns))
+
+
+def _library_define_impl(T, ns):
+    """``Library(ns, 'DEF')``'s define/impl and the module-level define/impl: kernels reached by torch.ops,
+    PyTorch's errors for a second DEF library, a second definition and an operator without a kernel."""
+    L = importlib.import_module(f'{T.__name__}.library')
+    lib = L.Library(ns, 'DEF')
+    out = [lib.define('mul3(Tensor x) -> Tensor'), lib.define('add.Tensor(Tensor x, Tensor y) -> Tensor'),
+           lib.define('nokernel(Tensor x) -> Tensor')]
+    lib.impl('mul3', lambda x: x * 3, 'CPU')
+    lib.impl('add.Tensor', lambda x, y: x + y, 'CompositeExplicitAutograd')
+    L.define(f'{ns}::twice', '(Tensor x) -> Tensor')
+    L.impl(f'{ns}::twice', 'cpu', lambda x: x * 2)
+    ops = getattr(T.ops, ns)
+    out += [ops.mul3(T.ones(2)), ops.add.Tensor(T.ones(1), T.ones(1)), ops.twice(T.arange(3)), str(ops.mul3.default),
+            ops.add.overloads(), repr(lib).replace(ns, 'NS')]
+    for fails in (lambda: L.Library(ns, 'DEF'), lambda: lib.define('mul3(Tensor x) -> Tensor'),
+                  lambda: L.Library(ns, 'XYZ'), lambda: ops.nokernel(T.ones(1))):
+        try:
+            fails()
+        except (RuntimeError, ValueError, NotImplementedError) as exc:
+            out.append([type(exc).__name__, str(exc).replace(ns, 'NS')[:90]])
+    return out
+
+
+def test_library_define_impl():
+    ns = _namespace()
+    run_both(lambda T: _library_define_impl(T, ns))
+
+
+def test_custom_op_needs_annotations():
+    run_both(lambda T: importlib.import_module(f'{T.__name__}.library').custom_op(
+        f'{_namespace()}::bad', mutates_args=())(lambda x: x), message=True)
+
+
+def test_overriding_aten_kernels_is_refused():
+    """PyTorch lets a Library give aten operators new kernels; ember's aten operators are its functions."""
+    with pytest.raises(NotImplementedError, match='not supported by ember yet'):
+        ember.library.Library('aten', 'IMPL').impl('mul.Tensor', lambda x, y: x, 'CPU')
