@@ -28,6 +28,11 @@ def namespace(name):
     return ns
 
 
+def has_operators(ns):
+    """Whether torch.library defined operators in namespace ``ns``."""
+    return any(space == ns for space, _ in _DEFINED)
+
+
 def load_library(path):
     """Refuse ``torch.ops.load_library``: its libraries are C++ code built against PyTorch's dispatcher. Raises
     OSError, as PyTorch does for a library it cannot load, so code that falls back on one (``except OSError``)

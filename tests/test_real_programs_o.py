@@ -326,3 +326,17 @@ def test_overriding_aten_kernels_is_refused():
     """PyTorch lets a Library give aten operators new kernels; ember's aten operators are its functions."""
     with pytest.raises(NotImplementedError, match='not supported by ember yet'):
         ember.library.Library('aten', 'IMPL').impl('mul.Tensor', lambda x, y: x, 'CPU')
+
+
+def test_private_names_of_torch_ops():
+    """A private name of ember.ops is a submodule or an error (tools probe modules for such names), until
+    torch.library defines operators in that namespace."""
+    with pytest.raises(AttributeError):
+        ember.ops._is_coroutine
+    assert not hasattr(ember.ops, '__wrapped__')
+    ember.library.custom_op('_ember_private_o::f', mutates_args=())(_identity_plus_one)
+    assert ember.ops._ember_private_o.f(ember.ones(1)).item() == 2.0
+
+
+def _identity_plus_one(x: ember.Tensor) -> ember.Tensor:
+    return x + 1

@@ -341,12 +341,13 @@ from .._torch_ops import load_library, loaded_libraries, import_module  # noqa: 
 
 def __getattr__(name):
     """``torch.ops.<name>``: a submodule of ember.ops not imported yet (``from ember.ops import _reparam``), else
-    the operator namespace ``name`` (kept, so that the next lookup finds it)."""
-    if name.startswith('__'):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    the operator namespace ``name`` (kept, so that the next lookup finds it). A private name is a namespace only
+    once torch.library defined operators in it: tools probe modules for such names (``_is_coroutine``)."""
     import importlib.util
-    if importlib.util.find_spec(f'{__name__}.{name}') is not None:
+    from .. import _torch_ops
+    if not name.startswith('__') and importlib.util.find_spec(f'{__name__}.{name}') is not None:
         return importlib.import_module(f'{__name__}.{name}')
-    from .._torch_ops import namespace
-    globals()[name] = space = namespace(name)
+    if name.startswith('__') or (name.startswith('_') and not _torch_ops.has_operators(name)):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = space = _torch_ops.namespace(name)
     return space
