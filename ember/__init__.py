@@ -372,6 +372,8 @@ from ._control_flow import cond, while_loop  # noqa: E402
 from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402
                    sym_sqrt, sym_ite)
 from ._legacy_norms import norm_except_dim, frobenius_norm, nuclear_norm  # noqa: E402
+from ._segment import (segment_reduce, segment_reduce as _segment_reduce,  # noqa: E402 (PyTorch Geometric's)
+                       _convert_indices_from_coo_to_csr, _convert_indices_from_csr_to_coo)
 
 
 def is_inference(input):

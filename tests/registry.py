@@ -2554,6 +2554,15 @@ add(
         Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'amax'),
         Sample(boolean(5), 0, _ix([0, 1]), boolean(2, seed=1), 'mean', error=True)],
           inplace=True),
+    entry('segment_reduce', lambda: [Sample(f32(5, 2), red, lengths=_ix([2, 0, 3]), desc=f'{red} lengths')
+                                     for red in ('sum', 'mean', 'max', 'min', 'amax', 'amin', 'prod')] + [
+        Sample(f64(5, 2), 'sum', offsets=_ix([0, 2, 2, 5]), gradcheck=True),
+        Sample(f64(5), 'amax', lengths=_ix([2, 3]), initial=-1.0, gradcheck=True),
+        Sample(f64(5), 'mean', offsets=_ix([0, 2, 2, 5]), initial=0.0, gradcheck=True),
+        Sample(f64(5, 2), 'prod', lengths=_ix([2, 3]), initial=2.0, gradcheck=True),
+        Sample(f32(5), 'median', lengths=_ix([5]), error=True), Sample(f32(5), 'sum', lengths=_ix([2, 2]), error=True),
+        Sample(f32(5), 'sum', error=True), Sample(i64(5), 'sum', lengths=_ix([5]), error=True)],
+          method=False, out=False),
     entry('fill_diagonal_', ns='Tensor', call=lambda lib, x, *a, **k: (x * 1).fill_diagonal_(*a, **k), samples=lambda: [
         Sample(f32(3, 3), 2.0), Sample(f32(3, 5), -1), Sample(f32(5, 3), 1.5), Sample(f32(7, 3), 4.0, wrap=True),
         Sample(f32(2, 2, 2), 3.0), Sample(i64(3, 4), 7), Sample(f64(4, 3), 0.5, gradcheck=True),

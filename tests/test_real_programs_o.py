@@ -340,3 +340,27 @@ def test_private_names_of_torch_ops():
 
 def _identity_plus_one(x: ember.Tensor) -> ember.Tensor:
     return x + 1
+
+
+# -- the private torch functions PyTorch Geometric calls -------------------------------------------------------
+def _pyg_segment(T):
+    """torch_geometric/utils/_segment.py's ``segment`` (a CSR pointer's reduction, 'min'/'max' as amin/amax with
+    empty segments zeroed) and index.py's ``index2ptr``/edge_index.py's ptr-to-index conversion."""
+    src = T.tensor([[1.0, -2.0], [3.0, 0.5], [2.0, 2.0], [-1.0, 4.0], [0.0, 1.0]], requires_grad=True)
+    ptr = T.tensor([0, 2, 2, 5])
+    outs = []
+    for reduce in ('sum', 'mean', 'min', 'max'):
+        name = f'a{reduce}' if reduce in ('min', 'max') else reduce
+        out = T._segment_reduce(src, name, offsets=ptr, initial=0 if reduce == 'mean' else None)
+        if reduce in ('min', 'max'):
+            out = T.where(out.isinf(), 0, out)
+        outs.append(out)
+    grads = T.autograd.grad(sum((o * (k + 1)).sum() for k, o in enumerate(outs)), src)
+    rows = T.tensor([0, 0, 1, 3, 3, 3])
+    rowptr = T._convert_indices_from_coo_to_csr(rows, 5, out_int32=rows.dtype != T.int64)
+    coo = T._convert_indices_from_csr_to_coo(rowptr.int(), T.tensor([1, 2, 0, 0, 1, 2]).int(), out_int32=True)
+    return outs + [outs[0].grad_fn.name(), grads[0], rowptr, coo]
+
+
+def test_pyg_segment_and_csr_pointers():
+    run_both(_pyg_segment)
