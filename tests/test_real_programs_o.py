@@ -364,3 +364,25 @@ def _pyg_segment(T):
 
 def test_pyg_segment_and_csr_pointers():
     run_both(_pyg_segment)
+
+
+def test_whole_model_and_optimizer_resume(tmp_path):
+    """A checkpoint of the whole model and its Adam optimizer (state after a step, parameters shared with the
+    model's) resumes training in ember as in PyTorch."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    torch.save({'model': model, 'opt': opt}, tmp_path / 'resume.pt')
+    ours = _load_in_ember(tmp_path / 'resume.pt')
+    theirs = torch.load(tmp_path / 'resume.pt', weights_only=False)
+    assert type(ours['opt']) is ember.optim.Adam and ours['opt'].param_groups[0]['params'][0] is ours['model'].weight
+
+    def resume(T):
+        m, o = (ours if T is ember else theirs)['model'], (ours if T is ember else theirs)['opt']
+        o.zero_grad()
+        m(T.tensor([[1.0, -2.0, 0.5]])).square().sum().backward()
+        o.step()
+        return [m.weight, m.bias, o.state_dict()['state'][0]['step'], o.state_dict()['state'][0]['exp_avg_sq']]
+    run_both(resume)
