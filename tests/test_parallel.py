@@ -1241,3 +1241,35 @@ def test_linear_backward_leaves_weight_gradients_running_safely(split, monkeypat
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     if ember.get_num_threads() > 1:
         assert any(started)
+
+
+_HASWELL_CONVS = """
+import numpy as np, ember
+from ember.backend import small_kernels
+assert not small_kernels()
+rng = np.random.default_rng(3)
+for n, c, h in [(8, 64, 32), (8, 128, 16), (8, 256, 8)]:     # ResNet-18's: F(4x4) twice, F(2x2) with a flipped U
+    x = rng.standard_normal((n, c, h, h)).astype(np.float32)
+    w = (rng.standard_normal((c, c, 3, 3)) * 0.05).astype(np.float32)
+    got = []
+    for threads in (1, 2):
+        ember.set_num_threads(threads)
+        xt, wt = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+        y = ember.nn.functional.conv2d(xt, wt, padding=1)
+        y.backward(ember.ones_like(y))
+        got.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for name, a, b in zip(('output', 'input gradient', 'weight gradient'), *got):
+        assert np.array_equal(a, b), (n, c, h, name)
+print('ok')
+"""
+
+
+def test_winograd_conv_bit_identical_across_threads_under_haswell_kernels():
+    """Under OpenBLAS's Haswell kernels (no small-matrix kernels) a block of a product's rows rounds otherwise than
+    the whole product, so the 3x3 Winograd convs' products at two threads go whole, by tile position: output and
+    gradients bit for bit as at one thread (they differed in the last bits)."""
+    import subprocess
+    import sys
+    env = dict(os.environ, OPENBLAS_CORETYPE='Haswell', OPENBLAS_NUM_THREADS='2')
+    r = subprocess.run([sys.executable, '-c', _HASWELL_CONVS], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]

@@ -12,7 +12,7 @@ slice of long contiguous runs."""
 import numpy as np
 
 from ... import _parallel
-from ...backend import gemm
+from ...backend import gemm, small_kernels
 
 _MIN_CHANNELS = 64    # input channels (and output channels) below which the 16 GEMMs lose to im2col's ...
 _MIN_CHUNKED_CHANNELS = 32   # ... unless the conv runs in batch chunks (see ``usable``)
@@ -249,6 +249,10 @@ def products_then(u, v, transform):
     if len(blocks) == 1:
         transform(_products(u, v), 0, u.shape[1])
         return
+    if not small_kernels():     # a block of a product's rows is not rounded as the whole product's
+        m = _products(u, v)
+        _parallel.each(lambda lo, hi: transform(m[:, lo:hi], lo, hi), blocks)
+        return
     _parallel.each(lambda lo, hi: transform(np.matmul(u[:, lo:hi], v), lo, hi), blocks)
 
 
@@ -388,6 +392,8 @@ def side_grads(operands, weight_grad, rows, transform, flip=False):
     backward at 2 threads, min / p25 / median of 100 interleaved (us): 64x32x32 5433 / 5975 / 6179 -> 5332 / 5642 /
     5841, 128x16x16 4185 / 4475 / 4596 -> 4021 / 4402 / 4533, 256x8x8 4846 / 5128 / 5335 -> 4578 / 4884 / 4998.
     Values as on one thread (the rows of a product are OpenBLAS's whatever rows it is asked for)."""
+    if not small_kernels():     # a block of a product's rows is not rounded as the whole product's
+        return _side_grads_whole(operands, weight_grad, rows, transform, flip)
     got = {}
 
     def block(lo, hi):
@@ -402,6 +408,34 @@ def side_grads(operands, weight_grad, rows, transform, flip=False):
     thunks = [lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in _parallel.spans(rows, _SIDE_PARTS)]
     _parallel.side_by_side(lambda: got.setdefault('uv', operands()), lambda: got.setdefault('gw', weight_grad()),
                            thunks, [])
+    return got['gw']
+
+
+def _side_grads_whole(operands, weight_grad, rows, transform, flip):
+    """side_grads where OpenBLAS has no small-matrix kernels (Haswell's): there a product cut into blocks of its
+    rows (or columns) rounds otherwise in the last bits than whole, so one thread's values (each product whole)
+    and two threads' differed (ResNet-18's 64x32x32, 128x16x16 and 256x8x8 convs' outputs and input gradients).
+    Here each product is made whole, the tile positions shared out in _SIDE_PARTS slices beside the weight
+    gradient, and the transform's channel blocks are shared after them."""
+    got = {}
+
+    def first():
+        u, v = operands()
+        got['m'] = np.empty((len(v), u.shape[2] if flip else u.shape[1], v.shape[2]), np.result_type(u, v))
+        got['uv'] = u, v
+
+    def part(i):
+        (u, v), m = got['uv'], got['m']
+        lo, hi = len(v) * i // _SIDE_PARTS, len(v) * (i + 1) // _SIDE_PARTS
+        if not flip:
+            np.matmul(u[lo:hi], v[lo:hi], out=m[lo:hi])
+            return
+        for t in range(lo, hi):
+            gemm(u[_FLIP16[t]].T, v[t], out=m[t])
+    _parallel.side_by_side(first, lambda: got.setdefault('gw', weight_grad()),
+                           [lambda i=i: part(i) for i in range(_SIDE_PARTS)], [])
+    m = got['m']
+    _parallel.each(lambda lo, hi: transform(m[:, lo:hi], lo, hi), _parallel.spans(rows, _SIDE_PARTS))
     return got['gw']
 
 
