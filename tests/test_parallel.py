@@ -1157,6 +1157,29 @@ def test_split_per_sample_conv_is_bit_identical_and_matches_torch(split, monkeyp
     assert any(len(p) == 2 for p in parts) and any(len(p) == 1 for p in parts)
 
 
+def test_per_sample_conv_weight_gradient_alone_goes_in_batch_blocks(split, monkeypatch):
+    """A per-sample conv whose input needs no gradient (DCGAN's first discriminator conv on the real and the detached
+    fake batch) makes its weight gradient in batch blocks, one per thread, the blocks' per-sample products added up
+    in sample order after: as on one thread bit for bit, and PyTorch's (it ran whole on one thread)."""
+    parts = []
+    blocks = _conv._sample_blocks
+    monkeypatch.setattr(_conv, '_sample_blocks', lambda n, nbytes: parts.append(blocks(n, nbytes)) or parts[-1])
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((6, 3, 10, 8)).astype(np.float32), rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
+
+    def run(lib):
+        wt = lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(lib.tensor(x), wt, stride=2, padding=1)
+        parts.clear()
+        y.backward(lib.tensor(np.sin(np.arange(y.numel(), dtype=np.float32)).reshape(tuple(y.shape))))
+        return [wt.grad.numpy()]
+    got = _both_regimes(lambda: run(ember))
+    np.testing.assert_allclose(got[0], run(torch)[0], rtol=1e-4, atol=1e-4)
+    ember.set_num_threads(2)
+    run(ember)
+    assert len(parts) == 1 and len(parts[0]) == _parallel.threads()     # 1 without OpenBLAS
+
+
 def test_later_runs_the_task_and_settle_joins_it(split):
     """later() starts a task on the pool and returns at once; settle() waits for it (or runs it, if no pool thread
     took it yet), raises its error, and touches/fresh know its array only while it is pending."""
