@@ -641,12 +641,16 @@ def test_lstm_projection_made_beside_the_time_loop_is_one_threads_and_torchs(spl
         assert any(started) and 2 in readies and 4 in readies     # forward layers start at step 2, reverse at 4
 
 
+@pytest.mark.parametrize('small', [True, False], ids=['small-kernels', 'no-small-kernels'])
 @pytest.mark.parametrize('module,hw', [('_winograd', (7, 6)), ('_winograd4', (8, 4))])
-def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypatch, module, hw):
+def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypatch, module, hw, small):
     """The Winograd convs' transforms split by channel, their products by tile position, and the backward's two
     gradients run side by side (sharing the input gradient's products): forward, input and weight gradients as on
-    one thread."""
+    one thread; without small-matrix kernels (Haswell's) each product whole, by tile position, on either path."""
     from ember.nn import functional
+    monkeypatch.setattr(functional._winograd, 'small_kernels', lambda: small)
+    whole, side_grads_whole = [], functional._winograd._side_grads_whole
+    monkeypatch.setattr(functional._winograd, '_side_grads_whole', lambda *a: whole.append(1) or side_grads_whole(*a))
     for name in ('_winograd', '_winograd4'):    # the other one off, this one on at any size
         monkeypatch.setattr(getattr(functional, name), '_MIN_CHANNELS', 1 if name == module else 1 << 30)
         monkeypatch.setattr(getattr(functional, name), '_MIN_TILES', 1)
@@ -662,6 +666,7 @@ def test_split_winograd_conv_is_bit_identical_and_matches_torch(split, monkeypat
     _check_conv_both_regimes(x, w, g)
     assert calls == [1]     # at two threads only
     assert len(besides) == 2     # the forward's weight transform beside its input transform, in both regimes
+    assert whole == ([] if small else [1])
 
 
 @pytest.mark.parametrize('op,xs,ws,weight_at', [('conv2d', (3, 4, 7, 6), (5, 4, 4, 4), at) for at in (0, 5, 9)]
