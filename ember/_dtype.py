@@ -1,7 +1,7 @@
 """dtypes and PyTorch's type-promotion rules (float32 default, Python scalars are weak)."""
 import numpy as np
 
-from . import _bf16
+from . import _bf16, _shell
 from ._torch_names import TorchNamedType
 
 
@@ -34,8 +34,7 @@ class dtype(metaclass=TorchNamedType):
             return self
         c = _TO_COMPLEX.get(self)
         if c is None:
-            raise RuntimeError(f'Unknown Complex ScalarType for {scalar_name(self)}' if self._cat == 2 else
-                               f'to_complex is only supported for floating point dtypes, got {self!r}')
+            raise RuntimeError(f'Unknown Complex ScalarType for {scalar_name(self)}')
         return c
 
 
@@ -47,6 +46,9 @@ int16 = dtype('int16', np.int16, 1)
 int32 = dtype('int32', np.int32, 1)
 int64 = dtype('int64', np.int64, 1)
 uint8 = dtype('uint8', np.uint8, 1)
+uint16 = dtype('uint16', np.uint16, 1)
+uint32 = dtype('uint32', np.uint32, 1)
+uint64 = dtype('uint64', np.uint64, 1)
 bool_ = dtype('bool', np.bool_, 0)
 complex64 = dtype('complex64', np.complex64, 3)
 complex128 = dtype('complex128', np.complex128, 3)
@@ -70,7 +72,11 @@ bfloat16 = _BFloat16()
 _TO_COMPLEX[bfloat16] = complex64   # c10's toComplexType: BFloat16 has Float's range
 short, int, long = int16, int32, int64
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool_, complex64,
+       complex128)
+# PyTorch's "shell" dtypes (2.3+): few kernels, no promotion with other dtypes but the floating ones (``_shell``)
+SHELL = frozenset((uint16, uint32, uint64))
+SHELL_NP = frozenset(d.np for d in SHELL)
 _NAMES = {d.name: d for d in ALL}
 FROM_NP = {d.np: d for d in ALL}
 
@@ -100,12 +106,14 @@ def set_default_dtype(d):
 
 
 _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'int8': 'Char', 'int16': 'Short',
-                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'bool': 'Bool', 'bfloat16': 'BFloat16',
+                 'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'uint16': 'UInt16', 'uint32': 'UInt32',
+                 'uint64': 'UInt64', 'bool': 'Bool', 'bfloat16': 'BFloat16',
                  'complex64': 'ComplexFloat', 'complex128': 'ComplexDouble'}
 
 
 _CPP_NAMES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double',
               'int8': 'signed char', 'int16': 'short int', 'int32': 'int', 'int64': 'long int', 'uint8': 'unsigned char',
+              'uint16': 'unsigned short', 'uint32': 'unsigned int', 'uint64': 'unsigned long',
               'bool': 'bool', 'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
@@ -147,8 +155,9 @@ def from_np(np_dtype):
     try:
         return FROM_NP[np_dtype]
     except KeyError:
-        raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
-                        'float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, and '
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only supported types are: "
+                        'float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, uint32, '
+                        'uint16, uint8, and '
                         'bool.') from None
 
 
@@ -182,6 +191,8 @@ def promote_types(a, b):
     """torch.promote_types: like NumPy for same-kind pairs, but int with float gives the float."""
     if a is b:
         return a
+    if (a in SHELL or b in SHELL) and not (a._cat == 2 or b._cat == 2):
+        _shell.promotion(a, b)
     if a._cat == 3 or b._cat == 3:
         return _promote_complex(a, b)
     if a._cat != b._cat:

@@ -2036,6 +2036,7 @@ add(
 
 # torch-level helpers: dtypes and their limits, the default dtype, grad modes
 _FLOATS = ('float16', 'bfloat16', 'float32', 'float64')
+_SHELL = ('uint16', 'uint32', 'uint64')   # PyTorch's shell dtypes: tests/test_uint_dtypes.py checks them and their ops
 add(
     Op('finfo', lambda: [Sample(_dt(n)) for n in _FLOATS] + [Sample(desc='default')], grad=False, method=False,
        out=False, call=lambda L, *d: (lambda f: (f.bits, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.resolution,
@@ -2044,7 +2045,8 @@ add(
        [Sample(_dt('float32'), error=True), Sample(_dt('bool'), error=True)], grad=False, method=False, out=False,
        call=lambda L, d: (lambda f: (f.bits, f.max, f.min, _dtname(f.dtype)))(L.iinfo(_resolve(L, d)))),
     Op('float32', lambda: [Sample(_dt(n)) for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool')],
-       covers=tuple('torch.' + n for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool', 'dtype')),
+       covers=tuple('torch.' + n for n in _FLOATS + ('int64', 'int32', 'int16', 'int8', 'uint8', 'bool', 'dtype') +
+                    _SHELL),
        grad=False, method=False, out=False,
        call=lambda L, d: (lambda t: (t.is_floating_point, t.is_signed, t.is_complex, t.itemsize, repr(t)[6:],
                                      _dtname(t.to_real())))(_resolve(L, d))),   # no complex dtypes: to_complex refused

@@ -408,6 +408,12 @@ def checked_scalar(value, dt):
         if not info.min <= value <= info.max:   # also NaN
             raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')
     v = int(value)
+    if info.min == 0 and v < -2 ** 63:   # an unsigned type reads an integer through int64
+        raise OverflowError("can't convert negative int to unsigned")
+    if info.bits == 64 and info.min == 0:
+        if v >= 1 << 64:
+            raise OverflowError('int too big to convert')
+        return v & ((1 << 64) - 1)
     low = -int(info.max) if info.min == 0 and not isinstance(value, float) else int(info.min)
     if v < low or v > int(info.max):
         raise RuntimeError(f'value cannot be converted to type {ctype} without overflow')

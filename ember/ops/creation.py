@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 
-from .. import _bf16, _dtype, _layout, _meta, _sparse
+from .. import _bf16, _dtype, _layout, _meta, _shell, _sparse
 from .._warn import warn_user
-from .._dtype import DEFAULT, to_np
+from .._dtype import DEFAULT, SHELL_NP as _SHELL_NP, to_np
 from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg, via_float, check_tensor_args
 
@@ -230,6 +230,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         warn_user('To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() '
                   'or sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).')
     nd = to_np(dtype)
+    if nd in _SHELL_NP and isinstance(data, (list, tuple, int, float, complex)):
+        return _finish(Tensor._make(_shell.from_python(data, nd)), requires_grad, meta=meta)
     arr = _infer(data, nd)
     arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
     if arr.dtype not in _dtype.FROM_NP:

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from .. import _meta
-from .._dtype import scalar_name
+from .._dtype import SHELL_NP as _SHELL_NP, scalar_name
 from .._warn import warn_user
 from ..autograd import dual, forward_refusal
 from ..autograd.grad_mode import GRAD
@@ -33,7 +33,7 @@ def _convert_index(idx, ndim=None):
     for i in idx:
         if isinstance(i, Tensor):
             a = i._data
-            if a.dtype.kind not in 'biu':
+            if a.dtype.kind not in 'biu' or a.ndim and a.dtype in _SHELL_NP:   # a 0-d one is read as an int
                 raise IndexError('tensors used as indices must be long, int, byte or bool tensors')
             if a.dtype == np.uint8:     # a byte tensor is a mask, as in old PyTorch code (deprecated)
                 warn_user('indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.')

@@ -133,10 +133,11 @@ def _check_range(low, high, nd):
 
 
 _INT_BOUNDS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in
-               (np.uint8, np.int8, np.int16, np.int32, np.int64)}
+               (np.uint8, np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64)}
 _INT_BOUNDS[np.dtype(np.bool_)] = (0, 1)
 _C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', 'int32': 'int', 'int64': 'long',
-            'bool': 'bool'}
+            'bool': 'bool', 'uint16': 'short unsigned int', 'uint32': 'unsigned int',
+            'uint64': 'long unsigned int'}
 
 
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None, layout=None,
@@ -160,6 +161,8 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     meta = _factory(device, layout, pin_memory, 'randint')
     low = 0 if low is None else int(low)
     high = int(high)
+    if not -2 ** 63 <= low < 2 ** 63 or not -2 ** 63 <= high < 2 ** 63:   # the bounds are read as int64
+        raise ValueError('Overflow when unpacking long long')
     shape = _nonneg(shape_arg((size,) if not isinstance(size, int) else ((size,),), 'randint', position=position))
     nd = to_np(dtype) if dtype is not None else (out._data.dtype if out is not None else np.dtype(np.int64))
     low, high = _check_range(low, high, nd)
