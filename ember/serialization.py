@@ -173,9 +173,13 @@ class _Reduce:
 
 
 class _StorageRef:
-    """A storage in data.pkl: written as PyTorch's persistent id ('storage', type, key, 'cpu', numel)."""
+    """A storage in data.pkl: written as PyTorch's persistent id ('storage', type, key, 'cpu', numel); the shell
+    dtypes (uint16/32/64), which have no typed storage class, as an UntypedStorage of their bytes."""
 
     def __init__(self, key, arr, bf16=False):
+        if not bf16 and arr.dtype.name in _UNTYPED:
+            self.pid = ('storage', _Global('torch.storage', 'UntypedStorage'), str(key), 'cpu', int(arr.nbytes))
+            return
         name = 'BFloat16Storage' if bf16 else _STORAGE_NAMES[arr.dtype.name]
         self.pid = ('storage', _Global('torch', name), str(key), 'cpu', int(arr.size))
 
@@ -195,6 +199,8 @@ class _TorchPickler(pickle._Pickler):
 
 
 _REBUILD_TENSOR = _Global('torch._utils', '_rebuild_tensor_v2')
+_REBUILD_TENSOR_V3 = _Global('torch._utils', '_rebuild_tensor_v3')   # (..., dtype): a tensor of an UntypedStorage
+_UNTYPED = frozenset(('uint16', 'uint32', 'uint64'))
 _REBUILD_PARAMETER = _Global('torch._utils', '_rebuild_parameter')
 _STORAGE_NAMES = {'float32': 'FloatStorage', 'float64': 'DoubleStorage', 'float16': 'HalfStorage',
                   'int64': 'LongStorage', 'int32': 'IntStorage', 'int16': 'ShortStorage', 'int8': 'CharStorage',
@@ -261,7 +267,9 @@ class _TorchTree:
         else:
             ref = self.by_storage.get(sid) or self.by_storage.setdefault(sid, self.storage(self.storages[sid], bf16))
         requires_grad = bool(rec.get('requires_grad', False))
-        t = _Reduce(_REBUILD_TENSOR, (ref, offset, shape, stride, requires_grad, collections.OrderedDict()))
+        args = (ref, offset, shape, stride, requires_grad, collections.OrderedDict())
+        t = _Reduce(_REBUILD_TENSOR_V3, args + (_Global('torch', rec['dtype']),)) if rec['dtype'] in _UNTYPED else \
+            _Reduce(_REBUILD_TENSOR, args)
         if rec['type'] == 'parameter':
             return _Reduce(_REBUILD_PARAMETER, (t, requires_grad, collections.OrderedDict()))
         return t
@@ -1019,6 +1027,16 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
                       False)
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None):
+    """A tensor of ``dtype`` over an UntypedStorage's bytes (as PyTorch saves the shell dtypes)."""
+    _require(isinstance(storage, _Storage) and storage.arr.dtype == np.uint8,
+             'refused data.pkl: a typed tensor is rebuilt from a non-byte storage')
+    _require(isinstance(dtype, _Plain) and isinstance(dtype.value, _dtype.dtype) and dtype.value is not _dtype.bfloat16
+             and storage.arr.size % dtype.value.itemsize == 0, 'malformed data.pkl: a tensor of an unknown dtype')
+    return _rebuild_tensor_v2(_Storage(storage.arr.view(dtype.value.np)), storage_offset, size, stride, requires_grad,
+                              backward_hooks, metadata)
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride):
     return _rebuild_tensor_v2(storage, storage_offset, size, stride)
 
@@ -1073,6 +1091,8 @@ _STORAGE_TYPES = {'FloatStorage': 'float32', 'DoubleStorage': 'float64', 'HalfSt
 _TORCH_GLOBALS = {
     ('collections', 'OrderedDict'): _odict,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor_v2,
+    ('torch._utils', '_rebuild_tensor_v3'): _rebuild_tensor_v3,
+    ('torch.storage', 'UntypedStorage'): _StorageType('UntypedStorage', 'uint8'),
     ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
     ('torch._utils', '_rebuild_parameter_with_state'): _rebuild_parameter,
