@@ -7,7 +7,7 @@ from . import aliasing as _aliasing
 from .torch_version import __version__
 
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
-                     int, long, uint8, uint16, uint32, uint64, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
+                     int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
                      result_type, can_cast, complex64, complex128, cfloat, cdouble)
 from ._typeinfo import finfo, iinfo
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
@@ -429,3 +429,5 @@ from . import _einops
 from . import _foreach as _foreach_module  # noqa: E402
 globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.NAMES})
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)
+from . import _shell as _shell_module  # noqa: E402
+__getattr__ = _shell_module.module_getattr(__getattr__)   # torch.uint16/32/64: their first use arms _shell's gates

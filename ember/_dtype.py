@@ -82,6 +82,8 @@ FROM_NP = {d.np: d for d in ALL}
 
 
 def _by_name(name):
+    if _NAMES[name] in SHELL:
+        _shell.arm()
     return _NAMES[name]
 
 
@@ -113,7 +115,7 @@ _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'in
 
 _CPP_NAMES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double',
               'int8': 'signed char', 'int16': 'short int', 'int32': 'int', 'int64': 'long int', 'uint8': 'unsigned char',
-              'uint16': 'unsigned short', 'uint32': 'unsigned int', 'uint64': 'unsigned long',
+              'uint16': 'short unsigned int', 'uint32': 'unsigned int', 'uint64': 'long unsigned int',
               'bool': 'bool', 'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
@@ -153,12 +155,14 @@ def tensor_type_name(dt):
 def from_np(np_dtype):
     """ember dtype of a NumPy dtype; float64/int arrays keep their type as torch.from_numpy does."""
     try:
-        return FROM_NP[np_dtype]
+        d = FROM_NP[np_dtype]
     except KeyError:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only supported types are: "
-                        'float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, uint32, '
-                        'uint16, uint8, and '
-                        'bool.') from None
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only "
+                        'supported types are: float64, float32, float16, complex64, complex128, int64, int32, int16, '
+                        'int8, uint64, uint32, uint16, uint8, and bool.') from None
+    if d in SHELL:
+        _shell.arm()
+    return d
 
 
 def to_np(d):

@@ -1,5 +1,16 @@
-"""PyTorch's "shell" dtypes (uint16, uint32, uint64): the ops that have kernels for them and how the others
-refuse, in one place, so that no op silently computes them in another dtype."""
+"""PyTorch's "shell" dtypes (uint16, uint32, uint64): the ops that have no kernel for them and how they refuse,
+in one table, so that no op silently computes them in another dtype (the rest of ember computes them in NumPy).
+
+The refusals are gates put on ember's functions and Tensor's methods, each a set lookup of the first argument's
+dtype, but ~200 ns a call (x + y is ~0.9 us): so they are put on only when a program first meets one of these
+dtypes (``arm``: the names torch.uint16/32/64, a tensor made of such an array, an unpickled dtype), and a program
+that never uses them pays nothing."""
+import functools
+import inspect
+
+import numpy as np
+
+_SHELL_NP = frozenset(np.dtype(t) for t in (np.uint16, np.uint32, np.uint64))
 
 
 def promotion(a, b):
@@ -39,7 +50,6 @@ def _element(v, np_dtype, bits):
 def from_python(data, np_dtype):
     """The array torch.tensor(data, dtype=uint16/32/64) builds from nested Python numbers, element by element
     as PyTorch converts them (NumPy's casts would wrap floats and reject uint64's top half)."""
-    import numpy as np
     bits = np_dtype.itemsize * 8
 
     def walk(x):
@@ -47,3 +57,313 @@ def from_python(data, np_dtype):
             return [walk(v) for v in x]
         return _element(x, np_dtype, bits)
     return np.array(walk(data), dtype=np_dtype)
+
+
+# -- the refusals ----------------------------------------------------------------------------------------------
+# An entry names PyTorch's CPU kernel that has no loop for these dtypes: a string, or a function of the call's
+# arguments after ``input`` giving the kernel (None: the call is served). 'E' ops are elementwise: they refuse
+# only when their computing dtype (with the other operands, promotion first) is a shell one; the others refuse
+# on ``input``'s dtype.
+def _by_dim(whole, dim):
+    """A reduction whose kernel differs with and without ``dim``."""
+    return lambda a, k: dim if (a and not _is_tensor(a[0])) or 'dim' in k else whole
+
+
+def _minmax(whole, binary, dim):
+    """max/min: of all, against a tensor, along a dim."""
+    return lambda a, k: binary if (a and _is_tensor(a[0])) or _is_tensor(k.get('other')) else \
+        dim if a or 'dim' in k else whole
+
+
+def _clamp(lo, hi):
+    """clamp/clip: tensor bounds take maximum/minimum, number bounds the scalar kernels."""
+    def kernel(a, k):
+        low = a[0] if a else k.get('min')
+        high = a[1] if len(a) > 1 else k.get('max')
+        if _is_tensor(low) and _is_tensor(high):
+            return 'clamp_cpu'
+        if _is_tensor(low) or _is_tensor(high):
+            return 'maximum_cpu' if low is not None else 'minimum_cpu'
+        return 'clamp_scalar_cpu' if low is not None and high is not None else lo if low is not None else hi
+    return kernel
+
+
+def _div(a, k):
+    mode = k.get('rounding_mode')
+    return {'floor': 'div_floor_cpu', 'trunc': 'div_trunc_cpu'}.get(mode)
+
+
+def _sum_dtype(a, k):
+    d = k.get('dtype')
+    return 'sum_cpu' if d is not None and getattr(d, 'np', None) in _SHELL_NP else None
+
+
+def _matmul(t, a, k):
+    """Two tensors of the same shell dtype, each at least 1-d (matmul refuses other pairs itself)."""
+    other = a[0] if a else k.get('other')
+    if not _is_tensor(other) or other._data.dtype != t._data.dtype or not (t._data.ndim and other._data.ndim):
+        return None
+    if t._data.ndim == 1:
+        return 'dot' if other._data.ndim == 1 else 'addmm_impl_cpu_'
+    return 'addmv_impl_cpu' if other._data.ndim == 1 else 'addmm_impl_cpu_' if t._data.ndim == 2 else 'bmm'
+
+
+def _matrix_power(a, k):
+    n = a[0] if a else k.get('n')
+    return 'eye' if n == 0 else None if n == 1 else 'addmm_impl_cpu_'
+
+
+def _tensor_other(kernel):
+    """A binary op whose ``other`` must be a tensor (the op itself refuses a number)."""
+    return lambda a, k: kernel if _is_tensor(a[0] if a else k.get('other')) else None
+
+
+def _softmax(kernel):
+    """softmax/log_softmax: the kernel along the last dim has its own name."""
+    def rule(t, a, k):
+        dim = a[0] if a else k.get('dim')
+        last = dim is None or dim % max(t._data.ndim, 1) == max(t._data.ndim, 1) - 1
+        return kernel.replace('_kernel', '_lastdim_kernel') if last else kernel
+    return rule
+
+
+def _heaviside(t, a, k):
+    """heaviside refuses operands of different dtypes itself, before its kernel."""
+    v = a[0] if a else k.get('values')
+    return 'heaviside_cpu' if _is_tensor(v) and v._data.dtype == t._data.dtype else None
+
+
+def _sub(a, k):
+    """Subtracting a bool is refused by sub itself, before its kernel."""
+    v = a[0] if a else k.get('other')
+    return None if type(v) is bool or _is_tensor(v) and v._data.dtype == bool else 'add_stub'
+
+
+def _setitem(t, a, k):
+    """``t[key] = value``: a mask writes through masked_fill, index tensors through index_put; ints and slices
+    are copies."""
+    keys = a[0] if isinstance(a[0], tuple) else (a[0],)
+    tensors = [v for v in keys if _is_tensor(v) and v._data.ndim]
+    if any(v._data.dtype == bool for v in tensors):
+        return 'masked_fill'
+    return 'index_put' if tensors or any(isinstance(v, list) for v in keys) else None
+
+
+def _pow(a, k):
+    """A Python integer exponent 0 or 1 is served (ones, a copy); a negative one is refused by pow itself."""
+    e = a[0] if a else k.get('exponent')
+    return None if type(e) in (int, bool) and e <= 1 else 'pow'
+
+
+def _rpow(a, k):
+    """``base ** t``: the base 1 is served (ones)."""
+    return None if type(a[0]) in (int, bool) and a[0] == 1 else 'pow'
+
+
+def _flips_inner(t, dims):
+    """Whether flipping ``dims`` of ``t`` reverses its innermost dim in memory (of those longer than 1): only
+    that needs the dtype's flip kernel; flipping outer dims is a copy of whole rows."""
+    arr = t._data
+    long = [d for d in range(arr.ndim) if arr.shape[d] > 1]
+    if not long:
+        return False
+    inner = min(long, key=lambda d: (abs(arr.strides[d]), -d))
+    return inner in {d % arr.ndim for d in dims}
+
+
+def _flip(t, a, k):
+    dims = tuple(a) if len(a) > 1 else a[0] if a else k.get('dims', ())
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return 'flip_cpu' if _flips_inner(t, dims) else None
+
+
+def _rot90(t, a, k):
+    """rot90 flips dims[1] (k = 1), both (k = 2) or dims[0] (k = 3), then transposes."""
+    turns = (a[0] if a else k.get('k', 1)) % 4
+    dims = a[1] if len(a) > 1 else k.get('dims', (0, 1))
+    flipped = {0: (), 1: (dims[1],), 2: tuple(dims), 3: (dims[0],)}[turns]
+    return 'flip_cpu' if _flips_inner(t, flipped) else None
+
+
+def _bernoulli(a, k):
+    p = a[0] if a else k.get('p')
+    return 'bernoulli_tensor_cpu_self_' if p is None or _is_tensor(p) else 'bernoulli_scalar_cpu_'
+
+
+def _bernoulli_(a, k):
+    p = a[0] if a else k.get('p', 0.5)
+    return 'bernoulli_tensor_cpu_self_' if _is_tensor(p) else 'bernoulli_scalar_cpu_'
+
+
+E, T = 'E', 'T'   # T: the rule also reads the tensor
+RULES = {
+    'add': (E, 'add_stub'), 'sub': (E, _sub), 'subtract': (E, _sub), 'rsub': (E, _sub),
+    'lt': (E, 'lt_cpu'), 'less': (E, 'lt_cpu'), 'le': (E, 'le_cpu'), 'less_equal': (E, 'le_cpu'),
+    'gt': (E, 'gt_cpu'), 'greater': (E, 'gt_cpu'), 'ge': (E, 'ge_cpu'), 'greater_equal': (E, 'ge_cpu'),
+    'floor_divide': (E, 'div_floor_cpu'), 'div': (E, _div), 'divide': (E, _div), 'true_divide': (E, _div),
+    'remainder': (E, 'remainder_cpu'), 'fmod': (E, 'fmod_cpu'), 'pow': (E, _pow), 'rpow': (E, _rpow),
+    'bitwise_left_shift': (E, 'lshift_cpu'), 'bitwise_right_shift': (E, 'rshift_cpu'),
+    'maximum': (E, _tensor_other('maximum_cpu')), 'minimum': (E, _tensor_other('minimum_cpu')), 'fmax': (E, _tensor_other('maximum_cpu')),
+    'fmin': (E, _tensor_other('minimum_cpu')), 'heaviside': (T, _heaviside), 'gcd': (E, _tensor_other('gcd_cpu')), 'lcm': (E, _tensor_other('lcm_cpu')),
+    'hypot': (E, _tensor_other('hypot_cpu')), 'logaddexp': (E, _tensor_other('logaddexp_cpu')), 'logaddexp2': (E, _tensor_other('logaddexp2_cpu')),
+    'nextafter': (E, _tensor_other('nextafter_cpu')), 'igamma': (E, _tensor_other('igamma_cpu')), 'igammac': (E, _tensor_other('igammac_cpu')),
+    'logical_and': (E, _tensor_other('logical_and_cpu')), 'logical_or': (E, _tensor_other('logical_or_cpu')),
+    'logical_xor': (E, _tensor_other('logical_xor_cpu')), 'dist': (E, 'add_stub'),
+    'clamp': (E, _clamp('clamp_min_scalar_cpu', 'clamp_max_scalar_cpu')),
+    'clip': (E, _clamp('clamp_min_scalar_cpu', 'clamp_max_scalar_cpu')),
+    'clamp_min': (E, lambda a, k: 'maximum_cpu' if _is_tensor((a or [k.get('min')])[0]) else 'clamp_min_scalar_cpu'),
+    'clamp_max': (E, lambda a, k: 'minimum_cpu' if _is_tensor((a or [k.get('max')])[0]) else 'clamp_max_scalar_cpu'),
+    'max': (None, _minmax('max_all', 'maximum_cpu', 'max_cpu')),
+    'min': (None, _minmax('min_all', 'minimum_cpu', 'min_cpu')),
+    'neg': (None, 'neg_cpu'), 'negative': (None, 'neg_cpu'), 'abs': (None, 'abs_cpu'), 'absolute': (None, 'abs_cpu'),
+    'sign': (None, 'sign_cpu'), 'sgn': (None, 'sign_cpu'), 'bitwise_not': (None, 'bitwise_not_cpu'),
+    'logical_not': (None, 'logical_not_cpu'), 'square': (None, 'pow'), 'frac': (None, 'frac_cpu'),
+    'relu': (None, 'clamp_min_scalar_cpu'), 'hardshrink': (None, 'hardshrink_cpu'),
+    'amax': (None, 'max_values_cpu'), 'amin': (None, 'min_values_cpu'), 'aminmax': (None, 'aminmax_cpu'),
+    'argmax': (None, 'argmax_cpu'), 'argmin': (None, 'argmin_cpu'), 'cummax': (None, 'cummax_cpu'),
+    'cummin': (None, 'cummin_cpu'), 'logcumsumexp': (None, 'logcumsumexp_out_cpu'),
+    'median': (None, _by_dim('median_cpu', 'median_out')), 'nanmedian': (None, _by_dim('median_cpu', 'median_out')),
+    'mode': (None, 'mode_cpu'), 'kthvalue': (None, 'kthvalue_cpu'), 'topk': (None, 'topk_cpu'),
+    'nonzero': (None, 'nonzero_count_cpu'), 'argwhere': (None, 'nonzero_count_cpu'),
+    'count_nonzero': (None, _by_dim('nonzero_count_cpu', None)), 'nonzero_static': (None, 'nonzero_count_cpu'),
+    'sum': (None, _sum_dtype), 'nansum': (None, _sum_dtype), 'trace': (None, 'trace'),
+    'histc': (None, 'aminmax_cpu'), 'histogram': (None, 'histogramdd'), 'bincount': (None, 'bincount_cpu'),
+    'tril': (None, 'tril'), 'triu': (None, 'triu'), 'flip': (T, _flip),
+    'fliplr': (T, lambda t, a, k: _flip(t, (1,), {})), 'flipud': (T, lambda t, a, k: _flip(t, (0,), {})),
+    'rot90': (T, _rot90), 'diff': (None, 'add_stub'), 'cholesky_solve': (None, 'cholesky_solve_cpu'),
+    'bernoulli': (None, _bernoulli), 'bernoulli_': (None, _bernoulli_),
+    'random_': (None, lambda a, k: None if a or k else 'random_kernel_cpu'),
+    'cumsum_': (None, 'cumsum_out_cpu'), 'cumprod_': (None, 'cumprod_out_cpu'),
+    'to_sparse': (None, 'nonzero_count_cpu'), 'to_sparse_coo': (None, 'nonzero_count_cpu'),
+    'to_sparse_csr': (None, 'index_select'), 'to_sparse_csc': (None, 'index_select'),
+    'matmul': (T, _matmul), 'mm': (None, 'addmm_impl_cpu_'), 'bmm': (None, 'bmm'), 'dot': (None, 'dot'),
+    'inner': (None, 'addmm_impl_cpu_'), 'matrix_power': (None, _matrix_power), 'mv': (None, 'addmv_impl_cpu'),
+    'masked_fill': (None, 'masked_fill'), 'index_select': (None, 'index_select'),
+    'gather': (None, 'scatter_gather_tensor_cpu'), 'scatter': (None, 'scatter_gather_tensor_cpu'),
+    'index_put': (None, 'index_put'), 'addcmul': (None, 'addcmul_cpu_out'), 'addcdiv': (None, 'addcdiv_cpu_out'),
+    'lerp': (None, 'lerp_kernel_scalar'), 'cholesky': (None, 'cholesky_cpu'),
+    'log_softmax': (T, _softmax('log_softmax_kernel_impl')), 'softmax': (T, _softmax('softmax_kernel_impl')),
+    'masked_select': (None, 'masked_select'), 'take': (None, 'take_cpu'), '__setitem__': (T, _setitem),
+}
+# Tensor's operators, by the op they run
+OPERATORS = {'__add__': 'add', '__radd__': 'add', '__iadd__': 'add', '__sub__': 'sub', '__rsub__': 'sub',
+             '__isub__': 'sub', '__lt__': 'lt', '__le__': 'le', '__gt__': 'gt', '__ge__': 'ge',
+             '__floordiv__': 'floor_divide', '__rfloordiv__': 'floor_divide', '__ifloordiv__': 'floor_divide',
+             '__mod__': 'remainder', '__rmod__': 'remainder', '__imod__': 'remainder', '__pow__': 'pow',
+             '__rpow__': 'rpow', '__ipow__': 'pow', '__lshift__': 'bitwise_left_shift',
+             '__rlshift__': 'bitwise_left_shift', '__ilshift__': 'bitwise_left_shift',
+             '__rshift__': 'bitwise_right_shift', '__rrshift__': 'bitwise_right_shift',
+             '__irshift__': 'bitwise_right_shift', '__neg__': 'neg', '__abs__': 'abs', '__invert__': 'bitwise_not',
+             '__matmul__': 'matmul', '__rmatmul__': 'matmul'}
+# factories: refused when asked for a shell dtype
+FACTORIES = {'arange': 'arange_cpu', 'range': 'arange_cpu', 'linspace': 'linspace_cpu',
+             'logspace': 'logspace_cpu', 'eye': 'eye', 'randperm': 'randperm', 'rand': 'check_uniform_bounds',
+             'rand_like': 'check_uniform_bounds', 'randn': 'normal_kernel_cpu', 'randn_like': 'normal_kernel_cpu'}
+
+
+def _is_tensor(v):
+    return hasattr(v, '_data') and hasattr(v, 'grad_fn')
+
+
+def _floating(v):
+    """Whether operand ``v`` makes an elementwise op compute in a floating (or complex) dtype."""
+    if isinstance(v, (float, complex)):
+        return True
+    return _is_tensor(v) and v._data.dtype.kind in 'fcV'
+
+
+def _check(kind, rule, tensor, args, kwargs):
+    """Raise PyTorch's refusal when ``tensor`` (of a shell dtype) meets a kernel with no loop for its dtype;
+    ``args``/``kwargs``: the call's other arguments."""
+    from ._dtype import SHELL, result_type, scalar_name
+    if kind == E:
+        others = [v for v in args[:2] if _is_tensor(v) or isinstance(v, (int, float, complex))]
+        others += [kwargs[n] for n in ('other', 'exponent', 'min', 'max') if kwargs.get(n) is not None]
+        if result_type(tensor, *others) not in SHELL:   # computed in a floating dtype (promotion may raise)
+            return
+    kernel = rule if not callable(rule) else rule(tensor, args, kwargs) if kind == T else rule(args, kwargs)
+    if kernel is not None:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(tensor._data.dtype)}\'')
+
+
+def _binds(fn, args, kwargs):
+    """Whether ``fn`` takes these arguments."""
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return False
+    except ValueError:   # no signature to read
+        return True
+    return True
+
+
+def _gated(fn, kind, rule, reflected=None):
+    """``fn`` refusing, before it runs, a call whose first argument is a tensor of a shell dtype that ``rule``
+    refuses (``reflected``: the rule for a number first and such a tensor second, torch.pow(2, t)). The check is
+    one set lookup of the array's dtype (~70 ns a call)."""
+    @functools.wraps(fn)
+    def gated(*args, **kwargs):
+        try:
+            shell = args[0]._data.dtype in _SHELL_NP
+        except (AttributeError, IndexError):
+            shell = False
+            if reflected and len(args) > 1 and _is_tensor(args[1]) and args[1]._data.dtype in _SHELL_NP:
+                _check(*reflected, args[1], (args[0],) + args[2:], kwargs)
+        if shell and _binds(fn, args, kwargs):   # (arguments fn refuses are refused by fn, first)
+            _check(kind, rule, args[0], args[1:], kwargs)
+        return fn(*args, **kwargs)
+    return gated
+
+
+def _factory(fn, kernel):
+    """``fn`` refusing a shell ``dtype=``."""
+    @functools.wraps(fn)
+    def gated(*args, dtype=None, **kwargs):
+        if getattr(dtype, 'np', None) in _SHELL_NP:
+            from ._dtype import scalar_name
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(dtype)}\'')
+        return fn(*args, dtype=dtype, **kwargs)
+    return gated
+
+
+_ARMED = []
+NAMES = ('uint16', 'uint32', 'uint64')
+
+
+def arm():
+    """Put the gates on, once (on the first use of a shell dtype)."""
+    if not _ARMED:
+        _ARMED.append(True)
+        import ember
+        install(ember, ember.Tensor, ember.nn.functional)
+
+
+def module_getattr(fallback):
+    """ember's module ``__getattr__``: the shell dtypes' names arm the gates; any other name goes to ``fallback``."""
+    def getattr_(name):
+        if name in NAMES:
+            from . import _dtype
+            arm()
+            return getattr(_dtype, name)
+        return fallback(name)
+    return getattr_
+
+
+def install(module, tensor_cls, functional):
+    """Put the gates on ember's functions, Tensor's methods (and their in-place forms), operators and factories."""
+    import types
+    for op, (kind, rule) in RULES.items():
+        places = [(tensor_cls, op)] if op.endswith('_') else \
+            [(module, op), (tensor_cls, op), (functional, op)] + ([] if op + '_' in RULES else [(tensor_cls, op + '_')])
+        for owner, name in places:
+            fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if isinstance(fn, types.FunctionType):
+                setattr(owner, name, _gated(fn, kind, rule, RULES['rpow'] if owner is module and op == 'pow' else None))
+    for name, op in OPERATORS.items():
+        fn = tensor_cls.__dict__.get(name)
+        if isinstance(fn, types.FunctionType):
+            setattr(tensor_cls, name, _gated(fn, *RULES[op]))
+    for name, kernel in FACTORIES.items():
+        fn = getattr(module, name, None)
+        if isinstance(fn, types.FunctionType):
+            setattr(module, name, _factory(fn, kernel))

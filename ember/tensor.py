@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import _bf16, _complex, _dtype, _layout, _meta
+from . import _bf16, _complex, _dtype, _layout, _meta, _shell
 from ._torch_names import TorchNamedType as _TorchNamedType
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
@@ -136,7 +136,8 @@ def _check_device(d):
 
 _BF16_NP = _bf16.NP
 # the NumPy dtypes a tensor's array keeps as a plain ndarray (not bf16's, not complex: see _bf16.adopt)
-_PLAIN_DTYPES = frozenset(d.np for d in _dtype.ALL if d.np.isnative and not d.is_complex)
+# (nor the shell dtypes': their first array goes through adopt_output, which arms ember._shell's refusals)
+_PLAIN_DTYPES = frozenset(d.np for d in _dtype.ALL if d.np.isnative and not d.is_complex and d not in _dtype.SHELL)
 
 
 _MetaArray = _meta.MetaArray
@@ -769,6 +770,8 @@ def adopt_output(arr, grad_fn):
         _meta.STATE.site = None
         return _meta.placeholder(arr.shape, arr.dtype)
     arr = _bf16.adopt(arr)
+    if arr.dtype in _dtype.SHELL_NP:
+        _shell.arm()
     if grad_fn is not None and arr.dtype.kind == 'c':
         _complex.check_grad(grad_fn)
     return arr

@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from .. import _bf16, _sparse
+from .._dtype import cpp_name
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
@@ -16,9 +17,6 @@ from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, che
 from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
-_TYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int', 'int32': 'int',
-         'int16': 'short int', 'int8': 'signed char', 'uint8': 'unsigned char', 'bool': 'bool',
-         'complex64': 'c10::complex<float>', 'complex128': 'c10::complex<double>'}
 
 
 def _same_dtype(a, b, op):
@@ -27,8 +25,8 @@ def _same_dtype(a, b, op):
         raise RuntimeError(f'dot : expected both vectors to have same dtype, but found {scalar_name(a.dtype)} and '
                            f'{scalar_name(b.dtype)}')
     if a.dtype != b.dtype:
-        raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {_TYPE[a.dtype.name]} != '
-                           f'{_TYPE[b.dtype.name]}\n({op}: convert one operand, e.g. with .float() or .double())')
+        raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {cpp_name(a.dtype)} != '
+                           f'{cpp_name(b.dtype)}\n({op}: convert one operand, e.g. with .float() or .double())')
     if a.dtype == _BOOL:
         raise not_implemented(_bool_kernel(a, b, op), a.dtype)
 

@@ -461,6 +461,8 @@ def setitem(input, index, value, _through_view=False):
     if not isinstance(value, Tensor):
         if isinstance(index, Tensor) and index._data.dtype == np.uint8:     # PyTorch's masked_fill_ path
             masked_fill(input, index, value)
+        if type(value) is int and not -2 ** 63 <= value < 2 ** 63:   # PyTorch reads an int value as int64 here
+            raise ValueError('Overflow when unpacking long long')
         if isinstance(value, (int, float, complex)):
             value = _checked_fill(value, input.dtype)
         value = Tensor._make(np.asarray(value, dtype=input._data.dtype))

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import _bf16, _meta, _parallel
-from .._dtype import DEFAULT, to_np
+from .._dtype import DEFAULT, scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
@@ -275,8 +275,7 @@ def _float_dtype_arg(op, dtype):
 
 
 def _type_word(np_dtype):
-    return {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char', 'uint8': 'Byte',
-            'bool': 'Bool'}.get(np_dtype.name, np_dtype.name)
+    return scalar_name(np_dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):

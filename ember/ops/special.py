@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import _bf16
+from .._dtype import DEFAULT
 from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -173,6 +174,8 @@ xlogy = binary('xlogy', _xlogy_arr, 'XlogyBackward0', _xlogy_da, lambda g, a, b:
 
 
 def _mvlgamma(input, p):
+    if not (input.is_floating_point() or input.is_complex()):   # an integer input is read as the default float
+        input = input.to(DEFAULT.dtype)
     args = input.unsqueeze(-1) + Tensor._make(-np.arange(p) / 2).to(input.dtype)
     return lgamma(args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
