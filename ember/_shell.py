@@ -230,7 +230,7 @@ RULES = {
     'histc': (None, 'aminmax_cpu'), 'histogram': (None, 'histogramdd'), 'bincount': (None, 'bincount_cpu'),
     'tril': (None, 'tril'), 'triu': (None, 'triu'), 'flip': (T, _flip),
     'fliplr': (T, lambda t, a, k: _flip(t, (1,), {})), 'flipud': (T, lambda t, a, k: _flip(t, (0,), {})),
-    'rot90': (T, _rot90), 'diff': (None, 'add_stub'), 'cholesky_solve': (None, 'cholesky_solve_cpu'),
+    'rot90': (T, _rot90), 'diff': (None, lambda a, k: None if (a[0] if a else k.get('n', 1)) == 0 else 'add_stub'), 'cholesky_solve': (None, 'cholesky_solve_cpu'),
     'bernoulli': (None, _bernoulli), 'bernoulli_': (None, _bernoulli_),
     'random_': (None, lambda a, k: None if a or k else 'random_kernel_cpu'),
     'cumsum_': (None, 'cumsum_out_cpu'), 'cumprod_': (None, 'cumprod_out_cpu'),

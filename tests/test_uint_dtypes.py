@@ -163,7 +163,7 @@ CALLS = [
     'x.clone().index_put_((L.tensor([0]),), L.tensor([9], dtype=D))', 'x.masked_select(x == 2)', 'x.take(L.tensor([2]))',
     'x[x == 2]', 'L.where(x == 2, x, x)', 'L.where(x == 2, x, 0)', 'L.where(x == 2, x, 0.5)', 'L.where(x > 2, x, x)',
     'x.clamp(0, 2)', 'x.clamp(min=2)', 'x.clamp(max=2)', 'x.clamp(0.5, 2)', 'x.clamp(x, x)', 'x.clamp_min(1)',
-    'x.clamp_max(1)', 'x.clip(1, 2)', 'x.bincount()', 'x.histc()', 'x.diff()', 'x.roll(1)', 'x.repeat_interleave(2)',
+    'x.clamp_max(1)', 'x.clip(1, 2)', 'x.bincount()', 'x.histc()', 'x.diff()', 'x.diff(0)', 'x.diff(n=2)', 'x.roll(1)', 'x.repeat_interleave(2)',
     'x.div(2, rounding_mode="floor")', 'x.div(2, rounding_mode="trunc")', 'x.div(2)', 'x.div(x)', '2 / x', '2 - x',
     '2 + x', '2 * x', '2 ** x', '1 ** x', '2.5 - x', '2 & x', '2 < x', 'x ** 0', 'x ** 1', 'x ** -1', 'x ** False',
     'x.pow(L.tensor(0, dtype=D))', 'L.pow(2, x)', 'L.add(x, x, alpha=2)', 'L.add(x, 1.5)', 'L.mul(x, x, out=L.empty(3, dtype=D))',
