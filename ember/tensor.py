@@ -939,9 +939,7 @@ def _legacy_sequence(data):
 
 def _options(dt):
     """PyTorch's printed TensorOptions of a plain CPU tensor of ember dtype ``dt`` (for its constructor errors)."""
-    from .ops.blas import _TYPE
-    name = 'c10::BFloat16' if dt.name == 'bfloat16' else _TYPE[dt.np.name]
-    return (f'TensorOptions(dtype={name}, device=cpu, layout=Strided, requires_grad=false (default), '
+    return (f'TensorOptions(dtype={_dtype.cpp_name(dt)}, device=cpu, layout=Strided, requires_grad=false (default), '
             'pinned_memory=false (default), memory_format=(nullopt))')
 
 

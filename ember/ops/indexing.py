@@ -997,9 +997,8 @@ def masked_fill(input, mask, value):
         check_tensor_args('masked_fill', 'input', 'mask', overloads=True)
         raise
     if m.dtype != np.bool_:
-        from .blas import _TYPE
-        raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype '
-                           f'{_TYPE.get(m.dtype.name, m.dtype.name)}')
+        from .._dtype import cpp_name
+        raise RuntimeError(f'masked_fill_ only supports boolean masks, but got mask with dtype {cpp_name(m.dtype)}')
     vt = isinstance(value, Tensor)
     if vt and value._data.ndim:
         raise RuntimeError(f'masked_fill_ only supports a 0-dimensional value tensor, but got tensor with '

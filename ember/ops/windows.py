@@ -15,9 +15,8 @@ def _checks(name, window_length, dtype, layout, device, requires_grad):
     _factory(device, layout, False, name)
     d = _dtype.DEFAULT.dtype if dtype is None else dtype
     if not d.is_floating_point:
-        from .blas import _TYPE
         grad = 'true' if requires_grad else 'false (default)'
-        raise RuntimeError(f'{name} expects floating point dtypes, got: TensorOptions(dtype={_TYPE[d.name]}, '
+        raise RuntimeError(f'{name} expects floating point dtypes, got: TensorOptions(dtype={_dtype.cpp_name(d)}, '
                            f'device=cpu, layout=Strided (default), requires_grad={grad}, pinned_memory=false, '
                            'memory_format=(nullopt))')
     if window_length < 0:
