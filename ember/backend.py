@@ -26,7 +26,11 @@ __all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'bl
 # (784, 256) and (256, 64) @ (64, 784), one thread 338 and 259 us, took 246 and 335 on the pool in a microbenchmark
 # (min of 40), and its 2-thread step, in-process interleaved at real-time priority, min/median of 30 x 10 steps,
 # went 1.60/1.63 -> 1.17/1.19 ms from 2^23 to 2^24 (MLP 512, LeNet, GPT, DCGAN, MNIST, ResNet-18 unchanged within
-# noise). One thread is untouched, and so are the values (a cut product equals one thread's).
+# noise). One thread is untouched. A cut product equals one thread's for float32 on SkylakeX's kernels, not in
+# general: OpenBLAS's dgemm, and Haswell's sgemm, round by the shape they are given, so a block of a product or
+# OpenBLAS's threaded run of it can differ from the whole in the last bits (at 2 against 1 thread: (300, 300) @
+# (300, 300) in float64, 34 of 40 random float64 shapes of sides 256-520; (256, 256) @ (256, 256) in float32 with
+# OPENBLAS_CORETYPE=Haswell).
 BIG_GEMM = 1 << 24
 
 

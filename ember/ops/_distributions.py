@@ -234,7 +234,9 @@ def _blocks_f32(gen, mean, std, out):
     this one turns the previous piece's into normals: NumPy's MT19937 fill holds no GIL, and the draws still come
     one after another, in order. randn(10^6) at 2 threads, 15 interleaved runs of 5: min 7.81 -> 7.07 ms,
     median 8.09 -> 7.33. The Box-Muller passes themselves are not split: cut across threads, their GIL round
-    trips (~90 passes of 64 KB a chunk) made it 7.7 -> 14 ms."""
+    trips (~90 passes of 64 KB a chunk) made it 7.7 -> 14 ms; the next piece's radius half on the worker (after
+    its words, a scratch of its own) beside this piece's sincos half lost too, 10.6 -> 14.0 ms (median of 12
+    interleaved, real-time priority, load ~9)."""
     rows = out.shape[0]
     if rows < _OVERLAP_ROWS or _parallel.threads() < 2:
         box_muller16_f32(gen._words32(out.size).reshape(out.shape), mean, std, out)
