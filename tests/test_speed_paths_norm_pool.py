@@ -1,6 +1,8 @@
 """group_norm's backward from per-plane sums (_gn_plane_grads) and its affine on repeated channel vectors
-(_channel_affine), layer_norm by fixed blocks of rows on large inputs (_ln_large, _ln_grad_large), max_pool3d's NaN rule and bincount backward, and adaptive_max_pool2d's two 1-D passes
+(_channel_affine), batch_norm's per-channel passes on rows of several samples (_row_samples), layer_norm by fixed blocks of rows on large inputs (_ln_large, _ln_grad_large), max_pool3d's NaN rule and bincount backward, and adaptive_max_pool2d's two 1-D passes
 (_separable_argmax), against PyTorch and float64 finite differences."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -191,3 +193,48 @@ def test_layer_norm_blocks_gradients(monkeypatch, shape, ns, params):
         b = next(it) if 'b' in params else None
         return F(L).layer_norm(x, ns, w, b)
     check(fn, *shapes, atol=1e-5)
+
+
+BN_ROWS = [  # (x shape, how the input gradient is laid out)
+    ((6, 4, 3, 5), 'contiguous'),
+    ((6, 4, 3, 5), 'transposed'),       # g not C-contiguous while x is: g goes in x's rows
+    ((6, 4, 3, 5), 'channels_last'),    # x not C-contiguous: rows of one sample
+    ((5, 3, 7), 'contiguous'),          # 3-D input, N prime
+    ((8, 2, 2, 2), 'contiguous'),       # short planes (_SHORT_PLANE)
+]
+
+
+@pytest.mark.parametrize('shape,layout', BN_ROWS, ids=str)
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_batch_norm_sample_rows(monkeypatch, shape, layout, dtype):
+    """batch_norm's per-channel passes on rows of several samples (_norm._row_samples; _MIN_ROW lowered so that
+    these small shapes take them): output, running stats and the three gradients, training and eval, bit for bit
+    those of rows of one sample, and PyTorch's to rounding."""
+    rng = np.random.default_rng(len(shape))
+    x0, g0 = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    w0, b0 = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+
+    def run(lib, training):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        if layout == 'channels_last':
+            x = x.detach().to(memory_format=lib.channels_last).requires_grad_()
+        rm, rv = lib.zeros(shape[1], dtype=x.dtype) + 0.25, lib.ones(shape[1], dtype=x.dtype) * 1.5
+        y = lib.nn.functional.batch_norm(x, rm, rv, w, b, training)
+        g = lib.tensor(g0)
+        if layout == 'transposed':
+            g = lib.tensor(np.ascontiguousarray(np.swapaxes(g0, 0, 1))).transpose(0, 1)
+        y.backward(g)
+        return [a.detach().numpy() for a in (y, x.grad, w.grad, b.grad, rm, rv)]
+    for training in (True, False):
+        want = run(torch, training)
+        monkeypatch.setattr(_norm, '_MIN_ROW', 1)          # rows of one sample
+        one = run(ember, training)
+        monkeypatch.setattr(_norm, '_MIN_ROW', 10 ** 9)    # one row of all samples
+        whole = run(ember, training)
+        monkeypatch.setattr(_norm, '_MIN_ROW', 2 * math.prod(shape[1:]))
+        assert _norm._row_samples(shape[0], math.prod(shape[1:])) == {6: 2, 5: 1, 8: 2}[shape[0]]
+        two = run(ember, training)
+        for a, b, c, t in zip(one, whole, two, want):
+            np.testing.assert_array_equal(b, a)
+            np.testing.assert_array_equal(c, a)
+            np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-5)
