@@ -102,7 +102,24 @@ def _row_sums(rows):
     n = rows.shape[1]
     if n >= _LONG_ROW or rows.size >= _GEMM_SIZE:
         return np.einsum('ij->i', rows)
-    return gemm(rows, np.ones(n, rows.dtype))
+    return gemm(rows, _ones(n, rows.dtype))
+
+
+_ONES = {}
+
+
+def _ones(n, dtype=np.float64):
+    """A read-only vector of ``n`` ones, kept for the next call: the sums above and in _totals64 take them as
+    products with ones, and np.ones cost 1-3 us a call, four to six of them in a batch_norm's forward and backward
+    (n is a plane's or a batch's size: a few distinct values a program)."""
+    key = (n, np.dtype(dtype))
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        v = _ONES[key] = np.ones(n, dtype)
+        v.flags.writeable = False
+    return v
 
 
 _LONG_ROW = 1024
@@ -145,7 +162,7 @@ def _totals64(a, C, square=False):
         a = np.multiply(a, a, out=np.empty(a.shape, np.float64), dtype=a.dtype)
     else:
         a = a.astype(np.float64, copy=False)
-    return gemm(gemm(np.ones(N), a).reshape(C, hw), np.ones(hw))
+    return gemm(gemm(_ones(N), a).reshape(C, hw), _ones(hw))
 
 
 _SPLIT_BYTES = 2 << 20    # inputs from which batch_norm's training passes go by channel blocks on the pool
@@ -233,7 +250,7 @@ def _bn_backward(self, g):
         dotp = _channel_sums(d.reshape(x.shape), g, C)
     gx = gw = gb = None
     if need_x:
-        scale = invstd if w is None else invstd * w.astype(x.dtype)
+        scale = invstd if w is None else invstd * w.astype(x.dtype, copy=False)
         if d is None:
             g2, ex = _channels(g, C)
         else:   # g in d's rows (_channels picks them by x's layout)
@@ -393,10 +410,12 @@ def _bn_apply(x, C, mean, invstd, w, b, out):
     when given. PyTorch's own formula: no (x - mean) pass, and its values where ember's (x - mean) * invstd *
     w + b differed in 40% of the elements."""
     dt = x.dtype
-    alpha = invstd if w is None else invstd * w.astype(dt)
-    beta = -mean.astype(np.float64) * alpha
-    if b is not None:
-        beta += b
+    alpha = invstd if w is None else invstd * w.astype(dt, copy=False)
+    beta = np.multiply(mean, alpha, dtype=np.float64)    # b - mean * alpha is -(mean * alpha) + b to the bit
+    if b is None:
+        np.negative(beta, out=beta)
+    else:
+        np.subtract(b, beta, out=beta)
     x2, ex = _channels(x, C)
     y = np.multiply(x2, ex(alpha), out=out)
     np.add(y, ex(beta.astype(dt)), out=y)
@@ -412,7 +431,7 @@ def _batch_stats(x, C, n, out=None):
         total = np.add.reduce(np.ascontiguousarray(x), axis=0)
     else:
         total = _totals64(x, C)
-    mean = (total.astype(np.float64) / n).astype(x.dtype)
+    mean = np.divide(total, n, dtype=np.float64).astype(x.dtype)
     x2, ex = _channels(x, C)
     dev = np.subtract(x2, ex(mean), out=out)
     if x.ndim == 2:
@@ -427,19 +446,19 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
     """running = momentum * batch stat + (1 - momentum) * running (unbiased variance), in the running
     stats' dtype as PyTorch's CPU kernel: the variance's update as one fused multiply-add (emulated in
     float64, exact for float32) of momentum * unbiased + the rounded (1 - momentum) * running."""
-    with no_grad():
-        if running_mean is not None:
-            rm = running_mean._data
-            rm *= (1 - momentum)
-            rm += (momentum * mean).astype(rm.dtype, copy=False)
-            running_mean._bump()
-        if running_var is not None:
-            rv = running_var._data
-            dt = rv.dtype.type
-            unbiased = (var_sum / var_sum.dtype.type(n - 1)).astype(rv.dtype, copy=False)
-            kept = rv * dt(1 - momentum)
-            rv[...] = (np.float64(dt(momentum)) * unbiased.astype(np.float64) + kept).astype(rv.dtype)
-            running_var._bump()
+    if running_mean is not None:    # on the arrays themselves: no graph to keep out of
+        rm = running_mean._data
+        rm *= (1 - momentum)
+        rm += (momentum * mean).astype(rm.dtype, copy=False)
+        running_mean._bump()
+    if running_var is not None:
+        rv = running_var._data
+        dt = rv.dtype.type
+        unbiased = (var_sum / var_sum.dtype.type(n - 1)).astype(rv.dtype, copy=False)
+        fma = np.multiply(unbiased, np.float64(dt(momentum)), dtype=np.float64)
+        fma += rv * dt(1 - momentum)
+        rv[...] = fma.astype(rv.dtype, copy=False)
+        running_var._bump()
 
 
 # -- layer norm, rms norm ----------------------------------------------------------------------------------------
