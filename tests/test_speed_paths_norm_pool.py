@@ -238,3 +238,34 @@ def test_batch_norm_sample_rows(monkeypatch, shape, layout, dtype):
             np.testing.assert_array_equal(b, a)
             np.testing.assert_array_equal(c, a)
             np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_one_channel_block(monkeypatch):
+    """A one-channel input that batch_norm's training forward takes by channel blocks (_SPLIT_BYTES lowered, two
+    threads): its one block writes the output through rows of one sample, which a contiguous input's rows of several
+    samples (_row_samples) must not replace. Output, running stats and gradients: one thread's bit for bit, and
+    PyTorch's to rounding."""
+    monkeypatch.setattr(_norm, '_SPLIT_BYTES', 0)
+    rng = np.random.default_rng(9)
+    x0, g0 = rng.standard_normal((6, 1, 9, 9)).astype(np.float32) * 2 + 0.5, rng.standard_normal((6, 1, 9, 9)).astype(
+        np.float32)
+
+    def run(lib):
+        x = lib.tensor(x0, requires_grad=True)
+        m = lib.nn.BatchNorm2d(1)
+        y = m(x)
+        y.backward(lib.tensor(g0))
+        return [a.detach().numpy() for a in (y, x.grad, m.weight.grad, m.bias.grad, m.running_mean, m.running_var)]
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(2)
+        if ember.get_num_threads() == 2:
+            assert _norm._bn_blocks(x0, 1) == [(0, 1)]
+        two = run(ember)
+        ember.set_num_threads(1)
+        one = run(ember)
+    finally:
+        ember.set_num_threads(before)
+    for a, b, t in zip(two, one, run(torch)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-5)
