@@ -328,6 +328,9 @@ def _factory(fn, kernel):
 
 _ARMED = []
 NAMES = ('uint16', 'uint32', 'uint64')
+# function replaced by its gate -> the gate: __torch_function__ handlers get the object the program now sees as
+# torch.add (PyTorch's functions never change identity; these do once, on arming)
+PUBLIC = {}
 
 
 def arm():
@@ -358,12 +361,18 @@ def install(module, tensor_cls, functional):
         for owner, name in places:
             fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
             if isinstance(fn, types.FunctionType):
-                setattr(owner, name, _gated(fn, kind, rule, RULES['rpow'] if owner is module and op == 'pow' else None))
+                _replace(owner, name, fn, _gated(fn, kind, rule, RULES['rpow'] if owner is module and op == 'pow' else None))
     for name, op in OPERATORS.items():
         fn = tensor_cls.__dict__.get(name)
         if isinstance(fn, types.FunctionType):
-            setattr(tensor_cls, name, _gated(fn, *RULES[op]))
+            _replace(tensor_cls, name, fn, _gated(fn, *RULES[op]))
     for name, kernel in FACTORIES.items():
         fn = getattr(module, name, None)
         if isinstance(fn, types.FunctionType):
-            setattr(module, name, _factory(fn, kernel))
+            _replace(module, name, fn, _factory(fn, kernel))
+
+
+def _replace(owner, name, fn, gate):
+    """Put ``gate`` where ``fn`` was, remembering which replaced which (PUBLIC): one gate a function, so a
+    function that is both torch.X and Tensor.X stays one object."""
+    setattr(owner, name, PUBLIC.setdefault(fn, gate))

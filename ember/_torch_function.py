@@ -43,6 +43,7 @@ import importlib
 import threading
 import types
 
+from . import _shell
 from .tensor import Tensor
 
 
@@ -158,6 +159,7 @@ def handle(public, overloaded, args, kwargs, label=None):
     a Python function's message)."""
     types_ = tuple(type(a) for a in overloaded)
     kwargs = {} if kwargs is None else kwargs
+    public = _shell.PUBLIC.get(public, public)   # the gated function, once the shell dtypes' gates replaced it
     if modes_on():
         result = _mode_call(public, types_, args, kwargs)
         if result is not NotImplemented:

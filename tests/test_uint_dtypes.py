@@ -227,3 +227,33 @@ def test_files_cross_between_libraries(dt, writer):
         buf.seek(0)
         loaded = dst.load(buf, weights_only=weights_only)
         _same(*((loaded, out[torch]) if dst is ember else (out[ember], loaded)))
+
+
+ARMED_LATE = '''
+import sys
+torch = __import__(sys.argv[1])
+class A(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return 'A saw add' if func is torch.add else super().__torch_function__(func, types, args, kwargs or {})
+a = torch.ones(2).as_subclass(A)
+print(torch.add(a, 1), (a * 2).tolist())
+print(torch.uint16, torch.zeros(2, dtype=torch.uint16).dtype)
+HANDLED = {torch.add: lambda x, y: 'B handled add'}
+class B(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return HANDLED[func](*args) if func in HANDLED else NotImplemented
+print(torch.add(a, 1), torch.add(torch.ones(2).as_subclass(B), 1))
+'''
+
+
+def test_torch_function_handlers_after_first_use():
+    """__torch_function__ handlers see ``func is torch.add`` as in PyTorch after a program's first uint16 has put
+    the gates on (which replace ember's add once, after the handlers' dispatch wrappers went on)."""
+    import subprocess
+    import sys
+    runs = [subprocess.run([sys.executable, '-c', ARMED_LATE, lib], capture_output=True, text=True, timeout=120)
+            for lib in ('torch', 'ember')]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[1].stdout == runs[0].stdout, runs[1].stderr
