@@ -1,6 +1,7 @@
 """Activation functions: each is one fused node (NumPy forward and backward) named like PyTorch's grad_fn;
 in-place variants go through the core's in-place machinery."""
 import math
+import re
 
 import numpy as np
 
@@ -46,10 +47,11 @@ def _elementwise(node_name, forward, backward, reference, kernel=None):
         return (backward(g, x, *self.ctx),)
 
     cls = fused(node_name, np_backward, lambda ctx, x: reference(x, *ctx))
+    display = re.sub(r'(?<=[a-z])(?=[A-Z])', '_', node_name[:-9]).lower()   # PyTorch's name: LeakyRelu leaky_relu
 
     def op(input, *params):
         if not isinstance(input, Tensor):
-            raise arg_error(node_name[:-9].lower(), 'input', 1, input)
+            raise arg_error(display, 'input', 1, input)
         a = input._data
         if kernel is not None and a.dtype.kind != 'f':
             raise not_implemented(kernel, a.dtype)
