@@ -3,6 +3,8 @@
 tables of handlers by overloads (``@implements(aten.slice.Tensor)``), which it also calls; under ember
 ``torch.ops`` is ``ember.ops``, whose other names are operator namespaces (ember/_torch_ops.py)."""
 import importlib
+import importlib.util
+import os
 import sys
 
 import pytest
@@ -386,3 +388,13 @@ def test_whole_model_and_optimizer_resume(tmp_path):
         o.step()
         return [m.weight, m.bias, o.state_dict()['state'][0]['step'], o.state_dict()['state'][0]['exp_avg_sq']]
     run_both(resume)
+
+
+def test_aten_table_is_pytorchs():
+    """ember/data/aten_ops.txt lists the installed PyTorch's aten operators and overloads (tools/aten_ops.py)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location('aten_ops_tool', os.path.join(root, 'tools', 'aten_ops.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with open(tool.OUT) as f:
+        assert f.read() == tool.table()
