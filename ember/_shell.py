@@ -127,6 +127,22 @@ def _softmax(kernel):
     return rule
 
 
+def _tensordot(t, a, k):
+    """tensordot: a contraction of every dim is one dot, any other a matrix product."""
+    other, dims = (a[0] if a else k.get('b')), (a[1] if len(a) > 1 else k.get('dims', 2))
+    n = dims if isinstance(dims, int) else len(dims[0])
+    return 'dot' if _is_tensor(other) and n == t._data.ndim == other._data.ndim else 'addmm_impl_cpu_'
+
+
+def _bucketize(t, a, k):
+    """bucketize promotes (boundaries, input), in that order; in a floating dtype it computes."""
+    from ._dtype import FROM_NP, SHELL, promote_types
+    b = a[0] if a else k.get('boundaries')
+    if _is_tensor(b) and promote_types(FROM_NP[b._data.dtype], FROM_NP[t._data.dtype]) not in SHELL:
+        return None
+    return 'searchsorted_out_cpu'
+
+
 def _heaviside(t, a, k):
     """heaviside refuses operands of different dtypes itself, before its kernel."""
     v = a[0] if a else k.get('values')
@@ -243,6 +259,11 @@ RULES = {
     'index_put': (None, 'index_put'), 'addcmul': (None, 'addcmul_cpu_out'), 'addcdiv': (None, 'addcdiv_cpu_out'),
     'lerp': (None, 'lerp_kernel_scalar'), 'cholesky': (None, 'cholesky_cpu'),
     'log_softmax': (T, _softmax('log_softmax_kernel_impl')), 'softmax': (T, _softmax('softmax_kernel_impl')),
+    'isin': (None, 'isin_default_cpu'), 'vdot': (None, 'dot'), 'addmm': (None, 'addmm_impl_cpu_'),
+    'baddbmm': (None, 'baddbmm'), 'cross': (None, 'cross'), 'tensordot': (T, _tensordot),
+    'chain_matmul': (None, lambda a, k: 'addmm_impl_cpu_' if a else None),
+    'searchsorted': (E, 'searchsorted_out_cpu'), 'bucketize': (T, _bucketize),
+    'where': (None, lambda a, k: None if a or k else 'nonzero_count_cpu'),
     'masked_select': (None, 'masked_select'), 'take': (None, 'take_cpu'), '__setitem__': (T, _setitem),
 }
 # Tensor's operators, by the op they run

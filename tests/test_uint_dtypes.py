@@ -179,6 +179,11 @@ CALLS = [
     'x.clone().normal_()', 'L.rand_like(x)', 'L.randn_like(x)', 'L.arange(5, dtype=D)', 'L.arange(1, 5, 2, dtype=D)',
     'L.linspace(0, 10, 5, dtype=D)', 'L.logspace(0, 1, 3, dtype=D)', 'L.eye(2, dtype=D)', 'L.randperm(3, dtype=D)',
     'L.isclose(x, x)', 'L.allclose(x, x)', 'L.equal(x, b)', 'x.softmax(0)', 'L.nn.functional.relu(x)',
+    'L.isin(x, x)', 'L.vdot(x, x)', 'L.addmm(m, m, m)', 'L.baddbmm(m[None], m[None], m[None])', 'L.outer(x, x)',
+    'L.cross(x, x, dim=0)', 'L.tensordot(m, m)', 'L.tensordot(m, m, dims=1)', 'L.tensordot(x, x, dims=1)',
+    'L.chain_matmul(m, m)', 'L.chain_matmul(m)', 'L.searchsorted(x, x)', 'L.searchsorted(x, 2)',
+    'L.searchsorted(x, L.tensor([1, 2]))', 'L.bucketize(x, x)', 'L.bucketize(x, L.tensor([1, 2]))', 'L.where(m)',
+    'L.kron(x, x)',
     'L.nn.functional.softmax(x, 0)', 'L.nn.functional.log_softmax(x, 0)', 'x.mvlgamma(1)',
 ]
 
