@@ -257,7 +257,7 @@ def _source_call(caller):
         lines[-1] = lines[-1][:end_col]
         lines[0] = lines[0][col:]
         call = ast.parse(''.join(lines).strip(), mode='eval').body
-    except (TypeError, IndexError, SyntaxError, ValueError):
+    except (TypeError, IndexError, SyntaxError, ValueError, AttributeError):   # (no co_positions before 3.11)
         return None
     if (not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute)
             or any(isinstance(a, ast.Starred) for a in call.args)):
