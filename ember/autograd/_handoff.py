@@ -16,8 +16,9 @@ import weakref
 from .grad_mode import GRAD
 from .graph import ANOMALY
 
-_LAST = [None]      # weak reference to the array last handed on
-_ONE_HOT = [None]   # what the array last handed on holds when it is one-hot (see hand_on), else None
+# (weak reference to the array last handed on, its one-hot form or None: see hand_on), one slot so that another
+# thread's hand_on replaces both at once
+_LAST = [None]
 
 
 def _plain(node):
@@ -30,9 +31,7 @@ def hand_on(node, a, one_hot=None):
     reuse (when the pass is plain and node has no hooks); returns ``a``. ``one_hot``: (tc, v) when ``a`` is 2-D
     zeros but ``v`` (one value, or one per row) at each row's column tc, which the next node may use instead of
     reading ``a`` (one_hot)."""
-    plain = _plain(node)
-    _LAST[0] = weakref.ref(a) if plain else None
-    _ONE_HOT[0] = one_hot if plain else None
+    _LAST[0] = (weakref.ref(a), one_hot) if _plain(node) else None
     return a
 
 
@@ -40,15 +39,15 @@ def one_hot(g):
     """hand_on's (tc, v) for ``g`` when g is the array last handed on as one-hot, else None: to be asked before
     take(), which forgets it. The engine never changes a gradient in place (a sum is a new array), so an array
     found by identity still holds what its node wrote."""
-    ref = _LAST[0]
-    return _ONE_HOT[0] if ref is not None and ref() is g else None
+    last = _LAST[0]
+    return last[1] if last is not None and last[0]() is g else None
 
 
 def take(node, g):
     """Whether ``node``'s backward may overwrite the gradient ``g`` it received: g is the array last handed
     on, and node has no hooks in a plain pass."""
-    ref = _LAST[0]
-    if ref is None or ref() is not g:
+    last = _LAST[0]
+    if last is None or last[0]() is not g:
         return False
-    _LAST[0] = _ONE_HOT[0] = None
+    _LAST[0] = None
     return _plain(node)
