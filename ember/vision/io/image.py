@@ -90,7 +90,8 @@ def _as_stored(img):
         return img.convert('L')
     if img.mode not in ('L', 'LA', 'RGB', 'RGBA'):
         raise RuntimeError(f'images of Pillow mode {img.mode!r} (16-bit or float) are not supported by ember yet: '
-                           'it has no uint16 dtype')
+                           'its decoders read 8-bit images (Pillow keeps 16-bit color PNGs to 8 bits, where '
+                           'torchvision decodes uint16); for a 16-bit gray image, PILToTensor gives its uint16 tensor')
     return img
 
 

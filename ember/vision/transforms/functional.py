@@ -112,10 +112,7 @@ def pil_to_tensor(pic):
     if not is_pil(pic):
         raise TypeError(f'pic should be PIL Image. Got {type(pic)}')
     arr = np.array(pic, copy=True).reshape(pic.size[1], pic.size[0], len(pic.getbands()))
-    if arr.dtype == np.uint16:
-        raise TypeError(f"pil_to_tensor: a 16-bit '{pic.mode}' image is a uint16 tensor in PyTorch, and ember has no "
-                        "uint16 dtype; convert the image first (img.convert('I') gives int32)")
-    return wrap(arr.transpose((2, 0, 1)))
+    return wrap(arr.transpose((2, 0, 1)))   # (a 16-bit image: a uint16 tensor, as torchvision's)
 
 
 _CHANNEL_MODES = {2: ['LA'], 3: ['RGB', 'YCbCr', 'HSV'], 4: ['RGBA', 'CMYK', 'RGBX']}
