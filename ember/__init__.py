@@ -129,7 +129,7 @@ Tensor.stft, Tensor.istft = stft, istft
 def is_conj(input):
     try:
         return input.is_conj()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_conj', 'input')
         raise
@@ -138,7 +138,7 @@ def is_conj(input):
 def is_neg(input):
     try:
         return input.is_neg()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_neg', 'input')
         raise
@@ -147,7 +147,7 @@ def is_neg(input):
 def is_signed(input):
     try:
         return input.is_signed()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_signed', 'input')
         raise
@@ -156,7 +156,7 @@ def is_signed(input):
 def is_same_size(input, other):
     try:
         return input.is_same_size(other)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_same_size', 'input', 'other')
         raise
@@ -171,7 +171,7 @@ def is_storage(obj):
 def is_floating_point(input):
     try:
         return input.is_floating_point()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_floating_point', 'input')
         raise
@@ -181,7 +181,7 @@ def is_nonzero(input):
     """True when the one-element tensor is not zero (``bool`` here is ember's dtype, so call __bool__)."""
     try:
         return input.__bool__()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('is_nonzero', 'input')
         raise
@@ -202,7 +202,7 @@ def _assert_async(input, assert_msg=None):
 def numel(input):
     try:
         return input.numel()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('numel', 'input')
         raise
@@ -318,7 +318,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     try:
         from ._lu import lu_unpack as _lu_unpack
         return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('lu_unpack', 'LU_data', 'LU_pivots')
         raise
@@ -335,7 +335,7 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
     try:
         from ._lu import torch_lu_solve
         return torch_lu_solve(b, LU_data, LU_pivots, out=out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('lu_solve', 'b:input', 'LU_data', 'LU_pivots')
         raise
@@ -346,7 +346,7 @@ def geqrf(input, *, out=None):
     try:
         from ._householder import geqrf as _geqrf
         return _geqrf(input, out=out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('geqrf', 'input')
         raise
@@ -357,7 +357,7 @@ def orgqr(input, tau, *, out=None):
     try:
         from ._householder import orgqr as _orgqr
         return _orgqr(input, tau, out=out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('orgqr', 'input', 'tau:input2')
         raise

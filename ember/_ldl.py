@@ -235,6 +235,6 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
             from .ops._out import write
             return write('linalg.ldl_solve', res, out)
         return res
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_ldl_solve', 'LD', 'pivots', 'B')
         raise

@@ -37,7 +37,7 @@ def norm_except_dim(v, pow=2, dim=0):
         if dim == v.dim() - 1:
             return _norm1(v.contiguous().view(-1, v.size(-1)), pow, 0).view(ones + [v.size(-1)])
         return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('norm_except_dim', 'v')
         raise
 
@@ -50,7 +50,7 @@ def frobenius_norm(input, dim, keepdim=False):
             raise RuntimeError(f'Expected at most 2 dimensions, but got {len(dim)} dimensions instead.')
         _warn_once('frobenius_norm', 'linalg.vector_norm(A, 2., dim, keepdim)')
         return _norm1(input, 2, dim, keepdim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('frobenius_norm', 'input')
         raise
 

@@ -918,7 +918,7 @@ def matrix_power(A, n):
             if bit:
                 result = z if result is None else matmul(result, z)
         return result
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_matrix_power', 'A:input')
         raise
 
@@ -1057,7 +1057,7 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     try:
         from .ops import diagonal as _diagonal
         return _diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_diagonal', 'A')
         raise
 
@@ -1078,7 +1078,7 @@ def vander(x, N=None):
         ones = x.new_ones(tuple(x.shape) + (1,))
         powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
         return cat([ones, powers], -1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_vander', 'x')
         raise
 
@@ -1102,7 +1102,7 @@ def inv_ex(A, *, check_errors=False):
                 y = np.linalg.pinv(a) * np.inf
             return _InvExResult(Tensor._make(y.astype(a.dtype)), Tensor._make(info))
         return _InvExResult(inv(A), Tensor._make(info))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_inv_ex', 'A')
         raise
 
@@ -1134,7 +1134,7 @@ def solve_ex(A, B, *, left=True, check_errors=False):
             return _SolveExResult(Tensor._make(np.full(shape if B.dim() > 1 else B._data.shape, np.nan, a.dtype)),
                                   Tensor._make(info))
         return _SolveExResult(solve(A, B, left=left), Tensor._make(info))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_solve_ex', 'A', 'B')
         raise
 
@@ -1238,7 +1238,7 @@ def eig(A):
         _low_precision(A, 'eig')
         w, v = _eig_arrays(A, 'eig')
         return _EigResult(*_outputs(LinalgEigBackward0, (A,), (w, v), real_input=not A.is_complex()))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_eig', 'A:input')
         raise
 
@@ -1259,7 +1259,7 @@ def eigvals(A):
             out[~bad] = np.linalg.eigvals(a[~bad])
             return Tensor._make(out)
         return Tensor._make(np.linalg.eigvals(a).astype(cdt))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linalg_eigvals', 'A:input')
         raise
 

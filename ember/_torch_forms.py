@@ -53,7 +53,7 @@ def fix(input, *, out=None):
 def detach(input):
     try:
         return input.detach()
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('detach', 'input')
         raise
@@ -65,7 +65,7 @@ def positive(input):
         if input.dtype == _dtype.bool_:
             raise RuntimeError('The `+` operator, on a bool tensor is not supported.')
         return input
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('positive', 'input')
         raise
@@ -131,7 +131,7 @@ def dropout_(input, p, train):
 def alpha_dropout(input, p, train):
     try:
         return _F().alpha_dropout(input, p, train)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('alpha_dropout', 'input')
         raise
@@ -140,7 +140,7 @@ def alpha_dropout(input, p, train):
 def alpha_dropout_(input, p, train):
     try:
         return _F().alpha_dropout(input, p, train, inplace=True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('alpha_dropout_', 'input')
         raise
@@ -149,7 +149,7 @@ def alpha_dropout_(input, p, train):
 def feature_alpha_dropout(input, p, train):
     try:
         return _F().feature_alpha_dropout(input, p, train)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('feature_alpha_dropout', 'input')
         raise
@@ -158,7 +158,7 @@ def feature_alpha_dropout(input, p, train):
 def feature_alpha_dropout_(input, p, train):
     try:
         return _F().feature_alpha_dropout(input, p, train, inplace=True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('feature_alpha_dropout_', 'input')
         raise
@@ -178,7 +178,7 @@ def feature_dropout_(input, p, train):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     try:
         return _F().layer_norm(input, normalized_shape, weight, bias, eps)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
         raise
@@ -187,7 +187,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     try:
         return _F().group_norm(input, num_groups, weight, bias, eps)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('group_norm', 'input', 'weight?', 'bias?')
         raise
@@ -196,7 +196,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
     try:
         return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('batch_norm', 'input', 'weight?', 'bias?', 'running_mean?', 'running_var?')
         raise
@@ -205,7 +205,7 @@ def batch_norm(input, weight, bias, running_mean, running_var, training, momentu
 def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled):
     try:
         return _F().instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('instance_norm', 'input', 'weight?', 'bias?', 'running_mean?', 'running_var?')
         raise
@@ -260,7 +260,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
             raise NotImplementedError('torch.rrelu(generator=...) is not supported by ember yet: seed the global '
                                       'generator with torch.manual_seed')
         return _F().rrelu(input, lower, upper, training)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('rrelu', 'input')
         raise
@@ -272,7 +272,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
             raise NotImplementedError('torch.rrelu_(generator=...) is not supported by ember yet: seed the global '
                                       'generator with torch.manual_seed')
         return _F().rrelu(input, lower, upper, training, inplace=True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('rrelu_', 'input')
         raise
@@ -284,7 +284,7 @@ def kl_div(input, target, reduction=0, *, log_target=False):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             return _F().kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('kl_div', 'input', 'target')
         raise
@@ -293,7 +293,7 @@ def kl_div(input, target, reduction=0, *, log_target=False):
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     try:
         return _F().margin_ranking_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('margin_ranking_loss', 'input1', 'input2', 'target')
         raise
@@ -306,7 +306,7 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
     try:
         return _F().cosine_embedding_loss(input1, input2, target, margin=margin, reduction=_reduction(reduction))
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('cosine_embedding_loss', 'input1', 'input2', 'target')
         raise
@@ -326,7 +326,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     try:
         return _F().binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
                                                      pos_weight=pos_weight)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('binary_cross_entropy_with_logits', 'input', 'target', 'weight?', 'pos_weight?')
         raise
@@ -335,7 +335,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
 def constant_pad_nd(input, pad, value=0):
     try:
         return _F().pad(input, pad, 'constant', value)
-    except AttributeError:
+    except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('constant_pad_nd', 'input')
         raise

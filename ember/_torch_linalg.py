@@ -52,7 +52,7 @@ def pinverse(input, rcond=1e-15):
 def matrix_power(input, n):
     try:
         return _L().matrix_power(input, n)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('matrix_power', 'input')
         raise
 

@@ -57,7 +57,7 @@ ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
 def softmax(input, dim, *, dtype=None):
     try:
         return _reduction.softmax(input, dim, dtype=dtype)
-    except AttributeError:
+    except (AttributeError, TypeError):
         _check_tensor_args('special_softmax', 'input')
         raise
 
@@ -65,7 +65,7 @@ def softmax(input, dim, *, dtype=None):
 def log_softmax(input, dim, *, dtype=None):
     try:
         return _reduction.log_softmax(input, dim, dtype=dtype)
-    except AttributeError:
+    except (AttributeError, TypeError):
         _check_tensor_args('special_log_softmax', 'input')
         raise
 

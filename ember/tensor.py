@@ -322,7 +322,7 @@ class Tensor(metaclass=_TorchNamedType):
     def is_same_size(self, other):
         try:
             return self._data.shape == other._data.shape
-        except AttributeError:
+        except (AttributeError, TypeError):
             from .ops._util import check_tensor_args
             check_tensor_args('is_same_size', 'self:input', 'other')
             raise

@@ -140,7 +140,7 @@ def fftshift(input, dim=None):
     try:
         dims = _shift_dims(input, dim)
         return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
-    except AttributeError:
+    except (AttributeError, TypeError):
         _check_tensor_args('fft_fftshift', 'input')
         raise
 
@@ -150,7 +150,7 @@ def ifftshift(input, dim=None):
     try:
         dims = _shift_dims(input, dim)
         return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
-    except AttributeError:
+    except (AttributeError, TypeError):
         _check_tensor_args('fft_ifftshift', 'input')
         raise
 

@@ -133,7 +133,7 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         if end > total:
             y = pad(y, (0, end - total))
         return y if batched else y.squeeze(0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('istft', 'input', 'window?')
         raise
 

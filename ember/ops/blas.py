@@ -170,7 +170,7 @@ def mm(input, mat2):
         return _sparse.mm(input, mat2)
     try:
         a, b = input._data, mat2._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('mm', 'input', 'mat2')
         raise
     if a.ndim != 2:
@@ -206,7 +206,7 @@ def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
     try:
         a, b = input._data, mat2._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('bmm', 'input', 'mat2')
         raise
     if a.ndim != 3:
@@ -224,7 +224,7 @@ def mv(input, vec):
     """Matrix-vector product."""
     try:
         a, b = input._data, vec._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('mv', 'input', 'vec')
         raise
     if a.ndim != 2 or b.ndim != 1:
@@ -252,7 +252,7 @@ def dot(input, other):
     """Inner product of two 1-D tensors."""
     try:
         return _dot(input, other, 'dot', 'DotBackward0')
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('dot', 'input', 'other:tensor')
         raise
 
@@ -262,7 +262,7 @@ def vdot(input, other):
     Complex tensors run forward only (the recorded backward is written for real numbers)."""
     try:
         complex_ = input._data.dtype.kind == 'c' or other._data.dtype.kind == 'c'
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('vdot', 'input', 'other')
         raise
     if complex_:
@@ -276,7 +276,7 @@ def inner(input, other):
     """Sum of products over the last dims (a product when either is 0-d), as PyTorch composes it."""
     try:
         scalar = input._data.ndim == 0 or other._data.ndim == 0
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('inner', 'input', 'other')
         raise
     if scalar:
@@ -483,7 +483,7 @@ def bilinear(input1, input2, weight, bias=None):
             from .pointwise import add
             r = add(r, bias)
         return r
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('bilinear', 'input1', 'input2', 'weight', 'bias?')
         raise
 
@@ -732,7 +732,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     try:
         m, dt = _wide_product(bmm, batch1, batch2, input)
         return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('baddbmm', 'input', 'batch1', 'batch2')
         raise
 
@@ -742,7 +742,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     try:
         m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
         return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('addmv', 'input', 'mat', 'vec')
         raise
 
@@ -777,7 +777,7 @@ def trace(input):
             node.shape = a.shape
             return Tensor._make(r, node)
         return Tensor._make(r)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('trace', 'input')
         raise
 

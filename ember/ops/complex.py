@@ -175,7 +175,7 @@ def is_complex(input):
     """Whether ``input``'s dtype is complex64 or complex128."""
     try:
         return input.is_complex()
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('is_complex', 'input')
         raise
 

@@ -34,7 +34,7 @@ def combinations(input, r=2, with_replacement=False):
             mask &= (idx[i] <= idx[i + 1]) if with_replacement else (idx[i] < idx[i + 1])
         m = Tensor._make(mask)
         return stack([masked_select(g, m) for g in grids], 1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('combinations', 'input')
         raise
 
@@ -83,7 +83,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         x = sub(x, unsqueeze(avg, 1))
         c = mm(x, t(x if w is None else mul(x, w)))
         return squeeze(div(c, norm))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('cov', 'input')
         raise
 
@@ -125,7 +125,7 @@ def corrcoef(input):
         c = c / view(std, (-1, 1))
         c = c / view(std, (1, -1))
         return clamp(c, -1, 1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('corrcoef', 'input')
         raise
 

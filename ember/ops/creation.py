@@ -434,7 +434,7 @@ def _like(fill, name):
              pin_memory=False):
         try:
             meta = _like_meta(input, device, layout, pin_memory, name)
-        except AttributeError:
+        except (AttributeError, TypeError):
             check_tensor_args(name, 'input')
             raise
         _layout.check_format(name, memory_format, input._data.ndim)
@@ -471,7 +471,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
         fill_value = _checked_fill(fill_value, nd)
         fill = _meta.placeholder if meta else lambda shape, nd: np.full(shape, fill_value, dtype=nd)
         return _finish(Tensor._make(_like_layout(input._data, memory_format, fill, nd)), requires_grad, meta=meta)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('full_like', 'input')
         raise
 

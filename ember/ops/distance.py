@@ -146,7 +146,7 @@ def cdist(x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'):
         node.save(x1, x2)
         node.save_output(out)
         return out
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('cdist', 'x1', 'x2')
         raise
 

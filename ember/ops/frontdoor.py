@@ -114,7 +114,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
         h = _scalar_dx(y, 1 if dx is None else dx, 'trapezoid')
         inner = reduction.sum(y, d) - (shape.select(y, d, 0) + shape.select(y, d, -1)) * 0.5
         return composite(MulBackward1, lambda t: t * h, (inner,))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('trapezoid', 'y', 'x')
         raise
 
@@ -123,7 +123,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
     """The old name of ``trapezoid`` (dx defaults to 1)."""
     try:
         return trapezoid(y, x, dx=dx, dim=dim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('trapz', 'y', 'x')
         raise
 
@@ -138,7 +138,7 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
             return _half(reduction.cumsum(_spacing(y, x, d, 'cumulative_trapezoid') * pair, d))
         h = _scalar_dx(y, 1 if dx is None else dx, 'cumulative_trapezoid')
         return reduction.cumsum(composite(MulBackward1, lambda t: h / 2. * t, (pair,)), d)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('cumulative_trapezoid', 'y', 'x')
         raise
 
@@ -226,7 +226,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                 first, last = _edges(input, d, h, edge_order)
             result.append(shape.cat([first, center, last], d))
         return tuple(result)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('gradient', 'input')
         raise
 
@@ -248,7 +248,7 @@ def vander(x, N=None, increasing=False):
                 shape.narrow(result, 1, 1, n - 1).copy_(x.unsqueeze(1))
                 shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(shape.narrow(result, 1, 1, n - 1), 1))
         return result if increasing else shape.flip(result, [1])
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('vander', 'x')
         raise
 

@@ -276,6 +276,6 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
         for k, o in enumerate(outs):
             o._output_nr = k
         return histogramdd_result(outs[0], tuple(outs[1:]))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('histogramdd', 'input')
         raise

@@ -177,7 +177,7 @@ def masked_scatter(input, mask, source):
             node.mask, node.source_shape = m, src.shape
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('masked_scatter', 'input', 'mask', 'source')
         raise
 

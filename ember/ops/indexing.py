@@ -408,7 +408,7 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
             node.vdtype = values._data.dtype if vt and values._requires_grad else None
             return Tensor._make(a, node)
         return Tensor._make(a)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('index_put', 'input', 'values')
         raise
 
@@ -866,7 +866,7 @@ def index_select(input, dim, index):
         check_tensor_args('index_select', 'input', 'index')
     try:
         a = input._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('index_select', 'input', 'index')
         raise
     d = wrap_dim(dim, a.ndim)
@@ -993,7 +993,7 @@ def masked_fill(input, mask, value):
     """Copy of input with ``value`` where mask is True (mask and input broadcast together, as in PyTorch)."""
     try:
         a, m = input._data, mask._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('masked_fill', 'input', 'mask', overloads=True)
         raise
     if m.dtype != np.bool_:
@@ -1079,7 +1079,7 @@ def take(input, index):
     """The elements of ``input``, read as 1-D, at ``index`` (the result has index's shape)."""
     try:
         a, ix = input._data, index._data
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('take', 'input', 'index')
         raise
     if ix.dtype != np.int64:
@@ -1109,7 +1109,7 @@ def take_along_dim(input, indices, dim=None, *, axis=None):
             return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
         input, indices, d = _take_along_dim_operands(input, indices, dim)
         return gather(input, d, indices)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('take_along_dim', 'input', 'indices')
         raise
 
@@ -1159,7 +1159,7 @@ def nonzero(input, *, as_tuple=False):
 def argwhere(input):
     try:
         return nonzero(input)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('argwhere', 'input')
         raise
 
@@ -1291,7 +1291,7 @@ def diagonal_(input, offset=0, dim1=0, dim2=1):
             node = DiagonalBackward0((input,))
             node.shape, node.diag = a.shape, (offset, d1, d2)
         return view_of(input, _diag_view(a, offset, d1, d2), node)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('diagonal_', 'input')
         raise
 
@@ -1347,7 +1347,7 @@ def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
     try:
         dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
         return sort(input, dim, descending, stable)[1]
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('argsort', 'input')
         raise
 
@@ -1424,7 +1424,7 @@ def bincount(input, weights=None, minlength=0):
         if GRAD.enabled and weights._requires_grad:
             return Tensor._make(r, BincountBackward((input, weights)))
         return Tensor._make(r)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('bincount', 'input', 'weights?')
         raise
 
@@ -1502,7 +1502,7 @@ def diagflat(input, offset=0):
     try:
         from .matrices import diag_embed
         return diag_embed(input.reshape(-1), offset, 0, 1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('diagflat', 'input')
         raise
 
@@ -1530,7 +1530,7 @@ def put(input, index, source, accumulate=False):
         def compose(x, s):
             return index_put(x.reshape(-1), (flat,), s.reshape(-1), accumulate).reshape(a.shape)
         return composite(PutBackward0, compose, (input, source))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('put', 'input', 'index', 'source')
         raise
 
@@ -1548,7 +1548,7 @@ def select_scatter(input, src, dim, index):
         _embed_check(src, want)
         idx = (slice(None),) * d + (index % n,)
         return composite(SelectScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('select_scatter', 'input', 'src')
         raise
 
@@ -1571,7 +1571,7 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
         _embed_check(src, want)
         idx = (slice(None),) * d + (sl,)
         return composite(SliceScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('slice_scatter', 'input', 'src')
         raise
 
@@ -1595,7 +1595,7 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
         idx[d2] = grids[-1] + max(offset, 0)
         idx = tuple(idx)
         return composite(DiagonalScatterBackward0, lambda x, s: index_put(x, idx, s), (input, src))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('diagonal_scatter', 'input', 'src')
         raise
 

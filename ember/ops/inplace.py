@@ -527,7 +527,7 @@ def zero_(t):
         if tracked:
             overwritten(t, 'ZeroBackward0')
         return t
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('zero_', 't:input')
         raise
 
@@ -606,7 +606,7 @@ def resize_as_(self, the_template, memory_format=None):
     """``self.resize_(the_template.shape)``: the template's shape, self's dtype and elements (in memory order)."""
     try:
         return resize_(self, the_template.shape, memory_format=memory_format)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('resize_as_', 'self:input', 'the_template')
         raise
 

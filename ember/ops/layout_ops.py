@@ -121,6 +121,6 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
         def compose(x, s):
             return index_put(x.reshape(-1), at, s.to(x.dtype)).reshape(a.shape)
         return composite(AsStridedScatterBackward0, compose, (input, src))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('as_strided_scatter', 'input', 'src')
         raise

@@ -82,7 +82,7 @@ def kron(input, other):
     from .shape import UnsafeViewBackward0, _result
     try:
         nd = max(input._data.ndim, other._data.ndim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('kron', 'input', 'other')
         raise
     sa = (1,) * (nd - input._data.ndim) + input._data.shape
@@ -177,7 +177,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
             node.offset, node.dim1, node.dim2 = offset, d1, d2
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('diag_embed', 'input')
         raise
 

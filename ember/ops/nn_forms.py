@@ -14,7 +14,7 @@ def _F():
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     try:
         return _F().conv1d(input, weight, bias, stride, padding, dilation, groups)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('conv1d', 'input', 'weight', 'bias?')
         raise
 
@@ -30,7 +30,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     try:
         return _F().conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('conv_transpose1d', 'input', 'weight', 'bias?')
         raise
 
@@ -46,7 +46,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def prelu(input, weight):
     try:
         return _F().prelu(input, weight)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('prelu', 'input', 'weight')
         raise
 
@@ -54,7 +54,7 @@ def prelu(input, weight):
 def relu_(input):
     try:
         return input.relu_()
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('relu_', 'input')
         raise
 
@@ -62,7 +62,7 @@ def relu_(input):
 def pdist(input, p=2):
     try:
         return _F().pdist(input, p)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pdist', 'input')
         raise
 

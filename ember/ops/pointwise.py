@@ -491,7 +491,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
     def op(input):
         try:
             a = input._data
-        except AttributeError:
+        except (AttributeError, TypeError):
             check_tensor_args(name, 'input')   # (under the name called: torch.arccos, torch.special.expit)
             raise
         dt = a.dtype
@@ -1425,7 +1425,7 @@ def isreal(input):
         if a.dtype.kind == 'c':
             return Tensor._make(a.view(np.ndarray).imag == 0)
         return Tensor._make(np.ones(a.shape, np.bool_))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('isreal', 'input')
         raise
 
@@ -2241,7 +2241,7 @@ def bitwise_not(input):
 def isnan(input):
     try:
         return Tensor._make(np.isnan(input._data))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('isnan', 'input')
         raise
 
@@ -2249,7 +2249,7 @@ def isnan(input):
 def isinf(input):
     try:
         return Tensor._make(np.isinf(input._data))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('isinf', 'input')
         raise
 
@@ -2257,7 +2257,7 @@ def isinf(input):
 def isfinite(input):
     try:
         return Tensor._make(np.isfinite(input._data))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('isfinite', 'input')
         raise
 
@@ -2275,7 +2275,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         except ValueError:
             from ._util import broadcast_mismatch
             raise broadcast_mismatch([input._data.shape, np.shape(b)]) from None
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('isclose', 'input', 'other')
         raise
 
@@ -2287,7 +2287,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
             check_tensor_args('allclose', 'input', 'other')
         close = isclose(input, other, rtol, atol, equal_nan)
         return bool(close.all().item() if close.is_meta else close._data.all())
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('allclose', 'input', 'other')
         raise
 
@@ -2324,7 +2324,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
             node.save(input)
             return _out(Tensor._make(r, node), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
         return _out(Tensor._make(r), out, 'nan_to_num', _NTN_DTYPE, reads=(input,))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('nan_to_num', 'input')
         raise
 

@@ -224,7 +224,7 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
         nd = _dtype.FROM_NP[nd]
         return _in_like_layout(input, memory_format, 'rand_like',
                                lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('rand_like', 'input')
         raise
 
@@ -243,7 +243,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
             # normal_fill's blocks of 16
             return _standard_normal(_gen(generator), math.prod(shape), nd, contiguous).reshape(shape)
         return _in_like_layout(input, memory_format, 'randn_like', draw, requires_grad)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('randn_like', 'input')
         raise
 
@@ -447,7 +447,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             res = _multinomial_rep(g, rows, n)
         res = res.astype(np.int64)
         return _emit(res, w.shape[:-1] + (n,), out, False, 'multinomial')
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('multinomial', 'input')
         raise
 
@@ -630,7 +630,7 @@ def poisson(input, generator=None):
         if GRAD.enabled and input.requires_grad:   # PyTorch records the draw, with a zero gradient
             return Tensor._make(out, _zero_node('PoissonBackward0')((input,)))
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('poisson', 'input')
         raise
 
@@ -708,7 +708,7 @@ def binomial(count, prob, generator=None):
         if GRAD.enabled and (count.requires_grad or prob.requires_grad):
             return Tensor._make(out, _BinomialNode((count, prob)))
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('binomial', 'count', 'prob')
         raise
 

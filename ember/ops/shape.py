@@ -98,7 +98,7 @@ def reshape(input, *sizes, shape=None):
                 input = _result(input, np.ascontiguousarray(a), CloneBackward0, view=False)
             return _result(input, input._data.reshape(shape), UnsafeViewBackward0, view=False, shape=a.shape)
         return _result(input, arr, ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0, shape=a.shape)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('reshape', 'input')
         raise
 
@@ -145,7 +145,7 @@ def _view_dtype(input, dtype):
 def view_as(input, other):
     try:
         other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('view_as', 'input', 'other')
     return view(input, other.shape)
 
@@ -153,7 +153,7 @@ def view_as(input, other):
 def reshape_as(input, other):
     try:
         other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('reshape_as', 'input', 'other')
     return reshape(input, other.shape)
 
@@ -174,7 +174,7 @@ def flatten(input, start_dim=0, end_dim=-1):
         for d in sh[s:e + 1]:
             n *= d
         return reshape(input, sh[:s] + (n,) + sh[e + 1:])
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('flatten', 'input')
         raise
 
@@ -185,7 +185,7 @@ def unflatten(input, dim, sizes):
         d = wrap_dim(dim, len(sh))
         sizes = _infer_shape(sizes, sh[d])
         return view(input, sh[:d] + tuple(sizes) + sh[d + 1:])
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unflatten', 'input')
         raise
 
@@ -219,7 +219,7 @@ def squeeze(input, dim=None, *, axis=None):
         new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
         cls = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
         return _result(input, a.reshape(new), cls, shape=a.shape)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('squeeze', 'input')
         raise
 
@@ -230,7 +230,7 @@ def unsqueeze(input, dim):
         a = input._data
         d = wrap_dim(dim, a.ndim + 1)
         return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unsqueeze', 'input')
         raise
 
@@ -249,7 +249,7 @@ def transpose(input, dim0, dim1):
         a = input._data
         d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
         return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('transpose', 'input')
         raise
 
@@ -264,7 +264,7 @@ def t(input):
         if a.ndim > 2:
             raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but self is {a.ndim}D')
         return _result(input, a.T, TBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('t', 'input')
         raise
 
@@ -285,7 +285,7 @@ def permute(input, *args, dims=None):
         if len(set(perm)) != len(perm):
             raise RuntimeError('permute(): duplicate dims are not allowed.')
         return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('permute', 'input')
         raise
 
@@ -299,7 +299,7 @@ def movedim(input, source, destination):
         for d, s in sorted(zip(dst, src)):
             perm.insert(d, s)
         return permute(input, perm)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('movedim', 'input')
         raise
 
@@ -336,7 +336,7 @@ def adjoint(input):
             raise RuntimeError(f'tensor.adjoint() is only supported on matrices or batches of matrices. Got {nd}-D '
                                'tensor.')
         return _conj_if_complex(transpose(input, -2, -1))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adjoint', 'input')
         raise
 
@@ -414,7 +414,7 @@ def _broadcast_view(a, target, lead):
 def expand_as(input, other):
     try:
         other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('expand_as', 'input', 'other')
     return expand(input, other.shape)
 
@@ -422,7 +422,7 @@ def expand_as(input, other):
 def broadcast_to(input, size):
     try:
         return expand(input, size)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('broadcast_to', 'input')
         raise
 
@@ -497,7 +497,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None, axis=N
         if output_size is not None and size != output_size:
             raise RuntimeError(f'repeat_interleave: Invalid output_size, expected {size} but got {output_size}')
         return out
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('repeat_interleave', 'input', 'repeats#')
         raise
 
@@ -538,7 +538,7 @@ def clone(input, *, memory_format=None):
             else:
                 arr = _layout.laid_out(a.transpose(order).copy(), a.shape, order)
         return _result(input, arr, CloneBackward0, view=False)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('clone', 'input')
         raise
 
@@ -676,7 +676,7 @@ bool_ = _caster(np.bool_)
 def type_as(input, other):
     try:
         other._data   # (a Tensor: anything else is refused, an ndarray too, as PyTorch's parser does)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('type_as', 'input', 'other')
     return to(input, other.dtype)
 
@@ -696,7 +696,7 @@ def flip(input, dims):
         a = input._data
         d = wrap_dims(dims, a.ndim)
         return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('flip', 'input')
         raise
 
@@ -717,7 +717,7 @@ def fliplr(input):
         if input._data.ndim < 2:
             raise RuntimeError('Input must be >= 2-d.')
         return flip(input, (1,))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('fliplr', 'input')
         raise
 
@@ -728,7 +728,7 @@ def flipud(input):
         if input._data.ndim < 1:
             raise RuntimeError('Input must be >= 1-d.')
         return flip(input, (0,))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('flipud', 'input')
         raise
 
@@ -760,7 +760,7 @@ def roll(input, shifts, dims=None):
         if not r.flags.c_contiguous and not _layout.suggests_channels_last(a):   # (PyTorch's result: contiguous,
             r = np.ascontiguousarray(r)                                          # or channels-last as its input)
         return _result(input, r, RollBackward0, view=False, shifts=shifts if axes is not None else shifts[0], dims=axes)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('roll', 'input')
         raise
 
@@ -993,7 +993,7 @@ def unsafe_split(tensor, split_size_or_sections, dim=0):
             raise TypeError(f"unsafe_split(): argument 'split_size' (position 2) must be int, not "
                             f'{type(split_size_or_sections).__name__}')
         return _unsafe_pieces(tensor, split(tensor, split_size_or_sections, dim), UnsafeSplitBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unsafe_split', 'tensor:input')
         raise
 
@@ -1001,7 +1001,7 @@ def unsafe_split(tensor, split_size_or_sections, dim=0):
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
     try:
         return _unsafe_pieces(input, split(input, list(split_sizes), dim), UnsafeSplitWithSizesBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unsafe_split_with_sizes', 'input')
         raise
 
@@ -1010,7 +1010,7 @@ def unsafe_chunk(input, chunks, dim=0):
     try:
         pieces = chunk(input, chunks, dim)
         return _unsafe_pieces(input, pieces, UnsafeSplitBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unsafe_chunk', 'input')
         raise
 
@@ -1095,7 +1095,7 @@ def narrow(input, dim, start, length):
         if start + length > n:
             raise RuntimeError(f'start ({start}) + length ({length}) exceeds dimension size ({n}).')
         return _slice(input, d, start, start + length)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('narrow', 'input', 'start#')
         raise
 
@@ -1112,7 +1112,7 @@ def select(input, dim, index):
             raise IndexError(f'select(): index {i} out of range for tensor of size {fmt_shape(a.shape)} at '
                              f'dimension {d}')
         return input[(slice(None),) * d + (i,)]
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('select', 'input')
         raise
 
@@ -1121,7 +1121,7 @@ def ravel(input):
     """The elements as a 1-D tensor in row-major order: a view when ``input`` is contiguous, else a copy."""
     try:
         return view(contiguous(input), -1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('ravel', 'input')
         raise
 
@@ -1134,7 +1134,7 @@ def tile(input, dims):
             raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
         dims = tuple(dims)
         return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('tile', 'input')
         raise
 
@@ -1370,7 +1370,7 @@ def as_strided(input, size, stride, storage_offset=None):
             node = AsStridedBackward0((input,))
             node.view, node.base = arr, a
         return _view_of(input, arr, node)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('as_strided', 'input')
         raise
 

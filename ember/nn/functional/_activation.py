@@ -135,7 +135,7 @@ def relu(input, inplace=False):
 def relu_(input):
     try:
         return input.relu_()
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('relu_', 'input')
         raise
 
@@ -383,7 +383,7 @@ def gelu(input, approximate='none'):
         w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
         out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
         return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('gelu', 'input')
         raise
 
@@ -721,7 +721,7 @@ def prelu(input, weight):
                                    f'{w.size} and channel size = {ch}.')
         out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
         return record(PreluKernelBackward0, (input, weight), out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('prelu', 'input', 'weight')
         raise
 
@@ -755,7 +755,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
             out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
             return commit(input, out)
         return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('rrelu', 'input')
         raise
 
@@ -777,7 +777,7 @@ def _rrelu_noise(x, lower, upper):
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     try:
         return rrelu(input, lower, upper, training, True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('rrelu_', 'input')
         raise
 
@@ -829,6 +829,6 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
         y_hard = np.zeros_like(y_soft._data)
         np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
         return Tensor._make(y_hard) - y_soft.detach() + y_soft
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('gumbel_softmax', 'logits')
         raise

@@ -367,7 +367,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             node.save(query, key, value, fmask if need[3] else None)
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('scaled_dot_product_attention', 'query', 'key', 'value', 'attn_mask?')
         raise
 

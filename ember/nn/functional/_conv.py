@@ -1202,7 +1202,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation) of (N, C, L) input with (O, C/groups, K) weight."""
     try:
         return _conv(input, weight, bias, stride, padding, dilation, groups, 1, 'conv1d')
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('conv1d', 'input', 'weight', 'bias?')
         raise
 
@@ -1254,7 +1254,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """1-D transposed convolution (the gradient of conv1d w.r.t. its input) with (C, O/groups, K) weight."""
     try:
         return _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, 'conv_transpose1d')
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('conv_transpose1d', 'input', 'weight', 'bias?')
         raise
 
@@ -1342,7 +1342,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             node.args, node.hw = args, x.shape[2:]
             return Tensor._make(y, node)
         return Tensor._make(y)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('unfold', 'input')
         raise
 
@@ -1375,6 +1375,6 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             node.args = args
             return Tensor._make(y, node)
         return Tensor._make(y)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('fold', 'input')
         raise

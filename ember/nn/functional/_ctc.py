@@ -216,7 +216,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         elif reduction == 'sum':
             res = res.sum()
         return res if batched or reduction != 'none' else res.squeeze(0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('ctc_loss', 'log_probs', 'targets', 'input_lengths', 'target_lengths')
         raise
 

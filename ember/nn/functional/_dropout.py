@@ -179,7 +179,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
         _check_alpha_inplace(input, p, training, inplace)
         out = _alpha(input, p, training, input._data.shape)
         return commit(input, out) if inplace and out is not input else out
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('alpha_dropout', 'input')
         raise
 
@@ -192,6 +192,6 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
         shape = x.shape[:2] + (1,) * (x.ndim - 2)
         out = _alpha(input, p, training, shape)
         return commit(input, out) if inplace and out is not input else out
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('feature_alpha_dropout', 'input')
         raise

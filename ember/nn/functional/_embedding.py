@@ -395,6 +395,6 @@ def one_hot(tensor, num_classes=-1):
         out = np.zeros(a.shape + (num_classes,), np.int64)
         np.put_along_axis(out, a[..., None], 1, axis=-1)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('one_hot', 'tensor:input')
         raise

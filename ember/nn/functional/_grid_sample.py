@@ -375,7 +375,7 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
             node.save(input, grid)
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('grid_sample', 'input', 'grid')
         raise
 

@@ -9,7 +9,7 @@ def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
     try:
         return blas.linear(input, weight, bias)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('linear', 'input', 'weight', 'bias?')
         raise
 
@@ -24,6 +24,6 @@ def bilinear(input1, input2, weight, bias=None):
             raise RuntimeError(f'bilinear(): weight of shape {list(weight.shape)} does not match the inputs '
                                f'({input1.shape[-1]} and {input2.shape[-1]} features)')
         return blas.bilinear(input1, input2, weight, bias)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('bilinear', 'input1', 'input2', 'weight', 'bias?')
         raise

@@ -221,7 +221,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
             x, t = _shape.broadcast_tensors(input, target)
             return _weighted((x - t) ** 2, weight, input, reduction)
         return _mse(input, target, reduction)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('mse_loss', 'input', 'target')
         raise
 
@@ -248,7 +248,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
         if beta == 0.0:
             return l1_loss(input, target, reduction=reduction)
         return _smooth_l1(input, target, reduction, beta)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('smooth_l1_loss', 'input', 'target')
         raise
 
@@ -264,7 +264,7 @@ def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
         if weight is not None:
             return _weighted(_huber_ref(input - target, delta), weight, input, reduction)
         return _huber(input, target, reduction, delta)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('huber_loss', 'input', 'target')
         raise
 
@@ -619,7 +619,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         if r.grad_fn is not None:   # PyTorch differentiates the input only: one edge
             r.grad_fn.next_functions = r.grad_fn.next_functions[:1]
         return r
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('nll_loss', 'input', 'target', 'weight?')
         raise
 
@@ -813,7 +813,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
                 raise broadcast_mismatch([x.shape, y.shape]) from None
         out = _reduce_arr(_softplus_arr(-y * x), reduction)
         return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('soft_margin_loss', 'input', 'target')
         raise
 
@@ -840,7 +840,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
         if reduction == 'batchmean':
             return ops.sum(loss) / input.shape[0] if input.dim() != 0 else ops.sum(loss)
         return _reduce(loss, reduction)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('kl_div', 'input', 'target')
         raise
 
@@ -860,7 +860,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         pos = ops.where(target == 1, 1 - cos, zeros)
         neg = ops.where(target == -1, ops.clamp(cos - margin, min=0), zeros)
         return _reduce(pos + neg, reduction)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('cosine_embedding_loss', 'input1', 'input2', 'target')
         raise
 
@@ -981,7 +981,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                                "'weight'. This input cannot have requires_grad True.")
         return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
                                     margin=margin, weight=weight, reduction=reduction)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('multi_margin_loss', 'input', 'target', 'weight?')
         raise
 
@@ -1015,7 +1015,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         reduction = _reduction(reduction, size_average, reduce)
         return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
                                     reduction=reduction)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('multilabel_margin_loss', 'input', 'target')
         raise
 

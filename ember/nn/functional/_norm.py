@@ -773,7 +773,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         y = _affine(xhat, w, b, ns)     # a copy without weight and bias: the output must not be the saved xhat
         return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
                       ctx=(xhat, invstd, w, axes, eps, None))
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
         raise
 
@@ -813,7 +813,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
             eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
         y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
         return y if weight is None else y * weight
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('rms_norm', 'input', 'weight?')
         raise
 
@@ -995,7 +995,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
             s1 = Tensor._make(np.maximum(n1._data, eps) - n1._data)
             s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
         return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('cosine_similarity', 'x1', 'x2')
         raise
 
@@ -1024,7 +1024,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         d = max(x1.dim(), x2.dim()) - 1
         return _composite.composite(NormBackward1, ops.vector_norm, (_add_scalar(x1 - x2, eps),), ord=p, dim=d,
                                     keepdim=keepdim)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pairwise_distance', 'x1', 'x2')
         raise
 
@@ -1059,6 +1059,6 @@ def pdist(input, p=2):
         if input.dtype in (_dtype.float16, _dtype.bfloat16):
             raise not_implemented('pdist', input.dtype)
         return _composite.composite(PdistBackward0, _pdist, (input,), p=p)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pdist', 'input')
         raise

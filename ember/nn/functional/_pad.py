@@ -242,6 +242,6 @@ def pad(input, pad, mode='constant', value=None):
             node.idx, node.sizes, node.slabs = idx, sizes, slabs
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pad', 'input')
         raise

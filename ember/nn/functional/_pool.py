@@ -592,7 +592,7 @@ def adaptive_avg_pool2d(input, output_size):
             node.mats = (ah, aw)
             return Tensor._make(out, node)
         return Tensor._make(out)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_avg_pool2d', 'input')
         raise
 
@@ -708,7 +708,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         if return_indices:
             return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
         return res
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_max_pool2d', 'input')
         raise
 
@@ -716,7 +716,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     try:
         return adaptive_max_pool2d(input, output_size, True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_max_pool2d_with_indices', 'input')
         raise
 
@@ -798,7 +798,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         k = _pair(kernel_size)
         return max_unpool(input, indices, k, k if stride is None else _pair(stride), _pair(padding), output_size,
                           MaxUnpool2DBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('max_unpool2d', 'input', 'indices')
         raise
 
@@ -812,7 +812,7 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
         size = None if output_size is None else _unpool_size(input.shape[-1:], output_size, (k,), (s,), (one(padding),)) + (1,)
         return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (k, 1), (s, 1), (one(padding), 0),
                             size).squeeze(-1)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('max_unpool1d', 'input')   # (PyTorch's F fails on indices with its AttributeError)
         raise
 

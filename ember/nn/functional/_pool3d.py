@@ -343,7 +343,7 @@ def adaptive_avg_pool3d(input, output_size):
             node.mats, node.size = mats, size
             node.save(input)
         return _finish(y, node, unbatched)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_avg_pool3d', 'input')
         raise
 
@@ -366,7 +366,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
         k = _triple(kernel_size, 'max_unpool3d')
         s = k if stride is None else _triple(stride, 'max_unpool3d')
         return max_unpool(input, indices, k, s, _triple(padding, 'max_unpool3d'), output_size, MaxUnpool3DBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('max_unpool3d', 'input', 'indices')
         raise
 
@@ -414,7 +414,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
             i = idx.reshape(full).astype(np.int64, copy=False)
             return res, Tensor._make(i[0] if unbatched else i)
         return res
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_max_pool3d', 'input')
         raise
 
@@ -422,7 +422,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
     try:
         return adaptive_max_pool3d(input, output_size, True)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('adaptive_max_pool3d_with_indices', 'input')
         raise
 

@@ -145,7 +145,7 @@ def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, out
     try:
         return _fractional(input, 2, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool2d',
                            FractionalMaxPool2DBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('fractional_max_pool2d_with_indices', 'input')
         raise
 
@@ -164,7 +164,7 @@ def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, out
     try:
         return _fractional(input, 3, kernel_size, output_size, output_ratio, _random_samples, 'fractional_max_pool3d',
                            FractionalMaxPool3DBackward0)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('fractional_max_pool3d_with_indices', 'input')
         raise
 

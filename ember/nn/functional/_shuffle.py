@@ -55,7 +55,7 @@ def pixel_shuffle(input, upscale_factor):
             raise RuntimeError(f'pixel_shuffle expects its input\'s \'channel\' dimension to be divisible by the square '
                                f'of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}')
         return _shuffled(PixelShuffleBackward0, input, _pixel_shuffle(input._data, r), r)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pixel_shuffle', 'input')
         raise
 
@@ -69,7 +69,7 @@ def pixel_unshuffle(input, downscale_factor):
             raise RuntimeError(f'pixel_unshuffle expects height and width to be divisible by downscale_factor, but '
                                f'input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}')
         return _shuffled(PixelUnshuffleBackward0, input, _pixel_unshuffle(input._data, r), r)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('pixel_unshuffle', 'input')
         raise
 
@@ -81,7 +81,7 @@ def channel_shuffle(input, groups):
         if c % groups:
             raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
         return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('channel_shuffle', 'input')
         raise
 
@@ -106,6 +106,6 @@ def native_channel_shuffle(input, groups):
         if c % groups:
             raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
         return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
-    except AttributeError:
+    except (AttributeError, TypeError):
         check_tensor_args('native_channel_shuffle', 'input')
         raise
