@@ -62,4 +62,8 @@ def nuclear_norm(input, dim=None, keepdim=False):
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     _warn_once('nuclear_norm', "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
-    return linalg.matrix_norm(input, 'nuc', (-2, -1) if dim is None else tuple(dim), keepdim)
+    try:
+        return linalg.matrix_norm(input, 'nuc', (-2, -1) if dim is None else tuple(dim), keepdim)
+    except (AttributeError, TypeError):
+        check_tensor_args('nuclear_norm', 'input')
+        raise

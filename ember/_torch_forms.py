@@ -47,7 +47,12 @@ def _reduction(value):
 def fix(input, *, out=None):
     """Round towards zero (``torch.trunc``)."""
     import ember
-    return ember.trunc(input, out=out)
+    try:
+        return ember.trunc(input, out=out)
+    except (AttributeError, TypeError):
+        from .ops._util import check_tensor_args
+        check_tensor_args('fix', 'input')
+        raise
 
 
 def detach(input):
@@ -243,7 +248,12 @@ def adaptive_max_pool1d(input, output_size):
 
 
 def selu_(input):
-    return _F().selu(input, inplace=True)
+    try:
+        return _F().selu(input, inplace=True)
+    except (AttributeError, TypeError):
+        from .ops._util import check_tensor_args
+        check_tensor_args('selu_', 'input')
+        raise
 
 
 def celu_(input, alpha=1.0):

@@ -21,11 +21,19 @@ def _L():
 
 def inverse(input):
     """The inverse of a square matrix (or batch): ``linalg.inv``."""
-    return _L().inv(input)
+    try:
+        return _L().inv(input)
+    except (AttributeError, TypeError):
+        check_tensor_args('inverse', 'input')
+        raise
 
 
 def det(input):
-    return _L().det(input)
+    try:
+        return _L().det(input)
+    except (AttributeError, TypeError):
+        check_tensor_args('det', 'input')
+        raise
 
 
 def logdet(input):

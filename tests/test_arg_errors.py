@@ -20,26 +20,24 @@ GAPS = {
     index_put index_put_ masked_fill max min nanquantile narrow outer prelu quantile remainder repeat_interleave
     resize_as_ set_''',
     'torch': '''
-    addcdiv addcmul allclose alpha_dropout_ as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor clamp
-    clamp_ clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid det
-    dist divide dropout dropout_ eq feature_alpha_dropout_ feature_dropout feature_dropout_ fill fix ge ger
-    get_device greater greater_equal gt hinge_embedding_loss index_fill index_put index_put_ instance_norm
-    inverse is_nonzero isclose isin le less less_equal linspace logspace lt lu_unpack masked_fill max min
-    multiply nanquantile narrow ne nonzero_static norm normal not_equal nuclear_norm outer poisson_nll_loss
-    polygamma positive quantile randint_like repeat_interleave resolve_conj resolve_neg result_type rrelu_ rsub
-    searchsorted segment_reduce selu_ sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft tensordot
-    trapezoid trapz triangular_solve triplet_margin_loss true_divide view_copy where xlogy_''',
+    addcdiv addcmul allclose as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor clamp clamp_
+    clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid dist divide
+    dropout dropout_ eq feature_dropout feature_dropout_ fill ge ger get_device greater greater_equal gt
+    index_fill index_put index_put_ instance_norm is_nonzero isclose isin le less less_equal linspace logspace lt
+    lu_unpack masked_fill max min multiply nanquantile narrow ne nonzero_static norm normal not_equal outer
+    poisson_nll_loss polygamma positive quantile randint_like repeat_interleave resolve_conj resolve_neg
+    result_type rsub searchsorted segment_reduce sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft
+    tensordot trapezoid trapz triangular_solve triplet_margin_loss true_divide view_copy where xlogy_''',
     'F': '''
     adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool2d_with_indices
     adaptive_max_pool3d adaptive_max_pool3d_with_indices bilinear binary_cross_entropy
     binary_cross_entropy_with_logits channel_shuffle conv1d conv_transpose1d cross_entropy ctc_loss dropout
     embedding_bag fold fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d
-    fractional_max_pool3d_with_indices gaussian_nll_loss glu grid_sample group_norm gumbel_softmax
-    hinge_embedding_loss huber_loss interpolate l1_loss log_softmax max_pool3d_with_indices max_unpool1d
-    max_unpool2d max_unpool3d mse_loss multi_margin_loss native_channel_shuffle nll_loss normalize pixel_shuffle
-    pixel_unshuffle poisson_nll_loss relu6 rrelu_ selu selu_ sigmoid smooth_l1_loss softmax softmin softsign tanh
-    tanhshrink triplet_margin_loss triplet_margin_with_distance_loss unfold upsample upsample_bilinear
-    upsample_nearest''',
+    fractional_max_pool3d_with_indices gaussian_nll_loss glu grid_sample group_norm gumbel_softmax huber_loss
+    interpolate l1_loss log_softmax max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mse_loss
+    multi_margin_loss native_channel_shuffle nll_loss normalize pixel_shuffle pixel_unshuffle poisson_nll_loss
+    sigmoid smooth_l1_loss softmax softmin softsign tanh tanhshrink triplet_margin_loss
+    triplet_margin_with_distance_loss unfold upsample upsample_bilinear upsample_nearest''',
     'linalg': '''
     matrix_rank pinv solve_triangular''',
     'special': '''

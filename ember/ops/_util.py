@@ -170,17 +170,17 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
 
 def _worded(name, frame):
     """True when the error being handled is already an argument error, worded for the op ``name`` running in
-    ``frame`` (an error an inner op worded for itself, ``reshape()`` within ``take_along_dim``, is not; None:
-    any op's); else the error."""
+    ``frame`` (an error an inner op worded for itself, ``reshape()`` within ``take_along_dim``, is not, nor an
+    out-of-place op's within its in-place form, ``rrelu()`` within ``rrelu_``; None: any op's); else the error."""
     exc = sys.exc_info()[1]
     msg = str(exc) if isinstance(exc, TypeError) else ''
     if "(): argument '" not in msg and 'invalid combination of arguments' not in msg:
         return exc
     said = msg.split('(', 1)[0]
-    if name is None or said.rstrip('_') == name.rstrip('_'):
+    if name is None or said in (name, name + '_'):
         return True
     site = call_site(frame)
-    return True if site is not None and said.rstrip('_') == site[3].rstrip('_') else exc
+    return True if site is not None and said in (site[3], site[3] + '_') else exc
 
 
 # the parameter names that are PyTorch's for Tensor arguments

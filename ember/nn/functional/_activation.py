@@ -122,7 +122,11 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 
 def relu6(input, inplace=False):
     """min(max(0, x), 6) (PyTorch records it as a hardtanh)."""
-    return hardtanh(input, 0.0, 6.0, inplace)
+    try:
+        return hardtanh(input, 0.0, 6.0, inplace)
+    except (AttributeError, TypeError):
+        check_tensor_args('relu6', 'input')
+        raise
 
 
 def relu(input, inplace=False):
@@ -299,11 +303,19 @@ def elu_(input, alpha=1.0):
 
 def selu(input, inplace=False):
     """Scaled ELU with the self-normalising constants."""
-    return (_elu_ if inplace else _elu)(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    try:
+        return (_elu_ if inplace else _elu)(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    except (AttributeError, TypeError):
+        check_tensor_args('selu', 'input')
+        raise
 
 
 def selu_(input):
-    return selu(input, True)
+    try:
+        return selu(input, True)
+    except (AttributeError, TypeError):
+        check_tensor_args('selu_', 'input')
+        raise
 
 
 def celu(input, alpha=1.0, inplace=False):

@@ -879,8 +879,12 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction='mean'):
     """x for y = 1, max(0, margin - x) for y = -1."""
     reduction = _reduction(reduction, size_average, reduce)
-    zeros = ops.zeros_like(input)
-    out = ops.where(target != 1, ops.clamp(margin - input, min=0), zeros) + ops.where(target != -1, input, zeros)
+    try:
+        zeros = ops.zeros_like(input)
+        out = ops.where(target != 1, ops.clamp(margin - input, min=0), zeros) + ops.where(target != -1, input, zeros)
+    except (AttributeError, TypeError):
+        check_tensor_args('hinge_embedding_loss', 'input', 'target')
+        raise
     return _reduce(out, reduction)
 
 
