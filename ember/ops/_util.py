@@ -267,19 +267,23 @@ def _source_call(caller):
 
 
 _LOADS = {'LOAD_NAME', 'LOAD_GLOBAL', 'LOAD_FAST', 'LOAD_DEREF'}
+_CALLS = {'CALL', 'CALL_METHOD', 'CALL_FUNCTION', 'CALL_FUNCTION_KW'}
 
 
 def _bytecode_call(caller):
     """_source_call's answer read from ``caller``'s bytecode: back from its CALL past the arguments' stack effect
     to the load of the called attribute, and the loads of the object before it (a dotted name, else an expression:
-    a tensor)."""
+    a tensor). The call as 3.11 compiles it (PRECALL, KW_NAMES, CALL), 3.12 (no PRECALL) and 3.10 (CALL_METHOD,
+    CALL_FUNCTION, CALL_FUNCTION_KW after a LOAD_CONST of the keywords' names)."""
     ins = [i for i in dis.get_instructions(caller.f_code) if i.opname != 'CACHE']
     at = max((k for k, i in enumerate(ins) if i.offset <= caller.f_lasti), default=None)   # (f_lasti: in its caches)
-    if at is None or ins[at].opname != 'CALL' or at < 2 or ins[at - 1].opname != 'PRECALL':
+    if at is None or at < 2 or ins[at].opname not in _CALLS:
         return None
-    argc, k = ins[at].arg, at - 2
-    keywords = caller.f_code.co_consts[ins[k].arg] if ins[k].opname == 'KW_NAMES' else ()
-    k -= ins[k].opname == 'KW_NAMES'
+    argc, k = ins[at].arg, at - 1 - (ins[at - 1].opname == 'PRECALL')
+    keywords = ()
+    if ins[k].opname == 'KW_NAMES' or ins[at].opname == 'CALL_FUNCTION_KW':
+        keywords = caller.f_code.co_consts[ins[k].arg]
+        k -= 1
     depth = 0
     while k >= 0 and depth != argc:
         depth += dis.stack_effect(ins[k].opcode, ins[k].arg, jump=False)
