@@ -211,6 +211,77 @@ def _bernoulli_(a, k):
     return 'bernoulli_tensor_cpu_self_' if _is_tensor(p) else 'bernoulli_scalar_cpu_'
 
 
+def _einsum_pair(left, right, contracted, np_dtype):
+    """One step of einsum's left-to-right fold, both operands of shell dtype ``np_dtype`` (label -> size): a
+    label contracted with size > 1 on both sides goes through bmm; one of size 1 on one side is first summed on
+    the other (into int64), which bmm (when it leads) or mul then refuses. None: served (mul, or empty)."""
+    if 0 in left.values() or 0 in right.values():
+        return None
+    real = any(left[c] > 1 and right[c] > 1 for c in contracted)
+    left_long = any(left[c] > 1 and right[c] == 1 for c in contracted)
+    right_long = any(left[c] == 1 and right[c] > 1 for c in contracted)
+    if real:
+        if left_long:
+            from ._dtype import scalar_name
+            return RuntimeError(f'expected scalar type Long but found {scalar_name(np_dtype)}')
+        return 'bmm'
+    if left_long or right_long:
+        long = np.dtype(np.int64)
+        try:
+            promotion(long if left_long else np_dtype, long if right_long else np_dtype)
+        except RuntimeError as e:
+            return e
+    return None
+
+
+def _einsum(args, kwargs):
+    """einsum: its operands folded left to right as PyTorch's einsum folds them (an operand with a label of its
+    own is summed into int64 first; ember's einsum raises what that leads to)."""
+    from .ops.blas import _parse, _sublist_equation
+    equation, ops = _sublist_equation(args) if len(args) >= 2 and not isinstance(args[0], str) else (args[0], args[1:])
+    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+        ops = tuple(ops[0])
+    arrays = [o._data for o in ops]
+    subs, out = _parse(equation, arrays)
+    if any(len(s) != a.ndim for s, a in zip(subs, arrays)) or arrays[0].dtype not in _SHELL_NP:
+        return None   # (a left operand of another dtype: bmm's dtype check or mul's promotion, ember's own)
+    sizes = [dict(zip(s, a.shape)) for s, a in zip(subs, arrays)]
+    if any(len({d[c] for d in sizes if c in d} - {1}) > 1 for c in set(''.join(subs))):
+        return None   # operands that do not broadcast
+    for i, s in enumerate(subs):
+        if any(c not in out and not any(c in t for j, t in enumerate(subs) if j != i) for c in s):
+            return None   # summed into int64 first
+    cur = sizes[0]
+    for i in range(1, len(subs)):
+        later = set(out).union(*subs[i + 1:])
+        contracted = [c for c in cur if c in sizes[i] and c not in later]
+        if arrays[i].dtype != arrays[0].dtype:   # bmm picks its kernel by the left operand's dtype, then checks
+            real = any(cur[c] > 1 and sizes[i][c] > 1 for c in contracted)
+            return 'bmm' if real and 0 not in cur.values() and 0 not in sizes[i].values() else None
+        refusal = _einsum_pair(cur, sizes[i], contracted, arrays[0].dtype) if contracted else None
+        if refusal is not None:
+            return refusal
+        cur = {c: max(cur.get(c, 1), sizes[i].get(c, 1)) for c in {**cur, **sizes[i]} if c not in contracted}
+    return None
+
+
+def _multi_dot(args, kwargs):
+    """linalg.multi_dot: addmm for every product, once its own checks pass; a chain with an empty dim is served."""
+    ts = list(args[0] if args else kwargs.get('tensors', ()))
+    if len(ts) < 2 or len({t._data.dtype for t in ts}) > 1 or ts[0].dim() not in (1, 2) or \
+            ts[-1].dim() not in (1, 2) or any(t.dim() != 2 for t in ts[1:-1]):
+        return None
+    mats = [t._data.reshape(1, -1) if i == 0 and t.dim() == 1 else t._data.reshape(-1, 1) if t.dim() == 1 else
+            t._data for i, t in enumerate(ts)]
+    if any(a.shape[1] != b.shape[0] for a, b in zip(mats, mats[1:])) or any(0 in a.shape for a in mats):
+        return None
+    return 'addmm_impl_cpu_'
+
+
+# ops whose tensors come as operands (einsum's list, multi_dot's list): function's module name -> rule
+OPERANDS = {'einsum': _einsum, 'multi_dot': _multi_dot}
+
+
 E, T = 'E', 'T'   # T: the rule also reads the tensor
 RULES = {
     'add': (E, 'add_stub'), 'sub': (E, _sub), 'subtract': (E, _sub), 'rsub': (E, _sub),
@@ -336,6 +407,35 @@ def _gated(fn, kind, rule, reflected=None):
     return gated
 
 
+def _operands(args):
+    """The tensors among a call's arguments, one list deep."""
+    for v in args:
+        if isinstance(v, (list, tuple)):
+            yield from (t for t in v if _is_tensor(t))
+        elif _is_tensor(v):
+            yield v
+
+
+def _gated_operands(fn, rule):
+    """``fn`` refusing a call with a tensor of a shell dtype among its operands that ``rule`` refuses; a call
+    ``rule`` cannot read (bad arguments) goes to ``fn``, which refuses it itself, first."""
+    @functools.wraps(fn)
+    def gated(*args, **kwargs):
+        shell = [t for t in _operands(args + tuple(kwargs.values())) if t._data.dtype in _SHELL_NP]
+        if shell:
+            try:
+                refusal = rule(args, kwargs)
+            except Exception:   # (fn's own error for these arguments comes first)
+                refusal = None
+            if isinstance(refusal, Exception):
+                raise refusal
+            if refusal is not None:
+                from ._dtype import scalar_name
+                raise NotImplementedError(f'"{refusal}" not implemented for \'{scalar_name(shell[0]._data.dtype)}\'')
+        return fn(*args, **kwargs)
+    return gated
+
+
 def _factory(fn, kernel):
     """``fn`` refusing a shell ``dtype=``."""
     @functools.wraps(fn)
@@ -387,6 +487,11 @@ def install(module, tensor_cls, functional):
         fn = tensor_cls.__dict__.get(name)
         if isinstance(fn, types.FunctionType):
             _replace(tensor_cls, name, fn, _gated(fn, *RULES[op]))
+    for name, rule in OPERANDS.items():   # (the public names only: ember's own calls stay ungated)
+        for owner in (module, module.functional, module.linalg):
+            fn = owner.__dict__.get(name)
+            if isinstance(fn, types.FunctionType):
+                _replace(owner, name, fn, _gated_operands(fn, rule))
     for name, kernel in FACTORIES.items():
         fn = getattr(module, name, None)
         if isinstance(fn, types.FunctionType):

@@ -207,6 +207,38 @@ def test_ops(src, dt):
     run(src, dt)
 
 
+# einsum folds its operands left to right as PyTorch's does: a label contracted with size > 1 on both sides goes
+# through bmm (refused); a size-1 label is summed on the other side into int64 (then refused by mul's promotion or
+# bmm's dtype check); mul-only, one-operand and empty contractions are served. multi_dot: addmm after its checks.
+EINSUMS = [('i,i->', (3,), (3,)), ('i,i->', (0,), (0,)), ('i,i->', (1,), (1,)), ('i,i->', (1,), (3,)),
+           ('i,i->', (3,), (1,)), ('ij,jk->ik', (2, 0), (0, 3)), ('ij,jk->ik', (0, 3), (3, 2)),
+           ('ij,jk->ik', (2, 3), (3, 0)), ('ij,jk->ik', (2, 1), (1, 3)), ('ij,jk->ik', (2, 3), (1, 4)),
+           ('ij,j->', (2, 3), (3,)), ('ij,k->', (2, 3), (4,)), ('ij,k->ik', (2, 3), (4,)), ('i,j->', (3,), (4,)),
+           ('ij,ij->', (2, 3), (2, 3)), ('ij,ij->ij', (2, 3), (2, 3)), ('ij,ij->', (1, 3), (2, 3)),
+           ('ij,ij->', (2, 3), (1, 3)), ('...i,...i->...', (2, 3), (2, 3)), ('bij,bjk->bik', (2, 2, 3), (2, 3, 2)),
+           ('i,i,i->', (3,), (3,), (3,)), ('i,i,i->i', (3,), (3,), (3,)), ('i,j,k->ijk', (2,), (3,), (4,)),
+           ('ij,jk,k->i', (2, 3), (3, 4), (4,)), ('i,j,ij->', (2,), (3,), (2, 3)), ('ij,j,i->ij', (2, 3), (3,), (2,)),
+           ('ij,jk,kl->il', (1, 3), (3, 1), (1, 4)), ('ii,i->', (3, 3), (3,)), ('ii,i->i', (3, 3), (3,)),
+           ('ii', (3, 3)), ('ij->', (2, 3)), ('ij->ji', (2, 3))]
+CONTRACTIONS = [f'L.einsum({eq!r}, ' + ', '.join(f'L.ones({s}, dtype=D)' for s in shapes) + ')'
+                for eq, *shapes in EINSUMS] + [
+    "L.einsum('ij,jk', [m, m])", 'L.einsum(m, [0, 1], m, [1, 2], [0, 2])', 'L.einsum(m, [0, 1], m, [0, 1], [0, 1])',
+    "L.functional.einsum('ij,jk', m, m)", "L.einsum('ij,jk', m, m.float())", "L.einsum('ij,jk', m.float(), m)",
+    "L.einsum('ij,jk', m, L.ones(2, 2, dtype=L.int64))", "L.einsum('ij,j', m, L.ones(2, dtype=L.int64))",
+    'L.linalg.multi_dot([m, m])', 'L.linalg.multi_dot([m, m, m])', 'L.linalg.multi_dot([x, L.ones(3, 2, dtype=D)])',
+    'L.linalg.multi_dot([m, x[:2]])', 'L.linalg.multi_dot([x[:2], x[:2]])', 'L.linalg.multi_dot([m])',
+    'L.linalg.multi_dot([m, x])',
+    'L.linalg.multi_dot([m[None], m])', 'L.linalg.multi_dot([L.ones(2, 0, dtype=D), L.ones(0, 3, dtype=D)])',
+    'L.linalg.multi_dot([m, m, L.ones(2, 0, dtype=D)])', 'L.linalg.multi_dot([L.ones(1, 1, dtype=D)] * 2)',
+    'L.linalg.multi_dot(tensors=[m, m])']
+
+
+@pytest.mark.parametrize('dt', DTYPES)
+@pytest.mark.parametrize('src', CONTRACTIONS)
+def test_contractions(src, dt):
+    run(src, dt)
+
+
 @pytest.mark.parametrize('dt', DTYPES)
 @pytest.mark.parametrize('op', [op for op in BINARY if op not in ('rsub', 'true_divide')] +
                          ['neg', 'abs', 'sign', 'bitwise_not', 'logical_not', 'square', 'frac', 'relu'])
