@@ -375,7 +375,7 @@ def _spherical_j0_arr(a):
 
 
 spherical_bessel_j0 = _values_only('special_spherical_bessel_j0', _precise(_spherical_j0_arr),
-                                   'The spherical Bessel function of the first kind of order 0, sin(x) / x.')
+                                   'The spherical Bessel function of the first kind of order 0, sin(x) / x.', 'x')
 
 
 def _polynomial(name, kernel):
