@@ -21,13 +21,13 @@ GAPS = {
     resize_as_ set_''',
     'torch': '''
     addcdiv addcmul allclose as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor clamp clamp_
-    clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid dist divide
+    clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid dist
     dropout dropout_ eq feature_dropout feature_dropout_ fill ge ger get_device greater greater_equal gt
     index_fill index_put index_put_ instance_norm is_nonzero isclose isin le less less_equal linspace logspace lt
-    lu_unpack masked_fill max min multiply nanquantile narrow ne nonzero_static norm normal not_equal outer
+    lu_unpack masked_fill max min nanquantile narrow ne nonzero_static norm normal not_equal outer
     poisson_nll_loss polygamma positive quantile randint_like repeat_interleave resolve_conj resolve_neg
     result_type rsub searchsorted segment_reduce sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft
-    tensordot trapezoid trapz triangular_solve triplet_margin_loss true_divide view_copy where xlogy_''',
+    tensordot trapezoid trapz triangular_solve triplet_margin_loss view_copy where xlogy_''',
     'F': '''
     adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool2d_with_indices
     adaptive_max_pool3d adaptive_max_pool3d_with_indices bilinear binary_cross_entropy

@@ -220,8 +220,10 @@ def _op_frame():
     return frame
 
 
-# the names of ember's generic wrappers (autocast's, the in-place forms'...), which call_site looks through
-_WRAPPERS = {'op', 'form', 'wrapper', 'inner', 'method', 'inplace', 'call', '<lambda>', '_div_method'}
+# the names of ember's generic wrappers (autocast's, the in-place forms'...), which call_site looks through; div
+# and _mul_out pass their operands on unchanged (torch.divide, torch.multiply: their aliases' names)
+_WRAPPERS = {'op', 'form', 'wrapper', 'inner', 'method', 'inplace', 'call', '<lambda>', '_div_method', 'div',
+             '_mul_out'}
 
 
 def _in_ember(frame):
