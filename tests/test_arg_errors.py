@@ -17,7 +17,7 @@ from arg_cases import cases, differences_apart, kind_of, outcome
 GAPS = {
     'method': '''
     as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ dist fmod ger index_fill index_fill_
-    index_put index_put_ masked_fill max min nanquantile narrow outer prelu quantile remainder repeat_interleave
+    index_put index_put_ masked_fill max min nanquantile narrow outer quantile remainder repeat_interleave
     resize_as_ set_''',
     'torch': '''
     addcdiv addcmul allclose as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor clamp clamp_
@@ -25,9 +25,9 @@ GAPS = {
     dropout dropout_ eq feature_dropout feature_dropout_ fill ge ger get_device greater greater_equal gt
     index_fill index_put index_put_ instance_norm is_nonzero isclose isin le less less_equal linspace logspace lt
     lu_unpack masked_fill max min nanquantile narrow ne nonzero_static norm normal not_equal outer
-    poisson_nll_loss polygamma positive quantile randint_like repeat_interleave resolve_conj resolve_neg
-    result_type rsub searchsorted segment_reduce sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft
-    tensordot trapezoid trapz triangular_solve triplet_margin_loss view_copy where xlogy_''',
+    poisson_nll_loss positive quantile randint_like repeat_interleave resolve_conj resolve_neg result_type rsub
+    searchsorted segment_reduce sparse_coo_tensor sparse_csc_tensor sparse_csr_tensor stft tensordot trapezoid
+    trapz triangular_solve triplet_margin_loss view_copy where xlogy_''',
     'F': '''
     adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool2d_with_indices
     adaptive_max_pool3d adaptive_max_pool3d_with_indices bilinear binary_cross_entropy

@@ -117,15 +117,16 @@ def type_name(x):
     return cls.__name__ if cls.__module__ == 'builtins' else f'{cls.__module__}.{cls.__qualname__}'
 
 
-def check_tensor_args(name, *params, overloads=False):
+def check_tensor_args(name, *params, overloads=False, reword=False):
     """On an op's error path (within its ``except``): raise PyTorch's TypeError when one of the op's parameters
     ``params`` (``'local'`` or ``'local:shown'``, shown as PyTorch names it; a ``?`` after it: None passes, a ``#``:
     a number passes, where an overload takes one) holds no Tensor, else return so that the op re-raises its own error. The values are read from the calling op's frame;
     whether it was called as a Tensor method (positions not counting self), under which name, and which arguments
     came by keyword, from the user's call (see call_site). ``overloads``: PyTorch's op has several signatures, so
-    its error is combination_error's."""
+    its error is combination_error's. ``reword``: an error an inner op of the same name worded, without the user's
+    call at hand (its positions), is worded again."""
     frame = _op_frame()
-    if _worded(name, frame) is True:
+    if not reword and _worded(name, frame) is True:
         return
     values, code = frame.f_locals, frame.f_code
     order = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]

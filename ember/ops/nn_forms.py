@@ -47,7 +47,7 @@ def prelu(input, weight):
     try:
         return _F().prelu(input, weight)
     except (AttributeError, TypeError):
-        check_tensor_args('prelu', 'input', 'weight')
+        check_tensor_args('prelu', 'input', 'weight', reword=True)   # (F.prelu's positions count self)
         raise
 
 

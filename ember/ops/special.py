@@ -12,7 +12,7 @@ from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
 from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
-from ._util import cast_array, not_implemented, arg_error
+from ._util import cast_array, not_implemented, arg_error, check_tensor_args
 from .pointwise import _precise, binary, unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'xlogy', 'mvlgamma', 'logit', 'sinc', 'xlog1py', 'entr', 'ndtri', 'i0',
@@ -120,13 +120,17 @@ def polygamma(n, input):
     """The n-th derivative of digamma (``polygamma(0, x)`` is ``digamma(x)``)."""
     if not isinstance(n, int) or n < 0:
         raise RuntimeError('polygamma(n, x) does not support negative n.')
-    if n == 0:
-        return digamma(input)
-    op = _POLYGAMMA_OPS.get(n)
-    if op is None:
-        op = _POLYGAMMA_OPS[n] = unary('polygamma', _precise(lambda a: _polygamma_arr(n, a)), 'PolygammaBackward0',
-                                       lambda g, x, y: g * _polygamma_of(n + 1, x))
-    return op(input)
+    try:
+        if n == 0:
+            return digamma(input)
+        op = _POLYGAMMA_OPS.get(n)
+        if op is None:
+            op = _POLYGAMMA_OPS[n] = unary('polygamma', _precise(lambda a: _polygamma_arr(n, a)),
+                                           'PolygammaBackward0', lambda g, x, y: g * _polygamma_of(n + 1, x))
+        return op(input)
+    except (AttributeError, TypeError):
+        check_tensor_args('polygamma', 'input', reword=True)   # (the inner op counts input as its first)
+        raise
 
 
 def _x_times(log_fn, kernel):
