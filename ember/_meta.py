@@ -123,6 +123,9 @@ def _let_through(arrays):
             return True
         if module.split('.', 1)[0] not in ('ember', 'numpy'):
             break
+        if module in _WRAPPERS:
+            f = f.f_back
+            continue
         name = f.f_code.co_name
         if name.endswith('_') and not name.endswith('__'):
             return True
@@ -172,6 +175,10 @@ class _State(threading.local):
 STATE = _State()
 
 
+# modules of generic wrappers around ember's ops (the shell dtypes' gates): their frames name no op
+_WRAPPERS = frozenset({'ember._shell'})
+
+
 def _user_frames():
     """The innermost frame outside ember and NumPy (the line that called into ember), and the ember frame it
     called (the op), from the caller's caller on."""
@@ -180,7 +187,7 @@ def _user_frames():
         name = f.f_globals.get('__name__', '')
         if name.split('.', 1)[0] not in ('ember', 'numpy'):
             return f, op
-        if name.startswith('ember.'):
+        if name.startswith('ember.') and name not in _WRAPPERS:
             op = f
         f = f.f_back
     return None, op

@@ -389,18 +389,36 @@ def _binds(fn, args, kwargs):
     return True
 
 
+_MADE = {}   # Tensor subclass -> whether its _data is a property (made on access, or refused)
+
+
+def _shell_tensor(x):
+    """Whether ``x`` is a tensor of a shell dtype, without making its array: a sparse tensor's ``_data`` is its
+    dense array (7 TiB for a 10^6 x 10^6 matrix), so its values' dtype is read; ``x.dtype`` would dispatch to a
+    subclass's ``__torch_function__``."""
+    if not isinstance(x, _TENSOR[0]):
+        return False
+    made = _MADE.get(type(x))
+    if made is None:
+        made = _MADE[type(x)] = isinstance(inspect.getattr_static(type(x), '_data', None), property)
+    if made:
+        vals = getattr(x, '_vals', None)
+        return vals is not None and vals.dtype in _SHELL_NP
+    return x._data.dtype in _SHELL_NP
+
+
 def _gated(fn, kind, rule, reflected=None):
     """``fn`` refusing, before it runs, a call whose first argument is a tensor of a shell dtype that ``rule``
     refuses (``reflected``: the rule for a number first and such a tensor second, torch.pow(2, t)). The check is
     one set lookup of the array's dtype (~70 ns a call)."""
+    tensor = _TENSOR[0]
+
     @functools.wraps(fn)
     def gated(*args, **kwargs):
-        try:
-            shell = args[0]._data.dtype in _SHELL_NP
-        except (AttributeError, IndexError):
-            shell = False
-            if reflected and len(args) > 1 and _is_tensor(args[1]) and args[1]._data.dtype in _SHELL_NP:
-                _check(*reflected, args[1], (args[0],) + args[2:], kwargs)
+        first = args[0] if args else None
+        shell = first._data.dtype in _SHELL_NP if type(first) is tensor else _shell_tensor(first)
+        if reflected and not shell and not isinstance(first, tensor) and len(args) > 1 and _shell_tensor(args[1]):
+            _check(*reflected, args[1], (args[0],) + args[2:], kwargs)
         if shell and _binds(fn, args, kwargs):   # (arguments fn refuses are refused by fn, first)
             _check(kind, rule, args[0], args[1:], kwargs)
         return fn(*args, **kwargs)
@@ -448,6 +466,7 @@ def _factory(fn, kernel):
 
 
 _ARMED = []
+_TENSOR = [None]   # ember.Tensor, set by install (this module is imported before it exists)
 NAMES = ('uint16', 'uint32', 'uint64')
 # function replaced by its gate -> the gate: __torch_function__ handlers get the object the program now sees as
 # torch.add (PyTorch's functions never change identity; these do once, on arming)
@@ -476,6 +495,7 @@ def module_getattr(fallback):
 def install(module, tensor_cls, functional):
     """Put the gates on ember's functions, Tensor's methods (and their in-place forms), operators and factories."""
     import types
+    _TENSOR[0] = tensor_cls
     for op, (kind, rule) in RULES.items():
         places = [(tensor_cls, op)] if op.endswith('_') else \
             [(module, op), (tensor_cls, op), (functional, op)] + ([] if op + '_' in RULES else [(tensor_cls, op + '_')])

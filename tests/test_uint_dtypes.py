@@ -294,3 +294,29 @@ def test_torch_function_handlers_after_first_use():
             for lib in ('torch', 'ember')]
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[1].stdout == runs[0].stdout, runs[1].stderr
+
+
+ARMED_THEN = '''
+import numpy as np
+import ember as torch
+torch.uint16
+s = torch.sparse_coo_tensor(np.array([[999999], [999999]]), torch.tensor([2.0]), (10 ** 6, 10 ** 6))
+print(torch.mm(s, torch.ones(10 ** 6, 1)).sum().item())
+try:
+    torch.empty(3, device='meta').nonzero()
+except NotImplementedError as e:
+    print(str(e).split(':')[0])
+m = torch.empty(3, device='meta')
+m.add_(torch.ones(3))
+print(m.device)
+'''
+
+
+def test_gates_leave_other_tensors_alone():
+    """Once the gates are on: a sparse 10^6 x 10^6 first argument is not made dense to read its dtype (7 TiB), a
+    meta refusal still names the op the user called (not the gate), and an in-place op still lets a CPU operand
+    into a meta tensor, as PyTorch does."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, '-c', ARMED_THEN], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ['2.0', 'nonzero', 'meta'], run.stderr
