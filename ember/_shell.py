@@ -188,15 +188,37 @@ def _flips_inner(t, dims):
 
 
 def _flip(t, a, k):
+    """flip: a dim out of range is PyTorch's IndexError (a repeated one, flip's own error)."""
+    from .ops._util import wrap_dims
     dims = tuple(a) if len(a) > 1 else a[0] if a else k.get('dims', ())
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    try:
+        dims = wrap_dims(dims, t._data.ndim)
+    except (TypeError, RuntimeError):
+        return None
     return 'flip_cpu' if _flips_inner(t, dims) else None
+
+
+def _k_in_range(kernel, low):
+    """topk (k from 0) and kthvalue (from 1) refuse a k beyond their dim themselves, before the kernel."""
+    def rule(t, a, k):
+        n = a[0] if a else k.get('k')
+        dim = a[1] if len(a) > 1 else k.get('dim', -1)
+        size = t._data.shape[dim] if t._data.ndim and isinstance(dim, int) else 1
+        return kernel if isinstance(n, int) and low <= n <= size else None
+    return rule
 
 
 def _rot90(t, a, k):
     """rot90 flips dims[1] (k = 1), both (k = 2) or dims[0] (k = 3), then transposes."""
     turns = (a[0] if a else k.get('k', 1)) % 4
     dims = a[1] if len(a) > 1 else k.get('dims', (0, 1))
+    from .ops._util import wrap_dims
+    if len(dims) != 2 or t._data.ndim < 2:   # (rot90's own checks come first)
+        return None
+    try:
+        wrap_dims(dims, t._data.ndim)   # (out of range: PyTorch's IndexError, before the kernel)
+    except (TypeError, RuntimeError):
+        return None
     flipped = {0: (), 1: (dims[1],), 2: tuple(dims), 3: (dims[0],)}[turns]
     return 'flip_cpu' if _flips_inner(t, flipped) else None
 
@@ -310,13 +332,13 @@ RULES = {
     'argmax': (None, 'argmax_cpu'), 'argmin': (None, 'argmin_cpu'), 'cummax': (None, 'cummax_cpu'),
     'cummin': (None, 'cummin_cpu'), 'logcumsumexp': (None, 'logcumsumexp_out_cpu'),
     'median': (None, _by_dim('median_cpu', 'median_out')), 'nanmedian': (None, _by_dim('median_cpu', 'median_out')),
-    'mode': (None, 'mode_cpu'), 'kthvalue': (None, 'kthvalue_cpu'), 'topk': (None, 'topk_cpu'),
+    'mode': (None, 'mode_cpu'), 'kthvalue': (T, _k_in_range('kthvalue_cpu', 1)), 'topk': (T, _k_in_range('topk_cpu', 0)),
     'nonzero': (None, 'nonzero_count_cpu'), 'argwhere': (None, 'nonzero_count_cpu'),
     'count_nonzero': (None, _by_dim('nonzero_count_cpu', None)), 'nonzero_static': (None, 'nonzero_count_cpu'),
     'sum': (None, _sum_dtype), 'nansum': (None, _sum_dtype), 'trace': (None, 'trace'),
     'histc': (None, 'aminmax_cpu'), 'histogram': (None, 'histogramdd'), 'bincount': (None, 'bincount_cpu'),
     'tril': (None, 'tril'), 'triu': (None, 'triu'), 'flip': (T, _flip),
-    'fliplr': (T, lambda t, a, k: _flip(t, (1,), {})), 'flipud': (T, lambda t, a, k: _flip(t, (0,), {})),
+    'fliplr': (T, lambda t, a, k: _flip(t, (1,), {}) if t._data.ndim > 1 else None), 'flipud': (T, lambda t, a, k: _flip(t, (0,), {}) if t._data.ndim else None),
     'rot90': (T, _rot90), 'diff': (None, lambda a, k: None if (a[0] if a else k.get('n', 1)) == 0 else 'add_stub'), 'cholesky_solve': (None, 'cholesky_solve_cpu'),
     'bernoulli': (None, _bernoulli), 'bernoulli_': (None, _bernoulli_),
     'random_': (None, lambda a, k: None if a or k else 'random_kernel_cpu'),
@@ -379,13 +401,21 @@ def _check(kind, rule, tensor, args, kwargs):
 
 
 def _binds(fn, args, kwargs):
-    """Whether ``fn`` takes these arguments."""
+    """Whether ``fn`` takes these arguments; a ``dim`` out of range raises PyTorch's IndexError here, as
+    PyTorch wraps dims before it picks a kernel (a dim of a wrong type or repeated: ``fn`` refuses it itself)."""
+    from .ops._util import wrap_dims
     try:
-        inspect.signature(fn).bind(*args, **kwargs)
+        bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError:
         return False
     except ValueError:   # no signature to read
         return True
+    dims = bound.arguments.get('dim')
+    if dims is not None and not (isinstance(dims, (tuple, list)) and not dims):
+        try:
+            wrap_dims(dims, args[0]._data.ndim)
+        except (TypeError, RuntimeError):
+            return False
     return True
 
 

@@ -233,6 +233,27 @@ CONTRACTIONS = [f'L.einsum({eq!r}, ' + ', '.join(f'L.ones({s}, dtype=D)' for s i
     'L.linalg.multi_dot(tensors=[m, m])']
 
 
+# PyTorch checks an op's own arguments (a dim out of range: IndexError; topk/kthvalue's k; fliplr's rank) before
+# it picks a kernel, so these raise the argument's error, not the refusal
+BAD_ARGUMENTS = [f'm.{op}({a})' for op in ('argmax', 'argmin', 'amax', 'amin', 'max', 'min', 'median', 'nanmedian',
+                                           'mode', 'cummax', 'cummin', 'logcumsumexp', 'count_nonzero', 'softmax',
+                                           'log_softmax', 'diff') for a in ('5', 'dim=-3')] + [
+    'm.flip(5)', 'm.flip(dims=(-3,))',
+    'm.aminmax(dim=5)', 'm.kthvalue(1, 5)', 'm.topk(1, 5)', 'm.topk(1, dim=-3)', 'm.rot90(1, (0, 5))',
+    'm.sum(5, dtype=D)', 'm.nansum(5, dtype=D)', 'm.clone().cumsum_(5)', 'm.clone().cumprod_(5)',
+    'm.gather(5, L.zeros(2, 2, dtype=L.int64))', 'm.index_select(5, L.tensor([0]))', 'L.argmax(m, 5)', 'L.max(m, 5)',
+    'm.argmax(dim=5, keepdim=True)', 'm.scatter(5, L.zeros(2, 2, dtype=L.int64), m)', 'm.flip(0, 0)', 'x.fliplr()',
+    'L.tensor(1, dtype=D).flipud()', 'x.flipud()', 'm.topk(3)', 'm.topk(-1)', 'm.topk(2)', 'm.topk(0)', 'm.kthvalue(0)',
+    'm.kthvalue(3)', 'm.kthvalue(2)', 'm.argmax(1)', 'm.softmax(-1)', 'm.rot90(1, (0, 0))', 'm.rot90(1, (0, -3))',
+    'x.rot90()']
+
+
+@pytest.mark.parametrize('dt', DTYPES)
+@pytest.mark.parametrize('src', BAD_ARGUMENTS)
+def test_argument_errors_come_first(src, dt):
+    run(src, dt)
+
+
 @pytest.mark.parametrize('dt', DTYPES)
 @pytest.mark.parametrize('src', CONTRACTIONS)
 def test_contractions(src, dt):
