@@ -138,6 +138,15 @@ def check_tensor_args(name, *params, overloads=False, reword=False):
             _refuse(name, frame, order, code.co_argcount, given, local, shown or local, overloads)
 
 
+def check_inner_args(name, *args):
+    """check_tensor_args for an nn.functional op PyTorch writes in Python, which passes its tensors on positionally
+    to the aten op ``name`` (F.fold's col2im), so that op's error is PyTorch's: raise it for the first of ``args``
+    ((parameter name, value), in that op's order) holding no Tensor, else return."""
+    for pos, (arg, v) in enumerate(args, 1):
+        if not isinstance(v, Tensor):
+            raise arg_error(name, arg, pos, v) from None
+
+
 def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     """check_tensor_args for a generic wrapper's call ``fn(*args, **kwargs)``, fn's Tensor parameters told by their
     names (TENSOR_PARAMS); a number, which many of PyTorch's overloads take there, only when fn failed reading it as

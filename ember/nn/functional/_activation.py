@@ -12,7 +12,7 @@ from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented, arg_error, check_tensor_args
+from ...ops._util import not_implemented, arg_error, check_tensor_args, check_inner_args
 from ...tensor import Tensor
 from ._fused import fused, record
 from . import _gelu_cpu
@@ -842,5 +842,5 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
         np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
         return Tensor._make(y_hard) - y_soft.detach() + y_soft
     except (AttributeError, TypeError):
-        check_tensor_args('gumbel_softmax', 'logits')
+        check_inner_args('empty_like', ('input', logits))
         raise

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented, check_tensor_args
+from ...ops._util import not_implemented, check_tensor_args, check_inner_args
 from ..._warn import warn_user
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -1343,7 +1343,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             return Tensor._make(y, node)
         return Tensor._make(y)
     except (AttributeError, TypeError):
-        check_tensor_args('unfold', 'input')
+        check_inner_args('im2col', ('input', input))
         raise
 
 
@@ -1376,5 +1376,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             return Tensor._make(y, node)
         return Tensor._make(y)
     except (AttributeError, TypeError):
-        check_tensor_args('fold', 'input')
+        check_inner_args('col2im', ('input', input))
         raise

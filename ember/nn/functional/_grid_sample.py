@@ -12,7 +12,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._composite import composite, node_class
 from ...tensor import Tensor
-from ...ops._util import check_tensor_args
+from ...ops._util import check_inner_args
 
 __all__ = ['grid_sample', 'affine_grid']
 
@@ -376,7 +376,7 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
             return Tensor._make(out, node)
         return Tensor._make(out)
     except (AttributeError, TypeError):
-        check_tensor_args('grid_sample', 'input', 'grid')
+        check_inner_args('grid_sampler', ('input', input), ('grid', grid))
         raise
 
 
