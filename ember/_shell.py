@@ -455,13 +455,13 @@ def _gated(fn, kind, rule, reflected=None):
     return gated
 
 
-def _operands(args):
-    """The tensors among a call's arguments, one list deep."""
+def _shell_operand(args):
+    """The first tensor of a shell dtype among a call's arguments, one list deep (None: none)."""
     for v in args:
-        if isinstance(v, (list, tuple)):
-            yield from (t for t in v if _is_tensor(t))
-        elif _is_tensor(v):
-            yield v
+        for t in v if isinstance(v, (list, tuple)) else (v,):
+            if _shell_tensor(t):   # (a sparse operand's array is not made)
+                return t
+    return None
 
 
 def _gated_operands(fn, rule):
@@ -469,8 +469,10 @@ def _gated_operands(fn, rule):
     ``rule`` cannot read (bad arguments) goes to ``fn``, which refuses it itself, first."""
     @functools.wraps(fn)
     def gated(*args, **kwargs):
-        shell = [t for t in _operands(args + tuple(kwargs.values())) if t._data.dtype in _SHELL_NP]
-        if shell:
+        shell = _shell_operand(args)
+        if shell is None and kwargs:
+            shell = _shell_operand(kwargs.values())
+        if shell is not None:
             try:
                 refusal = rule(args, kwargs)
             except Exception:   # (fn's own error for these arguments comes first)
@@ -479,7 +481,7 @@ def _gated_operands(fn, rule):
                 raise refusal
             if refusal is not None:
                 from ._dtype import scalar_name
-                raise NotImplementedError(f'"{refusal}" not implemented for \'{scalar_name(shell[0]._data.dtype)}\'')
+                raise NotImplementedError(f'"{refusal}" not implemented for \'{scalar_name(shell._data.dtype)}\'')
         return fn(*args, **kwargs)
     return gated
 
