@@ -110,6 +110,32 @@ BENCHMARKS = (
 HIGHER_IS_BETTER = {"GFLOP/s", "images/s", "%"}
 BUSY_WARNING = 0.25  # cores used by other processes beyond which the context line warns
 
+# The host check taken in a child before each timed multi-threaded run: two threads each making transposing copies
+# and adds of their own 2.6 MB float32 arrays, timed against one thread doing one share (median of 3). On the shared
+# 2-vCPU VM this ratio flips between about 1.1-1.3 and 2.0-2.6 for seconds to tens of seconds at a time, whatever
+# runs in the guest ("others" near 0 in both), and every 2-thread figure goes with it: DCGAN's step at 2 threads, in
+# one process, 5-step medians between checks (session 34, /work/prof/dcgan2t): ember 40-45 ms beside 1.1-1.3, 61-75
+# beside 2.0-2.3; PyTorch 30-33 against 44-49. Compute-bound work (single-threaded sgemm on both threads) scaled
+# alike in both states (1.1 against 1.2): the slow state penalizes memory-bound passes run at once.
+HOST_CHECK = """
+import threading, time, statistics, numpy as np
+arrays = [(np.random.rand(32, 64, 18, 18).astype(np.float32), np.empty((64, 18, 18, 32), np.float32)) for _ in '12']
+def work(i):
+    src, dst = arrays[i]
+    for _ in range(10):
+        np.copyto(dst, src.transpose(1, 2, 3, 0))
+        np.add(src, 1.0, out=src)
+def ratio():
+    began = time.perf_counter(); work(0); one = time.perf_counter() - began
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    began = time.perf_counter()
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return (time.perf_counter() - began) / one
+print(statistics.median(ratio() for _ in range(3)))
+"""
+HOST_WARNING = 1.6  # host check ratio beyond which the context line warns
+
 
 def parse_args(argv):
     """The driver's options."""
@@ -210,6 +236,7 @@ class Collector:
 
     def __init__(self):
         self.values, self.numpy, self.units, self.errors, self.meta, self.busy = {}, {}, {}, {}, {}, {}
+        self.host = {}
 
     def add(self, bench, subject, records, meta, error):
         """File one run's results."""
@@ -228,6 +255,10 @@ class Collector:
         """Cores kept busy by other processes, one value per timed run."""
         return [v for values in self.busy.values() for v in values]
 
+    def all_host(self):
+        """host_check()'s ratios, one per timed multi-threaded run."""
+        return [v for values in self.host.values() for v in values]
+
     def figures(self, bench):
         """``bench``'s declared figures followed by any others it printed."""
         declared = [f.name for f in bench.figures]
@@ -243,14 +274,18 @@ def run_benchmark(bench, args, env, collector, log):
         timed = rep >= args.warmup
         label = f"rep {rep - args.warmup + 1}/{args.reps}" if timed else "warm-up"
         for subject in [s for s, n in failures.items() if n < 2]:
+            host = host_check(env) if timed and int(env.get("BENCH_THREADS") or 1) > 1 else None
             began = time.perf_counter()
             records, meta, error, busy = run_program(bench, subject, env, args.timeout)
             log(f"[{bench.name}] {subject:5} {label:9} {time.perf_counter() - began:5.1f} s"
                 + (f"  others {busy:.2f} cores" if busy is not None else "")
+                + (f"  host 2t/1t {host:.2f}" if host is not None else "")
                 + (f"  ERROR: {error}" if error else ""))
             collector.add(bench, subject, records if timed else [], meta, error)
             if timed and busy is not None:
                 collector.busy.setdefault(bench.name, []).append(busy)
+            if host is not None:
+                collector.host.setdefault(bench.name, []).append(host)
             failures[subject] = failures[subject] + 1 if error and not records else 0
 
 
@@ -285,7 +320,8 @@ def _row(bench, fig, collector):
            "higher_is_better": fig.unit in HIGHER_IS_BETTER, "ember": side["ember"],
            "torch": side["torch"], "numpy": numpy, "ratio": _divide(side["ember"], side["torch"]),
            "ratio_numpy": _divide(side["ember"], numpy), "target": fig.target.text() if fig.target else "",
-           "status": "", "error": None, "busy_others": stats(collector.busy.get(bench.name))}
+           "status": "", "error": None, "busy_others": stats(collector.busy.get(bench.name)),
+           "host_check": stats(collector.host.get(bench.name))}
     missing = [s for s in SUBJECTS if side[s] is None]
     if missing:
         row["error"] = "; ".join(f"{s}: {_last(collector.errors.get((bench.name, s)))}" for s in missing)
@@ -379,7 +415,8 @@ def _context_line(meta):
             f"except GFLOP/s, images/s and %). ember {versions.get('ember', '?')}, PyTorch "
             f"{versions.get('torch', '?')}, NumPy {versions.get('numpy', '?')} (OpenBLAS kernels: "
             f"{versions.get('blas', '?')}), "
-            f"Python {platform.python_version()}.{_busy_text(meta.get('busy_others'))}")
+            f"Python {platform.python_version()}.{_busy_text(meta.get('busy_others'))}"
+            f"{_host_text(meta.get('host_check'))}")
 
 
 def _busy_text(busy):
@@ -392,6 +429,28 @@ def _busy_text(busy):
         text += (" **The machine was busy: figures that run multi-threaded BLAS suffer most; rerun when"
                  " it is idle, or with --threads 1.**")
     return text
+
+
+def _host_text(host):
+    """The host check's ratios over the multi-threaded runs (see HOST_CHECK), with a warning when they were high."""
+    if not host:
+        return ""
+    text = (f" Host check (two threads' memory-bound NumPy passes against one's, before each multi-threaded run): "
+            f"median {host['median']:.2f}, max {host['max']:.2f}.")
+    if host["median"] > HOST_WARNING:
+        text += (" **The host penalized concurrent memory-bound work during these runs: multi-threaded figures"
+                 " (both sides) ran slow; rerun them.**")
+    return text
+
+
+def host_check(env):
+    """HOST_CHECK's ratio, run in a child with ``env``, or None when it fails."""
+    try:
+        done = subprocess.run([sys.executable, "-c", HOST_CHECK], env=env, capture_output=True, text=True,
+                              timeout=60)
+        return float(done.stdout.strip())
+    except (subprocess.SubprocessError, ValueError):
+        return None
 
 
 def machine():
@@ -434,7 +493,8 @@ def run_meta(args, collectors, elapsed):
             "machine": machine(), "platform": platform.platform(), "threads": args.threads,
             "reps": args.reps, "warmup": args.warmup,
             "quick": args.quick, "versions": versions, "elapsed_s": round(elapsed, 1),
-            "busy_others": stats([v for c in collectors.values() for v in c.all_busy()])}
+            "busy_others": stats([v for c in collectors.values() for v in c.all_busy()]),
+            "host_check": stats([v for c in collectors.values() for v in c.all_host()])}
 
 
 def _numpy_version():

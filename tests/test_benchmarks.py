@@ -60,6 +60,27 @@ def test_crashing_program_is_an_error_row(tmp_path):
     assert "ERROR (ember: RuntimeError: boom" in md_row
 
 
+def test_host_check_goes_with_each_multi_threaded_run(tmp_path):
+    """Before each timed run at 2+ threads the driver takes the host check (a ratio of two threads' time to one's,
+    from a child), logs it beside the run and keeps it per figure; the context line warns when its median is high."""
+    script = tmp_path / "bench_boom.py"
+    script.write_text("raise RuntimeError('boom')\n")
+    bench = types.SimpleNamespace(name="boom", path=str(script), figures=(run.Figure("boom figure", "ms"),))
+    args = argparse.Namespace(warmup=1, reps=1, timeout=60, threads=[2], quick=True)
+    collector, log = run.Collector(), []
+    run.run_benchmark(bench, args, run.child_env(args, 2), collector, log.append)
+    timed = [line for line in log if "rep 1/1" in line]
+    assert len(timed) == 2 and all("host 2t/1t " in line for line in timed)
+    assert not any("host" in line for line in log if "warm-up" in line)
+    (value,) = collector.host["boom"][:1]
+    assert value > 0 and len(collector.all_host()) == 2
+    (row,) = run.summarize([bench], {2: collector})
+    assert row["host_check"]["values"] == collector.host["boom"]
+    calm, slow = run._host_text(run.stats([1.2, 1.1, 1.3])), run._host_text(run.stats([2.2, 2.1, 1.2]))
+    assert "median 1.20, max 1.30." in calm and "rerun" not in calm
+    assert "median 2.10, max 2.20." in slow and "rerun them" in slow and run._host_text(None) == ""
+
+
 def test_targets_and_formatting():
     assert run.Target("numpy", ">=", 0.95).text() == ">= 0.95 x NumPy"
     assert run.Target("torch", "<=", 0.5).met(0.5) and not run.Target("absolute", "<", 2.0).met(2.0)
