@@ -81,6 +81,17 @@ def test_host_check_goes_with_each_multi_threaded_run(tmp_path):
     assert "median 2.10, max 2.20." in slow and "rerun them" in slow and run._host_text(None) == ""
 
 
+def test_calm_host_retakes_the_check_until_it_reads_low(monkeypatch):
+    """--host-wait S: the check is retaken while it reads above HOST_WARNING, for at most S seconds; 0 takes it once."""
+    readings = iter([2.0, 1.9, 1.2, 2.2])
+    monkeypatch.setattr(run, "host_check", lambda env: next(readings))
+    monkeypatch.setattr(run.time, "sleep", lambda s: None)
+    assert run.calm_host({}, 0)[0] == 2.0
+    ratio, waited = run.calm_host({}, 60)
+    assert ratio == 1.2 and 0 <= waited < 60 and next(readings) == 2.2
+    assert run.parse_args(["--host-wait", "30"]).host_wait == 30 and run.parse_args([]).host_wait == 0
+
+
 def test_targets_and_formatting():
     assert run.Target("numpy", ">=", 0.95).text() == ">= 0.95 x NumPy"
     assert run.Target("torch", "<=", 0.5).met(0.5) and not run.Target("absolute", "<", 2.0).met(2.0)
