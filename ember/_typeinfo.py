@@ -8,6 +8,14 @@ from . import _dtype
 
 _BFLOAT16 = {'bits': 16, 'eps': 2.0 ** -7, 'max': (2 - 2.0 ** -7) * 2.0 ** 127, 'tiny': 2.0 ** -126,
              'resolution': 0.01}
+# The float8 formats' limits (no NumPy type either), as (eps, max, tiny) from exponent bias and mantissa width:
+# e4m3fn (bias 7, no inf: the top code's 1.75 * 2**8), e5m2 (IEEE-like, bias 15), the fnuz forms (bias one
+# higher, no negative zero; PyTorch gives e5m2fnuz eps 2**-3) and e8m0fnu (exponent only, unsigned: min is tiny).
+_FLOAT8 = {'float8_e4m3fn': (2.0 ** -3, 1.75 * 2.0 ** 8, 2.0 ** -6),
+           'float8_e5m2': (2.0 ** -2, 1.75 * 2.0 ** 15, 2.0 ** -14),
+           'float8_e4m3fnuz': (2.0 ** -3, 1.875 * 2.0 ** 7, 2.0 ** -7),
+           'float8_e5m2fnuz': (2.0 ** -3, 1.75 * 2.0 ** 15, 2.0 ** -15),
+           'float8_e8m0fnu': (1.0, 2.0 ** 127, 2.0 ** -127)}
 
 
 def _check_type(fn, type_):
@@ -54,11 +62,14 @@ class finfo(_Info):
                             "'torch.finfo'")
         if type_ is _dtype.bfloat16:
             v = dict(_BFLOAT16)
+        elif type_.name in _FLOAT8:
+            eps, top, tiny = _FLOAT8[type_.name]
+            v = {'bits': 8, 'eps': eps, 'max': top, 'tiny': tiny, 'resolution': 1.0}
         else:
             info = np.finfo(type_.np)
             v = {'bits': info.bits, 'eps': float(info.eps), 'max': float(info.max), 'tiny': float(info.tiny),
                  'resolution': 10.0 ** -math.floor(-math.log10(float(info.eps)))}
-        v.update(min=-v['max'], smallest_normal=v['tiny'], dtype=type_.name)
+        v.update(min=v['tiny'] if not type_.is_signed else -v['max'], smallest_normal=v['tiny'], dtype=type_.name)
         object.__setattr__(self, '_values', v)
 
 

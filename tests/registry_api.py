@@ -91,6 +91,21 @@ ALIASES = [_alias(n, t) for n, t in (('double', 'float64'), ('float', 'float32')
                                      ('long', 'int64'), ('short', 'int16'))]
 
 
+
+def _float8(name):
+    """A float8 dtype (transformers maps checkpoint dtypes to them at import): PyTorch's repr, attributes and
+    finfo; ember holds no float8 tensor (tests/test_real_programs_s.py checks the refusal)."""
+    def fn(lib):
+        d = getattr(lib, name)
+        f = lib.finfo(d)
+        return [repr(d), str(d), d.itemsize, d.is_floating_point, d.is_signed, d.is_complex, repr(f), f.bits, f.eps,
+                f.max, f.min, f.tiny, f.resolution]
+    return Call('', name, [Case('dtype', fn)], exact=True)
+
+
+FLOAT8 = [_float8(n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu')]
+
+
 def _formats(name):
     """A memory format: repr, and tensors made with it (``contiguous``, ``clone``, ``*_like``, ``to``) hold the
     same values."""
@@ -1490,6 +1505,6 @@ TORCH_FUNCTION = [
         f in _overrides(lib).get_ignored_functions() for f in (lib.Tensor.as_subclass, lib.add)])]),
 ]
 
-ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
+ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FLOAT8 + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + TENSOR_NAMES + FUNCTIONS +
            SYM + STORAGES + SUBS + AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)
