@@ -3,7 +3,7 @@
 nothing; an unknown setting raises AttributeError as PyTorch's config does."""
 import functools
 
-__all__ = ['config', 'reset', 'disable', 'is_compiling', 'graph_break', 'allow_in_graph', 'mark_dynamic',
+__all__ = ['config', 'assume_constant_result', 'reset', 'disable', 'is_compiling', 'graph_break', 'allow_in_graph', 'mark_dynamic',
            'mark_static', 'list_backends']
 
 
@@ -60,6 +60,13 @@ def disable(fn=None, recursive=True, *, reason=None, wrapping=True):
 
 
 def allow_in_graph(fn):
+    return fn
+
+
+def assume_constant_result(fn):
+    """Mark ``fn`` as returning a constant a compiled graph may bake in; ember runs eagerly, so it is only
+    marked (``fn._dynamo_marked_constant``, as PyTorch does) and returned."""
+    fn._dynamo_marked_constant = True
     return fn
 
 

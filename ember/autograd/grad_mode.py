@@ -100,13 +100,23 @@ class _Mode:
         return type(self)()
 
 
-class no_grad(_Mode):
-    """Context manager and decorator that stops ops from recording the graph."""
+class _NoParamMode(_Mode):
+    """A mode that is also a decorator without parentheses (``@torch.no_grad``), as PyTorch's
+    ``_NoParamDecoratorContextManager``: called on a function, it returns the decorated function."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamMode):
+    """Context manager and decorator (with or without parentheses) that stops ops from recording the graph."""
     _value = False
 
 
-class enable_grad(_Mode):
-    """Context manager and decorator that turns graph recording back on."""
+class enable_grad(_NoParamMode):
+    """Context manager and decorator (with or without parentheses) that turns graph recording back on."""
     _value = True
 
 

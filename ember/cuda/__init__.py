@@ -118,6 +118,37 @@ class Event(_Dummy):
     pass
 
 
+class CUDAGraph(_Dummy):
+    pass
+
+
+class StreamContext:
+    """``torch.cuda.StreamContext``: makes ``stream`` current inside the block; a CPU-only build has no stream
+    to switch to, so entering and leaving it do nothing (as PyTorch's CPU build)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return None
+
+
+class graph:
+    """``torch.cuda.graph``: captures CUDA work into a ``CUDAGraph``; making one fails without CUDA, at the side
+    stream it makes, as in a CPU-only PyTorch."""
+
+    def __init__(self, cuda_graph, pool=None, stream=None, capture_error_mode='global'):
+        Stream()
+
+
+def stream(stream):
+    """``torch.cuda.stream``: a ``StreamContext`` for ``stream`` (a no-op without CUDA)."""
+    return StreamContext(stream)
+
+
 class Stream:
     """``torch.cuda.Stream``: making one fails as in a CPU-only PyTorch."""
 

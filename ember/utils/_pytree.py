@@ -2,8 +2,9 @@
 and rebuilt, as ``torch.utils._pytree`` does: function transforms and torchvision's v2 transforms use it, and so
 do libraries (lucidrains' torch-einops-utils maps functions over tensor trees with it)."""
 import collections
+import dataclasses
 
-__all__ = ['LeafSpec', 'TreeSpec', 'register_pytree_node', 'tree_all', 'tree_any', 'tree_flatten', 'tree_is_leaf',
+__all__ = ['LeafSpec', 'MappingKey', 'SequenceKey', 'TreeSpec', 'register_pytree_node', 'tree_all', 'tree_any', 'tree_flatten', 'tree_is_leaf',
            'tree_iter', 'tree_leaves', 'tree_map', 'tree_map_', 'tree_map_only', 'tree_structure', 'tree_unflatten']
 
 # type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
@@ -49,6 +50,50 @@ register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), list(
 register_pytree_node(collections.defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d)]),
                      lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c)))
 register_pytree_node(collections.deque, lambda d: (list(d), d.maxlen), lambda c, n: collections.deque(c, maxlen=n))
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    """The path entry of a sequence child: its index."""
+    idx: int
+
+    def __str__(self):
+        return f"[{self.idx!r}]"
+
+    def get(self, sequence):
+        """The child this key names in ``sequence``."""
+        return sequence[self.idx]
+
+
+@dataclasses.dataclass(frozen=True)
+class MappingKey:
+    """The path entry of a mapping child: its key."""
+    key: object
+
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+    def get(self, mapping):
+        """The child this key names in ``mapping``."""
+        return mapping[self.key]
+
+
+def _dict_flatten(d):
+    """A dict's values and, as context, its keys (the flatten function libraries reuse for dict-like types)."""
+    return list(d.values()), list(d.keys())
+
+
+def _dict_unflatten(values, context):
+    """The dict ``_dict_flatten`` took apart."""
+    return dict(zip(context, values))
+
+
+def _dict_flatten_with_keys(d):
+    """``_dict_flatten`` with each value paired with its ``MappingKey``."""
+    values, keys = _dict_flatten(d)
+    return [(MappingKey(k), v) for k, v in zip(keys, values)], keys
+
+
 SUPPORTED_NODES[collections.namedtuple] = (lambda t: (list(t), type(t)), lambda c, cls: cls._make(c))
 SUPPORTED_NODES[_is_structseq] = (lambda t: (list(t), None), None)
 
