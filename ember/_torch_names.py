@@ -1,7 +1,8 @@
 """How PyTorch spells ember's classes where Python prints a class's path: ``print(type(x))`` is
 ``<class 'torch.Tensor'>`` and a DataLoader's default repr ``<torch.utils.data.dataloader.DataLoader object at
 ...>``. The classes keep their real ``__module__`` (pickling, as DataLoader workers do, finds them by it); only
-what is printed is spelled as PyTorch's."""
+what is printed is spelled as PyTorch's. (While aliasing is on, Module, Optimizer and LRScheduler classes carry
+their torch module: ember/aliasing.py.)"""
 
 _SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.Size', 'ember.tensor.device': 'torch.device',
             'ember._dtype.dtype': 'torch.dtype',

@@ -25,6 +25,10 @@ _IMPORT_FROM = opmap["IMPORT_FROM"]
 _CANNOT_IMPORT = r"cannot import name '(\w+)' from '([\w.]+)'"   # compiled by re on first use
 _SAVED = []  # one dict of set-aside torch/torchvision sys.modules entries per active install()
 _PATCHED = {}  # ember modules given the module_getattr ``__getattr__`` while aliasing is on
+_RENAMED = {}  # class -> its ember ``__module__``, for the classes ``_torch_module_names`` renamed
+# The bases whose subclasses carry their torch module while aliasing is on: (module, class name).
+_PICKLED_BY_NAME = (("ember.nn.modules.module", "Module"), ("ember.optim.optimizer", "Optimizer"),
+                    ("ember.optim.lr_scheduler", "LRScheduler"))
 
 
 # Underscored modules that are torch's own names (torch._dynamo), not ember internals.
@@ -305,12 +309,41 @@ def _take_aliased_modules():
 
 
 def _patch_getattrs():
-    """Give each loaded public ember module without a ``__getattr__`` one that raises the clear error."""
+    """Give each loaded public ember module without a ``__getattr__`` one that raises the clear error, and the
+    classes just loaded their torch module (``_torch_module_names``)."""
     for name, module in list(sys.modules.items()):
         if (isinstance(module, types.ModuleType) and getattr(module, "__name__", None) == name
                 and torch_name(name) is not None and "__getattr__" not in vars(module)):
             module.__getattr__ = functools.partial(module_getattr, name)
             _PATCHED[name] = module
+    _torch_module_names()
+
+
+def _torch_module_names():
+    """Give ember's Module, Optimizer and LRScheduler classes their torch module (``torch.optim.rmsprop``) while
+    aliasing is on: a pickle names a class by its ``__module__``, and one written by an aliased program must load
+    in PyTorch (stable-baselines3's saved A2C holds th.optim.RMSprop, pickled by cloudpickle). Under the alias
+    that name imports the same ember module, so ember reads it too."""
+    pending = [vars(sys.modules[m])[c] for m, c in _PICKLED_BY_NAME if m in sys.modules]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        name = cls.__module__
+        module = sys.modules.get(name)
+        if (cls in _RENAMED or not name.startswith("ember.") or torch_name(name) is None
+                or getattr(module, cls.__qualname__, None) is not cls):
+            continue
+        _RENAMED[cls] = name
+        cls.__module__ = torch_name(name)
+        # cloudpickle pickles a class by value unless sys.modules holds its module under that name
+        sys.modules.setdefault(cls.__module__, module)
+
+
+def _restore_module_names():
+    """Put back the ember ``__module__`` of the classes ``_torch_module_names`` renamed."""
+    for cls, name in _RENAMED.items():
+        cls.__module__ = name
+    _RENAMED.clear()
 
 
 def _unpatch_getattrs():
@@ -320,6 +353,7 @@ def _unpatch_getattrs():
         if isinstance(patched, functools.partial) and patched.func is module_getattr:
             del module.__getattr__
     _PATCHED.clear()
+    _restore_module_names()
 
 
 def _initializing(module):

@@ -122,3 +122,28 @@ def test_sb3_saved_parameters_load_in_both():
         assert int(osd['state'][0]['step']) == int(oref['state'][0]['step'])
         np.testing.assert_allclose(osd['state'][0]['exp_avg'].numpy(), oref['state'][0]['exp_avg'].numpy(),
                                    rtol=1e-6)
+
+
+def test_sb3_pickled_classes_load_in_pytorch():
+    """stable_baselines3/common/save_util.py data_to_json: A2C's saved data holds ``policy_kwargs`` with
+    ``optimizer_class=th.optim.RMSprop`` (users add ``activation_fn=th.nn.ReLU``), pickled by reference with
+    cloudpickle. Written under the alias, the classes are named by their torch module, so PyTorch loads the file;
+    ember reads it back under the alias, and the classes get their ember module back afterwards."""
+    import pickle
+    import sys
+    import torch
+    import ember
+    from ember import aliasing
+    with aliasing.as_torch():
+        import torch as T
+        kwargs = {'optimizer_class': T.optim.RMSprop, 'activation_fn': T.nn.ReLU,
+                  'scheduler': T.optim.lr_scheduler.StepLR}
+        data = pickle.dumps(kwargs)
+        assert pickle.loads(data) == kwargs
+        # cloudpickle pickles a class by reference only when its module is in sys.modules under that name
+        assert all(getattr(sys.modules[c.__module__], c.__name__) is c for c in kwargs.values())
+        assert repr(T.nn.ReLU) == repr(torch.nn.ReLU)
+    assert pickle.loads(data) == {'optimizer_class': torch.optim.RMSprop, 'activation_fn': torch.nn.ReLU,
+                                  'scheduler': torch.optim.lr_scheduler.StepLR}
+    assert ember.optim.RMSprop.__module__ == 'ember.optim.rmsprop'
+    assert ember.nn.ReLU.__module__ == 'ember.nn.modules.activation'

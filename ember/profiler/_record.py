@@ -242,7 +242,8 @@ def _install():
             _set(ember.Tensor, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
     for cls in _subclasses(ember.nn.Module):
         layer = _LAYERS.get(cls.__name__)
-        if layer and cls.__module__.startswith("ember."):   # the convs inherit forward from a shared base
+        # the convs inherit forward from a shared base; ember's own classes carry torch's module under the alias
+        if layer and cls.__module__.startswith(("ember.", "torch.")):
             _set(cls, "forward", _layer_event(cls.forward, *layer))
     _install_autograd()
     _install_optimizers()
