@@ -146,15 +146,42 @@ def ndtr_f32(a, out=None, scratch=None):
     s, coefs, bound = _PHI_LOG2_F32
     t = np.multiply(flat, flat, out=None if scratch is None else scratch.reshape(-1))
     t *= s
-    far = np.flatnonzero(t >= bound)     # NaN compares False and stays NaN through the polynomial
+    far = _sparse_true(t >= bound)     # NaN compares False and stays NaN through the polynomial
     if not far.size:
         return _phi_log2(flat, t, coefs, out).reshape(a.shape)
     with np.errstate(over='ignore', invalid='ignore'):    # the far values' polynomial may overflow: replaced below
         r = _phi_log2(flat, t, coefs, out, far)
-    v = flat[far].astype(np.float64) * (1.0 / math.sqrt(2.0))
-    half = 0.5 * _erfc_tail(np.abs(v))
-    r[far] = np.where(v > 0, 1.0 - half, half)
+    r[far] = _phi_far(flat[far])
     return r.reshape(a.shape)
+
+
+# Up to this many values _phi_far takes math.erfc one value at a time: the vectorised tail's ~60 small NumPy calls
+# cost ~30-90 us whatever the count (a GPT GELU's few dozen values past 2 sqrt 2), the loop ~0.3 us a value. Both
+# give the same float32 values (equal on 2.4M values in [2.83, 14] of either sign).
+_FEW_FAR = 64
+
+
+def _phi_far(x):
+    """Phi of the float32 values ``x`` (|x| >= 2 sqrt 2, or infinite) in float64, from erfc."""
+    if x.size <= _FEW_FAR:
+        return [0.5 * math.erfc(-v * _SQRT1_2) for v in x.tolist()]
+    v = x.astype(np.float64) * _SQRT1_2
+    half = 0.5 * _erfc_tail(np.abs(v))
+    return np.where(v > 0, 1.0 - half, half)
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_EIGHT = np.arange(8)
+
+
+def _sparse_true(mask):
+    """np.flatnonzero of a 1-D C-contiguous bool array with few True values: its bytes read as uint64 words, the
+    words that are not zero found (8x fewer elements), then expanded. NumPy's nonzero fills indices in a second
+    pass over every element: a (12, 64, 512) GELU's mask with 50 hits, min of 200: 66 -> 46 us with the compare."""
+    n = mask.size // 8 * 8
+    words = np.flatnonzero(mask[:n].view(np.uint64) != 0)
+    idx = (words[:, None] * 8 + _EIGHT)[mask[:n].reshape(-1, 8)[words]]
+    return idx if n == mask.size else np.concatenate((idx, np.flatnonzero(mask[n:]) + n))
 
 
 def _phi_log2(flat, t, coefs, out, far=None):
