@@ -118,6 +118,16 @@ def suggests_channels_last(a):
     return is_contiguous(a, channels_last if rank == 4 else channels_last_3d)
 
 
+def keep_channels_last(x, y):
+    """``y`` (an op's result for input array ``x``, same rank) in NHWC (NDHWC) order when ``x`` is channels-last:
+    PyTorch's CPU pooling, resampling, group norm and gelu kernels keep that layout, and a dropout mask drawn after
+    them follows memory order."""
+    if y.ndim != x.ndim or not suggests_channels_last(x):
+        return y
+    order = (0,) + tuple(range(2, y.ndim)) + (1,)
+    return np.ascontiguousarray(y.transpose(order)).transpose(np.argsort(order))
+
+
 def in_format(fn, a, fmt):
     """``a``'s values laid out in channels-last format ``fmt`` (None for the other formats: the caller's usual
     copy), after check_format."""

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from ... import _bf16, _parallel, ops
+from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction
 from ...autograd import forward_refusal
@@ -394,7 +394,8 @@ def gelu(input, approximate='none'):
         # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
         w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
         out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
-        return record(GeluBackward0, (input,), out.astype(a.dtype, copy=False), ctx=(approximate, cdf))
+        out = _layout.keep_channels_last(a, out.astype(a.dtype, copy=False))
+        return record(GeluBackward0, (input,), out, ctx=(approximate, cdf))
     except (AttributeError, TypeError):
         check_tensor_args('gelu', 'input')
         raise

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ... import _layout
 from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -240,7 +241,8 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
                            f"{' and' if k == 1 else ''} output {named(sizes)}")
     if a.dtype == np.uint8 and mode in ('bilinear', 'bicubic'):
         from ._interpolate_uint8 import resample_uint8
-        return Tensor._make(resample_uint8(a, sizes, mode, align_corners, scales, antialias))
+        return Tensor._make(_layout.keep_channels_last(a, resample_uint8(a, sizes, mode, align_corners, scales,
+                                                                         antialias)))
     ft = _pytorch_float(a.dtype)
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
@@ -249,6 +251,7 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
     if out.dtype != a.dtype:
         out = np.clip(np.round(out), 0, 255) if a.dtype == np.uint8 else out
         out = out.astype(a.dtype)
+    out = _layout.keep_channels_last(a, out)
     if GRAD.enabled and input._requires_grad:
         name = _GRAD_FN[mode].format(k)
         if antialias:

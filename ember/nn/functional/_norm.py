@@ -933,7 +933,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         xhat = (xc * invstd[:, :, None]).reshape(x.shape)
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
-    y = _channel_affine(xhat, w, b).astype(x.dtype, copy=False)
+    y = _layout.keep_channels_last(x, _channel_affine(xhat, w, b).astype(x.dtype, copy=False))
     return record(NativeGroupNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, num_groups, eps))
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, _parallel
+from ... import _bf16, _layout, _parallel
 
 from ...autograd import dual
 from ...backend import keep
@@ -378,12 +378,12 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
     idx = _flat_index(am.transpose(2, 0, 1), k[1], o, s, p, d, x.shape[-1]) if return_indices else None
     res = _finish_max(input, out.reshape(oshape), idx, am, (k, s, p, d, o), MaxPool2DWithIndicesBackward0)
     if return_indices:
-        return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
+        return res, Tensor._make(_layout.keep_channels_last(x, idx.reshape(oshape).astype(np.int64, copy=False)))
     return res
 
 
 def _finish_max(input, out, idx, am, geom, cls):
-    out = _bf16.out_like(input._data, out)
+    out = _layout.keep_channels_last(input._data, _bf16.out_like(input._data, out))
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node.idx, node.local, node.geom, node.shape = idx, am, geom, input._data.shape
@@ -519,7 +519,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     tile = _tiles(xb, k, s, p, d, o)
     sums = _window_sums(_padded(xb, p, canvas, 0), k, s, o)
     out = (int_mean(sums, div) if x.dtype == np.int64 else sums / div).reshape(x.shape[:-2] + o)
-    out = _bf16.out_like(input._data, out)
+    out = _layout.keep_channels_last(input._data, _bf16.out_like(input._data, out))
     if GRAD.enabled and input._requires_grad:
         node = AvgPool2DBackward0((input,))
         node.geom = (k, s, p, o, (max(canvas[0], h + p[0]), max(canvas[1], w + p[1])))
@@ -586,7 +586,7 @@ def adaptive_avg_pool2d(input, output_size):
         out = ah @ x @ aw.T
         if not np.isfinite(out).all():   # an inf or NaN reaches every window through the matrices' zeros (0 * inf)
             out = window_means(x, o)
-        out = _bf16.out_like(input._data, out)
+        out = _layout.keep_channels_last(input._data, _bf16.out_like(input._data, out))
         if GRAD.enabled and input._requires_grad:
             node = AdaptiveAvgPool2DBackward0((input,))
             node.mats = (ah, aw)
@@ -706,7 +706,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         oshape = x.shape[:-2] + o
         res = _finish_max(input, out.reshape(oshape), idx, None, None, AdaptiveMaxPool2DBackward0)
         if return_indices:
-            return res, Tensor._make(idx.reshape(oshape).astype(np.int64, copy=False))
+            return res, Tensor._make(_layout.keep_channels_last(x, idx.reshape(oshape).astype(np.int64, copy=False)))
         return res
     except (AttributeError, TypeError):
         check_tensor_args('adaptive_max_pool2d', 'input')
