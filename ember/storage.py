@@ -88,6 +88,40 @@ class UntypedStorage(metaclass=TorchNamedType):
     def is_sparse(self):
         return False
 
+    @classmethod
+    def from_file(cls, filename, shared=False, nbytes=0):
+        """The first ``nbytes`` bytes of ``filename``, memory-mapped: ``shared=True`` writes go to the file,
+        ``shared=False`` ones stay private (copy on write), as PyTorch's. safetensors' ``safe_open`` reads
+        checkpoints through it."""
+        import os
+        if not os.path.exists(filename):
+            raise RuntimeError(f'unable to open file <{filename}> in read-only mode: No such file or directory (2)')
+        size = os.path.getsize(filename)
+        if size < nbytes:
+            raise RuntimeError(f'file <{filename}> size <{size}> is smaller than the required mapping size <{nbytes}>')
+        out = cls()
+        if nbytes:
+            out._bytes = np.memmap(filename, dtype=np.uint8, mode='r+' if shared else 'c', shape=(nbytes,))
+        return out
+
+    def untyped(self):
+        """Itself (an untyped storage), as PyTorch's."""
+        return self
+
+    def _as_tensor(self, dtype):
+        """Its bytes as a 1-D tensor of whole ``dtype`` elements (int64 when None, as ``torch.asarray`` reads a
+        storage), sharing memory; bfloat16 is widened into new float32-backed memory (ember's bfloat16 layout)."""
+        from . import _dtype
+        from .tensor import Tensor
+        dtype = _dtype.int64 if dtype is None else dtype
+        raw = _dtype.uint16.np if dtype is _dtype.bfloat16 else dtype.np
+        count = self._bytes.size // raw.itemsize
+        items = self._bytes[:count * raw.itemsize].view(raw)
+        if dtype is _dtype.bfloat16:
+            from ._bf16 import from_bits
+            items = from_bits(items)
+        return Tensor._make(items)
+
     def data_ptr(self):
         return self._bytes.__array_interface__['data'][0]
 

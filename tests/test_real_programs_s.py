@@ -182,3 +182,37 @@ def test_flex_attention_names_import_and_refuse():
     with pytest.raises(NotImplementedError, match='sdpa'):
         f.create_block_mask(lambda b, h, q, k: q >= k, 1, 1, 4, 4)
     assert torch.nn.attention.flex_attention._DEFAULT_SPARSE_BLOCK_SIZE == 128
+
+
+# -- safetensors 0.8 (Rust safe_open, framework="pt"), as transformers' from_pretrained loads model.safetensors -----
+def test_untyped_storage_from_file_read_as_safe_open_reads(tmp_path):
+    """safe_open maps the file with ``torch.UntypedStorage.from_file(name, shared=False, nbytes=size).untyped()``,
+    and each tensor is ``torch.asarray(storage[start:stop], dtype=torch.uint8).view(dtype=dtype).reshape(shape)``
+    (ember had no ``from_file``, and read a storage as a sequence of byte values whatever the dtype)."""
+    import numpy as np
+    path = tmp_path / 'w.bin'
+    np.arange(16, dtype=np.float32).tofile(path)
+
+    def read(T):
+        s = T.UntypedStorage.from_file(str(path), shared=False, nbytes=64).untyped()
+        t = T.asarray(s[8:24], dtype=T.uint8).view(dtype=T.float32).reshape([2, 2])
+        whole = T.asarray(s, dtype=T.float32)
+        whole[1] = 7.0   # shared=False: a private copy on write
+        return [type(s).__name__, s.nbytes(), s[8:24].nbytes(), t, T.asarray(s).dtype, T.asarray(s).shape,
+                T.asarray(s, dtype=T.float32)[:3], np.fromfile(path, dtype=np.float32)[:3].tolist(),
+                T.asarray(T.UntypedStorage(6), dtype=T.float32).shape]
+    run_both(read)
+    run_both(lambda T: T.UntypedStorage.from_file(str(path), shared=False, nbytes=100), message=False)
+    run_both(lambda T: T.UntypedStorage.from_file(str(path) + 'x', shared=False, nbytes=4), message=False)
+
+
+def test_asarray_of_a_storage_reads_its_bytes_as_dtype():
+    """``torch.asarray(storage, dtype=d)`` reinterprets the bytes as ``d`` and shares them (ember gave the byte
+    values converted to ``d``); bfloat16 too (ember copies those into its float32-backed layout)."""
+    def read(T):
+        u = T.tensor([1.5, -2.25, 3.0, 1e30]).untyped_storage()
+        b = T.asarray(u, dtype=T.float32)
+        b[0] = 5.0
+        return [T.asarray(u, dtype=T.float32), T.asarray(u, dtype=T.int32), T.asarray(u[4:12], dtype=T.bfloat16),
+                T.asarray(u, dtype=T.bfloat16).float()]
+    run_both(read)

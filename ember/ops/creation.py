@@ -8,6 +8,7 @@ import numpy as np
 from .. import _bf16, _dtype, _layout, _meta, _shell, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, SHELL_NP as _SHELL_NP, to_np
+from ..storage import UntypedStorage
 from ..tensor import Tensor, Size, _check_device
 from ._util import shape_arg, via_float, check_tensor_args
 
@@ -259,6 +260,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     if requires_grad is None and isinstance(obj, Tensor) and obj.requires_grad:
         warn_user('torch.asarray: unspecified requires_grad now defaults to obj.requires_grad instead of False. Pass '
                   'requires_grad=False explicitly to get the old behavior and silence this warning.', once=True)
+    if isinstance(obj, UntypedStorage):
+        obj = obj._as_tensor(dtype)   # its bytes read as dtype, shared (safetensors' safe_open reads so)
     out = as_tensor(obj, dtype, device)
     if copy is False and out is not obj and not (isinstance(obj, np.ndarray) and out._data is obj):
         src = obj._data.dtype if isinstance(obj, Tensor) else getattr(obj, 'dtype', None)
