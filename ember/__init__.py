@@ -278,6 +278,31 @@ def is_deterministic_algorithms_warn_only_enabled():
     return _DETERMINISTIC['warn_only']
 
 
+_DEBUG_MODES = ('default', 'warn', 'error')
+
+
+def set_deterministic_debug_mode(debug_mode):
+    """``use_deterministic_algorithms`` by level: 0/'default' off, 1/'warn' warn only, 2/'error' on."""
+    import builtins     # int and bool are ember's dtypes in this module
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError('invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got '
+                               f'{debug_mode}')
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    elif not isinstance(debug_mode, builtins.int):
+        raise TypeError(f'debug_mode must be str or int, but got {type(debug_mode)}')
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f'invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}')
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode():
+    """The level ``set_deterministic_debug_mode`` takes: 0 off, 1 warn only, 2 on (transformers reads it)."""
+    if not _DETERMINISTIC['mode']:
+        return 0
+    return 1 if _DETERMINISTIC['warn_only'] else 2
+
+
 def set_num_threads(n):
     """The threads ember's large matrix products use (small products always use one); the user's own
     NumPy keeps OpenBLAS's count."""

@@ -610,6 +610,21 @@ def _det(lib):
         lib.use_deterministic_algorithms(False)
 
 
+def _debug_modes(lib):
+    """set_deterministic_debug_mode by name and number, and get_deterministic_debug_mode after each (and after
+    use_deterministic_algorithms)."""
+    try:
+        out = [lib.get_deterministic_debug_mode()]
+        for mode in ('warn', 2, 'default', 1, True, 'error', 0):
+            lib.set_deterministic_debug_mode(mode)
+            out.append([lib.get_deterministic_debug_mode(), lib.are_deterministic_algorithms_enabled(),
+                        lib.is_deterministic_algorithms_warn_only_enabled()])
+        lib.use_deterministic_algorithms(True, warn_only=True)
+        return out + [lib.get_deterministic_debug_mode()]
+    finally:
+        lib.use_deterministic_algorithms(False)
+
+
 def _compiled(lib):
     import warnings
     with warnings.catch_warnings():   # PyTorch's first compile warns from its own internals (torch.jit)
@@ -885,6 +900,14 @@ FUNCTIONS = [
                              Case('shares memory', lambda lib: (lambda a: [lib.from_dlpack(a).add_(1), a.tolist()])(
                                  np.arange(3.))),
                              Case('a list', lambda lib: lib.from_dlpack([1, 2]), error=True)], exact=True),
+    Call('', 'get_deterministic_debug_mode', [Case('levels', _debug_modes)]),
+    Call('', 'set_deterministic_debug_mode', [Case('levels', _debug_modes),
+                                              Case('unknown name', lambda lib: lib.set_deterministic_debug_mode('x'),
+                                                   error=True),
+                                              Case('out of range', lambda lib: lib.set_deterministic_debug_mode(3),
+                                                   error=True),
+                                              Case('a float', lambda lib: lib.set_deterministic_debug_mode(1.0),
+                                                   error=True)]),
     Call('', 'use_deterministic_algorithms', [Case('round trip', _det),
                                               Case('not a bool', lambda lib: lib.use_deterministic_algorithms('yes'),
                                                    error=True)]),

@@ -216,3 +216,17 @@ def test_asarray_of_a_storage_reads_its_bytes_as_dtype():
         return [T.asarray(u, dtype=T.float32), T.asarray(u, dtype=T.int32), T.asarray(u[4:12], dtype=T.bfloat16),
                 T.asarray(u, dtype=T.bfloat16).float()]
     run_both(read)
+
+
+# -- transformers/utils/import_utils.py: is_torch_deterministic() ---------------------------------------------------
+def test_deterministic_debug_mode_as_is_torch_deterministic_reads_it():
+    """``is_torch_deterministic()`` returns ``torch.get_deterministic_debug_mode() != 0`` (ember had no such
+    function: the probe raised AttributeError where PyTorch's CPU build says False)."""
+    def probe(T):
+        try:
+            before = T.get_deterministic_debug_mode() != 0
+            T.use_deterministic_algorithms(True)
+            return [before, T.get_deterministic_debug_mode() != 0]
+        finally:
+            T.use_deterministic_algorithms(False)
+    run_both(probe)
