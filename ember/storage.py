@@ -101,7 +101,9 @@ class UntypedStorage(metaclass=TorchNamedType):
             raise RuntimeError(f'file <{filename}> size <{size}> is smaller than the required mapping size <{nbytes}>')
         out = cls()
         if nbytes:
-            out._bytes = np.memmap(filename, dtype=np.uint8, mode='r+' if shared else 'c', shape=(nbytes,))
+            mapped = np.memmap(filename, dtype=np.uint8, mode='r+' if shared else 'c', shape=(nbytes,))
+            out._bytes = mapped.view(np.ndarray)   # a plain array (it keeps the map alive): no memmap subclass
+                                                   # reaches the tensors made from it
         return out
 
     def untyped(self):
