@@ -117,7 +117,11 @@ def _view_dtype(input, dtype):
     contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages."""
     a = input._data
     nd = to_np(dtype)
-    if type(a) is not np.ndarray or nd is None or _bf16.is_bf16(nd):
+    if nd is not None and (_bf16.is_bf16(nd) or _bf16.is_bf16(a.dtype)) and dtype != input.dtype:
+        raise NotImplementedError(f'{input.dtype} viewed as {dtype} is not supported by ember yet: ember keeps '
+                                  'bfloat16 values widened to float32, so no bytes are bfloat16 to view (a '
+                                  'bfloat16 safetensors checkpoint loads so: save it in float32 for ember)')
+    if type(a) is not np.ndarray and not _bf16.is_bf16(a.dtype) or nd is None:
         raise NotImplementedError(f'ember views plain NumPy dtypes only as others (not {input.dtype} as {dtype})')
     old, new = a.dtype.itemsize, nd.itemsize
     if old != new:
@@ -135,7 +139,7 @@ def _view_dtype(input, dtype):
                 if (a.strides[d] // old) % ratio:
                     raise RuntimeError(f'self.stride({d}) must be divisible by {ratio} to view {names}, but got '
                                        f'{a.strides[d] // old}')
-    arr = a.view(nd) if a.ndim else a.reshape(1).view(nd).reshape(())
+    arr = a.view(type(a)) if dtype == input.dtype else a.view(nd) if a.ndim else a.reshape(1).view(nd).reshape(())
     from ..autograd.graph import _version_cell
     t = Tensor._make(arr)
     t._vc = _version_cell(input)     # in-place writes through either bump the other's version, as detach()'s
