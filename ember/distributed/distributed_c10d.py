@@ -7,8 +7,7 @@ import time
 import urllib.parse
 
 from . import _mpi, _pmi
-
-default_pg_timeout = datetime.timedelta(minutes=30)
+from .constants import default_pg_timeout
 _NOT_INITIALIZED = ('Default process group has not been initialized, please make sure to call '
                     'init_process_group.')
 
