@@ -3,11 +3,16 @@ and rebuilt, as ``torch.utils._pytree`` does: function transforms and torchvisio
 do libraries (lucidrains' torch-einops-utils maps functions over tensor trees with it)."""
 import collections
 import dataclasses
+import typing
+import warnings
 
-__all__ = ['LeafSpec', 'MappingKey', 'SequenceKey', 'TreeSpec', 'register_pytree_node', 'tree_all', 'tree_any', 'tree_flatten', 'tree_is_leaf',
-           'tree_iter', 'tree_leaves', 'tree_map', 'tree_map_', 'tree_map_only', 'tree_structure', 'tree_unflatten']
+__all__ = ['LeafSpec', 'MappingKey', 'PyTree', 'SequenceKey', 'TreeSpec', 'register_pytree_node', 'tree_all',
+           'tree_any', 'tree_flatten', 'tree_is_leaf', 'tree_iter', 'tree_leaves', 'tree_map', 'tree_map_',
+           'tree_map_only', 'tree_structure', 'tree_unflatten']
 
-# type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
+PyTree = typing.Any
+NodeDef = collections.namedtuple('NodeDef', ['type', 'flatten_fn', 'unflatten_fn', 'flatten_with_keys_fn'])
+# node type -> NodeDef (flatten: node -> (children, context), unflatten: (children, context) -> node)
 SUPPORTED_NODES = {}
 
 
@@ -16,7 +21,7 @@ def register_pytree_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=
     """Make ``cls`` a container: ``flatten_fn(node) -> (children, context)``, ``unflatten_fn(children, context)``."""
     if cls in SUPPORTED_NODES:
         raise ValueError(f"{cls} is already registered as pytree node.")
-    SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
+    SUPPORTED_NODES[cls] = NodeDef(cls, flatten_fn, unflatten_fn, flatten_with_keys_fn)
 
 
 def _is_structseq(node):
@@ -24,17 +29,25 @@ def _is_structseq(node):
     return isinstance(node, tuple) and type(node).__module__.startswith('ember.')
 
 
-def _node_kind(node):
-    """The registered type ``node`` flattens as (namedtuples as ``collections.namedtuple``, return types as
-    ``_is_structseq``), else None for a leaf."""
-    kind = type(node)
-    if kind in SUPPORTED_NODES:
+def _get_node_type(tree):
+    """The type ``tree`` flattens as in ``SUPPORTED_NODES``: ``collections.namedtuple`` for a namedtuple, else its
+    type. PyTorch registers every return type at import; ember's are made where their ops live, so each is
+    registered here when first met."""
+    kind = type(tree)
+    if _is_structseq(tree):
+        if kind not in SUPPORTED_NODES:
+            SUPPORTED_NODES[kind] = NodeDef(kind, lambda t: (list(t), None),
+                                            lambda c, _, cls=kind: _structseq_unflatten(c, cls), None)
         return kind
-    if _is_structseq(node):
-        return _is_structseq
-    if isinstance(node, tuple) and hasattr(kind, '_fields'):
+    if isinstance(tree, tuple) and hasattr(kind, '_fields'):
         return collections.namedtuple
-    return None
+    return kind
+
+
+def _node_kind(node):
+    """The registered type ``node`` flattens as (``_get_node_type``), else None for a leaf."""
+    kind = _get_node_type(node)
+    return kind if kind in SUPPORTED_NODES else None
 
 
 def _structseq_unflatten(children, cls):
@@ -45,6 +58,7 @@ def _structseq_unflatten(children, cls):
 register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
 register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
 register_pytree_node(dict, lambda d: (list(d.values()), list(d)), lambda c, keys: dict(zip(keys, c)))
+register_pytree_node(collections.namedtuple, lambda t: (list(t), type(t)), lambda c, cls: cls._make(c))
 register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), list(d)),
                      lambda c, keys: collections.OrderedDict(zip(keys, c)))
 register_pytree_node(collections.defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d)]),
@@ -94,10 +108,6 @@ def _dict_flatten_with_keys(d):
     return [(MappingKey(k), v) for k, v in zip(keys, values)], keys
 
 
-SUPPORTED_NODES[collections.namedtuple] = (lambda t: (list(t), type(t)), lambda c, cls: cls._make(c))
-SUPPORTED_NODES[_is_structseq] = (lambda t: (list(t), None), None)
-
-
 class TreeSpec:
     """The structure of a flattened tree: a node's type, its context (dict keys...) and its children's specs."""
 
@@ -106,10 +116,11 @@ class TreeSpec:
         self.context = context
         self.children_specs = list(children_specs)
         self.num_children = len(self.children_specs)
-        self.num_leaves = sum(s.num_leaves for s in self.children_specs)
+        self.num_leaves = 1 if self.is_leaf() else sum(s.num_leaves for s in self.children_specs)
 
     def is_leaf(self):
-        return False
+        """A spec of no type and no children stands for a leaf (PyTorch 2.13 makes leaves so)."""
+        return self.type is None and not self.children_specs
 
     def __eq__(self, other):
         return (isinstance(other, TreeSpec) and other.is_leaf() == self.is_leaf() and self.type == other.type
@@ -131,17 +142,23 @@ class TreeSpec:
 
 
 class LeafSpec(TreeSpec):
-    """The spec of a leaf (printed ``*``)."""
+    """The spec of a leaf (printed ``*``). Made by the user, it warns as PyTorch 2.13's deprecated class does
+    (Lightning's ``_tree_flatten`` makes one); ``tree_flatten`` makes its leaves through ``_leaf_spec``."""
 
     def __init__(self):
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
+                      "treespec.is_leaf()` instead.", FutureWarning, stacklevel=2)
         super().__init__(None, None, [])
-        self.num_leaves = 1
-
-    def is_leaf(self):
-        return True
 
     def __repr__(self, indent=0):
         return '*'
+
+
+def _leaf_spec():
+    """A LeafSpec made without the user's deprecation warning."""
+    spec = LeafSpec.__new__(LeafSpec)
+    TreeSpec.__init__(spec, None, None, [])
+    return spec
 
 
 def tree_is_leaf(tree, is_leaf=None):
@@ -158,11 +175,10 @@ def tree_flatten(tree, is_leaf=None):
 def _flatten(tree, leaves, is_leaf):
     if tree_is_leaf(tree, is_leaf):
         leaves.append(tree)
-        return LeafSpec()
+        return _leaf_spec()
     kind = _node_kind(tree)
-    children, context = SUPPORTED_NODES[kind][0](tree)
-    spec_type = type(tree) if kind is _is_structseq else kind
-    return TreeSpec(spec_type, context, [_flatten(c, leaves, is_leaf) for c in children])
+    children, context = SUPPORTED_NODES[kind].flatten_fn(tree)
+    return TreeSpec(kind, context, [_flatten(c, leaves, is_leaf) for c in children])
 
 
 def tree_unflatten(leaves, treespec):
@@ -181,9 +197,7 @@ def _build(it, spec):
     if spec.is_leaf():
         return next(it)
     children = [_build(it, s) for s in spec.children_specs]
-    if spec.type not in SUPPORTED_NODES:
-        return _structseq_unflatten(children, spec.type)
-    return SUPPORTED_NODES[spec.type][1](children, spec.context)
+    return SUPPORTED_NODES[spec.type].unflatten_fn(children, spec.context)
 
 
 def tree_leaves(tree, is_leaf=None):
@@ -204,9 +218,9 @@ def _matching_leaves(spec, tree, is_leaf):
     if spec.is_leaf():
         return [tree]
     kind = None if is_leaf is not None and is_leaf(tree) else _node_kind(tree)
-    if kind is None or (type(tree) if kind is _is_structseq else kind) is not spec.type:
+    if kind is None or kind is not spec.type:
         raise ValueError(f'Node type mismatch; expected {spec.type}, but got {type(tree)}.')
-    children, context = SUPPORTED_NODES[kind][0](tree)
+    children, context = SUPPORTED_NODES[kind].flatten_fn(tree)
     if isinstance(tree, dict):
         keys, theirs = (spec.context[1], context[1]) if kind is collections.defaultdict else (spec.context, context)
         if set(keys) != set(theirs):
