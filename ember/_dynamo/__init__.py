@@ -76,3 +76,6 @@ def mark_dynamic(t, index, *, hint_override=None, min=None, max=None, specialize
 
 def mark_static(t, index=None):
     """Mark a dimension as static for the compiler (there is none)."""
+
+
+from .eval_frame import OptimizedModule  # noqa: E402 (torch._dynamo's: what torch.compile(module) returns)
