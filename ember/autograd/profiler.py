@@ -88,3 +88,18 @@ class profile:
 
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
+
+
+class emit_nvtx:
+    """Mark each op with an NVTX range for NVIDIA's profilers: CUDA only, so entering it enabled raises
+    PyTorch's CPU build's AssertionError; disabled, it does nothing (and gives None, as PyTorch's)."""
+
+    def __init__(self, enabled=True, record_shapes=False):
+        self.enabled, self.record_shapes = enabled, record_shapes
+
+    def __enter__(self):
+        if self.enabled:
+            raise AssertionError('Torch not compiled with CUDA enabled')
+
+    def __exit__(self, *exc):
+        return False

@@ -39,6 +39,12 @@ class ProfilerAction(enum.Enum):
         return f"<ProfilerAction.{self.name}: {self.value}>"
 
 
+def kineto_available():
+    """Whether ``torch.profiler.profile`` (PyTorch's Kineto profiler) is there: True, as in PyTorch's CPU
+    build (ember's ``profile`` serves it)."""
+    return True
+
+
 def supported_activities():
     """The activities this build can profile: the CPU."""
     return {ProfilerActivity.CPU}
