@@ -45,6 +45,28 @@ def seed_all():
     """Accepted for compatibility; there is no CUDA generator to seed."""
 
 
+def get_rng_state(device='cuda'):
+    """Fails as in a CPU-only PyTorch: there is no CUDA generator."""
+    raise AssertionError(_NO_CUDA)
+
+
+def set_rng_state(new_state, device='cuda'):
+    """PyTorch keeps the state to set when CUDA starts, which in a CPU-only build it never does: accepted (a
+    tensor, as PyTorch's clone of it requires) and never used."""
+    new_state.clone()
+
+
+def get_rng_state_all():
+    """One state per CUDA device: none here (Lightning saves them in every checkpoint)."""
+    return []
+
+
+def set_rng_state_all(new_states):
+    """``set_rng_state`` for each CUDA device's state (Lightning restores them from every checkpoint)."""
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
+
+
 def synchronize(device=None):
     """Fails as in a CPU-only PyTorch: there is no CUDA device to wait for."""
     raise AssertionError(_NO_CUDA)
