@@ -46,6 +46,7 @@ from ._tensor_str import set_printoptions
 from .random import thread_safe_generator
 from . import autograd, cuda
 from . import _C   # torch._C (its _LinAlgError)
+from ._C import ScriptModule  # noqa: E402 (torch.ScriptModule is torch._C's)
 from ._sparse import sparse_coo_tensor, spmm
 from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
@@ -426,6 +427,9 @@ Tensor.geqrf = lambda self: geqrf(self)
 Tensor.orgqr = lambda self, input2: orgqr(self, input2)
 Tensor.lu = lambda self, pivot=True, get_infos=False: lu(self, pivot=pivot, get_infos=get_infos)
 Tensor.lu_solve = lambda self, LU_data, LU_pivots: lu_solve(self, LU_data, LU_pivots)
+
+
+from ._file_reader import PyTorchFileReader  # noqa: E402
 
 
 def save(obj, f, *args, **kwargs):

@@ -35,3 +35,8 @@ class TorchNamedType(type):
 
     def __repr__(cls):
         return f"<class '{torch_path(cls)}'>"
+
+
+class TensorMeta(TorchNamedType):
+    """Metaclass of ember's Tensor and its subclasses (PyTorch's ``torch._C._TensorMeta``: Lightning's lazy
+    checkpoint loader imports it), apart from the other classes PyTorch's spelling is given to."""

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import _bf16, _complex, _dtype, _layout, _meta, _shell
-from ._torch_names import TorchNamedType as _TorchNamedType
+from ._torch_names import TensorMeta as _TensorMeta, TorchNamedType as _TorchNamedType
 from ._dtype import FROM_NP, DEFAULT
 from ._warn import warn_user
 from .autograd import graph as _graph, engine as _engine
@@ -151,7 +151,7 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
     RuntimeError for code that catches those."""
 
 
-class Tensor(metaclass=_TorchNamedType):
+class Tensor(metaclass=_TensorMeta):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
     __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
     # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).

@@ -97,6 +97,29 @@ def _forward_unimplemented(self, *input):
     raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
+
+def _parse_to(*args, **kwargs):
+    """(device, dtype, non_blocking, memory_format) from ``Module.to``'s arguments (a device, a dtype or a
+    tensor, then non_blocking), as PyTorch's ``torch._C._nn._parse_to`` returns them; Lightning calls it."""
+    from ..._dtype import dtype as _dtype_cls
+    from ...tensor import device as _device_cls
+    dtype, device = kwargs.pop('dtype', None), kwargs.pop('device', None)
+    non_blocking, fmt = bool(kwargs.pop('non_blocking', False)), kwargs.pop('memory_format', None)
+    if 'copy' in kwargs:
+        raise RuntimeError('.to() does not accept copy argument')
+    if kwargs:
+        raise TypeError(f"to() received an invalid combination of arguments - got {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, _dtype_cls):
+            dtype = a
+        elif isinstance(a, bool):
+            non_blocking = a
+        elif a is not None:
+            device = a
+    return (None if device is None else _device_cls(device)), dtype, non_blocking, fmt
+
 class Module:
     """Base class for all neural network modules; subclasses set layers as attributes in ``__init__``
     and define ``forward``."""
@@ -623,22 +646,7 @@ class Module:
 
     def to(self, *args, **kwargs):
         """Move to a device (the CPU or the meta device) and/or cast floating point parameters and buffers."""
-        from ..._dtype import dtype as _dtype_cls
-        dtype = kwargs.pop('dtype', None)
-        device = kwargs.pop('device', None)
-        kwargs.pop('non_blocking', None)
-        fmt = kwargs.pop('memory_format', None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments - got {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, _dtype_cls):
-                dtype = a
-            elif isinstance(a, bool) or a is None:
-                continue
-            else:
-                device = a
+        device, dtype, _, fmt = _parse_to(*args, **kwargs)
         meta = None if device is None else _check_device(device)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f'nn.Module.to only accepts floating point or complex dtypes, but got desired '
