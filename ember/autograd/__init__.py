@@ -105,6 +105,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return res
 
 
+def _profiler_enabled():
+    """Whether a profiler records now (``torch.profiler.profile`` or ``torch.autograd.profiler.profile``, entered
+    and enabled): Lightning's PyTorchProfiler asks before it stops one."""
+    from ..profiler import _record
+    return _record.active()
+
+
 def __getattr__(name):
     """``torch.autograd.profiler`` and other submodules on first access, as PyTorch imports them."""
     from .. import aliasing
