@@ -134,6 +134,15 @@ class _KinetoProfile:
         self._session = None
         self._events = None
         self._trace_start_ns = None
+        self._trace_metadata = {}   # key -> JSON text, written at the top of the chrome trace as PyTorch's
+
+    def add_metadata(self, key, value):
+        """Write ``key: value`` (a string) into the trace file (Lightning's PyTorchProfiler adds its name)."""
+        self._trace_metadata[key] = json.dumps(value)
+
+    def add_metadata_json(self, key, value):
+        """Write ``key`` with ``value``, a JSON text, into the trace file."""
+        self._trace_metadata[key] = value
 
     def prepare_trace(self):
         pass
@@ -163,7 +172,8 @@ class _KinetoProfile:
     def export_chrome_trace(self, path):
         """Write the trace in the JSON layout of PyTorch's (Kineto) profiler, for chrome://tracing,
         Perfetto or TensorBoard."""
-        trace = _chrome_trace(self.events(), self.record_shapes, self._trace_start_ns, os.path.basename(path))
+        trace = _chrome_trace(self.events(), self.record_shapes, self._trace_start_ns, os.path.basename(path),
+                              self._trace_metadata)
         if path.endswith(".gz"):
             import gzip
             with gzip.open(path, "wt") as f:
@@ -177,7 +187,7 @@ class _KinetoProfile:
         raise NotImplementedError("profile.export_stacks is not supported by ember yet (stacks are not recorded)")
 
 
-def _chrome_trace(events, record_shapes, start_ns, name):
+def _chrome_trace(events, record_shapes, start_ns, name, metadata=None):
     pid = os.getpid()
     events = sorted(events, key=lambda e: e.raw_start)
     t0 = min((e.raw_start for e in events), default=0.0)
@@ -208,6 +218,7 @@ def _chrome_trace(events, record_shapes, start_ns, name):
                 "tid": "Trace PyTorch Profiler", "ts": base_us})
     out.append({"name": "Record Window End", "ph": "i", "s": "g", "pid": "", "tid": "", "ts": base_us + span})
     trace = {"schemaVersion": 1, "deviceProperties": [], "trace_id": os.urandom(16).hex().upper()}
+    trace.update({k: json.loads(v) for k, v in (metadata or {}).items()})
     if record_shapes:   # PyTorch writes the key only when shapes were recorded
         trace["record_shapes"] = 1
     return dict(trace, host_name=socket.gethostname(), displayTimeUnit="ms",
