@@ -1025,6 +1025,138 @@ def _missing(path, why):
     return {'case:names': f'ember\'s {path} lacks {why}'}
 
 
+# -- the torch internals PyTorch Lightning 2.6 reads (lightning/fabric, lightning/pytorch) ---------------------------
+def _file_reader(lib):
+    """Each library saves, ``lib.PyTorchFileReader`` reads the records back (lightning/fabric/utilities/load.py)."""
+    import tempfile
+    out = []
+    with tempfile.TemporaryDirectory() as d:
+        for saver in (lib, _other(lib)):
+            path = f'{d}/{saver.__name__}.pt'
+            saver.save({'w': saver.tensor([1.0, -2.0, 0.5])}, path)
+            r = lib.PyTorchFileReader(path)
+            out.append([sorted(r.get_all_records()), r.get_record('byteorder'), r.get_record('data/0'),
+                        r.get_record_size('data/0'), r.has_record('data.pkl'), r.has_record('nope'),
+                        len(r.serialization_id()) > 0])
+    return out
+
+
+def _reader_missing(lib):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        lib.save(lib.ones(2), f'{d}/x.pt')
+        return lib.PyTorchFileReader(f'{d}/x.pt').get_record('nope')
+
+
+def _parse_to(lib):
+    """``torch._C._nn._parse_to`` (lightning/fabric/utilities/device_dtype_mixin.py parses ``Module.to``'s
+    arguments with it)."""
+    P = lambda *a, **k: str(lib._C._nn._parse_to(*a, **k))
+    return [P('cpu'), P(lib.float64), P('cpu', lib.float16, non_blocking=True), P(lib.ones(2, dtype=lib.int32)),
+            P(device='cpu'), P(memory_format=lib.channels_last), P(lib.ones(1), non_blocking=True),
+            P('cpu', lib.float64, True), P('meta'), P(None)]
+
+
+def _flops(lib):
+    from importlib import import_module
+    fc = import_module(f'{lib.__name__}.utils.flop_counter').FlopCounterMode(mods=None, display=False, depth=2)
+    return [fc.get_total_flops(), fc.get_flop_counts()]
+
+
+def _lightning_pytree(lib):
+    """lightning/pytorch/utilities/_pytree.py: flatten through ``SUPPORTED_NODES[_get_node_type(x)].flatten_fn``
+    into ``TreeSpec(node_type, context, children)``/``LeafSpec()``, then ``tree_unflatten``."""
+    from importlib import import_module
+    import collections
+    pt = import_module(f'{lib.__name__}.utils._pytree')
+
+    def flatten(tree):
+        kind = pt._get_node_type(tree)
+        if kind not in pt.SUPPORTED_NODES:
+            return [tree], pt.LeafSpec()
+        children, context = pt.SUPPORTED_NODES[kind].flatten_fn(tree)
+        leaves, specs = [], []
+        for c in children:
+            flat, spec = flatten(c)
+            leaves += flat
+            specs.append(spec)
+        return leaves, pt.TreeSpec(kind, context, specs)
+    Pair = collections.namedtuple('Pair', 'a b')
+    tree = {'x': (lib.ones(2), [3, 'a']), 'p': Pair(1.5, lib.max(lib.tensor([[1.0, 4.0], [3.0, 2.0]]), 1)),
+            'o': collections.OrderedDict(k=None)}
+    leaves, spec = flatten(tree)
+    return [leaves, str(spec), pt.tree_unflatten([str(v) for v in leaves], spec), pt.PyTree is __import__('typing').Any,
+            list(pt.SUPPORTED_NODES[tuple]._fields), pt._get_node_type(Pair(1, 2)) is collections.namedtuple,
+            pt.TreeSpec(None, None, []).is_leaf(), pt.tree_flatten(3)[1].is_leaf()]
+
+
+def _names(path):
+    return Case('names', lambda lib: _public(lib, path, SUBMODULES[path]))
+
+
+def _profiler_enabled(lib):
+    out = [lib.autograd._profiler_enabled()]
+    with lib.profiler.profile():
+        out.append(lib.autograd._profiler_enabled())
+    with lib.autograd.profiler.profile(enabled=False):
+        out.append(lib.autograd._profiler_enabled())
+    return out + [lib.autograd._profiler_enabled()]
+
+
+def _trace_metadata(lib):
+    """lightning/pytorch/profilers/pytorch.py adds 'Framework' to the trace it exports."""
+    import json
+    import tempfile
+    with lib.profiler.profile() as prof:
+        lib.ones(2).sum()
+        prof.add_metadata('Framework', 'pytorch-lightning')
+        prof.add_metadata_json('ids', '[1, 2]')
+    with tempfile.TemporaryDirectory() as d:
+        prof.export_chrome_trace(f'{d}/trace.json')
+        with open(f'{d}/trace.json') as f:
+            trace = json.load(f)
+    return [trace['Framework'], trace['ids'], list(trace)[:5]]
+
+
+LIGHTNING = [
+    Call('autograd', '_profiler_enabled', [Case('outside, inside, disabled', _profiler_enabled)]),
+    Call('profiler.profile', 'add_metadata', [Case('in the chrome trace', _trace_metadata)]),
+    Call('', 'PyTorchFileReader', [Case('records of both libraries\' files', _file_reader),
+                                   Case('a missing record', _reader_missing, error=True),
+                                   Case('no such file', lambda lib: lib.PyTorchFileReader('/no/such/file.pt'),
+                                        error=True)]),
+    Call('', 'ScriptModule', [Case('nothing eager is one', lambda lib: [
+        lib.ScriptModule is lib._C.ScriptModule, isinstance(lib.nn.Linear(2, 2), lib.ScriptModule),
+        issubclass(lib.jit.ScriptModule, lib.ScriptModule)]),
+        Case('not made from Python', lambda lib: lib.ScriptModule(), error=True)]),
+    Call('_C', '_TensorMeta', [Case('the metaclass of Tensor', lambda lib: [
+        type(lib.Tensor) is lib._C._TensorMeta, isinstance(lib.nn.Parameter, lib._C._TensorMeta),
+        isinstance(lib.Size, lib._C._TensorMeta), isinstance(type(lib.ones(1)), lib._C._TensorMeta)])]),
+    Call('_C', '_log_api_usage_once', [Case('an event', lambda lib: lib._C._log_api_usage_once('lightning.trainer')),
+                                       Case('not a string', lambda lib: lib._C._log_api_usage_once(3), error=True)]),
+    Call('_C._nn', '_parse_to', [Case('devices, dtypes, tensors', _parse_to),
+                                 Case('copy', lambda lib: lib._C._nn._parse_to('cpu', copy=True), error=True),
+                                 Case('Module.to copy', lambda lib: lib.nn.Linear(1, 1).to(copy=True), error=True)]),
+    Call('distributed', 'constants', [_names('distributed.constants'), Case('timeouts', lambda lib: [
+        lib.distributed.constants.default_pg_timeout, lib.distributed.constants.default_pg_nccl_timeout,
+        lib.distributed.default_pg_timeout is lib.distributed.constants.default_pg_timeout])]),
+    Call('utils', 'flop_counter', [_names('utils.flop_counter'), Case('nothing counted', _flops)]),
+    Call('_dynamo', 'OptimizedModule', [Case('a Module class', lambda lib: (
+        lambda O: [O.__name__, issubclass(O, lib.nn.Module), isinstance(lib.nn.Linear(2, 2), O)])(
+        importlib.import_module(f'{lib.__name__}._dynamo').OptimizedModule))]),
+    Call('utils._pytree', '_get_node_type', [Case('lightning\'s flatten', _lightning_pytree)]),
+    Call('profiler', 'kineto_available', [Case('CPU build', lambda lib: lib.profiler.kineto_available())]),
+    Call('autograd.profiler', 'emit_nvtx', [
+        Case('disabled', lambda lib: lib.autograd.profiler.emit_nvtx(enabled=False).__enter__()),
+        Case('enabled without CUDA', lambda lib: lib.autograd.profiler.emit_nvtx().__enter__(), error=True)]),
+    Call('cuda', 'get_rng_state_all', [Case('no devices', lambda lib: [lib.cuda.get_rng_state_all(),
+                                                                       lib.cuda.set_rng_state_all([])]),
+                                       Case('a state kept for CUDA', lambda lib: lib.cuda.set_rng_state_all(
+                                           [lib.get_rng_state()])),
+                                       Case('not a state', lambda lib: lib.cuda.set_rng_state_all([3]), error=True),
+                                       Case('get_rng_state', lambda lib: lib.cuda.get_rng_state(), error=True)]),
+]
+
 def _stateless_call(lib):
     """The deprecated stateless.functional_call: the module run with other weights (and its FutureWarning)."""
     import warnings
@@ -1530,112 +1662,7 @@ TORCH_FUNCTION = [
         f in _overrides(lib).get_ignored_functions() for f in (lib.Tensor.as_subclass, lib.add)])]),
 ]
 
-# -- the torch internals PyTorch Lightning 2.6 reads (lightning/fabric, lightning/pytorch) ---------------------------
-def _file_reader(lib):
-    """Each library saves, ``lib.PyTorchFileReader`` reads the records back (lightning/fabric/utilities/load.py)."""
-    import tempfile
-    out = []
-    with tempfile.TemporaryDirectory() as d:
-        for saver in (lib, _other(lib)):
-            path = f'{d}/{saver.__name__}.pt'
-            saver.save({'w': saver.tensor([1.0, -2.0, 0.5])}, path)
-            r = lib.PyTorchFileReader(path)
-            out.append([sorted(r.get_all_records()), r.get_record('byteorder'), r.get_record('data/0'),
-                        r.get_record_size('data/0'), r.has_record('data.pkl'), r.has_record('nope'),
-                        len(r.serialization_id()) > 0])
-    return out
-
-
-def _reader_missing(lib):
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        lib.save(lib.ones(2), f'{d}/x.pt')
-        return lib.PyTorchFileReader(f'{d}/x.pt').get_record('nope')
-
-
-def _parse_to(lib):
-    """``torch._C._nn._parse_to`` (lightning/fabric/utilities/device_dtype_mixin.py parses ``Module.to``'s
-    arguments with it)."""
-    P = lambda *a, **k: str(lib._C._nn._parse_to(*a, **k))
-    return [P('cpu'), P(lib.float64), P('cpu', lib.float16, non_blocking=True), P(lib.ones(2, dtype=lib.int32)),
-            P(device='cpu'), P(memory_format=lib.channels_last), P(lib.ones(1), non_blocking=True),
-            P('cpu', lib.float64, True), P('meta'), P(None)]
-
-
-def _flops(lib):
-    from importlib import import_module
-    fc = import_module(f'{lib.__name__}.utils.flop_counter').FlopCounterMode(mods=None, display=False, depth=2)
-    return [fc.get_total_flops(), fc.get_flop_counts()]
-
-
-def _lightning_pytree(lib):
-    """lightning/pytorch/utilities/_pytree.py: flatten through ``SUPPORTED_NODES[_get_node_type(x)].flatten_fn``
-    into ``TreeSpec(node_type, context, children)``/``LeafSpec()``, then ``tree_unflatten``."""
-    from importlib import import_module
-    import collections
-    pt = import_module(f'{lib.__name__}.utils._pytree')
-
-    def flatten(tree):
-        kind = pt._get_node_type(tree)
-        if kind not in pt.SUPPORTED_NODES:
-            return [tree], pt.LeafSpec()
-        children, context = pt.SUPPORTED_NODES[kind].flatten_fn(tree)
-        leaves, specs = [], []
-        for c in children:
-            flat, spec = flatten(c)
-            leaves += flat
-            specs.append(spec)
-        return leaves, pt.TreeSpec(kind, context, specs)
-    Pair = collections.namedtuple('Pair', 'a b')
-    tree = {'x': (lib.ones(2), [3, 'a']), 'p': Pair(1.5, lib.max(lib.tensor([[1.0, 4.0], [3.0, 2.0]]), 1)),
-            'o': collections.OrderedDict(k=None)}
-    leaves, spec = flatten(tree)
-    return [leaves, str(spec), pt.tree_unflatten([str(v) for v in leaves], spec), pt.PyTree is __import__('typing').Any,
-            list(pt.SUPPORTED_NODES[tuple]._fields), pt._get_node_type(Pair(1, 2)) is collections.namedtuple,
-            pt.TreeSpec(None, None, []).is_leaf(), pt.tree_flatten(3)[1].is_leaf()]
-
-
-def _names(path):
-    return Case('names', lambda lib: _public(lib, path, SUBMODULES[path]))
-
-
-LIGHTNING = [
-    Call('', 'PyTorchFileReader', [Case('records of both libraries\' files', _file_reader),
-                                   Case('a missing record', _reader_missing, error=True),
-                                   Case('no such file', lambda lib: lib.PyTorchFileReader('/no/such/file.pt'),
-                                        error=True)]),
-    Call('', 'ScriptModule', [Case('nothing eager is one', lambda lib: [
-        lib.ScriptModule is lib._C.ScriptModule, isinstance(lib.nn.Linear(2, 2), lib.ScriptModule),
-        issubclass(lib.jit.ScriptModule, lib.ScriptModule)]),
-        Case('not made from Python', lambda lib: lib.ScriptModule(), error=True)]),
-    Call('_C', '_TensorMeta', [Case('the metaclass of Tensor', lambda lib: [
-        type(lib.Tensor) is lib._C._TensorMeta, isinstance(lib.nn.Parameter, lib._C._TensorMeta),
-        isinstance(lib.Size, lib._C._TensorMeta), isinstance(type(lib.ones(1)), lib._C._TensorMeta)])]),
-    Call('_C', '_log_api_usage_once', [Case('an event', lambda lib: lib._C._log_api_usage_once('lightning.trainer')),
-                                       Case('not a string', lambda lib: lib._C._log_api_usage_once(3), error=True)]),
-    Call('_C._nn', '_parse_to', [Case('devices, dtypes, tensors', _parse_to),
-                                 Case('copy', lambda lib: lib._C._nn._parse_to('cpu', copy=True), error=True),
-                                 Case('Module.to copy', lambda lib: lib.nn.Linear(1, 1).to(copy=True), error=True)]),
-    Call('distributed', 'constants', [_names('distributed.constants'), Case('timeouts', lambda lib: [
-        lib.distributed.constants.default_pg_timeout, lib.distributed.constants.default_pg_nccl_timeout,
-        lib.distributed.default_pg_timeout is lib.distributed.constants.default_pg_timeout])]),
-    Call('utils', 'flop_counter', [_names('utils.flop_counter'), Case('nothing counted', _flops)]),
-    Call('_dynamo', 'OptimizedModule', [Case('what compile wraps a module in', lambda lib: (
-        lambda m: [isinstance(lib.compile(m), __import__(f'{lib.__name__}._dynamo', fromlist=['x']).OptimizedModule),
-                   lib.compile(m)._orig_mod is m])(lib.nn.Linear(2, 2)))]),
-    Call('utils._pytree', '_get_node_type', [Case('lightning\'s flatten', _lightning_pytree)]),
-    Call('profiler', 'kineto_available', [Case('CPU build', lambda lib: lib.profiler.kineto_available())]),
-    Call('autograd.profiler', 'emit_nvtx', [
-        Case('disabled', lambda lib: lib.autograd.profiler.emit_nvtx(enabled=False).__enter__()),
-        Case('enabled without CUDA', lambda lib: lib.autograd.profiler.emit_nvtx().__enter__(), error=True)]),
-    Call('cuda', 'get_rng_state_all', [Case('no devices', lambda lib: [lib.cuda.get_rng_state_all(),
-                                                                       lib.cuda.set_rng_state_all([])]),
-                                       Case('a state kept for CUDA', lambda lib: lib.cuda.set_rng_state_all(
-                                           [lib.get_rng_state()])),
-                                       Case('not a state', lambda lib: lib.cuda.set_rng_state_all([3]), error=True),
-                                       Case('get_rng_state', lambda lib: lib.cuda.get_rng_state(), error=True)]),
-]
-
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FLOAT8 + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + TENSOR_NAMES + FUNCTIONS +
-           SYM + STORAGES + SUBS + AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION + LIGHTNING)
+           SYM + STORAGES + SUBS + AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)
+ENTRIES += LIGHTNING

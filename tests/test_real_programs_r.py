@@ -65,6 +65,16 @@ def test_lightning_reads(where):
     assert values[0] == values[1]
 
 
+def test_compiled_module_is_optimized_module():
+    """lightning/fabric/wrappers.py unwraps a compiled model: isinstance(m, OptimizedModule), then m._orig_mod."""
+    def unwrap(T):
+        from importlib import import_module
+        m = T.nn.Linear(2, 2)
+        c = T.compile(m)
+        return [isinstance(c, import_module(f'{T.__name__}._dynamo').OptimizedModule), c._orig_mod is m]
+    run_both(unwrap)
+
+
 def test_emit_nvtx_needs_cuda():
     """lightning/pytorch/profilers/profiler.py types its profilers with emit_nvtx; entered it needs CUDA."""
     run_both(lambda T: T.autograd.profiler.emit_nvtx().__enter__(), message=True)
