@@ -1665,4 +1665,14 @@ TORCH_FUNCTION = [
 ENTRIES = ([_legacy(n) for n in LEGACY] + [SIZE] + CONSTS + ALIASES + FLOAT8 + FORMATS + LAYOUTS + SPARSE + [DEVICE] + DEFAULT_DEVICE + PRECISION +
            AUTOCAST + SAVE_LOAD + [PRINTOPTS] + SEEDING + VERSION + [RETURN_TYPES] + TENSOR + TENSOR_NAMES + FUNCTIONS +
            SYM + STORAGES + SUBS + AUTOGRAD + FUNC + PACKAGES + TORCH_FUNCTION)
-ENTRIES += LIGHTNING
+# Lightning's names are checked as cases of their package's entry (torch.PyTorchFileReader under serialization...);
+# their error cases run in tests/test_real_programs_r.py (test_lightning_errors)
+_HOSTS = {'PyTorchFileReader': 'serialization', 'ScriptModule': 'jit', '_C._TensorMeta': 'jit',
+          '_C._log_api_usage_once': 'utils', '_C._nn._parse_to': 'nn', 'distributed.constants': 'distributed',
+          'utils.flop_counter': 'utils', '_dynamo.OptimizedModule': 'nn', 'utils._pytree._get_node_type': 'utils',
+          'profiler.kineto_available': 'profiler', 'profiler.profile.add_metadata': 'profiler',
+          'autograd._profiler_enabled': 'autograd', 'autograd.profiler.emit_nvtx': 'autograd',
+          'cuda.get_rng_state_all': 'cuda'}
+_BY_ID = {e.id: e for e in ENTRIES}
+for _entry in LIGHTNING:
+    _BY_ID[_HOSTS[_entry.id]].cases += [Case(f'{_entry.id}: {c.desc}', c.fn) for c in _entry.cases if not c.error]

@@ -75,6 +75,16 @@ def test_compiled_module_is_optimized_module():
     run_both(unwrap)
 
 
+def test_lightning_errors():
+    """PyTorch's exception for each refusal of the names above (the registry's cases of them are the error-free
+    ones: tests/registry_api.py LIGHTNING)."""
+    import registry_api
+    cases = [c for e in registry_api.LIGHTNING for c in e.cases if c.error]
+    assert len(cases) >= 8
+    for case in cases:
+        run_both(case.fn)
+
+
 def test_emit_nvtx_needs_cuda():
     """lightning/pytorch/profilers/profiler.py types its profilers with emit_nvtx; entered it needs CUDA."""
     run_both(lambda T: T.autograd.profiler.emit_nvtx().__enter__(), message=True)
