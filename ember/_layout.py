@@ -120,7 +120,7 @@ def suggests_channels_last(a):
 
 def keep_channels_last(x, y):
     """``y`` (an op's result for input array ``x``, same rank) in NHWC (NDHWC) order when ``x`` is channels-last:
-    PyTorch's CPU pooling, resampling, group norm and gelu kernels keep that layout, and a dropout mask drawn after
+    PyTorch's CPU pooling, resampling, padding, group norm and gelu kernels keep that layout, and a dropout mask drawn after
     them follows memory order."""
     if y.ndim != x.ndim or not suggests_channels_last(x):
         return y

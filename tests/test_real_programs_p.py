@@ -29,6 +29,12 @@ _KEEP = {
     'lp_pool': lambda L, F, x: F.lp_pool2d(x, 2, 2),
     'max_pool': lambda L, F, x: F.max_pool2d(x, 3, 1, 1, return_indices=True),
     'group_norm': lambda L, F, x: F.group_norm(x, 3),
+    'zero_pad': lambda L, F, x: L.nn.ZeroPad2d((0, 1, 0, 1))(x),
+    'pad_value': lambda L, F, x: F.pad(x, (1, 2, -1, 1), value=2.),
+    'pad_channels': lambda L, F, x: F.pad(x, (0, 0, 0, 0, 1, 1)),
+    'pad_reflect': lambda L, F, x: F.pad(x, (1, 2, 1, 1), mode='reflect'),
+    'pad_replicate': lambda L, F, x: F.pad(x, (1, 2, 1, 1), mode='replicate'),
+    'pad_circular': lambda L, F, x: F.pad(x, (1, 2, 1, 1), mode='circular'),
     'gelu': lambda L, F, x: F.gelu(x),
     'gelu_tanh': lambda L, F, x: F.gelu(x.double(), approximate='tanh'),
     'trilinear_5d': lambda L, F, x: F.interpolate(x.unsqueeze(2).expand(2, 3, 2, 5, 6).contiguous(
@@ -38,8 +44,8 @@ _KEEP = {
 
 @pytest.mark.parametrize('name', sorted(_KEEP))
 def test_channels_last_kept(name):
-    """timm/models/cpubone.py (and train.py --channels-last): PyTorch's CPU resampling, pooling, group norm and gelu
-    return a channels-last input's layout; ember returned C order."""
+    """timm/models/cpubone.py (and train.py --channels-last): PyTorch's CPU resampling, pooling, padding (but
+    circular), group norm and gelu return a channels-last input's layout; ember returned C order."""
     def fn(L):
         out = _KEEP[name](L, L.nn.functional, _channels_last(L))
         outs = out if isinstance(out, tuple) else (out,)
@@ -63,7 +69,7 @@ def test_dropout_after_upsample_follows_memory_order():
 
 
 @pytest.mark.parametrize('name', ['bilinear', 'bicubic', 'adaptive_avg', 'avg_pool', 'max_pool', 'group_norm',
-                                  'gelu'])
+                                  'gelu', 'pad_value', 'pad_reflect'])
 def test_channels_last_gradients(name):
     """The channels-last results above carry PyTorch's gradients (float64, same upstream gradient)."""
     def fn(L):

@@ -6,7 +6,7 @@ import numpy as np
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ... import _dtype
+from ... import _dtype, _layout
 from ...ops._util import checked_scalar, not_implemented, check_tensor_args
 from ...tensor import Tensor
 
@@ -224,6 +224,7 @@ def pad(input, pad, mode='constant', value=None):
                 if n + min(lo, 0) + min(hi, 0) < 0:   # PyTorch crops (narrow) before it checks the padded size
                     raise RuntimeError('narrow(): length must be non-negative.')
             out = _constant_arr(a, pairs, 0 if value is None else _fill_value(value, a.dtype))
+            out = _layout.keep_channels_last(a, out)
             if GRAD.enabled and input._requires_grad:
                 node = ConstantPadNdBackward0((input,))
                 node.pad = tuple(int(p) for p in pad)
@@ -237,6 +238,8 @@ def pad(input, pad, mode='constant', value=None):
         idx = [_index(mode, n, lo, hi) for n, (lo, hi) in zip(sizes, pairs)]
         slabs = _slab_plan(idx, pairs) if all(lo >= 0 and hi >= 0 for lo, hi in pairs) else None
         out = _slab(a, slabs) if slabs is not None else a[(Ellipsis,) + np.ix_(*idx)]
+        if mode != 'circular':   # PyTorch's reflection and replication kernels keep a channels-last layout
+            out = _layout.keep_channels_last(a, out)
         if GRAD.enabled and input._requires_grad:
             node = _node_class(mode, k)((input,))
             node.idx, node.sizes, node.slabs = idx, sizes, slabs
