@@ -46,6 +46,7 @@ from ._tensor_str import set_printoptions
 from .random import thread_safe_generator
 from . import autograd, cuda
 from . import _C   # torch._C (its _LinAlgError)
+from ._C import PyTorchFileReader, ScriptModule  # noqa: F401,E402 (torch's too: PyTorch Lightning reads them)
 from ._sparse import sparse_coo_tensor, spmm
 from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
@@ -456,17 +457,5 @@ from . import _foreach as _foreach_module  # noqa: E402
 globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.NAMES})
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)
 from . import _shell as _shell_module  # noqa: E402
-__getattr__ = _shell_module.module_getattr(__getattr__)
+__getattr__ = _shell_module.module_getattr(__getattr__)   # torch.uint16/32/64: their first use arms _shell's gates
 
-
-def _first_use(fallback):
-    """``torch.PyTorchFileReader`` and ``torch.ScriptModule`` (``torch._C``'s), made on first use, as PyTorch
-    Lightning reads them; any other name goes to ``fallback``."""
-    def getattr_(name):
-        if name in ('PyTorchFileReader', 'ScriptModule'):
-            return getattr(_C, name)
-        return fallback(name)
-    return getattr_
-
-
-__getattr__ = _first_use(__getattr__)   # torch.uint16/32/64: their first use arms _shell's gates
