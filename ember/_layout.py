@@ -120,12 +120,15 @@ def suggests_channels_last(a):
 
 def keep_channels_last(x, y):
     """``y`` (an op's result for input array ``x``, same rank) in NHWC (NDHWC) order when ``x`` is channels-last:
-    PyTorch's CPU pooling, resampling, padding, group norm and gelu kernels keep that layout, and a dropout mask drawn after
-    them follows memory order."""
-    if y.ndim != x.ndim or not suggests_channels_last(x):
-        return y
-    order = (0,) + tuple(range(2, y.ndim)) + (1,)
-    return np.ascontiguousarray(y.transpose(order)).transpose(np.argsort(order))
+    PyTorch's CPU pooling, resampling, padding, group norm and gelu kernels keep that layout, and a dropout mask
+    drawn after them follows memory order."""
+    return _channels_last_copy(y) if y.ndim == x.ndim and suggests_channels_last(x) else y
+
+
+def _channels_last_copy(a):
+    """``a``'s values in an NHWC (NDHWC) array seen as NCHW (NCDHW)."""
+    order = (0,) + tuple(range(2, a.ndim)) + (1,)
+    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
 
 
 def in_format(fn, a, fmt):
@@ -134,8 +137,7 @@ def in_format(fn, a, fmt):
     check_format(fn, fmt, a.ndim)
     if _RANK.get(getattr(fmt, '_name', None)) is None:
         return None
-    order = (0,) + tuple(range(2, a.ndim)) + (1,)
-    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+    return _channels_last_copy(a)
 
 
 def like_order(a, fmt=None):

@@ -85,11 +85,11 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """The q-th quantiles of ``input`` (flattened, or along ``dim``), interpolated between neighbours as
-    ``interpolation`` says; a NaN in a slice makes its quantiles NaN."""
+    ``interpolation`` says; a NaN in a slice makes its quantiles NaN (``axis``/``keepdims``: NumPy's spellings,
+    which PyTorch accepts)."""
     try:
-        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-        keepdim = keepdim if keepdims is None else keepdims
-        return _quantile(input, q, dim, keepdim, interpolation, False, 'quantile')
+        return _quantile(input, q, dim if axis is None else axis, keepdim if keepdims is None else keepdims,
+                         interpolation, False, 'quantile')
     except Exception:
         check_tensor_args('quantile', 'input', 'q#')
         raise
@@ -98,9 +98,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
     try:
-        dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
-        keepdim = keepdim if keepdims is None else keepdims
-        return _quantile(input, q, dim, keepdim, interpolation, True, 'nanquantile')
+        return _quantile(input, q, dim if axis is None else axis, keepdim if keepdims is None else keepdims,
+                         interpolation, True, 'nanquantile')
     except Exception:
         check_tensor_args('nanquantile', 'input', 'q#')
         raise

@@ -367,17 +367,22 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
         if a.dtype.kind != 'f':
             raise NotImplementedError(f'"grid_sampler_2d_cpu" not implemented for \'{input.dtype}\'')
         sampling = _Sampling(gr, a.shape[2], a.shape[3], mode, padding_mode, align_corners)
-        out = sampling.sample(a).astype(a.dtype)
-        need = (input.requires_grad, grid.requires_grad)
-        if GRAD.enabled and any(need):
-            node = GridSampler2DBackward0((input, grid))
-            node.sampling, node.need = sampling, need
-            node.save(input, grid)
-            return Tensor._make(out, node)
-        return Tensor._make(out)
+        return _sampled(GridSampler2DBackward0, sampling, input, grid)
     except (AttributeError, TypeError):
         check_inner_args('grid_sampler', ('input', input), ('grid', grid))
         raise
+
+
+def _sampled(cls, sampling, input, grid):
+    """``input`` sampled by ``sampling`` (a _Sampling or _Sampling3D of ``grid``), recorded by node class ``cls``."""
+    out = sampling.sample(input._data).astype(input._data.dtype)
+    need = (input.requires_grad, grid.requires_grad)
+    if GRAD.enabled and any(need):
+        node = cls((input, grid))
+        node.sampling, node.need = sampling, need
+        node.save(input, grid)
+        return Tensor._make(out, node)
+    return Tensor._make(out)
 
 
 def _grid_sample_3d(input, grid, mode, padding_mode, align_corners):
@@ -394,14 +399,7 @@ def _grid_sample_3d(input, grid, mode, padding_mode, align_corners):
     if a.dtype.kind != 'f':
         raise NotImplementedError(f'"grid_sampler_3d_cpu" not implemented for \'{input.dtype}\'')
     sampling = _Sampling3D(gr, *a.shape[2:], mode, padding_mode, align_corners)
-    out = sampling.sample(a).astype(a.dtype)
-    need = (input.requires_grad, grid.requires_grad)
-    if GRAD.enabled and any(need):
-        node = GridSampler3DBackward0((input, grid))
-        node.sampling, node.need = sampling, need
-        node.save(input, grid)
-        return Tensor._make(out, node)
-    return Tensor._make(out)
+    return _sampled(GridSampler3DBackward0, sampling, input, grid)
 
 
 # --- affine_grid --------------------------------------------------------------------------------------------------

@@ -74,13 +74,18 @@ def pixel_unshuffle(input, downscale_factor):
         raise
 
 
+def _shuffle_channels(cls, input, groups):
+    """channel_shuffle's result recorded by node class ``cls`` (channel_shuffle's or native_channel_shuffle's)."""
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
+    return _shuffled(cls, input, _channel_shuffle(input._data, groups), groups)
+
+
 def channel_shuffle(input, groups):
     """Interleave the channels (dim 1) of ``groups`` groups."""
     try:
-        c = input.shape[1]
-        if c % groups:
-            raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
-        return _shuffled(ChannelShuffleBackward0, input, _channel_shuffle(input._data, groups), groups)
+        return _shuffle_channels(ChannelShuffleBackward0, input, groups)
     except (AttributeError, TypeError):
         check_tensor_args('channel_shuffle', 'input')
         raise
@@ -102,10 +107,7 @@ NativeChannelShuffleBackward = undifferentiable('NotImplemented', 'derivative fo
 def native_channel_shuffle(input, groups):
     """channel_shuffle's kernel, which PyTorch records without a derivative (its backward raises)."""
     try:
-        c = input.shape[1]
-        if c % groups:
-            raise RuntimeError(f'Number of channels must be divisible by groups. Got {c} channels and {groups} groups.')
-        return _shuffled(NativeChannelShuffleBackward, input, _channel_shuffle(input._data, groups), groups)
+        return _shuffle_channels(NativeChannelShuffleBackward, input, groups)
     except (AttributeError, TypeError):
         check_tensor_args('native_channel_shuffle', 'input')
         raise
