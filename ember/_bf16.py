@@ -36,12 +36,63 @@ def from_f32(x):
 
 def from_bits(bits):
     """A BF16Array of 16-bit bfloat16 patterns (as PyTorch stores them); a 1-D storage stays one block."""
-    return (np.asarray(bits, np.uint16).astype(np.uint32) << np.uint32(16)).view(_F32).astype(NP).view(BF16Array)
+    bits = np.asarray(bits, np.uint16)
+    if bits.ndim == 0:   # NumPy's shift of a 0-d array gives a scalar
+        return from_bits(bits.reshape(1)).reshape(())
+    return (bits.astype(np.uint32) << np.uint32(16)).view(_F32).astype(NP).view(BF16Array)
 
 
 def to_bits(a):
-    """The 16-bit patterns (uint16) of bf16 array ``a``, same shape, C order."""
+    """The 16-bit patterns (uint16) of bf16 array ``a``, same shape and memory order (C order when broadcast)."""
+    if np.ndim(a) == 0:
+        return to_bits(np.asarray(a).reshape(1)).reshape(())
     return (to_f32(a).view(np.uint32) >> np.uint32(16)).astype(np.uint16)
+
+
+def bits_view(a, nd):
+    """Array ``a`` read as NumPy dtype ``nd`` byte for byte as PyTorch stores it, where ``a`` or ``nd`` is bf16:
+    a bf16 element is the 16-bit top half of its float32 word (exact, as the values are rounded). A copy in the
+    same memory order (ember's bf16 arrays hold 4-byte words, so no 2-byte view of them exists); the caller
+    checks PyTorch's shape and stride conditions."""
+    src = to_bits(a) if is_bf16(a.dtype) else a
+    raw = np.dtype(np.uint16) if is_bf16(nd) else nd
+    if src.ndim == 0:
+        src = src.reshape(1)
+        out = src.view(raw).reshape(())
+    else:
+        if src.itemsize != raw.itemsize and src.strides[-1] != src.itemsize:   # a last dim of size 1
+            src = np.ascontiguousarray(src)
+        out = src.view(raw)
+    return from_bits(out) if is_bf16(nd) else out
+
+
+_SHADOWS = {}   # id(root array) -> (weakref to it, uint16 patterns of its memory); see shadow_ptr
+
+
+def _forget(key):
+    return lambda ref: _SHADOWS.pop(key, None)
+
+
+def shadow_ptr(a):
+    """The address PyTorch's ``data_ptr()`` would give bf16 array ``a``: into a 2-byte-per-element copy of its
+    root memory's patterns, refreshed on each call and kept while the root lives, so that code reading
+    ``numel * 2`` bytes from it through ctypes (safetensors' writer) reads PyTorch's bytes, and pointer sums
+    (``t[1].data_ptr() - t.data_ptr() == 2``, shared-memory checks) agree with PyTorch's. ``None`` when the root
+    memory is not one dense block."""
+    import weakref
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous) or not root.size:
+        return None
+    words = root.view(np.ndarray).ravel(order='K')
+    entry = _SHADOWS.get(id(root))
+    if entry is None or entry[0]() is not root or entry[1].size != words.size:
+        entry = _SHADOWS[id(root)] = (weakref.ref(root, _forget(id(root))), np.empty(words.size, np.uint16))
+    shadow = entry[1]
+    shadow[...] = to_bits(words)
+    start = root.__array_interface__['data'][0]
+    return shadow.__array_interface__['data'][0] + (a.__array_interface__['data'][0] - start) // 2
 
 
 def to_f32(a):

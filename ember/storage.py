@@ -4,6 +4,7 @@ so the Tensor Views tutorial's ``t.storage().data_ptr() == b.storage().data_ptr(
 not for a clone; writing an element writes the tensor, as in PyTorch."""
 import numpy as np
 
+from . import _bf16
 from ._torch_names import TorchNamedType
 from ._warn import warn_user
 
@@ -20,14 +21,19 @@ _DEPRECATED = ('TypedStorage is deprecated. It will be removed in the future and
                'UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()')
 
 
-def _memory(a):
-    """The whole memory ``a`` shares with its base, as a flat uint8 array (a view of it)."""
+def _root(a):
+    """The whole memory ``a`` shares with its base, as a flat array of its dtype (a view of it)."""
     base = a
     while isinstance(base.base, np.ndarray):
         base = base.base
     if not base.flags.c_contiguous:
         base = np.ascontiguousarray(base)
-    return base.reshape(-1).view(np.uint8)
+    return base.reshape(-1)
+
+
+def _memory(a):
+    """The whole memory ``a`` shares with its base, as a flat uint8 array (a view of it)."""
+    return _root(a).view(np.uint8)
 
 
 def _text(values, info):
@@ -71,13 +77,52 @@ class UntypedStorage(metaclass=TorchNamedType):
 
     def __init__(self, *args, device=None):
         from .tensor import Tensor
+        self._words = None
         if len(args) == 1 and isinstance(args[0], Tensor):
             self._tensor = args[0]
-            self._bytes = _memory(args[0]._data)
+            self._attach(args[0]._data)
             return
         _cpu_only(device, 'torch.UntypedStorage()')
         self._tensor = None
         self._bytes = _new_bytes(args, 'torch.UntypedStorage')
+
+    def _attach(self, a):
+        """Take the memory of array ``a``: a bf16 tensor's float32 words are kept (``_words``) and shown as
+        PyTorch's 2-byte patterns, read and written through (``_bytes``, ``_write``)."""
+        if _bf16.is_bf16(a.dtype):
+            self._words = _root(a).view(np.ndarray)
+        else:
+            self._bytes = _memory(a)
+
+    @property
+    def _bytes(self):
+        """The bytes, as PyTorch lays them out (for a bf16 tensor's memory, a copy of its 16-bit patterns)."""
+        if self._words is not None:
+            return _bf16.to_bits(self._words).view(np.uint8)
+        return self._raw
+
+    @_bytes.setter
+    def _bytes(self, value):
+        self._words, self._raw = None, value
+
+    def _write(self, key, value):
+        """``bytes[key] = value``, into a bf16 tensor's words too."""
+        if self._words is None:
+            self._raw[key] = value
+            return
+        flat = self._bytes
+        flat[key] = value
+        self._words[...] = _bf16.from_bits(flat.view(np.uint16)).view(np.ndarray)
+
+    def _elements(self, nd):
+        """The bytes as a flat array of NumPy dtype ``nd`` (bf16: ember's widened words), sharing memory where
+        the layouts agree (a bf16 tensor's storage read as bf16, any other storage read as a plain dtype)."""
+        if self._words is not None and _bf16.is_bf16(nd):
+            return self._words.view(_bf16.BF16Array)
+        raw = self._bytes
+        if _bf16.is_bf16(nd):
+            return _bf16.from_bits(raw[:raw.size // 2 * 2].view(np.uint16))
+        return raw[:raw.size // nd.itemsize * nd.itemsize].view(nd)
 
     @property
     def device(self):
@@ -116,24 +161,20 @@ class UntypedStorage(metaclass=TorchNamedType):
         from . import _dtype
         from .tensor import Tensor
         dtype = _dtype.int64 if dtype is None else dtype
-        raw = _dtype.uint16.np if dtype is _dtype.bfloat16 else dtype.np
-        count = self._bytes.size // raw.itemsize
-        items = self._bytes[:count * raw.itemsize].view(raw)
-        if dtype is _dtype.bfloat16:
-            from ._bf16 import from_bits
-            items = from_bits(items)
-        return Tensor._make(items)
+        return Tensor._make(self._elements(dtype.np))
 
     def data_ptr(self):
-        return self._bytes.__array_interface__['data'][0]
+        if self._words is not None and self._words.size:
+            return _bf16.shadow_ptr(self._words) or self._words.__array_interface__['data'][0]
+        return (self._raw if self._words is None else self._words).__array_interface__['data'][0]
 
     def nbytes(self):
-        return self._bytes.size
+        return self._raw.size if self._words is None else self._words.size * 2
 
     size = nbytes
 
     def __len__(self):
-        return self._bytes.size
+        return self.nbytes()
 
     def __sizeof__(self):
         """The object plus its bytes, as PyTorch's (torchinfo sums ``sys.getsizeof`` of input storages)."""
@@ -155,7 +196,7 @@ class UntypedStorage(metaclass=TorchNamedType):
         return self._bytes[i].tolist()
 
     def __setitem__(self, i, value):
-        self._bytes[i] = value % 256
+        self._write(i, value % 256)
 
     def __iter__(self):
         return iter(self.tolist())
@@ -171,11 +212,11 @@ class UntypedStorage(metaclass=TorchNamedType):
     def copy_(self, src, non_blocking=False):
         if src.nbytes() != self.nbytes():
             raise RuntimeError(f'size does not match, self was {self.nbytes()} bytes but src was {src.nbytes()} bytes')
-        self._bytes[...] = src._bytes
+        self._write(Ellipsis, src._bytes)
         return self
 
     def fill_(self, value):
-        self._bytes[...] = int(value) % 256
+        self._write(Ellipsis, int(value) % 256)
         return self
 
     def resize_(self, size):
@@ -197,7 +238,7 @@ class UntypedStorage(metaclass=TorchNamedType):
             while base._base is not None:
                 base = base._base
             base.share_memory_()
-            self._bytes = _memory(base._data)
+            self._attach(base._data)
         elif not self.is_shared():
             from .multiprocessing import _shared
             self._bytes = _shared.shared_copy(self._bytes)
@@ -205,7 +246,7 @@ class UntypedStorage(metaclass=TorchNamedType):
 
     def is_shared(self):
         from .multiprocessing._shared import shared_map_of
-        return shared_map_of(self._bytes) is not None
+        return shared_map_of(self._raw if self._words is None else self._words) is not None
 
     def is_pinned(self, device='cuda'):
         return False
@@ -239,7 +280,7 @@ class TypedStorage(metaclass=TorchNamedType):
                 raise RuntimeError('No positional arguments should be given when using `wrap_storage`')
             self._untyped = wrap_storage
             self.dtype = dt
-            self._items = wrap_storage._bytes.view(zeros(0, dtype=dt)._data.dtype)
+            self._items = wrap_storage._elements(zeros(0, dtype=dt)._data.dtype)
             return
         if len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
             data = zeros(args[0], dtype=dt)
@@ -255,11 +296,11 @@ class TypedStorage(metaclass=TorchNamedType):
     def _init_from(self, tensor):
         self._untyped = UntypedStorage(tensor)
         self.dtype = tensor.dtype
-        self._items = self._untyped._bytes.view(tensor._data.dtype)
+        self._items = self._untyped._elements(tensor._data.dtype)
 
     def share_memory_(self):
         self._untyped.share_memory_()
-        self._items = self._untyped._bytes.view(self._items.dtype)
+        self._items = self._untyped._elements(self._items.dtype)
         return self
 
     def is_shared(self):
@@ -291,7 +332,7 @@ class TypedStorage(metaclass=TorchNamedType):
         return self._items.size
 
     def element_size(self):
-        return self._items.itemsize
+        return self.dtype.itemsize
 
     def nbytes(self):
         return self._untyped.nbytes()

@@ -334,7 +334,15 @@ class Tensor(metaclass=_TensorMeta):
         return self.dtype.is_signed
 
     def data_ptr(self):
-        return 0 if type(self._data) is _MetaArray else self._data.__array_interface__['data'][0]
+        """The address of the first element: for bfloat16, into a copy of its memory as PyTorch's 2-byte
+        patterns (``_bf16.shadow_ptr``), as ember keeps bfloat16 widened."""
+        if type(self._data) is _MetaArray:
+            return 0
+        if type(self._data) is _bf16.BF16Array:
+            ptr = _bf16.shadow_ptr(self._data)
+            if ptr is not None:
+                return ptr
+        return self._data.__array_interface__['data'][0]
 
     def untyped_storage(self):
         """The memory this tensor shares with its base, as bytes (see ember.storage)."""

@@ -323,8 +323,11 @@ def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor over the bytes of a Python buffer (bytearray, array.array, memoryview, mmap), sharing its
     memory, with PyTorch's checks and messages. A read-only buffer (bytes) is copied, after PyTorch's warning
-    about it: NumPy will not write to one, where PyTorch's tensor would."""
+    about it: NumPy will not write to one, where PyTorch's tensor would. bfloat16 reads the 16-bit patterns
+    into new memory (ember keeps bfloat16 widened to float32), so later writes to the buffer do not show."""
     nd = _dtype.to_np(dtype)
+    bf16 = _bf16.is_bf16(nd)
+    nd = np.dtype(np.uint16) if bf16 else nd
     view = memoryview(buffer)
     n = view.nbytes
     size = nd.itemsize
@@ -345,7 +348,8 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     if not arr.flags.writeable:
         from .._warn import warn_user
         warn_user(_READ_ONLY, once=True)
-        arr = arr.copy()
+    if bf16 or not arr.flags.writeable:
+        arr = _bf16.from_bits(arr) if bf16 else arr.copy()
     t = Tensor._make(arr)
     return t.requires_grad_() if requires_grad else t
 

@@ -645,11 +645,11 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
                                f'{cpp_name(self.dtype)}')
         self._data = source._data
     elif isinstance(source, (TypedStorage, UntypedStorage)):
-        raw = source._untyped._bytes if isinstance(source, TypedStorage) else source._bytes
+        raw = source._untyped if isinstance(source, TypedStorage) else source
         if isinstance(source, TypedStorage) and source.dtype != self.dtype:
             raise RuntimeError(f'Expected a Storage of type {self.dtype} or an UntypedStorage, but got type '
                                f'{source.dtype} for argument #1 \'source\' (while checking arguments for set_)')
-        flat = raw.view(self._data.dtype)
+        flat = raw._elements(self._data.dtype)
         size = (flat.size - storage_offset,) if size is None else tuple(int(n) for n in size)
         if stride is None:
             stride = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))

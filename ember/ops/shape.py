@@ -114,36 +114,43 @@ def _one_form(op, name, positional, keyword):
 def _view_dtype(input, dtype):
     """``x.view(dtype)``: the same bytes read as ``dtype`` (a view sharing memory and version counter, not
     differentiable, as PyTorch's). A different element size scales the last dim, which must then be
-    contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages."""
+    contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages. A view to
+    or from bfloat16 reads its 16-bit patterns (``_bf16.bits_view``): a copy, as ember keeps bfloat16 widened."""
     a = input._data
     nd = to_np(dtype)
-    if nd is not None and (_bf16.is_bf16(nd) or _bf16.is_bf16(a.dtype)) and dtype != input.dtype:
-        raise NotImplementedError(f'{input.dtype} viewed as {dtype} is not supported by ember yet: ember keeps '
-                                  'bfloat16 values widened to float32, so no bytes are bfloat16 to view (a '
-                                  'bfloat16 safetensors checkpoint loads so: save it in float32 for ember)')
-    if type(a) is not np.ndarray and not _bf16.is_bf16(a.dtype) or nd is None:
+    bf16 = nd is not None and (_bf16.is_bf16(nd) or _bf16.is_bf16(a.dtype))
+    if type(a) is not np.ndarray and not bf16 or nd is None:
         raise NotImplementedError(f'ember views plain NumPy dtypes only as others (not {input.dtype} as {dtype})')
-    old, new = a.dtype.itemsize, nd.itemsize
-    if old != new:
-        names = f'{scalar_name(a.dtype)} as {scalar_name(nd)} (different element sizes)'
-        if a.ndim == 0:
-            raise RuntimeError(f'self.dim() cannot be 0 to view {names}')
-        if a.strides[-1] != old and a.shape[-1] != 1:
-            raise RuntimeError(f'self.stride(-1) must be 1 to view {names}, but got {a.strides[-1] // old}')
-        if new > old:
-            ratio = new // old
-            if a.shape[-1] % ratio:
-                raise RuntimeError(f'self.size(-1) must be divisible by {ratio} to view {names}, but got '
-                                   f'{a.shape[-1]}')
-            for d in range(a.ndim - 1):
-                if (a.strides[d] // old) % ratio:
-                    raise RuntimeError(f'self.stride({d}) must be divisible by {ratio} to view {names}, but got '
-                                       f'{a.strides[d] // old}')
-    arr = a.view(type(a)) if dtype == input.dtype else a.view(nd) if a.ndim else a.reshape(1).view(nd).reshape(())
+    if dtype == input.dtype:
+        arr = a.view(type(a))
+    else:
+        _check_dtype_view(input, dtype)
+        arr = _bf16.bits_view(a, nd) if bf16 else a.view(nd) if a.ndim else a.reshape(1).view(nd).reshape(())
     from ..autograd.graph import _version_cell
     t = Tensor._make(arr)
     t._vc = _version_cell(input)     # in-place writes through either bump the other's version, as detach()'s
     return t
+
+
+def _check_dtype_view(input, dtype):
+    """PyTorch's conditions for viewing ``input`` as a dtype of another element size, with its messages."""
+    old, new = input.dtype.itemsize, dtype.itemsize
+    if old == new:
+        return
+    shape, strides = input.shape, input.stride()
+    names = f"{scalar_name(input.dtype)} as {scalar_name(dtype)} (different element sizes)"
+    if not shape:
+        raise RuntimeError(f'self.dim() cannot be 0 to view {names}')
+    if strides[-1] != 1 and shape[-1] != 1:
+        raise RuntimeError(f'self.stride(-1) must be 1 to view {names}, but got {strides[-1]}')
+    if new > old:
+        ratio = new // old
+        if shape[-1] % ratio:
+            raise RuntimeError(f'self.size(-1) must be divisible by {ratio} to view {names}, but got {shape[-1]}')
+        for d in range(len(shape) - 1):
+            if strides[d] % ratio:
+                raise RuntimeError(f'self.stride({d}) must be divisible by {ratio} to view {names}, but got '
+                                   f'{strides[d]}')
 
 
 def view_as(input, other):

@@ -1,0 +1,195 @@
+"""bfloat16 byte for byte as PyTorch 2.13 keeps it (element sizes, storages, views to and from the 16-bit dtypes
+and bytes, frombuffer, data_ptr, torch.save and safetensors files), float16 products, and the memory layout
+PyTorch's CPU pointwise ops give mixed-layout operands."""
+import ctypes
+import io
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+sys.path.insert(0, os.path.dirname(__file__))
+from helpers import run_both  # noqa: E402
+
+VALUES = [1.5, -2.25, 3.0, 1e-3, 65504., 1 / 3, -0.0, 7.0, 1e-40, float('inf'), 3.4e38, -1e-3]
+
+
+def _bits(t):
+    """A bf16 tensor's 16-bit patterns, as Python ints, read through ``view(int16)``."""
+    return t.view(t.__class__.__module__.split('.')[0] == 'torch' and torch.int16 or ember.int16).tolist()
+
+
+def test_sizes_and_storages_count_two_bytes_an_element():
+    def sizes(T):
+        x = T.tensor(VALUES, dtype=T.bfloat16).reshape(3, 4)
+        s = x.untyped_storage()
+        return [x.element_size(), x.nbytes, x.itemsize, s.nbytes(), len(s), s.size(), x.storage().nbytes(),
+                x.storage().size(), x.storage().element_size(), x[1:].untyped_storage().nbytes()]
+    run_both(sizes, tol=0)
+
+
+def test_storage_bytes_are_the_16_bit_patterns_and_write_through():
+    def storage(T):
+        x = T.tensor(VALUES, dtype=T.bfloat16)
+        s = x.untyped_storage()
+        before = [bytes(s), s.tolist(), s[1], s[-1]]
+        s[0] = 0x80       # low byte of 1.5 (0x3FC0) -> 0x3F80 (1.0... with the low byte 0x80: 0x3F80 is 1.0)
+        s[3] = 0x40
+        x2 = T.tensor([5.0, 6.0], dtype=T.bfloat16)
+        x2.untyped_storage().copy_(T.tensor([2.0, -1.0], dtype=T.bfloat16).untyped_storage())
+        x3 = T.tensor([5.0, 6.0], dtype=T.bfloat16)
+        x3.untyped_storage().fill_(0x3F)
+        return before + [x, bytes(x.untyped_storage()), x2, x3]
+    run_both(storage, tol=0)
+
+
+def test_typed_storage_of_bfloat16():
+    def typed(T):
+        x = T.tensor(VALUES[:4], dtype=T.bfloat16)
+        st = x.storage()
+        st[1] = 0.1           # rounded to bfloat16, written into x
+        return [st.tolist(), st[1], x, st.dtype]
+    run_both(typed, tol=0)
+
+
+@pytest.mark.parametrize('dt', ['int16', 'uint16', 'float16', 'uint8', 'int8', 'float32', 'int32', 'bool'])
+def test_views_from_bfloat16(dt):
+    def view(T):
+        x = T.tensor(VALUES, dtype=T.bfloat16).reshape(3, 4)
+        if dt == 'bool':
+            x = T.tensor([0.0, 2.3509887e-38, 1.0], dtype=T.bfloat16)    # patterns 0x0000 0x0100 0x3F80
+            return [x.view(T.uint8).view(T.bool), x.view(T.int16)]
+        v = x.view(getattr(T, dt))
+        return [v, v.shape, v.stride(), x[:, 1:3].view(getattr(T, dt)) if dt in ('int16', 'float16', 'uint16')
+                else x[1].view(getattr(T, dt))]
+    run_both(view, tol=0)
+
+
+@pytest.mark.parametrize('dt', ['int16', 'uint16', 'float16', 'uint8', 'int8', 'float32', 'int64'])
+def test_views_to_bfloat16(dt):
+    def view(T):
+        src = T.tensor([16320, -16368, 16448, 14979, 32641, -128, 0, 32640], dtype=T.int16).view(getattr(T, dt))
+        v = src.view(T.bfloat16)
+        return [v, v.shape, v.stride(), v.view(getattr(T, dt)), src.reshape(-1)[:2].view(T.bfloat16).shape]
+    run_both(view, tol=0)
+
+
+def test_dtype_view_errors_name_bfloat16():
+    def errors(T):
+        x = T.ones(3, 4, dtype=T.bfloat16)
+        return [x.t().view(T.uint8)]
+    run_both(errors, message=True)
+    run_both(lambda T: T.tensor(1.0, dtype=T.bfloat16).view(T.uint8), message=True)
+    run_both(lambda T: T.ones(3, dtype=T.bfloat16).view(T.float32), message=True)
+    run_both(lambda T: [T.tensor(1.0, dtype=T.bfloat16).view(T.int16), T.tensor(16256, dtype=T.int16).view(T.bfloat16)])
+
+
+def test_frombuffer_reads_bfloat16_patterns():
+    raw = struct.pack('<6H', 0x3FC0, 0xC010, 0x7F80, 0x0001, 0x8000, 0x4049)
+
+    def frombuffer(T):
+        return [T.frombuffer(bytearray(raw), dtype=T.bfloat16),
+                T.frombuffer(bytearray(raw), dtype=T.bfloat16, offset=2, count=3),
+                T.frombuffer(raw, dtype=T.bfloat16)]
+    run_both(frombuffer, tol=0)
+    run_both(lambda T: T.frombuffer(bytearray(raw[:5]), dtype=T.bfloat16), message=True)
+
+
+def test_data_ptr_reads_pytorch_bytes_through_ctypes():
+    """safetensors' writer reads ``numel * element_size`` bytes from ``data_ptr()`` through ctypes."""
+    def raw(T):
+        x = T.tensor(VALUES, dtype=T.bfloat16).reshape(3, 4)
+        out = []
+        for t in (x, x[1], x[2, 1:]):
+            n = t.numel() * t.element_size()
+            out.append(np.ctypeslib.as_array(ctypes.cast(t.data_ptr(), ctypes.POINTER(ctypes.c_ubyte)), (n,)).tobytes())
+        x[0, 0] = -4.0
+        n = x.numel() * 2
+        out.append(np.ctypeslib.as_array(ctypes.cast(x.data_ptr(), ctypes.POINTER(ctypes.c_ubyte)), (n,)).tobytes())
+        return out + [x[1].data_ptr() - x.data_ptr(), x[:, 1].data_ptr() - x.data_ptr(),
+                      x.untyped_storage().data_ptr() == x.data_ptr(), x.t().data_ptr() == x.data_ptr(),
+                      x.clone().data_ptr() == x.data_ptr()]
+    run_both(raw)
+
+
+def test_numpy_of_bfloat16_refused_as_pytorch_refuses():
+    run_both(lambda T: T.ones(2, dtype=T.bfloat16).numpy(), message=True)
+
+
+def test_torch_save_files_of_bfloat16_both_ways_bytes_equal():
+    import zipfile
+    x = torch.tensor(VALUES, dtype=torch.bfloat16).reshape(3, 4)
+    buf = io.BytesIO()
+    torch.save({'w': x, 'row': x[1]}, buf)
+    loaded = ember.load(io.BytesIO(buf.getvalue()))
+    assert loaded['w'].dtype is ember.bfloat16
+    assert bytes(loaded['w'].untyped_storage()) == bytes(x.untyped_storage())
+    assert loaded['row'].untyped_storage().data_ptr() == loaded['w'].untyped_storage().data_ptr()
+    back = io.BytesIO()
+    ember.save({'w': ember.tensor(VALUES, dtype=ember.bfloat16).reshape(3, 4)}, back)
+    ref = io.BytesIO()
+    torch.save({'w': x}, ref)
+    ours, theirs = zipfile.ZipFile(back), zipfile.ZipFile(ref)
+    for name in ('archive/data.pkl', 'archive/data/0', 'archive/byteorder'):
+        assert ours.read(name) == theirs.read(name), name
+    assert bytes(torch.load(io.BytesIO(back.getvalue()))['w'].untyped_storage()) == bytes(x.untyped_storage())
+
+
+# a safetensors file by hand: 8-byte little-endian header length, the JSON header, then the raw bytes
+def _write_safetensors(path, tensors):
+    header, chunks, at = {}, [], 0
+    for name, (dtype, shape, data) in tensors.items():
+        header[name] = {'dtype': dtype, 'shape': list(shape), 'data_offsets': [at, at + len(data)]}
+        chunks.append(data)
+        at += len(data)
+    head = json.dumps(header, separators=(',', ':')).encode()
+    head += b' ' * (-len(head) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(head)) + head + b''.join(chunks))
+
+
+def _read_safetensors(path):
+    with open(path, 'rb') as f:
+        blob = f.read()
+    n = struct.unpack('<Q', blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    return {k: (v['dtype'], v['shape'], blob[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]])
+            for k, v in header.items() if k != '__metadata__'}, 8 + n
+
+
+def _tobytes(T, t):
+    """A tensor's bytes as safetensors' writer takes them: ``numel * element_size`` bytes from ``data_ptr()``."""
+    n = t.numel() * t.element_size()
+    return np.ctypeslib.as_array(ctypes.cast(t.data_ptr(), ctypes.POINTER(ctypes.c_ubyte)), (n,)).tobytes()
+
+
+def test_safetensors_bfloat16_files_both_ways(tmp_path):
+    """PyTorch's file loads in ember as safe_open does (from_file, a storage slice, asarray as uint8,
+    view(bfloat16), reshape) and as safetensors.torch.load does (frombuffer); ember's file, written as
+    safetensors' writer writes (bytes from data_ptr), has PyTorch's bytes."""
+    w = torch.tensor(VALUES, dtype=torch.bfloat16).reshape(3, 4)
+    b = torch.linspace(-3, 3, 5).to(torch.bfloat16)
+    theirs = tmp_path / 'torch.safetensors'
+    _write_safetensors(theirs, {'w': ('BF16', w.shape, _tobytes(torch, w)), 'b': ('BF16', b.shape, _tobytes(torch, b))})
+    entries, start = _read_safetensors(theirs)
+    storage = ember.UntypedStorage.from_file(str(theirs), shared=False, nbytes=os.path.getsize(theirs))
+    mine = {}
+    for name, (_, shape, data) in entries.items():
+        lo = start + json.loads(open(theirs, 'rb').read()[8:start])[name]['data_offsets'][0]
+        part = ember.asarray(storage[lo:lo + len(data)], dtype=ember.uint8)
+        mine[name] = part.view(dtype=ember.bfloat16).reshape(shape)
+        assert ember.equal(mine[name], ember.frombuffer(bytearray(data), dtype=ember.bfloat16).reshape(shape))
+    assert mine['w'].view(ember.int16).tolist() == w.view(torch.int16).tolist()
+    assert mine['b'].view(ember.int16).tolist() == b.view(torch.int16).tolist()
+    ours = tmp_path / 'ember.safetensors'
+    _write_safetensors(ours, {k: ('BF16', v.shape, _tobytes(ember, v)) for k, v in mine.items()})
+    assert ours.read_bytes() == theirs.read_bytes()
+    back, _ = _read_safetensors(ours)
+    assert torch.equal(torch.frombuffer(bytearray(back['w'][2]), dtype=torch.bfloat16).reshape(3, 4).view(torch.int16),
+                       w.view(torch.int16))
