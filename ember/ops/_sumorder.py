@@ -156,7 +156,7 @@ def flat_sum(x):
     key = (x.size, x.itemsize)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _plan(*key)
+        plan = sum_plan(*key)
         if key[0] < _ILP * 32 // key[1]:
             _PLANS[key] = plan
     return plan(x)
@@ -165,7 +165,7 @@ def flat_sum(x):
 _PLANS = {}
 
 
-def _plan(n, itemsize):
+def sum_plan(n, itemsize):
     """How PyTorch adds ``n`` contiguous elements of ``itemsize`` bytes, as a function of the array."""
     width = 32 // itemsize
     if n <= _ILP:

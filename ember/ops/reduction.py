@@ -15,7 +15,7 @@ from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
-from ._sumorder import ordered_sum, flat_sum, short_sum
+from ._sumorder import ordered_sum, sum_plan
 from ..amp import _state as _autocast
 
 
@@ -155,23 +155,26 @@ def _real_cast(input, dtype):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum of all elements, or over ``dim`` (ints and bools sum to int64)."""
-    input = _real_cast(input, dtype)
     a = input._data
     if dim is None and dtype is None and axis is None and not keepdim and not keepdims:
-        # the hot path: a small float sum of everything, built inline
+        # the hot path: a small float sum of everything, built inline; its plan (see _sumorder.flat_sum) looked up
+        # by size in a dict of the dtype's, with no _real_cast call (dtype is None) and no flat_sum frame or key
+        # tuple: (4, 4) sum forward 2305 -> 2141 ns (in-process A/B against main, alternating, medians of 41, load 5)
         dt, n = a.dtype, a.size
         if (dt is _F32 or dt is _F64) and n <= _SMALL and a.flags.c_contiguous:
-            if n > 4:
-                r = flat_sum(a.ravel())
-            else:   # short_sum's accumulate: sum of 4 float32s 1.27 -> 1.00 us (min of interleaved runs)
-                r = short_sum(a.ravel()) if n else _add_reduce(a, None)
+            plans = _F32_PLANS if dt is _F32 else _F64_PLANS
+            plan = plans.get(n)
+            if plan is None:
+                plan = plans[n] = sum_plan(n, dt.itemsize)
+            r = plan(a.ravel())
             t = _new_node(Tensor)
             # a float32/64 NumPy scalar needs only asarray, not _bf16.adopt's checks (sum of 4: 1.70 -> 1.53 us)
             t._data = r if type(r) is np.ndarray else np.asarray(r)
             t._grad = None
             if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                 t.grad_fn = node = _new_node(SumBackward0)
-                node.next_functions = (edge(input),)
+                fn = input.grad_fn      # edge() inline for an op's result (see pointwise.binary)
+                node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input),)
                 node.shape = a.shape
                 t._requires_grad = True
             else:
@@ -180,6 +183,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
                 if INFERENCE and GRAD.inference:   # made here, not by Tensor._make: marked here (an inference tensor)
                     t._vc = INFERENCE_CELL
             return t
+    input = _real_cast(input, dtype)
+    a = input._data
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
     if type(input) is not Tensor and input.is_sparse:
         from .._sparse import sparse_sum
@@ -198,10 +203,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     return Tensor._make(r, node)
 
 
-_add_reduce = np.add.reduce
 _BF16 = _bf16.NP
 _new_node = object.__new__   # make a Node without running __init__ (edges are set by the caller)
 _SMALL = 512            # full sums this small take the short path to PyTorch's addition order
+_F32_PLANS, _F64_PLANS = {}, {}     # their plans by size (at most _SMALL each)
 _F32, _F64, _F16 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16)
 
 
