@@ -14,6 +14,7 @@ from ._graph_api import MULTI
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
 _refcount = sys.getrefcount
 _ONES = {}      # cached read-only seeds for scalar outputs, by (shape, dtype)
+_SCALAR_ONES = {}   # those of 0-d outputs, by dtype alone (backward_scalar's lookup)
 
 
 def _shape_str(shape):
@@ -51,6 +52,8 @@ def _seed(t, g, i, create_graph):
         if g is None:
             g = _ONES[key] = np.ones(a.shape, a.dtype)
             g.flags.writeable = False
+            if not a.ndim:
+                _SCALAR_ONES[a.dtype] = g
     elif isinstance(g, Tensor):
         if g._data.shape != a.shape:
             raise RuntimeError(f'Mismatch in shape: grad_output[{i}] has a shape of {_shape_str(g._data.shape)} '
@@ -172,7 +175,8 @@ def backward_scalar(t, retain_graph):
     a = t._data
     if node is None or a.size != 1 or t._output_nr or node._n_out != 1:
         return run_backward((t,), (None,), retain_graph, False)
-    g = _ONES.get((a.shape, a.dtype))
+    # a 0-d output's seed by its dtype alone: no (shape, dtype) key to build and hash (see _SCALAR_ONES)
+    g = _SCALAR_ONES.get(a.dtype) if not a.ndim else None
     if g is None:
         g = _seed(t, None, 0, False)
     _execute([(node, [g])], {}, None, retain_graph, False, None)   # deps None: walked by _drain after _chain
@@ -186,8 +190,9 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
     prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
+    me = _ident()
     if not create_graph:
-        OFF.add(_ident())   # grad mode goes off in this thread (see grad_mode.OFF)
+        OFF.add(me)   # grad mode goes off in this thread (see grad_mode.OFF)
     st['graph'] = st['enabled'] = create_graph
     st['release'] = not retain_graph
     st['callbacks'] = None
@@ -209,7 +214,7 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     finally:
         st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'] = prev
         if prev[2]:
-            OFF.discard(_ident())
+            OFF.discard(me)
         if create_graph:
             recording(-1)
         if task:
