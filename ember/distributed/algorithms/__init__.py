@@ -1,1 +1,1 @@
-"""``torch.distributed.algorithms``: DDP's communication hooks (``ddp_comm_hooks``)."""
+"""``torch.distributed.algorithms``: DDP's communication hooks (``ddp_comm_hooks``) and the ``join`` context manager."""
