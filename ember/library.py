@@ -26,7 +26,7 @@ class _Operator:
     def __init__(self, ns, name, overload, params=None, schema=''):
         self.ns, self.name, self.overload, self.params, self.schema = ns, name, overload, params, schema
         self.kernel = self.fake = self.backward = self.setup_context = None
-        self._function = None
+        self._function, self.devices = None, None
 
     @property
     def dotted(self):
@@ -34,9 +34,12 @@ class _Operator:
 
     def __call__(self, *args, **kwargs):
         if self.kernel is None:
+            where = (f'its kernel is for device types {self.devices!r} only, and ember runs on the CPU; register '
+                     "a CPU kernel with register_kernel('cpu')" if self.devices is not None else
+                     'no kernel was registered for it (torch.library.impl or Library.impl)')
             raise NotImplementedError(f"Could not run '{self.ns}::{self.name}' with arguments from the 'CPU' "
-                                      "backend. This could be because the operator doesn't exist for this backend: "
-                                      'no kernel was registered for it (torch.library.impl or Library.impl).')
+                                      f"backend. This could be because the operator doesn't exist for this backend: "
+                                      f'{where}.')
         if self.params is None:   # a schema-defined op: its kernel is called as PyTorch code calls it
             return self.kernel(*args, **kwargs)
         bound = self.params.bind(*args, **kwargs)
@@ -168,31 +171,32 @@ class CustomOpDef:
 
     def register_kernel(self, device_types, fn=None, /):
         """Replace the kernel (``device_types``: 'cpu' or None, ember's one device); usable as a decorator."""
-        _check_device_types(device_types, f'{self._namespace}::{self._name}')
-
         def register(f):
-            self._op.kernel = f
+            if _runs_on_cpu(device_types):
+                self._op.kernel = f
             return f
         return register if fn is None else register(fn)
 
 
-def _check_device_types(device_types, name):
+def _runs_on_cpu(device_types):
+    """Whether a kernel declared for ``device_types`` (a name, a list of names, or None for every device) serves
+    CPU tensors: one declared for other devices only is kept by PyTorch for them, which ember does not have."""
     types = [device_types] if isinstance(device_types, str) or device_types is None else list(device_types)
-    if any(t not in (None, 'cpu') for t in types):
-        raise NotImplementedError(f'{name}: kernels for device types {types} are not supported by ember yet '
-                                  '(ember runs on the CPU only)')
+    return any(t in (None, 'cpu') for t in types)
 
 
 def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None, tags=None):
     """``torch.library.custom_op``: make ``fn`` the operator ``torch.ops.<ns>.<name>`` (a decorator without
-    ``fn``). ``mutates_args`` is taken as declared; ember does not check it."""
-    _check_device_types(device_types, name)
-
+    ``fn``). ``mutates_args`` is taken as declared; ember does not check it. An operator for other devices than the
+    CPU (``device_types='cuda'``) is defined without a kernel, and calling it raises, as in PyTorch's CPU build."""
     def wrap(f):
         ns, op_name, _ = _parse_name(name, 'custom_op')
         if schema is None:
             infer_schema(f, mutates_args=mutates_args)
-        return CustomOpDef(ns, op_name, f)
+        made = CustomOpDef(ns, op_name, f)
+        if not _runs_on_cpu(device_types):
+            made._op.kernel, made._op.devices = None, device_types
+        return made
     return wrap if fn is None else wrap(fn)
 
 
@@ -217,11 +221,10 @@ impl_abstract = register_fake
 
 
 def register_kernel(op, device_types, func=None, /, *, lib=None):
-    """Replace ``op``'s kernel for ``device_types`` ('cpu' or None); a decorator without ``func``."""
-    _check_device_types(device_types, str(op))
-
+    """Replace ``op``'s kernel for ``device_types`` (kept only if it serves the CPU); a decorator without ``func``."""
     def register(f):
-        _lookup(op, 'register_kernel').kernel = f
+        if _runs_on_cpu(device_types):
+            _lookup(op, 'register_kernel').kernel = f
         return f
     return register if func is None else register(func)
 

@@ -1,0 +1,165 @@
+"""Hugging Face's libraries around transformers under ``ember.aliasing.as_torch()`` (session 35): diffusers 0.42.1,
+peft 0.21.2 and accelerate 1.16.0. The names and values they reached at import, in training, sampling and saving,
+each reduced to the lines that stopped them and checked against PyTorch (its CPU build). The libraries themselves
+are not needed here."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed.algorithms.join
+
+import ember
+import ember.distributed.algorithms.join
+from helpers import run_both
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_script(code, lib, **env):
+    """``code`` run in a fresh process with ``torch`` being PyTorch or (under the alias) ember: its stdout."""
+    head = 'import ember.aliasing; ember.aliasing.install()\n' if lib == 'ember' else ''
+    full = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])),
+                OMP_NUM_THREADS='1', **env)
+    done = subprocess.run([sys.executable, '-c', head + code], capture_output=True, text=True, timeout=120, env=full)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# -- accelerate/accelerator.py: torch.distributed.algorithms.join ---------------------------------------------------
+_JOIN = '''
+import torch, torch.distributed as dist
+from torch.distributed.algorithms.join import Join, Joinable, JoinHook
+dist.init_process_group('gloo')
+class Hook(JoinHook):
+    def __init__(self, log): self.log = log
+    def main_hook(self): self.log.append('main')
+    def post_hook(self, is_last_joiner): self.log.append(('post', is_last_joiner))
+class J(Joinable):
+    def __init__(self):
+        super().__init__(); self.log = []
+    def join_hook(self, **kwargs): self.log.append(('hook', sorted(kwargs))); return Hook(self.log)
+    @property
+    def join_device(self): return torch.device('cpu')
+    @property
+    def join_process_group(self): return dist.group.WORLD
+a, b = J(), J()
+print(a._join_config)
+with Join([a, b], flag=1):
+    print(a._join_config, b._join_config)
+    for i in range(3):
+        print(type(Join.notify_join_context(a)).__name__, Join.notify_join_context(b))
+print(a.log, b.log, a._join_config)
+with Join([a], enable=False):
+    print(Join.notify_join_context(a))
+with Join([a], throw_on_early_termination=True):
+    Join.notify_join_context(a)
+print(a.log)
+for bad in ([], [object()]):
+    try:
+        Join(bad)
+    except Exception as e:
+        print(type(e).__name__)
+dist.destroy_process_group()
+'''
+
+
+def test_join_context_manager_of_one_process():
+    """accelerate/accelerator.py imports ``Join`` at load (``join_uneven_inputs`` wraps the loop in it): the
+    joinables' configs and hooks, ``notify_join_context``'s all-reduce, the post hooks, on a world of one process."""
+    env = dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_ADDR='127.0.0.1')
+    outs = [_run_script(_JOIN, lib, MASTER_PORT=str(_free_port()), **env) for lib in ('torch', 'ember')]
+    assert outs[0] == outs[1]
+    assert "('post', True)" in outs[1]
+
+
+def test_join_refusals_and_abstract_joinable():
+    """Join needs joinables; Joinable is abstract; a JoinHook's hooks do nothing by default."""
+    def refusals(T):
+        join = T.distributed.algorithms.join
+        out = []
+        for make in (lambda: join.Join([]), lambda: join.Join([T.nn.Linear(2, 2)]), lambda: join.Joinable()):
+            try:
+                make()
+            except Exception as ex:  # noqa: BLE001 (the error type is the answer)
+                out.append(type(ex).__name__)
+        hook = join.JoinHook()
+        return out + [hook.main_hook(), hook.post_hook(True), join.__all__,
+                      join._JoinConfig.construct_disabled_join_config()._asdict()]
+    run_both(refusals)
+
+
+# -- diffusers/hooks/group_offloading.py, transformers/cache_utils.py: torch.Stream and torch.Event ----------------
+def test_stream_and_event_on_the_cpu():
+    """group_offloading.py annotates ``stream: torch.cuda.Stream | torch.Stream | None`` at import;
+    cache_utils.py makes ``torch.Stream()`` for its offloaded cache."""
+    def streams(T):
+        s, e = T.Stream(), T.Event()
+        out = [repr(s), str(s), repr(s.device), s.device_type, s.device_index, s.stream_id, s.query(), s.synchronize(),
+               s.wait_event(e), s.is_capturing(), s == T.Stream('cpu'), hash(s) == hash(T.Stream()),
+               repr(T.Stream(device=T.device('cpu'), priority=-1)), repr(T.Stream("meta")), repr(e), repr(e.device),
+               e.event_id, e.query(), e.synchronize(), e.wait(s), repr(T.Event('cpu', enable_timing=True)),
+               type(T.cuda.Stream | T.Stream | None).__name__]
+        with T.Stream() as inside:
+            out.append(repr(inside))
+        for call in (s.record_event, e.record, lambda: s.wait_stream(T.Stream()), lambda: T.Stream('cuda'),
+                     lambda: e.elapsed_time(T.Event()), lambda: e.elapsed_time(1),
+                     lambda: T.Event(enable_timing=True).elapsed_time(T.Event(enable_timing=True)),
+                     e.ipc_handle, lambda: s.native_handle):
+            try:
+                call()
+            except Exception as ex:  # noqa: BLE001 (the error is the answer)
+                out.append([type(ex).__name__, str(ex).split('\n')[0]])
+        return out
+    run_both(streams)
+
+
+# -- diffusers/models/attention_dispatch.py: a custom_op for CUDA only ---------------------------------------------
+def test_custom_op_for_cuda_only_is_defined_but_not_run_on_the_cpu():
+    """attention_dispatch.py defines ``@torch.library.custom_op("_diffusers_flash_attn_3::_flash_attn_forward",
+    device_types="cuda")`` at import: the operator exists; calling it on CPU tensors raises until a CPU kernel is
+    registered; ``register_kernel('cuda')`` leaves the CPU one alone."""
+    def ops(T):
+        def f(x: T.Tensor) -> T.Tensor:
+            return x * 2
+        name = 'ember_test_u' if T is ember else 'torch_test_u'
+        cuda_only = T.library.custom_op(f'{name}::cuda_only', f, mutates_args=(), device_types='cuda')
+        both = T.library.custom_op(f'{name}::both', f, mutates_args=(), device_types=('cuda', 'cpu'))
+        out = [repr(cuda_only).replace(name, 'ns'), both(T.ones(2))]
+        try:
+            cuda_only(T.ones(2))
+        except NotImplementedError as ex:
+            out.append(str(ex).split(' backend.')[0].replace(name, 'ns'))
+        cuda_only.register_kernel('cpu', lambda x: x * 3)
+        T.library.register_kernel(f'{name}::both', 'cuda', lambda x: x * 5)
+        return out + [cuda_only(T.ones(2)), both(T.ones(2)), getattr(T.ops, name).cuda_only(T.ones(1))]
+    run_both(ops)
+
+
+# -- diffusers/utils/torch_utils.py: torch.get_device_module ------------------------------------------------------
+def test_get_device_module():
+    """``empty_device_cache()`` (called by ``from_pretrained``) makes ``TorchDeviceBackend(device_type)``, which
+    reads ``torch.get_device_module(device.type)``."""
+    def modules(T):
+        out = [T.get_device_module() is T.cpu, T.get_device_module('cpu') is T.cpu,
+               T.get_device_module(T.device('cpu')) is T.cpu, T.get_device_module('cuda:0') is T.cuda,
+               T.get_device_module('mps') is T.mps, T.get_device_module('xpu') is T.xpu,
+               getattr(T.get_device_module('cpu'), 'empty_cache', None)]
+        for bad in ('meta', 1, 'bogus', 'nn', 'hpu'):
+            try:
+                T.get_device_module(bad)
+            except RuntimeError as ex:
+                out.append(str(ex).replace('Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, '
+                                           've, fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone',
+                                           'Expected one of cpu, cuda, mps, meta'))
+        return out
+    run_both(modules)
