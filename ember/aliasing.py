@@ -139,10 +139,11 @@ def _missing_torch_name(exc):
 
 
 def module_getattr(module_name, name):
-    """Module ``__getattr__`` for ember packages: import a public submodule on first access (as
-    ``torch.nn`` works after ``import torch``), else raise ``missing_attribute``."""
-    if not name.startswith("_"):
-        sub = f"{module_name}.{name}"
+    """Module ``__getattr__`` for ember packages: import a public submodule, or one of torch's own underscored ones
+    (``torch._dynamo``, which PyTorch loads on first access too), on first access (as ``torch.nn`` works after
+    ``import torch``), else raise ``missing_attribute``."""
+    sub = f"{module_name}.{name}"
+    if not name.startswith("_") or sub in TORCH_PRIVATE:
         if sub in sys.modules or _find_spec(sub) is not None:
             module = importlib.import_module(sub)
             if _SAVED:

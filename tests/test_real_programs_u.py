@@ -2,6 +2,7 @@
 peft 0.21.2 and accelerate 1.16.0. The names and values they reached at import, in training, sampling and saving,
 each reduced to the lines that stopped them and checked against PyTorch (its CPU build). The libraries themselves
 are not needed here."""
+import importlib
 import os
 import socket
 import subprocess
@@ -163,3 +164,27 @@ def test_get_device_module():
                                            'Expected one of cpu, cuda, mps, meta'))
         return out
     run_both(modules)
+
+
+# -- accelerate/utils/other.py: torch._dynamo without importing it, FSDP1's module ----------------------------------
+def test_dynamo_is_reached_as_an_attribute_of_the_package():
+    """``is_compiled_module`` (called by ``Accelerator.unwrap_model``/``prepare``) reads
+    ``torch._dynamo.eval_frame.OptimizedModule`` with only ``import torch`` done: PyTorch loads ``_dynamo`` on first
+    access."""
+    code = ('import torch, sys\nm = torch.nn.Linear(2, 2)\n'
+            'print(isinstance(m, torch._dynamo.eval_frame.OptimizedModule), torch._dynamo.__name__.split(".")[-1])\n'
+            'try:\n    torch._no_such_module\nexcept AttributeError:\n    print("AttributeError")\n')
+    assert _run_script(code, 'torch') == _run_script(code, 'ember') == 'False _dynamo\nAttributeError\n'
+
+
+def test_fsdp_fully_sharded_data_parallel_module_and_enums():
+    """``extract_model_from_parallel`` imports ``FullyShardedDataParallel`` from
+    ``torch.distributed.fsdp.fully_sharded_data_parallel`` (with ``StateDictType``) and checks the model against it."""
+    def fsdp(T):
+        m = importlib.import_module(f'{T.__name__}.distributed.fsdp.fully_sharded_data_parallel')
+        f = T.distributed.fsdp
+        return [m.FullyShardedDataParallel is f.FullyShardedDataParallel, m.StateDictType is f.StateDictType,
+                isinstance(T.nn.Linear(2, 2), m.FullyShardedDataParallel),
+                [(e.name, e.value) for e in f.StateDictType], [(e.name, e.value) for e in f.ShardingStrategy],
+                [(e.name, e.value) for e in f.BackwardPrefetch], str(f.StateDictType.FULL_STATE_DICT)]
+    run_both(fsdp)

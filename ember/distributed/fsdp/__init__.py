@@ -6,13 +6,12 @@ ember does not shard parameters: ``isinstance`` answers False for every module, 
 """
 from dataclasses import dataclass
 
-from ...aliasing import unsupported, unsupported_function
-from ...nn.modules.module import Module
+from ...aliasing import unsupported_function
+from .api import BackwardPrefetch, ShardingStrategy, StateDictType
+from .fully_sharded_data_parallel import _NO_SHARDING, FullyShardedDataParallel
 
-__all__ = ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy", "OffloadPolicy",
-           "fully_shard"]
-
-_NO_SHARDING = "ember does not shard parameters; use DistributedDataParallel or one process"
+__all__ = ["BackwardPrefetch", "CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy",
+           "OffloadPolicy", "ShardingStrategy", "StateDictType", "fully_shard"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +36,6 @@ class CPUOffloadPolicy(OffloadPolicy):
 
 class FSDPModule:
     """The class ``fully_shard`` mixes into a module; no ember module is one."""
-
-
-class FullyShardedDataParallel(Module):
-    """FSDP1's wrapper; ember cannot wrap a module in it."""
-
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(unsupported("torch.distributed.fsdp.FullyShardedDataParallel", _NO_SHARDING))
 
 
 fully_shard = unsupported_function("torch.distributed.fsdp.fully_shard", _NO_SHARDING)
