@@ -182,3 +182,71 @@ def laid_out(values, shape, order):
 
 def is_c_order(order):
     return all(d == i for i, d in enumerate(order))
+
+
+def _broadcast_strides(a, shape):
+    """``a``'s byte strides seen at the broadcast ``shape``: 0 for a broadcast (or missing) dim, as PyTorch's
+    TensorIterator keeps them (a dim of size 1 in both keeps its stride)."""
+    pad = len(shape) - a.ndim
+    return (0,) * pad + tuple(0 if n == 1 and shape[pad + i] != 1 else abs(s)
+                              for i, (n, s) in enumerate(zip(a.shape, a.strides)))
+
+
+def iter_order(arrays, shape):
+    """The dims of a pointwise result of ``arrays`` (broadcast to ``shape``) from outermost to innermost, by
+    PyTorch's CPU TensorIterator: same-shaped operands all C-contiguous or all channels-last keep that format;
+    otherwise dims are sorted by the FIRST operand's strides, a later operand deciding only where an earlier
+    one is broadcast or ties (equal strides: the larger dim outside). A channels-last first operand so gives a
+    channels-last result whatever the others are (timm's --channels-last relies on it)."""
+    n = len(shape)
+    arrays = [a for a in arrays if isinstance(a, np.ndarray) and a.ndim]
+    if all(a.shape == tuple(shape) for a in arrays) and arrays:
+        if all(a.flags.c_contiguous for a in arrays):
+            return tuple(range(n))
+        if n in (4, 5) and all(is_contiguous(a, channels_last if n == 4 else channels_last_3d) for a in arrays):
+            return (0,) + tuple(range(2, n)) + (1,)
+    strides = [_broadcast_strides(a, shape) for a in arrays]
+
+    def should_swap(d0, d1):
+        for st in strides:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+    perm = list(range(n - 1, -1, -1))   # innermost first, insertion-sorted as PyTorch's reorder_dimensions
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def follow(r, arrays):
+    """Pointwise result ``r`` laid out as PyTorch's CPU kernels lay out the result of ``arrays`` (``iter_order``):
+    ``r`` itself when NumPy chose that layout, else a copy in it. Callers skip it when every operand is
+    C-contiguous (NumPy and PyTorch then both give C order)."""
+    if not isinstance(r, np.ndarray) or r.ndim < 2 or type(r).__name__ == 'MetaArray':
+        return r
+    shape = r.shape
+    order = iter_order(arrays, shape)
+    want, step = [0] * r.ndim, r.itemsize
+    for d in reversed(order):
+        want[d] = step
+        step *= shape[d]
+    return r if tuple(want) == r.strides else copy_in_order(r, order)
+
+
+def copy_in_order(r, order):
+    """A copy of array ``r`` (any ndarray subclass) dense in memory ``order`` (dims outermost first)."""
+    out = np.empty(tuple(r.shape[d] for d in order), r.dtype).transpose(np.argsort(order))
+    np.copyto(out, r.view(np.ndarray))
+    return out if type(r) is np.ndarray else out.view(type(r))

@@ -193,3 +193,66 @@ def test_safetensors_bfloat16_files_both_ways(tmp_path):
     back, _ = _read_safetensors(ours)
     assert torch.equal(torch.frombuffer(bytearray(back['w'][2]), dtype=torch.bfloat16).reshape(3, 4).view(torch.int16),
                        w.view(torch.int16))
+
+
+# -- layout: PyTorch's CPU TensorIterator lays a pointwise result out by its FIRST operand's strides -----------------
+def _operands(T):
+    T.manual_seed(0)
+    cl = T.randn(2, 3, 4, 5).contiguous(memory_format=T.channels_last)
+    return {'cl': cl, 'c': T.randn(2, 3, 4, 5), 'bias': T.randn(1, 3, 1, 1), 'row': T.randn(5),
+            'perm': T.randn(2, 5, 4, 3).permute(0, 3, 2, 1), 'cl1': T.randn(1, 3, 4, 5).contiguous(memory_format=T.channels_last),
+            'T': T.randn(4, 3).t(), 'C2': T.randn(3, 4), 'sl': T.randn(2, 3, 4, 10)[..., ::2]}
+
+
+LAYOUT_CASES = {
+    'cl + c': lambda T, o: o['cl'] + o['c'], 'c + cl': lambda T, o: o['c'] + o['cl'],
+    'cl + bias': lambda T, o: o['cl'] + o['bias'], 'bias + cl': lambda T, o: o['bias'] + o['cl'],
+    'row * cl': lambda T, o: o['row'] * o['cl'], 'perm + cl': lambda T, o: o['perm'] + o['cl'],
+    'cl - perm': lambda T, o: o['cl'] - o['perm'], 'c / perm': lambda T, o: o['c'] / o['perm'],
+    'cl1 + c': lambda T, o: o['cl1'] + o['c'], 'c + cl1': lambda T, o: o['c'] + o['cl1'],
+    'cl > c': lambda T, o: o['cl'] > o['c'], 'eq': lambda T, o: T.eq(o['cl'], o['c']),
+    'logical_and': lambda T, o: T.logical_and(o['cl'], o['c']), 'maximum': lambda T, o: T.maximum(o['cl'], o['c']),
+    'pow': lambda T, o: T.pow(o['cl'], o['c']), 'atan2': lambda T, o: T.atan2(o['cl'], o['c']),
+    'copysign': lambda T, o: T.copysign(o['cl'], o['c']), 'fmod': lambda T, o: T.fmod(o['cl'], o['c']),
+    'add alpha': lambda T, o: T.add(o['c'], o['cl'], alpha=2), 'add alpha cl': lambda T, o: T.add(o['cl'], o['c'], alpha=2),
+    'sub alpha': lambda T, o: T.sub(o['cl'], o['c'], alpha=2), 'rsub': lambda T, o: T.rsub(o['cl'], o['c']),
+    'rsub alpha': lambda T, o: T.rsub(o['c'], o['cl'], alpha=3), 'div floor': lambda T, o: T.div(o['cl'], o['c'], rounding_mode='floor'),
+    'float64 + cl': lambda T, o: o['c'].double() + o['cl'], 'cl + float64': lambda T, o: o['cl'] + o['c'].double(),
+    'bf16': lambda T, o: o['cl'].bfloat16() + o['c'].bfloat16(),
+    'where(cl cond)': lambda T, o: T.where(o['cl'] > 0, o['c'], o['c']), 'where(cl input)': lambda T, o: T.where(o['c'] > 0, o['cl'], o['c']),
+    'addcmul(cl first)': lambda T, o: T.addcmul(o['cl'], o['c'], o['c']), 'addcmul(cl second)': lambda T, o: T.addcmul(o['c'], o['cl'], o['c']),
+    'addcdiv': lambda T, o: T.addcdiv(o['cl'], o['c'], o['c'] + 3), 'lerp': lambda T, o: T.lerp(o['cl'], o['c'], 0.3),
+    'lerp tensor weight': lambda T, o: T.lerp(o['c'], o['cl'], o['c'].sigmoid()), 'clamp': lambda T, o: T.clamp(o['cl'], o['c'], o['c'] + 1),
+    'unary': lambda T, o: [o['cl'].exp(), -o['perm'], o['sl'].sigmoid(), o['cl'] * 2, 2 - o['cl']],
+    'gelu': lambda T, o: [T.nn.functional.gelu(o['perm']), T.nn.functional.gelu(o['cl'])],
+    'T + C': lambda T, o: o['T'] + o['C2'], 'C + T': lambda T, o: o['C2'] + o['T'], 'where(T)': lambda T, o: T.where(o['T'] > 0, o['C2'], o['C2']),
+    'flip': lambda T, o: [o['cl'].flip(1), o['cl'].flip(2, 3), o['perm'].flip(0), o['T'].flip(0), o['T'].fliplr(), o['sl'].flip(3)],
+    'roll': lambda T, o: [o['cl'].roll(1, 2), o['cl'].roll(1), o['cl'].roll((1, 2), (1, 3)), o['perm'].roll(1, 1), o['T'].roll(1, 0)],
+    'in place keeps self': lambda T, o: [o['c'].clone().mul_(o['cl']), o['cl'].clone().add_(o['c'])],
+    'chain': lambda T, o: ((o['cl'] + o['c']) * o['c'] - o['bias']).relu() + o['c'],
+}
+
+
+@pytest.mark.parametrize('case', sorted(LAYOUT_CASES))
+def test_pointwise_results_laid_out_as_pytorch(case):
+    def layout(T):
+        out = LAYOUT_CASES[case](T, _operands(T))
+        out = out if isinstance(out, list) else [out]
+        return [[r, r.stride(), r.is_contiguous(), r.is_contiguous(memory_format=T.channels_last)] if r.dim() == 4
+                else [r, r.stride(), r.is_contiguous()] for r in out]
+    run_both(layout, tol=1e-6)
+
+
+def test_channels_last_training_step_keeps_its_layout():
+    """timm's --channels-last: a conv net's activations stay channels-last through residual adds whose first
+    operand is the block's channels-last output, so the second step's inputs and gradients keep that layout."""
+    def step(T):
+        T.manual_seed(0)
+        conv = T.nn.Conv2d(3, 3, 3, padding=1).to(memory_format=T.channels_last)
+        x = T.randn(2, 3, 6, 6).contiguous(memory_format=T.channels_last)
+        y = conv(x)
+        z = y + T.randn(2, 3, 6, 6)          # the residual's second operand row-major
+        z.sum().backward()
+        return [z, z.stride(), z.is_contiguous(memory_format=T.channels_last), conv.weight.grad.is_contiguous(
+            memory_format=T.channels_last)]
+    run_both(step, tol=1e-5)

@@ -166,6 +166,8 @@ def copysign(input, other):
         raise broadcast_mismatch([np.shape(a), np.shape(b)]) from None
     if r.dtype.kind != 'f':
         r = r.astype(DEFAULT.np)
+    from .pointwise import _follow_operands
+    r = _follow_operands(r, a, b)
     ot = isinstance(other, Tensor)
     if GRAD.enabled and (input._requires_grad or (ot and other._requires_grad)):
         node = (CopysignBackward0 if ot else CopysignBackward1)((input, other) if ot else (input,))

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .. import _bf16, _complex, _meta, _parallel
+from .. import _bf16, _complex, _layout, _meta, _parallel
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name, cpp_name
 from ..autograd import dual
@@ -105,7 +105,7 @@ _NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a num
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False):
+           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False, swapped=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
@@ -114,7 +114,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     where add/sub/mul wrap the number and keep a None edge for it; ``no_complex``: PyTorch's RuntimeError
     '<name> not implemented for complex tensors.' where a complex tensor's array refuses the ufunc; ``opmath``: a
     float16/bfloat16 tensor with a number second operand computes in float32 with the number unrounded, see
-    _opmath_scalar)."""
+    _opmath_scalar; ``swapped``: PyTorch's kernel takes ``other`` first, as rsub, whose result follows its layout)."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -213,6 +213,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         if no_complex:
                             raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                         raise
+                    if not (a.flags.c_contiguous and b.flags.c_contiguous):   # PyTorch's result layout
+                        r = _layout.follow(r, (b, a) if swapped else (a, b))
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
@@ -274,6 +276,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if no_complex:
                     raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                 raise
+            r = _follow_operands(r, b, a) if swapped else _follow_operands(r, a, b)
             if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                                  (isinstance(y, Tensor) and y._requires_grad)):
                 return record(x, y, a, b, r)
@@ -286,6 +289,13 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
         f.node = cls
     return op
+
+
+def _follow_operands(r, *arrays):
+    """Pointwise result ``r`` in PyTorch's layout for operand ``arrays`` (or numbers), see _layout.follow."""
+    if all(not isinstance(v, np.ndarray) or v.flags.c_contiguous for v in arrays):
+        return r
+    return _layout.follow(r, arrays)
 
 
 def _opmath_scalar(y, a, b):
@@ -598,7 +608,7 @@ def _half_opmath(np_fn):
 _add = binary('add', np.add, 'AddBackward0', _through, _through)
 _sub = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, b: -g, no_bool=True)
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
-               scalar_node='RsubBackward1', one_edge=True)
+               scalar_node='RsubBackward1', one_edge=True, swapped=True)
 mul = binary('mul', np.multiply, 'MulBackward0', _times_other, lambda g, a, b: g * a, opmath=True)
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True, opmath=True)
@@ -781,6 +791,7 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
         return (_add if sign > 0 else _sub)(input, scaled)
     shape = _shape_check(name, x, y, a, b)
     r = _alpha_values(b, a, sign * alpha, dt, shape) if rsub else _alpha_values(a, b, sign * alpha, dt, shape)
+    r = _follow_operands(r, b, a) if rsub else _follow_operands(r, a, b)
     ins = (x, y)
     if not (GRAD.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in ins)):
         return Tensor._make(r)
@@ -908,7 +919,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         # floor division; inf // 2 is NaN
         r = _half_opmath(np.floor_divide)(a, b)
     dt = np.result_type(a, b) if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else None
-    r = np.asarray(r).astype(dt) if dt is not None else np.asarray(r)
+    r = _follow_operands(np.asarray(r).astype(dt) if dt is not None else np.asarray(r), a, b)
     xs = [t for t in (x, y) if isinstance(t, Tensor)]
     if GRAD.enabled and r.dtype.kind == 'f' and any(t._requires_grad for t in xs):
         node = DivBackward2((x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None))
@@ -1770,6 +1781,7 @@ def _pointwise_node(name, *formulas):
 def _record_pointwise(cls, args, r):
     """``r`` as a tensor, the output of a ``cls`` node over ``args`` (tensors or numbers) when one needs grad."""
     ts = [a if isinstance(a, Tensor) else None for a in args]
+    r = _follow_operands(r, *(t._data for t in ts if t is not None))
     if not (GRAD.enabled and any(t is not None and t._requires_grad for t in ts)):
         return Tensor._make(r)
     node = cls([t for t, a in zip(ts, args) if t is not None or a is None])
@@ -1905,6 +1917,7 @@ def where(condition, input=None, other=None):
         raise _broadcast_error('where', condition, _broadcast_arg(x, y)) from None
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         r = _where_numbers(c, a, b, r)
+    r = _follow_operands(r, c, a, b)    # the condition first, as PyTorch's iterator takes it
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
     if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
         node = WhereBackward0((x if xt else None, y if yt else None))
@@ -2111,7 +2124,7 @@ def _compare(np_fn, name, tensors_only=False):
                 raise not_implemented(f'{name}_cpu', np.asarray(a).dtype)
             a, b = _wrapped_ints(a, b)
             try:
-                return Tensor._make(np.asarray(np_fn(a, b)))
+                return Tensor._make(_follow_operands(np.asarray(np_fn(a, b)), a, b))
             except ValueError:
                 raise _broadcast_error(name, x, y) from None
             except NotImplementedError:   # a complex tensor's array refused the ufunc: PyTorch's kernel error

@@ -702,11 +702,15 @@ FlipBackward0 = _node('FlipBackward0', lambda self, g: _flip_arr(g, self.dims), 
 
 
 def flip(input, dims):
-    """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
+    """Reverse the order of elements along ``dims`` (a copy in the input's layout, PyTorch's preserve_format:
+    a channels-last input gives a channels-last result)."""
     try:
         a = input._data
         d = wrap_dims(dims, a.ndim)
-        return _result(input, np.flip(a, d).copy(), FlipBackward0, view=False, dims=d)
+        r = np.flip(a, d)
+        order = _layout.like_order(a) if type(a) is not _meta.MetaArray else ()
+        r = _layout.copy_in_order(r, order) if order != tuple(range(a.ndim)) else r.copy()
+        return _result(input, r, FlipBackward0, view=False, dims=d)
     except (AttributeError, TypeError):
         check_tensor_args('flip', 'input')
         raise

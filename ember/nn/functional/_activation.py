@@ -394,7 +394,8 @@ def gelu(input, approximate='none'):
         # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
         w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
         out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a))
-        out = _layout.keep_channels_last(a, out.astype(a.dtype, copy=False))
+        out = out.astype(a.dtype, copy=False)
+        out = out if a.flags.c_contiguous else _layout.follow(out, (a,))   # the input's layout, as PyTorch's
         return record(GeluBackward0, (input,), out, ctx=(approximate, cdf))
     except (AttributeError, TypeError):
         check_tensor_args('gelu', 'input')
