@@ -256,3 +256,39 @@ def test_channels_last_training_step_keeps_its_layout():
         return [z, z.stride(), z.is_contiguous(memory_format=T.channels_last), conv.weight.grad.is_contiguous(
             memory_format=T.channels_last)]
     run_both(step, tol=1e-5)
+
+
+# -- float16 products: PyTorch's CPU sums them in float32, four interleaved partial sums, the bias before rounding ----
+def _half(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float16)
+
+
+CONV_CASES = [((2, 8, 12, 12), (16, 8, 3, 3), dict(padding=1), True), ((2, 8, 12, 12), (16, 8, 3, 3), {}, False),
+              ((1, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), False), ((2, 4, 11, 11), (6, 4, 3, 3), dict(stride=2, padding=1), True),
+              ((1, 4, 9, 9), (5, 4, 3, 3), dict(dilation=2), True), ((2, 4, 8, 8), (6, 2, 3, 3), dict(groups=2, padding=1), True),
+              ((2, 4, 8, 8), (6, 4, 1, 1), dict(stride=2), True), ((2, 3, 10), (4, 3, 3), dict(padding=1), True),
+              ((2, 8, 10, 10), (8, 1, 3, 3), dict(groups=8, padding=1), True)]
+
+
+@pytest.mark.parametrize('xs, ws, kw, bias', CONV_CASES)
+def test_float16_convolutions_bit_for_bit(xs, ws, kw, bias):
+    x, w, b = _half(xs, 0), _half(ws, 1), _half(ws[:1], 2)
+    f = 'conv1d' if len(xs) == 3 else 'conv2d'
+
+    def conv(T):
+        X = T.tensor(x, requires_grad=True)
+        y = getattr(T.nn.functional, f)(X, T.tensor(w), T.tensor(b) if bias else None, **kw)
+        y.float().square().sum().backward()
+        return [y] if kw.get('groups') == 8 else [y, X.grad]    # (the depthwise input gradient: not yet)
+    run_both(conv, tol=0)
+
+
+@pytest.mark.parametrize('left, right', [('row', 'row'), ('col', 'col'), ('col', 'row')])
+def test_float16_matmul_bit_for_bit(left, right):
+    a, b = _half((40, 203), 3), _half((203, 36), 4)
+
+    def product(T):
+        A = T.tensor(a) if left == 'row' else T.tensor(np.ascontiguousarray(a.T)).t()
+        B = T.tensor(b) if right == 'row' else T.tensor(np.ascontiguousarray(b.T)).t()
+        return [A @ B, T.mm(A, B), T.matmul(A[:7], B)]
+    run_both(product, tol=0)

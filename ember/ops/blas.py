@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from .. import _bf16, _sparse
+from . import _halfgemm
 from .._dtype import cpp_name
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
@@ -125,7 +126,7 @@ def matmul(input, other, *, out=None):
                                f'{a.shape[0]} and {b.shape[0]} elements respectively')
         raise _matmul_shape_error(a, b, ka, kb)
     try:
-        arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else gemm(a, b)
+        arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else _mat_product(a, b)
     except ValueError:
         raise _batch_mismatch(a, b) from None
     return _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
@@ -181,7 +182,17 @@ def mm(input, mat2):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
                            f'{b.shape[0]}x{b.shape[1]})')
-    return _record('MmBackward0', input, mat2, gemm(a, b))
+    return _record('MmBackward0', input, mat2, _mat_product(a, b))
+
+
+def _mat_product(a, b):
+    """``a @ b`` of 2-D arrays through gemm; float16 as PyTorch's CPU kernel sums it where that is reproduced
+    (ops._halfgemm)."""
+    if a.dtype is _F16 and b.ndim == 2 and a.ndim == 2:
+        r = _halfgemm.matmul(a, b)
+        if r is not None:
+            return r
+    return gemm(a, b)
 
 
 # PyTorch's bmm (and matmul of two stacks, which calls it) runs its own loop below this many multiply-adds per
