@@ -292,3 +292,22 @@ def test_float16_matmul_bit_for_bit(left, right):
         B = T.tensor(b) if right == 'row' else T.tensor(np.ascontiguousarray(b.T)).t()
         return [A @ B, T.mm(A, B), T.matmul(A[:7], B)]
     run_both(product, tol=0)
+
+
+# -- bfloat16 arithmetic rounded where PyTorch's CPU kernels round ------------------------------------------------
+@pytest.mark.parametrize('op', ['add', 'mul', 'mul scalar', 'matmul', 'linear', 'sum', 'sum0', 'mean', 'mean0', 'mean all',
+                                'softmax', 'log_softmax', 'log_softmax0', 'cumsum', 'cross_entropy'])
+def test_bfloat16_arithmetic_bit_for_bit(op):
+    x32 = np.random.default_rng(0).standard_normal((16, 300)).astype(np.float32)
+    y32 = np.random.default_rng(1).standard_normal((300, 24)).astype(np.float32)
+    ops = {'add': lambda T, x, y: x + x.flip(1), 'mul': lambda T, x, y: x * x.flip(0), 'mul scalar': lambda T, x, y: x * 0.1,
+           'matmul': lambda T, x, y: x @ y, 'linear': lambda T, x, y: T.nn.functional.linear(x, y.t(), y[0]),
+           'sum': lambda T, x, y: x.sum(1), 'sum0': lambda T, x, y: x.sum(0), 'mean': lambda T, x, y: x.mean(1),
+           'mean0': lambda T, x, y: x.mean(0), 'mean all': lambda T, x, y: x.mean(), 'softmax': lambda T, x, y: x.softmax(-1),
+           'log_softmax': lambda T, x, y: x.log_softmax(-1), 'log_softmax0': lambda T, x, y: x.log_softmax(0),
+           'cumsum': lambda T, x, y: x.cumsum(1),
+           'cross_entropy': lambda T, x, y: T.nn.functional.log_softmax(x[:, :10], 1)}
+
+    def compute(T):
+        return ops[op](T, T.tensor(x32).to(T.bfloat16), T.tensor(y32).to(T.bfloat16))
+    run_both(compute, tol=0)
