@@ -7,10 +7,10 @@ ember does not shard parameters: ``isinstance`` answers False for every module, 
 from dataclasses import dataclass
 
 from ...aliasing import unsupported_function
-from .api import BackwardPrefetch, ShardingStrategy, StateDictType
+from .api import BackwardPrefetch, CPUOffload, ShardingStrategy, StateDictType
 from .fully_sharded_data_parallel import _NO_SHARDING, FullyShardedDataParallel
 
-__all__ = ["BackwardPrefetch", "CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy",
+__all__ = ["BackwardPrefetch", "CPUOffload", "CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy",
            "OffloadPolicy", "ShardingStrategy", "StateDictType", "fully_shard"]
 
 

@@ -1,5 +1,6 @@
-"""``torch.distributed.fsdp.api``: the enums FSDP's configuration names (sharding strategy, backward prefetch,
-state-dict type), which accelerate's FSDP plugin and checkpoint helpers import."""
+"""``torch.distributed.fsdp.api``: the enums and settings FSDP's configuration names (sharding strategy, backward
+prefetch, state-dict type, CPU offload), which accelerate's FSDP plugin and diffusers' training_utils import."""
+import dataclasses
 import enum
 
 
@@ -23,3 +24,9 @@ class StateDictType(enum.Enum):
     FULL_STATE_DICT = enum.auto()
     LOCAL_STATE_DICT = enum.auto()
     SHARDED_STATE_DICT = enum.auto()
+
+
+@dataclasses.dataclass
+class CPUOffload:
+    """FSDP1's setting: keep parameters (and gradients) on the CPU while they are not in use."""
+    offload_params: bool = False
