@@ -15,7 +15,7 @@ from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
 from . import _composite
 from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
-from .shape import TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
+from .shape import CloneBackward0, TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
 
@@ -425,7 +425,11 @@ def _linear_graph(input, weight, bias, r, need):
     """Record F.linear as PyTorch does: [View](Addmm|Mm)(bias, [View|Unsqueeze](x), TBackward0(weight))."""
     x = input._data
     xe = _edge(input) if need[0] else _NO_EDGE
-    if need[0] and x.ndim != 2:
+    if need[0] and x.ndim > 2 and not input.is_contiguous():   # reshape copies it: PyTorch's clone, viewed
+        clone = _new(CloneBackward0)
+        clone.next_functions = (xe,)
+        xe = _view_node(UnsafeViewBackward0, (clone, 0), x.shape)
+    elif need[0] and x.ndim != 2:
         xe = _view_node(UnsqueezeBackward0 if x.ndim == 1 and bias is None else ViewBackward0, xe, x.shape)
     we = _NO_EDGE
     if need[1]:
@@ -462,6 +466,12 @@ def linear(input, weight, bias=None):
                            f'{w.dtype.name.capitalize()}')
     if x.dtype.kind == 'b':
         raise not_implemented('addmm_impl_cpu_', x.dtype)
+    if bias is not None and x.ndim > 2 and not input.is_contiguous():
+        # PyTorch folds only a contiguous input into one addmm; another goes through matmul and then gets the bias
+        # added (AddBackward0 over the product; in bfloat16/float16 two roundings: diffusers' attention projections
+        # of a transposed input under autocast(bfloat16), 31% of values one ulp off when rounded once)
+        from .pointwise import add
+        return add(linear(input, weight), bias)
     if bias is not None and bias._data.shape != w.shape[:1] and w.ndim == 2:
         bias = bias.expand(w.shape[:1])   # a broadcast (0-d, (1,)) bias: its gradient summed back by ExpandBackward0
     if x.dtype is _F16 and bias is not None:
