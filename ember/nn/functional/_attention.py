@@ -12,7 +12,7 @@ from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...backend import gemm
-from ... import _dtype, _parallel
+from ... import _bf16, _dtype, _parallel
 from ...tensor import Tensor
 from .. import attention
 from ...amp import _state as _autocast
@@ -280,11 +280,12 @@ _NODES = {n: type(n, (_SDPABackward,), {'__slots__': ()})
 
 
 def _node_name(q, k, v, dropout, mask_grad):
-    """PyTorch's CPU choice: the flash kernel for plain 4-D attention, else the math path's last matmul."""
-    if q.ndim == k.ndim == v.ndim == 4 and q.shape[:2] == k.shape[:2] == v.shape[:2] and \
-            q.shape[-1] == v.shape[-1] and not dropout and not mask_grad:
+    """PyTorch's CPU choice: the flash kernel for plain 4-D attention, else the math path's last matmul (q, k, v:
+    the shapes)."""
+    if len(q) == len(k) == len(v) == 4 and q[:2] == k[:2] == v[:2] and q[-1] == v[-1] and not dropout and \
+            not mask_grad:
         return _FLASH
-    return 'MmBackward0' if q.ndim == k.ndim == v.ndim == 2 else 'UnsafeViewBackward0'
+    return 'MmBackward0' if len(q) == len(k) == len(v) == 2 else 'UnsafeViewBackward0'
 
 
 def _flash_out(q, v):
@@ -326,8 +327,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                 f"not {type(attn_mask).__name__}")
             return attn_mask._dispatch(query, key, value, dropout_p, is_causal, scale, enable_gqa)
         attention.check_backend()
-        if enable_gqa and key.shape[-3] != query.shape[-3]:
-            rep = query.shape[-3] // key.shape[-3]
+        rep = query.shape[-3] // key.shape[-3] if enable_gqa and key.shape[-3] != query.shape[-3] else 1
+        if query.dtype in (_dtype.bfloat16, _dtype.float16) and not (is_causal and attn_mask is not None):
+            fgrad = attn_mask is not None and attn_mask._data.dtype != np.bool_ and attn_mask._requires_grad
+            if _flash_half_eligible(query, key, value, dropout_p, fgrad, rep):
+                return _flash_half(query, key, value, attn_mask, is_causal, scale, rep)
+        if rep > 1:
             key, value = key.repeat_interleave(rep, -3), value.repeat_interleave(rep, -3)
         if query.dtype in (_dtype.bfloat16, _dtype.float16):   # PyTorch's math path computes these in float32
             out = scaled_dot_product_attention(query.float(), key.float(), value.float(), attn_mask, dropout_p,
@@ -345,7 +350,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         fmask = attn_mask if attn_mask is not None and attn_mask._data.dtype != np.bool_ else None
         need = (query._requires_grad, key._requires_grad, value._requires_grad,
                 fmask is not None and fmask._requires_grad)
-        buf = _flash_out(q, v) if _node_name(q, k, v, dropout_p > 0, need[3]) == _FLASH else None
+        buf = _flash_out(q, v) if _node_name(q.shape, k.shape, v.shape, dropout_p > 0, need[3]) == _FLASH else None
         split = dropout_p == 0 and _split(q, k, v, bias)
         h = _half(q, k, v, is_causal)
         drop = None
@@ -357,7 +362,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             out = _mm_tri(p if drop is None else p * drop, v, h, True,
                           buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
         if GRAD.enabled and any(need):
-            name = _node_name(q, k, v, drop is not None, need[3])
+            name = _node_name(q.shape, k.shape, v.shape, drop is not None, need[3])
             if forward_refusal.SOURCES and name == _FLASH:   # the CPU flash kernel has no forward-mode formula
                 forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
             node = _NODES[name]((query, key, value, fmask))
@@ -370,6 +375,99 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     except (AttributeError, TypeError):
         check_tensor_args('scaled_dot_product_attention', 'query', 'key', 'value', 'attn_mask?')
         raise
+
+
+def _flash_half_eligible(query, key, value, dropout_p, mask_grad, rep):
+    """Whether PyTorch's CPU dispatch picks its flash kernel for these float16/bfloat16 tensors (``rep``: the query
+    heads per key head under enable_gqa)."""
+    q, k, v = tuple(query.shape), tuple(key.shape), tuple(value.shape)
+    if rep > 1 and len(k) == len(v) == 4:
+        k, v = k[:1] + (k[1] * rep,) + k[2:], v[:1] + (v[1] * rep,) + v[2:]
+    return query.dtype == key.dtype == value.dtype and _node_name(q, k, v, dropout_p > 0, mask_grad) == _FLASH and \
+        q[-1] == k[-1] and 0 not in q[-2:] + k[-2:]
+
+
+def _round_half(a, dt):
+    """Float32 ``a`` rounded to the values of the half dtype ``dt`` (float16 or bfloat16), still float32."""
+    return _bf16.round_f32(a) if dt is _bf16.NP else a.astype(dt).astype(np.float32)
+
+
+def _flash_half(query, key, value, attn_mask, is_causal, scale, rep=1):
+    """PyTorch's CPU flash kernel on float16/bfloat16 tensors: the scores and their exponentials in float32, the
+    unnormalised probabilities rounded to the input's dtype for the product with V, divided by their float32 row
+    sums, rounded once (diffusers' attention under autocast(bfloat16): 148 of 512 values one ulp off computing the
+    math path in float32, 13 now, which PyTorch's approximate vectorised exp leaves). The node keeps the float32
+    probabilities and rounded output for _FlashHalfBackward. Under enable_gqa each key head serves ``rep`` query
+    heads (see _gqa_sum)."""
+    dt = query._data.dtype
+    q, k, v = (_bf16.to_f32(t._data) for t in (query, key, value))
+    if rep > 1:
+        k, v = np.repeat(k, rep, -3), np.repeat(v, rep, -3)
+    _check_batch(q.shape, k.shape, v.shape)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = (q @ k.swapaxes(-1, -2)) * np.float32(scale)
+    bias = _bias(attn_mask, is_causal, (q.shape[-2], k.shape[-2]), np.float32)
+    if bias is not None:
+        s = s + bias
+    m = s.max(-1, keepdims=True)
+    e = np.exp(s - np.where(np.isfinite(m), m, 0))
+    total = e.sum(-1, keepdims=True)
+    total[total == 0] = 1   # a row with every key masked: zeros, as PyTorch's kernel gives
+    out = _bf16.cast((_round_half(e, dt) @ v) / total, dt)
+    buf = _flash_out(query._data, value._data)
+    if buf is not None:
+        buf[...] = out
+        out = buf
+    need = (query._requires_grad, key._requires_grad, value._requires_grad)
+    if not (GRAD.enabled and any(need)):
+        return Tensor._make(out)
+    if forward_refusal.SOURCES:     # the CPU flash kernel has no forward-mode formula
+        forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
+    node = _FlashHalfBackward((query, key, value))
+    node.arrays, node.p, node.out, node.scale, node.dt, node.need = (q, k, v), e / total, _bf16.to_f32(out), \
+        np.float32(scale), dt, need
+    node.rep = rep
+    return Tensor._make(out, node)
+
+
+class _FlashHalfBackward(Node):
+    """dO -> (dQ, dK, dV) of _flash_half, as PyTorch's CPU flash backward: in float32 from the saved probabilities,
+    dV from them rounded to the input's dtype, dS = P * (dP - rowsum(dO * O)) rounded to it before its products
+    with K and Q; each gradient rounded once (equal to PyTorch's but for its approximate exp's flips: 7 to 16 of 512
+    values, against 171 to 249 through the float32 math path)."""
+    __slots__ = ('arrays', 'p', 'out', 'scale', 'dt', 'need', 'rep')
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            raise RuntimeError('derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward is not '
+                               'implemented')
+        q, k, v = self.arrays
+        g = _bf16.to_f32(g)
+        dt, p = self.dt, self.p
+        dv = _round_half(p, dt).swapaxes(-1, -2) @ g if self.need[2] else None
+        ds = None
+        if self.need[0] or self.need[1]:
+            delta = (g * self.out).sum(-1, keepdims=True)
+            ds = _round_half(p * (g @ v.swapaxes(-1, -2) - delta), dt)
+        dq = (ds @ k) * self.scale if self.need[0] else None
+        dk = (ds.swapaxes(-1, -2) @ q) * self.scale if self.need[1] else None
+        if self.rep > 1:    # enable_gqa: each key head's gradient summed over the query heads it served
+            dk, dv = (None if a is None else _gqa_sum(a, self.rep, dt) for a in (dk, dv))
+        return tuple(None if a is None else _bf16.cast(a, dt) for a in (dq, dk, dv))
+
+
+def _gqa_sum(a, rep, dt):
+    """The float32 gradients ``a`` of the ``rep`` query heads of each key head added into the key head's gradient as
+    PyTorch's kernel does: into a buffer of the input's dtype, rounded after each head (all equal to PyTorch's on the
+    tests' inputs, against 30 of 128 summed in float32)."""
+    heads = a.reshape(a.shape[:-3] + (-1, rep) + a.shape[-2:])
+    acc = _round_half(heads[..., 0, :, :], dt)
+    for i in range(1, rep):
+        acc = _round_half(acc + heads[..., i, :, :], dt)
+    return acc
+
+
+_FlashHalfBackward.__name__ = _FlashHalfBackward.__qualname__ = _FLASH
 
 
 # -- multi-head attention -------------------------------------------------------------------------------------------
