@@ -238,7 +238,8 @@ def as_torch():
         explain(exc)
         raise
     finally:
-        uninstall()
+        if not sys.is_finalizing():     # a block entered and never left is closed at exit, after sys.meta_path
+            uninstall()
 
 
 class _TorchFinder:

@@ -323,3 +323,15 @@ def test_sdpa_of_bfloat16_as_pytorchs_cpu_flash_kernel(case):
     assert ours[:3] == theirs[:3]
     for e, t in zip(ours[3:], theirs[3:]):
         np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+def test_alias_entered_without_a_with_block_exits_quietly():
+    """A script that enters the alias and never leaves it (``ctx = ember.aliasing.as_torch(); ctx.__enter__()``, the
+    way the transformers/diffusers comparison scripts switch a whole script) printed 'Exception ignored in:
+    <generator object as_torch>' with a TypeError at exit: the generator closed after the import system was torn
+    down."""
+    code = 'ctx = ember.aliasing.as_torch()\nctx.__enter__()\nimport torch\nprint(torch.ones(2).sum().item())\n'
+    full = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
+    done = subprocess.run([sys.executable, '-c', 'import ember.aliasing\n' + code], capture_output=True, text=True,
+                          timeout=120, env=full)
+    assert (done.returncode, done.stdout, done.stderr) == (0, '2.0\n', '')
