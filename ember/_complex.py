@@ -39,7 +39,7 @@ _REFUSED = {np.sort, np.argsort, np.argmax, np.argmin, np.max, np.min, np.amax, 
 _KERNEL = {np.dtype(np.complex64): 'ComplexFloat', np.dtype(np.complex128): 'ComplexDouble'}
 
 
-_GENERIC = {'op', 'f', 'fn', 'wrapper', 'method', 'inner', 'call', 'forward', 'apply'}
+_GENERIC = {'op', 'f', 'fn', 'wrapper', 'method', 'inner', 'call', 'forward', 'apply', 'gated'}   # (gated: _shell's dtype gates)
 
 
 def _op_name():
