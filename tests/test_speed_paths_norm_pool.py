@@ -195,6 +195,39 @@ def test_layer_norm_blocks_gradients(monkeypatch, shape, ns, params):
     check(fn, *shapes, atol=1e-5)
 
 
+
+@pytest.mark.parametrize('shape,ns,params', [((12, 64, 128), (128,), 'wb'), ((3, 250, 12), (12,), 'w'),
+                                             ((701, 24), (24,), 'b'), ((4, 160, 4, 8), (4, 8), 'wb')], ids=str)
+def test_layer_norm_repeated_vector_rows(monkeypatch, shape, ns, params):
+    """The affine and the weight's product on rows of several rows against the vector repeated (_row_op; GPT's
+    (12, 64, 128), rows that no divisor groups (701 is prime), two normalized dims): the values of the plain
+    broadcast bit for bit, PyTorch's to rounding, and float64 finite differences with the threshold lowered."""
+    rng = np.random.default_rng(sum(shape))
+    n = math.prod(ns)
+    assert math.prod(shape) // n >= _norm._ROW_OP_MIN
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    w = rng.standard_normal(ns).astype(np.float32) if 'w' in params else None
+    b = rng.standard_normal(ns).astype(np.float32) if 'b' in params else None
+    g = rng.standard_normal(shape).astype(np.float32)
+    (ye, gxe, gwe, gbe, ne), (yt, gxt, gwt, gbt, nt) = _layer_norm_both(x, ns, w, b, g)
+    assert ne == nt
+    np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gxe, gxt, rtol=1e-4, atol=1e-4)
+    for a, c in ((gwe, gwt), (gbe, gbt)):
+        if a is not None:
+            np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-3)
+    monkeypatch.setattr(_norm, '_ROW_OP_MIN', 1 << 30)     # the plain broadcast
+    plain = _layer_norm_both(x, ns, w, b, g, (ember,))[0]
+    for a, c in zip([ye, gxe, gwe, gbe], plain[:4]):
+        if a is not None:
+            np.testing.assert_array_equal(a, c)
+    monkeypatch.setattr(_norm, '_ROW_OP_MIN', 2)
+
+    def fn(L, x, *wb):
+        it = iter(wb)
+        return F(L).layer_norm(x, (4,), next(it) if 'w' in params else None, next(it) if 'b' in params else None)
+    check(fn, (6, 4), *[(4,) for p in params], atol=1e-5)
+
 BN_ROWS = [  # (x shape, how the input gradient is laid out)
     ((6, 4, 3, 5), 'contiguous'),
     ((6, 4, 3, 5), 'transposed'),       # g not C-contiguous while x is: g goes in x's rows
