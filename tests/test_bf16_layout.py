@@ -311,3 +311,8 @@ def test_bfloat16_arithmetic_bit_for_bit(op):
     def compute(T):
         return ops[op](T, T.tensor(x32).to(T.bfloat16), T.tensor(y32).to(T.bfloat16))
     run_both(compute, tol=0)
+
+
+def test_float16_log_softmax_over_the_last_dim_bit_for_bit():
+    x = _half((8, 1000), 5)
+    run_both(lambda T: [T.tensor(x).log_softmax(-1), T.tensor(x).log_softmax(0)], tol=0)
