@@ -95,6 +95,64 @@ def shadow_ptr(a):
     return shadow.__array_interface__['data'][0] + (a.__array_interface__['data'][0] - start) // 2
 
 
+# id(version cell) -> (the cell, [(source array, weakref to its copy), ...]): the array a dtype view across bfloat16
+# was taken from and the view's own (a copy, see bits_view), kept in step by sync while the copy lives; the source is
+# held, as a PyTorch view holds its storage
+LINKED = {}
+
+
+def link(cell, src, view):
+    """Keep array ``view`` (``src`` read through bits_view) and ``src`` in step: an in-place write to a tensor
+    sharing version ``cell`` with them (Tensor._bump) copies the written side's bytes into the other, so a dtype
+    view across bfloat16 reads and writes its source as PyTorch's shared-memory view does."""
+    import weakref
+    entry = LINKED.get(id(cell))
+    if entry is None or entry[0] is not cell:
+        entry = LINKED[id(cell)] = (cell, [])
+    entry[1].append((src, weakref.ref(view, _unlink(id(cell)))))
+
+
+def _unlink(key):
+    """The callback that drops a link, and with it the held source, once its copy is gone."""
+    def drop(ref):
+        entry = LINKED.get(key)
+        if entry is not None:
+            entry[1][:] = [pair for pair in entry[1] if pair[1] is not ref]
+            if not entry[1]:
+                del LINKED[key]
+    return drop
+
+
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def sync(cell, written):
+    """After an in-place write to array ``written`` in ``cell``'s family: each linked pair copied from the side
+    ``written`` belongs to onto the other (links whose arrays are gone are dropped)."""
+    entry = LINKED.get(id(cell))
+    if entry is None or entry[0] is not cell:
+        return
+    root, alive = _root(written), []
+    for pair in entry[1]:
+        src, view = pair[0], pair[1]()
+        if view is not None:
+            alive.append((pair, src, view))
+    for _, src, view in alive:     # the written copies into their sources first, then every other copy refreshed
+        if _root(view) is root:
+            np.copyto(src.view(np.ndarray), bits_view(view, src.dtype).view(np.ndarray))
+    for _, src, view in alive:
+        if _root(view) is not root:
+            np.copyto(view.view(np.ndarray), bits_view(src, view.dtype).view(np.ndarray))
+    alive = [pair for pair, _, _ in alive]
+    if alive:
+        entry[1][:] = alive
+    else:
+        del LINKED[id(cell)]
+
+
 def to_f32(a):
     """The native float32 array of bf16 array ``a``, in its memory order; C order for a broadcast (stride 0)
     array, whose own order NumPy would make column-major (PyTorch's results of expanded inputs are row-major). A

@@ -395,8 +395,11 @@ class Tensor(metaclass=_TensorMeta):
 
     def _bump(self):
         """Record an in-place change (views share the counter with their base)."""
-        _version_cell(self)[0] += 1
+        cell = _version_cell(self)
+        cell[0] += 1
         _BUMPS[0] += 1
+        if _bf16.LINKED:    # a dtype view across bfloat16 is a copy kept in step with its source (_bf16.link)
+            _bf16.sync(cell, self._data)
 
     # -- autograd attributes ----------------------------------------------------------------------------
     @property

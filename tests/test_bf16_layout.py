@@ -80,6 +80,35 @@ def test_views_to_bfloat16(dt):
     run_both(view, tol=0)
 
 
+def test_dtype_views_across_bfloat16_write_through_both_ways():
+    """A dtype view across bfloat16 is a copy in ember (its bfloat16 is widened), kept in step with its source:
+    an in-place write to either side (or to another view of the source) shows in the other, as PyTorch's shared
+    memory does."""
+    def writes(T):
+        x = T.tensor([[1.5, -2.25, 3.0], [1e-3, 65504., 1 / 3]], dtype=T.bfloat16)
+        v = x.view(T.int16)
+        v[0, 1] = 16256
+        out = [x.clone()]
+        x.mul_(2)
+        out.append(v.clone())
+        u = x.view(T.uint8)
+        u[1].zero_()
+        out += [x.clone(), v.clone()]
+        b = T.zeros(8, dtype=T.uint8)
+        w = b.view(T.bfloat16)
+        b.copy_(T.tensor([0, 63, 128, 63, 0, 64, 0, 0], dtype=T.uint8))
+        out.append(w.clone())
+        w[3] = 5.0
+        w.add_(1)
+        out += [b.clone(), w.clone()]
+        s = x[1].view(T.float16)
+        s.fill_(1.0)
+        x.detach().add_(1)
+        out += [x.clone(), v.clone(), s.clone(), u.clone(), x._version]
+        return out
+    run_both(writes, tol=0)
+
+
 def test_dtype_view_errors_name_bfloat16():
     def errors(T):
         x = T.ones(3, 4, dtype=T.bfloat16)

@@ -115,7 +115,8 @@ def _view_dtype(input, dtype):
     """``x.view(dtype)``: the same bytes read as ``dtype`` (a view sharing memory and version counter, not
     differentiable, as PyTorch's). A different element size scales the last dim, which must then be
     contiguous, divisible, and not the only one of a 0-d tensor: PyTorch's conditions and messages. A view to
-    or from bfloat16 reads its 16-bit patterns (``_bf16.bits_view``): a copy, as ember keeps bfloat16 widened."""
+    or from bfloat16 reads its 16-bit patterns (``_bf16.bits_view``) into a copy, as ember keeps bfloat16 widened,
+    linked to its source so that in-place writes to either reach the other (``_bf16.link``)."""
     a = input._data
     nd = to_np(dtype)
     bf16 = nd is not None and (_bf16.is_bf16(nd) or _bf16.is_bf16(a.dtype))
@@ -129,6 +130,8 @@ def _view_dtype(input, dtype):
     from ..autograd.graph import _version_cell
     t = Tensor._make(arr)
     t._vc = _version_cell(input)     # in-place writes through either bump the other's version, as detach()'s
+    if bf16 and dtype != input.dtype:
+        _bf16.link(t._vc, a, t._data)
     return t
 
 
