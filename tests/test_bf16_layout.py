@@ -345,3 +345,20 @@ def test_bfloat16_arithmetic_bit_for_bit(op):
 def test_float16_log_softmax_over_the_last_dim_bit_for_bit():
     x = _half((8, 1000), 5)
     run_both(lambda T: [T.tensor(x).log_softmax(-1), T.tensor(x).log_softmax(0)], tol=0)
+
+
+@pytest.mark.parametrize('xs, ws, kw', [((2, 8, 12, 12), (8, 4, 3, 3), {}), ((2, 4, 7, 7), (4, 6, 4, 4), dict(stride=2, padding=1)),
+                                        ((2, 4, 6, 6), (4, 3, 3, 3), dict(groups=2, padding=1)), ((2, 3, 10), (3, 4, 3), dict(stride=2))])
+def test_bfloat16_transposed_convolutions_bit_for_bit(xs, ws, kw):
+    """PyTorch computes them in float32 and rounds once; ember rounded each column sum."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[1] * kw.get('groups', 1)).astype(np.float32)
+    f = 'conv_transpose1d' if len(xs) == 3 else 'conv_transpose2d'
+
+    def tconv(T):
+        X, W, B = (T.tensor(v).bfloat16().requires_grad_() for v in (x, w, b))
+        y = getattr(T.nn.functional, f)(X, W, B, **kw)
+        y.float().square().sum().backward()
+        return [y, X.grad, W.grad, B.grad]
+    run_both(tconv, tol=0)

@@ -18,7 +18,7 @@ from ..._warn import warn_user
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
-from ... import _layout, _parallel
+from ... import _bf16, _layout, _parallel
 from ...backend import gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
@@ -1056,6 +1056,21 @@ def _weight_grad(a, b, k, s, d, groups):
 
 
 # -- public functions ----------------------------------------------------------------------------------------------
+def _wide_tconv(x, w, b, tensors, *args):
+    """_tconv_fwd; bfloat16 computed in float32 and rounded once, as PyTorch's (oneDNN) kernel: its column adds
+    rounded per sum left 730 of 1568 values of a (2, 8, 12, 12) x (8, 4, 3, 3) one step or more off (float16 already
+    matches PyTorch's per-sum rounding). What backward keeps comes from the bfloat16 pass, when a gradient may be
+    asked for."""
+    if type(x) is not _bf16.BF16Array:
+        return _tconv_fwd(x, w, b, *args)
+    f32 = _bf16.to_f32
+    y = _bf16.from_f32(_tconv_fwd(f32(x), f32(w), None if b is None else f32(b), *args)[0])
+    saved = None
+    if GRAD.enabled and any(t is not None and t._requires_grad for t in tensors):
+        saved = _tconv_fwd(x, w, None, *args)[1]
+    return y, saved
+
+
 def _half_fwd(fwd, tensors, x, w, b, s, pads, d, groups, need_x):
     """``fwd(x, w, b, ...)`` (_conv_fwd); float16 values as PyTorch's CPU computes them: im2col columns times the
     weight summed in float32 as its cpublas kernel sums (ops._halfgemm), the bias added in float32, rounded once
@@ -1259,7 +1274,7 @@ def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilatio
     if any(o <= 0 for o in out):
         raise RuntimeError(f'Given input size per channel: ({" x ".join(map(str, x.shape[2:]))}). Calculated '
                            f'output size per channel: ({" x ".join(map(str, out[2 - nd:]))}). Output size is too small')
-    y, x2 = _tconv_fwd(x4, w4, b, s4, p4, d4, groups, op4)
+    y, x2 = _wide_tconv(x4, w4, b, (input, weight, bias), s4, p4, d4, groups, op4)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
     cfg = (s4, p4, d4, groups, op4, True)
