@@ -362,3 +362,39 @@ def test_bfloat16_transposed_convolutions_bit_for_bit(xs, ws, kw):
         y.float().square().sum().backward()
         return [y, X.grad, W.grad, B.grad]
     run_both(tconv, tol=0)
+
+
+def test_channels_last_block_trains_in_its_layout_for_three_steps():
+    """A residual block with batch norm, gelu * sigmoid, pooling and a head, channels-last, three SGD steps with
+    momentum: the same losses, and every weight, gradient and momentum buffer keeps PyTorch's strides (the
+    buffer is a clone of the first gradient, channels-last too)."""
+    def train(T):
+        nn = T.nn
+        T.manual_seed(0)
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = nn.Conv2d(3, 8, 3, padding=1)
+                self.c1, self.b1 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+                self.c2, self.b2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+                self.head = nn.Linear(8, 4)
+
+            def forward(self, x):
+                x = T.relu(self.stem(x))
+                x = self.b2(self.c2(T.relu(self.b1(self.c1(x))))) + x
+                x = nn.functional.gelu(x) * T.sigmoid(x)
+                return self.head(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+        m = Block().to(memory_format=T.channels_last)
+        opt = T.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        out = []
+        for _ in range(3):
+            x = T.randn(4, 3, 8, 8).contiguous(memory_format=T.channels_last)
+            loss = nn.functional.cross_entropy(m(x), T.randint(0, 4, (4,)))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss)
+            out += [[p.stride(), p.grad.stride(), opt.state[p]['momentum_buffer'].stride()] for p in m.parameters()]
+        return out
+    run_both(train, tol=1e-5)

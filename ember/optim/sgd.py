@@ -73,8 +73,8 @@ def _sgd_group(state, group):
             st = state[p]
             buf = st.get('momentum_buffer')
             first = buf is None
-            if first:   # PyTorch's clone of the first step's direction, filled by _update
-                buf = st['momentum_buffer'] = Tensor._make(np.empty(ga.shape, ga.dtype))
+            if first:   # PyTorch's clone of the first step's direction (in its layout: channels-last stays so),
+                buf = st['momentum_buffer'] = Tensor._make(np.empty_like(ga))     # filled by _update
             ba = buf._data
         if not _in_blocks(pa, ga, ba):
             _update(pa, ga, ba, first, None, *hyper)
