@@ -312,7 +312,7 @@ def test_float16_convolutions_bit_for_bit(xs, ws, kw, bias):
     run_both(conv, tol=0)
 
 
-@pytest.mark.parametrize('left, right', [('row', 'row'), ('col', 'col'), ('col', 'row')])
+@pytest.mark.parametrize('left, right', [('row', 'row'), ('col', 'col'), ('col', 'row'), ('row', 'col')])
 def test_float16_matmul_bit_for_bit(left, right):
     a, b = _half((40, 203), 3), _half((203, 36), 4)
 
@@ -398,3 +398,15 @@ def test_channels_last_block_trains_in_its_layout_for_three_steps():
             out += [[p.stride(), p.grad.stride(), opt.state[p]['momentum_buffer'].stride()] for p in m.parameters()]
         return out
     run_both(train, tol=1e-5)
+
+
+@pytest.mark.parametrize('xs, out, bias', [((8, 64), 16, True), ((40, 203), 36, False), ((2, 5, 300), 24, True), ((16, 2048), 8, True)])
+def test_float16_linear_bit_for_bit(xs, out, bias):
+    """PyTorch's addmm of a row-major input and the transposed (column-major) weight: its vectorised dot."""
+    x, w, b = _half(xs, 8), _half((out, xs[-1]), 9), _half((out,), 10)
+
+    def layer(T):
+        X = T.tensor(x, requires_grad=True)
+        y = T.nn.functional.linear(X, T.tensor(w), T.tensor(b) if bias else None)
+        return [y]
+    run_both(layer, tol=0)

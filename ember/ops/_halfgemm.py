@@ -35,6 +35,57 @@ def _lanes(a, b, lanes):
     return total
 
 
+def _vector_lanes():
+    """float32 lanes of PyTorch's vectorised dot product on this CPU: 16 with AVX-512, else 8 (AVX2)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:     # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return 16 if features.get('AVX512F') else 8
+
+
+_LANES = []     # _vector_lanes(), asked once
+
+
+def dot_product(a, b):
+    """``a @ b`` (float32 (m, k) and (k, n)) summed as PyTorch's vectorised float16 dot (its kernel when the left
+    operand is row-major and the right column-major, as in ``linear``): four registers of W lanes (W = 16 with
+    AVX-512) accumulate the products 4W at a time, are added as a tree, then take the remaining whole W-blocks one
+    by one; the lanes are added as a tree (halves) and the last k mod W products one by one. Measured equal to
+    PyTorch on eight shapes (k 64 to 2048) where float32 BLAS's order left 1 to 4 entries one step off."""
+    if not _LANES:
+        _LANES.append(_vector_lanes())
+    w = _LANES[0]
+    m, k = a.shape
+    bt = np.ascontiguousarray(b.T)
+    rows = max(1, (1 << 22) // max(1, b.shape[1] * k))     # products held at a time: about 16 MB
+    out = np.empty((m, b.shape[1]), _F32)
+    for r in range(0, m, rows):
+        out[r:r + rows] = _vector_dot(a[r:r + rows, None, :] * bt[None, :, :], w)
+    return out
+
+
+def _vector_dot(p, w, regs=4):
+    k, step = p.shape[-1], w * regs
+    whole = k // step * step
+    acc = np.zeros(p.shape[:-1] + (regs, w), _F32)
+    for j in range(0, whole, step):
+        acc += p[..., j:j + step].reshape(p.shape[:-1] + (regs, w))
+    while acc.shape[-2] > 1:
+        half = acc.shape[-2] // 2
+        acc = acc[..., :half, :] + acc[..., half:, :]
+    lanes = acc[..., 0, :]
+    for j in range(whole, k // w * w, w):
+        lanes = lanes + p[..., j:j + w]
+    while lanes.shape[-1] > 1:
+        half = lanes.shape[-1] // 2
+        lanes = lanes[..., :half] + lanes[..., half:]
+    total = lanes[..., 0]
+    for j in range(k // w * w, k):
+        total = total + p[..., j]
+    return total
+
+
 def _column_major(x):
     """Whether PyTorch's mm reads 2-D ``x`` as column-major: not usable as row-major (unit column stride, rows
     at least a row apart) but as column-major (unit row stride); any other strides it copies row-major."""
@@ -44,13 +95,20 @@ def _column_major(x):
     return sr == 1 and sc >= max(1, r)
 
 
-def matmul(a, b):
-    """``a @ b`` of two 2-D float16 arrays as PyTorch's mm rounds it, or None where its kernel is another
-    (a row-major ``a`` times a column-major ``b``: a vectorised dot whose order is not reproduced here). PyTorch
-    computes the transposed product column-major: row-major operands (or copies, for other strides) and two
-    column-major ones take the four partial sums; a column-major ``a`` times a row-major ``b`` one running sum."""
-    ca, cb = _column_major(a), _column_major(b)
-    if cb and not ca:
+def matmul(a, b, bias=None):
+    """``a @ b`` (+ ``bias``, PyTorch's addmm) of two 2-D float16 arrays as PyTorch's mm rounds it, or None where
+    its kernel is another (a product with one row or column: its gemv kernels). PyTorch computes the transposed
+    product column-major: row-major operands (or copies, for other strides) and two column-major ones take the four
+    partial sums, a column-major ``a`` times a row-major ``b`` one running sum, a row-major ``a`` times a
+    column-major ``b`` the vectorised dot; the bias is added in float32 and the sum rounded once."""
+    if a.shape[0] < 2 or b.shape[1] < 2:
         return None
-    r = lanes_product(a.astype(_F32), b.astype(_F32), 1 if ca and not cb else 4)
+    ca, cb = _column_major(a), _column_major(b)
+    a32, b32 = a.astype(_F32), b.astype(_F32)
+    if cb and not ca:
+        r = dot_product(a32, b32)
+    else:
+        r = lanes_product(a32, b32, 1 if ca and not cb else 4)
+    if bias is not None:
+        r += bias.astype(_F32)
     return r.astype(np.float16)

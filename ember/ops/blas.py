@@ -474,16 +474,25 @@ def linear(input, weight, bias=None):
         return add(linear(input, weight), bias)
     if bias is not None and bias._data.shape != w.shape[:1] and w.ndim == 2:
         bias = bias.expand(w.shape[:1])   # a broadcast (0-d, (1,)) bias: its gradient summed back by ExpandBackward0
-    if x.dtype is _F16 and bias is not None:
+    r = _half_linear(x, w, bias) if x.dtype is _F16 and w.ndim == 2 else None
+    if r is None and x.dtype is _F16 and bias is not None:
         # float16: the bias added to the float32 product, rounded once, as PyTorch's addmm (was rounded twice: 31 of
         # 128 values of an (8, 64) x (64, 16) layer differed from PyTorch's, none now)
         r = gemm(x.astype(np.float32), w.T.astype(np.float32), bias=bias._data.astype(np.float32)).astype(_F16)
-    else:
+    elif r is None:
         r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if GRAD.enabled and (need[0] or need[1] or need[2]):
         return _linear_graph(input, weight, bias, r, need)
     return Tensor._make(r)
+
+
+def _half_linear(x, w, bias):
+    """A float16 linear layer as PyTorch's addmm on the rows of ``x`` (ops._halfgemm's vectorised dot), or None
+    where that kernel does not apply."""
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    r = _halfgemm.matmul(rows, w.T, None if bias is None else bias._data)
+    return None if r is None else r.reshape(x.shape[:-1] + (w.shape[0],))
 
 
 def _trilinear(x1, weight, x2):
