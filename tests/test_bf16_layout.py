@@ -410,3 +410,8 @@ def test_float16_linear_bit_for_bit(xs, out, bias):
         y = T.nn.functional.linear(X, T.tensor(w), T.tensor(b) if bias else None)
         return [y]
     run_both(layer, tol=0)
+
+
+def test_float16_bmm_bit_for_bit():
+    a, b = _half((4, 64, 300), 11), _half((4, 300, 32), 12)
+    run_both(lambda T: [T.bmm(T.tensor(a), T.tensor(b)), T.tensor(a) @ T.tensor(b)], tol=0)

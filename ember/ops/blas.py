@@ -209,6 +209,10 @@ def _stack_product(a, b):
     if (a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and not _bf16.is_bf16(a.dtype) and k
             and a.shape[-2] * k * b.shape[-1] < _NAIVE_BMM_MACS):
         return np.ascontiguousarray(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :])
+    if a.dtype is _F16 and a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
+        parts = [_halfgemm.matmul(x, y) for x, y in zip(a, b)]     # float16: per matrix, as PyTorch's bmm
+        if parts and all(p is not None for p in parts):
+            return np.stack(parts)
     return gemm(a, b)
 
 
