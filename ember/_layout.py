@@ -230,14 +230,40 @@ def iter_order(arrays, shape):
     return tuple(reversed(perm))
 
 
-def follow(r, arrays):
-    """Pointwise result ``r`` laid out as PyTorch's CPU kernels lay out the result of ``arrays`` (``iter_order``):
-    ``r`` itself when NumPy chose that layout, else a copy in it. Callers skip it when every operand is
-    C-contiguous (NumPy and PyTorch then both give C order)."""
+def apply(fn, args, lead=None):
+    """``fn(*args)`` for an elementwise NumPy ``fn``, its result laid out as PyTorch's CPU kernels lay it out
+    (iter_order of ``lead``, the operands in PyTorch's order, ``args`` by default): computed on the operands
+    permuted into that order, so that NumPy writes it there directly (channels-last + row-major (8, 16, 16, 16)
+    float32: 17 us, against 15 in NumPy's own layout and 55 computing it there and copying; min of 7x200)."""
+    arrays = [x for x in (args if lead is None else lead) if isinstance(x, np.ndarray) and x.ndim]
+    if not arrays or any(type(x).__name__ == 'MetaArray' for x in arrays):
+        return fn(*args)
+    try:
+        shape = np.broadcast_shapes(*(x.shape for x in arrays))
+    except ValueError:
+        return fn(*args)    # fn raises the caller's broadcast error
+    n = len(shape)
+    if n < 2:
+        return fn(*args)
+    order = iter_order(arrays, shape)
+    if order == tuple(range(n)):
+        return follow(fn(*args), arrays, order)
+    moved = [x.reshape((1,) * (n - x.ndim) + x.shape).transpose(order) if isinstance(x, np.ndarray) and x.ndim else x
+             for x in args]
+    r = fn(*moved)
+    if not isinstance(r, np.ndarray) or r.ndim != n:
+        return r
+    return follow(r.transpose(np.argsort(order)), arrays, order)
+
+
+def follow(r, arrays, order=None):
+    """Pointwise result ``r`` laid out as PyTorch's CPU kernels lay out the result of ``arrays`` (``iter_order``,
+    or ``order`` when known): ``r`` itself when NumPy chose that layout, else a copy in it. Callers skip it when
+    every operand is C-contiguous (NumPy and PyTorch then both give C order)."""
     if not isinstance(r, np.ndarray) or r.ndim < 2 or type(r).__name__ == 'MetaArray':
         return r
     shape = r.shape
-    order = iter_order(arrays, shape)
+    order = iter_order(arrays, shape) if order is None else order
     want, step = [0] * r.ndim, r.itemsize
     for d in reversed(order):
         want[d] = step

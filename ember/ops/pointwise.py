@@ -204,7 +204,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 dt = a.dtype
                 if dt is b.dtype and (not float_out or dt.kind == 'f'):
                     try:
-                        r = np_fn(a, b)
+                        if a.flags.c_contiguous and b.flags.c_contiguous:
+                            r = np_fn(a, b)
+                        else:       # PyTorch's result layout, see _layout.apply
+                            r = _layout.apply(np_fn, (a, b), (b, a) if swapped else None)
                     except ValueError:
                         raise _broadcast_error(name, input, other) from None
                     except TypeError as e:
@@ -213,8 +216,6 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         if no_complex:
                             raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                         raise
-                    if not (a.flags.c_contiguous and b.flags.c_contiguous):   # PyTorch's result layout
-                        r = _layout.follow(r, (b, a) if swapped else (a, b))
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
@@ -289,6 +290,13 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
         f.node = cls
     return op
+
+
+def _apply_operands(fn, *args):
+    """``fn(*args)`` (elementwise) laid out as PyTorch's result of operands ``args`` (_layout.apply)."""
+    if all(not isinstance(v, np.ndarray) or v.flags.c_contiguous for v in args):
+        return fn(*args)
+    return _layout.apply(fn, args)
 
 
 def _follow_operands(r, *arrays):
@@ -1912,12 +1920,11 @@ def where(condition, input=None, other=None):
         raise
     a, b = _where_scalar(a, b), _where_scalar(b, a)
     try:
-        r = np.where(c, a, b)
+        r = _apply_operands(np.where, c, a, b)    # the condition first, as PyTorch's iterator takes it
     except ValueError:
         raise _broadcast_error('where', condition, _broadcast_arg(x, y)) from None
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         r = _where_numbers(c, a, b, r)
-    r = _follow_operands(r, c, a, b)    # the condition first, as PyTorch's iterator takes it
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
     if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
         node = WhereBackward0((x if xt else None, y if yt else None))
@@ -2124,7 +2131,7 @@ def _compare(np_fn, name, tensors_only=False):
                 raise not_implemented(f'{name}_cpu', np.asarray(a).dtype)
             a, b = _wrapped_ints(a, b)
             try:
-                return Tensor._make(_follow_operands(np.asarray(np_fn(a, b)), a, b))
+                return Tensor._make(np.asarray(_apply_operands(np_fn, a, b)))
             except ValueError:
                 raise _broadcast_error(name, x, y) from None
             except NotImplementedError:   # a complex tensor's array refused the ufunc: PyTorch's kernel error
