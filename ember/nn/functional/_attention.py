@@ -396,7 +396,9 @@ def _flash_half(query, key, value, attn_mask, is_causal, scale, rep=1):
     """PyTorch's CPU flash kernel on float16/bfloat16 tensors: the scores and their exponentials in float32, the
     unnormalised probabilities rounded to the input's dtype for the product with V, divided by their float32 row
     sums, rounded once (diffusers' attention under autocast(bfloat16): 148 of 512 values one ulp off computing the
-    math path in float32, 13 now, which PyTorch's approximate vectorised exp leaves). The node keeps the float32
+    math path in float32, 13 now, which PyTorch's approximate vectorised exp leaves; its kernel also goes through
+    long rows of keys in blocks with a running maximum, so the flipped last bits grow with the row: 10 of 64
+    outputs at 512 keys, 20 at 1100). The node keeps the float32
     probabilities and rounded output for _FlashHalfBackward. Under enable_gqa each key head serves ``rep`` query
     heads (see _gqa_sum)."""
     dt = query._data.dtype
