@@ -287,7 +287,8 @@ def test_fsdp_cpu_offload_and_wrap_policies():
 
 # -- diffusers' attention (AttnProcessor2_0) under autocast(bfloat16): PyTorch's CPU flash kernel in half types ----
 SDPA_CASES = {'plain': dict(shapes=(2, 2, 8, 12, 4)), 'causal': dict(shapes=(1, 2, 8, 8, 8), is_causal=True),
-              'bool mask': dict(shapes=(2, 2, 8, 12, 4), mask='bool'), 'float mask': dict(shapes=(2, 2, 8, 12, 4), mask='float'),
+              'bool mask': dict(shapes=(2, 2, 8, 12, 4), mask='bool'),
+              'float mask': dict(shapes=(2, 2, 8, 12, 4), mask='float'),
               'gqa': dict(shapes=(2, 4, 8, 8, 4), kv_heads=2), 'scale': dict(shapes=(2, 2, 8, 12, 4), scale=0.3),
               'value dim differs (math path)': dict(shapes=(2, 2, 8, 12, 4), ev=6)}
 
@@ -308,7 +309,8 @@ def _sdpa_half(T, case):
     o = T.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=c.get('is_causal', False),
                                                      scale=c.get('scale'), enable_gqa='kv_heads' in c)
     o.backward(T.tensor(rng.standard_normal((B, H, L, ev)).astype(np.float32)).to(T.bfloat16))
-    return [o.grad_fn.name(), str(o.dtype), str(k.grad.dtype)] + [t.detach().float() for t in (o, q.grad, k.grad, v.grad)]
+    return [o.grad_fn.name(), str(o.dtype), str(k.grad.dtype)] + [t.detach().float()
+                                                                  for t in (o, q.grad, k.grad, v.grad)]
 
 
 @pytest.mark.parametrize('case', sorted(SDPA_CASES))
