@@ -581,6 +581,37 @@ def _einsum_arr(eq, *arrays):
     return np.einsum(eq, *arrays, optimize=len(arrays) > 2 or None)
 
 
+def _einsum_layout(r, subs, out, shapes):
+    """``r`` laid out in memory as PyTorch's einsum lays its result (NumPy's follows the operands' order, so
+    ``.view`` of it failed where PyTorch's works and later ops ran strided). One operand summed: contiguous, as
+    sum's result. Two that contract a label: bmm's (batch labels, left-only, right-only; each in output order),
+    permuted to the output. Views, products without a contraction and 3+ operands keep NumPy's layout."""
+    if len(subs) == 1:
+        return r.copy(order='C') if set(out) != set(subs[0]) and not r.flags.c_contiguous else r
+    if len(subs) != 2:
+        return r
+    size = [dict(zip(s, sh)) for s, sh in zip(subs, shapes)]
+    if not any(size[0].get(c, 1) != 1 and size[1].get(c, 1) != 1 for c in set(subs[0] + subs[1]) - set(out)):
+        return r   # no label contracted by both: PyTorch multiplies
+    groups = ([], [], [])
+    for k, c in enumerate(out):
+        sl, sr = size[0].get(c, 1) != 1, size[1].get(c, 1) != 1
+        groups[0 if sl and sr else 1 if sl else 2].append(k)
+    lo = [k for k, c in enumerate(out) if c not in subs[1]]   # (by subscripts, whatever the sizes)
+    ro = [k for k, c in enumerate(out) if c not in subs[0]]
+    swap = lo and ro and min(ro) < min(lo) and max(lo) > max(ro)   # PyTorch 2.13 then runs bmm(right, left)
+    lo, ro = groups[1], groups[2]
+    order = groups[0] + (ro + lo if swap else lo + ro)
+    mem = r.transpose(order)
+    if not mem.flags.c_contiguous:
+        r = np.ascontiguousarray(mem).transpose(np.argsort(order))
+    want = list(r.strides)   # a size-1 dim's stride as PyTorch's final view gives it: the next dim's extent
+    for k in range(r.ndim - 1, -1, -1):
+        if r.shape[k] == 1:
+            want[k] = want[k + 1] * r.shape[k + 1] if k + 1 < r.ndim else r.itemsize
+    return r if tuple(want) == r.strides else np.lib.stride_tricks.as_strided(r, strides=want)
+
+
 class EinsumBackward0(Node):
     """Each operand's gradient is another einsum of the output gradient with the other operands."""
     __slots__ = ('subs', 'out', 'shapes', 'need')
@@ -650,6 +681,7 @@ def einsum(*args):
     if r.dtype != dt.np:   # (NumPy promotes as NumPy does: int64 with float32 to float64)
         from ._util import cast_array
         r = cast_array(r, dt.np)
+    r = _einsum_layout(r, subs, out, [a.shape for a in arrays])
     need = tuple(o._requires_grad for o in operands)
     if GRAD.enabled and any(need):
         node = EinsumBackward0(operands)
