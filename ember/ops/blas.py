@@ -581,6 +581,19 @@ def _einsum_arr(eq, *arrays):
     return np.einsum(eq, *arrays, optimize=len(arrays) > 2 or None)
 
 
+def _product_arr(subs, out, arrays):
+    """A two-operand einsum that only multiplies (every label kept, none repeated) as PyTorch computes it: each
+    operand permuted to the output's order and broadcast, one elementwise product, whose layout follows the
+    operands' as PyTorch's mul does (NumPy's einsum lays it out otherwise). None where that does not apply."""
+    if len(subs) != 2 or any(len(set(s)) != len(s) or not set(s) <= set(out) for s in subs):
+        return None
+    views = []
+    for s, a in zip(subs, arrays):
+        v = a.transpose(sorted(range(len(s)), key=lambda k: out.index(s[k])))
+        views.append(v.reshape(tuple(a.shape[s.index(c)] if c in s else 1 for c in out)))
+    return np.multiply(*views)
+
+
 def _einsum_layout(r, subs, out, shapes):
     """``r`` laid out in memory as PyTorch's einsum lays its result (NumPy's follows the operands' order, so
     ``.view`` of it failed where PyTorch's works and later ops ran strided). One operand summed: contiguous, as
@@ -675,7 +688,9 @@ def einsum(*args):
                                f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
     dts, dt = _einsum_dtypes(subs, out, [o.dtype for o in operands])
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
-        r = np.asarray(_einsum_arr(eq, *(a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts))))
+        cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
+        r = _product_arr(subs, out, cast)
+        r = np.asarray(_einsum_arr(eq, *cast) if r is None else r)
     except ValueError as e:
         raise RuntimeError(f'einsum(): operands do not broadcast with the subscripts {equation!r}: {e}') from None
     if r.dtype != dt.np:   # (NumPy promotes as NumPy does: int64 with float32 to float64)
