@@ -54,6 +54,7 @@ from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
 from . import __config__   # torch.__config__ (show(), parallel_info())
 from . import futures
+from .futures import Future  # noqa: F401,E402 (torch.Future, torch._C's; captum's FeatureAblation tests for it)
 
 
 def svd(input, some=True, compute_uv=True):

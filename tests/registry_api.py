@@ -1687,3 +1687,11 @@ _HOSTS = {'PyTorchFileReader': 'serialization', 'ScriptModule': 'jit', '_C._Tens
 _BY_ID = {e.id: e for e in ENTRIES}
 for _entry in LIGHTNING:
     _BY_ID[_HOSTS[_entry.id]].cases += [Case(f'{_entry.id}: {c.desc}', c.fn) for c in _entry.cases if not c.error]
+
+# -- the torch names the tools bolted onto models read (captum, torchviz, FlopCounterMode; test_real_programs_t) ------
+TOOLS = [
+    Call('', 'Future', [Case('futures are ones', lambda lib: [
+        isinstance(lib.futures.Future(), lib.Future), isinstance(lib.ones(1), lib.Future),
+        issubclass(lib.futures.Future, lib.Future)])]),
+]
+ENTRIES += TOOLS
