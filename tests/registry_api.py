@@ -976,6 +976,9 @@ SUBMODULES = {
     'distributed.nn': ('all_reduce', 'all_gather', 'broadcast'),
     'distributed.constants': ('default_pg_timeout', 'default_pg_nccl_timeout'),
     'utils.flop_counter': ('FlopCounterMode',),
+    'utils.module_tracker': ('ModuleTracker',),
+    'profiler.profiler': ('profile', 'schedule', 'tensorboard_trace_handler', 'ProfilerAction', 'ProfilerActivity',
+                          'kineto_available', 'supported_activities'),
     'utils.checkpoint': ('checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction',
                          'check_backward_validity', 'detach_variable', 'noop_context_fn', 'set_checkpoint_early_stop',
                          'set_checkpoint_debug_enabled', 'DefaultDeviceType', 'get_device_states', 'set_device_states'),
@@ -1689,9 +1692,35 @@ for _entry in LIGHTNING:
     _BY_ID[_HOSTS[_entry.id]].cases += [Case(f'{_entry.id}: {c.desc}', c.fn) for c in _entry.cases if not c.error]
 
 # -- the torch names the tools bolted onto models read (captum, torchviz, FlopCounterMode; test_real_programs_t) ------
+def _counted(lib):
+    """A linear layer's FLOPs forward and backward, per module and op."""
+    from importlib import import_module
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Conv1d(1, 2, 3))
+    with import_module(f'{lib.__name__}.utils.flop_counter').FlopCounterMode(display=False) as fc:
+        model(lib.randn(2, 1, 3)).sum().backward()
+    return [fc.get_total_flops(), {m: {str(o): n for o, n in c.items()} for m, c in fc.get_flop_counts().items()}]
+
+
+def _tracked(lib):
+    """The modules a ModuleTracker lists while a submodule runs."""
+    from importlib import import_module
+    tracker = import_module(f'{lib.__name__}.utils.module_tracker').ModuleTracker()
+    seen = []
+    model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+    model[1].register_forward_hook(lambda m, i, o: seen.append(sorted(tracker.parents)))
+    with tracker:
+        model(lib.ones(1, 2))
+    return seen + [sorted(tracker.parents), tracker.is_bw]
+
+
 TOOLS = [
     Call('', 'Future', [Case('futures are ones', lambda lib: [
         isinstance(lib.futures.Future(), lib.Future), isinstance(lib.ones(1), lib.Future),
         issubclass(lib.futures.Future, lib.Future)])]),
+    Call('utils.flop_counter', 'FlopCounterMode', [Case('a layer forward and backward', _counted)]),
+    Call('utils', 'module_tracker', [_names('utils.module_tracker'), Case('parents', _tracked)]),
+    Call('profiler', 'profiler', [_names('profiler.profiler'), Case('Lightning\'s default schedule', lambda lib: [
+        lib.profiler.profiler._default_schedule_fn(3).name, lib.profiler.profiler.profile is lib.profiler.profile])]),
 ]
 ENTRIES += TOOLS

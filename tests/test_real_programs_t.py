@@ -3,11 +3,17 @@ CNN and a small MLP with PyTorch's seed: captum 0.9 (IntegratedGradients, Salien
 NoiseTunnel, LayerGradCam...), grad-cam 1.5.7, torchviz 0.0.3, fvcore, thop, ptflops, tensorboard's SummaryWriter,
 torch.utils.flop_counter and the profiler. Each test is the lines of the library that stopped on ember or printed
 something else, reduced; the libraries are not needed here."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
 
 import ember
+
+
+def _flop_counter(lib):
+    return importlib.import_module(f'{lib.__name__}.utils.flop_counter').FlopCounterMode
 
 
 def test_future_is_torch_future():
@@ -17,3 +23,117 @@ def test_future_is_torch_future():
         assert isinstance(fut, lib.Future) and not isinstance(lib.ones(1), lib.Future)
         fut.set_result(3)
         assert fut.wait() == 3
+
+
+def _models(lib):
+    """The lane's small MLP and CNN, and an attention block with the products FlopCounterMode counts (PyTorch's
+    CPU build counts none for scaled_dot_product_attention)."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Att(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv, self.proj = nn.Linear(8, 24), nn.Linear(8, 8)
+            self.w = nn.Parameter(lib.randn(8, 3))
+
+        def forward(self, x):
+            q, k, v = self.qkv(x).view(2, 5, 3, 2, 4).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            q3, k3 = q.reshape(4, 5, 4), k.reshape(4, 5, 4).transpose(1, 2)
+            s = lib.bmm(q3, k3)
+            s2 = lib.baddbmm(s, q3, k3) + lib.addmm(lib.zeros(5, 5), s[0], s[1]) + lib.mm(s[0], s[1]) + s[2] @ s[3]
+            y = a.transpose(1, 2).reshape(2, 5, 8)
+            e = lib.einsum('bij,bkj->bik', y, y) + lib.einsum('bij,jk->bik', y, self.w).sum(-1, keepdim=True)
+            return self.proj(y).sum() + s2.sum() + lib.matmul(y, y.transpose(1, 2)).sum() + e.sum()
+
+    mlp = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 4), nn.Sigmoid()), nn.Linear(4, 2))
+    cnn = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 8, 3, groups=2),
+                        nn.ConvTranspose2d(8, 4, 2, stride=2), nn.Flatten(), nn.Linear(64, 3))
+    return {'mlp': (mlp, (3, 5)), 'cnn': (cnn, (2, 3, 8, 8)), 'att': (Att(), (2, 5, 8))}
+
+
+def _flops(lib, name, backward):
+    lib.manual_seed(0)
+    model, shape = _models(lib)[name]
+    x = lib.randn(*shape)
+    with _flop_counter(lib)(display=False) as fc:
+        out = model(x)
+        if backward:
+            out.sum().backward()
+    counts = {mod: {str(op): n for op, n in ops.items()} for mod, ops in fc.get_flop_counts().items()}
+    return fc.get_total_flops(), counts
+
+
+@pytest.mark.parametrize('backward', [False, True])
+@pytest.mark.parametrize('name', ['mlp', 'cnn', 'att'])
+def test_flop_counter_counts_as_pytorch(name, backward):
+    """lightning/pytorch/utilities/model_summary/model_summary.py: ``with FlopCounterMode(display=False) as mode:
+    model(example_input_array)``, then ``get_total_flops()`` and each module's ``get_flop_counts()`` (ember refused
+    to enter the mode): the same totals per module and aten op, backward included. (A module's share of the backward
+    follows the order the engine runs the nodes in, as PyTorch's module tracker does; where a tensor feeds several
+    branches, as in 'att', ember's order differs from PyTorch's and only the totals are compared.)"""
+    mine, theirs = _flops(ember, name, backward), _flops(torch, name, backward)
+    assert mine[0] == theirs[0] and mine[1]['Global'] == theirs[1]['Global']
+    if not (backward and name == 'att'):
+        assert mine == theirs
+
+
+@pytest.mark.parametrize('shapes', [((3, 4), (2, 4, 5)), ((4,), (2, 4, 5)), ((2, 3, 4), (4,)), ((2, 3, 4), (1, 4, 5)),
+                                    ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4, 5)), ((3, 4), (4,))])
+@pytest.mark.parametrize('grads', [(False, False), (True, False), (False, True), (True, True)])
+def test_flop_counter_matmul_folds_as_pytorch(shapes, grads):
+    """PyTorch's matmul folds a stack into one mm (or mv, not counted) by the operands' requires_grad."""
+    got = []
+    for lib in (ember, torch):
+        a, b = (lib.randn(*s, requires_grad=g) for s, g in zip(shapes, grads))
+        with _flop_counter(lib)(display=False) as fc:
+            y = a @ b
+            if any(grads):
+                y.sum().backward()
+        got.append({str(op): n for op, n in fc.get_flop_counts().get('Global', {}).items()})
+    assert got[0] == got[1]
+
+
+def test_flop_counter_table(capsys):
+    """FlopCounterMode(display=True) prints its table on exit; PyTorch 2.13 printed this one for the MLP through
+    tabulate 0.10 (which drops the indentation PyTorch asks it to keep). ``mods`` warns as PyTorch's does."""
+    ember.manual_seed(0)
+    mlp, shape = _models(ember)['mlp']
+    with pytest.warns(UserWarning, match='mods argument is not needed anymore'):
+        mode = _flop_counter(ember)(mlp, depth=3)
+    with mode:
+        mlp(ember.randn(*shape))
+    assert capsys.readouterr().out == (
+        'Module            FLOP    % Total\n'
+        '--------------  ------  ---------\n'
+        'Sequential         480    100.00%\n'
+        '- aten.addmm       480    100.00%\n'
+        'Sequential.0       240     50.00%\n'
+        '- aten.addmm       240     50.00%\n'
+        'Sequential.2       192     40.00%\n'
+        '- aten.addmm       192     40.00%\n'
+        'Sequential.2.0     192     40.00%\n'
+        '- aten.addmm       192     40.00%\n'
+        'Sequential.3        48     10.00%\n'
+        '- aten.addmm        48     10.00%\n')
+
+
+def test_module_tracker_parents():
+    """torch.utils.module_tracker (FlopCounterMode's): the modules running, by path, forward and backward."""
+    def run(lib):
+        tracker = importlib.import_module(f'{lib.__name__}.utils.module_tracker').ModuleTracker()
+        seen = []
+
+        class Probe(lib.nn.Module):
+            def forward(self, x):
+                seen.append(sorted(tracker.parents))
+                return x.exp()
+        model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Sequential(Probe()))
+        x = lib.ones(1, 2)
+        with tracker:
+            y = model(x)
+            y.register_hook(lambda g: seen.append(sorted(tracker.parents) + [tracker.is_bw]))
+            y.sum().backward()
+            seen.append(sorted(tracker.parents) + [tracker.is_bw])
+        return seen
+    assert run(ember) == run(torch)

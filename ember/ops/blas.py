@@ -13,7 +13,7 @@ from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
 from ..tensor import Tensor
-from . import _composite
+from . import _composite, _flop_hook
 from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
 from .shape import CloneBackward0, TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
@@ -129,7 +129,10 @@ def matmul(input, other, *, out=None):
         arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else _mat_product(a, b)
     except ValueError:
         raise _batch_mismatch(a, b) from None
-    return _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
+    out = _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
+    if _flop_hook.COUNTERS:
+        _flop_hook.matmul(input, other, out)
+    return out
 
 
 def _matmul_shape_error(a, b, ka, kb):
@@ -182,7 +185,10 @@ def mm(input, mat2):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
                            f'{b.shape[0]}x{b.shape[1]})')
-    return _record('MmBackward0', input, mat2, _mat_product(a, b))
+    out = _record('MmBackward0', input, mat2, _mat_product(a, b))
+    if _flop_hook.COUNTERS:
+        _flop_hook.product('mm', a.shape, b.shape, out, (input._requires_grad, mat2._requires_grad))
+    return out
 
 
 def _mat_product(a, b):
@@ -232,7 +238,11 @@ def bmm(input, mat2):
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, '
                            f'{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].')
-    return _record('BmmBackward0', input, mat2, _stack_product(a, b))
+    out = _record('BmmBackward0', input, mat2, _stack_product(a, b))
+    if _flop_hook.COUNTERS:
+        _flop_hook.product('bmm', a.shape[1:], b.shape[1:], out, (input._requires_grad, mat2._requires_grad),
+                           a.shape[0])
+    return out
 
 
 def mv(input, vec):
@@ -334,6 +344,8 @@ def _wide_product(fn, a, b, c):
     """``fn(a, b)``'s array, float32 and unrounded for bfloat16/float16 operands and input ``c`` (PyTorch's addmm
     family accumulates the product and adds ``beta * input`` in float32, rounding once: timm's Muon Newton-Schulz
     ``addmm(A, A, A, beta=b, alpha=c)`` in bfloat16 differed by 0.03 rounding the product first)."""
+    if _flop_hook.COUNTERS and not _flop_hook.QUIET[0]:   # the product counts as the caller's addmm/baddbmm
+        return _flop_hook.quietly(_wide_product, fn, a, b, c)
     dt = a._data.dtype
     if (dt.itemsize == 2 or _bf16.is_bf16(dt)) and b._data.dtype == dt == c._data.dtype:
         return fn(Tensor._make(_bf16.to_f32(a._data)), Tensor._make(_bf16.to_f32(b._data)))._data, dt
@@ -372,8 +384,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
             node = AddmmBackward0((input, mat1, mat2))
             node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
             node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
-            return Tensor._make(r, node)
-        return Tensor._make(r)
+            out = Tensor._make(r, node)
+        else:
+            out = Tensor._make(r)
+        if _flop_hook.COUNTERS:
+            _flop_hook.product('addmm', mat1.shape, mat2.shape, out, need[1:])
+        return out
     except Exception:
         check_tensor_args('addmm', 'input', 'mat1', 'mat2')
         raise
@@ -486,9 +502,13 @@ def linear(input, weight, bias=None):
     elif r is None:
         r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
-    if GRAD.enabled and (need[0] or need[1] or need[2]):
-        return _linear_graph(input, weight, bias, r, need)
-    return Tensor._make(r)
+    out = _linear_graph(input, weight, bias, r, need) if GRAD.enabled and (need[0] or need[1] or need[2]) else \
+        Tensor._make(r)
+    if _flop_hook.COUNTERS:   # PyTorch's linear: addmm with a bias on 2-d (or contiguous 3-d) input, else matmul
+        addmm = bias is not None and (x.ndim == 2 or x.ndim == 3 and input.is_contiguous())
+        _flop_hook.product('addmm' if addmm else 'mm', (math.prod(x.shape[:-1]), x.shape[-1]), w.T.shape, out,
+                           need[:2])
+    return out
 
 
 def _half_linear(x, w, bias):
@@ -702,8 +722,12 @@ def einsum(*args):
         node = EinsumBackward0(operands)
         node.subs, node.out, node.shapes, node.need = subs, out, [a.shape for a in arrays], need
         node.save(*operands)
-        return Tensor._make(r, node)
-    return Tensor._make(r)
+        result = Tensor._make(r, node)
+    else:
+        result = Tensor._make(r)
+    if _flop_hook.COUNTERS and len(subs) == 2:
+        _flop_hook.einsum(subs, out, [a.shape for a in arrays], result, need)
+    return result
 
 
 def _tensordot_dims(a, b, dims):
@@ -812,7 +836,11 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     try:
         m, dt = _wide_product(bmm, batch1, batch2, input)
-        return _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
+        out = _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
+        if _flop_hook.COUNTERS:
+            _flop_hook.product('baddbmm', batch1.shape[1:], batch2.shape[1:], out,
+                               (batch1._requires_grad, batch2._requires_grad), batch1.shape[0])
+        return out
     except (AttributeError, TypeError):
         check_tensor_args('baddbmm', 'input', 'batch1', 'batch2')
         raise

@@ -319,3 +319,5 @@ class profile(_KinetoProfile):
 __all__ = ["profile", "record_function", "schedule", "tensorboard_trace_handler", "ProfilerActivity",
            "ProfilerAction", "supported_activities"]
 
+
+from . import profiler  # noqa: E402 (torch.profiler.profiler, an attribute of the package as in PyTorch)

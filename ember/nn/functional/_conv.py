@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..._dtype import scalar_name
-from ...ops import _halfgemm
+from ...ops import _flop_hook, _halfgemm
 from ...ops._util import not_implemented, check_tensor_args, check_inner_args
 from ..._warn import warn_user
 from ...autograd import dual
@@ -1115,8 +1115,12 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
         node.cols = cols if need[1] or isinstance(cols, (_winograd.Saved, _taps.Saved, _Samples, _stride2.Saved,
                                                          _Dense, _Parts, _depthwise.Saved)) else None
         node.save(x if need[1] else None, w if need[0] or need[1] else None, None)
-        return Tensor._make(y, node)
-    return Tensor._make(y)
+        out = Tensor._make(y, node)
+    else:
+        out = Tensor._make(y)
+    if _flop_hook.COUNTERS:
+        _flop_hook.convolution(xshape, w.shape, y.shape, cfg[5], out, need)
+    return out
 
 
 class _EmptyConvolutionBackward(Node):

@@ -13,6 +13,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...backend import gemm
+from ...ops import _flop_hook
 from ...tensor import Tensor
 from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels
 
@@ -241,6 +242,13 @@ class ConvolutionBackward0(Node):
         return gx, (None if gw is None else gw.reshape(w.shape)), gb
 
 
+def _counted(out, x, w, need, transposed=False):
+    """``out``, its FLOPs counted while a FlopCounterMode is entered."""
+    if _flop_hook.COUNTERS:
+        _flop_hook.convolution(x.shape, w.shape, out.shape, transposed, out, need)
+    return out
+
+
 @_autocast.lower_precision
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C, D, H, W) input with (O, C/groups, KD, KH, KW) weight."""
@@ -268,11 +276,11 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     y = y.astype(x.dtype)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if not (GRAD.enabled and any(need)):
-        return Tensor._make(y)
+        return _counted(Tensor._make(y), x, w, need)
     node = ConvolutionBackward0((input, weight, bias))
     node.cfg, node.need, node.xshape = (k, s, d, pads, groups), need, x.shape
     node.save(input, weight)
-    return Tensor._make(y, node)
+    return _counted(Tensor._make(y, node), x, w, need)
 
 
 def _scatter_taps(xg, wg, k, s, d, size, acc):
@@ -398,8 +406,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     y = np.ascontiguousarray(y.astype(x.dtype))
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if not (GRAD.enabled and any(need)):
-        return Tensor._make(y)
+        return _counted(Tensor._make(y), x, w, need, True)
     node = _TransposedBackward((input, weight, bias))
     node.cfg, node.need = (k, s, d, p, groups, size), need
     node.save(input, weight)
-    return Tensor._make(y, node)
+    return _counted(Tensor._make(y, node), x, w, need, True)
