@@ -129,6 +129,10 @@ class OpOverloadPacket:
     def __call__(self, *args, **kwargs):
         return _plain(_implementation(self._ns, self.__name__, None)(*args, **kwargs))
 
+    def __deepcopy__(self, memo):
+        """The op itself, as PyTorch's (ptflops deep-copies a table keyed by ops)."""
+        return self
+
     def __str__(self):
         return f'{self._ns}.{self.__name__}'
 
@@ -150,6 +154,9 @@ class OpOverload:
     def __call__(self, *args, **kwargs):
         packet = self.overloadpacket
         return _plain(_implementation(packet._ns, packet.__name__, self._overloadname)(*args, **kwargs))
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __str__(self):
         return f'{self.overloadpacket}.{self._overloadname}'
