@@ -977,6 +977,7 @@ SUBMODULES = {
     'distributed.constants': ('default_pg_timeout', 'default_pg_nccl_timeout'),
     'utils.flop_counter': ('FlopCounterMode',),
     'utils.module_tracker': ('ModuleTracker',),
+    'ao.quantization': ('ObserverBase', 'FakeQuantizeBase'),
     'profiler.profiler': ('profile', 'schedule', 'tensorboard_trace_handler', 'ProfilerAction', 'ProfilerActivity',
                           'kineto_available', 'supported_activities'),
     'utils.checkpoint': ('checkpoint', 'checkpoint_sequential', 'CheckpointError', 'CheckpointFunction',
@@ -1720,6 +1721,10 @@ TOOLS = [
         issubclass(lib.futures.Future, lib.Future)])]),
     Call('utils.flop_counter', 'FlopCounterMode', [Case('a layer forward and backward', _counted)]),
     Call('utils', 'module_tracker', [_names('utils.module_tracker'), Case('parents', _tracked)]),
+    Call('', 'ao', [_names('ao.quantization'), Case('abstract modules', lambda lib: [
+        issubclass(getattr(importlib.import_module(f'{lib.__name__}.ao.quantization'), n), lib.nn.Module) and
+        sorted(getattr(importlib.import_module(f'{lib.__name__}.ao.quantization'), n).__abstractmethods__)
+        for n in ('ObserverBase', 'FakeQuantizeBase')])]),
     Call('profiler', 'profiler', [_names('profiler.profiler'), Case('Lightning\'s default schedule', lambda lib: [
         lib.profiler.profiler._default_schedule_fn(3).name, lib.profiler.profiler.profile is lib.profiler.profile])]),
 ]

@@ -137,3 +137,53 @@ def test_module_tracker_parents():
             seen.append(sorted(tracker.parents) + [tracker.is_bw])
         return seen
     assert run(ember) == run(torch)
+
+
+def test_fvcore_imports_quantization_bases():
+    """fvcore/common/checkpoint.py: ``from torch.ao.quantization import FakeQuantizeBase, ObserverBase`` (abstract
+    modules its checkpointer tests modules against); fvcore/nn/jit_analysis.py: ``from torch.jit import
+    _get_trace_graph, TracerWarning``, which ember names and refuses calling (it has no TorchScript graphs, so
+    FlopCountAnalysis stops there with NotImplementedError, and parameter_count_table works)."""
+    got = []
+    for lib in (torch, ember):
+        q = importlib.import_module(f'{lib.__name__}.ao.quantization')
+
+        class Fake(q.FakeQuantizeBase):
+            def forward(self, x):
+                return x
+
+            def calculate_qparams(self, **kwargs):
+                return 1
+        fake = Fake()
+        fake.disable_fake_quant()
+        with pytest.raises(TypeError, match='abstract'):
+            q.ObserverBase(lib.float32)
+        got.append([issubclass(q.ObserverBase, lib.nn.Module), sorted(q.ObserverBase.__abstractmethods__),
+                    {k: v.tolist() for k, v in fake.named_buffers()}, str(fake.observer_enabled.dtype),
+                    isinstance(lib.nn.Linear(1, 1), (q.ObserverBase, q.FakeQuantizeBase))])
+    assert got[0] == got[1]
+    from ember.jit import TracerWarning, _get_trace_graph   # noqa: F401
+    with pytest.raises(NotImplementedError, match='torch.jit._get_trace_graph'):
+        _get_trace_graph(ember.nn.Linear(1, 1), (ember.ones(1),))
+
+
+def test_ptflops_imports_dispatch_mode_and_copies_ops():
+    """ptflops/aten_engine.py: ``class FlopCounterMode(TorchDispatchMode)`` at import, entered by its aten backend
+    (ember refuses, naming it: it has no dispatcher below its public functions); ``deepcopy(ATEN_OPS_MAPPING)``,
+    a dict keyed by ``torch.ops.aten`` ops, which are their own copies. ptflops/pytorch_ops.py maps
+    ``torchvision.ops.DeformConv2d``, which ember names and refuses making."""
+    import copy
+    from ember.utils._python_dispatch import TorchDispatchMode
+
+    class Counter(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+    with pytest.raises(NotImplementedError, match=r'TorchDispatchMode \(Counter\) is not supported by ember'):
+        with Counter():
+            pass
+    for lib in (torch, ember):
+        table = {lib.ops.aten.mm: 1, lib.ops.aten.addmm.default: 2}
+        assert all(a is b for a, b in zip(copy.deepcopy(table), table))
+    import ember.vision.ops as tops
+    with pytest.raises(NotImplementedError, match='torchvision.ops.DeformConv2d'):
+        tops.DeformConv2d(2, 2, 3)

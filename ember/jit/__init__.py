@@ -24,6 +24,8 @@ __all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFu
 Final = typing.Final
 _ARCHIVES = 'ember has no TorchScript; save the state_dict (torch.save(model.state_dict(), path)) instead'
 CompilationUnit = unsupported_function('torch.jit.CompilationUnit', _ARCHIVES)
+# fvcore's FlopCountAnalysis counts on the graph a trace records; it imports this at import
+_get_trace_graph = unsupported_function('torch.jit._get_trace_graph', 'ember has no TorchScript graphs')
 
 
 def save(m, f, _extra_files=None):
