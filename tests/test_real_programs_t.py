@@ -3,6 +3,7 @@ CNN and a small MLP with PyTorch's seed: captum 0.9 (IntegratedGradients, Salien
 NoiseTunnel, LayerGradCam...), grad-cam 1.5.7, torchviz 0.0.3, fvcore, thop, ptflops, tensorboard's SummaryWriter,
 torch.utils.flop_counter and the profiler. Each test is the lines of the library that stopped on ember or printed
 something else, reduced; the libraries are not needed here."""
+import collections
 import importlib
 
 import numpy as np
@@ -187,3 +188,22 @@ def test_ptflops_imports_dispatch_mode_and_copies_ops():
     import ember.vision.ops as tops
     with pytest.raises(NotImplementedError, match='torchvision.ops.DeformConv2d'):
         tops.DeformConv2d(2, 2, 3)
+
+
+def test_profiler_keeps_the_public_functions():
+    """lightning/pytorch/trainer/connectors/logger_connector/result.py: ``reduce_fx: Callable = torch.mean`` (bound
+    when Lightning is imported) and ``self.reduce_fx is torch.mean`` while ``profiler="pytorch"`` records; ember's
+    profiler swapped torch.mean for a timing wrapper, so ``self.log`` raised "twice with different arguments". The
+    function bound before the profiler started is recorded when called, as PyTorch's, and ember's own calls inside
+    an op (F.relu runs torch.relu's function) are not events of their own."""
+    def run(lib):
+        mean, relu = lib.mean, lib.nn.functional.relu
+        x = lib.ones(2, 3, requires_grad=True)
+        with lib.profiler.profile() as prof:
+            same = [lib.mean is mean, lib.nn.functional.relu is relu, lib.sum is lib.sum]
+            mean(relu(x) * 2).backward()
+            lib.max(x)
+        names = collections.Counter(e.name for e in prof.events() if e.cpu_parent is None)
+        return same + [lib.mean is mean], {k: names[k] for k in ('aten::mean', 'aten::relu', 'aten::max', 'aten::mul')}
+    assert run(ember) == run(torch) == ([True, True, True, True],
+                                        {'aten::mean': 1, 'aten::relu': 1, 'aten::max': 1, 'aten::mul': 1})

@@ -2,14 +2,19 @@
 
 ember's ops carry no profiling hooks (a check in every op would cost every call). While a profiler
 records, the public functions of ``torch``, ``torch.nn.functional``, ``torch.linalg`` and
-``torch.special``, the Tensor methods and operators, the forwards of the built-in layers, the grad_fn
-backward functions and the optimizers' ``step``/``zero_grad`` are replaced by timing wrappers that add
-an event named as PyTorch names it (``aten::add``, ``AddBackward0``, ``Optimizer.step#SGD.step``); they
-are put back when it stops. Events nested inside an op (PyTorch's ``aten::relu`` -> ``aten::clamp_min``)
-are PyTorch's, as placeholders (see _children), and those ember's own op calls through these names.
+``torch.special`` run timing wrappers beneath their names: each function object keeps its identity
+(``reduce_fx is torch.mean`` holds, as PyTorch Lightning's logging checks) and gets a trampoline as its code
+that calls the wrapper, its own code back when recording stops. The Tensor methods and operators, the
+forwards of the built-in layers, the grad_fn backward functions and the optimizers' ``step``/``zero_grad``
+are replaced on their classes by timing wrappers. Each wrapper adds an event named as PyTorch names it
+(``aten::add``, ``AddBackward0``, ``Optimizer.step#SGD.step``). Events nested inside an op (PyTorch's
+``aten::relu`` -> ``aten::clamp_min``) are PyTorch's, as placeholders (see _children), and those ember's own
+op calls through these names.
 """
 import functools
 import importlib
+import inspect
+import sys
 import threading
 import time
 import types
@@ -228,6 +233,60 @@ def _set(owner, name, value):
     setattr(owner, name, value)
 
 
+# the modules of ember's op implementations (ember's own top-level package too, but not ember._torch_function,
+# whose dispatch calls the function the program called)
+_OP_CODE = ("ember.ops", "ember.nn.functional", "ember.linalg", "ember.special", "ember.fft", "ember.tensor",
+            "ember.autograd", "ember.amp", "ember.backend", "ember._bf16", "ember._complex", "ember._sparse",
+            "ember._linalg", "ember._lu", "ember._foreach", "ember._householder", "ember._ldl", "ember._lowrank",
+            "ember._segment", "ember._tensor_str", "ember._dtype")
+_SWAPPED = {}    # public function -> (its code, its keyword defaults) while its code is a trampoline
+_TRAMPOLINES = {}   # number of free variables -> trampoline code
+
+
+def _trampoline(nfree):
+    """Code that calls its keyword-only default ``_ember_profiled`` with its arguments, with ``nfree`` free
+    variables: a function's ``__code__`` can only be swapped for code with as many as its closure has cells."""
+    code = _TRAMPOLINES.get(nfree)
+    if code is None:
+        names = [f"_f{i}" for i in range(nfree)]
+        lines = ["def outer():"] + [f"    {n} = None" for n in names] + [
+            "    def trampoline(*args, _ember_profiled=None, **kwargs):",
+            "        " + ", ".join(names) if names else "        pass",
+            "        return _ember_profiled(*args, **kwargs)",
+            "    return trampoline"]
+        scope = {}
+        exec("\n".join(lines), scope)
+        code = _TRAMPOLINES[nfree] = scope["outer"]().__code__
+    return code
+
+
+def _swap(fn, name):
+    """Run public function ``fn`` under a timing wrapper for ``name`` from now on, the object kept: a copy of it
+    is wrapped, and ``fn``'s code becomes a trampoline to the wrapper (``_unswap`` gives its code back)."""
+    if fn in _SWAPPED or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
+        return
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__, copy.__qualname__ = fn.__kwdefaults__, fn.__qualname__
+    copy.__dict__.update(fn.__dict__)
+    timed = _op_event(copy, name)
+
+    def entry(*args, **kwargs):
+        # a call from the code of ember's ops is a step of an op, not one the program made: F.relu runs
+        # ember.relu's function (ember's layers, models and optimizers call ops as a program does)
+        if sys._getframe(2).f_globals.get("__name__", "").startswith(_OP_CODE):
+            return copy(*args, **kwargs)
+        return timed(*args, **kwargs)
+    _SWAPPED[fn] = (fn.__code__, fn.__kwdefaults__)
+    fn.__code__ = _trampoline(len(fn.__code__.co_freevars))
+    fn.__kwdefaults__ = {"_ember_profiled": entry}
+
+
+def _unswap():
+    for fn, (code, kwdefaults) in _SWAPPED.items():
+        fn.__code__, fn.__kwdefaults__ = code, kwdefaults
+    _SWAPPED.clear()
+
+
 def _install():
     """Put the timing wrappers in place (first session only)."""
     import ember
@@ -235,7 +294,7 @@ def _install():
         module = importlib.import_module(module_name)
         for name, value in list(vars(module).items()):
             if isinstance(value, types.FunctionType) and name not in _SKIP and not name.startswith(_SKIP_PREFIXES):
-                _set(module, name, _op_event(value, "aten::" + _ATEN.get(name, name)))
+                _swap(value, "aten::" + _ATEN.get(name, name))
     for name, value in list(vars(ember.Tensor).items()):
         if callable(value) and not isinstance(value, type) and name not in _TENSOR_SKIP and \
                 (not name.startswith("_") or name in _ATEN) and not isinstance(value, (staticmethod, classmethod)):
@@ -298,6 +357,7 @@ def _subclasses(cls):
 def _uninstall():
     """Put the originals back, except where something wrapped the timing wrapper meanwhile (the torch namespaces'
     ``__torch_function__`` dispatch, switched on during a session): that stays, over an idle timing wrapper."""
+    _unswap()
     while _PATCHES:
         owner, name, original, wrapper = _PATCHES.pop()
         current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
@@ -312,7 +372,7 @@ def _uninstall():
 def start(record_shapes=False, profile_memory=False):
     """Begin a recording session; returns it (``stop`` ends it)."""
     session = _Session(record_shapes, profile_memory)
-    if not _ACTIVE and not _PATCHES:
+    if not _ACTIVE and not _PATCHES and not _SWAPPED:
         _install()
     _ACTIVE.append(session)
     return session
