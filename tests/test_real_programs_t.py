@@ -207,3 +207,42 @@ def test_profiler_keeps_the_public_functions():
         return same + [lib.mean is mean], {k: names[k] for k in ('aten::mean', 'aten::relu', 'aten::max', 'aten::mul')}
     assert run(ember) == run(torch) == ([True, True, True, True],
                                         {'aten::mean': 1, 'aten::relu': 1, 'aten::max': 1, 'aten::mul': 1})
+
+
+def _saved_attrs(lib, root):
+    """torchviz/dot.py's walk: from ``root`` down ``next_functions``, each node's name and the value of every
+    ``_saved_`` attribute ``dir(fn)`` lists (a tensor by its shape)."""
+    out, todo, seen = [], [root], set()
+    while todo:
+        fn = todo.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        attrs = {}
+        for attr in dir(fn):
+            if attr.startswith('_saved_'):
+                val = getattr(fn, attr)
+                attrs[attr] = ('tensor', tuple(val.shape)) if isinstance(val, lib.Tensor) else str(val)
+        out.append((fn.name(), attrs))
+        todo += [u[0] for u in getattr(fn, 'next_functions', ())]
+    return out
+
+
+@pytest.mark.parametrize('frozen', [False, True])
+def test_torchviz_saved_attributes(frozen):
+    """torchviz 0.0.3 make_dot(y, show_attrs=True, show_saved=True) lists each grad_fn's ``_saved_`` attributes
+    (sizes, strides, scalars, saved tensors) and draws the saved tensors: ember's nodes had none for F.linear's
+    AddmmBackward0/MmBackward0, SumBackward0, MeanBackward0, ViewBackward0 and ConvolutionBackward0, and ``dir``
+    of an AddBackward0 listed ``_saved_other``, which raised when torchviz read it."""
+    def graph(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3, padding=1), lib.nn.ReLU(), lib.nn.Flatten(),
+                                lib.nn.Linear(24, 4), lib.nn.Sigmoid(), lib.nn.Linear(4, 3, bias=False))
+        if frozen:
+            net[0].requires_grad_(False)
+        x = lib.randn(2, 2, 4, 2, requires_grad=not frozen)
+        y = net(x)
+        z = lib.randn(3, 5, requires_grad=True)
+        lin3 = lib.nn.functional.linear(lib.randn(2, 3, 5), z)
+        return _saved_attrs(lib, (y.sum() + y.mean() + (y + y).sum() + lin3.sum()).grad_fn)
+    assert graph(ember) == graph(torch)

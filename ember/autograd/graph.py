@@ -71,6 +71,11 @@ class Node:
     def __repr__(self):
         return f'<{type(self).__name__} object at {hex(id(self))}>'
 
+    def __dir__(self):
+        """The attributes, less the saved ones this node lacks (a ``_saved_other`` of a node that saved nothing: its
+        class has the property, PyTorch's node has no such name; torchviz reads every ``_saved_`` name it lists)."""
+        return [n for n in super().__dir__() if not n.startswith(('_saved_', '_raw_saved_')) or _has(self, n)]
+
     @property
     def metadata(self):
         """A dict for the user's data about this node (PyTorch's ``Node.metadata``), made on first access."""
@@ -420,6 +425,24 @@ def saved_properties(*names):
     props = {f'_saved_{name}': prop(k, name) for k, name in enumerate(names)}
     props.update({f'_raw_saved_{name}': raw(k, name) for k, name in enumerate(names)})
     return props
+
+
+def _has(node, name):
+    """Whether ``node.<name>`` reads (an error other than AttributeError, as a freed node's, counts as there)."""
+    try:
+        getattr(node, name)
+    except AttributeError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def saved_attributes(cls, **getters):
+    """Give node class ``cls`` PyTorch's ``_saved_<name>`` attributes besides its saved tensors (sizes, strides,
+    scalars: what torchviz's ``make_dot(show_attrs=True)`` lists), each read as ``getters[name](node)``."""
+    for name, get in getters.items():
+        setattr(cls, f'_saved_{name}', property(get))
 
 
 def _modified_hint():

@@ -11,7 +11,7 @@ from .._dtype import cpp_name
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE
+from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
 from ..tensor import Tensor
 from . import _composite, _flop_hook
 from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
@@ -429,6 +429,33 @@ class _LinearMm(Node):
 _LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k, '_pack_order': order})
            for n, k, order in (('AddmmBackward0', 3, None), ('MmBackward0', 2, (1, 0)))}
 _new = object.__new__
+
+
+def _linear_mat1(node):
+    """The product's first operand PyTorch saves for the weight's gradient: the input as a matrix."""
+    x = node.saved(True)[0]
+    return x if x is None or x.dim() == 2 else Tensor._make(x._data.reshape(-1, x.shape[-1]))
+
+
+def _linear_mat2(node):
+    """The second, saved for the input's gradient: the weight transposed."""
+    w = node.saved(True)[1]
+    return None if w is None else Tensor._make(w._data.T)
+
+
+def _linear_saved(first):
+    """PyTorch's saved attributes of F.linear's product node, its first operand called ``first`` ('mat1' for
+    AddmmBackward0, 'self' for MmBackward0): the operands (each saved for the other's gradient), their sizes, and
+    the strides of those that need a gradient."""
+    return {first: _linear_mat1, 'mat2': _linear_mat2,
+            f'{first}_sym_sizes': lambda node: (math.prod(node.xshape[:-1]), node.xshape[-1]),
+            f'{first}_sym_strides': lambda node: (node.xshape[-1], 1) if node.need[0] else (),
+            'mat2_sym_sizes': lambda node: (node.xshape[-1], node.out_features),
+            'mat2_sym_strides': lambda node: (1, node.xshape[-1]) if node.need[1] else ()}
+
+
+saved_attributes(_LIN_MM['AddmmBackward0'], alpha=lambda node: 1, beta=lambda node: 1, **_linear_saved('mat1'))
+saved_attributes(_LIN_MM['MmBackward0'], **_linear_saved('self'))
 _SqueezeBackward4 = type('SqueezeBackward4', (Node,), {'__slots__': ('shape',), 'backward': lambda self, g: g.reshape(
     self.shape), '__doc__': 'Backward of dropping the row dim a 1-D input to F.linear gained.'})
 
@@ -462,7 +489,7 @@ def _linear_graph(input, weight, bias, r, need):
     else:
         mm = _new(_LIN_MM['AddmmBackward0'])
         mm.next_functions = (_edge(bias) if need[2] else _NO_EDGE, xe, we)
-    mm.need = need
+    mm.need, mm.xshape, mm.out_features = need, x.shape, weight._data.shape[0]
     mm.save(input if need[1] else None, weight if need[0] else None)
     if x.ndim == 2:
         return Tensor._make(r, mm)

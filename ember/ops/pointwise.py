@@ -104,6 +104,10 @@ _EXACT_XY, _EXACT_X, _EXACT_Y = ((None, True, None, True, None, None, True), (No
 _NUMBER_SAVED = (None, None)     # a binary node's saved entries when only a number operand is needed
 
 
+# a + b and a - b: PyTorch's node saves alpha (1), which torchviz's make_dot(show_attrs=True) lists
+_ALPHA = {n: {'_saved_alpha': property(lambda node: 1)} for n in ('AddBackward0', 'SubBackward0')}
+
+
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
            scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False, swapped=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
@@ -157,7 +161,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
 
     # _pack_order: PyTorch saves (and a saved-tensor hook sees) ``other`` before ``self`` (autograd.graph)
     cls = type(node_name, (Node,), {'__slots__': ('_meta',), 'backward': bw, '_pack_order': (1, 0),
-                                    **saved_properties('self', 'other')})
+                                    **saved_properties('self', 'other'), **_ALPHA.get(node_name, {})})
     # first's _meta is its class's: a plain class attribute shadows cls's slot, so the hot path below makes the node
     # without storing it (a store that only ever wrote _EXACT_X there)
     first = type(node_name, (cls,), {'__slots__': (), 'backward': _first_only(bw, da), '_meta': _EXACT_X})

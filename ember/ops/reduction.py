@@ -10,7 +10,7 @@ from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
-from ..autograd.graph import Node, edge
+from ..autograd.graph import Node, edge, saved_attributes
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
@@ -127,6 +127,8 @@ SumBackward0 = _node('SumBackward0', _sum_backward, ('shape',))
 SumBackward1 = _node('SumBackward1', lambda self, g: _expand_back(g, self.shape, self.dims, self.keep),
                      ('shape', 'dims', 'keep'))
 MeanBackward0 = _node('MeanBackward0', lambda self, g: _mean_back(g, self.shape, None, False, self.n), ('shape', 'n'))
+saved_attributes(SumBackward0, self_sym_sizes=lambda node: tuple(node.shape))
+saved_attributes(MeanBackward0, self_sym_sizes=lambda node: tuple(node.shape), self_sym_numel=lambda node: node.n)
 MeanBackward1 = _node('MeanBackward1', lambda self, g: _mean_back(g, self.shape, self.dims, self.keep, self.n),
                       ('shape', 'dims', 'keep', 'n'))
 

@@ -7,7 +7,7 @@ from .._dtype import FROM_NP, scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import Node, saved_attributes
 from ..tensor import Tensor, Size, _check_device
 from ._views import view_of as _view_of, AsStridedBackward0 as _AsStridedRegenerated
 from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float, check_tensor_args
@@ -53,7 +53,9 @@ def _infer_shape(shape, numel, op='view'):
 
 
 ViewBackward0 = _node('ViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+saved_attributes(ViewBackward0, self_sym_sizes=lambda node: tuple(node.shape))
 UnsafeViewBackward0 = _node('UnsafeViewBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
+saved_attributes(UnsafeViewBackward0, self_sym_sizes=lambda node: tuple(node.shape))
 ReshapeAliasBackward0 = _node('ReshapeAliasBackward0', lambda self, g: g.reshape(self.shape), ('shape',))
 AliasBackward0 = _node('AliasBackward0', lambda self, g: g)
 

@@ -15,7 +15,7 @@ from ..._dtype import scalar_name
 from ...ops import _flop_hook, _halfgemm
 from ...ops._util import not_implemented, check_tensor_args, check_inner_args
 from ..._warn import warn_user
-from ...autograd import dual
+from ...autograd import dual, graph
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ... import _bf16, _layout, _parallel
@@ -857,6 +857,28 @@ class ConvolutionBackward0(Node):
         return gx, gw, gb
 
 
+def _conv_arg(i):
+    """Getter of the node's ``cfg[i]`` (stride, padding, dilation, output_padding) as PyTorch saves it: one entry
+    per spatial dim (a 1-d convolution runs as a 2-d one here), a padding by its leading side."""
+    def get(node):
+        v = node.cfg[i][-node.nd:]
+        return tuple(p[0] if isinstance(p, tuple) else p for p in v)
+    return get
+
+
+def _saved_tensor(k):
+    def get(node):
+        return node.saved(True)[k]
+    return get
+
+
+# what PyTorch's ConvolutionBackward0 saves (torchviz's make_dot(show_attrs=True) lists it); ember keeps the input
+# only when the weight needs a gradient
+graph.saved_attributes(ConvolutionBackward0, stride=_conv_arg(0), padding=_conv_arg(1), dilation=_conv_arg(2),
+                 groups=lambda node: node.cfg[3], output_padding=_conv_arg(4), transposed=lambda node: node.cfg[5],
+                 bias_sym_sizes_opt=lambda node: node.bias_sizes, input=_saved_tensor(0), weight=_saved_tensor(1))
+
+
 def _shape4(xshape):
     return tuple(xshape) if len(xshape) == 4 else tuple(xshape[:2]) + (1,) + tuple(xshape[2:])
 
@@ -1100,6 +1122,7 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
     if GRAD.enabled and any(need):
         node = ConvolutionBackward0(node_inputs)
         node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
+        node.bias_sizes = (0,) if b is None else tuple(b.shape)
         if isinstance(cols, _winograd.Saved):
             cols.v = cols.v if need[1] else None
         if isinstance(cols, _taps.Saved) and not need[0]:
