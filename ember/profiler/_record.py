@@ -233,9 +233,9 @@ def _set(owner, name, value):
     setattr(owner, name, value)
 
 
-# the modules of ember's op implementations (ember's own top-level package too, but not ember._torch_function,
-# whose dispatch calls the function the program called)
-_OP_CODE = ("ember.ops", "ember.nn.functional", "ember.linalg", "ember.special", "ember.fft", "ember.tensor",
+# the modules of ember's op implementations, and the profiler's own (a Tensor method's timing wrapper calls the
+# function that is also torch's: x.t() is ember.t)
+_OP_CODE = ("ember.profiler", "ember.ops", "ember.nn.functional", "ember.linalg", "ember.special", "ember.fft", "ember.tensor",
             "ember.autograd", "ember.amp", "ember.backend", "ember._bf16", "ember._complex", "ember._sparse",
             "ember._linalg", "ember._lu", "ember._foreach", "ember._householder", "ember._ldl", "ember._lowrank",
             "ember._segment", "ember._tensor_str", "ember._dtype")

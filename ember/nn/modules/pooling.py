@@ -1,7 +1,6 @@
 """Pooling layers: thin modules over ``ember.nn.functional``'s pools, with PyTorch's stored attributes
 (1-D avg/unpool layers keep 1-tuples, the others keep what was passed) and reprs."""
-from ..functional import _pool as P
-from ..functional import _pool3d as P3
+from .. import functional as F
 from ..functional import _pool_fractional as PF
 from .module import Module
 
@@ -34,7 +33,7 @@ class MaxPool1d(_MaxPoolNd):
     """Max over sliding windows of the last dim."""
 
     def forward(self, input):
-        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -42,7 +41,7 @@ class MaxPool2d(_MaxPoolNd):
     """Max over sliding windows of the last two dims."""
 
     def forward(self, input):
-        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -50,7 +49,7 @@ class MaxPool3d(_MaxPoolNd):
     """Max over sliding windows of the last three dims."""
 
     def forward(self, input):
-        return P3.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -71,7 +70,7 @@ class AvgPool1d(_AvgPoolNd):
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
-        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
 
@@ -89,7 +88,7 @@ class AvgPool2d(_AvgPoolNd):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
 
@@ -97,7 +96,7 @@ class AvgPool3d(AvgPool2d):
     """Mean over sliding windows of the last three dims."""
 
     def forward(self, input):
-        return P3.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                              self.count_include_pad, self.divisor_override)
 
 
@@ -114,21 +113,21 @@ class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Mean over windows chosen so the last dim becomes ``output_size``."""
 
     def forward(self, input):
-        return P.adaptive_avg_pool1d(input, self.output_size)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Mean over windows chosen so the last two dims become ``output_size``."""
 
     def forward(self, input):
-        return P.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveAvgPool3d(_AdaptivePoolNd):
     """Mean over windows chosen so the last three dims become ``output_size``."""
 
     def forward(self, input):
-        return P3.adaptive_avg_pool3d(input, self.output_size)
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
@@ -141,21 +140,21 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max over windows chosen so the last dim becomes ``output_size``."""
 
     def forward(self, input):
-        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max over windows chosen so the last two dims become ``output_size``."""
 
     def forward(self, input):
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Max over windows chosen so the last three dims become ``output_size``."""
 
     def forward(self, input):
-        return P3.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
 class _MaxUnpoolNd(Module):
@@ -175,7 +174,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """Partial inverse of MaxPool1d: values back at their indices, zeros elsewhere."""
 
     def forward(self, input, indices, output_size=None):
-        return P.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -183,7 +182,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
     n = 2
 
     def forward(self, input, indices, output_size=None):
-        return P.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
@@ -191,7 +190,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
     n = 3
 
     def forward(self, input, indices, output_size=None):
-        return P3.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
 class _LPPoolNd(Module):
@@ -211,21 +210,21 @@ class LPPool1d(_LPPoolNd):
     """Power-average pooling over the last dim."""
 
     def forward(self, input):
-        return P.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+        return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class LPPool2d(_LPPoolNd):
     """Power-average pooling over the last two dims."""
 
     def forward(self, input):
-        return P.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+        return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class LPPool3d(_LPPoolNd):
     """Power-average pooling over the last three dims."""
 
     def forward(self, input):
-        return P3.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+        return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class _FractionalMaxPoolNd(Module):
