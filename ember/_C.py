@@ -21,6 +21,15 @@ class ScriptModule:
                                                                  [f'{k}={v!r}' for k, v in kwargs.items()]))
 
 
+class Graph:
+    """``torch._C.Graph``: a TorchScript graph, which ember never records (it has no tracer); the class is there for
+    annotations (fvcore's ``-> torch._C.Graph`` at import), making one refuses."""
+
+    def __init__(self, *args, **kwargs):
+        from .aliasing import unsupported
+        raise NotImplementedError(unsupported('torch._C.Graph', 'ember has no TorchScript graphs'))
+
+
 def _log_api_usage_once(event):
     """Record one use of an API for PyTorch's usage logging, off unless a logger is set: ember has none, and
     PyTorch returns None (Lightning logs its Trainer and LightningModule through it)."""

@@ -166,6 +166,9 @@ def test_fvcore_imports_quantization_bases():
     from ember.jit import TracerWarning, _get_trace_graph   # noqa: F401
     with pytest.raises(NotImplementedError, match='torch.jit._get_trace_graph'):
         _get_trace_graph(ember.nn.Linear(1, 1), (ember.ones(1),))
+    assert isinstance(ember._C.Graph, type) and isinstance(torch._C.Graph, type)   # jit_analysis.py's annotation
+    with pytest.raises(NotImplementedError, match='torch._C.Graph'):
+        ember._C.Graph()
 
 
 def test_ptflops_imports_dispatch_mode_and_copies_ops():
