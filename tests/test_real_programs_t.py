@@ -265,3 +265,29 @@ def test_pooling_layers_call_the_functional_by_name(monkeypatch, name, layer, sh
         monkeypatch.setattr(F, name, lambda *a, **k: calls.append(name) or original(*a, **k))
         layer(lib.nn)(lib.ones(*shape))
         assert calls == [name]
+
+
+@pytest.mark.parametrize('name', ['encoder', 'mha', 'lstm', 'gru', 'embedding', 'convs'])
+def test_flop_counter_layers_as_pytorch(name):
+    """Lightning's model summary of the layers models are made of (train and eval): a transformer encoder layer and
+    multi-head attention (linear, bmm), LSTM (PyTorch's fused CPU op counts nothing), GRU (addmm per step), an
+    embedding, grouped/dilated/transposed convolutions."""
+    def run(lib):
+        nn = lib.nn
+        lib.manual_seed(0)
+        model, x = {
+            'encoder': lambda: (nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True), lib.randn(2, 5, 16)),
+            'mha': lambda: (nn.MultiheadAttention(16, 2, batch_first=True), lib.randn(2, 5, 16)),
+            'lstm': lambda: (nn.LSTM(4, 8, batch_first=True), lib.randn(2, 3, 4)),
+            'gru': lambda: (nn.GRU(4, 8), lib.randn(3, 2, 4)),
+            'embedding': lambda: (nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2)), lib.tensor([[1, 2, 3]])),
+            'convs': lambda: (nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ConvTranspose2d(3, 2, 2, stride=2),
+                                            nn.Conv2d(2, 4, 3, groups=2, dilation=2)), lib.randn(1, 2, 8, 8))}[name]()
+        out = []
+        for train in (True, False):
+            model.train(train)
+            with _flop_counter(lib)(display=False) as fc:
+                model(x, x, x) if name == 'mha' else model(x)
+            out.append({k: {str(o): n for o, n in v.items()} for k, v in fc.get_flop_counts().items()})
+        return out
+    assert run(ember) == run(torch)
