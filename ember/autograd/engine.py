@@ -538,16 +538,24 @@ def _run_prehooks(node, grads, tensor_only=False):
     """The node's pre-hooks (its own, keyed 'node', and its output tensors', keyed by output number) in PyTorch's
     order; ``tensor_only`` runs the tensors' alone."""
     grads = list(grads)
+    given = {}   # output number -> the gradient tensor its hooks get: one object, passed on as PyTorch passes it
+
+    def tensor(i):
+        if i not in given:
+            given[i] = _wrap(grads[i])
+        return given[i]
     for key, fn in sorted(node._pre_hooks, key=_hook_stage):
         if key == 'node':
             if tensor_only:
                 continue
-            r = fn(tuple(_wrap(g) for g in grads))
+            r = fn(tuple(None if g is None else tensor(i) for i, g in enumerate(grads)))
             if r is not None:
-                grads = [_unwrap(_wrap(x), MODE.graph) for x in r]
+                given = dict(enumerate(_wrap(x) for x in r))
+                grads = [_unwrap(g, MODE.graph) for g in given.values()]
         elif grads[key] is not None:
-            r = fn(_wrap(grads[key]))
+            r = fn(tensor(key))
             if r is not None:
+                given[key] = _wrap(r)
                 grads[key] = _unwrap(r, MODE.graph)
     return grads
 
