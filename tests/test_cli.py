@@ -41,7 +41,7 @@ report = {"argv": sys.argv[:-1], "name": __name__, "file": __file__, "path0": sy
           "autograd": autograd is torch.autograd is importlib.import_module("ember.autograd"),
           "aliased": [t for t, e in ALIASES.items() if exists(e)],
           "errors": []}
-for stmt in ["import torch.ao", "from torch.autograd import NoSuchThing", "torch.no_such_thing"]:
+for stmt in ["import torch.nested", "from torch.autograd import NoSuchThing", "torch.no_such_thing"]:
     try:
         exec(stmt)
     except (ImportError, AttributeError) as exc:
@@ -119,7 +119,7 @@ def test_script_runs_like_python(tmp_path):
     assert {"torch", "torch.autograd", "torch.linalg"} <= set(report["aliased"])
     assert report["not_aliased"] == []
     errors = report["errors"]
-    assert errors[0].startswith("torch.ao is not supported by ember yet")
+    assert errors[0].startswith("torch.nested is not supported by ember yet")
     assert all("not supported by ember yet" in e for e in errors[1:]), errors
     assert "NoSuchThing" in errors[1] and "no_such_thing" in errors[2]
     if HAS_MPL:
@@ -200,9 +200,9 @@ def test_as_torch_restores_sys_modules(monkeypatch):
 
 
 def test_unsupported_imports_say_so():
-    with pytest.raises(ModuleNotFoundError, match="torch.ao is not supported by ember yet"):
+    with pytest.raises(ModuleNotFoundError, match="torch.nested is not supported by ember yet"):
         with aliasing.as_torch():
-            import torch.ao  # noqa: F401
+            import torch.nested  # noqa: F401
     with pytest.raises(ModuleNotFoundError, match="torch.ops.pointwise is not supported by ember yet"):
         with aliasing.as_torch():
             import torch.ops.pointwise  # noqa: F401
