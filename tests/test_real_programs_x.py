@@ -39,6 +39,21 @@ def test_einsum_contraction_lays_out_its_result_as_pytorch(eq, sa, sb):
         assert got.view(-1).shape == want.view(-1).shape
 
 
+@pytest.mark.parametrize('eq,sa,sb', [
+    ('de,ed->ed', (5, 6), (6, 5)), ('fbacd,bfad->dcbaf', (7, 3, 2, 4, 5), (3, 7, 2, 5)),
+    ('fec,c->cf', (7, 6, 4), (4,)), ('cdbfae,cf->efbdc', (4, 5, 3, 7, 2, 6), (4, 7)),
+    ('bid,d->dib', (2, 3, 4), (4,)), ('i,j->ji', (3,), (4,)), ('bhnd,bhnd->bhnd', (2, 2, 3, 4), (2, 2, 3, 4))])
+def test_einsum_product_lays_out_its_result_as_pytorch(eq, sa, sb):
+    """Two operands that only multiply: PyTorch sums an operand's own labels first (contiguous), permutes both to
+    the output's order and multiplies, the result laid out as its mul lays it out."""
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(sa, dtype=np.float32), rng.standard_normal(sb, dtype=np.float32)
+    want = torch.einsum(eq, torch.tensor(a), torch.tensor(b))
+    got = ember.einsum(eq, ember.tensor(a), ember.tensor(b))
+    assert got.stride() == want.stride()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize('eq,shape', [('bid->db', (2, 3, 4)), ('bid->ib', (2, 3, 4)), ('ij->', (3, 4)),
                                       ('ij->ji', (3, 4)), ('ii->i', (3, 3)), ('bid->dbi', (2, 3, 4))])
 def test_einsum_one_operand_layout_as_pytorch(eq, shape):

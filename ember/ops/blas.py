@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .. import _bf16, _sparse
+from .. import _bf16, _layout, _sparse
 from . import _halfgemm
 from .._dtype import cpp_name
 from ..autograd import dual
@@ -629,16 +629,25 @@ def _einsum_arr(eq, *arrays):
 
 
 def _product_arr(subs, out, arrays):
-    """A two-operand einsum that only multiplies (every label kept, none repeated) as PyTorch computes it: each
-    operand permuted to the output's order and broadcast, one elementwise product, whose layout follows the
-    operands' as PyTorch's mul does (NumPy's einsum lays it out otherwise). None where that does not apply."""
-    if len(subs) != 2 or any(len(set(s)) != len(s) or not set(s) <= set(out) for s in subs):
+    """A two-operand einsum that only multiplies (no label repeated, none contracted by both) as PyTorch computes
+    it: an operand's own labels summed first, each permuted to the output's order and broadcast, one elementwise
+    product laid out as PyTorch's mul lays it out (NumPy's einsum follows its operands). None where not so."""
+    if len(subs) != 2 or any(len(set(s)) != len(s) for s in subs):
         return None
+    from .reduction import _sum
     views = []
-    for s, a in zip(subs, arrays):
-        v = a.transpose(sorted(range(len(s)), key=lambda k: out.index(s[k])))
-        views.append(v.reshape(tuple(a.shape[s.index(c)] if c in s else 1 for c in out)))
-    return np.multiply(*views)
+    for s, a, other in zip(subs, arrays, subs[::-1]):
+        if any(c not in out and c in other for c in s):
+            return None
+        v = a.transpose(sorted(range(len(s)), key=lambda k: out.index(s[k]) if s[k] in out else len(out)))
+        s = ''.join(sorted(s, key=lambda c: out.index(c) if c in out else len(out)))
+        if len(set(s) - set(out)):   # labels of this operand alone, summed first (a contiguous sum) as PyTorch does
+            n = len(s) - len(set(s) - set(out))
+            v, s = _sum(v, tuple(range(n, len(s))), False, v.dtype), s[:n]
+            v = v if v.flags.c_contiguous else v.copy(order='C')
+        views.append(v.reshape(tuple(v.shape[s.index(c)] if c in s else 1 for c in out)))
+    r = np.multiply(*views)
+    return r if all(v.flags.c_contiguous for v in views) else _layout.follow(r, views)
 
 
 def _einsum_layout(r, subs, out, shapes):
