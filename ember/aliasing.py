@@ -142,9 +142,11 @@ def _missing_torch_name(exc):
 def module_getattr(module_name, name):
     """Module ``__getattr__`` for ember packages: import a public submodule, or one of torch's own underscored ones
     (``torch._dynamo``, which PyTorch loads on first access too), on first access (as ``torch.nn`` works after
-    ``import torch``), else raise ``missing_attribute``."""
+    ``import torch``), else raise ``missing_attribute``. While aliasing is on, any private submodule too: ember's
+    package is then named torch (``_name_tops``), and ember's own ``from . import _x`` would otherwise ask the
+    import system for torch._x."""
     sub = f"{module_name}.{name}"
-    if not name.startswith("_") or sub in TORCH_PRIVATE:
+    if not name.startswith("_") or sub in TORCH_PRIVATE or (_SAVED and not name.startswith("__")):
         if sub in sys.modules or _find_spec(sub) is not None:
             module = importlib.import_module(sub)
             if _SAVED:
@@ -320,6 +322,17 @@ def _patch_getattrs():
             module.__getattr__ = functools.partial(module_getattr, name)
             _PATCHED[name] = module
     _torch_module_names()
+    _name_tops("torch")
+
+
+def _name_tops(which):
+    """Give the loaded top modules (ember, ember.vision, ember.functorch) their torch names (``which`` "torch")
+    or their own back ("ember"): ``torch.__name__`` is "torch" in PyTorch, and pyro's import asserts it
+    (pyro/distributions/torch_patch.py). ``__spec__.name`` keeps the ember name."""
+    for top, target in PREFIXES.items():
+        module = sys.modules.get(target)
+        if module is not None:
+            module.__name__ = top if which == "torch" else target
 
 
 def _torch_module_names():
@@ -357,6 +370,7 @@ def _unpatch_getattrs():
             del module.__getattr__
     _PATCHED.clear()
     _restore_module_names()
+    _name_tops("ember")
 
 
 def _initializing(module):

@@ -16,6 +16,7 @@ import pickletools
 import sys
 import zipfile
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from .tensor import Size, Tensor, device
 __all__ = ['save', 'load', 'UnpicklingError', 'DEFAULT_PROTOCOL']
 
 DEFAULT_PROTOCOL = 2
+# the type of load's map_location, for annotations (pyro's param_store imports it)
+MAP_LOCATION = Callable[[Tensor, str], Tensor] | device | str | dict[str, str] | None
 _FORMAT, _VERSION = 'ember', 1
 _PREFIX = 'archive/'
 _HEADER = 'ember.json'

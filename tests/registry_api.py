@@ -1463,7 +1463,8 @@ def _serialization(lib):
     lib.serialization.save({'w': lib.arange(6.).view(2, 3)}, buf)
     buf.seek(0)
     return [lib.serialization.load(buf), lib.serialization.DEFAULT_PROTOCOL,
-            callable(lib.serialization.add_safe_globals), callable(lib.serialization.safe_globals)]
+            callable(lib.serialization.add_safe_globals), callable(lib.serialization.safe_globals),
+            [getattr(getattr(a, '__origin__', a), '__name__', None) for a in lib.serialization.MAP_LOCATION.__args__]]
 
 
 # the packages that `import torch` makes attributes of torch: what a program reaches through them

@@ -37,7 +37,7 @@ def exists(name):
     except ImportError:
         return False
 report = {"argv": sys.argv[:-1], "name": __name__, "file": __file__, "path0": sys.path[0],
-          "helper": helper.VALUE, "data": open("data.txt").read(), "torch": torch.__name__,
+          "helper": helper.VALUE, "data": open("data.txt").read(), "torch": torch.__spec__.name,
           "autograd": autograd is torch.autograd is importlib.import_module("ember.autograd"),
           "aliased": [t for t, e in ALIASES.items() if exists(e)],
           "errors": []}
@@ -73,7 +73,7 @@ broken()
 '''
 
 CELLS = [
-    "%matplotlib inline\nimport sys\nimport torch\nprint(sys.argv, __name__, torch.__name__)",
+    "%matplotlib inline\nimport sys\nimport torch\nprint(sys.argv, __name__, torch.__spec__.name)",
     "!pip install something\n1 + 1",
     "x = 5\nx;",
     "None",

@@ -86,7 +86,7 @@ def test_seed_notebook_in_the_kernel_prints_what_ember_run_prints(name, jupyter_
     capsys.readouterr()
     path = SEEDS / (name + '.ipynb')
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell('import torch\nprint(torch.__name__)'))
+    nb.cells.append(nbformat.v4.new_code_cell('import torch\nprint(torch.__spec__.name)'))
     kernel_out = printed(execute(nb, 'ember', jupyter_env))
     run = subprocess.run([sys.executable, '-m', 'ember', 'run', '--figures', str(jupyter_env), str(path)],
                          capture_output=True, text=True, cwd=jupyter_env, timeout=300)
@@ -96,7 +96,7 @@ def test_seed_notebook_in_the_kernel_prints_what_ember_run_prints(name, jupyter_
 
 
 def test_load_ext_in_a_plain_kernel(jupyter_env):
-    cells = ['%load_ext ember', 'import torch\nimport torch.nn as nn\nprint(torch.__name__, nn.Linear(2, 1))',
+    cells = ['%load_ext ember', 'import torch\nimport torch.nn as nn\nprint(torch.__spec__.name, nn.Linear(2, 1))',
              'torch.zeros(2)', 'torch.no_such_name', 'import matplotlib.pyplot as plt\nplt.plot([1, 2]);',
              '%unload_ext ember\nimport torch\nprint(torch.__name__)']
     has_mpl = importlib.util.find_spec('matplotlib') is not None
