@@ -1304,4 +1304,6 @@ __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'ma
 
 from .ops import _out as _out_forms   # noqa: E402 (after the ops it wraps)
 from .ops._util import check_tensor_args
-_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular'], prefix='linalg.')
+_out_forms.install(globals(), _out_forms.LINALG + ['solve_triangular', 'cholesky_ex', 'inv_ex', 'solve_ex', 'cond',
+                                                    'matrix_power', 'multi_dot', 'vecdot', 'tensorinv', 'tensorsolve',
+                                                    'eig', 'eigvals'], prefix='linalg.')

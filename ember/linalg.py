@@ -9,6 +9,9 @@ from ._householder import householder_product
 from ._ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 from . import _complex
+from .ops import _out
+
+_out.install(globals(), ('lu_factor', 'lu_factor_ex', 'lu', 'lu_solve'), prefix='linalg.')
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'svd', 'qr', 'vecdot',

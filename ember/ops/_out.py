@@ -125,7 +125,22 @@ RULES = {
     **{f'geqrf.{k}': [(_castable, RuntimeError, f'torch.geqrf: Expected {n} to be safely castable from {{res}} dtype, '
                                                 f'but got {n} with dtype {{out}}')]
        for k, n in (('values', 'a'), ('indices', 'tau'))},
-    **{f'linalg.{op}.{k}': [(_same, RuntimeError, _EXPECTED)] for op in ('ldl_factor', 'ldl_factor_ex')
+    **dict.fromkeys(('linalg.lu.values', 'linalg.lu_solve'), [(_same, RuntimeError, _EXPECTED)]),
+    'linalg.matrix_power': [(_castable, RuntimeError, 'matrix_power: Expected result to be safely castable from {res} '
+                                                      'dtype, but got result with dtype {out}'),
+                            (_same, RuntimeError, _EXPECTED)],
+    **{f'linalg.{op}': [(_castable, RuntimeError, f'{name}: Expected result to be safely castable from {{res}} dtype, but '
+                                                  'got result with dtype {out}')]
+       for op, name in (('cond', 'linalg.cond'), ('tensorinv', 'tensorinv'), ('tensorsolve', 'tensorsolve'))},
+    'linalg.multi_dot': [(_same, RuntimeError, 'multi_dot(): expected out tensor to have dtype {res_c} but got {out_c}')],
+    'linalg.vecdot': [(_same, RuntimeError, 'linalg.vecdot: Expected out of dtype{res} but found {out}')],
+    **{f'linalg.{op}.{k}': [(_castable, RuntimeError, f'torch.linalg.{op}: Expected {n} to be safely castable from '
+                                                      f'{{res}} dtype, but got {n} with dtype {{out}}')]
+       for op in ('eig', 'eigvals') for k, n in (('values', 'eigenvalues'), ('indices', 'eigenvectors'))},
+    'linalg.eigvals': [(_castable, RuntimeError, 'torch.linalg.eigvals: Expected eigenvalues to be safely castable from '
+                                                 '{res} dtype, but got eigenvalues with dtype {out}')],
+    **{f'linalg.{op}.{k}': [(_same, RuntimeError, _EXPECTED)] for op in ('ldl_factor', 'ldl_factor_ex', 'cholesky_ex',
+                                                                         'inv_ex', 'solve_ex', 'lu_factor', 'lu_factor_ex')
        for k in ('values', 'indices')},
 }
 # ops that PyTorch resizes without its warning
@@ -136,6 +151,7 @@ ANY_DTYPE = {'bernoulli', 'all', 'any'}   # (all/any: bool or uint8, as RULES ch
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
 COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile',
+          'linalg.cond', 'linalg.tensorinv', 'linalg.tensorsolve',
           *('expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy unsqueeze_copy '
             'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
@@ -146,7 +162,8 @@ UNRECORDED = frozenset(('eq ne lt le gt ge greater greater_equal less less_equal
 # the op named in PyTorch's "out=... don't support automatic differentiation" error, where it is another
 AD_NAME = {'softmax': 'aten::softmax', 'log_softmax': 'aten::log_softmax', 'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
-           'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd'}
+           'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd', 'linalg.matrix_power': 'matmul', 'linalg.multi_dot': 'mm',
+           'linalg.vecdot': 'sum', 'linalg.solve_ex': '_linalg_solve_ex', 'linalg.lu_factor': 'linalg_lu_factor_ex'}
 
 
 def check_out_dtype(key, r, out):
