@@ -88,16 +88,31 @@ class BackwardCFunction(Node, FunctionCtx):
                                f'(expected {n}, got {len(res)})')
         res = [res[p] for p in self._tensor_pos]
         out = []
-        for r, (fn, _), dt in zip(res, self.next_functions, self._in_dtypes):
+        for i, (r, (fn, _), (shape, dt)) in enumerate(zip(res, self.next_functions, self._in_meta)):
             if r is None or fn is None:
                 out.append(None)
                 continue
             if not isinstance(r, Tensor):
                 r = Tensor._make(np.asarray(r))
+            if r._data.shape != shape:
+                r = self._reduced(i, r, shape)
             if r._data.dtype is not dt and r._data.dtype.kind == dt.kind == 'f':
                 r = r.to(FROM_NP[dt])   # PyTorch's engine casts a gradient to its input's dtype
             out.append(r if MODE.graph else r._data)
         return tuple(out)
+
+
+    def _reduced(self, i, r, shape):
+        """Gradient ``r`` of input ``i`` summed to the input's ``shape`` where that shape broadcasts to r's, as
+        PyTorch's engine does (gpytorch's RBFCovariance returns an n x n gradient for a 1 x 1 lengthscale);
+        PyTorch's error otherwise."""
+        got = r._data.shape
+        lead = len(got) - len(shape)
+        if lead < 0 or any(s not in (1, g) for s, g in zip(shape, got[lead:])):
+            raise RuntimeError(f'Function {type(self).__name__} returned an invalid gradient at index {i} - got '
+                               f'{list(got)} but expected shape compatible with {list(shape)}')
+        from .dual import sum_to
+        return sum_to(r, shape)
 
 
 class _null:
@@ -182,7 +197,7 @@ def _run(cls, args, kwargs):
         return out, ctx
     ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
                      for o in outs]
-    ctx._in_dtypes = [t._data.dtype for t in tensors]
+    ctx._in_meta = [(t._data.shape, t._data.dtype) for t in tensors]
     inputs_by_id = {id(t) for t in tensors}
     result = []
     for i, o in enumerate(outs):

@@ -1,0 +1,147 @@
+"""pyro-ppl 1.9 and gpytorch 1.15 (with linear_operator 0.6) under ``ember.aliasing.as_torch()`` (session 35): the
+lines of their imports, of pyro's intro SVI/NUTS examples and of gpytorch's "Simple GP Regression" tutorial that
+stopped ember or gave other values than PyTorch, each reduced to those lines and checked against PyTorch. Neither
+library is needed here."""
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import run_both
+
+
+# -- pyro/distributions/torch_patch.py: patch_dependency asserts ``target.split('.')[0] == torch.__name__`` -------
+def test_torch_name_under_the_alias_is_torchs():
+    """pyro's import checks that its torch is named "torch"; under the alias it is ember, named "torch" while the
+    alias is on (its import identity, ``__spec__.name``, stays "ember"), and ember's own ``from . import _x`` of a
+    module not yet loaded still works there."""
+    assert ember.__name__ == 'ember'
+    with ember.aliasing.as_torch():
+        import torch as aliased
+        assert aliased is ember
+        assert (aliased.__name__, aliased.__spec__.name) == (torch.__name__, 'ember')
+        sys.modules.pop('ember._lowrank', None)
+        vars(ember).pop('_lowrank', None)
+        from ember import _lowrank   # what a relative import inside ember does
+        assert _lowrank is sys.modules['ember._lowrank']
+        with pytest.raises(AttributeError, match='not supported by ember'):
+            aliased.no_such_name
+    assert ember.__name__ == 'ember'
+
+
+def test_serialization_map_location_type():
+    """pyro/params/param_store.py: ``from torch.serialization import MAP_LOCATION`` (load's map_location type)."""
+    from ember.serialization import MAP_LOCATION
+
+    def kinds(alias):
+        return [getattr(getattr(a, '__origin__', a), '__name__', None) for a in alias.__args__]
+    assert kinds(MAP_LOCATION) == kinds(torch.serialization.MAP_LOCATION)
+    assert isinstance(ember.device('cpu'), MAP_LOCATION.__args__[1])
+
+
+# -- linear_operator/utils/cholesky.py: psd_safe_cholesky calls linalg.cholesky_ex(A, out=(L, info)) --------------
+def _spd(T):
+    T.manual_seed(0)
+    A = T.randn(3, 3, dtype=T.float64)
+    return A @ A.mT + 3 * T.eye(3, dtype=T.float64), T.randn(3, 2, dtype=T.float64)
+
+
+@pytest.mark.parametrize('name,n', [('cholesky_ex', 2), ('inv_ex', 2), ('solve_ex', 2), ('lu_factor', 2),
+                                    ('lu_factor_ex', 3), ('lu', 3), ('eig', 2)])
+def test_linalg_tuple_results_take_out(name, n):
+    """The tuple-valued linalg ops write into ``out=`` tensors (resized, the same objects returned); an integer
+    result (info, pivots) needs an integer out and a float one a float out of its dtype, as PyTorch checks."""
+    def call(T, dtypes):
+        S, B = _spd(T)
+        outs = tuple(T.empty(0, dtype=d) for d in dtypes)
+        args = (S, B) if name == 'solve_ex' else (S,)
+        r = getattr(T.linalg, name)(*args, out=outs)
+        return [x is o for x, o in zip(r, outs)] + [x.dtype for x in outs] + list(outs)
+
+    def ints(T):
+        return (T.float64, T.int32, T.int32) if name.startswith('lu_factor') else (T.float64, T.int32)
+
+    def right(T):
+        if name == 'lu':
+            return call(T, (T.float64,) * 3)
+        return call(T, (T.complex128,) * 2 if name == 'eig' else ints(T)[:n])
+    run_both(right)
+    for wrong in ('float32', 'int64', 'complex128'):
+        run_both(lambda T: call(T, (getattr(T, wrong),) * n), message=True)
+
+
+@pytest.mark.parametrize('name', ['cond', 'matrix_power', 'multi_dot', 'vecdot', 'tensorinv', 'tensorsolve',
+                                  'lu_solve', 'eigvals'])
+def test_linalg_ops_take_out(name):
+    """The remaining linalg ops that take ``out=`` in PyTorch: the value written, and each op's own dtype check."""
+    def call(T, dtype):
+        S, B = _spd(T)
+        args = {'cond': (S,), 'matrix_power': (S, 2), 'multi_dot': ([S, S, B],), 'vecdot': (S, S),
+                'tensorinv': (S, 1), 'tensorsolve': (S, B[:, 0]), 'lu_solve': (*T.linalg.lu_factor(S), B),
+                'eigvals': (S,)}[name]
+        o = T.empty(0, dtype=dtype)
+        r = getattr(T.linalg, name)(*args, out=o)
+        return [r is o, o]
+    run_both(lambda T: call(T, T.complex128 if name == 'eigvals' else T.float64))
+    for wrong in ('float32', 'int32', 'complex128'):
+        run_both(lambda T: call(T, getattr(T, wrong)), message=True)
+
+
+@pytest.mark.parametrize('name', ['cholesky_ex', 'solve_ex', 'lu_factor', 'multi_dot', 'vecdot', 'matrix_power',
+                                  'cond', 'tensorsolve'])
+def test_linalg_out_with_inputs_that_require_grad(name):
+    """out= with an input that requires grad: refused naming the op PyTorch's kernel records (mm for multi_dot),
+    or, for the composite ops, written through copy_ (the out gets a grad_fn)."""
+    def call(T):
+        S, B = _spd(T)
+        S.requires_grad_()
+        f64, i32 = T.empty(0, dtype=T.float64), T.empty(0, dtype=T.int32)
+        args, out = {'cholesky_ex': ((S,), (f64, i32)), 'solve_ex': ((S, B), (f64, i32)), 'lu_factor': ((S,), (f64, i32)),
+                     'multi_dot': (([S, S],), f64), 'vecdot': ((S, S), f64), 'matrix_power': ((S, 2), f64),
+                     'cond': ((S,), f64), 'tensorsolve': ((S, B[:, 0]), f64)}[name]
+        r = getattr(T.linalg, name)(*args, out=out)
+        return [r, r is out, type(r.grad_fn).__name__]
+    run_both(call, message=True)
+
+
+# -- gpytorch/functions/rbf_covariance.py: backward returns an n x n gradient for the 1 x 1 lengthscale ----------
+def test_function_gradient_summed_to_its_input_shape():
+    """A custom Function's gradient that the input's shape broadcasts to is summed to that shape (then cast to the
+    input's dtype), as PyTorch's engine does; gradcheck in float64 through the reduction."""
+    def grads(T):
+        class RBF(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, ls):
+                d = (x.unsqueeze(-1) - x.unsqueeze(-2)) ** 2 / ls ** 2
+                k = (-d / 2).exp()
+                ctx.save_for_backward(d * k / ls)
+                return k
+
+            @staticmethod
+            def backward(ctx, g):
+                return None, (g * ctx.saved_tensors[0]).double()
+        x = T.linspace(0, 1, 5)
+        ls = T.tensor([[0.7]], requires_grad=True)
+        RBF.apply(x, ls).sin().sum().backward()
+        d64 = T.linspace(0, 1, 5, dtype=T.float64)
+        ls64 = T.tensor([[0.7]], dtype=T.float64, requires_grad=True)
+        ok = T.autograd.gradcheck(lambda l: RBF.apply(d64, l), (ls64,))
+        return [ls.grad, ls.grad.dtype, ok]
+    run_both(grads)
+
+
+def test_function_gradient_of_an_incompatible_shape_is_refused():
+    def bad(T):
+        class F(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, k, x, y):
+                return x * 2 + y.sum()
+
+            @staticmethod
+            def backward(ctx, g):
+                return None, g, T.ones(4)
+        x, y = T.ones(3, requires_grad=True), T.ones(5, requires_grad=True)
+        F.apply(3, x, y).sum().backward()
+    run_both(bad, message=True)
