@@ -389,6 +389,12 @@ class Tensor(metaclass=_TensorMeta):
             raise RuntimeError('Inference tensors do not track version counter.')
         return 0 if b._vc is None else b._vc[0]
 
+    @property
+    def _cdata(self):
+        """PyTorch's address of the tensor's C++ object, an int naming the tensor: each ember tensor is its own
+        object, so its id (pyro.module compares a param's ``_cdata`` with the stored one's)."""
+        return id(self)
+
     def _is_view(self):
         """Whether this tensor is a view of another (``_base``), as PyTorch's ``Tensor._is_view``."""
         return self._base is not None

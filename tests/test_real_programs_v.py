@@ -145,3 +145,42 @@ def test_function_gradient_of_an_incompatible_shape_is_refused():
         x, y = T.ones(3, requires_grad=True), T.ones(5, requires_grad=True)
         F.apply(3, x, y).sum().backward()
     run_both(bad, message=True)
+
+
+# -- pyro/distributions/torch_transform.py: TransformModule(Transform, nn.Module), AutoIAFNormal's flow ------------
+def test_transform_init_is_cooperative():
+    """Transform.__init__ calls ``super().__init__()``, so a Transform that is also an nn.Module (pyro's
+    AffineAutoregressive) can assign submodules after it, and its parameters are the module's."""
+    def flow(T):
+        class Scale(T.distributions.Transform, T.nn.Module):
+            bijective = True
+
+            def __init__(self):
+                super().__init__(cache_size=1)
+                self.net = T.nn.Linear(1, 1)
+
+            def _call(self, x):
+                return x * self.net.weight[0, 0].exp()
+
+            def _inverse(self, y):
+                return y / self.net.weight[0, 0].exp()
+
+            def __hash__(self):
+                return super(T.nn.Module, self).__hash__()
+        T.manual_seed(0)
+        t = Scale()
+        x = T.tensor([1.0, 2.0])
+        y = t(x)
+        return [[n for n, _ in t.named_parameters()], y, t.inv(y) is x, t._cache_size, t._cached_x_y[0] is x,
+                T.distributions.Transform(cache_size=0)._cache_size]
+    run_both(flow)
+
+
+# -- pyro/primitives.py: pyro.module compares ``param._cdata`` of the stored and the module's parameter ----------
+def test_tensor_cdata_names_the_tensor():
+    def cdata(T):
+        a, b = T.zeros(2), T.zeros(2)
+        p = T.nn.Parameter(T.ones(2))
+        return [type(a._cdata) is int, a._cdata == a._cdata, a._cdata != b._cdata, p._cdata == p._cdata,
+                a[0:1]._cdata != a._cdata, a.detach()._cdata != a._cdata]
+    run_both(cdata)

@@ -31,6 +31,7 @@ class Transform:
         self._cache_size = cache_size
         self._cached_x_y = None, None
         self._inv = None
+        super().__init__()   # cooperative: pyro's TransformModule(Transform, nn.Module) needs Module.__init__
 
     def __getstate__(self):
         state = self.__dict__.copy()
