@@ -40,13 +40,27 @@ def _zero_pivot(m):
 
 
 def _not_pd_order(m):
-    """The order of the first leading minor of ``m`` that is not positive-definite (potrf's info), or 0."""
-    for k in range(1, m.shape[-1] + 1):
-        try:
-            np.linalg.cholesky(m[:k, :k])
-        except np.linalg.LinAlgError:
-            return k
-    return 0
+    """The order of the first leading minor of ``m`` that is not positive-definite (potrf's info), or 0. A NaN
+    pivot fails as in LAPACK's potrf (NumPy's lets it through). A failing minor makes every larger one fail, so
+    after one whole factorization a bisection finds it (a loop over every order took n factorizations)."""
+    if not _pd_fails(m):
+        return 0
+    lo, hi = 1, m.shape[-1]   # the smallest failing order lies in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _pd_fails(m[:mid, :mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _pd_fails(m):
+    """Whether potrf fails on ``m``: not positive-definite, or a NaN pivot."""
+    try:
+        return bool(np.isnan(np.diagonal(np.linalg.cholesky(m))).any())
+    except np.linalg.LinAlgError:
+        return True
 
 
 def flat_batch(a, core=2):
@@ -744,13 +758,15 @@ class CholeskyBackward0(LinalgCholeskyExBackward0):
     __slots__ = ()
 
 
-def _cholesky(A, upper, node_cls):
+def _cholesky(A, upper, node_cls, op='linalg.cholesky'):
     a = A._data
     _square(a, 'cholesky')
     try:
         l = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
-        raise _failure(a, 'linalg.cholesky', _not_pd_order, _NOT_PD) from None
+        raise _failure(a, op, _not_pd_order, _NOT_PD) from None
+    if np.isnan(np.diagonal(l, axis1=-2, axis2=-1)).any():   # a NaN pivot: PyTorch's potrf stops there
+        raise _failure(a, op, _not_pd_order, _NOT_PD)
     if upper:   # U = L^H
         l = np.swapaxes(l, -1, -2)
         l = np.conjugate(l) if l.dtype.kind == 'c' else l.copy()

@@ -81,7 +81,7 @@ def cholesky(input, upper=False):
     L._square(input._data, 'cholesky')
     if forward_refusal.SOURCES:   # linalg.cholesky has a forward-mode formula, the deprecated cholesky none
         forward_refusal.refuse('cholesky', input)
-    return L._cholesky(input, upper, L.CholeskyBackward0)
+    return L._cholesky(input, upper, L.CholeskyBackward0, 'cholesky')
 
 
 def _mH(a):

@@ -184,3 +184,38 @@ def test_tensor_cdata_names_the_tensor():
         return [type(a._cdata) is int, a._cdata == a._cdata, a._cdata != b._cdata, p._cdata == p._cdata,
                 a[0:1]._cdata != a._cdata, a.detach()._cdata != a._cdata]
     run_both(cdata)
+
+
+# -- linear_operator/utils/cholesky.py: psd_safe_cholesky reads info>0 then looks for NaNs (NanError); pyro's
+#    AutoLaplaceApproximation factors a covariance whose diagonal went NaN ------------------------------------------
+_NAN_PIVOT = {where: ': ' + batch + 'The factorization could not be completed because the input is not '
+              f'positive-definite (the leading minor of order {k} is not positive-definite).'
+              for where, batch, k in (('first pivot', '', 1), ('last pivot', '', 2), ('off the diagonal', '', 2),
+                                      ('batch element', '(Batch element 2): ', 2))}
+
+
+@pytest.mark.parametrize('where', ['first pivot', 'last pivot', 'off the diagonal', 'batch element'])
+def test_cholesky_stops_at_a_nan_pivot(where):
+    """A NaN pivot fails the factorization at its order, as LAPACK's potrf (NumPy's lets NaN through)."""
+    nan = float('nan')
+    A = {'first pivot': [[nan, 0.], [0., 1.]], 'last pivot': [[4., 1.], [1., nan]],
+         'off the diagonal': [[1., nan], [nan, 4.]],
+         'batch element': [[[1., 0.], [0., 1.]], [[2., 1.], [1., 2.]], [[1., 0.], [0., nan]]]}[where]
+    run_both(lambda T: T.linalg.cholesky_ex(T.tensor(A)).info)
+    for T in (torch, ember):
+        for f, op in ((T.linalg.cholesky, 'linalg.cholesky'), (T.cholesky, 'cholesky')):
+            with pytest.raises(T.linalg.LinAlgError) as got:
+                f(T.tensor(A))
+            assert str(got.value) == op + _NAN_PIVOT[where]
+
+
+def test_cholesky_ex_info_finds_the_first_failing_minor():
+    """info is the order of the first leading minor that is not positive-definite, wherever it lies."""
+    def infos(T):
+        out = []
+        for k in range(6):
+            A = T.eye(6, dtype=T.float64) * 2 + 0.5
+            A[k, k] = -1.0
+            out.append(T.linalg.cholesky_ex(A).info)
+        return out + [T.linalg.cholesky_ex(T.eye(6) * 2 + 0.5).info]
+    run_both(infos)
