@@ -194,6 +194,7 @@ _NAN_PIVOT = {where: ': ' + batch + 'The factorization could not be completed be
                                       ('batch element', '(Batch element 2): ', 2))}
 
 
+@pytest.mark.filterwarnings('ignore:torch.cholesky is deprecated')
 @pytest.mark.parametrize('where', ['first pivot', 'last pivot', 'off the diagonal', 'batch element'])
 def test_cholesky_stops_at_a_nan_pivot(where):
     """A NaN pivot fails the factorization at its order, as LAPACK's potrf (NumPy's lets NaN through)."""
