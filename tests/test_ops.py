@@ -282,14 +282,19 @@ def test_dtypes(name, fn, dtypes):
 @pytest.mark.parametrize('name', ['tanh', 'exp', 'sigmoid', 'log'])
 def test_large_float32_transcendental_rounded_once(name):
     """Above a block of elements a float32 input goes to float64 a block at a time: the same values, each
-    rounded once, also for a strided input; and equal to PyTorch's within an ulp."""
+    rounded once (sigmoid: its exp, sum and quotient each rounded to float32, PyTorch's roundings), also for a
+    strided input; and equal to PyTorch's within an ulp (sigmoid: the same float32 in 94%, within two ulps)."""
     import ember
     import torch
     x = np.random.default_rng(2).uniform(0.1, 3, (300, 250)).astype(np.float32)   # 75k values
+    one = np.float32(1)
     ref = {'tanh': np.tanh, 'exp': np.exp, 'log': np.log,
-           'sigmoid': lambda v: 1 / (1 + np.exp(-v))}[name](x.astype(np.float64)).astype(np.float32)
+           'sigmoid': lambda v: one / (one + np.exp(-v).astype(np.float32))}[name](x.astype(np.float64)).astype(np.float32)
     strided = ember.tensor(np.ascontiguousarray(x.T)).t()
     assert not strided.is_contiguous()
     got = getattr(ember, name)(strided).numpy()
     assert np.array_equal(got, ref)
-    np.testing.assert_allclose(got, getattr(torch, name)(torch.from_numpy(x)).numpy(), rtol=1.2e-7, atol=0)
+    theirs = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    if name == 'sigmoid':   # where PyTorch's SLEEF exp is an ulp off, the float32 sum magnifies it to two
+        assert np.mean(got != theirs) < 0.06
+    np.testing.assert_allclose(got, theirs, rtol=2.4e-7 if name == 'sigmoid' else 1.2e-7, atol=0)

@@ -93,8 +93,9 @@ SIG_SPECIAL = [0.0, -0.0, np.nan, np.inf, -np.inf, 100.0, -100.0, 89.0, -89.0, 8
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_sigmoid_blocks_as_pytorch(shape, dtype):
     """sigmoid on cache blocks (pointwise._sigmoid, _sigmoid_grad; a last block of fewer elements): float32
-    computed in float64 and rounded once, bit for bit; within a few ulps of PyTorch's (its exp is Sleef's: where
-    exp(-x) overflows float32 it gives 0 for the tiny true value), NaN where PyTorch has NaN; and its backward."""
+    as PyTorch rounds it (exp(-x) correctly rounded to float32, then the sum and the quotient in float32: 0 where
+    exp(-x) overflows float32, as PyTorch's), bit for bit; within a few ulps of PyTorch's (its exp is Sleef's),
+    NaN where PyTorch has NaN; and its backward."""
     rng = np.random.default_rng(11)
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     if x.ndim:
@@ -109,7 +110,8 @@ def test_sigmoid_blocks_as_pytorch(shape, dtype):
     (ne, ye, ge), (nt, yt, gt) = got
     assert ne == nt
     with np.errstate(over='ignore'):
-        once = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(dtype)
+        e = np.exp(-x.astype(np.float64)).astype(dtype)
+        once = (dtype(1) / (dtype(1) + e)).astype(dtype)
     np.testing.assert_array_equal(ye, once)
     eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).tiny
     np.testing.assert_allclose(ye, yt, rtol=4 * eps, atol=tiny, equal_nan=True)

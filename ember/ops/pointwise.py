@@ -1456,30 +1456,39 @@ def isreal(input):
 
 
 def _sigmoid_into(out, a):
-    """out = 1 / (1 + exp(-a)) in float64, each step in place on one temporary (out itself for float64),
-    rounded once into a float32 out."""
+    """out = 1 / (1 + exp(-a)): exp in float64 on one temporary (out itself for float64); for a float32 out, exp
+    rounded to float32 and the add and the division in float32, PyTorch's roundings (see _sigmoid)."""
     t = out if out.dtype == _F64 else np.empty(a.shape, _F64)
     np.negative(a, out=t)
     np.exp(t, out=t)
+    if t is not out:
+        np.copyto(out, t, casting='same_kind')
+        t = out
     t += 1
     np.divide(1, t, out=out)
 
 
 def _sigmoid(a):
-    """1 / (1 + exp(-a)), a float32 input in float64 and rounded once (correctly rounded: test_ops), on cache
-    blocks (_parallel.blockwise) with one temporary where _precise's blocks allocated four. With _sigmoid_grad,
-    fwd+bwd of (8, 256, 32, 32) float32 at 1 thread, min process-CPU of 7 reps x 4 alternating processes: 7.37 ->
-    6.51 ms (PyTorch 2.0; float64's exp is 5.2 ms of it, but float32's exp would not round correctly)."""
+    """1 / (1 + exp(-a)) with PyTorch's float32 roundings: its kernel rounds exp(-a), the sum and the quotient to
+    float32 each (its scalar tail, which is all of a tensor of up to 32 values, with a correctly rounded expf:
+    this gives its values bit for bit; its AVX512 body's SLEEF expf is not always correctly rounded, so there
+    4% of 400k random values differ by an ulp, where rounding once differed in 36%). pyro's SigmoidTransform and
+    Bernoulli(logits) read it. On cache blocks (_parallel.blockwise) with one temporary."""
     with np.errstate(over='ignore'):
         r = _parallel.blockwise(_sigmoid_into, a) if type(a) is np.ndarray and a.dtype in _F32_F64 else None
         if r is not None:
             return r
+        if getattr(a, 'dtype', None) == _F32:   # 0-d
+            return _sigmoid_plain(a)
         return _precise(_sigmoid_plain)(a)
 
 
 def _sigmoid_plain(a):
-    """1 / (1 + exp(-a)) as one expression: 0-d arrays, and bfloat16 and meta arrays (not plain ndarrays)."""
+    """1 / (1 + exp(-a)) as one expression: 0-d arrays, and bfloat16 and meta arrays (not plain ndarrays); a
+    float32 one with _sigmoid_into's roundings."""
     with np.errstate(over='ignore'):
+        if a.dtype == _F32 and type(a) is np.ndarray:
+            return (np.float32(1) / (np.float32(1) + np.exp(-a.astype(_F64)).astype(_F32))).astype(_F32)
         return 1 / (1 + np.exp(-a))
 
 
