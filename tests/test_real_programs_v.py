@@ -274,3 +274,23 @@ def test_softplus_rounds_as_pytorch():
         np.testing.assert_allclose(ours, theirs, rtol=3e-7, atol=0)
     run_both(lambda T: T.nn.functional.softplus(T.tensor([100., -200., float('nan'), float('inf'), -float('inf')]),
                                                 threshold=200))
+
+
+# -- pyro's Bernoulli(probs/logits).log_prob is -binary_cross_entropy_with_logits, i.e. log_sigmoid ------------------
+def test_log_sigmoid_and_bce_with_logits_round_as_pytorch():
+    """log_sigmoid is min(x, 0) - log1p(exp(-|x|)) with exp and log1p rounded to float32, and the BCE with logits
+    loss (1 - t) x - log_sigmoid(x), as PyTorch's kernels round them: the same float32 in 95-97% of 100k random
+    values where one rounding of the exact value agreed in 85-91%."""
+    g = np.random.default_rng(7)
+    x = (g.standard_normal(100000) * 5).astype(np.float32)
+    t = (g.random(100000) > 0.5).astype(np.float32)
+    pw = np.float32(2.5)
+    for f, bound in ((lambda T: T.nn.functional.logsigmoid(T.tensor(x)), 0.06),
+                     (lambda T: T.nn.functional.binary_cross_entropy_with_logits(T.tensor(x), T.tensor(t),
+                                                                                 reduction='none'), 0.04),
+                     (lambda T: T.nn.functional.binary_cross_entropy_with_logits(
+                         T.tensor(x), T.tensor(t), reduction='none', pos_weight=T.tensor(pw)), 0.04)):
+        ours, theirs = f(ember).numpy(), f(torch).numpy()
+        assert np.mean(ours != theirs) < bound
+        np.testing.assert_allclose(ours, theirs, rtol=5e-7, atol=1e-6)   # (cancellation: ulps of |x| ~ 20)
+    run_both(lambda T: T.nn.functional.logsigmoid(T.tensor([-200., 200., float('nan'), float('inf'), -float('inf')])))

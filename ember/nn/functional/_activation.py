@@ -622,9 +622,20 @@ def threshold_(input, threshold, value):
     return _threshold_(input, threshold, value)
 
 
+def _log_sigmoid_arr(a):
+    """log(sigmoid(a)) as PyTorch's log_sigmoid kernel rounds it for float32: min(a, 0) - log1p(exp(-|a|)) with
+    exp and log1p each rounded to float32 (correctly) and the difference in float32 (the same float32 as PyTorch
+    in 97% of 100k random values, where one rounding of the exact value agreed in 80%); other dtypes rounded
+    once. binary_cross_entropy_with_logits subtracts it as PyTorch's does."""
+    if type(a) is not np.ndarray or a.dtype != np.float32:
+        return (-_softplus_arr(-a)).astype(a.dtype, copy=False)
+    z = np.exp(-np.abs(a).astype(np.float64)).astype(np.float32)
+    return np.minimum(a, np.float32(0)) - np.log1p(z.astype(np.float64)).astype(np.float32)
+
+
 _logsigmoid = _elementwise(
     'LogSigmoidBackward0',
-    lambda a: (-_softplus_arr(-a)).astype(a.dtype, copy=False),
+    lambda a: _log_sigmoid_arr(a),
     lambda g, x: g * _sig(-x),
     lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu')
 

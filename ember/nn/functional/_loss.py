@@ -22,7 +22,7 @@ from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
 from ._fused import fused, record
-from ._activation import _softplus_arr, logsigmoid
+from ._activation import _log_sigmoid_arr, _softplus_arr, logsigmoid
 from ...amp import _state as _autocast
 
 __all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy', 'nll_loss',
@@ -736,10 +736,11 @@ def _bcel_backward(self, g):
 
 
 def _bcel_loss(x, t, pw):
-    sp = _softplus_neg(x)
+    """(1 - t) x - log_sigmoid(x) (its log_sigmoid weighted by (pw - 1) t + 1), PyTorch's formula and roundings."""
+    ls = _log_sigmoid_arr(x)
     if pw is None:
-        return (1 - t) * x + sp
-    return (1 - t) * x + ((pw - 1) * t + 1) * sp
+        return (1 - t) * x - ls
+    return (1 - t) * x - ((pw - 1) * t + 1) * ls
 
 
 def _bcel_ref(ctx, x, t, w, pw):
