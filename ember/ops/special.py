@@ -40,23 +40,46 @@ def _lgamma(a):
 
 
 def _digamma(a):
-    """psi(x): reflection below 0.5, recurrence up to 10, asymptotic series; -inf at 0, nan at negative ints."""
-    x = np.asarray(a, np.float64)
+    """psi(x) as PyTorch's calc_digamma computes it, in the input's precision (float32 in float32 steps, its log
+    correctly rounded, as glibc's logf): the recurrence up to 10 and the asymptotic series, the reflection below
+    0 (pi / tan(pi r) in float64, r the fractional part of x); -inf/+inf at +0/-0, nan at negative integers.
+    Computing in float64 and rounding once differed from PyTorch's float32 in 69% of 100k random values, now
+    0.06% (pyro's Beta/Gamma/Dirichlet gradients go through lgamma's derivative, digamma)."""
+    dt = np.float64 if a.dtype == np.float64 else np.float32
+    x = np.asarray(a, dt)
     with np.errstate(all='ignore'):
-        reflect = x < 0.5
-        y = np.where(reflect, 1 - x, x)
-        acc = np.zeros_like(y)
-        for _ in range(10):
-            small = y < 10
-            acc = np.where(small, acc - 1 / y, acc)
-            y = np.where(small, y + 1, y)
-        y2 = 1 / (y * y)
-        series = y2 * (1 / 12 - y2 * (1 / 120 - y2 * (1 / 252 - y2 * (1 / 240 - y2 / 132))))
-        r = acc + np.log(y) - 0.5 / y - series
-        r = np.where(reflect, r - np.pi / np.tan(np.pi * x), r)
-        r = np.where((x <= 0) & (x == np.floor(x)), np.nan, r)
-        r = np.where(x == 0, -np.inf * np.copysign(1.0, x), r)
+        neg = x < 0
+        shift = np.where(neg, (np.pi / np.tan(np.pi * np.modf(x.astype(np.float64))[0])).astype(dt), dt(0))
+        r = _digamma_nonneg(np.where(neg, dt(1) - x, x)) - shift
+        r = np.where(neg & (x == np.trunc(x)), dt(np.nan), r)
+        r = np.where(x == 0, np.copysign(dt(np.inf), -x), r)
     return r.astype(a.dtype)
+
+
+_PSI_10 = 2.25175258906672110764
+_DIGAMMA_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+              -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
+              8.33333333333333333333E-2)
+
+
+def _digamma_nonneg(x):
+    """calc_digamma's x >= 0 branch on an array, each step in x's dtype."""
+    dt = x.dtype.type
+    one = dt(1)
+    result = np.zeros_like(x)
+    small = x < 10
+    while small.any():   # at most 10 steps (x >= 0)
+        result = np.where(small, result - one / x, result)
+        x = np.where(small, x + one, x)
+        small = x < 10
+    z = one / (x * x)
+    p = np.zeros_like(x)
+    for c in _DIGAMMA_A:
+        p = p * z + dt(c)
+    y = np.where(x < dt(1e17), z * p, dt(0))
+    log_x = np.log(x.astype(np.float64)).astype(x.dtype)
+    out = result + log_x - dt(0.5) / x - y
+    return np.where(x == 10, result + dt(_PSI_10), out)
 
 
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
@@ -111,7 +134,7 @@ def _polygamma_of(n, x):
 
 lgamma = unary('lgamma', _lgamma, 'LgammaBackward0', lambda g, x, y: g * _digamma_of(x), precise=True,
                doc='Elementwise log|Gamma(x)|.')
-digamma = unary('digamma', _digamma, 'DigammaBackward0', lambda g, x, y: g * _polygamma_of(1, x), precise=True,
+digamma = unary('digamma', _digamma, 'DigammaBackward0', lambda g, x, y: g * _polygamma_of(1, x), half=True,
                 doc="Elementwise psi(x) = lgamma'(x).")
 _POLYGAMMA_OPS = {}
 
