@@ -142,11 +142,12 @@ def _missing_torch_name(exc):
 def module_getattr(module_name, name):
     """Module ``__getattr__`` for ember packages: import a public submodule, or one of torch's own underscored ones
     (``torch._dynamo``, which PyTorch loads on first access too), on first access (as ``torch.nn`` works after
-    ``import torch``), else raise ``missing_attribute``. While aliasing is on, any private submodule too: ember's
-    package is then named torch (``_name_tops``), and ember's own ``from . import _x`` would otherwise ask the
-    import system for torch._x."""
+    ``import torch``), else raise ``missing_attribute``. While aliasing is on, a private submodule of the ember
+    and ember.vision packages too: they are then named torch and torchvision (``_name_tops``), and ember's own
+    ``from . import _x`` there would otherwise ask the import system for torch._x."""
     sub = f"{module_name}.{name}"
-    if not name.startswith("_") or sub in TORCH_PRIVATE or (_SAVED and not name.startswith("__")):
+    if (not name.startswith("_") or sub in TORCH_PRIVATE
+            or (_SAVED and module_name in _RENAMED_PACKAGES and not name.startswith("__"))):
         if sub in sys.modules or _find_spec(sub) is not None:
             module = importlib.import_module(sub)
             if _SAVED:
@@ -323,6 +324,9 @@ def _patch_getattrs():
             _PATCHED[name] = module
     _torch_module_names()
     _name_tops("torch")
+
+
+_RENAMED_PACKAGES = ("ember", "ember.vision")   # the packages among _name_tops' modules
 
 
 def _name_tops(which):
