@@ -915,11 +915,6 @@ def spmm(input, mat2):
     return Tensor.mm(input, mat2)
 
 
-def dsmm(input, mat2):
-    """``torch.dsmm``: spmm under its older name (a dense result; linear_operator's bdsmm calls it)."""
-    return spmm(input, mat2)
-
-
 def is_sparse_arg(a, b):
     """Whether either operand of a product is sparse (checked by mm/matmul off their plain-Tensor path)."""
     return isinstance(a, SparseTensor) or isinstance(b, SparseTensor)

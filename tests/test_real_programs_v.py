@@ -222,21 +222,6 @@ def test_cholesky_ex_info_finds_the_first_failing_minor():
     run_both(infos)
 
 
-# -- linear_operator/utils/sparse.py: bdsmm calls torch.dsmm (SKI's interpolation matrices, KISS-GP) ----------------
-def test_dsmm_is_spmm():
-    """torch.dsmm: sparse @ dense with a dense result, differentiable in both operands (MmBackward0)."""
-    def prod(T):
-        with T.sparse.check_sparse_tensor_invariants(False):
-            v = T.tensor([1., 2., -1.], dtype=T.float64, requires_grad=True)
-            s = T.sparse_coo_tensor([[0, 1, 1], [1, 0, 2]], v, (2, 3))
-            d = T.arange(6., dtype=T.float64).view(3, 2).requires_grad_()
-            r = T.dsmm(s, d)
-            r.pow(2).sum().backward()
-            ok = T.autograd.gradcheck(lambda x: T.dsmm(s.detach(), x), (d,))
-            return [r, str(r.layout), r.grad_fn.name(), v.grad, d.grad, ok]
-    run_both(prod)
-
-
 # -- pyro's constraint transforms (SigmoidTransform: biject_to(unit_interval), interval, StickBreaking) ------------
 def test_sigmoid_rounds_as_pytorch():
     """sigmoid rounds exp(-x), the sum and the quotient to float32 as PyTorch's kernel does: bit for bit on tensors
