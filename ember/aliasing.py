@@ -185,8 +185,12 @@ def install():
     _SAVED.append(_take_aliased_modules())
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
-    _patch_getattrs()
-    _patch_spawn()
+    try:
+        _patch_getattrs()
+        _patch_spawn()
+    except BaseException:   # undone, so that a failed install leaves ember unaliased (and named ember)
+        uninstall()
+        raise
 
 
 SPAWN_MAIN_VAR = "EMBER_SPAWN_MAIN"

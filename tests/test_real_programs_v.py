@@ -302,3 +302,23 @@ def test_digamma_computes_as_pytorch(dtype):
         T.lgamma(v).sum().backward()
         return v.grad
     run_both(lgamma_grad, tol=0)
+
+
+def test_aliasing_survives_private_lookups_and_failed_installs(monkeypatch):
+    """Under the alias, a private name looked up on a plain ember module (an fx GraphModule class's qualname,
+    read while classes are given their torch module) is a plain AttributeError, not an import of a submodule;
+    and an install that fails leaves aliasing off and ember named ember (a leaked install renamed ember for every
+    later test of a worker)."""
+    from ember import aliasing
+    with aliasing.as_torch():
+        import torch.fx   # noqa: F401 (its GraphModule classes carry private qualnames)
+        with pytest.raises(AttributeError):
+            ember.fx.graph_module._no_such_private
+    assert not aliasing.is_installed() and ember.__name__ == 'ember'
+
+    def broken():
+        raise RuntimeError('boom')
+    monkeypatch.setattr(aliasing, '_patch_spawn', broken)
+    with pytest.raises(RuntimeError, match='boom'):
+        aliasing.install()
+    assert not aliasing.is_installed() and ember.__name__ == 'ember'
