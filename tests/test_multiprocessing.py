@@ -26,7 +26,7 @@ def free_port():
 def rank_main(rank, world, port, fail):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world, timeout=datetime.timedelta(seconds=30))
-    sys.stdout.write(f'child {rank} pid {os.getpid()} {torch.__name__}\n')
+    sys.stdout.write(f'child {rank} pid {os.getpid()} {torch.__spec__.name}\n')
     sys.stdout.flush()
     t = torch.arange(3.) * (rank + 1)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
