@@ -56,6 +56,13 @@ def _get_tracing_state():
     return None
 
 
+def _are_functorch_transforms_active():
+    """Whether a ``torch.func`` transform (grad, vmap, ...) is running the user's function (kornia asks before
+    its data-dependent early exits)."""
+    from .autograd import _TRANSFORMS
+    return _TRANSFORMS[0] > 0
+
+
 def __getattr__(name):
     """``_LinAlgError`` from ember's linear algebra and ``_nn`` (its ``_parse_to``: ``Module.to``'s argument parser),
     loaded on first use; any other name is one ember lacks."""

@@ -73,34 +73,39 @@ _TO_COMPLEX[bfloat16] = complex64   # c10's toComplexType: BFloat16 has Float's 
 short, int, long = int16, int32, int64
 
 
-class _Float8(dtype):
-    """A float8 dtype ember names but cannot hold: ``torch.float8_e4m3fn`` and kin exist (checkpoint loaders
-    map file dtypes to them at import), and anything needing their NumPy storage raises NotImplementedError."""
-    __slots__ = ()
+class _Unheld(dtype):
+    """A dtype ember names but cannot hold: ``torch.float8_e4m3fn`` and kin (checkpoint loaders map file dtypes to
+    them at import) and ``torch.complex32`` (kornia lists it among the dtypes it accepts); anything needing their
+    NumPy storage raises NotImplementedError."""
+    __slots__ = ('_instead',)
 
-    def __init__(self, name, signed=True):
-        self.name, self._cat = name, 2
-        self.is_floating_point, self.is_complex, self.is_signed, self.itemsize = True, False, signed, 1
+    def __init__(self, name, category=2, signed=True, itemsize=1, instead='torch.float32 or torch.bfloat16'):
+        self.name, self._cat, self._instead = name, category, instead
+        self.is_floating_point, self.is_complex, self.is_signed = category == 2, category == 3, signed
+        self.itemsize = itemsize
 
     @property
     def np(self):
-        """Refused: NumPy has no float8 type for ember to store these in."""
+        """Refused: NumPy has no type of this width to store these in."""
         raise NotImplementedError(f"torch.{self.name} tensors are not supported by ember yet (NumPy has no "
-                                  "float8 type to store them in); convert to torch.float32 or torch.bfloat16")
+                                  f"{self.name if self.is_complex else 'float8'} type to store them in); "
+                                  f"convert to {self._instead}")
 
     def __reduce__(self):
-        return (_float8_by_name, (self.name,))
+        return (_unheld_by_name, (self.name,))
 
 
-FLOAT8 = {n: _Float8(n, n != 'float8_e8m0fnu') for n in
+UNHELD = {n: _Unheld(n, signed=n != 'float8_e8m0fnu') for n in
           ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu')}
-float8_e4m3fn, float8_e5m2 = FLOAT8['float8_e4m3fn'], FLOAT8['float8_e5m2']
-float8_e4m3fnuz, float8_e5m2fnuz = FLOAT8['float8_e4m3fnuz'], FLOAT8['float8_e5m2fnuz']
-float8_e8m0fnu = FLOAT8['float8_e8m0fnu']
+float8_e4m3fn, float8_e5m2 = UNHELD['float8_e4m3fn'], UNHELD['float8_e5m2']
+float8_e4m3fnuz, float8_e5m2fnuz = UNHELD['float8_e4m3fnuz'], UNHELD['float8_e5m2fnuz']
+float8_e8m0fnu = UNHELD['float8_e8m0fnu']
+complex32 = chalf = UNHELD['complex32'] = _Unheld('complex32', 3, itemsize=4, instead='torch.complex64')
+_TO_REAL[complex32] = float16
 
 
-def _float8_by_name(name):
-    return FLOAT8[name]
+def _unheld_by_name(name):
+    return UNHELD[name]
 
 ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool_, complex64,
        complex128)

@@ -50,13 +50,15 @@ class _Info:
 
 
 class finfo(_Info):
-    """``torch.finfo(dtype=default dtype)``: bits, eps, max, min, tiny (= smallest_normal), resolution."""
+    """``torch.finfo(dtype=default dtype)``: bits, eps, max, min, tiny (= smallest_normal), resolution; of a
+    complex dtype, its real part's."""
     __slots__ = ()
     _fields = ('resolution', 'min', 'max', 'eps', 'smallest_normal', 'tiny')
 
     def __init__(self, type=None):
         type_ = _dtype.get_default_dtype() if type is None else type
         _check_type('finfo', type_)
+        type_ = type_.to_real()   # a complex dtype's limits are its parts' (PyTorch's finfo(complex64) is float32's)
         if not type_.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             "'torch.finfo'")

@@ -92,18 +92,20 @@ ALIASES = [_alias(n, t) for n, t in (('double', 'float64'), ('float', 'float32')
 
 
 
-def _float8(name):
-    """A float8 dtype (transformers maps checkpoint dtypes to them at import): PyTorch's repr, attributes and
-    finfo; ember holds no float8 tensor (tests/test_real_programs_s.py checks the refusal)."""
+def _unheld(name):
+    """A dtype ember names but holds no tensor of: the float8 ones (transformers maps checkpoint dtypes to them at
+    import) and complex32 (kornia lists it): PyTorch's repr, attributes and finfo (tests/test_real_programs_s.py
+    and tests/test_real_programs_w.py check the refusal)."""
     def fn(lib):
         d = getattr(lib, name)
         f = lib.finfo(d)
         return [repr(d), str(d), d.itemsize, d.is_floating_point, d.is_signed, d.is_complex, repr(f), f.bits, f.eps,
-                f.max, f.min, f.tiny, f.resolution]
+                f.max, f.min, f.tiny, f.resolution, repr(d.to_real()), d is getattr(lib, 'chalf', None)]
     return Call('', name, [Case('dtype', fn)], exact=True)
 
 
-FLOAT8 = [_float8(n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu')]
+FLOAT8 = [_unheld(n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu',
+                               'complex32', 'chalf')]
 
 
 def _formats(name):
