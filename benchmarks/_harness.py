@@ -27,7 +27,8 @@ def start(torch):
     """Set ``torch``'s threads and seed, and report which framework and version is running."""
     torch.set_num_threads(threads())
     torch.manual_seed(0)
-    emit({"meta": {"framework": torch.__name__, "version": _version(torch), "threads": threads()}})
+    # __spec__.name: under the alias ember's __name__ is "torch", as PyTorch's (pyro asserts it); its spec stays "ember"
+    emit({"meta": {"framework": torch.__spec__.name, "version": _version(torch), "threads": threads()}})
 
 
 def report(figure, value, unit, **extra):
