@@ -140,6 +140,22 @@ def in_format(fn, a, fmt):
     return _channels_last_copy(a)
 
 
+def _sorted_dims(n, should_swap):
+    """Dims outermost to innermost, insertion-sorted from innermost first by ``should_swap(d0, d1)`` (1: swap, -1:
+    keep and stop, 0: ambiguous, go on), as PyTorch's reorder_dimensions and infer_dense_strides sort."""
+    perm = list(range(n - 1, -1, -1))   # innermost first
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return tuple(reversed(perm))
+
+
 def like_order(a, fmt=None):
     """The dims of a tensor made like array ``a`` (``*_like``, ``clone``) from outermost to innermost in memory.
     PyTorch's preserve_format (the default) keeps a dense input's layout and gives any other input dense strides in
@@ -160,17 +176,7 @@ def like_order(a, fmt=None):
         if s0 != s1:
             return -1 if s0 < s1 else 1
         return 1 if sizes[d0] > sizes[d1] else 0
-    perm = list(range(n - 1, -1, -1))   # innermost first
-    for i in range(1, n):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return tuple(reversed(perm))
+    return _sorted_dims(n, should_swap)
 
 
 def laid_out(values, shape, order):
@@ -217,17 +223,7 @@ def iter_order(arrays, shape):
             if shape[d0] > shape[d1]:
                 return 1
         return 0
-    perm = list(range(n - 1, -1, -1))   # innermost first, insertion-sorted as PyTorch's reorder_dimensions
-    for i in range(1, n):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return tuple(reversed(perm))
+    return _sorted_dims(n, should_swap)
 
 
 def apply(fn, args, lead=None):
