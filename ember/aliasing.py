@@ -37,7 +37,8 @@ TORCH_PRIVATE = {"ember._dynamo", "ember._subclasses", "ember._subclasses.fake_t
                  "ember.vision.models._utils",
                  "ember.__config__", "ember._utils", "ember._tensor_str", "ember.distributed.tensor._utils",
                  "ember.distributed._functional_collectives",
-                 "ember.distributed._composable", "ember.distributed._composable.fsdp"}
+                 "ember.distributed._composable", "ember.distributed._composable.fsdp", "ember.distributed._tensor",
+                 "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh"}
 
 
 def ember_name(name):

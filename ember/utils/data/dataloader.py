@@ -6,7 +6,9 @@ import multiprocessing
 import os
 import sys
 import warnings
+import typing
 import weakref
+from collections.abc import Callable
 from multiprocessing import connection
 
 from . import _worker
@@ -18,6 +20,12 @@ from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ['DataLoader', 'get_worker_info', 'default_collate', 'default_convert']
+
+# PyTorch's type aliases for annotations, which libraries (Opacus) import from here
+_T = typing.TypeVar('_T')
+_T_co = typing.TypeVar('_T_co', covariant=True)
+_collate_fn_t = Callable[[list[_T]], typing.Any]
+_worker_init_fn_t = Callable[[int], None]
 
 
 class _InfiniteConstantSampler(Sampler):
