@@ -125,6 +125,11 @@ class SparseTensor(Tensor):
     def is_coalesced(self):
         return self._coal
 
+    def _coalesced_(self, coalesced):
+        """Set the coalesced flag in place, trusting the caller (PyG marks the sorted, unique indices it built)."""
+        self._coal = bool(coalesced)
+        return self
+
     def coalesce(self):
         """Indices sorted and unique, duplicates' values summed (in their stored order)."""
         if self._coal:
@@ -899,10 +904,12 @@ def mm(input, mat2, node=None, masked=False):
     return Tensor._make(arr)
 
 
-def sparse_mm(mat1, mat2, reduce='sum'):
-    """``torch.sparse.mm``: ``mm`` recorded as SparseAddmmBackward0 when ``mat1`` is sparse."""
-    if reduce != 'sum':
-        raise NotImplementedError(f"ember's torch.sparse.mm takes reduce='sum' only (got {reduce!r})")
+def sparse_mm(mat1, mat2, reduce=None):
+    """``torch.sparse.mm``: ``mm`` recorded as SparseAddmmBackward0 when ``mat1`` is sparse; with ``reduce``
+    given (even 'sum', as PyTorch's overload), the reduced CSR product of _sparse_reduce."""
+    if reduce is not None:
+        from ._sparse_reduce import sparse_mm_reduce
+        return sparse_mm_reduce(mat1, mat2, reduce)
     if not isinstance(mat1, SparseTensor) and not isinstance(mat2, SparseTensor):
         return Tensor.mm(mat1, mat2)
     return mm(mat1, mat2, SparseAddmmBackward0 if isinstance(mat1, SparseTensor) else MmBackward0, masked=True)
