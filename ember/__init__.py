@@ -193,7 +193,13 @@ def is_nonzero(input):
 
 
 def _assert(condition, message):
-    """``torch._assert``: an ``assert`` that fx can trace (torchvision's models check shapes with it)."""
+    """``torch._assert``: an ``assert`` that fx can trace (torchvision's models check shapes with it); a
+    Tensor-like condition (an fx Proxy: e3nn's Extract builds graphs by hand) is asked first, as PyTorch's."""
+    if type(condition) is not Tensor:
+        from . import _torch_function
+        over = _torch_function.overloaded_args((condition,))
+        if over:
+            return _torch_function.handle(_assert, over, (condition, message), None)
     assert condition, message
 
 

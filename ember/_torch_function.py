@@ -408,6 +408,7 @@ F_BUILTINS = {
                             'logsigmoid', 'one_hot', 'scaled_dot_product_attention', 'softplus',
                             'softshrink'),
 }
+_SPREAD = frozenset(('einsum',))     # see _function_wrapper
 _PATHS = {}        # wrapper -> its torch name ('torch.relu')
 _ORIGINALS = {}    # wrapper -> the plain function
 _INSTALLED = []
@@ -423,7 +424,10 @@ def _label(name, torch_name, prefix):
     return None
 
 
-def _function_wrapper(fn, label):
+def _function_wrapper(fn, label, spread=False):
+    """The dispatching stand-in of ``fn``; ``spread``: a list of operands after the first argument is spread into
+    separate arguments before dispatch, as torch.functional.einsum does for its old form ``einsum(eq, [a, b])``
+    (so that fx records ``einsum(eq, a, b)``, which opt_einsum_fx reads; opt_einsum calls the old form)."""
     def wrapper(*args, **kwargs):
         for a in args:
             if a.__class__ not in PLAIN:
@@ -431,6 +435,8 @@ def _function_wrapper(fn, label):
         else:
             if not kwargs and not STATE.modes:
                 return fn(*args)
+        if spread and len(args) == 2 and isinstance(args[1], (list, tuple)):
+            args = (args[0], *args[1])
         over = overloaded_args(args, kwargs)
         if not over and not modes_on():
             return fn(*args, **kwargs)
@@ -456,7 +462,7 @@ def install():
             path = f'{torch_name}.{name}'
             if module_name == 'ember.nn.functional' and name in F_BUILTINS['torch'] and hasattr(ember, name):
                 path = f'torch.{name}'
-            wrapper = _function_wrapper(value, _label(name, torch_name, prefix))
+            wrapper = _function_wrapper(value, _label(name, torch_name, prefix), spread=name in _SPREAD)
             # named as in its namespace (torch.arctan, not its implementation atan), pickled by reference as itself
             wrapper.__module__, wrapper.__name__, wrapper.__qualname__ = module_name, name, name
             _PATHS[wrapper] = path

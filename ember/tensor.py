@@ -214,6 +214,16 @@ class Tensor(metaclass=_TensorMeta):
         return t
 
     @staticmethod
+    def _make_wrapper_subclass(cls, *args, **kwargs):
+        """PyTorch's constructor of wrapper subclasses, whose ops reach ``__torch_dispatch__`` as aten overloads
+        (PyG's EdgeIndex/Index/HashTensor, torchao's quantized tensors): ember dispatches at the torch level
+        only (``__torch_function__``), so it refuses by name rather than build a tensor its ops would misread."""
+        name = getattr(cls, '__qualname__', cls)
+        raise NotImplementedError(f'torch.Tensor._make_wrapper_subclass (a wrapper tensor subclass dispatched by '
+                                  f'__torch_dispatch__, here {name}) is not supported by ember yet; use plain '
+                                  f'tensors (PyG: a plain edge_index tensor in place of EdgeIndex/Index)')
+
+    @staticmethod
     def _make(arr, grad_fn=None):
         """Wrap an ndarray (no copy); with a ``grad_fn`` the result is a non-leaf that requires grad. (While a
         thread is in inference mode, ``_make_marking`` stands here: see _inference_creation.)"""

@@ -73,3 +73,90 @@ def test_sparse_mm_reduce_gradient_by_finite_differences(reduce):
     csr = s.coalesce().to_sparse_csr()
     x = ember.tensor(np.arange(12.).reshape(4, 3) * 0.37 - 1.1, requires_grad=True)
     assert ember.autograd.gradcheck(lambda x: ember.sparse.mm(csr, x, reduce).sin(), (x,))
+
+
+def test_wrapper_subclass_refused_by_name():
+    """torch_geometric/edge_index.py (EdgeIndex.__new__) builds its tensor with Tensor._make_wrapper_subclass and
+    runs its ops through __torch_dispatch__: ember refuses by name (NotImplementedError), not AttributeError."""
+    class EdgeIndex(ember.Tensor):
+        pass
+    with pytest.raises(NotImplementedError, match=r'_make_wrapper_subclass .*EdgeIndex.*not supported by ember'):
+        ember.Tensor._make_wrapper_subclass(EdgeIndex, size=(2, 3), dtype=ember.int64)
+
+
+# -- e3nn's code generation through torch.fx ---------------------------------------------------------------------
+def _fx_graph(T, build):
+    """A graph built by hand as e3nn's codegen does: placeholders annotated torch.Tensor, Proxies sharing one
+    GraphAppendingTracer; ``build(T, *proxies)`` gives the output."""
+    g = T.fx.Graph()
+    tracer = T.fx.proxy.GraphAppendingTracer(g)
+    a = T.fx.Proxy(g.placeholder('a', T.Tensor), tracer)
+    b = T.fx.Proxy(g.placeholder('b', T.Tensor), tracer)
+    g.output(build(T, a, b).node)
+    return g
+
+
+def _graph_view(g):
+    return [(n.op, n.name, getattr(n.target, '__name__', n.target), str(n.args), n.type is not None) for n in g.nodes]
+
+
+def test_fx_tensor_annotation_in_generated_code():
+    """e3nn/o3/_tensor_product/_codegen.py: placeholders typed ``torch.Tensor``; the generated code names the
+    type ``torch.Tensor`` (ember wrote ``torch.tensor.Tensor``, and ``torch.tensor`` is a function there)."""
+    def f(T):
+        import torch.fx  # noqa: F401 (torch.fx is a submodule PyTorch imports lazily)
+        g = _fx_graph(T, lambda T, a, b: a * b + 1)
+        gm = T.fx.GraphModule(T.nn.Module(), g)
+        return [gm.code, gm(T.tensor([1., 2.]), T.tensor([3., 4.]))]
+    run_both(f)
+
+
+def test_fx_graph_deepcopy():
+    """opt_einsum_fx/_fuse.py (fuse_scalars) deep-copies the graph of the GraphModule e3nn generated (the graph
+    refers to its module, whose copy refers back to the graph being copied): a new graph of new nodes, the same
+    code, the output's annotation kept, the original untouched."""
+    import copy
+
+    def f(T):
+        import torch.fx  # noqa: F401
+        g = _fx_graph(T, lambda T, a, b: T.relu(a) - b * 2)
+        g.output_node().type = T.Tensor
+        h = copy.deepcopy(T.fx.GraphModule(T.nn.Module(), g).graph)
+        gm = T.fx.GraphModule(T.nn.Module(), h)
+        return [_graph_view(h), str(h) == str(g), all(n.graph is h for n in h.nodes),
+                not set(map(id, h.nodes)) & set(map(id, g.nodes)), gm.code,
+                gm(T.tensor([1., -2.]), T.tensor([3., 4.]))]
+    run_both(f)
+
+
+def test_fx_einsum_operand_list_recorded_spread():
+    """opt_einsum/backends/torch.py calls ``torch.einsum(eq, operands)`` (a tuple); on Proxies the node gets the
+    operands as separate arguments, as torch.functional.einsum spreads them before dispatch, so
+    opt_einsum_fx/_efficient_shape_prop.py reads each operand's shape. Plain tensors take both forms."""
+    def f(T):
+        import torch.fx  # noqa: F401
+        g = _fx_graph(T, lambda T, a, b: T.einsum('ij,jk->ik', (a, b)) + T.einsum('ij,jk->ik', [a, b]))
+        gm = T.fx.GraphModule(T.nn.Module(), g)
+        x, y = T.arange(6.).view(2, 3), T.arange(6.).view(3, 2)
+        return [[len(n.args) for n in g.nodes if n.op == 'call_function'], gm(x, y), T.einsum('ij,jk->ik', [x, y])]
+    run_both(f)
+
+
+def test_fx_assert_on_proxy():
+    """e3nn/nn/_extract.py calls ``torch._assert(x.shape[-1] == dim, msg)`` on a Proxy: recorded as a call of
+    torch._assert (PyTorch dispatches its condition's __torch_function__), not a bool() of a Proxy."""
+    def f(T):
+        import torch.fx  # noqa: F401
+        g = T.fx.Graph()
+        tracer = T.fx.proxy.GraphAppendingTracer(g)
+        x = T.fx.Proxy(g.placeholder('x', T.Tensor), tracer)
+        T._assert(x.shape[-1] == 3, 'invalid input shape')
+        g.output((x * 2).node)
+        gm = T.fx.GraphModule(T.nn.Module(), g)
+        out = gm(T.ones(2, 3))
+        try:
+            gm(T.ones(2, 4))
+        except AssertionError as e:
+            msg = str(e)
+        return [_graph_view(g), gm.code, out, msg]
+    run_both(f)

@@ -2,6 +2,7 @@
 checking (``lint``), printing (``print(graph)``, ``print_tabular``) and Python code generation."""
 import builtins
 import contextlib
+import copy
 import enum
 import keyword
 import math
@@ -398,6 +399,19 @@ class Graph:
                 return rv if not return_output_node else (rv, node)
             val_map[node] = self.node_copy(node, lambda n: val_map[n])
         return None
+
+    def __deepcopy__(self, memo=None):
+        """A copy made node by node through ``graph_copy`` (``memo`` maps the old nodes to the new), as PyTorch's:
+        the default recursive copy would rebuild the linked node list half-made (opt_einsum_fx deep-copies graphs)."""
+        memo = memo if memo else {}
+        g = Graph(tracer_cls=self._tracer_cls)
+        out = g.graph_copy(self, val_map=memo, return_output_node=True)
+        g._codegen = copy.deepcopy(self._codegen)
+        if out is not None:
+            value, old = out
+            new = g.output(value, type_expr=getattr(old, "type", None))
+            new.meta = copy.copy(old.meta)
+        return g
 
     def _target_to_str(self, target):
         if callable(target):

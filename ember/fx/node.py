@@ -36,8 +36,15 @@ def _get_qualified_name(func):
     if module is None:
         raise RuntimeError(f"cannot find module for {func}")
     if module == "ember" or module.startswith("ember."):
+        if isinstance(func, type) and getattr(_ember(), name, None) is func:
+            return f"torch.{name}"      # a class PyTorch defines in torch itself (Tensor, Size, dtype)
         module = "torch" + module[len("ember"):]
     return f"{module}.{name}"
+
+
+def _ember():
+    import ember
+    return ember
 
 
 def _type_repr(obj):
