@@ -78,20 +78,36 @@ def _numpy_operand(fn):
     does), made a tensor by ``Tensor.__array_wrap__``; ``a + t`` is a TypeError (NumPy defers to the tensor's
     ``__array_priority__``, which declines), and ``t += a`` rebinds t to ``t + a``. ``==`` takes the array as
     a tensor in PyTorch, and ``a / t`` is ``t.reciprocal() * a``; add, sub, mul and div test it in their own
-    slow path (``binary``'s ``operator``, and the comparisons', ``+=``'s and ``-=``'s), keeping them one call."""
+    slow path (``binary``'s ``operator``, and the comparisons', ``+=``'s and ``-=``'s), keeping them one call.
+    An operand of another type that the op refuses (TypeError) is NotImplemented too, as PyTorch's operators turn
+    that TypeError into: Python then asks the operand (``t @ m`` is ``m.__rmatmul__(t)``, as TransformerLens'
+    FactoredMatrix needs) or says "unsupported operand type(s)"."""
     def operator(self, other):
         if isinstance(other, _np.ndarray):
             return NotImplemented
-        return fn(self, other)
+        try:
+            return fn(self, other)
+        except TypeError:
+            if isinstance(other, Tensor):
+                raise
+            return NotImplemented
     operator.__name__ = getattr(fn, '__name__', 'operator')
     operator.__doc__ = fn.__doc__
     return operator
 
 
 def _rtruediv(self, other):
-    """``other / t``: PyTorch's ``t.reciprocal() * other`` (NumPy's product for an ndarray ``other``)."""
+    """``other / t``: PyTorch's ``t.reciprocal() * other`` (NumPy's product for an ndarray ``other``); an operand
+    mul refuses is NotImplemented (Python's "unsupported operand type(s) for /"), as PyTorch's."""
     r = pointwise.reciprocal(self)
-    return r * other if isinstance(other, _np.ndarray) else mul(r, other)
+    if isinstance(other, _np.ndarray):
+        return r * other
+    try:
+        return mul(r, other)
+    except TypeError:
+        if isinstance(other, Tensor):
+            raise
+        return NotImplemented
 
 
 def _invert(self):

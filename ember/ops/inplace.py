@@ -428,7 +428,12 @@ def make_accumulate(fn, name, ufunc, mul):
             if _old_overloads.is_old(name, args, kwargs):
                 args, kwargs = _old_overloads.modern(name, args, kwargs)
             check_overlap(self, args, kwargs)
-            return _apply_method(fn, self, args, kwargs, name)
+            try:
+                return _apply_method(fn, self, args, kwargs, name)
+            except TypeError:
+                if operator and not isinstance(args[0], Tensor):   # PyTorch's ``t += x``: x.__radd__ or Python's error
+                    return NotImplemented
+                raise
         op_.__name__ = name
         op_.__doc__ = f'In-place version of ``{fn.__name__}`` (returns self).'
         return op_
