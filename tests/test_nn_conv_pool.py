@@ -63,6 +63,23 @@ def test_conv2d_chunked_im2col(monkeypatch, xs, ws, bias, kw):
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4, gradcheck=False)
 
 
+def test_conv2d_columns_many_times_the_input_are_rebuilt(monkeypatch):
+    """An im2col conv whose columns pass _CHUNK_BYTES and _KEEP_RATIO times its input (LeNet's second conv) keeps
+    none for backward: it builds them in parts and rebuilds them there; values and gradients match PyTorch's. One
+    whose columns are fewer times its input (3x3 kernels, stride 1 or 2) keeps them."""
+    from ember.nn.functional import _conv
+    monkeypatch.setattr(_conv, '_FIRST_COLS', 0)
+    monkeypatch.setattr(_conv, '_CHUNK_BYTES', 3 * 150 * 64 * 4)     # three samples' columns of the 5x5 conv
+    x = ember.randn(7, 6, 12, 12, requires_grad=True)
+    assert _conv._rebuilt(x._data, 150 * 64 * 4)        # columns 150 x 64 a sample: 11.1 times the input
+    y = ember.nn.functional.conv2d(x, ember.randn(4, 6, 5, 5, requires_grad=True))
+    assert isinstance(y.grad_fn.cols, _conv._Parts) and y.grad_fn.cols.cols is None
+    assert len(y.grad_fn.cols.slices) == 3      # under a MiB of columns: no part per thread
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b), (7, 6, 12, 12), (4, 6, 5, 5), (4,), atol=1e-4, gradcheck=False)
+    big = np.zeros((8, 64, 16, 16), np.float32)
+    assert not _conv._rebuilt(big, 576 * 8 * 8 * 4) and not _conv._rebuilt(big, 576 * 16 * 16 * 4)  # 3x3: 2.25, 9 times
+
+
 @pytest.mark.parametrize('xs,ws,bias,kw', [c for c in CONV2D if 'groups' not in c[3]], ids=str)
 def test_conv2d_per_sample(monkeypatch, xs, ws, bias, kw):
     """Every ungrouped conv run as one GEMM per sample (the few-tap path, its threshold raised) matches
