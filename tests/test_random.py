@@ -540,6 +540,23 @@ def test_poisson_of_integer_rates_is_refused_like_torch(dtype):
     assert msgs[0] == msgs[1]
 
 
+@pytest.mark.parametrize('p', [0.5, 0.3, 1 / 3, 3 * 2.0 ** -53, 1 - 2.0 ** -53, 0.9999999])
+def test_below_compares_a_words_two_draws_as_its_53_bit_word(monkeypatch, p):
+    """D.below reads each 64-bit word as its two 32-bit draws (high first): the high draw's low 21 bits against the
+    bound's, the low draw where they tie. Words whose high bits tie the bound's (one in 2^21 of random draws), with
+    low draws on both sides of its low word and high bits past the 53 set, compare as the whole words do."""
+    from ember.ops import _distributions
+    bound = int(np.ceil(p * 2.0 ** 53))
+    hi, lo = bound >> 32, bound & 0xFFFFFFFF
+    highs = [hi, hi | 0xFFE00000, max(hi - 1, 0), min(hi + 1, (1 << 21) - 1)]
+    lows = [0, max(lo - 1, 0), lo, min(lo + 1, 0xFFFFFFFF), 0xFFFFFFFF]
+    pairs = np.array([(h, l) for h in highs for l in lows], np.uint32)
+    gen = ember.default_generator
+    monkeypatch.setattr(gen, '_words32', lambda n: pairs.reshape(-1)[:n])
+    words = (pairs[:, 0].astype(np.uint64) << np.uint64(32) | pairs[:, 1]) & np.uint64((1 << 53) - 1)
+    np.testing.assert_array_equal(_distributions.below(gen, len(pairs), p), words < np.uint64(bound))
+
+
 @pytest.mark.parametrize('p', [0.0, 1.0, 0.5, 0.3, 1 / 3, 2.0 ** -53, 3 * 2.0 ** -53, 1 - 2.0 ** -53, 0.9999999])
 def test_bernoulli_and_dropout_compare_the_words_as_the_uniforms(p):
     """bernoulli_(p) and dropout's mask compare each draw's 53-bit word with ceil(p * 2^53) instead of its double
