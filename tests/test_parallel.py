@@ -205,12 +205,32 @@ def test_chunked_conv_is_bit_identical_across_threads(split, monkeypatch, stride
     assert_same([ember.tensor(a) for a in two], [torch.tensor(a) for a in torch_out], atol=1e-4)
 
 
+def test_lenet_convs_are_bit_identical_across_threads():
+    """LeNet's batch-64 convs (columns rebuilt in backward: 14 and 3.7 MB) go in the same parts at one thread as at
+    two, so their weight gradients are equal bit for bit (they differed when two threads made twice the parts)."""
+    from ember.nn.functional import _conv
+    rng = np.random.default_rng(7)
+    before = ember.get_num_threads()
+    try:
+        for xs, ws in (((64, 3, 32, 32), (6, 3, 5, 5)), ((64, 6, 14, 14), (16, 6, 5, 5))):
+            x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+            g = rng.standard_normal((xs[0], ws[0], xs[2] - 4, xs[3] - 4)).astype(np.float32)
+            assert _conv._rebuilt(x, _conv._sample_column_bytes(x, w, g.shape[2:]))
+            ember.set_num_threads(2)
+            two = _both_regimes(lambda: _conv_grads(ember, x, w, None, g))
+            want = _conv_grads(torch, x, w, None, g)
+            for a, b in zip(two, want):
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize('need_x', [True, False])
 @pytest.mark.parametrize('chunked', [False, True])
 def test_conv_in_parts_matches_torch(split, monkeypatch, need_x, chunked):
-    """An im2col conv (LeNet's 5x5 kernels) runs its batch in parts, one per thread, or cache-sized parts a multiple
-    of the thread count (their columns rebuilt in backward): value and gradients match PyTorch's at both thread
-    counts, with an input that needs no gradient too (LeNet's first conv)."""
+    """An im2col conv (LeNet's 5x5 kernels) runs its batch in parts, one per thread, or cache-sized parts, an even
+    count of them at one thread and two (their columns rebuilt in backward): value and gradients match PyTorch's at
+    both thread counts, with an input that needs no gradient too (LeNet's first conv)."""
     if chunked:
         monkeypatch.setattr(_conv, '_CHUNK_FROM', 0)
         monkeypatch.setattr(_conv, '_CHUNK_BYTES', 3 * 75 * 64 * 4)    # about three samples a part
@@ -236,7 +256,7 @@ def test_conv_in_parts_matches_torch(split, monkeypatch, need_x, chunked):
         counts.append(_parallel.threads())      # 1 at both without OpenBLAS
         for a, c in zip(run(ember), want):
             np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
-    assert [len(p) for p in seen] == [(3 if chunked else 1) * t for t in counts]
+    assert [len(p) for p in seen] == [4 if chunked else t for t in counts]    # chunked: three parts' worth, even
 
 
 def _both_regimes(fn):

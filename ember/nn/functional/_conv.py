@@ -269,7 +269,7 @@ def _out_size(h, pads, k, s, d):
 
 
 _CHUNK_FROM = 8 << 20     # im2col matrices above this many bytes are built a few samples at a time ...
-_CHUNK_BYTES = 2 << 20    # ... about this many bytes per chunk (per thread's chunk: this over the thread count)
+_CHUNK_BYTES = 1 << 20    # ... about this many bytes per chunk
 _KEEP_RATIO = 10         # ... and so are those past _CHUNK_BYTES and this many times their input (see _rebuilt)
 
 
@@ -286,15 +286,16 @@ def _parts(x, w, o):
     """Batch slices for the im2col + GEMM: one slice, or parts that ember._parallel's threads share out, each
     taking the next part whole (its columns, products, batch-first copy): one per thread when the columns come to
     at least _parallel.MIN_BYTES, and cache-sized parts (their columns then rebuilt in backward instead of kept)
-    for column matrices above _CHUNK_FROM, a multiple of the thread count of them. The parts of a pass are the
-    same whichever thread runs them; two threads make more parts than one, so the weight gradient's sum (and only
-    it) rounds differently at each count. LeNet's batch-64 step (both convs take this path) gained at two threads
-    only where the second core was free: on the loaded 2-core machine the pool's worker rarely woke in time, and
-    the caller ran its parts (see _parallel._join). One slice too where a part's weight gradient (O, C*KH*KW) would
-    outsize its columns (more output channels than the part's output pixels times samples): the parts' gradients
-    are then more to add up than the parts save, and the one slice's products are large enough for gemm to cut
-    across the threads (ResNet-18's 256x8x8 -> 512 stride-2 conv, batch 8, 2 threads, min of 20 interleaved:
-    forward 1.03 -> 0.94 ms, backward 2.12 -> 1.83)."""
+    for the column matrices _rebuilt takes, an even count of them (a multiple of the thread count past two). The
+    parts of a pass are the same whichever thread runs them, and rebuilt columns go in the same parts at one thread
+    as at two, so their weight gradient's sum is bit-identical (LeNet's step); of the others two threads make more
+    parts than one, so the weight gradient's sum (and only it) rounds differently at each count. LeNet's batch-64
+    step (both convs take this path) gained at two threads only where the second core was free: on the loaded
+    2-core machine the pool's worker rarely woke in time, and the caller ran its parts (see _parallel._join). One
+    slice too where a part's weight gradient (O, C*KH*KW) would outsize its columns (more output channels than the
+    part's output pixels times samples): the parts' gradients are then more to add up than the parts save, and the
+    one slice's products are large enough for gemm to cut across the threads (ResNet-18's 256x8x8 -> 512 stride-2
+    conv, batch 8, 2 threads, min of 20 interleaved: forward 1.03 -> 0.94 ms, backward 2.12 -> 1.83)."""
     n = x.shape[0]
     per_sample = _sample_column_bytes(x, w, o)
     t = _parallel.threads() if n * per_sample >= _parallel.MIN_BYTES else 1
@@ -302,7 +303,8 @@ def _parts(x, w, o):
         t = 1
     count = t
     if _rebuilt(x, per_sample):
-        count = t * -(-n * per_sample // _CHUNK_BYTES)
+        pair = max(2, _parallel.threads())
+        count = -(-n * per_sample // (_CHUNK_BYTES * pair)) * pair
     return [slice(lo, hi) for lo, hi in _parallel.spans(n, count)]
 
 
@@ -311,11 +313,12 @@ def _rebuilt(x, per_sample):
     and rebuilds them in backward instead of keeping them: past _CHUNK_FROM bytes, or past _CHUNK_BYTES and
     _KEEP_RATIO times the input (which PyTorch keeps, and ember too, for the weight gradient). LeNet's 6 -> 16 channel
     5x5 conv at batch 64 kept 3.7 MB of columns (12.5 times its input) from its forward to its backward, the peak of
-    the training step: with them rebuilt in 2 MB parts (and its first conv's 14 MB in 2 MB parts, not 4 MB) the
-    step's peak resident memory rose 7.8 MB from the start instead of 10.1 at one thread, 7.3 instead of 11.8 at two
-    (bench_memory; at two threads a part built on the pool's thread stayed in that thread's malloc arena). The
-    step's time was level (median of 60 interleaved, ms, load 9: 23.9 -> 23.7 at one thread, 28.0 -> 28.8 at
-    two). 3x3 kernels (columns up to 9 times their input at stride 1, 2.25 at stride 2: ResNet's) keep theirs."""
+    the training step. With them rebuilt, both convs in 1 MB parts (4 MB before), the step's peak resident memory
+    rose 6.7-7.2 MB from the start instead of 10.2-11.2 at one thread, 7.0-7.2 instead of 11.9-13.4 at two
+    (bench_memory, three heap layouts; at two threads a part built on the pool's thread stays in that thread's
+    malloc arena, so the two threads' parts count twice). The step's thread CPU at one thread, min / median of 60
+    interleaved at load 13: 9.8 / 13.4 -> 9.4 / 13.7 ms. 3x3 kernels (columns up to 9 times their input at stride 1,
+    2.25 at stride 2: ResNet's) keep theirs."""
     cols = x.shape[0] * per_sample
     return cols > _CHUNK_FROM or cols > _CHUNK_BYTES and cols > _KEEP_RATIO * x.size * x.itemsize
 
