@@ -38,7 +38,8 @@ TORCH_PRIVATE = {"ember._dynamo", "ember._subclasses", "ember._subclasses.fake_t
                  "ember.__config__", "ember._utils", "ember._tensor_str", "ember.distributed.tensor._utils",
                  "ember.distributed._functional_collectives",
                  "ember.distributed._composable", "ember.distributed._composable.fsdp", "ember.distributed._tensor",
-                 "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh"}
+                 "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh",
+                 "ember.nn.utils._per_sample_grad"}
 
 
 def ember_name(name):
