@@ -55,12 +55,12 @@ _PHI_LOG2_F32 = (np.float32(0.04849049110371535), tuple(np.float32(c) for c in (
     1.3705659466925428, -1.9026238990461455)), np.float32(8 * 0.04849049110371535), 1)
 
 # The same function at degree 4, for GELU of contiguous float32 arrays (where PyTorch's oneDNN kernel is 1.2e-6 off):
-# weighted minimax, the weight x^2 Phi(x) (1 - Phi(x)) ln 2 turning this function's error into x * Phi's (IRLS fit).
-# x * Phi within 9.4e-7 of its exact value on [-8, 8] (Phi within 1.6e-6), two passes fewer than degree 5; its
-# leading coefficient in t is -1
-_PHI_LOG2_F32_GELU = (np.float32(0.04818940932466317), tuple(np.float32(c) for c in (
-    -2.30216951773249, -2.177950900374111, 0.08581889013808414, 1.0863582978543342)),
-    np.float32(8 * 0.04818940932466317), -1)
+# weighted minimax (an IRLS fit) of this function's error times ln 2 Phi(x) (1 - Phi(x)) x max(0.8, x), which is
+# Phi's error (then the gradient's) below x = 0.8 and x * Phi's above. x * Phi within 1.02e-6 of its exact value on
+# [-8, 8], Phi within 9.1e-7, two passes fewer than degree 5; its leading coefficient in t is -1
+_PHI_LOG2_F32_GELU = (np.float32(0.04843273628349976), tuple(np.float32(c) for c in (
+    -2.3021835416454763, -2.166560393787601, 0.08059172449170318, 1.0862408305048503)),
+    np.float32(8 * 0.04843273628349976), -1)
 
 _BLOCK = 32768   # elements per block in ``blocked``
 
@@ -150,7 +150,7 @@ def ndtr_f32(a, out=None, scratch=None, coarse=False):
     saves Horner's first multiply and the centring pass, and exp2, + 1 and a reciprocal replace (1 + tanh) / 2:
     NumPy's float32 exp2 took 118 us on 393k values, tanh 148, a pass 31. GELU forward on GPT's (12, 64, 512), see
     _activation._gelu_f32. ``out``: a float32 array of a's shape to write into; ``scratch``: another, free, for
-    the t temporary; ``coarse``: W of degree 4 (_PHI_LOG2_F32_GELU, a * Phi within 9.4e-7), two passes fewer."""
+    the t temporary; ``coarse``: W of degree 4 (_PHI_LOG2_F32_GELU, a * Phi within 1.02e-6), two passes fewer."""
     flat = a.reshape(-1)
     s, coefs, bound, lead = _PHI_LOG2_F32_GELU if coarse else _PHI_LOG2_F32
     t = np.square(flat, out=None if scratch is None else scratch.reshape(-1))     # (a unary pass: 39 -> 33 us on 393k)
