@@ -110,3 +110,22 @@ def test_call_for_per_sample_grads_errors(case):
     with pytest.raises(RuntimeError) as want:
         run(torch)
     assert str(got.value).split('Parameter containing')[0] == str(want.value).split('Parameter containing')[0]
+
+
+# -- opacus/tests/grad_samples/group_norm_test.py draws an empty batch (N=0) -----------------------------------------
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'bfloat16'])
+@pytest.mark.parametrize('shape,groups', [((0, 2, 5, 4), 1), ((0, 4, 3), 2), ((0, 6), 3)])
+def test_group_norm_empty_batch(shape, groups, dtype):
+    """``F.group_norm`` of an empty batch (hypothesis's N=0 in Opacus's group norm test): an empty result with
+    PyTorch's grad_fn, an empty input gradient and zero parameter gradients (ember's reshape to (0, -1) raised)."""
+    out = {}
+    for T in (torch, ember):
+        dt = getattr(T, dtype)
+        x = T.zeros(shape, dtype=dt, requires_grad=True)
+        w = T.ones(shape[1], dtype=dt, requires_grad=True)
+        b = T.zeros(shape[1], dtype=dt, requires_grad=True)
+        y = T.nn.functional.group_norm(x, groups, w, b)
+        y.sum().backward()
+        out[T] = (tuple(y.shape), str(y.dtype), type(y.grad_fn).__name__, tuple(x.grad.shape),
+                  w.grad.float().tolist(), b.grad.float().tolist(), str(w.grad.dtype))
+    assert out[ember] == out[torch]

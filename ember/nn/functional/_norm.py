@@ -861,6 +861,9 @@ def _gn_backward(self, g):
     if half is not None:    # float16/bfloat16 (see _gn_half)
         return _gn_half_backward(_bf16.to_f32(g), xhat, invstd, w, G, half, self.need)
     N, C = xhat.shape[:2]
+    if xhat.size == 0:
+        gw = np.zeros(C, xhat.dtype if w is None else w.dtype) if self.need[1] else None
+        return np.zeros_like(g), gw, np.zeros(C, xhat.dtype) if self.need[2] else None
     if g.dtype == xhat.dtype and _as_rows(xhat, 1) is not None:
         return _gn_plane_grads(np.ascontiguousarray(g), xhat, invstd, w, G, self.need)
     shape = _bshape(xhat.ndim, C)
@@ -960,6 +963,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's _verify_batch_size
         raise ValueError(f'Expected more than 1 value per channel when training, got input size '
                          f'{[N * C // num_groups, num_groups] + list(x.shape[2:])}')
+    if x.size == 0:     # an empty batch (Opacus's per-sample tests draw N=0): an empty result, zero parameter grads
+        return record(NativeGroupNormBackward0, (input, weight, bias), x.copy(),
+                      ctx=(x, np.zeros((N, num_groups), x.dtype), None if weight is None else weight._data, num_groups,
+                           eps, None))
     if x.dtype.itemsize == 2 or x.dtype is _bf16.NP:
         return _gn_half(input, weight, bias, num_groups, eps)
     rows = _as_rows(x.reshape(N * num_groups, -1), 1)
