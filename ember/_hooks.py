@@ -1,6 +1,7 @@
 """``RemovableHandle`` (exported as ``ember.utils.hooks.RemovableHandle``): defined in this leaf module, which
 imports nothing of ember's, so that ``autograd.graph`` can derive the handle of tensor and node hooks from it while
 ``ember.utils`` is not importable yet."""
+import collections
 import weakref
 
 __all__ = ['RemovableHandle']
@@ -19,6 +20,18 @@ class RemovableHandle:
         RemovableHandle.next_id += 1
         extra = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
         self.extra_dict_ref = tuple(weakref.ref(d) for d in extra)
+
+    def __getstate__(self):
+        """The dicts themselves, not weak references to them: a deep copy of a module then gives a handle that
+        removes the hook from the copy's dicts (PyG's lazy Linear removes its init hook so, after to_hetero
+        copied it); a weak reference would be copied as is and remove the original's."""
+        return (self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref))
+
+    def __setstate__(self, state):
+        hooks, self.id = state[0], state[1]
+        self.hooks_dict_ref = weakref.ref(hooks if hooks is not None else collections.OrderedDict())
+        RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in (state[2] if len(state) > 2 else ()) if d is not None)
 
     def remove(self):
         for ref in (self.hooks_dict_ref,) + self.extra_dict_ref:

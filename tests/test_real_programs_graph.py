@@ -2,6 +2,8 @@
 its examples do (GCN/GAT/GraphSAGE/GIN on a Planetoid-shaped graph, DataLoader batches, pooling, MessagePassing,
 torch_geometric.utils, sparse adjacencies) and e3nn 0.6. Each test is the few lines where ember stopped or
 differed, with the library file that made the call named; the libraries themselves are not needed here."""
+import importlib
+import sys
 import warnings
 
 import numpy as np
@@ -9,7 +11,8 @@ import pytest
 import torch
 
 import ember
-from helpers import run_both
+from ember import aliasing
+from helpers import run_both, same_result
 
 
 # -- sparse adjacency -------------------------------------------------------------------------------------------
@@ -159,4 +162,102 @@ def test_fx_assert_on_proxy():
         except AssertionError as e:
             msg = str(e)
         return [_graph_view(g), gm.code, out, msg]
+    run_both(f)
+
+
+# -- to_hetero: PyG's own Tracer.trace over torch.fx._symbolic_trace's internals ---------------------------------
+def _pyg_trace(T, st):
+    """torch_geometric/nn/fx.py (symbolic_trace, behind to_hetero) re-implements Tracer.trace with the private
+    names of torch.fx._symbolic_trace; reduced here to the lines that use them."""
+    class Tracer(T.fx.Tracer):
+        @st.compatibility(is_backward_compatible=True)
+        def trace(self, root, concrete_args=None):
+            self.root, fn = root, type(root).forward
+            self.submodule_paths = {mod: name for name, mod in root.named_modules()}
+            self.graph = T.fx.Graph(tracer_cls=type(self))
+            self.tensor_attrs = {}
+            for k, v in root.__dict__.items():
+                if isinstance(v, (T.Tensor, st.ScriptObject)):
+                    self.tensor_attrs[v] = k
+            assert isinstance(fn, st.FunctionType)
+            fn_globals = fn.__globals__
+            fn, args = self.create_args_for_root(fn, True, concrete_args)
+            cache = {}
+
+            @st.functools.wraps(st._orig_module_getattr)
+            def module_getattr_wrapper(mod, attr):
+                return self.getattr(attr, st._orig_module_getattr(mod, attr), cache)
+
+            @st.functools.wraps(st._orig_module_call)
+            def module_call_wrapper(mod, *args, **kwargs):
+                def forward(*args, **kwargs):
+                    return st._orig_module_call(mod, *args, **kwargs)
+                st._autowrap_check(patcher, getattr(getattr(mod, 'forward', mod), '__globals__', {}),
+                                   self._autowrap_function_ids)
+                return self.call_module(mod, forward, args, kwargs)
+
+            with st._Patcher() as patcher:
+                patcher.patch_method(T.nn.Module, '__getattr__', module_getattr_wrapper, deduplicate=False)
+                patcher.patch_method(T.nn.Module, '__call__', module_call_wrapper, deduplicate=False)
+                st._patch_wrapped_functions(patcher)
+                st._autowrap_check(patcher, fn_globals, self._autowrap_function_ids)
+                self.create_node('output', 'output', (self.create_arg(fn(*args)),), {})
+            self.submodule_paths = None
+            return self.graph
+
+    class Net(T.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = T.nn.Linear(3, 2)
+            self.scale = T.tensor([2., 3.])
+            self.bias = T.nn.Parameter(T.tensor([0.5, -0.5]))
+
+        def forward(self, x):
+            return self.lin(x).relu() * self.scale + self.bias
+
+    T.manual_seed(0)
+    net = Net()
+    gm = T.fx.GraphModule(net, Tracer().trace(net))
+    return [gm.code, gm(T.arange(6.).view(2, 3)), T.nn.Module.__call__ is st._orig_module_call,
+            isinstance(T.nn.Module.__dict__['__getattr__'], st.FunctionType)]
+
+
+def test_pyg_tracer_over_symbolic_trace_internals():
+    """``import torch.fx._symbolic_trace`` under the alias gives ember's module with the names PyG reads."""
+    import torch.fx._symbolic_trace as torch_st
+    theirs = _pyg_trace(torch, torch_st)
+    with aliasing.as_torch():
+        st = importlib.import_module('torch.fx._symbolic_trace')
+    assert st is sys.modules['ember.fx._symbolic_trace']
+    ours = _pyg_trace(ember, st)
+    same_result(ours, theirs)
+
+
+def test_removable_handle_follows_a_deep_copy():
+    """torch_geometric/nn/dense/linear.py: a lazy Linear keeps ``self._hook`` (its initialising forward pre-hook)
+    and removes it on first call; to_hetero deep-copies the module first, and the copy's handle must remove the
+    copy's hook (ember's handle removed the original's, so the copy's ran again on the next call)."""
+    import copy
+
+    def f(T):
+        calls = []
+
+        class Lazy(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self._hook = self.register_forward_pre_hook(self.init_once)
+
+            def init_once(self, module, args):
+                calls.append(id(self))
+                self._hook.remove()
+                del self._hook
+
+            def forward(self, x):
+                return x + 1
+
+        a = Lazy()
+        b = copy.deepcopy(a)
+        out = [b(T.ones(1)), b(T.ones(1)), len(calls), len(a._forward_pre_hooks), len(b._forward_pre_hooks)]
+        a(T.ones(1))
+        return out + [len(calls), len(a._forward_pre_hooks)]
     run_both(f)

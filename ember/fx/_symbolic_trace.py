@@ -1,9 +1,15 @@
 """Symbolic tracing: ``Tracer`` runs a module's ``forward`` on Proxies and records what it does as a
-Graph; ``symbolic_trace`` wraps the result in a GraphModule; ``wrap`` keeps a function as one node."""
+Graph; ``symbolic_trace`` wraps the result in a GraphModule; ``wrap`` keeps a function as one node.
+
+As ``torch.fx._symbolic_trace`` this module also gives the internals that libraries re-implementing
+``Tracer.trace`` use (PyG's ``torch_geometric.nn.fx``, behind ``to_hetero``): ``_Patcher`` (a context manager),
+``_orig_module_call``/``_orig_module_getattr``, ``_patch_wrapped_functions``, ``_autowrap_check``,
+``compatibility``, ``ScriptObject``, and the ``functools``/``FunctionType``/``Proxy`` names it reads from here."""
 import builtins
 import functools
 import inspect
 import math
+from types import FunctionType  # noqa: F401 (read from here as torch.fx._symbolic_trace.FunctionType)
 
 from ._dispatch import find_proxy, install
 from .graph import Graph
@@ -12,6 +18,24 @@ from .proxy import Proxy, Scope, TracerBase
 
 _wrapped_fns_to_patch = {}  # (id(globals), name) -> globals, filled by wrap()
 _is_fx_tracing_flag = False
+
+
+def _module_methods():
+    import ember
+    return ember.nn.Module.__call__, ember.nn.Module.__getattr__
+
+
+_orig_module_call, _orig_module_getattr = _module_methods()
+
+
+def compatibility(is_backward_compatible):
+    """``torch.fx._compatibility.compatibility``: a decorator marking fx API stability; it changes nothing."""
+    return lambda fn: fn
+
+
+class ScriptObject:
+    """``torch.ScriptObject``, an instance of a TorchScript class: ember has no TorchScript, so none exists and
+    ``isinstance(x, ScriptObject)`` is False (tracers test tensor attributes with it)."""
 
 
 def is_fx_tracing():
@@ -26,6 +50,13 @@ class _Patcher:
         self._undo = []
         self._visited = set()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.undo()
+        return False
+
     def patch(self, where, name, new):
         """Set ``where[name] = new`` (a dict such as a module's globals)."""
         missing = object()
@@ -33,7 +64,9 @@ class _Patcher:
         where[name] = new
         self._undo.append(lambda: where.pop(name) if old is missing else where.__setitem__(name, old))
 
-    def patch_method(self, cls, name, new):
+    def patch_method(self, cls, name, new, deduplicate=True):
+        """Set ``cls.name = new`` until undone (``deduplicate``: PyTorch skips a method it patched already;
+        each patch here is undone in turn, so patching twice is harmless)."""
         old = cls.__dict__.get(name)
         setattr(cls, name, new)
         self._undo.append(lambda: setattr(cls, name, old) if old is not None else delattr(cls, name))
@@ -162,10 +195,10 @@ class Tracer(TracerBase):
             for n, p in self.root.named_buffers():
                 if a is p:
                     return self.create_node("get_attr", n, (), {})
-            qualname = self.tensor_attrs.get(id(a))
+            qualname = self.tensor_attrs.get(a)
             if not qualname:
                 qualname = self.get_fresh_qualname("_tensor_constant")
-                self.tensor_attrs[id(a)] = qualname
+                self.tensor_attrs[a] = qualname
                 setattr(self.root, qualname, a)
             return self.create_node("get_attr", qualname, (), {})
         if isinstance(a, ember.nn.Module):
@@ -249,7 +282,7 @@ class Tracer(TracerBase):
         """Route submodule calls and parameter reads through the tracer, and wrap the wrap()ed functions."""
         import ember
         module_cls = ember.nn.Module
-        orig_call, orig_getattr = module_cls.__call__, module_cls.__getattr__
+        orig_call, orig_getattr = _orig_module_call, _orig_module_getattr
         parameter_proxy_cache = {}
         tracer = self
 
@@ -264,22 +297,27 @@ class Tracer(TracerBase):
             return tracer.call_module(mod, forward, args, kwargs)
         patcher.patch_method(module_cls, "__getattr__", module_getattr_wrapper)
         patcher.patch_method(module_cls, "__call__", module_call_wrapper)
-        for (_, name), frame_dict in list(_wrapped_fns_to_patch.items()):
-            orig = getattr(builtins, name) if name not in frame_dict and hasattr(builtins, name) \
-                else frame_dict[name]
-            patcher.patch(frame_dict, name, _create_wrapped_func(orig))
+        _patch_wrapped_functions(patcher)
         _autowrap_check(patcher, fn_globals, self._autowrap_function_ids)
         for module in self._autowrap_search:
             _autowrap_check(patcher, module.__dict__, self._autowrap_function_ids)
 
 
+def _patch_wrapped_functions(patcher):
+    """Make the functions given to ``wrap()`` record one ``call_function`` node each for this trace."""
+    for (_, name), frame_dict in list(_wrapped_fns_to_patch.items()):
+        orig = getattr(builtins, name) if name not in frame_dict and hasattr(builtins, name) else frame_dict[name]
+        patcher.patch(frame_dict, name, _create_wrapped_func(orig))
+
+
 def _collect_tensor_attrs(m, prefix, out):
-    """Plain tensor attributes of ``m`` and its children (not parameters or buffers), by id: a trace
-    refers to them by their path (``get_attr c``) instead of making a ``_tensor_constant``."""
+    """Plain tensor attributes of ``m`` and its children (not parameters or buffers), keyed by the tensor (as
+    PyTorch's ``tensor_attrs``, which tracers fill themselves): a trace refers to them by their path (``get_attr
+    c``) instead of making a ``_tensor_constant``."""
     import ember
     for k, v in m.__dict__.items():
         if isinstance(v, ember.Tensor):
-            out[id(v)] = ".".join(prefix + [k])
+            out[v] = ".".join(prefix + [k])
     for k, v in m.named_children():
         _collect_tensor_attrs(v, prefix + [k], out)
 
