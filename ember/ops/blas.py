@@ -625,7 +625,19 @@ def _einsum_dtypes(subs, out, dtypes):
 
 
 def _einsum_arr(eq, *arrays):
-    return np.einsum(eq, *arrays, optimize=len(arrays) > 2 or None)
+    """NumPy's einsum; three or more operands folded left to right, a pair at a time, each intermediate keeping
+    the labels still needed, as PyTorch contracts them without opt_einsum (NumPy's optimized path pairs them
+    otherwise: e3nn's complex change of basis left 1e-17 residues, printed -0.0000, where PyTorch's are exact 0)."""
+    if len(arrays) < 3:
+        return np.einsum(eq, *arrays)
+    lhs, out = eq.split('->')
+    subs = lhs.split(',')
+    acc, acc_s = arrays[0], subs[0]
+    for i in range(1, len(subs)):
+        later = set(out).union(*subs[i + 1:])
+        keep = ''.join(c for c in dict.fromkeys(acc_s + subs[i]) if c in later)
+        acc, acc_s = np.einsum(f'{acc_s},{subs[i]}->{keep}', acc, arrays[i]), keep
+    return np.einsum(f'{acc_s}->{out}', acc)
 
 
 def _product_arr(subs, out, arrays):
