@@ -867,6 +867,9 @@ def _np_dtype(t):
     return t._vals.dtype if isinstance(t, SparseTensor) else t._data.dtype
 
 
+_NP_NAMES = {np.dtype(np.float32): 'Float', np.dtype(np.float64): 'Double', np.dtype(np.int64): 'Long'}
+
+
 def _check_mm(a, b):
     if a.dim() != 2 or b.dim() != 2:
         raise RuntimeError(f'mm: ember multiplies 2-D sparse tensors only (got {a.dim()}-D and {b.dim()}-D)')
@@ -887,9 +890,9 @@ def mm(input, mat2, node=None, masked=False):
     node = node or MmBackward0
     if isinstance(input, SparseTensor) and not isinstance(mat2, SparseTensor) and mat2.dim() == 1:
         return mm(input, mat2.unsqueeze(1), node, masked).squeeze(1)     # sparse @ vector: PyTorch's mv
-    _check_mm(input, mat2)
     if isinstance(input, SparseTensor) and isinstance(mat2, SparseTensor):
-        raise NotImplementedError('ember multiplies a sparse tensor by a strided one only')
+        return _sparse_product(input, mat2)
+    _check_mm(input, mat2)
     left = isinstance(input, SparseTensor)
     s, d = (input, mat2) if left else (mat2, input)
     if left:
@@ -902,6 +905,56 @@ def mm(input, mat2, node=None, masked=False):
         n.dense = d._data if s._requires_grad else None
         return Tensor._make(arr, n)
     return Tensor._make(arr)
+
+
+_LAYOUT_NAMES = {_layout.sparse_coo: 'Sparse', _layout.sparse_csr: 'SparseCsr', _layout.sparse_csc: 'SparseCsc'}
+
+
+def _sparse_product(a, b):
+    """sparse @ sparse (2-D, no dense dims; PyG's GraphUNet squares its adjacency) as PyTorch's row-by-row
+    product: out[i, j] adds the rounded products a[i, k] * b[k, j] over k ascending, structural zeros kept; COO
+    operands give a coalesced COO result, compressed ones (CSR or CSC) a CSR one. Not differentiated."""
+    if (a.layout is _layout.sparse_coo) != (b.layout is _layout.sparse_coo):
+        raise RuntimeError(f'addmm: computation on CPU is not implemented for {_LAYOUT_NAMES[a.layout]} + '
+                           f'{_LAYOUT_NAMES[a.layout]} @ {_LAYOUT_NAMES[b.layout]}')
+    if a._vals.dtype != b._vals.dtype:
+        raise RuntimeError(f'mat1 dtype {_NP_NAMES.get(a._vals.dtype, a.dtype)} does not match mat2 dtype '
+                           f'{_NP_NAMES.get(b._vals.dtype, b.dtype)}')
+    if a.dim() != 2 or b.dim() != 2 or a.dense_dim() or b.dense_dim():
+        raise NotImplementedError('ember multiplies 2-D sparse tensors without dense dims only')
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and '
+                           f'{b.shape[0]}x{b.shape[1]})')
+    if GRAD.enabled and (a._requires_grad or b._requires_grad):
+        raise NotImplementedError('ember does not differentiate a product of two sparse tensors; multiply '
+                                  'detached ones, or make one operand dense (.to_dense())')
+    (ai, ak), av = _row_major(a)
+    (bk, bj), bv = _row_major(b)
+    lo, hi = np.searchsorted(bk, ak, 'left'), np.searchsorted(bk, ak, 'right')
+    counts = hi - lo
+    a_of = np.repeat(np.arange(len(ak)), counts)         # each product's a entry, in a's (i, k) order
+    b_of = np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    n = b.shape[1]
+    lin = ai[a_of] * n + bj[b_of]
+    order = np.argsort(lin, kind='stable')               # per (i, j): k ascending
+    lin_sorted = lin[order]
+    starts = np.flatnonzero(np.r_[True, lin_sorted[1:] != lin_sorted[:-1]]) if len(lin) else np.zeros(0, int)
+    vals = _run_sums((av[a_of] * bv[b_of])[order], starts) if len(lin) else av[:0]
+    idx = np.stack([lin_sorted[starts] // n, lin_sorted[starts] % n]).astype(np.int64).reshape(2, -1)
+    shape = (a.shape[0], n)
+    if a.layout is _layout.sparse_coo:
+        return _make(idx, vals, shape, True, check=False)
+    from ._sparse_csr import _make as make_compressed
+    return make_compressed(idx, vals, shape, 0)
+
+
+def _row_major(t):
+    """A 2-D sparse tensor's unique entries sorted by (row, column): (indices, values)."""
+    idx, vals = (t._idx, t._vals) if t.layout is not _layout.sparse_coo else _coalesced(t._idx, t._vals, t._shape)
+    if t.layout is _layout.sparse_csc:
+        order = np.lexsort((idx[1], idx[0]))
+        idx, vals = idx[:, order], vals[order]
+    return idx, vals
 
 
 def sparse_mm(mat1, mat2, reduce=None):

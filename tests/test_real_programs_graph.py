@@ -296,3 +296,44 @@ def test_einsum_chain_gives_pytorchs_float32_bits():
     ours = ember.einsum('ij,jk,kl->il', *map(ember.tensor, arrays)).numpy()
     theirs = torch.einsum('ij,jk,kl->il', *map(torch.tensor, arrays)).numpy()
     assert np.array_equal(ours, theirs)
+
+
+# -- sparse @ sparse ------------------------------------------------------------------------------------------
+def _coo(T, values=(1., 2., 3., 4., 0.5)):
+    """A 3x3 COO matrix, uncoalesced (entry (1, 0) twice)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return T.sparse_coo_tensor(T.tensor([[0, 1, 1, 2, 1], [1, 0, 2, 2, 0]]), T.tensor(values), (3, 3))
+
+
+@pytest.mark.parametrize('case', [
+    lambda T: T.sparse.mm(_coo(T), _coo(T)),
+    lambda T: _coo(T) @ _coo(T).t(),
+    lambda T: T.mm(_coo(T, (1., -1., 0., 0., 1.)), _coo(T)),
+    lambda T: _coo(T).to_sparse_csr() @ _coo(T).to_sparse_csr(),
+    lambda T: _coo(T).to_sparse_csc() @ _coo(T).to_sparse_csc()])
+def test_sparse_times_sparse(case):
+    """torch_geometric/nn/models/graph_unet.py (augment_adj) squares a CSR adjacency with ``adj @ adj``: PyTorch's
+    entries (structural zeros kept), layout, coalesced flag and values."""
+    def f(T):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            r = case(T)
+            return [str(r.layout), r.is_coalesced() if r.layout == T.sparse_coo else None, repr(r), r.to_dense()]
+    run_both(f)
+
+
+@pytest.mark.parametrize('case', [
+    lambda T: _coo(T).to_sparse_csr() @ _coo(T),
+    lambda T: _coo(T) @ _coo(T).to_sparse_csr(),
+    lambda T: T.sparse.mm(_coo(T), _coo(T).double()),
+    lambda T: T.sparse.mm(_coo(T), T.sparse_coo_tensor(T.tensor([[0], [0]]), T.tensor([1.]), (4, 3)))])
+def test_sparse_times_sparse_errors(case):
+    run_both(case, message=True)
+
+
+def test_sparse_times_sparse_refuses_gradients():
+    a = ember.sparse_coo_tensor(ember.tensor([[0, 1], [1, 0]]), ember.tensor([1., 2.], requires_grad=True), (2, 2))
+    with pytest.raises(NotImplementedError, match='does not differentiate a product of two sparse tensors'):
+        ember.sparse.mm(a, a)
+    assert ember.sparse.mm(a.detach(), a.detach()).to_dense().tolist() == [[2., 0.], [0., 2.]]
