@@ -977,6 +977,9 @@ SUBMODULES = {
     'distributed.nn.functional': ('all_reduce', 'all_gather', 'broadcast'),
     'distributed.nn': ('all_reduce', 'all_gather', 'broadcast'),
     'distributed.constants': ('default_pg_timeout', 'default_pg_nccl_timeout'),
+    'distributed.optim': ('as_functional_optim', 'DistributedOptimizer', 'PostLocalSGDOptimizer',
+                          'ZeroRedundancyOptimizer'),
+    'types': ('Number', 'Device', 'FileLike', 'Storage'),
     'utils.flop_counter': ('FlopCounterMode',),
     'utils.module_tracker': ('ModuleTracker',),
     'ao.quantization': ('ObserverBase', 'FakeQuantizeBase'),
@@ -1360,6 +1363,9 @@ SUBS += [
     _sub('distributed.nn.functional', [Case('before init', lambda lib: lib.distributed.nn.functional.all_gather(
         lib.ones(2)), error=True)]),
     _sub('distributed.nn', [Case('before init', lambda lib: lib.distributed.nn.all_reduce(lib.ones(2)), error=True)]),
+    _sub('distributed.optim'),
+    _sub('types', [Case('isinstance', lambda lib: [isinstance(v, t) for t in (lib.types.Number, lib.types.Device)
+                                                   for v in (3, 2.5, True, 1j, 'cpu', lib.device('cpu'), None)])]),
     _sub('utils.checkpoint', [Case('device states', _device_states),
                               Case('set_device_states without a device module', lambda lib: (
                                   lib.utils.checkpoint.set_device_states([0], [lib.ones(1)], device_type='cpu')),
