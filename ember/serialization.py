@@ -1327,6 +1327,12 @@ class _Finisher:
     def tensor(self, rec, path):
         return self._keep(rec, _tensor_from(rec.arr, rec.requires_grad, rec.parameter, path))
 
+    def storage(self, rec, path):
+        """A storage saved as the file's object (pickled tensors' storages): a TypedStorage, as PyTorch loads
+        even an UntypedStorage (as one of uint8)."""
+        from .storage import TypedStorage
+        return self._keep(rec, TypedStorage(_tensor_from(rec.arr, False, False, path)))
+
 
 def _numpy_finishers():
     from ._npunpickle import _ArrayStub, _DtypeStub
@@ -1335,4 +1341,4 @@ def _numpy_finishers():
 
 _FINISHERS = {list: _Finisher.list, dict: _Finisher.dict, _PickledODict: _Finisher.odict,
               tuple: _Finisher.seq, set: _Finisher.seq, frozenset: _Finisher.seq, slice: _Finisher.slice,
-              _TensorRec: _Finisher.tensor, _Plain: lambda f, o, p: o.value}
+              _TensorRec: _Finisher.tensor, _Storage: _Finisher.storage, _Plain: lambda f, o, p: o.value}

@@ -424,3 +424,10 @@ def storage_type(self):
     """The legacy storage class of the tensor's dtype (``torch.FloatStorage`` for float32)."""
     name = next(n for n, d in LEGACY.items() if d == str(self.dtype).split('.')[-1])
     return legacy_classes()[name]
+
+
+def _load_from_bytes(b):
+    """The storage ``pickle.loads`` of a PyTorch storage names: ``torch.load`` of the ``torch.save`` bytes ``b``."""
+    import io
+    from .serialization import load
+    return load(io.BytesIO(b), weights_only=False)

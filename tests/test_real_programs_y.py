@@ -32,3 +32,47 @@ def test_types_aliases():
     assert isinstance(ember.device('cpu'), ember.types.Device)
     assert ember.types.py_sym_types == (ember.SymInt, ember.SymFloat, ember.SymBool)
     assert ember.types._Number == torch.types._Number
+
+
+def _torch_pickle():
+    """PyTorch tensors of several kinds, pickled with plain ``pickle`` (not torch.save)."""
+    p = torch.nn.Parameter(torch.arange(6.0).reshape(2, 3))
+    p.tag = 'w'
+    return {'p': p, 'long': torch.arange(3), 'half view': torch.ones(4, dtype=torch.float16)[1:] * 0.5,
+            'transposed': torch.arange(12.0).reshape(3, 4).t(), 'leaf': torch.ones(2, requires_grad=True),
+            'bf16': torch.ones(3, dtype=torch.bfloat16) * 1.5}
+
+
+def test_plain_pickle_of_torch_tensors_loads_under_the_alias():
+    """skorch/net.py ``__setstate__``: a fitted net pickled by PyTorch (skorch/tests/model_0.5.0.pkl) holds its
+    module's Parameters as plain pickles naming torch._utils._rebuild_parameter / _rebuild_tensor_v2 and
+    torch.storage._load_from_bytes."""
+    import pickle
+    want = _torch_pickle()
+    data = pickle.dumps(want)
+    with ember.aliasing.as_torch():
+        got = pickle.loads(data)
+    for k, w in want.items():
+        g = got[k]
+        assert type(g).__name__ == type(w).__name__, k
+        assert (str(g.dtype), tuple(g.shape), g.stride(), g.requires_grad) == (str(w.dtype), tuple(w.shape),
+                                                                                w.stride(), w.requires_grad), k
+        assert g.float().tolist() == w.float().tolist(), k
+    assert got['p'].tag == 'w'
+    (got['leaf'] * 3).sum().backward()
+    assert got['leaf'].grad.tolist() == [3.0, 3.0]
+
+
+def test_load_of_a_saved_storage(tmp_path):
+    """torch.storage._load_from_bytes: ``torch.load`` of ``torch.save(storage)`` gives a TypedStorage (uint8 for
+    an UntypedStorage), as PyTorch's does."""
+    import warnings
+    for i, storage in enumerate([torch.arange(5.0)[1:].untyped_storage(), torch.tensor([1, -2], dtype=torch.int16)]):
+        f = tmp_path / f'{i}.pt'
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.save(storage if i == 0 else storage.storage(), f)
+            want = torch.load(f)
+        got = ember.load(f)
+        assert type(got).__name__ == type(want).__name__ == 'TypedStorage'
+        assert (str(got.dtype), got.tolist()) == (str(want.dtype), want.tolist())
