@@ -584,13 +584,16 @@ def _as_array(x):
     return tensor(x)._data
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
+def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None, pin_memory=False,
                       requires_grad=False, check_invariants=None, is_coalesced=None):
     """A sparse COO tensor with ``values`` at ``indices`` (one column an entry), as given: duplicates are kept
-    (uncoalesced) until ``coalesce()``; the size defaults to one past the largest index of each dim."""
+    (uncoalesced) until ``coalesce()``; the size defaults to one past the largest index of each dim. With a
+    size alone (``sparse_coo_tensor(size)``, PyTorch's third overload) an empty one of that size."""
     _check_device(device)
     if check_invariants is None and not _INVARIANTS[1]:
         warn_user(_INVARIANTS_OFF, once=True)
+    if values is None:
+        return _empty_coo(size if indices is None else indices, dtype, device, requires_grad)
     idx = _as_array(indices)
     vals = _as_array(values)
     if dtype is not None:
@@ -621,6 +624,17 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     elif requires_grad:
         out.requires_grad_()
     return out
+
+
+def _empty_coo(size, dtype, device, requires_grad):
+    """``sparse_coo_tensor(size)``: no entries, every dim sparse, in the default dtype unless ``dtype``."""
+    from ._dtype import get_default_dtype
+    if not isinstance(size, (tuple, list)) or not all(isinstance(n, int) and not isinstance(n, bool) for n in size):
+        raise TypeError('sparse_coo_tensor(): expected (indices, values[, size]) or a size (tuple of ints), got '
+                        f'{"nothing" if size is None else type(size).__name__}')
+    if any(n < 0 for n in size):
+        raise RuntimeError(f'sparse_coo_tensor(): negative dimension in size {list(size)}')
+    return no_entries(tuple(size), to_np(dtype or get_default_dtype()), device, requires_grad)
 
 
 def add_into(arr, s, alpha=1):

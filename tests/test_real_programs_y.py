@@ -76,3 +76,23 @@ def test_load_of_a_saved_storage(tmp_path):
         got = ember.load(f)
         assert type(got).__name__ == type(want).__name__ == 'TypedStorage'
         assert (str(got.dtype), got.tolist()) == (str(want.dtype), want.tolist())
+
+
+def test_sparse_coo_tensor_of_a_size_alone():
+    """skorch/tests/test_utils.py (TestToTensor.test_sparse_tensor): ``torch.sparse_coo_tensor(size=(5, 3))``,
+    PyTorch's size-only overload, an empty sparse tensor."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for lib in (torch, ember):
+            cases = [lib.sparse_coo_tensor(size=(5, 3)), lib.sparse_coo_tensor((2,), dtype=lib.float64),
+                     lib.sparse_coo_tensor(lib.Size([1, 2, 0]), requires_grad=True)]
+            got = [(tuple(t.shape), str(t.dtype), tuple(t._indices().shape), tuple(t._values().shape),
+                    t.is_coalesced(), t.requires_grad, t.to_dense().tolist()) for t in cases]
+            if lib is torch:
+                want = got
+        assert got == want
+        assert repr(ember.sparse_coo_tensor(size=(5, 3))) == repr(torch.sparse_coo_tensor(size=(5, 3)))
+        for lib in (torch, ember):
+            with pytest.raises(TypeError):
+                lib.sparse_coo_tensor()
