@@ -96,3 +96,18 @@ def test_sparse_coo_tensor_of_a_size_alone():
         for lib in (torch, ember):
             with pytest.raises(TypeError):
                 lib.sparse_coo_tensor()
+
+
+def test_compiled_module_has_dynamo_ctx():
+    """skorch/tests/test_net.py (TestTorchCompile): ``hasattr(net.module_, 'dynamo_ctx')`` tells a compiled
+    module; its state_dict keys and outputs stay the original module's."""
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.Linear(3, 2)
+        c = lib.compile(m)
+        assert hasattr(c, 'dynamo_ctx') and not hasattr(m, 'dynamo_ctx')
+        assert list(c.state_dict()) == ['_orig_mod.weight', '_orig_mod.bias']
+        out = c(lib.ones(1, 3))[0].tolist()
+        if lib is torch:
+            want = out
+    assert out == pytest.approx(want, abs=1e-6)

@@ -15,13 +15,22 @@ BACKEND_TAGS = {'inductor': (), 'cudagraphs': (), 'openxla': (), 'tvm': (), 'ope
 BACKENDS = tuple(BACKEND_TAGS)
 
 
+class OptimizeContext:
+    """``compiled.dynamo_ctx``: the backend, mode and options ``torch.compile`` was given (ember compiles
+    nothing with them; code such as skorch's tests checks for the attribute to tell a compiled module)."""
+
+    def __init__(self, backend, mode, options):
+        self.callback, self.mode, self.options = backend, mode, options
+
+
 class OptimizedModule(Module):
     """What ``torch.compile(module)`` returns: the module as the submodule ``_orig_mod``, called unchanged; the
     attributes the wrapper lacks are the original module's (``compiled.weight``)."""
 
-    def __init__(self, mod):
+    def __init__(self, mod, dynamo_ctx=None):
         super().__init__()
         self._orig_mod = mod
+        self.dynamo_ctx = dynamo_ctx if dynamo_ctx is not None else OptimizeContext('inductor', None, None)
 
     def forward(self, *args, **kwargs):
         return self._orig_mod(*args, **kwargs)
@@ -44,10 +53,11 @@ def compile_(model, backend, mode, options, disable):
         raise RuntimeError(f'Unrecognized mode={mode}, should be one of: {", ".join(MODES)}')
     if isinstance(backend, str) and backend not in BACKENDS:
         raise InvalidBackend(backend)
+    ctx = OptimizeContext(backend, mode, options)
     if model is None:
-        return lambda m: _wrap(m, disable)
-    return _wrap(model, disable)
+        return lambda m: _wrap(m, disable, ctx)
+    return _wrap(model, disable, ctx)
 
 
-def _wrap(model, disable):
-    return OptimizedModule(model) if isinstance(model, Module) and not disable else model
+def _wrap(model, disable, ctx):
+    return OptimizedModule(model, ctx) if isinstance(model, Module) and not disable else model
