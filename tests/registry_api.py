@@ -1236,6 +1236,24 @@ def _sub(path, extra=(), gaps=None):
                 gaps=gaps)
 
 
+def _store_ops(store):
+    """A key-value store's answers to each operation, in order (keys listed sorted: their order is a hash's)."""
+    import datetime
+    out = [store.num_keys(), store.set('a', 'x'), store.get('a'), store.add('c', 2), store.add('c', 3),
+           store.check(['a', 'z']), store.compare_set('q', '', 'v'), store.compare_set('a', 'x', b'y'),
+           store.compare_set('a', 'no', 'w'), store.delete_key('a'), store.delete_key('a'), store.num_keys()]
+    store.append('l', 'ab'), store.append('l', b'cd'), store.multi_set(['m', 'n'], ['1', b'2'])
+    store.wait(['m', 'n'], datetime.timedelta(seconds=1))
+    return out + [store.multi_get(['l', 'c', 'n']), sorted(store.list_keys()), store.timeout]
+
+
+def _store_timeout(lib):
+    import datetime
+    store = lib.distributed.HashStore()
+    store.set_timeout(datetime.timedelta(milliseconds=50))
+    return store.get('missing')
+
+
 def _saved_hooks(lib):
     """What each pack and unpack hook receives (shapes, grad_fn names, values), in order, and the gradients."""
     log = []
@@ -1364,6 +1382,10 @@ SUBS += [
         lib.ones(2)), error=True)]),
     _sub('distributed.nn', [Case('before init', lambda lib: lib.distributed.nn.all_reduce(lib.ones(2)), error=True)]),
     _sub('distributed.optim'),
+    Call('distributed', 'TCPStore', [Case('one process, port 0', lambda lib: _store_ops(
+        lib.distributed.TCPStore('127.0.0.1', 0, 1, True)))]),
+    Call('distributed', 'HashStore', [Case('ops', lambda lib: _store_ops(lib.distributed.HashStore()))]),
+    Call('distributed', 'DistStoreError', [Case('a timed-out get', _store_timeout, error=True)]),
     _sub('types', [Case('isinstance', lambda lib: [isinstance(v, t) for t in (lib.types.Number, lib.types.Device)
                                                    for v in (3, 2.5, True, 1j, 'cpu', lib.device('cpu'), None)])]),
     _sub('utils.checkpoint', [Case('device states', _device_states),

@@ -111,3 +111,48 @@ def test_compiled_module_has_dynamo_ctx():
         if lib is torch:
             want = out
     assert out == pytest.approx(want, abs=1e-6)
+
+
+def test_tcp_store_across_processes():
+    """skorch/history.py (DistributedHistory) and skorch/tests/test_history.py: ``TCPStore(host, port,
+    world_size, is_master=rank == 0)`` in each process; the master waits for the workers, ``get``/``wait`` block
+    until another process sets the keys, ``add`` counts across processes."""
+    import datetime
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parents[1])
+    for lib in (torch, ember):
+        master = lib.distributed.TCPStore('127.0.0.1', 0, 2, True, timeout=datetime.timedelta(seconds=1),
+                                          wait_for_workers=False)
+        code = (f'import {lib.__name__} as lib, datetime\n'
+                f's = lib.distributed.TCPStore("127.0.0.1", {master.port}, 2, False)\n'
+                's.set("from worker", b"w\\x00\\xff"); print(s.get("from master"), s.add("n", 5))\n')
+        child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=root))
+        master.set_timeout(datetime.timedelta(seconds=60))
+        master.wait(['from worker'])
+        got = [master.get('from worker'), master.add('n', 2)]
+        master.set('from master', 'm')
+        out = child.communicate(timeout=60)[0]
+        master.wait(['n'])
+        got += [out, int(master.get('n')), child.returncode]
+        if lib is torch:
+            want = got
+        del master
+    assert got == want
+
+
+def test_store_get_times_out_with_dist_store_error():
+    """DistStoreError (a RuntimeError) names the keys and the wait, as PyTorch's does."""
+    import datetime
+    msgs = []
+    for lib in (torch, ember):
+        store = lib.distributed.TCPStore('127.0.0.1', 0, 1, True)
+        store.set_timeout(datetime.timedelta(milliseconds=100))
+        with pytest.raises(lib.distributed.DistStoreError) as e:
+            store.wait(['k1', 'k2'])
+        assert isinstance(e.value, RuntimeError)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]

@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+with warnings.catch_warnings():   # its first import scripts functions: torch.jit's deprecation warnings, once
+    warnings.simplefilter('ignore')
+    import torch.distributed.optim  # noqa: F401
+
 import ember
 from helpers import assert_same
 from registry import TRAINING

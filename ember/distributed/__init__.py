@@ -9,6 +9,7 @@ from ._objects import (all_gather_object, broadcast_object_list, gather_object, 
                        scatter_object_list, send_object_list)
 from ._grad_bucket import GradBucket
 from ._reduce_op import ReduceOp
+from ._store import DistError, DistStoreError, HashStore, Store, TCPStore
 from ._work import Work
 from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,
                                get_backend, get_default_backend_for_device, get_global_rank, get_group_rank,
