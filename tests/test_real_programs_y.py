@@ -156,3 +156,11 @@ def test_store_get_times_out_with_dist_store_error():
         assert isinstance(e.value, RuntimeError)
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+def test_rank_not_in_group():
+    """ignite/distributed/comp_models/native.py: ``dist._rank_not_in_group(group)`` before each all_gather and
+    all_reduce (None: the default group)."""
+    for lib in (torch, ember):
+        d = lib.distributed
+        assert [d._rank_not_in_group(None), d._rank_not_in_group(d.GroupMember.NON_GROUP_MEMBER)] == [False, True]

@@ -11,7 +11,7 @@ from ._grad_bucket import GradBucket
 from ._reduce_op import ReduceOp
 from ._store import DistError, DistStoreError, HashStore, Store, TCPStore
 from ._work import Work
-from .distributed_c10d import (Backend, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,
+from .distributed_c10d import (Backend, _rank_not_in_group, GroupMember, ProcessGroup, default_pg_timeout, destroy_process_group,
                                get_backend, get_default_backend_for_device, get_global_rank, get_group_rank,
                                get_node_local_rank,
                                get_process_group_ranks, get_rank,

@@ -85,6 +85,12 @@ def is_initialized():
     return GroupMember.WORLD is not None
 
 
+def _rank_not_in_group(group):
+    """Whether this process is outside ``group`` (``new_group`` gave it ``GroupMember.NON_GROUP_MEMBER``);
+    pytorch-ignite's collectives return their input unchanged then."""
+    return group is not None and group == GroupMember.NON_GROUP_MEMBER
+
+
 def _default_group():
     if GroupMember.WORLD is None:
         raise ValueError(_NOT_INITIALIZED)
