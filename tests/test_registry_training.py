@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+# the import spends PyTorch's once-per-process "TypedStorage is deprecated" warning (a flag on the function, not the
+# warnings registry): its state is put back, so the storage entries see PyTorch's warnings as without the import
+_SPENT = torch.storage._warn_typed_storage_removal.__dict__.get('has_warned', False)
 with warnings.catch_warnings():   # its first import scripts functions: torch.jit's deprecation warnings, once
     warnings.simplefilter('ignore')
     import torch.distributed.optim  # noqa: F401
-# that import spent PyTorch's once-per-process "TypedStorage is deprecated" warning (a flag on the function, not the
-# warnings registry): cleared, so the storage entries below see PyTorch warn as a fresh process does
-torch.storage._warn_typed_storage_removal.__dict__.pop('has_warned', None)
+torch.storage._warn_typed_storage_removal.__dict__['has_warned'] = _SPENT
 
 import ember
 from helpers import assert_same
