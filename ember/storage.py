@@ -2,6 +2,8 @@
 (typed elements), both over the memory a tensor shares with its base. ``data_ptr()`` is the start of that memory,
 so the Tensor Views tutorial's ``t.storage().data_ptr() == b.storage().data_ptr()`` holds for a view of ``t`` and
 not for a clone; writing an element writes the tensor, as in PyTorch."""
+import functools
+
 import numpy as np
 
 from . import _bf16
@@ -19,6 +21,39 @@ LEGACY = {'BoolStorage': 'bool', 'ByteStorage': 'uint8', 'CharStorage': 'int8', 
 _DEPRECATED = ('TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the only '
                'storage class. This should only matter to you if you are using storages directly.  To access '
                'UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()')
+_ALWAYS_WARN = [False]
+
+
+def _warn_typed_storage_removal():
+    """PyTorch's TypedStorage deprecation warning, at the caller's line: once a process (the flag lives on this
+    function, under PyTorch's name ``has_warned``), or every time after ``_set_always_warn_typed_storage_removal``."""
+    if _ALWAYS_WARN[0] or not _warn_typed_storage_removal.__dict__.get('has_warned', False):
+        warn_user(_DEPRECATED)
+        _warn_typed_storage_removal.__dict__['has_warned'] = True
+
+
+def _reset_warn_typed_storage_removal():
+    """The next deprecated storage call warns again (PyTorch's private reset, which its tests and ours use)."""
+    _warn_typed_storage_removal.__dict__['has_warned'] = False
+
+
+def _get_always_warn_typed_storage_removal():
+    return _ALWAYS_WARN[0]
+
+
+def _set_always_warn_typed_storage_removal(always_warn):
+    """Warn at every deprecated storage call (True) or once a process (False), as PyTorch's setter."""
+    assert isinstance(always_warn, bool)
+    _ALWAYS_WARN[0] = always_warn
+
+
+def _deprecated(method):
+    """A TypedStorage method that warns as PyTorch's does (every public one but ``dtype`` and pickling)."""
+    @functools.wraps(method)
+    def warned(self, *args, **kwargs):
+        _warn_typed_storage_removal()
+        return method(self, *args, **kwargs)
+    return warned
 
 
 def _root(a):
@@ -270,8 +305,8 @@ class TypedStorage(metaclass=TorchNamedType):
         if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and wrap_storage is None:
             self._init_from(args[0])
             return
+        _warn_typed_storage_removal()
         _cpu_only(device, 'torch.TypedStorage()')
-        warn_user(_DEPRECATED, once=True)
         from . import _dtype
         from .ops.creation import tensor, zeros
         dt = _dtype.get_default_dtype() if dtype is None else dtype
@@ -298,67 +333,87 @@ class TypedStorage(metaclass=TorchNamedType):
         self.dtype = tensor.dtype
         self._items = self._untyped._elements(tensor._data.dtype)
 
+    @_deprecated
     def share_memory_(self):
         self._untyped.share_memory_()
         self._items = self._untyped._elements(self._items.dtype)
         return self
 
+    @_deprecated
     def is_shared(self):
         return self._untyped.is_shared()
 
+    @_deprecated
     def is_pinned(self, device='cuda'):
         return False
 
+    @_deprecated
     def cpu(self):
         return self
 
     @property
     def device(self):
+        _warn_typed_storage_removal()
         return self._untyped.device
 
     def _untyped_storage(self):
         return self._untyped
 
+    @_deprecated
     def untyped(self):
         return self._untyped
 
+    @_deprecated
     def data_ptr(self):
         return self._untyped.data_ptr()
 
+    @_deprecated
     def size(self):
         return self._items.size
 
+    @_deprecated
     def __len__(self):
         return self._items.size
 
+    @_deprecated
     def element_size(self):
         return self.dtype.itemsize
 
+    @_deprecated
     def nbytes(self):
         return self._untyped.nbytes()
 
+    @_deprecated
     def __sizeof__(self):
-        return object.__sizeof__(self) + self.nbytes()
+        return object.__sizeof__(self) + self._untyped.nbytes()
 
-    def tolist(self):
+    def _tolist(self):
         from .tensor import Tensor
         return Tensor._make(self._items).tolist()
 
+    @_deprecated
+    def tolist(self):
+        return self._tolist()
+
+    @_deprecated
     def __getitem__(self, i):
         from .tensor import Tensor
         if isinstance(i, slice):
             raise RuntimeError('slices are only supported in UntypedStorage.__getitem__')
         return Tensor._make(self._items[i:i + 1] if i != -1 else self._items[-1:]).tolist()[0]
 
+    @_deprecated
     def __setitem__(self, i, value):
         self._items[i] = value
 
+    @_deprecated
     def __iter__(self):
-        return iter(self.tolist())
+        return iter(self._tolist())
 
+    @_deprecated
     def __repr__(self):
-        return _text(self.tolist(), f'[torch.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size '
-                                    f'{len(self)}]')
+        return _text(self._tolist(), f'[torch.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size '
+                                     f'{self._items.size}]')
 
     __str__ = __repr__
 
@@ -370,7 +425,7 @@ def untyped_storage(self):
 
 def storage(self):
     """The tensor's memory as elements of its dtype; PyTorch's deprecation warning, once a process."""
-    warn_user(_DEPRECATED, once=True)
+    _warn_typed_storage_removal()
     return TypedStorage(self)
 
 
@@ -379,22 +434,32 @@ class _LegacyStorageType(TorchNamedType):
     _LegacyStorageMeta), and the class prints as ``<class 'torch.FloatStorage'>``."""
 
     def __instancecheck__(cls, instance):
-        return isinstance(instance, TypedStorage) and instance.dtype == cls.dtype
+        if not isinstance(instance, TypedStorage):
+            return False
+        _warn_typed_storage_removal()   # PyTorch's check reads the storage's (deprecated) device
+        return instance.dtype == cls._dtype
+
+    @property
+    def dtype(cls):
+        """The class's element dtype (``torch.FloatStorage.dtype``): deprecated, so it warns as PyTorch's."""
+        _warn_typed_storage_removal()
+        return cls._dtype
 
 
 class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageType):
     """``torch.FloatStorage(n)`` (n elements: uninitialised in PyTorch, zeros here), ``(sequence)`` or ``()``:
     a TypedStorage of the class's dtype over new memory."""
-    dtype = None
+    _dtype = None
 
     def __new__(cls, *args):
         from .ops.creation import tensor, zeros
+        _warn_typed_storage_removal()
         if not args:
-            data = zeros(0, dtype=cls.dtype)
+            data = zeros(0, dtype=cls._dtype)
         elif len(args) == 1 and isinstance(args[0], int) and not isinstance(args[0], bool):
-            data = zeros(args[0], dtype=cls.dtype)
+            data = zeros(args[0], dtype=cls._dtype)
         elif len(args) == 1 and isinstance(args[0], (list, tuple)):
-            data = tensor(args[0], dtype=cls.dtype)
+            data = tensor(args[0], dtype=cls._dtype)
         else:
             raise TypeError(f'new(): invalid data type {type(args[0]).__name__!r}')
         out = object.__new__(TypedStorage)
@@ -404,10 +469,9 @@ class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageType):
 
 def _legacy_class(name, dtype_name):
     from . import _dtype
-    return _LegacyStorageType(name, (_LegacyStorage,), {'dtype': getattr(_dtype, dtype_name if dtype_name != 'bool'
-                                                                         else 'bool_'),
-                                                         '__module__': 'ember', '__qualname__': name,
-                                                         '__doc__': f'Legacy storage of {dtype_name} elements.'})
+    dtype = getattr(_dtype, dtype_name if dtype_name != 'bool' else 'bool_')
+    return _LegacyStorageType(name, (_LegacyStorage,), {'_dtype': dtype, '__module__': 'ember', '__qualname__': name,
+                                                        '__doc__': f'Legacy storage of {dtype_name} elements.'})
 
 
 def legacy_classes():
@@ -421,7 +485,8 @@ _CLASSES = {}
 
 
 def storage_type(self):
-    """The legacy storage class of the tensor's dtype (``torch.FloatStorage`` for float32)."""
+    """The legacy storage class of the tensor's dtype (``torch.FloatStorage`` for float32); deprecated, it warns."""
+    _warn_typed_storage_removal()
     name = next(n for n, d in LEGACY.items() if d == str(self.dtype).split('.')[-1])
     return legacy_classes()[name]
 

@@ -8,6 +8,14 @@ import torch
 import ember
 
 
+def fresh_storage_warning():
+    """Both libraries' once-a-process "TypedStorage is deprecated" flag cleared (each keeps it on its
+    ``storage._warn_typed_storage_removal``), so a case sees the warning as a fresh process does, whatever ran
+    before it: a registry case must not depend on the tests' order."""
+    torch.storage._reset_warn_typed_storage_removal()
+    ember.storage._reset_warn_typed_storage_removal()
+
+
 def to_numpy(x):
     if isinstance(x, torch.Tensor):
         return x.detach().numpy()

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ember
-from helpers import import_torchvision
+from helpers import fresh_storage_warning, import_torchvision
 from registry_data import ENTRIES
 from test_registry_training import judge
 
@@ -81,7 +81,9 @@ def same(e, t, what, atol, u8_atol=0):
 
 
 def _attempt(entry, case, lib):
-    """(result or exception, warnings) of ``case.fn(lib)`` right after ``manual_seed(entry.seed)``."""
+    """(result or exception, warnings) of ``case.fn(lib)`` right after ``manual_seed(entry.seed)``, with the
+    once-a-process storage warning fresh."""
+    fresh_storage_warning()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         lib.torch.manual_seed(entry.seed)

@@ -10,16 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-# the import spends PyTorch's once-per-process "TypedStorage is deprecated" warning (a flag on the function, not the
-# warnings registry): its state is put back, so the storage entries see PyTorch's warnings as without the import
-_SPENT = torch.storage._warn_typed_storage_removal.__dict__.get('has_warned', False)
 with warnings.catch_warnings():   # its first import scripts functions: torch.jit's deprecation warnings, once
     warnings.simplefilter('ignore')
     import torch.distributed.optim  # noqa: F401
-torch.storage._warn_typed_storage_removal.__dict__['has_warned'] = _SPENT
 
 import ember
-from helpers import assert_same
+from helpers import assert_same, fresh_storage_warning
 from registry import TRAINING
 
 OPTIMS = [e for e in TRAINING if e.kind == 'optim']
@@ -417,7 +413,9 @@ CALL_CASES = [(e, c) for e in CALLS for c in e.cases]
 
 
 def _attempt(entry, case, lib):
-    """(result or exception, warnings) of ``case.fn(lib)``, right after ``manual_seed`` for a seeded entry."""
+    """(result or exception, warnings) of ``case.fn(lib)``, right after ``manual_seed`` for a seeded entry, with
+    the once-a-process storage warning fresh."""
+    fresh_storage_warning()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         if entry.seed is not None:
