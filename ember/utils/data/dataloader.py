@@ -28,6 +28,17 @@ _collate_fn_t = Callable[[list[_T]], typing.Any]
 _worker_init_fn_t = Callable[[int], None]
 
 
+class _DatasetKind:
+    """PyTorch's tag of a loader's dataset style (``loader._dataset_kind``), read by the iterators: fastai builds
+    ``_SingleProcessDataLoaderIter`` over its own loader object, which says ``_DatasetKind.Iterable``."""
+    Map = 0
+    Iterable = 1
+
+    @staticmethod
+    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
+        return create_fetcher(kind == _DatasetKind.Iterable, dataset, auto_collation, collate_fn, drop_last)
+
+
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an iterable dataset: yields ``None`` forever (the dataset decides when to stop)."""
 
@@ -84,8 +95,9 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
         self.in_order = in_order
-        self._iterable = isinstance(dataset, IterableDataset)
-        shuffle = _check_sampling_options(self._iterable, shuffle, sampler, batch_sampler)
+        iterable = isinstance(dataset, IterableDataset)
+        self._dataset_kind = _DatasetKind.Iterable if iterable else _DatasetKind.Map
+        shuffle = _check_sampling_options(iterable, shuffle, sampler, batch_sampler)
         if sampler is not None and shuffle:
             raise ValueError('sampler option is mutually exclusive with shuffle')
         if batch_sampler is not None:
@@ -97,7 +109,7 @@ class DataLoader:
             raise ValueError('batch_size=None option disables auto-batching and is mutually exclusive with '
                              'drop_last')
         if sampler is None:
-            sampler = _default_sampler(dataset, self._iterable, shuffle, generator)
+            sampler = _default_sampler(dataset, iterable, shuffle, generator)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_size = batch_size
@@ -157,7 +169,7 @@ class DataLoader:
         return self._iterator
 
     def __len__(self):
-        if not self._iterable:
+        if self._dataset_kind == _DatasetKind.Map:
             return len(self._index_sampler)
         length = self._IterableDataset_len_called = len(self.dataset)
         if self.batch_size is not None:
@@ -243,7 +255,8 @@ class _BaseDataLoaderIter:
 
     def __init__(self, loader):
         self._dataset = loader.dataset
-        self._iterable = loader._iterable
+        self._dataset_kind = loader._dataset_kind
+        self._iterable = self._dataset_kind == _DatasetKind.Iterable
         self._IterableDataset_len_called = loader._IterableDataset_len_called
         self._auto_collation = loader._auto_collation
         self._drop_last = loader.drop_last

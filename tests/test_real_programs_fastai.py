@@ -1,0 +1,75 @@
+"""fastai 2.8 under ``ember.aliasing.as_torch()`` (session 36): its tabular quickstart (TabularPandas,
+tabular_learner, fit_one_cycle, lr_find, get_preds, save/load) and vision quickstart (ImageDataLoaders from
+folders, vision_learner on resnet18). Each test keeps the lines of fastai that stopped or differed, checked
+against PyTorch; neither fastai nor pandas is needed here."""
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.utils.data.dataloader as torch_dataloader
+
+import ember
+import ember.utils.data.dataloader as ember_dataloader
+from ember.ops import creation
+
+
+def _run(code, lib):
+    """The output of ``code`` in a fresh process with ``torch`` bound to ``lib``: for once-a-process state."""
+    header = 'import torch\n' if lib == 'torch' else 'import ember as torch\n'
+    done = subprocess.run([sys.executable, '-c', header + textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+class _FakeLoader:
+    """fastai/data/load.py's _FakeLoader: the attributes PyTorch's iterators read, over batches it makes."""
+
+    def __init__(self, lib, batches):
+        self.kind = (torch_dataloader if lib is torch else ember_dataloader)._DatasetKind
+        self.dataset, self.batches, self.num_workers, self.pin_memory, self.timeout = self, batches, 0, False, 0
+        self.persistent_workers, self.pin_memory_device, self.worker_init_fn = False, '', None
+        self._IterableDataset_len_called, self._auto_collation, self.drop_last, self.in_order = None, False, False, True
+        self._index_sampler, self.generator, self.prefetch_factor = iter(range(10 ** 9)), None, 2
+        self.collate_fn = lambda x: x
+        self.multiprocessing_context = None
+
+    @property
+    def _dataset_kind(self):
+        return self.kind.Iterable
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+@pytest.mark.parametrize('name', ['_SingleProcessDataLoaderIter', '_MultiProcessingDataLoaderIter'])
+def test_dataloader_iterators_over_a_loader_like_object(name):
+    """fastai/data/load.py: ``from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter,
+    _SingleProcessDataLoaderIter, _DatasetKind`` at import (ember had no _DatasetKind), then ``for b in
+    _loaders[num_workers == 0](_FakeLoader(...))`` each epoch: the batches, and the seed the iterator draws from
+    the global generator (the numbers after it)."""
+    got = []
+    for lib, mod in ((torch, torch_dataloader), (ember, ember_dataloader)):
+        assert (mod._DatasetKind.Map, mod._DatasetKind.Iterable) == (0, 1)
+        lib.manual_seed(3)
+        loader = _FakeLoader(lib, [lib.arange(3.0) * i for i in range(4)])
+        if name == '_MultiProcessingDataLoaderIter':
+            loader.num_workers = 2
+            loader.batches = loader.batches[:2]   # each worker's copy yields them all: 2 workers, 4 batches
+        out = [b.tolist() for b in getattr(mod, name)(loader)]
+        got.append((sorted(out), lib.rand(3).tolist()))
+    assert got[0] == got[1]
+
+
+def test_dataset_kind_create_fetcher():
+    """_DatasetKind.create_fetcher (PyTorch's static helper) gives a map-style fetcher for Map."""
+    got = []
+    for lib, mod in ((torch, torch_dataloader), (ember, ember_dataloader)):
+        data = [lib.tensor([float(i)]) for i in range(5)]
+        fetch = mod._DatasetKind.create_fetcher(mod._DatasetKind.Map, data, True, lib.stack, False)
+        got.append(fetch.fetch([3, 1]).tolist())
+    assert got[0] == got[1]
