@@ -453,11 +453,16 @@ def install():
     _INSTALLED.append(True)
     import ember
     PLAIN.update((ember.dtype, ember.device, ember.Size, ember.layout, ember.memory_format))
+    # a function a program put in a torch namespace is not PyTorch's, so it dispatches nothing: fastai sets
+    # ``torch.as_subclass = torch.Tensor.as_subclass`` (then patches the method) and calls it inside
+    # __torch_function__, where a dispatching wrapper would recurse
+    undispatched = {'Tensor.' + n for n in _SKIP_METHODS}
     for module_name, torch_name, prefix in NAMESPACES:
         module = importlib.import_module(module_name)
         for name, value in list(vars(module).items()):
             if (name.startswith('_') or not isinstance(value, types.FunctionType) or name in _SKIP
-                    or name.startswith(_SKIP_PREFIXES)):
+                    or name.startswith(_SKIP_PREFIXES) or value.__qualname__ in undispatched
+                    or not (value.__module__ or '').startswith('ember')):
                 continue
             path = f'{torch_name}.{name}'
             if module_name == 'ember.nn.functional' and name in F_BUILTINS['torch'] and hasattr(ember, name):

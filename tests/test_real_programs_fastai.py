@@ -73,3 +73,31 @@ def test_dataset_kind_create_fetcher():
         fetch = mod._DatasetKind.create_fetcher(mod._DatasetKind.Map, data, True, lib.stack, False)
         got.append(fetch.fetch([3, 1]).tolist())
     assert got[0] == got[1]
+
+
+_AS_SUBCLASS = """
+    if not hasattr(torch, 'as_subclass'):
+        torch.as_subclass = torch.Tensor.as_subclass
+    seen = []
+
+    class Base(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(getattr(func, '__name__', str(func)))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+        def clone(self, *, memory_format=None):
+            return torch.as_subclass(self, torch.Tensor).clone().as_subclass(type(self))
+
+    t = torch.ones(2).as_subclass(Base)
+    u = (t * 2).clone()
+    print(type(u).__name__, u.tolist(), type(torch.as_subclass(t, torch.Tensor)).__name__, seen)
+"""
+
+
+def test_function_a_program_puts_on_torch_is_not_dispatched():
+    """fastai/torch_core.py: ``torch.as_subclass = torch.Tensor.as_subclass`` and TensorBase.clone calls
+    ``torch.as_subclass(self, Tensor)``: ember wrapped that function for __torch_function__ when the first
+    subclass dispatched, so the result came back a TensorBase and clone recursed without end (fit_one_cycle's
+    first batch)."""
+    assert _run(_AS_SUBCLASS, 'ember') == _run(_AS_SUBCLASS, 'torch')
