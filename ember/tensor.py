@@ -935,8 +935,10 @@ def _legacy_array(args, np_dtype):
         return np.zeros(0, dtype=np_dtype)
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
         data = _legacy_sequence(args[0])
-        if not isinstance(data, np.ndarray):
-            from .ops.creation import warn_list_of_arrays
+        from .ops.creation import _warn_not_writable, warn_list_of_arrays
+        if isinstance(data, np.ndarray):
+            _warn_not_writable(data)
+        else:
             warn_list_of_arrays(data)
         return np.array(_to_nested(data), dtype=np_dtype)
     shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args

@@ -101,3 +101,60 @@ def test_function_a_program_puts_on_torch_is_not_dispatched():
     subclass dispatched, so the result came back a TensorBase and clone recursed without end (fit_one_cycle's
     first batch)."""
     assert _run(_AS_SUBCLASS, 'ember') == _run(_AS_SUBCLASS, 'torch')
+
+
+_READ_ONLY_CALLS = ['torch.from_numpy(a)', 'torch.as_tensor(a)', 'torch.as_tensor(a, dtype=torch.float32)',
+                    'torch.asarray(a)', 'torch.asarray(a, copy=True)', 'torch.asarray(a, dtype=torch.float32)',
+                    'torch.tensor(a)', 'torch.Tensor(a)', 'torch.DoubleTensor(a)', 'torch.as_tensor(b)',
+                    'torch.as_tensor(a.copy())']
+
+
+def _read_only_warnings(torch, call):
+    a = np.arange(3.0)
+    a.flags.writeable = False
+    b = np.broadcast_to(np.ones(1), (3,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        for _ in range(2):
+            eval(call, {'torch': torch, 'a': a, 'b': b})
+    return [str(w.message).split(' (Triggered internally')[0] for w in caught]
+
+
+_PYTORCH_READ_ONLY = """
+    import json, os, warnings
+    import numpy as np
+    out = {}
+    for call in CALLS:   # a fork per call: each starts with PyTorch's once-a-process C++ flag unspent
+        r, w = os.pipe()
+        if os.fork() == 0:
+            a = np.arange(3.0)
+            a.flags.writeable = False
+            b = np.broadcast_to(np.ones(1), (3,))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                for _ in range(2):
+                    eval(call)
+            os.write(w, json.dumps([str(m.message).split(' (Triggered internally')[0] for m in caught]).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            out[call] = json.loads(f.read())
+        os.wait()
+    print(json.dumps(out))
+"""
+
+
+def test_read_only_numpy_array_warns_once_as_pytorch():
+    """fastai/torch_core.py tensor(): ``as_tensor(df.values)`` of a pandas frame (a read-only array): PyTorch
+    warns "The given NumPy array is not writable..." once a process, at from_numpy, as_tensor, asarray when it
+    shares and the legacy constructors, never at torch.tensor; ember said nothing."""
+    import json
+    want = json.loads(_run(f'CALLS = {_READ_ONLY_CALLS!r}\n' + textwrap.dedent(_PYTORCH_READ_ONLY), 'torch'))
+    spent = creation._NOT_WRITABLE in ember._warn._WARNED_ONCE
+    try:
+        for call in _READ_ONLY_CALLS:
+            ember._warn._WARNED_ONCE.discard(creation._NOT_WRITABLE)
+            assert _read_only_warnings(ember, call) == want[call], call
+    finally:
+        if not spent:
+            ember._warn._WARNED_ONCE.discard(creation._NOT_WRITABLE)

@@ -242,12 +242,19 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """Like ``tensor`` but shares memory with a NumPy array or tensor when the dtype allows."""
+    return _as_tensor(data, dtype, device, True)
+
+
+def _as_tensor(data, dtype, device, warn):
+    """``as_tensor``; ``warn``: PyTorch's warning for a read-only NumPy array (asarray warns only when it shares)."""
     _check_device(device)
     nd = to_np(dtype)
     if isinstance(data, Tensor):
         return data if nd is None or nd == data._data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray):
         _dtype.from_np(_native(data).dtype)
+        if warn:
+            _warn_not_writable(data)
         return Tensor._make(data if nd is None else via_float(data, nd).astype(nd, copy=False))
     arr = _infer(data, nd)
     return Tensor._make(arr if nd is None else via_float(arr, nd).astype(nd))
@@ -262,7 +269,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
                   'requires_grad=False explicitly to get the old behavior and silence this warning.', once=True)
     if isinstance(obj, UntypedStorage):
         obj = obj._as_tensor(dtype)   # its bytes read as dtype, shared (safetensors' safe_open reads so)
-    out = as_tensor(obj, dtype, device)
+    out = _as_tensor(obj, dtype, device, False)
     if copy is False and out is not obj and not (isinstance(obj, np.ndarray) and out._data is obj):
         src = obj._data.dtype if isinstance(obj, Tensor) else getattr(obj, 'dtype', None)
         if src is not None and np.dtype(src) != out._data.dtype:
@@ -270,6 +277,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
                              f"'{_dtype.scalar_name(out._data.dtype)}'.")
     if copy and (out is obj or not isinstance(obj, Tensor) and np.shares_memory(out._data, np.asarray(obj))):
         out = out.clone()
+    if isinstance(obj, np.ndarray) and out._data is obj:
+        _warn_not_writable(obj)
     if requires_grad is False and out.requires_grad:
         out = out.detach()
     elif requires_grad and not out.requires_grad:
@@ -282,7 +291,22 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f'expected np.ndarray (got {type(ndarray).__name__})')
     _dtype.from_np(_native(ndarray).dtype)
+    _warn_not_writable(ndarray)
     return Tensor._make(ndarray)
+
+
+_NOT_WRITABLE = ('The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This '
+                 'means writing to this tensor will result in undefined behavior. You may want to copy the array to '
+                 'protect its data or make it writable before converting it to a tensor. This type of warning will '
+                 'be suppressed for the rest of this program.')
+
+
+def _warn_not_writable(ndarray):
+    """PyTorch's warning, once a process, for a tensor made over a read-only NumPy array (from_numpy, as_tensor,
+    asarray, even when converting the dtype): pandas' ``df.values`` is one, as fastai's tabular batches show."""
+    if not ndarray.flags.writeable:
+        from .._warn import warn_user
+        warn_user(_NOT_WRITABLE, once=True)
 
 
 _READ_ONLY = ('The given buffer is not writable, and PyTorch does not support non-writable tensors. This means you '
