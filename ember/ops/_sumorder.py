@@ -242,14 +242,25 @@ def _vector_sum(x):
     return np.cumsum(np.concatenate((x[nv * width:], lanes)), dtype=x.dtype)[-1]
 
 
+def _memory_order(a):
+    """``a`` with its dims put in memory order (strides descending) when that makes it C-contiguous, else None:
+    PyTorch's TensorIterator reorders a full reduction's dims so, so a dense permuted view (fastai's channels-first
+    view of HWC image batches) adds in the order of its memory."""
+    t = a.transpose(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
+    return t if t.flags.c_contiguous else None
+
+
 def ordered_sum(a, axis=None, keepdims=False):
     """``a.sum(axis)`` in PyTorch's order where it is reproducible, else None (use NumPy's sum)."""
     if a.dtype.kind != 'f' or a.dtype.itemsize < 4 or a.size == 0:
         return None
     if axis is None or len(axis) == a.ndim:
-        if a.size > _LIMIT or not a.flags.c_contiguous:
+        if a.size > _LIMIT:
             return None
-        r = flat_sum(a.reshape(-1))
+        flat = a if a.flags.c_contiguous else _memory_order(a)
+        if flat is None:
+            return None
+        r = flat_sum(flat.reshape(-1))
         return r.reshape((1,) * a.ndim) if keepdims else r
     kept = [s for i, s in enumerate(a.shape) if i not in axis]
     if all(s == 1 for s in kept) and a.flags.c_contiguous and a.size <= _LIMIT:
