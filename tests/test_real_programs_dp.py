@@ -129,3 +129,22 @@ def test_group_norm_empty_batch(shape, groups, dtype):
         out[T] = (tuple(y.shape), str(y.dtype), type(y.grad_fn).__name__, tuple(x.grad.shape),
                   w.grad.float().tolist(), b.grad.float().tolist(), str(w.grad.dtype))
     assert out[ember] == out[torch]
+
+
+# -- opacus/tests/grad_samples/conv2d_test.py (and conv3d's) draw an empty batch too ---------------------------------
+@pytest.mark.parametrize('dim,transposed,stride,groups', [(2, False, 2, 1), (2, False, 2, 2), (3, True, 1, 1),
+                                                          (3, True, 1, 2), (3, True, 2, 2), (1, False, 2, 1)])
+def test_conv_empty_batch(dim, transposed, stride, groups):
+    """A convolution of an empty batch (N=0): conv2d's stride-2 columns and conv_transpose3d's forward and backward
+    reshaped to (0, -1, ...), which NumPy refuses; PyTorch gives empty results and zero parameter gradients."""
+    out = {}
+    for T in (torch, ember):
+        T.manual_seed(0)
+        cls = getattr(T.nn, f'ConvTranspose{dim}d' if transposed else f'Conv{dim}d')
+        conv = cls(4, 6, 3, stride=stride, groups=groups)
+        x = T.zeros((0, 4) + (7,) * dim, requires_grad=True)
+        y = conv(x)
+        y.sum().backward()
+        out[T] = (tuple(y.shape), type(y.grad_fn).__name__, tuple(x.grad.shape), conv.weight.grad.abs().sum().item(),
+                  conv.bias.grad.abs().sum().item())
+    assert out[ember] == out[torch]

@@ -194,7 +194,7 @@ def _columns(x, pads, k, s, d, o):
         for j in range(k[1]):
             b = j * d[1]
             cols[:, i, j] = q[:, a % 2, a // 2:a // 2 + o[0], b % 2, b // 2:b // 2 + o[1]]
-    return cols.reshape(-1, o[0] * o[1] * x.shape[0])
+    return cols.reshape(x.shape[1] * k[0] * k[1], o[0] * o[1] * x.shape[0])   # explicit: N may be 0
 
 
 def _split_rows(k, d, o, hw=(0, 0), pads=((0, 0), (0, 0))):

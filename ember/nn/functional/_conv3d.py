@@ -307,7 +307,7 @@ class _TransposedBackward(Node):
         n, cin = x.shape[:2]
         full = np.zeros(g.shape[:2] + tuple(size), g.dtype)
         full[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pads, g.shape[2:]))] = g
-        gg = full.reshape((n, groups, -1) + tuple(size))
+        gg = full.reshape((n, groups, g.shape[1] // groups) + tuple(size))
         xg = x.reshape((n, groups, cin // groups) + x.shape[2:])
         wg = w.reshape((groups, cin // groups, w.shape[1]) + tuple(k))
         gx = np.zeros(xg.shape, g.dtype) if self.need[0] else None
@@ -399,7 +399,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     acc = np.float64 if x.dtype.kind == 'f' and x.dtype.itemsize <= 4 else x.dtype
     xg = _plain(x).reshape((n, groups, cin // groups) + x.shape[2:])
     wg = _plain(w).reshape((groups, cin // groups, w.shape[1]) + tuple(k))
-    y = _scatter_taps(xg, wg, k, s, d, size, acc).reshape((n, -1) + size)
+    y = _scatter_taps(xg, wg, k, s, d, size, acc).reshape((n, groups * w.shape[1]) + size)
     y = y[(slice(None),) * 2 + tuple(slice(pi, pi + o) for pi, o in zip(p, out))]
     if b is not None:
         y = y + _plain(b).reshape((1, -1, 1, 1, 1))
