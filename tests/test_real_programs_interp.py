@@ -2,7 +2,10 @@
 TransformerBridgeConfig and from a GPT-2 built from its config, ``run_with_cache``, the ActivationCache's
 residual-stream tools, hooks, activation patching, ``generate``, weight processing, FactoredMatrix and the library's
 own unit tests. Each defect it found is reduced here to the lines that stopped it, checked against PyTorch.
-TransformerLens itself is not needed here."""
+nnsight 0.8.1 likewise (NNsight on an nn.Module, LanguageModel on a GPT-2 built from its config, given or loaded
+lazily on the meta device): the names it imports are checked here, without nnsight.
+TransformerLens and nnsight themselves are not needed here."""
+import importlib
 import operator
 
 import pytest
@@ -59,3 +62,33 @@ def test_reflected_true_division_by_a_foreign_operand():
     """``'a' / t`` is Python's error naming ``/``, not mul's argument error."""
     for other in ('a', None, [1., 2.], object()):
         run_both(lambda T: other / T.ones(2), message=True)
+
+
+# -- nnsight/modeling/processing.py and mixins/meta.py: the fake-mode queries ---------------------------------------
+def _aliased(name):
+    """Module ``name`` as a library importing it under the alias sees it."""
+    from ember import aliasing
+    with aliasing.as_torch():
+        return importlib.import_module(name)
+
+
+def test_fake_mode_queries_answer_none_outside_a_fake_mode():
+    """nnsight imports ``detect_fake_mode`` at load and asks it before loading a lazy model's weights (None: load
+    them) and before reading the attention mask; ``unset_fake_temporarily`` wraps its image featurizing."""
+    import torch._guards
+    import torch._subclasses.fake_tensor
+
+    def queries(T, guards, fake):
+        with fake.unset_fake_temporarily() as mode:
+            inside = mode
+        return [guards.detect_fake_mode(), guards.detect_fake_mode([T.ones(2)]), guards.active_fake_mode(), inside]
+    assert queries(torch, torch._guards, torch._subclasses.fake_tensor) == [None] * 4
+    assert queries(ember, _aliased('torch._guards'), _aliased('torch._subclasses.fake_tensor')) == [None] * 4
+
+
+def test_fake_tensor_mode_is_refused_naming_it():
+    """nnsight's ``model.scan(...)`` runs the forward under ``FakeTensorMode``; ember has no fake tensors, so making
+    one fails naming it and the meta device (which gives shapes without data)."""
+    fake = _aliased('torch._subclasses.fake_tensor')
+    with pytest.raises(NotImplementedError, match=r"FakeTensorMode is not supported by ember.*meta"):
+        fake.FakeTensorMode(allow_non_fake_inputs=True)
