@@ -172,3 +172,26 @@ def test_full_sum_of_a_permuted_view_adds_in_memory_order(shape, perm):
         assert got.item() == want.item(), op
     got, want = [lib.tensor(a).permute(perm).sum(dim=tuple(range(len(shape))), keepdim=True) for lib in (ember, torch)]
     assert got.shape == want.shape and got.item() == want.item()
+
+
+@pytest.mark.parametrize('n', [1, 5, 16, 17, 64, 300, 4200])
+@pytest.mark.parametrize('kind', ['plain', 'weight', 'ignore_index', 'weight and ignore_index'])
+def test_nll_loss_sums_in_pytorchs_order(n, kind):
+    """fastai's valid_loss (CrossEntropyLossFlat, mean over a batch) differed from PyTorch's in its 7th digit:
+    PyTorch's nll_loss kernel adds the batch's losses (and weights) in a cascade of partial sums, NumPy's sum
+    pairwise. Bit for bit in float32 and float64, sum and mean, with class weights and ignored targets."""
+    rng = np.random.RandomState(n)
+    for dtype in (np.float32, np.float64):
+        logp = (rng.randn(n, 3) * 2).astype(dtype)
+        target = rng.randint(0, 3, n)
+        kwargs = [{}]
+        if 'weight' in kind:
+            kwargs.append({'weight': rng.rand(3).astype(dtype)})
+        if 'ignore_index' in kind:
+            kwargs.append({'ignore_index': 1})
+        kw = {k: v for d in kwargs for k, v in d.items()}
+        for reduction in ('sum', 'mean'):
+            got, want = [lib.nn.functional.nll_loss(lib.tensor(logp), lib.tensor(target), reduction=reduction,
+                                                    **{k: lib.tensor(v) if k == 'weight' else v
+                                                       for k, v in kw.items()}) for lib in (ember, torch)]
+            assert got.item() == want.item(), (dtype, reduction)

@@ -280,3 +280,62 @@ def ordered_sum(a, axis=None, keepdims=False):
         r = _outer_sum(a.reshape(-1, math.prod(a.shape[lead:]))).reshape(a.shape[lead:])
         return r.reshape((1,) * lead + r.shape) if keepdims else r
     return None
+
+
+
+
+def _in_order(a):
+    """The sums of the rows of 2-D ``a`` (or the sum of 1-D ``a``), each adding its elements one after another
+    from the first (NumPy's sum is pairwise): column by column over all rows at once, so a (6250, 16) array takes
+    15 vector additions (0.2 ms) where accumulate along its rows took 2 ms (load 10)."""
+    if a.ndim == 1:
+        return np.add.accumulate(a)[-1]
+    acc = a[:, 0].copy()
+    for k in range(1, a.shape[1]):
+        acc += a[:, k]
+    return acc
+
+
+def _group_sums(vals, group, ngroups):
+    """Each group's values (``group`` sorted) added in order: a zero-padded matrix summed row by row (adding +0.0
+    changes no partial sum here, since one that starts at +0.0 is never -0.0)."""
+    counts = np.bincount(group, minlength=ngroups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    padded = np.zeros((ngroups, max(int(counts.max()), 1)), vals.dtype)
+    padded[group, np.arange(group.shape[0]) - starts[group]] = vals
+    return _in_order(padded)
+
+
+def cascade_sum(v, valid=None, levels=8):
+    """The sum of the 1-D float array ``v`` in the order PyTorch's nll_loss (its 1-D/2-D CPU kernel) adds its
+    losses and weights: a running sum per level; after the element at index b (b a multiple of 2**power), level 0
+    goes into level 1, and after b a multiple of 2**(2 power) level 1 into level 2, and so on; the levels are then
+    added from the bottom up. An element not ``valid`` (an ignored target) is skipped, and so is its flush."""
+    n = v.shape[0]
+    zero = v.dtype.type(0)
+    if n == 0:
+        return zero
+    step = 1 << max(4, (n - 1).bit_length() // levels)
+    skipping = valid is not None and not valid.all()
+    pos = np.flatnonzero(valid) if skipping else None
+    vals, at = (v[pos], pos) if skipping else (v, None)
+    parts = []
+    for j in range(levels - 1):
+        if vals.shape[0] <= (0 if skipping else 1):   # (element 0 alone: it is on the top level already)
+            break
+        if skipping:        # level j goes into level j + 1 after each kept element at a multiple of step**(j+1)
+            flush = pos[pos % step ** (j + 1) == 0]
+            sums = _group_sums(vals, np.searchsorted(flush, at), flush.shape[0] + 1)
+            parts.append(sums[-1])
+            vals, at = sums[:-1], flush
+        else:               # every index counts: element 0 goes up at once, then runs of step elements
+            head, rest = vals[:1], vals[1:]
+            full = rest.shape[0] // step * step
+            parts.append(_in_order(rest[full:]) if full < rest.shape[0] else zero)
+            runs = _in_order(rest[:full].reshape(-1, step)) if full else rest[:0]
+            vals = np.concatenate((head, runs))
+    parts.append(_in_order(vals) if vals.shape[0] else zero)
+    total = zero
+    for p in parts:
+        total = v.dtype.type(total + p)
+    return total
