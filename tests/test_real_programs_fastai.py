@@ -2,6 +2,7 @@
 tabular_learner, fit_one_cycle, lr_find, get_preds, save/load) and vision quickstart (ImageDataLoaders from
 folders, vision_learner on resnet18). Each test keeps the lines of fastai that stopped or differed, checked
 against PyTorch; neither fastai nor pandas is needed here."""
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -121,20 +122,12 @@ def _read_only_warnings(torch, call):
 
 
 _PYTORCH_READ_ONLY = """
-    import json, os, warnings
-    import numpy as np
+    import json, os
     out = {}
     for call in CALLS:   # a fork per call: each starts with PyTorch's once-a-process C++ flag unspent
         r, w = os.pipe()
         if os.fork() == 0:
-            a = np.arange(3.0)
-            a.flags.writeable = False
-            b = np.broadcast_to(np.ones(1), (3,))
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter('always')
-                for _ in range(2):
-                    eval(call)
-            os.write(w, json.dumps([str(m.message).split(' (Triggered internally')[0] for m in caught]).encode())
+            os.write(w, json.dumps(_read_only_warnings(torch, call)).encode())
             os._exit(0)
         os.close(w)
         with os.fdopen(r) as f:
@@ -149,7 +142,8 @@ def test_read_only_numpy_array_warns_once_as_pytorch():
     warns "The given NumPy array is not writable..." once a process, at from_numpy, as_tensor, asarray when it
     shares and the legacy constructors, never at torch.tensor; ember said nothing."""
     import json
-    want = json.loads(_run(f'CALLS = {_READ_ONLY_CALLS!r}\n' + textwrap.dedent(_PYTORCH_READ_ONLY), 'torch'))
+    child = 'import warnings\nimport numpy as np\n' + inspect.getsource(_read_only_warnings)   # the same steps
+    want = json.loads(_run(f'CALLS = {_READ_ONLY_CALLS!r}\n' + child + textwrap.dedent(_PYTORCH_READ_ONLY), 'torch'))
     spent = creation._NOT_WRITABLE in ember._warn._WARNED_ONCE
     try:
         for call in _READ_ONLY_CALLS:
