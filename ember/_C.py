@@ -30,6 +30,74 @@ class Graph:
         raise NotImplementedError(unsupported('torch._C.Graph', 'ember has no TorchScript graphs'))
 
 
+class Type:
+    """``torch.Type`` (``torch._C.Type``): the base of TorchScript's type objects, made only by their ``get()``s."""
+    __hash__ = None   # PyTorch's are unhashable
+
+    def __init__(self, *args):
+        raise TypeError(f'torch._C.{type(self).__name__}: No constructor defined!')
+
+    def kind(self):
+        return type(self).__name__
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._fields == self._fields
+
+    def __repr__(self):
+        return self.str()
+
+    __str__ = __repr__
+
+
+class TensorType(Type):
+    """``torch.TensorType``: TorchScript's type of a tensor; open_clip's hf_model.py annotates ``forward``'s
+    ``attention_mask`` with it. ``get()`` is the unrefined type; ``create_from_tensor`` records a tensor's dtype,
+    sizes, strides, device and requires_grad, as PyTorch's does (both print as ``Tensor``)."""
+
+    @classmethod
+    def _make(cls, fields):
+        t = object.__new__(cls)
+        t._fields = fields
+        return t
+
+    @classmethod
+    def get(cls):
+        return cls._make({'requires_grad': True})
+
+    @classmethod
+    def getInferred(cls):
+        return cls.get()
+
+    @classmethod
+    def create_from_tensor(cls, t):
+        return cls._make({'dtype': t.dtype, 'dim': t.dim(), 'sizes': list(t.shape), 'strides': list(t.stride()),
+                          'device': t.device, 'requires_grad': t.requires_grad})
+
+    def str(self):
+        return 'Tensor'
+
+    @property
+    def annotation_str(self):
+        return 'Tensor'
+
+    def dtype(self):
+        return self._fields.get('dtype')
+
+    def dim(self):
+        return self._fields.get('dim')
+
+    def sizes(self):
+        return self._fields.get('sizes')
+
+    def strides(self):
+        return self._fields.get('strides')
+
+    def device(self):
+        return self._fields.get('device')
+
+    def requires_grad(self):
+        return self._fields['requires_grad']
+
 def _log_api_usage_once(event):
     """Record one use of an API for PyTorch's usage logging, off unless a logger is set: ember has none, and
     PyTorch returns None (Lightning logs its Trainer and LightningModule through it)."""

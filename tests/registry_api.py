@@ -1760,3 +1760,19 @@ TOOLS = [
         lib.profiler.profiler._default_schedule_fn(3).name, lib.profiler.profiler.profile is lib.profiler.profile])]),
 ]
 ENTRIES += TOOLS
+
+
+def _tensor_type(lib):
+    """TorchScript's type of a tensor (open_clip annotates with it): its printing and the fields it records."""
+    t, c = lib.TensorType.get(), lib.TensorType.create_from_tensor(lib.ones(2, 3).t())
+    return [str(t), t.kind(), t.annotation_str, t == lib.TensorType.get(), isinstance(t, lib.Type), t.dim(),
+            str(c.dtype()), c.sizes(), c.strides(), c.requires_grad()]
+
+
+JIT_TYPES = [
+    Call('', 'TensorType', [Case('get and create_from_tensor', _tensor_type),
+                            Case('no constructor', lambda lib: lib.TensorType(), error=True)]),
+    Call('', 'Type', [Case('the base of TensorType', lambda lib: [issubclass(lib.TensorType, lib.Type),
+                                                                   lib._C.Type is lib.Type])]),
+]
+ENTRIES += JIT_TYPES
