@@ -159,6 +159,35 @@ class SparseTensor(Tensor):
     def to_sparse_csc(self, dense_dim=None):
         return _compressed(self, _layout.sparse_csc)
 
+    # -- rows: indexing by an integer, iteration, unbind (sentence-transformers' SparseEncoder.encode) -------------
+    def select(self, dim, index):
+        if not self.is_sparse:      # a compressed layout (CSR/CSC): by its dense array, as before
+            return Tensor.select(self, dim, index)
+        return select(self, dim, index)
+
+    def unbind(self, dim=0):
+        if not self.is_sparse:
+            return Tensor.unbind(self, dim)
+        return tuple(select(self, dim, i) for i in range(self._shape[_wrap_dim(dim, len(self._shape), 'unbind')]))
+
+    def __getitem__(self, key):
+        """``t[i]`` (an int or integer 0-d tensor, or ``(:, ..., i)``) of a COO tensor selects as PyTorch does,
+        keeping the layout; any other key, or layout, indexes the dense array (a strided result)."""
+        if not self.is_sparse:
+            return Tensor.__getitem__(self, key)
+        parts = key if isinstance(key, tuple) else (key,)
+        lead = 0
+        while lead < len(parts) and isinstance(parts[lead], slice) and parts[lead] == slice(None):
+            lead += 1
+        if lead == len(parts) - 1 and _is_index(parts[lead]):
+            return select(self, lead, int(parts[lead]))
+        if parts and all(_is_index(k) for k in parts):
+            out = self
+            for k in parts:
+                out = out[int(k)]
+            return out
+        return Tensor.__getitem__(self, key)
+
     # -- what PyTorch refuses or answers differently for a sparse tensor -------------------------------------
     def numpy(self, *, force=False):
         raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
@@ -358,6 +387,58 @@ class SparseTensor(Tensor):
         return mm(self, mat2)
 
     matmul = spmm = __matmul__ = mm
+
+
+def _is_index(k):
+    """Whether index key ``k`` is one integer (a Python or NumPy int, or an integer 0-d tensor)."""
+    if isinstance(k, Tensor):
+        return k.dim() == 0 and k._data.dtype.kind in 'iu'
+    return isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+
+
+def select(input, dim, index):
+    """``select`` of a sparse COO tensor, as PyTorch's: along a sparse dim the entries at ``index`` with that
+    index row dropped (uncoalesced; the summed values as a dense tensor when it was the only sparse dim), along a
+    dense dim each entry's value sliced."""
+    n = len(input._shape)
+    if not n:
+        raise IndexError('select() cannot be applied to a 0-dim tensor.')
+    d = _wrap_dim(dim, n, 'select')
+    i = int(index)
+    if not -input._shape[d] <= i < input._shape[d]:
+        raise IndexError(f'index {i} is out of bounds for dimension {d} with size {input._shape[d]}')
+    i %= input._shape[d]
+    input._no_graph('select')
+    shape = input._shape[:d] + input._shape[d + 1:]
+    sd = input.sparse_dim()
+    if d >= sd:
+        return _make(input._idx, np.take(input._vals, i, axis=d - sd + 1), shape, False, check=False)
+    keep = input._idx[d] == i
+    if sd == 1:
+        return Tensor._make(np.add.reduce(input._vals[keep], 0))
+    return _make(np.delete(input._idx[:, keep], d, 0), input._vals[keep], shape, False, check=False)
+
+
+def stack(tensors, dim):
+    """``torch.stack`` of sparse COO tensors of one size: a sparse tensor whose new sparse dim ``dim`` numbers
+    them (entries in order, uncoalesced), the values promoted to one dtype."""
+    from .ops.shape import _promote_all
+    for i, t in enumerate(tensors):
+        if not isinstance(t, SparseTensor):
+            raise RuntimeError(f'Concatenating sparse tensors, but a dense tensor was found at position {i}.')
+        t._no_graph('stack')
+        if t._shape != tensors[0]._shape:
+            from .ops._util import fmt_shape
+            raise RuntimeError(f'stack expects each tensor to be equal size, but got {fmt_shape(tensors[0]._shape)} '
+                               f'at entry 0 and {fmt_shape(t._shape)} at entry {i}')
+    first = tensors[0]
+    d = _wrap_dim(dim, len(first._shape) + 1, 'stack')
+    if d > first.sparse_dim() or any(t.sparse_dim() != first.sparse_dim() for t in tensors):
+        raise NotImplementedError(f'ember stacks sparse tensors along a new sparse dim only (dim <= sparse_dim() = '
+                                  f'{first.sparse_dim()}), not dim {dim}; stack their to_dense()')
+    idx = np.concatenate([np.insert(t._idx, d, k, 0) for k, t in enumerate(tensors)], 1)
+    vals = np.concatenate(_promote_all([Tensor._make(t._vals) for t in tensors], 'stack'))
+    return _make(idx, vals, first._shape[:d] + (len(tensors),) + first._shape[d:], False, check=False)
 
 
 def _tracked(out, name, inputs, backward):

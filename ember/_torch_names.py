@@ -6,7 +6,10 @@ their torch module: ember/aliasing.py.)"""
 
 _SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.Size', 'ember.tensor.device': 'torch.device',
             'ember._dtype.dtype': 'torch.dtype',
-            'ember.autograd._saved_hooks.SavedTensor': 'torch._C._autograd.SavedTensor'}
+            'ember.autograd._saved_hooks.SavedTensor': 'torch._C._autograd.SavedTensor',
+            # sparse layouts are layouts of torch.Tensor in PyTorch (sentence-transformers prints type(embeddings))
+            'ember._sparse.SparseTensor': 'torch.Tensor', 'ember._sparse_csr._Csr': 'torch.Tensor',
+            'ember._sparse_csr._Csc': 'torch.Tensor'}
 
 
 def torch_path(cls):

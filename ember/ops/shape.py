@@ -915,6 +915,9 @@ def stack(tensors, dim=0, *, out=None, axis=None):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+    if tensors and tensors[0].is_sparse:
+        from .._sparse import stack as sparse_stack
+        return sparse_stack(tensors, dim)
     arrs = _promote_all(tensors, 'stack')
     shape = arrs[0].shape
     if not all(a.shape == shape for a in arrs):
@@ -1093,6 +1096,8 @@ def _slice(input, d, start, stop):
 def unbind(input, dim=0, *, axis=None):
     """The slices along ``dim`` as a tuple."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
+    if input.is_sparse:
+        return input.unbind(dim)
     a = input._data
     d = wrap_dim(dim, a.ndim)
     arrs = [a[(slice(None),) * d + (i, Ellipsis)] for i in range(a.shape[d])]   # (a 0-d view, not a copy)
@@ -1123,6 +1128,9 @@ def narrow(input, dim, start, length):
 def select(input, dim, index):
     """The slice at ``index`` along ``dim``, that dimension removed (a view)."""
     try:
+        if input.is_sparse:
+            from .._sparse import select as sparse_select
+            return sparse_select(input, dim, index)
         a = input._data
         if not a.ndim:
             raise IndexError('select() cannot be applied to a 0-dim tensor.')
