@@ -219,8 +219,8 @@ def test_lenet_convs_are_bit_identical_across_threads():
             ember.set_num_threads(2)
             two = _both_regimes(lambda: _conv_grads(ember, x, w, None, g))
             want = _conv_grads(torch, x, w, None, g)
-            for a, b in zip(two, want):
-                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+            for a, b in zip(two, want):   # float32 sums of up to 6400 products in another order: scaled to the largest
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
     finally:
         ember.set_num_threads(before)
 

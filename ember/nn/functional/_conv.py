@@ -269,7 +269,7 @@ def _out_size(h, pads, k, s, d):
 
 
 _CHUNK_FROM = 8 << 20     # im2col matrices above this many bytes are built a few samples at a time ...
-_CHUNK_BYTES = 1 << 20    # ... about this many bytes per chunk
+_CHUNK_BYTES = 3 << 20    # ... about this many bytes per chunk (see _rebuilt for why 3 MB)
 _KEEP_RATIO = 10         # ... and so are those past _CHUNK_BYTES and this many times their input (see _rebuilt)
 
 
@@ -313,12 +313,12 @@ def _rebuilt(x, per_sample):
     and rebuilds them in backward instead of keeping them: past _CHUNK_FROM bytes, or past _CHUNK_BYTES and
     _KEEP_RATIO times the input (which PyTorch keeps, and ember too, for the weight gradient). LeNet's 6 -> 16 channel
     5x5 conv at batch 64 kept 3.7 MB of columns (12.5 times its input) from its forward to its backward, the peak of
-    the training step. With them rebuilt, both convs in 1 MB parts (4 MB before), the step's peak resident memory
-    rose 6.7-7.2 MB from the start instead of 10.2-11.2 at one thread, 7.0-7.2 instead of 11.9-13.4 at two
-    (bench_memory, three heap layouts; at two threads a part built on the pool's thread stays in that thread's
-    malloc arena, so the two threads' parts count twice). The step's thread CPU at one thread, min / median of 60
-    interleaved at load 13: 9.8 / 13.4 -> 9.4 / 13.7 ms. 3x3 kernels (columns up to 9 times their input at stride 1,
-    2.25 at stride 2: ResNet's) keep theirs."""
+    the training step. Rebuilt in parts of about _CHUNK_BYTES a pair (a part built on the pool's thread stays in
+    that thread's malloc arena), LeNet's batch-64 step peaks at 0.61 / 0.88 of PyTorch's memory at one / two threads
+    (bench_memory, was 0.93 / 1.00) at the step time of keeping them. The part size decides the time: on an idle
+    host (median of 25 alternating, ms, 1 / 2 threads) 1 MB parts took 8.37 / 7.03, 2 MB 7.56 / 6.31, 3 MB
+    7.33 / 5.78, columns kept whole in 4 MB parts 7.34 / 6.07. 3x3 kernels (columns up to 9 times their input at
+    stride 1, 2.25 at stride 2: ResNet's) keep theirs."""
     cols = x.shape[0] * per_sample
     return cols > _CHUNK_FROM or cols > _CHUNK_BYTES and cols > _KEEP_RATIO * x.size * x.itemsize
 
