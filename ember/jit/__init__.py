@@ -1,5 +1,6 @@
 """``ember.jit`` (``torch.jit``): ember has no TorchScript compiler, so ``script`` and ``trace`` hand back the
-function or module itself, which computes what PyTorch's compiled version computes (with a warning saying so);
+function or module itself, which computes what PyTorch's compiled version computes (silently, as PyTorch's
+script is; a trace, whose branches would be fixed, is noted once per process);
 the decorators and queries that only steer the compiler behave as in eager PyTorch. ``save``/``load`` round-trip a
 module the way users do (``torch.jit.save(torch.jit.script(m), path)``, then ``torch.jit.load(path)(x)``) as an
 ember checkpoint of the whole module (pickled: its class must be importable where it is loaded; PyTorch cannot
@@ -7,12 +8,14 @@ read the file, and ember refuses PyTorch's TorchScript archives, naming why); ``
 whose parameters are constants."""
 import builtins
 import contextlib
+import sys
 import typing
 import warnings
+import weakref
 
 from ..aliasing import unsupported_function
 from ..futures import Future
-from ..nn.modules.module import Module
+from ..nn.modules.module import TORCHSCRIPT_ONLY, Module
 
 __all__ = ['Attribute', 'CompilationUnit', 'Error', 'Final', 'Future', 'ScriptFunction', 'ScriptModule',
            'RecursiveScriptModule', 'TracedModule', 'TopLevelTracedModule', 'TracerWarning', 'ScriptWarning',
@@ -31,11 +34,14 @@ _get_trace_graph = unsupported_function('torch.jit._get_trace_graph', 'ember has
 def save(m, f, _extra_files=None):
     """Write module ``m`` to the path or file ``f`` so that ``torch.jit.load`` gives it back (an ember checkpoint
     of the whole module, not a TorchScript archive)."""
+    _deprecated('save', '`torch.export`')
     if not builtins.isinstance(m, Module):
         raise AttributeError(f"'{type(m).__name__}' object has no attribute 'save'")
     if _extra_files:
         raise RuntimeError('torch.jit.save: _extra_files is not supported by ember (its archive is a pickled module)')
     from ..serialization import save as _save
+    _once('save', 'torch.jit.save: ember has no TorchScript, so it writes an ember checkpoint of the whole module '
+          '(pickled): torch.jit.load of ember reads it back, PyTorch cannot; this note is given once')
     try:
         _save(m, f)
     except (TypeError, AttributeError) as e:
@@ -46,6 +52,7 @@ def save(m, f, _extra_files=None):
 
 def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     """The module ``torch.jit.save`` wrote to ``f`` (a path or file), in the mode it was saved in."""
+    _deprecated('load', '`torch.export`')
     import os
     import zipfile
     if builtins.isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
@@ -138,18 +145,55 @@ class Attribute(typing.NamedTuple):
     type: typing.Any
 
 
+_NOTED = set()   # the notes given once per process ('trace', 'save')
+_SCRIPTED = weakref.WeakSet()   # modules script/trace handed back (their .graph/.code refusals say why)
+
+
+def _deprecated(name, instead='`torch.compile` or `torch.export`'):
+    """PyTorch 2.13's DeprecationWarning for ``torch.jit.<name>`` (seen from ember's code, so Python's default
+    filters hide it, as they hide PyTorch's)."""
+    if sys.version_info >= (3, 14):
+        message = f'`torch.jit.{name}` is not supported in Python 3.14+ and may break. Please switch to {instead}.'
+    else:
+        message = f'`torch.jit.{name}` is deprecated. Please switch to {instead}.'
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
+
+
+def _once(key, message, stacklevel=3):
+    """Warn ``message`` the first time only: libraries script or trace helpers at import, and PyTorch prints
+    nothing for them."""
+    if key not in _NOTED:
+        _NOTED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+
+
 def _runs_eagerly(what, obj):
-    name = getattr(obj, "__name__", None)
-    label = f'{type(obj).__name__} {name}' if name else type(obj).__name__   # a function's name; a module's class
-    warnings.warn(f'{what}: ember has no TorchScript compiler, so {label} runs as ordinary Python (the same results '
-                  'as the compiled version); torch.jit.save of it writes an ember checkpoint, not TorchScript',
-                  UserWarning, stacklevel=3)
+    """``obj`` itself: scripted code runs as ordinary Python with the compiled version's results, silently; a
+    trace differs (its branches are fixed at the example inputs, ember's follow the data), noted once."""
+    if builtins.isinstance(obj, Module):
+        _SCRIPTED.add(obj)
+    if what != 'torch.jit.script':
+        _once('trace', f'{what}: ember has no TorchScript tracer, so the traced code runs as ordinary Python: '
+              'data-dependent control flow follows each call\'s data (a trace keeps the example inputs\' branch); '
+              'this note is given once', stacklevel=4)
     return obj
 
 
+def torchscript_attribute(module, name):
+    """Module ``name`` of a module script/trace handed back that only TorchScript has: ``save`` works (as
+    torch.jit.save), the others (graph, code, ...) raise saying why there are none; None: not one of them."""
+    if name not in TORCHSCRIPT_ONLY or module not in _SCRIPTED:
+        return None
+    if name == 'save':
+        return lambda f, _extra_files=None: save(module, f, _extra_files)
+    raise AttributeError(f"'{type(module).__name__}' object has no attribute '{name}': ember has no TorchScript, "
+                         'so torch.jit.script/trace hand back the module itself, with no graph or code (it runs as '
+                         'ordinary Python); .save(path) writes an ember checkpoint that PyTorch cannot load')
+
+
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
-    """The module, function or class itself (warning that it runs eagerly): compiled TorchScript computes the
-    same values."""
+    """The module, function or class itself: compiled TorchScript computes the same values."""
+    _deprecated('script')
     if optimize is not None:
         warnings.warn('`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` '
                       'instead', FutureWarning, stacklevel=2)
@@ -161,9 +205,14 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
           strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None, example_kwarg_inputs=None,
           _store_inputs=True):
-    """``func`` itself (warning that it runs eagerly), after calling it once on the example inputs as PyTorch's
+    """``func`` itself (noting once that it runs eagerly), after calling it once on the example inputs as PyTorch's
     tracer does (so a function that fails on them fails here too). Unlike a trace, data-dependent control flow
     keeps following the data."""
+    _deprecated('trace')
+    if builtins.isinstance(func, Module):
+        _deprecated('trace_method')   # (PyTorch traces a module's forward through trace_module)
+    if check_trace:
+        _deprecated('trace_method' if builtins.isinstance(func, Module) else 'trace')   # (its check traces again)
     if example_inputs is None and example_kwarg_inputs is None:
         raise TypeError('torch.jit.trace needs example_inputs (or example_kwarg_inputs) to call the function on')
     if not callable(func):
@@ -178,7 +227,10 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
 def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,
                  strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
                  example_inputs_is_kwarg=False, _store_inputs=True):
-    """``mod`` itself (warning that it runs eagerly), after calling each named method once on its inputs."""
+    """``mod`` itself (noting once that it runs eagerly), after calling each named method once on its inputs."""
+    _deprecated('trace_method')
+    if check_trace:
+        _deprecated('trace_method')   # (PyTorch's check traces again)
     if not builtins.isinstance(mod, Module):
         raise AttributeError('expected torch.nn.Module as the first argument')
     if not builtins.isinstance(inputs, dict):
@@ -225,6 +277,7 @@ def export(fn):
 
 def script_method(fn):
     """A ``ScriptModule`` method to compile: in eager code the method itself."""
+    _deprecated('script_method')
     return fn
 
 

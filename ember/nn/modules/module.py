@@ -19,6 +19,8 @@ __all__ = ['Module', 'register_module_forward_pre_hook', 'register_module_forwar
            'register_module_full_backward_hook']
 
 _EXTRA_STATE_KEY_SUFFIX = '_extra_state'
+# what a TorchScript module has and the module torch.jit.script/trace hands back in ember lacks (ember.jit answers)
+TORCHSCRIPT_ONLY = frozenset(('graph', 'inlined_graph', 'code', 'code_with_constants', 'save', 'original_name'))
 _global_forward_pre_hooks = OrderedDict()
 _global_forward_hooks = OrderedDict()
 _global_forward_hooks_with_kwargs = OrderedDict()
@@ -290,6 +292,11 @@ class Module:
             m = d['_modules']
             if name in m:
                 return m[name]
+        if name in TORCHSCRIPT_ONLY:   # a scripted module's .graph/.code/.save: ember.jit answers
+            from ...jit import torchscript_attribute
+            found = torchscript_attribute(self, name)
+            if found is not None:
+                return found
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name, value):
