@@ -50,7 +50,7 @@ from ._C import PyTorchFileReader, ScriptModule  # noqa: F401,E402 (torch's too:
 from ._C import TensorType, Type  # noqa: F401,E402 (torch's too: open_clip annotates with TensorType)
 from ._stream import Stream, Event  # noqa: E402 (the device-generic stream and event)
 from ._device_module import get_device_module  # noqa: E402
-from ._sparse import sparse_coo_tensor, spmm
+from ._sparse import dsmm, sparse_coo_tensor, spmm
 from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
 from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
 from . import __config__   # torch.__config__ (show(), parallel_info())

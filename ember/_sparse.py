@@ -1070,6 +1070,9 @@ def spmm(input, mat2):
     return Tensor.mm(input, mat2)
 
 
+dsmm = spmm     # torch.dsmm: spmm under its older name (linear_operator's bdsmm, gpytorch's MultitaskKernel, calls it)
+
+
 def is_sparse_arg(a, b):
     """Whether either operand of a product is sparse (checked by mm/matmul off their plain-Tensor path)."""
     return isinstance(a, SparseTensor) or isinstance(b, SparseTensor)

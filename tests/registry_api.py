@@ -221,6 +221,8 @@ SPARSE = [
         Case('nnz mismatch', _sparse_case(lambda lib, s, d: lib.sparse_coo_tensor([[0, 1]], [1., 2., 3.], (3,))),
              error=True)]),
     Call('', 'spmm', [Case('sparse @ dense', _sparse_case(lambda lib, s, d: lib.spmm(s, d)))]),
+    Call('', 'dsmm', [Case('sparse @ dense', _sparse_case(lambda lib, s, d: lib.dsmm(s, d))),
+                      Case('dense @ dense', _sparse_case(lambda lib, s, d: lib.dsmm(d.t(), d)))]),
     Call('sparse', 'mm', [Case('sparse @ dense', _sparse_case(lambda lib, s, d: lib.sparse.mm(s, d))),
                           Case('dense @ sparse', _sparse_case(lambda lib, s, d: lib.sparse.mm(d.t(), s))),
                           Case('size mismatch', _sparse_case(lambda lib, s, d: lib.sparse.mm(s, d.t())), error=True)]),
