@@ -442,6 +442,8 @@ def _function_wrapper(fn, label, spread=False):
             return fn(*args, **kwargs)
         return handle(wrapper, over, args, kwargs, label)
     functools.update_wrapper(wrapper, fn)
+    # MONAI's SwinUNETR reads torch.meshgrid.__kwdefaults__ to learn whether `indexing=` is accepted
+    wrapper.__kwdefaults__ = fn.__kwdefaults__
     return wrapper
 
 

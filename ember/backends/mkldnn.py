@@ -1,5 +1,9 @@
 """``torch.backends.mkldnn``: ember does not use oneDNN, so it is not available; ``enabled`` is settable."""
-from ._flags import flags_context
+import sys
+
+from ._flags import FlagModule, flags_context
+
+_FLAGS = ('enabled', 'deterministic')
 
 enabled = True
 deterministic = False
@@ -12,3 +16,6 @@ def is_available():
 def flags(enabled=False, deterministic=False):
     """Set the oneDNN flags inside a ``with`` block (as PyTorch's ``mkldnn.flags``)."""
     return flags_context(__name__, enabled=enabled, deterministic=deterministic)
+
+
+sys.modules[__name__].__class__ = FlagModule

@@ -1041,6 +1041,8 @@ def _gn_half_backward(g, x, rstd, w, G, half, need):
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
     """Normalise each channel of each sample over its spatial dims (batch norm of a (1, N*C, ...) view)."""
+    if use_input_stats and math.prod(input.shape[2:]) == 1:
+        raise ValueError(f'Expected more than 1 spatial element when training, got input size {input.shape}')
     N, C = input.shape[0], input.shape[1]
     x = input.reshape((1, N * C) + tuple(input.shape[2:]))
     rep = (lambda t: None if t is None else ops.cat([t] * N))
