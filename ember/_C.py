@@ -98,6 +98,36 @@ class TensorType(Type):
     def requires_grad(self):
         return self._fields['requires_grad']
 
+
+class _SingletonType(Type):
+    """A TorchScript type with no fields, made by ``get()`` and printed by its ``_NAME``."""
+    _NAME = ''
+
+    @classmethod
+    def get(cls):
+        t = object.__new__(cls)
+        t._fields = {}
+        return t
+
+    def str(self):
+        return self._NAME
+
+    @property
+    def annotation_str(self):
+        return self._NAME
+
+
+class DeviceObjType(_SingletonType):
+    """``torch.DeviceObjType``: TorchScript's type of a device; pytorch-forecasting's utils/_utils.py annotates
+    ``move_to_device(x, device: str | torch.DeviceObjType)`` at import."""
+    _NAME = 'Device'
+
+
+class StreamObjType(_SingletonType):
+    """``torch.StreamObjType``: TorchScript's type of a stream, DeviceObjType's sibling."""
+    _NAME = 'Stream'
+
+
 def _log_api_usage_once(event):
     """Record one use of an API for PyTorch's usage logging, off unless a logger is set: ember has none, and
     PyTorch returns None (Lightning logs its Trainer and LightningModule through it)."""

@@ -1776,5 +1776,11 @@ JIT_TYPES = [
                             Case('no constructor', lambda lib: lib.TensorType(), error=True)]),
     Call('', 'Type', [Case('the base of TensorType', lambda lib: [issubclass(lib.TensorType, lib.Type),
                                                                    lib._C.Type is lib.Type])]),
+    Call('', 'DeviceObjType', [Case('get', lambda lib: [str(lib.DeviceObjType.get()), lib.DeviceObjType.get().kind(),
+                                                        isinstance(lib.DeviceObjType.get(), lib.Type)]),
+                               Case('no constructor', lambda lib: lib.DeviceObjType(), error=True)]),
+    Call('', 'StreamObjType', [Case('get', lambda lib: [str(lib.StreamObjType.get()), lib.StreamObjType.get().kind(),
+                                                        lib.StreamObjType.get().annotation_str]),
+                               Case('no constructor', lambda lib: lib.StreamObjType(), error=True)]),
 ]
 ENTRIES += JIT_TYPES

@@ -109,11 +109,11 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     tail = tuple(data.shape[1:])
     base = full((steps * b,) + tail, padding_value, dtype=data.dtype)
     out = base.index_put((Tensor._make(idx),), data).reshape((steps, b) + tail)
-    if sequence.unsorted_indices is not None:
-        out = out.index_select(1, sequence.unsorted_indices)
-        lens = lens[sequence.unsorted_indices._data]
     if batch_first:
         out = out.transpose(0, 1)
+    if sequence.unsorted_indices is not None:   # after the transpose, as PyTorch: its index_select's output is dense
+        out = out.index_select(0 if batch_first else 1, sequence.unsorted_indices)
+        lens = lens[sequence.unsorted_indices._data]
     return out, Tensor._make(lens)
 
 
