@@ -526,12 +526,17 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
                    'eye', meta)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def arange(start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
            pin_memory=False):
-    """Values in [start, end) spaced by step: int64 for integer arguments, else the default float."""
+    """Values in [start, end) spaced by step: int64 for integer arguments, else the default float.
+    ``arange(end=n)`` starts at 0, as PyTorch's one-bound overload (ultralytics' make_anchors calls it so)."""
     meta = _factory(device, layout, pin_memory, 'arange')
     dtype = dtype if dtype is not None or out is None else out.dtype
-    if end is None:
+    if start is None and end is None:
+        raise TypeError('arange() missing 1 required positional arguments: "end"')
+    if start is None:
+        start = 0
+    elif end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
