@@ -1,7 +1,8 @@
 """Whole-object checkpoints (``torch.save(model)``) and ``torch.serialization.safe_globals``.
 
 ``save`` of something that is not plain data (a Module, an Optimizer, a user class) pickles the object
-itself into ``archive/data.pkl``, as ``torch.save`` does. Loading such a file imports and runs code
+itself into ``archive/data.pkl``, its tensors as raw storages, as ``torch.save`` does (``serialization``'s
+``_WholePickler``). Loading such a file imports and runs code
 named in it, so ``load`` does it only with ``weights_only=False`` (as PyTorch documents: only for files
 from a trusted source), or for globals the user allowed with ``add_safe_globals``/``safe_globals``."""
 import contextlib
@@ -9,7 +10,6 @@ import importlib
 import io
 import pickle
 import re
-import zipfile
 
 from . import aliasing
 
@@ -55,19 +55,6 @@ def _names(obj):
     (pytorch/examples' super_resolve allowlists torch.nn.modules.activation.ReLU, under ember ember's class)."""
     module, qual = getattr(obj, '__module__', '') or '', getattr(obj, '__qualname__', '')
     return {f'{module}.{qual}', f'{aliasing.torch_name(module) or module}.{qual}'}
-
-
-def dumps(obj, pickle_protocol=2):
-    """The pickle of ``obj`` (raises what pickling raises for an object that cannot be pickled)."""
-    return pickle.dumps(obj, protocol=pickle_protocol)
-
-
-def write(data, fh):
-    """Write the pickle ``data`` in torch.save's zip layout to the binary file ``fh``."""
-    with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED) as zf:
-        zf.writestr('archive/data.pkl', data)
-        zf.writestr('archive/byteorder', 'little')
-        zf.writestr('archive/version', '3\n')
 
 
 def may_load(error, weights_only):

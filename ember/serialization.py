@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _bf16, _dtype, _fullpickle, _savefile
 from ._fullpickle import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
-from .tensor import Size, Tensor, device
+from .tensor import Size, Tensor, device, user_state
 
 __all__ = ['save', 'load', 'UnpicklingError', 'DEFAULT_PROTOCOL']
 
@@ -114,13 +114,13 @@ def _save_whole(obj, f, pickle_protocol, refusal):
     """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
     it needs ``weights_only=False``); one that cannot be pickled gets the data-format refusal."""
     try:
-        data = _fullpickle.dumps(obj, pickle_protocol)
+        pkl, raw = _WholePickler.run(obj, pickle_protocol)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise refusal from exc
     if isinstance(f, (str, os.PathLike)):
-        _savefile.write_path(f, lambda fh: _fullpickle.write(data, fh))
+        _savefile.write_path(f, lambda fh: _write_archive(fh, pkl, raw))
     elif hasattr(f, 'write'):
-        _fullpickle.write(data, f)
+        _write_archive(f, pkl, raw)
     else:
         raise AttributeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
                         f'got {type(f).__name__}')
@@ -136,7 +136,11 @@ def _zip_info(name):
 def _write_zip(fh, header, storages):
     """The archive ``torch.save`` writes (PyTorch 2.13 loads it with ``weights_only=True``): data.pkl, the
     version records, one raw ``data/<key>`` entry per storage."""
-    pkl, raw = _TorchTree(header, storages).pickle()
+    _write_archive(fh, *_TorchTree(header, storages).pickle())
+
+
+def _write_archive(fh, pkl, raw):
+    """torch.save's zip of the pickle ``pkl`` and the storages ``raw`` its persistent ids name."""
     with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(_zip_info(_PREFIX + 'data.pkl'), pkl)
         for name, text in (('.format_version', '1'), ('.storage_alignment', '64'), ('byteorder', sys.byteorder)):
@@ -201,7 +205,63 @@ class _TorchPickler(pickle._Pickler):
         return obj.pid if type(obj) is _StorageRef else None
 
 
+class _Discard:
+    """A file that forgets what is written to it (the first of ``_WholePickler``'s two passes)."""
+
+    def write(self, data):
+        return len(data)
+
+
+class _WholePickler(_TorchPickler):
+    """A whole object (a model, a checkpoint dict holding one) pickled as ``torch.save`` pickles it: each
+    tensor a ``_rebuild_tensor_v2`` of a raw ``data/<key>`` storage, not an inline NumPy pickle, so PyTorch
+    loads its own tensors (and dtypes, Sizes, devices) from ember's file (ultralytics' last.pt, a dict
+    around a half-precision DetectionModel) and the file is as small as PyTorch's. A first pass finds the tensors, so that views
+    of one memory share one storage, as the state-dict path (``_Encoder``) groups them."""
+
+    def __init__(self, fh, protocol, encoder, tree=None):
+        super().__init__(fh, protocol=protocol)
+        self.encoder, self.tree, self.param = encoder, tree, _parameter_type()
+
+    @classmethod
+    def run(cls, obj, protocol):
+        """(data.pkl's bytes, the storages it names) for ``obj``."""
+        enc = _Encoder()
+        cls(_Discard(), protocol, enc).dump(obj)
+        storages = [g.storage(i) for i, g in enumerate(enc._groups.values())]
+        tree = _TorchTree({'tensors': enc.records, 'root': None}, storages)
+        buf = io.BytesIO()
+        cls(buf, protocol, enc, tree).dump(obj)
+        return buf.getvalue(), tree.raw
+
+    def save(self, obj, save_persistent_id=True):
+        as_torch = _TORCH_VALUES.get(type(obj))
+        super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
+
+    def reducer_override(self, obj):
+        if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param):
+            return NotImplemented
+        state = user_state(obj) or None
+        if self.tree is None:   # first pass: note the tensor; what it writes is discarded
+            self.encoder._ref(obj, self.encoder._tensor_record)
+            return int, (), state
+        rebuild = self.tree.ref({'$': 'ref', 'id': self.encoder._index[id(obj)]})
+        if state is None:
+            return rebuild.__reduce__()
+        if type(obj) is Tensor:
+            return _REBUILD_FROM_TYPE, (_REBUILD_TENSOR, _Global('torch', 'Tensor'), rebuild.args, state)
+        tensor, requires_grad, hooks = rebuild.args
+        return _REBUILD_PARAMETER_STATE, (tensor, requires_grad, hooks, state)
+
+
 _REBUILD_TENSOR = _Global('torch._utils', '_rebuild_tensor_v2')
+_TORCH_VALUES = {   # ember's dtype, Size and device named as PyTorch's in a whole-object pickle
+    _dtype.dtype: lambda o: _Global('torch', o.name),
+    Size: lambda o: _Reduce(_Global('torch', 'Size'), (tuple(int(s) for s in o),)),
+    device: lambda o: _Reduce(_Global('torch', 'device'), (str(o),)),
+}
+_REBUILD_FROM_TYPE = _Global('torch._tensor', '_rebuild_from_type_v2')
+_REBUILD_PARAMETER_STATE = _Global('torch._utils', '_rebuild_parameter_with_state')
 _REBUILD_TENSOR_V3 = _Global('torch._utils', '_rebuild_tensor_v3')   # (..., dtype): a tensor of an UntypedStorage
 _UNTYPED = frozenset(('uint16', 'uint32', 'uint64'))
 _REBUILD_PARAMETER = _Global('torch._utils', '_rebuild_parameter')
