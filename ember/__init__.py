@@ -470,3 +470,5 @@ _einops.install()   # einops.rearrange & co. on ember tensors (a backend added o
 from . import _shell as _shell_module  # noqa: E402
 __getattr__ = _shell_module.module_getattr(__getattr__)   # torch.uint16/32/64: their first use arms _shell's gates
 
+from . import _builtin  # noqa: E402
+_builtin.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's (see _builtin)

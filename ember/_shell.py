@@ -532,7 +532,7 @@ def install(module, tensor_cls, functional):
         places = [(tensor_cls, op)] if op.endswith('_') else \
             [(module, op), (tensor_cls, op), (functional, op)] + ([] if op + '_' in RULES else [(tensor_cls, op + '_')])
         for owner, name in places:
-            fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            fn = owner.__dict__.get(name) if isinstance(owner, type) else _public_function(owner, name)
             if isinstance(fn, types.FunctionType):
                 _replace(owner, name, fn, _gated(fn, kind, rule, RULES['rpow'] if owner is module and op == 'pow' else None))
     for name, op in OPERATORS.items():
@@ -541,16 +541,24 @@ def install(module, tensor_cls, functional):
             _replace(tensor_cls, name, fn, _gated(fn, *RULES[op]))
     for name, rule in OPERANDS.items():   # (the public names only: ember's own calls stay ungated)
         for owner in (module, module.functional, module.linalg):
-            fn = owner.__dict__.get(name)
+            fn = _public_function(owner, name)
             if isinstance(fn, types.FunctionType):
                 _replace(owner, name, fn, _gated_operands(fn, rule))
     for name, kernel in FACTORIES.items():
-        fn = getattr(module, name, None)
+        fn = _public_function(module, name)
         if isinstance(fn, types.FunctionType):
             _replace(module, name, fn, _factory(fn, kernel))
 
 
+def _public_function(module, name):
+    """The Python function behind public ``module.name`` (a builtin where PyTorch's is one), or None."""
+    from . import _builtin
+    return _builtin.function(module.__dict__.get(name))
+
+
 def _replace(owner, name, fn, gate):
     """Put ``gate`` where ``fn`` was, remembering which replaced which (PUBLIC): one gate a function, so a
-    function that is both torch.X and Tensor.X stays one object."""
-    setattr(owner, name, PUBLIC.setdefault(fn, gate))
+    function that is both torch.X and Tensor.X stays one object; a module's as the builtin PyTorch's is."""
+    from . import _builtin
+    gate = PUBLIC.setdefault(fn, gate)
+    setattr(owner, name, gate if isinstance(owner, type) else _builtin.public(gate, owner.__name__, name))

@@ -43,7 +43,8 @@ import importlib
 import threading
 import types
 
-from . import _shell
+from . import _builtin, _shell
+from ._builtin import F_BUILTINS  # noqa: F401 (read from here by fx)
 from .tensor import Tensor
 
 
@@ -397,17 +398,6 @@ _SKIP_PREFIXES = ('is_', 'set_', 'get_', 'use_')
 _SKIP = frozenset(('save', 'load', 'manual_seed', 'seed', 'initial_seed', 'thread_safe_generator', 'compile',
                    'typename', 'from_numpy', 'from_dlpack', 'can_cast', 'promote_types', 'result_type', 'vmap',
                    'set_printoptions', 'is_tensor', 'is_storage'))
-# torch.nn.functional names that PyTorch implements in C++ (the others are Python functions): the module its
-# generated code names them by (torch._C._nn ones as torch.nn.<name> in its dispatch errors)
-F_BUILTINS = {
-    'torch': ('adaptive_avg_pool1d', 'avg_pool1d', 'bilinear', 'celu_', 'channel_shuffle', 'conv1d', 'conv2d',
-              'conv3d', 'conv_tbc', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d',
-              'cosine_similarity', 'hardshrink', 'native_channel_shuffle', 'pairwise_distance', 'pdist',
-              'pixel_shuffle', 'pixel_unshuffle', 'prelu', 'relu_', 'rrelu_', 'selu_', 'threshold_'),
-    'torch.nn.functional': ('avg_pool2d', 'avg_pool3d', 'elu_', 'gelu', 'hardtanh_', 'leaky_relu_', 'linear',
-                            'logsigmoid', 'one_hot', 'scaled_dot_product_attention', 'softplus',
-                            'softshrink'),
-}
 _SPREAD = frozenset(('einsum',))     # see _function_wrapper
 _PATHS = {}        # wrapper -> its torch name ('torch.relu')
 _ORIGINALS = {}    # wrapper -> the plain function
@@ -440,7 +430,9 @@ def _function_wrapper(fn, label, spread=False):
         over = overloaded_args(args, kwargs)
         if not over and not modes_on():
             return fn(*args, **kwargs)
-        return handle(wrapper, over, args, kwargs, label)
+        # __torch_function__ gets what the program sees as torch.add: the gate put over this wrapper (_shell), as
+        # the builtin holding it where PyTorch's is a builtin
+        return handle(_builtin.seen(_shell.PUBLIC.get(wrapper, wrapper)), over, args, kwargs, label)
     functools.update_wrapper(wrapper, fn)
     # MONAI's SwinUNETR reads torch.meshgrid.__kwdefaults__ to learn whether `indexing=` is accepted
     wrapper.__kwdefaults__ = fn.__kwdefaults__
@@ -462,6 +454,7 @@ def install():
     for module_name, torch_name, prefix in NAMESPACES:
         module = importlib.import_module(module_name)
         for name, value in list(vars(module).items()):
+            value = _builtin.function(value)
             if (name.startswith('_') or not isinstance(value, types.FunctionType) or name in _SKIP
                     or name.startswith(_SKIP_PREFIXES) or value.__qualname__ in undispatched
                     or not (value.__module__ or '').startswith('ember')):
@@ -474,12 +467,13 @@ def install():
             wrapper.__module__, wrapper.__name__, wrapper.__qualname__ = module_name, name, name
             _PATHS[wrapper] = path
             _ORIGINALS[wrapper] = value
-            setattr(module, name, wrapper)
+            setattr(module, name, _builtin.public(wrapper, module_name, name))
 
 
 def torch_path(obj):
     """The torch name of a wrapped function ('torch.relu'), also seen through another wrapper of it (the
     profiler's, while it records), or None."""
+    obj = _builtin.function(obj)
     for _ in range(3):
         try:
             path = _PATHS.get(obj)

@@ -29,3 +29,6 @@ __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'ma
            'matrix_power', 'matrix_exp', 'multi_dot', 'vecdot', 'diagonal', 'vander', 'inv_ex', 'cholesky_ex',
            'solve_ex', 'LinAlgError', 'cond', 'tensorinv', 'tensorsolve', 'eig', 'eigvals', 'lu_factor',
            'lu_factor_ex', 'lu', 'lu_solve', 'householder_product', 'ldl_factor', 'ldl_factor_ex', 'ldl_solve']
+
+from . import _builtin as _builtin_module  # noqa: E402
+_builtin_module.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's

@@ -8,6 +8,7 @@ import inspect
 import types
 import warnings
 
+from . import _builtin
 from . import _torch_function as _tf
 from ._torch_function import _disabled_torch_function_impl  # noqa: F401 (torch.overrides has it too)
 from .tensor import Tensor
@@ -111,7 +112,8 @@ def get_ignored_functions():
     ignored = set()
     for module_name, _, _ in _tf.NAMESPACES:
         for name, value in vars(importlib.import_module(module_name)).items():
-            if isinstance(value, types.FunctionType) and not name.startswith('_') and _tf.torch_path(value) is None:
+            if isinstance(_builtin.function(value), types.FunctionType) and not name.startswith('_') and \
+                    _tf.torch_path(value) is None:
                 ignored.add(value)
     for name, value in vars(Tensor).items():
         if callable(value) and not _tf.is_dispatched_name(name) and not name.startswith('_'):
@@ -126,7 +128,7 @@ def _dummy(func):
     def override(*args, **kwargs):
         return -1
     try:
-        override.__signature__ = inspect.signature(func)
+        override.__signature__ = inspect.signature(_builtin.function(func))
     except (TypeError, ValueError):
         pass
     override.__name__ = getattr(func, '__name__', 'override')

@@ -77,3 +77,6 @@ _out_forms.install(globals(), ('erf', 'erfc', 'erfinv', 'expit', 'exp2', 'expm1'
                                 'modified_bessel_i0', 'modified_bessel_i1', 'spherical_bessel_j0', 'logsumexp',
                                 'gammainc', 'gammaincc', 'zeta', *_BESSEL_JYK, *_special.POLYNOMIALS),
                    prefix='special.')
+
+from . import _builtin as _builtin_module  # noqa: E402
+_builtin_module.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's

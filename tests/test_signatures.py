@@ -21,6 +21,7 @@ import torch.overrides
 
 import ember
 import ember.nn.functional as EF
+from ember._builtin import function
 
 _EXCLUDED_MODULES = ()
 _EXCLUDED_NAMES = set()
@@ -35,7 +36,7 @@ _FORWARDERS = {
 
 
 def _function(obj):
-    f = obj.__dict__.get('__init__') if isinstance(obj, type) else obj
+    f = obj.__dict__.get('__init__') if isinstance(obj, type) else function(obj)   # (a builtin's function)
     if isinstance(f, (staticmethod, classmethod)):
         f = f.__func__
     if not callable(f) or isinstance(f, property):

@@ -156,3 +156,6 @@ def ifftshift(input, dim=None):
 
 
 del builtins
+
+from .. import _builtin as _builtin_module  # noqa: E402
+_builtin_module.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's

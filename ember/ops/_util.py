@@ -160,7 +160,8 @@ def check_call(name, fn, args, kwargs, overloads=False, reword=False):
     if site is not None and 'invalid combination of arguments' in str(exc):   # (as the user called it)
         raise combination_error(site[3], args[site[0]:], kwargs) from None
     try:
-        sig = inspect.signature(fn)
+        from .._builtin import function
+        sig = inspect.signature(function(fn))   # (a builtin where PyTorch's is: its function's signature)
         given = sig.bind(*args, **kwargs).arguments
     except (TypeError, ValueError):
         return

@@ -22,6 +22,7 @@ import types
 import numpy as np
 
 from . import _children
+from .. import _builtin
 
 _NAMESPACES = ("ember", "ember.nn.functional", "ember.linalg", "ember.special")
 _SKIP_PREFIXES = ("is_", "set_", "get_", "use_", "_")
@@ -293,6 +294,7 @@ def _install():
     for module_name in _NAMESPACES:
         module = importlib.import_module(module_name)
         for name, value in list(vars(module).items()):
+            value = _builtin.function(value)   # (a builtin calls the function whose code is swapped)
             if isinstance(value, types.FunctionType) and name not in _SKIP and not name.startswith(_SKIP_PREFIXES):
                 _swap(value, "aten::" + _ATEN.get(name, name))
     for name, value in list(vars(ember.Tensor).items()):

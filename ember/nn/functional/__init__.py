@@ -18,3 +18,6 @@ from ._attention import *  # noqa: F401,F403
 from ._ctc import *  # noqa: F401,F403
 from ._loss import legacy_get_string as _legacy_get_string
 from .. import grad  # noqa: F401  (F.grad is the module torch.nn.grad, as in PyTorch)
+
+from ... import _builtin as _builtin_module  # noqa: E402
+_builtin_module.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's
