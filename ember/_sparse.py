@@ -441,6 +441,70 @@ def stack(tensors, dim):
     return _make(idx, vals, first._shape[:d] + (len(tensors),) + first._shape[d:], False, check=False)
 
 
+def _layout_name(t):
+    return {_layout.sparse_csr: 'CSR', _layout.sparse_csc: 'CSC', _layout.sparse_bsr: 'BSR',
+            _layout.sparse_bsc: 'BSC'}.get(t.layout)
+
+
+def joined(tensors, op):
+    """torch.cat/stack (and hstack, vstack... through them) of tensors among which one is sparse: PyTorch picks
+    the kernel by the first tensor's layout, so a dense first one fails on the sparse ones (NotImplementedError,
+    aten::_values), a sparse COO first one refuses dense ones; compressed layouts have no strides. Raises those;
+    returns when every tensor is sparse COO."""
+    first = tensors[0]
+    if _layout_name(first):
+        raise RuntimeError(f'Sparse {_layout_name(first)} tensors do not have is_contiguous')
+    for i, t in enumerate(tensors):
+        if _layout_name(t):
+            raise RuntimeError(f'Sparse {_layout_name(t)} tensors do not have '
+                               f'{"strides" if first.is_sparse else "is_contiguous"}')
+    if not first.is_sparse:
+        raise NotImplementedError(
+            "Could not run 'aten::_values' with arguments from the 'CPU' backend. This could be because the operator "
+            "doesn't exist for this backend, or was omitted during the selective/custom build process (if using "
+            f"custom build). (torch.{op} of a dense tensor first and a sparse one: PyTorch runs the dense kernel, "
+            'which cannot read a sparse tensor; join t.to_dense(), or put the sparse tensors first and make them all '
+            'sparse)')
+    for i, t in enumerate(tensors):
+        if not t.is_sparse:
+            raise RuntimeError(f'Concatenating sparse tensors, but a dense tensor was found at position {i}.')
+
+
+def cat(tensors, dim):
+    """``torch.cat`` of sparse COO tensors: along a sparse dim each one's indices shifted past the ones before,
+    along a dense dim each one's values zero-padded into its slice (PyTorch's result: entries in order,
+    uncoalesced), the values promoted to one dtype."""
+    from .ops.shape import _promote_all
+    first = tensors[0]
+    for t in tensors:
+        t._no_graph('cat')
+    d = _wrap_dim(dim, len(first._shape), 'cat')
+    for i, t in enumerate(tensors):
+        if len(t._shape) != len(first._shape) or t.sparse_dim() != first.sparse_dim() or \
+                any(a != b for k, (a, b) in enumerate(zip(t._shape, first._shape)) if k != d):
+            raise RuntimeError(f'All tensors must have the same shape: {list(first._shape)} (except in the '
+                               f'concatenating dimension), but found shape: {list(t._shape)} at position {i}.')
+    sizes = [t._shape[d] for t in tensors]
+    total, offsets = sum(sizes), np.cumsum([0] + sizes[:-1])
+    vals = _promote_all([Tensor._make(t._vals) for t in tensors], 'cat')
+    sd = first.sparse_dim()
+    if d < sd:
+        idx = [t._idx.copy() for t in tensors]
+        for i, off in zip(idx, offsets):
+            i[d] += off
+    else:
+        idx, padded = [t._idx for t in tensors], []
+        for v, off, size in zip(vals, offsets, sizes):
+            shape = list(v.shape)
+            shape[d - sd + 1] = total
+            out = np.zeros(shape, v.dtype)
+            out[(slice(None),) * (d - sd + 1) + (slice(off, off + size),)] = v
+            padded.append(out)
+        vals = padded
+    shape = first._shape[:d] + (total,) + first._shape[d + 1:]
+    return _make(np.concatenate(idx, 1), np.concatenate(vals), shape, False, check=False)
+
+
 def _tracked(out, name, inputs, backward):
     """``out`` (sparse) as the result of a recorded op named ``name`` over sparse ``inputs`` when one requires grad:
     ``backward(g)`` gives their gradients from out's (sparse, dense, or a tensor under create_graph)."""

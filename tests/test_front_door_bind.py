@@ -2,6 +2,7 @@
 notes, functions set as class attributes, dense and sparse tensors joined, storages' methods, tensors over
 read-only memory."""
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -97,3 +98,199 @@ def test_jit_deprecations_are_pytorchs_and_hidden_by_default(tmp_path):
             lib.jit.load(str(tmp_path / 'x.pt')) if lib is torch else ejit.load(str(tmp_path / 'x.pt'))
     deprecated = [str(w.message) for w in caught if w.category is DeprecationWarning]
     assert len(deprecated) == 6 and deprecated[:3] == deprecated[3:]
+
+
+# -- functions as class attributes bind as PyTorch's do ------------------------------------------------------------
+_NAMESPACES = (('', ''), ('nn.functional.', 'nn.functional'), ('linalg.', 'linalg'), ('special.', 'special'),
+               ('fft.', 'fft'))
+
+
+def _namespace(lib, path):
+    for part in path.split('.') if path else ():
+        lib = getattr(lib, part)
+    return lib
+
+
+def _public_callables(lib, path):
+    import inspect
+    ns = _namespace(lib, path)
+    out = {}
+    for name in dir(ns):
+        if name.startswith('_'):
+            continue
+        try:
+            obj = getattr(ns, name)
+        except Exception:
+            continue
+        if callable(obj) and not inspect.ismodule(obj):
+            out[name] = obj
+    return out
+
+
+def _binds(obj):
+    return hasattr(type(obj), '__get__')
+
+
+@pytest.mark.parametrize('prefix,path', _NAMESPACES)
+def test_every_public_function_binds_as_pytorchs(prefix, path):
+    """Each public callable of torch, torch.nn.functional, torch.linalg, torch.special and torch.fft that ember
+    has: a descriptor (binds as a method when set on a class) exactly where PyTorch's is one."""
+    want, got = _public_callables(torch, path), _public_callables(ember, path)
+    common = sorted(set(want) & set(got))
+    assert len(common) > {'': 500, 'nn.functional.': 100}.get(prefix, 20)
+    differ = [f'torch.{prefix}{n}' for n in common if _binds(want[n]) != _binds(got[n])]
+    assert differ == []
+    builtins_ = [n for n in common if type(want[n]).__name__ == 'builtin_function_or_method']
+    assert all(type(got[n]).__name__ == 'builtin_function_or_method' for n in builtins_)
+
+
+def _class_attribute_program(lib):
+    """``act = torch.tanh`` on a Module and on a plain class: called through an instance, it gets the tensor
+    only; F.relu (a Python function in PyTorch) binds, so it gets the instance first."""
+    F = lib.nn.functional
+
+    class Net(lib.nn.Module):
+        act = lib.tanh
+        gelu = F.gelu
+        conv = F.conv1d
+        norm = lib.linalg.vector_norm
+        erf = lib.special.erf
+        rfft = lib.fft.rfft
+        relu = F.relu
+
+        def forward(self, x):
+            return [self.act(x), self.gelu(x), self.conv(x.reshape(1, 1, 4), lib.ones(1, 1, 2)), self.norm(x),
+                    self.erf(x), self.rfft(x).abs()]
+
+    class Plain:
+        add = lib.add
+        matmul = lib.matmul
+    x = lib.tensor([-1.0, 0.5, 2.0, 3.0])
+    out = Net()(x) + [Plain().add(x, x), Plain.add(x, 1), Plain().matmul(x, x)]
+    with pytest.raises(Exception) as bound:
+        Net().relu(x)     # relu(net, x): a Module is not a tensor
+    return [o.detach().numpy() for o in out], type(bound.value)
+
+
+def test_functions_set_on_a_class_do_not_bind_where_pytorchs_do_not():
+    (want, want_err), (got, got_err) = _class_attribute_program(torch), _class_attribute_program(ember)
+    assert len(got) == len(want) == 9 and got_err is want_err
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+
+
+def test_builtins_name_repr_and_pickle_as_pytorchs():
+    import pickle
+    import re
+    F, EF = torch.nn.functional, ember.nn.functional
+    for t, e in ((torch.tanh, ember.tanh), (torch.arctan, ember.arctan), (torch.concat, ember.concat),
+                 (F.gelu, EF.gelu), (torch.linalg.inv, ember.linalg.inv), (torch.special.erf, ember.special.erf),
+                 (torch.fft.rfft, ember.fft.rfft)):
+        assert e.__name__ == t.__name__ and type(e) is type(t)
+        assert re.fullmatch(rf'<built-in method {e.__name__} of \w+ object at 0x[0-9a-f]+>', repr(e))
+        assert pickle.loads(pickle.dumps(e)) is e and pickle.loads(pickle.dumps(t)) is t
+    assert ember.tanh.__module__ == 'ember' and ember.linalg.inv.__module__ == 'ember.linalg'
+    assert ember.concat is not ember.cat and torch.concat is not torch.cat
+    assert ember.concat.__name__ == 'concat' and ember.cat.__name__ == 'cat'
+    # Python functions in PyTorch stay Python functions, named as there
+    for t, e in ((torch.einsum, ember.einsum), (F.relu, EF.relu), (torch.split, ember.split)):
+        assert type(e) is type(t) and e.__name__ == t.__name__
+    # a module holding functions copies and pickles with them
+    import copy
+    holder = ember.nn.Module()
+    holder.act = ember.tanh
+    assert copy.deepcopy(holder).act is ember.tanh and pickle.loads(pickle.dumps(holder)).act is ember.tanh
+
+
+def test_builtins_dispatch_torch_function_as_the_object_the_program_sees():
+    seen = []
+
+    class Logged(ember.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return super().__torch_function__(func, types, args, kwargs or {})
+    x = ember.ones(3).as_subclass(Logged)
+    out = ember.tanh(x)
+    assert type(out) is Logged and seen[0] is ember.tanh
+    assert type(ember.tanh).__name__ == 'builtin_function_or_method'
+    np.testing.assert_allclose(out.numpy(), np.tanh(np.ones(3, np.float32)), rtol=1e-6)
+
+
+# -- cat / stack / hstack... of dense and sparse tensors --------------------------------------------------------
+def _joins(lib):
+    """Each join of a dense and a sparse COO tensor in both orders, two sparse ones, compressed layouts: the
+    result's layout, shape, dense values, or the error's type and first line."""
+    d, s = lib.arange(6.0).reshape(2, 3), lib.tensor([[0.0, 2.0, 0.0], [3.0, 0.0, 4.0]]).to_sparse()
+    hybrid = lib.sparse_coo_tensor([[0, 2]], [[1.0, 2.0], [3.0, 4.0]], (3, 2))
+    cases = [(name, args) for name in ('cat', 'concat', 'stack', 'hstack', 'vstack', 'row_stack', 'column_stack')
+             for args in ([d, s], [s, d], [s, s], [s, s.double()], [s])]
+    cases += [('cat', [hybrid, hybrid], 1), ('cat', [hybrid, hybrid], 0), ('cat', [s, s], -1),
+              ('cat', [s, s.t()], 0), ('cat', [s.to_sparse_csr(), s.to_sparse_csr()]), ('cat', [s, s.to_sparse_csr()]),
+              ('cat', [d, s.to_sparse_csc()])]
+    out = []
+    for name, args, *dim in cases:
+        try:
+            r = getattr(lib, name)(args, *dim)
+            out.append((name, str(r.layout), tuple(r.shape), str(r.dtype), r.to_dense().tolist()))
+        except Exception as e:
+            out.append((name, type(e).__name__, str(e).split('\n')[0][:90]))
+    return out
+
+
+def test_cat_and_stack_of_dense_and_sparse_as_pytorch():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')    # PyTorch's beta-state note on CSR
+        want, got = _joins(torch), _joins(ember)
+    assert got == want
+    assert sum(r[1] == 'NotImplementedError' and "'aten::_values'" in r[2] for r in got) == 7
+    assert sum(r[1] == 'torch.sparse_coo' for r in got) == 24
+
+
+# -- tensors over read-only NumPy memory -------------------------------------------------------------------------
+def _read_only_program(lib):
+    """In-place ops on tensors over NumPy arrays flagged read-only whose memory can be written: PyTorch warns
+    (once) and writes into the arrays."""
+    owner = np.arange(4.0)
+    owner.flags.writeable = False
+    base = np.zeros((2, 3), np.float32)
+    view = base[:, 1:]
+    view.flags.writeable = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        t = lib.from_numpy(owner)
+        t.add_(1)
+        t[0] = 9
+        t.mul_(2)
+        v = lib.as_tensor(view)
+        v.fill_(3)
+        v[1].zero_()
+        v.copy_(v + 1)
+        w = lib.asarray(owner)
+        w.sub_(1)
+    return owner.tolist(), base.tolist(), t.tolist(), [str(c.message)[:40] for c in caught]
+
+
+def test_read_only_numpy_memory_is_written_as_pytorch_writes_it():
+    torch_out = _read_only_program(torch)
+    ember_out = _read_only_program(ember)
+    assert ember_out[:3] == torch_out[:3] == ([17.0, 3.0, 5.0, 7.0], [[0.0, 4.0, 4.0], [0.0, 1.0, 1.0]],
+                                              [17.0, 3.0, 5.0, 7.0])
+    assert set(ember_out[3]) <= {'The given NumPy array is not writable, a'}
+    assert len(ember_out[3]) <= 1 and len(torch_out[3]) <= 1
+
+
+def test_read_only_memory_refuses_in_place_ops_naming_the_op():
+    """Memory NumPy will not write (bytes): PyTorch writes into the bytes object; ember refuses, saying so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        t = ember.from_numpy(np.frombuffer(b'\x00' * 16, dtype=np.float32))
+    for op, call in (('add_', lambda: t.add_(1)), ('zero_', t.zero_), ('fill_', lambda: t.fill_(2)),
+                     ('copy_', lambda: t.copy_(ember.ones(4))), ('tensor[index] = value', lambda: t.__setitem__(0, 1))):
+        with pytest.raises(RuntimeError, match=rf"^{re.escape(op)}: this tensor's memory is read-only .*Copy it first"):
+            call()
+    assert t.tolist() == [0.0] * 4
+    # an expanded view still gets PyTorch's overlap error
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match='more than one element of the written-to tensor'):
+            lib.ones(2).expand(3, 2).add_(1)

@@ -255,7 +255,7 @@ def _as_tensor(data, dtype, device, warn):
         _dtype.from_np(_native(data).dtype)
         if warn:
             _warn_not_writable(data)
-        return Tensor._make(data if nd is None else via_float(data, nd).astype(nd, copy=False))
+        return Tensor._make(_shared(data) if nd is None or nd == data.dtype else via_float(data, nd).astype(nd, copy=False))
     arr = _infer(data, nd)
     return Tensor._make(arr if nd is None else via_float(arr, nd).astype(nd))
 
@@ -270,14 +270,14 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     if isinstance(obj, UntypedStorage):
         obj = obj._as_tensor(dtype)   # its bytes read as dtype, shared (safetensors' safe_open reads so)
     out = _as_tensor(obj, dtype, device, False)
-    if copy is False and out is not obj and not (isinstance(obj, np.ndarray) and out._data is obj):
+    if copy is False and out is not obj and not _holds(out, obj):
         src = obj._data.dtype if isinstance(obj, Tensor) else getattr(obj, 'dtype', None)
         if src is not None and np.dtype(src) != out._data.dtype:
             raise ValueError(f"can't alias tensor with dtype '{_dtype.scalar_name(np.dtype(src))}' into dtype "
                              f"'{_dtype.scalar_name(out._data.dtype)}'.")
     if copy and (out is obj or not isinstance(obj, Tensor) and np.shares_memory(out._data, np.asarray(obj))):
         out = out.clone()
-    if isinstance(obj, np.ndarray) and out._data is obj:
+    if _holds(out, obj):
         _warn_not_writable(obj)
     if requires_grad is False and out.requires_grad:
         out = out.detach()
@@ -292,7 +292,23 @@ def from_numpy(ndarray):
         raise TypeError(f'expected np.ndarray (got {type(ndarray).__name__})')
     _dtype.from_np(_native(ndarray).dtype)
     _warn_not_writable(ndarray)
-    return Tensor._make(ndarray)
+    return Tensor._make(_shared(ndarray))
+
+
+def _holds(t, obj):
+    """Whether tensor ``t`` holds NumPy array ``obj``'s memory as ``_shared`` gave it (the array, or its alias)."""
+    return isinstance(obj, np.ndarray) and (t._data is obj or getattr(t._data.base, 'owner', None) is obj)
+
+
+def _shared(ndarray):
+    """The array a tensor sharing NumPy array ``ndarray``'s memory holds: ``ndarray``, or for one read-only only by
+    its flag a writable alias, since PyTorch's tensor writes into such memory (after its warning) where NumPy's
+    assignment raised "assignment destination is read-only"."""
+    if ndarray.flags.writeable:
+        return ndarray
+    from .inplace import writable_alias
+    alias = writable_alias(ndarray)
+    return ndarray if alias is None else alias
 
 
 _NOT_WRITABLE = ('The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This '

@@ -515,7 +515,7 @@ def _write_spot(a, key, basic):
     index_put_ does."""
     if a.flags.writeable:
         return a, key
-    from .inplace import _OVERLAP, _fill_target, _write_target
+    from .inplace import _fill_target, _write_target, read_only_error
     if not basic:   # (PyTorch's index_put_ takes no overlap check, but warns)
         if any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
             warn_user('Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before '
@@ -527,7 +527,7 @@ def _write_spot(a, key, basic):
         return np.empty_like(view), Ellipsis   # (nothing to write)
     view = _write_target(view)
     if not view.flags.writeable:
-        raise RuntimeError(_OVERLAP)
+        raise read_only_error(view, 'tensor[index] = value')
     return view, Ellipsis
 
 

@@ -37,8 +37,9 @@ def check_inplace(t, *others):
     return True
 
 
-def commit(t, r):
-    """Write result ``r`` into ``t`` and make ``r``'s grad_fn the history of ``t``."""
+def commit(t, r, op=None):
+    """Write result ``r`` into ``t`` and make ``r``'s grad_fn the history of ``t`` (``op``: the in-place op's name,
+    for its error)."""
     if r._data.shape != t._data.shape:   # PyTorch checks the shape, then the dtype
         try:
             np.broadcast_to(r._data, t._data.shape)
@@ -55,7 +56,7 @@ def commit(t, r):
                 src = src.astype(np.float32)
             np.copyto(_write_target(t._data), src, casting='unsafe')
     except ValueError:
-        raise RuntimeError(_OVERLAP) from None
+        raise read_only_error(t._data, op) from None
     if r.grad_fn is not None:
         adopt(t, r)
     t._bump()
@@ -133,6 +134,17 @@ _NO_AD = ("{}(): functions with out=... arguments don't support automatic differ
 
 _OVERLAP = ('unsupported operation: more than one element of the written-to tensor refers to a single memory '
             'location. Please clone() the tensor before performing the operation.')
+
+
+def read_only_error(a, op=None):
+    """The error for an in-place write NumPy refuses into array ``a``: PyTorch's overlap error where ``a`` repeats
+    elements (an expanded view), else that its memory is read-only (a tensor over a read-only buffer)."""
+    if not a.size or any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)) or not _distinct(a):
+        return RuntimeError(_OVERLAP)
+    return RuntimeError(f"{op or 'an in-place op'}: this tensor's memory is read-only (a tensor over a NumPy "
+                        'array or buffer that cannot be written, such as bytes or a read-only memory map), so ember '
+                        'cannot write it; PyTorch would write into it anyway. Copy it first (torch.tensor(array) '
+                        'or t.clone()), or give torch.from_numpy a writable array')
 _PARTIAL = ('unsupported operation: some elements of the input tensor and the written-to tensor refer to a single '
             'memory location. Please clone() the tensor before performing the operation.')
 
@@ -328,7 +340,7 @@ def _apply_inplace(fn, self, args, kwargs, name=None):
     PyTorch's earlier checks win: the broadcast shape must be self's, then the promoted dtype castable to it."""
     tracked = check_inplace(self, *args)
     try:
-        return commit(self, fn(_snapshot(self) if tracked else self, *args, **kwargs))
+        return commit(self, fn(_snapshot(self) if tracked else self, *args, **kwargs), name)
     except NoComplexHalf:   # float16 self with a complex operand: PyTorch's complex32 result, never castable
         raise RuntimeError("result type ComplexHalf can't be cast to the desired output type Half") from None
     except (NotImplementedError, ValueError, RuntimeError) as e:   # the kernel refuses a dtype, NumPy the shapes
@@ -494,6 +506,26 @@ def _write_target(a):
     return np.asarray(_Interface(iface, a)).view(type(a))
 
 
+def writable_alias(a):
+    """A NumPy array over ``a``'s memory that can be written, where ``a`` is read-only only by its flag: NumPy
+    lets the flag be set back (its memory is an array's own, or a writable buffer's) and it repeats no element;
+    else None."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root.base is not None:
+        try:
+            if memoryview(root.base).readonly:
+                return None
+        except TypeError:
+            return None
+    if not a.size or not _distinct(a):
+        return None
+    iface = dict(a.__array_interface__, data=(a.__array_interface__['data'][0], False))
+    alias = np.asarray(_Interface(iface, a))     # (its base is the interface, whose owner is a)
+    return alias if type(a) is np.ndarray else alias.view(type(a))
+
+
 def _distinct(a):
     """No two elements of ``a`` share memory: its dims, by stride, each step past all the ones below."""
     span = a.itemsize
@@ -504,14 +536,17 @@ def _distinct(a):
     return True
 
 
-def _fill_target(a):
+def _fill_target(a, op=None):
     """The array a fill writes: an expanded (stride-0) view is NumPy-read-only, but PyTorch's fill_/zero_ write
     its shared elements all the same (they take no overlap check), so such a view is written through a
-    writeable alias of the same memory."""
+    writeable alias of the same memory; read-only memory is refused naming ``op``."""
     if a.flags.writeable or not a.size:
         return a
     if 0 not in a.strides:
-        return _write_target(a)
+        target = _write_target(a)
+        if not target.flags.writeable:
+            raise read_only_error(a, op)
+        return target
     iface = dict(a.__array_interface__, data=(a.__array_interface__['data'][0], False))
     return np.asarray(_Interface(iface, a)).view(a.dtype)
 
@@ -527,7 +562,7 @@ def zero_(t):
     """Fill with zeros in place."""
     try:
         tracked = check_inplace(t)
-        _fill_target(t._data)[...] = 0
+        _fill_target(t._data, 'zero_')[...] = 0
         t._bump()
         if tracked:
             overwritten(t, 'ZeroBackward0')
@@ -548,10 +583,11 @@ def fill_(t, value):
             from .pointwise import add, mul
             return commit(t, add(mul(_snapshot(t), 0), value))
         if isinstance(value, Tensor):
-            _fill_target(t._data)[...] = via_float(value._data, t._data.dtype)
+            _fill_target(t._data, 'fill_')[...] = via_float(value._data, t._data.dtype)
         else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
             from ._util import checked_scalar
-            _fill_target(t._data)[...] = via_float(np.asarray(checked_scalar(value, t.dtype)), t._data.dtype)
+            _fill_target(t._data, 'fill_')[...] = via_float(np.asarray(checked_scalar(value, t.dtype)),
+                                                          t._data.dtype)
         t._bump()
         if tracked:
             overwritten(t, 'FillBackward2')
@@ -585,6 +621,8 @@ def copy_(t, src, non_blocking=False):
     try:
         np.copyto(t._data, via_float(src._data, t._data.dtype), casting='unsafe')
     except ValueError:
+        if not t._data.flags.writeable:
+            raise read_only_error(t._data, 'copy_') from None
         raise RuntimeError(f'The size of tensor a ({t._data.shape}) must match the size of tensor b '
                            f'({src._data.shape}) for copy_') from None
     t._bump()

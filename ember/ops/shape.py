@@ -823,9 +823,10 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         from ._out import write
         return write('cat', cat(tensors, dim), out)
     tensors = list(tensors)
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+    if _sparse_among(tensors):
+        from .. import _sparse
+        _sparse.joined(tensors, 'cat')
+        return _sparse.cat(tensors, dim)
     arrs = _promote_all(tensors, 'cat')
     if _same_shape(arrs):
         return _cat_same(tensors, arrs, dim)
@@ -847,6 +848,18 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         node.dim, node.sizes = d, [a.shape[d] for _, a in keep]
         return Tensor._make(arr, node)
     return Tensor._make(arr)
+
+
+def _sparse_among(tensors):
+    """Whether a sparse tensor is among cat/stack's ``tensors`` (each checked to be a tensor): a plain tensor
+    costs one class comparison."""
+    sparse = False
+    for i, t in enumerate(tensors):
+        if t.__class__ is not Tensor:
+            if not isinstance(t, Tensor):
+                raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+            sparse = sparse or t.layout is not _layout.strided
+    return sparse
 
 
 def _cat_error(tensors, arrs, keep, dim):
@@ -912,12 +925,10 @@ def stack(tensors, dim=0, *, out=None, axis=None):
         from ._out import write
         return write('stack', stack(tensors, dim), out)
     tensors = list(tensors)
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
-    if tensors and tensors[0].is_sparse:
-        from .._sparse import stack as sparse_stack
-        return sparse_stack(tensors, dim)
+    if _sparse_among(tensors):
+        from .. import _sparse
+        _sparse.joined(tensors, 'stack')
+        return _sparse.stack(tensors, dim)
     arrs = _promote_all(tensors, 'stack')
     shape = arrs[0].shape
     if not all(a.shape == shape for a in arrs):
