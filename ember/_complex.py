@@ -279,6 +279,10 @@ def real_only(fn, name, grad_only=False):
         try:
             return fn(*args, **kwargs)
         except Exception:
+            from ._torch_function import handle_failed
+            result = handle_failed(wrapper, args, kwargs)
+            if result is not NotImplemented:
+                return result
             from .ops._util import check_call
             check_call(name.replace('.', '_'), fn, args, kwargs)
             raise

@@ -33,8 +33,9 @@ Design: plain tensors pay nothing for it.
   (``ops._util.torch_function_operand``), as ``Tensor.add``.
 
 What differs from PyTorch: a Tensor-like that is not a Tensor subclass is dispatched to by ``torch.*``
-functions only after one of the triggers above (before, ember's plain error comes); a method called on a plain
-tensor with a subclass argument (``plain.add(sub)``) runs as the plain method (``plain + sub`` and
+functions only after one of the triggers above (before, ember's plain error comes, except from the ~40 functions
+``_complex.real_only`` guards, logdet and most of linalg: their failure asks it, :func:`handle_failed`); a
+method called on a plain tensor with a subclass argument (``plain.add(sub)``) runs as the plain method (``plain + sub`` and
 ``torch.add(plain, sub)`` dispatch); ``super().add(...)`` inside a subclass's own ``add`` calls the plain
 method; property setters are not dispatched.
 """
@@ -170,6 +171,16 @@ def handle(public, overloaded, args, kwargs, label=None):
         if result is not NotImplemented:
             return result
     raise NoImplementation(_no_impl_message(public, overloaded, label))
+
+
+def handle_failed(public, args, kwargs):
+    """``public`` (a plain function, taken before :func:`install`) failed on its arguments: the result of their
+    ``__torch_function__`` if one is a Tensor-like (linear_operator's LinearOperator: a library keys its handlers by
+    the functions it took at import, so ``public`` itself is what it is asked about); NotImplemented if none is."""
+    overloaded = overloaded_args(args, kwargs)
+    if not overloaded:
+        return NotImplemented
+    return handle(public, overloaded, args, kwargs)
 
 
 def _mode_call(public, types_, args, kwargs):

@@ -33,3 +33,36 @@ def test_dsmm_gradient_by_finite_differences():
     """ember's dsmm gradient into the dense operand, against finite differences in float64."""
     dense = ember.tensor(np.random.RandomState(0).randn(5, 3), requires_grad=True)
     assert ember.autograd.gradcheck(lambda d: ember.dsmm(_summing_matrix(ember), d), (dense,))
+
+
+class _Operator:
+    """linear_operator/operators/_linear_operator.py's protocol, reduced: a Tensor-like that is not a Tensor,
+    whose ``__torch_function__`` looks ``func`` up among the torch functions it took when its module was
+    imported (``_implements(torch.logdet)``)."""
+    handled = {}
+
+    def __init__(self, T):
+        self.dense = T.tensor([[2., 0.5], [0.5, 1.]], dtype=T.float64)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func not in cls.handled:
+            raise NotImplementedError(f'torch.{func.__name__} is not implemented')
+        return cls.handled[func](args[0].dense)
+
+
+def test_torch_logdet_of_a_tensor_like():
+    """botorch/acquisition/joint_entropy_search.py: ``torch.logdet(cov)`` of a linear_operator
+    MatmulLinearOperator (qJointEntropySearch stopped there): a plain function's failure asks its non-Tensor
+    Tensor-like argument, passing the very function the library took at import; an unhandled one raises its
+    own error."""
+    def call(T):
+        _Operator.handled = {T.logdet: lambda d: ('logdet', T.logdet(d)),
+                             T.linalg.cholesky: lambda d: ('cholesky', T.linalg.cholesky(d))}
+        out = [T.logdet(_Operator(T)), T.linalg.cholesky(_Operator(T))]
+        try:
+            T.slogdet(_Operator(T))
+        except NotImplementedError as e:
+            out.append(str(e).split(' is')[0])
+        return out
+    run_both(call)
