@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..._dtype import scalar_name
+from ..._dtype import bfloat16 as _BF16, float32 as _F32, cpp_name, scalar_name, type_string
 from ...ops import _flop_hook, _halfgemm
 from ...ops._util import not_implemented, check_tensor_args, check_inner_args
 from ..._warn import warn_user
@@ -19,14 +19,13 @@ from ...autograd import dual, graph
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
 from ... import _bf16, _layout, _parallel
-from ...backend import gemm, gemm_narrow, strided_view, transposed
+from ...backend import blas_threads, gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _depthwise, _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
-_CTYPE = {'float32': 'float', 'float64': 'double', 'float16': 'c10::Half', 'int64': 'long int'}
 
 
 # -- argument handling ----------------------------------------------------------------------------------------
@@ -49,13 +48,37 @@ def _size(shape):
     return '[' + ', '.join(map(str, shape)) + ']'
 
 
-def _check_dtypes(x, w, b):
-    if x.dtype != w.dtype:
-        raise RuntimeError(f'expected scalar type {scalar_name(x.dtype)} but found '
-                           f'{scalar_name(w.dtype)}')
-    if b is not None and b.dtype != x.dtype:
-        raise RuntimeError(f'Input type ({_CTYPE.get(x.dtype.name, x.dtype.name)}) and bias type '
-                           f'({_CTYPE.get(b.dtype.name, b.dtype.name)}) should be the same')
+def _mkldnn(input, weight, stride, dilation, nd):
+    """Whether PyTorch's CPU convolution takes its mkldnn path (ConvParams::use_mkldnn), whose dtype checks and
+    messages differ: bfloat16 always; float32 unless a 1x1, unstrided, undilated kernel on a small input runs on
+    one thread (there its own kernel is faster)."""
+    if input.dtype is _BF16:
+        return True
+    if input.dtype is not _F32:
+        return False
+    stride, dilation = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
+    return (any(s != 1 for s in stride) or any(d != 1 for d in dilation) or input.numel() >= 16384
+            or math.prod(weight.shape[2:]) != 1 or blas_threads() > 1)
+
+
+def _check_dtypes(input, weight, bias, transposed, conv_args):
+    """PyTorch's dtype checks, in its order: a convolution checks the bias before the weight; a transposed one
+    casts its bias to the input's dtype (in _prep) unless the mkldnn path refuses it. A complex input with a real
+    weight, or one on the mkldnn path with another weight, is refused by the mkldnn type check's message.
+    ``conv_args`` (stride, dilation, nd) decide the path, read only on a mismatch."""
+    x, w, b = input.dtype, weight.dtype, None if bias is None else bias.dtype
+    if b is not None and b != x and not transposed:
+        raise RuntimeError(f'Input type ({cpp_name(x)}) and bias type ({cpp_name(b)}) should be the same')
+    if w != x:
+        msg = f'Input type ({type_string(x)}) and weight type ({type_string(w)}) should be the same'
+        if x.is_complex and not w.is_complex:
+            raise RuntimeError(msg)
+        if _mkldnn(input, weight, *conv_args):
+            raise RuntimeError(msg + ' or input should be a MKLDNN tensor and weight is a dense tensor')
+        raise RuntimeError(f'expected scalar type {scalar_name(x)} but found {scalar_name(w)}')
+    if b is not None and b != x and _mkldnn(input, weight, *conv_args):
+        raise RuntimeError(f'Input type ({type_string(x)}) and bias type ({type_string(b)}) should be the same '
+                           'or input should be a MKLDNN tensor and bias is a dense tensor')
 
 
 def _same_pads(k, d):
@@ -1190,7 +1213,7 @@ def empty_channels(input, weight, bias, out):
     return Tensor._make(y, node)
 
 
-def _prep(input, weight, bias, nd, name, transposed=False):
+def _prep(input, weight, bias, nd, name, stride, dilation, transposed=False):
     """Arrays for a conv of spatial rank nd: (x as 4-D, w as 4-D, b, unbatched?)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments - got ({type(input).__name__}, ...)")
@@ -1203,7 +1226,9 @@ def _prep(input, weight, bias, nd, name, transposed=False):
         raise RuntimeError('weight should have at least three dimensions' if w.ndim < 3 else
                            f'Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input, but got '
                            f'{w.ndim}-dimensional weight of size {_size(w.shape)}')
-    _check_dtypes(x, w, b)
+    _check_dtypes(input, weight, bias, transposed, (stride, dilation, nd))
+    if b is not None and bias.dtype != input.dtype:   # a transposed convolution's bias takes the input's dtype
+        b = bias.to(input.dtype)._data
     return x, w, b
 
 
@@ -1252,7 +1277,7 @@ def _unbatched(fn, input, *args):
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
-    x, w, b = _prep(input, weight, bias, nd, name)
+    x, w, b = _prep(input, weight, bias, nd, name, stride, dilation)
     if x.ndim == nd + 1:
         return _unbatched(lambda t, *a: _conv(t, *a, nd, name), input, weight, bias, stride, padding,
                           dilation, groups)
@@ -1298,7 +1323,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, nd, name):
-    x, w, b = _prep(input, weight, bias, nd, name, True)
+    x, w, b = _prep(input, weight, bias, nd, name, stride, dilation, True)
     if x.ndim == nd + 1:
         return _unbatched(lambda t, *a: _tconv(t, *a, nd, name), input, weight, bias, stride, padding,
                           output_padding, groups, dilation)

@@ -252,7 +252,7 @@ def _counted(out, x, w, need, transposed=False):
 @_autocast.lower_precision
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C, D, H, W) input with (O, C/groups, KD, KH, KW) weight."""
-    x, w, b = _prep(input, weight, bias, 3, 'conv3d')
+    x, w, b = _prep(input, weight, bias, 3, 'conv3d', stride, dilation)
     if x.ndim == 4:
         return _unbatched(conv3d, input, weight, bias, stride, padding, dilation, groups)
     k = w.shape[2:]
@@ -375,7 +375,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """3-D transposed convolution (the gradient of conv3d w.r.t. its input) of (N, C, D, H, W) input with
     (C, O/groups, KD, KH, KW) weight: output size (i - 1) * stride - 2 * padding + dilation * (k - 1) +
     output_padding + 1 per dim."""
-    x, w, b = _prep(input, weight, bias, 3, 'conv_transpose3d', transposed=True)
+    x, w, b = _prep(input, weight, bias, 3, 'conv_transpose3d', stride, dilation, transposed=True)
     if x.ndim == 4:
         return _unbatched(conv_transpose3d, input, weight, bias, stride, padding, output_padding, groups, dilation)
     k = w.shape[2:]
