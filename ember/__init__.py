@@ -463,10 +463,11 @@ __getattr__ = _functools.partial(_aliasing.module_getattr, __name__)
 __dir__ = _functools.partial(_aliasing.module_dir, __name__)
 torch = _aliasing.sys.modules[__name__]   # torch.torch is torch (kornia annotates with torch.torch.Tensor)
 
-from . import _einops
+from . import _einops, _opt_einsum
 from . import _foreach as _foreach_module  # noqa: E402
 globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.NAMES})
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)
+_opt_einsum.install()   # opt_einsum.contract on ember tensors (its 'ember' backend, once opt_einsum is imported)
 from . import _shell as _shell_module  # noqa: E402
 __getattr__ = _shell_module.module_getattr(__getattr__)   # torch.uint16/32/64: their first use arms _shell's gates
 

@@ -197,6 +197,7 @@ HOLOMORPHIC = frozenset((
     'MvBackward0', 'BmmBackward0', 'DotBackward0', 'AddmmBackward0', 'AddmvBackward0', 'AddbmmBackward0',
     'BaddbmmBackward0', 'AddrBackward0', 'LinalgMatmulBackward0', 'AddcmulBackward0', 'AddcdivBackward0',
     'SumBackward0', 'SumBackward1', 'MeanBackward0', 'MeanBackward1', 'CumsumBackward0', 'ViewBackward0',
+    'ReshapeAliasBackward0',
     'UnsafeViewBackward0', 'TransposeBackward0', 'TransposeBackward1', 'PermuteBackward0', 'TBackward0',
     'TBackward1', 'UnsqueezeBackward0', 'UnsqueezeBackward1', 'SqueezeBackward0', 'SqueezeBackward1',
     'SqueezeBackward2', 'SqueezeBackward3', 'SqueezeBackward4', 'SqueezeBackward5', 'ExpandBackward0',

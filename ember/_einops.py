@@ -7,18 +7,16 @@ framework module is imported; its torch backend checks ``isinstance(x, torch.Ten
 ember``) adds an 'ember' backend, einops' torch backend bound to ember, as soon as ``einops._backends`` is loaded:
 at once when it already is, else right after its first import. einops stays optional: nothing here imports it.
 """
-import importlib.util
 import sys
+
+from . import _after_import
 
 _MODULE = "einops._backends"
 
 
 def install():
     """Give einops an ember backend now, or once ``einops._backends`` is first imported."""
-    if _MODULE in sys.modules:
-        add_backend(sys.modules[_MODULE])
-    elif not any(getattr(f, "_ember_einops", False) for f in sys.meta_path):
-        sys.meta_path.insert(0, _BackendsHook())
+    _after_import.when_imported(_MODULE, add_backend)
 
 
 def add_backend(backends):
@@ -36,33 +34,3 @@ def add_backend(backends):
             self.torch = sys.modules["ember"]   # no TorchBackend.__init__: it imports torch and torch._dynamo
 
     backends._ember_backend = EmberBackend
-
-
-class _BackendsHook:
-    """``sys.meta_path`` finder that lets ``einops._backends`` load as usual, then adds the ember backend; it
-    answers no other import (one string comparison each) and leaves ``sys.meta_path`` after its one use."""
-    _ember_einops = True
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != _MODULE:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenAddBackend(spec.loader)
-        return spec
-
-
-class _ThenAddBackend:
-    """Runs einops' own loader, puts it back on the module, then adds the ember backend."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        add_backend(module)

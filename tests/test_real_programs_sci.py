@@ -1,6 +1,8 @@
 """DeepXDE 1.15 (DDE_BACKEND=pytorch) and neuraloperator 2.0 under ``ember.aliasing.as_torch()`` (session 37): the
 names and values their PINN and neural-operator examples reach, each reduced to the lines that found the defect and
 checked against PyTorch. Neither library is needed here."""
+import sys
+
 import pytest
 import torch
 
@@ -57,3 +59,78 @@ def test_transposed_conv_casts_its_bias(threads):
         z = T.nn.functional.conv_transpose1d(x[:, :, 0], w[..., 0], T.tensor([1, 2, 3, 4]))
         return [y, y.dtype, y.grad_fn.name(), b.grad, b.grad.dtype, x.grad, w.grad, z, z.dtype]
     run_both(tconv, tol=1e-5)
+
+
+# -- opt_einsum/backends/dispatch.py (tensorly-torch, neuraloperator's TFNO): the backend of an ember tensor ------
+_DISPATCH = '''import importlib
+_aliases = {"torch": "opt_einsum.backends.torch"}
+def infer_backend(x):
+    return x.__class__.__module__.split(".")[0]
+def get_func(func, backend):
+    return getattr(importlib.import_module(_aliases.get(backend, backend)), func)
+'''
+
+
+@pytest.fixture
+def opt_einsum_dispatch(tmp_path, monkeypatch):
+    """opt_einsum's backend lookup, its lines: a tensor's backend is its class's top module ('ember'), whose
+    ``tensordot``/``transpose``/``einsum`` it calls with NumPy's signatures; imported after ember."""
+    (tmp_path / 'opt_einsum' / 'backends').mkdir(parents=True)
+    (tmp_path / 'opt_einsum' / '__init__.py').write_text('')
+    (tmp_path / 'opt_einsum' / 'backends' / '__init__.py').write_text('')
+    (tmp_path / 'opt_einsum' / 'backends' / 'dispatch.py').write_text(_DISPATCH)
+    (tmp_path / 'opt_einsum' / 'parser.py').write_text('def convert_to_valid_einsum_chars(s):\n    return s\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for m in [m for m in sys.modules if m.split('.')[0] == 'opt_einsum']:
+        monkeypatch.delitem(sys.modules, m)
+    from ember import _opt_einsum
+    _opt_einsum.install()       # what ``import ember`` did: a hook, unless an earlier test spent it
+    import opt_einsum.backends.dispatch as dispatch
+    yield dispatch
+    for m in [m for m in sys.modules if m.split('.')[0] == 'opt_einsum']:
+        del sys.modules[m]
+
+
+def test_opt_einsum_calls_on_ember_tensors(opt_einsum_dispatch):
+    """opt_einsum's ``_core_contract`` calls ``tensordot(x, y, axes=axes)`` and ``transpose(a, axes)`` of the
+    tensor's backend: ember's gave "tensordot() got an unexpected keyword argument 'axes'" in TFNO's forward.
+    PyTorch's tensors go to opt_einsum's torch backend: ``torch.tensordot(x, y, dims=axes)``, ``a.permute(*axes)``,
+    ``torch.einsum(eq, operands)``."""
+    d = opt_einsum_dispatch
+    x, y = ember.randn(2, 3, 4), ember.randn(4, 3, 5)
+    backend = d.infer_backend(x)
+    assert backend == 'ember'
+    tx, ty = torch.from_numpy(x.numpy()), torch.from_numpy(y.numpy())
+    got = d.get_func('tensordot', backend)(x, y, axes=((1, 2), (1, 0)))
+    torch.testing.assert_close(torch.from_numpy(got.numpy()), torch.tensordot(tx, ty, dims=((1, 2), (1, 0))))
+    got = d.get_func('tensordot', backend)(x, y, axes=1)
+    torch.testing.assert_close(torch.from_numpy(got.numpy()), torch.tensordot(tx, ty, dims=1))
+    got = d.get_func('transpose', backend)(x, (2, 0, 1))
+    assert torch.equal(torch.from_numpy(got.numpy()), tx.permute(2, 0, 1))
+    got = d.get_func('einsum', backend)('abc,cbd->ad', x, y)
+    torch.testing.assert_close(torch.from_numpy(got.numpy()), torch.einsum('abc,cbd->ad', tx, ty))
+
+
+def test_opt_einsum_already_imported_gets_the_backend(opt_einsum_dispatch):
+    """``import ember`` after opt_einsum (ember's install runs again here) maps the backend at once."""
+    from ember import _opt_einsum
+    opt_einsum_dispatch._aliases.pop('ember')   # the hook mapped it when the fixture imported it
+    _opt_einsum.install()
+    assert opt_einsum_dispatch._aliases['ember'] == 'ember._opt_einsum'
+
+
+# -- tltorch/factorized_tensors (TFNO's complex Tucker weights): a reshape of a permuted complex tensor ---------
+def test_complex_reshape_of_a_permuted_tensor_differentiates():
+    """tensordot permutes and reshapes its operands; on TFNO's complex factors the reshape of a non-contiguous
+    tensor (ReshapeAliasBackward0) refused complex gradients. Checked against PyTorch and by gradcheck."""
+    def grads(T):
+        T.manual_seed(0)
+        a = T.randn(3, 4, 5, dtype=T.complex64, requires_grad=True)
+        b = T.randn(4, 3, 2, dtype=T.complex64, requires_grad=True)
+        out = T.tensordot(a, b, dims=((0, 1), (1, 0)))
+        r = a.permute(2, 0, 1).reshape(5, 12)
+        (out.abs().pow(2).sum() + (r * r.conj()).real.sum() + r.imag.sum()).backward()
+        return [out, a.grad, b.grad]
+    run_both(grads, tol=1e-5)
+    a = ember.randn(3, 4, 5, dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a: a.permute(2, 0, 1).reshape(5, 12).sin(), (a,))
