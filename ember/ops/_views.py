@@ -62,8 +62,10 @@ class _Views(list):
     step (a dataset's tensor) holds O(live views) references."""
     __slots__ = ('limit',)
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, refs=()):
+        # ``refs`` as list's own: code that walks a tensor's attributes rebuilds a list as ``type(obj)(items)``
+        # (sbi's detach_and_deepcopy)
+        super().__init__(refs)
         self.limit = 32
 
     def sweep(self):
