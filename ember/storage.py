@@ -3,6 +3,7 @@
 so the Tensor Views tutorial's ``t.storage().data_ptr() == b.storage().data_ptr()`` holds for a view of ``t`` and
 not for a clone; writing an element writes the tensor, as in PyTorch."""
 import functools
+import sys
 
 import numpy as np
 
@@ -289,6 +290,31 @@ class UntypedStorage(metaclass=TorchNamedType):
     def pin_memory(self, device='cuda'):
         raise RuntimeError('Cannot access accelerator device when none is available.')
 
+    is_cuda = False
+    filename = None
+
+    def resizable(self):
+        return self._tensor is None
+
+    def get_device(self):
+        return None     # (PyTorch 2.13's for a CPU storage)
+
+    def type(self):
+        return 'torch.storage.UntypedStorage'
+
+    def new(self):
+        return UntypedStorage()
+
+    @classmethod
+    def from_buffer(cls, buffer, byte_order='native', count=-1, offset=0, dtype=None):
+        """New bytes copied from a Python buffer (``dtype``'s elements, ``count`` of them from byte ``offset``)."""
+        return _from_buffer(buffer, byte_order, count, offset, dtype or _dtype_named('uint8'))._untyped
+
+    def _typed(self, name):
+        """The bytes as a TypedStorage of dtype ``name``: each byte converted, as PyTorch's (uint8 elements)."""
+        from .tensor import Tensor
+        return _owned(Tensor._make(self._bytes.copy()).to(_dtype_named(name)))
+
     def __repr__(self):
         return _text(self.tolist(), f'[torch.storage.UntypedStorage(device=cpu) of size {len(self)}]')
 
@@ -326,10 +352,13 @@ class TypedStorage(metaclass=TorchNamedType):
         else:
             raise TypeError(f'torch.TypedStorage(): expected a size or a sequence, got '
                             f'{", ".join(type(a).__name__ for a in args)}')
-        self._init_from(data)
+        self._init_from(data, own=True)
 
-    def _init_from(self, tensor):
+    def _init_from(self, tensor, own=False):
+        """Over ``tensor``'s memory; ``own``: memory made for this storage (no tensor's: it can be resized)."""
         self._untyped = UntypedStorage(tensor)
+        if own:
+            self._untyped._tensor = None
         self.dtype = tensor.dtype
         self._items = self._untyped._elements(tensor._data.dtype)
 
@@ -411,11 +440,137 @@ class TypedStorage(metaclass=TorchNamedType):
         return iter(self._tolist())
 
     @_deprecated
+    def clone(self):
+        return TypedStorage(wrap_storage=self._untyped.clone(), dtype=self.dtype)
+
+    @_deprecated
+    def copy_(self, source, non_blocking=None):
+        """Copy ``source``'s bytes (a storage of as many bytes, of any dtype, as PyTorch's)."""
+        self._untyped.copy_(source._untyped if isinstance(source, TypedStorage) else source)
+        return self
+
+    @_deprecated
+    def fill_(self, value):
+        self._items[...] = value
+        return self
+
+    @_deprecated
+    def resize_(self, size):
+        """``size`` elements, the old ones first (new memory: not a tensor's storage)."""
+        self._untyped.resize_(size * self.dtype.itemsize)
+        self._items = self._untyped._elements(self._items.dtype)
+
+    @_deprecated
+    def type(self, dtype=None, non_blocking=False):
+        """Its legacy class name ('torch.FloatStorage'); given a storage class or its name, a converted copy."""
+        if dtype is None:
+            return f'torch.{_legacy_name(self.dtype)}'
+        name = dtype if isinstance(dtype, str) else f'torch.{getattr(dtype, "__name__", dtype)}'
+        target = next((d for n, d in LEGACY.items() if f'torch.{n}' == name), None)
+        if target is None:
+            raise RuntimeError(f'invalid type: {name!r}')
+        return self._to(_dtype_named(target))
+
+    def _to(self, dtype):
+        from .tensor import Tensor
+        return _owned(Tensor._make(self._items).to(dtype).clone())
+
+    @_deprecated
+    def pin_memory(self, device='cuda'):
+        raise RuntimeError('Cannot access accelerator device when none is available.')
+
+    @_deprecated
+    def get_device(self):
+        return None     # (PyTorch 2.13's for a CPU storage)
+
+    @_deprecated
+    def resizable(self):
+        return self._untyped.resizable()
+
+    @property
+    def is_cuda(self):
+        _warn_typed_storage_removal()
+        return False
+
+    @property
+    def is_sparse(self):
+        _warn_typed_storage_removal()
+        return False
+
+    @property
+    def filename(self):
+        _warn_typed_storage_removal()
+        return None
+
+    @classmethod
+    def from_buffer(cls, buffer, byte_order='native', count=-1, offset=0, dtype=None):
+        """A storage of elements copied from a Python buffer: ``dtype``'s (the class's, for FloatStorage...)."""
+        _warn_typed_storage_removal()
+        dt = getattr(cls, '_dtype', None) or dtype
+        if dt is None:
+            raise RuntimeError('from_buffer: must specify a dtype')
+        return _from_buffer(buffer, byte_order, count, offset, dt)
+
+    @_deprecated
     def __repr__(self):
         return _text(self._tolist(), f'[torch.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size '
                                      f'{self._items.size}]')
 
     __str__ = __repr__
+
+
+# the conversions PyTorch's storages have: storage.float() is a float32 TypedStorage (a copy)
+_CONVERSIONS = {'bool': 'bool', 'byte': 'uint8', 'char': 'int8', 'short': 'int16', 'int': 'int32', 'long': 'int64',
+                'half': 'float16', 'bfloat16': 'bfloat16', 'float': 'float32', 'double': 'float64',
+                'complex_float': 'complex64', 'complex_double': 'complex128'}
+
+
+def _dtype_named(name):
+    from . import _dtype
+    return next(d for d in _dtype.ALL if d.name == name) if isinstance(name, str) else name
+
+
+def _legacy_name(dtype):
+    return next(n for n, d in LEGACY.items() if d == dtype.name)
+
+
+def _from_buffer(buffer, byte_order, count, offset, dtype):
+    """A TypedStorage of ``dtype`` elements copied from ``buffer`` (``byte_order`` 'native', 'little' or 'big')."""
+    if byte_order not in ('native', 'little', 'big'):
+        raise ValueError(f"invalid byte_order '{byte_order}' (expected 'big', 'little', or 'native')")
+    import warnings
+    from .ops.creation import frombuffer
+    dt = _dtype_named(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')    # (frombuffer's note on read-only buffers: this copies)
+        t = frombuffer(bytearray(memoryview(buffer).cast('B')), dtype=dt, count=count, offset=offset)
+    if byte_order != 'native' and byte_order != sys.byteorder and dt.itemsize > 1:
+        from .tensor import Tensor
+        t = Tensor._make(t._data.byteswap())
+    return _owned(t.clone())
+
+
+def _owned(tensor):
+    """A TypedStorage over new memory ``tensor`` holds (resizable: no program's tensor)."""
+    out = object.__new__(TypedStorage)
+    out._init_from(tensor, own=True)
+    return out
+
+
+def _add_conversions():
+    for method, name in _CONVERSIONS.items():
+        def typed(self, name=name):
+            return self._to(_dtype_named(name))
+        typed.__name__ = typed.__qualname__ = method
+        setattr(TypedStorage, method, _deprecated(typed))
+
+        def untyped(self, name=name):
+            return self._typed(name)
+        untyped.__name__ = untyped.__qualname__ = method
+        setattr(UntypedStorage, method, untyped)
+
+
+_add_conversions()
 
 
 def untyped_storage(self):
@@ -463,7 +618,7 @@ class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageType):
         else:
             raise TypeError(f'new(): invalid data type {type(args[0]).__name__!r}')
         out = object.__new__(TypedStorage)
-        out._init_from(data)
+        out._init_from(data, own=True)
         return out
 
 

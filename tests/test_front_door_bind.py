@@ -294,3 +294,68 @@ def test_read_only_memory_refuses_in_place_ops_naming_the_op():
     for lib in (torch, ember):
         with pytest.raises(RuntimeError, match='more than one element of the written-to tensor'):
             lib.ones(2).expand(3, 2).add_(1)
+
+
+# -- TypedStorage / UntypedStorage methods ------------------------------------------------------------------------
+def _storage_program(lib):
+    """Each storage method ember lacked or answered differently, as a program calls it."""
+    out = []
+
+    def run(label, f):
+        try:
+            r = f()
+            out.append((label, type(r).__name__, r.tolist() if hasattr(r, 'tolist') else r,
+                        str(getattr(r, 'dtype', ''))))
+        except Exception as e:
+            out.append((label, type(e).__name__, str(e)[:100]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')    # TypedStorage's deprecation
+        s = lib.FloatStorage([1.5, -2.0])
+        run('clone', s.clone)
+        run('clone is new', lambda: s.clone() is s)
+        for conv in ('bool', 'byte', 'char', 'short', 'int', 'long', 'half', 'bfloat16', 'float', 'double',
+                     'complex_float', 'complex_double'):
+            run(conv, getattr(s, conv))
+        run('type', s.type)
+        run('copy_ bytes mismatch', lambda: s.copy_(lib.DoubleStorage([5, 6])))
+        run('copy_ int bits', lambda: s.clone().copy_(lib.IntStorage([1065353216, 0])))
+        run('fill_', lambda: s.clone().fill_(3))
+        grown = s.clone()
+        run('resize_', lambda: grown.resize_(3))
+        run('resized', lambda: (len(grown), grown.nbytes(), grown.tolist()[:2]))
+        run('element_size nbytes', lambda: (s.element_size(), s.nbytes(), s.is_shared(), s.get_device()))
+        run('flags', lambda: (s.is_cuda, s.is_sparse, s.resizable(), s.filename))
+        run('pin_memory', s.pin_memory)
+        run('from_buffer little', lambda: lib.FloatStorage.from_buffer(b'\x00\x00\x80\x3f' * 2, 'little'))
+        run('from_buffer big', lambda: lib.FloatStorage.from_buffer(b'\x3f\x80\x00\x00\x40\x00\x00\x00', 'big'))
+        run('TypedStorage.from_buffer', lambda: lib.TypedStorage.from_buffer(b'\x01\x00\x02\x00', 'little',
+                                                                           dtype=lib.int16))
+        u = lib.UntypedStorage(4).fill_(7)
+        for conv in ('float', 'int', 'bool', 'double'):
+            run('u.' + conv, getattr(u, conv))
+        run('u.type', u.type)
+        run('u.flags', lambda: (u.resizable(), u.get_device(), u.is_cuda, u.filename))
+        run('u.new', u.new)
+        run('u.from_buffer', lambda: lib.UntypedStorage.from_buffer(b'abcd', dtype=lib.uint8))
+        run('u.pin_memory', u.pin_memory)
+    return out
+
+
+def test_storage_methods_as_pytorchs():
+    want, got = _storage_program(torch), _storage_program(ember)
+    assert [w[0] for w in want] == [g[0] for g in got]
+    for w, g in zip(want, got):
+        assert g == w, w[0]
+
+
+def test_storage_method_names_walk():
+    """dir() of a FloatStorage and an UntypedStorage: the public names PyTorch's have, ember's have, but the
+    accelerators' (cuda, hpu, mps) and 8-bit float conversions, which ember has no device or dtype for."""
+    skip = {'cuda', 'hpu', 'mps', 'is_hpu', 'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz',
+            'from_file', 'pickle_storage_type', 'to', 'byteswap', 'is_sparse_csr'}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for make in (lambda lib: lib.FloatStorage([1, 2]), lambda lib: lib.UntypedStorage(4)):
+            want = {n for n in dir(make(torch)) if not n.startswith('_')}
+            got = {n for n in dir(make(ember)) if not n.startswith('_')}
+            assert want - got - skip == set()
