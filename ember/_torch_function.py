@@ -248,7 +248,7 @@ def _no_impl_message(public, overloaded, label):
 # Tensor attributes never dispatched: construction, the protocol itself, copying and pickling (done by
 # Tensor's own methods, which keep the subclass), and PyTorch's ignored methods.
 _SKIP_METHODS = frozenset((
-    '__new__', '__init__', '__init_subclass__', '__torch_function__', '__reduce_ex__', '__deepcopy__', '__hash__',
+    '__new__', '__init__', '__init_subclass__', '__dict__', '__torch_function__', '__reduce_ex__', '__deepcopy__', '__hash__',
     '__iter__', '__dir__', '__delitem__', '__getattr__', '__setstate__', '__array_wrap__', 'as_subclass',
     '_make_subclass', 'new_tensor', 'new_ones', 'new_empty', 'new_full', 'new_zeros', 'new_empty_strided',
     'stride', 'unflatten'))

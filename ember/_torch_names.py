@@ -43,3 +43,14 @@ class TorchNamedType(type):
 class TensorMeta(TorchNamedType):
     """Metaclass of ember's Tensor and its subclasses (PyTorch's ``torch._C._TensorMeta``: Lightning's lazy
     checkpoint loader imports it), apart from the other classes PyTorch's spelling is given to."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        """A subclass gets Tensor's ``__dict__`` property in its own namespace: a mixin base without slots (MONAI's
+        MetaObj, of MetaTensor) would otherwise come first in the MRO with Python's plain ``__dict__``."""
+        slots = namespace.get('__slots__', ())
+        if '__dict__' not in namespace and '__dict__' not in ((slots,) if isinstance(slots, str) else slots):
+            prop = next((c.__dict__['__dict__'] for b in bases for c in b.__mro__
+                         if isinstance(c, TensorMeta) and isinstance(c.__dict__.get('__dict__'), property)), None)
+            if prop is not None:
+                namespace['__dict__'] = prop
+        return super().__new__(mcls, name, bases, namespace, **kwargs)

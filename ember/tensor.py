@@ -1,6 +1,9 @@
 """``Tensor``: an n-dimensional array (NumPy, reached through ``xp``) that can record the ops applied to
 it so that ``backward()`` computes gradients. Op methods are attached from ``ember.ops``."""
 import builtins
+import collections.abc
+import copy
+import copyreg
 import operator
 import warnings
 
@@ -151,9 +154,19 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
     RuntimeError for code that catches those."""
 
 
-class Tensor(metaclass=_TensorMeta):
+class _InstanceDict:
+    """Gives tensors their instance dict, which holds a program's attributes and ember's rarely set autograd state;
+    Tensor's ``__dict__`` property shows the former only (see ``_AttributeView``)."""
+    __slots__ = ('__dict__',)
+
+
+own_dict = _InstanceDict.__dict__['__dict__'].__get__     # a tensor's whole instance dict, autograd state included
+set_own_dict = _InstanceDict.__dict__['__dict__'].__set__
+
+
+class Tensor(_InstanceDict, metaclass=_TensorMeta):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
-    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__', '__dict__')
+    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__')
     # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).
     _output_nr = 0          # which output of grad_fn this tensor is
     _base = None            # the tensor whose memory (and version counter) this view shares
@@ -162,6 +175,26 @@ class Tensor(metaclass=_TensorMeta):
     _accum_edge = None      # (its AccumulateGrad, 0): the edge that ops record to this leaf
     _retains_grad = False
     _backward_hooks = None
+    _views = None           # weak references to this base's views (ops._views)
+    _vkind = None           # why this view refuses in-place changes (ops._views)
+
+    @property
+    def __dict__(self):
+        """The attributes a program set, as PyTorch's ``Tensor.__dict__``: MONAI's MetaTensor copies one tensor's
+        ``__dict__`` into another's, which must not carry ember's autograd state (a view's base, a leaf's
+        AccumulateGrad) along."""
+        d = own_dict(self)
+        if d and not _AUTOGRAD_STATE.isdisjoint(d):
+            return _AttributeView(d)
+        return d
+
+    @__dict__.setter
+    def __dict__(self, value):
+        d = own_dict(self)
+        kept = {k: d[k] for k in _AUTOGRAD_STATE.intersection(d)}
+        d.clear()
+        d.update(value)
+        d.update(kept)
 
     def __new__(cls, *args, device=None):
         """Legacy constructor: ``Tensor([1, 2])`` copies data as float32, ``Tensor(2, 3)`` is uninitialised (zeros),
@@ -725,7 +758,11 @@ class Tensor(metaclass=_TensorMeta):
         new._requires_grad = self._requires_grad
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
-        new.__dict__.update(user_state(self))
+        if type(self) is not Tensor:
+            for name in _subclass_slots(type(self)):
+                if hasattr(self, name):
+                    setattr(new, name, copy.deepcopy(getattr(self, name), memo))
+        new.__dict__.update(copy.deepcopy(user_state(self), memo))
         memo[id(self)] = new
         return new
 
@@ -780,7 +817,48 @@ class Tensor(metaclass=_TensorMeta):
         return shared_map_of(self._data) is not None
 
 
-_AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr', '_views', '_vkind', '_retain'))
+_AUTOGRAD_STATE = frozenset(('_accum', '_accum_edge', '_vc', '_base', '_output_nr', '_views', '_vkind', '_retain',
+                             '_retains_grad', '_backward_hooks'))
+
+
+class _AttributeView(collections.abc.MutableMapping):
+    """A live view of a tensor's instance dict without ember's autograd state (what ``Tensor.__dict__`` gives
+    while some of that state is set): reads, writes and deletions go to the instance dict."""
+    __slots__ = ('_d',)
+
+    def __init__(self, d):
+        self._d = d
+
+    def __getitem__(self, key):
+        if key in _AUTOGRAD_STATE:
+            raise KeyError(key)
+        return self._d[key]
+
+    def __setitem__(self, key, value):
+        self._d[key] = value
+
+    def __delitem__(self, key):
+        if key in _AUTOGRAD_STATE:
+            raise KeyError(key)
+        del self._d[key]
+
+    def __iter__(self):
+        return (k for k in list(self._d) if k not in _AUTOGRAD_STATE)
+
+    def __len__(self):
+        return sum(1 for k in self._d if k not in _AUTOGRAD_STATE)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+    def copy(self):
+        return dict(self)
+
+    def __copy__(self):
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        return copy.deepcopy(dict(self), memo)
 
 
 def user_state(t):
@@ -867,6 +945,11 @@ def _rebuild_tensor(arr, requires_grad):
     return t
 
 
+def _subclass_slots(cls):
+    """The ``__slots__`` a Tensor subclass adds (PyTorch's deepcopy copies them; Tensor's own are its data)."""
+    return [n for n in copyreg._slotnames(cls) if n not in Tensor.__slots__]
+
+
 def _check_subclass_copy(t):
     """PyTorch deep-copies an instance of a (dispatching) subclass only if its ``new_empty`` keeps the class."""
     from ._torch_function import dispatches
@@ -898,7 +981,7 @@ def retype(t, cls):
     except TypeError:
         out = object.__new__(cls)
         out._data, out._requires_grad, out._grad, out.grad_fn = t._data, t._requires_grad, t._grad, t.grad_fn
-        out.__dict__.update(t.__dict__)
+        own_dict(out).update(own_dict(t))
         return out
 
 

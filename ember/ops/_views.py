@@ -34,14 +34,14 @@ def view_of(input, arr, node, multi=None):
     out._base = base
     if base.grad_fn is None and base._requires_grad:
         return out
-    prev = input.__dict__.get('_vkind')
+    prev = input._vkind
     if multi is not None:
         out._vkind = ('multi', multi if node is not None else None)
     elif node is None and not GRAD.enabled:
         out._vkind = ('nograd', None)
     elif prev is not None:   # a view of such a view inherits its refusal (PyTorch's propagate_creation_meta)
         out._vkind = (prev[0], _label(node) if node is not None else prev[1])
-    views = base.__dict__.get('_views')
+    views = base._views
     if views is None:
         base._views = views = _Views()
     views.append(_ref(out))
@@ -78,7 +78,7 @@ class _Views(list):
 
 def _refusal(v, what):
     """PyTorch's error for a view that autograd cannot follow through an in-place change (None if it can)."""
-    kind = v.__dict__.get('_vkind')
+    kind = v._vkind
     if kind is None:
         return None
     tail, name = kind
@@ -101,7 +101,7 @@ def check_view_inplace(t):
 def regenerate(base, t=None):
     """After ``base``'s history was rewritten in place: each live view's grad_fn becomes AsStridedBackward0
     of the base (PyTorch's regenerated grad_fn), and so does ``t``'s, the view just changed."""
-    views = base.__dict__.get('_views')
+    views = base._views
     if views is None and t is None:     # an in-place op on a tensor never viewed: the usual case
         return
     live = [] if views is None else views.live()

@@ -199,6 +199,22 @@ _PLAIN = frozenset((int, type(None)))
 _ELLIPSIS = type(Ellipsis)
 
 
+_SEQUENCE_INDEX = ('Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in '
+                   'pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as '
+                   'tensor index, x[torch.tensor(seq)], which will result either in an error or a different result')
+
+
+def _list_as_tuple(index):
+    """A list index holding a tensor, sequence, slice, ``...`` or None is read as a tuple (with PyTorch's
+    deprecation warning): MONAI's sliding_window_inference indexes with ``inputs[[slice(None), slice(0, 8), ...]]``."""
+    if len(index) < 32:
+        for i in index:
+            if i is None or i is Ellipsis or isinstance(i, (Tensor, slice, list, tuple, range, np.ndarray)):
+                warn_user(_SEQUENCE_INDEX)
+                return tuple(index)
+    return index
+
+
 def _plain_index(index, ndim):
     """``index`` as a tuple when it is basic and NumPy's already (ints, slices of ints with a positive step,
     None, ...), else None. One pass of exact type checks: ``x[:, -1, :]`` 4.25 -> 3.1 us, ``d[5:69]`` 1.70 -> 1.3."""
@@ -256,6 +272,8 @@ def _selects_first(idx):
 def getitem(input, index):
     """``input[index]`` with PyTorch semantics: basic indexing gives a view, advanced a copy."""
     a = input._data
+    if type(index) is list:
+        index = _list_as_tuple(index)
     idx = _plain_index(index, a.ndim)
     if idx is not None:
         basic = True
@@ -451,6 +469,8 @@ def setitem(input, index, value, _through_view=False):
     from .inplace import check_inplace, check_setitem_overlap, commit
     if index is False:   # PyTorch returns at once: no write, no version bump, no history (nor errors)
         return
+    if type(index) is list:
+        index = _list_as_tuple(index)
     given = isinstance(value, Tensor)
     fills = not (given and value._data.ndim) and input._data.ndim   # (a whole write of a 0-d value is a fill)
     if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:

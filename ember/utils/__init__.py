@@ -22,6 +22,7 @@ def swap_tensors(t1, t2):
     gradient-accumulation node made before the swap is poisoned (a backward through it raises), as PyTorch's."""
     import copyreg
     import weakref
+    from ..tensor import own_dict, set_own_dict
     if weakref.getweakrefs(t1):
         raise RuntimeError('Cannot swap t1 because it has weakref associated with it')
     if weakref.getweakrefs(t2):
@@ -29,13 +30,15 @@ def swap_tensors(t1, t2):
     slots = set(copyreg._slotnames(t1.__class__))
     if slots != set(copyreg._slotnames(t2.__class__)):
         raise RuntimeError('Cannot swap t1 and t2 if they have different slots')
-    for t in (t1, t2):
-        acc = t.__dict__.pop('_accum', None)
-        t.__dict__.pop('_accum_edge', None)
+    d1, d2 = own_dict(t1), own_dict(t2)
+    for d in (d1, d2):
+        acc = d.pop('_accum', None)
+        d.pop('_accum_edge', None)
         if acc is not None:
             acc.register_prehook(_poisoned)
     t1.__class__, t2.__class__ = t2.__class__, t1.__class__
-    t1.__dict__, t2.__dict__ = t2.__dict__, t1.__dict__
+    set_own_dict(t1, d2)
+    set_own_dict(t2, d1)
     for name in slots:
         a, b = _slot(t1, name), _slot(t2, name)
         _set_slot(t1, name, b)

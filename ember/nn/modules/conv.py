@@ -1,5 +1,6 @@
 """Convolution layers (Conv1d/2d, ConvTranspose1d/2d) with PyTorch's parameters, attributes, default
 initialisation (kaiming_uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in))) and reprs."""
+from .. import functional as F
 from ..functional import _conv as C
 from ..functional._pad import pad
 from ..functional._conv3d import conv3d, conv_transpose3d
@@ -7,6 +8,7 @@ from ._factory import empty_param, reset_fan_in
 from .module import Module
 from .lazy import LazyModuleMixin
 from ...autograd.grad_mode import no_grad
+from ..._torch_function import _INSTALLED as _DISPATCHING   # non-empty once torch functions dispatch
 from ..parameter import UninitializedParameter
 
 __all__ = ['Conv1d', 'Conv2d', 'Conv3d', 'LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'LazyConvTranspose1d',
@@ -108,7 +110,10 @@ class _Conv(_ConvNd):
                          False, (0,) * n, groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        fn = {1: C.conv1d, 2: C.conv2d, 3: conv3d}[self.n]
+        if _DISPATCHING:   # through F's dispatching stand-in, so a Tensor subclass (MONAI's MetaTensor) or mode sees it
+            fn = (F.conv1d, F.conv2d, F.conv3d)[self.n - 1]
+        else:
+            fn = {1: C.conv1d, 2: C.conv2d, 3: conv3d}[self.n]
         if self.padding_mode != 'zeros':
             input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(input, weight, bias, self.stride, (0,) * self.n, self.dilation, self.groups)
@@ -177,7 +182,10 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f'Only `zeros` padding mode is supported for {type(self).__name__}')
         op = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size, self.n,
                                   self.dilation)
-        fn = (C.conv_transpose1d, C.conv_transpose2d, conv_transpose3d)[self.n - 1]
+        if _DISPATCHING:
+            fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.n - 1]
+        else:
+            fn = (C.conv_transpose1d, C.conv_transpose2d, conv_transpose3d)[self.n - 1]
         return fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
 
 

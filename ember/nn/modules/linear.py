@@ -2,11 +2,12 @@
 import math
 
 from ...ops import blas
-from .. import init
+from .. import functional as F, init
 from ._factory import empty_param, reset_fan_in
 from .module import Module
 from .lazy import LazyModuleMixin
 from ...autograd.grad_mode import no_grad
+from ..._torch_function import _INSTALLED as _DISPATCHING   # non-empty once torch functions dispatch
 from ..parameter import UninitializedParameter
 
 __all__ = ['LazyLinear', 'Identity', 'Linear', 'NonDynamicallyQuantizableLinear', 'Bilinear']
@@ -46,6 +47,8 @@ class Linear(Module):
             w, b = p['weight'], p['bias']
         except KeyError:    # moved out of _parameters by nn.utils.weight_norm or a parametrization
             w, b = self.weight, self.bias
+        if _DISPATCHING:   # through F.linear's dispatching stand-in, so a Tensor subclass or mode sees the call
+            return F.linear(input, w, b)
         return blas.linear(input, w, b)
 
     def extra_repr(self):

@@ -114,11 +114,13 @@ def _check_shapes(shapes):
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
-    """Stack tensors along a new first dimension (NumPy stack when dtypes agree and no grad is tracked)."""
+    """Stack tensors along a new first dimension (NumPy stack when dtypes agree, no grad is tracked and all are
+    plain tensors: a subclass's stack goes through its ``__torch_function__``, MONAI's MetaTensor collates so)."""
     arrays = [t._data for t in batch]
     _check_shapes([a.shape for a in arrays])
     dt = arrays[0].dtype
-    if any(a.dtype != dt for a in arrays) or any(t._requires_grad for t in batch):
+    if (any(a.dtype != dt for a in arrays) or any(t._requires_grad for t in batch)
+            or any(type(t) is not Tensor for t in batch)):
         return _ember().stack(list(batch), 0)
     return Tensor._make(_shared_stack(arrays))
 
