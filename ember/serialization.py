@@ -239,13 +239,16 @@ class _WholePickler(_TorchPickler):
         super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
 
     def reducer_override(self, obj):
-        if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param):
+        foreign = isinstance(obj, Tensor) and _foreign_subclass(type(obj), self.param)
+        if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param) and not foreign:
             return NotImplemented
         state = user_state(obj) or None
         if self.tree is None:   # first pass: note the tensor; what it writes is discarded
             self.encoder._ref(obj, self.encoder._tensor_record)
             return int, (), state
         rebuild = self.tree.ref({'$': 'ref', 'id': self.encoder._index[id(obj)]})
+        if foreign:     # a program's subclass, named by its class as PyTorch names it
+            return _REBUILD_FROM_TYPE, (_REBUILD_TENSOR, type(obj), rebuild.args, state or {})
         if state is None:
             return rebuild.__reduce__()
         if type(obj) is Tensor:
@@ -410,6 +413,12 @@ def _enc_float(x):
     return x if math.isfinite(x) else {'$': 'float', 'v': repr(x)}
 
 
+def _foreign_subclass(cls, param):
+    """Whether ``cls`` is a Tensor subclass of a program's own (MONAI's MetaTensor; not a Parameter's), which
+    torch.save pickles with its class and attributes rather than as data."""
+    return cls is not Tensor and not cls.__module__.startswith('ember') and not (param and issubclass(cls, param))
+
+
 def _cannot_save(obj, path):
     hint = ' For a Module or an Optimizer, save its state_dict().' if hasattr(obj, 'state_dict') else ''
     return (f'ember.save cannot store {path} of type {type(obj).__module__}.{type(obj).__qualname__}: only '
@@ -448,6 +457,8 @@ class _Encoder:
         if t in _VALUE_ENCODERS:
             return _VALUE_ENCODERS[t](self, obj, path, depth + 1)
         if isinstance(obj, Tensor):
+            if _foreign_subclass(t, self._param):   # pickled whole, as PyTorch's _rebuild_from_type_v2 of the class
+                raise TypeError(_cannot_save(obj, path))
             return self._ref(obj, self._tensor_record)
         if isinstance(obj, np.ndarray):
             return self._ref(obj, self._array_record)

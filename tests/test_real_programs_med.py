@@ -206,3 +206,35 @@ def test_list_of_slices_indexes_as_a_tuple():
     run_both(index)
     with pytest.warns(UserWarning, match='non-tuple sequence for multidimensional indexing'):
         ember.arange(4.)[[slice(0, 2)]]
+
+
+# -- monai/data/dataset.py: PersistentDataset torch.saves MetaTensors and torch.loads them (weights_only=False) ---
+class _TorchSaved(torch.Tensor):
+    """A program's Tensor subclass, pickled by reference (module-level, as MetaTensor)."""
+
+
+class _EmberSaved(ember.Tensor):
+    """ember's twin of ``_TorchSaved``."""
+
+
+def test_save_keeps_a_tensor_subclass(tmp_path):
+    """``torch.save`` pickles a Tensor subclass instance with its class and ``__dict__`` (PyTorch's
+    ``_rebuild_from_type_v2``); ``weights_only=False`` loads it back (ember saved it as a plain tensor, so the
+    cached MetaTensors lost their affine); the default ``weights_only=True`` refuses the class."""
+    def roundtrip(T):
+        cls = _TorchSaved if T is torch else _EmberSaved
+        t = T.arange(4.).as_subclass(cls)
+        t.meta = {'affine': [1, 2]}
+        f = tmp_path / f'{T.__name__}.pt'
+        T.save({'x': t, 'y': [t[1:]], 'z': T.ones(2)}, f)
+        back = T.load(f, weights_only=False)
+        x, y = back['x'], back['y'][0]
+        return [type(x) is cls, x, x.meta, type(y) is cls, y, getattr(y, 'meta', None), type(back['z']).__name__]
+    run_both(roundtrip)
+
+    def refused(T):
+        cls = _TorchSaved if T is torch else _EmberSaved
+        f = tmp_path / f'{T.__name__}_w.pt'
+        T.save(T.ones(2).as_subclass(cls), f)
+        return T.load(f)
+    run_both(refused)
