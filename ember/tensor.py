@@ -2,7 +2,6 @@
 it so that ``backward()`` computes gradients. Op methods are attached from ``ember.ops``."""
 import builtins
 import collections.abc
-import copy
 import copyreg
 import operator
 import warnings
@@ -758,6 +757,7 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         new._requires_grad = self._requires_grad
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
+        import copy
         if type(self) is not Tensor:
             for name in _subclass_slots(type(self)):
                 if hasattr(self, name):
@@ -858,6 +858,7 @@ class _AttributeView(collections.abc.MutableMapping):
         return dict(self)
 
     def __deepcopy__(self, memo):
+        import copy
         return copy.deepcopy(dict(self), memo)
 
 
