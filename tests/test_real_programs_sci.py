@@ -134,3 +134,44 @@ def test_complex_reshape_of_a_permuted_tensor_differentiates():
     run_both(grads, tol=1e-5)
     a = ember.randn(3, 4, 5, dtype=ember.complex128, requires_grad=True)
     assert ember.autograd.gradcheck(lambda a: a.permute(2, 0, 1).reshape(5, 12).sin(), (a,))
+
+
+# -- neuralop/layers/spectral_convolution.py: a float64 input against the complex64 weights (bmm/mv/baddbmm) ---
+_D, _F = 'float64', 'float32'
+
+
+@pytest.mark.parametrize('case', [
+    ('bmm', (2, 3, 4), _D, (2, 4, 5), _F), ('bmm', (2, 3, 4), 'int32', (2, 4, 5), 'int64'),
+    ('bmm', (2, 3, 4), 'bfloat16', (2, 4, 5), _F), ('bmm', (2, 3, 4), _D, (2, 3, 5), _F),
+    ('matmul', (2, 3, 4), _F, (2, 4, 5), _D), ('matmul', (3, 4), _F, (2, 4, 3), _D), ('matmul', (4,), _D, (2, 4, 3), _F),
+    ('matmul', (2, 2, 3, 4), _F, (2, 2, 4, 3), _D), ('matmul', (2, 3, 4), _F, (4, 3), _D),
+    ('matmul', (3, 4), _D, (4,), _F), ('matmul', (2, 3, 4), _F, (4,), _D), ('matmul', (2, 3), 'bfloat16', (3, 2), _F),
+    ('mv', (3, 4), _D, (4,), _F), ('mv', (3, 4), 'bfloat16', (4,), _F), ('matmul', (2, 3, 4), 'complex64', (2, 4, 5),
+                                                                        'complex128')])
+def test_product_dtype_errors(case):
+    """FNO made float64 stops in its complex64 spectral weights' product. PyTorch's bmm says "expected scalar type
+    Double but found Float" (matmul too, with a batch of matrices on the right), mv and matmul with a vector "addmv
+    input tensors must have the same dtype, but got Float, Double, and Float"; ember gave mm's message for all,
+    bfloat16 named "float"."""
+    op, sa, da, sb, db = case
+    run_both(lambda T: getattr(T, op)(T.ones(sa, dtype=getattr(T, da)), T.ones(sb, dtype=getattr(T, db))),
+             message=True)
+
+
+@pytest.mark.parametrize('dts', [(_D, _D, _F), (_F, _D, _D), (_D, _F, _F), (_F, _D, _F), (_F, _F, _F)])
+def test_add_product_dtype_errors(dts):
+    """baddbmm, addbmm and addmv refuse an input of another dtype than the matrices (ember promoted it)."""
+    i, a, b = dts
+
+    def prods(T):
+        r = lambda *s, d: T.ones(*s, dtype=getattr(T, d))
+        out = []
+        for f in (lambda: T.baddbmm(r(2, 3, 5, d=i), r(2, 3, 4, d=a), r(2, 4, 5, d=b)),
+                  lambda: T.addbmm(r(3, 5, d=i), r(2, 3, 4, d=a), r(2, 4, 5, d=b)),
+                  lambda: T.addmv(r(3, d=i), r(3, 4, d=a), r(4, d=b))):
+            try:
+                out.append(f())
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    run_both(prods)

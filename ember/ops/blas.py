@@ -26,13 +26,30 @@ def _same_dtype(a, b, op):
         raise RuntimeError(f'dot : expected both vectors to have same dtype, but found {scalar_name(a.dtype)} and '
                            f'{scalar_name(b.dtype)}')
     if a.dtype != b.dtype:
-        raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {cpp_name(a.dtype)} != '
-                           f'{cpp_name(b.dtype)}\n({op}: convert one operand, e.g. with .float() or .double())')
+        kernel = op if op != 'matmul' else 'mv' if b.ndim == 1 else 'bmm' if b.ndim >= 3 else 'mm'
+        if kernel == 'mv':    # matmul takes mv for a vector on the right, bmm for a batch of matrices there
+            _addmv_dtypes(b, a, b)
+        from .._dtype import from_np, scalar_name
+        da, db = from_np(a.dtype), from_np(b.dtype)      # bfloat16's arrays are big-endian float32
+        if kernel == 'bmm':
+            raise RuntimeError(f'expected scalar type {scalar_name(da)} but found {scalar_name(db)}')
+        raise RuntimeError(f'expected m1 and m2 to have the same dtype, but got: {cpp_name(da)} != '
+                           f'{cpp_name(db)}\n({op}: convert one operand, e.g. with .float() or .double())')
     if a.dtype == _BOOL:
         raise not_implemented(_bool_kernel(a, b, op), a.dtype)
 
 
 _BOOL = np.dtype(np.bool_)
+
+
+def _addmv_dtypes(out, mat, vec):
+    """addmv's check, which mv and matmul with a vector reach (``out`` is mv's result, made like ``vec``): arrays
+    or tensors."""
+    if not out.dtype == mat.dtype == vec.dtype:
+        from .._dtype import from_np, scalar_name
+        names = [scalar_name(t.dtype if isinstance(t, Tensor) else from_np(t.dtype)) for t in (out, mat, vec)]
+        raise RuntimeError(f'addmv input tensors must have the same dtype, but got {names[0]}, {names[1]}, and '
+                           f'{names[2]}')
 
 
 def _bool_kernel(a, b, op):
@@ -234,10 +251,10 @@ def bmm(input, mat2):
         raise RuntimeError('batch1 must be a 3D tensor')
     if b.ndim != 3:
         raise RuntimeError('batch2 must be a 3D tensor')
-    _same_dtype(a, b, 'bmm')
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f'Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, '
                            f'{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].')
+    _same_dtype(a, b, 'bmm')
     out = _record('BmmBackward0', input, mat2, _stack_product(a, b))
     if _flop_hook.COUNTERS:
         _flop_hook.product('bmm', a.shape[1:], b.shape[1:], out, (input._requires_grad, mat2._requires_grad),
@@ -254,7 +271,8 @@ def mv(input, vec):
         raise
     if a.ndim != 2 or b.ndim != 1:
         raise RuntimeError(f'vector + matrix @ vector expected, got {a.ndim}, {b.ndim}, {b.ndim}')
-    _same_dtype(a, b, 'mv')
+    _addmv_dtypes(b, a, b)
+    _same_dtype(a, b, 'mv')     # bools
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f'size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec '
                            f'({b.shape[0]})')
@@ -883,10 +901,22 @@ def _add_product(cls, input, x, y, m, beta, alpha, dt=None):
     return Tensor._make(r)
 
 
+def _baddbmm_dtypes(input, batch1, batch2):
+    """PyTorch's baddbmm checks: the input's dtype against batch1's (ember promoted a float32 input with float64
+    batches, where PyTorch refuses), then the batches' (bmm's message)."""
+    if input.dtype != batch1.dtype:
+        raise RuntimeError(f'Input dtypes must be the same, got: input {cpp_name(input.dtype)}, batch1: '
+                           f'{cpp_name(batch1.dtype)}, batch2: {cpp_name(batch2.dtype)}')
+    if batch1.dtype != batch2.dtype:
+        _same_dtype(batch1._data, batch2._data, 'bmm')
+
+
 @_autocast.lower_precision
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     try:
+        if isinstance(batch1, Tensor) and isinstance(batch2, Tensor) and isinstance(input, Tensor):
+            _baddbmm_dtypes(input, batch1, batch2)
         m, dt = _wide_product(bmm, batch1, batch2, input)
         out = _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
         if _flop_hook.COUNTERS:
@@ -901,6 +931,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
     try:
+        if isinstance(mat, Tensor) and isinstance(vec, Tensor) and isinstance(input, Tensor):
+            _addmv_dtypes(input, mat, vec)
         m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
         return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
     except (AttributeError, TypeError):
@@ -993,8 +1025,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         for name, b in (('batch1', batch1), ('batch2', batch2)):
             if b.dim() != 3:
                 raise RuntimeError(f'{name} must be a 3D tensor')
-        if batch1._data.dtype != batch2._data.dtype:
-            raise RuntimeError(f'expected scalar type {batch1.dtype} but found {batch2.dtype}')
+        _addmm_dtypes(input, batch1, batch2)
         _integral_scalars(input, beta, alpha)
         _expandable(input, (batch1.shape[1], batch2.shape[2]))
         return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
