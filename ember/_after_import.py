@@ -1,4 +1,5 @@
-"""Run a function on a third-party module once it is imported, without importing it (einops, opt_einsum).
+"""Run a function on a third-party module once it is imported, without importing it (einops, opt_einsum, and
+pyplot under ``ember run``).
 
 ``when_imported(name, fn)`` calls ``fn(module)`` at once when ``name`` is loaded, else right after its first
 import: a ``sys.meta_path`` finder lets the module load as usual, then calls ``fn``; it answers no other import (one

@@ -1,9 +1,10 @@
 """Matplotlib under ``ember run``: the Agg backend, and ``plt.show()`` saving PNG files instead of
 opening windows. matplotlib is optional; nothing here imports it before user code does."""
-import importlib.abc
 import importlib.util
 import os
 import sys
+
+from ._after_import import when_imported
 
 
 class FigureSaver:
@@ -35,10 +36,7 @@ def install(saver):
     os.environ["MPLBACKEND"] = "Agg"
     if "matplotlib" in sys.modules:
         sys.modules["matplotlib"].use("Agg")
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].show = _show_function(saver)
-    else:
-        sys.meta_path.insert(0, _PyplotHook(saver))
+    when_imported("matplotlib.pyplot", lambda plt: setattr(plt, "show", _show_function(saver)))
 
 
 def _show_function(saver):
@@ -49,34 +47,3 @@ def _show_function(saver):
         if block is not False:
             saver.save_open_figures()
     return show
-
-
-class _PyplotHook(importlib.abc.MetaPathFinder):
-    """Finder that patches ``matplotlib.pyplot.show`` right after pyplot is first imported."""
-
-    def __init__(self, saver):
-        self.saver = saver
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "matplotlib.pyplot":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _PatchingLoader(spec.loader, self.saver)
-        return spec
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs pyplot's own loader, then swaps in the saver's ``show`` and puts the real loader back."""
-
-    def __init__(self, loader, saver):
-        self.loader, self.saver = loader, saver
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        module.show = _show_function(self.saver)
