@@ -55,6 +55,45 @@ def _fma64(a, b, c):
     return r
 
 
+_SPLIT = 134217729.0                # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
+_HALF_ULP_BELOW_1 = 2.0 ** -54
+
+
+def one_minus_square64(y):
+    """``fma(-y, y, 1)`` (tanh's derivative 1 - y*y rounded once, as PyTorch's float64 tanh_backward) for a float64
+    array ``y``, from y*y's exact error (QD's two-square) instead of _fma64's general emulation: for |y| <= 1,
+    r = 1 - p (p = y*y) and its error t are exact (Fast2Sum, 1 >= p), and r + fl(t - e) is the fma's value except
+    where that sum is a tie, which here means |t - e| == 2**-54 (r is in [0.5, 1] unless p >= 0.5, where t = 0
+    and t - e is exact): those few, and any |y| > 1 or nan, go to _fma64. Every value equals _fma64's. (1000, 50)
+    float64, medians of 40 interleaved (load 7.7): 10.2 -> 0.60 ms; a PINN's step (2-50-50-50-1 tanh MLP, 1000
+    points, Poisson residual through two create_graph grads, Adam), medians of 16 interleaved: 257 -> 110 ms."""
+    shape = np.shape(y)
+    y = np.asarray(y, _F64).reshape(-1)
+    p = y * y
+    if not p.size or not p.max() <= 1.0:
+        return _fma64(-y, y, 1.0).reshape(shape)
+    hi = np.multiply(y, _SPLIT)
+    lo = np.subtract(hi, y)
+    np.subtract(hi, lo, out=hi)
+    np.subtract(y, hi, out=lo)
+    e = np.multiply(hi, hi)                     # e = y*y - p exactly: ((hi*hi - p) + 2*hi*lo) + lo*lo
+    np.subtract(e, p, out=e)
+    np.multiply(hi, lo, out=hi)
+    np.add(hi, hi, out=hi)
+    np.add(e, hi, out=e)
+    np.multiply(lo, lo, out=lo)
+    np.add(e, lo, out=e)
+    r = np.subtract(1.0, p, out=hi)
+    v = np.subtract(1.0, r, out=lo)             # t = (1 - r) - p, then v = t - e
+    np.subtract(v, p, out=v)
+    np.subtract(v, e, out=v)
+    tie = np.flatnonzero(np.abs(v, out=e) == _HALF_ULP_BELOW_1)
+    np.add(r, v, out=r)
+    if tie.size:
+        r[tie] = _fma64(-y[tie], y[tie], 1.0)
+    return r.reshape(shape)
+
+
 def fma32(a, b, c):
     """float32 ``a * b + c`` rounded once (operands converted to float32 first), a new float32 array. Up to BLOCK
     elements in one float64 pass over the broadcast operands, above in blocks (_fma32_into)."""

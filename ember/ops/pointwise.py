@@ -1183,7 +1183,7 @@ def _tanh_grad(g, x, y):
         if y.dtype is _F32:
             return _tanh_grad_np(g, y)
         if y.dtype is _F64:
-            return g * _fused.fma(-y, y, 1.0, _F64)
+            return g * _fused.one_minus_square64(y)
     if isinstance(y, Tensor) and isinstance(g, Tensor):   # create_graph=True: one node, as PyTorch records it
         return tanh_backward(g, y)
     return g * (dual.ONE[y.dtype] - y * y)
