@@ -3,6 +3,7 @@ on the same line as its forward (micrograd's locality)."""
 import dis
 import math
 import numbers
+import weakref
 
 import numpy as np
 
@@ -1171,6 +1172,26 @@ sinh = unary('sinh', xp.sinh, 'SinhBackward0', lambda g, x, y: g * _cosh(x), pre
 cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), precise=True)
 
 
+# tanh's float64 derivative factor by output array: {id(y): (weakref to y, y's values then, factor)}. A PINN's
+# step differentiates each tanh output 9-11 times (the create_graph grads re-run TanhBackward0 and every
+# TanhBackwardBackward0 recomputes tanh_backward on the same saved array); an entry goes when its array does.
+_SLOPES = {}
+
+
+def _tanh_slope64(y):
+    """1 - y*y rounded once (_fused.one_minus_square64) for a float64 array ``y``, remembered while ``y`` lives and
+    keeps its values (checked against a copy, 2 passes against one_minus_square64's 21). PINN step (2-50-50-50-1
+    tanh MLP, 1000 points, two create_graph grads, Adam), medians of 12 interleaved, load 11.5: 267 -> 210 ms."""
+    key = id(y)
+    hit = _SLOPES.get(key)
+    if hit is not None and hit[0]() is y and np.array_equal(hit[1], y):
+        return hit[2]
+    f = _fused.one_minus_square64(y)
+    f.flags.writeable = False
+    _SLOPES[key] = (weakref.ref(y, lambda _, k=key: _SLOPES.pop(k, None)), y.copy(), f)
+    return f
+
+
 def _tanh_grad(g, x, y):
     """g * (1 - y*y) as PyTorch's tanh_backward kernel computes it: its (1 - y*y) is contracted to one fma, so the
     factor is rounded once (rounding y*y first differs in the last bit for 30-55% of elements; makemore part 4's
@@ -1183,7 +1204,7 @@ def _tanh_grad(g, x, y):
         if y.dtype is _F32:
             return _tanh_grad_np(g, y)
         if y.dtype is _F64:
-            return g * _fused.one_minus_square64(y)
+            return g * _tanh_slope64(y)
     if isinstance(y, Tensor) and isinstance(g, Tensor):   # create_graph=True: one node, as PyTorch records it
         return tanh_backward(g, y)
     return g * (dual.ONE[y.dtype] - y * y)
