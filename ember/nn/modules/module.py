@@ -18,6 +18,8 @@ from ..parameter import Parameter, Buffer
 __all__ = ['Module', 'register_module_forward_pre_hook', 'register_module_forward_hook',
            'register_module_full_backward_hook']
 
+_MIXED_BACKWARD_HOOKS = ('Cannot use both regular backward hooks and full backward hooks on a single Module. Please use '
+                         'only one of them.')
 _EXTRA_STATE_KEY_SUFFIX = '_extra_state'
 # what a TorchScript module has and the module torch.jit.script/trace hands back in ember lacks (ember.jit answers)
 TORCHSCRIPT_ONLY = frozenset(('graph', 'inlined_graph', 'code', 'code_with_constants', 'save', 'original_name'))
@@ -391,7 +393,8 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
-        bw_hooks = list(_global_backward_hooks.values()) + list(self._backward_hooks.values())
+        legacy = self._is_full_backward_hook is False
+        bw_hooks = list(_global_backward_hooks.values()) + ([] if legacy else list(self._backward_hooks.values()))
         pre_hooks = list(self._backward_pre_hooks.values())
         state = None
         if bw_hooks or pre_hooks:
@@ -411,6 +414,8 @@ class Module:
                 result = res
         if state is not None:
             result = state.wrap_outputs(result)
+        if legacy and self._backward_hooks:
+            _legacy_backward_hooks(self, args, result)
         return result
 
     def _run_always_called(self, args, kwargs):
@@ -455,9 +460,12 @@ class Module:
         """``hook(module, grad_input, grad_output)`` runs when the gradients w.r.t. the module's inputs are
         computed; it may return replacement ``grad_input``."""
         if self._is_full_backward_hook is False:
-            raise RuntimeError('Cannot use both regular backward hooks and full backward hooks on a single '
-                               'Module. Please use only one of them.')
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
         self._is_full_backward_hook = True
+        return self._add_backward_hook(hook, prepend)
+
+    def _add_backward_hook(self, hook, prepend=False):
+        """Keep ``hook`` among the backward hooks run on the module's input gradients."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if prepend:
@@ -474,8 +482,13 @@ class Module:
         return handle
 
     def register_backward_hook(self, hook):
-        """Deprecated in PyTorch; ember runs it as a full backward hook."""
-        return self.register_full_backward_hook(hook)
+        """Deprecated in PyTorch: ``hook(module, grad_input, grad_output)`` runs as a hook of the node that made
+        the output, with that node's gradients (``_legacy_backward_hooks``). A module that ever had a full
+        backward hook refuses it, as PyTorch's does (asdl's hooks after backpack's)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        self._is_full_backward_hook = False
+        return self._add_backward_hook(hook)
 
     # -- traversal ----------------------------------------------------------------------------------------
     def _named_members(self, get_members_fn, prefix='', recurse=True, remove_duplicate=True):
@@ -891,6 +904,58 @@ def _remove_from(name, *containers):
 
 
 # -- full backward hooks ------------------------------------------------------------------------------------
+def _legacy_backward_hooks(module, args, result):
+    """PyTorch's regular (non-full) module backward hooks: each runs as a hook of the node that made the first
+    output tensor, given that node's input and output gradients, with PyTorch's FutureWarnings where these are
+    not the module's."""
+    var = result
+    while not isinstance(var, Tensor):
+        var = next(v for v in var.values() if isinstance(v, Tensor)) if isinstance(var, dict) else var[0]
+    grad_fn = var.grad_fn
+    if grad_fn is None:
+        return
+    ref = weakref.ref(module)
+    for hook in module._backward_hooks.values():
+        grad_fn.register_hook(functools.partial(_call_legacy_hook, hook, ref))
+    _warn_legacy_backward_hook(args, result, grad_fn)
+
+
+def _call_legacy_hook(hook, ref, grad_input, grad_output):
+    module = ref()
+    if module is None:
+        raise RuntimeError('You are trying to call the hook of a dead Module!')
+    return hook(module, grad_input, grad_output)
+
+
+def _warn_legacy_backward_hook(inputs, result, grad_fn):
+    """PyTorch's FutureWarning when a regular backward hook will miss gradients: the module's output or input is
+    not tensors, its outputs come from several nodes, or its forward ran more than one node."""
+    tail = ('is deprecated and will be removed in future versions. This hook will be missing some ')
+    full = 'Please use register_full_backward_hook to get the documented behavior.'
+    result = (result,) if isinstance(result, Tensor) else result
+    inputs = (inputs,) if isinstance(inputs, Tensor) else inputs
+    if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+        msg = ('Using non-full backward hooks on a Module that does not return a single Tensor or a tuple of '
+               f'Tensors {tail}of the grad_output. {full}')
+    elif not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
+        msg = ('Using non-full backward hooks on a Module that does not take as input a single Tensor or a tuple '
+               f'of Tensors {tail}of the grad_input. {full}')
+    else:
+        out_fns = {id(r.grad_fn) for r in result if r.grad_fn is not None}
+        if not out_fns or (len(out_fns) == 1 and id(grad_fn) not in out_fns):
+            msg = f'Using a non-full backward hook when outputs are nested in python data structure {tail}grad_output.'
+        elif len(out_fns) > 1:
+            msg = f'Using a non-full backward hook when outputs are generated by different autograd Nodes {tail}' \
+                  f'grad_output. {full}'
+        elif {id(i.grad_fn) for i in inputs if i.grad_fn is not None} != \
+                {id(n[0]) for n in grad_fn.next_functions}:
+            msg = f'Using a non-full backward hook when the forward contains multiple autograd Nodes {tail}' \
+                  f'grad_input. {full}'
+        else:
+            return
+    warnings.warn(msg, FutureWarning, stacklevel=3)
+
+
 class BackwardHookFunctionBackward(Node):
     """An identity over several tensors whose backward hands the gradients to the module's hooks."""
     __slots__ = ('_state', '_is_input')

@@ -1,0 +1,86 @@
+"""Second-order and Bayesian tools that read autograd's internals, run under the alias against PyTorch (session 38):
+backpack-for-pytorch 1.7 (extend, its first- and second-order extensions), laplace-torch 0.3 with its backpack,
+curvlinops and asdl backends, and curvlinops-for-pytorch 3.0; each test is reduced to the lines that found a
+defect in ember and needs none of the libraries."""
+import warnings
+
+import torch
+
+import ember
+from helpers import run_both
+
+
+# -- laplace-torch's asdl backend: asdl/core.py extend registers regular (non-full) backward hooks -----------------
+def _hook_log(log, tag):
+    """A regular backward hook that records the shapes and sums of what it gets."""
+    def hook(module, grad_input, grad_output):
+        log.append([tag, type(module).__name__,
+                    [None if g is None else (tuple(g.shape), round(float(g.sum()), 4)) for g in grad_input],
+                    [None if g is None else (tuple(g.shape), round(float(g.sum()), 4)) for g in grad_output]])
+    return hook
+
+
+def test_regular_backward_hook_gets_its_nodes_gradients():
+    """asdl/core.py (laplace's AsdlGGN/AsdlEF) calls ``module.register_backward_hook``: PyTorch runs the hook on
+    the node that made the module's output, with that node's gradients (a Linear's addmm: bias, input and
+    transposed weight; a Conv2d's convolution: input, weight, bias), and the hook may replace them. ember ran it
+    as a full backward hook (one gradient per module input)."""
+    def run(lib):
+        lib.manual_seed(0)
+        log = []
+        nn = lib.nn
+        m = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3), nn.Tanh(), nn.Linear(3, 2))
+        for i, mod in enumerate(m.modules()):
+            mod.register_backward_hook(_hook_log(log, i))
+        x = lib.randn(2, 1, 4, 4)
+        m(x).pow(2).sum().backward()
+        x.requires_grad_()
+        m(x).pow(2).sum().backward()
+        lin = nn.Linear(3, 2)
+        lin.register_backward_hook(lambda mod, gi, go: (gi[0], gi[1] * 0, gi[2]))
+        a = lib.randn(4, 3, requires_grad=True)
+        lin(a).sum().backward()
+        return log + [lin.weight.grad, lin.bias.grad, a.grad, m[0]._is_full_backward_hook]
+    run_both(run, tol=1e-5)
+
+
+def test_regular_backward_hook_warns_as_pytorch():
+    """PyTorch's FutureWarning when a regular hook's module ran more than one node (a Linear's transposed weight
+    and addmm; a Sequential), and none where its forward is one node on tensors that require grad (a Tanh);
+    ember warned that a full backward hook fired with no input requiring grad instead."""
+    def run(lib):
+        lib.manual_seed(0)
+        out = []
+        for mod in (lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Tanh())):
+            mod.register_backward_hook(lambda *a: None)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter('always')
+                y = mod(lib.randn(4, 3, requires_grad=True))
+                y.sum().backward()
+            out.append([(x.category.__name__, str(x.message)) for x in w])
+        return out
+    assert run(ember) == run(torch)
+
+
+def test_regular_and_full_backward_hooks_refused_on_one_module():
+    """laplace's AsdlGGN on a model that BackPackGGN had extended (backpack/__init__.py registers full backward
+    hooks, asdl/core.py regular ones): PyTorch refuses the second kind on a module that ever had the other, even
+    after the first was removed; ember took both."""
+    def full_then_regular(lib):
+        m = lib.nn.Linear(2, 2)
+        m.register_full_backward_hook(lambda *a: None).remove()
+        m.register_backward_hook(lambda *a: None)
+
+    def regular_then_full(lib):
+        m = lib.nn.Linear(2, 2)
+        m.register_backward_hook(lambda *a: None).remove()
+        m.register_full_backward_hook(lambda *a: None)
+    run_both(full_then_regular, message=True)
+    run_both(regular_then_full, message=True)
+
+
+def test_nvtx_imports_and_refuses_without_cuda():
+    """asdl/utils.py does ``from torch.cuda import nvtx`` (laplace imports asdl for its curvature backends); a
+    CPU-only PyTorch has the module and fails each call."""
+    run_both(lambda lib: lib.cuda.nvtx.range_push('fisher'), message=True)
+    run_both(lambda lib: lib.cuda.nvtx.range('fisher {}', 1).__enter__(), message=True)
