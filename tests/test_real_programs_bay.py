@@ -84,3 +84,23 @@ def test_nvtx_imports_and_refuses_without_cuda():
     CPU-only PyTorch has the module and fails each call."""
     run_both(lambda lib: lib.cuda.nvtx.range_push('fisher'), message=True)
     run_both(lambda lib: lib.cuda.nvtx.range('fisher {}', 1).__enter__(), message=True)
+
+
+def test_backward_hooks_of_a_module_called_once_and_dropped():
+    """backpack's converter example calls ``extend(nn.MSELoss())(out, y)`` inline: PyTorch's graph keeps the module
+    its backward hooks belong to, so backpack's hook gets it; ember kept it weakly and passed None."""
+    import gc
+
+    def run(lib):
+        got = []
+        lib.manual_seed(0)
+        x = lib.randn(3, 2, requires_grad=True)
+        m = lib.nn.MSELoss()
+        m.register_full_backward_pre_hook(lambda mod, go: got.append(['pre', type(mod).__name__]))
+        m.register_full_backward_hook(lambda mod, gi, go: got.append([type(mod).__name__, gi[0]]))
+        loss = m(x, lib.zeros(3, 2))
+        del m
+        gc.collect()
+        loss.backward()
+        return got
+    run_both(run)

@@ -980,10 +980,12 @@ def _identity(tensors, state, is_input):
 
 
 class _BackwardHookState:
-    """One forward call's link between the gradients of its outputs and of its inputs."""
+    """One forward call's link between the gradients of its outputs and of its inputs. It holds the module, as
+    PyTorch's BackwardHook does: a module called once and dropped (``extend(MSELoss())(out, y)``) still gets its
+    hooks' calls while the graph lives."""
 
     def __init__(self, module, hooks, pre_hooks, n_args):
-        self.module = weakref.ref(module)
+        self.module = module
         self.hooks = hooks
         self.pre_hooks = pre_hooks
         self.n_args = n_args
@@ -1021,7 +1023,7 @@ class _BackwardHookState:
     def on_grad_output(self, grads):
         self.grad_outputs = tuple(_as_tensor(g) for g in grads)
         for hook in self.pre_hooks:
-            res = hook(self.module(), self.grad_outputs)
+            res = hook(self.module, self.grad_outputs)
             if res is not None:
                 res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
                 if len(res) != len(grads):
@@ -1050,7 +1052,7 @@ class _BackwardHookState:
         return tuple(_as_grad(new[i]) for i in self.input_pos)
 
     def _run(self, grad_input):
-        module = self.module()
+        module = self.module
         grad_output = self.grad_outputs if self.grad_outputs is not None else ()
         result = None
         for hook in self.hooks:
