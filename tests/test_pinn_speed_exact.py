@@ -102,3 +102,19 @@ def test_tanh_backward_after_output_changes_in_place():
     for e, t in zip(*runs):
         assert np.array_equal(_bits(e), _bits(t))
     assert not np.array_equal(runs[0][0], runs[0][1])
+
+
+@pytest.mark.parametrize('shapes', [((300, 40), (300, 40), (300, 40)), ((5, 1, 40), (3, 1), (40,)), ((), (), ())])
+def test_fma64_in_place_steps_match_torch_addcmul(shapes):
+    """_distributions.fma64 (float64 addcmul, lerp, add with alpha) with broadcast and 0-d operands, wide exponents and
+    specials, against PyTorch's addcmul, which rounds c + a * b once."""
+    rng = np.random.default_rng(8)
+    a, b, c = (rng.standard_normal(s) * np.exp(rng.uniform(-30, 30, s)) for s in shapes)
+    if a.ndim:
+        a.reshape(-1)[::7], c.reshape(-1)[::5] = np.inf, np.nan
+    want = torch.addcmul(torch.tensor(c), torch.tensor(a), torch.tensor(b)).numpy()
+    got = ember.addcmul(ember.tensor(c), ember.tensor(a), ember.tensor(b)).numpy()
+    assert np.array_equal(_bits(got), _bits(want))
+    with np.errstate(all='ignore'):
+        direct = _fused._fma64(a, b, c)
+    assert np.array_equal(_bits(direct), _bits(want))

@@ -25,29 +25,49 @@ def _two_sum(a, b):
     return s, (a - (s - bb)) + (b - bb)
 
 
-def _two_prod(a, b):
-    p = a * b
-    ah, bh = _split(a), _split(b)
-    al, bl = a - ah, b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+def _two_sum_into(x, y, s, bb, err):
+    """_two_sum(x, y) into the scratch arrays ``s`` and ``err`` (``bb`` a third one), the same steps."""
+    np.add(x, y, out=s)
+    np.subtract(s, x, out=bb)
+    np.subtract(s, bb, out=err)
+    np.subtract(x, err, out=err)
+    np.subtract(y, bb, out=bb)
+    return s, np.add(err, bb, out=err)
 
 
-def _split(a):
-    t = a * 134217729.0        # 2**27 + 1 (Veltkamp)
-    return t - (t - a)
+_SPLIT = 134217729.0        # 2**27 + 1 (Veltkamp)
 
 
 def fma64(a, b, c):
-    """float64 fma, correctly rounded (Boldo & Melquiond's emulation through rounding to odd)."""
+    """float64 fma, correctly rounded (Boldo & Melquiond's emulation through rounding to odd): _two_prod's and
+    _two_sum's steps in the same order (so the same values) over six scratch arrays written in place, and the
+    round-to-odd move only on the elements that need it (15% of tanh's factors): 26 temporaries of the operands'
+    size made and freed a call took most of its time. fma(-y, y, 1) on (1000, 50), medians of 30 interleaved, load
+    10.4: 1019 -> 548 us (the old one's median was 4-10 ms in other runs on this loaded machine)."""
     a, b, c = (np.asarray(v, _F64) for v in (a, b, c))
-    uh, ul = _two_prod(a, b)
-    th, tl = _two_sum(c, uh)
-    v, err = _two_sum(tl, ul)
-    bits = np.atleast_1d(v).view(np.int64)
-    even_inexact = (err != 0) & ((bits & 1) == 0)
-    if np.any(even_inexact):
-        v = np.where(even_inexact, np.nextafter(v, np.where(err > 0, np.inf, -np.inf)), v)
-    return th + v
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    if not shape:
+        return fma64(a.reshape(1), b.reshape(1), c.reshape(1))[0]
+    p, ah, bh, al, bl, w = (np.empty(shape, _F64) for _ in range(6))
+    np.multiply(a, b, out=p)
+    for x, hi, lo in ((a, ah, al), (b, bh, bl)):        # Veltkamp's split: hi = t - (t - x), t = x * (2**27 + 1)
+        np.multiply(x, _SPLIT, out=hi)
+        np.subtract(hi, x, out=lo)
+        np.subtract(hi, lo, out=hi)
+        np.subtract(x, hi, out=lo)
+    ul = np.multiply(ah, bh, out=w)                     # ((ah*bh - p) + ah*bl + al*bh) + al*bl, each
+    np.subtract(ul, p, out=ul)                          # product into a split part it was the last use of
+    np.add(ul, np.multiply(ah, bl, out=ah), out=ul)
+    np.add(ul, np.multiply(al, bh, out=bh), out=ul)
+    np.add(ul, np.multiply(al, bl, out=al), out=ul)
+    th, tl = _two_sum_into(c, p, ah, bh, al)
+    v, err = _two_sum_into(tl, ul, bh, bl, p)
+    with np.errstate(invalid='ignore'):
+        odd = np.flatnonzero((err != 0) & ((v.view(np.int64) & 1) == 0))
+    if odd.size:
+        vf, ef = v.reshape(-1), err.reshape(-1)
+        vf[odd] = np.nextafter(vf[odd], np.where(ef[odd] > 0, np.inf, -np.inf))
+    return np.add(th, v, out=th)
 
 
 def libm(fn, x):
