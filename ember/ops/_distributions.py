@@ -39,24 +39,46 @@ _SPLIT = 134217729.0        # 2**27 + 1 (Veltkamp)
 
 
 def fma64(a, b, c):
-    """float64 fma, correctly rounded (Boldo & Melquiond's emulation through rounding to odd): _two_prod's and
-    _two_sum's steps in the same order (so the same values) over six scratch arrays written in place, and the
-    round-to-odd move only on the elements that need it (15% of tanh's factors): 26 temporaries of the operands'
-    size made and freed a call took most of its time. fma(-y, y, 1) on (1000, 50), medians of 30 interleaved, load
-    10.4: 1019 -> 548 us (the old one's median was 4-10 ms in other runs on this loaded machine)."""
+    """float64 fma, correctly rounded (Boldo & Melquiond's emulation through rounding to odd), in blocks of
+    FMA64_BLOCK elements (_fma64_into) over five scratch arrays reused from block to block: the 26 temporaries of the
+    operands' size the steps made and freed a call took most of its time, and more above 128 KiB, where each is
+    mapped and faulted in anew. fma(-y, y, 1), medians of 30 interleaved, load 10-13: (1000, 50) 1019 -> 548 us,
+    (4000, 50) 162 -> ~1.5 ms (blocks of 2**12 / 2**14 / 2**16 / whole on (1000, 50): 888 / 580 / 16191 / 30173 us)."""
     a, b, c = (np.asarray(v, _F64) for v in (a, b, c))
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     if not shape:
         return fma64(a.reshape(1), b.reshape(1), c.reshape(1))[0]
-    p, ah, bh, al, bl, w = (np.empty(shape, _F64) for _ in range(6))
+    n = math.prod(shape)
+    m = min(n, FMA64_BLOCK)
+    out = np.empty(shape, _F64)
+    scratch = [np.empty(m, _F64) for _ in range(5)]
+    if n <= m:
+        return _fma64_into(a, b, c, out, [x.reshape(shape) for x in scratch])
+    a, b, c = (x.reshape(-1) if x.shape == shape else x.reshape(()) if x.size == 1 else
+               np.broadcast_to(x, shape).reshape(-1) for x in (a, b, c))
+    flat = out.reshape(-1)
+    for i in range(0, n, m):
+        j = min(i + m, n)
+        part = (lambda x: x[i:j] if x.ndim else x)
+        _fma64_into(part(a), part(b), part(c), flat[i:j], [x[:j - i] for x in scratch])
+    return out
+
+
+FMA64_BLOCK = 1 << 14
+
+
+def _fma64_into(a, b, c, out, scratch):
+    """fma64 of a, b, c broadcast to ``out``'s shape, into ``out``; ``scratch``: five arrays of that shape. The
+    steps of _two_prod and _two_sum in their order (so their values), each into an array it was the last use of."""
+    p, ah, bh, al, bl, w = out, *scratch
     np.multiply(a, b, out=p)
     for x, hi, lo in ((a, ah, al), (b, bh, bl)):        # Veltkamp's split: hi = t - (t - x), t = x * (2**27 + 1)
         np.multiply(x, _SPLIT, out=hi)
         np.subtract(hi, x, out=lo)
         np.subtract(hi, lo, out=hi)
         np.subtract(x, hi, out=lo)
-    ul = np.multiply(ah, bh, out=w)                     # ((ah*bh - p) + ah*bl + al*bh) + al*bl, each
-    np.subtract(ul, p, out=ul)                          # product into a split part it was the last use of
+    ul = np.multiply(ah, bh, out=w)                     # ((ah*bh - p) + ah*bl + al*bh) + al*bl
+    np.subtract(ul, p, out=ul)
     np.add(ul, np.multiply(ah, bl, out=ah), out=ul)
     np.add(ul, np.multiply(al, bh, out=bh), out=ul)
     np.add(ul, np.multiply(al, bl, out=al), out=ul)
@@ -67,7 +89,7 @@ def fma64(a, b, c):
     if odd.size:
         vf, ef = v.reshape(-1), err.reshape(-1)
         vf[odd] = np.nextafter(vf[odd], np.where(ef[odd] > 0, np.inf, -np.inf))
-    return np.add(th, v, out=th)
+    return np.add(th, v, out=out)
 
 
 def libm(fn, x):
