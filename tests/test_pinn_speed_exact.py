@@ -49,6 +49,15 @@ def test_one_minus_square_outside_tanh_range(y):
     assert np.array_equal(_bits(_fused.one_minus_square64(y.reshape(-1, 1)).reshape(-1)), _bits(got))
 
 
+def test_one_minus_square_block_outside_tanh_range():
+    """One block of 2**14 holding a |y| > 1 goes to _fma64 whole, the others not: every value PyTorch's."""
+    y = np.tanh(np.random.default_rng(9).standard_normal(40000) * 2)
+    y[20000], y[39999] = 1.5, np.nan
+    want = torch.ops.aten.tanh_backward(torch.ones(y.size, dtype=torch.float64), torch.from_numpy(y)).numpy()
+    got = _fused.one_minus_square64(y)
+    assert np.array_equal(_bits(got[:39999]), _bits(want[:39999])) and np.isnan(got[39999])
+
+
 def test_one_minus_square_zero_dim():
     assert _fused.one_minus_square64(np.float64(0.3)) == _fused._fma64(-0.3, 0.3, 1.0)
 
@@ -104,14 +113,17 @@ def test_tanh_backward_after_output_changes_in_place():
     assert not np.array_equal(runs[0][0], runs[0][1])
 
 
-@pytest.mark.parametrize('shapes', [((300, 40), (300, 40), (300, 40)), ((5, 1, 40), (3, 1), (40,)), ((), (), ())])
+@pytest.mark.parametrize('shapes', [((300, 40), (300, 40), (300, 40)), ((5, 1, 40), (3, 1), (40,)), ((), (), ()),
+                                    ((300, 90), (300, 90), ()), ((300, 1, 80), (7, 1), (80,)), ((0, 3), (3,), ())])
 def test_fma64_in_place_steps_match_torch_addcmul(shapes):
     """_distributions.fma64 (float64 addcmul, lerp, add with alpha) with broadcast and 0-d operands, wide exponents and
-    specials, against PyTorch's addcmul, which rounds c + a * b once."""
+    specials, whole and in blocks (above 2**14 elements), against PyTorch's addcmul, which rounds c + a * b once."""
     rng = np.random.default_rng(8)
     a, b, c = (rng.standard_normal(s) * np.exp(rng.uniform(-30, 30, s)) for s in shapes)
-    if a.ndim:
-        a.reshape(-1)[::7], c.reshape(-1)[::5] = np.inf, np.nan
+    if a.size:
+        a.reshape(-1)[::7] = np.inf
+    if c.size:
+        c.reshape(-1)[::5] = np.nan
     want = torch.addcmul(torch.tensor(c), torch.tensor(a), torch.tensor(b)).numpy()
     got = ember.addcmul(ember.tensor(c), ember.tensor(a), ember.tensor(b)).numpy()
     assert np.array_equal(_bits(got), _bits(want))
