@@ -30,6 +30,14 @@ class Graph:
         raise NotImplementedError(unsupported('torch._C.Graph', 'ember has no TorchScript graphs'))
 
 
+class Value:
+    """``torch.Value`` (``torch._C.Value``): a value in a TorchScript graph, which ember never records; the class is
+    there for imports (snntorch's functional/loss.py imports it), and making one refuses as PyTorch's does."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError('torch._C.Value: No constructor defined!')
+
+
 class Type:
     """``torch.Type`` (``torch._C.Type``): the base of TorchScript's type objects, made only by their ``get()``s."""
     __hash__ = None   # PyTorch's are unhashable

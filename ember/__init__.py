@@ -49,6 +49,7 @@ from . import _C   # torch._C (its _LinAlgError)
 from ._C import PyTorchFileReader, ScriptModule  # noqa: F401,E402 (torch's too: PyTorch Lightning reads them)
 from ._C import TensorType, Type  # noqa: F401,E402 (torch's too: open_clip annotates with TensorType)
 from ._C import DeviceObjType, StreamObjType  # noqa: F401,E402 (torch's too: pytorch-forecasting annotates)
+from ._C import Value  # noqa: F401,E402 (torch's too: snntorch imports torch._C.Value)
 from ._stream import Stream, Event  # noqa: E402 (the device-generic stream and event)
 from ._device_module import get_device_module  # noqa: E402
 from ._sparse import dsmm, sparse_coo_tensor, spmm

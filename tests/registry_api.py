@@ -1788,5 +1788,7 @@ JIT_TYPES = [
     Call('', 'StreamObjType', [Case('get', lambda lib: [str(lib.StreamObjType.get()), lib.StreamObjType.get().kind(),
                                                         lib.StreamObjType.get().annotation_str]),
                                Case('no constructor', lambda lib: lib.StreamObjType(), error=True)]),
+    Call('', 'Value', [Case('torch._C.Value', lambda lib: [lib._C.Value is lib.Value, lib.Value.__name__]),
+                       Case('no constructor', lambda lib: lib.Value(), error=True)]),
 ]
 ENTRIES += JIT_TYPES

@@ -55,10 +55,20 @@ def _structseq_unflatten(children, cls):
     return cls(*children) if hasattr(cls, '_fields') else cls(children)
 
 
+def _namedtuple_flatten(t):
+    """A namedtuple's fields and, as context, its class (norse registers its state tuples with this pair)."""
+    return list(t), type(t)
+
+
+def _namedtuple_unflatten(values, context):
+    """The namedtuple of class ``context`` holding ``values``, positionally as PyTorch's builds it."""
+    return context(*values)
+
+
 register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
 register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
 register_pytree_node(dict, lambda d: (list(d.values()), list(d)), lambda c, keys: dict(zip(keys, c)))
-register_pytree_node(collections.namedtuple, lambda t: (list(t), type(t)), lambda c, cls: cls._make(c))
+register_pytree_node(collections.namedtuple, _namedtuple_flatten, _namedtuple_unflatten)
 register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), list(d)),
                      lambda c, keys: collections.OrderedDict(zip(keys, c)))
 register_pytree_node(collections.defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d)]),
