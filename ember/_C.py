@@ -34,7 +34,7 @@ class Value:
     """``torch.Value`` (``torch._C.Value``): a value in a TorchScript graph, which ember never records; the class is
     there for imports (snntorch's functional/loss.py imports it), and making one refuses as PyTorch's does."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args):
         raise TypeError('torch._C.Value: No constructor defined!')
 
 
