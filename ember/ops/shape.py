@@ -863,21 +863,22 @@ def _sparse_among(tensors):
 
 
 def _cat_error(tensors, arrs, keep, dim):
-    """Raise PyTorch's error for tensors cat cannot join (0-d ones, other ranks, other sizes)."""
+    """Raise PyTorch's error for tensors cat cannot join (0-d ones, other ranks, other sizes), without NumPy's
+    error as its context (cat calls this in an except clause; PyTorch's traceback shows one error)."""
     for i, a in enumerate(arrs):
         if not a.ndim:
-            raise RuntimeError(f'zero-dimensional tensor (at position {i}) cannot be concatenated')
+            raise RuntimeError(f'zero-dimensional tensor (at position {i}) cannot be concatenated') from None
     nd = keep[0][1].ndim
     d = wrap_dim(dim, nd)
     for t, a in keep:
         if a.ndim != nd:
-            raise RuntimeError(f'Tensors must have same number of dimensions: got {nd} and {a.ndim}')
+            raise RuntimeError(f'Tensors must have same number of dimensions: got {nd} and {a.ndim}') from None
         for k in range(nd):
             if k != d and a.shape[k] != keep[0][1].shape[k]:
                 n = next(i for i, u in enumerate(tensors) if u is t)
                 raise RuntimeError(f'Sizes of tensors must match except in dimension {d}. Expected size '
                                    f'{keep[0][1].shape[k]} but got size {a.shape[k]} for tensor number '
-                                   f'{n} in the list.')
+                                   f'{n} in the list.') from None
 
 
 def _same_shape(arrs):

@@ -1,5 +1,8 @@
 """``torchvision.transforms.v2.functional``: v1's kernels under their v1 and v2 names, plus the v2 conversions
 and the bounding-box kernels."""
+import warnings
+
+from .. import functional as _F1
 from ..functional import *  # noqa: F401,F403  (v2 keeps every v1 kernel under its v1 name)
 from ..functional import __all__ as _V1
 from ._color import autocontrast, adjust_brightness, adjust_contrast, adjust_saturation, adjust_sharpness, rgb_to_grayscale
@@ -23,3 +26,17 @@ def get_size(inpt):
     if is_pil(inpt):
         return [inpt.size[1], inpt.size[0]]
     return list(inpt.shape[-2:])
+
+
+def to_tensor(inpt):
+    """v1's ``to_tensor``, deprecated in v2 with torchvision's UserWarning (shown once, from this line)."""
+    warnings.warn('The function `to_tensor(...)` is deprecated and will be removed in a future release. Instead, '
+                  'please use `to_image(...)` followed by `to_dtype(..., dtype=torch.float32, scale=True)`.')
+    return _F1.to_tensor(inpt)
+
+
+def get_image_size(inpt):
+    """v1's ``get_image_size`` (``[width, height]``), deprecated in v2 with torchvision's UserWarning."""
+    warnings.warn('The function `get_image_size(...)` is deprecated and will be removed in a future release. '
+                  'Instead, please use `get_size(...)` which returns `[h, w]` instead of `[w, h]`.')
+    return _F1.get_image_size(inpt)
