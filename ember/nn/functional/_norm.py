@@ -11,6 +11,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import need_float, node_class, not_implemented, check_tensor_args
 from ...tensor import Tensor
+from . import _bn_rows
 from ._fused import fused, record
 
 __all__ = ['batch_norm', 'layer_norm', 'group_norm', 'instance_norm', 'rms_norm', 'normalize',
@@ -236,6 +237,12 @@ def _bn_backward(self, g):
     mean, invstd, _, axes, training, _ = self.ctx
     x, w, b = self.saved()
     dt = x.dtype
+    if _bn_rows.takes(x):
+        N, C = x.shape[:2]
+        g2 = np.ascontiguousarray(g, dtype=dt).reshape(N, C)
+        gx, gw, gb = _bn_rows.grads(x.reshape(N, C), g2, mean, invstd, w, training, self.need)
+        return (None if gx is None else gx.reshape(x.shape), None if gw is None else gw.astype(w.dtype),
+                None if gb is None else gb.astype(b.dtype))
     x, g = _opmath(x), _opmath(g)
     C = x.shape[1]
     m = x.size // C
@@ -360,7 +367,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(_UNBATCHED_STATS)
         if n <= 1:
             raise ValueError(f'Expected more than 1 value per channel when training, got input size {input.shape}')
-        mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps)
+        mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps, _bn_rows.takes(x))
         _update_running(running_mean, running_var, mean, var_sum, n, momentum)
         ref_extra = eps
     else:
@@ -369,7 +376,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         mean = running_mean._data.astype(xo.dtype, copy=False)
         invstd = (1.0 / np.sqrt(running_var._data.astype(xo.dtype, copy=False) + eps)).astype(xo.dtype, copy=False)
         ref_extra = mean
-        y = _bn_apply(xo, C, mean, invstd, w, b, None)
+        y = _bn_rows.affine(x.reshape(x.shape[0], C), mean, invstd, w, b).reshape(x.shape) if _bn_rows.takes(x) \
+            else _bn_apply(xo, C, mean, invstd, w, b, None)
     y = y.astype(x.dtype, copy=False)
     if _layout.suggests_channels_last(x):   # PyTorch keeps a channels-last input's layout
         y = _layout.in_format('batch_norm', y, _layout.channels_last if x.ndim == 4 else _layout.channels_last_3d)
@@ -379,9 +387,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                   ctx=(mean, invstd, w, axes, training, ref_extra))
 
 
-def _bn_train(x, C, n, w, b, eps):
+def _bn_train(x, C, n, w, b, eps, rows=False):
     """Batch statistics and output of a training batch_norm of x (float32/64): (mean, sum of squared deviations,
-    invstd, y), by channel blocks where _bn_blocks gives them (y's block each block's scratch buffer)."""
+    invstd, y), by channel blocks where _bn_blocks gives them (y's block each block's scratch buffer); by
+    PyTorch's rows kernel (see _bn_rows) where ``rows`` says it takes the input."""
+    if rows:
+        x2 = x.reshape(x.shape[0], C)
+        mean, var_sum = _bn_rows.stats(x2)
+        invstd = _invstd(var_sum, n, eps)
+        return mean, var_sum, invstd, _bn_rows.affine(x2, mean, invstd, w, b).reshape(x.shape)
     parts = _bn_blocks(x, C)
     if parts is None:
         mean, var_sum, spare = _batch_stats(x, C, n)
