@@ -398,21 +398,27 @@ def is_batched(t):
     return bool(BATCHED) and t is not None and id(t._base if t._base is not None else t) in BATCHED[-1]
 
 
-def _random_guard(randomness):
+def _random_guard(randomness, generators=()):
     """A per-call context: 'error' raises PyTorch's error when the call drew random numbers; 'same' replays the
-    first call's random state in every call."""
-    start = _random.get_rng_state()
-    gen = _random.default_generator
+    first call's random state in every call. Both watch the default generator and ``generators``, those passed
+    to the mapped function (curvlinops' MC Fisher samples with its own, under randomness='same')."""
+    gens = [_random.default_generator] + [g for g in generators if g is not _random.default_generator]
+    start = [g.get_state() for g in gens]
+
+    def restore():
+        for g, st in zip(gens, start):
+            g.set_state(st)
 
     @contextlib.contextmanager
     def guard(i):
         if randomness == 'same':
-            _random.set_rng_state(start)
-        draws, reseeds = gen._draws, gen._reseeds
+            restore()
+        counts = [(g._draws, g._reseeds) for g in gens]
         yield
-        if randomness == 'error' and (gen._draws != draws or (gen._reseeds == reseeds and
-                                                               not _random.get_rng_state().equal(start))):
-            _random.set_rng_state(start)
+        if randomness == 'error' and any(
+                g._draws != draws or (g._reseeds == reseeds and not g.get_state().equal(st))
+                for g, (draws, reseeds), st in zip(gens, counts, start)):
+            restore()
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
                                "'same' or 'different' randomness flags on vmap or perform the randomness operation "
                                "out of vmap")
@@ -430,7 +436,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None):
         leaves, spec = tree_flatten(tuple(args))
         dims = _in_dims_per_leaf(in_dims, args, name)
         n = _batch_size(leaves, dims, name, in_dims)
-        guard = _random_guard(randomness)
+        guard = _random_guard(randomness, [x for x in leaves + tree_flatten(kwargs)[0]
+                                           if isinstance(x, _random.Generator)])
         results = []
         bases = {id(x._base if x._base is not None else x) for x, d in zip(leaves, dims) if d is not None}
         for i in range(n):

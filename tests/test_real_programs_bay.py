@@ -104,3 +104,29 @@ def test_backward_hooks_of_a_module_called_once_and_dropped():
         loss.backward()
         return got
     run_both(run)
+
+
+def test_vmap_randomness_with_a_generator_argument():
+    """curvlinops/fisher.py (FisherMCLinearOperator, laplace's CurvlinopsGGN with stochastic=True) vmaps its
+    Fisher-vector product with ``randomness='same'`` and passes its own seeded Generator, which draws the labels
+    (``multinomial``), the MSE noise (``normal``) and binary targets (``bernoulli``): every column must see the
+    same draw and the generator advance once, as PyTorch's one batched call does; ember replayed only the
+    default generator, so the MC Fisher differed (trace 2.39 against 2.49). 'error' refuses a draw from it."""
+    def run(lib):
+        g = lib.Generator().manual_seed(3)
+        p = lib.tensor([[0.2, 0.8], [0.5, 0.5]])
+        same = dict(in_dims=(0, None), randomness='same')
+        out = [lib.vmap(lambda x, g: x + lib.rand(3, generator=g), **same)(lib.zeros(4, 3), g),
+               lib.rand(2, generator=g),
+               lib.vmap(lambda x, g: x + p.multinomial(3, replacement=True, generator=g), **same)(
+                   lib.zeros(3, 2, 3, dtype=lib.long), g),
+               lib.vmap(lambda x, g: x + lib.normal(lib.zeros(2), 1.0, generator=g), **same)(lib.zeros(3, 2), g),
+               lib.vmap(lambda x, *, g: x + lib.rand(2, generator=g).bernoulli(generator=g), randomness='same')(
+                   lib.zeros(3, 2), g=g),
+               lib.rand(2, generator=g)]
+        try:
+            lib.vmap(lambda x, g: x + lib.rand(3, generator=g), in_dims=(0, None))(lib.zeros(2, 3), g)
+        except RuntimeError as e:
+            out.append(str(e))
+        return out + [lib.rand(2, generator=g)]
+    run_both(run)
