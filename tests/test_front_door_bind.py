@@ -187,7 +187,7 @@ def test_builtins_name_repr_and_pickle_as_pytorchs():
                  (F.gelu, EF.gelu), (torch.linalg.inv, ember.linalg.inv), (torch.special.erf, ember.special.erf),
                  (torch.fft.rfft, ember.fft.rfft)):
         assert e.__name__ == t.__name__ and type(e) is type(t)
-        assert re.fullmatch(rf'<built-in method {e.__name__} of \w+ object at 0x[0-9a-f]+>', repr(e))
+        assert re.sub(' at 0x[0-9a-f]+', '', repr(e)) == re.sub(' at 0x[0-9a-f]+', '', repr(t))
         assert pickle.loads(pickle.dumps(e)) is e and pickle.loads(pickle.dumps(t)) is t
     assert ember.tanh.__module__ == 'ember' and ember.linalg.inv.__module__ == 'ember.linalg'
     assert ember.concat is not ember.cat and torch.concat is not torch.cat
