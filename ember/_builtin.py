@@ -189,6 +189,16 @@ def seal(namespace, module_name):
             namespace[name] = builtin(value, module_name, name)
 
 
+def share(namespace):
+    """Make nn.functional's names that PyTorch's F shares with torch (F.conv2d is torch.conv2d) hold ember's
+    torch.<name>: at F's import, and again where something replaces torch.<name> (__torch_function__'s wrappers,
+    the shell dtypes' gates)."""
+    import ember
+    for name in F_BUILTINS['torch']:
+        if name in namespace and name in vars(ember):
+            namespace[name] = vars(ember)[name]
+
+
 def _load(module_name, name):
     """Unpickle one of these builtins: the public object by that name now."""
     return getattr(importlib.import_module(module_name), name)

@@ -5,6 +5,8 @@ at start-up (``torch.set_num_interop_threads``, ``torch.set_default_tensor_type`
 import warnings
 
 from . import _dtype
+from ._builtin import F_BUILTINS
+from .ops.nn_forms import _own
 from .tensor import Tensor
 
 # torch.<name>_(input, ...) == input.<name>_(...)
@@ -235,11 +237,11 @@ def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
 
 
 def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True):
-    return _F().avg_pool1d(input, kernel_size, stride or None, padding, ceil_mode, count_include_pad)
+    return _own('avg_pool1d')(input, kernel_size, stride or None, padding, ceil_mode, count_include_pad)
 
 
 def adaptive_avg_pool1d(input, output_size):
-    return _F().adaptive_avg_pool1d(input, output_size)
+    return _own('adaptive_avg_pool1d')(input, output_size)
 
 
 def adaptive_max_pool1d(input, output_size):
@@ -353,7 +355,7 @@ def constant_pad_nd(input, pad, value=0):
 
 def _functional_alias(name):
     def form(*args, **kwargs):
-        fn = getattr(_F(), name)
+        fn = _own(name) if name in F_BUILTINS['torch'] else getattr(_F(), name)
         try:
             return fn(*args, **kwargs)
         except Exception:

@@ -470,15 +470,16 @@ def install():
                     or name.startswith(_SKIP_PREFIXES) or value.__qualname__ in undispatched
                     or not (value.__module__ or '').startswith('ember')):
                 continue
-            path = f'{torch_name}.{name}'
             if module_name == 'ember.nn.functional' and name in F_BUILTINS['torch'] and hasattr(ember, name):
-                path = f'torch.{name}'
+                continue     # torch.<name> itself, shared below
+            path = f'{torch_name}.{name}'
             wrapper = _function_wrapper(value, _label(name, torch_name, prefix), spread=name in _SPREAD)
             # named as in its namespace (torch.arctan, not its implementation atan), pickled by reference as itself
             wrapper.__module__, wrapper.__name__, wrapper.__qualname__ = module_name, name, name
             _PATHS[wrapper] = path
             _ORIGINALS[wrapper] = value
             setattr(module, name, _builtin.public(wrapper, module_name, name))
+    _builtin.share(vars(ember.nn.functional))
 
 
 def torch_path(obj):

@@ -3,6 +3,7 @@ PyTorch 2.13: builtins' reprs, F's names that are torch's."""
 import re
 import types
 
+import numpy as np
 import torch
 
 import ember
@@ -60,3 +61,63 @@ def test_builtins_still_call_and_pickle_after_the_repr_change():
     assert ember.nn.functional.gelu(ember.tensor(x), approximate='tanh').tolist() == \
         torch.nn.functional.gelu(torch.tensor(x), approximate='tanh').tolist()
     assert repr(ember.get_default_dtype()) == repr(torch.get_default_dtype())
+
+
+# -- (2) F's names that are torch's are the same objects -----------------------------------------------------------
+def _shared_with_torch(lib):
+    """The public names of lib.nn.functional whose object is lib.<name> itself."""
+    F = lib.nn.functional
+    return {n for n in set(dir(F)) & set(dir(lib))
+            if not n.startswith('_') and callable(getattr(F, n)) and getattr(F, n) is getattr(lib, n)}
+
+
+def test_functional_names_are_torchs_where_pytorchs_are():
+    theirs, ours = _shared_with_torch(torch), _shared_with_torch(ember)
+    present = {n for n in theirs if hasattr(ember.nn.functional, n) and hasattr(ember, n)}
+    assert len(present) >= 20 and ours == present
+    # ... also once __torch_function__ dispatch is on, and then the shell dtypes' gates
+    seen = []
+
+    class Sub(ember.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x, w = ember.randn(1, 2, 5, 5).as_subclass(Sub), ember.randn(3, 2, 3, 3)
+    ember.nn.functional.conv2d(x, w)
+    assert ember.conv2d is ember.nn.functional.conv2d and any(f is ember.conv2d for f in seen)
+    ember.uint16
+    assert _shared_with_torch(ember) == ours
+
+
+def test_shared_functional_names_compute_as_pytorchs():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 5, 5), dtype=np.float32), rng.standard_normal((3, 2, 3, 3), dtype=np.float32)
+    v = rng.standard_normal((1, 4, 6), dtype=np.float32)
+    for lib in (torch, ember):
+        F = lib.nn.functional
+        got = [F.conv2d(lib.tensor(x), lib.tensor(w), padding=1), F.avg_pool1d(lib.tensor(v), 2),
+               F.adaptive_avg_pool1d(lib.tensor(v), 3), F.pdist(lib.tensor(v[0])), F.hardshrink(lib.tensor(v)),
+               F.pixel_shuffle(lib.tensor(v).reshape(1, 4, 2, 3), 2), F.prelu(lib.tensor(v), lib.tensor([0.25]))]
+        if lib is torch:
+            want = [g.numpy() for g in got]
+    for g, t in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), t, rtol=1e-5, atol=1e-6)
+
+
+def test_bilinear_checks_shapes_as_pytorch():
+    """torch.bilinear (and F.bilinear, the same function): aten's shape checks, in its order and words."""
+    cases = [((2, 3), (2, 2, 3), (4, 3, 3), None), ((2, 3), (3, 3), (4, 3, 3), None),
+             ((2, 3), (2, 3), (4, 2, 3), None), ((2, 3), (2, 4), (4, 3, 3), None),
+             ((2, 3), (2, 3), (4, 3, 3), (5,)), ((2, 3), (2, 3), (4, 3), None), ((2, 3), (2, 3), (4, 3, 3, 1), None),
+             ((2, 3), (2, 3), (4, 3, 3), (4,))]
+    for a, b, w, bias in cases:
+        outcome = []
+        for lib in (torch, ember):
+            args = [lib.ones(s) for s in (a, b, w)] + ([lib.ones(bias)] if bias else [])
+            try:
+                outcome.append(tuple(lib.nn.functional.bilinear(*args).shape))
+            except (RuntimeError, IndexError) as e:
+                outcome.append((type(e), str(e)))
+        assert outcome[0] == outcome[1], (a, b, w, bias)

@@ -571,10 +571,30 @@ def _trilinear(x1, weight, x2):
 TrilinearBackward0 = _composite.node_class('TrilinearBackward0')
 
 
+def _check_bilinear(input1, input2, weight, bias):
+    """aten's checks of bilinear's shapes, in its order and words."""
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f'bilinear(): input dimensions do not match: got {input1.dim()} and {input2.dim()}')
+    for i in range(input1.dim() - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(f'bilinear(): input batch dimensions do not match at dim {i}: got {input1.shape[i]} '
+                               f'and {input2.shape[i]}')
+    for k, x in ((1, input1), (2, input2)):
+        if x.shape[-1] != weight.size(k):
+            raise RuntimeError(f'bilinear(): input{k} size does not match weight size: got {x.shape[-1]} but '
+                               f'expected {weight.size(k)}')
+    if bias is not None and bias.size(0) != weight.size(0):
+        raise RuntimeError(f'bilinear(): bias size does not match weight size: got {bias.size(0)} but expected '
+                           f'{weight.size(0)}')
+    if weight.dim() != 3:
+        raise RuntimeError('number of dimensions must match')
+
+
 def bilinear(input1, input2, weight, bias=None):
     """x1^T A x2 + b for each output feature, in PyTorch's graph: the inputs flattened to 2-D, one
     TrilinearBackward0 node, reshaped to the batch shape (ViewBackward0), plus the bias (AddBackward0)."""
     try:
+        _check_bilinear(input1, input2, weight, bias)
         out_shape = tuple(input1.shape[:-1]) + (weight.shape[0],)
         x1, x2 = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
         r = _composite.composite(TrilinearBackward0, _trilinear, (x1, weight, x2)).reshape(out_shape)

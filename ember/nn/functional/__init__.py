@@ -21,3 +21,7 @@ from .. import grad  # noqa: F401  (F.grad is the module torch.nn.grad, as in Py
 
 from ... import _builtin as _builtin_module  # noqa: E402
 _builtin_module.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's
+# PyTorch's F.conv2d is torch.conv2d (the names of F_BUILTINS['torch']): F holds ember's torch.<name>, a forwarder
+# to F's own function, kept here
+_OWN = {name: globals()[name] for name in _builtin_module.F_BUILTINS['torch'] if name in globals()}
+_builtin_module.share(globals())
