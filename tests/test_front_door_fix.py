@@ -121,3 +121,44 @@ def test_bilinear_checks_shapes_as_pytorch():
             except (RuntimeError, IndexError) as e:
                 outcome.append((type(e), str(e)))
         assert outcome[0] == outcome[1], (a, b, w, bias)
+
+
+# -- (3) frombuffer shares the buffer's memory, as PyTorch's ------------------------------------------------------
+def _frombuffer_program(lib):
+    """Tensors over writable buffers and read-only views of writable memory, written from both sides; a tensor
+    over bytes (memory nothing may write: PyTorch writes into it, ember copies it) read."""
+    import array
+    import warnings
+    out = []
+    ba = bytearray(8)
+    x = lib.frombuffer(ba, dtype=lib.int32)
+    x[0] = 7
+    ba[4] = 3
+    out.append((list(ba), x.tolist()))
+    a = array.array('f', [1, 2, 3])
+    y = lib.frombuffer(a, dtype=lib.float32, offset=4)
+    y[0] = 9
+    a[2] = 5
+    out.append((list(a), y.tolist()))
+    m = memoryview(bytearray(8)).cast('h')
+    z = lib.frombuffer(m, dtype=lib.int16, count=2)
+    z[1] = 1
+    out.append((m.tolist(), z.tolist()))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # (PyTorch's warning, once a process: which test meets it first varies)
+        ro_bytes = bytearray(range(8))
+        q = lib.frombuffer(memoryview(ro_bytes).toreadonly()[2:], dtype=lib.int16, offset=2, count=2)
+        q[0] = 258
+        ro_bytes[7] = 1
+        out.append((list(ro_bytes), q.tolist()))
+        held = np.arange(4, dtype=np.float32)
+        held.flags.writeable = False
+        g = lib.frombuffer(memoryview(held), dtype=lib.float32)
+        g[1] = 7
+        out.append((held.tolist(), g.tolist()))
+        out.append(lib.frombuffer(b'\x01\x02\x03\x04', dtype=lib.uint8).add(1).tolist())
+    return out
+
+
+def test_frombuffer_shares_memory_as_pytorch():
+    assert _frombuffer_program(ember) == _frombuffer_program(torch)

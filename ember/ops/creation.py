@@ -360,10 +360,36 @@ def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=
     return Tensor._make(arr).requires_grad_(requires_grad)
 
 
+def _bytes_of(view):
+    """A memoryview's bytes, as a flat view."""
+    return view.cast('B') if view.ndim != 1 or view.format != 'B' else view
+
+
+def _writable_beneath(view, arr):
+    """``arr`` (read from read-only memoryview ``view``) over the same memory, writable where the object beneath
+    the view is (memoryview(bytearray).toreadonly(), a NumPy array read-only by its flag): PyTorch's tensor shares
+    it, writes showing both ways."""
+    beneath = view.obj
+    if isinstance(beneath, np.ndarray) and not beneath.flags.writeable:
+        from .inplace import writable_alias
+        beneath = writable_alias(beneath)
+    try:
+        whole = memoryview(beneath)
+    except TypeError:
+        return arr
+    if whole.readonly or not whole.c_contiguous:
+        return arr
+    under = np.frombuffer(_bytes_of(whole), np.uint8)
+    start = arr.__array_interface__['data'][0] - under.__array_interface__['data'][0]
+    if start < 0 or start + arr.nbytes > under.nbytes:
+        return arr
+    return under[start:start + arr.nbytes].view(arr.dtype)
+
+
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor over the bytes of a Python buffer (bytearray, array.array, memoryview, mmap), sharing its
-    memory, with PyTorch's checks and messages. A read-only buffer (bytes) is copied, after PyTorch's warning
-    about it: NumPy will not write to one, where PyTorch's tensor would. bfloat16 reads the 16-bit patterns
+    memory, with PyTorch's checks and messages. A read-only view of writable memory is shared too; memory nothing
+    may write (bytes) is copied, after PyTorch's warning: PyTorch's tensor would write into the bytes object. bfloat16 reads the 16-bit patterns
     into new memory (ember keeps bfloat16 widened to float32), so later writes to the buffer do not show."""
     nd = _dtype.to_np(dtype)
     bf16 = _bf16.is_bf16(nd)
@@ -384,10 +410,11 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     elif offset + count * size > n:
         raise ValueError(f'requested buffer length ({count} * {size} bytes) after offset ({offset} bytes) must not '
                          f'be greater than actual buffer length ({n} bytes)')
-    arr = np.frombuffer(view.cast('B') if view.ndim != 1 or view.format != 'B' else view, nd, count, offset)
+    arr = np.frombuffer(_bytes_of(view), nd, count, offset)
     if not arr.flags.writeable:
         from .._warn import warn_user
         warn_user(_READ_ONLY, once=True)
+        arr = _writable_beneath(view, arr)
     if bf16 or not arr.flags.writeable:
         arr = _bf16.from_bits(arr) if bf16 else arr.copy()
     t = Tensor._make(arr)
