@@ -290,7 +290,29 @@ class UntypedStorage(metaclass=TorchNamedType):
     def pin_memory(self, device='cuda'):
         raise RuntimeError('Cannot access accelerator device when none is available.')
 
-    is_cuda = False
+    def to(self, *, device, non_blocking=False):
+        """Itself on the CPU (PyTorch's returns the storage when it is already there); another device refused."""
+        _moved(device, 'UntypedStorage.to()')
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        _moved('cuda' if device is None else device, 'UntypedStorage.cuda()')
+
+    def hpu(self, device=None, non_blocking=False):
+        _moved('hpu', 'UntypedStorage.hpu()')
+
+    def mps(self):
+        _moved('mps', 'UntypedStorage.mps()')
+
+    def byteswap(self, dtype):
+        """Reverse the bytes of each ``dtype`` element in place (each half of a complex one), as PyTorch's."""
+        size = max(dtype.itemsize // 2 if dtype.is_complex else dtype.itemsize, 1)
+        if size > 1:
+            if self.nbytes() % size:
+                raise RuntimeError(f'the length of data is not a multiple of {size}')
+            self._write(Ellipsis, self._bytes.reshape(-1, size)[:, ::-1].reshape(-1))
+
+    is_cuda = is_hpu = is_sparse_csr = False
     filename = None
 
     def resizable(self):
@@ -480,6 +502,38 @@ class TypedStorage(metaclass=TorchNamedType):
         raise RuntimeError('Cannot access accelerator device when none is available.')
 
     @_deprecated
+    def to(self, *, device, non_blocking=False):
+        """A new TypedStorage over the same bytes on the CPU, as PyTorch's; another device refused."""
+        _moved(device, 'TypedStorage.to()')
+        return TypedStorage(wrap_storage=self._untyped, dtype=self.dtype)
+
+    @_deprecated
+    def cuda(self, device=None, non_blocking=False):
+        _moved('cuda' if device is None else device, 'TypedStorage.cuda()')
+
+    @_deprecated
+    def hpu(self, device=None, non_blocking=False):
+        _moved('hpu', 'TypedStorage.hpu()')
+
+    @_deprecated
+    def pickle_storage_type(self):
+        """The legacy class name its dtype pickles as ('FloatStorage')."""
+        try:
+            return _legacy_name(self.dtype)
+        except StopIteration:
+            raise KeyError(f'dtype {self.dtype} is not recognized') from None
+
+    @classmethod
+    def from_file(cls, filename, shared, size):
+        """``size`` elements of the class's dtype memory-mapped from ``filename`` (UntypedStorage.from_file's
+        bytes), on the legacy classes (torch.FloatStorage.from_file) as PyTorch's."""
+        _warn_typed_storage_removal()
+        if getattr(cls, '_dtype', None) is None:
+            raise RuntimeError('from_file can only be called on derived classes')
+        untyped = UntypedStorage.from_file(filename, shared, size * cls._dtype.itemsize)
+        return TypedStorage(wrap_storage=untyped, dtype=cls._dtype)
+
+    @_deprecated
     def get_device(self):
         return None     # (PyTorch 2.13's for a CPU storage)
 
@@ -494,6 +548,11 @@ class TypedStorage(metaclass=TorchNamedType):
 
     @property
     def is_sparse(self):
+        _warn_typed_storage_removal()
+        return False
+
+    @property
+    def is_hpu(self):
         _warn_typed_storage_removal()
         return False
 
@@ -522,12 +581,25 @@ class TypedStorage(metaclass=TorchNamedType):
 # the conversions PyTorch's storages have: storage.float() is a float32 TypedStorage (a copy)
 _CONVERSIONS = {'bool': 'bool', 'byte': 'uint8', 'char': 'int8', 'short': 'int16', 'int': 'int32', 'long': 'int64',
                 'half': 'float16', 'bfloat16': 'bfloat16', 'float': 'float32', 'double': 'float64',
-                'complex_float': 'complex64', 'complex_double': 'complex128'}
+                'complex_float': 'complex64', 'complex_double': 'complex128', 'float8_e4m3fn': 'float8_e4m3fn',
+                'float8_e4m3fnuz': 'float8_e4m3fnuz', 'float8_e5m2': 'float8_e5m2', 'float8_e5m2fnuz': 'float8_e5m2fnuz'}
 
 
 def _dtype_named(name):
+    """The dtype named ``name`` (those ember stores, and the float8 ones it names but refuses to store)."""
     from . import _dtype
-    return next(d for d in _dtype.ALL if d.name == name) if isinstance(name, str) else name
+    if not isinstance(name, str):
+        return name
+    return next((d for d in _dtype.ALL if d.name == name), None) or getattr(_dtype, name)
+
+
+def _moved(device, name):
+    """A storage's move to ``device``: nothing for the CPU; ember has no other device, so refused, saying so."""
+    from .tensor import _check_device
+    if str(device).partition(':')[0] == 'hpu':    # (a device ember's torch.device does not parse)
+        raise RuntimeError(f"{name}: ember runs on the CPU only, device 'hpu' is not available; use device='cpu'")
+    if _check_device(device):
+        raise RuntimeError(f"{name}: ember storages live on the CPU only, not on the meta device; use device='cpu'")
 
 
 def _legacy_name(dtype):

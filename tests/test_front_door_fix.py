@@ -4,6 +4,7 @@ import re
 import types
 
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -162,3 +163,67 @@ def _frombuffer_program(lib):
 
 def test_frombuffer_shares_memory_as_pytorch():
     assert _frombuffer_program(ember) == _frombuffer_program(torch)
+
+
+# -- (4) storages: every method PyTorch's have, answering as PyTorch's or refusing clearly ------------------------
+def _storage_names(lib):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return [{n for n in dir(s) if not n.startswith('_')} for s in (lib.UntypedStorage(4), lib.FloatStorage([1, 2]))]
+
+
+def test_storage_dir_walk_matches_pytorch():
+    assert _storage_names(ember) == _storage_names(torch)
+
+
+def _storage_methods_program(lib, path):
+    """The storage methods an earlier walk found missing, as a program calls them: results, or the error type."""
+    import warnings
+    out = []
+
+    def run(label, f):
+        try:
+            r = f()
+            out.append((label, type(r).__name__, r.tolist() if hasattr(r, 'tolist') else r))
+        except Exception as e:
+            out.append((label, 'error', isinstance(e, (RuntimeError, TypeError, AssertionError, KeyError))))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        u, f = lib.UntypedStorage(4).fill_(7), lib.FloatStorage([1.5, 2])
+        run('u.to', lambda: u.to(device='cpu') is u)
+        run('f.to', lambda: (f.to(device='cpu') is f, f.to(device='cpu').tolist(), f.to(device='cpu').dtype is f.dtype))
+        run('f.to shares', lambda: (f.to(device='cpu').fill_(3), f.tolist())[1])
+        run('u.to positional', lambda: u.to('cpu'))
+        run('u.to cuda', lambda: u.to(device='cuda'))
+        run('f.cuda', f.cuda)
+        run('u.cuda', u.cuda)
+        run('u.mps', u.mps)
+        run('flags', lambda: (u.is_hpu, u.is_sparse_csr, f.is_hpu))
+        run('pickle_storage_type', lambda: (f.pickle_storage_type(), lib.IntStorage([1]).pickle_storage_type()))
+        for dtype, data in (('int16', range(8)), ('float32', range(8)), ('complex64', range(16)), ('uint8', range(5)),
+                            ('float64', range(16)), ('int32', range(6))):
+            s = lib.UntypedStorage.from_buffer(bytes(data), dtype=lib.uint8)
+            run('byteswap ' + dtype, lambda: (s.byteswap(getattr(lib, dtype)), s.tolist()))
+        with open(path, 'wb') as fh:
+            fh.write(np.arange(4, dtype=np.float32).tobytes())
+        run('FloatStorage.from_file', lambda: lib.FloatStorage.from_file(path, False, 3))
+        run('TypedStorage.from_file', lambda: lib.TypedStorage.from_file(path, False, 3))
+        run('resizable', lambda: (u.resizable(), f.resizable()))
+    return out
+
+
+def test_storage_methods_behave_as_pytorchs(tmp_path):
+    assert _storage_methods_program(ember, str(tmp_path / 'e.bin')) == \
+        _storage_methods_program(torch, str(tmp_path / 't.bin'))
+
+
+def test_storage_float8_conversions_refuse_clearly():
+    """PyTorch converts a storage to float8 elements; ember has no float8 tensors, so it says so."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for s in (ember.UntypedStorage(4), ember.FloatStorage([1, 2])):
+            for name in ('float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz'):
+                with pytest.raises(NotImplementedError, match=f'torch.{name} tensors are not supported by ember'):
+                    getattr(s, name)()
