@@ -227,3 +227,59 @@ def test_storage_float8_conversions_refuse_clearly():
             for name in ('float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz'):
                 with pytest.raises(NotImplementedError, match=f'torch.{name} tensors are not supported by ember'):
                     getattr(s, name)()
+
+
+# -- (5) advanced indexing results are laid out as PyTorch lays them out -----------------------------------------
+def _channels_last(x):
+    """A 3-D tensor in channels-last order (made through a 4-D one)."""
+    lib = torch if isinstance(x, torch.Tensor) else ember
+    return x.unsqueeze(0).contiguous(memory_format=lib.channels_last).squeeze(0)
+
+
+_LAYOUTS = {'contiguous': lambda x: x, 'transposed': lambda x: x.transpose(0, 2), 'permuted': lambda x: x.permute(1, 2, 0),
+            'strided': lambda x: x[:, ::2], 'channels_last': _channels_last}
+
+
+def _index_patterns(lib):
+    """Index patterns over a 3-D tensor (index tensors made in ``lib``)."""
+    t = lib.tensor
+    i, i2, ib = t([0, 2, 1]), t([[0, 1], [1, 0]]), t([[0], [1]])
+    it = t([[0, 1, 1], [1, 0, 0]]).t()      # a non-contiguous index
+    return {
+        '[:, i]': lambda x: x[:, i % x.shape[1]], '[i]': lambda x: x[i % x.shape[0]],
+        '[..., i]': lambda x: x[..., i % x.shape[-1]], '[i, i]': lambda x: x[i % x.shape[0], i % x.shape[1]],
+        '[:, i, i]': lambda x: x[:, i % x.shape[1], i % x.shape[2]], '[i, :, i]': lambda x: x[i % x.shape[0], :, i % x.shape[2]],
+        '[i2]': lambda x: x[i2], '[:, i2]': lambda x: x[:, i2], '[0, i]': lambda x: x[0, i % x.shape[1]],
+        '[i, 0]': lambda x: x[i % x.shape[0], 0], '[mask]': lambda x: x[x > 30], '[:, mask2d]': lambda x: x[:, x[0] > 10],
+        '[None, i]': lambda x: x[None, i % x.shape[0]], '[i, None]': lambda x: x[i % x.shape[0], None],
+        '[1:, i]': lambda x: x[1:, i % x.shape[1]], '[ib, :, i]': lambda x: x[ib, :, i % x.shape[2]],
+        '[ib, i]': lambda x: x[ib, i % x.shape[1]], '[:, None, i, ::2]': lambda x: x[:, None, i % x.shape[1], ::2],
+        '[it]': lambda x: x[it], '[:, :, it]': lambda x: x[:, :, it], '[i, ..., None]': lambda x: x[i % x.shape[0], ..., None],
+    }
+
+
+def _index_layouts(lib):
+    base = lib.arange(60.).reshape(3, 4, 5)
+    out = {}
+    for lname, make in _LAYOUTS.items():
+        x = make(base)
+        for pname, f in _index_patterns(lib).items():
+            r = f(x)
+            out[lname, pname] = (tuple(r.shape), r.stride(), r.is_contiguous(), r.tolist())
+    return out
+
+
+def test_advanced_indexing_results_have_pytorchs_strides():
+    theirs, ours = _index_layouts(torch), _index_layouts(ember)
+    assert len(theirs) == 5 * 21
+    for key in theirs:
+        assert ours[key] == theirs[key], key
+
+
+def test_gather_results_are_dense_as_pytorchs():
+    for lib in (torch, ember):
+        x = lib.arange(60.).reshape(3, 4, 5).transpose(0, 2)
+        idx = lib.zeros_like(x, dtype=lib.long)
+        r = x.gather(1, idx[:, :2])
+        assert r.is_contiguous() and r.stride() == (6, 3, 1)
+        assert lib.take_along_dim(x, idx, 0).stride() == (12, 3, 1)

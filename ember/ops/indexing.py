@@ -21,6 +21,7 @@ from ._views import view_of
 from ._util import wrap_dim, fmt_shape, undifferentiable, checked_scalar, broadcast_mismatch, check_tensor_args, \
     check_call
 from ._composite import composite, node_class
+from . import _index_layout
 
 
 def _convert_index(idx, ndim=None):
@@ -269,6 +270,18 @@ def _selects_first(idx):
     return tuple(first), tuple(rest)
 
 
+def _advanced_result(a, idx, arr):
+    """NumPy's ``a[idx]`` as PyTorch's index allocates it: a copy, laid out as _index_layout says (rows of a
+    C-contiguous array by one contiguous index: dense, NumPy's own, checked without the model)."""
+    if arr.base is a:
+        arr = arr.copy()
+    i = idx[0]
+    if len(idx) == 1 and a.flags.c_contiguous and type(i) is np.ndarray and i.dtype.kind in 'iu' and \
+            i.flags.c_contiguous:
+        return arr if arr.flags.c_contiguous else arr.copy()
+    return _index_layout.laid_out(a, idx, arr)
+
+
 def getitem(input, index):
     """``input[index]`` with PyTorch semantics: basic indexing gives a view, advanced a copy."""
     a = input._data
@@ -302,8 +315,8 @@ def getitem(input, index):
             not np.may_share_memory(arr, a):
         # a single element: NumPy gives a scalar (a complex array's subclass, a 0-d copy); the view is x[i, ...]
         arr = a[idx + (Ellipsis,)] if basic else np.asarray(arr)
-    if not basic and (arr.base is a or a.flags.c_contiguous and not arr.flags.c_contiguous):
-        arr = arr.copy()   # a copy; C-contiguous from a contiguous input, as PyTorch's index allocates it
+    if not basic:
+        arr = _advanced_result(a, idx, arr)
     node = None
     if GRAD.enabled and input._requires_grad:
         name = _basic_name(index, idx, a.shape) if basic else 'IndexBackward0'
@@ -712,7 +725,8 @@ def gather(input, dim, index, *, sparse_grad=False):
             if k != d and si > sa:
                 raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
                                    f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
-        return _gathered(input, d, ix, GatherBackward0)
+        # (PyTorch allocates the result dense whatever the index's layout; NumPy's follows the index's)
+        return _gathered(input, d, ix if ix.flags.c_contiguous else np.ascontiguousarray(ix), GatherBackward0)
     except Exception:
         check_tensor_args('gather', 'input', 'index')
         raise
