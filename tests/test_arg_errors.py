@@ -30,12 +30,12 @@ GAPS = {
     trapz triangular_solve triplet_margin_loss view_copy where xlogy_''',
     'F': '''
     adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool2d_with_indices
-    adaptive_max_pool3d adaptive_max_pool3d_with_indices bilinear binary_cross_entropy
-    binary_cross_entropy_with_logits channel_shuffle conv1d conv_transpose1d cross_entropy ctc_loss dropout
+    adaptive_max_pool3d adaptive_max_pool3d_with_indices binary_cross_entropy
+    binary_cross_entropy_with_logits conv1d conv_transpose1d cross_entropy ctc_loss dropout
     embedding_bag fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d
     fractional_max_pool3d_with_indices gaussian_nll_loss glu group_norm huber_loss interpolate l1_loss
     log_softmax max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mse_loss multi_margin_loss
-    native_channel_shuffle nll_loss normalize pixel_shuffle pixel_unshuffle poisson_nll_loss sigmoid
+    nll_loss normalize poisson_nll_loss sigmoid
     smooth_l1_loss softmax softmin softsign tanh tanhshrink triplet_margin_loss triplet_margin_with_distance_loss
     upsample upsample_bilinear upsample_nearest''',
     'linalg': '''

@@ -283,3 +283,35 @@ def test_gather_results_are_dense_as_pytorchs():
         r = x.gather(1, idx[:, :2])
         assert r.is_contiguous() and r.stride() == (6, 3, 1)
         assert lib.take_along_dim(x, idx, 0).stride() == (12, 3, 1)
+
+
+# -- (6) einsum over operands of different dtypes: PyTorch's error, word for word --------------------------------
+def _einsum_dtype_outcomes(lib):
+    dtypes = [lib.float32, lib.float64, lib.int64, lib.float16, lib.bfloat16, lib.int32, lib.bool, lib.complex64]
+    shapes = {'i,j->ij': [(3,), (2,)], 'ij,ij->': [(2, 3), (2, 3)], 'ij,j->i': [(2, 3), (3,)], 'i,->i': [(3,), ()],
+              'ij,jk,kl->il': [(2, 3), (3, 2), (2, 2)], 'bij,bjk->bik': [(1, 2, 3), (1, 3, 2)]}
+    out = []
+    for eq, sh in shapes.items():
+        for a in dtypes[:4]:
+            for b in dtypes:
+                ops = [lib.ones(s, dtype=a if k == 0 else b) for k, s in enumerate(sh)]
+                try:
+                    out.append(str(lib.einsum(eq, *ops).dtype).split('.')[-1])
+                except RuntimeError as e:
+                    out.append(str(e))
+    out.append(str(_raised(lambda: lib.einsum(lib.ones(2, 3), [0, 1], lib.ones(3, dtype=lib.float64), [1], [0]))))
+    return out
+
+
+def _raised(f):
+    try:
+        f()
+    except RuntimeError as e:
+        return e
+    return None
+
+
+def test_einsum_mixed_dtypes_error_as_pytorchs():
+    theirs = _einsum_dtype_outcomes(torch)
+    assert sum('expected scalar type' in o for o in theirs) > 100
+    assert _einsum_dtype_outcomes(ember) == theirs
