@@ -315,3 +315,28 @@ def test_einsum_mixed_dtypes_error_as_pytorchs():
     theirs = _einsum_dtype_outcomes(torch)
     assert sum('expected scalar type' in o for o in theirs) > 100
     assert _einsum_dtype_outcomes(ember) == theirs
+
+
+# -- (8) dstack (and unsqueeze, atleast_3d) of sparse tensors stay sparse --------------------------------------
+def _sparse_joins(lib):
+    s = lib.tensor([[1., 0], [0, 2]]).to_sparse()
+    h = lib.tensor([[1., 0], [0, 2]]).to_sparse(1)
+    v = lib.tensor([0., 3]).to_sparse()
+    out = []
+    for name, f in [('dstack', lambda: lib.dstack([s, s])), ('dstack 1-d', lambda: lib.dstack([v, v])),
+                    ('atleast_3d', lambda: lib.atleast_3d(s)), ('hybrid dstack', lambda: lib.dstack([h, h])),
+                    ('dstack sparse, dense', lambda: lib.dstack([s, lib.ones(2, 2)])),
+                    ('dstack dense, sparse', lambda: lib.dstack([lib.ones(2, 2), s]))] + \
+            [(f'unsqueeze {d}', lambda d=d: s.unsqueeze(d)) for d in (0, 1, 2, -1)] + \
+            [(f'hybrid unsqueeze {d}', lambda d=d: h.unsqueeze(d)) for d in (0, 1, 2)]:
+        try:
+            r = f()
+            out.append((name, str(r.layout).split('.')[-1], tuple(r.shape), r.sparse_dim(), r.dense_dim(),
+                        r.is_coalesced(), r.to_dense().tolist()))
+        except (RuntimeError, NotImplementedError) as e:
+            out.append((name, type(e).__name__))
+    return out
+
+
+def test_sparse_dstack_and_unsqueeze_as_pytorchs():
+    assert _sparse_joins(ember) == _sparse_joins(torch)

@@ -243,6 +243,9 @@ def squeeze(input, dim=None, *, axis=None):
 def unsqueeze(input, dim):
     """Insert a size-1 dim at ``dim``."""
     try:
+        if input.is_sparse:
+            from .._sparse import unsqueeze as sparse_unsqueeze
+            return sparse_unsqueeze(input, dim)
         a = input._data
         d = wrap_dim(dim, a.ndim + 1)
         return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
