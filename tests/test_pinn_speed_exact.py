@@ -94,8 +94,9 @@ def test_tanh_gradgradcheck():
 
 
 def test_tanh_backward_after_output_changes_in_place():
-    """tanh's gradient taken three times from one graph, its output's values changed in between through numpy()
-    (which autograd does not see): each gradient is from the values then, as PyTorch reads its saved output."""
+    """tanh's gradient taken three times from one graph with create_graph=True (ember remembers the factor 1 - y*y
+    of each output it differentiates so), its output's values changed in between through numpy() (which autograd
+    does not see): each gradient is from the values then, as PyTorch reads its saved output."""
     x0 = np.random.default_rng(5).standard_normal((40, 30))
     g = np.random.default_rng(6).standard_normal((40, 30))
     runs = []
@@ -105,7 +106,7 @@ def test_tanh_backward_after_output_changes_in_place():
         y.detach().numpy()[:] = np.tanh(x0)     # the same start on both (their tanh may differ in the last bit)
         out = []
         for step in range(3):
-            out.append(m.autograd.grad(y, x, m.tensor(g), retain_graph=True)[0].numpy())
+            out.append(m.autograd.grad(y, x, m.tensor(g), create_graph=True)[0].detach().numpy())
             y.detach().numpy()[step] *= 0.5
         runs.append(out)
     for e, t in zip(*runs):

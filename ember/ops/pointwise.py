@@ -1174,21 +1174,24 @@ cosh = unary('cosh', xp.cosh, 'CoshBackward0', lambda g, x, y: g * _sinh(x), pre
 
 # tanh's float64 derivative factor by output array: {id(y): (weakref to y, y's values then, factor)}. A PINN's
 # step differentiates each tanh output 9-11 times (the create_graph grads re-run TanhBackward0 and every
-# TanhBackwardBackward0 recomputes tanh_backward on the same saved array); an entry goes when its array does.
+# TanhBackwardBackward0 recomputes tanh_backward on the same saved array). Entries are made by tanh_backward (the
+# create_graph path) only, so a first-order backward holds no copies; an entry goes when its array does.
 _SLOPES = {}
 
 
-def _tanh_slope64(y):
-    """1 - y*y rounded once (_fused.one_minus_square64) for a float64 array ``y``, remembered while ``y`` lives and
-    keeps its values (checked against a copy, 2 passes against one_minus_square64's 21). PINN step (2-50-50-50-1
-    tanh MLP, 1000 points, two create_graph grads, Adam), medians of 12 interleaved, load 11.5: 267 -> 210 ms."""
+def _tanh_slope64(y, keep=False):
+    """1 - y*y rounded once (_fused.one_minus_square64) for a float64 array ``y``, taken from _SLOPES when ``y`` is
+    there with the same values (checked against the copy: 2 passes against one_minus_square64's 21); ``keep``:
+    remember it there. PINN step (2-50-50-50-1 tanh MLP, 1000 points, two create_graph grads, Adam), medians of
+    12 interleaved, load 11.5: 267 -> 210 ms."""
     key = id(y)
     hit = _SLOPES.get(key)
     if hit is not None and hit[0]() is y and np.array_equal(hit[1], y):
         return hit[2]
     f = _fused.one_minus_square64(y)
-    f.flags.writeable = False
-    _SLOPES[key] = (weakref.ref(y, lambda _, k=key: _SLOPES.pop(k, None)), y.copy(), f)
+    if keep:
+        f.flags.writeable = False
+        _SLOPES[key] = (weakref.ref(y, lambda _, k=key: _SLOPES.pop(k, None)), y.copy(), f)
     return f
 
 
@@ -1225,7 +1228,8 @@ class TanhBackwardBackward0(Node):
 def tanh_backward(grad_output, output):
     """``grad_output * (1 - output**2)`` rounded as PyTorch's tanh_backward kernel (see _tanh_grad), recorded as
     one TanhBackwardBackward0 when either requires grad."""
-    r = _tanh_grad(grad_output._data, None, output._data)
+    g, y = grad_output._data, output._data
+    r = g * _tanh_slope64(y, True) if type(y) is np.ndarray and y.dtype is _F64 else _tanh_grad(g, None, y)
     if not (GRAD.enabled and (grad_output._requires_grad or output._requires_grad)):
         return Tensor._make(r)
     node = TanhBackwardBackward0((grad_output, output))
