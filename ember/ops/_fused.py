@@ -43,13 +43,15 @@ def fma(a, b, c, dtype):
 
 def _fma64(a, b, c):
     """float64 fma; where the emulation overflows or meets inf/nan (its splits are not finite) the plain
-    ``a * b + c`` gives the IEEE result."""
+    ``a * b + c`` gives the IEEE result. fma64's new array is kept (not copied), and two reductions (nan and inf
+    show in the max or the min) find an all-finite result without a mask."""
     a, b, c = (np.asarray(v, _F64) for v in (a, b, c))
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     with np.errstate(over='ignore', invalid='ignore'):
-        r = np.array(fma64(a, b, c), _F64).reshape(shape)
-        bad = ~np.isfinite(r)
-        if bad.any():
+        r = fma64(a, b, c)
+        r = np.array(r, _F64) if r.ndim == 0 else r
+        if r.size and not (np.isfinite(r.max()) and np.isfinite(r.min())):
+            bad = ~np.isfinite(r)
             plain = np.broadcast_to(a * b + c, shape)
             r[bad] = plain[bad]
     return r
