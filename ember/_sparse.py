@@ -289,6 +289,18 @@ class SparseTensor(Tensor):
         out = _make(self._idx[order], self._vals, tuple(shape), False)
         return _tracked(out, 'TransposeBackward0', (self,), lambda g: (_swap(g, d0, d1),))
 
+    def unsqueeze(self, dim):
+        """A size-1 dim at ``dim``, as PyTorch's: a sparse dim (an index row of zeros) up to ``sparse_dim()``, a
+        dense dim of the values beyond (norse unsqueezes its sparse spike inputs)."""
+        d = _wrap_dim(dim, len(self._shape) + 1, 'unsqueeze')
+        sd = self.sparse_dim()
+        shape = self._shape[:d] + (1,) + self._shape[d:]
+        if d <= sd:
+            out = _make(np.insert(self._idx, d, 0, 0), self._vals, shape, False, check=False)
+        else:
+            out = _make(self._idx, np.expand_dims(self._vals, d - sd + 1), shape, False, check=False)
+        return _tracked(out, 'UnsqueezeBackward0', (self,), lambda g: (_squeezed(g, d, sd),))
+
     def neg(self):
         out = _make(self._idx, -self._vals, self._shape, self._coal)
         return _tracked(out, 'NegBackward0', (self,), lambda g: (-g,))
@@ -426,7 +438,6 @@ def stack(tensors, dim):
     for i, t in enumerate(tensors):
         if not isinstance(t, SparseTensor):
             raise RuntimeError(f'Concatenating sparse tensors, but a dense tensor was found at position {i}.')
-        t._no_graph('stack')
         if t._shape != tensors[0]._shape:
             from .ops._util import fmt_shape
             raise RuntimeError(f'stack expects each tensor to be equal size, but got {fmt_shape(tensors[0]._shape)} '
@@ -438,7 +449,24 @@ def stack(tensors, dim):
                                   f'{first.sparse_dim()}), not dim {dim}; stack their to_dense()')
     idx = np.concatenate([np.insert(t._idx, d, k, 0) for k, t in enumerate(tensors)], 1)
     vals = np.concatenate(_promote_all([Tensor._make(t._vals) for t in tensors], 'stack'))
-    return _make(idx, vals, first._shape[:d] + (len(tensors),) + first._shape[d:], False, check=False)
+    out = _make(idx, vals, first._shape[:d] + (len(tensors),) + first._shape[d:], False, check=False)
+    return _tracked(out, 'StackBackward0', tuple(tensors), lambda g: _unstacked(g, d, len(tensors)))
+
+
+def _squeezed(g, d, sd):
+    """An unsqueeze's gradient: ``g`` with dim ``d`` (a sparse dim when ``d <= sd``) dropped."""
+    if isinstance(g, SparseTensor):
+        if d <= sd:
+            return _make(np.delete(g._idx, d, 0), g._vals, g._shape[:d] + g._shape[d + 1:], False, check=False)
+        return _make(g._idx, np.squeeze(g._vals, d - sd + 1), g._shape[:d] + g._shape[d + 1:], False, check=False)
+    return g.squeeze(d) if isinstance(g, Tensor) else np.squeeze(g, d)
+
+
+def _unstacked(g, d, n):
+    """A stack's gradient (norse stacks its cells' sparse spikes over time): the slices of ``g`` along ``d``."""
+    if isinstance(g, Tensor):
+        return tuple(g.select(d, k) for k in range(n))
+    return tuple(np.take(g, k, axis=d) for k in range(n))
 
 
 def unsqueeze(t, dim):
@@ -820,16 +848,21 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
     if layout in (_layout.sparse_csr, _layout.sparse_csc):
         return _compressed(input, layout)
     _coo_only(layout)
-    if input._requires_grad and GRAD.enabled:
-        raise NotImplementedError("ember's to_sparse() does not differentiate: call it on a tensor that needs no "
-                                  'gradient (.detach()), or differentiate through the sparse values instead')
     a = input._data
     n = a.ndim if sparse_dim is None else int(sparse_dim)
     if not 0 < n <= a.ndim and a.ndim:
         raise RuntimeError(f'sparse_dim must be in [1, {a.ndim}] (got {n})')
     lead = a.reshape(a.shape[:n] + (-1,)) if n < a.ndim else a[..., None]
     idx = np.stack(np.nonzero(lead.any(-1))).astype(np.int64).reshape(n, -1)
-    return _make(idx, a[tuple(idx)], a.shape, True)
+    out = _make(idx, a[tuple(idx)], a.shape, True)
+    name = 'ToSparseBackward1' if sparse_dim is None else 'ToSparseBackward0'   # PyTorch's two overloads
+    return _tracked(out, name, (input,), lambda g: (_densified(g),))
+
+
+def _densified(g):
+    """The gradient of a dense tensor made sparse (norse's spiking cells hand back ``z.to_sparse()``): the
+    sparse tensor's gradient as a dense one, as PyTorch's ToSparseBackward0 gives it."""
+    return g.to_dense() if isinstance(g, SparseTensor) else g
 
 
 def to_dense(input, dtype=None, *, masked_grad=None):

@@ -8,6 +8,8 @@ read the file, and ember refuses PyTorch's TorchScript archives, naming why); ``
 whose parameters are constants."""
 import builtins
 import contextlib
+import functools
+import inspect
 import sys
 import typing
 import warnings
@@ -199,7 +201,50 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                       'instead', FutureWarning, stacklevel=2)
     if not (builtins.isinstance(obj, Module) or callable(obj)):
         raise TypeError(f'torch.jit.script compiles a function, class or nn.Module, not {type(obj).__name__}')
-    return _runs_eagerly('torch.jit.script', obj)
+    return _runs_eagerly('torch.jit.script', _scalars_as_annotated(obj))
+
+
+def _scalars_as_annotated(fn):
+    """``fn`` converting the arguments of its ``float``/``int`` parameters as a compiled TorchScript function's
+    signature does (norse's ``exp_filter_step(old, new, 1)`` gets ``1.0``, so ``parameter * long`` is float); a
+    function with no such parameter is handed back itself."""
+    if not inspect.isfunction(fn):
+        return fn
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:   # noqa: BLE001 (an annotation naming what is not importable here: no conversions known)
+        return fn
+    sig = inspect.signature(fn)
+    kinds = {name: hints[name] for name in sig.parameters if hints.get(name) in (float, int)}
+    if not kinds:
+        return fn
+
+    @functools.wraps(fn)
+    def scripted(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        for name, kind in kinds.items():
+            if name in bound.arguments:
+                bound.arguments[name] = _as_scalar(fn, sig, name, kind, bound.arguments[name])
+        return fn(*bound.args, **bound.kwargs)
+    return scripted
+
+
+def _as_scalar(fn, sig, name, kind, value):
+    """``value`` as TorchScript passes it to a parameter annotated ``kind``: a bool or int (or a one-element
+    tensor) becomes a float for ``float``, a bool an int for ``int``; a float for ``int`` is refused as PyTorch
+    refuses it."""
+    from ..tensor import Tensor
+    if builtins.isinstance(value, Tensor) and value.dim() == 0:
+        return kind(value.item())
+    if type(value) is bool or (kind is float and type(value) is int):
+        return kind(value)
+    if kind is int and builtins.isinstance(value, float):
+        position = list(sig.parameters).index(name)
+        declared = ', '.join(f'{getattr(p.annotation, "__name__", "Tensor")} {n}' for n, p in sig.parameters.items())
+        raise RuntimeError(f"{fn.__name__}() Expected a value of type 'int' for argument '{name}' but instead found "
+                           f"type 'float'.\nPosition: {position}\nValue: {value!r}\nDeclaration: "
+                           f"{fn.__name__}({declared})")
+    return value
 
 
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-05,

@@ -523,6 +523,8 @@ def _linear_graph(input, weight, bias, r, need):
 def linear(input, weight, bias=None):
     """x @ weight.T + bias: one GEMM forward, two backward; the graph is PyTorch's (see _linear_graph)."""
     x, w = input._data, weight._data
+    if w.ndim < 2 or x.ndim == 0:
+        return _linear_vector(input, weight, bias)
     if x.shape[-1] != w.shape[-1] if w.ndim else True:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]})'
                            f'\n(linear: input {fmt_shape(x.shape)} needs last dim = in_features = {w.shape[-1]})')
@@ -554,6 +556,22 @@ def linear(input, weight, bias=None):
         _flop_hook.product('addmm' if addmm else 'mm', (math.prod(x.shape[:-1]), x.shape[-1]), w.T.shape, out,
                            need[:2])
     return out
+
+
+def _linear_vector(input, weight, bias):
+    """F.linear with a 1-D weight (norse's recurrent weights of one neuron) as PyTorch computes it:
+    ``matmul(input, weight)`` (a dot or mv, PyTorch's graph), plus the bias; 0-D operands are refused, and so is a
+    bias with a 2-D input, or a 1-D bias with a contiguous input, which PyTorch sends to addmm."""
+    if input.dim() == 0 or weight.dim() == 0:
+        raise RuntimeError(f'both arguments to linear need to be at least 1D, but they are {input.dim()}D and '
+                           f'{weight.dim()}D')
+    if bias is not None and (input.dim() == 2 or bias.dim() == 1 and input.is_contiguous()):
+        raise RuntimeError('mat2 must be a matrix, got 1-D tensor')
+    out = matmul(input, weight)
+    if bias is None:
+        return out
+    from .pointwise import add
+    return add(out, bias)
 
 
 def _half_linear(x, w, bias):

@@ -242,6 +242,8 @@ def squeeze(input, dim=None, *, axis=None):
 
 def unsqueeze(input, dim):
     """Insert a size-1 dim at ``dim``."""
+    if getattr(input, 'is_sparse', False):
+        return input.unsqueeze(dim)
     try:
         if input.is_sparse:
             from .._sparse import unsqueeze as sparse_unsqueeze
