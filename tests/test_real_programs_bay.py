@@ -130,3 +130,16 @@ def test_vmap_randomness_with_a_generator_argument():
             out.append(str(e))
         return out + [lib.rand(2, generator=g)]
     run_both(run)
+
+
+def test_einsum_size_mismatch_errors():
+    """backpack/extensions/firstorder/batch_l2_grad and diag_ggn on a grouped, dilated Conv2d feeding a
+    ConvTranspose2d: its einsum met operands whose subscript sizes differ; PyTorch names the subscript, operand
+    and sizes (a label repeated in one operand, or a dim the ellipsis covers, in their own words), ember passed
+    NumPy's broadcasting message."""
+    cases = [('ij,jk->ik', (2, 3), (4, 2)), ('ij,jk,kl->il', (2, 3), (4, 2), (2, 2)), ('ij,ij->i', (2, 3), (1, 3)),
+             ('i,i,i->', (1,), (3,), (2,)), ('ii->i', (2, 3)), ('iji->j', (2, 3, 4)), ('iij->j', (2, 2, 3)),
+             ('...i,...i->...', (5, 2, 3), (4, 3)), ('...i,...i->...', (2, 3), (5, 4, 3)),
+             ('i...,i...->', (3, 2, 7), (3, 2, 6)), ('bij,bjk->bik', (1, 2, 3), (4, 3, 2))]
+    for eq, *shapes in cases:
+        run_both(lambda lib: lib.einsum(eq, *[lib.ones(s) for s in shapes]), message=True)

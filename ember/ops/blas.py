@@ -794,6 +794,29 @@ def _sublist_equation(args):
     return equation, args[::2]
 
 
+def _check_label_sizes(subs, arrays, ellipsis):
+    """PyTorch's errors where a subscript's sizes differ across the operands and neither is 1 (backpack's
+    BatchL2Grad on a grouped convolution met it), or within one operand; ``ellipsis``: the labels '...' became."""
+    seen = {}
+    for k, (s, a) in enumerate(zip(subs, arrays)):
+        own = {}
+        for d, (label, size) in enumerate(zip(s, a.shape)):
+            if label in own and own[label] != size:
+                raise RuntimeError(f'einsum(): subscript {label} is repeated for operand {k} but the sizes don\'t '
+                                   f'match, {size} != {own[label]}')
+            own[label] = size
+            prev = seen.get(label, 1)
+            if size != 1 and prev != 1 and size != prev:
+                if label in ellipsis:
+                    raise RuntimeError(f'einsum(): dimension {d} covered by ellipsis in operand {k}has size {size} '
+                                       f'which does not broadcast with previously seen ellipsis with size {prev} for '
+                                       'the respective dimension')
+                raise RuntimeError(f'einsum(): subscript {label} has size {size} for operand {k} which does not '
+                                   f'broadcast with previously seen size {prev}')
+            if prev == 1:
+                seen[label] = size
+
+
 def einsum(*args):
     """Einstein summation over the operands' subscripts (NumPy's einsum forward); the equation may also be
     given as PyTorch's sublists."""
@@ -810,6 +833,7 @@ def einsum(*args):
         if len(s) != a.ndim:
             raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
                                f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
+    _check_label_sizes(subs, arrays, set(''.join(subs)) - set(equation))
     dts, dt = _einsum_dtypes(subs, out, [o.dtype for o in operands])
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
         cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
