@@ -500,6 +500,49 @@ def test_linear_backward_side_by_side_is_one_threads_and_torchs(split, monkeypat
         assert 2 in seen
 
 
+@pytest.mark.parametrize('hooked', [False, True])
+def test_hooks_around_a_weight_gradient_still_running_on_the_pool(hooked, monkeypatch):
+    """At 2 threads a Linear's weight gradient, bound for a leaf with no hooks, is a product still running on a pool
+    thread (_parallel.later) while the backward goes on, and its .grad takes the unfinished array. Hooks of the other
+    leaves, of an activation and (``hooked``) of that weight itself read it in PyTorch's order and see PyTorch's
+    values bit for bit (small integers: every product exact in float32)."""
+    started = []
+    later = _parallel.later
+    monkeypatch.setattr(_parallel, 'later', lambda fn, out: started.append(later(fn, out)) or started[-1])
+
+    def run(T):
+        old = T.get_num_threads()
+        T.set_num_threads(2)
+        try:
+            rng = np.random.default_rng(9)
+            l1, l2, l3 = T.nn.Linear(256, 256), T.nn.Linear(256, 256), T.nn.Linear(256, 8)
+            with T.no_grad():
+                for p in (*l1.parameters(), *l2.parameters(), *l3.parameters()):
+                    p.copy_(T.tensor(rng.integers(-1, 2, tuple(p.shape)).astype(np.float32)))
+            log = []
+
+            def read(name, t):
+                log.append((name, None if t.grad is None else t.grad.numpy().tobytes()))
+            l2.bias.register_post_accumulate_grad_hook(lambda p: read('b2 sees w2', l2.weight))
+            l1.weight.register_post_accumulate_grad_hook(lambda p: read('w1 sees w2', l2.weight))
+            if hooked:
+                l2.weight.register_post_accumulate_grad_hook(lambda p: read('w2', p))
+            x = T.tensor(rng.integers(-2, 3, (64, 256)).astype(np.float32), requires_grad=True)
+            h = T.relu(l1(x))
+            h.register_hook(lambda g: read('h sees w2', l2.weight))
+            y = l3(T.relu(l2(h)))
+            y.retain_grad()
+            (y * T.tensor(rng.integers(-2, 3, (64, 8)).astype(np.float32))).sum().backward()
+            return log + [('end', [p.grad.numpy().tobytes() for p in (x, l1.weight, l2.weight, l3.weight, y)])]
+        finally:
+            T.set_num_threads(old)
+    got = run(ember)
+    assert got == run(torch)
+    assert [name for name, _ in got] == ['b2 sees w2'] + ['w2'] * hooked + ['h sees w2', 'w1 sees w2', 'end']
+    if ember.backend.BLAS.setter is not None:     # with OpenBLAS: the unhooked weight's product ran on (a hook's never)
+        assert any(started) != hooked
+
+
 def test_linear_backward_side_by_side_gradcheck(split, monkeypatch):
     seen = []
     _linear_pair(monkeypatch, seen)
