@@ -154,7 +154,8 @@ def cross(input, other, dim=None):
     if dim is None:
         warn_user('Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim '
                       'explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree '
-                      'with that of linalg.cross in a future release.', once=True)   # TORCH_WARN_ONCE, at the caller's line
+                      'with that of linalg.cross in a future release.', once=True,
+                  internally='aten/src/ATen/native/Cross.cpp:63')   # TORCH_WARN_ONCE, at the caller's line
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, n in enumerate(shape) if n == 3), None)
         if dim is None:

@@ -18,13 +18,21 @@ def _in_ember(frame):
 _WARNED_ONCE = set()
 
 
-def warn_user(message, category=UserWarning, once=False):
+# where PyTorch 2.13's CPU wheel was built: its C++ warnings (TORCH_WARN) end with the source line that raised them
+_BUILT_AT = '/__w/pytorch/pytorch/'
+
+
+def warn_user(message, category=UserWarning, once=False, internally=None):
     """``warnings.warn`` at the first frame outside the ember package (``once``: only the first time in the
-    process, whatever the warning filters, as PyTorch's TORCH_WARN_ONCE)."""
+    process, whatever the warning filters, as PyTorch's TORCH_WARN_ONCE); ``internally``: the PyTorch source
+    'file:line' of a warning PyTorch raises from C++, whose message then ends as PyTorch's, with
+    " (Triggered internally at ...)"."""
     if once:
         if message in _WARNED_ONCE:
             return
         _WARNED_ONCE.add(message)
+    if internally is not None:
+        message = f'{message} (Triggered internally at {_BUILT_AT}{internally}.)'
     frame, level = sys._getframe(1), 2
     while frame is not None and _in_ember(frame):
         frame, level = frame.f_back, level + 1

@@ -486,8 +486,10 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
             warnings.warn(
                 'The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad '
                 'attribute won\'t be populated during autograd.backward(). If you indeed want the .grad field '
-                'to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.',
-                UserWarning, stacklevel=2)
+                'to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access '
+                'the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See '
+                'github.com/pytorch/pytorch/pull/30531 for more information. (Triggered internally at '
+                '/__w/pytorch/pytorch/build/aten/src/ATen/core/TensorBody.h:493.)', UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -693,7 +695,8 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         only (LBFGS's float(loss) inside its no-grad step does not warn)."""
         if self._requires_grad and _GRAD.enabled:
             warn_user('Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n'
-                      'Consider using tensor.detach() first.', once=True)
+                      'Consider using tensor.detach() first.', once=True,
+                      internally='torch/csrc/autograd/generated/python_variable_methods.cpp:822')
 
     def __float__(self):
         self._warn_scalar()

@@ -340,3 +340,67 @@ def _sparse_joins(lib):
 
 def test_sparse_dstack_and_unsqueeze_as_pytorchs():
     assert _sparse_joins(ember) == _sparse_joins(torch)
+
+
+
+# -- (7) warnings: PyTorch's C++ warnings end with its "(Triggered internally at ...)", its Python ones do not ----
+_WARNING_PROGRAM = r'''
+import json, sys, warnings, importlib
+import numpy as np
+t = importlib.import_module(sys.argv[1])
+out = []
+def show(label, f):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        f()
+    out.append((label, [(x.category.__name__, str(x.message), x.filename.rsplit('/', 1)[-1]) for x in w]))
+a = np.ones(3); a.flags.writeable = False
+show('non-writable numpy', lambda: t.from_numpy(a))
+show('frombuffer bytes', lambda: t.frombuffer(b'abcd', dtype=t.uint8))
+show('list of arrays', lambda: t.tensor([np.ones(2), np.ones(2)]))
+show('x.T', lambda: t.ones(2, 3, 4).T)
+show('0-d T', lambda: t.tensor(1.).T)
+show('0-d mT', lambda: t.tensor(1.).mT)
+show('complex to real', lambda: t.ones(2, dtype=t.complex64).to(t.float32))
+show('meshgrid', lambda: t.meshgrid(t.ones(2), t.ones(2)))
+show('var dof', lambda: t.ones(3).var(0, correction=5))
+show('index_reduce', lambda: t.ones(2, 3).index_reduce_(0, t.tensor([0]), t.ones(1, 3), 'prod'))
+show('float of requires_grad', lambda: float(t.ones(1, requires_grad=True)))
+show('cross', lambda: t.cross(t.ones(3, 3), t.ones(3, 3)))
+x = t.ones(2, requires_grad=True) * 2
+show('grad of non-leaf', lambda: x.grad)
+show('TypedStorage', lambda: t.ones(3).storage())
+show('F size_average', lambda: t.nn.functional.mse_loss(t.ones(2), t.ones(2), size_average=True))
+opt = t.optim.SGD([t.nn.Parameter(t.ones(1))], lr=0.1)
+sched = t.optim.lr_scheduler.StepLR(opt, 1)
+show('lr_scheduler order', lambda: sched.step())
+print(json.dumps(out))
+'''
+
+
+def _warnings_of(*libs):
+    """The warnings the program above records for each library, each run in a fresh process (several warn once a
+    process), the processes side by side."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
+        os.path.abspath(ember.__file__))), os.environ.get('PYTHONPATH')])))
+    runs = [subprocess.Popen([sys.executable, '-c', _WARNING_PROGRAM, lib], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env) for lib in libs]
+    out = []
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr
+        out.append(json.loads(stdout))
+    return out
+
+
+def test_warnings_read_as_pytorchs():
+    theirs, ours = _warnings_of('torch', 'ember')
+    assert sum('(Triggered internally at' in m for _, caught in theirs for _, m, _ in caught) >= 10
+    for (label, t), (_, e) in zip(theirs, ours):
+        # the file: the user's line, or (meshgrid, size_average: Python functions in PyTorch) PyTorch's own file
+        assert [c[:2] for c in e] == [c[:2] for c in t], label
+        assert all(c[2] == '<string>' for c in e), label

@@ -117,5 +117,5 @@ def test_index_reduce_beta_warning_is_once_and_at_the_callers_line():
         warnings.simplefilter('always')
         t.index_reduce_(0, ember.tensor([0, 1]), ember.ones(2), 'prod')
         ember.index_reduce(t, 0, ember.tensor([0, 1]), ember.ones(2), 'amax')
-    beta = [w for w in caught if str(w.message) == message]
+    beta = [w for w in caught if str(w.message).split(' (Triggered internally')[0] == message]
     assert len(beta) == 1 and beta[0].filename == __file__

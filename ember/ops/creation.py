@@ -172,7 +172,7 @@ def warn_list_of_arrays(data):
     (a tensor is built element by element from them)."""
     for v in data:
         if isinstance(v, np.ndarray) and v.ndim or isinstance(v, (list, tuple)) and warn_list_of_arrays(v):
-            warn_user(_LIST_OF_ARRAYS, once=True)
+            warn_user(_LIST_OF_ARRAYS, once=True, internally='torch/csrc/utils/tensor_new.cpp:252')
             return True
     return False
 
@@ -189,7 +189,7 @@ def _scan(x, dt, has_tensor=False):
             dt, has_tensor = _scan(v, dt, has_tensor)
             continue
         if isinstance(v, np.ndarray) and v.ndim:
-            warn_user(_LIST_OF_ARRAYS, once=True)   # as warn_list_of_arrays, inline in this walk
+            warn_user(_LIST_OF_ARRAYS, once=True, internally='torch/csrc/utils/tensor_new.cpp:252')   # as warn_list_of_arrays, inline in this walk
         d = _leaf_dtype(v)
         has_tensor = has_tensor or isinstance(v, Tensor)
         dt = d if dt is None else _dtype.promote_types(dt, d)
@@ -322,7 +322,7 @@ def _warn_not_writable(ndarray):
     asarray, even when converting the dtype): pandas' ``df.values`` is one, as fastai's tabular batches show."""
     if not ndarray.flags.writeable:
         from .._warn import warn_user
-        warn_user(_NOT_WRITABLE, once=True)
+        warn_user(_NOT_WRITABLE, once=True, internally='torch/csrc/utils/tensor_numpy.cpp:213')
 
 
 _READ_ONLY = ('The given buffer is not writable, and PyTorch does not support non-writable tensors. This means you '
@@ -413,7 +413,7 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     arr = np.frombuffer(_bytes_of(view), nd, count, offset)
     if not arr.flags.writeable:
         from .._warn import warn_user
-        warn_user(_READ_ONLY, once=True)
+        warn_user(_READ_ONLY, once=True, internally='torch/csrc/utils/tensor_new.cpp:1556')
         arr = _writable_beneath(view, arr)
     if bf16 or not arr.flags.writeable:
         arr = _bf16.from_bits(arr) if bf16 else arr.copy()

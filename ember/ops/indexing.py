@@ -1825,7 +1825,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """``input`` with the slices of ``source`` reduced (prod, mean, amax, amin) into the positions ``index``
     along ``dim`` (scatter_reduce with the index spread along source's other dims)."""
     try:
-        warn_user('index_reduce() is in beta and the API may change at any time.', once=True)   # TORCH_WARN_ONCE
+        warn_user('index_reduce() is in beta and the API may change at any time.', once=True,
+                  internally='aten/src/ATen/native/TensorAdvancedIndexing.cpp:1523')   # TORCH_WARN_ONCE
         if reduce not in ('prod', 'mean', 'amax', 'amin'):
             raise RuntimeError(f'index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.')
         a, src, d, ix = _index_source('index_reduce_', input, dim, index, source)

@@ -219,7 +219,8 @@ def _cast_arr(a, nd):
     if nd is None or nd == a.dtype:
         return a
     if a.dtype.kind == 'c' and nd.kind != 'c':   # PyTorch's cast keeps the real parts, with its warning
-        warn_user('Casting complex values to real discards the imaginary part', once=True)
+        warn_user('Casting complex values to real discards the imaginary part', once=True,
+                  internally='aten/src/ATen/native/Copy.cpp:307')
         return _cast_arr(a.real if nd.kind != 'b' else a != 0, nd)
     if _bf16.is_bf16(nd):
         return _bf16.from_f32(a)
@@ -764,7 +765,7 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
         n *= a.shape[d]
     if n - c <= 0 or not a.size:   # (PyTorch's reduction factor, numel over output numel, is 0 for no elements)
         warn_user(f'{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction '
-                  'factor (input numel divided by output numel).')
+                  'factor (input numel divided by output numel).', internally='aten/src/ATen/native/ReduceOps.cpp:1861')
     return a, dims, c, n
 
 

@@ -332,7 +332,8 @@ def T_(input):
     """``.T``: all dims reversed (PyTorch deprecates it, with a warning, on other than 2-D tensors)."""
     a = input._data
     if a.ndim != 2:
-        warn_user(_T_DEPRECATED[min(a.ndim, 1)], once=True)
+        warn_user(_T_DEPRECATED[min(a.ndim, 1)], once=True,
+                  internally=f'aten/src/ATen/native/TensorShape.cpp:{4314 if a.ndim else 4321}')
     return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
 
 
@@ -378,6 +379,7 @@ _T_DEPRECATED = ('Tensor.T is deprecated on 0-D tensors. This function is the id
                  'The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it '
                  'will throw an error in a future release. Consider `x.mT` to transpose batches of matrices or '
                  '`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.')
+_ZERO_D_LINES = {'mT': 4373, 'mH': 4382, 'H': 4335}   # (their TORCH_WARN_ONCEs in PyTorch's source)
 _ZERO_D = {'mT': 'Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.',
            'mH': 'Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().',
            'H': 'Tensor.H is deprecated on 0-D tensors. Consider using x.conj().'}
@@ -386,7 +388,8 @@ _ZERO_D = {'mT': 'Tensor.mT is deprecated on 0-D tensors. This function is the i
 def _matrix_transpose(input, name, batches):
     nd = input._data.ndim
     if nd == 0:
-        warn_user(_ZERO_D[name], once=True)
+        warn_user(_ZERO_D[name], once=True,
+                  internally=f'aten/src/ATen/native/TensorShape.cpp:{_ZERO_D_LINES[name]}')
         return input
     if nd < 2 or (nd > 2 and not batches):
         if batches:
@@ -664,7 +667,8 @@ def _complex_to_real(input, nd, arr=None):
     """A complex tensor cast to a real dtype: its real parts, with PyTorch's warning; to a float type
     differentiated as PyTorch's ToCopyBackward0 (the real gradient cast back to complex, imaginary part 0)."""
     from .. import _complex
-    warn_user('Casting complex values to real discards the imaginary part', once=True)
+    warn_user('Casting complex values to real discards the imaginary part', once=True,
+              internally='aten/src/ATen/native/Copy.cpp:307')
     out = _complex.discard_imag(input._data if arr is None else arr, nd)
     if GRAD.enabled and input._requires_grad and nd.kind == 'f':
         node = ToCopyBackward0((input,))
@@ -1237,7 +1241,8 @@ def meshgrid(*tensors, indexing=None):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing is None:
-        warn_user('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.')
+        warn_user('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.',
+                  internally='aten/src/ATen/native/TensorShape.cpp:4215')
         indexing = 'ij'
     if indexing not in ('xy', 'ij'):
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
