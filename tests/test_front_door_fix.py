@@ -404,3 +404,10 @@ def test_warnings_read_as_pytorchs():
         # the file: the user's line, or (meshgrid, size_average: Python functions in PyTorch) PyTorch's own file
         assert [c[:2] for c in e] == [c[:2] for c in t], label
         assert all(c[2] == '<string>' for c in e), label
+
+
+def test_fft_namespace_holds_pytorchs_functions_only():
+    """ember.fft's helpers (plan_1d, check_norm...) were public, sealed as builtins torch.fft does not have."""
+    theirs = {n for n in dir(torch.fft) if callable(getattr(torch.fft, n)) and not n.startswith('_')}
+    ours = {n for n in dir(ember.fft) if callable(getattr(ember.fft, n)) and not n.startswith('_')}
+    assert ours <= theirs and len(ours) >= 20

@@ -6,11 +6,11 @@ import builtins
 import numpy as np
 
 from .. import _dtype
-from ..autograd.grad_mode import GRAD
+from ..autograd.grad_mode import GRAD as _GRAD
 from ..tensor import Tensor
-from ..ops._util import wrap_dim, check_tensor_args as _check_tensor_args
+from ..ops._util import wrap_dim as _wrap_dim, check_tensor_args as _check_tensor_args
 from . import _grad
-from ._plan import Plan, plan_1d, plan_nd, check_norm
+from ._plan import plan_1d as _plan_1d, plan_nd as _plan_nd   # (private: torch.fft has no such names)
 
 __all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rfft2', 'irfft2', 'hfft2', 'ihfft2',
            'fftn', 'ifftn', 'rfftn', 'irfftn', 'hfftn', 'ihfftn', 'fftfreq', 'rfftfreq', 'fftshift', 'ifftshift']
@@ -19,7 +19,7 @@ __all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rf
 def _run(plan, input, out):
     """Run ``plan`` on ``input`` (recording its node when input needs grad) and honour ``out=``."""
     r = plan.forward(plan.prepare(input))
-    if GRAD.enabled and input._requires_grad:
+    if _GRAD.enabled and input._requires_grad:
         t = _grad.record(plan, input, r)
     else:
         t = Tensor._make(r)
@@ -32,7 +32,7 @@ def _run(plan, input, out):
 def _one(kind, name):
     def op(input, n=None, dim=-1, norm=None, *, out=None):
         try:
-            return _run(plan_1d(kind, name, input, n, dim, norm), input, out)
+            return _run(_plan_1d(kind, name, input, n, dim, norm), input, out)
         except Exception:
             _check_tensor_args(name, 'input')
             raise
@@ -43,7 +43,7 @@ def _one(kind, name):
 def _many(kind, name, default_dim):
     def op(input, s=None, dim=default_dim, norm=None, *, out=None):
         try:
-            return _run(plan_nd(kind, name, input, s, dim, norm), input, out)
+            return _run(_plan_nd(kind, name, input, s, dim, norm), input, out)
         except Exception:
             _check_tensor_args(name, 'input')
             raise
@@ -132,7 +132,7 @@ def _shift_dims(input, dim):
     if dim is None:
         return tuple(range(input.dim()))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(wrap_dim(d, input.dim()) for d in dims)
+    return tuple(_wrap_dim(d, input.dim()) for d in dims)
 
 
 def fftshift(input, dim=None):
