@@ -469,18 +469,6 @@ def _unstacked(g, d, n):
     return tuple(np.take(g, k, axis=d) for k in range(n))
 
 
-def unsqueeze(t, dim):
-    """``torch.unsqueeze`` of a sparse COO tensor, staying sparse as PyTorch's: a new sparse dim (a row of zeros in
-    the indices) at ``dim <= sparse_dim()``, else a new dense dim of the values; marked uncoalesced as there."""
-    t._no_graph('unsqueeze')
-    d = _wrap_dim(dim, len(t._shape) + 1, 'unsqueeze')
-    if d <= t.sparse_dim():
-        idx, vals = np.insert(t._idx, d, 0, 0), t._vals
-    else:
-        idx, vals = t._idx, np.expand_dims(t._vals, d - t.sparse_dim() + 1)
-    return _make(idx, vals, t._shape[:d] + (1,) + t._shape[d:], False, check=False)
-
-
 def _layout_name(t):
     return {_layout.sparse_csr: 'CSR', _layout.sparse_csc: 'CSC', _layout.sparse_bsr: 'BSR',
             _layout.sparse_bsc: 'BSC'}.get(t.layout)

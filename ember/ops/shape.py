@@ -245,9 +245,6 @@ def unsqueeze(input, dim):
     if getattr(input, 'is_sparse', False):
         return input.unsqueeze(dim)
     try:
-        if input.is_sparse:
-            from .._sparse import unsqueeze as sparse_unsqueeze
-            return sparse_unsqueeze(input, dim)
         a = input._data
         d = wrap_dim(dim, a.ndim + 1)
         return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
