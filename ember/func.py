@@ -50,13 +50,16 @@ def _output_leaves(out, api):
 # --- differentiation -------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _inside():
-    """While a transform runs the user's function: autograd.backward refuses there, as PyTorch's does."""
+def _inside(reverse=False):
+    """While a transform runs the user's function: autograd.backward refuses there, as PyTorch's does; a
+    ``reverse``-mode one (grad, vjp, jacrev) is also counted apart, for module backward hooks to refuse."""
     _TRANSFORMS[0] += 1
+    _TRANSFORMS[1] += reverse
     try:
         yield
     finally:
         _TRANSFORMS[0] -= 1
+        _TRANSFORMS[1] -= reverse
 
 
 def _outer(leaves):
@@ -146,7 +149,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         new_args, fresh, specs, counts, outer = _prepare(args, argnums)
         with enable_grad():
-            with _inside():
+            with _inside(reverse=True):
                 res = func(*new_args, **kwargs)
             out, aux = _split_aux(res, has_aux, 'grad_and_value')
             if not isinstance(out, Tensor):
@@ -186,7 +189,7 @@ def vjp(func, *primals, has_aux=False):
     it = iter(fresh)
     new = [tree_unflatten([next(it) for _ in range(c)], s) for s, c in zip(specs, counts)]
     with enable_grad():
-        with _inside():
+        with _inside(reverse=True):
             res = func(*new)
         out, aux = _split_aux(res, has_aux, 'vjp')
     out_leaves, out_spec = _output_leaves(out, 'vjp(f, *primals)')
@@ -299,7 +302,7 @@ def _jacobian(func, argnums, has_aux, api, randomness='different'):
         with enable_grad(), forward:
             seeds = _forward_refusal.seeding(fresh) if api == 'jacfwd' else contextlib.nullcontext()
             with _random_guard(randomness)(0), seeds:   # jacfwd vmaps over the basis: its randomness check
-                with _inside():
+                with _inside(reverse=api == 'jacrev'):
                     res = func(*new_args, **kwargs)
             out, aux = _split_aux(res, has_aux, api)
             out_leaves, out_spec = _output_leaves(out, _TRANSFORM_OF[api])

@@ -143,3 +143,39 @@ def test_einsum_size_mismatch_errors():
              ('i...,i...->', (3, 2, 7), (3, 2, 6)), ('bij,bjk->bik', (1, 2, 3), (4, 3, 2))]
     for eq, *shapes in cases:
         run_both(lambda lib: lib.einsum(eq, *[lib.ones(s) for s in shapes]), message=True)
+
+
+def test_hooked_modules_and_functions_without_setup_context_in_func_transforms():
+    """curvlinops' HessianLinearOperator (jacrev inside jvp under vmap) on a model backpack had extended: PyTorch
+    routes a module's tensors with backward hooks through an autograd.Function without setup_context, which
+    grad, vjp and jacrev refuse (vmap and jvp, whose tensors need no grad, pass); and any such Function under any
+    transform. ember ran them."""
+    def run(lib):
+        lib.manual_seed(0)
+        lin, act = lib.nn.Linear(3, 2), lib.nn.Tanh()
+        act.register_full_backward_hook(lambda *a: None)
+        x = lib.randn(4, 3)
+        params = dict(lin.named_parameters())
+
+        class Twice(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, t):
+                return t * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        out = []
+        for fn in (lambda: lib.func.grad(lambda p: act(lib.func.functional_call(lin, p, (x,))).sum())(params),
+                   lambda: lib.func.vmap(lambda xx: act(lin(xx)))(x),
+                   lambda: lib.func.jacrev(act)(x), lambda: lib.func.jvp(act, (x,), (x,)),
+                   lambda: lib.func.vjp(act, x[0])[0], lambda: lib.func.hessian(lambda xx: act(xx).sum())(x[0]),
+                   lambda: lib.func.grad(lambda t: Twice.apply(t).sum())(x[0]),
+                   lambda: lib.func.vmap(Twice.apply)(x), lambda: lib.func.jvp(Twice.apply, (x,), (x,))):
+            try:
+                r = fn()
+                out.append(r[0] if isinstance(r, tuple) else r)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    run_both(run)

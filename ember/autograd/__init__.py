@@ -29,7 +29,8 @@ def _as_list(x):
     return list(x)
 
 
-_TRANSFORMS = [0]   # torch.func transforms running user code now (ember.func counts them): backward() refuses
+_TRANSFORMS = [0, 0]   # torch.func transforms running user code now (ember.func counts them): backward() refuses;
+# [1]: those of them that differentiate in reverse mode (grad, vjp, jacrev), where module backward hooks refuse
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):

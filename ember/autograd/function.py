@@ -177,6 +177,11 @@ class Function(metaclass=FunctionMeta):
         return _run(cls, args, kwargs)[0]
 
 
+SETUP_CONTEXT_REQUIRED = ('In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, jacrev, '
+                          '...), it must override the setup_context staticmethod. For more details, please see '
+                          'https://pytorch.org/docs/main/notes/extending.func.html')
+
+
 def _run(cls, args, kwargs):
     """Function.apply: forward under no_grad, then the outputs get the node (which is also ``ctx``) as grad_fn;
     returns (outputs, ctx)."""
@@ -187,6 +192,10 @@ def _run(cls, args, kwargs):
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
     ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     uses_setup = cls.setup_context is not Function.setup_context
+    if not uses_setup:
+        from . import _TRANSFORMS
+        if _TRANSFORMS[0]:
+            raise RuntimeError(SETUP_CONTEXT_REQUIRED)
     with no_grad():
         out = cls.forward(*args, **kwargs) if uses_setup else cls.forward(ctx, *args, **kwargs)
     if uses_setup:

@@ -9,6 +9,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
+from ...autograd.function import SETUP_CONTEXT_REQUIRED
 from ...autograd.graph import Node, MODE
 from ...tensor import Tensor, _check_device
 from ..._torch_forms import typename as _typename
@@ -979,6 +980,14 @@ def _identity(tensors, state, is_input):
     return outs
 
 
+def _refuse_in_reverse_transform():
+    """PyTorch routes a hooked module's tensors through an autograd.Function without setup_context, which
+    torch.func's grad, vjp and jacrev refuse (curvlinops' Hessian of a model backpack had extended)."""
+    from ...autograd import _TRANSFORMS
+    if _TRANSFORMS[1]:
+        raise RuntimeError(SETUP_CONTEXT_REQUIRED)
+
+
 class _BackwardHookState:
     """One forward call's link between the gradients of its outputs and of its inputs. It holds the module, as
     PyTorch's BackwardHook does: a module called once and dropped (``extend(MSELoss())(out, y)``) still gets its
@@ -998,6 +1007,7 @@ class _BackwardHookState:
         pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._requires_grad]
         if not pos or not GRAD.enabled:
             return args
+        _refuse_in_reverse_transform()
         self.input_pos = pos
         outs = _identity([args[i] for i in pos], self, True)
         args = list(args)
@@ -1014,6 +1024,7 @@ class _BackwardHookState:
         pos = [i for i, r in enumerate(items) if isinstance(r, Tensor) and r._requires_grad]
         if not pos:
             return result
+        _refuse_in_reverse_transform()
         outs = _identity([items[i] for i in pos], self, False)
         items = list(items)
         for i, o in zip(pos, outs):
