@@ -179,3 +179,30 @@ def test_hooked_modules_and_functions_without_setup_context_in_func_transforms()
                 out.append(str(e))
         return out
     run_both(run)
+
+
+def _hooked_grad(lib, how):
+    """Runs a hooked Linear's backward ``how``, one frame below its caller (curvlinops' generator of grads)."""
+    m = lib.nn.Linear(2, 3)
+    m.register_full_backward_hook(lambda *a: None)
+    loss = m(lib.ones(4, 2)).sum()
+    if how == 'grad':
+        return lib.autograd.grad(loss, list(m.parameters()))
+    if how == 'autograd.backward':
+        return lib.autograd.backward(loss)
+    return loss.backward()
+
+
+def test_full_hook_warning_points_where_pytorchs_does():
+    """curvlinops/_torch_base.py's check_deterministic: the warning that a full backward hook fired with no input
+    requiring grad names the caller's caller of ``autograd.grad``/``autograd.backward`` (PyTorch's
+    ``stacklevel=5`` counted from the hook), but the caller of ``Tensor.backward``; ember named the caller."""
+    def run(lib):
+        out = []
+        for how in ('grad', 'autograd.backward', 'backward'):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter('always')
+                _hooked_grad(lib, how)
+            out.append([(x.filename == __file__, x.lineno) for x in w])
+        return out
+    assert run(ember) == run(torch)

@@ -1078,11 +1078,21 @@ class _BackwardHookState:
 
 
 def _user_stacklevel():
-    """The warnings stacklevel that points at the first caller outside ember."""
+    """The warnings stacklevel that points where PyTorch's hook warning does (its ``stacklevel=5`` from the hook):
+    at the caller of ``Tensor.backward()``, but one frame further out, the caller's caller, under
+    ``autograd.grad``/``autograd.backward`` (curvlinops' check_deterministic calls grad inside a generator)."""
     import sys
-    frame, level = sys._getframe(1), 1
+    frame, level, entry = sys._getframe(1), 1, None
     while frame is not None and frame.f_globals.get('__name__', '').startswith('ember.'):
+        entry = frame
         frame, level = frame.f_back, level + 1
+    if (entry is not None and entry.f_code.co_name in ('grad', 'backward') and frame is not None
+            and entry.f_globals.get('__name__') == 'ember.autograd'):
+        caller = frame.f_back
+        if caller is None or caller.f_globals.get('__name__', '').startswith('ember.'):
+            while frame is not None:   # called at a script's top level: past the stack, where Python says 'sys:1'
+                frame, level = frame.f_back, level + 1
+        return level + 1
     return level
 
 
