@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import Node
+from ..autograd.graph import SEQ, Node
 from ..tensor import Tensor
 
 _TAIL = {'multi': ('. This view is the output of a function that returns multiple views. Such functions do not allow '
@@ -216,6 +216,7 @@ def rebase(t, r, prior):
     old = Tensor._make(b._data, b.grad_fn)
     old._output_nr, old._requires_grad = b._output_nr, b._requires_grad
     node = CopySlices.__new__(CopySlices)
+    node._seq = next(SEQ)
     first = fn.next_functions[0] if fn.next_functions else None
     node.through = first is not None and first[0] is prior[0] and first[1] == prior[1]
     node.next_functions = (edge(old),) + (fn.next_functions[1:] if node.through else fn.next_functions)

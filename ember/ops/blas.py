@@ -11,7 +11,7 @@ from .._dtype import cpp_name
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import ANOMALY, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
+from ..autograd.graph import ANOMALY, SEQ, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
 from ..tensor import Tensor
 from . import _composite, _flop_hook
 from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
@@ -481,6 +481,7 @@ _SqueezeBackward4 = type('SqueezeBackward4', (Node,), {'__slots__': ('shape',), 
 def _view_node(cls, edge, shape):
     """A reshape node (ViewBackward0 and kin) on ``edge`` that gives gradients the shape ``shape``."""
     node = _new(cls)
+    node._seq = next(SEQ)
     node.next_functions = (edge,)
     node.shape = shape
     return (node, 0)
@@ -492,6 +493,7 @@ def _linear_graph(input, weight, bias, r, need):
     xe = _edge(input) if need[0] else _NO_EDGE
     if need[0] and x.ndim > 2 and not input.is_contiguous():   # reshape copies it: PyTorch's clone, viewed
         clone = _new(CloneBackward0)
+        clone._seq = next(SEQ)
         clone.next_functions = (xe,)
         xe = _view_node(UnsafeViewBackward0, (clone, 0), x.shape)
     elif need[0] and x.ndim != 2:
@@ -499,6 +501,7 @@ def _linear_graph(input, weight, bias, r, need):
     we = _NO_EDGE
     if need[1]:
         t = _new(TBackward0)
+        t._seq = next(SEQ)
         t.next_functions = (_edge(weight),)
         we = (t, 0)
     if bias is None:
@@ -507,6 +510,7 @@ def _linear_graph(input, weight, bias, r, need):
     else:
         mm = _new(_LIN_MM['AddmmBackward0'])
         mm.next_functions = (_edge(bias) if need[2] else _NO_EDGE, xe, we)
+    mm._seq = next(SEQ)
     mm.need, mm.xshape, mm.out_features = need, x.shape, weight._data.shape[0]
     mm.save(input if need[1] else None, weight if need[0] else None)
     if x.ndim == 2:

@@ -10,7 +10,7 @@ from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
-from ..autograd.graph import Node, edge, saved_attributes
+from ..autograd.graph import SEQ, Node, edge, saved_attributes
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
@@ -176,6 +176,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
             t._grad = None
             if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                 t.grad_fn = node = _new_node(SumBackward0)
+                node._seq = next(SEQ)
                 fn = input.grad_fn      # edge() inline for an op's result (see pointwise.binary)
                 node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input),)
                 node.shape = a.shape
