@@ -277,3 +277,60 @@ def test_rnn_hidden_state_hooks_each_step(steps):
         sum(outs).backward()
         return log
     same_log(f)
+
+
+def test_every_node_made_by_the_registry_ops_has_a_creation_number():
+    """Each way of making a node stamps it (graph.SEQ): a fast path that builds nodes without Node.__init__ and forgets
+    the stamp would leave the heap without a key. The first sample of every registry entry, its graph walked."""
+    import warnings
+    from registry import OPS
+    from test_registry import make_args
+    missing = set()
+    _walk([_fast_paths()], 'fast paths', missing)
+    for op in OPS:
+        sample = next(iter(op.samples()), None)
+        if sample is None or sample.error:
+            continue
+        args, kwargs, leaves = make_args(ember, sample)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                out = op.call(ember, *args, **kwargs)
+        except Exception:
+            continue
+        _walk(out, op.name, missing)
+    assert not missing, sorted(missing)
+
+
+def _fast_paths():
+    """Outputs of the fast paths that make nodes without Node.__init__ (pointwise binary and unary, sum of a small
+    array, F.linear's nodes, a view's CopySlices)."""
+    T = ember
+    x = T.randn(3, 4, requires_grad=True)
+    w, bias = T.randn(5, 4, requires_grad=True), T.randn(5, requires_grad=True)
+    outs = [x + x, x * 2.0, (x * T.ones(3, 4)).tanh(), x.sum(), T.nn.functional.linear(x, w, bias),
+            T.nn.functional.linear(x, w), T.nn.functional.linear(T.randn(2, 3, 4), w, bias),
+            T.nn.functional.linear(T.randn(3, 2, 4, requires_grad=True).transpose(0, 1), w)]
+    v = x * 1.0
+    v[0].mul_(2)
+    return outs + [v]
+
+
+def _walk(out, name, missing):
+    """Add to ``missing`` each node reachable from ``out``'s tensors that has no creation number."""
+    todo = [o.grad_fn for o in _flat(out) if isinstance(o, ember.Tensor) and o.grad_fn is not None]
+    seen = set()
+    while todo:
+        n = todo.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if not hasattr(n, '_seq'):
+            missing.add(f'{name}: {type(n).__name__}')
+        todo.extend(c for c, _ in n.next_functions)
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [x for o in out for x in _flat(o)]
+    return [out]

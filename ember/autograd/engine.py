@@ -1,7 +1,6 @@
 """The backward pass: one topological walk from the outputs, counting dependencies, so each node runs
 once, after every gradient flowing into it has been summed."""
 import sys
-from heapq import heappop as _heappop, heappush as _heappush
 
 import numpy as np
 
@@ -388,6 +387,25 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
         elif node is not None and heap and -node._seq > heap[0][0]:   # an older node than one that waits
             _queue(heap, [(node, [gin] if grads is None else grads)], leaf)
             node = None
+
+
+def _heappush(heap, item):
+    """heapq.heappush, bound on first use (``import ember`` imports no module beyond NumPy's: tests/test_import.py)."""
+    _bind_heapq()
+    _heappush(heap, item)
+
+
+def _heappop(heap):
+    """heapq.heappop, bound on first use."""
+    _bind_heapq()
+    return _heappop(heap)
+
+
+def _bind_heapq():
+    """Replace the two stand-ins above by heapq's functions."""
+    global _heappush, _heappop
+    from heapq import heappop, heappush
+    _heappush, _heappop = heappush, heappop
 
 
 class _Leaf:
