@@ -382,8 +382,13 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                 more.append((child, buf))
         if more is not None:
             out = g = None  # the queued gradients held by their lists alone (a leaf's may then be taken whole)
-            _queue(heap, more, leaf)
-            node = None
+            if heap or len(more) != 2 or type(more[0][0]) is AccumulateGrad or type(more[1][0]) is AccumulateGrad:
+                _queue(heap, more, leaf)
+                node = None
+            else:   # two plain nodes (a Linear's input and weight), none waiting: the newer runs, the older waits alone
+                (node, grads), (older, gs) = more if more[0][0]._seq > more[1][0]._seq else more[::-1]
+                gin = grads[0]
+                heap.append((-older._seq, older, gs))
         elif node is not None and heap and -node._seq > heap[0][0]:   # an older node than one that waits
             _queue(heap, [(node, [gin] if grads is None else grads)], leaf)
             node = None
