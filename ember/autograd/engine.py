@@ -273,12 +273,15 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
         ready.append((node, grads))
     heap = []
     if len(ready) == 1:
-        node, grads = ready[0]
+        node, grads = ready.pop()
         gin = grads[0]
     else:
         for n, gs in ready:     # several outputs: PyTorch's GraphRoot hands them on in order
             _push(heap, n, gs)
         node = None
+    # emptied, not dropped: the caller's list would hold the roots' gradients until the pass ends (the LSTM LM's
+    # 28 MB logits gradient: its heap grew past glibc's trim threshold, 5,700 page faults a step)
+    ready.clear()
     ready = None
     while True:
         if node is None:
@@ -384,6 +387,7 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
             out = g = None  # the queued gradients held by their lists alone (a leaf's may then be taken whole)
             if heap or len(more) != 2 or type(more[0][0]) is AccumulateGrad or type(more[1][0]) is AccumulateGrad:
                 _queue(heap, more, leaf)
+                more = None
                 node = None
             else:   # two plain nodes (a Linear's input and weight), none waiting: the newer runs, the older waits alone
                 (node, grads), (older, gs) = more if more[0][0]._seq > more[1][0]._seq else more[::-1]
