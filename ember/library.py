@@ -11,7 +11,7 @@ import inspect
 from . import _torch_ops
 from .autograd.function import Function
 
-__all__ = ['Library', 'impl', 'define', 'custom_op', 'register_autograd', 'register_fake', 'register_kernel',
+__all__ = ['Library', 'impl', 'define', 'custom_op', 'triton_op', 'register_autograd', 'register_fake', 'register_kernel',
            'impl_abstract', 'infer_schema', 'get_ctx']
 
 _DEF_NAMESPACES = set()   # namespaces a Library(ns, 'DEF') owns (PyTorch allows one)
@@ -25,7 +25,7 @@ class _Operator:
 
     def __init__(self, ns, name, overload, params=None, schema=''):
         self.ns, self.name, self.overload, self.params, self.schema = ns, name, overload, params, schema
-        self.kernel = self.fake = self.backward = self.setup_context = None
+        self.kernel = self.fake = self.backward = self.setup_context = self.autograd_kernel = None
         self._function, self.devices = None, None
 
     @property
@@ -33,6 +33,8 @@ class _Operator:
         return f'{self.ns}.{self.name}.{self.overload}'
 
     def __call__(self, *args, **kwargs):
+        if self.autograd_kernel is not None:   # an Autograd/AutogradCPU kernel differentiates itself
+            return self.autograd_kernel(*args, **kwargs)
         if self.kernel is None:
             where = (f'its kernel is for device types {self.devices!r} only, and ember runs on the CPU; register '
                      "a CPU kernel with register_kernel('cpu')" if self.devices is not None else
@@ -200,6 +202,13 @@ def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None,
     return wrap if fn is None else wrap(fn)
 
 
+def triton_op(name, fn=None, /, *, mutates_args, schema=None):
+    """``torch.library.triton_op``: a custom operator whose body calls triton kernels through ``wrap_triton``;
+    ember has no triton, so it is ``custom_op`` over the body (spikingjelly defines its neuron ops with it, and
+    gives them CPU kernels)."""
+    return custom_op(name, fn, mutates_args=mutates_args, schema=schema)
+
+
 def register_autograd(op, backward, /, *, setup_context=None, lib=None):
     """Give operator ``op`` (a name, OpOverload or CustomOpDef) the autograd formula ``backward``."""
     found = _lookup(op, 'register_autograd')
@@ -276,11 +285,7 @@ class Library:
             raise NotImplementedError('Library.impl(with_keyset=True) is not supported by ember yet (it has no '
                                       'dispatch key sets)')
         qualname = op_name if isinstance(op_name, _torch_ops.OpOverload) else f'{self.ns}::{op_name}'
-        op = _lookup(qualname, 'Library.impl')
-        if (dispatch_key or self.dispatch_key) in _META_KEYS:
-            op.fake = fn
-        else:
-            op.kernel = fn
+        _give_kernel(_lookup(qualname, 'Library.impl'), dispatch_key or self.dispatch_key, fn)
 
     def _destroy(self):
         """Remove the operators this library defined (PyTorch does so when the Library is collected)."""
@@ -290,6 +295,19 @@ class Library:
         self._defined = []
         if self.kind == 'DEF':
             _DEF_NAMESPACES.discard(self.ns)
+
+
+def _give_kernel(op, key, fn):
+    """``fn`` as ``op``'s kernel for dispatch key ``key``: the fake one for Meta, the one that differentiates
+    itself for Autograd/AutogradCPU (it runs instead of the registered formula, as PyTorch dispatches CPU tensors),
+    the kernel for the CPU and the composite keys; one for another device (spikingjelly's 'CUDA') is never reached
+    on ember's one device, so it is not kept."""
+    if key in _META_KEYS:
+        op.fake = fn
+    elif key in ('Autograd', 'AutogradCPU'):
+        op.autograd_kernel = fn
+    elif key in ('', 'CPU') or key.startswith('Composite'):
+        op.kernel = fn
 
 
 _FRAGMENTS = {}   # ns -> the FRAGMENT Library the module-level define() uses

@@ -117,3 +117,37 @@ def test_to_sparse_gradient_by_finite_differences():
     x = ember.tensor([[0.5, 1.5, -0.25], [2.0, 0.75, -1.0]], dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: _dense_of(ember, ember.stack([t.to_sparse(), (2 * t).to_sparse()])),
                                     (x,))
+
+
+# -- spikingjelly 2.0: _ops/dispatch.py defines each neuron op with torch.library.triton_op, then gives it kernels
+# by dispatch key on a FRAGMENT Library: 'CPU' (its torch reference), 'CUDA', and 'AutogradCPU' (the reference,
+# differentiated by autograd) -----------------------------------------------------------------------------------
+_SERIAL = iter(range(10 ** 6))
+
+
+def _tripled(lib):
+    def forward(x: lib.Tensor) -> lib.Tensor:
+        return x * 3
+    return forward
+
+
+def test_triton_op_and_kernels_by_dispatch_key():
+    def run(lib, autograd_kernel):
+        L = importlib.import_module(f'{lib.__name__}.library')
+        ns = f'snn_sj{next(_SERIAL)}'
+        library = L.Library(ns, 'FRAGMENT')
+        op = L.triton_op(f'{ns}::forward', _tripled(lib), mutates_args=())
+        op.register_fake(lambda x: lib.empty_like(x))
+        body = getattr(lib.ops, ns).forward(lib.tensor([1.0, -2.0]))
+        library.impl('forward', lambda x: x * 2, 'CPU')
+        library.impl('forward', lambda x: x * 5, 'CUDA')
+        out = [body, getattr(lib.ops, ns).forward(lib.tensor([1.0, -2.0])), op(lib.tensor([4.0]))]
+        if autograd_kernel:
+            library.impl('forward', lambda x: x.sin() * 2, 'AutogradCPU')
+            x = lib.tensor([1.0, -2.0], requires_grad=True)
+            y = getattr(lib.ops, ns).forward.default(x)
+            y.sum().backward()
+            out += [y, type(y.grad_fn).__name__, x.grad]
+        return out
+    run_both(lambda lib: run(lib, False))
+    run_both(lambda lib: run(lib, True))
