@@ -3,7 +3,9 @@
 the lines that found a defect in ember."""
 import importlib
 import math
+import re
 import typing
+import warnings
 
 import ember
 from helpers import check, run_both
@@ -151,3 +153,15 @@ def test_triton_op_and_kernels_by_dispatch_key():
         return out
     run_both(lambda lib: run(lib, False))
     run_both(lambda lib: run(lib, True))
+
+
+# -- spikingjelly: a multi-step LIFNode's input, scaled after requires_grad (``torch.randn(...,
+# requires_grad=True) * 3``), has its .grad read: PyTorch's whole warning --------------------------------------------
+def test_non_leaf_grad_warning_is_pytorchs():
+    def run(lib):
+        x = lib.randn(3, requires_grad=True) * 3
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            g = x.grad
+        return [g, [re.sub(r' \(Triggered internally at [^)]*\)$', '', str(w.message)) for w in caught]]
+    run_both(run)
