@@ -211,8 +211,13 @@ def iter_order(arrays, shape):
             return tuple(range(n))
         if n in (4, 5) and all(is_contiguous(a, channels_last if n == 4 else channels_last_3d) for a in arrays):
             return (0,) + tuple(range(2, n)) + (1,)
-    strides = [_broadcast_strides(a, shape) for a in arrays]
+    return stride_order(shape, [_broadcast_strides(a, shape) for a in arrays])
 
+
+def stride_order(shape, strides):
+    """Dims outermost to innermost as TensorIterator's reorder_dimensions sorts them: by the first operand's
+    ``strides`` (one stride list per operand), a later operand deciding only where an earlier one has a zero
+    stride or ties; equal strides put the larger dim outside."""
     def should_swap(d0, d1):
         for st in strides:
             s0, s1 = st[d0], st[d1]
@@ -223,7 +228,7 @@ def iter_order(arrays, shape):
             if shape[d0] > shape[d1]:
                 return 1
         return 0
-    return _sorted_dims(n, should_swap)
+    return _sorted_dims(len(shape), should_swap)
 
 
 def apply(fn, args, lead=None):

@@ -6,6 +6,8 @@ the view as stride-0 dims, and lets TensorIterator order the dims by the operand
 reorder_dimensions) before it allocates the result dense in that order."""
 import numpy as np
 
+from .._layout import stride_order
+
 
 def _view_and_indices(a, idx):
     """PyTorch's view of ``a`` under the basic parts of ``idx`` as (shape, strides, indices): one index entry a
@@ -107,27 +109,7 @@ def _operands(a, idx):
 
 def _order(shape, ops):
     """TensorIterator's order of the dims, fastest first (its reorder_dimensions)."""
-    def should_swap(d0, d1):
-        for st in ops:
-            s0, s1 = st[d0], st[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return -1 if s0 < s1 else 1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-    perm = list(range(len(shape) - 1, -1, -1))
-    for i in range(1, len(shape)):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return perm
+    return list(reversed(stride_order(shape, ops)))
 
 
 def result_order(a, idx):
