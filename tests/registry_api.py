@@ -1406,6 +1406,12 @@ SUBS += [
                            [lib.cuda.is_available(), lib.cuda.device_count(), lib.cuda.is_initialized()]),
                       Case('_initialized flag', lambda lib: lib.cuda._initialized),
                       Case('current_device', lambda lib: lib.cuda.current_device(), error=True)]),
+    # torchattacks' APGD, FAB and Square seed through torch.cuda.random (test_real_programs_adv)
+    Call('cuda', 'random', [Case('seeding accepted', lambda lib: [
+        lib.cuda.random.manual_seed(0), lib.cuda.random.manual_seed_all(1), lib.cuda.random.seed(),
+        sorted(lib.cuda.random.__all__), lib.cuda.random.manual_seed is lib.cuda.manual_seed]),
+        Case('get_rng_state', lambda lib: lib.cuda.random.get_rng_state(), error=True)]),
+    Call('cuda', 'initial_seed', [Case('no CUDA', lambda lib: lib.cuda.initial_seed(), error=True)]),
 ]
 
 

@@ -45,6 +45,11 @@ def seed_all():
     """Accepted for compatibility; there is no CUDA generator to seed."""
 
 
+def initial_seed():
+    """Fails as in a CPU-only PyTorch: there is no CUDA generator to have a seed."""
+    raise AssertionError(_NO_CUDA)
+
+
 def get_rng_state(device='cuda'):
     """Fails as in a CPU-only PyTorch: there is no CUDA generator."""
     raise AssertionError(_NO_CUDA)
