@@ -29,8 +29,26 @@ def test_import_adds_only_ember_modules_to_numpys():
     extra = _modules_after('numpy, ember') - _modules_after('numpy')
     assert {m for m in extra if m != 'ember' and not m.startswith('ember.')} == set()
     for lazy in ('ember.linalg', 'ember._linalg', 'ember.ops._reparam', 'ember.nn', 'ember.utils',
-                 'ember.distributed', 'ember.serialization', 'ember.vision'):
+                 'ember.distributed', 'ember.serialization', 'ember.vision', *KERNELS_ON_FIRST_CALL.values()):
         assert lazy not in extra, f'import ember imported {lazy}'
+
+
+# torch.special functions whose kernel module is imported at their first call: {function: its module}
+KERNELS_ON_FIRST_CALL = {'bessel_j0': 'ember.ops._bessel_jy', 'modified_bessel_k1': 'ember.ops._bessel_k',
+                         'airy_ai': 'ember.ops._airy'}
+
+
+def test_special_kernels_load_on_first_call():
+    code = ('import sys, ember; x = ember.linspace(0.5, 3, 5, dtype=ember.float64); before = set(sys.modules); '
+            'print(*[getattr(ember.special, n)(x).tolist() for n in %r]); print(sorted(set(sys.modules) - before))')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, '-c', code % list(KERNELS_ON_FIRST_CALL)], env=env, check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    for name, module in KERNELS_ON_FIRST_CALL.items():
+        assert module in out[1]
+        x = torch.linspace(0.5, 3, 5, dtype=torch.float64)
+        np.testing.assert_allclose(getattr(ember.special, name)(ember.tensor(x.numpy())).numpy(),
+                                   getattr(torch.special, name)(x).numpy(), rtol=1e-14)
 
 
 def test_lazy_names_resolve_through_the_torch_alias():

