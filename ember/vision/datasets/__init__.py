@@ -6,6 +6,7 @@ from .folder import DatasetFolder, ImageFolder
 from .food101 import Food101
 from .lsun import LSUN, LSUNClass
 from .mnist import EMNIST, KMNIST, MNIST, QMNIST, FashionMNIST
+from ._refused import *  # noqa: F401,F403 (named so libraries import; constructing one raises)
 from .svhn import SVHN
 from .vision import VisionDataset
 

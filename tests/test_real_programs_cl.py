@@ -1,0 +1,41 @@
+"""Continual-learning and fine-tuning libraries run under the alias against PyTorch (session 39): avalanche-lib 0.6
+(tensor benchmarks, its strategies, evaluation plugins and loggers) and torchtune 0.6, each reduced to the lines
+that found a defect in ember."""
+import pytest
+
+import ember
+
+_AVALANCHE_DATASETS = ['Omniglot', 'CocoCaptions', 'CocoDetection', 'STL10', 'PhotoTour', 'SBU', 'Flickr8k',
+                       'Flickr30k', 'VOCDetection', 'VOCSegmentation', 'Cityscapes', 'SBDataset', 'USPS', 'HMDB51',
+                       'UCF101', 'CelebA']
+
+
+def test_torchvision_datasets_avalanche_subclasses_import_and_refuse_construction():
+    """avalanche/benchmarks/datasets/*/ (omniglot.py, torchvision_wrapper.py...): ``from torchvision.datasets import
+    Omniglot as OmniglotTorch`` and fifteen more at ``import avalanche``, some subclassed there. ember names them,
+    as VisionDataset subclasses, and refuses making one, naming it."""
+    with ember.aliasing.as_torch():
+        from torchvision import datasets
+        from torchvision.datasets import Omniglot
+    for name in _AVALANCHE_DATASETS:
+        cls = getattr(datasets, name)
+        assert cls.__name__ == name and issubclass(cls, datasets.VisionDataset)
+        with pytest.raises(NotImplementedError, match=f'torchvision.datasets.{name} is not supported by ember yet'):
+            cls('root')
+
+    class AvalancheOmniglot(Omniglot):
+        pass
+    with pytest.raises(NotImplementedError, match='torchvision.datasets.Omniglot'):
+        AvalancheOmniglot('root', background=True, download=False)
+
+
+def test_torchvision_feature_extraction_imports_and_refuses_calls():
+    """avalanche/training/plugins/rar.py: ``from torchvision.models.feature_extraction import
+    create_feature_extractor, get_graph_node_names`` at ``import avalanche``; calling either raises naming it."""
+    with ember.aliasing.as_torch():
+        from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+    model = ember.nn.Linear(2, 2)
+    with pytest.raises(NotImplementedError, match='feature_extraction.create_feature_extractor is not supported'):
+        create_feature_extractor(model, return_nodes=['weight'])
+    with pytest.raises(NotImplementedError, match='feature_extraction.get_graph_node_names is not supported'):
+        get_graph_node_names(model)
