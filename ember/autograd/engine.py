@@ -7,6 +7,7 @@ import numpy as np
 from .. import _meta, _parallel
 from .._bf16 import BF16Array, adopt
 from .graph import ANOMALY, LEAF_SEQ, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
+from .function import BackwardCFunction
 from .grad_mode import GRAD, OFF, _ident
 from . import _graph_api
 from ._graph_api import MULTI
@@ -90,16 +91,25 @@ def _dependencies(roots):
     return deps
 
 
-def _prune(deps, targets):
-    """Keep only the nodes from which a target can be reached (and recount their dependencies)."""
+def _prune(deps, targets, masks=None):
+    """Keep only the nodes from which a target can be reached (and recount their dependencies). ``masks``, a dict,
+    receives each kept node that has an edge into a node not kept: a tuple, per edge, of whether it leads on (what
+    PyTorch's nodes ask of ``task_should_compute_output``; the gradients of the others are neither computed nor
+    seen by hooks)."""
     needed = {}
     for node in _post_order(deps):
         needed[node] = node in targets or any(needed.get(c, False) for c, _ in node.next_functions if c is not None)
     kept = {n: 0 for n, keep in needed.items() if keep}
     for n in kept:
+        cut = False
         for c, _ in n.next_functions:
-            if c is not None and c in kept:
-                kept[c] += 1
+            if c is not None:
+                if c in kept:
+                    kept[c] += 1
+                else:
+                    cut = True
+        if cut and masks is not None:
+            masks[n] = tuple(c is None or c in kept for c, _ in n.next_functions)
     return kept
 
 
@@ -150,9 +160,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         for i, t in enumerate(inputs):
             node, nr = (t[0], t[1]) if isinstance(t, tuple) else _edge(t)   # a tensor or a GradientEdge
             if node is None:
-                raise RuntimeError(f'One of the differentiated Tensors (input {i}) does not require grad')
+                raise RuntimeError('One of the differentiated Tensors does not require grad')
             targets.setdefault(node, []).append((nr, i))
-        deps = _prune(deps, targets)
+        masks = {}
+        deps = _prune(deps, targets, masks)
         captured = [None] * len(inputs)
         # autograd.grad does not run an input's own node when no other input lies below it (PyTorch captures
         # the gradient at the node's input and leaves it unrun: its hooks do not fire and its saved tensors stay
@@ -163,7 +174,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         if n in deps:
             deps[n] = -deps[n]
     _execute(ready, buffers, deps, retain_graph, create_graph,
-             None if targets is None else (targets, captured, inputs, accumulate, ends))
+             None if targets is None else (targets, captured, inputs, accumulate, ends, masks))
     if inputs is not None:
         return _results(captured, inputs, allow_unused)
     return None
@@ -186,8 +197,8 @@ def backward_scalar(t, retain_graph):
 def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     """Run ready nodes until none is left, passing each one's input gradients on to its children; a
     child becomes ready when its last incoming edge has delivered (``deps`` counts what is left).
-    ``wanted``: (targets, captured, inputs, accumulate, ends) for autograd.grad and backward(inputs=): ``ends``
-    the targets that capture their gradient and do not run.
+    ``wanted``: (targets, captured, inputs, accumulate, ends, masks) for autograd.grad and backward(inputs=):
+    ``ends`` the targets that capture their gradient and do not run, ``masks`` _prune's.
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
     prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
@@ -513,9 +524,9 @@ def _run_special(node, grads, create_graph, wanted):
     nothing is passed on."""
     if _parallel.LATER is not None:     # hooks may read any .grad
         _parallel.settle()
-    accumulate = True
+    accumulate, mask = True, None
     if wanted is not None:
-        targets, captured, inputs, accumulate, ends = wanted
+        targets, captured, inputs, accumulate, ends, masks = wanted
         if node in ends:   # captured, not run: the tensor's hooks fire, the node's pre-hooks do not
             if node._pre_hooks:
                 grads = _run_prehooks(node, grads, tensor_only=True)
@@ -523,23 +534,25 @@ def _run_special(node, grads, create_graph, wanted):
             return None
     if node._pre_hooks:
         grads = _run_prehooks(node, grads)
-    if wanted is not None and node in targets and _capture(node, grads, targets[node], captured, inputs, accumulate):
-        return None
+    if wanted is not None:
+        if node in targets and _capture(node, grads, targets[node], captured, inputs, accumulate):
+            return None
+        mask = masks.get(node)
     if type(node) is AccumulateGrad:
         if accumulate and grads[0] is not None:
             node.accumulate(grads[0])
         return None
     if ANOMALY[0]:
-        return _apply_checked(node, grads, create_graph)
-    return _apply(node, grads, create_graph)
+        return _apply_checked(node, grads, create_graph, mask)
+    return _apply(node, grads, create_graph, mask)
 
 
-def _apply_checked(node, grads, create_graph):
+def _apply_checked(node, grads, create_graph, mask=None):
     """_apply under anomaly detection: an error (or, with check_nan, a NaN gradient) is reported with the
     node's forward traceback."""
     from . import anomaly_mode
     try:
-        out = _apply(node, grads, create_graph)
+        out = _apply(node, grads, create_graph, mask)
     except Exception:
         anomaly_mode.report(node)
         raise
@@ -552,8 +565,9 @@ def _apply_checked(node, grads, create_graph):
     return out
 
 
-def _apply(node, grads, create_graph):
-    """Run one node's backward: its input gradients as a tuple (None where nothing flows)."""
+def _apply(node, grads, create_graph, mask=None):
+    """Run one node's backward: its input gradients as a tuple (None where nothing flows). ``mask``: which edges
+    lead to a requested input (see _prune), None when all do."""
     if node._n_out == 1:
         if grads[0] is None:
             return (None,) * len(node.next_functions)
@@ -565,14 +579,38 @@ def _apply(node, grads, create_graph):
     for i, g in enumerate(grads):
         if type(g) is BF16Array:    # (see _drain)
             grads[i] = adopt(g)
-    out = node.backward(*grads)
+    out = node.backward(*grads) if mask is None else _masked_backward(node, grads, mask)
     if type(out) is not tuple:
         out = (out,)
     if len(out) < len(node.next_functions):   # a binary op's lone first gradient (its second edge is None)
         out += (None,) * (len(node.next_functions) - len(out))
+    if mask is not None and not isinstance(node, BackwardCFunction):
+        out = tuple(g if keep else None for g, keep in zip(out, mask))
     if node._hooks:
         out = _run_hooks(node, out, grads, create_graph)
     return out
+
+
+def _masked_backward(node, grads, mask):
+    """node.backward for a pass that wants some of its edges' gradients alone: a node whose ``need`` switches its
+    gradients (one per edge, or in the order ``_need_order`` gives) runs with the others switched off, as PyTorch's
+    formulas skip an output when ``task_should_compute_output`` is false (a float64 PINN step's autograd.grad calls
+    left the weights' products out: 58 -> 36 matrix products in the step's backward passes, PyTorch's 36). ``need``
+    is put back after; the engine then drops what a node computed anyway (a built-in node's hooks see None there,
+    as PyTorch's; a custom Function's see all it returned, as PyTorch's)."""
+    order = node._need_order
+    if order is None:
+        return node.backward(*grads)
+    need = node.need
+    masked = list(need)
+    for e, keep in enumerate(mask):
+        if not keep:
+            masked[e if order is True else order[e]] = False
+    node.need = tuple(masked)
+    try:
+        return node.backward(*grads)
+    finally:
+        node.need = need
 
 
 def _capture(node, grads, wanted, captured, inputs, accumulate):

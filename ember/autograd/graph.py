@@ -67,6 +67,9 @@ class Node:
     _n_out = 1              # number of outputs (set with _out_meta)
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
     _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
+    _need_order = None      # True where ``need`` holds a switch per edge, a tuple (edge -> its index in need) where
+                            # in another order: the engine may switch off the gradients no one asked for (see
+                            # engine._masked_backward)
 
     def __init__(self, inputs):
         self._seq = next(SEQ)

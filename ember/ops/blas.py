@@ -91,7 +91,7 @@ def _matmul_bw(self, g):
 
 _NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
           'SqueezeBackward4', 'AddmmBackward0', 'ViewBackward0', 'LinalgMatmulBackward0')
-_NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw,
+_NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw, '_need_order': True,
                                '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
 for _n in ('MmBackward0', 'BmmBackward0', 'UnsafeViewBackward0', 'LinalgMatmulBackward0'):
     _NODES[_n]._pack_order = (1, 0)     # PyTorch saves mat2 before self (what a saved-tensor hook sees first)
@@ -349,6 +349,7 @@ ger = outer
 class AddmmBackward0(Node):
     """Backward of bias + x @ w (what ``nn.Linear`` records): three small GEMM-shaped pieces."""
     __slots__ = ('need', 'bshape', 'alpha', 'beta')
+    _need_order = True
 
     def backward(self, g):
         _, x, w = self.saved()
@@ -444,8 +445,9 @@ class _LinearMm(Node):
         return type(leaf) is AccumulateGrad and not leaf._special
 
 
-_LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k, '_pack_order': order})
-           for n, k, order in (('AddmmBackward0', 3, None), ('MmBackward0', 2, (1, 0)))}
+# need is (input, weight, bias); the edges (bias, input, weight.T) or (input, weight.T)
+_LIN_MM = {n: type(n, (_LinearMm,), {'__slots__': (), '_n_edges': k, '_pack_order': order, '_need_order': need})
+           for n, k, order, need in (('AddmmBackward0', 3, None, (2, 0, 1)), ('MmBackward0', 2, (1, 0), (0, 1)))}
 _new = object.__new__
 
 
@@ -756,6 +758,7 @@ def _einsum_layout(r, subs, out, shapes):
 class EinsumBackward0(Node):
     """Each operand's gradient is another einsum of the output gradient with the other operands."""
     __slots__ = ('subs', 'out', 'shapes', 'need')
+    _need_order = True
 
     def backward(self, g):
         ops = self.saved()
@@ -925,6 +928,7 @@ def tensordot(a, b, dims=2):
 class _AddProduct(Node):
     """beta * input + alpha * (x @ y) as one node (AddmvBackward0, BaddbmmBackward0)."""
     __slots__ = ('need', 'bshape', 'alpha', 'beta')
+    _need_order = True
 
     def backward(self, g):
         x, y = self.saved()

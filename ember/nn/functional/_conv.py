@@ -869,6 +869,7 @@ def _tconv_cols(g, xshape, k, s, pads, d, opad):
 class ConvolutionBackward0(Node):
     """Backward of conv and conv_transpose: GEMMs with the saved im2col columns, col2im for the input."""
     __slots__ = ('cfg', 'cols', 'need', 'nd', 'xshape')
+    _need_order = True
 
     def backward(self, g):
         x, w, _ = self.saved()
