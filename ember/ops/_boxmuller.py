@@ -7,9 +7,11 @@ A float32 fma(a, b, c) is emulated as a * b + c in float64 (the product of two f
 once to float32 (a double rounding can differ only on an exact float64 tie: none in 10^6 samples). Where a
 product is exact in float32 already (an integer of a few bits times a short constant), plain float32
 arithmetic does the step. Work goes in chunks of rows whose scratch stays in cache, every pass in place.
-The mantissa and exponent of 1 - u come from ``frexp`` (the kernel's masks and shifts were 14 integer passes);
-``fma(v, std, mean)`` stays in float32 when mean is zero or std one. Both checked equal to the previous passes
-(themselves checked against PyTorch) on every one of the 2**24 uniforms of each half.
+The mantissa and exponent of 1 - u come from its bits in 7 integer and float32 passes (``_radius``; the
+kernel's masks and shifts were 14, ``frexp`` and ``ldexp`` 9); ``fma(v, std, mean)`` stays in float32 when mean
+is zero or std one. Each rewrite is checked equal to the previous passes (themselves checked against PyTorch) on
+every one of the 2**24 uniforms of each half, and tests/test_random_normal_bits.py draws the edge uniforms
+through PyTorch itself.
 
 A small draw costs what its ~80 NumPy calls cost, so every call is the cheapest form of itself: constants are
 0-d arrays of the operand's dtype (a Python float costs ~0.33 us more a call), ``out`` is positional (~0.05 us
@@ -41,10 +43,18 @@ _CS_P = [np.array([[c], [s]], _F32).astype(_F64) for c, s in (
 _DP = _c(float(_F32(-0.78515625)) + float(_F32(-2.4187564849853515625e-4)) + float(_F32(-3.77489497744594108e-8)),
          _F64)
 _ONE, _HALF, _MINUS_TWO = (_c(v, _F32) for v in (1, 0.5, -2))
+# M for _cs_horner's rounding: 1.5 * 2**52 float32 quanta of the binade of each row's first step (2**-10, 2**-7)
+_CS_MAGIC = np.array([[1.5 * 2.0 ** (52 - 10 - 23)], [1.5 * 2.0 ** (52 - 7 - 23)]])
+_CS_P1_MAGIC = _CS_P[1] + _CS_MAGIC               # exact: the coefficients are multiples of those quanta
+# _radius's v = -(1 - u) * 2**24 has the bits of 1 - u plus 24 in the exponent and the sign bit: subtracting
+# this gives bits(1 - u) - bits(float(sqrt(1/2))) (mod 2**32)
+_V_TO_SPLIT = _c(np.uint32((0x3f3504f3 + (24 << 23) + (1 << 31)) & 0xFFFFFFFF).view(np.int32), _I32)
+_I23, _EXP_MASK, _HIGH8 = (_c(v, _I32) for v in (23, -1 << 23, -1 << 24))
+_MINUS_TWO_POW_M24 = _c(-2.0 ** -24, _F32)
 _MINUS_HALF64 = _c(-0.5, _F64)
 _TWO_PI, _FOUR_OVER_PI, _TWO_POW_M24 = (_c(v, _F32) for v in (2.0 * math.pi, 1.27323954473516, 2.0 ** -24))
 _LOG_Q1, _LOG_Q2X2 = _c(-2.12194440e-4, _F32), _c(-2 * 0.693359375, _F32)
-_SQRT_HALF_BITS, _I1, _NOT1, _I29, _I31, _SIGN_MASK = (_c(v, _I32) for v in (0x3f3504f3, 1, ~1, 29, 31, -1 << 31))
+_I1, _NOT1, _I29, _I31, _SIGN_MASK = (_c(v, _I32) for v in (1, ~1, 29, 31, -1 << 31))
 _U31, _LOW24 = _c(31, _U32), _c(0xFFFFFF, _U32)
 _COS_SIGN = np.array([[1 << 30], [0]], _I32)   # added to j << 29: bit 31 of the sums, the signs of cos and sin
 _ROWS = 2048    # rows of 16 per chunk: 4096 and 2048 measured best of 1024..16384 (9.3-10.0 ms for 10^6 normals,
@@ -91,32 +101,51 @@ def _horner(x64, coeffs, out, t):
     return out
 
 
-def _radius(u, s):
-    """sqrt(-2 log(1 - u)) for the uniforms u (float32), ``log256_ps`` step by step."""
-    x = s.f1
-    np.subtract(_ONE, u, x)                       # 1 - u, exact
-    bits = x.view(_I32)
+def _cs_horner(z64, cs, t):
+    """The cos and sin polynomials in z (rows of ``cs``, float32), two fma steps. The first step's results lie in
+    one binade per row for every z in [0, (pi/4)**2] (cos -1.389e-3..-1.373e-3, sin 8.21e-3..8.33e-3), so adding
+    c + M (M = 1.5 * 2**52 quanta of that binade's float32 spacing) rounds the exact p * z + c once to float32,
+    as the fma does, and subtracting M leaves it exact in float64: one pass less than a float32 round trip."""
+    np.multiply(z64, _CS_P[0], t)
+    np.add(t, _CS_P1_MAGIC, t)
+    np.subtract(t, _CS_MAGIC, t)
+    np.multiply(t, z64, t)
+    np.add(t, _CS_P[2], t)
+    cs[...] = t
+    return cs
+
+
+def _radius(v, s):
+    """sqrt(-2 log(1 - u)) for the uniforms u, ``log256_ps`` step by step. ``v`` holds -(1 - u) * 2**24 (float32,
+    exact; overwritten), whose bits give 1 - u = m * 2**e with m in [sqrt(1/2), sqrt(2)) by integer passes, as
+    musl's logf splits its argument: the kernel's frexp, mask and doubling of m below sqrt(1/2) in one subtraction
+    (bits(1 - u) - bits(sqrt(1/2)): e in its high 9 bits, m's bits the rest), 7 passes for 1 - u's 9."""
+    bits = v.view(_I32)
+    t = s.i3
+    np.subtract(bits, _V_TO_SPLIT, t)             # bits(1 - u) - bits(float(sqrt(1/2))), mod 2**32
     e = s.i2
-    np.frexp(x, x, e)                             # the mantissa in [0.5, 1), as the kernel's bit masks make it
-    small = s.i3                                  # 1 where the mantissa < float(sqrt(0.5)): it is doubled
-    np.subtract(bits, _SQRT_HALF_BITS, small)
-    np.right_shift(small.view(_U32), _U31, small.view(_U32))
-    np.ldexp(x, small, x)
+    np.right_shift(t, _I23, e)                    # e (arithmetic shift)
     ef = s.f2
-    np.subtract(e, small, e)
     ef[...] = e
+    np.bitwise_and(t, _EXP_MASK, t)
+    np.subtract(bits, t, bits)                    # v = -m * 2**24
     xr = s.f3
-    np.subtract(x, _ONE, xr)                      # exact
+    np.multiply(v, _MINUS_TWO_POW_M24, xr)        # m, exact
+    np.subtract(xr, _ONE, xr)                     # m - 1, exact
     x64 = s.d1
     x64[...] = xr
     z = s.f4
     np.multiply(xr, xr, z)
+    x = s.f1
     y = _horner(x64, _LOG_P, x, s.dd1[0])
     np.multiply(y, xr, y)
-    t = s.dd1[0]
-    np.multiply(y, z, t, dtype=_F64)
+    t, w = s.dd1
+    t[...] = y
+    w[...] = z
+    np.multiply(t, w, t)                          # y * z, exact
     np.multiply(ef, _LOG_Q1, y)
-    np.add(t, y, t)                               # fma(y, z, e * q1)
+    w[...] = y
+    np.add(t, w, t)                               # fma(y, z, e * q1)
     y[...] = t
     np.multiply(z, _HALF, z)
     np.subtract(y, z, y)                          # fma(z, -0.5, y): the product is exact
@@ -140,8 +169,11 @@ def _sincos(u, s):
     np.bitwise_and(j, _NOT1, j)
     zx, add = s.dd2, s.dd3                        # rows: (z, x) and (-z / 2, x), the fma operands below
     x64 = zx[1]                                   # the same row as add[1]
-    np.multiply(j, _DP, x64)
-    np.add(x64, x, x64)
+    jd = s.dd1[0]                                 # free until the polynomial; two plain passes each for
+    jd[...] = j                                   # j * _DP and x + j * _DP (the mixed-dtype forms: 25.5 -> 18.6 us
+    np.multiply(jd, _DP, jd)                      # a chunk)
+    x64[...] = x
+    np.add(x64, jd, x64)
     x[...] = x64
     x64[...] = x
     z = s.f3
@@ -150,7 +182,7 @@ def _sincos(u, s):
     z64[...] = z
     np.multiply(z64, _MINUS_HALF64, add[0])
     cs, t = s.cs, s.dd1
-    _horner(z64, _CS_P, cs, t)
+    _cs_horner(z64, cs, t)
     np.multiply(cs, z, cs)
     t[...] = cs
     np.multiply(t, zx, t)
@@ -193,15 +225,21 @@ def _affine(cs, mean, std, t):
 def _chunk(halves, out, r, n, mean, std, s):
     """Rows r..r+n of the draw into out, with the scratch s. The uniforms go where these rows' normals will: a
     buffer as large as the result, free until the last pass writes it."""
-    s.words.view('V32').reshape(2, n)[...] = halves[r:r + n].T
-    np.bitwise_and(s.words, _LOW24, s.words)
+    w = s.words
+    w.view('V32').reshape(2, n)[...] = halves[r:r + n].T
+    np.bitwise_and(w[1], _LOW24, w[1])            # k, the uniform's 24 bits
+    iw = w[0].view(_I32)
+    np.bitwise_or(iw, _HIGH8, iw)                 # k - 2**24 = -(1 - u) * 2**24
     u = out[r:r + n].reshape(2, n * 8)
-    u[...] = s.words.view(_I32)
-    np.multiply(u, _TWO_POW_M24, u)               # the uniforms, exact
+    u[...] = w.view(_I32)
+    np.multiply(u[1], _TWO_POW_M24, u[1])         # the uniform, exact
     cs = _sincos(u[1], s)
-    np.multiply(cs, _radius(u[0], s), cs)
+    radius = _radius(u[0], s)
+    np.multiply(cs, radius, cs)
     if std != 1 or mean != 0:
         _affine(cs, _c(mean, _F32), _c(std, _F32), s.dd1)
+    elif not radius.all():      # u = 0 (1 in 2**24): the kernel's fma(r * c, 1, +0) makes a -0 product +0
+        np.add(cs, _c(mean, _F32), cs)
     dst, src = out[r:r + n].view('V32'), cs.view('V32')
     dst[:, 0] = src[0]                            # a copy per column: 23 -> 16 us a chunk of 4096 rows against
     dst[:, 1] = src[1]                            # one transposing copy
