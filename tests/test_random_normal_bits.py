@@ -132,3 +132,11 @@ def test_box_muller_edge_uniforms_against_pytorch():
             t, e = draw(torch), draw(ember)
             assert bits(e) == bits(t)
             assert np.isfinite(t.numpy()).all()
+
+
+@pytest.mark.parametrize('shape,n', [((1000,), 100), ((3, 500), 50), ((64, 100), 5), ((2, 7), 4000)])
+def test_multinomial_with_replacement_search_paths(shape, n):
+    """The inverse-CDF search by one broadcast comparison (few comparisons a row) and by searchsorted row by
+    row (many) pick the same buckets as PyTorch, zero-weight buckets included."""
+    t, e = both(lambda T: T.multinomial(T.rand(*shape) * (T.rand(*shape) > 0.2), n, True), 21)
+    assert bits(e) == bits(t)
