@@ -56,7 +56,6 @@ _TWO_PI, _FOUR_OVER_PI, _TWO_POW_M24 = (_c(v, _F32) for v in (2.0 * math.pi, 1.2
 _LOG_Q1, _LOG_Q2X2 = _c(-2.12194440e-4, _F32), _c(-2 * 0.693359375, _F32)
 _I1, _NOT1, _I29, _I31, _SIGN_MASK = (_c(v, _I32) for v in (1, ~1, 29, 31, -1 << 31))
 _U31, _LOW24 = _c(31, _U32), _c(0xFFFFFF, _U32)
-_COS_SIGN = np.array([[1 << 30], [0]], _I32)   # added to j << 29: bit 31 of the sums, the signs of cos and sin
 _ROWS = 2048    # rows of 16 per chunk: 4096 and 2048 measured best of 1024..16384 (9.3-10.0 ms for 10^6 normals,
                 # 1024 11.6, whole arrays 30); 2048's scratch is half as large (1.5 MB)
 _BIG_ROWS = 4096        # rows per chunk of a draw of _BIG_FROM rows or more: half the passes' per-call cost, for a
@@ -192,17 +191,20 @@ def _sincos(u, s):
     c, sn = cs[0].view(_I32), cs[1].view(_I32)
     h = s.i3
     np.left_shift(j, _I29, h)                     # bit 31: j & 4, bit 30: j & 2 (j <= 8: bit 3 falls off)
-    d = s.i1
-    np.bitwise_xor(sn, c, d)
+    flip = s.i1
+    np.left_shift(h, _I1, flip)                   # bit 31 alone: j & 2 (bit 30 is j & 1 = 0)
     swap = j
-    np.left_shift(h, _I1, swap)
-    np.right_shift(swap, _I31, swap)              # all ones where j & 2: sin and cos trade polynomials
-    np.bitwise_and(d, swap, d)                    # c ^ s where they trade, else 0: xor-ed into both rows
-    sign = s.words.view(_I32)                     # the signs of cos and sin: bit 2 of j + 2 and of j (j even),
-    np.add(h, _COS_SIGN, sign)                    # as bit 31 of h + 2**30 and of h
-    np.bitwise_and(sign, _SIGN_MASK, sign)
-    np.bitwise_xor(sign, d, sign)
-    np.bitwise_xor(cs.view(_I32), sign, cs.view(_I32))
+    np.right_shift(flip, _I31, swap)              # all ones where j & 2: sin and cos trade polynomials
+    d, sign = s.words.view(_I32)                  # two free rows
+    np.bitwise_xor(sn, c, d)
+    np.bitwise_and(d, swap, d)                    # c ^ s where they trade, else 0
+    np.bitwise_and(h, _SIGN_MASK, sign)           # the sign of sin: bit 2 of j
+    np.bitwise_xor(d, sign, d)
+    np.bitwise_xor(sn, d, sn)
+    # the sign of cos, bit 2 of j + 2 (j even), is bit 2 of j xor bit 1: 10 single-row passes for 13 (two rows
+    # a pass, one of them broadcast) before
+    np.bitwise_xor(d, flip, d)
+    np.bitwise_xor(c, d, c)
     return cs
 
 
