@@ -315,32 +315,121 @@ def inv(A):
     return Tensor._make(y)
 
 
+def _torch_lu(a, use_a_t):
+    """LU factorizations (lu, pivots) of a (N, n, n) batch as PyTorch's det and slogdet factor it: of A^T when A is
+    a contiguous real tensor (LAPACK then reads its row-major storage in place), of A otherwise. On singular
+    matrices the orientation decides the sign of the zero determinant (NumPy's det always gives +0)."""
+    from ._lu import _getrf
+    lu, piv, _ = _getrf(np.swapaxes(a, -1, -2) if use_a_t else a)
+    return lu, piv
+
+
+def _lu_det(lu, piv):
+    """(det, sign, log|det|) from getrf's factors: the permutation's sign times the product of U's diagonal, a
+    zero determinant keeping the sign of zero that product gives."""
+    n = lu.shape[-1]
+    diag = np.diagonal(lu, axis1=-2, axis2=-1)
+    perm = np.where((piv - 1 != np.arange(n)).sum(-1) % 2 == 1, -1, 1).astype(lu.dtype)
+    det = perm * np.prod(diag, -1)
+    sign = np.where(det == 0, det, perm * np.prod(diag / np.where(diag == 0, 1, np.abs(diag)), -1))
+    with np.errstate(divide='ignore'):
+        return det, sign, np.sum(np.log(np.abs(diag)), -1)
+
+
+def _use_a_t(A):
+    return A.is_contiguous() and not A.is_complex()
+
+
+def _singular_grad(a, scale, use_a_t, eps):
+    """PyTorch's det/slogdet gradient of singular matrices (a (N, n, n), ``scale`` (N,)): its LU solve against
+    diag(scale) run on the singular LU, zero pivots raised to ``eps`` for det (whose scale is then +-0, giving
+    zeros) and left at zero for slogdet (giving PyTorch's infs and NaNs)."""
+    from ._lu import _getrs
+    lu, piv = _torch_lu(a, use_a_t)
+    n = a.shape[-1]
+    idx = np.arange(n)
+    if eps:
+        lu[:, idx, idx] = np.where(lu[:, idx, idx] == 0, eps, lu[:, idx, idx])
+    rhs = np.zeros(a.shape, a.dtype)
+    rhs[:, idx, idx] = scale[:, None]
+    return _getrs(lu, piv, rhs, adjoint=not use_a_t)
+
+
+def _by_mask(full, mask, part):
+    """``full`` (batch shape + matrix) with the matrices under ``mask`` replaced by ``part`` (N, n, n)."""
+    out = np.array(full, copy=True)
+    out[mask] = part
+    return out
+
+
 class LinalgDetBackward0(Node):
-    """d det(A) = det(A) A^-T; a matrix whose LU has a zero pivot (det exactly 0) gets PyTorch's gradient, zero
-    (1, the cofactor, for a 1x1), where NumPy's inv refused the whole batch."""
-    __slots__ = ()
+    """d det(A) = det(A) A^-T. Singular matrices (det exactly 0) as PyTorch: plain backward solves with the LU's
+    zero pivots raised to eps (zeros); under create_graph the adjugate from the SVD, U diag(prod_{j!=i} S_j) Vh
+    det(U Vh), for |det| < 100 eps, so that the second derivative is right there too."""
+    __slots__ = ('use_a_t',)
 
     def backward(self, g):
         a, d = self.saved()
-        if dual.is_array(a):
-            try:
-                return (g * d)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
-            except np.linalg.LinAlgError:
-                if a.shape[-1] == 1:
-                    return np.broadcast_to(np.asarray(g, a.dtype)[..., None, None], a.shape).copy()
-                safe = np.where((d == 0)[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a)
-                return (g * d)[..., None, None] * np.swapaxes(np.linalg.inv(safe), -1, -2)
-        return (g * d).unsqueeze(-1).unsqueeze(-1) * _mT(inv(a))
+        if not dual.is_array(a):
+            return _det_grad_graph(a, g, d)
+        scale = np.asarray(g * d, a.dtype)
+        zero = np.asarray(d == 0)
+        good = np.where(zero[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a) if zero.any() else a
+        out = scale[..., None, None] * np.swapaxes(np.linalg.inv(good), -1, -2) if a.shape[-1] else np.zeros_like(a)
+        if zero.any() and a.shape[-1] == 1:     # (PyTorch's gradient there is 1, the cofactor of a 1x1)
+            out = _by_mask(out, zero, np.broadcast_to(np.asarray(g, a.dtype), zero.shape)[zero][:, None, None])
+        elif zero.any() and a.shape[-1]:
+            sing = _singular_grad(a[zero], np.broadcast_to(scale, zero.shape)[zero], self.use_a_t,
+                                  np.finfo(a.dtype).eps)
+            out = _by_mask(out, zero, sing)
+        return out
+
+
+def _det_grad_graph(A, g, d):
+    """The det gradient as a differentiable graph (create_graph=True), PyTorch's split: linalg.solve(A^H, g det I)
+    for |det| >= 100 eps, the SVD adjugate below, each on its matrices of a mixed batch."""
+    from .ops import creation
+    eps = np.finfo(A._data.dtype).eps
+    sing = np.abs(d._data) < 100 * eps
+    scale = g * d
+    n = A.shape[-1]
+    if not sing.any():
+        return solve(_mT(A).conj(), _diag_embed(_col(scale).expand(*scale.shape, n)))
+    if sing.all():
+        return _adjugate_grad(A, g)
+    mask = Tensor._make(sing)
+    out = creation.empty_like(A)
+    out[mask] = _adjugate_grad(A[mask], g.expand(sing.shape)[mask])
+    keep = ~mask
+    out[keep] = solve(_mT(A[keep]).conj(), _diag_embed(_col(scale[keep]).expand(int((~sing).sum()), n)))
+    return out
+
+
+def _adjugate_grad(A, g):
+    """g times the adjugate's transpose of (possibly singular) A through its SVD: the product of all singular
+    values but the i-th (exclusive cumulative products from both ends: no division by a zero one)."""
+    from .ops import shape as _shape
+    U, S, Vh = svd(A)
+    alpha = det(U) * det(Vh) * g
+    one = S[..., :1] * 0 + 1
+    before = _shape.cat([one, S[..., :-1]], -1).cumprod(-1)
+    after = _shape.cat([one, S[..., 1:].flip(-1)], -1).cumprod(-1).flip(-1)
+    D = alpha.unsqueeze(-1) * (before * after)
+    return (U * D.unsqueeze(-2)) @ Vh
 
 
 def det(A):
-    """The determinant of a square matrix (or batch)."""
+    """The determinant of a square matrix (or batch); a singular one gets PyTorch's signed zero."""
     _low_precision(A, 'det')
     a = A._data
     _square(a, 'det')
-    d = np.asarray(np.linalg.det(a)).astype(a.dtype)
+    d = np.array(np.linalg.det(a), dtype=a.dtype)
+    zero = d == 0
+    if zero.any():
+        d[zero] = _lu_det(*_torch_lu(a[zero], _use_a_t(A)))[0]
     if GRAD.enabled and A._requires_grad:
         node = LinalgDetBackward0((A,))
+        node.use_a_t = _use_a_t(A)
         out = Tensor._make(d, node)
         node.save(A)
         node.save_output(out)
@@ -349,22 +438,38 @@ def det(A):
 
 
 class LinalgSlogdetBackward0(Node):
-    """d log|det A| = A^-T (the sign is locally constant: no gradient)."""
-    __slots__ = ()
+    """d log|det A| = A^-T (the sign is locally constant: no gradient). A singular matrix gets PyTorch's infs and
+    NaNs (its LU solve on the singular LU) in plain backward; under create_graph linalg.solve refuses it, as
+    PyTorch's does."""
+    __slots__ = ('use_a_t', 'zero')
 
     def backward(self, g_sign, g_logabs):
         (a,) = self.saved()
-        return _col(_col(g_logabs)) * _mT(_inv(a))
+        if not dual.is_array(a):
+            n = a.shape[-1]
+            return solve(_mT(a).conj(), _diag_embed(_col(g_logabs).expand(*g_logabs.shape, n)))
+        g = np.asarray(g_logabs, a.dtype)
+        zero = self.zero
+        good = np.where(zero[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a) if zero.any() else a
+        out = g[..., None, None] * np.swapaxes(np.linalg.inv(good), -1, -2)
+        if zero.any():
+            out = _by_mask(out, zero, _singular_grad(a[zero], np.broadcast_to(g, zero.shape)[zero], self.use_a_t, 0))
+        return out
 
 
 def slogdet(A):
-    """(sign, log|det|) of a square matrix (or batch), as ``torch.return_types.linalg_slogdet``."""
+    """(sign, log|det|) of a square matrix (or batch), as ``torch.return_types.linalg_slogdet``; a singular one
+    gets PyTorch's signed zero sign and -inf."""
     _low_precision(A, 'slogdet')
     a = A._data
     _square(a, 'slogdet')
     s, l = np.linalg.slogdet(a)
-    return _SlogdetResult(*_outputs(LinalgSlogdetBackward0, (A,), (np.asarray(s, a.dtype), np.asarray(l, a.dtype)),
-                                    saves=(A,), save_out=False))
+    s, l = np.array(s, dtype=a.dtype), np.array(l, dtype=a.dtype)
+    zero = s == 0
+    if zero.any():
+        _, s[zero], l[zero] = _lu_det(*_torch_lu(a[zero], _use_a_t(A)))
+    return _SlogdetResult(*_outputs(LinalgSlogdetBackward0, (A,), (s, l), saves=(A,), save_out=False,
+                                    use_a_t=_use_a_t(A), zero=zero))
 
 
 _LstsqResult = namedtuple('lstsq', ['solution', 'residuals', 'rank', 'singular_values'])

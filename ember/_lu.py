@@ -43,6 +43,40 @@ def _getrf(a):
     return lu.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
 
 
+def _getrs(lu, piv, b, adjoint=False):
+    """X with A X = B (A^H X = B when ``adjoint``) from getrf's (lu, piv), in IEEE arithmetic without raising: a zero
+    pivot gives the infs and NaNs (or, with zero right-hand sides, the signed zeros) that LAPACK's getrs gives,
+    where PyTorch's det and slogdet gradients solve with a singular LU. Row swaps, then the two triangular solves
+    column by column (axpy form), for every matrix of a (N, n, n) batch at once."""
+    n = lu.shape[-1]
+    x = np.array(b, copy=True)
+    rows = np.arange(x.shape[0])
+    t = np.conj(np.swapaxes(lu, -1, -2)) if adjoint else lu
+    if not adjoint:
+        _swap_rows(x, rows, piv, range(n))
+    with np.errstate(all='ignore'):
+        for k in range(n):      # lower: L (unit), or U^H (pivot on the diagonal)
+            if adjoint:
+                x[:, k] /= t[:, k, k, None]
+            x[:, k + 1:] -= t[:, k + 1:, k, None] * x[:, k, None]
+        for k in reversed(range(n)):    # upper: U, or L^H (unit)
+            if not adjoint:
+                x[:, k] /= t[:, k, k, None]
+            x[:, :k] -= t[:, :k, k, None] * x[:, k, None]
+    if adjoint:
+        _swap_rows(x, rows, piv, reversed(range(n)))
+    return x
+
+
+def _swap_rows(x, rows, piv, order):
+    """LAPACK's laswp: row j of each matrix swapped with row piv[j] (1-based), in ``order``."""
+    for j in order:
+        p = piv[:, j] - 1
+        keep = x[rows, j].copy()
+        x[rows, j] = x[rows, p]
+        x[rows, p] = keep
+
+
 def _permutation(piv, m, dtype):
     """P (..., m, m) with A = P L U, from LAPACK's row interchanges."""
     flat = flat_batch(piv, 1)

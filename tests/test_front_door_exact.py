@@ -1,0 +1,123 @@
+"""Front door, lane "exact": corners where ember was not PyTorch, checked against PyTorch 2.13 (the oracle).
+
+det/slogdet of singular matrices: the sign of the zero determinant (PyTorch factors A^T of a contiguous A, A
+otherwise), slogdet's signed-zero sign and -inf, slogdet's infs and NaNs in plain backward, and det's gradient
+under create_graph (the SVD adjugate, differentiable again)."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd.gradcheck import gradcheck
+
+SINGULAR = {
+    'zero_row': [[1., 2.], [0., 0.]],
+    'zero_first_row': [[0., 0.], [1., 2.]],
+    'repeated_rows': [[1., 2.], [1., 2.]],
+    'opposite_rows': [[1., 2.], [-1., -2.]],
+    'scaled_rows': [[-1., 2.], [-2., 4.]],
+    'zeros': [[0., 0.], [0., 0.]],
+    'rank2_3x3': [[1., 2., 3.], [2., 4., 6.], [1., 0., 1.]],
+    'zero_col_3x3': [[1., 0., 3.], [4., 0., 6.], [7., 0., 9.]],
+    'zero_middle_row_3x3': [[3., -1., 2.], [0., 0., 0.], [1., 5., -2.]],
+    'repeated_3x3': [[1., 1., 1.], [1., 1., 1.], [2., -3., 4.]],
+    'rank3_4x4': [[2., 0., 0., 0.], [0., 0., 0., 0.], [0., 0., 3., 0.], [0., 0., 0., 1.]],
+    'rank1_4x4': [[1., -2., 3., 1.], [2., -4., 6., 2.], [-1., 2., -3., -1.], [3., -6., 9., 3.]],
+}
+BATCH = [SINGULAR['zero_row'], SINGULAR['opposite_rows'], [[1., 2.], [3., 4.]], SINGULAR['scaled_rows']]
+
+
+def _pair(m, dtype, transposed=False):
+    """The same matrix as a torch and an ember tensor; ``transposed`` stores it column-major (not contiguous)."""
+    a = np.array(m, dtype)
+    if transposed:
+        return (torch.tensor(a.swapaxes(-1, -2).copy()).mT.requires_grad_(),
+                ember.tensor(a.swapaxes(-1, -2).copy()).mT.requires_grad_())
+    return torch.tensor(a, requires_grad=True), ember.tensor(a, requires_grad=True)
+
+
+def _same_bits(e, t):
+    """Equal values with equal signs of zero and NaNs in the same places (PyTorch's exact output)."""
+    ev, tv = e.detach().numpy(), t.detach().numpy()
+    assert ev.dtype == tv.dtype and ev.shape == tv.shape
+    np.testing.assert_allclose(ev, tv, rtol=1e-5, atol=0, equal_nan=True)
+    assert np.array_equal(np.signbit(ev) & ~np.isnan(ev), np.signbit(tv) & ~np.isnan(tv)), (ev, tv)
+
+
+@pytest.mark.parametrize('transposed', [False, True])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('name', list(SINGULAR))
+def test_singular_det_and_slogdet_signs_as_pytorch(name, dtype, transposed):
+    t, e = _pair(SINGULAR[name], dtype, transposed)
+    for fn in (lambda L, a: L.linalg.det(a), lambda L, a: L.det(a)):
+        _same_bits(fn(ember, e), fn(torch, t))
+    for fn in (lambda L, a: L.linalg.slogdet(a), lambda L, a: L.slogdet(a)):
+        (es, el), (ts, tl) = fn(ember, e), fn(torch, t)
+        _same_bits(es, ts)
+        _same_bits(el, tl)
+
+
+@pytest.mark.parametrize('transposed', [False, True])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('name', list(SINGULAR))
+def test_singular_slogdet_gradient_infs_and_nans_as_pytorch(name, dtype, transposed):
+    t, e = _pair(SINGULAR[name], dtype, transposed)
+    tg, = torch.autograd.grad(torch.linalg.slogdet(t)[1], t)
+    eg, = ember.autograd.grad(ember.linalg.slogdet(e)[1], e)
+    _same_bits(eg, tg)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_singular_det_batched_as_pytorch(dtype):
+    t, e = _pair(BATCH, dtype)
+    _same_bits(ember.linalg.det(e), torch.linalg.det(t))
+    for es, ts in zip(ember.linalg.slogdet(e), torch.linalg.slogdet(t)):
+        _same_bits(es, ts)
+    tg, = torch.autograd.grad(torch.linalg.det(t).sum(), t)
+    eg, = ember.autograd.grad(ember.linalg.det(e).sum(), e)
+    np.testing.assert_allclose(eg.numpy(), tg.numpy(), rtol=1e-5)     # (zeros on the singular ones)
+    tg, = torch.autograd.grad(torch.linalg.slogdet(t)[1].sum(), t)
+    eg, = ember.autograd.grad(ember.linalg.slogdet(e)[1].sum(), e)
+    _same_bits(eg, tg)
+
+
+@pytest.mark.parametrize('name', ['zero_row', 'rank2_3x3', 'repeated_3x3', 'rank3_4x4', 'rank1_4x4'])
+def test_singular_det_gradient_is_pytorch_zero(name):
+    t, e = _pair(SINGULAR[name], np.float64)
+    tg, = torch.autograd.grad(torch.linalg.det(t), t)
+    eg, = ember.autograd.grad(ember.linalg.det(e), e)
+    np.testing.assert_array_equal(eg.numpy(), tg.numpy())
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('m', [SINGULAR['zero_row'], SINGULAR['rank2_3x3'], SINGULAR['rank3_4x4'], [[3., 1.], [2., 5.]],
+                               BATCH])
+def test_det_create_graph_gradient_and_second_derivative_as_pytorch(m, dtype):
+    t, e = _pair(m, dtype)
+    tg, = torch.autograd.grad(torch.linalg.det(t).sum(), t, create_graph=True)
+    eg, = ember.autograd.grad(ember.linalg.det(e).sum(), e, create_graph=True)
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(eg.detach().numpy(), tg.detach().numpy(), rtol=tol, atol=tol)
+    if np.array(m).ndim == 2:
+        assert eg.grad_fn.name() == tg.grad_fn.name()
+    th, = torch.autograd.grad(tg.pow(2).sum(), t)
+    eh, = ember.autograd.grad(eg.pow(2).sum(), e)
+    np.testing.assert_allclose(eh.numpy(), th.numpy(), rtol=tol * 10, atol=tol * 10)
+
+
+@pytest.mark.parametrize('m', [SINGULAR['zero_row'], SINGULAR['rank2_3x3'], SINGULAR['rank1_4x4']])
+def test_det_gradient_at_singular_matrix_passes_gradcheck_under_create_graph(m):
+    # (the adjugate is a polynomial: a step of 1e-4 is exact for it and keeps the perturbed, nearly singular
+    # matrices' solves away from the cancellation that a 1e-6 step meets)
+    a = ember.tensor(np.array(m), requires_grad=True)
+    assert gradcheck(lambda x: ember.autograd.grad(ember.linalg.det(x), x, create_graph=True)[0], (a,), eps=1e-4)
+
+
+def test_singular_slogdet_create_graph_refused_as_pytorch():
+    t, e = _pair(SINGULAR['zero_row'], np.float64)
+    with pytest.raises(RuntimeError) as te:
+        torch.autograd.grad(torch.linalg.slogdet(t)[1], t, create_graph=True)
+    with pytest.raises(RuntimeError) as ee:
+        ember.autograd.grad(ember.linalg.slogdet(e)[1], e, create_graph=True)
+    assert type(ee.value).__name__ == type(te.value).__name__
+    assert str(ee.value) == str(te.value)
