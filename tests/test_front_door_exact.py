@@ -121,3 +121,52 @@ def test_singular_slogdet_create_graph_refused_as_pytorch():
         ember.autograd.grad(ember.linalg.slogdet(e)[1], e, create_graph=True)
     assert type(ee.value).__name__ == type(te.value).__name__
     assert str(ee.value) == str(te.value)
+
+
+# -- double backward: PyTorch's one *BackwardBackward0 node for the relu family ------------------------------
+F_CASES = {
+    'relu': lambda L, x: L.relu(x),
+    'leaky_relu': lambda L, x: L.nn.functional.leaky_relu(x, 0.2),
+    'hardtanh': lambda L, x: L.nn.functional.hardtanh(x, -0.7, 1.5),
+    'relu6': lambda L, x: L.nn.functional.relu6(x * 4),
+    'threshold': lambda L, x: L.nn.functional.threshold(x, 0.6, -2.0),
+}
+
+
+def _walk(fn, depth=5):
+    """grad_fn names down next_functions (PyTorch's graph of a create_graph gradient)."""
+    if fn is None or depth < 0:
+        return []
+    out = [fn.name()]
+    for f, _ in fn.next_functions:
+        out += ['  ' + n for n in _walk(f, depth - 1)]
+    return out
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('name', list(F_CASES))
+def test_relu_family_gradient_stays_in_the_graph_as_pytorch(name, dtype):
+    fn = F_CASES[name]
+    a = np.array([-1., 0.5, 2., 0., -0.3, 1.7], dtype)
+    w = np.array([1., 2., 3., 4., 5., 6.], dtype)
+    res = []
+    for L in (torch, ember):
+        x, v = L.tensor(a, requires_grad=True), L.tensor(w, requires_grad=True)
+        g, = L.autograd.grad(fn(L, x).sum(), x, create_graph=True)
+        walk = _walk(g.grad_fn)
+        gx, = L.autograd.grad(g.sum(), x)            # zero, and not refused: the gradient is in the graph
+        g, = L.autograd.grad((fn(L, x) * v).sum(), x, create_graph=True)
+        hx, hv = L.autograd.grad((g * g).sum(), (x, v))
+        res.append((walk, gx.numpy(), hx.numpy(), hv.numpy()))
+    (tw, *tv), (ew, *ev) = res
+    assert ew == tw
+    for e, t in zip(ev, tv):
+        np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize('name', list(F_CASES))
+def test_relu_family_second_derivative_gradcheck(name):
+    a = ember.tensor(np.array([-1., 0.5, 2., -0.3, 1.7]), requires_grad=True)
+    v = ember.tensor(np.array([1., 2., 3., 4., 5.]), requires_grad=True)
+    fn = F_CASES[name]
+    assert gradcheck(lambda x, w: ember.autograd.grad((fn(ember, x) * w).sum(), x, create_graph=True)[0], (a, v))

@@ -17,7 +17,7 @@ from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
-from . import _special, _fused, _old_overloads
+from . import _special, _fused, _old_overloads, _linear_twice
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _square, _ONE = np.multiply, np.subtract, np.square, dual.ONE   # for np_backward formulas (see unary)
@@ -1599,8 +1599,22 @@ def _keep_block(y, g, out):
     np.bitwise_and(g.view(it), m, out=out.view(it))
 
 
-relu = unary('relu', _relu, 'ReluBackward0',
-             lambda g, x, y: dual.mask(g, dual.data(y) != 0), int_ok=True,   # y is >= 0, -0. or NaN
+def _relu_mask(g, y):
+    """g where the result y is not 0 (y is >= 0, -0. or NaN: PyTorch's threshold_backward(g, y, 0))."""
+    return dual.mask(g, y != 0)
+
+
+ThresholdBackwardBackward0 = _linear_twice.node_class('ThresholdBackwardBackward0')
+
+
+def _relu_backward(g, x, y):
+    """_relu_mask; on tensors (create_graph) PyTorch's one ThresholdBackwardBackward0 node."""
+    if dual.is_array(g):
+        return _relu_mask(g, dual.data(y))
+    return _linear_twice.record(ThresholdBackwardBackward0, _relu_mask, g, y)
+
+
+relu = unary('relu', _relu, 'ReluBackward0', _relu_backward, int_ok=True,
              refuse=_refuse_relu, np_backward=_relu_grad)
 
 _ZERO_ROW = 1024     # zeros a row of that many elements; relu and relu_ maximise rows of the tensor against it

@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
-from ...ops import _special, pointwise, reduction
+from ...ops import _special, pointwise, reduction, _linear_twice
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
@@ -33,7 +33,7 @@ _K_TANH = math.sqrt(2.0 / math.pi)
 _HALF_LOG2E = -0.5 / math.log(2.0)
 
 
-def _elementwise(node_name, forward, backward, reference, kernel=None):
+def _elementwise(node_name, forward, backward, reference, kernel=None, twice=None):
     """An activation ``op(input, *params)``: forward(a, *p) and backward(g, x, *p) on arrays; reference(x, *p)
     composed of ember ops (for create_graph); ``kernel``: PyTorch's kernel name, which has no integer or bool
     loop (so such inputs raise as in PyTorch). float16 is computed in float32 and rounded once, as PyTorch's CPU
@@ -47,6 +47,10 @@ def _elementwise(node_name, forward, backward, reference, kernel=None):
         return (backward(g, x, *self.ctx),)
 
     cls = fused(node_name, np_backward, lambda ctx, x: reference(x, *ctx))
+    if twice is not None:    # PyTorch's one node for the gradient under create_graph (see _linear_twice)
+        twice_cls = _linear_twice.node_class(twice)
+        cls.graph_backward = lambda self, grads: (_linear_twice.record(twice_cls, backward, grads[0],
+                                                                       self.saved()[0], self.ctx),)
     display = re.sub(r'(?<=[a-z])(?=[A-Z])', '_', node_name[:-9]).lower()   # PyTorch's name: LeakyRelu leaky_relu
 
     def op(input, *params):
@@ -98,7 +102,7 @@ _hardtanh = _elementwise(
     'HardtanhBackward0',
     lambda a, lo, hi: np.clip(a, lo, hi).astype(a.dtype, copy=False),
     lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
-    lambda x, lo, hi: ops.clamp(x, lo, hi))
+    lambda x, lo, hi: ops.clamp(x, lo, hi), twice='HardtanhBackwardBackward0')
 _hardtanh_ = _inplace(_hardtanh, 'hardtanh_')
 
 
@@ -175,7 +179,7 @@ _leaky = _elementwise(
     'LeakyReluBackward0',
     _leaky_fwd,
     _leaky_bwd,
-    lambda x, s: ops.where(x > 0, x, x * s), 'leaky_relu_cpu')
+    lambda x, s: ops.where(x > 0, x, x * s), 'leaky_relu_cpu', twice='LeakyReluBackwardBackward0')
 
 
 def _leaky_inplace_bwd(self, g):
@@ -612,7 +616,7 @@ _threshold = _elementwise(
     'ThresholdBackward0',
     lambda a, th, v: np.where(a > th, a, v).astype(a.dtype, copy=False),
     lambda g, x, th, v: g * (x > th),
-    lambda x, th, v: ops.where(x > th, x, float(v)))
+    lambda x, th, v: ops.where(x > th, x, float(v)), twice='ThresholdBackwardBackward0')
 _threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1')
 
 
