@@ -397,6 +397,35 @@ def test_sdpa_causal_blocks_with_dropout():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('threads', [1, 2])
+@pytest.mark.parametrize('case', [((3, 5, 17, 8), (3, 5, 17, 8), True, 'float32'),
+                                  ((2, 3, 40, 16), (2, 3, 33, 16), False, 'float32'),
+                                  ((1, 2, 70, 8), (1, 2, 70, 8), True, 'float64'),
+                                  ((12, 4, 64, 32), (12, 4, 64, 32), True, 'float32'),
+                                  ((7, 9, 5), (7, 11, 5), False, 'float64')], ids=str)
+def test_sdpa_scores_laid_out_by_keys(case, threads):
+    """The unsplit attention keeps its transposed scores and their gradient laid out key by key (_keys_outer) and
+    runs the softmax on a 2-D view of them: values and gradients are PyTorch's for odd lengths, more keys than
+    queries, float64, GPT's heads, at one and two threads; float64 with huge scores (columns whose exp underflows
+    but for one key)."""
+    qs, ks, causal, dt = case
+    big = 30.0 if dt == 'float64' else 3.0
+    q, k, v, g = rnd(*qs, seed=20), rnd(*ks, seed=21, scale=big), rnd(*ks, seed=22), rnd(*qs, seed=23)
+
+    def run(L):
+        L.set_num_threads(threads)
+        try:
+            t = [L.tensor(a.astype(dt), requires_grad=True) for a in (q, k, v)]
+            y = F(L).scaled_dot_product_attention(*t, is_causal=causal)
+            y.backward(L.tensor(g.astype(dt)))
+            return [y.detach().numpy()] + [a.grad.numpy() for a in t]
+        finally:
+            L.set_num_threads(1)
+    tol = dict(rtol=1e-5, atol=1e-5) if dt == 'float32' else dict(rtol=1e-12, atol=1e-12)
+    for a, b in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(a, b, **tol)
+
+
 def test_sdpa_dropout_and_gqa():
     ember.manual_seed(0)
     q = ember.randn(2, 4, 5, 8, requires_grad=True)

@@ -75,16 +75,18 @@ def _col_sum(a):
     return gemm(np.ones(a.shape[-2], a.dtype), a)[..., None, :]
 
 
-def _softmax_columns(st):
+def _softmax_columns(st, rows=None):
     """Softmax over axis -2 of transposed scores, in place; columns with no finite score give zeros
     (PyTorch's fully masked rows). NumPy reduces short rows slowly and columns faster: max over 64 keys of
-    (12, 4, 64, 64) float32 scores took 195 us along rows, 88 us down columns (see _col_max, _col_sum)."""
-    m = _col_max(st)
+    (12, 4, 64, 64) float32 scores took 195 us along rows, 88 us down columns (see _col_max, _col_sum). ``rows``:
+    st's 2-D _key_rows view, which the passes and the max then run on."""
+    r = st if rows is None else rows
+    m = _col_max(r)
     dead = ~np.isfinite(m)
-    st -= np.where(dead, 0, m)
-    np.exp(st, out=st)
-    tot = _col_sum(st)
-    st /= np.where(tot == 0, 1, tot)
+    r -= np.where(dead, 0, m)
+    np.exp(r, out=r)
+    tot = _col_sum(st).reshape(m.shape)
+    r /= np.where(tot == 0, 1, tot)
     return st
 
 
@@ -147,17 +149,75 @@ def _mm_tri(t, b, h, lower, out=None):
     return out
 
 
-def _probs(q, k, bias, inplace, scale, st=None, h=0):
+# Unsplit attention (one thread) keeps the transposed scores (..., S, L) in memory as (S, ..., L) rows (_keys_outer),
+# and its softmax passes and column max run on their 2-D (S, batch * L) view (_key_rows): S loops of all the heads'
+# columns, where the (..., S, L) layout had NumPy run one short loop per (batch, key), 3072 of 64 for GPT's
+# (12, 4, 64, 64) scores (a broadcast subtract 44 -> 20 us, the max's halvings 80 -> 35). The column sums stay one
+# matrix-vector product per head (one over all the columns summed some columns in another order). The rows are
+# _KEY_PAD elements longer than the data: without the gap a head's 64 key rows lie 12 KiB apart, on the same L1
+# sets, and the products writing and reading them lost 25% (226 -> 280 us). The same values. GPT's attention at one
+# thread, medians of 400 alternating calls (load 10), paired differences: forward -105 us (~900), forward and
+# backward -74 us (~2050). The split blocks of two or more threads keep the (..., S, L) layout (they lost there).
+_KEY_PAD = 16
+
+
+def _keys_outer(shape, dtype):
+    """An empty array of shape (..., S, L) laid out as (S, ..., L) rows (see above)."""
+    nb = len(shape) - 2
+    n = math.prod(shape[:-2]) * shape[-1]
+    rows = np.empty((shape[-2], n + _KEY_PAD), dtype)[:, :n]
+    return rows.reshape((shape[-2],) + tuple(shape[:-2]) + (shape[-1],)).transpose(
+        tuple(range(1, nb + 1)) + (0, nb + 1))
+
+
+def _bias_rows(bias, n, causal):
+    """The (L, S) bias transposed and repeated n times along its rows, (S, n * L), to add to _key_rows's view (a
+    broadcast add of the (S, L) bias to it ran a loop per (batch, key): GPT's 34 -> 95 us against 20 for this); kept
+    for the next call when it is _causal's."""
+    if causal and bias.size * n <= _CACHED_CAUSAL:
+        return _causal_rows(bias.shape, bias.dtype, n)
+    return np.tile(bias.T, (1, n))
+
+
+@functools.lru_cache(maxsize=4)
+def _causal_rows(ls, dtype, n):
+    r = np.tile(_causal(ls, dtype).T, (1, n))
+    r.flags.writeable = False
+    return r
+
+
+def _key_rows(a):
+    """The 2-D (S, batch * L) view of an array laid out by _keys_outer (or a block of its leading dim), else ``a``.
+    (np.moveaxis cost 2.8 us a call, transpose 0.2.)"""
+    nb = a.ndim - 2
+    if nb < 1 or a.strides[-1] != a.itemsize:
+        return a
+    t = a.transpose((nb,) + tuple(range(nb)) + (nb + 1,))
+    if not t[0].flags.c_contiguous:
+        return a
+    r = t.reshape(a.shape[-2], -1)
+    return r if np.may_share_memory(r, a) else a
+
+
+def _probs(q, k, bias, inplace, scale, st=None, h=0, causal=False):
     """softmax(q k^T * scale + bias) as the (..., L, S) view of the transposed probabilities it computes (into
-    ``st`` if given); ``inplace``: the bias does not broadcast the scores to a larger shape; ``h``: the causal
-    bias's block products (see _half), with ``inplace``."""
+    ``st`` if given, else a _keys_outer array); ``inplace``: the bias does not broadcast the scores to a larger
+    shape; ``h``: the causal bias's block products (see _half), with ``inplace``; ``causal``: the bias is
+    _causal's."""
+    if st is None and inplace and q.shape[:-2] == k.shape[:-2] and q.dtype == k.dtype:
+        st = _keys_outer(q.shape[:-2] + (k.shape[-2], q.shape[-2]), q.dtype)
     st = _mm_upper(k, q.swapaxes(-1, -2), h, st)     # the scores transposed, (..., S, L)
-    st *= scale
-    if bias is not None and inplace:
+    rows = _key_rows(st)
+    rows *= scale
+    if bias is not None and inplace and rows is not st and bias.ndim == 2:
+        rows += _bias_rows(bias, rows.shape[1] // bias.shape[0], causal)
+    elif bias is not None and inplace:
         st += bias.swapaxes(-1, -2)
     elif bias is not None:
         st = st + bias.swapaxes(-1, -2)
-    return _softmax_columns(st).astype(q.dtype, copy=False).swapaxes(-1, -2)
+        rows = None
+    _softmax_columns(st, None if rows is st else rows)
+    return st.astype(q.dtype, copy=False).swapaxes(-1, -2)
 
 
 def _grads(p, q, k, v, g, drop, scale, need, out=(None, None, None), h=0):
@@ -165,7 +225,9 @@ def _grads(p, q, k, v, g, drop, scale, need, out=(None, None, None), h=0):
     causal products' blocks (see _half)."""
     pt = p.swapaxes(-1, -2)     # transposed, as the forward made it: the reduction runs down columns
     dv = _mm_tri(pt if drop is None else pt * drop, g, h, False, out[2]) if need[2] else None
-    dpt = _mm_upper(v, g.swapaxes(-1, -2), h)
+    rows = dual.is_array(v) and dual.is_array(g) and v.dtype == g.dtype == pt.dtype and \
+        v.shape[:-2] == g.shape[:-2] == pt.shape[:-2] and _key_rows(pt) is not pt     # dS^T laid out as P^T
+    dpt = _mm_upper(v, g.swapaxes(-1, -2), h, _keys_outer(pt.shape, pt.dtype) if rows else None)
     if drop is not None:
         dpt = dpt * drop
     dst = _dscores(pt, dpt)
@@ -180,8 +242,15 @@ def _dscores(pt, dpt):
     of 400 interleaved at one thread, two runs: 1085 -> 1078 and 1162 -> 1158 us, p25 1147 -> 1127 and 1204 -> 1194)."""
     if not dual.is_array(dpt) or dpt.dtype != pt.dtype or dpt.shape != pt.shape:
         return pt * (dpt - _col_sum(dpt * pt))
-    dpt -= _col_sum(dpt * pt)
-    dpt *= pt
+    d, p = _key_rows(dpt), _key_rows(pt)
+    if d.ndim != 2 or p.ndim != 2 or dpt.ndim < 3:
+        dpt -= _col_sum(dpt * pt)
+        dpt *= pt
+        return dpt
+    prod = _keys_outer(dpt.shape, dpt.dtype)
+    np.multiply(d, p, out=_key_rows(prod))
+    d -= _col_sum(prod).reshape(1, -1)
+    d *= p
     return dpt
 
 
@@ -357,7 +426,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if split:
             p, out = _attend_split(q, k, v, bias, scale, buf, h)
         else:   # the causal bias alone is (L, S), as the scores' last two dims: added in place
-            p = _probs(q, k, bias, attn_mask is None, scale, h=h)
+            p = _probs(q, k, bias, attn_mask is None, scale, h=h, causal=is_causal)
             drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
             out = _mm_tri(p if drop is None else p * drop, v, h, True,
                           buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
