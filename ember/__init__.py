@@ -36,7 +36,6 @@ from .ops.indexing import diagflat, index_reduce, put, select_scatter, slice_sca
 from .ops.reduction import renorm
 from .ops.blas import addr, addbmm
 from .ops.histogram import histc, histogram, histogramdd
-from .ops.distance import cdist
 from .ops.blas import ger, inner, tensordot, baddbmm, addmv, bilinear
 from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
 from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_like, randn_like, randint_like,
@@ -50,14 +49,7 @@ from ._C import PyTorchFileReader, ScriptModule  # noqa: F401,E402 (torch's too:
 from ._C import TensorType, Type  # noqa: F401,E402 (torch's too: open_clip annotates with TensorType)
 from ._C import DeviceObjType, StreamObjType  # noqa: F401,E402 (torch's too: pytorch-forecasting annotates)
 from ._C import Value  # noqa: F401,E402 (torch's too: snntorch imports torch._C.Value)
-from ._stream import Stream, Event  # noqa: E402 (the device-generic stream and event)
-from ._device_module import get_device_module  # noqa: E402
 from ._sparse import dsmm, sparse_coo_tensor, spmm
-from ._sparse_csr import sparse_csr_tensor, sparse_csc_tensor
-from . import __future__   # torch.__future__ (a submodule, not Python's future statement)
-from . import __config__   # torch.__config__ (show(), parallel_info())
-from . import futures
-from .futures import Future  # noqa: F401,E402 (torch.Future, torch._C's; captum's FeatureAblation tests for it)
 
 
 def svd(input, some=True, compute_uv=True):
@@ -129,7 +121,6 @@ from .ops.complex import (complex, polar, view_as_real, view_as_complex, real, i
                           resolve_conj, resolve_neg, angle, is_complex)
 from .ops import complex as _complex_ops
 _complex_ops.bind()
-from .ops.windows import hann_window, hamming_window, blackman_window, bartlett_window, kaiser_window
 from .fft._stft import stft, istft
 Tensor.stft, Tensor.istft = stft, istft
 
@@ -406,13 +397,6 @@ from ._removed import eig, lstsq, matrix_rank, solve, symeig  # noqa: E402 (old 
 from .storage import TypedStorage, UntypedStorage, legacy_classes as _legacy_storages  # noqa: E402
 globals().update(_legacy_storages())   # FloatStorage, LongStorage...: the legacy typed storages
 Storage = FloatStorage  # noqa: F821 (PyTorch's alias, set at import: its default dtype's legacy class)
-from ._lowrank import svd_lowrank, pca_lowrank  # noqa: E402
-from ._control_flow import cond, while_loop  # noqa: E402
-from ._sym import (SymInt, SymFloat, SymBool, sym_not, sym_float, sym_int, sym_max, sym_min, sym_sum,  # noqa: E402
-                   sym_sqrt, sym_ite)
-from ._legacy_norms import norm_except_dim, frobenius_norm, nuclear_norm  # noqa: E402
-from ._segment import (segment_reduce, segment_reduce as _segment_reduce,  # noqa: E402 (PyTorch Geometric's)
-                       _convert_indices_from_coo_to_csr, _convert_indices_from_csr_to_coo)
 
 
 def is_inference(input):
@@ -474,3 +458,8 @@ __getattr__ = _shell_module.module_getattr(__getattr__)   # torch.uint16/32/64: 
 
 from . import _builtin  # noqa: E402
 _builtin.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods: nor do ember's (see _builtin)
+
+# torch.cdist, torch.Future, torch.__config__, torch.hann_window...: their modules load on first access (see _lazy)
+from . import _lazy  # noqa: E402
+__getattr__ = _lazy.module_getattr(globals(), __getattr__)
+__dir__ = _lazy.module_dir(__dir__)

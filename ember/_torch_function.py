@@ -457,6 +457,8 @@ def install():
         return
     _INSTALLED.append(True)
     import ember
+    from . import _lazy
+    _lazy.resolve_all(vars(ember))   # the names ``import ember`` left for later get their wrappers too
     PLAIN.update((ember.dtype, ember.device, ember.Size, ember.layout, ember.memory_format))
     # a function a program put in a torch namespace is not PyTorch's, so it dispatches nothing: fastai sets
     # ``torch.as_subclass = torch.Tensor.as_subclass`` (then patches the method) and calls it inside

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import ember
+from ember import _lazy
 from ember.ops import pointwise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +30,8 @@ def test_import_adds_only_ember_modules_to_numpys():
     extra = _modules_after('numpy, ember') - _modules_after('numpy')
     assert {m for m in extra if m != 'ember' and not m.startswith('ember.')} == set()
     for lazy in ('ember.linalg', 'ember._linalg', 'ember.ops._reparam', 'ember.nn', 'ember.utils',
-                 'ember.distributed', 'ember.serialization', 'ember.vision', *KERNELS_ON_FIRST_CALL.values()):
+                 'ember.distributed', 'ember.serialization', 'ember.vision', *KERNELS_ON_FIRST_CALL.values(),
+                 *{'ember.' + module for module, _ in _lazy.NAMES.values()}):
         assert lazy not in extra, f'import ember imported {lazy}'
 
 
@@ -49,6 +51,29 @@ def test_special_kernels_load_on_first_call():
         x = torch.linspace(0.5, 3, 5, dtype=torch.float64)
         np.testing.assert_allclose(getattr(ember.special, name)(ember.tensor(x.numpy())).numpy(),
                                    getattr(torch.special, name)(x).numpy(), rtol=1e-14)
+
+
+def test_names_left_for_later_resolve_as_the_import_bound_them():
+    """Each of _lazy's names, got in a fresh interpreter by attribute, by ``from ember import`` and under the alias,
+    is its module's object (a builtin where PyTorch's is one); dir and star imports list them."""
+    names = sorted(_lazy.NAMES)
+    code = ('import ember, sys; from ember import _builtin, _lazy; names = %r; assert set(names) <= set(dir(ember)); '
+            'ns = {}; exec("from ember import *", ns); assert {n for n in names if n[0] != "_"} <= set(ns); '
+            'got = [getattr(ember, n) for n in names]; '
+            'print(*[type(g).__name__ for g in got]); '
+            'print(all(_builtin.function(g) is (getattr(sys.modules["ember." + m], a) if a else sys.modules["ember." + m]) '
+            '          for g, (m, a) in zip(got, [_lazy.NAMES[n] for n in names]))); '
+            'from ember import cdist, Future; print(cdist is ember.cdist, Future is ember.futures.Future); '
+            'ember.aliasing.install(); import torch; print(torch.hann_window is ember.hann_window, torch._sym is ember._sym)')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, '-c', code % names], env=env, check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    kinds = dict(zip(names, out[0].split()))
+    for name in (n for n in names if n[0] != '_'):   # a public function is a builtin where PyTorch's is one
+        t = getattr(torch, name, None)
+        if kinds[name] in ('function', 'builtin_function_or_method') and callable(t) and not isinstance(t, type):
+            assert (kinds[name] == 'builtin_function_or_method') == (type(t).__name__ == 'builtin_function_or_method'), name
+    assert out[1:] == ['True', 'True True', 'True True']
 
 
 def test_lazy_names_resolve_through_the_torch_alias():

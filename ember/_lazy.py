@@ -1,0 +1,66 @@
+"""The names of the ember package that ``import ember`` leaves for later: the module holding one is imported at
+the first access of any of its names (through the package's ``__getattr__``, as PyTorch loads some of its own
+submodules), and the name is then bound in the package as the import would have bound it. ``dir(ember)`` lists
+them, ``from ember import *`` takes them (``__all__``), and ``resolve_all`` binds them all before code that walks
+the package's namespace (``_torch_function.install``) runs. What a module here costs ``import ember``
+otherwise: 0.1 to 0.6 ms each, 3 ms for these together (-X importtime, medians)."""
+import importlib
+
+# module (under ember) -> the names of the package it provides: a name is that module's attribute, '' the module
+# itself under its own name. Only modules whose names no import-time pass rewraps (_out's out= forms, complex
+# guards, _shell's gates) and that set nothing up at import that other code relies on.
+_MODULES = {
+    '__config__': ('',), '__future__': ('',), 'futures': ('', 'Future'),
+    'ops.distance': ('cdist',),
+    'ops.windows': ('hann_window', 'hamming_window', 'blackman_window', 'bartlett_window', 'kaiser_window'),
+    '_sparse_csr': ('', 'sparse_csr_tensor', 'sparse_csc_tensor'),
+    '_stream': ('', 'Stream', 'Event'), '_device_module': ('', 'get_device_module'),
+    '_lowrank': ('', 'svd_lowrank', 'pca_lowrank'), '_control_flow': ('', 'cond', 'while_loop'),
+    '_sym': ('', 'SymInt', 'SymFloat', 'SymBool', 'sym_not', 'sym_float', 'sym_int', 'sym_max', 'sym_min',
+             'sym_sum', 'sym_sqrt', 'sym_ite'),
+    '_legacy_norms': ('', 'norm_except_dim', 'frobenius_norm', 'nuclear_norm'),
+    '_segment': ('', 'segment_reduce', '_convert_indices_from_coo_to_csr', '_convert_indices_from_csr_to_coo'),
+}
+# public name -> (module, attribute or None for the module)
+NAMES = {(attr or module): (module, attr or None) for module, attrs in _MODULES.items() for attr in attrs}
+NAMES['_segment_reduce'] = ('_segment', 'segment_reduce')   # (PyTorch Geometric's name for it)
+
+
+def resolve(namespace, name):
+    """Import lazy ``name``'s module, bind the name in ``namespace`` (the package's globals) as PyTorch's kind of
+    object (a builtin where PyTorch's function is one, see ``_builtin.seal``) and return it."""
+    from . import _builtin
+    module, attr = NAMES[name]
+    value = importlib.import_module(f'ember.{module}')
+    if attr is not None:
+        value = getattr(value, attr)
+    bound = {name: value}
+    _builtin.seal(bound, 'ember')
+    namespace.setdefault(name, bound[name])   # (a program may have set it meanwhile: kept)
+    return namespace[name]
+
+
+def resolve_all(namespace):
+    """Bind every lazy name not bound yet in ``namespace``."""
+    for name in NAMES:
+        if name not in namespace:
+            resolve(namespace, name)
+
+
+def module_getattr(namespace, fallback):
+    """The package's ``__getattr__``: a lazy name resolves, ``__all__`` lists the public names (those bound and
+    the lazy ones, as a star import took them before these were lazy); anything else goes to ``fallback``."""
+    def getattr_(name):
+        if name in NAMES:
+            return resolve(namespace, name)
+        if name == '__all__':
+            return sorted({n for n in namespace if not n.startswith('_')} | {n for n in NAMES if not n.startswith('_')})
+        return fallback(name)
+    return getattr_
+
+
+def module_dir(fallback):
+    """The package's ``__dir__``: ``fallback``'s names and the lazy ones."""
+    def dir_():
+        return sorted(set(fallback()) | set(NAMES))
+    return dir_
