@@ -123,6 +123,8 @@ def _from_sequence(data, want=None):
     except _OtherSequence:
         data = _listify(data)
         dt, has_tensor = _scan(data, None)
+    if has_tensor:
+        _read_tensor_leaves(data, _dtype.from_np(want) if want is not None else dt)
     nested = _unwrap(data) if has_tensor else data
     try:
         arr = np.array(nested)
@@ -194,6 +196,26 @@ def _scan(x, dt, has_tensor=False):
         has_tensor = has_tensor or isinstance(v, Tensor)
         dt = d if dt is None else _dtype.promote_types(dt, d)
     return dt, has_tensor
+
+
+def _read_tensor_leaves(x, dt):
+    """PyTorch reads each tensor leaf of a nested list as a Python number of ``dt``'s kind: as ``float()`` does to a
+    float or complex ``dt``, with its once-a-process warning for a leaf requiring grad (piq's inception score makes
+    ``torch.tensor(scores)`` of KL divergences), and as an index to an integer or bool ``dt``, which a float or
+    complex tensor refuses."""
+    if dt.is_floating_point or dt.is_complex:
+        for v in x:
+            if isinstance(v, Tensor) and v.requires_grad:
+                return v._warn_scalar()
+            if isinstance(v, (list, tuple)):
+                _read_tensor_leaves(v, dt)
+        return None
+    for v in x:
+        if isinstance(v, Tensor) and (v.dtype.is_floating_point or v.dtype.is_complex):
+            raise TypeError('only integer tensors of a single element can be converted to an index')
+        if isinstance(v, (list, tuple)):
+            _read_tensor_leaves(v, dt)
+    return None
 
 
 def _unwrap(x):
