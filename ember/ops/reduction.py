@@ -15,7 +15,7 @@ from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
-from ._sumorder import ordered_sum, sum_plan
+from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
 
 
@@ -933,10 +933,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         r = (np.abs(a).max if p > 0 else np.abs(a).min)(axis=dims, keepdims=keepdim)
     elif p == 0:
         r = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
-    elif p == 2:
-        r = np.sqrt((wide * wide).sum(axis=dims, keepdims=keepdim))
-    elif p == 1:
-        r = np.abs(wide).sum(axis=dims, keepdims=keepdim)
+    elif p in (1, 2):
+        r = _p12_norm(wide, dims, keepdim, p)
     else:
         r = (np.abs(wide) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
     r = _c(np.asarray(r).astype(a.dtype, copy=False))
@@ -945,6 +943,37 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         node.p, node.dims, node.keep = p, dims, keepdim
         return _full_result(x, r, node)
     return Tensor._make(r)
+
+
+def _p12_norm(a, dims, keepdim, p):
+    """The 1- or 2-norm of ``a`` over ``dims``, its terms added in PyTorch's order where that is known (float32
+    and float64: see _sumorder.serial_sum and lastdim_squares_sum), else in NumPy's."""
+    terms = np.abs(a) if p == 1 else a * a
+    r = None
+    if a.dtype.type in (np.float32, np.float64) and a.size:
+        if p == 2 and _inner_block(a, dims):    # PyTorch's vectorised kernel, known for float32
+            if a.dtype.type is np.float32:
+                r = lastdim_squares_sum(a.reshape(a.shape[:a.ndim - len(dims)] + (-1,)))
+        else:
+            r = serial_sum(terms, dims)
+        if r is not None and keepdim:
+            r = r.reshape(_kshape(a.shape, dims))
+    if r is None:
+        r = terms.sum(axis=dims, keepdims=keepdim)
+    return np.sqrt(r) if p == 2 else r
+
+
+def _inner_block(a, dims):
+    """Whether ``dims`` are a's trailing dims and contiguous there: one last dim to PyTorch's TensorIterator."""
+    k = len(dims)
+    if tuple(sorted(dims)) != tuple(range(a.ndim - k, a.ndim)):
+        return False
+    step = a.itemsize
+    for d in range(a.ndim - 1, a.ndim - k - 1, -1):
+        if a.shape[d] != 1 and a.strides[d] != step:
+            return False
+        step *= a.shape[d]
+    return True
 
 
 def _check_extreme_norm(a, dims, dim, p):
