@@ -112,7 +112,8 @@ def _edge_uniforms():
 
 def test_box_muller_edge_uniforms_against_pytorch():
     """Chosen words drawn by both libraries through a hand-made state: every edge radius uniform with every
-    angle one in turn, high bytes random (the kernel keeps the low 24 bits); mean/std forms too."""
+    angle one in turn, high bytes random (the kernel keeps the low 24 bits); mean/std forms too, a mean of -0
+    keeping the sign of the zeros u = 0 gives (sqrt(-2 * +0) is -0)."""
     radius, angle = _edge_uniforms()
     rng = np.random.default_rng(0)
     rows = 38                                             # 608 words of the 623 a state gives
@@ -126,7 +127,8 @@ def test_box_muller_edge_uniforms_against_pytorch():
         w |= rng.integers(0, 256, w.shape, dtype=np.uint32) << np.uint32(24)
         raw = _state_drawing(w.ravel())
         for draw in (lambda T: T.randn(rows * 16), lambda T: T.empty(rows * 16).normal_(0.5, 2.0),
-                     lambda T: T.empty(rows * 16).normal_(0.0, 0.02)):
+                     lambda T: T.empty(rows * 16).normal_(0.0, 0.02), lambda T: T.empty(rows * 16).normal_(-0.0, 3.0),
+                     lambda T: T.empty(rows * 16).normal_(-0.0, 1.0)):      # u = 0: the radius is -0
             torch.set_rng_state(torch.tensor(list(raw), dtype=torch.uint8))
             ember.set_rng_state(ember.tensor(list(raw), dtype=ember.uint8))
             t, e = draw(torch), draw(ember)
