@@ -595,22 +595,57 @@ def _masked_backward(node, grads, mask):
     """node.backward for a pass that wants some of its edges' gradients alone: a node whose ``need`` switches its
     gradients (one per edge, or in the order ``_need_order`` gives) runs with the others switched off, as PyTorch's
     formulas skip an output when ``task_should_compute_output`` is false (a float64 PINN step's autograd.grad calls
-    left the weights' products out: 58 -> 36 matrix products in the step's backward passes, PyTorch's 36). ``need``
-    is put back after; the engine then drops what a node computed anyway (a built-in node's hooks see None there,
-    as PyTorch's; a custom Function's see all it returned, as PyTorch's)."""
+    left the weights' products out: 58 -> 36 matrix products in the step's backward passes, PyTorch's 36). It runs
+    on a per-call view of the node (see _run_view), so a pass running the node at the same time (another thread, or
+    one started from a saved-tensor hook) keeps its own ``need``; the engine then drops what a node computed anyway
+    (a built-in node's hooks see None there, as PyTorch's; a custom Function's see all it returned, as PyTorch's)."""
     order = node._need_order
     if order is None:
         return node.backward(*grads)
-    need = node.need
-    masked = list(need)
+    masked = list(node.need)
     for e, keep in enumerate(mask):
         if not keep:
             masked[e if order is True else order[e]] = False
-    node.need = tuple(masked)
+    return _run_view(node, tuple(masked), grads)
+
+
+_SLOTS = {}     # node class -> its instances' slot names (all classes of its MRO) less need, __dict__, __weakref__
+_UNSET = object()
+
+
+def _slot_names(cls):
+    names = _SLOTS.get(cls)
+    if names is None:
+        names = []
+        for c in cls.__mro__:
+            sl = c.__dict__.get('__slots__', ())
+            for n in ((sl,) if isinstance(sl, str) else sl):
+                if n not in ('need', '__dict__', '__weakref__') and n not in names:
+                    names.append(n)
+        names = _SLOTS[cls] = tuple(names)
+    return names
+
+
+def _run_view(node, need, grads):
+    """The backward of a shallow copy of ``node`` whose ``need`` is its own: the same class and slots, and the very
+    ``__dict__`` (saved tensors, metadata). A slot the backward changed (a convolution frees its columns when the
+    graph is not retained) is set on the node after, as a plain run leaves it; ``need`` never is. About 2 us a
+    node, on autograd.grad's masked nodes alone."""
+    names = _slot_names(type(node))
+    view = object.__new__(type(node))
+    view.__dict__ = node.__dict__
+    for n in names:
+        v = getattr(node, n, _UNSET)
+        if v is not _UNSET:
+            setattr(view, n, v)
+    view.need = need
     try:
-        return node.backward(*grads)
+        return view.backward(*grads)
     finally:
-        node.need = need
+        for n in names:
+            v = getattr(view, n, _UNSET)
+            if v is not _UNSET and v is not getattr(node, n, _UNSET):
+                setattr(node, n, v)
 
 
 def _capture(node, grads, wanted, captured, inputs, accumulate):

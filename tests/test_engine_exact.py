@@ -1,0 +1,150 @@
+"""Exactness of the autograd engine against PyTorch: two passes through the same graph at once (autograd.grad's
+per-edge pruning must not leak from one into the other), ``is_grads_batched`` and the names of the nodes a
+create_graph gradient records. Each case runs on ember and on PyTorch (or, where PyTorch cannot run it the same way,
+against PyTorch's results of the same passes run one after the other), with finite differences for gradients."""
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _arr(t):
+    return np.asarray(t.detach().tolist(), dtype=np.float64)
+
+
+def _close(a, b):
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    np.testing.assert_allclose(_arr(a), _arr(b), rtol=1e-12, atol=1e-12)
+
+
+# -- (1) two passes through one graph at once --------------------------------------------------------------------------
+def _graph(T, kind, hooks=None):
+    """A float64 graph through one pruned node of ``kind`` (x and w both differentiable, so autograd.grad with one
+    of them prunes the node's other edge); saved tensors go through ``hooks`` (pack, unpack) when given."""
+    T.manual_seed(0)
+    x = T.randn(3, 4, dtype=T.float64, requires_grad=True)
+    w = T.randn(5, 4, dtype=T.float64, requires_grad=True)
+    b = T.randn(5, dtype=T.float64, requires_grad=True)
+    ctx = T.autograd.graph.saved_tensors_hooks(*hooks) if hooks else _Null()
+    with ctx:
+        if kind == 'mm':
+            y = x.mm(w.t())
+        elif kind == 'linear':
+            y = T.nn.functional.linear(x, w, b)
+        elif kind == 'addmm':
+            y = T.addmm(b, x, w.t())
+        elif kind == 'einsum':
+            y = T.einsum('ij,kj->ik', x, w)
+        else:   # conv2d
+            y = T.nn.functional.conv2d(x.reshape(1, 1, 3, 4), w.reshape(5, 1, 2, 2)[:, :, :2, :2], b).flatten()
+    return x, w, b, (y * y).sum()
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _sequential_torch(kind, first, second, allow_unused=False):
+    """PyTorch's gradients of the two passes run one after the other: autograd.grad of the loss with respect to
+    ``first`` (names among x, w, b), then ``second`` (a list of names, or 'backward' for a plain backward: the
+    leaves' .grad)."""
+    x, w, b, loss = _graph(torch, kind)
+    env = {'x': x, 'w': w, 'b': b}
+    g1 = torch.autograd.grad(loss, [env[n] for n in first], retain_graph=True)
+    if second == 'backward':
+        loss.backward(retain_graph=True)
+        return g1, (x.grad, w.grad, b.grad)
+    return g1, torch.autograd.grad(loss, [env[n] for n in second], retain_graph=True, allow_unused=allow_unused)
+
+
+def _nested_ember(kind, first, second):
+    """ember's two passes with the second started from inside the first's masked node (from the saved-tensor
+    unpack hook its backward calls): both passes run that node at once."""
+    state = {'inner': None, 'busy': False}
+    env = {}
+
+    def unpack(t):
+        if state['inner'] is None and not state['busy']:
+            state['busy'] = True
+            if second == 'backward':
+                env['loss'].backward(retain_graph=True)
+                state['inner'] = (env['x'].grad, env['w'].grad, env['b'].grad)
+            else:
+                state['inner'] = ember.autograd.grad(env['loss'], [env[n] for n in second], retain_graph=True)
+            state['busy'] = False
+        return t
+    x, w, b, loss = _graph(ember, kind, (lambda t: t, unpack))
+    env.update(x=x, w=w, b=b, loss=loss)
+    g1 = ember.autograd.grad(loss, [env[n] for n in first], retain_graph=True)
+    assert state['inner'] is not None      # the second pass did run inside the first
+    return g1, state['inner']
+
+
+CASES = [('x', ['w']), ('w', ['x']), ('x', 'backward'), ('w', 'backward')]
+
+
+@pytest.mark.parametrize('kind', ['mm', 'linear', 'addmm', 'einsum', 'conv2d'])
+@pytest.mark.parametrize('first,second', CASES)
+def test_pass_started_inside_a_masked_node_keeps_its_gradients(kind, first, second):
+    """PyTorch runs the same node of two passes one at a time (a node's mutex; started from its unpack hook the
+    second pass would wait forever), so the oracle is its two passes run in turn."""
+    first = list(first)
+    e1, e2 = _nested_ember(kind, first, second)
+    t1, t2 = _sequential_torch(kind, first, second)
+    for a, b in zip(list(e1) + list(e2), list(t1) + list(t2)):
+        _close(a, b)
+
+
+@pytest.mark.parametrize('kind', ['mm', 'linear', 'conv2d'])
+def test_two_threads_in_one_masked_node(kind):
+    """Thread A's autograd.grad(loss, x) waits inside the node (in its unpack hook) until thread B's
+    autograd.grad(loss, w) through the same node is done; both match PyTorch's."""
+    inside, done = threading.Event(), threading.Event()
+    main = threading.get_ident()
+    out = {}
+
+    def unpack(t):
+        if threading.get_ident() == main and not inside.is_set():
+            inside.set()
+            assert done.wait(30)
+        return t
+    x, w, b, loss = _graph(ember, kind, (lambda t: t, unpack))
+
+    def other():
+        assert inside.wait(30)
+        try:
+            out['w'] = ember.autograd.grad(loss, [w, b], retain_graph=True, allow_unused=True)
+        finally:
+            done.set()
+    th = threading.Thread(target=other)
+    th.start()
+    gx, = ember.autograd.grad(loss, [x], retain_graph=True)
+    th.join(30)
+    t1, t2 = _sequential_torch(kind, ['x'], ['w', 'b'], allow_unused=True)
+    _close(gx, t1[0])
+    _close(out['w'][0], t2[0])
+    _close(out['w'][1], t2[1])
+
+
+def test_masked_node_writes_reach_the_node():
+    """What a masked backward frees on its node when the graph is not retained (a convolution's saved columns) is
+    freed on the node itself, as a plain backward leaves it; the node's own ``need`` is untouched."""
+    x, w, b, loss = _graph(ember, 'conv2d')
+    node = loss.grad_fn.next_functions[0][0]
+    while type(node).__name__ != 'ConvolutionBackward0':
+        node = node.next_functions[0][0]
+    need = node.need
+    gx, = ember.autograd.grad(loss, [x])
+    assert node.need == need == (True, True, True)
+    assert node.cols is None
+    x2, _, _, loss2 = _graph(torch, 'conv2d')
+    _close(gx, torch.autograd.grad(loss2, [x2])[0])
