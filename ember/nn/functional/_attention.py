@@ -170,17 +170,21 @@ def _keys_outer(shape, dtype):
         tuple(range(1, nb + 1)) + (0, nb + 1))
 
 
-def _bias_rows(bias, n, causal):
-    """The (L, S) bias transposed and repeated n times along its rows, (S, n * L), to add to _key_rows's view (a
-    broadcast add of the (S, L) bias to it ran a loop per (batch, key): GPT's 34 -> 95 us against 20 for this); kept
-    for the next call when it is _causal's."""
+def _add_bias_rows(rows, bias, causal):
+    """rows += the (L, S) bias transposed, for rows the (S, batch * L) _key_rows view of the scores: by the bias
+    repeated along the rows, kept for the next call when it is _causal's and small enough (a broadcast add runs a
+    loop per (batch, key): GPT's 95 us against 20), else by that broadcast (a large one's loops are long)."""
+    n = rows.shape[1] // bias.shape[0]
     if causal and bias.size * n <= _CACHED_CAUSAL:
-        return _causal_rows(bias.shape, bias.dtype, n)
-    return np.tile(bias.T, (1, n))
+        rows += _causal_rows(bias.shape, bias.dtype, n)
+    else:
+        r3 = rows.reshape(rows.shape[0], n, bias.shape[0])
+        r3 += bias.T[:, None, :]
 
 
 @functools.lru_cache(maxsize=4)
 def _causal_rows(ls, dtype, n):
+    """_causal's bias transposed and repeated n times along its rows (read-only)."""
     r = np.tile(_causal(ls, dtype).T, (1, n))
     r.flags.writeable = False
     return r
@@ -210,7 +214,7 @@ def _probs(q, k, bias, inplace, scale, st=None, h=0, causal=False):
     rows = _key_rows(st)
     rows *= scale
     if bias is not None and inplace and rows is not st and bias.ndim == 2:
-        rows += _bias_rows(bias, rows.shape[1] // bias.shape[0], causal)
+        _add_bias_rows(rows, bias, causal)
     elif bias is not None and inplace:
         st += bias.swapaxes(-1, -2)
     elif bias is not None:
