@@ -402,12 +402,13 @@ def test_sdpa_causal_blocks_with_dropout():
                                   ((2, 3, 40, 16), (2, 3, 33, 16), False, 'float32'),
                                   ((1, 2, 70, 8), (1, 2, 70, 8), True, 'float64'),
                                   ((12, 4, 64, 32), (12, 4, 64, 32), True, 'float32'),
-                                  ((7, 9, 5), (7, 11, 5), False, 'float64')], ids=str)
+                                  ((7, 9, 5), (7, 11, 5), False, 'float64'),
+                                  ((1, 4, 520, 4), (1, 4, 520, 4), True, 'float32')], ids=str)
 def test_sdpa_scores_laid_out_by_keys(case, threads):
     """The unsplit attention keeps its transposed scores and their gradient laid out key by key (_keys_outer) and
     runs the softmax on a 2-D view of them: values and gradients are PyTorch's for odd lengths, more keys than
-    queries, float64, GPT's heads, at one and two threads; float64 with huge scores (columns whose exp underflows
-    but for one key)."""
+    queries, float64, GPT's heads, a causal bias too large to keep repeated, at one and two threads; float64 with
+    huge scores (columns whose exp underflows but for one key)."""
     qs, ks, causal, dt = case
     big = 30.0 if dt == 'float64' else 3.0
     q, k, v, g = rnd(*qs, seed=20), rnd(*ks, seed=21, scale=big), rnd(*ks, seed=22), rnd(*qs, seed=23)
