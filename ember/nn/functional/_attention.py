@@ -157,7 +157,8 @@ def _mm_tri(t, b, h, lower, out=None):
 # _KEY_PAD elements longer than the data: without the gap a head's 64 key rows lie 12 KiB apart, on the same L1
 # sets, and the products writing and reading them lost 25% (226 -> 280 us). The same values. GPT's attention at one
 # thread, medians of 400 alternating calls (load 10), paired differences: forward -105 us (~900), forward and
-# backward -74 us (~2050). The split blocks of two or more threads keep the (..., S, L) layout (they lost there).
+# backward -74 us (~2050). The split blocks of two or more threads keep the (..., S, L) layout (a first try, its bias
+# still a broadcast add, measured slower there at load 10; not retried).
 _KEY_PAD = 16
 
 
