@@ -6,7 +6,7 @@ from .function import Function, NestedIOFunction
 from . import engine
 from .engine import run_backward as _run_backward
 from .gradcheck import gradcheck, gradgradcheck
-from . import functional, graph
+from . import graph   # (functional, jacobian and the like, loads on first access: __getattr__ below)
 from .variable import Variable
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 

@@ -271,7 +271,7 @@ def with_out(fn, key):
     else:
         op = _generic(fn, key, allowed, needs, from_out)
     op.__name__, op.__qualname__, op.__doc__, op.__module__ = fn.__name__, fn.__qualname__, fn.__doc__, fn.__module__
-    if params not in (['input'], ['input', 'other']):
+    if params is not None and params not in (['input'], ['input', 'other']):   # (None: fn has no signature)
         _add_out_to_signature(op, fn)
     return op
 
@@ -296,9 +296,11 @@ def _operands_refused(key, out, *operands):
 
 def _param_names(fn):
     """fn's parameter names (None when it has no signature). A plain function's come from its code object in
-    0.3 us where ``inspect.signature`` took 6: ``import ember`` makes 152 out= forms."""
-    if type(fn) is types.FunctionType and not hasattr(fn, '__wrapped__') and not hasattr(fn, '__signature__'):
-        code = fn.__code__
+    0.3 us where ``inspect.signature`` took 6: ``import ember`` makes 152 out= forms. A ``functools.wraps``
+    chain is followed first, as inspect does (36 of them)."""
+    inner = inspect.unwrap(fn, stop=lambda f: hasattr(f, '__signature__')) if type(fn) is types.FunctionType else fn
+    if type(inner) is types.FunctionType and not hasattr(inner, '__signature__'):
+        code = inner.__code__
         if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
             return list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     try:
@@ -376,19 +378,44 @@ _CLAMPS = {'clamp', 'clip', 'clamp_min', 'clamp_max'}
 _OUT_PARAMETER = inspect.Parameter('out', inspect.Parameter.KEYWORD_ONLY, default=None)
 
 
+class _OutSignature(inspect.Signature):
+    """``fn``'s signature plus the keyword ``out``, made at its first read: ``import ember`` makes 102 such out=
+    forms, and building their signatures there took 3-4 ms of its CPU time (measured cold, in the import) for what
+    only inspect, help() and the signature tests read. Signature's two slots stay unset until then, so that its
+    own methods reach ``__getattr__`` for them."""
+    __slots__ = ('_fn',)
+
+    def __init__(self, fn):   # (not Signature's: the parameters come later)
+        self._fn = fn
+
+    def __getattr__(self, name):
+        if name not in ('_parameters', '_return_annotation'):
+            raise AttributeError(name)
+        sig = inspect.signature(self._fn)
+        params = list(sig.parameters.values())
+        at = len(params) - (bool(params) and params[-1].kind == inspect.Parameter.VAR_KEYWORD)
+        params.insert(at, _OUT_PARAMETER)   # (fn's are valid and out joins its keyword-only ones: unvalidated)
+        self._parameters = inspect.Signature(params, __validate_parameters__=False).parameters
+        self._return_annotation = sig.return_annotation
+        return getattr(self, name)
+
+    def _plain(self):
+        return inspect.Signature(list(self.parameters.values()), return_annotation=self.return_annotation,
+                                 __validate_parameters__=False)
+
+    def replace(self, **changes):
+        return self._plain().replace(**changes)
+
+    def __reduce__(self):
+        return self._plain().__reduce__()
+
+
+_OutSignature.__name__ = _OutSignature.__qualname__ = 'Signature'   # (its repr: "<Signature (...)>")
+
+
 def _add_out_to_signature(op, fn):
-    """``op`` shows fn's signature plus the keyword ``out`` (inspect, help() and the signature tests read it).
-    Built unvalidated: fn's parameters are valid and ``out`` joins its keyword-only ones, and ``replace``'s
-    check of them was half of ``import ember``'s 102 signatures (1.2 -> 0.97 ms warm, measured)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return
-    params = list(sig.parameters.values())
-    at = len(params) - (bool(params) and params[-1].kind == inspect.Parameter.VAR_KEYWORD)
-    params.insert(at, _OUT_PARAMETER)
-    op.__signature__ = inspect.Signature(params, return_annotation=sig.return_annotation,
-                                         __validate_parameters__=False)
+    """``op`` shows fn's signature plus the keyword ``out`` (inspect, help() and the signature tests read it)."""
+    op.__signature__ = _OutSignature(fn)
 
 
 def write(key, r, out, rule=None, reads=None):
