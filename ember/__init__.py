@@ -41,7 +41,6 @@ from .ops.creation import asarray, logspace, scalar_tensor, range_ as range
 from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_like, randn_like, randint_like,
                          normal, bernoulli, multinomial, poisson, binomial, default_generator, _standard_gamma,
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
-from ._tensor_str import set_printoptions
 from .random import thread_safe_generator
 from . import autograd, cuda
 from . import _C   # torch._C (its _LinAlgError)
@@ -121,8 +120,6 @@ from .ops.complex import (complex, polar, view_as_real, view_as_complex, real, i
                           resolve_conj, resolve_neg, angle, is_complex)
 from .ops import complex as _complex_ops
 _complex_ops.bind()
-from .fft._stft import stft, istft
-Tensor.stft, Tensor.istft = stft, istft
 
 
 def is_conj(input):
@@ -461,5 +458,6 @@ _builtin.seal(globals(), __name__)   # PyTorch's builtins do not bind as methods
 
 # torch.cdist, torch.Future, torch.__config__, torch.hann_window...: their modules load on first access (see _lazy)
 from . import _lazy  # noqa: E402
+_lazy.install_methods(Tensor)   # Tensor.stft, Tensor.istft
 __getattr__ = _lazy.module_getattr(globals(), __getattr__)
 __dir__ = _lazy.module_dir(__dir__)

@@ -2,7 +2,8 @@
 the first access of any of its names (through the package's ``__getattr__``, as PyTorch loads some of its own
 submodules), and the name is then bound in the package as the import would have bound it. ``dir(ember)`` lists
 them, ``from ember import *`` takes them (``__all__``), and ``resolve_all`` binds them all before code that walks
-the package's namespace (``_torch_function.install``) runs. What a module here costs ``import ember``
+the package's or Tensor's namespace (``_torch_function``'s installs) runs; Tensor methods among them are
+descriptors until then. What a module here costs ``import ember``
 otherwise: 0.1 to 0.6 ms each, 3 ms for these together (-X importtime, medians)."""
 import importlib
 
@@ -20,7 +21,10 @@ _MODULES = {
              'sym_sum', 'sym_sqrt', 'sym_ite'),
     '_legacy_norms': ('', 'norm_except_dim', 'frobenius_norm', 'nuclear_norm'),
     '_segment': ('', 'segment_reduce', '_convert_indices_from_coo_to_csr', '_convert_indices_from_csr_to_coo'),
+    '_tensor_str': ('', 'set_printoptions'), 'fft._stft': ('stft', 'istft'),
 }
+# Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module
+METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft'}
 # public name -> (module, attribute or None for the module)
 NAMES = {(attr or module): (module, attr or None) for module, attrs in _MODULES.items() for attr in attrs}
 NAMES['_segment_reduce'] = ('_segment', 'segment_reduce')   # (PyTorch Geometric's name for it)
@@ -41,10 +45,35 @@ def resolve(namespace, name):
 
 
 def resolve_all(namespace):
-    """Bind every lazy name not bound yet in ``namespace``."""
+    """Bind every lazy name not bound yet in ``namespace``, and every lazy Tensor method."""
     for name in NAMES:
         if name not in namespace:
             resolve(namespace, name)
+    from .tensor import Tensor
+    for name in METHODS:
+        if isinstance(vars(Tensor).get(name), _Method):
+            getattr(Tensor, name)
+
+
+class _Method:
+    """A Tensor method whose module loads at its first access, when it puts the function in its own place."""
+    __slots__ = ('name',)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        from .tensor import Tensor
+        fn = getattr(importlib.import_module(f'ember.{METHODS[self.name]}'), self.name)
+        if vars(Tensor).get(self.name) is self:
+            setattr(Tensor, self.name, fn)
+        return fn if obj is None else fn.__get__(obj, cls)
+
+
+def install_methods(tensor_cls):
+    """Put the lazy methods on Tensor."""
+    for name in METHODS:
+        setattr(tensor_cls, name, _Method(name))
 
 
 def module_getattr(namespace, fallback):

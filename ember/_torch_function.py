@@ -345,6 +345,9 @@ def subclass_defined(cls):
     if tf is None or _is_disabled(tf):
         return
     PLAIN.discard(cls)
+    import ember
+    from . import _lazy
+    _lazy.resolve_all(vars(ember))   # Tensor's methods left for later get their wrappers too
     for name, value in list(vars(Tensor).items()):
         owner = next(c for c in cls.__mro__ if name in c.__dict__)
         if owner is Tensor:

@@ -30,7 +30,7 @@ def test_import_adds_only_ember_modules_to_numpys():
     extra = _modules_after('numpy, ember') - _modules_after('numpy')
     assert {m for m in extra if m != 'ember' and not m.startswith('ember.')} == set()
     for lazy in ('ember.linalg', 'ember._linalg', 'ember.ops._reparam', 'ember.nn', 'ember.utils',
-                 'ember.distributed', 'ember.serialization', 'ember.vision', 'ember.autograd.functional',
+                 'ember.distributed', 'ember.serialization', 'ember.vision', 'ember.autograd.functional', 'ember.fft',
                  *KERNELS_ON_FIRST_CALL.values(),
                  *{'ember.' + module for module, _ in _lazy.NAMES.values()}):
         assert lazy not in extra, f'import ember imported {lazy}'
@@ -143,3 +143,32 @@ def test_print_options_are_pytorchs():
     with ember._tensor_str.printoptions(precision=2):
         assert repr(ember.tensor([1.23456])) == 'tensor([1.23])'
     assert ember._tensor_str.get_printoptions() == torch._tensor_str.get_printoptions()
+
+
+def test_tensor_methods_left_for_later_resolve_and_dispatch():
+    """Tensor.stft and Tensor.istft load ember.fft at their first access (they are the functions behind
+    torch.stft/istft), and a Tensor subclass with ``__torch_function__`` defined before any access sees them as it
+    sees any method."""
+    code = ('import sys, ember; from ember._builtin import function; print("ember.fft" in sys.modules); seen = []\n'
+            'class T(ember.Tensor):\n'
+            '    @classmethod\n'
+            '    def __torch_function__(cls, func, types, args=(), kwargs=None):\n'
+            '        seen.append(func.__name__); return super().__torch_function__(func, types, args, kwargs or {})\n'
+            'x = ember.ones(64).as_subclass(T); s = x.stft(16, return_complex=True, window=ember.hann_window(16))\n'
+            'print("stft" in seen, tuple(s.shape))\n'
+            'm = sys.modules["ember.fft._stft"]; print(ember.Tensor.stft is m.stft, ember.Tensor.istft is m.istft)')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, '-c', code], env=env, check=True, capture_output=True, text=True).stdout
+    seen = []
+
+    class T(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs or {})
+    s = torch.ones(64).as_subclass(T).stft(16, return_complex=True, window=torch.hann_window(16))
+    assert 'stft' in seen
+    assert out.split() == ['False', 'True', *f'({s.shape[0]}, {s.shape[1]})'.split(), 'True', 'True']
+    code = 'import ember; from ember._builtin import function; print(function(ember.istft) is ember.Tensor.istft)'
+    assert subprocess.run([sys.executable, '-c', code], env=env, check=True, capture_output=True,
+                          text=True).stdout.split() == ['True']
