@@ -42,12 +42,7 @@ from .ops.random import (seed, initial_seed, get_rng_state, set_rng_state, rand_
                          normal, bernoulli, multinomial, poisson, binomial, default_generator, _standard_gamma,
                          _standard_gamma_grad, _sample_dirichlet, _dirichlet_grad)
 from .random import thread_safe_generator
-from . import autograd, cuda
-from . import _C   # torch._C (its _LinAlgError)
-from ._C import PyTorchFileReader, ScriptModule  # noqa: F401,E402 (torch's too: PyTorch Lightning reads them)
-from ._C import TensorType, Type  # noqa: F401,E402 (torch's too: open_clip annotates with TensorType)
-from ._C import DeviceObjType, StreamObjType  # noqa: F401,E402 (torch's too: pytorch-forecasting annotates)
-from ._C import Value  # noqa: F401,E402 (torch's too: snntorch imports torch._C.Value)
+from . import autograd   # (torch.cuda loads on first access, torch._C and its names too: see _lazy)
 from ._sparse import dsmm, sparse_coo_tensor, spmm
 
 
@@ -446,8 +441,6 @@ __dir__ = _functools.partial(_aliasing.module_dir, __name__)
 torch = _aliasing.sys.modules[__name__]   # torch.torch is torch (kornia annotates with torch.torch.Tensor)
 
 from . import _einops, _opt_einsum
-from . import _foreach as _foreach_module  # noqa: E402
-globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.NAMES})
 _einops.install()   # einops.rearrange & co. on ember tensors (a backend added once einops is imported)
 _opt_einsum.install()   # opt_einsum.contract on ember tensors (its 'ember' backend, once opt_einsum is imported)
 from . import _shell as _shell_module  # noqa: E402

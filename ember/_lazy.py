@@ -3,8 +3,8 @@ the first access of any of its names (through the package's ``__getattr__``, as 
 submodules), and the name is then bound in the package as the import would have bound it. ``dir(ember)`` lists
 them, ``from ember import *`` takes them (``__all__``), and ``resolve_all`` binds them all before code that walks
 the package's or Tensor's namespace (``_torch_function``'s installs) runs; Tensor methods among them are
-descriptors until then. What a module here costs ``import ember``
-otherwise: 0.1 to 0.6 ms each, 3 ms for these together (-X importtime, medians)."""
+descriptors until then. What a module here costs ``import ember`` otherwise: 0.1 to 0.6 ms each (CPU, -X
+importtime medians)."""
 import importlib
 
 # module (under ember) -> the names of the package it provides: a name is that module's attribute, '' the module
@@ -21,8 +21,13 @@ _MODULES = {
              'sym_sum', 'sym_sqrt', 'sym_ite'),
     '_legacy_norms': ('', 'norm_except_dim', 'frobenius_norm', 'nuclear_norm'),
     '_segment': ('', 'segment_reduce', '_convert_indices_from_coo_to_csr', '_convert_indices_from_csr_to_coo'),
-    '_tensor_str': ('', 'set_printoptions'), 'fft._stft': ('stft', 'istft'),
+    '_tensor_str': ('', 'set_printoptions'), 'fft._stft': ('stft', 'istft'), 'cuda': ('',),
+    # torch._C, and its names PyTorch has at the top too (Lightning, open_clip, pytorch-forecasting, snntorch use them)
+    '_C': ('', 'PyTorchFileReader', 'ScriptModule', 'TensorType', 'Type', 'DeviceObjType', 'StreamObjType', 'Value'),
+    '_foreach': ('',),   # and its _foreach_* names (PREFIXED)
 }
+# modules holding every package name that starts with a prefix (the names their NAMES lists): prefix -> module
+PREFIXED = {'_foreach_': '_foreach'}
 # Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module
 METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft'}
 # public name -> (module, attribute or None for the module)
@@ -49,6 +54,8 @@ def resolve_all(namespace):
     for name in NAMES:
         if name not in namespace:
             resolve(namespace, name)
+    for name in _prefixed_names():
+        namespace.setdefault(name, _prefixed(name))
     from .tensor import Tensor
     for name in METHODS:
         if isinstance(vars(Tensor).get(name), _Method):
@@ -76,20 +83,42 @@ def install_methods(tensor_cls):
         setattr(tensor_cls, name, _Method(name))
 
 
+def _prefixed(name):
+    """Lazy name ``name`` of a PREFIXED module, or None when that module has no such name."""
+    for prefix, module in PREFIXED.items():
+        if name.startswith(prefix):
+            mod = importlib.import_module(f'ember.{module}')
+            return getattr(mod, name) if name in mod.NAMES else None
+    return None
+
+
+def _prefixed_names():
+    """The names of the PREFIXED modules (importing them: only ``dir`` and ``resolve_all`` ask)."""
+    return [n for module in PREFIXED.values() for n in importlib.import_module(f'ember.{module}').NAMES]
+
+
 def module_getattr(namespace, fallback):
     """The package's ``__getattr__``: a lazy name resolves, ``__all__`` lists the public names (those bound and
     the lazy ones, as a star import took them before these were lazy); anything else goes to ``fallback``."""
     def getattr_(name):
         if name in NAMES:
             return resolve(namespace, name)
+        value = _prefixed(name) if name.startswith(tuple(PREFIXED)) else None
+        if value is not None:
+            return namespace.setdefault(name, value)
         if name == '__all__':
             return sorted({n for n in namespace if not n.startswith('_')} | {n for n in NAMES if not n.startswith('_')})
         return fallback(name)
     return getattr_
 
 
+def names():
+    """Every name left for later (the PREFIXED ones listed by importing their modules)."""
+    return set(NAMES) | set(_prefixed_names())
+
+
 def module_dir(fallback):
     """The package's ``__dir__``: ``fallback``'s names and the lazy ones."""
     def dir_():
-        return sorted(set(fallback()) | set(NAMES))
+        return sorted(set(fallback()) | names())
     return dir_

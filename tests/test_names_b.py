@@ -28,7 +28,7 @@ def test_dir_lists_submodules_without_importing_them(pkg):
     tests/test_import.py) the lazily loaded submodules that dir(torch...) lists, and imports none of them; each resolves to ember's module on access (checked in that
     interpreter: importing ember.fx here would rewrap ember's functions for the tests after this one)."""
     out = _fresh(f'import sys, ember{pkg} as m; d = dir(m); own = set(vars(m)); '
-                 f'from ember import _lazy; own |= set(_lazy.NAMES) if m.__name__ == "ember" else set(); '
+                 f'from ember import _lazy; own |= _lazy.names() if m.__name__ == "ember" else set(); '
                  f'print(*[n for n in d if n not in own]); print("|"); '
                  f'print(*[n for n in d if n not in own and "ember{pkg}." + n in sys.modules]); print("|"); '
                  f'print(*[n for n in d if n not in own and getattr(m, n).__name__ != "ember{pkg}." + n])')
