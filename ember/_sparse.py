@@ -32,6 +32,14 @@ _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory erro
                    'overhead. To silence this warning, explicitly opt in or out. See '
                    '`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ')
 _INVARIANTS = [False, False]    # [checks enabled, chosen explicitly] (check_sparse_tensor_invariants)
+
+
+def warn_invariants_off():
+    """PyTorch's once-a-process warning (from its C++ Context) when a sparse tensor is made without choosing
+    invariant checks (POT's ``coo_matrix`` in its torch backend shows it)."""
+    warn_user(_INVARIANTS_OFF, once=True, internally='aten/src/ATen/Context.cpp:816')
+
+
 _NO_GRAD = ("ember differentiates a sparse tensor through torch.sparse.mm / mm / spmm / @ (with a dense operand), "
             "to_dense, sums of all values, sparse_coo_tensor, neg, * and / by a number, +, -, t, transpose, "
             "coalesce and clone, not through {}; use .to_dense() first")
@@ -764,7 +772,7 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
     size alone (``sparse_coo_tensor(size)``, PyTorch's third overload) an empty one of that size."""
     _check_device(device)
     if check_invariants is None and not _INVARIANTS[1]:
-        warn_user(_INVARIANTS_OFF, once=True)
+        warn_invariants_off()
     if values is None:
         return _empty_coo(size if indices is None else indices, dtype, device, requires_grad)
     idx = _as_array(indices)

@@ -15,7 +15,7 @@ from .autograd.grad_mode import GRAD
 from .tensor import Tensor
 
 _BETA = ('Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse tensor support, '
-         'please submit a feature request to https://github.com/pytorch/pytorch/issues. ')
+         'please submit a feature request to https://github.com/pytorch/pytorch/issues.')
 _NAMES = {_layout.sparse_coo: 'Sparse', _layout.sparse_csr: 'SparseCsr', _layout.sparse_csc: 'SparseCsc'}
 
 
@@ -187,7 +187,7 @@ class _Csc(_Compressed):
 
 def _make(idx, vals, shape, axis):
     """A compressed tensor of parts already in compressed order along ``axis``."""
-    warn_user(_BETA, once=True)
+    warn_user(_BETA, once=True, internally='aten/src/ATen/SparseCsrTensorImpl.cpp:49')
     t = object.__new__(_Csc if axis else _Csr)
     t._shape = tuple(int(s) for s in shape)
     t._requires_grad = False
@@ -227,7 +227,7 @@ def to_compressed(input, layout):
 def _compressed_tensor(compressed, plain, values, size, dtype, requires_grad, check_invariants, axis, name):
     """torch.sparse_csr_tensor / sparse_csc_tensor: entries given by compressed and plain indices."""
     if check_invariants is None and not _sparse._INVARIANTS[1]:
-        warn_user(_sparse._INVARIANTS_OFF, once=True)
+        _sparse.warn_invariants_off()
     comp = _sparse._as_array(compressed).astype(np.int64)
     plain = _sparse._as_array(plain).astype(np.int64)
     vals = _sparse._as_array(values)

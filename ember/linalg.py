@@ -9,9 +9,13 @@ from ._householder import householder_product
 from ._ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 from . import _complex
-from .ops import _out
+from .ops import _out, _util
 
 _out.install(globals(), ('lu_factor', 'lu_factor_ex', 'lu', 'lu_solve'), prefix='linalg.')
+
+# PyTorch's argument parser takes NumPy's axis/keepdims for dim/keepdim here too (POT's torch backend calls
+# ``torch.linalg.norm(a, dim=axis, keepdims=keepdims)``)
+norm, vector_norm, matrix_norm, cross, vecdot = map(_util.dim_aliases, (norm, vector_norm, matrix_norm, cross, vecdot))
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'norm', 'matrix_norm', 'svd', 'qr', 'vecdot',

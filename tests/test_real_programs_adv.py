@@ -20,39 +20,92 @@ def test_cuda_random_module_seeds_and_refuses_states():
     run_both(lambda lib: lib.cuda.initial_seed())
 
 
-# -- piq: isc.py's inception_score makes ``torch.tensor(scores)`` of KL divergences that require grad -------------
-_GRAD_LEAVES = '''
-import warnings
-a = T.ones(2, requires_grad=True)
-seen = []
-for make in (lambda: T.tensor([T.tensor(2), a[1] > 0], dtype=T.int64), lambda: T.tensor([a[0], 2.0]),
-             lambda: T.as_tensor([[1.0, a[1]]]), lambda: T.tensor([[a[0]]], dtype=T.complex64)):
+def _once_warnings(lib, code):
+    """The warnings ``code`` gives with ``T`` = ``lib``, filters at 'always' (each line: the messages of one step)."""
+    import warnings
+    seen = []
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        with T.no_grad():
-            make()
+        exec(code, {'T': lib, 'step': lambda: seen.append([str(m.message) for m in w[sum(map(len, seen)):]])})
+    return seen
+
+
+_ONCE = {}
+
+
+def _fresh_torch(name):
+    """``_once_warnings`` of PyTorch for every snippet of ``_ONCE_CODE``, in one fresh process (PyTorch gives these
+    warnings once a process, and an earlier test may have spent them here)."""
+    if not _ONCE:
+        import inspect
+        import json
+        import subprocess
+        import sys
+        prog = inspect.getsource(_once_warnings) + ('import json, sys, torch\n'
+                                                   'print(json.dumps({k: _once_warnings(torch, c) '
+                                                   'for k, c in json.loads(sys.argv[1]).items()}))')
+        out = subprocess.run([sys.executable, '-c', prog, json.dumps(_ONCE_CODE)], capture_output=True, text=True,
+                             check=True).stdout
+        _ONCE.update(json.loads(out))
+    return _ONCE[name]
+
+
+def _ember_once(name, *messages):
+    """``_once_warnings`` of ember for snippet ``name``, its once-a-process flags for ``messages`` cleared first."""
+    for m in messages:
+        ember._warn._WARNED_ONCE.discard(m)
+    return _once_warnings(ember, _ONCE_CODE[name])
+
+
+_GRAD_SCALAR = ('Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n'
+                'Consider using tensor.detach() first.')
+_ONCE_CODE = {
+    # piq: isc.py's inception_score makes ``torch.tensor(scores)`` of KL divergences that require grad
+    'grad leaves': """
+a = T.ones(2, requires_grad=True)
+for make in (lambda: T.tensor([T.tensor(2), a[1] > 0], dtype=T.int64), lambda: T.tensor([a[0], 2.0]),
+             lambda: T.as_tensor([[1.0, a[1]]]), lambda: T.tensor([[a[0]]], dtype=T.complex64)):
+    with T.no_grad():
         make()
-    seen.append([str(m.message).split(' (Triggered')[0] for m in w])
-print(seen)
-'''
+    make()
+    step()
+""",
+    # POT: backend.py's coo_matrix makes ``torch.sparse_coo_tensor`` without choosing invariant checks
+    'sparse': """
+T.sparse_coo_tensor(T.tensor([[0, 1]]), T.tensor([1.0, 2.0]), size=(3,))
+step()
+T.sparse_csr_tensor(T.tensor([0, 1]), T.tensor([0]), T.tensor([1.0]), size=(1, 1))
+step()
+""",
+}
 
 
 def test_tensor_of_a_list_of_grad_tensors_warns_once_as_float_does():
-    """PyTorch reads each leaf as float() does: the once-a-process warning, not in no-grad mode (a fresh PyTorch
-    process gives the oracle, as the warning is spent once given); to an integer or bool dtype a float or complex
-    tensor leaf is refused, as ``__index__`` refuses it."""
-    import subprocess
-    import sys
-    torch_out = subprocess.run([sys.executable, '-c', 'import torch as T' + _GRAD_LEAVES], capture_output=True,
-                               text=True, check=True).stdout
-    ember._warn._WARNED_ONCE.discard('Converting a tensor with requires_grad=True to a scalar may lead to '
-                                     'unexpected behavior.\nConsider using tensor.detach() first.')
-    printed = []
-    exec('T = ember' + _GRAD_LEAVES, {'ember': ember, 'print': lambda s: printed.append(str(s))})
-    assert printed[0] + '\n' == torch_out
-    assert 'Converting a tensor' in torch_out
+    """PyTorch reads each leaf as float() does: the once-a-process warning, not in no-grad mode; to an integer or
+    bool dtype a float or complex tensor leaf is refused, as ``__index__`` refuses it."""
+    got = _ember_once('grad leaves', _GRAD_SCALAR)
+    assert got == _fresh_torch('grad leaves')
+    assert got[1] and got[1][0].startswith(_GRAD_SCALAR)
     for make in (lambda T: T.tensor([T.tensor(1.5)], dtype=T.int64), lambda T: T.tensor([T.tensor(1.0)], dtype=T.bool),
                  lambda T: T.as_tensor([[T.tensor(1.0), 2]], dtype=T.int32),
                  lambda T: T.tensor([T.tensor(1 + 0j)], dtype=T.uint8),
                  lambda T: T.tensor([T.tensor(True), T.tensor(3)], dtype=T.bool)):
         run_both(make, message=True)
+
+
+def test_sparse_construction_warnings_end_as_pytorchs():
+    """PyTorch's invariant-check and CSR beta warnings, each once a process, end with the C++ line that gave them."""
+    got = _ember_once('sparse', ember._sparse._INVARIANTS_OFF, ember._sparse_csr._BETA)
+    assert got == _fresh_torch('sparse')
+    assert [len(s) for s in got] == [1, 1]
+
+
+# -- POT: backend.py's norm calls ``torch.linalg.norm(a, dim=axis, keepdims=keepdims)`` ----------------------------
+def test_linalg_norms_take_numpy_axis_and_keepdims():
+    a = [[0.0, 1.0, 2.0], [3.0, 4.0, -5.0]]
+    run_both(lambda T: [T.linalg.norm(T.tensor(a), dim=0, keepdims=True), T.linalg.norm(T.tensor(a), 1, axis=1),
+                        T.linalg.vector_norm(T.tensor(a), axis=0, keepdims=True),
+                        T.linalg.matrix_norm(T.tensor(a), keepdims=True),
+                        T.linalg.cross(T.tensor(a * 2)[:3], T.tensor(a * 2)[1:4], axis=0),
+                        T.linalg.vecdot(T.tensor(a), T.tensor(a), axis=0)])
+    run_both(lambda T: T.linalg.norm(T.tensor(a), 2, 0, axis=0))

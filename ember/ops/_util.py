@@ -585,10 +585,14 @@ def fmt_shape(shape):
 def dim_aliases(fn):
     """``fn`` also accepting NumPy's ``axis``/``keepdims`` for ``dim``/``keepdim``, as PyTorch's argument
     parser does for every op with a ``dim`` (``x.max(axis=1)``); an unknown keyword still reaches ``fn``."""
+    sig = inspect.signature(fn)
+    dim = sig.parameters.get('dim')
+    at = list(sig.parameters).index('dim') if dim and dim.kind is dim.POSITIONAL_OR_KEYWORD else None   # dim's place
+
     @functools.wraps(fn)
     def f(*args, axis=None, keepdims=None, **kw):
         if axis is not None:
-            if 'dim' in kw or len(args) > 1:
+            if 'dim' in kw or at is not None and len(args) > at:
                 raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'; pass one of them")
             kw['dim'] = axis
         if keepdims is not None:
@@ -598,7 +602,6 @@ def dim_aliases(fn):
         except Exception:
             check_call(fn.__name__, fn, args, kw)
             raise
-    sig = inspect.signature(fn)
     f.__signature__ = sig.replace(parameters=list(sig.parameters.values()) + [
         inspect.Parameter('axis', inspect.Parameter.KEYWORD_ONLY, default=None),
         inspect.Parameter('keepdims', inspect.Parameter.KEYWORD_ONLY, default=None)])
