@@ -39,3 +39,15 @@ def test_torchvision_feature_extraction_imports_and_refuses_calls():
         create_feature_extractor(model, return_nodes=['weight'])
     with pytest.raises(NotImplementedError, match='feature_extraction.get_graph_node_names is not supported'):
         get_graph_node_names(model)
+
+
+def test_fake_tensor_converter_imports_and_refuses_construction():
+    """torchtune/modules/common_utils.py: ``from torch._subclasses.fake_tensor import FakeTensorConverter,
+    FakeTensorMode`` at ``import torchtune``; its low-RAM state-dict hook makes both, which ember refuses, naming
+    them (it has no fake tensors)."""
+    with ember.aliasing.as_torch():
+        from torch._subclasses.fake_tensor import FakeTensorConverter, FakeTensorMode
+    with pytest.raises(NotImplementedError, match='fake_tensor.FakeTensorConverter is not supported by ember'):
+        FakeTensorConverter()
+    with pytest.raises(NotImplementedError, match='fake_tensor.FakeTensorMode is not supported by ember'):
+        FakeTensorMode()

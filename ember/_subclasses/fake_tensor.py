@@ -1,6 +1,6 @@
 """``torch._subclasses.fake_tensor``: ``is_fake``, which libraries call to skip work on traced tensors, and the
-fake-tensor mode that nnsight's ``scan`` runs a forward under (refused: ember has no fake tensors) with
-``unset_fake_temporarily``, which nnsight enters around real work."""
+fake-tensor mode that nnsight's ``scan`` runs a forward under and the converter torchtune imports (both refused:
+ember has no fake tensors) with ``unset_fake_temporarily``, which nnsight enters around real work."""
 import contextlib
 
 
@@ -15,6 +15,15 @@ class FakeTensorMode:
     def __init__(self, *args, **kwargs):
         raise NotImplementedError(
             'torch._subclasses.fake_tensor.FakeTensorMode is not supported by ember (it has no fake tensors); '
+            "build and run the model on the meta device (with torch.device('meta'): ...) for shapes without data")
+
+
+class FakeTensorConverter:
+    """PyTorch's converter of real tensors to fake ones (torchtune's low-RAM state-dict hook imports it); refused
+    when made, as FakeTensorMode is."""
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            'torch._subclasses.fake_tensor.FakeTensorConverter is not supported by ember (it has no fake tensors); '
             "build and run the model on the meta device (with torch.device('meta'): ...) for shapes without data")
 
 
