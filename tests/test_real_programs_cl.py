@@ -1,9 +1,12 @@
 """Continual-learning and fine-tuning libraries run under the alias against PyTorch (session 39): avalanche-lib 0.6
 (tensor benchmarks, its strategies, evaluation plugins and loggers) and torchtune 0.6, each reduced to the lines
 that found a defect in ember."""
+import importlib
+
 import pytest
 
 import ember
+from helpers import run_both
 
 _AVALANCHE_DATASETS = ['Omniglot', 'CocoCaptions', 'CocoDetection', 'STL10', 'PhotoTour', 'SBU', 'Flickr8k',
                        'Flickr30k', 'VOCDetection', 'VOCSegmentation', 'Cityscapes', 'SBDataset', 'USPS', 'HMDB51',
@@ -51,3 +54,24 @@ def test_fake_tensor_converter_imports_and_refuses_construction():
         FakeTensorConverter()
     with pytest.raises(NotImplementedError, match='fake_tensor.FakeTensorMode is not supported by ember'):
         FakeTensorMode()
+
+
+def test_tensor_parallel_plans_print_and_hold_their_layouts():
+    """torchtune/models/llama3/_parallelism.py: ``BASE_LLAMA_TP_PLAN = {"output": ColwiseParallel(output_layouts=
+    Replicate()), "layers.*.attn.output_proj": RowwiseParallel(), ...}`` built at ``import torchtune.models``; applying
+    a plan (``parallelize_module``) needs a DeviceMesh, which ember refuses naming."""
+    def run(lib):
+        tp = importlib.import_module(f'{lib.__name__}.distributed.tensor.parallel')
+        style = importlib.import_module(f'{lib.__name__}.distributed.tensor.parallel.style')
+        Replicate, Shard = lib.distributed.tensor.Replicate, lib.distributed.tensor.Shard
+        plans = [tp.ColwiseParallel(), tp.ColwiseParallel(output_layouts=Replicate()), tp.RowwiseParallel(),
+                 tp.RowwiseParallel(input_layouts=Replicate(), use_local_output=False), tp.SequenceParallel(),
+                 tp.SequenceParallel(sequence_dim=0, use_local_output=True),
+                 tp.ColwiseParallel(input_layouts=Shard(1))]
+        return ([repr(p) for p in plans] + [repr(vars(p)) for p in plans]
+                + [isinstance(p, style.ParallelStyle) for p in plans] + [plans[0].src_data_rank])
+    run_both(run)
+    with ember.aliasing.as_torch():
+        from torch.distributed.tensor.parallel import parallelize_module
+    with pytest.raises(NotImplementedError, match='parallelize_module is not supported by ember yet'):
+        parallelize_module(ember.nn.Linear(2, 2), None, {})
