@@ -238,6 +238,15 @@ class _WholePickler(_TorchPickler):
         as_torch = _TORCH_VALUES.get(type(obj))
         super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
 
+    def _fresh(self, obj):
+        """The rebuild call of a tensor the first pass never met: its owner's ``__getstate__``/``__reduce__`` made
+        it anew in this pass (avalanche's checkpoints hold such objects); it gets a storage of its own."""
+        enc = _Encoder()
+        rec = enc._tensor_record(obj)
+        for group in enc._groups.values():
+            self.tree.storages.append(group.storage(len(self.tree.storages)))
+        return self.tree.tensor(rec)
+
     def reducer_override(self, obj):
         foreign = isinstance(obj, Tensor) and _foreign_subclass(type(obj), self.param)
         if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param) and not foreign:
@@ -246,7 +255,8 @@ class _WholePickler(_TorchPickler):
         if self.tree is None:   # first pass: note the tensor; what it writes is discarded
             self.encoder._ref(obj, self.encoder._tensor_record)
             return int, (), state
-        rebuild = self.tree.ref({'$': 'ref', 'id': self.encoder._index[id(obj)]})
+        i = self.encoder._index.get(id(obj))
+        rebuild = self._fresh(obj) if i is None else self.tree.ref({'$': 'ref', 'id': i})
         if foreign:     # a program's subclass, named by its class as PyTorch names it
             return _REBUILD_FROM_TYPE, (_REBUILD_TENSOR, type(obj), rebuild.args, state or {})
         if state is None:

@@ -75,3 +75,36 @@ def test_tensor_parallel_plans_print_and_hold_their_layouts():
         from torch.distributed.tensor.parallel import parallelize_module
     with pytest.raises(NotImplementedError, match='parallelize_module is not supported by ember yet'):
         parallelize_module(ember.nn.Linear(2, 2), None, {})
+
+
+class _FreshState:
+    """An object whose pickled state holds tensors made anew each time it is pickled (avalanche's checkpointed
+    strategy state is such an object)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __getstate__(self):
+        base = ember.tensor(self.values)
+        return {'values': self.values, 't': base * 2, 'view': base[1:], 'p': ember.nn.Parameter(base + 1)}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+
+def test_save_pickles_tensors_a_getstate_makes_anew():
+    """avalanche/checkpointing.py: ``save_checkpoint`` runs ``torch.save({'strategy': strategy, ...}, f)``; ember
+    pickles a whole object in two passes, and a tensor made by ``__getstate__`` in the second pass was not in the
+    first one's index (KeyError). Such a tensor now gets a storage of its own; ember and PyTorch load the file."""
+    import io
+    import torch
+    buf = io.BytesIO()
+    ember.save({'h': _FreshState([1.0, 2.0, 3.0]), 'w': ember.ones(2)}, buf)
+    buf.seek(0)
+    theirs = torch.load(io.BytesIO(buf.getvalue()), weights_only=False)
+    ours = ember.load(buf, weights_only=False)
+    for got, lib in ((theirs, torch), (ours, ember)):
+        h = got['h'].__dict__
+        assert h['t'].tolist() == [2.0, 4.0, 6.0] and h['view'].tolist() == [2.0, 3.0]
+        assert type(h['p']) is lib.nn.Parameter and h['p'].tolist() == [2.0, 3.0, 4.0]
+        assert got['w'].tolist() == [1.0, 1.0] and type(got['w']) is lib.Tensor
