@@ -51,3 +51,30 @@ def test_norm_gradients_match_finite_differences():
         assert ember.autograd.gradcheck(lambda a: a.norm(p=p, dim=-1), (x,), eps=1e-6, atol=1e-5, rtol=1e-3)
         assert ember.autograd.gradcheck(lambda a: a.norm(p=p, dim=(0, 2), keepdim=True), (x,), eps=1e-6,
                                         atol=1e-5, rtol=1e-3)
+
+
+# -- pykeen: pipeline(optimizer='Adagrad'): the params parted from PyTorch's after the second step -----------------
+def _steps(lib, name, dtype, **kw):
+    rng = np.random.default_rng(3)
+    w = lib.nn.Parameter(lib.from_numpy(rng.standard_normal((14, 8)).astype(dtype)))
+    opt = getattr(lib.optim, name)([w], lr=0.05, **kw)
+    states = []
+    for _ in range(4):
+        w.grad = lib.from_numpy((rng.standard_normal((14, 8)) * 0.1).astype(dtype))
+        opt.step()
+        states.append({k: v.numpy().copy() for k, v in opt.state[w].items() if k != 'step'})
+    return w.detach().numpy(), states
+
+
+def test_optimizer_moments_round_as_addcmul_and_lerp():
+    """torch/optim/adagrad.py (state_sum.addcmul_(grad, grad)), adam.py (exp_avg.lerp_, exp_avg_sq.addcmul_) and
+    rmsprop.py (square_avg.addcmul_): PyTorch's kernels round value * t1 * t2 + self and lerp with one fused
+    multiply-add; ember's optimizers rounded the product first, so the moments differed in the last bit."""
+    for dtype in (np.float32, np.float64):
+        for name, kw in [('Adagrad', {}), ('Adam', {}), ('Adam', dict(amsgrad=True)), ('AdamW', {}),
+                         ('RMSprop', {})]:
+            _, want = _steps(torch, name, dtype, **kw)
+            _, got = _steps(ember, name, dtype, **kw)
+            for s_want, s_got in zip(want, got):
+                for key in s_want:
+                    np.testing.assert_array_equal(s_got[key], s_want[key], err_msg=f'{name} {kw} {key}')

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['Adagrad', 'adagrad']
 
@@ -100,8 +100,8 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         clr = lr / (1 + (step - 1) * lr_decay)
         acc = _as_real(sum_t._data)
-        tmp = np.multiply(ga, ga, out=np.empty_like(pa))
-        np.add(acc, tmp, out=acc)
+        tmp = np.empty_like(pa)
+        _addcmul_(acc, ga, ga, 1, tmp)
         std = np.sqrt(acc, out=np.empty_like(pa))
         np.add(std, eps, out=std)
         np.multiply(ga, -clr, out=tmp)

@@ -2,8 +2,9 @@
 import numpy as np
 
 from .. import _parallel
+from ..ops.pointwise import _lerp_values
 from ..tensor import Tensor
-from .optimizer import (_CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
+from .optimizer import (_addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
                         _scalar, _step_tensor)
 
 __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
@@ -258,9 +259,7 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
     tmp = np.empty_like(pa)
     _lerp(m, ga, 1 - beta1, tmp)
     np.multiply(v, beta2, out=v)
-    np.multiply(ga, 1 - beta2, out=tmp)
-    np.multiply(tmp, ga, out=tmp)
-    np.add(v, tmp, out=v)
+    _addcmul_(v, ga, ga, 1 - beta2, tmp)
     if vmax is not None:
         v = np.maximum(vmax, v, out=vmax)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
@@ -273,7 +272,11 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
 
 
 def _lerp(a, end, weight, scratch):
-    """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula (``scratch`` is overwritten)."""
+    """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula, each side one fused multiply-add for
+    float32/float64 as its kernel rounds (``scratch`` is overwritten)."""
+    if a.dtype.type in (np.float32, np.float64):
+        a[...] = _lerp_values(a, end, weight)
+        return
     w = a.dtype.type(weight)
     diff = np.subtract(end, a, out=scratch)
     if abs(w) < 0.5:

@@ -3,7 +3,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import (_addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar,
+                        _step_tensor)
 
 __all__ = ['RMSprop', 'rmsprop']
 
@@ -91,13 +92,14 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
         sq = _as_real(sq_t._data)
         np.multiply(sq, alpha, out=sq)
-        tmp = np.multiply(ga, 1 - alpha, out=np.empty_like(pa))
-        np.add(sq, np.multiply(tmp, ga, out=tmp), out=sq)
+        tmp = np.empty_like(pa)
+        _addcmul_(sq, ga, ga, 1 - alpha, tmp)
         if centered:
             ga_avg = _as_real(grad_avgs[i]._data)
             _lerp(ga_avg, ga, 1 - alpha, tmp)
-            np.subtract(sq, np.multiply(ga_avg, ga_avg, out=tmp), out=tmp)
-            avg = np.sqrt(tmp, out=tmp)
+            avg = sq.copy()
+            _addcmul_(avg, ga_avg, ga_avg, -1, tmp)
+            avg = np.sqrt(avg, out=avg)
         else:
             avg = np.sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
