@@ -170,3 +170,39 @@ def test_relu_family_second_derivative_gradcheck(name):
     v = ember.tensor(np.array([1., 2., 3., 4., 5.]), requires_grad=True)
     fn = F_CASES[name]
     assert gradcheck(lambda x, w: ember.autograd.grad((fn(ember, x) * w).sum(), x, create_graph=True)[0], (a, v))
+
+
+# -- double backward: PyTorch's node names (MulBackward1 for C++'s mul.Scalar, SigmoidBackwardBackward0...) -----
+POINTWISE = {
+    'tanh': lambda L, x: L.tanh(x), 'sigmoid': lambda L, x: L.sigmoid(x), 'exp': lambda L, x: L.exp(x),
+    'log': lambda L, x: L.log(x), 'sin': lambda L, x: L.sin(x), 'cos': lambda L, x: L.cos(x),
+    'pow2': lambda L, x: x.pow(2), 'pow3': lambda L, x: x ** 3, 'pow_half': lambda L, x: x ** 0.5,
+    'sqrt': lambda L, x: L.sqrt(x), 'square': lambda L, x: L.square(x),
+    'nn_sigmoid': lambda L, x: L.nn.functional.sigmoid(x), 'module_tanh': lambda L, x: L.nn.Tanh()(x),
+}
+
+
+@pytest.mark.parametrize('order', [1, 2, 3])
+@pytest.mark.parametrize('name', list(POINTWISE))
+def test_higher_order_gradient_graph_names_and_values_as_pytorch(name, order):
+    fn = POINTWISE[name]
+    a = np.array([0.3, 0.7, 1.2, 2.5])
+    res = []
+    for L in (torch, ember):
+        x = L.tensor(a, requires_grad=True)
+        g = fn(L, x)
+        for _ in range(order):
+            g, = L.autograd.grad(g.sum(), x, create_graph=True)
+        res.append((_walk(g.grad_fn, 8), g.detach().numpy()))
+    (tw, tv), (ew, ev) = res
+    assert ew == tw
+    np.testing.assert_allclose(ev, tv, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('name', ['tanh', 'sigmoid', 'pow3', 'sqrt', 'square', 'cos'])
+def test_second_derivative_gradcheck(name):
+    fn = POINTWISE[name]
+    x = ember.tensor(np.array([0.3, 0.7, 1.2, 2.5]), requires_grad=True)
+    assert gradcheck(lambda t: ember.autograd.grad(fn(ember, t).sum(), t, create_graph=True)[0], (x,))
+    assert gradcheck(lambda t: ember.autograd.grad(ember.autograd.grad(fn(ember, t).sum(), t, create_graph=True)[0].sum(),
+                                                   t, create_graph=True)[0], (x,))

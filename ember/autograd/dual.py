@@ -120,6 +120,16 @@ sign = _unary(_sgn, 'sign')
 abs = _unary(np.abs, 'abs')
 
 
+def scale(x, s):
+    """x * s for a number s: on tensors C++'s mul.Scalar (MulBackward1), as PyTorch's formulas record it."""
+    return x * s if is_array(x) else _ops().pointwise._mul_scalar(x, s)
+
+
+def shift(x, s):
+    """x + s for a number s: on tensors C++'s add.Scalar (AddBackward1), as PyTorch's formulas record it."""
+    return x + s if is_array(x) else _ops().pointwise._add_scalar(x, s)
+
+
 def const(value, like):
     """An array or a (non-differentiable) tensor holding ``value`` in ``like``'s dtype."""
     arr = np.asarray(value, dtype=like.dtype if is_array(like) else like._data.dtype)

@@ -625,6 +625,13 @@ _sub = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, b: -g, 
 rsub_ = binary('rsub', lambda a, b: b - a, 'RsubBackward0', lambda g, a, b: -g, lambda g, a, b: g, no_bool=True,
                scalar_node='RsubBackward1', one_edge=True, swapped=True)
 mul = binary('mul', np.multiply, 'MulBackward0', _times_other, lambda g, a, b: g * a, opmath=True)
+# C++'s mul.Scalar and add.Scalar, which PyTorch's backward formulas use (``-2 * output``): their nodes are
+# MulBackward1 and AddBackward1 with one edge, where Python's ``x * 2`` gives MulBackward0. dual.scale and
+# dual.shift call them on tensors (create_graph) so that the recorded graph has PyTorch's names.
+_mul_scalar = binary('mul', np.multiply, 'MulBackward0', lambda g, a, b: dual.scale(g, b), lambda g, a, b: None, opmath=True,
+                     scalar_node='MulBackward1', one_edge=True)
+_add_scalar = binary('add', np.add, 'AddBackward0', _through, lambda g, a, b: None, scalar_node='AddBackward1',
+                     one_edge=True)
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True, opmath=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
@@ -986,7 +993,7 @@ def _pow_base(g, a, b):
     if isinstance(b, (int, float, complex)):   # complex: a complex op's exponent (see _util._scalar_as)
         if b == 0:
             return _zero_grad(g)
-        return g * (b * (_power(a, b - 1) if dual.is_array(a) else pow(a, b - 1)))
+        return g * (b * _power(a, b - 1) if dual.is_array(a) else dual.scale(pow(a, b - 1), b))
     return dual.where(dual.data(b) == 0, dual.const(0.0, g), g * b * a ** (b - 1))
 
 
@@ -1154,11 +1161,11 @@ log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x, precise=True)
 log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)), precise=True)
 log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
 log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
-sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / (2 * y))
+sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
 rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: g * (-0.5 * y * y * y))
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: g * -(y * y))
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
-cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: -g * dual.sin(x), precise=True)
+cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.sin(x), precise=True)
 tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y), precise=True)
 
 
@@ -1224,7 +1231,7 @@ class TanhBackwardBackward0(Node):
     def backward(self, gg):
         g, y = self.saved()
         need_g, need_y = (e is not _NO_EDGE for e in self.next_functions)
-        return (_tanh_grad(gg, None, y) if need_g else None, gg * ((-2 * y) * g) if need_y else None)
+        return (_tanh_grad(gg, None, y) if need_g else None, gg * (dual.scale(y, -2) * g) if need_y else None)
 
 
 def tanh_backward(grad_output, output):
@@ -1552,8 +1559,39 @@ def _relu(a):
     return np.maximum(z, a, out=z)
 
 
-sigmoid = unary('sigmoid', _sigmoid, 'SigmoidBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] - y) * y,
-                np_backward=_sigmoid_grad, half=True)
+def _sigmoid_formula(g, x, y):
+    """g * (1 - y) * y; on real tensors (create_graph) PyTorch's one SigmoidBackwardBackward0 node (complex ones
+    keep the composition, which ember's complex autograd differentiates)."""
+    if isinstance(y, Tensor) and isinstance(g, Tensor) and y._data.dtype.kind != 'c':
+        return sigmoid_backward(g, y)
+    return g * (dual.ONE[y.dtype] - y) * y
+
+
+class SigmoidBackwardBackward0(Node):
+    """The node of ``sigmoid_backward(grad_output, output)``, the gradient a sigmoid records under create_graph
+    (PyTorch's derivatives.yaml): grad_output's gradient is sigmoid_backward again, output's
+    ``grad * grad_output * (-2 * output + 1)``."""
+    __slots__ = ()
+
+    def backward(self, gg):
+        g, y = self.saved()
+        need_g, need_y = (e is not _NO_EDGE for e in self.next_functions)
+        return (_sigmoid_formula(gg, None, y) if need_g else None,
+                gg * g * dual.shift(dual.scale(y, -2), 1) if need_y else None)
+
+
+def sigmoid_backward(grad_output, output):
+    """``grad_output * (1 - output) * output``, recorded as one SigmoidBackwardBackward0 when either requires
+    grad."""
+    r = _sigmoid_formula(grad_output._data, None, output._data)
+    if not (GRAD.enabled and (grad_output._requires_grad or output._requires_grad)):
+        return Tensor._make(r)
+    node = SigmoidBackwardBackward0((grad_output, output))
+    node.save(grad_output, output)
+    return Tensor._make(r, node)
+
+
+sigmoid = unary('sigmoid', _sigmoid, 'SigmoidBackward0', _sigmoid_formula, np_backward=_sigmoid_grad, half=True)
 def _refuse_relu(dt):
     """relu's refusals: bool, and complex (PyTorch's relu is a clamp_min, whose message it gives)."""
     if dt.kind == 'c':
@@ -1682,7 +1720,7 @@ ceil = unary('ceil', xp.ceil, 'CeilBackward0', _zero_grad, int_ok=True, refuse=_
 trunc = unary('trunc', xp.trunc, 'TruncBackward0', _zero_grad, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
 frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g, refuse=_refuse('frac_cpu', 'biu'))
 square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np.bool_ else a), 'PowBackward0',
-               lambda g, x, y: g * 2 * x, int_ok=True)
+               lambda g, x, y: g * 2 * x if dual.is_array(g) else _pow_base(g, x, 2), int_ok=True)
 
 
 def _in_float64(fn):
