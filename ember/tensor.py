@@ -281,6 +281,9 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
     def size(self, dim=None):
         if dim is None:
             return tuple.__new__(Size, self._data.shape)
+        if type(dim) is not int and (type(dim) is bool or not isinstance(dim, (int, np.integer))):
+            from .ops._util import short_type_name
+            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not {short_type_name(dim)}")
         return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size', scalar=False)]
 
     @property

@@ -206,3 +206,42 @@ def test_second_derivative_gradcheck(name):
     assert gradcheck(lambda t: ember.autograd.grad(fn(ember, t).sum(), t, create_graph=True)[0], (x,))
     assert gradcheck(lambda t: ember.autograd.grad(ember.autograd.grad(fn(ember, t).sum(), t, create_graph=True)[0].sum(),
                                                    t, create_graph=True)[0], (x,))
+
+
+# -- misuse errors: a method passed for its result (x.size for x.size()) -------------------------------------
+MISUSE = {
+    'zeros(x.size)': lambda L, x: L.zeros(x.size),
+    'x.view(x.size)': lambda L, x: x.view(x.size),
+    'x.view(str)': lambda L, x: x.view('float32'),
+    'x.view(None)': lambda L, x: x.view(None),
+    'x.reshape(x.size)': lambda L, x: x.reshape(x.size),
+    'x.size(x.dim)': lambda L, x: x.size(x.dim),
+    'x.size(1.5)': lambda L, x: x.size(1.5),
+    'x.size(True)': lambda L, x: x.size(True),
+    'x.expand(x.size)': lambda L, x: x.expand(x.size),
+    'x.new_zeros(x.size)': lambda L, x: x.new_zeros(x.size),
+    'randn(x.size)': lambda L, x: L.randn(x.size),
+    'full(x.size, 1.)': lambda L, x: L.full(x.size, 1.),
+    'cat([x, x.t])': lambda L, x: L.cat([x, x.t]),
+    'repeat(x.size)': lambda L, x: x.repeat(x.size),
+    'tensor(x.tolist)': lambda L, x: L.tensor(x.tolist),
+    'x.view(-1, x.size)': lambda L, x: x.view(-1, x.size),
+    'linear(x, x.t)': lambda L, x: L.nn.functional.linear(x, x.t),
+    'index_select(0, x.long)': lambda L, x: x.index_select(0, x.long),
+}
+
+
+@pytest.mark.parametrize('name', list(MISUSE))
+def test_misuse_errors_name_a_method_as_pytorch(name):
+    got = []
+    for L in (torch, ember):
+        with pytest.raises(Exception) as info:
+            MISUSE[name](L, L.ones(2, 3))
+        got.append((type(info.value).__name__, str(info.value)))
+    assert got[1] == got[0]
+    assert 'bound method' not in got[1][1] and '0x' not in got[1][1]
+
+
+def test_size_with_an_int_dim_still_answers():
+    x = ember.ones(2, 3)
+    assert x.size(-1) == 3 and x.size(np.int64(0)) == 2 and x.size() == (2, 3)

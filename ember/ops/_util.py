@@ -7,7 +7,7 @@ import linecache
 import numbers
 import operator
 import sys
-from types import ModuleType
+from types import MethodType, ModuleType
 
 import numpy as np
 
@@ -112,9 +112,17 @@ def _parser_type(v):
 
 def type_name(x):
     """The name PyTorch's argument errors give x's type: qualified by its module unless a builtin
-    ('list', 'numpy.ndarray')."""
+    ('list', 'numpy.ndarray'); a bound method of an ember object (``x.size`` passed for ``x.size()``) is
+    PyTorch's C method, a 'builtin_function_or_method'."""
     cls = type(x)
+    if cls is MethodType and type(x.__self__).__module__.startswith('ember'):
+        return 'builtin_function_or_method'
     return cls.__name__ if cls.__module__ == 'builtins' else f'{cls.__module__}.{cls.__qualname__}'
+
+
+def short_type_name(x):
+    """type_name without its module: the bare name PyTorch's unpacking and inference errors print."""
+    return type_name(x).rpartition('.')[2]
 
 
 def check_tensor_args(name, *params, overloads=False, reword=False):
@@ -491,7 +499,7 @@ def wrap_dims(dim, ndim):
         dim = (dim,)
     elif not isinstance(dim, (tuple, list, range)):
         if isinstance(dim, (float, np.floating)) or not hasattr(dim, '__index__'):
-            raise TypeError(f"argument 'dim' must be tuple of ints, not {type(dim).__name__}")
+            raise TypeError(f"argument 'dim' must be tuple of ints, not {type_name(dim)}")
         dim = (dim,)   # an int, NumPy integer or 0-d integer tensor
     n = max(ndim, 1)
     out = []
@@ -518,7 +526,7 @@ def reduce_dims(dim, ndim):
 def _int_dim(dim):
     """A dim as an int; PyTorch's argument parser refuses a float (1.5 or 1.0) or another non-integer."""
     if isinstance(dim, (float, np.floating)) or not hasattr(dim, '__index__'):
-        raise TypeError(f"argument 'dim' must be int, not {type(dim).__name__}")
+        raise TypeError(f"argument 'dim' must be int, not {type_name(dim)}")
     return int(dim)
 
 
@@ -556,7 +564,7 @@ def _shape_error(args, seq, name, arg, position):
     """PyTorch's TypeError for a size list with a non-integer: its parser matches the signature on the first
     element and unpacks the rest, so a bad first element and a later one get different messages."""
     pos, bad = next((i, s) for i, s in enumerate(args) if not _is_index(s))
-    what = 'numpy.' + type(bad).__name__ if isinstance(bad, np.generic) else type(bad).__name__
+    what = 'numpy.' + type(bad).__name__ if isinstance(bad, np.generic) else short_type_name(bad)
     head = f"{name}(): " if name else ''
     if pos:
         return TypeError(f"{head}argument '{arg}' failed to unpack the object at pos {pos + 1} with error "

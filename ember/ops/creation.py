@@ -10,7 +10,7 @@ from .._warn import warn_user
 from .._dtype import DEFAULT, SHELL_NP as _SHELL_NP, to_np
 from ..storage import UntypedStorage
 from ..tensor import Tensor, Size, _check_device
-from ._util import shape_arg, via_float, check_tensor_args
+from ._util import shape_arg, via_float, check_tensor_args, short_type_name
 
 
 def _finish(t, requires_grad, out=None, name=None, meta=False):
@@ -93,7 +93,7 @@ def _infer(data, want=None):
         return _from_sequence(_listify(data), want)
     if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    raise RuntimeError(f'Could not infer dtype of {type(data).__name__}')
+    raise RuntimeError(f'Could not infer dtype of {short_type_name(data)}')
 
 
 def _is_sequence(x):
@@ -161,7 +161,7 @@ def _leaf_dtype(v):
         raise ValueError("too many dimensions 'str'")
     if _is_sequence(v):
         raise _OtherSequence
-    raise RuntimeError(f'Could not infer dtype of {type(v).__name__}')
+    raise RuntimeError(f'Could not infer dtype of {short_type_name(v)}')
 
 
 _PY_NUMBERS = {bool, int, float}

@@ -3,14 +3,14 @@ repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backwa
 import numpy as np
 
 from .. import _bf16, _layout, _meta
-from .._dtype import FROM_NP, scalar_name, to_np
+from .._dtype import FROM_NP, scalar_name, to_np, dtype as _dtype_cls
 from .._warn import warn_user
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node, saved_attributes
 from ..tensor import Tensor, Size, _check_device
 from ._views import view_of as _view_of, AsStridedBackward0 as _AsStridedRegenerated
-from ._util import wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float, check_tensor_args
+from ._util import short_type_name, wrap_dim, wrap_dims, shape_arg, fmt_shape, broadcast_mismatch, via_float, check_tensor_args
 
 
 def _result(input, arr, node_cls, view=True, **state):
@@ -69,6 +69,8 @@ def view(input, *shape, size=None, dtype=None):
     """Same data seen with another shape (no copy); errors where a copy would be needed. ``view(dtype)``
     reinterprets the bytes (see _view_dtype)."""
     if dtype is not None or (len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list))):
+        if dtype is None and not isinstance(shape[0], _dtype_cls):
+            raise _view_refusal(shape[0])
         return _view_dtype(input, shape[0] if dtype is None else dtype)
     if size is not None:
         shape = _one_form('view', 'size', shape, size)
@@ -81,6 +83,17 @@ def view(input, *shape, size=None, dtype=None):
         raise RuntimeError('view size is not compatible with input tensor\'s size and stride (at least one '
                            'dimension spans across two contiguous subspaces). Use .reshape(...) instead.') from None
     return _result(input, arr, ViewBackward0, shape=a.shape)
+
+
+def _view_refusal(arg):
+    """PyTorch's TypeError for ``x.view(arg)`` with ``arg`` neither a dtype nor sizes (a string, None, a method such as
+    ``x.size``: NumPy's dtype parser had printed its repr, "Cannot interpret '<bound method ...>'")."""
+    from ._util import _parser_type
+    t = _parser_type(arg)
+    return TypeError(f"view() received an invalid combination of arguments - got ({t}), but expected one of:\n"
+                     f" * (torch.dtype dtype)\n      didn't match because some of the arguments have invalid types: "
+                     f"(!{t}!)\n * (tuple of ints size)\n      didn't match because some of the arguments have invalid "
+                     f"types: (!{t}!)\n")
 
 
 def reshape(input, *sizes, shape=None):
@@ -863,7 +876,7 @@ def _sparse_among(tensors):
     for i, t in enumerate(tensors):
         if t.__class__ is not Tensor:
             if not isinstance(t, Tensor):
-                raise TypeError(f'expected Tensor as element {i} in argument 0, but got {type(t).__name__}')
+                raise TypeError(f'expected Tensor as element {i} in argument 0, but got {short_type_name(t)}')
             sparse = sparse or t.layout is not _layout.strided
     return sparse
 
