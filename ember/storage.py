@@ -4,6 +4,7 @@ so the Tensor Views tutorial's ``t.storage().data_ptr() == b.storage().data_ptr(
 not for a clone; writing an element writes the tensor, as in PyTorch."""
 import functools
 import sys
+import weakref
 
 import numpy as np
 
@@ -105,6 +106,36 @@ def _new_bytes(args, name):
 def _cpu_only(device, name):
     if device is not None and str(device) != 'cpu':
         raise RuntimeError(f'{name}: ember storages live on the CPU only, got device={device!r}')
+
+
+
+# Memory a tensor borrows rather than owns (from_numpy, as_tensor of an array, frombuffer): PyTorch's storage over it
+# is not resizable. Keyed by the id of the borrowed memory's root array, each entry dropped with that array.
+_FOREIGN = {}
+
+
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def mark_foreign(a):
+    """Record that arrays over ``a``'s memory borrow it (a NumPy array or buffer the program owns)."""
+    root = _root(a)
+    key = id(root)
+    _FOREIGN[key] = weakref.ref(root, lambda _, k=key: _FOREIGN.pop(k, None))
+    return a
+
+
+def is_foreign(a):
+    """Whether ``a`` views memory borrowed from the program (see mark_foreign): PyTorch's resizable() is False."""
+    root = _root(a)
+    ref = _FOREIGN.get(id(root))
+    return ref is not None and ref() is root
+
+
+_NOT_RESIZABLE = 'Trying to resize storage that is not resizable'
 
 
 class UntypedStorage(metaclass=TorchNamedType):
@@ -259,6 +290,8 @@ class UntypedStorage(metaclass=TorchNamedType):
         """New bytes of ``size`` (the old ones first); a tensor's storage is refused: ember's tensors own
         their arrays, so growing the memory under one is not done."""
         if self._tensor is not None:
+            if is_foreign(self._tensor._data):
+                raise RuntimeError(_NOT_RESIZABLE)
             raise RuntimeError("resize_: ember does not resize a tensor's storage; resize the tensor "
                                '(t.resize_(...)) or make a new storage with torch.UntypedStorage(n)')
         old = self._bytes
@@ -316,7 +349,8 @@ class UntypedStorage(metaclass=TorchNamedType):
     filename = None
 
     def resizable(self):
-        return self._tensor is None
+        """PyTorch's answer: a storage over memory the program lent (from_numpy, frombuffer) is not resizable."""
+        return self._tensor is None or not is_foreign(self._tensor._data)
 
     def get_device(self):
         return None     # (PyTorch 2.13's for a CPU storage)

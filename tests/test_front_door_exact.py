@@ -245,3 +245,41 @@ def test_misuse_errors_name_a_method_as_pytorch(name):
 def test_size_with_an_int_dim_still_answers():
     x = ember.ones(2, 3)
     assert x.size(-1) == 3 and x.size(np.int64(0)) == 2 and x.size() == (2, 3)
+
+
+# -- storages over memory the program lent (from_numpy, as_tensor, frombuffer) are not resizable -----------
+def _lent(L, how):
+    if how == 'from_numpy':
+        return L.from_numpy(np.arange(4, dtype=np.float32))
+    if how == 'as_tensor':
+        return L.as_tensor(np.arange(4, dtype=np.float32))
+    if how == 'view_of_from_numpy':
+        return L.from_numpy(np.arange(6, dtype=np.float32))[1:5]
+    if how == 'frombuffer':
+        return L.frombuffer(bytearray(16), dtype=L.float32)
+    return L.zeros(4)
+
+
+@pytest.mark.parametrize('how', ['from_numpy', 'as_tensor', 'view_of_from_numpy', 'frombuffer', 'zeros'])
+def test_storage_resizable_and_resize_refusals_as_pytorch(how):
+    got = []
+    for L in (torch, ember):
+        t = _lent(L, how)
+        r = [t.untyped_storage().resizable()]
+        for grow in (lambda: t.resize_(2).shape, lambda: _lent(L, how).resize_(8).shape,
+                     lambda: _lent(L, how).untyped_storage().resize_(64) and None):
+            try:
+                out = grow()
+                r.append(None if out is None else tuple(out))
+            except RuntimeError as e:
+                r.append(str(e))
+        got.append(r)
+    if how == 'zeros':      # (ember does not grow a tensor's storage under it: its own refusal, checked apart)
+        got = [g[:3] for g in got]
+    assert got[1] == got[0]
+
+
+def test_new_storage_resizes():
+    for L in (torch, ember):
+        s = L.UntypedStorage(8)
+        assert s.resizable() and s.resize_(16).nbytes() == 16

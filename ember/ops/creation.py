@@ -326,11 +326,12 @@ def _shared(ndarray):
     """The array a tensor sharing NumPy array ``ndarray``'s memory holds: ``ndarray``, or for one read-only only by
     its flag a writable alias, since PyTorch's tensor writes into such memory (after its warning) where NumPy's
     assignment raised "assignment destination is read-only"."""
+    from ..storage import mark_foreign
     if ndarray.flags.writeable:
-        return ndarray
+        return mark_foreign(ndarray)
     from .inplace import writable_alias
     alias = writable_alias(ndarray)
-    return ndarray if alias is None else alias
+    return mark_foreign(ndarray if alias is None else alias)
 
 
 _NOT_WRITABLE = ('The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This '
@@ -432,7 +433,8 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     elif offset + count * size > n:
         raise ValueError(f'requested buffer length ({count} * {size} bytes) after offset ({offset} bytes) must not '
                          f'be greater than actual buffer length ({n} bytes)')
-    arr = np.frombuffer(_bytes_of(view), nd, count, offset)
+    from ..storage import mark_foreign
+    arr = mark_foreign(np.frombuffer(_bytes_of(view), nd, count, offset))
     if not arr.flags.writeable:
         from .._warn import warn_user
         warn_user(_READ_ONLY, once=True, internally='torch/csrc/utils/tensor_new.cpp:1556')

@@ -719,6 +719,9 @@ def resize_(self, *sizes, memory_format=None):
     if n <= a.size:
         self._data = flat[:n].reshape(shape)
     else:
+        from ..storage import is_foreign, _NOT_RESIZABLE
+        if is_foreign(a):     # memory lent by the program (from_numpy, frombuffer): PyTorch cannot grow it
+            raise RuntimeError(_NOT_RESIZABLE)
         grown = np.zeros(n, a.dtype)
         grown[:a.size] = flat
         self._data = grown.reshape(shape)
