@@ -223,6 +223,13 @@ def _jvp_leaves(tree, what):
     return leaves, spec
 
 
+def _check_dual(primal, tangent=None):
+    """PyTorch's make_dual refusals (a ValueError): forward AD carries tangents of floating or complex tensors only."""
+    for what, x in (('primal', primal), ('tangent', tangent)):
+        if x is not None and not (x.is_floating_point() or x.is_complex()):
+            raise ValueError(f'Expected {what} to be floating point or complex, but got: {x.dtype}')
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), the Jacobian-vector product with ``tangents``), computed as the gradient of a
     vector-Jacobian product w.r.t. its (linear) cotangent."""
@@ -237,6 +244,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if tan_spec != spec:
         raise RuntimeError('jvp(f, primals, tangents): Expected primals and tangents to have the same python '
                            'structure. For example, if primals is a tuple of 3 tensors, tangents also must be.')
+    for p, t in zip(flat, tan):
+        _check_dual(p, t)
     outer = _outer(flat) or _outer(tan)
     fresh = _fresh(flat, outer)
     with enable_grad(), _forward_refusal.converting():
@@ -263,9 +272,12 @@ def linearize(func, *primals):
     """(func(*primals), jvp_fn): ``jvp_fn(*tangents)`` is func's Jacobian-vector product at ``primals`` for
     tangents shaped as the primals. PyTorch traces the forward-mode graph once and replays it; ember runs
     ``jvp`` at the same primals on each call (the same values)."""
+    flat, spec = tree_flatten(primals)
+    for p in flat:
+        if isinstance(p, Tensor):
+            _check_dual(p)
     with _inside():
         output = func(*primals)
-    flat, spec = tree_flatten(primals)
     meta = [(p.shape, p.dtype) for p in flat]
 
     def jvp_fn(*tangents):

@@ -283,3 +283,32 @@ def test_new_storage_resizes():
     for L in (torch, ember):
         s = L.UntypedStorage(8)
         assert s.resizable() and s.resize_(16).nbytes() == 16
+
+
+# -- torch.func.linearize / jvp: PyTorch's error types for bad primals and tangents -------------------------
+LINEARIZE = {
+    'int primal': lambda L: L.func.linearize(L.sin, L.arange(3)),
+    'bad tangent shape': lambda L: L.func.linearize(L.sin, L.ones(3))[1](L.ones(4)),
+    'bad tangent dtype': lambda L: L.func.linearize(L.sin, L.ones(3))[1](L.ones(3, dtype=L.float64)),
+    'two tangents': lambda L: L.func.linearize(L.sin, L.ones(3))[1](L.ones(3), L.ones(3)),
+    'jvp int primal': lambda L: L.func.jvp(L.sin, (L.arange(3),), (L.ones(3),)),
+    'jvp int tangent': lambda L: L.func.jvp(L.sin, (L.ones(3),), (L.arange(3),)),
+    'jvp list primals': lambda L: L.func.jvp(L.sin, [L.ones(3)], (L.ones(3),)),
+}
+
+
+@pytest.mark.parametrize('name', list(LINEARIZE))
+def test_linearize_and_jvp_refusals_as_pytorch(name):
+    got = []
+    for L in (torch, ember):
+        with pytest.raises(Exception) as info:
+            LINEARIZE[name](L)
+        got.append((type(info.value).__name__, str(info.value)))
+    assert got[1] == got[0]
+
+
+def test_linearize_still_differentiates():
+    x = np.array([0.3, -1.2, 2.0])
+    for L in (torch, ember):
+        out, fn = L.func.linearize(L.sin, L.tensor(x))
+        np.testing.assert_allclose(fn(L.ones(3, dtype=L.float64)).numpy(), np.cos(x), rtol=1e-12)
