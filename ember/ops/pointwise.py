@@ -1563,7 +1563,7 @@ def _sigmoid_formula(g, x, y):
     """g * (1 - y) * y; on real tensors (create_graph) PyTorch's one SigmoidBackwardBackward0 node (complex ones
     keep the composition, which ember's complex autograd differentiates)."""
     if isinstance(y, Tensor) and isinstance(g, Tensor) and y._data.dtype.kind != 'c':
-        return sigmoid_backward(g, y)
+        return _sigmoid_backward(g, y)
     return g * (dual.ONE[y.dtype] - y) * y
 
 
@@ -1580,7 +1580,7 @@ class SigmoidBackwardBackward0(Node):
                 gg * g * dual.shift(dual.scale(y, -2), 1) if need_y else None)
 
 
-def sigmoid_backward(grad_output, output):
+def _sigmoid_backward(grad_output, output):
     """``grad_output * (1 - output) * output``, recorded as one SigmoidBackwardBackward0 when either requires
     grad."""
     r = _sigmoid_formula(grad_output._data, None, output._data)
