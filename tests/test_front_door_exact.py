@@ -179,6 +179,8 @@ POINTWISE = {
     'pow2': lambda L, x: x.pow(2), 'pow3': lambda L, x: x ** 3, 'pow_half': lambda L, x: x ** 0.5,
     'sqrt': lambda L, x: L.sqrt(x), 'square': lambda L, x: L.square(x),
     'nn_sigmoid': lambda L, x: L.nn.functional.sigmoid(x), 'module_tanh': lambda L, x: L.nn.Tanh()(x),
+    'tan': lambda L, x: L.tan(x * 0.5), 'reciprocal': lambda L, x: L.reciprocal(x),
+    'one_over': lambda L, x: 1 / x,
 }
 
 
@@ -312,3 +314,15 @@ def test_linearize_still_differentiates():
     for L in (torch, ember):
         out, fn = L.func.linearize(L.sin, L.tensor(x))
         np.testing.assert_allclose(fn(L.ones(3, dtype=L.float64)).numpy(), np.cos(x), rtol=1e-12)
+
+
+def test_abs_gradient_graph_is_sgn_as_pytorch():
+    # (first order only: PyTorch's second derivative of abs is a ZeroTensor, which it will not convert to NumPy)
+    a = np.array([0.3, -0.7, 1.2, -2.5])
+    res = []
+    for L in (torch, ember):
+        x = L.tensor(a, requires_grad=True)
+        g, = L.autograd.grad(L.abs(x).sum(), x, create_graph=True)
+        res.append((_walk(g.grad_fn), g.detach().numpy()))
+    assert res[1][0] == res[0][0] == ['MulBackward0', '  SgnBackward0', '    torch::autograd::AccumulateGrad']
+    np.testing.assert_array_equal(res[1][1], res[0][1])

@@ -117,6 +117,7 @@ def _sgn(x):
 
 
 sign = _unary(_sgn, 'sign')
+sgn = _unary(_sgn, 'sgn')    # (PyTorch's formulas call sgn: its node is SgnBackward0)
 abs = _unary(np.abs, 'abs')
 
 

@@ -1163,10 +1163,11 @@ log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math
 log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
 sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
 rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: g * (-0.5 * y * y * y))
-reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: g * -(y * y))
+reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * (y * y))
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.sin(x), precise=True)
-tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y), precise=True)
+tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y) if dual.is_array(y)
+            else g * dual.shift(pow(y, 2), 1), precise=True)
 
 
 def _asin_slope(x):
@@ -1694,7 +1695,7 @@ def _fast_relu_(generic):
         return self
     relu_.__name__, relu_.__doc__ = 'relu_', generic.__doc__
     return relu_
-abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sign(x), int_ok=True, refuse=_refuse('abs_cpu'))
+abs = unary('abs', xp.abs, 'AbsBackward0', lambda g, x, y: g * dual.sgn(x), int_ok=True, refuse=_refuse('abs_cpu'))
 absolute = abs
 
 
