@@ -77,6 +77,15 @@ step()
 T.sparse_csr_tensor(T.tensor([0, 1]), T.tensor([0]), T.tensor([1.0]), size=(1, 1))
 step()
 """,
+    # torch-optimizer: pytorch_ranger's ranger.py calls ``addcmul_(1 - beta2, grad, grad)``, and Adahessian's users
+    # ``loss.backward(create_graph=True)``
+    'optimizers': """
+x = T.ones(2, requires_grad=True)
+x.detach().addcmul_(0.5, T.ones(2), T.ones(2))
+step()
+(x * x).sum().backward(create_graph=True)
+step()
+""",
 }
 
 
@@ -109,3 +118,12 @@ def test_linalg_norms_take_numpy_axis_and_keepdims():
                         T.linalg.cross(T.tensor(a * 2)[:3], T.tensor(a * 2)[1:4], axis=0),
                         T.linalg.vecdot(T.tensor(a), T.tensor(a), axis=0)])
     run_both(lambda T: T.linalg.norm(T.tensor(a), 2, 0, axis=0))
+
+
+def test_optimizer_step_warnings_end_as_pytorchs():
+    """The deprecated scalar-first addcmul_ and backward(create_graph=True) warn once, ending as PyTorch's."""
+    import ember.ops._old_overloads as old
+    old._WARNED[0] = False
+    got = _ember_once('optimizers', ember.autograd._CYCLE_WARNING)
+    assert got == _fresh_torch('optimizers')
+    assert [len(s) for s in got] == [1, 1]

@@ -51,7 +51,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     if create_graph:
         from .._warn import warn_user
-        warn_user(_CYCLE_WARNING, once=True)
+        warn_user(_CYCLE_WARNING, once=True, internally='torch/csrc/autograd/engine.cpp:1307')
     _run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
 

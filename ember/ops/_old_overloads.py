@@ -34,7 +34,7 @@ def modern(name, args, kwargs):
         old = ', '.join([f'Number {scalar}'] + [f'Tensor {t}' for t in tensors])
         new = ', '.join([f'Tensor {t}' for t in tensors] + ['*', f'Number {scalar} = 1'])
         warn_user(f'This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one of the following '
-                  f'signatures instead:\n\t{name}({new})')
+                  f'signatures instead:\n\t{name}({new})', internally='torch/csrc/utils/python_arg_parser.cpp:1841')
     kwargs = dict(kwargs)
     kwargs[scalar] = args[0]
     return tuple(args[1:]) + tuple(kwargs.pop(t) for t in tensors[len(args) - 1:] if t in kwargs), kwargs
