@@ -68,6 +68,10 @@ def _matmul_bw(self, g):
     a, b = self.saved()
     a1, b1 = self.vec
     sa, sb = self.shapes
+    if not (a1 or b1 or dual.is_array(g)):
+        out = _matrix_grads_graph(g, a, b, sa, sb, self.need)
+        if out is not None:
+            return out
     sa2 = (1,) + tuple(sa) if a1 else tuple(sa)
     sb2 = tuple(sb) + (1,) if b1 else tuple(sb)
     if a1:
@@ -87,6 +91,41 @@ def _matmul_bw(self, g):
         else:
             gb = dual.sum_to(dual.matmul(a.reshape(sa2).swapaxes(-1, -2), g), sb2).reshape(sb)
     return ga, gb
+
+
+def _col_major(t):
+    """Whether matrix ``t`` is stored transposed (PyTorch's mm backward then takes the transposed product)."""
+    st = t.stride()
+    return st[0] == 1 and st[1] == t.shape[0]
+
+
+def _mm_grads_graph(g, a, b, need_a, need_b):
+    """PyTorch's mm_mat1_backward and mm_mat2_backward on tensors (create_graph): g.mm(b.t()) and a.t().mm(g), or
+    (b.mm(g.t())).t() and (g.t().mm(a)).t() for an operand stored transposed, so the gradient's graph records PyTorch's
+    MmBackward0/TBackward0 nodes."""
+    ga = gb = None
+    if need_a:
+        ga = b.mm(g.t()).t() if _col_major(a) else g.mm(b.t())
+    if need_b:
+        gb = g.t().mm(a).t() if _col_major(b) else a.t().mm(g)
+    return ga, gb
+
+
+def _matrix_grads_graph(g, a, b, sa, sb, need):
+    """A matrix product's gradients under create_graph as PyTorch's graph has them: mm of two matrices, bmm of two
+    equal batches, a batch times a matrix folded into one mm (views around it); None for the other forms."""
+    if len(sa) == 2 and len(sb) == 2:
+        return _mm_grads_graph(g, a, b, need[0], need[1])
+    if len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0] and tuple(g.shape) == (sa[0], sa[1], sb[2]):
+        return (g.bmm(b.transpose(1, 2)) if need[0] else None,
+                a.transpose(1, 2).bmm(g) if need[1] else None)
+    if len(sb) == 2 and len(sa) > 2:
+        rows = math.prod(sa[:-1])
+        g2 = g.reshape(rows, sb[1])
+        ga = g2.mm(b.t()).view(tuple(sa)) if need[0] else None
+        gb = a.reshape(rows, sa[-1]).t().mm(g2) if need[1] else None
+        return ga, gb
+    return None
 
 
 _NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
@@ -353,6 +392,12 @@ class AddmmBackward0(Node):
 
     def backward(self, g):
         _, x, w = self.saved()
+        if not dual.is_array(g):    # PyTorch's graph: no multiplication by a beta or alpha of 1
+            gb = dual.sum_to(g * self.beta if self.beta != 1 else g, self.bshape) if self.need[0] else None
+            gx, gw = _mm_grads_graph(g, x, w, self.need[1], self.need[2])
+            if self.alpha != 1:
+                gx, gw = (None if t is None else t * self.alpha for t in (gx, gw))
+            return gb, gx, gw
         gb = dual.sum_to(g * self.beta, self.bshape) if self.need[0] else None
         gx = dual.matmul(g, w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
         gw = dual.matmul(x.swapaxes(-1, -2), g) * self.alpha if self.need[2] else None
@@ -422,7 +467,9 @@ class _LinearMm(Node):
 
     def backward(self, g):
         x, w = self.saved()
-        if self.need[0] and self.need[1] and dual.is_array(g):
+        if not dual.is_array(g):
+            return self._graph_backward(g, x, w)
+        if self.need[0] and self.need[1]:
             gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1])), self._to_leaf())
             gwt = gw.swapaxes(0, 1)
         else:
@@ -432,6 +479,15 @@ class _LinearMm(Node):
         if self._n_edges == 2:
             return gx, gwt
         return (col_sums(g) if self.need[2] else None), gx, gwt
+
+    def _graph_backward(self, g, x, w):
+        """Under create_graph, PyTorch's graph: the product's second operand is weight.t() (stored transposed), so
+        x2's gradient is g.mm(w.t().t()) and weight.t()'s is (g.t().mm(x2)).t(); the bias's is summed to its shape."""
+        x2 = x if x is None or x.dim() == 2 else x.reshape(g.shape[0], x.shape[-1])
+        gx, gwt = _mm_grads_graph(g, x2, w.t(), self.need[0], self.need[1])
+        if self._n_edges == 2:
+            return gx, gwt
+        return (dual.sum_to(g, (g.shape[1],)) if self.need[2] else None), gx, gwt
 
     def _to_leaf(self):
         """Whether the weight's gradient goes, unread, into a leaf's ``.grad``: inside the engine's pass (not
