@@ -150,6 +150,44 @@ def test_masked_node_writes_reach_the_node():
     _close(gx, torch.autograd.grad(loss2, [x2])[0])
 
 
+# -- (2) is_grads_batched --------------------------------------------------------------------------------------------
+def _batched_log(T, rows):
+    """autograd.grad(is_grads_batched=True) of a graph with a tensor hook, a node pre- and post-hook, a leaf's hook
+    and a custom Function: (the gradient, what each hook saw: (name, shapes) per call)."""
+    log = []
+
+    class Triple(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            log.append(('function', tuple(g.shape)))
+            return g * 3
+    x = T.tensor([1., 2., 3.], dtype=T.float64, requires_grad=True)
+    a = Triple.apply(x)
+    a.register_hook(lambda g: log.append(('tensor', tuple(g.shape))))
+    b = a * a
+    b.grad_fn.register_prehook(lambda go: log.append(('pre', tuple(go[0].shape))))
+    b.grad_fn.register_hook(lambda gi, go: log.append(('post', tuple(gi[0].shape))))
+    x.register_hook(lambda g: log.append(('leaf', tuple(g.shape))))
+    go = T.tensor(rows, dtype=T.float64)
+    return T.autograd.grad(b, x, go, is_grads_batched=True)[0], log
+
+
+def test_is_grads_batched_hooks_run_once_per_row():
+    """Documented difference: PyTorch vmaps one backward pass, so each hook and a custom Function's backward run once,
+    seeing a batched tensor whose shape is a row's; ember runs one pass per row, so they run once per row, seeing
+    that row (the same shape). The gradients are PyTorch's."""
+    rows = [[1., 2., 3.], [0., 1., 0.], [2., 0., -1.]]
+    ge, le = _batched_log(ember, rows)
+    gt, lt = _batched_log(torch, rows)
+    _close(ge, gt)
+    assert lt == [('pre', (3,)), ('post', (3,)), ('tensor', (3,)), ('function', (3,)), ('leaf', (3,))]
+    assert le == lt * len(rows)
+
+
 # -- (3) the graph a create_graph gradient records -----------------------------------------------------------------
 def _names(fn):
     """The node names below ``fn``, depth first, each with its depth."""
