@@ -269,8 +269,9 @@ def unsqueeze(input, dim):
 # -- permuting views -------------------------------------------------------------------------------------
 TransposeBackward0 = _node('TransposeBackward0', lambda self, g: g.swapaxes(self.d0, self.d1) if g.ndim else g,
                            ('d0', 'd1'))
-TBackward0 = _node('TBackward0', lambda self, g: (g.swapaxes(0, 1) if dual.is_array(g) else g.t()) if g.ndim == 2 else g,
-                   ())     # g.t() under create_graph: PyTorch's gradient of a .t() records TBackward0
+# g.t() under create_graph: the gradient of a .t() records TBackward0 in PyTorch's graph
+TBackward0 = _node('TBackward0', lambda self, g: (g.swapaxes(0, 1) if dual.is_array(g) else g.t()) if g.ndim == 2
+                   else g, ())
 PermuteBackward0 = _node('PermuteBackward0', lambda self, g: dual.permute(g, tuple(np.argsort(self.perm))),
                          ('perm',))
 
