@@ -94,7 +94,10 @@ def _matmul_bw(self, g):
 
 
 def _col_major(t):
-    """Whether matrix ``t`` is stored transposed (PyTorch's mm backward then takes the transposed product)."""
+    """Whether matrix ``t`` is stored transposed (PyTorch's mm backward then takes the transposed product); False
+    for an operand not saved (no other gradient needed it)."""
+    if t is None:
+        return False
     st = t.stride()
     return st[0] == 1 and st[1] == t.shape[0]
 
@@ -484,7 +487,7 @@ class _LinearMm(Node):
         """Under create_graph, PyTorch's graph: the product's second operand is weight.t() (stored transposed), so
         x2's gradient is g.mm(w.t().t()) and weight.t()'s is (g.t().mm(x2)).t(); the bias's is summed to its shape."""
         x2 = x if x is None or x.dim() == 2 else x.reshape(g.shape[0], x.shape[-1])
-        gx, gwt = _mm_grads_graph(g, x2, w.t(), self.need[0], self.need[1])
+        gx, gwt = _mm_grads_graph(g, x2, None if w is None else w.t(), self.need[0], self.need[1])
         if self._n_edges == 2:
             return gx, gwt
         return (dual.sum_to(g, (g.shape[1],)) if self.need[2] else None), gx, gwt
