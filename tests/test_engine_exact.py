@@ -262,3 +262,28 @@ def test_create_graph_gradients_by_finite_differences(name):
     ember.manual_seed(2)
     ins = tuple(ember.randn(*s, dtype=ember.float64, requires_grad=True) for s in shapes)
     assert ember.autograd.gradgradcheck(lambda *a: fn(*a), ins)
+
+
+@pytest.mark.parametrize('name', ['linear', 'mm_transposed', 'addmm_transposed', 'bmm'])
+@pytest.mark.parametrize('free', [0, 1])
+def test_create_graph_gradient_with_one_operand_fixed(name, free):
+    """Only one operand differentiable (ember then saves only the other): the gradient and its own gradient as
+    PyTorch's, and its nodes where the unsaved operand's layout does not matter (not yet PyTorch's: an operand
+    stored transposed that ember did not save gets the plain product, PyTorch reads its layout and transposes)."""
+    res = []
+    for T in (ember, torch):
+        T.manual_seed(3)
+        fn, shapes = _product_cases(T)[name]
+        ins = [T.randn(*s, dtype=T.float64, requires_grad=True) for s in shapes]
+        k = len(ins) - 2 + free     # the first matrix operand, or the second
+        ins[k].requires_grad_(False)
+        wrt = [t for t in ins if t.requires_grad]
+        y = fn(*ins)
+        gs = T.autograd.grad((y * y).sum(), wrt, create_graph=True)
+        res.append((gs, T.autograd.grad(sum((g * g).sum() for g in gs), wrt)))
+    for a, b in zip(res[0][0], res[1][0]):
+        if name in ('linear', 'bmm'):
+            assert _names(a.grad_fn) == _names(b.grad_fn)
+        _close(a, b)
+    for a, b in zip(res[0][1], res[1][1]):
+        _close(a, b)
