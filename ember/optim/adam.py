@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import _parallel
+from ..ops import _fused
 from ..ops.pointwise import _lerp_values
 from ..tensor import Tensor
 from .optimizer import (_addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
@@ -273,13 +274,20 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
 
 def _lerp(a, end, weight, scratch):
     """``a.lerp_(end, weight)`` in place with PyTorch's two-sided formula, each side one fused multiply-add for
-    float32/float64 as its kernel rounds (``scratch`` is overwritten)."""
-    if a.dtype.type in (np.float32, np.float64):
+    float32/float64 as its kernel rounds (``scratch`` is overwritten); the fused sides in place through
+    _fused.addmul_, not _lerp_values' new arrays."""
+    fused = a.dtype.type in (np.float32, np.float64)
+    if fused and (np.ndim(weight) or end.dtype != a.dtype or end.shape != a.shape or
+                  not (a.flags.c_contiguous and scratch.flags.c_contiguous)):
         a[...] = _lerp_values(a, end, weight)
         return
     w = a.dtype.type(weight)
     diff = np.subtract(end, a, out=scratch)
-    if abs(w) < 0.5:
+    if fused and abs(w) < 0.5:
+        _fused.addmul_(a, w, diff)
+    elif fused:     # fma(-diff, 1 - w, end): w - 1 is -(1 - w) exactly
+        _fused.addmul_(a, w - 1, diff, end)
+    elif abs(w) < 0.5:
         np.add(a, np.multiply(diff, w, out=diff), out=a)
     else:
         np.add(end, np.multiply(diff, w - 1, out=diff), out=a)

@@ -431,6 +431,6 @@ def _addcmul_(acc, t1, t2, value, scratch):
     and dtype) is overwritten."""
     np.multiply(t1, acc.dtype.type(value), out=scratch)
     if acc.dtype.type in (np.float32, np.float64):
-        acc[...] = _fused.fma(scratch, t2, acc, acc.dtype)
+        _fused.addmul_(acc, scratch, t2)
     else:
         np.add(acc, np.multiply(scratch, t2, out=scratch), out=acc)
