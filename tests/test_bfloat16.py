@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import ember
+from _isa import pytorch_avx512
 
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 import registry as R  # noqa: E402
@@ -106,7 +107,8 @@ def test_registry_ops_on_bfloat16_inputs():
                     if b.dtype != torch.bfloat16:
                         continue
                     x, y = values(a), values(b)
-                    if op.id in ROUNDED_PER_STEP:
+                    # (AVX2 PyTorch, no oneDNN bfloat16 path, rounds transposed convs' partial sums)
+                    if op.id in ROUNDED_PER_STEP or (not pytorch_avx512() and 'conv_transpose' in op.id):
                         scale = np.abs(y[np.isfinite(y)]).max(initial=1.0)
                         ok = x.shape == y.shape and np.allclose(x, y, rtol=2 ** -6, atol=2 ** -6 * scale, equal_nan=True)
                     else:
