@@ -35,13 +35,18 @@ def _lanes(a, b, lanes):
     return total
 
 
-def _vector_lanes():
-    """float32 lanes of PyTorch's vectorised dot product on this CPU: 16 with AVX-512, else 8 (AVX2)."""
+def cpu_has(*names):
+    """Whether this CPU has all of NumPy's named features (PyTorch picks kernels by them: AVX-512 or AVX2)."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__ as features
     except ImportError:     # NumPy 1.x
         from numpy.core._multiarray_umath import __cpu_features__ as features
-    return 16 if features.get('AVX512F') else 8
+    return all(features.get(n) for n in names)
+
+
+def _vector_lanes():
+    """float32 lanes of PyTorch's vectorised dot product on this CPU: 16 with AVX-512, else 8 (AVX2)."""
+    return 16 if cpu_has('AVX512F') else 8
 
 
 _LANES = []     # _vector_lanes(), asked once

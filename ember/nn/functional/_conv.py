@@ -52,8 +52,8 @@ def _mkldnn(input, weight, stride, dilation, nd):
     """Whether PyTorch's CPU convolution takes its mkldnn path (ConvParams::use_mkldnn), whose dtype checks and
     messages differ: bfloat16 always; float32 unless a 1x1, unstrided, undilated kernel on a small input runs on
     one thread (there its own kernel is faster)."""
-    if input.dtype is _BF16:
-        return True
+    if input.dtype is _BF16:     # mkldnn_bf16_device_check: AVX-512 BW, VL and DQ (an AVX2 CPU takes ATen's path)
+        return _halfgemm.cpu_has('AVX512BW', 'AVX512VL', 'AVX512DQ')
     if input.dtype is not _F32:
         return False
     stride, dilation = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
