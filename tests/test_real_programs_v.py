@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ember
+from _isa import pytorch_avx512
 from helpers import run_both
 
 
@@ -230,7 +231,9 @@ def test_sigmoid_rounds_as_pytorch():
     x = (np.random.default_rng(5).standard_normal(31 * 40) * 5).astype(np.float32)
     ours = np.concatenate([ember.sigmoid(ember.tensor(c)).numpy() for c in x.reshape(40, 31)])
     theirs = np.concatenate([torch.sigmoid(torch.tensor(c)).numpy() for c in x.reshape(40, 31)])
-    assert np.mean(ours != theirs) < 0.002   # 1 of 1240 (glibc's expf is not always correctly rounded)
+    # AVX2 PyTorch's loop takes 16-value blocks: only each row's last 15 are its scalar tail (3% of the first 16 differ)
+    tail = slice(None) if pytorch_avx512() else (np.arange(x.size) % 31 >= 16)
+    assert np.mean(ours[tail] != theirs[tail]) < 0.002   # 1 of 1240 (glibc's expf is not always correctly rounded)
     np.testing.assert_allclose(ours, theirs, rtol=2.4e-7, atol=0)
     assert [ember.sigmoid(ember.tensor(v)).item() for v in x[:200]] == [torch.sigmoid(torch.tensor(v)).item()
                                                                       for v in x[:200]]
