@@ -109,6 +109,8 @@ sin = _unary(np.sin, 'sin')
 cos = _unary(np.cos, 'cos')
 tanh = _unary(np.tanh, 'tanh')
 sqrt = _unary(np.sqrt, 'sqrt')
+cosh = _unary(np.cosh, 'cosh')
+reciprocal = _unary(np.reciprocal, 'reciprocal')
 
 
 def _sgn(x):

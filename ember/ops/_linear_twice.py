@@ -1,8 +1,10 @@
-"""Backward ops that are linear in the incoming gradient with a coefficient locally constant in the input (relu's
-threshold_backward, leaky_relu_backward, hardtanh_backward): under create_graph=True PyTorch records each as one
-``*BackwardBackward0`` node over (grad_output, self), whose gradient is the same op of the new incoming gradient
-for grad_output and zeros for self (the coefficient's derivative is zero almost everywhere). ember recorded a
-product with a constant mask there, which left a ReLU net's input gradient outside the graph."""
+"""PyTorch's one ``*BackwardBackward0`` node for a backward op ``fn(grad_output, self, *ctx)`` recorded under
+create_graph=True (threshold_backward, gelu_backward, elu_backward, softplus_backward, _softmax_backward_data...).
+Its gradient for grad_output is the same op of the new incoming gradient (``again`` where PyTorch's formula is
+another one); for self, PyTorch's ``*_double_backward`` formula (``second``, written with dual's helpers so that
+it runs on arrays and, under a further create_graph, records PyTorch's nodes), or zeros where the op is linear in
+grad_output with a locally constant coefficient (relu's family). ember recorded the composition of its forward
+reference there, several nodes (with an ``_AliasBackward`` of its own) where PyTorch has one."""
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -12,27 +14,45 @@ from ..tensor import Tensor
 class LinearTwice(Node):
     """``fn(g, x, *ctx)`` on arrays (g the incoming gradient, x the saved input or result), recorded."""
     __slots__ = ('fn', 'ctx', 'need')
+    second = None     # second(self, h, g, x): x's gradient (PyTorch's *_double_backward); None: zeros
+    again = None      # again(self, h, x): g's gradient where PyTorch's formula is not the op itself
 
     def backward(self, h):
-        (x,) = self.saved()
-        gg = None
+        saved = self.saved()
+        x = saved[-1]
+        gg = gx = None
         if self.need[0]:
-            gg = self.fn(h, x, *self.ctx) if dual.is_array(h) else record(type(self), self.fn, h, x, self.ctx)
-        return gg, (dual.zeros(x.shape, h) if self.need[1] else None)
+            gg = self.redo(h, x) if self.again is None else self.again(h, x)
+        if self.need[1]:
+            gx = dual.zeros(x.shape, h) if self.second is None else self.second(h, saved[0], x)
+        return gg, gx
+
+    def redo(self, g, x):
+        """This op of (g, x) again: on arrays, or recorded as another such node for tensors."""
+        return self.fn(g, x, *self.ctx) if dual.is_array(g) else record(type(self), self.fn, g, x, self.ctx)
 
 
-def node_class(name):
-    """A LinearTwice subclass named as PyTorch's node (``ThresholdBackwardBackward0``)."""
-    return type(name, (LinearTwice,), {'__slots__': (), '__doc__': f'{name}: a backward linear in its gradient.'})
+def node_class(name, second=None, again=None):
+    """A LinearTwice subclass named as PyTorch's node (``ThresholdBackwardBackward0``), with its formulas."""
+    ns = {'__slots__': (), '__doc__': f'{name}: the recorded backward op, differentiable again.'}
+    if second is not None:
+        ns['second'] = second
+    if again is not None:
+        ns['again'] = again
+    return type(name, (LinearTwice,), ns)
 
 
 def record(cls, fn, g, x, ctx=()):
-    """``fn(g, x, *ctx)`` for the tensors g and x, one ``cls`` node over (g, x) when either requires grad."""
+    """``fn(g, x, *ctx)`` for the tensors g and x, one ``cls`` node over (g, x) when either requires grad (g is
+    saved too when ``cls.second`` needs it)."""
     out = fn(g._data, x._data, *ctx)
     need = (g._requires_grad, x._requires_grad)
     if not (GRAD.enabled and any(need)):
         return Tensor._make(out)
     node = cls((g, x))
     node.fn, node.ctx, node.need = fn, ctx, need
-    node.save(x)
+    if cls.second is not None and need[1]:
+        node.save(g, x)
+    else:
+        node.save(x)
     return Tensor._make(out, node)

@@ -632,6 +632,12 @@ _mul_scalar = binary('mul', np.multiply, 'MulBackward0', lambda g, a, b: dual.sc
                      scalar_node='MulBackward1', one_edge=True)
 _add_scalar = binary('add', np.add, 'AddBackward0', _through, lambda g, a, b: None, scalar_node='AddBackward1',
                      one_edge=True)
+# C++'s sub.Scalar and div.Scalar (SubBackward1, DivBackward1: one edge), as PyTorch's formulas record ``z - 1``
+_sub_scalar = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, b: None, no_bool=True,
+                     scalar_node='SubBackward1', one_edge=True)
+_div_scalar = binary('div', np.true_divide, 'DivBackward0',
+                     lambda g, a, b: g / b if dual.is_array(g) else _div_scalar(g, b), lambda g, a, b: None,
+                     float_out=True, opmath=True, scalar_node='DivBackward1', one_edge=True)
 _div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
               float_out=True, opmath=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
@@ -1162,7 +1168,7 @@ log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log
 log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
 log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
 sqrt = unary('sqrt', xp.sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
-rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: g * (-0.5 * y * y * y))
+rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: dual.scale(g, -0.5) * _cube(y))
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * (y * y))
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.sin(x), precise=True)
@@ -1735,10 +1741,23 @@ def _in_float64(fn):
 _erf = _in_float64(_special.erf)
 _2_SQRTPI = 2.0 / math.sqrt(math.pi)
 _SQRTPI_2 = math.sqrt(math.pi) / 2.0
-erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: g * _2_SQRTPI * dual.exp(-(x * x)))
-erfc = unary('erfc', _in_float64(_special.erfc), 'ErfcBackward0', lambda g, x, y: -g * _2_SQRTPI * dual.exp(-(x * x)))
+# derivatives.yaml's formulas in their order (``2. / sqrt(M_PI) * exp(-(self.pow(2))) * grad``: the constant times the
+# exponential first, MulBackward1, then the gradient; float32 rounds as PyTorch's that way)
+erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: dual.scale(dual.exp(-_squared(x)), _2_SQRTPI) * g)
+erfc = unary('erfc', _in_float64(_special.erfc), 'ErfcBackward0',
+             lambda g, x, y: dual.scale(dual.exp(-_squared(x)), -_2_SQRTPI) * g)
 erfinv = unary('erfinv', _in_float64(_special.erfinv), 'ErfinvBackward0',
-               lambda g, x, y: g * _SQRTPI_2 * dual.exp(y * y))
+               lambda g, x, y: dual.scale(dual.exp(_squared(y)), _SQRTPI_2) * g)
+
+
+def _squared(x):
+    """``x.pow(2)`` (PowBackward0 for a tensor), the product x * x."""
+    return x * x if dual.is_array(x) else x.pow(2)
+
+
+def _cube(x):
+    """``x.pow(3)`` (PowBackward0 for a tensor), which PyTorch's kernel computes as x * x * x."""
+    return x * x * x if dual.is_array(x) else x.pow(3)
 
 
 def round(input, *, decimals=0):

@@ -13,7 +13,7 @@ from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import SEQ, Node, edge, saved_attributes
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
-from . import _composite
+from . import _composite, _linear_twice
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
@@ -1234,12 +1234,27 @@ def _log_softmax_bw_one_hot(y, g, tc, v):
 
 def _softmax_bw(self, g):
     (y,) = self.saved()
-    d = self.dim
+    if not dual.is_array(g):    # create_graph: PyTorch's one SoftmaxBackwardDataBackward0 node
+        return _linear_twice.record(SoftmaxBackwardDataBackward0, _softmax_grad, g, y, (self.dim,))
+    return _softmax_grad(g, y, self.dim)
+
+
+def _softmax_grad(g, y, d):
+    """_softmax_backward_data(g, y, d) on arrays: y * (g - sum(g * y))."""
     if y.dtype is _F16_NP:     # float16 in float32, rounded once, as PyTorch's kernel (its opmath)
         return _softmax_bw_f32(y, g, d)
     if _rowwise(d, y, g):
         return _by_rows(_softmax_bw_rows, y, g)
     return y * (g - (g * y).sum(axis=d, keepdims=True))
+
+
+def _softmax_second(self, h, g, y):
+    """softmax_double_backward(h, g, dim, y): g * h - sum(y * g) * h - g * sum(y * h)."""
+    d = self.ctx[0]
+    return g * h - (y * g).sum(axis=d, keepdims=True) * h - g * (y * h).sum(axis=d, keepdims=True)
+
+
+SoftmaxBackwardDataBackward0 = _linear_twice.node_class('SoftmaxBackwardDataBackward0', _softmax_second)
 
 
 def _softmax_bw_f32(y, g, d):
@@ -1254,6 +1269,8 @@ def _log_softmax_bw(self, g):
     nll_loss gradient), which keeps the LSTM LM step's freed heap under glibc's trim threshold."""
     (y,) = self.saved()
     d = self.dim
+    if not dual.is_array(g):    # create_graph: PyTorch's one LogSoftmaxBackwardDataBackward0 node
+        return _linear_twice.record(LogSoftmaxBackwardDataBackward0, _log_softmax_grad, g, y, (d,))
     if _rowwise(d, y, g):
         hot = one_hot(g)
         if take(self, g):
@@ -1262,6 +1279,27 @@ def _log_softmax_bw(self, g):
             return _by_rows(_log_softmax_bw_rows_over, y, g, out=g)
         return _by_rows(_log_softmax_bw_rows, y, g)
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
+
+
+def _log_softmax_grad(g, y, d):
+    """_log_softmax_backward_data(g, y, d) on arrays: g - exp(y) * sum(g)."""
+    if _rowwise(d, y, g):
+        return _by_rows(_log_softmax_bw_rows, y, g)
+    return g - np.exp(y) * g.sum(axis=d, keepdims=True)
+
+
+def _log_softmax_again(self, h, y):
+    """derivatives.yaml's gradient of _log_softmax_backward_data in grad_output: h - sum(h * exp(y))."""
+    return h - (h * dual.exp(y)).sum(axis=self.ctx[0], keepdims=True)
+
+
+def _log_softmax_second(self, h, g, y):
+    """Its gradient in the output y: -sum(g) * exp(y) * h."""
+    return -g.sum(axis=self.ctx[0], keepdims=True) * dual.exp(y) * h
+
+
+LogSoftmaxBackwardDataBackward0 = _linear_twice.node_class('LogSoftmaxBackwardDataBackward0', _log_softmax_second,
+                                                           _log_softmax_again)
 
 
 SoftmaxBackward0 = _node('SoftmaxBackward0', _softmax_bw, ('dim',))

@@ -8,7 +8,7 @@ import numpy as np
 from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction, _linear_twice
-from ...autograd import forward_refusal
+from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
@@ -33,23 +33,28 @@ _K_TANH = math.sqrt(2.0 / math.pi)
 _HALF_LOG2E = -0.5 / math.log(2.0)
 
 
-def _elementwise(node_name, forward, backward, reference, kernel=None, twice=None):
+def _elementwise(node_name, forward, backward, reference, kernel=None, twice=None, second=None):
     """An activation ``op(input, *params)``: forward(a, *p) and backward(g, x, *p) on arrays; reference(x, *p)
-    composed of ember ops (for create_graph); ``kernel``: PyTorch's kernel name, which has no integer or bool
-    loop (so such inputs raise as in PyTorch). float16 is computed in float32 and rounded once, as PyTorch's CPU
-    kernels do (their opmath type): on 70k values, values equal to PyTorch's went from 40-87% (each step rounded to
-    float16) to 99.98-100% for silu, mish, elu, selu, hardswish, hardsigmoid, leaky_relu and softplus, forward and
+    composed of ember ops; ``kernel``: PyTorch's kernel name, which has no integer or bool loop (so such inputs
+    raise as in PyTorch); ``twice``: the name of PyTorch's one node for the gradient under create_graph, with
+    ``second`` its formula for the input (see _linear_twice; without ``twice``, create_graph differentiates the
+    reference). float16 is computed in float32 and rounded once, as PyTorch's CPU kernels do (their opmath
+    type): on 70k values, values equal to PyTorch's went from 40-87% (each step rounded to float16) to
+    99.98-100% for silu, mish, elu, selu, hardswish, hardsigmoid, leaky_relu and softplus, forward and
     backward, and NumPy's float16 arithmetic (converting each operand) is slower than float32's."""
+    def grad(g, x, *p):
+        if x.dtype == _F16:
+            return np.asarray(backward(g.astype(np.float32), x.astype(np.float32), *p)).astype(_F16)
+        return backward(g, x, *p)
+
     def np_backward(self, g):
         (x,) = self.saved()
-        if x.dtype == _F16:
-            return (np.asarray(backward(g.astype(np.float32), x.astype(np.float32), *self.ctx)).astype(_F16),)
-        return (backward(g, x, *self.ctx),)
+        return (grad(g, x, *self.ctx),)
 
     cls = fused(node_name, np_backward, lambda ctx, x: reference(x, *ctx))
     if twice is not None:    # PyTorch's one node for the gradient under create_graph (see _linear_twice)
-        twice_cls = _linear_twice.node_class(twice)
-        cls.graph_backward = lambda self, grads: (_linear_twice.record(twice_cls, backward, grads[0],
+        twice_cls = _linear_twice.node_class(twice, second)
+        cls.graph_backward = lambda self, grads: (_linear_twice.record(twice_cls, grad, grads[0],
                                                                        self.saved()[0], self.ctx),)
     display = re.sub(r'(?<=[a-z])(?=[A-Z])', '_', node_name[:-9]).lower()   # PyTorch's name: LeakyRelu leaky_relu
 
@@ -95,6 +100,89 @@ def _sig(a):
         np.exp(s, out=s)
         s += 1.0
         return np.divide(1.0, s, out=s)
+
+
+# -- PyTorch's *_double_backward formulas (FunctionsManual.cpp), in dual's helpers: arrays in a plain backward,
+# tensors recording PyTorch's nodes under create_graph (C++'s ``t * 2.0`` is MulBackward1: dual.scale) ------------
+def _sigmoid_any(x):
+    return _sig(x) if dual.is_array(x) else ops.sigmoid(x)
+
+
+def _sigmoid_backward_any(g, y):
+    """PyTorch's sigmoid_backward(g, y): one SigmoidBackwardBackward0 node for tensors."""
+    return pointwise._sigmoid_formula(g, None, y)
+
+
+def _mask_as(cond, like):
+    """``cond.type_as(like)``: a constant 0/1 array or tensor of like's dtype."""
+    return dual.const(cond.astype(dual.data(like).dtype), like)
+
+
+def _one_minus(t):
+    """C++'s ``1 - t`` (a filled tensor minus t: SubBackward0 with no edge for the 1)."""
+    return dual.const(1, t) - t
+
+
+def _elu_second(self, h, g, x):
+    """elu_double_backward for a saved input: elu_backward(h * g * input_scale, x) where x < 0, else 0."""
+    return self.redo(dual.scale(h * g, self.ctx[2]), x) * _mask_as(dual.data(x) < 0, h)
+
+
+def _celu_scale(alpha):
+    """celu's input_scale as PyTorch's backward takes it: ``1.0 / alpha.toFloat()`` (alpha rounded to float32
+    first; the forward divides by alpha itself): 1.4285714528998554 for alpha 0.7, not 1.4285714285714286."""
+    return 1.0 / float(np.float32(alpha))
+
+
+def _celu_bwd(g, x, alpha, scale, in_scale):
+    return _elu_bwd(g, x, alpha, scale, _celu_scale(alpha))
+
+
+def _celu_second(self, h, g, x):
+    """_elu_second with celu's backward input_scale."""
+    return self.redo(dual.scale(h * g, _celu_scale(self.ctx[0])), x) * _mask_as(dual.data(x) < 0, h)
+
+
+def _softplus_second(self, h, g, x):
+    """softplus_double_backward(h * g, x): sigmoid_backward(grad, sigmoid(beta x)) below the threshold, times beta."""
+    beta, threshold = self.ctx
+    grad = h * g
+    bx = dual.scale(x, beta)
+    return dual.scale(_sigmoid_backward_any(grad, _sigmoid_any(bx)) * _mask_as(dual.data(bx) < threshold, grad), beta)
+
+
+def _logsigmoid_second(self, h, g, x):
+    """log_sigmoid_double_backward(h * g, x): grad * (z - 1) * z, z = sigmoid(x)."""
+    z = _sigmoid_any(x)
+    return h * g * (z - 1 if dual.is_array(z) else pointwise._sub_scalar(z, 1)) * z
+
+
+def _hardswish_second(self, h, g, x):
+    """where(-3 < x < 3, h * g / 3, 0)."""
+    d = dual.data(x)
+    r = h * g
+    r = r / 3.0 if dual.is_array(r) else pointwise._div_scalar(r, 3.0)
+    return dual.where((-3.0 < d) & (d < 3.0), r, dual.const(0, r))
+
+
+def _gelu_second(self, h, g, x):
+    """gelu_double_backward: h * g * gelu''(x), in PyTorch's steps for each form."""
+    if self.ctx[0] == 'tanh':
+        inner = dual.scale(x + dual.scale(pointwise._cube(x), 0.044715), _K_TANH)
+        t = dual.tanh(inner)
+        sech = dual.scale(dual.reciprocal(dual.cosh(inner)), 1)
+        f = dual.scale(x, 0.5)
+        gg = _one_minus(t * t)
+        hh = dual.scale(dual.shift(dual.scale(x, 3 * 0.044715) * x, 1), _K_TANH)
+        f_prime_gh = dual.scale(gg, 0.5) * hh
+        g_prime = dual.scale(sech, 2) * (-sech * t) * hh
+        h_prime = dual.scale(dual.scale(x, 6 * 0.044715), _K_TANH)
+        second = dual.scale(f_prime_gh, 2) + f * hh * g_prime + f * gg * h_prime
+    else:
+        sq = x * x
+        pdf = dual.scale(dual.exp(dual.scale(sq, -0.5)), _INV_SQRT_2PI)
+        second = dual.scale(pdf, 2) - sq * pdf
+    return h * g * second
 
 
 # -- hardtanh, relu6 -----------------------------------------------------------------------------------------
@@ -290,9 +378,9 @@ def _elu_ref(x, alpha, scale, in_scale):
     return ops.where(x > 0, x * scale, neg)
 
 
-_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu')
+_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _elu_second)
 _elu_ = _inplace(_elu, 'elu_', 'EluBackward1')
-_celu = _elementwise('CeluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu')
+_celu = _elementwise('CeluBackward0', _elu_fwd, _celu_bwd, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _celu_second)
 _celu_ = _inplace(_celu, 'celu_', 'CeluBackward1')
 
 
@@ -335,12 +423,16 @@ def celu_(input, alpha=1.0):
 def _gelu_backward(self, g):
     """d gelu / dx: Phi(x) + x phi(x) (or the tanh form's derivative); Phi comes saved from the forward."""
     (x,) = self.saved()
-    approximate, cdf = self.ctx
-    if x.dtype == _F16 or x.dtype is _bf16.NP:     # in float32, rounded once (see gelu)
+    return (_gelu_grad_any(g, x, *self.ctx),)
+
+
+def _gelu_grad_any(g, x, approximate, cdf):
+    """_gelu_grad of arrays of any float dtype: float16 and bfloat16 in float32, rounded once (see gelu)."""
+    if x.dtype == _F16 or x.dtype is _bf16.NP:
         dt = x.dtype
         x, g = _bf16.to_f32(x), _bf16.to_f32(g)
-        return (_bf16.cast(_gelu_grad(g, x, approximate, cdf), dt),)
-    return (_gelu_grad(g, x, approximate, cdf),)
+        return _bf16.cast(_gelu_grad(g, x, approximate, cdf), dt)
+    return _gelu_grad(g, x, approximate, cdf)
 
 
 def _gelu_grad(g, x, approximate, cdf):
@@ -384,6 +476,9 @@ def _gelu_ref(ctx, x):
 
 
 GeluBackward0 = fused('GeluBackward0', _gelu_backward, _gelu_ref)
+GeluBackwardBackward0 = _linear_twice.node_class('GeluBackwardBackward0', _gelu_second)
+GeluBackward0.graph_backward = lambda self, grads: (_linear_twice.record(GeluBackwardBackward0, _gelu_grad_any, grads[0],
+                                                                          self.saved()[0], self.ctx),)
 
 
 def gelu(input, approximate='none'):
@@ -481,6 +576,15 @@ def _silu_bwd(g, x):
     return s
 
 
+def _silu_graph(self, grads):
+    """Under create_graph, PyTorch's infinitely_differentiable_silu_backward: g * s * (1 + x * (1 - s))."""
+    (x,) = self.saved()
+    s = ops.sigmoid(x)
+    right = dual.shift(x * _one_minus(s), 1.0)    # made first, as PyTorch's build (its nodes run in that order)
+    return (grads[0] * s * right,)
+
+
+_silu.node.graph_backward = _silu_graph
 _silu_ = _inplace(_silu, 'silu_')
 
 
@@ -506,6 +610,16 @@ def _mish_bwd(g, x):
 
 _mish = _elementwise('MishBackward0', lambda a: a * np.tanh(_softplus_arr(a)), _mish_bwd,
                      lambda x: x * ops.tanh(_softplus_ref(x, 1.0, 20.0)), 'mish_cpu')
+def _mish_graph(self, grads):
+    """Under create_graph, PyTorch's infinitely_differentiable_mish_backward: g * (t + x * s * (1 - t * t)),
+    t = tanh(log1p(exp(x))), s = sigmoid(x)."""
+    (x,) = self.saved()
+    s = ops.sigmoid(x)
+    t = ops.tanh(ops.log1p(ops.exp(x)))
+    return (grads[0] * (t + x * s * _one_minus(t * t)),)
+
+
+_mish.node.graph_backward = _mish_graph
 _mish_ = _inplace(_mish, 'mish_')
 
 
@@ -542,7 +656,8 @@ def _softplus_ref(x, beta, threshold):
     return ops.where(bx > threshold, x, soft)
 
 
-_softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _softplus_ref, 'softplus_cpu')
+_softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _softplus_ref, 'softplus_cpu',
+                         'SoftplusBackwardBackward0', _softplus_second)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -603,7 +718,7 @@ def _hardswish_bwd_block(out, g, x):
 
 _hardswish = _elementwise(
     'HardswishBackward0', _hardswish_fwd, _hardswish_bwd,
-    lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0, 'hardswish_cpu')
+    lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0, 'hardswish_cpu', 'HardswishBackwardBackward0', _hardswish_second)
 _hardswish_ = _inplace(_hardswish, 'hardswish_')
 
 
@@ -646,7 +761,7 @@ _logsigmoid = _elementwise(
     'LogSigmoidBackward0',
     lambda a: _log_sigmoid_arr(a),
     lambda g, x: g * _sig(-x),
-    lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu')
+    lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu', 'LogSigmoidBackwardBackward0', _logsigmoid_second)
 
 
 def logsigmoid(input):
