@@ -94,3 +94,58 @@ def test_second_and_third_derivatives_gradcheck(name):
         return ember.autograd.grad((first(x, v) * v).sum(), x, create_graph=True)[0]
     assert gradcheck(first, (x, v))
     assert gradcheck(second, (x, v))
+
+
+# -- products: a stack times a matrix folds into one mm (View, Mm, UnsafeView); addmm's alpha/beta MulBackward1 -----
+def _rand(L, shape, seed, grad=True):
+    return L.tensor(np.random.RandomState(seed).randn(*shape), requires_grad=grad)
+
+
+PRODUCTS = {
+    '3d@2d': lambda L: (_rand(L, (2, 3, 4), 0), _rand(L, (4, 5), 1)),
+    '4d@2d': lambda L: (_rand(L, (2, 2, 3, 4), 0), _rand(L, (4, 5), 1)),
+    '3d@1d': lambda L: (_rand(L, (2, 3, 4), 0), _rand(L, (4,), 1)),
+    '2d@1d': lambda L: (_rand(L, (3, 4), 0), _rand(L, (4,), 1)),
+    '3d@2d_fixed_weight': lambda L: (_rand(L, (2, 3, 4), 0), _rand(L, (4, 5), 1, False)),
+    '3d@2d_fixed_input': lambda L: (_rand(L, (2, 3, 4), 0, False), _rand(L, (4, 5), 1)),
+    'transposed_3d@2d': lambda L: (_rand(L, (3, 2, 4), 0).transpose(0, 1), _rand(L, (4, 5), 1)),
+    'permuted_3d@2d': lambda L: (_rand(L, (4, 3, 2), 0).permute(2, 1, 0), _rand(L, (4, 5), 1)),
+}
+
+
+@pytest.mark.parametrize('name', list(PRODUCTS))
+def test_stack_times_matrix_graph_and_gradients_as_pytorch(name):
+    res = []
+    for L in (torch, ember):
+        x, w = PRODUCTS[name](L)
+        y = x @ w
+        leaves = [t for t in (x, w) if t.requires_grad]
+        gs = L.autograd.grad((y * y).sum(), leaves, create_graph=True)
+        hs = L.autograd.grad(sum((g * g).sum() for g in gs), leaves)
+        res.append(([_walk(y.grad_fn, 4)] + [_walk(g.grad_fn, 4) for g in gs],
+                    [y.detach().numpy()] + [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))
+    (tw, tv), (ew, ev) = res
+    assert ew == tw
+    for e, t in zip(ev, tv):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('alpha,beta', [(2.0, 3.0), (2, 1), (1, 0.5), (1.0, 1.0)])
+def test_addmm_alpha_beta_gradient_graph_as_pytorch(alpha, beta):
+    res = []
+    for L in (torch, ember):
+        b, m, w = _rand(L, (5,), 2), _rand(L, (3, 4), 3), _rand(L, (4, 5), 1)
+        y = L.addmm(b, m, w, alpha=alpha, beta=beta)
+        gs = L.autograd.grad((y * y).sum(), (b, m, w), create_graph=True)
+        hs = L.autograd.grad(sum((g * g).sum() for g in gs), (b, m, w))
+        res.append(([_walk(g.grad_fn, 4) for g in gs], [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))
+    (tw, tv), (ew, ev) = res
+    assert ew == tw
+    for e, t in zip(ev, tv):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
+
+
+def test_stack_times_matrix_gradcheck():
+    x, w = _rand(ember, (2, 3, 4), 0), _rand(ember, (4, 5), 1)
+    assert gradcheck(lambda x, w: ember.autograd.grad(((x @ w) ** 2).sum(), x, create_graph=True)[0], (x, w))
+    assert gradcheck(lambda x, w: ember.autograd.grad(((x @ w) ** 2).sum(), w, create_graph=True)[0], (x, w))

@@ -68,8 +68,9 @@ def _matmul_bw(self, g):
     a, b = self.saved()
     a1, b1 = self.vec
     sa, sb = self.shapes
-    if not (a1 or b1 or dual.is_array(g)):
-        out = _matrix_grads_graph(g, a, b, sa, sb, self.need)
+    if not (a1 or dual.is_array(g)):
+        out = _matrix_grads_graph(g, a, b, sa, sb, self.need) if not b1 else \
+            _mv_grads_graph(g, a, b, sa, self.need) if len(sa) == 2 else None
         if out is not None:
             return out
     sa2 = (1,) + tuple(sa) if a1 else tuple(sa)
@@ -114,6 +115,12 @@ def _mm_grads_graph(g, a, b, need_a, need_b):
     return ga, gb
 
 
+def _mv_grads_graph(g, a, b, sa, need):
+    """PyTorch's mv gradients on tensors (create_graph): grad.ger(vec), which is g.reshape(n, 1) * vec, and
+    self.t().mv(grad) (ember recorded them as matrix products with views around)."""
+    return (g.reshape(sa[0], 1) * b if need[0] else None, a.t().mv(g) if need[1] else None)
+
+
 def _matrix_grads_graph(g, a, b, sa, sb, need):
     """A matrix product's gradients under create_graph as PyTorch's graph has them: mm of two matrices, bmm of two
     equal batches, a batch times a matrix folded into one mm (views around it); None for the other forms."""
@@ -148,6 +155,50 @@ def _record(name, x, y, arr):
         node.save(x if y._requires_grad else None, y if x._requires_grad else None)
         return Tensor._make(arr, node)
     return Tensor._make(arr)
+
+
+def _folded_saved(self, graph=None):
+    """The saved stack as the matrix PyTorch's folded product saved (``input.reshape(-1, k)``)."""
+    a, b = Node.saved(self, graph)
+    return (None if a is None else a.reshape(self.shapes[0])), b
+
+
+# mm and mv of a stack folded into a matrix: the saved stack reads as that matrix
+_FOLDED = {n: type(n, (_NODES[n],), {'__slots__': (), 'saved': _folded_saved}) for n in ('MmBackward0', 'MvBackward0')}
+
+
+def _viewable(a):
+    """Whether a stack's leading dims fold into rows without a copy (PyTorch's should_fold stride test)."""
+    st, sh = a.strides, a.shape
+    for i in range(a.ndim - 2):
+        if st[i] != st[i + 1] * sh[i + 1]:
+            return False
+    return True
+
+
+def _fold_record(input, other, arr, viewable):
+    """A stack (..., n, k) times a matrix or vector, recorded as PyTorch's matmul folds it (when ``other`` requires
+    grad or the stack is ``viewable``): UnsafeViewBackward0 over MmBackward0 (MvBackward0) over the stack's
+    reshape(rows, k), a ViewBackward0 or, where it copies, UnsafeViewBackward0 over CloneBackward0; ember recorded
+    one node with edges to both operands."""
+    a, b = input._data, other._data
+    rows = math.prod(a.shape[:-1])
+    need = (input._requires_grad, other._requires_grad)
+    xe = _NO_EDGE
+    if need[0]:
+        xe = _edge(input)
+        if not viewable:
+            clone = _new(CloneBackward0)
+            clone._seq = next(SEQ)
+            clone.next_functions = (xe,)
+            xe = (clone, 0)
+        xe = _view_node(ViewBackward0 if viewable else UnsafeViewBackward0, xe, a.shape)
+    node = _new(_FOLDED['MvBackward0' if b.ndim == 1 else 'MmBackward0'])
+    node.next_functions = (xe, _edge(other) if need[1] else _NO_EDGE)
+    node._seq = next(SEQ)
+    node.vec, node.shapes, node.need = (False, b.ndim == 1), ((rows, a.shape[-1]), b.shape), need
+    node.save(input if need[1] else None, other if need[0] else None)
+    return Tensor._make(arr, _view_node(UnsafeViewBackward0, (node, 0), (rows,) + b.shape[1:])[0])
 
 
 def _matmul_name(na, nb):
@@ -188,7 +239,12 @@ def matmul(input, other, *, out=None):
         arr = _stack_product(a, b) if a.ndim >= 3 and b.ndim >= 3 else _mat_product(a, b)
     except ValueError:
         raise _batch_mismatch(a, b) from None
-    out = _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
+    viewable = a.ndim > 2 and b.ndim <= 2 and _viewable(a)
+    if a.ndim > 2 and b.ndim <= 2 and GRAD.enabled and (input._requires_grad or other._requires_grad) \
+            and (viewable or other._requires_grad or not a.size):
+        out = _fold_record(input, other, np.asarray(arr), viewable)
+    else:
+        out = _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
     if _flop_hook.COUNTERS:
         _flop_hook.matmul(input, other, out)
     return out
@@ -395,11 +451,11 @@ class AddmmBackward0(Node):
 
     def backward(self, g):
         _, x, w = self.saved()
-        if not dual.is_array(g):    # PyTorch's graph: no multiplication by a beta or alpha of 1
-            gb = dual.sum_to(g * self.beta if self.beta != 1 else g, self.bshape) if self.need[0] else None
+        if not dual.is_array(g):    # PyTorch's graph (maybe_multiply: C++'s t * s, MulBackward1, unless s is 1)
+            gb = dual.sum_to(dual.scale(g, self.beta) if self.beta != 1 else g, self.bshape) if self.need[0] else None
             gx, gw = _mm_grads_graph(g, x, w, self.need[1], self.need[2])
             if self.alpha != 1:
-                gx, gw = (None if t is None else t * self.alpha for t in (gx, gw))
+                gx, gw = (None if t is None else dual.scale(t, self.alpha) for t in (gx, gw))
             return gb, gx, gw
         gb = dual.sum_to(g * self.beta, self.bshape) if self.need[0] else None
         gx = dual.matmul(g, w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
