@@ -130,12 +130,20 @@ def test_stack_times_matrix_graph_and_gradients_as_pytorch(name):
         np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize('alpha,beta', [(2.0, 3.0), (2, 1), (1, 0.5), (1.0, 1.0)])
-def test_addmm_alpha_beta_gradient_graph_as_pytorch(alpha, beta):
+ADD_PRODUCTS = {
+    'addmm': lambda L: (L.addmm, _rand(L, (5,), 2), _rand(L, (3, 4), 3), _rand(L, (4, 5), 1)),
+    'baddbmm': lambda L: (L.baddbmm, _rand(L, (2, 3, 5), 2), _rand(L, (2, 3, 4), 3), _rand(L, (2, 4, 5), 1)),
+    'addmv': lambda L: (L.addmv, _rand(L, (3,), 2), _rand(L, (3, 4), 3), _rand(L, (4,), 1)),
+}
+
+
+@pytest.mark.parametrize('op', list(ADD_PRODUCTS))
+@pytest.mark.parametrize('alpha,beta', [(2.0, 3.0), (2, 1), (1, 0.5), (1.0, 1.0), (0.5, 0)])
+def test_add_product_alpha_beta_gradient_graph_as_pytorch(op, alpha, beta):
     res = []
     for L in (torch, ember):
-        b, m, w = _rand(L, (5,), 2), _rand(L, (3, 4), 3), _rand(L, (4, 5), 1)
-        y = L.addmm(b, m, w, alpha=alpha, beta=beta)
+        fn, b, m, w = ADD_PRODUCTS[op](L)
+        y = fn(b, m, w, alpha=alpha, beta=beta)
         gs = L.autograd.grad((y * y).sum(), (b, m, w), create_graph=True)
         hs = L.autograd.grad(sum((g * g).sum() for g in gs), (b, m, w))
         res.append(([_walk(g.grad_fn, 4) for g in gs], [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))

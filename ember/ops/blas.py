@@ -452,10 +452,9 @@ class AddmmBackward0(Node):
     def backward(self, g):
         _, x, w = self.saved()
         if not dual.is_array(g):    # PyTorch's graph (maybe_multiply: C++'s t * s, MulBackward1, unless s is 1)
-            gb = dual.sum_to(dual.scale(g, self.beta) if self.beta != 1 else g, self.bshape) if self.need[0] else None
+            gb = dual.sum_to(_maybe_multiply(g, self.beta), self.bshape) if self.need[0] else None
             gx, gw = _mm_grads_graph(g, x, w, self.need[1], self.need[2])
-            if self.alpha != 1:
-                gx, gw = (None if t is None else dual.scale(t, self.alpha) for t in (gx, gw))
+            gx, gw = (None if t is None else _maybe_multiply(t, self.alpha) for t in (gx, gw))
             return gb, gx, gw
         gb = dual.sum_to(g * self.beta, self.bshape) if self.need[0] else None
         gx = dual.matmul(g, w.swapaxes(-1, -2)) * self.alpha if self.need[1] else None
@@ -1047,6 +1046,8 @@ class _AddProduct(Node):
 
     def backward(self, g):
         x, y = self.saved()
+        if not dual.is_array(g):
+            return self._graph_backward(g, x, y)
         gi = dual.sum_to(g * self.beta if self.beta != 1 else g, self.bshape) if self.need[0] else None
         gx = gy = None
         if self.need[1]:
@@ -1057,6 +1058,27 @@ class _AddProduct(Node):
                 dual.matmul(x.swapaxes(-1, -2), g)
             gy = gy * self.alpha if self.alpha != 1 else gy
         return gi, gx, gy
+
+
+    def _graph_backward(self, g, x, y):
+        """Under create_graph, PyTorch's formulas: baddbmm's g.bmm(y.transpose(1, 2)) and x.transpose(1, 2).bmm(g),
+        addmv's g.ger(vec) (g.reshape(n, 1) * vec) and mat.t().mv(g), each through maybe_multiply (C++'s t * s,
+        MulBackward1, unless s is 1); ember's array formula recorded MulBackward0 with a None edge and matmul's
+        nodes."""
+        need = self.need
+        gi = dual.sum_to(_maybe_multiply(g, self.beta), self.bshape) if need[0] else None
+        if y.dim() == 1:
+            gx = g.reshape(g.shape[0], 1) * y if need[1] else None
+            gy = x.t().mv(g) if need[2] else None
+        else:
+            gx = g.bmm(y.transpose(1, 2)) if need[1] else None
+            gy = x.transpose(1, 2).bmm(g) if need[2] else None
+        return gi, *(None if t is None else _maybe_multiply(t, self.alpha) for t in (gx, gy))
+
+
+def _maybe_multiply(t, s):
+    """PyTorch's maybe_multiply: t unless s is 1, else C++'s t * s (MulBackward1 on tensors)."""
+    return t if s == 1 else dual.scale(t, s)
 
 
 AddmvBackward0 = type('AddmvBackward0', (_AddProduct,), {'__slots__': ()})
