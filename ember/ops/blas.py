@@ -645,20 +645,22 @@ def linear(input, weight, bias=None):
     x, w = input._data, weight._data
     if w.ndim < 2 or x.ndim == 0:
         return _linear_vector(input, weight, bias)
-    if x.shape[-1] != w.shape[-1] if w.ndim else True:
+    addmm = bias is not None and (x.ndim == 2 or bias.dim() == 1 and input.is_contiguous())
+    if addmm:
+        _addmm_dtypes(bias, input, weight)
+    elif x.dtype != w.dtype:
+        _same_dtype(x, w.T, 'linear')
+    if x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f'mat1 and mat2 shapes cannot be multiplied ({_mat2(x)} and {w.shape[-1]}x{w.shape[0]})'
                            f'\n(linear: input {fmt_shape(x.shape)} needs last dim = in_features = {w.shape[-1]})')
-    if x.dtype != w.dtype:
-        raise RuntimeError(f'mat1 and mat2 must have the same dtype, but got {x.dtype.name.capitalize()} and '
-                           f'{w.dtype.name.capitalize()}')
     if x.dtype.kind == 'b':
         raise not_implemented('addmm_impl_cpu_', x.dtype)
-    if bias is not None and x.ndim > 2 and not input.is_contiguous():
-        # PyTorch folds only a contiguous input into one addmm; another goes through matmul and then gets the bias
-        # added (AddBackward0 over the product; in bfloat16/float16 two roundings: diffusers' attention projections
-        # of a transposed input under autocast(bfloat16), 31% of values one ulp off when rounded once)
-        from .pointwise import add
-        return add(linear(input, weight), bias)
+    if bias is not None and not addmm:
+        # PyTorch folds the bias into addmm only for a 2-D input or a contiguous one with a 1-D bias; else it is matmul
+        # and then an in-place add (AddBackward0 over the product, in the input's dtype whatever the bias's; in
+        # bfloat16/float16 two roundings: diffusers' attention projections of a transposed input under
+        # autocast(bfloat16), 31% of values one ulp off when rounded once)
+        return linear(input, weight).add_(bias)
     if bias is not None and bias._data.shape != w.shape[:1] and w.ndim == 2:
         bias = bias.expand(w.shape[:1])   # a broadcast (0-d, (1,)) bias: its gradient summed back by ExpandBackward0
     r = _half_linear(x, w, bias) if x.dtype is _F16 and w.ndim == 2 else None
@@ -671,8 +673,7 @@ def linear(input, weight, bias=None):
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     out = _linear_graph(input, weight, bias, r, need) if GRAD.enabled and (need[0] or need[1] or need[2]) else \
         Tensor._make(r)
-    if _flop_hook.COUNTERS:   # PyTorch's linear: addmm with a bias on 2-d (or contiguous 3-d) input, else matmul
-        addmm = bias is not None and (x.ndim == 2 or x.ndim == 3 and input.is_contiguous())
+    if _flop_hook.COUNTERS:
         _flop_hook.product('addmm' if addmm else 'mm', (math.prod(x.shape[:-1]), x.shape[-1]), w.T.shape, out,
                            need[:2])
     return out

@@ -2020,7 +2020,8 @@ def where(condition, input=None, other=None):
     if c.dtype == np.uint8:   # PyTorch takes a byte condition still, deprecated
         from .._warn import warn_user
         warn_user('where received a uint8 condition tensor. This behavior is deprecated and will be removed in a '
-                  'future version of PyTorch. Use a boolean condition instead.', once=True)
+                  'future version of PyTorch. Use a boolean condition instead.', once=True,
+                  internally='aten/src/ATen/native/TensorCompare.cpp:621')
         c = c != 0
     elif c.dtype != np.bool_:
         raise RuntimeError(f'where expected condition to be a boolean tensor, but got a tensor with dtype '
