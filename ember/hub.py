@@ -6,10 +6,48 @@ GitHub repository, which runs that repository's code, is not.
 import hashlib
 import os
 import re
+import sys
 import warnings
 from urllib.parse import urlparse
 
 __all__ = ['get_dir', 'set_dir', 'download_url_to_file', 'load_state_dict_from_url']
+
+
+class _Faketqdm:
+    """PyTorch's stand-in for tqdm when tqdm is not installed: percent (or bytes) written to stderr."""
+
+    def __init__(self, total=None, disable=False, unit=None, *args, **kwargs):
+        self.total, self.disable, self.n = total, disable, 0
+
+    def update(self, n):
+        """Count ``n`` more and rewrite the progress line."""
+        if self.disable:
+            return
+        self.n += n
+        sys.stderr.write(f'\r{self.n:.1f} bytes' if self.total is None else f'\r{100 * self.n / float(self.total):.1f}%')
+        sys.stderr.flush()
+
+    def set_description(self, *args, **kwargs):
+        """Ignored, as PyTorch's."""
+
+    def write(self, s):
+        sys.stderr.write(f'{s}\n')
+
+    def close(self):
+        self.disable = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if not self.disable:
+            sys.stderr.write('\n')
+
+
+try:    # torch.hub.tqdm (torchio imports it): tqdm's own where installed, as PyTorch
+    from tqdm import tqdm
+except ImportError:
+    tqdm = _Faketqdm
 
 HASH_REGEX = re.compile(r'-([a-f0-9]*)\.')
 _hub_dir = None

@@ -104,3 +104,23 @@ def test_where_uint8_condition_warns_as_pytorch_with_its_source_line():
         t = [subprocess.run([sys.executable, '-c', prog], capture_output=True, text=True, check=True).stdout.strip()]
     ember._warn._WARNED_ONCE.discard(t[0].split(' (Triggered')[0])
     assert _byte_where_warnings(ember) == t
+
+
+# -- torchio: torchio/download.py does ``from torch.hub import tqdm`` -----------------------------------------------
+def test_hub_tqdm_is_tqdm_and_its_stand_in_writes_as_pytorch(capsys):
+    """torch.hub.tqdm is tqdm's class where tqdm is installed (it is here), else PyTorch's ``_Faketqdm``, whose
+    progress lines on stderr ember's stand-in writes alike."""
+    assert ember.hub.tqdm is torch.hub.tqdm
+    out = []
+    for L in (torch, ember):
+        with L.hub._Faketqdm(total=200) as bar:
+            bar.update(50)
+            bar.set_description('x')
+            bar.write('note')
+            bar.update(150)
+        with L.hub._Faketqdm() as bar:
+            bar.update(7)
+            bar.close()
+            bar.update(1)
+        out.append(capsys.readouterr().err)
+    assert out[0] == out[1] and '100.0%' in out[0]
