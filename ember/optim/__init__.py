@@ -4,7 +4,8 @@ from .adadelta import Adadelta
 from ._adafactor import Adafactor
 from ._muon import Muon
 from .adagrad import Adagrad
-from .adam import Adam, AdamW
+from .adam import Adam
+from .adamw import AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
@@ -20,4 +21,4 @@ __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta'
            'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler', 'swa_utils']
 
 # as torch.optim does: the optimizers' modules stay importable (torch.optim.adam) but are not attributes
-del adadelta, adagrad, adam, adamax, asgd, lbfgs, nadam, optimizer, radam, rmsprop, rprop, sgd, sparse_adam  # noqa: F821
+del adadelta, adagrad, adam, adamw, adamax, asgd, lbfgs, nadam, optimizer, radam, rmsprop, rprop, sgd, sparse_adam  # noqa: F821

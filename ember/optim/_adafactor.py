@@ -10,6 +10,7 @@ __all__ = ['Adafactor']
 
 class Adafactor(Optimizer):
     """Implements Adafactor as PyTorch does (relative step size, update clipping with threshold ``d``)."""
+    __module__ = 'ember.optim'   # where PyTorch's class says it lives (reprs, pickles)
     _sparse_error = 'Adafactor does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,

@@ -19,6 +19,7 @@ DEFAULT_NS_STEPS = 5
 
 class Muon(Optimizer):
     """Implements Muon for 2-D parameters (matrices); other parameters need another optimizer."""
+    __module__ = 'ember.optim'   # where PyTorch's class says it lives (reprs, pickles)
     _sparse_error = 'Muon does not support sparse gradients'   # raised for a sparse gradient
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,

@@ -60,6 +60,7 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Implements AdamW: Adam whose weight decay shrinks the params directly (not through the moments)."""
+    __module__ = 'ember.optim.adamw'   # its public home, as PyTorch's reprs, checks (higher) and pickles name it
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
@@ -144,6 +145,19 @@ def _adam_state(state, p, amsgrad):
     return st
 
 
+def _adam_states(state, group, amsgrad):
+    """(param, state) of each param with a gradient, every state's entries read first in PyTorch's order (a state
+    lacking one raises its KeyError before any param moves, as PyTorch's ``_init_group``)."""
+    out = []
+    for p in group['params']:
+        if p._grad is not None:
+            st = _adam_state(state, p, amsgrad)
+            for key in ('exp_avg', 'exp_avg_sq') + (('max_exp_avg_sq',) if amsgrad else ()) + ('step',):
+                st[key]  # noqa: B018 - only its KeyError
+            out.append((p, st))
+    return out
+
+
 def _adam_group(state, group):
     """Update every param of ``group`` that has a gradient (the single-tensor loop of PyTorch); small params go
     together (see _together)."""
@@ -152,18 +166,14 @@ def _adam_group(state, group):
     maximize, decoupled = group['maximize'], group['decoupled_weight_decay']
     small = {}      # (step, dtype) -> [(param, its array, gradient, moments)] of the small params
     updates = []    # (update, arrays, param) of the others
-    for p in group['params']:
-        g = p._grad
-        if g is None:
-            continue
-        st = _adam_state(state, p, amsgrad)
-        pa, ga = _as_real(p._data), _as_real(g._data)
+    for p, st in _adam_states(state, group, amsgrad):
+        pa, ga = _as_real(p._data), _as_real(p._grad._data)
         if maximize:
             ga = np.negative(ga)
+        m, v = _as_real(st['exp_avg']._data), _as_real(st['exp_avg_sq']._data)
         step_arr = st['step']._data
         step_arr += 1
         step = float(step_arr)
-        m, v = _as_real(st['exp_avg']._data), _as_real(st['exp_avg_sq']._data)
         if not amsgrad and pa.size <= SMALL and _joinable(pa, ga, m, v):
             small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
             continue

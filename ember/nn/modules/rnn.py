@@ -7,6 +7,7 @@ import math
 import numbers
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -414,11 +415,47 @@ class RNNBase(Module):
                     names.append(name)
                 self._flat_weights_names.extend(names)
                 self._all_weights.append(names)
+        self._init_flat_weights()
         self.reset_parameters()
 
-    @property
-    def _flat_weights(self):
-        return [getattr(self, n, None) for n in self._flat_weights_names]
+    def _init_flat_weights(self):
+        """``_flat_weights``, the list forward reads the weights from (as PyTorch's: code that swaps an RNN's weights,
+        as higher's patched modules, assigns it), and weak references to notice a weight replaced under its name."""
+        self._flat_weights = [getattr(self, n) if hasattr(self, n) else None for n in self._flat_weights_names]
+        self._flat_weight_refs = [None if w is None else weakref.ref(w) for w in self._flat_weights]
+
+    def __setattr__(self, attr, value):
+        if attr in self.__dict__.get('_flat_weights_names', ()):   # keep _flat_weights up to date, as PyTorch
+            self._flat_weights[self._flat_weights_names.index(attr)] = value
+        super().__setattr__(attr, value)
+
+    def _apply(self, fn, recurse=True):
+        self._flat_weight_refs = []
+        out = super()._apply(fn, recurse)
+        self._init_flat_weights()
+        return out
+
+    def _update_flat_weights(self):
+        """Re-read ``_flat_weights`` when a weight's name now gives another tensor (``functional_call``,
+        parametrizations), as PyTorch's forward does first."""
+        for ref, name in zip(self._flat_weight_refs, self._flat_weights_names):
+            weight = getattr(self, name) if hasattr(self, name) else None
+            if weight is not None and ref is not None and ref() is not weight:
+                self._init_flat_weights()
+                return
+
+    def __getstate__(self):
+        self._update_flat_weights()
+        state = super().__getstate__()
+        state.pop('_flat_weight_refs', None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if '_flat_weights' in state:
+            self._flat_weight_refs = [None if w is None else weakref.ref(w) for w in self._flat_weights]
+        else:   # pickled by an ember that derived the list from the names on each use
+            self._init_flat_weights()
 
     @property
     def all_weights(self):
@@ -451,7 +488,8 @@ class RNNBase(Module):
 
     def _weights(self, layer, direction):
         suffix = '_reverse' if direction == 1 else ''
-        get = lambda base: getattr(self, f'{base}_l{layer}{suffix}', None)  # noqa: E731
+        flat = dict(zip(self._flat_weights_names, self._flat_weights))
+        get = lambda base: flat.get(f'{base}_l{layer}{suffix}')  # noqa: E731
         return get('weight_ih'), get('weight_hh'), get('bias_ih'), get('bias_hh'), get('weight_hr')
 
     def _hidden_sizes(self, batch):
@@ -489,6 +527,7 @@ class RNNBase(Module):
 
     def _forward(self, input, hx=None):
         """RNN, LSTM and GRU's forward (RNNBase itself has none, as in PyTorch: calling one raises)."""
+        self._update_flat_weights()
         lstm = self.mode == 'LSTM'
         name = {'LSTM': 'LSTM', 'GRU': 'GRU'}.get(self.mode, 'RNN')
         packed = isinstance(input, PackedSequence)
