@@ -21,4 +21,5 @@ __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta'
            'ASGD', 'Rprop', 'SparseAdam', 'LBFGS', 'Adafactor', 'Muon', 'lr_scheduler', 'swa_utils']
 
 # as torch.optim does: the optimizers' modules stay importable (torch.optim.adam) but are not attributes
-del adadelta, adagrad, adam, adamw, adamax, asgd, lbfgs, nadam, optimizer, radam, rmsprop, rprop, sgd, sparse_adam  # noqa: F821
+del adadelta, adagrad, adam, adamw, adamax, asgd, lbfgs, nadam, optimizer, radam, rmsprop, rprop  # noqa: F821
+del sgd, sparse_adam  # noqa: F821
