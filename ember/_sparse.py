@@ -385,6 +385,32 @@ class SparseTensor(Tensor):
         sparse tensor are never written in place (its in-place ops replace them)."""
         return _make(self._idx, self._vals, self._shape, self._coal, check=False)
 
+    def new(self, *args, device=None):
+        """The legacy ``Tensor.new`` of a sparse tensor (pytorch_optimizer's SM3): ``new(indices, values[, size])``
+        a COO tensor of those parts (values' dtype; as PyTorch, the indices unchecked), ``new(*size)`` an empty one
+        of that size, ``new()`` an empty 1-d one."""
+        _check_device(device)
+        if len(args) in (2, 3) and all(isinstance(a, Tensor) for a in args[:2]):
+            if len(args) == 2:
+                return sparse_coo_tensor(args[0], args[1])
+            idx = np.array(args[0]._data, np.int64, ndmin=2)
+            return _make(idx, np.array(args[1]._data), tuple(args[2]), False, check=False)
+        if any(isinstance(a, Tensor) for a in args) or (len(args) == 1 and isinstance(args[0], list)):
+            raise TypeError(f'new() received an invalid combination of arguments - got '
+                            f'({", ".join(type(a).__name__ for a in args)}), but expected one of: (*, device), '
+                            '(Tensor indices, Tensor values, *, device), (Tensor indices, Tensor values, tuple of '
+                            'ints size, *, device), (tuple of ints size, *, device)')
+        shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args) or (0,)
+        return _make(np.zeros((len(shape), 0), np.int64), np.zeros((0,), self._vals.dtype), shape, True)
+
+    def resize_as_(self, the_template, memory_format=None):
+        """As PyTorch's ``resize_as_sparse_``: no entries, the template's size and sparse/dense dims."""
+        sd = the_template.sparse_dim() if isinstance(the_template, SparseTensor) else the_template.dim()
+        shape = tuple(the_template.shape)
+        self._shape = shape
+        return self._set_parts(_make(np.zeros((sd, 0), np.int64), np.zeros((0,) + shape[sd:], self._vals.dtype),
+                                     shape, True))
+
     def zero_(self):
         """No entries left (PyTorch's sparse zero_: nnz 0, coalesced), the size kept."""
         return self._set_parts(_make(np.zeros((self.sparse_dim(), 0), np.int64),
@@ -834,6 +860,37 @@ def no_entries(shape, np_dtype, device=None, requires_grad=False):
     _check_device(device)
     out = _make(np.zeros((len(shape), 0), np.int64), np.zeros((0,), np_dtype), shape, True)
     return out.requires_grad_() if requires_grad else out
+
+
+def sparse_mask(input, mask):
+    """``Tensor.sparse_mask``: ``input``'s values at a sparse COO ``mask``'s indices (as stored, duplicates kept), a
+    COO tensor of mask's indices and coalesced flag; differentiable in ``input`` (pytorch_optimizer's MADGRAD)."""
+    if not isinstance(mask, SparseTensor):
+        if getattr(mask, 'layout', None) in (_layout.sparse_csr, _layout.sparse_csc):
+            raise NotImplementedError(f'ember: sparse_mask with a {mask.layout} mask is not supported (a COO mask '
+                                      'is: mask.to_sparse())')
+        raise NotImplementedError("Could not run 'aten::sparse_mask' with arguments from the 'CPU' backend. This "
+                                  "could be because the operator doesn't exist for this backend (the mask must be "
+                                  'a sparse tensor)')
+    if tuple(input.shape) != tuple(mask.shape):
+        raise RuntimeError(f'sparse_mask(): operands have incompatible sizes; self has size {list(input.shape)} but '
+                           f'mask has size {list(mask.shape)}')
+    if not mask._coal and input._requires_grad and GRAD.enabled:   # to_dense's gradient here comes coalesced
+        raise NotImplementedError('ember differentiates sparse_mask with a coalesced mask only (PyTorch gives each '
+                                  'duplicate index its own entry); call mask.coalesce() first')
+    dense = _dense(input) if isinstance(input, SparseTensor) else input._data
+    vals = np.ascontiguousarray(dense[tuple(mask._idx)])
+    out = _make(mask._idx.copy(), vals, mask._shape, mask._coal, check=False)
+    return _tracked(out, 'SparseMaskBackward0', (input,), lambda g: (_sum_to_dense(g, input),))
+
+
+def _sum_to_dense(g, like):
+    """sparse_mask's gradient: the output's (sparse) gradient summed into ``like``'s dense shape (as PyTorch's
+    sparse_mask_backward: duplicate entries each add)."""
+    if isinstance(g, SparseTensor):
+        g = _dense(g)
+    g = Tensor._make(np.asarray(getattr(g, '_data', g)))
+    return g.to_sparse() if isinstance(like, SparseTensor) else g
 
 
 def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):

@@ -514,6 +514,11 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
                                    'may break downstream systems that assume they match.')
         self._grad = g
 
+    @grad.deleter
+    def grad(self):
+        """``del t.grad`` sets it to None, as in PyTorch (pytorch_optimizer's StochasticAccumulator)."""
+        self._grad = None
+
     @property
     def retains_grad(self):
         return self._retains_grad
@@ -532,6 +537,10 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         if not isinstance(value, Tensor):
             raise TypeError(f'Variable data has to be a tensor, but got {type(value).__name__}')
         self._data = value._data
+
+    @data.deleter
+    def data(self):
+        raise RuntimeError('Deleting tensor data is not allowed. Delete tensor instead!')
 
     def detach(self):
         """A new leaf without grad sharing memory and version counter with this one (not a view for autograd:

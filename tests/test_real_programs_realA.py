@@ -99,3 +99,71 @@ def test_rnn_flat_weights_follow_functional_call():
         swapped = lib.func.functional_call(m, new, (lib.tensor(x),))[0]
         return [swapped, m(lib.tensor(x))[0]]
     run_both(run)
+
+
+# -- pytorch_optimizer: utils.py's StochasticAccumulator hook does ``del p.grad`` -----------------------------------
+def test_del_grad_sets_none_and_del_data_raises():
+    def run(lib):
+        p = lib.nn.Parameter(lib.ones(2))
+        p.sum().backward()
+        del p.grad
+        x = lib.ones(2)
+        try:
+            del x.data
+        except RuntimeError as e:
+            return [p.grad, str(e)]
+    run_both(run)
+
+
+# -- pytorch_optimizer: MADGRAD and DAdaptAdaGrad's sparse paths call ``dense.sparse_mask(grad)`` ---------------------
+def _sparse_parts(lib):
+    i = lib.tensor([[0, 2, 2, 1], [1, 0, 0, 2]])
+    return i, lib.sparse_coo_tensor(i, lib.tensor([1., 2., 3., 4.]), (3, 3))
+
+
+def test_sparse_mask_values_layout_and_gradient():
+    """Values at the mask's indices as stored (duplicates kept, the coalesced flag kept), dense dims carried, a sparse
+    self, integer dtypes; the gradient (a coalesced mask) summed into self's dense shape; PyTorch's errors."""
+    def run(lib):
+        _, s = _sparse_parts(lib)
+        out = []
+        for mask in (s, s.coalesce()):
+            r = lib.arange(9.).reshape(3, 3).sparse_mask(mask)
+            out += [r._indices(), r._values(), r.is_coalesced(), str(r.layout)]
+        d3 = lib.arange(18.).reshape(3, 3, 2)
+        m3 = lib.sparse_coo_tensor(s._indices(), lib.ones(4, 2), (3, 3, 2))
+        out.append(d3.sparse_mask(m3)._values())
+        out.append(lib.arange(9.).reshape(3, 3).to_sparse().sparse_mask(s)._values())
+        out.append(lib.arange(9).reshape(3, 3).sparse_mask(s)._values())
+        d = lib.arange(9., dtype=lib.float64).reshape(3, 3).requires_grad_()
+        r = d.sparse_mask(s.coalesce().double())
+        (r.to_dense() * lib.arange(9., dtype=lib.float64).reshape(3, 3)).sum().backward()
+        out += [type(r.grad_fn).__name__, d.grad, str(d.grad.layout)]
+        for bad in (lib.sparse_coo_tensor(s._indices(), s._values(), (3, 4)), lib.ones(3, 3)):
+            try:
+                lib.ones(3, 3).sparse_mask(bad)
+            except (RuntimeError, NotImplementedError) as e:
+                out.append([type(e).__name__, str(e).split('.')[0]])
+        return out
+    run_both(run)
+    ref = torch.arange(9., dtype=torch.float64).reshape(3, 3).requires_grad_()
+    mask = _sparse_parts(torch)[1].coalesce().double()
+    assert torch.autograd.gradcheck(lambda t: t.sparse_mask(mask).to_dense(), (ref,))
+
+
+# -- pytorch_optimizer: SM3's make_sparse calls ``grad.new(indices, values, size)`` and ``grad.new().resize_as_(grad)``
+def test_sparse_legacy_new_and_resize_as():
+    def run(lib):
+        i, s = _sparse_parts(lib)
+        v = lib.tensor([1., 2., 3., 4.], dtype=lib.float64)
+        made = [s.new(i, v, (3, 3)), s.new(i, v, (2, 2)), s.new(i, v), s.new(2, 3), s.new(lib.Size([4])), s.new(),
+                s.new().resize_as_(s), s.new().resize_as_(lib.sparse_coo_tensor(i, lib.ones(4, 2), (3, 3, 2)))]
+        out = [[str(t.layout), t.dtype, tuple(t.shape), t._indices(), t._values(), t.is_coalesced(), t.requires_grad]
+               for t in made]
+        for args in (([1., 2.],), (v,)):
+            try:
+                s.new(*args)
+            except TypeError as e:
+                out.append(str(e).split(' - ')[0])
+        return out
+    run_both(run)

@@ -259,6 +259,7 @@ def _bind():
     T.resize_as_, T.as_strided_, T.set_ = inplace.resize_as_, inplace.as_strided_, inplace.set_
     T.to_sparse, T.to_dense = _sparse.to_sparse, _sparse.to_dense
     T.to_sparse_csr, T.to_sparse_csc = _sparse.to_sparse_csr, _sparse.to_sparse_csc
+    T.sparse_mask = _sparse.sparse_mask
     T.select, T.ravel, T.index_add = select, ravel, index_add
     T.index_add_ = make_inplace(index_add, 'index_add_')
     T.where = pointwise._where_method
