@@ -865,6 +865,10 @@ def no_entries(shape, np_dtype, device=None, requires_grad=False):
 def sparse_mask(input, mask):
     """``Tensor.sparse_mask``: ``input``'s values at a sparse COO ``mask``'s indices (as stored, duplicates kept), a
     COO tensor of mask's indices and coalesced flag; differentiable in ``input`` (pytorch_optimizer's MADGRAD)."""
+    if not isinstance(mask, Tensor):
+        cls = type(mask)
+        kind = cls.__name__ if cls.__module__ == 'builtins' else f'{cls.__module__}.{cls.__name__}'
+        raise TypeError(f"sparse_mask(): argument 'mask' (position 1) must be Tensor, not {kind}")
     if not isinstance(mask, SparseTensor):
         if getattr(mask, 'layout', None) in (_layout.sparse_csr, _layout.sparse_csc):
             raise NotImplementedError(f'ember: sparse_mask with a {mask.layout} mask is not supported (a COO mask '
