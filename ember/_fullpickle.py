@@ -92,9 +92,10 @@ def _unsupported(full):
     return unsupported_global(full)
 
 
-class _FullUnpickler(pickle.Unpickler):
+class _FullUnpickling:
     """Unpickles data.pkl importing what it names, torch names as ember's; with ``restricted``, only
-    the globals registered with ``add_safe_globals``. ``storages`` (a PyTorch file's) rebuild its tensors."""
+    the globals registered with ``add_safe_globals``. ``storages`` (a PyTorch file's) rebuild its tensors.
+    Mixed into an Unpickler class: CPython's, or a ``pickle_module``'s (dill's)."""
 
     def __init__(self, fh, restricted, storages=None, **kwargs):
         super().__init__(fh, **kwargs)
@@ -185,6 +186,13 @@ def _set_state(obj, state):
     return obj
 
 
-def load(data, restricted, storages=None, **pickle_load_args):
-    """The object pickled in ``data`` (the bytes of data.pkl); ``storages``: the tensors' of a PyTorch file."""
-    return _FullUnpickler(io.BytesIO(data), restricted, storages, **pickle_load_args).load()
+_UNPICKLERS = {}
+
+
+def load(data, restricted, storages, base, **pickle_load_args):
+    """The object pickled in ``data`` (the bytes of data.pkl) by an Unpickler of class ``base`` (pickle's or a
+    ``pickle_module``'s); ``storages``: the tensors' of a PyTorch file."""
+    cls = _UNPICKLERS.get(base)
+    if cls is None:
+        cls = _UNPICKLERS[base] = type(f'_Full{base.__name__}', (_FullUnpickling, base), {})
+    return cls(io.BytesIO(data), restricted, storages, **pickle_load_args).load()

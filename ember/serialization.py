@@ -6,14 +6,17 @@ description and one ``.npy`` per storage), and PyTorch's legacy pre-1.6 format (
 import base64
 import collections
 import contextlib
+import copy
 import hashlib
 import io
 import json
 import math
+import operator
 import os
 import pickle
 import pickletools
 import sys
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -88,42 +91,57 @@ def _parameter_type():
 
 
 # ---------------------------------------------------------------------------------------------- save
-def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
+def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or a binary file
-    object. A path is written atomically, keeping the file's links and owner (see ``_savefile``); the
-    pickle arguments exist for PyTorch compatibility only."""
-    if not isinstance(pickle_protocol, int):
-        raise TypeError(f'pickle_protocol must be an int, got {type(pickle_protocol).__name__}')
+    object. A path is written atomically, keeping the file's links and owner (see ``_savefile``). data.pkl is
+    written with ``pickle_protocol``; a ``pickle_module`` other than ``pickle`` (dill) pickles it with that
+    module's Pickler, as ``torch.save`` does."""
+    pickle_protocol = _checked_protocol(pickle_protocol)
+    custom = _custom_pickler(pickle_module)
+    if custom is not None:
+        return _save_whole(obj, f, pickle_protocol, None, custom)
     try:
         header, storages = _Encoder().run(obj)
     except TypeError as exc:
         if 'can be saved, because' not in str(exc):  # only objects of other types are pickled whole
             raise
         return _save_whole(obj, f, pickle_protocol, exc)
+    _write_to(f, lambda fh: _write_zip(fh, header, storages, pickle_protocol))
+
+
+def _checked_protocol(protocol):
+    """``pickle_protocol`` as CPython's Pickler checks it (None: pickle's default; negative: the highest)."""
+    if protocol is None:
+        return pickle.DEFAULT_PROTOCOL
+    protocol = operator.index(protocol)
+    if protocol > pickle.HIGHEST_PROTOCOL:
+        raise ValueError(f'pickle protocol must be <= {pickle.HIGHEST_PROTOCOL}')
+    return pickle.HIGHEST_PROTOCOL if protocol < 0 else protocol
+
+
+def _write_to(f, write):
+    """Run ``write(fh)`` on the file ``f`` names (atomically) or on the file object ``f``."""
     if isinstance(f, (str, os.PathLike)):
-        _savefile.write_path(f, lambda fh: _write_zip(fh, header, storages))
+        _savefile.write_path(f, write)
     elif hasattr(f, 'write'):
-        _write_zip(f, header, storages)
+        write(f)
     else:
         raise AttributeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
-                        f'got {type(f).__name__}')
+                             f'got {type(f).__name__}')
 
 
-def _save_whole(obj, f, pickle_protocol, refusal):
+def _save_whole(obj, f, pickle_protocol, refusal, pickler=None):
     """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
-    it needs ``weights_only=False``); one that cannot be pickled gets the data-format refusal."""
+    it needs ``weights_only=False``); one that cannot be pickled gets the data-format ``refusal`` (or, with
+    a ``pickle_module``'s ``pickler``, that pickler's own error, as PyTorch raises it)."""
     try:
-        pkl, raw = _WholePickler.run(obj, pickle_protocol)
+        pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        if refusal is None:
+            raise
         raise refusal from exc
-    if isinstance(f, (str, os.PathLike)):
-        _savefile.write_path(f, lambda fh: _write_archive(fh, pkl, raw))
-    elif hasattr(f, 'write'):
-        _write_archive(f, pkl, raw)
-    else:
-        raise AttributeError(f'save: f must be a path (str or os.PathLike) or a writable binary file object, '
-                        f'got {type(f).__name__}')
+    _write_to(f, lambda fh: _write_archive(fh, pkl, raw))
 
 
 def _zip_info(name):
@@ -133,10 +151,10 @@ def _zip_info(name):
     return info
 
 
-def _write_zip(fh, header, storages):
+def _write_zip(fh, header, storages, protocol):
     """The archive ``torch.save`` writes (PyTorch 2.13 loads it with ``weights_only=True``): data.pkl, the
     version records, one raw ``data/<key>`` entry per storage."""
-    _write_archive(fh, *_TorchTree(header, storages).pickle())
+    _write_archive(fh, *_TorchTree(header, storages).pickle(protocol))
 
 
 def _write_archive(fh, pkl, raw):
@@ -160,13 +178,22 @@ def _write_storage(zf, name, arr):
 
 
 class _Global:
-    """Pickles as a reference to ``module.name`` (a torch global) without importing it."""
+    """Pickles as a reference to ``module.name`` (a torch global) without importing it. One object per name, so
+    that a pickle names it once and then refers to its memo entry, as CPython's pickler does a class."""
+    _interned = {}
 
-    def __init__(self, module, name):
-        self.module, self.name = module, name
+    def __new__(cls, module, name):
+        obj = cls._interned.get((module, name))
+        if obj is None:
+            obj = cls._interned[module, name] = super().__new__(cls)
+            obj.module, obj.name = module, name
+        return obj
 
     def __call__(self, *args):
         raise TypeError(f'{self.module}.{self.name} is only written to a pickle, never called')
+
+    def __repr__(self):     # as protocol 0 writes a storage's class into its persistent id
+        return f"<class '{self.module}.{self.name}'>"
 
 
 class _Reduce:
@@ -191,18 +218,26 @@ class _StorageRef:
         self.pid = ('storage', _Global('torch', name), str(key), 'cpu', int(arr.size))
 
 
+def _save_torch_global(pickler, obj):
+    """A ``_Global`` as the GLOBAL (STACK_GLOBAL from protocol 4) opcode CPython's pickler writes for a class."""
+    if pickler.proto >= 4:
+        pickler.save(obj.module)
+        pickler.save(obj.name)
+        pickler.write(pickle.STACK_GLOBAL)
+    else:
+        pickler.write(pickle.GLOBAL + f'{obj.module}\n{obj.name}\n'.encode('utf-8'))
+    pickler.memoize(obj)
+
+
 class _TorchPickler(pickle._Pickler):
-    """Protocol 2, as torch.save writes; ``_Global`` objects become GLOBAL opcodes."""
+    """The pickler of data.pkl (protocol 2 unless ``save`` is given another); ``_Global`` objects become GLOBAL
+    opcodes."""
     dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_torch_global(self, obj):
-        self.write(pickle.GLOBAL + f'{obj.module}\n{obj.name}\n'.encode('utf-8'))
-        self.memoize(obj)
-
-    dispatch[_Global] = save_torch_global
+    dispatch[_Global] = _save_torch_global
 
     def persistent_id(self, obj):
-        return obj.pid if type(obj) is _StorageRef else None
+        """A storage's id, a new tuple at each use (of memoized parts) as PyTorch's persistent_id returns."""
+        return (*obj.pid,) if type(obj) is _StorageRef else None
 
 
 class _Discard:
@@ -212,7 +247,7 @@ class _Discard:
         return len(data)
 
 
-class _WholePickler(_TorchPickler):
+class _WholeMixin:
     """A whole object (a model, a checkpoint dict holding one) pickled as ``torch.save`` pickles it: each
     tensor a ``_rebuild_tensor_v2`` of a raw ``data/<key>`` storage, not an inline NumPy pickle, so PyTorch
     loads its own tensors (and dtypes, Sizes, devices) from ember's file (ultralytics' last.pt, a dict
@@ -238,6 +273,8 @@ class _WholePickler(_TorchPickler):
         as_torch = _TORCH_VALUES.get(type(obj))
         super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
 
+    persistent_id = _TorchPickler.persistent_id
+
     def _fresh(self, obj):
         """The rebuild call of a tensor the first pass never met: its owner's ``__getstate__``/``__reduce__`` made
         it anew in this pass (avalanche's checkpoints hold such objects); it gets a storage of its own."""
@@ -250,7 +287,8 @@ class _WholePickler(_TorchPickler):
     def reducer_override(self, obj):
         foreign = isinstance(obj, Tensor) and _foreign_subclass(type(obj), self.param)
         if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param) and not foreign:
-            return NotImplemented
+            own = getattr(super(), 'reducer_override', None)   # a pickle_module's Pickler may have one
+            return NotImplemented if own is None else own(obj)
         state = user_state(obj) or None
         if self.tree is None:   # first pass: note the tensor; what it writes is discarded
             self.encoder._ref(obj, self.encoder._tensor_record)
@@ -265,6 +303,35 @@ class _WholePickler(_TorchPickler):
             return _REBUILD_FROM_TYPE, (_REBUILD_TENSOR, _Global('torch', 'Tensor'), rebuild.args, state)
         tensor, requires_grad, hooks = rebuild.args
         return _REBUILD_PARAMETER_STATE, (tensor, requires_grad, hooks, state)
+
+
+
+
+class _WholePickler(_WholeMixin, _TorchPickler):
+    """``_WholeMixin`` on ember's own pickler (``save`` without a ``pickle_module``)."""
+
+
+_CUSTOM_PICKLERS = {}
+
+
+def _custom_pickler(module):
+    """``_WholeMixin`` on ``module.Pickler`` (``torch.save(obj, f, pickle_module=dill)``), or None for ``pickle``.
+    The Pickler must be pure Python (derive ``pickle._Pickler``, as dill's does): CPython's C pickler writes a
+    global only after importing it, and ember writes torch's globals without importing torch."""
+    if module is None or module is pickle:
+        return None
+    base = getattr(module, 'Pickler', None)
+    if not (isinstance(base, type) and issubclass(base, pickle._Pickler)):
+        raise TypeError(f'save: pickle_module {getattr(module, "__name__", module)!r} has Pickler {base!r}, which '
+                        'is not a subclass of pickle._Pickler (the pure-Python pickler, as dill\'s is); ember writes '
+                        "torch's globals (torch.FloatStorage...) without importing torch, which CPython's C pickler "
+                        'cannot. Pass a module whose Pickler derives from pickle._Pickler, or leave pickle_module out')
+    cls = _CUSTOM_PICKLERS.get(base)
+    if cls is None:
+        dispatch = copy.copy(base.dispatch)   # keeps the dict's own type (dill's catches metaclasses)
+        dispatch[_Global] = _save_torch_global
+        cls = _CUSTOM_PICKLERS[base] = type(f'_Whole{base.__name__}', (_WholeMixin, base), {'dispatch': dispatch})
+    return cls
 
 
 _REBUILD_TENSOR = _Global('torch._utils', '_rebuild_tensor_v2')
@@ -293,9 +360,9 @@ class _TorchTree:
         self.storages, self.records = list(storages), header['tensors']
         self.root, self.refs, self.by_storage, self.raw = header['root'], {}, {}, []
 
-    def pickle(self):
+    def pickle(self, protocol):
         buf = io.BytesIO()
-        _TorchPickler(buf, protocol=2).dump(self.value(self.root))
+        _TorchPickler(buf, protocol=protocol).dump(self.value(self.root))
         return buf.getvalue(), self.raw
 
     def value(self, v):
@@ -343,10 +410,11 @@ class _TorchTree:
         else:
             ref = self.by_storage.get(sid) or self.by_storage.setdefault(sid, self.storage(self.storages[sid], bf16))
         requires_grad = bool(rec.get('requires_grad', False))
-        args = (ref, offset, shape, stride, requires_grad, collections.OrderedDict())
+        parameter = rec['type'] == 'parameter'   # a Parameter pickles its .data, which requires no grad
+        args = (ref, offset, shape, stride, requires_grad and not parameter, collections.OrderedDict())
         t = _Reduce(_REBUILD_TENSOR_V3, args + (_Global('torch', rec['dtype']),)) if rec['dtype'] in _UNTYPED else \
             _Reduce(_REBUILD_TENSOR, args)
-        if rec['type'] == 'parameter':
+        if parameter:
             return _Reduce(_REBUILD_PARAMETER, (t, requires_grad, collections.OrderedDict()))
         return t
 
@@ -595,10 +663,15 @@ _CONTAINER_ENCODERS = {
 
 
 # ---------------------------------------------------------------------------------------------- load
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
-    """Read what ``save`` wrote, or a PyTorch zip file of tensors and plain containers. Nothing in the
-    file is ever run: anything but tensors, containers and plain values raises ``UnpicklingError``."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Read what ``save`` wrote, or a PyTorch zip file of tensors and plain containers. With ``weights_only``
+    (the default unless a ``pickle_module`` is given, as in PyTorch) nothing in the file is run: anything but
+    tensors, containers and plain values raises ``UnpicklingError``. A ``pickle_module`` (dill) other than
+    ``pickle`` unpickles data.pkl with its Unpickler."""
+    if weights_only is None:
+        weights_only = pickle_module is None
     _check_load_args(f, map_location, pickle_module, weights_only, mmap, pickle_load_args)
+    pickle_load_args.setdefault('encoding', 'utf-8')   # PyTorch's default (a Python 2 str is read as UTF-8)
     with _reader(f) as fh:
         if _is_legacy(fh, f if mmap else None):
             from . import _legacyload
@@ -607,19 +680,25 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             kind, prefix = _find_record(zf)
             if kind == 'ember':
                 return _load_ember(zf, prefix)
+            if pickle_module is not None and pickle_module is not pickle:
+                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), False, _TorchStorages(zf, prefix),
+                                        pickle_module.Unpickler, **pickle_load_args)
             try:
-                return _load_torch(zf, prefix, pickle_load_args, weights_only is not False)
+                return _load_torch(zf, prefix, pickle_load_args, weights_only)
             except UnpicklingError as exc:
                 if not _fullpickle.may_load(exc, weights_only):
                     _fullpickle.explain_refusal(exc, weights_only)
                     raise
-                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), weights_only is not False,
-                                        _TorchStorages(zf, prefix), **pickle_load_args)
+                return _fullpickle.load(_read(zf, prefix + 'data.pkl'), weights_only, _TorchStorages(zf, prefix),
+                                        pickle.Unpickler, **pickle_load_args)
+
+
+_UNPICKLER_ARGS = frozenset(('fix_imports', 'encoding', 'errors', 'buffers'))
 
 
 def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
     _check_map_location(map_location)
-    if weights_only not in (True, False, None):
+    if weights_only not in (True, False):
         raise TypeError(f'weights_only must be a bool, got {type(weights_only).__name__}')
     if weights_only and pickle_module is not None:
         raise RuntimeError('Can not safely load weights when explicit pickle_module is specified')
@@ -627,9 +706,22 @@ def _check_load_args(f, map_location, pickle_module, weights_only, mmap, extra):
         raise TypeError(f'mmap must be a bool, got {type(mmap).__name__}')
     if mmap and not isinstance(f, (str, os.PathLike)):
         raise ValueError('f must be a file path in order to use the mmap argument')
-    unknown = set(extra) - {'encoding', 'errors'}
-    if unknown:
-        raise TypeError(f'load() got an unexpected keyword argument {sorted(unknown)[0]!r}')
+    if extra and weights_only:
+        warnings.warn('pickle_load_args only works if `weights_only=False`.')
+    _check_unpickler_args(pickle_module, weights_only, extra)
+
+
+def _check_unpickler_args(pickle_module, weights_only, extra):
+    """The keywords PyTorch's unpickler takes (its weights-only one only ``encoding``), refused with its errors;
+    a ``pickle_module``'s Unpickler checks its own."""
+    if weights_only:
+        unknown = sorted(set(extra) - {'encoding'})
+        if unknown:
+            raise TypeError(f"Unpickler.__init__() got an unexpected keyword argument '{unknown[0]}'")
+    elif pickle_module is None or pickle_module is pickle:
+        unknown = sorted(set(extra) - _UNPICKLER_ARGS)
+        if unknown:
+            raise TypeError(f"'{unknown[0]}' is an invalid keyword argument for Unpickler()")
 
 
 def _check_map_location(m):
@@ -1240,12 +1332,33 @@ _WO_HEAD = ('Weights only load failed. This file can still be loaded, to do so y
             'WeightsUnpickler error: ')
 _WO_TAIL = ('\n\nCheck the documentation of torch.load to learn more about types accepted by default with weights_only '
             'https://pytorch.org/docs/stable/generated/torch.load.html.')
-_WO_BUILD = ('Weights only load failed. In PyTorch 2.6, we changed the default value of the `weights_only` argument in '
+_WO_OTHER = ('Weights only load failed. In PyTorch 2.6, we changed the default value of the `weights_only` argument in '
              '`torch.load` from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will '
              'likely succeed, but it can result in arbitrary code execution. Do it only if you got the file from a '
              'trusted source.\nPlease file an issue with the following so that we can make `weights_only=True` '
-             'compatible with your use case: WeightsUnpickler error: \n\nCan only build Tensor, Parameter, '
-             'OrderedDict or types allowlisted via `add_safe_globals`, but got {cls}')
+             'compatible with your use case: WeightsUnpickler error: \n\n')
+_WO_BUILD = _WO_OTHER + ('Can only build Tensor, Parameter, OrderedDict or types allowlisted via `add_safe_globals`, '
+                         'but got {cls}')
+# The opcodes PyTorch's weights_only unpickler reads (torch/_weights_only_unpickler.py): protocol 2's binary ones,
+# so that a file pickled with protocol 4 (FRAME, STACK_GLOBAL) loads only with weights_only=False, as in PyTorch.
+_WO_OPCODES = frozenset((
+    'GLOBAL', 'NEWOBJ', 'REDUCE', 'BUILD', 'APPEND', 'APPENDS', 'SETITEM', 'SETITEMS', 'MARK', 'TUPLE', 'TUPLE1',
+    'TUPLE2', 'TUPLE3', 'NONE', 'NEWFALSE', 'NEWTRUE', 'EMPTY_TUPLE', 'EMPTY_LIST', 'EMPTY_DICT', 'EMPTY_SET',
+    'BININT', 'BININT1', 'BININT2', 'BINFLOAT', 'BINUNICODE', 'SHORT_BINSTRING', 'BINPERSID', 'BINGET',
+    'LONG_BINGET', 'BINPUT', 'LONG_BINPUT', 'LONG1', 'PROTO', 'STOP'))
+
+
+def _weights_only_opcodes(data):
+    """PyTorch's weights_only reader on data.pkl's opcodes: its warning for a protocol other than 2, its refusal
+    of the first opcode it does not read."""
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == 'PROTO' and arg != 2:
+            warnings.warn(f'Detected pickle protocol {arg} in the checkpoint, which was not the default pickle '
+                          'protocol used by `torch.load` (2). The weights_only Unpickler might not support all '
+                          'instructions implemented by this protocol, please file an issue for adding support if '
+                          'you encounter this.', stacklevel=4)
+        if op.name not in _WO_OPCODES:
+            raise UnpicklingError(f'{_WO_OTHER}Unsupported operand {op.code.encode("latin1")[0]}{_WO_TAIL}')
 
 
 def unsupported_global(full):
@@ -1281,8 +1394,8 @@ def _AllowlistedDtype(*args, **kwargs):
 class _TorchUnpickler(pickle.Unpickler):
     """Unpickles data.pkl admitting only tensor rebuilds, storages, OrderedDict and plain values."""
 
-    def __init__(self, fh, storages, encoding='ASCII', errors='strict'):
-        super().__init__(fh, encoding=encoding, errors=errors)
+    def __init__(self, fh, storages, **pickle_load_args):
+        super().__init__(fh, **pickle_load_args)
         self._storages = storages
 
     _weights_only = False
@@ -1341,6 +1454,8 @@ def _load_torch(zf, prefix, pickle_load_args, weights_only=False):
     storages = _TorchStorages(zf, prefix)
     data = _read(zf, prefix + 'data.pkl')
     _scan_pickle(data, 'data.pkl')
+    if weights_only:
+        _weights_only_opcodes(data)
     up = _TorchUnpickler(io.BytesIO(data), storages, **pickle_load_args)
     up._weights_only = weights_only
     try:

@@ -401,7 +401,9 @@ def test_load_arguments():
     with pytest.raises(TypeError):
         load(buf, map_location=3)
     with pytest.raises(RuntimeError, match='pickle_module'):
-        load(buf, pickle_module=pickle)
+        load(buf, pickle_module=pickle, weights_only=True)
+    buf.seek(0)
+    assert load(buf, pickle_module=pickle).shape == ember.Size([2])   # weights_only defaults to False then
     with pytest.raises(ValueError, match='mmap'):
         load(buf, mmap=True)
 
