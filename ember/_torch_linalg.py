@@ -8,7 +8,7 @@ from ._dtype import scalar_name
 from ._warn import warn_user
 from .autograd import dual, forward_refusal
 from .autograd.graph import Node
-from .ops._util import check_tensor_args
+from .ops._util import check_tensor_args, dim_aliases
 
 __all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
            'cholesky_solve', 'cholesky_inverse', 'qr', 'cross', 'chain_matmul']
@@ -161,6 +161,9 @@ def cross(input, other, dim=None):
         if dim is None:
             raise RuntimeError('no dimension of size 3 in input')
     return _L().cross(input, other, dim=dim)
+
+
+cross = dim_aliases(cross)   # torch.cross(a, b, axis=1), as PyTorch's argument parser reads axis for dim
 
 
 def chain_matmul(*matrices):

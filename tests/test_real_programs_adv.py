@@ -120,6 +120,24 @@ def test_linalg_norms_take_numpy_axis_and_keepdims():
     run_both(lambda T: T.linalg.norm(T.tensor(a), 2, 0, axis=0))
 
 
+def test_cross_takes_numpy_axis_and_out():
+    """torch.cross and Tensor.cross read ``axis`` for ``dim`` (PyTorch's argument parser does so for every op with a
+    dim; ember raised TypeError), and torch.cross takes ``out=`` with PyTorch's dtype check."""
+    a = [[0.5, 1.0, 2.0], [3.0, 4.0, -5.0], [1.5, -2.0, 0.25]]
+    b = [[1.0, -1.0, 0.5], [2.0, 0.0, 1.0], [-3.0, 1.0, 2.0]]
+    run_both(lambda T: [T.cross(T.tensor(a), T.tensor(b), axis=0), T.tensor(a).cross(T.tensor(b), axis=1),
+                        T.cross(T.tensor(a), T.tensor(b), axis=-1, out=T.empty(3, 3)),
+                        T.cross(T.tensor(a), T.tensor(b), dim=0)])
+
+    def into(T, dtype):
+        out = T.zeros(3, 3, dtype=dtype)
+        r = T.cross(T.tensor(a, dtype=T.float64), T.tensor(b, dtype=T.float64), 1, out=out)
+        return r is out, out
+    run_both(lambda T: into(T, T.float64))
+    run_both(lambda T: into(T, T.float32), message=True)
+    run_both(lambda T: T.cross(T.tensor(a), T.tensor(b), axis=5), message=False)
+
+
 def test_optimizer_step_warnings_end_as_pytorchs():
     """The deprecated scalar-first addcmul_ and backward(create_graph=True) warn once, ending as PyTorch's."""
     import ember.ops._old_overloads as old

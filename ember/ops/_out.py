@@ -43,7 +43,7 @@ def _not_bool(a, b):
 RULES = {
     **dict.fromkeys('matmul linalg.matmul mm bmm addmm addmv baddbmm gather tril triu argmax argmin take_along_dim max.values min.values '
                     'index_copy scatter_reduce isin '
-                    'aminmax.values sort.values topk.values index_add scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross '
+                    'aminmax.values sort.values topk.values index_add scatter scatter_add linalg.det linalg.inv linalg.solve linalg.cholesky linalg.cross cross '
                     'linalg.vector_norm linalg.svdvals linalg.slogdet.values linalg.eigvalsh '
                     'triangular_solve.values'.split(),
                     [(_same, RuntimeError, _EXPECTED)]),
@@ -204,7 +204,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
          'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
-         'as_strided_copy narrow_copy triangular_solve softmax log_softmax').split()
+         'as_strided_copy narrow_copy triangular_solve softmax log_softmax cross').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 
