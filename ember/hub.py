@@ -84,14 +84,17 @@ def _sha256(path, chunk_size=1024 * 1024):
 
 def download_url_to_file(url, dst, hash_prefix=None, progress=True):
     """Download ``url`` to ``dst`` (through ember's dataset downloader); with ``hash_prefix``, check that
-    the file's sha256 starts with it and delete it otherwise."""
+    the file's sha256 starts with it and delete it otherwise. A failed download raises what PyTorch's
+    ``urlopen`` raises (``urllib.error.URLError`` offline: piq's BRISQUE weights), noting where to put the file."""
     from .vision.datasets.utils import DownloadError, download_url
     dst = os.path.expanduser(os.fspath(dst))
     try:
         download_url(url, os.path.dirname(dst) or '.', os.path.basename(dst))
     except DownloadError as e:
-        raise DownloadError(f'{e}. Without network access, fetch that file on another machine and copy it '
-                            f'to {dst}') from e
+        error = e.__cause__ if isinstance(e.__cause__, (OSError, ValueError)) else e
+        if hasattr(error, 'add_note'):   # Python 3.11+: shown under the traceback, not in str(error)
+            error.add_note(f'ember: without network access, fetch {url} on another machine and copy it to {dst}')
+        raise error from None
     if hash_prefix is not None:
         digest = _sha256(dst)
         if not digest.startswith(hash_prefix):
@@ -110,6 +113,7 @@ def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=Tr
     filename = file_name or os.path.basename(urlparse(url).path)
     cached_file = os.path.join(model_dir, filename)
     if not os.path.exists(cached_file):
+        sys.stdout.write(f'Downloading: "{url}" to {cached_file}\n')
         match = HASH_REGEX.search(filename) if check_hash else None
         download_url_to_file(url, cached_file, match.group(1) if match else None, progress=progress)
     from .serialization import load

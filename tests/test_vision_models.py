@@ -12,7 +12,6 @@ import torch.nn as tnn
 
 import ember
 from ember.vision import models
-from ember.vision.datasets.utils import DownloadError
 
 
 # --- PyTorch references, written from torchvision's source layout with torch.nn primitives only ---
@@ -462,17 +461,44 @@ def test_weights_load_from_hub_cache(tmp_path, monkeypatch):
 
 
 def test_weights_fail_clearly_without_network(tmp_path, monkeypatch):
+    """Offline, torchvision's weights raise urlopen's URLError from torch.hub (ember noting where the file goes)."""
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError('no network')
 
     monkeypatch.setattr(urllib.request, 'urlopen', offline)
-    with pytest.raises(DownloadError, match='could not download https://download.pytorch.org/models/'
-                                            'mobilenet_v2-7ebf99e0.pth: no network') as info:
+    with pytest.raises(urllib.error.URLError) as info:
         models.mobilenet_v2(weights=models.MobileNet_V2_Weights.DEFAULT)
-    assert str(tmp_path / 'hub' / 'checkpoints' / 'mobilenet_v2-7ebf99e0.pth') in str(info.value)
+    path = str(tmp_path / 'hub' / 'checkpoints' / 'mobilenet_v2-7ebf99e0.pth')
+    assert type(info.value) is urllib.error.URLError and str(info.value) == '<urlopen error no network>'
+    assert any(path in n for n in getattr(info.value, '__notes__', [path]))
     assert os.listdir(tmp_path / 'hub' / 'checkpoints') == []
+
+
+def test_hub_download_errors_as_pytorchs(tmp_path, monkeypatch, capsys):
+    """torch.hub offline (piq's BRISQUE weights): urlopen's own error, URLError or HTTPError, after PyTorch's
+    'Downloading' line; ember raised its RuntimeError. No partial file is left."""
+    import torch.hub
+    import ember.hub
+    url = 'https://example.org/brisque_svm_weights.pt'
+    for error in (urllib.error.URLError(OSError(-3, 'Temporary failure in name resolution')),
+                  urllib.error.HTTPError(url, 404, 'Not Found', {}, None), ValueError('unknown url type: x')):
+        def offline(*args, **kwargs):
+            raise error
+        monkeypatch.setattr(urllib.request, 'urlopen', offline)
+        monkeypatch.setattr(torch.hub, 'urlopen', offline)
+        seen = []
+        for hub in (torch.hub, ember.hub):
+            folder = tmp_path / hub.__name__ / type(error).__name__
+            with pytest.raises(Exception) as info:
+                hub.load_state_dict_from_url(url, model_dir=str(folder), progress=False)
+            seen.append((type(info.value), str(info.value), capsys.readouterr().out.replace(hub.__name__, 'H'),
+                         os.listdir(folder)))
+            with pytest.raises(type(error)) as direct:
+                hub.download_url_to_file(url, str(folder / 'f.pt'), progress=False)
+            seen.append((type(direct.value), str(direct.value)))
+        assert seen[:2] == seen[2:] and seen[0][0] is type(error)
 
 
 def test_hub_hash_check(tmp_path, monkeypatch):
