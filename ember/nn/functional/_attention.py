@@ -313,13 +313,83 @@ def _grads_split(p, q, k, v, g, scale, need, h=0):
     return out
 
 
+# Causal attention whose inputs hold a NaN or an infinity. PyTorch's CPU flash kernel (4-D inputs) overwrites the
+# masked scores with -inf rather than adding a bias, so a NaN key in a future position leaves the earlier queries
+# finite; but it multiplies whole blocks (queries by 32, 64 or 256 as L reaches 192 and 768, keys by 512, a key
+# block read whole once any of its keys is visible to the query block), so a NaN value reaches every query of a
+# block that reads it (0 * NaN), and its backward likewise. Its math path (other shapes, dropout) adds the -inf
+# bias to full products, so a NaN reaches every query. ember's fast path (the bias added, _half's skipped blocks)
+# differs from both only when something is not finite, which _finite_causal detects from what it computed; such
+# calls are redone by these rules (_flash_causal, _flash_causal_grads, or the full products).
+def _finite_causal(p, out):
+    """Whether causal attention's probabilities ``p`` and output ``out`` show no NaN or infinity in its inputs: a
+    NaN or infinite score makes its query's row of p NaN (the masked ones too, as NaN + -inf), a non-finite value
+    reaches the last query's output, whose products read every key."""
+    if 0 in p.shape or 0 in out.shape:
+        return True
+    return bool(np.isfinite(out[..., -1, :]).all()) and not np.isnan(p[..., 0]).any()
+
+
+def _flash_blocks(L, S):
+    """PyTorch's CPU flash kernel's causal blocks (see above): (first query, end query, keys read) per block."""
+    qs = min(256 if L >= 768 else 64 if L >= 192 else 32, L)
+    kvs = min(512, S)
+    for m in range(0, L, qs):
+        e = min(m + qs, L)
+        yield m, e, min(S, -(-min(e, S) // kvs) * kvs)
+
+
+def _flash_causal(q, k, v, scale):
+    """(p, out) of causal attention as PyTorch's CPU flash kernel gives them (see above): masked scores filled with
+    -inf, each query block's products over the keys its blocks read."""
+    L, S = q.shape[-2], k.shape[-2]
+    p = np.zeros(q.shape[:-2] + (L, S), q.dtype)
+    out = np.empty(q.shape[:-1] + v.shape[-1:], q.dtype)
+    for m, e, n in _flash_blocks(L, S):
+        s = (q[..., m:e, :] @ k[..., :n, :].swapaxes(-1, -2)) * q.dtype.type(scale)
+        masked = np.arange(n) > np.arange(m, e)[:, None]
+        s[..., masked] = -np.inf
+        mx = s.max(-1, keepdims=True)
+        pb = np.exp(s - np.where(mx == -np.inf, 0, mx))
+        total = pb.sum(-1, keepdims=True)
+        pb /= np.where(total == 0, 1, total)
+        pb[..., masked] = 0     # a NaN query's masked probabilities too, as the backward kernel zeroes them
+        p[..., m:e, :n] = pb
+        out[..., m:e, :] = pb @ v[..., :n, :]
+    return p, out
+
+
+def _flash_causal_grads(p, q, k, v, g, scale, need):
+    """(dQ, dK, dV) of _flash_causal by the kernel's blocks, as PyTorch's flash backward reads them."""
+    dq, dk, dv = np.zeros(q.shape, q.dtype), np.zeros(k.shape, q.dtype), np.zeros(v.shape, q.dtype)
+    sc = q.dtype.type(scale)
+    for m, e, n in _flash_blocks(q.shape[-2], k.shape[-2]):
+        pb, gb = p[..., m:e, :n], g[..., m:e, :]
+        dv[..., :n, :] += pb.swapaxes(-1, -2) @ gb
+        dp = gb @ v[..., :n, :].swapaxes(-1, -2)
+        ds = pb * (dp - (dp * pb).sum(-1, keepdims=True))
+        dq[..., m:e, :] = (ds @ k[..., :n, :]) * sc
+        dk[..., :n, :] += (ds.swapaxes(-1, -2) @ q[..., m:e, :]) * sc
+    return tuple(a if want else None for a, want in zip((dq, dk, dv), need))
+
+
 class _SDPABackward(Node):
     """dO -> (dQ, dK, dV, d attn_mask): the softmax-attention backward from the saved probabilities."""
-    __slots__ = ('p', 'drop', 'scale', 'bias', 'need', 'shapes', 'causal', 'split')
+    __slots__ = ('p', 'drop', 'scale', 'bias', 'need', 'shapes', 'causal', 'split', 'flash_causal')
 
     def backward(self, g):
         q, k, v, mask = self.saved()
+        if self.flash_causal == 'exact' and dual.is_array(g):
+            return _flash_causal_grads(self.p, q, k, v, g, self.scale, self.need) + (None,)
         h = self.causal if dual.is_array(g) and g.dtype == q.dtype else 0
+        grads = self._grads(g, q, k, v, mask, h)
+        if (self.flash_causal or h) and not _finite_grad(g, grads[2]):   # see _finite_causal
+            if self.flash_causal:
+                return _flash_causal_grads(self.p, q, k, v, g, self.scale, self.need) + (None,)
+            return self._grads(g, q, k, v, mask, 0)
+        return grads
+
+    def _grads(self, g, q, k, v, mask, h):
         if self.split and dual.is_array(g):
             return _grads_split(self.p, q, k, v, g, self.scale, self.need, h) + (None,)
         if dual.is_array(g):
@@ -332,6 +402,16 @@ class _SDPABackward(Node):
         dq, dk, dv, dst = _grads(p, q, k, v, g, drop, self.scale, self.need, out, h)
         dm = _sum_to(dst.swapaxes(-1, -2), self.shapes[3]) if self.need[3] else None
         return _sum_to(dq, self.shapes[0]), _sum_to(dk, self.shapes[1]), _sum_to(dv, self.shapes[2]), dm
+
+
+def _finite_grad(g, dv):
+    """Whether the output gradient ``g`` of causal attention is finite: from dV's first key, which every query's
+    gradient reaches (through a finite probability: 0 * NaN is NaN), else from ``g`` itself."""
+    if not dual.is_array(g):
+        return True
+    if dv is not None and dv.ndim >= 2 and dv.shape[-2] and 0 not in g.shape:
+        return bool(np.isfinite(dv[..., 0, :]).all())
+    return bool(np.isfinite(g).all())
 
 
 def _tensor_probs(q, k, mask, bias, scale):
@@ -435,13 +515,24 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             drop = _dropout_mask(p.shape, dropout_p, q.dtype) if dropout_p > 0 else None
             out = _mm_tri(p if drop is None else p * drop, v, h, True,
                           buf if buf is not None and p.shape[:-2] == q.shape[:-2] else None)
+        flash_causal = is_causal and _node_name(q.shape, k.shape, v.shape, drop is not None, need[3]) == _FLASH
+        if is_causal and not _finite_causal(p, out):    # a NaN or infinity in the inputs: see _finite_causal
+            split, h = False, 0
+            if flash_causal:
+                p, out, flash_causal = *_flash_causal(q, k, v, scale), 'exact'
+            else:
+                p = _probs(q, k, bias, True, scale, causal=True)
+                out = _mm(p if drop is None else p * drop, v)
+            if buf is not None:
+                buf[...] = out
+                out = buf
         if GRAD.enabled and any(need):
             name = _node_name(q.shape, k.shape, v.shape, drop is not None, need[3])
             if forward_refusal.SOURCES and name == _FLASH:   # the CPU flash kernel has no forward-mode formula
                 forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
             node = _NODES[name]((query, key, value, fmask))
             node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
-            node.split, node.causal = split and not need[3], h
+            node.split, node.causal, node.flash_causal = split and not need[3], h, flash_causal
             node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
             node.save(query, key, value, fmask if need[3] else None)
             return Tensor._make(out, node)
