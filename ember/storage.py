@@ -114,7 +114,8 @@ def _cpu_only(device, name):
 _FOREIGN = {}
 
 
-def _root(a):
+def _owner(a):
+    """The array that owns ``a``'s memory (its last NumPy base), by identity (``_root`` is its flat view)."""
     while isinstance(a.base, np.ndarray):
         a = a.base
     return a
@@ -122,7 +123,7 @@ def _root(a):
 
 def mark_foreign(a):
     """Record that arrays over ``a``'s memory borrow it (a NumPy array or buffer the program owns)."""
-    root = _root(a)
+    root = _owner(a)
     key = id(root)
     _FOREIGN[key] = weakref.ref(root, lambda _, k=key: _FOREIGN.pop(k, None))
     return a
@@ -130,7 +131,7 @@ def mark_foreign(a):
 
 def is_foreign(a):
     """Whether ``a`` views memory borrowed from the program (see mark_foreign): PyTorch's resizable() is False."""
-    root = _root(a)
+    root = _owner(a)
     ref = _FOREIGN.get(id(root))
     return ref is not None and ref() is root
 

@@ -2842,3 +2842,89 @@ _api = _sibling('registry_api', registry_training=_training)
 TRAINING = _training.TRAINING + _api.ENTRIES
 CHECKS.update(_training.CHECKS_TRAINING)
 DATA = _sibling('registry_data', registry_training=_training).ENTRIES   # torch.utils.data and torchvision: tests/test_registry_data.py
+
+
+# -- Tensor methods that had no entry (session 40: dir(torch.Tensor) against the registry, most used first) --------
+def c64(*shape, seed=0):
+    """A complex64 input: two float32 draws as real and imaginary parts."""
+    return (arr(shape, F32, seed=seed) + 1j * arr(shape, F32, seed=seed + 7)).astype(np.complex64)
+
+
+_LAZY_CONJ = 'ember conjugates eagerly: its result has no lazy conjugate bit (is_conj() False, PyTorch True)'
+_COMPLEXISH = lambda: [Sample(f32(3, 4)), Sample(c64(3, 4), grad=False), Sample(_v(3, 4)),   # noqa: E731
+                       Sample(i64(3)), Sample(f64(2, 3), gradcheck=True)]
+def _resolved(name):
+    """``lib.name(x)`` and ``x.name()`` with the conjugate bit resolved (NumPy cannot read a lazily conjugated
+    tensor), and the bit."""
+    def call(lib, x):
+        y = getattr(lib, name)(x)
+        return y.resolve_conj(), getattr(x, name)().resolve_conj(), y.is_conj()
+    return call
+
+
+add(
+    Op('conj', _COMPLEXISH, out=False, method=False, call=_resolved('conj'), covers=('torch.Tensor.conj',),
+       gaps={'sample:complex64[3, 4]': _LAZY_CONJ}),
+    Op('conj_physical', _COMPLEXISH, inplace=True),
+    Op('resolve_conj', _COMPLEXISH, out=False),
+    Op('resolve_neg', _COMPLEXISH, out=False),
+    Op('real', lambda: [Sample(c64(3, 4), grad=False), Sample(f32(3, 4)), Sample(f64(2, 3), gradcheck=True)],
+       out=False, method=False, covers=('torch.Tensor.real',),
+       call=lambda lib, x: (lib.real(x), x.real)),
+    Op('imag', lambda: [Sample(c64(3, 4), grad=False), Sample(f32(3, 4), error=True)], out=False, method=False,
+       covers=('torch.Tensor.imag',), call=lambda lib, x: (lib.imag(x), x.imag)),
+    Op('angle', lambda: [Sample(f32(3, 4)), Sample(c64(3, 4), grad=False), Sample(i64(3)), Sample(boolean(3)),
+                         Sample(np.array([0.0, -0.0, -2.0, np.nan], F32), grad=False, desc='signed zeros')]),
+    Op('adjoint', lambda: [Sample(f32(3, 4)), Sample(f32(2, 3, 4)), Sample(c64(2, 3), grad=False),
+                           Sample(f32(3), error=True), Sample(f64(2, 3), gradcheck=True)], out=False,
+       method=False, call=_resolved('adjoint'), covers=('torch.Tensor.adjoint',),
+       gaps={'sample:complex64[2, 3]': _LAZY_CONJ}),
+    Op('nonzero_static', lambda: [Sample(np.array([[0, 1.5], [2.0, 0]], F32), size=3, grad=False),
+                                  Sample(np.array([0, 3, 0, 4], I64), size=1, fill_value=-5, desc='truncated'),
+                                  Sample(f32(0), size=2, grad=False)], grad=False),
+    Op('as_strided_scatter', lambda: [Sample(f32(3, 4), f32(2, 2, seed=1), (2, 2), (4, 1), 1),
+                                      Sample(f64(6), f64(3, seed=1), (3,), (2,), gradcheck=True)],
+       gaps={'backward': "PyTorch 2.13's input gradient fails its own gradcheck (it keeps the scattered positions and "
+                         "zeroes the rest); ember's matches float64 finite differences"}),
+)
+add(*[Op(n, _CONV, ns='Tensor', call=_convert(n), grad=False) for n in ('cfloat', 'cdouble')])
+add(Op('bfloat16', _CONV, ns='Tensor', grad=False, call=lambda lib, x: (x.bfloat16().float(), _dtname(x.bfloat16().dtype))))
+add(
+    meth('resize_as_', lambda: [Sample(f32(3, 4), f32(2, 6)), Sample(f32(2, 3), f32(6)), Sample(f32(4), f32(2, 2))]),
+    meth('as_strided_', lambda: [Sample(f32(3, 4), (2, 2), (4, 1)), Sample(f32(6), (3,), (2,), 1)]),
+    Op('untyped_storage', lambda: [Sample(f32(3, 4)), Sample(_v(3, 4)), Sample(i64(5))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.untyped_storage().nbytes(), x.untyped_storage().size(),
+                                x.untyped_storage().data_ptr() == x.data_ptr() - x.storage_offset() * x.element_size()))),
+    Op('storage', lambda: [Sample(f32(3, 4)), Sample(i64(5))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.storage().tolist(), x.storage().size(), _dtname(x.storage().dtype)))),
+    Op('storage_type', lambda: [Sample(f32(3)), Sample(i64(2)), Sample(boolean(2))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: x.storage_type().__name__)),
+    Op('is_inference', lambda: [Sample(f32(3)), Sample(i64(2))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (x.is_inference(), _inference(L).is_inference()))),
+    Op('dim_order', lambda: [Sample(f32(2, 3, 4)), Sample(_v(3, 4)), Sample(f32())], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: x.dim_order())),
+    Op('pin_memory', lambda: [Sample(f32(3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: x.is_pinned())),
+    Op('cuda', lambda: [Sample(f32(3), error=True)], ns='Tensor', grad=False),
+    meth('share_memory_', lambda: [Sample(f32(3, 4))], covers=('torch.Tensor.is_shared',),
+         call=_attr(lambda L, x: (x.share_memory_() is x, x.is_shared()))),
+    Op('as_subclass', lambda: [Sample(f32(3))], ns='Tensor', grad=False,
+       call=_attr(lambda L, x: (type(x.as_subclass(_subclass(L))).__name__, x.as_subclass(_subclass(L)).tolist()))),
+    meth('set_', lambda: [Sample(f32(3, 4), f32(6)), Sample(f32(2), f64(3), error=True)],
+         call=_attr(lambda L, x, src: (x.set_(src) is x, x.tolist(), x.data_ptr() == src.data_ptr()))),
+)
+
+
+def _inference(lib):
+    with lib.inference_mode():
+        return lib.ones(2)
+
+
+_SUBCLASSES = {}
+
+
+def _subclass(lib):
+    """A Tensor subclass of ``lib`` (one per library, so both calls name it alike)."""
+    if lib not in _SUBCLASSES:
+        _SUBCLASSES[lib] = type('Sub', (lib.Tensor,), {})
+    return _SUBCLASSES[lib]

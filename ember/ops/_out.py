@@ -99,6 +99,8 @@ RULES = {
     'take': [(_same, RuntimeError, 'take(): self and out expected to have the same dtype, but got self.dtype = {res} '
                                    'and out.dtype = {out}')],
     'nonzero': [(_same, RuntimeError, 'nonzero: Expected out tensor to have scalar type Long but got scalar type{out}')],
+    'nonzero_static': [(_same, RuntimeError,
+                        'nonzero_static: Expected out tensor to have scalar type Long but got scalar type{out}')],
     'where': [(_same, RuntimeError, 'Expected out type to be {res} but got {out}')],
     'searchsorted': [(_same, RuntimeError, "torch.searchsorted(): output tensor's dtype is wrong, it can only be "
                                            "Int(int32) or Long(int64) depending on whether out_int32 flag is True, but "
@@ -204,7 +206,7 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
          'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
-         'as_strided_copy narrow_copy triangular_solve softmax log_softmax cross').split()
+         'as_strided_copy narrow_copy triangular_solve softmax log_softmax cross nonzero_static').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 

@@ -140,11 +140,16 @@ def conj(input):
 def conj_physical(input, *, out=None):
     """The complex conjugate, computed (a real tensor's values, copied)."""
     _tensor_arg('conj_physical', input)
-    if input._data.dtype.kind != 'c':
-        from .shape import clone
-        r = clone(input)
-        return r if out is None else _result('conj_physical', r._data, out)
+    if input._data.dtype.kind != 'c':   # PyTorch returns a real input itself (its values into out=)
+        return input if out is None else _result('conj_physical', input._data.copy(), out)
     return _result('conj_physical', np.conjugate(input._data), out, input)
+
+
+def conj_physical_(self):
+    """``conj_physical`` in place; a real tensor is returned as it is."""
+    if self._data.dtype.kind != 'c':
+        return self
+    return self.copy_(conj_physical(self))
 
 
 def resolve_conj(input):
@@ -194,6 +199,7 @@ def bind():
     Tensor.imag = property(imag, _set_imag)
     Tensor.conj, Tensor.conj_physical, Tensor.resolve_conj, Tensor.resolve_neg = conj, conj_physical, \
         resolve_conj, resolve_neg
+    Tensor.conj_physical_ = conj_physical_
     Tensor.angle = angle
     Tensor.cfloat = lambda self, memory_format=None: self.to(_dtype.complex64)
     Tensor.cdouble = lambda self, memory_format=None: self.to(_dtype.complex128)
