@@ -140,8 +140,13 @@ def conj(input):
 def conj_physical(input, *, out=None):
     """The complex conjugate, computed (a real tensor's values, copied)."""
     _tensor_arg('conj_physical', input)
-    if input._data.dtype.kind != 'c':   # PyTorch returns a real input itself (its values into out=)
-        return input if out is None else _result('conj_physical', input._data.copy(), out)
+    if input._data.dtype.kind != 'c':   # PyTorch returns a real input itself (its values into an out= of its dtype)
+        if out is None:
+            return input
+        if out.dtype != input.dtype:
+            raise RuntimeError(f'Found dtype {_dtype.scalar_name(out.dtype)} but expected '
+                               f'{_dtype.scalar_name(input.dtype)}')
+        return _result('conj_physical', input._data.copy(), out)
     return _result('conj_physical', np.conjugate(input._data), out, input)
 
 
