@@ -1364,3 +1364,54 @@ def test_winograd_conv_bit_identical_across_threads_under_haswell_kernels():
     env = dict(os.environ, OPENBLAS_CORETYPE='Haswell', OPENBLAS_NUM_THREADS='2')
     r = subprocess.run([sys.executable, '-c', _HASWELL_CONVS], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]
+
+
+
+@pytest.mark.parametrize('name,dtype', [('tanh', 'float32'), ('exp', 'float32'), ('sin', 'float32'),
+                                        ('erf', 'float32'), ('erf', 'float64')])
+def test_float64_kernel_blocks_share_out_with_one_threads_bits(monkeypatch, name, dtype):
+    """A transcendental computed in float64 by blocks (ops._special.blocked, 32768 values a block) shares its
+    blocks out between the threads: the bits are one thread's and PyTorch's values, the blocks run on both
+    threads at two and on the caller alone at one."""
+    x = np.random.default_rng(0).standard_normal(3 * 32768 + 5).astype(dtype) * 3
+    seen, each = [], _parallel.each
+
+    def spy(fn, items):
+        seen.append(set())
+        return each(lambda *item: (seen[-1].add(threading.current_thread().name), fn(*item))[1], items)
+    monkeypatch.setattr(_parallel, 'each', spy)
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        one = getattr(ember, name)(ember.tensor(x)).numpy()
+        assert seen == [{threading.current_thread().name}]
+        ember.set_num_threads(2)
+        for _ in range(20):     # a pool thread wakes late on a loaded machine: the caller may take every block
+            seen.clear()
+            two = getattr(ember, name)(ember.tensor(x)).numpy()
+            assert two.tobytes() == one.tobytes()
+            if len(seen[0]) == 2:
+                break
+        assert seen == [{threading.current_thread().name, 'ember-pool'}]
+    finally:
+        ember.set_num_threads(before)
+    assert_same(ember.tensor(one), getattr(torch, name)(torch.from_numpy(x)), atol=0,
+                rtol=2e-7 if dtype == 'float32' else 1e-15)
+
+
+def test_float64_kernel_blocks_keep_the_callers_error_state():
+    """exp of a float32 array whose block on the pool thread overflows float32 (a float64 value past its range
+    rounds to inf, silently as PyTorch's) warns and raises on neither thread, and gives PyTorch's values."""
+    import warnings
+    x = np.zeros(4 * 32768, np.float32)
+    x[-2:] = [100.0, 89.0]
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(2)
+        with np.errstate(over='raise'), warnings.catch_warnings():
+            warnings.simplefilter('error')
+            for _ in range(10):
+                got = ember.exp(ember.tensor(x))
+    finally:
+        ember.set_num_threads(before)
+    assert_same(got, torch.exp(torch.from_numpy(x)), atol=0, rtol=0)
