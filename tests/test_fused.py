@@ -147,7 +147,7 @@ def test_fused_axpy_route(name, threads, monkeypatch):
     ember.set_num_threads(threads)
     try:
         o = x[0].copy()
-        assert _fused._axpy_(o, 0.37, x[1]) == _fused._axpy_fused(dt)
+        assert _fused._axpy_(o, 0.37, x[1]) == bool(_fused._axpy_fused(dt))
         for alpha in (0.0, float('inf'), float('nan')):
             assert not _fused._axpy_(x[0].copy(), alpha, x[1])
         assert not _fused._axpy_(o, 0.37, o)
@@ -174,6 +174,37 @@ def test_fused_axpy_probe_rejects_double_rounding(monkeypatch):
     monkeypatch.setattr(backend, 'axpy', twice)
     assert not _fused._axpy_fused(np.dtype(np.float32))
     assert not _fused._axpy_fused(np.dtype(np.float64))
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+@pytest.mark.parametrize('name', ['float32', 'float64'])
+def test_fused_axpy_fused_on_block_multiples_only(name, threads, monkeypatch):
+    """A ?axpy that rounds once only on multiples of 32 elements (OpenBLAS's Haswell saxpy: its vector loop fuses,
+    its remainder loop rounds the product first) is probed as block 32: add_(alpha) takes it on the largest multiple
+    of 32 (cut into spans of whole blocks at two threads) and the emulation past it, with PyTorch's values."""
+    from ember import backend
+    from ember.ops import _fused
+
+    def haswell(alpha, x, y):
+        k = y.size - y.size % 32
+        y[:k] = _fused.fma(alpha, x[:k], y[:k], y.dtype)
+        y[k:] += alpha * x[k:]
+        return True
+    monkeypatch.setattr(_fused, '_AXPY_FUSED', {})
+    monkeypatch.setattr(_fused, '_AXPY_SPLIT', 1000)
+    monkeypatch.setattr(backend, 'axpy', haswell)
+    dt = np.dtype(name)
+    assert _fused._axpy_fused(dt) == 32
+    old = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        for n in (1, 31, 32, 33, 100, 5000, 70001):
+            x = _data(n, 2).astype(dt)
+            (ta, ea), (tb, eb) = _pair(x[0], name), _pair(x[1], name)
+            _same(ta.clone().add_(tb, alpha=-0.37), ea.clone().add_(eb, alpha=-0.37))
+            _same(ta.clone().sub_(tb, alpha=20.0), ea.clone().sub_(eb, alpha=20.0))
+    finally:
+        ember.set_num_threads(old)
 
 
 def test_fused_grads():

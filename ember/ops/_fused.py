@@ -208,10 +208,14 @@ def addmul_(out, a, b, c=None):
     return out
 
 
-# Whether the loaded OpenBLAS's ?axpy rounds each ``y + alpha * x`` once (by dtype; None: not probed yet): its
-# kernels for x86-64 with FMA (SkylakeX, Haswell) use fused multiply-adds, their remainder loops too, but that is
-# their build's choice, so _axpy_ checks it once per process on every remainder length before trusting it.
+# The block of lengths (by dtype; None: not probed yet) on whose multiples the loaded OpenBLAS's ?axpy rounds each
+# ``y + alpha * x`` once, 0 where it does not: its kernels for x86-64 with FMA (SkylakeX, Haswell) use fused
+# multiply-adds in their vector loop, but the remainder loop after it is their build's choice (NumPy 2.4's OpenBLAS,
+# Haswell kernels: saxpy fused on every multiple of 32 elements, daxpy of 16, and rounded the product first in the
+# remainder), so _axpy_ checks it once per process before trusting it, and takes a remainder past the block by the
+# emulation.
 _AXPY_FUSED = {}
+_AXPY_BLOCKS = (1, 8, 16, 32, 64)
 # values from which _axpy_ cuts the update into one span per thread: p.data.add_(g, alpha=-20) on 2M float32 at 2
 # threads, min / median of 40 interleaved (chrt, load 4): whole 0.26 / 0.41 against split 0.19 / 0.28 ms
 _AXPY_SPLIT = 1 << 19
@@ -220,9 +224,12 @@ _AXPY_SPLIT = 1 << 19
 def _axpy_(out, a, b):
     """``out += a * b`` in place by BLAS ?axpy (backend.axpy), one pass instead of _fma32_into's float64 passes, for
     C-contiguous ``out`` and ``b`` of one float32/float64 dtype that do not overlap, when the loaded ?axpy rounds
-    once (_axpy_fused); True when done. Large arrays go in one span per thread (elementwise: the same values).
+    once (_axpy_fused) on the largest multiple of its block, the few values past it by the emulation; True when
+    done. Large arrays go in one span per thread, each a multiple of the block (elementwise: the same values).
     p.data.add_(g, alpha=-20) on 2M float32, min / median of 40 interleaved (chrt, load 4): one thread 3.28 / 3.48 ->
-    0.50 / 0.53 ms, two 2.36 / 2.55 -> 0.19 / 0.28 ms (the LSTM LM benchmark's decoder and embedding updates)."""
+    0.50 / 0.53 ms, two 2.36 / 2.55 -> 0.19 / 0.28 ms (the LSTM LM benchmark's decoder and embedding updates).
+    Under Haswell kernels (block 32; the emulation took it all before), chrt, min of 30 in alternating processes:
+    one thread 9.1-10.9 -> 1.2-1.3 ms, two 8.8-9.3 -> 0.9-1.0 ms (see the commit)."""
     dt = out.dtype
     if (dt != _F32 and dt != _F64) or b.dtype != dt or not (out.flags.c_contiguous and b.flags.c_contiguous) or \
             out.size != b.size or np.may_share_memory(out, b) or not _axpy_fused(dt):
@@ -231,16 +238,23 @@ def _axpy_(out, a, b):
     if not np.isfinite(alpha) or alpha == 0:
         return False
     o, x = out.reshape(-1), b.reshape(-1)
-    parts = _parallel.blocks(o.size, _parallel.MIN_BYTES if o.size >= _AXPY_SPLIT else 0)
+    block = _axpy_fused(dt)
+    whole = o.size - o.size % block
+    if whole < o.size:
+        o[whole:] = fma(alpha, x[whole:], o[whole:], dt)
+    if not whole:
+        return True
+    parts = _parallel.blocks(whole // block, _parallel.MIN_BYTES if o.size >= _AXPY_SPLIT else 0)
     if len(parts) == 1:
-        return backend.axpy(alpha, x, o)
-    return all(_parallel.each(lambda lo, hi: backend.axpy(alpha, x[lo:hi], o[lo:hi]), parts))
+        return backend.axpy(alpha, x[:whole], o[:whole])
+    return all(_parallel.each(lambda lo, hi: backend.axpy(alpha, x[lo * block:hi * block], o[lo * block:hi * block]),
+                              parts))
 
 
 def _axpy_fused(dt):
-    """Whether the loaded BLAS's ?axpy of dtype ``dt`` computes ``y + alpha * x`` rounded once (fma's values) on
-    every length up to 160 and a long one, probed once on values where rounding the product first gives another
-    result in every element."""
+    """The least block of _AXPY_BLOCKS on whose every multiple the loaded BLAS's ?axpy of dtype ``dt`` computes
+    ``y + alpha * x`` rounded once (fma's values): multiples up to 160 and a long one, from two offsets, probed
+    once on values where rounding the product first gives another result in every element; 0 where none."""
     ok = _AXPY_FUSED.get(dt)
     if ok is None:
         rng = np.random.default_rng(0)
@@ -248,15 +262,21 @@ def _axpy_fused(dt):
         x, y = (rng.standard_normal(1 << 14).astype(dt) for _ in range(2))
         want = fma(alpha, x, y, dt)
         twice = (alpha * x + y != want).nonzero()[0]
-        x, y, want = (np.resize(v[twice], 4099) for v in (x, y, want))
-        ok = True
-        for n in list(range(1, 161)) + [4099]:
-            got = y[:n].copy()
-            if not backend.axpy(alpha, x[:n], got) or not np.array_equal(got, want[:n]):
-                ok = False
-                break
+        x, y, want = (np.resize(v[twice], 4099 + 3) for v in (x, y, want))
+        ok = next((blk for blk in _AXPY_BLOCKS if _axpy_rounds_once(alpha, x, y, want, blk)), 0)
         _AXPY_FUSED[dt] = ok
     return ok
+
+
+def _axpy_rounds_once(alpha, x, y, want, block):
+    """Whether backend.axpy gives ``want`` on every multiple of ``block`` up to 160 and 4096 (4099 for block 1),
+    from elements 0 and 3 of the probe's arrays."""
+    for at in (0, 3):
+        for n in list(range(block, 161, block)) + [4099 if block == 1 else 4096]:
+            got = y[at:at + n].copy()
+            if not backend.axpy(alpha, x[at:at + n], got) or not np.array_equal(got, want[at:at + n]):
+                return False
+    return True
 
 
 _SPARSE_MIN = 1 << 16       # values from which fma_ looks for zero rows of b
