@@ -271,6 +271,46 @@ def test_fused_ties_tiny_specials_in_blocks(threads, scale, monkeypatch, inplace
         ember.set_num_threads(old)
 
 
+@pytest.mark.parametrize('name', ['float32', 'float64'])
+def test_optimizer_moments_in_place_as_pytorch(name, inplace_route):
+    """The optimizers' in-place moments (ember.optim.adam._lerp: exp_avg.lerp_ on both of its sides, by ?axpy on
+    whole runs and a padded last one where ?axpy rounds once; optimizer._addcmul_: exp_avg_sq.addcmul_ through
+    _fma32_span's blocks) equal PyTorch's lerp_ and addcmul_ bit for bit on every length up to 70 and past a
+    block, over ties, subnormal-range sums, huge exponent gaps, infinities, NaN and -0.0. Weight 1 only on
+    multiples of 16 elements: PyTorch's AVX2 lerp computes fma(w - 1, diff, end) 16 at a time and its scalar tail
+    end - diff * (1 - w), whose zeros' signs differ there (w - 1 is +0.0); ember's is the vectorized one."""
+    from ember.ops import _fused
+    from ember.optim.adam import _lerp
+    from ember.optim.optimizer import _addcmul_
+    dt = np.dtype(name)
+    alpha = _tie_alpha()
+    n = 2 * 4096 + 77
+    _, b, c = _ties(n, 5, alpha)
+    x = _data(n, 6)
+    x[:, 1::9] *= 1e30                              # exponent gaps past float32's 24 bits (and float64's 53)
+    x[0, 2::11], x[1, 3::13] = -0.0, 0.0
+    k = len(SPECIAL)
+    x[0, -k:], x[1, -2 * k:-k], x[2, -k:] = SPECIAL, SPECIAL, SPECIAL[::-1]
+    cols = [np.concatenate([c, x[0]]), np.concatenate([b * alpha, x[1]]), np.concatenate([b, x[2]])]
+    a0, e0, t0 = (v.astype(dt) for v in cols)
+    for m in list(range(1, 71)) + [4099, a0.size]:
+        for lo in (0, a0.size - m):
+            a, e, t = (v[lo:lo + m] for v in (a0, e0, t0))
+            for w in (0.1, 0.3, 0.7, 0.999) + ((1.0,) if m % 16 == 0 else ()):
+                want = torch.tensor(a).lerp_(torch.tensor(e), w).numpy()
+                got = a.copy()
+                with np.errstate(all='ignore'):
+                    _lerp(got, e, w, np.empty_like(got))
+                _same(torch.tensor(want), ember.tensor(got))
+            for value in (1.0, 0.001, -1.0):
+                want = torch.tensor(a).addcmul_(torch.tensor(e), torch.tensor(t), value=value).numpy()
+                got = a.copy()
+                with np.errstate(all='ignore'):
+                    _addcmul_(got, e, t, value, np.empty_like(got))
+                _same(torch.tensor(want), ember.tensor(got))
+    assert bool(_fused._AXPY_FUSED.get(dt)) == (inplace_route == 'axpy' and bool(_fused._axpy_fused(dt)))
+
+
 def test_fused_clean_matches_suspects():
     """_clean's whole-block test (shift and minimums) says 'none' exactly when _suspects finds none."""
     from ember.ops import _fused

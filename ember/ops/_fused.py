@@ -9,6 +9,7 @@ and a block with none of them (nearly all) is found so by one cheap whole-block 
 Float64 uses ``fma64`` (Boldo-Melquiond); float16/bfloat16 are computed as float32 and rounded, as PyTorch does. The
 in-place ``out += alpha * b`` goes to BLAS ?axpy instead where the loaded one rounds once (_axpy_)."""
 import math
+import threading
 
 import numpy as np
 
@@ -43,18 +44,32 @@ def fma(a, b, c, dtype):
 
 def _fma64(a, b, c):
     """float64 fma; where the emulation overflows or meets inf/nan (its splits are not finite) the plain
-    ``a * b + c`` gives the IEEE result. fma64's new array is kept (not copied), and two reductions (nan and inf
-    show in the max or the min) find an all-finite result without a mask."""
+    ``a * b + c`` gives the IEEE result, and where it gives zero, the zero's sign (_zero_signs). fma64's new array
+    is kept (not copied), and two reductions (nan and inf show in the max or the min) find an all-finite result
+    without a mask."""
     a, b, c = (np.asarray(v, _F64) for v in (a, b, c))
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
-    with np.errstate(over='ignore', invalid='ignore'):
+    with np.errstate(over='ignore', invalid='ignore', under='ignore'):
         r = fma64(a, b, c)
         r = np.array(r, _F64) if r.ndim == 0 else r
         if r.size and not (np.isfinite(r.max()) and np.isfinite(r.min())):
             bad = ~np.isfinite(r)
             plain = np.broadcast_to(a * b + c, shape)
             r[bad] = plain[bad]
+        if r.size and np.count_nonzero(r) < r.size:
+            _zero_signs(r, a, b, c, shape)
     return r
+
+
+def _zero_signs(r, a, b, c, shape):
+    """Give the zeros of the fma ``r`` (float64) their IEEE signs, which the emulation's last sum loses (-0.0 +
+    (+0.0 * -5.66) gave +0.0): an exact zero has a * b = -c exactly, so the plain ``a * b + c`` has fma's sign rules;
+    a product too small for float64 (nonzero operands, c zero) rounds to zero with its own sign, a * b's."""
+    zero = np.flatnonzero(r.reshape(-1) == 0)
+    pick = (lambda x: np.broadcast_to(x, shape).reshape(-1)[zero])
+    a, b, c = pick(a), pick(b), pick(c)
+    q = a * b
+    r.reshape(-1)[zero] = np.where((q == 0) & (a != 0) & (b != 0), q, q + c)
 
 
 _SPLIT = 134217729.0                # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
@@ -193,11 +208,14 @@ def fma_(out, a, b, c):
 
 def addmul_(out, a, b, c=None):
     """``out = a * b + c`` (``c`` None: out itself, addcmul_'s kernel) rounded once, in place, ``b`` and ``c`` arrays
-    of out's shape, ``a`` one too or a number (cast to out's dtype): float32 C-contiguous ``out`` in one span of
-    _fma32_span's blocks, no new array and no threads of its own (the optimizers share params out over ember's
-    threads themselves). AdamW over GPT's 52 params, 1 thread, CPU medians of 40 steps in 3 alternating processes:
-    6.5-9.1 -> 4.8-6.3 ms against fma's new arrays copied back (2.5-3.2 before the moments took PyTorch's fma)."""
+    of out's shape, ``a`` one too or a number (cast to out's dtype), with no threads of its own (the optimizers share
+    params out over ember's threads themselves): a number ``a`` by ?axpy where it rounds once (_axpy_into: lerp_'s
+    fma), a float32 C-contiguous ``out`` otherwise in one span of _fma32_span's blocks, no new array. AdamW over
+    GPT's 52 params, 1 thread, CPU medians of 40 steps, medians of 5 alternating processes (load 14): 13.6 -> 11.4
+    ms with lerp_ by ?axpy (it was 6.5-9.1 -> 4.8-6.3 ms, load ~2, in place against fma's new arrays)."""
     c = out if c is None else c
+    if not np.ndim(a) and _axpy_into(out, a, b, c):
+        return out
     if out.dtype != _F32 or not out.flags.c_contiguous:
         out[...] = fma(a, b, c, out.dtype)
         return out
@@ -222,7 +240,7 @@ _AXPY_SPLIT = 1 << 19
 
 
 def _axpy_(out, a, b):
-    """``out += a * b`` in place by BLAS ?axpy (backend.axpy), one pass instead of _fma32_into's float64 passes, for
+    """``out += a * b`` in place by BLAS ?axpy (_axpy_run), one pass instead of _fma32_into's float64 passes, for
     C-contiguous ``out`` and ``b`` of one float32/float64 dtype that do not overlap, when the loaded ?axpy rounds
     once (_axpy_fused) on the largest multiple of its block, the few values past it by the emulation; True when
     done. Large arrays go in one span per thread, each a multiple of the block (elementwise: the same values).
@@ -249,6 +267,24 @@ def _axpy_(out, a, b):
         return backend.axpy(alpha, x[:whole], o[:whole])
     return all(_parallel.each(lambda lo, hi: backend.axpy(alpha, x[lo * block:hi * block], o[lo * block:hi * block]),
                               parts))
+
+
+def _axpy_run(alpha, x, y):
+    """``y += alpha * x`` (1-D, one dtype, _axpy_fused's block known) by ?axpy on the largest multiple of the block
+    and on a zero-padded copy of the rest, written back: every element through the vector loop, rounded once (one
+    ctypes call more where _axpy_ takes the rest by the emulation's ~8 NumPy calls)."""
+    g = _AXPY_FUSED[y.dtype]
+    n = y.size
+    m = n - n % g
+    if m and not backend.axpy(alpha, x[:m], y[:m]):
+        return False
+    if m < n:
+        xt, yt = np.zeros(g, y.dtype), np.zeros(g, y.dtype)
+        xt[:n - m], yt[:n - m] = x[m:], y[m:]
+        if not backend.axpy(alpha, xt, yt):
+            return False
+        y[m:] = yt[:n - m]
+    return True
 
 
 def _axpy_fused(dt):
@@ -337,33 +373,39 @@ def _fma32_into(o, a, b, c):
 
 
 def _fma32_span(o, a, b, c, lo, hi):
-    """_fma32_into on elements lo:hi, BLOCK at a time in float64 scratch: explicit casts into the scratch, then
-    same-type ufuncs (5.0 -> 4.6 us a block of 2**14 for the product, measured). o's block is written last, after
-    its inputs are read."""
-    m = min(hi - lo, BLOCK)
-    s, t = np.empty(m, _F64), np.empty(m, _F64)
-    aa, ca = a.ndim == 1, c.ndim == 1
+    """_fma32_into on elements lo:hi, BLOCK at a time in the thread's float64 scratch (_scratch): b cast into it,
+    then multiplied by a and c added (an array operand cast by the ufunc, in its buffer: a's and c's copies into
+    the scratch cost more, 63 -> 52 and 39 -> 36 us for 65536). o's block is written last, after its inputs are
+    read."""
+    s, t = _scratch(min(hi - lo, BLOCK))
+    m = s.size
+    aa = a.ndim == 1
     exact_tiny = not aa and _tiny_sums_exact(a)
     for i in range(lo, hi, BLOCK):
         j = min(i + BLOCK, hi)
         sk, tk = (s, t) if j - i == m else (s[:j - i], t[:j - i])
         np.copyto(sk, b[i:j])
-        if aa:
-            np.copyto(tk, a[i:j])
-            np.multiply(sk, tk, out=sk)
-        else:
-            np.multiply(sk, a, out=sk)
-        if ca:
-            np.copyto(tk, c[i:j])
-            np.add(sk, tk, out=sk)
-        else:
-            np.add(sk, c, out=sk)
+        np.multiply(sk, a[i:j] if aa else a, out=sk)
+        np.add(sk, c[i:j] if c.ndim == 1 else c, out=sk)
         shifted = tk.view(_I64)
         mid_free, tiny_free = _no_midpoint(sk, shifted), exact_tiny or _no_tiny(sk)
         if not (mid_free and tiny_free):
-            _to_odd(sk, a[i:j] if aa else a, b[i:j], c[i:j] if ca else c,
+            _to_odd(sk, a[i:j] if aa else a, b[i:j], c[i:j] if c.ndim == 1 else c,
                     _suspects(sk, None if mid_free else shifted, not tiny_free))
         np.copyto(o[i:j], sk, casting='same_kind')
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(m):
+    """Two float64 arrays of ``m`` elements, the calling thread's (kept for its next call, at most 2 * BLOCK): a
+    new array above 128 KiB is mapped and faulted in anew by each allocation, which cost Adam's exp_avg_sq
+    addcmul_ of a 65536-element param more than its passes (copying b into fresh scratch 84-158 against 16 us)."""
+    buf = getattr(_LOCAL, 'scratch', None)
+    if buf is None or buf.shape[1] < m:
+        buf = _LOCAL.scratch = np.empty((2, m), _F64)
+    return buf[0, :m], buf[1, :m]
 
 
 def _tiny_sums_exact(a):
@@ -396,6 +438,9 @@ def _no_midpoint(s, scratch):
 
 def _no_tiny(s):
     """True when no float64 sum in the 1-D ``s`` has |s| < 2**-126: that shows in the minimum of s's bits as
-    uint64 (the positive sums) and as int64 (the negative ones). abs+min 4.7 -> two mins 3.7 us for 32768."""
+    int64 (at least 2**-126's when every sum is positive, as Adam's, Adagrad's and RMSprop's squares are: one
+    reduction) and otherwise also as uint64 (the positive sums; the int64 one then covers the negative ones). abs+min
+    4.7 -> two mins 3.7 us for 32768."""
     mn = np.minimum.reduce
-    return mn(s.view(_U64)) >= _TINY_BITS and mn(s.view(_I64)) >= _NEG_TINY_BITS
+    low = mn(s.view(_I64))
+    return low >= _TINY_BITS or (low >= _NEG_TINY_BITS and mn(s.view(_U64)) >= _TINY_BITS)

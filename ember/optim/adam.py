@@ -295,7 +295,7 @@ def _lerp(a, end, weight, scratch):
     diff = np.subtract(end, a, out=scratch)
     if fused and abs(w) < 0.5:
         _fused.addmul_(a, w, diff)
-    elif fused:     # fma(-diff, 1 - w, end): w - 1 is -(1 - w) exactly
+    elif fused:     # fma(w - 1, diff, end), PyTorch's vectorized lerp (its scalar tail's -(1 - w) is -0.0 at w = 1)
         _fused.addmul_(a, w - 1, diff, end)
     elif abs(w) < 0.5:
         np.add(a, np.multiply(diff, w, out=diff), out=a)
