@@ -48,7 +48,7 @@ def _train(L, state, data, target):
     model = _net(L)
     model.load_state_dict({k: L.tensor(v) for k, v in state.items()})
     opt = L.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    losses = []
+    losses, biases = [], []
     for step in range(4):
         x, y = L.tensor(data[step]), L.tensor(target[step])
         opt.zero_grad()
@@ -56,10 +56,11 @@ def _train(L, state, data, target):
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        biases.append(model.fc_loc[2].bias.detach().numpy().copy())
     model.eval()
     with L.no_grad():
         warped = model.stn(L.tensor(data[0])).numpy()
-    return losses, warped, model.fc_loc[2].bias.detach().numpy()
+    return losses, warped, np.array(biases)
 
 
 def test_spatial_transformer_trains_as_in_pytorch():
@@ -72,9 +73,15 @@ def test_spatial_transformer_trains_as_in_pytorch():
     t_losses, t_warped, t_bias = _train(torch, state, data, target)
     np.testing.assert_allclose(e_losses, t_losses, rtol=1e-4)
     np.testing.assert_allclose(e_warped, t_warped, atol=1e-4)
-    # AVX2 PyTorch's float32 kernels sum in another order: the trained bias drifts 3.4e-4 from ember's there
-    np.testing.assert_allclose(e_bias, t_bias, atol=1e-5 if pytorch_avx512() else 5e-4)
-    assert not np.allclose(e_bias, [1, 0, 0, 0, 1, 0])      # the transformer itself was trained
+    # The transformer's bias step by step. On AVX2 hosts the 4th step's gradient meets a near-tie: F.max_pool2d(
+    # conv1(x), 2) has a window whose two largest values are 9e-6 apart (0.302794 / 0.302803 in PyTorch), and the
+    # trajectories, ~3e-7 apart in the params after 3 steps (AVX2 PyTorch's float32 kernels sum the gradients'
+    # products in another order: 6e-7 already at step 1; SGD's own rounding is PyTorch's, bit for bit), pick the
+    # other element: the bias then differs by 3.4e-4 after step 4 (from PyTorch's params after 3 steps, ember's
+    # step-4 gradients are PyTorch's to 2e-6).
+    np.testing.assert_allclose(e_bias[:3], t_bias[:3], atol=1e-5)
+    np.testing.assert_allclose(e_bias[3], t_bias[3], atol=1e-5 if pytorch_avx512() else 1e-3)
+    assert not np.allclose(e_bias[3], [1, 0, 0, 0, 1, 0])      # the transformer itself was trained
 
 
 CASES = [((2, 16, 9, 11), (2, 7, 5, 2), mode, pad, ac) for mode in ('bilinear', 'nearest', 'bicubic')
