@@ -216,11 +216,8 @@ def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maxim
         ga = np.negative(ga)
     if wd != 0:                 # grad.add(param, alpha=wd)
         tmp = np.empty_like(pa) if tmp is None else tmp
-        if add is None:
-            ga = _fused.addmul_(tmp, wd, pa, ga)
-        else:
-            np.copyto(tmp, ga)
-            ga = add(tmp, pa, wd)
+        np.copyto(tmp, ga)
+        ga = (add or _add_alpha)(tmp, pa, wd)
     add = add or _add_alpha
     if ba is not None:
         if first:
@@ -265,4 +262,6 @@ def _add_alpha(out, b, alpha):
     the plain sum. ``out``."""
     if alpha == 1:
         return np.add(out, b, out=out)
+    if out.dtype.kind == 'c':   # complex: no fused multiply-add; the product, then the sum (as before)
+        return np.add(out, np.multiply(b, alpha, dtype=out.dtype), out=out)
     return _fused.addmul_(out, alpha, b)
