@@ -484,7 +484,10 @@ def _narrow(r, dt):
 
 def _addmm_dtypes(input, mat1, mat2):
     """PyTorch's addmm dtype checks, input against mat2 first (ember promoted a float32 bias with bfloat16
-    matrices where PyTorch refuses)."""
+    matrices where PyTorch refuses). Every F.linear with a bias runs it: the equal case returns first."""
+    d = mat2.dtype
+    if input.dtype == d and mat1.dtype == d:
+        return
     from .._dtype import scalar_name
     for name, t in (('self', input), ('mat1', mat1)):
         if t.dtype != mat2.dtype:
