@@ -109,3 +109,46 @@ def test_lstm_input_grad_beside_a_failing_loop_stops(split, monkeypatch):
     out, _ = m(x)
     out.sum().backward()
     assert x.grad.shape == (6, 2, 4)
+
+
+def test_lstm_weight_grads_side_by_side_are_one_threads_and_torchs(split, monkeypatch):
+    """At two threads an LSTM layer's two weight gradients go side by side, each whole on one thread
+    (backend.gemm_pair, rnn._weight_grads): equal to one thread's bit for bit on any kernel family (no product is
+    cut) and to PyTorch's; with one of them not needed (a frozen w_hh) the other alone, the same."""
+    from ember import backend
+    monkeypatch.setattr(backend, '_PAIR_MACS', 0)
+    pairs, gemm_pair = [], backend.gemm_pair
+
+    def spy(*arrays, **kwargs):
+        pairs.append(tuple(a.shape for a in arrays))
+        return gemm_pair(*arrays, **kwargs)
+    monkeypatch.setattr(backend, 'gemm_pair', spy)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((9, 4, 6)).astype(np.float32)
+    ember.manual_seed(0)
+    em = ember.nn.LSTM(6, 7, 2)
+    tm = torch.nn.LSTM(6, 7, 2)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in em.state_dict().items()})
+
+    def run(lib, m):
+        for p in m.parameters():
+            p.grad = None
+        out, (h, c) = m(lib.tensor(x))
+        (out.sum() + (h * c).sum()).backward()
+        return [p.grad.detach().numpy().copy() for p in m.parameters() if p.grad is not None]
+    two = run(ember, em)
+    layers = [((28, 36), (36, 6), (28, 36), (36, 7)), ((28, 36), (36, 7), (28, 36), (36, 7))]
+    assert sorted(pairs) == layers      # (4 * hidden, steps * batch) @ (steps * batch, input or hidden)
+    ember.set_num_threads(1)
+    one = run(ember, em)
+    ember.set_num_threads(2)
+    for a, b, c in zip(two, one, run(torch, tm)):
+        assert np.array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+    em.weight_hh_l1.requires_grad_(False)
+    tm.weight_hh_l1.requires_grad_(False)
+    pairs.clear()
+    alone = run(ember, em)
+    assert len(alone) == len(two) - 1 and pairs == layers[:1]
+    for a, c in zip(alone, run(torch, tm)):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
