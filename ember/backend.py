@@ -541,6 +541,25 @@ def _fold(a, b, bias=None):
     return r.reshape(lead + (b.shape[1],))
 
 
+_ONES = {}
+
+
+def ones_vector(n, dtype=xp.float64):
+    """A read-only vector of ``n`` ones, kept for the next call: column, row and plane sums go as products with ones
+    (col_sums, row_sums, norms' statistics, attention's softmax), and np.ones cost 1-3 us a call alone, 14 (median)
+    inside the GPT step, its fresh memory cold; a few distinct lengths a program. The GPT step's col_sums and
+    attention column sums, in-step thread time, 100 steps each alternating (ms, min / p25): 0.58 / 0.96 -> 0.51 /
+    0.76 and 0.24 / 0.36 -> 0.23 / 0.32. The same values (ones are ones)."""
+    key = (n, xp.dtype(dtype))
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        v = _ONES[key] = xp.ones(n, dtype)
+        v.flags.writeable = False
+    return v
+
+
 def col_sums(a):
     """``a.sum(axis=0)`` of a 2-D float32/float64 array as ones @ a, one matrix-vector product on gemm's
     thread policy (a bias's gradient): NumPy's column sums of (768, 512) float32 took 31 us, this 20; of
@@ -551,7 +570,7 @@ def col_sums(a):
         if type(a) is xp.ndarray and a.ndim == 2 and a.dtype.type is xp.float16:
             return col_sums(a.astype(xp.float32)).astype(xp.float16)
         return a.sum(axis=0)
-    return gemm(xp.ones(a.shape[0], a.dtype), a)
+    return gemm(ones_vector(a.shape[0], a.dtype), a)
 
 
 def row_sums(a):
@@ -561,7 +580,7 @@ def row_sums(a):
     where the product's call costs more than the sum: (1, 65) 2.5 us against 0.9, (32, 27) 2.6 against 1.5."""
     if type(a) is not xp.ndarray or a.size <= 1024 or not a.ndim or a.dtype.type not in (xp.float32, xp.float64):
         return a.sum(axis=-1, keepdims=True)
-    return gemm(a, xp.ones(a.shape[-1], a.dtype))[..., None]
+    return gemm(a, ones_vector(a.shape[-1], a.dtype))[..., None]
 
 
 def row_max(a):

@@ -11,7 +11,7 @@ import numpy as np
 from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ...backend import gemm
+from ...backend import gemm, ones_vector
 from ... import _bf16, _dtype, _parallel
 from ...tensor import Tensor
 from .. import attention
@@ -72,7 +72,7 @@ def _col_sum(a):
     on (12, 4, 64, 64) float32 (min of 300); a tensor (double backward) sums as usual."""
     if not dual.is_array(a) or a.dtype.kind != 'f':
         return a.sum(-2, keepdims=True)
-    return gemm(np.ones(a.shape[-2], a.dtype), a)[..., None, :]
+    return gemm(ones_vector(a.shape[-2], a.dtype), a)[..., None, :]
 
 
 def _softmax_columns(st, rows=None):

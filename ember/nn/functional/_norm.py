@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ... import _bf16, _dtype, _layout, _parallel, func as _func, ops
-from ...backend import col_sums, gemm
+from ...backend import col_sums, gemm, ones_vector as _ones
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
@@ -108,23 +108,6 @@ def _row_sums(rows):
     if n >= _LONG_ROW or rows.size >= _GEMM_SIZE:
         return np.einsum('ij->i', rows)
     return gemm(rows, _ones(n, rows.dtype))
-
-
-_ONES = {}
-
-
-def _ones(n, dtype=np.float64):
-    """A read-only vector of ``n`` ones, kept for the next call: the sums above and in _totals64 take them as
-    products with ones, and np.ones cost 1-3 us a call, four to six of them in a batch_norm's forward and backward
-    (n is a plane's or a batch's size: a few distinct values a program)."""
-    key = (n, np.dtype(dtype))
-    v = _ONES.get(key)
-    if v is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        v = _ONES[key] = np.ones(n, dtype)
-        v.flags.writeable = False
-    return v
 
 
 _LONG_ROW = 1024
