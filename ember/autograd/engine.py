@@ -488,7 +488,7 @@ def _chain(node, grads, release):
     while g is not None and not node._special:
         edges = node.next_functions
         n = len(edges)
-        if n != 1 and (n != 2 or edges[1] is not _NO_EDGE):    # (another edge to nothing stops it too: no harm)
+        if n != 1 and (n != 2 or edges[1] is not _NO_EDGE and edges[1][0] is not None):   # (_NO_EDGE: one test)
             break
         child, nr = edges[0]
         if child is None:
