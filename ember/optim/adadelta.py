@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import _parallel
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import SPLIT_BYTES, _steps_as_tensors
@@ -80,9 +81,9 @@ def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
     np.multiply(sq, rho, out=sq)
     np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
     std = np.add(sq, eps, out=np.empty_like(pa))
-    np.sqrt(std, out=std)
+    _sqrt(std, out=std)
     delta = np.add(acc, eps, out=np.empty_like(pa))
-    np.sqrt(delta, out=delta)
+    _sqrt(delta, out=delta)
     np.divide(delta, std, out=delta)
     np.multiply(delta, ga, out=delta)
     np.multiply(acc, rho, out=acc)

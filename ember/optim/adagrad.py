@@ -1,6 +1,7 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 import numpy as np
 
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from .optimizer import _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
 
@@ -102,7 +103,7 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         acc = _as_real(sum_t._data)
         tmp = np.empty_like(pa)
         _addcmul_(acc, ga, ga, 1, tmp)
-        std = np.sqrt(acc, out=np.empty_like(pa))
+        std = _sqrt(acc, out=np.empty_like(pa))
         np.add(std, eps, out=std)
         np.multiply(ga, -clr, out=tmp)
         np.add(pa, np.divide(tmp, std, out=tmp), out=pa)
@@ -119,7 +120,7 @@ def _sparse_update(p, g, sum_t, clr, wd, eps, maximize):
     at, gv = tuple(g._idx), g._vals
     acc, pa = sum_t._data, p._data
     acc[at] += gv * gv
-    std = np.sqrt(acc[at]) + acc.dtype.type(eps)
+    std = _sqrt(acc[at]) + acc.dtype.type(eps)
     pa[at] += np.multiply(gv / std, -clr, dtype=pa.dtype)
     sum_t._bump()
     p._bump()

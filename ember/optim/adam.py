@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import _parallel
 from ..ops import _fused
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..ops.pointwise import _lerp_values
 from ..tensor import Tensor
 from .optimizer import (_addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
@@ -274,7 +275,7 @@ def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
     if vmax is not None:
         v = np.maximum(vmax, v, out=vmax)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    denom = np.sqrt(v, out=np.empty_like(pa))
+    denom = _sqrt(v, out=np.empty_like(pa))
     np.divide(denom, bias_correction2_sqrt, out=denom)
     np.add(denom, eps, out=denom)
     np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)

@@ -1,6 +1,7 @@
 """NAdam: Adam with Nesterov momentum (Dozat), with PyTorch's momentum decay schedule."""
 import numpy as np
 
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
@@ -110,7 +111,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         np.multiply(v, beta2, out=v)
         np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
         denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
-        np.sqrt(denom, out=denom)
+        _sqrt(denom, out=denom)
         np.add(denom, eps, out=denom)
         np.multiply(ga, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
         np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)

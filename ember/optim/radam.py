@@ -1,6 +1,7 @@
 """RAdam: Adam whose adaptive step is rectified while the variance estimate is unreliable."""
 import numpy as np
 
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
 from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
@@ -86,7 +87,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
         np.multiply(update, lr, out=update)
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
         if rho_t > 5.0:
-            adaptive = np.sqrt(v, out=np.empty_like(pa))
+            adaptive = _sqrt(v, out=np.empty_like(pa))
             np.add(adaptive, eps, out=adaptive)
             np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
             np.multiply(update, adaptive, out=update)

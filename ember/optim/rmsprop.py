@@ -1,6 +1,7 @@
 """RMSprop: divide the gradient by a running average of its magnitude (optionally centered, with momentum)."""
 import numpy as np
 
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
 from .optimizer import (_addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar,
@@ -99,9 +100,9 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             _lerp(ga_avg, ga, 1 - alpha, tmp)
             avg = sq.copy()
             _addcmul_(avg, ga_avg, ga_avg, -1, tmp)
-            avg = np.sqrt(avg, out=avg)
+            avg = _sqrt(avg, out=avg)
         else:
-            avg = np.sqrt(sq, out=tmp)
+            avg = _sqrt(sq, out=tmp)
         np.add(avg, eps, out=avg)
         if momentum > 0:
             buf = _as_real(momentum_buffer_list[i]._data)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
@@ -77,7 +78,7 @@ def _update(p, g, st, lr, beta1, beta2, eps, maximize):
     upd_v = np.multiply(gv * gv - old_v, 1 - beta2, dtype=pa.dtype)
     v[at] += upd_v
     numer = upd_m + old_m
-    denom = np.sqrt(upd_v + old_v) + pa.dtype.type(eps)
+    denom = _sqrt(upd_v + old_v) + pa.dtype.type(eps)
     step = st['step']
     step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
     pa[at] += np.multiply(numer / denom, -step_size, dtype=pa.dtype)

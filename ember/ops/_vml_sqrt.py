@@ -1,0 +1,114 @@
+"""float32 square roots as PyTorch's CPU ``sqrt`` computes them where MKL gives it an estimate, not IEEE's sqrt.
+
+PyTorch takes float32/float64 sqrt from MKL's vector library (vsSqrt, high accuracy). On an AMD CPU with AVX-512 (this
+EPYC, PyTorch 2.13) MKL runs its SSE kernel there (mkl_vml_kernel_sSqrt_H8HAynn, found by calling each kernel of
+libtorch_cpu on 10^5 values), which starts from the CPU's ``rsqrtps`` estimate y and refines it with unfused float32
+operations: s = x*y, h = y/2, e = 1/2 - s*h, s1 = s + s*e, h1 = h + h*e, result s1 + (x - s1*s1)*h1. Its result is
+within 0.75 ulp and differs from the correctly rounded root in 17% of float32 elements (exact roots 0.25-0.75 ulp
+off a float); zeros, subnormals, inputs above 0x7f7ff000's bits, inf, nan and negatives take its exact path (IEEE's
+sqrt). ``rsqrtps`` is the CPU's own: its estimates on this CPU are ember/data/rsqrtps_amd.u16.gz (written by
+tools/rsqrtps_table.py), with which every float32 of [2**-126, 2**128) gets MKL's bits. AVX2-only hosts (MKL's AVX2
+kernel, correctly rounded in float32) and Intel CPUs (its AVX-512 kernel, not emulated) keep IEEE's sqrt.
+float64 (MKL's kernel differs from IEEE's sqrt in ~1.2% of elements here too) is not emulated."""
+import functools
+import gzip
+import os
+import threading
+
+import numpy as np
+
+from ._halfgemm import cpu_has
+
+_F32, _U32 = np.dtype(np.float32), np.dtype(np.uint32)
+_LOW, _HIGH = np.uint32(0x00800000), np.uint32(0x7f7ff000)     # bits of the inputs MKL's estimate path takes
+_HALF = np.float32(0.5)
+BLOCK = 1 << 16     # elements at a time, in the thread's scratch
+
+
+@functools.lru_cache(maxsize=None)
+def emulated():
+    """Whether PyTorch's float32 sqrt here is MKL's SSE estimate kernel: an AMD CPU with AVX-512 (the CPU the table
+    was read on is of that kind)."""
+    if not cpu_has('AVX512F'):
+        return False
+    try:
+        with open('/proc/cpuinfo') as f:
+            return any(line.startswith('vendor_id') and 'AuthenticAMD' in line for line in f)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def _table():
+    """rsqrtps's estimates' bits by (exponent's low bit, 12 leading mantissa bits), for an exponent 127 or 128, plus
+    64 << 23 (_sqrt_block's exponent step, folded in): the file's halves swapped, so that bits 11-23 of x index it."""
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'data', 'rsqrtps_amd.u16.gz')
+    with open(path, 'rb') as f:
+        lead = np.frombuffer(gzip.decompress(f.read()), '<u2').astype(np.uint32)
+    bits = (lead << np.uint32(11)) + np.uint32(0x3f000000 + (64 << 23))
+    return np.concatenate([bits[4096:], bits[:4096]])
+
+
+def sqrt(x, out=None):
+    """``np.sqrt(x, out=out)`` with PyTorch's values for this host: float32 through MKL's estimate kernel where it
+    runs (emulated()), IEEE's sqrt otherwise; ``out`` may be ``x``."""
+    x = np.asarray(x)
+    if x.dtype != _F32 or not emulated() or x.size == 0:
+        return np.sqrt(x, out=out)
+    if out is None:
+        out = np.empty(x.shape, _F32)
+    elif out.dtype != _F32 or out.shape != x.shape or not out.flags.c_contiguous:
+        out[...] = sqrt(x)
+        return out
+    xf, of = np.ascontiguousarray(x).reshape(-1), out.reshape(-1)
+    for i in range(0, xf.size, BLOCK):
+        _sqrt_block(xf[i:i + BLOCK], of[i:i + BLOCK])
+    return out
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(n):
+    """Four float32 arrays and an index array of ``n`` elements, the calling thread's (kept for its next call, at
+    most BLOCK): the table's gather takes native indices (np.take with uint32 ones converts them, 55 -> 430 us for
+    65536), and arrays above 128 KiB would be faulted in anew by each allocation."""
+    buf = getattr(_LOCAL, 'scratch', None)
+    if buf is None or buf[0].shape[1] < n:
+        buf = _LOCAL.scratch = (np.empty((4, max(n, 1)), _F32), np.empty(max(n, 1), np.intp))
+    f, idx = buf
+    return f[0, :n], f[1, :n], f[2, :n], f[3, :n], idx[:n]
+
+
+def _sqrt_block(x, out):
+    """MKL's estimate kernel on the 1-D float32 ``x`` into ``out`` (same size; may be x), the inputs it leaves to its
+    exact path by IEEE's sqrt."""
+    y, s, t, u, idx = _scratch(x.size)
+    bits, yb, tb = x.view(_U32), y.view(_U32), t.view(_U32)
+    special = not (bits.min() >= _LOW and bits.max() <= _HIGH)
+    np.right_shift(bits, 11, out=idx)                     # the estimate: table[bits 11-23] / 2**((e + 1) // 2 - 64)
+    np.bitwise_and(idx, 0x1fff, out=idx)
+    np.take(_table(), idx, out=yb, mode='clip')
+    np.add(bits, np.uint32(0x800000), out=tb)
+    np.right_shift(tb, 1, out=tb)
+    np.bitwise_and(tb, np.uint32(0x7f800000), out=tb)
+    np.subtract(yb, tb, out=yb)
+    with np.errstate(all='ignore'):
+        np.multiply(x, y, out=s)                            # s = x*y
+        np.multiply(y, _HALF, out=y)                        # h = y/2
+        np.multiply(s, y, out=t)
+        np.subtract(_HALF, t, out=t)                        # e = 1/2 - s*h
+        np.multiply(s, t, out=u)
+        np.add(u, s, out=u)                                 # s1 = s + s*e
+        np.multiply(y, t, out=s)
+        np.add(s, y, out=s)                                 # h1 = h + h*e
+        np.multiply(u, u, out=t)
+        np.subtract(x, t, out=t)
+        np.multiply(t, s, out=t)
+        if special:
+            exact = np.flatnonzero((bits < _LOW) | (bits > _HIGH))
+            kept = np.sqrt(x[exact])
+            kept[np.isnan(kept) & ~np.isnan(x[exact])] = np.nan     # a negative's nan is +nan (IEEE's: -nan)
+        np.add(t, u, out=out)                               # s1 + (x - s1*s1)*h1
+        if special:
+            out[exact] = kept
