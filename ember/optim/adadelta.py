@@ -6,8 +6,8 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import SPLIT_BYTES, _steps_as_tensors
-from .optimizer import (_as_real, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step, _step_groups,
-                        _scalar, _step_tensor)
+from .optimizer import (_with_decay, _as_real, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
+                        _step_groups, _scalar, _step_tensor)
 
 __all__ = ['Adadelta', 'adadelta']
 
@@ -71,7 +71,7 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
         _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, _as_real(sq_t._data),
                        _as_real(acc_t._data), min_bytes=SPLIT_BYTES)
         p._bump()

@@ -3,7 +3,8 @@ import numpy as np
 
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
-from .optimizer import _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar, _step_tensor
+from .optimizer import (_with_decay, _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step,
+                        _scalar, _step_tensor)
 
 __all__ = ['Adagrad', 'adagrad']
 
@@ -98,7 +99,7 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
         clr = lr / (1 + (step - 1) * lr_decay)
         acc = _as_real(sum_t._data)
         tmp = np.empty_like(pa)

@@ -6,8 +6,8 @@ from ..ops import _fused
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ..ops.pointwise import _lerp_values
 from ..tensor import Tensor
-from .optimizer import (_addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss, _functional_checks, _no_grad_step,
-                        _scalar, _step_tensor)
+from .optimizer import (_with_decay, _addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss,
+                        _functional_checks, _no_grad_step, _scalar, _step_tensor)
 
 __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
 
@@ -223,7 +223,7 @@ def _decay(pa, ga, lr, wd, decoupled):
         if decoupled:
             np.multiply(pa, 1 - lr * wd, out=pa)
         else:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
     return ga
 
 

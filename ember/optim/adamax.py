@@ -4,8 +4,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
-                        _step_groups, _scalar, _step_tensor)
+from .optimizer import (_with_decay, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks,
+                        _no_grad_step, _step_groups, _scalar, _step_tensor)
 
 __all__ = ['Adamax', 'adamax']
 
@@ -70,7 +70,7 @@ def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximiz
         step_arr = s_t._data
         step_arr += 1
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
         m, u = _as_real(m_t._data), _as_real(u_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)

@@ -3,8 +3,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
-from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
-                        _step_groups, _scalar, _step_tensor)
+from .optimizer import (_with_decay, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks,
+                        _no_grad_step, _step_groups, _scalar, _step_tensor)
 
 __all__ = ['ASGD', 'asgd']
 
@@ -75,7 +75,7 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
         step_arr = s_t._data
         step_arr += 1
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
         eta = float(eta_t._data)
         np.multiply(pa, 1 - lambd * eta, out=pa)
         np.add(pa, np.multiply(ga, -eta, dtype=pa.dtype), out=pa)

@@ -5,8 +5,8 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step, _step_groups,
-                        _scalar, _step_tensor)
+from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step,
+                        _step_groups, _scalar, _step_tensor)
 
 __all__ = ['NAdam', 'nadam']
 
@@ -74,7 +74,8 @@ def _nadam_group(state, group):
         steps.append(st['step'])
     beta1, beta2 = group['betas']
     nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, steps,
-          decoupled_weight_decay=group['decoupled_weight_decay'], maximize=group['maximize'], beta1=beta1,
+          decoupled_weight_decay=group['decoupled_weight_decay'], foreach=group['foreach'],
+          maximize=group['maximize'], beta1=beta1,
           beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'], momentum_decay=group['momentum_decay'],
           eps=group['eps'])
 
@@ -82,7 +83,8 @@ def _nadam_group(state, group):
 def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoupled_weight_decay=False,
           foreach=None, capturable=False, differentiable=False, has_complex=False, maximize=False, *, beta1, beta2,
           lr, weight_decay, momentum_decay, eps):
-    """PyTorch's functional NAdam (torch.optim.nadam.nadam): one step of each param and its state."""
+    """PyTorch's functional NAdam (torch.optim.nadam.nadam): one step of each param and its state (``foreach``: the
+    rounding of PyTorch's _foreach_ form, whose denominator is sqrt(v) / sqrt(bc2), not sqrt(v / bc2))."""
     _functional_checks(state_steps, differentiable)
     if not all(isinstance(t, Tensor) for t in mu_products):
         raise RuntimeError('API has changed, `mu_products` argument must contain a list of singleton tensors')
@@ -99,7 +101,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
             if decoupled_weight_decay:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
-                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+                ga = _with_decay(ga, pa, wd)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_arr = mu_t._data
@@ -109,9 +111,13 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)
-        np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
-        denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
-        _sqrt(denom, out=denom)
+        _addcmul_(v, ga, ga, 1 - beta2, tmp)
+        if foreach:     # _multi_tensor_nadam: sqrt(v) / sqrt(bias_correction2)
+            denom = _sqrt(v, out=np.empty_like(pa))
+            np.divide(denom, bias_correction2 ** 0.5, out=denom)
+        else:
+            denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
+            _sqrt(denom, out=denom)
         np.add(denom, eps, out=denom)
         np.multiply(ga, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
         np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)

@@ -425,6 +425,16 @@ def _cast_state(param, value, key=None):
     return value
 
 
+def _with_decay(ga, pa, wd):
+    """``grad.add(param, alpha=wd)``, a new array rounded as PyTorch's add kernel rounds it: one fused multiply-add
+    (vec::fmadd and a contracted tail; the product rounded first left Adam's exp_avg off in 534 of 4099 float32
+    elements after 20 steps); complex arrays the product, then the sum."""
+    out = np.array(ga, dtype=np.result_type(ga, pa), order='C')
+    if out.dtype.kind == 'c':
+        return np.add(out, np.multiply(pa, wd, dtype=out.dtype), out=out)
+    return _fused.addmul_(out, wd, pa)
+
+
 def _addcmul_(acc, t1, t2, value, scratch):
     """``acc.addcmul_(t1, t2, value=value)`` in place as PyTorch's kernel rounds it: value * t1 rounded, then one
     fused multiply-add for float32/float64 (equal to torch 2.13's on 100,000 elements); ``scratch`` (acc's shape

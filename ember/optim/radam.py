@@ -1,11 +1,12 @@
 """RAdam: Adam whose adaptive step is rectified while the variance estimate is unreliable."""
 import numpy as np
 
+from ..ops import _fused
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import (_as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
-                        _step_groups, _scalar)
+from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks,
+                        _no_grad_step, _step_groups, _scalar)
 
 __all__ = ['RAdam', 'radam']
 
@@ -53,7 +54,7 @@ def _radam_group(state, group):
         steps.append(st['step'])
     beta1, beta2 = group['betas']
     radam(params, grads, exp_avgs, exp_avg_sqs, steps, decoupled_weight_decay=group['decoupled_weight_decay'],
-          maximize=group['maximize'], beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
+          foreach=group['foreach'], maximize=group['maximize'], beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
           eps=group['eps'])
 
 
@@ -75,23 +76,45 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
             if decoupled_weight_decay:
                 np.multiply(pa, 1 - lr * wd, out=pa)
             else:
-                ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+                ga = _with_decay(ga, pa, wd)
         m, v = _as_real(m_t._data), _as_real(v_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(v, beta2, out=v)
-        np.add(v, np.multiply(ga, 1 - beta2, out=tmp) * ga, out=v)
+        _addcmul_(v, ga, ga, 1 - beta2, tmp)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if foreach:
+            _foreach_update(pa, m, v, tmp, step, lr, beta1, beta2, eps, rho_t, rho_inf)
+            p._bump()
+            continue
         update = np.divide(m, bias_correction1, out=np.empty_like(pa))
         np.multiply(update, lr, out=update)
-        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
         if rho_t > 5.0:
             adaptive = _sqrt(v, out=np.empty_like(pa))
             np.add(adaptive, eps, out=adaptive)
-            np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
+            np.reciprocal(adaptive, out=adaptive)        # a number / tensor is the tensor's reciprocal times it
+            np.multiply(adaptive, bias_correction2 ** 0.5, out=adaptive)
             np.multiply(update, adaptive, out=update)
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
             np.multiply(update, rect, out=update)
         np.subtract(pa, update, out=pa)
         p._bump()
+
+
+def _foreach_update(pa, m, v, tmp, step, lr, beta1, beta2, eps, rho_t, rho_inf):
+    """The param's move as PyTorch's _foreach_ RAdam rounds it: 1 / ((sqrt(v) + eps) / c) + u with the numbers
+    c = -sqrt(bc2) * lr * rect / bc1 and u = -lr / bc1 unrectified (0 otherwise), then param + m * that fused
+    (addcmul_); the single-tensor form multiplies m's correction out instead."""
+    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5 if rho_t > 5 else 0
+    bc1 = 1 - beta1 ** step
+    unrect = (lr * (0 if rect > 0 else 1.0) / bc1) * -1
+    scale = ((1 - beta2 ** step) ** 0.5) * (lr * rect / bc1) * -1
+    buf = _sqrt(v, out=tmp)
+    np.add(buf, eps, out=buf)
+    with np.errstate(divide='ignore'):
+        np.divide(buf, scale, out=buf)
+        np.reciprocal(buf, out=buf)
+    np.add(buf, unrect, out=buf)
+    _fused.addmul_(pa, m, buf)

@@ -4,8 +4,9 @@ import numpy as np
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step, _scalar,
-                        _step_tensor)
+from .optimizer import (_with_decay, _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step,
+                        _scalar, _step_tensor)
+from .sgd import _add_alpha
 
 __all__ = ['RMSprop', 'rmsprop']
 
@@ -90,7 +91,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             ga = np.negative(ga)
         s_t._data += 1
         if wd != 0:
-            ga = np.multiply(pa, wd, dtype=pa.dtype) + ga
+            ga = _with_decay(ga, pa, wd)
         sq = _as_real(sq_t._data)
         np.multiply(sq, alpha, out=sq)
         tmp = np.empty_like(pa)
@@ -108,7 +109,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             buf = _as_real(momentum_buffer_list[i]._data)
             np.multiply(buf, momentum, out=buf)
             np.add(buf, np.divide(ga, avg, out=avg), out=buf)
-            np.add(pa, np.multiply(buf, -lr, out=avg), out=pa)
+            _add_alpha(pa, buf, -lr)                  # param.add_(buf, alpha=-lr): one fused multiply-add
         else:
             upd = np.multiply(ga, -lr, out=np.empty_like(pa))
             np.add(pa, np.divide(upd, avg, out=upd), out=pa)
