@@ -6,8 +6,9 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .adam import SPLIT_BYTES, _steps_as_tensors
-from .optimizer import (_with_decay, _as_real, Optimizer, _fill_group_flags, _functional_checks, _no_grad_step,
-                        _step_groups, _scalar, _step_tensor)
+from .optimizer import (_with_decay, _addcmul_, _as_real, Optimizer, _fill_group_flags, _functional_checks,
+                        _no_grad_step, _step_groups, _scalar, _step_tensor)
+from .sgd import _add_alpha
 
 __all__ = ['Adadelta', 'adadelta']
 
@@ -76,10 +77,13 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
                        _as_real(acc_t._data), min_bytes=SPLIT_BYTES)
         p._bump()
 
+
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
-    """The elementwise update of one param (or one block of it) in place, in PyTorch's order."""
+    """The elementwise update of one param (or one block of it) in place, in PyTorch's order and roundings
+    (addcmul_ and add_ with alpha fused; the _foreach_ form's arithmetic is the same)."""
+    tmp = np.empty_like(pa)
     np.multiply(sq, rho, out=sq)
-    np.add(sq, np.multiply(ga, 1 - rho, dtype=pa.dtype) * ga, out=sq)
+    _addcmul_(sq, ga, ga, 1 - rho, tmp)
     std = np.add(sq, eps, out=np.empty_like(pa))
     _sqrt(std, out=std)
     delta = np.add(acc, eps, out=np.empty_like(pa))
@@ -87,5 +91,5 @@ def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
     np.divide(delta, std, out=delta)
     np.multiply(delta, ga, out=delta)
     np.multiply(acc, rho, out=acc)
-    np.add(acc, np.multiply(delta, 1 - rho, dtype=pa.dtype) * delta, out=acc)
-    np.add(pa, np.multiply(delta, -lr, dtype=pa.dtype), out=pa)
+    _addcmul_(acc, delta, delta, 1 - rho, tmp)
+    _add_alpha(pa, delta, -lr)

@@ -1,10 +1,12 @@
 """ASGD: averaged stochastic gradient descent (Polyak-Juditsky averaging, Bottou's step-size schedule)."""
 import numpy as np
 
+from ..ops import _fused
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
 from .optimizer import (_with_decay, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks,
                         _no_grad_step, _step_groups, _scalar, _step_tensor)
+from .sgd import _add_alpha
 
 __all__ = ['ASGD', 'asgd']
 
@@ -59,8 +61,8 @@ def _asgd_group(state, group):
         mus.append(st['mu'])
         etas.append(st['eta'])
         steps.append(st['step'])
-    asgd(params, grads, axs, mus, etas, steps, maximize=group['maximize'], lambd=group['lambd'], lr=lr,
-         t0=group['t0'], alpha=group['alpha'], weight_decay=group['weight_decay'])
+    asgd(params, grads, axs, mus, etas, steps, foreach=group['foreach'], maximize=group['maximize'],
+         lambd=group['lambd'], lr=lr, t0=group['t0'], alpha=group['alpha'], weight_decay=group['weight_decay'])
 
 
 def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=False, differentiable=False,
@@ -77,14 +79,40 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
         if wd != 0:
             ga = _with_decay(ga, pa, wd)
         eta = float(eta_t._data)
-        np.multiply(pa, 1 - lambd * eta, out=pa)
-        np.add(pa, np.multiply(ga, -eta, dtype=pa.dtype), out=pa)
         ax, mu = _as_real(ax_t._data), mu_t._data
-        if float(mu) != 1:
-            np.add(ax, np.multiply(np.subtract(pa, ax), mu, dtype=pa.dtype), out=ax)
+        if foreach:
+            _foreach_update(pa, ga, ax, eta, float(mu), lambd)
         else:
-            np.copyto(ax, pa)
+            np.multiply(pa, 1 - lambd * eta, out=pa)
+            _add_alpha(pa, ga, -eta)                # param.add_(grad, alpha=-eta): one fused multiply-add
+            if float(mu) != 1:
+                np.add(ax, np.multiply(np.subtract(pa, ax), mu, dtype=pa.dtype), out=ax)
+            else:
+                np.copyto(ax, pa)
         step = float(step_arr)
-        eta_t._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        if foreach:
+            eta_t._data[...] = _foreach_eta(eta_t._data.dtype.type, lr, lambd, step, alpha)
+        else:
+            eta_t._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
         mu_t._data[...] = 1 / max(1, step - t0)
         p._bump()
+
+
+def _foreach_update(pa, ga, ax, eta, mu, lambd):
+    """The param's and its average's moves as PyTorch's _foreach_ ASGD rounds them: param - (grad + lambd * param)
+    * eta and ax + (param - ax) * mu, each a fused multiply-add (add with alpha, addcmul_), mu = 1 included."""
+    inter = np.array(ga, dtype=pa.dtype, order='C')
+    _add_alpha(inter, pa, lambd)
+    np.negative(inter, out=inter)
+    _fused.addmul_(pa, pa.dtype.type(eta), inter)
+    np.subtract(pa, ax, out=inter)
+    _fused.addmul_(ax, pa.dtype.type(mu), inter)
+
+
+def _foreach_eta(ftype, lr, lambd, step, alpha):
+    """The next eta as PyTorch's _foreach_ ASGD computes it: lr / ((1 + lambd * lr * step) ** alpha) on the step
+    tensor, so in its dtype ``ftype`` (lambd * lr a number, the power computed in double and rounded, the number /
+    tensor as the reciprocal times lr)."""
+    base = ftype(1) + ftype(lambd * lr) * ftype(step)
+    with np.errstate(all='ignore'):     # pow of float32 in double, rounded once (NumPy's powf missed near ties)
+        return (ftype(1) / ftype(np.float64(base) ** np.float64(ftype(alpha)))) * ftype(lr)

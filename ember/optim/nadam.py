@@ -5,8 +5,8 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
-from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks, _no_grad_step,
-                        _step_groups, _scalar, _step_tensor)
+from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks,
+                        _no_grad_step, _step_groups, _scalar, _step_tensor)
 
 __all__ = ['NAdam', 'nadam']
 

@@ -5,8 +5,8 @@ from ..ops import _fused
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
-from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags, _functional_checks,
-                        _no_grad_step, _step_groups, _scalar)
+from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags,
+                        _functional_checks, _no_grad_step, _step_groups, _scalar)
 
 __all__ = ['RAdam', 'radam']
 
@@ -54,8 +54,8 @@ def _radam_group(state, group):
         steps.append(st['step'])
     beta1, beta2 = group['betas']
     radam(params, grads, exp_avgs, exp_avg_sqs, steps, decoupled_weight_decay=group['decoupled_weight_decay'],
-          foreach=group['foreach'], maximize=group['maximize'], beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
-          eps=group['eps'])
+          foreach=group['foreach'], maximize=group['maximize'], beta1=beta1, beta2=beta2, lr=group['lr'],
+          weight_decay=group['weight_decay'], eps=group['eps'])
 
 
 def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_decay=False, foreach=None,
