@@ -1,0 +1,102 @@
+"""ember.optim bit for bit against torch.optim: params and every state tensor after 20 steps, params of 1..70
+elements (PyTorch's vector loops and scalar tails) and three large ones, float32 and float64, each optimizer with its
+main options, single-tensor (CPU's default) and foreach; and the float32 sqrt they share against torch.sqrt."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.ops import _vml_sqrt
+
+from _isa import pytorch_avx512
+
+LENGTHS = list(range(1, 71)) + [4099, 16538, 70000]
+STEPS = 20
+
+CASES = [
+    ('Adam', dict(lr=1e-2)), ('Adam', dict(lr=1e-2, weight_decay=0.1)), ('Adam', dict(lr=1e-2, amsgrad=True)),
+    ('Adam', dict(lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True)),
+    ('AdamW', dict(lr=1e-2)), ('AdamW', dict(lr=1e-2, amsgrad=True, maximize=True)),
+    ('Adagrad', dict(lr=1e-2)), ('Adagrad', dict(lr=1e-2, weight_decay=0.1, lr_decay=1e-3)),
+    ('Adagrad', dict(lr=1e-2, initial_accumulator_value=0.1, maximize=True)),
+    ('RMSprop', dict(lr=1e-2)), ('RMSprop', dict(lr=1e-2, momentum=0.9, weight_decay=0.1)),
+    ('RMSprop', dict(lr=1e-2, centered=True)), ('RMSprop', dict(lr=1e-2, centered=True, momentum=0.5, maximize=True)),
+    ('NAdam', dict(lr=1e-2)), ('NAdam', dict(lr=1e-2, weight_decay=0.1)),
+    ('NAdam', dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ('RAdam', dict(lr=1e-2)), ('RAdam', dict(lr=1e-2, weight_decay=0.1, maximize=True)),
+    ('RAdam', dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True)),
+    ('ASGD', dict(lr=1e-2)), ('ASGD', dict(lr=1e-2, weight_decay=0.1, maximize=True, t0=5)),
+    ('Adadelta', dict()), ('Adadelta', dict(lr=0.5, weight_decay=0.1, maximize=True)),
+    ('Adamax', dict(lr=1e-2)), ('Adamax', dict(lr=1e-2, weight_decay=0.1, maximize=True)),
+    ('Rprop', dict()), ('Rprop', dict(lr=1e-2, maximize=True)),
+    ('SGD', dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ('SGD', dict(lr=0.1, momentum=0.9, dampening=0.2, maximize=True)),
+]
+# optimizers whose step takes a square root: PyTorch's float64 sqrt is MKL's (vdSqrt), ~1.2% of its values 1 ulp off
+# IEEE's sqrt here (not emulated), so their float64 runs are checked to 1e-12 relative
+SQRT = {'Adam', 'AdamW', 'Adagrad', 'RMSprop', 'NAdam', 'RAdam', 'Adadelta'}
+
+
+def _run(lib, name, kwargs, dtype):
+    """The params and their state after STEPS steps of seeded gradients (5% zeros) on params of LENGTHS elements."""
+    rs = np.random.RandomState(0)
+    params = [lib.nn.Parameter(lib.tensor(rs.randn(n).astype(dtype))) for n in LENGTHS]
+    opt = getattr(lib.optim, name)(params, **kwargs)
+    for _ in range(STEPS):
+        for p in params:
+            g = rs.randn(p.numel()).astype(dtype)
+            g[rs.rand(g.size) < 0.05] = 0
+            p.grad = lib.tensor(g)
+        opt.step()
+    return [(p.detach().numpy().copy(), {k: np.array(v.numpy() if hasattr(v, 'numpy') else v)
+                                         for k, v in opt.state[p].items()}) for p in params]
+
+
+def _exact(name, dtype):
+    """Whether ember's values must be PyTorch's bits: float32 where PyTorch's float32 sqrt is IEEE's (AVX2) or
+    emulated (MKL's SSE kernel on an AMD CPU with AVX-512); float64 where no sqrt is taken."""
+    if dtype == np.float64:
+        return name not in SQRT
+    return name not in SQRT or _vml_sqrt.emulated() or not pytorch_avx512()
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64], ids=['float32', 'float64'])
+@pytest.mark.parametrize('foreach', [False, True], ids=['single', 'foreach'])
+@pytest.mark.parametrize('name,kwargs', CASES, ids=[f'{n}-{i}' for i, (n, _) in enumerate(CASES)])
+def test_params_and_state_bit_for_bit(name, kwargs, foreach, dtype):
+    kwargs = dict(kwargs, foreach=foreach)
+    ours, theirs = _run(ember, name, kwargs, dtype), _run(torch, name, kwargs, dtype)
+    exact = _exact(name, dtype)
+    for n, (e, t) in zip(LENGTHS, zip(ours, theirs)):
+        assert sorted(e[1]) == sorted(t[1]), (n, sorted(e[1]), sorted(t[1]))
+        for key, a, b in [('param', e[0], t[0])] + [(k, e[1][k], t[1][k]) for k in t[1]]:
+            msg = f'{name} {kwargs} {np.dtype(dtype).name} {n} elements: {key}'
+            if exact:
+                np.testing.assert_array_equal(a, b, err_msg=msg)
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=msg)
+
+
+def test_sqrt_float32_as_torch():
+    """_vml_sqrt.sqrt gives torch.sqrt's bits: every 97th float32 of [2**-149, 2**128), zeros, subnormals, the
+    largest floats (MKL's exact path), inf, nan, negatives; lengths 1..70 with zeros among them; in place."""
+    bits = np.arange(1, 0x7f800000, 97, dtype=np.uint32)
+    special = np.array([0.0, -0.0, 1e-45, 1e-40, 1.1754942e-38, 3.4028235e38, 3.4e38, np.inf, -np.inf, np.nan, -1.0,
+                        -1e-45, 2.0, 4.0, 0.25], np.float32)
+    rs = np.random.RandomState(0)
+    arrays = [np.concatenate([bits.view(np.float32), special])]
+    for n in range(1, 71):
+        x = np.abs(rs.randn(n)).astype(np.float32)
+        x[rs.rand(n) < 0.1] = 0
+        arrays.append(x)
+    with np.errstate(invalid='ignore'):
+        for x in arrays:
+            want = torch.sqrt(torch.from_numpy(x)).numpy()
+            got = _vml_sqrt.sqrt(x)
+            if _vml_sqrt.emulated() or not pytorch_avx512():
+                np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+            else:
+                np.testing.assert_allclose(got, want, rtol=2e-7)
+        y = arrays[-1].copy()
+        assert _vml_sqrt.sqrt(y, out=y) is y
+        np.testing.assert_array_equal(y, torch.sqrt(torch.from_numpy(arrays[-1])).numpy())
