@@ -1,4 +1,5 @@
-"""float32 square roots as PyTorch's CPU ``sqrt`` computes them where MKL gives it an estimate, not IEEE's sqrt.
+"""float32 and float64 square roots as PyTorch's CPU ``sqrt`` computes them where MKL's kernel refines an estimate
+(not IEEE's sqrt).
 
 PyTorch takes float32/float64 sqrt from MKL's vector library (vsSqrt, high accuracy). On an AMD CPU with AVX-512 (this
 EPYC, PyTorch 2.13) MKL runs its SSE kernel there (mkl_vml_kernel_sSqrt_H8HAynn, found by calling each kernel of
@@ -9,7 +10,10 @@ off a float); zeros, subnormals, inputs above 0x7f7ff000's bits, inf, nan and ne
 sqrt). ``rsqrtps`` is the CPU's own: its estimates on this CPU are ember/data/rsqrtps_amd.u16.gz (written by
 tools/rsqrtps_table.py), with which every float32 of [2**-126, 2**128) gets MKL's bits. AVX2-only hosts (MKL's AVX2
 kernel, correctly rounded in float32) and Intel CPUs (its AVX-512 kernel, not emulated) keep IEEE's sqrt.
-float64 (MKL's kernel differs from IEEE's sqrt in ~1.2% of elements here too) is not emulated."""
+float64 takes MKL's SSE2 kernel there too (mkl_vml_kernel_dSqrt_H8HAynn; 1.2% of its values differ from IEEE's):
+the float32 estimate of x's exponent parity and leading mantissa bits, scaled, refined by a degree-4 polynomial in
+e = 1 - x*y*y (x split in two halves) and summed as x_hi*y + (x_lo*y + p*y*x), all unfused float64 operations
+(_sqrt64_block; every float64 of 10^6 normal, 10^6 over the whole exponent range and the specials matched)."""
 import functools
 import gzip
 import os
@@ -19,9 +23,16 @@ import numpy as np
 
 from ._halfgemm import cpu_has
 
-_F32, _U32 = np.dtype(np.float32), np.dtype(np.uint32)
+_F32, _U32, _F64, _U64 = np.dtype(np.float32), np.dtype(np.uint32), np.dtype(np.float64), np.dtype(np.uint64)
 _LOW, _HIGH = np.uint32(0x00800000), np.uint32(0x7f7ff000)     # bits of the inputs MKL's estimate path takes
 _HALF = np.float32(0.5)
+_LOW64, _HIGH64 = np.uint64(0x0010000000000000), np.uint64(0x7fcfffffffffffff)   # float64's estimate path
+# MKL's float64 constants: x's exponent's low bit, the bits of x that make the float32 estimate's input, the exponent,
+# the scale's offset (-0.25's bits), the mask of x's high half; the polynomial's coefficients, highest first
+_E0, _LEAD, _EXP, _SCALE = (np.uint64(v) for v in (0x0010000000000000, 0x001fffffe0000000, 0x7ff0000000000000,
+                                                   0xbfd0000000000000))
+_ONE_TO_TWO, _HI_HALF = np.uint64(0x07f0000000000000), np.uint64(0xfffffffff8000000)
+_POLY = (0.27343754675366555, 0.31250016501874495, 0.37500000000001366, 0.49999999999997785)
 BLOCK = 1 << 16     # elements at a time, in the thread's scratch
 
 
@@ -50,19 +61,21 @@ def _table():
 
 
 def sqrt(x, out=None):
-    """``np.sqrt(x, out=out)`` with PyTorch's values for this host: float32 through MKL's estimate kernel where it
-    runs (emulated()), IEEE's sqrt otherwise; ``out`` may be ``x``."""
+    """``np.sqrt(x, out=out)`` with PyTorch's values for this host: float32 and float64 through MKL's estimate
+    kernels where they run (emulated()), IEEE's sqrt otherwise; ``out`` may be ``x``."""
     x = np.asarray(x)
-    if x.dtype != _F32 or not emulated() or x.size == 0:
+    dt = x.dtype
+    if (dt != _F32 and dt != _F64) or not emulated() or x.size == 0:
         return np.sqrt(x, out=out)
     if out is None:
-        out = np.empty(x.shape, _F32)
-    elif out.dtype != _F32 or out.shape != x.shape or not out.flags.c_contiguous:
+        out = np.empty(x.shape, dt)
+    elif out.dtype != dt or out.shape != x.shape or not out.flags.c_contiguous:
         out[...] = sqrt(x)
         return out
     xf, of = np.ascontiguousarray(x).reshape(-1), out.reshape(-1)
+    block = _sqrt_block if dt == _F32 else _sqrt64_block
     for i in range(0, xf.size, BLOCK):
-        _sqrt_block(xf[i:i + BLOCK], of[i:i + BLOCK])
+        block(xf[i:i + BLOCK], of[i:i + BLOCK])
     return out
 
 
@@ -110,5 +123,45 @@ def _sqrt_block(x, out):
             kept = np.sqrt(x[exact])
             kept[np.isnan(kept) & ~np.isnan(x[exact])] = np.nan     # a negative's nan is +nan (IEEE's: -nan)
         np.add(t, u, out=out)                               # s1 + (x - s1*s1)*h1
+        if special:
+            out[exact] = kept
+
+
+def _estimate(fb):
+    """rsqrtps's estimate (float32) of the normal float32s whose bits are the uint32 ``fb``."""
+    y = np.take(_table(), (fb >> np.uint32(11)) & np.uint32(0x1fff), mode='clip')
+    y -= ((fb + np.uint32(0x800000)) >> np.uint32(1)) & np.uint32(0x7f800000)
+    return y.view(_F32)
+
+
+def _sqrt64_block(x, out):
+    """MKL's float64 kernel on the 1-D float64 ``x`` into ``out`` (same size; may be x), the inputs it leaves to its
+    exact path (zeros, subnormals, 2**1022 and above, inf, nan, negatives) by IEEE's sqrt."""
+    xb = x.view(_U64)
+    special = not (xb.min() >= _LOW64 and xb.max() <= _HIGH64)
+    even = ~xb & _E0
+    lead = (((xb & _LEAD) | (even + _ONE_TO_TWO)) >> np.uint64(29)).astype(_U32)    # x's lead in [1, 4), float32
+    y = _estimate(lead).astype(_F64)
+    y *= ((even - (xb & _EXP) + _SCALE) >> np.uint64(1)).view(_F64)                   # times 2**-(exponent // 2)
+    with np.errstate(all='ignore'):
+        r2 = y * y
+        hi = (xb & _HI_HALF).view(_F64)
+        lo = x - hi
+        e = 1.0 - r2 * hi
+        e -= lo * r2                                        # e = 1 - x*y*y
+        p = e * _POLY[0]
+        for c in _POLY[1:]:
+            p += c
+            p *= e
+        p *= y
+        p *= x
+        lo *= y
+        lo += p
+        if special:
+            exact = np.flatnonzero((xb < _LOW64) | (xb > _HIGH64))
+            kept = np.sqrt(x[exact])
+            kept[np.isnan(kept) & ~np.isnan(x[exact])] = np.nan
+        np.multiply(hi, y, out=out)
+        out += lo                                           # x_hi*y + (x_lo*y + p*y*x)
         if special:
             out[exact] = kept
