@@ -1,6 +1,6 @@
 """ember.optim bit for bit against torch.optim: params and every state tensor after 20 steps, params of 1..70
 elements (PyTorch's vector loops and scalar tails) and three large ones, float32 and float64, each optimizer with its
-main options, single-tensor (CPU's default) and foreach; and the float32 sqrt they share against torch.sqrt."""
+main options, single-tensor (CPU's default) and foreach; and the sqrt they share against torch.sqrt."""
 import numpy as np
 import pytest
 import torch
