@@ -1,4 +1,6 @@
 """Adam and AdamW (decoupled weight decay), with AMSGrad, following PyTorch's single-tensor arithmetic."""
+import math
+
 import numpy as np
 
 from .. import _parallel
@@ -164,7 +166,7 @@ def _adam_group(state, group):
     together (see _together)."""
     lr, (beta1, beta2) = _scalar(group['lr']), map(_scalar, group['betas'])
     wd, eps, amsgrad = group['weight_decay'], group['eps'], group['amsgrad']
-    maximize, decoupled = group['maximize'], group['decoupled_weight_decay']
+    maximize, decoupled, fused = group['maximize'], group['decoupled_weight_decay'], bool(group['fused'])
     small = {}      # (step, dtype) -> [(param, its array, gradient, moments)] of the small params
     updates = []    # (update, arrays, param) of the others
     for p, st in _adam_states(state, group, amsgrad):
@@ -175,12 +177,14 @@ def _adam_group(state, group):
         step_arr = st['step']._data
         step_arr += 1
         step = float(step_arr)
-        if not amsgrad and pa.size <= SMALL and _joinable(pa, ga, m, v):
+        if not (amsgrad or fused) and pa.size <= SMALL and _joinable(pa, ga, m, v):
             small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
             continue
         ga = _decay(pa, ga, lr, wd, decoupled)
         arrays = (pa, ga, m, v, _as_real(st['max_exp_avg_sq']._data)) if amsgrad else (pa, ga, m, v)
-        updates.append((lambda *a, step=step: _adam_update(step, lr, beta1, beta2, eps, *a), arrays, p))
+        for arrays, tail in _fused_parts(arrays) if fused else ((arrays, False),):
+            updates.append((lambda *a, step=step, tail=tail: _adam_update(step, lr, beta1, beta2, eps, *a, fused=fused,
+                                                                          tail=tail), arrays, p))
     joined = [(sum(it[1].nbytes for it in items) * 4, lambda items=items, step=step: _together(
         items, lambda pa, ga, m, v: _adam_update(step, lr, beta1, beta2, eps, pa, _decay(pa, ga, lr, wd, decoupled),
                                                  m, v))) for (step, _), items in small.items()]
@@ -213,7 +217,7 @@ def _run_updates(updates, joined=()):
     for n, (fn, arrays, _) in zip(sizes, updates):
         if n >= SPLIT_BYTES:
             _parallel.flat(fn, *arrays, min_bytes=SPLIT_BYTES)
-    for _, _, p in updates:
+    for p in {id(p): p for _, _, p in updates}.values():     # once a param (the fused kernel's are in pieces)
         p._bump()
 
 
@@ -265,22 +269,52 @@ def _together(items, update):
 SPLIT_BYTES = 8 << 20
 
 
-def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None):
+def _adam_update(step, lr, beta1, beta2, eps, pa, ga, m, v, vmax=None, fused=False, tail=False):
     """The elementwise update of one param (or one block of it) in place, in PyTorch's order; ``vmax``
-    is amsgrad's running maximum."""
+    is amsgrad's running maximum. ``fused``: as PyTorch's fused CPU kernel (_fused_adam_) rounds it: IEEE's sqrt (its
+    Vectorized sqrt, not MKL's), sqrt(bc2) by sqrt; ``tail``: elements of its scalar remainder loop, whose
+    exp_avg_sq is fma(v, beta2, (1 - beta2) * g * g) (the compiler fuses the other product there; see _fused_parts)."""
     tmp = np.empty_like(pa)
     _lerp(m, ga, 1 - beta1, tmp)
-    np.multiply(v, beta2, out=v)
-    _addcmul_(v, ga, ga, 1 - beta2, tmp)
+    if tail:
+        np.multiply(ga, pa.dtype.type(1 - beta2), out=tmp)
+        np.multiply(tmp, ga, out=tmp)
+        v[...] = _fused.fma(pa.dtype.type(beta2), v, tmp, v.dtype)
+    else:
+        np.multiply(v, beta2, out=v)
+        _addcmul_(v, ga, ga, 1 - beta2, tmp)
     if vmax is not None:
         v = np.maximum(vmax, v, out=vmax)
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    denom = _sqrt(v, out=np.empty_like(pa))
+    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step) if fused else (1 - beta2 ** step) ** 0.5
+    denom = (np.sqrt if fused else _sqrt)(v, out=np.empty_like(pa))
     np.divide(denom, bias_correction2_sqrt, out=denom)
     np.add(denom, eps, out=denom)
     np.multiply(m, -(lr / (1 - beta1 ** step)), out=tmp)
     np.divide(tmp, denom, out=tmp)
     np.add(pa, tmp, out=pa)
+
+
+# elements per vector of the compiler's own vectorization of PyTorch's fused Adam's remainder loop (256-bit), by dtype:
+# past the kernel's 16-lane (float32) / 8-lane (float64) loop, whole groups of these take the vector path's rounding,
+# and the last numel % these elements the scalar loop's (one-step per-element comparisons against _fused_adam_,
+# lengths 7-70: exp_avg_sq's fused product differs between the two)
+_FUSED_TAIL = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
+
+
+def _fused_parts(arrays):
+    """A param's arrays (param, gradient, moments) cut into (flat arrays, tail) pieces for the fused kernel: all
+    but its last numel % _FUSED_TAIL elements, then those (scalar loop); whole where not C-contiguous or of another
+    dtype."""
+    pa = arrays[0]
+    r = pa.size % _FUSED_TAIL.get(pa.dtype, 1)
+    if not r or not all(a.flags.c_contiguous for a in arrays[:1] + arrays[2:]):
+        return ((arrays, False),)
+    flat = [a.reshape(-1) for a in arrays]
+    cut = pa.size - r
+    parts = [(tuple(a[cut:] for a in flat), True)]
+    if cut:
+        parts.insert(0, (tuple(a[:cut] for a in flat), False))
+    return parts
 
 
 def _lerp(a, end, weight, scratch):
