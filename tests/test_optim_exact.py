@@ -78,14 +78,17 @@ def test_params_and_state_bit_for_bit(name, kwargs, foreach, dtype):
 
 
 FUSED = [('Adam', dict(lr=1e-2)), ('Adam', dict(lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True)),
-         ('AdamW', dict(lr=1e-2)), ('AdamW', dict(lr=1e-2, amsgrad=True))]
+         ('AdamW', dict(lr=1e-2)), ('AdamW', dict(lr=1e-2, amsgrad=True)),
+         ('SGD', dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+         ('SGD', dict(lr=0.1, momentum=0.9, dampening=0.2, maximize=True)), ('SGD', dict(lr=0.1))]
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64], ids=['float32', 'float64'])
 @pytest.mark.parametrize('name,kwargs', FUSED, ids=[f'{n}-{i}' for i, (n, _) in enumerate(FUSED)])
-def test_fused_adam_bit_for_bit(name, kwargs, dtype):
-    """fused=True: PyTorch's fused CPU kernel (IEEE's sqrt, its remainder loop's own rounding of exp_avg_sq) bit
-    for bit where it runs its AVX-512 code; elsewhere (other vector widths) to 1e-6 relative."""
+def test_fused_bit_for_bit(name, kwargs, dtype):
+    """fused=True: PyTorch's fused CPU kernels (Adam's IEEE sqrt; their remainder loops' own roundings of
+    exp_avg_sq and the momentum buffer) bit for bit where they run their AVX-512 code; elsewhere (other vector
+    widths) to 1e-6 relative."""
     kwargs = dict(kwargs, fused=True)
     ours, theirs = _run(ember, name, kwargs, dtype), _run(torch, name, kwargs, dtype)
     for n, (e, t) in zip(LENGTHS, zip(ours, theirs)):

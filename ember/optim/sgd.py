@@ -78,6 +78,8 @@ def _sgd_group(state, group):
             if first:   # PyTorch's clone of the first step's direction (in its layout: channels-last stays so),
                 buf = st['momentum_buffer'] = Tensor._make(np.empty_like(ga))     # filled by _update
             ba = buf._data
+        if group.get('fused'):
+            pa, ga, ba = _fused_tail(pa, ga, ba, first, hyper)
         if pa.size <= _SMALL and _joinable(pa, ga, ba):
             small.setdefault((pa.dtype, first), []).append((pa, ga, ba))
         elif not _in_blocks(pa, ga, ba):
@@ -207,7 +209,27 @@ def _update_blocks(large, hyper):
     _parallel.run(update, len(blocks), nbytes if split else 0, rows=1)
 
 
-def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize):
+# elements per vector of the compiler's own vectorization of PyTorch's fused SGD's remainder loop (256-bit), by dtype:
+# the last numel % these elements of a param take its scalar loop, whose momentum buffer is fma(buf, momentum,
+# (1 - dampening) * grad) (elsewhere fma(grad, 1 - dampening, buf * momentum)); found by one-step per-element
+# comparisons against _fused_sgd_ over lengths 7-70, as Adam's (adam._FUSED_TAIL)
+_FUSED_TAIL = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
+
+
+def _fused_tail(pa, ga, ba, first, hyper):
+    """fused=True: update the param's scalar-loop tail (see _FUSED_TAIL) here and return the flat arrays of the rest
+    (the vector loops' rounding, the unfused update's); the arrays unchanged where it has no tail or is not
+    C-contiguous."""
+    r = pa.size % _FUSED_TAIL.get(pa.dtype, 1)
+    if not r or not (pa.flags.c_contiguous and (ba is None or ba.flags.c_contiguous)):
+        return pa, ga, ba
+    cut = pa.size - r
+    pf, gf, bf = (None if a is None else a.reshape(-1) for a in (pa, ga, ba))
+    _update(pf[cut:], gf[cut:], None if bf is None else bf[cut:], first, None, *hyper, tail=True)
+    return pf[:cut], gf[:cut], None if bf is None else bf[:cut]
+
+
+def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maximize, tail=False):
     """One SGD update of arrays ``pa`` (in place) and momentum buffer ``ba`` (in place; filled when ``first``);
     ``tmp``: a free buffer of pa's size for the temporaries, or None. Each add with alpha rounds once as PyTorch's
     kernel (a fused multiply-add, _add_alpha), the buffer's mul_ and an alpha of 1 (a plain add) as NumPy's."""
@@ -222,6 +244,8 @@ def _update(pa, ga, ba, first, tmp, lr, wd, momentum, dampening, nesterov, maxim
     if ba is not None:
         if first:
             np.copyto(ba, ga)
+        elif tail:              # fused=True's scalar loop: buf * momentum + grad * (1 - dampening), the first fused
+            ba[...] = _fused.fma(pa.dtype.type(momentum), ba, np.multiply(ga, 1 - dampening, dtype=pa.dtype), pa.dtype)
         else:                   # buf.mul_(momentum).add_(grad, alpha=1 - dampening)
             np.multiply(ba, momentum, out=ba)
             add(ba, ga, 1 - dampening)
