@@ -80,7 +80,9 @@ def test_params_and_state_bit_for_bit(name, kwargs, foreach, dtype):
 FUSED = [('Adam', dict(lr=1e-2)), ('Adam', dict(lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True)),
          ('AdamW', dict(lr=1e-2)), ('AdamW', dict(lr=1e-2, amsgrad=True)),
          ('SGD', dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-         ('SGD', dict(lr=0.1, momentum=0.9, dampening=0.2, maximize=True)), ('SGD', dict(lr=0.1))]
+         ('SGD', dict(lr=0.1, momentum=0.9, dampening=0.2, maximize=True)), ('SGD', dict(lr=0.1)),
+         ('Adagrad', dict(lr=1e-2, weight_decay=0.1)),
+         ('Adagrad', dict(lr=1e-2, lr_decay=1e-3, initial_accumulator_value=0.1, maximize=True))]
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64], ids=['float32', 'float64'])

@@ -78,14 +78,16 @@ def _adagrad_group(state, group, initial_accumulator_value):
         steps.append(st['step'])
     if group.get('fused') and any(g.is_sparse for g in grads):
         raise RuntimeError('`fused` does not support sparse grad or complex param')
-    adagrad(params, grads, sums, steps, lr=group['lr'], weight_decay=group['weight_decay'],
+    adagrad(params, grads, sums, steps, fused=group.get('fused'), lr=group['lr'], weight_decay=group['weight_decay'],
             lr_decay=group['lr_decay'], eps=group['eps'], maximize=group['maximize'])
 
 
 def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
             has_sparse_grad=False, foreach=None, differentiable=False, has_complex=False, *, lr, weight_decay,
             lr_decay, eps, maximize):
-    """PyTorch's functional Adagrad (torch.optim.adagrad.adagrad): one step of each param and its state."""
+    """PyTorch's functional Adagrad (torch.optim.adagrad.adagrad): one step of each param and its state (``fused``:
+    as PyTorch's fused CPU kernel, the same roundings with IEEE's sqrt, its Vectorized sqrt, instead of MKL's)."""
+    sqrt = np.sqrt if fused else _sqrt
     _functional_checks(state_steps, differentiable)
     lr, wd = _scalar(lr), weight_decay
     for p, g, sum_t, s_t in zip(params, grads, state_sums, state_steps):
@@ -104,7 +106,7 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         acc = _as_real(sum_t._data)
         tmp = np.empty_like(pa)
         _addcmul_(acc, ga, ga, 1, tmp)
-        std = _sqrt(acc, out=np.empty_like(pa))
+        std = sqrt(acc, out=np.empty_like(pa))
         np.add(std, eps, out=std)
         np.multiply(ga, -clr, out=tmp)
         np.add(pa, np.divide(tmp, std, out=tmp), out=pa)
