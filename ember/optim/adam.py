@@ -82,7 +82,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
          decoupled_weight_decay=False, *, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize):
     """PyTorch's functional Adam (torch.optim.adam.adam): one step of each param and its state in place, by the
     per-param update the class runs (``_decay`` then ``_adam_update``; the class batches small params and shares
-    large ones between threads, the same arithmetic)."""
+    large ones between threads, the same arithmetic); ``fused``: as PyTorch's fused CPU kernel (see _fused_parts)."""
     _functional_checks(state_steps, differentiable)
     lr, beta1, beta2 = _scalar(lr), _scalar(beta1), _scalar(beta2)
     for i, (p, g, m, v, s_t) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, state_steps)):
@@ -92,8 +92,10 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
         step_arr = s_t._data
         step_arr += 1
         ga = _decay(pa, ga, lr, weight_decay, decoupled_weight_decay)
-        _adam_update(float(step_arr), lr, beta1, beta2, eps, pa, ga, _as_real(m._data), _as_real(v._data),
-                     _as_real(max_exp_avg_sqs[i]._data) if amsgrad else None)
+        arrays = (pa, ga, _as_real(m._data), _as_real(v._data)) + \
+            ((_as_real(max_exp_avg_sqs[i]._data),) if amsgrad else ())
+        for part, tail in _fused_parts(arrays) if fused else ((arrays, False),):
+            _adam_update(float(step_arr), lr, beta1, beta2, eps, *part, fused=bool(fused), tail=tail)
         p._bump()
 
 
