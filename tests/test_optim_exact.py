@@ -141,3 +141,35 @@ def test_sqrt_as_torch(dtype):
         y = arrays[-1].copy()
         assert _vml_sqrt.sqrt(y, out=y) is y
         np.testing.assert_array_equal(y, torch.sqrt(torch.from_numpy(arrays[-1])).numpy())
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16'])
+def test_sqrt_op_as_torch(dtype):
+    """torch.sqrt, Tensor.sqrt_ and _foreach_sqrt give PyTorch's bits (float32/float64 through _vml_sqrt where it
+    emulates MKL; the half types are IEEE's in float32, rounded once) and its strides for transposed and sliced
+    inputs; zeros keep their sign, negatives give nan."""
+    rs = np.random.RandomState(0)
+    wide = dtype in ('float32', 'float64')
+    exact = not wide or _vml_sqrt.emulated() or (dtype == 'float32' and not pytorch_avx512())
+    for shape in [(), (1,), (7,), (3, 50), (70000,)]:
+        x = rs.rand(*shape) * rs.choice([1e-30, 1.0, 1e6])
+        t, e = torch.tensor(x, dtype=getattr(torch, dtype)), ember.tensor(x, dtype=getattr(ember, dtype))
+        pairs = [(torch.sqrt(t), ember.sqrt(e)), (t.clone().sqrt_(), e.clone().sqrt_())]
+        if len(shape) == 2:
+            pairs += [(torch.sqrt(t.t()), ember.sqrt(e.t())), (torch.sqrt(t[:, ::2]), ember.sqrt(e[:, ::2]))]
+        for want, got in pairs:
+            assert got.stride() == want.stride() and repr(got.dtype) == repr(want.dtype)
+            w, g = want.double().numpy(), got.double().numpy()
+            if exact:
+                np.testing.assert_array_equal(g, w)
+            else:
+                np.testing.assert_allclose(g, w, rtol=4 * np.finfo(dtype).eps)
+    specials = [0.0, -0.0, -1.0, float('inf'), float('nan'), 1e-45, 3.4e38]
+    want = torch.sqrt(torch.tensor(specials, dtype=getattr(torch, dtype))).double().numpy()
+    got = ember.sqrt(ember.tensor(specials, dtype=getattr(ember, dtype))).double().numpy()
+    np.testing.assert_array_equal(np.signbit(got[~np.isnan(want)]), np.signbit(want[~np.isnan(want)]))
+    np.testing.assert_array_equal(got, want)
+    ts = [torch.rand(n, dtype=getattr(torch, dtype)) for n in (5, 300)]
+    for w, g in zip(torch._foreach_sqrt(ts), ember._foreach_sqrt([ember.tensor(t.double().numpy(), dtype=getattr(ember, dtype)) for t in ts])):
+        if exact:
+            np.testing.assert_array_equal(g.double().numpy(), w.double().numpy())

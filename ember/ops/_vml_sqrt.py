@@ -38,15 +38,18 @@ BLOCK = 1 << 16     # elements at a time, in the thread's scratch
 
 @functools.lru_cache(maxsize=None)
 def emulated():
-    """Whether PyTorch's float32 sqrt here is MKL's SSE estimate kernel: an AMD CPU with AVX-512 (the CPU the table
-    was read on is of that kind)."""
+    """Whether PyTorch's float32 sqrt here is MKL's SSE estimate kernel with the estimates of the table: an AMD Zen 4
+    (family 25 with AVX-512, the CPU the table was read on). Other AMD generations may estimate otherwise, so they
+    keep IEEE's sqrt until their table is read."""
     if not cpu_has('AVX512F'):
         return False
     try:
         with open('/proc/cpuinfo') as f:
-            return any(line.startswith('vendor_id') and 'AuthenticAMD' in line for line in f)
+            info = dict(line.split(':', 1) for line in f.read().split('\n\n')[0].splitlines() if ':' in line)
     except OSError:
         return False
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return info.get('vendor_id') == 'AuthenticAMD' and info.get('cpu family') == '25'
 
 
 @functools.lru_cache(maxsize=None)
