@@ -176,11 +176,12 @@ def handle(public, overloaded, args, kwargs, label=None):
 def handle_failed(public, args, kwargs):
     """``public`` (a plain function, taken before :func:`install`) failed on its arguments: the result of their
     ``__torch_function__`` if one is a Tensor-like (linear_operator's LinearOperator: a library keys its handlers by
-    the functions it took at import, so ``public`` itself is what it is asked about); NotImplemented if none is."""
+    the functions it took at import, so what the program sees for ``public``, its builtin, is what it is asked
+    about); NotImplemented if none is."""
     overloaded = overloaded_args(args, kwargs)
     if not overloaded:
         return NotImplemented
-    return handle(public, overloaded, args, kwargs)
+    return handle(_builtin.seen(public), overloaded, args, kwargs)
 
 
 def _mode_call(public, types_, args, kwargs):
