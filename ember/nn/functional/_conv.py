@@ -22,7 +22,7 @@ from ... import _bf16, _layout, _parallel
 from ...backend import blas_threads, gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
-from . import _depthwise, _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
+from . import _conv_twice, _depthwise, _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
@@ -104,6 +104,14 @@ def _conv_pads(padding, k, s, d, nd):
     if any(pi < 0 for pi in p):
         raise RuntimeError('negative padding is not supported')
     return [(pi, pi) for pi in p]
+
+
+def same_padded(input, pads):
+    """(input, padding) of a padding='same' convolution whose padding is one longer after than before (an even
+    kernel): PyTorch pads the input by the difference first (ConstantPadNdBackward0 in its graph), then convolves
+    with the padding before on both sides."""
+    from ._pad import pad
+    return pad(input, tuple(v for lo, hi in reversed(pads) for v in (0, hi - lo))), tuple(lo for lo, _ in pads)
 
 
 def _check_args(s, d):
@@ -872,13 +880,18 @@ class ConvolutionBackward0(Node):
     _need_order = True
 
     def backward(self, g):
-        x, w, _ = self.saved()
-        transposed = self.cfg[5]
         if not dual.is_array(g):
-            return self._tensor_backward(g, x, w)
-        if self.nd == 1:
-            g, w = g[:, :, None], w[:, :, None]
-            x = None if x is None else x[:, :, None]
+            x, w, _ = self.saved(True)
+            grads = self._arrays(g._data, *(None if t is None else t._data for t in (x, w)))
+            return _conv_twice.record(self, g, grads, _twice(self), x, w)
+        x, w, _ = self.saved()
+        return self._arrays(g, x, w)
+
+    def _arrays(self, g, x, w):
+        """The gradients (input, weight, bias; None where not needed) as arrays."""
+        transposed = self.cfg[5]
+        if self.nd == 1:    # (w is None where only the bias needs a gradient)
+            g, w, x = (None if a is None else a[:, :, None] for a in (g, w, x))
         g = np.ascontiguousarray(g)
         gx, gw, gb = _tconv_bw_arrays(self, g, w, x) if transposed else _conv_bw_arrays(self, g, w, x)
         if self.nd == 1:
@@ -886,17 +899,32 @@ class ConvolutionBackward0(Node):
             gw = None if gw is None else gw.reshape(gw.shape[:2] + gw.shape[3:])
         return gx, gw, gb
 
-    def _tensor_backward(self, g, x, w):
-        """Under create_graph: the same gradients composed of differentiable convolutions and pads."""
-        if self.nd == 1:
+
+
+def _twice(node):
+    """The node's convolution as differentiable ops, for its gradients recorded under create_graph (_conv_twice)."""
+    s, pads, d, groups, opad, transposed = node.cfg
+    nd, cfg, xshape = node.nd, node.cfg, node.xshape
+    s, d = s[-nd:], d[-nd:]
+
+    def fwd(x, w, b):
+        if transposed:
+            return (conv_transpose1d if nd == 1 else conv_transpose2d)(x, w, b, s, pads[-nd:], opad[-nd:], groups, d)
+        return (conv1d if nd == 1 else conv2d)(x, w, b, s, tuple(lo for lo, _ in pads[-nd:]), d, groups)
+
+    def bw(g, x, w, need):
+        """The gradients composed of differentiable convolutions and pads."""
+        if nd == 1:
             g, w = g.unsqueeze(2), w.unsqueeze(2)
             x = None if x is None else x.unsqueeze(2)
-        fn = _tconv_bw_tensors if self.cfg[5] else _conv_bw_tensors
-        gx, gw, gb = fn(g, x, w, self.cfg, self.need, self.xshape)
-        if self.nd == 1:
+        gx, gw, gb = (_tconv_bw_tensors if transposed else _conv_bw_tensors)(g, x, w, cfg, need, xshape)
+        if nd == 1:
             gx = None if gx is None else gx.squeeze(2)
             gw = None if gw is None else gw.squeeze(2)
         return gx, gw, gb
+    arg = ConvolutionBackward0.__dict__
+    return _conv_twice.Conv(fwd, bw, **{k: arg[f'_saved_{k}'].fget(node) for k in (
+        'stride', 'padding', 'dilation', 'groups', 'output_padding', 'transposed')})
 
 
 def _conv_arg(i):
@@ -1050,6 +1078,8 @@ def _tconv_bw_arrays(node, g, w, x):
     s, pads, d, groups, opad, _ = node.cfg
     need_x, need_w, need_b = node.need
     xshape = _shape4(node.xshape)
+    if not (need_x or need_w):      # the bias's alone (the weight was not saved)
+        return None, None, g.sum(axis=(0, 2, 3))
     if isinstance(node.cols, _winograd_s2.Saved):
         return _tconv_bw_winograd(node, g, w, x, xshape)
     if isinstance(node.cols, _Samples):
@@ -1286,6 +1316,9 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     s, d = _tuple(stride, nd, 'stride'), _tuple(dilation, nd, 'dilation')
     _check_args(s, d)
     pads = _conv_pads(padding, k, s, d, nd)
+    if any(lo != hi for lo, hi in pads):
+        xp, p = same_padded(input, pads)
+        return _conv(xp, weight, bias, stride, p, dilation, groups, nd, name)
     _check_channels(x, w, b, groups, False, nd)
     x4, w4 = (x[:, :, None], w[:, :, None]) if nd == 1 else (x, w)
     k4, s4, d4 = ((1,) + k, (1,) + s, (1,) + d) if nd == 1 else (k, s, d)

@@ -15,7 +15,8 @@ from ...autograd.graph import Node
 from ...backend import gemm
 from ...ops import _flop_hook
 from ...tensor import Tensor
-from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels
+from . import _conv_twice
+from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels, same_padded
 
 __all__ = ['conv3d', 'conv_transpose3d']
 
@@ -222,9 +223,10 @@ class ConvolutionBackward0(Node):
     __slots__ = ('cfg', 'need', 'xshape')
 
     def backward(self, g):
-        x, w = self.saved()
         if not dual.is_array(g):
-            return _conv_grads_graph(g, x, w, self.cfg, self.need, self.xshape)
+            x, w = self.saved(True)
+            return _conv_twice.record(self, g, self.backward(g._data), _twice(self, x, g.shape), x, w)
+        x, w = self.saved(False)
         k, s, d, pads, groups = self.cfg
         if _planes_usable(w, s, groups):
             gx, gw = _planes_backward(g, x, w, k, s, d, pads, self.need)
@@ -259,6 +261,9 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     s, d = _tuple(stride, 3, 'stride'), _tuple(dilation, 3, 'dilation')
     _check_args(s, d)
     pads = _conv_pads(padding, k, s, d, 3)
+    if any(lo != hi for lo, hi in pads):
+        xp, p = same_padded(input, pads)
+        return conv3d(xp, weight, bias, stride, p, dilation, groups)
     _check_channels(x, w, b, groups, False, 3)
     eff = [size + p[0] + p[1] for size, p in zip(x.shape[2:], pads)]
     if any(e < di * (ki - 1) + 1 for e, ki, di in zip(eff, k, d)):
@@ -300,9 +305,10 @@ class _TransposedBackward(Node):
     __slots__ = ('cfg', 'need')
 
     def backward(self, g):
-        x, w = self.saved()
         if not dual.is_array(g):
-            return _tconv_grads_graph(g, x, w, self.cfg, self.need)
+            x, w = self.saved(True)
+            return _conv_twice.record(self, g, self.backward(g._data), _twice(self, x, g.shape), x, w)
+        x, w = self.saved(False)
         k, s, d, pads, groups, size = self.cfg
         n, cin = x.shape[:2]
         full = np.zeros(g.shape[:2] + tuple(size), g.dtype)
@@ -326,6 +332,25 @@ _TransposedBackward.__name__ = _TransposedBackward.__qualname__ = 'ConvolutionBa
 
 
 # -- under create_graph=True: the gradients in differentiable ops (as _conv's 2-D _conv_bw_tensors) ---------------
+def _twice(node, x, gshape):
+    """The node's convolution as differentiable ops, for its gradients recorded under create_graph (_conv_twice);
+    ``x`` the saved input, ``gshape`` the output's shape."""
+    cfg = node.cfg
+    if isinstance(node, _TransposedBackward):
+        k, s, d, p, groups, _ = cfg
+        op = tuple(o - ((i - 1) * si - 2 * pi + di * (ki - 1) + 1)
+                   for o, i, si, pi, di, ki in zip(gshape[2:], x.shape[2:], s, p, d, k))
+        return _conv_twice.Conv(lambda a, b, c: conv_transpose3d(a, b, c, s, p, op, groups, d),
+                                lambda g, a, b, need: _tconv_grads_graph(g, x if a is None else a, b, cfg, need),
+                                stride=s, padding=p, dilation=d, groups=groups, output_padding=op, transposed=True)
+    k, s, d, pads, groups = cfg
+
+    p = tuple(lo for lo, _ in pads)
+    return _conv_twice.Conv(lambda a, b, c: conv3d(a, b, c, s, p, d, groups), lambda g, a, b, need: _conv_grads_graph(g, a, b, cfg, need, node.xshape), stride=s,
+                            padding=p, dilation=d, groups=groups, output_padding=(0, 0, 0),
+                            transposed=False)
+
+
 def _crop_pad(t, lows, highs):
     """``t`` padded (or cropped, where negative) on its last three dims by ``lows`` before and ``highs`` after."""
     from ._pad import pad
