@@ -12,7 +12,7 @@ from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
-from ...ops._util import not_implemented, arg_error, check_tensor_args, check_inner_args
+from ...ops._util import not_implemented, arg_error, check_tensor_args, check_inner_args, undifferentiable
 from ...tensor import Tensor
 from ._fused import fused, record
 from . import _gelu_cpu
@@ -33,12 +33,13 @@ _K_TANH = math.sqrt(2.0 / math.pi)
 _HALF_LOG2E = -0.5 / math.log(2.0)
 
 
-def _elementwise(node_name, forward, backward, reference, kernel=None, twice=None, second=None):
+def _elementwise(node_name, forward, backward, reference, kernel=None, twice=None, second=None, refuse=None):
     """An activation ``op(input, *params)``: forward(a, *p) and backward(g, x, *p) on arrays; reference(x, *p)
     composed of ember ops; ``kernel``: PyTorch's kernel name, which has no integer or bool loop (so such inputs
     raise as in PyTorch); ``twice``: the name of PyTorch's one node for the gradient under create_graph, with
     ``second`` its formula for the input (see _linear_twice; without ``twice``, create_graph differentiates the
-    reference). float16 is computed in float32 and rounded once, as PyTorch's CPU kernels do (their opmath
+    reference; ``refuse``: the backward op PyTorch has no derivative for, whose gradient under create_graph is a
+    NotImplemented node that raises when differentiated). float16 is computed in float32 and rounded once, as PyTorch's CPU kernels do (their opmath
     type): on 70k values, values equal to PyTorch's went from 40-87% (each step rounded to float16) to
     99.98-100% for silu, mish, elu, selu, hardswish, hardsigmoid, leaky_relu and softplus, forward and
     backward, and NumPy's float16 arithmetic (converting each operand) is slower than float32's."""
@@ -56,6 +57,10 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
         twice_cls = _linear_twice.node_class(twice, second)
         cls.graph_backward = lambda self, grads: (_linear_twice.record(twice_cls, grad, grads[0],
                                                                        self.saved()[0], self.ctx),)
+    if refuse is not None:
+        refused = undifferentiable('NotImplemented', f'derivative for aten::{refuse} is not implemented',
+                                   'torch::autograd::NotImplemented')
+        cls.graph_backward = lambda self, grads: (_refused(refused, grad, grads[0], self.saved()[0], self.ctx),)
     display = re.sub(r'(?<=[a-z])(?=[A-Z])', '_', node_name[:-9]).lower()   # PyTorch's name: LeakyRelu leaky_relu
 
     def op(input, *params):
@@ -71,6 +76,14 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
     return op
 
 
+def _refused(cls, grad, g, x, ctx):
+    """``grad(g, x, *ctx)`` for tensors, recorded as ``cls`` (an undifferentiable node) over those of g and x that
+    require grad, as PyTorch's NotImplemented node."""
+    out = grad(g._data, x._data, *ctx)
+    inputs = [t for t in (g, x) if t._requires_grad]
+    return Tensor._make(out, cls(inputs)) if GRAD.enabled and inputs else Tensor._make(out)
+
+
 def _inplace(out_of_place, name, node_name=None, np_backward=None):
     """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions);
     ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs (``np_backward`` its
@@ -78,6 +91,8 @@ def _inplace(out_of_place, name, node_name=None, np_backward=None):
     if node_name is not None:
         cls = out_of_place.node
         renamed = fused(node_name, np_backward or cls.np_backward, cls.reference)
+        if 'graph_backward' in cls.__dict__:    # PyTorch's one node for the gradient under create_graph
+            renamed.graph_backward = cls.graph_backward
         base = out_of_place
 
         def out_of_place(input, *params):
@@ -291,10 +306,13 @@ def _leaky_result_bwd(self, g):
 
 
 def _leaky_result_graph_bwd(self, grads):
-    """Under create_graph: g times the constant factor of 1 or the slope (its derivative in y is 0, as PyTorch's)."""
+    """Under create_graph: PyTorch's LeakyReluBackwardBackward0 over (g, the result), linear in g with a constant
+    factor of 1 or the slope (its derivative in y is 0)."""
     (y,) = self.saved()
-    y = y._data
-    return (grads[0] * Tensor._make(_leaky_bwd(np.ones_like(y), y, self.ctx[0])),)
+    return (_linear_twice.record(_LeakyTwice, _leaky_bwd, grads[0], y, self.ctx),)
+
+
+_LeakyTwice = _linear_twice.node_class('LeakyReluBackwardBackward0')
 
 
 _LeakyResultBackward = type('LeakyReluBackward1', (fused('LeakyReluBackward1', _leaky_result_bwd, _leaky.node.reference),),
@@ -677,7 +695,7 @@ _hardsigmoid = _elementwise(
     'HardsigmoidBackward0',
     lambda a: _hardsigmoid_fwd(a),
     lambda g, x: g * ((x > -3.0) & (x < 3.0)) * _ONE_SIXTH,
-    lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0), 'hardsigmoid_cpu')
+    lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0), 'hardsigmoid_cpu', refuse='hardsigmoid_backward')
 _hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_')
 
 
@@ -773,7 +791,7 @@ _hardshrink = _elementwise(
     'HardshrinkBackward0',
     lambda a, l: np.where((a > l) | (a < -l), a, 0).astype(a.dtype, copy=False),
     lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0), 'hardshrink_cpu')
+    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0), 'hardshrink_cpu', twice='HardshrinkBackwardBackward0')
 
 
 def hardshrink(input, lambd=0.5):
@@ -785,7 +803,8 @@ _softshrink = _elementwise(
     'SoftshrinkBackward0',
     lambda a, l: np.where(a > l, a - l, np.where(a < -l, a + l, 0)).astype(a.dtype, copy=False),
     lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)), 'softshrink_check')
+    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)), 'softshrink_check',
+    twice='SoftshrinkBackwardBackward0')
 
 
 def softshrink(input, lambd=0.5):
@@ -896,6 +915,20 @@ RreluWithNoiseBackward1 = forward_refusal.refusing(   # PyTorch's in-place rrelu
     fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx)), 'rrelu_with_noise_', 'inplace')
 
 
+def _rrelu_graph_bwd(self, grads):
+    """Under create_graph: PyTorch's RreluWithNoiseBackwardBackward0 over (g, the input; the result in place), g
+    times the saved slopes (their derivative in x is 0)."""
+    return (_linear_twice.record(_RreluTwice, _rrelu_grad, grads[0], self.saved()[-1], (self.ctx,)),)
+
+
+def _rrelu_grad(g, x, slopes):
+    return g * slopes
+
+
+_RreluTwice = _linear_twice.node_class('RreluWithNoiseBackwardBackward0')
+RreluWithNoiseBackward0.graph_backward = RreluWithNoiseBackward1.graph_backward = _rrelu_graph_bwd
+
+
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU with a random slope in [lower, upper] per element (the mean slope in eval)."""
     try:
@@ -913,8 +946,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         if inplace:
             from ...ops.inplace import check_inplace, commit
             check_inplace(input)
-            out = record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,))
-            return commit(input, out)
+            out = commit(input, record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,)))
+            if isinstance(out.grad_fn, RreluWithNoiseBackward1):    # its gradient under create_graph reads it
+                out.grad_fn.save_output(out)
+            return out
         return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
     except (AttributeError, TypeError):
         check_tensor_args('rrelu', 'input')
