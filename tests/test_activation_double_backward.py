@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ember
+from ember.autograd.gradcheck import gradcheck
 
 A = np.array([[-2.1, -0.7, 0.3, 1.2], [0.9, -1.4, 2.6, -0.2], [1.7, 0.45, -3.3, 0.8]])
 W = np.array([[0.5, -1.0, 2.0, 1.5], [-0.3, 0.8, 1.1, -2.0], [1.0, 0.25, -0.6, 0.9]])
@@ -20,6 +21,7 @@ ACT = {
     'hardsigmoid': lambda F, x: F.hardsigmoid(x * 2), 'silu': lambda F, x: F.silu(x), 'mish': lambda F, x: F.mish(x),
     'hardtanh': lambda F, x: F.hardtanh(x, -1.5, 1.0), 'hardswish': lambda F, x: F.hardswish(x * 2),
     'threshold': lambda F, x: F.threshold(x, 0.5, -1.0),
+    'glu': lambda F, x: F.glu(x), 'glu_dim0': lambda F, x: F.glu(x.t() * 1.5, 0),
     # in place, on a non-leaf
     'relu_': lambda F, x: F.relu_(x * 1), 'relu_inplace': lambda F, x: F.relu(x * 1, inplace=True),
     'elu_': lambda F, x: F.elu_(x * 1, 0.7), 'elu_inplace': lambda F, x: F.elu(x * 1, inplace=True),
@@ -39,6 +41,11 @@ ACT = {
 LOOSE = {'celu_': 1e-6}
 
 
+def _weight(shape):
+    """W's first values in the shape of an activation's result (glu halves its input)."""
+    return W.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+
+
 def _walk(fn, depth):
     if fn is None:
         return ['None']
@@ -52,7 +59,7 @@ def _walk(fn, depth):
 def _run(L, name, weighted):
     x = L.tensor(A, requires_grad=True)
     y = ACT[name](L.nn.functional, x)
-    loss = (y * L.tensor(W)).sum() if weighted else (y * y).sum()
+    loss = (y * L.tensor(_weight(y.shape))).sum() if weighted else (y * y).sum()
     g, = L.autograd.grad(loss, x, create_graph=True)
     # in place: the gradient's node and the double-backward node under it (what that node's input edge reaches,
     # PyTorch's clone of the input or its result, ember's snapshot's history, differs)
@@ -88,3 +95,19 @@ def test_hardsigmoid_second_derivative_refused_as_pytorch():
         assert len(g.grad_fn.next_functions) == 1     # only the inputs that require grad
         with pytest.raises(RuntimeError, match='^derivative for aten::hardsigmoid_backward is not implemented$'):
             g.sum().backward()
+
+
+@pytest.mark.parametrize('name', ['glu', 'glu_dim0', 'hardshrink', 'softshrink', 'rrelu_eval', 'leaky_relu_',
+                                  'threshold_', 'elu_'])
+def test_second_and_third_derivatives_gradcheck(name):
+    fn = ACT[name]
+    x = ember.tensor(A, requires_grad=True)
+    v = ember.tensor(_weight(fn(ember.nn.functional, x).shape), requires_grad=True)
+
+    def first(x, v):
+        return ember.autograd.grad((fn(ember.nn.functional, x) * v).sum(), x, create_graph=True)[0]
+
+    def second(x, v):
+        return ember.autograd.grad((first(x, v) * first(x, v)).sum(), (x, v), create_graph=True)
+    assert gradcheck(first, (x, v))
+    assert gradcheck(second, (x, v))

@@ -978,15 +978,50 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         raise
 
 
-def _glu_bwd(self, g):
-    (x,) = self.saved()
-    d = self.ctx
+def _glu_grad(g, x, d):
+    """glu's input gradient: (g * s, g * a * s * (1 - s)) along d, s = sigmoid(b)."""
     a, b = np.split(x, 2, axis=d)
     s = _sig(b)
-    return (np.concatenate([g * s, g * a * s * (1 - s)], axis=d),)
+    return np.concatenate([g * s, g * a * s * (1 - s)], axis=d)
+
+
+def _glu_bwd(self, g):
+    (x,) = self.saved()
+    return (_glu_grad(g, x, self.ctx),)
+
+
+def _halves(t, d):
+    """The two halves of t along d (slices: SliceBackward0 for tensors, as PyTorch's narrow)."""
+    n = t.shape[d] // 2
+    return t[(slice(None),) * d + (slice(0, n),)], t[(slice(None),) * d + (slice(n, 2 * n),)]
+
+
+def _glu_second(self, h, g, x):
+    """PyTorch's glu_double_backward: the input's gradient through the sigmoid's first and second derivatives."""
+    d = self.ctx[0]
+    a, b = _halves(x, d)
+    ha, hb = _halves(h, d)
+    s = _sigmoid_any(b)
+    s1 = 1 - s
+    ss = s * s1
+    first = hb * g * ss
+    second = hb * a * g * (ss * s1 - s * ss) + ha * g * ss
+    return np.concatenate([first, second], d) if dual.is_array(x) else ops.cat([first, second], d)
+
+
+def _glu_again(self, h, x):
+    """PyTorch's glu_double_backward_grad_output: h times glu's backward of ones, its halves added."""
+    d = self.ctx[0]
+    a, b = _halves(x, d)
+    ha, hb = _halves(h, d)
+    s = _sigmoid_any(b)
+    return ha * s + hb * (a * s * (1 - s))
 
 
 GluBackward0 = fused('GluBackward0', _glu_bwd, lambda d, x: _glu_ref(x, d))
+_GluTwice = _linear_twice.node_class('GluBackwardBackward0', _glu_second, _glu_again)
+GluBackward0.graph_backward = lambda self, grads: (_linear_twice.record(_GluTwice, _glu_grad, grads[0], self.saved()[0],
+                                                                       (self.ctx,)),)
 
 
 def _glu_ref(x, d):
