@@ -5,7 +5,7 @@ another one); for self, PyTorch's ``*_double_backward`` formula (``second``, wri
 it runs on arrays and, under a further create_graph, records PyTorch's nodes), or zeros where the op is linear in
 grad_output with a locally constant coefficient (relu's family). ember recorded the composition of its forward
 reference there, several nodes (with an ``_AliasBackward`` of its own) where PyTorch has one."""
-from ..autograd import dual
+from ..autograd import dual, graph
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -42,16 +42,31 @@ def node_class(name, second=None, again=None):
     return type(name, (LinearTwice,), ns)
 
 
+def expose(cls, x_name, **scalars):
+    """PyTorch's saved attributes of ``cls``: ``_saved_grad_output`` (where its formula for x reads it) and x's
+    (``_saved_self``, ``_saved_output``...), with their ``_raw_saved_*``, and ``scalars``: name -> getter(node)
+    (of ``node.ctx``)."""
+    names = ('grad_output', x_name) if cls.second is not None else (x_name,)
+    for name, prop in graph.saved_properties(*names).items():
+        setattr(cls, name, prop)
+    graph.saved_attributes(cls, **scalars)
+
+
+def ctx_entry(i):
+    """A getter of ``node.ctx[i]``."""
+    return lambda node: node.ctx[i]
+
+
 def record(cls, fn, g, x, ctx=()):
     """``fn(g, x, *ctx)`` for the tensors g and x, one ``cls`` node over (g, x) when either requires grad (g is
-    saved too when ``cls.second`` needs it)."""
+    saved too where ``cls.second`` reads it)."""
     out = fn(g._data, x._data, *ctx)
     need = (g._requires_grad, x._requires_grad)
     if not (GRAD.enabled and any(need)):
         return Tensor._make(out)
     node = cls((g, x))
     node.fn, node.ctx, node.need = fn, ctx, need
-    if cls.second is not None and need[1]:
+    if cls.second is not None:      # (g also where x needs no gradient: PyTorch's node keeps it, _saved_grad_output)
         node.save(g, x)
     else:
         node.save(x)

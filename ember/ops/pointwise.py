@@ -1253,6 +1253,10 @@ class TanhBackwardBackward0(Node):
         return (_tanh_grad(gg, None, y) if need_g else None, gg * (dual.scale(y, -2) * g) if need_y else None)
 
 
+for _name, _prop in saved_properties('grad_output', 'output').items():
+    setattr(TanhBackwardBackward0, _name, _prop)
+
+
 def tanh_backward(grad_output, output):
     """``grad_output * (1 - output**2)`` rounded as PyTorch's tanh_backward kernel (see _tanh_grad), recorded as
     one TanhBackwardBackward0 when either requires grad."""
@@ -1599,6 +1603,10 @@ class SigmoidBackwardBackward0(Node):
                 gg * g * dual.shift(dual.scale(y, -2), 1) if need_y else None)
 
 
+for _name, _prop in saved_properties('grad_output', 'output').items():
+    setattr(SigmoidBackwardBackward0, _name, _prop)
+
+
 def _sigmoid_backward(grad_output, output):
     """``grad_output * (1 - output) * output``, recorded as one SigmoidBackwardBackward0 when either requires
     grad."""
@@ -1662,6 +1670,7 @@ def _relu_mask(g, y):
 
 
 ThresholdBackwardBackward0 = _linear_twice.node_class('ThresholdBackwardBackward0')
+_linear_twice.expose(ThresholdBackwardBackward0, 'self', threshold=lambda node: 0)   # (relu's: its result as self)
 
 
 def _relu_backward(g, x, y):

@@ -10,7 +10,7 @@ from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
-from ..autograd.graph import SEQ, Node, edge, saved_attributes
+from ..autograd.graph import SEQ, Node, edge, saved_attributes, saved_properties
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite, _linear_twice
@@ -1235,12 +1235,12 @@ def _log_softmax_bw_one_hot(y, g, tc, v):
 def _softmax_bw(self, g):
     (y,) = self.saved()
     if not dual.is_array(g):    # create_graph: PyTorch's one SoftmaxBackwardDataBackward0 node
-        return _linear_twice.record(SoftmaxBackwardDataBackward0, _softmax_grad, g, y, (self.dim,))
+        return _linear_twice.record(SoftmaxBackwardDataBackward0, _softmax_grad, g, y, (self.dim, self.arg))
     return _softmax_grad(g, y, self.dim)
 
 
-def _softmax_grad(g, y, d):
-    """_softmax_backward_data(g, y, d) on arrays: y * (g - sum(g * y))."""
+def _softmax_grad(g, y, d, arg=None):
+    """_softmax_backward_data(g, y, d) on arrays: y * (g - sum(g * y)) (``arg``: the dim as given, unread)."""
     if y.dtype is _F16_NP:     # float16 in float32, rounded once, as PyTorch's kernel (its opmath)
         return _softmax_bw_f32(y, g, d)
     if _rowwise(d, y, g):
@@ -1270,7 +1270,7 @@ def _log_softmax_bw(self, g):
     (y,) = self.saved()
     d = self.dim
     if not dual.is_array(g):    # create_graph: PyTorch's one LogSoftmaxBackwardDataBackward0 node
-        return _linear_twice.record(LogSoftmaxBackwardDataBackward0, _log_softmax_grad, g, y, (d,))
+        return _linear_twice.record(LogSoftmaxBackwardDataBackward0, _log_softmax_grad, g, y, (d, self.arg))
     if _rowwise(d, y, g):
         hot = one_hot(g)
         if take(self, g):
@@ -1281,8 +1281,8 @@ def _log_softmax_bw(self, g):
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
 
 
-def _log_softmax_grad(g, y, d):
-    """_log_softmax_backward_data(g, y, d) on arrays: g - exp(y) * sum(g)."""
+def _log_softmax_grad(g, y, d, arg=None):
+    """_log_softmax_backward_data(g, y, d) on arrays: g - exp(y) * sum(g) (``arg``: the dim as given, unread)."""
     if _rowwise(d, y, g):
         return _by_rows(_log_softmax_bw_rows, y, g)
     return g - np.exp(y) * g.sum(axis=d, keepdims=True)
@@ -1302,8 +1302,14 @@ LogSoftmaxBackwardDataBackward0 = _linear_twice.node_class('LogSoftmaxBackwardDa
                                                            _log_softmax_again)
 
 
-SoftmaxBackward0 = _node('SoftmaxBackward0', _softmax_bw, ('dim',))
-LogSoftmaxBackward0 = _node('LogSoftmaxBackward0', _log_softmax_bw, ('dim',))
+SoftmaxBackward0 = _node('SoftmaxBackward0', _softmax_bw, ('dim', 'arg'))
+LogSoftmaxBackward0 = _node('LogSoftmaxBackward0', _log_softmax_bw, ('dim', 'arg'))
+for _cls in (SoftmaxBackward0, LogSoftmaxBackward0):    # PyTorch's _saved_dim: the dim as given, as an unsigned int64
+    for _name, _prop in saved_properties('result').items():
+        setattr(_cls, _name, _prop)
+    saved_attributes(_cls, dim=lambda node: node.arg % (1 << 64))
+for _cls in (SoftmaxBackwardDataBackward0, LogSoftmaxBackwardDataBackward0):
+    _linear_twice.expose(_cls, 'output', dim=lambda node: node.ctx[1] % (1 << 64))
 
 
 def _softmax_dim(dim, ndim, op):
@@ -1333,7 +1339,7 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     r = _c(r.astype(a.dtype, copy=False))
     if GRAD.enabled and input._requires_grad:
         node = SoftmaxBackward0((input,))
-        node.dim = d
+        node.dim, node.arg = d, d if dim is None else dim
         out = Tensor._make(r, node)
         node.save_output(out)
         return out
@@ -1355,7 +1361,7 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     r = _c(r.astype(a.dtype, copy=False))
     if GRAD.enabled and input._requires_grad:
         node = LogSoftmaxBackward0((input,))
-        node.dim = d
+        node.dim, node.arg = d, d if dim is None else dim
         out = Tensor._make(r, node)
         node.save_output(out)
         return out

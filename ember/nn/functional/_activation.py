@@ -8,7 +8,7 @@ import numpy as np
 from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction, _linear_twice
-from ...autograd import dual, forward_refusal
+from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
@@ -53,6 +53,7 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
         return (grad(g, x, *self.ctx),)
 
     cls = fused(node_name, np_backward, lambda ctx, x: reference(x, *ctx))
+    twice_cls = None
     if twice is not None:    # PyTorch's one node for the gradient under create_graph (see _linear_twice)
         twice_cls = _linear_twice.node_class(twice, second)
         cls.graph_backward = lambda self, grads: (_linear_twice.record(twice_cls, grad, grads[0],
@@ -72,7 +73,7 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
         if a.dtype == _F16:
             return record(cls, (input,), np.asarray(forward(a.astype(np.float32), *params)).astype(_F16), ctx=params)
         return record(cls, (input,), forward(a, *params), ctx=params)
-    op.node = cls
+    op.node, op.twice = cls, twice_cls
     return op
 
 
@@ -101,6 +102,9 @@ def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backwar
             if out.grad_fn is not None:
                 out.grad_fn.__class__ = renamed
             return out
+        op = make_inplace(out_of_place, name)
+        op.node = renamed
+        return op
     return make_inplace(out_of_place, name)
 
 
@@ -231,7 +235,7 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 def relu6(input, inplace=False):
     """min(max(0, x), 6) (PyTorch records it as a hardtanh)."""
     try:
-        return hardtanh(input, 0.0, 6.0, inplace)
+        return hardtanh(input, 0, 6, inplace)
     except (AttributeError, TypeError):
         check_tensor_args('relu6', 'input')
         raise
@@ -454,7 +458,7 @@ _celu_ = _elu_in_place(_celu, 'celu_', 'CeluBackward1', lambda alpha, scale, in_
 
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return (_elu_ if inplace else _elu)(input, alpha, 1.0, 1.0)
+    return (_elu_ if inplace else _elu)(input, alpha, 1, 1)     # (PyTorch's default scales are ints)
 
 
 def elu_(input, alpha=1.0):
@@ -464,7 +468,7 @@ def elu_(input, alpha=1.0):
 def selu(input, inplace=False):
     """Scaled ELU with the self-normalising constants."""
     try:
-        return (_elu_ if inplace else _elu)(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+        return (_elu_ if inplace else _elu)(input, _SELU_ALPHA, _SELU_SCALE, 1)
     except (AttributeError, TypeError):
         check_tensor_args('selu', 'input')
         raise
@@ -480,7 +484,7 @@ def selu_(input):
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
-    return (_celu_ if inplace else _celu)(input, alpha, 1.0, 1.0 / alpha)
+    return (_celu_ if inplace else _celu)(input, alpha, 1, 1.0 / alpha)
 
 
 def celu_(input, alpha=1.0):
@@ -728,7 +732,7 @@ _softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _sof
                          'SoftplusBackwardBackward0', _softplus_second)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input, beta=1, threshold=20):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
     return _softplus(input, beta, threshold)
 
@@ -1113,3 +1117,43 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     except (AttributeError, TypeError):
         check_inner_args('empty_like', ('input', logits))
         raise
+
+
+# -- PyTorch's saved attributes (grad_fn._saved_self, _saved_alpha...; torchviz's make_dot(show_attrs=True) lists
+# them): the saved input, and the op's scalars as it was called (ints where PyTorch's defaults are ints) -----------
+def _expose(cls, *scalars, saved=('self',)):
+    """``cls``'s saved tensors by ``saved`` names, its ``ctx`` entries by ``scalars`` names (None: not exposed)."""
+    for name, prop in graph.saved_properties(*saved).items():
+        setattr(cls, name, prop)
+    graph.saved_attributes(cls, **{name: (lambda i: lambda node: node.ctx[i])(i)
+                                   for i, name in enumerate(scalars) if name is not None})
+
+
+_expose(_elu.node, 'alpha', 'scale', 'input_scale')
+_expose(_celu.node, 'alpha')
+_expose(_leaky.node, 'negative_slope')
+_expose(_hardtanh.node, 'min_val', 'max_val')
+_expose(_softplus.node, 'beta', 'threshold')
+_expose(_threshold.node, 'threshold')
+_expose(_hardshrink.node, 'lambd')
+_expose(_softshrink.node, 'lambd')
+_expose(GeluBackward0, 'approximate')
+_expose(_threshold_.node, 'threshold')     # (saved: the input, as PyTorch's clone of it)
+_expose(_LeakyResultBackward, 'negative_slope', saved=('result',))
+_ctx = _linear_twice.ctx_entry
+_linear_twice.expose(_elu.twice, 'self_or_result', alpha=_ctx(0), scale=_ctx(1), input_scale=_ctx(2),
+                     is_result=lambda node: False)
+_linear_twice.expose(_celu.twice, 'self_or_result', alpha=_ctx(0), scale=_ctx(1),
+                     input_scale=lambda node: _celu_scale(node.ctx[0]), is_result=lambda node: False)
+_linear_twice.expose(_leaky.twice, 'self', negative_slope=_ctx(0))
+_linear_twice.expose(_LeakyTwice, 'self', negative_slope=_ctx(0))
+_linear_twice.expose(_hardtanh.twice, 'self', min_val=_ctx(0), max_val=_ctx(1))
+_linear_twice.expose(_softplus.twice, 'self', beta=_ctx(0), threshold=_ctx(1))
+_linear_twice.expose(_threshold.twice, 'self', threshold=_ctx(0))
+_linear_twice.expose(_hardshrink.twice, 'self', lambd=_ctx(0))
+_linear_twice.expose(_softshrink.twice, 'self', lambd=_ctx(0))
+_linear_twice.expose(_hardswish.twice, 'self')
+_linear_twice.expose(_logsigmoid.twice, 'self')
+_linear_twice.expose(GeluBackwardBackward0, 'self', approximate=_ctx(0))
+for _cls in (_hardsigmoid.node, _hardswish.node, _silu.node, _mish.node):
+    _expose(_cls)

@@ -947,6 +947,9 @@ def _saved_tensor(k):
 graph.saved_attributes(ConvolutionBackward0, stride=_conv_arg(0), padding=_conv_arg(1), dilation=_conv_arg(2),
                  groups=lambda node: node.cfg[3], output_padding=_conv_arg(4), transposed=lambda node: node.cfg[5],
                  bias_sym_sizes_opt=lambda node: node.bias_sizes, input=_saved_tensor(0), weight=_saved_tensor(1))
+for _name, _prop in graph.saved_properties('input', 'weight').items():
+    if _name.startswith('_raw_'):
+        setattr(ConvolutionBackward0, _name, _prop)
 
 
 def _shape4(xshape):
