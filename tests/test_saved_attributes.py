@@ -99,3 +99,27 @@ def test_convolution_saved_attributes_as_pytorch(fn, kw):
         a = _attrs(y.grad_fn)
         res.append({k: (v[:3] + (np.round(v[3], 12).tolist(),) if v[0] == 'tensor' else v) for k, v in a.items()})
     assert res[1] == res[0]
+
+
+CORE = {
+    'clamp': lambda L, m: m.clamp(-1, 1.5), 'clamp_min_only': lambda L, m: m.clamp(min=-1),
+    'clamp_min': lambda L, m: L.clamp_min(m, -1), 'clamp_max': lambda L, m: L.clamp_max(m, 1.0),
+    'sum_dim': lambda L, m: m.sum(1, keepdim=True), 'sum_negative': lambda L, m: m.sum(-1),
+    'sum_empty_list': lambda L, m: m.sum(dim=[]), 'sum_all': lambda L, m: m.sum(),
+    'mean_dims': lambda L, m: m.mean(dim=(0, -1)), 'mean_all': lambda L, m: m.mean(),
+    'cat': lambda L, m: L.cat([m, m], 1), 'cat_negative': lambda L, m: L.cat([m, m * 2], -1),
+    'transpose': lambda L, m: m.transpose(1, -2), 'swapaxes': lambda L, m: m.swapaxes(0, 1),
+    'add_alpha': lambda L, m: L.add(m, m.exp(), alpha=2), 'add_alpha_float': lambda L, m: L.add(m, m.exp(), alpha=2.5),
+    'add': lambda L, m: m + m.exp(), 'sub_alpha': lambda L, m: L.sub(m, m.exp(), alpha=3),
+    'add_number_alpha': lambda L, m: L.add(m, 2, alpha=3), 'rsub_alpha': lambda L, m: L.rsub(m, m.exp(), alpha=2),
+}
+
+
+@pytest.mark.parametrize('name', list(CORE))
+def test_core_saved_attributes_as_pytorch(name):
+    res = []
+    for L in (torch, ember):
+        m = L.tensor(A, requires_grad=True)
+        a = _attrs(CORE[name](L, m).grad_fn)
+        res.append({k: (v[:3] + (np.round(v[3], 12).tolist(),) if v[0] == 'tensor' else v) for k, v in a.items()})
+    assert res[1] == res[0]

@@ -775,7 +775,8 @@ _add_method.__name__, _sub_method.__name__, _div_method.__name__ = 'add', 'sub',
 class _AlphaBackward(Node):
     """Backward of add/sub/rsub with ``alpha``, one node as PyTorch records it: input i's gradient is the
     incoming one times ``_scale[i]`` (1, alpha or -alpha), summed over broadcast dims, in the input's dtype."""
-    __slots__ = ('_meta', '_scale')
+    __slots__ = ('_meta', '_scale', '_alpha')
+    _saved_alpha = property(lambda node: node._alpha)    # alpha as given (PyTorch's add(x, y, alpha=2): 2)
 
     def backward(self, g):
         return tuple(None if m is None else _fit(g if k == 1 else _scaled(g, k), *m)
@@ -831,7 +832,7 @@ def _with_alpha(name, input, other, alpha, sign, node, rsub=False):
         n, scale = node(tuple(t if isinstance(t, Tensor) else None for t in ins)), ((k, 1) if rsub else (1, k))
     n._meta = tuple((t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._requires_grad else None
                     for t in ins)
-    n._scale = scale
+    n._scale, n._alpha = scale, alpha
     return Tensor._make(r, n)
 
 
@@ -1810,7 +1811,11 @@ def _round_dec(input, decimals):
 # -- clamp, where, lerp ------------------------------------------------------------------------------
 class ClampBackward1(Node):
     """Gradient passes where the input was inside [min, max]."""
-    __slots__ = ('_lo', '_hi')
+    __slots__ = ('_lo', '_hi', '_given')
+    _saved_self = saved_properties('self')['_saved_self']
+    _raw_saved_self = saved_properties('self')['_raw_saved_self']
+    _saved_min = property(lambda node: node._given[0])   # the bounds as given (PyTorch's clamp(x, -1, 1.5): -1, 1.5)
+    _saved_max = property(lambda node: node._given[1])
 
     def backward(self, g):
         (x,) = self.saved()
@@ -1884,18 +1889,27 @@ def _clamp_numbers(cls, input, min, max):
         r = a.copy()
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
-        node._lo, node._hi = lo, hi
+        node._lo, node._hi, node._given = lo, hi, (min, max)
         node.save(input)
         return Tensor._make(r, node)
     return Tensor._make(r)
 
 
+def _no_saved(name):
+    """A property PyTorch's node lacks (``dir`` leaves it out: graph.Node.__dir__)."""
+    def get(node):
+        raise AttributeError(f"'{type(node).__name__}' object has no attribute '{name}'")
+    return property(get)
+
+
 class ClampMinBackward0(ClampBackward1):
     __slots__ = ()
+    _saved_max = _no_saved('_saved_max')
 
 
 class ClampMaxBackward0(ClampBackward1):
     __slots__ = ()
+    _saved_min = _no_saved('_saved_min')
 
 
 clip = clamp

@@ -125,12 +125,24 @@ def _sum_backward(self, g):
 
 SumBackward0 = _node('SumBackward0', _sum_backward, ('shape',))
 SumBackward1 = _node('SumBackward1', lambda self, g: _expand_back(g, self.shape, self.dims, self.keep),
-                     ('shape', 'dims', 'keep'))
+                     ('shape', 'dims', 'keep', 'arg'))
 MeanBackward0 = _node('MeanBackward0', lambda self, g: _mean_back(g, self.shape, None, False, self.n), ('shape', 'n'))
 saved_attributes(SumBackward0, self_sym_sizes=lambda node: tuple(node.shape))
 saved_attributes(MeanBackward0, self_sym_sizes=lambda node: tuple(node.shape), self_sym_numel=lambda node: node.n)
 MeanBackward1 = _node('MeanBackward1', lambda self, g: _mean_back(g, self.shape, self.dims, self.keep, self.n),
-                      ('shape', 'dims', 'keep', 'n'))
+                      ('shape', 'dims', 'keep', 'n', 'arg'))
+
+
+def _saved_dims(node):
+    """PyTorch's _saved_dim of a reduction: the dims as given, each an int64 read as unsigned (-1 is 2**64 - 1)."""
+    arg = getattr(node, 'arg', node.dims)
+    return tuple(d % (1 << 64) for d in ((arg,) if isinstance(arg, int) else arg))
+
+
+saved_attributes(SumBackward1, dim=_saved_dims, keepdim=lambda node: node.keep,
+                 self_sym_sizes=lambda node: tuple(node.shape))
+saved_attributes(MeanBackward1, dim=_saved_dims, keepdim=lambda node: node.keep,
+                 self_sym_sizes=lambda node: tuple(node.shape), self_sym_numel=lambda node: math.prod(node.shape))
 
 
 def _c(r):
@@ -199,11 +211,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
         node = _record(input, r, SumBackward0, shape=a.shape)
     elif isinstance(dim, (tuple, list)) and not dim and not keepdim:   # (PyTorch's overload with a dim list)
         r = _sum(a, None, False, nd)
-        node = _record(input, r, SumBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False)
+        node = _record(input, r, SumBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False, arg=dim)
     else:
         dims = reduce_dims(dim, a.ndim)
         r = _c(_sum(a, dims, keepdim, nd))
-        node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim)
+        node = _record(input, r, SumBackward1, shape=a.shape, dims=dims, keep=keepdim, arg=dim)
     return Tensor._make(r, node)
 
 
@@ -300,7 +312,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     if dim is None and not keepdim or isinstance(dim, (tuple, list)) and not dim and not keepdim:
         r = np.asarray(_mean_sum(a, None, False, nd) / _mean_n(a, a.size) if a.size else np.asarray(np.nan, nd))
         node = _record(input, r, MeanBackward0, shape=a.shape, n=a.size) if dim is None else \
-            _record(input, r, MeanBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False, n=a.size)
+            _record(input, r, MeanBackward1, shape=a.shape, dims=tuple(range(a.ndim)), keep=False, n=a.size, arg=dim)
     else:
         dims = reduce_dims(dim, a.ndim)
         n = 1
@@ -308,7 +320,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
             n *= a.shape[d]
         r = np.asarray(_mean_sum(a, dims, keepdim, nd) / _mean_n(a, n) if n else
                        a.mean(axis=dims, keepdims=keepdim))
-        node = _record(input, r, MeanBackward1, shape=a.shape, dims=dims, keep=keepdim, n=n)
+        node = _record(input, r, MeanBackward1, shape=a.shape, dims=dims, keep=keepdim, n=n, arg=dim)
     return Tensor._make(_c(r.astype(nd, copy=False)), node)
 
 

@@ -26,6 +26,11 @@ def _result(input, arr, node_cls, view=True, **state):
     return Tensor._make(arr, node)
 
 
+def _given_dim(d):
+    """A dim as PyTorch's saved attributes show the one given: an int64 read as unsigned (-1 is 2**64 - 1)."""
+    return d % (1 << 64) if isinstance(d, int) else d
+
+
 def _node(name, backward, slots=()):
     return type(name, (Node,), {'__slots__': slots, 'backward': backward,
                                 '__doc__': f'Backward of a shape op ({name}).'})
@@ -268,7 +273,9 @@ def unsqueeze(input, dim):
 
 # -- permuting views -------------------------------------------------------------------------------------
 TransposeBackward0 = _node('TransposeBackward0', lambda self, g: g.swapaxes(self.d0, self.d1) if g.ndim else g,
-                           ('d0', 'd1'))
+                           ('d0', 'd1', 'args'))
+saved_attributes(TransposeBackward0, dim0=lambda node: _given_dim(getattr(node, 'args', (node.d0,))[0]),
+                 dim1=lambda node: _given_dim(getattr(node, 'args', (0, node.d1))[1]))
 # g.t() under create_graph: the gradient of a .t() records TBackward0 in PyTorch's graph
 TBackward0 = _node('TBackward0', lambda self, g: (g.swapaxes(0, 1) if dual.is_array(g) else g.t()) if g.ndim == 2
                    else g, ())
@@ -281,7 +288,8 @@ def transpose(input, dim0, dim1):
     try:
         a = input._data
         d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
-        return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1)
+        return _result(input, a.swapaxes(d0, d1) if a.ndim else a[()], TransposeBackward0, d0=d0, d1=d1,
+                       args=(dim0, dim1))
     except (AttributeError, TypeError):
         check_tensor_args('transpose', 'input')
         raise
@@ -817,7 +825,8 @@ def _cat_bw(self, g):
     return tuple(out)
 
 
-CatBackward0 = _node('CatBackward0', _cat_bw, ('dim', 'sizes'))
+CatBackward0 = _node('CatBackward0', _cat_bw, ('dim', 'sizes', 'arg'))
+saved_attributes(CatBackward0, dim=lambda node: _given_dim(getattr(node, 'arg', node.dim)))
 
 
 def _promote_all(tensors, op):
@@ -866,7 +875,7 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         raise
     if GRAD.enabled and any(t._requires_grad for t, _ in keep):
         node = CatBackward0([t for t, _ in keep])
-        node.dim, node.sizes = d, [a.shape[d] for _, a in keep]
+        node.dim, node.sizes, node.arg = d, [a.shape[d] for _, a in keep], dim
         return Tensor._make(arr, node)
     return Tensor._make(arr)
 
@@ -924,7 +933,7 @@ def _cat_same(tensors, arrs, dim):
     arr = _joined_layout(np.concatenate(arrs, axis=d), arrs)
     if GRAD.enabled and any(t._requires_grad for t in tensors):
         node = CatBackward0(tensors)
-        node.dim, node.sizes = d, [arrs[0].shape[d]] * len(arrs)
+        node.dim, node.sizes, node.arg = d, [arrs[0].shape[d]] * len(arrs), dim
         return Tensor._make(arr, node)
     return Tensor._make(arr)
 
