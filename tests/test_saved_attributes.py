@@ -123,3 +123,28 @@ def test_core_saved_attributes_as_pytorch(name):
         a = _attrs(CORE[name](L, m).grad_fn)
         res.append({k: (v[:3] + (np.round(v[3], 12).tolist(),) if v[0] == 'tensor' else v) for k, v in a.items()})
     assert res[1] == res[0]
+
+
+PRODUCTS = {
+    'mm': lambda L, m, n, b, s: L.mm(m, n), 'matmul': lambda L, m, n, b, s: m @ n,
+    'mm_fixed_self': lambda L, m, n, b, s: L.mm(m.detach(), n), 'mm_fixed_mat2': lambda L, m, n, b, s: L.mm(m, n.detach()),
+    'mm_transposed': lambda L, m, n, b, s: L.mm(n.t(), m.t()),
+    'addmm': lambda L, m, n, b, s: L.addmm(b, m, n, beta=0.5, alpha=2.0), 'addmm_default': lambda L, m, n, b, s: L.addmm(b, m, n),
+    'addmm_fixed': lambda L, m, n, b, s: L.addmm(b.detach(), m, n.detach(), alpha=2),
+    'stack_matmul': lambda L, m, n, b, s: s @ n,
+}
+
+
+@pytest.mark.parametrize('name', list(PRODUCTS))
+def test_product_saved_attributes_as_pytorch(name):
+    res = []
+    for L in (torch, ember):
+        r = np.random.RandomState(0)
+        args = [L.tensor(r.randn(*shape), requires_grad=True) for shape in ((3, 4), (4, 5), (5,), (2, 3, 4))]
+        node = PRODUCTS[name](L, *args).grad_fn
+        while node.name() not in ('MmBackward0', 'AddmmBackward0'):    # (the stack's product under its view)
+            node = node.next_functions[0][0]
+        a = _attrs(node)
+        res.append((node.name(), {k: (v[:3] + (np.round(v[3], 12).tolist(),) if v[0] == 'tensor' else v)
+                                  for k, v in a.items()}))
+    assert res[1] == res[0]

@@ -140,7 +140,8 @@ def _matrix_grads_graph(g, a, b, sa, sb, need):
 
 _NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBackward0', 'UnsafeViewBackward0',
           'SqueezeBackward4', 'AddmmBackward0', 'ViewBackward0', 'LinalgMatmulBackward0')
-_NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need'), 'backward': _matmul_bw, '_need_order': True,
+_NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need', 'strides'), 'backward': _matmul_bw,
+                               '_need_order': True,
                                '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
 for _n in ('MmBackward0', 'BmmBackward0', 'UnsafeViewBackward0', 'LinalgMatmulBackward0'):
     _NODES[_n]._pack_order = (1, 0)     # PyTorch saves mat2 before self (what a saved-tensor hook sees first)
@@ -152,6 +153,7 @@ def _record(name, x, y, arr):
         node.vec = (x._data.ndim == 1, y._data.ndim == 1)
         node.shapes = (x._data.shape, y._data.shape)
         node.need = (x._requires_grad, y._requires_grad)
+        node.strides = (x._data.strides, y._data.strides, x._data.itemsize)    # (PyTorch's _saved_*_sym_strides)
         node.save(x if y._requires_grad else None, y if x._requires_grad else None)
         return Tensor._make(arr, node)
     return Tensor._make(arr)
@@ -197,6 +199,7 @@ def _fold_record(input, other, arr, viewable):
     node.next_functions = (xe, _edge(other) if need[1] else _NO_EDGE)
     node._seq = next(SEQ)
     node.vec, node.shapes, node.need = (False, b.ndim == 1), ((rows, a.shape[-1]), b.shape), need
+    node.strides = ((a.shape[-1] * a.itemsize, a.itemsize), b.strides, a.itemsize)   # the stack as a new matrix
     node.save(input if need[1] else None, other if need[0] else None)
     return Tensor._make(arr, _view_node(UnsafeViewBackward0, (node, 0), (rows,) + b.shape[1:])[0])
 
@@ -446,7 +449,7 @@ ger = outer
 
 class AddmmBackward0(Node):
     """Backward of bias + x @ w (what ``nn.Linear`` records): three small GEMM-shaped pieces."""
-    __slots__ = ('need', 'bshape', 'alpha', 'beta')
+    __slots__ = ('need', 'bshape', 'alpha', 'beta', 'shapes', 'strides')
     _need_order = True
 
     def backward(self, g):
@@ -508,6 +511,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         if GRAD.enabled and any(need):
             node = AddmmBackward0((input, mat1, mat2))
             node.need, node.bshape, node.alpha, node.beta = need, input._data.shape, alpha, beta
+            node.shapes, node.strides = (mat1._data.shape, mat2._data.shape), (mat1._data.strides, mat2._data.strides,
+                                                                               mat1._data.itemsize)
             node.save(None, mat1 if need[2] else None, mat2 if need[1] else None)
             out = Tensor._make(r, node)
         else:
@@ -593,6 +598,35 @@ def _linear_saved(first):
 
 saved_attributes(_LIN_MM['AddmmBackward0'], alpha=lambda node: 1, beta=lambda node: 1, **_linear_saved('mat1'))
 saved_attributes(_LIN_MM['MmBackward0'], **_linear_saved('self'))
+
+
+def _product_saved(first, k):
+    """PyTorch's saved attributes of a product node whose operands are ``saved()[k:k + 2]``, the first called
+    ``first``: the operands, their sizes, and the strides of each that needs a gradient (in elements)."""
+    def strides(i):
+        def get(node):
+            if not node.need[k + i]:
+                return ()
+            st, size = node.strides[i], node.strides[2]
+            return tuple(s // size for s in st)
+        return get
+    return {first: lambda node: node.saved(True)[k], 'mat2': lambda node: node.saved(True)[k + 1],
+            f'{first}_sym_sizes': lambda node: tuple(node.shapes[0]), f'{first}_sym_strides': strides(0),
+            'mat2_sym_sizes': lambda node: tuple(node.shapes[1]), 'mat2_sym_strides': strides(1)}
+
+
+def _raw_saved(cls, k, *names):
+    """``_raw_saved_<name>`` of ``cls``: the SavedTensor of ``saved()[k + i]``."""
+    from ..autograd import _saved_hooks
+    for i, name in enumerate(names):
+        setattr(cls, f'_raw_saved_{name}', property(lambda node, j=k + i: _saved_hooks.SavedTensor(node, j)))
+
+
+saved_attributes(_NODES['MmBackward0'], **_product_saved('self', 0))
+_raw_saved(_NODES['MmBackward0'], 0, 'self', 'mat2')
+saved_attributes(AddmmBackward0, alpha=lambda node: node.alpha, beta=lambda node: node.beta,
+                 **_product_saved('mat1', 1))
+_raw_saved(AddmmBackward0, 1, 'mat1', 'mat2')
 _SqueezeBackward4 = type('SqueezeBackward4', (Node,), {'__slots__': ('shape',), 'backward': lambda self, g: g.reshape(
     self.shape), '__doc__': 'Backward of dropping the row dim a 1-D input to F.linear gained.'})
 
