@@ -109,3 +109,49 @@ def test_second_and_third_derivatives_gradcheck(name):
         return ember.autograd.grad((first(x, v) * first(x, v)).sum(), (x, v), create_graph=True)
     assert gradcheck(first, (x, v))
     assert gradcheck(second, (x, v))
+
+
+PRELU = [((2, 3, 4), (3,)), ((3, 4), (1,)), ((3,), (1,)), ((2, 3, 2, 2), (3,)), ((), ())]
+
+
+def _prelu_run(L, xs, ws, need):
+    r = np.random.RandomState(0)
+    x = L.tensor(r.randn(*xs), requires_grad=need[0])
+    w = L.tensor(r.rand(*ws) - 0.3, requires_grad=need[1])
+    y = L.nn.functional.prelu(x, w)
+    leaves = [t for t in (x, w) if t.requires_grad]
+    gs = L.autograd.grad((y * y * y).sum(), leaves, create_graph=True)
+    hs = L.autograd.grad(sum((g * g * g).sum() for g in gs), leaves, allow_unused=True)
+    return ([_walk(y.grad_fn, 2)] + [_walk(g.grad_fn, 3) for g in gs],
+            [g.detach().numpy() for g in gs] + [None if h is None else h.numpy() for h in hs])
+
+
+@pytest.mark.parametrize('need', [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize('xs,ws', PRELU)
+def test_prelu_graph_and_second_derivatives_as_pytorch(xs, ws, need):
+    (tw, tv), (ew, ev) = _prelu_run(torch, xs, ws, need), _prelu_run(ember, xs, ws, need)
+    assert ew == tw
+    for e, t in zip(ev, tv):
+        assert (e is None) == (t is None)
+        if t is not None:
+            np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-14)
+
+
+def test_prelu_second_and_third_derivatives_gradcheck():
+    r = np.random.RandomState(0)
+    x = ember.tensor(r.randn(2, 3, 4), requires_grad=True)
+    w = ember.tensor(r.rand(3) - 0.3, requires_grad=True)
+
+    def first(x, w):
+        return ember.autograd.grad((ember.nn.functional.prelu(x, w) ** 3).sum(), (x, w), create_graph=True)
+
+    def second(x, w):
+        return ember.autograd.grad(sum((g ** 3).sum() for g in first(x, w)), (x, w), create_graph=True)
+    assert gradcheck(first, (x, w))
+    assert gradcheck(second, (x, w))
+
+
+def test_prelu_one_dim_input_has_one_channel_as_pytorch():
+    for L in (torch, ember):
+        with pytest.raises(RuntimeError, match='Found parameter numbers = 3 and channel size = 1.'):
+            L.nn.functional.prelu(L.randn(3), L.rand(3))

@@ -13,6 +13,7 @@ from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
 from ..._dtype import scalar_name
 from ...ops._util import not_implemented, arg_error, check_tensor_args, check_inner_args, undifferentiable
+from ...autograd.graph import Node
 from ...tensor import Tensor
 from ._fused import fused, record
 from . import _gelu_cpu
@@ -904,43 +905,87 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 # -- prelu, rrelu, glu ------------------------------------------------------------------------------------------
 def _prelu_w(x, w):
-    """The weight broadcast against x: one value per channel (dim 1, or dim 0 for 1-D input)."""
-    if w.size == 1 or x.ndim == 0:
-        return w.reshape(())
-    if x.ndim == 1:
-        return w.reshape(-1)
-    return w.reshape((1, -1) + (1,) * (x.ndim - 2))
+    """The weight as it multiplies x: viewed (1, C, 1...) by prelu for an input of 2 or more dims, one value else."""
+    return w.reshape(()) if x.ndim < 2 else w
+
+
+def _prelu_grads(g, x, w):
+    """(input's gradient, weight's over x's shape): g or w * g; 0 or x * g (PyTorch's _prelu_kernel_backward)."""
+    pos = x > 0
+    return select(pos, g, (g * _prelu_w(x, w)).astype(g.dtype, copy=False)), keep(~pos, g * x)
 
 
 def _prelu_bwd(self, g):
     x, w = self.saved()
-    wb = _prelu_w(x, w)
-    pos = x > 0
-    gx = select(pos, g, (g * wb).astype(g.dtype, copy=False)) if self.need[0] else None
-    gw = None
-    if self.need[1]:
-        contrib = keep(~pos, g * x)
-        if w.size == 1:
-            gw = contrib.sum().reshape(w.shape)
-        else:
-            axes = tuple(i for i in range(x.ndim) if i != (0 if x.ndim == 1 else 1))
-            gw = contrib.sum(axis=axes).reshape(w.shape)
-        gw = gw.astype(w.dtype, copy=False)
-    return gx, gw
+    gx, gw = _prelu_grads(g, x, w)
+    return (gx if self.need[0] else None,
+            dual.sum_to(gw, w.shape).astype(w.dtype, copy=False) if self.need[1] else None)
 
 
 def _prelu_ref(ctx, x, w):
-    shape = (-1,) if x.dim() == 1 else (1, -1) + (1,) * (x.dim() - 2)
-    wb = w.reshape(()) if w.numel() == 1 or x.dim() == 0 else w.reshape(shape)
-    return ops.where(x > 0, x, x * wb)
+    return ops.where(x > 0, x, x * (w.reshape(()) if x.dim() < 2 else w))
+
+
+class PreluKernelBackwardBackward0(Node):
+    """prelu's gradients recorded under create_graph (PyTorch's one node over grad_output, input and the viewed
+    weight; outputs the input's gradient and the weight's over the input's shape, summed to the weight's after):
+    linear in grad_output, and in x and w apart, so its own gradients are masks: for incoming (ggx, ggw), grad_output
+    gets ggx or w * ggx + x * ggw, x gets g * ggw, w g * ggx (0 where x > 0)."""
+    __slots__ = ('need', 'outs')
+    _need_order = True
+
+    def backward(self, ggx, ggw):
+        g, x, w = self.saved()
+        ggx, ggw = (gg if out else None for gg, out in zip((ggx, ggw), self.outs))
+        neg = ~(dual.data(x) > 0)
+        wb = w if dual.is_array(w) and x.ndim >= 2 or not dual.is_array(w) and x.dim() >= 2 else w.reshape(())
+        gg = gx = gw = None
+        if self.need[0]:
+            if ggx is not None:
+                gg = dual.where(~neg, ggx, ggx * wb)
+            if ggw is not None:
+                t = dual.mask(ggw * x, neg)
+                gg = t if gg is None else gg + t
+        if self.need[1]:    # (zeros where the other output's gradient is absent, as PyTorch's formula)
+            gx = dual.zeros(x.shape, g) if ggw is None else dual.mask(g * ggw, neg)
+        if self.need[2]:
+            gw = dual.zeros(tuple(w.shape), g) if ggx is None else dual.sum_to(dual.mask(g * ggx, neg), tuple(w.shape))
+        return gg, gx, gw
+
+
+for _name, _prop in graph.saved_properties('grad_output', 'self', 'weight').items():
+    setattr(PreluKernelBackwardBackward0, _name, _prop)
+
+
+def _prelu_graph_bwd(self, grads):
+    """Under create_graph: one PreluKernelBackwardBackward0 over (g, x, w), the weight's output summed to w's
+    shape (SumBackward1) as PyTorch's."""
+    g = grads[0]
+    x, w = self.saved()
+    gx, gw = _prelu_grads(g._data, x._data, w._data)
+    edges = (graph.edge(g),) + tuple(self.next_functions)
+    need = tuple(e[0] is not None for e in edges)
+    if not (GRAD.enabled and any(need)):
+        return (Tensor._make(gx) if self.need[0] else None,
+                Tensor._make(dual.sum_to(gw, w.shape)) if self.need[1] else None)
+    node = PreluKernelBackwardBackward0(())
+    node.next_functions, node.need, node.outs = edges, need, tuple(self.need)
+    node.save(g, x, w)
+    node._out_meta = [(gx.shape, gx.dtype), (gw.shape, gw.dtype)]
+    tx, tw = Tensor._make(gx, node), Tensor._make(gw, node)
+    tw._output_nr = 1
+    return (tx if self.need[0] else None, dual.sum_to(tw, tuple(w.shape)) if self.need[1] else None)
 
 
 PreluKernelBackward0 = fused('PreluKernelBackward0', _prelu_bwd, _prelu_ref)
+PreluKernelBackward0.graph_backward = _prelu_graph_bwd
+for _name, _prop in graph.saved_properties('self', 'weight').items():
+    setattr(PreluKernelBackward0, _name, _prop)
 
 
 @_autocast.lower_precision
 def prelu(input, weight):
-    """max(0, x) + weight * min(0, x), one weight per channel (or one shared)."""
+    """max(0, x) + weight * min(0, x), one weight per channel (dim 1; one for an input of fewer dims) or one shared."""
     try:
         x, w = input._data, weight._data
         if x.dtype.kind != 'f':
@@ -949,10 +994,13 @@ def prelu(input, weight):
             raise RuntimeError(f'prelu: Type promoting not supported. Got {scalar_name(input.dtype)} and '
                                f'{scalar_name(weight.dtype)}')
         if w.size != 1:
-            ch = x.shape[0] if x.ndim == 1 else x.shape[1] if x.ndim >= 2 else 1
+            ch = x.shape[1] if x.ndim >= 2 else 1
             if w.size != ch:
                 raise RuntimeError(f'Mismatch of parameter numbers and input channel size. Found parameter numbers = '
                                    f'{w.size} and channel size = {ch}.')
+        if x.ndim >= 2:     # PyTorch views the weight across the channel dim (ViewBackward0 in its graph)
+            weight = weight.view((1, w.size) + (1,) * (x.ndim - 2))
+            w = weight._data
         out = select(x > 0, x, (x * _prelu_w(x, w)).astype(x.dtype, copy=False))   # (select: no np.where branches)
         return record(PreluKernelBackward0, (input, weight), out)
     except (AttributeError, TypeError):
