@@ -1080,8 +1080,9 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         raise
 
 
-def _glu_grad(g, x, d):
-    """glu's input gradient: (g * s, g * a * s * (1 - s)) along d, s = sigmoid(b)."""
+def _glu_grad(g, x, d, given=None):
+    """glu's input gradient: (g * s, g * a * s * (1 - s)) along d, s = sigmoid(b) (``given``: the dim as given,
+    which PyTorch's node saves)."""
     a, b = np.split(x, 2, axis=d)
     s = _sig(b)
     return np.concatenate([g * s, g * a * s * (1 - s)], axis=d)
@@ -1122,8 +1123,8 @@ def _glu_again(self, h, x):
 
 GluBackward0 = fused('GluBackward0', _glu_bwd, lambda d, x: _glu_ref(x, d))
 _GluTwice = _linear_twice.node_class('GluBackwardBackward0', _glu_second, _glu_again)
-GluBackward0.graph_backward = lambda self, grads: (_linear_twice.record(_GluTwice, _glu_grad, grads[0], self.saved()[0],
-                                                                       (self.ctx,)),)
+GluBackward0.graph_backward = lambda self, grads: (_linear_twice.record(
+    _GluTwice, _glu_grad, grads[0], self.saved()[0], (self.ctx, self.__dict__.get('given_dim', self.ctx))),)
 
 
 def _glu_ref(x, d):
@@ -1142,7 +1143,10 @@ def glu(input, dim=-1):
     if x.shape[d] % 2:
         raise RuntimeError(f'Halving dimension must be even, but dimension {d} is size {x.shape[d]}')
     a, b = np.split(x, 2, axis=d)
-    return record(GluBackward0, (input,), (a * _sig(b)).astype(x.dtype, copy=False), ctx=d)
+    out = record(GluBackward0, (input,), (a * _sig(b)).astype(x.dtype, copy=False), ctx=d)
+    if out.grad_fn is not None:
+        out.grad_fn.given_dim = dim     # (PyTorch's _saved_dim)
+    return out
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
@@ -1203,5 +1207,8 @@ _linear_twice.expose(_softshrink.twice, 'self', lambd=_ctx(0))
 _linear_twice.expose(_hardswish.twice, 'self')
 _linear_twice.expose(_logsigmoid.twice, 'self')
 _linear_twice.expose(GeluBackwardBackward0, 'self', approximate=_ctx(0))
+_expose(GluBackward0)
+graph.saved_attributes(GluBackward0, dim=lambda node: node.__dict__.get('given_dim', node.ctx) % (1 << 64))
+_linear_twice.expose(_GluTwice, 'self', dim=lambda node: node.ctx[1] % (1 << 64))
 for _cls in (_hardsigmoid.node, _hardswish.node, _silu.node, _mish.node):
     _expose(_cls)
