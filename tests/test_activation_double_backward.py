@@ -37,6 +37,8 @@ ACT = {
 }
 
 LOOSE = {}
+RESULT_SAVED = {'relu_', 'relu_inplace', 'elu_', 'elu_inplace', 'celu_', 'selu_', 'leaky_relu_', 'leaky_relu_inplace',
+                'rrelu_'}
 
 
 def _weight(shape):
@@ -59,10 +61,13 @@ def _run(L, name, weighted):
     y = ACT[name](L.nn.functional, x)
     loss = (y * L.tensor(_weight(y.shape))).sum() if weighted else (y * y).sum()
     g, = L.autograd.grad(loss, x, create_graph=True)
-    # in place: the gradient's node and the double-backward node under it (what that node's input edge reaches,
-    # PyTorch's clone of the input or its result, ember's snapshot's history, differs)
-    graph = _walk(g.grad_fn.next_functions[0][0], 0) if '_' in name[-1:] or 'inplace' in name else []
-    res = [_walk(g.grad_fn, 1 if graph else 3) + graph, g.requires_grad, g.detach().numpy()]
+    # in place: the double-backward node under x * 1's gradient, 2 deep, but where PyTorch saved the result (its
+    # edge then reaches the in-place node; ember's reaches the input's history): its name alone
+    if name in RESULT_SAVED:
+        graph = _walk(g.grad_fn, 1) + _walk(g.grad_fn.next_functions[0][0], 0)
+    else:
+        graph = _walk(g.grad_fn, 3)
+    res = [graph, g.requires_grad, g.detach().numpy()]
     try:
         h, = L.autograd.grad((g * g).sum(), x, allow_unused=True)
         res.append(None if h is None else h.numpy())

@@ -8,6 +8,7 @@ import numpy as np
 from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction, _linear_twice
+from ...ops.shape import CloneBackward0
 from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
@@ -86,27 +87,42 @@ def _refused(cls, grad, g, x, ctx):
     return Tensor._make(out, cls(inputs)) if GRAD.enabled and inputs else Tensor._make(out)
 
 
-def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backward=None):
+def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backward=None, clone_self=False):
     """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions);
     ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs (``np_backward`` its
     backward, when that differs too, and ``graph_backward`` its gradient under create_graph, else the out-of-place
-    op's)."""
+    op's); ``clone_self``: the node saves a clone of the input (see _save_clone)."""
+    renamed = None
     if node_name is not None:
         cls = out_of_place.node
         renamed = fused(node_name, np_backward or cls.np_backward, cls.reference)
         if 'graph_backward' in cls.__dict__:    # PyTorch's one node for the gradient under create_graph
             renamed.graph_backward = graph_backward or cls.graph_backward
-        base = out_of_place
+    if renamed is None and not clone_self:
+        return make_inplace(out_of_place, name)
+    base = out_of_place
 
-        def out_of_place(input, *params):
-            out = base(input, *params)
-            if out.grad_fn is not None:
-                out.grad_fn.__class__ = renamed
-            return out
-        op = make_inplace(out_of_place, name)
-        op.node = renamed
-        return op
-    return make_inplace(out_of_place, name)
+    def out_of_place(input, *params):
+        out = base(input, *params)
+        node = out.grad_fn
+        if node is not None:
+            if renamed is not None:
+                node.__class__ = renamed
+            if clone_self:
+                _save_clone(node)
+        return out
+    op = make_inplace(out_of_place, name)
+    op.node = renamed
+    return op
+
+
+def _save_clone(node):
+    """What PyTorch's in-place op saves where its formula reads the input: a clone made before the change, whose
+    CloneBackward0 the gradient's graph reaches under create_graph (hardtanh_, threshold_, hardsigmoid_,
+    hardswish_); it shares the snapshot's array."""
+    (x,) = node.saved(True)
+    if x is not None and x._requires_grad:
+        node.save(Tensor._make(x._data, CloneBackward0((x,))))
 
 
 def _sig(a):
@@ -212,7 +228,7 @@ _hardtanh = _elementwise(
     lambda a, lo, hi: np.clip(a, lo, hi).astype(a.dtype, copy=False),
     lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
     lambda x, lo, hi: ops.clamp(x, lo, hi), twice='HardtanhBackwardBackward0')
-_hardtanh_ = _inplace(_hardtanh, 'hardtanh_')
+_hardtanh_ = _inplace(_hardtanh, 'hardtanh_', clone_self=True)
 
 
 
@@ -751,7 +767,7 @@ _hardsigmoid = _elementwise(
     lambda a: _hardsigmoid_fwd(a),
     lambda g, x: g * ((x > -3.0) & (x < 3.0)) * _ONE_SIXTH,
     lambda x: ops.clamp(x / 6.0 + 0.5, 0.0, 1.0), 'hardsigmoid_cpu', refuse='hardsigmoid_backward')
-_hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_')
+_hardsigmoid_ = _inplace(_hardsigmoid, 'hardsigmoid_', clone_self=True)
 
 
 def hardsigmoid(input, inplace=False):
@@ -792,7 +808,7 @@ def _hardswish_bwd_block(out, g, x):
 _hardswish = _elementwise(
     'HardswishBackward0', _hardswish_fwd, _hardswish_bwd,
     lambda x: x * ops.clamp(x + 3.0, 0.0, 6.0) / 6.0, 'hardswish_cpu', 'HardswishBackwardBackward0', _hardswish_second)
-_hardswish_ = _inplace(_hardswish, 'hardswish_')
+_hardswish_ = _inplace(_hardswish, 'hardswish_', clone_self=True)
 
 
 def hardswish(input, inplace=False):
@@ -805,7 +821,7 @@ _threshold = _elementwise(
     lambda a, th, v: np.where(a > th, a, v).astype(a.dtype, copy=False),
     lambda g, x, th, v: g * (x > th),
     lambda x, th, v: ops.where(x > th, x, float(v)), twice='ThresholdBackwardBackward0')
-_threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1')
+_threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1', clone_self=True)
 
 
 def threshold(input, threshold, value, inplace=False):
