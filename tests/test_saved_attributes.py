@@ -24,6 +24,8 @@ OPS = {
     'log_softmax': lambda F, x: F.log_softmax(x, -1), 'softmin': lambda F, x: F.softmin(x, 0),
     'threshold_': lambda F, x: F.threshold_(x * 1, 0.5, 0.0),
     'leaky_relu_': lambda F, x: F.leaky_relu_(x * 1, 0.3),
+    'elu_': lambda F, x: F.elu_(x * 1, 0.5), 'celu_': lambda F, x: F.celu_(x * 1, 0.6),
+    'selu_': lambda F, x: F.selu_(x * 1), 'hardtanh_': lambda F, x: F.hardtanh_(x * 1, -1.0, 0.5),
     'glu': lambda F, x: F.glu(x), 'glu_dim1': lambda F, x: F.glu(x, 1),
     'prelu': lambda F, x: F.prelu(x, x.new_tensor([0.25])),
 }

@@ -87,11 +87,13 @@ def _refused(cls, grad, g, x, ctx):
     return Tensor._make(out, cls(inputs)) if GRAD.enabled and inputs else Tensor._make(out)
 
 
-def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backward=None, clone_self=False):
+def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backward=None, clone_self=False,
+             save_result=False):
     """``fn(input, *params)`` applied in place (the core's make_inplace handles autograd and versions);
     ``node_name`` is the grad_fn PyTorch records for the in-place variant when it differs (``np_backward`` its
     backward, when that differs too, and ``graph_backward`` its gradient under create_graph, else the out-of-place
-    op's); ``clone_self``: the node saves a clone of the input (see _save_clone)."""
+    op's); ``clone_self``: the node saves a clone of the input (see _save_clone); ``save_result``: it saves its
+    result instead of the input (make_inplace's commit re-points it to the tensor changed in place)."""
     renamed = None
     if node_name is not None:
         cls = out_of_place.node
@@ -110,6 +112,9 @@ def _inplace(out_of_place, name, node_name=None, np_backward=None, graph_backwar
                 node.__class__ = renamed
             if clone_self:
                 _save_clone(node)
+            if save_result:
+                node.save()
+                node.save_output(out)
         return out
     op = make_inplace(out_of_place, name)
     op.node = renamed
@@ -423,48 +428,40 @@ _NEGATIVE_ELU = ('In-place elu backward calculation is triggered with a negative
                  'version instead.')
 
 
-def _elu_result_grad(g, x, alpha, scale, in_scale, bw_scale):
-    """The in-place elu family's gradient as PyTorch's (elu_backward from the result y): g * bw_scale * (y + alpha *
-    scale) where y <= 0, else g * scale; y recomputed from the saved input bit for bit. ``bw_scale``: the backward's
-    input_scale (celu's is 1 / float32(alpha)). celu_(x, 0.6)'s float64 gradient was the input formula's, 1.4e-8
-    relative off PyTorch's; elu_'s and selu_'s differed in the last bit in 738 and 722 of 2000 values."""
-    y = _elu_fwd(x.astype(np.float32) if x.dtype == _F16 else x, alpha, scale, in_scale)
-    if x.dtype == _F16:     # the float16 result, in float32 (PyTorch's opmath)
-        g, y = g.astype(np.float32), y.astype(_F16).astype(np.float32)
-        return _elu_result_grad_of(g, y, alpha, scale, bw_scale).astype(_F16)
-    return _elu_result_grad_of(g, y, alpha, scale, bw_scale)
-
-
-def _elu_result_grad_of(g, y, alpha, scale, bw_scale):
+def _elu_result_grad(g, y, alpha, scale, bw_scale):
+    """The in-place elu family's gradient as PyTorch's, elu_backward from the saved result y: g * bw_scale * (y +
+    alpha * scale) where y <= 0, else g * scale (float16 in float32, PyTorch's opmath). ``bw_scale``: the backward's
+    input_scale (celu's is 1 / float32(alpha)). Against the input formula, elu_/celu_/selu_'s float64 gradients of
+    2000 values were 738/1008/722 apart from PyTorch's (celu_(x, 0.6) 1.4e-8 relative off), float16's 677/806/685."""
+    if y.dtype == _F16:
+        return _elu_result_grad(g.astype(np.float32), y.astype(np.float32), alpha, scale, bw_scale).astype(_F16)
     with np.errstate(over='ignore', invalid='ignore'):
         return select(y <= 0, g * bw_scale * (y + alpha * scale), g * scale)
 
 
-def _elu_result_second(self, h, g, x):
-    """The gradient's derivative in x: h * g * bw_scale * dy/dx where y <= 0, dy/dx taken as PyTorch's backward
-    of the result takes it, bw_scale * (y + alpha * scale)."""
-    alpha, scale, in_scale, bw_scale = self.ctx
-    y = _elu_fwd(x, alpha, scale, in_scale) if dual.is_array(x) else _elu_ref(x, alpha, scale, in_scale)
-    return dual.scale(h * g, bw_scale) * dual.scale(y + alpha * scale, bw_scale) * _mask_as(dual.data(x) <= 0, h)
+def _elu_result_second(self, h, g, y):
+    """The gradient's derivative in the result y: h * g * bw_scale where y <= 0 (PyTorch's elu_double_backward
+    with is_result)."""
+    return dual.scale(h * g, self.ctx[2]) * _mask_as(dual.data(y) <= 0, h)
 
 
 _EluResultTwice = _linear_twice.node_class('EluBackwardBackward0', _elu_result_second)
 
 
 def _elu_in_place(out_of_place, name, node_name, bw_scale):
-    """elu_/celu_ (selu_ is elu_): their nodes' gradients from the result, as PyTorch's, which refuse a negative
-    alpha (where the result no longer tells the sides apart)."""
+    """elu_/celu_ (selu_ is elu_): their nodes save the result and take their gradients from it, as PyTorch's,
+    which refuse a negative alpha (where the result no longer tells the sides apart)."""
     def ctx(node):
         if node.ctx[0] < 0:
             raise RuntimeError(_NEGATIVE_ELU)
-        return node.ctx + (bw_scale(*node.ctx),)
+        return node.ctx[0], node.ctx[1], bw_scale(*node.ctx)
 
     def np_backward(self, g):
         return (_elu_result_grad(g, self.saved()[0], *ctx(self)),)
 
     def graph_backward(self, grads):
         return (_linear_twice.record(_EluResultTwice, _elu_result_grad, grads[0], self.saved()[0], ctx(self)),)
-    return _inplace(out_of_place, name, node_name, np_backward, graph_backward)
+    return _inplace(out_of_place, name, node_name, np_backward, graph_backward, save_result=True)
 
 
 _elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _elu_second)
@@ -1213,6 +1210,10 @@ _linear_twice.expose(_elu.twice, 'self_or_result', alpha=_ctx(0), scale=_ctx(1),
                      is_result=lambda node: False)
 _linear_twice.expose(_celu.twice, 'self_or_result', alpha=_ctx(0), scale=_ctx(1),
                      input_scale=lambda node: _celu_scale(node.ctx[0]), is_result=lambda node: False)
+_expose(_elu_.node, 'alpha', 'scale', 'input_scale', saved=('result',))
+_expose(_celu_.node, 'alpha', saved=('result',))
+_linear_twice.expose(_EluResultTwice, 'self_or_result', alpha=_ctx(0), scale=_ctx(1), input_scale=_ctx(2),
+                     is_result=lambda node: True)
 _linear_twice.expose(_leaky.twice, 'self', negative_slope=_ctx(0))
 _linear_twice.expose(_LeakyTwice, 'self', negative_slope=_ctx(0))
 _linear_twice.expose(_hardtanh.twice, 'self', min_val=_ctx(0), max_val=_ctx(1))
