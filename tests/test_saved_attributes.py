@@ -152,3 +152,14 @@ def test_product_saved_attributes_as_pytorch(name):
         res.append((node.name(), {k: (v[:3] + (np.round(v[3], 12).tolist(),) if v[0] == 'tensor' else v)
                                   for k, v in a.items()}))
     assert res[1] == res[0]
+
+
+@pytest.mark.parametrize('kw', [{}, {'padding_idx': 1}, {'padding_idx': -1}, {'scale_grad_by_freq': True},
+                                {'sparse': True}, {'max_norm': 1.0}])
+def test_embedding_saved_attributes_as_pytorch(kw):
+    res = []
+    for L in (torch, ember):
+        w = L.tensor(np.random.RandomState(0).randn(5, 3), requires_grad=True)
+        node = L.nn.functional.embedding(L.tensor([[0, 2], [1, 1]]), w, **kw).grad_fn
+        res.append((node.name(), _attrs(node)))
+    assert res[1] == res[0]

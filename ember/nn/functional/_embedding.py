@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import _sparse, ops
-from ...autograd import forward_refusal
+from ...autograd import forward_refusal, graph
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import MODE
 from ...ops import _composite
@@ -42,6 +42,13 @@ def _embedding_ref(ctx, idx, w):
 
 
 EmbeddingBackward0 = fused('EmbeddingBackward0', _embedding_backward, _embedding_ref)
+# PyTorch's saved attributes: the indices (the saved input), the weight's row count, the arguments (no padding_idx
+# is -1, shown as PyTorch's unsigned int64)
+for _name, _prop in graph.saved_properties('indices').items():
+    setattr(EmbeddingBackward0, _name, _prop)
+graph.saved_attributes(EmbeddingBackward0, weight_sym_argsize_0=lambda node: node.ctx[1],
+                       padding_idx=lambda node: (-1 if node.ctx[2] is None else node.ctx[2]) % (1 << 64),
+                       scale_grad_by_freq=lambda node: node.ctx[3] is not False, sparse=lambda node: node.ctx[4])
 
 
 def _renorm(weight, idx, max_norm, norm_type):
