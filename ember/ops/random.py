@@ -285,6 +285,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     """Normal samples: ``normal(mean, std, size)`` with numbers, or elementwise with tensor mean and/or std
     (a standard normal draw, then ``* std + mean`` as PyTorch computes it; zero gradient to mean and std)."""
     try:
+        if size is not None:
+            mean, std = _as_number(mean), _as_number(std)
         _check_std(std)
         g = _gen(generator)
         mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
@@ -306,6 +308,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     except Exception:
         check_tensor_args('normal', 'mean#', 'std#')
         raise
+
+
+def _as_number(v):
+    """A 0-d tensor that needs no grad passes where PyTorch's parser takes a float (``normal(tensor(0.),
+    tensor(1.), (n,))``, as torch-audiomentations calls it); anything else is left for the overload check."""
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.requires_grad and not v.is_complex():
+        return v.item()
+    return v
 
 
 def _normal_mean_out(g, mean, std, out):
