@@ -169,6 +169,27 @@ def _are_functorch_transforms_active():
     return _TRANSFORMS[0] > 0
 
 
+_JIT_PROFILING = {'_jit_set_profiling_executor': True, '_jit_set_profiling_mode': True}
+
+
+def _jit_profiling_flag(name, flag):
+    """Set TorchScript's profiling flag ``name`` and return its previous value: ember compiles nothing, so the flag
+    only reads back (SpeechBrain's quirks turn both off at import)."""
+    if not (flag is None or isinstance(flag, (bool, int, float))):
+        raise TypeError(f'{name}(): incompatible function arguments. The following argument types are supported:\n'
+                        f'    1. (arg0: bool) -> bool\n\nInvoked with: {flag!r}')
+    old, _JIT_PROFILING[name] = _JIT_PROFILING[name], bool(flag)
+    return old
+
+
+def _jit_set_profiling_executor(flag):
+    return _jit_profiling_flag('_jit_set_profiling_executor', flag)
+
+
+def _jit_set_profiling_mode(flag):
+    return _jit_profiling_flag('_jit_set_profiling_mode', flag)
+
+
 def __getattr__(name):
     """``_LinAlgError`` from ember's linear algebra and ``_nn`` (its ``_parse_to``: ``Module.to``'s argument parser),
     loaded on first use; any other name is one ember lacks."""

@@ -23,3 +23,61 @@ def test_normal_with_size_takes_zero_dim_tensors_as_numbers(mean, std):
         b = L.normal(arg(L, mean), arg(L, std), (2, 3), generator=L.Generator().manual_seed(3), dtype=L.float64)
         return a, str(a.dtype), b, str(b.dtype)
     run_both(run, message=mean != 't1d' and mean != 'tg')
+
+
+# -- SpeechBrain 1.1.2: its import, dataio.batch and LiGRU --------------------------------------------------------
+def test_pin_memory_module_rebuilds_batches():
+    """SpeechBrain's dataio.batch imports ``pin_memory`` from torch.utils.data._utils.pin_memory. Objects without a
+    ``pin_memory()`` pass through, containers are rebuilt in their types; a CPU build's tensor refuses to pin."""
+    import collections
+    import torch
+    import ember
+    from ember import aliasing
+    Pair = collections.namedtuple('Pair', 'a b')
+
+    def run(L, mod):
+        data = {'x': [1, 'a', (2.5, None)], 'p': Pair(3, b'z'), 'r': range(2)}
+        out = mod.pin_memory(data)
+        pinned = []
+        try:
+            mod.pin_memory([L.ones(2)])
+        except RuntimeError as e:
+            pinned.append(str(e))
+        return out, type(out['p']).__name__, type(out['r']).__name__, pinned
+
+    from torch.utils.data._utils import pin_memory as tpm
+    with aliasing.as_torch():
+        import importlib
+        epm = importlib.import_module('torch.utils.data._utils.pin_memory')
+    assert epm.pin_memory.__module__.startswith('ember')
+    assert run(ember, epm) == run(torch, tpm)
+
+
+def test_jit_profiling_flags_return_the_previous_value():
+    """SpeechBrain's quirks call torch._C._jit_set_profiling_executor(False) and _jit_set_profiling_mode(False) at
+    import; each returns the flag's previous value (True at start), and a non-bool like a str is a TypeError."""
+    def run(L):
+        out = []
+        for name in ('_jit_set_profiling_executor', '_jit_set_profiling_mode'):
+            f = getattr(L._C, name)
+            out += [f(False), f(1), f(True)]
+            try:
+                f('x')
+            except TypeError as e:
+                out.append(str(e).split('\n')[0])
+        return out
+    run_both(run)
+
+
+@pytest.mark.parametrize('args,kw', [((4, 3), {}), (((4, 3),), {}), ((), {'size': (2, 4, 3)}), ((3,), {}),
+                                     ((), {}), (((4, 3), 5), {}), ((4.0, 3), {}), ((4,), {'size': (4, 3)}),
+                                     ((5, 3), {})])
+def test_tensor_broadcast_to_takes_varargs_sizes(args, kw):
+    """SpeechBrain's LiGRU calls ``h_init.broadcast_to(batch, hidden)``: the method reads a lone int list as
+    varargs, as view and expand do; the errors of no size, of two sequences and of a size that does not fit."""
+    def run(L):
+        x = L.arange(3.).reshape(1, 3).requires_grad_()
+        y = x.broadcast_to(*args, **kw)
+        y.sum().backward()
+        return y, y.grad_fn.name(), x.grad
+    run_both(run, message=True)

@@ -205,7 +205,7 @@ def _bind():
             setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))
     for name in ('bitwise_and', 'bitwise_or', 'bitwise_xor'):   # PyTorch's methods and in-place forms of these too
         setattr(T, name, getattr(pointwise, name))
-    T.dist, T.broadcast_to, T.take_along_dim = reduction.dist, shape.broadcast_to, indexing.take_along_dim
+    T.dist, T.broadcast_to, T.take_along_dim = reduction.dist, shape._broadcast_to_method, indexing.take_along_dim
     T.addmv, T.baddbmm = blas.addmv, blas.baddbmm
     for name in ('logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not',
                  'sgn', 'tril', 'triu', 'addmm', 'addmv', 'baddbmm'):

@@ -471,6 +471,18 @@ def broadcast_to(input, size):
         raise
 
 
+def _broadcast_to_method(input, *args, size=None):
+    """``x.broadcast_to(4, 3)`` (SpeechBrain's LiGRU), ``x.broadcast_to((4, 3))`` or ``x.broadcast_to(size=...)``:
+    the method's size is varargs, as PyTorch's parser reads a lone int list; ``torch.broadcast_to`` takes one."""
+    if size is not None:
+        return broadcast_to(input, _one_form('broadcast_to', 'size', args, size)[0])
+    if not args:
+        raise TypeError('broadcast_to() missing 1 required positional arguments: "size"')
+    if len(args) > 1 and not all(isinstance(a, (int, np.integer)) for a in args):
+        raise TypeError(f'broadcast_to() takes 1 positional argument but {len(args)} were given')
+    return broadcast_to(input, args[0] if len(args) == 1 else args)
+
+
 def broadcast_tensors(*tensors):
     """The tensors expanded to their common broadcast shape (views)."""
     shapes = [t._data.shape for t in tensors]
