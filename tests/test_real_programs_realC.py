@@ -81,3 +81,33 @@ def test_tensor_broadcast_to_takes_varargs_sizes(args, kw):
         y.sum().backward()
         return y, y.grad_fn.name(), x.grad
     run_both(run, message=True)
+
+
+# -- kornia 0.9.0: HardNet's weights, printed as p.abs().sum() (a conv weight of 36,864 float32s) --------------------
+@pytest.mark.parametrize('threads', [1, 2, 3])
+@pytest.mark.parametrize('n', [32768, 32769, 36864, 65537, 200003])
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_sum_past_the_grain_size_splits_across_threads(threads, n, dtype):
+    """Past 32,768 elements PyTorch sums to one value on its threads (even shares, each thread's partial sum in
+    its vectorised order, then the partials in order); a sum to several values keeps each in one thread. ember
+    fell back to NumPy's pairwise order there: kornia's HardNet weights summed to other last digits."""
+    import torch
+    import ember
+
+    def run(L):
+        L.manual_seed(0)
+        x = L.randn(n, dtype=getattr(L, dtype)) * 10
+        w = x[:n // 9 * 9].reshape(-1, 9)
+        return [x.sum(), x.abs().sum(), x.mean(), w.t().sum(), w.sum(0), w.t().contiguous().sum(1),
+                w.sum(0, keepdim=True), x.reshape(1, -1).sum(1), x.reshape(1, 1, -1).mean((0, 2))]
+
+    old = torch.get_num_threads(), ember.get_num_threads()
+    try:
+        ember.set_num_threads(threads)
+        torch.set_num_threads(ember.get_num_threads())   # ember's count: a BLAS it cannot steer keeps its own
+        got, want = run(ember), run(torch)
+    finally:
+        torch.set_num_threads(old[0])
+        ember.set_num_threads(old[1])
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.numpy().tobytes() == w.numpy().tobytes(), (g, w)
