@@ -162,6 +162,12 @@ def _get_tracing_state():
     return None
 
 
+def _is_tracing():
+    """Whether ``torch.jit.trace`` is recording: never in ember (asteroid-filterbanks asks before each filterbank's
+    shape checks)."""
+    return False
+
+
 def _are_functorch_transforms_active():
     """Whether a ``torch.func`` transform (grad, vmap, ...) is running the user's function (kornia asks before
     its data-dependent early exits)."""

@@ -111,3 +111,41 @@ def test_sum_past_the_grain_size_splits_across_threads(threads, n, dtype):
         ember.set_num_threads(old[1])
     for g, w in zip(got, want):
         assert g.shape == w.shape and g.numpy().tobytes() == w.numpy().tobytes(), (g, w)
+
+
+# -- asteroid-filterbanks 0.4.0 and geoopt 0.5.1 -----------------------------------------------------------------------
+def test_is_tracing_is_false_outside_a_trace():
+    """asteroid-filterbanks' scripting.is_tracing() calls torch._C._is_tracing() in every filterbank's forward."""
+    def run(L):
+        out = [L._C._is_tracing()]
+        try:
+            L._C._is_tracing(1)
+        except TypeError as e:
+            out.append(type(e).__name__)
+        return out
+    run_both(run)
+
+
+def test_parameter_subclass_new_takes_its_own_keywords():
+    """geoopt's ManifoldParameter(data, manifold=...) has a __new__ of its own keywords: PyTorch's Parameter has no
+    __init__ (object's takes them when __new__ is overridden), ember's took only (data, requires_grad). A subclass
+    whose own __init__ passes arguments up still gets object.__init__'s TypeError, as in PyTorch."""
+    def run(L):
+        class Manifold(L.nn.Parameter):
+            def __new__(cls, data=None, manifold=None, requires_grad=True):
+                inst = L.Tensor._make_subclass(cls, data, requires_grad)
+                inst.manifold = manifold
+                return inst
+
+        class Passing(L.nn.Parameter):
+            def __init__(self, data, requires_grad=True):
+                super().__init__(data, requires_grad)
+        p = Manifold(L.ones(2), manifold='sphere')
+        out = [type(p).__name__, p.manifold, p.requires_grad, isinstance(p, L.nn.Parameter),
+               L.nn.Parameter(data=L.ones(1), requires_grad=False).requires_grad]
+        try:
+            Passing(L.ones(2))
+        except TypeError as e:
+            out.append(str(e))
+        return out
+    run_both(run)

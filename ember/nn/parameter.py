@@ -26,9 +26,6 @@ class Parameter(Tensor):
             self.requires_grad_()
         return self
 
-    def __init__(self, data=None, requires_grad=True):
-        """All the work is done in ``__new__`` (the array is shared, not copied)."""
-
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
