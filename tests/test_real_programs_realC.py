@@ -154,7 +154,8 @@ def test_parameter_subclass_new_takes_its_own_keywords():
 # -- SpeechBrain's Warping (bicubic aside) and kornia/torchvision resizes: linear-family interpolate in float32 --------
 _RESAMPLE = [((3, 2, 23), 'linear', 31, None), ((3, 2, 23), 'linear', None, 1.7), ((2, 3, 23, 17), 'bilinear', (31, 40), None),
              ((2, 3, 23, 17), 'bilinear', (200, 150), None), ((2, 3, 23, 17), 'bilinear', None, 1.7),
-             ((1, 5, 23, 17), 'bilinear', (90, 70), None), ((1, 2, 5, 7, 6), 'trilinear', (10, 14, 12), None),
+             ((1, 5, 23, 17), 'bilinear', (90, 70), None), ((1, 4, 23, 40), 'bilinear', (31, 40), None),
+             ((1, 3, 23, 40), 'bilinear', (23, 120), None), ((1, 2, 5, 7, 6), 'trilinear', (10, 14, 12), None),
              ((1, 2, 5, 7, 6), 'trilinear', None, 1.7)]
 
 

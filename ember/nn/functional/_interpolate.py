@@ -151,13 +151,20 @@ def _vectorized_2d(a, sizes):
 def _bilinear_vectorized(a, taps_h, taps_w):
     """float32 bilinear as PyTorch's channels-last kernel adds it: the four corner weights h * w rounded first, then
     fma(x11, w11, fma(x10, w10, fma(x00, w00, x01 * w01))) (see _fused_pair for the float64 form of each fma)."""
-    (ih, wh), (iw, ww) = taps_h, taps_w
+    (ih, wh), (iw, ww) = _two_taps(*taps_h), _two_taps(*taps_w)
     rows0, rows1 = np.take(a, ih[:, 0], axis=2), np.take(a, ih[:, 1], axis=2)
     h0, h1 = wh[:, :1], wh[:, 1:]
     w0, w1 = ww[None, :, 0], ww[None, :, 1]
     out = _fused_pair(np.take(rows0, iw[:, 0], axis=3), h0 * w0, np.take(rows0, iw[:, 1], axis=3) * (h0 * w1))
     out = _fused_pair(np.take(rows1, iw[:, 0], axis=3), h1 * w0, out)
     return _fused_pair(np.take(rows1, iw[:, 1], axis=3), h1 * w1, out)
+
+
+def _two_taps(idx, w):
+    """An unchanged axis's copy tap as PyTorch's kernel reads it: the same index twice, weights 1 and 0."""
+    if idx.shape[1] == 2:
+        return idx, w
+    return np.concatenate([idx, idx], 1), np.concatenate([w, np.zeros_like(w)], 1)
 
 
 def _along_backward(g, axis, n_in, idx, w):
