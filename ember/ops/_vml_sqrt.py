@@ -15,7 +15,6 @@ the float32 estimate of x's exponent parity and leading mantissa bits, scaled, r
 e = 1 - x*y*y (x split in two halves) and summed as x_hi*y + (x_lo*y + p*y*x), all unfused float64 operations
 (_sqrt64_block; every float64 of 10^6 normal, 10^6 over the whole exponent range and the specials matched)."""
 import functools
-import gzip
 import os
 import threading
 
@@ -56,6 +55,7 @@ def emulated():
 def _table():
     """rsqrtps's estimates' bits by (exponent's low bit, 12 leading mantissa bits), for an exponent 127 or 128, plus
     64 << 23 (_sqrt_block's exponent step, folded in): the file's halves swapped, so that bits 11-23 of x index it."""
+    import gzip     # (here: ember's import adds no module NumPy's does not, tests/test_import.py)
     path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'data', 'rsqrtps_amd.u16.gz')
     with open(path, 'rb') as f:
         lead = np.frombuffer(gzip.decompress(f.read()), '<u2').astype(np.uint32)
