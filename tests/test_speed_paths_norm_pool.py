@@ -228,6 +228,37 @@ def test_layer_norm_repeated_vector_rows(monkeypatch, shape, ns, params):
         return F(L).layer_norm(x, (4,), next(it) if 'w' in params else None, next(it) if 'b' in params else None)
     check(fn, (6, 4), *[(4,) for p in params], atol=1e-5)
 
+@pytest.mark.parametrize('shape,ns,params,dtype', [((12, 64, 128), (128,), 'wb', 'float32'),
+                                                   ((5, 1), (1,), 'w', 'float64'), ((9, 7), [7], 'b', 'float32'),
+                                                   ((3, 33), (33,), '', 'float64'), ((2, 3, 16), [16], 'wb', 'float64')],
+                         ids=str)
+def test_layer_norm_small_route(monkeypatch, shape, ns, params, dtype):
+    """layer_norm's short route (_ln_small: last-dim rows under _LN_SPLIT_FROM bytes) takes these inputs and gives
+    the general route's output, gradients and grad_fn bit for bit, and PyTorch's values to rounding."""
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    n = shape[-1]
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    w = rng.standard_normal(n).astype(dtype) if 'w' in params else None
+    b = rng.standard_normal(n).astype(dtype) if 'b' in params else None
+    g = rng.standard_normal(shape).astype(dtype)
+    ts = [None if a is None else ember.tensor(a) for a in (x, w, b)]
+    assert _norm._ln_small(ts[0], ns, ts[1], ts[2], 1e-5) is not None
+    (ye, gxe, gwe, gbe, ne), (yt, gxt, gwt, gbt, nt) = _layer_norm_both(x, ns, w, b, g)
+    assert ne == nt
+    np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gxe, gxt, rtol=1e-4, atol=1e-4)
+    for a, c in ((gwe, gwt), (gbe, gbt)):
+        if a is not None:
+            np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(_norm, '_ln_small', lambda *args: None)     # the general route
+    general = _layer_norm_both(x, ns, w, b, g, (ember,))[0]
+    assert general[4] == ne
+    for a, c in zip([ye, gxe, gwe, gbe], general[:4]):
+        if a is not None:
+            assert a.dtype == c.dtype
+            np.testing.assert_array_equal(a, c)
+
+
 BN_ROWS = [  # (x shape, how the input gradient is laid out)
     ((6, 4, 3, 5), 'contiguous'),
     ((6, 4, 3, 5), 'transposed'),       # g not C-contiguous while x is: g goes in x's rows
