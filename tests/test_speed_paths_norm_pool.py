@@ -233,8 +233,9 @@ def test_layer_norm_repeated_vector_rows(monkeypatch, shape, ns, params):
                                                    ((3, 33), (33,), '', 'float64'), ((2, 3, 16), [16], 'wb', 'float64')],
                          ids=str)
 def test_layer_norm_small_route(monkeypatch, shape, ns, params, dtype):
-    """layer_norm's short route (_ln_small: last-dim rows under _LN_SPLIT_FROM bytes) takes these inputs and gives
-    the general route's output, gradients and grad_fn bit for bit, and PyTorch's values to rounding."""
+    """layer_norm's short routes (_ln_small, _ln_small_grads: last-dim rows under _LN_SPLIT_FROM bytes) take these
+    inputs and give the general rows route's output, gradients and grad_fn bit for bit, and PyTorch's values to
+    rounding."""
     rng = np.random.default_rng(len(shape) + shape[-1])
     n = shape[-1]
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
@@ -250,8 +251,14 @@ def test_layer_norm_small_route(monkeypatch, shape, ns, params, dtype):
     for a, c in ((gwe, gwt), (gbe, gbt)):
         if a is not None:
             np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4)
-    monkeypatch.setattr(_norm, '_ln_small', lambda *args: None)     # the general route
-    general = _layer_norm_both(x, ns, w, b, g, (ember,))[0]
+    monkeypatch.setattr(_norm, '_LN_SPLIT_FROM', 0)     # the general route (one thread: rows not split)
+    before = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        assert _norm._ln_small(ts[0], ns, ts[1], ts[2], 1e-5) is None
+        general = _layer_norm_both(x, ns, w, b, g, (ember,))[0]
+    finally:
+        ember.set_num_threads(before)
     assert general[4] == ne
     for a, c in zip([ye, gxe, gwe, gbe], general[:4]):
         if a is not None:

@@ -674,7 +674,27 @@ def _ln_backward(self, g):
     xhat, invstd, w, axes, _, half = self.ctx
     if half is not None:    # float16/bfloat16 (see layer_norm)
         return _ln_half_backward(_bf16.to_f32(g), xhat, invstd, w, axes, half, self.need)
+    if len(axes) == 1 and type(g) is np.ndarray and g.dtype == xhat.dtype and xhat.nbytes < _LN_SPLIT_FROM and \
+            (w is None or w.dtype == g.dtype):
+        return _ln_small_grads(g, xhat, invstd, w, self.need)
     return _ln_backward_arrays(self, g, xhat, invstd, w, axes)
+
+
+def _ln_small_grads(g, xhat, invstd, w, need):
+    """_ln_backward_arrays's rows route (its calls, so its values) for last-dim rows under _LN_SPLIT_FROM bytes
+    with g and w of xhat's dtype, without its dispatch (see _ln_small)."""
+    n = xhat.shape[-1]
+    rows = xhat.reshape(-1, n)
+    g2 = g.reshape(rows.shape)
+    gx = gw = gb = None
+    if need[0]:
+        gxhat = g2 if w is None else _row_op(np.multiply, g2, w.reshape(-1))
+        gx = _ln_grad_rows(gxhat, rows, invstd.reshape(-1, 1)).reshape(xhat.shape)
+    if need[1]:
+        gw = _c_einsum('ij,ij->j', g2, rows).reshape(w.shape)
+    if need[2]:
+        gb = col_sums(g2).reshape(n)
+    return gx, gw, gb
 
 
 def _ln_half_backward(g, x, invstd, w, axes, half, need):
