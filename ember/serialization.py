@@ -96,18 +96,33 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_ne
     """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or a binary file
     object. A path is written atomically, keeping the file's links and owner (see ``_savefile``). data.pkl is
     written with ``pickle_protocol``; a ``pickle_module`` other than ``pickle`` (dill) pickles it with that
-    module's Pickler, as ``torch.save`` does."""
+    module's Pickler, as ``torch.save`` does. ``_use_new_zipfile_serialization=False`` writes PyTorch's legacy
+    (pre-1.6) format instead of the zip archive."""
     pickle_protocol = _checked_protocol(pickle_protocol)
+    archive = _write_archive if _use_new_zipfile_serialization else _legacy_writer(pickle_protocol)
     custom = _custom_pickler(pickle_module)
     if custom is not None:
-        return _save_whole(obj, f, pickle_protocol, None, custom)
+        return _save_whole(obj, f, pickle_protocol, None, archive, custom)
     try:
         header, storages = _Encoder().run(obj)
     except TypeError as exc:
         if 'can be saved, because' not in str(exc):  # only objects of other types are pickled whole
             raise
-        return _save_whole(obj, f, pickle_protocol, exc)
-    _write_to(f, lambda fh: _write_zip(fh, header, storages, pickle_protocol))
+        return _save_whole(obj, f, pickle_protocol, exc, archive)
+    pkl, raw = _TorchTree(header, storages).pickle(pickle_protocol, _pid_tail(archive))
+    _write_to(f, lambda fh: archive(fh, pkl, raw))
+
+
+def _legacy_writer(protocol):
+    """The legacy format's writer ``(fh, pkl, raw)`` at ``protocol`` (its header pickles use it too)."""
+    from . import _legacysave
+    return lambda fh, pkl, raw: _legacysave.write(fh, pkl, raw, protocol)
+
+
+def _pid_tail(archive):
+    """What follows ('storage', type, key, location, numel) in a persistent id: the legacy format adds a
+    storage view (None)."""
+    return () if archive is _write_archive else (None,)
 
 
 def _checked_protocol(protocol):
@@ -131,17 +146,17 @@ def _write_to(f, write):
                              f'got {type(f).__name__}')
 
 
-def _save_whole(obj, f, pickle_protocol, refusal, pickler=None):
+def _save_whole(obj, f, pickle_protocol, refusal, archive, pickler=None):
     """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
     it needs ``weights_only=False``); one that cannot be pickled gets the data-format ``refusal`` (or, with
     a ``pickle_module``'s ``pickler``, that pickler's own error, as PyTorch raises it)."""
     try:
-        pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol)
+        pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol, _pid_tail(archive))
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         if refusal is None:
             raise
         raise refusal from exc
-    _write_to(f, lambda fh: _write_archive(fh, pkl, raw))
+    _write_to(f, lambda fh: archive(fh, pkl, raw))
 
 
 def _zip_info(name):
@@ -151,14 +166,10 @@ def _zip_info(name):
     return info
 
 
-def _write_zip(fh, header, storages, protocol):
-    """The archive ``torch.save`` writes (PyTorch 2.13 loads it with ``weights_only=True``): data.pkl, the
-    version records, one raw ``data/<key>`` entry per storage."""
-    _write_archive(fh, *_TorchTree(header, storages).pickle(protocol))
-
-
 def _write_archive(fh, pkl, raw):
-    """torch.save's zip of the pickle ``pkl`` and the storages ``raw`` its persistent ids name."""
+    """torch.save's zip of the pickle ``pkl`` and the storages ``raw`` its persistent ids name (PyTorch 2.13
+    loads it with ``weights_only=True``): data.pkl, the version records, one raw ``data/<key>`` entry per
+    storage."""
     with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(_zip_info(_PREFIX + 'data.pkl'), pkl)
         for name, text in (('.format_version', '1'), ('.storage_alignment', '64'), ('byteorder', sys.byteorder)):
@@ -234,10 +245,11 @@ class _TorchPickler(pickle._Pickler):
     opcodes."""
     dispatch = pickle._Pickler.dispatch.copy()
     dispatch[_Global] = _save_torch_global
+    pid_tail = ()
 
     def persistent_id(self, obj):
         """A storage's id, a new tuple at each use (of memoized parts) as PyTorch's persistent_id returns."""
-        return (*obj.pid,) if type(obj) is _StorageRef else None
+        return (*obj.pid, *self.pid_tail) if type(obj) is _StorageRef else None
 
 
 class _Discard:
@@ -259,14 +271,16 @@ class _WholeMixin:
         self.encoder, self.tree, self.param = encoder, tree, _parameter_type()
 
     @classmethod
-    def run(cls, obj, protocol):
-        """(data.pkl's bytes, the storages it names) for ``obj``."""
+    def run(cls, obj, protocol, pid_tail=()):
+        """(data.pkl's bytes, the storages it names) for ``obj``; ``pid_tail`` ends each persistent id."""
         enc = _Encoder()
         cls(_Discard(), protocol, enc).dump(obj)
         storages = [g.storage(i) for i, g in enumerate(enc._groups.values())]
         tree = _TorchTree({'tensors': enc.records, 'root': None}, storages)
         buf = io.BytesIO()
-        cls(buf, protocol, enc, tree).dump(obj)
+        pickler = cls(buf, protocol, enc, tree)
+        pickler.pid_tail = pid_tail
+        pickler.dump(obj)
         return buf.getvalue(), tree.raw
 
     def save(self, obj, save_persistent_id=True):
@@ -360,9 +374,11 @@ class _TorchTree:
         self.storages, self.records = list(storages), header['tensors']
         self.root, self.refs, self.by_storage, self.raw = header['root'], {}, {}, []
 
-    def pickle(self, protocol):
+    def pickle(self, protocol, pid_tail=()):
         buf = io.BytesIO()
-        _TorchPickler(buf, protocol=protocol).dump(self.value(self.root))
+        pickler = _TorchPickler(buf, protocol=protocol)
+        pickler.pid_tail = pid_tail
+        pickler.dump(self.value(self.root))
         return buf.getvalue(), self.raw
 
     def value(self, v):
@@ -388,9 +404,11 @@ class _TorchTree:
         return self.refs[i]
 
     def storage(self, flat, bf16=False):
-        """A new ``data/<key>`` entry holding the 1-D array ``flat`` (bf16 bit patterns with ``bf16``)."""
-        self.raw.append(flat)
-        return _StorageRef(len(self.raw) - 1, flat, bf16)
+        """A new ``data/<key>`` entry holding the 1-D array ``flat`` (bf16 bit patterns with ``bf16``); an
+        untyped storage's as bytes, so that each entry's size is the element count its persistent id gives."""
+        ref = _StorageRef(len(self.raw), flat, bf16)
+        self.raw.append(flat.view(np.uint8) if not bf16 and flat.dtype.name in _UNTYPED else flat)
+        return ref
 
     def tensor(self, rec):
         """A tensor record as its rebuild call (a storage of its own when its layout has no PyTorch form)."""

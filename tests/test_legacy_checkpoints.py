@@ -1,5 +1,6 @@
-"""Loading PyTorch's legacy checkpoint format (torch.save before 1.6, or _use_new_zipfile_serialization=False):
-files written by PyTorch itself, older layouts made by hand, and refusals. Memory bombs are in test_untrusted.py."""
+"""PyTorch's legacy checkpoint format (torch.save before 1.6, or _use_new_zipfile_serialization=False): loading
+files written by PyTorch itself, older layouts made by hand, and refusals; writing it (ember's file loads in
+PyTorch). Memory bombs are in test_untrusted.py."""
 import collections
 import io
 import os
@@ -206,3 +207,57 @@ def test_tar_format_refused_as_pytorch_refuses_it(tmp_path):
     with pytest.raises(RuntimeError, match='legacy .tar format'):
         torch.load(str(path))
     refused(buf.getvalue(), 'legacy .tar format')
+
+
+def _mixed(L):
+    L.manual_seed(0)
+    t = L.arange(12.).reshape(3, 4)
+    return {'t': t, 'rows': t[1:], 'tt': t.t(), 'half': L.ones(2, dtype=L.float16),
+            'bf': L.tensor([1.5, -2.0], dtype=L.bfloat16), 'long': L.arange(5), 'c': L.tensor([1 + 2j]),
+            'p': L.nn.Parameter(L.ones(2)), 'empty': L.zeros(0), 'bool': L.tensor([True, False]),
+            'sd': L.nn.Linear(2, 3).state_dict(), 'size': L.Size([2, 3]), 'dtype': L.float64,
+            'more': [L.full((2,), float(i)) for i in range(9)], 'plain': [1, (2, 'x'), None]}
+
+
+def _saved_legacy(L, obj, **kw):
+    buf = io.BytesIO()
+    L.save(obj, buf, _use_new_zipfile_serialization=False, **kw)
+    return buf.getvalue()
+
+
+def test_written_legacy_file_is_pytorchs_layout_and_loads_in_pytorch():
+    """Over ten storages (keys sort as strings, as PyTorch's do), views sharing one storage, every storage type
+    (PyTorch's weights-only reader refuses protocol 4's FRAME opcode in its own legacy files too)."""
+    for data in (_saved_legacy(ember, _mixed(ember)), _saved_legacy(ember, _mixed(ember), pickle_protocol=4)):
+        assert not data.startswith(b'PK') and data[:2] in (b'\x80\x02', b'\x80\x04')
+        got, want = torch.load(io.BytesIO(data), weights_only=data[1] == 2), _mixed(torch)
+        assert repr(got) == repr(want)
+        got['t'][1, 0] = 100.   # rows and the transpose still view t's storage
+        assert got['rows'][0, 0].item() == 100. and got['tt'][0, 1].item() == 100.
+        assert got['tt'].stride() == (1, 4) and type(got['p']) is torch.nn.Parameter
+        back = ember.load(io.BytesIO(data))
+        assert repr(back) == repr(_mixed(ember))
+
+
+def test_pytorchs_legacy_file_and_embers_match():
+    """The same pickles and storage records as PyTorch writes, once storage keys (PyTorch's are addresses) are
+    set aside: both libraries read both files to the same values."""
+    obj = lambda L: {'w': L.arange(6.).reshape(2, 3), 'b': L.tensor([1, 2], dtype=L.int32), 'n': 3}
+    mine, theirs = _saved_legacy(ember, obj(ember)), _saved_legacy(torch, obj(torch))
+    assert mine[:mine.index(b'}q\x00(X\x01')] == theirs[:theirs.index(b'}q\x00(X\x01')]   # the header pickles
+    assert mine.endswith(struct.pack('<q', 2) + np.array([1, 2], np.int32).tobytes())
+    for data in (mine, theirs):
+        e, t = both(data)
+        assert repr(e) == repr(t) == repr(obj(torch))
+
+
+def test_legacy_whole_module_and_uint16():
+    """torch.save(model) in the legacy format loads in PyTorch with weights_only=False; a uint16 tensor goes as an
+    UntypedStorage of its bytes, as PyTorch writes it (PyTorch 2.13 cannot load that back; ember can)."""
+    model = ember.nn.Sequential(ember.nn.Linear(2, 3))
+    got = torch.load(io.BytesIO(_saved_legacy(ember, model)), weights_only=False)
+    assert [tuple(p.shape) for p in got.parameters()] == [(3, 2), (3,)]
+    mine, theirs = (_saved_legacy(L, L.tensor([1, 2], dtype=L.uint16)) for L in (ember, torch))
+    assert mine.endswith(theirs[-16:])
+    for data in (mine, theirs):
+        assert repr(ember.load(io.BytesIO(data))) == 'tensor([1, 2], dtype=torch.uint16)'

@@ -263,7 +263,7 @@ def test_atomic_write_interrupt_and_success(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(ser, '_write_zip', interrupt)
+        m.setattr(ser, '_write_archive', interrupt)
         with pytest.raises(KeyboardInterrupt):
             save(2, path)
     assert load(path) == 1 and os.listdir(tmp_path) == ['x.pt']
