@@ -102,13 +102,13 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_ne
     archive = _write_archive if _use_new_zipfile_serialization else _legacy_writer(pickle_protocol)
     custom = _custom_pickler(pickle_module)
     if custom is not None:
-        return _save_whole(obj, f, pickle_protocol, None, archive, custom)
+        return _save_whole(obj, f, pickle_protocol, archive, custom)
     try:
         header, storages = _Encoder().run(obj)
     except TypeError as exc:
         if 'can be saved, because' not in str(exc):  # only objects of other types are pickled whole
             raise
-        return _save_whole(obj, f, pickle_protocol, exc, archive)
+        return _save_whole(obj, f, pickle_protocol, archive)
     pkl, raw = _TorchTree(header, storages).pickle(pickle_protocol, _pid_tail(archive))
     _write_to(f, lambda fh: archive(fh, pkl, raw))
 
@@ -146,16 +146,10 @@ def _write_to(f, write):
                              f'got {type(f).__name__}')
 
 
-def _save_whole(obj, f, pickle_protocol, refusal, archive, pickler=None):
+def _save_whole(obj, f, pickle_protocol, archive, pickler=None):
     """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
-    it needs ``weights_only=False``); one that cannot be pickled gets the data-format ``refusal`` (or, with
-    a ``pickle_module``'s ``pickler``, that pickler's own error, as PyTorch raises it)."""
-    try:
-        pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol, _pid_tail(archive))
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        if refusal is None:
-            raise
-        raise refusal from exc
+    it needs ``weights_only=False``); one that cannot be pickled raises the error PyTorch's pickler raises."""
+    pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol, _pid_tail(archive))
     _write_to(f, lambda fh: archive(fh, pkl, raw))
 
 
@@ -268,13 +262,20 @@ class _WholeMixin:
 
     def __init__(self, fh, protocol, encoder, tree=None):
         super().__init__(fh, protocol=protocol)
-        self.encoder, self.tree, self.param = encoder, tree, _parameter_type()
+        self.encoder, self.tree, self.param, self.failed = encoder, tree, _parameter_type(), None
 
     @classmethod
     def run(cls, obj, protocol, pid_tail=()):
         """(data.pkl's bytes, the storages it names) for ``obj``; ``pid_tail`` ends each persistent id."""
         enc = _Encoder()
-        cls(_Discard(), protocol, enc).dump(obj)
+        first = cls(_Discard(), protocol, enc)
+        try:
+            first.dump(obj)
+        except Exception as exc:
+            native = first.native_error(exc)
+            if native is exc:
+                raise
+            raise native from None
         storages = [g.storage(i) for i, g in enumerate(enc._groups.values())]
         tree = _TorchTree({'tensors': enc.records, 'root': None}, storages)
         buf = io.BytesIO()
@@ -285,7 +286,16 @@ class _WholeMixin:
 
     def save(self, obj, save_persistent_id=True):
         as_torch = _TORCH_VALUES.get(type(obj))
-        super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
+        try:
+            super().save(obj if as_torch is None else as_torch(obj), save_persistent_id)
+        except Exception:
+            if self.failed is None:   # the innermost object whose pickling failed
+                self.failed = (obj,)
+            raise
+
+    def native_error(self, exc):
+        """The error to raise for ``exc``: a ``pickle_module``'s Pickler's own (PyTorch pickles with it too)."""
+        return exc
 
     persistent_id = _TorchPickler.persistent_id
 
@@ -323,6 +333,18 @@ class _WholeMixin:
 
 class _WholePickler(_WholeMixin, _TorchPickler):
     """``_WholeMixin`` on ember's own pickler (``save`` without a ``pickle_module``)."""
+
+    def native_error(self, exc):
+        """The error CPython's C pickler (torch.save's) raises for the innermost object that failed: its types
+        and messages differ from pickle._Pickler's (a local lambda: AttributeError "Can't pickle local
+        object", where the pure-Python pickler raises PicklingError)."""
+        if self.failed is None:
+            return exc
+        try:
+            pickle.dumps(self.failed[0], self.proto)
+        except Exception as native:   # noqa: BLE001 - the C pickler's error is the one PyTorch raises
+            return native
+        return exc
 
 
 _CUSTOM_PICKLERS = {}
