@@ -99,3 +99,35 @@ def test_sin_cos_backward_float32_is_correctly_rounded(fn):
         getattr(t, fn)().backward()
         getattr(e, fn)().backward()
         assert e.grad.tolist() == t.grad.tolist(), v
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_small_batched_products_of_negative_zeros_are_positive_zero(dtype):
+    """PyTorch's sums start from +0: an entry whose products are all -0.0 is +0.0 in bmm and batched matmul (NumPy's
+    accumulate began at the first product and kept -0.0)."""
+    def run(L):
+        dt = getattr(L, dtype)
+        a = L.tensor([[[-0.0, -0.0], [-0.0, 1.0]], [[-0.0, 2.0], [0.0, -0.0]]], dtype=dt)
+        b = L.eye(2, dtype=dt).expand(2, 2, 2)
+        return [_signed(r) for r in (L.bmm(a, b), a @ b, a[:1] @ b[:1], L.matmul(a, b[0]))]
+    assert run(ember) == run(torch)
+
+
+def test_det_gradient_signed_zeros_at_singular_matrices():
+    """det's gradient (plain and create_graph, whose SVD adjugate multiplies stacks of matrices) at zero and
+    singular matrices, -0.0 entries included: PyTorch's signed zeros. (Last-ulp values of the SVD route and of
+    logdet's singular LU solve still differ; the signs and magnitudes are compared here to 1e-12.)"""
+    mats = [[[0., 0.], [0., 0.]], [[-0., 0.], [0., -0.]], [[1., 2.], [2., 4.]], [[-1., 2.], [2., -4.]], [[0., 1.], [0., 0.]]]
+    for create_graph in (False, True):
+        for batch in ([m] for m in mats):
+            out = {}
+            for L in (torch, ember):
+                a = L.tensor(batch, dtype=L.float64, requires_grad=True)
+                g, = L.autograd.grad(L.linalg.det(a).sum(), a, create_graph=create_graph)
+                out[L] = g.detach()
+            e, t = out[ember], out[torch]
+            assert np.array_equal(np.signbit(e.numpy()), np.signbit(t.numpy())), (batch, create_graph, e, t)
+            assert np.allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=0), (batch, create_graph)
+        a = {L: L.tensor(mats, dtype=L.float64, requires_grad=True) for L in (torch, ember)}
+        g = {L: L.autograd.grad(L.linalg.det(a[L]).sum(), a[L], create_graph=create_graph)[0].detach() for L in a}
+        assert np.array_equal(np.signbit(g[ember].numpy()), np.signbit(g[torch].numpy())), create_graph

@@ -328,11 +328,12 @@ _F16 = np.dtype(np.float16)
 def _stack_product(a, b):
     """``a @ b`` for stacks of matrices: small float32/float64 products as PyTorch's naive bmm loop sums them
     (each entry in contraction order, every product rounded before it is added: d2l's attention examples print
-    10.0000 where BLAS's order gives 10.), the rest through gemm."""
+    10.0000 where BLAS's order gives 10.), the rest through gemm. PyTorch's sums start from +0, so an entry whose
+    products are all -0.0 is +0.0 (the final + 0.0: NumPy's accumulate starts from the first product)."""
     k = a.shape[-1]
     if (a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and not _bf16.is_bf16(a.dtype) and k
             and a.shape[-2] * k * b.shape[-1] < _NAIVE_BMM_MACS):
-        return np.ascontiguousarray(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :])
+        return np.add(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :], a.dtype.type(0))
     if a.dtype is _F16 and a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
         parts = [_halfgemm.matmul(x, y) for x, y in zip(a, b)]     # float16: per matrix, as PyTorch's bmm
         if parts and all(p is not None for p in parts):
