@@ -1,5 +1,7 @@
-"""Small divergences from PyTorch found by earlier sessions: lerp's signed zeros, torch.save's errors for
-objects that cannot be pickled, and more (each checked against PyTorch 2.13)."""
+"""Small divergences from PyTorch found by earlier sessions, each checked against PyTorch 2.13: lerp's signed
+zeros, torch.save's errors for objects that cannot be pickled, float32 sin/cos backward rounding, the sign of
+all-(-0.0) entries of small batched products, det's gradient signs at singular matrices. (Writing the legacy
+checkpoint format is tested in test_legacy_checkpoints.py.)"""
 import io
 import itertools
 import math
@@ -117,7 +119,8 @@ def test_det_gradient_signed_zeros_at_singular_matrices():
     """det's gradient (plain and create_graph, whose SVD adjugate multiplies stacks of matrices) at zero and
     singular matrices, -0.0 entries included: PyTorch's signed zeros. (Last-ulp values of the SVD route and of
     logdet's singular LU solve still differ; the signs and magnitudes are compared here to 1e-12.)"""
-    mats = [[[0., 0.], [0., 0.]], [[-0., 0.], [0., -0.]], [[1., 2.], [2., 4.]], [[-1., 2.], [2., -4.]], [[0., 1.], [0., 0.]]]
+    mats = [[[0., 0.], [0., 0.]], [[-0., 0.], [0., -0.]], [[1., 2.], [2., 4.]], [[-1., 2.], [2., -4.]],
+            [[0., 1.], [0., 0.]]]
     for create_graph in (False, True):
         for batch in ([m] for m in mats):
             out = {}
