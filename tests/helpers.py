@@ -175,3 +175,14 @@ def run_both(fn, message=False, tol=1e-6):
             assert str(ev).split('\n')[0] == str(tv).split('\n')[0], (str(tv), str(ev))
     else:
         same_result(ev, tv, tol)
+
+
+def walk_graph(fn, depth):
+    """grad_fn names down next_functions, indented by depth ('None' for a missing edge): a graph to compare."""
+    if fn is None:
+        return ['None']
+    out = [fn.name()]
+    if depth:
+        for f, _ in fn.next_functions:
+            out += ['  ' + n for n in walk_graph(f, depth - 1)]
+    return out

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ember
+from helpers import walk_graph
 from ember.autograd.gradcheck import gradcheck
 
 A = np.array([[-2.1, -0.7, 0.3, 1.2], [0.9, -1.4, 2.6, -0.2], [1.7, 0.45, -3.3, 0.8]])
@@ -42,22 +43,13 @@ def _weight(shape):
     return W.reshape(-1)[:int(np.prod(shape))].reshape(shape)
 
 
-def _walk(fn, depth):
-    if fn is None:
-        return ['None']
-    out = [fn.name()]
-    if depth:
-        for f, _ in fn.next_functions:
-            out += ['  ' + n for n in _walk(f, depth - 1)]
-    return out
-
 
 def _run(L, name, weighted):
     x = L.tensor(A, requires_grad=True)
     y = ACT[name](L.nn.functional, x)
     loss = (y * L.tensor(_weight(y.shape))).sum() if weighted else (y * y).sum()
     g, = L.autograd.grad(loss, x, create_graph=True)
-    res = [_walk(g.grad_fn, 3), g.requires_grad, g.detach().numpy()]
+    res = [walk_graph(g.grad_fn, 3), g.requires_grad, g.detach().numpy()]
     try:
         h, = L.autograd.grad((g * g).sum(), x, allow_unused=True)
         res.append(None if h is None else h.numpy())
@@ -117,7 +109,7 @@ def _prelu_run(L, xs, ws, need):
     leaves = [t for t in (x, w) if t.requires_grad]
     gs = L.autograd.grad((y * y * y).sum(), leaves, create_graph=True)
     hs = L.autograd.grad(sum((g * g * g).sum() for g in gs), leaves, allow_unused=True)
-    return ([_walk(y.grad_fn, 2)] + [_walk(g.grad_fn, 3) for g in gs],
+    return ([walk_graph(y.grad_fn, 2)] + [walk_graph(g.grad_fn, 3) for g in gs],
             [g.detach().numpy() for g in gs] + [None if h is None else h.numpy() for h in hs])
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ember
+from helpers import walk_graph
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
 
 # name: (function, input shape, weight shape, keyword arguments)
@@ -39,15 +40,6 @@ def _args(L, name, bias=True, need=(True, True, True), seed=0):
     return getattr(L.nn.functional, fn), x, w, b, kw
 
 
-def _walk(fn, depth):
-    if fn is None:
-        return ['None']
-    out = [fn.name()]
-    if depth:
-        for f, _ in fn.next_functions:
-            out += ['  ' + n for n in _walk(f, depth - 1)]
-    return out
-
 
 def _run(L, name, need, bias=True):
     """(graphs and output numbers of the first gradients, first and second gradients' values)."""
@@ -56,7 +48,7 @@ def _run(L, name, need, bias=True):
     leaves = [t for t in (x, w, b) if t is not None and t.requires_grad]
     gs = L.autograd.grad((y ** 3).sum(), leaves, create_graph=True)
     hs = L.autograd.grad(sum((g ** 3).sum() for g in gs), leaves, allow_unused=True)
-    graphs = [(_walk(g.grad_fn, 3), g.output_nr) for g in gs]
+    graphs = [(walk_graph(g.grad_fn, 3), g.output_nr) for g in gs]
     return graphs, [g.detach().numpy() for g in gs] + [None if h is None else h.numpy() for h in hs]
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ember
+from helpers import walk_graph
 from ember.autograd.gradcheck import gradcheck
 
 ACT = {
@@ -36,16 +37,6 @@ A = np.array([[-2.1, -0.7, 0.3, 1.2], [0.9, -1.4, 2.6, -0.2], [1.7, 0.45, -3.3, 
 W = np.array([[0.5, -1.0, 2.0, 1.5], [-0.3, 0.8, 1.1, -2.0], [1.0, 0.25, -0.6, 0.9]])
 
 
-def _walk(fn, depth):
-    """grad_fn names down next_functions, indented by depth (None for a missing edge)."""
-    if fn is None:
-        return ['None']
-    out = [fn.name()]
-    if depth:
-        for f, _ in fn.next_functions:
-            out += ['  ' + n for n in _walk(f, depth - 1)]
-    return out
-
 
 def _run(L, fn, dtype, weighted):
     """(graph of the gradient, of the second derivative; their values and the third derivative's)."""
@@ -55,7 +46,7 @@ def _run(L, fn, dtype, weighted):
     g, = L.autograd.grad((y * v).sum() if weighted else y.sum(), x, create_graph=True)
     h, = L.autograd.grad((g * g).sum(), x, create_graph=True)
     t = L.autograd.grad((h * v).sum(), (x, v) if weighted else x, allow_unused=True)
-    return (_walk(g.grad_fn, 4), _walk(h.grad_fn, 3)), [g.detach().numpy(), h.detach().numpy()] + \
+    return (walk_graph(g.grad_fn, 4), walk_graph(h.grad_fn, 3)), [g.detach().numpy(), h.detach().numpy()] + \
         [None if r is None else r.numpy() for r in t]
 
 
@@ -122,7 +113,7 @@ def test_stack_times_matrix_graph_and_gradients_as_pytorch(name):
         leaves = [t for t in (x, w) if t.requires_grad]
         gs = L.autograd.grad((y * y).sum(), leaves, create_graph=True)
         hs = L.autograd.grad(sum((g * g).sum() for g in gs), leaves)
-        res.append(([_walk(y.grad_fn, 4)] + [_walk(g.grad_fn, 4) for g in gs],
+        res.append(([walk_graph(y.grad_fn, 4)] + [walk_graph(g.grad_fn, 4) for g in gs],
                     [y.detach().numpy()] + [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))
     (tw, tv), (ew, ev) = res
     assert ew == tw
@@ -146,7 +137,7 @@ def test_add_product_alpha_beta_gradient_graph_as_pytorch(op, alpha, beta):
         y = fn(b, m, w, alpha=alpha, beta=beta)
         gs = L.autograd.grad((y * y).sum(), (b, m, w), create_graph=True)
         hs = L.autograd.grad(sum((g * g).sum() for g in gs), (b, m, w))
-        res.append(([_walk(g.grad_fn, 4) for g in gs], [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))
+        res.append(([walk_graph(g.grad_fn, 4) for g in gs], [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]))
     (tw, tv), (ew, ev) = res
     assert ew == tw
     for e, t in zip(ev, tv):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ember
+from helpers import walk_graph
 
 A = np.array([[-2.1, -0.7, 0.3, 1.2], [0.9, -1.4, 2.6, -0.2], [1.7, 0.45, -3.3, 0.8]])
 
@@ -30,15 +31,6 @@ SOURCES = {
 }
 
 
-def _walk(fn, depth):
-    if fn is None:
-        return ['None']
-    out = [fn.name()]
-    if depth:
-        for f, _ in fn.next_functions:
-            out += ['  ' + n for n in _walk(f, depth - 1)]
-    return out
-
 
 def _run(L, name, source):
     L.manual_seed(0)
@@ -47,7 +39,7 @@ def _run(L, name, source):
         src = SOURCES[source](x)
         ver = src._version
         y = CASES[name](L.nn.functional, src)
-        res = [_walk(y.grad_fn, 2), src._version - ver, y is src]
+        res = [walk_graph(y.grad_fn, 2), src._version - ver, y is src]
         g, = L.autograd.grad((y * y).sum(), x)
         return res + [g.numpy()]
     except RuntimeError as e:
