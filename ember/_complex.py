@@ -184,9 +184,9 @@ def imag_view(a):
 GRAD_OK = set()
 
 
-# grad_fn names whose real backward formula is, read over the complex numbers, the holomorphic derivative (or a
-# linear map with real coefficients: views, copies, sums, indexing): conjugating the incoming gradient and the
-# outgoing ones gives PyTorch's gradient for complex numbers, g * conj(f'(z)) (see ``_variant``)
+# grad_fn names whose real backward formula is, read over the complex numbers, the holomorphic derivative:
+# conjugating the incoming gradient and the outgoing ones gives PyTorch's gradient for complex numbers,
+# g * conj(f'(z)) (see ``_variant``)
 HOLOMORPHIC = frozenset((
     'AddBackward0', 'AddBackward1', 'SubBackward0', 'SubBackward1', 'RsubBackward0', 'RsubBackward1', 'MulBackward0',
     'MulBackward1', 'DivBackward0', 'DivBackward1', 'NegBackward0', 'PowBackward0', 'PowBackward1', 'PowBackward2',
@@ -196,6 +196,14 @@ HOLOMORPHIC = frozenset((
     'AcosBackward0', 'AtanBackward0', 'AsinhBackward0', 'AcoshBackward0', 'AtanhBackward0', 'MmBackward0',
     'MvBackward0', 'BmmBackward0', 'DotBackward0', 'AddmmBackward0', 'AddmvBackward0', 'AddbmmBackward0',
     'BaddbmmBackward0', 'AddrBackward0', 'LinalgMatmulBackward0', 'AddcmulBackward0', 'AddcdivBackward0',
+    'ToCopyBackward0', 'CopySlices', 'torch::autograd::CopySlices', 'EinsumBackward0', 'LerpBackward0',
+    'LerpBackward1', 'LogaddexpBackward0', 'LogsumexpBackward0'))
+
+
+# grad_fn names whose backward is a linear map with real coefficients (views, copies, sums, indexing, padding):
+# right for complex gradients as it is, and run without ``_variant``'s conjugations, which would turn the zeros it
+# fills in (a slice's, a pad's cropped border) into 0-0j where PyTorch's are 0+0j
+REAL_LINEAR = frozenset((
     'SumBackward0', 'SumBackward1', 'MeanBackward0', 'MeanBackward1', 'CumsumBackward0', 'ViewBackward0',
     'ReshapeAliasBackward0',
     'UnsafeViewBackward0', 'TransposeBackward0', 'TransposeBackward1', 'PermuteBackward0', 'TBackward0',
@@ -204,10 +212,11 @@ HOLOMORPHIC = frozenset((
     'SelectBackward0', 'SliceBackward0', 'IndexBackward0', 'CloneBackward0', 'CatBackward0', 'StackBackward0',
     'SplitBackward0', 'SplitWithSizesBackward0', 'UnsafeSplitBackward0', 'UnsafeSplitWithSizesBackward0',
     'UnbindBackward0', 'FlipBackward0', 'RollBackward0', 'RepeatBackward0', 'AsStridedBackward0', 'AliasBackward0',
-    'ToCopyBackward0', 'TrilBackward0', 'TriuBackward0', 'CopySlices', 'SelectScatterBackward0',
-    'SliceScatterBackward0', 'DiagonalScatterBackward0', 'ZeroBackward0', 'ScatterAddBackward0',
-    'torch::autograd::CopySlices', 'EinsumBackward0', 'WhereBackward0', 'MaskedFillBackward0', 'MaskedFillBackward1',
-    'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3', 'LerpBackward0', 'LerpBackward1', 'LogaddexpBackward0', 'LogsumexpBackward0'))
+    'TrilBackward0', 'TriuBackward0', 'SelectScatterBackward0', 'SliceScatterBackward0', 'DiagonalScatterBackward0',
+    'ZeroBackward0', 'ScatterAddBackward0', 'WhereBackward0', 'MaskedFillBackward0', 'MaskedFillBackward1',
+    'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3', 'ConstantPadNdBackward0',
+    'ReflectionPad1DBackward0', 'ReflectionPad2DBackward0', 'ReflectionPad3DBackward0', 'ReplicationPad1DBackward0',
+    'ReplicationPad2DBackward0', 'ReplicationPad3DBackward0'))
 _VARIANTS = {}
 
 
@@ -237,10 +246,10 @@ def _variant(cls):
 
 
 def check_grad(node):
-    """A node recorded for a complex result: kept when written for complex numbers, made so by ``_variant`` when its
-    formula is holomorphic or linear, else refused (an error now rather than a wrong gradient later)."""
+    """A node recorded for a complex result: kept when written for complex numbers or real-linear, made so by
+    ``_variant`` when its formula is holomorphic, else refused (an error now rather than a wrong gradient later)."""
     name = node.name()
-    if name in GRAD_OK:
+    if name in GRAD_OK or name in REAL_LINEAR:
         return
     if name in HOLOMORPHIC:
         if type(node) not in _VARIANTS.values():

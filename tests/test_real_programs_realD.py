@@ -1,0 +1,46 @@
+"""Real PyTorch libraries under the alias against PyTorch (session 41, lane realD): torchkbnufft 1.5.2, with
+k-diffusion 0.1.1, pykan 0.2.8, pytorch-tcn 1.2.3 and torchsummary 1.5.1 run alongside; each defect found is reduced
+here to the lines that found it (the libraries themselves are not needed)."""
+import numpy as np
+import pytest
+
+from helpers import run_both
+
+
+def _signs(t):
+    """The gradient's values and the sign bits of its real and imaginary parts (allclose does not see -0.0)."""
+    a = t.detach().numpy()
+    return t, np.signbit(a.real).tolist(), np.signbit(a.imag).tolist()
+
+
+# -- torchkbnufft: KbNufft pads the scaled complex image (F.pad) before its FFT; the image requires grad --------------
+@pytest.mark.parametrize('mode,shape,pad', [
+    ('constant', (1, 2, 6), (2, 1)), ('constant', (1, 2, 6), (-1, 2)), ('constant', (1, 1, 4, 5), (1, 2, 2, 1)),
+    ('reflect', (1, 2, 6), (2, 1)), ('reflect', (1, 2, 4, 5), (1, 2, 2, 1)), ('reflect', (1, 1, 3, 4, 5), (1, 1, 2, 0, 1, 2)),
+    ('replicate', (1, 2, 6), (2, 1)), ('replicate', (1, 2, 4, 5), (1, 2, 2, 1)),
+    ('replicate', (1, 1, 3, 4, 5), (1, 1, 2, 0, 1, 2)), ('circular', (1, 2, 6), (2, 1))])
+def test_pad_of_a_complex_tensor_differentiates(mode, shape, pad):
+    """F.pad of a complex tensor that requires grad: PyTorch's ConstantPadNd/ReflectionPad/ReplicationPad backwards
+    take complex gradients; ember refused them ('does not differentiate this op on complex tensors yet')."""
+    def run(L):
+        n = int(np.prod(shape))
+        x = (L.arange(float(n)).reshape(shape).to(L.complex64) * (1 + 2j)).requires_grad_()
+        y = L.nn.functional.pad(x, pad, mode=mode)
+        w = L.linspace(1, 2, y.shape[-1]).to(L.complex64) * (1 - 3j)
+        (y * w).sum().abs().backward()
+        return (y.grad_fn.name(),) + _signs(x.grad)
+    run_both(run, tol=1e-5)
+
+
+@pytest.mark.parametrize('op', ['slice', 'pad_crop', 'where', 'tril', 'index'])
+def test_zeros_filled_in_by_a_complex_backward_are_plus_zero(op):
+    """A slice's (a crop's, where's, tril's, an index's) backward fills the rest of a complex gradient with 0+0j, as
+    PyTorch's; ember ran these real-linear backwards between two conjugations and gave 0-0j there."""
+    def run(L):
+        x = L.tensor([[1 + 2j, 3 - 1j, 2 + 2j], [0.5 - 1j, -2 + 1j, 1 + 1j]]).requires_grad_()
+        y = {'slice': lambda: x[:, 1:], 'pad_crop': lambda: L.nn.functional.pad(x, (-1, 1)),
+             'where': lambda: L.where(x.real > 0.7, x, L.zeros((), dtype=x.dtype)), 'tril': lambda: x.tril(),
+             'index': lambda: x[L.tensor([1, 1])]}[op]()
+        (y * L.tensor(2 - 1j)).sum().abs().backward()
+        return _signs(x.grad)
+    run_both(run, tol=1e-5)
