@@ -44,3 +44,40 @@ def test_zeros_filled_in_by_a_complex_backward_are_plus_zero(op):
         (y * L.tensor(2 - 1j)).sum().abs().backward()
         return _signs(x.grad)
     run_both(run, tol=1e-5)
+
+
+# -- torchkbnufft: its table interpolation is a custom autograd.Function on complex images --------------------------
+class _Interp:
+    """torchkbnufft's KbTableInterpForward reduced: a list of tables among the arguments, a complex result, and a
+    backward that zero-fills the gradient outside the interpolated entries."""
+
+    @staticmethod
+    def make(L):
+        class Interp(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, image, omega, tables, n):
+                ctx.save_for_backward(omega, *tables)
+                return image[..., :3] * tables[0]
+
+            @staticmethod
+            def backward(ctx, g):
+                omega, t0 = ctx.saved_tensors
+                out = L.zeros(g.shape[:-1] + (5,), dtype=g.dtype)
+                out[..., :3] = g * t0.conj()
+                return out, None, None, None
+        return Interp
+
+
+@pytest.mark.parametrize('dtype', ['complex64', 'complex128', 'float32'])
+def test_custom_function_with_a_complex_result_records_its_node(dtype):
+    """A custom autograd.Function whose output is complex gets its grad_fn (PyTorch differentiates floating and
+    complex outputs); ember left complex outputs without one, so KbNufft's result did not require grad."""
+    def run(L):
+        d = getattr(L, dtype)
+        x = L.tensor([1 + 2j, 3 - 1j, 2 + 2j, 1j, 1.] if d.is_complex else [1., 3, 2, 0.5, 1], dtype=d)
+        x.requires_grad_()
+        t = L.tensor([1 - 1j, 2, 3j] if d.is_complex else [1., 2, 3], dtype=d)
+        y = _Interp.make(L).apply(x * 2, L.ones(2), [t], L.tensor(3))
+        y.abs().sum().backward()
+        return y, y.requires_grad, type(y.grad_fn).__name__, x.grad
+    run_both(run, tol=1e-5)

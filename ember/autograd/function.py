@@ -215,7 +215,7 @@ def _run(cls, args, kwargs):
             continue
         if id(o) in inputs_by_id and id(o) not in {id(d) for d in getattr(ctx, '_dirty', ())}:
             o = Tensor._make(o._data)
-        if id(o) in ctx._non_diff or o._data.dtype.kind != 'f':
+        if id(o) in ctx._non_diff or o._data.dtype.kind not in 'fc':    # (floating and complex outputs differentiate)
             result.append(o)
             continue
         o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
