@@ -510,8 +510,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         x, _, rank, _ = np.linalg.lstsq(a, bb, rcond=rcond)
         rank = np.asarray(rank, np.int64)
     else:
-        x = np.linalg.pinv(a) @ bb
-        rank = np.asarray(np.linalg.matrix_rank(a), np.int64)
+        x, rank = _lstsq_svd(a, bb, rcond)
     x = x.astype(a.dtype)
     residuals, singular = _lstsq_extras(a, bb, x, rank, driver or 'gelsy')
     if driver == 'gels':
@@ -526,6 +525,19 @@ def lstsq(A, B, rcond=None, *, driver=None):
         node.save_output(sol)
         return _LstsqResult(sol, residuals, Tensor._make(rank), singular)
     return _LstsqResult(Tensor._make(x), residuals, Tensor._make(rank), singular)
+
+
+def _lstsq_svd(a, b, rcond):
+    """Batched minimum-norm least squares by SVD: singular values up to ``rcond`` times the largest dropped (LAPACK's
+    default eps * max(m, n) for None, machine eps below 0), as the 2-D route's np.linalg.lstsq does; (x, rank)."""
+    m, n = a.shape[-2:]
+    eps = np.finfo(a.dtype).eps
+    rc = eps * max(m, n) if rcond is None else (eps if rcond < 0 else rcond)
+    u, sv, vh = np.linalg.svd(a, full_matrices=False)
+    keep = sv > rc * sv[..., :1] if sv.shape[-1] else sv > 0
+    inv = np.where(keep, 1 / np.where(keep, sv, 1), 0).astype(sv.dtype)
+    x = _mT(vh).conj() @ (inv[..., None] * (_mT(u).conj() @ b))
+    return x, keep.sum(-1).astype(np.int64)
 
 
 def _lstsq_extras(a, b, x, rank, driver):

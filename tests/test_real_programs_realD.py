@@ -81,3 +81,35 @@ def test_custom_function_with_a_complex_result_records_its_node(dtype):
         y.abs().sum().backward()
         return y, y.requires_grad, type(y.grad_fn).__name__, x.grad
     run_both(run, tol=1e-5)
+
+
+# -- pykan: curve2coef fits each (in, out) spline by a batched torch.linalg.lstsq ------------------------------------
+def _graded(L, dtype):
+    """Three 6x4 matrices with singular values 1, 0.5, 1e-2, 1e-5 and right-hand sides, in ``dtype``."""
+    rng = np.random.default_rng(0)
+    u = np.linalg.qr(rng.standard_normal((3, 6, 6)))[0]
+    v = np.linalg.qr(rng.standard_normal((3, 4, 4)))[0]
+    s = np.zeros((3, 6, 4))
+    s[:, range(4), range(4)] = [1, 0.5, 1e-2, 1e-5]
+    return L.tensor(u @ s @ v, dtype=dtype), L.tensor(rng.standard_normal((3, 6, 2)), dtype=dtype)
+
+
+@pytest.mark.parametrize('driver', ['gelsd', 'gelss'])
+@pytest.mark.parametrize('rcond', [None, 1e-3, 1e-1, -1.0])
+def test_batched_lstsq_honours_rcond(driver, rcond):
+    """A batch of matrices: singular values up to rcond times the largest are dropped, as for one matrix; ember's
+    batched route (a pseudo-inverse) ignored rcond, so the solutions and ranks were the full-rank ones."""
+    def run(L):
+        a, b = _graded(L, L.float64)
+        r = L.linalg.lstsq(a, b, rcond=rcond, driver=driver)
+        return r.solution, r.rank, r.singular_values, r.residuals
+    run_both(run, tol=1e-6)
+
+
+def test_batched_lstsq_broadcasts_and_keeps_a_batch_rank():
+    """A's batch of one against B's batch of three, rcond cutting one singular value: the rank has A's batch shape."""
+    def run(L):
+        a, b = _graded(L, L.float64)
+        r = L.linalg.lstsq(a[:1], b, rcond=1e-3, driver='gelsd')
+        return r.solution, r.rank
+    run_both(run, tol=1e-6)
