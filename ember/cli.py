@@ -195,7 +195,7 @@ def _check(args):
     """``ember run --check PATH``: report the torch names PATH uses that ember lacks; 1 if any."""
     if len(args) != 1 or not args[0].endswith((".py", ".ipynb")):
         raise UsageError("run --check needs one PATH, a .py script or a .ipynb notebook")
-    from . import _check as check
+    from . import _usage_check as check
     try:
         return check.report(args[0], sys.stdout)
     except (OSError, ValueError) as exc:

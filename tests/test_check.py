@@ -72,7 +72,7 @@ def test_check_ignores_names_a_function_binds_locally(tmp_path):
     """A parameter or local variable that shadows a torch alias is not a torch name (yunjey's image
     captioning collate_fn takes a list called ``data`` next to ``import torch.utils.data as data``);
     ``global`` keeps the module's meaning."""
-    from ember import _check
+    from ember import _usage_check as _check
     script = tmp_path / 'collate.py'
     script.write_text('import torch.utils.data as data\nimport torch\n'
                       'def collate(data):\n    data.sort(key=len)\n    x = torch.nonexistent_fn\n'

@@ -317,7 +317,7 @@ def test_check_forgets_an_alias_the_module_rebinds(tmp_path):
     torch.optim.Adam(...)`` and ``optim.step()``; ``ember run --check`` listed torch.optim.step and
     torch.optim.zero_grad as missing. A module-level assignment (not one in a class body) ends the alias after its
     value is read."""
-    from ember import _check
+    from ember import _usage_check as _check
     script = tmp_path / 'train.py'
     script.write_text('import torch.optim as optim\nimport torch.nn.functional as F\nimport torch\n'
                       'optim = optim.Adam([torch.zeros(1)])\noptim.step()\nF.no_such_fn()\n'

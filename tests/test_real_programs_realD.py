@@ -113,3 +113,45 @@ def test_batched_lstsq_broadcasts_and_keeps_a_batch_rank():
         r = L.linalg.lstsq(a[:1], b, rcond=1e-3, driver='gelsd')
         return r.solution, r.rank
     run_both(run, tol=1e-6)
+
+
+# -- torch-harmonics: RealSHT.forward checks its input with torch._check(cond, lambda: message) ----------------------
+_CHECKS = [
+    lambda L: L._check(True), lambda L: L._check(False), lambda L: L._check(False, lambda: 'bad dims'),
+    lambda L: L._check(1 > 2, 'not callable'), lambda L: L._check(L.tensor(True)), lambda L: L._check(1),
+    lambda L: L._check_index(False, lambda: 'idx'), lambda L: L._check_value(False), lambda L: L._check_type(False),
+    lambda L: L._check_not_implemented(False), lambda L: L._check_with(UserWarning, False, None),
+    lambda L: L._check_with(KeyError, False, lambda: 7), lambda L: L._check_with(ValueError, False),
+    lambda L: L._check_tensor_all(L.tensor([True, False])), lambda L: L._check_tensor_all(L.tensor([1, 1])),
+    lambda L: L._check_tensor_all(True), lambda L: L._check_tensor_all(L.ones(2, dtype=L.bool)),
+    lambda L: L._check_tensor_all_with(ValueError, L.tensor([[True], [False]]), lambda: 'v'),
+    lambda L: L._check_is_size(-1, lambda: 'neg'), lambda L: L._check_is_size(3, max=2),
+    lambda L: L._check_is_size(2, max=2)]
+
+
+@pytest.mark.parametrize('i', range(len(_CHECKS)))
+def test_torch_check_family(i):
+    """torch._check and its family raise PyTorch's error types and texts; ember had none of them (and `ember run`
+    bound its own script-checker module as ember._check, so the alias called a module)."""
+    run_both(lambda L: _CHECKS[i](L), message=True)
+
+
+def test_check_is_size_warns_its_deprecation():
+    """_check_is_size's FutureWarning text is PyTorch's."""
+    import warnings
+    import torch
+    import ember
+    texts = []
+    for L in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            L._check_is_size(3)
+        texts.append([(x.category, str(x.message)) for x in w])
+    assert texts[0] == texts[1] and texts[0]
+
+
+def test_ember_run_leaves_torch_check_a_function():
+    """The CLI's checker module is no longer named ember._check: importing it leaves torch._check callable."""
+    import ember
+    from ember import cli, _usage_check  # noqa: F401 (the imports `ember run --check` does)
+    assert callable(ember._check) and ember._check(True) is None
