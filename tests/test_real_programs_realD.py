@@ -155,3 +155,18 @@ def test_ember_run_leaves_torch_check_a_function():
     import ember
     from ember import cli, _usage_check  # noqa: F401 (the imports `ember run --check` does)
     assert callable(ember._check) and ember._check(True) is None
+
+
+# -- torchcrepe: preprocess frames audio with F.unfold, then mean-centres the frames in place -----------------------
+@pytest.mark.parametrize('shape,kernel,stride', [((1, 1, 1, 40), (1, 8), (1, 4)), ((2, 1, 1, 30), (1, 6), (1, 3)),
+                                                 ((1, 2, 9, 1), (3, 1), (2, 1)), ((1, 1, 40), (1, 8), (1, 4))])
+def test_unfold_result_is_a_fresh_tensor(shape, kernel, stride):
+    """F.unfold gives a new contiguous tensor (PyTorch's im2col); ember's could be an overlapping strided view of
+    the input, so torchcrepe's `frames -= frames.mean(...)` after transpose/reshape refused the in-place write."""
+    def run(L):
+        a = L.arange(float(np.prod(shape))).reshape(shape)
+        f = L.nn.functional.unfold(a, kernel_size=kernel, stride=stride)
+        g = f.transpose(-1, -2).reshape(-1, kernel[0] * kernel[1])
+        g -= g.mean(dim=1, keepdim=True)
+        return f, f.stride(), f.is_contiguous(), g, a
+    run_both(run)

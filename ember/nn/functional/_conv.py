@@ -1480,8 +1480,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             raise RuntimeError(f'Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, '
                                f'padding={p}, calculated shape of the array of sliding blocks as {blocks}, but its '
                                f'components must be at least one.')
-        y = _unfold_arr(x, *args)
-        if not batched:
+        y = np.ascontiguousarray(_unfold_arr(x, *args))   # (a fresh tensor, as PyTorch's im2col: the sampled
+        if not batched:                                   # columns can be a view that overlaps itself)
             y = y[0]
         if GRAD.enabled and input._requires_grad:
             node = Im2ColBackward0((input,))
