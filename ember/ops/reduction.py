@@ -13,7 +13,7 @@ from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import SEQ, Node, edge, saved_attributes, saved_properties
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
-from . import _composite, _linear_twice
+from . import _composite, _linear_twice, _sleef
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
@@ -1346,9 +1346,20 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     d = _softmax_dim(dim, a.ndim, 'softmax')
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('softmax', a, d)
+    if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
+        return _softmax_out(input, _by_rows(_sleef.softmax_rows, np.ascontiguousarray(a)), d, dim)
     # 0-d: 1, or NaN of inf/NaN as PyTorch's exp(x - max(x))
     r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)
-    r = _c(r.astype(a.dtype, copy=False))
+    return _softmax_out(input, _c(r.astype(a.dtype, copy=False)), d, dim)
+
+
+def _sleef_rows(a, d):
+    """Whether softmax/log_softmax of ``a`` over ``d`` is PyTorch's float32 last-dim kernel emulated by _sleef."""
+    return a.dtype == _F32 and type(a) is np.ndarray and d == a.ndim - 1 and a.size and _sleef.emulated()
+
+
+def _softmax_out(input, r, d, dim):
+    """softmax's result tensor from its array ``r``, with its SoftmaxBackward0 node where grad is recorded."""
     if GRAD.enabled and input._requires_grad:
         node = SoftmaxBackward0((input,))
         node.dim, node.arg = d, d if dim is None else dim
@@ -1366,7 +1377,9 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     d = _softmax_dim(dim, a.ndim, 'log_softmax')
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('log_softmax', a, d)
-    if a.dtype == _F16 and a.ndim and d == a.ndim - 1 and a.size:
+    if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
+        r = _by_rows(_sleef.log_softmax_rows, np.ascontiguousarray(a))
+    elif a.dtype == _F16 and a.ndim and d == a.ndim - 1 and a.size:
         r = _log_softmax_half_last(a)
     else:
         r = _log_softmax_arr(_half_in_f32(a), d) if a.ndim else a - a

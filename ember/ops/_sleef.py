@@ -1,0 +1,183 @@
+"""SLEEF's float32 ``expf``/``logf`` (1-ulp versions) as PyTorch's AVX-512 CPU kernels compute them
+(``Vectorized<float>::exp``/``log``: Sleef_expf16_u10, Sleef_logf16_u10), step by step in float32 with its fused
+multiply-adds: softmax and log_softmax take their exponentials and logs from these, which are not always correctly
+rounded (Sleef's expf differs from the correctly rounded exp in ~1% of arguments), so the same values need the same
+steps. Each float32 step is computed in float64 and rounded once; a fused step's float64 sum (the product of two
+float32s is exact in float64) rounds twice only on a float32 midpoint, which a whole-block test finds (_fused._clean)
+and _fused.fma32 then redoes exactly."""
+import functools
+
+import numpy as np
+
+from ._fused import _no_midpoint, fma32
+from ._halfgemm import cpu_has
+from ..backend import row_max
+
+_F32, _F64, _I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
+_R_LN2 = np.float32(1.442695040888963407359924681001892137426645954152985934135449406931)
+_L2U, _L2L = float(np.float32(0.693145751953125)), float(np.float32(1.428606765330187045e-06))
+# expf's polynomial in the reduced argument, highest power first (0.5 last)
+_EXP_POLY = tuple(float(np.float32(c)) for c in (0.00139304355252534151077271, 0.00833336077630519866943359,
+                                                 0.0416664853692054748535156, 0.166666671633720397949219, 0.5))
+_EXP_TOP = np.float32(0.000198527617612853646278381)
+_LN2_HI, _LN2_LO = np.float32(0.69314718246459960938), np.float32(-1.904654323148236017e-09)
+_LOG_POLY = tuple(np.float32(c) for c in (0.3027294874, 0.3996108174, 0.6666694880))
+_TINY = 2.0 ** -126
+BLOCK = 1 << 15     # elements a block (float64 scratch of 256 KiB, in cache)
+
+
+def _no_tiny(t):
+    """Whether no float64 sum of ``t`` is nonzero and below float32's normal range, where a cast could round twice."""
+    a = np.abs(t)
+    return np.minimum.reduce(a, where=a != 0, initial=np.inf) >= _TINY
+
+
+def _round32(t, out):
+    """``out`` (float64) = the float64 ``t`` rounded to float32, through the float32 scratch that _blocks keeps."""
+    np.copyto(out, t.astype(_F32))
+    return out
+
+
+def _fma_step(t, u, s, c, scratch):
+    """``u = round32(u * s + c)`` in place (u, s float64 arrays holding float32 values, c a number; ``t`` float64
+    scratch): once in float64, exactly by fma32 where that could round twice (u is near c, never subnormal)."""
+    np.multiply(u, s, out=t)
+    t += c
+    if not _no_midpoint(t, scratch):
+        t[...] = fma32(u, s, np.float32(c))
+    _round32(t, u)
+
+
+def _expf_block(d, out):
+    """Sleef_expf16_u10 of the float32 block ``d`` into ``out`` for arguments in [-104, 100] and NaN (callers mask the
+    rest): q = rint(d / ln2), s = d - q ln2 in two parts (d - q*L2U exact: q*L2U has 24 bits and Sterbenz; adding
+    q*L2L in float64 is exact, the sum spanning < 53 bits, so one rounding), the degree-6 polynomial by fused steps,
+    1 + (s*s*u + s), times 2**q. Every step in float64 on float32 values (NumPy's mixed float32/float64 products
+    cast through buffers: 4x slower)."""
+    n = d.size
+    d64 = d.astype(_F64)
+    q = np.rint(np.multiply(d64, float(_R_LN2)).astype(_F32)).astype(_F64)
+    t, s, u = np.multiply(q, -_L2U), np.empty(n), np.full(n, float(_EXP_TOP))
+    scratch = np.empty(n, _I64)
+    t += d64
+    t += q * -_L2L
+    _round32(t, s)
+    for c in _EXP_POLY:
+        _fma_step(t, u, s, c, scratch)
+    ss = _round32(np.multiply(s, s, out=d64), d64)
+    np.multiply(ss, u, out=t)
+    t += s
+    if not (_no_midpoint(t, scratch) and _no_tiny(t)):
+        t[...] = fma32(ss, u, s)
+    _round32(t, u)
+    u += 1.0                                    # (exact: u is 1 + a float32 of at most ~0.5)
+    _round32(u, u)
+    u *= np.ldexp(1.0, q.astype(np.int32))
+    np.copyto(out, u, casting='same_kind')
+
+
+def expf(d, out=None):
+    """Sleef_expf16_u10 of a float32 array (NaN -> NaN, below -104 -> 0, above 100 -> inf), a new array or ``out``."""
+    d = np.asarray(d, _F32)
+    if out is None:
+        out = np.empty(d.shape, _F32)
+    flat, res = d.reshape(-1), out.reshape(-1)
+    with np.errstate(invalid='ignore', over='ignore', under='ignore'):
+        for i in range(0, flat.size, BLOCK):
+            blk = flat[i:i + BLOCK]
+            lo, hi = blk.min(initial=0), blk.max(initial=0)
+            if lo >= -104 and hi <= 100:
+                _expf_block(blk, res[i:i + BLOCK])
+                continue
+            _expf_block(np.clip(blk, -104, 100), res[i:i + BLOCK])
+            r = res[i:i + BLOCK]
+            r[blk < -104] = 0
+            r[blk > 100] = np.inf
+            nan = np.isnan(blk)
+            r[nan] = blk[nan]
+    return out
+
+
+def _two_sum_fast(x, y):
+    """SLEEF's dfadd2 of float32 x and y: the rounded sum and its error (float32 steps)."""
+    r = x + y
+    v = r - x
+    return r, (x - (r - v)) + (y - v)
+
+
+def logf(d):
+    """Sleef_logf16_u10 (its AVX-512 branch) of a float32 array of positive finite values (softmax's row sums);
+    anything else is NumPy's float32 log there (inf, 0, NaN and negatives give log's special values as SLEEF's)."""
+    d = np.asarray(d, _F32)
+    with np.errstate(all='ignore'):
+        e = (np.frexp(d * np.float32(1 / 0.75))[1] - 1).astype(_F32)     # getexp: floor(log2)
+        fr = np.frexp(d)[0]
+        m = np.where(fr < 0.75, fr * 2, fr).astype(_F32)                # getmant: [0.75, 1.5)
+        sx = _LN2_HI * e
+        sy = fma32(_LN2_LO, e, fma32(_LN2_HI, e, -sx))
+        nx, ny = _two_sum_fast(np.float32(-1), m)
+        dx, dy = _two_sum_fast(np.float32(1), m)
+        t = np.float32(1) / dx                                          # dfdiv with fused steps
+        qx = nx * t
+        qy = fma32(-dy, t, fma32(-dx, t, np.float32(1)))
+        qy = fma32(qx, qy, fma32(ny, t, fma32(t, nx, -qx)))
+        x2 = qx * qx
+        p = fma32(fma32(_LOG_POLY[0], x2, _LOG_POLY[1]), x2, _LOG_POLY[2])
+        a, b = qx * np.float32(2), qy * np.float32(2)
+        rx = sx + a
+        sy = ((sx - rx) + a + sy) + b
+        y = (x2 * qx) * p
+        sx = rx + y
+        sy = ((rx - sx) + y) + sy
+        r = sx + sy
+        bad = ~(np.isfinite(d) & (d > 0))
+        if bad.any():
+            r = np.where(bad, np.log(d), r)
+    return r.astype(_F32)
+
+
+@functools.lru_cache(maxsize=None)
+def emulated():
+    """Whether PyTorch runs its AVX-512 kernels here (its capability needs AVX-512 F, BW, VL and DQ), whose float32
+    softmax/log_softmax this module's functions reproduce. AVX2 hosts (8 lanes, their own reduction tree) keep
+    NumPy's exp and sums."""
+    return cpu_has('AVX512F', 'AVX512BW', 'AVX512VL', 'AVX512DQ')
+
+
+# lanes a step of vec_reduce_all's tree adds to each lane (AVX-512: shuffle_f32x4 0x4E, 0xB1; shuffle_ps 0x4E, 0xB1)
+_TREE = tuple(np.arange(16) ^ k for k in (8, 4, 2, 1))
+
+
+def lane_sums(e):
+    """float32 sums over the last axis of the float32 ``e`` (keepdims) in vec::reduce_all's order: rows shorter than
+    16 one by one from the left; else 16 lanes each summing its column of 16-blocks top down (NumPy's reduction over
+    a middle axis adds whole rows in order), the last n mod 16 values into the first lanes, then the lanes as a
+    tree."""
+    n = e.shape[-1]
+    if n < 16:
+        s = e[..., :1].copy()
+        for i in range(1, n):
+            s += e[..., i:i + 1]
+        return s
+    full = n - n % 16
+    acc = e[..., :full].reshape(e.shape[:-1] + (full // 16, 16)).sum(axis=-2, dtype=_F32)
+    acc[..., :n - full] += e[..., full:]
+    for perm in _TREE:
+        acc = acc + acc[..., perm]
+    return acc[..., :1]
+
+
+def softmax_rows(x, out):
+    """PyTorch's float32 softmax over the last dim (_vec_softmax_lastdim): exp(x - max) by SLEEF, reduce_all's sum,
+    times its float32 reciprocal."""
+    np.subtract(x, row_max(x), out=out)
+    expf(out, out)
+    s = lane_sums(out)
+    out *= np.divide(np.float32(1), s, out=s)
+
+
+def log_softmax_rows(x, out):
+    """PyTorch's float32 log_softmax over the last dim (_vec_log_softmax_lastdim): (x - max) - logf(sum of
+    exp(x - max)), SLEEF's exp and log and reduce_all's sum."""
+    np.subtract(x, row_max(x), out=out)
+    out -= logf(lane_sums(expf(out)))

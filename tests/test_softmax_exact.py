@@ -1,0 +1,71 @@
+"""float32 softmax / log_softmax / cross_entropy against PyTorch 2.13 bit for bit where it runs its AVX-512 kernels
+(SLEEF's expf and logf, vec::reduce_all's lane sums: ember/ops/_sleef.py), within float32 rounding elsewhere."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from _isa import assert_bits_or_close
+
+RNG = np.random.default_rng(41)
+LENGTHS = list(range(1, 71)) + [127, 128, 1000, 4096]
+
+
+def _both(fn, x, *args, **kw):
+    """fn's float32 result from ember and from PyTorch, as arrays."""
+    e = getattr(ember, fn)(ember.from_numpy(x), *args, **kw).numpy()
+    t = getattr(torch, fn)(torch.from_numpy(x), *args, **kw).numpy()
+    return e, t
+
+
+@pytest.mark.parametrize('fn', ['softmax', 'log_softmax'])
+@pytest.mark.parametrize('n', LENGTHS)
+def test_last_dim_lengths(fn, n):
+    for lead in [(1,), (3,), (2, 5)]:
+        x = (RNG.standard_normal(lead + (n,)) * 4).astype(np.float32)
+        e, t = _both(fn, x, -1)
+        assert_bits_or_close(e, t, err_msg=f'{fn} {lead + (n,)}', rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('fn', ['softmax', 'log_softmax'])
+@pytest.mark.parametrize('shape', [(4, 7), (8, 16), (2, 768), (16384,), (12, 4, 64, 64), (768, 65), (3, 10000)])
+def test_model_shapes(fn, shape):
+    x = (RNG.standard_normal(shape) * 3).astype(np.float32)
+    e, t = _both(fn, x, -1)
+    assert_bits_or_close(e, t, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('fn', ['softmax', 'log_softmax'])
+def test_masks_and_extremes(fn):
+    """-inf masks (causal, whole rows), large and tiny logits, NaN and inf: the same values and special values."""
+    x = (RNG.standard_normal((6, 33)) * 50).astype(np.float32)
+    x[np.triu_indices(6, 1, 33)] = -np.inf
+    x[5] = -np.inf
+    big = np.array([[1e30, 3e38, -3e38, 0], [1e-40, -1e-40, 1e-30, 0], [np.nan, 1, 2, 3], [np.inf, 1, 2, 3],
+                    [-np.inf, 88, -20, 104], [-1e-7, 0, -2e-7, 1e-7]], np.float32)
+    for a in (x, big, np.concatenate([big] * 5, axis=1)):
+        e, t = _both(fn, a, 1)
+        assert_bits_or_close(e, t, rtol=2e-6, atol=1e-6)
+
+
+def test_noncontiguous_and_module():
+    """A transposed input (computed contiguous, as PyTorch's kernel) and nn.Softmax / F.log_softmax."""
+    x = (RNG.standard_normal((40, 24)) * 2).astype(np.float32)
+    e = ember.from_numpy(x).t().softmax(-1).numpy()
+    t = torch.from_numpy(x).t().softmax(-1).numpy()
+    assert_bits_or_close(e, t, rtol=2e-6, atol=1e-6)
+    e = ember.nn.functional.log_softmax(ember.from_numpy(x), dim=1).numpy()
+    t = torch.nn.functional.log_softmax(torch.from_numpy(x), dim=1).numpy()
+    assert_bits_or_close(e, t, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape', [(768, 65), (5, 1000), (33, 10)])
+def test_cross_entropy_value(shape):
+    """cross_entropy's loss prints PyTorch's digits: its log_softmax's values, then nll_loss's mean."""
+    x = (RNG.standard_normal(shape) * 2).astype(np.float32)
+    y = RNG.integers(0, shape[1], shape[0])
+    e = ember.nn.functional.cross_entropy(ember.from_numpy(x), ember.from_numpy(y))
+    t = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(y))
+    assert_bits_or_close(e.numpy(), t.numpy(), rtol=2e-6)
+    if np.array_equal(e.numpy(), t.numpy()):
+        assert repr(e) == repr(t)
