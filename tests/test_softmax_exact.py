@@ -69,3 +69,34 @@ def test_cross_entropy_value(shape):
     assert_bits_or_close(e.numpy(), t.numpy(), rtol=2e-6)
     if np.array_equal(e.numpy(), t.numpy()):
         assert repr(e) == repr(t)
+
+
+def _grads(lib, fn, x, g):
+    """The input's gradient of fn(x, -1) under the upstream gradient g (float32 arrays)."""
+    t = lib.from_numpy(x.copy()).requires_grad_()
+    getattr(lib, fn)(t, -1).backward(lib.from_numpy(g))
+    return t.grad.numpy()
+
+
+@pytest.mark.parametrize('fn', ['softmax', 'log_softmax'])
+@pytest.mark.parametrize('n', [1, 3, 7, 15, 16, 17, 33, 64, 65, 100, 128, 1000])
+def test_backward_last_dim(fn, n):
+    for lead in [(1,), (5,), (2, 3)]:
+        x = (RNG.standard_normal(lead + (n,)) * 3).astype(np.float32)
+        g = RNG.standard_normal(lead + (n,)).astype(np.float32)
+        assert_bits_or_close(_grads(ember, fn, x, g), _grads(torch, fn, x, g), err_msg=f'{fn} {lead + (n,)}',
+                             rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape', [(768, 65), (5, 1000), (33, 10), (4, 3)])
+@pytest.mark.parametrize('reduction', ['mean', 'sum'])
+def test_cross_entropy_grad(shape, reduction):
+    """cross_entropy's input gradient (nll_loss's one-hot gradient through log_softmax's backward)."""
+    x = (RNG.standard_normal(shape) * 2).astype(np.float32)
+    y = RNG.integers(0, shape[1], shape[0])
+    grads = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_()
+        lib.nn.functional.cross_entropy(t, lib.from_numpy(y), reduction=reduction).backward()
+        grads.append(t.grad.numpy())
+    assert_bits_or_close(*grads, rtol=1e-5, atol=1e-7)

@@ -14,6 +14,7 @@ from ..autograd.graph import SEQ, Node, edge, saved_attributes, saved_properties
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite, _linear_twice, _sleef
+from ._fused import fma32 as _fma32
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
 from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
@@ -1212,6 +1213,8 @@ def _softmax_bw_rows(y, g, out):
 
 
 def _log_softmax_bw_rows(y, g, out):
+    if _sleef_rows(y, y.ndim - 1):     # PyTorch's AVX-512 kernel's values
+        return _sleef.log_softmax_bw_rows(y, g, out)
     np.exp(y, out=out)
     out *= row_sums(g)
     np.subtract(g, out, out=out)
@@ -1219,6 +1222,8 @@ def _log_softmax_bw_rows(y, g, out):
 
 def _log_softmax_bw_rows_over(y, g, out):
     """_log_softmax_bw_rows's values where ``out`` may be ``g`` itself (g read before it is written)."""
+    if _sleef_rows(y, y.ndim - 1):
+        return _sleef.log_softmax_bw_rows(y, g, out)
     e = np.exp(y)
     e *= row_sums(g)
     np.subtract(g, e, out=out)
@@ -1231,16 +1236,23 @@ def _log_softmax_bw_one_hot(y, g, tc, v):
     it is 0, as e * -v is for v < 0). Two passes over y and g instead of four, g never read: the LSTM LM's
     (700, 10000) nll_loss + log_softmax backward, min / median of 40 interleaved (chrt, load 6.6), 1 thread 6.73 /
     9.01 -> 4.87 / 6.37 ms, 2 threads 5.31 / 5.91 -> 3.55 / 3.84. False, with g untouched, for anything else (v per
-    row, zero, positive)."""
+    row, zero, positive). Where _sleef emulates PyTorch's AVX-512 kernel: SLEEF's exp, v - e * v fused at the
+    targets."""
     if y.ndim != 2 or v.ndim or not (np.isfinite(v) and v < 0):
         return False
     neg = -v
+    exact = _sleef_rows(y, 1)
+    exp = _sleef.expf if exact else np.exp
 
     def kernel(yb, out):
-        np.exp(yb, out=out)
+        exp(yb, out=out)
         out *= neg
     _by_rows(kernel, y, out=g)
-    g[np.arange(g.shape[0]), tc] += v
+    rows = np.arange(g.shape[0])
+    if exact:   # PyTorch's v - exp(y) * v fused (GCC's fnmadd) at the targets
+        g[rows, tc] = _fma32(_sleef.expf(y[rows, tc]), neg, v)
+    else:
+        g[rows, tc] += v
     return True
 
 
@@ -1255,6 +1267,8 @@ def _softmax_grad(g, y, d, arg=None):
     """_softmax_backward_data(g, y, d) on arrays: y * (g - sum(g * y)) (``arg``: the dim as given, unread)."""
     if y.dtype is _F16_NP:     # float16 in float32, rounded once, as PyTorch's kernel (its opmath)
         return _softmax_bw_f32(y, g, d)
+    if _sleef_rows(y, d) and type(g) is np.ndarray and g.dtype == _F32:    # PyTorch's AVX-512 kernel's values
+        return _by_rows(_sleef.softmax_bw_rows, np.ascontiguousarray(y), np.ascontiguousarray(g))
     if _rowwise(d, y, g):
         return _by_rows(_softmax_bw_rows, y, g)
     return y * (g - (g * y).sum(axis=d, keepdims=True))
