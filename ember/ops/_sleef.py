@@ -223,3 +223,51 @@ def log_softmax_bw_rows(y, g, out):
     e = expf(y)
     e *= np.float32(-1)
     out[...] = fma32(e, s, g)
+
+
+def _mid(a, d):
+    """``a`` as a C-contiguous (outer, a.shape[d], inner) array: the layout PyTorch's dim != -1 kernels walk."""
+    outer = int(np.prod(a.shape[:d], dtype=np.int64))
+    return np.ascontiguousarray(a).reshape(outer, a.shape[d], -1)
+
+
+def _vector_lanes(inner, n):
+    """Which inner positions _vec_logsoftmax and _vec_log_softmax_backward take in vectors (SLEEF's exp) rather than
+    in their scalar tails (glibc's expf): inner is cut into chunks of 128 KiB / (n floats), a multiple of 16, and
+    each chunk's last size mod 16 positions are the tail."""
+    chunk = max(131072 // n // 4, 16) // 16 * 16
+    j = np.arange(inner)
+    start = j // chunk * chunk
+    size = np.minimum(chunk, inner - start)
+    return j - start < size - size % 16
+
+
+def _exp_lanes(z, lanes):
+    """exp of the float32 (outer, n, inner) ``z``: SLEEF's at the inner ``lanes``, elsewhere glibc's expf (taken as
+    the correctly rounded one; it is within 0.502 ulp, so rarely not)."""
+    e = expf(z)
+    if not lanes.all():
+        tail = ~lanes
+        with np.errstate(over='ignore', under='ignore'):
+            e[..., tail] = np.exp(z[..., tail].astype(_F64)).astype(_F32)
+    return e
+
+
+def log_softmax_mid(a, d):
+    """PyTorch's float32 log_softmax over a dim that is not the last (_vec_logsoftmax): per inner position, the sum
+    of exp(x - max) down the dim from 0, its log by SLEEF, (x - max) - log."""
+    x = _mid(a, d)
+    z = x - x.max(axis=1, keepdims=True)
+    s = _exp_lanes(z, _vector_lanes(x.shape[2], x.shape[1])).sum(axis=1, keepdims=True, dtype=_F32)
+    z -= logf(s)
+    return z.reshape(a.shape)
+
+
+def log_softmax_bw_mid(y, g, d):
+    """PyTorch's float32 log_softmax backward over a dim that is not the last (_vec_log_softmax_backward): g's sum
+    down the dim from 0, g - exp(y) * sum fused (GCC contracts the vector and the scalar tail's alike)."""
+    y3, g3 = _mid(y, d), _mid(g, d)
+    s = g3.sum(axis=1, keepdims=True, dtype=_F32)
+    e = _exp_lanes(y3, _vector_lanes(y3.shape[2], y3.shape[1]))
+    e *= np.float32(-1)
+    return fma32(e, s, g3).reshape(y.shape)

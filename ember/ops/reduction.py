@@ -1304,6 +1304,8 @@ def _log_softmax_bw(self, g):
                 return g
             return _by_rows(_log_softmax_bw_rows_over, y, g, out=g)
         return _by_rows(_log_softmax_bw_rows, y, g)
+    if _sleef_mid(y, d) and type(g) is np.ndarray and g.dtype == _F32:
+        return _sleef.log_softmax_bw_mid(y, g, d)
     return g - dual.exp(y) * g.sum(axis=d, keepdims=True)
 
 
@@ -1311,6 +1313,8 @@ def _log_softmax_grad(g, y, d, arg=None):
     """_log_softmax_backward_data(g, y, d) on arrays: g - exp(y) * sum(g) (``arg``: the dim as given, unread)."""
     if _rowwise(d, y, g):
         return _by_rows(_log_softmax_bw_rows, y, g)
+    if _sleef_mid(y, d) and type(g) is np.ndarray and g.dtype == _F32:
+        return _sleef.log_softmax_bw_mid(y, g, d)
     return g - np.exp(y) * g.sum(axis=d, keepdims=True)
 
 
@@ -1372,6 +1376,12 @@ def _sleef_rows(a, d):
     return a.dtype == _F32 and type(a) is np.ndarray and d == a.ndim - 1 and a.size and _sleef.emulated()
 
 
+def _sleef_mid(a, d):
+    """Whether softmax/log_softmax of ``a`` over ``d`` is PyTorch's float32 kernel for a dim that is not the last,
+    emulated by _sleef."""
+    return a.dtype == _F32 and type(a) is np.ndarray and a.ndim and d < a.ndim - 1 and a.size and _sleef.emulated()
+
+
 def _softmax_out(input, r, d, dim):
     """softmax's result tensor from its array ``r``, with its SoftmaxBackward0 node where grad is recorded."""
     if GRAD.enabled and input._requires_grad:
@@ -1393,6 +1403,8 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
         raise _softmax_dtype_error('log_softmax', a, d)
     if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
         r = _by_rows(_sleef.log_softmax_rows, np.ascontiguousarray(a))
+    elif _sleef_mid(a, d):
+        r = _sleef.log_softmax_mid(a, d)
     elif a.dtype == _F16 and a.ndim and d == a.ndim - 1 and a.size:
         r = _log_softmax_half_last(a)
     else:
