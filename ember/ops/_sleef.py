@@ -9,6 +9,7 @@ import functools
 
 import numpy as np
 
+from ._distributions import fma64
 from ._fused import _no_midpoint, fma32
 from ._halfgemm import cpu_has
 from ..backend import row_max
@@ -243,13 +244,11 @@ def _vector_lanes(inner, n):
 
 
 def _exp_lanes(z, lanes):
-    """exp of the float32 (outer, n, inner) ``z``: SLEEF's at the inner ``lanes``, elsewhere glibc's expf (taken as
-    the correctly rounded one; it is within 0.502 ulp, so rarely not)."""
+    """exp of the float32 (outer, n, inner) ``z``: SLEEF's at the inner ``lanes``, elsewhere glibc's."""
     e = expf(z)
     if not lanes.all():
         tail = ~lanes
-        with np.errstate(over='ignore', under='ignore'):
-            e[..., tail] = np.exp(z[..., tail].astype(_F64)).astype(_F32)
+        e[..., tail] = glibc_expf(z[..., tail])
     return e
 
 
@@ -271,3 +270,73 @@ def log_softmax_bw_mid(y, g, d):
     e = _exp_lanes(y3, _vector_lanes(y3.shape[2], y3.shape[1]))
     e *= np.float32(-1)
     return fma32(e, s, g3).reshape(y.shape)
+
+
+def _thread_lanes(outer, inner, threads):
+    """Which (outer, inner) positions _vec_softmax takes in 16-wide vectors: outer * inner positions are cut into
+    ``threads`` equal spans (at::parallel_for, measured: as with no grain), each span walks its rows' pieces from
+    their starts in vectors while 16 fit, the rest one by one."""
+    n = outer * inner
+    spans = 1 if threads <= 1 or n <= 1 else threads
+    chunk = -(-n // spans)
+    p = np.arange(n)
+    lo = p // chunk * chunk
+    row = p // inner * inner
+    start = np.maximum(lo, row)
+    stop = np.minimum(np.minimum(lo + chunk, n), row + inner)
+    return (p - start < (stop - start) // 16 * 16).reshape(outer, inner)
+
+
+def softmax_mid(a, d, threads):
+    """PyTorch's float32 softmax over a dim that is not the last (_vec_softmax): exp(x - max) (SLEEF's in the
+    vector lanes, glibc's in the scalar ones: _thread_lanes), sums down the dim from 0, each value divided by its
+    sum."""
+    x = _mid(a, d)
+    z = x - x.max(axis=1, keepdims=True)
+    lanes = _thread_lanes(x.shape[0], x.shape[2], threads)
+    e = expf(z)
+    if not lanes.all():
+        tail = np.broadcast_to(~lanes[:, None, :], z.shape)
+        e[tail] = glibc_expf(z[tail])
+    s = e.sum(axis=1, keepdims=True, dtype=_F32)
+    e /= s
+    return e.reshape(a.shape)
+
+
+# glibc's expf (ARM's optimized routine, its FMA build): 2**(i/32)'s float64 bits less i << 47, the polynomial's
+# coefficients scaled by 32**-k, 32/ln2 and the rounding shift
+_GLIBC_TAB = np.array([
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b,
+    0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb,
+    0x3feedea64c123422, 0x3feece086061892d, 0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429,
+    0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d, 0x3feee89f995ad3ad,
+    0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
+    0x3fefa4afa2a490da, 0x3fefd0765b6e4540], dtype=np.uint64)
+_GLIBC_POLY = (float.fromhex('0x1.c6af84b912394p-5') / 32 ** 3, float.fromhex('0x1.ebfce50fac4f3p-3') / 32 ** 2,
+               float.fromhex('0x1.62e42ff0c52d6p-1') / 32)
+_GLIBC_INV_LN2 = float.fromhex('0x1.71547652b82fep+0') * 32
+_GLIBC_SHIFT = float.fromhex('0x1.8p+52')
+
+
+def glibc_expf(x):
+    """glibc's expf of float32 ``x`` in [-103, 0] (softmax's shifted arguments; others: NumPy's float64 exp rounded):
+    x = (k + r) ln2 / 32, 2**(k/32) from the table, a cubic in r with fused steps, rounded once to float32. Within
+    0.502 ulp, so not always the correctly rounded value: PyTorch's scalar tails call it (std::exp)."""
+    xd = x.astype(_F64)
+    kd = xd * _GLIBC_INV_LN2
+    r = kd.copy()
+    kd += _GLIBC_SHIFT
+    ki = kd.view(np.uint64).copy()
+    kd -= _GLIBC_SHIFT
+    r -= kd
+    scale = (_GLIBC_TAB[ki % np.uint64(32)] + (ki << np.uint64(47))).view(_F64)
+    c0, c1, c2 = (np.full_like(r, c) for c in _GLIBC_POLY)
+    y = fma64(fma64(c0, r, c1), r * r, fma64(c2, r, np.ones_like(r)))
+    y *= scale
+    out = y.astype(_F32)
+    odd = ~((x >= -103) & (x <= 0))
+    if odd.any():
+        with np.errstate(over='ignore', under='ignore', invalid='ignore'):
+            out[odd] = np.exp(x[odd].astype(_F64)).astype(_F32)
+    return out

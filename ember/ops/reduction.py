@@ -1366,6 +1366,8 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
         raise _softmax_dtype_error('softmax', a, d)
     if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
         return _softmax_out(input, _by_rows(_sleef.softmax_rows, np.ascontiguousarray(a)), d, dim)
+    if _sleef_mid(a, d):
+        return _softmax_out(input, _sleef.softmax_mid(a, d, _parallel.threads()), d, dim)
     # 0-d: 1, or NaN of inf/NaN as PyTorch's exp(x - max(x))
     r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)
     return _softmax_out(input, _c(r.astype(a.dtype, copy=False)), d, dim)
