@@ -1269,6 +1269,8 @@ def _softmax_grad(g, y, d, arg=None):
         return _softmax_bw_f32(y, g, d)
     if _sleef_rows(y, d) and type(g) is np.ndarray and g.dtype == _F32:    # PyTorch's AVX-512 kernel's values
         return _by_rows(_sleef.softmax_bw_rows, np.ascontiguousarray(y), np.ascontiguousarray(g))
+    if _sleef_mid(y, d) and type(g) is np.ndarray and g.dtype == _F32:
+        return _sleef.softmax_bw_mid(y, g, d)
     if _rowwise(d, y, g):
         return _by_rows(_softmax_bw_rows, y, g)
     return y * (g - (g * y).sum(axis=d, keepdims=True))
