@@ -1,10 +1,11 @@
-"""SLEEF's float32 ``expf``/``logf`` (1-ulp versions) as PyTorch's AVX-512 CPU kernels compute them
-(``Vectorized<float>::exp``/``log``: Sleef_expf16_u10, Sleef_logf16_u10), step by step in float32 with its fused
-multiply-adds: softmax and log_softmax take their exponentials and logs from these, which are not always correctly
-rounded (Sleef's expf differs from the correctly rounded exp in ~1% of arguments), so the same values need the same
-steps. Each float32 step is computed in float64 and rounded once; a fused step's float64 sum (the product of two
-float32s is exact in float64) rounds twice only on a float32 midpoint, which a whole-block test finds (_fused._no_midpoint)
-and _fused.fma32 then redoes exactly."""
+"""PyTorch's float32 softmax / log_softmax CPU kernels where it runs their AVX-512 build, bit for bit: SLEEF's
+``expf``/``logf`` (Sleef_expf16_u10, Sleef_logf16_u10: ``Vectorized<float>::exp``/``log``) and glibc's expf (the
+kernels' scalar tails) step by step with their fused multiply-adds, and the kernels' sum orders (vec::reduce_all's lane
+tree for the last dim, sums down the dim from 0 otherwise). SLEEF's expf differs from the correctly rounded exp in
+9.4% of arguments over [-20, 0], its logf in 0.07% of sums over [1, 5000], so NumPy's exp and log gave other last bits.
+Each float32 step is computed in float64 and rounded once; a fused step's float64 sum (the product of two float32s is
+exact in float64) rounds twice only on a float32 midpoint, which a whole-block test finds (_fused._no_midpoint) and
+_fused.fma32 then redoes exactly."""
 import functools
 
 import numpy as np
