@@ -13,6 +13,7 @@ import numpy as np
 from ._distributions import fma64
 from ._fused import _no_midpoint, fma32
 from ._halfgemm import cpu_has
+from .. import _parallel
 from ..backend import row_max
 
 _F32, _F64, _I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
@@ -181,12 +182,14 @@ def emulated():
     return cpu_has('AVX512F', 'AVX512BW', 'AVX512VL', 'AVX512DQ')
 
 
-def lane_sums(e):
+def lane_sums(e, a=None, b=None):
     """float32 sums over the last axis of the float32 ``e`` (keepdims) in vec::reduce_all's order: rows shorter than
     16 one by one from the left; else 16 lanes each summing its column of 16-blocks top down, the last n mod 16
     values into the first lanes, then the lanes as AVX-512's shuffle tree (lane i takes lane i ^ 8, ^ 4, ^ 2, ^ 1:
     halves of halves). Up to 8 blocks by slices, beyond by NumPy's reduction over a middle axis (which adds whole
-    rows in order): (768, 65) 154 -> ~40 us."""
+    rows in order): (768, 65) 150 -> 54 us. With ``a`` and ``b`` (e = a * b rounded), the tail is added fused,
+    acc + a * b rounded once: PyTorch's softmax backward at one thread (measured: at 2 threads its tail is unfused,
+    at 1 fused, n = 17 and 40 each telling them apart; another inlined copy of the kernel, compiled otherwise)."""
     n = e.shape[-1]
     if n < 16:
         s = e[..., :1].copy()
@@ -200,7 +203,10 @@ def lane_sums(e):
             acc += e[..., i:i + 16]
     else:
         acc = e[..., :full].reshape(e.shape[:-1] + (full // 16, 16)).sum(axis=-2, dtype=_F32)
-    acc[..., :n - full] += e[..., full:]
+    if a is None:
+        acc[..., :n - full] += e[..., full:]
+    else:
+        acc[..., :n - full] = fma32(a[..., full:], b[..., full:], acc[..., :n - full])
     for half in (8, 4, 2, 1):
         acc = acc[..., :half] + acc[..., half:2 * half]
     return acc
@@ -227,7 +233,7 @@ def softmax_bw_rows(y, g, out):
     s the reduce_all sum of the rounded products g * y (measured: GCC leaves that sum unfused, 864 of 5000 values
     of a (5, 1000) gradient differed with fused steps, 0 without)."""
     np.multiply(g, y, out=out)
-    s = lane_sums(out)
+    s = lane_sums(out, g, y) if _parallel.threads() == 1 else lane_sums(out)
     np.subtract(g, s, out=out)
     out *= y
 
