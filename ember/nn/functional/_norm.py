@@ -11,7 +11,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import need_float, node_class, not_implemented, check_tensor_args
 from ...tensor import Tensor
-from . import _bn_rows
+from . import _bn_rows, _ln_exact
 from ._fused import fused, record
 
 try:    # NumPy 2 (NumPy 1: numpy.core)
@@ -821,6 +821,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             return _ln_half(input, weight, bias, ns, axes, eps)
         rows = _as_rows(x, len(ns))
         same = (w is None or w.dtype == x.dtype) and (b is None or b.dtype == x.dtype)    # parameters of x's dtype
+        if rows is not None and same and x.dtype == np.float32:
+            y, xhat, invstd = _ln_f32(rows, eps, None if w is None else w.reshape(-1),
+                                      None if b is None else b.reshape(-1))
+            return record(NativeLayerNormBackward0, (input, weight, bias), y.reshape(x.shape),
+                          ctx=(xhat.reshape(x.shape), invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns)), w,
+                               axes, eps, None))
         blocks = _ln_blocks(rows) or _ln_split(rows) if rows is not None and same else None
         if blocks is not None:
             y, xhat, invstd = _ln_large(rows, eps, None if w is None else w.reshape(-1),
@@ -870,10 +876,19 @@ def _ln_small(input, normalized_shape, weight, bias, eps):
     for t in (w, b):
         if t is not None and (t.dtype != x.dtype or t.shape != (n,)):
             return None
-    xhat, invstd = _ln_rows(x.reshape(-1, n), eps)
-    y = _rows_affine(xhat, w, b).reshape(x.shape)
+    y, xhat, invstd = _ln_f32(x.reshape(-1, n), eps, w, b)
+    y = y.reshape(x.shape)
     return record(NativeLayerNormBackward0, (input, weight, bias), y,
                   ctx=(xhat.reshape(x.shape), invstd.reshape(x.shape[:-1] + (1,)), w, (x.ndim - 1,), eps, None))
+
+
+def _ln_f32(rows, eps, w, b):
+    """(y, xhat, invstd) of layer norm over the 2-D ``rows`` with weight and bias vectors of their dtype or None:
+    float32 as PyTorch's kernel, bit for bit (_ln_exact), float64 by _ln_rows and _rows_affine."""
+    if rows.dtype == np.float32:
+        return _ln_exact.forward(rows, eps, w, b)
+    xhat, invstd = _ln_rows(rows, eps)
+    return _rows_affine(xhat, w, b), xhat, invstd
 
 
 def _ln_half(input, weight, bias, ns, axes, eps):
