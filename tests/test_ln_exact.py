@@ -53,3 +53,35 @@ def test_layer_norm_float32_constant_and_zero_rows():
         e, t = _both(x, *wb)
         np.testing.assert_array_equal(e, t)
         assert (np.signbit(e) == np.signbit(t)).all()
+
+
+def _grads(lib, x, w, b, dy, shape):
+    t = (lambda a: None if a is None else lib.from_numpy(a.copy()).requires_grad_())
+    xt, wt, bt = t(x), t(w), t(b)
+    y = lib.nn.functional.layer_norm(xt, shape, wt, bt)
+    y.backward(lib.from_numpy(dy))
+    return [None if v is None else v.grad.numpy() for v in (xt, wt, bt)]
+
+
+@pytest.mark.parametrize('n', WIDTHS)
+def test_layer_norm_float32_input_grad_bits(n):
+    x, w, b = _data(9, n, n + 1000)
+    dy = np.random.default_rng(n).standard_normal(x.shape).astype(np.float32)
+    for wb in ((w, b), (None, b), (w, None), (None, None)):
+        e, t = (_grads(lib, x, *wb, dy, [n]) for lib in (ember, torch))
+        assert_bits_or_close(e[0], t[0], err_msg=f'n={n} weight={wb[0] is not None}', rtol=1e-4, atol=1e-5)
+        for k in (1, 2):    # the parameters' gradients: close (their column sums are not PyTorch's order yet)
+            if wb[k - 1] is not None:
+                np.testing.assert_allclose(e[k], t[k], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('shape,ns', [((12, 64, 128), [128]), ((2, 5, 7), [5, 7]), ((8, 256, 384), [384])], ids=str)
+def test_layer_norm_float32_input_grad_shapes(shape, ns):
+    r = np.random.default_rng(len(shape) + 7)
+    x = (r.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+    w, b = r.standard_normal(ns).astype(np.float32), r.standard_normal(ns).astype(np.float32)
+    dy = r.standard_normal(shape).astype(np.float32)
+    e, t = (_grads(lib, x, w, b, dy, ns) for lib in (ember, torch))
+    assert_bits_or_close(e[0], t[0], rtol=1e-4, atol=1e-5)
+    for k in (1, 2):
+        np.testing.assert_allclose(e[k], t[k], rtol=1e-4, atol=1e-3)

@@ -198,15 +198,68 @@ class _Deferred:
 
 
 def forward(x, eps, w, b):
-    """(y, xhat, rstd) of float32 layer norm over the rows of the C-contiguous (R, N) ``x`` with float32 weight and
-    bias vectors or None: PyTorch's values, rstd (R, 1); xhat = (x - mean) * rstd is what the backward uses."""
+    """(y, xhat, rstd, Saved) of float32 layer norm over the rows of the C-contiguous (R, N) ``x`` with float32 weight
+    and bias vectors or None: PyTorch's values, rstd (R, 1); xhat = (x - mean) * rstd for the parameters' gradients,
+    Saved for the input's (input_grad)."""
     mean, var = moments(x)
     rstd = _r(_F32(1) / np.sqrt(np.maximum(var, _F32(0)) + _F32(eps)))[:, None]
     xc = x - mean[:, None]
     xhat = xc * rstd
     if b is not None:
-        return (fma32(xc, rstd, b) if w is None else fma32(xhat, w, b)), xhat, rstd
+        return (fma32(xc, rstd, b) if w is None else fma32(xhat, w, b)), xhat, rstd, Saved(x, mean)
     y = xhat + _F32(0) if w is None else xhat * w
     if w is not None:
         y += _F32(0)    # the kernel's scalar loop adds a zero bias: -0.0 comes out +0.0
-    return y, xhat, rstd
+    return y, xhat, rstd, Saved(x, mean)
+
+
+class Saved:
+    """What the float32 backward needs besides xhat and rstd: the rows of x and their means (a layer-norm node's
+    ctx holds it where the half types hold their statistics)."""
+    __slots__ = ('x', 'mean')
+
+    def __init__(self, x, mean):
+        self.x, self.mean = x, mean
+
+
+def _row_sum(p, a, b):
+    """Each row's sum of p = a * b (rounded) as PyTorch's map_reduce_all on 8 lanes: the first vector, then each
+    next one added (unfused), the partial last vector fused as fma(a, b, acc) into its lanes (a None: added), and
+    AVX2's tree over the 8 lanes; under 8 values, added in order."""
+    R, N = p.shape
+    if N < _LANES:
+        acc = p[:, 0]
+        for i in range(1, N):
+            acc = acc + p[:, i]
+        return acc
+    n = N // _LANES
+    acc = np.add.reduce(p[:, :n * _LANES].reshape(R, n, _LANES), axis=1)    # vector after vector
+    k = N - n * _LANES
+    if k:
+        lo = n * _LANES
+        acc[:, :k] = acc[:, :k] + p[:, lo:] if a is None else fma32(a[:, lo:], b[:, lo:], acc[:, :k])
+    s = acc[:, :4] + acc[:, 4:]
+    s = s[:, :2] + s[:, 2:]
+    return s[:, 0] + s[:, 1]
+
+
+def input_grad(dy, saved, rstd, w):
+    """The input's gradient of float32 layer norm as PyTorch's kernel: per row ds = sum dy * x * w, db = sum dy * w
+    (_row_sum), b = (db * mean - ds) * rstd**3 / N, c = -b * mean - db * rstd / N, dx = rstd * dy * w + b * x + c
+    with the products the compiled kernel fuses (dy, x (R, N); rstd (R,); w (N,) or None)."""
+    x, mean = saved.x, saved.mean
+    R, N = x.shape
+    dyx = dy * x
+    if w is None:
+        ds, db = _row_sum(dyx, dy, x), _row_sum(dy, None, None)
+    else:
+        wb = np.broadcast_to(w, x.shape)
+        ds, db = _row_sum(dyx * w, dyx, wb), _row_sum(dy * w, dy, wb)
+    scale = _F32(1) / _F32(N)
+    a = rstd
+    b = fma32(db, mean, -ds) * a * a * a * scale
+    c = fma32(-b, mean, -(db * a * scale))
+    ady = a[:, None] * dy
+    gx = fma32(b[:, None], x, ady if w is None else ady * w)
+    gx += c[:, None]
+    return gx

@@ -672,12 +672,31 @@ def _ln_grad_large(g2, xh, invstd, w, need, rows):
 
 def _ln_backward(self, g):
     xhat, invstd, w, axes, _, half = self.ctx
+    if type(half) is _ln_exact.Saved:
+        return _ln_exact_grads(self, g, xhat, invstd, w, axes, half)
     if half is not None:    # float16/bfloat16 (see layer_norm)
         return _ln_half_backward(_bf16.to_f32(g), xhat, invstd, w, axes, half, self.need)
     if len(axes) == 1 and type(g) is np.ndarray and g.dtype == xhat.dtype and xhat.nbytes < _LN_SPLIT_FROM and \
             (w is None or w.dtype == g.dtype):
         return _ln_small_grads(g, xhat, invstd, w, self.need)
     return _ln_backward_arrays(self, g, xhat, invstd, w, axes)
+
+
+def _ln_exact_grads(self, g, xhat, invstd, w, axes, saved):
+    """Layer norm's gradients after the float32 exact forward: the input's as PyTorch's kernel (_ln_exact), the
+    weight's and bias's as the rows route computes them."""
+    rows = saved.x
+    g2 = np.ascontiguousarray(np.broadcast_to(g, xhat.shape), rows.dtype).reshape(rows.shape)
+    need = self.need
+    gx = gw = gb = None
+    if need[0]:
+        gx = _ln_exact.input_grad(g2, saved, invstd.reshape(-1), None if w is None else w.reshape(-1))
+        gx = gx.reshape(xhat.shape)
+    if need[1]:
+        gw = _c_einsum('ij,ij->j', g2, xhat.reshape(rows.shape)).reshape(w.shape)
+    if need[2]:
+        gb = col_sums(g2).reshape(xhat.shape[xhat.ndim - len(axes):])
+    return gx, gw, gb
 
 
 def _ln_small_grads(g, xhat, invstd, w, need):
@@ -822,11 +841,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         rows = _as_rows(x, len(ns))
         same = (w is None or w.dtype == x.dtype) and (b is None or b.dtype == x.dtype)    # parameters of x's dtype
         if rows is not None and same and x.dtype == np.float32:
-            y, xhat, invstd = _ln_f32(rows, eps, None if w is None else w.reshape(-1),
-                                      None if b is None else b.reshape(-1))
+            y, xhat, invstd, saved = _ln_f32(rows, eps, None if w is None else w.reshape(-1),
+                                             None if b is None else b.reshape(-1))
             return record(NativeLayerNormBackward0, (input, weight, bias), y.reshape(x.shape),
                           ctx=(xhat.reshape(x.shape), invstd.reshape(x.shape[:x.ndim - len(ns)] + (1,) * len(ns)), w,
-                               axes, eps, None))
+                               axes, eps, saved))
         blocks = _ln_blocks(rows) or _ln_split(rows) if rows is not None and same else None
         if blocks is not None:
             y, xhat, invstd = _ln_large(rows, eps, None if w is None else w.reshape(-1),
@@ -876,19 +895,20 @@ def _ln_small(input, normalized_shape, weight, bias, eps):
     for t in (w, b):
         if t is not None and (t.dtype != x.dtype or t.shape != (n,)):
             return None
-    y, xhat, invstd = _ln_f32(x.reshape(-1, n), eps, w, b)
+    y, xhat, invstd, saved = _ln_f32(x.reshape(-1, n), eps, w, b)
     y = y.reshape(x.shape)
     return record(NativeLayerNormBackward0, (input, weight, bias), y,
-                  ctx=(xhat.reshape(x.shape), invstd.reshape(x.shape[:-1] + (1,)), w, (x.ndim - 1,), eps, None))
+                  ctx=(xhat.reshape(x.shape), invstd.reshape(x.shape[:-1] + (1,)), w, (x.ndim - 1,), eps, saved))
 
 
 def _ln_f32(rows, eps, w, b):
-    """(y, xhat, invstd) of layer norm over the 2-D ``rows`` with weight and bias vectors of their dtype or None:
-    float32 as PyTorch's kernel, bit for bit (_ln_exact), float64 by _ln_rows and _rows_affine."""
+    """(y, xhat, invstd, saved) of layer norm over the 2-D ``rows`` with weight and bias vectors of their dtype or
+    None: float32 as PyTorch's kernel, bit for bit (_ln_exact; ``saved`` for its input gradient), float64 by
+    _ln_rows and _rows_affine (``saved`` None)."""
     if rows.dtype == np.float32:
         return _ln_exact.forward(rows, eps, w, b)
     xhat, invstd = _ln_rows(rows, eps)
-    return _rows_affine(xhat, w, b), xhat, invstd
+    return _rows_affine(xhat, w, b), xhat, invstd, None
 
 
 def _ln_half(input, weight, bias, ns, axes, eps):
