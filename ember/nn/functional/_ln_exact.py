@@ -263,3 +263,21 @@ def input_grad(dy, saved, rstd, w):
     gx = fma32(b[:, None], x, ady if w is None else ady * w)
     gx += c[:, None]
     return gx
+
+
+def _blocks(m):
+    """PyTorch's parallel_for over m rows at get_num_threads threads: contiguous runs of ceil(m / threads) rows."""
+    from ... import get_num_threads
+    step = -(-m // max(1, min(get_num_threads(), m)))
+    return [(lo, min(m, lo + step)) for lo in range(0, m, step)]
+
+
+def bias_grad(dy):
+    """The bias's gradient as PyTorch's kernel: each thread's run of rows added row after row into a zeroed float32
+    buffer (NumPy's reduce over axis 0 of C-ordered rows goes row after row; + 0 for the zeroed start), the buffers
+    then added in thread order."""
+    total = np.zeros(dy.shape[1], _F32)
+    for lo, hi in _blocks(dy.shape[0]):
+        run = dy[lo:hi]     # one column: NumPy's reduce would add it pairwise, as a 1-D array
+        total += (np.add.reduce(run, axis=0) if run.shape[1] > 1 else np.add.accumulate(run, axis=0)[-1]) + _F32(0)
+    return total

@@ -683,8 +683,8 @@ def _ln_backward(self, g):
 
 
 def _ln_exact_grads(self, g, xhat, invstd, w, axes, saved):
-    """Layer norm's gradients after the float32 exact forward: the input's as PyTorch's kernel (_ln_exact), the
-    weight's and bias's as the rows route computes them."""
+    """Layer norm's gradients after the float32 exact forward: the input's and the bias's as PyTorch's kernel
+    (_ln_exact), the weight's as the rows route computes it."""
     rows = saved.x
     g2 = np.ascontiguousarray(np.broadcast_to(g, xhat.shape), rows.dtype).reshape(rows.shape)
     need = self.need
@@ -695,7 +695,7 @@ def _ln_exact_grads(self, g, xhat, invstd, w, axes, saved):
     if need[1]:
         gw = _c_einsum('ij,ij->j', g2, xhat.reshape(rows.shape)).reshape(w.shape)
     if need[2]:
-        gb = col_sums(g2).reshape(xhat.shape[xhat.ndim - len(axes):])
+        gb = _ln_exact.bias_grad(g2).reshape(xhat.shape[xhat.ndim - len(axes):])
     return gx, gw, gb
 
 
