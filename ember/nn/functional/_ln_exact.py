@@ -281,3 +281,45 @@ def bias_grad(dy):
         run = dy[lo:hi]     # one column: NumPy's reduce would add it pairwise, as a 1-D array
         total += (np.add.reduce(run, axis=0) if run.shape[1] > 1 else np.add.accumulate(run, axis=0)[-1]) + _F32(0)
     return total
+
+
+def weight_grad(dy, saved, rstd):
+    """The weight's gradient as PyTorch's kernel: each thread's run of rows accumulated row after row into a zeroed
+    float32 buffer as fma(dy, fma(rstd, x, -rstd * mean), buffer), the buffers then added in thread order."""
+    x, mean = saved.x, saved.mean
+    a = rstd[:, None]
+    t = fma32(a, x, -(a * mean[:, None]))
+    blocks = _blocks(x.shape[0])
+    step = blocks[0][1] - blocks[0][0]
+    same = sum(1 for lo, hi in blocks if hi - lo == step)     # the runs of the first's length go together
+    bufs = list(_run_sums(dy[:same * step].reshape(same, step, -1), t[:same * step].reshape(same, step, -1)))
+    for lo, hi in blocks[same:]:
+        bufs += list(_run_sums(dy[lo:hi][None], t[lo:hi][None]))
+    total = np.zeros(x.shape[1], _F32)
+    for buf in bufs:
+        total += buf
+    return total
+
+
+def _run_sums(dy, t):
+    """fma(dy, t, buffer) over axis 1 of the (runs, rows, N) dy and t from zero buffers: (runs, N). Row after row in
+    float64 (the products exact), each sum rounded once to float32; where one might have rounded twice (_suspects)
+    and was inexact, fma32 row by row."""
+    runs, rows, n = dy.shape
+    p = np.multiply(dy, t, dtype=np.float64)
+    sums = np.empty((rows, runs, n))
+    buf = np.zeros((runs, n), _F32)
+    for i in range(rows):
+        s = np.add(p[:, i], buf, out=sums[i])
+        buf = s.astype(_F32)
+    flat = sums.reshape(-1)
+    if _clean(flat, np.empty(flat.size, np.int64)):
+        return buf
+    prev = np.concatenate([np.zeros((1, runs, n)), sums[:-1].astype(_F32).astype(np.float64)])
+    sus = _suspects(sums).reshape(sums.shape)
+    if not np.any(_two_sum(p.transpose(1, 0, 2)[sus], prev[sus])[1] != 0):
+        return buf
+    buf = np.zeros((runs, n), _F32)
+    for i in range(rows):
+        buf = fma32(dy[:, i], t[:, i], buf)
+    return buf

@@ -683,8 +683,7 @@ def _ln_backward(self, g):
 
 
 def _ln_exact_grads(self, g, xhat, invstd, w, axes, saved):
-    """Layer norm's gradients after the float32 exact forward: the input's and the bias's as PyTorch's kernel
-    (_ln_exact), the weight's as the rows route computes it."""
+    """Layer norm's gradients after the float32 exact forward, as PyTorch's kernel computes them (_ln_exact)."""
     rows = saved.x
     g2 = np.ascontiguousarray(np.broadcast_to(g, xhat.shape), rows.dtype).reshape(rows.shape)
     need = self.need
@@ -693,7 +692,7 @@ def _ln_exact_grads(self, g, xhat, invstd, w, axes, saved):
         gx = _ln_exact.input_grad(g2, saved, invstd.reshape(-1), None if w is None else w.reshape(-1))
         gx = gx.reshape(xhat.shape)
     if need[1]:
-        gw = _c_einsum('ij,ij->j', g2, xhat.reshape(rows.shape)).reshape(w.shape)
+        gw = _ln_exact.weight_grad(g2, saved, invstd.reshape(-1)).reshape(w.shape)
     if need[2]:
         gb = _ln_exact.bias_grad(g2).reshape(xhat.shape[xhat.ndim - len(axes):])
     return gx, gw, gb
