@@ -774,6 +774,16 @@ def _raise_heap_threshold():
         xp.empty(31 << 20, xp.uint8)
 
 
+def exact_kernels(on=None):
+    """Opt-in (or EMBER_EXACT_KERNELS=1 at import): float32 softmax, log_softmax, cross_entropy and
+    layer_norm computed as PyTorch's CPU kernels compute them, bit for bit, at 5-30x their default cost. ``on`` sets
+    it (process-wide); returns whether it is on."""
+    from . import _exact
+    if on is not None:
+        _exact.ON[0] = bool(on)
+    return _exact.ON[0]
+
+
 def keep_freed_memory():
     """Opt-in (or EMBER_KEEP_FREED_MEMORY=1 at import): let glibc reuse freed large arrays instead of
     unmapping them and page-faulting fresh pages in on the next step (what a caching allocator avoids;

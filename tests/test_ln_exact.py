@@ -9,6 +9,16 @@ import torch
 import ember
 from _isa import assert_bits_or_close
 
+
+@pytest.fixture(autouse=True)
+def _exact_kernels():
+    """These kernels are opt-in (ember.backend.exact_kernels): on for these tests, then back as they were."""
+    old = ember.backend.exact_kernels()
+    ember.backend.exact_kernels(True)
+    yield
+    ember.backend.exact_kernels(old)
+
+
 @pytest.fixture(autouse=True)
 def _same_threads():
     """The parameters' gradients depend on the thread count (PyTorch's per-thread buffers): ember's set to PyTorch's,

@@ -7,6 +7,26 @@ import torch
 import ember
 from _isa import assert_bits_or_close
 
+
+@pytest.fixture(autouse=True)
+def _exact_kernels():
+    """These kernels are opt-in (ember.backend.exact_kernels): on for these tests, then back as they were."""
+    old = ember.backend.exact_kernels()
+    ember.backend.exact_kernels(True)
+    yield
+    ember.backend.exact_kernels(old)
+
+
+@pytest.fixture(autouse=True)
+def _same_threads():
+    """Which positions of a dim that is not the last run vectorised depends on the thread count: ember's set to
+    PyTorch's, which other test files may have changed."""
+    old = ember.get_num_threads()
+    ember.set_num_threads(torch.get_num_threads())
+    yield
+    ember.set_num_threads(old)
+
+
 RNG = np.random.default_rng(41)
 LENGTHS = list(range(1, 71)) + [127, 128, 1000, 4096]
 
@@ -187,3 +207,20 @@ def test_softmax_backward_other_dims(shape, dim):
         lib.softmax(t, dim).backward(lib.from_numpy(g))
         got.append(t.grad.numpy())
     assert_bits_or_close(*got, rtol=1e-5, atol=1e-6)
+
+
+def test_exact_kernels_are_opt_in():
+    """Off in a fresh process unless EMBER_EXACT_KERNELS=1; off, softmax takes NumPy's exp (ember's default values)."""
+    import os
+    import subprocess
+    import sys
+    code = 'import ember; print(ember.backend.exact_kernels())'
+    for value, want in (('', 'False'), ('1', 'True')):
+        env = dict(os.environ, EMBER_EXACT_KERNELS=value)
+        out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == want
+    x = (RNG.standard_normal((4, 40)) * 3).astype(np.float32)
+    ember.backend.exact_kernels(False)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    np.testing.assert_allclose(ember.softmax(ember.from_numpy(x), -1).numpy(), e / e.sum(-1, keepdims=True), rtol=1e-6)
+    assert not ember.ops._sleef.emulated()

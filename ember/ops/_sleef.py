@@ -13,7 +13,7 @@ import numpy as np
 from ._distributions import fma64
 from ._fused import _no_midpoint, fma32
 from ._halfgemm import cpu_has
-from .. import _parallel
+from .. import _exact, _parallel
 from ..backend import row_max
 
 _F32, _F64, _I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
@@ -174,11 +174,15 @@ def logf(d):
     return r.astype(_F32)
 
 
-@functools.lru_cache(maxsize=None)
 def emulated():
-    """Whether PyTorch runs its AVX-512 kernels here (its capability needs AVX-512 F, BW, VL and DQ), whose float32
-    softmax/log_softmax this module's functions reproduce. AVX2 hosts (8 lanes, their own reduction tree) keep
-    NumPy's exp and sums."""
+    """Whether the bit-for-bit kernels are on (ember._exact: opt-in, they cost ~10x) and PyTorch runs its AVX-512
+    kernels here (its capability needs AVX-512 F, BW, VL and DQ), whose float32 softmax/log_softmax this module's
+    functions reproduce. AVX2 hosts (8 lanes, their own reduction tree) keep NumPy's exp and sums."""
+    return _exact.ON[0] and _avx512()
+
+
+@functools.lru_cache(maxsize=None)
+def _avx512():
     return cpu_has('AVX512F', 'AVX512BW', 'AVX512VL', 'AVX512DQ')
 
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, _dtype, _layout, _parallel, func as _func, ops
+from ... import _bf16, _dtype, _exact, _layout, _parallel, func as _func, ops
 from ...backend import col_sums, gemm, ones_vector as _ones
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
@@ -839,7 +839,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             return _ln_half(input, weight, bias, ns, axes, eps)
         rows = _as_rows(x, len(ns))
         same = (w is None or w.dtype == x.dtype) and (b is None or b.dtype == x.dtype)    # parameters of x's dtype
-        if rows is not None and same and x.dtype == np.float32:
+        if rows is not None and same and x.dtype == np.float32 and _exact.ON[0]:
             y, xhat, invstd, saved = _ln_f32(rows, eps, None if w is None else w.reshape(-1),
                                              None if b is None else b.reshape(-1))
             return record(NativeLayerNormBackward0, (input, weight, bias), y.reshape(x.shape),
@@ -902,9 +902,9 @@ def _ln_small(input, normalized_shape, weight, bias, eps):
 
 def _ln_f32(rows, eps, w, b):
     """(y, xhat, invstd, saved) of layer norm over the 2-D ``rows`` with weight and bias vectors of their dtype or
-    None: float32 as PyTorch's kernel, bit for bit (_ln_exact; ``saved`` for its input gradient), float64 by
-    _ln_rows and _rows_affine (``saved`` None)."""
-    if rows.dtype == np.float32:
+    None: float32 as PyTorch's kernel, bit for bit, where ember._exact's kernels are on (_ln_exact; ``saved`` for
+    its input gradient), otherwise (and float64) by _ln_rows and _rows_affine (``saved`` None)."""
+    if rows.dtype == np.float32 and _exact.ON[0]:
         return _ln_exact.forward(rows, eps, w, b)
     xhat, invstd = _ln_rows(rows, eps)
     return _rows_affine(xhat, w, b), xhat, invstd, None
