@@ -3,6 +3,7 @@ values, dtypes, shapes, grad_fn names and every input's gradient; then gradcheck
 import warnings
 
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -186,3 +187,26 @@ def walk_graph(fn, depth):
         for f, _ in fn.next_functions:
             out += ['  ' + n for n in walk_graph(f, depth - 1)]
     return out
+
+
+@pytest.fixture
+def exact_like_torch():
+    """ember's opt-in bit-for-bit kernels on (ember.backend.exact_kernels) and its thread count set to PyTorch's (their
+    vectorised positions and per-thread sums depend on it), both put back after the test."""
+    old = ember.backend.exact_kernels(), ember.get_num_threads()
+    ember.backend.exact_kernels(True)
+    ember.set_num_threads(torch.get_num_threads())
+    yield
+    ember.backend.exact_kernels(old[0])
+    ember.set_num_threads(old[1])
+
+
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """Both libraries on the same number of threads (1, then 2), put back after the test."""
+    before = torch.get_num_threads(), ember.get_num_threads()
+    torch.set_num_threads(request.param)
+    ember.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before[0])
+    ember.set_num_threads(before[1])

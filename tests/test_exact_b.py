@@ -9,23 +9,12 @@ import torch
 
 import ember
 from _isa import bits_or
-from helpers import import_torchvision
+from helpers import import_torchvision, threads  # noqa: F401 (threads: a fixture)
 
 RNG = np.random.default_rng(0)
 IMG = RNG.standard_normal((2, 3, 6, 6)).astype(np.float32)
 WM = RNG.standard_normal((16, 16)).astype(np.float32) * 0.3
 LABELS = np.array([1, 3])
-
-
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    """Both libraries on the same number of threads (layer norm's parameter sums depend on it in PyTorch)."""
-    before = torch.get_num_threads(), ember.get_num_threads()
-    torch.set_num_threads(request.param)
-    ember.set_num_threads(request.param)
-    yield request.param
-    torch.set_num_threads(before[0])
-    ember.set_num_threads(before[1])
 
 
 def _step(lib, dtype):

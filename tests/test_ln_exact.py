@@ -7,26 +7,10 @@ import pytest
 import torch
 
 import ember
+from helpers import exact_like_torch  # noqa: F401 (fixtures)
 from _isa import assert_bits_or_close
 
-
-@pytest.fixture(autouse=True)
-def _exact_kernels():
-    """These kernels are opt-in (ember.backend.exact_kernels): on for these tests, then back as they were."""
-    old = ember.backend.exact_kernels()
-    ember.backend.exact_kernels(True)
-    yield
-    ember.backend.exact_kernels(old)
-
-
-@pytest.fixture(autouse=True)
-def _same_threads():
-    """The parameters' gradients depend on the thread count (PyTorch's per-thread buffers): ember's set to PyTorch's,
-    which other test files may have changed."""
-    old = ember.get_num_threads()
-    ember.set_num_threads(torch.get_num_threads())
-    yield
-    ember.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures('exact_like_torch')
 
 
 WIDTHS = list(range(1, 71)) + [127, 128, 129, 256, 768, 1000, 1408, 1413, 4100]

@@ -5,26 +5,10 @@ import pytest
 import torch
 
 import ember
+from helpers import exact_like_torch, threads  # noqa: F401 (fixtures)
 from _isa import assert_bits_or_close
 
-
-@pytest.fixture(autouse=True)
-def _exact_kernels():
-    """These kernels are opt-in (ember.backend.exact_kernels): on for these tests, then back as they were."""
-    old = ember.backend.exact_kernels()
-    ember.backend.exact_kernels(True)
-    yield
-    ember.backend.exact_kernels(old)
-
-
-@pytest.fixture(autouse=True)
-def _same_threads():
-    """Which positions of a dim that is not the last run vectorised depends on the thread count: ember's set to
-    PyTorch's, which other test files may have changed."""
-    old = ember.get_num_threads()
-    ember.set_num_threads(torch.get_num_threads())
-    yield
-    ember.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures('exact_like_torch')
 
 
 RNG = np.random.default_rng(41)
@@ -156,18 +140,6 @@ def test_cross_entropy_spatial():
         got.append((loss.detach().numpy(), t.grad.numpy()))
     np.testing.assert_allclose(got[0][0], got[1][0], rtol=3e-7)
     assert_bits_or_close(got[0][1], got[1][1], rtol=1e-5, atol=1e-7)
-
-
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    """Both libraries on the same number of threads (which positions PyTorch's dim != -1 softmax takes in vectors
-    depends on it)."""
-    before = torch.get_num_threads(), ember.get_num_threads()
-    torch.set_num_threads(request.param)
-    ember.set_num_threads(request.param)
-    yield request.param
-    torch.set_num_threads(before[0])
-    ember.set_num_threads(before[1])
 
 
 @pytest.mark.parametrize('shape,dim', MID + [((3000, 50), 0), ((12, 4, 64, 64), 2), ((4, 100, 300), 1)])
