@@ -249,8 +249,9 @@ def _together(items, update):
     """``update(pa, ga, m, v)`` once on the small params' arrays joined end to end, then their pieces written
     back (and each param's version bumped): an elementwise update gives every element the value it gets alone,
     in one set of passes instead of one per param. GPT's AdamW (36 of its 52 params join), min of 200 interleaved,
-    1 thread: 1529 -> 1301 us alone, 1890 -> 1789 inside training steps (colder caches)."""
-    joined = [np.concatenate([it[j].reshape(-1) for it in items]) for j in (1, 2, 3, 4)]
+    1 thread: 1529 -> 1301 us alone, 1890 -> 1789 inside training steps (colder caches). The pieces are flattened by
+    np.concatenate itself (axis=None), not by a reshape each: GPT's 34 small params, min of 300, 184 -> 165 us."""
+    joined = [np.concatenate([it[j] for it in items], axis=None) for j in (1, 2, 3, 4)]
     update(*joined)
     pa, _, m, v = joined
     lo = 0
