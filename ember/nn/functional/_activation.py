@@ -527,6 +527,8 @@ def _gelu_grad(g, x, approximate, cdf):
         x2 = x * x
         t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
         return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2))
+    if g.dtype == x.dtype and _gelu_cpu.takes_onednn_grad(x):
+        return _gelu_cpu.gelu_erf_grad(g, x)
     d = np.empty_like(x)
     if g.dtype != d.dtype:
         _gelu_slope(x, cdf, d)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ... import _parallel
+from ... import _exact, _parallel
 
 # coefficients of degree 0..5 (rows) of the 25 pieces (columns), as float32 bit patterns
 _WORDS = (
@@ -43,14 +43,23 @@ _TANH_ONE = np.float32(8.664339742)     # SLEEF's tanhf returns +-1 beyond this 
 # float32 passes, nearer the exact values and within 1e-6 of PyTorch's (whose 1 + erf cancels for x in [-5.5, -2.9]:
 # up to 1.2e-3 relative off there): the emulation costs about as much up to 8192
 # elements (93 against 61 us) but 10x beyond (131072: 4.5 against 0.39 ms; GPT's (12, 64, 512): 8.5 against 0.8 ms
-# a forward, which would double the GPT benchmark's step), and the tanh form 3-13x.
+# a forward, which would double the GPT benchmark's step), and the tanh form 3-13x. With ember._exact's kernels on,
+# every size is reproduced (oneDNN's kernel is elementwise, so its values do not depend on how it splits the work:
+# 0 of 300001 and of (12, 64, 512) differ).
 EXACT_MAX = 8192
 
 
 def takes_onednn(a):
     """Whether to reproduce PyTorch's float32 GELU (approximate='none') of this array bit for bit: PyTorch hands
-    contiguous arrays of 2+ elements to oneDNN; up to EXACT_MAX elements."""
-    return a.dtype == np.float32 and 1 < a.size <= EXACT_MAX and a.flags.c_contiguous
+    contiguous arrays of 2+ elements to oneDNN; up to EXACT_MAX elements, or any size where ember._exact is on."""
+    return a.dtype == np.float32 and 1 < a.size and a.flags.c_contiguous and (a.size <= EXACT_MAX or _exact.ON[0])
+
+
+def takes_onednn_grad(a):
+    """Whether to reproduce PyTorch's float32 GELU gradient (oneDNN's, for the inputs its forward takes) bit for bit:
+    where ember._exact is on, since gelu_erf_grad costs 12-18x the default pass (8192: 12 -> 146 us; (12, 64, 512):
+    0.57 -> 10.1 ms, min of 30 / 7 interleaved, load ~3), which agrees within 3e-7."""
+    return _exact.ON[0] and takes_onednn(a)
 
 
 def takes_vector_tanh(a):
@@ -123,3 +132,66 @@ def gelu_tanh(a):
     t *= a
     t *= np.float32(0.5)
     return t
+
+
+def _f32(word):
+    return np.uint32(word).view(np.float32)
+
+
+# oneDNN's gelu_erf backward constants (float32 bit patterns): 1/sqrt 2, 1/sqrt pi, Abramowitz-Stegun's p and a1..a5
+_AS_RSQRT2, _AS_RSQRTPI, _AS_P = _f32(0x3f3504f3), _f32(0x3f106eba), _f32(0x3ea7ba05)
+_AS_POL = [_f32(w) for w in (0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00e3, 0x3f87dc22)]
+# its exp: log2(e), ln 2, the clamp to [ln FLT_MIN, ln FLT_MAX], and p1..p5 of exp(r) on |r| <= ln(2) / 2
+_EXP_LOG2E, _EXP_LN2 = _f32(0x3fb8aa3b), _f32(0x3f317218)
+_EXP_LO, _EXP_HI = _f32(0xc2aeac50), _f32(0x42b17218)
+_EXP_POL = [_f32(w) for w in (0x3f7ffffb, 0x3efffee3, 0x3e2aad40, 0x3d2b9d0d, 0x3c07cfce)]
+_ONE, _HALF = np.float32(1), np.float32(0.5)
+
+
+def _fma(a, b, c):
+    """float32 ``a * b + c`` through float64: the product is exact there and the sum rounds once before float32, so
+    this is the fma but for a double rounding on a float64 tie (as _one_plus_erf; none of 10^6 test points hit one).
+    ops._fused.fma32, which checks for those, made gelu_erf_grad 35x main's gradient instead of ~8x."""
+    s = a.astype(np.float64)     # (np.multiply with dtype=float64 casts in a slow buffered loop)
+    s *= b
+    s += c
+    return s.astype(np.float32)
+
+
+def _exp_onednn(s):
+    """exp of a float32 array as oneDNN's vector kernel computes it: s = n ln 2 + r with n = floor(s log2 e + 1/2),
+    a degree-5 polynomial in r by float32 fmas, times 2^(n-1) and 2; below ln FLT_MIN the result is 0."""
+    under = s < _EXP_LO
+    s = np.minimum(np.maximum(s, _EXP_LO), _EXP_HI)
+    n = np.floor(s * _EXP_LOG2E + _HALF)
+    r = _fma(-n, _EXP_LN2, s)
+    scale = ((n - _ONE).astype(np.int32) + 127) << 23
+    scale[under] = 0
+    p = np.full_like(r, _EXP_POL[4])
+    for k in (3, 2, 1, 0):
+        p = _fma(p, r, _EXP_POL[k])
+    p = _fma(p, r, _ONE)
+    p *= scale.view(np.float32)
+    p *= np.float32(2)
+    return p
+
+
+def gelu_erf_grad(g, x):
+    """g * d gelu / dx of float32 arrays as PyTorch's backward computes it, through oneDNN's gelu_erf kernel:
+    Phi(x) + x phi(x) as 1/2 + R Q / sqrt pi + erf(R) / 2 with R = x / sqrt 2, Q = exp(-R^2) (_exp_onednn) and erf by
+    Abramowitz-Stegun 7.1.26 (1 - t p(t) Q, t = 1 / (1 + p |R|)), each step a float32 operation or fma."""
+    r = x * _AS_RSQRT2
+    q = _exp_onednn(-(r * r))
+    t = r * _AS_RSQRTPI
+    t *= q
+    w = _ONE / _fma(_AS_P, np.abs(r), _ONE)
+    nqw = -q * w
+    p = np.full_like(w, _AS_POL[4])
+    for k in (3, 2, 1, 0):
+        p = _fma(p, w, _AS_POL[k])
+    erf = _fma(nqw, p, _ONE)
+    erf.view(np.int32)[...] ^= r.view(np.int32) & _SIGN
+    t += _HALF
+    d = _fma(erf, _HALF, t)
+    d *= g
+    return d

