@@ -46,3 +46,43 @@ def test_gelu_any_size_and_gradient(shape, seed):
 def test_gelu_gradient_grid_and_specials():
     x = np.concatenate([np.linspace(-12, 12, 20001), [0, -0.0, 1e-30, -1e-30, 40, -40, np.inf, -np.inf]])
     _same(lambda L, F, x: F.gelu(x), [x.astype(np.float32)])
+
+
+def _labels(shape, C, seed):
+    return np.random.default_rng(seed + 7).integers(0, C, shape)
+
+
+def _weights(C, seed):
+    return np.abs(_normal((C,), seed + 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize('shape', [(2, 5, 4, 4), (4, 10, 16, 16), (8, 21, 32, 32), (1, 3, 7, 9)])
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_cross_entropy_4d(shape, seed):
+    _same(lambda L, F, x, t: F.cross_entropy(x, t), [_normal(shape, seed), _labels(shape[:1] + shape[2:], shape[1], seed)],
+          seed)
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum'])
+@pytest.mark.parametrize('shape', [(4, 10, 16, 16), (2, 3, 33, 17), (3, 4, 5)])
+@pytest.mark.parametrize('weighted', [False, True])
+@pytest.mark.parametrize('ignore', [-100, 2])
+def test_nll_loss_nd_weights_and_ignored(reduction, shape, weighted, ignore):
+    C = shape[1]
+    w = _weights(C, 0) if weighted else None
+
+    def fn(L, F, x, t):
+        return F.nll_loss(x, t, weight=None if w is None else L.tensor(w), ignore_index=ignore, reduction=reduction)
+    _same(fn, [_normal(shape, 1), _labels(shape[:1] + shape[2:], C, 1)], 1)
+
+
+@pytest.mark.parametrize('shape', [(64, 10), (1000, 7)])
+def test_nll_loss_weighted_rows_gradient(shape):
+    """The gradient divides by the forward's total weight, added in the kernel's cascade as PyTorch's."""
+    w = _weights(shape[1], 5)
+    _same(lambda L, F, x, t: F.nll_loss(x, t, weight=L.tensor(w)), [_normal(shape, 5), _labels(shape[:1], shape[1], 5)])
+
+
+def test_cross_entropy_5d_ignored():
+    shape = (2, 4, 5, 6, 7)
+    _same(lambda L, F, x, t: F.cross_entropy(x, t, ignore_index=1), [_normal(shape, 2), _labels((2, 5, 6, 7), 4, 2)])
