@@ -86,3 +86,29 @@ def test_nll_loss_weighted_rows_gradient(shape):
 def test_cross_entropy_5d_ignored():
     shape = (2, 4, 5, 6, 7)
     _same(lambda L, F, x, t: F.cross_entropy(x, t, ignore_index=1), [_normal(shape, 2), _labels((2, 5, 6, 7), 4, 2)])
+
+
+@pytest.mark.parametrize('shape,G', [((2, 8, 5, 5), 4), ((4, 32, 16, 16), 8), ((3, 12, 7), 3), ((8, 64, 8, 8), 32),
+                                     ((8, 64, 8, 8), 4), ((2, 16, 33, 17), 4), ((2, 48, 33, 17), 2), ((2, 6, 300), 2),
+                                     ((3, 6, 2, 3, 4), 3)])
+@pytest.mark.parametrize('params', ['both', 'weight', 'none'])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_group_norm_values_and_gradients(shape, G, params, seed):
+    C = shape[1]
+    arrays = [_normal(shape, seed, 2.0) + np.float32(0.5)]
+    if params != 'none':
+        arrays.append(_normal((C,), seed + 1))
+    if params == 'both':
+        arrays.append(_normal((C,), seed + 2))
+    _same(lambda L, F, x, *p: F.group_norm(x, G, *p), arrays, seed)
+
+
+def test_group_norm_module_eps():
+    def fn(L, F, x):
+        L.manual_seed(0)
+        m = L.nn.GroupNorm(4, 16, eps=1e-3)
+        with L.no_grad():
+            m.weight.mul_(1.5)
+            m.bias.add_(0.25)
+        return m(x)
+    _same(fn, [_normal((4, 16, 9, 9), 3)])

@@ -11,7 +11,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import need_float, node_class, not_implemented, check_tensor_args
 from ...tensor import Tensor
-from . import _bn_rows, _ln_exact
+from . import _bn_rows, _gn_exact, _ln_exact
 from ._fused import fused, record
 
 try:    # NumPy 2 (NumPy 1: numpy.core)
@@ -953,6 +953,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 # -- group norm -------------------------------------------------------------------------------------------------
 def _gn_backward(self, g):
     xhat, invstd, w, G, _, half = self.ctx
+    if type(half) is _gn_exact.Saved:       # float32 bit for bit (ember._exact)
+        return _gn_exact.backward(g, half, w, G, self.need)
     if half is not None:    # float16/bfloat16 (see _gn_half)
         return _gn_half_backward(_bf16.to_f32(g), xhat, invstd, w, G, half, self.need)
     N, C = xhat.shape[:2]
@@ -1064,6 +1066,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            eps, None))
     if x.dtype.itemsize == 2 or x.dtype is _bf16.NP:
         return _gn_half(input, weight, bias, num_groups, eps)
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    if _exact.ON[0] and _gn_exact.takes(x, w, b):
+        y, saved = _gn_exact.forward(x, num_groups, w, b, eps)
+        return record(NativeGroupNormBackward0, (input, weight, bias), y, ctx=(None, None, w, num_groups, eps, saved))
     rows = _as_rows(x.reshape(N * num_groups, -1), 1)
     if rows is not None:    # layer norm's rows: one (sample, group) a row
         xhat, invstd = _ln_rows(rows, eps)
@@ -1074,8 +1081,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         xc = xg - mean
         invstd = (1.0 / np.sqrt((xc * xc).mean(axis=2) + eps)).astype(x.dtype, copy=False)
         xhat = (xc * invstd[:, :, None]).reshape(x.shape)
-    w = None if weight is None else weight._data
-    b = None if bias is None else bias._data
     y = _layout.keep_channels_last(x, _channel_affine(xhat, w, b).astype(x.dtype, copy=False))
     return record(NativeGroupNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, num_groups, eps, None))
 
