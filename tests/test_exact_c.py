@@ -112,3 +112,25 @@ def test_group_norm_module_eps():
             m.bias.add_(0.25)
         return m(x)
     _same(fn, [_normal((4, 16, 9, 9), 3)])
+
+
+@pytest.mark.parametrize('shape,kw', [((2, 3, 8, 8), dict(scale_factor=2)), ((1, 4, 17, 13), dict(scale_factor=2)),
+                                      ((2, 2, 32, 32), dict(scale_factor=2)),
+                                      ((2, 3, 8, 8), dict(size=(11, 7), align_corners=True)),
+                                      ((1, 4, 17, 13), dict(size=(17, 29), align_corners=True)),
+                                      ((1, 4, 17, 13), dict(size=(5, 6))), ((2, 2, 9, 10), dict(scale_factor=1.7)),
+                                      ((2, 3, 16, 16), dict(size=(37, 23))), ((1, 2, 6, 9), dict(size=(6, 20)))])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_bicubic_interpolate(shape, kw, seed):
+    _same(lambda L, F, x: F.interpolate(x, mode='bicubic', **kw), [_normal(shape, seed)], seed)
+
+
+def test_bicubic_zero_gradient_keeps_positive_zeros():
+    """PyTorch's backward adds into a zeroed buffer: -0 terms (a zero gradient times negative weights) leave +0."""
+    x = _normal((1, 1, 5, 5), 0)
+    mine, theirs = [], []
+    for lib, out in ((ember, mine), (torch, theirs)):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.interpolate(t, scale_factor=3, mode='bicubic').backward(lib.zeros(1, 1, 15, 15) * -1)
+        out.append(t.grad.numpy())
+    np.testing.assert_array_equal(np.signbit(mine[0]), np.signbit(theirs[0]))

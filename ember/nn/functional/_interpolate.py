@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ... import _layout
+from ... import _exact, _layout
 from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -71,11 +71,20 @@ def _linear_taps(n_in, n_out, align_corners, scale_factor, ft):
     return np.stack([i0, i1], 1), np.stack([ft(1) - lam, lam], 1)
 
 
-def _cubic_taps(n_in, n_out, align_corners, scale_factor, ft, a=-0.75):
-    src = _source(_scale(n_in, n_out, align_corners, scale_factor, ft), n_out, align_corners, True, ft)
+def _cubic_taps(n_in, n_out, align_corners, scale_factor, ft, a=-0.75, fused=True):
+    """Bicubic's four taps per output. float32 ``fused``: the weights as the forward kernel (compiled with FMA)
+    evaluates them; not ``fused``: as its backward (UpSampleBicubic2d.cpp, built without FMA) does, each step rounded
+    (the source position scale (i + 1/2) - 1/2 too) and the far taps at (1 - t) + 1."""
+    scale = _scale(n_in, n_out, align_corners, scale_factor, ft)
+    if fused or ft != np.float32 or align_corners:
+        src = _source(scale, n_out, align_corners, True, ft)
+    else:
+        src = scale * (np.arange(n_out, dtype=ft) + ft(0.5)) - ft(0.5)
     i0 = np.floor(src).astype(np.int64)
     t = (src - i0.astype(ft)).astype(ft)
     a = ft(a)
+    if ft == np.float32:
+        return _clipped_taps(i0, n_in), _cubic_weights_f32(t, a, fused)
 
     def near(x):
         return ((a + 2) * x - (a + 3)) * x * x + 1
@@ -83,8 +92,32 @@ def _cubic_taps(n_in, n_out, align_corners, scale_factor, ft, a=-0.75):
     def far(x):
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
     w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1).astype(ft)
-    idx = np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, n_in - 1)
-    return idx, w
+    return _clipped_taps(i0, n_in), w
+
+
+def _clipped_taps(i0, n_in):
+    """The four source indices i0 - 1 .. i0 + 2 of each output, clamped to the input."""
+    return np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, n_in - 1)
+
+
+def _cubic_weights_f32(t, a, fused=True):
+    """float32 cubic convolution weights at t + 1, t, 1 - t, (1 - t) + 1. ``fused``: as PyTorch's forward kernel
+    evaluates them: the first step of each polynomial fused, (a + 2) x - (a + 3) as fma, and the far one's second
+    too, fma(fma(a, x, -5a), x, 8a) x - 4a (found by matching: 0 of 9344 weights differ from PyTorch 2.13's, against
+    26 with the far one's first step plain and 35 with none fused)."""
+    one = np.float32(1)
+
+    def near(x):
+        if not fused:
+            return ((a + 2) * x - (a + 3)) * x * x + one
+        return _fused_pair(x, a + 2, -(a + 3)) * x * x + one
+
+    def far(x):
+        if not fused:
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return _fused_pair(_fused_pair(x, a, -5 * a), x, 8 * a) * x - 4 * a
+    x2 = one - t
+    return np.stack([far(t + one), near(t), near(x2), far(x2 + one)], 1)
 
 
 def _antialias_taps(n_in, n_out, mode, align_corners, scale_factor, ft):
@@ -113,15 +146,26 @@ def _taps(n_in, n_out, mode, align_corners, scale_factor, antialias, ft, k=2):
 _FUSED = ('linear', 'bilinear', 'trilinear')
 
 
+def _fuses(mode, antialias):
+    """Whether _along adds the taps as PyTorch's compiled kernel fuses them: the linear modes always; bicubic's four taps
+    where ember._exact is on, since they cost 1.6-2x the plain passes (scale 2 of (8, 3, 64, 64): 5.6 -> 9.3 ms, of
+    (4, 16, 32, 32) 3.0 -> 6.1 ms, min of 15), and its plain sums differ from PyTorch's in 30-45% of the values."""
+    return not antialias and (mode in _FUSED or (mode == 'bicubic' and _exact.ON[0]))
+
+
 def _along(a, axis, idx, w, fused=False):
-    """Resample array ``a`` along ``axis`` by the taps (``fused``: the linear modes' two taps as _fused_pair)."""
+    """Resample array ``a`` along ``axis`` by the taps (``fused``: float32 taps added as PyTorch's compiled kernel fuses
+    them, by _fused_pair)."""
     if idx.shape[1] == 1:
         return np.take(a, idx[:, 0], axis=axis)
     shape = [1] * a.ndim
     shape[axis] = -1
-    if fused and idx.shape[1] == 2 and a.dtype == np.float32:
-        return _fused_pair(np.take(a, idx[:, 0], axis=axis), w[:, 0].reshape(shape),
-                           np.take(a, idx[:, 1], axis=axis) * w[:, 1].reshape(shape))
+    if fused and a.dtype == np.float32:     # fma(t0, w0, t1 * w1), then fma(t_k, w_k, out) for further taps
+        out = _fused_pair(np.take(a, idx[:, 0], axis=axis), w[:, 0].reshape(shape),
+                          np.take(a, idx[:, 1], axis=axis) * w[:, 1].reshape(shape))
+        for k in range(2, idx.shape[1]):
+            out = _fused_pair(np.take(a, idx[:, k], axis=axis), w[:, k].reshape(shape), out)
+        return out
     out = np.take(a, idx[:, 0], axis=axis) * w[:, 0].reshape(shape)
     for k in range(1, idx.shape[1]):
         out += np.take(a, idx[:, k], axis=axis) * w[:, k].reshape(shape)
@@ -251,14 +295,44 @@ def _dense_backward(g, axis, n_in, idx, w):
 
 
 class _UpsampleBackward(Node):
-    """Gradient of resampling: back through each axis's taps, first axis first (the forward ran last first)."""
-    __slots__ = ('taps', 'sizes')
+    """Gradient of resampling: back through each axis's taps, first axis first (the forward ran last first).
+    ``plain``: float32 bicubic's taps as PyTorch's backward computes them, where ember._exact is on (else None)."""
+    __slots__ = ('taps', 'sizes', 'plain')
 
     def backward(self, g):
+        if self.plain is not None and dual.is_array(g):
+            return (_bicubic_backward_f32(g, self.sizes, self.plain),)
         lead = g.ndim - len(self.taps)
         for j, ((idx, w), n_in) in enumerate(zip(self.taps, self.sizes)):
             g = _along_backward(g, lead + j, n_in, idx, w)
         return (g,)
+
+
+_SCATTER_CHUNK = 1 << 22     # padded values one chunk of planes of _bicubic_backward_f32 holds
+
+
+def _bicubic_backward_f32(g, n_in, taps):
+    """float32 bicubic's input gradient as PyTorch's kernel adds it: for each output pixel in row-major order, its
+    16 taps (x outer, y inner) each add (g * wy) * wx to the clamped input pixel in place. Each input pixel's terms are
+    gathered in that order (a stable sort by target, the same for every plane) and added one after another from +0
+    (np.add.reduce over the middle axis of (planes, terms, pixels) adds whole rows in turn)."""
+    (iy, wy), (ix, wx) = taps
+    (hi, wi), (ho, wo) = n_in, g.shape[-2:]
+    target = (iy[:, None, None, :] * wi + ix[None, :, :, None]).reshape(-1)    # (oy, ox, x tap, y tap)
+    order = np.argsort(target, kind='stable')
+    counts = np.bincount(target, minlength=hi * wi)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.full((hi * wi, max(int(counts.max()), 1)), target.size, np.int64)     # the last: a zero term
+    slot[target[order], np.arange(order.size) - starts[target[order]]] = order
+    planes = g.reshape(-1, ho, wo)
+    out = np.empty((planes.shape[0], hi * wi), np.float32)
+    step = max(1, _SCATTER_CHUNK // slot.size)
+    for lo in range(0, planes.shape[0], step):
+        gp = planes[lo:lo + step]
+        terms = (gp[:, :, :, None, None] * wy[None, :, None, None, :]) * wx[None, None, :, :, None]
+        terms = np.concatenate([terms.reshape(gp.shape[0], -1), np.zeros((gp.shape[0], 1), np.float32)], 1)
+        np.add.reduce(np.take(terms, slot.T, axis=1), axis=1, out=out[lo:lo + step], initial=0.0)    # row after row
+    return out.reshape(g.shape[:-2] + (hi, wi))
 
 
 def _node_class(name, cache={}):
@@ -298,7 +372,7 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
         out = _bilinear_vectorized(a, *taps)
     else:
         for j in reversed(range(k)):
-            out = _along(out, a.ndim - k + j, *taps[j], fused=mode in _FUSED and not antialias)
+            out = _along(out, a.ndim - k + j, *taps[j], fused=_fuses(mode, antialias))
     if out.dtype != a.dtype:
         out = np.clip(np.round(out), 0, 255) if a.dtype == np.uint8 else out
         out = out.astype(a.dtype)
@@ -308,7 +382,10 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
         if antialias:
             name = name.replace('Backward0', 'AaBackward0')
         node = _node_class(name)((input,))
-        node.taps, node.sizes = [(i, w.astype(a.dtype)) for i, w in taps], tuple(n_in)
+        node.taps, node.sizes, node.plain = [(i, w.astype(a.dtype)) for i, w in taps], tuple(n_in), None
+        if mode == 'bicubic' and k == 2 and a.dtype == np.float32 and _exact.ON[0] and tuple(sizes) != tuple(n_in):
+            node.plain = [_cubic_taps(ni, no, align_corners, sf, ft, fused=False)
+                          for ni, no, sf in zip(n_in, sizes, scales)]
         return Tensor._make(out, node)
     return Tensor._make(out)
 
