@@ -134,3 +134,45 @@ def test_bicubic_zero_gradient_keeps_positive_zeros():
         lib.nn.functional.interpolate(t, scale_factor=3, mode='bicubic').backward(lib.zeros(1, 1, 15, 15) * -1)
         out.append(t.grad.numpy())
     np.testing.assert_array_equal(np.signbit(mine[0]), np.signbit(theirs[0]))
+
+
+def _grid(shape, seed, span=1.1):
+    return np.random.default_rng(seed + 11).uniform(-span, span, shape).astype(np.float32)
+
+
+@pytest.mark.parametrize('shape,gshape', [((2, 3, 5, 6, 7), (2, 4, 5, 6, 3)), ((1, 2, 8, 8, 8), (1, 3, 9, 4, 3)),
+                                          ((1, 4, 8, 3, 9), (1, 7, 2, 5, 3))])
+@pytest.mark.parametrize('mode', ['bilinear', 'nearest'])
+@pytest.mark.parametrize('padding_mode', ['zeros', 'border', 'reflection'])
+@pytest.mark.parametrize('align_corners', [False, True])
+def test_grid_sample_3d(shape, gshape, mode, padding_mode, align_corners):
+    _same(lambda L, F, x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners),
+          [_normal(shape, 4), _grid(gshape, 4, 1.4)], 4)
+
+
+def test_grid_sample_3d_forward_by_default():
+    """The trilinear forward is PyTorch's with the exact kernels off too (it costs nothing more)."""
+    x, g = _normal((2, 3, 5, 6, 7), 5), _grid((2, 4, 5, 6, 3), 5)
+    ember.backend.exact_kernels(False)
+    e = ember.nn.functional.grid_sample(ember.tensor(x), ember.tensor(g), align_corners=False).numpy()
+    t = torch.nn.functional.grid_sample(torch.tensor(x), torch.tensor(g), align_corners=False).numpy()
+    assert_bits_or_close(e, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', ['gelu', 'group_norm', 'nll2d', 'bicubic', 'grid_sample_3d'])
+def test_float64_gradients_by_finite_differences(name):
+    """The ops touched here, differentiated in float64 against finite differences (ember.autograd.gradcheck)."""
+    F = ember.nn.functional
+    rng = np.random.default_rng(9)
+    labels = ember.tensor(rng.integers(0, 3, (2, 3, 2)))
+    weight = ember.tensor(np.array([0.5, 1.5, 2.0]))
+    cases = {
+        'gelu': (lambda x: F.gelu(x), [(3, 5)]),
+        'group_norm': (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
+        'nll2d': (lambda x: F.nll_loss(x, labels, weight=weight, ignore_index=1), [(2, 3, 3, 2)]),
+        'bicubic': (lambda x: F.interpolate(x, scale_factor=1.7, mode='bicubic'), [(1, 2, 3, 4)]),
+        'grid_sample_3d': (lambda x, g: F.grid_sample(x, g * 0.9, align_corners=False), [(1, 2, 3, 3, 4), (1, 2, 2, 1, 3)]),
+    }
+    fn, shapes = cases[name]
+    inputs = [ember.tensor(rng.uniform(-1, 1, s), requires_grad=True) for s in shapes]
+    assert ember.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5)

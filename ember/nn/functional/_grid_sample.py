@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 
-from ... import _bf16
+from ... import _bf16, _exact
 from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._composite import composite, node_class
 from ...tensor import Tensor
 from ...ops._util import check_inner_args
+from . import _grid_sample3d_exact as _exact3d
 from ._interpolate import _fused_pair
 
 __all__ = ['grid_sample', 'affine_grid']
@@ -286,13 +287,40 @@ class _Sampling3D(_Sampling):
             return
         lows = [np.floor(i) for i in coords]
         fracs = [i - lo for i, lo in zip(coords, lows)]
+        # each corner's factor as PyTorch's kernel rounds it: (low + 1) - i on the low side, i - low on the high one,
+        # their product x * y * z from the left (1 - frac and z * y * x differed in 40% of the values)
+        rests = [(lo + lo.dtype.type(1)) - i for i, lo in zip(coords, lows)]
+        self.factors = (rests, fracs)
         for corner in range(8):
             picks = [(corner >> k) & 1 for k in range(3)]   # x, y, z: 0 the low side, 1 the high side
-            ws = [f if up else 1 - f for f, up in zip(fracs, picks)]
+            ws = [f if up else r for f, r, up in zip(fracs, rests, picks)]
             ds = [np.ones_like(f) if up else -np.ones_like(f) for f, up in zip(fracs, picks)]
-            w = ws[2] * ws[1] * ws[0]
+            w = ws[0] * ws[1] * ws[2]
             dws = (ws[2] * ws[1] * ds[0], ws[2] * ds[1] * ws[0], ds[2] * ws[1] * ws[0])
             self._corner(*(lo + up for lo, up in zip(lows, picks)), (W, H, D), w, dws)
+
+    def sample(self, a):
+        """(N, C, *grid spatial) values of image array ``a``: the corners inside the image added to +0 in turn, each
+        value times its weight, as PyTorch's 3-D kernel (built without FMA)."""
+        n, c = a.shape[:2]
+        rows = self._rows(a)
+        out = np.zeros((self.taps[0][2].size, c), a.dtype)
+        for gi, (_, _, w, _) in zip(self._global(n), self.taps):
+            term = np.take(rows, gi, axis=0)
+            term *= w.reshape(-1, 1)
+            out += term
+        out = out.reshape(n, -1, c).transpose(0, 2, 1)
+        return np.ascontiguousarray(out).reshape((n, c) + self._spatial())
+
+    def input_grad(self, g, shape):
+        if not (_exact.ON[0] and g.dtype == np.float32):
+            return super().input_grad(g, shape)
+        return _exact3d.input_grad(self, g, shape)
+
+    def grid_grad(self, g, a):
+        if not (_exact.ON[0] and g.dtype == np.float32 and self.mode == 'bilinear'):
+            return super().grid_grad(g, a)
+        return _exact3d.grid_grad(self, g, a)
 
     def _corner(self, xi, yi, zi, sizes, w, dws):
         W, H, D = sizes
