@@ -176,3 +176,31 @@ def test_float64_gradients_by_finite_differences(name):
     fn, shapes = cases[name]
     inputs = [ember.tensor(rng.uniform(-1, 1, s), requires_grad=True) for s in shapes]
     assert ember.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize('shape,kw', [((2, 3, 9), dict(scale_factor=2.3, mode='linear')),
+                                      ((2, 3, 9), dict(size=20, mode='linear', align_corners=True)),
+                                      ((2, 3, 8, 8), dict(scale_factor=2, mode='bilinear')),
+                                      ((1, 4, 17, 13), dict(size=(11, 7), mode='bilinear', align_corners=True)),
+                                      ((1, 4, 17, 13), dict(size=(5, 6), mode='bilinear')),
+                                      ((2, 2, 33, 20), dict(scale_factor=1.7, mode='bilinear')),
+                                      ((2, 3, 8, 8), dict(size=(8, 13), mode='bilinear')),
+                                      ((2, 3, 4, 5, 6), dict(scale_factor=2, mode='trilinear')),
+                                      ((2, 3, 4, 5, 6), dict(size=(5, 7, 3), mode='trilinear', align_corners=True))])
+def test_linear_modes_gradient(shape, kw):
+    _same(lambda L, F, x: F.interpolate(x, **kw), [_normal(shape, 6)], 6)
+
+
+@pytest.mark.parametrize('shape', [(1, 8, 9, 7), (1, 16, 8, 8), (2, 11, 5, 6), (1, 24, 10, 10), (2, 5, 8, 8)])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_bilinear_vectorized_kernel_lanes(shape, channels_last):
+    """PyTorch's channels-last bilinear kernel (small outputs, or channels-last inputs of 4+ channels) adds whole
+    vectors of 8 channels in one fused order and the rest in another; by default, no exact kernels needed."""
+    ember.backend.exact_kernels(False)
+    out = []
+    for lib in (ember, torch):
+        t = lib.tensor(_normal(shape, 7))
+        if channels_last:
+            t = t.contiguous(memory_format=lib.channels_last)
+        out.append(lib.nn.functional.interpolate(t, scale_factor=2, mode='bilinear').contiguous().numpy())
+    assert_bits_or_close(out[0], out[1], rtol=1e-5, atol=1e-6)
