@@ -204,3 +204,31 @@ def test_bilinear_vectorized_kernel_lanes(shape, channels_last):
             t = t.contiguous(memory_format=lib.channels_last)
         out.append(lib.nn.functional.interpolate(t, scale_factor=2, mode='bilinear').contiguous().numpy())
     assert_bits_or_close(out[0], out[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape,gshape', [((2, 3, 5, 6), (2, 4, 5, 2)), ((1, 4, 8, 7), (1, 9, 6, 2)),
+                                          ((2, 16, 12, 12), (2, 12, 12, 2))])
+@pytest.mark.parametrize('padding_mode', ['zeros', 'border', 'reflection'])
+@pytest.mark.parametrize('align_corners', [False, True])
+def test_grid_sample_2d_bilinear_gradients(shape, gshape, padding_mode, align_corners):
+    _same(lambda L, F, x, g: F.grid_sample(x, g, padding_mode=padding_mode, align_corners=align_corners),
+          [_normal(shape, 8), _grid(gshape, 8, 1.3)], 8)
+
+
+def test_spatial_transformer_step():
+    """affine_grid then grid_sample (a spatial transformer's sampler): the output, the image's gradient and the
+    grid's bit for bit; theta's gradient (PyTorch's bmm over all positions, by MKL) within rounding."""
+    theta = np.array([[[0.9, -0.2, 0.1], [0.15, 1.1, -0.05]], [[1.2, 0.1, 0.0], [-0.1, 0.8, 0.2]]], np.float32)
+    x, g = _normal((2, 3, 10, 12), 9), _normal((2, 3, 10, 12), 10)
+    res = []
+    for lib in (ember, torch):
+        F = lib.nn.functional
+        xt, th = lib.tensor(x, requires_grad=True), lib.tensor(theta, requires_grad=True)
+        grid = F.affine_grid(th, (2, 3, 10, 12), align_corners=False)
+        grid.retain_grad()
+        out = F.grid_sample(xt, grid, align_corners=False)
+        out.backward(lib.tensor(g))
+        res.append([out.detach().numpy(), xt.grad.numpy(), grid.grad.numpy(), th.grad.numpy()])
+    for i in range(3):
+        assert_bits_or_close(res[0][i], res[1][i], err_msg=f'output {i}', rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(res[0][3], res[1][3], rtol=1e-5, atol=1e-5)

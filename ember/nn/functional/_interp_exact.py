@@ -23,7 +23,7 @@ def backward(kind, g, n_in, taps):
         weights = None
     else:                       # (o0, o1, .., tap0, tap1, ..): the first axis's taps outer
         target, weights = _linear_terms(taps, n_in)
-    slot = _slots(target, math.prod(n_in))
+    slot = slots(target, math.prod(n_in))
     planes = g.reshape(-1, math.prod(out_sizes))
     out = np.empty((planes.shape[0], math.prod(n_in)), _F32)
     step = max(1, _CHUNK // slot.size)
@@ -32,7 +32,7 @@ def backward(kind, g, n_in, taps):
         if kind == 'bicubic':
             terms = (gp.reshape((-1,) + out_sizes)[:, :, :, None, None] * wy[None, :, None, None, :]) \
                 * wx[None, None, :, :, None]
-            terms = _with_zero(terms.reshape(gp.shape[0], -1))
+            terms = with_zero(terms.reshape(gp.shape[0], -1))
             np.add.reduce(np.take(terms, slot.T, axis=1), axis=1, out=out[lo:lo + step], initial=0.0)
         else:
             out[lo:lo + step] = _fused_scatter(gp, weights, slot)
@@ -63,7 +63,7 @@ def _fused_scatter(gp, weights, slot):
     """acc = fma(w, g, acc) over each input pixel's terms in order (float64 products, exact, each sum rounded once to
     float32 but for a double rounding on a float64 tie), the terms' g the output pixel's."""
     per = weights.size // gp.shape[1]
-    gz = _with_zero(np.repeat(gp, per, axis=1))
+    gz = with_zero(np.repeat(gp, per, axis=1))
     wz = np.append(weights, _F32(0)).astype(np.float64)
     acc = np.zeros((gp.shape[0], slot.shape[0]), _F32)
     for col in slot.T:
@@ -73,9 +73,9 @@ def _fused_scatter(gp, weights, slot):
     return acc
 
 
-def _slots(target, n):
+def slots(target, n):
     """(n, most terms a pixel gets) indices into the terms, pixel by pixel in order, padded with len(target) (the
-    zero term _with_zero appends)."""
+    zero term with_zero appends)."""
     order = np.argsort(target, kind='stable')
     counts = np.bincount(target, minlength=n)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -84,5 +84,6 @@ def _slots(target, n):
     return slot
 
 
-def _with_zero(terms):
+def with_zero(terms):
+    """``terms`` (rows of terms) with a zero term appended to each row (where slots pads)."""
     return np.concatenate([terms, np.zeros((terms.shape[0], 1), terms.dtype)], 1)
