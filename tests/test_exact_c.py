@@ -59,8 +59,8 @@ def _weights(C, seed):
 @pytest.mark.parametrize('shape', [(2, 5, 4, 4), (4, 10, 16, 16), (8, 21, 32, 32), (1, 3, 7, 9)])
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_cross_entropy_4d(shape, seed):
-    _same(lambda L, F, x, t: F.cross_entropy(x, t), [_normal(shape, seed), _labels(shape[:1] + shape[2:], shape[1], seed)],
-          seed)
+    labels = _labels(shape[:1] + shape[2:], shape[1], seed)
+    _same(lambda L, F, x, t: F.cross_entropy(x, t), [_normal(shape, seed), labels], seed)
 
 
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
@@ -171,7 +171,8 @@ def test_float64_gradients_by_finite_differences(name):
         'group_norm': (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
         'nll2d': (lambda x: F.nll_loss(x, labels, weight=weight, ignore_index=1), [(2, 3, 3, 2)]),
         'bicubic': (lambda x: F.interpolate(x, scale_factor=1.7, mode='bicubic'), [(1, 2, 3, 4)]),
-        'grid_sample_3d': (lambda x, g: F.grid_sample(x, g * 0.9, align_corners=False), [(1, 2, 3, 3, 4), (1, 2, 2, 1, 3)]),
+        'grid_sample_3d': (lambda x, g: F.grid_sample(x, g * 0.9, align_corners=False),
+                           [(1, 2, 3, 3, 4), (1, 2, 2, 1, 3)]),
     }
     fn, shapes = cases[name]
     inputs = [ember.tensor(rng.uniform(-1, 1, s), requires_grad=True) for s in shapes]

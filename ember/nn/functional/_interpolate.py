@@ -148,8 +148,8 @@ _FUSED = ('linear', 'bilinear', 'trilinear')
 
 
 def _fuses(mode, antialias):
-    """Whether _along adds the taps as PyTorch's compiled kernel fuses them: the linear modes always; bicubic's four taps
-    where ember._exact is on, since they cost 1.6-2x the plain passes (scale 2 of (8, 3, 64, 64): 5.6 -> 9.3 ms, of
+    """Whether _along adds the taps as PyTorch's compiled kernel fuses them: the linear modes always; bicubic's four
+    taps where ember._exact is on, since they cost 1.6-2x the plain passes (scale 2 of (8, 3, 64, 64): 5.6 -> 9.3 ms, of
     (4, 16, 32, 32) 3.0 -> 6.1 ms, min of 15), and its plain sums differ from PyTorch's in 30-45% of the values."""
     return not antialias and (mode in _FUSED or (mode == 'bicubic' and _exact.ON[0]))
 
