@@ -233,3 +233,18 @@ def test_spatial_transformer_step():
     for i in range(3):
         assert_bits_or_close(res[0][i], res[1][i], err_msg=f'output {i}', rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(res[0][3], res[1][3], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('shape', [(64,), (8192,), (16, 1024), (65536,), (12, 64, 512)])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_gelu_tanh_and_gradient(shape, seed):
+    """approximate='tanh' through SLEEF's tanhf on whole vectors (sizes whose per-thread runs are whole 32-element
+    steps, so no element goes through the scalar loop's glibc tanhf)."""
+    _same(lambda L, F, x: F.gelu(x, approximate='tanh'), [_normal(shape, seed, 3.0)], seed)
+
+
+def test_gelu_tanh_scalar_tail_close():
+    """A run's last len % 32 elements go through glibc's tanhf, which ember approximates by the float64 tanh."""
+    mine, theirs = _run(lambda L, F, x: F.gelu(x, approximate='tanh'), [_normal((1000,), 3, 3.0)], 3)
+    for e, t in zip(mine, theirs):
+        np.testing.assert_allclose(e, t, rtol=1e-6, atol=1e-7)

@@ -524,6 +524,8 @@ def _gelu_grad_any(g, x, approximate, cdf):
 def _gelu_grad(g, x, approximate, cdf):
     """_gelu_backward's gradient of arrays of one float dtype."""
     if approximate == 'tanh':
+        if g.dtype == x.dtype and _gelu_cpu.takes_exact_tanh_grad(x):
+            return _gelu_cpu.gelu_tanh_grad(g, x)
         x2 = x * x
         t = np.tanh(_K_TANH * (x + 0.044715 * x2 * x))
         return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_TANH * (1.0 + 3 * 0.044715 * x2))
