@@ -3,33 +3,19 @@
 nothing; an unknown setting raises AttributeError as PyTorch's config does."""
 import functools
 
+from .._config_module import ConfigModule
+
 __all__ = ['config', 'assume_constant_result', 'reset', 'disable', 'is_compiling', 'graph_break', 'allow_in_graph', 'mark_dynamic',
            'mark_static', 'list_backends']
 
 
-class _Config:
-    """The settings scripts commonly touch, with PyTorch 2.13's defaults."""
-    _DEFAULTS = {'suppress_errors': False, 'cache_size_limit': 8, 'recompile_limit': 8, 'verbose': False,
-                 'capture_scalar_outputs': False, 'automatic_dynamic_shapes': True, 'optimize_ddp': True,
-                 'assume_static_by_default': True, 'accumulated_cache_size_limit': 256,
-                 'capture_dynamic_output_shape_ops': False}
-
-    def __init__(self):
-        object.__setattr__(self, '_values', dict(self._DEFAULTS))
-
-    def __getattr__(self, name):
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f'torch._dynamo.config.{name} does not exist') from None
-
-    def __setattr__(self, name, value):
-        if name not in self._values:
-            raise AttributeError(f'torch._dynamo.config.{name} does not exist')
-        self._values[name] = value
-
-
-config = _Config()
+# The settings scripts commonly touch, with PyTorch 2.13's defaults.
+config = ConfigModule('ember._dynamo.config', 'torch._dynamo.config', {
+    'suppress_errors': False, 'cache_size_limit': 8, 'recompile_limit': 8, 'verbose': False,
+    'capture_scalar_outputs': False, 'automatic_dynamic_shapes': True, 'optimize_ddp': True,
+    'assume_static_by_default': True, 'accumulated_cache_size_limit': 256, 'capture_dynamic_output_shape_ops': False,
+    'compiled_autograd': False, 'specialize_int': False, 'dynamic_shapes': True, 'guard_nn_modules': True,
+    'log_compilation_metrics': True})
 
 
 def reset():
