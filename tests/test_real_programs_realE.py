@@ -57,3 +57,53 @@ def test_compiler_config_is_the_package_attribute():
         from torch._inductor import config as again
         assert t._inductor.config is config is again is ember._inductor.config
         assert t._dynamo.config is importlib.import_module('torch._dynamo.config')
+
+
+# -- lpips 0.1.4: ``tv.alexnet(pretrained=False)`` (pnet_rand), and pre-0.13 code's ``models.resnet18(False)`` ----------
+def _builder_warnings(tv, name, args, kwargs):
+    """The model a legacy builder call gives (class, parameter count) or its error, and the warnings it issues."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        try:
+            model = getattr(tv.models, name)(*args, **kwargs)
+            out = (type(model).__name__, sum(p.numel() for p in model.parameters()))
+        except TypeError as exc:
+            out = ('TypeError',)
+    return out, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize('name,args,kwargs', [
+    ('alexnet', (), dict(pretrained=False)), ('squeezenet1_1', (), dict(pretrained=False, num_classes=7)),
+    ('resnet18', (False,), {}), ('resnet18', (False, True), {}), ('resnet18', (False,), dict(num_classes=3)),
+    ('resnet18', (), dict(weights=False)), ('resnet18', (), dict(weights=0, progress=False)),
+    ('resnet18', (), dict(pretrained=False, weights=None)), ('vgg11', (None,), {}),
+    ('detection.fasterrcnn_mobilenet_v3_large_fpn', (None, True, 5, None), {}),
+    ('detection.fasterrcnn_mobilenet_v3_large_fpn', (), dict(pretrained=False, pretrained_backbone=False, num_classes=4)),
+    ('segmentation.lraspp_mobilenet_v3_large', (None, True, 3), dict(weights_backbone=None))])
+def test_legacy_builder_arguments_warn_as_torchvision(name, args, kwargs):
+    """torchvision's handle_legacy_interface and kwonly_to_pos_or_kw: ``pretrained=False`` warns twice (ember warned
+    once), a bool ``weights`` means pretrained (ember refused it: 'Invalid Weight class'), and positional arguments are
+    named in order with a warning (ember: 'takes 0 positional arguments')."""
+    from helpers import import_torchvision
+    real = import_torchvision()
+    ours = _aliased('torchvision')
+    if '.' in name:
+        package, name = name.split('.')
+        real, ours = getattr(real.models, package), getattr(ours.models, package)
+        real, ours = type('tv', (), {'models': real}), type('tv', (), {'models': ours})
+    torch.manual_seed(0)
+    assert _builder_warnings(ours, name, args, kwargs) == _builder_warnings(real, name, args, kwargs)
+
+
+# -- pytorch/tutorials intermediate_source/named_tensor_tutorial.py: ``torch.zeros(2, 3, names=('N', 'C'))`` -----------
+@pytest.mark.parametrize('op', ['zeros', 'ones', 'empty', 'rand', 'full'])
+@pytest.mark.parametrize('names', [('N', 'C'), None])
+def test_names_argument_is_refused_as_pytorch_refuses_it(op, names):
+    """PyTorch 2.13 has no named tensors: its factories refuse ``names=`` with a TypeError (an unexpected keyword
+    argument, or for rand an invalid combination); ember's zeros/ones/empty raised RuntimeError."""
+    from helpers import run_both
+    def run(L):
+        args = ((2, 3), 1.0) if op == 'full' else (2, 3)
+        return getattr(L, op)(*args, names=names)
+    run_both(run)

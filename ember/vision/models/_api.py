@@ -145,22 +145,55 @@ def _ovewrite_named_param(kwargs, param, new_value):
         kwargs[param] = new_value
 
 
-def _legacy_pretrained(kwargs, weights, default, name):
-    """Translate the pre-0.13 ``pretrained=True/False`` argument into ``weights``, warning as torchvision."""
-    if 'pretrained' not in kwargs:
-        return weights
-    pretrained = kwargs.pop('pretrained')
-    if pretrained and default is None:
+def legacy_weights(kwargs, weights_param, pretrained_param, default, name):
+    """torchvision's ``handle_legacy_interface`` for one weights parameter: ``pretrained_param=True`` (or a bool
+    given as ``weights_param``) becomes ``default`` with its deprecation warnings, False becomes None."""
+    missing = object()
+    given = kwargs.get(weights_param, missing)
+    if ((weights_param not in kwargs and pretrained_param not in kwargs) or isinstance(given, WeightsEnum)
+            or (isinstance(given, str) and given != 'legacy') or given is None):
+        return
+    as_weights = given is not missing
+    pretrained = kwargs.pop(weights_param) if as_weights else kwargs[pretrained_param]
+    if pretrained and not isinstance(default, WeightsEnum):
         raise ValueError(f'No weights available for model {name}')
-    warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the future, "
-                  "please use 'weights' instead.")
-    if not pretrained:
-        return weights
-    warnings.warn("Arguments other than a weight enum or `None` for 'weights' are deprecated since 0.13 and "
-                  'may be removed in the future. The current behavior is equivalent to passing '
-                  f'`weights={default!r}`. You can also use `weights={type(default).__name__}.DEFAULT` to get '
-                  'the most up-to-date weights.')
-    return default
+    chosen = default if pretrained else None
+    if not as_weights:
+        warnings.warn(f"The parameter '{pretrained_param}' is deprecated since 0.13 and may be removed in the "
+                      f"future, please use '{weights_param}' instead.")
+    msg = (f"Arguments other than a weight enum or `None` for '{weights_param}' are deprecated since 0.13 and may "
+           f'be removed in the future. The current behavior is equivalent to passing `{weights_param}={chosen}`.')
+    if pretrained:
+        msg += (f' You can also use `{weights_param}={type(chosen).__name__}.DEFAULT` to get the most up-to-date '
+                'weights.')
+    warnings.warn(msg)
+    kwargs.pop(pretrained_param, None)
+    kwargs[weights_param] = chosen
+
+
+def _sequence_to_str(names):
+    """``'a'``, ``'a' and 'b'``, ``'a', 'b', and 'c'``: parameter names as torchvision's warnings list them."""
+    quoted = [f"'{n}'" for n in names]
+    if len(quoted) < 3:
+        return ' and '.join(quoted)
+    return ', '.join(quoted[:-1]) + ', and ' + quoted[-1]
+
+
+def keywords_from_positions(fn, args, kwargs):
+    """torchvision's ``kwonly_to_pos_or_kw``: a builder's arguments given by position (pre-0.13 code's
+    ``resnet18(True)``) named in its order, ``weights`` and ``progress`` first, with its deprecation warning."""
+    if not args:
+        return kwargs
+    params = inspect.signature(fn).parameters.values()
+    names = ['weights', 'progress'] + [p.name for p in params if p.name not in ('weights', 'progress')
+                                       and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if len(args) > len(names):
+        raise TypeError(f'{fn.__name__}() takes {len(names)} positional arguments but {len(args)} were given')
+    given = dict(zip(names, args))
+    warnings.warn(f'Using {_sequence_to_str(list(given))} as positional parameter(s) is deprecated since 0.13 and may '
+                  'be removed in the future. Please use keyword parameter(s) instead.')
+    kwargs.update(given)
+    return kwargs
 
 
 def builder(weights_enum, state_dict_hook=None, after_load=None, legacy='IMAGENET1K_V1'):
@@ -170,9 +203,11 @@ def builder(weights_enum, state_dict_hook=None, after_load=None, legacy='IMAGENE
     ``state_dict_hook`` maps the downloaded state dict to the model's keys (old file layouts);
     ``after_load(model, kwargs)`` adjusts the loaded model to the caller's arguments."""
     def wrap(fn):
-        def build(*, weights=None, progress=True, **kwargs):
-            default = weights_enum.__members__.get(legacy)
-            weights = weights_enum.verify(_legacy_pretrained(kwargs, weights, default, fn.__name__))
+        def build(*args, **kwargs):
+            kwargs = keywords_from_positions(fn, args, kwargs)
+            legacy_weights(kwargs, 'weights', 'pretrained', weights_enum.__members__.get(legacy), fn.__name__)
+            weights = weights_enum.verify(kwargs.pop('weights', None))
+            progress = kwargs.pop('progress', True)
             if weights is not None and weights.meta['categories'] is not None:
                 _ovewrite_named_param(kwargs, 'num_classes', len(weights.meta['categories']))
             model = fn(weights=weights, **kwargs)

@@ -9,7 +9,7 @@ from ...ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork,
 from .. import mobilenetv3, resnet
 from .._api import get_model_weights
 from .._utils import IntermediateLayerGetter
-from ..segmentation._utils import _legacy_weights
+from .._api import legacy_weights
 
 __all__ = ['BackboneWithFPN', 'resnet_fpn_backbone', 'mobilenet_backbone']
 
@@ -42,7 +42,7 @@ def resnet_fpn_backbone(*, backbone_name, weights=None, norm_layer=misc_nn_ops.F
     accepted as torchvision's legacy interface."""
     if 'pretrained' in kwargs or isinstance(weights, bool):
         kwargs['weights'] = weights
-        _legacy_weights(kwargs, 'weights', 'pretrained', _default_imagenet_weights(backbone_name),
+        legacy_weights(kwargs, 'weights', 'pretrained', _default_imagenet_weights(backbone_name),
                         'resnet_fpn_backbone')
         weights = kwargs.pop('weights')
     if kwargs:
@@ -96,7 +96,7 @@ def mobilenet_backbone(*, backbone_name, weights=None, fpn, norm_layer=misc_nn_o
     ``returned_layers`` stages when ``fpn``, else followed by a 1x1 convolution to 256 channels."""
     if 'pretrained' in kwargs or isinstance(weights, bool):
         kwargs['weights'] = weights
-        _legacy_weights(kwargs, 'weights', 'pretrained', _default_imagenet_weights(backbone_name),
+        legacy_weights(kwargs, 'weights', 'pretrained', _default_imagenet_weights(backbone_name),
                         'mobilenet_backbone')
         weights = kwargs.pop('weights')
     if kwargs:

@@ -14,7 +14,8 @@ from .._api import Weights, WeightsEnum, register_model
 from .._meta import _COCO_CATEGORIES
 from ..mobilenetv3 import MobileNet_V3_Large_Weights, mobilenet_v3_large
 from ..resnet import ResNet50_Weights, resnet50
-from ..segmentation._utils import _legacy_weights, _overwrite_value
+from .._api import keywords_from_positions, legacy_weights
+from ..segmentation._utils import _overwrite_value
 from ._utils import overwrite_eps
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import _mobilenet_extractor, _resnet_fpn_extractor, _validate_trainable_layers
@@ -186,10 +187,11 @@ def detection_builder(weights_enum, backbone_default, weights_default=None):
     means ``weights_default(kwargs)``, by default COCO_V1)."""
     def wrap(fn):
         @functools.wraps(fn)
-        def build(**kwargs):
+        def build(*args, **kwargs):
+            kwargs = keywords_from_positions(fn, args, kwargs)
             default = weights_enum.COCO_V1 if weights_default is None else weights_default(kwargs)
-            _legacy_weights(kwargs, 'weights', 'pretrained', default, fn.__name__)
-            _legacy_weights(kwargs, 'weights_backbone', 'pretrained_backbone', backbone_default, fn.__name__)
+            legacy_weights(kwargs, 'weights', 'pretrained', default, fn.__name__)
+            legacy_weights(kwargs, 'weights_backbone', 'pretrained_backbone', backbone_default, fn.__name__)
             return fn(**kwargs)
         build._weights_enum = weights_enum
         return register_model()(build)

@@ -1,13 +1,12 @@
 """The parts torchvision's segmentation models share: the backbone-plus-heads model and the builder wrapper
 that accepts the legacy ``pretrained=`` / ``pretrained_backbone=`` arguments."""
 import functools
-import warnings
 from collections import OrderedDict
 
 from ember import nn
 from ember.nn import functional as F
 
-from .._api import WeightsEnum, register_model
+from .._api import keywords_from_positions, legacy_weights, register_model
 
 __all__ = []
 
@@ -35,41 +34,16 @@ class _SimpleSegmentationModel(nn.Module):
         return result
 
 
-def _legacy_weights(kwargs, weights_param, pretrained_param, default, name):
-    """torchvision's ``handle_legacy_interface`` for one weights parameter: ``pretrained_param=True`` (or a bool
-    given as ``weights_param``) becomes ``default`` with its deprecation warnings, False becomes None."""
-    missing = object()
-    given = kwargs.get(weights_param, missing)
-    if ((weights_param not in kwargs and pretrained_param not in kwargs) or isinstance(given, WeightsEnum)
-            or (isinstance(given, str) and given != 'legacy') or given is None):
-        return
-    as_weights = given is not missing
-    pretrained = kwargs.pop(weights_param) if as_weights else kwargs[pretrained_param]
-    if pretrained and not isinstance(default, WeightsEnum):
-        raise ValueError(f'No weights available for model {name}')
-    chosen = default if pretrained else None
-    if not as_weights:
-        warnings.warn(f"The parameter '{pretrained_param}' is deprecated since 0.13 and may be removed in the "
-                      f"future, please use '{weights_param}' instead.")
-    msg = (f"Arguments other than a weight enum or `None` for '{weights_param}' are deprecated since 0.13 and may "
-           f'be removed in the future. The current behavior is equivalent to passing `{weights_param}={chosen}`.')
-    if pretrained:
-        msg += (f' You can also use `{weights_param}={type(chosen).__name__}.DEFAULT` to get the most up-to-date '
-                'weights.')
-    warnings.warn(msg)
-    kwargs.pop(pretrained_param, None)
-    kwargs[weights_param] = chosen
-
-
 def segmentation_builder(weights_enum, backbone_default):
     """Decorator for a segmentation builder ``fn(weights, weights_backbone, ...)``: registers it, records its
     weights enum, translates the legacy arguments and gives ``weights_backbone`` its default
     (``backbone_default``, ImageNet weights downloaded on first use, as torchvision does)."""
     def wrap(fn):
         @functools.wraps(fn)
-        def build(**kwargs):
-            _legacy_weights(kwargs, 'weights', 'pretrained', weights_enum.COCO_WITH_VOC_LABELS_V1, fn.__name__)
-            _legacy_weights(kwargs, 'weights_backbone', 'pretrained_backbone', backbone_default, fn.__name__)
+        def build(*args, **kwargs):
+            kwargs = keywords_from_positions(fn, args, kwargs)
+            legacy_weights(kwargs, 'weights', 'pretrained', weights_enum.COCO_WITH_VOC_LABELS_V1, fn.__name__)
+            legacy_weights(kwargs, 'weights_backbone', 'pretrained_backbone', backbone_default, fn.__name__)
             return fn(**kwargs)
         build._weights_enum = weights_enum
         return register_model()(build)
