@@ -447,13 +447,11 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
 
 def _by_shape(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
-             memory_format=None, names=None, **kw):
+             memory_format=None, **kw):
         if layout is _layout.sparse_coo and name in ('zeros', 'empty') and out is None and memory_format is None:
             return _sparse.no_entries(shape_arg(size or (kw.get('size', ()),), name),
                                       _default_dtype(dtype, None, DEFAULT.np), device, requires_grad)
         meta = _factory(device, layout, pin_memory, name)
-        if names is not None:
-            raise RuntimeError(f'{name}(): named tensors (names=) are not supported by ember')
         if set(kw) - {'size'}:
             raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(set(kw) - {'size'}))}'")
         if memory_format is not None and name != 'empty':     # only empty takes a layout in PyTorch
