@@ -107,3 +107,48 @@ def test_names_argument_is_refused_as_pytorch_refuses_it(op, names):
         args = ((2, 3), 1.0) if op == 'full' else (2, 3)
         return getattr(L, op)(*args, names=names)
     run_both(run)
+
+
+# -- pytorch/tutorials intermediate_source/fx_conv_bn_fuser.py: print(fx.symbolic_trace(resnet18).graph) ---------------
+def _traced_text(L, module):
+    """``print(graph)`` and the generated code of a traced module, as the fuser tutorial prints them."""
+    traced = L.fx.symbolic_trace(module)
+    return str(traced.graph), traced.code
+
+
+def _annotated_modules(L):
+    from typing import List, Optional
+
+    class A(L.nn.Module):
+        def forward(self, x: L.Tensor, y: Optional[L.Tensor] = None, n: int = 2) -> L.Tensor:
+            return x * n
+
+    class B(L.nn.Module):
+        def forward(self, x: L.Tensor, ys: List[L.Tensor], d: dict = None, t: tuple = ()):
+            return x + ys[0]
+
+    class C(L.nn.Module):
+        def forward(self, x: L.Tensor | None, k: float = float('inf')) -> L.Tensor:
+            return x + k
+    return [A(), B(), C()]
+
+
+@pytest.mark.parametrize('index', range(3))
+def test_fx_placeholders_carry_the_forward_annotations(index):
+    """Placeholders take the forward's parameter annotations (PyTorch's ``%x : torch.Tensor [num_users=1]`` and
+    ``def forward(self, x : torch.Tensor, y : typing_Union[torch.Tensor,NoneType] = None``); ember left them untyped,
+    printed the return type in the graph's header (PyTorch 2.13 prints ``graph():``) and named NoneType NoneType_1."""
+    with aliasing.as_torch():
+        T = importlib.import_module('torch')
+        ours = _traced_text(T, _annotated_modules(T)[index])
+    real = _traced_text(torch, _annotated_modules(torch)[index])
+    assert ours == real
+
+
+def test_fx_traced_resnet_input_is_a_tensor():
+    """torchvision's ResNet.forward is annotated ``x: Tensor -> Tensor``, so the fuser tutorial's printed graph shows
+    ``%x : torch.Tensor``; ember.vision's forward had no annotation."""
+    from helpers import import_torchvision
+    real = str(torch.fx.symbolic_trace(import_torchvision().models.resnet18()).graph).split('\n')[:2]
+    ours = str(ember.fx.symbolic_trace(ember.vision.models.resnet18()).graph).split('\n')[:2]
+    assert ours == real and 'torch.Tensor' in real[1]

@@ -234,7 +234,8 @@ class Tracer(TracerBase):
                 continue
             param = sig.parameters.get(name)
             default = () if param is None or param.default is inspect.Parameter.empty else (param.default,)
-            values[name] = self.create_proxy("placeholder", name, default, {})
+            values[name] = self.create_proxy("placeholder", name, default, {},
+                                             type_expr=inspect.unwrap(root_fn).__annotations__.get(name))
         kwonly = set(code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount])
         args.extend(v for k, v in values.items() if k not in kwonly)
         kwargs = {k: v for k, v in values.items() if k in kwonly}

@@ -7,9 +7,15 @@ import enum
 import keyword
 import math
 import re
+import types
+import typing
 import warnings
 
 from .node import Node, _LEGAL_OPS, _get_qualified_name, _type_repr, map_arg
+
+# typing's generics name their builtin origin; generated code writes typing's name back, as PyTorch's does
+_TYPING_ORIGINS = {list: typing.List, dict: typing.Dict, set: typing.Set, frozenset: typing.FrozenSet,
+                   tuple: typing.Tuple}
 
 _name_regex = re.compile(r"^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$")
 _illegal_char_regex = re.compile("[^0-9a-zA-Z_]+")
@@ -24,8 +30,9 @@ def _custom_builtins():
 
 _illegal_names = {k: object() for k in keyword.kwlist}
 _illegal_names.update(builtins.__dict__)
-for _name in ("inf", "nan", "NoneType", "torch", "device", "fx_pytree", "pytree"):
+for _name in ("torch", "device", "fx_pytree", "pytree"):
     _illegal_names[_name] = object()
+_illegal_names.update(inf=math.inf, nan=math.nan, NoneType=type(None))  # their own objects keep the plain name
 
 magic_methods = {
     "add": "{} + {}", "sub": "{} - {}", "mul": "{} * {}", "floordiv": "{} // {}", "truediv": "{} / {}",
@@ -186,6 +193,19 @@ class _Emitter:
         return global_name
 
     def type_repr(self, o):
+        """An annotation as generated code writes it: generics by their origin and arguments, each a global
+        (``typing.Optional[Tensor]`` -> ``typing_Union[torch.Tensor,NoneType]``), as PyTorch's codegen writes them."""
+        if o == ():
+            return "()"
+        if isinstance(o, types.UnionType):
+            return "|".join(self.type_repr(arg) for arg in typing.get_args(o))
+        origin = getattr(o, "__origin__", None)
+        if origin is not None:
+            if isinstance(o, typing._GenericAlias):  # pre-PEP 585 generics (typing.List) keep typing's name
+                origin = _TYPING_ORIGINS.get(origin, origin)
+            name = self.add_global(_type_repr(origin), origin)
+            args = typing.get_args(o)
+            return f"{name}[{','.join(self.type_repr(a) for a in args)}]" if args else name
         return self.add_global(_type_repr(o), o)
 
     def repr_arg(self, arg):
@@ -520,7 +540,7 @@ class Graph:
     def __str__(self):
         placeholder_names = []
         maybe_return_typename = [""]
-        node_strs = [node.format_node(placeholder_names, maybe_return_typename) for node in self.nodes]
+        node_strs = [node.format_node(placeholder_names) for node in self.nodes]  # PyTorch 2.13 shows no return type
         s = f"graph({', '.join(placeholder_names)}){maybe_return_typename[0]}:"
         for node_str in node_strs:
             if node_str:

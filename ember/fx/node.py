@@ -60,7 +60,7 @@ def _type_repr(obj):
         return "..."
     if isinstance(obj, types.FunctionType):
         return obj.__name__
-    return repr(obj)
+    return repr(obj).replace("ember.tensor.Tensor", "torch.Tensor")  # typing.Optional[Tensor] and the like
 
 
 def _format_arg(arg):

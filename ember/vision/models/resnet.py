@@ -149,7 +149,7 @@ class ResNet(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(ember.flatten(self.avgpool(x), 1))
 
-    def forward(self, x):
+    def forward(self, x: ember.Tensor) -> ember.Tensor:  # annotated as torchvision's: fx graphs show the types
         return self._forward_impl(x)
 
 
