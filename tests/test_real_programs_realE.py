@@ -152,3 +152,66 @@ def test_fx_traced_resnet_input_is_a_tensor():
     real = str(torch.fx.symbolic_trace(import_torchvision().models.resnet18()).graph).split('\n')[:2]
     ours = str(ember.fx.symbolic_trace(ember.vision.models.resnet18()).graph).split('\n')[:2]
     assert ours == real and 'torch.Tensor' in real[1]
+
+
+# -- fx shape propagation (torch.fx.passes.shape_prop.ShapeProp), as fx tutorials and model-analysis scripts use it -----
+def _shape_prop(L, tv):
+    """Every node's recorded metadata after ShapeProp on resnet18 and on a module with a channels-last, a 1-d, a
+    tuple-returning and a non-tensor node."""
+    import importlib
+    ShapeProp = importlib.import_module(L.__name__ + ('.fx.passes.shape_prop')).ShapeProp
+
+    class M(L.nn.Module):
+        def forward(self, x, n: int = 3):
+            y = x.to(memory_format=L.channels_last) * 2
+            a, b = y.flatten(1).chunk(2, dim=1)
+            return y.sum(), (a, b.shape[1] + n), y.mean((0, 2, 3)).requires_grad_()
+    out = []
+    L.manual_seed(0)
+    for module, x in ((tv.models.resnet18().eval(), L.randn(2, 3, 32, 32)), (M(), L.randn(2, 3, 4, 4))):
+        gm = L.fx.symbolic_trace(module)
+        result = ShapeProp(gm).propagate(x)
+        for node in gm.graph.nodes:
+            meta = node.meta.get('tensor_meta')
+            flat = meta if isinstance(meta, (tuple, list)) and not hasattr(meta, 'shape') else [meta]
+            out.append((node.name, node.meta['type'].__name__, str(meta.__class__.__name__),
+                        [None if not hasattr(m, 'shape') else (tuple(m.shape), str(m.dtype), m.requires_grad, m.stride,
+                                                               str(m.memory_format), m.is_quantized, m.qparams)
+                         for m in (flat if isinstance(flat, list) else [flat])]))
+        out.append(str(type(result)))
+    return out
+
+
+def test_fx_shape_prop_records_what_pytorch_records():
+    """``from torch.fx.passes.shape_prop import ShapeProp`` failed under ember (no torch.fx.passes); its
+    TensorMetadata per node (shape, dtype, requires_grad, strides, memory format) must be PyTorch's."""
+    from helpers import import_torchvision
+    real = _shape_prop(torch, import_torchvision())
+    with aliasing.as_torch():
+        T = importlib.import_module('torch')
+        ours = _shape_prop(T, importlib.import_module('torchvision'))
+    assert ours == real
+
+
+def test_fx_shape_prop_refuses_a_fake_mode():
+    """ember has no fake tensors: ShapeProp(fake_mode=...) is refused, naming the argument."""
+    from ember.fx.passes.shape_prop import ShapeProp
+    gm = ember.fx.symbolic_trace(ember.nn.Linear(2, 2))
+    with pytest.raises(NotImplementedError, match='fake_mode'):
+        ShapeProp(gm, fake_mode=object())
+
+
+def test_fx_records_memory_format_and_layout_arguments():
+    """``x.to(memory_format=torch.channels_last)`` and ``layout=torch.strided`` in a traced forward: PyTorch records
+    them as constants (its base argument types); ember's tracer raised 'argument of type: memory_format'."""
+    def text(L):
+        class M(L.nn.Module):
+            def forward(self, x):
+                y = x.to(memory_format=L.channels_last).to(L.float64)
+                z = L.zeros(2, layout=L.strided, dtype=L.float32)
+                return y.contiguous(memory_format=L.contiguous_format), z, L.empty_like(x, memory_format=L.preserve_format)
+        gm = L.fx.symbolic_trace(M())
+        return str(gm.graph), gm.code, [o.stride() for o in gm(L.ones(1, 2, 3, 3))]
+    with aliasing.as_torch():
+        ours = text(importlib.import_module('torch'))
+    assert ours == text(torch)

@@ -102,7 +102,8 @@ def _no_nodes(a):
 def _base_types():
     import enum
     import ember
-    return (str, int, float, bool, complex, ember.dtype, ember.Tensor, ember.device, enum.Enum, type)
+    return (str, int, float, bool, complex, ember.dtype, ember.Tensor, ember.device, type(ember.channels_last),
+            type(ember.strided), enum.Enum, type)
 
 
 class GraphAppendingTracer(TracerBase):
