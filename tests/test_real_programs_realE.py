@@ -215,3 +215,19 @@ def test_fx_records_memory_format_and_layout_arguments():
     with aliasing.as_torch():
         ours = text(importlib.import_module('torch'))
     assert ours == text(torch)
+
+
+def test_fx_graph_drawer_imports_and_refuses_without_pydot():
+    """``from torch.fx.passes.graph_drawer import FxGraphDrawer`` at a script's top: PyTorch imports it and refuses
+    construction without pydot; ember's module was missing. With pydot installed ember refuses drawing clearly."""
+    import importlib.util
+    from helpers import run_both
+
+    def run(L):
+        module = importlib.import_module(L.__name__ + '.fx.passes.graph_drawer')
+        return module.FxGraphDrawer(L.fx.symbolic_trace(L.nn.ReLU()), 'relu')
+    if importlib.util.find_spec('pydot') is None:
+        run_both(run, message=True)
+    else:
+        with pytest.raises(NotImplementedError, match='FxGraphDrawer is not supported by ember'):
+            run(ember)

@@ -1,4 +1,4 @@
 """``torch.fx.passes``: the graph passes programs import from fx (``shape_prop.ShapeProp``)."""
-from . import shape_prop  # noqa: F401
+from . import graph_drawer, shape_prop  # noqa: F401
 
-__all__ = ['shape_prop']
+__all__ = ["graph_drawer", "shape_prop"]
