@@ -7,7 +7,7 @@ import torch
 
 import ember
 from _isa import assert_bits_or_close
-from helpers import exact_like_torch  # noqa: F401 (fixtures)
+from helpers import exact_like_torch, threads  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures('exact_like_torch')
 
@@ -90,10 +90,11 @@ def test_cross_entropy_5d_ignored():
 
 @pytest.mark.parametrize('shape,G', [((2, 8, 5, 5), 4), ((4, 32, 16, 16), 8), ((3, 12, 7), 3), ((8, 64, 8, 8), 32),
                                      ((8, 64, 8, 8), 4), ((2, 16, 33, 17), 4), ((2, 48, 33, 17), 2), ((2, 6, 300), 2),
-                                     ((3, 6, 2, 3, 4), 3)])
+                                     ((3, 6, 2, 3, 4), 3), ((2, 40, 6, 6), 8), ((2, 56, 5, 5), 8), ((2, 96, 4, 4), 8),
+                                     ((1, 13, 9), 1)])
 @pytest.mark.parametrize('params', ['both', 'weight', 'none'])
 @pytest.mark.parametrize('seed', [0, 1])
-def test_group_norm_values_and_gradients(shape, G, params, seed):
+def test_group_norm_values_and_gradients(shape, G, params, seed, threads):
     C = shape[1]
     arrays = [_normal(shape, seed, 2.0) + np.float32(0.5)]
     if params != 'none':
@@ -103,7 +104,7 @@ def test_group_norm_values_and_gradients(shape, G, params, seed):
     _same(lambda L, F, x, *p: F.group_norm(x, G, *p), arrays, seed)
 
 
-def test_group_norm_module_eps():
+def test_group_norm_module_eps(threads):
     def fn(L, F, x):
         L.manual_seed(0)
         m = L.nn.GroupNorm(4, 16, eps=1e-3)

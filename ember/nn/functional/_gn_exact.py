@@ -11,6 +11,7 @@ import numpy as np
 
 from ...ops._fused import fma32
 from ._ln_exact import _row_sum, moments
+from ..._parallel import threads as _threads
 
 _F32 = np.float32
 _LANES = 8
@@ -48,9 +49,12 @@ def forward(x, G, w, b, eps):
     return y.reshape(x.shape), saved
 
 
-def _weighted_sums(v, gw):
+def _weighted_sums(v, gw, serial):
     """Each (sample, group)'s sum of v * w over its D channels (v (N, G, D), gw (G, D)) as CalcDsDb: 8 lanes of
-    fmas over the whole vectors, the lanes added in order from 0, then the tail's fmas one by one."""
+    fmas over the whole vectors, the lanes added in order from 0, then the tail one by one. The tail's products are
+    fmas in the copy of the loop PyTorch's OpenMP threads run; its serial copy (``serial``: one thread, or one row)
+    rounds the products of each whole 4 of the tail before adding them (no fma) and fuses the rest, which matched
+    PyTorch 2.13 for tails of 1-7 at 1 and 2 threads (tests/test_exact_c.py)."""
     N, G, D = v.shape
     d = D // _LANES * _LANES
     acc = np.zeros((N, G, _LANES), _F32)
@@ -59,7 +63,10 @@ def _weighted_sums(v, gw):
     s = np.zeros((N, G), _F32)
     for lane in range(_LANES):
         s = s + acc[:, :, lane]
-    for j in range(d, D):
+    split = d + (D - d) // 4 * 4 if serial else d
+    for j in range(d, split):
+        s = s + v[:, :, j] * gw[:, j]
+    for j in range(split, D):
         s = fma32(v[:, :, j], gw[:, j], s)
     return s
 
@@ -77,7 +84,8 @@ def backward(dy, saved, w, G, need):
     gx = gw = gb = None
     if need[0]:
         gam = np.ones((G, D), _F32) if w is None else w.reshape(G, D)
-        dsv, dbv = _weighted_sums(ds, gam), _weighted_sums(db, gam)
+        serial = N * G == 1 or _threads() == 1
+        dsv, dbv = _weighted_sums(ds, gam, serial), _weighted_sums(db, gam, serial)
         s = _F32(1) / _F32(D * HW)
         c2 = fma32(dbv, mean, -dsv) * rstd * rstd * rstd * s
         c3 = fma32(-(dbv * rstd), s, -c2 * mean)
