@@ -9,6 +9,7 @@ import ember
 from ember.ops import _vml_sqrt
 
 from _isa import pytorch_avx512
+from helpers import threads  # noqa: F401 (a fixture)
 
 LENGTHS = list(range(1, 71)) + [4099, 16538, 70000]
 STEPS = 20
@@ -173,3 +174,46 @@ def test_sqrt_op_as_torch(dtype):
     for w, g in zip(torch._foreach_sqrt(ts), ember._foreach_sqrt([ember.tensor(t.double().numpy(), dtype=getattr(ember, dtype)) for t in ts])):
         if exact:
             np.testing.assert_array_equal(g.double().numpy(), w.double().numpy())
+
+
+@pytest.mark.parametrize('case', ['dead', 'all_dead', 'negzero_param', 'maximize', 'dense'])
+def test_adadelta_zero_gradient_rows_bit_for_bit(monkeypatch, threads, case):
+    """Adadelta on a (128, 600) float32 param whose gradient has about half its rows zero (+0.0 and -0.0; a layer's
+    dead units, some coming alive later): the zero rows' state only times rho (_zero_rows_update), bit for bit
+    PyTorch's at 1 and 2 threads; a -0.0 param on a row whose gradient is -0.0 (that step would make it +0.0) and a
+    dense gradient leave it to the whole update."""
+    from ember.optim import adadelta as _adadelta
+    taken = []
+    rows = _adadelta._zero_rows_update
+    monkeypatch.setattr(_adadelta, '_zero_rows_update', lambda *a: taken.append(rows(*a)) or taken[-1])
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((128, 600)).astype(np.float32)
+    grads = []
+    for k in range(4):
+        g = (rng.standard_normal(w0.shape) * 1e-2).astype(np.float32)
+        dead = rng.random(128) < 0.5
+        dead[:3] = k < 2                     # rows that come alive at the third step
+        dead[5] = True
+        dead[:] = True if case == 'all_dead' else False if case == 'dense' else dead
+        g[dead] = 0
+        g[dead & (np.arange(128) % 3 == 0)] = -0.0
+        grads.append(g)
+    if case == 'negzero_param':
+        w0[6, 7] = -0.0
+        grads[0][6] = -0.0
+    kwargs = dict(lr=0.5, rho=0.8, eps=1e-5, maximize=True) if case == 'maximize' else dict(lr=1.0)
+
+    def run(lib):
+        w = lib.nn.Parameter(lib.tensor(w0.copy()))
+        opt = lib.optim.Adadelta([w], **kwargs)
+        for g in grads:
+            w.grad = lib.tensor(g)
+            opt.step()
+        st = opt.state[w]
+        return [w.detach().numpy(), st['square_avg'].numpy(), st['acc_delta'].numpy()]
+    for got, want in zip(run(ember), run(torch)):
+        if _exact('Adadelta', np.float32):
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    assert taken == {'dense': [False] * 4, 'negzero_param': [False, True, True, True]}.get(case, [True] * 4)

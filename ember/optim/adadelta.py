@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import _parallel
+from ..ops import _fused
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from ._checks import check_lr, check_nonnegative
@@ -73,9 +74,58 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
             ga = np.negative(ga)
         if wd != 0:
             ga = _with_decay(ga, pa, wd)
-        _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, _as_real(sq_t._data),
-                       _as_real(acc_t._data), min_bytes=SPLIT_BYTES)
+        sq, acc = _as_real(sq_t._data), _as_real(acc_t._data)
+        if not (wd == 0 and _zero_rows_update(pa, ga, sq, acc, lr, rho, eps)):
+            _update(pa, ga, sq, acc, lr, rho, eps)
         p._bump()
+
+
+def _update(pa, ga, sq, acc, lr, rho, eps):
+    """_adadelta_update of whole arrays, in flat blocks on ember's threads when large."""
+    _parallel.flat(lambda *a: _adadelta_update(*a, lr, rho, eps), pa, ga, sq, acc, min_bytes=SPLIT_BYTES)
+
+
+_F32 = np.dtype(np.float32)
+_ZERO_ROWS_FROM = 1 << 16     # elements of a param from which _zero_rows_update looks for zero gradient rows
+_INT32_MIN = np.int32(-2 ** 31)     # -0.0's bits as int32
+
+
+def _finite_nonnegative(v):
+    """Whether the float32 array ``v`` holds only +0.0 and finite positives (no -0.0: its bits are negative as int32)."""
+    return np.minimum.reduce(v.reshape(-1).view(np.int32), initial=0) >= 0 and v.max(initial=0) < np.inf
+
+
+def _zero_rows_update(pa, ga, sq, acc, lr, rho, eps):
+    """The step of a C-contiguous float32 param of 2+ dims whose gradient has a quarter or more of its rows zero
+    (+-0.0 only; a layer's dead units), full on the other rows (gathered, updated, put back) and on the zero rows
+    square_avg and acc_delta times rho only, which is PyTorch's arithmetic there: addcmul_ adds (+-0 * value) *
+    +-0, a zero, to square_avg * rho; delta is a finite ratio times +-0, so acc_delta gets a zero added and the param
+    +-0 * -lr. x + +-0 is x except -0.0 + +0.0, so that path needs no -0.0 in the param, square_avg or acc_delta
+    (as also no inf or nan there, rho >= 0, eps from 2**-100 for a finite ratio, a finite lr). True when done.
+    MNIST CNN's fc1 (48% of its 128 rows dead over a benchmark run), see the commit."""
+    if pa.dtype != _F32 or pa.ndim < 2 or pa.size < _ZERO_ROWS_FROM or not (rho >= 0 and eps >= 2.0 ** -100) or \
+            not np.isfinite(lr) or any(a.dtype != _F32 or a.shape != pa.shape or not a.flags.c_contiguous
+                                       for a in (ga, sq, acc)) or not pa.flags.c_contiguous:
+        return False
+    g = ga.reshape(pa.shape[0], -1)
+    bits, signs = _fused._row_bits(g)
+    zero = (bits & ~signs) == 0
+    nz = np.flatnonzero(~zero)
+    if nz.size * 4 > 3 * g.shape[0]:
+        return False
+    z = np.flatnonzero(zero)
+    p, s, a = (x.reshape(g.shape) for x in (pa, sq, acc))
+    sz, az = s[z], a[z]
+    if not (_finite_nonnegative(sz) and _finite_nonnegative(az)) or \
+            np.minimum.reduce(p[z].reshape(-1).view(np.int32)) == _INT32_MIN:
+        return False
+    if nz.size:
+        rows = [x[nz] for x in (p, g, s, a)]
+        _update(*rows, lr, rho, eps)
+        p[nz], s[nz], a[nz] = rows[0], rows[2], rows[3]
+    s[z] = np.multiply(sz, rho, out=sz)
+    a[z] = np.multiply(az, rho, out=az)
+    return True
 
 
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
