@@ -102,7 +102,8 @@ def _zero_rows_update(pa, ga, sq, acc, lr, rho, eps):
     +-0, a zero, to square_avg * rho; delta is a finite ratio times +-0, so acc_delta gets a zero added and the param
     +-0 * -lr. x + +-0 is x except -0.0 + +0.0, so that path needs no -0.0 in the param, square_avg or acc_delta
     (as also no inf or nan there, rho >= 0, eps from 2**-100 for a finite ratio, a finite lr). True when done.
-    MNIST CNN's fc1 (48% of its 128 rows dead over a benchmark run), see the commit."""
+    From SPLIT_BYTES the zero and nonzero rows are each shared out between ember's threads, gathers included.
+    MNIST CNN's fc1 (48% of its 128 rows dead over a benchmark run), see the commits."""
     if pa.dtype != _F32 or pa.ndim < 2 or pa.size < _ZERO_ROWS_FROM or not (rho >= 0 and eps >= 2.0 ** -100) or \
             not np.isfinite(lr) or any(a.dtype != _F32 or a.shape != pa.shape or not a.flags.c_contiguous
                                        for a in (ga, sq, acc)) or not pa.flags.c_contiguous:
@@ -115,17 +116,37 @@ def _zero_rows_update(pa, ga, sq, acc, lr, rho, eps):
         return False
     z = np.flatnonzero(zero)
     p, s, a = (x.reshape(g.shape) for x in (pa, sq, acc))
+    t = min(_parallel.threads() if 4 * pa.nbytes >= SPLIT_BYTES else 1, nz.size, z.size)
+    parts = [(nz[i:j], z[k:m]) for (i, j), (k, m) in zip(_parallel.spans(nz.size, t), _parallel.spans(z.size, t))] \
+        if t > 1 else [(nz, z)]
+    zero_rows = _parallel.each(lambda _, zi: _zero_rows_state(p, s, a, zi), parts)
+    if any(r is None for r in zero_rows):
+        return False
+    _parallel.each(lambda nzi, zi, state: _rows_step(p, g, s, a, nzi, zi, state, lr, rho, eps),
+                   [part + (state,) for part, state in zip(parts, zero_rows)])
+    return True
+
+
+def _zero_rows_state(p, s, a, z):
+    """square_avg's and acc_delta's rows ``z`` (copies), or None where they hold -0.0, inf or nan, or the param
+    -0.0, there."""
     sz, az = s[z], a[z]
     if not (_finite_nonnegative(sz) and _finite_nonnegative(az)) or \
-            np.minimum.reduce(p[z].reshape(-1).view(np.int32)) == _INT32_MIN:
-        return False
+            np.minimum.reduce(p[z].reshape(-1).view(np.int32), initial=0) == _INT32_MIN:
+        return None
+    return sz, az
+
+
+def _rows_step(p, g, s, a, nz, z, zero_state, lr, rho, eps):
+    """One thread's part of _zero_rows_update: the full update of rows ``nz`` (gathered and put back), and
+    square_avg and acc_delta times rho on rows ``z`` (``zero_state``: their copies)."""
     if nz.size:
         rows = [x[nz] for x in (p, g, s, a)]
-        _update(*rows, lr, rho, eps)
+        _adadelta_update(*rows, lr, rho, eps)
         p[nz], s[nz], a[nz] = rows[0], rows[2], rows[3]
+    sz, az = zero_state
     s[z] = np.multiply(sz, rho, out=sz)
     a[z] = np.multiply(az, rho, out=az)
-    return True
 
 
 def _adadelta_update(pa, ga, sq, acc, lr, rho, eps):
