@@ -423,9 +423,34 @@ def _bn_apply(x, C, mean, invstd, w, b, out):
     else:
         np.subtract(b, beta, out=beta)
     x2, ex = _channels(x, C, out)
+    if dt.type is np.float32 and _exact.enabled():
+        return _fused_affine(x2, ex(alpha), ex(beta.astype(dt)), out).reshape(x.shape)
     y = np.multiply(x2, ex(alpha), out=out)
     np.add(y, ex(beta.astype(dt)), out=y)
     return y.reshape(x.shape)
+
+
+_FUSED_BLOCK = 1 << 17
+
+
+def _fused_affine(x2, alpha, beta, out):
+    """float32 rows x2 * alpha + beta rounded once, as PyTorch's vectorised kernel's fused multiply-add (exact
+    kernels only): the product exact in float64, the sum rounded there and then to float32 (which can differ from
+    one rounding only within 2^-29 ulp of a float32 midpoint), by blocks of rows of at most _FUSED_BLOCK values
+    so that the float64 scratch stays in cache. Two float32 roundings differed from PyTorch in a third of the
+    values ((32, 8, 28, 28) training forward); cost: the whole training batch_norm forward 1.3-1.7x
+    ((32, 8, 28, 28) 255 -> 404 us, (64, 64, 16, 16) 1634 -> 2451 us, (128, 64, 32, 32) 30 -> 33 ms, min of 30)."""
+    y = np.empty(x2.shape, np.float32) if out is None else out
+    a64, b64 = alpha.astype(np.float64), beta.astype(np.float64)
+    R, L = x2.shape
+    k = max(1, _FUSED_BLOCK // L)
+    t = np.empty((min(k, R), L), np.float64)
+    for r in range(0, R, k):
+        tt = t[:min(k, R - r)]
+        np.multiply(x2[r:r + k], a64, out=tt)
+        tt += b64
+        np.copyto(y[r:r + k], tt, casting='same_kind')
+    return y
 
 
 def _batch_stats(x, C, n, out=None):
