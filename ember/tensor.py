@@ -956,7 +956,7 @@ def _init(t, arr, grad_fn):
 
 
 def _rebuild_tensor(arr, requires_grad):
-    t = Tensor._make(arr)
+    t = Tensor._make(_dtype.canonical(arr))
     t._requires_grad = requires_grad
     return t
 

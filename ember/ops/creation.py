@@ -259,6 +259,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
     if arr.dtype not in _dtype.FROM_NP:
         arr = arr.astype(_dtype.from_np(arr.dtype).np)
+    arr = _dtype.canonical(arr)
     return _finish(Tensor._make(arr), requires_grad, meta=meta)
 
 
@@ -319,7 +320,10 @@ def from_numpy(ndarray):
 
 def _holds(t, obj):
     """Whether tensor ``t`` holds NumPy array ``obj``'s memory as ``_shared`` gave it (the array, or its alias)."""
-    return isinstance(obj, np.ndarray) and (t._data is obj or getattr(t._data.base, 'owner', None) is obj)
+    if not isinstance(obj, np.ndarray):
+        return False
+    d = t._data     # or its base, when _shared gave a view of it with NumPy's own dtype object (_dtype.canonical)
+    return any(a is obj or getattr(getattr(a, 'base', None), 'owner', None) is obj for a in (d, d.base))
 
 
 def _shared(ndarray):
@@ -328,10 +332,10 @@ def _shared(ndarray):
     assignment raised "assignment destination is read-only"."""
     from ..storage import mark_foreign
     if ndarray.flags.writeable:
-        return mark_foreign(ndarray)
+        return _dtype.canonical(mark_foreign(ndarray))
     from .inplace import writable_alias
     alias = writable_alias(ndarray)
-    return mark_foreign(ndarray if alias is None else alias)
+    return _dtype.canonical(mark_foreign(ndarray if alias is None else alias))
 
 
 _NOT_WRITABLE = ('The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This '
