@@ -1,7 +1,9 @@
 """Bit-for-bit agreement with PyTorch 2.13 of the ops where a seeded tutorial-style program first parted from
 PyTorch's numbers (the programs: an MLP, a CNN with BatchNorm and dropout, RNN/LSTM/GRU classifiers, a
 Transformer encoder, a VAE): batch_norm's channels-first forward (x * alpha + beta as one fused multiply-add,
-with ember's exact kernels on); float32 math on an unpickled array (its dtype an equal but distinct object)."""
+with ember's exact kernels on); sigmoid and silu forward and backward (SLEEF's expf on whole vector pairs, glibc's on
+each thread's remainder; silu's gradient with its fused step); float32 math on an unpickled array (its dtype an equal
+but distinct object)."""
 import pickle
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 import torch
 
 import ember
-from helpers import exact_like_torch  # noqa: F401 (a fixture)
+from helpers import exact_like_torch, threads  # noqa: F401 (fixtures)
 
 BN_SHAPES = [(32, 8, 28, 28), (16, 3, 5, 5), (4, 16, 7, 7), (8, 4, 10), (5, 6, 3, 3), (2, 64, 16, 16),
              (3, 5, 4, 4, 4), (32, 128, 8, 8), (64, 32)]
@@ -78,3 +80,36 @@ def test_unpickled_array_still_shared():
     ember.asarray(x, copy=False)[1] = 6.0
     assert x[0] == 5.0 and x[1] == 6.0
     assert np.array_equal(torch.from_numpy(x).numpy(), x)
+
+
+ACT_SHAPES = [(31,), (16, 16), (64, 48), (100, 64), (1000,), (3, 5, 7), (8, 16, 32, 32), (70001,)]
+
+
+@pytest.mark.parametrize('name', ['sigmoid', 'silu'])
+@pytest.mark.parametrize('shape', ACT_SHAPES)
+def test_sigmoid_silu_bits(shape, name, threads, exact_like_torch):  # noqa: F811
+    """Forward and input gradient are PyTorch's bits at 1 and 2 threads, the arguments over [-20, 20] with
+    ones past expf's cut-offs (-104, 88.7) mixed in."""
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    x.reshape(-1)[:4] = [-110.0, 95.0, 88.5, -0.0]
+    g = rng.standard_normal(shape).astype(np.float32)
+    fns = {'sigmoid': (torch.sigmoid, ember.sigmoid), 'silu': (torch.nn.functional.silu, ember.nn.functional.silu)}
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = fns[name][0](tx), fns[name][1](ex)
+    tg, = torch.autograd.grad(ty, tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ey, ex, ember.tensor(g))
+    assert np.array_equal(ey.detach().numpy().view(np.int32), ty.detach().numpy().view(np.int32))
+    assert np.array_equal(eg.numpy().view(np.int32), tg.numpy().view(np.int32))
+
+
+def test_sigmoid_module_and_inplace_bits(exact_like_torch):  # noqa: F811
+    """nn.Sigmoid, nn.SiLU and the in-place forms give the same bits as PyTorch's."""
+    x = (np.random.default_rng(5).standard_normal((40, 33)) * 4).astype(np.float32)
+    pairs = [(torch.nn.Sigmoid()(torch.tensor(x)), ember.nn.Sigmoid()(ember.tensor(x))),
+             (torch.nn.SiLU()(torch.tensor(x)), ember.nn.SiLU()(ember.tensor(x))),
+             (torch.tensor(x).sigmoid_(), ember.tensor(x).sigmoid_()),
+             (torch.nn.functional.silu(torch.tensor(x), inplace=True),
+              ember.nn.functional.silu(ember.tensor(x), inplace=True))]
+    for want, got in pairs:
+        assert np.array_equal(got.numpy().view(np.int32), want.numpy().view(np.int32))

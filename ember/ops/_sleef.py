@@ -358,9 +358,11 @@ _GLIBC_SHIFT = float.fromhex('0x1.8p+52')
 
 
 def glibc_expf(x):
-    """glibc's expf of float32 ``x`` in [-103, 0] (softmax's shifted arguments; others: NumPy's float64 exp rounded):
-    x = (k + r) ln2 / 32, 2**(k/32) from the table, a cubic in r with fused steps, rounded once to float32. Within
-    0.502 ulp, so not always the correctly rounded value: PyTorch's scalar tails call it (std::exp)."""
+    """glibc's expf of float32 ``x`` in [-103, 88] (softmax's shifted arguments, sigmoid's tails; others: NumPy's
+    float64 exp rounded): x = (k + r) ln2 / 32, 2**(k/32) from the table, a cubic in r with fused steps, rounded once
+    to float32. Within 0.502 ulp, so not always the correctly rounded value: PyTorch's scalar tails call it
+    (std::exp; sigmoid of 620,000 values in [-103, 88] in 31-value tensors: all equal, 255 off with the correctly
+    rounded exp for positive arguments)."""
     xd = x.astype(_F64)
     kd = xd * _GLIBC_INV_LN2
     r = kd.copy()
@@ -373,7 +375,7 @@ def glibc_expf(x):
     y = fma64(fma64(c0, r, c1), r * r, fma64(c2, r, np.ones_like(r)))
     y *= scale
     out = y.astype(_F32)
-    odd = ~((x >= -103) & (x <= 0))
+    odd = ~((x >= -103) & (x <= 88))
     if odd.any():
         with np.errstate(over='ignore', under='ignore', invalid='ignore'):
             out[odd] = np.exp(x[odd].astype(_F64)).astype(_F32)

@@ -17,7 +17,7 @@ from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
-from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt
+from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _square, _ONE = np.multiply, np.subtract, np.square, dual.ONE   # for np_backward formulas (see unary)
@@ -1534,7 +1534,10 @@ def _sigmoid(a):
     float32 each (its scalar tail, which is all of a tensor of up to 32 values, with a correctly rounded expf:
     this gives its values bit for bit; its AVX512 body's SLEEF expf is not always correctly rounded, so there
     4% of 400k random values differ by an ulp, where rounding once differed in 36%). pyro's SigmoidTransform and
-    Bernoulli(logits) read it. On cache blocks (_parallel.blockwise) with one temporary."""
+    Bernoulli(logits) read it. On cache blocks (_parallel.blockwise) with one temporary. With the exact kernels,
+    PyTorch's SLEEF expf (_vec_exp)."""
+    if _vec_exp.applies(a):
+        return _vec_exp.sigmoid(a)
     with np.errstate(over='ignore'):
         r = _parallel.blockwise(_sigmoid_into, a) if type(a) is np.ndarray and a.dtype in _F32_F64 else None
         if r is not None:
