@@ -3,7 +3,7 @@ PyTorch's numbers (the programs: an MLP, a CNN with BatchNorm and dropout, RNN/L
 Transformer encoder, a VAE): batch_norm's channels-first forward (x * alpha + beta as one fused multiply-add,
 with ember's exact kernels on); sigmoid and silu forward and backward (SLEEF's expf on whole vector pairs, glibc's on
 each thread's remainder; silu's gradient with its fused step); float32 math on an unpickled array (its dtype an equal
-but distinct object)."""
+but distinct object); a Linear's forward where OpenBLAS's small-matrix kernel summed otherwise (default settings)."""
 import pickle
 
 import numpy as np
@@ -113,3 +113,22 @@ def test_sigmoid_module_and_inplace_bits(exact_like_torch):  # noqa: F811
               ember.nn.functional.silu(ember.tensor(x), inplace=True))]
     for want, got in pairs:
         assert np.array_equal(got.numpy().view(np.int32), want.numpy().view(np.int32))
+
+
+LINEAR_SHAPES = [(32, 64, 32), (8, 64, 32), (32, 128, 32), (16, 48, 16), (64, 32, 12), (4, 100, 64), (100, 192, 48),
+                 (128, 64, 128), (17, 33, 15), (64, 10, 32), (32, 64, 64)]
+
+
+@pytest.mark.parametrize('m, k, n', LINEAR_SHAPES)
+def test_linear_forward_bits(m, k, n):
+    """A float32 Linear's forward (the product with weight.T, then the bias) is PyTorch's bits with ember's default
+    settings where OpenBLAS's small-matrix kernel summed otherwise (weight.T copied C-contiguous: backend._mkl_order)."""
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    x, w, b = (rng.random((m, k)).astype(np.float32), (rng.standard_normal((n, k)) * 0.2).astype(np.float32),
+               rng.standard_normal(n).astype(np.float32))
+    want = torch.nn.functional.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b)).numpy()
+    got = ember.nn.functional.linear(ember.tensor(x), ember.tensor(w), ember.tensor(b)).numpy()
+    assert np.array_equal(got.view(np.int32), want.view(np.int32))
+    want = (torch.tensor(x) @ torch.tensor(w).t()).numpy()
+    got = (ember.tensor(x) @ ember.tensor(w).t()).numpy()
+    assert np.array_equal(got.view(np.int32), want.view(np.int32))
