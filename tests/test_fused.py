@@ -375,6 +375,46 @@ def test_fused_suspects_from_shifted_bits():
     assert (_fused._suspects(normal, shifted, False) == _fused._suspects(normal)).all()
 
 
+def test_fused_no_tiny_but_zeros():
+    """_no_tiny_but_zeros says 'none' exactly when no nonzero sum is below 2**-126 in magnitude (zeros of either
+    sign, nan and inf are not), and _suspects without zeros marks the same elements less the zeros."""
+    from ember.ops import _fused
+    tiny = 2.0 ** -126
+    edge = [0.0, -0.0, tiny, -tiny, np.nextafter(tiny, 0), -np.nextafter(tiny, 0), 5e-324, -5e-324, 1e-300, -1e-300,
+            np.nan, -np.nan, np.inf, -np.inf, 2.0, -2.0, 1.5, 3.0, 1e300, -1e300]
+    cases = [np.array([v]) for v in edge] + [np.array([3.0, -2.0, v, 0.0, -0.0]) for v in edge] + [np.array(edge)]
+    for s in cases:
+        want = not ((np.abs(s) < tiny) & (s != 0)).any()
+        assert _fused._no_tiny_but_zeros(s, np.empty(s.size, np.int64)) == want, s
+        assert (_fused._suspects(s, zeros=False) == (_fused._suspects(s) & (s != 0))).all(), s
+
+
+@pytest.mark.parametrize('n', [1000, 70000])
+def test_fused_addcmul_zero_state_matches_torch(n):
+    """addcmul_ onto a state that is zero wherever the gradient is (an optimizer's square average of a layer with
+    dead units), with -0.0 and midpoint sums (and at 1000 subnormal-range ones) among them: bit for bit PyTorch's (the zeros skip
+    _to_odd; the rest still go through it)."""
+    rng = np.random.default_rng(5)
+    g = (rng.standard_normal(n) * 1e-3).astype(np.float32)
+    g[rng.random(n) < 0.6] = 0
+    sq = np.abs(rng.standard_normal(n) * 1e-6).astype(np.float32)
+    sq[g == 0] = 0
+    sq[1::211] = -0.0
+    if n == 1000:           # subnormal-range sums here; none at 70000, where the zeros alone pass _no_tiny_but_zeros
+        sq[7::503] = 1e-39
+        g[7::503] = 1e-21
+    sq[11::307] = np.float32(0.75)
+    g[11::307] = np.float32(2.0 ** -13)
+    for lib, to in ((torch, torch.tensor), (ember, ember.tensor)):
+        st, gt = to(sq.copy()), to(g)
+        st.mul_(0.9).addcmul_(gt, gt, value=0.1)
+        if lib is torch:
+            want = st.numpy()
+        else:
+            got = st.numpy()
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def test_fused_zero_dim_and_broadcast():
     """0-d tensors and broadcast operands take the one-pass path and the blocked one alike. Not here: (1, 40) +
     (3, 1), where PyTorch's value at [2, 36] for this data is the twice-rounded one (ember's is fused)."""
