@@ -377,7 +377,7 @@ def test_fused_suspects_from_shifted_bits():
 
 def test_fused_no_tiny_but_zeros():
     """_no_tiny_but_zeros says 'none' exactly when no nonzero sum is below 2**-126 in magnitude (zeros of either
-    sign, nan and inf are not), and _suspects without zeros marks the same elements less the zeros."""
+    sign, nan and inf are not), and _tiny without zeros marks the same elements less the zeros."""
     from ember.ops import _fused
     tiny = 2.0 ** -126
     edge = [0.0, -0.0, tiny, -tiny, np.nextafter(tiny, 0), -np.nextafter(tiny, 0), 5e-324, -5e-324, 1e-300, -1e-300,
@@ -386,7 +386,7 @@ def test_fused_no_tiny_but_zeros():
     for s in cases:
         want = not ((np.abs(s) < tiny) & (s != 0)).any()
         assert _fused._no_tiny_but_zeros(s, np.empty(s.size, np.int64)) == want, s
-        assert (_fused._suspects(s, zeros=False) == (_fused._suspects(s) & (s != 0))).all(), s
+        assert (_fused._tiny(s, zeros=False) == (_fused._tiny(s) & (s != 0))).all(), s
 
 
 @pytest.mark.parametrize('n', [1000, 70000])

@@ -159,19 +159,24 @@ def fma32(a, b, c):
     return out
 
 
-def _suspects(s, shifted=None, tiny=True, zeros=True):
+def _suspects(s, shifted=None, tiny=True):
     """Where rounding the float64 sums ``s`` to float32 might round twice: on a float32 midpoint or subnormal.
     ``shifted``: s's bits shifted left by 35 (_clean's scratch), which shows the midpoints in one pass; ``tiny``
-    False when _no_tiny found no subnormal-range sum; ``zeros`` False to leave zero sums out (exact where s is
-    one rounding of a sum, as _fma32_span's)."""
+    False when _no_tiny found no subnormal-range sum."""
     flat = s.reshape(-1)
     mid = shifted == _MIN64 if shifted is not None else (flat.view(_I64) & _LOW29) == _HALF29
     if tiny:
-        low = np.abs(flat) < _TINY32
-        if not zeros:
-            low &= flat != 0
-        mid |= low
+        mid |= _tiny(flat)
     return mid
+
+
+def _tiny(s, zeros=True):
+    """Where |s| < 2**-126; ``zeros`` False leaves zero sums out (exact where s is one rounding of a sum, as
+    _fma32_span's)."""
+    low = np.abs(s) < _TINY32
+    if not zeros:
+        low &= s != 0
+    return low
 
 
 def _to_odd(s, a, b, c, sus=None):
@@ -413,12 +418,11 @@ def _fma32_span(o, a, b, c, lo, hi):
         np.multiply(sk, a[i:j] if aa else a, out=sk)
         np.add(sk, c[i:j] if c.ndim == 1 else c, out=sk)
         shifted = tk.view(_I64)
-        mid_free, tiny_free = _no_midpoint(sk, shifted), exact_tiny or _no_tiny(sk)
-        if mid_free and not tiny_free:
-            tiny_free = _no_tiny_but_zeros(sk, shifted)
-        if not (mid_free and tiny_free):
-            _to_odd(sk, a[i:j] if aa else a, b[i:j], c[i:j] if c.ndim == 1 else c,
-                    _suspects(sk, None if mid_free else shifted, not tiny_free, zeros=False))
+        sus = None if _no_midpoint(sk, shifted) else shifted == _MIN64     # (shifted is free again)
+        if not (exact_tiny or _no_tiny(sk) or _no_tiny_but_zeros(sk, shifted)):
+            sus = _tiny(sk, zeros=False) if sus is None else np.bitwise_or(sus, _tiny(sk, zeros=False), out=sus)
+        if sus is not None:
+            _to_odd(sk, a[i:j] if aa else a, b[i:j], c[i:j] if c.ndim == 1 else c, sus)
         np.copyto(o[i:j], sk, casting='same_kind')
 
 
@@ -468,7 +472,8 @@ def _no_tiny_but_zeros(s, scratch):
     overwritten): s's bits without the sign, less one, are below the bound's as uint64 only for those (a zero's
     wrap to the largest). A sum p + c rounded once to zero is exact (p = -c), so it cannot round twice: an
     optimizer state that is still zero where the gradient has always been (MNIST fc1's Adadelta: 60% of its
-    gradients zero, 634 of 860 blocks a step had _to_odd gather its zeros) skips _suspects and _to_odd."""
+    gradients zero, 634 of 860 blocks a step had _to_odd gather its zeros) then skips _to_odd, or takes only its
+    midpoints there."""
     np.left_shift(s.view(_I64), 1, out=scratch)
     np.subtract(scratch, 1, out=scratch)
     return np.minimum.reduce(scratch.view(_U64)) >= _TINY2_BITS
