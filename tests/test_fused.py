@@ -392,8 +392,8 @@ def test_fused_no_tiny_but_zeros():
 @pytest.mark.parametrize('n', [1000, 70000])
 def test_fused_addcmul_zero_state_matches_torch(n):
     """addcmul_ onto a state that is zero wherever the gradient is (an optimizer's square average of a layer with
-    dead units), with -0.0 and midpoint sums (and at 1000 subnormal-range ones) among them: bit for bit PyTorch's (the zeros skip
-    _to_odd; the rest still go through it)."""
+    dead units), with -0.0 and midpoint sums (and at 1000 subnormal-range ones) among them: bit for bit PyTorch's
+    (the zeros skip _to_odd; the rest still go through it)."""
     rng = np.random.default_rng(5)
     g = (rng.standard_normal(n) * 1e-3).astype(np.float32)
     g[rng.random(n) < 0.6] = 0

@@ -176,12 +176,12 @@ def test_sqrt_op_as_torch(dtype):
             np.testing.assert_array_equal(g.double().numpy(), w.double().numpy())
 
 
-@pytest.mark.parametrize('case', ['dead', 'all_dead', 'negzero_param', 'maximize', 'dense'])
+@pytest.mark.parametrize('case', ['dead', 'all_dead', 'negzero_param', 'maximize', 'rho_one', 'dense'])
 def test_adadelta_zero_gradient_rows_bit_for_bit(monkeypatch, threads, case):
     """Adadelta on a (128, 600) float32 param whose gradient has about half its rows zero (+0.0 and -0.0; a layer's
     dead units, some coming alive later): the zero rows' state only times rho (_zero_rows_update), bit for bit
-    PyTorch's at 1 and 2 threads (rows shared out between them); a -0.0 param on a row whose gradient is -0.0 (that step would make it +0.0) and a
-    dense gradient leave it to the whole update."""
+    PyTorch's at 1 and 2 threads (rows shared out between them); a -0.0 param on a row whose gradient is -0.0
+    (that step would make it +0.0) and a dense gradient leave it to the whole update."""
     from ember.optim import adadelta as _adadelta
     monkeypatch.setattr(_adadelta, 'SPLIT_BYTES', 0)    # at 2 threads the rows are shared out
     taken = []
@@ -202,7 +202,8 @@ def test_adadelta_zero_gradient_rows_bit_for_bit(monkeypatch, threads, case):
     if case == 'negzero_param':
         w0[6, 7] = -0.0
         grads[0][6] = -0.0
-    kwargs = dict(lr=0.5, rho=0.8, eps=1e-5, maximize=True) if case == 'maximize' else dict(lr=1.0)
+    kwargs = {'maximize': dict(lr=0.5, rho=0.8, eps=1e-5, maximize=True), 'rho_one': dict(rho=1.0, eps=1e-3)}.get(
+        case, dict(lr=1.0))
 
     def run(lib):
         w = lib.nn.Parameter(lib.tensor(w0.copy()))
