@@ -1,0 +1,76 @@
+"""Bit-for-bit agreement with PyTorch 2.13 of the ELU family under ember's exact kernels (ops/_sleef_expm1.py):
+elu, selu and celu forward (SLEEF's expm1f on each thread's whole 32-value vector pairs, the C library's expm1f on
+the rest) and backward (from the input: SLEEF's and glibc's expf in the same order; in place: from the result), at 1
+and 2 threads, with float64 finite differences for the gradients."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import exact_like_torch, threads  # noqa: F401 (fixtures)
+
+SHAPES = [(1,), (31,), (32,), (33,), (16, 16), (64, 48), (3, 5, 7), (8, 16, 32, 32), (32769,), (70001,), (300001,)]
+SPECIAL = [-0.0, 0.0, np.nan, np.inf, -np.inf, -16.7, -16.6, -104.5, -87.0, 1e-30, -1e-30, -1e-8]
+FORMS = {'elu': lambda F, t: F.elu(t), 'elu_a': lambda F, t: F.elu(t, 0.3), 'selu': lambda F, t: F.selu(t),
+         'celu': lambda F, t: F.celu(t, 0.7), 'celu_small': lambda F, t: F.celu(t, 0.05)}
+
+
+def _bits(a):
+    return a.view(np.int32)
+
+
+def _args(shape, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    flat = x.reshape(-1)
+    k = min(flat.size, len(SPECIAL))
+    flat[:k] = SPECIAL[:k]
+    return x, rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize('form', sorted(FORMS))
+@pytest.mark.parametrize('shape', SHAPES)
+def test_elu_family_bits(shape, form, threads, exact_like_torch):  # noqa: F811
+    """Forward and input gradient are PyTorch's bits, special values (zeros, NaN, infinities, expm1's -16.6355
+    and expf's -104 cut-offs) at the front."""
+    x, g = _args(shape, sum(shape) + len(form))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = FORMS[form](torch.nn.functional, tx), FORMS[form](ember.nn.functional, ex)
+    tg, = torch.autograd.grad(ty, tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ey, ex, ember.tensor(g))
+    assert np.array_equal(_bits(ey.detach().numpy()), _bits(ty.detach().numpy()))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+
+
+@pytest.mark.parametrize('name', ['elu', 'selu', 'celu'])
+@pytest.mark.parametrize('shape', [(31,), (64, 48), (70001,)])
+def test_elu_inplace_bits(shape, name, threads, exact_like_torch):  # noqa: F811
+    """elu_, selu_ and celu_ (their gradients from the saved result) and the modules give PyTorch's bits."""
+    x, g = _args(shape, 7 + sum(shape))
+    x = np.nan_to_num(x)        # (a NaN result would take the in-place backward's other branch: same on both)
+    outs = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(t * 1, inplace=True)
+        gr, = lib.autograd.grad(y, t, lib.tensor(g))
+        m = {'elu': lib.nn.ELU(), 'selu': lib.nn.SELU(), 'celu': lib.nn.CELU(0.7)}[name](lib.tensor(x))
+        outs.append([y.detach().numpy(), gr.numpy(), m.numpy()])
+    for want, got in zip(*outs):
+        assert np.array_equal(_bits(got), _bits(want))
+
+
+def test_elu_exact_off_by_default_still_close():
+    """With the exact kernels off, ELU stays within float32 rounding of PyTorch (the NumPy path)."""
+    x, _ = _args((6400,), 3)
+    x = np.nan_to_num(x, posinf=5, neginf=-5)
+    want = torch.nn.functional.elu(torch.tensor(x)).numpy()
+    got = ember.nn.functional.elu(ember.tensor(x)).numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-7, atol=1e-37)
+
+
+@pytest.mark.parametrize('name', ['elu', 'selu', 'celu'])
+def test_elu_gradcheck_float64(name, exact_like_torch):  # noqa: F811
+    """Gradients by float64 finite differences, the exact kernels on (float64 takes NumPy's path)."""
+    x = ember.tensor(np.random.default_rng(4).standard_normal(20) * 2, dtype=ember.float64, requires_grad=True)
+    fn = getattr(ember.nn.functional, name)
+    assert ember.autograd.gradcheck(fn, (x,))
