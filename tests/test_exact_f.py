@@ -1,7 +1,8 @@
-"""Bit-for-bit agreement with PyTorch 2.13 of the ELU family under ember's exact kernels (ops/_sleef_expm1.py):
-elu, selu and celu forward (SLEEF's expm1f on each thread's whole 32-value vector pairs, the C library's expm1f on
-the rest) and backward (from the input: SLEEF's and glibc's expf in the same order; in place: from the result), at 1
-and 2 threads, with float64 finite differences for the gradients."""
+"""Bit-for-bit agreement with PyTorch 2.13 of expm1 and the ELU family under ember's exact kernels
+(ops/_sleef_expm1.py): torch.expm1 (SLEEF's expm1f on every value); elu, selu and celu forward (SLEEF's expm1f on
+each thread's whole 32-value vector pairs, the C library's expm1f on the rest) and backward (from the input:
+SLEEF's and glibc's expf in the same order; in place: from the result), at 1 and 2 threads, with float64 finite
+differences for the gradients."""
 import numpy as np
 import pytest
 import torch
@@ -74,3 +75,26 @@ def test_elu_gradcheck_float64(name, exact_like_torch):  # noqa: F811
     x = ember.tensor(np.random.default_rng(4).standard_normal(20) * 2, dtype=ember.float64, requires_grad=True)
     fn = getattr(ember.nn.functional, name)
     assert ember.autograd.gradcheck(fn, (x,))
+
+
+EXPM1_FORMS = {'fn': lambda L, t: L.expm1(t), 'method': lambda L, t: t.expm1(),
+               'inplace': lambda L, t: t.clone().expm1_(), 'special': lambda L, t: L.special.expm1(t), 'out': lambda L, t: L.expm1(t, out=L.empty(t.shape)),
+               'transposed': lambda L, t: L.expm1(t.reshape(-1, 1).expand(-1, 3).T)}
+
+
+@pytest.mark.parametrize('form', sorted(EXPM1_FORMS))
+@pytest.mark.parametrize('shape', SHAPES)
+def test_expm1_bits(shape, form, threads, exact_like_torch):  # noqa: F811
+    """torch.expm1's float32 values (vml's map: SLEEF's expm1f on every value) and its gradient g * (y + 1) are
+    PyTorch's bits, special values (zeros, NaN, infinities, the -16.6355 and 88.7228 cut-offs, subnormals) at the
+    front."""
+    x, g = _args(shape, 11 + sum(shape))
+    flat = x.reshape(-1)
+    extra = [88.7, 88.8, 1e-40, -3e-39]
+    flat[len(SPECIAL):len(SPECIAL) + len(extra)] = extra[:max(0, flat.size - len(SPECIAL))]
+    want, got = (EXPM1_FORMS[form](lib, lib.tensor(x)).numpy() for lib in (torch, ember))
+    assert np.array_equal(_bits(got), _bits(want))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tg, = torch.autograd.grad(torch.expm1(tx), tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ember.expm1(ex), ex, ember.tensor(g))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))

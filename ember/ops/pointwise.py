@@ -17,7 +17,7 @@ from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
-from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp
+from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp, _sleef, _sleef_expm1
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _square, _ONE = np.multiply, np.subtract, np.square, dual.ONE   # for np_backward formulas (see unary)
@@ -472,13 +472,14 @@ _COMPLEX_UNARY = frozenset(('neg', 'exp', 'exp2', 'expm1', 'log', 'log2', 'log10
 
 
 def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False, refuse=None, np_backward=None,
-          half=False, half_grad=False):
+          half=False, half_grad=False, exact=None):
     """Make a differentiable unary op; ``backward(g, x, y)`` gets the input x and/or output y
     (``precise``: a float32 input is computed in float64 and rounded once, see _precise; ``precise`` or ``half``:
     a float16 one computed wide and rounded once, see _record_half; ``half_grad``: its gradient too, as PyTorch's
     own backward kernel computes it (tanh_backward; a composite formula rounds each float16 step); ``refuse(dtype)``:
     the exception PyTorch raises for a non-float dtype, or None; ``np_backward(g, y)``: for an op whose
-    backward reads only y, the same formula on arrays as ufunc calls, which a plain backward runs instead)."""
+    backward reads only y, the same formula on arrays as ufunc calls, which a plain backward runs instead;
+    ``exact(a)``: a float32 ndarray's values as PyTorch's AVX-512 kernel gives them, under the exact kernels)."""
     params = _params(backward)
     needs_x, needs_y = 'x' in params, 'y' in params
     # a precise one-in one-out ufunc: float32 computed in place on a float64 copy (see op)
@@ -532,7 +533,9 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
-        if dt is _F32 and f64_in_place and a.size <= _BLOCK:
+        if exact is not None and dt is _F32 and type(a) is _NDARRAY and _sleef.emulated():
+            r = exact(a)
+        elif dt is _F32 and f64_in_place and a.size <= _BLOCK:
             # the ufunc writes over its own float64 copy of a, out given by position: no second float64 array,
             # no keyword to parse (op of (4, 4) float32, min of 25 interleaved runs: tanh 1131 -> 1111 ns,
             # exp 1094 -> 1080, sin 1179 -> 1163); tested first, in one line
@@ -1166,7 +1169,8 @@ neg = unary('neg', xp.negative, 'NegBackward0', lambda g, x, y: -g, int_ok=True,
 negative = neg
 exp = unary('exp', xp.exp, 'ExpBackward0', lambda g, x, y: g * y, precise=True, np_backward=np.multiply)
 exp2 = unary('exp2', xp.exp2, 'Exp2Backward0', lambda g, x, y: g * y * math.log(2.0), precise=True)
-expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1), precise=True)
+expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1), precise=True,
+              exact=_sleef_expm1.expm1f)  # (vml's map: SLEEF's on every value, a partial last vector too)
 log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x, precise=True)
 log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)), precise=True)
 log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
