@@ -1,5 +1,5 @@
-"""Bit-for-bit agreement with PyTorch 2.13 of expm1 and the ELU family under ember's exact kernels
-(ops/_sleef_expm1.py): torch.expm1 (SLEEF's expm1f on every value); elu, selu and celu forward (SLEEF's expm1f on
+"""Bit-for-bit agreement with PyTorch 2.13 of expm1, log1p and the ELU family under ember's exact kernels
+(ops/_sleef_expm1.py, _sleef_log1p.py): torch.expm1 and torch.log1p (SLEEF's on every value); elu, selu and celu forward (SLEEF's expm1f on
 each thread's whole 32-value vector pairs, the C library's expm1f on the rest) and backward (from the input:
 SLEEF's and glibc's expf in the same order; in place: from the result), at 1 and 2 threads, with float64 finite
 differences for the gradients."""
@@ -78,7 +78,8 @@ def test_elu_gradcheck_float64(name, exact_like_torch):  # noqa: F811
 
 
 EXPM1_FORMS = {'fn': lambda L, t: L.expm1(t), 'method': lambda L, t: t.expm1(),
-               'inplace': lambda L, t: t.clone().expm1_(), 'special': lambda L, t: L.special.expm1(t), 'out': lambda L, t: L.expm1(t, out=L.empty(t.shape)),
+               'inplace': lambda L, t: t.clone().expm1_(), 'special': lambda L, t: L.special.expm1(t),
+               'out': lambda L, t: L.expm1(t, out=L.empty(t.shape)),
                'transposed': lambda L, t: L.expm1(t.reshape(-1, 1).expand(-1, 3).T)}
 
 
@@ -97,4 +98,30 @@ def test_expm1_bits(shape, form, threads, exact_like_torch):  # noqa: F811
     tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
     tg, = torch.autograd.grad(torch.expm1(tx), tx, torch.tensor(g))
     eg, = ember.autograd.grad(ember.expm1(ex), ex, ember.tensor(g))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+
+
+LOG1P_FORMS = {'fn': lambda L, t: L.log1p(t), 'method': lambda L, t: t.log1p(),
+               'inplace': lambda L, t: t.clone().log1p_(), 'special': lambda L, t: L.special.log1p(t),
+               'transposed': lambda L, t: L.log1p(t.reshape(-1, 1).expand(-1, 3).T)}
+LOG1P_SPECIAL = [-0.0, 0.0, np.nan, np.inf, -np.inf, -1.0, -1.5, -0.99999994, 1e38, 2e38, 3.4e38, 3.4028235e38,
+                 1e-30, -1e-30, 1e-40, -1e-40]
+
+
+@pytest.mark.parametrize('form', sorted(LOG1P_FORMS))
+@pytest.mark.parametrize('shape', SHAPES)
+def test_log1p_bits(shape, form, threads, exact_like_torch):  # noqa: F811
+    """torch.log1p's float32 values (SLEEF's log1pf on every value: its all-ones NaN below -1, no inf cut-off above
+    1e38) and its gradient g / (x + 1) are PyTorch's bits, special values at the front."""
+    rng = np.random.default_rng(13 + sum(shape))
+    x = (np.exp(rng.standard_normal(shape) * 4) - 1).astype(np.float32)
+    x.reshape(-1)[::5] *= np.float32(-0.3)
+    k = min(x.size, len(LOG1P_SPECIAL))
+    x.reshape(-1)[:k] = LOG1P_SPECIAL[:k]
+    g = rng.standard_normal(shape).astype(np.float32)
+    want, got = (LOG1P_FORMS[form](lib, lib.tensor(x)).numpy() for lib in (torch, ember))
+    assert np.array_equal(_bits(got), _bits(want))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tg, = torch.autograd.grad(torch.log1p(tx), tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ember.log1p(ex), ex, ember.tensor(g))
     assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))

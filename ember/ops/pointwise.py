@@ -17,7 +17,7 @@ from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
-from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp, _sleef, _sleef_expm1
+from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp, _sleef, _sleef_expm1, _sleef_log1p
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _multiply, _subtract, _square, _ONE = np.multiply, np.subtract, np.square, dual.ONE   # for np_backward formulas (see unary)
@@ -1174,7 +1174,8 @@ expm1 = unary('expm1', xp.expm1, 'Expm1Backward0', lambda g, x, y: g * (y + 1), 
 log = unary('log', xp.log, 'LogBackward0', lambda g, x, y: g / x, precise=True)
 log2 = unary('log2', xp.log2, 'Log2Backward0', lambda g, x, y: g / (x * math.log(2.0)), precise=True)
 log10 = unary('log10', xp.log10, 'Log10Backward0', lambda g, x, y: g / (x * math.log(10.0)), precise=True)
-log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True)
+log1p = unary('log1p', xp.log1p, 'Log1PBackward0', lambda g, x, y: g / (x + 1), precise=True,
+              exact=_sleef_log1p.log1pf)  # (vml's map, SLEEF's on every value as expm1's)
 def _sqrt(a):
     """sqrt with PyTorch's values: float32/float64 through ops/_vml_sqrt (MKL's estimate kernel, which PyTorch's sqrt
     runs on an AMD Zen 4; IEEE's sqrt elsewhere), in NumPy's layout; other dtypes and arrays by NumPy."""
