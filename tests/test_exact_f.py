@@ -1,8 +1,8 @@
 """Bit-for-bit agreement with PyTorch 2.13 of expm1, log1p and the ELU family under ember's exact kernels
-(ops/_sleef_expm1.py, _sleef_log1p.py): torch.expm1 and torch.log1p (SLEEF's on every value); elu, selu and celu forward (SLEEF's expm1f on
-each thread's whole 32-value vector pairs, the C library's expm1f on the rest) and backward (from the input:
-SLEEF's and glibc's expf in the same order; in place: from the result), at 1 and 2 threads, with float64 finite
-differences for the gradients."""
+(ops/_sleef_expm1.py, _sleef_log1p.py): torch.expm1 and torch.log1p (SLEEF's on every value); elu, selu and celu
+forward (SLEEF's expm1f on each thread's whole 32-value vector pairs, the C library's expm1f on the rest) and
+backward (from the input: SLEEF's and glibc's expf in the same order; in place: from the result), at 1 and 2
+threads, with float64 finite differences for the gradients."""
 import numpy as np
 import pytest
 import torch
@@ -125,3 +125,29 @@ def test_log1p_bits(shape, form, threads, exact_like_torch):  # noqa: F811
     tg, = torch.autograd.grad(torch.log1p(tx), tx, torch.tensor(g))
     eg, = ember.autograd.grad(ember.log1p(ex), ex, ember.tensor(g))
     assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+
+
+@pytest.mark.parametrize('beta, threshold', [(1, 20), (2.5, 10), (0.3, 20), (1, 0.5)])
+@pytest.mark.parametrize('shape', SHAPES)
+def test_softplus_bits(shape, beta, threshold, threads, exact_like_torch):  # noqa: F811
+    """softplus forward and input gradient (SLEEF's expf and log1pf on whole vector pairs, glibc's on each run's
+    rest) are PyTorch's bits, special values at the front."""
+    x, g = _args(shape, 17 + sum(shape))
+    x *= np.float32(1.5)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.softplus(tx, beta, threshold)
+    ey = ember.nn.functional.softplus(ex, beta, threshold)
+    tg, = torch.autograd.grad(ty, tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ey, ex, ember.tensor(g))
+    assert np.array_equal(_bits(ey.detach().numpy()), _bits(ty.detach().numpy()))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+
+
+def test_softplus_module_and_gradcheck(exact_like_torch):  # noqa: F811
+    """nn.Softplus gives PyTorch's bits; float64 gradients agree with finite differences."""
+    x = (np.random.default_rng(8).standard_normal((40, 33)) * 5).astype(np.float32)
+    want = torch.nn.Softplus(2.0, 5.0)(torch.tensor(x)).numpy()
+    got = ember.nn.Softplus(2.0, 5.0)(ember.tensor(x)).numpy()
+    assert np.array_equal(_bits(got), _bits(want))
+    x64 = ember.tensor(np.random.default_rng(9).standard_normal(20) * 3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.nn.functional.softplus(t, 1.5, 4.0), (x64,))

@@ -42,25 +42,31 @@ def _expm1f(x):
     return y
 
 
-def _libm_expm1f():
-    """The C library's expm1f (glibc's, which PyTorch's scalar loops call), or None where it cannot be loaded."""
+def libm_f32(name):
+    """The C library's float function ``name`` (glibc's, which PyTorch's scalar loops call: std::expm1,
+    std::log1p), or None where it cannot be loaded."""
     try:
-        f = ctypes.CDLL(ctypes.util.find_library('m') or 'libm.so.6').expm1f
+        f = getattr(ctypes.CDLL(ctypes.util.find_library('m') or 'libm.so.6'), name)
     except (OSError, AttributeError, TypeError):
         return None
     f.restype, f.argtypes = ctypes.c_float, [ctypes.c_float]
     return f
 
 
-_LIBM = _libm_expm1f()
+_LIBM = libm_f32('expm1f')
+
+
+def libm_loop(f, x, fallback):
+    """The C library's float function ``f`` over a short float32 array (a scalar loop's remainder: under 32
+    values a run); where it is not reachable (f None), ``fallback`` in float64 rounded to float32."""
+    if f is None:
+        return fallback(x.astype(np.float64)).astype(_F32)
+    return np.array([f(v) for v in x.tolist()], _F32)
 
 
 def libm_expm1f(x):
-    """The C library's expm1f of a short float32 array (a scalar loop's remainder: under 32 values a run); where
-    it is not reachable, float64 expm1 rounded to float32."""
-    if _LIBM is None:
-        return np.expm1(x.astype(np.float64)).astype(_F32)
-    return np.array([_LIBM(v) for v in x.tolist()], _F32)
+    """The C library's expm1f of a short float32 array (libm_loop)."""
+    return libm_loop(_LIBM, x, np.expm1)
 
 
 def _split(n):
@@ -80,17 +86,23 @@ def _scalar_mask(n):
     return m
 
 
-def expm1(a):
-    """float32 expm1 of ``a`` in PyTorch's elementwise kernels' order: SLEEF's on each run's whole vector pairs,
-    the C library's on its remainder (_vec_exp.runs)."""
+def by_position(a, vec_fn, scalar_fn):
+    """``vec_fn`` of the float32 ``a`` on each parallel_for run's whole vector pairs, ``scalar_fn`` on its
+    remainder (_vec_exp.runs): a cpu_kernel_vec loop's two paths."""
     f = a.reshape(-1)
     out = np.empty_like(f)
     for lo, body, hi in _split(f.size):
         if body > lo:
-            out[lo:body] = expm1f(f[lo:body])
+            out[lo:body] = vec_fn(f[lo:body])
         if body < hi:
-            out[body:hi] = libm_expm1f(f[body:hi])
+            out[body:hi] = scalar_fn(f[body:hi])
     return out.reshape(a.shape)
+
+
+def expm1(a):
+    """float32 expm1 of ``a`` in PyTorch's elementwise kernels' order: SLEEF's on each run's whole vector pairs,
+    the C library's on its remainder."""
+    return by_position(a, expm1f, libm_expm1f)
 
 
 def elu(a, alpha, scale, in_scale):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import _bf16, _layout, _parallel, ops
 from ...backend import keep, select, select_into
-from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1
+from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1, _vec_softplus
 from ...ops.shape import CloneBackward0
 from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
@@ -739,11 +739,15 @@ def _log1p_exp(a):
 
 
 def _softplus_fwd(a, beta, threshold):
+    if _vec_exp.applies(a):     # exact kernels: PyTorch's SLEEF/glibc expf and log1pf
+        return _vec_softplus.softplus(a, beta, threshold)
     bx = a * beta
     return np.where(bx > threshold, a, _log1p_exp(bx) / beta).astype(a.dtype, copy=False)
 
 
 def _softplus_bwd(g, x, beta, threshold):
+    if _vec_exp.applies(x) and type(g) is np.ndarray and g.dtype == np.float32 and g.shape == x.shape:
+        return _vec_softplus.softplus_grad(g, x, beta, threshold)
     bx = x * beta
     return np.where(bx > threshold, g, g * _sig(bx))
 
