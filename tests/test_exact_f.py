@@ -1,8 +1,9 @@
-"""Bit-for-bit agreement with PyTorch 2.13 of expm1, log1p and the ELU family under ember's exact kernels
-(ops/_sleef_expm1.py, _sleef_log1p.py): torch.expm1 and torch.log1p (SLEEF's on every value); elu, selu and celu
-forward (SLEEF's expm1f on each thread's whole 32-value vector pairs, the C library's expm1f on the rest) and
-backward (from the input: SLEEF's and glibc's expf in the same order; in place: from the result), at 1 and 2
-threads, with float64 finite differences for the gradients."""
+"""Bit-for-bit agreement with PyTorch 2.13 of expm1, log1p, the ELU family, softplus and mish under ember's exact
+kernels (ops/_sleef_expm1.py, _sleef_log1p.py, _vec_softplus.py): torch.expm1 and torch.log1p (SLEEF's on every
+value); elu, selu and celu forward (SLEEF's expm1f on each thread's whole 32-value vector pairs, the C library's
+expm1f on the rest) and backward (from the input: SLEEF's and glibc's expf in the same order; in place: from the
+result); softplus and mish (SLEEF's and glibc's expf, log1pf, tanhf by position), at 1 and 2 threads, with float64
+finite differences for the gradients."""
 import numpy as np
 import pytest
 import torch
@@ -151,3 +152,24 @@ def test_softplus_module_and_gradcheck(exact_like_torch):  # noqa: F811
     assert np.array_equal(_bits(got), _bits(want))
     x64 = ember.tensor(np.random.default_rng(9).standard_normal(20) * 3, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: ember.nn.functional.softplus(t, 1.5, 4.0), (x64,))
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_mish_bits(shape, threads, exact_like_torch):  # noqa: F811
+    """mish forward and input gradient (SLEEF's expf, log1pf, tanhf on whole vector pairs, glibc's on each run's
+    rest; the gradient's two fused steps) are PyTorch's bits, special values at the front; nn.Mish too."""
+    x, g = _args(shape, 19 + sum(shape))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = torch.nn.functional.mish(tx), ember.nn.functional.mish(ex)
+    tg, = torch.autograd.grad(ty, tx, torch.tensor(g))
+    eg, = ember.autograd.grad(ey, ex, ember.tensor(g))
+    assert np.array_equal(_bits(ey.detach().numpy()), _bits(ty.detach().numpy()))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+    want = torch.nn.Mish()(torch.tensor(x)).numpy()
+    assert np.array_equal(_bits(ember.nn.Mish()(ember.tensor(x)).numpy()), _bits(want))
+
+
+def test_mish_gradcheck(exact_like_torch):  # noqa: F811
+    """mish's float64 gradient agrees with finite differences with the exact kernels on."""
+    x64 = ember.tensor(np.random.default_rng(10).standard_normal(20) * 3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(ember.nn.functional.mish, (x64,))

@@ -75,7 +75,7 @@ def _split(n):
     return [(lo, lo + (hi - lo) // _vec_exp._PAIR * _vec_exp._PAIR, hi) for lo, hi in _vec_exp.runs(n)]
 
 
-def _scalar_mask(n):
+def scalar_mask(n):
     """Which of n flat positions PyTorch's scalar loops take, or None when none."""
     m = None
     for lo, body, hi in _split(n):
@@ -112,7 +112,7 @@ def elu(a, alpha, scale, in_scale):
     out = np.multiply(a, _F32(scale))
     neg = ~_positive(a, a >= 0)
     z = np.multiply(a[neg], _F32(in_scale))
-    tail = _scalar_mask(a.size)
+    tail = scalar_mask(a.size)
     if tail is None:
         e = expm1f(z)
     else:
@@ -139,7 +139,7 @@ def elu_grad(g, x, alpha, scale, in_scale):
 def _positive(x, vec):
     """Where the kernel takes its positive side: ``vec`` (the vector loop's test) but, in the scalar loops, where x
     <= 0 fails (NaN there takes the positive side: its gradient g * scale, not NaN)."""
-    tail = _scalar_mask(x.size)
+    tail = scalar_mask(x.size)
     if tail is not None:
         t = tail.reshape(x.shape)
         vec[t] = ~(x[t] <= 0)

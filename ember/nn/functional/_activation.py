@@ -702,11 +702,18 @@ def _softplus_arr(a):
 
 
 def _mish_bwd(g, x):
+    if _vec_exp.applies(x) and type(g) is np.ndarray and g.dtype == np.float32 and g.shape == x.shape:
+        return _vec_softplus.mish_grad(g, x)    # exact kernels: PyTorch's SLEEF/glibc functions and fused steps
     t = np.tanh(_softplus_arr(x))
     return g * (t + x * _sig(x) * (1.0 - t * t))
 
 
-_mish = _elementwise('MishBackward0', lambda a: a * np.tanh(_softplus_arr(a)), _mish_bwd,
+def _mish_fwd(a):
+    """x * tanh(softplus(x)); with the exact kernels, PyTorch's SLEEF and glibc functions (_vec_softplus)."""
+    return _vec_softplus.mish(a) if _vec_exp.applies(a) else a * np.tanh(_softplus_arr(a))
+
+
+_mish = _elementwise('MishBackward0', _mish_fwd, _mish_bwd,
                      lambda x: x * ops.tanh(_softplus_ref(x, 1.0, 20.0)), 'mish_cpu')
 def _mish_graph(self, grads):
     """Under create_graph, PyTorch's infinitely_differentiable_mish_backward: g * (t + x * s * (1 - t * t)),
