@@ -6,7 +6,8 @@ import re
 import numpy as np
 
 from .. import _bf16, _layout, _sparse
-from . import _halfgemm
+from . import _halfgemm, _mkl_narrow
+from .. import _exact
 from .._dtype import cpp_name
 from ..autograd import dual
 from ..backend import col_sums, gemm, gemm_pair
@@ -707,6 +708,8 @@ def linear(input, weight, bias=None):
         # 128 values of an (8, 64) x (64, 16) layer differed from PyTorch's, none now)
         r = gemm(x.astype(np.float32), w.T.astype(np.float32), bias=bias._data.astype(np.float32)).astype(_F16)
     elif r is None:
+        r = _narrow(x, w, bias)
+    if r is None:
         r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     out = _linear_graph(input, weight, bias, r, need) if GRAD.enabled and (need[0] or need[1] or need[2]) else \
@@ -715,6 +718,17 @@ def linear(input, weight, bias=None):
         _flop_hook.product('addmm' if addmm else 'mm', (math.prod(x.shape[:-1]), x.shape[-1]), w.T.shape, out,
                            need[:2])
     return out
+
+
+def _narrow(x, w, bias):
+    """Under the opt-in exact kernels, a float32 layer of 2 or 3 outputs in MKL's summation order (ops._mkl_narrow:
+    bit for bit PyTorch's, where OpenBLAS's differed in most shapes; 10-40x the plain product's cost), else None."""
+    if not _exact.enabled() or w.ndim != 2 or x.ndim < 2 or not x.flags.c_contiguous:
+        return None
+    rows = x.reshape(-1, x.shape[-1])
+    if not _mkl_narrow.applies(rows, w):
+        return None
+    return _mkl_narrow.linear(rows, w, None if bias is None else bias._data).reshape(x.shape[:-1] + w.shape[:1])
 
 
 def _linear_vector(input, weight, bias):
