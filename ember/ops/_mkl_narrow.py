@@ -1,50 +1,57 @@
-"""PyTorch's float32 Linear with 2 or 3 outputs bit for bit: MKL's sgemm on this AVX-512 host (found by experiment
-against PyTorch 2.13, /work/prof notes of session 42) sums each row's dot product as: the first p values one by one
-(p = floats up to the row's next 16-byte boundary), that sum put in lane 0 of an 8-lane accumulator, then each
-whole block of 8 values added lane by lane (product rounded, then added: no fused multiply-add), the lanes halved
-(l + l+4, l + l+2, l + l+1), then the remaining values one by one; with fewer than 8 values after the first p, all
-one by one. addmm adds the bias after, rounded once. Checked for M 2-256, K 1-1024 at 1 and 2 threads; one row
-(M = 1) and other output counts take other kernels (not emulated)."""
+"""PyTorch's float32 Linear with 1, 2 or 3 outputs bit for bit: MKL's sgemm on this AVX-512 host (found by
+experiment against PyTorch 2.13) sums each row's dot product as: the first p values one by one, that sum put in
+lane 0 of an L-lane accumulator, then each whole block of L values added lane by lane (product rounded, then added:
+no fused multiply-add), the lanes halved (l + l+L/2, ...), then the remaining values one by one; with fewer than L
+values after the first p, all one by one. 2 or 3 outputs: L = 8, p = floats up to the row's own next 16-byte
+boundary (2+ rows). 1 output: L = 4, p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats
+mod 4, the same p for every row (a row count that is a multiple of 4: the last M mod 4 rows sum otherwise, not
+found). addmm adds the bias after, rounded once. Checked for K 1-1024, M 2-256 at 1 and 2 threads; one row (M = 1)
+and other output counts take other kernels (not emulated)."""
 import numpy as np
 
 _F32 = np.float32
 
 
 def applies(x, w):
-    """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous with 2+ rows, w (2|3, K)."""
-    return (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[0] >= 2
-            and w.shape[0] in (2, 3) and x.shape[1] == w.shape[1] and x.shape[1] > 0 and x.flags.c_contiguous)
+    """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous, w (N, K) C-contiguous
+    with N 2 or 3 and 2+ rows, or N 1 and a multiple of 4 rows."""
+    if not (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
+            and x.shape[1] > 0 and x.flags.c_contiguous and w.flags.c_contiguous):
+        return False
+    return x.shape[0] >= 2 and w.shape[0] in (2, 3) or w.shape[0] == 1 and x.shape[0] % 4 == 0 and x.shape[0] > 0
 
 
 def linear(x, w, bias=None):
     """``x @ w.T (+ bias)`` in MKL's order (module docstring); ``applies(x, w)`` must hold."""
     m, k = x.shape
-    out = np.empty((m, w.shape[0]), _F32)
-    peel = ((-(x.ctypes.data + np.arange(m) * (4 * k))) % 16) // 4
-    for p in np.unique(peel):
-        rows = np.flatnonzero(peel == p)
-        out[rows] = _rows(x[rows], w, int(p))
+    if w.shape[0] == 1:
+        out = _rows(x, w, (k - x.ctypes.data // 4) % 4 or 4, 4)
+    else:
+        out = np.empty((m, w.shape[0]), _F32)
+        peel = ((-(x.ctypes.data + np.arange(m) * (4 * k))) % 16) // 4
+        for p in np.unique(peel):
+            rows = np.flatnonzero(peel == p)
+            out[rows] = _rows(x[rows], w, int(p), 8)
     if bias is not None:
         out += np.asarray(bias, _F32)
     return out
 
 
-def _rows(x, w, p):
-    """The rows of ``x`` that share the peel count ``p``."""
+def _rows(x, w, p, lanes):
+    """The rows of ``x`` that share the peel count ``p``, ``lanes`` wide."""
     k = x.shape[1]
-    if k - p < 8:
+    if k - p < lanes:
         return _one_by_one(x, w, np.zeros((x.shape[0], w.shape[0]), _F32), 0, k)
     s = _one_by_one(x, w, np.zeros((x.shape[0], w.shape[0]), _F32), 0, p)
-    nb = (k - p) // 8
-    prod = x[:, p:p + 8 * nb].reshape(x.shape[0], nb, 8, 1) * w[:, p:p + 8 * nb].T.reshape(1, nb, 8, w.shape[0])
-    prod[:, 0, 0] += s
-    acc = prod[:, 0].copy()
-    for j in range(1, nb):                  # lane by lane, block after block (a reduce might pair them)
-        acc += prod[:, j]
+    nb, end = (k - p) // lanes, p + (k - p) // lanes * lanes
+    xb = x[:, p:end].reshape(x.shape[0], nb, lanes).transpose(1, 0, 2)[..., None]
+    prod = xb * w[:, p:end].T.reshape(nb, 1, lanes, w.shape[0])
+    prod[0, :, 0] += s
+    acc = np.add.reduce(prod, axis=0)       # the blocks' axis outermost: added one after another, lane by lane
     while acc.shape[1] > 1:
         h = acc.shape[1] // 2
         acc = acc[:, :h] + acc[:, h:]
-    return _one_by_one(x, w, acc[:, 0], p + 8 * nb, k)
+    return _one_by_one(x, w, acc[:, 0], end, k)
 
 
 def _one_by_one(x, w, s, lo, hi):
