@@ -1,24 +1,26 @@
-"""PyTorch's float32 Linear with 1, 2 or 3 outputs bit for bit: MKL's sgemm on this AVX-512 host (found by
+"""PyTorch's float32 Linear with 1-11 outputs (but 5 and 9) bit for bit: MKL's sgemm on this AVX-512 host (found by
 experiment against PyTorch 2.13) sums each row's dot product as: the first p values one by one, that sum put in
 lane 0 of an L-lane accumulator, then each whole block of L values added lane by lane (product rounded, then added:
 no fused multiply-add), the lanes halved (l + l+L/2, ...), then the remaining values one by one; with fewer than L
-values after the first p, all one by one. 2 or 3 outputs: L = 8, p = floats up to the row's own next 16-byte
-boundary (2+ rows). 1 output: L = 4, p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats
-mod 4, the same p for every row (a row count that is a multiple of 4: the last M mod 4 rows sum otherwise, not
-found). addmm adds the bias after, rounded once. Checked for K 1-1024, M 2-256 at 1 and 2 threads; one row (M = 1)
-and other output counts take other kernels (not emulated)."""
+values after the first p, all one by one. Outputs in groups of 4 (N >= 4): L = 4; the last 2 or 3 (N mod 4, or N
+itself): L = 8; both with p = floats up to the row's own next 16-byte boundary (2+ rows). One output: L = 4,
+p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats mod 4, the same p for every row (a row
+count that is a multiple of 4: the last M mod 4 rows sum otherwise, not found; so does a lone last output of 5 or 9).
+addmm adds the bias after, rounded once. Checked for K 1-1024, M 2-256 at 1 and 2 threads; one row (M = 1) and 12+
+outputs take other kernels (not emulated)."""
 import numpy as np
 
 _F32 = np.float32
+_MANY = (2, 3, 4, 6, 7, 8, 10, 11)
 
 
 def applies(x, w):
     """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous, w (N, K) C-contiguous
-    with N 2 or 3 and 2+ rows, or N 1 and a multiple of 4 rows."""
+    with N 2-11 but 5 and 9 and 2+ rows, or N 1 and a multiple of 4 rows."""
     if not (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
             and x.shape[1] > 0 and x.flags.c_contiguous and w.flags.c_contiguous):
         return False
-    return x.shape[0] >= 2 and w.shape[0] in (2, 3) or w.shape[0] == 1 and x.shape[0] % 4 == 0 and x.shape[0] > 0
+    return x.shape[0] >= 2 and w.shape[0] in _MANY or w.shape[0] == 1 and x.shape[0] % 4 == 0 and x.shape[0] > 0
 
 
 def linear(x, w, bias=None):
@@ -27,11 +29,16 @@ def linear(x, w, bias=None):
     if w.shape[0] == 1:
         out = _rows(x, w, (k - x.ctypes.data // 4) % 4 or 4, 4)
     else:
+        n4 = w.shape[0] // 4 * 4
         out = np.empty((m, w.shape[0]), _F32)
         peel = ((-(x.ctypes.data + np.arange(m) * (4 * k))) % 16) // 4
         for p in np.unique(peel):
             rows = np.flatnonzero(peel == p)
-            out[rows] = _rows(x[rows], w, int(p), 8)
+            xr = x[rows]
+            if n4:
+                out[rows, :n4] = _rows(xr, w[:n4], int(p), 4)
+            if n4 < w.shape[0]:
+                out[rows, n4:] = _rows(xr, w[n4:], int(p), 8)
     if bias is not None:
         out += np.asarray(bias, _F32)
     return out
