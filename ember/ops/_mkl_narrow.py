@@ -54,7 +54,9 @@ def _rows(x, w, p, lanes):
     xb = x[:, p:end].reshape(x.shape[0], nb, lanes).transpose(1, 0, 2)[..., None]
     prod = xb * w[:, p:end].T.reshape(nb, 1, lanes, w.shape[0])
     prod[0, :, 0] += s
-    acc = np.add.reduce(prod, axis=0)       # the blocks' axis outermost: added one after another, lane by lane
+    # the blocks' axis outermost of a 2-D C-contiguous array: added one after another, lane by lane (its 4-D form
+    # reduced over that axis took a strided inner loop: a (64, 784) layer of 10 outputs 1.9 -> 0.61 ms, min of 300)
+    acc = np.add.reduce(prod.reshape(nb, -1), axis=0).reshape(prod.shape[1:])
     while acc.shape[1] > 1:
         h = acc.shape[1] // 2
         acc = acc[:, :h] + acc[:, h:]
