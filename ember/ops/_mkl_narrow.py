@@ -1,22 +1,22 @@
-"""PyTorch's float32 Linear with 1-11 outputs (but 5 and 9) bit for bit: MKL's sgemm on this AVX-512 host (found by
+"""PyTorch's float32 Linear with 1-11 outputs bit for bit: MKL's sgemm on this AVX-512 host (found by
 experiment against PyTorch 2.13) sums each row's dot product as: the first p values one by one, that sum put in
 lane 0 of an L-lane accumulator, then each whole block of L values added lane by lane (product rounded, then added:
 no fused multiply-add), the lanes halved (l + l+L/2, ...), then the remaining values one by one; with fewer than L
-values after the first p, all one by one. Outputs in groups of 4 (N >= 4): L = 4; the last 2 or 3 (N mod 4, or N
-itself): L = 8; both with p = floats up to the row's own next 16-byte boundary (2+ rows). One output: L = 4,
+values after the first p, all one by one. Outputs in groups of 4 (N >= 4): L = 4; the last 1-3 (N mod 4, or N itself
+where 2 or 3): L = 8; both with p = floats up to the row's own next 16-byte boundary (2+ rows). One output: L = 4,
 p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats mod 4, the same p for every row (a row
-count that is a multiple of 4: the last M mod 4 rows sum otherwise, not found; so does a lone last output of 5 or 9).
+count that is a multiple of 4: the last M mod 4 rows sum otherwise, not found).
 addmm adds the bias after, rounded once. Checked for K 1-1024, M 2-256 at 1 and 2 threads; one row (M = 1) and 12+
 outputs take other kernels (not emulated)."""
 import numpy as np
 
 _F32 = np.float32
-_MANY = (2, 3, 4, 6, 7, 8, 10, 11)
+_MANY = tuple(range(2, 12))
 
 
 def applies(x, w):
     """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous, w (N, K) C-contiguous
-    with N 2-11 but 5 and 9 and 2+ rows, or N 1 and a multiple of 4 rows."""
+    with N 2-11 and 2+ rows, or N 1 and a multiple of 4 rows."""
     if not (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
             and x.shape[1] > 0 and x.flags.c_contiguous and w.flags.c_contiguous):
         return False

@@ -708,7 +708,7 @@ def linear(input, weight, bias=None):
         # 128 values of an (8, 64) x (64, 16) layer differed from PyTorch's, none now)
         r = gemm(x.astype(np.float32), w.T.astype(np.float32), bias=bias._data.astype(np.float32)).astype(_F16)
     elif r is None:
-        r = _narrow(x, w, bias)
+        r = _mkl_linear(x, w, bias)
     if r is None:
         r = gemm(x, w.T, bias=None if bias is None else bias._data)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
@@ -720,9 +720,9 @@ def linear(input, weight, bias=None):
     return out
 
 
-def _narrow(x, w, bias):
-    """Under the opt-in exact kernels, a float32 layer of 1-11 outputs (but 5, 9) in MKL's summation order (ops._mkl_narrow:
-    bit for bit PyTorch's, where OpenBLAS's differed in most shapes; 10-40x the plain product's cost), else None."""
+def _mkl_linear(x, w, bias):
+    """Under the opt-in exact kernels, a float32 layer of 1-11 outputs in MKL's summation order (ops._mkl_narrow:
+    bit for bit PyTorch's, where OpenBLAS's differed in most shapes; 5-60x the plain product's cost), else None."""
     if not _exact.enabled() or w.ndim != 2 or x.ndim < 2 or not x.flags.c_contiguous:
         return None
     rows = x.reshape(-1, x.shape[-1])
