@@ -6,8 +6,10 @@ values after the first p, all one by one. Outputs in groups of 4 (N >= 4): L = 4
 where 2 or 3): L = 8; both with p = floats up to the row's own next 16-byte boundary (2+ rows). One output: L = 4,
 p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats mod 4, the same p for every row (a row
 count that is a multiple of 4: the last M mod 4 rows sum otherwise, not found).
-addmm adds the bias after, rounded once. Checked for K 1-1024, M 2-256 at 1 and 2 threads; one row (M = 1) and 12+
-outputs take other kernels (not emulated)."""
+One row (M = 1) of 1, 4, 5, 8 or 9 outputs: groups of 4 with L = 4, p = K mod 4 or 4; a last lone output with
+L = 8, p = (4 - f) mod 4 or 4 (one row of 2, 3, 6, 7, 10 or 11 outputs sums otherwise at K over 16, not found).
+addmm adds the bias after, rounded once. Checked for K 1-1024, M 1-256 at 1 and 2 threads; 12+ outputs take other
+kernels (not emulated)."""
 import numpy as np
 
 _F32 = np.float32
@@ -16,17 +18,21 @@ _MANY = tuple(range(2, 12))
 
 def applies(x, w):
     """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous, w (N, K) C-contiguous
-    with N 2-11 and 2+ rows, or N 1 and a multiple of 4 rows."""
+    with N 2-11 and 2+ rows, N 1 and a multiple of 4 rows, or one row and N 1, 4, 5, 8 or 9."""
     if not (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
             and x.shape[1] > 0 and x.flags.c_contiguous and w.flags.c_contiguous):
         return False
+    if x.shape[0] == 1:
+        return w.shape[0] in (1, 4, 5, 8, 9)
     return x.shape[0] >= 2 and w.shape[0] in _MANY or w.shape[0] == 1 and x.shape[0] % 4 == 0 and x.shape[0] > 0
 
 
 def linear(x, w, bias=None):
     """``x @ w.T (+ bias)`` in MKL's order (module docstring); ``applies(x, w)`` must hold."""
     m, k = x.shape
-    if w.shape[0] == 1:
+    if m == 1:
+        out = _one_row(x, w)
+    elif w.shape[0] == 1:
         out = _rows(x, w, (k - x.ctypes.data // 4) % 4 or 4, 4)
     else:
         n4 = w.shape[0] // 4 * 4
@@ -42,6 +48,15 @@ def linear(x, w, bias=None):
     if bias is not None:
         out += np.asarray(bias, _F32)
     return out
+
+
+def _one_row(x, w):
+    """A single row's product (module docstring): groups of 4 outputs, then a lone last one."""
+    k, n4 = x.shape[1], w.shape[0] // 4 * 4
+    parts = [_rows(x, w[:n4], k % 4 or 4, 4)] if n4 else []
+    if n4 < w.shape[0]:
+        parts.append(_rows(x, w[n4:], (4 - x.ctypes.data // 4) % 4 or 4, 8))
+    return np.concatenate(parts, axis=1)
 
 
 def _rows(x, w, p, lanes):
