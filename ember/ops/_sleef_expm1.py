@@ -4,8 +4,7 @@ NumPy's float64 expm1 rounded differed in 4 of 2310), ELU/SELU/CELU on each para
 vector pairs and the C library's expm1f (``std::expm1``) on its remainder. SLEEF's: exp(x) as a double-float
 by expk2f (_sleef_tanh._expk2), less 1 by dfadd2, the two parts summed; -1 below -16.6355, inf above 88.7228, -0
 kept. Default ELU (NumPy's expm1) differed from PyTorch in 641 of 6400 values, its gradient (exp) in 1159."""
-import ctypes
-import ctypes.util
+import functools
 
 import numpy as np
 
@@ -42,9 +41,12 @@ def _expm1f(x):
     return y
 
 
+@functools.lru_cache(maxsize=None)
 def libm_f32(name):
     """The C library's float function ``name`` (glibc's, which PyTorch's scalar loops call: std::expm1,
-    std::log1p), or None where it cannot be loaded."""
+    std::log1p), or None where it cannot be loaded; loaded on first use (ctypes.util imports subprocess)."""
+    import ctypes
+    import ctypes.util
     try:
         f = getattr(ctypes.CDLL(ctypes.util.find_library('m') or 'libm.so.6'), name)
     except (OSError, AttributeError, TypeError):
@@ -52,8 +54,6 @@ def libm_f32(name):
     f.restype, f.argtypes = ctypes.c_float, [ctypes.c_float]
     return f
 
-
-_LIBM = libm_f32('expm1f')
 
 
 def libm_loop(f, x, fallback):
@@ -66,7 +66,7 @@ def libm_loop(f, x, fallback):
 
 def libm_expm1f(x):
     """The C library's expm1f of a short float32 array (libm_loop)."""
-    return libm_loop(_LIBM, x, np.expm1)
+    return libm_loop(libm_f32('expm1f'), x, np.expm1)
 
 
 def _split(n):

@@ -12,7 +12,6 @@ from ._sleef_log1p import log1pf
 from ._sleef_tanh import tanhf
 
 _F32 = np.float32
-_LOG1PF, _EXPF, _TANHF = libm_f32('log1pf'), libm_f32('expf'), libm_f32('tanhf')
 
 
 def _exp(z):
@@ -26,7 +25,7 @@ def softplus(a, beta, threshold):
     b = _F32(beta)
     z = np.multiply(a, b)
     with np.errstate(all='ignore'):
-        r = by_position(_exp(z), log1pf, lambda e: libm_loop(_LOG1PF, e, np.log1p))
+        r = by_position(_exp(z), log1pf, lambda e: libm_loop(libm_f32('log1pf'), e, np.log1p))
         r /= b
     return np.where(z > _F32(threshold), a, r)
 
@@ -49,8 +48,8 @@ def _tanh_softplus_vec(x):
 
 
 def _tanh_softplus_scalar(x):
-    e = libm_loop(_EXPF, x, np.exp)
-    return libm_loop(_TANHF, libm_loop(_LOG1PF, e, np.log1p), np.tanh)
+    e = libm_loop(libm_f32('expf'), x, np.exp)
+    return libm_loop(libm_f32('tanhf'), libm_loop(libm_f32('log1pf'), e, np.log1p), np.tanh)
 
 
 def tanh_softplus(x):
