@@ -1,0 +1,55 @@
+"""Real PyTorch programs under the alias against PyTorch (session 42, lane realF): labml.ai's annotated paper
+implementations (labml_nn 0.5.1), among others; each defect found is reduced here to the lines that found it (the
+programs themselves are not needed)."""
+import importlib
+import warnings
+
+import pytest
+import torch
+
+from ember import aliasing
+
+
+def _aliased(name):
+    """Module ``name`` as a script importing it under the alias gets it."""
+    with aliasing.as_torch():
+        return importlib.import_module(name)
+
+
+# -- labml_nn.optimizers.adam_fp16: ``from torch.cuda.amp import grad_scaler`` at the top ------------------------
+@pytest.mark.parametrize('name', ['torch.cuda.amp.grad_scaler', 'torch.cuda.amp.autocast_mode',
+                                  'torch.cuda.amp.common'])
+def test_cuda_amp_submodules_import_with_pytorchs_names(name):
+    """labml_nn's fp16 Adam subclasses ``torch.cuda.amp.grad_scaler.GradScaler``; ember's torch.cuda.amp was one
+    module, so the import failed ('no attribute grad_scaler'). Each submodule has PyTorch's public names, and the
+    package's names are the submodules' objects, as in PyTorch."""
+    real, ours = importlib.import_module(name), _aliased(name)
+    assert ours.__all__ == real.__all__
+    for key in real.__all__:
+        assert getattr(ours, key).__name__ == getattr(real, key).__name__
+    real_pkg, our_pkg = importlib.import_module('torch.cuda.amp'), _aliased('torch.cuda.amp')
+    assert our_pkg.__all__ == real_pkg.__all__
+    leaf = name.rpartition('.')[2]
+    assert getattr(our_pkg, leaf) is ours
+    for key in ours.__all__:
+        assert getattr(our_pkg, key) is getattr(ours, key)
+        assert getattr(our_pkg, key).__module__.replace('ember', 'torch') == getattr(real_pkg, key).__module__
+
+
+def test_cuda_amp_grad_scaler_module_keeps_optstate_and_warnings():
+    """``grad_scaler.OptState`` stays importable from torch.cuda.amp.grad_scaler, ``amp_definitely_not_available()``
+    is True without CUDA, and the GradScaler subclass warns and runs disabled as PyTorch's does."""
+    real, ours = importlib.import_module('torch.cuda.amp'), _aliased('torch.cuda.amp')
+    assert ours.common.amp_definitely_not_available() is real.common.amp_definitely_not_available() is True
+    for amp in (real, ours):
+        assert [s for s in ('READY', 'UNSCALED', 'STEPPED') if hasattr(amp.grad_scaler.OptState, s)] == \
+            ['READY', 'UNSCALED', 'STEPPED']
+
+    def made(amp):
+        class Scaler(amp.grad_scaler.GradScaler):
+            pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            scaler = Scaler(init_scale=4.0)
+        return [(w.category, str(w.message)) for w in caught], scaler.is_enabled(), scaler.get_scale()
+    assert made(ours) == made(real)
