@@ -7,6 +7,7 @@ import warnings
 import pytest
 import torch
 
+import ember
 from ember import aliasing
 
 
@@ -53,3 +54,23 @@ def test_cuda_amp_grad_scaler_module_keeps_optstate_and_warnings():
             scaler = Scaler(init_scale=4.0)
         return [(w.category, str(w.message)) for w in caught], scaler.is_enabled(), scaler.get_scale()
     assert made(ours) == made(real)
+
+
+# -- labml_nn.transformers.alibi.get_slopes: torch.pow(2 ** -0.5, torch.arange(1, 1 + 2 * k, 2)) ------------------
+@pytest.mark.parametrize('base, exponent', [
+    (2.0 ** -0.5, lambda lib: lib.arange(1, 9, 2)),                     # ALiBi's slopes for 12 heads
+    (0.1, lambda lib: lib.arange(0, 6)),
+    (0.1, lambda lib: lib.arange(0, 6.0)),
+    (lambda lib: lib.tensor([0.1, 0.3, 1.7, 2.5]), lambda lib: lib.tensor([2.0, 3.0, 0.7, -1.3])),
+    (lambda lib: lib.tensor([[0.1], [0.7]]), lambda lib: lib.arange(0, 4)),
+])
+def test_float32_pow_with_a_tensor_exponent_is_correctly_rounded(base, exponent):
+    """labml's ALiBi slopes printed 0.35355335 where PyTorch prints 0.35355338: ember raised float32 values to a
+    tensor exponent with NumPy's float32 power, 1 ulp off (0.1f ** 2: 0.00999999977 vs 0.0100000007). PyTorch's
+    powf is correctly rounded, as is float64's pow of the float32 operands rounded once."""
+    def run(lib):
+        b = base(lib) if callable(base) else base
+        return lib.pow(b, exponent(lib)), b ** exponent(lib)
+    for ours, real in zip(run(ember), run(torch)):
+        assert ours.dtype == ember.float32 and real.dtype == torch.float32
+        assert ours.tolist() == real.tolist()
