@@ -15,6 +15,8 @@ indices; mm / spmm / @: dense), ``to_dense``, ``torch.sparse.sum`` (sparse), ``T
 * and / by a number, +, -, t, transpose, coalesce and clone (recorded under PyTorch's grad_fn names). The other
 layout-keeping ops refuse such an input by name (their results would lose the gradient).
 """
+import os
+
 import numpy as np
 
 from . import _layout
@@ -31,13 +33,16 @@ _INVARIANTS_OFF = ('Sparse invariant checks are implicitly disabled. Memory erro
                    'operating on a sparse tensor which violates the invariants, but checks incur performance '
                    'overhead. To silence this warning, explicitly opt in or out. See '
                    '`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ')
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _INVARIANTS = [False, False]    # [checks enabled, chosen explicitly] (check_sparse_tensor_invariants)
 
 
 def warn_invariants_off():
     """PyTorch's once-a-process warning (from its C++ Context) when a sparse tensor is made without choosing
     invariant checks (POT's ``coo_matrix`` in its torch backend shows it)."""
-    warn_user(_INVARIANTS_OFF, once=True, internally='aten/src/ATen/Context.cpp:816')
+    from . import jit
+    if not jit.scripted_caller(_PACKAGE_DIR):   # (PyTorch's check is in its Python binding, which TorchScript skips)
+        warn_user(_INVARIANTS_OFF, once=True, internally='aten/src/ATen/Context.cpp:816')
 
 
 _NO_GRAD = ("ember differentiates a sparse tensor through torch.sparse.mm / mm / spmm / @ (with a dense operand), "

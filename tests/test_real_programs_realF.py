@@ -74,3 +74,34 @@ def test_float32_pow_with_a_tensor_exponent_is_correctly_rounded(base, exponent)
     for ours, real in zip(run(ember), run(torch)):
         assert ours.dtype == ember.float32 and real.dtype == torch.float32
         assert ours.tolist() == real.tolist()
+
+
+# -- torcheval.metrics.functional.multiclass_confusion_matrix: a @torch.jit.script update makes a sparse tensor --------
+def _sparse_warnings(lib, scripted):
+    """The invariant-checks warnings a sparse_coo_tensor call gives, made by a scripted function or plain code."""
+    def update(input: lib.Tensor, target: lib.Tensor, num_classes: int) -> lib.Tensor:
+        coordinates = lib.vstack((target, input))
+        return lib.sparse_coo_tensor(coordinates, lib.ones_like(target), lib.Size([num_classes, num_classes]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        fn = lib.jit.script(update) if scripted else update
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        dense = fn(lib.tensor([1, 1, 0, 2]), lib.tensor([0, 1, 1, 2]), 3).to_dense()
+    return dense.tolist(), [str(w.message)[:40] for w in caught if 'Sparse invariant' in str(w.message)]
+
+
+def test_scripted_function_making_a_sparse_tensor_gives_no_invariants_warning():
+    """torcheval's confusion-matrix metrics build their counts with torch.sparse_coo_tensor inside a
+    @torch.jit.script function: PyTorch's compiled code calls ATen past the Python binding, where its 'Sparse
+    invariant checks are implicitly disabled' warning lives, so it prints none; ember printed it. Plain code
+    still warns (checked in a fresh process, as PyTorch warns once a process)."""
+    assert _sparse_warnings(ember, True) == _sparse_warnings(torch, True)
+    assert _sparse_warnings(ember, True)[1] == []
+    import subprocess
+    import sys
+    code = ('import warnings, {0}; warnings.simplefilter("always"); i = {0}.tensor([[0, 1], [1, 0]]); '
+            '{0}.sparse_coo_tensor(i, {0}.ones(2), (2, 2))')
+    for lib in ('torch', 'ember'):
+        err = subprocess.run([sys.executable, '-c', code.format(lib)], capture_output=True, text=True).stderr
+        assert 'Sparse invariant checks are implicitly disabled' in err, lib

@@ -149,6 +149,7 @@ class Attribute(typing.NamedTuple):
 
 _NOTED = set()   # the notes given once per process ('trace', 'save')
 _SCRIPTED = weakref.WeakSet()   # modules script/trace handed back (their .graph/.code refusals say why)
+SCRIPTED_CODE = set()   # code objects of the functions script handed back (see scripted_caller)
 
 
 def _deprecated(name, instead='`torch.compile` or `torch.export`'):
@@ -201,7 +202,19 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                       'instead', FutureWarning, stacklevel=2)
     if not (builtins.isinstance(obj, Module) or callable(obj)):
         raise TypeError(f'torch.jit.script compiles a function, class or nn.Module, not {type(obj).__name__}')
+    if inspect.isfunction(obj):
+        SCRIPTED_CODE.add(obj.__code__)
     return _runs_eagerly('torch.jit.script', _scalars_as_annotated(obj))
+
+
+def scripted_caller(package_dir):
+    """Whether the nearest caller outside ``package_dir`` (ember's own frames skipped) is a function handed to
+    script: compiled TorchScript calls ATen directly, past the Python bindings' own warnings (torcheval's scripted
+    confusion-matrix update makes a sparse tensor and PyTorch prints no invariant-checks warning)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame = frame.f_back
+    return frame is not None and frame.f_code in SCRIPTED_CODE
 
 
 def _scalars_as_annotated(fn):
