@@ -105,3 +105,20 @@ def test_scripted_function_making_a_sparse_tensor_gives_no_invariants_warning():
     for lib in ('torch', 'ember'):
         err = subprocess.run([sys.executable, '-c', code.format(lib)], capture_output=True, text=True).stderr
         assert 'Sparse invariant checks are implicitly disabled' in err, lib
+
+
+# -- torcheval.metrics.functional.multiclass_accuracy: ``scatter_(0, target, mask, reduce="add")`` ---------------------
+def test_scatter_reduce_deprecation_warning_says_where_pytorch_raised_it():
+    """torcheval's per-class accuracy calls scatter_ with reduce='add' and a tensor src: PyTorch's deprecation
+    warning comes from C++ and ends '(Triggered internally at .../TensorAdvancedIndexing.cpp:225.)'; ember's
+    lacked that ending. Compared in fresh processes, as both warn once a process."""
+    import subprocess
+    import sys
+    code = ('import warnings, {0}; warnings.simplefilter("always"); x = {0}.zeros(3); '
+            'x.scatter_(0, {0}.tensor([0, 1]), {0}.ones(2), reduce="add")')
+    caught = []
+    for lib in ('torch', 'ember'):
+        err = subprocess.run([sys.executable, '-c', code.format(lib)], capture_output=True, text=True).stderr
+        caught.append([line for line in err.splitlines() if 'UserWarning' in line])
+    assert len(caught[0]) == 1 and caught[0][0].endswith('TensorAdvancedIndexing.cpp:225.)')
+    assert caught[1] == caught[0]

@@ -810,7 +810,8 @@ def _check_scatter_reduce(reduce, src):
     if reduce not in ('add', 'multiply'):
         raise RuntimeError('reduce argument must be either add or multiply.')
     if isinstance(src, Tensor):
-        warn_user(_SCATTER_REDUCE_DEPRECATED, once=True)
+        warn_user(_SCATTER_REDUCE_DEPRECATED, once=True,
+                  internally='aten/src/ATen/native/TensorAdvancedIndexing.cpp:225')
 
 
 def _scatter(input, dim, index, src, add, reduce=None):
