@@ -1092,7 +1092,8 @@ def _tensor_power(a, b):
 
 
 _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
-_pow1 = binary('pow', _tensor_power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: _pow_exp(g, a, b))
+_pow1 = binary('pow', _tensor_power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b),
+               lambda g, a, b: _pow_exp(g, a, b))
 _pow2 = binary('pow', _tensor_power, 'PowBackward2', lambda g, a, b: None, lambda g, a, b: _pow_exp(g, a, b),
                one_edge=True)
 
