@@ -21,6 +21,16 @@ def _bits(a):
     return a.view(np.int32)
 
 
+def _same_bits_and_gradient(form, op, x, g):
+    """``form(lib, tensor)`` and the gradient of ``lib.<op>`` against ``g`` give PyTorch's bits on ember."""
+    want, got = (form(lib, lib.tensor(x)).numpy() for lib in (torch, ember))
+    assert np.array_equal(_bits(got), _bits(want))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tg, = torch.autograd.grad(getattr(torch, op)(tx), tx, torch.tensor(g))
+    eg, = ember.autograd.grad(getattr(ember, op)(ex), ex, ember.tensor(g))
+    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+
+
 def _args(shape, seed):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
@@ -94,12 +104,7 @@ def test_expm1_bits(shape, form, threads, exact_like_torch):  # noqa: F811
     flat = x.reshape(-1)
     extra = [88.7, 88.8, 1e-40, -3e-39]
     flat[len(SPECIAL):len(SPECIAL) + len(extra)] = extra[:max(0, flat.size - len(SPECIAL))]
-    want, got = (EXPM1_FORMS[form](lib, lib.tensor(x)).numpy() for lib in (torch, ember))
-    assert np.array_equal(_bits(got), _bits(want))
-    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
-    tg, = torch.autograd.grad(torch.expm1(tx), tx, torch.tensor(g))
-    eg, = ember.autograd.grad(ember.expm1(ex), ex, ember.tensor(g))
-    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+    _same_bits_and_gradient(EXPM1_FORMS[form], 'expm1', x, g)
 
 
 LOG1P_FORMS = {'fn': lambda L, t: L.log1p(t), 'method': lambda L, t: t.log1p(),
@@ -120,12 +125,7 @@ def test_log1p_bits(shape, form, threads, exact_like_torch):  # noqa: F811
     k = min(x.size, len(LOG1P_SPECIAL))
     x.reshape(-1)[:k] = LOG1P_SPECIAL[:k]
     g = rng.standard_normal(shape).astype(np.float32)
-    want, got = (LOG1P_FORMS[form](lib, lib.tensor(x)).numpy() for lib in (torch, ember))
-    assert np.array_equal(_bits(got), _bits(want))
-    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
-    tg, = torch.autograd.grad(torch.log1p(tx), tx, torch.tensor(g))
-    eg, = ember.autograd.grad(ember.log1p(ex), ex, ember.tensor(g))
-    assert np.array_equal(_bits(eg.numpy()), _bits(tg.numpy()))
+    _same_bits_and_gradient(LOG1P_FORMS[form], 'log1p', x, g)
 
 
 @pytest.mark.parametrize('beta, threshold', [(1, 20), (2.5, 10), (0.3, 20), (1, 0.5)])

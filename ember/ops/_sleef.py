@@ -102,6 +102,18 @@ def _expf_block(d, out, w):
     np.copyto(out, u, casting='same_kind')
 
 
+def blockwise(fn, x, block):
+    """fn (a float32 array -> a new float32 array of its shape) over ``x`` ``block`` values at a time: the SLEEF
+    emulations' tens of temporaries stay in the cache (see each caller's measured block)."""
+    if x.size <= block:
+        return fn(x)
+    flat, out = x.reshape(-1), np.empty(x.shape, _F32)
+    res = out.reshape(-1)
+    for i in range(0, flat.size, block):
+        res[i:i + block] = fn(flat[i:i + block])
+    return out
+
+
 def expf(d, out=None):
     """Sleef_expf16_u10 of a float32 array (NaN -> NaN, below -104 -> 0, above 100 -> inf), a new array or ``out``."""
     d = np.asarray(d, _F32)

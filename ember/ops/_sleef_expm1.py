@@ -9,6 +9,7 @@ import functools
 import numpy as np
 
 from . import _vec_exp
+from ._sleef import blockwise
 from ._sleef_tanh import _add2, _expk2
 
 _F32 = np.float32
@@ -21,14 +22,7 @@ BLOCK = 1 << 14
 
 def expm1f(x):
     """SLEEF's expm1f of a float32 array (a new array), BLOCK values at a time."""
-    x = np.asarray(x, _F32)
-    if x.size > BLOCK:
-        flat, out = x.reshape(-1), np.empty(x.shape, _F32)
-        res = out.reshape(-1)
-        for i in range(0, flat.size, BLOCK):
-            res[i:i + BLOCK] = _expm1f(flat[i:i + BLOCK])
-        return out
-    return _expm1f(x)
+    return blockwise(_expm1f, np.asarray(x, _F32), BLOCK)
 
 
 def _expm1f(x):
