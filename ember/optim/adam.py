@@ -234,8 +234,12 @@ def _decay(pa, ga, lr, wd, decoupled):
 
 
 # elements up to which a param's update goes with the other small params' (biases, norms' weights): each of its ~15
-# passes is mostly NumPy's per-call cost there
-SMALL = 4096
+# passes (and the ~20 of each block of the sqrt's) is mostly NumPy's per-call cost there, more than the join's copies
+# (_together). From 4096 to 16384 GPT's four (128, 128) projections and its two embeddings join too: its AdamW step
+# inside training steps, 1 thread, 120 interleaved (load ~10), three runs (us): min 6995 -> 6877, 7220 -> 6956,
+# 6998 -> 6803, p25 7311 -> 7213, 7548 -> 7436, 7468 -> 7224; 2 threads, process CPU p25 7394 -> 7211. Joining all
+# its params (65536) lost: 7072 -> 8883.
+SMALL = 16384
 
 
 def _joinable(*arrays):
