@@ -157,8 +157,11 @@ def _mm_tri(t, b, h, lower, out=None):
 # _KEY_PAD elements longer than the data: without the gap a head's 64 key rows lie 12 KiB apart, on the same L1
 # sets, and the products writing and reading them lost 25% (226 -> 280 us). The same values. GPT's attention at one
 # thread, medians of 400 alternating calls (load 10), paired differences: forward -105 us (~900), forward and
-# backward -74 us (~2050). The split blocks of two or more threads keep the (..., S, L) layout (a first try, its bias
-# still a broadcast add, measured slower there at load 10; not retried).
+# backward -74 us (~2050). The split blocks of two or more threads keep the (..., S, L) layout: a first try, its bias
+# still a broadcast add, measured slower there at load 10; retried with _causal_rows' bias (the backward's blocks then
+# take the rows route too; the same values), GPT's heads at 2 threads, the process's CPU time per call, min / p25 of
+# 400 interleaved (load 8-10), two runs: forward 831 / 1122 -> 995 / 1288 and 784 / 1153 -> 906 / 1297 us, backward
+# 926 / 1297 -> 1100 / 1490 and 904 / 1182 -> 1039 / 1482 (one thread, which takes the unsplit route, unchanged).
 _KEY_PAD = 16
 
 
