@@ -1,6 +1,8 @@
 """ember.optim bit for bit against torch.optim: params and every state tensor after 20 steps, params of 1..70
 elements (PyTorch's vector loops and scalar tails) and three large ones, float32 and float64, each optimizer with its
 main options, single-tensor (CPU's default) and foreach; and the sqrt they share against torch.sqrt."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -219,3 +221,37 @@ def test_adadelta_zero_gradient_rows_bit_for_bit(monkeypatch, threads, case):
         else:
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
     assert taken == {'dense': [False] * 4, 'negzero_param': [False, True, True, True]}.get(case, [True] * 4)
+
+
+@pytest.mark.parametrize('case', ['mixed', 'duplicate'])
+def test_adadelta_small_params_joined_bit_for_bit(monkeypatch, case):
+    """Adadelta's small params (biases, small kernels) step as one joined array (adam._together), with a large param
+    and a float64 one beside them, bit for bit PyTorch's; a param listed twice (PyTorch warns and steps it twice, the
+    second time with weight decay on the first step's result) leaves the group unjoined."""
+    from ember.optim import adadelta as _adadelta
+    joined = []
+    together = _adadelta._together
+    monkeypatch.setattr(_adadelta, '_together', lambda items, fn: joined.append(len(items)) or together(items, fn))
+    rs = np.random.RandomState(5)
+    shapes = [(32, 1, 3, 3), (32,), (64, 32, 3, 3), (10,), (300, 250)]
+    values = [rs.randn(*s).astype(np.float32) for s in shapes] + [rs.randn(7)]
+    grads = [[rs.randn(*v.shape).astype(v.dtype) for v in values] for _ in range(4)]
+
+    def run(lib):
+        ps = [lib.nn.Parameter(lib.tensor(v.copy())) for v in values]
+        listed = ps + [ps[1]] if case == 'duplicate' else ps
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')     # PyTorch's duplicate-parameter warning (ember's own is tested apart)
+            opt = lib.optim.Adadelta(listed, lr=0.5, weight_decay=0.1)
+        for gs in grads:
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            opt.step()
+        return [a for p in ps for a in (p.detach().numpy(), opt.state[p]['square_avg'].numpy(),
+                                         opt.state[p]['acc_delta'].numpy())]
+    for got, want in zip(run(ember), run(torch)):
+        if _exact('Adadelta', got.dtype.type):
+            np.testing.assert_array_equal(got, want)
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    assert joined == ([] if case == 'duplicate' else [4, 1] * 4)
