@@ -19,7 +19,7 @@ def _same_bits(e, t):
 
 
 @pytest.mark.parametrize('dtype', ['float32', 'float64'])
-@pytest.mark.parametrize('n', [4, 5000, 8192])   # both sides of relu's size switch; whole 1024-value rows
+@pytest.mark.parametrize('n', [4, 5000, 8192, 20000])   # both sides of relu's size switch; 8192-value rows, a tail
 def test_relu_keeps_negative_zero_and_nan(n, dtype):
     vals = np.resize(np.array([-0.0, 0.0, -1.0, np.nan, 2.0, -np.inf], dtype), n)
     for fn in (lambda L, x: L.relu(x), lambda L, x: L.nn.functional.relu(x), lambda L, x: x.relu(),

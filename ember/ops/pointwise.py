@@ -1594,16 +1594,16 @@ def _relu(a):
     """max(a, 0) keeping -0. and NaN as PyTorch's relu does (x < 0 ? 0 : x). NumPy's maximum returns its
     second operand on a tie, so 0 goes first; with a scalar first it is about 40% slower on large arrays than
     maximum(a, 0) (measured: 1M float32, 1.0 ms against 0.7), so a large input is maximised against zeros (0.33
-    ms), a small one against the scalar (0.6 us either way at 64 elements). A contiguous float32/64 input in whole
-    rows of _ZERO_ROW takes them as a 4 KiB row broadcast over its rows (as relu_), into an uninitialized result,
-    where zeros_like wrote the whole result once more before the maximum: ResNet-18's 17 relus a step, min of
+    ms), a small one against the scalar (0.6 us either way at 64 elements). A contiguous float32/64 input takes a
+    row of _ZERO_ROW zeros broadcast over its rows (_relu_flat, as relu_), into an uninitialized result, where
+    zeros_like wrote the whole result once more before the maximum: ResNet-18's 17 relus a step, min of
     20-30 interleaved steps at real-time priority on the loaded machine, 2 threads 1.57 -> 1.48 ms, 1 thread
     1.005 -> 0.952 ms."""
     if a.size < 4096:
         return np.maximum(0, a, dtype=a.dtype)
-    if a.dtype.type in (np.float32, np.float64) and a.flags.c_contiguous and not a.size % _ZERO_ROW:
+    if a.dtype.type in (np.float32, np.float64) and a.flags.c_contiguous:
         out = np.empty(a.shape, a.dtype)
-        _relu_rows(a.reshape(-1, _ZERO_ROW), out.reshape(-1, _ZERO_ROW))
+        _relu_flat(a.reshape(-1), out.reshape(-1))
         return out
     z = np.zeros_like(a)
     return np.maximum(z, a, out=z)
@@ -1662,6 +1662,16 @@ _CLAMP_COMPLEX = 'clamp is not supported for complex types'
 _SPLIT_RELU_BYTES = 4 << 20
 
 
+def _relu_flat(flat, out):
+    """max(0, flat) into out (1-D, of one size; may be flat itself): whole rows of _ZERO_ROW by _relu_rows, the tail
+    against the zero row's start."""
+    n = flat.size - flat.size % _ZERO_ROW
+    if n:
+        _relu_rows(flat[:n].reshape(-1, _ZERO_ROW), out[:n].reshape(-1, _ZERO_ROW))
+    if n < flat.size:
+        np.maximum(_zero_row(flat.dtype)[:flat.size - n], flat[n:], out=out[n:])
+
+
 def _relu_rows(rows, out):
     """max(0, rows) into out (both (R, _ZERO_ROW)), zeros first (see _relu); by row blocks on the threads from
     _SPLIT_RELU_BYTES."""
@@ -1710,7 +1720,11 @@ def _relu_backward(g, x, y):
 relu = unary('relu', _relu, 'ReluBackward0', _relu_backward, int_ok=True,
              refuse=_refuse_relu, np_backward=_relu_grad)
 
-_ZERO_ROW = 1024     # zeros a row of that many elements; relu and relu_ maximise rows of the tensor against it
+# zeros a row of that many elements; relu and relu_ maximise rows of the tensor against it (and its tail against the
+# row's start). NumPy's maximum pays a setup per row: MNIST CNN's relus in its training step, 1 thread, min/median of
+# 60 interleaved (load ~10, ms): (64, 32, 26, 26) 0.58/0.82 -> 0.46/0.64, (64, 64, 24, 24) 1.09/1.27 -> 0.87/1.03
+# with rows of 8192 (32 KiB of float32, L1's size) against 1024; 2048 and 4096 gained nothing
+_ZERO_ROW = 8192
 _ZEROS = {}
 
 
@@ -1727,19 +1741,19 @@ def _fast_relu_(generic):
     """Tensor.relu_ from the generic in-place op ``generic``: a float32/64 tensor that owns its contiguous array
     takes max(0, x) written over itself in one pass, its ReluBackward0 saving the result as PyTorch's does; anything
     else goes to ``generic`` (which copied the input for the node, computed the result aside and copied it back).
-    Zeros go first (NumPy's maximum returns its second operand on a tie, and -0. stays) as a 4 KiB row broadcast
-    over the rows: a zero scalar first ran NumPy's slow loop. DCGAN's shapes, graph recorded, min of 300
+    Zeros go first (NumPy's maximum returns its second operand on a tie, and -0. stays) as a row of zeros broadcast
+    over the rows (_relu_flat): a zero scalar first ran NumPy's slow loop. DCGAN's shapes, graph recorded, min of 300
     interleaved: (32, 32, 16, 16) 77 -> 31 us, (32, 64, 8, 8) 35 -> 15, (32, 128, 4, 4) 18 -> 9."""
     from .inplace import adopt, check_inplace
 
     def relu_(self):
         a = self._data
         if type(a) is not np.ndarray or a.dtype.type not in (np.float32, np.float64) or self._base is not None \
-                or not a.flags.writeable or not a.flags.c_contiguous or a.size % _ZERO_ROW:
+                or not a.flags.writeable or not a.flags.c_contiguous:
             return generic(self)
         tracked = check_inplace(self)
-        rows = a.reshape(-1, _ZERO_ROW)
-        _relu_rows(rows, rows)
+        flat = a.reshape(-1)
+        _relu_flat(flat, flat)
         if tracked:
             node = relu.node((self,))
             adopt(self, Tensor._make(a, node))
