@@ -228,7 +228,10 @@ def _exact_max(xt, k, s, d, o):
 def _max_pool_arr(x, k, s, p, d, o):
     """(max (B, OH, OW), window-local argmax (OH, OW, B)) of a (B, H, W) array, pieces of planes on the
     threads (see ember._parallel), written into arrays made here; a piece of tiling windows by _tiled_max (unless
-    its max has a NaN)."""
+    its max has a NaN). Tiling windows keep the argmax in _tiled_max's memory order, (B, OH, OW) seen transposed,
+    so that neither its pieces nor the backward (_tiled_scatter) copy it across its batch stride (int8 at a 4 KiB
+    stride): MNIST's 2x2 pool of (64, 64, 24, 24), 1 thread, thread time, min of 15 interleaved (load ~12, ms):
+    forward 3.17 -> 2.84, forward and backward 7.82 -> 6.00."""
     tiled = _tiling(x.shape, k, s, p, d, o) and x.dtype.kind in 'fiu'
     if tiled and x.nbytes <= _PIECE_BYTES:     # one piece: its arrays as they are (LeNet's pools)
         r = _tiled_max(x, k, o)
@@ -237,7 +240,8 @@ def _max_pool_arr(x, k, s, p, d, o):
         tiled = False
     b = x.shape[0]
     m = np.empty((b,) + tuple(o), x.dtype)
-    idx = np.empty(tuple(o) + (b,), _index_dtype(k[0] * k[1]))
+    it = _index_dtype(k[0] * k[1])
+    idx = np.empty((b,) + tuple(o), it).transpose(1, 2, 0) if tiled else np.empty(tuple(o) + (b,), it)
 
     def piece(lo, hi):
         r = _tiled_max(x[lo:hi], k, o) if tiled else None
