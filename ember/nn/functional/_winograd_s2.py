@@ -171,11 +171,54 @@ def forward(x, w, top, left, out):
     forward 774-792 -> 745-759, backward 859-879 -> 906-925 us, the step no faster), as they did not with U copied
     on the calling thread after. U's array is allocated on the calling thread all the same. One thread: as before."""
     o, c = w.shape[:2]
+    u = kept(w)
+    if u is not None:
+        return Saved(u, conv(x, u, top, left, out))
     u = np.empty((9, o, 4 * c), w.dtype)
     if u.nbytes < _parallel.MIN_BYTES:
-        return Saved(u, conv(x, weight_transform(w, u), top, left, out))
-    _, v = _conv(x, lambda: weight_transform(w, u), o, top, left, out)
+        v = conv(x, weight_transform(w, u), top, left, out)
+    else:
+        _, v = _conv(x, lambda: weight_transform(w, u), o, top, left, out)
+    keep(w, u)
     return Saved(u, v)
+
+
+# The forwards' transformed weights by weight array (id, shape, dtype): w's bits when U was made and U. A weight's U
+# is reused while its bits are the same, compared whole (a version counter would miss a write through .data, WGAN's
+# clamp_, or through .numpy()): DCGAN's discriminator runs three forwards a step on weights that change once (its
+# optimizer's step), two with U kept. At most _KEPT_BYTES of bits and U, the oldest dropped first.
+_KEPT = {}
+_KEPT_BYTES = 8 << 20
+
+
+def _bits(w):
+    """w's values as unsigned integers (the same bits: -0.0 and NaN payloads compare as they are), or None."""
+    return w.view(np.uint32 if w.itemsize == 4 else np.uint64) if w.flags.c_contiguous else None
+
+
+def kept(w):
+    """The U kept for weight w (read-only) when w's bits are what they were, else None."""
+    got = _KEPT.get((id(w), w.shape, w.dtype))
+    if got is None:
+        return None
+    bits, now = got[0], _bits(w)
+    if now is None or now.flat[0] != bits.flat[0] or not np.array_equal(now, bits):
+        return None
+    return got[1]
+
+
+def keep(w, u):
+    """Keep U = weight_transform(w) with a copy of w's bits (read-only both, as autograd's saved U is read)."""
+    now = _bits(w)
+    if now is None or w.nbytes + u.nbytes > _KEPT_BYTES:
+        return
+    key = (id(w), w.shape, w.dtype)
+    _KEPT.pop(key, None)
+    while _KEPT and sum(b.nbytes + k.nbytes for b, k in list(_KEPT.values())) + w.nbytes + u.nbytes > _KEPT_BYTES:
+        _KEPT.pop(next(iter(list(_KEPT))), None)
+    bits = now.copy()
+    bits.flags.writeable = u.flags.writeable = False
+    _KEPT[key] = (bits, u)
 
 
 def _conv(x, weights, o, top, left, out):
