@@ -10,15 +10,20 @@ One row (M = 1) of 1, 4, 5, 8 or 9 outputs: groups of 4 with L = 4, p = K mod 4 
 L = 8, p = (4 - f) mod 4 or 4 (one row of 2, 3, 6, 7, 10 or 11 outputs sums otherwise at K over 16, not found).
 addmm adds the bias after, rounded once. Checked for K 1-1024, M 1-256 at 1 and 2 threads; 12+ outputs take other
 kernels (not emulated).
-A weight's gradient g.T @ x (MKL's sgemm with the other transposes) of 1-4 or 8 columns (in_features) sums each value
-over the rows one product after another, each rounded, no fused multiply-add: checked for rows 1-20000 and 1-4096
-outputs at 1 and 2 threads; 5-7 and 9-11 columns sum their first K mod 4 columns otherwise (not found)."""
+A weight's gradient g.T @ x (MKL's sgemm with the other transposes; g (M, N), x (M, K)) sums each value over the M
+rows in one of two orders: products rounded and added one after another (no fused multiply-add) where N is 1, where N
+is 2 or 3 and K a multiple of 4 (or at most 4), and where K is 1-4 or 8; fused multiply-adds one after another where N
+is 4+ and K 12+, in blocks of 192 rows (M of 193-384: two halves and a lone last row for odd M) whose sums are added in
+turn; at 2 threads N of 5-11 leaves its last N mod 4 rows to the first order (another thread's kernel) from M of 17. Checked against
+PyTorch for M 1-4096, N 1-2048, K 1-5000 at 1 and 2 threads; K of 5-7 or 9-11 (N 2+), N of 2-3 with other K, and
+other thread counts sum otherwise (not emulated)."""
 import numpy as np
 
 _F32 = np.float32
 _MANY = tuple(range(2, 12))
 _GRAD_COLUMNS = (1, 2, 3, 4, 8)
-_GRAD_CHUNK = 1 << 20   # products held at once by weight_grad
+_GRAD_CHUNK = 1 << 20   # products held at once by _added_rows
+_SPLIT_ROWS = 17        # rows from which MKL always splits N of 5-11 over 2 threads (from 2-5 for some K: not emulated)
 
 
 def applies(x, w):
@@ -90,16 +95,45 @@ def _one_by_one(x, w, s, lo, hi):
     return s
 
 
-def grad_applies(g, x):
-    """Whether ``g.T @ x`` (a linear layer's weight gradient, g (M, N) and x (M, K), both float32 C-contiguous) is
-    one weight_grad emulates: K 1-4 or 8."""
-    return g.dtype == _F32 and x.dtype == _F32 and g.ndim == 2 and x.ndim == 2 and g.shape[0] == x.shape[0] and \
-        x.shape[1] in _GRAD_COLUMNS and g.flags.c_contiguous and x.flags.c_contiguous
+def grad_applies(g, x, threads):
+    """Whether ``g.T @ x`` (a linear layer's weight gradient, g (M, N) and x (M, K), both float32 C-contiguous) is one
+    weight_grad emulates at ``threads`` threads (module docstring)."""
+    if not (g.dtype == _F32 and x.dtype == _F32 and g.ndim == 2 and x.ndim == 2 and g.shape[0] == x.shape[0] and
+            g.flags.c_contiguous and x.flags.c_contiguous and threads in (1, 2)):
+        return False
+    n, k = g.shape[1], x.shape[1]
+    if _added(n, k):
+        return True
+    tail = _tail(n, threads)
+    return n >= 4 and k >= 12 and (not tail or g.shape[0] >= _SPLIT_ROWS and _added(tail, k))
 
 
-def weight_grad(g, x):
-    """``g.T @ x`` in MKL's order (module docstring): the rows' products added one after another, a chunk of rows at a
-    time, the running sum folded into each chunk's first row."""
+def _added(n, k):
+    """Whether an (N, K) gradient's values are products added one after another (no fused multiply-add)."""
+    return n == 1 or k in _GRAD_COLUMNS or n in (2, 3) and k % 4 == 0
+
+
+def _tail(n, threads):
+    """The last outputs that MKL leaves to another kernel at 2 threads (N of 5-11: N mod 4), else 0."""
+    return n % 4 if threads == 2 and 5 <= n <= 11 else 0
+
+
+def weight_grad(g, x, threads):
+    """``g.T @ x`` in MKL's order at ``threads`` threads (module docstring); grad_applies must hold."""
+    n, k = g.shape[1], x.shape[1]
+    if _added(n, k):
+        return _added_rows(g, x)
+    head = n - _tail(n, threads)
+    out = np.empty((n, k), _F32)
+    out[:head] = _fused_blocks(g[:, :head], x)
+    if head < n:
+        out[head:] = _added_rows(g[:, head:], x)
+    return out
+
+
+def _added_rows(g, x):
+    """``g.T @ x``: each value's products rounded and added one row after another, a chunk of rows at a time, the
+    running sum folded into each chunk's first row."""
     m, n, k = g.shape[0], g.shape[1], x.shape[1]
     acc = np.zeros(n * k, _F32)
     step = max(1, _GRAD_CHUNK // max(1, n * k))
@@ -112,3 +146,79 @@ def weight_grad(g, x):
         # summation is only along the contiguous axis, which one column becomes: that is accumulated)
         acc = np.add.reduce(prod, axis=0) if n * k > 1 else np.add.accumulate(prod[:, 0])[-1:]
     return acc.reshape(k, n).T.copy()
+
+
+def _blocks(m):
+    """MKL's blocks of a weight gradient's rows: all of them up to 192; two halves (and a lone last row) up to 384;
+    else 192 at a time."""
+    if m <= 192:
+        return [m]
+    if m <= 384:
+        return [m // 2] * 2 + [1] * (m % 2)
+    return [192] * (m // 192) + [m % 192] * (m % 192 > 0)
+
+
+def _fused_blocks(g, x):
+    """``g.T @ x`` by fused multiply-adds one row after another within each of _blocks, the blocks' sums added in
+    turn."""
+    out, lo = None, 0
+    for b in _blocks(g.shape[0]):
+        s = _fused_rows(g[lo:lo + b], x[lo:lo + b])
+        out = s if out is None else out + s
+        lo += b
+    return out.T
+
+
+_LOW, _HALF = (1 << 29) - 1, 1 << 28     # a float64's 29 bits below float32's precision; half a float32 ulp there
+
+
+def _fused_rows(g, x):
+    """(x.T @ g) as (K, N): float32 fused multiply-adds one row after another, each step's sum taken exactly in
+    float64 but for its rounding there. That rounding could make the rounding to float32 a tie that the true sum is
+    not: where a sum's low bits show a tie that is not exact (_inexact_ties), the rows are summed again with each step
+    checked (_fused_checked). The products are formed a chunk of rows at a time and each step is one add and one
+    rounding in place ((64, 48) x (64, 12) 414 -> 150 us against a checked step each, min of 5)."""
+    k, n = x.shape[1], g.shape[1]
+    s = np.zeros((k, n), _F32)
+    step = max(1, _GRAD_CHUNK // max(1, n * k))
+    for lo in range(0, x.shape[0], step):
+        xs, gs = x[lo:lo + step].astype(np.float64), g[lo:lo + step].astype(np.float64)
+        first, sums = s.copy(), xs[:, :, None] * gs[:, None, :]
+        for t in sums:
+            t += s
+            s[...] = t
+        if _inexact_ties(sums, first, xs, gs):
+            return _fused_checked(g, x)
+    return s
+
+
+def _inexact_ties(sums, first, xs, gs):
+    """Whether any of a chunk's float64 step sums (``sums``, from the float32 sum ``first``) is a float32 tie that
+    the exact sum is not (a TwoSum error), found from the ties alone (about one sum in 2^24 is one)."""
+    r, i, j = np.nonzero((sums.view(np.int64) & _LOW) == _HALF)
+    if not r.size:
+        return False
+    prev = np.where(r > 0, sums[np.maximum(r - 1, 0), i, j].astype(_F32), first[i, j]).astype(np.float64)
+    return bool((_two_sum_error(prev, xs[r, i] * gs[r, j], sums[r, i, j]) != 0).any())
+
+
+def _two_sum_error(a, b, t):
+    """The exact a + b less its float64 rounding ``t``."""
+    back = t - b
+    return (a - back) + (b - (t - back))
+
+
+def _fused_checked(g, x):
+    """_fused_rows with each step's float64 sum that is a float32 tie moved one float64 ulp toward the exact sum
+    (its TwoSum error) before the rounding."""
+    s = np.zeros((x.shape[1], g.shape[1]), _F32)
+    for xr, gr in zip(x.astype(np.float64), g.astype(np.float64)):
+        p = xr[:, None] * gr
+        t = s + p
+        tie = (t.view(np.int64) & _LOW) == _HALF
+        if tie.any():
+            err = _two_sum_error(s, p, t)
+            fix = tie & (err != 0)
+            t[fix] = np.nextafter(t[fix], np.copysign(np.inf, err[fix]))
+        s = t.astype(_F32)
+    return s

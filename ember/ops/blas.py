@@ -10,7 +10,7 @@ from . import _halfgemm, _mkl_narrow
 from .. import _exact
 from .._dtype import cpp_name
 from ..autograd import dual
-from ..backend import col_sums, gemm, gemm_pair
+from ..backend import blas_threads, col_sums, gemm, gemm_pair
 from ._sumorder import ordered_sum
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, SEQ, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
@@ -744,13 +744,14 @@ def _bias_grad(g):
 
 def _mkl_weight_grad(g, x):
     """Under the opt-in exact kernels, a float32 linear layer's weight gradient (g.T @ x, returned as its transposed
-    view) in MKL's order where ops._mkl_narrow emulates it (1-4 or 8 input features), else None."""
+    view) in MKL's order where ops._mkl_narrow emulates it (see its docstring), else None."""
     if not _exact.enabled() or type(g) is not np.ndarray or type(x) is not np.ndarray:
         return None
     x2 = x.reshape(g.shape[0], x.shape[-1]) if x.ndim != 2 and x.flags.c_contiguous else x
-    if not _mkl_narrow.grad_applies(g, x2):
+    threads = blas_threads()
+    if not _mkl_narrow.grad_applies(g, x2, threads):
         return None
-    return _mkl_narrow.weight_grad(g, x2).swapaxes(0, 1)
+    return _mkl_narrow.weight_grad(g, x2, threads).swapaxes(0, 1)
 
 
 def _linear_vector(input, weight, bias):
