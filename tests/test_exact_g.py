@@ -1,7 +1,7 @@
 """Bit-for-bit agreement with PyTorch 2.13 under ember's exact kernels of the first ops where seeded tutorial programs
-differed: a float32 linear layer's weight gradient (MKL's sgemm adds each row's products one after another, rounded or
-fused, in blocks of rows: ops/_mkl_narrow.weight_grad) and its bias gradient (PyTorch's sum order), at 1 and 2
-threads."""
+differed: a float32 linear layer's weight and input gradients (MKL's sgemm adds each row's products one after another,
+rounded or fused, in blocks of rows: ops/_mkl_narrow.weight_grad) and its bias gradient (PyTorch's sum order), at 1 and
+2 threads."""
 import numpy as np
 import pytest
 import torch
@@ -33,7 +33,8 @@ CASES = [(o, f) for o in (1, 3, 32, 64) for f in (1, 2, 3, 4, 8)] + \
 @pytest.mark.parametrize('outputs,features', CASES)
 @pytest.mark.parametrize('leading', LEADING)
 def test_linear_weight_grad_bits(leading, outputs, features, threads, exact_like_torch):  # noqa: F811
-    """The weight and bias gradients are PyTorch's bits (the weight's stride too); the input's agrees within rounding.
+    """The weight and bias gradients are PyTorch's bits (the weight's stride too); the input's agrees within rounding
+    (its bits: test_linear_input_grad_bits).
     At 2 threads, 5-11 outputs (but 8) on 2-16 rows are split as MKL does only from some sizes: not emulated."""
     if threads == 2 and 5 <= outputs <= 11 and outputs % 4 and 2 <= np.prod(leading) < 17:
         leading = (17,)
@@ -47,6 +48,24 @@ def test_linear_weight_grad_bits(leading, outputs, features, threads, exact_like
     assert got[0].stride() == want[0].stride()
     assert np.array_equal(_bits(got[1].numpy()), _bits(want[1].numpy()))
     np.testing.assert_allclose(got[2].numpy(), want[2].numpy(), rtol=1e-4, atol=1e-5)
+
+
+# (rows, outputs, input features) whose input gradient g @ w ember emulates: MKL's weight-gradient kernels with the
+# outputs summed and the rows in the outputs' place (2+ features; one feature is MKL's matrix-vector product)
+INPUT_CASES = [(m, n, k) for m in (1, 3, 4, 7, 64) for n in (1, 2, 16, 100, 400) for k in (2, 3, 4, 8)] + \
+    [(m, n, k) for m in (4, 17, 32, 64, 300) for n in (1, 3, 64, 250, 500) for k in (12, 13, 32, 100)]
+
+
+@pytest.mark.parametrize('rows,outputs,features', INPUT_CASES)
+def test_linear_input_grad_bits(rows, outputs, features, threads, exact_like_torch):  # noqa: F811
+    """The input gradient (and the weight's and bias's) are PyTorch's bits."""
+    rng = np.random.default_rng(rows * 10000 + outputs * 10 + features)
+    x = rng.standard_normal((rows, features)).astype(np.float32)
+    w = rng.standard_normal((outputs, features)).astype(np.float32)
+    b = rng.standard_normal(outputs).astype(np.float32)
+    g = rng.standard_normal((rows, outputs)).astype(np.float32)
+    want, got = _linear_grads(torch, x, w, b, g), _linear_grads(ember, x, w, b, g)
+    assert np.array_equal(_bits(got[2].numpy()), _bits(want[2].numpy()))
 
 
 def test_linear_weight_grad_module_training(threads, exact_like_torch):  # noqa: F811

@@ -121,6 +121,8 @@ def _tail(n, threads):
 def weight_grad(g, x, threads):
     """``g.T @ x`` in MKL's order at ``threads`` threads (module docstring); grad_applies must hold."""
     n, k = g.shape[1], x.shape[1]
+    if not n * k:
+        return np.zeros((n, k), _F32)
     if _added(n, k):
         return _added_rows(g, x)
     head = n - _tail(n, threads)

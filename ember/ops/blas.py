@@ -538,16 +538,15 @@ class _LinearMm(Node):
         x, w = self.saved()
         if not dual.is_array(g):
             return self._graph_backward(g, x, w)
+        gx = _mkl_input_grad(g, w) if self.need[0] else None
         gwt = _mkl_weight_grad(g, x) if self.need[1] else None
-        if gwt is not None:
-            gx = dual.matmul(g, w) if self.need[0] else None
-        elif self.need[0] and self.need[1]:
-            gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1])), self._to_leaf())
+        x2 = x.reshape((g.shape[0], x.shape[-1])) if self.need[1] else None
+        if self.need[0] and self.need[1] and gx is None and gwt is None:
+            gx, gw = gemm_pair(g, w, g.swapaxes(0, 1), x2, self._to_leaf())
             gwt = gw.swapaxes(0, 1)
         else:
-            gx = dual.matmul(g, w) if self.need[0] else None
-            gwt = dual.matmul(g.swapaxes(0, 1), x.reshape((g.shape[0], x.shape[-1]))).swapaxes(0, 1) \
-                if self.need[1] else None
+            gx = dual.matmul(g, w) if self.need[0] and gx is None else gx
+            gwt = dual.matmul(g.swapaxes(0, 1), x2).swapaxes(0, 1) if self.need[1] and gwt is None else gwt
         if self._n_edges == 2:
             return gx, gwt
         return (_bias_grad(g) if self.need[2] else None), gx, gwt
@@ -733,6 +732,19 @@ def _mkl_linear(x, w, bias):
     if not _mkl_narrow.applies(rows, w):
         return None
     return _mkl_narrow.linear(rows, w, None if bias is None else bias._data).reshape(x.shape[:-1] + w.shape[:1])
+
+
+def _mkl_input_grad(g, w):
+    """Under the opt-in exact kernels, a float32 linear layer's input gradient g @ w in MKL's order: the same kernels
+    as the weight's gradient with the outputs summed (ops._mkl_narrow.weight_grad of g.T and w); one input feature
+    (a matrix-vector product in MKL) is left alone. Else None."""
+    if not _exact.enabled() or type(g) is not np.ndarray or type(w) is not np.ndarray or w.ndim != 2 or \
+            w.shape[1] < 2 or g.ndim != 2:
+        return None
+    gt, threads = np.ascontiguousarray(g.T), blas_threads()
+    if not _mkl_narrow.grad_applies(gt, w, threads):
+        return None
+    return _mkl_narrow.weight_grad(gt, w, threads)
 
 
 def _bias_grad(g):
