@@ -86,3 +86,26 @@ def test_linear_weight_grad_module_training(threads, exact_like_torch):  # noqa:
             seen.append(np.concatenate([m.weight.detach().numpy().ravel(), m.bias.detach().numpy()]))
         runs.append(np.stack(seen))
     assert np.array_equal(_bits(runs[1]), _bits(runs[0]))
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
+@pytest.mark.parametrize('shape', [(64, 3), (64, 10), (128, 64), (5,), (1, 7), (300, 100)])
+def test_cross_entropy_label_smoothing_bits(shape, reduction, threads, exact_like_torch):  # noqa: F811
+    """cross_entropy of (N, C) or (C,) logits with label_smoothing and class indices (some ignored) gives PyTorch's
+    loss and input gradient bits, and its graph's last node."""
+    rng = np.random.default_rng(sum(shape) + len(reduction))
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    c = shape[1] if len(shape) > 1 else shape[0]
+    tshape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
+    t = rng.integers(0, c, tshape)
+    if t.ndim:
+        t.reshape(-1)[::7] = -100
+    seen = []
+    for lib in (torch, ember):
+        tx = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(tx, lib.tensor(t), reduction=reduction, label_smoothing=0.1)
+        loss.backward(lib.ones_like(loss))
+        seen.append((loss.detach().numpy(), tx.grad.numpy(), type(loss.grad_fn).__name__))
+    (tl, tg, tn), (el, eg, en) = seen
+    assert np.array_equal(_bits(el), _bits(tl)) and np.array_equal(_bits(eg), _bits(tg))
+    assert en == tn
