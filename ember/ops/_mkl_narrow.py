@@ -12,11 +12,11 @@ addmm adds the bias after, rounded once. Checked for K 1-1024, M 1-256 at 1 and 
 kernels (not emulated).
 A weight's gradient g.T @ x (MKL's sgemm with the other transposes; g (M, N), x (M, K)) sums each value over the M
 rows in one of two orders: products rounded and added one after another (no fused multiply-add) where N is 1, where N
-is 2 or 3 and K a multiple of 4 (or at most 4), and where K is 1-4 or 8; fused multiply-adds one after another where N
-is 4+ and K 12+, in blocks of 192 rows (M of 193-384: two halves and a lone last row for odd M) whose sums are added in
-turn; at 2 threads N of 5-11 leaves its last N mod 4 rows to the first order (another thread's kernel) from M of 17. Checked against
-PyTorch for M 1-4096, N 1-2048, K 1-5000 at 1 and 2 threads; K of 5-7 or 9-11 (N 2+), N of 2-3 with other K, and
-other thread counts sum otherwise (not emulated)."""
+is 2 or 3 and K a multiple of 4, and where K is 1-4 or 8; fused multiply-adds one after another where N is 4+ and K
+12+, in blocks of 192 rows (M of 193-384: two halves and a lone last row for odd M) whose sums are added in turn; at 2
+threads N of 5-11 leaves its last N mod 4 rows to the first order (another thread's kernel) from M of 17. Checked
+against PyTorch for M 1-4096, N 1-2048, K 1-5000 at 1 and 2 threads; K of 5-7 or 9-11 (N 2+), N of 2-3 with other K,
+and other thread counts sum otherwise (not emulated). An input gradient g @ w takes the same kernels (N summed)."""
 import numpy as np
 
 _F32 = np.float32
