@@ -5,7 +5,8 @@ what is printed is spelled as PyTorch's. (While aliasing is on, Module, Optimize
 their torch module: ember/aliasing.py.)"""
 
 _SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.Size', 'ember.tensor.device': 'torch.device',
-            'ember._dtype.dtype': 'torch.dtype',
+            'ember._dtype.dtype': 'torch.dtype', 'ember.random.Generator': 'torch._C.Generator',
+            'ember._typeinfo.finfo': 'torch.finfo', 'ember._typeinfo.iinfo': 'torch.iinfo',
             'ember.autograd._saved_hooks.SavedTensor': 'torch._C._autograd.SavedTensor',
             # sparse layouts are layouts of torch.Tensor in PyTorch (sentence-transformers prints type(embeddings))
             'ember._sparse.SparseTensor': 'torch.Tensor', 'ember._sparse_csr._Csr': 'torch.Tensor',

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from . import _dtype
+from ._torch_names import TorchNamedType
 
 _BFLOAT16 = {'bits': 16, 'eps': 2.0 ** -7, 'max': (2 - 2.0 ** -7) * 2.0 ** 127, 'tiny': 2.0 ** -126,
              'resolution': 0.01}
@@ -23,8 +24,9 @@ def _check_type(fn, type_):
         raise TypeError(f"{fn}(): argument 'type' (position 1) must be torch.dtype, not {type(type_).__name__}")
 
 
-class _Info:
-    """Read-only attributes, equal when they describe the same dtype, printed as PyTorch prints them."""
+class _Info(metaclass=TorchNamedType):
+    """Read-only attributes, equal when they describe the same dtype, printed as PyTorch prints them (the classes
+    too: ``<class 'torch.finfo'>``)."""
     __slots__ = ('_values',)
     _fields = ()
 

@@ -9,6 +9,7 @@ import struct
 
 import numpy as np
 
+from ._torch_names import TorchNamedType, object_repr
 from .backend import prepare_heap
 
 __all__ = ['Generator', 'default_generator', 'manual_seed', 'seed', 'initial_seed', 'get_rng_state', 'set_rng_state',
@@ -53,9 +54,10 @@ def _unseeded():
     return _Unseeded()
 
 
-class Generator:
+class Generator(metaclass=TorchNamedType):
     """A CPU random-number generator with PyTorch's stream: ``Generator().manual_seed(s)`` draws what
-    ``torch.Generator().manual_seed(s)`` draws."""
+    ``torch.Generator().manual_seed(s)`` draws. It prints as PyTorch's ``torch._C.Generator`` (a notebook cell
+    ending in ``torch.manual_seed(42)`` shows its repr)."""
 
     _draws = 0      # calls that drew words, and reseeds: how vmap's randomness='error' tells a draw from a
     _reseeds = 0    # manual_seed inside the mapped function (which changes the state but draws nothing)
@@ -74,6 +76,9 @@ class Generator:
         bits = self._bits = _engine()
         bits._legacy_seeding(self._seed & 0xFFFFFFFF)
         return bits
+
+    def __repr__(self):
+        return object_repr(self)
 
     def _reseed(self, seed):
         """Seed the engine as ``at::mt19937(seed)`` does and drop the cached normal samples."""
