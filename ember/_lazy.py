@@ -25,6 +25,7 @@ _MODULES = {
     # torch._C, and its names PyTorch has at the top too (Lightning, open_clip, pytorch-forecasting, snntorch use them)
     '_C': ('', 'PyTorchFileReader', 'ScriptModule', 'TensorType', 'Type', 'DeviceObjType', 'StreamObjType', 'Value'),
     '_foreach': ('',),   # and its _foreach_* names (PREFIXED)
+    '_functorch': ('',),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
                  '_check_is_size', '_check_tensor_all', '_check_tensor_all_with'),
 }

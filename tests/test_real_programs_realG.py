@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ember
+from helpers import run_both
 
 
 def _no_address(text):
@@ -31,3 +32,83 @@ def test_typeinfo_classes_print_as_pytorchs(name):
     assert repr(getattr(ember, name)) == repr(getattr(torch, name)) == f"<class 'torch.{name}'>"
     arg = (ember.float32, torch.float32) if name == 'finfo' else (ember.int16, torch.int16)
     assert repr(getattr(ember, name)(arg[0])) == repr(getattr(torch, name)(arg[1]))
+
+
+# -- gpt-fast generate.py: ``torch._functorch.config.enable_autograd_cache = True`` at the top, without an import --
+def test_functorch_config_settings_read_and_set_as_pytorchs():
+    """gpt-fast's generate.py stopped at ``torch._functorch`` ('not supported by ember yet'). Its config takes
+    PyTorch's settings with PyTorch's defaults, and refuses an unknown one as PyTorch's does."""
+    import torch._functorch.config as real
+    from ember import aliasing
+    ours = ember._functorch.config
+    for key in ('enable_autograd_cache', 'activation_memory_budget', 'donated_buffer', 'cse',
+                'view_replay_for_aliased_outputs', 'strict_autograd_cache'):
+        assert getattr(ours, key) == getattr(real, key), key
+    with aliasing.as_torch():
+        import torch as aliased
+        import torch._functorch.config as imported
+        assert imported is aliased._functorch.config is ours
+    with ours.patch(enable_autograd_cache=False), real.patch(enable_autograd_cache=False):
+        assert ours.enable_autograd_cache is real.enable_autograd_cache is False
+    assert ours.enable_autograd_cache is real.enable_autograd_cache is True
+    for config in (ours, real):
+        with pytest.raises(AttributeError, match='torch._functorch.config.no_such_setting does not exist'):
+            config.no_such_setting = 1
+
+
+# -- gpt-fast generate.py's decode loop: ``with torch.backends.cuda.sdp_kernel(enable_flash=False, ...)`` ----------
+def _sdp_kernel_run(lib, kwargs):
+    import warnings
+    q = lib.ones(1, 2, 3, 4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        manager = lib.backends.cuda.sdp_kernel(**kwargs)
+    seen = [(w.category, str(w.message), w.filename.rpartition('/')[2]) for w in caught]
+    flags = lambda: [getattr(lib.backends.cuda, f'{n}_sdp_enabled')() for n in ('flash', 'mem_efficient', 'math', 'cudnn')]
+    with manager as context:
+        inside = flags()
+        try:
+            out = lib.nn.functional.scaled_dot_product_attention(q, q, q).sum().item()
+        except RuntimeError as e:
+            out = str(e)
+    return seen, context, inside, out, flags()
+
+
+@pytest.mark.parametrize('kwargs', [dict(enable_flash=False, enable_mem_efficient=False, enable_math=True),
+                                    dict(enable_flash=False, enable_mem_efficient=True, enable_math=False),
+                                    dict(enable_flash=True, enable_math=False, enable_cudnn=False), {}])
+def test_sdp_kernel_warns_and_sets_the_flags_sdpa_reads(kwargs):
+    """gpt-fast's decode loop printed PyTorch's FutureWarning (made when the manager is made, attributed to
+    contextlib) only on PyTorch; inside the block the flags read back as set, ``as`` gives ``{}``, and with math and
+    flash both off scaled_dot_product_attention raises PyTorch's error (ember ran it)."""
+    assert _sdp_kernel_run(ember, kwargs) == _sdp_kernel_run(torch, kwargs)
+
+
+@pytest.mark.parametrize('backends', [lambda B: [B.MATH], lambda B: B.EFFICIENT_ATTENTION, lambda B: [1],
+                                      lambda B: (B.MATH,), lambda B: [B.OVERRIDEABLE, B.FLASH_ATTENTION]])
+def test_sdpa_kernel_sets_the_backends_flags(backends):
+    """``sdpa_kernel`` sets torch.backends.cuda's flags (they read back inside), yields ``{}``, takes a list or
+    one SDPBackend (a tuple is refused with PyTorch's AssertionError), and restores the flags."""
+    def run(lib):
+        from importlib import import_module
+        attention = import_module(f'{lib.__name__}.nn.attention')
+        names = ('flash', 'mem_efficient', 'math', 'cudnn')
+        with attention.sdpa_kernel(backends(attention.SDPBackend)) as context:
+            inside = [getattr(lib.backends.cuda, f'{n}_sdp_enabled')() for n in names]
+        return context, inside, [getattr(lib.backends.cuda, f'{n}_sdp_enabled')() for n in names]
+    run_both(run, message=True)
+
+
+def test_sdp_flags_set_directly_gate_sdpa():
+    """``enable_math_sdp(False)`` with ``enable_flash_sdp(False)`` leaves PyTorch's CPU no kernel: the same error."""
+    def run(lib):
+        cuda = lib.backends.cuda
+        cuda.enable_math_sdp(False)
+        cuda.enable_flash_sdp(False)
+        try:
+            q = lib.ones(1, 1, 2, 2)
+            return lib.nn.functional.scaled_dot_product_attention(q, q, q)
+        finally:
+            cuda.enable_math_sdp(True)
+            cuda.enable_flash_sdp(True)
+    run_both(run, message=True)
