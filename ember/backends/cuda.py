@@ -1,6 +1,9 @@
 """``torch.backends.cuda`` on a CPU-only build: CUDA is not built; the matmul and attention flags are
-settable and read back as PyTorch's defaults."""
+settable and read back as PyTorch's defaults. The attention flags are the ones ``torch.nn.attention.sdpa_kernel``
+sets and ``scaled_dot_product_attention`` checks (off together, math and flash leave no CPU kernel)."""
 import contextlib
+import functools
+import warnings
 
 
 class _Matmul:
@@ -14,7 +17,7 @@ class _Matmul:
 
 
 matmul = _Matmul()
-_SDP = {'flash': True, 'mem_efficient': True, 'math': True, 'cudnn': True}
+_SDP = {'cudnn': True, 'flash': True, 'mem_efficient': True, 'math': True, 'overrideable': True}
 
 
 def is_built():
@@ -53,12 +56,28 @@ def enable_cudnn_sdp(enabled):
     _SDP['cudnn'] = bool(enabled)
 
 
+def _deprecated(message):
+    """A function that warns ``message`` (a FutureWarning) at its caller each time it is called, as PyTorch's
+    ``@deprecated`` sdp_kernel does: under ``@contextmanager`` that caller is contextlib's helper, and the warning
+    comes when the manager is made, before its block is entered."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            warnings.warn(message, FutureWarning, stacklevel=2)
+            return fn(*args, **kwargs)
+        return wrapper
+    return wrap
+
+
 @contextlib.contextmanager
+@_deprecated('`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context manager will be removed. '
+             'Please see `torch.nn.attention.sdpa_kernel()` for the new context manager, with updated signature.')
 def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True, enable_cudnn=True):
-    """Choose the attention kernels inside a ``with`` block (ember has one, the math kernel)."""
-    previous = dict(_SDP)
-    _SDP.update(flash=enable_flash, math=enable_math, mem_efficient=enable_mem_efficient, cudnn=enable_cudnn)
-    try:
-        yield
-    finally:
-        _SDP.update(previous)
+    """Choose the attention kernels inside a ``with`` block: ``sdpa_kernel`` with the kernels enabled."""
+    from ..nn.attention import SDPBackend, sdpa_kernel
+    chosen = [backend for backend, on in ((SDPBackend.FLASH_ATTENTION, enable_flash),
+                                          (SDPBackend.EFFICIENT_ATTENTION, enable_mem_efficient),
+                                          (SDPBackend.MATH, enable_math), (SDPBackend.CUDNN_ATTENTION, enable_cudnn))
+              if on]
+    with sdpa_kernel(chosen) as context:
+        yield context
