@@ -112,3 +112,24 @@ def test_sdp_flags_set_directly_gate_sdpa():
             cuda.enable_math_sdp(True)
             cuda.enable_flash_sdp(True)
     run_both(run, message=True)
+
+
+# -- notebook cells ending in a grad-mode call or ``iter(loader)`` show the object's repr ----------------------------
+@pytest.mark.parametrize('make', [lambda lib: lib.set_grad_enabled(False), lambda lib: lib.set_grad_enabled(True),
+                                  lambda lib: lib.no_grad(), lambda lib: lib.enable_grad(),
+                                  lambda lib: lib.inference_mode(), lambda lib: lib.autograd.set_multithreading_enabled(True),
+                                  lambda lib: iter(lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.zeros(2))))])
+def test_grad_modes_and_loader_iterators_print_as_pytorchs(make):
+    """``torch.set_grad_enabled(False)`` printed ``<ember.autograd.grad_mode.set_grad_enabled object at ...>`` where
+    PyTorch shows ``torch.autograd.grad_mode.set_grad_enabled(mode=False)``; the other managers and a DataLoader's
+    iterator printed ember's module path. ``mode`` and ``prev`` read back as PyTorch's."""
+    def run(lib):
+        before = lib.is_grad_enabled()
+        try:
+            obj = make(lib)
+            extra = (obj.mode, obj.prev) if type(obj).__name__ == 'set_grad_enabled' else ()
+            return _no_address(repr(obj)), extra
+        finally:
+            lib.set_grad_enabled(before)
+            lib.autograd.set_multithreading_enabled(True)
+    assert run(ember) == run(torch)

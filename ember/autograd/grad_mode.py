@@ -4,6 +4,8 @@ pass in one thread leaves the others recording."""
 import functools
 import threading
 
+from .._torch_names import object_repr, torch_path
+
 
 OFF = set()     # the threads (by ident) whose grad mode may be off: while the set is empty, every thread records, so
                 # the hot ops skip GRAD.enabled, a thread-local read (34 ns of a (4, 4) add's 760), by testing
@@ -76,6 +78,7 @@ def is_inference_mode_enabled():
 class _Mode:
     """Base of the grad-mode context managers; each also works as a decorator."""
     _value = True
+    __repr__ = object_repr      # <torch.autograd.grad_mode.no_grad object at ...>, as PyTorch prints
 
     def __enter__(self):
         self._prev = GRAD.enabled, GRAD.inference
@@ -131,6 +134,18 @@ class set_grad_enabled(_Mode):
     def __enter__(self):
         return self
 
+    def __repr__(self):
+        """PyTorch's, as a notebook cell ending in ``torch.set_grad_enabled(False)`` shows it."""
+        return f'{torch_path(type(self))}(mode={self.mode})'
+
+    @property
+    def mode(self):
+        return self._value
+
+    @property
+    def prev(self):
+        return self._prev[0]
+
     def __call__(self, fn):
         GRAD.enabled, GRAD.inference = self._prev
         return super().__call__(fn)
@@ -170,6 +185,7 @@ class _Setting:
     """A thread-local engine setting that takes effect when made and is restored on leaving the ``with`` block (or
     around each call, as a decorator), as PyTorch's are."""
     _attr = None
+    __repr__ = object_repr
 
     def _set(self, mode):
         self._prev = getattr(GRAD, self._attr)

@@ -252,6 +252,7 @@ def _resolve_context(context, num_workers):
 
 class _BaseDataLoaderIter:
     """State shared by both iterators: the index stream, the base seed for workers, the counters."""
+    __repr__ = object_repr      # <torch.utils.data.dataloader._SingleProcessDataLoaderIter object at ...>
 
     def __init__(self, loader):
         self._dataset = loader.dataset
