@@ -21,6 +21,11 @@ class RemovableHandle:
         extra = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
         self.extra_dict_ref = tuple(weakref.ref(d) for d in extra)
 
+    def __repr__(self):
+        """PyTorch's default repr, for this class and the tensor-hook handle derived from it (PyTorch returns a
+        RemovableHandle there too): a notebook cell ending in ``register_forward_hook(...)`` shows it."""
+        return f'<torch.utils.hooks.RemovableHandle object at {hex(id(self))}>'
+
     def __getstate__(self):
         """The dicts themselves, not weak references to them: a deep copy of a module then gives a handle that
         removes the hook from the copy's dicts (PyG's lazy Linear removes its init hook so, after to_hetero

@@ -133,3 +133,24 @@ def test_grad_modes_and_loader_iterators_print_as_pytorchs(make):
             lib.set_grad_enabled(before)
             lib.autograd.set_multithreading_enabled(True)
     assert run(ember) == run(torch)
+
+
+# -- a notebook cell ending in ``model.layer.register_forward_hook(hook)`` shows the handle ---------------------------
+@pytest.mark.parametrize('register', [
+    lambda lib, m, x: m.register_forward_hook(lambda *a: None),
+    lambda lib, m, x: m.register_full_backward_hook(lambda *a: None),
+    lambda lib, m, x: m.weight.register_hook(lambda g: g),
+    lambda lib, m, x: (x * 2).grad_fn.register_prehook(lambda *a: None),
+    lambda lib, m, x: x.register_post_accumulate_grad_hook(lambda t: None),
+    lambda lib, m, x: lib.optim.SGD([x], lr=1.0).register_step_post_hook(lambda *a: None),
+    lambda lib, m, x: lib.autograd.graph.register_multi_grad_hook((x,), lambda g: None)])
+def test_hook_handles_print_as_pytorchs(register):
+    """Hook handles printed ``<ember.utils.hooks.RemovableHandle ...>``, a tensor hook's
+    ``<ember.autograd.graph._Handle ...>``; PyTorch prints ``<torch.utils.hooks.RemovableHandle object at ...>``."""
+    def run(lib):
+        x = lib.ones(2, requires_grad=True)
+        handle = register(lib, lib.nn.Linear(2, 2), x)
+        text = _no_address(repr(handle))
+        handle.remove()
+        return text
+    assert run(ember) == run(torch)

@@ -67,6 +67,9 @@ def current_task():
 class _MultiHandle:
     """The handle register_multi_grad_hook returns: ``remove()`` removes every tensor hook it made."""
 
+    def __repr__(self):
+        return f'<torch.autograd.graph._MultiHandle object at {hex(id(self))}>'   # where PyTorch defines it
+
     def __init__(self, handles):
         self.handles = handles
         MULTI[0] += 1
