@@ -232,6 +232,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
     """No compiler in ember: functions run as written and a module comes back wrapped as PyTorch wraps it (see
     ``ember._dynamo.eval_frame``), after refusing the options PyTorch refuses."""
     from ._dynamo.eval_frame import compile_
+    from .aliasing import imported
+    imported()
     return compile_(model, backend, mode, options, disable)
 
 

@@ -154,3 +154,24 @@ def test_hook_handles_print_as_pytorchs(register):
         handle.remove()
         return text
     assert run(ember) == run(torch)
+
+
+# -- ``print(type(torch.compile(model)))``; accelerate's is_compiled_module reads torch._dynamo.eval_frame ------------
+def test_compiled_module_class_has_pytorchs_module():
+    """Under the alias ``type(torch.compile(model))`` printed ``<class 'ember._dynamo.eval_frame.OptimizedModule'>``
+    (torch.compile loaded that module itself, unpatched), and ``import torch._dynamo.eval_frame`` was refused;
+    PyTorch's class lives in torch._dynamo.eval_frame."""
+    import importlib
+    import subprocess
+    import sys
+    code = ('from ember import aliasing\n'
+            'with aliasing.as_torch():\n'
+            '    import torch\n'
+            '    m = torch.compile(torch.nn.Linear(2, 2))\n'
+            '    print(type(m))\n'
+            '    import torch._dynamo.eval_frame as ef\n'
+            '    print(ef.OptimizedModule is type(m))\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    real = type(torch.compile(torch.nn.Linear(2, 2)))
+    assert real is importlib.import_module('torch._dynamo.eval_frame').OptimizedModule
+    assert out.split('\n')[:2] == [repr(real), 'True']
