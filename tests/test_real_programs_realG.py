@@ -64,7 +64,8 @@ def _sdp_kernel_run(lib, kwargs):
         warnings.simplefilter('always')
         manager = lib.backends.cuda.sdp_kernel(**kwargs)
     seen = [(w.category, str(w.message), w.filename.rpartition('/')[2]) for w in caught]
-    flags = lambda: [getattr(lib.backends.cuda, f'{n}_sdp_enabled')() for n in ('flash', 'mem_efficient', 'math', 'cudnn')]
+    names = ('flash', 'mem_efficient', 'math', 'cudnn')
+    flags = lambda: [getattr(lib.backends.cuda, f'{n}_sdp_enabled')() for n in names]
     with manager as context:
         inside = flags()
         try:
@@ -117,8 +118,10 @@ def test_sdp_flags_set_directly_gate_sdpa():
 # -- notebook cells ending in a grad-mode call or ``iter(loader)`` show the object's repr ----------------------------
 @pytest.mark.parametrize('make', [lambda lib: lib.set_grad_enabled(False), lambda lib: lib.set_grad_enabled(True),
                                   lambda lib: lib.no_grad(), lambda lib: lib.enable_grad(),
-                                  lambda lib: lib.inference_mode(), lambda lib: lib.autograd.set_multithreading_enabled(True),
-                                  lambda lib: iter(lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.zeros(2))))])
+                                  lambda lib: lib.inference_mode(),
+                                  lambda lib: lib.autograd.set_multithreading_enabled(True),
+                                  lambda lib: iter(lib.utils.data.DataLoader(
+                                      lib.utils.data.TensorDataset(lib.zeros(2))))])
 def test_grad_modes_and_loader_iterators_print_as_pytorchs(make):
     """``torch.set_grad_enabled(False)`` printed ``<ember.autograd.grad_mode.set_grad_enabled object at ...>`` where
     PyTorch shows ``torch.autograd.grad_mode.set_grad_enabled(mode=False)``; the other managers and a DataLoader's
