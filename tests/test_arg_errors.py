@@ -16,12 +16,12 @@ from arg_cases import cases, differences_apart, kind_of, outcome
 # differences by class); an op another branch adds may be listed before ember has it
 GAPS = {
     'method': '''
-    as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ dist fmod ger index_fill index_fill_
+    as_strided_scatter bernoulli clamp_max clamp_max_ clamp_min clamp_min_ fmod ger index_fill index_fill_
     index_put index_put_ masked_fill max min nanquantile narrow outer quantile remainder repeat_interleave
     resize_as_ set_''',
     'torch': '''
     addcdiv addcmul allclose as_strided_scatter bernoulli bitwise_and bitwise_or bitwise_xor clamp clamp_
-    clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid dist
+    clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ conv1d conv_transpose1d cumulative_trapezoid
     dropout dropout_ eq feature_dropout feature_dropout_ fill ge ger get_device greater greater_equal gt
     index_fill index_put index_put_ instance_norm is_nonzero isclose isin le less less_equal linspace logspace lt
     lu_unpack masked_fill max min nanquantile narrow ne nonzero_static norm normal not_equal outer

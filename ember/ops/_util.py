@@ -69,6 +69,20 @@ def operand_error(name, x, y, method=False, tensors_only=False):
     return arg_error(name, 'other', 2 - method, y)
 
 
+# the ops whose Tensor arguments PyTorch's parser also takes as numbers (its should_allow_numbers_as_tensors)
+NUMBERS_AS_TENSORS = frozenset('add sub subtract mul multiply div divide true_divide floor_divide'.split())
+
+
+def number_as_tensor(name, x, y):
+    """``x`` of ``name(x, y)`` called with two numbers, as the 0-d tensor PyTorch wraps it in (a float in the default
+    dtype: torch.add(2.5, 1) is float32, a bool a bool tensor, refused by sub); the ops that take no number there
+    raise PyTorch's TypeError."""
+    if name not in NUMBERS_AS_TENSORS:
+        raise operand_error(name, x, y)
+    x = as_operand(x)
+    return Tensor._make(cast_array(np.asarray(x), _scalar_dtype(x).np))
+
+
 # the ops with several signatures in PyTorch's argument parser (its error lists them: "invalid combination")
 OVERLOADED = set("""all any atleast_1d atleast_2d atleast_3d bernoulli bitwise_and bitwise_left_shift bitwise_or
     bitwise_right_shift bitwise_xor bucketize clamp clamp_max clamp_min clip conv1d copysign ctc_loss

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _bf16, _layout, _sparse
 from . import _halfgemm, _mkl_narrow
 from .. import _exact
-from .._dtype import cpp_name
+from .._dtype import cpp_name, result_type
 from ..autograd import dual
 from ..backend import blas_threads, col_sums, gemm, gemm_pair
 from ._sumorder import ordered_sum
@@ -1295,6 +1295,18 @@ def _integral_scalars(input, beta, alpha):
         raise RuntimeError('For integral input tensors, argument beta must not be a floating point number.')
 
 
+def _addr_values(x, a, b, beta, alpha):
+    """PyTorch's addr kernel elementwise in the operands' common dtype: beta * x + (alpha * a_i) * b_j, each op and
+    the numbers rounded to that dtype (float16 and bfloat16 round each of the four); bools: (beta and x) or (alpha
+    and a_i and b_j), the numbers read as bools; beta == 0 ignores x."""
+    from .pointwise import mul
+    from .creation import scalar_tensor
+    dt = result_type(x, a, b)
+    x, a, b = (t.to(dt) for t in (x, a, b))
+    beta, alpha = scalar_tensor(beta, dtype=dt), scalar_tensor(alpha, dtype=dt)
+    return _scaled_sum(x, mul(mul(alpha, a.unsqueeze(1)), b), beta, 1)
+
+
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta * input + alpha * outer(vec1, vec2)."""
     try:
@@ -1303,8 +1315,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
                 raise RuntimeError(f'addr: Expected 1-D argument {name}, but got {v.dim()}-D')
         _integral_scalars(input, beta, alpha)
         _expandable(input, (vec1.shape[0], vec2.shape[0]))
-        return _composite.composite(_AddrBackward0, lambda x, a, b: _scaled_sum(x, outer(a, b), beta, alpha),
-                                    (input, vec1, vec2))
+        return _composite.composite(_AddrBackward0, _addr_values, (input, vec1, vec2), beta=beta, alpha=alpha)
     except Exception:
         check_tensor_args('addr', 'input', 'vec1', 'vec2')
         raise

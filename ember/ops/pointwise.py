@@ -14,7 +14,7 @@ from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
 from ..autograd.graph import BUMPS, SEQ, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
-from ._util import binary_arrays, as_operand, fmt_shape, NotOperand, operand_error, not_implemented, \
+from ._util import binary_arrays, as_operand, number_as_tensor, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
 from .inplace import make_inplace
 from . import _special, _fused, _old_overloads, _linear_twice, _vml_sqrt, _vec_exp, _sleef, _sleef_expm1, _sleef_log1p
@@ -261,6 +261,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
                 raise operand_error(name, input, other, method, tensors_only=True)
+            if not (operator or isinstance(input, Tensor) or isinstance(other, Tensor)):
+                input = number_as_tensor(name, input, other)
             try:
                 x, y, a, b = arrays(input, other, float_out)
             except NotOperand:
@@ -942,6 +944,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode not in ('trunc', 'floor'):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
+    if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+        input = number_as_tensor('div', input, other)
     x, y, a, b = binary_arrays(input, other)
     a, b = _wrapped_ints(a, b)    # (uint8 // -1 divides by 255, as PyTorch casts the number)
     shape = _shape_check('div', x, y, a, b)
@@ -2307,6 +2311,8 @@ def _compare(np_fn, name, tensors_only=False):
                 return NotImplemented
             if tensors_only and not (isinstance(input, Tensor) and isinstance(other, Tensor)):
                 raise operand_error(name, input, other, method, tensors_only=True)
+            if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+                number_as_tensor(name, input, other)   # (raises: no number-number form)
             try:
                 x, y, a, b = binary_arrays(input, other)
             except NotOperand:
@@ -2357,6 +2363,8 @@ def _need_integral(kernel, a, b):
 
 def _bitwise(np_fn, name):
     def op(input, other):
+        if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+            number_as_tensor(name, input, other)   # (raises: no number-number form)
         try:
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:
@@ -2383,6 +2391,8 @@ def _shift(name, left):
     kernel = 'lshift' if left else 'rshift'
 
     def op(input, other):
+        if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+            number_as_tensor(name, input, other)   # (raises: no number-number form)
         try:
             x, y, a, b = binary_arrays(input, other)
         except NotOperand:

@@ -15,7 +15,7 @@ from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite, _linear_twice, _sleef
 from ._fused import fma32 as _fma32
-from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented
+from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented, check_tensor_args
 from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
 
@@ -1048,6 +1048,8 @@ DistBackward0 = _composite.node_class('DistBackward0')
 
 def dist(input, other, p=2):
     """The p-norm of input - other (one DistBackward0 node over both, as PyTorch records it)."""
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        check_tensor_args('dist', 'input', 'other')
     return _composite.composite(DistBackward0, _dist, (input, other), p=p)
 
 
