@@ -43,3 +43,60 @@ ADDR = ['L.addr(L.zeros(2, 3, dtype=L.bool), L.tensor([True, False]), L.tensor([
 @pytest.mark.parametrize('src', ADDR)
 def test_addr(src):
     run(_case(src), message=True, tol=0)
+
+
+# -- the addmm family with integer tensors takes beta and alpha truncated (no float promotion); addbmm adds one
+# product per batch into the result, each rounded to the dtype, and keeps the batches' integer dtype ----------
+I3 = 'L.arange(12, dtype=L.{0}).reshape(3, 2, 2) - 5'
+PRODUCTS = ['L.addmv(L.tensor([1, 2]), L.tensor([[1, 2], [3, 4]]), L.tensor([5, 6]), beta=0.2, alpha=0.6)',
+            'L.addmv(L.tensor([1, 2]), L.tensor([[1, 2], [3, 4]]), L.tensor([5, 6]), beta=2.7, alpha=-1.6)',
+            'L.tensor([1, 2]).addmv_(L.tensor([[1, 2], [3, 4]]), L.tensor([5, 6]), beta=2.7, alpha=1.6)',
+            'L.addmm(L.ones(2, 2, dtype=L.int32), L.ones(2, 2, dtype=L.int32), L.ones(2, 2, dtype=L.int32), '
+            'beta=0.2, alpha=2.6)',
+            'L.baddbmm(L.ones(1, 2, 2, dtype=L.int16), ' + I3.format('int16') + ', ' + I3.format('int16') +
+            ', beta=0.2, alpha=2.6)',
+            'L.addbmm(L.ones(2, 2, dtype=L.int32), ' + I3.format('int32') + ', ' + I3.format('int32') + ')',
+            'L.addbmm(L.ones(2, 2, dtype=L.uint8), ' + I3.format('uint8') + ', ' + I3.format('uint8') + ', beta=2)',
+            'L.addbmm(L.ones(2, 2, dtype=L.int64), ' + I3.format('int64') + ', ' + I3.format('int64') +
+            ', beta=0.6, alpha=1.2)',
+            'L.addbmm(L.tensor(float("nan")), L.ones(0, 2, 2), L.ones(0, 2, 2), beta=0)',
+            'L.addbmm(L.tensor([-0.0, 1.5]), L.ones(0, 2, 2), L.ones(0, 2, 2), beta=3)',
+            'L.addbmm(L.linspace(-1, 1, 4).reshape(2, 2).bfloat16(), L.linspace(-3, 3, 12).reshape(3, 2, 2).bfloat16(),'
+            ' L.linspace(-2, 5, 12).reshape(3, 2, 2).bfloat16(), beta=0.6, alpha=0.2)',
+            'L.addbmm(L.tensor(0.3).half(), L.linspace(-3, 3, 12).reshape(3, 2, 2).half() / 7,'
+            ' L.linspace(-2, 5, 12).reshape(3, 2, 2).half() / 3, alpha=1.7)',
+            'L.addr(L.ones(2, 2, dtype=L.int64), L.ones(2, dtype=L.int64), L.ones(2, dtype=L.int64), alpha=0.5)',
+            'L.addmm(L.full((2, 2), float("nan")), L.ones(2, 3), L.ones(3, 2), beta=0)',
+            'L.addmm(L.tensor([float("inf"), 1.]), L.ones(2, 3), L.ones(3, 2), beta=0, alpha=0.5)',
+            'L.addmm(L.full((2, 2), float("nan")).bfloat16(), L.ones(2, 3).bfloat16(), L.ones(3, 2).bfloat16(), beta=0)',
+            'L.addbmm(L.full((2, 2), float("nan")), L.ones(3, 2, 2), L.ones(3, 2, 2), beta=0)']
+
+
+@pytest.mark.parametrize('src', PRODUCTS)
+def test_products_scalars_and_rounding(src):
+    run(_case(src), message=True, tol=0)
+
+
+# -- refusals and edge arguments: diff n=0 reads neither prepend nor append (but checks their shapes), bool
+# tensors where PyTorch has no kernel, linspace/logspace's tensor bounds and bool with one step ------------------
+X = 'L.arange(6.).reshape(2, 3)'
+EDGES = ['L.diff(' + X + ', n=0, dim=1, append=L.ones(2, 2))', 'L.diff(' + X + ', n=0, prepend=L.ones(1, 3))',
+         'L.diff(' + X + ', n=1, append=L.ones(1, 3))', 'L.diff(' + X + ', n=0, prepend=L.ones(3))',
+         'L.clamp(L.tensor([True, False]), L.tensor([False, False]), L.tensor([True, True]))',
+         'L.clamp(L.tensor([True, False]), min=L.tensor([False, True]))',
+         'L.clamp(L.tensor([0, 1]), L.tensor([True, False]), L.tensor([True, True]))',
+         'L.cov(L.tensor([True, False]))', 'L.corrcoef(L.tensor([[True, False], [True, True]]))',
+         'L.isin(L.tensor([True, False]), L.tensor([True]))', 'L.isin(L.tensor([1, 2]), L.tensor([True]))',
+         'L.isin(L.tensor([True, False]), True)', 'L.isin(L.tensor([1, 2]), 2)',
+         'L.tensor([True, False]).geometric_(0.2)',
+         'L.logspace(L.tensor(0), L.tensor(2), 3, base=2)', 'L.logspace(L.tensor(0.5), 2, 4, dtype=L.float64)',
+         'L.logspace(L.tensor([0]), 2, 3)', 'L.linspace(L.tensor([0]), 2, 3)',
+         'L.linspace(-2., -3, 1, dtype=L.bool)', 'L.linspace(-2., -3, 0, dtype=L.bool)',
+         'L.linspace(-2., -3, 2, dtype=L.bool)', 'L.logspace(0, -3, 1, dtype=L.bool)',
+         'L.tensor(3, dtype=L.int32).sum_to_size(())', 'L.tensor(True).sum_to_size([])',
+         'L.ones(2, 3, dtype=L.int32).sum_to_size((1, 3))']
+
+
+@pytest.mark.parametrize('src', EDGES)
+def test_edges_and_refusals(src):
+    run(_case(src), message=True, tol=0)

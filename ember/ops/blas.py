@@ -506,10 +506,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
     try:
         _addmm_dtypes(input, mat1, mat2)
+        beta, alpha = _truncated_scalars(mat2, beta, alpha)
         m, dt = _wide_product(mm, mat1, mat2, input)
         r = m if alpha == 1 else m * alpha
-        c = input._data if dt is None else _bf16.to_f32(input._data)
-        r = _narrow(r + (c if beta == 1 else c * beta), dt)
+        if beta != 0:   # beta == 0 ignores input, its NaN and inf included
+            c = input._data if dt is None else _bf16.to_f32(input._data)
+            r = r + (c if beta == 1 else c * beta)
+        r = _narrow(r, dt)
         need = (input._requires_grad, mat1._requires_grad, mat2._requires_grad)
         if GRAD.enabled and any(need):
             node = AddmmBackward0((input, mat1, mat2))
@@ -1208,6 +1211,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     try:
         if isinstance(batch1, Tensor) and isinstance(batch2, Tensor) and isinstance(input, Tensor):
             _baddbmm_dtypes(input, batch1, batch2)
+        beta, alpha = _truncated_scalars(batch1, beta, alpha)
         m, dt = _wide_product(bmm, batch1, batch2, input)
         out = _add_product(BaddbmmBackward0, input, batch1, batch2, m, beta, alpha, dt)
         if _flop_hook.COUNTERS:
@@ -1224,6 +1228,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     try:
         if isinstance(mat, Tensor) and isinstance(vec, Tensor) and isinstance(input, Tensor):
             _addmv_dtypes(input, mat, vec)
+        beta, alpha = _truncated_scalars(mat, beta, alpha)
         m = mv(Tensor._make(mat._data), Tensor._make(vec._data))._data
         return _add_product(AddmvBackward0, input, mat, vec, m, beta, alpha)
     except (AttributeError, TypeError):
@@ -1291,8 +1296,19 @@ def _expandable(input, shape):
 
 
 def _integral_scalars(input, beta, alpha):
-    if input._data.dtype.kind in 'iub' and (isinstance(beta, float) or isinstance(alpha, float)):
-        raise RuntimeError('For integral input tensors, argument beta must not be a floating point number.')
+    """addr's refusal of a float beta or alpha for an integral input (PyTorch names the first such)."""
+    if input._data.dtype.kind in 'iub':
+        for name, v in (('beta', beta), ('alpha', alpha)):
+            if isinstance(v, float):
+                raise RuntimeError(f'For integral input tensors, argument {name} must not be a floating point number.')
+
+
+def _truncated_scalars(t, beta, alpha):
+    """beta and alpha as the addmm/addmv/baddbmm/addbmm kernels of an integer tensor ``t`` read them: truncated to
+    integers (0.6 is 0, where ember's float product had promoted the result to float64)."""
+    if t._data.dtype.kind in 'iu':
+        return int(beta), int(alpha)
+    return beta, alpha
 
 
 def _addr_values(x, a, b, beta, alpha):
@@ -1321,6 +1337,18 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
         raise
 
 
+def _addbmm_values(x, a, b, beta, alpha):
+    """PyTorch's addbmm: one addmm per batch into the result (beta on the first only), each rounded to the dtype;
+    no batches: beta * x (zeros for beta == 0)."""
+    shape = (a.shape[1], b.shape[2])
+    if a.shape[0] == 0:
+        return x.expand(shape) * beta if beta != 0 else _scaled_sum(x.expand(shape), a.new_zeros(shape), 0, 1)
+    r = addmm(x.expand(shape), a[0], b[0], beta=beta, alpha=alpha)
+    for i in range(1, a.shape[0]):
+        r = addmm(r, a[i], b[i], alpha=alpha)
+    return r
+
+
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]."""
     try:
@@ -1328,10 +1356,9 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
             if b.dim() != 3:
                 raise RuntimeError(f'{name} must be a 3D tensor')
         _addmm_dtypes(input, batch1, batch2)
-        _integral_scalars(input, beta, alpha)
+        beta, alpha = _truncated_scalars(batch1, beta, alpha)
         _expandable(input, (batch1.shape[1], batch2.shape[2]))
-        return _composite.composite(_AddbmmBackward0, lambda x, a, b: _scaled_sum(x, bmm(a, b).sum(0), beta, alpha),
-                                    (input, batch1, batch2))
+        return _composite.composite(_AddbmmBackward0, _addbmm_values, (input, batch1, batch2), beta=beta, alpha=alpha)
     except Exception:
         check_tensor_args('addbmm', 'input', 'batch1', 'batch2')
         raise

@@ -59,6 +59,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         if a.ndim > 2:
             raise RuntimeError(f'cov(): expected input to have two or fewer dimensions but got an input with {a.ndim} '
                                'dimensions')
+        if a.dtype == np.bool_:
+            raise RuntimeError('cov(): bool dtype is not supported for input')
         x = view(input, (1, -1)) if a.ndim < 2 else input
         if x._data.dtype.kind != 'f':
             from .shape import to

@@ -713,7 +713,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
         meta = _factory(device, layout, pin_memory, 'linspace')
         nd = _default_dtype(dtype, out, _range_default(start, end))
         steps = _steps(steps)
-        _no_bool(nd, 'linspace_cpu', complex_ok=True)
+        start, end = _bound_numbers('linspace', start, end)
+        if steps > 1:   # (one step is start, no kernel: a bool takes it)
+            _no_bool(nd, 'linspace_cpu', complex_ok=True)
         return _finish(Tensor._make(_linspace(start, end, steps, nd)), requires_grad, out, 'linspace', meta)
     except Exception:
         check_tensor_args('linspace', 'start#', 'end#')
@@ -724,6 +726,19 @@ def _range_default(start, end):
     """linspace/logspace's dtype when none is given: the default complex type for a complex bound."""
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     return _dtype.default_complex().np if isinstance(start, complex) or isinstance(end, complex) else DEFAULT.np
+
+
+def _bound_numbers(name, start, end):
+    """linspace/logspace's bounds as numbers: a tensor bound must be 0-d (PyTorch's error otherwise)."""
+    out = []
+    for which, v in (('start', start), ('end', end)):
+        if isinstance(v, Tensor):
+            if v.dim():
+                raise RuntimeError(f'{name} only supports 0-dimensional start and end tensors, but got {which} with '
+                                   f'{v.dim()} dimension(s).')
+            v = v.item()
+        out.append(v)
+    return out
 
 
 def _steps(steps):
@@ -782,7 +797,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     """``base`` to the powers linspace(start, end, steps)."""
     nd = to_np(dtype) or _range_default(start, end)
     steps = _steps(steps)
-    _no_bool(nd, 'logspace_cpu', complex_ok=True)
+    start, end = _bound_numbers('logspace', start, end)
+    if steps > 1:   # (one step is base ** start, no kernel: True for a bool)
+        _no_bool(nd, 'logspace_cpu', complex_ok=True)
     if nd.kind in 'iu' and steps > 1:
         return _finish(Tensor._make(_logspace_int(start, end, steps, base, nd)), requires_grad)
     if nd.kind == 'c':

@@ -211,4 +211,6 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
                         f'{type(elements).__name__}, {type(test_elements).__name__}), but expected a Tensor')
     e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
     t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    if e.dtype == np.bool_ or t.dtype == np.bool_:
+        raise RuntimeError('Unsupported input type encountered for isin(): Bool')
     return Tensor._make(np.isin(e, t, invert=invert))

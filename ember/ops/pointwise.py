@@ -2036,6 +2036,8 @@ def _clamp_tensors(cls, input, min, max):
     if input._data.dtype.kind == 'c':
         raise NotImplementedError(_CLAMP_COMPLEX)
     (a, lo, hi), dt = _promoted(input, min, max)
+    if lo is not None and hi is not None and a.dtype == np.bool_:   # (clamp_min and clamp_max take bools)
+        raise not_implemented('clamp_cpu', a.dtype)
     r = a
     if lo is not None:
         r = np.maximum(r, lo)

@@ -984,6 +984,8 @@ def geometric_(t, p, *, generator=None):
     """Fill with the number of trials to the first success: ceil(log(u) / log(1 - p))."""
     if not 0 < p < 1:
         raise RuntimeError(f'geometric_ expects p to be in (0, 1), but got p={_fmt(p)}')
+    if t._data.dtype == np.bool_:
+        raise NotImplementedError('"geometric_cpu" not implemented for \'Bool\'')
     u = D.unit_uniform(_gen(generator), t._data.size, np.float64)
     denom = math.log(1.0 - p)
     return _fill(t, D.libm_then(math.log, u, lambda lg: np.ceil(lg / denom)), 'GeometricBackward0')

@@ -1926,10 +1926,10 @@ def sum_to_size(input, *size):
     lead = len(shape) - len(size)
     if lead < 0 or [s for s, t in zip(size, shape[lead:]) if s != 1 and s != t]:
         raise RuntimeError(f'size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.')
+    if not size:   # (before the equal-shape case: a 0-d integer tensor gives its int64 sum, as PyTorch's)
+        return input.sum()
     if size == shape:
         return input
-    if not size:
-        return input.sum()
     keep = tuple(lead + k for k, s in enumerate(size) if s == 1 and shape[lead + k] != 1)
     r = input.sum(tuple(range(lead)) + keep, keepdim=True) if lead or keep else input
     return r.view(size) if lead else r

@@ -1310,11 +1310,16 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, axis=None):
     for extra in (prepend, append):
         if extra is not None and extra._data.ndim != a.ndim:
             raise RuntimeError('diff expects prepend or append to be the same dimension as input')
-    if prepend is not None or append is not None:
-        input = cat([t for t in (prepend, input, append) if t is not None], d)
-    if n == 0:
+        for i in range(a.ndim) if extra is not None else ():
+            if i != d and extra._data.shape[i] != a.shape[i]:
+                raise RuntimeError('diff expects the shape of tensor to prepend or append to match that of input '
+                                   f'except along the differencing dimension; input.size({i}) = {a.shape[i]}, but got '
+                                   f'tensor.size({i}) = {extra._data.shape[i]}')
+    if n == 0:   # PyTorch returns a copy of the input, prepend and append unread
         from .inplace import copy_
         return copy_(input.new_empty(input.shape), input)
+    if prepend is not None or append is not None:
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
     out = input
     for _ in range(n):
         m = out._data.shape[d]
