@@ -100,3 +100,45 @@ EDGES = ['L.diff(' + X + ', n=0, dim=1, append=L.ones(2, 2))', 'L.diff(' + X + '
 @pytest.mark.parametrize('src', EDGES)
 def test_edges_and_refusals(src):
     run(_case(src), message=True, tol=0)
+
+
+# -- NaN through threshold/hardshrink/softshrink (PyTorch's comparisons keep it; softshrink's band is x * 0, so
+# -0.0 for a negative x), forward and gradients ------------------------------------------------------------------
+SHRINKS = ['F.threshold({}, 0.5, -9.)', 'F.threshold({}, float("nan"), -9.)', 'F.hardshrink({})',
+           'F.hardshrink({}, 0.)', 'F.softshrink({})', 'F.softshrink({}, 0.)', 'F.threshold({}.bfloat16(), 0.5, 2.)',
+           'F.softshrink({}.double(), 1.5)']
+
+
+@pytest.mark.parametrize('src', SHRINKS)
+def test_shrinks_keep_nan(src):
+    def fn(L):
+        F = L.nn.functional
+        x = L.tensor([float('nan'), 1., -1., 0.5, -0.5, 0.2, -0.0, float('inf'), -2.], requires_grad=True)
+        y = eval(src.format('x'), {'F': F, 'L': L})   # noqa: S307 - SHRINKS are the only sources
+        g, = L.autograd.grad(y.float().sum(), x, create_graph=True)
+        return y, L.signbit(y), g, y.grad_fn.name()
+    run(fn, message=True, tol=0)
+
+
+# -- rms_norm of float16/bfloat16 in float32 (x * x overflowed float16 from 256), the weight applied there, one
+# rounding; losses on integer inputs, 0-d inputs, empty local_response_norm --------------------------------------
+RMS = '(L.tensor([[[43.25, 463.25, 671.], [0.3, -2.1, 4.4]], [[1.2, 0.05, -0.7], [396.5, 20.2, -253.1]]]).{})'
+NORM_LOSS = ['F.rms_norm(' + RMS.format('half()') + ', [3])',
+             'F.rms_norm(' + RMS.format('half()') + ', [2, 3], eps=0.5)',
+             'F.rms_norm(' + RMS.format('bfloat16()') + ', [3], L.tensor([1.5, -2., 3.]).bfloat16())',
+             'F.rms_norm(' + RMS.format('half()') + ', [1, 3], L.tensor([[0.2, 7., -3.]]).half(), eps=1e-3)',
+             'F.rms_norm(' + RMS.format('half().requires_grad_()') + ', [3]).grad_fn.name()',
+             'F.margin_ranking_loss(L.tensor([1, 2]), L.tensor([2, 1]), L.tensor([1, -1]), reduction="sum")',
+             'F.margin_ranking_loss(L.tensor([1, 2]), L.tensor([2, 1]), L.tensor([1, -1]))',
+             'F.margin_ranking_loss(L.tensor([1., -0.5]), L.tensor([2., -0.5]), L.tensor([-1., 1.]), reduction="none")',
+             'F.soft_margin_loss(L.tensor(1), L.tensor(1))',
+             'F.soft_margin_loss(L.tensor([1, 2]), L.tensor([1, -1]), reduction="none")',
+             'F.soft_margin_loss(L.tensor([1., 2.]), L.tensor([1, -1]))',
+             'F.multi_margin_loss(L.tensor(0.5), L.tensor(0))', 'F.multilabel_margin_loss(L.tensor(0.5), L.tensor(0))',
+             'F.multi_margin_loss(L.tensor(0.5, requires_grad=True), L.tensor(0), reduction="none")',
+             'F.local_response_norm(L.ones(0, 1, 2, dtype=L.int64), 1)']
+
+
+@pytest.mark.parametrize('src', NORM_LOSS)
+def test_norms_and_losses(src):
+    run(lambda L: eval(src, {'L': L, 'F': L.nn.functional}), message=True, tol=0)   # noqa: S307

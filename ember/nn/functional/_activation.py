@@ -838,9 +838,9 @@ def hardswish(input, inplace=False):
 
 _threshold = _elementwise(
     'ThresholdBackward0',
-    lambda a, th, v: np.where(a > th, a, v).astype(a.dtype, copy=False),
-    lambda g, x, th, v: g * (x > th),
-    lambda x, th, v: ops.where(x > th, x, float(v)), twice='ThresholdBackwardBackward0')
+    lambda a, th, v: np.where(a <= th, v, a).astype(a.dtype, copy=False),   # (a NaN stays, as PyTorch's <= test)
+    lambda g, x, th, v: g * ~(x <= th),
+    lambda x, th, v: ops.where(x <= th, float(v), x), twice='ThresholdBackwardBackward0')
 _threshold_ = _inplace(_threshold, 'threshold_', 'ThresholdBackward1', clone_self=True)
 
 
@@ -880,9 +880,9 @@ def logsigmoid(input):
 
 _hardshrink = _elementwise(
     'HardshrinkBackward0',
-    lambda a, l: np.where((a > l) | (a < -l), a, 0).astype(a.dtype, copy=False),
-    lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where((x > l) | (x < -l), x, 0.0), 'hardshrink_cpu', twice='HardshrinkBackwardBackward0')
+    lambda a, l: np.where((a >= -l) & (a <= l), 0, a).astype(a.dtype, copy=False),   # (NaN stays, as PyTorch's)
+    lambda g, x, l: g * ~((x >= -l) & (x <= l)),
+    lambda x, l: ops.where((x >= -l) & (x <= l), 0.0, x), 'hardshrink_cpu', twice='HardshrinkBackwardBackward0')
 
 
 def hardshrink(input, lambd=0.5):
@@ -892,9 +892,10 @@ def hardshrink(input, lambd=0.5):
 
 _softshrink = _elementwise(
     'SoftshrinkBackward0',
-    lambda a, l: np.where(a > l, a - l, np.where(a < -l, a + l, 0)).astype(a.dtype, copy=False),
-    lambda g, x, l: g * ((x > l) | (x < -l)),
-    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, 0.0)), 'softshrink_check',
+    # within the band a * 0, as PyTorch's kernel: NaN stays, a negative value gives -0.0
+    lambda a, l: np.where(a > l, a - l, np.where(a < -l, a + l, a * 0)).astype(a.dtype, copy=False),
+    lambda g, x, l: g * ~((x >= -l) & (x <= l)),
+    lambda x, l: ops.where(x > l, x - l, ops.where(x < -l, x + l, x * 0.0)), 'softshrink_check',
     twice='SoftshrinkBackwardBackward0')
 
 

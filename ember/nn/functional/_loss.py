@@ -859,6 +859,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
     try:
         reduction = _reduction(reduction, size_average, reduce)
         x = input._data
+        if x.dtype.kind in 'biu':   # PyTorch's kernel writes its float loss into a tensor of the input's dtype
+            raise RuntimeError(f"result type Float can't be cast to the desired output type {scalar_name(x.dtype)}")
         y = target._data.astype(x.dtype, copy=False)
         if x.shape != y.shape:
             try:
@@ -926,7 +928,8 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f'margin_ranking_loss : All input tensors should have same dimension but got sizes: '
                            f'input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ')
-    return _reduce(ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+    # (margin added as the double PyTorch's kernel takes: integer inputs give a float loss)
+    return _reduce(ops.clamp_min(-target * (input1 - input2) + float(margin), 0), reduction)
 
 
 @_autocast.fp32
@@ -1050,7 +1053,7 @@ MultilabelMarginLossBackward0 = forward_refusal.refusing(_composite.node_class('
 
 
 def _multi_margin(input, target, p, margin, weight, reduction):
-    x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
+    x = input if input.dim() == 2 else input.reshape(1, -1)   # (a 0-d input: one class)
     t = target.reshape(-1)
     C = x.shape[1]
     xy = ops.gather(x, 1, ops.unsqueeze(t, 1))
@@ -1061,7 +1064,7 @@ def _multi_margin(input, target, p, margin, weight, reduction):
         z = z * ops.unsqueeze(weight[t], 1)
     notself = Tensor._make((np.arange(C)[None, :] != t._data[:, None]).astype(x._data.dtype))
     loss = ops.sum(z * notself, 1) / C
-    if input.dim() == 1:
+    if input.dim() < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
 
@@ -1079,7 +1082,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 
 
 def _multilabel_margin(input, target, reduction):
-    x = input if input.dim() == 2 else ops.unsqueeze(input, 0)
+    x = input if input.dim() == 2 else input.reshape(1, -1)   # (a 0-d input: one class)
     t = target._data.reshape(x.shape[0], x.shape[1] if x.shape[0] == 0 else -1)
     C = x.shape[1]
     valid = np.cumprod(t >= 0, axis=1).astype(bool)
@@ -1092,6 +1095,6 @@ def _multilabel_margin(input, target, reduction):
     margins = ops.relu(ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0)
     mask = Tensor._make((valid[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
     loss = ops.sum(margins * mask, (1, 2)) / C
-    if input.dim() == 1:
+    if input.dim() < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

@@ -493,11 +493,12 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
 
 
 # -- layer norm, rms norm ----------------------------------------------------------------------------------------
-def _check_normalized(x, normalized_shape):
+def _check_normalized(x, normalized_shape, star='*, '):
+    """The normalized dims' shape and axes, or PyTorch's error (rms_norm's spells the shape [*1, 3]: ``star``)."""
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
-        raise RuntimeError(f'Given normalized_shape={list(ns)}, expected input with shape [*, '
+        raise RuntimeError(f'Given normalized_shape={list(ns)}, expected input with shape [{star}'
                            f'{", ".join(map(str, ns))}], but got input of size{list(x.shape)}')
     return ns, tuple(range(x.ndim - k, x.ndim))
 
@@ -965,9 +966,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
     try:
         x = input._data
-        ns, axes = _check_normalized(x, normalized_shape)
+        ns, axes = _check_normalized(x, normalized_shape, star='*')
         if eps is None:
             eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
+        if x.dtype == np.float16 or _bf16.is_bf16(x.dtype):
+            # in float32, PyTorch's opmath, weight included, rounded once (x * x overflowed float16 from 256)
+            x32 = input.float()
+            y = x32 * ops.rsqrt(ops.mean(x32 * x32, axes, keepdim=True) + eps)
+            return (y if weight is None else y * weight.float()).to(input.dtype)
         y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
         return y if weight is None else y * weight
     except (AttributeError, TypeError):
@@ -1189,6 +1195,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     dim = input.dim()
     if dim < 3:
         raise ValueError(f'Expected 3D or higher dimensionality input (got {dim} dimensions)')
+    if input.numel() == 0:   # PyTorch returns an empty input itself
+        return input
     if dim > 3 and input.dtype not in (_dtype.float32, _dtype.float64, _dtype.int64):
         raise not_implemented('avg_pool3d_out_frame', input.dtype)   # PyTorch pools 4-D+ input with avg_pool3d
     sq = input * input
