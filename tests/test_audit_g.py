@@ -142,3 +142,19 @@ NORM_LOSS = ['F.rms_norm(' + RMS.format('half()') + ', [3])',
 @pytest.mark.parametrize('src', NORM_LOSS)
 def test_norms_and_losses(src):
     run(lambda L: eval(src, {'L': L, 'F': L.nn.functional}), message=True, tol=0)   # noqa: S307
+
+
+# -- round(decimals=...) is PyTorch's decimals overload whenever given (RoundBackward1, no integer kernel); tensor_split
+# takes a 0-d int64 tensor as a number of sections ------------------------------------------------------------------
+ROUND_SPLIT = ['L.round(L.tensor([1, 2]), decimals=0)', 'L.tensor([1, 2]).round_(decimals=0)', 'L.round(L.tensor([1, 2]))',
+               'L.round(L.tensor([1.5, 2.5, -0.5]).requires_grad_(), decimals=0).grad_fn.name()',
+               'L.round(L.tensor([1.5, 2.5, -0.5]).requires_grad_()).grad_fn.name()',
+               'L.round(L.tensor([2.5, -0.5, 1.45]).half(), decimals=0)', 'L.round(L.tensor([2.5, 1.45]), decimals=1)',
+               'L.tensor_split(L.arange(5.), L.tensor(2))', 'L.tensor_split(L.arange(10.).reshape(5, 2), L.tensor([1, 3]))',
+               'L.tensor_split(L.arange(5.), L.tensor(2.))', 'L.tensor_split(L.arange(5.), L.tensor([[1]]))',
+               'L.tensor_split(L.arange(5.), 0)', 'L.tensor_split(L.arange(5.), L.tensor(-1))']
+
+
+@pytest.mark.parametrize('src', ROUND_SPLIT)
+def test_round_and_tensor_split(src):
+    run(_case(src), message=True, tol=0)

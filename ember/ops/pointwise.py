@@ -1826,9 +1826,21 @@ def _cube(x):
     return x * x * x if dual.is_array(x) else x.pow(3)
 
 
-def round(input, *, decimals=0):
+class _Unset(int):
+    """An int default that tells a given ``decimals=0`` from none: PyTorch's round.decimals overload (RoundBackward1,
+    no integer kernel) runs whenever decimals is passed."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+
+_NO_DECIMALS = _Unset(0)
+
+
+def round(input, *, decimals=_NO_DECIMALS):
     """Round half to even (like PyTorch); zero gradient."""
-    return _round(input) if decimals == 0 else _round_dec(input, decimals)
+    return _round(input) if decimals is _NO_DECIMALS else _round_dec(input, decimals)
 
 
 _round = unary('round', xp.round, 'RoundBackward0', _zero_grad, int_ok=True,
@@ -1845,8 +1857,8 @@ class RoundBackward1(Node):
 
 def _round_dec(input, decimals):
     if input._data.dtype.kind != 'f':
-        raise not_implemented('round_cpu', input._data.dtype)
-    r = np.round(input._data, decimals)
+        raise not_implemented('round_vml_cpu' if decimals == 0 else 'round_cpu', input._data.dtype)
+    r = np.round(input._data, decimals) if decimals else xp.round(input._data)
     if GRAD.enabled and input._requires_grad:
         return Tensor._make(r, RoundBackward1((input,)))
     return Tensor._make(r)

@@ -1127,8 +1127,12 @@ def tensor_split(input, indices_or_sections, dim=0, *, axis=None):
     a = input._data
     d = wrap_dim(dim, a.ndim)
     n = a.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = _split_tensor_arg(indices_or_sections)
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f'number of sections must be larger than 0, got {k}')
         sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
         bounds = [0]
         for size in sizes:
@@ -1136,6 +1140,18 @@ def tensor_split(input, indices_or_sections, dim=0, *, axis=None):
     else:   # each piece is input[idx[i-1]:idx[i]] with slicing's rules (negative wraps, out of range clamps)
         bounds = [0] + [int(i) for i in indices_or_sections] + [n]
     return tuple(_slice(input, d, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1))
+
+
+def _split_tensor_arg(t):
+    """tensor_split's tensor argument as PyTorch reads it: an int64 0-d tensor is a number of sections, a 1-d one
+    the indices."""
+    if t._data.dtype != np.int64:
+        raise RuntimeError(f'tensor_split expected tensor_indices_or_sections to have dtype of long, but got '
+                           f'{scalar_name(t._data.dtype)}')
+    if t.dim() > 1:
+        raise RuntimeError('tensor_split expected tensor_indices_or_sections to be a zero-dimensional or '
+                           f'one-dimensional tensor, but got a tensor with {t.dim()} dims')
+    return t.item() if t.dim() == 0 else t.tolist()
 
 
 def _slice(input, d, start, stop):
