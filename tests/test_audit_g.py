@@ -158,3 +158,27 @@ ROUND_SPLIT = ['L.round(L.tensor([1, 2]), decimals=0)', 'L.tensor([1, 2]).round_
 @pytest.mark.parametrize('src', ROUND_SPLIT)
 def test_round_and_tensor_split(src):
     run(_case(src), message=True, tol=0)
+
+
+# -- out=: vdot and the cholesky family take it (TypeError), with PyTorch's dtype checks; the factories refuse a
+# dtype= that is not out='s (ember made the tensor in out's dtype) ------------------------------------------------
+SPD = 'L.tensor([[4., 1.], [1., 3.]])'
+OUTS = ['L.vdot(L.tensor([1., 2.]), L.tensor([3., -1.]), out=L.empty(0))',
+        'L.vdot(L.tensor([1., 2.]), L.tensor([3., -1.]), out=L.empty(0, dtype=L.float64))',
+        'L.cholesky(' + SPD + ', out=L.empty(0, dtype=L.float64))', 'L.cholesky(' + SPD + ', True, out=L.empty(0))',
+        'L.cholesky(' + SPD + ', out=L.empty(0, dtype=L.int64))',
+        'L.cholesky_inverse(' + SPD + ', out=L.empty(0, dtype=L.float64))',
+        'L.cholesky_solve(' + SPD + ', ' + SPD + ', out=L.empty(0))',
+        'L.cholesky_solve(' + SPD + ', ' + SPD + ', out=L.empty(0, dtype=L.int64))']
+FACTORIES = ['L.linspace(0, 1, 3, {})', 'L.logspace(0, 1, 3, {})', 'L.arange(0, 3, {})', 'L.zeros(3, {})',
+             'L.ones(3, {})', 'L.full((3,), 1., {})', 'L.empty(3, {}).shape', 'L.rand(3, {}).shape',
+             'L.randn(3, {}).shape', 'L.eye(3, {})', 'L.range(0, 3, {})']
+FACTORY_ARGS = ['dtype=L.float32, out=L.empty(0, dtype=L.float64)', 'dtype=L.float64, out=L.empty(0, dtype=L.float64)',
+                'out=L.empty(0, dtype=L.float64)']
+
+
+@pytest.mark.parametrize('src', OUTS + [f.format(a) for f in FACTORIES for a in FACTORY_ARGS] +
+                         ['L.randint(3, (2,), dtype=L.int32, out=L.empty(0, dtype=L.int64)).shape',
+                          'L.randperm(3, dtype=L.int32, out=L.empty(0, dtype=L.int64)).shape'])
+def test_out_forms(src):
+    run(_case(src), message=True, tol=1e-6 if 'cholesky_' in src else 0)   # (LAPACK's float32 rounding)

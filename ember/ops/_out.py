@@ -94,7 +94,9 @@ RULES = {
     'randint': [(_not_bool, RuntimeError, 'to - 1 is out of bounds for bool')],
     'multinomial': [(_same, RuntimeError, 'multinomial expects Long tensor out, got: {out}')],
     'normal': [(_floating, NotImplementedError, '"normal_kernel_cpu" not implemented for \'{out}\'')],
-    'dot': [(_same, RuntimeError, 'result dtype {out} does not match input dtype {res}')],
+    **{n: [(_castable, RuntimeError, f'{n}: Expected result to be safely castable from {{res}} dtype, but got result '
+                                     'with dtype {out}')] for n in ('cholesky', 'cholesky_inverse', 'cholesky_solve')},
+    **dict.fromkeys(('dot', 'vdot'), [(_same, RuntimeError, 'result dtype {out} does not match input dtype {res}')]),
     'mv': [(_same, RuntimeError, 'addmv input tensors must have the same dtype, but got {out}, {res}, and {res}')],
     'take': [(_same, RuntimeError, 'take(): self and out expected to have the same dtype, but got self.dtype = {res} '
                                    'and out.dtype = {out}')],
@@ -206,7 +208,8 @@ TORCH = ('abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
          'heaviside quantile nanquantile ldexp nextafter gcd lcm float_power frexp isposinf isneginf index_reduce '
          'slice_scatter renorm addr addbmm mode row_stack arctan2 msort expand_copy permute_copy t_copy transpose_copy '
          'view_copy select_copy slice_copy squeeze_copy unsqueeze_copy diagonal_copy alias_copy unfold_copy '
-         'as_strided_copy narrow_copy triangular_solve softmax log_softmax cross nonzero_static').split()
+         'as_strided_copy narrow_copy triangular_solve softmax log_softmax cross nonzero_static vdot cholesky '
+         'cholesky_inverse cholesky_solve').split()
 LINALG = ('det inv solve norm vector_norm matrix_norm cholesky slogdet pinv cross matrix_rank svdvals eigvalsh '
           'eigh qr svd').split()
 
@@ -341,6 +344,9 @@ def _generic(fn, key, allowed, needs, from_out):
         if allowed is not None and not allowed(args, kwargs):
             raise TypeError(f'{key}(): out= is accepted only with {needs} (as in PyTorch, whose other {key} '
                             'overloads take no out=)')
+        if key in ('logspace', 'range'):
+            from .creation import out_dtype_check
+            out_dtype_check(kwargs.get('dtype'), out)
         if from_out and kwargs.get('dtype') is None and hasattr(out, 'dtype'):
             kwargs['dtype'] = out.dtype
         try:

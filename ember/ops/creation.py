@@ -28,9 +28,11 @@ def _finish(t, requires_grad, out=None, name=None, meta=False):
     return t
 
 
-def _factory(device=None, layout=None, pin_memory=False, name='torch'):
-    """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory); True when the tensor
-    is to be made on the meta device (``device``, or the default device when None)."""
+def _factory(device=None, layout=None, pin_memory=False, name='torch', dtype=None, out=None):
+    """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory) and a ``dtype`` that is
+    not ``out``'s; True when the tensor is to be made on the meta device (``device``, or the default device when
+    None)."""
+    out_dtype_check(dtype, out)
     meta = _check_device(device)
     if layout is not None:
         _layout.check(name, layout)
@@ -45,6 +47,13 @@ def _like_meta(input, device, layout, pin_memory, name):
         return type(input._data) is _meta.MetaArray
     meta = _factory(device, layout, pin_memory, name)
     return meta if device is not None else type(input._data) is _meta.MetaArray
+
+
+def out_dtype_check(dtype, out):
+    """PyTorch's factories refuse a dtype= other than out='s (ember made the tensor in out's dtype)."""
+    if dtype is not None and isinstance(out, Tensor) and to_np(dtype) != out._data.dtype:
+        raise RuntimeError(f'dtype {_dtype.scalar_name(to_np(dtype))} does not match dtype of out parameter '
+                           f'({_dtype.scalar_name(out._data.dtype)})')
 
 
 def _default_dtype(dtype, out, default):
@@ -455,7 +464,7 @@ def _by_shape(fill, name):
         if layout is _layout.sparse_coo and name in ('zeros', 'empty') and out is None and memory_format is None:
             return _sparse.no_entries(shape_arg(size or (kw.get('size', ()),), name),
                                       _default_dtype(dtype, None, DEFAULT.np), device, requires_grad)
-        meta = _factory(device, layout, pin_memory, name)
+        meta = _factory(device, layout, pin_memory, name, dtype, out)
         if set(kw) - {'size'}:
             raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(set(kw) - {'size'}))}'")
         if memory_format is not None and name != 'empty':     # only empty takes a layout in PyTorch
@@ -489,7 +498,7 @@ empty.__doc__ = 'An uninitialised tensor (ember fills it with zeros).'
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
-    meta = _factory(device, layout, pin_memory, 'full')
+    meta = _factory(device, layout, pin_memory, 'full', dtype, out)
     if not isinstance(fill_value, (bool, int, float, complex, np.generic)) and not (
             isinstance(fill_value, Tensor) and fill_value._data.ndim == 0):
         raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
@@ -587,7 +596,7 @@ def _checked_fill(value, nd):
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
     """The identity matrix (n x m)."""
-    meta = _factory(device, layout, pin_memory, 'eye')
+    meta = _factory(device, layout, pin_memory, 'eye', dtype, out)
     for name, v in (('n', n), ('m', m)):
         if v is not None and v < 0:
             raise RuntimeError(f'{name} must be greater or equal to 0, got {v}')
@@ -599,7 +608,7 @@ def arange(start=None, end=None, step=1, *, dtype=None, device=None, requires_gr
            pin_memory=False):
     """Values in [start, end) spaced by step: int64 for integer arguments, else the default float.
     ``arange(end=n)`` starts at 0, as PyTorch's one-bound overload (ultralytics' make_anchors calls it so)."""
-    meta = _factory(device, layout, pin_memory, 'arange')
+    meta = _factory(device, layout, pin_memory, 'arange', dtype, out)
     dtype = dtype if dtype is not None or out is None else out.dtype
     if start is None and end is None:
         raise TypeError('arange() missing 1 required positional arguments: "end"')
@@ -710,7 +719,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
              pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
     try:
-        meta = _factory(device, layout, pin_memory, 'linspace')
+        meta = _factory(device, layout, pin_memory, 'linspace', dtype, out)
         nd = _default_dtype(dtype, out, _range_default(start, end))
         steps = _steps(steps)
         start, end = _bound_numbers('linspace', start, end)

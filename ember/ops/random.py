@@ -58,7 +58,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
     shape = _size(size, _only_size(kw, 'rand'), 'rand')
-    meta = _factory(device, layout, pin_memory, 'rand')
+    meta = _factory(device, layout, pin_memory, 'rand', dtype, out)
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds', complex_ok=True)
     if meta:
         return _undrawn(shape, nd, requires_grad)
@@ -78,7 +78,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, **kw):
     """Standard normal samples (complex: real and imaginary parts each of variance 1/2)."""
     shape = _size(size, _only_size(kw, 'randn'), 'randn')
-    meta = _factory(device, layout, pin_memory, 'randn')
+    meta = _factory(device, layout, pin_memory, 'randn', dtype, out)
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu', complex_ok=True)
     if meta:
         return _undrawn(shape, nd, requires_grad)
@@ -158,7 +158,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
-    meta = _factory(device, layout, pin_memory, 'randint')
+    meta = _factory(device, layout, pin_memory, 'randint', dtype, out)
     low = 0 if low is None else int(low)
     high = int(high)
     if not -2 ** 63 <= low < 2 ** 63 or not -2 ** 63 <= high < 2 ** 63:   # the bounds are read as int64
@@ -175,7 +175,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     """A random permutation of 0..n-1 (int64 by default), drawn as PyTorch's CPU kernel draws it."""
-    meta = _factory(device, layout, pin_memory, 'randperm')
+    meta = _factory(device, layout, pin_memory, 'randperm', dtype, out)
     n = int(n)
     if n < 0:
         raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
