@@ -182,3 +182,22 @@ FACTORY_ARGS = ['dtype=L.float32, out=L.empty(0, dtype=L.float64)', 'dtype=L.flo
                           'L.randperm(3, dtype=L.int32, out=L.empty(0, dtype=L.int64)).shape'])
 def test_out_forms(src):
     run(_case(src), message=True, tol=1e-6 if 'cholesky_' in src else 0)   # (LAPACK's float32 rounding)
+
+
+# -- reductions into an out of another floating dtype compute in out's dtype (mean/nanmean/nansum/std/var; std and
+# var over all elements into a wider out excepted, as PyTorch); a dtype= other than out's is refused -------------
+R = 'L.tensor([[0.3, -2.1, 4.4, 1.7, -0.9], [1.2, 0.05, -0.7, 3.3, 2.2], [-1.9, 0.6, 0.81, -4.2, 1.1]]){}'
+REDUCE_OUTS = ['L.mean(' + R.format('.double()') + ', 0, out=L.empty(0))', 'L.mean(' + R.format('') + ', 1, out=L.empty(0, dtype=L.float64))',
+               'L.nanmean(' + R.format('.double()') + ', 0, out=L.empty(0))', 'L.nansum(' + R.format('.double()') + ', 0, out=L.empty(0))',
+               'L.std(' + R.format('.double()') + ', 1, out=L.empty(0))', 'L.var(' + R.format('.double()') + ', 1, correction=2, out=L.empty(0))',
+               'L.std(' + R.format('') + ', out=L.empty(0, dtype=L.float64))', 'L.var(' + R.format('') + ', 0, out=L.empty(0, dtype=L.float16))',
+               'L.mean(' + R.format('') + ', 0, out=L.empty(0, dtype=L.int64))',
+               'L.sum(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))', 'L.prod(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))',
+               'L.cumsum(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))', 'L.mean(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))',
+               'L.nansum(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))', 'L.nanmean(' + R.format('') + ', 0, dtype=L.float64, out=L.empty(0))',
+               'L.mean(' + R.format('') + ', 0, dtype=L.float32, out=L.empty(0))']
+
+
+@pytest.mark.parametrize('src', REDUCE_OUTS)
+def test_reductions_into_out(src):
+    run(_case(src), message=True, tol=0)

@@ -347,6 +347,8 @@ def _generic(fn, key, allowed, needs, from_out):
         if key in ('logspace', 'range'):
             from .creation import out_dtype_check
             out_dtype_check(kwargs.get('dtype'), out)
+        _dtype_against_out(key, kwargs.get('dtype'), out)
+        args = _in_out_dtype(key, args, kwargs, out)
         if from_out and kwargs.get('dtype') is None and hasattr(out, 'dtype'):
             kwargs['dtype'] = out.dtype
         try:
@@ -358,6 +360,38 @@ def _generic(fn, key, allowed, needs, from_out):
             raise first from e
         return write(key, r, out, _rule_key(key, args, kwargs), reads=_reads(key, args, kwargs))
     return op
+
+
+# reductions PyTorch computes in out's floating dtype, the input cast to it first (mean(float64, out=float32) sums
+# float32s); sum and prod get there through dtype= (DTYPE_FROM_OUT)
+IN_OUT_DTYPE = frozenset(('mean', 'nanmean', 'nansum', 'std', 'var'))
+
+
+def _in_out_dtype(key, args, kwargs, out):
+    """``args`` with a float32/float64 input cast to a float32/float64 ``out``'s dtype, for IN_OUT_DTYPE's ops
+    (std and var over all elements into a wider out compute in the input's dtype, as PyTorch's)."""
+    from ..tensor import Tensor
+    if key not in IN_OUT_DTYPE or not args or not isinstance(args[0], Tensor) or not hasattr(out, 'dtype'):
+        return args
+    x = args[0]
+    wide = ('float32', 'float64') + (('float16', 'bfloat16') if key in ('std', 'var') else ())   # (as measured)
+    if x.dtype == out.dtype or str(x.dtype)[6:] not in wide or str(out.dtype)[6:] not in wide:
+        return args
+    if key in ('std', 'var') and len(args) < 2 and kwargs.get('dim') is None and out.dtype.itemsize > x.dtype.itemsize:
+        return args
+    return (x.to(out.dtype),) + tuple(args[1:])
+
+
+def _dtype_against_out(key, dtype, out):
+    """PyTorch's refusal of a reduction's dtype= other than out='s (ember computed in dtype and cast)."""
+    if dtype is None or not hasattr(out, 'dtype') or dtype == out.dtype:
+        return
+    from .._dtype import cpp_name, scalar_name
+    if key in ('sum', 'prod', 'cumsum', 'cumprod', 'mean'):
+        raise RuntimeError(_EXPECTED.format(res_c=cpp_name(dtype), out_c=cpp_name(out.dtype)))
+    if key in ('nansum', 'nanmean'):
+        raise RuntimeError(f'nansum: provided dtype must match dtype of result. Got {scalar_name(out.dtype)} and '
+                           f'{scalar_name(dtype)}.')
 
 
 def _reads(key, args, kwargs):
