@@ -201,3 +201,13 @@ REDUCE_OUTS = ['L.mean(' + R.format('.double()') + ', 0, out=L.empty(0))', 'L.me
 @pytest.mark.parametrize('src', REDUCE_OUTS)
 def test_reductions_into_out(src):
     run(_case(src), message=True, tol=0)
+
+
+# -- uniform_ in bfloat16: a sample the cast rounds up to ``to`` becomes ``from``, as PyTorch's (was ``to``) ----------
+@pytest.mark.parametrize('bounds', [(1, 2), (0, 1), (-3, 5), (0.5, 0.75), (-0.1, 0.1)])
+def test_uniform_bfloat16_half_open(bounds):
+    def fn(L):
+        L.manual_seed(0)
+        x = L.empty(4000, dtype=L.bfloat16).uniform_(*bounds)
+        return x, (x == L.tensor(bounds[1], dtype=L.bfloat16)).sum()
+    run(fn, tol=0)

@@ -181,9 +181,13 @@ def uniform(gen, n, nd, low, high):
         work = x.dtype.type
         lo = work(low)
         v = _affine_inplace(x, work(work(high) - lo), lo).astype(nd, copy=False)
-    top = nd.type(high)
+    if _bf16.is_bf16(nd):   # rounded here, as the cast rounds, so that a value rounding up to ``to`` is seen
+        v = _bf16.round_f32(v.astype(np.float32)).astype(nd)
+        top, bottom = nd.type(_bf16.round_f32(np.float32(high))[()]), nd.type(_bf16.round_f32(np.float32(low))[()])
+    else:
+        top, bottom = nd.type(high), nd.type(low)
     if v.size and (v == top).any():
-        v[v == top] = nd.type(low)
+        v[v == top] = bottom
     return v
 
 
