@@ -211,3 +211,20 @@ def test_uniform_bfloat16_half_open(bounds):
         x = L.empty(4000, dtype=L.bfloat16).uniform_(*bounds)
         return x, (x == L.tensor(bounds[1], dtype=L.bfloat16)).sum()
     run(fn, tol=0)
+
+
+# -- rounded division of float16/bfloat16 tensors: each op rounded to the dtype (trunc of the rounded quotient), a
+# single-element divisor in float32 throughout, as PyTorch's two kernels ------------------------------------------
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('form', ['L.div(x, y, rounding_mode="trunc")', 'L.div(x, y, rounding_mode="floor")',
+                                  'L.floor_divide(x, y)', 'L.div(x, y[:1], rounding_mode="trunc")',
+                                  'L.floor_divide(x, y[0])', 'x // y'])
+def test_reduced_rounded_division(dtype, form):
+    def fn(L):
+        g = L.Generator().manual_seed(0)
+        x = (L.randn(3000, generator=g) * 50).to(getattr(L, dtype))
+        y = (L.randn(3000, generator=g) * 0.7).to(getattr(L, dtype))
+        x[:4], y[:4] = L.tensor([0., -0., 5., float('inf')]), L.tensor([0., 3., -0., 2.5])
+        r = eval(form, {'L': L, 'x': x, 'y': y})   # noqa: S307 - the forms above
+        return r, L.signbit(r)
+    run(fn, tol=0)

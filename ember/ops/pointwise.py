@@ -691,7 +691,13 @@ _remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g
 _remainder_r = binary('remainder', _remainder_fn, 'NotImplemented', lambda g, a, b: None,
                       lambda g, a, b: _not_implemented('remainder'))
 _remainder_r.node.name = lambda self: 'torch::autograd::NotImplemented'
-_floor_divide_fn = _int_nonzero(_no_bool(_half_opmath(xp.floor_divide), 'div_floor_cpu'))
+def _reduced_floor_divide(a, b):
+    """floor_divide's kernel: two float16/bfloat16 arrays as div(rounding_mode='floor') computes them."""
+    r = _reduced_rounded_div(a, b, 'floor')
+    return xp.floor_divide(a, b) if r is None else r
+
+
+_floor_divide_fn = _int_nonzero(_no_bool(_half_opmath(_reduced_floor_divide), 'div_floor_cpu'))
 floor_divide = binary('floor_divide', _floor_divide_fn, 'NotImplemented',
                       lambda g, a, b: _not_implemented('floor_divide'), lambda g, a, b: _not_implemented('floor_divide'),
                       doc='Elementwise floor(input / other); PyTorch has no derivative for it (backward raises).')
@@ -937,6 +943,37 @@ def _trunc_divide(a, b):
     return np.trunc(np.true_divide(a, b))
 
 
+def _reduced_rounded_div(a, b, mode):
+    """div(rounding_mode=) of two float16/bfloat16 arrays as PyTorch's kernels: each operation in float32 rounded
+    back to the dtype (trunc of the rounded quotient: 17.96 gives 18), but for a single-element divisor (its scalar
+    path: float32 throughout, one rounding); None for other operands (bf16 had 0.4% of trunc quotients off by one)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype:
+        return None
+    bf = _bf16.is_bf16(a.dtype)
+    if not bf and a.dtype != _F16:
+        return None
+
+    def rnd(v):
+        return _bf16.round_f32(v) if bf else v.astype(_F16).astype(np.float32)
+    x, y = (_bf16.to_f32(v) if bf else v.astype(np.float32) for v in (a, b))
+    with np.errstate(divide='ignore', invalid='ignore'):
+        if b.size == 1:   # PyTorch's scalar-divisor path: float32 throughout, one rounding
+            r = np.trunc(x / y) if mode == 'trunc' else np.floor_divide(x, y)
+        elif mode == 'trunc':
+            r = np.trunc(rnd(x / y))
+        else:
+            # Python's floor division step by step (PyTorch's div_floor_floating_vec)
+            basic = rnd(x / y)
+            mod = np.fmod(x, y)
+            q = rnd(rnd(x - mod) / y)
+            q = np.where((mod != 0) & ((y < 0) != (mod < 0)), rnd(q - 1), q)
+            r = np.floor(q)
+            r = np.where(rnd(q - r) > 0.5, rnd(r + 1), r)
+            r = np.where(q == 0, np.copysign(np.float32(0), basic), r)
+            r = np.where(y == 0, basic, r)
+    return _bf16.from_f32(r) if bf else r.astype(_F16)
+
+
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); 'trunc' and 'floor' round (zero gradient)."""
     if rounding_mode is None:
@@ -954,7 +991,10 @@ def div(input, other, *, rounding_mode=None, out=None):
         raise not_implemented(f'div_{rounding_mode}_cpu', np.result_type(a, b))
     if kind in 'iu' and 0 not in shape and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
-    if rounding_mode == 'trunc':
+    r = _reduced_rounded_div(a, b, rounding_mode)
+    if r is not None:
+        pass
+    elif rounding_mode == 'trunc':
         r = _half_opmath(_trunc_divide)(a, b)
     else:
         # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1 (the rounded quotient), 9 by
