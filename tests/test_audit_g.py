@@ -228,3 +228,17 @@ def test_reduced_rounded_division(dtype, form):
         r = eval(form, {'L': L, 'x': x, 'y': y})   # noqa: S307 - the forms above
         return r, L.signbit(r)
     run(fn, tol=0)
+
+
+# -- dtype conversions with memory_format keep a 0-d tensor 0-d (they gave shape [1]) ---------------------------------
+@pytest.mark.parametrize('form', ['x.double(memory_format=L.contiguous_format)', 'x.half(memory_format=L.contiguous_format)',
+                                  'x.long(memory_format=L.contiguous_format)', 'x.bool(memory_format=L.preserve_format)',
+                                  'x.to(L.float64, memory_format=L.contiguous_format)',
+                                  'x.to(L.float32, memory_format=L.contiguous_format, copy=True)',
+                                  'x.bfloat16(memory_format=L.contiguous_format)'])
+def test_zero_dim_conversions(form):
+    def fn(L):
+        x = L.tensor(1.5, requires_grad=True)
+        y = eval(form, {'L': L, 'x': x})   # noqa: S307 - the forms above
+        return y, y.stride(), None if y.grad_fn is None else y.grad_fn.name()
+    run(fn, tol=0)

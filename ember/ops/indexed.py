@@ -140,7 +140,7 @@ class MaskedScatterBackward0(Node):
             return gi, gs.reshape(self.source_shape)
         from . import masked_fill, masked_select
         from .shape import cat
-        m = Tensor._make(np.ascontiguousarray(mask))
+        m = Tensor._make(np.asarray(mask, order="C"))
         taken = masked_select(g, m)
         gs = cat([taken, g.new_zeros(n - taken.shape[0])]) if n > taken.shape[0] else taken
         return masked_fill(g, m, 0), gs.reshape(self.source_shape)

@@ -659,7 +659,8 @@ def to(input, *args, **kwargs):
                                 (nd is not None and nd != input._data.dtype)):
             return _cast(input, input._data.dtype if nd is None else nd, arr)
         if fmt is _layout.contiguous_format and (copy or nd is not None and nd != input._data.dtype):
-            return _cast(input, input._data.dtype if nd is None else nd, np.ascontiguousarray(input._data))
+            # (np.asarray, not ascontiguousarray: that makes a 0-d array 1-d; x.float(memory_format=...) had shape [1])
+            return _cast(input, input._data.dtype if nd is None else nd, np.asarray(input._data, order='C'))
     if nd is None or nd == input._data.dtype:
         return clone(input) if copy else input
     return _cast(input, nd)
