@@ -242,3 +242,17 @@ def test_zero_dim_conversions(form):
         y = eval(form, {'L': L, 'x': x})   # noqa: S307 - the forms above
         return y, y.stride(), None if y.grad_fn is None else y.grad_fn.name()
     run(fn, tol=0)
+
+
+# -- 0-d operands: repeat/tile with no repeats keep 0-d (gave [1]); torch.special's polynomials of 0-d x and n (raised
+# IndexError) ----------------------------------------------------------------------------------------------------
+ZERO_D = ['L.tensor(0.3).repeat([])', 'L.tensor(0.3).repeat(())', 'L.tile(L.tensor(0.3), ())', 'L.tile(L.tensor(0.3), [])',
+          'L.tensor(0.3).repeat(2, 3)', 'L.tensor(0.3, requires_grad=True).repeat([]).grad_fn.name()'] + [
+    f'L.special.{p}(L.tensor(0.3), {n})' for p in ('chebyshev_polynomial_t', 'hermite_polynomial_h', 'legendre_polynomial_p',
+                                                     'laguerre_polynomial_l', 'shifted_chebyshev_polynomial_w')
+    for n in ('L.tensor(3.)', '3', 'L.tensor([0., 2., 5.])')]
+
+
+@pytest.mark.parametrize('src', ZERO_D)
+def test_zero_dim_operands(src):
+    run(_case(src), tol=1e-6)

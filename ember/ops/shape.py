@@ -536,7 +536,8 @@ def repeat(input, *sizes, repeats=None):
     if any(r < 0 for r in reps):
         out = [r * n for r, n in zip(reps, (1,) * (len(reps) - a.ndim) + a.shape)]
         raise RuntimeError(f'Trying to create tensor with negative dimension {min(out)}: {out}')
-    arr = np.ascontiguousarray(np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps))   # (as PyTorch's)
+    # (a C-ordered copy as PyTorch's; np.asarray keeps a 0-d result 0-d, ascontiguousarray made it [1])
+    arr = np.asarray(np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps), order='C')
     return _result(input, arr, RepeatBackward0, view=False, shape=a.shape, reps=reps)
 
 

@@ -429,8 +429,10 @@ def _polynomial(name, kernel):
         with np.errstate(invalid='ignore'):
             degree = np.where(np.isfinite(nv), np.trunc(nv), -1).astype(np.int64)
         x, degree = np.broadcast_arrays(x, degree)
+        shape = x.shape   # (the kernels index flat arrays: 0-d operands raised IndexError)
         with np.errstate(all='ignore'):
-            return Tensor._make(np.asarray(kernel(np.ascontiguousarray(x), degree), dt.np))
+            r = kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(degree).reshape(-1))
+        return Tensor._make(np.asarray(r, dt.np).reshape(shape))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = kernel.__doc__
     return op
