@@ -256,3 +256,18 @@ ZERO_D = ['L.tensor(0.3).repeat([])', 'L.tensor(0.3).repeat(())', 'L.tile(L.tens
 @pytest.mark.parametrize('src', ZERO_D)
 def test_zero_dim_operands(src):
     run(_case(src), tol=1e-6)
+
+
+# -- tril/triu_indices take int32/int64 only; scalar_tensor's checked integer conversion; tensordot over a broadcast
+# (size-1) dim keeps an int32 dtype (raised: the summed operand became int64) -------------------------------------
+MISC = ['L.triu_indices(3, 3, dtype=L.uint8)', 'L.tril_indices(0, 0, dtype=L.int16)', 'L.triu_indices(3, 3, dtype=L.float32)',
+        'L.tril_indices(3, 4, 1, dtype=L.int32)', 'L.scalar_tensor(-5, dtype=L.uint8)', 'L.scalar_tensor(300, dtype=L.int8)',
+        'L.scalar_tensor(2.7, dtype=L.int32)', 'L.scalar_tensor(-2.7, dtype=L.int64)', 'L.scalar_tensor(3, dtype=L.bool)',
+        'L.tensordot(L.ones(1, 1, 1, dtype=L.int32), L.ones(2, 1, 2, dtype=L.int32), dims=([0, 1], [2, 0]))',
+        'L.tensordot(L.ones(1, 3, dtype=L.bool), L.ones(2, 3, dtype=L.bool), dims=([0], [0]))',
+        'L.tensordot(L.arange(4.).reshape(1, 1, 4), L.arange(8.).reshape(2, 1, 4), dims=([0, 1], [0, 1]))']
+
+
+@pytest.mark.parametrize('src', MISC)
+def test_index_factories_and_tensordot(src):
+    run(_case(src), message=True, tol=0)

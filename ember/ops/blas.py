@@ -1111,10 +1111,10 @@ def tensordot(a, b, dims=2):
     csize, t1, t2 = 1, a, b
     for i, j, gi, gj in zip(da, db, given_a, given_b):
         s1, s2 = a.shape[i], b.shape[j]
-        if s2 == 1:         # a broadcast dim is summed right away
-            t1 = _sum(t1, i, keepdim=True)
+        if s2 == 1:         # a broadcast dim is summed right away (in the operand's dtype: int32 stays int32)
+            t1 = _sum(t1, i, keepdim=True, dtype=t1.dtype)
         elif s1 == 1:
-            t2 = _sum(t2, j, keepdim=True)
+            t2 = _sum(t2, j, keepdim=True, dtype=t2.dtype)
         elif s1 != s2:
             raise RuntimeError(f'contracted dimensions need to match, but first has size {s1} in dim {gi} and second '
                                f'has size {s2} in dim {gj}')

@@ -837,8 +837,14 @@ def _logspace_int(start, end, steps, base, nd):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor of the number ``s``; an integer dtype takes it by PyTorch's checked conversion (-5 is 251 for
+    uint8, 300 for int8 raises its RuntimeError, where NumPy raised OverflowError)."""
     meta = _check_device(device)
-    return _finish(Tensor._make(np.array(s, dtype=to_np(dtype) or DEFAULT.np)), requires_grad, meta=meta)
+    nd = to_np(dtype) or DEFAULT.np
+    if nd.kind in 'iu' and isinstance(s, (int, float)):
+        from ._util import checked_scalar
+        s = checked_scalar(s, _dtype.FROM_NP[nd])
+    return _finish(Tensor._make(np.array(s, dtype=nd)), requires_grad, meta=meta)
 
 
 # -- Tensor.new_*: the tensor's dtype unless given ------------------------------------------------------

@@ -2,7 +2,7 @@
 fill_diagonal_, each recorded under PyTorch's grad_fn."""
 import numpy as np
 
-from .._dtype import to_np
+from .._dtype import scalar_name, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -15,9 +15,8 @@ def _triangle_indices(np_fn, row, col, offset, dtype):
     if row < 0 or col < 0:
         raise RuntimeError(f'row must be non-negative, got{row}' if row < 0 else f'col must be non-negative, got{col}')
     nd = to_np(dtype) or np.dtype(np.int64)
-    if nd.kind not in 'iu':
-        raise RuntimeError(f'"{np_fn.__name__.replace("_indices", "_indices_cpu")}" not implemented for '
-                           f"'{dtype}'")
+    if nd not in (np.int32, np.int64):   # PyTorch's kernel takes the index types only
+        raise NotImplementedError(f'"{np_fn.__name__}" not implemented for \'{scalar_name(nd)}\'')
     r, c = np_fn(row, offset, col)
     return Tensor._make(np.stack([r, c]).astype(nd).reshape(2, -1))
 
