@@ -1,6 +1,7 @@
 """Corners a differential fuzzer over PyTorch's OpInfo samples (every dtype, strided and 0-d inputs, the ops' own
 keyword arguments) found differing from PyTorch. Each row runs one program on both libraries and compares the
 results bit for bit (dtype, shape, values), or that both raise the same exception type with PyTorch's first line."""
+import numpy as np
 import pytest
 
 from helpers import run_both as run
@@ -271,3 +272,16 @@ MISC = ['L.triu_indices(3, 3, dtype=L.uint8)', 'L.tril_indices(0, 0, dtype=L.int
 @pytest.mark.parametrize('src', MISC)
 def test_index_factories_and_tensordot(src):
     run(_case(src), message=True, tol=0)
+
+
+# -- gcd/lcm as PyTorch's C kernels: the lowest signed value stays negative through abs, lcm wraps in C's int ------------
+@pytest.mark.parametrize('dtype', ['int8', 'uint8', 'int16', 'int32', 'int64'])
+@pytest.mark.parametrize('fn', ['gcd', 'lcm'])
+def test_gcd_lcm_wrapping(dtype, fn):
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(info.min, info.max, 500, endpoint=True).astype(dtype) for _ in range(2))
+    a[:6], b[:6] = [info.min, info.min, 0, info.max, info.min, 0], [0, info.min, info.min, info.min, 1, 0]
+    a[6:200] //= 37
+    b[6:200] //= 53
+    run(lambda L: getattr(L, fn)(L.tensor(a), L.tensor(b)), tol=0)

@@ -1490,9 +1490,38 @@ nextafter = binary('nextafter', _float_kernel('nextafter_cpu', _nextafter), 'Nex
                    lambda g, a, b: dual.mask(g, np.asarray(dual.data(a) != dual.data(b))), _zero_grad,
                    tensors_only=True,
                    doc='The next floating-point value after ``input`` towards ``other``, elementwise.')
-gcd = binary('gcd', _int_kernel('gcd_cpu', np.gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
+def _c_gcd(a, b):
+    """PyTorch's gcd kernel: Euclid on C's wrapping abs and truncating remainder, so the lowest value of a signed
+    dtype stays negative (gcd(127, -128) of int8 is -1, gcd(-128, 0) is -128) where NumPy's gcd differs."""
+    x, y = (np.abs(np.asarray(v)) for v in np.broadcast_arrays(a, b))   # (np.abs wraps as C's abs)
+    x, y = x.copy(), y.copy()
+    with np.errstate(all='ignore'):
+        todo = np.nonzero(x.reshape(-1))[0]
+        xf, yf = x.reshape(-1), y.reshape(-1)
+        while todo.size:
+            c = xf[todo]
+            xf[todo], yf[todo] = np.fmod(yf[todo], c), c
+            todo = todo[xf[todo] != 0]
+    return yf.reshape(x.shape)
+
+
+def _c_lcm(a, b):
+    """PyTorch's lcm kernel: abs(a / gcd * b) with C's arithmetic (types below int promoted to int, int32 and int64
+    wrapping), 0 where the gcd is 0, then the dtype."""
+    g = _c_gcd(a, b)
+    dt = g.dtype
+    a64, b64, g64 = (np.asarray(v).astype(np.int64) for v in (a, b, g))
+    with np.errstate(all='ignore'):
+        d = np.where(g64 == 0, 1, g64)
+        r = (a64 - np.fmod(a64, d)) // d * b64     # (C's truncating a / g: the difference divides exactly)
+        if dt.itemsize == 4:
+            r = r.astype(dt)
+        return np.where(g64 == 0, 0, np.abs(r)).astype(dt)
+
+
+gcd = binary('gcd', _int_kernel('gcd_cpu', _c_gcd), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
              tensors_only=True, doc='Greatest common divisor (non-negative) of integer tensors, elementwise.')
-lcm = binary('lcm', _int_kernel('lcm_cpu', np.lcm), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
+lcm = binary('lcm', _int_kernel('lcm_cpu', _c_lcm), 'NotImplemented', lambda g, a, b: None, lambda g, a, b: None,
              tensors_only=True, doc='Least common multiple (non-negative) of integer tensors, elementwise.')
 def _to_double(x):
     """A float_power operand in float64: a tensor converted (ToCopyBackward0), a number as a float."""
