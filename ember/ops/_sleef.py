@@ -247,9 +247,11 @@ def log_softmax_rows(x, out):
 def softmax_bw_rows(y, g, out):
     """PyTorch's float32 softmax backward over the last dim (_vec_host_softmax_backward_lastdim): (g - s) * y with
     s the reduce_all sum of the rounded products g * y (measured: GCC leaves that sum unfused, 864 of 5000 values
-    of a (5, 1000) gradient differed with fused steps, 0 without)."""
+    of a (5, 1000) gradient differed with fused steps, 0 without). One row, or one thread, runs at::parallel_for's
+    inline copy, which fuses the tail (lane_sums): its grain of 0 splits only two rows or more."""
     np.multiply(g, y, out=out)
-    s = lane_sums(out, g, y) if _parallel.threads() == 1 else lane_sums(out)
+    inline = _parallel.threads() == 1 or out.size == out.shape[-1]
+    s = lane_sums(out, g, y) if inline else lane_sums(out)
     np.subtract(g, s, out=out)
     out *= y
 
