@@ -70,7 +70,8 @@ FUNCTIONAL = [
     ('batch_norm_train_2d', lambda L, x, w, b: F(L).batch_norm(x, None, None, w, b, True), [(5, 3), (3,), (3,)],
      {}),
     ('batch_norm_eval', lambda L, x, w, b: F(L).batch_norm(
-        x, L.tensor([0.1, 0.2, 0.3, 0.4]), L.tensor([1., 2., .5, 1.]), w, b, False), [(3, 4, 2), (4,), (4,)], {}),
+        x, L.tensor([0.1, 0.2, 0.3, 0.4], dtype=x.dtype), L.tensor([1., 2., .5, 1.], dtype=x.dtype), w, b, False),
+     [(3, 4, 2), (4,), (4,)], {}),
     ('batch_norm_noaffine', lambda L, x: F(L).batch_norm(x, None, None, training=True), [(3, 4, 2, 2)], {}),
     ('instance_norm', lambda L, x, w, b: F(L).instance_norm(x, weight=w, bias=b), [(2, 3, 4), (3,), (3,)],
      {'name': False}),

@@ -54,7 +54,9 @@ def cast(g, np_dtype):
     if is_array(g):
         if g.dtype.kind == 'c' and np.dtype(np_dtype).kind != 'c':   # a real input of a complex op: the real part
             g = g.real
-        return g if g.dtype == np_dtype else g.astype(np_dtype)
+        if g.dtype == np_dtype:
+            return g
+        return _bf16.from_f32(g) if _bf16.is_bf16(np.dtype(np_dtype)) else g.astype(np_dtype)   # rounded to bf16
     from .._dtype import from_np
     if g._data.dtype.kind == 'c' and np.dtype(np_dtype).kind != 'c':
         g = g.real

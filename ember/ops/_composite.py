@@ -1,6 +1,7 @@
 """Ops that ember composes of other ops where PyTorch records one node (DistBackward0, PdistBackward0,
 MultiMarginLossBackward0...): the composition runs once, on detached aliases of the inputs, and its graph hangs
-under one node named as PyTorch's. That node's backward differentiates the inner graph; under
+under one node named as PyTorch's. That node's backward differentiates the inner graph (zeros, as PyTorch's
+formulas give, for an input the composition's graph does not reach: pdist with p=0); under
 ``create_graph=True`` it re-derives the composition on the saved inputs, so the gradient is differentiable again."""
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import MODE, Node
@@ -27,11 +28,11 @@ class CompositeNode(Node):
             inputs = [Tensor._make(t._data, _AliasBackward((t,))) if n else t for t, n in zip(saved, self.need)]
             out = self.compose(*inputs, **self.state)
             leaves = [t for t, n in zip(inputs, self.need) if n]
-            got = grad(out, leaves, grads[0], create_graph=True, allow_unused=True)
+            got = grad(out, leaves, grads[0], create_graph=True, allow_unused=True, materialize_grads=True)
         else:
             out, leaves = self.inner
-            got = grad(out, leaves, Tensor._make(grads[0]), retain_graph=True, allow_unused=True)
-            got = [None if r is None else r._data for r in got]
+            got = grad(out, leaves, Tensor._make(grads[0]), retain_graph=True, allow_unused=True, materialize_grads=True)
+            got = [r._data for r in got]
         it = iter(got)
         return tuple(next(it) if n else None for n in self.need)
 

@@ -66,9 +66,7 @@ def _fit(g, shape, np_dtype):
     if g.shape != shape:
         g = dual.sum_to(g, shape)
     if dual.is_array(g):
-        if g.dtype.kind == 'c' and np_dtype.kind != 'c':   # a real operand of a complex op: the real part
-            g = g.real
-        return g if g.dtype == np_dtype else g.astype(np_dtype)
+        return dual.cast(g, np_dtype)
     return g if g._data.dtype == np_dtype else dual.cast(g, np_dtype)
 
 

@@ -502,6 +502,8 @@ def selu_(input):
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:   # PyTorch's check, before its 1 / alpha
+        raise RuntimeError('ZeroDivisionError: alpha cannot be 0 for CELU')
     return (_celu_ if inplace else _celu)(input, alpha, 1, 1.0 / alpha)
 
 

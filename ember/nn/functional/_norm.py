@@ -330,6 +330,19 @@ _UNBATCHED_STATS = ('Batch norm got a batched tensor as input while the running_
                     'vmap')   # PyTorch's vmap refusal of running statistics one entry of the batch would update
 
 
+def _same_param_dtypes(op, x, params):
+    """PyTorch's CPU norm kernels' dtype check: a float32/float64 input's parameters and running statistics must
+    have its dtype (a half or bfloat16 input may mix with float32 ones, checked by the kernels themselves)."""
+    if x.dtype not in (np.float32, np.float64):
+        return
+    for name, t in params:
+        if t is not None and t._data.dtype != x.dtype:
+            first = 'all inputs must share same datatype.' if x.dtype == np.float64 else \
+                'expect parameter to have scalar type of Float'
+            raise RuntimeError(f'mixed dtype (CPU): {first}\n({op}: input is {_dtype.from_np(x.dtype)}, {name} is '
+                               f'{t.dtype}; convert one of them with .to(dtype))')
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) by batch statistics (training, updating the running stats in place) or by
     the running statistics (eval)."""
@@ -338,7 +351,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f'expected 2D or 3D input (got {x.ndim}D input)')
     need_float(input, 'batch_norm')
     C = x.shape[1]
-    for name, t in (('running_mean', running_mean), ('running_var', running_var), ('weight', weight), ('bias', bias)):
+    stats = (('running_mean', running_mean), ('running_var', running_var), ('weight', weight), ('bias', bias))
+    _same_param_dtypes('batch_norm', x, stats)
+    for name, t in stats:
         if t is not None and t._data.size != C:
             raise RuntimeError(f'{name} should contain {C} elements not {t._data.size}\n(batch_norm: input of shape '
                                f'{list(x.shape)} has {C} channels in dim 1; build the layer with num_features={C})')
@@ -493,9 +508,12 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
 
 
 # -- layer norm, rms norm ----------------------------------------------------------------------------------------
-def _check_normalized(x, normalized_shape, star='*, '):
-    """The normalized dims' shape and axes, or PyTorch's error (rms_norm's spells the shape [*1, 3]: ``star``)."""
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+def _check_normalized(x, normalized_shape, op='layer_norm', star='*, '):
+    """The normalized dims' shape and axes, or PyTorch's error (rms_norm's spells the shape [*1, 3]: ``star``); an int
+    is refused as PyTorch's binding does (the modules turn theirs into tuples)."""
+    if isinstance(normalized_shape, int):
+        raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    ns = tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
         raise RuntimeError(f'Given normalized_shape={list(ns)}, expected input with shape [{star}'
@@ -854,6 +872,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             return y
         need_float(input, 'LayerNormKernelImpl')
         x = input._data
+        _same_param_dtypes('layer_norm', x, (('weight', weight), ('bias', bias)))
         ns, axes = _check_normalized(x, normalized_shape)
         for name, t in (('weight', weight), ('bias', bias)):
             if t is not None and tuple(t._data.shape) != ns:
@@ -913,7 +932,7 @@ def _ln_small(input, normalized_shape, weight, bias, eps):
         return None
     n = x.shape[-1]
     ns = normalized_shape
-    if not (ns == n if type(ns) is int else isinstance(ns, (tuple, list)) and len(ns) == 1 and ns[0] == n):
+    if not (isinstance(ns, (tuple, list)) and len(ns) == 1 and ns[0] == n):
         return None
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
@@ -966,7 +985,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
     try:
         x = input._data
-        ns, axes = _check_normalized(x, normalized_shape, star='*')
+        ns, axes = _check_normalized(x, normalized_shape, 'rms_norm', star='*')
         if eps is None:
             eps = float(np.finfo(np.float64 if x.dtype == np.float64 else np.float32).eps)
         if x.dtype == np.float16 or _bf16.is_bf16(x.dtype):
@@ -975,7 +994,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
             y = x32 * ops.rsqrt(ops.mean(x32 * x32, axes, keepdim=True) + eps)
             return (y if weight is None else y * weight.float()).to(input.dtype)
         y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
-        return y if weight is None else y * weight
+        if weight is not None:
+            y = y * weight
+        return y if y.dtype == input.dtype else y.to(input.dtype)    # PyTorch's result has the input's dtype
     except (AttributeError, TypeError):
         check_tensor_args('rms_norm', 'input', 'weight?')
         raise
@@ -1080,6 +1101,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if x.ndim < 2:
         raise RuntimeError(f'Expected at least 2 dimensions for input tensor but received {x.ndim}')
     need_float(input, 'GroupNormKernelImpl')
+    _same_param_dtypes('group_norm', x, (('weight', weight), ('bias', bias)))
     N, C = x.shape[:2]
     if C % num_groups:
         raise RuntimeError(f'Expected number of channels in input to be divisible by num_groups, but got input of '
