@@ -36,7 +36,7 @@ GAPS = {
     fractional_max_pool3d_with_indices gaussian_nll_loss glu group_norm huber_loss interpolate l1_loss
     log_softmax max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mse_loss multi_margin_loss
     nll_loss normalize poisson_nll_loss sigmoid
-    smooth_l1_loss softmax softmin softsign tanh tanhshrink triplet_margin_loss triplet_margin_with_distance_loss
+    smooth_l1_loss softmax softsign tanh tanhshrink triplet_margin_loss triplet_margin_with_distance_loss
     upsample upsample_bilinear upsample_nearest''',
     'linalg': '''
     matrix_rank pinv solve_triangular''',

@@ -2,6 +2,8 @@
 padding, interpolate, conv, norms, embedding, distances, activations) found answering differently: each case
 runs ``fn(lib, *leaves)`` on both with the same float leaves and compares the outputs (dtype, shape, values), the
 grad_fn name, every leaf's .grad after backward, or that both raise the same exception type and first line."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -60,6 +62,11 @@ CASES = {
     # a bfloat16 operand's gradient from an op that promoted it to float32 is rounded to bfloat16
     'bf16_weight_times_f32': (lambda L, w, x: x * w, [R.randn(7), R.randn(6, 7)], ['bfloat16', 'float32']),
     'bf16_weight_div_f32': (lambda L, w, x: x / w, [R.rand(7) + 1, R.randn(3, 7)], ['bfloat16', 'float32']),
+    # pixel_shuffle/unshuffle refuse a factor below 1 (-1 gave a wrong shape's error, 0 a ZeroDivisionError)
+    'pixel_shuffle_0': (lambda L, x: L.nn.functional.pixel_shuffle(x, 0), [R.randn(1, 4, 2, 2)], ['float32']),
+    'pixel_shuffle_neg': (lambda L, x: L.nn.functional.pixel_shuffle(x, -1), [R.randn(1, 4, 2, 2)], ['float32']),
+    'pixel_unshuffle_neg': (lambda L, x: L.nn.functional.pixel_unshuffle(x, -2), [R.randn(1, 1, 4, 4)], ['float32']),
+    'pixel_unshuffle_2d': (lambda L, x: L.nn.functional.pixel_unshuffle(x, 0), [R.randn(4, 4)], ['float32']),
     'rms_norm_f16_no_weight': (lambda L, x: L.nn.functional.rms_norm(x, (7,)), [R.randn(6, 7)], ['float16']),
 }
 
@@ -78,3 +85,23 @@ def test_matches_pytorch(name):
         if gt is not None:
             assert ge[0] == gt[0]
             np.testing.assert_allclose(ge[1], gt[1], rtol=1e-5, atol=1e-6)
+
+
+WARNS = {
+    'softmin_implicit_dim': lambda L, x: L.nn.functional.softmin(x),
+    'softmin_module_implicit_dim': lambda L, x: L.nn.Softmin()(x[0]),
+    'dropout3d_3d_input': lambda L, x: L.nn.functional.dropout3d(x, 0.0),
+}
+
+
+@pytest.mark.parametrize('name', sorted(WARNS))
+def test_warnings_match_pytorch(name):
+    """The warnings (category and text) and the result match PyTorch's."""
+    res = []
+    for L in LIBS:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter('always')
+            out = WARNS[name](L, L.tensor(np.arange(24.0, dtype=np.float32).reshape(2, 3, 4) / 7))
+        res.append(([(w.category.__name__, str(w.message)) for w in got], out.numpy()))
+    assert res[1][0] == res[0][0] and res[0][0]
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6)

@@ -938,7 +938,9 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    """softmax(-x) along ``dim``."""
+    """softmax(-x) along ``dim`` (an implicit dim is chosen, and warned of, under softmin's name)."""
+    if dim is None:
+        dim = reduction._softmax_dim(None, input.dim(), 'softmin')
     return reduction.softmax(-input, dim, dtype)
 
 

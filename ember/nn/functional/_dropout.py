@@ -130,7 +130,10 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     d = input.dim()
     if d not in (4, 5):
         warnings.warn(f'dropout3d: Received a {d}-D input to dropout3d, which is deprecated and will result in an '
-                      'error in a future release.', stacklevel=2)
+                      'error in a future release. To retain the behavior and silence this warning, please use '
+                      'dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 '
+                      'spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D '
+                      'inputs).', stacklevel=2)
     return _batched(input, p, training, inplace, d == 5)
 
 

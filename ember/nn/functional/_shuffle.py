@@ -46,10 +46,20 @@ def _shuffled(cls, input, arr, k):
     return Tensor._make(np.ascontiguousarray(arr))
 
 
+def _check_factor(op, input, r, name):
+    """PyTorch's checks, in its order: at least 3 dims, then a positive factor."""
+    if input.dim() < 3:
+        raise RuntimeError(f'{op} expects input to have at least 3 dimensions, but got input with {input.dim()} '
+                           'dimension(s)')
+    if r <= 0:
+        raise RuntimeError(f'{op} expects a positive {name}, but got {r}')
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r)."""
     try:
         r = upscale_factor
+        _check_factor('pixel_shuffle', input, r, 'upscale_factor')
         c = input.shape[-3]
         if c % (r * r):
             raise RuntimeError(f'pixel_shuffle expects its input\'s \'channel\' dimension to be divisible by the square '
@@ -64,6 +74,7 @@ def pixel_unshuffle(input, downscale_factor):
     """(*, C, H r, W r) -> (*, C r^2, H, W)."""
     try:
         r = downscale_factor
+        _check_factor('pixel_unshuffle', input, r, 'downscale_factor')
         h, w = input.shape[-2], input.shape[-1]
         if h % r or w % r:
             raise RuntimeError(f'pixel_unshuffle expects height and width to be divisible by downscale_factor, but '
