@@ -369,7 +369,7 @@ def _functional_alias(name):
 
 # the same callables as nn.functional's (PyTorch's F calls them)
 _FUNCTIONAL = ('pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle cosine_similarity '
-               'pairwise_distance selu celu threshold hardshrink rms_norm').split()
+               'pairwise_distance selu celu threshold hardshrink rms_norm conv_tbc').split()
 
 
 # -- runtime settings --------------------------------------------------------------------------------------------

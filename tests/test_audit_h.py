@@ -67,6 +67,13 @@ CASES = {
     'pixel_shuffle_neg': (lambda L, x: L.nn.functional.pixel_shuffle(x, -1), [R.randn(1, 4, 2, 2)], ['float32']),
     'pixel_unshuffle_neg': (lambda L, x: L.nn.functional.pixel_unshuffle(x, -2), [R.randn(1, 1, 4, 4)], ['float32']),
     'pixel_unshuffle_2d': (lambda L, x: L.nn.functional.pixel_unshuffle(x, 0), [R.randn(4, 4)], ['float32']),
+    # conv_tbc (fairseq's time-batch-channel convolution) was missing from F and torch
+    'conv_tbc': (lambda L, x, w, b: L.nn.functional.conv_tbc(x, w, b, 1),
+                 [R.randn(5, 2, 3), R.randn(3, 3, 4), R.randn(4)], ['float64'] * 3),
+    'conv_tbc_neg_pad': (lambda L, x, w, b: L.conv_tbc(x, w, b, pad=-1),
+                         [R.randn(6, 2, 3), R.randn(2, 3, 4), R.randn(4)], ['float32'] * 3),
+    'conv_tbc_bad_bias': (lambda L, x, w, b: L.conv_tbc(x, w, b[:3]),
+                          [R.randn(5, 2, 3), R.randn(3, 3, 4), R.randn(4)], ['float32'] * 3),
     'rms_norm_f16_no_weight': (lambda L, x: L.nn.functional.rms_norm(x, (7,)), [R.randn(6, 7)], ['float16']),
 }
 

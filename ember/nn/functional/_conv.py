@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..._dtype import bfloat16 as _BF16, float32 as _F32, cpp_name, scalar_name, type_string
-from ...ops import _flop_hook, _halfgemm
+from ...ops import _composite, _flop_hook, _halfgemm
 from ...ops._util import not_implemented, check_tensor_args, check_inner_args
 from ..._warn import warn_user
 from ...autograd import dual, graph
@@ -24,7 +24,7 @@ from ...tensor import Tensor
 from ...amp import _state as _autocast
 from . import _conv_twice, _depthwise, _stride2, _taps, _winograd, _winograd4, _winograd4_chunked, _winograd_s2
 
-__all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
+__all__ = ['conv1d', 'conv2d', 'conv_tbc', 'conv_transpose1d', 'conv_transpose2d', 'unfold', 'fold']
 
 
 
@@ -1524,3 +1524,35 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     except (AttributeError, TypeError):
         check_inner_args('col2im', ('input', input))
         raise
+
+
+def _conv_tbc(input, weight, bias, pad):
+    if pad < 0:     # PyTorch's negative pad drops that many time steps from each end
+        input, pad = input[-pad:input.shape[0] + pad], 0
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution of (time, batch, channels) input by a (kernel width, in, out) weight: conv1d on permuted
+    views, recorded as one ConvTbcBackward0 node (fairseq's layout)."""
+    try:
+        if input.dim() != 3:
+            raise RuntimeError('Input must have 3 dims: time, batch, in_channel')
+        if weight.dim() != 3:
+            raise RuntimeError('Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.')
+        if bias.dim() != 1 or bias.shape[0] != weight.shape[2]:
+            raise RuntimeError('Bias size must equal dim 2 in the weight tensor (output channels).')
+        if input.shape[2] != weight.shape[1]:
+            raise RuntimeError('Input dim 2 (input channels) is not == dim 1 in the weight tensor')
+        t_out = input.shape[0] + 2 * pad - weight.shape[0] + 1
+        if t_out < 0:
+            raise RuntimeError(f'Trying to create tensor with negative dimension {t_out}: '
+                               f'[{t_out}, {input.shape[1]}, {weight.shape[2]}]')
+        return _composite.composite(ConvTbcBackward0, _conv_tbc, (input, weight, bias), pad=pad)
+    except (AttributeError, TypeError, RuntimeError):     # PyTorch's binding checks the types before the shapes
+        check_tensor_args('conv_tbc', 'input', 'weight', 'bias')
+        raise
+
+
+ConvTbcBackward0 = _composite.node_class('ConvTbcBackward0')
