@@ -74,6 +74,19 @@ CASES = {
                          [R.randn(6, 2, 3), R.randn(2, 3, 4), R.randn(4)], ['float32'] * 3),
     'conv_tbc_bad_bias': (lambda L, x, w, b: L.conv_tbc(x, w, b[:3]),
                           [R.randn(5, 2, 3), R.randn(3, 3, 4), R.randn(4)], ['float32'] * 3),
+    # class-index losses take a class weight of the input's dtype only (ember promoted silently)
+    'cross_entropy_weight_f64': (lambda L, x, w: L.nn.functional.cross_entropy(x, L.tensor([0, 2, 1, 1]), w.detach()),
+                                 [R.randn(4, 3), np.ones(3)], ['float32', 'float64']),
+    'cross_entropy_probs_weight_f64': (lambda L, x, w: L.nn.functional.cross_entropy(x, x.detach().softmax(1),
+                                                                                     w.detach()),
+                                       [R.randn(4, 3), np.ones(3)], ['float32', 'float64']),
+    'nll_loss_2d_weight_f32': (lambda L, x, w: L.nn.functional.nll_loss(x, L.zeros(2, 4, dtype=L.long), w.detach()),
+                               [R.randn(2, 3, 4), np.ones(3)], ['float64', 'float32']),
+    'multi_margin_weight_f64': (lambda L, x, w: L.nn.functional.multi_margin_loss(x, L.tensor([0, 2, 1, 1]),
+                                                                                  weight=w.detach()),
+                                [R.randn(4, 3), np.ones(3)], ['float32', 'float64']),
+    # glu checks the halved dim's size before the dtype
+    'glu_odd_int': (lambda L, x: L.nn.functional.glu(x.long()), [R.randn(2, 3)], ['float32']),
     'rms_norm_f16_no_weight': (lambda L, x: L.nn.functional.rms_norm(x, (7,)), [R.randn(6, 7)], ['float16']),
 }
 

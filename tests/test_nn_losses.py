@@ -37,13 +37,13 @@ for r in REDS:
         (f'huber_{r}', lambda L, x, y, r=r: F(L).huber_loss(x, y, reduction=r, delta=0.7), [S, S], {}),
         (f'ce_{r}', lambda L, x, r=r: F(L).cross_entropy(x, idx(L, [0, 3, 1]), reduction=r), [S], {}),
         (f'ce_weight_ignore_{r}', lambda L, x, r=r: F(L).cross_entropy(
-            x, idx(L, [0, 3, -100]), weight=const(L, W4), reduction=r), [S], {}),
+            x, idx(L, [0, 3, -100]), weight=const(L, W4).to(x.dtype), reduction=r), [S], {}),
         (f'ce_ignore_custom_{r}', lambda L, x, r=r: F(L).cross_entropy(
             x, idx(L, [2, 3, 1]), ignore_index=3, reduction=r), [S], {}),
         (f'ce_smooth_{r}', lambda L, x, r=r: F(L).cross_entropy(
             x, idx(L, [0, 3, 1]), label_smoothing=0.2, reduction=r), [S], {}),
         (f'ce_smooth_weight_{r}', lambda L, x, r=r: F(L).cross_entropy(
-            x, idx(L, [0, 3, -100]), weight=const(L, W4), label_smoothing=0.3, reduction=r), [S], {}),
+            x, idx(L, [0, 3, -100]), weight=const(L, W4).to(x.dtype), label_smoothing=0.3, reduction=r), [S], {}),
         (f'ce_4d_{r}', lambda L, x, r=r: F(L).cross_entropy(
             x, idx(L, [[[0, 2], [1, 1]], [[2, 2], [0, 1]]]), reduction=r), [(2, 3, 2, 2)], {}),
         (f'ce_3d_{r}', lambda L, x, r=r: F(L).cross_entropy(
@@ -56,9 +56,9 @@ for r in REDS:
          [(2, 3, 2, 2), (2, 3, 2, 2)], {}),
         (f'nll_{r}', lambda L, x, r=r: F(L).nll_loss(x, idx(L, [0, 3, 1]), reduction=r), [S], {}),
         (f'nll_weight_ignore_{r}', lambda L, x, r=r: F(L).nll_loss(
-            x, idx(L, [0, -100, 1]), weight=const(L, W4), reduction=r), [S], {}),
+            x, idx(L, [0, -100, 1]), weight=const(L, W4).to(x.dtype), reduction=r), [S], {}),
         (f'nll_4d_{r}', lambda L, x, r=r: F(L).nll_loss(
-            x, idx(L, [[[0, 2], [1, 1]], [[2, 2], [0, 1]]]), weight=const(L, [1., 2., 3.]), reduction=r),
+            x, idx(L, [[[0, 2], [1, 1]], [[2, 2], [0, 1]]]), weight=const(L, [1., 2., 3.]).to(x.dtype), reduction=r),
          [(2, 3, 2, 2)], {}),
         (f'bce_{r}', lambda L, x, y, r=r: F(L).binary_cross_entropy(L.sigmoid(x), L.sigmoid(y), reduction=r),
          [S, S], {}),
@@ -89,7 +89,7 @@ for r in REDS:
         (f'multilabel_margin_{r}', lambda L, x, r=r: F(L).multilabel_margin_loss(
             x, idx(L, [[3, 0, -1, 1], [1, 2, 3, -1], [-1, 0, 1, 2]]), reduction=r), [S], {'name': False}),
         (f'multi_margin_{r}', lambda L, x, r=r: F(L).multi_margin_loss(
-            x, idx(L, [0, 3, 1]), p=2, margin=0.7, weight=const(L, W4), reduction=r), [S], {'name': False}),
+            x, idx(L, [0, 3, 1]), p=2, margin=0.7, weight=const(L, W4).to(x.dtype), reduction=r), [S], {'name': False}),
     ]
 CASES += [
     ('kl_batchmean', lambda L, x, y: F(L).kl_div(x, L.softmax(y, 1), reduction='batchmean'), [S, S], {}),

@@ -49,7 +49,7 @@ def test_spatial_cross_entropy_weights_and_ignore_index(shape, C, reduction):
     ignored pixels."""
     t = _targets(shape, C, 3, ignore=-1)
     w = np.linspace(0.5, 2.0, C).astype(np.float32)
-    check(lambda L, x: F(L).cross_entropy(x, L.tensor(t), weight=L.tensor(w), ignore_index=-1,
+    check(lambda L, x: F(L).cross_entropy(x, L.tensor(t), weight=L.tensor(w).to(x.dtype), ignore_index=-1,
                                           reduction=reduction), shape, seed=4)
 
 

@@ -1,7 +1,7 @@
 """Ops that ember composes of other ops where PyTorch records one node (DistBackward0, PdistBackward0,
 MultiMarginLossBackward0...): the composition runs once, on detached aliases of the inputs, and its graph hangs
-under one node named as PyTorch's. That node's backward differentiates the inner graph (zeros, as PyTorch's
-formulas give, for an input the composition's graph does not reach: pdist with p=0); under
+under one node named as PyTorch's. That node's backward differentiates the inner graph (an input the graph
+does not reach gets None, or zeros where the node's ``zeros`` says PyTorch's formula gives them); under
 ``create_graph=True`` it re-derives the composition on the saved inputs, so the gradient is differentiable again."""
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import MODE, Node
@@ -20,6 +20,7 @@ class CompositeNode(Node):
     """Base of the composite nodes: ``compose(*inputs, **state)`` is the op in ember ops; ``inner`` is the graph
     of its forward run (output, aliases of the inputs that need grad)."""
     __slots__ = ('compose', 'state', 'need', 'inner')
+    zeros = False
 
     def backward(self, *grads):
         from ..autograd import grad
@@ -28,18 +29,21 @@ class CompositeNode(Node):
             inputs = [Tensor._make(t._data, _AliasBackward((t,))) if n else t for t, n in zip(saved, self.need)]
             out = self.compose(*inputs, **self.state)
             leaves = [t for t, n in zip(inputs, self.need) if n]
-            got = grad(out, leaves, grads[0], create_graph=True, allow_unused=True, materialize_grads=True)
+            got = grad(out, leaves, grads[0], create_graph=True, allow_unused=True, materialize_grads=self.zeros)
         else:
             out, leaves = self.inner
-            got = grad(out, leaves, Tensor._make(grads[0]), retain_graph=True, allow_unused=True, materialize_grads=True)
-            got = [r._data for r in got]
+            got = grad(out, leaves, Tensor._make(grads[0]), retain_graph=True, allow_unused=True,
+                       materialize_grads=self.zeros)
+            got = [None if r is None else r._data for r in got]
         it = iter(got)
         return tuple(next(it) if n else None for n in self.need)
 
 
-def node_class(name):
-    """A CompositeNode subclass named ``name`` (PyTorch's grad_fn name)."""
-    return type(name, (CompositeNode,), {'__slots__': (), '__doc__': f'{name}: one node over a composed op.'})
+def node_class(name, zeros=False):
+    """A CompositeNode subclass named ``name`` (PyTorch's grad_fn name); ``zeros``: its formula gives zeros, not
+    None, for an input its composition does not reach (PdistBackward0 at p=0)."""
+    return type(name, (CompositeNode,), {'__slots__': (), 'zeros': zeros,
+                                         '__doc__': f'{name}: one node over a composed op.'})
 
 
 def composite(cls, compose, inputs, **state):

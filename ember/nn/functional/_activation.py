@@ -1178,11 +1178,11 @@ def glu(input, dim=-1):
     x = input._data
     if x.ndim == 0:
         raise RuntimeError('glu does not support scalars because halving size must be even')
-    if x.dtype.kind != 'f':
-        raise not_implemented('glu_cpu', x.dtype)
     d = dim % x.ndim
     if x.shape[d] % 2:
         raise RuntimeError(f'Halving dimension must be even, but dimension {d} is size {x.shape[d]}')
+    if x.dtype.kind != 'f':     # (checked after the shape, as PyTorch's kernel does)
+        raise not_implemented('glu_cpu', x.dtype)
     a, b = np.split(x, 2, axis=d)
     out = record(GluBackward0, (input,), (a * _sig(b)).astype(x.dtype, copy=False), ctx=d)
     if out.grad_fn is not None:

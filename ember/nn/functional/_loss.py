@@ -570,6 +570,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if ignore_index >= 0:   # PyTorch's check (a negative ignore_index is accepted, and ignored)
             raise RuntimeError('ignore_index is not supported for floating point target')
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
+    _check_weight_dtype('cross_entropy', weight, x)
     _check_target(x, t)
     if not label_smoothing:     # PyTorch's graph: NllLossBackward0 <- LogSoftmaxBackward0
         return nll_loss(_log_softmax(input, 1 if x.ndim > 1 else 0), target, weight, None, ignore_index, None,
@@ -631,6 +632,14 @@ def _ce_probs(input, target, weight, reduction, eps, C):
                        None if weight is None else weight._data.dtype))
 
 
+def _check_weight_dtype(op, weight, x):
+    """PyTorch's class-index kernels take a class weight of the input's dtype only (no promotion)."""
+    if weight is not None and weight._data.dtype != x.dtype:
+        want, got = (scalar_name(_dtype.from_np(d)) for d in (x.dtype, weight._data.dtype))   # (bf16: by dtype)
+        raise RuntimeError(f'expected scalar type {want} but found {got}\n({op}: convert the class weight with '
+                           'weight.to(input.dtype))')
+
+
 def _check_class_weight(weight, C, ndim, prefix=''):
     """PyTorch's check that a class weight has C entries (its nll_loss2d, for inputs of 3+ dims, words it shorter;
     cross_entropy with class probabilities names itself)."""
@@ -654,6 +663,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
         C = x.shape[1] if x.ndim > 1 else x.shape[0]
         _check_class_weight(weight, C, x.ndim)
+        _check_weight_dtype('nll_loss', weight, x)
         if (x.ndim == 3 or x.ndim > 4) and x.size:
             # PyTorch's nll_loss_nd: views as (N, C, 1, -1) for nll_loss2d, and the unreduced loss back to (N, ...)
             from ...ops.shape import reshape
@@ -1035,6 +1045,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
             raise ValueError('only p == 1 and p == 2 supported')
         if target._data.dtype != np.int64:
             raise RuntimeError(f'expected scalar type Long but found {scalar_name(target._data.dtype)}')
+        _check_weight_dtype('multi_margin_loss', weight, input._data)
         if forward_refusal.SOURCES:   # PyTorch has no forward-mode formula (a tangent on weight included)
             forward_refusal.refuse('multi_margin_loss', input, weight)
         if weight is not None and weight.requires_grad and GRAD.enabled:
