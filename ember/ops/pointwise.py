@@ -66,7 +66,7 @@ def _fit(g, shape, np_dtype):
     if g.shape != shape:
         g = dual.sum_to(g, shape)
     if dual.is_array(g):
-        return dual.cast(g, np_dtype)
+        return g if g.dtype == np_dtype else dual.cast(g, np_dtype)     # (the common case without a call)
     return g if g._data.dtype == np_dtype else dual.cast(g, np_dtype)
 
 
@@ -990,14 +990,10 @@ def div(input, other, *, rounding_mode=None, out=None):
     if kind in 'iu' and 0 not in shape and not np.all(b):
         raise RuntimeError('ZeroDivisionError')
     r = _reduced_rounded_div(a, b, rounding_mode)
-    if r is not None:
-        pass
-    elif rounding_mode == 'trunc':
-        r = _half_opmath(_trunc_divide)(a, b)
-    else:
-        # Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1 (the rounded quotient), 9 by
+    if r is None:
+        # floor: Python's floor division, as PyTorch's: floor(a / b) is 10 for 1 / 0.1 (the rounded quotient), 9 by
         # floor division; inf // 2 is NaN
-        r = _half_opmath(np.floor_divide)(a, b)
+        r = _half_opmath(_trunc_divide if rounding_mode == 'trunc' else np.floor_divide)(a, b)
     dt = np.result_type(a, b) if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else None
     r = _follow_operands(np.asarray(r).astype(dt) if dt is not None else np.asarray(r), a, b)
     xs = [t for t in (x, y) if isinstance(t, Tensor)]
@@ -1129,11 +1125,9 @@ def _tensor_power(a, b):
     """np.power for a tensor exponent; a float32 result from float64's pow of the float32 operands, rounded once,
     as PyTorch's powf is correctly rounded where NumPy's float32 power is not (0.1f ** 2 gave 0.00999999977, PyTorch
     0.0100000007: ALiBi's slopes torch.pow(2 ** -0.5, arange(1, 9, 2)) differed)."""
-    r = xp.power(a, b)
-    if type(r) is np.ndarray and r.dtype is _F32:
-        wide = [np.asarray(x).astype(_F32).astype(_F64) for x in (a, b)]
-        r = np.power(*wide).astype(_F32)
-    return r
+    if np.result_type(a, b) == _F32:    # (NumPy's promotion, power's own: computed once, in float64)
+        return np.power(*(np.asarray(x).astype(_F32).astype(_F64) for x in (a, b))).astype(_F32)
+    return xp.power(a, b)
 
 
 _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
