@@ -32,7 +32,8 @@ def _factory(device=None, layout=None, pin_memory=False, name='torch', dtype=Non
     """Refuse what a CPU-only, strided ember cannot honour (device, layout, pinned memory) and a ``dtype`` that is
     not ``out``'s; True when the tensor is to be made on the meta device (``device``, or the default device when
     None)."""
-    out_dtype_check(dtype, out)
+    if out is not None:     # (factories run often: no call without out=)
+        out_dtype_check(dtype, out)
     meta = _check_device(device)
     if layout is not None:
         _layout.check(name, layout)
