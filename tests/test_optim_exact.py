@@ -146,6 +146,29 @@ def test_sqrt_as_torch(dtype):
         np.testing.assert_array_equal(y, torch.sqrt(torch.from_numpy(arrays[-1])).numpy())
 
 
+def test_sqrt_specials_scattered():
+    """float32 sqrt with the inputs off MKL's estimate path (zeros, subnormals, the largest floats from 0x7f7ff000,
+    inf, nan, negatives) scattered through blocks of normal values, whole and in place: torch.sqrt's bits (the wide
+    table's kernel leaves those inputs to the 13-bit one, _sqrt_wide_block)."""
+    rs = np.random.RandomState(1)
+    bits = rs.randint(0x00800000, 0x7f7ff000, 3 * _vml_sqrt.BLOCK + 77).astype(np.uint32)
+    odd = np.array([0, 0x80000000, 1, 0x007fffff, 0x00800000, 0x7f7ff000, 0x7f7ff001, 0x7f7fffff, 0x7f800000,
+                    0xff800000, 0x7fc00000, 0xbf800000, 0x80000001], np.uint32)
+    at = rs.choice(bits.size, 400, replace=False)
+    bits[at] = odd[np.arange(at.size) % odd.size]
+    x = bits.view(np.float32)
+    exact = _vml_sqrt.emulated() or not pytorch_avx512()
+    with np.errstate(invalid='ignore'):
+        want = torch.sqrt(torch.from_numpy(x.copy())).numpy()
+        y = x.copy()
+        assert _vml_sqrt.sqrt(y, out=y) is y
+        for got in (_vml_sqrt.sqrt(x), _vml_sqrt.sqrt(x, out=np.empty_like(x)), y):
+            if exact:
+                np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+            else:
+                np.testing.assert_allclose(got, want, rtol=4 * np.finfo(np.float32).eps)
+
+
 @pytest.mark.parametrize('dtype', ['float32', 'float64', 'float16', 'bfloat16'])
 def test_sqrt_op_as_torch(dtype):
     """torch.sqrt, Tensor.sqrt_ and _foreach_sqrt give PyTorch's bits (float32/float64 through _vml_sqrt where it
