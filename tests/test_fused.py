@@ -480,3 +480,25 @@ def test_alpha_gradcheck_float64():
               lambda a, b: ember.add(a, b, alpha=0.3) ** 2):
         assert ember.autograd.gradcheck(f, (a, b))
         assert ember.autograd.gradgradcheck(f, (a, b))
+
+
+@pytest.mark.parametrize('planted', [1, 3, 16, 17])
+def test_fused_addcmul_few_double_roundings(planted):
+    """A block of 65536 ordinary values with a few planted sums that round twice through float64 (1 + 2**-23 +
+    2**-24 - 2**-70: the float64 sum is the float32 midpoint, whose tie goes up to 1 + 2**-22; the fma's is 1 + 2**-23)
+    and their mirror images: addcmul_ and addcmul equal PyTorch's bit for bit, with at most _FEW
+    suspects (_to_odd_few, Python floats) and with more (the array path)."""
+    rng = np.random.default_rng(planted)
+    n = 1 << 16
+    c = rng.uniform(0.5, 2, n).astype(np.float32)
+    a, b = (rng.standard_normal(n).astype(np.float32) * np.float32(1e-3) for _ in range(2))
+    at = rng.choice(n, planted, replace=False)
+    sign = np.where(np.arange(planted) % 2, np.float32(-1), np.float32(1))
+    c[at] = np.float32(1 + 2.0 ** -23) * sign
+    a[at] = np.float32(2.0 ** -24 * (1 + 2.0 ** -23)) * sign
+    b[at] = np.float32(1 - 2.0 ** -23)
+    (tc, ec), (ta, ea), (tb, eb) = _pair(c, 'float32'), _pair(a, 'float32'), _pair(b, 'float32')
+    want = tc.clone().addcmul_(ta, tb)
+    assert (want.numpy()[at] == np.float32(1 + 2.0 ** -23) * sign).all()     # the fma's, not the tie's
+    _same(want, ec.clone().addcmul_(ea, eb))
+    _same(torch.addcmul(tc, ta, tb), ember.addcmul(ec, ea, eb))

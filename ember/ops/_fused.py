@@ -9,6 +9,7 @@ and a block with none of them (nearly all) is found so by one cheap whole-block 
 Float64 uses ``fma64`` (Boldo-Melquiond); float16/bfloat16 are computed as float32 and rounded, as PyTorch does. The
 in-place ``out += alpha * b`` goes to BLAS ?axpy instead where the loaded one rounds once (_axpy_)."""
 import math
+import struct
 import threading
 
 import numpy as np
@@ -195,12 +196,34 @@ def _to_odd(s, a, b, c, sus=None):
     def pick(x):    # (an operand of s's shape skips np.broadcast_to, ~4 us of Python a call)
         whole = x if type(x) is np.ndarray and x.shape == shape else np.broadcast_to(x, shape)
         return whole.reshape(-1)[idx].astype(_F64)
+    if idx.size <= _FEW:
+        _to_odd_few(s.reshape(-1), idx, pick(a), pick(b), pick(c))
+        return
     p = pick(a) * pick(b)
     sum_, err = _two_sum(p, pick(c))
     with np.errstate(invalid='ignore'):
         move = ((err > 0) | (err < 0)) & ((sum_.view(_I64) & 1) == 0)
     if move.any():
         s.reshape(-1)[idx[move]] = np.nextafter(sum_[move], np.where(err[move] > 0, np.inf, -np.inf))
+
+
+# suspects up to which _to_odd tests them in Python floats (_to_odd_few)
+_FEW = 16
+_DOUBLE = struct.Struct('<q')
+
+
+def _to_odd_few(flat, idx, a, b, c):
+    """_to_odd's test and move of a few suspects (``flat``: s's values, ``idx`` theirs, ``a``, ``b``, ``c`` their
+    float64 operands) one by one in Python floats, IEEE doubles: _two_sum's steps, not its ~13 NumPy calls on tiny
+    arrays. Adam's exp_avg_sq.addcmul_ finds 1-7 midpoints in most blocks of GPT's 65536-element params; _to_odd of 3
+    in 65536, min of 500: 20.5 -> 9.6 us."""
+    for i, x, y, z in zip(idx.tolist(), a.tolist(), b.tolist(), c.tolist()):
+        p = x * y
+        sum_ = p + z
+        bb = sum_ - p
+        err = (p - (sum_ - bb)) + (z - bb)
+        if (err > 0 or err < 0) and not _DOUBLE.unpack(struct.pack('<d', sum_))[0] & 1:
+            flat[i] = math.nextafter(sum_, math.inf if err > 0 else -math.inf)
 
 
 def fma_(out, a, b, c):
