@@ -177,7 +177,7 @@ def _adam_group(state, group):
             ga = np.negative(ga)
         m, v = _as_real(st['exp_avg']._data), _as_real(st['exp_avg_sq']._data)
         step_arr = st['step']._data
-        step_arr += 1
+        step_arr.fill(float(step_arr) + 1)      # (+= 1's 0-d ufunc call: ~2 us a param; the same value, rounded once)
         step = float(step_arr)
         if not (amsgrad or fused) and pa.size <= SMALL and _joinable(pa, ga, m, v):
             small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
@@ -242,11 +242,13 @@ def _decay(pa, ga, lr, wd, decoupled):
 SMALL = 16384
 
 
-def _joinable(*arrays):
+def _joinable(pa, ga, m, v):
     """Whether a param's arrays (param, gradient, moments) can be updated as a piece of joined ones: C-contiguous,
-    of the param's dtype."""
-    dt = arrays[0].dtype
-    return all(a.flags.c_contiguous and a.dtype == dt for a in arrays)
+    of the param's dtype (spelt out, not all() of a generator: GPT's AdamW step's Python, min of 400 interleaved:
+    236 -> 219 us)."""
+    dt = pa.dtype
+    return (ga.dtype == dt and m.dtype == dt and v.dtype == dt and pa.flags.c_contiguous and ga.flags.c_contiguous
+            and m.flags.c_contiguous and v.flags.c_contiguous)
 
 
 def _together(items, update):
