@@ -148,8 +148,8 @@ def test_sqrt_as_torch(dtype):
 
 def test_sqrt_specials_scattered():
     """float32 sqrt with the inputs off MKL's estimate path (zeros, subnormals, the largest floats from 0x7f7ff000,
-    inf, nan, negatives) scattered through blocks of normal values, whole and in place: torch.sqrt's bits (the wide
-    table's kernel leaves those inputs to the 13-bit one, _sqrt_wide_block)."""
+    inf, nan, negatives) scattered through blocks of normal values, whole and in place: torch.sqrt's bits (each block
+    computes its estimates, then puts IEEE's roots of those inputs back)."""
     rs = np.random.RandomState(1)
     bits = rs.randint(0x00800000, 0x7f7ff000, 3 * _vml_sqrt.BLOCK + 77).astype(np.uint32)
     odd = np.array([0, 0x80000000, 1, 0x007fffff, 0x00800000, 0x7f7ff000, 0x7f7ff001, 0x7f7fffff, 0x7f800000,

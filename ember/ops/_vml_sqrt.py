@@ -77,7 +77,7 @@ def sqrt(x, out=None):
         out[...] = sqrt(x)
         return out
     xf, of = np.ascontiguousarray(x).reshape(-1), out.reshape(-1)
-    block = _sqrt_wide_block if dt == _F32 else _sqrt64_block
+    block = _sqrt_block if dt == _F32 else _sqrt64_block
     for i in range(0, xf.size, BLOCK):
         block(xf[i:i + BLOCK], of[i:i + BLOCK])
     return out
@@ -130,52 +130,6 @@ def _sqrt_block(x, out):
         np.add(t, u, out=out)                               # s1 + (x - s1*s1)*h1
         if special:
             out[exact] = kept
-
-
-@functools.lru_cache(maxsize=None)
-def _wide_table():
-    """rsqrtps's estimate's bits by x's bits 11-31 (sign, exponent, 12 leading mantissa bits: 2**21 entries, 8 MiB),
-    the exponent step folded in, so that one shift and one gather give the estimate; nan's bits for the inputs whose
-    2048 values are not all on MKL's estimate path (sign set, exponent 0 or 255, and from 0x7f7ff000's block up),
-    which _sqrt_wide_block leaves to _sqrt_block."""
-    k = np.arange(1 << 20, dtype=_U32)
-    xb = k << np.uint32(11)
-    ok = (xb >= _LOW) & (xb < _HIGH)
-    wide = np.full(1 << 21, 0x7fc00000, _U32)
-    wide[:1 << 20][ok] = _estimate(xb[ok]).view(_U32)
-    return wide
-
-
-def _sqrt_wide_block(x, out):
-    """_sqrt_block's values by the wide table (_wide_table): the estimate in two passes (shift, gather) instead of
-    seven, and the inputs off the estimate path found by one reduction of it (nan) instead of two, then computed by
-    _sqrt_block. Equal to _sqrt_block on every float32 bit pattern (tests/test_optim_exact.py checked a sample; all
-    2**32 checked once, see the commit). 65536 float32 of Adam's exp_avg_sq, min of 400: 171 -> 154 us."""
-    y, s, t, u, idx = _scratch(x.size)
-    exact = None
-    for _ in range(2):
-        np.right_shift(x.view(_U32), 11, out=idx, casting='unsafe')
-        np.take(_wide_table(), idx, out=y.view(_U32), mode='wrap')
-        if exact is not None or not np.isnan(np.minimum.reduce(y)):
-            break
-        exact = np.flatnonzero(np.isnan(y))     # (_sqrt_block writes this thread's scratch: the estimate again)
-        kept = np.empty(exact.size, _F32)
-        _sqrt_block(x[exact], kept)
-    with np.errstate(all='ignore'):
-        np.multiply(x, y, out=s)                            # s = x*y
-        np.multiply(y, _HALF, out=y)                        # h = y/2
-        np.multiply(s, y, out=t)
-        np.subtract(_HALF, t, out=t)                        # e = 1/2 - s*h
-        np.multiply(s, t, out=u)
-        np.add(u, s, out=u)                                 # s1 = s + s*e
-        np.multiply(y, t, out=s)
-        np.add(s, y, out=s)                                 # h1 = h + h*e
-        np.multiply(u, u, out=t)
-        np.subtract(x, t, out=t)
-        np.multiply(t, s, out=t)
-        np.add(t, u, out=out)                               # s1 + (x - s1*s1)*h1
-    if exact is not None:
-        out[exact] = kept
 
 
 def _estimate(fb):
