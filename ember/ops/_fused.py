@@ -209,7 +209,7 @@ def _to_odd(s, a, b, c, sus=None):
 
 # suspects up to which _to_odd tests them in Python floats (_to_odd_few)
 _FEW = 16
-_DOUBLE = struct.Struct('<q')
+_DOUBLE = struct.Struct('<d')     # (its first byte holds a double's last bit)
 
 
 def _to_odd_few(flat, idx, a, b, c):
@@ -222,7 +222,7 @@ def _to_odd_few(flat, idx, a, b, c):
         sum_ = p + z
         bb = sum_ - p
         err = (p - (sum_ - bb)) + (z - bb)
-        if (err > 0 or err < 0) and not _DOUBLE.unpack(struct.pack('<d', sum_))[0] & 1:
+        if (err > 0 or err < 0) and not _DOUBLE.pack(sum_)[0] & 1:
             flat[i] = math.nextafter(sum_, math.inf if err > 0 else -math.inf)
 
 
