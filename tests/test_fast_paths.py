@@ -72,6 +72,45 @@ def test_index_add_rows_sums_in_index_order():
             assert not np.signbit(got[seq == 0]).any()
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('kind', ['run', 'offset run', 'gaps'])
+def test_index_add_rows_distinct_increasing_indices(kind, dtype):
+    """Strictly increasing indices (a position embedding's arange, a run from an offset, a gapped set) take the
+    one-row-per-target route: bitwise np.add.at's sums onto zeros (-0.0 rows give +0.0) and onto values (-0.0 onto
+    -0.0 stays -0.0; infinities and NaN)."""
+    from ember.ops._scatter import index_add_rows
+    m, d = 96, 40
+    idx = {'run': np.arange(m), 'offset run': np.arange(7, 7 + m),
+           'gaps': np.sort(RNG.choice(400, m, replace=False))}[kind]
+    n = int(idx[-1]) + 3
+    rows = RNG.standard_normal((m, d)).astype(dtype)
+    rows[RNG.random(rows.shape) < 0.2] = -0.0
+    rows[0, :3] = (np.inf, -np.inf, np.nan)
+    for start in (np.zeros((n, d), dtype), RNG.choice(np.array([0.0, -0.0, 1.5, -np.inf], dtype), (n, d))):
+        seq = start.copy()
+        with np.errstate(invalid='ignore'):     # inf + -inf
+            np.add.at(seq, idx, rows)
+            got = index_add_rows(start.copy(), idx, rows, onto=bool(start.any() or np.signbit(start).any()))
+        np.testing.assert_array_equal(got, seq)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(seq))
+
+
+def test_position_embedding_backward_as_pytorch():
+    """nanoGPT's position embedding (wpe(arange(T)) broadcast over the batch): its weight gradient equals
+    PyTorch's bitwise."""
+    w = RNG.standard_normal((64, 128)).astype(np.float32)
+    g = RNG.standard_normal((12, 64, 128)).astype(np.float32)
+    grads = []
+    for lib in (ember, torch):
+        emb = lib.nn.Embedding(64, 128)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(w))
+        x = lib.zeros(12, 64, 128) + emb(lib.arange(64))
+        x.backward(lib.tensor(g))
+        grads.append(emb.weight.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
 @pytest.mark.parametrize('shape,dim', [((64, 256), -1), ((40, 3, 30), 0), ((700,), 0)])
 def test_sort_and_topk_of_float32_by_packed_keys_as_pytorch(shape, dim):
     """Stable sort at sizes that take the packed-key path: ties (also -0.0 against 0.0), infinities, both
