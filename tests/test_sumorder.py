@@ -105,3 +105,28 @@ def test_many_short_rows_bits(dtype):
     p = _data(8 * 64 * 49, dtype, 4).reshape(8, 64, 7, 7)
     _same_bits(ember.nn.functional.adaptive_avg_pool2d(ember.from_numpy(p), 1),
                torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(p), 1))
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_few_short_rows_bits(dtype):
+    """Sums of fewer than 64 short rows (_sumorder._in_order's running sums from the first term, then + 0.0): the
+    bits of PyTorch's sums, rows of -0.0 and of mixed signed zeros giving +0.0, infinities and NaN."""
+    x = _data(40 * 23, dtype, 5).reshape(40, 23)
+    x[:5] = -0.0
+    x[5:9, ::2] = 0.0
+    x[5:9, 1::2] = -0.0
+    x[9, 0], x[10, 3], x[11, :2], x[12, 7] = np.inf, -np.inf, (np.inf, -np.inf), np.nan
+    _same_bits(ember.from_numpy(x).sum(-1), torch.from_numpy(x).sum(-1))
+
+
+@pytest.mark.parametrize('n', [1, 2, 17, 18, 100, 768, 769, 4097, 70000])
+@pytest.mark.parametrize('reduction', ['sum', 'mean'])
+def test_nll_loss_cascade_bits(n, reduction):
+    """nll_loss's sum of its losses in PyTorch's cascade (_sumorder.cascade_sum, every target kept), across the
+    cascade's levels, with losses of -0.0 (log-probabilities of 0): the bits of PyTorch's loss."""
+    rng = np.random.default_rng(n)
+    x = _data(n * 3, np.float32, n).reshape(n, 3)
+    t = rng.integers(0, 3, n)
+    x[np.arange(n)[::5], t[::5]] = 0.0
+    e = ember.nn.functional.nll_loss(ember.from_numpy(x), ember.from_numpy(t), reduction=reduction)
+    _same_bits(e, torch.nn.functional.nll_loss(torch.from_numpy(x), torch.from_numpy(t), reduction=reduction))

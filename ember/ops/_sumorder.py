@@ -102,6 +102,11 @@ def _in_order(terms):
     mean of 4096 rows of 49: forward and backward, min of 30 interleaved, 455 -> 276 us); the same adds in the same
     order, so the same sums bit for bit."""
     m = terms.shape[0]
+    if m < _COLUMN_ADDS and type(terms) is np.ndarray and terms.dtype.kind == 'f' and terms.shape[1]:
+        # from the first term, then + 0.0: the partial sums differ from those from +0 only in the sign of a zero
+        # while every term so far is a zero, and + 0.0 turns the one -0.0 left into +0.0 (a sum from +0 is never
+        # -0.0); no zero column put in front ((40, 23) float32 rows, min of 3000 alternating: 7.7 -> 6.8 us)
+        return np.cumsum(terms, axis=1, dtype=terms.dtype)[:, -1] + terms.dtype.type(0)
     if m < _COLUMN_ADDS:
         seq = np.concatenate([np.zeros((m, 1), terms.dtype), terms], axis=1)
         return np.ascontiguousarray(np.cumsum(seq, axis=1, dtype=terms.dtype)[:, -1])
@@ -314,7 +319,19 @@ def _group_sums(vals, group, ngroups):
 
 def _run_total(v):
     """The elements of 1-D ``v`` added one after another from +0 (_in_order of one row)."""
+    if type(v) is np.ndarray and v.dtype.kind == 'f' and v.shape[0]:
+        return np.cumsum(v)[-1] + v.dtype.type(0)   # (from the first element: see _in_order)
     return _in_order(v[None])[0]
+
+
+def _run_totals(runs):
+    """_in_order of the rows of the 2-D float ``runs`` (cascade_sum's runs of equal length): from two rows, NumPy's
+    sum over the first axis of the transposed copy, which adds its rows in order (as serial_sum's), then + 0.0 (see
+    _in_order): nll_loss's cascade of GPT's 768 losses, min of 2000 alternating, 31.7 -> 21.4 us (in the GPT
+    step at one thread, min / p25 of 40 alternating steps, load ~12: 80 / 83 -> 61 / 64 us)."""
+    if runs.shape[0] < 2 or type(runs) is not np.ndarray:
+        return _in_order(runs)
+    return np.add.reduce(np.ascontiguousarray(runs.T), axis=0) + runs.dtype.type(0)
 
 
 def cascade_sum(v, valid=None, levels=8):
@@ -343,7 +360,7 @@ def cascade_sum(v, valid=None, levels=8):
             head, rest = vals[:1], vals[1:]
             full = rest.shape[0] // step * step
             parts.append(_run_total(rest[full:]) if full < rest.shape[0] else zero)
-            runs = _in_order(rest[:full].reshape(-1, step)) if full else rest[:0]
+            runs = _run_totals(rest[:full].reshape(-1, step)) if full else rest[:0]
             vals = np.concatenate((head, runs))
     parts.append(_run_total(vals) if vals.shape[0] else zero)
     total = zero
