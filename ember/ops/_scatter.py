@@ -51,14 +51,15 @@ def index_add_rows(out, idx, rows, onto=False):
 
 
 def _increasing(idx):
-    """Whether the 1-D ``idx`` is strictly increasing (each index once, in order: a position embedding's arange)."""
-    return idx.ndim == 1 and bool((idx[1:] > idx[:-1]).all())
+    """Whether the 1-D ``idx`` is strictly increasing from 0 or above (each row once, in order: a position
+    embedding's arange; a negative index could name the row a later one names)."""
+    return idx.ndim == 1 and idx[0] >= 0 and bool((idx[1:] > idx[:-1]).all())
 
 
 def _add_distinct(out, idx, rows):
     """index_add_rows for strictly increasing indices: each target's sum is its one row, added to out's value
     (+0.0 or, ``onto``, the row there: the block's sums give the same, as -0.0 + x is x), by a slice when the indices
-    are a run. GPT's position embedding, (64, 128) by arange(64), min of 1000: 22.4 -> 2.5 us."""
+    are a run. GPT's position embedding, (64, 128) by arange(64) onto new zeros, min of 3000 alternating: 24.4 -> 5.7 us."""
     lo = int(idx[0])
     if int(idx[-1]) - lo == idx.size - 1:
         out[lo:lo + idx.size] += rows
