@@ -160,10 +160,10 @@ WINOGRAD4_CHUNKED = [  # 3x3 stride-1 convs with output sides multiples of 4 as 
 
 @pytest.mark.parametrize('xs,ws,bias,kw', WINOGRAD4_CHUNKED, ids=str)
 def test_conv2d_winograd4_chunked(monkeypatch, xs, ws, bias, kw):
-    """The chunked F(4x4, 3x3) path run one sample at a time (its transforms as Kronecker GEMMs, the input gradient
-    as the forward's adjoint, V rebuilt per chunk) matches PyTorch and float64 gradcheck."""
+    """The chunked F(4x4, 3x3) path run one sample at a time (its transforms as per-axis or Kronecker GEMMs, the
+    input gradient as the forward's adjoint, V rebuilt per chunk) matches PyTorch and float64 gradcheck."""
     from ember.nn.functional import _winograd4_chunked
-    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1), ('_FORWARD_BYTES', 1)):
         monkeypatch.setattr(_winograd4_chunked, name, value)
     shapes = [xs, ws] + ([(ws[0],)] if bias else [])
     check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), *shapes, atol=1e-4)

@@ -1071,7 +1071,7 @@ def test_chunked_winograd4_is_bit_identical_across_threads(split, monkeypatch):
     """The chunked F(4x4, 3x3) conv runs its chunks on the pool: forward and gradients equal one thread's bit for
     bit (the weight's partial sums add up in chunk order), and PyTorch's to float32 rounding."""
     from ember.nn.functional import _winograd4_chunked
-    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1)):
+    for name, value in (('_MIN_CHANNELS', 1), ('_CHUNK_FROM', 0), ('_CHUNK_BYTES', 1), ('_FORWARD_BYTES', 1)):
         monkeypatch.setattr(_winograd4_chunked, name, value)
     x, w, b, g = _conv_inputs(4, (5, 3, 6, 10), (5, 4, 4, 8))
     y = ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w))

@@ -1,17 +1,18 @@
 """Winograd F(4x4, 3x3) for big batches of 3x3 stride-1 convolutions whose output sides are multiples of 4 (MNIST's
-unpadded 32 -> 64 channel conv at 26x26, batch 64), a few samples at a time so that each chunk's transformed input
-V and products M stay in the cache (as _winograd.forward's chunks). Each tile transform is one GEMM by a Kronecker
-matrix: kron(B^T, B^T) (36x36) on the 36 taps of every 6x6 input tile, kron(A^T, A^T) (16x36) on the products,
-kron(A, A) (36x16) on the output gradient's 4x4 tiles, where _winograd4's separable NumPy passes make about thirty
-tile-sized passes each. The input gradient is the forward's adjoint (U^T times the gradient's tiles, then
-kron(B, B) and each 6x6 tile added back onto the padded input), so its transforms run on the forward's tiles and
-share the gradient's tile transform with the weight gradient, which rebuilds each chunk's V rather than keep it
-(the MNIST CNN step, min process CPU of 15 interleaved: 80.3 -> 77.8 ms at one thread, 4,800 -> 3,300 page
-faults a step: the kept V grew the heap glibc hands back and faults in again every step).
+unpadded 32 -> 64 channel conv at 26x26, batch 64), a few samples at a time so that each chunk's transformed input V
+and products M stay in the cache (as _winograd.forward's chunks). The forward's tile transforms are two small-side
+GEMMs each, one per tile axis (see _conv_chunk); the backward's are one GEMM by a Kronecker matrix: kron(B^T, B^T)
+(36x36) on the 36 taps of every 6x6 input tile, kron(A, A) (36x16) on the output gradient's 4x4 tiles, where
+_winograd4's separable NumPy passes make about thirty tile-sized passes each. The input gradient is the forward's
+adjoint (U^T times the gradient's tiles, then kron(B, B) and each 6x6 tile added back onto the padded input), so its
+transforms run on the forward's tiles and share the gradient's tile transform with the weight gradient, which
+rebuilds each chunk's V rather than keep it (the MNIST CNN step, min process CPU of 15 interleaved: 80.3 -> 77.8 ms
+at one thread, 4,800 -> 3,300 page faults a step: the kept V grew the heap glibc hands back and faults in again every
+step).
 
 MNIST's conv, batch 64, one thread, min thread CPU time of 20 on a loaded machine: forward and both gradients
 48.6 -> 33.3 ms against _winograd's chunked F(2x2, 3x3); chunks of 8 samples (4 MiB of V and M) beat 4 and 16.
-Values round as _winograd4's (same points; MNIST's conv: root-mean-square error 3.0-3.6x PyTorch's)."""
+Values round as _winograd4's (same points; MNIST's conv: root-mean-square error 2.8-3.8x PyTorch's)."""
 import numpy as np
 
 from ... import _parallel
@@ -21,6 +22,7 @@ from . import _winograd, _winograd4
 _MIN_CHANNELS = 32        # input and output channels below which im2col or the per-sample path is left to take it
 _CHUNK_BYTES = 4 << 20    # bytes of V and M per chunk (a cache's worth) ...
 _CHUNK_FROM = 8 << 20     # ... and a batch's from which this path takes the conv: at least two chunks
+_FORWARD_BYTES = 3 << 19  # bytes of V and M per forward chunk (see forward)
 
 def _kron(m):
     """kron(m, m) in float32 and float64, C-contiguous: one tile transform as one GEMM."""
@@ -28,6 +30,14 @@ def _kron(m):
 
 
 _KB, _KBT, _KA, _KAT = (_kron(m) for m in (_winograd4._BT, _winograd4._BT.T, _winograd4._AT, _winograd4._AT.T))
+
+
+def _typed(m):
+    """m in float32 and float64, C-contiguous: one axis of a tile transform."""
+    return {np.dtype(t): np.ascontiguousarray(m, t) for t in (np.float32, np.float64)}
+
+
+_BT, _AT, _A = (_typed(m) for m in (_winograd4._BT, _winograd4._AT, _winograd4._AT.T))
 
 weight_transform = _winograd4.weight_transform     # U (36, O, I) = G w G^T
 
@@ -57,10 +67,10 @@ def _sample_bytes(x, channels, o):
     return 36 * channels * (o[0] // 4) * (o[1] // 4) * x.itemsize
 
 
-def chunks(x, channels, o):
-    """Batch slices of about _CHUNK_BYTES of V and M each."""
+def chunks(x, channels, o, nbytes=None):
+    """Batch slices of about ``nbytes`` (_CHUNK_BYTES when None) of V and M each."""
     n = x.shape[0]
-    step = max(1, _CHUNK_BYTES // _sample_bytes(x, channels, o))
+    step = max(1, (_CHUNK_BYTES if nbytes is None else nbytes) // _sample_bytes(x, channels, o))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
@@ -92,31 +102,52 @@ def _input_transform(x, top, left, th, tw):
     return gemm(_KB[x.dtype], taps.reshape(36, -1)).reshape(36, c, -1)
 
 
-def _output_transform(m, out, bias):
-    """A^T m A of every tile of M (36, O, th*tw*N), plus bias (O,) when not None, written into out (N, O, 4*th,
-    4*tw). The bias goes onto the transformed tiles, contiguous, before they are scattered into out."""
-    n, o, h, w = out.shape
-    y = gemm(_KA[m.dtype], m.reshape(36, -1))
-    if bias is not None:
-        y.reshape(16, o, -1)[...] += bias[:, None]
-    y = y.reshape(4, 4, o, h // 4, w // 4, n)
-    for p in range(4):
-        for q in range(4):
-            out[:, :, p::4, q::4] = y[p, q].transpose(3, 0, 1, 2)
+def _sample_taps(x, top, left, th, tw):
+    """The 36 taps of every 6x6 input tile (stride 4) of x (N, C, H, W) padded by top/left, sample-major:
+    (6, 6, C, N, th, tw), each tap a strided slice of the (zero-padded) input."""
+    n, c, h, w = x.shape
+    xt = x.transpose(1, 0, 2, 3)
+    if top or left or h != 4 * th + 2 or w != 4 * tw + 2:
+        xt = np.zeros((c, n, 4 * th + 2, 4 * tw + 2), x.dtype)
+        xt[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    taps = np.empty((6, 6, c, n, th, tw), x.dtype)
+    for a in range(6):
+        for b in range(6):
+            taps[a, b] = xt[:, :, a:a + 4 * th:4, b:b + 4 * tw:4]
+    return taps
 
 
 def _conv_chunk(x, u, bias, top, left, out):
-    """One chunk's conv (plus bias, when not None) into out."""
-    _output_transform(gemm(u, _input_transform(x, top, left, out.shape[2] // 4, out.shape[3] // 4)), out, bias)
+    """One forward chunk's conv (plus bias, when not None) into out, its tile columns sample-major (N, th, tw).
+    Each tile transform is two small-side products, one per axis (B^T on the taps' rows, then on their columns;
+    A^T alike), where kron(B^T, B^T) and kron(A^T, A^T) cost four times the multiply-adds; the output's second
+    product puts the tile's column innermost, so that its rows reach out as runs of 4 * tw values in one copy (the
+    transposing scatter of 16 strided planes took a quarter of the chunk)."""
+    n, o, h, w = out.shape
+    th, tw = h // 4, w // 4
+    bt, at, a = _BT[x.dtype], _AT[x.dtype], _A[x.dtype]
+    rows = gemm(bt, _sample_taps(x, top, left, th, tw).reshape(6, -1))
+    v = gemm(bt, rows.reshape(6, 6, -1)).reshape(36, x.shape[1], -1)
+    y1 = gemm(at, gemm(u, v).reshape(6, -1)).reshape(4, 6, -1)     # A^T on the products' tile rows
+    y = np.empty((4, y1.shape[2], 4), y1.dtype)
+    for p in range(4):
+        gemm(y1[p].T, a, out=y[p])
+    if bias is not None:
+        y.reshape(4, o, -1)[...] += bias[:, None]
+    out.reshape(n, o, th, 4, 4 * tw)[...] = y.reshape(4, o, n, th, 4 * tw).transpose(2, 1, 3, 0, 4)
 
 
 def forward(x, u, bias, top, left, out):
     """conv of x (N, C, H, W) with transformed weights u (36, O, C), plus bias (O,) when not None, padded by
     top/left, written into out (N, O, OH, OW) chunk by chunk, the chunks on ember._parallel's threads; returns
-    what backward needs."""
-    parts = chunks(x, u.shape[1] + u.shape[2], out.shape[2:])
+    what backward needs (its chunks are of _CHUNK_BYTES). The forward's chunks are smaller, _FORWARD_BYTES (1.5
+    MiB: MNIST's 3 samples), than the backward's: MNIST's conv, one thread, thread CPU time per sample, min of 40
+    on the loaded machine (us): chunks of 1, 2, 3, 4, 6 samples 186, 167, 155, 167, 175 (8: 196); the kron form
+    in chunks of 8: 242."""
+    channels = u.shape[1] + u.shape[2]
+    parts = chunks(x, channels, out.shape[2:], _FORWARD_BYTES)
     _parallel.each(lambda sl: _conv_chunk(x[sl], u, bias, top, left, out[sl]), [(sl,) for sl in parts])
-    return Saved(u, parts)
+    return Saved(u, chunks(x, channels, out.shape[2:]))
 
 
 def _grad_tiles(g):
