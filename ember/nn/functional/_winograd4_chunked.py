@@ -1,18 +1,19 @@
 """Winograd F(4x4, 3x3) for big batches of 3x3 stride-1 convolutions whose output sides are multiples of 4 (MNIST's
 unpadded 32 -> 64 channel conv at 26x26, batch 64), a few samples at a time so that each chunk's transformed input V
-and products M stay in the cache (as _winograd.forward's chunks). The forward's tile transforms are two small-side
-GEMMs each, one per tile axis (see _conv_chunk); the backward's are one GEMM by a Kronecker matrix: kron(B^T, B^T)
-(36x36) on the 36 taps of every 6x6 input tile, kron(A, A) (36x16) on the output gradient's 4x4 tiles, where
-_winograd4's separable NumPy passes make about thirty tile-sized passes each. The input gradient is the forward's
-adjoint (U^T times the gradient's tiles, then kron(B, B) and each 6x6 tile added back onto the padded input), so its
-transforms run on the forward's tiles and share the gradient's tile transform with the weight gradient, which
-rebuilds each chunk's V rather than keep it (the MNIST CNN step, min process CPU of 15 interleaved: 80.3 -> 77.8 ms
-at one thread, 4,800 -> 3,300 page faults a step: the kept V grew the heap glibc hands back and faults in again every
-step).
+and products M stay in the cache (as _winograd.forward's chunks). Each tile transform is two small-side GEMMs, one
+per tile axis (_both_axes: B^T on the 36 taps of every 6x6 input tile, A^T on the products, A on the output
+gradient's 4x4 tiles, B on the input gradient's), a quarter of a Kronecker matrix's multiply-adds, where _winograd4's
+separable NumPy passes make about thirty tile-sized passes each. The input gradient is the forward's adjoint (U^T
+times the gradient's tiles, then B . B^T and each 6x6 tile added back onto the padded input), so its transforms run
+on the forward's tiles and share the gradient's tile transform with the weight gradient, which rebuilds each chunk's
+V rather than keep it (the MNIST CNN step, min process CPU of 15 interleaved: 80.3 -> 77.8 ms at one thread, 4,800 ->
+3,300 page faults a step: the kept V grew the heap glibc hands back and faults in again every step).
 
 MNIST's conv, batch 64, one thread, min thread CPU time of 20 on a loaded machine: forward and both gradients
 48.6 -> 33.3 ms against _winograd's chunked F(2x2, 3x3); chunks of 8 samples (4 MiB of V and M) beat 4 and 16.
-Values round as _winograd4's (same points; MNIST's conv: root-mean-square error 2.8-3.8x PyTorch's)."""
+Per-axis transforms against Kronecker GEMMs, the backward (both gradients) at one thread, min thread CPU time of 25
+interleaved, load 9: 29.7 -> 25.4 ms. Values round as _winograd4's (same points; MNIST's conv: root-mean-square
+error 2.8-3.6x PyTorch's)."""
 import numpy as np
 
 from ... import _parallel
@@ -24,20 +25,20 @@ _CHUNK_BYTES = 4 << 20    # bytes of V and M per chunk (a cache's worth) ...
 _CHUNK_FROM = 8 << 20     # ... and a batch's from which this path takes the conv: at least two chunks
 _FORWARD_BYTES = 3 << 19  # bytes of V and M per forward chunk (see forward)
 
-def _kron(m):
-    """kron(m, m) in float32 and float64, C-contiguous: one tile transform as one GEMM."""
-    return {np.dtype(t): np.ascontiguousarray(np.kron(m, m), t) for t in (np.float32, np.float64)}
-
-
-_KB, _KBT, _KA, _KAT = (_kron(m) for m in (_winograd4._BT, _winograd4._BT.T, _winograd4._AT, _winograd4._AT.T))
-
 
 def _typed(m):
     """m in float32 and float64, C-contiguous: one axis of a tile transform."""
     return {np.dtype(t): np.ascontiguousarray(m, t) for t in (np.float32, np.float64)}
 
 
-_BT, _AT, _A = (_typed(m) for m in (_winograd4._BT, _winograd4._AT, _winograd4._AT.T))
+_BT, _B, _AT, _A = (_typed(m) for m in (_winograd4._BT, _winograd4._BT.T, _winograd4._AT, _winograd4._AT.T))
+
+
+def _both_axes(t, x):
+    """t (k, m) applied to both leading axes of x (m, m, ...): (k, k, ...) = t x t^T per trailing index, as two
+    GEMMs (one per axis), a quarter of kron(t, t)'s multiply-adds for 6x6 tiles."""
+    k, m = t.shape
+    return gemm(t, gemm(t, x.reshape(m, -1)).reshape(k, m, -1))
 
 weight_transform = _winograd4.weight_transform     # U (36, O, I) = G w G^T
 
@@ -54,7 +55,7 @@ class Saved(_winograd.Saved):
 def usable(x, w, s, d, groups, pads):
     """Whether the conv of array x with w takes this path: 3x3, stride 1, no dilation, one group, float32/64,
     output sides multiples of 4, at least _MIN_CHANNELS channels in and out, and a batch of two chunks or more."""
-    if w.shape[2:] != (3, 3) or s != (1, 1) or d != (1, 1) or groups != 1 or x.dtype not in _KB:
+    if w.shape[2:] != (3, 3) or s != (1, 1) or d != (1, 1) or groups != 1 or x.dtype not in _BT:
         return False
     o = (x.shape[2] + sum(pads[0]) - 2, x.shape[3] + sum(pads[1]) - 2)
     if o[0] <= 0 or o[1] <= 0 or o[0] % 4 or o[1] % 4 or min(w.shape[:2]) < _MIN_CHANNELS:
@@ -99,7 +100,7 @@ def _input_transform(x, top, left, th, tw):
     for a in range(6):
         for b in range(6):
             taps[a, b] = q[:, a:a + 4 * th:4, b % 4, b // 4:b // 4 + tw]
-    return gemm(_KB[x.dtype], taps.reshape(36, -1)).reshape(36, c, -1)
+    return _both_axes(_BT[x.dtype], taps).reshape(36, c, -1)
 
 
 def _sample_taps(x, top, left, th, tw):
@@ -126,8 +127,7 @@ def _conv_chunk(x, u, bias, top, left, out):
     n, o, h, w = out.shape
     th, tw = h // 4, w // 4
     bt, at, a = _BT[x.dtype], _AT[x.dtype], _A[x.dtype]
-    rows = gemm(bt, _sample_taps(x, top, left, th, tw).reshape(6, -1))
-    v = gemm(bt, rows.reshape(6, 6, -1)).reshape(36, x.shape[1], -1)
+    v = _both_axes(bt, _sample_taps(x, top, left, th, tw)).reshape(36, x.shape[1], -1)
     y1 = gemm(at, gemm(u, v).reshape(6, -1)).reshape(4, 6, -1)     # A^T on the products' tile rows
     y = np.empty((4, y1.shape[2], 4), y1.dtype)
     for p in range(4):
@@ -153,14 +153,14 @@ def forward(x, u, bias, top, left, out):
 def _grad_tiles(g):
     """A g A^T of every 4x4 tile of g (N, O, 4*th, 4*tw): (36, O, th*tw*N)."""
     planes = _winograd4.tile_planes(g)
-    return gemm(_KAT[g.dtype], planes.reshape(16, -1)).reshape(36, g.shape[1], -1)
+    return _both_axes(_A[g.dtype], planes).reshape(36, g.shape[1], -1)
 
 
 def _input_grad(gv, top, left, th, tw, out):
     """Adjoint of _input_transform: B gV B^T of every tile, added up on the padded canvas (split as _split's),
     cropped into out (N, C, H, W), given gV (36, C, th*tw*N)."""
     n, c, h, w = out.shape
-    taps = gemm(_KBT[gv.dtype], gv.reshape(36, -1)).reshape(6, 6, c, th, tw, n)
+    taps = _both_axes(_B[gv.dtype], gv).reshape(6, 6, c, th, tw, n)
     q = np.empty((c, 4 * th + 2, 4, tw + 1, n), gv.dtype)
     q[:, 4 * th:] = 0
     q[:, :4 * th, :, tw] = 0
