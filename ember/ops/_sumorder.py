@@ -130,30 +130,30 @@ def _scalar_rows_sum(x):
 
 
 def _outer_sum(x):
-    """Sum over axis 0 of a C-contiguous 2-D array (M rows, N columns), as PyTorch's outer reductions add:
-    columns in blocks of four vectors (or, below one vector of columns, four scalars) each take the
-    cascade over all rows; the remaining columns take ``row_sum``: rows dealt to four interleaved
-    accumulators (row i to accumulator i % 4) with the cascade, the leftover rows into the first, then
-    the four added in order."""
-    m, n = x.shape
+    """Sum over axis 0 of an (M, ..., N) array whose last axis is PyTorch's contiguous inner dim, as its outer
+    reductions add: columns in blocks of four vectors (or, below one vector of columns, four scalars) each take
+    the cascade over all rows; the remaining columns take ``row_sum``: rows dealt to four interleaved
+    accumulators (row i to accumulator i % 4) with the cascade, the leftover rows into the first, then the four
+    added in order. Axes between the first and last are independent slabs (a reduction over middle dims)."""
+    m, n = x.shape[0], x.shape[-1]
     width = 32 // x.itemsize
     block = _ILP * width if n >= width else _ILP
     split = n - n % block
     if split == n:
         return _cascade(x)
-    out = np.empty(n, x.dtype)
+    out = np.empty(x.shape[1:], x.dtype)
     if split:
-        out[:split] = _cascade(x[:, :split])
+        out[..., :split] = _cascade(x[..., :split])
     if split < n:
-        rest = x[:, split:]
+        rest = x[..., split:]
         groups = m // _ILP
         if groups:
-            part = _cascade(rest[:groups * _ILP].reshape(groups, _ILP, n - split))
+            part = _cascade(rest[:groups * _ILP].reshape((groups, _ILP) + rest.shape[1:]))
         else:
-            part = np.zeros((_ILP, n - split), x.dtype)
+            part = np.zeros((_ILP,) + rest.shape[1:], x.dtype)
         for i in range(groups * _ILP, m):
             part[0] += rest[i]
-        out[split:] = ((part[0] + part[1]) + part[2]) + part[3]
+        out[..., split:] = ((part[0] + part[1]) + part[2]) + part[3]
     return out
 
 
@@ -304,6 +304,22 @@ def ordered_sum(a, axis=None, keepdims=False):
         lead = len(axis)
         r = _outer_sum(a.reshape(-1, math.prod(a.shape[lead:]))).reshape(a.shape[lead:])
         return r.reshape((1,) * lead + r.shape) if keepdims else r
+    first = min(axis)
+    if tuple(sorted(axis)) == tuple(range(first, first + k)) and a.flags.c_contiguous:
+        # a run of middle axes: PyTorch coalesces it and adds each leading index's (M, N) slab as an outer sum
+        lead, inner = a.shape[:first], a.shape[first + k:]
+        slabs = a.reshape(math.prod(lead), -1, math.prod(inner)).transpose(1, 0, 2)
+        r = _outer_sum(slabs).reshape(lead + inner)
+        return r.reshape(lead + (1,) * k + inner) if keepdims else r
+    kept_axes = [i for i in range(a.ndim) if i not in axis]
+    lo, hi = kept_axes[0], kept_axes[-1] + 1
+    if hi - lo == len(kept_axes) and lo > 0 and hi < a.ndim and a.flags.c_contiguous:
+        # leading and trailing axes around kept middle ones: each leading index's rows take an inner sum, and
+        # the output adds them in the leading indices' order (TensorIterator's outer loop)
+        lead, mid, inner = math.prod(a.shape[:lo]), a.shape[lo:hi], math.prod(a.shape[hi:])
+        rows = _rows_sum(a.reshape(-1, inner)).reshape(lead, -1)
+        r = _seq(rows).reshape(mid)
+        return r.reshape(tuple(s if lo <= i < hi else 1 for i, s in enumerate(a.shape))) if keepdims else r
     return None
 
 

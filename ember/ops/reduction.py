@@ -961,6 +961,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 def _p12_norm(a, dims, keepdim, p):
     """The 1- or 2-norm of ``a`` over ``dims``, its terms added in PyTorch's order where that is known (float32
     and float64: see _sumorder.serial_sum and lastdim_squares_sum), else in NumPy's."""
+    if 1 in a.shape and a.size:   # TensorIterator drops size-1 dims: a (7, 1) column's norm over dim 0 is an inner sum
+        shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
+        left = [i for i, s in enumerate(a.shape) if s != 1]
+        squeezed = tuple(left.index(d) for d in dims if a.shape[d] != 1)
+        return _p12_norm(a.reshape([a.shape[i] for i in left]), squeezed, False, p).reshape(shape)
     terms = np.abs(a) if p == 1 else a * a
     r = None
     if a.dtype.type in (np.float32, np.float64) and a.size:

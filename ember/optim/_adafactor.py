@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .adam import _lerp, _steps_as_tensors
+from .adam import _steps_as_tensors
 from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar, _step_tensor
 
 __all__ = ['Adafactor']
@@ -62,45 +62,38 @@ def _adafactor_state(state, p):
     return st
 
 
-def _norm(a, axis=None):
-    """The 2-norm in the array's dtype (over ``axis``, keeping it)."""
-    return np.sqrt(np.sum(a * a, axis=axis, keepdims=axis is not None, dtype=a.dtype))
-
-
 def _adafactor_group(state, group):
-    """Update every param of ``group`` that has a gradient (PyTorch's single-tensor loop)."""
+    """Update every param of ``group`` that has a gradient (PyTorch's single-tensor loop). The update runs on
+    ember's ops (norm, lerp_, rsqrt_, add_ with alpha), whose reduction orders and fused steps are PyTorch's:
+    NumPy's pairwise sums and a separate multiply and add had the row variances of a 3-d param 1 ulp off."""
     lr, beta2_decay, (eps1, eps2) = _scalar(group['lr']), group['beta2_decay'], group['eps']
     d, wd = group['d'], group['weight_decay']
-    for p in group['params']:
-        if p._grad is None:
-            continue
+    params = [p for p in group['params'] if p._grad is not None]
+    if any(p.is_complex() for p in params):   # checked before any param moves, as PyTorch's _init_group
+        raise RuntimeError('Adafactor does not support complex parameters')
+    for p in params:
         st = _adafactor_state(state, p)
-        pa, ga = p._data, p._grad._data
-        if group['maximize']:
-            ga = np.negative(ga)
+        grad = -p._grad if group['maximize'] else p._grad
         if eps1 is None:
-            eps1 = float(np.finfo(pa.dtype).eps)
+            eps1 = float(np.finfo(p._data.dtype).eps)
         st['step']._data += 1
         step = float(st['step']._data)
         one_minus_beta2_t = step ** beta2_decay
         rho_t = min(lr, 1 / (step ** 0.5))
-        alpha = max(eps2, float(_norm(pa)) / (pa.size ** 0.5)) * rho_t
+        alpha = max(eps2, p.norm(2).item() / (p.numel() ** 0.5)) * rho_t
         if wd != 0:
-            np.multiply(pa, 1 - lr * wd, out=pa)
-        if ga.ndim > 1:
-            row_var, col_var = st['row_var']._data, st['col_var']._data
-            row_mean = _norm(ga, -1) ** 2 / ga.shape[-1]
-            _lerp(row_var, row_mean, one_minus_beta2_t, np.empty_like(row_var))
-            col_mean = _norm(ga, -2) ** 2 / ga.shape[-2]
-            _lerp(col_var, col_mean, one_minus_beta2_t, np.empty_like(col_var))
+            p.mul_(1 - lr * wd)
+        if grad.dim() > 1:
+            row_var, col_var = st['row_var'], st['col_var']
+            row_var.lerp_(grad.norm(dim=-1, keepdim=True).square_().div_(grad.size(-1)), one_minus_beta2_t)
+            col_var.lerp_(grad.norm(dim=-2, keepdim=True).square_().div_(grad.size(-2)), one_minus_beta2_t)
             var_estimate = row_var @ col_var
-            var_estimate /= np.maximum(row_var.mean(axis=-2, keepdims=True, dtype=pa.dtype), eps1)
+            var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
         else:
-            variance = st['variance']._data
-            _lerp(variance, np.multiply(ga, ga, out=np.empty_like(pa)), one_minus_beta2_t, np.empty_like(pa))
-            var_estimate = variance.copy()
-        update = 1 / np.sqrt(np.maximum(var_estimate, eps1 * eps1, dtype=pa.dtype))
-        update = np.multiply(update, ga, dtype=pa.dtype)
-        denom = max(1.0, float(_norm(update)) / ((update.size ** 0.5) * d))
-        np.add(pa, np.multiply(update, -alpha / denom, dtype=pa.dtype), out=pa)
-        p._bump()
+            variance = st['variance']
+            variance.lerp_(grad * grad, one_minus_beta2_t)
+            var_estimate = variance.clone()
+        update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
+        update.mul_(grad)
+        denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
+        p.add_(update, alpha=-alpha / denom)

@@ -1,0 +1,78 @@
+"""Optimizers, schedulers, init, distributions and random ops a differential fuzzer (ember against PyTorch, same
+seeds and inputs) found answering differently: each case runs ``fn(lib)`` on both and compares what it returns
+(tensors by dtype, shape and bits; numbers, strings and nested lists/dicts exactly), or that both raise the same
+exception type."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+R = np.random.RandomState(0)
+X3 = R.randn(3, 5, 2).astype(np.float32)
+X4 = R.randn(3, 7, 6, 5).astype(np.float32)
+COL = R.randn(6, 40, 1).astype(np.float32)
+SHAPES = [(3, 4), (5,), (2, 3, 2), (4, 3, 5, 2), (7, 1)]
+P0 = [R.randn(*s).astype(np.float32) for s in SHAPES]
+GRADS = [[R.randn(*s).astype(np.float32) for s in SHAPES] for _ in range(4)]
+
+
+def _plain(x):
+    """A result as plain Python/NumPy values, the library's name taken out of dtypes."""
+    if hasattr(x, 'detach') and hasattr(x, 'dtype'):
+        x = x.detach()
+        return (str(x.dtype).split('.')[-1], tuple(x.shape), x.resolve_conj().numpy().tobytes())
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _optim_run(name, kw, shapes=None, cplx=False):
+    """``steps`` of an optimizer over fixed gradients: the params after each step and the final state_dict."""
+    def fn(L):
+        idx = range(len(SHAPES)) if shapes is None else shapes
+        ps = []
+        for i in idx:
+            a = P0[i] + 0.5j * P0[i] if cplx else P0[i]
+            ps.append(L.tensor(a.astype(np.complex64) if cplx else a, requires_grad=True))
+        opt = getattr(L.optim, name)(ps, **kw)
+        out = []
+        for g in GRADS:
+            for p, i in zip(ps, idx):
+                p.grad = L.tensor((g[i] - 0.3j * g[i]).astype(np.complex64) if cplx else g[i])
+            opt.step()
+            out.append([p.clone() for p in ps])
+        return out, opt.state_dict()['state']
+    return fn
+
+
+CASES = {
+    # a sum/mean over middle dims adds as PyTorch's outer reduction per leading index (NumPy's order differed)
+    'sum_middle_dim': lambda L: L.tensor(X3).sum(1),
+    'mean_middle_dim_keepdim': lambda L: L.tensor(X4).mean(dim=-2, keepdim=True),
+    'sum_middle_two_dims': lambda L: L.tensor(X4).sum((1, 2)),
+    # leading and trailing dims around a kept middle: an inner sum per leading index, added in order
+    'sum_outer_and_inner_dims': lambda L: L.tensor(X3).sum((0, 2)),
+    'mean_outer_and_inner_dims': lambda L: L.tensor(X4).mean((0, 3)),
+    # a norm over a column (size-1 dims dropped, as TensorIterator does): an inner sum, not an outer one
+    'norm_column': lambda L: L.tensor(COL).norm(dim=1),
+    'norm_column_keepdim': lambda L: L.linalg.vector_norm(L.tensor(COL[:, None]), dim=-2, keepdim=True),
+    # Adafactor's factored variances (3-d and 4-d params, a column) and update in PyTorch's op order
+    'adafactor': _optim_run('Adafactor', {}),
+    'adafactor_wd_maximize': _optim_run('Adafactor', dict(weight_decay=0.1, maximize=True, beta2_decay=-0.5)),
+    'adafactor_complex_refused': _optim_run('Adafactor', {}, shapes=[0], cplx=True),
+}
+
+
+def _outcome(L, fn):
+    try:
+        return _plain(fn(L))
+    except Exception as e:     # noqa: BLE001 -- the exception's type is compared
+        return ('raises', type(e).__name__)
+
+
+@pytest.mark.parametrize('name', sorted(CASES))
+def test_matches_torch(name):
+    assert _outcome(ember, CASES[name]) == _outcome(torch, CASES[name])
