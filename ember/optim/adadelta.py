@@ -58,8 +58,8 @@ def _adadelta_group(state, group):
         square_avgs.append(st['square_avg'])
         acc_deltas.append(st['acc_delta'])
         steps.append(st['step'])
-    adadelta(params, grads, square_avgs, acc_deltas, steps, lr=group['lr'], rho=group['rho'], eps=group['eps'],
-             weight_decay=group['weight_decay'], maximize=group['maximize'])
+    adadelta(params, grads, square_avgs, acc_deltas, steps, foreach=group['foreach'], lr=group['lr'], rho=group['rho'],
+             eps=group['eps'], weight_decay=group['weight_decay'], maximize=group['maximize'])
 
 
 def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=False, foreach=None,
@@ -75,7 +75,7 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = _with_decay(ga, pa, wd)
+            ga = _with_decay(ga, pa, wd, p._data.dtype.kind == 'c' and not foreach)
         sq, acc = _as_real(sq_t._data), _as_real(acc_t._data)
         if join and pa.size <= SMALL and _joinable(pa, ga, sq, acc):
             small.setdefault(pa.dtype, []).append((p, pa, ga, sq, acc))

@@ -91,7 +91,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
             ga = np.negative(ga)
         step_arr = s_t._data
         step_arr += 1
-        ga = _decay(pa, ga, lr, weight_decay, decoupled_weight_decay)
+        ga = _decay(pa, ga, lr, weight_decay, decoupled_weight_decay, p._data.dtype.kind == 'c' and not foreach)
         arrays = (pa, ga, _as_real(m._data), _as_real(v._data)) + \
             ((_as_real(max_exp_avg_sqs[i]._data),) if amsgrad else ())
         for part, tail in _fused_parts(arrays) if fused else ((arrays, False),):
@@ -179,10 +179,10 @@ def _adam_group(state, group):
         step_arr = st['step']._data
         step_arr.fill(float(step_arr) + 1)      # (+= 1's 0-d ufunc call: ~2 us a param; the same value, rounded once)
         step = float(step_arr)
-        if not (amsgrad or fused) and pa.size <= SMALL and _joinable(pa, ga, m, v):
+        if not (amsgrad or fused) and pa.size <= SMALL and p._data.dtype.kind != 'c' and _joinable(pa, ga, m, v):
             small.setdefault((step, pa.dtype), []).append((p, pa, ga, m, v))
             continue
-        ga = _decay(pa, ga, lr, wd, decoupled)
+        ga = _decay(pa, ga, lr, wd, decoupled, p._data.dtype.kind == 'c' and not group['foreach'])
         arrays = (pa, ga, m, v, _as_real(st['max_exp_avg_sq']._data)) if amsgrad else (pa, ga, m, v)
         for arrays, tail in _fused_parts(arrays) if fused else ((arrays, False),):
             updates.append((lambda *a, step=step, tail=tail: _adam_update(step, lr, beta1, beta2, eps, *a, fused=fused,
@@ -223,13 +223,13 @@ def _run_updates(updates, joined=()):
         p._bump()
 
 
-def _decay(pa, ga, lr, wd, decoupled):
+def _decay(pa, ga, lr, wd, decoupled, cplx=False):
     """Weight decay: the param shrunk in place (decoupled, AdamW) or the gradient plus wd * param; the gradient."""
     if wd != 0:
         if decoupled:
             np.multiply(pa, 1 - lr * wd, out=pa)
         else:
-            ga = _with_decay(ga, pa, wd)
+            ga = _with_decay(ga, pa, wd, cplx)
     return ga
 
 

@@ -54,8 +54,8 @@ def _adamax_group(state, group):
         exp_infs.append(st['exp_inf'])
         steps.append(st['step'])
     (beta1, beta2) = group['betas']
-    adamax(params, grads, exp_avgs, exp_infs, steps, maximize=group['maximize'], eps=group['eps'], beta1=beta1,
-           beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'])
+    adamax(params, grads, exp_avgs, exp_infs, steps, foreach=group['foreach'], maximize=group['maximize'],
+           eps=group['eps'], beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'])
 
 
 def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximize=False, differentiable=False,
@@ -70,7 +70,7 @@ def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximiz
         step_arr = s_t._data
         step_arr += 1
         if wd != 0:
-            ga = _with_decay(ga, pa, wd)
+            ga = _with_decay(ga, pa, wd, p._data.dtype.kind == 'c' and not foreach)
         m, u = _as_real(m_t._data), _as_real(u_t._data)
         tmp = np.empty_like(pa)
         _lerp(m, ga, 1 - beta1, tmp)

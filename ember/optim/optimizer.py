@@ -425,12 +425,13 @@ def _cast_state(param, value, key=None):
     return value
 
 
-def _with_decay(ga, pa, wd):
+def _with_decay(ga, pa, wd, cplx=False):
     """``grad.add(param, alpha=wd)``, a new array rounded as PyTorch's add kernel rounds it: one fused multiply-add
     (vec::fmadd and a contracted tail; the product rounded first left Adam's exp_avg off in 534 of 4099 float32
-    elements after 20 steps); complex arrays the product, then the sum."""
+    elements after 20 steps); complex arrays the product, then the sum. ``cplx``: real views of a complex param that
+    PyTorch's single-tensor Adam, Adamax, Adagrad, Adadelta and RMSprop decay before view_as_real: a complex add too."""
     out = np.array(ga, dtype=np.result_type(ga, pa), order='C')
-    if out.dtype.kind == 'c':
+    if out.dtype.kind == 'c' or cplx:
         return np.add(out, np.multiply(pa, wd, dtype=out.dtype), out=out)
     return _fused.addmul_(out, wd, pa)
 

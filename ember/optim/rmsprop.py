@@ -73,9 +73,9 @@ def _rmsprop_group(state, group):
             bufs.append(st['momentum_buffer'])
         if group['centered']:
             grad_avgs.append(st['grad_avg'])
-    rmsprop(params, grads, square_avgs, grad_avgs, bufs, steps, maximize=group['maximize'], lr=group['lr'],
-            alpha=group['alpha'], eps=group['eps'], weight_decay=group['weight_decay'], momentum=group['momentum'],
-            centered=group['centered'])
+    rmsprop(params, grads, square_avgs, grad_avgs, bufs, steps, foreach=group['foreach'], maximize=group['maximize'],
+            lr=group['lr'], alpha=group['alpha'], eps=group['eps'], weight_decay=group['weight_decay'],
+            momentum=group['momentum'], centered=group['centered'])
 
 
 def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, foreach=None, maximize=False,
@@ -91,7 +91,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             ga = np.negative(ga)
         s_t._data += 1
         if wd != 0:
-            ga = _with_decay(ga, pa, wd)
+            ga = _with_decay(ga, pa, wd, p._data.dtype.kind == 'c' and not foreach)
         sq = _as_real(sq_t._data)
         np.multiply(sq, alpha, out=sq)
         tmp = np.empty_like(pa)
