@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from .. import ops as _ops
+from .. import _linalg, ops as _ops
 from ..ops import random as _random
 
 __all__ = ['calculate_gain', 'uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_', 'zeros_', 'eye_',
@@ -222,10 +222,10 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor._data.shape[0]
     cols = tensor.numel() // rows
-    flat = _random.normal_(tensor.new_empty((rows, cols)), 0, 1, generator=generator)._data
+    flat = _random.normal_(tensor.new_empty((rows, cols)), 0, 1, generator=generator)
     if rows < cols:
-        flat = flat.T
-    q, r = np.linalg.qr(flat)
+        flat = flat.t()
+    q, r = (t._data for t in _linalg.qr(flat.detach()))   # refuses float16/bfloat16 as PyTorch's geqrf does
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T

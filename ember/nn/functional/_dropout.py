@@ -92,9 +92,16 @@ def _feature_dropout(input, p, training, inplace, batched):
     if not training or p == 0:
         return input
     x = input._data
+    _check_feature_dims(x, p)
     lead = 2 if batched else 1
     shape = x.shape[:lead] + (1,) * (x.ndim - lead)
     return _apply_mask(input, _mask(shape, p, x.dtype), inplace)
+
+
+def _check_feature_dims(x, p):
+    """PyTorch's feature noise needs a channel dim: refused below 2-D where a mask would be drawn."""
+    if p != 1 and x.size and x.ndim < 2:
+        raise RuntimeError('Feature dropout requires at least 2 dimensions in the input')
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -192,6 +199,8 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     try:
         _check_alpha_inplace(input, p, training, inplace)
         x = input._data
+        if training and p != 0:
+            _check_feature_dims(x, p)
         shape = x.shape[:2] + (1,) * (x.ndim - 2)
         out = _alpha(input, p, training, shape)
         return commit(input, out) if inplace and out is not input else out
