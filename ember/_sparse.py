@@ -26,6 +26,7 @@ from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from ._dtype import FROM_NP
+from .ops._fused import fma32
 from ._torch_function import _disabled_torch_function_impl
 from .tensor import Size, Tensor, _check_device, _wrap_dim
 
@@ -851,13 +852,28 @@ def _empty_coo(size, dtype, device, requires_grad):
 
 def add_into(arr, s, alpha=1):
     """``dense += alpha * s`` in place on ndarray ``arr`` (PyTorch's ``dense.add_(sparse, alpha=)``): each entry
-    added in stored order, duplicates one by one; nothing of ``arr``'s size is made."""
-    v = s._vals if alpha == 1 else np.multiply(s._vals, alpha, dtype=arr.dtype)
+    added in stored order, duplicates one by one; nothing of ``arr``'s size is made. A float32/float64 entry with
+    an alpha adds as one fused multiply-add, as PyTorch's kernel (product rounded first: SGD's sparse step on an
+    Embedding was 1 ulp off in 62 of 100 draws)."""
     at = tuple(s._idx)
+    if alpha != 1 and arr.dtype in (np.float32, np.float64) and len(s._idx):
+        keys = np.ravel_multi_index(s._idx, s._shape[:len(s._idx)]) if len(s._idx) > 1 else s._idx[0]
+        for sel in [slice(None)] if s._coal else _rank_groups(keys):
+            fused_add_at(arr, tuple(i[sel] for i in at), s._vals[sel], alpha)
+        return
+    v = s._vals if alpha == 1 else np.multiply(s._vals, alpha, dtype=arr.dtype)
     if s._coal:
         arr[at] += v.astype(arr.dtype, copy=False)
     else:
         np.add.at(arr, at, v.astype(arr.dtype, copy=False))
+
+
+def fused_add_at(arr, at, v, alpha):
+    """``arr[at] += alpha * v`` for float32/float64 ``arr`` and distinct positions ``at``, each a fused multiply-add
+    (one rounding), as PyTorch's dense-plus-sparse kernel adds an entry scaled by alpha."""
+    v = np.asarray(v).astype(arr.dtype, copy=False)
+    fma = fma32 if arr.dtype == np.float32 else _fma
+    arr[at] = fma(v, arr.dtype.type(alpha), arr[at])
 
 
 def no_entries(shape, np_dtype, device=None, requires_grad=False):
@@ -961,15 +977,19 @@ def _rounds(s, axis):
     that has one; kept on the tensor, whose parts never change (a GCN multiplies one adjacency every step)."""
     cache = s.__dict__.setdefault('_round_cache', {})
     if axis not in cache:
-        rows = s._idx[axis]
-        order = np.argsort(rows, kind='stable')
-        r_sorted = rows[order]
-        first = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1] if len(rows) else np.zeros(0, int)
-        rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
-        by_rank = np.argsort(rank, kind='stable')
-        bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2)) if len(rows) else [0]
-        cache[axis] = [order[by_rank[bounds[k]:bounds[k + 1]]] for k in range(len(bounds) - 1)]
+        cache[axis] = _rank_groups(s._idx[axis])
     return cache[axis]
+
+
+def _rank_groups(rows):
+    """Positions of ``rows`` grouped so that group k holds the k-th occurrence (in order) of every value."""
+    order = np.argsort(rows, kind='stable')
+    r_sorted = rows[order]
+    first = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1] if len(rows) else np.zeros(0, int)
+    rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+    by_rank = np.argsort(rank, kind='stable')
+    bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2)) if len(rows) else [0]
+    return [order[by_rank[bounds[k]:bounds[k + 1]]] for k in range(len(bounds) - 1)]
 
 
 def _fma(a, b, c):

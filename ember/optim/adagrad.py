@@ -1,6 +1,7 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 import numpy as np
 
+from .. import _sparse
 from ..ops._vml_sqrt import sqrt as _sqrt
 from ..tensor import Tensor
 from .optimizer import (_with_decay, _addcmul_, _as_real, Optimizer, _closure_loss, _functional_checks, _no_grad_step,
@@ -58,9 +59,13 @@ class Adagrad(Optimizer):
 
 
 def _init_state(st, p, initial_accumulator_value):
-    """A zero step counter and the squared-gradient sum filled with the initial accumulator value."""
+    """A zero step counter and the squared-gradient sum filled with the initial accumulator value (a complex
+    param's in both its real and imaginary parts, as PyTorch fills it, since its steps run on the real view)."""
     st['step'] = _step_tensor()
-    st['sum'] = Tensor._make(np.full_like(p._data, initial_accumulator_value))
+    value = initial_accumulator_value
+    if p._data.dtype.kind == 'c':
+        value = complex(value, value)
+    st['sum'] = Tensor._make(np.full_like(p._data, value))
 
 
 def _adagrad_group(state, group, initial_accumulator_value):
@@ -78,8 +83,9 @@ def _adagrad_group(state, group, initial_accumulator_value):
         steps.append(st['step'])
     if group.get('fused') and any(g.is_sparse for g in grads):
         raise RuntimeError('`fused` does not support sparse grad or complex param')
-    adagrad(params, grads, sums, steps, fused=group.get('fused'), lr=group['lr'], weight_decay=group['weight_decay'],
-            lr_decay=group['lr_decay'], eps=group['eps'], maximize=group['maximize'])
+    adagrad(params, grads, sums, steps, fused=group.get('fused'), foreach=group.get('foreach'), lr=group['lr'],
+            weight_decay=group['weight_decay'], lr_decay=group['lr_decay'], eps=group['eps'],
+            maximize=group['maximize'])
 
 
 def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
@@ -101,7 +107,7 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         if maximize:
             ga = np.negative(ga)
         if wd != 0:
-            ga = _with_decay(ga, pa, wd)
+            ga = _with_decay(ga, pa, wd, p._data.dtype.kind == 'c' and not foreach)
         clr = lr / (1 + (step - 1) * lr_decay)
         acc = _as_real(sum_t._data)
         tmp = np.empty_like(pa)
@@ -124,6 +130,6 @@ def _sparse_update(p, g, sum_t, clr, wd, eps, maximize):
     acc, pa = sum_t._data, p._data
     acc[at] += gv * gv
     std = _sqrt(acc[at]) + acc.dtype.type(eps)
-    pa[at] += np.multiply(gv / std, -clr, dtype=pa.dtype)
+    _sparse.fused_add_at(pa, at, gv / std, -clr)
     sum_t._bump()
     p._bump()

@@ -67,7 +67,7 @@ def _sgd_group(state, group):
         if g is None:
             continue
         if g.is_sparse:
-            _sparse_update(p, g, state[p], *hyper)
+            _sparse_update(p, g, state[p] if hyper[2] != 0 else None, *hyper)   # no state entry without momentum
             continue
         pa, ga = p._data, g._data
         ba, first = None, False
