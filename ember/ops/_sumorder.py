@@ -293,6 +293,12 @@ def ordered_sum(a, axis=None, keepdims=False):
         r = split_sum(a.reshape(-1))
         return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))) if keepdims else \
             r.reshape(tuple(kept))
+    if 1 in a.shape and a.flags.c_contiguous:
+        # TensorIterator drops size-1 dims: a (64, 1000, 1) sum over dim 1 is an inner reduction per row
+        left = [i for i, s in enumerate(a.shape) if s != 1]
+        r = ordered_sum(a.reshape([a.shape[i] for i in left]), tuple(left.index(d) for d in axis if a.shape[d] != 1))
+        return None if r is None else r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))
+                                                if keepdims else tuple(kept))
     k = len(axis)
     if tuple(sorted(axis)) == tuple(range(a.ndim - k, a.ndim)) and a.flags.c_contiguous:
         # trailing axes of a contiguous array: PyTorch coalesces them into one inner reduction per row
@@ -313,9 +319,10 @@ def ordered_sum(a, axis=None, keepdims=False):
         return r.reshape(lead + (1,) * k + inner) if keepdims else r
     kept_axes = [i for i in range(a.ndim) if i not in axis]
     lo, hi = kept_axes[0], kept_axes[-1] + 1
-    if hi - lo == len(kept_axes) and lo > 0 and hi < a.ndim and a.flags.c_contiguous:
+    if hi - lo == len(kept_axes) and lo > 0 and hi < a.ndim and a.flags.c_contiguous and a.size <= _LIMIT:
         # leading and trailing axes around kept middle ones: each leading index's rows take an inner sum, and
-        # the output adds them in the leading indices' order (TensorIterator's outer loop)
+        # the output adds them in the leading indices' order (TensorIterator's outer loop). Up to _LIMIT elements
+        # only: a BatchNorm-sized (64, 512, 7, 7) sum over (0, 2, 3) took 15.5 ms this way against NumPy's 0.9
         lead, mid, inner = math.prod(a.shape[:lo]), a.shape[lo:hi], math.prod(a.shape[hi:])
         rows = _rows_sum(a.reshape(-1, inner)).reshape(lead, -1)
         r = _seq(rows).reshape(mid)
