@@ -54,6 +54,14 @@ def _emit(arr, shape, out, requires_grad, op):
     return write(op, Tensor._make(arr), out)
 
 
+def _strided_out(out, shape, nd):
+    """Whether ``out=`` keeps its own non-contiguous layout: PyTorch's rand/randn/randint(out=) resize ``out`` (a
+    no-op at its shape) and fill it in place, so such an ``out`` takes its draws in memory order, as ``normal_``
+    on it would."""
+    return out is not None and tuple(out.shape) == shape and out._data.dtype == nd and \
+        not out._data.flags.c_contiguous
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
@@ -62,6 +70,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'check_uniform_bounds', complex_ok=True)
     if meta:
         return _undrawn(shape, nd, requires_grad)
+    if _strided_out(out, shape, nd):
+        return uniform_(out, 0.0, 1.0, generator=generator)
     if nd.kind == 'c':      # (real, imaginary) pairs drawn as 2n reals, as PyTorch fills a complex tensor's real view
         return _emit(D.uniform(_gen(generator), 2 * math.prod(shape), _real_of(nd), 0.0, 1.0).view(nd), shape, out,
                      requires_grad, 'rand')
@@ -82,6 +92,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     nd = _float_np(dtype if dtype is not None or out is None else out.dtype, 'normal_kernel_cpu', complex_ok=True)
     if meta:
         return _undrawn(shape, nd, requires_grad)
+    if _strided_out(out, shape, nd):
+        return normal_(out, 0.0, 1.0, generator=generator)
     arr = _standard_normal(_gen(generator), math.prod(shape), nd)
     return _emit(arr, shape, out, requires_grad, 'randn')
 
@@ -168,6 +180,8 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     low, high = _check_range(low, high, nd)
     if meta:
         return _undrawn(shape, nd, requires_grad)
+    if _strided_out(out, shape, nd):
+        return random_(out, low, high, generator=generator)
     arr = D.randint(_gen(generator), math.prod(shape), low, high, nd)
     return _emit(arr, shape, out, requires_grad, 'randint')
 
