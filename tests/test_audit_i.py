@@ -109,7 +109,18 @@ CASES = {
     'sparse_sgd': _sparse_run('SGD', dict(lr=0.1)),
     'sparse_sgd_momentum': _sparse_run('SGD', dict(lr=0.1, momentum=0.9, dampening=0.2)),
     'sparse_adagrad': _sparse_run('Adagrad', dict(lr=0.1, lr_decay=0.1)),
+    # rand/randn/randint(out=) fill a non-contiguous out in place, in its memory order (as out.normal_() would)
+    'randn_out_transposed': lambda L: [L.manual_seed(1), L.randn(6, 4, out=(o := L.zeros(4, 6)).t()), o, L.rand(2)][1:],
+    'rand_out_strided': lambda L: [L.manual_seed(1), L.rand(3, 7, out=(o := L.zeros(3, 14))[:, ::2]), o][1:],
+    'randint_out_transposed': lambda L: [L.manual_seed(1), L.randint(2, 9, (6, 4), out=(o := L.zeros(4, 6,
+                                                                                          dtype=L.int32)).t()), o][1:],
 }
+# a float32 tensor lr: the step's scalar arithmetic with it (lr / bias_correction1, 1 - lr * wd) rounds in float32
+for _name, _kw in [('Adam', dict(amsgrad=True)), ('AdamW', dict(weight_decay=0.5)), ('NAdam', dict(momentum_decay=0.01)),
+                   ('RAdam', dict(decoupled_weight_decay=True, weight_decay=0.1)), ('Adamax', dict(maximize=True)),
+                   ('ASGD', dict(weight_decay=0.1)), ('Adafactor', dict(eps=(None, 1e-2))), ('SGD', dict(momentum=0.9)),
+                   ('Adagrad', dict(lr_decay=0.1)), ('RMSprop', dict(centered=True))]:
+    CASES[f'tensor_lr_{_name}'] = (lambda name, kw: lambda L: _optim_run(name, dict(kw, lr=L.tensor(0.01)))(L))(_name, _kw)
 
 
 def _outcome(L, fn):

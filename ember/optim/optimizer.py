@@ -51,8 +51,10 @@ def register_optimizer_step_post_hook(hook):
 
 
 def _scalar(x):
-    """A hyperparameter as a Python number (a 1-element tensor lr becomes its value)."""
-    return x.item() if isinstance(x, Tensor) else x
+    """A hyperparameter as a number: a 1-element tensor (lr) becomes a NumPy scalar of its dtype, so that the
+    step's scalar arithmetic with it (lr / bias_correction, 1 - lr * wd) rounds in that dtype, as PyTorch's 0-d
+    tensor arithmetic does (Python floats made Adam's step size with a float32 lr tensor 1 ulp off)."""
+    return x._data.reshape(()).dtype.type(x._data.reshape(())) if isinstance(x, Tensor) else x
 
 
 def _as_real(a):
