@@ -73,6 +73,7 @@ CASES = {
     # leading and trailing dims around a kept middle: an inner sum per leading index, added in order
     'sum_outer_and_inner_dims': lambda L: L.tensor(X3).sum((0, 2)),
     'mean_outer_and_inner_dims': lambda L: L.tensor(X4).mean((0, 3)),
+    'sum_interleaved_dims_last_reduced': lambda L: L.tensor(X4).sum((1, 3)),
     # size-1 dims dropped first, as TensorIterator does: (n, m, 1) over dim 1 is an inner sum per row
     'sum_before_unit_dim': lambda L: L.tensor(X4.reshape(18, 35, 1)).sum(1),
     'sum_unit_dims_keepdim': lambda L: L.tensor(X4.reshape(1, 126, 1, 5)).sum((0, 1), keepdim=True),
