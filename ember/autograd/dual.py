@@ -33,8 +33,15 @@ def sum_to(g, shape):
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
     if axes:
-        r = ordered_sum(g, axes, True) if is_array(g) else None
-        g = g.sum(axis=axes, keepdims=True) if r is None else r
+        if not is_array(g):
+            g = g.sum(axis=axes, keepdims=True)
+        elif _bf16.is_bf16(g.dtype):    # PyTorch's bf16 gradient tensor: its values rounded, then their sum
+            f = _bf16.to_f32(_bf16.adopt(g))   # added in float32 (a BF16Array's own sums round each step)
+            r = ordered_sum(f, axes, True)
+            g = _bf16.from_f32(f.sum(axis=axes, keepdims=True) if r is None else r)
+        else:
+            r = ordered_sum(g, axes, True)
+            g = g.sum(axis=axes, keepdims=True) if r is None else r
     if lead:
         g = g.reshape(shape)
     return g

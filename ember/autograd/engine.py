@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from .. import _meta, _parallel
-from .._bf16 import BF16Array, adopt
+from .._bf16 import BF16Array, adopt, is_bf16
 from .graph import _NO_EDGE, ANOMALY, LEAF_SEQ, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .function import BackwardCFunction
 from .grad_mode import GRAD, OFF, _ident
@@ -28,13 +28,19 @@ def _mixed_sum(a, b):
     tensor (sparse, or under create_graph) as tensors, by ember's add (Tensor's ``+`` leaves an ndarray operand
     to NumPy, as PyTorch's does: see ops._numpy_operand; add itself takes no ndarray, as PyTorch's). Two bf16
     arrays (a backward's NumPy result is not rounded until a tensor adopts it) are rounded, then their sum:
-    PyTorch's engine adds two bf16 tensors."""
+    PyTorch's engine adds two bf16 tensors. A backward's bf16 result may also be a plain ndarray of bf16's dtype
+    (a non-native float32), whose sum NumPy would give in native float32."""
     from ..ops.pointwise import _add
-    if type(a) is BF16Array and type(b) is BF16Array:
+    if _bf16_grad(a) and _bf16_grad(b):
         return adopt(adopt(a) + adopt(b))
     if isinstance(a, Tensor) == isinstance(b, Tensor):
         return a + b
     return _add(a, Tensor._make(b)) if isinstance(a, Tensor) else _add(b, Tensor._make(a))
+
+
+def _bf16_grad(g):
+    """Whether gradient ``g`` is a bf16 array: a BF16Array, or an ndarray of bf16's (non-native) dtype."""
+    return type(g) is BF16Array or type(g) is np.ndarray and is_bf16(g.dtype)
 
 
 def _seed(t, g, i, create_graph):
@@ -152,7 +158,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         if buf is None:
             buf = buffers[node] = [None] * node._n_out
         b = buf[nr]
-        buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array else _mixed_sum(b, g)
+        buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array and \
+            (type(g) is not np.ndarray or g.dtype.isnative) else _mixed_sum(b, g)
 
     deps = _dependencies(list(buffers))
     targets = captured = None
@@ -379,7 +386,8 @@ def _drain(ready, buffers, deps, retain_graph, create_graph, wanted):
                     if buf[nr] is not None and _parallel.LATER is not None and _parallel.touches(buf[nr], g):
                         _parallel.settle()      # the sum reads both
                     b = buf[nr]
-                    buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array else _mixed_sum(b, g)
+                    buf[nr] = g if b is None else b + g if type(g) is type(b) is not BF16Array and \
+                        (type(g) is not np.ndarray or g.dtype.isnative) else _mixed_sum(b, g)
                 if left != -1:
                     deps[child] = left + 1
                     continue

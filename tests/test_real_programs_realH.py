@@ -1,0 +1,68 @@
+"""Real PyTorch programs under the alias against PyTorch (session 44, lane realH): rasbt/LLMs-from-scratch's
+``llms_from_scratch`` package (Llama 3 and Qwen 3 from scratch, dense and mixture-of-experts, with and without
+KV caches, in float32 and bfloat16), among others; each defect found is reduced here to the lines that found it
+(the programs themselves are not needed)."""
+import pytest
+
+from helpers import run_both
+
+
+# -- llms_from_scratch.qwen3.MoEFeedForward in bfloat16: each expert reads its tokens' routing weights through ----
+# ``torch.gather(topk_probs_flat.index_select(0, selected_idx), ...)``, so the routing weights' gradient is the sum
+# of one gradient per expert; and ``expert_out * selected_probs.unsqueeze(-1)`` sums its gradient back over the
+# broadcast feature dim. The gate's gradient differed from PyTorch's (and a retained one was float32).
+def _moe_routing(lib):
+    lib.manual_seed(0)
+    x = lib.randn(6, 8, dtype=lib.bfloat16, requires_grad=True)
+    gate = lib.randn(8, 4).bfloat16()
+    scores = x @ gate
+    top, top_idx = lib.topk(scores, 2, dim=-1)
+    probs = lib.softmax(top, dim=-1)
+    probs.retain_grad()
+    out = lib.zeros(6, 8, dtype=x.dtype)
+    for e in range(4):
+        mask = top_idx == e
+        sel = mask.any(dim=-1).nonzero(as_tuple=False).squeeze(-1)
+        slot = mask[sel].int().argmax(dim=-1, keepdim=True)
+        p = lib.gather(probs.index_select(0, sel), dim=-1, index=slot).squeeze(-1)
+        out.index_add_(0, sel, x.index_select(0, sel) * (e + 1.37) * p.unsqueeze(-1))
+    (out.float() * lib.randn(6, 8)).sum().backward()
+    return probs.grad, x.grad
+
+
+def test_moe_routing_gradients_in_bfloat16_are_pytorchs():
+    run_both(_moe_routing, tol=0)
+
+
+def _retained_sum(lib):
+    """A bf16 non-leaf read by several ops: its gradient is the sum of theirs, a bf16 tensor, rounded per add."""
+    x = lib.arange(12.).reshape(4, 3).bfloat16().requires_grad_()
+    y = x * 1.01
+    y.retain_grad()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.dtype))
+    z = (y[:2] * 1.1).sum() + (y[1:] * 0.3).sum() + y.index_select(0, lib.tensor([1, 1, 3])).sum() * 0.77
+    z.backward()
+    return y.grad, x.grad, seen
+
+
+def test_gradient_summed_over_several_uses_stays_bfloat16():
+    """ember's engine added two bf16 gradient arrays with NumPy's ``+``, which gave float32: ``y.grad`` and the
+    hook's gradient were float32, and the sum was rounded once instead of after each add."""
+    run_both(_retained_sum, tol=0)
+
+
+@pytest.mark.parametrize('shapes', [((1, 8), (6, 8)), ((6,), (3, 6)), ((6, 1), (1, 8)), ((2, 1, 4), (3, 4))])
+@pytest.mark.parametrize('op', ['add', 'mul', 'sub'])
+def test_bfloat16_broadcast_gradient_is_rounded_sum_of_rounded_terms(op, shapes):
+    """A bf16 operand broadcast by an op gets its gradient summed back (PyTorch's sum_to_size on a bf16 gradient
+    tensor: each term rounded, then added in float32 and rounded once). ember's sum over leading dims came back
+    unrounded (values no bf16 can hold in a bf16 ``.grad``), its terms unrounded."""
+    def f(lib):
+        lib.manual_seed(0)
+        a = lib.randn(*shapes[0], dtype=lib.bfloat16, requires_grad=True)
+        b = lib.randn(*shapes[1], dtype=lib.bfloat16, requires_grad=True)
+        out = getattr(lib, op)(a, b)
+        out.backward(lib.randn(out.shape).bfloat16())
+        return a.grad, b.grad
+    run_both(f, tol=0)
