@@ -142,6 +142,12 @@ sgn = _unary(_sgn, 'sgn')    # (PyTorch's formulas call sgn: its node is SgnBack
 abs = _unary(np.abs, 'abs')
 
 
+def r16(x):
+    """A bf16 array that one op of a backward formula made, rounded as that op's bf16 tensor is in PyTorch (NumPy
+    calls on a BF16Array keep float32 until adopted); anything else as it is."""
+    return _bf16.adopt(x) if type(x) is _bf16.BF16Array else x
+
+
 def scale(x, s):
     """x * s for a number s: on tensors C++'s mul.Scalar (MulBackward1), as PyTorch's formulas record it."""
     return x * s if is_array(x) else _ops().pointwise._mul_scalar(x, s)

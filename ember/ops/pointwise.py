@@ -647,7 +647,7 @@ _sub_scalar = binary('sub', np.subtract, 'SubBackward0', _through, lambda g, a, 
 _div_scalar = binary('div', np.true_divide, 'DivBackward0',
                      lambda g, a, b: g / b if dual.is_array(g) else _div_scalar(g, b), lambda g, a, b: None,
                      float_out=True, opmath=True, scalar_node='DivBackward1', one_edge=True)
-_div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * (a / b / b),
+_div = binary('div', np.true_divide, 'DivBackward0', lambda g, a, b: g / b, lambda g, a, b: -g * dual.r16(dual.r16(a / b) / b),
               float_out=True, opmath=True)
 maximum = binary('maximum', xp.maximum, 'MaximumBackward0', lambda g, a, b: _minmax_grads(g, a, b, np.greater)[0],
                  lambda g, a, b: _minmax_grads(g, a, b, np.greater)[1], tensors_only=True, no_complex=True)
@@ -1047,7 +1047,7 @@ def _pow_base(g, a, b):
     if isinstance(b, (int, float, complex)):   # complex: a complex op's exponent (see _util._scalar_as)
         if b == 0:
             return _zero_grad(g)
-        return g * (b * _power(a, b - 1) if dual.is_array(a) else dual.scale(pow(a, b - 1), b))
+        return g * (dual.r16(b * dual.r16(_power(a, b - 1))) if dual.is_array(a) else dual.scale(pow(a, b - 1), b))
     return dual.where(dual.data(b) == 0, dual.const(0.0, g), g * b * a ** (b - 1))
 
 
@@ -1240,10 +1240,10 @@ def _sqrt(a):
 
 
 sqrt = unary('sqrt', _sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
-rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: dual.scale(g, -0.5) * _cube(y))
-reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * (y * y))
-sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.cos(x), precise=True)
-cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.sin(x), precise=True)
+rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: dual.scale(g, -0.5) * dual.r16(_cube(y)))
+reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * dual.r16(y * y))
+sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.r16(dual.cos(x)), precise=True)
+cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.r16(dual.sin(x)), precise=True)
 tan = unary('tan', xp.tan, 'TanBackward0', lambda g, x, y: g * (dual.ONE[y.dtype] + y * y) if dual.is_array(y)
             else g * dual.shift(pow(y, 2), 1), precise=True)
 
@@ -1870,7 +1870,7 @@ _2_SQRTPI = 2.0 / math.sqrt(math.pi)
 _SQRTPI_2 = math.sqrt(math.pi) / 2.0
 # derivatives.yaml's formulas in their order (``2. / sqrt(M_PI) * exp(-(self.pow(2))) * grad``: the constant times the
 # exponential first, MulBackward1, then the gradient; float32 rounds as PyTorch's that way)
-erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: dual.scale(dual.exp(-_squared(x)), _2_SQRTPI) * g)
+erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: dual.r16(dual.scale(dual.r16(dual.exp(-dual.r16(_squared(x)))), _2_SQRTPI)) * g)
 erfc = unary('erfc', _in_float64(_special.erfc), 'ErfcBackward0',
              lambda g, x, y: dual.scale(dual.exp(-_squared(x)), -_2_SQRTPI) * g)
 erfinv = unary('erfinv', _in_float64(_special.erfinv), 'ErfinvBackward0',
@@ -1884,6 +1884,8 @@ def _squared(x):
 
 def _cube(x):
     """``x.pow(3)`` (PowBackward0 for a tensor), which PyTorch's kernel computes as x * x * x."""
+    if type(x) is _bf16.BF16Array:   # bfloat16's kernel rounds each product
+        return _bf16_power(x, 3)
     return x * x * x if dual.is_array(x) else x.pow(3)
 
 
