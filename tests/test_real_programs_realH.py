@@ -94,3 +94,28 @@ def test_bfloat16_backward_formulas_round_each_step_as_pytorchs(name):
         out.backward(lib.randn(out.shape).bfloat16())
         return out, a.grad, b.grad
     run_both(f, tol=0)
+
+
+@pytest.mark.parametrize('fn', ['var', 'std'])
+@pytest.mark.parametrize('shape, kwargs', [((6, 8), dict(dim=-1, keepdim=True)), ((6, 8), dict(dim=0)), ((5, 7), {}),
+                                           ((4, 3, 5), dict(dim=(0, 2), unbiased=False))])
+def test_bfloat16_var_and_std_gradients_are_pytorchs(fn, shape, kwargs):
+    """A hand-written LayerNorm on a bf16 model (``x.var(dim=-1, keepdim=True, unbiased=False)``) differentiates
+    through PyTorch's ``2 / (n - c) * grad * (self - self.mean(dim, True))``, std's through ``grad / (result * 2)``
+    first: each a bf16 tensor, the mean summed and divided in float32 then rounded. ember rounded once at the end
+    (std: 16 of 48 gradients a bf16 step off)."""
+    def f(lib):
+        lib.manual_seed(0)
+        a = lib.randn(*shape, dtype=lib.bfloat16, requires_grad=True)
+        out = getattr(a, fn)(**kwargs)
+        out.backward(lib.randn(out.shape).bfloat16())
+        return out, a.grad
+    run_both(f, tol=0)
+
+
+def test_bfloat16_std_gradient_is_zero_where_the_std_is():
+    def f(lib):
+        x = lib.zeros(2, 3, dtype=lib.bfloat16, requires_grad=True)
+        x.std(1).sum().backward()
+        return x.grad
+    run_both(f, tol=0)

@@ -720,7 +720,10 @@ def _var_args(dim, unbiased, correction):
 
 
 def _mean_of(x, dims, n):
-    """The mean of array ``x`` over ``dims`` (kept), summed in PyTorch's order (it shows next to +-1e40)."""
+    """The mean of array ``x`` over ``dims`` (kept), summed in PyTorch's order (it shows next to +-1e40); a bf16
+    one summed and divided in float32, rounded once, as PyTorch's CPU mean."""
+    if type(x) is _bf16.BF16Array and n:
+        return _bf16.from_f32(_sum(_bf16.to_f32(x), dims, True, _F32) / _F32.type(n))
     return _sum(x, dims, True, x.dtype) / x.dtype.type(n) if n else x.mean(axis=dims, keepdims=True)
 
 
@@ -731,7 +734,10 @@ def _var_bw(self, g):
         mu = _mean_of(x, dims, n)
         g = g if keep else g.reshape(_kshape(x.shape, dims))
         with np.errstate(invalid='ignore'):   # PyTorch: 2 / (n - c) (inf at n == c, negative past it)
-            return g * (2.0 / (n - c) if n != c else math.inf) * (x - mu)
+            k = 2.0 / (n - c) if n != c else math.inf
+            if type(x) is _bf16.BF16Array:   # PyTorch's k * grad * (self - mean), each a bf16 tensor
+                return dual.r16(k * g) * dual.r16(x - mu)
+            return g * k * (x - mu)
     mu = mean(x, dims, keepdim=True)
     g = g if keep else g.reshape(_kshape(x.shape, dims))
     return g * (2.0 / (n - c) if n != c else math.inf) * (x - mu)
@@ -743,6 +749,11 @@ def _std_bw(self, g):
     if not keep:
         g = g.reshape(_kshape(x.shape, dims))
         y = y.reshape(_kshape(x.shape, dims))
+    if type(x) is _bf16.BF16Array:   # PyTorch's var_backward of grad / (result * 2) (0 where the std is 0)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            ratio = _bf16.from_f32(np.where(y == 0, 0, g / dual.r16(y * 2)))
+            k = 2.0 / (n - c) if n != c else math.inf
+            return dual.r16(k * ratio) * dual.r16(x - _mean_of(x, dims, n))
     if dual.is_array(x):   # PyTorch masks the gradient to 0 where the std is 0
         with np.errstate(divide='ignore', invalid='ignore'):
             return np.where(y == 0, 0, g * (x - _mean_of(x, dims, n)) / (y * (n - c))).astype(x.dtype, copy=False)
