@@ -119,3 +119,18 @@ def test_bfloat16_std_gradient_is_zero_where_the_std_is():
         x.std(1).sum().backward()
         return x.grad
     run_both(f, tol=0)
+
+
+@pytest.mark.parametrize('shape, dim', [((50, 8), -1), ((50, 64), -1), ((20, 100), -1), ((5, 1000), 1), ((40, 7), 0),
+                                        ((6, 70, 3), 1), ((3, 5, 70), None), ((130,), None)])
+def test_bfloat16_prod_multiplies_in_pytorchs_order_and_rounding(shape, dim):
+    """PyTorch's bf16 prod rounds every multiply, along the last axis in its vectorised order (blocks of 64, four
+    16-lane accumulators); ember multiplied in float32 and rounded once (40 of 50 row products a step off), and
+    its gradient is PyTorch's grad * (result / input)."""
+    def f(lib):
+        lib.manual_seed(0)
+        b = (lib.rand(*shape) * 0.5 + 0.75).bfloat16().requires_grad_()
+        p = b.prod() if dim is None else b.prod(dim)
+        p.sum().backward()
+        return p, b.grad
+    run_both(f, tol=0)

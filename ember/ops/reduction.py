@@ -370,6 +370,9 @@ def _prod_grad(x, axis):
 
 def _prod_bw(self, g):
     (x,) = self.saved()
+    if type(x) is _bf16.BF16Array and x.ndim and not (x == 0).any():   # PyTorch's grad * (result / input)
+        g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
+        return g * dual.r16(_bf16_prod(x, self.dim, True) / x)
     if dual.is_array(x):
         gx = _prod_grad(x, self.dim)
         g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
@@ -419,15 +422,43 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     nd = _sum_dtype(a, dtype)
     a = _cast_arr(a, nd)
     if dim is None:
-        r = np.asarray(a.prod(dtype=nd))
+        r = np.asarray(a.prod(dtype=nd)) if nd is not _BF16 else _bf16_prod(a, None, False)
         node = _record(input, r, ProdBackward0, dim=None, keep=False)
     else:
         d = wrap_dim(dim, a.ndim)
-        r = _c(np.asarray(a.prod(axis=d, keepdims=keepdim, dtype=nd)))
+        r = _c(np.asarray(a.prod(axis=d, keepdims=keepdim, dtype=nd))) if nd is not _BF16 or not a.ndim else \
+            _bf16_prod(a, d, keepdim)
         node = _record(input, r, ProdBackward1, dim=d if a.ndim else None, keep=keepdim)   # 0-d: as no dim
     if node is not None:
         node.save(input)
     return Tensor._make(r, node)
+
+
+def _bf16_prod(a, d, keepdim):
+    """A bf16 product as PyTorch's CPU kernel makes it: each multiply rounded to bf16. Along the last axis (or over
+    the whole tensor) in its vectorised order: 4 accumulators of 16 lanes over blocks of 64 elements, combined as
+    (0*1)*(2*3), then its lanes and the tail multiplied in order; along another axis in order (measured against
+    PyTorch 2.13 on AVX-512 for 3 to 1000 elements; one rounding of a float32 product was off in 40 of 50 rows)."""
+    x = _bf16.to_f32(a).reshape(-1) if d is None else np.moveaxis(_bf16.to_f32(a), d, -1)
+    rnd = lambda v: _bf16.round_f32(v).reshape(np.shape(v))
+    n = x.shape[-1]
+    out = np.ones(x.shape[:-1], _F32)
+    start = 0
+    if d is None or d == a.ndim - 1:
+        count = n // 64
+        if count:
+            acc = x[..., :64].reshape(x.shape[:-1] + (4, 16))
+            for i in range(1, count):
+                acc = rnd(acc * x[..., 64 * i:64 * (i + 1)].reshape(acc.shape))
+            lanes = rnd(rnd(acc[..., 0, :] * acc[..., 1, :]) * rnd(acc[..., 2, :] * acc[..., 3, :]))
+            for j in range(16):
+                out = rnd(out * lanes[..., j])
+            start = 64 * count
+    for i in range(start, n):
+        out = rnd(out * x[..., i])
+    if keepdim and d is not None:
+        out = np.expand_dims(out, d)
+    return _bf16.from_f32(out)
 
 
 # -- max / min -------------------------------------------------------------------------------------------
