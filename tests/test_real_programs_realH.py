@@ -134,3 +134,13 @@ def test_bfloat16_prod_multiplies_in_pytorchs_order_and_rounding(shape, dim):
         p.sum().backward()
         return p, b.grad
     run_both(f, tol=0)
+
+
+@pytest.mark.parametrize('name', ['rand', 'randn', 'zeros', 'ones', 'empty'])
+def test_factory_without_a_size_is_refused_as_pytorchs(name):
+    """``torch.rand()`` (found by a reduction of Persson's tensor basics with a shape splatted from an empty
+    tuple: ``torch.rand(*shape)``) raises PyTorch's TypeError; ember returned a 0-d tensor. ``rand(())`` is the
+    0-d draw on both."""
+    run_both(lambda lib: getattr(lib, name)(), message=True)
+    run_both(lambda lib: getattr(lib, name)(()).shape)
+    run_both(lambda lib: getattr(lib, name)(size=()).shape)

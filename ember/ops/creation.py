@@ -472,6 +472,8 @@ def _by_shape(fill, name):
             raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
         if size and kw:
             raise TypeError(f'{name}() received the size both as positional and keyword arguments')
+        if not size and not kw:     # PyTorch's parser: no size is no 0-d tensor (that is ``zeros(())``)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
         shape = shape_arg(size or (kw.get('size', ()),), name)
         nd = _default_dtype(dtype, out, DEFAULT.np)
         try:

@@ -11,7 +11,7 @@ from ..random import (Generator, default_generator, manual_seed, seed, initial_s
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D
-from ._util import need_float, shape_arg, undifferentiable, check_tensor_args
+from ._util import combination_error, need_float, shape_arg, undifferentiable, check_tensor_args
 from .creation import _factory, _finish, _like_meta, empty_like
 
 
@@ -27,6 +27,8 @@ def _gen(generator):
 def _size(size, kw_size, op):
     if size and kw_size is not None:
         raise TypeError(f'{op}() received the size both as positional and keyword arguments')
+    if not size and kw_size is None:    # PyTorch's parser: no size matches no overload (a 0-d draw is ``rand(())``)
+        raise combination_error(op, ())
     return _nonneg(shape_arg(size if size else (kw_size if kw_size is not None else ()), op))
 
 
