@@ -138,9 +138,23 @@ def test_bfloat16_prod_multiplies_in_pytorchs_order_and_rounding(shape, dim):
 
 @pytest.mark.parametrize('name', ['rand', 'randn', 'zeros', 'ones', 'empty'])
 def test_factory_without_a_size_is_refused_as_pytorchs(name):
-    """``torch.rand()`` (found by a reduction of Persson's tensor basics with a shape splatted from an empty
-    tuple: ``torch.rand(*shape)``) raises PyTorch's TypeError; ember returned a 0-d tensor. ``rand(())`` is the
-    0-d draw on both."""
+    """``torch.rand()`` (found by this lane's bf16 sweep, which drew ``torch.rand(*shape)`` with ``shape = ()``)
+    raises PyTorch's TypeError; ember returned a 0-d tensor. ``rand(())`` is the 0-d draw on both."""
     run_both(lambda lib: getattr(lib, name)(), message=True)
     run_both(lambda lib: getattr(lib, name)(()).shape)
     run_both(lambda lib: getattr(lib, name)(size=()).shape)
+
+
+@pytest.mark.parametrize('shape', [(5,), (31,), (40,), (6, 8), (70,), (3, 33), (2, 3, 7), 'transposed'])
+def test_bfloat16_rsqrt_is_pytorchs_in_the_vector_tail(shape):
+    """A bf16 RMSNorm's ``torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)``: PyTorch's kernel takes float32's
+    1 / sqrt in its vectorised blocks of 32 elements and 1 / (the bf16-rounded sqrt) in the tail; ember took the
+    first everywhere (4 of 48 values a bf16 step off)."""
+    def f(lib):
+        lib.manual_seed(0)
+        b = (lib.rand(6, 8) * 100).bfloat16().t() if shape == 'transposed' else (lib.rand(*shape) * 100).bfloat16()
+        b.requires_grad_()
+        out = b.rsqrt()
+        out.sum().backward()
+        return out, b.grad
+    run_both(f, tol=0)

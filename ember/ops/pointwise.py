@@ -1240,7 +1240,7 @@ def _sqrt(a):
 
 
 sqrt = unary('sqrt', _sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
-rsqrt = unary('rsqrt', lambda a: 1 / np.sqrt(a), 'RsqrtBackward0', lambda g, x, y: dual.scale(g, -0.5) * dual.r16(_cube(y)))
+rsqrt = unary('rsqrt', lambda a: _rsqrt(a), 'RsqrtBackward0', lambda g, x, y: dual.scale(g, -0.5) * dual.r16(_cube(y)))
 reciprocal = unary('reciprocal', lambda a: 1 / a, 'ReciprocalBackward0', lambda g, x, y: -g * dual.r16(y * y))
 sin = unary('sin', xp.sin, 'SinBackward0', lambda g, x, y: g * dual.r16(dual.cos(x)), precise=True)
 cos = unary('cos', xp.cos, 'CosBackward0', lambda g, x, y: g * -dual.r16(dual.sin(x)), precise=True)
@@ -1880,6 +1880,18 @@ erfinv = unary('erfinv', _in_float64(_special.erfinv), 'ErfinvBackward0',
 def _squared(x):
     """``x.pow(2)`` (PowBackward0 for a tensor), the product x * x."""
     return x * x if dual.is_array(x) else x.pow(2)
+
+
+def _rsqrt(a):
+    """1 / sqrt(a); bfloat16 as PyTorch's CPU kernel: its vectorised loop (blocks of 32 elements in memory order)
+    takes float32's 1 / sqrt, its scalar tail 1 / the bf16-rounded sqrt (4 of 48 values a bf16 step apart)."""
+    r = 1 / np.sqrt(a)
+    if type(a) is not _bf16.BF16Array or a.size % 32 == 0 or not (a.flags.c_contiguous or a.flags.f_contiguous):
+        return r
+    flat = r.ravel(order='K')    # a view: r has a's dense layout
+    k = a.size - a.size % 32
+    flat[k:] = 1 / _bf16.from_f32(np.sqrt(a.ravel(order='K')[k:]))
+    return r
 
 
 def _cube(x):

@@ -239,7 +239,7 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
             return empty_like(input, dtype=dtype, device='meta', requires_grad=requires_grad)
         nd = _dtype.FROM_NP[nd]
         return _in_like_layout(input, memory_format, 'rand_like',
-                               lambda shape, c: rand(*shape, dtype=nd, generator=generator)._data, requires_grad)
+                               lambda shape, c: rand(tuple(shape), dtype=nd, generator=generator)._data, requires_grad)
     except (AttributeError, TypeError):
         check_tensor_args('rand_like', 'input')
         raise
