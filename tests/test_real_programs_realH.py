@@ -76,6 +76,12 @@ _BF16_FORMULAS = {
     'sin': lambda lib, a, b: a.sin(),
     'cos': lambda lib, a, b: a.cos(),
     'erf': lambda lib, a, b: lib.erf(a),
+    'atan2': lambda lib, a, b: lib.atan2(a, b),
+    'hypot': lambda lib, a, b: lib.hypot(a, b),
+    'addcmul': lambda lib, a, b: lib.addcmul(a, a, b, value=0.3),
+    'norm': lambda lib, a, b: a.norm(dim=-1, keepdim=True) * b,
+    'normalize': lambda lib, a, b: lib.nn.functional.normalize(a, dim=-1),
+    'cosine_similarity': lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b),
 }
 
 
@@ -83,7 +89,9 @@ _BF16_FORMULAS = {
 def test_bfloat16_backward_formulas_round_each_step_as_pytorchs(name):
     """PyTorch's derivative formulas are tensor ops, each giving a bf16 tensor: the divisor's gradient
     ``-grad * ((self / other) / other)``, reciprocal's ``-grad * (result * result)``, sin's ``grad * self.cos()``,
-    pow's ``grad * (exponent * self.pow(exponent - 1))``, erf's ``2 / sqrt(pi) * exp(-self.pow(2)) * grad``. ember
+    pow's ``grad * (exponent * self.pow(exponent - 1))``, erf's ``2 / sqrt(pi) * exp(-self.pow(2)) * grad``, atan2's
+    ``grad * other * (self * self + other * other).reciprocal()``, hypot's ``grad * self / result``, addcmul's
+    ``grad * (tensor2 * value)``, the 2-norm's ``grad * (self / norm)`` (normalize, cosine_similarity). ember
     computed each formula in float32 and rounded once: about a quarter of the gradients were a bf16 step off.
     (32 elements: rsqrt's own bf16 forward differs from PyTorch's in a tail shorter than one AVX-512 vector.)"""
     def f(lib):

@@ -657,13 +657,13 @@ minimum = binary('minimum', xp.minimum, 'MinimumBackward0', lambda g, a, b: _min
 
 def _atan2_recip(a, b):
     """1 / (a^2 + b^2), 0 where both are 0 (PyTorch's atan2 backward: no NaN gradient at the origin)."""
-    d = a * a + b * b
+    d = dual.r16(dual.r16(a * a) + dual.r16(b * b))    # (each a bf16 tensor in PyTorch's formula)
     with np.errstate(divide='ignore'):
-        return dual.where(dual.data(d) == 0, dual.const(0.0, d), 1 / d)
+        return dual.r16(dual.where(dual.data(d) == 0, dual.const(0.0, d), 1 / d))
 
 
-atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: g * b * _atan2_recip(a, b),
-               lambda g, a, b: g * -a * _atan2_recip(a, b), float_out=True, tensors_only=True)
+atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: dual.r16(g * b) * _atan2_recip(a, b),
+               lambda g, a, b: dual.r16(g * -a) * _atan2_recip(a, b), float_out=True, tensors_only=True)
 _fmod_fn = _int_nonzero(_no_bool(xp.fmod, 'fmod_cpu'))
 _fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
@@ -1423,12 +1423,13 @@ logaddexp2 = binary('logaddexp2', _float_kernel('logaddexp2_cpu', xp.logaddexp2)
                     _logaddexp2_grad, lambda g, a, b: _logaddexp2_grad(g, b, a), tensors_only=True,
                     doc='log2(2 ** input + 2 ** other), without overflow.')
 hypot = binary('hypot', _float_kernel('hypot_cpu', xp.hypot), 'HypotBackward0',
-               lambda g, a, b: g * a / _hypot_values(a, b), lambda g, a, b: g * b / _hypot_values(a, b),
+               lambda g, a, b: dual.r16(g * a) / _hypot_values(a, b),
+               lambda g, a, b: dual.r16(g * b) / _hypot_values(a, b),
                tensors_only=True, doc='sqrt(input ** 2 + other ** 2), elementwise.')
 
 
 def _hypot_values(a, b):
-    return np.hypot(a, b) if dual.is_array(a) and dual.is_array(b) else hypot(a, b)
+    return dual.r16(np.hypot(a, b)) if dual.is_array(a) and dual.is_array(b) else hypot(a, b)
 
 
 def _cosh(x):
@@ -2309,8 +2310,9 @@ def _c_name(t):
     return cpp_name(t.dtype)
 
 
-AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (t2 * v),
-                                   lambda g, x, t1, t2, v: g * (t1 * v), None)
+AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g,
+                                   lambda g, x, t1, t2, v: g * dual.r16(t2 * v),
+                                   lambda g, x, t1, t2, v: g * dual.r16(t1 * v), None)
 AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (v / t2),
                                    lambda g, x, t1, t2, v: -g * v * t1 / (t2 * t2), None)
 

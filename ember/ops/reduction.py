@@ -914,6 +914,8 @@ def _vnorm_bw(self, g):
                 r = np.asarray(x / y)
                 if not np.all(y):
                     r = np.where(y == 0, 0, r)
+                if type(x) is _bf16.BF16Array:   # x / norm is a bf16 tensor in PyTorch's formula
+                    return g * _bf16.from_f32(r)
                 if r.dtype == x.dtype and r.shape == x.shape and type(r) is np.ndarray and r.ndim:
                     return np.multiply(g, r, out=r)
                 return g * r.astype(x.dtype)
