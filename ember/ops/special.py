@@ -562,9 +562,10 @@ def logit(input, eps=None):
     p = np.clip(work, eps, 1 - eps) if eps is not None else work
     with np.errstate(all='ignore'):
         ratio = p.astype(np.float64) / (1 - p.astype(np.float64))
-        if _bf16.is_bf16(work.dtype):       # PyTorch rounds the clamped input and the ratio to bfloat16
-            q = _bf16.round_f32(p).astype(np.float64)
-            r = _bf16.from_f32(np.log(_bf16.round_f32(q / (1 - q))))
+        if _bf16.is_bf16(work.dtype):   # PyTorch's vectorised kernel rounds the clamped input, 1 - p and the ratio
+            q = _bf16.round_f32(p)
+            ratio = q / _bf16.round_f32(np.float32(1) - q)
+            r = _bf16.from_f32(np.log(_bf16.round_f32(ratio).astype(np.float64)))
         else:
             r = np.log(ratio).astype(work.dtype)
     if GRAD.enabled and input._requires_grad:
