@@ -1224,6 +1224,11 @@ def _softmax_arr(a, d):
     e = np.exp(a - m)
     s = e.sum(axis=d, keepdims=True)
     if type(e) is not np.ndarray:   # bfloat16, whose every step rounds: one quotient, as PyTorch's float32 opmath
+        # PyTorch's kernel for another dim, when fewer than 63 elements follow it: exp(x - max) kept in the bf16
+        # output (rounded), divided by the float32 sum of the unrounded exps (measured for 1-62; from 63 on its
+        # vector blocks keep float32 exps, one rounding, as here, its tails the rounded ones: not emulated)
+        if d != a.ndim - 1 and type(e) is _bf16.BF16Array and math.prod(a.shape[d + 1:]) < 63:
+            e = _bf16.adopt(e)
         e /= s
         return e
     e *= np.divide(1, s, out=s)     # (as _softmax_rows)
