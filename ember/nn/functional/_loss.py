@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ... import _dtype, _exact, ops
+from ... import _bf16, _dtype, _exact, ops
 from ..._dtype import scalar_name
 from ..._warn import warn_user
 from ...autograd import dual, forward_refusal
@@ -120,6 +120,13 @@ def _mixed_dtype_backward(xd, td, need):
     raise RuntimeError(f'Found dtype {scalar_name(found)} but expected {scalar_name(expected)}')
 
 
+def _mse_bf16_grad(d, g, reduction):
+    """mse_loss's bf16 input gradient as PyTorch's CPU kernel: norm * (input - target) * grad on bf16 values, the
+    norm (2 / numel for 'mean', else 2) itself a bf16 and each product rounded."""
+    norm = float(_bf16.round_f32(np.float32(2.0 / d.size if reduction == 'mean' else 2.0)))
+    return _bf16.from_f32(_bf16.from_f32(norm * _bf16.to_f32(_bf16.adopt(d.copy()))) * g)
+
+
 def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
     """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d. Mixed
     float dtypes compute in the promoted dtype; the result has it (or the input's, ``keep_input_dtype``,
@@ -128,7 +135,10 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
         d, red, p, xs, ts, xd, td = self.ctx
         if keep_input_dtype and xd != td:
             _mixed_dtype_backward(xd, td, self.need)
-        gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
+        if name == 'MseLossBackward0' and type(d) is _bf16.BF16Array:
+            gd = _mse_bf16_grad(d, g, red)
+        else:
+            gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
         gx = dual.sum_to(gd, xs).astype(xd, copy=False) if self.need[0] else None
         gt = dual.sum_to(-gd, ts).astype(td, copy=False) if self.need[1] else None
         return gx, gt
@@ -152,6 +162,8 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
             d = x.astype(ct, copy=False) - t.astype(ct, copy=False)
         except ValueError:
             raise _broadcast_error(op_name, input, target) from None
+        if name == 'MseLossBackward0' and reduction == 'none' and type(d) is _bf16.BF16Array:
+            d = _bf16.adopt(d)  # PyTorch squares the bf16 difference (its reducing kernel squares the float32 one)
         out = _reduce_arr(loss_fn(d, p), reduction)
         if keep_input_dtype:
             out = out.astype(x.dtype, copy=False)
