@@ -343,6 +343,8 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         if (not self._data.size or type(self._data) is _MetaArray) and st and not any(st):
             # a NumPy op's empty result: no strides; a meta tensor: those of a contiguous one
             st = _contiguous_strides(self._data.shape)
+        elif 0 in st:
+            st = _unsqueezed_strides(self._data.shape, st)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, 'stride', scalar=False)]
 
     def is_contiguous(self, memory_format=None):
@@ -1007,6 +1009,16 @@ def _to_nested(x):
     if isinstance(x, (list, tuple)):
         return [_to_nested(v) for v in x]
     return x
+
+
+def _unsqueezed_strides(shape, st):
+    """PyTorch's stride of a size-1 dim that NumPy inserted with stride 0 (``x[None]``, ``unsqueeze``): the next
+    dim's extent (size times stride), 1 for the last dim, as PyTorch's unsqueeze gives."""
+    st = list(st)
+    for d in range(len(st) - 1, -1, -1):
+        if shape[d] == 1 and not st[d]:
+            st[d] = shape[d + 1] * st[d + 1] if d + 1 < len(st) else 1
+    return tuple(st)
 
 
 def _contiguous_strides(shape):

@@ -33,12 +33,14 @@ def view_of(input, arr, node, multi=None):
         base = input
     out._base = base
     if base.grad_fn is None and base._requires_grad:
+        if node is None and not GRAD.enabled:   # (still refused a tracked in-place change: check_inplace)
+            out._vkind = ('nograd', None)
         return out
     prev = input._vkind
-    if multi is not None:
-        out._vkind = ('multi', multi if node is not None else None)
-    elif node is None and not GRAD.enabled:
+    if node is None and not GRAD.enabled:
         out._vkind = ('nograd', None)
+    elif multi is not None:
+        out._vkind = ('multi', multi if node is not None else None)
     elif prev is not None:   # a view of such a view inherits its refusal (PyTorch's propagate_creation_meta)
         out._vkind = (prev[0], _label(node) if node is not None else prev[1])
     views = base._views

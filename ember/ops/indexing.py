@@ -482,6 +482,8 @@ def setitem(input, index, value, _through_view=False):
     from .inplace import check_inplace, check_setitem_overlap, commit
     if index is False:   # PyTorch returns at once: no write, no version bump, no history (nor errors)
         return
+    if index is True:   # PyTorch copies into the unsqueezed tensor, as for None (casting), not an index_put_
+        index = None
     if type(index) is list:
         index = _list_as_tuple(index)
     given = isinstance(value, Tensor)

@@ -26,6 +26,8 @@ def check_inplace(t, *others):
         return False
     tracked = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
     if not tracked:
+        if t._vkind is not None and t._vkind[0] == 'nograd' and t._base._requires_grad:
+            _views.check_view_inplace(t)    # a view made under no_grad of a tensor that requires grad
         return False
     b = t._base
     if b is not None:   # PyTorch's order: the view's own refusal, then a view (that requires grad) of a leaf
