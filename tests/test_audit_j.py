@@ -54,6 +54,48 @@ def _nograd_split(L):
     a.mul_(2)
 
 
+def _fill_tensor(L, view):
+    x = L.ones(2, 3, requires_grad=True)
+    v = L.tensor(2., dtype=L.float64, requires_grad=True)
+    y = x * 1
+    (y.t() if view else y).fill_(v)
+    (y * L.arange(6.).view(2, 3)).sum().backward()
+    return y, x.grad, v.grad
+
+
+def _grad_accumulated_version(L):
+    x = L.ones(3, requires_grad=True)
+    (x * 2).sum().backward()
+    g = x.grad
+    (x * 2).sum().backward()
+    return g is x.grad, g._version, g
+
+
+def _seed_grad(L, dtype, out_dtype='float64', create_graph=False):
+    x = (L.arange(1., 4., dtype=getattr(L, out_dtype)) / 3).requires_grad_()
+    go = L.tensor([1, 0, 2]).to(getattr(L, dtype)).requires_grad_(create_graph)
+    g, = L.autograd.grad(x ** 3, x, grad_outputs=go, create_graph=create_graph)
+    return g
+
+
+def _backward_seed(L, dtype):
+    x = (L.arange(1., 4.) / 3).requires_grad_()
+    (x ** 3).backward(L.tensor([1, 0, 2]).to(getattr(L, dtype)))
+    return x.grad
+
+
+def _hook(L, leaf, fn):
+    x = L.ones(3, requires_grad=True)
+    y = x if leaf else x * 2
+    y.register_hook(fn)
+    (y * 3).sum().backward()
+    return x.grad
+
+
+def named_hook(g):
+    return g[:1]
+
+
 CASES = {
     # strides of a size-1 dim NumPy inserts with stride 0 (x[None], unsqueeze): PyTorch's unsqueeze gives the
     # next dim's extent
@@ -75,6 +117,32 @@ CASES = {
     'nograd_split_inplace': lambda L: _nograd_split(L),
     # (changed under no_grad too, the change is allowed and untracked)
     'nograd_view_inplace_under_no_grad': lambda L: _view_nograd(L, False, _mul_no_grad),
+    # fill_ with a 0-d tensor that requires grad records FillBackward3 (CopySlices through a view)
+    'fill_tensor': lambda L: _fill_tensor(L, False),
+    'fill_tensor_view': lambda L: _fill_tensor(L, True),
+    # accumulating into an existing .grad is an in-place add: its version counts it
+    'grad_accumulated_version': _grad_accumulated_version,
+    # a seed gradient (grad_outputs, backward's gradient) is cast to its output's dtype before backward runs
+    # (an int64 seed gave [0, 0, 3] for x**3's gradient, a bool one [3, 3, 3], a half one half's rounding)
+    'seed_int64': lambda L: _seed_grad(L, 'int64'),
+    'seed_bool': lambda L: _seed_grad(L, 'bool'),
+    'seed_half': lambda L: _seed_grad(L, 'float16'),
+    'seed_float32': lambda L: _seed_grad(L, 'float32'),
+    'seed_float64_into_float32_graph': lambda L: _seed_grad(L, 'float64', 'float32', create_graph=True),
+    'seed_backward_float64': lambda L: _backward_seed(L, 'float64'),
+    'seed_complex_for_real': lambda L: _seed_grad(L, 'complex64'),
+    'seed_real_for_complex': lambda L: L.autograd.grad(L.ones(2, requires_grad=True) * (1 + 1j), L.ones(2),
+                                                       grad_outputs=L.ones(2)),
+    # a tensor hook must return None or a tensor of its gradient's dtype and shape (ember broadcast or
+    # failed in NumPy; a leaf's hook returning 5 made .grad all fives)
+    'hook_returns_int': lambda L: _hook(L, False, lambda g: 5),
+    'hook_returns_int_leaf': lambda L: _hook(L, True, lambda g: 5),
+    'hook_returns_tuple': lambda L: _hook(L, False, lambda g: (g,)),
+    'hook_changes_size': lambda L: _hook(L, False, named_hook),
+    'hook_changes_shape_leaf': lambda L: _hook(L, True, lambda g: g.view(3, 1)),
+    'hook_changes_dtype': lambda L: _hook(L, False, lambda g: g.double()),
+    'hook_changes_dtype_leaf': lambda L: _hook(L, True, lambda g: g.long()),
+    'hook_ok': lambda L: _hook(L, True, lambda g: g * 2),
 }
 
 

@@ -66,6 +66,12 @@ def _seed(t, g, i, create_graph):
         if g._data.shape != a.shape:
             raise RuntimeError(f'Mismatch in shape: grad_output[{i}] has a shape of {_shape_str(g._data.shape)} '
                                f'and output[{i}] has a shape of {_shape_str(a.shape)}.')
+        if g._data.dtype != a.dtype:    # PyTorch's validate_outputs casts a seed to its output's dtype
+            if (g._data.dtype.kind == 'c') != (a.dtype.kind == 'c'):
+                raise RuntimeError(f'For complex Tensors, both grad_output and output are required to have the same '
+                                   f'dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and '
+                                   f'output[{i}] has a dtype of {t.dtype}.')
+            g = g.to(t.dtype)
         g = g if create_graph else g._data
     else:
         g = np.asarray(g, dtype=a.dtype)
@@ -738,9 +744,21 @@ def _run_prehooks(node, grads, tensor_only=False):
         elif grads[key] is not None:
             r = fn(tensor(key))
             if r is not None:
+                _check_hook_result(fn, tensor(key), r)
                 given[key] = _wrap(r)
                 grads[key] = _unwrap(r, MODE.graph)
     return grads
+
+
+def _check_hook_result(fn, grad, r):
+    """PyTorch's checks of what a tensor hook returned for ``grad``: a tensor of its dtype and shape."""
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    name = getattr(fn, '__name__', None) or type(fn).__name__
+    if r.dtype != grad.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {grad.type()} got {r.type()})")
+    if r._data.shape != grad._data.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
 
 
 def _run_hooks(node, out, grads, create_graph):

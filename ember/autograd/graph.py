@@ -278,6 +278,7 @@ class AccumulateGrad(Node):
                 t._grad = t.grad_fn = None
             elif vg.grad_fn is None and vg._data.flags.writeable:
                 np.add(vg._data, g, out=vg._data, casting='unsafe')
+                vg._bump()   # (PyTorch's in-place +=: .grad's version counts the accumulations)
             else:
                 v._grad = Tensor._make(vg._data + g)
         else:

@@ -582,8 +582,9 @@ def fill_(t, value):
             raise RuntimeError(f'fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} '
                                'dimensions.')
         if tracked and isinstance(value, Tensor) and value._requires_grad:
-            from .pointwise import add, mul
-            return commit(t, add(mul(_snapshot(t), 0), value))
+            from .indexing import setitem   # a whole write of a 0-d value: PyTorch's FillBackward3
+            setitem(t, Ellipsis, value)
+            return t
         if isinstance(value, Tensor):
             _fill_target(t._data, 'fill_')[...] = via_float(value._data, t._data.dtype)
         else:   # PyTorch's checked conversion: uint8 fill -1 is 255, int8 fill 300 an error (NumPy's OverflowError)
