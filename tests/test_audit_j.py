@@ -92,6 +92,32 @@ def _hook(L, leaf, fn):
     return x.grad
 
 
+def _dirty_fn(L, returns_input=True, save=None):
+    class Double(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            if save is not None:
+                ctx.save_for_backward(x, save)
+            return x if returns_input else x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    return Double
+
+
+def _dirty(L, make, **kw):
+    """(what apply returned, the changed input's version, the leaf's grad after backward when one is made)"""
+    x = L.ones(3, requires_grad=True)
+    y = make(L, x)
+    z = _dirty_fn(L, **kw).apply(y)
+    if z.requires_grad:
+        (z * z).sum().backward()
+    return z, y._version, x.grad
+
+
 def named_hook(g):
     return g[:1]
 
@@ -143,6 +169,15 @@ CASES = {
     'hook_changes_dtype': lambda L: _hook(L, False, lambda g: g.double()),
     'hook_changes_dtype_leaf': lambda L: _hook(L, True, lambda g: g.long()),
     'hook_ok': lambda L: _hook(L, True, lambda g: g * 2),
+    # ctx.mark_dirty: the changed input gets a version bump, must be returned, and may not be a leaf that
+    # requires grad (nor a view of one) when the change is recorded (ember allowed both silently)
+    'dirty_nonleaf': lambda L: _dirty(L, lambda L, x: x * 1),
+    'dirty_no_grad_input': lambda L: _dirty(L, lambda L, x: L.ones(3)),
+    'dirty_leaf': lambda L: _dirty(L, lambda L, x: x),
+    'dirty_view_of_leaf': lambda L: _dirty(L, lambda L, x: x[:2]),
+    'dirty_not_returned': lambda L: _dirty(L, lambda L, x: x * 1, returns_input=False),
+    # save_for_backward takes tensors and None only
+    'save_int': lambda L: _dirty(L, lambda L, x: x * 1, save=3),
 }
 
 

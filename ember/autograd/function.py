@@ -202,6 +202,9 @@ def _run(cls, args, kwargs):
         cls.setup_context(ctx, args, out)
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
+    dirty = getattr(ctx, '_dirty', ())
+    if dirty:
+        _check_dirty(dirty, outs, track)
     if not track:
         return out, ctx
     ctx._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32)
@@ -221,8 +224,30 @@ def _run(cls, args, kwargs):
         o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
         result.append(o)
     # saved once the outputs have their grad_fn, as PyTorch saves them (a pack hook sees an output's history)
+    for k, t in enumerate(ctx._to_save):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f'save_for_backward can only save variables, but argument {k} is of type '
+                            f'{type(t).__name__}')
     ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0]) for t in ctx._to_save)
     return (result[0] if single else tuple(result)), ctx
+
+
+def _check_dirty(dirty, outs, track):
+    """PyTorch's handling of the inputs ``forward`` changed in place (ctx.mark_dirty): each must be returned, a
+    recorded change may not touch a leaf that requires grad (or a view of one), and each gets a version bump."""
+    returned = {id(o) for o in outs}
+    if any(id(d) not in returned for d in dirty):
+        raise RuntimeError('Some elements marked as dirty during the forward method were not returned as output. '
+                           'The inputs that are modified inplace must all be outputs of the Function.')
+    for d in dirty:
+        d._bump()
+        if not track:
+            continue
+        base = d._base
+        if base is not None and base.grad_fn is None and base._requires_grad:
+            raise RuntimeError('a view of a leaf Variable that requires grad is being used in an in-place operation.')
+        if d.grad_fn is None and d._requires_grad and base is None:
+            raise RuntimeError('a leaf Variable that requires grad has been used in an in-place operation.')
 
 
 class InplaceFunction(Function):
