@@ -118,6 +118,24 @@ def _dirty(L, make, **kw):
     return z, y._version, x.grad
 
 
+def _index(L, idx, shape=(4, 2, 4)):
+    """x[idx] of an arange x, idx built from ('t', list) for an index tensor, else taken as is."""
+    x = L.arange(float(np.prod(shape))).reshape(shape)
+    r = x[tuple(L.tensor(i[1]) if type(i) is tuple else i for i in idx)]
+    return tuple(r.shape), r.tolist()
+
+
+def _set_index(L, idx, value, shape=(4, 2, 4), grad=False):
+    x = L.arange(float(np.prod(shape)), dtype=L.float64).reshape(shape).requires_grad_(grad)
+    y = x * 1
+    v = L.tensor(value).requires_grad_(grad)
+    y[tuple(L.tensor(i[1]) if type(i) is tuple else i for i in idx)] = v
+    if grad:
+        (y * y.detach().cos()).sum().backward()
+        return y, x.grad, v.grad
+    return y
+
+
 def named_hook(g):
     return g[:1]
 
@@ -169,6 +187,21 @@ CASES = {
     'hook_changes_dtype': lambda L: _hook(L, False, lambda g: g.double()),
     'hook_changes_dtype_leaf': lambda L: _hook(L, True, lambda g: g.long()),
     'hook_ok': lambda L: _hook(L, True, lambda g: g * 2),
+    # a ``...`` standing for no dim between index tensors does not separate them: PyTorch keeps them one group in
+    # place (NumPy, and ember, moved the group first)
+    'ellipsis_empty_between': lambda L: _index(L, (slice(None), ('t', [1]), ..., ('t', [[1, 3]]))),
+    'ellipsis_empty_slice_first': lambda L: _index(L, (slice(0, 1), ('t', [1]), ..., ('t', [[-3, -3]]))),
+    'ellipsis_empty_4d': lambda L: _index(L, (slice(0, 1), ('t', [0, 1]), ..., ('t', [[1], [2]]), slice(None)),
+                                          (2, 3, 4, 5)),
+    'ellipsis_nonempty_between': lambda L: _index(L, (('t', [0, 1]), ..., ('t', [[1], [2]])), (2, 3, 4, 5)),
+    'ellipsis_empty_set_grad': lambda L: _set_index(L, (slice(None), ('t', [1]), ..., ('t', [[1, 3]])),
+                                                    np.arange(8.).reshape(4, 1, 2), grad=True),
+    'ellipsis_empty_mask_true': lambda L: _index(L, (..., True, ('t', [[False, True]] * 4), ('t', [1, 3]))),
+    # a True/False index is an index tensor: beside a mask, a one-element value of another dtype is refused as
+    # index_put_ refuses it (ember took the masked_fill path, which casts)
+    'bool_and_mask_set_dtype': lambda L: _set_index(L, (True, ('t', [[True, False]] * 4)), np.float32(2)),
+    'bool_int_set_dtype': lambda L: _set_index(L, (True, -1), np.float32(2), shape=(2, 2)),
+    'mask_set_one_element_casts': lambda L: _set_index(L, (('t', [[True, False]] * 4),), np.float32(2)),
     # ctx.mark_dirty: the changed input gets a version bump, must be returned, and may not be a leaf that
     # requires grad (nor a view of one) when the change is recorded (ember allowed both silently)
     'dirty_nonleaf': lambda L: _dirty(L, lambda L, x: x * 1),

@@ -56,7 +56,25 @@ def _convert_index(idx, ndim=None):
         else:
             dots += i is Ellipsis
             out.append(i)
+    if dots == 1 and ndim is not None:
+        return _empty_ellipsis_dropped(tuple(out), ndim)
     return tuple(out) if dots < 2 or ndim is None else _several_ellipses(tuple(out), ndim)
+
+
+def _empty_ellipsis_dropped(idx, ndim):
+    """``idx`` without its ``...`` where that stands for no dim and index arrays are present: PyTorch expands it
+    to nothing, so the arrays on either side stay one adjacent group (``x[:, i, ..., j]`` of a 3-d x is
+    (n, len(i))-shaped), where NumPy reads the ``...`` as a separator and puts the group first."""
+    used, arrays = 0, False
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            arrays = arrays or i.ndim > 0
+            used += i.ndim if i.dtype == np.bool_ else 1
+        elif i is not None and i is not Ellipsis and not isinstance(i, (bool, np.bool_)):
+            used += 1
+    if not arrays or used != ndim:
+        return idx
+    return tuple(i for i in idx if i is not Ellipsis)
 
 
 def _check_empty_masks(shape, idx):
@@ -67,9 +85,9 @@ def _check_empty_masks(shape, idx):
         return
     dim, shape = 0, list(shape)   # (PyTorch's message shows the shape with the None dims inserted)
     rest = len(shape) - sum(j.ndim if isinstance(j, np.ndarray) and j.dtype == np.bool_ else 1
-                            for j in idx if j is not None and j is not Ellipsis)
+                            for j in idx if j is not None and j is not Ellipsis and not isinstance(j, bool))
     for i in idx:
-        if i is None:
+        if i is None or isinstance(i, bool):   # (True/False index no dim: an unsqueeze, as None)
             shape.insert(dim, 1)
             dim += 1
         elif i is Ellipsis:
@@ -455,8 +473,8 @@ def _check_put_dtype(input, idx, value, accumulate=False):
     except IndexError:
         return
     _check_put_shape(input._data, idx, value._data)
-    arrays = [i for i in idx if isinstance(i, np.ndarray)]
-    if not accumulate and value._data.size == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and \
+    arrays = [i for i in idx if isinstance(i, (np.ndarray, bool))]   # (a True/False index is an index tensor too)
+    if not accumulate and value._data.size == 1 and len(arrays) == 1 and getattr(arrays[0], 'dtype', None) == np.bool_ and \
             arrays[0].ndim:
         from ._util import checked_scalar   # masked_fill_(mask, value.item()): checked, half types too
         checked_scalar(value._data.reshape(-1)[0].item(), input.dtype)
