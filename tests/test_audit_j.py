@@ -202,6 +202,10 @@ CASES = {
     'bool_and_mask_set_dtype': lambda L: _set_index(L, (True, ('t', [[True, False]] * 4)), np.float32(2)),
     'bool_int_set_dtype': lambda L: _set_index(L, (True, -1), np.float32(2), shape=(2, 2)),
     'mask_set_one_element_casts': lambda L: _set_index(L, (('t', [[True, False]] * 4),), np.float32(2)),
+    # PyTorch's not_implemented() formulas raise NotImplementedError (a RuntimeError subclass), not RuntimeError
+    'unique_backward_error': lambda L: L.tensor([1., 2., 2.], requires_grad=True).unique().sum().backward(),
+    'inplace_asinh_backward_error': lambda L: (L.tensor([.5], requires_grad=True) * 1).asinh_().sum().backward(),
+    'bincount_backward_error': lambda L: L.bincount(L.tensor([0, 1]), L.ones(2, requires_grad=True)).sum().backward(),
     # ctx.mark_dirty: the changed input gets a version bump, must be returned, and may not be a leaf that
     # requires grad (nor a view of one) when the change is recorded (ember allowed both silently)
     'dirty_nonleaf': lambda L: _dirty(L, lambda L, x: x * 1),

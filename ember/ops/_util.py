@@ -473,8 +473,11 @@ def need_float(t, kernel):
 def undifferentiable(node_name, message, display=None):
     """A node class for an op PyTorch records but has no derivative for: its backward raises ``message``
     (``display``: the name PyTorch's ``grad_fn.name()`` gives, when not the class name)."""
+    error = NotImplementedError if message.startswith('the derivative for') else RuntimeError   # (PyTorch's
+    # not_implemented() formula raises NotImplementedError, a NotImplemented node RuntimeError)
+
     def backward(self, *grads):
-        raise RuntimeError(message)
+        raise error(message)
     attrs = {'__slots__': (), 'backward': backward, '__doc__': f'Recorded but not differentiable: {message}'}
     if display:
         attrs['name'] = lambda self: display
