@@ -67,6 +67,7 @@ class Node:
     _n_out = 1              # number of outputs (set with _out_meta)
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
     _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
+    _unchecked = ()         # positions of saved inputs PyTorch's node does not save: changing them is allowed
     _need_order = None      # True where ``need`` holds a switch per edge, a tuple (edge -> its index in need) where
                             # in another order: the engine may switch off the gradients no one asked for (see
                             # engine._masked_backward)
@@ -123,7 +124,7 @@ class Node:
                 if vc is None:   # none at save time (version 0): one may exist now
                     base = obj._base
                     vc = (obj if base is None else base)._vc
-                if vc is not None and vc[0] != ver:
+                if vc is not None and vc[0] != ver and (not self._unchecked or _position(s, e) not in self._unchecked):
                     _raise_modified(self, obj, vc[0], ver, False)
                 out.append(obj if graph else obj._data)
             else:               # this node's output: (array, version cell, version, output_nr)
@@ -134,6 +135,22 @@ class Node:
                     _raise_modified(self, arr, vc[0], ver, True)
                 out.append(_rebuild(arr, self, nr) if graph else arr)
         return out
+
+    def saved_checked(self, which):
+        """PyTorch's errors (freed, changed in place) for the saved inputs at positions ``which``, for a node whose
+        backward reads state it kept itself rather than these tensors."""
+        s = self._saved
+        if s is None:
+            raise RuntimeError(_FREED)
+        for k in which:
+            e = s[k] if k < len(s) else None
+            if e is not None and len(e) == 3:
+                obj, vc, ver = e
+                if vc is None:
+                    base = obj._base
+                    vc = (obj if base is None else base)._vc
+                if vc is not None and vc[0] != ver:
+                    _raise_modified(self, obj, vc[0], ver, False)
 
     def release(self):
         """Free saved tensors once backward is done with them (retain_graph=False)."""
@@ -400,12 +417,20 @@ def _op_name(fn):
     return name[:-9] if name.endswith('Backward0') else name.replace('Backward', '')
 
 
+def _position(entries, e):
+    """The index of saved entry ``e`` (by identity: an entry holds tensors, whose == is elementwise)."""
+    return next(k for k, x in enumerate(entries) if x is e)
+
+
 def _raise_modified(node, obj, now, then, is_output):
     arr = obj if is_output else obj._data
     from .._dtype import from_np, type_string
     shape = ', '.join(map(str, arr.shape))
     fn, nr = (node, 0) if is_output else (obj.grad_fn, obj._output_nr)
-    where = '' if fn is None else f', which is output {nr} of {_op_name(fn)},'
+    name = None if fn is None else _op_name(fn)
+    if not is_output and fn is not None and obj._base is not None:
+        name, nr = 'AsStrided', 0   # (a view whose memory changed: PyTorch regenerates its grad_fn on reading)
+    where = '' if fn is None else f', which is output {nr} of {name},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '
         f'[{type_string(from_np(arr.dtype))} [{shape}]]{where} is at version {now}; '

@@ -1053,7 +1053,8 @@ def _rrelu_bwd(self, g):
     return (g * self.ctx,)
 
 
-RreluWithNoiseBackward0 = fused('RreluWithNoiseBackward0', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx))
+RreluWithNoiseBackward0 = fused('RreluWithNoiseBackward0', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx),
+                                checks=(0,))
 RreluWithNoiseBackward1 = forward_refusal.refusing(   # PyTorch's in-place rrelu has no forward-mode formula
     fused('RreluWithNoiseBackward1', _rrelu_bwd, lambda ctx, x: x * Tensor._make(ctx)), 'rrelu_with_noise_', 'inplace')
 

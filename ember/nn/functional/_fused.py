@@ -22,12 +22,16 @@ def _alias(t):
 
 class FusedNode(Node):
     """Base of nn's fused nodes. Subclasses set ``np_backward(self, *grads)`` (arrays in, arrays out) and
-    ``reference(ctx, *saved)`` (the op composed of differentiable ember ops)."""
+    ``reference(ctx, *saved)`` (the op composed of differentiable ember ops); ``checks``: the saved inputs
+    PyTorch's node saves too, whose in-place change since the forward the backward refuses."""
     __slots__ = ('ctx', 'need')
+    checks = ()
 
     def backward(self, *grads):
         if MODE.graph:
             return self.graph_backward(grads)
+        if self.checks:
+            self.saved_checked(self.checks)
         return self.np_backward(*grads)
 
     def graph_backward(self, grads):
@@ -60,8 +64,8 @@ def record(cls, inputs, out_arr, ctx=None, save=None, reference=None):
     return Tensor._make(out_arr, node)
 
 
-def fused(name, np_backward, reference, doc=None):
-    """A FusedNode subclass named like PyTorch's grad_fn."""
-    return type(name, (FusedNode,), {'__slots__': (), 'np_backward': np_backward,
+def fused(name, np_backward, reference, doc=None, checks=()):
+    """A FusedNode subclass named like PyTorch's grad_fn (``checks``: see FusedNode)."""
+    return type(name, (FusedNode,), {'__slots__': (), 'np_backward': np_backward, 'checks': checks,
                                      'reference': staticmethod(reference),
                                      '__doc__': doc or f'Fused nn op recorded as {name}.'})

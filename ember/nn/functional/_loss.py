@@ -149,7 +149,7 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
             _mixed_dtype_backward(ctx[5], ctx[6], (x.requires_grad, t.requires_grad))
         return _reduce(ref_fn(x - t, p), red)
 
-    cls = fused(name, np_backward, reference)
+    cls = fused(name, np_backward, reference, checks=(0, 1))
     op_name = re.sub(r'(?<!^)(?=[A-Z])', '_', name[:-len('Backward0')]).lower()    # MseLossBackward0: mse_loss
 
     def op(input, target, reduction, p=None):
@@ -506,7 +506,8 @@ def _node(kind, name):
     if cls is None:
         bw, ref = {'ce': (_ce_index_backward, _ce_index_ref), 'nll': (_nll_backward, _nll_ref),
                    'prob': (_ce_prob_backward, _ce_prob_ref)}[kind]
-        cls = _CE_NODES[key] = fused(name, bw, ref)
+        checks = (0, 1, 2) if kind == 'nll' and name != 'ViewBackward0' else ()   # (PyTorch's cross_entropy saves
+        cls = _CE_NODES[key] = fused(name, bw, ref, checks=checks)                 # log_softmax's result only)
     return cls
 
 
@@ -827,7 +828,8 @@ def _bcel_ref(ctx, x, t, w, pw):
     return _reduce(loss, red)
 
 
-BinaryCrossEntropyWithLogitsBackward0 = fused('BinaryCrossEntropyWithLogitsBackward0', _bcel_backward, _bcel_ref)
+BinaryCrossEntropyWithLogitsBackward0 = fused('BinaryCrossEntropyWithLogitsBackward0', _bcel_backward, _bcel_ref,
+                                              checks=(0, 1, 2, 3))
 
 
 @_autocast.fp32

@@ -288,6 +288,7 @@ def _bn_ref(ctx, x, w, b):
 
 
 NativeBatchNormBackward0 = fused('NativeBatchNormBackward0', _bn_backward, _bn_ref)
+NativeBatchNormBackward0._unchecked = (2,)   # (the bias, kept for its dtype: PyTorch saves no bias)
 
 
 def _affine(xhat, w, b, shape, spare=None):
@@ -861,7 +862,7 @@ def _ln_ref(ctx, x, w, b):
     return y if b is None else y + b
 
 
-NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_ref)
+NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_ref, checks=(0, 1, 2))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -1092,7 +1093,7 @@ def _gn_ref(ctx, x, w, b):
     return y if b is None else y + b.reshape(shape)
 
 
-NativeGroupNormBackward0 = fused('NativeGroupNormBackward0', _gn_backward, _gn_ref)
+NativeGroupNormBackward0 = fused('NativeGroupNormBackward0', _gn_backward, _gn_ref, checks=(0, 1))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
