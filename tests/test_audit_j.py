@@ -166,6 +166,11 @@ def _changed_after(L, op, which):
     return [t.grad for t in leaves]
 
 
+def _no_grad(L, fn):
+    with L.no_grad():
+        return fn()
+
+
 def named_hook(g):
     return g[:1]
 
@@ -254,6 +259,28 @@ CASES = {
     'changed_bce_logits_target': lambda L: _changed_after(L, lambda F, x, w, b: F.binary_cross_entropy_with_logits(
         x, w.sigmoid().expand(4, 6)), 1),
     'changed_rrelu_input': lambda L: _changed_after(L, lambda F, x, w, b: F.rrelu(x), 0),
+    # arguments PyTorch's loss kernels have no derivative for are refused when they require grad (grad mode on)
+    'nll_weight_requires_grad': lambda L: L.nn.functional.nll_loss(L.zeros(2, 3), L.tensor([0, 2]),
+                                                                   weight=L.ones(3, requires_grad=True)),
+    'cross_entropy_weight_requires_grad': lambda L: L.nn.functional.cross_entropy(
+        L.zeros(2, 3, requires_grad=True), L.tensor([0, 2]), weight=L.ones(3, requires_grad=True), label_smoothing=.1),
+    'cross_entropy_probs_weight_requires_grad': lambda L: L.nn.functional.cross_entropy(
+        L.zeros(2, 3, requires_grad=True), L.ones(2, 3) / 3, weight=L.ones(3, requires_grad=True)),
+    'bce_logits_pos_weight_requires_grad': lambda L: L.nn.functional.binary_cross_entropy_with_logits(
+        L.zeros(2, 3), L.ones(2, 3), pos_weight=L.ones(3, requires_grad=True)),
+    'soft_margin_target_requires_grad': lambda L: L.nn.functional.soft_margin_loss(L.zeros(3), L.ones(3,
+                                                                                                requires_grad=True)),
+    'nll_weight_requires_grad_no_grad': lambda L: _no_grad(L, lambda: L.nn.functional.nll_loss(
+        L.zeros(2, 3), L.tensor([0, 2]), weight=L.ones(3, requires_grad=True))),
+    # multilabel_margin_loss's target must have the input's shape (ember read other shapes silently)
+    'multilabel_margin_short_target': lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(4, 6),
+                                                                                      L.zeros(4, 4, dtype=L.long)),
+    'multilabel_margin_flat_target': lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(4, 6),
+                                                                                     L.zeros(24, dtype=L.long)),
+    'multilabel_margin_3d': lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(2, 3, 4),
+                                                                            L.zeros(2, 3, 4, dtype=L.long)),
+    'multilabel_margin_ok': lambda L: L.nn.functional.multilabel_margin_loss(
+        L.arange(6.), L.tensor([3, 0, -1, 1, 1, 1])),
     # ctx.mark_dirty: the changed input gets a version bump, must be returned, and may not be a leaf that
     # requires grad (nor a view of one) when the change is recorded (ember allowed both silently)
     'dirty_nonleaf': lambda L: _dirty(L, lambda L, x: x * 1),

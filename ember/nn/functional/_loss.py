@@ -500,6 +500,16 @@ def _ce_prob_ref(ctx, x, t, w):
 _CE_NODES = {}
 
 
+def _not_differentiable(fn, **args):
+    """PyTorch's refusal, under grad mode, of an argument its kernel has no derivative for that requires grad (a
+    class weight, a target), checked before the kernel's own checks."""
+    if GRAD.enabled:
+        for name, t in args.items():
+            if isinstance(t, Tensor) and t._requires_grad:
+                raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. This "
+                                   f"input cannot have requires_grad True.")
+
+
 def _node(kind, name):
     key = (kind, name)
     cls = _CE_NODES.get(key)
@@ -575,6 +585,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_name(x.dtype)}\'')
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
     t = target._data
+    if t.shape != x.shape:
+        _not_differentiable('nll_loss_forward', weight=weight)
     _check_class_weight(weight, C, 1 if t.shape == x.shape else x.ndim, 'cross_entropy: ' * (t.shape == x.shape))
     if t.shape == x.shape:
         if t.dtype.kind != 'f':
@@ -675,6 +687,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         _check_target(x, t)
         need_float(input, 'nll_loss_out_frame' if x.ndim <= 2 else 'nll_loss2d_forward_out_frame')
         C = x.shape[1] if x.ndim > 1 else x.shape[0]
+        _not_differentiable('nll_loss_forward', weight=weight)
         _check_class_weight(weight, C, x.ndim)
         _check_weight_dtype('nll_loss', weight, x)
         if (x.ndim == 3 or x.ndim > 4) and x.size:
@@ -840,6 +853,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         reduction = _reduction(reduction, size_average, reduce)
         if target.shape != input.shape:
             raise ValueError(f'Target size ({target.shape}) must be the same as input size ({input.shape})')
+        _not_differentiable('binary_cross_entropy_with_logits', weight=weight, pos_weight=pos_weight)
         x, t = input._data, target._data
         xd, td = x.dtype, t.dtype
         need_float(input, 'log_sigmoid_cpu')
@@ -882,6 +896,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
     """log(1 + exp(-y x)) for targets y in {-1, 1}."""
     try:
         reduction = _reduction(reduction, size_average, reduce)
+        _not_differentiable('soft_margin_loss', target=target)
         x = input._data
         if x.dtype.kind in 'biu':   # PyTorch's kernel writes its float loss into a tensor of the input's dtype
             raise RuntimeError(f"result type Float can't be cast to the desired output type {scalar_name(x.dtype)}")
@@ -1099,11 +1114,24 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """Hinge loss between every target class (indices in ``target``, ended by -1) and every other class."""
     try:
         reduction = _reduction(reduction, size_average, reduce)
+        _check_multilabel_shapes(input._data.shape, target._data.shape)
         return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
                                     reduction=reduction)
     except (AttributeError, TypeError):
         check_tensor_args('multilabel_margin_loss', 'input', 'target')
         raise
+
+
+def _check_multilabel_shapes(xs, ts):
+    """PyTorch's multilabel_margin_loss shape checks: a non-empty vector or matrix (or a 0-d input), and a target
+    of its shape (ember read any target of as many elements per row, or of other rows, without a word)."""
+    from ...ops._util import fmt_shape
+    if not (len(xs) == 2 and xs[1] or len(xs) == 1 and xs[0] or not xs):
+        raise RuntimeError(f'Expected non-empty vector or matrix with optional 0-dim batch size, but got: '
+                           f'{fmt_shape(xs)}')
+    size = int(np.prod(ts))
+    if (len(ts) > 1 or size != (xs[0] if xs else 1)) if len(xs) <= 1 else ts != xs:
+        raise RuntimeError(f'inconsistent target size: {fmt_shape(ts)} for input of size: {fmt_shape(xs)}')
 
 
 def _multilabel_margin(input, target, reduction):
