@@ -293,6 +293,15 @@ CASES = {
 }
 
 
+def test_kl_div_mean_warning_points_at_the_caller():
+    """kl_div's reduction='mean' warning names the caller's line, as PyTorch's (ember's named a wrapper's '<string>')."""
+    for lib in LIBS:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            lib.nn.functional.kl_div(lib.zeros(2, 3), lib.ones(2, 3))
+        assert [(x.filename, x.category) for x in w] == [(__file__, UserWarning)]
+
+
 @pytest.mark.parametrize('name', sorted(CASES))
 def test_matches_torch(name):
     fn = CASES[name]

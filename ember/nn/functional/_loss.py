@@ -3,7 +3,6 @@ entropy with or without logits, soft margin) are single fused nodes with NumPy f
 named like PyTorch's grad_fn; the rest are composed from differentiable ops."""
 import math
 import re
-import warnings
 
 import numpy as np
 
@@ -920,10 +919,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
         if size_average is not None or reduce is not None:
             reduction = legacy_get_string(size_average, reduce)
         if reduction == 'mean':
-            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
-                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                          stacklevel=2)
+            warn_user("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
         if reduction not in ('none', 'mean', 'sum', 'batchmean'):
             raise ValueError(f'{reduction} is not a valid value for reduction')
         if input._data.dtype.kind in 'biu' or target._data.dtype.kind in 'biu':
