@@ -596,8 +596,11 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn._tensor_prehook(self._output_nr, hook)
-        from .autograd.graph import _edge
-        return _edge(self)[0]._tensor_prehook(0, hook)
+        from .autograd.graph import _edge, _Handle
+        acc = _edge(self)[0]
+        if acc is None:   # a view made under no_grad: no gradient ever reaches it, nor its hooks
+            return _Handle([hook], hook)
+        return acc._tensor_prehook(0, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(tensor)`` on this leaf each time backward has accumulated into its ``.grad`` (for
@@ -606,8 +609,9 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             raise RuntimeError('post accumulate grad hooks cannot be registered on non-leaf tensors')
-        from .autograd.graph import _edge
-        return _edge(self)[0].register_post_hook(hook)
+        from .autograd.graph import _edge, _Handle
+        acc = _edge(self)[0]
+        return _Handle([hook], hook) if acc is None else acc.register_post_hook(hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``."""

@@ -171,6 +171,31 @@ def _no_grad(L, fn):
         return fn()
 
 
+def _nograd_view_used(L):
+    """A view made under no_grad of a leaf that requires grad: it requires grad (no grad_fn, no accumulator), so
+    results of ops on it do too, and backward through them reaches no leaf (ember: requires_grad False, so
+    backward raised 'does not require grad')."""
+    x = L.ones(3, requires_grad=True)
+    with L.no_grad():
+        v = x[:2]
+    y = v * 2
+    y.sum().backward()
+    return v.requires_grad, v.is_leaf, v.grad_fn, y.requires_grad, y.grad_fn.next_functions[0][0], x.grad, v.grad
+
+
+def _nograd_view_hooks(L):
+    """Hooks on such a view register (PyTorch returns a handle) and never run: no gradient reaches it."""
+    calls = []
+    x = L.ones(3, requires_grad=True)
+    with L.no_grad():
+        v = x[:2]
+    v.register_hook(lambda g: calls.append('hook')).remove()
+    v.register_hook(lambda g: calls.append('hook'))
+    v.register_post_accumulate_grad_hook(lambda t: calls.append('post'))
+    (v * 2).sum().backward()
+    return calls, v.grad
+
+
 def named_hook(g):
     return g[:1]
 
@@ -281,6 +306,13 @@ CASES = {
                                                                             L.zeros(2, 3, 4, dtype=L.long)),
     'multilabel_margin_ok': lambda L: L.nn.functional.multilabel_margin_loss(
         L.arange(6.), L.tensor([3, 0, -1, 1, 1, 1])),
+    'nograd_view_requires_grad': _nograd_view_used,
+    'nograd_view_hooks': _nograd_view_hooks,
+    'nograd_view_numpy': lambda L: _no_grad(L, lambda: L.ones(3, requires_grad=True)[1:]).numpy(),
+    'nograd_view_of_nonleaf': lambda L: (lambda y: _no_grad(L, lambda: y.view(3, 1)))(
+        L.ones(3, requires_grad=True) * 2),
+    'nograd_split_requires_grad': lambda L: _no_grad(L, lambda: L.ones(3, requires_grad=True).split(2)),
+    'nograd_detach_does_not': lambda L: _no_grad(L, lambda: L.ones(3, requires_grad=True).detach()),
     # ctx.mark_dirty: the changed input gets a version bump, must be returned, and may not be a leaf that
     # requires grad (nor a view of one) when the change is recorded (ember allowed both silently)
     'dirty_nonleaf': lambda L: _dirty(L, lambda L, x: x * 1),
@@ -294,7 +326,7 @@ CASES = {
 
 
 def test_kl_div_mean_warning_points_at_the_caller():
-    """kl_div's reduction='mean' warning names the caller's line, as PyTorch's (ember's named a wrapper's '<string>')."""
+    """kl_div's reduction='mean' warning names the caller's line, as PyTorch's (ember's named '<string>')."""
     for lib in LIBS:
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter('always')

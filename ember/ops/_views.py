@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import SEQ, Node
+from ..autograd.graph import SEQ, Node, _NO_EDGE
 from ..tensor import Tensor
 
 _TAIL = {'multi': ('. This view is the output of a function that returns multiple views. Such functions do not allow '
@@ -32,6 +32,10 @@ def view_of(input, arr, node, multi=None):
     if base is None:
         base = input
     out._base = base
+    if node is None and not GRAD.enabled and input._requires_grad:
+        # PyTorch's view under no_grad of a tensor that requires grad requires grad too, with no grad_fn and no
+        # gradient accumulator: ops on it record graphs whose gradient stops there
+        out._requires_grad, out._accum_edge = True, _NO_EDGE
     if base.grad_fn is None and base._requires_grad:
         if node is None and not GRAD.enabled:   # (still refused a tracked in-place change: check_inplace)
             out._vkind = ('nograd', None)

@@ -474,8 +474,8 @@ def _check_put_dtype(input, idx, value, accumulate=False):
         return
     _check_put_shape(input._data, idx, value._data)
     arrays = [i for i in idx if isinstance(i, (np.ndarray, bool))]   # (a True/False index is an index tensor too)
-    if not accumulate and value._data.size == 1 and len(arrays) == 1 and getattr(arrays[0], 'dtype', None) == np.bool_ and \
-            arrays[0].ndim:
+    mask = arrays[0] if len(arrays) == 1 and isinstance(arrays[0], np.ndarray) else None
+    if not accumulate and value._data.size == 1 and mask is not None and mask.dtype == np.bool_ and mask.ndim:
         from ._util import checked_scalar   # masked_fill_(mask, value.item()): checked, half types too
         checked_scalar(value._data.reshape(-1)[0].item(), input.dtype)
         return
