@@ -308,6 +308,8 @@ CASES = {
         L.arange(6.), L.tensor([3, 0, -1, 1, 1, 1])),
     'nograd_view_requires_grad': _nograd_view_used,
     'nograd_view_hooks': _nograd_view_hooks,
+    'nograd_view_of_leaf_view': lambda L: (lambda x: _no_grad(L, lambda: x[:2]))(
+        L.arange(1., 4.).reshape(3).requires_grad_()).mul_(2),
     'nograd_view_numpy': lambda L: _no_grad(L, lambda: L.ones(3, requires_grad=True)[1:]).numpy(),
     'nograd_view_of_nonleaf': lambda L: (lambda y: _no_grad(L, lambda: y.view(3, 1)))(
         L.ones(3, requires_grad=True) * 2),

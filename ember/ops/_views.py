@@ -32,7 +32,7 @@ def view_of(input, arr, node, multi=None):
     if base is None:
         base = input
     out._base = base
-    if node is None and not GRAD.enabled and input._requires_grad:
+    if node is None and not GRAD.enabled and base._requires_grad:   # (the root base's flag, as PyTorch's)
         # PyTorch's view under no_grad of a tensor that requires grad requires grad too, with no grad_fn and no
         # gradient accumulator: ops on it record graphs whose gradient stops there
         out._requires_grad, out._accum_edge = True, _NO_EDGE
