@@ -208,6 +208,9 @@ CASES = {
     'none_index_stride_t': lambda L: L.arange(6.).reshape(2, 3).t()[None],
     'unsqueeze_stride': lambda L: L.arange(6.).reshape(2, 3).unsqueeze(0),
     'ellipsis_none_stride': lambda L: L.arange(6.).reshape(2, 3)[..., None],
+    'unsqueeze_last_stride_t': lambda L: L.arange(6.).reshape(2, 3).t().unsqueeze(-1),
+    'unsqueeze_mid_stride_permuted': lambda L: L.arange(24.).reshape(2, 3, 4).permute(2, 0, 1).unsqueeze(2),
+    'unsqueeze_stride_sliced': lambda L: L.arange(24.).reshape(2, 3, 4)[:, ::2].unsqueeze(-1),
     # x[True] = v copies into x.unsqueeze(0) as x[None] does (casting), not an index_put_ (which refuses the dtype)
     'setitem_true_casts': lambda L: (lambda x: (x.__setitem__(True, L.ones(3, dtype=L.float64)), x)[1])(
         L.zeros(2, 3)),

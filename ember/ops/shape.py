@@ -265,7 +265,9 @@ def unsqueeze(input, dim):
     try:
         a = input._data
         d = wrap_dim(dim, a.ndim + 1)
-        return _result(input, a.reshape(a.shape[:d] + (1,) + a.shape[d:]), UnsqueezeBackward0, shape=a.shape)
+        # (a NumPy newaxis: stride 0, which stride() reports as PyTorch's unsqueeze does; reshape's may differ)
+        arr = a[(slice(None),) * d + (None,)] if type(a) is np.ndarray else a.reshape(a.shape[:d] + (1,) + a.shape[d:])
+        return _result(input, arr, UnsqueezeBackward0, shape=a.shape)
     except (AttributeError, TypeError):
         check_tensor_args('unsqueeze', 'input')
         raise
