@@ -165,7 +165,8 @@ set_own_dict = _InstanceDict.__dict__['__dict__'].__set__
 
 class Tensor(_InstanceDict, metaclass=_TensorMeta):
     """A multi-dimensional array with autograd. Create one with ``ember.tensor(data)``."""
-    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '__weakref__')
+    # _lay: _data itself while it is known C-contiguous, else None; _shp: its shape then (ops.pointwise._layout_pair)
+    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '_lay', '_shp', '__weakref__')
     # Rarely set state lives in the instance dict, defaulting to these (keeps tensor creation cheap).
     _output_nr = 0          # which output of grad_fn this tensor is
     _base = None            # the tensor whose memory (and version counter) this view shares
@@ -266,6 +267,7 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         t._requires_grad = grad_fn is not None
         t._grad = None
         t.grad_fn = grad_fn
+        t._lay = None
         return t
 
     def is_inference(self):
@@ -539,6 +541,7 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         if not isinstance(value, Tensor):
             raise TypeError(f'Variable data has to be a tensor, but got {type(value).__name__}')
         self._data = value._data
+        self._lay = None    # the array it named is no longer held (see ops.pointwise._layout_pair)
 
     @data.deleter
     def data(self):
@@ -959,6 +962,7 @@ def _init(t, arr, grad_fn):
     t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn
+    t._lay = None
 
 
 def _rebuild_tensor(arr, requires_grad):

@@ -210,7 +210,14 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 dt = a.dtype
                 if dt is b.dtype and (not float_out or dt.kind == 'f'):
                     try:
-                        if a.flags.c_contiguous and b.flags.c_contiguous:
+                        if input._lay is a and other._lay is b:     # both known C-contiguous (see _layout_pair)
+                            same = input._shp if input._shp == other._shp else False
+                        else:
+                            same = _layout_pair(input, a, other, b)
+                    except AttributeError:   # a tensor made without Tensor._make or _init: no _lay
+                        same = _layout_pair(input, a, other, b)
+                    try:
+                        if same is not None:
                             r = np_fn(a, b)
                         else:       # PyTorch's result layout, see _layout.apply
                             r = _layout.apply(np_fn, (a, b), (b, a) if swapped else None)
@@ -225,7 +232,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
-                        if a.shape != b.shape:
+                        if same is False or same is None and a.shape != b.shape:
                             node = _new_node(cls)
                             node._meta = (a.shape, dt if xg else None, b.shape, dt if yg else None, None, None, False)
                         elif yg:
@@ -253,6 +260,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         t._requires_grad = True
                         t._grad = None
                         t.grad_fn = node
+                        if same:    # C-contiguous operands of one shape: so is NumPy's result
+                            t._lay, t._shp = r, same
+                        else:
+                            t._lay = None
                         return t
                     return Tensor._make(r)
             if operator and isinstance(other, _NDARRAY):
@@ -302,6 +313,24 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
         f.__doc__ = doc or f'Elementwise {name} with broadcasting and PyTorch type promotion.'
         f.node = cls
     return op
+
+
+def _layout_pair(x, a, y, b):
+    """How the arrays ``a`` and ``b`` of tensors ``x`` and ``y`` lie, asked of NumPy: None unless both are C-contiguous,
+    else their shape when they have one, False when not. Each tensor but a leaf requiring grad (a parameter, whose
+    replaced ``_data`` would stay referenced) remembers it as ``_lay`` (its array while C-contiguous) and ``_shp``,
+    which binary's fast path reads first, by identity, for NumPy's flags objects and shape tuples; a binary or
+    unary result of known layout records its own. (add, mul, tanh) chains at (4, 4), fwd+bwd per op, callgrind:
+    256-op 26677 -> 25991 instructions, 16-op 29859 -> 29407."""
+    ca, cb = a.flags.c_contiguous, b.flags.c_contiguous
+    sa, sb = a.shape, b.shape
+    if x.grad_fn is not None or not x._requires_grad:
+        x._lay, x._shp = a if ca else None, sa
+    if y.grad_fn is not None or not y._requires_grad:
+        y._lay, y._shp = b if cb else None, sb
+    if ca and cb:
+        return sa if sa == sb else False
+    return None
 
 
 def _apply_operands(fn, *args):
@@ -526,6 +555,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             check_tensor_args(name, 'input')   # (under the name called: torch.arccos, torch.special.expit)
             raise
         dt = a.dtype
+        lay = None
         if dt is not _F32 and dt.kind != 'f':
             if refuse is not None:
                 e = refuse(dt)
@@ -545,6 +575,10 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             r = a.astype(_F64)
             np_fn(r, r)
             r = r.astype(_F32)
+            try:
+                lay = r if input._lay is a else None    # a's layout is r's (see _layout_pair)
+            except AttributeError:
+                pass
         elif precise and dt is _F32:
             r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
         elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
@@ -571,6 +605,9 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             elif needs_y:   # save_output inline for a new output (version 0): tanh of (4, 4) 1.62 -> 1.50 us
                 out._vc = vc = [0]
                 node._saved = ((out._data, vc, 0, 0),)
+            out._lay = lay
+            if lay is not None:
+                out._shp = input._shp
             return out
         return Tensor._make(r)
     op.__name__ = name
