@@ -67,3 +67,13 @@ def test_chain_gradient_with_views():
         x.sum().backward()
         return x, a.grad
     _both(fn)
+
+
+def test_tensors_made_elsewhere():
+    """A leaf's .grad and a sum (made without Tensor._make) as operands, then again after their layout is known."""
+    def fn(lib, a, b, c):
+        (a * b).sum().backward()
+        g = a.grad
+        s = (a * c).sum()
+        return g + b, b * g, g.t() - c, s * s, s + s
+    _both(fn)

@@ -324,10 +324,10 @@ def _layout_pair(x, a, y, b):
     256-op 26677 -> 25991 instructions, 16-op 29859 -> 29407."""
     ca, cb = a.flags.c_contiguous, b.flags.c_contiguous
     sa, sb = a.shape, b.shape
-    if x.grad_fn is not None or not x._requires_grad:
-        x._lay, x._shp = a if ca else None, sa
-    if y.grad_fn is not None or not y._requires_grad:
-        y._lay, y._shp = b if cb else None, sb
+    # set on every tensor (None where not remembered): a tensor made without Tensor._make or _init lacks the slot,
+    # and binary's fast path then takes its AttributeError once, not at every op
+    x._lay, x._shp = a if ca and (x.grad_fn is not None or not x._requires_grad) else None, sa
+    y._lay, y._shp = b if cb and (y.grad_fn is not None or not y._requires_grad) else None, sb
     if ca and cb:
         return sa if sa == sb else False
     return None
