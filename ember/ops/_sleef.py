@@ -311,10 +311,11 @@ def log_softmax_bw_mid(y, g, d):
     return fma32(e, s, g3).reshape(y.shape)
 
 
-def _thread_lanes(outer, inner, threads):
-    """Which (outer, inner) positions _vec_softmax takes in 16-wide vectors: outer * inner positions are cut into
-    ``threads`` equal spans (at::parallel_for, measured: as with no grain), each span walks its rows' pieces from
-    their starts in vectors while 16 fit, the rest one by one."""
+def thread_lanes(outer, inner, threads, width=16):
+    """Which (outer, inner) positions _vec_softmax takes in ``width``-wide vectors (16 float32 lanes; 32 for
+    bfloat16/float16, reduced_width): outer * inner positions are cut into ``threads`` equal spans
+    (at::parallel_for, measured: as with no grain), each span walks its rows' pieces from their starts in vectors
+    while ``width`` fit, the rest one by one."""
     n = outer * inner
     spans = 1 if threads <= 1 or n <= 1 else threads
     chunk = -(-n // spans)
@@ -323,16 +324,21 @@ def _thread_lanes(outer, inner, threads):
     row = p // inner * inner
     start = np.maximum(lo, row)
     stop = np.minimum(np.minimum(lo + chunk, n), row + inner)
-    return (p - start < (stop - start) // 16 * 16).reshape(outer, inner)
+    return (p - start < (stop - start) // width * width).reshape(outer, inner)
+
+
+def reduced_width():
+    """Elements of a bfloat16/float16 vector in PyTorch's kernels on this CPU: 32 with AVX-512, else 16 (AVX2)."""
+    return 32 if _avx512() else 16
 
 
 def softmax_mid(a, d, threads):
     """PyTorch's float32 softmax over a dim that is not the last (_vec_softmax): exp(x - max) (SLEEF's in the
-    vector lanes, glibc's in the scalar ones: _thread_lanes), sums down the dim from 0, each value divided by its
+    vector lanes, glibc's in the scalar ones: thread_lanes), sums down the dim from 0, each value divided by its
     sum."""
     x = _mid(a, d)
     z = x - x.max(axis=1, keepdims=True)
-    lanes = _thread_lanes(x.shape[0], x.shape[2], threads)
+    lanes = thread_lanes(x.shape[0], x.shape[2], threads)
     e = expf(z)
     if not lanes.all():
         tail = np.broadcast_to(~lanes[:, None, :], z.shape)
