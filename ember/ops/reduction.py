@@ -1236,21 +1236,20 @@ def _softmax_mid_reduced(a, d):
     which depend on the thread count) round exp / sum once, its scalar tails keep the rounded exps in the output
     and divide those by the sum. (64, 33) bf16 over dim 0 at 1 thread: 529 of 2112 values a step off -> 0."""
     half = a.dtype == _F16
-    x = _sleef._mid(a.astype(_F32) if half else _bf16.to_f32(a), d)
-    z = x - x.max(axis=1, keepdims=True)
-    lanes = _sleef.thread_lanes(x.shape[0], x.shape[2], _parallel.threads(), _sleef.reduced_width())
-    tail = np.broadcast_to(~lanes[:, None, :], z.shape)
+    e = _sleef._mid(a.astype(_F32) if half else _bf16.to_f32(a), d)     # a new array: computed in place
+    e -= e.max(axis=1, keepdims=True)
+    lanes = _sleef.thread_lanes(e.shape[0], e.shape[2], _parallel.threads(), _sleef.reduced_width())
+    tail = None if lanes.all() else np.broadcast_to(~lanes[:, None, :], e.shape)
     if _sleef.emulated():   # SLEEF's exp in the vector lanes, glibc's in the tails (as _sleef.softmax_mid)
-        e = _sleef.expf(z)
-        e[tail] = _sleef.glibc_expf(z[tail])
+        z = e.copy()
+        _sleef.expf(z, out=e)
+        if tail is not None:
+            e[tail] = _sleef.glibc_expf(z[tail])
     else:
-        e = np.exp(z)
-    s = np.add.accumulate(e, axis=1)[:, -1:] if x.shape[2] == 1 else e.sum(axis=1, keepdims=True)
-    rounded = (lambda v: v.astype(_F16).astype(_F32)) if half else _bf16.round_f32
-    if lanes.any():
-        np.copyto(e, rounded(e), where=tail)
-    else:
-        e = rounded(e)
+        np.exp(e, out=e)
+    s = np.add.accumulate(e, axis=1)[:, -1:] if e.shape[2] == 1 else e.sum(axis=1, keepdims=True)
+    if tail is not None:
+        e[tail] = e[tail].astype(_F16) if half else _bf16.round_f32(e[tail])
     e /= s
     e = e.reshape(a.shape)
     return e.astype(_F16) if half else _bf16.from_f32(e)
