@@ -4,7 +4,7 @@ KV caches, in float32 and bfloat16), among others; each defect found is reduced 
 (the programs themselves are not needed)."""
 import pytest
 
-from helpers import run_both, threads  # noqa: F401 (fixture)
+from helpers import exact_like_torch, run_both, threads  # noqa: F401 (fixtures)
 
 
 # -- llms_from_scratch.qwen3.MoEFeedForward in bfloat16: each expert reads its tokens' routing weights through ----
@@ -189,6 +189,17 @@ def test_bfloat16_softmax_over_a_dim_that_is_not_the_last(shape, dim, dtype, thr
     (AVX-512) in vectors, each thread's span's pieces from their starts: those divide float32 exps by their
     float32 sum, rounding once; the rest keep exp(x - max) rounded in the output and divide that. Which are which
     depends on the thread count: ember, at 1 thread, had (64, 33) over dim 0 529 of 2112 values a bf16 step off."""
+    def f(lib):
+        lib.manual_seed(0)
+        return getattr(lib.randn(*shape) * 3, dtype)().softmax(dim)
+    run_both(f, tol=0)
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'half'])
+@pytest.mark.parametrize('shape, dim', [((700, 40), 0), ((3, 20000), 0), ((2, 70, 45), 1)])
+def test_reduced_softmax_over_another_dim_under_exact_kernels(shape, dim, dtype, threads, exact_like_torch):
+    """Under ember's exact kernels the vector lanes take SLEEF's exp and the scalar tails glibc's, as PyTorch's:
+    NumPy's exp left float16 (3, 20000) over dim 0 2 of 60000 values a step off, (700, 40) at 2 threads 2."""
     def f(lib):
         lib.manual_seed(0)
         return getattr(lib.randn(*shape) * 3, dtype)().softmax(dim)
