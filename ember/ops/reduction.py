@@ -1247,6 +1247,7 @@ def _softmax_mid_reduced(a, d):
             e[tail] = _sleef.glibc_expf(z[tail])
     else:
         np.exp(e, out=e)
+    # in order down the dim: NumPy adds whole rows in order, but a contiguous axis (inner 1) pairwise
     s = np.add.accumulate(e, axis=1)[:, -1:] if e.shape[2] == 1 else e.sum(axis=1, keepdims=True)
     if tail is not None:
         e[tail] = e[tail].astype(_F16) if half else _bf16.round_f32(e[tail])
