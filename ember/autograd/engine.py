@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from .. import _meta, _parallel
+from .. import _meta, _parallel, _quiet
 from .._bf16 import BF16Array, adopt, is_bf16
 from .graph import _NO_EDGE, ANOMALY, LEAF_SEQ, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .function import BackwardCFunction
@@ -229,6 +229,7 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     if task:    # what a multi-grad hook asks about the pass (kept only while one is registered)
         prev_task = st.get('task')
         st['task'] = task
+    quiet = _quiet.enter()   # no NumPy warning for an inf/NaN gradient, as PyTorch (one switch for the pass)
     try:
         try:
             _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
@@ -238,6 +239,7 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
         if st['callbacks']:
             _run_callbacks(st['callbacks'])
     finally:
+        _quiet.leave(quiet)
         st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'] = prev
         if prev[2]:
             OFF.discard(me)

@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from .. import _bf16, _complex, _layout, _meta, _parallel
+from .. import _bf16, _complex, _layout, _meta, _parallel, _quiet
 from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name, cpp_name
 from ..autograd import dual
@@ -216,6 +216,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                             same = _layout_pair(input, a, other, b)
                     except AttributeError:   # a tensor made without Tensor._make or _init: no _lay
                         same = _layout_pair(input, a, other, b)
+                    q = _quiet.enter()   # inf/NaN results without NumPy's warning, as PyTorch (see _quiet)
                     try:
                         if same is not None:
                             r = np_fn(a, b)
@@ -229,6 +230,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         if no_complex:
                             raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                         raise
+                    finally:
+                        _quiet.leave(q)
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
@@ -286,6 +289,7 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             half = False
             if opmath and getattr(a, 'dtype', None) in _HALVES:   # (a set test: the call cost x * 2.0 280 of 2830 ns)
                 a, b, half = _opmath_scalar(y, a, b)
+            q = _quiet.enter()
             try:
                 r = np_fn(a, b)
                 if half:
@@ -300,6 +304,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if no_complex:
                     raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                 raise
+            finally:
+                _quiet.leave(q)
             r = _follow_operands(r, b, a) if swapped else _follow_operands(r, a, b)
             if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                                  (isinstance(y, Tensor) and y._requires_grad)):
@@ -566,28 +572,32 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
-        if exact is not None and dt is _F32 and type(a) is _NDARRAY and _sleef.emulated():
-            r = exact(a)
-        elif dt is _F32 and f64_in_place and a.size <= _BLOCK:
-            # the ufunc writes over its own float64 copy of a, out given by position: no second float64 array,
-            # no keyword to parse (op of (4, 4) float32, min of 25 interleaved runs: tanh 1131 -> 1111 ns,
-            # exp 1094 -> 1080, sin 1179 -> 1163); tested first, in one line
-            r = a.astype(_F64)
-            np_fn(r, r)
-            r = r.astype(_F32)
-            try:
-                lay = r if input._lay is a else None    # a's layout is r's (see _layout_pair)
-            except AttributeError:
-                pass
-        elif precise and dt is _F32:
-            r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
-        elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
-            a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
-            r = _bf16.from_f32(np_fn(a64).astype(_F32))
-        elif dt is _F16 and half_cls is not None:    # (see _record_half)
-            return _record_half(input, np_fn(a.astype(_F64)).astype(_F32).astype(_F16), half_cls, needs_x, needs_y)
-        else:
-            r = np_fn(a)
+        q = _quiet.enter()    # inf/NaN results without NumPy's warning, as PyTorch (see _quiet)
+        try:
+            if exact is not None and dt is _F32 and type(a) is _NDARRAY and _sleef.emulated():
+                r = exact(a)
+            elif dt is _F32 and f64_in_place and a.size <= _BLOCK:
+                # the ufunc writes over its own float64 copy of a, out given by position: no second float64 array,
+                # no keyword to parse (op of (4, 4) float32, min of 25 interleaved runs: tanh 1131 -> 1111 ns,
+                # exp 1094 -> 1080, sin 1179 -> 1163); tested first, in one line
+                r = a.astype(_F64)
+                np_fn(r, r)
+                r = r.astype(_F32)
+                try:
+                    lay = r if input._lay is a else None    # a's layout is r's (see _layout_pair)
+                except AttributeError:
+                    pass
+            elif precise and dt is _F32:
+                r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
+            elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
+                a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
+                r = _bf16.from_f32(np_fn(a64).astype(_F32))
+            elif dt is _F16 and half_cls is not None:    # (see _record_half)
+                return _record_half(input, np_fn(a.astype(_F64)).astype(_F32).astype(_F16), half_cls, needs_x, needs_y)
+            else:
+                r = np_fn(a)
+        finally:
+            _quiet.leave(q)
         if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
             node = _new_node(cls)
             node._seq = next(SEQ)

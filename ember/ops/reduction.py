@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16, _meta, _parallel
+from .. import _bf16, _meta, _parallel, _quiet
 from .._dtype import DEFAULT, scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
@@ -243,17 +243,21 @@ def _cast_arr(a, nd):
 
 def _sum(a, dims, keepdim, nd):
     """NumPy's sum, in PyTorch's addition order where that is reproducible (see _sumorder); a bf16 sum adds
-    in float32 and rounds once, as PyTorch's does."""
-    a = _cast_arr(a, nd)
-    if nd is _BF16 and a.dtype is _BF16:   # identity tests: no cost to other sums
-        return _bf16.out_like(a, _sum(_bf16.to_f32(a), dims, keepdim, np.dtype(np.float32)))
-    if nd == a.dtype:
-        if nd == _F16:   # PyTorch accumulates float16 in float32 (NumPy's strided float16 sums overflow at 65504)
-            return np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=np.float32)).astype(_F16)
-        r = ordered_sum(a, dims, keepdim)
-        if r is not None:
-            return r
-    return a.sum(axis=dims, keepdims=keepdim, dtype=nd)
+    in float32 and rounds once, as PyTorch's does. inf - inf and overflow give NaN/inf silently (see _quiet)."""
+    q = _quiet.enter()
+    try:
+        a = _cast_arr(a, nd)
+        if nd is _BF16 and a.dtype is _BF16:   # identity tests: no cost to other sums
+            return _bf16.out_like(a, _sum(_bf16.to_f32(a), dims, keepdim, np.dtype(np.float32)))
+        if nd == a.dtype:
+            if nd == _F16:   # PyTorch accumulates float16 in float32 (NumPy's strided float16 sums overflow at 65504)
+                return np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=np.float32)).astype(_F16)
+            r = ordered_sum(a, dims, keepdim)
+            if r is not None:
+                return r
+        return a.sum(axis=dims, keepdims=keepdim, dtype=nd)
+    finally:
+        _quiet.leave(q)
 
 
 class NansumBackward0(Node):

@@ -1,0 +1,25 @@
+"""NumPy's floating-point warnings off while ember computes: PyTorch gives inf/NaN silently, NumPy warns
+("overflow encountered in exp"). ``enter()``/``leave(token)`` scope it; the user's own NumPy is untouched."""
+import numpy as np
+
+try:
+    # np.errstate is ~1-2 us a use (a small float32 op is ~1 us); setting its context variable to a
+    # prebuilt quiet state directly is ~0.2 us (np.add of (4, 4), min of 25 interleaved runs: 352 plain,
+    # 2307 under np.errstate, 564 with the variable set, load ~3)
+    from numpy._core._ufunc_config import _extobj_contextvar as _VAR
+    with np.errstate(all='ignore'):
+        _QUIET = _VAR.get()
+
+    def enter():
+        return _VAR.set(_QUIET)
+
+    def leave(token):
+        _VAR.reset(token)
+except ImportError:     # a NumPy without the variable: the public context manager
+    def enter():
+        s = np.errstate(all='ignore')
+        s.__enter__()
+        return s
+
+    def leave(token):
+        token.__exit__(None, None, None)
