@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from . import _quiet
 from ._complex import ComplexArray
 from ._meta import MetaArray, placeholder
 
@@ -258,6 +259,13 @@ class BF16Array(np.ndarray):
     """bfloat16 values in a non-native float32 array; NumPy calls on it compute in float32, round once."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        q = _quiet.enter()  # inf/NaN results without NumPy's warning, as PyTorch (see _quiet)
+        try:
+            return self._ufunc(ufunc, method, inputs, out, kwargs)
+        finally:
+            _quiet.leave(q)
+
+    def _ufunc(self, ufunc, method, inputs, out, kwargs):
         state = [False, False]
         args = [_plain(x, state) for x in inputs]
         if 'dtype' in kwargs and kwargs['dtype'] is not None and is_bf16(np.dtype(kwargs['dtype'])):
@@ -278,6 +286,13 @@ class BF16Array(np.ndarray):
         return out[0] if len(out) == 1 else out
 
     def __array_function__(self, func, types, args, kwargs):
+        q = _quiet.enter()
+        try:
+            return self._function(func, args, kwargs)
+        finally:
+            _quiet.leave(q)
+
+    def _function(self, func, args, kwargs):
         if func in _DTYPE_QUERIES:   # answered for the float32 values; bf16 itself when nothing else is a float
             state = [False, False]
             r = func(*_plain(args, state), **kwargs)

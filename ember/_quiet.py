@@ -1,5 +1,7 @@
 """NumPy's floating-point warnings off while ember computes: PyTorch gives inf/NaN silently, NumPy warns
 ("overflow encountered in exp"). ``enter()``/``leave(token)`` scope it; the user's own NumPy is untouched."""
+import functools
+
 import numpy as np
 
 try:
@@ -23,3 +25,15 @@ except ImportError:     # a NumPy without the variable: the public context manag
 
     def leave(token):
         token.__exit__(None, None, None)
+
+
+def quietly(fn):
+    """``fn`` with NumPy's warnings off throughout: for an op (a reduction, a fused op) whose several NumPy
+    calls may each meet inf/NaN, one switch around all of them."""
+    def run(*args, **kwargs):
+        q = enter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            leave(q)
+    return functools.update_wrapper(run, fn)

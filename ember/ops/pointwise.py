@@ -2304,6 +2304,7 @@ LerpBackward1 = _pointwise_node('LerpBackward1', lambda g, x, e, w: g * (1 - w),
                                 lambda g, x, e, w: g * (e - x))
 
 
+@_quiet.quietly
 def lerp(input, end, weight):
     """input + weight * (end - input), computed as PyTorch's kernel does (from the nearer end); a 0-d weight
     of any dtype is taken as PyTorch takes it, as a number."""
@@ -2364,6 +2365,7 @@ AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g
                                    lambda g, x, t1, t2, v: -g * v * t1 / (t2 * t2), None)
 
 
+@_quiet.quietly
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (one node, PyTorch's order of operations)."""
     if not isinstance(tensor1, Tensor) or not isinstance(tensor2, Tensor):
@@ -2379,6 +2381,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     return _record_pointwise(AddcmulBackward0, (input, tensor1, tensor2, v), r)
 
 
+@_quiet.quietly
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2 (floating tensors only, as in PyTorch)."""
     if not isinstance(tensor1, Tensor) or not isinstance(tensor2, Tensor):

@@ -269,6 +269,7 @@ class NansumBackward0(Node):
         return dual.mask(_expand_back(g, self.shape, self.dims, self.keep), ~np.isnan(dual.data(x)))
 
 
+@_quiet.quietly
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero (ints and bools sum to int64)."""
     a = input._data
@@ -305,6 +306,7 @@ def _type_word(np_dtype):
     return scalar_name(np_dtype)
 
 
+@_quiet.quietly
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Arithmetic mean (floating dtypes only, as in PyTorch)."""
     dim, keepdim = _aliases(dim, keepdim, axis, keepdims)
@@ -344,6 +346,7 @@ def _mean_n(a, n):
     return np.float32(n) if a.dtype == _F16 or a.dtype is _BF16 else a.dtype.type(n)
 
 
+@_quiet.quietly
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-NaN elements: nansum / their count (as PyTorch computes it, so grad_fn is DivBackward0)."""
     from .pointwise import div
@@ -418,6 +421,7 @@ ProdBackward0 = _node('ProdBackward0', _prod_bw, ('dim', 'keep'))
 ProdBackward1 = _node('ProdBackward1', _prod_bw, ('dim', 'keep'))
 
 
+@_quiet.quietly
 @_autocast.fp32
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements or along ``dim``."""
@@ -856,6 +860,7 @@ def _real_np(dt):
     return dt if dt.kind != 'c' else np.dtype(dt.char.lower())
 
 
+@_quiet.quietly
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``)."""
     a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'var')
@@ -868,6 +873,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Tensor._make(r)
 
 
+@_quiet.quietly
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation with Bessel's correction by default."""
     a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, 'std')
@@ -879,11 +885,13 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Tensor._make(r)
 
 
+@_quiet.quietly
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(var, mean) over ``dim``, one node for both (as PyTorch records)."""
     return _with_mean('var_mean', VarMeanBackward0, input, dim, unbiased, keepdim, correction)
 
 
+@_quiet.quietly
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(std, mean) over ``dim``, one node for both (as PyTorch records)."""
     return _with_mean('std_mean', StdMeanBackward0, input, dim, unbiased, keepdim, correction)
@@ -1064,6 +1072,7 @@ def _norm_input(x, dtype):
     return x.to(dtype)
 
 
+@_quiet.quietly
 def norm(input, p='fro', dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: the vector 2-norm by default ('fro' over all elements is the same); ``out`` comes before
     ``dtype`` as in PyTorch's signature (the Tensor method, norm_method, has no out)."""
@@ -1132,6 +1141,7 @@ def _half_logsumexp(a, m, dims):
         return rnd(np.asarray(rnd(np.log(s)), np.float32) + mf)
 
 
+@_quiet.quietly
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over ``dim``, computed without overflow."""
     a = input._data
@@ -1454,6 +1464,7 @@ def _softmax_dtype_error(op, a, d):
     return NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(a.dtype)}\'')
 
 
+@_quiet.quietly
 def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
@@ -1495,6 +1506,7 @@ def _softmax_out(input, r, d, dim):
     return Tensor._make(r)
 
 
+@_quiet.quietly
 def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
@@ -1602,6 +1614,7 @@ def _no_bool_scan(name, a, dtype):
         raise not_implemented(f'{name}_out_cpu', nd)
 
 
+@_quiet.quietly
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
     input = _real_cast(input, dtype)
@@ -1668,6 +1681,7 @@ def _cumprod_grad_slow(x, g, d):
 CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))
 
 
+@_quiet.quietly
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``."""
     input = _real_cast(input, dtype)
@@ -1970,6 +1984,7 @@ def _logcumsumexp_arr(a, d):
     return np.moveaxis(out, 0, d)
 
 
+@_quiet.quietly
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along ``dim``, without overflow."""
     a = input._data
