@@ -2,7 +2,7 @@
 repeat, flip) and joins (cat, stack, split, chunk, unbind), each with its backward."""
 import numpy as np
 
-from .. import _bf16, _layout, _meta
+from .. import _bf16, _layout, _meta, _quiet
 from .._dtype import FROM_NP, scalar_name, to_np, dtype as _dtype_cls
 from .._warn import warn_user
 from ..autograd import dual
@@ -688,10 +688,15 @@ def _cast(input, nd, arr=None):
     a = input._data
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
-    if arr is None:
-        arr = via_float(a, nd).astype(nd) if 0 not in a.strides else via_float(a, nd).astype(nd, order=_copy_order(a))
-    else:
-        arr = via_float(arr, nd).astype(nd, copy=False)
+    q = _quiet.enter()    # a value beyond nd's range (inf) or NaN to an int, silently as PyTorch (see _quiet)
+    try:
+        if arr is None:
+            arr = via_float(a, nd).astype(nd) if 0 not in a.strides else \
+                via_float(a, nd).astype(nd, order=_copy_order(a))
+        else:
+            arr = via_float(arr, nd).astype(nd, copy=False)
+    finally:
+        _quiet.leave(q)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt, node.odt = a.dtype, nd
