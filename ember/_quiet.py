@@ -1,5 +1,9 @@
 """NumPy's floating-point warnings off while ember computes: PyTorch gives inf/NaN silently, NumPy warns
-("overflow encountered in exp"). ``enter()``/``leave(token)`` scope it; the user's own NumPy is untouched."""
+("overflow encountered in exp"). backend's module filter hides those raised in ember's frames under the default
+filters; a user's ``simplefilter('error')`` (or 'always') goes before it, so a NumPy call in a function of
+NumPy's own (np.mean's), a backward pass, a reduction, a cast scope it here with ``enter()``/``leave(token)``,
+and the smallest ops, which cannot afford that, catch the error and run ``again`` quietly. The user's NumPy is
+untouched."""
 import functools
 
 import numpy as np
@@ -37,3 +41,13 @@ def quietly(fn):
         finally:
             leave(q)
     return functools.update_wrapper(run, fn)
+
+
+def again(fn, *args):
+    """``fn(*args)`` with NumPy's warnings off: an op's rerun after NumPy's warning was raised as an error (on a
+    path where a switch each call would cost more than the op: nothing is recorded before its NumPy call)."""
+    q = enter()
+    try:
+        return fn(*args)
+    finally:
+        leave(q)

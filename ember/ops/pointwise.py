@@ -216,7 +216,6 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                             same = _layout_pair(input, a, other, b)
                     except AttributeError:   # a tensor made without Tensor._make or _init: no _lay
                         same = _layout_pair(input, a, other, b)
-                    q = _quiet.enter()   # inf/NaN results without NumPy's warning, as PyTorch (see _quiet)
                     try:
                         if same is not None:
                             r = np_fn(a, b)
@@ -230,8 +229,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         if no_complex:
                             raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                         raise
-                    finally:
-                        _quiet.leave(q)
+                    except RuntimeWarning:   # NumPy's inf/NaN warning, an error by the user's filter (see _quiet)
+                        return _quiet.again(op, input, other)
                     xg, yg = input._requires_grad, other._requires_grad
                     if (xg or yg) and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
                         # ``record`` for two tensors of one dtype, the hot path: built inline
@@ -289,7 +288,6 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
             half = False
             if opmath and getattr(a, 'dtype', None) in _HALVES:   # (a set test: the call cost x * 2.0 280 of 2830 ns)
                 a, b, half = _opmath_scalar(y, a, b)
-            q = _quiet.enter()
             try:
                 r = np_fn(a, b)
                 if half:
@@ -304,8 +302,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 if no_complex:
                     raise RuntimeError(f'{name} not implemented for complex tensors.') from None
                 raise
-            finally:
-                _quiet.leave(q)
+            except RuntimeWarning:
+                return _quiet.again(op, input, other)
             r = _follow_operands(r, b, a) if swapped else _follow_operands(r, a, b)
             if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                                  (isinstance(y, Tensor) and y._requires_grad)):
@@ -572,7 +570,6 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             if not int_ok and dt.kind != 'c':
                 a = a.astype(DEFAULT.np)
                 dt = a.dtype
-        q = _quiet.enter()    # inf/NaN results without NumPy's warning, as PyTorch (see _quiet)
         try:
             if exact is not None and dt is _F32 and type(a) is _NDARRAY and _sleef.emulated():
                 r = exact(a)
@@ -596,8 +593,8 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 return _record_half(input, np_fn(a.astype(_F64)).astype(_F32).astype(_F16), half_cls, needs_x, needs_y)
             else:
                 r = np_fn(a)
-        finally:
-            _quiet.leave(q)
+        except RuntimeWarning:   # NumPy's inf/NaN warning, an error by the user's filter (see _quiet)
+            return _quiet.again(op, input)
         if input._requires_grad and (not OFF or GRAD.enabled):   # (see grad_mode.OFF)
             node = _new_node(cls)
             node._seq = next(SEQ)

@@ -182,11 +182,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
             if plan is None:
                 plan = plans[n] = sum_plan(n, dt.itemsize)
             # a 1-d array is its own ravel: no new view (sum of 4 float32s 2589 -> 2492 ns, A/B as above, load 6.5)
-            q = _quiet.enter()   # inf - inf and overflow silently, as PyTorch (see _quiet)
             try:
                 r = plan(a if a.ndim == 1 else a.ravel())
-            finally:
-                _quiet.leave(q)
+            except RuntimeWarning:   # NumPy's inf - inf or overflow, an error by the user's filter (see _quiet)
+                return _quiet.again(sum, input)
             t = _new_node(Tensor)
             # a float32/64 NumPy scalar needs only asarray, not _bf16.adopt's checks (sum of 4: 1.70 -> 1.53 us)
             t._data = r if type(r) is np.ndarray else np.asarray(r)

@@ -688,15 +688,14 @@ def _cast(input, nd, arr=None):
     a = input._data
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
-    q = _quiet.enter()    # a value beyond nd's range (inf) or NaN to an int, silently as PyTorch (see _quiet)
     try:
         if arr is None:
             arr = via_float(a, nd).astype(nd) if 0 not in a.strides else \
                 via_float(a, nd).astype(nd, order=_copy_order(a))
         else:
             arr = via_float(arr, nd).astype(nd, copy=False)
-    finally:
-        _quiet.leave(q)
+    except RuntimeWarning:   # a value beyond nd's range, or NaN to an int: an error by the user's filter (see _quiet)
+        return _quiet.again(_cast, input, nd, arr)
     if GRAD.enabled and input._requires_grad and nd.kind in 'fc':
         node = ToCopyBackward0((input,))
         node.dt, node.odt = a.dtype, nd
