@@ -192,6 +192,15 @@ def _mkl_order(a, b, macs):
 
 
 def gemm(a, b, many=False, bias=None, out=None):
+    """_gemm, run again quietly when a user's simplefilter('error') raised NumPy's inf/NaN warning (see _quiet)."""
+    try:
+        return _gemm(a, b, many, bias, out)
+    except RuntimeWarning:
+        from . import _quiet
+        return _quiet.again(_gemm, a, b, many, bias, out)
+
+
+def _gemm(a, b, many=False, bias=None, out=None):
     """``a @ b`` with ember's thread policy; the caller's OpenBLAS thread count is put back after. ``bias``: added
     to the product in place (``a @ b + bias``), by each of the pool's threads to its own block when the product is
     cut (GPT's (768, 128) @ (128, 384) and (128, 512) plus their bias at 2 threads, min of 300 interleaved: 449 ->

@@ -6,10 +6,13 @@ of float16 convolutions (8 to 64 channels, 3x3 and 5x5) and of products of two r
 matrices, where float32 BLAS's order left 1 to 31 entries in a few thousand one float16 step off."""
 import numpy as np
 
+from .. import _quiet
+
 _F32 = np.float32
 _CHUNK = 1 << 16     # float32 partial sums held at a time (4 x rows x columns), bounding the scratch memory
 
 
+@_quiet.quietly
 def lanes_product(a, b, lanes=4):
     """``a @ b`` (float32 arrays, (m, k) and (k, n)) summed as PyTorch's ``sum`` of ``lanes`` partial sums;
     ``lanes=1`` is one running sum in order (its kernel for a column-major left operand)."""
@@ -52,6 +55,7 @@ def _vector_lanes():
 _LANES = []     # _vector_lanes(), asked once
 
 
+@_quiet.quietly
 def dot_product(a, b):
     """``a @ b`` (float32 (m, k) and (k, n)) summed as PyTorch's vectorised float16 dot (its kernel when the left
     operand is row-major and the right column-major, as in ``linear``): four registers of W lanes (W = 16 with
@@ -100,6 +104,7 @@ def _column_major(x):
     return sr == 1 and sc >= max(1, r)
 
 
+@_quiet.quietly
 def matmul(a, b, bias=None):
     """``a @ b`` (+ ``bias``, PyTorch's addmm) of two 2-D float16 arrays as PyTorch's mm rounds it, or None where
     its kernel is another (a product with one row or column: its gemv kernels). PyTorch computes the transposed

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .. import _bf16, _layout, _sparse
+from .. import _bf16, _layout, _quiet, _sparse
 from . import _halfgemm, _mkl_narrow
 from .. import _exact
 from .._dtype import cpp_name, result_type
@@ -1250,6 +1250,7 @@ class TraceBackward0(Node):
         return eye(*self.shape, dtype=g.dtype) * g
 
 
+@_quiet.quietly
 @_autocast.fp32
 def trace(input):
     """The sum of the main diagonal of a 2-D tensor (integers sum as int64)."""

@@ -2620,6 +2620,7 @@ def isfinite(input):
         raise
 
 
+@_quiet.quietly
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |input - other| <= atol + rtol |other|; two tensors must share a dtype (PyTorch's error)."""
     try:
@@ -2638,6 +2639,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         raise
 
 
+@_quiet.quietly
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """isclose(...).all() as a bool, with isclose's dtype and broadcasting errors (on meta tensors, item()'s)."""
     try:
