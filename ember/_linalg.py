@@ -4,7 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _complex, _dtype
+from . import _complex, _dtype, _quiet
 from ._dtype import scalar_name
 from .autograd import dual
 from .autograd.grad_mode import GRAD
@@ -256,6 +256,7 @@ class LinalgSolveExBackward0(Node):
         return ga, (dual.sum_to(gb, self.shapes[1]) if self.need[1] else None)
 
 
+@_quiet.quietly
 @_autocast.fp32
 def solve(A, B, *, left=True):
     """The solution X of A X = B (of X A = B with ``left=False``); batch dims broadcast."""
@@ -297,6 +298,7 @@ class LinalgInvExBackward0(Node):
         return -(_mT(y) @ g @ _mT(y))
 
 
+@_quiet.quietly
 @_autocast.fp32
 def inv(A):
     """The inverse of a square matrix (or batch)."""
@@ -418,6 +420,7 @@ def _adjugate_grad(A, g):
     return (U * D.unsqueeze(-2)) @ Vh
 
 
+@_quiet.quietly
 def det(A):
     """The determinant of a square matrix (or batch); a singular one gets PyTorch's signed zero."""
     _low_precision(A, 'det')
@@ -457,6 +460,7 @@ class LinalgSlogdetBackward0(Node):
         return out
 
 
+@_quiet.quietly
 def slogdet(A):
     """(sign, log|det|) of a square matrix (or batch), as ``torch.return_types.linalg_slogdet``; a singular one
     gets PyTorch's signed zero sign and -inf."""
@@ -487,6 +491,7 @@ class LinalgLstsqBackward0(Node):
         return ga, gb
 
 
+@_quiet.quietly
 @_autocast.fp32
 def lstsq(A, B, rcond=None, *, driver=None):
     """Least-squares solution of A X = B, a named tuple as PyTorch's CPU drivers fill it: ``rank`` except for
@@ -553,6 +558,7 @@ def _lstsq_extras(a, b, x, rank, driver):
     return Tensor._make(residuals), Tensor._make(singular)
 
 
+@_quiet.quietly
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """Vector 2-norm of all elements by default; over one dim a vector norm, over two a matrix norm (and a string
     ``ord``, 'fro' or 'nuc', always one), as PyTorch dispatches; with ``ord`` and no dim, A must be 1-D or 2-D."""
@@ -591,6 +597,7 @@ def _max_or_zero(x, d, keepdim=False):
     return (_sum if x.shape[d] == 0 else amax)(x, d, keepdim=keepdim)
 
 
+@_quiet.quietly
 def matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius (default), nuclear, or induced 1/inf/2 norms."""
     if ord not in _MATRIX_ORDS:
@@ -644,6 +651,7 @@ def _singular_values(a, hermitian):
     return np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
 
 
+@_quiet.quietly
 def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
     """The number of singular values (eigenvalue magnitudes when ``hermitian``) above max(atol, rtol * the
     largest); the legacy ``tol`` is an atol with rtol 0."""
@@ -668,6 +676,7 @@ class LinalgPinvBackward0(Node):
         return -(xt @ g @ xt) + gt @ xxt - a @ (x @ (gt @ xxt)) + xtx @ gt - (xtx @ gt) @ x @ a
 
 
+@_quiet.quietly
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudo-inverse: singular values at or below max(atol, rtol * the largest) are dropped
     (``rcond``: the old name of rtol)."""
@@ -709,6 +718,7 @@ def _cross(a, b, dim):
     return np.cross(a, b, axis=dim) if dual.is_array(a) else cross(a, b, dim=dim)
 
 
+@_quiet.quietly
 def cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along ``dim`` (operands broadcast)."""
     a, b = input._data, other._data
@@ -764,6 +774,7 @@ def _eigh_arrays(A, UPLO):
     return w.astype(np.finfo(a.dtype).dtype), v.astype(a.dtype)   # real eigenvalues of a Hermitian matrix
 
 
+@_quiet.quietly
 @_autocast.fp32
 def eigh(A, UPLO='L'):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (or batch)."""
@@ -771,6 +782,7 @@ def eigh(A, UPLO='L'):
     return _EighResult(*_outputs(LinalgEighBackward0, (A,), _eigh_arrays(A, UPLO)))
 
 
+@_quiet.quietly
 @_autocast.fp32
 def eigvalsh(A, UPLO='L'):
     """Eigenvalues (ascending) of a symmetric matrix (or batch)."""
@@ -814,6 +826,7 @@ def _svd_arrays(a, full_matrices):
     return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
 
 
+@_quiet.quietly
 @_autocast.fp32
 def svd(A, full_matrices=True, *, driver=None):
     """U, S, Vh with A = U diag(S) Vh (S descending)."""
@@ -823,6 +836,7 @@ def svd(A, full_matrices=True, *, driver=None):
     return _SvdResult(*_outputs(LinalgSvdBackward0, (A,), _svd_arrays(A._data, full_matrices)))
 
 
+@_quiet.quietly
 @_autocast.fp32
 def svdvals(A, *, driver=None):
     """The singular values, descending (differentiable through the full decomposition, as in PyTorch)."""
@@ -863,6 +877,7 @@ class LinalgCholeskyExBackward0(Node):
         return _solve_right(_solve(_mT(l), phi), l)
 
 
+@_quiet.quietly
 @_autocast.fp32
 def cholesky(A, *, upper=False):
     """The lower (or ``upper``) Cholesky factor of a symmetric positive-definite matrix (or batch)."""
@@ -972,6 +987,7 @@ def _triangular_solution(a, b, upper, left, unit):
     return np.ascontiguousarray(_mT(x)) if not left else x
 
 
+@_quiet.quietly
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """The solution X of A X = B (``left``) or X A = B for triangular A; only A's triangle is read."""
     _low_precision(A, 'solve_triangular')
@@ -1001,6 +1017,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return Tensor._make(x)
 
 
+@_quiet.quietly
 @_autocast.fp32
 def qr(A, mode='reduced'):
     """Q with orthonormal columns and upper-triangular R, A = QR (mode 'reduced', 'complete' or 'r')."""
@@ -1023,6 +1040,7 @@ def _cat(ts, dim):
 
 # --- composites of the ops above (their graphs are those ops', as in PyTorch) ---------------------------------------
 
+@_quiet.quietly
 def matrix_power(A, n):
     """A to the integer power ``n`` by PyTorch's binary decomposition of n (A^-1's powers for n < 0)."""
     try:
@@ -1097,6 +1115,7 @@ class LinalgMatrixExpBackward0(Node):
         return _expm(big)[..., :n, n:].astype(g.dtype)
 
 
+@_quiet.quietly
 def matrix_exp(A):
     """exp(A) of a square matrix (or batch), computed in float64 and rounded to A's dtype."""
     a = A._data
@@ -1110,6 +1129,7 @@ def matrix_exp(A):
     return _outputs(LinalgMatrixExpBackward0, (A,), (r,), saves=(A,), save_out=False)[0]
 
 
+@_quiet.quietly
 def multi_dot(tensors):
     """The product of the matrices in order, bracketed as PyTorch brackets it (fewest multiplications); a 1-D
     first (last) tensor is a row (column) vector, dropped from the result's shape."""
@@ -1171,6 +1191,7 @@ def _chain_order(dims):
     return order
 
 
+@_quiet.quietly
 def vecdot(x, y, *, dim=-1):
     """The dot product of x and y along ``dim`` (broadcast)."""
     if x.dtype != y.dtype:
@@ -1185,6 +1206,7 @@ def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
 
+@_quiet.quietly
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """``torch.diagonal`` with the matrix dims last by default."""
     try:
@@ -1195,6 +1217,7 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
         raise
 
 
+@_quiet.quietly
 def vander(x, N=None):
     """Columns x**0, x**1, ..., x**(N-1) (N = len(x) by default) of the Vandermonde matrix."""
     try:
@@ -1221,6 +1244,7 @@ _CholeskyExResult = _result_type('linalg_cholesky_ex', ['L', 'info'])
 _SolveExResult = _result_type('linalg_solve_ex', ['result', 'info'])
 
 
+@_quiet.quietly
 def inv_ex(A, *, check_errors=False):
     """(inverse, info): info is 0, or the first zero pivot of a singular matrix (then inverse holds inf/nan)."""
     try:
@@ -1240,6 +1264,7 @@ def inv_ex(A, *, check_errors=False):
         raise
 
 
+@_quiet.quietly
 def cholesky_ex(A, *, upper=False, check_errors=False):
     """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
     _low_precision(A, 'cholesky_ex')
@@ -1253,6 +1278,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return _CholeskyExResult(cholesky(A, upper=upper), Tensor._make(info))
 
 
+@_quiet.quietly
 def solve_ex(A, B, *, left=True, check_errors=False):
     """(solution, info) of linalg.solve: info is 0, or the first zero pivot of a singular A."""
     try:
@@ -1280,6 +1306,7 @@ def _square_for(A, what):
         raise RuntimeError(f'{what}: A must be batches of square matrices, but they are {m} by {n} matrices')
 
 
+@_quiet.quietly
 def cond(A, p=None):
     """The condition number of A in norm ``p``: the ratio of extreme singular values for None and +-2 (any shape),
     else norm(A) * norm(A^-1) of square matrices, inf for singular ones (PyTorch's composition and graph)."""
@@ -1365,6 +1392,7 @@ def _eig_arrays(A, op):
     return w.astype(cdt), v.astype(cdt)
 
 
+@_quiet.quietly
 def eig(A):
     """Eigenvalues and eigenvectors of a square matrix (or batch), complex as PyTorch returns them."""
     try:
@@ -1376,6 +1404,7 @@ def eig(A):
         raise
 
 
+@_quiet.quietly
 def eigvals(A):
     """Eigenvalues of a square matrix (or batch), complex."""
     try:
@@ -1402,6 +1431,7 @@ def _real_dtype(dt):
     return {_dtype.complex64: _dtype.float32, _dtype.complex128: _dtype.float64}.get(dt, dt)
 
 
+@_quiet.quietly
 def tensorinv(A, ind=2):
     """The inverse of A seen as a square matrix whose rows are A's first ``ind`` dims, shaped
     A.shape[ind:] + A.shape[:ind]."""
@@ -1416,6 +1446,7 @@ def tensorinv(A, ind=2):
     return inv(A.reshape(r, c)).reshape(tuple(cols) + tuple(rows))
 
 
+@_quiet.quietly
 def tensorsolve(A, B, dims=None):
     """X such that tensordot(A, X, X.dim()) == B: A's dims ``dims`` moved last, then a square solve."""
     if dims is not None:

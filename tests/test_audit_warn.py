@@ -54,6 +54,8 @@ CASES = {
     'linear': lambda L, x: L.nn.functional.linear(x.reshape(2, 4), x.reshape(2, 4), x[:2]),
     'trace': lambda L, x: x.reshape(2, 4).trace(),
     'isclose': lambda L, x: L.isclose(x, x.flip(0)),
+    'linalg_cross': lambda L, x: L.linalg.cross(x[:6].reshape(2, 3), x[2:].reshape(2, 3)),
+    'det': lambda L, x: L.linalg.det(x[:4].reshape(2, 2).double()),
     'allclose': lambda L, x: L.tensor(L.allclose(x, x.flip(0), rtol=10.0, atol=10.0)),
 }
 
