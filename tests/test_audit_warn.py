@@ -56,6 +56,11 @@ CASES = {
     'isclose': lambda L, x: L.isclose(x, x.flip(0)),
     'linalg_cross': lambda L, x: L.linalg.cross(x[:6].reshape(2, 3), x[2:].reshape(2, 3)),
     'det': lambda L, x: L.linalg.det(x[:4].reshape(2, 2).double()),
+    'cross_entropy': lambda L, x: L.nn.functional.cross_entropy(x.reshape(2, 4), L.tensor([1, 3])),
+    'layer_norm': lambda L, x: L.nn.functional.layer_norm(x.reshape(2, 4), (4,)),
+    'group_norm': lambda L, x: L.nn.functional.group_norm(x.reshape(1, 4, 2), 2),
+    'adaptive_avg_pool1d': lambda L, x: L.nn.functional.adaptive_avg_pool1d(x.reshape(1, 2, 4), 3),
+    'vector_norm': lambda L, x: L.linalg.vector_norm(x),
     'allclose': lambda L, x: L.tensor(L.allclose(x, x.flip(0), rtol=10.0, atol=10.0)),
 }
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype, _layout, _meta
+from .. import _dtype, _layout, _meta, _quiet
 from .._dtype import DEFAULT, to_np, scalar_name
 from ..random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa: F401
                       set_rng_state)
@@ -441,6 +441,7 @@ def _bernoulli_tensor(dst, probs, g):
     view[...] = u < pv.astype(work)
 
 
+@_quiet.quietly
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Indices sampled from the rows of ``input`` (non-negative weights), as PyTorch's CPU kernels draw them:
     without replacement (or one sample) by the exponential race argmax(p / q), q ~ Exp(1); with replacement

@@ -978,6 +978,7 @@ def _masked(t, values):
 LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 'dims', 'keep'))
 
 
+@_quiet.quietly
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The p-norm of the elements (over ``dim``, or all); of a complex tensor, the norm of its magnitudes.
     ``dtype`` converts the input first (it must not narrow it, as PyTorch checks); float16 accumulates in float32,

@@ -18,7 +18,7 @@ from ..._warn import warn_user
 from ...autograd import dual, graph
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
-from ... import _bf16, _layout, _parallel
+from ... import _bf16, _layout, _parallel, _quiet
 from ...backend import blas_threads, gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
@@ -1493,6 +1493,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise
 
 
+@_quiet.quietly
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum sliding blocks back into an image: (N, C*KH*KW, L) -> (N, C, H, W) (overlaps add up)."""
     try:

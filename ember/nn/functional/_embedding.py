@@ -1,7 +1,7 @@
 """Embedding lookup (one fused node with a scatter-add backward that skips ``padding_idx``) and one_hot."""
 import numpy as np
 
-from ... import _sparse, ops
+from ... import _quiet, _sparse, ops
 from ...autograd import forward_refusal, graph
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import MODE
@@ -77,6 +77,7 @@ def sparse_rows(flat, rows, n, pad):
     return _sparse._make(flat.astype(np.int64).reshape(1, -1), vals, (n, rows.shape[1]), False, check=False)
 
 
+@_quiet.quietly
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """Rows of ``weight`` at the integer indices ``input`` (the row ``padding_idx`` gets no gradient)."""

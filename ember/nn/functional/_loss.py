@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from ... import _bf16, _dtype, _exact, ops
+from ... import _bf16, _dtype, _exact, _quiet, ops
 from ..._dtype import scalar_name
 from ..._warn import warn_user
 from ...autograd import dual, forward_refusal
@@ -566,6 +566,7 @@ def _cascade_out(losses, co, red, dtype):
         return np.asarray(total / denom, dtype)
 
 
+@_quiet.quietly
 @_autocast.fp32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction='mean', label_smoothing=0.0):
@@ -674,6 +675,7 @@ def _check_class_weight(weight, C, ndim, prefix=''):
                            f'weight tensor of shape: {list(weight.shape)}')
 
 
+@_quiet.quietly
 @_autocast.fp32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
     """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, _dtype, _exact, _layout, _parallel, func as _func, ops
+from ... import _bf16, _dtype, _exact, _layout, _parallel, _quiet, func as _func, ops
 from ...backend import col_sums, gemm, ones_vector as _ones
 from ...autograd import forward_refusal
 from ...autograd.grad_mode import GRAD, no_grad
@@ -865,6 +865,7 @@ def _ln_ref(ctx, x, w, b):
 NativeLayerNormBackward0 = fused('NativeLayerNormBackward0', _ln_backward, _ln_ref, checks=(0, 1, 2))
 
 
+@_quiet.quietly
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
     try:
@@ -1096,6 +1097,7 @@ def _gn_ref(ctx, x, w, b):
 NativeGroupNormBackward0 = fused('NativeGroupNormBackward0', _gn_backward, _gn_ref, checks=(0, 1))
 
 
+@_quiet.quietly
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of channels of each sample, then scale and shift per channel."""
     x = input._data

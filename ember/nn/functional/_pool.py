@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, _layout, _parallel
+from ... import _bf16, _layout, _parallel, _quiet
 
 from ...autograd import dual
 from ...backend import keep
@@ -577,6 +577,7 @@ class AdaptiveAvgPool2DBackward0(Node):
         return Tensor._make(ah.T.copy()) @ g @ Tensor._make(aw)
 
 
+@_quiet.quietly
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows: A_h @ x @ A_w^T with averaging matrices."""
     try:
@@ -612,6 +613,7 @@ def window_means(x, o):
     return out.astype(x.dtype, copy=False)
 
 
+@_quiet.quietly
 def adaptive_avg_pool1d(input, output_size):
     """1-D adaptive average pooling, computed as a 2-D one of height 1."""
     _check_1d(input, 'adaptive_avg_pool1d')
