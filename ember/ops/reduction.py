@@ -1510,7 +1510,7 @@ def _softmax_out(input, r, d, dim):
     return Tensor._make(r)
 
 
-@_quiet.quietly
+@_quiet.rerun
 def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
     """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts

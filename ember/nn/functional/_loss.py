@@ -566,7 +566,7 @@ def _cascade_out(losses, co, red, dtype):
         return np.asarray(total / denom, dtype)
 
 
-@_quiet.quietly
+@_quiet.rerun
 @_autocast.fp32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction='mean', label_smoothing=0.0):
@@ -598,8 +598,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_weight_dtype('cross_entropy', weight, x)
     _check_target(x, t)
     if not label_smoothing:     # PyTorch's graph: NllLossBackward0 <- LogSoftmaxBackward0
-        return nll_loss(_log_softmax(input, 1 if x.ndim > 1 else 0), target, weight, None, ignore_index, None,
-                        reduction)
+        # their bodies, past their _quiet.rerun wrappers: this one's reruns them (cross_entropy (8, 64) ~0.4 us)
+        return nll_loss.__wrapped__(_log_softmax.__wrapped__(input, 1 if x.ndim > 1 else 0), target, weight, None,
+                                    ignore_index, None, reduction)
     if _exact.enabled() and weight is None and x.ndim <= 2:
         return _ce_smoothed_ops(input, target, ignore_index, reduction, label_smoothing, C)
     logp = _log_softmax_rows(_as_rows(x))
@@ -675,7 +676,7 @@ def _check_class_weight(weight, C, ndim, prefix=''):
                            f'weight tensor of shape: {list(weight.shape)}')
 
 
-@_quiet.quietly
+@_quiet.rerun
 @_autocast.fp32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'):
     """Negative log likelihood of log-probabilities (classes on dim 1) at the target class indices."""
