@@ -35,20 +35,16 @@ def quietly(fn):
     """``fn`` with NumPy's warnings off throughout: for an op (a reduction, a fused op) whose several NumPy
     calls may each meet inf/NaN, one switch around all of them."""
     def run(*args, **kwargs):
-        q = enter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            leave(q)
+        return again(fn, *args, **kwargs)
     return functools.update_wrapper(run, fn)
 
 
-def again(fn, *args):
+def again(fn, *args, **kwargs):
     """``fn(*args)`` with NumPy's warnings off: an op's rerun after NumPy's warning was raised as an error (on a
     path where a switch each call would cost more than the op: nothing is recorded before its NumPy call)."""
     q = enter()
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     finally:
         leave(q)
 
@@ -61,9 +57,5 @@ def rerun(fn):
         try:
             return fn(*args, **kwargs)
         except RuntimeWarning:
-            q = enter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                leave(q)
+            return again(fn, *args, **kwargs)
     return functools.update_wrapper(run, fn)
