@@ -337,11 +337,11 @@ def unload_ipython_extension(ipython):
     _unload(ipython)
 
 
-def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     """(P, L, U) from ``linalg.lu_factor``'s packed result (see ``ember._lu``; loaded on first use)."""
     try:
         from ._lu import lu_unpack as _lu_unpack
-        return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+        return _lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots, out=out)
     except (AttributeError, TypeError):
         from .ops._util import check_tensor_args
         check_tensor_args('lu_unpack', 'LU_data', 'LU_pivots')

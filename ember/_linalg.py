@@ -1443,7 +1443,12 @@ def tensorinv(A, ind=2):
     if r != c:
         raise RuntimeError('Expected self to satisfy the requirement prod(self.shape[ind:]) == '
                            f'prod(self.shape[:ind]), but got {c} != {r}')
-    return inv(A.reshape(r, c)).reshape(tuple(cols) + tuple(rows))
+    x = inv(A.reshape(r, c))
+    if r == 1:
+        return x.reshape(tuple(cols) + tuple(rows))
+    # PyTorch's inverse is column-major (LAPACK's), so reshaping it is a strided view: ReshapeAliasBackward0
+    from .ops.shape import ReshapeAliasBackward0, _result
+    return _result(x, x._data.reshape(tuple(cols) + tuple(rows)), ReshapeAliasBackward0, shape=x.shape)
 
 
 @_quiet.quietly

@@ -1,13 +1,13 @@
 """LU factorization with partial pivoting (``torch.linalg.lu_factor``, ``lu_factor_ex``, ``lu``, ``lu_solve`` and
 ``torch.lu_unpack``), without SciPy: LAPACK's getf2 column by column on NumPy arrays, for every matrix of a batch
 at once, with LAPACK's conventions (1-based int32 pivots, ``info`` the first zero pivot) and PyTorch's gradients
-(square matrices: gA = P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H)."""
+(square, wide and tall matrices; written in ember ops, so they are differentiable again)."""
 import numpy as np
 
 from ._dtype import scalar_name
 from ._linalg import _result_type, flat_batch
-from .autograd.grad_mode import GRAD
-from .autograd.graph import Node
+from .autograd.grad_mode import GRAD, no_grad
+from .autograd.graph import MODE, Node
 from .ops import _composite
 from .tensor import Tensor
 
@@ -99,37 +99,76 @@ def _unpack(lu, piv):
     return _permutation(piv, m, lu.dtype), L, U
 
 
-def _mH(x):
-    return np.conj(np.swapaxes(x, -1, -2))
-
-
-def _square_backward(P, L, U, gL, gU):
-    """PyTorch's linalg_lu_backward for square A."""
-    inner = np.zeros(L.shape, L.dtype)
-    if gL is not None:
-        inner = inner + np.tril(_mH(L) @ gL, -1)
+def _lu_backward(P, L, U, gL, gU):
+    """PyTorch's linalg_lu_backward in ember ops (so create_graph=True differentiates it again), for square, wide
+    (m < n: A = P L [U1 U2]) and tall (m > n: A = P [L1; L2] U) A; gL or gU may be None."""
+    from . import linalg, ops
+    m, k, n = L.shape[-2], L.shape[-1], U.shape[-1]
+    solve = linalg.solve_triangular
+    if m == n:   # P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H
+        inner = ops.zeros_like(L)
+        if gL is not None:
+            inner = inner + (L.mH @ gL).tril(-1)
+        if gU is not None:
+            inner = inner + (gU @ U.mH).triu()
+        x = solve(U.mH, inner, upper=False, left=False)
+        return P @ solve(L.mH, x, upper=True, unitriangular=True)
+    if m < n:    # [L^-H (tril(L^H gL - triu(gU) U^H, -1) U1^-H + triu(gU1)), L^-H gU2]
+        x = ops.zeros_like(L)
+        if gL is not None:
+            x = x + L.mH @ gL
+        if gU is not None:
+            x = x - gU.triu() @ U.mH
+        x = solve(U[..., :k].mH, x.tril(-1), upper=False, left=False)
+        x = ops.cat([x + gU[..., :k].triu(), gU[..., k:]], -1) if gU is not None else \
+            ops.cat([x, ops.zeros_like(U[..., k:])], -1)
+        return P @ solve(L.mH, x, upper=True, unitriangular=True)
+    x = ops.zeros_like(U)   # tall: [L1^-H triu(gU U^H - L^H tril(gL, -1)) + tril(gL1, -1); gL2] U^-H
     if gU is not None:
-        inner = inner + np.triu(gU @ _mH(U))
-    x = _mH(np.linalg.solve(U, _mH(inner)))          # inner U^-H
-    return P @ np.linalg.solve(_mH(L), x)             # P L^-H (...)
+        x = x + gU @ U.mH
+    if gL is not None:
+        x = x - L.mH @ gL.tril(-1)
+    x = solve(L[..., :k, :].mH, x.triu(), upper=True, unitriangular=True)
+    x = ops.cat([x + gL[..., :k, :].tril(-1), gL[..., k:, :]], -2) if gL is not None else \
+        ops.cat([x, ops.zeros_like(L[..., k:, :])], -2)
+    return P @ solve(U.mH, x, upper=False, left=False)
+
+
+def _backward(P, L, U, gL, gU):
+    """_lu_backward as a node's backward: on the tensors themselves when recording (create_graph=True), else on
+    arrays (wrapped as constants, the array of the result returned)."""
+    if MODE.graph:
+        return _lu_backward(P, L, U, gL, gU)
+    wrap = [None if x is None else Tensor._make(x) for x in (P, L, U, gL, gU)]
+    with no_grad():
+        return _lu_backward(*wrap)._data
 
 
 class LinalgLuBackward0(Node):
-    """Backward of linalg.lu: gradients of L and U to A (square matrices)."""
+    """Backward of linalg.lu: gradients of L and U to A."""
     __slots__ = ()
 
     def backward(self, gp, gl, gu):
         P, L, U = self.saved()
-        return _square_backward(P, L, U, gl, gu)
+        return _backward(P, L, U, gl, gu)
 
 
 class LinalgLuFactorExBackward0(Node):
-    """Backward of linalg.lu_factor(_ex): the packed gradient split into L's (strictly lower) and U's parts."""
-    __slots__ = ('unpacked',)
+    """Backward of linalg.lu_factor(_ex): the packed gradient split into L's (strictly lower) and U's parts, L and
+    U read from the saved packed output (so that they are differentiable again)."""
+    __slots__ = ('perm',)
 
     def backward(self, g, gp=None, gi=None):
-        P, L, U = self.unpacked
-        return _square_backward(P, L, U, np.tril(g, -1), np.triu(g))
+        (LU,) = self.saved()
+        m, n = LU.shape[-2:]
+        k = min(m, n)
+        if MODE.graph:
+            from . import ops
+            P, eye = Tensor._make(self.perm), ops.eye(m, k, dtype=LU.dtype)
+            L, U = LU[..., :, :k].tril(-1) + eye, LU[..., :k, :].triu()
+            return _lu_backward(P, L, U, g[..., :, :k].tril(-1), g[..., :k, :].triu())
+        L = np.tril(LU[..., :, :k], -1) + np.eye(m, k, dtype=LU.dtype)
+        return _backward(self.perm, L, np.triu(LU[..., :k, :]), np.tril(g[..., :, :k], -1), np.triu(g[..., :k, :]))
 
 
 def _check(A, op):
@@ -143,13 +182,8 @@ def _check(A, op):
         raise NotImplementedError(f'"lu_cpu" not implemented for \'{scalar_name(A.dtype)}\'')
 
 
-def _differentiable(A, op):
-    if GRAD.enabled and A._requires_grad:
-        if A.shape[-1] != A.shape[-2]:
-            raise NotImplementedError(f'{op}: ember differentiates the LU decomposition of square matrices only '
-                                      f'(got {A.shape[-2]} by {A.shape[-1]}); detach A or use square matrices')
-        return True
-    return False
+def _differentiable(A):
+    return GRAD.enabled and A._requires_grad
 
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False):
@@ -162,10 +196,12 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     if check_errors and info.any():
         raise RuntimeError(f'torch.linalg.lu_factor_ex: U[{info.max()},{info.max()}] is zero and using it on '
                            'lu_solve would result in a division by zero.')
-    if _differentiable(A, 'linalg.lu_factor'):
+    if _differentiable(A):
         node = LinalgLuFactorExBackward0((A,))
-        node.unpacked = _unpack(lu_arr, piv)
+        node.perm = _permutation(piv, A.shape[-2], lu_arr.dtype)
         out = Tensor._make(lu_arr, node)
+        node.save()
+        node.save_output(out)
     else:
         out = Tensor._make(lu_arr)
     return _LuFactorExResult(out, Tensor._make(piv), Tensor._make(info))
@@ -193,7 +229,7 @@ def lu(A, *, pivot=True):
         raise RuntimeError('linalg.lu_factor: LU without pivoting is not implemented on the CPU')
     lu_arr, piv, _ = _getrf(A._data)
     P, L, U = _unpack(lu_arr, piv)
-    if _differentiable(A, 'linalg.lu'):
+    if _differentiable(A):
         node = LinalgLuBackward0((A,))
         node._out_meta = [(x.shape, x.dtype) for x in (P, L, U)]
         outs = []
@@ -207,17 +243,20 @@ def lu(A, *, pivot=True):
     return _LuResult(Tensor._make(P), Tensor._make(L), Tensor._make(U))
 
 
-def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
-    """(P, L, U) from lu_factor's packed result; L and U differentiable in LU_data (LuUnpackBackward0)."""
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """(P, L, U) from lu_factor's packed result; L and U differentiable in LU_data (LuUnpackBackward0), empty
+    (still on the node, as PyTorch's) when not ``unpack_data``; written into ``out`` when given."""
     from . import ops
+    from .ops.inplace import write_out
     m, n = LU_data.shape[-2:]
     k = min(m, n)
     P = Tensor._make(_permutation(np.asarray(LU_pivots._data), m, LU_data._data.dtype)) if unpack_pivots else \
         ops.empty(0, dtype=LU_data.dtype)
-    if not unpack_data:
-        empty = ops.empty(0, dtype=LU_data.dtype)
-        return _LuUnpackResult(P, empty, empty)
-    return _LuUnpackResult(P, *_lu_unpack_tensors(LU_data, k))
+    if unpack_data:
+        L, U = _lu_unpack_tensors(LU_data, k)
+    else:
+        L, U = (_composite.composite(LuUnpackBackward0, lambda x: x.reshape(-1)[:0], (LU_data,)) for _ in range(2))
+    return _LuUnpackResult(*write_out('lu_unpack', (P, L, U), out)) if out is not None else _LuUnpackResult(P, L, U)
 
 
 LuUnpackBackward0 = _composite.node_class('LuUnpackBackward0')

@@ -1,0 +1,157 @@
+"""Registry entries for names that had none (session 45, lane regL): linalg's LU family, eig, cond and tensor
+inverses; torch's LU functions, complex views, conv_tbc, conv_transpose3d, histogramdd, stft/istft; the removed
+functions (PyTorch's error); anomaly mode and forward_ad; nn pooling/unpooling/lazy modules and their functionals.
+
+Loaded by tests/registry.py (one line at its end, with its helpers as the ``registry`` module): the ``Op``
+entries are added to ``OPS``, the ``Call`` entries to ``TRAINING``; tests/registry_nn.py adds ``modules()``.
+No torch import here."""
+import numpy as np
+
+from registry import (F32, F64, I64, Op, Sample, View, _dt, _resolve, add, arr, c64, f32, f64, fn, i64, la, spd,
+                      TRAINING, wc)
+from registry_training import Call, Case
+
+
+def _istft(lib, x, n_fft, *args, length=None, **kwargs):
+    """istft of stft(x) (the round trip PyTorch users run), through the function and the Tensor method."""
+    spec = lib.stft(x, n_fft, *args, return_complex=True, **kwargs)
+    return lib.istft(spec, n_fft, *args, length=length, **kwargs), spec.istft(n_fft, *args, length=length, **kwargs)
+
+
+def _removed(name, ns='torch', method=True):
+    """A function PyTorch removed: calling it raises PyTorch's error (the message names the replacement)."""
+    return Op(name, lambda: [Sample(wc(3, 3), error=True), Sample(wc(3, 3), f32(3, 2, seed=1), error=True,
+                                                                    desc='two args')],
+              ns=ns, method=method and ns == 'torch', out=False, grad=False,
+              call=None if ns == 'torch' else (lambda lib, x, *a: getattr(x, name)(*a)))
+
+
+_NO_COMPLEX_GG = 'ember has no double backward of complex ops yet (ViewAsRealBackward0 refuses create_graph=True)'
+
+
+def _eig(lib, a):
+    """linalg.eig's eigenvalues, |eigenvectors| and V diag(L) V^-1 (eigenvectors are unique up to a phase, which
+    LAPACK's float32 and float64 runs pick differently)."""
+    L, V = lib.linalg.eig(a)
+    return L, V.abs(), lib.view_as_real(V @ lib.diag_embed(L) @ lib.linalg.inv(V))
+
+
+def _real_view(name):
+    """``lib.<name>`` seen through view_as_real (its complex result as real pairs: gradcheck takes real outputs)."""
+    def call(lib, *args, **kwargs):
+        r = getattr(lib, name)(*args, **kwargs)
+        return r if kwargs.get('out') is not None else lib.view_as_real(r)
+    return call
+
+
+# -- torch.linalg -------------------------------------------------------------------------------------------------
+add(
+    la('lu_factor', lambda: [Sample(wc(3, 3)), Sample(wc(2, 4, 4)), Sample(f32(3, 5)), Sample(f32(5, 3)),
+                             Sample(wc(3, 3), pivot=False, error=True, desc='pivot=False on CPU'),
+                             Sample(f32(3), error=True), Sample(wc(3, 3, dtype=F64), gradcheck=True)]),
+    la('lu_factor_ex', lambda: [Sample(wc(3, 3)), Sample(np.zeros((3, 3), F32), desc='singular'),
+                                Sample(wc(2, 4, 4), check_errors=True),
+                                Sample(wc(3, 3, dtype=F64), gradcheck=True)]),
+    la('lu', lambda: [Sample(wc(3, 3)), Sample(wc(2, 4, 4)), Sample(f32(3, 5)), Sample(f32(5, 3)),
+                      Sample(f32(2, 3, 4, seed=1)), Sample(f32(3), error=True),
+                      Sample(wc(3, 3, dtype=F64), gradcheck=True), Sample(f64(2, 4, 3), gradcheck=True)]),
+    la('lu_solve', lambda: [Sample(wc(3, 3), f32(3, 2, seed=1)), Sample(wc(2, 3, 3), f32(2, 3, 1, seed=1)),
+                            Sample(wc(3, 3), f32(2, 3, seed=1), left=False),
+                            Sample(wc(3, 3), f32(3, 2, seed=1), adjoint=True),
+                            Sample(wc(3, 3), f32(4, 2, seed=1), error=True),
+                            Sample(wc(3, 3, dtype=F64), f64(3, 2, seed=1), gradcheck=True),
+                            Sample(wc(3, 3, dtype=F64), f64(2, 3, seed=1), left=False, adjoint=True, gradcheck=True)],
+       call=lambda lib, a, b, **k: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, **k)),
+    # PyTorch's backward of cond for the norms it computes through inv fails (inv_ex's output modified in place):
+    # those samples compare forward only
+    la('cond', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(wc(3, 3), 'nuc'),
+                        *[Sample(wc(3, 3), p, grad=False) for p in ('fro', np.inf, -np.inf, 1, -1)],
+                        Sample(wc(3, 3), 2), Sample(wc(3, 3), -2), Sample(f32(3, 4)), Sample(f32(3, 4), 'fro', error=True),
+                        Sample(wc(3, 3), 3, error=True), Sample(wc(3, 3, dtype=F64), gradcheck=True),
+                        Sample(wc(3, 3, dtype=F64), 'nuc', gradcheck=True)]),
+    la('eigvals', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(f32(3, 4), error=True),
+                           Sample(spd(3, 3, dtype=F64))], grad=False),
+    la('eig', lambda: [Sample(spd(3, 3), grad=False, desc='symmetric'), Sample(spd(2, 3, 3), grad=False),
+                       Sample(wc(3, 3), grad=False, desc='complex eigenvalues'), Sample(f32(3, 4), error=True),
+                       Sample(spd(3, 3, dtype=F64), grad=False), Sample(wc(2, 4, 4, dtype=F64), grad=False)],
+       grad=False, out=False, call=_eig),
+    la('tensorinv', lambda: [Sample(wc(4, 4).reshape(2, 2, 4)), Sample(wc(4, 4).reshape(4, 2, 2), ind=1),
+                             Sample(wc(6, 6).reshape(2, 3, 6), ind=2), Sample(wc(4, 4).reshape(4, 2, 2), error=True),
+                             Sample(f32(4, 3), error=True), Sample(wc(4, 4, dtype=F64).reshape(2, 2, 4), gradcheck=True)]),
+    la('tensorsolve', lambda: [Sample(wc(6, 6).reshape(2, 3, 6), f32(2, 3, seed=1)),
+                               Sample(wc(6, 6).reshape(6, 2, 3), f32(2, 3, seed=1), dims=(0,)),
+                               Sample(wc(4, 4), f32(3, seed=1), error=True),
+                               Sample(wc(4, 4, dtype=F64).reshape(2, 2, 4), f64(2, 2, seed=1), gradcheck=True)]),
+)
+
+# -- torch: LU, removed functions, complex views, convolutions, histograms, stft -----------------------------------
+add(
+    Op('lu', lambda: [Sample(wc(3, 3)), Sample(wc(2, 4, 4)), Sample(f32(3, 5)), Sample(wc(3, 3), get_infos=True),
+                      Sample(wc(3, 3), pivot=False, error=True, desc='pivot=False on CPU'),
+                      Sample(wc(3, 3, dtype=F64), gradcheck=True)], out=False),
+    Op('lu_solve', lambda: [Sample(f32(3, 2, seed=1), wc(3, 3)), Sample(f32(2, 3, 1, seed=1), wc(2, 3, 3)),
+                            Sample(f64(3, 2, seed=1), wc(3, 3, dtype=F64), gradcheck=True)],
+       call=lambda lib, b, a, **k: lib.lu_solve(b, *lib.linalg.lu_factor(a), **k),
+       method=False, covers=('torch.Tensor.lu_solve',)),
+    Op('lu_unpack', lambda: [Sample(wc(3, 3)), Sample(wc(2, 4, 4)), Sample(f32(3, 5)), Sample(f32(5, 3)),
+                             Sample(wc(3, 3), unpack_data=False, grad=False),   # PyTorch's backward of the empty L, U raises
+                              Sample(wc(3, 3), unpack_pivots=False),
+                             Sample(wc(3, 3, dtype=F64), gradcheck=True)],
+       call=lambda lib, a, **k: lib.lu_unpack(*lib.linalg.lu_factor(a), **k), method=False),
+    *[_removed(n) for n in ('lstsq', 'eig', 'symeig', 'solve')], _removed('matrix_rank', method=False),
+    *[_removed(n, 'Tensor') for n in ('lstsq', 'eig', 'symeig', 'solve')],
+    Op('polar', lambda: [Sample(f32(3, 4, domain='positive'), f32(3, 4, seed=1)),
+                         Sample(f32(3, 1, domain='positive'), f32(4, seed=1), desc='broadcast'),
+                         Sample(f64(2, 3, domain='positive'), f64(2, 3, seed=1), gradcheck=True),
+                         Sample(f32(3), f64(3), error=True)], method=False, call=_real_view('polar'), gaps={'gradgrad': _NO_COMPLEX_GG}),
+    Op('complex', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True),
+                           Sample(f32(3), f64(3), error=True), Sample(i64(3), i64(3), error=True),
+                           Sample(f32(3, 1), f32(4, seed=1), desc='broadcast')], method=False, call=_real_view('complex'), gaps={'gradgrad': _NO_COMPLEX_GG}),
+    Op('view_as_real', lambda: [Sample(c64(3, 4), grad=False), Sample(f32(3), error=True),
+                                Sample(View(c64(3, 4), lambda t: t[:, 1:], 'sliced'), grad=False)],
+       method=False, out=False, grad=False),
+    Op('view_as_complex', lambda: [Sample(f32(3, 2)), Sample(f32(2, 4, 2)), Sample(f64(3, 2), gradcheck=True),
+                                   Sample(f32(3, 3), error=True),
+                                   Sample(View(f32(2, 3), lambda t: t.t(), 'transposed'), error=True),
+                                   Sample(View(f32(4, 2, 2), lambda t: t[:, 0], 'strided'))],
+       method=False, out=False, call=lambda lib, x: lib.view_as_real(lib.view_as_complex(x) ** 2),
+       gaps={'gradgrad': _NO_COMPLEX_GG}),
+    Op('conv_tbc', lambda: [Sample(f32(5, 2, 3), f32(3, 3, 4, seed=1), f32(4, seed=2)),
+                            Sample(f32(5, 2, 3), f32(2, 3, 4, seed=1), f32(4, seed=2), 1),
+                            Sample(f32(5, 2, 3), f32(3, 4, 4, seed=1), f32(4, seed=2), error=True),
+                            Sample(f64(4, 2, 2), f64(2, 2, 3, seed=1), f64(3, seed=2), 1, gradcheck=True)],
+       method=False, out=False),
+    Op('conv_transpose3d', lambda: [Sample(f32(1, 2, 3, 3, 3), f32(2, 3, 2, 2, 2, seed=1)),
+                                    Sample(f32(2, 3, 3, 2), f32(2, 2, 2, 2, 2, seed=1), f32(2, seed=2), desc='unbatched'),
+                                    Sample(f32(1, 4, 2, 3, 2), f32(4, 1, 2, 2, 2, seed=1), f32(2, seed=2), 2, 1, 1, 2,
+                                           desc='stride padding output_padding groups'),
+                                    Sample(f32(1, 2, 3, 3, 3), f32(2, 1, 2, 2, 2, seed=1), dilation=2),
+                                    Sample(f32(1, 2, 3, 3, 3), f32(3, 1, 2, 2, 2, seed=1), error=True),
+                                    Sample(f64(1, 2, 2, 2, 2), f64(2, 1, 2, 2, 2, seed=1), f64(1, seed=2),
+                                           gradcheck=True)],
+       method=False, out=False),
+    Op('histogramdd', lambda: [Sample(f32(10, 2), 3), Sample(f32(10, 2), [2, 3], desc='bins per dim'),
+                               Sample(f32(10, 3), 2, range=[-1.0, 1.0, -2.0, 2.0, 0.0, 1.0]),
+                               Sample(f32(10, 2), 3, weight=f32(10, domain='positive', seed=1), density=True),
+                               Sample(f64(6, 2), [np.array([-2.0, 0.0, 2.0]), np.array([-2.0, -1.0, 1.0, 2.0])],
+                                      desc='bin edges'),
+                               Sample(f32(3, 4, 2), 2, desc='batched points'),
+                               Sample(i64(5, 2), 2, error=True)],
+       method=False, out=False, grad=False),
+    Op('i0_', lambda: [Sample(f32(3, 4)), Sample(f64(2, 3)), Sample(i64(3), error=True)],
+       call=lambda lib, x: lib.i0_(x.clone()), method=False, out=False, grad=False),
+    Op('stft', lambda: [Sample(f32(32), 8), Sample(f32(2, 40), 16, 4, 12, desc='batched hop win'),
+                        Sample(f32(30), 8, window=np.hanning(8).astype(F32), center=False),
+                        Sample(f32(30), 8, 3, pad_mode='constant', normalized=True, onesided=False),
+                        Sample(f64(24), 8, 4, gradcheck=True),
+                        Sample(f32(32), 8, return_complex=False, error=True, desc='return_complex=False'),
+                        Sample(f32(4), 8, error=True, desc='too short')],
+       call=lambda lib, x, *a, **k: lib.view_as_real(x.stft(*a, **{'return_complex': True, **k})),
+       method=False, out=False, gradgrad=False, covers=('torch.Tensor.stft',)),
+    Op('istft', lambda: [Sample(f32(32), 8), Sample(f32(2, 40), 16, 4, 12, desc='batched hop win'),
+                         Sample(f32(30), 8, window=np.hanning(8).astype(F32) + 0.1, desc='window'),
+                         Sample(f32(32), 8, length=30), Sample(f32(32), 8, normalized=True),
+                         Sample(f64(24), 8, 4, gradcheck=True)],
+       call=lambda lib, x, n, *a, **k: _istft(lib, x, n, *a, **k),
+       method=False, out=False, gradgrad=False, covers=('torch.Tensor.istft',)),
+)
