@@ -155,3 +155,57 @@ add(
        call=lambda lib, x, n, *a, **k: _istft(lib, x, n, *a, **k),
        method=False, out=False, gradgrad=False, covers=('torch.Tensor.istft',)),
 )
+
+
+# -- torch.nn.functional ------------------------------------------------------------------------------------------
+def _unpool3d(lib, x, *args, **kwargs):
+    """F.max_unpool3d fed the values and indices of F.max_pool3d(x, 2)."""
+    y, i = lib.nn.functional.max_pool3d(x, 2, return_indices=True)
+    return lib.nn.functional.max_unpool3d(y, i, *args, **kwargs)
+
+
+def _ctc(lib, logits, targets, input_lengths, target_lengths, **kwargs):
+    """F.ctc_loss on log_softmax(logits) (what users feed it), lengths as given (tensors or tuples)."""
+    return lib.nn.functional.ctc_loss(logits.log_softmax(-1), targets, input_lengths, target_lengths, **kwargs)
+
+
+_T, _N, _C = 6, 2, 4
+_TARGETS = np.array([[1, 2, 2], [3, 1, 0]], I64)
+_LOGITS = f32(_T, _N, _C)
+add(
+    fn('conv_tbc', lambda: [Sample(f32(5, 2, 3), f32(3, 3, 4, seed=1), f32(4, seed=2)),
+                            Sample(f64(4, 2, 2), f64(2, 2, 3, seed=1), f64(3, seed=2), 1, gradcheck=True)]),
+    fn('lp_pool3d', lambda: [Sample(f32(1, 2, 4, 4, 4, domain='positive'), 2, 2),
+                             Sample(f32(2, 4, 4, 6, domain='positive'), 1.5, (2, 2, 3), desc='unbatched'),
+                             Sample(f32(1, 2, 5, 5, 5, domain='positive'), 3, 3, 2, True, desc='stride ceil_mode'),
+                             Sample(f32(4, 4, 4), 2, 2, error=True),
+                             Sample(f64(1, 1, 4, 4, 4, domain='positive'), 2, 2, gradcheck=True)]),
+    fn('max_unpool3d', lambda: [Sample(f32(1, 2, 4, 4, 4), 2), Sample(f32(2, 4, 4, 6), 2, 2, 0, desc='unbatched'),
+                                Sample(f32(1, 1, 4, 4, 4), 2, output_size=(5, 5, 5)),
+                                Sample(f32(1, 1, 4, 4, 4), 2, output_size=(9, 9, 9), error=True),
+                                Sample(f64(1, 1, 4, 4, 2), 2, gradcheck=True)], call=_unpool3d),
+    fn('adaptive_max_pool3d_with_indices', lambda: [Sample(f32(2, 3, 5, 6, 4), 3), Sample(f32(2, 4, 4, 5), (2, 3, None)),
+                                                    Sample(f32(4, 4, 4), 2, error=True),
+                                                    Sample(f64(1, 2, 4, 3, 4), 2, gradcheck=True)]),
+    fn('fractional_max_pool2d_with_indices', lambda: [Sample(f32(2, 3, 9, 10), 2, output_size=(4, 5)),
+                                                      Sample(f32(3, 7, 8), 3, output_ratio=(0.5, 0.6)),
+                                                      Sample(f32(1, 2, 7, 8), 2, error=True, desc='no output size'),
+                                                      Sample(f64(1, 2, 7, 8), 2, output_size=3, gradcheck=True)],
+       seed=0),
+    fn('fractional_max_pool3d_with_indices', lambda: [Sample(f32(2, 2, 6, 7, 6), 2, output_size=(3, 4, 3)),
+                                                      Sample(f32(2, 6, 6, 6), 2, output_ratio=0.5, desc='unbatched'),
+                                                      Sample(f64(1, 2, 5, 6, 5), 2, output_size=3, gradcheck=True)],
+       seed=0),
+    fn('ctc_loss', lambda: [Sample(_LOGITS, _TARGETS, (6, 5), (3, 2)),
+                            Sample(_LOGITS, _TARGETS, np.array([6, 6]), np.array([3, 2]), reduction='sum'),
+                            Sample(_LOGITS, _TARGETS, (6, 4), (3, 2), reduction='none', desc='none'),
+                            Sample(_LOGITS, np.array([1, 2, 2, 3, 1], I64), (6, 5), (3, 2), desc='concatenated targets'),
+                            Sample(f32(_T, _C), np.array([1, 2], I64), (6,), (2,), desc='unbatched'),
+                            Sample(_LOGITS, np.array([[1, 1, 1], [2, 2, 2]], I64), (3, 2), (3, 3), desc='infeasible'),
+                            Sample(_LOGITS, np.array([[1, 1, 1], [2, 2, 2]], I64), (3, 2), (3, 3), zero_infinity=True,
+                                   desc='infeasible zero_infinity'),
+                            Sample(_LOGITS, _TARGETS, (6, 5), (3, 2), blank=3, desc='blank=3'),
+                            Sample(_LOGITS, _TARGETS, (7, 5), (3, 2), error=True, desc='input length > T'),
+                            Sample(f64(_T, _N, _C), _TARGETS, (6, 5), (3, 2), gradcheck=True)],
+       call=_ctc, gradgrad=False),
+)

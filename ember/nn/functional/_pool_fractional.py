@@ -59,7 +59,8 @@ def _sizes(x, n, kernel_size, output_size, output_ratio, name):
     if output_size is None and output_ratio is None:
         raise ValueError(f'{name} requires specifying either an output_size or an output_ratio')
     if output_size is None:
-        if len(output_ratio) > n:      # a bare number has no len(): TypeError, as in PyTorch's functional form
+        # the 2-D form takes len() of the ratio (a bare number: TypeError, as in PyTorch); the 3-D form does not
+        if n == 2 and len(output_ratio) > n:
             raise ValueError(f'{name} requires output_ratio to either be a single Int or tuple of Ints.')
         ratio = tup(output_ratio)
         output_size = [int(x.shape[-n + i] * ratio[i]) for i in range(n)]
