@@ -2928,4 +2928,4 @@ def _subclass(lib):
     if lib not in _SUBCLASSES:
         _SUBCLASSES[lib] = type('Sub', (lib.Tensor,), {})
     return _SUBCLASSES[lib]
-_sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)   # lane regL's entries
+_regL = _sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)   # lane regL's entries

@@ -209,3 +209,86 @@ add(
                             Sample(f64(_T, _N, _C), _TARGETS, (6, 5), (3, 2), gradcheck=True)],
        call=_ctc, gradgrad=False),
 )
+
+
+# -- torch.nn classes (tests/registry_nn.py adds them to its MODULES) --------------------------------------------------
+def _unpool3d_module(lib, module, x, **kwargs):
+    """MaxUnpool3d fed the values and indices of F.max_pool3d(x, 2)."""
+    y, i = lib.nn.functional.max_pool3d(x, 2, return_indices=True)
+    return module(y, i, **kwargs)
+
+
+def _asm(lib, module, x, target):
+    """AdaptiveLogSoftmaxWithLoss: its (output, loss), and log_prob and predict on the same batch (PyTorch's two
+    take batches only)."""
+    out = module(x, target)
+    return (out.output, out.loss) + ((module.log_prob(x), module.predict(x)) if x.dim() == 2 else ())
+
+
+def _ctc_module(lib, module, logits, targets, input_lengths, target_lengths):
+    return module(logits.log_softmax(-1), targets, input_lengths, target_lengths)
+
+
+def modules(nn):
+    """The torch.nn class entries, built with registry_nn's helpers (``nn``: its globals)."""
+    Mod, Build, S = nn['Mod'], nn['Build'], Sample
+    lazy_probe, lazy_then = nn['_lazy_probe'], nn['_lazy_then']
+    return [
+        Mod('AdaptiveMaxPool3d', [Build((2, 3, 1), samples=[S(f32(1, 2, 5, 7, 3)), S(f32(2, 4, 4, 4), desc='unbatched'),
+                                                            S(f32(4, 4), error=True),
+                                                            S(f64(1, 1, 3, 4, 2), gradcheck=True)]),
+                                  Build((None, 2, None), samples=[S(f32(1, 2, 3, 5, 2))]),
+                                  Build(2, return_indices=True, samples=[S(f32(1, 2, 4, 5, 4))])]),
+        Mod('ConvTranspose3d', [Build(2, 3, 2, samples=[S(f32(1, 2, 3, 3, 3)), S(f32(2, 3, 2, 3), desc='unbatched'),
+                                                        S(f32(1, 3, 3, 3, 3), error=True),
+                                                        S(f64(1, 2, 2, 2, 2), gradcheck=True)]),
+                                Build(4, 2, (2, 1, 2), stride=2, padding=1, output_padding=1, groups=2, bias=False,
+                                      samples=[S(f32(1, 4, 3, 2, 3))]),
+                                Build(2, 2, 2, dilation=2, samples=[S(f32(1, 2, 2, 3, 2))]),
+                                Build(2, 2, 2, padding_mode='reflect', error=True)]),
+        Mod('FractionalMaxPool2d', [Build(2, output_size=(4, 5), samples=[S(f32(2, 3, 9, 10)),
+                                                                          S(f32(3, 8, 9), desc='unbatched'),
+                                                                          S(f64(1, 2, 7, 8), gradcheck=True)]),
+                                    Build(3, output_ratio=(0.5, 0.6), return_indices=True, samples=[S(f32(1, 2, 7, 8))]),
+                                    Build(2, desc='no output size', error=True),
+                                    Build(2, output_ratio=1.5, error=True)]),
+        Mod('FractionalMaxPool3d', [Build(2, output_size=(3, 4, 3), samples=[S(f32(2, 2, 6, 7, 6)),
+                                                                             S(f32(2, 6, 7, 6), desc='unbatched'),
+                                                                             S(f64(1, 1, 5, 6, 5), gradcheck=True)]),
+                                    Build(2, output_ratio=0.5, return_indices=True, samples=[S(f32(1, 2, 6, 6, 6))]),
+                                    Build(2, desc='no output size', error=True)]),
+        Mod('LPPool3d', [Build(2, 2, samples=[S(f32(1, 2, 4, 4, 4, domain='positive')),
+                                              S(f32(2, 4, 4, 4, domain='positive'), desc='unbatched'),
+                                              S(f32(4, 4, 4), error=True),
+                                              S(f64(1, 1, 4, 4, 4, domain='positive'), gradcheck=True)]),
+                         Build(1.5, (2, 3, 2), stride=1, ceil_mode=True, samples=[S(f32(1, 2, 3, 4, 3, domain='positive'))])]),
+        Mod('MaxUnpool3d', [Build(2, samples=[S(f32(1, 2, 4, 4, 4)), S(f32(2, 4, 4, 2), desc='unbatched'),
+                                              S(f64(1, 1, 4, 2, 4), gradcheck=True)]),
+                            Build(2, stride=2, padding=0, samples=[S(f32(2, 1, 4, 6, 2))])], call=_unpool3d_module),
+        Mod('CTCLoss', [Build(samples=[S(_LOGITS, _TARGETS, (6, 5), (3, 2)),
+                                       S(_LOGITS, np.array([1, 2, 2, 3, 1], I64), np.array([6, 5]), np.array([3, 2]),
+                                         desc='concatenated targets'),
+                                       S(f64(_T, _N, _C), _TARGETS, (6, 5), (3, 2), gradcheck=True)]),
+                        Build(blank=3, reduction='sum', zero_infinity=True,
+                              samples=[S(_LOGITS, np.array([[1, 1, 1], [2, 2, 2]], I64), (3, 2), (3, 3), desc='infeasible')]),
+                        Build(reduction='none', samples=[S(_LOGITS, _TARGETS, (7, 5), (3, 2), error=True)])],
+            call=_ctc_module),
+        Mod('AdaptiveLogSoftmaxWithLoss', [Build(8, 10, [3, 6], samples=[S(f32(5, 8), np.array([0, 2, 4, 7, 9])),
+                                                                         S(f32(8), np.array(5), desc='unbatched'),
+                                                                         S(f32(5, 8), np.array([0, 2, 4, 7, 10]),
+                                                                           error=True, desc='target out of range'),
+                                                                         S(f64(3, 8), np.array([1, 5, 8]), gradcheck=True)]),
+                                           Build(6, 7, [2, 4], div_value=2.0, head_bias=True,
+                                                 samples=[S(f32(4, 6), np.array([0, 3, 5, 6]))]),
+                                           Build(6, 7, [4, 2], desc='cutoffs not increasing', error=True),
+                                           Build(6, 7, [2, 7], desc='cutoff == n_classes', error=True)],
+            call=_asm),
+        *[Mod(f'LazyConvTranspose{d}d', [Build(3, 2, probe=lazy_probe, samples=[S(f32(1, 2, *(3,) * d))]),
+                                          Build(4, 2, stride=2, padding=1, output_padding=1, groups=2, bias=False,
+                                                samples=[S(f32(2, 4, *(3,) * d), desc='strided groups')])],
+              call=lazy_then, grad=False) for d in (1, 2, 3)],
+        *[Mod(f'LazyInstanceNorm{d}d', [Build(probe=lazy_probe, modes=True, samples=[S(f32(2, 3, *(4,) * d))]),
+                                         Build(affine=True, track_running_stats=True, probe=lazy_probe, modes=True,
+                                               samples=[S(f32(2, 3, *(3,) * d)), S(f32(3, *(3,) * d), desc='unbatched')])],
+              call=lazy_then, grad=False) for d in (1, 2, 3)],
+    ]
