@@ -218,6 +218,10 @@ def to_compressed(input, layout):
     """``Tensor.to_sparse_csr()`` / ``to_sparse_csc()`` of a strided or COO tensor."""
     if isinstance(input, _Compressed):
         return input.to_sparse(layout=layout)
+    if input.dim() < 2:   # PyTorch's IndexError (it reads dimension 1)
+        raise IndexError(f'to_{str(layout).split(".")[-1]}: Dimension out of range (expected to be in range of '
+                         f'[-1, 0], but got 1): a compressed layout needs a tensor of 2 or more dimensions, got '
+                         f'{input.dim()}-D')
     if input.dim() != 2:
         raise NotImplementedError(f'ember converts 2-D tensors to {layout} only (got {input.dim()}-D)')
     coo = input if isinstance(input, _sparse.SparseTensor) else _sparse.to_sparse(input)

@@ -5,6 +5,8 @@ functions (PyTorch's error); anomaly mode and forward_ad; nn pooling/unpooling/l
 Loaded by tests/registry.py (one line at its end, with its helpers as the ``registry`` module): the ``Op``
 entries are added to ``OPS``, the ``Call`` entries to ``TRAINING``; tests/registry_nn.py adds ``modules()``.
 No torch import here."""
+import warnings
+
 import numpy as np
 
 from registry import (F32, F64, I64, Op, Sample, View, _dt, _resolve, add, arr, c64, f32, f64, fn, i64, la, spd,
@@ -292,3 +294,180 @@ def modules(nn):
                                                samples=[S(f32(2, 3, *(3,) * d)), S(f32(3, *(3,) * d), desc='unbatched')])],
               call=lazy_then, grad=False) for d in (1, 2, 3)],
     ]
+
+
+# -- functions and state checked through Call entries (tests/test_registry_training.py) ----------------------------
+def _restoring(getter, setter, body):
+    """``body(lib)`` with a global flag restored after it (``getter``/``setter`` named in lib)."""
+    def fn(lib):
+        old = getattr(lib, getter)()
+        try:
+            return body(lib)
+        finally:
+            getattr(lib, setter)(old)
+    return fn
+
+
+def _anomaly_nan(lib):
+    """Anomaly mode names the backward that returned NaN (sqrt of a negative number's gradient)."""
+    x = lib.tensor([-1.0, 4.0], requires_grad=True)
+    with lib.autograd.detect_anomaly():
+        x.sqrt().sum().backward()
+
+
+def _anomaly_flags(lib):
+    got = [lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()]
+    with lib.autograd.detect_anomaly(check_nan=False):
+        got += [lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()]
+    with lib.autograd.set_detect_anomaly(True):
+        got += [lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()]
+    lib.autograd.set_detect_anomaly(False)   # as a function call (PyTorch's set_detect_anomaly sets on construction)
+    return got + [lib.is_anomaly_enabled()]
+
+
+def _set_anomaly(lib):
+    lib.set_anomaly_enabled(True, False)
+    got = [lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()]
+    lib.set_anomaly_enabled(False)
+    return got + [lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()]
+
+
+def _fwd(lib, f, primal, tangent):
+    """Forward-mode AD: ``f`` on a dual tensor, the output's primal and tangent (and the input's, unpacked)."""
+    fwd = lib.autograd.forward_ad
+    with warnings.catch_warnings():   # PyTorch's first dual op imports modules that warn (jit.script deprecated)
+        warnings.simplefilter('ignore')
+        with fwd.dual_level():
+            f(lib, fwd.make_dual(lib.tensor(primal), lib.tensor(tangent)))
+    with fwd.dual_level():
+        x = fwd.make_dual(lib.tensor(primal), lib.tensor(tangent))
+        y = f(lib, x)
+        return list(fwd.unpack_dual(y)) + [fwd.unpack_dual(x).tangent, type(fwd.unpack_dual(y)).__name__]
+
+
+def _from_file(lib, shared, size, dtype):
+    """torch.from_file on a file of float32 bytes (written here), read as ``dtype``."""
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'x.bin')
+        np.arange(6, dtype=np.float32).tofile(path)
+        t = lib.from_file(path, shared=shared, size=size, dtype=getattr(lib, dtype))
+        return [t.clone(), str(t.dtype)]
+
+
+def _default_type(name):
+    def fn(lib):
+        lib.set_default_tensor_type(getattr(lib, name))
+        try:
+            return [str(lib.tensor([1.5]).dtype), str(lib.ones(2).dtype), str(lib.get_default_dtype()),
+                    str(lib.tensor([2]).dtype)]
+        finally:
+            lib.set_default_tensor_type(lib.FloatTensor)
+    return fn
+
+
+_NO_FLUSH = ('set_flush_denormal returns False in ember (NumPy cannot flush denormals, so it reports the mode as '
+             'unsupported); PyTorch returns True on x86 and then flushes')
+_DENSE = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], F32)
+
+
+def _csr(t):
+    """A compressed sparse tensor's parts, comparable across the libraries."""
+    lay = str(t.layout).split('.')[-1]
+    if lay == 'sparse_csr':
+        return [lay, t.crow_indices(), t.col_indices(), t.values(), list(t.shape), t.to_dense()]
+    return [lay, t.ccol_indices(), t.row_indices(), t.values(), list(t.shape), t.to_dense()]
+
+
+TRAINING.extend([
+    Call('', 'get_device', [Case('cpu', lambda lib: [lib.get_device(lib.ones(2)), lib.ones(2).get_device()])],
+         exact=True),
+    Call('', 'empty_permuted', [
+        Case('shape and strides', lambda lib: [(tuple(t.shape), t.stride(), str(t.dtype)) for t in (
+            lib.empty_permuted((2, 3, 4), (0, 2, 1)), lib.empty_permuted((2, 3, 4, 5), (0, 2, 3, 1), dtype=lib.float64),
+            lib.empty_permuted((3,), (0,)), lib.empty_permuted((2, 0, 3), (2, 0, 1)))]),
+        Case('requires_grad', lambda lib: lib.empty_permuted((2, 3), (1, 0), requires_grad=True).requires_grad),
+        Case('not a permutation', lambda lib: lib.empty_permuted((2, 3), (0, 0)), error=True),
+        Case('wrong length', lambda lib: lib.empty_permuted((2, 3), (0,)), error=True)], exact=True),
+    Call('', 'typename', [Case('tensors and objects', lambda lib: [
+        lib.typename(lib.ones(2)), lib.typename(lib.ones(2, dtype=lib.float64)), lib.typename(lib.ones(2, dtype=lib.int64)),
+        lib.typename(lib.ones(2, dtype=lib.bool)), lib.typename(3), lib.typename(np.zeros(2)), lib.typename(lib.nn.Linear(2, 2))])],
+         exact=True),
+    Call('', 'is_anomaly_enabled', [Case('flags', _anomaly_flags)], exact=True),
+    Call('', 'is_anomaly_check_nan_enabled', [Case('default', lambda lib: lib.is_anomaly_check_nan_enabled())], exact=True),
+    Call('', 'set_anomaly_enabled', [Case('on and off', _set_anomaly)], exact=True),
+    Call('', 'set_warn_always', [Case('on and off', _restoring('is_warn_always_enabled', 'set_warn_always', lambda lib: [
+        lib.set_warn_always(True), lib.is_warn_always_enabled(), lib.set_warn_always(False), lib.is_warn_always_enabled()]))],
+         exact=True),
+    Call('', 'is_warn_always_enabled', [Case('default', lambda lib: lib.is_warn_always_enabled())], exact=True),
+    Call('', 'set_flush_denormal', [Case('off', lambda lib: [lib.set_flush_denormal(False),
+                                                            lib.tensor([1e-310], dtype=lib.float64) * 1])],
+         exact=True, gaps={'case:off': _NO_FLUSH}),
+    Call('', 'get_num_interop_threads', [Case('an int', lambda lib: type(lib.get_num_interop_threads()).__name__)],
+         exact=True),
+    Call('', 'frombuffer', [
+        Case('int32', lambda lib: lib.frombuffer(bytearray(np.array([1, -2, 3], np.int32).tobytes()), dtype=lib.int32)),
+        Case('count and offset', lambda lib: lib.frombuffer(bytearray(np.arange(6, dtype=np.float32).tobytes()),
+                                                            dtype=lib.float32, count=3, offset=8)),
+        Case('shares memory', lambda lib: _shares(lib)),
+        Case('requires_grad', lambda lib: lib.frombuffer(bytearray(8), dtype=lib.float32, requires_grad=True).requires_grad),
+        Case('empty buffer', lambda lib: lib.frombuffer(bytearray(), dtype=lib.float32), error=True),
+        Case('offset past the end', lambda lib: lib.frombuffer(bytearray(8), dtype=lib.float32, offset=9), error=True),
+        Case('count too large', lambda lib: lib.frombuffer(bytearray(8), dtype=lib.float32, count=3), error=True),
+        Case('not divisible', lambda lib: lib.frombuffer(bytearray(6), dtype=lib.float32), error=True)], exact=True),
+    Call('', 'from_file', [Case('float32', lambda lib: _from_file(lib, False, 6, 'float32')),
+                           Case('as int32', lambda lib: _from_file(lib, False, 3, 'int32')),
+                           Case('shared', lambda lib: _from_file(lib, True, 4, 'float32')),
+                           Case('size past the end', lambda lib: _from_file(lib, False, 7, 'float32'), error=True)],
+         exact=True),
+    Call('', 'vmap', [
+        Case('sum', lambda lib: lib.vmap(lib.sum)(lib.arange(6.).reshape(2, 3))),
+        Case('in_dims', lambda lib: lib.vmap(lambda a, b: a * b, in_dims=(1, None))(lib.arange(6.).reshape(2, 3),
+                                                                                    lib.arange(2.))),
+        Case('out_dims', lambda lib: lib.vmap(lambda a: a * 2, out_dims=1)(lib.arange(6.).reshape(2, 3))),
+        Case('nested', lambda lib: lib.vmap(lib.vmap(lib.dot))(lib.ones(2, 3, 4), lib.arange(24.).reshape(2, 3, 4))),
+        Case('tuple out', lambda lib: lib.vmap(lambda a: (a.sum(), a.max()))(lib.arange(6.).reshape(3, 2))),
+        Case('mismatched sizes', lambda lib: lib.vmap(lib.add)(lib.ones(2, 3), lib.ones(3, 3)), error=True)]),
+    Call('', 'set_default_tensor_type', [Case('DoubleTensor', _default_type('DoubleTensor')),
+                                         Case('not a float type', lambda lib: lib.set_default_tensor_type(lib.IntTensor),
+                                              error=True)], exact=True),
+    Call('Tensor', 'sparse_mask', [
+        Case('coo mask', lambda lib: lib.arange(6.).reshape(2, 3).sparse_mask(lib.tensor(_DENSE).to_sparse())),
+        Case('csr mask', lambda lib: _csr(lib.arange(6.).reshape(2, 3).sparse_mask(lib.tensor(_DENSE).to_sparse_csr()))),
+        Case('shape mismatch', lambda lib: lib.ones(3, 3).sparse_mask(lib.tensor(_DENSE).to_sparse()), error=True)],
+         gaps={'case:csr mask': 'ember masks by COO only: a CSR mask gives a COO result without ccol/crow indices'}),
+    Call('Tensor', 'to_sparse_csr', [Case('2-d', lambda lib: _csr(lib.tensor(_DENSE).to_sparse_csr())),
+                                     Case('batched', lambda lib: _csr(lib.tensor(np.stack([_DENSE, _DENSE[::-1]])).to_sparse_csr())),
+                                     Case('1-d', lambda lib: lib.ones(3).to_sparse_csr(), error=True)],
+         gaps={'case:batched': 'ember converts 2-D tensors to sparse_csr only (a batch of matrices is refused)'}),
+    Call('Tensor', 'to_sparse_csc', [Case('2-d', lambda lib: _csr(lib.tensor(_DENSE).to_sparse_csc())),
+                                     Case('int64', lambda lib: _csr(lib.tensor(_DENSE.astype(I64)).to_sparse_csc())),
+                                     Case('1-d', lambda lib: lib.ones(3).to_sparse_csc(), error=True)]),
+    Call('autograd', 'detect_anomaly', [Case('NaN in backward', _anomaly_nan, error=True),
+                                        Case('a clean backward', lambda lib: _clean_anomaly(lib))]),
+    Call('autograd', 'set_detect_anomaly', [Case('flags', _anomaly_flags)], exact=True),
+    Call('autograd', 'anomaly_mode', [Case('names', lambda lib: [hasattr(lib.autograd.anomaly_mode, n) for n in
+                                                                 ('detect_anomaly', 'set_detect_anomaly')])], exact=True),
+    Call('autograd', 'forward_ad', [
+        Case('sin of square', lambda lib: _fwd(lib, lambda L, x: (x * x).sin(), [1.0, 2.0, -0.5], [1.0, 0.0, 2.0])),
+        Case('matmul and exp', lambda lib: _fwd(lib, lambda L, x: (x @ x.T).exp().sum(1), [[0.1, 0.2], [0.3, -0.4]],
+                                                [[1.0, 0.0], [0.5, 1.0]])),
+        Case('no tangent outside a level', lambda lib: lib.autograd.forward_ad.make_dual(lib.ones(2), lib.ones(2)),
+             error=True)]),
+])
+
+
+def _shares(lib):
+    """frombuffer's tensor shares the buffer: a write to the buffer shows in the tensor."""
+    buf = bytearray(np.zeros(2, np.float32).tobytes())
+    t = lib.frombuffer(buf, dtype=lib.float32)
+    buf[0:4] = np.float32(7.0).tobytes()
+    return t.clone()
+
+
+def _clean_anomaly(lib):
+    x = lib.tensor([1.0, 4.0], requires_grad=True)
+    with lib.autograd.detect_anomaly():
+        x.sqrt().sum().backward()
+    return x.grad
