@@ -244,6 +244,7 @@ def _compressed_tensor(compressed, plain, values, size, dtype, requires_grad, ch
         raise RuntimeError(f'{name}: the last compressed index ({comp[-1]}) must equal the number of values '
                            f'({len(vals)}), as must the number of plain indices ({len(plain)})')
     n = len(comp) - 1
+    _check_compressed(comp, plain, axis, check_invariants if check_invariants is not None else _sparse._INVARIANTS[0])
     if size is None:
         size = (n, int(plain.max()) + 1 if len(plain) else 0)
         size = size[::-1] if axis else size
@@ -253,6 +254,29 @@ def _compressed_tensor(compressed, plain, values, size, dtype, requires_grad, ch
     if requires_grad:
         raise NotImplementedError('ember does not differentiate sparse compressed (CSR/CSC) tensors')
     return _make(idx, vals, size, axis)
+
+
+def _check_compressed(comp, plain, axis, full):
+    """PyTorch's invariants of compressed indices (with its messages); a decreasing compressed index is refused
+    even unchecked (ember holds the entries by row and column, so it cannot keep one, as PyTorch does)."""
+    c, p = ('ccol_indices', 'row_indices') if axis else ('crow_indices', 'col_indices')
+    steps = np.diff(comp)
+    if not full:
+        if (steps < 0).any():
+            raise RuntimeError(f'`0 <= {c}[..., 1:] - {c}[..., :-1]` is not satisfied (ember cannot hold such a '
+                               'tensor even unchecked)')
+        return
+    if len(comp) and comp[0] != 0:
+        raise RuntimeError(f'`{c}[..., 0] == 0` is not satisfied.')
+    if (steps < 0).any():
+        raise RuntimeError(f'`0 <= {c}[..., 1:] - {c}[..., :-1] <= n{"rows" if axis else "cols"}` is not satisfied.')
+    if (plain < 0).any():
+        raise RuntimeError(f'`0 <= {p}` is not satisfied.')
+    rows = np.repeat(np.arange(len(steps)), steps)
+    same = rows[1:] == rows[:-1]
+    if (same & (np.diff(plain) <= 0)).any():
+        raise RuntimeError(f'`{p}[..., {c}[..., i - 1]:{c}[..., i]] for all i = 1, ..., n{"cols" if axis else "rows"} '
+                           'are sorted and distinct along the last dimension values` is not satisfied.')
 
 
 def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, device=None, pin_memory=False,

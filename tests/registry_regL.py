@@ -471,3 +471,94 @@ def _clean_anomaly(lib):
     with lib.autograd.detect_anomaly():
         x.sqrt().sum().backward()
     return x.grad
+
+
+# -- dtypes, LinAlgError, compressed constructors, submodules ------------------------------------------------------
+def _complex_dtype(name, target):
+    def fn(lib):
+        d = getattr(lib, name)
+        return [d is getattr(lib, target), repr(d), str(d), d.itemsize, d.is_complex, d.is_floating_point,
+                repr(d.to_real()), lib.tensor([1.5 + 2j, -1j], dtype=d), lib.ones(2).to(d), lib.zeros(2, dtype=d).dtype == d]
+    return Call('', name, [Case('dtype', fn), Case('to an int tensor', lambda lib: str((lib.ones(2, dtype=getattr(
+        lib, name)) + lib.ones(2, dtype=lib.int64)).dtype))], exact=True)
+
+
+def _linalg_error(lib):
+    try:
+        lib.linalg.inv(lib.zeros(2, 2))
+    except lib.linalg.LinAlgError as e:
+        return [type(e).__name__, issubclass(lib.linalg.LinAlgError, RuntimeError), 'singular' in str(e)]
+    return 'no error'
+
+
+def _grad_conv(lib):
+    """nn.grad's conv input and weight gradients equal what autograd gives for the same conv2d."""
+    x = lib.tensor(f64(1, 2, 5, 4), requires_grad=True)
+    w = lib.tensor(f64(3, 2, 3, 2, seed=1), requires_grad=True)
+    y = lib.nn.functional.conv2d(x, w, stride=2, padding=1)
+    g = lib.tensor(np.ones(tuple(y.shape)))
+    y.backward(g)
+    gi = lib.nn.grad.conv2d_input(x.shape, w.detach(), g, stride=2, padding=1)
+    gw = lib.nn.grad.conv2d_weight(x.detach(), w.shape, g, stride=2, padding=1)
+    g1 = lib.nn.grad.conv1d_input((1, 2, 5), w.detach()[..., 0], lib.ones(1, 3, 3, dtype=lib.float64))
+    return [gi, gw, x.grad, w.grad, g1]
+
+
+def _func(lib):
+    f = lambda x: (x.sin() * x).sum()   # noqa: E731
+    x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64)
+    lin = lib.nn.Linear(3, 2)
+    params = {k: lib.ones_like(v) for k, v in lin.named_parameters()}
+    return [lib.func.grad(f)(x), lib.func.jacrev(lambda x: x.exp() * x)(x), lib.func.jacfwd(lambda x: x.exp() * x)(x),
+            lib.func.hessian(f)(x), lib.func.vmap(lib.func.grad(f))(x.reshape(3, 1)),
+            lib.func.grad_and_value(f)(x), lib.func.functional_call(lin, params, (x.float(),))]
+
+
+TRAINING.extend([
+    _complex_dtype('cfloat', 'complex64'), _complex_dtype('cdouble', 'complex128'),
+    _complex_dtype('complex64', 'cfloat'), _complex_dtype('complex128', 'cdouble'),
+    Call('linalg', 'LinAlgError', [Case('raised by inv', _linalg_error),
+                                   Case('raise it', lambda lib: (_ for _ in ()).throw(lib.linalg.LinAlgError('x')),
+                                        error=True)], exact=True),
+    Call('', 'sparse_csr_tensor', [
+        Case('2-d', lambda lib: _csr(lib.sparse_csr_tensor(lib.tensor([0, 2, 3]), lib.tensor([0, 2, 1]),
+                                                           lib.tensor([1.0, 2.0, 3.0]), (2, 3)))),
+        Case('size inferred', lambda lib: _csr(lib.sparse_csr_tensor([0, 1, 2], [1, 0], [4.0, 5.0]))),
+        Case('float64', lambda lib: _csr(lib.sparse_csr_tensor([0, 1, 1], [2], [4.0], (2, 3), dtype=lib.float64))),
+        Case('bad crow_indices', lambda lib: lib.sparse_csr_tensor([0, 3, 2], [0, 1], [1.0, 2.0], (2, 3),
+                                                                check_invariants=True), error=True)]),
+    Call('', 'sparse_csc_tensor', [
+        Case('2-d', lambda lib: _csr(lib.sparse_csc_tensor(lib.tensor([0, 1, 1, 3]), lib.tensor([0, 0, 1]),
+                                                           lib.tensor([1.0, 2.0, 3.0]), (2, 3)))),
+        Case('bad ccol_indices', lambda lib: lib.sparse_csc_tensor([0, 2, 1, 3], [0, 0, 1], [1.0, 2.0, 3.0], (2, 3),
+                                                                check_invariants=True),
+             error=True)]),
+    Call('', 'BFloat16Storage', [Case('values', lambda lib: [lib.BFloat16Storage([1.5, -2.0, 1e-3]).tolist(),
+                                                             lib.BFloat16Storage(3).size(),
+                                                             str(lib.BFloat16Storage(2).dtype)])], exact=True),
+    Call('nn', 'grad', [Case('conv gradients', _grad_conv)]),
+    Call('', 'func', [Case('transforms', _func)]),
+    Call('', 'functional', [Case('functions', lambda lib: [
+        lib.functional.einsum('ij,jk->ik', lib.ones(2, 3), lib.arange(6.).reshape(3, 2)),
+        list(lib.functional.meshgrid(lib.arange(2), lib.arange(3), indexing='ij')),
+        list(lib.functional.split(lib.arange(5), 2)), lib.functional.broadcast_shapes((2, 1), (3,)),
+        lib.functional.cdist(lib.ones(2, 3), lib.zeros(1, 3)), list(lib.functional.unique(lib.tensor([3, 1, 3]),
+                                                                                        return_counts=True))])]),
+    Call('', 'quasirandom', [Case('SobolEngine', lambda lib: lib.quasirandom.SobolEngine(2).draw(4))], exact=True),
+    Call('', 'sparse', [Case('mm and sum', lambda lib: [lib.sparse.mm(lib.tensor(_DENSE).to_sparse(), lib.ones(3, 2)),
+                                                        lib.sparse.sum(lib.tensor(_DENSE).to_sparse()),
+                                                        lib.sparse.sum(lib.tensor(_DENSE).to_sparse(), dim=1).to_dense()])]),
+    Call('', 'storage', [Case('classes', lambda lib: [lib.storage.TypedStorage is lib.TypedStorage,
+                                                      lib.storage.UntypedStorage is lib.UntypedStorage])], exact=True),
+    Call('', 'compiler', [Case('state', lambda lib: [lib.compiler.is_compiling(), lib.compiler.is_dynamo_compiling(),
+                                                     lib.compiler.is_exporting(),
+                                                     lib.compiler.disable(lambda x: x * 2)(lib.ones(2))])], exact=True),
+    Call('', 'overrides', [Case('predicates', lambda lib: [lib.overrides.is_tensor_like(lib.ones(1)),
+                                                           lib.overrides.is_tensor_like(np.ones(1)),
+                                                           lib.overrides.has_torch_function((lib.ones(1),)),
+                                                           lib.overrides.is_tensor_method_or_property(lib.Tensor.add)])],
+         exact=True),
+    Call('nn', 'common_types', [Case('names', lambda lib: [n in dir(lib.nn.common_types) for n in
+                                                           ('_size_2_t', '_size_any_t', '_ratio_any_t', 'Tensor')])],
+         exact=True),
+])

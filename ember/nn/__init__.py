@@ -2,7 +2,7 @@
 from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedBuffer
 from .modules import *  # noqa: F401,F403
 from .modules import Module
-from . import attention, functional, grad, init, utils
+from . import attention, common_types, functional, grad, init, utils   # common_types: torch.nn binds it at import
 from .parallel import DataParallel
 from . import parameter, modules
 
