@@ -388,9 +388,9 @@ def set_num_interop_threads(n):
     """Set the inter-op thread count once, before it is read, as PyTorch allows."""
     import builtins
     if not isinstance(n, builtins.int) or isinstance(n, builtins.bool):
-        raise TypeError(f'set_num_interop_threads(): argument must be int, not {type(n).__name__}')
+        raise RuntimeError(f'set_num_interop_threads expects an int, but got {type(n).__name__}')
     if n <= 0:
-        raise RuntimeError('Expected positive number of threads')
+        raise RuntimeError('set_num_interop_threads expects a positive integer')
     if _INTEROP['set']:
         raise RuntimeError('Error: cannot set number of interop threads after parallel work has started or '
                            'set_num_interop_threads called')

@@ -562,3 +562,33 @@ TRAINING.extend([
                                                            ('_size_2_t', '_size_any_t', '_ratio_any_t', 'Tensor')])],
          exact=True),
 ])
+
+
+def _file_reader(lib):
+    """PyTorchFileReader over a file that lib.save wrote: its records, and the pickle's bytes count."""
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'a.pt')
+        lib.save({'x': lib.arange(3.0)}, path)
+        r = lib.PyTorchFileReader(path)
+        return [sorted(r.get_all_records()), r.has_record('data.pkl'), r.has_record('nope'),
+                len(r.get_record('data.pkl')), bytes(r.get_record('data/0'))]
+
+
+def _interop_twice(lib):
+    """The second set_num_interop_threads (or the first after parallel work) is PyTorch's RuntimeError."""
+    lib.set_num_interop_threads(lib.get_num_interop_threads())
+    lib.set_num_interop_threads(lib.get_num_interop_threads())
+
+
+TRAINING.extend([
+    Call('', 'PyTorchFileReader', [Case('records', _file_reader),
+                                   Case('missing file', lambda lib: lib.PyTorchFileReader('/nonexistent/a.pt'), error=True)],
+         exact=True),
+    Call('', 'ScriptModule', [Case('class', lambda lib: [lib.ScriptModule.__name__, issubclass(lib.ScriptModule, lib.nn.Module),
+                                                         isinstance(lib.nn.Linear(2, 2), lib.ScriptModule)])], exact=True),
+    Call('', 'set_num_interop_threads', [Case('twice', _interop_twice, error=True),
+                                         Case('zero', lambda lib: lib.set_num_interop_threads(0), error=True),
+                                         Case('a float', lambda lib: lib.set_num_interop_threads(2.0), error=True)]),
+])
