@@ -2928,4 +2928,5 @@ def _subclass(lib):
     if lib not in _SUBCLASSES:
         _SUBCLASSES[lib] = type('Sub', (lib.Tensor,), {})
     return _SUBCLASSES[lib]
-_regL = _sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)   # lane regL's entries
+# lane regL's entries (tests/registry_regL.py), given this module's helpers as ``registry``
+_regL = _sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)

@@ -9,8 +9,7 @@ import warnings
 
 import numpy as np
 
-from registry import (F32, F64, I64, Op, Sample, View, _dt, _resolve, add, arr, c64, f32, f64, fn, i64, la, spd,
-                      TRAINING, wc)
+from registry import F32, F64, I64, Op, Sample, TRAINING, View, add, c64, f32, f64, fn, i64, la, spd, wc
 from registry_training import Call, Case
 
 
@@ -120,10 +119,12 @@ add(
     Op('polar', lambda: [Sample(f32(3, 4, domain='positive'), f32(3, 4, seed=1)),
                          Sample(f32(3, 1, domain='positive'), f32(4, seed=1), desc='broadcast'),
                          Sample(f64(2, 3, domain='positive'), f64(2, 3, seed=1), gradcheck=True),
-                         Sample(f32(3), f64(3), error=True)], method=False, call=_real_view('polar'), gaps={'gradgrad': _NO_COMPLEX_GG}),
+                         Sample(f32(3), f64(3), error=True)],
+       method=False, call=_real_view('polar'), gaps={'gradgrad': _NO_COMPLEX_GG}),
     Op('complex', lambda: [Sample(f32(3, 4), f32(3, 4, seed=1)), Sample(f64(2, 3), f64(2, 3, seed=1), gradcheck=True),
                            Sample(f32(3), f64(3), error=True), Sample(i64(3), i64(3), error=True),
-                           Sample(f32(3, 1), f32(4, seed=1), desc='broadcast')], method=False, call=_real_view('complex'), gaps={'gradgrad': _NO_COMPLEX_GG}),
+                           Sample(f32(3, 1), f32(4, seed=1), desc='broadcast')],
+       method=False, call=_real_view('complex'), gaps={'gradgrad': _NO_COMPLEX_GG}),
     Op('view_as_real', lambda: [Sample(c64(3, 4), grad=False), Sample(f32(3), error=True),
                                 Sample(View(c64(3, 4), lambda t: t[:, 1:], 'sliced'), grad=False)],
        method=False, out=False, grad=False),
