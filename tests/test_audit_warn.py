@@ -2,6 +2,9 @@
 ember's ops on inf, -inf, NaN, +-0, huge and tiny values in every float dtype): each case runs
 ``fn(lib, x)`` on a leaf ``x`` of those values under warnings-as-errors in both libraries, with a backward
 through the output's sum, and compares the outputs and gradients."""
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -23,6 +26,14 @@ def _issue_example(L, x):
     y[0, 0, 0] = INF
     y[1, 0, 0] = -INF
     return y.sum((0, 2)) + x.sum() * 0
+
+
+def _inplace(name):
+    """``x``'s copy updated in place by ``name`` (add_, sub_...) with x reversed, under no_grad: the fast path."""
+    def fn(L, x):
+        with L.no_grad():
+            return getattr(x.detach().clone(), name)(x.detach().flip(0))
+    return fn
 
 
 CASES = {
@@ -62,30 +73,106 @@ CASES = {
     'adaptive_avg_pool1d': lambda L, x: L.nn.functional.adaptive_avg_pool1d(x.reshape(1, 2, 4), 3),
     'vector_norm': lambda L, x: L.linalg.vector_norm(x),
     'allclose': lambda L, x: L.tensor(L.allclose(x, x.flip(0), rtol=10.0, atol=10.0)),
+    'add_': _inplace('add_'),
+    'sub_': _inplace('sub_'),
 }
 
 # a known gap, reported: NaN where PyTorch's cumprod backward gives 0 past a zero, 0 where float16 std_mean's is finite
 GRAD_GAPS = {('cumprod', d) for d in DTYPES} | {('std_mean', 'float16')}
 
 
-def _run(L, fn, dtype):
+def _run(L, fn, dtype, mode='error'):
+    """``fn(L, x)`` and x's gradient under the user's ``simplefilter('error')`` (mode 'error': a NumPy warning
+    raises), or under the filters in force with every warning they let through recorded (mode 'default')."""
     x = L.tensor(VALS, dtype=getattr(L, dtype), requires_grad=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter('error', RuntimeWarning)
+    with warnings.catch_warnings(record=True) as seen:
+        if mode == 'error':
+            warnings.simplefilter('error', RuntimeWarning)
+        else:
+            warnings.filterwarnings('always', append=True)
         out = fn(L, x)
         if out.requires_grad:
             out.float().sum().backward()
+    leaked = [f'{w.filename}:{w.lineno}: {w.message}' for w in seen if issubclass(w.category, RuntimeWarning)]
+    assert not leaked, leaked
     return out, x.grad
 
 
+@pytest.mark.parametrize('mode', ('error', 'default'))
 @pytest.mark.parametrize('dtype', DTYPES)
 @pytest.mark.parametrize('name', list(CASES))
-def test_no_numpy_warning(name, dtype):
-    t_out, t_grad = _run(torch, CASES[name], dtype)     # PyTorch warns nothing here either
-    e_out, e_grad = _run(ember, CASES[name], dtype)
+def test_no_numpy_warning(name, dtype, mode):
+    t_out, t_grad = _run(torch, CASES[name], dtype, mode)     # PyTorch warns nothing here either
+    e_out, e_grad = _run(ember, CASES[name], dtype, mode)
     assert str(e_out.dtype) == str(t_out.dtype)
     assert_same(e_out.detach().double(), t_out.detach().double(), atol=1e-3, rtol=1e-2, what=f'{name} {dtype}')
     assert (e_grad is None) == (t_grad is None)
     if t_grad is not None and (name, dtype) not in GRAD_GAPS:
         assert_same(e_grad.double(), t_grad.double(), atol=1e-3, rtol=1e-2, what=f'{name} {dtype} grad')
 
+
+
+def _users_function(L):
+    """A custom Function whose backward runs the user's own NumPy (log(0)) and an ember op on inf."""
+    class UsersLog(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            np.log(np.zeros(2))
+            return g * L.tensor([INF, 0.0]) * 0
+    return UsersLog
+
+
+@pytest.mark.parametrize('mode', ('default', 'error'))
+def test_users_numpy_in_backward_still_warns(mode):
+    """Only ember's own passes are quiet: a custom Function's backward warns (or raises) from the user's NumPy as
+    under PyTorch, and the engine's pass around it stays quiet after it."""
+    got = {}
+    for L in (torch, ember):
+        x = L.ones(2, requires_grad=True)
+        y = _users_function(L).apply(x)
+        with warnings.catch_warnings(record=True) as seen:
+            if mode == 'error':
+                warnings.simplefilter('error', RuntimeWarning)
+            else:   # the filters in force, every warning they let through recorded
+                warnings.filterwarnings('always', append=True)
+            try:
+                (y * L.tensor([INF, 1.0])).sum().backward()
+                got[L] = ('warned', sorted(str(w.message) for w in seen if w.category is RuntimeWarning))
+            except RuntimeWarning as e:
+                got[L] = ('raised', [str(e)])
+    assert got[ember] == got[torch] == (('warned', ['divide by zero encountered in log']) if mode == 'default' else
+                                        ('raised', ['divide by zero encountered in log'])), got
+
+
+_SCRIPT = """
+import sys
+L = __import__(sys.argv[1])
+F = L.nn.functional
+inf, nan = float('inf'), float('nan')
+for dt in (L.float16, L.bfloat16, L.float32, L.float64):
+    x = L.tensor([[inf, -inf, nan, 0.], [6e4, 1e-7, 1., -0.]], dtype=dt).requires_grad_()
+    outs = [x.sum(), x.mean(), x.var(1), x.softmax(1), x.log(), x.exp(), x.sqrt(), 1 / x, x - x, x * x,
+            x @ x.t(), F.layer_norm(x, (4,)), F.cross_entropy(x, L.tensor([1, 3])), x.norm(dim=1), x.cumsum(1),
+            x.logsumexp(1), F.gelu(x), L.tanh(x), x.prod(1)]
+    sum(o.float().sum() for o in outs).backward()
+    with L.no_grad():
+        y = x.detach().clone()
+        y.add_(y)
+        y.sub_(y)
+"""
+
+
+def test_default_filters_print_nothing():
+    """Under Python's default warning filters a representative set of ops, forward and backward, on inf/NaN/huge
+    values prints nothing, as PyTorch prints nothing (a fresh process: each location warns once)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    for lib in ('torch', 'ember'):
+        r = subprocess.run([sys.executable, '-W', 'default', '-c', _SCRIPT, lib], capture_output=True, text=True,
+                           env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == r.stderr == '', f'{lib} printed:\n{r.stdout}{r.stderr}'

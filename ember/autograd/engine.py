@@ -215,7 +215,7 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     ``ends`` the targets that capture their gradient and do not run, ``masks`` _prune's.
     Grad mode is ``create_graph`` while it runs, and restored after."""
     st = GRAD.__dict__      # this thread's flags (GRAD is MODE): one thread-local lookup, then dict items
-    prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial']
+    prev = st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'], st['quiet']
     me = _ident()
     if not create_graph:
         OFF.add(me)   # grad mode goes off in this thread (see grad_mode.OFF)
@@ -229,7 +229,9 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     if task:    # what a multi-grad hook asks about the pass (kept only while one is registered)
         prev_task = st.get('task')
         st['task'] = task
-    quiet = _quiet.enter()   # no NumPy warning for an inf/NaN gradient, as PyTorch (one switch for the pass)
+    # no NumPy warning for an inf/NaN gradient, as PyTorch (one switch for the pass); a custom Function's backward
+    # runs under the user's state again (_quiet.outside), with st['quiet']
+    st['quiet'] = quiet = _quiet.enter()
     try:
         try:
             _drain(ready, buffers, deps, retain_graph, create_graph, wanted)
@@ -240,7 +242,7 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
             _run_callbacks(st['callbacks'])
     finally:
         _quiet.leave(quiet)
-        st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'] = prev
+        st['graph'], st['release'], st['enabled'], st['callbacks'], st['partial'], st['quiet'] = prev
         if prev[2]:
             OFF.discard(me)
         if create_graph:

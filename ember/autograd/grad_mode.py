@@ -43,7 +43,8 @@ class _GradState(threading.local):
     runs (create_graph, and not retain_graph), read as ``ember.autograd.graph.MODE``, the same object;
     ``callbacks``: False outside a backward pass, else None or the list engine.queue_callback fills;
     ``partial``: while a backward pass runs, whether it was asked for some inputs' gradients only
-    (autograd.grad, backward(inputs=)), which reentrant checkpointing cannot serve.
+    (autograd.grad, backward(inputs=)), which reentrant checkpointing cannot serve; ``quiet``: the pass's
+    _quiet token, through which a custom Function's backward runs under the user's NumPy error state.
     An attribute read costs about 35 ns more than a slot's, so the engine reads them once per pass."""
 
     def __init__(self):
@@ -53,6 +54,7 @@ class _GradState(threading.local):
         self.release = False
         self.callbacks = False      # while a backward pass runs: None, or the callbacks queued to run at its end
         self.partial = False
+        self.quiet = None           # while a backward pass runs: its _quiet token (the user's NumPy state before it)
         self.multithreading = True  # set_multithreading_enabled's and enforce_grad_layout_policy's settings
         self.grad_layout = True
 

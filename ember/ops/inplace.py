@@ -434,7 +434,10 @@ def make_accumulate(fn, name, ufunc, mul):
                     if alpha != 1:
                         _fused.fma_(a, alpha if ufunc is np.add else -alpha, b, a)
                     else:
-                        ufunc(a, b, out=a)
+                        try:
+                            ufunc(a, b, out=a)
+                        except RuntimeWarning:  # inf - inf, an overflow: raised by the user's filter (see _quiet)
+                            pass    # after NumPy's loop has written every value, so nothing is left to do
                     self._bump()
                     return self
             if operator and args and isinstance(args[0], np.ndarray):
