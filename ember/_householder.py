@@ -4,6 +4,7 @@ v_i = (0, ..., 0, 1, A[i+1:, i])). The product's gradient is that of the same lo
 again in backward (so double backward works too)."""
 import numpy as np
 
+from . import _quiet
 from ._linalg import _result_type
 from .autograd.grad_mode import GRAD, enable_grad
 from .autograd.graph import MODE, Node
@@ -12,6 +13,7 @@ from .tensor import Tensor
 _GeqrfResult = _result_type('geqrf', ['a', 'tau'])
 
 
+@_quiet.quietly
 def geqrf(input, *, out=None):
     """(a, tau): R above the diagonal of ``a``, the Householder vectors below it (LAPACK's geqrf). Not
     differentiable, as in PyTorch."""

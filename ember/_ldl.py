@@ -6,6 +6,7 @@ sytrf is blocked for matrices of 64 rows or more: the same pivoting rule, so the
 function is differentiable, as in PyTorch."""
 import numpy as np
 
+from . import _quiet
 from ._dtype import scalar_name
 from ._linalg import _result_type, flat_batch
 from .autograd.grad_mode import GRAD
@@ -173,6 +174,7 @@ def _error(op, code):
                         f'error code: {int(code)}.')
 
 
+@_quiet.quietly
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     """(LD, pivots, info): the compact LDL^T factors of symmetric ``A`` (its lower triangle read), by
     Bunch-Kaufman pivoting as LAPACK's sytrf; ``info`` > 0 names a zero 1x1 block of D."""
@@ -193,6 +195,7 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     return res
 
 
+@_quiet.quietly
 def ldl_factor(A, *, hermitian=False, out=None):
     """(LD, pivots) of ``ldl_factor_ex``; a zero block of D raises PyTorch's error."""
     LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
@@ -206,6 +209,7 @@ def ldl_factor(A, *, hermitian=False, out=None):
     return res
 
 
+@_quiet.quietly
 def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     """The solution X of A X = B from ``ldl_factor``'s (LD, pivots) (LAPACK's sytrs); batch dims broadcast."""
     try:

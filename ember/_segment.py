@@ -5,6 +5,7 @@ length from ``lengths`` or consecutive ``offsets``; it is composed of ember's in
 as PyTorch's one SegmentReduceBackward0 node."""
 import numpy as np
 
+from . import _quiet
 from .ops._composite import composite, node_class
 from .tensor import Tensor
 
@@ -12,6 +13,7 @@ _SegmentReduceBackward0 = node_class('SegmentReduceBackward0')
 _IDENTITY = {'sum': 0.0, 'mean': 0.0, 'amax': -np.inf, 'amin': np.inf, 'prod': 1.0}
 
 
+@_quiet.quietly
 def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0, unsafe=False, initial=None):
     """Reduce ``data`` ('sum', 'mean', 'amax'/'max', 'amin'/'min', 'prod') over consecutive segments of axis 0;
     ``initial`` starts each segment's reduction (an empty segment gives it; a mean without it gives NaN)."""

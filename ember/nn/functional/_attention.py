@@ -12,7 +12,7 @@ from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...backend import gemm, ones_vector
-from ... import _bf16, _dtype, _parallel
+from ... import _bf16, _dtype, _parallel, _quiet
 from ...tensor import Tensor
 from .. import attention
 from ...amp import _state as _autocast
@@ -474,6 +474,7 @@ def _check_batch(*shapes):
 
 
 @_autocast.lower_precision
+@_quiet.quietly
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(Q K^T * scale + mask) V; a bool mask marks the keys that may be attended to (True = keep)."""
@@ -678,6 +679,7 @@ def _in_projection(query, key, value, w, b, sep):
     return linear(query, ws[0], bs[0]), linear(key, ws[1], bs[1]), linear(value, ws[2], bs[2])
 
 
+@_quiet.quietly
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
                                  bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
                                  training=True, key_padding_mask=None, need_weights=True, attn_mask=None,

@@ -1310,6 +1310,7 @@ def _unbatched(fn, input, *args):
     return fn(input.unsqueeze(0), *args).squeeze(0)
 
 
+@_quiet.quietly
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     x, w, b = _prep(input, weight, bias, nd, name, stride, dilation)
     if x.ndim == nd + 1:
@@ -1359,6 +1360,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, 'conv2d')
 
 
+@_quiet.quietly
 def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilation, nd, name):
     x, w, b = _prep(input, weight, bias, nd, name, stride, dilation, True)
     if x.ndim == nd + 1:

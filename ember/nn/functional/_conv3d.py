@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 
+from ... import _quiet
 from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -252,6 +253,7 @@ def _counted(out, x, w, need, transposed=False):
 
 
 @_autocast.lower_precision
+@_quiet.quietly
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C, D, H, W) input with (O, C/groups, KD, KH, KW) weight."""
     x, w, b = _prep(input, weight, bias, 3, 'conv3d', stride, dilation)
@@ -396,6 +398,7 @@ def _tconv_grads_graph(g, x, w, cfg, need):
 
 
 @_autocast.lower_precision
+@_quiet.quietly
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution (the gradient of conv3d w.r.t. its input) of (N, C, D, H, W) input with
     (C, O/groups, KD, KH, KW) weight: output size (i - 1) * stride - 2 * padding + dilation * (k - 1) +

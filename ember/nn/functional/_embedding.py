@@ -122,6 +122,7 @@ def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
                   ctx=(idx, n, padding_idx, by_freq, bool(sparse)))
 
 
+@_quiet.quietly
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean',
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embeddings (2-D input: one bag per row; 1-D input: bags by offsets)."""

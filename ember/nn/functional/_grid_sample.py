@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ... import _bf16, _exact
+from ... import _bf16, _exact, _quiet
 from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -392,6 +392,7 @@ forward_refusal.refusing(GridSampler2DBackward0, 'grid_sampler_2d')   # no forwa
 forward_refusal.refusing(GridSampler3DBackward0, 'grid_sampler_3d')   # (wraps 2D's: its name is checked first)
 
 
+@_quiet.quietly
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
     """``input`` (N, C, H, W) sampled at ``grid`` (N, Ho, Wo, 2) positions in [-1, 1] (x then y)."""
     try:
@@ -497,6 +498,7 @@ class AffineGridGeneratorBackward0(Node):
         return (np.matmul(self.base.T, gf).transpose(0, 2, 1),)
 
 
+@_quiet.quietly
 def affine_grid(theta, size, align_corners=None):
     """The sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps ``theta`` (N, 2, 3) (or (N, 3, 4))."""
     if align_corners is None:

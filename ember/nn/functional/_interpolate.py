@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ... import _exact, _layout
+from ... import _exact, _layout, _quiet
 from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -419,6 +419,7 @@ def _sizes_and_scales(input, size, scale_factor, recompute_scale_factor):
     return sizes, ([None] * k if recompute_scale_factor else [float(f) for f in factors])
 
 
+@_quiet.quietly
 def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of an (N, C, d1, ...) tensor to ``size`` or by ``scale_factor``."""

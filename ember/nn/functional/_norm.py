@@ -344,6 +344,7 @@ def _same_param_dtypes(op, x, params):
                                f'{t.dtype}; convert one of them with .to(dtype))')
 
 
+@_quiet.quietly
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) by batch statistics (training, updating the running stats in place) or by
     the running statistics (eval)."""
@@ -1194,6 +1195,7 @@ def _gn_half_backward(g, x, rstd, w, G, half, need):
     return gx, gw, gb
 
 
+@_quiet.quietly
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
     """Normalise each channel of each sample over its spatial dims (batch norm of a (1, N*C, ...) view)."""
@@ -1245,6 +1247,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / denom.expand_as(input)
 
 
+@_quiet.quietly
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between x1 and x2 along ``dim`` (each normalised first, as PyTorch does)."""
     try:

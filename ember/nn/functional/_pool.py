@@ -497,6 +497,7 @@ def _window_sums(xp, k, s, o):
     return out
 
 
+@_quiet.quietly
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling; the divisor follows PyTorch (padding counted or not, or an override)."""
@@ -532,6 +533,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return Tensor._make(out)
 
 
+@_quiet.quietly
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """1-D average pooling, computed as a 2-D pool of height 1."""
     _check_1d(input, 'avg_pool1d')

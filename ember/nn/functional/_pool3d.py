@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ... import _quiet
 from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -258,6 +259,7 @@ class AvgPool3DBackward0(Node):
 
 
 @_autocast.fp32
+@_quiet.quietly
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """The mean of each window (divisor as PyTorch's: see _divisors)."""
@@ -313,6 +315,7 @@ class AdaptiveAvgPool3DBackward0(Node):
 
 
 @_autocast.fp32
+@_quiet.quietly
 def adaptive_avg_pool3d(input, output_size):
     """Average pooling to ``output_size`` (D, H, W; None keeps that size), with PyTorch's bins."""
     try:
