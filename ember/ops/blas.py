@@ -344,6 +344,7 @@ def _stack_product(a, b):
 
 
 @_autocast.lower_precision
+@_quiet.rerun
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
     try:
@@ -366,6 +367,7 @@ def bmm(input, mat2):
     return out
 
 
+@_quiet.rerun
 def mv(input, vec):
     """Matrix-vector product."""
     try:
@@ -395,6 +397,7 @@ def _dot(input, other, name, node):
     return _record(node, input, other, np.asarray(np.dot(a, b)))
 
 
+@_quiet.rerun
 def dot(input, other):
     """Inner product of two 1-D tensors."""
     try:
@@ -404,6 +407,7 @@ def dot(input, other):
         raise
 
 
+@_quiet.rerun
 def vdot(input, other):
     """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0).
     Complex tensors run forward only (the recorded backward is written for real numbers)."""
@@ -502,6 +506,7 @@ def _addmm_dtypes(input, mat1, mat2):
 
 
 @_autocast.lower_precision
+@_quiet.rerun
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
     try:
@@ -1206,6 +1211,7 @@ def _baddbmm_dtypes(input, batch1, batch2):
 
 
 @_autocast.lower_precision
+@_quiet.rerun
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     try:
@@ -1223,6 +1229,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
         raise
 
 
+@_quiet.rerun
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
     try:
@@ -1350,6 +1357,7 @@ def _addbmm_values(x, a, b, beta, alpha):
     return r
 
 
+@_quiet.rerun
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]."""
     try:

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from .. import _bf16, _dtype, _layout, _meta, _shell, _sparse
+from .. import _bf16, _dtype, _layout, _meta, _quiet, _shell, _sparse
 from .._warn import warn_user
 from .._dtype import DEFAULT, SHELL_NP as _SHELL_NP, to_np
 from ..storage import UntypedStorage
@@ -256,6 +256,11 @@ def _ragged_message(x, dim=0):
     return '' if dim else 'expected sequences of equal length to build a tensor'
 
 
+def _copy_as(arr, nd):
+    """A copy of the inferred array ``arr`` in ``nd`` (None: its own dtype), float16 by way of float32 (tensor's)."""
+    return np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor (always a copy) from nested lists, numbers, NumPy arrays or tensors."""
     meta = _check_device(device)
@@ -266,7 +271,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if nd in _SHELL_NP and isinstance(data, (list, tuple, int, float, complex)):
         return _finish(Tensor._make(_shell.from_python(data, nd)), requires_grad, meta=meta)
     arr = _infer(data, nd)
-    arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
+    try:    # (the copy written out here: a call fewer on this path)
+        arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
+    except RuntimeWarning:  # a value beyond nd's range, inf as PyTorch makes it: raised by the user's filter (_quiet)
+        arr = _quiet.again(_copy_as, arr, nd)
     if arr.dtype not in _dtype.FROM_NP:
         arr = arr.astype(_dtype.from_np(arr.dtype).np)
     arr = _dtype.canonical(arr)

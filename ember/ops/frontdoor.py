@@ -4,7 +4,7 @@ Tensor.greater_, swapaxes_...). Each is composed of ember's own ops the way PyTo
 dtypes and grad_fn names are PyTorch's."""
 import numpy as np
 
-from .. import _layout
+from .. import _layout, _quiet
 from .._dtype import DEFAULT, int64, uint8, to_np
 from ..autograd import forward_refusal
 from ..autograd.grad_mode import GRAD
@@ -367,7 +367,10 @@ def _map_into(self, fn, *arrays):
     """Each element of ``self`` set to ``fn`` of the elements of ``arrays`` (self's shape) at its place."""
     a = self._data
     vals = [fn(*xs) for xs in zip(*(arr.reshape(-1).tolist() for arr in arrays))]
-    a[...] = np.asarray(vals, np.float64 if a.dtype.kind == 'f' else None).astype(a.dtype, casting='unsafe') \
-        .reshape(a.shape)
+    vals = np.asarray(vals, np.float64 if a.dtype.kind == 'f' else None)
+    try:
+        a[...] = vals.astype(a.dtype, casting='unsafe').reshape(a.shape)
+    except RuntimeWarning:  # a result beyond a's range (inf, as PyTorch), raised by the user's filter (see _quiet)
+        a[...] = _quiet.again(vals.astype, a.dtype, casting='unsafe').reshape(a.shape)
     self._bump()
     return self

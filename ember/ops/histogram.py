@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _quiet
 from .._dtype import scalar_name, cpp_name, from_np
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
@@ -90,6 +90,7 @@ def _edges(lo, hi, bins, dt):
     return _bf16.adopt(e) if _bf16.is_bf16(dt) else e
 
 
+@_quiet.rerun
 def histc(input, bins=100, min=0, max=0):
     """Counts of ``input`` in ``bins`` equal-width bins over [min, max] (the data's range when min == max);
     elements outside the range and NaN are ignored. Not differentiable (PyTorch records nothing)."""
@@ -114,6 +115,7 @@ def _num(v):
     return '-nan' if math.isnan(v) else ('inf' if v == math.inf else '-inf' if v == -math.inf else f'{v:g}')
 
 
+@_quiet.rerun
 def histogram(input, bins=100, *, range=None, weight=None, density=False):
     """(hist, bin_edges): counts (or weights, or a density) of ``input`` in ``bins`` equal-width bins over
     ``range`` (default: the data's range), or in the bins whose edges the 1-D tensor ``bins`` gives."""

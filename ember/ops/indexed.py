@@ -2,6 +2,7 @@
 scatter_reduce (sum, prod, mean, amax, amin), with PyTorch's gradients; and isin."""
 import numpy as np
 
+from .. import _quiet
 from .._dtype import scalar_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -182,6 +183,7 @@ def masked_scatter(input, mask, source):
         raise
 
 
+@_quiet.rerun
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
     (``reduce``: 'sum', 'prod', 'mean', 'amax', 'amin'; ``include_self``: whether input's own values take part)."""

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .. import _meta
+from .. import _meta, _quiet
 from .._dtype import SHELL_NP as _SHELL_NP, scalar_name
 from .._warn import warn_user
 from ..autograd import dual, forward_refusal
@@ -875,6 +875,7 @@ ScatterAddBackward0 = type('ScatterAddBackward0', (ScatterBackward0,), {'__slots
 ScatterBackward1 = type('ScatterBackward1', (ScatterBackward0,), {'__slots__': ()})
 
 
+@_quiet.rerun
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """Out-of-place scatter: out[index[i][j]][j] = src[i][j] (for dim=0)."""
     if src is None:
@@ -888,6 +889,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         raise
 
 
+@_quiet.rerun
 def scatter_add(input, dim, index, src):
     """Out-of-place scatter with accumulation (duplicates add up)."""
     try:
@@ -975,6 +977,7 @@ def _index_source(op, input, dim, index, source):
     return a, src, d, ix.reshape(-1)
 
 
+@_quiet.rerun
 def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (duplicate indices add up)."""
     try:
@@ -1562,6 +1565,7 @@ def diagflat(input, offset=0):
         raise
 
 
+@_quiet.rerun
 def put(input, index, source, accumulate=False):
     """``input`` flattened, with ``source`` written (or added) at the flat positions ``index``."""
     try:
@@ -1842,6 +1846,7 @@ def _refuse_bool(input, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
+@_quiet.rerun
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """``input`` with the slices of ``source`` reduced (prod, mean, amax, amin) into the positions ``index``
     along ``dim`` (scatter_reduce with the index spread along source's other dims)."""

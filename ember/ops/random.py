@@ -359,9 +359,13 @@ def _normal_tensors(g, mean, std, out):
     if nd.kind != 'f':
         raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{scalar_name(nd)}\'')
     arr = D.normal(g, math.prod(shape), nd, 0.0, 1.0 if ts else float(std)).reshape(shape)
-    if ts:
-        arr = arr * std._data.astype(nd, copy=False)
-    arr = (arr + (mean._data if tm else nd.type(mean))).astype(nd, copy=False)
+    q = _quiet.enter()  # after the draw: inf/NaN/huge mean or std scale it silently, as PyTorch (see _quiet)
+    try:
+        if ts:
+            arr = arr * std._data.astype(nd, copy=False)
+        arr = (arr + (mean._data if tm else nd.type(mean))).astype(nd, copy=False)
+    finally:
+        _quiet.leave(q)
     res = Tensor._make(arr)
     parents = tuple(t for t in (mean, std) if isinstance(t, Tensor))
     if GRAD.enabled and any(t.requires_grad for t in parents):

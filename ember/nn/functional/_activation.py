@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from ... import _bf16, _layout, _parallel, ops
+from ... import _bf16, _layout, _parallel, _quiet, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1, _vec_softplus
 from ...ops.shape import CloneBackward0
@@ -577,6 +577,7 @@ GeluBackward0.graph_backward = lambda self, grads: (_linear_twice.record(GeluBac
                                                                           self.saved()[0], self.ctx),)
 
 
+@_quiet.rerun
 def gelu(input, approximate='none'):
     """x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
     try:
@@ -688,6 +689,7 @@ _silu.node.graph_backward = _silu_graph
 _silu_ = _inplace(_silu, 'silu_')
 
 
+@_quiet.rerun
 def silu(input, inplace=False):
     """x * sigmoid(x) (swish)."""
     return (_silu_ if inplace else _silu)(input)
@@ -730,6 +732,7 @@ _mish.node.graph_backward = _mish_graph
 _mish_ = _inplace(_mish, 'mish_')
 
 
+@_quiet.rerun
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     return (_mish_ if inplace else _mish)(input)
@@ -771,6 +774,7 @@ _softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _sof
                          'SoftplusBackwardBackward0', _softplus_second)
 
 
+@_quiet.rerun
 def softplus(input, beta=1, threshold=20):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
     return _softplus(input, beta, threshold)
@@ -833,6 +837,7 @@ _hardswish = _elementwise(
 _hardswish_ = _inplace(_hardswish, 'hardswish_', clone_self=True)
 
 
+@_quiet.rerun
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     return (_hardswish_ if inplace else _hardswish)(input)
@@ -875,6 +880,7 @@ _logsigmoid = _elementwise(
     lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu', 'LogSigmoidBackwardBackward0', _logsigmoid_second)
 
 
+@_quiet.rerun
 def logsigmoid(input):
     """log(sigmoid(x)), computed without overflow."""
     return _logsigmoid(input)
@@ -901,6 +907,7 @@ _softshrink = _elementwise(
     twice='SoftshrinkBackwardBackward0')
 
 
+@_quiet.rerun
 def softshrink(input, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
     if lambd < 0:
@@ -1025,6 +1032,7 @@ for _name, _prop in graph.saved_properties('self', 'weight').items():
 
 
 @_autocast.lower_precision
+@_quiet.rerun
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x), one weight per channel (dim 1; one for an input of fewer dims) or one shared."""
     try:
@@ -1174,6 +1182,7 @@ def _glu_ref(x, d):
     return a * ops.sigmoid(b)
 
 
+@_quiet.rerun
 def glu(input, dim=-1):
     """a * sigmoid(b) where a and b are the two halves of ``input`` along ``dim``."""
     x = input._data

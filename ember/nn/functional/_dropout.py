@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from ... import _bf16
+from ... import _bf16, _quiet
 from ..._dtype import scalar_name
 from ...autograd.dual import const, is_array
 from ...autograd.grad_mode import GRAD
@@ -65,10 +65,16 @@ def _apply_mask(input, m, inplace):
     if inplace:
         if check_inplace(input):
             return commit(input, _apply_mask(input, m, False))
-        np.multiply(x, m, out=x, casting='unsafe')
+        try:
+            np.multiply(x, m, out=x, casting='unsafe')
+        except RuntimeWarning:  # inf * 0, an overflow, raised by the user's filter after every value was written
+            pass
         input._bump()
         return input
-    out = x * m
+    try:
+        out = x * m
+    except RuntimeWarning:  # as above (see _quiet); the mask is drawn already, so only the product runs again
+        out = _quiet.again(np.multiply, x, m)
     if GRAD.enabled and input._requires_grad:
         node = MulBackward0((input,))
         node.mask = m
