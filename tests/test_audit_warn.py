@@ -166,8 +166,13 @@ def test_no_numpy_warning(name, dtype, mode):
 
 
 
+def _users_log0():
+    """The user's own NumPy: log(0) warns 'divide by zero'."""
+    np.log(np.zeros(2))
+
+
 def _users_function(L):
-    """A custom Function whose backward runs the user's own NumPy (log(0)) and an ember op on inf."""
+    """A custom Function whose backward runs the user's own NumPy and an ember op on inf."""
     class UsersLog(L.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -175,19 +180,41 @@ def _users_function(L):
 
         @staticmethod
         def backward(ctx, g):
-            np.log(np.zeros(2))
+            _users_log0()
             return g * L.tensor([INF, 0.0]) * 0
     return UsersLog
 
 
+def _with_users_code(L, how, x):
+    """An output of ``x`` whose backward pass calls the user's NumPy, ``how``: in a custom Function's backward, a
+    tensor hook, a node's hook or pre-hook, a leaf's post-accumulate hook, a queued callback."""
+    if how == 'function':
+        return _users_function(L).apply(x)
+    y = x * 2
+    if how == 'tensor_hook':
+        y.register_hook(lambda g: _users_log0())
+    elif how == 'node_hook':
+        y.grad_fn.register_hook(lambda gi, go: _users_log0())
+    elif how == 'node_prehook':
+        y.grad_fn.register_prehook(lambda go: _users_log0())
+    elif how == 'post_accumulate':
+        x.register_post_accumulate_grad_hook(lambda t: _users_log0())
+    else:
+        y.register_hook(lambda g: L.autograd.Variable._execution_engine.queue_callback(_users_log0)
+                        if L is torch else L.autograd.engine.queue_callback(_users_log0))
+    return y
+
+
+@pytest.mark.parametrize('how', ('function', 'tensor_hook', 'node_hook', 'node_prehook', 'post_accumulate',
+                                 'callback'))
 @pytest.mark.parametrize('mode', ('default', 'error'))
-def test_users_numpy_in_backward_still_warns(mode):
-    """Only ember's own passes are quiet: a custom Function's backward warns (or raises) from the user's NumPy as
-    under PyTorch, and the engine's pass around it stays quiet after it."""
+def test_users_numpy_in_backward_still_warns(mode, how):
+    """Only ember's own passes are quiet: the user's code that a backward pass calls warns (or raises) from its own
+    NumPy as under PyTorch, and the engine's pass around it stays quiet (inf * 0 in its gradients)."""
     got = {}
     for L in (torch, ember):
         x = L.ones(2, requires_grad=True)
-        y = _users_function(L).apply(x)
+        y = _with_users_code(L, how, x)
         with warnings.catch_warnings(record=True) as seen:
             if mode == 'error':
                 warnings.simplefilter('error', RuntimeWarning)

@@ -8,7 +8,7 @@ from .. import _meta, _parallel, _quiet
 from .._bf16 import BF16Array, adopt, is_bf16
 from .graph import _NO_EDGE, ANOMALY, LEAF_SEQ, MODE, SOLE_REFS, AccumulateGrad, _edge, recording
 from .function import BackwardCFunction
-from .grad_mode import GRAD, OFF, _ident
+from .grad_mode import GRAD, OFF, _ident, as_user
 from . import _graph_api
 from ._graph_api import MULTI
 
@@ -229,8 +229,8 @@ def _execute(ready, buffers, deps, retain_graph, create_graph, wanted):
     if task:    # what a multi-grad hook asks about the pass (kept only while one is registered)
         prev_task = st.get('task')
         st['task'] = task
-    # no NumPy warning for an inf/NaN gradient, as PyTorch (one switch for the pass); a custom Function's backward
-    # runs under the user's state again (_quiet.outside), with st['quiet']
+    # no NumPy warning for an inf/NaN gradient, as PyTorch (one switch for the pass); the user's code in it (a custom
+    # Function's backward, a hook) runs under the user's state again, through st['quiet'] (grad_mode.as_user)
     st['quiet'] = quiet = _quiet.enter()
     try:
         try:
@@ -273,7 +273,7 @@ def _run_callbacks(callbacks):
     """The queued end-of-backward callbacks in order, including any that a callback queues."""
     i = 0
     while i < len(callbacks):
-        callbacks[i]()
+        as_user(callbacks[i])
         i += 1
 
 
@@ -741,12 +741,12 @@ def _run_prehooks(node, grads, tensor_only=False):
         if key == 'node':
             if tensor_only:
                 continue
-            r = fn(tuple(None if g is None else tensor(i) for i, g in enumerate(grads)))
+            r = as_user(fn, tuple(None if g is None else tensor(i) for i, g in enumerate(grads)))
             if r is not None:
                 given = dict(enumerate(_wrap(x) for x in r))
                 grads = [_unwrap(g, MODE.graph) for g in given.values()]
         elif grads[key] is not None:
-            r = fn(tensor(key))
+            r = as_user(fn, tensor(key))
             if r is not None:
                 _check_hook_result(fn, tensor(key), r)
                 given[key] = _wrap(r)
@@ -767,7 +767,7 @@ def _check_hook_result(fn, grad, r):
 
 def _run_hooks(node, out, grads, create_graph):
     for h in node._hooks:
-        r = h(tuple(_wrap(g) for g in out), tuple(_wrap(g) for g in grads))
+        r = as_user(h, tuple(_wrap(g) for g in out), tuple(_wrap(g) for g in grads))
         if r is not None:
             out = tuple(_unwrap(x, create_graph) for x in r)
     return out

@@ -5,8 +5,7 @@ import functools
 
 import numpy as np
 
-from .grad_mode import GRAD, no_grad
-from .. import _quiet
+from .grad_mode import GRAD, as_user, no_grad
 from .._dtype import FROM_NP
 from .graph import Node, MODE, PACKED, _version_cell, _FREED
 
@@ -77,11 +76,8 @@ class BackwardCFunction(Node, FunctionCtx):
             if g is None and self._materialize and meta is not None:
                 g = np.zeros(meta[0], meta[1])
             wrapped.append(g if g is None or isinstance(g, Tensor) else Tensor._make(g))
-        q = GRAD.quiet
         with no_grad() if not MODE.graph else _null():
-            # the user's code: its NumPy warns as under PyTorch, not in the pass's quiet state
-            fn = self._cls.backward
-            res = fn(self, *wrapped) if q is None else _quiet.outside(q, fn, self, *wrapped)
+            res = as_user(self._cls.backward, self, *wrapped)
         if not isinstance(res, tuple):
             res = (res,)
         n = len(self.needs_input_grad)

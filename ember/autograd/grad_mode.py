@@ -4,6 +4,7 @@ pass in one thread leaves the others recording."""
 import functools
 import threading
 
+from .. import _quiet
 from .._torch_names import object_repr, torch_path
 
 
@@ -67,6 +68,13 @@ class _GradState(threading.local):
 
 
 GRAD = _GradState()
+
+
+def as_user(fn, *args):
+    """``fn(*args)``: the user's code that a backward pass calls (a custom Function's backward, a hook), under the
+    user's NumPy error state, not the pass's quiet one, so that its own NumPy warns as under PyTorch."""
+    q = GRAD.quiet
+    return fn(*args) if q is None else _quiet.outside(q, fn, *args)
 
 
 def is_grad_enabled():

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _bf16, _meta, _parallel
 
-from .grad_mode import GRAD
+from .grad_mode import GRAD, as_user
 from .._hooks import RemovableHandle
 
 Tensor = None   # bound by ember.tensor once the class exists (tensor imports autograd)
@@ -310,7 +310,7 @@ class AccumulateGrad(Node):
         if self._post_hooks:
             _parallel.settle()
             for hook in tuple(self._post_hooks):   # PyTorch lets a hook return None or the leaf itself
-                result = hook(v)
+                result = as_user(hook, v)
                 if result is not None and not isinstance(result, Tensor):
                     raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
                 if result is not None and result is not v:
