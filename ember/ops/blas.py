@@ -327,6 +327,11 @@ _NAIVE_BMM_MACS = 400
 _F16 = np.dtype(np.float16)
 
 
+def _naive_product(a, b):
+    """_stack_product's sums in contraction order."""
+    return np.add(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :], a.dtype.type(0))
+
+
 def _stack_product(a, b):
     """``a @ b`` for stacks of matrices: small float32/float64 products as PyTorch's naive bmm loop sums them
     (each entry in contraction order, every product rounded before it is added: d2l's attention examples print
@@ -335,7 +340,10 @@ def _stack_product(a, b):
     k = a.shape[-1]
     if (a.dtype.kind == 'f' and a.dtype.itemsize >= 4 and not _bf16.is_bf16(a.dtype) and k
             and a.shape[-2] * k * b.shape[-1] < _NAIVE_BMM_MACS):
-        return np.add(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :], a.dtype.type(0))
+        try:
+            return _naive_product(a, b)
+        except RuntimeWarning:  # inf * 0, an overflow: raised by the user's filter (a try costs nothing: see _quiet)
+            return _quiet.again(_naive_product, a, b)
     if a.dtype is _F16 and a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
         parts = [_halfgemm.matmul(x, y) for x, y in zip(a, b)]     # float16: per matrix, as PyTorch's bmm
         if parts and all(p is not None for p in parts):
@@ -344,7 +352,6 @@ def _stack_product(a, b):
 
 
 @_autocast.lower_precision
-@_quiet.rerun
 def bmm(input, mat2):
     """Batched product of (b, n, m) and (b, m, p) tensors."""
     try:
@@ -367,7 +374,6 @@ def bmm(input, mat2):
     return out
 
 
-@_quiet.rerun
 def mv(input, vec):
     """Matrix-vector product."""
     try:
@@ -382,7 +388,11 @@ def mv(input, vec):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f'size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), vec '
                            f'({b.shape[0]})')
-    return _record('MvBackward0', input, vec, a @ b)
+    try:
+        r = a @ b
+    except RuntimeWarning:  # inf * 0, an overflow: raised by the user's filter (a try costs nothing: see _quiet)
+        r = _quiet.again(np.matmul, a, b)
+    return _record('MvBackward0', input, vec, r)
 
 
 def _dot(input, other, name, node):
@@ -394,10 +404,13 @@ def _dot(input, other, name, node):
     if a.shape[0] != b.shape[0]:
         raise RuntimeError(f'inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have '
                            f'the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively')
-    return _record(node, input, other, np.asarray(np.dot(a, b)))
+    try:
+        r = np.dot(a, b)
+    except RuntimeWarning:  # inf * 0, an overflow: raised by the user's filter (a try costs nothing: see _quiet)
+        r = _quiet.again(np.dot, a, b)
+    return _record(node, input, other, np.asarray(r))
 
 
-@_quiet.rerun
 def dot(input, other):
     """Inner product of two 1-D tensors."""
     try:
@@ -407,7 +420,6 @@ def dot(input, other):
         raise
 
 
-@_quiet.rerun
 def vdot(input, other):
     """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0).
     Complex tensors run forward only (the recorded backward is written for real numbers)."""

@@ -689,10 +689,12 @@ _silu.node.graph_backward = _silu_graph
 _silu_ = _inplace(_silu, 'silu_')
 
 
-@_quiet.rerun
 def silu(input, inplace=False):
     """x * sigmoid(x) (swish)."""
-    return (_silu_ if inplace else _silu)(input)
+    try:
+        return (_silu_ if inplace else _silu)(input)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_silu_ if inplace else _silu, input)
 
 
 def _softplus_arr(a):
@@ -732,10 +734,12 @@ _mish.node.graph_backward = _mish_graph
 _mish_ = _inplace(_mish, 'mish_')
 
 
-@_quiet.rerun
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
-    return (_mish_ if inplace else _mish)(input)
+    try:
+        return (_mish_ if inplace else _mish)(input)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_mish_ if inplace else _mish, input)
 
 
 def _log1p_exp(a):
@@ -774,10 +778,12 @@ _softplus = _elementwise('SoftplusBackward0', _softplus_fwd, _softplus_bwd, _sof
                          'SoftplusBackwardBackward0', _softplus_second)
 
 
-@_quiet.rerun
 def softplus(input, beta=1, threshold=20):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (computed without overflow)."""
-    return _softplus(input, beta, threshold)
+    try:
+        return _softplus(input, beta, threshold)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_softplus, input, beta, threshold)
 
 
 # -- hard sigmoid / swish, threshold, shrinks ------------------------------------------------------------
@@ -837,10 +843,12 @@ _hardswish = _elementwise(
 _hardswish_ = _inplace(_hardswish, 'hardswish_', clone_self=True)
 
 
-@_quiet.rerun
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
-    return (_hardswish_ if inplace else _hardswish)(input)
+    try:
+        return (_hardswish_ if inplace else _hardswish)(input)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_hardswish_ if inplace else _hardswish, input)
 
 
 _threshold = _elementwise(
@@ -880,10 +888,12 @@ _logsigmoid = _elementwise(
     lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu', 'LogSigmoidBackwardBackward0', _logsigmoid_second)
 
 
-@_quiet.rerun
 def logsigmoid(input):
     """log(sigmoid(x)), computed without overflow."""
-    return _logsigmoid(input)
+    try:
+        return _logsigmoid(input)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_logsigmoid, input)
 
 
 _hardshrink = _elementwise(
@@ -907,12 +917,14 @@ _softshrink = _elementwise(
     twice='SoftshrinkBackwardBackward0')
 
 
-@_quiet.rerun
 def softshrink(input, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
     if lambd < 0:
         raise RuntimeError(f'lambda must be greater or equal to 0, but found to be {lambd}.')
-    return _softshrink(input, lambd)
+    try:
+        return _softshrink(input, lambd)
+    except RuntimeWarning:  # inf/NaN/huge: NumPy's warning raised by the user's filter (see _quiet; a try costs nothing)
+        return _quiet.again(_softshrink, input, lambd)
 
 
 # -- composites, softmax family -------------------------------------------------------------------------------
