@@ -2,8 +2,9 @@
 ("overflow encountered in exp"). backend's module filter hides those raised in ember's frames under the default
 filters; a user's ``simplefilter('error')`` (or 'always') goes before it, so a NumPy call in a function of
 NumPy's own (np.mean's), a backward pass, a reduction, a cast scope it here with ``enter()``/``leave(token)``,
-and the smallest ops, which cannot afford that, catch the error and run ``again`` quietly. The user's NumPy is
-untouched."""
+and the smallest ops, which cannot afford that, catch the error and run ``again`` quietly (a try costs nothing). The
+user's NumPy is untouched, and the user's code that a backward pass calls (a hook, a custom Function's backward) runs
+under the user's state again (``outside``)."""
 import functools
 
 import numpy as np
