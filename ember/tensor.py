@@ -136,6 +136,21 @@ def _check_device(d):
     return False
 
 
+def _check_cuda_target(d):
+    """Refuse ``.cuda(d)`` as a CPU-only PyTorch does: a non-CUDA device is invalid, an index finds no
+    accelerator, CUDA itself is not compiled in."""
+    if d is None:
+        _check_device('cuda')
+    if isinstance(d, int) and not isinstance(d, bool):
+        raise RuntimeError('Cannot access accelerator device when none is available.')
+    if not isinstance(d, (str, device)):
+        raise TypeError(f"cuda(): argument 'device' (position 1) must be torch.device, not {type(d).__name__}")
+    d = device(d)
+    if d.type != 'cuda':
+        raise RuntimeError('Invalid device, must be cuda device')
+    _check_device(d)
+
+
 _BF16_NP = _bf16.NP
 # the NumPy dtypes a tensor's array keeps as a plain ndarray (not bf16's, not complex: see _bf16.adopt)
 # (nor the shell dtypes': their first array goes through adopt_output, which arms ember._shell's refusals)
@@ -812,7 +827,7 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         return self
 
     def cuda(self, device=None, non_blocking=False):
-        _check_device('cuda')
+        _check_cuda_target(device)
 
     def pin_memory(self, device=None):
         """Page-locked memory serves copies to an accelerator; PyTorch's CPU build has none and raises."""

@@ -629,7 +629,10 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        _check_device('cuda' if device is None else device if not isinstance(device, int) else f'cuda:{device}')
+        """Each parameter and buffer's ``.cuda(device)``, which refuses on the CPU; a module without any is
+        returned as it is, as PyTorch's is."""
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            t.cuda(device)
         return self
 
     def cpu(self):
