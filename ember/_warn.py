@@ -37,3 +37,29 @@ def warn_user(message, category=UserWarning, once=False, internally=None):
     while frame is not None and _in_ember(frame):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def _module_call_frames(parent, frame):
+    """How many of PyTorch's frames stepping from ``frame`` up to ``parent`` stands for: nn.Module's call is
+    ``_wrapped_call_impl`` and ``_call_impl`` in PyTorch (with hooks, ``_call_impl`` runs forward from an inner
+    function), ember's ``__call__`` alone (with hooks, ``__call__`` and ``_call_impl``)."""
+    code = parent.f_code
+    if not (code.co_filename.endswith(os.path.join('nn', 'modules', 'module.py')) and _in_ember(parent)):
+        return 1
+    if code.co_name == '_call_impl':
+        return 2
+    return 2 if code.co_name == '__call__' and frame.f_code.co_name != '_call_impl' else 1
+
+
+def warn_at_level(message, stacklevel, category=UserWarning):
+    """``warnings.warn`` at PyTorch's ``stacklevel`` counted from this function's caller (1: the caller, as
+    PyTorch's ``_get_softmax_dim``; nn.Softmax's 5 lands on its module call, so that one location, printed once
+    under the default filters, serves every module, as PyTorch's _wrapped_call_impl line does)."""
+    frame, steps = sys._getframe(1), stacklevel - 1
+    while steps > 0 and frame.f_back is not None:
+        steps -= _module_call_frames(frame.f_back, frame)
+        frame = frame.f_back
+    level, f = 1 + max(steps, 0), sys._getframe(0)   # past the outermost frame: Python's 'sys', line 1
+    while f is not None and f is not frame:
+        f, level = f.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

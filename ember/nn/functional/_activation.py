@@ -12,6 +12,7 @@ from ...ops.shape import CloneBackward0
 from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
+from ..._warn import warn_at_level
 from ..._dtype import scalar_name
 from ...ops._util import not_implemented, arg_error, check_tensor_args, check_inner_args, undifferentiable
 from ...autograd.graph import Node
@@ -946,20 +947,32 @@ def tanhshrink(input):
     return input - ops.tanh(input)
 
 
+def _implicit_dim(input, op, stacklevel):
+    """PyTorch's deprecated implicit softmax dim, warned of at ``_stacklevel`` (frames counted as PyTorch's
+    ``_get_softmax_dim`` counts them)."""
+    warn_at_level(f'Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X '
+                  'as an argument.', stacklevel)
+    return 0 if input.dim() in (0, 1, 3) else 1
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``."""
+    if dim is None:
+        dim = _implicit_dim(input, 'softmax', _stacklevel)
     return reduction.softmax(input, dim, dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably."""
+    if dim is None:
+        dim = _implicit_dim(input, 'log_softmax', _stacklevel)
     return reduction.log_softmax(input, dim, dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along ``dim`` (an implicit dim is chosen, and warned of, under softmin's name)."""
     if dim is None:
-        dim = reduction._softmax_dim(None, input.dim(), 'softmin')
+        dim = _implicit_dim(input, 'softmin', _stacklevel)
     return reduction.softmax(-input, dim, dtype)
 
 
