@@ -87,17 +87,21 @@ for _f, _doc in ((fft, 'The 1-D discrete Fourier transform along ``dim`` (``n`` 
     _f.__doc__ = _doc + ' ``norm``: "backward" (default), "forward" or "ortho".'
 
 
-def _freq_args(name, n, d, dtype, layout, device, requires_grad):
-    """Check fftfreq/rfftfreq's arguments; the NumPy dtype of the result."""
+def _freq_args(name, n, d, dtype, layout, device, requires_grad, points=None):
+    """Check fftfreq/rfftfreq's arguments (``points(n)``: the result's length, n when None); the NumPy dtype of
+    the result."""
     from ..ops.creation import _factory
     _factory(device, layout, False, name)
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"{name}(): argument 'n' (position 1) must be int, not {type(n).__name__}")
-    if n < 0:
-        raise RuntimeError(f'Trying to create tensor with negative dimension {n}: [{n}]')
+    m = n if points is None else points(n)
+    if m < 0:
+        raise RuntimeError(f'Trying to create tensor with negative dimension {m}: [{m}]')
     nd = _dtype.to_np(dtype) if dtype is not None else _dtype.DEFAULT.np
-    if nd.kind not in 'fc' and requires_grad:
-        raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
+    if nd.kind not in 'fc':
+        raise RuntimeError(f'{name} requires a floating point or complex dtype')
+    if nd.kind == 'c':   # PyTorch's kernel counts in the result dtype, and its arange has no complex form
+        raise NotImplementedError(f'"arange_cpu" not implemented for \'{_dtype.scalar_name(dtype)}\'')
     return nd
 
 
@@ -123,15 +127,18 @@ def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, require
 
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """The non-negative sample frequencies of an ``n``-point real transform: [0, 1, ..., n // 2] / (d n)."""
-    nd = _freq_args('rfftfreq', n, d, dtype, layout, device, requires_grad)
-    k = np.arange(n // 2 + 1)
+    nd = _freq_args('rfftfreq', n, d, dtype, layout, device, requires_grad, points=lambda n: int(n / 2) + 1)
+    k = np.arange(int(n / 2) + 1)   # C's n / 2 (rounds toward zero): rfftfreq(-1) is [-0.], as PyTorch's
     return _freq_result(_scaled(k, n * d, nd), nd, requires_grad, out, 'rfftfreq')
 
 
 def _shift_dims(input, dim):
+    """The wrapped dims to roll; none (a 0-d input, or dim=()) is PyTorch's roll error."""
     if dim is None:
-        return tuple(range(input.dim()))
+        dim = tuple(range(input.dim()))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        raise RuntimeError('`shifts` required')
     return tuple(_wrap_dim(d, input.dim()) for d in dims)
 
 
@@ -139,7 +146,7 @@ def fftshift(input, dim=None):
     """The zero frequency moved to the middle of ``dim`` (all dims by default): a roll by ``n // 2``."""
     try:
         dims = _shift_dims(input, dim)
-        return input.roll([input.shape[d] // 2 for d in dims], dims) if dims else input.clone()
+        return input.roll([input.shape[d] // 2 for d in dims], dims)
     except (AttributeError, TypeError):
         _check_tensor_args('fft_fftshift', 'input')
         raise
@@ -149,7 +156,7 @@ def ifftshift(input, dim=None):
     """The inverse of ``fftshift``: a roll by ``-(n // 2)``."""
     try:
         dims = _shift_dims(input, dim)
-        return input.roll([-(input.shape[d] // 2) for d in dims], dims) if dims else input.clone()
+        return input.roll([-(input.shape[d] // 2) for d in dims], dims)
     except (AttributeError, TypeError):
         _check_tensor_args('fft_ifftshift', 'input')
         raise

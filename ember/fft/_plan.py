@@ -70,11 +70,39 @@ class Plan:
         return a
 
     def forward(self, a):
-        """The transform of prepared array ``a`` (NumPy resizes the input along the axes itself)."""
+        """The transform of prepared array ``a``, laid out in memory as PyTorch's result (``_layout``)."""
         a = a.view(np.ndarray)
+        if not self.axes:
+            return a.astype(np.result_type(a.dtype, np.complex64)) if self.kind in ('c2c', 'c2c_inv') else a.copy()
+        r = self._transform(a)
+        perm = self._layout(a)
+        return np.ascontiguousarray(r.transpose(perm)).transpose(np.argsort(perm))
+
+    def _layout(self, a):
+        """The dims of PyTorch's result from the outermost in memory to the innermost. Its CPU kernel (_exec_fft)
+        writes a contiguous block with the untransformed dims first, ordered by the input's strides (largest first),
+        then the transformed dims; c2c sorts those by stride too, r2c all but the last, and a c2r transform of
+        several dims is a c2c over all but the last followed by a 1-D c2r over the intermediate."""
+        k, ax = self.kind, list(self.axes)
+        sizes_in = [n // 2 + 1 if k in ('c2r', 'hfft') and i == len(ax) - 1 else n for i, n in enumerate(self.s)]
+        if any(n > a.shape[d] for n, d in zip(sizes_in, ax)):   # zero-padded first into a contiguous tensor
+            strides = _c_strides(range(a.ndim), a.shape)
+        else:
+            strides = a.strides
+        if k in ('c2c', 'c2c_inv'):
+            return _batch_first(strides, _by_stride(strides, ax))
+        if k in ('r2c', 'ihfft'):
+            return _batch_first(strides, _by_stride(strides, ax[:-1]) + ax[-1:])
+        if len(ax) > 1:
+            shape = list(a.shape)
+            for d, n in zip(ax, sizes_in):
+                shape[d] = n
+            strides = _c_strides(_batch_first(strides, _by_stride(strides, ax[:-1])), shape)
+        return _batch_first(strides, ax[-1:])
+
+    def _transform(self, a):
+        """The transform on NumPy (which resizes the input along the axes itself)."""
         k, ax, s, norm = self.kind, self.axes, list(self.s), self.norm
-        if not ax:
-            return a.astype(np.result_type(a.dtype, np.complex64)) if k in ('c2c', 'c2c_inv') else a.copy()
         if a.dtype.kind != 'c' and self.name in ('fft_fft', 'fft_ifft'):
             return self._r2c_two_sided(a, s[0], ax[0], norm, k == 'c2c')
         if k == 'c2c':
@@ -148,6 +176,26 @@ class Plan:
         return gi
 
 
+def _by_stride(strides, dims):
+    """``dims`` ordered by stride, largest first (ties keep their order)."""
+    return sorted(dims, key=lambda d: -strides[d])
+
+
+def _batch_first(strides, fft_dims):
+    """A permutation: the dims not in ``fft_dims`` by stride, largest first, then ``fft_dims`` as given."""
+    return _by_stride(strides, [d for d in range(len(strides)) if d not in fft_dims]) + list(fft_dims)
+
+
+def _c_strides(order, shape):
+    """Per-dim strides (in elements) of a block of ``shape`` that is contiguous with its dims in ``order``."""
+    order = list(order)
+    strides, step = [0] * len(shape), 1
+    for d in reversed(order):
+        strides[d] = step
+        step *= shape[d]
+    return strides
+
+
 def _in_len(kind, a, axis, n):
     """The signal size along ``axis``: ``n``, or the input's (for c2r/hfft, 2 * (m - 1) from m inputs)."""
     if n is not None and n != -1:
@@ -160,6 +208,8 @@ def plan_1d(kind, name, input, n, dim, norm):
     """The Plan of a 1-D transform (fft, ifft, rfft, irfft, hfft, ihfft)."""
     _tensor(name, input)
     axis = _wrap_dim(dim, input._data.ndim, scalar=False)
+    if n is not None:   # (-1 means "the input's size" only in an N-D transform's s)
+        _check_n(n)
     return Plan(kind, name, input, (axis,), (_in_len(kind, input._data, axis, n),), check_norm(norm))
 
 

@@ -18,14 +18,12 @@ def _finish(t, requires_grad, out=None, name=None, meta=False):
     arange warns when it resizes a non-empty out); ``meta``: t made a meta tensor (see ember._meta)."""
     if meta and type(t._data) is not _meta.MetaArray:
         t._data = _meta.placeholder(t._data.shape, t._data.dtype)
-    if requires_grad:
-        if t._data.dtype.kind not in 'fc':
-            raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
-        t.requires_grad_(True)
-    if out is not None:
+    if requires_grad and t._data.dtype.kind not in 'fc':
+        raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
+    if out is not None:   # PyTorch fills out, then makes it a leaf that requires grad
         from .inplace import write_out
-        return write_out(name, t, out, warn=name == 'arange')
-    return t
+        t = write_out(name, t, out, warn=name == 'arange')
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _factory(device=None, layout=None, pin_memory=False, name='torch', dtype=None, out=None):
