@@ -13,8 +13,7 @@ from .ops import _out as _out_forms, pointwise as _pointwise, reduction as _redu
 from .ops._util import check_tensor_args as _check_tensor_args
 
 erf, erfc, erfinv = _pointwise.erf, _pointwise.erfc, _pointwise.erfinv
-expit, exp2, expm1, log1p, round = (_pointwise.sigmoid, _pointwise.exp2, _pointwise.expm1, _pointwise.log1p,
-                                    _pointwise.round)
+expit, exp2, expm1, log1p = _pointwise.sigmoid, _pointwise.exp2, _pointwise.expm1, _pointwise.log1p
 gammaln, digamma, psi, polygamma = _special.lgamma, _special.digamma, _special.digamma, _special.polygamma
 multigammaln, xlogy, xlog1py = _special.mvlgamma, _special.xlogy, _special.xlog1py
 logit, sinc, entr, ndtri = _special.logit, _special.sinc, _special.entr, _special.ndtri
@@ -52,6 +51,11 @@ def _ndtr_arr(a):
 ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
                         lambda g, x, y: g * math.sqrt(0.5 / math.pi) * _dual.exp(x * x * -0.5),
                         doc='The standard normal CDF.')
+
+
+def round(input, *, decimals=0):
+    """Round half to even to ``decimals`` places: PyTorch's round.decimals (RoundBackward1; no integer kernel)."""
+    return _pointwise.round(input, decimals=decimals)
 
 
 def softmax(input, dim, *, dtype=None):

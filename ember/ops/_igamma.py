@@ -70,14 +70,19 @@ def _regularized(a, x, upper):
     a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
     p = np.full(a.shape, np.nan)
     q = np.full(a.shape, np.nan)
-    ok = (a >= 0) & (x >= 0)            # NaN fails both
-    edge = ok & ((a == 0) | (x == 0) | np.isinf(a) | np.isinf(x))
-    with np.errstate(invalid='ignore'):
-        p_edge = np.where(np.isinf(a), np.where(np.isinf(x), np.nan, 0.0),
-                          np.where(np.isinf(x), 1.0, np.where(a == 0, np.where(x > 0, 1.0, np.nan), 0.0)))
+    # PyTorch's tests in order, each on what the ones before left, so that a NaN argument meets them as there:
+    # P(nan, 0) = 0 and P(nan, inf) = 1, a negative argument or a = x = 0 NaN
+    p_edge = np.full(a.shape, np.nan)
+    left = ~((x < 0) | (a < 0))
+    for case, value in ((a == 0, np.where(x > 0, 1.0, np.nan)), (x == 0, 0.0),
+                        (np.isinf(a), np.where(np.isinf(x), np.nan, 0.0)), (np.isinf(x), 1.0)):
+        hit = left & case
+        p_edge[hit] = np.broadcast_to(value, a.shape)[hit]
+        left &= ~case
+    edge = ~left
     p[edge] = p_edge[edge]
     q[edge] = 1.0 - p_edge[edge]
-    inner = ok & ~edge
+    inner = left & ~np.isnan(a) & ~np.isnan(x)
     series = inner & ~((x > 1) & (x > a)) if not upper else inner & ((x < 1) | (x < a))
     if series.any():
         v = np.minimum(_lower_series(a[series], x[series]), 1.0)

@@ -33,7 +33,7 @@ def zeta(x, q):
     out = np.full(x.shape, np.nan)
     with np.errstate(all='ignore'):
         out[x == 1] = np.inf
-        pole = (x > 1) & (q <= 0) & (q == np.floor(q))
+        pole = ~(x <= 1) & (q <= 0) & (q == np.floor(q))   # (a NaN x too, as Cephes's tests let it through)
         out[pole] = np.inf
         live = (x > 1) & ~pole & ((q > 0) | (x == np.floor(x)))
         todo = np.flatnonzero(live)

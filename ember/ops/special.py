@@ -116,12 +116,35 @@ def _trigamma(x):
         return np.where(reflect, (np.pi / np.sin(np.pi * x)) ** 2 - r, r)
 
 
+def _trigamma_f32(x):
+    """psi'(x) of a float32 array in float32 steps, as PyTorch's float32 kernel: the reflection with float32 pi
+    and sin below 0.5 (so that at a negative integer it is large and finite, not a pole), six steps of the
+    recurrence, then the asymptotic series."""
+    one, pi = np.float32(1), np.float32(np.pi)
+    reflect = x < np.float32(0.5)
+    s = np.sin(pi * x)
+    result = np.where(reflect, -(pi * pi) / (s * s), np.float32(0))
+    x = np.where(reflect, one - x, x)
+    for _ in range(6):
+        result = result + one / (x * x)
+        x = x + one
+    ixx = one / (x * x)
+    tail = np.float32(1 / 6) - ixx * (np.float32(1 / 30) - ixx * np.float32(1 / 42))
+    result = result + (one + one / (np.float32(2) * x) + ixx * tail) / x
+    return np.where(reflect, -result, result)
+
+
 def _polygamma_arr(n, a):
-    x = np.asarray(a, np.float64)
+    """psi^(n) of a float array: digamma; trigamma in float32 steps for float32 and the half types (as PyTorch)
+    and to float64 accuracy for float64; for n >= 2, (-1)^(n+1) n! zeta(n + 1, x) by PyTorch's zeta (its
+    poles: -inf or inf at 0, -0 and the negative integers, -inf included)."""
     with np.errstate(all='ignore'):
         if n == 0:
             return _digamma(a)
-        r = _trigamma(x) if n == 1 else np.where(x == np.inf, np.nan, _polygamma_pos(n, x))
+        if n == 1 and a.dtype != np.float64:
+            return _trigamma_f32(np.asarray(a, np.float32)).astype(a.dtype)
+        x = np.asarray(a, np.float64)
+        r = _trigamma(x) if n == 1 else (-1) ** (n + 1) * math.factorial(n) * _zeta.zeta(n + 1, x)
     return r.astype(a.dtype)
 
 
@@ -145,12 +168,12 @@ def polygamma(n, input):
     if not isinstance(n, int) or n < 0:
         raise RuntimeError('polygamma(n, x) does not support negative n.')
     try:
-        if n == 0:
-            return digamma(input)
         op = _POLYGAMMA_OPS.get(n)
-        if op is None:
-            op = _POLYGAMMA_OPS[n] = unary('polygamma', _precise(lambda a: _polygamma_arr(n, a)),
-                                           'PolygammaBackward0', lambda g, x, y: g * _polygamma_of(n + 1, x))
+        if op is None:   # (n = 0 is digamma's values under polygamma's grad_fn, as PyTorch records it)
+            kernel = _digamma if n == 0 else (lambda a: _polygamma_arr(n, a)) if n == 1 else \
+                _precise(lambda a: _polygamma_arr(n, a))
+            op = _POLYGAMMA_OPS[n] = unary('polygamma', kernel, 'PolygammaBackward0',
+                                           lambda g, x, y: g * _polygamma_of(n + 1, x), half=n < 2)
         return op(input)
     except (AttributeError, TypeError):
         check_tensor_args('polygamma', 'input', reword=True)   # (the inner op counts input as its first)
@@ -226,7 +249,8 @@ _xlog1py_da = _x_times_da(_xlog1py_arr, -1.0)
 
 
 xlog1py = binary('xlog1py', _xlog1py_arr, 'SpecialXlog1PyBackward0', _xlog1py_da, lambda g, a, b: g * a / (1 + b),
-                 float_out=True, doc='x * log1p(y), 0 where x == 0 (unless y is nan).')
+                 float_out=True, doc='x * log1p(y), 0 where x == 0 (unless y is nan).',
+                 scalar_node='SpecialXlog1PyBackward2', scalar_first_node='SpecialXlog1PyBackward1', one_edge=True)
 
 
 def _sinc_arr(a):
@@ -264,13 +288,24 @@ entr = unary('entr', _precise(_entr_arr), 'SpecialEntrBackward0', lambda g, x, y
 
 
 def _ndtri_arr(a):
-    from .pointwise import _special
-    return math.sqrt(2.0) * _special.erfinv(2.0 * a - 1.0)
-
-
-ndtri = unary('ndtri', _precise(_ndtri_arr), 'SpecialNdtriBackward0',
-              lambda g, x, y: g * math.sqrt(2 * math.pi) * dual.exp(y * y * 0.5),
-              doc='The inverse of the standard normal CDF.')
+    """The inverse normal CDF of float64 ``a``: sqrt(2) erfinv(2y - 1) in the middle; in either tail (y or 1 - y,
+    exact there, below 0.1) Newton's method on log ndtr(x) = log(y), as 2y - 1 keeps none of a small y's digits
+    (ndtri(1e-30) was -inf, PyTorch's -11.46). log ndtr is concave: from the asymptotic start -sqrt(-2 log y), left
+    of the root, each step stays left of it and converges (to 1 ulp in under 8 steps on [1e-300, 0.1])."""
+    from .pointwise import _special as erf
+    with np.errstate(all='ignore'):
+        r = math.sqrt(2.0) * erf.erfinv(2.0 * a - 1.0)
+        t = np.where(a > 0.5, 1.0 - a, a)
+        tail = (t < 0.1) & (t > 0)
+        if tail.any():
+            lt = np.log(t[tail])
+            x = -np.sqrt(-2.0 * lt)
+            for _ in range(10):
+                ln = _special.blocked(_special.log_ndtr, x)
+                x = x - (ln - lt) * np.exp(ln + x * x / 2 + 0.5 * math.log(2 * math.pi))
+            r[tail] = np.where(a[tail] > 0.5, -x, x)
+        r = np.where(a == 0, -np.inf, np.where(a == 1, np.inf, r))
+        return np.where((a < 0) | (a > 1), np.nan, r)
 
 
 _EXPF_OVERFLOW = 88.72283935546875   # the least float32 x whose expf(x) overflows
@@ -296,8 +331,12 @@ def _either(kernel, op):
     return lambda x: kernel(x) if dual.is_array(x) else op(x)
 
 
-def _tiny_safe(x, formula):
-    """``formula(x)`` with 0.5 where |x| <= eps (PyTorch's i1/i1e backward: their x -> 0 limit)."""
+def _tiny_safe(x, formula, kernel):
+    """``formula(x)`` with 0.5 where |x| <= eps (PyTorch's i1/i1e backward: their x -> 0 limit); ``kernel``:
+    PyTorch's backward kernel, which has no float16 or bfloat16 loop."""
+    dt = dual.data(x).dtype
+    if dt == np.float16 or _bf16.is_bf16(dt):
+        raise not_implemented(kernel, dt)
     eps = float(np.finfo(dual.data(x).dtype).eps)
     tiny = np.abs(dual.data(x)) <= eps
     if not tiny.any():
@@ -327,14 +366,15 @@ _i0e_arr, _i1e_arr = _bessel_kernel(_bessel.i0e, scaled=True), _bessel_kernel(_b
 i0 = _kernel_dtypes(unary('i0', _i0_arr, 'I0Backward0', lambda g, x, y: g * _either(_i1_arr, i1)(x),
                           doc='The modified Bessel function of the first kind of order 0, I0(x).'), 'i0_vml_cpu', True)
 i1 = _kernel_dtypes(unary('special_i1', _i1_arr, 'SpecialI1Backward0',
-                          lambda g, x, y: g * _tiny_safe(x, lambda v: _either(_i0_arr, i0)(v) - y / v),
+                          lambda g, x, y: g * _tiny_safe(x, lambda v: _either(_i0_arr, i0)(v) - y / v,
+                                                         'i1_backward'),
                           doc='The modified Bessel function of the first kind of order 1, I1(x).'), 'i1_cpu', True)
 i0e = _kernel_dtypes(unary('special_i0e', _i0e_arr, 'SpecialI0EBackward0',
                            lambda g, x, y: g * (_either(_i1e_arr, i1e)(x) - dual.sign(x) * y),
                            doc='exp(-|x|) I0(x): I0 scaled so that it does not overflow.'), 'i0e_cpu', True)
 i1e = _kernel_dtypes(unary('special_i1e', _i1e_arr, 'SpecialI1EBackward0',
                            lambda g, x, y: g * _tiny_safe(x, lambda v: _either(_i0e_arr, i0e)(v)
-                                                          - y * (dual.sign(v) + 1 / v)),
+                                                          - y * (dual.sign(v) + 1 / v), 'i1e_backward'),
                            doc='exp(-|x|) I1(x): I1 scaled so that it does not overflow.'), 'i1e_cpu', True)
 erfcx = _kernel_dtypes(unary('special_erfcx', lambda a: _special.blocked(_special.erfcx, a), 'SpecialErfcxBackward0',
                              lambda g, x, y: g * (2.0 * x * y - _special._2_SQRTPI),
@@ -344,6 +384,11 @@ log_ndtr = _kernel_dtypes(unary('special_log_ndtr', lambda a: _special.blocked(_
                                 lambda g, x, y: g / math.sqrt(2 * math.pi) * dual.exp(-(y + x * x / 2)),
                                 doc='The log of the standard normal CDF, accurate far into both tails.'),
                           'log_ndtr_cpu')
+
+
+ndtri = _kernel_dtypes(unary('ndtri', _precise(_ndtri_arr), 'SpecialNdtriBackward0',
+                             lambda g, x, y: g * math.sqrt(2 * math.pi) * dual.exp(y * y * 0.5),
+                             doc='The inverse of the standard normal CDF.'), 'ndtri_cpu')
 
 
 def _values_only(name, kernel, doc, arg='input'):
@@ -428,7 +473,11 @@ def _polynomial(name, kernel):
         nv = np.asarray(n._data if isinstance(n, Tensor) else n).astype(dt.np)
         with np.errstate(invalid='ignore'):
             degree = np.where(np.isfinite(nv), np.trunc(nv), -1).astype(np.int64)
-        x, degree = np.broadcast_arrays(x, degree)
+        try:
+            x, degree = np.broadcast_arrays(x, degree)
+        except ValueError:
+            from ._util import broadcast_mismatch
+            raise broadcast_mismatch([x.shape, degree.shape]) from None
         shape = x.shape   # (the kernels index flat arrays: 0-d operands raised IndexError)
         with np.errstate(all='ignore'):
             r = kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(degree).reshape(-1))
