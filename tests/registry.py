@@ -41,7 +41,7 @@ class Sample:
 
 class Op:
     """One public callable. ``ns``: 'torch', 'Tensor' (method or attribute only), 'nn.functional', 'linalg',
-    'special', 'autograd' or 'autograd.functional'.
+    'special', 'fft', 'signal.windows', 'autograd' or 'autograd.functional'.
     ``method``/``inplace``: the Tensor method ``name`` / ``name_`` exists in PyTorch and is checked;
     ``out``: PyTorch accepts ``out=``; ``aliases``: other names of the same op (checked on the first sample);
     ``gaps``: {check: reason} for checks left out, with the reason (a gap on a sample is 'sample:DESC');
@@ -66,6 +66,7 @@ class Op:
     def fn(self, lib, name=None):
         """The callable in ``lib`` under this entry's namespace."""
         mod = {'torch': lib, 'linalg': getattr(lib, 'linalg', None), 'special': getattr(lib, 'special', None),
+               'fft': getattr(lib, 'fft', None), 'signal.windows': getattr(getattr(lib, 'signal', None), 'windows', None),
                'nn.functional': getattr(getattr(lib, 'nn', None), 'functional', None),
                'autograd': getattr(lib, 'autograd', None),
                'autograd.functional': getattr(getattr(lib, 'autograd', None), 'functional', None)}.get(self.ns)
@@ -102,6 +103,7 @@ class Op:
         """{public name (``namespace.name``): the checks made on it}: the function gets every check, the
         method and in-place forms their forward checks (over every sample), an alias its first sample's."""
         base = {'torch': 'torch', 'Tensor': 'torch.Tensor', 'linalg': 'torch.linalg', 'special': 'torch.special',
+                'fft': 'torch.fft', 'signal.windows': 'torch.signal.windows',
                 'autograd': 'torch.autograd',
                 'autograd.functional': 'torch.autograd.functional',
                 'nn.functional': 'torch.nn.functional'}[self.ns]
@@ -2930,3 +2932,7 @@ def _subclass(lib):
     return _SUBCLASSES[lib]
 # lane regL's entries (tests/registry_regL.py), given this module's helpers as ``registry``
 _regL = _sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)
+
+
+# torch.fft, torch.special and torch.signal.windows: tests/registry_regK.py (it imports its helpers from this module)
+add(*_sibling('registry_regK', registry=__import__('types').SimpleNamespace(**globals())).OPS)
