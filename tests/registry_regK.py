@@ -146,7 +146,8 @@ def _nd_samples(real_in, real_out, two):
     return s
 
 
-_NO_FFT_GRADGRAD = "ember's FFT backward nodes have no double backward (create_graph=True) yet"
+_NO_FFT_GRADGRAD = ("ember's complex ops (torch.complex, .real and .imag, which the complex samples go through) have no "
+                    "double backward yet; the FFT nodes' own is checked against PyTorch in tests/test_fft.py")
 
 
 def spectral(name, samples, **kw):

@@ -186,11 +186,31 @@ def test_gradients_finite_differences(name, kw):
             assert abs(got - want) < 1e-5 * max(1.0, abs(want)), (idx, unit, got, want)
 
 
-def test_double_backward_refused():
-    x = ember.tensor(_signal(4, np.float64), requires_grad=True)
-    y = ember.view_as_real(ember.fft.fft(x)).pow(2).sum()
-    with pytest.raises(RuntimeError, match='double backward'):
-        ember.autograd.grad(y, x, create_graph=True)
+@pytest.mark.parametrize('name,kw', GRAD_CASES)
+def test_double_backward_matches_torch(name, kw):
+    """create_graph=True through a transform: the gradient x.grad as a function of the output's gradient g (which
+    requires grad), differentiated again (with respect to g) as PyTorch differentiates it."""
+    got = []
+    for lib in (ember, torch):
+        x = lib.tensor(_signal((4, 6), np.complex128 if name not in REAL_IN else np.float64, seed=7),
+                       requires_grad=True)
+        y = getattr(lib.fft, name)(x, **kw)
+        g = lib.tensor(_signal(tuple(y.shape), np.complex128 if y.is_complex() else np.float64, seed=8),
+                       requires_grad=True)
+        gx, = lib.autograd.grad(y, x, g, create_graph=True)
+        w = lib.tensor(_signal(tuple(gx.shape) + ((2,) if gx.is_complex() else ()), np.float64, seed=9))
+        _real_loss(lib, gx, w).backward()
+        got.append((gx, g.grad))
+    _same(got[0][0], got[1][0])
+    _same(got[0][1], got[1][1])
+
+
+def test_double_backward_real_to_real():
+    """gradgradcheck through c2r transforms of a real input (complex ops have no double backward in ember yet)."""
+    x = ember.tensor(_signal((3, 5), np.float64, seed=2), requires_grad=True)
+    for f in (lambda v: ember.fft.irfft(v, n=7, norm='ortho'), lambda v: ember.fft.hfft(v, n=6, norm='forward'),
+              lambda v: ember.fft.irfftn(v, s=(2, 7)), lambda v: ember.fft.irfft2(v)):
+        assert ember.autograd.gradgradcheck(f, (x,))
 
 
 @pytest.mark.parametrize('name', ['fft', 'ifft'])

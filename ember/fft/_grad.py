@@ -10,8 +10,8 @@ class _FftNode(Node):
     __slots__ = ('plan',)
 
     def backward(self, g):
-        if isinstance(g, Tensor):
-            raise RuntimeError(f'{self.name()}: ember has no double backward (create_graph=True) of FFTs yet')
+        if isinstance(g, Tensor):   # create_graph=True: through the differentiable transforms
+            return self.plan.adjoint_tensor(g)
         return self.plan.adjoint(g)
 
 

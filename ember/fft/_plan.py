@@ -43,6 +43,19 @@ def _resize(a, axis, n):
     return np.pad(a.view(np.ndarray), pad)
 
 
+def _resize_tensor(t, axis, n):
+    """Tensor ``t`` trimmed or zero-padded to ``n`` along ``axis`` (differentiably)."""
+    m = t.shape[axis]
+    if m == n:
+        return t
+    if m > n:
+        return t.narrow(axis, 0, n)
+    shape = list(t.shape)
+    shape[axis] = n - m
+    from .. import cat, zeros
+    return cat([t, zeros(shape, dtype=t.dtype)], axis)
+
+
 class Plan:
     """A resolved transform: ``kind`` ('c2c', 'c2c_inv', 'r2c', 'c2r', 'hfft', 'ihfft'), ``axes`` (wrapped dims),
     ``s`` (signal sizes per axis: the output's for c2r/hfft, the input's for the others), ``norm``."""
@@ -143,6 +156,38 @@ class Plan:
         if self.in_dtype.kind != 'c':
             r = r.real
         return np.ascontiguousarray(r).astype(self.in_dtype, copy=False)
+
+    def adjoint_tensor(self, g):
+        """``adjoint`` of a Tensor gradient through ember's own (differentiable) transforms, so that a backward
+        under create_graph=True records the graph of the backward pass (double backward)."""
+        from . import fftn, ifftn, rfftn
+        k, ax, s = self.kind, list(self.axes), list(self.s)
+        norm = self.norm if k in ('hfft', 'ihfft') else _SWAP[self.norm]
+        if not ax:
+            r = g
+        elif k == 'c2c':
+            r = ifftn(g, s, ax, norm)
+        elif k == 'c2c_inv':
+            r = fftn(g, s, ax, norm)
+        elif k in ('r2c', 'ihfft'):
+            full = _resize_tensor(g.conj() if k == 'ihfft' else g, ax[-1], s[-1])
+            r = ifftn(full, s, ax, norm).real
+        else:
+            gi = rfftn(g, s, ax, norm)
+            double = s[-1] - gi.shape[ax[-1]]
+            if double > 0:   # the frequencies that stand for two (their mirror images)
+                from .. import ones
+                scale = ones(gi.shape[ax[-1]], dtype=gi.real.dtype)
+                scale[1:1 + double] = 2
+                shape = [1] * gi.dim()
+                shape[ax[-1]] = -1
+                gi = gi * scale.reshape(shape)
+            r = gi.conj() if k == 'hfft' else gi
+        for axis, n in zip(ax, [self.in_shape[a] for a in ax]):
+            r = _resize_tensor(r, axis, n)
+        if self.in_dtype.kind != 'c' and r.is_complex():
+            r = r.real
+        return r
 
     @staticmethod
     def _r2c_two_sided(a, n, axis, norm, forward):
