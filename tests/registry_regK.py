@@ -39,6 +39,8 @@ def _spectral(ns, name):
         args = _cplx(lib, args, cplx)
         if out is None:
             return tuple(_parts(lib, fn(*args, **kwargs)))
+        if not isinstance(out, tuple):   # a sample's own out tensor
+            return tuple(_parts(lib, fn(*args, out=out, **kwargs)))
         r = fn(*args, out=out[0], **kwargs)
         if r is not out[0]:
             raise AssertionError('out=: the result is not the out tensor')
@@ -71,6 +73,11 @@ def _c2c_samples():
                                                          desc='c128 pad'),
          Sample(*c(6, dtype=F64), cplx=True, n=3, norm='ortho', gradcheck=True, desc='c128 crop ortho'),
          Sample(cz(4, 5), desc='complex64 array'), Sample(f32(), desc='0-d', error=True),
+         Sample(View(cz(5, 4), lambda t: t.t(), 'transposed'), n=6, desc='complex transposed pad'),
+         Sample(View(cz(3, 8), lambda t: t[:, ::2], 'sliced'), dim=-1, norm=None, desc='complex sliced'),
+         Sample(f32(3, 5), n=6, dim=-2, desc='pad dim=-2'),
+         Sample(f32(4), out=np.zeros(4, F32), desc='float32 out', error=True),
+         Sample(f32(4), out=np.zeros(4, np.complex128), desc='complex128 out', error=True),
          Sample(f32(4), n=0, desc='n=0', error=True), Sample(f32(4), n=-1, desc='n=-1', error=True),
          Sample(f32(3, 4), dim=2, desc='dim out of range', error=True),
          Sample(f32(4), norm='bad', desc='bad norm', error=True),
@@ -101,6 +108,8 @@ def _c2r_samples():
          Sample(*c(3, 4), cplx=True, n=10, desc='pad n=10'), Sample(*c(3, 6), cplx=True, n=4, desc='crop n=4'),
          Sample(*c(4, 3), cplx=True, dim=0, desc='dim=0'), Sample(f32(6), desc='real input'),
          Sample(i64(5), desc='i64'), Sample(cz(3, 4), desc='complex64 array'),
+         Sample(View(cz(6, 3), lambda t: t.t(), 'transposed'), n=8, desc='complex transposed'),
+         Sample(cz(5), out=np.zeros(8, np.complex64), desc='complex out', error=True),
          Sample(*c(2, 5, dtype=F64), cplx=True, n=7, gradcheck=True, desc='c128 odd'),
          Sample(*c(2, 5, dtype=F64), cplx=True, gradcheck=True, desc='c128 even'),
          Sample(f32(1), desc='one point default n', error=True), Sample(f32(4), n=0, desc='n=0', error=True),
@@ -121,6 +130,7 @@ def _nd_samples(real_in, real_out, two):
          Sample(*inp(3, 4, 5), **kw, s=(6, 3), desc='pad and crop s'),
          Sample(*inp(3, 4, 5), **kw, dim=(0, 2), desc='dim (0,2)'),
          Sample(*inp(3, 4, 5), **kw, s=(4, 7), dim=(0, -1), desc='s and dim'),
+         Sample(*inp(3, 4, 5), **kw, s=[-1, 6], dim=[2, 1], desc='s -1 and dim lists'),
          Sample(*g64(3, 4), **kw, gradcheck=True, desc='f64'),
          Sample(*g64(3, 5), **kw, s=(4, 4), norm='ortho', gradcheck=True, desc='f64 s ortho'),
          Sample(*inp(3, 4), **kw, s=(4, 4, 4), desc='s longer than input', error=True),
@@ -379,6 +389,8 @@ def _window_samples(extra=()):
               Sample(8, dtype=_Dtype('float16'), desc='float16', error=True),
               Sample(8, dtype=_Dtype('bfloat16'), desc='bfloat16', error=True),
               Sample(6, requires_grad=True, desc='requires_grad'),
+              Sample(6, layout=_Dtype('strided'), device='cpu', desc='layout and device'),
+              Sample(6, layout=_Dtype('sparse_coo'), desc='sparse layout', error=True),
               Sample(-1, desc='negative M', error=True), Sample(5, dtype=_Dtype('int64'), desc='int64', error=True)]
         s += [Sample(M, **kw, desc=f'M={M} {d}') for kw, d in extra for M in (7, 8)]
         s += [Sample(8, **{'sym': False, **kw}, dtype=_Dtype('float64'), desc=f'periodic float64 {d}') for kw, d in extra]

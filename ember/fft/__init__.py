@@ -25,6 +25,9 @@ def _run(plan, input, out):
         t = Tensor._make(r)
     if out is not None:
         from ..ops.inplace import write_out
+        if plan.kind in ('c2r', 'hfft') and out.is_complex():   # (a real result fits a complex out: not here)
+            raise RuntimeError(f'{plan.name[4:].replace("2", "n")} expects a floating point output tensor, but got '
+                               f'{_dtype.scalar_name(out.dtype)}')
         return write_out(plan.name, t, out)
     return t
 
