@@ -39,6 +39,30 @@ def _lower_series(a, x):
     return total * np.exp(_log_prefactor(a, x))
 
 
+def _lgamma1p(a):
+    """log Gamma(1 + a) for 0 < a < 0.5 by its Taylor series -euler a + sum_k (-a)^k zeta(k) / k, accurate where
+    lgamma(1 + a) loses a's low digits to the rounding of 1 + a."""
+    from ._zeta import zeta
+    k = np.arange(2, 64, dtype=np.float64)
+    coef = zeta(k, np.ones_like(k)) / k
+    total = np.zeros_like(a)
+    for c, n in zip(coef[::-1], k[::-1]):   # Horner from the highest power: sum_k c_k (-a)^k
+        total = (total + c) * -a if n > 2 else (total + c) * a * a
+    return total - 0.5772156649015329 * a
+
+
+def _upper_series(a, x):
+    """Q(a, x) directly for a < 0.5, x <= 1.1 (where 1 - P keeps none of a small Q's digits, as at a -> 0):
+    -expm1(u) - a e^u sum_{n>=1} (-x)^n / (n! (a + n)) with u = a log x - log Gamma(1 + a)."""
+    u = a * np.log(x) - _lgamma1p(a)
+    term = np.ones_like(x)
+    total = np.zeros_like(x)
+    for n in range(1, 60):   # |x| <= 1.1: the terms fall below 2^-52 of the first by n = 25
+        term = term * -x / n
+        total += term / (a + n)
+    return -np.expm1(u) - a * np.exp(u) * total
+
+
 def _upper_fraction(a, x):
     """Q(a, x) by its continued fraction (modified Lentz), for x > max(a, 1)."""
     b = x + 1.0 - a
@@ -83,6 +107,13 @@ def _regularized(a, x, upper):
     p[edge] = p_edge[edge]
     q[edge] = 1.0 - p_edge[edge]
     inner = left & ~np.isnan(a) & ~np.isnan(x)
+    direct = inner & (a < 0.5) & (x <= 1.1)
+    if direct.any():
+        if upper:
+            q[direct] = np.clip(_upper_series(a[direct], x[direct]), 0.0, 1.0)
+        else:   # (P itself by its series: 1 - Q would lose a small P)
+            p[direct] = np.minimum(_lower_series(a[direct], x[direct]), 1.0)
+        inner &= ~direct
     series = inner & ~((x > 1) & (x > a)) if not upper else inner & ((x < 1) | (x < a))
     if series.any():
         v = np.minimum(_lower_series(a[series], x[series]), 1.0)
