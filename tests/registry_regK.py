@@ -237,7 +237,8 @@ def _special_unary(name, domain):
         s += [Sample(EDGES.astype(F32), desc='f32 edges', grad=False), Sample(EDGES, desc='f64 edges', grad=False),
               Sample(arr((2, 3), F32, domain).astype(F16), desc='f16', error=name in HALF_ERRORS),
               Sample(arr((5,), np.int32, domain), desc='i32', error=name == 'round'),
-              Sample(np.array([-1e300, -1e10, -50.0, -5.0, 5.0, 50.0, 1e10, 1e300]), desc='f64 large', grad=False)]
+              Sample(np.array([-1e300, -1e10, -50.0, -5.0, 5.0, 50.0, 1e10, 1e300]), desc='f64 large', grad=False),
+              Sample(0.5, desc='a Python number', error=True)]
         return s
     return gen
 
