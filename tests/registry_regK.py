@@ -4,8 +4,8 @@ even sizes, real and complex inputs, views, out=, gradients; special functions o
 windows in every form. No torch import here."""
 import numpy as np
 
-from registry import (BOOL, F32, F64, I64, Op, Sample, View, _Dtype, _resolve, arr, extreme, f32, f64, i64, sliced,
-                      transposed, unary_samples)
+from registry import (BOOL, F32, F64, I64, Op, Sample, View, _Dtype, _resolve, arr, f32, f64, i64, sliced, transposed,
+                      unary_samples)
 
 OPS = []
 F16 = np.float16
@@ -156,8 +156,8 @@ def _nd_samples(real_in, real_out, two):
     return s
 
 
-_NO_FFT_GRADGRAD = ("ember's complex ops (torch.complex, .real and .imag, which the complex samples go through) have no "
-                    "double backward yet; the FFT nodes' own is checked against PyTorch in tests/test_fft.py")
+_NO_FFT_GRADGRAD = ("ember's complex ops (torch.complex, .real and .imag, which the complex samples go through) have "
+                    "no double backward yet; the FFT nodes' own is checked against PyTorch in tests/test_fft.py")
 
 
 def spectral(name, samples, **kw):
@@ -179,7 +179,7 @@ OPS += [spectral('fft2', lambda: _nd_samples(False, False, True)),
 
 
 def _freq_samples(name):
-    """Sizes odd, even, 1 and 0, spacings, dtypes, requires_grad; negative n (rfftfreq takes -1 and -2, as C's n / 2)."""
+    """Sizes odd, even, 1 and 0, spacings, dtypes, requires_grad; negative n (rfftfreq takes -1 and -2: C's n / 2)."""
     r = name == 'rfftfreq'
     return [Sample(5), Sample(8), Sample(7, 0.1, desc='7 d=0.1'), Sample(6, d=2.5, desc='6 d=2.5'),
             Sample(1, desc='1'), Sample(0, desc='0'), Sample(5, dtype=_Dtype('float64'), desc='float64'),
@@ -269,7 +269,7 @@ def _logit_eps():
             Sample(f64(2, 3, domain='prob'), 1e-3, gradcheck=True, desc='f64 small eps')]
 
 
-OPS.append(Op('logit', _logit_eps, ns='special', method=False, call=lambda lib, x, *a, **k: lib.special.logit(x, *a, **k)))
+OPS.append(Op('logit', _logit_eps, ns='special', method=False))   # (eps: a second entry, its samples' descs differ)
 
 
 def _special_binary(name, db='positive', grad=True, tensors_only=False, da='positive'):
@@ -344,7 +344,7 @@ def _multigammaln_samples():
             Sample(f32(3) + 1, 0, desc='p=0', error=True)]
 
 
-def _softmax_samples(log):
+def _softmax_samples():
     return [Sample(f32(3, 4), 1), Sample(f32(3, 4), 0), Sample(f32(2, 3, 4), -1),
             Sample(f32(3, 4), 1, dtype=_Dtype('float64'), desc='dtype=float64'),
             Sample(transposed((3, 4)), 1, desc='transposed'), Sample(f64(2, 3), 1, gradcheck=True),
@@ -361,9 +361,8 @@ def _softmaxish(name):
 
 OPS += [Op('polygamma', _polygamma_samples, ns='special', method=False),
         Op('multigammaln', _multigammaln_samples, ns='special', method=False),
-        Op('softmax', lambda: _softmax_samples(False), ns='special', method=False, out=False, call=_softmaxish('softmax')),
-        Op('log_softmax', lambda: _softmax_samples(True), ns='special', method=False, out=False,
-           call=_softmaxish('log_softmax')),
+        Op('softmax', _softmax_samples, ns='special', method=False, out=False, call=_softmaxish('softmax')),
+        Op('log_softmax', _softmax_samples, ns='special', method=False, out=False, call=_softmaxish('log_softmax')),
         Op('logsumexp', lambda: [Sample(f32(3, 4), 1), Sample(f32(2, 3, 4), (0, 2), keepdim=True),
                                  Sample(f64(2, 3), 1, gradcheck=True), Sample(transposed((3, 4)), 0),
                                  Sample(np.array([[-np.inf, -np.inf], [np.inf, 1.0], [1e30, 1e30]], F32), 1,
@@ -394,7 +393,8 @@ def _window_samples(extra=()):
               Sample(6, layout=_Dtype('sparse_coo'), desc='sparse layout', error=True),
               Sample(-1, desc='negative M', error=True), Sample(5, dtype=_Dtype('int64'), desc='int64', error=True)]
         s += [Sample(M, **kw, desc=f'M={M} {d}') for kw, d in extra for M in (7, 8)]
-        s += [Sample(8, **{'sym': False, **kw}, dtype=_Dtype('float64'), desc=f'periodic float64 {d}') for kw, d in extra]
+        s += [Sample(8, **{'sym': False, **kw}, dtype=_Dtype('float64'), desc=f'periodic float64 {d}')
+              for kw, d in extra]
         return s
     return gen
 
