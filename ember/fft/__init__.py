@@ -25,10 +25,15 @@ def _run(plan, input, out):
         t = Tensor._make(r)
     if out is not None:
         from ..ops.inplace import write_out
-        if plan.kind in ('c2r', 'hfft') and out.is_complex():   # (a real result fits a complex out: not here)
-            raise RuntimeError(f'{plan.name[4:].replace("2", "n")} expects a floating point output tensor, but got '
+        from ..ops._out import AD_NAME
+        real = plan.kind in ('c2r', 'hfft')
+        if real and not out.is_floating_point() or not real and not out.is_complex():   # checked before autograd
+            short = plan.name[4:].replace('2', 'n')
+            if not real and len(plan.axes) > 1 or plan.name in ('fft_fft2', 'fft_ifft2', 'fft_ifftn'):
+                short = 'rfftn' if plan.kind == 'r2c' else 'fftn'
+            raise RuntimeError(f'{short} expects a {"floating point" if real else "complex"} output tensor, but got '
                                f'{_dtype.scalar_name(out.dtype)}')
-        return write_out(plan.name, t, out)
+        return write_out(AD_NAME.get(plan.name, plan.name), t, out)
     return t
 
 
@@ -123,6 +128,7 @@ def _freq_result(vals, nd, requires_grad, out, name):
 
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """The sample frequencies of an ``n``-point transform with sample spacing ``d``: [0, 1, ..., -1] / (d n)."""
+    dtype = out.dtype if dtype is None and out is not None else dtype   # (out's dtype, as PyTorch)
     nd = _freq_args('fftfreq', n, d, dtype, layout, device, requires_grad)
     k = np.concatenate((np.arange((n + 1) // 2), np.arange(-(n // 2), 0))) if n else np.zeros(0)
     return _freq_result(_scaled(k, n * d, nd), nd, requires_grad, out, 'fftfreq')
@@ -130,6 +136,7 @@ def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, require
 
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """The non-negative sample frequencies of an ``n``-point real transform: [0, 1, ..., n // 2] / (d n)."""
+    dtype = out.dtype if dtype is None and out is not None else dtype   # (out's dtype, as PyTorch)
     nd = _freq_args('rfftfreq', n, d, dtype, layout, device, requires_grad, points=lambda n: int(n / 2) + 1)
     k = np.arange(int(n / 2) + 1)   # C's n / 2 (rounds toward zero): rfftfreq(-1) is [-0.], as PyTorch's
     return _freq_result(_scaled(k, n * d, nd), nd, requires_grad, out, 'rfftfreq')

@@ -154,7 +154,7 @@ ANY_DTYPE = {'bernoulli', 'all', 'any'}   # (all/any: bool or uint8, as RULES ch
 # ops that compute in out's dtype when no dtype= is given (as if called with dtype=out.dtype)
 DTYPE_FROM_OUT = {'sum', 'prod', 'cumsum', 'cumprod', 'logspace', 'range'}
 # composite ops of PyTorch's: with inputs that require grad they write out= through copy_ (out gets a grad_fn)
-COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile',
+COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'special.ndtr', 'linalg.norm', 'linalg.matrix_norm', 'quantile', 'nanquantile',
           'linalg.cond', 'linalg.tensorinv', 'linalg.tensorsolve',
           *('expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy unsqueeze_copy '
             'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
@@ -167,7 +167,20 @@ UNRECORDED = frozenset(('eq ne lt le gt ge greater greater_equal less less_equal
 AD_NAME = {'softmax': 'aten::softmax', 'log_softmax': 'aten::log_softmax', 'orgqr': 'linalg_householder_product', 'square': 'pow', 'msort': 'sort', 'arctan2': 'atan2', 'float_power': 'pow', 'nanmean': 'nansum', 'diff': 'sub', 'kron': 'mul', 'take_along_dim': 'gather', 'outer': 'mul', 'ger': 'mul',
            'linalg.det': '_det', 'linalg.inv': 'inv_ex', 'linalg.solve': '_solve_ex', 'linalg.cholesky': 'cholesky_ex',
            'linalg.slogdet': '_slogdet', 'linalg.svdvals': '_svd', 'linalg.matrix_power': 'matmul', 'linalg.multi_dot': 'mm',
-           'linalg.vecdot': 'sum', 'linalg.solve_ex': '_linalg_solve_ex', 'linalg.lu_factor': 'linalg_lu_factor_ex'}
+           'linalg.vecdot': 'sum', 'linalg.solve_ex': '_linalg_solve_ex', 'linalg.lu_factor': 'linalg_lu_factor_ex',
+           'fft_irfft': '_fft_c2r', 'fft_hfft': '_fft_c2r', 'fft_irfft2': '_fft_c2r', 'fft_irfftn': '_fft_c2r',
+           'fft_hfft2': '_fft_c2r', 'fft_hfftn': '_fft_c2r'}
+# torch.special's functions: the op PyTorch's error names (the alias's target, or special_<name>)
+AD_NAME.update({f'special.{n}': t for n, t in (
+    ('digamma', 'digamma'), ('psi', 'digamma'), ('erf', 'erf'), ('erfc', 'erfc'), ('erfinv', 'erfinv'),
+    ('exp2', 'exp2'), ('expit', 'sigmoid'), ('expm1', 'expm1'), ('gammaln', 'lgamma'), ('i0', 'i0'),
+    ('log1p', 'log1p'), ('logit', 'logit'), ('sinc', 'sinc'), ('round', 'round'), ('xlogy', 'xlogy'),
+    ('gammainc', 'igamma'), ('gammaincc', 'igammac'), ('polygamma', 'polygamma'), ('multigammaln', 'mvlgamma'),
+    ('logsumexp', 'logsumexp'))})
+RULES.update({'special.logsumexp': RULES['logsumexp'], 'special.multigammaln': RULES['mvlgamma'],
+              'special.round': [(_same, RuntimeError, _FOUND)]})   # (round.decimals: no cast)
+AD_NAME.update({f'special.{n}': f'special_{n}' for n in ('erfcx', 'i0e', 'i1', 'i1e', 'log_ndtr', 'ndtri', 'entr',
+                                                         'xlog1py', 'zeta')})
 
 
 def check_out_dtype(key, r, out):

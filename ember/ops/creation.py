@@ -15,14 +15,15 @@ from ._util import shape_arg, via_float, check_tensor_args, short_type_name
 
 def _finish(t, requires_grad, out=None, name=None, meta=False):
     """Apply ``requires_grad``; with ``out``, write t into it instead (PyTorch's out=; as in PyTorch only
-    arange warns when it resizes a non-empty out); ``meta``: t made a meta tensor (see ember._meta)."""
+    arange, fftfreq and rfftfreq warn when they resize a non-empty out); ``meta``: t made a meta tensor (see
+    ember._meta)."""
     if meta and type(t._data) is not _meta.MetaArray:
         t._data = _meta.placeholder(t._data.shape, t._data.dtype)
     if requires_grad and t._data.dtype.kind not in 'fc':
         raise RuntimeError('Only Tensors of floating point and complex dtype can require gradients')
     if out is not None:   # PyTorch fills out, then makes it a leaf that requires grad
         from .inplace import write_out
-        t = write_out(name, t, out, warn=name == 'arange')
+        t = write_out(name, t, out, warn=name in ('arange', 'fftfreq', 'rfftfreq'))
     return t.requires_grad_(True) if requires_grad else t
 
 
