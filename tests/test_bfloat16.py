@@ -19,7 +19,7 @@ import registry as R  # noqa: E402
 # accumulates in another order): their values may differ by a few bf16 units in the last place.
 ROUNDED_PER_STEP = {
     'addmm', 'addmv', 'addbmm', 'baddbmm', 'index_reduce', 'ldexp', 'renorm', 'bilinear', 'dist', 'index_add', 'linalg.cross', 'logsumexp', 'prod',
-    'rsqrt', 'std', 'var', 'xlogy', 'nn.functional.batch_norm', 'nn.functional.bilinear',
+    'rsqrt', 'std', 'var', 'xlogy', 'special.i0e', 'special.entr', 'nn.functional.batch_norm', 'nn.functional.bilinear',
     'nn.functional.binary_cross_entropy_with_logits', 'nn.functional.cross_entropy', 'nn.functional.embedding',
     'nn.functional.gelu', 'nn.functional.group_norm', 'nn.functional.huber_loss', 'nn.functional.instance_norm',
     'nn.functional.layer_norm', 'nn.functional.mse_loss', 'nn.functional.nll_loss',
