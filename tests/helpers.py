@@ -43,8 +43,9 @@ def assert_same(e, t, atol=1e-5, rtol=1e-4, what='value'):
         ev, tv = to_numpy(e), to_numpy(t)
         if tv.dtype.kind in 'biu':
             np.testing.assert_array_equal(ev, tv, err_msg=what)
-        else:
-            np.testing.assert_allclose(ev.astype(np.float64), tv.astype(np.float64), atol=atol, rtol=rtol,
+        else:   # complex values compare as complex (a float64 cast would keep only the real parts)
+            wide = np.complex128 if tv.dtype.kind == 'c' or ev.dtype.kind == 'c' else np.float64
+            np.testing.assert_allclose(ev.astype(wide), tv.astype(wide), atol=atol, rtol=rtol,
                                        equal_nan=True, err_msg=what)
     elif isinstance(t, (tuple, list)):
         assert len(e) == len(t), f'{what}: {len(e)} outputs != torch {len(t)}'
