@@ -1636,12 +1636,8 @@ def _cumprod_bw(self, g):
     if not np.ndim(dual.data(x)):       # a 0-d input: the running product is the identity
         return g
     if dual.is_array(x):
-        out = _scan(np.multiply, x, d, None)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            r = _scan(np.add, g * out, d, None, reverse=True) / x
-        if not np.all(np.isfinite(r)):
-            r = _cumprod_grad_slow(x, g, d)
-        return r
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            return _cumprod_bw_arrays(x, g, d)
     if (x._data == 0).any():
         return _cumprod_bw_zeros(g, x, d)
     out = cumprod(x, d)
@@ -1670,16 +1666,29 @@ def _cumprod_bw_zeros(g, x, d):
     return out
 
 
-def _cumprod_grad_slow(x, g, d):
-    xm, gm = np.moveaxis(x, d, -1), np.moveaxis(g, d, -1)
-    n = xm.shape[-1]
-    r = np.zeros_like(xm)
-    for k in range(n):
-        others = xm.copy()
-        others[..., k] = 1
-        cp = np.cumprod(others, axis=-1)
-        r[..., k] = (gm[..., k:] * cp[..., k:]).sum(-1)
-    return np.moveaxis(r, -1, d)
+def _cumprod_bw_arrays(x, g, d):
+    """PyTorch's O(n) cumprod gradient on arrays, each op rounded as its tensor is: (reversed cumsum of g y) / x
+    before a lane's first zero, at that zero g's products with what follows it up to the next zero times y just
+    before it, 0 past it (so inf/NaN past a zero give 0, and with no zero the division's NaN stays, as PyTorch)."""
+    r16 = dual.r16
+    y = r16(_scan(np.multiply, x, d, None))
+    w = r16(y * g)
+    zero = x == 0
+    if not zero.any():
+        return r16(r16(_scan(np.add, w, d, None, reverse=True)) / x)
+    seen = np.cumsum(zero, axis=d)
+    before = seen == 0
+    nil = np.zeros((), w.dtype)
+    r = np.where(before, r16(r16(_scan(np.add, np.where(before, w, nil), d, None, reverse=True)) / x), nil)
+    first = zero & (seen == 1)
+    between = (seen == 1) & ~zero
+    z = np.argmax(first, axis=d)[..., None] if d == x.ndim - 1 else np.expand_dims(np.argmax(first, axis=d), d)
+    after = r16(_scan(np.multiply, np.where(between, x, dual.one(x)), d, None))
+    s = _sum(r16(after * np.where(seen == 1, g, nil)), (d,), True, after.dtype)
+    prev = np.take_along_axis(y, np.maximum(z - 1, 0), d)
+    prev = np.where(z == 0, dual.one(prev), prev)
+    at = r16(s * prev)
+    return np.where(first, at, r)
 
 
 CumprodBackward0 = _node('CumprodBackward0', _cumprod_bw, ('dim',))

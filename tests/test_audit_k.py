@@ -1,0 +1,63 @@
+"""Gradients and low-precision (float16, bfloat16) results a differential fuzzer (ember against PyTorch 2.13)
+found differing. Each case builds its inputs from plain lists in ``fn(lib, dtype)``, runs forward and backward,
+and returns tensors; both libraries' must match bit for bit (NaN equal to NaN)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+INF, NAN = float('inf'), float('nan')
+LOW = ('float16', 'bfloat16')
+FLOATS = LOW + ('float32', 'float64')
+
+
+def _bits(t):
+    """A tensor's values as float64 (exact for every float dtype), for a bitwise comparison."""
+    return np.array(t.detach().double().tolist())
+
+
+def _grads(L, fn, *values, dtype, create_graph=False, seed_grad=None):
+    """``fn`` of leaves made from ``values`` in ``dtype``, its output and the gradients of <output, seed_grad>."""
+    dt = getattr(L, dtype)
+    xs = [L.tensor(v, dtype=dt, requires_grad=True) for v in values]
+    y = fn(L, *xs)
+    g = L.ones_like(y) if seed_grad is None else L.tensor(seed_grad, dtype=dt)
+    gs = L.autograd.grad(y, xs, g, create_graph=create_graph)
+    return (y,) + tuple(gs)
+
+
+def _compare(run):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        t, e = run(torch), run(ember)
+    assert len(t) == len(e)
+    for i, (a, b) in enumerate(zip(t, e)):
+        assert a.dtype.__repr__().split('.')[-1] == str(b.dtype).split('.')[-1], i
+        np.testing.assert_array_equal(_bits(b), _bits(a), err_msg=f'output {i}')
+
+
+# cumprod's gradient: PyTorch's O(n) form past a zero (0 there even with inf/NaN), the plain division without one
+CUMPROD = {
+    'inf_nan_zeros': ([INF, -INF, NAN, 0., -0., 6e4, 1e-7, 1.], 0),
+    'inf_no_zero': ([INF, 2., 3.], 0),
+    'zero_then_inf': ([2., 0., INF, 3.], 0),
+    'two_zeros': ([2., 0., 3., 0., 5.], 0),
+    'nan_then_zero': ([NAN, 0., 2., 3.], 0),
+    'zero_then_nan': ([1., 2., 0., 4., NAN], 0),
+    'zero_first': ([0., INF, 2.], 0),
+    'rows_dim1': ([[3., INF, 0., NAN, 2.], [1., 0., 0., 2., 3.], [1., 2., 3., 4., 5.]], 1),
+    'rows_dim0': ([[3., INF, 0.], [0., NAN, 2.], [4., 0., 5.], [INF, 2., 0.]], 0),
+}
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+@pytest.mark.parametrize('dtype', FLOATS)
+@pytest.mark.parametrize('case', list(CUMPROD))
+def test_cumprod_grad(case, dtype, create_graph):
+    vals, dim = CUMPROD[case]
+    seed = np.arange(1., np.size(vals) + 1).reshape(np.shape(vals)).tolist()
+    _compare(lambda L: _grads(L, lambda L, x: x.cumprod(dim), vals, dtype=dtype, create_graph=create_graph,
+                              seed_grad=seed))
