@@ -61,3 +61,25 @@ def test_cumprod_grad(case, dtype, create_graph):
     seed = np.arange(1., np.size(vals) + 1).reshape(np.shape(vals)).tolist()
     _compare(lambda L: _grads(L, lambda L, x: x.cumprod(dim), vals, dtype=dtype, create_graph=create_graph,
                               seed_grad=seed))
+
+
+# var/std (and with the mean) backward in float16/bfloat16: PyTorch's formula, each op rounded, the mean summed in
+# float32 and divided once; a float16 scale by 2 / (n - c) in float32
+MOMENTS = {
+    'inf_6e4': ([[INF, -INF, NAN, 0.], [-0., 6e4, 1e-7, 1.]], 1, 1),
+    'rows_dim0': ([[1.5, -20.25, 3.], [101.5, 7.125, -0.5], [64., 3.5, 9.75]], 0, 1),
+    'corr2_last': ([[0.3, -1.7, 2.2, 5.1, -0.9], [1e3, 2e3, -3.5e3, 4.25e2, 17.]], -1, 2),
+    'corr0_all': ([[0.3, -1.7, 2.2], [5.1, -0.9, 11.]], None, 0),
+}
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('op', ['std_mean', 'var_mean', 'std', 'var'])
+@pytest.mark.parametrize('case', list(MOMENTS))
+def test_moments_grad_low_precision(case, op, dtype):
+    vals, dim, corr = MOMENTS[case]
+
+    def fn(L, x):
+        out = getattr(L, op)(x, dim, correction=corr)
+        return (out[0] if isinstance(out, tuple) else out) * 3
+    _compare(lambda L: _grads(L, fn, vals, dtype=dtype))

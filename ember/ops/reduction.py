@@ -763,9 +763,11 @@ def _var_args(dim, unbiased, correction):
 
 def _mean_of(x, dims, n):
     """The mean of array ``x`` over ``dims`` (kept), summed in PyTorch's order (it shows next to +-1e40); a bf16
-    one summed and divided in float32, rounded once, as PyTorch's CPU mean."""
+    or float16 one summed and divided in float32, rounded once, as PyTorch's CPU mean."""
     if type(x) is _bf16.BF16Array and n:
         return _bf16.from_f32(_sum(_bf16.to_f32(x), dims, True, _F32) / _F32.type(n))
+    if x.dtype == _F16 and n:
+        return (_sum(x.astype(_F32), dims, True, _F32) / _F32.type(n)).astype(_F16)
     return _sum(x, dims, True, x.dtype) / x.dtype.type(n) if n else x.mean(axis=dims, keepdims=True)
 
 
@@ -777,8 +779,8 @@ def _var_bw(self, g):
         g = g if keep else g.reshape(_kshape(x.shape, dims))
         with np.errstate(invalid='ignore'):   # PyTorch: 2 / (n - c) (inf at n == c, negative past it)
             k = 2.0 / (n - c) if n != c else math.inf
-            if type(x) is _bf16.BF16Array:   # PyTorch's k * grad * (self - mean), each a bf16 tensor
-                return dual.r16(k * g) * dual.r16(x - mu)
+            if x.dtype == _F16 or type(x) is _bf16.BF16Array:   # PyTorch's k * grad * (self - mean), each op rounded
+                return _low_mul(_low_scale(k, g), x - mu)
             return g * k * (x - mu)
     mu = mean(x, dims, keepdim=True)
     g = g if keep else g.reshape(_kshape(x.shape, dims))
@@ -791,11 +793,12 @@ def _std_bw(self, g):
     if not keep:
         g = g.reshape(_kshape(x.shape, dims))
         y = y.reshape(_kshape(x.shape, dims))
-    if type(x) is _bf16.BF16Array:   # PyTorch's var_backward of grad / (result * 2) (0 where the std is 0)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            ratio = _bf16.from_f32(np.where(y == 0, 0, g / dual.r16(y * 2)))
+    if dual.is_array(x) and (x.dtype == _F16 or type(x) is _bf16.BF16Array):
+        # PyTorch's var_backward of grad / (result * 2) (0 where the std is 0), each op rounded to x's dtype
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            ratio = np.where(y == 0, np.zeros((), g.dtype), dual.r16(g / dual.r16(y * 2)))
             k = 2.0 / (n - c) if n != c else math.inf
-            return dual.r16(k * ratio) * dual.r16(x - _mean_of(x, dims, n))
+            return _low_mul(_low_scale(k, ratio), x - _mean_of(x, dims, n))
     if dual.is_array(x):   # PyTorch masks the gradient to 0 where the std is 0
         with np.errstate(divide='ignore', invalid='ignore'):
             return np.where(y == 0, 0, g * (x - _mean_of(x, dims, n)) / (y * (n - c))).astype(x.dtype, copy=False)
@@ -804,6 +807,19 @@ def _std_bw(self, g):
         return g * (x - mean(x, dims, keepdim=True)) / (y * (n - c))
     ratio = dual.where(yd == 0, dual.const(0, g), g / y)   # PyTorch's masked_fill(std == 0, 0), as there
     return ratio * (x - mean(x, dims, keepdim=True)) / (n - c)
+
+
+def _low_scale(k, a):
+    """k * a for a float16/bf16 array ``a``, rounded once: PyTorch multiplies by a number in float32 (NumPy would
+    round k to float16 first)."""
+    if a.dtype == _F16:
+        return (np.float32(k) * a.astype(_F32)).astype(_F16)
+    return dual.r16(k * a)
+
+
+def _low_mul(a, b):
+    """a * b of float16/bf16 arrays, ``b`` a difference made by one op: each rounded as PyTorch's tensors."""
+    return dual.r16(a) * dual.r16(b)
 
 
 def _mean_part(self, g):
