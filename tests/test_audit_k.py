@@ -24,6 +24,8 @@ def _grads(L, fn, *values, dtype, create_graph=False, seed_grad=None):
     dt = getattr(L, dtype)
     xs = [L.tensor(v, dtype=dt, requires_grad=True) for v in values]
     y = fn(L, *xs)
+    if isinstance(seed_grad, str):   # 'random': a fixed draw in the output's shape
+        seed_grad = np.random.default_rng(0).uniform(-1, 1, tuple(y.shape)).tolist()
     g = L.ones_like(y) if seed_grad is None else L.tensor(seed_grad, dtype=dt)
     gs = L.autograd.grad(y, xs, g, create_graph=create_graph)
     return (y,) + tuple(gs)
@@ -83,3 +85,26 @@ def test_moments_grad_low_precision(case, op, dtype):
         out = getattr(L, op)(x, dim, correction=corr)
         return (out[0] if isinstance(out, tuple) else out) * 3
     _compare(lambda L: _grads(L, fn, vals, dtype=dtype))
+
+
+def _std_mean_both(L, x):
+    s, m = L.std_mean(x, 1)
+    return s * 3 + m * 5
+
+
+# sums in a backward of float16/bfloat16: PyTorch adds in float32 and rounds once per sum
+SUMS = {
+    'add_broadcast': (lambda L, x, y: x + y, [[0.1, -2.7, 3.3], [1.9, 4.4, -0.6]], [[0.33], [-1.7]]),
+    'mul_broadcast': (lambda L, x, y: x * y, [[0.1, -2.7, 3.3], [1.9, 4.4, -0.6]], [0.77, -1.3, 2.9]),
+    'expand': (lambda L, x, y: x.expand(4, 3, 5) * y, [[1.1], [-0.3], [2.9]], [0.7, 1.3, -2.1, 0.9, 1.7]),
+    'tile': (lambda L, x, y: x.tile((3, 2, 2)) * y, [[1.1, -0.3], [2.9, 0.45]], [0.7, 1.3, -2.1, 0.9]),
+    'std_mean_both': (lambda L, x, y: _std_mean_both(L, x * y), [[1.5, -2.25, 3.1, 0.7], [7.1, 0.2, -0.5, 2.]],
+                      [0.3, 1.7, -0.9, 2.2]),
+}
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('case', list(SUMS))
+def test_backward_sums_low_precision(case, dtype):
+    fn, a, b = SUMS[case]
+    _compare(lambda L: _grads(L, fn, a, b, dtype=dtype, seed_grad='random'))

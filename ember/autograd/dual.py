@@ -39,6 +39,10 @@ def sum_to(g, shape):
             f = _bf16.to_f32(_bf16.adopt(g))   # added in float32 (a BF16Array's own sums round each step)
             r = ordered_sum(f, axes, True)
             g = _bf16.from_f32(f.sum(axis=axes, keepdims=True) if r is None else r)
+        elif g.dtype == np.float16:     # added in float32 and rounded once, as PyTorch's (NumPy's add in float16)
+            f = g.astype(np.float32)
+            r = ordered_sum(f, axes, True)
+            g = (f.sum(axis=axes, keepdims=True) if r is None else r).astype(np.float16)
         else:
             r = ordered_sum(g, axes, True)
             g = g.sum(axis=axes, keepdims=True) if r is None else r

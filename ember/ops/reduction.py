@@ -829,9 +829,14 @@ def _mean_part(self, g):
 
 VarBackward0 = _node('VarBackward0', _var_bw, ('dims', 'keep', 'n', 'c'))
 StdBackward0 = _node('StdBackward0', _std_bw, ('dims', 'keep', 'n', 'c'))
-VarMeanBackward0 = _node('VarMeanBackward0', lambda self, gv, gm: _var_bw(self, gv) + _mean_part(self, gm),
+def _plus_mean_part(self, g, gm):
+    """A var/std gradient ``g`` plus the mean output's share, each a bf16 tensor in PyTorch's sum."""
+    return dual.r16(g) + dual.r16(_mean_part(self, gm))
+
+
+VarMeanBackward0 = _node('VarMeanBackward0', lambda self, gv, gm: _plus_mean_part(self, _var_bw(self, gv), gm),
                          ('dims', 'keep', 'n', 'c', 'shape'))
-StdMeanBackward0 = _node('StdMeanBackward0', lambda self, gs, gm: _std_bw(self, gs) + _mean_part(self, gm),
+StdMeanBackward0 = _node('StdMeanBackward0', lambda self, gs, gm: _plus_mean_part(self, _std_bw(self, gs), gm),
                          ('dims', 'keep', 'n', 'c', 'shape'))
 
 

@@ -515,11 +515,29 @@ def broadcast_shapes(*shapes):
 def _repeat_bw(self, g):
     sh, reps = self.shape, self.reps
     lead = len(reps) - len(sh)
+    if dual.is_array(g) and (g.dtype == np.float16 or _bf16.is_bf16(g.dtype)):
+        return _repeat_bw_low(g, sh, reps[lead:], lead)
     full = (1,) * lead + tuple(sh)
     split = []
     for r, s in zip(reps, full):
         split += [r, s]
     g = g.reshape(tuple(split)).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+    return g.reshape(sh)
+
+
+def _repeat_bw_low(g, sh, reps, lead):
+    """PyTorch's repeat_backward on an array: the new leading dims summed one at a time, then the repeats in one
+    sum, each in PyTorch's order and accumulation (float16/bf16 add in float32, rounding once per sum)."""
+    from .reduction import _sum
+    for _ in range(lead):
+        g = _sum(g, (0,), False, g.dtype)
+    split, dims = [], []
+    for r, s in zip(reps, sh):
+        if r != 1:
+            dims.append(len(split))
+            split.append(r)
+        split.append(s)
+    g = _sum(g.reshape(tuple(split)), tuple(dims), False, g.dtype) if dims else g.reshape(tuple(split))
     return g.reshape(sh)
 
 
