@@ -108,3 +108,32 @@ SUMS = {
 def test_backward_sums_low_precision(case, dtype):
     fn, a, b = SUMS[case]
     _compare(lambda L: _grads(L, fn, a, b, dtype=dtype, seed_grad='random'))
+
+
+_X = [[-7.5, -2.3, -0.4, 0.], [0.3, 1.7, 4.9, 11.]]
+_T = [[0.1, 0.9, 0.5, 0.], [1., 0.25, 0.75, 0.6]]
+_W = [0.3, 1.7, 0.9, 2.5]
+
+
+def _bcel(**kw):
+    return lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(
+        x, t, **{k: L.tensor(v, dtype=x.dtype) for k, v in kw.items() if k != 'reduction'},
+        reduction=kw.get('reduction', 'mean'))
+
+
+# float16/bfloat16 formulas with each op rounded as PyTorch's tensors (and its scalars applied in float32)
+LOW_FORMULAS = {
+    'pow_tensor_exp': (lambda L, x, y: x.abs() ** y, _X, [[1.3, -0.7, 2.2, 3.], [0., 0.45, -1.9, 0.6]]),
+    'rpow_scalar_base': (lambda L, x, y: 2.5 ** x * y, _X, _T),
+    'logsigmoid': (lambda L, x, y: L.nn.functional.logsigmoid(x * 1.5) * y, _X, _T),
+    'bcel_mean': (_bcel(), _X, _T),
+    'bcel_none_weight': (_bcel(weight=_W, reduction='none'), _X, _T),
+    'bcel_sum_pos_weight': (_bcel(pos_weight=_W, reduction='sum'), _X, _T),
+}
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('case', list(LOW_FORMULAS))
+def test_low_precision_formulas(case, dtype):
+    fn, a, b = LOW_FORMULAS[case]
+    _compare(lambda L: _grads(L, fn, a, b, dtype=dtype, seed_grad='random'))

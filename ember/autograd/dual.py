@@ -152,9 +152,36 @@ def r16(x):
     return _bf16.adopt(x) if type(x) is _bf16.BF16Array else x
 
 
+def is_low(x):
+    """True for a float16 or bfloat16 array (whose backward formulas round each op as PyTorch's tensors)."""
+    return is_array(x) and (x.dtype == np.float16 or _bf16.is_bf16(x.dtype))
+
+
+def wide(x):
+    """The float32 values of a float16/bf16 array."""
+    return _bf16.to_f32(_bf16.adopt(x)) if _bf16.is_bf16(x.dtype) else np.asarray(x, np.float32)
+
+
+def narrow(v, dt):
+    """Float32 values ``v`` rounded to the float16/bf16 dtype ``dt``, as an array of that dtype."""
+    return _bf16.from_f32(v) if _bf16.is_bf16(dt) else np.asarray(v).astype(np.float16)
+
+
+def rounder(dt):
+    """v -> float32 values ``v`` rounded to float16/bf16 ``dt`` (still float32): one op of a low-precision formula."""
+    if _bf16.is_bf16(dt):
+        return lambda v: _bf16.round_f32(v).reshape(np.shape(v))
+    return lambda v: np.asarray(v).astype(np.float16).astype(np.float32)
+
+
 def scale(x, s):
-    """x * s for a number s: on tensors C++'s mul.Scalar (MulBackward1), as PyTorch's formulas record it."""
-    return x * s if is_array(x) else _ops().pointwise._mul_scalar(x, s)
+    """x * s for a number s: on tensors C++'s mul.Scalar (MulBackward1), as PyTorch's formulas record it; a float16
+    array times float32(s), rounded once, as PyTorch's kernel (NumPy would round s to float16 first)."""
+    if is_array(x):
+        if x.dtype == np.float16 and type(s) is float:
+            return (x.astype(np.float32) * np.float32(s)).astype(np.float16)
+        return x * s
+    return _ops().pointwise._mul_scalar(x, s)
 
 
 def shift(x, s):

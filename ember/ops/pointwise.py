@@ -1092,7 +1092,16 @@ def _pow_base(g, a, b):
         if b == 0:
             return _zero_grad(g)
         return g * (dual.r16(b * dual.r16(_power(a, b - 1))) if dual.is_array(a) else dual.scale(pow(a, b - 1), b))
+    if _low_pair(a, b):   # PyTorch's grad * (exponent * self.pow(exponent - 1)), each a float16/bf16 tensor
+        r16 = dual.r16
+        return np.where(b == 0, np.zeros((), g.dtype), r16(g * r16(b * r16(np.power(a, r16(b - 1))))))
     return dual.where(dual.data(b) == 0, dual.const(0.0, g), g * b * a ** (b - 1))
+
+
+def _low_pair(a, b):
+    """True for float16 or bfloat16 arrays of one dtype, whose backward rounds each op of PyTorch's formula."""
+    return (dual.is_array(a) and dual.is_array(b) and a.dtype == b.dtype
+            and (a.dtype == _F16 or _bf16.is_bf16(a.dtype)))
 
 
 def _power(a, b):
@@ -1147,6 +1156,8 @@ def _pow_exp(g, a, b):
     if isinstance(a, complex):
         return g * (a ** b) * complex(np.log(a)) if a != 0 else g * 0
     if isinstance(a, (int, float)):   # PyTorch: log of a negative base is NaN, 0 ** negative gives -inf
+        if a > 0 and _low_pair(b, b):   # PyTorch's grad * (result * log(base)), each a float16/bf16 tensor
+            return dual.r16(g * dual.r16(dual.scale(dual.r16(a ** b), math.log(a))))
         if a > 0:
             return g * (a ** b) * math.log(a)
         lg = -math.inf if a == 0 else math.nan
@@ -1161,7 +1172,11 @@ def _pow_exp(g, a, b):
             r = g * (a ** b) * np.log(np.where(ad == 0, 1, a))
         return np.where((ad == 0) & (np.real(bd) >= 0), 0, r)
     with np.errstate(divide='ignore', invalid='ignore'):   # PyTorch: NaN for a < 0, -inf for 0 ** (b < 0)
-        r = g * (a ** b) * dual.log(a)
+        if _low_pair(a, b):   # PyTorch's grad * (result * self.log()), each a float16/bf16 tensor
+            r16 = dual.r16
+            r = r16(g * r16(r16(np.power(a, b)) * r16(np.log(a))))
+        else:
+            r = g * (a ** b) * dual.log(a)
     return dual.where((ad == 0) & (dual.data(b) >= 0), dual.const(0.0, g), r)
 
 

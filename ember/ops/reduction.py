@@ -810,11 +810,8 @@ def _std_bw(self, g):
 
 
 def _low_scale(k, a):
-    """k * a for a float16/bf16 array ``a``, rounded once: PyTorch multiplies by a number in float32 (NumPy would
-    round k to float16 first)."""
-    if a.dtype == _F16:
-        return (np.float32(k) * a.astype(_F32)).astype(_F16)
-    return dual.r16(k * a)
+    """k * a for a float16/bf16 array ``a``, rounded once: PyTorch multiplies by a number in float32."""
+    return dual.r16(dual.scale(a, float(k)))
 
 
 def _low_mul(a, b):

@@ -47,7 +47,7 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
     99.98-100% for silu, mish, elu, selu, hardswish, hardsigmoid, leaky_relu and softplus, forward and
     backward, and NumPy's float16 arithmetic (converting each operand) is slower than float32's."""
     def grad(g, x, *p):
-        if x.dtype == _F16:
+        if x.dtype == _F16 and not getattr(backward, 'rounds_low', False):
             return np.asarray(backward(g.astype(np.float32), x.astype(np.float32), *p)).astype(_F16)
         return backward(g, x, *p)
 
@@ -882,10 +882,25 @@ def _log_sigmoid_arr(a):
     return np.minimum(a, np.float32(0)) - np.log1p(z.astype(np.float64)).astype(np.float32)
 
 
+def _logsigmoid_bw(g, x):
+    """g * sigmoid(-x); in float16/bf16 PyTorch's kernel's (max' - sign * z / (1 + z)) * g in float32, its
+    z = exp(-|x|) the forward's buffer, rounded to the input's dtype."""
+    if not dual.is_low(x):
+        return g * _sig(-x)
+    q, xf = dual.rounder(x.dtype), dual.wide(x)
+    z = q(np.exp(-np.abs(xf).astype(np.float64)).astype(np.float32))
+    neg = xf < 0
+    d = np.where(neg, np.float32(1), np.float32(0)) - np.where(neg, np.float32(1), np.float32(-1)) * (z / (1 + z))
+    return dual.narrow(d * dual.wide(g), x.dtype)
+
+
+_logsigmoid_bw.rounds_low = True
+
+
 _logsigmoid = _elementwise(
     'LogSigmoidBackward0',
     lambda a: _log_sigmoid_arr(a),
-    lambda g, x: g * _sig(-x),
+    _logsigmoid_bw,
     lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu', 'LogSigmoidBackwardBackward0', _logsigmoid_second)
 
 

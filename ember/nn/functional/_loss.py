@@ -805,13 +805,44 @@ def _sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))
 
 
+def _bcel_backward_low(self, g):
+    """binary_cross_entropy_with_logits' input and target gradients in float16/bf16: PyTorch's backward formulas
+    with each op's tensor rounded ((sigmoid(x) - t) * g * w / n; -x * g * w / n)."""
+    x, t, w, pw, red, xd, td = self.ctx
+    q, f = dual.rounder(xd), dual.wide
+    xf, gf = f(x), f(g)
+    wf = None if w is None else f(w)
+
+    def finish(d):
+        d = q(d * gf)
+        d = d if wf is None else q(d * wf)
+        return dual.narrow(d / np.float32(x.size) if red == 'mean' else d, xd)
+    gx = gt = None
+    if self.need[0]:
+        sig = q(1 / (1 + np.exp(-xf.astype(np.float64)).astype(np.float32)))
+        if pw is None:
+            d = q(sig - f(t))
+        else:
+            tt = q(f(pw) * f(t))
+            d = q(q(q(q(tt + 1) - f(t)) * sig) - tt)
+        gx = finish(d)
+    if self.need[1]:
+        if pw is None:
+            gt = finish(-xf)
+        else:
+            gt = finish(q(q(f(_log_sigmoid_arr(-x))) - q(q(f(_log_sigmoid_arr(x))) * f(pw))))
+    return gx, gt
+
+
 def _bcel_backward(self, g):
     x, t, w, pw, red, xd, td = self.ctx
+    low = dual.is_low(x) and xd == td and dual.is_array(g)
+    gx, gt = _bcel_backward_low(self, g) if low else (None, None)
     gs = _grad_scale(g, red, x.size)
     wv = 1.0 if w is None else w
     sp = None
-    gx = gt = gw = gpw = None
-    if self.need[0]:
+    gw = gpw = None
+    if self.need[0] and not low:
         if pw is None:
             d = _sigmoid(x) - t
         else:
@@ -820,7 +851,7 @@ def _bcel_backward(self, g):
         gx = dual.sum_to(d * wv * gs, x.shape).astype(xd, copy=False)
     if self.need[1] or self.need[3]:
         sp = _softplus_neg(x)
-    if self.need[1]:
+    if self.need[1] and not low:
         dt = -x if pw is None else -x + (pw - 1) * sp
         gt = dual.sum_to(dt * wv * gs, t.shape).astype(td, copy=False)
     if self.need[2]:
@@ -832,10 +863,11 @@ def _bcel_backward(self, g):
 
 def _bcel_loss(x, t, pw):
     """(1 - t) x - log_sigmoid(x) (its log_sigmoid weighted by (pw - 1) t + 1), PyTorch's formula and roundings."""
-    ls = _log_sigmoid_arr(x)
+    r = dual.r16    # (bf16: each op's tensor rounded, as PyTorch's composite forward)
+    ls = r(_log_sigmoid_arr(x))
     if pw is None:
-        return (1 - t) * x - ls
-    return (1 - t) * x - ((pw - 1) * t + 1) * ls
+        return r(r(r(1 - t) * x) - ls)
+    return r(r(r(1 - t) * x) - r(r(r(r(pw - 1) * t) + 1) * ls))
 
 
 def _bcel_ref(ctx, x, t, w, pw):
@@ -871,7 +903,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         pw = None if pos_weight is None else pos_weight._data.astype(x.dtype, copy=False)
         loss = _bcel_loss(x, t, pw)     # mixed dtypes: the softplus in the input's dtype, the rest promoted
         if w is not None:
-            loss = loss * w
+            loss = dual.r16(loss * w)
         loss = np.asarray(loss)
         out = _reduce_arr(loss.astype(np.promote_types(xd, td), copy=False), reduction).astype(td, copy=False)
         return record(BinaryCrossEntropyWithLogitsBackward0, (input, target, weight, pos_weight), out,
