@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import ember
+from helpers import exact_like_torch, threads  # noqa: F401 (fixtures)
 
 INF, NAN = float('inf'), float('nan')
 LOW = ('float16', 'bfloat16')
@@ -137,3 +138,14 @@ LOW_FORMULAS = {
 def test_low_precision_formulas(case, dtype):
     fn, a, b = LOW_FORMULAS[case]
     _compare(lambda L: _grads(L, fn, a, b, dtype=dtype, seed_grad='random'))
+
+
+@pytest.mark.usefixtures('exact_like_torch')
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('shape', [(3, 5), (7, 17), (3, 33), (5, 1000), (300, 40)])
+def test_softmax_lastdim_low_precision(shape, dtype, threads):
+    """PyTorch's reduced-float last-dim kernel: SLEEF's exp over 16-blocks, glibc's in the tail, the tail added after
+    the lanes' tree, times the reciprocal (was NumPy's exp and sum: 1 of 5000 float16 values of (5, 1000) a step off)."""
+    a = (np.random.default_rng(shape[1]).standard_normal(shape) * 4).tolist()
+    a[0][-1] = -INF
+    _compare(lambda L: (L.softmax(L.tensor(a, dtype=getattr(L, dtype)), -1),))

@@ -237,6 +237,25 @@ def softmax_rows(x, out):
     out *= np.divide(np.float32(1), s, out=s)
 
 
+def softmax_rows_reduced(x, out):
+    """PyTorch's bf16/float16 softmax over the last dim (_vec_softmax_lastdim's reduced-float branch) on the float32
+    values ``x``, into ``out``: exp(x - max) by SLEEF over whole 16-blocks and glibc's in the tail; the blocks summed as
+    reduce_all's lanes and tree, the tail's exps then added in order; times the float32 reciprocal of the sum."""
+    z = x - row_max(x)
+    n = z.shape[-1]
+    full = n - n % 16
+    e = np.empty_like(z)
+    s = np.zeros(z.shape[:-1] + (1,), _F32)
+    if full:
+        e[..., :full] = expf(z[..., :full])
+        s = lane_sums(e[..., :full])
+    if full < n:
+        e[..., full:] = glibc_expf(z[..., full:])
+        for i in range(full, n):
+            s = s + e[..., i:i + 1]
+    np.multiply(e, np.float32(1) / s, out=out)
+
+
 def log_softmax_rows(x, out):
     """PyTorch's float32 log_softmax over the last dim (_vec_log_softmax_lastdim): (x - max) - logf(sum of
     exp(x - max)), SLEEF's exp and log and reduce_all's sum."""

@@ -1501,6 +1501,10 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
         return _softmax_out(input, _sleef.softmax_mid(a, d, _parallel.threads()), d, dim)
     if (a.dtype == _F16 or type(a) is _bf16.BF16Array) and d < a.ndim - 1 and a.size:
         return _softmax_out(input, _softmax_mid_reduced(a, d), d, dim)
+    if (a.dtype == _F16 or type(a) is _bf16.BF16Array) and d == a.ndim - 1 and a.size and _sleef.emulated():
+        r = _by_rows(_sleef.softmax_rows_reduced, np.ascontiguousarray(a.astype(_F32) if a.dtype == _F16 else
+                                                                       _bf16.to_f32(a)))
+        return _softmax_out(input, r.astype(_F16) if a.dtype == _F16 else _bf16.from_f32(r), d, dim)
     # 0-d: 1, or NaN of inf/NaN as PyTorch's exp(x - max(x))
     r = _softmax_arr(_half_in_f32(a), d) if a.ndim else np.exp(a - a)
     return _softmax_out(input, _c(r.astype(a.dtype, copy=False)), d, dim)
