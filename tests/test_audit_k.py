@@ -176,3 +176,32 @@ def test_norm_training_low_precision(shape, kind, dtype):
         _compare(lambda L: _grads(L, _norm_case(kind, shape[1]), a, dtype=dtype)[:1])
         return
     _compare(lambda L: _grads(L, _norm_case(kind, shape[1]), a, dtype=dtype, seed_grad='random'))
+
+
+# foreach=True with a tensor lr: PyTorch's _multi_tensor_ step sizes take lr.item() (float64 arithmetic), and
+# Adafactor's foreach form scales the update (rounded) before adding it; a float64 lr tensor's decoupled weight
+# decay factor is cast to the param's dtype before the multiply (either form)
+OPTIMS = [('Adamax', {}), ('Adamax', {'weight_decay': 0.1}), ('NAdam', {}), ('NAdam', {'momentum_decay': 0.01}),
+          ('NAdam', {'decoupled_weight_decay': True, 'weight_decay': 0.1}), ('ASGD', {'t0': 1, 'lambd': 0.1}),
+          ('Adafactor', {}), ('Adafactor', {'maximize': True, 'weight_decay': 0.1}),
+          ('RAdam', {'decoupled_weight_decay': True, 'weight_decay': 0.1})]
+
+
+@pytest.mark.parametrize('foreach', [True, False])
+@pytest.mark.parametrize('lr', ['float', 'tensor', 'tensor64'])
+@pytest.mark.parametrize('name,kw', OPTIMS)
+def test_foreach_tensor_lr(name, kw, lr, foreach):
+    rng = np.random.default_rng(0)
+    start = [rng.standard_normal((3, 4)).tolist(), rng.standard_normal(5).tolist()]
+    grads = [[rng.standard_normal((3, 4)).tolist(), rng.standard_normal(5).tolist()] for _ in range(3)]
+
+    def run(L):
+        ps = [L.tensor(p, requires_grad=True) for p in start]
+        rate = {'float': 0.01, 'tensor': L.tensor(0.01), 'tensor64': L.tensor(0.01, dtype=L.float64)}[lr]
+        opt = getattr(L.optim, name)(ps, lr=rate, foreach=foreach, **kw)
+        for g in grads:
+            for p, v in zip(ps, g):
+                p.grad = L.tensor(v)
+            opt.step()
+        return ps
+    _compare(run)

@@ -96,4 +96,7 @@ def _adafactor_group(state, group):
         update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
         update.mul_(grad)
         denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
-        p.add_(update, alpha=-alpha / denom)
+        if group['foreach']:    # PyTorch's _foreach_ form: the update scaled (rounded), then added
+            p.add_(update.mul_(-alpha / denom))
+        else:
+            p.add_(update, alpha=-alpha / denom)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp
-from .optimizer import Optimizer, _closure_loss, _no_grad_step, _scalar
+from .optimizer import Optimizer, _closure_loss, _decay_, _no_grad_step, _scalar
 
 __all__ = ['Muon']
 
@@ -115,6 +115,6 @@ def _muon_group(state, group):
             update = buf
         update = _zeropower_via_newtonschulz(update, group['ns_coefficients'], group['ns_steps'], group['eps'])
         adjusted_lr = _adjust_lr(lr, group['adjust_lr_fn'], pa.shape)
-        np.multiply(pa, 1 - lr * wd, out=pa)
+        _decay_(pa, lr, wd)
         np.add(pa, np.multiply(update.astype(pa.dtype), -adjusted_lr, dtype=pa.dtype), out=pa)
         p._bump()

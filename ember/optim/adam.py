@@ -9,7 +9,7 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ..ops.pointwise import _lerp_values
 from ..tensor import Tensor
 from .optimizer import (_with_decay, _addcmul_, _CAPTURABLE_NO_XLA, Optimizer, _as_real, _closure_loss,
-                        _functional_checks, _no_grad_step, _scalar, _step_tensor)
+                        _decay_, _functional_checks, _no_grad_step, _scalar, _step_tensor)
 
 __all__ = ['Adam', 'AdamW', 'adam', 'adamw']
 
@@ -227,7 +227,7 @@ def _decay(pa, ga, lr, wd, decoupled, cplx=False):
     """Weight decay: the param shrunk in place (decoupled, AdamW) or the gradient plus wd * param; the gradient."""
     if wd != 0:
         if decoupled:
-            np.multiply(pa, 1 - lr * wd, out=pa)
+            _decay_(pa, lr, wd)
         else:
             ga = _with_decay(ga, pa, wd, cplx)
     return ga

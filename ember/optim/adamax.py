@@ -76,7 +76,7 @@ def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximiz
         _lerp(m, ga, 1 - beta1, tmp)
         np.multiply(u, beta2, out=u)
         np.maximum(u, np.add(np.abs(ga), eps, out=tmp), out=u)
-        clr = lr / (1 - beta1 ** float(step_arr))
-        np.multiply(m, -clr, out=tmp)
+        clr = (float(lr) if foreach else lr) / (1 - beta1 ** float(step_arr))   # foreach: lr.item(), in float64
+        np.multiply(m, pa.dtype.type(-clr), out=tmp)     # (addcdiv's value cast to the param's dtype)
         np.add(pa, np.divide(tmp, u, out=tmp), out=pa)
         p._bump()

@@ -6,7 +6,7 @@ from ..tensor import Tensor
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _lerp, _steps_as_tensors
 from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _functional_checks,
-                        _no_grad_step, _step_groups, _scalar, _step_tensor)
+                        _decay_, _no_grad_step, _step_groups, _scalar, _step_tensor)
 
 __all__ = ['NAdam', 'nadam']
 
@@ -89,6 +89,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
     if not all(isinstance(t, Tensor) for t in mu_products):
         raise RuntimeError('API has changed, `mu_products` argument must contain a list of singleton tensors')
     lr, wd = _scalar(lr), weight_decay
+    lrs = float(lr) if foreach else lr   # _multi_tensor_nadam's step sizes take lr.item(), in float64
     for p, g, m_t, v_t, mu_t, s_t in zip(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps):
         pa, ga = _as_real(p._data), _as_real(g._data)
         if maximize:
@@ -99,7 +100,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         bias_correction2 = 1 - beta2 ** step
         if wd != 0:
             if decoupled_weight_decay:
-                np.multiply(pa, 1 - lr * wd, out=pa)
+                _decay_(pa, lr, wd)
             else:
                 ga = _with_decay(ga, pa, wd)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
@@ -119,8 +120,9 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
             denom = np.divide(v, bias_correction2, out=np.empty_like(pa))
             _sqrt(denom, out=denom)
         np.add(denom, eps, out=denom)
-        np.multiply(ga, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
+        cast = pa.dtype.type    # (addcdiv's value cast to the param's dtype: a float64 lr tensor's too)
+        np.multiply(ga, cast(-lrs * (1.0 - mu) / (1.0 - mu_product)), out=tmp)
         np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)
-        np.multiply(m, (-lr * mu_next) / (1.0 - mu_product * mu_next), out=tmp)
+        np.multiply(m, cast((-lrs * mu_next) / (1.0 - mu_product * mu_next)), out=tmp)
         np.add(pa, np.divide(tmp, denom, out=tmp), out=pa)
         p._bump()

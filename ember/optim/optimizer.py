@@ -57,6 +57,12 @@ def _scalar(x):
     return x._data.reshape(()).dtype.type(x._data.reshape(())) if isinstance(x, Tensor) else x
 
 
+def _decay_(pa, lr, wd):
+    """Decoupled weight decay in place: pa *= 1 - lr * wd with that factor cast to pa's dtype first, as PyTorch's
+    param.mul_ casts a float64 0-d tensor (a float64 lr tensor's factor, which NumPy would multiply in float64)."""
+    np.multiply(pa, pa.dtype.type(1 - lr * wd), out=pa)
+
+
 def _as_real(a):
     """A complex param's (or gradient's, or state's) array as its real view (the last dim doubled, memory
     shared): PyTorch's optimizers update complex params through view_as_real, so each elementwise step (Adam's

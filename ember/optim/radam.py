@@ -6,7 +6,7 @@ from ..ops._vml_sqrt import sqrt as _sqrt
 from ._checks import check_betas, check_lr, check_nonnegative
 from .adam import _adam_state, _lerp, _steps_as_tensors
 from .optimizer import (_with_decay, _addcmul_, _as_real, _CAPTURABLE_NO_XLA, Optimizer, _fill_group_flags,
-                        _functional_checks, _no_grad_step, _step_groups, _scalar)
+                        _decay_, _functional_checks, _no_grad_step, _step_groups, _scalar)
 
 __all__ = ['RAdam', 'radam']
 
@@ -74,7 +74,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
         step = float(step_arr)
         if wd != 0:
             if decoupled_weight_decay:
-                np.multiply(pa, 1 - lr * wd, out=pa)
+                _decay_(pa, lr, wd)
             else:
                 ga = _with_decay(ga, pa, wd)
         m, v = _as_real(m_t._data), _as_real(v_t._data)
