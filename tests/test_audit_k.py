@@ -145,7 +145,7 @@ def test_low_precision_formulas(case, dtype):
 @pytest.mark.parametrize('shape', [(3, 5), (7, 17), (3, 33), (5, 1000), (300, 40)])
 def test_softmax_lastdim_low_precision(shape, dtype, threads):
     """PyTorch's reduced-float last-dim kernel: SLEEF's exp over 16-blocks, glibc's in the tail, the tail added after
-    the lanes' tree, times the reciprocal (was NumPy's exp and sum: 1 of 5000 float16 values of (5, 1000) a step off)."""
+    the lanes' tree, times the reciprocal (was NumPy's exp and sum: 1 of 5000 float16 values of (5, 1000) off)."""
     a = (np.random.default_rng(shape[1]).standard_normal(shape) * 4).tolist()
     a[0][-1] = -INF
     _compare(lambda L: (L.softmax(L.tensor(a, dtype=getattr(L, dtype)), -1),))
