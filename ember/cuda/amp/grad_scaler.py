@@ -1,7 +1,5 @@
 """``ember.cuda.amp.grad_scaler`` (``torch.cuda.amp.grad_scaler``): the deprecated ``torch.cuda.amp.GradScaler``,
 disabled with a warning without CUDA, and ``OptState`` as PyTorch keeps it here."""
-import warnings
-
 from ...amp import grad_scaler as _grad_scaler
 from ...amp.grad_scaler import OptState
 from .autocast_mode import _deprecated
@@ -15,9 +13,6 @@ class GradScaler(_grad_scaler.GradScaler):
     def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                  enabled=True):
         _deprecated('GradScaler', "torch.amp.GradScaler('cuda', args...)")
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            super().__init__('cuda', init_scale, growth_factor, backoff_factor, growth_interval, enabled)
-        if enabled:
-            warnings.warn('torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.',
-                          stacklevel=2)
+        # the base class warns from this line, as PyTorch's does: one location, so the default filter shows the
+        # 'CUDA is not available' warning once a process however many scalers a program makes
+        super().__init__('cuda', init_scale, growth_factor, backoff_factor, growth_interval, enabled)
