@@ -40,7 +40,8 @@ TORCH_PRIVATE = {"ember._dynamo", "ember._dynamo.config", "ember._inductor", "em
                  "ember.distributed._functional_collectives",
                  "ember.distributed._composable", "ember.distributed._composable.fsdp", "ember.distributed._tensor",
                  "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh",
-                 "ember.nn.utils._per_sample_grad"}
+                 "ember.nn.utils._per_sample_grad",
+                 "ember.jit._script", "ember.jit._trace"}
 
 
 def ember_name(name):

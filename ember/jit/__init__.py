@@ -109,31 +109,38 @@ class Error(RuntimeError):
 
 class TracerWarning(Warning):
     """PyTorch's warning class for tracing problems."""
+    __module__ = 'ember.jit._trace'   # where PyTorch's classes below live (reprs, pickles): see _script, _trace
 
 
 class ScriptWarning(Warning):
     """PyTorch's warning class for scripting problems."""
+    __module__ = 'ember.jit._script'
 
 
 class TracingCheckError(Exception):
     """PyTorch's error class for a failed trace check."""
+    __module__ = 'ember.jit._trace'
 
 
 class ScriptModule(Module):
     """TorchScript's module class. Subclasses (with ``@script_method`` methods) run as ordinary modules in
     ember; nothing ``script`` or ``trace`` returns is an instance."""
+    __module__ = 'ember.jit._script'
 
 
 class RecursiveScriptModule(ScriptModule):
     """What PyTorch's ``script`` returns for a module (ember's returns the module itself)."""
+    __module__ = 'ember.jit._script'
 
 
 class TracedModule(ScriptModule):
     """What PyTorch's ``trace`` returns for a module (ember's returns the module itself)."""
+    __module__ = 'ember.jit._trace'
 
 
 class TopLevelTracedModule(TracedModule):
     """PyTorch's top-level traced module class."""
+    __module__ = 'ember.jit._trace'
 
 
 class ScriptFunction:
@@ -145,6 +152,9 @@ class Attribute(typing.NamedTuple):
     as in eager PyTorch."""
     value: typing.Any
     type: typing.Any
+
+
+Attribute.__module__ = 'ember.jit._script'
 
 
 _NOTED = set()   # the notes given once per process ('trace', 'save')
@@ -438,3 +448,6 @@ class strict_fusion:
 
     def __exit__(self, *exc):
         return False
+
+
+from . import _script, _trace  # noqa: E402,F401 (PyTorch's submodules, the homes its classes above name)
