@@ -324,7 +324,7 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):
     """The deprecated ``torch.lu`` / ``Tensor.lu``: (LU, pivots), with ``info`` when ``get_infos`` (else a zero
     pivot raises), after PyTorch's deprecation warning (once a process)."""
     from ._warn import warn_user
-    warn_user(_LU_DEPRECATED, once=True)
+    warn_user(_LU_DEPRECATED, once=True, internally='aten/src/ATen/native/BatchLinearAlgebra.cpp:2073', inside=0)
     if out is not None:
         raise RuntimeError('torch.lu: ember does not take out= here; assign the returned tuple instead')
     LU, piv, info = lu_factor_ex(A, pivot=pivot)

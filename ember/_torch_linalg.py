@@ -169,8 +169,9 @@ cross = dim_aliases(cross)   # torch.cross(a, b, axis=1), as PyTorch's argument 
 def chain_matmul(*matrices):
     """Deprecated ``torch.chain_matmul`` (PyTorch's warning): ``linalg.multi_dot`` of the matrices."""
     warn_user('torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use '
-                  'torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple '
-                  'parameters.', once=True)   # TORCH_WARN_ONCE, at the caller's line
+              'torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple '
+              'parameters.', once=True, internally='aten/src/ATen/native/LinearAlgebra.cpp:1102',
+              inside=0)   # TORCH_WARN_ONCE, from torch/functional.py's wrapper
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
     if len(matrices) == 1:

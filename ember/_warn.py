@@ -22,17 +22,22 @@ _WARNED_ONCE = set()
 _BUILT_AT = '/__w/pytorch/pytorch/'
 
 
-def warn_user(message, category=UserWarning, once=False, internally=None):
+def warn_user(message, category=UserWarning, once=False, internally=None, inside=None):
     """``warnings.warn`` at the first frame outside the ember package (``once``: only the first time in the
     process, whatever the warning filters, as PyTorch's TORCH_WARN_ONCE); ``internally``: the PyTorch source
     'file:line' of a warning PyTorch raises from C++, whose message then ends as PyTorch's, with
-    " (Triggered internally at ...)"."""
+    " (Triggered internally at ...)". ``inside``: PyTorch warns from its own Python code (torch.meshgrid's
+    wrapper in torch/functional.py, nn's loss classes), so at ember's frame ``inside`` levels above the caller
+    (0: the caller's line): one location, which Python's default filter shows once, as it shows PyTorch's."""
     if once:
         if message in _WARNED_ONCE:
             return
         _WARNED_ONCE.add(message)
     if internally is not None:
         message = f'{message} (Triggered internally at {_BUILT_AT}{internally}.)'
+    if inside is not None:
+        warnings.warn(message, category, stacklevel=2 + inside)
+        return
     frame, level = sys._getframe(1), 2
     while frame is not None and _in_ember(frame):
         frame, level = frame.f_back, level + 1

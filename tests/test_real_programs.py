@@ -269,6 +269,8 @@ def test_unsafe_split_pieces_share_memory_but_are_not_views():
 
 
 def test_meshgrid_without_indexing_warns():
+    ember._warn._WARNED_ONCE.discard('torch.meshgrid: in an upcoming release, it will be required to pass the '
+                                     'indexing argument.')   # TORCH_WARN_ONCE: once a process
     for T in (torch, ember):
         with pytest.warns(UserWarning, match='it will be required to pass the indexing argument'):
             a, b = T.meshgrid(T.arange(3), T.arange(2))

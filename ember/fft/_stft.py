@@ -2,10 +2,9 @@
 differentiable ops: reflect padding, frames as an unfold, the window, an r2c/c2c transform over each frame; and back
 by a c2r/c2c transform, the window, overlap-add (fold) divided by the window's squared overlap-add. Gradients come
 from those ops."""
-import warnings
-
-from ..tensor import Tensor
+from .._warn import warn_user
 from ..ops._util import check_tensor_args
+from ..tensor import Tensor
 
 
 def _window(name, window, win_length, n_fft, like):
@@ -50,10 +49,10 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                                'require that return_complex=True in a future PyTorch release.')
         return_complex = True
     if not return_complex:
-        warnings.warn('stft with return_complex=False is deprecated. In a future pytorch release, stft will return '
-                      'complex tensors for all inputs, and return_complex=False will raise an error.\nNote: you can '
-                      'still call torch.view_as_real on the complex output to recover the old return format.',
-                      UserWarning, stacklevel=2)
+        warn_user('stft with return_complex=False is deprecated. In a future pytorch release, stft will return '
+                  'complex tensors for all inputs, and return_complex=False will raise an error.\nNote: you can '
+                  'still call torch.view_as_real on the complex output to recover the old return format.',
+                  once=True, internally='aten/src/ATen/native/SpectralOps.cpp:874', inside=0)
     if input.dim() not in (1, 2):
         raise RuntimeError(f'stft: expected a 1D or 2D tensor, but got {input.dim()}D tensor')
     if center:
@@ -66,10 +65,11 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         raise RuntimeError(f'stft: expected 0 < n_fft < {length}, but got n_fft={n_fft}')
     hop, win = _lengths('stft', n_fft, hop_length, win_length)
     if window is None:
-        warnings.warn('A window was not provided. A rectangular window will be applied,which is known to cause '
-                      'spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are '
-                      'recommended to reduce spectral leakage.To suppress this warning and use a rectangular window, '
-                      'explicitly set `window=torch.ones(n_fft, device=<device>)`.', UserWarning, stacklevel=2)
+        warn_user('A window was not provided. A rectangular window will be applied,which is known to cause '
+                  'spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are '
+                  'recommended to reduce spectral leakage.To suppress this warning and use a rectangular window, '
+                  'explicitly set `window=torch.ones(n_fft, device=<device>)`.', once=True,
+                  internally='aten/src/ATen/native/SpectralOps.cpp:835', inside=0)
     w = _window('stft', window, win, n_fft, input)
     batched = input.dim() == 2
     x = input if batched else input.unsqueeze(0)
@@ -107,6 +107,11 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         if not onesided and n_fft != fft_size:
             raise RuntimeError(f'istft expected the frequency dimension (3rd to the last) of the input tensor to match '
                                f'n_fft when onesided=False, but got {fft_size}')
+        if window is None:   # torch.istft is bound directly (no Python wrapper): at the caller's line
+            warn_user('A window was not provided. A rectangular window will be applied.Please provide the same '
+                      'window used by stft to make the inversion lossless.To suppress this warning and use a '
+                      'rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.', once=True,
+                      internally='aten/src/ATen/native/SpectralOps.cpp:1035')
         w = _window('istft', window, win, n_fft, x)
         x = x.transpose(1, 2)                                      # (batch, frames, freqs)
         norm = 'ortho' if normalized else 'backward'

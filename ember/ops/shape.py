@@ -1317,7 +1317,7 @@ def meshgrid(*tensors, indexing=None):
         tensors = tuple(tensors[0])
     if indexing is None:
         warn_user('torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.',
-                  internally='aten/src/ATen/native/TensorShape.cpp:4215')
+                  once=True, internally='aten/src/ATen/native/TensorShape.cpp:4215', inside=0)
         indexing = 'ij'
     if indexing not in ('xy', 'ij'):
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')

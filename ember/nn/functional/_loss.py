@@ -34,17 +34,25 @@ __all__ = ['mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'cross_entropy
 # -- reductions -------------------------------------------------------------------------------------------
 def legacy_get_string(size_average, reduce, emit_warning=True):
     """The reduction string the deprecated ``size_average``/``reduce`` flags stand for."""
+    return _legacy(size_average, reduce, emit_warning, 2)
+
+
+def _legacy(size_average, reduce, emit_warning, up):
+    """legacy_get_string, warning from ember's frame ``up`` levels above this one: PyTorch's warns from its own
+    caller inside torch (one line for every loss module, one per functional), so the default filter shows it once
+    per such line, not once per user's line."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     ret = 'mean' if (size_average and reduce) else 'sum' if reduce else 'none'
     if emit_warning:
-        warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
+        warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  inside=up)
     return ret
 
 
 def _reduction(reduction, size_average=None, reduce=None):
     if size_average is not None or reduce is not None:
-        reduction = legacy_get_string(size_average, reduce)
+        reduction = _legacy(size_average, reduce, True, 2)
     if reduction not in ('none', 'mean', 'sum'):
         raise ValueError(f'{reduction} is not a valid value for reduction')
     return reduction
