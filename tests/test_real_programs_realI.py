@@ -89,3 +89,26 @@ def test_warnings_from_pytorchs_python_wrappers_show_as_often():
     assert len(torch_default) == 9
     istft = 'A window was not provided. A rectangular window will be applied.Please'
     assert [m[:len(istft)] for _, m, mine in torch_default if mine] == [istft]
+
+
+# -- gateloop-transformer (lucidrains): ``checkpoint(fn, q, k, v, a)`` without use_reentrant, from two layers' lines.
+def _checkpoint_warnings(lib):
+    import warnings
+    from functools import partial
+    ckpt = lib.utils.checkpoint
+    x = lib.ones(2, requires_grad=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('default')
+        ckpt.checkpoint(lib.sin, x)
+        ckpt.checkpoint(lib.cos, x)
+        ckpt.checkpoint(partial(lib.mul, other=2.0), x).sum().backward()
+        ckpt.checkpoint_sequential([lib.nn.Identity(), lib.nn.Tanh()], 2, x)
+        ckpt.checkpoint_sequential([lib.nn.Identity(), lib.nn.Tanh()], 2, x)
+    return [(w.category.__name__, str(w.message), w.filename == __file__) for w in seen], x.grad
+
+
+def test_checkpoint_without_use_reentrant_warns_once_from_its_own_module():
+    """PyTorch's checkpoint runs under torch._disable_dynamo's wrapper: its warning (stacklevel=2) points into
+    torch, one line, shown once; ember's pointed at each caller's line. checkpoint_sequential's points at the
+    caller's line in both."""
+    run_both(_checkpoint_warnings, tol=0)

@@ -108,8 +108,10 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     """``function(*args, **kwargs)`` as a checkpointed region (see the module's docstring for what each
     variant keeps); ``preserve_rng_state`` (default True) may be passed among the keyword arguments."""
     if use_reentrant is None:
+        # from this frame: PyTorch's checkpoint runs inside torch._disable_dynamo's wrapper, so its warning points
+        # into torch (one line), and the default filter shows it once a process, not once per calling line
         warnings.warn(_UNSET.format('', 'Starting in PyTorch 2.9, calling checkpoint without use_reentrant will '
-                                        'raise an exception. '), stacklevel=2)
+                                        'raise an exception. '), stacklevel=1)
         use_reentrant = True
     preserve = kwargs.pop('preserve_rng_state', True)
     if use_reentrant:
