@@ -112,3 +112,24 @@ def test_checkpoint_without_use_reentrant_warns_once_from_its_own_module():
     torch, one line, shown once; ember's pointed at each caller's line. checkpoint_sequential's points at the
     caller's line in both."""
     run_both(_checkpoint_warnings, tol=0)
+
+
+# -- compressive-transformer-pytorch (lucidrains): each attention layer calls ``self.to_kv.weight.detach_()`` after
+# using to_kv for the layer's keys and values, so the weight (a leaf Parameter) stops requiring grad with a graph that
+# reads it already recorded. PyTorch's AccumulateGrad skips a leaf that no longer requires grad; ember's accumulated
+# into it, so to_kv trained and the losses parted from PyTorch's after the first Adam step (float64 too).
+def _detached_in_place_leaf(lib):
+    lib.manual_seed(0)
+    lin = lib.nn.Linear(3, 2)
+    x = lib.randn(4, 3)
+    y = lin(x).sum()
+    lin.weight.detach_()
+    z = lin(x).sum()
+    (y + z).backward()
+    opt = lib.optim.Adam(lin.parameters(), lr=0.1)
+    opt.step()
+    return lin.weight.grad, lin.bias.grad, lin.weight.requires_grad, z.requires_grad, lin.weight.detach().clone()
+
+
+def test_leaf_detached_in_place_after_use_gets_no_gradient():
+    run_both(_detached_in_place_leaf, tol=0)

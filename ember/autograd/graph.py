@@ -271,6 +271,8 @@ class AccumulateGrad(Node):
         """Add gradient ``g`` into the leaf's ``.grad``. ``sole``: the engine holds the only reference to array
         ``g``, so a first ``.grad`` may take it without a copy (PyTorch's steal of an unshared gradient)."""
         v = self.variable
+        if not v._requires_grad:   # detached in place (p.detach_()) since the graph was recorded: PyTorch skips it
+            return
         if _parallel.LATER is not None:
             _settle_read(v, g, sole)
         if type(g) is np.ndarray or not isinstance(g, Tensor):
