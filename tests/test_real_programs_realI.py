@@ -133,3 +133,21 @@ def _detached_in_place_leaf(lib):
 
 def test_leaf_detached_in_place_after_use_gets_no_gradient():
     run_both(_detached_in_place_leaf, tol=0)
+
+
+# -- block-recurrent-transformer-pytorch (lucidrains): its Attend packs the learned initial state's keys (n, d) to
+# (1, n, d) and runs ``einsum('b h i d, b j d -> b h i j', q, k)`` with q's batch 2: label b broadcasts from size 1.
+# ember's EinsumBackward0 gave k a (2, n, d) gradient (a leaf refused it; a computed k passed it on, and the state
+# parameters' gradients were wrong, float64 included).
+@pytest.mark.parametrize('eq, shapes', [('bhid,bjd->bhij', ((2, 3, 4, 5), (1, 6, 5))),
+                                        ('bij,bjk->bik', ((1, 3, 4), (2, 4, 2))),
+                                        ('ij,ij->i', ((3, 1), (3, 4)))])
+def test_einsum_gradient_sums_a_broadcast_size_one_label(eq, shapes):
+    def f(lib):
+        lib.manual_seed(0)
+        a, b = (lib.randn(*s, dtype=lib.float64, requires_grad=True) for s in shapes)
+        out = lib.einsum(eq, a, b)
+        ga, gb = lib.autograd.grad(out, (a, b), lib.randn(out.shape, dtype=lib.float64), create_graph=True)
+        (ga.square().sum() + gb.sin().sum()).backward()
+        return out, ga, gb, a.grad, b.grad
+    run_both(f, tol=1e-12)

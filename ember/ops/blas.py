@@ -997,6 +997,10 @@ class EinsumBackward0(Node):
             keep = ''.join(c for c in u if c in avail)
             eq = ','.join(osubs) + '->' + keep
             r = _einsum_arr(eq, g, *others) if dual.is_array(g) else einsum(eq, g, *others)
+            target = tuple(size[c] for c in keep)   # a label of size 1 in one operand broadcasts: summed back
+            r = dual.sum_to(r, target)              # here, or spread to this operand's size where only it is wide
+            if tuple(r.shape) != target:
+                r = dual.expand(r, target)
             if keep != u:
                 r = dual.expand(r.reshape(tuple(size[c] if c in avail else 1 for c in u)), tuple(size[c] for c in u))
             if u != s:
