@@ -68,6 +68,8 @@ class Node:
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
     _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
     _unchecked = ()         # positions of saved inputs PyTorch's node does not save: changing them is allowed
+    _guards = None          # (tensor or array, version cell, version, is output) of what PyTorch's node saves and this
+                            # node's backward does not read through saved() (see guard)
     _need_order = None      # True where ``need`` holds a switch per edge, a tuple (edge -> its index in need) where
                             # in another order: the engine may switch off the gradients no one asked for (see
                             # engine._masked_backward)
@@ -152,6 +154,20 @@ class Node:
                 if vc is not None and vc[0] != ver:
                     _raise_modified(self, obj, vc[0], ver, False)
 
+    def guard(self, *tensors, outputs=()):
+        """Raise PyTorch's error in backward if ``tensors`` (inputs) or ``outputs`` (this node's results) change in place
+        after the forward: PyTorch's node saves them, ember's backward reads arrays it kept (indices, a norm)."""
+        g = [(t, _version_cell(t), False) for t in tensors if t is not None]
+        g += [(t._data if t.grad_fn is self else t, _version_cell(t), True) for t in outputs if t is not None]
+        self._guards = (self._guards or ()) + tuple((obj, vc, vc[0], out) for obj, vc, out in g)
+        self._special = True    # the engine checks guards on its general path (engine._apply)
+
+    def check_guards(self):
+        """PyTorch's error for a guarded tensor changed in place since the forward."""
+        for obj, vc, ver, out in self._guards:
+            if vc[0] != ver:
+                _raise_modified(self, obj, vc[0], ver, out and type(obj) is np.ndarray)
+
     def release(self):
         """Free saved tensors once backward is done with them (retain_graph=False)."""
         if self._saved:
@@ -194,7 +210,8 @@ class Node:
     def _out_meta(self, meta):
         self.__dict__['_om'] = meta
         self._n_out = 1 if meta is None else len(meta)
-        self._special = self._n_out != 1 or self._hooks is not None or self._pre_hooks is not None
+        self._special = (self._n_out != 1 or self._hooks is not None or self._pre_hooks is not None
+                         or self._guards is not None)
 
 
 PACKED = object()    # the first field of a saved entry a pack hook took (see saved_hooks): (PACKED, _NEVER, -1,

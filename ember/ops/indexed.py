@@ -119,6 +119,7 @@ def index_fill(input, dim, index, value):
         if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):
             node = (IndexFillBackward1 if vt else IndexFillBackward0)((input, value) if vt else (input,))
             node.dim, node.index = d, ix
+            node.guard(index)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except Exception:

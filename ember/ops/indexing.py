@@ -746,10 +746,18 @@ def gather(input, dim, index, *, sparse_grad=False):
                 raise RuntimeError(f'Size does not match at dimension {k} expected index {fmt_shape(ix.shape)} to be no '
                                    f'larger than self {fmt_shape(a.shape)} apart from dimension {d}')
         # (PyTorch allocates the result dense whatever the index's layout; NumPy's follows the index's)
-        return _gathered(input, d, ix if ix.flags.c_contiguous else np.ascontiguousarray(ix), GatherBackward0)
+        return _guard(_gathered(input, d, ix if ix.flags.c_contiguous else np.ascontiguousarray(ix), GatherBackward0),
+                      input, index)
     except Exception:
         check_tensor_args('gather', 'input', 'index')
         raise
+
+
+def _guard(out, *tensors, outputs=()):
+    """``out``, its node (where it has one) guarding ``tensors`` and ``outputs`` (see Node.guard): PyTorch's saves them."""
+    if out.grad_fn is not None:
+        out.grad_fn.guard(*tensors, outputs=outputs)
+    return out
 
 
 def _gathered(input, d, ix, cls):
@@ -866,6 +874,7 @@ def _scatter(input, dim, index, src, add, reduce=None):
         name = ScatterAddBackward0 if add else ScatterBackward0 if st else ScatterBackward1
         node = name((input, src if st else None))
         node.dim, node.index, node.reduce_add, node.src_is_tensor = d, index._data, add, st
+        node.guard(index)
         node.src_shape = src._data.shape if st else None
         return Tensor._make(a, node)
     return Tensor._make(a)
@@ -944,6 +953,7 @@ def index_select(input, dim, index):
     if GRAD.enabled and input._requires_grad:
         node = IndexSelectBackward0((input,))
         node.dim, node.index, node.shape = d, ix.reshape(-1), a.shape
+        node.guard(index)
         return Tensor._make(r, node)
     return Tensor._make(r)
 
@@ -1006,6 +1016,7 @@ def index_add(input, dim, index, source, *, alpha=1):
         if GRAD.enabled and (input._requires_grad or source._requires_grad):
             node = IndexAddBackward0((input, source))
             node.dim, node.index, node.alpha, node.source_0d = d, ix, alpha, src.ndim == 0
+            node.guard(index, source if source._requires_grad else None)   # (PyTorch saves source for its grad)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except Exception:
@@ -1077,6 +1088,7 @@ def masked_fill(input, mask, value):
     if GRAD.enabled and (input._requires_grad or vg):
         node = (MaskedFillBackward1 if vt else MaskedFillBackward0)((input, value) if vt else (input,))
         node.mask, node.shape = np.broadcast_to(m, r.shape), a.shape
+        node.guard(mask if isinstance(mask, Tensor) else None)
         return Tensor._make(r, node)
     return Tensor._make(r)
 
@@ -1113,6 +1125,7 @@ def masked_select(input, mask):
         if GRAD.enabled and input._requires_grad:
             node = MaskedSelectBackward0((input,))
             node.mask, node.shape = m, a.shape
+            node.guard(input, mask)
             return Tensor._make(r, node)
         return Tensor._make(r)
     except Exception:
@@ -1151,6 +1164,7 @@ def take(input, index):
     if GRAD.enabled and input._requires_grad:
         node = TakeBackward0((input,))
         node.index, node.shape = ix, a.shape
+        node.guard(input, index)
         return Tensor._make(r, node)
     return Tensor._make(r)
 
@@ -1166,7 +1180,8 @@ def take_along_dim(input, indices, dim=None, *, axis=None):
             from .shape import reshape
             return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
         input, indices, d = _take_along_dim_operands(input, indices, dim)
-        return gather(input, d, indices)
+        # PyTorch gathers with a new index tensor (negative indices wrapped): changing ``indices`` later is allowed
+        return gather(input, d, Tensor._make(indices._data.copy()))
     except (AttributeError, TypeError):
         check_tensor_args('take_along_dim', 'input', 'indices')
         raise

@@ -26,6 +26,9 @@ class _ReturnType(tuple):
     _name = 'max'
 
     def __new__(cls, values, indices):
+        node = getattr(values, 'grad_fn', None)
+        if node is not None and isinstance(indices, Tensor):
+            node.guard(outputs=(indices,))   # every such PyTorch node saves the indices (changing them raises)
         return tuple.__new__(cls, (values, indices))
 
     values = property(lambda self: self[0])
@@ -1954,6 +1957,8 @@ def _cum_extreme(input, dim, name, ge, cls):
         vals, idx = np.moveaxis(vals, 0, d), np.moveaxis(idx, 0, d)
     vals, idx = _c(vals), _c(idx)
     node = _record(input, vals, cls, idx=idx, shape=a.shape, dim=d)
+    if node is not None:
+        node.guard(input)   # PyTorch's cummax/cummin nodes save the input too
     return getattr(return_types, name)(Tensor._make(vals, node), Tensor._make(idx))
 
 

@@ -118,8 +118,10 @@ def _lookup(input, weight, padding_idx, max_norm, norm_type, by_freq, sparse):
     if max_norm is not None:
         _renorm(weight, idx, max_norm, norm_type)
     out = rows_at(w, idx)
-    return record(EmbeddingBackward0, (input, weight), out,
-                  ctx=(idx, n, padding_idx, by_freq, bool(sparse)))
+    r = record(EmbeddingBackward0, (input, weight), out, ctx=(idx, n, padding_idx, by_freq, bool(sparse)))
+    if r.grad_fn is not None:
+        r.grad_fn.guard(input)   # PyTorch's node saves the indices; the backward reads ctx's array
+    return r
 
 
 @_quiet.quietly

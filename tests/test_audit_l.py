@@ -1,0 +1,78 @@
+"""Audit round L against PyTorch: a tensor PyTorch's node saves (an index, a mask, the indices a reduction returns),
+changed in place after the forward, makes backward raise PyTorch's error; ember read its own stale copy and
+returned a wrong gradient."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+X = np.arange(12, dtype=np.float32).reshape(3, 4) / 7 - 0.5
+IX = np.array([[0, 2], [1, 1], [3, 0]])
+ROWS = np.array([2, 0])
+MASK = np.array([[True, False, True, False]] * 3)
+
+# (id, op(lib, x, aux) -> (output to backward from, tensor to change in place), aux's values)
+CASES = [
+    ('gather index', lambda L, x, a: (L.gather(x, 1, a), a), IX),
+    ('gather input', lambda L, x, a: (L.gather(x, 1, a), x), IX),
+    ('scatter index', lambda L, x, a: (L.scatter(x, 1, a, 1.5), a), IX),
+    ('scatter_add index', lambda L, x, a: (L.scatter_add(x, 1, a, x[:, :2] * 1), a), IX),
+    ('index_select index', lambda L, x, a: (L.index_select(x, 0, a), a), ROWS),
+    ('index_fill index', lambda L, x, a: (L.index_fill(x, 0, a, 2.0), a), ROWS),
+    ('index_add index', lambda L, x, a: (L.index_add(x, 0, a, x[:2] * 1), a), ROWS),
+    ('masked_fill mask', lambda L, x, a: (L.masked_fill(x, a, 0.0), a), MASK),
+    ('masked_select mask', lambda L, x, a: (L.masked_select(x, a), a), MASK),
+    ('take index', lambda L, x, a: (L.take(x, a), a), ROWS),
+    ('take_along_dim flat index', lambda L, x, a: (L.take_along_dim(x, a), a), ROWS),
+    ('embedding indices', lambda L, x, a: (L.nn.functional.embedding(a, x), a), ROWS),
+    ('sort indices', lambda L, x, a: L.sort(x, 1), None),
+    ('topk indices', lambda L, x, a: L.topk(x, 2), None),
+    ('max dim indices', lambda L, x, a: L.max(x, 1), None),
+    ('min dim indices', lambda L, x, a: L.min(x, 0), None),
+    ('kthvalue indices', lambda L, x, a: L.kthvalue(x, 2, 1), None),
+    ('median dim indices', lambda L, x, a: L.median(x, 1), None),
+    ('mode indices', lambda L, x, a: L.mode(x, 1), None),
+    ('cummax indices', lambda L, x, a: L.cummax(x, 1), None),
+    ('cummin input', lambda L, x, a: (L.cummin(x, 1)[0], x), None),
+]
+# changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients
+ALLOWED = [
+    ('take_along_dim index with dim', lambda L, x, a: (L.take_along_dim(x, a, 1), a), IX),
+    ('index_add source without grad', lambda L, x, a: (lambda s: (L.index_add(x, 0, a, s), s))(L.ones(2, 4)), ROWS),
+]
+
+
+def _run(lib, op, aux, change):
+    x = lib.tensor(X, requires_grad=True)
+    y = x * 1     # a non-leaf, so that changing it (the 'input' cases) is allowed
+    a = None if aux is None else lib.tensor(aux)
+    out, t = op(lib, y, a)
+    if change:
+        with lib.no_grad():
+            if t.dtype.is_floating_point:
+                t.add_(0.25)
+            elif t.dtype == lib.bool:
+                t.fill_(True)
+            else:
+                t.zero_()
+    try:
+        out.sum().backward()
+    except RuntimeError as e:
+        return str(e)
+    return x.grad.numpy()
+
+
+@pytest.mark.parametrize('name,op,aux', CASES, ids=[c[0] for c in CASES])
+def test_changed_saved_tensor_raises(name, op, aux):
+    got, want = _run(ember, op, aux, True), _run(torch, op, aux, True)
+    assert isinstance(want, str) and 'modified by an inplace operation' in want
+    assert isinstance(got, str) and 'modified by an inplace operation' in got, f'ember returned {got}'
+
+
+@pytest.mark.parametrize('name,op,aux', ALLOWED, ids=[c[0] for c in ALLOWED])
+def test_changing_unsaved_tensor_is_allowed(name, op, aux):
+    got, want = _run(ember, op, aux, True), _run(torch, op, aux, True)
+    assert not isinstance(want, str) and not isinstance(got, str), got
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(got, _run(ember, op, aux, False), rtol=1e-6)
