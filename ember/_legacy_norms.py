@@ -7,7 +7,7 @@ from .ops import _composite, vector_norm
 from .ops._util import check_tensor_args
 
 NormBackward0 = _composite.node_class('NormBackward0')
-NormBackward1 = _composite.node_class('NormBackward1')
+NormBackward1 = _composite.node_class('NormBackward1', result=True)
 _WARNED = set()   # PyTorch warns once per process (TORCH_WARN_ONCE)
 
 

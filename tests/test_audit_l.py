@@ -35,10 +35,28 @@ CASES = [
     ('mode indices', lambda L, x, a: L.mode(x, 1), None),
     ('cummax indices', lambda L, x, a: L.cummax(x, 1), None),
     ('cummin input', lambda L, x, a: (L.cummin(x, 1)[0], x), None),
+    ('where condition', lambda L, x, a: (L.where(a, x, 0.0), a), MASK),
+    ('masked_scatter mask', lambda L, x, a: (L.masked_scatter(x, a, x * 2), a), MASK),
+    ('index_copy index', lambda L, x, a: (L.index_copy(x, 0, a, x[:2] * 2), a), ROWS),
+    ('put index', lambda L, x, a: (L.put(x, a, x[0, :2] * 2), a), ROWS),
+    ('frexp exponent', lambda L, x, a: L.frexp(x), None),
+    ('dist result', lambda L, x, a: (lambda r: (r, r))(L.dist(x, x.flip(0))), None),
+    ('pdist result', lambda L, x, a: (lambda r: (r, r))(L.nn.functional.pdist(x)), None),
+    ('max_pool2d input', lambda L, x, a: (L.nn.functional.max_pool2d(x[None], 2), x), None),
+    ('max_pool1d indices', lambda L, x, a: L.nn.functional.max_pool1d(x[None], 2, return_indices=True), None),
+    ('adaptive_max_pool2d indices', lambda L, x, a: L.nn.functional.adaptive_max_pool2d(x[None], 2, True), None),
+    ('avg_pool1d input', lambda L, x, a: (L.nn.functional.avg_pool1d(x[None], 2), x), None),
+    ('adaptive_avg_pool2d input', lambda L, x, a: (L.nn.functional.adaptive_avg_pool2d(x[None], 2), x), None),
+    ('interpolate area input', lambda L, x, a: (L.nn.functional.interpolate(x[None], size=2, mode='area'), x), None),
+    ('pad reflect input', lambda L, x, a: (L.nn.functional.pad(x[None], (1, 1), mode='reflect'), x), None),
 ]
 # changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients
 ALLOWED = [
     ('take_along_dim index with dim', lambda L, x, a: (L.take_along_dim(x, a, 1), a), IX),
+    ('select_scatter both', lambda L, x, a: (lambda s: (L.select_scatter(x, s, 0, 1), s))(x[0] * 2), None),
+    ('narrow_copy input', lambda L, x, a: (L.narrow_copy(x, 1, 0, 2), x), None),
+    ('addr input', lambda L, x, a: (L.addr(x, x[:, 0] * 1, x[0] * 1), x), None),
+    ('pad constant input', lambda L, x, a: (L.nn.functional.pad(x, (1, 1)), x), None),
     ('index_add source without grad', lambda L, x, a: (lambda s: (L.index_add(x, 0, a, s), s))(L.ones(2, 4)), ROWS),
 ]
 

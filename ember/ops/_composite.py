@@ -21,6 +21,7 @@ class CompositeNode(Node):
     of its forward run (output, aliases of the inputs that need grad)."""
     __slots__ = ('compose', 'state', 'need', 'inner')
     zeros = False
+    result = False      # PyTorch's node saves its result: changing it in place makes backward raise
 
     def backward(self, *grads):
         from ..autograd import grad
@@ -39,11 +40,12 @@ class CompositeNode(Node):
         return tuple(next(it) if n else None for n in self.need)
 
 
-def node_class(name, zeros=False):
+def node_class(name, zeros=False, unchecked=(), result=False):
     """A CompositeNode subclass named ``name`` (PyTorch's grad_fn name); ``zeros``: its formula gives zeros, not
-    None, for an input its composition does not reach (PdistBackward0 at p=0)."""
-    return type(name, (CompositeNode,), {'__slots__': (), 'zeros': zeros,
-                                         '__doc__': f'{name}: one node over a composed op.'})
+    None, for an input its composition does not reach (PdistBackward0 at p=0); ``unchecked``: positions of inputs
+    PyTorch's node does not save (changing them in place is allowed); ``result``: PyTorch's node saves its result."""
+    return type(name, (CompositeNode,), {'__slots__': (), 'zeros': zeros, '_unchecked': tuple(unchecked),
+                                         'result': result, '__doc__': f'{name}: one node over a composed op.'})
 
 
 def composite(cls, compose, inputs, **state):
@@ -57,4 +59,7 @@ def composite(cls, compose, inputs, **state):
     node.compose, node.state, node.need = compose, state, need
     node.inner = (out, [a for a, n in zip(aliases, need) if n])
     node.save(*inputs)
-    return Tensor._make(out._data, node)
+    r = Tensor._make(out._data, node)
+    if cls.result:
+        node.guard(outputs=(r,))
+    return r

@@ -1296,7 +1296,9 @@ def trace(input):
 
 
 # -- ops real programs call (ops2): addr, addbmm --------------------------------------------------------------
-_AddrBackward0, _AddbmmBackward0 = _composite.node_class('AddrBackward0'), _composite.node_class('AddbmmBackward0')
+# (PyTorch's nodes save the two factors, not the added input)
+_AddrBackward0 = _composite.node_class('AddrBackward0', unchecked=(0,))
+_AddbmmBackward0 = _composite.node_class('AddbmmBackward0', unchecked=(0,))
 
 
 def _scaled_sum(input, m, beta, alpha):

@@ -260,7 +260,7 @@ _COPY_NODES = {}
 def _copy_node(name):
     """The CompositeNode class named ``name`` (one per name)."""
     if name not in _COPY_NODES:
-        _COPY_NODES[name] = node_class(name)
+        _COPY_NODES[name] = node_class(name, unchecked=(0,))   # a copy's gradient reads no values
     return _COPY_NODES[name]
 
 

@@ -78,6 +78,7 @@ def index_copy(input, dim, index, source):
         if GRAD.enabled and (input._requires_grad or source._requires_grad):
             node = IndexCopyBackward0((input, source))
             node.dim, node.index, node.source_0d = d, ix, src.ndim == 0
+            node.guard(index, source if source._requires_grad else None)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except Exception:
@@ -177,6 +178,7 @@ def masked_scatter(input, mask, source):
         if GRAD.enabled and (input._requires_grad or source._requires_grad):
             node = MaskedScatterBackward0((input, source))
             node.mask, node.source_shape = m, src.shape
+            node.guard(mask)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except (AttributeError, TypeError):

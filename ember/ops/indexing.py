@@ -1565,9 +1565,11 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 
 # -- ops real programs call (ops2): diagflat, put, select/slice/diagonal_scatter, index_reduce. The embedding ops are
 # compositions of index_put recorded as one node named as PyTorch's.
-PutBackward0, SelectScatterBackward0 = node_class('PutBackward0'), node_class('SelectScatterBackward0')
-SliceScatterBackward0 = node_class('SliceScatterBackward0')
-DiagonalScatterBackward0 = node_class('DiagonalScatterBackward0')
+# (linear in both inputs: PyTorch's nodes save neither, but put's saves its source)
+PutBackward0 = node_class('PutBackward0', unchecked=(0,))
+SelectScatterBackward0 = node_class('SelectScatterBackward0', unchecked=(0, 1))
+SliceScatterBackward0 = node_class('SliceScatterBackward0', unchecked=(0, 1))
+DiagonalScatterBackward0 = node_class('DiagonalScatterBackward0', unchecked=(0, 1))
 
 
 def diagflat(input, offset=0):
@@ -1603,7 +1605,10 @@ def put(input, index, source, accumulate=False):
 
         def compose(x, s):
             return index_put(x.reshape(-1), (flat,), s.reshape(-1), accumulate).reshape(a.shape)
-        return composite(PutBackward0, compose, (input, source))
+        r = composite(PutBackward0, compose, (input, source))
+        if r.grad_fn is not None:
+            r.grad_fn.guard(index)
+        return r
     except (AttributeError, TypeError):
         check_tensor_args('put', 'input', 'index', 'source')
         raise

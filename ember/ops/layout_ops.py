@@ -8,7 +8,7 @@ from ._composite import composite, node_class
 from .indexing import index_put
 from ._util import check_tensor_args
 
-AsStridedScatterBackward0 = node_class('AsStridedScatterBackward0')
+AsStridedScatterBackward0 = node_class('AsStridedScatterBackward0', unchecked=(0, 1))   # (linear: saves neither)
 
 _BAD_CHECK = 'The ambiguity_check argument must be a bool or a list of memory formats.'
 

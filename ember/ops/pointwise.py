@@ -1633,7 +1633,9 @@ def frexp(input):
     if GRAD.enabled and input._requires_grad:
         node = FrexpBackward0((input,))
         node.exponent = e
-        return return_types.frexp((Tensor._make(m, node), Tensor._make(e)))
+        et = Tensor._make(e)
+        node.guard(outputs=(et,))   # (PyTorch's node saves the exponent)
+        return return_types.frexp((Tensor._make(m, node), et))
     return return_types.frexp((Tensor._make(m), Tensor._make(e)))
 
 
@@ -2270,6 +2272,7 @@ def where(condition, input=None, other=None):
     if GRAD.enabled and ((xt and x._requires_grad) or (yt and y._requires_grad)):
         node = WhereBackward0((x if xt else None, y if yt else None))
         node._cond = c
+        node.guard(condition)   # (PyTorch's node saves the condition)
         node._meta = (x._data.shape if xt else None, x._data.dtype if xt and x._requires_grad else None,
                       y._data.shape if yt else None, y._data.dtype if yt and y._requires_grad else None)
         return Tensor._make(r, node)

@@ -1130,7 +1130,7 @@ def _dist(input, other, p):
     return vector_norm(sub(input, other), p)
 
 
-DistBackward0 = _composite.node_class('DistBackward0')
+DistBackward0 = _composite.node_class('DistBackward0', result=True)
 
 
 def dist(input, other, p=2):

@@ -1284,8 +1284,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise
 
 
-NormBackward1 = _composite.node_class('NormBackward1')
-PdistBackward0 = forward_refusal.refusing(_composite.node_class('PdistBackward0', zeros=True), '_pdist_forward')
+NormBackward1 = _composite.node_class('NormBackward1', result=True)
+PdistBackward0 = forward_refusal.refusing(_composite.node_class('PdistBackward0', zeros=True, result=True), '_pdist_forward')
 
 
 AddBackward1 = node_class('AddBackward1', lambda self, g: g, doc='Backward of tensor + scalar (C++\'s add.Scalar).')

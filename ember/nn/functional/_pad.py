@@ -243,6 +243,8 @@ def pad(input, pad, mode='constant', value=None):
         if GRAD.enabled and input._requires_grad:
             node = _node_class(mode, k)((input,))
             node.idx, node.sizes, node.slabs = idx, sizes, slabs
+            if mode != 'circular':
+                node.guard(input)   # (PyTorch's reflection and replication nodes save the input)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except (AttributeError, TypeError):

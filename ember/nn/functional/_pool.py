@@ -852,3 +852,23 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
         return r
     out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)
+
+
+def saving_input(fn):
+    """``fn`` (a pool) whose node guards its input, and the indices it returns: PyTorch's pooling nodes save both,
+    so changing either in place before backward raises there (ember's backward reads arrays it kept)."""
+    @functools.wraps(fn)
+    def pool(input, *args, **kwargs):
+        r = fn(input, *args, **kwargs)
+        vals, idx = r if isinstance(r, tuple) else (r, None)
+        node = getattr(vals, 'grad_fn', None)
+        if node is not None:
+            node.guard(input, outputs=() if idx is None else (idx,))
+        return r
+    return pool
+
+
+for _name in ('max_pool1d', 'max_pool2d', 'max_pool1d_with_indices', 'max_pool2d_with_indices', 'avg_pool1d',
+              'avg_pool2d', 'adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_max_pool1d', 'adaptive_max_pool2d',
+              'adaptive_max_pool1d_with_indices', 'adaptive_max_pool2d_with_indices'):
+    globals()[_name] = saving_input(globals()[_name])

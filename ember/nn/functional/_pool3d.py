@@ -14,6 +14,7 @@ from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...ops._util import not_implemented, check_tensor_args
 from ...tensor import Tensor
+from . import _pool
 from ._pool import _low, int_mean, need_tensor
 
 __all__ = ['max_pool3d', 'max_pool3d_with_indices', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d', 'adaptive_max_pool3d_with_indices',
@@ -432,3 +433,8 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
 
 _TWICE = {n: _twice_class(n[:-1] + 'Backward0') for n in (
     'MaxPool3DWithIndicesBackward0', 'AvgPool3DBackward0', 'AdaptiveAvgPool3DBackward0', 'AdaptiveMaxPool3DBackward0')}
+
+
+for _name in ('max_pool3d', 'max_pool3d_with_indices', 'avg_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d',
+              'adaptive_max_pool3d_with_indices'):
+    globals()[_name] = _pool.saving_input(globals()[_name])

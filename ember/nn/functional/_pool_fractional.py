@@ -9,6 +9,7 @@ from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
 from ...tensor import Tensor
+from . import _pool
 from ._pool import _nan_aware_argmax
 from ...ops._util import check_tensor_args
 
@@ -176,3 +177,7 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
     r = fractional_max_pool3d_with_indices(input, kernel_size, output_size, output_ratio, return_indices,
                                            _random_samples)
     return r if return_indices else r[0]
+
+
+for _name in __all__:
+    globals()[_name] = _pool.saving_input(globals()[_name])
