@@ -603,8 +603,6 @@ def _apply(node, grads, create_graph, mask=None):
     for i, g in enumerate(grads):
         if type(g) is BF16Array:    # (see _drain)
             grads[i] = adopt(g)
-    if node._guards is not None:
-        node.check_guards()
     out = node.backward(*grads) if mask is None else _masked_backward(node, grads, mask)
     if type(out) is not tuple:
         out = (out,)
