@@ -48,12 +48,20 @@ CASES = [
     ('avg_pool1d input', lambda L, x, a: (L.nn.functional.avg_pool1d(x[None], 2), x), None),
     ('adaptive_avg_pool2d input', lambda L, x, a: (L.nn.functional.adaptive_avg_pool2d(x[None], 2), x), None),
     ('interpolate area input', lambda L, x, a: (L.nn.functional.interpolate(x[None], size=2, mode='area'), x), None),
+    ('binary_cross_entropy target', lambda L, x, a: (L.nn.functional.binary_cross_entropy(x.sigmoid(), a), a),
+     MASK.astype(np.float32) * 0.5),
+    ('soft_margin_loss input', lambda L, x, a: (L.nn.functional.soft_margin_loss(x, a), x), np.sign(X - 0.1)),
+    ('multi_margin_loss target', lambda L, x, a: (L.nn.functional.multi_margin_loss(x, a), a), np.array([1, 3, 0])),
+    ('scatter_reduce amax index', lambda L, x, a: (L.scatter_reduce(x, 1, a, x[:, :2] * 2, 'amax'), a), IX),
+    ('scatter_reduce sum result', lambda L, x, a: (lambda r: (r, r))(L.scatter_reduce(x, 1, a, x[:, :2] * 2, 'sum')), IX),
+    ('index_reduce mean input', lambda L, x, a: (L.index_reduce(x, 0, a, x[:2] * 2, 'mean'), x), ROWS),
     ('pad reflect input', lambda L, x, a: (L.nn.functional.pad(x[None], (1, 1), mode='reflect'), x), None),
 ]
 # changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients
 ALLOWED = [
     ('take_along_dim index with dim', lambda L, x, a: (L.take_along_dim(x, a, 1), a), IX),
     ('select_scatter both', lambda L, x, a: (lambda s: (L.select_scatter(x, s, 0, 1), s))(x[0] * 2), None),
+    ('lerp number weight', lambda L, x, a: (lambda e: (L.lerp(x, e, 0.3), e))(x.flip(0) * 1), None),
     ('narrow_copy input', lambda L, x, a: (L.narrow_copy(x, 1, 0, 2), x), None),
     ('addr input', lambda L, x, a: (L.addr(x, x[:, 0] * 1, x[0] * 1), x), None),
     ('pad constant input', lambda L, x, a: (L.nn.functional.pad(x, (1, 1)), x), None),

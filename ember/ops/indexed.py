@@ -186,6 +186,14 @@ def masked_scatter(input, mask, source):
         raise
 
 
+def _guard_reduce(r, input, index, src):
+    """``r`` (scatter_reduce's or index_reduce's), its node guarding what PyTorch's saves (its inputs, index and
+    result; ember's backward reads the weights it computed)."""
+    if r.grad_fn is not None:
+        r.grad_fn.guard(input, index, src, outputs=(r,))
+    return r
+
+
 @_quiet.rerun
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` reduced into the positions ``index`` gives along ``dim``
@@ -203,7 +211,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         _check_index(input, d, index, 'scatter')
         if kind == 'mean':
             _refuse_bool(input, 'scatter_gather_tensor_cpu_reduce_mean')
-        return _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)
+        r = _scatter_reduce_core(input, d, index._data, src, kind, include_self, ScatterReduceBackward0, reduce)
+        return _guard_reduce(r, input, index, src)
     except Exception:
         check_tensor_args('scatter_reduce', 'input', 'index', 'src')
         raise

@@ -1890,8 +1890,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         if a.ndim > 1 and reduce == 'mean':
             _refuse_bool(input, 'div_floor_cpu')
         full = np.broadcast_to(ix.reshape(tuple(-1 if k == d else 1 for k in range(a.ndim))), want)
-        return _scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
-                                    IndexReduceBackward0)
+        from .indexed import _guard_reduce
+        return _guard_reduce(_scatter_reduce_core(input, d, np.ascontiguousarray(full), source, reduce, include_self,
+                                                  IndexReduceBackward0), input, index, source)
     except Exception:
         check_tensor_args('index_reduce', 'input', 'index', 'source')
         raise

@@ -2315,6 +2315,7 @@ def _broadcast_arg(x, y):
 
 
 LerpBackward0 = _pointwise_node('LerpBackward0', lambda g, x, e, w: g * (1 - w), lambda g, x, e, w: g * w, None)
+LerpBackward0._unchecked = (0, 1)   # a number weight: the formulas read neither end (PyTorch's node saves neither)
 LerpBackward1 = _pointwise_node('LerpBackward1', lambda g, x, e, w: g * (1 - w), lambda g, x, e, w: g * w,
                                 lambda g, x, e, w: g * (e - x))
 

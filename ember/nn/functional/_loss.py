@@ -771,6 +771,13 @@ class BinaryCrossEntropyBackward0(fused('BinaryCrossEntropyBackward0', _bce_back
 
 
 @_autocast.fp32
+def _guarded(out, *tensors):
+    """``out``, its node guarding ``tensors`` (see Node.guard): PyTorch's loss node saves them (ember's reads arrays)."""
+    if out.grad_fn is not None:
+        out.grad_fn.guard(*tensors)
+    return out
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 like PyTorch."""
     try:
@@ -797,7 +804,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         if w is not None:
             loss = loss * w
         out = _reduce_arr(loss.astype(x.dtype, copy=False), reduction)
-        return record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction))
+        return _guarded(record(BinaryCrossEntropyBackward0, (input, target, weight), out, ctx=(x, t, w, reduction)),
+                        input, target, weight)
     except Exception:
         check_tensor_args('binary_cross_entropy', 'input', 'target', 'weight?')
         raise
@@ -955,7 +963,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
             except ValueError:
                 raise broadcast_mismatch([x.shape, y.shape]) from None
         out = _reduce_arr(_softplus_arr(-y * x), reduction)
-        return record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction))
+        return _guarded(record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction)), input, target)
     except (AttributeError, TypeError):
         check_tensor_args('soft_margin_loss', 'input', 'target')
         raise
@@ -1128,8 +1136,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         if weight is not None and weight.requires_grad and GRAD.enabled:
             raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
                                "'weight'. This input cannot have requires_grad True.")
-        return _composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
-                                    margin=margin, weight=weight, reduction=reduction)
+        return _guarded(_composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
+                                             margin=margin, weight=weight, reduction=reduction), target)
     except (AttributeError, TypeError):
         check_tensor_args('multi_margin_loss', 'input', 'target', 'weight?')
         raise
@@ -1163,8 +1171,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     try:
         reduction = _reduction(reduction, size_average, reduce)
         _check_multilabel_shapes(input._data.shape, target._data.shape)
-        return _composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,), target=target,
-                                    reduction=reduction)
+        return _guarded(_composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,),
+                                             target=target, reduction=reduction), target)
     except (AttributeError, TypeError):
         check_tensor_args('multilabel_margin_loss', 'input', 'target')
         raise
