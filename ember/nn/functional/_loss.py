@@ -619,7 +619,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     co = _Coeffs(t, C, weight, ignore_index, label_smoothing, x.dtype)
     out = _index_out(co.losses(logp), co, reduction, t.shape, x.dtype)
     name = _nll_name(x.ndim, reduction) if not label_smoothing else 'AddBackward0'
-    return record(_node('ce', name), (input, target, weight), out, ctx=(logp, co, reduction, x.shape))
+    return _guarded(record(_node('ce', name), (input, target, weight), out, ctx=(logp, co, reduction, x.shape)),
+                    target)
 
 
 def _ce_smoothed_ops(input, target, ignore_index, reduction, eps, C):
@@ -665,9 +666,9 @@ def _ce_probs(input, target, weight, reduction, eps, C):
     else:
         out = rows.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()).astype(rdt, copy=False)
     name = 'DivBackward1' if reduction == 'mean' else 'NegBackward0'
-    return record(_node('prob', name), (input, target, weight), out,
-                  ctx=(logp, a, w, reduction, x.shape, eps, t.shape, t.dtype,
-                       None if weight is None else weight._data.dtype))
+    return _guarded(record(_node('prob', name), (input, target, weight), out,
+                           ctx=(logp, a, w, reduction, x.shape, eps, t.shape, t.dtype,
+                                None if weight is None else weight._data.dtype)), target)
 
 
 def _check_weight_dtype(op, weight, x):

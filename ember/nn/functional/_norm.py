@@ -391,8 +391,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         y = _layout.in_format('batch_norm', y, _layout.channels_last if x.ndim == 4 else _layout.channels_last_3d)
     elif not y.flags.c_contiguous:            # and makes any other layout contiguous
         y = np.ascontiguousarray(y)
-    return record(NativeBatchNormBackward0, (input, weight, bias), y,
-                  ctx=(mean, invstd, w, axes, training, ref_extra))
+    out = record(NativeBatchNormBackward0, (input, weight, bias), y, ctx=(mean, invstd, w, axes, training, ref_extra))
+    if out.grad_fn is not None:
+        out.grad_fn.guard(running_mean, running_var)   # (PyTorch's node saves them; a user's change raises)
+    return out
 
 
 def _bn_train(x, C, n, w, b, eps, rows=False):
@@ -513,12 +515,12 @@ def _batch_stats(x, C, n, out=None):
 def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
     """running = momentum * batch stat + (1 - momentum) * running (unbiased variance), in the running
     stats' dtype as PyTorch's CPU kernel: the variance's update as one fused multiply-add (emulated in
-    float64, exact for float32) of momentum * unbiased + the rounded (1 - momentum) * running."""
+    float64, exact for float32) of momentum * unbiased + the rounded (1 - momentum) * running. Their versions stay,
+    as PyTorch's kernel writes them without counting a change (a module run twice before backward is allowed)."""
     if running_mean is not None:    # on the arrays themselves: no graph to keep out of
         rm = running_mean._data
         rm *= (1 - momentum)
         rm += (momentum * mean).astype(rm.dtype, copy=False)
-        running_mean._bump()
     if running_var is not None:
         rv = running_var._data
         dt = rv.dtype.type
@@ -526,7 +528,6 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
         fma = np.multiply(unbiased, np.float64(dt(momentum)), dtype=np.float64)
         fma += rv * dt(1 - momentum)
         rv[...] = fma.astype(rv.dtype, copy=False)
-        running_var._bump()
 
 
 # -- layer norm, rms norm ----------------------------------------------------------------------------------------
