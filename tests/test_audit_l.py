@@ -65,6 +65,8 @@ ALLOWED = [
     ('take_along_dim index with dim', lambda L, x, a: (L.take_along_dim(x, a, 1), a), IX),
     ('select_scatter both', lambda L, x, a: (lambda s: (L.select_scatter(x, s, 0, 1), s))(x[0] * 2), None),
     ('lerp number weight', lambda L, x, a: (lambda e: (L.lerp(x, e, 0.3), e))(x.flip(0) * 1), None),
+    ('addcmul input', lambda L, x, a: (L.addcmul(x, x[0] * 1, x[1] * 2), x), None),
+    ('addcdiv input', lambda L, x, a: (L.addcdiv(x, x[0] * 1, x[1] * 2 + 3), x), None),
     ('narrow_copy input', lambda L, x, a: (L.narrow_copy(x, 1, 0, 2), x), None),
     ('addr input', lambda L, x, a: (L.addr(x, x[:, 0] * 1, x[0] * 1), x), None),
     ('pad constant input', lambda L, x, a: (L.nn.functional.pad(x, (1, 1)), x), None),

@@ -2379,6 +2379,7 @@ AddcmulBackward0 = _pointwise_node('AddcmulBackward0', lambda g, x, t1, t2, v: g
                                    lambda g, x, t1, t2, v: g * dual.r16(t1 * v), None)
 AddcdivBackward0 = _pointwise_node('AddcdivBackward0', lambda g, x, t1, t2, v: g, lambda g, x, t1, t2, v: g * (v / t2),
                                    lambda g, x, t1, t2, v: -g * v * t1 / (t2 * t2), None)
+AddcmulBackward0._unchecked = AddcdivBackward0._unchecked = (0,)   # the formulas read not input (PyTorch saves it not)
 
 
 @_quiet.quietly
