@@ -58,6 +58,8 @@ CASES = [
     ('cross_entropy smoothing target', lambda L, x, a: (L.nn.functional.cross_entropy(x, a, label_smoothing=0.1), a),
      np.array([1, 3, 0])),
     ('cross_entropy probability target', lambda L, x, a: (L.nn.functional.cross_entropy(x, a), a), X ** 2),
+    ('prod result', lambda L, x, a: (lambda r: (r, r))(L.prod(x, 1)), None),
+    ('cumprod result', lambda L, x, a: (lambda r: (r, r))(L.cumprod(x, 0)), None),
     ('pad reflect input', lambda L, x, a: (L.nn.functional.pad(x[None], (1, 1), mode='reflect'), x), None),
 ]
 # changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients

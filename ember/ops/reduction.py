@@ -427,6 +427,16 @@ ProdBackward0 = _node('ProdBackward0', _prod_bw, ('dim', 'keep'))
 ProdBackward1 = _node('ProdBackward1', _prod_bw, ('dim', 'keep'))
 
 
+def _saving_result(input, r, node):
+    """``r`` as the output of ``node`` (or none), which saves ``input`` for its formula and guards the result, as
+    PyTorch's prod and cumprod nodes save both (the formula recomputes from the input)."""
+    out = Tensor._make(r, node)
+    if node is not None:
+        node.save(input)
+        node.guard(outputs=(out,))
+    return out
+
+
 @_quiet.quietly
 @_autocast.fp32
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -443,9 +453,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         r = _c(np.asarray(a.prod(axis=d, keepdims=keepdim, dtype=nd))) if nd is not _BF16 or not a.ndim else \
             _bf16_prod(a, d, keepdim)
         node = _record(input, r, ProdBackward1, dim=d if a.ndim else None, keep=keepdim)   # 0-d: as no dim
-    if node is not None:
-        node.save(input)
-    return Tensor._make(r, node)
+    return _saving_result(input, r, node)
 
 
 def _bf16_prod(a, d, keepdim):
@@ -1728,9 +1736,7 @@ def cumprod(input, dim, *, dtype=None):
     d = wrap_dim(dim, a.ndim)
     r = _c(_scan(np.multiply, a, d, dtype))
     node = _record(input, r, CumprodBackward0, dim=d)
-    if node is not None:
-        node.save(input)
-    return Tensor._make(r, node)
+    return _saving_result(input, r, node)
 
 
 def _cum_inplace(name):
