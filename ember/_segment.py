@@ -9,7 +9,7 @@ from . import _quiet
 from .ops._composite import composite, node_class
 from .tensor import Tensor
 
-_SegmentReduceBackward0 = node_class('SegmentReduceBackward0')
+_SegmentReduceBackward0 = node_class('SegmentReduceBackward0', result=True)   # (PyTorch saves the output)
 _IDENTITY = {'sum': 0.0, 'mean': 0.0, 'amax': -np.inf, 'amin': np.inf, 'prod': 1.0}
 
 
@@ -28,8 +28,11 @@ def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, ax
         raise NotImplementedError(f'"_segment_reduce_cpu" not implemented for \'{_type_name(data)}\'')
     start, sizes = _segments(data, lengths, offsets, axis, unsafe)
     seg = np.repeat(np.arange(sizes.size), sizes)
-    return composite(_SegmentReduceBackward0, _reduce, (data,), reduce=reduce, start=start, seg=seg, sizes=sizes,
-                     initial=initial)
+    out = composite(_SegmentReduceBackward0, _reduce, (data,), reduce=reduce, start=start, seg=seg, sizes=sizes,
+                    initial=initial)
+    if out.grad_fn is not None:
+        out.grad_fn.guard(lengths, offsets)   # (and lengths or offsets, which ember's backward read as arrays)
+    return out
 
 
 def _type_name(t):

@@ -60,6 +60,8 @@ CASES = [
     ('cross_entropy probability target', lambda L, x, a: (L.nn.functional.cross_entropy(x, a), a), X ** 2),
     ('prod result', lambda L, x, a: (lambda r: (r, r))(L.prod(x, 1)), None),
     ('cumprod result', lambda L, x, a: (lambda r: (r, r))(L.cumprod(x, 0)), None),
+    ('segment_reduce lengths', lambda L, x, a: (L.segment_reduce(x, 'sum', lengths=a), a), np.array([1, 2])),
+    ('segment_reduce result', lambda L, x, a: (lambda r: (r, r))(L.segment_reduce(x, 'amax', lengths=a)), np.array([2, 1])),
     ('pad reflect input', lambda L, x, a: (L.nn.functional.pad(x[None], (1, 1), mode='reflect'), x), None),
 ]
 # changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients
