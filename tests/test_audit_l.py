@@ -140,3 +140,24 @@ def test_batch_norm_running_stats(training, change):
         assert eg is True and tg is True
     else:
         np.testing.assert_allclose(eg, tg, rtol=1e-5, atol=1e-6)
+
+
+P3 = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+LAYOUTS = [   # (id, fn(lib, t) -> tensor): sort's results are laid out like a permuted input; topk's contiguous
+    ('sort T values', lambda L, t: t[0].T.sort(0)[0]),
+    ('sort T indices', lambda L, t: t[0].T.sort(1)[1]),
+    ('argsort T', lambda L, t: t[0].T.argsort(0)),
+    ('sort stable descending T', lambda L, t: t[0].T.sort(dim=0, descending=True, stable=True)[0]),
+    ('msort T', lambda L, t: t[0].T.msort()),
+    ('sort permuted', lambda L, t: t.permute(2, 0, 1).sort(1)[0]),
+    ('sort permuted slice', lambda L, t: t.permute(2, 0, 1)[:, :, :2].sort(0)[1]),
+    ('topk T values', lambda L, t: t[0].T.topk(2, 0)[0]),
+    ('topk T indices', lambda L, t: t[0].T.topk(2, 0)[1]),
+]
+
+
+@pytest.mark.parametrize('name,fn', LAYOUTS, ids=[c[0] for c in LAYOUTS])
+def test_result_strides(name, fn):
+    e, t = fn(ember, ember.tensor(P3)), fn(torch, torch.tensor(P3))
+    assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+    np.testing.assert_array_equal(e.numpy(), t.numpy())

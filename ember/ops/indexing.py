@@ -1412,8 +1412,12 @@ def sort(input, dim=-1, descending=False, stable=None, *, axis=None):
     a = input._data
     d = wrap_dim(dim, a.ndim)
     ix = _argsort(a, d, descending).astype(np.int64)
-    return return_types.sort(_gathered(input, d, ix, SortBackward0 if stable is None else SortBackward1),
-                             Tensor._make(ix))
+    vals = _gathered(input, d, ix, SortBackward0 if stable is None else SortBackward1)
+    if a.ndim > 1 and not a.flags.c_contiguous:   # PyTorch's values and indices are laid out like the input
+        from .. import _layout
+        order = _layout.like_order(a)
+        vals._data, ix = _layout.follow(vals._data, (), order), _layout.follow(ix, (), order)
+    return return_types.sort(vals, Tensor._make(ix))
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
@@ -1439,7 +1443,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
         ix = np.zeros(a.shape[:d] + (k,) + a.shape[d + 1:], np.int64)
     else:
         ix = topk_indices(a, k, d, largest, sorted) if a.ndim else np.zeros((), np.int64)
-    return return_types.topk(_gathered(input, d, ix, TopkBackward0), Tensor._make(ix))
+    vals = _gathered(input, d, ix, TopkBackward0)
+    if not vals._data.flags.c_contiguous:   # (PyTorch's are contiguous; NumPy's gather follows a permuted input)
+        vals._data = np.ascontiguousarray(vals._data)
+    return return_types.topk(vals, Tensor._make(np.ascontiguousarray(ix)))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
