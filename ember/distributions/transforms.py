@@ -112,6 +112,12 @@ class Transform:
         return shape
 
 
+def _equal_by_class(cls):
+    """Class decorator for a parameter-free transform: equal to any instance of ``cls`` (hash stays identity)."""
+    cls.__eq__ = lambda self, other: isinstance(other, cls)
+    return cls
+
+
 class _InverseTransform(Transform):
     """The inverse of a transform (``t.inv``)."""
 
@@ -319,6 +325,7 @@ class IndependentTransform(Transform):
         return self.base_transform.inverse_shape(shape)
 
 
+@_equal_by_class
 class ExpTransform(Transform):
     """y = exp(x)."""
 
@@ -326,11 +333,6 @@ class ExpTransform(Transform):
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -392,6 +394,7 @@ def _clipped_sigmoid(x):
     return ops.clamp(ops.sigmoid(x), min=float(finfo.tiny), max=1.0 - float(finfo.eps))
 
 
+@_equal_by_class
 class SigmoidTransform(Transform):
     """y = sigmoid(x), kept inside (0, 1)."""
 
@@ -399,11 +402,6 @@ class SigmoidTransform(Transform):
     codomain = constraints.unit_interval
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return _clipped_sigmoid(x)
@@ -417,6 +415,7 @@ class SigmoidTransform(Transform):
         return -softplus(-x) - softplus(x)
 
 
+@_equal_by_class
 class SoftplusTransform(Transform):
     """y = log(1 + exp(x))."""
 
@@ -424,11 +423,6 @@ class SoftplusTransform(Transform):
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return softplus(x)
@@ -440,6 +434,7 @@ class SoftplusTransform(Transform):
         return -softplus(-x)
 
 
+@_equal_by_class
 class TanhTransform(Transform):
     """y = tanh(x)."""
 
@@ -447,11 +442,6 @@ class TanhTransform(Transform):
     codomain = constraints.interval(-1.0, 1.0)
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tanh()
@@ -463,16 +453,12 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
 
 
+@_equal_by_class
 class AbsTransform(Transform):
     """y = |x| (not bijective)."""
 
     domain = constraints.real
     codomain = constraints.positive
-
-    def __eq__(self, other):
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -616,16 +602,12 @@ def _at_least_one_dim(shape):
     return shape
 
 
+@_equal_by_class
 class SoftmaxTransform(Transform):
     """y = softmax(x) over the last dim (not bijective; ``inv`` is the log)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         probs = (x - x.max(-1, True)[0]).exp()
@@ -646,17 +628,13 @@ def _stick_offset(x, size):
     return (size - x.new_ones(x.shape[-1]).cumsum(-1)).log()
 
 
+@_equal_by_class
 class StickBreakingTransform(Transform):
     """Bijection from R^n onto the (n+1)-simplex by stick breaking (sigmoids of shifted coordinates)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         z = _clipped_sigmoid(x - _stick_offset(x, x.shape[-1] + 1))
@@ -681,17 +659,13 @@ class StickBreakingTransform(Transform):
         return Size(tuple(shape[:-1]) + (shape[-1] - 1,))
 
 
+@_equal_by_class
 class LowerCholeskyTransform(Transform):
     """Square matrices to lower-triangular ones with a positive diagonal: the strict lower part, exp of the
     diagonal (not bijective)."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
@@ -700,16 +674,12 @@ class LowerCholeskyTransform(Transform):
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
 
 
+@_equal_by_class
 class PositiveDefiniteTransform(Transform):
     """Square matrices to positive-definite ones: L L^T with L from ``LowerCholeskyTransform``."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
-
-    def __eq__(self, other):
-        return isinstance(other, PositiveDefiniteTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         x = LowerCholeskyTransform()(x)
