@@ -5,11 +5,12 @@ import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...):
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
+from .utils import _ByCategorical
 
 __all__ = ['OneHotCategorical', 'OneHotCategoricalStraightThrough']
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(_ByCategorical, Distribution):
     """One-hot vectors of length K drawn by ``Categorical(probs, logits)``."""
 
     arg_constraints = {'probs': constraints.simplex, 'logits': constraints.real_vector}
@@ -17,33 +18,14 @@ class OneHotCategorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        self._wrap_categorical(Categorical(probs, logits), validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
+        return self._expand_categorical(OneHotCategorical, batch_shape, _instance)
 
     @property
     def _param(self):
         return self._categorical._param
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
 
     @property
     def mean(self):
@@ -57,10 +39,6 @@ class OneHotCategorical(Distribution):
     @property
     def variance(self):
         return self._categorical.probs * (1 - self._categorical.probs)
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()):
         """The Categorical's draw, one-hot encoded in the probabilities' dtype."""

@@ -98,6 +98,37 @@ class _ByParam:
         return self._param.new(*args, **kwargs)
 
 
+class _ByCategorical:
+    """A distribution built on a wrapped ``Categorical`` (``_categorical``): its shapes, ``probs``, ``logits``,
+    ``param_shape``, ``_new`` and ``expand`` all come from that Categorical."""
+
+    def _wrap_categorical(self, categorical, validate_args):
+        """Keep ``categorical``; its batch shape is ours, its event count our one event dim."""
+        self._categorical = categorical
+        super().__init__(categorical.batch_shape, categorical.param_shape[-1:], validate_args=validate_args)
+
+    def _expand_categorical(self, cls, batch_shape, _instance, **params):
+        """The body of ``expand``: a new ``cls`` on the expanded Categorical, carrying ``params`` over."""
+        batch_shape = Size(batch_shape)
+        return self._expanded(cls, batch_shape, _instance,
+                              dict(params, _categorical=self._categorical.expand(batch_shape)))
+
+    def _new(self, *args, **kwargs):
+        return self._categorical._new(*args, **kwargs)
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+
 class _BinaryProbs:
     """The ``probs``/``logits`` pair of a two-outcome parametrisation: the one not given is derived on first use."""
 
