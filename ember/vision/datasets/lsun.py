@@ -40,11 +40,7 @@ class LSUNClass(VisionDataset):
             buf = txn.get(self.keys[index])
         img = pil_module().open(io.BytesIO(buf)).convert('RGB')
         target = None
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self):
         return self.length
