@@ -41,6 +41,18 @@ def emit(record):
     print(json.dumps(record), flush=True)
 
 
+def training_step(optimizer, loss):
+    """One training step as a function for ``seconds_per_call``: zero the grads, backward ``loss()``, step the
+    optimizer; returns the loss value."""
+    def step():
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+        return value.item()
+    return step
+
+
 def seconds_per_call(fn):
     """Median seconds per call of ``fn``: warm up, size blocks of calls to about BLOCK_S, and time
     MIN_BLOCKS to MAX_BLOCKS blocks within about BUDGET_S."""

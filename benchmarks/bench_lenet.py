@@ -38,14 +38,7 @@ def trainer(batch):
     optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
     inputs = torch.randn(batch, 3, 32, 32)
     labels = torch.randint(0, 10, (batch,))
-
-    def step():
-        optimizer.zero_grad()
-        loss = criterion(net(inputs), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
+    return _harness.training_step(optimizer, lambda: criterion(net(inputs), labels))
 
 
 def measure(batch):

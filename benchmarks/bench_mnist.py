@@ -30,14 +30,7 @@ def trainer(batch=64):
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     data = torch.randn(batch, 1, 28, 28)
     target = torch.randint(0, 10, (batch,))
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.nll_loss(model(data), target)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
+    return _harness.training_step(optimizer, lambda: F.nll_loss(model(data), target))
 
 
 if __name__ == "__main__":

@@ -49,14 +49,7 @@ def trainer():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     inputs = torch.randn(BATCH, 3, 32, 32)
     labels = torch.randint(0, 10, (BATCH,))
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(inputs), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
+    return _harness.training_step(optimizer, lambda: F.cross_entropy(model(inputs), labels))
 
 
 if __name__ == "__main__":
