@@ -1,31 +1,21 @@
 """The exponential distribution with rate ``rate``."""
-import numbers
 
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
+from .utils import _Rate
 
 __all__ = ['Exponential']
 
 
-class Exponential(ExponentialFamily):
+class Exponential(_Rate, ExponentialFamily):
     """Exponential distribution: density ``rate * exp(-rate * x)`` on x >= 0."""
 
     arg_constraints = {'rate': constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
-
-    def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        super().__init__(Size() if isinstance(rate, numbers.Number) else self.rate.size(),
-                         validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        return self._expanded(Exponential, batch_shape, _instance, dict(rate=self.rate.expand(batch_shape)))
 
     @property
     def mean(self):
@@ -70,3 +60,6 @@ class Exponential(ExponentialFamily):
 
     def _log_normalizer(self, x):
         return -ops.log(-x)
+
+
+Exponential._family = Exponential

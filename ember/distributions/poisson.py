@@ -1,30 +1,20 @@
 """The Poisson distribution over counts."""
-import numbers
 
 import ember as ops  # the torch-level namespace (broadcast_tensors, lgamma...): ember is loaded by now
 from ..autograd.grad_mode import no_grad
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
+from .utils import _Rate, broadcast_all
 
 __all__ = ['Poisson']
 
 
-class Poisson(ExponentialFamily):
+class Poisson(_Rate, ExponentialFamily):
     """Poisson distribution with rate ``rate``: P(k) = rate^k exp(-rate) / k!."""
 
     arg_constraints = {'rate': constraints.nonnegative}
     support = constraints.nonnegative_integer
-
-    def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        super().__init__(Size() if isinstance(rate, numbers.Number) else self.rate.size(),
-                         validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = Size(batch_shape)
-        return self._expanded(Poisson, batch_shape, _instance, dict(rate=self.rate.expand(batch_shape)))
 
     @property
     def mean(self):
@@ -56,3 +46,6 @@ class Poisson(ExponentialFamily):
 
     def _log_normalizer(self, x):
         return ops.exp(x)
+
+
+Poisson._family = Poisson

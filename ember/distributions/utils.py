@@ -141,6 +141,19 @@ class _BinaryProbs:
         return logits_to_probs(self.logits, is_binary=True)
 
 
+class _Rate:
+    """``__init__`` and ``expand`` of a one-``rate`` family: the rate gives the batch shape, ``()`` when it was a
+    Python number. ``_family`` names the class ``expand`` builds."""
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = broadcast_all(rate)
+        super().__init__(Size() if isinstance(rate, numbers.Number) else self.rate.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = Size(batch_shape)
+        return self._expanded(self._family, batch_shape, _instance, dict(rate=self.rate.expand(batch_shape)))
+
+
 class _LocScale:
     """``__init__`` and ``expand`` of a (``loc``, ``scale``) family: the two broadcast together and give the batch
     shape, which is ``()`` when both were Python numbers. ``_family`` names the class ``expand`` builds."""
