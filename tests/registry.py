@@ -2930,9 +2930,11 @@ def _subclass(lib):
     if lib not in _SUBCLASSES:
         _SUBCLASSES[lib] = type('Sub', (lib.Tensor,), {})
     return _SUBCLASSES[lib]
-# lane regL's entries (tests/registry_regL.py), given this module's helpers as ``registry``
-_regL = _sibling('registry_regL', registry=__import__('types').SimpleNamespace(**globals()), registry_training=_training)
+# linalg's LU family, removed functions, pooling/unpooling/lazy modules, state flags: tests/registry_linalg_pool.py,
+# given this module's helpers as ``registry``
+_linalg_pool = _sibling('registry_linalg_pool', registry=__import__('types').SimpleNamespace(**globals()),
+                        registry_training=_training)
 
 
-# torch.fft, torch.special and torch.signal.windows: tests/registry_regK.py (it imports its helpers from this module)
-add(*_sibling('registry_regK', registry=__import__('types').SimpleNamespace(**globals())).OPS)
+# torch.fft, torch.special and torch.signal.windows: tests/registry_spectral.py (it imports its helpers from this module)
+add(*_sibling('registry_spectral', registry=__import__('types').SimpleNamespace(**globals())).OPS)

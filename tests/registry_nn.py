@@ -820,4 +820,4 @@ add(
     Mod('UninitializedBuffer', [Build(probe=_uninit_probe), Build(requires_grad=True, probe=_uninit_probe),
                                 Build(dtype=_dt('float64'), probe=_uninit_probe)]),
 )
-add(*__import__('registry')._regL.modules(globals()))   # lane regL's entries (tests/registry_regL.py)
+add(*__import__('registry')._linalg_pool.modules(globals()))   # tests/registry_linalg_pool.py's modules

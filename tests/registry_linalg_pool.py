@@ -1,4 +1,4 @@
-"""Registry entries for names that had none (session 45, lane regL): linalg's LU family, eig, cond and tensor
+"""Registry entries for names that had none (session 45): linalg's LU family, eig, cond and tensor
 inverses; torch's LU functions, complex views, conv_tbc, conv_transpose3d, histogramdd, stft/istft; the removed
 functions (PyTorch's error); anomaly mode and forward_ad; nn pooling/unpooling/lazy modules and their functionals.
 
