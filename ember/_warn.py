@@ -44,11 +44,16 @@ def warn_user(message, category=UserWarning, once=False, internally=None, inside
     warnings.warn(message, category, stacklevel=level)
 
 
+_DISPATCH_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_torch_function.py')
+
+
 def _module_call_frames(parent, frame):
     """How many of PyTorch's frames stepping from ``frame`` up to ``parent`` stands for: nn.Module's call is
     ``_wrapped_call_impl`` and ``_call_impl`` in PyTorch (with hooks, ``_call_impl`` runs forward from an inner
     function), ember's ``__call__`` alone (with hooks, ``__call__`` and ``_call_impl``)."""
     code = parent.f_code
+    if code.co_filename == _DISPATCH_FILE:   # ember's __torch_function__ wrapper (PyTorch dispatches in C: no frame)
+        return 0
     if not (code.co_filename.endswith(os.path.join('nn', 'modules', 'module.py')) and _in_ember(parent)):
         return 1
     if code.co_name == '_call_impl':

@@ -66,3 +66,19 @@ def test_softmax_implicit_dim_warns_at_pytorchs_stacklevel():
         module_site = sites[5][0][2:]
         got[lib] = [[_where(s, module_site) for s in call] for call in sites]
     assert got[ember] == got[torch]
+
+
+def test_softmax_warning_place_with_torch_function_dispatch_on():
+    """As above in a fresh process where ember's ``__torch_function__`` wrappers are installed (after torch.fx or a
+    dispatching subclass): the wrapper's frame is not one of PyTorch's (it dispatches in C), so the warning's place
+    stays PyTorch's (it was ember/_torch_function.py once an earlier test had installed them)."""
+    import os
+    import subprocess
+    import sys
+    code = ('import sys; sys.path.insert(0, sys.argv[1]); import ember._torch_function; '
+            'ember._torch_function.install(); import test_real_programs_realJ as t; '
+            't.test_softmax_implicit_dim_warns_at_pytorchs_stacklevel(); print("same")')
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(here), os.environ.get('PYTHONPATH', '')]))
+    out = subprocess.run([sys.executable, '-c', code, here], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1:] == ['same'], out.stderr[-2000:]

@@ -1445,8 +1445,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
         ix = topk_indices(a, k, d, largest, sorted) if a.ndim else np.zeros((), np.int64)
     vals = _gathered(input, d, ix, TopkBackward0)
     if not vals._data.flags.c_contiguous:   # (PyTorch's are contiguous; NumPy's gather follows a permuted input)
-        vals._data = np.ascontiguousarray(vals._data)
-    return return_types.topk(vals, Tensor._make(np.ascontiguousarray(ix)))
+        vals._data = vals._data.copy()      # (copy, not ascontiguousarray: it keeps a meta tensor's MetaArray)
+    return return_types.topk(vals, Tensor._make(ix if ix.flags.c_contiguous else ix.copy()))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
