@@ -771,7 +771,6 @@ class BinaryCrossEntropyBackward0(fused('BinaryCrossEntropyBackward0', _bce_back
         return gx, gt, None
 
 
-@_autocast.fp32
 def _guarded(out, *tensors):
     """``out``, its node guarding ``tensors`` (see Node.guard): PyTorch's loss node saves them (ember's reads arrays)."""
     if out.grad_fn is not None:
@@ -779,6 +778,7 @@ def _guarded(out, *tensors):
     return out
 
 
+@_autocast.fp32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean'):
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 like PyTorch."""
     try:
