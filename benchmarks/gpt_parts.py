@@ -67,19 +67,26 @@ def measure(steps, threads):
     return {name: s * 1e3 for name, s in best.items()}
 
 
-def _hook_nodes(root, spent, clock):
-    """Time each node of the graph below ``root`` from its pre-hook to its hook, summed per node type."""
-    begun, seen, todo = {}, set(), [root]
+def graph_nodes(root):
+    """Each node of the backward graph below ``root`` once (also step_parts.py's walk)."""
+    seen, todo = set(), [root]
     while todo:
         node = todo.pop()
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
+        todo.extend(child for child, _ in node.next_functions)
+
+
+def _hook_nodes(root, spent, clock):
+    """Time each node of the graph below ``root`` from its pre-hook to its hook, summed per node type."""
+    begun = {}
+    for node in graph_nodes(root):
         name = "bw." + node.name()
         node.register_prehook(lambda grads, key=id(node): begun.__setitem__(key, clock()))
         node.register_hook(lambda gin, gout, key=id(node), name=name: spent.__setitem__(
             name, spent[name] + clock() - begun[key]))
-        todo.extend(child for child, _ in node.next_functions)
 
 
 def main():

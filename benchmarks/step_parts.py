@@ -19,6 +19,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from gpt_parts import graph_nodes  # noqa: E402 (this script's folder, on the path above)
 SIDES = {"ember": [sys.executable, "-m", "ember", "run"], "torch": [sys.executable]}
 
 
@@ -140,18 +142,13 @@ def _hook_steps(torch, objects, add, offers):
 
 def _hook_nodes(root, add, offers):
     """Time each node of the graph below ``root`` from its pre-hook to its hook, by node name and gradient shape."""
-    begun, seen, todo = {}, set(), [root]
-    while todo:
-        node = todo.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
+    begun = {}
+    for node in graph_nodes(root):
         if node.name() != "torch::autograd::AccumulateGrad":
             node.register_prehook(lambda grads, key=id(node): begun.__setitem__(key, (
                 _clock(offers), tuple(grads[0].shape) if grads[0] is not None else ())))
             node.register_hook(lambda gin, gout, key=id(node), name="bw." + node.name(): add(
                 (name, begun[key][1]), begun.pop(key)[0]))
-        todo.extend(child for child, _ in node.next_functions)
 
 
 def main():
