@@ -256,7 +256,10 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         L, U = _lu_unpack_tensors(LU_data, k)
     else:
         L, U = (_composite.composite(LuUnpackBackward0, lambda x: x.reshape(-1)[:0], (LU_data,)) for _ in range(2))
-    return _LuUnpackResult(*write_out('lu_unpack', (P, L, U), out)) if out is not None else _LuUnpackResult(P, L, U)
+    if out is None:
+        return _LuUnpackResult(P, L, U)
+    from .ops._out import _EXPECTED
+    return _LuUnpackResult(*write_out('lu_unpack', (P, L, U), out, same_dtype=_EXPECTED))
 
 
 LuUnpackBackward0 = _composite.node_class('LuUnpackBackward0')
@@ -341,9 +344,12 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):
 def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
     """The deprecated ``torch.lu_solve(b, LU, pivots)`` / ``Tensor.lu_solve``: ``linalg.lu_solve(LU, pivots, b)``."""
     from ._warn import warn_user
-    warn_user(_LU_SOLVE_DEPRECATED, once=True)
+    # (PyTorch's out= overload warns once on its own, from another line)
+    warn_user(_LU_SOLVE_DEPRECATED, once=True,
+              internally='aten/src/ATen/native/BatchLinearAlgebra.cpp:' + ('2230' if out is None else '2242'))
     x = lu_solve(LU_data, LU_pivots, b)
     if out is not None:
+        from .ops._out import _EXPECTED
         from .ops.inplace import write_out
-        return write_out('lu_solve', x, out)
+        return write_out('lu_solve', x, out, same_dtype=_EXPECTED)
     return x

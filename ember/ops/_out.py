@@ -159,7 +159,9 @@ COPIES = {'inner', 'tensordot', 'diag', 'floor_divide', 'special.ndtr', 'linalg.
           *('expand_copy permute_copy t_copy transpose_copy view_copy select_copy slice_copy squeeze_copy unsqueeze_copy '
             'diagonal_copy alias_copy unfold_copy as_strided_copy').split()}
 # ops PyTorch records without a derivative (NotImplemented): their out= form accepts inputs that require grad
-UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter', 'linalg.ldl_factor', 'linalg.ldl_factor_ex'}
+# (linalg.eigvals: only its out= overload, a kernel of its own; the functional one differentiates through eig)
+UNDIFFERENTIABLE = {'histogram', 'heaviside', 'slice_scatter', 'linalg.ldl_factor', 'linalg.ldl_factor_ex',
+                    'linalg.eigvals'}
 # ops autograd does not record (no derivative formula at all): their out may require grad
 UNRECORDED = frozenset(('eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or '
                         'logical_xor logical_not isin signbit isposinf isneginf').split())

@@ -53,8 +53,12 @@ def _result(name, arr, out, *inputs):
     t = record(arr, *inputs) if record is not None else Tensor._make(arr)
     if out is not None:
         from .inplace import write_out
-        return write_out(name, t, out)
+        return write_out(name, t, out, same_dtype=_OUT_DTYPE if name in ('complex', 'polar') else None)
     return t
+
+
+# complex()/polar()'s out= takes only their result's dtype (checked after the autograd refusal, as PyTorch's)
+_OUT_DTYPE = "Expected object of scalar type {res} but got scalar type {out} for argument 'out'"
 
 
 def complex(real, imag, *, out=None):
