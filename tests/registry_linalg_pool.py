@@ -136,6 +136,8 @@ add(
        gaps={'gradgrad': _NO_COMPLEX_GG}),
     Op('conv_tbc', lambda: [Sample(f32(5, 2, 3), f32(3, 3, 4, seed=1), f32(4, seed=2)),
                             Sample(f32(5, 2, 3), f32(2, 3, 4, seed=1), f32(4, seed=2), 1),
+                            Sample(f32(5, 2, 3), f32(2, 3, 4, seed=1), f32(4, seed=2), -1, desc='negative pad'),
+                            Sample(f32(4, 2, 3), f32(5, 3, 4, seed=1), f32(4, seed=2), desc='kernel past the input'),
                             Sample(f32(5, 2, 3), f32(3, 4, 4, seed=1), f32(4, seed=2), error=True),
                             Sample(f64(4, 2, 2), f64(2, 2, 3, seed=1), f64(3, seed=2), 1, gradcheck=True)],
        method=False, out=False),

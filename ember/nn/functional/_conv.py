@@ -1530,10 +1530,30 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def _conv_tbc(input, weight, bias, pad):
+    if input.dtype.itemsize == 2 or input.shape[0] + 2 * pad < weight.shape[0]:
+        return _conv_tbc_per_tap(input, weight, bias, pad)
     if pad < 0:     # PyTorch's negative pad drops that many time steps from each end
         input, pad = input[-pad:input.shape[0] + pad], 0
     out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
     return out.permute(2, 0, 1)
+
+
+def _conv_tbc_per_tap(input, weight, bias, pad):
+    """PyTorch's conv_tbc order: the bias, then one addmm per kernel tap into the time steps it reaches, each
+    rounded to a half/bfloat16 output (conv1d rounds once: an ulp apart in 1 of ~10 bf16 elements, measured); also
+    the empty output of a kernel longer than the padded input, which conv1d refuses."""
+    from ... import ops
+    T, B, C = input.shape
+    kw, _, O = weight.shape
+    olen = T + 2 * pad - kw + 1
+    out = bias.expand(olen, B, O).clone()
+    for k in range(kw):
+        i0, o0 = max(0, k - pad), max(0, pad - k)
+        t = min(T + pad - k, olen) - o0
+        if t > 0:
+            acc = ops.addmm(out[o0:o0 + t].reshape(t * B, O), input[i0:i0 + t].reshape(t * B, C), weight[k])
+            out[o0:o0 + t] = acc.reshape(t, B, O)
+    return out
 
 
 def conv_tbc(input, weight, bias, pad=0):
@@ -1558,4 +1578,5 @@ def conv_tbc(input, weight, bias, pad=0):
         raise
 
 
-ConvTbcBackward0 = _composite.node_class('ConvTbcBackward0')
+# (PyTorch's formula gives zeros for what no tap reaches)
+ConvTbcBackward0 = _composite.node_class('ConvTbcBackward0', zeros=True)
