@@ -73,6 +73,7 @@ add(
                             Sample(wc(3, 3), f32(2, 3, seed=1), left=False),
                             Sample(wc(3, 3), f32(3, 2, seed=1), adjoint=True),
                             Sample(wc(3, 3), f32(4, 2, seed=1), error=True),
+                            Sample(wc(3, 3), f64(3, 2, seed=1), error=True, desc='mixed dtypes'),
                             Sample(wc(3, 3, dtype=F64), f64(3, 2, seed=1), gradcheck=True),
                             Sample(wc(3, 3, dtype=F64), f64(2, 3, seed=1), left=False, adjoint=True, gradcheck=True)],
        call=lambda lib, a, b, **k: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, **k)),

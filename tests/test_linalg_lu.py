@@ -38,6 +38,9 @@ def test_singular_and_reprs():
     lambda L: L.linalg.lu(L.ones(3, 3), pivot=False),
     lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.eye(3)), L.ones(4, 2)),
     lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.eye(3)), L.ones(2, 4), left=False),
+    lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.eye(3)), L.ones(4, 2, dtype=L.float64)),
+    lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.eye(3)), L.ones(3, 2, dtype=L.int64)),
+    lambda L: L.lu_unpack(*L.linalg.lu_factor(L.eye(3)), out=(L.empty(0, dtype=L.float64), L.empty(0), L.empty(0))),
 ])
 def test_errors(call):
     with pytest.raises(Exception) as want:
