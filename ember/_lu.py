@@ -344,12 +344,17 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):
     return LU, piv
 
 
+_OUT_FORM_WARNED = []   # (torch.lu_solve(..., out=)'s deprecation warning given)
+
+
 def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
     """The deprecated ``torch.lu_solve(b, LU, pivots)`` / ``Tensor.lu_solve``: ``linalg.lu_solve(LU, pivots, b)``."""
     from ._warn import warn_user
-    # (PyTorch's out= overload warns once on its own, from another line)
-    warn_user(_LU_SOLVE_DEPRECATED, once=True,
-              internally='aten/src/ATen/native/BatchLinearAlgebra.cpp:' + ('2230' if out is None else '2242'))
+    if out is None:
+        warn_user(_LU_SOLVE_DEPRECATED, once=True, internally='aten/src/ATen/native/BatchLinearAlgebra.cpp:2230')
+    elif not _OUT_FORM_WARNED:   # PyTorch's out= overload warns once on its own, from another line
+        _OUT_FORM_WARNED.append(True)
+        warn_user(_LU_SOLVE_DEPRECATED, internally='aten/src/ATen/native/BatchLinearAlgebra.cpp:2242')
     x = lu_solve(LU_data, LU_pivots, b)
     if out is not None:
         from .ops._out import _EXPECTED

@@ -29,12 +29,12 @@ def warn_user(message, category=UserWarning, once=False, internally=None, inside
     " (Triggered internally at ...)". ``inside``: PyTorch warns from its own Python code (torch.meshgrid's
     wrapper in torch/functional.py, nn's loss classes), so at ember's frame ``inside`` levels above the caller
     (0: the caller's line): one location, which Python's default filter shows once, as it shows PyTorch's."""
-    if internally is not None:
-        message = f'{message} (Triggered internally at {_BUILT_AT}{internally}.)'
-    if once:   # (keyed on the full text: PyTorch's out= overloads warn once apart from their functional forms)
+    if once:
         if message in _WARNED_ONCE:
             return
         _WARNED_ONCE.add(message)
+    if internally is not None:
+        message = f'{message} (Triggered internally at {_BUILT_AT}{internally}.)'
     if inside is not None:
         warnings.warn(message, category, stacklevel=2 + inside)
         return
