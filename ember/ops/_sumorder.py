@@ -129,7 +129,7 @@ def _scalar_rows_sum(x):
     return ((part[0] + part[1]) + part[2]) + part[3]
 
 
-def _outer_sum(x):
+def _outer_sum(x, vector=True):
     """Sum over axis 0 of an (M, ..., N) array whose last axis is PyTorch's contiguous inner dim, as its outer
     reductions add: columns in blocks of four vectors (or, below one vector of columns, four scalars) each take
     the cascade over all rows; the remaining columns take ``row_sum``: rows dealt to four interleaved
@@ -137,7 +137,7 @@ def _outer_sum(x):
     added in order. Axes between the first and last are independent slabs (a reduction over middle dims)."""
     m, n = x.shape[0], x.shape[-1]
     width = 32 // x.itemsize
-    block = _ILP * width if n >= width else _ILP
+    block = _ILP * width if vector and n >= width else _ILP
     split = n - n % block
     if split == n:
         return _cascade(x)
@@ -330,7 +330,10 @@ def ordered_sum(a, axis=None, keepdims=False):
         rows = _rows_sum(np.ascontiguousarray(t).reshape(-1, inner)).reshape(math.prod(a.shape[d] for d in outer), -1)
         r = _seq(rows).reshape(tuple(a.shape[d] for d in kept_axes))
         return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))) if keepdims else r
-    return None
+    r = _strided_sum(a, axis)
+    if r is None:
+        return None
+    return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape)) if keepdims else tuple(kept))
 
 
 def _group_sums(vals, group, ngroups):
@@ -435,3 +438,111 @@ def lastdim_squares_sum(x):
         c = x2[:, d].astype(np.float64)
         total = (c * c + total).astype(x.dtype)
     return total.reshape(shape)
+
+
+def _iter_dims(a, axis):
+    """PyTorch's TensorIterator layout of a reduction of ``a`` over ``axis``: dims of size 1 dropped, the rest
+    sorted innermost first (reduced dims ahead of kept ones, reduced by input stride, kept by output stride) and
+    adjacent dims merged where memory allows; a list of [size, input stride, output stride, reduced] (strides in
+    elements, output C-contiguous over the kept dims). None for zero or negative strides (expanded, flipped)."""
+    out_stride, step = {}, 1
+    for d in reversed(range(a.ndim)):
+        if d not in axis:
+            out_stride[d] = step
+            step *= a.shape[d]
+    dims = [[a.shape[d], a.strides[d] // a.itemsize, 0 if d in axis else out_stride[d], d in axis]
+            for d in reversed(range(a.ndim)) if a.shape[d] != 1]
+    if any(s[1] <= 0 for s in dims):
+        return None
+    for i in range(1, len(dims)):      # TensorIterator's insertion sort (its comparison is not a total order)
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = _should_swap(dims[k], dims[j])
+            if c > 0:
+                dims[k], dims[j] = dims[j], dims[k]
+                j = k
+            elif c < 0:
+                break
+    merged = dims[:1]
+    for s in dims[1:]:
+        p = merged[-1]
+        if p[0] * p[1] == s[1] and p[0] * p[2] == s[2]:
+            p[0] *= s[0]
+        else:
+            merged.append(list(s))
+    return merged
+
+
+def _should_swap(d0, d1):
+    """TensorIterator's comparison of two dims: the output's strides first (a reduced dim goes inside a kept one),
+    then the input's; equal strides put the smaller dim inside."""
+    if (d0[2] == 0) != (d1[2] == 0):
+        return 1 if d1[2] == 0 else -1
+    for k in (2, 1):
+        if d0[k] == 0 or d1[k] == 0:
+            continue
+        if d0[k] != d1[k]:
+            return -1 if d0[k] < d1[k] else 1
+        if d0[0] > d1[0]:
+            return 1
+    return 0
+
+
+def _strided_sum(a, axis):
+    """``a.sum(axis)`` (two or more kept elements) for any positive strides, in the order of PyTorch's cascade_sum
+    kernel: its inner loop over the two innermost iterator dims (a row sum, vectorised or not, per kept element,
+    or an outer sum over columns), each result added into the zeroed output, the outer reduced dims in order."""
+    dims = _iter_dims(a, axis)
+    if dims is None or len(dims) < 2 or not dims[0][3] or dims[-1][3]:
+        return None
+    flags = [d[3] for d in dims]
+    if flags != sorted(flags, reverse=True):
+        return None
+    (s0, i0, _, _), (s1, i1, _, r1) = dims[:2]
+    width = 32 // a.itemsize
+    if i0 == 1 and s0 >= width:
+        mode = 'vector_inner'
+    elif i1 == 1 and s1 >= width:
+        mode = 'vector_outer'
+    else:
+        mode = 'scalar_inner' if i0 < i1 else 'scalar_outer'
+    if mode.endswith('outer') and (r1 or _split_dim(dims, a.size) == 1):
+        return None     # columns dealt to threads change which go through the blocks (parallel_dim_reduction)
+    red = [d for d in dims[1:] if d[3]]
+    kept = [d for d in dims[1:] if not d[3]]
+    base = np.lib.stride_tricks.as_strided
+    isz = a.itemsize
+    order = red[::-1] + kept[::-1]      # slowest first: the outer reduced dims, then the kept ones
+    if mode.endswith('inner'):
+        shape = [d[0] for d in order] + [s0]
+        strides = [d[1] * isz for d in order] + [i0 * isz]
+        v = np.ascontiguousarray(base(a, shape, strides)).reshape(-1, s0)
+        parts = (_rows_sum if mode == 'vector_inner' else _scalar_rows_sum)(v)
+    else:
+        shape = [s0] + [d[0] for d in order]
+        strides = [i0 * isz] + [d[1] * isz for d in order]
+        v = np.ascontiguousarray(base(a, shape, strides))
+        parts = _outer_sum(v, vector=mode == 'vector_outer').reshape(-1)
+    nk = math.prod(d[0] for d in kept)
+    total = _seq(parts.reshape(-1, nk))
+    out = np.empty(math.prod(s for i, s in enumerate(a.shape) if i not in axis), a.dtype)
+    view = base(out, [d[0] for d in kept[::-1]], [d[2] * isz for d in kept[::-1]])
+    view[...] = total.reshape(view.shape)
+    return out
+
+
+def _split_dim(dims, numel):
+    """The iterator dim PyTorch's parallel_dim_reduction deals out to its threads (None when it runs serially):
+    the outermost kept dim with at least one row per thread, else the largest kept one."""
+    threads = _threads()
+    if numel < _LIMIT or threads == 1:
+        return None
+    best = len(dims) - 1
+    for d in range(len(dims) - 1, -1, -1):
+        if dims[d][3]:
+            break
+        if dims[d][0] >= threads:
+            return d
+        if dims[d][0] > dims[best][0]:
+            best = d
+    return best
