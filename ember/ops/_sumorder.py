@@ -129,7 +129,7 @@ def _scalar_rows_sum(x):
     return ((part[0] + part[1]) + part[2]) + part[3]
 
 
-def _outer_sum(x, vector=True):
+def _outer_sum(x, block=None):
     """Sum over axis 0 of an (M, ..., N) array whose last axis is PyTorch's contiguous inner dim, as its outer
     reductions add: columns in blocks of four vectors (or, below one vector of columns, four scalars) each take
     the cascade over all rows; the remaining columns take ``row_sum``: rows dealt to four interleaved
@@ -137,7 +137,8 @@ def _outer_sum(x, vector=True):
     added in order. Axes between the first and last are independent slabs (a reduction over middle dims)."""
     m, n = x.shape[0], x.shape[-1]
     width = 32 // x.itemsize
-    block = _ILP * width if vector and n >= width else _ILP
+    if block is None:   # (a kernel's own choice: four scalar columns per block, or every column by row_sum)
+        block = _ILP * width if n >= width else _ILP
     split = n - n % block
     if split == n:
         return _cascade(x)
@@ -506,8 +507,8 @@ def _strided_sum(a, axis):
         mode = 'vector_outer'
     else:
         mode = 'scalar_inner' if i0 < i1 else 'scalar_outer'
-    if mode.endswith('outer') and (r1 or _split_dim(dims, a.size) == 1):
-        return None     # columns dealt to threads change which go through the blocks (parallel_dim_reduction)
+    if mode.endswith('outer') and r1:
+        return None     # (equal or zero strides among the reduced dims: not sorted as assumed)
     red = [d for d in dims[1:] if d[3]]
     kept = [d for d in dims[1:] if not d[3]]
     base = np.lib.stride_tricks.as_strided
@@ -522,7 +523,8 @@ def _strided_sum(a, axis):
         shape = [s0] + [d[0] for d in order]
         strides = [i0 * isz] + [d[1] * isz for d in order]
         v = np.ascontiguousarray(base(a, shape, strides))
-        parts = _outer_sum(v, vector=mode == 'vector_outer').reshape(-1)
+        parts = np.concatenate([_outer_sum(v[..., lo:hi], _column_block(hi - lo, i0, i1, width))
+                                for lo, hi in _column_chunks(dims, a.size, i1 == 1)], axis=-1).reshape(-1)
     nk = math.prod(d[0] for d in kept)
     total = _seq(parts.reshape(-1, nk))
     out = np.empty(math.prod(s for i, s in enumerate(a.shape) if i not in axis), a.dtype)
@@ -546,3 +548,28 @@ def _split_dim(dims, numel):
         if dims[d][0] > dims[best][0]:
             best = d
     return best
+
+
+def _column_block(n, i0, i1, width):
+    """The columns per cascade block that cascade_sum's kernel takes for ``n`` columns (0: each by row_sum)."""
+    if i1 == 1 and n >= width:
+        return _ILP * width
+    return _ILP if i0 >= i1 else n + 1
+
+
+def _column_chunks(dims, numel, contiguous):
+    """The column ranges that PyTorch's threads reduce when they split iterator dim 1 (the kernel's columns): even
+    shares of at::parallel_for, rounded to 128 bytes when the columns are adjacent in memory; one range else."""
+    n = dims[1][0]
+    if _split_dim(dims, numel) != 1:
+        return [(0, n)]
+    threads = min(_threads(), n)
+    share = -(-n // threads)
+    chunks = []
+    for lo in range(0, n, share):
+        hi = min(n, lo + share)
+        if contiguous:
+            lo, hi = lo - lo % 32, hi if hi == n else hi - hi % 32
+        if lo < hi:
+            chunks.append((lo, hi))
+    return chunks
