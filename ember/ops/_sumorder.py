@@ -58,6 +58,28 @@ def _cascade(rows):
     return result
 
 
+def _one_level(size):
+    """Whether _cascade's sum of ``size`` rows is one sequence (of rows, or of whole blocks of 16 rows)."""
+    return 0 < size < 256 and (size < 16 or size % 16 == 0)
+
+
+def _middle_cascade(x):
+    """_cascade over axis 1 of a C-contiguous (M, S, K) array, S a _one_level size, with no transposed copy."""
+    if x.shape[1] >= 16:
+        x = _middle_seq(x.reshape(x.shape[0] * (x.shape[1] // 16), 16, x.shape[2])).reshape(x.shape[0], -1, x.shape[2])
+    return _middle_seq(x) + x.dtype.type(0)
+
+
+def _middle_seq(x):
+    """Sum over axis 1 of an (M, S, K) array, slice by slice in order (from the first slice: the caller's + 0.0
+    makes a -0.0 total +0.0). NumPy's reduce of a middle axis runs a K-long inner loop per (M, S) pair:
+    x.sum((0, 2, 3)) of (32, 64, 16, 16) float32, its (2048, 8, 32) step, min of 30: 388 -> 147 us."""
+    acc = x[:, 0] + x[:, 1] if x.shape[1] > 1 else x[:, 0].copy()
+    for j in range(2, x.shape[1]):
+        acc += x[:, j]
+    return acc
+
+
 def _chunk_sums(rows, step):
     """Sequential sums of consecutive chunks of ``step`` rows (len(rows) a multiple of step). NumPy reduces
     a middle axis row by row, in order (its pairwise summation applies only along the innermost axis,
@@ -82,7 +104,10 @@ def _rows_sum(x):
     nv = n // width
     vec = x[:, :nv * width].reshape(m, nv, width).transpose(1, 0, 2)
     groups = nv // _ILP
-    if groups:
+    if _one_level(groups):
+        part = _middle_cascade(x[:, :groups * _ILP * width].reshape(m, groups, _ILP * width))
+        part = part.reshape(m, _ILP, width).transpose(1, 0, 2)
+    elif groups:
         part = _cascade(vec[:groups * _ILP].reshape(groups, _ILP, m, width))
     else:
         part = np.zeros((_ILP, m, width), x.dtype)
