@@ -130,3 +130,73 @@ def test_nll_loss_cascade_bits(n, reduction):
     x[np.arange(n)[::5], t[::5]] = 0.0
     e = ember.nn.functional.nll_loss(ember.from_numpy(x), ember.from_numpy(t), reduction=reduction)
     _same_bits(e, torch.nn.functional.nll_loss(torch.from_numpy(x), torch.from_numpy(t), reduction=reduction))
+
+
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """ember and PyTorch at the same thread count (1 and 2), put back after."""
+    before = torch.get_num_threads(), ember.get_num_threads()
+    torch.set_num_threads(request.param)
+    ember.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before[0])
+    ember.set_num_threads(before[1])
+
+
+def _layout(x, layout, rng):
+    """``x``'s values in another memory layout: channels_last, a random dim order, or every other last element."""
+    if layout == 'channels_last':
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if layout == 'permuted':
+        p = rng.permutation(x.ndim)
+        return np.ascontiguousarray(x.transpose(p)).transpose(np.argsort(p))
+    if layout == 'strided':
+        wide = np.repeat(x, 2, axis=-1)
+        wide[..., 1::2] = np.nan
+        return wide[..., ::2]
+    return x
+
+
+# (shape, dims, layout): non-adjacent dims (BatchNorm-style (0, 2, 3), (0, 2) of 3-d and 4-d), past 32,768 elements
+# (threads split the kept dim; for columns that are the kernel's inner dim, in 128-byte shares), dims of size 1
+MULTI_DIM_CASES = [
+    ((16, 64, 32, 32), (0, 2), 'contiguous'), ((16, 64, 32, 32), (0, 2, 3), 'contiguous'),
+    ((32, 64, 16, 16), (0, 2, 3), 'contiguous'), ((64, 512, 7, 7), (0, 2, 3), 'contiguous'),
+    ((8, 3, 5, 7), (0, 2), 'contiguous'), ((8, 3, 5, 7), (1, 3), 'contiguous'), ((300, 3, 50), (0, 2), 'contiguous'),
+    ((2, 33, 17), (0, 2), 'contiguous'), ((16, 40, 24), (0, 2), 'contiguous'), ((5, 6, 7, 8), (0, 1, 3), 'contiguous'),
+    ((2, 3, 4, 5, 6), (0, 2, 4), 'contiguous'), ((4, 1, 6, 1, 9), (0, 2, 4), 'contiguous'), ((1, 5, 1, 70), (0, 3), 'contiguous'),
+    ((16, 64, 32, 32), (0, 2, 3), 'channels_last'), ((64, 512, 7, 7), (0, 2, 3), 'channels_last'),
+    ((8, 3, 5, 7), (0, 2, 3), 'channels_last'), ((16, 64, 32, 32), (0, 2), 'channels_last'),
+    ((4, 16, 9, 9), (0, 3), 'channels_last'), ((32, 64, 16, 16), (0, 2, 3), 'channels_last'),
+    ((16, 64, 32, 32), (0, 1, 3), 'permuted'), ((16, 64, 32, 32), (3,), 'permuted'), ((300, 3, 50), (0, 2), 'permuted'),
+    ((64, 512, 7, 7), (1, 3), 'permuted'), ((7, 9, 40), (1,), 'permuted'),
+    ((64, 512, 7, 7), (0, 1, 2), 'strided'), ((300, 3, 50), (0, 1), 'strided'), ((32, 64, 16, 16), (0,), 'strided'),
+    ((16, 64, 32, 32), (0, 2), 'strided'), ((5, 6, 7, 8), (1, 3), 'strided'),
+]
+
+
+@pytest.mark.parametrize('shape,dims,layout', MULTI_DIM_CASES)
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sum_over_several_dims_bits(shape, dims, layout, dtype, threads):
+    """Sums and means over several dims, adjacent or not, of any layout, in PyTorch's cascade_sum order (dims
+    sorted and merged as TensorIterator does, its inner kernels, row results added into the output in order)."""
+    rng = np.random.default_rng(len(shape) + sum(dims))
+    x = _layout(_data(int(np.prod(shape)), dtype, sum(shape)).reshape(shape), layout, rng)
+    e, t = ember.from_numpy(x), torch.from_numpy(x)
+    _same_bits(e.sum(dims), t.sum(dims))
+    _same_bits(e.sum(dims, keepdim=True), t.sum(dims, keepdim=True))
+    _same_bits(e.mean(dims), t.mean(dims))
+
+
+@pytest.mark.parametrize('shape', [(16, 64, 32, 32), (32, 64, 16, 16), (8, 16, 5, 5)])
+def test_per_channel_gradient_bits(shape, threads):
+    """The gradient of a per-channel (C, 1, 1) factor is its sum_to over (0, 2, 3): PyTorch's bits."""
+    x = _data(int(np.prod(shape)), np.float32, 1).reshape(shape)
+    g = _data(int(np.prod(shape)), np.float32, 2).reshape(shape)
+    w = _data(shape[1], np.float32, 3).reshape(-1, 1, 1)
+    grads = []
+    for T in (ember, torch):
+        p = T.from_numpy(w.copy()).requires_grad_(True)
+        (T.from_numpy(x) * p).backward(T.from_numpy(g))
+        grads.append(p.grad)
+    _same_bits(*grads)
