@@ -304,21 +304,28 @@ def _memory_order(a):
     return t if t.flags.c_contiguous else None
 
 
+def _whole_sum(a):
+    """The sum of all of ``a`` (a 0-d array or scalar): a dense layout adds in memory order (split across threads
+    past 32,768 elements), another in TensorIterator's order where PyTorch runs it on one thread; None else."""
+    flat = a if a.flags.c_contiguous else _memory_order(a)
+    if flat is not None:
+        return split_sum(flat.reshape(-1))
+    r = _strided_sum(a, tuple(range(a.ndim)))
+    return None if r is None else r.reshape(())
+
+
 def ordered_sum(a, axis=None, keepdims=False):
     """``a.sum(axis)`` in PyTorch's order where it is reproducible, else None (use NumPy's sum)."""
     if a.dtype.kind != 'f' or a.dtype.itemsize < 4 or a.size == 0:
         return None
     if axis is None or len(axis) == a.ndim:
-        flat = a if a.flags.c_contiguous else _memory_order(a)
-        if flat is None:
-            return None
-        r = split_sum(flat.reshape(-1))
-        return r.reshape((1,) * a.ndim) if keepdims else r
+        r = _whole_sum(a)
+        return r if r is None or not keepdims else r.reshape((1,) * a.ndim)
     kept = [s for i, s in enumerate(a.shape) if i not in axis]
-    if all(s == 1 for s in kept) and a.flags.c_contiguous:
-        r = split_sum(a.reshape(-1))
-        return r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))) if keepdims else \
-            r.reshape(tuple(kept))
+    if all(s == 1 for s in kept):
+        r = _whole_sum(a)
+        return None if r is None else r.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape))
+                                                if keepdims else tuple(kept))
     if 1 in a.shape and a.flags.c_contiguous:
         # TensorIterator drops size-1 dims: a (64, 1000, 1) sum over dim 1 is an inner reduction per row
         left = [i for i, s in enumerate(a.shape) if s != 1]
@@ -515,12 +522,16 @@ def _should_swap(d0, d1):
 
 
 def _strided_sum(a, axis):
-    """``a.sum(axis)`` (two or more kept elements) for any positive strides, in the order of PyTorch's cascade_sum
+    """``a.sum(axis)`` (flat, C order of the kept dims) for any positive strides, in the order of PyTorch's cascade_sum
     kernel: its inner loop over the two innermost iterator dims (a row sum, vectorised or not, per kept element,
     or an outer sum over columns), each result added into the zeroed output, the outer reduced dims in order."""
     dims = _iter_dims(a, axis)
-    if dims is None or len(dims) < 2 or not dims[0][3] or dims[-1][3]:
+    if dims is None or not dims or not dims[0][3]:
         return None
+    if dims[-1][3] and a.size >= _LIMIT and _threads() > 1:
+        return None     # PyTorch's two-pass reduction: threads take even shares of the whole iteration
+    if len(dims) == 1:
+        dims.append([1, dims[0][0] * dims[0][1], 0, True])
     flags = [d[3] for d in dims]
     if flags != sorted(flags, reverse=True):
         return None
