@@ -200,3 +200,25 @@ def test_per_channel_gradient_bits(shape, threads):
         (T.from_numpy(x) * p).backward(T.from_numpy(g))
         grads.append(p.grad)
     _same_bits(*grads)
+
+
+# (shape, dims, layout): whole sums of non-dense inputs (one thread's order below 32,768 elements; past it, the threads'
+# even shares of the iteration, cut inside rows) and sums whose kept dims all have size 1
+WHOLE_CASES = [
+    ((8, 8, 25, 25), (0, 1, 2, 3), 'strided'), ((16, 17, 9, 16), (0, 1, 2, 3), 'strided'),
+    ((8, 4, 17, 7, 100), (0, 1, 2, 3, 4), 'strided'), ((1, 50, 15, 8, 15), (0, 1, 2, 3, 4), 'strided'),
+    ((5, 7, 9), (0, 1, 2), 'strided'), ((3000,), (0,), 'strided'), ((70001,), (0,), 'strided'),
+    ((33, 1, 5, 4), (0, 2, 3), 'permuted'), ((100, 9, 1, 33), (0, 1, 3), 'strided'), ((1, 100, 17), (1, 2), 'strided'),
+    ((17, 17, 17, 31, 1), (0, 1, 2, 3), 'permuted'),
+]
+
+
+@pytest.mark.parametrize('shape,dims,layout', WHOLE_CASES)
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_whole_sum_of_any_layout_bits(shape, dims, layout, dtype, threads):
+    """Whole sums (all dims, or all but dims of size 1) of permuted and strided inputs: PyTorch's bits."""
+    rng = np.random.default_rng(len(shape))
+    x = _layout(_data(int(np.prod(shape)), dtype, sum(shape)).reshape(shape), layout, rng)
+    e, t = ember.from_numpy(x), torch.from_numpy(x)
+    _same_bits(e.sum(dims), t.sum(dims))
+    _same_bits(e.mean(dims, keepdim=True), t.mean(dims, keepdim=True))

@@ -528,10 +528,10 @@ def _strided_sum(a, axis):
     dims = _iter_dims(a, axis)
     if dims is None or not dims or not dims[0][3]:
         return None
-    if dims[-1][3] and a.size >= _LIMIT and _threads() > 1:
-        return None     # PyTorch's two-pass reduction: threads take even shares of the whole iteration
     if len(dims) == 1:
         dims.append([1, dims[0][0] * dims[0][1], 0, True])
+    if dims[-1][3] and a.size >= _LIMIT and _threads() > 1:
+        return _two_pass_sum(a, dims)
     flags = [d[3] for d in dims]
     if flags != sorted(flags, reverse=True):
         return None
@@ -609,3 +609,33 @@ def _column_chunks(dims, numel, contiguous):
         if lo < hi:
             chunks.append((lo, hi))
     return chunks
+
+
+def _two_pass_sum(a, dims):
+    """A whole sum past 32,768 elements on several threads, as PyTorch's two_pass_reduction adds it: each thread
+    takes an even share of the iteration (rows of iterator dim 0, cut at the share's ends), adds its pieces' row
+    sums in order from +0, and the threads' totals are then added as one short sum (as split_sum's)."""
+    isz, s0, i0 = a.itemsize, dims[0][0], dims[0][1]
+    order = dims[:0:-1]
+    v = np.lib.stride_tricks.as_strided(a, [d[0] for d in order] + [s0], [d[1] * isz for d in order] + [i0 * isz])
+    rows = np.ascontiguousarray(v).reshape(-1, s0)
+    width = 32 // isz
+
+    def row_sums(r):
+        return _rows_sum(r) if i0 == 1 and r.shape[1] >= width else _scalar_rows_sum(r)
+    whole = row_sums(rows)
+    n, threads = a.size, _threads()
+    tasks = min(threads, -(-n // _LIMIT))
+    share = -(-n // tasks)
+    partial = np.zeros(threads, a.dtype)
+    for t in range(tasks):
+        (r0, c0), (r1, c1) = divmod(t * share, s0), divmod(min(n, (t + 1) * share), s0)
+        if r0 == r1:
+            pieces = [row_sums(rows[r0:r0 + 1, c0:c1])]
+        else:
+            pieces = [row_sums(rows[r0:r0 + 1, c0:])] if c0 else []
+            pieces.append(whole[r0 + (c0 > 0):r1])
+            if c1:
+                pieces.append(row_sums(rows[r1:r1 + 1, :c1]))
+        partial[t] = _run_total(np.concatenate(pieces))
+    return np.asarray(a.dtype.type(0) + flat_sum(partial)).reshape(1)
