@@ -5,7 +5,10 @@ sums that differ in the last bit, which shows as soon as a float32 result is pri
 contiguous reduction this module adds in PyTorch's order: 256-bit vector lanes, four interleaved
 accumulators, a cascade of partial sums every 2**k vectors, then the scalar tail and the lanes one by one.
 Beyond 32,768 elements PyTorch splits a sum to one value across its threads (``split_sum``); a sum to
-several values keeps each value's terms in one thread, so its order does not depend on the thread count.
+several values keeps each value's terms in one thread, though a thread's share of an outer sum's columns
+decides which columns take the column blocks (``_column_chunks``). Sums over other dims and layouts
+(non-adjacent dims, channels_last, strided views) follow TensorIterator: ``_iter_dims`` sorts and merges
+the dims as it does, ``_strided_sum`` runs its cascade_sum kernel over them.
 """
 import math
 
