@@ -205,3 +205,19 @@ def test_foreach_tensor_lr(name, kw, lr, foreach):
             opt.step()
         return ps
     _compare(run)
+
+
+# mse/huber/smooth_l1 in float16/bfloat16 as PyTorch's CPU kernels: mse squares the rounded difference (rounded,
+# then summed in float32) and its backward rounds norm * d * grad per op; float16 huber and bf16 smooth_l1 forwards
+# compute in float32 (the others per op); huber's backward differs between 32-element vector blocks and the tail
+_LX = (np.random.default_rng(3).standard_normal((5, 9)) * 2).tolist()
+_LT = np.random.default_rng(4).standard_normal((5, 9)).tolist()
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
+@pytest.mark.parametrize('loss,kw', [('mse_loss', {}), ('huber_loss', {}), ('huber_loss', {'delta': 0.3}),
+                                     ('smooth_l1_loss', {}), ('smooth_l1_loss', {'beta': 0.5})])
+def test_regression_losses_low_precision(loss, kw, reduction, dtype):
+    fn = lambda L, x, t: getattr(L.nn.functional, loss)(x, t, reduction=reduction, **kw)
+    _compare(lambda L: _grads(L, fn, _LX, _LT, dtype=dtype, seed_grad='random'))
