@@ -946,6 +946,45 @@ def _product_arr(subs, out, arrays):
     return r if all(v.flags.c_contiguous for v in views) else _layout.follow(r, views)
 
 
+def _contract_arr(subs, out, arrays):
+    """A two-operand einsum that contracts labels shared by both as PyTorch computes it: each operand's own
+    labels summed first, then one bmm of (batch, left, summed) by (batch, summed, right), so float32 results
+    carry bmm's rounding (udlbook/fastai's ``einsum('ij,jk->ik')`` printed 598.217 where ``@`` gives 598.218).
+    None where not so (a repeated or broadcast label: NumPy's einsum then)."""
+    if len(subs) != 2 or any(len(set(s)) != len(s) for s in subs) or not all(a.dtype.kind == 'f' for a in arrays):
+        return None
+    size = [dict(zip(s, a.shape)) for s, a in zip(subs, arrays)]
+    shared = set(subs[0]) & set(subs[1])
+    if any(size[0][c] != size[1][c] for c in shared) or not shared - set(out):
+        return None
+    from .reduction import _sum
+    views = []
+    for s, a in zip(subs, arrays):
+        own = [k for k, c in enumerate(s) if c not in out and c not in shared]
+        if own:   # labels of this operand alone, summed first as PyTorch does
+            a, s = _sum(a, tuple(own), False, a.dtype), ''.join(c for c in s if c in out or c in shared)
+        views.append((s, a))
+    (sl, a), (sr, b) = views
+    batch = [c for c in out if c in shared]
+    summed = [c for c in sl if c not in out]
+    lo, ro = [c for c in out if c in sl and c not in shared], [c for c in out if c in sr and c not in shared]
+    dims = {c: n for s, x in views for c, n in zip(s, x.shape)}
+    def stack(s, x, rows, cols):
+        x = x.transpose([s.index(c) for c in batch + rows + cols])
+        return x.reshape(int(np.prod([dims[c] for c in batch])), int(np.prod([dims[c] for c in rows])),
+                         int(np.prod([dims[c] for c in cols])))
+    ko = [out.index(c) for c in lo] or [-1]
+    kr = [out.index(c) for c in ro] or [-1]
+    if lo and ro and min(kr) < min(ko) and max(ko) > max(kr):   # PyTorch 2.13 runs bmm(right, left) here
+        r = _stack_product(stack(sr, b, ro, summed), stack(sl, a, summed, lo))
+        got = batch + ro + lo
+    else:
+        r = _stack_product(stack(sl, a, lo, summed), stack(sr, b, summed, ro))
+        got = batch + lo + ro
+    r = r.reshape([dims[c] for c in got])
+    return r.transpose([got.index(c) for c in out])
+
+
 def _einsum_layout(r, subs, out, shapes):
     """``r`` laid out in memory as PyTorch's einsum lays its result (NumPy's follows the operands' order, so
     ``.view`` of it failed where PyTorch's works and later ops ran strided). One operand summed: contiguous, as
@@ -1071,6 +1110,7 @@ def einsum(*args):
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
         cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
         r = _product_arr(subs, out, cast)
+        r = _contract_arr(subs, out, cast) if r is None else r
         r = np.asarray(_einsum_arr(eq, *cast) if r is None else r)
     except ValueError as e:
         raise RuntimeError(f'einsum(): operands do not broadcast with the subscripts {equation!r}: {e}') from None
