@@ -28,3 +28,36 @@ def test_einsum_contraction_is_the_matrix_product_bit_for_bit(eq, sa, sb, kind, 
         return bool(lib.equal(e, p)), e.stride()
     run_both(fn)
 
+
+
+# -- course22p2's 01_matmul fills ``c[i, j] = torch.dot(a[i, :], b[:, j])`` and checks it against its triple loop's
+# ``t1[i, j] += a[i, k] * b[k, j]`` within 1e-5: PyTorch's float32 dot of a strided column adds the rounded products
+# in order (the loop's sum exactly); ember's np.dot summed in blocks and the check failed.
+@pytest.mark.parametrize('n', [5, 31, 784, 5000])
+@pytest.mark.parametrize('which', ['column', 'row_by_column', 'both', 'expanded'])
+@pytest.mark.parametrize('op', ['dot', 'vdot'])
+def test_float32_dot_of_a_strided_vector_sums_in_order_as_pytorch(op, which, n):
+    def fn(lib):
+        g = lib.Generator().manual_seed(n)
+        a, b = lib.randn(n, 3, generator=g), lib.randn(n, 3, generator=g)
+        x = {'column': a[:, 0].contiguous(), 'row_by_column': a.T[0], 'both': a[:, 1],
+             'expanded': a[0, :1].expand(n)}[which]
+        return getattr(lib, op)(x, b[:, 2])
+    run_both(fn)
+
+
+def test_matmul_notebook_dot_matches_its_loop():
+    """01_matmul's cells: the loop's sums and the dots agree exactly, as in PyTorch."""
+    def fn(lib):
+        g = lib.Generator().manual_seed(1)
+        m1, m2 = lib.rand(2, 784, generator=g), lib.randn(784, 3, generator=g)
+        t1 = lib.zeros(2, 3)
+        for i in range(2):
+            for j in range(3):
+                acc = lib.zeros(())
+                for k in range(784):
+                    acc += m1[i, k] * m2[k, j]
+                t1[i, j] = acc
+        d = lib.stack([lib.stack([lib.dot(m1[i, :], m2[:, j]) for j in range(3)]) for i in range(2)])
+        return t1, d, bool(lib.equal(t1, d))
+    run_both(fn)
