@@ -7,9 +7,9 @@ import pytest
 from helpers import run_both
 
 
-# -- course22p2's 02_meanshift prints ``num``, ``torch.einsum('ij,jk->ik', weight, X)`` and ``weight@X``: in
-# PyTorch the einsum is the bmm of the same product (its bits), ember's einsum summed in NumPy's own order and
-# printed 598.217 where both libraries' ``@`` print 598.218.
+# -- course22p2's 02_meanshift prints ``torch.einsum('ij,jk->ik', weight, X)`` and ``weight@X``: in PyTorch the
+# einsum is the bmm of the same product, the same bits as ``@``; ember's einsum summed in NumPy's own order, so
+# the two printed different last digits in ember (and one of them PyTorch's).
 _CONTRACTIONS = [('ij,jk->ik', (5, 1500), (1500, 2), 'mm'),
                  ('ij,kj->ik', (30, 40), (50, 40), 'mm_t'), ('bij,bjk->bik', (4, 6, 50), (4, 50, 7), 'bmm'),
                  ('bhqd,bhkd->bhqk', (2, 3, 5, 16), (2, 3, 7, 16), 'attn'), ('bi,ij->bj', (32, 100), (100, 50), 'mm')]
