@@ -93,6 +93,16 @@ def _mT(x):
     return x.swapaxes(-1, -2)
 
 
+def lapack_order(a):
+    """``a``'s values laid out as LAPACK leaves PyTorch's results: column-major in each matrix, batch dims outermost
+    (strides (1, m) for an (m, n) matrix), so stride(), is_contiguous() and view() agree with PyTorch's."""
+    if a.ndim < 2:
+        return a
+    out = np.empty(a.shape[:-2] + a.shape[:-3:-1], a.dtype).swapaxes(-1, -2)   # (strides of size-1 dims too)
+    out[...] = a
+    return out
+
+
 def _square(a, op):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f'linalg.{op}: A must be batches of square matrices, but they are '
@@ -277,7 +287,7 @@ def solve(A, B, *, left=True):
         x = np.linalg.solve(at, bm)
     except np.linalg.LinAlgError:
         raise LinAlgError('torch.linalg.solve: The solver failed because the input matrix is singular.') from None
-    x = x[..., 0] if vec else (x if left else np.ascontiguousarray(_mT(x)))
+    x = x[..., 0] if vec else (lapack_order(x) if left else np.ascontiguousarray(_mT(x)))
     if GRAD.enabled and (A._requires_grad or B._requires_grad):
         node = LinalgSolveExBackward0((A, B))
         node.vec, node.need, node.left = vec, (A._requires_grad, B._requires_grad), left
@@ -306,7 +316,7 @@ def inv(A):
     a = A._data
     _square(a, 'inv')
     try:
-        y = np.linalg.inv(a)
+        y = lapack_order(np.linalg.inv(a))
     except np.linalg.LinAlgError:
         raise _failure(a, 'linalg.inv', _zero_pivot, _SINGULAR) from None
     if GRAD.enabled and A._requires_grad:
@@ -520,8 +530,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     residuals, singular = _lstsq_extras(a, bb, x, rank, driver or 'gelsy')
     if driver == 'gels':
         rank = np.zeros((0,), np.int64)
-    if vec:
-        x = x[..., 0]
+    x = x[..., 0] if vec else lapack_order(x)
     if GRAD.enabled and (A._requires_grad or B._requires_grad) and not vec:
         node = LinalgLstsqBackward0((A, B))
         node.need = (A._requires_grad, B._requires_grad)
@@ -771,7 +780,7 @@ def _eigh_arrays(A, UPLO):
     if a.dtype.kind in 'biu':
         raise NotImplementedError(f'"linalg_eigh_cpu" not implemented for \'{scalar_name(a.dtype)}\'')
     w, v = np.linalg.eigh(a, UPLO=UPLO)
-    return w.astype(np.finfo(a.dtype).dtype), v.astype(a.dtype)   # real eigenvalues of a Hermitian matrix
+    return w.astype(np.finfo(a.dtype).dtype), lapack_order(v.astype(a.dtype))   # real eigenvalues of a Hermitian matrix
 
 
 @_quiet.quietly
@@ -823,7 +832,7 @@ class LinalgSvdBackward0(Node):
 
 def _svd_arrays(a, full_matrices):
     u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-    return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
+    return lapack_order(u.astype(a.dtype)), s.astype(a.dtype), lapack_order(vh.astype(a.dtype))
 
 
 @_quiet.quietly
@@ -902,7 +911,7 @@ def _cholesky(A, upper, node_cls, op='linalg.cholesky'):
     if upper:   # U = L^H
         l = np.swapaxes(l, -1, -2)
         l = np.conjugate(l) if l.dtype.kind == 'c' else l.copy()
-    return _outputs(node_cls, (A,), (l.astype(a.dtype),), upper=upper)[0]
+    return _outputs(node_cls, (A,), (lapack_order(l.astype(a.dtype)),), upper=upper)[0]
 
 
 class LinalgQrBackward0(Node):
@@ -1030,7 +1039,8 @@ def qr(A, mode='reduced'):
         q, r = np.zeros((0,), a.dtype), np.linalg.qr(a, mode='r')
     else:
         q, r = np.linalg.qr(a, mode=mode)
-    return _QrResult(*_outputs(LinalgQrBackward0, (A,), (q.astype(a.dtype), r.astype(a.dtype)), mode=mode))
+    return _QrResult(*_outputs(LinalgQrBackward0, (A,), (lapack_order(q.astype(a.dtype)), lapack_order(r.astype(a.dtype))),
+                                   mode=mode))
 
 
 def _cat(ts, dim):
@@ -1389,7 +1399,7 @@ def _eig_arrays(A, op):
         raise RuntimeError(f'torch.linalg.{op}: input tensor should not contain infs or NaNs.')
     cdt = np.result_type(a.dtype, np.complex64)
     w, v = np.linalg.eig(a)
-    return w.astype(cdt), v.astype(cdt)
+    return w.astype(cdt), lapack_order(v.astype(cdt))
 
 
 @_quiet.quietly

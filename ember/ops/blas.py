@@ -329,7 +329,8 @@ _F16 = np.dtype(np.float16)
 
 def _naive_product(a, b):
     """_stack_product's sums in contraction order."""
-    return np.add(np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :], a.dtype.type(0))
+    prods = np.add.accumulate(a[..., :, :, None] * b[..., None, :, :], axis=-2)[..., -1, :]
+    return np.add(prods, a.dtype.type(0), out=np.empty(prods.shape, prods.dtype))   # row-major, as bmm's result
 
 
 def _stack_product(a, b):

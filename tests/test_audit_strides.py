@@ -1,0 +1,73 @@
+"""Result layouts as PyTorch's: each row runs one program on both libraries and compares, for every tensor it
+returns, shape, stride(), is_contiguous(), storage_offset(), and whether view(-1) and mT.is_contiguous() agree.
+LAPACK-backed results are column-major in each matrix (batch dims outermost); found by a fuzz of stride() over
+every registry sample (tests/registry.py) against PyTorch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+_G = np.random.default_rng(0)
+A = _G.standard_normal((4, 4)) + 4 * np.eye(4)           # well conditioned
+B = _G.standard_normal((4, 2))
+R = _G.standard_normal((5, 3))                             # tall
+W = _G.standard_normal((3, 5))                             # wide
+S = A @ A.T                                                # symmetric positive-definite
+AB = np.stack([A, A.T + np.eye(4)])                        # a batch of two
+SB = np.stack([S, S + np.eye(4)])
+ENV = {'A': A, 'B': B, 'R': R, 'W': W, 'S': S, 'AB': AB, 'SB': SB}
+
+LINALG = [
+    'L.linalg.inv(t(A))', 'L.linalg.inv(t(AB))', 'L.inverse(t(AB))', 'L.linalg.inv_ex(t(A))',
+    'L.linalg.solve(t(A), t(B))', 'L.linalg.solve(t(AB), t(B))', 'L.linalg.solve(t(A), t(B[:, :1]))',
+    'L.linalg.solve(t(AB), t(B[None, :, :1].repeat(2, 0)))', 'L.linalg.solve(t(A), t(B[:, 0]))',
+    'L.linalg.solve(t(A), t(B.T), left=False)', 'L.linalg.solve_ex(t(A), t(B))',
+    'L.linalg.cholesky(t(S))', 'L.linalg.cholesky(t(SB))', 'L.linalg.cholesky(t(S), upper=True)',
+    'L.cholesky(t(S))', 'L.cholesky(t(S), upper=True)', 'L.linalg.cholesky_ex(t(SB))',
+    'L.linalg.qr(t(R))', 'L.linalg.qr(t(W))', 'L.linalg.qr(t(R), mode="complete")', 'L.linalg.qr(t(R), mode="r")',
+    'L.qr(t(R))', 'L.qr(t(R), some=False)',
+    'L.linalg.svd(t(R))', 'L.linalg.svd(t(W), full_matrices=False)', 'L.linalg.svd(t(AB))', 'L.svd(t(R))',
+    'L.linalg.eigh(t(S))', 'L.linalg.eigh(t(SB))', 'L.linalg.eig(t(A))', 'L.linalg.eig(t(AB))',
+    'L.linalg.lstsq(t(A), t(B))',
+]
+PRODUCTS = [   # products of stacks are row-major whatever their operands' layouts
+    'L.linalg.inv(t(AB)) @ t(AB)', 'L.bmm(t(AB).mT, t(AB))', 't(AB).mT @ t(AB).mT',
+    'L.linalg.svd(t(AB)).U * 2 @ L.linalg.svd(t(AB)).Vh',
+]
+
+
+def t(lib):
+    """The tensor constructor of ``lib`` (float32, as most programs use)."""
+    return lambda a: lib.tensor(np.asarray(a), dtype=lib.float32)
+
+
+def _layouts(r):
+    if isinstance(r, (tuple, list)):
+        return [x for o in r for x in _layouts(o)]
+    if not hasattr(r, 'stride'):
+        return []
+    try:
+        r.view(-1)
+        views = True
+    except RuntimeError:
+        views = False
+    mt = r.mT.is_contiguous() if r.dim() >= 2 else None
+    return [(tuple(r.shape), r.stride(), r.is_contiguous(), r.storage_offset(), views, mt)]
+
+
+def _check(src):
+    got = {}
+    for lib in (torch, ember):
+        got[lib.__name__] = _layouts(eval(src, {'L': lib, 't': t(lib), **ENV}))   # noqa: S307 - rows above only
+    assert got['ember'] == got['torch'], f'{src}:\n  ember {got["ember"]}\n  torch {got["torch"]}'
+
+
+@pytest.mark.parametrize('src', LINALG)
+def test_linalg_results_are_column_major(src):
+    _check(src)
+
+
+@pytest.mark.parametrize('src', PRODUCTS)
+def test_products_are_row_major(src):
+    _check(src)
