@@ -5,7 +5,7 @@ again in backward (so double backward works too)."""
 import numpy as np
 
 from . import _quiet
-from ._linalg import _result_type
+from ._linalg import _result_type, lapack_order
 from .autograd.grad_mode import GRAD, enable_grad
 from .autograd.graph import MODE, Node
 from .tensor import Tensor
@@ -28,8 +28,8 @@ def geqrf(input, *, out=None):
         tau = np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
     else:
         h, tau = np.linalg.qr(a, mode='raw')
-        h = np.ascontiguousarray(np.swapaxes(h, -1, -2))
-    res = _GeqrfResult(Tensor._make(h.astype(a.dtype, copy=False)), Tensor._make(tau.astype(a.dtype, copy=False)))
+        h = np.swapaxes(h, -1, -2)      # NumPy's raw mode is LAPACK's column-major array, seen transposed
+    res = _GeqrfResult(Tensor._make(lapack_order(h.astype(a.dtype, copy=False))), Tensor._make(tau.astype(a.dtype, copy=False)))
     if input.requires_grad and GRAD.enabled:
         node = _GeqrfBackward0((input,))
         node._out_meta = [(t._data.shape, t._data.dtype) for t in res]
@@ -129,6 +129,7 @@ def _householder_product(A, tau, out, key):
         v = np.tril(a[..., :, i:i + 1], -i - 1)
         v[..., i, 0] = 1
         q -= t[..., i, None, None] * (v @ (np.swapaxes(v, -1, -2).conj() @ q))
+    q = lapack_order(q)
     if GRAD.enabled and (A.requires_grad or tau.requires_grad):
         node = LinalgHouseholderProductBackward0((A, tau))
         res = Tensor._make(q, node)

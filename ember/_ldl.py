@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _quiet
 from ._dtype import scalar_name
-from ._linalg import _result_type, flat_batch
+from ._linalg import _result_type, flat_batch, lapack_order
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from .tensor import Tensor
@@ -143,7 +143,7 @@ class _NoDerivative(Node):
 
 def _outputs(arrays, inputs, op, n_diff):
     """Tensors of ``arrays``; the first ``n_diff`` get a grad_fn that refuses backward when an input needs grad."""
-    outs = [Tensor._make(a) for a in arrays]
+    outs = [Tensor._make(lapack_order(a) if i == 0 else a) for i, a in enumerate(arrays)]   # the matrix: LAPACK's
     if GRAD.enabled and any(t.requires_grad for t in inputs):
         node = _NoDerivative(tuple(inputs))
         node.op = op

@@ -530,7 +530,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     residuals, singular = _lstsq_extras(a, bb, x, rank, driver or 'gelsy')
     if driver == 'gels':
         rank = np.zeros((0,), np.int64)
-    x = x[..., 0] if vec else lapack_order(x)
+    x = x[..., 0] if vec else _in_b(x, bb)
     if GRAD.enabled and (A._requires_grad or B._requires_grad) and not vec:
         node = LinalgLstsqBackward0((A, B))
         node.need = (A._requires_grad, B._requires_grad)
@@ -539,6 +539,15 @@ def lstsq(A, B, rcond=None, *, driver=None):
         node.save_output(sol)
         return _LstsqResult(sol, residuals, Tensor._make(rank), singular)
     return _LstsqResult(Tensor._make(x), residuals, Tensor._make(rank), singular)
+
+
+def _in_b(x, b):
+    """Solution ``x`` (n, k) where PyTorch's gels/gelsy leave it: the first n rows of B's column-major (m, k) copy
+    (strides (1, max(m, n)))."""
+    m = max(b.shape[-2], x.shape[-2])
+    buf = lapack_order(np.zeros(x.shape[:-2] + (m, x.shape[-1]), x.dtype))
+    buf[..., :x.shape[-2], :] = x
+    return buf[..., :x.shape[-2], :]
 
 
 def _lstsq_svd(a, b, rcond):
@@ -867,8 +876,8 @@ def _torch_svd(input, some=True, compute_uv=True):
     if not compute_uv:
         m, n = input._data.shape[-2:]
         batch = input._data.shape[:-2]
-        z = lambda k: Tensor._make(np.zeros(batch + (k, k), input._data.dtype))   # noqa: E731
-        return _TorchSvdResult(z(m), svdvals(input), z(n))
+        z = lambda k: np.zeros(batch + (k, k), input._data.dtype)   # noqa: E731
+        return _TorchSvdResult(Tensor._make(z(m)), svdvals(input), Tensor._make(lapack_order(z(n))))   # (as PyTorch's)
     u, s, vh = svd(input, full_matrices=not some)
     return _TorchSvdResult(u, s, vh.mT)
 
@@ -993,7 +1002,7 @@ def _triangular_solution(a, b, upper, left, unit):
             x = np.linalg.solve(np.broadcast_to(tri, shape[:-2] + a.shape[-2:]), np.broadcast_to(b, shape))
         except np.linalg.LinAlgError:
             x = np.full(shape, np.nan, dtype=np.result_type(a, b))
-    return np.ascontiguousarray(_mT(x)) if not left else x
+    return lapack_order(_mT(x) if not left else x)
 
 
 @_quiet.quietly

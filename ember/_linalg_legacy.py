@@ -3,7 +3,7 @@ once-a-process warning, both outputs and their gradients."""
 import numpy as np
 
 from ._dtype import scalar_name
-from ._linalg import _mT, _result_type, _triangular_grads, _triangular_solution
+from ._linalg import _mT, _result_type, _triangular_grads, _triangular_solution, lapack_order
 from ._warn import warn_user
 from .autograd import dual
 from .autograd.grad_mode import GRAD
@@ -68,10 +68,10 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
     bd, ad = b._data, A._data
     _check(bd, ad)
     if transpose:                      # A^T X = b is X^T A = b^T
-        x = np.ascontiguousarray(_mT(_triangular_solution(ad, _mT(bd), upper, False, unitriangular)))
+        x = lapack_order(_mT(_triangular_solution(ad, _mT(bd), upper, False, unitriangular)))
     else:
         x = _triangular_solution(ad, bd, upper, True, unitriangular)
-    clone = np.array(np.broadcast_to(ad, x.shape[:-2] + ad.shape[-2:]))
+    clone = lapack_order(np.broadcast_to(ad, x.shape[:-2] + ad.shape[-2:]))
     if not (GRAD.enabled and (A._requires_grad or b._requires_grad)):
         return _TriangularSolveResult(Tensor._make(x), Tensor._make(clone))
     node = TriangularSolveBackward0((b, A))

@@ -5,7 +5,7 @@ at once, with LAPACK's conventions (1-based int32 pivots, ``info`` the first zer
 import numpy as np
 
 from ._dtype import scalar_name
-from ._linalg import _result_type, flat_batch
+from ._linalg import _result_type, flat_batch, lapack_order
 from .autograd.grad_mode import GRAD, no_grad
 from .autograd.graph import MODE, Node
 from .ops import _composite
@@ -88,7 +88,7 @@ def _permutation(piv, m, dtype):
         perm[rows, j] = perm[rows, p]
         perm[rows, p] = keep
     eye = np.eye(m, dtype=dtype)
-    return np.swapaxes(eye[perm], -1, -2).reshape(piv.shape[:-1] + (m, m))
+    return np.ascontiguousarray(np.swapaxes(eye[perm], -1, -2)).reshape(piv.shape[:-1] + (m, m))
 
 
 def _unpack(lu, piv):
@@ -193,6 +193,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     if not pivot:
         raise RuntimeError('linalg.lu_factor: LU without pivoting is not implemented on the CPU')
     lu_arr, piv, info = _getrf(A._data)
+    lu_arr = lapack_order(lu_arr)
     if check_errors and info.any():
         raise RuntimeError(f'torch.linalg.lu_factor_ex: U[{info.max()},{info.max()}] is zero and using it on '
                            'lu_solve would result in a division by zero.')
@@ -289,7 +290,8 @@ def _solve_compose(LU, B, P, left, adjoint):
         y = linalg.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
         return linalg.solve_triangular(U, y, upper=True)
     y = linalg.solve_triangular(U.mT, B, upper=False)
-    return P @ linalg.solve_triangular(L.mT, y, upper=True, unitriangular=True)
+    # P X as (X^T P^T)^T: column-major, as PyTorch's getrs leaves it (the same values: one term of each sum is nonzero)
+    return (linalg.solve_triangular(L.mT, y, upper=True, unitriangular=True).mT @ P.mT).mT
 
 
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):

@@ -99,7 +99,7 @@ def cholesky_solve(input, input2, upper=False):
         raise RuntimeError(f'torch.cholesky_solve: Expected b and A to have at least 2 dimensions, but they have '
                            f'{b.ndim} and {l.ndim} dimensions respectively')
     lower = _mH(np.triu(l)) if upper else np.tril(l)   # LAPACK's potrs reads one triangle only
-    x = np.linalg.solve(_mH(lower), np.linalg.solve(lower, b)).astype(b.dtype)
+    x = _L().lapack_order(np.linalg.solve(_mH(lower), np.linalg.solve(lower, b)).astype(b.dtype))
     if GRAD.enabled and (input.requires_grad or input2.requires_grad):
         node = CholeskySolveBackward0((input, input2))
         node.upper = upper
@@ -125,7 +125,7 @@ def cholesky_inverse(input, upper=False):
         raise L._failure(l, 'cholesky_inverse', lambda m: int(np.argmin(np.diagonal(m) != 0)) + 1
                          if not np.diagonal(m).all() else 0, L._SINGULAR)
     m = _mH(l) @ l if upper else l @ _mH(l)
-    y = np.linalg.inv(m).astype(l.dtype)
+    y = _L().lapack_order(np.linalg.inv(m).astype(l.dtype))
     if GRAD.enabled and input.requires_grad:
         node = CholeskyInverseBackward0((input,))
         node.upper = upper

@@ -16,7 +16,7 @@ W = _G.standard_normal((3, 5))                             # wide
 S = A @ A.T                                                # symmetric positive-definite
 AB = np.stack([A, A.T + np.eye(4)])                        # a batch of two
 SB = np.stack([S, S + np.eye(4)])
-ENV = {'A': A, 'B': B, 'R': R, 'W': W, 'S': S, 'AB': AB, 'SB': SB}
+ENV = {'A': A, 'B': B, 'R': R, 'W': W, 'S': S, 'AB': AB, 'SB': SB, 'np': np}
 
 LINALG = [
     'L.linalg.inv(t(A))', 'L.linalg.inv(t(AB))', 'L.inverse(t(AB))', 'L.linalg.inv_ex(t(A))',
@@ -29,7 +29,32 @@ LINALG = [
     'L.qr(t(R))', 'L.qr(t(R), some=False)',
     'L.linalg.svd(t(R))', 'L.linalg.svd(t(W), full_matrices=False)', 'L.linalg.svd(t(AB))', 'L.svd(t(R))',
     'L.linalg.eigh(t(S))', 'L.linalg.eigh(t(SB))', 'L.linalg.eig(t(A))', 'L.linalg.eig(t(AB))',
-    'L.linalg.lstsq(t(A), t(B))',
+    'L.linalg.lstsq(t(A), t(B))', 'L.linalg.lstsq(t(R), t(R))', 'L.linalg.lstsq(t(W), t(W))',
+    'L.linalg.lstsq(t(np.stack([R, R])), t(np.stack([R, R])))', 'L.linalg.lstsq(t(R), t(R), driver="gelsd")',
+    'L.linalg.solve_triangular(t(np.triu(A)), t(B), upper=True)',
+    'L.linalg.solve_triangular(t(np.triu(A)), t(B.T), upper=True, left=False)',
+    'L.linalg.solve_triangular(t(np.tril(AB)), t(B), upper=False)',
+    'L.triangular_solve(t(B), t(np.triu(A)))', 'L.triangular_solve(t(B), t(np.triu(AB)), transpose=True)',
+    'L.cholesky_solve(t(B), t(np.linalg.cholesky(S)))', 'L.cholesky_solve(t(B), t(np.linalg.cholesky(SB)))',
+    'L.cholesky_inverse(t(np.linalg.cholesky(S)))', 'L.cholesky_inverse(t(np.linalg.cholesky(SB)))',
+    'L.cholesky_inverse(t(np.linalg.cholesky(S).T), upper=True)',
+    'L.geqrf(t(R))', 'L.geqrf(t(AB))', 'L.linalg.householder_product(t(R), t(R[:3, 0]))',
+    'L.orgqr(t(np.stack([R, R])), t(R[:2, :2]))',
+    'L.linalg.ldl_factor(t(S))', 'L.linalg.ldl_factor(t(SB))', 'L.linalg.ldl_factor_ex(t(S))',
+    'L.linalg.ldl_solve(*L.linalg.ldl_factor(t(S)), t(B))',
+    'L.linalg.lu_factor(t(A))', 'L.linalg.lu_factor(t(W))', 'L.linalg.lu_factor_ex(t(AB))', 'L.lu(t(A))',
+    'L.lu(t(AB), get_infos=True)', 'L.linalg.lu(t(A))', 'L.linalg.lu(t(R))', 'L.linalg.lu(t(AB))',
+    'L.lu_unpack(*L.linalg.lu_factor(t(W)))',
+    'L.linalg.lu_solve(*L.linalg.lu_factor(t(A)), t(B))',
+    'L.linalg.lu_solve(*L.linalg.lu_factor(t(A)), t(B.T), left=False)',
+    'L.linalg.lu_solve(*L.linalg.lu_factor(t(A)), t(B), adjoint=True)',
+    'L.linalg.lu_solve(*L.linalg.lu_factor(t(AB)), t(B), adjoint=True)',
+    'L.linalg.lu_solve(*L.linalg.lu_factor(t(A)), t(B.T), adjoint=True, left=False)',
+    'L.lu_solve(t(B), *L.linalg.lu_factor(t(A)))',
+    'L.svd(t(R), compute_uv=False)', 'L.svd(t(AB), compute_uv=False)',
+    'L.linalg.tensorinv(t(A.reshape(2, 2, 4)))', 'L.linalg.tensorinv(t(A.reshape(4, 2, 2)), ind=1)',
+    'L.linalg.matrix_power(t(A), -1)', 'L.linalg.matrix_power(t(AB), -2)', 'L.linalg.pinv(t(R))',
+    'L.linalg.matrix_exp(t(AB))',
 ]
 PRODUCTS = [   # products of stacks are row-major whatever their operands' layouts
     'L.linalg.inv(t(AB)) @ t(AB)', 'L.bmm(t(AB).mT, t(AB))', 't(AB).mT @ t(AB).mT',
