@@ -750,7 +750,7 @@ def cross(input, other, *, dim=-1):
     if input.dtype != other.dtype:
         raise RuntimeError(f'expected scalar type {scalar_name(input.dtype)} but found {scalar_name(other.dtype)}')
     d = dim % a.ndim
-    r = np.cross(a, b, axis=d)
+    r = np.ascontiguousarray(np.cross(a, b, axis=d))    # (NumPy's is laid out with ``d`` last)
     shapes = (a.shape if input._requires_grad else None, b.shape if other._requires_grad else None)
     return _outputs(LinalgCrossBackward0, (input, other), (r,), saves=(input, other), save_out=False,
                     dim=d, shapes=shapes)[0]

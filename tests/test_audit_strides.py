@@ -61,6 +61,17 @@ PRODUCTS = [   # products of stacks are row-major whatever their operands' layou
     'L.linalg.svd(t(AB)).U * 2 @ L.linalg.svd(t(AB)).Vh',
 ]
 
+OTHERS = [   # results PyTorch lays out row-major (or as views of one array) where ember's came out otherwise
+    'L.cross(t(np.ones((3, 4))), t(W[:, :4]))', 'L.cross(t(W.T[:3]), t(W.T[1:4]), dim=0)',
+    'L.linalg.cross(t(W[:, :3]), t(W[:, 2:]), dim=0)',
+    'L.nn.functional.conv_tbc(t(R[:, None].repeat(2, 1)), t(np.ones((2, 3, 4))), t(np.ones(4)))',
+    'L.nn.functional.conv_tbc(t(R[:, None].repeat(2, 1)), t(np.ones((3, 3, 4))), t(np.ones(4)), 1)',
+    'L.nn.functional.adaptive_avg_pool3d(t(np.ones((2, 3, 6, 4, 6))), 3)',
+    'L.nn.functional.adaptive_avg_pool3d(t(np.ones((2, 3, 7, 5, 4))), (3, 2, 4))',
+    'L.cdist(t(np.ones((2, 1, 3, 2))), t(np.ones((4, 5, 2))))',
+    'L.unravel_index(L.tensor([5, 7]), (3, 4))', 'L.unravel_index(L.tensor([[5, 7, 1]]), (2, 3, 4))',
+]
+
 
 def t(lib):
     """The tensor constructor of ``lib`` (float32, as most programs use)."""
@@ -95,4 +106,9 @@ def test_linalg_results_are_column_major(src):
 
 @pytest.mark.parametrize('src', PRODUCTS)
 def test_products_are_row_major(src):
+    _check(src)
+
+
+@pytest.mark.parametrize('src', OTHERS)
+def test_other_results_as_pytorchs(src):
     _check(src)

@@ -254,5 +254,8 @@ def unravel_index(indices, shape):
     if ix.dtype.kind not in 'iu':
         raise TypeError(f"expected 'indices' to be integer dtype, but got {scalar_name(ix.dtype)}")
     n = int(np.prod(shape))
-    return tuple(Tensor._make(c.astype(np.int64)) for c in np.unravel_index(ix % n if n else ix, tuple(shape)))
+    if not shape:
+        return ()
+    coords = np.stack(np.unravel_index(ix % n if n else ix, tuple(shape)), -1).astype(np.int64)
+    return tuple(Tensor._make(coords[..., i]) for i in range(len(shape)))   # views of one array, as PyTorch's
 

@@ -137,7 +137,7 @@ def cdist(x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'):
             return _mm_path(x1, x2, batch, need)
         ea, eb = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
         with np.errstate(all='ignore'):
-            r = _pnorm(ea[..., :, None, :].astype(np.float64) - eb[..., None, :, :], p).astype(a.dtype)
+            r = _pnorm(ea[..., :, None, :].astype(np.float64) - eb[..., None, :, :], p).astype(a.dtype, order='C')
         if not need:
             return Tensor._make(r)
         node = CdistBackward0((x1, x2))

@@ -1535,7 +1535,7 @@ def _conv_tbc(input, weight, bias, pad):
     if pad < 0:     # PyTorch's negative pad drops that many time steps from each end
         input, pad = input[-pad:input.shape[0] + pad], 0
     out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
-    return out.permute(2, 0, 1)
+    return out.permute(2, 0, 1).contiguous()    # PyTorch's result is contiguous
 
 
 def _conv_tbc_per_tap(input, weight, bias, pad):

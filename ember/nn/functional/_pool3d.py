@@ -337,7 +337,7 @@ def adaptive_avg_pool3d(input, output_size):
         if x.dtype.kind != 'f':
             raise not_implemented('adaptive_avg_pool3d_cpu', x.dtype)
         mats = [_avg_matrix(n, o) for n, o in zip(x.shape[2:], size)]
-        y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype)
+        y = np.einsum('ncdhw,xd,yh,zw->ncxyz', _plain(x), *mats, optimize=True).astype(x.dtype, order='C')
         if not np.isfinite(y).all():   # an inf or NaN reaches every window through the matrices' zeros
             from ._pool import window_means
             y = window_means(_plain(x), size).astype(x.dtype)
