@@ -69,6 +69,8 @@ OTHERS = [   # results PyTorch lays out row-major (or as views of one array) whe
     'L.nn.functional.adaptive_avg_pool3d(t(np.ones((2, 3, 6, 4, 6))), 3)',
     'L.nn.functional.adaptive_avg_pool3d(t(np.ones((2, 3, 7, 5, 4))), (3, 2, 4))',
     'L.cdist(t(np.ones((2, 1, 3, 2))), t(np.ones((4, 5, 2))))',
+    'L.special.hermite_polynomial_h(t(W).T, 3)', 'L.special.chebyshev_polynomial_t(2.0, t(A).T)',
+    'L.special.legendre_polynomial_p(t(A).T, L.tensor(2))', 'L.special.laguerre_polynomial_l(t(W).T, t(W).T)',
     'L.unravel_index(L.tensor([5, 7]), (3, 4))', 'L.unravel_index(L.tensor([[5, 7, 1]]), (2, 3, 4))',
 ]
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _layout
 from .._dtype import DEFAULT
 from ..autograd import dual, forward_refusal
 from ..autograd.graph import Node
@@ -474,14 +474,17 @@ def _polynomial(name, kernel):
         with np.errstate(invalid='ignore'):
             degree = np.where(np.isfinite(nv), np.trunc(nv), -1).astype(np.int64)
         try:
-            x, degree = np.broadcast_arrays(x, degree)
+            np.broadcast_shapes(x.shape, degree.shape)
         except ValueError:
             from ._util import broadcast_mismatch
             raise broadcast_mismatch([x.shape, degree.shape]) from None
-        shape = x.shape   # (the kernels index flat arrays: 0-d operands raised IndexError)
-        with np.errstate(all='ignore'):
-            r = kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(degree).reshape(-1))
-        return Tensor._make(np.asarray(r, dt.np).reshape(shape))
+
+        def values(x, degree):     # (the kernels index flat arrays: 0-d operands raised IndexError)
+            x, degree = np.broadcast_arrays(x, degree)
+            with np.errstate(all='ignore'):
+                r = kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(degree).reshape(-1))
+            return np.asarray(r, dt.np).reshape(x.shape)
+        return Tensor._make(_layout.apply(values, (x, degree)))   # laid out as PyTorch's pointwise results
     op.__name__ = op.__qualname__ = name
     op.__doc__ = kernel.__doc__
     return op
