@@ -156,13 +156,8 @@ def _nd_samples(real_in, real_out, two):
     return s
 
 
-_NO_FFT_GRADGRAD = ("ember's complex ops (torch.complex, .real and .imag, which the complex samples go through) have "
-                    "no double backward yet; the FFT nodes' own is checked against PyTorch in tests/test_fft.py")
-
-
 def spectral(name, samples, **kw):
-    return Op(name, samples, ns='fft', call=_spectral('fft', name), method=False, out=True,
-              gaps={'gradgrad': _NO_FFT_GRADGRAD}, **kw)
+    return Op(name, samples, ns='fft', call=_spectral('fft', name), method=False, out=True, **kw)
 
 
 OPS += [spectral(n, _c2c_samples) for n in ('fft', 'ifft')]

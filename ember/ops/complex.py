@@ -215,71 +215,116 @@ def bind():
 
 
 # -- gradients (PyTorch's convention for complex numbers: a real loss's gradient w.r.t. z = x + iy is
-#    dL/dx + i dL/dy; see "Autograd for Complex Numbers" in PyTorch's docs) ------------------------------------
-def _arrays(name, g):
-    """A plain backward's gradient array; double backward (create_graph) is not there yet for these nodes."""
-    if isinstance(g, Tensor):
-        raise RuntimeError(f'{name}: ember has no double backward (create_graph=True) of complex ops yet')
-    return np.asarray(g)
-
-
-def _node(name, backward, n_saved=0):
-    """A node class named as PyTorch's grad_fn; ``backward(self, g)`` works on arrays."""
+#    dL/dx + i dL/dy; see "Autograd for Complex Numbers" in PyTorch's docs). Each node has a formula on arrays
+#    (a plain backward) and one in ember's differentiable ops (create_graph=True: double backward) -------------
+def _node(name, backward, graph):
+    """A node class named as PyTorch's grad_fn: ``backward(self, g)`` on arrays, ``graph(self, g)`` on Tensors."""
     from ..autograd.graph import Node
 
     def bw(self, g):
-        return backward(self, _arrays(name, g))
+        if isinstance(g, Tensor):
+            return graph(self, g)
+        return backward(self, np.asarray(g))
     cls = type(name, (Node,), {'__slots__': ('vals', 'dts'), 'backward': bw,
                                '__doc__': f'Backward of the complex op PyTorch records as {name}.'})
     _complex.GRAD_OK.add(name)
     return cls
 
 
-def _real_of(g, dt):
-    """A gradient for a real input ``dt``: the real part of a complex gradient, cast."""
-    g = np.asarray(g)
-    return (g.real if g.dtype.kind == 'c' else g).astype(dt, copy=False)
-
-
 def _to_complex(g, dt):
     return np.asarray(g).astype(dt, copy=False)
 
 
+def _parts(g):
+    """The real and imaginary parts of a gradient tensor (a real one's imaginary part is zeros)."""
+    if g.is_complex():
+        return real(g), imag(g)
+    from .. import ops
+    return g, ops.zeros_like(g)
+
+
+def _as_complex(re, im):
+    """``complex(re, im)``, either part None for zeros."""
+    from .. import ops
+    return complex(ops.zeros_like(im) if re is None else re, ops.zeros_like(re) if im is None else im)
+
+
 # PyTorch takes .real and .imag as a select of view_as_real's last dim: SelectBackward0
-RealBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g, self.dts[0]))
-ImagBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g * 1j, self.dts[0]))
+RealBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g, self.dts[0]),
+                      lambda self, g: _as_complex(g, None))
+ImagBackward0 = _node('SelectBackward0', lambda self, g: _to_complex(g * 1j, self.dts[0]),
+                      lambda self, g: _as_complex(None, g))
 ViewAsRealBackward0 = _node('ViewAsRealBackward0', lambda self, g: _to_complex(g[..., 0] + 1j * g[..., 1],
-                                                                                 self.dts[0]))
+                                                                                 self.dts[0]),
+                            lambda self, g: complex(g.select(-1, 0), g.select(-1, 1)))
 ViewAsComplexBackward0 = _node('ViewAsComplexBackward0',
-                               lambda self, g: np.stack((g.real, g.imag), -1).astype(self.dts[0], copy=False))
-ConjBackward0 = _node('ConjBackward0', lambda self, g: np.conjugate(g))
-ConjPhysicalBackward0 = _node('ConjPhysicalBackward0', lambda self, g: np.conjugate(g))
-ComplexBackward0 = _node('ComplexBackward0', lambda self, g: (
-    _sum_to(g.real, self.vals[0], self.dts[0]), _sum_to(g.imag, self.vals[1], self.dts[1])))
+                               lambda self, g: np.stack((g.real, g.imag), -1).astype(self.dts[0], copy=False),
+                               lambda self, g: view_as_real(g) if g.is_complex() else _stack_parts(g))
+ConjBackward0 = _node('ConjBackward0', lambda self, g: np.conjugate(g), lambda self, g: conj(g))
+ConjPhysicalBackward0 = _node('ConjPhysicalBackward0', lambda self, g: np.conjugate(g), lambda self, g: conj(g))
+
+
+def _stack_parts(g):
+    from .. import ops
+    return ops.stack(_parts(g), -1)
+
+
+def _complex_backward(self, g):
+    return _sum_to(g.real, self.vals[0], self.dts[0]), _sum_to(g.imag, self.vals[1], self.dts[1])
+
+
+def _complex_graph(self, g):
+    from ..autograd import dual
+    return tuple(dual.sum_to(p, s) for p, s in zip(_parts(g), self.vals))
+
+
+ComplexBackward0 = _node('ComplexBackward0', _complex_backward, _complex_graph)
 
 
 def _polar_backward(self, g):
-    """PyTorch's polar_backward: abs gets Re(conj(g) sgn(z)), angle Re(conj(g) i z), z the result (so a negative
-    abs gets the gradient of |abs|, as there)."""
-    r, theta = self.vals
-    z = r * np.exp(1j * theta)
+    """PyTorch's polar_backward: abs gets Re(conj(g) sgn(z)), angle Re(conj(g) i z), z the saved result (so a
+    negative abs gets the gradient of |abs|, as there)."""
+    z = np.asarray(self.saved()[0]).view(np.ndarray)
     sgn = np.where(z == 0, 0, z / np.where(z == 0, 1, np.abs(z)))
     gc = np.conjugate(g)
-    return _sum_to((gc * sgn).real, r.shape, self.dts[0]), _sum_to((gc * 1j * z).real, theta.shape, self.dts[1])
+    return _sum_to((gc * sgn).real, self.vals[0], self.dts[0]), _sum_to((gc * 1j * z).real, self.vals[1], self.dts[1])
+
+
+def _polar_graph(self, g):
+    """The same formula in ember's differentiable ops."""
+    from ..autograd import dual
+    z, = self.saved()
+    gc = conj(g) if g.is_complex() else g
+    return dual.sum_to(real(gc * z.sgn()), self.vals[0]), dual.sum_to(real(gc * z * 1j), self.vals[1])
 
 
 def _angle_backward(self, g):
-    z, = self.vals
+    z, = self.saved()
     if z.dtype.kind != 'c':
         return np.zeros(z.shape, self.dts[0])
+    z = z.view(np.ndarray)
     a = np.abs(z) ** 2
     with np.errstate(invalid='ignore', divide='ignore'):
         r = g * (-z.imag + 1j * z.real) / a
     return np.where(a == 0, 0, r).astype(self.dts[0], copy=False)
 
 
-PolarBackward0 = _node('PolarBackward0', _polar_backward)
-AngleBackward0 = _node('AngleBackward0', _angle_backward)
+def _angle_graph(self, g):
+    """g i z / |z|^2 (0 at z = 0); a real input's gradient is zeros."""
+    from ..autograd import dual
+    z, = self.saved()
+    if not z.is_complex():
+        return dual.zeros(z.shape, z)
+    x, y = real(z), imag(z)
+    a = x * x + y * y
+    zero = np.asarray(a._data == 0)
+    with np.errstate(divide='ignore', invalid='ignore'):   # chosen away below, as PyTorch's where (its second
+        r = _as_complex(-y * g / a, x * g / a)                  # derivative is NaN at 0, as there)
+    return dual.where(zero, dual.zeros(r.shape, r), r)
+
+
+PolarBackward0 = _node('PolarBackward0', _polar_backward, _polar_graph)
+AngleBackward0 = _node('AngleBackward0', _angle_backward, _angle_graph)
 
 
 def _sum_to(g, shape, dt):
@@ -288,13 +333,19 @@ def _sum_to(g, shape, dt):
     return np.asarray(dual.sum_to(np.ascontiguousarray(g), shape)).astype(dt, copy=False)
 
 
-def _recorder(cls, keep=None):
-    """A _GRAD_FORMS entry: record ``cls`` for the result array ``r`` of tensors ``inputs``."""
+def _recorder(cls, keep=None, save=None):
+    """A _GRAD_FORMS entry: record ``cls`` for the result array ``r`` of tensors ``inputs`` (``save``: 'inputs'
+    or 'result', what PyTorch's node saves, with its version checked in backward)."""
     def record(r, *inputs):
         node = cls(inputs)
         node.dts = tuple(t._data.dtype for t in inputs)
         node.vals = keep(*inputs) if keep is not None else ()
-        return Tensor._make(r, node)
+        if save == 'inputs':
+            node.save(*inputs)
+        t = Tensor._make(r, node)
+        if save == 'result':
+            node.save_output(t)
+        return t
     return record
 
 
@@ -303,8 +354,8 @@ _GRAD_FORMS.update({
     'view_as_real': _recorder(ViewAsRealBackward0), 'view_as_complex': _recorder(ViewAsComplexBackward0),
     'conj': _recorder(ConjBackward0), 'conj_physical': _recorder(ConjPhysicalBackward0),
     'complex': _recorder(ComplexBackward0, lambda a, b: (a._data.shape, b._data.shape)),
-    'polar': _recorder(PolarBackward0, lambda a, b: (a._data.view(np.ndarray), b._data.view(np.ndarray))),
-    'angle': _recorder(AngleBackward0, lambda z: (z._data.view(np.ndarray),)),
+    'polar': _recorder(PolarBackward0, lambda a, b: (a._data.shape, b._data.shape), 'result'),
+    'angle': _recorder(AngleBackward0, save='inputs'),
 })
 
 

@@ -1910,7 +1910,21 @@ def _sign(a):
 
 
 sign = unary('sign', _sign, 'SignBackward0', _zero_grad, int_ok=True)
-sgn = unary('sgn', _sign, 'SgnBackward0', _zero_grad, int_ok=True)
+def _sgn_grad(g, x, y):
+    """PyTorch's sgn_backward: zeros for a real input; for a complex one (g - sgn^2 conj(g)) / (2|x|), 0 at
+    x = 0 (sgn = x/|x| varies along the circle)."""
+    if dual.data(x).dtype.kind != 'c':
+        return _zero_grad(g)
+    a = dual.abs(x)
+    zero = np.asarray(dual.data(a) == 0)
+    gc = np.conjugate(g) if dual.is_array(g) else g.conj()
+    with np.errstate(divide='ignore', invalid='ignore'):   # masked below, as PyTorch's masked_fill_ (its
+        r = (g - y * y * gc) / (a * 2)                          # second derivative is NaN at 0, as there)
+    return dual.where(zero, dual.zeros(r.shape, r), r)
+
+
+sgn = unary('sgn', _sign, 'SgnBackward0', _sgn_grad, int_ok=True)
+_complex.GRAD_OK.add('SgnBackward0')
 floor = unary('floor', xp.floor, 'FloorBackward0', _zero_grad, int_ok=True, refuse=_refuse('floor_vml_cpu'))
 ceil = unary('ceil', xp.ceil, 'CeilBackward0', _zero_grad, int_ok=True, refuse=_refuse('ceil_vml_cpu'))
 trunc = unary('trunc', xp.trunc, 'TruncBackward0', _zero_grad, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
