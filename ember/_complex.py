@@ -216,7 +216,9 @@ REAL_LINEAR = frozenset((
     'ZeroBackward0', 'ScatterAddBackward0', 'WhereBackward0', 'MaskedFillBackward0', 'MaskedFillBackward1',
     'FillBackward0', 'FillBackward1', 'FillBackward2', 'FillBackward3', 'ConstantPadNdBackward0',
     'ReflectionPad1DBackward0', 'ReflectionPad2DBackward0', 'ReflectionPad3DBackward0', 'ReplicationPad1DBackward0',
-    'ReplicationPad2DBackward0', 'ReplicationPad3DBackward0'))
+    'ReplicationPad2DBackward0', 'ReplicationPad3DBackward0', 'DiagEmbedBackward0', 'DiagonalBackward0',
+    'TraceBackward0', 'IndexSelectBackward0', 'GatherBackward0', 'TakeBackward0', 'MaskedSelectBackward0',
+    'DiagonalBackward0_copy', 'UnfoldBackward0', 'IndexPutBackward0'))
 _VARIANTS = {}
 
 
