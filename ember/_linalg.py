@@ -1366,7 +1366,7 @@ class LinalgEigBackward0(Node):
 
     def backward(self, gl, gv):
         if not dual.is_array(gl if gl is not None else gv):
-            raise RuntimeError('linalg.eig: ember has no double backward (create_graph=True) of eig yet')
+            return self._graph_backward(gl, gv)
         lam, v = self.saved()
         vh = np.conj(np.swapaxes(v, -1, -2))
         if gv is not None:
@@ -1389,6 +1389,30 @@ class LinalgEigBackward0(Node):
             inner[..., np.arange(n), np.arange(n)] = gl
         ga = np.linalg.solve(vh, inner @ vh)
         return ga.real if self.real_input else ga
+
+
+    def _graph_backward(self, gl, gv):
+        """The same formula in ember's differentiable ops (create_graph=True: eig's second derivatives)."""
+        from .ops import complex as _cx
+        lam, v = self.saved()
+        vh = _mT(v).conj()
+        n = lam.shape[-1]
+        off = 1 - np.eye(n)
+        if gv is not None:
+            vhgv = vh @ gv
+            d = vhgv.diagonal(0, -2, -1)
+            if not np.allclose(d._data.imag, 0, rtol=1e-2, atol=1e-2):
+                self.backward(*(None if t is None else t._data for t in (gl, gv)))   # (raises PyTorch's error)
+            vhgv = vhgv - vh @ (v * _row(_cx.real(d)))
+            lc = lam.conj()
+            e = _row(lc) - _col(lc) + _eye(n, lc)
+            inner = vhgv / e * dual.const(off, vhgv)
+        else:
+            inner = dual.zeros(v.shape, v)
+        if gl is not None:
+            inner = inner + _diag_embed(gl)
+        ga = solve(vh, inner @ vh)
+        return _cx.real(ga) if self.real_input else ga
 
 
 _complex.GRAD_OK.add('LinalgEigBackward0')

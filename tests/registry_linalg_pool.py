@@ -27,9 +27,6 @@ def _removed(name, ns='torch', method=True):
               call=None if ns == 'torch' else (lambda lib, x, *a: getattr(x, name)(*a)))
 
 
-_NO_COMPLEX_GG = 'ember has no double backward of complex ops yet (ViewAsRealBackward0 refuses create_graph=True)'
-
-
 def _eig(lib, a):
     """linalg.eig's eigenvalues, |eigenvectors| and V diag(L) V^-1 (eigenvectors are unique up to a phase, which
     LAPACK's float32 and float64 runs pick differently)."""
@@ -87,11 +84,12 @@ add(
     la('eigvals', lambda: [Sample(wc(3, 3)), Sample(wc(2, 3, 3)), Sample(f32(3, 4), error=True),
                            Sample(spd(3, 3, dtype=F64), gradcheck=True, desc='symmetric f64'),
                            Sample(wc(3, 3, dtype=F64), gradcheck=True)],
-       call=_real_view_linalg('eigvals'), gaps={'gradgrad': _NO_COMPLEX_GG}),
-    la('eig', lambda: [Sample(spd(3, 3), grad=False, desc='symmetric'), Sample(spd(2, 3, 3), grad=False),
-                       Sample(wc(3, 3), grad=False, desc='complex eigenvalues'), Sample(f32(3, 4), error=True),
+       call=_real_view_linalg('eigvals')),
+    # (float64 backward: ember's phase check refuses the registry's seeds where PyTorch's passes; not yet found why)
+    la('eig', lambda: [Sample(spd(3, 3), desc='symmetric'), Sample(spd(2, 3, 3)),
+                       Sample(wc(3, 3), desc='complex eigenvalues'), Sample(f32(3, 4), error=True),
                        Sample(spd(3, 3, dtype=F64), grad=False), Sample(wc(2, 4, 4, dtype=F64), grad=False)],
-       grad=False, out=False, call=_eig),
+       out=False, call=_eig),
     la('tensorinv', lambda: [Sample(wc(4, 4).reshape(2, 2, 4)), Sample(wc(4, 4).reshape(4, 2, 2), ind=1),
                              Sample(wc(6, 6).reshape(2, 3, 6), ind=2), Sample(wc(4, 4).reshape(4, 2, 2), error=True),
                              Sample(f32(4, 3), error=True), Sample(wc(4, 4, dtype=F64).reshape(2, 2, 4), gradcheck=True)]),

@@ -1,5 +1,5 @@
 """Second derivatives through complex ops (torch.complex, polar, view_as_real/view_as_complex, .real/.imag, conj,
-abs, angle, sgn, complex mul/div, fft) and complex gradients of diag_embed/diagonal/trace/indexing (eig's
+abs, angle, sgn, complex mul/div, fft, inv/solve, eig) and complex gradients of diag_embed/diagonal/trace/indexing (eig's
 backward uses them), against PyTorch, including z = 0 where sgn/angle's second derivative is NaN as there."""
 import numpy as np
 import pytest
@@ -21,6 +21,12 @@ _CASES = {
     'diag_embed': lambda L, a, b: L.view_as_real(L.diag_embed(L.complex(a, b) ** 2, 1)),
     'diagonal_trace': lambda L, a, b: L.view_as_real(L.complex(a, b).reshape(3, 3).diagonal() ** 2
                                                      + L.complex(a, b).reshape(3, 3).trace()),
+    'inv_solve': lambda L, a, b: L.view_as_real(L.linalg.inv(L.complex(a, b).reshape(3, 3) + 3 * L.eye(3))
+                                                @ L.linalg.solve(L.complex(b, a).reshape(3, 3) + 3 * L.eye(3),
+                                                                 L.complex(a, b)[:3])),
+    'eigvals': lambda L, a, b: L.view_as_real(L.linalg.eigvals(L.complex(a, b).reshape(3, 3)) ** 2),
+    'eig_vectors': lambda L, a, b: (lambda lv: L.view_as_real(L.diag_embed(lv[0]) @ (lv[1] * lv[1].conj())))(
+        L.linalg.eig(L.complex(a, b).reshape(3, 3))),
     'gather_take': lambda L, a, b: L.view_as_real(L.complex(a, b).take(L.tensor([0, 4, 4])) ** 2
                                                   * L.complex(a, b).index_select(0, L.tensor([1, 2, 8]))),
 }
