@@ -249,11 +249,14 @@ def _variant(cls):
 
 def check_grad(node):
     """A node recorded for a complex result: kept when written for complex numbers or real-linear, made so by
-    ``_variant`` when its formula is holomorphic, else refused (an error now rather than a wrong gradient later)."""
+    ``_variant`` when its formula is holomorphic (by name, or by a class attribute ``holomorphic`` where the name
+    is also a real-linear view's: a batched matmul's UnsafeViewBackward0), else refused (an error now rather than
+    a wrong gradient later)."""
     name = node.name()
-    if name in GRAD_OK or name in REAL_LINEAR:
+    holomorphic = name in HOLOMORPHIC or getattr(node, 'holomorphic', False)
+    if not holomorphic and (name in GRAD_OK or name in REAL_LINEAR):
         return
-    if name in HOLOMORPHIC:
+    if holomorphic:
         if type(node) not in _VARIANTS.values():
             node.__class__ = _variant(type(node))
         return

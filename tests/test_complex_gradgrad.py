@@ -75,3 +75,22 @@ def test_eig_gradient_through_complex_diag_embed():
         y = L.view_as_real(L.diag_embed(lam * lam) @ (v * v.conj()))
         grads.append(L.autograd.grad((y ** 2).sum() + v.abs().sum(), a)[0].numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize('sa,sb', [((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (4,)),
+                                   ((4,), (2, 4, 3)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4, 3))])
+def test_batched_complex_matmul_gradients_equal_pytorchs(sa, sb):
+    """A batched matmul's node (named UnsafeViewBackward0, as a view's) conjugates as a product's: it once gave
+    the transpose's gradient where PyTorch's is the conjugate transpose's."""
+    rng = np.random.default_rng(2)
+    A, B = (rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in (sa, sb))
+    s = rng.uniform(-1, 1, np.broadcast_shapes(sa[:-2] if len(sa) > 1 else (), sb[:-2]) + sa[-2:-1] + sb[-1:]
+                    + (2,) if len(sb) > 1 else sa[:-1] + (2,))
+    res = []
+    for L in (ember, torch):
+        a, b = L.tensor(A, requires_grad=True), L.tensor(B, requires_grad=True)
+        g = L.autograd.grad(L.view_as_real(a @ b), (a, b), L.tensor(s), create_graph=True)
+        h = L.autograd.grad(sum(L.view_as_real(x * x).sum() for x in g), (a, b))
+        res.append([x.detach().resolve_conj().numpy() for x in g + h])
+    for got, want in zip(*res):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .. import _bf16, _layout, _quiet, _sparse
+from .. import _bf16, _complex, _layout, _quiet, _sparse
 from . import _halfgemm, _mkl_narrow
 from .. import _exact
 from .._dtype import cpp_name, result_type
@@ -145,6 +145,8 @@ _NAMES = ('MmBackward0', 'MvBackward0', 'DotBackward0', 'VdotBackward0', 'BmmBac
 _NODES = {n: type(n, (Node,), {'__slots__': ('vec', 'shapes', 'need', 'strides'), 'backward': _matmul_bw,
                                '_need_order': True,
                                '__doc__': 'Backward of a matrix product: two more products.'}) for n in _NAMES}
+for _n in _NAMES:      # their formulas' transposes, conjugated, are the complex gradients: even where the name is a
+    _NODES[_n].holomorphic = True   # view's (UnsafeViewBackward0 of a batched matmul), see _complex.check_grad
 for _n in ('MmBackward0', 'BmmBackward0', 'UnsafeViewBackward0', 'LinalgMatmulBackward0'):
     _NODES[_n]._pack_order = (1, 0)     # PyTorch saves mat2 before self (what a saved-tensor hook sees first)
 
@@ -203,6 +205,8 @@ def _fold_record(input, other, arr, viewable):
     node.vec, node.shapes, node.need = (False, b.ndim == 1), ((rows, a.shape[-1]), b.shape), need
     node.strides = ((a.shape[-1] * a.itemsize, a.itemsize), b.strides, a.itemsize)   # the stack as a new matrix
     node.save(input if need[1] else None, other if need[0] else None)
+    if arr.dtype.kind == 'c':   # (the result's node is the view: the product's is checked here)
+        _complex.check_grad(node)
     return Tensor._make(arr, _view_node(UnsafeViewBackward0, (node, 0), (rows,) + b.shape[1:])[0])
 
 
