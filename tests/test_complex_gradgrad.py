@@ -1,6 +1,6 @@
 """Second derivatives through complex ops (torch.complex, polar, view_as_real/view_as_complex, .real/.imag, conj,
-abs, angle, sgn, complex mul/div, fft, inv/solve, eig) and complex gradients of diag_embed/diagonal/trace/indexing (eig's
-backward uses them), against PyTorch, including z = 0 where sgn/angle's second derivative is NaN as there."""
+abs, angle, sgn, complex mul/div, fft, inv/solve, eig) and complex gradients of diag_embed/diagonal/trace/indexing
+(eig's backward uses them), against PyTorch, including z = 0 where sgn/angle's second derivative is NaN as there."""
 import numpy as np
 import pytest
 import torch
