@@ -150,9 +150,9 @@ _VECTOR_STEP = 32      # ATen's vectorised loop takes two 16-lane vectors a step
 _GRAIN = 32768         # at::internal::GRAIN_SIZE: elements below which parallel_for stays on one thread
 
 
-def _vector_positions(n):
+def _vector_positions(n, step=_VECTOR_STEP):
     """The mask of the n elements ATen's GELU loop takes in whole vectors: parallel_for splits [0, n) into
-    ceil(n / threads) runs (threads as set_num_threads, at most n / GRAIN_SIZE), each run's last len % 32 go through
+    ceil(n / threads) runs (threads as set_num_threads, at most n / GRAIN_SIZE), each run's last len % step go through
     its scalar loop (glibc's tanhf there, which the float64 tanh rounded once matches in ~92%)."""
     from ... import get_num_threads
     tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
@@ -160,7 +160,7 @@ def _vector_positions(n):
     mask = np.ones(n, bool)
     for lo in range(0, n, run):
         hi = min(n, lo + run)
-        mask[hi - (hi - lo) % _VECTOR_STEP:hi] = False
+        mask[hi - (hi - lo) % step:hi] = False
     return mask
 
 

@@ -987,7 +987,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 # -- soft margin (fused), kl div and the composed losses -------------------------------------------------------
 def _soft_margin_backward(self, g):
     x, y, red = self.ctx
-    s = _sigmoid(-y * x) * _grad_scale(g, red, x.size)
+    z = np.exp(-y * x)      # z / (1 + z) as PyTorch's formula: NaN where exp(-y x) overflows (its sigmoid would be 1)
+    s = z / (1 + z) * _grad_scale(g, red, x.size)
     gx = dual.sum_to(-y * s, x.shape).astype(x.dtype, copy=False) if self.need[0] else None
     gy = dual.sum_to(-x * s, y.shape).astype(y.dtype, copy=False) if self.need[1] else None
     return gx, gy
@@ -999,6 +1000,16 @@ def _soft_margin_ref(ctx, x, y):
 
 
 SoftMarginLossBackward0 = fused('SoftMarginLossBackward0', _soft_margin_backward, _soft_margin_ref)
+
+
+def _soft_margin_arr(z):
+    """log1p(exp(z)), as PyTorch computes it in the input's dtype: inf where exp(z) overflows there (float16 from
+    z > 11.09, float32 from 88.72), the overflow-free softplus elsewhere."""
+    out = _softplus_arr(z)
+    over = z > math.log(np.finfo(np.float32 if z.dtype.itemsize == 4 else z.dtype).max)
+    if over.any():
+        out = np.where(over, np.inf, out).astype(out.dtype, copy=False)
+    return out
 
 
 @_autocast.fp32
@@ -1017,7 +1028,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction='m
                 np.broadcast_shapes(x.shape, y.shape)
             except ValueError:
                 raise broadcast_mismatch([x.shape, y.shape]) from None
-        out = _reduce_arr(_softplus_arr(-y * x), reduction)
+        out = _reduce_arr(_soft_margin_arr(-y * x), reduction)
         return _guarded(record(SoftMarginLossBackward0, (input, target), out, ctx=(x, y, reduction)), input, target)
     except (AttributeError, TypeError):
         check_tensor_args('soft_margin_loss', 'input', 'target')

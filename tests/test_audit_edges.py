@@ -1,0 +1,72 @@
+"""Values at inf, -inf, NaN, -0.0, huge and tiny inputs as PyTorch's, forward and gradient (found by a value fuzz over
+the registry's samples with their float inputs filled by such values): each case runs ``fn(lib, x)`` on a leaf ``x``
+of VALS (repeated to a length where it matters: PyTorch's vector loops and scalar tails differ at some edges) in
+every float dtype, backward through the output's sum, and compares NaN positions, infinities, the sign of zeros and
+the values."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+INF, NAN = float('inf'), float('nan')
+VALS = [INF, -INF, NAN, 0.0, -0.0, 6e4, -6e4, 1e-7, -1e-7, 1e-45, 1.0, -0.3]
+DTYPES = ('float16', 'bfloat16', 'float32', 'float64')
+F = 'nn.functional'
+
+
+def _f(name, *a, **k):
+    """``lib.nn.functional.name(x, *a, **k)``."""
+    return lambda L, x: getattr(L.nn.functional, name)(x, *a, **k)
+
+
+# name: (fn(lib, x), lengths of x to try)
+CASES = {
+    # PyTorch's softshrink: its scalar tail keeps -0.0 and passes NaN's gradient, its vector loop does neither
+    'softshrink': (_f('softshrink'), (12, 16, 33, 70)),
+    # its gradient z / (1 + z), z = exp(-y x): NaN where z overflows
+    'soft_margin_loss': (lambda L, x: L.nn.functional.soft_margin_loss(x, L.ones_like(x)), (12,)),
+    'soft_margin_loss_neg': (lambda L, x: L.nn.functional.soft_margin_loss(x, -L.ones_like(x), reduction='none'),
+                             (12,)),
+}
+
+
+def _values(n, dtype):
+    return [VALS[i % len(VALS)] for i in range(n)]
+
+
+def _run(L, fn, dtype, n):
+    x = L.tensor(_values(n, dtype), dtype=getattr(L, dtype), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        out = fn(L, x)
+        if out.requires_grad:
+            out.sum().backward()
+    return out.detach(), x.grad
+
+
+def _same(e, t, what):
+    """NaN where PyTorch has NaN, the same infinities and signs of zero, values within float rounding."""
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), what
+    ev, tv = e.double().numpy(), t.double().numpy()
+    assert (np.isnan(ev) == np.isnan(tv)).all(), f'{what}: NaN at {np.isnan(ev).nonzero()}, PyTorch {np.isnan(tv).nonzero()}'
+    ok = ~np.isnan(tv)
+    np.testing.assert_allclose(ev[ok], tv[ok], rtol=1e-2 if e.dtype in (ember.float16, ember.bfloat16) else 1e-5,
+                               atol=0, err_msg=what)
+    zero = ok & (tv == 0)
+    assert (np.signbit(ev[zero]) == np.signbit(tv[zero])).all(), f'{what}: signs of zero {ev[zero]} vs {tv[zero]}'
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+@pytest.mark.parametrize('name', list(CASES))
+def test_edge_values(name, dtype):
+    fn, lengths = CASES[name]
+    for n in lengths:
+        t_out, t_grad = _run(torch, fn, dtype, n)
+        e_out, e_grad = _run(ember, fn, dtype, n)
+        _same(e_out, t_out, f'{name} {dtype} n={n}')
+        assert (e_grad is None) == (t_grad is None)
+        if t_grad is not None:
+            _same(e_grad, t_grad, f'{name} {dtype} n={n} grad')
