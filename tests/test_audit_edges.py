@@ -30,6 +30,22 @@ CASES = {
     'soft_margin_loss': (lambda L, x: L.nn.functional.soft_margin_loss(x, L.ones_like(x)), (12,)),
     'soft_margin_loss_neg': (lambda L, x: L.nn.functional.soft_margin_loss(x, -L.ones_like(x), reduction='none'),
                              (12,)),
+    # PyTorch's shrink_backward and hardtanh_backward: the same vector/tail split at NaN
+    'hardshrink': (_f('hardshrink'), (12, 16, 33)),
+    'hardtanh': (_f('hardtanh'), (12, 16, 33)),
+    # sign(NaN) is 0 in PyTorch: abs's and l1_loss's gradient at NaN
+    'abs': (lambda L, x: x.abs(), (12,)),
+    'l1_loss': (lambda L, x: L.nn.functional.l1_loss(x, x.flip(0) * 0 + 1), (12,)),
+    # (2 / numel) * (input - target) * grad: no overflow of 2 d; the target's gradient +0.0 where d is 0
+    'mse_loss': (lambda L, x: L.nn.functional.mse_loss(x, x.detach().flip(0).nan_to_num(0.0).requires_grad_()), (12,)),
+    'mse_loss_target': (lambda L, x: L.nn.functional.mse_loss(x.detach().flip(0).nan_to_num(0.0), x), (12,)),
+    'huber_loss_target': (lambda L, x: L.nn.functional.huber_loss(L.zeros_like(x), x), (12,)),
+    'smooth_l1_loss_target': (lambda L, x: L.nn.functional.smooth_l1_loss(L.zeros_like(x), x), (12,)),
+    # running sums start at +0.0 in PyTorch: a leading -0.0 gives +0.0
+    'cumsum': (lambda L, x: (x * 0 - 0.0).reshape(-1, 4).cumsum(1) + x.reshape(-1, 4).cumsum(1) * 0, (12,)),
+    'cumsum_neg_zero': (lambda L, x: L.full((3, 4), -0.0, dtype=x.dtype).cumsum(1) + x.sum() * 0, (12,)),
+    'cumsum_dim0': (lambda L, x: L.full((70, 3), -0.0, dtype=x.dtype).cumsum(0) + x.sum() * 0, (12,)),
+    'logcumsumexp': (lambda L, x: L.full((3, 4), -0.0, dtype=x.dtype).logcumsumexp(1) + x.sum() * 0, (12,)),
 }
 
 

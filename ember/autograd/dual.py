@@ -137,8 +137,13 @@ reciprocal = _unary(np.reciprocal, 'reciprocal')
 
 
 def _sgn(x):
-    """sign of a real array; of a complex one z/|z| (0 at 0), which PyTorch's backward formulas use there (sgn)."""
-    return np.sign(x) if x.dtype.kind != 'c' else np.sign(x.view(np.ndarray)).view(type(x))
+    """sign of a real array (0 at NaN, as PyTorch's sign); of a complex one z/|z| (0 at 0), which PyTorch's backward
+    formulas use there (sgn)."""
+    if x.dtype.kind == 'c':
+        return np.sign(x.view(np.ndarray)).view(type(x))
+    r = np.sign(x)
+    nan = r != r
+    return np.where(nan, 0, r).astype(r.dtype, copy=False) if nan.any() else r
 
 
 sign = _unary(_sgn, 'sign')

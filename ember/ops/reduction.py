@@ -1601,7 +1601,19 @@ def _scan(ufunc, a, d, dtype, reverse=False):
             return _scan_lanes(ufunc, a, d, acc, nd, reverse)
     if reverse:
         return np.flip(_scan(ufunc, np.flip(a, d), d, dtype), d)
-    return ufunc.accumulate(a, axis=d, dtype=None if _bf16.is_bf16(nd) else nd)
+    r = ufunc.accumulate(a, axis=d, dtype=None if _bf16.is_bf16(nd) else nd)
+    if ufunc is np.add:
+        _from_zero(r, d, False)
+    return r
+
+
+def _from_zero(buf, axis, last):
+    """A running sum's first value (the last when ``last``) in ``buf`` as PyTorch's, which starts its sum at +0.0:
+    -0.0 + 0.0 is +0.0, so a -0.0 that opens the scan gives +0.0 there and after (nothing else changes)."""
+    if buf.dtype.kind in 'fc' and buf.ndim and buf.shape[axis]:
+        at = [slice(None)] * buf.ndim
+        at[axis] = -1 if last else 0
+        buf[tuple(at)] += 0
 
 
 _SCAN_ACC = {_F16: np.dtype(np.float32), _F32: _F64, _F64: _F64, np.dtype(np.complex64): np.dtype(np.complex128),
@@ -1621,13 +1633,19 @@ def _scan_lanes(ufunc, a, d, acc, nd, reverse):
     lanes = a.size // n if n else 0
     if n >= 2 and lanes >= n and d == a.ndim - 1 and a.dtype in (_F32, _F64) and a.flags.c_contiguous:
         buf = transposed(a.reshape(lanes, n)).astype(acc, copy=False)     # a new (n, lanes) array
+        if ufunc is np.add:
+            _from_zero(buf, 0, reverse)
         _scan_steps(ufunc, buf, reverse)
         return transposed(buf.astype(nd, copy=False)).reshape(a.shape)
     if n >= 2 and lanes >= 64 and d < a.ndim - 1:
         buf = np.array(np.moveaxis(a, d, 0), dtype=acc, order='C')     # always a copy: the steps write into it
+        if ufunc is np.add:
+            _from_zero(buf, 0, reverse)
         _scan_steps(ufunc, buf, reverse)
         return np.ascontiguousarray(np.moveaxis(buf, 0, d), dtype=nd)
     buf = np.array(np.flip(a, d) if reverse else a, dtype=acc, order='C')   # accumulate in place, uncast:
+    if ufunc is np.add:
+        _from_zero(buf, d, False)
     ufunc.accumulate(buf, axis=d, out=buf)          # (512, 256) along 1 in float64 789 -> 383 us against dtype=
     r = buf.astype(nd, copy=False)
     return np.flip(r, d) if reverse else r
@@ -2018,7 +2036,7 @@ def _logcumsumexp_arr(a, d):
         return a.copy()
     x = np.moveaxis(a, d, 0)
     out = np.empty_like(x)
-    acc = x[0].copy()
+    acc = x[0] + 0      # PyTorch's log_add_exp(-inf, x0): x0 + log1p(0), so -0.0 opens as +0.0
     out[0] = acc
     with np.errstate(invalid='ignore', over='ignore'):
         for i in range(1, x.shape[0]):

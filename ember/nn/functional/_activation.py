@@ -232,11 +232,32 @@ def _gelu_second(self, h, g, x):
     return h * g * second
 
 
+def _vector_lanes(x):
+    """Where ATen's elementwise CPU kernels (softshrink, shrink_backward, hardtanh_backward) take x in whole vectors,
+    not their scalar tails, whose NaN and -0.0 handling differ: two 256-bit vectors a step (64 bytes), measured on
+    lengths 1..65 in every float dtype."""
+    if x.flags.c_contiguous and x.size:
+        width = 2 if x.dtype == _F16 or _bf16.is_bf16(x.dtype) else x.dtype.itemsize
+        return _gelu_cpu._vector_positions(x.size, 64 // width).reshape(x.shape)
+    return np.zeros(x.shape, bool)
+
+
+def _hardtanh_bw(g, x, lo, hi):
+    """g inside (lo, hi): NaN's gradient passes in PyTorch's scalar tail, not in its vector loop."""
+    inside = np.asarray((x > lo) & (x < hi))
+    scalar = ~_vector_lanes(x)
+    inside[scalar] |= np.isnan(x[scalar])
+    return g * inside
+
+
+_hardtanh_bw.rounds_low = True     # it sees float16 (for its vector width)
+
+
 # -- hardtanh, relu6 -----------------------------------------------------------------------------------------
 _hardtanh = _elementwise(
     'HardtanhBackward0',
     lambda a, lo, hi: np.clip(a, lo, hi).astype(a.dtype, copy=False),
-    lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
+    _hardtanh_bw,
     lambda x, lo, hi: ops.clamp(x, lo, hi), twice='HardtanhBackwardBackward0')
 _hardtanh_ = _inplace(_hardtanh, 'hardtanh_', clone_self=True)
 
@@ -901,45 +922,36 @@ def logsigmoid(input):
     return _logsigmoid(input)
 
 
-_hardshrink = _elementwise(
-    'HardshrinkBackward0',
-    lambda a, l: np.where((a >= -l) & (a <= l), 0, a).astype(a.dtype, copy=False),   # (NaN stays, as PyTorch's)
-    lambda g, x, l: g * ~((x >= -l) & (x <= l)),
-    lambda x, l: ops.where((x >= -l) & (x <= l), 0.0, x), 'hardshrink_cpu', twice='HardshrinkBackwardBackward0')
-
-
-def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0."""
-    return _hardshrink(input, lambd)
-
-
-def _shrink_vector(x):
-    """Where ATen's softshrink kernels (forward and backward) take x in whole vectors, not their scalar tails: two
-    256-bit vectors a step (64 bytes), measured on lengths 1..65 in every float dtype."""
-    if x.flags.c_contiguous and x.size:
-        width = 2 if x.dtype == _F16 or _bf16.is_bf16(x.dtype) else x.dtype.itemsize
-        return _gelu_cpu._vector_positions(x.size, 64 // width).reshape(x.shape)
-    return np.zeros(x.shape, bool)
-
-
 def _softshrink_fw(a, l):
     """Within the band a * 0, as PyTorch's scalar loop (NaN stays, a negative value gives -0.0); its vector loop
     gives +0.0 there (adding +0.0 turns only -0.0 into +0.0). float16 in float32, rounded once."""
     w = a.astype(np.float32) if a.dtype == _F16 else a
     out = np.where(w > l, w - l, np.where(w < -l, w + l, w * 0)).astype(a.dtype, copy=False)
-    out[_shrink_vector(a)] += 0
+    out[_vector_lanes(a)] += 0
     return out
 
 
 def _softshrink_bw(g, x, l):
     """1 outside [-lambd, lambd]: PyTorch's scalar loop also passes NaN's gradient, its vector loop does not."""
     keep_ = np.asarray((x > l) | (x < -l))
-    scalar = ~_shrink_vector(x)
+    scalar = ~_vector_lanes(x)
     keep_[scalar] |= np.isnan(x[scalar])
     return g * keep_
 
 
 _softshrink_fw.rounds_low = _softshrink_bw.rounds_low = True    # they see float16 (for its vector width)
+
+
+_hardshrink = _elementwise(
+    'HardshrinkBackward0',
+    lambda a, l: np.where((a >= -l) & (a <= l), 0, a).astype(a.dtype, copy=False),   # (NaN stays, as PyTorch's)
+    _softshrink_bw,     # PyTorch's one shrink_backward kernel for both
+    lambda x, l: ops.where((x >= -l) & (x <= l), 0.0, x), 'hardshrink_cpu', twice='HardshrinkBackwardBackward0')
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return _hardshrink(input, lambd)
 
 
 _softshrink = _elementwise(

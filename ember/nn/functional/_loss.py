@@ -177,23 +177,45 @@ def _low_huber_smooth_grad(name, D, p, g, reduction, dt):
     return dual.narrow(np.where(edge.reshape(x.shape), out.reshape(x.shape), inner), dt)
 
 
+def _negative_zeros(x, t):
+    """Where target - input is -0.0 (a -0.0 target, a +0.0 input), which 0 - (input - target) cannot tell; None
+    where there is none."""
+    with np.errstate(invalid='ignore'):
+        m = (t == 0) & np.signbit(t) & (x == 0) & ~np.signbit(x)
+    return m if m.any() else None
+
+
+def _negated(d, neg0):
+    """target - input from d = input - target: 0 - d (+0.0 where d is 0), -0.0 at ``neg0``."""
+    r = np.subtract(0, d)
+    if neg0 is not None:
+        r = np.where(np.broadcast_to(neg0, r.shape), -r, r).astype(r.dtype, copy=False)
+    return r
+
+
 def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
     """A fused loss of d = input - target: loss_fn(d, p) elementwise, grad_fn(d, p) = d loss / d d. Mixed
     float dtypes compute in the promoted dtype; the result has it (or the input's, ``keep_input_dtype``,
     as PyTorch's huber_loss, whose backward then refuses mixed dtypes)."""
     def np_backward(self, g):
-        d, red, p, xs, ts, xd, td = self.ctx
+        d, red, p, xs, ts, xd, td, neg0 = self.ctx
         if keep_input_dtype and xd != td:
             _mixed_dtype_backward(xd, td, self.need)
-        if name == 'MseLossBackward0' and dual.is_low(d):
-            gd = _mse_low_grad(d, g, red)
-        elif name != 'MseLossBackward0' and xd == td and _is_low(xd):
-            gd = _low_huber_smooth_grad(name, d, p, g, red, xd)
-        else:
-            gd = grad_fn(d, p) * _grad_scale(g, red, d.size)
-        gx = dual.sum_to(gd, xs).astype(xd, copy=False) if self.need[0] else None
-        gt = dual.sum_to(-gd, ts).astype(td, copy=False) if self.need[1] else None
+        low = xd if xd == td and _is_low(xd) else None     # float16/bf16: PyTorch's kernels' roundings
+        gx = dual.sum_to(_grad(d, g, red, p, low), xs).astype(xd, copy=False) if self.need[0] else None
+        # the target's as PyTorch's: the same formula on target - input (+0.0 where they are equal, not -0.0)
+        gt = dual.sum_to(_grad(_negated(d, neg0), g, red, p, low), ts).astype(td, copy=False) if self.need[1] else None
         return gx, gt
+
+    def _grad(d, g, red, p, low):
+        if name == 'MseLossBackward0':
+            if dual.is_low(d):
+                return _mse_low_grad(d, g, red)
+            # PyTorch's (2 / numel) * d * g, in that order: 2 * d would overflow first near the dtype's max
+            return np.asarray(2.0 / d.size if red == 'mean' else 2.0, d.dtype) * d * g
+        if low is not None:
+            return _low_huber_smooth_grad(name, d, p, g, red, low)
+        return grad_fn(d, p) * _grad_scale(g, red, d.size)
 
     def reference(ctx, x, t):
         red, p = ctx[1], ctx[2]
@@ -228,11 +250,12 @@ def _regression(name, loss_fn, grad_fn, ref_fn, keep_input_dtype=False):
             out = _reduce_arr(loss_fn(d, p), reduction)
         if keep_input_dtype:
             out = out.astype(x.dtype, copy=False)
-        return record(cls, (input, target), out, ctx=(d, reduction, p, x.shape, t.shape, x.dtype, t.dtype))
+        neg0 = _negative_zeros(x, t) if target._requires_grad and GRAD.enabled else None
+        return record(cls, (input, target), out, ctx=(d, reduction, p, x.shape, t.shape, x.dtype, t.dtype, neg0))
     return op
 
 
-_mse = _regression('MseLossBackward0', lambda d, p: d * d, lambda d, p: 2 * d, lambda d, p: d * d)
+_mse = _regression('MseLossBackward0', lambda d, p: d * d, None, lambda d, p: d * d)    # (its gradient: _grad)
 
 
 def _smooth_l1_np(d, beta):
