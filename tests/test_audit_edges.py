@@ -46,6 +46,9 @@ CASES = {
     'cumsum_neg_zero': (lambda L, x: L.full((3, 4), -0.0, dtype=x.dtype).cumsum(1) + x.sum() * 0, (12,)),
     'cumsum_dim0': (lambda L, x: L.full((70, 3), -0.0, dtype=x.dtype).cumsum(0) + x.sum() * 0, (12,)),
     'logcumsumexp': (lambda L, x: L.full((3, 4), -0.0, dtype=x.dtype).logcumsumexp(1) + x.sum() * 0, (12,)),
+    # oneDNN's GELU, which PyTorch runs contiguous float32 and bfloat16 arrays of 2+ elements through: NaN at +inf
+    'gelu': (_f('gelu'), (1, 12)),
+    'gelu_tanh': (_f('gelu', approximate='tanh'), (1, 12)),
 }
 
 

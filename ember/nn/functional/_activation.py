@@ -616,12 +616,20 @@ def gelu(input, approximate='none'):
         # against 54%; bfloat16: 100% of 2000 normal values, against 64% rounding erf's result too)
         w = _bf16.to_f32(a) if a.dtype == _F16 or a.dtype is _bf16.NP else a
         out, cdf = _gelu_arrays(w, approximate, _gelu_cpu.takes_onednn(a), a.dtype == np.float32 and a.size > 1)
+        if a.dtype is _bf16.NP and approximate == 'none' and a.size > 1 and a.flags.c_contiguous:
+            out = _onednn_inf(out, w)
         out = out.astype(a.dtype, copy=False)
         out = out if a.flags.c_contiguous else _layout.follow(out, (a,))   # the input's layout, as PyTorch's
         return record(GeluBackward0, (input,), out, ctx=(approximate, cdf))
     except (AttributeError, TypeError):
         check_tensor_args('gelu', 'input')
         raise
+
+
+def _onednn_inf(out, w):
+    """NaN at +inf, as oneDNN's GELU (which PyTorch runs contiguous bfloat16 arrays of 2+ elements through) gives."""
+    inf = w == np.inf
+    return np.where(inf, np.float32(np.nan), out) if inf.any() else out
 
 
 def _gelu_arrays(a, approximate, onednn=False, coarse=False):
