@@ -49,6 +49,16 @@ CASES = {
     # oneDNN's GELU, which PyTorch runs contiguous float32 and bfloat16 arrays of 2+ elements through: NaN at +inf
     'gelu': (_f('gelu'), (1, 12)),
     'gelu_tanh': (_f('gelu', approximate='tanh'), (1, 12)),
+    # clamp keeps x where x equals the bound: -0.0 clamped at min=0.0 stays -0.0
+    'clamp_min_zero': (lambda L, x: x.clamp(min=0.0), (12,)),
+    'clamp_max_neg_zero': (lambda L, x: x.clamp(max=-0.0), (12,)),
+    'clip_inplace': (lambda L, x: x.detach().clone().clip_(min=0.0) + x * 0, (12,)),
+    # nansum's gradient multiplies by (x is not NaN): NaN where nanmean's count is 0
+    'nanmean_all_nan': (lambda L, x: (x * 0 + float('nan')).reshape(3, 4).nanmean(1) + x.reshape(3, 4).sum(1) * 0,
+                        (12,)),
+    'nansum': (lambda L, x: x.nansum() * -1, (12,)),
+    # min(x, 0) - log1p(exp(-|x|)): +0.0 for large x
+    'logsigmoid': (_f('logsigmoid'), (12,)),
 }
 
 

@@ -2094,12 +2094,22 @@ def _clamp_numbers(cls, input, min, max):
         r = r.astype(rt.np)
     if r is a:
         r = a.copy()
+    if r.dtype.kind == 'f' and 0 in (lo, hi):
+        _keep_zeros(r, a)
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node._lo, node._hi, node._given = lo, hi, (min, max)
         node.save(input)
         return Tensor._make(r, node)
     return Tensor._make(r)
+
+
+def _keep_zeros(r, a):
+    """A zero input equal to a zero bound kept, sign and all, as PyTorch's clamp keeps x where x == bound
+    (np.maximum(-0.0, 0.0) and a one-sided np.clip give the bound's +0.0)."""
+    zero = a == 0
+    if np.ndim(zero) and zero.any():
+        np.copyto(r, a, where=zero, casting='unsafe')
 
 
 def _no_saved(name):

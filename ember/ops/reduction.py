@@ -267,12 +267,15 @@ def _sum(a, dims, keepdim, nd):
 
 
 class NansumBackward0(Node):
-    """The gradient of a sum that skips NaNs: g where the input was not NaN, else 0."""
+    """The gradient of a sum that skips NaNs: g times (the input is not NaN), as PyTorch's formula multiplies (an
+    infinite or NaN g gives NaN at NaN inputs, -g gives -0.0: nanmean of all-NaN rows has NaN gradients)."""
     __slots__ = ('shape', 'dims', 'keep')
 
     def backward(self, g):
         (x,) = self.saved()
-        return dual.mask(_expand_back(g, self.shape, self.dims, self.keep), ~np.isnan(dual.data(x)))
+        g = _expand_back(g, self.shape, self.dims, self.keep)
+        ok = ~np.isnan(dual.data(x))
+        return g * (ok if dual.is_array(g) else Tensor._make(ok.astype(g._data.dtype)))
 
 
 @_quiet.quietly

@@ -897,8 +897,8 @@ def _log_sigmoid_arr(a):
     exp and log1p each rounded to float32 (correctly) and the difference in float32 (the same float32 as PyTorch
     in 97% of 100k random values, where one rounding of the exact value agreed in 80%); other dtypes rounded
     once. binary_cross_entropy_with_logits subtracts it as PyTorch's does."""
-    if type(a) is not np.ndarray or a.dtype != np.float32:
-        return (-_softplus_arr(-a)).astype(a.dtype, copy=False)
+    if type(a) is not np.ndarray or a.dtype != np.float32:     # (+ 0: +0.0 for large a, as min(a, 0) - 0 gives)
+        return (-_softplus_arr(-a) + 0).astype(a.dtype, copy=False)
     z = np.exp(-np.abs(a).astype(np.float64)).astype(np.float32)
     return np.minimum(a, np.float32(0)) - np.log1p(z.astype(np.float64)).astype(np.float32)
 
