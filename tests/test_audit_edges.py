@@ -59,6 +59,9 @@ CASES = {
     'nansum': (lambda L, x: x.nansum() * -1, (12,)),
     # min(x, 0) - log1p(exp(-|x|)): +0.0 for large x
     'logsigmoid': (_f('logsigmoid'), (12,)),
+    # elu_backward: NaN's gradient g * scale in the scalar tails, NaN in the vector loop (128 bytes a step)
+    'elu': (_f('elu'), (1, 12, 33, 70)),
+    'selu': (lambda L, x: L.nn.functional.selu(x), (12, 33)),
 }
 
 

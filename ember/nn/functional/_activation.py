@@ -232,13 +232,13 @@ def _gelu_second(self, h, g, x):
     return h * g * second
 
 
-def _vector_lanes(x):
-    """Where ATen's elementwise CPU kernels (softshrink, shrink_backward, hardtanh_backward) take x in whole vectors,
-    not their scalar tails, whose NaN and -0.0 handling differ: two 256-bit vectors a step (64 bytes), measured on
-    lengths 1..65 in every float dtype."""
+def _vector_lanes(x, step=64):
+    """Where ATen's elementwise CPU kernels take x in whole vectors, not their scalar tails, whose NaN and -0.0
+    handling differ: ``step`` bytes a step, measured on lengths 1..65 in every float dtype (softshrink,
+    shrink_backward, hardtanh_backward: 64, two 256-bit vectors; elu_backward: 128, two 512-bit ones)."""
     if x.flags.c_contiguous and x.size:
         width = 2 if x.dtype == _F16 or _bf16.is_bf16(x.dtype) else x.dtype.itemsize
-        return _gelu_cpu._vector_positions(x.size, 64 // width).reshape(x.shape)
+        return _gelu_cpu._vector_positions(x.size, step // width).reshape(x.shape)
     return np.zeros(x.shape, bool)
 
 
@@ -441,6 +441,22 @@ def _elu_bwd(g, x, alpha, scale, in_scale):
         return np.where(x > 0, g * scale, g * (np.exp(x * in_scale) * (in_scale * scale * alpha)))
 
 
+def _elu_bwd_nan(g, x, alpha, scale, in_scale):
+    """_elu_bwd with NaN inputs as PyTorch's: g * scale in its scalar tails (where x <= 0 fails), NaN in its vector
+    loop (where x > 0 fails). float16 in float32, rounded once."""
+    low = x.dtype == _F16
+    out = np.asarray(_elu_bwd(g.astype(np.float32), x.astype(np.float32), alpha, scale, in_scale) if low else
+                     _elu_bwd(g, x, alpha, scale, in_scale))
+    tail = np.isnan(x)
+    if tail.any():
+        tail &= ~_vector_lanes(x, 128)
+        out = np.where(tail, np.multiply(g, scale, dtype=out.dtype), out).astype(out.dtype, copy=False)
+    return out.astype(_F16) if low else out
+
+
+_elu_bwd_nan.rounds_low = True
+
+
 def _elu_bwd_block(out, g, x, alpha, scale, in_scale):
     np.exp(x if in_scale == 1 else np.multiply(x, in_scale, out=out), out=out)
     out *= in_scale * scale * alpha
@@ -494,7 +510,7 @@ def _elu_in_place(out_of_place, name, node_name, bw_scale):
     return _inplace(out_of_place, name, node_name, np_backward, graph_backward, save_result=True)
 
 
-_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _elu_second)
+_elu = _elementwise('EluBackward0', _elu_fwd, _elu_bwd_nan, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _elu_second)
 _elu_ = _elu_in_place(_elu, 'elu_', 'EluBackward1', lambda alpha, scale, in_scale: in_scale)
 _celu = _elementwise('CeluBackward0', _elu_fwd, _celu_bwd, _elu_ref, 'elu_cpu', 'EluBackwardBackward0', _celu_second)
 _celu_ = _elu_in_place(_celu, 'celu_', 'CeluBackward1', lambda alpha, scale, in_scale: _celu_scale(alpha))
