@@ -62,6 +62,10 @@ CASES = {
     # elu_backward: NaN's gradient g * scale in the scalar tails, NaN in the vector loop (128 bytes a step)
     'elu': (_f('elu'), (1, 12, 33, 70)),
     'selu': (lambda L, x: L.nn.functional.selu(x), (12, 33)),
+    # prod's gradient: prod / x with no zero (NaN at an infinite factor), else running products kept as cumprod's
+    'prod_dim': (lambda L, x: x.reshape(3, 4).prod(1), (12,)),
+    'prod_no_zero': (lambda L, x: (x[:3] + 2).prod(0), (12,)),
+    'prod_huge_with_zero': (lambda L, x: L.stack([x[3], x[3] * 0 + 3e38, x[3] * 0 - 3e38, x[10]]).prod(0), (12,)),
 }
 
 

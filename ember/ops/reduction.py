@@ -379,8 +379,9 @@ def _prod_grad(x, axis):
         return _prod_grad(flat, 0).reshape(x.shape)
     xm = np.moveaxis(x, axis, -1)
     ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
-    left = np.cumprod(np.concatenate([ones, xm[..., :-1]], -1), -1)
-    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(xm[..., 1:], -1)], -1), -1), -1)
+    # running products as PyTorch's cumprod keeps them (float32 in float64: 3e38 * 3e38 * 0 is 0, not NaN)
+    left = _scan(np.multiply, np.concatenate([ones, xm[..., :-1]], -1), xm.ndim - 1, None)
+    right = np.flip(_scan(np.multiply, np.concatenate([ones, np.flip(xm[..., 1:], -1)], -1), xm.ndim - 1, None), -1)
     return np.moveaxis(left * right, -1, axis)
 
 
@@ -390,7 +391,12 @@ def _prod_bw(self, g):
         g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
         return g * dual.r16(_bf16_prod(x, self.dim, True) / x)
     if dual.is_array(x):
-        gx = _prod_grad(x, self.dim)
+        if x.ndim and x.dtype in (_F16, _F32, _F64) and not (x == 0).any():
+            # PyTorch's prod / x (NaN at an infinite factor), float16's quotient in float32, rounded once
+            r = np.prod(x, axis=self.dim, keepdims=True)
+            gx = (r / x) if x.dtype != _F16 else (r.astype(_F32) / x.astype(_F32)).astype(_F16)
+        else:
+            gx = _prod_grad(x, self.dim)
         g = g if self.dim is None or self.keep else np.expand_dims(g, self.dim)
         return g * gx
     return _prod_bw_graph(g, x, self.dim, self.keep)
