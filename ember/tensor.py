@@ -468,6 +468,9 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         cell = _version_cell(self)
         cell[0] += 1
         _BUMPS[0] += 1
+        views = (self if self._base is None else self._base)._views
+        if views is not None and views.multi:
+            _stale_multi(self if self._base is None else self._base)
         if _bf16.LINKED:    # a dtype view across bfloat16 is a copy kept in step with its source (_bf16.link)
             _bf16.sync(cell, self._data)
 
@@ -1155,6 +1158,12 @@ def _legacy_by_string(name):
     if not name.startswith('torch.') or base not in _DTYPE_BY_TYPE_NAME:
         raise ValueError(f"invalid type: '{name}'")
     return _DTYPE_BY_TYPE_NAME[base]
+
+
+def _stale_multi(base):
+    """ops._views.stale_multi (imported here on first need: ops import this module)."""
+    from .ops._views import stale_multi
+    stale_multi(base)
 
 
 _DTYPE_BY_TYPE_NAME = {_dtype.tensor_type_name(d)[len('torch.'):]: d for d in _dtype.ALL}

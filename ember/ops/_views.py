@@ -36,11 +36,12 @@ def view_of(input, arr, node, multi=None):
         # PyTorch's view under no_grad of a tensor that requires grad requires grad too, with no grad_fn and no
         # gradient accumulator: ops on it record graphs whose gradient stops there
         out._requires_grad, out._accum_edge = True, _NO_EDGE
-    if base.grad_fn is None and base._requires_grad:
+    prev = input._vkind
+    if base.grad_fn is None and base._requires_grad and (node is None or (
+            multi is None and (prev is None or prev[0] != 'multi'))):
         if node is None and not GRAD.enabled:   # (still refused a tracked in-place change: check_inplace)
             out._vkind = ('nograd', None)
         return out
-    prev = input._vkind
     if node is None and not GRAD.enabled:
         out._vkind = ('nograd', None)
     elif multi is not None:
@@ -51,6 +52,8 @@ def view_of(input, arr, node, multi=None):
     if views is None:
         base._views = views = _Views()
     views.append(_ref(out))
+    if out._vkind is not None and out._vkind[0] == 'multi' and out._vkind[1] is not None:
+        views.multi = True
     if len(views) > views.limit:
         views.sweep()
     return out
@@ -66,13 +69,14 @@ class _Views(list):
     """Weak references to a base's views (0.2 us a view, min of interleaved runs, against 0.23 us to wrap it);
     dead ones are swept when the list has doubled since the last sweep, so a long-lived base viewed every
     step (a dataset's tensor) holds O(live views) references."""
-    __slots__ = ('limit',)
+    __slots__ = ('limit', 'multi')
 
     def __init__(self, refs=()):
         # ``refs`` as list's own: code that walks a tensor's attributes rebuilds a list as ``type(obj)(items)``
         # (sbi's detach_and_deepcopy)
         super().__init__(refs)
         self.limit = 32
+        self.multi = False     # some view is (a view of) an output of split/chunk/unbind: see stale_multi
 
     def sweep(self):
         self[:] = [r for r in self if r() is not None]
@@ -127,6 +131,22 @@ def regenerate(base, t=None):
         v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
         if v._retains_grad and old is not None:
             v._move_retain(old)
+
+
+def stale_multi(base):
+    """After any in-place change to ``base`` or a view of it (under no_grad too): the (views of) outputs of
+    split/chunk/unbind refuse a new history, as PyTorch's grad_fn of such a view raises once the version moved.
+    Graphs recorded before the change keep their edges (PyTorch's too); ember raises when a gradient reaches
+    the stale view, PyTorch on reading its grad_fn."""
+    for v in base._views.live():
+        kind = v._vkind
+        if kind is not None and kind[0] == 'multi' and kind[1] is not None and type(v.grad_fn) is not StaleView:
+            node = StaleView((base,))
+            node.message = _refusal(v, _CHANGED)
+            old = v.grad_fn
+            v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
+            if v._retains_grad and old is not None:
+                v._move_retain(old)
 
 
 class AsStridedBackward0(Node):
