@@ -6,7 +6,7 @@ import warnings
 from .ops import _composite, vector_norm
 from .ops._util import check_tensor_args
 
-NormBackward0 = _composite.node_class('NormBackward0')
+NormBackward0 = _composite.node_class('NormBackward0', result=True)
 NormBackward1 = _composite.node_class('NormBackward1', result=True)
 _WARNED = set()   # PyTorch warns once per process (TORCH_WARN_ONCE)
 

@@ -63,6 +63,14 @@ CASES = [
     ('segment_reduce lengths', lambda L, x, a: (L.segment_reduce(x, 'sum', lengths=a), a), np.array([1, 2])),
     ('segment_reduce result', lambda L, x, a: (lambda r: (r, r))(L.segment_reduce(x, 'amax', lengths=a)), np.array([2, 1])),
     ('pad reflect input', lambda L, x, a: (L.nn.functional.pad(x[None], (1, 1), mode='reflect'), x), None),
+    ('embedding_bag indices', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, L.tensor([0, 1])), a),
+     np.array([2, 0, 1])),
+    ('embedding_bag 2-d indices', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, mode='max'), a), IX[:2] % 3),
+    ('norm_except_dim result', lambda L, x, a: (lambda r: (r, r))(L.norm_except_dim(x, 2, -1)), None),
+    ('vector_norm ord 0 input', lambda L, x, a: (L.linalg.vector_norm(x, 0), x), None),
+    ('vector_norm ord 0 result', lambda L, x, a: (lambda r: (r, r))(L.linalg.vector_norm(x, 0, 1)), None),
+    ('embedding_bag offsets', lambda L, x, a: (L.nn.functional.embedding_bag(L.tensor([2, 0, 1]), x, a), a),
+     np.array([0, 1])),
 ]
 # changing these is allowed in PyTorch (no node saves them): backward must still run, with unchanged gradients
 ALLOWED = [
@@ -74,6 +82,8 @@ ALLOWED = [
     ('narrow_copy input', lambda L, x, a: (L.narrow_copy(x, 1, 0, 2), x), None),
     ('addr input', lambda L, x, a: (L.addr(x, x[:, 0] * 1, x[0] * 1), x), None),
     ('pad constant input', lambda L, x, a: (L.nn.functional.pad(x, (1, 1)), x), None),
+    ('embedding_bag weight', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, mode='sum'), x), IX[:2] % 3),
+    ('embedding_bag max weight', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, mode='max'), x), IX[:2] % 3),
     ('index_add source without grad', lambda L, x, a: (lambda s: (L.index_add(x, 0, a, s), s))(L.ones(2, 4)), ROWS),
 ]
 

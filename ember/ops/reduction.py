@@ -954,9 +954,9 @@ def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
 
 
 def _vnorm_bw(self, g):
+    x, y = self.saved()     # (first: PyTorch's node checks what it saved, even for the 0-norm)
     if self.p == 0:   # PyTorch's 0-norm (a count) passes no gradient: the input's grad stays None
         return None
-    x, y = self.saved()
     p, dims, keep = self.p, self.dims, self.keep
     if not keep and dims:
         g = g.reshape(_kshape(x.shape, dims))

@@ -194,6 +194,9 @@ class _FastBag(_composite.CompositeNode):
         node = cls((weight, psw))
         node.compose, node.state, node.need, node.inner, node.plan = _bags, state, need, None, plan
         node.save(weight, psw)
+        if not need[1]:     # PyTorch's node saves the weight for per_sample_weights' gradient alone
+            node._unchecked = (0,)
+        node.guard(state['input'], state['offsets'])     # saved by PyTorch's node; the backward reads plan's arrays
         return Tensor._make(out, node)
 
     def backward(self, g):
