@@ -69,6 +69,8 @@ CASES = [
     ('norm_except_dim result', lambda L, x, a: (lambda r: (r, r))(L.norm_except_dim(x, 2, -1)), None),
     ('vector_norm ord 0 input', lambda L, x, a: (L.linalg.vector_norm(x, 0), x), None),
     ('vector_norm ord 0 result', lambda L, x, a: (lambda r: (r, r))(L.linalg.vector_norm(x, 0, 1)), None),
+    ('erfinv input', lambda L, x, a: (lambda t: (L.erfinv(t), t))(x * 0.5), None),
+    ('matmul batch input', lambda L, x, a: (L.matmul(x.reshape(3, 1, 4), x[:2].reshape(1, 4, 2) * 1), x), None),
     ('embedding_bag offsets', lambda L, x, a: (L.nn.functional.embedding_bag(L.tensor([2, 0, 1]), x, a), a),
      np.array([0, 1])),
 ]
@@ -84,6 +86,9 @@ ALLOWED = [
     ('pad constant input', lambda L, x, a: (L.nn.functional.pad(x, (1, 1)), x), None),
     ('embedding_bag weight', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, mode='sum'), x), IX[:2] % 3),
     ('embedding_bag max weight', lambda L, x, a: (L.nn.functional.embedding_bag(a, x, mode='max'), x), IX[:2] % 3),
+    ('erfinv result', lambda L, x, a: (lambda r: (r, r))(L.erfinv(x * 0.5)), None),
+    ('matmul broadcast batch input', lambda L, x, a: (L.matmul(x.reshape(3, 1, 1, 4), x[:2].reshape(2, 4, 1) * 1), x),
+     None),
     ('index_add source without grad', lambda L, x, a: (lambda s: (L.index_add(x, 0, a, s), s))(L.ones(2, 4)), ROWS),
 ]
 

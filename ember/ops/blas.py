@@ -151,14 +151,16 @@ for _n in ('MmBackward0', 'BmmBackward0', 'UnsafeViewBackward0', 'LinalgMatmulBa
     _NODES[_n]._pack_order = (1, 0)     # PyTorch saves mat2 before self (what a saved-tensor hook sees first)
 
 
-def _record(name, x, y, arr):
+def _record(name, x, y, arr, saved=None):
+    """``arr``, x's product by y, recorded as PyTorch's node ``name`` (``saved``: the pair it saves, if not x, y)."""
     if GRAD.enabled and (x._requires_grad or y._requires_grad):
         node = _NODES[name]((x, y))
         node.vec = (x._data.ndim == 1, y._data.ndim == 1)
         node.shapes = (x._data.shape, y._data.shape)
         node.need = (x._requires_grad, y._requires_grad)
         node.strides = (x._data.strides, y._data.strides, x._data.itemsize)    # (PyTorch's _saved_*_sym_strides)
-        node.save(x if y._requires_grad else None, y if x._requires_grad else None)
+        sx, sy = (x, y) if saved is None else saved
+        node.save(sx if y._requires_grad else None, sy if x._requires_grad else None)
         return Tensor._make(arr, node)
     return Tensor._make(arr)
 
@@ -252,11 +254,39 @@ def matmul(input, other, *, out=None):
     if a.ndim > 2 and b.ndim <= 2 and GRAD.enabled and (input._requires_grad or other._requires_grad) \
             and (viewable or other._requires_grad or not a.size):
         out = _fold_record(input, other, np.asarray(arr), viewable)
+    elif a.ndim >= 3 or b.ndim >= 3:
+        out = _record('UnsafeViewBackward0', input, other, np.asarray(arr), _batch_operands(input, other))
     else:
         out = _record(_matmul_name(a.ndim, b.ndim), input, other, np.asarray(arr))
     if _flop_hook.COUNTERS:
         _flop_hook.matmul(input, other, out)
     return out
+
+
+def _batch_operands(input, other):
+    """The operands a batched matmul saves: PyTorch's bmm saves each expanded to the broadcast batch and folded into
+    one batch dim, a view of the operand where the strides fold, else a copy, which a later in-place change to the
+    operand does not reach (so ember saves a copy of that operand, only when a gradient needs it)."""
+    a, b = input._data, other._data
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (_detached_copy(input) if other._requires_grad and not _folds(a, batch) else input,
+            _detached_copy(other) if input._requires_grad and not _folds(b, batch) else other)
+
+
+def _folds(a, batch):
+    """Whether ``a`` expanded to the ``batch`` dims reshapes to one batch dim as a view (PyTorch's computeStride:
+    each dim's stride is the next one's times its size, dims of size 1 aside; broadcast dims have stride 0)."""
+    if a.ndim < 2:
+        return True     # a vector's batch dims are all broadcast (stride 0)
+    own = a.shape[:-2]
+    pad = len(batch) - len(own)
+    st = [0 if i < pad or own[i - pad] != n else a.strides[i - pad] for i, n in enumerate(batch)]
+    dims = [(n, s) for n, s in zip(batch, st) if n != 1]
+    return all(s == s2 * n2 for (_, s), (n2, s2) in zip(dims, dims[1:]))
+
+
+def _detached_copy(t):
+    return Tensor._make(t._data.copy())
 
 
 def _matmul_shape_error(a, b, ka, kb):

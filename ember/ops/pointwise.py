@@ -1949,8 +1949,16 @@ _SQRTPI_2 = math.sqrt(math.pi) / 2.0
 erf = unary('erf', _erf, 'ErfBackward0', lambda g, x, y: dual.r16(dual.scale(dual.r16(dual.exp(-dual.r16(_squared(x)))), _2_SQRTPI)) * g)
 erfc = unary('erfc', _in_float64(_special.erfc), 'ErfcBackward0',
              lambda g, x, y: dual.scale(dual.exp(-_squared(x)), -_2_SQRTPI) * g)
-erfinv = unary('erfinv', _in_float64(_special.erfinv), 'ErfinvBackward0',
-               lambda g, x, y: dual.scale(dual.exp(_squared(y)), _SQRTPI_2) * g)
+_erfinv = _in_float64(_special.erfinv)
+
+
+def _erfinv_grad(g, x, y):
+    """PyTorch's formula: its node saves the input and recomputes erfinv (the result may change in place)."""
+    r = _erfinv(x) if dual.is_array(x) else erfinv(x)     # (not named y: _params would save the result)
+    return dual.scale(dual.exp(_squared(r)), _SQRTPI_2) * g
+
+
+erfinv = unary('erfinv', _erfinv, 'ErfinvBackward0', _erfinv_grad)
 
 
 def _squared(x):
