@@ -296,7 +296,7 @@ def _solve_compose(LU, B, P, left, adjoint):
 
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """The solution X of A X = B (or A^H X = B, X A = B, X A^H = B) from A's LU factorization."""
-    if LU.dtype != B.dtype:   # (PyTorch's first check)
+    if isinstance(LU, Tensor) and isinstance(B, Tensor) and LU.dtype != B.dtype:   # (PyTorch's first check)
         raise RuntimeError(f'linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type '
                            f'{scalar_name(LU.dtype)} and B of type {scalar_name(B.dtype)} instead')
     for t in (LU, B):

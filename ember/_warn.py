@@ -44,7 +44,8 @@ def warn_user(message, category=UserWarning, once=False, internally=None, inside
     warnings.warn(message, category, stacklevel=level)
 
 
-_DISPATCH_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_torch_function.py')
+_GATE_FILES = frozenset(os.path.join(os.path.dirname(os.path.abspath(__file__)), f) for f in ('_torch_function.py',
+                                                                                           '_shell.py'))
 
 
 def _module_call_frames(parent, frame):
@@ -52,8 +53,8 @@ def _module_call_frames(parent, frame):
     ``_wrapped_call_impl`` and ``_call_impl`` in PyTorch (with hooks, ``_call_impl`` runs forward from an inner
     function), ember's ``__call__`` alone (with hooks, ``__call__`` and ``_call_impl``)."""
     code = parent.f_code
-    if code.co_filename == _DISPATCH_FILE:   # ember's __torch_function__ wrapper (PyTorch dispatches in C: no frame)
-        return 0
+    if code.co_filename in _GATE_FILES:   # a wrapper ember puts on its functions only once a program needs it
+        return 0                          # (__torch_function__ dispatch, shell-dtype gates): PyTorch's are in C
     if not (code.co_filename.endswith(os.path.join('nn', 'modules', 'module.py')) and _in_ember(parent)):
         return 1
     if code.co_name == '_call_impl':

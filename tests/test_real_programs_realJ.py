@@ -69,14 +69,14 @@ def test_softmax_implicit_dim_warns_at_pytorchs_stacklevel():
 
 
 def test_softmax_warning_place_with_torch_function_dispatch_on():
-    """As above in a fresh process where ember's ``__torch_function__`` wrappers are installed (after torch.fx or a
-    dispatching subclass): the wrapper's frame is not one of PyTorch's (it dispatches in C), so the warning's place
-    stays PyTorch's (it was ember/_torch_function.py once an earlier test had installed them)."""
+    """As above in a fresh process where ember's ``__torch_function__`` wrappers (after torch.fx or a dispatching
+    subclass) and shell-dtype gates (after a uint16 tensor) are on: their frames are not PyTorch's (it dispatches
+    in C), so the warning's place stays PyTorch's (it was their file once an earlier test had put them on)."""
     import os
     import subprocess
     import sys
-    code = ('import sys; sys.path.insert(0, sys.argv[1]); import ember._torch_function; '
-            'ember._torch_function.install(); import test_real_programs_realJ as t; '
+    code = ('import sys; sys.path.insert(0, sys.argv[1]); import ember._torch_function, ember._shell; '
+            'ember._torch_function.install(); ember._shell.arm(); import test_real_programs_realJ as t; '
             't.test_softmax_implicit_dim_warns_at_pytorchs_stacklevel(); print("same")')
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(here), os.environ.get('PYTHONPATH', '')]))

@@ -266,13 +266,14 @@ def matmul(input, other, *, out=None):
 def _batch_operands(input, other):
     """The operands a batched matmul saves: PyTorch's bmm saves each expanded to the broadcast batch and folded into
     one batch dim, a view of the operand where the strides fold, else a copy, which a later in-place change to the
-    operand does not reach (so ember saves a copy of that operand, only when a gradient needs it)."""
+    operand does not reach (so ember saves a copy of that operand, only when a gradient needs it; a clone, whose
+    node carries a gradient under create_graph back to the operand, as PyTorch's copy does)."""
     a, b = input._data, other._data
     if a.shape[:-2] == b.shape[:-2] and a.flags.c_contiguous and b.flags.c_contiguous:
         return input, other     # the usual stacks: both fold as views (np.broadcast_shapes alone costs ~3 us)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return (_detached_copy(input) if other._requires_grad and not _folds(a, batch) else input,
-            _detached_copy(other) if input._requires_grad and not _folds(b, batch) else other)
+    return (input.clone() if other._requires_grad and not _folds(a, batch) else input,
+            other.clone() if input._requires_grad and not _folds(b, batch) else other)
 
 
 def _folds(a, batch):
@@ -285,10 +286,6 @@ def _folds(a, batch):
     st = [0 if i < pad or own[i - pad] != n else a.strides[i - pad] for i, n in enumerate(batch)]
     dims = [(n, s) for n, s in zip(batch, st) if n != 1]
     return all(s == s2 * n2 for (_, s), (n2, s2) in zip(dims, dims[1:]))
-
-
-def _detached_copy(t):
-    return Tensor._make(t._data.copy())
 
 
 def _matmul_shape_error(a, b, ka, kb):
