@@ -29,6 +29,32 @@ def test_einsum_contraction_is_the_matrix_product_bit_for_bit(eq, sa, sb, kind, 
     run_both(fn)
 
 
+# -- einsum keeps each equation's plan by shapes and dtypes (a small einsum's checks and layout cost 3/4 of its time):
+# one equation alternating shapes, dtypes and size-1 labels, with a bad call between, as PyTorch's each time.
+def test_einsum_plan_kept_per_shapes_and_dtypes():
+    def fn(lib):
+        g = lib.Generator().manual_seed(2)
+        out = []
+        for _ in range(2):
+            for sa, sb, dt in [((4, 8), (8, 6), 'float32'), ((3, 8), (8, 5), 'float32'), ((4, 8), (8, 6), 'float64'),
+                               ((4, 1), (1, 6), 'float32'), ((1, 8), (8, 1), 'float32'), ((20, 30), (30, 40), 'float32')]:
+                a, b = (lib.randn(s, generator=g, dtype=getattr(lib, dt)) for s in (sa, sb))
+                e = lib.einsum('bi,ij->bj', a, b)
+                out.append((bool(lib.equal(e, lib.bmm(a[None], b[None])[0])), e.stride(), e.dtype))
+                out.append(e if e.numel() < 100 else None)    # (bmm's naive loop: PyTorch's bits; gemm's differ)
+            try:
+                lib.einsum('bi,ij->bj', lib.ones(4, 8), lib.ones(7, 6))
+            except RuntimeError as ex:
+                out.append(str(ex))
+        return out
+    run_both(fn, tol=0)
+
+
+@pytest.mark.parametrize('args', [('ij',), (['ij'],), (None,), ()], ids=str)
+def test_einsum_without_operands_raises_as_pytorch(args):
+    run_both(lambda lib: lib.einsum(*args), message=True)
+
+
 
 # -- course22p2's 01_matmul fills ``c[i, j] = torch.dot(a[i, :], b[:, j])`` and checks it against its triple loop's
 # ``t1[i, j] += a[i, k] * b[k, j]`` within 1e-5: PyTorch's float32 dot of a strided column adds the rounded products

@@ -969,17 +969,21 @@ def _einsum_arr(eq, *arrays):
     return np.einsum(f'{acc_s}->{out}', acc)
 
 
+def _is_product(subs, out):
+    """Whether an einsum only multiplies two operands: no label repeated, none contracted by both."""
+    return len(subs) == 2 and all(len(set(s)) == len(s) for s in subs) and \
+        not any(c not in out and c in subs[1] for c in subs[0])
+
+
 def _product_arr(subs, out, arrays):
     """A two-operand einsum that only multiplies (no label repeated, none contracted by both) as PyTorch computes
     it: an operand's own labels summed first, each permuted to the output's order and broadcast, one elementwise
     product laid out as PyTorch's mul lays it out (NumPy's einsum follows its operands). None where not so."""
-    if len(subs) != 2 or any(len(set(s)) != len(s) for s in subs):
+    if not _is_product(subs, out):
         return None
     from .reduction import _sum
     views = []
     for s, a, other in zip(subs, arrays, subs[::-1]):
-        if any(c not in out and c in other for c in s):
-            return None
         v = a.transpose(sorted(range(len(s)), key=lambda k: out.index(s[k]) if s[k] in out else len(out)))
         s = ''.join(sorted(s, key=lambda c: out.index(c) if c in out else len(out)))
         if len(set(s) - set(out)):   # labels of this operand alone, summed first (a contiguous sum) as PyTorch does
@@ -991,60 +995,63 @@ def _product_arr(subs, out, arrays):
     return r if all(v.flags.c_contiguous for v in views) else _layout.follow(r, views)
 
 
-def _contract_arr(subs, out, arrays):
-    """A two-operand einsum that contracts labels shared by both as PyTorch computes it: each operand's own
-    labels summed first, then one bmm of (batch, left, summed) by (batch, summed, right), so the result equals
-    ``@`` bit for bit as PyTorch's does (exact vs PyTorch on 26 of 150 random float32 'ij,jk->ik' against NumPy's
-    einsum loop's 13; the rest is gemm's rounding, as matmul's). None where not so (a repeated or broadcast label)."""
-    if len(subs) != 2 or any(len(set(s)) != len(s) for s in subs) or not all(a.dtype.kind == 'f' for a in arrays):
+def _contract_plan(subs, out, shapes, kinds):
+    """How a two-operand einsum that contracts labels shared by both runs as PyTorch computes it: each operand's own
+    labels summed first, then one bmm of (batch, left, summed) by (batch, summed, right), so the result equals ``@``
+    bit for bit as PyTorch's does (exact vs PyTorch on 26 of 150 random float32 'ij,jk->ik' against NumPy's einsum
+    loop's 13; the rest is gemm's rounding, as matmul's). None where not so (a repeated or broadcast label)."""
+    if len(subs) != 2 or any(len(set(s)) != len(s) for s in subs) or any(k != 'f' for k in kinds):
         return None
-    size = [dict(zip(s, a.shape)) for s, a in zip(subs, arrays)]
+    size = [dict(zip(s, sh)) for s, sh in zip(subs, shapes)]
     shared = set(subs[0]) & set(subs[1])
     if any(size[0][c] != size[1][c] for c in shared) or not shared - set(out):
         return None
-    from .reduction import _sum
-    views = []
-    for s, a in zip(subs, arrays):
-        own = [k for k, c in enumerate(s) if c not in out and c not in shared]
-        if own:   # labels of this operand alone, summed first as PyTorch does
-            a, s = _sum(a, tuple(own), False, a.dtype), ''.join(c for c in s if c in out or c in shared)
-        views.append((s, a))
-    (sl, a), (sr, b) = views
+    own = tuple(tuple(k for k, c in enumerate(s) if c not in out and c not in shared) for s in subs)
+    sl, sr = (''.join(c for c in s if c in out or c in shared) for s in subs)
+    dims = {**size[0], **size[1]}
     batch = [c for c in out if c in shared]
     summed = [c for c in sl if c not in out]
     lo, ro = [c for c in out if c in sl and c not in shared], [c for c in out if c in sr and c not in shared]
-    dims = {c: n for s, x in views for c, n in zip(s, x.shape)}
-    def stack(s, x, rows, cols):
-        x = x.transpose([s.index(c) for c in batch + rows + cols])
-        return x.reshape(int(np.prod([dims[c] for c in batch])), int(np.prod([dims[c] for c in rows])),
-                         int(np.prod([dims[c] for c in cols])))
-    def bmm(x, y):   # one matrix: 2-D gemm gives the stack's bits 4x faster (256^3 float32 measured)
-        big = x.shape[1] * x.shape[2] * y.shape[2] >= _NAIVE_BMM_MACS
-        return _mat_product(x[0], y[0])[None] if x.shape[0] == 1 and big else _stack_product(x, y)
     ko = [out.index(c) for c in lo] or [-1]
     kr = [out.index(c) for c in ro] or [-1]
-    if lo and ro and min(kr) < min(ko) and max(ko) > max(kr):   # PyTorch 2.13 runs bmm(right, left) here
-        r = bmm(stack(sr, b, ro, summed), stack(sl, a, summed, lo))
-        got = batch + ro + lo
-    else:
-        r = bmm(stack(sl, a, lo, summed), stack(sr, b, summed, ro))
-        got = batch + lo + ro
-    r = r.reshape([dims[c] for c in got])
-    return r.transpose([got.index(c) for c in out])
+    swap = bool(lo and ro and min(kr) < min(ko) and max(ko) > max(kr))   # PyTorch 2.13 runs bmm(right, left) here
+    stacks = ((1, sr, ro, summed), (0, sl, summed, lo)) if swap else ((0, sl, lo, summed), (1, sr, summed, ro))
+    views = []
+    for i, s, rows, cols in stacks:
+        perm = tuple(s.index(c) for c in batch + rows + cols)
+        views.append((i, None if perm == tuple(range(len(s))) else perm,
+                      tuple(math.prod(dims[c] for c in part) for part in (batch, rows, cols))))
+    (_, _, (n, m, k)), (_, _, (_, _, p)) = views
+    gemm2d = n == 1 and m * k * p >= _NAIVE_BMM_MACS   # one matrix: 2-D gemm, the stack's bits 4x faster (256^3)
+    got = batch + (ro + lo if swap else lo + ro)
+    back = tuple(got.index(c) for c in out)
+    return own, tuple(views), gemm2d, tuple(dims[c] for c in got), None if back == tuple(range(len(out))) else back
 
 
-def _einsum_layout(r, subs, out, shapes):
-    """``r`` laid out in memory as PyTorch's einsum lays its result (NumPy's follows the operands' order, so
-    ``.view`` of it failed where PyTorch's works and later ops ran strided). One operand summed: contiguous, as
-    sum's result. Two that contract a label: bmm's (batch labels, left-only, right-only; each in output order),
-    permuted to the output. Views, products without a contraction and 3+ operands keep NumPy's layout."""
+def _contract_run(plan, arrays):
+    """The contraction ``plan`` (_contract_plan's) of two arrays."""
+    from .reduction import _sum
+    own, views, gemm2d, got, back = plan
+    arrays = [_sum(a, o, False, a.dtype) if o else a for a, o in zip(arrays, own)]   # labels of one operand alone
+    (i, pi, si), (j, pj, sj) = views
+    x = (arrays[i] if pi is None else arrays[i].transpose(pi)).reshape(si)
+    y = (arrays[j] if pj is None else arrays[j].transpose(pj)).reshape(sj)
+    r = (_mat_product(x[0], y[0]) if gemm2d else _stack_product(x, y)).reshape(got)
+    return r if back is None else r.transpose(back)
+
+
+def _layout_plan(subs, out, shapes):
+    """How PyTorch's einsum lays its result in memory (NumPy's follows the operands' order, so ``.view`` of it
+    failed where PyTorch's works and later ops ran strided): True for one operand summed (contiguous, as sum's
+    result); for two that contract a label, bmm's dim order (batch labels, left-only, right-only; each in output
+    order) and its inverse; None (NumPy's layout kept) for views, products without a contraction and 3+ operands."""
     if len(subs) == 1:
-        return r.copy(order='C') if set(out) != set(subs[0]) and not r.flags.c_contiguous else r
+        return set(out) != set(subs[0]) or None
     if len(subs) != 2:
-        return r
+        return None
     size = [dict(zip(s, sh)) for s, sh in zip(subs, shapes)]
     if not any(size[0].get(c, 1) != 1 and size[1].get(c, 1) != 1 for c in set(subs[0] + subs[1]) - set(out)):
-        return r   # no label contracted by both: PyTorch multiplies
+        return None   # no label contracted by both: PyTorch multiplies
     groups = ([], [], [])
     for k, c in enumerate(out):
         sl, sr = size[0].get(c, 1) != 1, size[1].get(c, 1) != 1
@@ -1054,9 +1061,21 @@ def _einsum_layout(r, subs, out, shapes):
     swap = lo and ro and min(ro) < min(lo) and max(lo) > max(ro)   # PyTorch 2.13 then runs bmm(right, left)
     lo, ro = groups[1], groups[2]
     order = groups[0] + (ro + lo if swap else lo + ro)
+    return tuple(order), tuple(sorted(range(len(order)), key=order.__getitem__))
+
+
+def _einsum_layout(r, plan):
+    """``r`` laid out as _layout_plan's ``plan`` says."""
+    if plan is None:
+        return r
+    if plan is True:
+        return r if r.flags.c_contiguous else r.copy(order='C')
+    order, inverse = plan
     mem = r.transpose(order)
     if not mem.flags.c_contiguous:
-        r = np.ascontiguousarray(mem).transpose(np.argsort(order))
+        r = np.ascontiguousarray(mem).transpose(inverse)
+    if 1 not in r.shape:
+        return r
     want = list(r.strides)   # a size-1 dim's stride as PyTorch's final view gives it: the next dim's extent
     for k in range(r.ndim - 1, -1, -1):
         if r.shape[k] == 1:
@@ -1140,43 +1159,69 @@ def _check_label_sizes(subs, arrays, ellipsis):
 def einsum(*args):
     """Einstein summation over the operands' subscripts (NumPy's einsum forward); the equation may also be
     given as PyTorch's sublists."""
-    if len(args) >= 2 and not isinstance(args[0], str):
+    if len(args) < 2:
+        raise ValueError('einsum(): must specify the equation string and at least one operand, or at least one '
+                         'operand and its subscripts list')
+    if not isinstance(args[0], str):
         equation, operands = _sublist_equation(args)
     else:
         equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     arrays = [o._data for o in operands]
-    subs, out = _parse(equation, arrays)
-    eq = ','.join(subs) + '->' + out
-    for s, a in zip(subs, arrays):
-        if len(s) != a.ndim:
-            raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
-                               f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
-    _check_label_sizes(subs, arrays, set(''.join(subs)) - set(equation))
-    dts, dt = _einsum_dtypes(subs, out, [o.dtype for o in operands])
+    shapes = tuple(a.shape for a in arrays)
+    dtypes = tuple(o.dtype for o in operands)
+    plan = _EINSUM_PLANS.get((equation, shapes, dtypes))
+    if plan is None:
+        plan = _einsum_plan(equation, arrays, dtypes)
+    subs, out, dts, dt, contract, layout = plan
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
         cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
-        r = _product_arr(subs, out, cast)
-        r = _contract_arr(subs, out, cast) if r is None else r
-        r = np.asarray(_einsum_arr(eq, *cast) if r is None else r)
+        if contract is not None:
+            r = _contract_run(contract, cast)
+        else:
+            r = _product_arr(subs, out, cast)
+            r = np.asarray(_einsum_arr(','.join(subs) + '->' + out, *cast) if r is None else r)
     except ValueError as e:
         raise RuntimeError(f'einsum(): operands do not broadcast with the subscripts {equation!r}: {e}') from None
     if r.dtype != dt.np:   # (NumPy promotes as NumPy does: int64 with float32 to float64)
         from ._util import cast_array
         r = cast_array(r, dt.np)
-    r = _einsum_layout(r, subs, out, [a.shape for a in arrays])
+    r = _einsum_layout(r, layout)
     need = tuple(o._requires_grad for o in operands)
     if GRAD.enabled and any(need):
         node = EinsumBackward0(operands)
-        node.subs, node.out, node.shapes, node.need = subs, out, [a.shape for a in arrays], need
+        node.subs, node.out, node.shapes, node.need = subs, out, list(shapes), need
         node.save(*operands)
         result = Tensor._make(r, node)
     else:
         result = Tensor._make(r)
     if _flop_hook.COUNTERS and len(subs) == 2:
-        _flop_hook.einsum(subs, out, [a.shape for a in arrays], result, need)
+        _flop_hook.einsum(subs, out, list(shapes), result, need)
     return result
+
+
+def _einsum_plan(equation, arrays, dtypes):
+    """(subscripts, output, operand dtypes, result dtype, _contract_plan, _layout_plan) of an einsum, after its
+    checks; kept by (equation, shapes, dtypes), so a repeated small einsum skips them (they were 4/5 of
+    'bi,ij->bj' (4,8)x(8,6): 64 -> 12 us measured; a first call 45)."""
+    subs, out = _parse(equation, arrays)
+    for s, a in zip(subs, arrays):
+        if len(s) != a.ndim:
+            raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
+                               f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
+    _check_label_sizes(subs, arrays, set(''.join(subs)) - set(equation))
+    dts, dt = _einsum_dtypes(subs, out, dtypes)
+    shapes = tuple(a.shape for a in arrays)
+    plan = subs, out, dts, dt, _contract_plan(subs, out, shapes, [d.np.kind for d in dts]), \
+        _layout_plan(subs, out, shapes)
+    if len(_EINSUM_PLANS) >= 1024:
+        _EINSUM_PLANS.clear()
+    _EINSUM_PLANS[equation, shapes, dtypes] = plan
+    return plan
+
+
+_EINSUM_PLANS = {}
 
 
 def _tensordot_dims(a, b, dims):
