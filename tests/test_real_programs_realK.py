@@ -37,7 +37,8 @@ def test_einsum_plan_kept_per_shapes_and_dtypes():
         out = []
         for _ in range(2):
             for sa, sb, dt in [((4, 8), (8, 6), 'float32'), ((3, 8), (8, 5), 'float32'), ((4, 8), (8, 6), 'float64'),
-                               ((4, 1), (1, 6), 'float32'), ((1, 8), (8, 1), 'float32'), ((20, 30), (30, 40), 'float32')]:
+                               ((4, 1), (1, 6), 'float32'), ((1, 8), (8, 1), 'float32'),
+                               ((20, 30), (30, 40), 'float32')]:
                 a, b = (lib.randn(s, generator=g, dtype=getattr(lib, dt)) for s in (sa, sb))
                 e = lib.einsum('bi,ij->bj', a, b)
                 out.append((bool(lib.equal(e, lib.bmm(a[None], b[None])[0])), e.stride(), e.dtype))
