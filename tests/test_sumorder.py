@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import ember
+from helpers import threads  # noqa: F401 (fixture: 1 and 2 threads on both sides)
 
 SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 63, 64, 100, 127, 128, 129, 255, 256,
          257, 500, 512, 513, 1000, 1024, 4097, 10000, 32768]
@@ -130,17 +131,6 @@ def test_nll_loss_cascade_bits(n, reduction):
     x[np.arange(n)[::5], t[::5]] = 0.0
     e = ember.nn.functional.nll_loss(ember.from_numpy(x), ember.from_numpy(t), reduction=reduction)
     _same_bits(e, torch.nn.functional.nll_loss(torch.from_numpy(x), torch.from_numpy(t), reduction=reduction))
-
-
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    """ember and PyTorch at the same thread count (1 and 2), put back after."""
-    before = torch.get_num_threads(), ember.get_num_threads()
-    torch.set_num_threads(request.param)
-    ember.set_num_threads(request.param)
-    yield request.param
-    torch.set_num_threads(before[0])
-    ember.set_num_threads(before[1])
 
 
 def _layout(x, layout, rng):
