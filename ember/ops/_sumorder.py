@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from .._layout import _sorted_dims
+
 _LIMIT = 32768          # PyTorch's grain size: longer reductions are split across threads
 _ILP = 4                # interleaved vector accumulators
 _LEVELS = 4             # cascade levels
@@ -492,15 +494,9 @@ def _iter_dims(a, axis):
             for d in reversed(range(a.ndim)) if a.shape[d] != 1]
     if any(s[1] <= 0 for s in dims):
         return None
-    for i in range(1, len(dims)):      # TensorIterator's insertion sort (its comparison is not a total order)
-        j = i
-        for k in range(i - 1, -1, -1):
-            c = _should_swap(dims[k], dims[j])
-            if c > 0:
-                dims[k], dims[j] = dims[j], dims[k]
-                j = k
-            elif c < 0:
-                break
+    n = len(dims)    # TensorIterator's insertion sort (_layout's; index q stands for dims[n - 1 - q])
+    order = _sorted_dims(n, lambda i, j: _should_swap(dims[n - 1 - i], dims[n - 1 - j]))
+    dims = [dims[n - 1 - q] for q in reversed(order)]
     merged = dims[:1]
     for s in dims[1:]:
         p = merged[-1]
