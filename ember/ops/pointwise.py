@@ -1785,7 +1785,9 @@ _CLAMP_COMPLEX = 'clamp is not supported for complex types'
 # per thread; each element's value as whole). Memory-bound passes gain from a second thread only past L2 (2 MiB
 # here): 2 threads, min of 60 (us), forward / backward, whole -> blocks: MNIST's (64, 32, 26, 26) (5.3 MiB)
 # 280 / 414 -> 242 / 312, (64, 64, 24, 24) 589 / 1071 -> 466 / 648; ResNet-18's (8, 64, 32, 32) (2 MiB) 103 / 144
-# -> 122 / 142, DCGAN's (32, 32, 16, 16) 54 / 70 -> 89 / 121.
+# -> 122 / 142, DCGAN's (32, 32, 16, 16) 54 / 70 -> 89 / 121. Remeasured 7 December (host check 1.9-2.2, load 7-10 at
+# nice 19), x * 1 then relu, forward and backward, min of 200 interleaved (us), 4 MiB -> 1 MiB: (8, 64, 32, 32) 470 ->
+# 595, (8, 128, 16, 16) 268 -> 347, (32, 32, 16, 16) 228 -> 334: kept.
 _SPLIT_RELU_BYTES = 4 << 20
 
 

@@ -169,7 +169,10 @@ def _bn_blocks(x, C):
     block runs the same NumPy calls on its channels' rows as the whole batch does (einsum's per-plane sums too), so
     values are one thread's. ResNet-18's five 64x32x32 batch norms (batch 8) at 2 threads, min of 200 (ms):
     forward 4.48 -> 3.95, backward 3.53 -> 3.04 (all twenty layers: 1 MiB and less stay whole, where the GIL's
-    round trips between the blocks' short calls lost: 128x16x16 0.21 -> 0.22, 0.15 -> 0.22)."""
+    round trips between the blocks' short calls lost: 128x16x16 0.21 -> 0.22, 0.15 -> 0.22). Remeasured 7 December
+    at 2 threads (host check 1.9-2.2, load 7-10 at nice 19), forward and backward, min of 200 interleaved (us), whole
+    -> blocks from 512 KiB: (8, 128, 16, 16) 638 -> 754, (8, 256, 8, 8) 404 -> 498, (32, 64, 8, 8) 404 -> 797,
+    (32, 32, 16, 16) 609 -> 737: still whole."""
     if _parallel.threads() < 2 or x.nbytes < _SPLIT_BYTES or x.ndim < 3 or x.shape[0] == 1 or \
             not x.flags.c_contiguous:
         return None
