@@ -1,9 +1,9 @@
-"""A convolutional benchmark's training step (bench_resnet, bench_dcgan, bench_mnist, bench_lenet) by part, ember beside
-PyTorch: each leaf module's forward, F.relu call, grad_fn's backward (node hooks) and optimizer step, summed per step
-by part and input shape; of the step where a part took least wall time, its wall time, its CPU time on all the
-process's threads and on the calling thread, and (ember) how many passes were offered to a second thread (the pool's
-share-outs, later() tasks and OpenBLAS's threads). A part whose CPU equals its calling thread's kept the other threads
-idle; at two threads on an idle machine its wall time shows what a split would save. Usage: ``python
+"""A benchmark's training step (bench_resnet, bench_dcgan, bench_mnist, bench_lenet, bench_lstm, bench_mlp) by part,
+ember beside PyTorch: each leaf module's forward, F.relu call, grad_fn's backward (node hooks) and optimizer step,
+summed per step by part and input shape; of the step where a part took least wall time, its wall time, its CPU time
+on all the process's threads and on the calling thread, and (ember) how many passes were offered to a second thread
+(the pool's share-outs, later() tasks and OpenBLAS's threads). A part whose CPU equals its calling thread's kept the
+other threads idle; at two threads on an idle machine its wall time shows what a split would save. Usage: ``python
 benchmarks/step_parts.py resnet [--threads 2] [--steps N] [--batch B]`` runs both sides in fresh processes and prints
 the table; ``--side`` measures the framework it runs on (``python -m ember run`` for ember). On a loaded machine a
 worker woken late leaves its items to the caller (its CPU then is the caller's), and PyTorch's all-threads CPU
@@ -153,14 +153,14 @@ def _hook_nodes(root, add, offers):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("bench", choices=("resnet", "dcgan", "mnist", "lenet"))
+    ap.add_argument("bench", choices=("resnet", "dcgan", "mnist", "lenet", "lstm", "mlp"))
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=0, help="lenet's batch (its trainer's argument)")
+    ap.add_argument("--batch", type=int, default=0, help="lenet's or mlp's batch (its trainer's argument)")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--side", action="store_true", help="measure this process's framework, print JSON")
     args = ap.parse_args()
-    if args.bench == "lenet" and not args.batch:
+    if args.bench in ("lenet", "mlp") and not args.batch:
         args.batch = 64
     if args.side:
         print(json.dumps(measure(args.bench, args.steps, args.threads, args.batch)))
