@@ -211,3 +211,50 @@ def test_lstm_with_contiguous_recurrent_weight_matches_torch(monkeypatch):
             [p.grad.numpy() for p in m.parameters()]
     for a, b in zip(run(ember, em), run(torch, tm)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('core', ['SkylakeX', 'Haswell'])
+def test_linear_product_with_roles_swapped_is_numpys_to_the_bit(monkeypatch, core):
+    """A few-row float32 x @ weight.T runs as (weight @ x.T).T under SkylakeX's kernels (_swapped): C-contiguous, and on
+    those kernels NumPy's own product on one OpenBLAS thread bit for bit, gemm's at one thread and two (which runs it
+    on one); other kernels, shapes, layouts and dtypes are not taken."""
+    real = backend.openblas_core()
+    monkeypatch.setattr(backend.BLAS, 'core', core)
+    rng = np.random.default_rng(5)
+    for m, k, n in ((64, 784, 256), (20, 200, 800), (3, 700, 900), (64, 449, 128), (33, 1500, 70)):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((n, k)).astype(np.float32)
+        swapped, want = _one_blas_thread(lambda: (backend._swapped(x, w.T), x @ w.T))
+        assert (swapped is not None) == (core == 'SkylakeX')
+        if swapped is None or real != 'SkylakeX':
+            continue
+        assert swapped.flags.c_contiguous and np.array_equal(swapped, want)
+        for threads in (1, 2):
+            backend.set_blas_threads(threads)
+            try:
+                got = backend.gemm(x, w.T)
+            finally:
+                backend.set_blas_threads(None)
+            assert got.flags.c_contiguous and np.array_equal(got, want)
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    w = rng.standard_normal((120, 300)).astype(np.float32)
+    row, wide = rng.standard_normal((1, 2000)).astype(np.float32), rng.standard_normal((800, 2000)).astype(np.float32)
+    for a, b in ((x, w.T), (x[:, :100], w[:16, :100].T), (row, wide.T), (x, np.ascontiguousarray(w.T)),
+                 (x.astype(np.float64), w.T.astype(np.float64)), (np.tile(x, (2, 1)), np.tile(w, (2, 1)).T),
+                 (np.asfortranarray(x), w.T)):
+        assert backend._swapped(a, b) is None
+
+
+def _one_blas_thread(fn):
+    """fn() with OpenBLAS at one thread (its threaded sgemm blocks an inner dimension of 449-894 otherwise: other
+    values), its count put back after."""
+    if not backend.BLAS.ready:
+        backend.BLAS.init()
+    if backend.BLAS.setter is None:
+        return fn()
+    n = backend.BLAS.getter()
+    backend.BLAS.setter(1)
+    try:
+        return fn()
+    finally:
+        backend.BLAS.setter(n)
