@@ -726,6 +726,29 @@ def test_engine_chain_links_meet_shared_nodes_and_hooks():
     same(f)
 
 
+def test_engine_chain_pass_through_links():
+    """add's and sub's first-operand links (their gradient handed on without a call along the engine's chain): a
+    chain of them, a node hook, a pre-hook and a tensor hook on one, a retained gradient, and a second backward
+    (nothing saved: no error, as PyTorch's) give PyTorch's gradients, hook calls and grad_fn names."""
+    def f(T):
+        a = T.tensor(X, requires_grad=True)
+        c = T.tensor(X[::-1].copy())
+        seen = []
+        x = ((a - c) + c).tanh()
+        y = (x + c) - c
+        y.grad_fn.register_hook(lambda gi, go: seen.append(('node', gi[0].clone(), gi[1])))
+        y.grad_fn.register_prehook(lambda go: seen.append(('pre', go[0].clone())))
+        z = y.mul(c) + c
+        z.register_hook(lambda g: g * 3)
+        x.retain_grad()
+        w = (z - c).sum()
+        w.backward(retain_graph=True)
+        first = a.grad.clone()
+        (z - c).sum().backward()
+        return first, a.grad, x.grad, seen, [type(n).__name__ for n in (y.grad_fn, z.grad_fn)], y.grad_fn.name()
+    same(f)
+
+
 def test_node_hooks_of_binary_ops_with_one_gradient():
     """A binary op whose second operand has no gradient (a constant tensor, a number, or a view's in-place op on
     one) hands the engine its first gradient alone: node hooks still see PyTorch's grad_inputs, with the None."""
