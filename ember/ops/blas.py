@@ -536,7 +536,7 @@ def _wide_product(fn, a, b, c):
     if _flop_hook.COUNTERS and not _flop_hook.QUIET[0]:   # the product counts as the caller's addmm/baddbmm
         return _flop_hook.quietly(_wide_product, fn, a, b, c)
     dt = a._data.dtype
-    if (dt.itemsize == 2 or _bf16.is_bf16(dt)) and b._data.dtype == dt == c._data.dtype:
+    if (dt == np.float16 or _bf16.is_bf16(dt)) and b._data.dtype == dt == c._data.dtype:   # not int16
         return fn(Tensor._make(_bf16.to_f32(a._data)), Tensor._make(_bf16.to_f32(b._data)))._data, dt
     return fn(Tensor._make(a._data), Tensor._make(b._data))._data, None
 
