@@ -32,7 +32,7 @@ def _correctly_rounded(x, e):
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-@pytest.mark.parametrize('e', [2, 3, -2, -1, -0.5, 0, 1, 2.0, 3.0])
+@pytest.mark.parametrize('e', [2, 3, -2, -1, -0.5, 0.5, 0, 1, 2.0, 3.0])   # (0.5: PyTorch's sqrt, MKL's here)
 def test_special_exponents_equal_torch_bit_for_bit(dtype, e):
     x = _grid(dtype)
     got = (ember.tensor(x) ** e).numpy()
@@ -43,9 +43,9 @@ def test_special_exponents_equal_torch_bit_for_bit(dtype, e):
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-@pytest.mark.parametrize('e', [0.5, 4, -3, 7, 12])
+@pytest.mark.parametrize('e', [4, -3, 7, 12])
 def test_other_exponents_correctly_rounded(dtype, e):
-    """PyTorch's sqrt here (MKL) and its pow (SLEEF) are each about 1 ulp: equal wherever they are exact."""
+    """PyTorch's pow (SLEEF) is about 1 ulp: equal wherever it is exact."""
     x = _grid(dtype)
     got = (ember.tensor(x) ** e).numpy()
     ref = _correctly_rounded(x, e)

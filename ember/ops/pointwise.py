@@ -711,7 +711,7 @@ atan2 = binary('atan2', xp.arctan2, 'Atan2Backward0', lambda g, a, b: dual.r16(g
 _fmod_fn = _int_nonzero(_no_bool(xp.fmod, 'fmod_cpu'))
 _fmod_s = binary('fmod', _fmod_fn, 'FmodBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _fmod_t = binary('fmod', _fmod_fn, 'FmodBackward1', lambda g, a, b: g,
-                 lambda g, a, b: -g * _quotient(np.trunc, a, b, g))
+                 lambda g, a, b: -g * _quotient('trunc', a, b, g))
 
 
 def _remainder_signed(a, b):
@@ -729,7 +729,7 @@ def _remainder_signed(a, b):
 _remainder_fn = _int_nonzero(_no_bool(_remainder_signed, 'remainder_cpu'))
 _remainder_s = binary('remainder', _remainder_fn, 'RemainderBackward0', lambda g, a, b: g, lambda g, a, b: None)
 _remainder_t = binary('remainder', _remainder_fn, 'RemainderBackward1', lambda g, a, b: g,
-                      lambda g, a, b: -g * _quotient(np.floor, a, b, g))
+                      lambda g, a, b: -g * _quotient('floor', a, b, g))
 _remainder_r = binary('remainder', _remainder_fn, 'NotImplemented', lambda g, a, b: None,
                       lambda g, a, b: _not_implemented('remainder'))
 _remainder_r.node.name = lambda self: 'torch::autograd::NotImplemented'
@@ -746,9 +746,15 @@ floor_divide = binary('floor_divide', _floor_divide_fn, 'NotImplemented',
 floor_divide.node.name = _remainder_r.node.name
 
 
-def _quotient(rnd, a, b, g):
-    """rnd(a / b) as a constant in g's dtype: d fmod(a, b)/db = -trunc(a / b), d remainder/db = -floor(a / b)."""
-    return dual.const(rnd(np.true_divide(dual.data(a), dual.data(b))), g)
+def _quotient(mode, a, b, g):
+    """div(a, b, rounding_mode=mode) as a constant in g's dtype: d fmod(a, b)/db = -trunc(a / b), d remainder/db =
+    -floor(a / b), PyTorch's rounded division (-0.3 // inf is -1 and inf // 2 NaN, where floor(a / b) gave -0 and inf)."""
+    a, b = dual.data(a), dual.data(b)
+    r = _reduced_rounded_div(a, b, mode)
+    if r is None:
+        with np.errstate(divide='ignore', invalid='ignore'):
+            r = (_trunc_divide if mode == 'trunc' else np.floor_divide)(a, b)
+    return dual.const(r, g)
 
 
 def _not_implemented(op):
@@ -1123,8 +1129,8 @@ def _power(a, b):
                 return a * a * a
             if b == -2.0:
                 return 1 / (a * a)
-            if b == 0.5:
-                return np.sqrt(a)
+            if b == 0.5:   # PyTorch's is its sqrt's (MKL's, where emulated), not IEEE's as -0.5's
+                return _sqrt(a)
             if b == -0.5:
                 return 1 / np.sqrt(a)
             if b == -1.0:
@@ -1522,9 +1528,46 @@ def _ldexp_other(g, a, b):
     return g * a * dual.exp(b * math.log(2.0)) * math.log(2.0)
 
 
-ldexp = binary('ldexp', lambda a, b: a * np.exp2(b), 'LdexpBackward0',
-               lambda g, a, b: g * dual.exp(b * math.log(2.0)), _ldexp_other, float_out=True, tensors_only=True,
-               doc='input * 2 ** other, elementwise.')
+def _ldexp_whole(a, b):
+    """A float ``a`` times 2 ** ``b`` for an integer ``other`` (``b`` its values in a's dtype), as PyTorch's kernel:
+    C's ldexp, rounded once (0.75 * 2 ** 128 is finite; float16/bfloat16 through float32, then rounded)."""
+    e = np.clip(_bf16.to_f32(b) if _bf16.is_bf16(b.dtype) else b, -4096, 4096).astype(np.int32)
+    if a.dtype in (_F32, _F64):
+        return np.ldexp(a, e)
+    return cast_array(np.ldexp(_bf16.to_f32(a) if _bf16.is_bf16(a.dtype) else a.astype(_F32), e), a.dtype)
+
+
+def _ldexp_pow(a, b):
+    """a * 2 ** b otherwise: PyTorch's a * pow(2, other), the power exact (np.exp2's float32 2 ** 127 is a step
+    high) and rounded to the result's dtype, then multiplied (0 * 2 ** 200 of integers is NaN, as PyTorch's)."""
+    if _bf16.is_bf16(b.dtype) or b.dtype == _F16:
+        return a * cast_array(np.exp2(_bf16.to_f32(b) if _bf16.is_bf16(b.dtype) else b.astype(_F32)), b.dtype)
+    return a * np.exp2(b.astype(_F64)).astype(b.dtype)
+
+
+def _ldexp_op(fn):
+    """A binary op made of _ldexp_whole and _ldexp_pow's forms ``fn``, picked by the operands' dtypes."""
+    whole, power = fn
+    def ldexp(input, other):
+        if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype.is_floating_point:
+            kind = other._data.dtype.kind
+            if kind in 'iu':   # C's int exponent: int64's low 32 bits (2 ** 32 + 3 is 3), as PyTorch's cast
+                return whole(input, other if other._data.itemsize < 4 else Tensor._make(other._data.astype(np.int32)))
+            if kind == 'b':   # (the integer kernel has no bool loop; an integer input's pow path has)
+                raise not_implemented('ldexp_cpu_exp', other._data.dtype)
+        return power(input, other)
+    return ldexp
+
+
+_LDEXP = [binary('ldexp', f, 'LdexpBackward0', lambda g, a, b: g * dual.exp(b * math.log(2.0)), _ldexp_other,
+                 float_out=True, tensors_only=True, doc='input * 2 ** other, elementwise.')
+          for f in (_ldexp_whole, _ldexp_pow)]
+ldexp = _ldexp_op(_LDEXP)
+ldexp.operator, ldexp.method = (_ldexp_op([getattr(f, k) for f in _LDEXP]) for k in ('operator', 'method'))
+for _f in (ldexp, ldexp.operator, ldexp.method):
+    _f.__doc__, _f.node = 'input * 2 ** other, elementwise.', _LDEXP[0].node
+
+
 def _nextafter(a, b):
     """np.nextafter, in bfloat16's own steps for bf16 operands (NumPy would step in float32)."""
     if not _bf16.is_bf16(np.asarray(a).dtype):
