@@ -35,9 +35,6 @@ ROUNDED_PER_STEP = {
 
 # known bf16 defects of registry entries, each with its reason: they must still fail (a fixed one is removed)
 BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other values for a float mean)',
-             'norm_except_dim': 'its p=3 sample: the bf16 p-norm (p other than 1, 2, inf) of linalg.vector_norm and '
-                                'Tensor.norm, which it computes with, is one unit in the last place off PyTorch\'s '
-                                '(not reproduced yet)',
              'matrix_exp': 'PyTorch computes a bf16 matrix_exp in bf16 and overflows to inf/nan on these inputs; '
                            'ember computes it in float64 and rounds once',
              'linalg.matrix_exp': 'as matrix_exp',

@@ -972,18 +972,20 @@ def _vnorm_bw(self, g):
                 if r.dtype == x.dtype and r.shape == x.shape and type(r) is np.ndarray and r.ndim:
                     return np.multiply(g, r, out=r)
                 return g * r.astype(x.dtype)
-            elif p == 1:
-                r = np.sign(x)
+            elif p == 1:   # sign(NaN) is 0 in PyTorch's norm (pdist's own kernel keeps NaN: nan_sign)
+                r = np.sign(x) if getattr(self, 'nan_sign', False) else _sign0(x)
             elif p == float('inf') or p == float('-inf'):
-                hit = np.abs(x) == y
-                r = np.sign(x) * hit / hit.sum(axis=dims, keepdims=True)
+                hit = _norm_hits(x, y)
+                return (_sign0(x) * hit * (g / hit.sum(axis=dims, keepdims=True))).astype(x.dtype)
             elif p == 0:
                 r = np.zeros_like(x)
             elif p < 1:     # PyTorch: 0 where x is 0
                 r = np.where(x == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
             else:   # PyTorch masks g / norm ** (p - 1) where the norm is 0: 0 there whatever g holds (even NaN)
                 scale = np.where(y == 0, 0, g / y ** (p - 1))
-                return (np.sign(x) * np.abs(x) ** (p - 1) * scale).astype(x.dtype)
+                # x |x|^(p-2) from p = 2 on (-0.0 keeps its sign), sgn(x) |x|^(p-1) below, as PyTorch
+                scaled = x * np.abs(x) ** (p - 2) if p >= 2 else _sign0(x) * np.abs(x) ** (p - 1)
+                return (scaled * scale).astype(x.dtype)
         return g * r.astype(x.dtype)
     return _vnorm_graph(g, x, y, p, dims)
 
@@ -993,7 +995,7 @@ def _vnorm_graph(g, x, y, p, dims):
     the entries at a zero norm (``_masked``) keeps their derivatives PyTorch's, NaN where its are."""
     yd = dual.data(y)
     if p == float('inf') or p == float('-inf'):   # the gradient splits evenly among the entries at the norm
-        hit = np.abs(dual.data(x)) == yd
+        hit = _norm_hits(dual.data(x), yd)
         return x.sgn() * (g * dual.const(hit / hit.sum(axis=dims, keepdims=True), x))
     if p == 1:
         return g * x.sgn()
@@ -1005,6 +1007,18 @@ def _vnorm_graph(g, x, y, p, dims):
     return scaled * _masked(g / y ** (p - 1), yd)
 
 
+def _sign0(x):
+    """np.sign with 0 at NaN, PyTorch's sign."""
+    r = np.sign(x)
+    return np.where(np.isnan(r), r.dtype.type(0), r) if r.dtype.kind == 'f' and np.isnan(r).any() else r
+
+
+def _norm_hits(x, y):
+    """The entries an inf-norm's gradient splits among: |x| at the norm, or NaN where the norm is NaN (PyTorch's
+    norm_backward; the count was 0 there and every entry's gradient NaN)."""
+    return (np.abs(x) == y) | (np.isnan(x) & np.isnan(y))
+
+
 def _masked(t, values):
     """PyTorch's ``t.masked_fill_(values == 0, 0)`` (``values`` an array broadcasting to ``t``)."""
     zero = values == 0
@@ -1013,7 +1027,7 @@ def _masked(t, values):
     return dual.where(np.broadcast_to(zero, tuple(t.shape)), dual.const(0, t), t)
 
 
-LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 'dims', 'keep'))
+LinalgVectorNormBackward0 = _node('LinalgVectorNormBackward0', _vnorm_bw, ('p', 'dims', 'keep', 'nan_sign'))
 
 
 @_quiet.quietly
@@ -1046,7 +1060,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         r = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif p in (1, 2):
         r = _p12_norm(wide, dims, keepdim, p)
-    else:
+    else:   # (bfloat16 in float32 too: its 1 / 3 rounded to bfloat16 gave 210 for PyTorch's 208)
+        wide = _bf16.to_f32(a) if _bf16.is_bf16(a.dtype) else wide
         r = (np.abs(wide) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
     r = _c(np.asarray(r).astype(a.dtype, copy=False))
     if GRAD.enabled and x._requires_grad:

@@ -1279,9 +1279,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
             x1, x2 = ops.shape.broadcast_tensors(x1, x2)
         n1 = ops.vector_norm(x1, 2, dim, keepdim=True)
         n2 = ops.vector_norm(x2, 2, dim, keepdim=True)
-        with no_grad():
-            s1 = Tensor._make(np.maximum(n1._data, eps) - n1._data)
-            s2 = Tensor._make(np.maximum(n2._data, eps) - n2._data)
+        with no_grad():   # n + s is PyTorch's clamp_min(n, eps), s 0 unless n < eps (inf - inf was NaN)
+            s1, s2 = (Tensor._make(np.where(n._data < eps, np.maximum(n._data, eps) - n._data, 0).astype(n._data.dtype))
+                      for n in (n1, n2))
         return ops.sum((x1 / (n1 + s1)) * (x2 / (n2 + s2)), dim)
     except (AttributeError, TypeError):
         check_tensor_args('cosine_similarity', 'x1', 'x2')
@@ -1324,7 +1324,10 @@ def _pdist(input, p):
     b = ops.index_select(input, 0, Tensor._make(j.astype(np.int64)))
     if p == float('inf'):
         return _max_abs_unsplit(a - b)
-    return ops.vector_norm(a - b, p, -1)
+    r = ops.vector_norm(a - b, p, -1)
+    if p == 1 and r.grad_fn is not None:   # PyTorch's pdist backward: sign(NaN) is NaN there, 0 in the norm's
+        r.grad_fn.nan_sign = True
+    return r
 
 
 def _max_abs_unsplit(d):
