@@ -16,7 +16,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._sumorder import cascade_sum, ordered_sum
-from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error, check_tensor_args
+from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error, check_tensor_args, not_implemented
 from ...ops.pointwise import _broadcast_error
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
@@ -1225,11 +1225,18 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         if weight is not None and weight.requires_grad and GRAD.enabled:
             raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument "
                                "'weight'. This input cannot have requires_grad True.")
+        _refuse_half(input, 'multi_margin_loss_cpu_kernel')
         return _guarded(_composite.composite(MultiMarginLossBackward0, _multi_margin, (input,), target=target, p=p,
                                              margin=margin, weight=weight, reduction=reduction), target)
     except (AttributeError, TypeError):
         check_tensor_args('multi_margin_loss', 'input', 'target', 'weight?')
         raise
+
+
+def _refuse_half(input, kernel):
+    """PyTorch's NotImplementedError for a float16/bfloat16 input of a loss whose CPU kernel has no half loops."""
+    if input.dtype in (_dtype.float16, _dtype.bfloat16):
+        raise not_implemented(kernel, input.dtype)
 
 
 MultiMarginLossBackward0 = _composite.node_class('MultiMarginLossBackward0')
@@ -1242,13 +1249,16 @@ def _multi_margin(input, target, p, margin, weight, reduction):
     t = target.reshape(-1)
     C = x.shape[1]
     xy = ops.gather(x, 1, ops.unsqueeze(t, 1))
-    z = ops.relu(x - xy + margin)   # relu: no gradient through a margin of exactly 0, as PyTorch's kernel
+    z = x - xy + margin
+    # PyTorch's kernel adds the terms with z > 0 of the other classes (none through a margin of exactly 0, a NaN
+    # or the target's own inf - inf): selected, not multiplied by a mask, which kept their NaN
+    keep = (z._data > 0) & (np.arange(C)[None, :] != t._data[:, None])
+    z = ops.where(Tensor._make(keep), z, 0.0)
     if p == 2:
         z = z * z
     if weight is not None:
         z = z * ops.unsqueeze(weight[t], 1)
-    notself = Tensor._make((np.arange(C)[None, :] != t._data[:, None]).astype(x._data.dtype))
-    loss = ops.sum(z * notself, 1) / C
+    loss = ops.sum(z, 1) / C
     if input.dim() < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -1260,6 +1270,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     try:
         reduction = _reduction(reduction, size_average, reduce)
         _check_multilabel_shapes(input._data.shape, target._data.shape)
+        _refuse_half(input, 'multilabel_margin_loss_forward_out_frame')
         return _guarded(_composite.composite(MultilabelMarginLossBackward0, _multilabel_margin, (input,),
                                              target=target, reduction=reduction), target)
     except (AttributeError, TypeError):
@@ -1290,9 +1301,10 @@ def _multilabel_margin(input, target, reduction):
     is_target[rows[valid.reshape(-1)], tc[valid]] = True
     xt = ops.gather(x, 1, Tensor._make(tc.astype(np.int64)))
     # relu, not clamp(min=0): PyTorch's kernel sends no gradient through a margin of exactly 0 (integer ties)
-    margins = ops.relu(ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0)
-    mask = Tensor._make((valid[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
-    loss = ops.sum(margins * mask, (1, 2)) / C
+    margins = ops.unsqueeze(x, 1) - ops.unsqueeze(xt, 2) + 1.0
+    # the terms with a margin above 0 (as multi_margin's: a NaN or inf - inf adds nothing), selected
+    keep = (margins._data > 0) & valid[:, :, None] & ~is_target[:, None, :]
+    loss = ops.sum(ops.where(Tensor._make(keep), margins, 0.0), (1, 2)) / C
     if input.dim() < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
