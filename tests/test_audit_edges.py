@@ -62,6 +62,10 @@ CASES = {
     # elu_backward: NaN's gradient g * scale in the scalar tails, NaN in the vector loop (128 bytes a step)
     'elu': (_f('elu'), (1, 12, 33, 70)),
     'selu': (lambda L, x: L.nn.functional.selu(x), (12, 33)),
+    'celu': (lambda L, x: L.nn.functional.celu(x, alpha=0.5), (1, 12, 33, 70)),   # (elu_backward with its input_scale)
+    # round.decimals of float16 scales in float32: 60000 * 100 is no inf
+    'round_decimals': (lambda L, x: L.stack([x.round(decimals=2), x.round(decimals=-1), (x * 1.37).round(decimals=1)]),
+                       (12,)),
     # prod's gradient: prod / x with no zero (NaN at an infinite factor), else running products kept as cumprod's
     'prod_dim': (lambda L, x: x.reshape(3, 4).prod(1), (12,)),
     'prod_no_zero': (lambda L, x: (x[:3] + 2).prod(0), (12,)),

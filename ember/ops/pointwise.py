@@ -2062,7 +2062,11 @@ class RoundBackward1(Node):
 def _round_dec(input, decimals):
     if input._data.dtype.kind != 'f':
         raise not_implemented('round_vml_cpu' if decimals == 0 else 'round_cpu', input._data.dtype)
-    r = np.round(input._data, decimals) if decimals else xp.round(input._data)
+    a = input._data
+    if decimals and a.dtype == _F16:   # PyTorch's kernel scales in float32 (60000 * 100 overflowed float16: inf)
+        r = np.round(a.astype(_F32), decimals).astype(_F16)
+    else:
+        r = np.round(a, decimals) if decimals else xp.round(a)
     if GRAD.enabled and input._requires_grad:
         return Tensor._make(r, RoundBackward1((input,)))
     return Tensor._make(r)

@@ -182,7 +182,8 @@ def _celu_scale(alpha):
 
 
 def _celu_bwd(g, x, alpha, scale, in_scale):
-    return _elu_bwd(g, x, alpha, scale, _celu_scale(alpha))
+    """elu's backward (PyTorch's elu_backward kernel, NaN inputs included) with celu's input_scale."""
+    return _elu_bwd_nan(g, x, alpha, scale, _celu_scale(alpha))
 
 
 def _celu_second(self, h, g, x):
@@ -454,7 +455,7 @@ def _elu_bwd_nan(g, x, alpha, scale, in_scale):
     return out.astype(_F16) if low else out
 
 
-_elu_bwd_nan.rounds_low = True
+_elu_bwd_nan.rounds_low = _celu_bwd.rounds_low = True
 
 
 def _elu_bwd_block(out, g, x, alpha, scale, in_scale):
