@@ -63,6 +63,9 @@ CASES = {
     'elu': (_f('elu'), (1, 12, 33, 70)),
     'selu': (lambda L, x: L.nn.functional.selu(x), (12, 33)),
     'celu': (lambda L, x: L.nn.functional.celu(x, alpha=0.5), (1, 12, 33, 70)),   # (elu_backward with its input_scale)
+    # renorm_backward passes g where a slice is kept: a NaN or inf norm there no longer leaks 0 * NaN
+    'renorm': (lambda L, x: (x.reshape(3, 4).double() * 0.01).renorm(2, 0, 1.0), (12,)),   # (bf16's rounding: left)
+    'renorm_inf': (lambda L, x: x.reshape(4, 3).double().renorm(float('inf'), 1, 5.0), (12,)),
     # round.decimals of float16 scales in float32: 60000 * 100 is no inf
     'round_decimals': (lambda L, x: L.stack([x.round(decimals=2), x.round(decimals=-1), (x * 1.37).round(decimals=1)]),
                        (12,)),
@@ -76,22 +79,22 @@ CASES = {
     'norm_p3': (lambda L, x: x.reshape(3, 4).norm(p=3, dim=1), (12,)),
     'norm_inf': (lambda L, x: x.reshape(3, 4).norm(p=float('inf'), dim=1), (12,)),
     'vector_norm_ninf': (lambda L, x: L.linalg.vector_norm(x.reshape(3, 4), ord=-float('inf'), dim=1), (12,)),
-    'pairwise_distance_p1': (lambda L, x: L.nn.functional.pairwise_distance(x.reshape(3, 4), x.reshape(3, 4).flip(1), p=1),
-                             (12,)),
+    'pairwise_distance_p1': (lambda L, x: L.nn.functional.pairwise_distance(x.reshape(3, 4), x.reshape(3, 4).flip(1),
+                                                                            p=1), (12,)),
     'dist_p1': (lambda L, x: L.dist(x, x.flip(0).detach(), p=1), (12,)),
     # pdist's own kernel: sign(NaN) is NaN there
     'pdist_p1': (lambda L, x: L.nn.functional.pdist(x.reshape(3, 4), p=1), (12,)),
     # clamp_min(norm, eps): x / inf is 0 (an infinite or overflowing norm gave inf - inf = NaN)
-    'cosine_similarity': (lambda L, x: L.nn.functional.cosine_similarity(x.reshape(3, 4), x.reshape(3, 4).flip(0)), (12,)),
+    'cosine_similarity': (lambda L, x: L.nn.functional.cosine_similarity(x.reshape(3, 4), x.reshape(3, 4).flip(0)),
+                          (12,)),
     'cosine_similarity_huge': (lambda L, x: L.nn.functional.cosine_similarity(x.reshape(3, 4) * 1e36,
                                                                                x.reshape(3, 4).detach()), (12,)),
     # the margin losses' kernels add the terms with z > 0 only (a NaN or the target's inf - inf adds nothing);
     # their half types are refused
     'multi_margin': (lambda L, x: L.nn.functional.multi_margin_loss(x.reshape(3, 4), L.tensor([0, 1, 3]),
                                                                     reduction='none'), (12,)),
-    'multi_margin_p2': (lambda L, x: L.nn.functional.multi_margin_loss(x.reshape(3, 4), L.tensor([0, 1, 3]), p=2,
-                                                                       weight=L.tensor([1., 2., 3., 4.], dtype=x.dtype)),
-                        (12,)),
+    'multi_margin_p2': (lambda L, x: L.nn.functional.multi_margin_loss(
+        x.reshape(3, 4), L.tensor([0, 1, 3]), p=2, weight=L.tensor([1., 2., 3., 4.], dtype=x.dtype)), (12,)),
     'multilabel_margin': (lambda L, x: L.nn.functional.multilabel_margin_loss(
         x.reshape(3, 4), L.tensor([[0, 2, -1, 0], [1, -1, 0, 0], [3, 2, 1, 0]]), reduction='none'), (12,)),
     'multilabel_margin_huge': (lambda L, x: L.nn.functional.multilabel_margin_loss(
@@ -166,7 +169,8 @@ INT_DTYPES = ('uint8', 'int8', 'int16', 'int32', 'int64')
 INT_CASES = {
     'add': lambda L, x, y: x + y, 'sub': lambda L, x, y: x - y, 'mul': lambda L, x, y: x * y,
     'add_alpha': lambda L, x, y: L.add(x, y, alpha=-2), 'div': lambda L, x, y: x / y,
-    'floor_divide': lambda L, x, y: x // y.masked_fill(y == 0, 1), 'remainder': lambda L, x, y: x % y.masked_fill(y == 0, 1),
+    'floor_divide': lambda L, x, y: x // y.masked_fill(y == 0, 1),
+    'remainder': lambda L, x, y: x % y.masked_fill(y == 0, 1),
     'fmod': lambda L, x, y: L.fmod(x, y.masked_fill(y == 0, 1)),
     'lshift': lambda L, x, y: x << y, 'rshift': lambda L, x, y: x >> y, 'xor': lambda L, x, y: x ^ y,
     'pow': lambda L, x, y: x ** y.clamp(min=0), 'maximum': lambda L, x, y: L.maximum(x, y),
@@ -205,7 +209,8 @@ def test_integer_extremes(name, dtype):
     assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape), name
     ev, tv = _bits(e), _bits(t)
     if tv.dtype.kind == 'f':
-        assert (np.isnan(ev) == np.isnan(tv)).all(), f'{name}: NaN at {np.isnan(ev).nonzero()}, PyTorch {np.isnan(tv).nonzero()}'
+        assert (np.isnan(ev) == np.isnan(tv)).all(), f'{name}: NaN at {np.isnan(ev).nonzero()}, PyTorch ' \
+                                                     f'{np.isnan(tv).nonzero()}'
         ok = ~np.isnan(tv)
         assert (np.signbit(ev[ok]) == np.signbit(tv[ok])).all(), name
         ev, tv = ev[ok], tv[ok]

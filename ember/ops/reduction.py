@@ -2096,8 +2096,12 @@ _RenormBackward0 = _composite.node_class('RenormBackward0')
 
 def _renorm_compose(x, p, d, maxnorm):
     from .pointwise import where
-    norms = vector_norm(x, p, tuple(k for k in range(x.dim()) if k != d), keepdim=True)
-    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    dims = tuple(k for k in range(x.dim()) if k != d)
+    big = Tensor._make(vector_norm(Tensor._make(x._data), p, dims, keepdim=True)._data > maxnorm)
+    # the norms of the slices scaled down only, as PyTorch's renorm_backward selects g where a slice is kept: the
+    # kept slices' norm gradient (NaN at a NaN or inf norm) gave 0 * NaN through where's other branch
+    norms = vector_norm(where(big, x, 0.0), p, dims, keepdim=True)
+    factor = where(big, maxnorm / (norms + 1e-7), 1.0)
     return (x * factor).contiguous()     # (PyTorch's result is contiguous whatever x's layout)
 
 
