@@ -101,7 +101,7 @@ class UninitializedTensorMixin:
         """An empty tensor of this dtype, as PyTorch's ``.data`` of an uninitialized tensor: d2l's
         ``net.weight.data.normal_(0, 0.01)`` on a LazyLinear changes nothing, and the layer initializes itself at
         its first forward."""
-        return Tensor._make(_DATA_SLOT.__get__(self))
+        return _empty_of(self)
 
     @data.setter
     def data(self, value):
@@ -160,6 +160,15 @@ class UninitializedTensorMixin:
     def dtype(self):
         return FROM_NP[_DATA_SLOT.__get__(self).dtype]
 
+    @property
+    def device(self):
+        """Its device, known before its shape (``next(lazy_model.parameters()).device`` works in PyTorch)."""
+        return Tensor.device.fget(_empty_of(self))
+
+    @property
+    def is_meta(self):
+        return Tensor.is_meta.fget(_empty_of(self))
+
     def size(self, dim=None):
         raise RuntimeError(_UNINIT_SHAPE)
 
@@ -184,6 +193,11 @@ class UninitializedTensorMixin:
 
     def __reduce_ex__(self, protocol):
         return (type(self), (self._requires_grad,))
+
+
+def _empty_of(self):
+    """The empty tensor behind an uninitialized one (its dtype and device, no values)."""
+    return Tensor._make(_DATA_SLOT.__get__(self))
 
 
 def _uninit(cls, requires_grad, dtype):
