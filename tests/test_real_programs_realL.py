@@ -33,3 +33,43 @@ def test_lazy_model_device_then_forward():
         out = model(lib.rand(1, 3, 8, 8))
         return before, str(next(model.parameters()).device), out
     run_both(fn)
+
+
+# -- MorvanZhou's 406_conditional_GAN.py steps D's Adam between ``D_loss.backward(retain_graph=True)`` and
+# ``G_loss.backward()``: PyTorch's version error names the tensor F.linear saved, weight.t() (``[128, 1]``, "which is
+# output 0 of AsStrided"); ember named the weight itself (``[1, 128]``). An input that is not 2-D is saved as a matrix.
+@pytest.mark.parametrize('xshape', [(4, 3), (2, 4, 3), (3,)], ids=str)
+@pytest.mark.parametrize('changed', ['weight', 'input_leaf', 'input'])
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('grads', [(True, True), (False, True), (True, False)], ids=str)
+def test_linear_version_error_names_pytorchs_saved_view(xshape, changed, bias, grads):
+    def fn(lib):
+        lib.manual_seed(0)
+        lin = lib.nn.Linear(3, 2, bias=bias)
+        lin.weight.requires_grad_(grads[1])
+        x = lib.randn(*xshape, requires_grad=grads[0])
+        x2 = x * 1
+        y = lin(x2).sum()
+        with lib.no_grad():
+            {'weight': lin.weight, 'input_leaf': x, 'input': x2}[changed].add_(1)
+        y.backward()
+    if not (bias or any(grads)):
+        return
+    run_both(fn, message=True)
+
+
+@pytest.mark.parametrize('opt', ['Adam', 'SGD'])
+def test_gan_discriminator_stepped_between_backwards(opt):
+    """406_conditional_GAN's loop, reduced: the second backward raises PyTorch's message, word for word."""
+    def fn(lib):
+        lib.manual_seed(1)
+        D = lib.nn.Sequential(lib.nn.Linear(6, 8), lib.nn.ReLU(), lib.nn.Linear(8, 1), lib.nn.Sigmoid())
+        prob = D(lib.randn(4, 6))
+        d_loss, g_loss = -lib.mean(lib.log(prob)), lib.mean(lib.log(1. - prob))
+        d_loss.backward(retain_graph=True)
+        getattr(lib.optim, opt)(D.parameters(), lr=0.01).step()
+        try:
+            g_loss.backward()
+        except RuntimeError as e:
+            return str(e)
+    run_both(fn)

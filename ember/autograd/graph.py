@@ -471,6 +471,11 @@ def _raise_modified(node, obj, now, then, is_output):
     name = None if fn is None else _op_name(fn)
     if not is_output and fn is not None and obj._base is not None:
         name, nr = 'AsStrided', 0   # (a view whose memory changed: PyTorch regenerates its grad_fn on reading)
+    view = None if is_output else getattr(node, '_saved_view_shape', None)
+    view = None if view is None else view(obj)
+    if view is not None:   # PyTorch saved a view of obj (F.linear's weight.t()): its shape, regenerated as AsStrided
+        shape = ', '.join(map(str, view))
+        fn, name, nr = (True, 'AsStrided', 0) if obj.grad_fn is not None or obj._requires_grad else (None, None, 0)
     where = '' if fn is None else f', which is output {nr} of {name},'
     raise RuntimeError(
         'one of the variables needed for gradient computation has been modified by an inplace operation: '

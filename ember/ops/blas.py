@@ -625,6 +625,16 @@ class _LinearMm(Node):
             return gx, gwt
         return (dual.sum_to(g, (g.shape[1],)) if self.need[2] else None), gx, gwt
 
+    def _saved_view_shape(self, obj):
+        """The shape of the view PyTorch saves in place of ``obj`` (its version error names that view): weight.t(),
+        and an input that is not 2-D as a matrix; None for a 2-D input, saved as it is."""
+        x, w = (None if e is None else e[0] for e in self._saved[:2])
+        if obj is w:
+            return w._data.shape[::-1]
+        if obj is x and x._data.ndim != 2:
+            return math.prod(x._data.shape[:-1]), x._data.shape[-1]
+        return None
+
     def _to_leaf(self):
         """Whether the weight's gradient goes, unread, into a leaf's ``.grad``: inside the engine's pass (not
         under anomaly detection), through a plain TBackward0 to an AccumulateGrad. Its product may then run on
