@@ -4,7 +4,8 @@ accumulated as fused multiply-adds, and adds the threads' buffers in float64. Th
 so that a BatchNorm1d on a (batch, features) input (tabular models, MLP heads) gives PyTorch's bits."""
 import numpy as np
 
-from ... import _parallel
+from ... import _exact, _parallel
+from . import _bn_planes
 
 F32, F64 = np.float32, np.float64
 # the backward's input gradient is computed by vectors of 8 floats with fused multiply-adds; the channels past
@@ -50,9 +51,17 @@ def _fma_sums(a, b, spans):
     """Each thread's buffer of acc = fma(a_i, b_i, acc) over its rows, then the buffers added in float64. Float32:
     the product exact in float64, the sum rounded to float32 each row, the threads side by side (three same-dtype
     ufunc calls a row: one np.add casting float64 into a float32 ``out`` took 57 us a call against 2 for the three,
-    (2, 128) rows); float64: the products rounded (no fused multiply-add to emulate it with)."""
+    (2, 128) rows); float64: the products rounded, or with the exact kernels on fused by _bn_planes's emulation,
+    row after row (some 15 NumPy calls a row)."""
     if a.dtype.type is F64:
-        return _sums(a * b, spans)
+        if not _exact.enabled():
+            return _sums(a * b, spans)
+        pa = np.ascontiguousarray(_by_thread(a, spans).transpose(1, 0, 2))
+        pb = np.ascontiguousarray(_by_thread(b, spans).transpose(1, 0, 2))
+        acc = np.zeros(pa.shape[1:], F64)
+        for ra, rb in zip(pa, pb):
+            acc = _bn_planes.fma(ra, rb, acc)
+        return _add_threads(acc)
     prods = np.ascontiguousarray(_by_thread(np.multiply(a, b, dtype=F64), spans).transpose(1, 0, 2))
     acc, acc32 = np.zeros(prods.shape[1:], F64), np.zeros(prods.shape[1:], F32)
     for p in prods:
@@ -71,9 +80,10 @@ def _add_threads(parts):
 
 
 def fma(a, b, c):
-    """a * b + c with one rounding, as a float32 fused multiply-add (float64 arrays: plain, rounded twice)."""
+    """a * b + c with one rounding, as a float32 fused multiply-add (float64 arrays: plain, rounded twice, but with
+    the exact kernels on fused as well, by _bn_planes's error-free emulation)."""
     if a.dtype.type is F64:
-        return a * b + c
+        return _bn_planes.fma(a, b, c) if _exact.enabled() else a * b + c
     return np.add(np.multiply(a, b, dtype=F64), c, dtype=F64).astype(F32)
 
 
@@ -106,7 +116,7 @@ def grads(x, g, mean, invstd, w, training, need):
     """(grad input, grad weight, grad bias) of batch_norm on rows x (N, C) for gradient g, as PyTorch's rows
     kernel: per-thread buffers of g's sums and of the multiply-adds of (x - mean) * g, added in float64 and
     rounded to x's dtype; the input's gradient (g - sum / N - (x - mean) * k) * invstd * w, k = dotp * invstd^2
-    / N, by multiply-adds on whole vectors of _VEC channels and plainly on the rest."""
+    / N, by multiply-adds on whole vectors of _VEC channels (four doubles for float64) and plainly on the rest."""
     dt = x.dtype.type
     N, C = x.shape
     spans = _spans(N)
@@ -119,7 +129,7 @@ def grads(x, g, mean, invstd, w, training, need):
         if training:
             k = dotp * invstd * invstd / dt(N)
             t = g - gsum / dt(N)
-            body = C - C % _VEC
+            body = C - C % (_VEC * 4 // x.itemsize)
             gx = np.empty_like(x)
             gx[:, :body] = fma(-xm[:, :body], k[:body], t[:, :body]) * invstd[:body] * wv[:body]
             gx[:, body:] = (t[:, body:] - xm[:, body:] * k[body:]) * invstd[body:] * wv[body:]

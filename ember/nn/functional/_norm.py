@@ -11,7 +11,7 @@ from ...autograd.grad_mode import GRAD, no_grad
 from ...ops import _composite
 from ...ops._util import need_float, node_class, not_implemented, check_tensor_args
 from ...tensor import Tensor
-from . import _bn_rows, _gn_exact, _ln_exact
+from . import _bn_planes, _bn_rows, _gn_exact, _ln_exact
 from ._fused import fused, record
 
 try:    # NumPy 2 (NumPy 1: numpy.core)
@@ -228,12 +228,14 @@ def _bn_backward(self, g):
     mean, invstd, _, axes, training, _ = self.ctx
     x, w, b = self.saved()
     dt = x.dtype
-    if _bn_rows.takes(x):
-        N, C = x.shape[:2]
-        g2 = np.ascontiguousarray(g, dtype=dt).reshape(N, C)
-        gx, gw, gb = _bn_rows.grads(x.reshape(N, C), g2, mean, invstd, w, training, self.need)
-        return (None if gx is None else gx.reshape(x.shape), None if gw is None else gw.astype(w.dtype),
+    rows = _rows_view(x)
+    g2 = None if rows is None else _rows_view(np.ascontiguousarray(g, dtype=dt) if _bn_rows.takes(x) else g)
+    if g2 is not None:
+        gx, gw, gb = _bn_rows.grads(rows, g2, mean, invstd, w, training, self.need)
+        return (None if gx is None else _from_rows(gx, x.shape), None if gw is None else gw.astype(w.dtype),
                 None if gb is None else gb.astype(b.dtype))
+    if _exact.enabled() and _planes_kernel(x, g):
+        return _bn_exact_grads(x, g, mean, invstd, w, b, training, self.need)
     x, g = _opmath(x), _opmath(g)
     C = x.shape[1]
     m = x.size // C
@@ -263,14 +265,60 @@ def _bn_backward(self, g):
             np.subtract(g2, d, out=d)
             np.subtract(d, ex((gsum / m).astype(x.dtype)), out=d)
             gx = np.multiply(d, ex(scale), out=d)
-        else:
-            gx = np.multiply(g2, ex(scale))
+        else:   # (g * invstd) * w, as PyTorch rounds it
+            gx = np.multiply(g2, ex(invstd))
+            if w is not None:
+                np.multiply(gx, ex(w.astype(x.dtype, copy=False)), out=gx)
         gx = gx.reshape(x.shape).astype(dt, copy=False)
     if need_w:
         gw = (dotp * invstd).astype(w.dtype)
     if need_b:
         gb = gsum.astype(b.dtype)
     return gx, gw, gb
+
+
+def _planes_kernel(x, g):
+    """Whether PyTorch's contiguous batch_norm backward kernel (plane by plane) takes x and its gradient g: both
+    C-contiguous float32/float64 (N, C, *) arrays with more than one value a plane."""
+    return x.ndim >= 3 and x.flags.c_contiguous and g.flags.c_contiguous and x.dtype.type in (np.float32, np.float64) \
+        and g.dtype == x.dtype and x.size > x.shape[0] * x.shape[1]
+
+
+def _bn_exact_grads(x, g, mean, invstd, w, b, training, need):
+    """batch_norm's gradients as PyTorch's contiguous kernel computes them (exact kernels): the sums of g and of
+    (x - mean) * g plane by plane in its order (_bn_planes), the input gradient ((g - sum / m) - (x - mean) * k) *
+    invstd * w with k = dotp * invstd^2 / m, each step rounded in x's dtype."""
+    N, C = x.shape[:2]
+    dt = x.dtype.type
+    m = x.size // C
+    x3, g3 = x.reshape(N, C, -1), g.reshape(N, C, -1)
+
+    def ex(v):
+        return v.reshape(1, C, 1)
+    gsum = _bn_planes.channel_totals(g3, C) if need[2] or (need[0] and training) else None
+    xm = x3 - ex(mean) if need[1] or (need[0] and training) else None
+    dotp = _bn_planes.channel_totals(xm, C, g3) if xm is not None else None
+    gx = gw = gb = None
+    if need[0]:
+        if training:
+            k = dotp.astype(dt) * invstd * invstd / dt(m)
+            gx = _bn_exact_dx(g3, (gsum / m).astype(dt), xm, k, ex)
+            gx *= ex(invstd)
+        else:
+            gx = g3 * ex(invstd)
+        if w is not None:
+            gx *= ex(w.astype(dt, copy=False))
+        gx = gx.reshape(x.shape)
+    if need[1]:
+        gw = (dotp * invstd).astype(w.dtype)
+    if need[2]:
+        gb = gsum.astype(b.dtype)
+    return gx, gw, gb
+
+
+def _bn_exact_dx(g3, grad_mean, xm, k, ex):
+    """(g - grad_mean) - (x - mean) * k per element, the product fused with the difference."""
+    return _bn_planes.fma(-xm, ex(k), g3 - ex(grad_mean))
 
 
 def _bn_ref(ctx, x, w, b):
@@ -378,7 +426,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if xo is not x and all(t is None or t._data.dtype == x.dtype for _, t in stats):
             mean, var_sum, invstd, y = _bn_train_low(xo, C, n, w, b, eps, x.dtype)
         else:
-            mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps, _bn_rows.takes(x))
+            mean, var_sum, invstd, y = _bn_train(xo, C, n, w, b, eps, _rows_view(x))
         _update_running(running_mean, running_var, mean, var_sum, n, momentum)
         ref_extra = eps
     else:
@@ -387,8 +435,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         mean = running_mean._data.astype(xo.dtype, copy=False)
         invstd = (1.0 / np.sqrt(running_var._data.astype(xo.dtype, copy=False) + eps)).astype(xo.dtype, copy=False)
         ref_extra = mean
-        y = _bn_rows.affine(x.reshape(x.shape[0], C), mean, invstd, w, b).reshape(x.shape) if _bn_rows.takes(x) \
-            else _bn_apply(xo, C, mean, invstd, w, b, None)
+        rows = _rows_view(x)
+        y = _bn_apply(xo, C, mean, invstd, w, b, None) if rows is None else \
+            _from_rows(_bn_rows.affine(rows, mean, invstd, w, b), x.shape)
+        # the backward's: PyTorch's backward kernels take 1 / sqrt(running_var + eps) in double, its forward in x's type
+        invstd = (1.0 / np.sqrt(running_var._data.astype(np.float64) + eps)).astype(xo.dtype)
     y = y.astype(x.dtype, copy=False)
     if _layout.suggests_channels_last(x):   # PyTorch keeps a channels-last input's layout
         y = _layout.in_format('batch_norm', y, _layout.channels_last if x.ndim == 4 else _layout.channels_last_3d)
@@ -400,15 +451,37 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def _bn_train(x, C, n, w, b, eps, rows=False):
+def _rows_view(x):
+    """x (N, C, *) as the (rows, C) array of PyTorch's rows kernel (see _bn_rows) where that kernel takes it: one
+    value per channel and sample, or (exact kernels only) a channels-last float32/float64 input, whose kernels add
+    its N * HW rows of channels the same way; None otherwise."""
+    if _bn_rows.takes(x):
+        return x.reshape(x.shape[0], x.shape[1])
+    if not _exact.enabled() or x.dtype.type not in (np.float32, np.float64) or not _layout.suggests_channels_last(x):
+        return None
+    return x.transpose(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def _from_rows(y2, shape):
+    """A result computed on _rows_view's rows, back in the (N, C, *) shape (channels-last strides for such rows)."""
+    if y2.shape[0] == shape[0]:
+        return y2.reshape(shape)
+    nd = len(shape)
+    return y2.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)).transpose(0, nd - 1, *range(1, nd - 1))
+
+
+def _bn_train(x, C, n, w, b, eps, rows=None):
     """Batch statistics and output of a training batch_norm of x (float32/64): (mean, sum of squared deviations,
     invstd, y), by channel blocks where _bn_blocks gives them (y's block each block's scratch buffer); by
-    PyTorch's rows kernel (see _bn_rows) where ``rows`` says it takes the input."""
-    if rows:
-        x2 = x.reshape(x.shape[0], C)
-        mean, var_sum = _bn_rows.stats(x2)
+    PyTorch's rows kernel (see _bn_rows) on ``rows``, x's _rows_view, where given."""
+    if rows is not None:
+        mean, var_sum = _bn_rows.stats(rows)
         invstd = _invstd(var_sum, n, eps)
-        return mean, var_sum, invstd, _bn_rows.affine(x2, mean, invstd, w, b).reshape(x.shape)
+        return mean, var_sum, invstd, _from_rows(_bn_rows.affine(rows, mean, invstd, w, b), x.shape)
+    if _exact.enabled() and x.dtype.type is np.float64 and x.ndim >= 3 and x.flags.c_contiguous:
+        mean, var_sum = _bn_planes.serial_stats(x)
+        invstd = _invstd(var_sum, n, eps)
+        return mean, var_sum, invstd, _bn_apply(x, C, mean, invstd, w, b, None)
     parts = _bn_blocks(x, C)
     if parts is None:
         mean, var_sum, spare = _batch_stats(x, C, n)
@@ -465,6 +538,10 @@ def _bn_apply(x, C, mean, invstd, w, b, out):
     else:
         np.subtract(b, beta, out=beta)
     x2, ex = _channels(x, C, out)
+    if dt.type is np.float64 and _exact.enabled():   # both multiply-adds fused in double too
+        beta = _bn_planes.fma(-mean, alpha, np.zeros_like(alpha) if b is None else b.astype(dt, copy=False))
+        y = _bn_planes.fma(x2, ex(alpha), ex(beta))
+        return (y if out is None else np.copyto(out, y) or out).reshape(x.shape)
     if dt.type is np.float32 and _exact.enabled():
         return _fused_affine(x2, ex(alpha), ex(beta.astype(dt)), out).reshape(x.shape)
     y = np.multiply(x2, ex(alpha), out=out)
@@ -482,8 +559,11 @@ def _fused_affine(x2, alpha, beta, out):
     so that the float64 scratch stays in cache. Two float32 roundings differed from PyTorch in a third of the
     values ((32, 8, 28, 28) training forward); cost: the whole training batch_norm forward 1.3-1.7x
     ((32, 8, 28, 28) 255 -> 404 us, (64, 64, 16, 16) 1634 -> 2451 us, (128, 64, 32, 32) 30 -> 33 ms, min of 30)."""
-    y = np.empty(x2.shape, np.float32) if out is None else out
     a64, b64 = alpha.astype(np.float64), beta.astype(np.float64)
+    if x2.ndim != 2:    # (one sample, or one value a channel: _channels's (N, C, HW) with (1, C, 1) vectors)
+        y = np.add(np.multiply(x2, a64), b64).astype(np.float32)
+        return y if out is None else np.copyto(out, y) or out
+    y = np.empty(x2.shape, np.float32) if out is None else out
     R, L = x2.shape
     k = max(1, _FUSED_BLOCK // L)
     t = np.empty((min(k, R), L), np.float64)
