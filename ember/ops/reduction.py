@@ -13,7 +13,7 @@ from ..autograd.grad_mode import GRAD, OFF, INFERENCE
 from ..autograd.graph import SEQ, Node, edge, saved_attributes, saved_properties
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
-from . import _composite, _linear_twice, _sleef
+from . import _composite, _linear_twice, _moments64, _sleef
 from ._fused import fma32 as _fma32
 from ._util import wrap_dims, wrap_dim, reduce_dims, dim_aliases, not_implemented, check_tensor_args
 from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
@@ -878,11 +878,15 @@ def _spread(a, dims, c, n, keepdim, sqrt):
     """The variance (or std) of ``a`` over ``dims`` with ``c`` as the correction: the sum of squared deviations
     over max(0, n - c), as PyTorch divides, so n - c <= 0 gives inf (NaN where the deviations are all 0, or
     n == 0; the warning is PyTorch's, given by _moments). Real floats accumulate in double as PyTorch's CPU
-    var/std do (Welford, or two passes for all elements): float16/bfloat16 squares would overflow in float32."""
+    var/std do (Welford, or two passes for all elements): float16/bfloat16 squares would overflow in float32. A
+    C-contiguous float64 ``a`` goes in PyTorch's own order where _exact64 reproduces it."""
     if n == 0 or type(a) is _meta.MetaArray:    # (a meta input's result is meta: nothing to compute)
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
         dt = _real_np(a.dtype)
         return _meta.placeholder(shape, dt) if type(a) is _meta.MetaArray else np.full(shape, np.nan, dt)
+    exact = _exact64(a, dims, c, n, keepdim, sqrt, False)
+    if exact is not None:
+        return _c(exact[0])
     x = np.asarray(a, np.float64) if a.dtype.kind == 'f' else a
     with np.errstate(divide='ignore', invalid='ignore'):
         if n - c > 0:
@@ -891,6 +895,27 @@ def _spread(a, dims, c, n, keepdim, sqrt):
             r = x.var(axis=dims, keepdims=keepdim) * n / 0.0
             r = np.sqrt(r) if sqrt else r
     return _c(np.asarray(r).astype(_real_np(a.dtype)))
+
+
+def _exact64(a, dims, c, n, keepdim, sqrt, with_mean):
+    """(var or std, Welford mean or None) of a C-contiguous float64 ``a`` over ``dims`` in PyTorch's order (see
+    _moments64: two passes for var/std of all elements, ``with_mean`` or any other reduction a Welford pass); None
+    where it is not reproduced (other dtypes and layouts, n - c <= 0, long Welford passes)."""
+    if type(a) is not np.ndarray or a.dtype != _F64 or not a.flags.c_contiguous or n - c <= 0:
+        return None
+    dims = tuple(sorted(dims))
+    shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
+    if math.prod(shape) == 1 and not with_mean:
+        mean = float(np.asarray(_mean_of(a, dims, n)).reshape(-1)[0])
+        mu, m2 = None, np.float64(_moments64.two_pass(a, mean, _parallel.threads()))
+    else:
+        r = _moments64.welford(a, dims, _parallel.threads())
+        if r is None:
+            return None
+        mu, m2 = r
+    v = m2 / np.float64(n - c)
+    v = np.sqrt(v) if sqrt else v
+    return np.asarray(v).reshape(shape), None if mu is None else np.asarray(mu).reshape(shape)
 
 
 _F16_NP = np.dtype(np.float16)
@@ -941,11 +966,15 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
     a, dims, c, n = _moments(input, dim, unbiased, keepdim, correction, op)
     is_std = op == 'std_mean'
-    v = _spread(a, dims, c, n, keepdim, is_std)
-    if n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum
+    exact = None if not n else _exact64(a, dims, c, n, keepdim, is_std, True)
+    if exact is not None:
+        v, m = _c(exact[0]), exact[1]
+    elif n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum
+        v = _spread(a, dims, c, n, keepdim, is_std)
         wide = np.complex128 if a.dtype.kind == 'c' else np.float64
         m = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=wide)).astype(a.dtype)
     else:
+        v = _spread(a, dims, c, n, keepdim, is_std)
         m = np.full(v.shape, np.nan, a.dtype)
     t0, t1 = _two_outputs(input, v, m, cls, dims=dims, keep=keepdim, n=n, c=c, shape=a.shape)
     if is_std and t0.grad_fn is not None:
