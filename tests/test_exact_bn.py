@@ -90,3 +90,20 @@ def test_channels_last(shape, train, dtype, threads, exact):
 def test_rows(shape, train, dtype, threads, exact):
     """(N, C) inputs and (N, C, 1, 1): PyTorch's kernel for one value per channel and sample."""
     _compare(shape, train, 0.1, dtype)
+
+
+@pytest.mark.parametrize('momentum', [1 / 3, 0.9, 0.01, 1 / 7], ids=str)
+def test_float32_running_stats_default_mode(momentum, threads):
+    """Without the exact kernels too: the running statistics' update takes 1 - momentum in float32, as PyTorch."""
+    rs = np.random.RandomState(3)
+    x, g = rs.randn(8, 300, 4, 4).astype('float32'), rs.randn(8, 300, 4, 4).astype('float32')
+    want = _run(torch, x, g, True, momentum, 'float32', 5)
+    got = _run(ember, x, g, True, momentum, 'float32', 5)
+    for i in (1, 2):
+        assert np.array_equal(got[i], want[i]), NAMES[i]
+
+
+@pytest.mark.parametrize('momentum', [1 / 3, 0.9], ids=str)
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_momentum(momentum, dtype, threads, exact):
+    _compare((8, 30, 4, 5), True, momentum, dtype)

@@ -602,14 +602,15 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum):
     as PyTorch's kernel writes them without counting a change (a module run twice before backward is allowed)."""
     if running_mean is not None:    # on the arrays themselves: no graph to keep out of
         rm = running_mean._data
-        rm *= (1 - momentum)
-        rm += (momentum * mean).astype(rm.dtype, copy=False)
+        m = rm.dtype.type(momentum)
+        rm *= rm.dtype.type(1) - m      # (1 - momentum in the stats' dtype, as PyTorch's kernel: 1/3 and 0.9 differ)
+        rm += (m * mean).astype(rm.dtype, copy=False)
     if running_var is not None:
         rv = running_var._data
         dt = rv.dtype.type
         unbiased = (var_sum / var_sum.dtype.type(n - 1)).astype(rv.dtype, copy=False)
         fma = np.multiply(unbiased, np.float64(dt(momentum)), dtype=np.float64)
-        fma += rv * dt(1 - momentum)
+        fma += rv * (dt(1) - dt(momentum))
         rv[...] = fma.astype(rv.dtype, copy=False)
 
 
