@@ -5,13 +5,25 @@ std_mean always, is a Welford pass per output over its elements in memory order 
 m2 += delta * (x - mean), each rounded: no fused multiply-add, measured). Checked against PyTorch 2.13 at 1 and 2
 threads. The Welford pass runs a NumPy step per element of an output's share, so it is taken up to _WELFORD_MAX
 elements an output (a single output's in Python floats, split across threads past 32,768 elements and combined as
-PyTorch does, up to _SCALAR_MAX); NumPy's var beyond, within rounding. float32 needs none of this (its double
+PyTorch does, up to _SCALAR_MAX); NumPy's var beyond, within rounding (limits below: longer passes only with the exact kernels on). float32 needs none of this (its double
 accumulation, rounded to float32, gives PyTorch's values already)."""
 import numpy as np
 
-_WELFORD_MAX = 4096
-_SCALAR_MAX = 1 << 18   # elements of a single output's Welford pass in Python floats (some 0.3 us each)
+from .. import _exact
+
+# Longest passes taken by default, and with the exact kernels on (backend.exact_kernels): an output's Welford pass is
+# a NumPy step per element, a single output's 0.3 us per element in Python floats. Against NumPy's var (us): (2, 4096)
+# over dim 1 29 -> 8,450, var_mean of 2**18 elements 315 -> 50,357, var of 2**18 in two passes 246 -> 1,498; the
+# default limits keep the exact order within ~0.3 ms a call.
+_WELFORD_MAX = (64, 4096)
+_SCALAR_MAX = (1024, 1 << 18)
+_TWO_PASS_MAX = (1 << 16, 1 << 62)
 _GRAIN = 32768      # at::internal::GRAIN_SIZE
+
+
+def two_pass_takes(n):
+    """Whether two_pass runs over ``n`` elements in this mode (see _TWO_PASS_MAX)."""
+    return n <= _TWO_PASS_MAX[_exact.ON[0]]
 
 
 def two_pass(a, mean, threads):
@@ -35,10 +47,11 @@ def welford(a, dims, threads):
     k = 1
     for d in dims:
         k *= a.shape[d]
-    if k == a.size and k <= _SCALAR_MAX:
+    on = _exact.ON[0]
+    if k == a.size and k <= _SCALAR_MAX[on]:
         mean, m2 = _welford_all(a.reshape(-1), threads)
         return np.array([mean]), np.array([m2])
-    if k > _WELFORD_MAX:
+    if k > _WELFORD_MAX[on]:
         return None
     cols = np.ascontiguousarray(a.transpose(list(dims) + kept)).reshape(k, -1)
     mean = np.zeros(cols.shape[1])

@@ -906,6 +906,8 @@ def _exact64(a, dims, c, n, keepdim, sqrt, with_mean):
     dims = tuple(sorted(dims))
     shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
     if math.prod(shape) == 1 and not with_mean:
+        if not _moments64.two_pass_takes(a.size):
+            return None
         mean = float(np.asarray(_mean_of(a, dims, n)).reshape(-1)[0])
         mu, m2 = None, np.float64(_moments64.two_pass(a, mean, _parallel.threads()))
     else:
