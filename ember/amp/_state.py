@@ -105,6 +105,29 @@ def lower_precision(fn):
     return _wrap(fn, lambda: STATE.dtype)
 
 
+def _widest(args, kwargs):
+    """PyTorch's autocast ``promote`` target: float32 when a floating input (float64 aside) is float32, else the
+    autocast dtype; another lower-precision dtype is refused, as PyTorch's prioritize refuses it."""
+    from ..tensor import Tensor
+    to = STATE.dtype
+    for v in list(args) + list(kwargs.values()):
+        for t in (v if isinstance(v, (list, tuple)) else (v,)):
+            if _eligible(t, Tensor) and t.dtype is not to:
+                if t.dtype is not _dtype.float32:
+                    raise RuntimeError('Unexpected floating ScalarType in at::autocast::prioritize')
+                to = _dtype.float32
+    return to
+
+
+def promote(fn):
+    """Decorate an op of PyTorch's CPU promote list: under autocast its floating inputs take the widest dtype."""
+    def op(*args, **kwargs):
+        if STATE.enabled:
+            return _run(fn, _widest(args, kwargs), args, kwargs)
+        return fn(*args, **kwargs)
+    return functools.wraps(fn)(op)
+
+
 def fp32(fn):
     """Decorate an op of PyTorch's CPU fp32 list: under autocast its floating inputs are cast to float32."""
     return _wrap(fn, lambda: _dtype.float32)

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import GRAD as _GRAD
 from ..tensor import Tensor
 from ..ops._util import wrap_dim as _wrap_dim, check_tensor_args as _check_tensor_args
 from . import _grad
+from ..amp import _state as _autocast
 from ._plan import plan_1d as _plan_1d, plan_nd as _plan_nd   # (private: torch.fft has no such names)
 
 __all__ = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft', 'fft2', 'ifft2', 'rfft2', 'irfft2', 'hfft2', 'ihfft2',
@@ -77,6 +78,10 @@ hfft2 = _many('hfft', 'fft_hfft2', (-2, -1))
 ihfft2 = _many('ihfft', 'fft_ihfft2', (-2, -1))
 hfftn = _many('hfft', 'fft_hfftn', None)
 ihfftn = _many('ihfft', 'fft_ihfftn', None)
+# PyTorch's CPU autocast runs these in float32 (its fp32 list; the Hermitian 2-D/N-D forms are not on it)
+fft, ifft, rfft, irfft, hfft, ihfft, fft2, ifft2, rfft2, irfft2, fftn, ifftn, rfftn, irfftn = (
+    _autocast.fp32(f) for f in (fft, ifft, rfft, irfft, hfft, ihfft, fft2, ifft2, rfft2, irfft2, fftn, ifftn, rfftn,
+                                irfftn))
 for _f, _doc in ((fft, 'The 1-D discrete Fourier transform along ``dim`` (``n`` points: trimmed or zero-padded).'),
                  (ifft, 'The inverse of ``fft``.'),
                  (rfft, 'The 1-D transform of a real signal: the ``n // 2 + 1`` non-negative frequencies.'),

@@ -4,6 +4,7 @@ their arrays in ``ember._complex``)."""
 import numpy as np
 
 from .. import _complex, _dtype
+from ..amp import _state as _autocast
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from ._util import broadcast_mismatch, arg_error, check_tensor_args
@@ -69,6 +70,7 @@ def complex(real, imag, *, out=None):
     return _result('complex', r, out, real, imag)
 
 
+@_autocast.fp32
 def polar(abs, angle, *, out=None):
     """The complex tensor ``abs * (cos(angle) + i*sin(angle))``."""
     x, y, cd = _float_pair('polar', abs, angle)

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _quiet
 from .._dtype import scalar_name
+from ..amp import _state as _autocast
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import Node
@@ -57,6 +58,7 @@ class IndexCopyBackward0(Node):
         return _zero_rows(g, self.dim, self.index) if g.ndim else g * 0, gs.reshape(()) if self.source_0d else gs
 
 
+@_autocast.promote
 def index_copy(input, dim, index, source):
     """``input`` with the rows of ``source`` copied in at ``index`` along ``dim``."""
     try:
@@ -64,9 +66,9 @@ def index_copy(input, dim, index, source):
         d = wrap_dim(dim, a.ndim)
         shape = a.shape or (1,)
         ix = _vector_index(index, 'index_copy_', shape[d], d)
-        if src.dtype != a.dtype:
+        if source.dtype is not input.dtype:   # (bfloat16 shares float32's array dtype)
             raise RuntimeError(f'index_copy_(): self and source expected to have the same dtype, but got (self) '
-                               f'{scalar_name(a.dtype)} and (source) {scalar_name(src.dtype)}')
+                               f'{scalar_name(input.dtype)} and (source) {scalar_name(source.dtype)}')
         expect = shape[:d] + (ix.size,) + shape[d + 1:]
         if src.reshape(-1).size != int(np.prod(expect)) or (src.ndim and src.shape != expect[:max(a.ndim, 1)]):
             raise RuntimeError(f'index_copy_(): Source/destination tensor must have same slice shapes. Destination '

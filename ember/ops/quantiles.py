@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _bf16
 from .._dtype import scalar_name
+from ..amp import _state as _autocast
 from ..tensor import Tensor
 from ._util import check_tensor_args
 
@@ -83,6 +84,7 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
     return values.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
 
 
+@_autocast.fp32
 def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """The q-th quantiles of ``input`` (flattened, or along ``dim``), interpolated between neighbours as
     ``interpolation`` says; a NaN in a slice makes its quantiles NaN (``axis``/``keepdims``: NumPy's spellings,
@@ -95,6 +97,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=
         raise
 
 
+@_autocast.fp32
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear', axis=None, keepdims=None):
     """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
     try:

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ... import _bf16, _exact, _quiet
+from ...amp import _state as _autocast
 from ...autograd import dual, forward_refusal
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -393,6 +394,7 @@ forward_refusal.refusing(GridSampler3DBackward0, 'grid_sampler_3d')   # (wraps 2
 
 
 @_quiet.quietly
+@_autocast.fp32
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
     """``input`` (N, C, H, W) sampled at ``grid`` (N, Ho, Wo, 2) positions in [-1, 1] (x then y)."""
     try:

@@ -3,6 +3,7 @@ circular padding by slab copies (a gather with one index vector per padded dim w
 backward sums the gradient back through the same slabs or indices)."""
 import numpy as np
 
+from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -214,6 +215,8 @@ def _fill_value(value, np_dtype):
 
 def pad(input, pad, mode='constant', value=None):
     """Pad the last len(pad)//2 dims; ``pad`` lists (before, after) amounts starting from the last dim."""
+    if _autocast.STATE.enabled and (mode, len(pad) // 2) in _FP32_UNDER_AUTOCAST:
+        return _pad_fp32(input, pad, mode, value)
     try:
         if mode not in _MODES:
             raise NotImplementedError(f'Unrecognised padding mode {mode}')
@@ -250,3 +253,8 @@ def pad(input, pad, mode='constant', value=None):
     except (AttributeError, TypeError):
         check_tensor_args('pad', 'input')
         raise
+
+
+# PyTorch's CPU autocast runs these kernels in float32 (its fp32 list: reflection_pad1d/2d, replication_pad1d/2d/3d)
+_FP32_UNDER_AUTOCAST = {('reflect', 1), ('reflect', 2), ('replicate', 1), ('replicate', 2), ('replicate', 3)}
+_pad_fp32 = _autocast.fp32(pad)

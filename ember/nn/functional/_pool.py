@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import _bf16, _layout, _parallel, _quiet
 
+from ...amp import _state as _autocast
 from ...autograd import dual
 from ...backend import keep
 from ...autograd.grad_mode import GRAD
@@ -847,6 +848,7 @@ def max_unpool(input, indices, k, s, p, output_size, node_cls):
     return Tensor._make(out)
 
 
+@_autocast.fp32
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its index in a zero (N, C, H, W) output (the partial inverse of max_pool2d)."""
     try:

@@ -363,6 +363,7 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return (out.sign() * out.abs().relu()).mul(k[0] * k[1] * k[2]).pow(1.0 / norm_type)
 
 
+@_autocast.fp32
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its index in a zero (N, C, D, H, W) output (the partial inverse of max_pool3d)."""
     try:
@@ -378,6 +379,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 AdaptiveMaxPool3DBackward0 = type('AdaptiveMaxPool3DBackward0', (MaxPool3DWithIndicesBackward0,), {'__slots__': ()})
 
 
+@_autocast.fp32
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows of the last three dims (None keeps a size); indices flat over the
     volume, the first maximum (a NaN wins, its last one) as PyTorch picks."""

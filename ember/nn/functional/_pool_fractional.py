@@ -5,6 +5,7 @@ windows; the offsets are drawn with ember.rand as PyTorch draws them (the same n
 import numpy as np
 
 from ... import _bf16
+from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -141,6 +142,7 @@ def _fractional(input, n, kernel_size, output_size, output_ratio, _random_sample
     return res, Tensor._make(flat.reshape(oshape))
 
 
+@_autocast.fp32
 def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                                        _random_samples=None):
     """(output, indices) of 2-D fractional max pooling; indices are flat positions in each H*W plane."""
@@ -160,6 +162,7 @@ def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=Non
     return r if return_indices else r[0]
 
 
+@_autocast.fp32
 def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                                        _random_samples=None):
     """(output, indices) of 3-D fractional max pooling; indices are flat positions in each T*H*W volume."""

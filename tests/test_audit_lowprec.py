@@ -1,0 +1,101 @@
+"""Half-precision programs against PyTorch, bit for bit: CPU autocast's fp32 and promote policies (an op on
+PyTorch's fp32 list returns float32 from bfloat16/float16 inputs; a promote op takes its widest input), with the
+values and gradients PyTorch gives."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+RNG = np.random.default_rng(0)
+
+
+def arr(*shape, lo=-1.0):
+    return RNG.uniform(lo, 1, shape).astype(np.float32)
+
+
+def spd(n):
+    a = arr(n, n)
+    return (a @ a.T + n * np.eye(n)).astype(np.float32)
+
+
+F, C = 'F', 'C'   # an input made float32; one without grad (the others: the autocast dtype, requiring grad)
+
+# (name, fn(lib, tensors...), inputs): each runs under torch.autocast('cpu', dtype) in both libraries
+FP32 = [
+    ('grid_sample', lambda L, a, g: L.nn.functional.grid_sample(a, g, align_corners=False),
+     [arr(1, 2, 4, 4), arr(1, 3, 3, 2) * 0.9]),
+    ('reflect_pad1d', lambda L, a: L.nn.functional.pad(a, (1, 2), mode='reflect'), [arr(1, 2, 5)]),
+    ('reflect_pad2d', lambda L, a: L.nn.functional.pad(a, (1, 1, 2, 1), mode='reflect'), [arr(1, 2, 4, 4)]),
+    ('reflect_pad3d_stays', lambda L, a: L.nn.functional.pad(a, (1, 0, 0, 0, 0, 0), mode='reflect'),
+     [arr(1, 1, 3, 3, 3)]),
+    ('replicate_pad1d', lambda L, a: L.nn.functional.pad(a, (2, 1), mode='replicate'), [arr(2, 4)]),
+    ('replicate_pad3d', lambda L, a: L.nn.functional.pad(a, (1,) * 6, mode='replicate'), [arr(1, 1, 3, 3, 3)]),
+    ('constant_pad_stays', lambda L, a: L.nn.functional.pad(a, (1, 1), value=0.5), [arr(2, 4)]),
+    ('adaptive_max_pool3d', lambda L, a: L.nn.functional.adaptive_max_pool3d(a, 2), [arr(1, 1, 4, 4, 4)]),
+    ('max_unpool1d', lambda L, a: L.nn.functional.max_unpool1d(*L.nn.functional.max_pool1d(a, 2, return_indices=True), 2),
+     [arr(1, 2, 6)]),
+    ('max_unpool3d', lambda L, a: L.nn.functional.max_unpool3d(*L.nn.functional.max_pool3d(a, 2, return_indices=True), 2),
+     [arr(1, 1, 4, 4, 4)]),
+    ('fractional_max_pool2d', lambda L, a, s: L.nn.functional.fractional_max_pool2d(a, 2, output_size=3,
+                                                                                    _random_samples=s),
+     [arr(1, 2, 6, 6), (C, arr(1, 2, 2, lo=0.0))]),
+    ('polar', lambda L, a, b: L.view_as_real(L.polar(a, b)), [arr(3, lo=0.1), arr(3)]),
+    ('quantile', lambda L, a: L.quantile(a, 0.3), [arr(7)]),
+    ('nanquantile_dim', lambda L, a: L.nanquantile(a, 0.6, dim=1), [arr(3, 5)]),
+    ('fft', lambda L, a: L.view_as_real(L.fft.fft(a)), [arr(4)]),   # (sizes 4: float32 sums exact)
+    ('rfft2', lambda L, a: L.view_as_real(L.fft.rfft2(a)), [arr(4, 4)]),
+    ('ihfft', lambda L, a: L.view_as_real(L.fft.ihfft(a).resolve_conj()), [arr(4)]),
+    ('irfftn', lambda L, a: L.fft.irfftn(L.fft.rfftn(a.float())), [arr(4, 4)]),
+    ('index_copy_promotes', lambda L, a, b: a.index_copy(0, L.tensor([2, 0]), b), [arr(3, 2), (F, arr(2, 2))]),
+    ('index_copy_same', lambda L, a, b: a.index_copy(0, L.tensor([1, 0]), b), [arr(3, 2), arr(2, 2)]),
+    ('cat_promotes', lambda L, a, b: L.cat([a, b]), [arr(3), (F, arr(3))]),
+]
+
+
+def make(L, spec, dt):
+    kind, a = spec if isinstance(spec, tuple) else (None, spec)
+    return L.tensor(a, dtype=L.float32 if kind == F else getattr(L, dt)).requires_grad_(kind != C)
+
+
+def run(L, fn, specs, dt):
+    xs = [make(L, s, dt) for s in specs]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        with L.autocast('cpu', dtype=getattr(L, dt)):
+            out = fn(L, *xs)
+    g = L.tensor(np.random.default_rng(1).uniform(-1, 1, tuple(out.shape)), dtype=out.dtype)
+    grads = L.autograd.grad(out, [x for x in xs if x.requires_grad], g, allow_unused=True)
+    return [out] + [x for x in grads if x is not None]
+
+
+def same(t, e):
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(np.array(e.detach().double().tolist()), np.array(t.detach().double().tolist()))
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('name,fn,specs', FP32, ids=[c[0] for c in FP32])
+def test_autocast_policy(name, fn, specs, dt):
+    t, e = run(torch, fn, specs, dt), run(ember, fn, specs, dt)
+    assert len(t) == len(e)
+    for a, b in zip(t, e):
+        same(a, b)
+
+
+def test_promote_refuses_a_second_lower_precision_dtype():
+    """index_copy of bfloat16 and float16 under autocast(float16): PyTorch's prioritize refuses the pair."""
+    for L in (torch, ember):
+        a, b = L.zeros(3, 2, dtype=L.bfloat16), L.zeros(2, 2, dtype=L.float16)
+        with L.autocast('cpu', dtype=L.float16), pytest.raises(RuntimeError, match='Unexpected floating ScalarType'):
+            a.index_copy(0, L.tensor([2, 0]), b)
+
+
+def test_index_copy_names_bfloat16():
+    """Outside autocast a bfloat16/float32 pair is refused, naming BFloat16 (its array is float32's)."""
+    msg = 'but got (self) BFloat16 and (source) Float'
+    for L in (torch, ember):
+        with pytest.raises(RuntimeError, match=msg.replace('(', r'\(').replace(')', r'\)')):
+            L.zeros(3, 2, dtype=L.bfloat16).index_copy(0, L.tensor([2, 0]), L.zeros(2, 2))
