@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _complex, _dtype, _quiet
 from ._dtype import scalar_name
+from .amp import _state as _autocast
 from .autograd import dual
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
@@ -1211,6 +1212,7 @@ def _chain_order(dims):
 
 
 @_quiet.quietly
+@_autocast.lower_precision
 def vecdot(x, y, *, dim=-1):
     """The dot product of x and y along ``dim`` (broadcast)."""
     if x.dtype != y.dtype:

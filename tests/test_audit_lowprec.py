@@ -1,6 +1,6 @@
-"""Half-precision programs against PyTorch, bit for bit: CPU autocast's fp32 and promote policies (an op on
-PyTorch's fp32 list returns float32 from bfloat16/float16 inputs; a promote op takes its widest input), with the
-values and gradients PyTorch gives."""
+"""Half-precision programs against PyTorch, bit for bit: CPU autocast's cast policies (an op on PyTorch's fp32 list
+returns float32 from bfloat16/float16 inputs, a lower_precision one (linalg.vecdot) the autocast dtype from float32,
+a promote op its widest input), with the values and gradients PyTorch gives."""
 import warnings
 
 import numpy as np
@@ -24,7 +24,7 @@ def spd(n):
 F, C = 'F', 'C'   # an input made float32; one without grad (the others: the autocast dtype, requiring grad)
 
 # (name, fn(lib, tensors...), inputs): each runs under torch.autocast('cpu', dtype) in both libraries
-FP32 = [
+CASES = [
     ('grid_sample', lambda L, a, g: L.nn.functional.grid_sample(a, g, align_corners=False),
      [arr(1, 2, 4, 4), arr(1, 3, 3, 2) * 0.9]),
     ('reflect_pad1d', lambda L, a: L.nn.functional.pad(a, (1, 2), mode='reflect'), [arr(1, 2, 5)]),
@@ -51,6 +51,8 @@ FP32 = [
     ('irfftn', lambda L, a: L.fft.irfftn(L.fft.rfftn(a.float())), [arr(4, 4)]),
     ('index_copy_promotes', lambda L, a, b: a.index_copy(0, L.tensor([2, 0]), b), [arr(3, 2), (F, arr(2, 2))]),
     ('index_copy_same', lambda L, a, b: a.index_copy(0, L.tensor([1, 0]), b), [arr(3, 2), arr(2, 2)]),
+    ('vecdot_lower', lambda L, a, b: L.linalg.vecdot(a, b), [(F, arr(3, 4)), (F, arr(3, 4))]),
+    ('vecdot_1d', lambda L, a, b: L.linalg.vecdot(a, b, dim=0), [(F, arr(5)), (F, arr(5))]),
     ('cat_promotes', lambda L, a, b: L.cat([a, b]), [arr(3), (F, arr(3))]),
 ]
 
@@ -77,7 +79,7 @@ def same(t, e):
 
 
 @pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
-@pytest.mark.parametrize('name,fn,specs', FP32, ids=[c[0] for c in FP32])
+@pytest.mark.parametrize('name,fn,specs', CASES, ids=[c[0] for c in CASES])
 def test_autocast_policy(name, fn, specs, dt):
     t, e = run(torch, fn, specs, dt), run(ember, fn, specs, dt)
     assert len(t) == len(e)
