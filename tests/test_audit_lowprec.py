@@ -29,7 +29,7 @@ CASES = [
      [arr(1, 2, 4, 4), arr(1, 3, 3, 2) * 0.9]),
     ('reflect_pad1d', lambda L, a: L.nn.functional.pad(a, (1, 2), mode='reflect'), [arr(1, 2, 5)]),
     ('reflect_pad2d', lambda L, a: L.nn.functional.pad(a, (1, 1, 2, 1), mode='reflect'), [arr(1, 2, 4, 4)]),
-    ('reflect_pad3d_stays', lambda L, a: L.nn.functional.pad(a, (1, 0, 0, 0, 0, 0), mode='reflect'),
+    ('reflect_pad3d_stays', lambda L, a: L.nn.functional.pad(a, (1,) * 6, mode='reflect'),
      [arr(1, 1, 3, 3, 3)]),
     ('replicate_pad1d', lambda L, a: L.nn.functional.pad(a, (2, 1), mode='replicate'), [arr(2, 4)]),
     ('replicate_pad3d', lambda L, a: L.nn.functional.pad(a, (1,) * 6, mode='replicate'), [arr(1, 1, 3, 3, 3)]),
@@ -101,3 +101,22 @@ def test_index_copy_names_bfloat16():
     for L in (torch, ember):
         with pytest.raises(RuntimeError, match=msg.replace('(', r'\(').replace(')', r'\)')):
             L.zeros(3, 2, dtype=L.bfloat16).index_copy(0, L.tensor([2, 0]), L.zeros(2, 2))
+
+
+PADS = [((1, 2, 9), (3, 4)), ((1, 2, 5, 6), (2, 3, 3, 2)), ((2, 4, 5, 4), (2, 2, 3, 1, 2, 2)), ((3, 4, 5), (0, 2, 1, 3))]
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('mode', ['reflect', 'replicate'])
+@pytest.mark.parametrize('shape,pad', PADS, ids=[str(len(p) // 2) + 'd' + str(i) for i, (_, p) in enumerate(PADS)])
+def test_pad_backward_rounds_each_add(shape, pad, mode, dt):
+    """F.pad's reflection/replication gradient in float16/bfloat16: PyTorch's kernel adds each output position's
+    gradient onto its source in output order, rounding every add (a sum rounded once differs in the last bit)."""
+    a = arr(*shape)
+    def run(L):
+        x = L.tensor(a, dtype=getattr(L, dt)).requires_grad_(True)
+        y = L.nn.functional.pad(x, pad, mode=mode)
+        return [y] + list(L.autograd.grad(y, x, L.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)),
+                                                          dtype=y.dtype)))
+    for t, e in zip(run(torch), run(ember)):
+        same(t, e)

@@ -7,7 +7,7 @@ from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
-from ... import _dtype, _layout
+from ... import _bf16, _dtype, _layout
 from ...ops._util import checked_scalar, not_implemented, check_tensor_args
 from ...tensor import Tensor
 
@@ -72,12 +72,36 @@ class _GatherPadBackward(Node):
     __slots__ = ('idx', 'sizes', 'slabs')
 
     def backward(self, g):
+        if dual.is_low(g) and type(self).__name__.startswith(('Reflection', 'Replication')):
+            return _scatter_rounded(g, self.idx, self.sizes)
         if self.slabs is not None and dual.is_array(g):
             return _unslab(g, self.slabs)
         k = len(self.idx)
         for j, (idx, n) in enumerate(zip(self.idx, self.sizes)):
             g = _scatter_axis(g, idx, n, g.ndim - k + j)
         return g
+
+
+def _scatter_rounded(g, idx, sizes):
+    """Reflection/replication backward in float16/bfloat16 as PyTorch's kernel: each output position's gradient
+    added onto its source in turn, in output (row-major) order, every add rounded to the dtype."""
+    k = len(idx)
+    n_in = int(np.prod(sizes))
+    src = np.ravel_multi_index(np.ix_(*idx), sizes).reshape(-1)     # source of each output position
+    order = np.argsort(src, kind='stable')
+    starts = np.searchsorted(src[order], np.arange(n_in))
+    rank = np.empty_like(src)
+    rank[order] = np.arange(src.size) - starts[src[order]]          # its place among its source's adds
+    lead = g.shape[:g.ndim - k]
+    gv = np.asarray(g, np.float32).reshape(lead + (-1,))
+    bf16 = _bf16.is_bf16(g.dtype)
+    acc = np.zeros(lead + (n_in,), np.float32)
+    for r in range(int(rank.max()) + 1 if rank.size else 0):
+        sel = rank == r
+        s = acc[..., src[sel]] + gv[..., sel]
+        acc[..., src[sel]] = _bf16.round_f32(s) if bf16 else s.astype(np.float16)
+    acc = acc.reshape(lead + tuple(sizes))
+    return _bf16.from_f32(acc) if bf16 else acc.astype(np.float16)
 
 
 def _scatter_axis(g, idx, n, axis):
