@@ -57,6 +57,15 @@ CASES = [
 ]
 
 
+# einsum under autocast: one bmm of its two operands runs in the autocast dtype (bfloat16 here: float16's
+# einsum backward rounds differently from PyTorch's bmm backward, with or without autocast)
+EINSUM = [
+    ('einsum_mm', lambda L, a, b: L.einsum('ij,jk->ik', a, b), [(F, arr(3, 4)), (F, arr(4, 5))]),
+    ('einsum_attn', lambda L, q, k: L.einsum('bhqd,bhkd->bhqk', q, k), [(F, arr(2, 2, 3, 4)), (F, arr(2, 2, 5, 4))]),
+    ('einsum_dot', lambda L, a, b: L.einsum('i,i->', a, b), [(F, arr(6)), (F, arr(6))]),
+]
+
+
 def make(L, spec, dt):
     kind, a = spec if isinstance(spec, tuple) else (None, spec)
     return L.tensor(a, dtype=L.float32 if kind == F else getattr(L, dt)).requires_grad_(kind != C)
@@ -85,6 +94,11 @@ def test_autocast_policy(name, fn, specs, dt):
     assert len(t) == len(e)
     for a, b in zip(t, e):
         same(a, b)
+
+
+@pytest.mark.parametrize('name,fn,specs', EINSUM, ids=[c[0] for c in EINSUM])
+def test_autocast_einsum(name, fn, specs):
+    test_autocast_policy(name, fn, specs, 'bfloat16')
 
 
 def test_promote_refuses_a_second_lower_precision_dtype():

@@ -1166,6 +1166,16 @@ def _check_label_sizes(subs, arrays, ellipsis):
                 seen[label] = size
 
 
+def _contracts_by_bmm(subs, out):
+    """Whether PyTorch's einsum runs ``subs -> out`` as one bmm of its two operands as given (every summed label
+    in both, none repeated): under CPU autocast that bmm casts them to the autocast dtype. Other equations (a
+    product without sums, an operand's own sum first, three or more operands) keep their dtypes here."""
+    if len(subs) != 2 or any('.' in s or len(set(s)) != len(s) for s in subs):
+        return False
+    summed = (set(subs[0]) | set(subs[1])) - set(out)
+    return bool(summed) and summed <= set(subs[0]) & set(subs[1])
+
+
 def einsum(*args):
     """Einstein summation over the operands' subscripts (NumPy's einsum forward); the equation may also be
     given as PyTorch's sublists."""
@@ -1185,6 +1195,8 @@ def einsum(*args):
     if plan is None:
         plan = _einsum_plan(equation, arrays, dtypes)
     subs, out, dts, dt, contract, layout = plan
+    if _autocast.STATE.enabled and _contracts_by_bmm(subs, out):
+        return _autocast._run(einsum, _autocast.STATE.dtype, (equation,) + tuple(operands), {})
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
         cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
         if contract is not None:
