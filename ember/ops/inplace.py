@@ -70,14 +70,17 @@ def commit(t, r, op=None):
 def _resave(r, t):
     """r's node saved r (its output) for backward, but the output is now ``t``: what it saved becomes t at
     its version now, so a later in-place change to t (or to a view of its base) is caught in backward as
-    PyTorch catches it (sigmoid_, tanh_, exp_ save self)."""
+    PyTorch catches it (sigmoid_, tanh_, exp_ save self); so do the guards of its output (pow_, hypot_)."""
     node, vc = r.grad_fn, r._vc
-    saved = node._saved
-    if not saved:
+    saved, guards = node._saved, node._guards
+    if not saved and not guards:
         return
     cell = _version_cell(t)
-    node._saved = tuple(e if e is None or len(e) != 4 or e[1] is not vc else (t._data, cell, cell[0], e[3])
-                        for e in saved)
+    if saved:
+        node._saved = tuple(e if e is None or len(e) != 4 or e[1] is not vc else (t._data, cell, cell[0], e[3])
+                            for e in saved)
+    if guards:
+        node._guards = tuple(e if not e[3] or e[1] is not vc else (t._data, cell, cell[0], True) for e in guards)
 
 
 def write_out(name, r, out, warn=True, same_dtype=None, reads=None, recorded=True):

@@ -1195,11 +1195,27 @@ def _tensor_power(a, b):
     return xp.power(a, b)
 
 
+def _result_saved(op):
+    """Binary ``op`` (and its operator and method forms) whose node also guards its result: PyTorch's node saves the
+    result, so changing it in place before backward raises there."""
+    def wrap(f):
+        def g(input, other):
+            r = f(input, other)
+            if type(r) is Tensor and r.grad_fn is not None:
+                r.grad_fn.guard(outputs=(r,))
+            return r
+        g.__name__, g.__doc__, g.node = f.__name__, f.__doc__, f.node
+        return g
+    new = wrap(op)
+    new.operator, new.method = wrap(op.operator), wrap(op.method)
+    return new
+
+
 _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
-_pow1 = binary('pow', _tensor_power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b),
-               lambda g, a, b: _pow_exp(g, a, b))
-_pow2 = binary('pow', _tensor_power, 'PowBackward2', lambda g, a, b: None, lambda g, a, b: _pow_exp(g, a, b),
-               one_edge=True)
+_pow1 = _result_saved(binary('pow', _tensor_power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b),
+                             lambda g, a, b: _pow_exp(g, a, b)))
+_pow2 = _result_saved(binary('pow', _tensor_power, 'PowBackward2', lambda g, a, b: None,
+                             lambda g, a, b: _pow_exp(g, a, b), one_edge=True))
 
 
 def pow(input, exponent):
@@ -1487,10 +1503,10 @@ logaddexp = binary('logaddexp', _float_kernel('logaddexp_cpu', _logaddexp), 'Log
 logaddexp2 = binary('logaddexp2', _float_kernel('logaddexp2_cpu', xp.logaddexp2), 'Logaddexp2Backward0',
                     _logaddexp2_grad, lambda g, a, b: _logaddexp2_grad(g, b, a), tensors_only=True,
                     doc='log2(2 ** input + 2 ** other), without overflow.')
-hypot = binary('hypot', _float_kernel('hypot_cpu', xp.hypot), 'HypotBackward0',
-               lambda g, a, b: dual.r16(g * a) / _hypot_values(a, b),
-               lambda g, a, b: dual.r16(g * b) / _hypot_values(a, b),
-               tensors_only=True, doc='sqrt(input ** 2 + other ** 2), elementwise.')
+hypot = _result_saved(binary('hypot', _float_kernel('hypot_cpu', xp.hypot), 'HypotBackward0',
+                             lambda g, a, b: dual.r16(g * a) / _hypot_values(a, b),
+                             lambda g, a, b: dual.r16(g * b) / _hypot_values(a, b),
+                             tensors_only=True, doc='sqrt(input ** 2 + other ** 2), elementwise.'))
 
 
 def _hypot_values(a, b):
@@ -1559,8 +1575,8 @@ def _ldexp_op(fn):
     return ldexp
 
 
-_LDEXP = [binary('ldexp', f, 'LdexpBackward0', lambda g, a, b: g * dual.exp(b * math.log(2.0)), _ldexp_other,
-                 float_out=True, tensors_only=True, doc='input * 2 ** other, elementwise.')
+_LDEXP = [_result_saved(binary('ldexp', f, 'LdexpBackward0', lambda g, a, b: g * dual.exp(b * math.log(2.0)),
+                               _ldexp_other, float_out=True, tensors_only=True, doc='input * 2 ** other, elementwise.'))
           for f in (_ldexp_whole, _ldexp_pow)]
 ldexp = _ldexp_op(_LDEXP)
 ldexp.operator, ldexp.method = (_ldexp_op([getattr(f, k) for f in _LDEXP]) for k in ('operator', 'method'))
