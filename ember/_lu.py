@@ -148,7 +148,7 @@ class LinalgLuBackward0(Node):
     """Backward of linalg.lu: gradients of L and U to A."""
     __slots__ = ()
 
-    def backward(self, gp, gl, gu):
+    def backward(self, gl, gu):
         P, L, U = self.saved()
         return _backward(P, L, U, gl, gu)
 
@@ -203,9 +203,10 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
         out = Tensor._make(lu_arr, node)
         node.save()
         node.save_output(out)
-    else:
-        out = Tensor._make(lu_arr)
-    return _LuFactorExResult(out, Tensor._make(piv), Tensor._make(info))
+        pivots = Tensor._make(piv)
+        node.guard(outputs=(pivots,))   # (PyTorch's node saves the pivots; the backward reads perm)
+        return _LuFactorExResult(out, pivots, Tensor._make(info))
+    return _LuFactorExResult(Tensor._make(lu_arr), Tensor._make(piv), Tensor._make(info))
 
 
 def lu_factor(A, *, pivot=True):
@@ -231,15 +232,12 @@ def lu(A, *, pivot=True):
     lu_arr, piv, _ = _getrf(A._data)
     P, L, U = _unpack(lu_arr, piv)
     if _differentiable(A):
+        # P is not differentiable: as PyTorch's, the node's outputs are L (0) and U (1), and it saves the returned P
         node = LinalgLuBackward0((A,))
-        node._out_meta = [(x.shape, x.dtype) for x in (P, L, U)]
-        outs = []
-        for i, x in enumerate((P, L, U)):
-            t = Tensor._make(x, node if i else None)
-            if i:
-                t._output_nr = i
-            outs.append(t)
-        node.save(Tensor._make(P), outs[1], outs[2])
+        node._out_meta = [(x.shape, x.dtype) for x in (L, U)]
+        outs = [Tensor._make(P), Tensor._make(L, node), Tensor._make(U, node)]
+        outs[2]._output_nr = 1
+        node.save(*outs)
         return _LuResult(*outs)
     return _LuResult(Tensor._make(P), Tensor._make(L), Tensor._make(U))
 
@@ -264,7 +262,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
 
 
 LuUnpackBackward0 = _composite.node_class('LuUnpackBackward0')
-LinalgLuSolveBackward0 = _composite.node_class('LinalgLuSolveBackward0')
+# PyTorch's node saves LU, pivots and the result, not B (the composition's graph never reads B's values)
+LinalgLuSolveBackward0 = _composite.node_class('LinalgLuSolveBackward0', unchecked=(1,), result=True)
 
 
 def _lu_unpack_tensors(LU, k):
@@ -315,7 +314,10 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
         raise RuntimeError(f'linalg.lu_solve: Incompatible shapes of A and B for the equation {eq} '
                            f'({n}x{n} and {B.shape[-2]}x{B.shape[-1]})')
     P = Tensor._make(_permutation(np.asarray(pivots._data), n, LU._data.dtype))
-    return _composite.composite(LinalgLuSolveBackward0, _solve_compose, (LU, B), P=P, left=left, adjoint=adjoint)
+    X = _composite.composite(LinalgLuSolveBackward0, _solve_compose, (LU, B), P=P, left=left, adjoint=adjoint)
+    if X.grad_fn is not None:
+        X.grad_fn.guard(pivots)   # (PyTorch's node saves the pivots; the composition reads P, made from them)
+    return X
 
 
 _LU_DEPRECATED = ('torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be '

@@ -68,7 +68,7 @@ class Node:
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
     _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
     _unchecked = ()         # positions of saved inputs PyTorch's node does not save: changing them is allowed
-    _guards = None          # (tensor or array, version cell, version, is output) of what PyTorch's node saves and this
+    _guards = None          # (tensor or array, version cell, version, output_nr or None) of what PyTorch's node saves and this
                             # node's backward does not read through saved() (see guard)
     _need_order = None      # True where ``need`` holds a switch per edge, a tuple (edge -> its index in need) where
                             # in another order: the engine may switch off the gradients no one asked for (see
@@ -134,7 +134,7 @@ class Node:
                 if vc[0] != ver:
                     if arr is PACKED:   # given to a pack hook (_saved_hooks): all unpacked there, in order
                         return _saved_hooks.unpack_all(self, s, graph)
-                    _raise_modified(self, arr, vc[0], ver, True)
+                    _raise_modified(self, arr, vc[0], ver, True, nr)
                 out.append(_rebuild(arr, self, nr) if graph else arr)
         return out
 
@@ -161,10 +161,10 @@ class Node:
         for t in tensors:    # (plain loops: two comprehensions cost 1.5 us of a 10 us gather's forward)
             if t is not None:
                 vc = _version_cell(t)
-                g += ((t, vc, vc[0], False),)
+                g += ((t, vc, vc[0], None),)
         for t in outputs:
             vc = _version_cell(t)
-            g += ((t._data if t.grad_fn is self else t, vc, vc[0], True),)
+            g += ((t._data if t.grad_fn is self else t, vc, vc[0], t._output_nr),)
         self._guards = g
         cls = type(self)
         if '_guarded' not in cls.__dict__:
@@ -226,9 +226,9 @@ def _guarded_class(cls):
         plain = cls.backward
 
         def backward(self, *grads):
-            for obj, vc, ver, out in self._guards:
+            for obj, vc, ver, nr in self._guards:
                 if vc[0] != ver:
-                    _raise_modified(self, obj, vc[0], ver, out and type(obj) is np.ndarray)
+                    _raise_modified(self, obj, vc[0], ver, nr is not None and type(obj) is np.ndarray, nr)
             return plain(self, *grads)
         g = _GUARDED[cls] = type(cls.__name__, (cls,), {'__slots__': (), '_guarded': True, 'backward': backward,
                                                         '__module__': cls.__module__, '__qualname__': cls.__qualname__,
@@ -463,11 +463,13 @@ def _position(entries, e):
     return next(k for k, x in enumerate(entries) if x is e)
 
 
-def _raise_modified(node, obj, now, then, is_output):
+def _raise_modified(node, obj, now, then, is_output, output_nr=0):
+    """PyTorch's error for a saved ``obj`` (a tensor, or with ``is_output`` the array of ``node``'s output ``output_nr``)
+    changed in place from version ``then`` to ``now``."""
     arr = obj if is_output else obj._data
     from .._dtype import from_np, type_string
     shape = ', '.join(map(str, arr.shape))
-    fn, nr = (node, 0) if is_output else (obj.grad_fn, obj._output_nr)
+    fn, nr = (node, output_nr) if is_output else (obj.grad_fn, obj._output_nr)
     name = None if fn is None else _op_name(fn)
     if not is_output and fn is not None and obj._base is not None:
         name, nr = 'AsStrided', 0   # (a view whose memory changed: PyTorch regenerates its grad_fn on reading)

@@ -80,7 +80,7 @@ def _resave(r, t):
         node._saved = tuple(e if e is None or len(e) != 4 or e[1] is not vc else (t._data, cell, cell[0], e[3])
                             for e in saved)
     if guards:
-        node._guards = tuple(e if not e[3] or e[1] is not vc else (t._data, cell, cell[0], True) for e in guards)
+        node._guards = tuple(e if e[3] is None or e[1] is not vc else (t._data, cell, cell[0], e[3]) for e in guards)
 
 
 def write_out(name, r, out, warn=True, same_dtype=None, reads=None, recorded=True):
