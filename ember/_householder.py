@@ -134,6 +134,7 @@ def _householder_product(A, tau, out, key):
         node = LinalgHouseholderProductBackward0((A, tau))
         res = Tensor._make(q, node)
         node.save(A, tau)
+        node.guard(outputs=(res,))   # (PyTorch's node saves the result)
     else:
         res = Tensor._make(q)
     if out is not None:

@@ -483,8 +483,11 @@ def slogdet(A):
     zero = s == 0
     if zero.any():
         _, s[zero], l[zero] = _lu_det(*_torch_lu(a[zero], _use_a_t(A)))
-    return _SlogdetResult(*_outputs(LinalgSlogdetBackward0, (A,), (s, l), saves=(A,), save_out=False,
-                                    use_a_t=_use_a_t(A), zero=zero))
+    sign, logabs = _outputs(LinalgSlogdetBackward0, (A,), (s, l), saves=(A,), save_out=False, use_a_t=_use_a_t(A),
+                            zero=zero)
+    if sign.grad_fn is not None:
+        sign.grad_fn.guard(outputs=(sign,))   # (PyTorch's node saves the sign)
+    return _SlogdetResult(sign, logabs)
 
 
 _LstsqResult = namedtuple('lstsq', ['solution', 'residuals', 'rank', 'singular_values'])

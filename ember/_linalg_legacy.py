@@ -82,4 +82,5 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
     cloned._output_nr = 1
     node.save(A)
     node.save_output(sol)
+    node.guard(b)   # (PyTorch's node saves self, b; the backward reads the solution)
     return _TriangularSolveResult(sol, cloned)

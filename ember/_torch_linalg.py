@@ -107,6 +107,7 @@ def cholesky_solve(input, input2, upper=False):
         out = Tensor._make(x, node)
         node.save(input2)
         node.save_output(out)
+        node.guard(input)   # (PyTorch's node saves self, b; the backward reads the solution)
         return out
     return Tensor._make(x)
 

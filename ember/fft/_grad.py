@@ -32,4 +32,7 @@ def record(plan, input, r):
         name = 'FftC2CBackward0'  # PyTorch's ihfftn ends in an inverse c2c over all but the last dim
     node = _CLASSES[name]((input,))
     node.plan = plan
+    if not input.is_complex() and all(n <= plan.in_shape[a] for a, n in zip(plan.axes, plan.s)):
+        node.guard(input)   # (PyTorch's r2c node saves its real input, a padded copy when s pads it; the adjoint
+                            # reads only the plan)
     return Tensor._make(r, node)

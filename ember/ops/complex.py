@@ -337,13 +337,16 @@ def _sum_to(g, shape, dt):
 
 def _recorder(cls, keep=None, save=None):
     """A _GRAD_FORMS entry: record ``cls`` for the result array ``r`` of tensors ``inputs`` (``save``: 'inputs'
-    or 'result', what PyTorch's node saves, with its version checked in backward)."""
+    or 'result', what PyTorch's node saves, with its version checked in backward; 'guard': inputs PyTorch's node
+    saves and this backward does not read)."""
     def record(r, *inputs):
         node = cls(inputs)
         node.dts = tuple(t._data.dtype for t in inputs)
         node.vals = keep(*inputs) if keep is not None else ()
         if save == 'inputs':
             node.save(*inputs)
+        elif save == 'guard':
+            node.guard(*inputs)
         t = Tensor._make(r, node)
         if save == 'result':
             node.save_output(t)
@@ -355,7 +358,7 @@ _GRAD_FORMS.update({
     'real': _recorder(RealBackward0), 'imag': _recorder(ImagBackward0),
     'view_as_real': _recorder(ViewAsRealBackward0), 'view_as_complex': _recorder(ViewAsComplexBackward0),
     'conj': _recorder(ConjBackward0), 'conj_physical': _recorder(ConjPhysicalBackward0),
-    'complex': _recorder(ComplexBackward0, lambda a, b: (a._data.shape, b._data.shape)),
+    'complex': _recorder(ComplexBackward0, lambda a, b: (a._data.shape, b._data.shape), 'guard'),
     'polar': _recorder(PolarBackward0, lambda a, b: (a._data.shape, b._data.shape), 'result'),
     'angle': _recorder(AngleBackward0, save='inputs'),
 })

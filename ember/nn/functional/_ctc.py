@@ -208,7 +208,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         skip2 = (pos < 2 * np.asarray(tl, np.int64)[:, None] - 1) & (next2 != prime)   # beta may come from s+2
         A, emit = _alpha(lp, prime, skip, valid, il)
         nll = _nll(A, tl, il)
-        res = _record(x, nll, (lp, A, emit, prime, skip2, valid, il, tl, nll, zero_infinity))
+        res = _record(x, nll, (lp, A, emit, prime, skip2, valid, il, tl, nll, zero_infinity), targets)
         if zero_infinity:
             res = ops.where(res == float('inf'), ops.zeros((), dtype=res.dtype), res)
         if reduction == 'mean':
@@ -221,11 +221,13 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise
 
 
-def _record(x, nll, ctx):
+def _record(x, nll, ctx, targets=None):
     from ...autograd.grad_mode import GRAD
     if not (GRAD.enabled and x._requires_grad):
         return Tensor._make(nll)
     node = CtcLossBackward0((x,))
     node.ctx = ctx
     node.save(x)
+    if isinstance(targets, Tensor):
+        node.guard(targets)   # (PyTorch's node saves the targets; the backward reads ctx's arrays)
     return Tensor._make(nll, node)
