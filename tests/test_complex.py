@@ -214,7 +214,7 @@ def test_numpy_gives_a_plain_array():
 
 def test_undifferentiated_ops_refuse_at_forward():
     z = ember.tensor(_c(2), requires_grad=True)
-    for f in (lambda: z.prod(), lambda: ember.cumprod(z, 0), lambda: ember.std_mean(z)):
+    for f in (lambda: ember.std_mean(z),):   # (prod and cumprod differentiate complex numbers: test_audit_contract)
         with pytest.raises(RuntimeError, match='does not differentiate'):
             f()
     with ember.no_grad():
