@@ -387,8 +387,13 @@ class LinalgDetBackward0(Node):
             return _det_grad_graph(a, g, d)
         scale = np.asarray(g * d, a.dtype)
         zero = np.asarray(d == 0)
-        good = np.where(zero[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a) if zero.any() else a
-        out = scale[..., None, None] * np.swapaxes(np.linalg.inv(good), -1, -2) if a.shape[-1] else np.zeros_like(a)
+        try:
+            good = np.where(zero[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a) if zero.any() else a
+            inv = np.linalg.inv(good)
+        except np.linalg.LinAlgError:   # a zero pivot under a rounded nonzero det: those matrices as singular ones
+            zero = zero | _no_inverse(a)
+            inv = np.linalg.inv(np.where(zero[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a))
+        out = scale[..., None, None] * np.swapaxes(inv, -1, -2) if a.shape[-1] else np.zeros_like(a)
         if zero.any() and a.shape[-1] == 1:     # (PyTorch's gradient there is 1, the cofactor of a 1x1)
             out = _by_mask(out, zero, np.broadcast_to(np.asarray(g, a.dtype), zero.shape)[zero][:, None, None])
         elif zero.any() and a.shape[-1]:
@@ -396,6 +401,18 @@ class LinalgDetBackward0(Node):
                                   np.finfo(a.dtype).eps)
             out = _by_mask(out, zero, sing)
         return out
+
+
+def _no_inverse(a):
+    """Which matrices of the batch ``a`` LAPACK's inverse refuses (an exactly zero pivot)."""
+    flat = a.reshape((-1,) + a.shape[-2:])
+    bad = np.zeros(len(flat), bool)
+    for i, m in enumerate(flat):
+        try:
+            np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            bad[i] = True
+    return bad.reshape(a.shape[:-2])
 
 
 def _det_grad_graph(A, g, d):
