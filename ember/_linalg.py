@@ -844,7 +844,13 @@ class LinalgSvdBackward0(Node):
         if vh.shape[-2] != k:
             vh, gvh = vh[..., :k, :], (None if gvh is None else gvh[..., :k, :])
         if (gu is None or _unused(gu)) and (gvh is None or _unused(gvh)):
+            if u.dtype != s.dtype:   # complex A: U diag(gS) V^H as it is (gS real), in A's dtype
+                gs = gs.astype(u.dtype) if dual.is_array(gs) else gs.to(u.dtype)
             return u @ _diag_embed(gs) @ vh
+        if u.dtype != s.dtype:
+            raise RuntimeError('LinalgSvdBackward0: ember does not differentiate the singular vectors of a complex '
+                               'matrix yet (only its singular values: svdvals, matrix_norm). Run it under '
+                               'torch.no_grad() or on detached inputs.')
         m, n = u.shape[-2], vh.shape[-1]
         uhgu = _mT(u) @ gu
         vhgv = vh @ _mT(gvh)
@@ -862,7 +868,7 @@ class LinalgSvdBackward0(Node):
 
 def _svd_arrays(a, full_matrices):
     u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-    return lapack_order(u.astype(a.dtype)), s.astype(a.dtype), lapack_order(vh.astype(a.dtype))
+    return lapack_order(u.astype(a.dtype)), s.astype(np.finfo(a.dtype).dtype), lapack_order(vh.astype(a.dtype))
 
 
 @_quiet.quietly
@@ -1438,6 +1444,7 @@ class LinalgEigBackward0(Node):
 
 
 _complex.GRAD_OK.add('LinalgEigBackward0')
+_complex.GRAD_OK.add('LinalgSvdBackward0')   # (complex: the singular values' gradient; the vectors' refused in backward)
 
 
 def _at_least_2d(a, op):

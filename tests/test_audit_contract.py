@@ -108,25 +108,42 @@ C33_ZEROS = C33_ZERO.copy()
 C33_ZEROS[0, 0] = 0
 SING = np.array([[1 + 1j, 2, 3j], [2 + 2j, 4, 6j], [1, 1j, 2 - 1j]])   # det exactly 0
 
-# (id, fn(lib, x) -> complex or real tensor, complex input, gradgradcheck)
+V4 = _c128(4)
+
+# (id, fn(lib, x) -> complex or real tensor, complex input, ember's checks: 2 gradcheck and gradgradcheck, 1 gradcheck,
+#  0 none: at an exactly singular matrix det's gradient is PyTorch's 0, not the adjugate finite differences see; the
+#  singular values' double backward needs the complex singular vectors' gradient, which ember refuses)
 COMPLEX_GRAD = [
-    ('prod', lambda L, x: L.prod(x), C33, True),
-    ('prod_one_zero', lambda L, x: L.prod(x), C33_ZERO, True),
-    ('prod_two_zeros', lambda L, x: L.prod(x), C33_ZEROS, True),
-    ('prod_dim', lambda L, x: L.prod(x, 1), C33_ZERO, True),
-    ('prod_keepdim', lambda L, x: x.prod(0, keepdim=True), C33, True),
-    ('cumprod', lambda L, x: L.cumprod(x, 1), C33, True),
-    ('cumprod_zeros', lambda L, x: L.cumprod(x, 1), C33_ZEROS, True),
-    ('cumprod_dim0', lambda L, x: x.cumprod(0), C33_ZERO, True),
-    ('det', lambda L, x: L.linalg.det(x), C33, True),
-    ('det_batch', lambda L, x: L.det(x), _c128(2, 3, 3), True),
-    ('det_1x1', lambda L, x: L.linalg.det(x), _c128(1, 1), True),
-    ('det_singular', lambda L, x: L.linalg.det(x), SING, False),
+    ('prod', lambda L, x: L.prod(x), C33, 2),
+    ('prod_one_zero', lambda L, x: L.prod(x), C33_ZERO, 2),
+    ('prod_two_zeros', lambda L, x: L.prod(x), C33_ZEROS, 2),
+    ('prod_dim', lambda L, x: L.prod(x, 1), C33_ZERO, 2),
+    ('prod_keepdim', lambda L, x: x.prod(0, keepdim=True), C33, 2),
+    ('cumprod', lambda L, x: L.cumprod(x, 1), C33, 2),
+    ('cumprod_zeros', lambda L, x: L.cumprod(x, 1), C33_ZEROS, 2),
+    ('cumprod_dim0', lambda L, x: x.cumprod(0), C33_ZERO, 2),
+    ('det', lambda L, x: L.linalg.det(x), C33, 2),
+    ('det_batch', lambda L, x: L.det(x), _c128(2, 3, 3), 2),
+    ('det_1x1', lambda L, x: L.linalg.det(x), _c128(1, 1), 2),
+    ('det_singular', lambda L, x: L.linalg.det(x), SING, 0),
+    ('linalg.norm', lambda L, x: L.linalg.norm(x), _c128(2, 3), 2),
+    ('linalg.norm_ord3_dim', lambda L, x: L.linalg.norm(x, 3, dim=1), _c128(2, 3), 2),
+    ('linalg.norm_nuc', lambda L, x: L.linalg.norm(x, 'nuc'), _c128(3, 2), 1),
+    ('matrix_norm_fro', lambda L, x: L.linalg.matrix_norm(x), _c128(2, 3, 4), 2),
+    ('matrix_norm_1', lambda L, x: L.linalg.matrix_norm(x, 1), _c128(2, 3, 4), 2),
+    ('matrix_norm_-inf_dims', lambda L, x: L.linalg.matrix_norm(x, float('-inf'), dim=(0, 2)), _c128(2, 3, 4), 2),
+    ('matrix_norm_inf_keepdim', lambda L, x: L.linalg.matrix_norm(x, float('inf'), keepdim=True), _c128(2, 3, 4), 2),
+    ('matrix_norm_2', lambda L, x: L.linalg.matrix_norm(x, 2), _c128(2, 3, 4), 1),
+    ('matrix_norm_nuc', lambda L, x: L.linalg.matrix_norm(x, 'nuc'), _c128(2, 4, 3), 1),
+    ('svdvals', lambda L, x: L.linalg.svdvals(x), _c128(2, 4, 3), 1),
+    ('vdot_first', lambda L, x: L.vdot(x, L.tensor(V4)), _c128(4), 2),
+    ('vdot_second', lambda L, x: L.vdot(L.tensor(V4), x), _c128(4), 2),
+    ('vdot_both', lambda L, x: L.vdot(x, x * 2), _c128(4), 2),
 ]
 
 
-@pytest.mark.parametrize('name,fn,x,gg', COMPLEX_GRAD, ids=[c[0] for c in COMPLEX_GRAD])
-def test_complex_gradient(name, fn, x, gg):
+@pytest.mark.parametrize('name,fn,x,checks', COMPLEX_GRAD, ids=[c[0] for c in COMPLEX_GRAD])
+def test_complex_gradient(name, fn, x, checks):
     """The gradient of a complex (or real) result for a complex seed, against PyTorch's; and ember's gradcheck."""
     grads = []
     for lib in (torch, ember):
@@ -137,6 +154,40 @@ def test_complex_gradient(name, fn, x, gg):
         grads.append(t.grad.detach().numpy())
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-7, atol=1e-9)
     t = ember.tensor(x, requires_grad=True)
-    assert ember.autograd.gradcheck(lambda v: fn(ember, v), (t,))
-    if gg:
+    if checks:
+        assert ember.autograd.gradcheck(lambda v: fn(ember, v), (t,))
+    if checks == 2:
         assert ember.autograd.gradgradcheck(lambda v: fn(ember, v), (t,))
+
+
+def _functions(lib):
+    """Custom Functions of a complex input: z*z with the gradient PyTorch's convention wants (conj(2z)) and without
+    the conjugation, and |z|^2 (a real output) with half its gradient."""
+    def fn(grad):
+        class F(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return (x * x.conj()).real if grad == 'half' else x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return {'right': g * (2 * x).conj(), 'unconjugated': g * 2 * x, 'half': g * x}[grad]
+        return F.apply
+    return fn
+
+
+@pytest.mark.parametrize('grad', ['right', 'unconjugated', 'half'])
+@pytest.mark.parametrize('check', ['gradcheck', 'gradgradcheck'])
+def test_gradcheck_of_complex_inputs(grad, check):
+    """gradcheck/gradgradcheck differentiate complex inputs along their real and imaginary parts (they once skipped
+    them and passed anything): PyTorch's verdict, and its message's first line."""
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor(np.array([1 + 2j, -0.5 + 0.3j]), requires_grad=True)
+        try:
+            got.append(getattr(lib.autograd, check)(_functions(lib)(grad), (x,)))
+        except Exception as e:   # GradcheckError (PyTorch's subclasses RuntimeError), compared by message
+            got.append((isinstance(e, RuntimeError), str(e).split('numerical')[0]))
+    assert got[1] == got[0]

@@ -14,9 +14,9 @@ def _tensors(x):
 
 
 def _diff_inputs(inputs):
-    """The inputs gradcheck differentiates: floating tensors that require grad (None, numbers and other
+    """The inputs gradcheck differentiates: floating and complex tensors that require grad (None, numbers and other
     arguments pass through to ``func`` unchecked, as in PyTorch)."""
-    return [x for x in _tensors(inputs) if x.requires_grad and x.is_floating_point()]
+    return [x for x in _tensors(inputs) if x.requires_grad and (x.is_floating_point() or x.is_complex())]
 
 
 def _flat_out(func, inputs):
@@ -26,27 +26,38 @@ def _flat_out(func, inputs):
 
 
 def numerical_jacobian(func, inputs, eps):
-    """d out / d input for each (differentiable input, output) by central differences."""
+    """d out / d input for each (differentiable input, real output) by central differences; for a complex input, the
+    derivative along its real part plus i times that along its imaginary part (what a backward pass gives for a
+    real output, PyTorch's convention)."""
     outs0 = _flat_out(func, inputs)
     jac = []
     for x in _diff_inputs(inputs):
-        cols = [np.zeros((x.numel(), o.numel())) for o in outs0]
+        cx = x.is_complex()
+        cols = [np.zeros((x.numel(), o.numel()), np.complex128 if cx else np.float64) for o in outs0]
         flat = x._data.reshape(-1)
         for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + eps
-            plus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
-            flat[k] = old - eps
-            minus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
-            flat[k] = old
-            q = _quiet.enter()  # inf - inf in a difference: NaN silently, as PyTorch's (the user's func runs outside)
-            try:
-                for c, p, m in zip(cols, plus, minus):
-                    c[k] = ((p - m) / (2 * eps)).reshape(-1)
-            finally:
-                _quiet.leave(q)
+            d = _difference(func, inputs, flat, k, eps)
+            if cx:
+                d = [re + 1j * im for re, im in zip(d, _difference(func, inputs, flat, k, eps * 1j))]
+            for c, v in zip(cols, d):
+                c[k] = v
         jac.append(cols)
     return jac
+
+
+def _difference(func, inputs, flat, k, step):
+    """Each output's central difference along element ``k`` of the input whose flat array is ``flat``."""
+    old = flat[k]
+    flat[k] = old + step
+    plus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+    flat[k] = old - step
+    minus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+    flat[k] = old
+    q = _quiet.enter()  # inf - inf in a difference: NaN silently, as PyTorch's (the user's func runs outside)
+    try:
+        return [((p - m) / (2 * abs(step))).reshape(-1) for p, m in zip(plus, minus)]
+    finally:
+        _quiet.leave(q)
 
 
 def analytical_jacobian(func, inputs):
@@ -55,7 +66,8 @@ def analytical_jacobian(func, inputs):
     from ..tensor import Tensor
     diff = _diff_inputs(inputs)
     outs = _flat_out(func, inputs)
-    jac = [[np.zeros((x.numel(), o.numel())) for o in outs] for x in diff]
+    jac = [[np.zeros((x.numel(), o.numel()), np.complex128 if x.is_complex() else np.float64) for o in outs]
+           for x in diff]
     for j, o in enumerate(outs):
         if not o.requires_grad:   # depends on no input (a gradient that is a constant): zero, as in PyTorch
             continue
@@ -99,6 +111,27 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             warnings.warn(f'Input #{i} requires gradient and is not a double precision floating point or complex. '
                           'This check will likely fail if all the inputs are not of double precision floating point '
                           'or complex. ', UserWarning)
+    outs = _flat_out(func, inputs)
+    if any(o.is_complex() for o in outs):   # PyTorch's order: the imaginary parts of complex outputs, then the real
+        return all(_check(_parts(func, part), inputs, eps, atol, rtol, raise_exception, check_backward_ad,
+                          check_forward_ad, [o.is_complex() for o in outs], part) for part in ('imaginary', 'real'))
+    return _check(func, inputs, eps, atol, rtol, raise_exception, check_backward_ad, check_forward_ad)
+
+
+def _parts(func, part):
+    """``func`` with its complex outputs replaced by their real or imaginary parts."""
+    from .. import imag, real
+    take = real if part == 'real' else imag
+
+    def f(*inputs):
+        return tuple(take(o) if o.is_complex() else o for o in _flat_out(func, inputs))
+    return f
+
+
+def _check(func, inputs, eps, atol, rtol, raise_exception, check_backward_ad, check_forward_ad, complex_outs=(),
+           part=None):
+    """gradcheck's comparison for a function of real outputs (``complex_outs``, ``part``: which outputs were complex
+    and which of their parts this is, for PyTorch's message)."""
     num = numerical_jacobian(func, inputs, eps)
     outs = _flat_out(func, inputs)
     differentiable = [o.requires_grad for o in outs]
@@ -115,7 +148,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         for i, (n_cols, a_cols) in enumerate(zip(num, jacobian(func, inputs))):
             for j, (n, a) in enumerate(zip(n_cols, a_cols)):
                 if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
-                    msg = (f'Jacobian {mode}mismatch for output {j} with respect to input {i},\n'
+                    prefix = '' if not (j < len(complex_outs) and complex_outs[j]) else \
+                        f'While considering the {part} part of complex outputs only, '
+                    msg = (f'{prefix}Jacobian {mode}mismatch for output {j} with respect to input {i},\n'
                            f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
                     if raise_exception:
                         raise GradcheckError(msg)
@@ -129,6 +164,9 @@ def forward_jacobian(func, inputs):
     from . import forward_ad
     from ..tensor import Tensor
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad and x.is_floating_point()]
+    if any(isinstance(x, Tensor) and x.requires_grad and x.is_complex() for x in inputs):
+        raise NotImplementedError('gradcheck: check_forward_ad=True with complex inputs is not supported by ember '
+                                  '(its forward-mode check takes real inputs); leave it False')
     plain = [x.detach() if i in diff else x for i, x in enumerate(inputs)]
     outs = _flat_out(func, inputs)
     jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in diff]
@@ -151,6 +189,9 @@ def _as_tensor(jacobian, like):
     """A Jacobian as PyTorch prints it in a mismatch: a tensor of ``like``'s dtype (the numerical one takes the
     output's, the analytical one the input's)."""
     from ..tensor import Tensor
+    if jacobian.dtype.kind == 'c':   # a complex input's
+        from .. import tensor
+        return tensor(jacobian)
     return Tensor._make(jacobian.astype(like._data.dtype))
 
 

@@ -465,19 +465,43 @@ def dot(input, other):
         raise
 
 
+class _ComplexVdotBackward(Node):
+    """vdot(x, y) = sum conj(x) y on complex tensors, by PyTorch's convention: gx = conj(g) y, gy = g x (x's
+    derivative is antiholomorphic, so its real formula's conjugations would be wrong)."""
+    __slots__ = ('need',)
+
+    def backward(self, g):
+        x, y = self.saved()
+        return (_complex._conj(g) * y if self.need[0] else None), (g * x if self.need[1] else None)
+
+
+_ComplexVdotBackward.__name__ = _ComplexVdotBackward.__qualname__ = 'VdotBackward0'
+_complex.GRAD_OK.add('VdotBackward0')   # (the real VdotBackward0 never makes a complex result)
+
+
 def vdot(input, other):
-    """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0).
-    Complex tensors run forward only (the recorded backward is written for real numbers)."""
+    """Inner product of two 1-D tensors, the first conjugated (for real tensors: ``dot``, as VdotBackward0)."""
     try:
         complex_ = input._data.dtype.kind == 'c' or other._data.dtype.kind == 'c'
     except (AttributeError, TypeError):
         check_tensor_args('vdot', 'input', 'other')
         raise
-    if complex_:
-        if GRAD.enabled and (input._requires_grad or other._requires_grad):
-            raise NotImplementedError('"vdot" is not supported for complex tensors that require grad by ember yet')
-        input = Tensor._make(np.conj(input._data))
-    return _dot(input, other, 'vdot', 'VdotBackward0')
+    if not complex_:
+        return _dot(input, other, 'vdot', 'VdotBackward0')
+    need = (input._requires_grad, other._requires_grad)
+    if not (GRAD.enabled and any(need)):
+        return _dot(Tensor._make(np.conj(input._data)), other, 'vdot', 'VdotBackward0')
+    with _no_grad():
+        r = _dot(Tensor._make(np.conj(input._data)), other, 'vdot', 'VdotBackward0')
+    node = _ComplexVdotBackward((input, other))
+    node.need = need
+    node.save(input if need[1] else None, other if need[0] else None)
+    return Tensor._make(r._data, node)
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+    return no_grad()
 
 
 def inner(input, other):
