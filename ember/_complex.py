@@ -198,7 +198,7 @@ HOLOMORPHIC = frozenset((
     'BaddbmmBackward0', 'AddrBackward0', 'LinalgMatmulBackward0', 'AddcmulBackward0', 'AddcdivBackward0',
     'ToCopyBackward0', 'CopySlices', 'torch::autograd::CopySlices', 'EinsumBackward0', 'LerpBackward0',
     'LerpBackward1', 'LogaddexpBackward0', 'LogsumexpBackward0', 'LinalgInvExBackward0', 'LinalgSolveExBackward0',
-    'ProdBackward0', 'ProdBackward1', 'CumprodBackward0', 'LinalgDetBackward0'))
+    'ProdBackward0', 'ProdBackward1', 'CumprodBackward0', 'LinalgDetBackward0', 'LinalgMatrixExpBackward0'))
 
 
 # grad_fn names whose backward is a linear map with real coefficients (views, copies, sums, indexing, padding):

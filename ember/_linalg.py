@@ -1145,7 +1145,7 @@ class LinalgMatrixExpBackward0(Node):
     so each further derivative takes a matrix_exp of twice the size."""
     __slots__ = ()
 
-    def backward(self, g):
+    def backward(self, g):   # (complex A: _complex.HOLOMORPHIC's conjugations make A^T A^H, PyTorch's)
         (a,) = self.saved()
         if not dual.is_array(g):
             from .ops.shape import cat
@@ -1155,7 +1155,7 @@ class LinalgMatrixExpBackward0(Node):
             big = cat([cat([at, g], -1), cat([zeros_like(at), at], -1)], -2)
             return matrix_exp(big)[..., :n, n:]
         n = a.shape[-1]
-        big = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
+        big = np.zeros(a.shape[:-2] + (2 * n, 2 * n), np.complex128 if a.dtype.kind == 'c' else np.float64)
         big[..., :n, :n] = big[..., n:, n:] = np.swapaxes(a, -1, -2)
         big[..., :n, n:] = g
         return _expm(big)[..., :n, n:].astype(g.dtype)
@@ -1168,10 +1168,10 @@ def matrix_exp(A):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f'linalg.matrix_exp: A must be batches of square matrices, but they are '
                            f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
-    if a.dtype.kind != 'f':
+    if a.dtype.kind not in 'fc':
         raise RuntimeError(f'linalg.matrix_exp: Expected a floating point or complex tensor as input. Got '
                            f'{scalar_name(A.dtype)}')
-    r = _expm(a.astype(np.float64)).astype(a.dtype)
+    r = _expm(a.astype(np.complex128 if a.dtype.kind == 'c' else np.float64)).astype(a.dtype)
     return _outputs(LinalgMatrixExpBackward0, (A,), (r,), saves=(A,), save_out=False)[0]
 
 

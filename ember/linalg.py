@@ -19,7 +19,7 @@ norm, vector_norm, matrix_norm, cross, vecdot = map(_util.dim_aliases, (norm, ve
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
 _complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'svd', 'qr', 'vecdot',
-                                          'solve_triangular', 'matrix_exp', 'tensorinv', 'tensorsolve',
+                                          'solve_triangular', 'tensorinv', 'tensorsolve',
                                           'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'householder_product',
                                           'ldl_factor', 'ldl_factor_ex', 'ldl_solve'))
 # NumPy's LAPACK computes these (and matrix_rank) for Hermitian / complex matrices as PyTorch does (conjugate
