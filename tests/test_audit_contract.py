@@ -31,6 +31,11 @@ def _lu_solve(L, A, B):
     return [L.linalg.lu_solve(LU, piv, B), piv, LU]
 
 
+def _rrelu_(L, x):
+    L.manual_seed(0)
+    return [x, L.nn.functional.rrelu_(x * 1, training=True)]
+
+
 def _lu_factor(L, A):
     LU, piv = L.linalg.lu_factor(A)
     return [LU, piv]
@@ -63,6 +68,7 @@ INPLACE = [
     ('rfft_padded', lambda L, a: [a, L.fft.rfft(a, n=8)], (_f64(2, 5),), (0,)),
     ('fft_real', lambda L, a: [a, L.fft.fft(a)], (_f64(2, 5),), (0,)),
     ('ihfft', lambda L, a: [a, L.fft.ihfft(a)], (_f64(2, 5),), (0,)),
+    ('rrelu_', _rrelu_, (_f64(2, 3, lo=-1),), (1,)),
     ('ctc_loss', lambda L, x, t: [x, t, L.nn.functional.ctc_loss(x.log_softmax(2), t, (6, 5), (3, 2))],
      (_f64(6, 2, 4), np.array([[1, 2, 3], [2, 1, 0]])), (1,)),
 ]

@@ -1192,6 +1192,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
             out = commit(input, record(RreluWithNoiseBackward1, (input,), x * factor, ctx=factor, save=(None,)))
             if isinstance(out.grad_fn, RreluWithNoiseBackward1):    # its gradient under create_graph reads it
                 out.grad_fn.save_output(out)
+                out.grad_fn.guard(outputs=(out,))   # (and PyTorch's plain backward checks it: ember's reads ctx)
             return out
         return record(RreluWithNoiseBackward0, (input,), x * factor, ctx=factor)
     except (AttributeError, TypeError):
