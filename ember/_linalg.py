@@ -1444,7 +1444,7 @@ class LinalgEigBackward0(Node):
 
 
 _complex.GRAD_OK.add('LinalgEigBackward0')
-_complex.GRAD_OK.add('LinalgSvdBackward0')   # (complex: the singular values' gradient; the vectors' refused in backward)
+_complex.GRAD_OK.add('LinalgSvdBackward0')   # (complex: the singular values' gradient; the vectors' raise in backward)
 
 
 def _at_least_2d(a, op):

@@ -132,7 +132,7 @@ def test_complex_scalar_backward_needs_a_gradient():
 def test_unsupported_complex_grads_refuse_at_forward():
     z = ember.tensor(_c(3, 1), requires_grad=True)
     with pytest.raises((RuntimeError, NotImplementedError)):
-        ember.std_mean(z)     # (sgn, prod, once refused here, are differentiated: test_complex_gradgrad, test_audit_contract)
+        ember.std_mean(z)   # (sgn, prod, once refused here, are differentiated: test_complex_gradgrad, audit_contract)
 
 
 @pytest.mark.parametrize('fn', [lambda L, a: a.sum().abs(), lambda L, a: a[1].abs() * 2,

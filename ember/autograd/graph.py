@@ -68,8 +68,8 @@ class Node:
     _special = False        # has hooks or several outputs: the engine takes its slower, general path
     _epoch = -1             # BUMPS[0] when it saved its inputs, where a backward reads that (else never current)
     _unchecked = ()         # positions of saved inputs PyTorch's node does not save: changing them is allowed
-    _guards = None          # (tensor or array, version cell, version, output_nr or None) of what PyTorch's node saves and this
-                            # node's backward does not read through saved() (see guard)
+    _guards = None          # (tensor or array, version cell, version, output_nr or None for an input) of what PyTorch's
+                            # node saves and this node's backward does not read through saved() (see guard)
     _need_order = None      # True where ``need`` holds a switch per edge, a tuple (edge -> its index in need) where
                             # in another order: the engine may switch off the gradients no one asked for (see
                             # engine._masked_backward)
@@ -464,8 +464,8 @@ def _position(entries, e):
 
 
 def _raise_modified(node, obj, now, then, is_output, output_nr=0):
-    """PyTorch's error for a saved ``obj`` (a tensor, or with ``is_output`` the array of ``node``'s output ``output_nr``)
-    changed in place from version ``then`` to ``now``."""
+    """PyTorch's error for a saved ``obj`` (a tensor, or with ``is_output`` the array of ``node``'s output
+    ``output_nr``) changed in place from version ``then`` to ``now``."""
     arr = obj if is_output else obj._data
     from .._dtype import from_np, type_string
     shape = ', '.join(map(str, arr.shape))
