@@ -473,7 +473,7 @@ def _raise_modified(node, obj, now, then, is_output, output_nr=0):
     name = None if fn is None else _op_name(fn)
     if not is_output and fn is not None and obj._base is not None:
         name, nr = 'AsStrided', 0   # (a view whose memory changed: PyTorch regenerates its grad_fn on reading)
-    view = None if is_output else getattr(node, '_saved_view_shape', None)
+    view = None if is_output else getattr(node, '_view_saved_shape', None)
     view = None if view is None else view(obj)
     if view is not None:   # PyTorch saved a view of obj (F.linear's weight.t()): its shape, regenerated as AsStrided
         shape = ', '.join(map(str, view))

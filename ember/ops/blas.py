@@ -649,7 +649,7 @@ class _LinearMm(Node):
             return gx, gwt
         return (dual.sum_to(g, (g.shape[1],)) if self.need[2] else None), gx, gwt
 
-    def _saved_view_shape(self, obj):
+    def _view_saved_shape(self, obj):
         """The shape of the view PyTorch saves in place of ``obj`` (its version error names that view): weight.t(),
         and an input that is not 2-D as a matrix; None for a 2-D input, saved as it is."""
         x, w = (None if e is None else e[0] for e in self._saved[:2])
