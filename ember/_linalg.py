@@ -1164,6 +1164,8 @@ class LinalgMatrixExpBackward0(Node):
 @_quiet.quietly
 def matrix_exp(A):
     """exp(A) of a square matrix (or batch), computed in float64 and rounded to A's dtype."""
+    if not isinstance(A, Tensor):
+        check_tensor_args('linalg_matrix_exp', 'A:input')
     a = A._data
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f'linalg.matrix_exp: A must be batches of square matrices, but they are '

@@ -66,6 +66,9 @@ def matrix_power(input, n):
 
 
 def matrix_exp(input):
+    from .tensor import Tensor
+    if not isinstance(input, Tensor):
+        check_tensor_args('matrix_exp', 'input')
     return _L().matrix_exp(input)
 
 
