@@ -1935,8 +1935,6 @@ def gap(names, check, reason):
         op.gaps[check] = reason
 
 
-gap('einsum', 'grad_fn', 'one EinsumBackward0 node where PyTorch\'s einsum composes permute, '
-    'view, bmm, mul and sum (grad_fn ViewBackward0, PermuteBackward0, MulBackward0... by equation)')
 gap('Tensor.stride', 'sample:i64[2, 0]', "PyTorch's tensor() of an empty NumPy array keeps NumPy's all-zero strides; "
     'ember gives every empty tensor contiguous strides, as PyTorch gives the results of its ops')
 

@@ -82,6 +82,8 @@ def _matmul_bw(self, g):
     if b1:
         g = g.reshape(tuple(g.shape) + (1,))
     ga = gb = None
+    if len(sa2) == len(sb2) == 3 and sa2[0] == sb2[0] and dual.is_array(g):
+        return _bmm_grads(g, a, b, self.need)
     if self.need[0]:
         ga = dual.sum_to(dual.matmul(g, b.reshape(sb2).swapaxes(-1, -2)), sa2).reshape(sa)
     if self.need[1]:
@@ -94,6 +96,13 @@ def _matmul_bw(self, g):
         else:
             gb = dual.sum_to(dual.matmul(a.reshape(sa2).swapaxes(-1, -2), g), sb2).reshape(sb)
     return ga, gb
+
+
+def _bmm_grads(g, a, b, need):
+    """bmm's gradients as PyTorch's backward computes them, two more bmm (its small-product loop included: through
+    gemm, 'bhqd,bhkd->bhqk' (2,3,4,8) gradients were a step off in places)."""
+    return (_stack_product(g, b.swapaxes(-1, -2)) if need[0] else None,
+            _stack_product(a.swapaxes(-1, -2), g) if need[1] else None)
 
 
 def _col_major(t):
@@ -1029,7 +1038,7 @@ def _product_arr(subs, out, arrays):
     return r if all(v.flags.c_contiguous for v in views) else _layout.follow(r, views)
 
 
-def _contract_plan(subs, out, shapes, kinds):
+def _contract_plan(subs, out, shapes, kinds, ell=()):
     """How a two-operand einsum that contracts labels shared by both runs as PyTorch computes it: each operand's own
     labels summed first, then one bmm of (batch, left, summed) by (batch, summed, right), so the result equals ``@``
     bit for bit as PyTorch's does (exact vs PyTorch on 26 of 150 random float32 'ij,jk->ik' against NumPy's einsum
@@ -1044,7 +1053,8 @@ def _contract_plan(subs, out, shapes, kinds):
     sl, sr = (''.join(c for c in s if c in out or c in shared) for s in subs)
     dims = {**size[0], **size[1]}
     batch = [c for c in out if c in shared]
-    summed = [c for c in sl if c not in out]
+    summed = sorted((c for c in sl if c not in out), key=lambda c: (c not in ell, c))   # PyTorch's order: an
+    # ellipsis's dims, then labels A-Z, a-z (it sums them in that order: 'a...c,ca...->c' was a step off)
     lo, ro = [c for c in out if c in sl and c not in shared], [c for c in out if c in sr and c not in shared]
     ko = [out.index(c) for c in lo] or [-1]
     kr = [out.index(c) for c in ro] or [-1]
@@ -1150,6 +1160,44 @@ class EinsumBackward0(Node):
         return tuple(grads)
 
 
+# A two-operand contraction (_contract_plan's) that needs a gradient keeps one node, named as PyTorch's last op of
+# its decomposition (a view of the bmm): its gradients are the same bmm products (bitwise, checked in
+# tests/test_einsum_exact.py), without the ~12 view/permute nodes composing it costs ('bi,ij->bj' (4,8)x(8,16)
+# fwd+bwd 41 us this way, 158 composed).
+class _ContractBackward(EinsumBackward0):
+    """The gradients of a contraction run from its plan: bmm's two products (_bmm_grads) of the output gradient
+    laid out as the bmm's result, each permuted back and spread over the operand's own summed labels."""
+    __slots__ = ('plan',)
+
+    def backward(self, g):
+        if not dual.is_array(g):
+            return EinsumBackward0.backward(self, g)
+        from .reduction import _sum
+        own, views, _, got, back = self.plan
+        arrays = [None if a is None else _sum(a, o, False, a.dtype) if o else a for a, o in zip(self.saved(), own)]
+        if back is not None:
+            g = g.transpose(np.argsort(back))
+        (i, pi, si), (j, pj, sj) = views
+        mats = [None if a is None else (a if p is None else a.transpose(p)).reshape(sh)
+                for a, p, sh in ((arrays[i], pi, si), (arrays[j], pj, sj))]
+        need = (self.need[i], self.need[j])
+        grads = dict(zip((i, j), _bmm_grads(g.reshape(si[0], si[1], sj[2]), mats[0], mats[1], need)))
+        out = []
+        for k, p in ((i, pi), (j, pj)):
+            r = grads[k]
+            if r is not None:
+                shape = tuple(n for d, n in enumerate(self.shapes[k]) if d not in own[k])   # after its own sums
+                r = r.reshape(shape if p is None else tuple(shape[d] for d in p))
+                r = r if p is None else r.transpose(np.argsort(p))
+                if own[k]:
+                    r = np.ascontiguousarray(np.broadcast_to(np.expand_dims(r, own[k]), self.shapes[k]))
+            out.append(r)
+        return tuple(out) if i == 0 else tuple(out[::-1])
+
+
+_ContractBackward.__name__ = _ContractBackward.__qualname__ = 'ViewBackward0'
+
+
 def _sublist_equation(args):
     """PyTorch's sublist form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` as (equation, operands): subscripts
     0-25 are 'A'-'Z', 26-51 'a'-'z', Ellipsis '...'; a trailing odd list is the output's."""
@@ -1219,8 +1267,10 @@ def einsum(*args):
     if plan is None:
         plan = _einsum_plan(equation, arrays, dtypes)
     subs, out, dts, dt, contract, layout = plan
-    if _autocast.STATE.enabled and _contracts_by_bmm(subs, out):
-        return _autocast._run(einsum, _autocast.STATE.dtype, (equation,) + tuple(operands), {})
+    need = tuple(o._requires_grad for o in operands)
+    if _autocast.STATE.enabled or GRAD.enabled and any(need) and contract is None:
+        from ._einsum_composed import einsum_composed   # PyTorch's grad_fn, gradients and autocast dtypes
+        return einsum_composed(equation, operands)
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
         cast = [a if a.dtype == d.np else a.astype(d.np) for a, d in zip(arrays, dts)]
         if contract is not None:
@@ -1234,11 +1284,10 @@ def einsum(*args):
         from ._util import cast_array
         r = cast_array(r, dt.np)
     r = _einsum_layout(r, layout)
-    need = tuple(o._requires_grad for o in operands)
     if GRAD.enabled and any(need):
-        node = EinsumBackward0(operands)
-        node.subs, node.out, node.shapes, node.need = subs, out, list(shapes), need
-        node.save(*operands)
+        node = _ContractBackward(operands)
+        node.subs, node.out, node.shapes, node.need, node.plan = subs, out, list(shapes), need, contract
+        node.save(*(o if need[1 - k] else None for k, o in enumerate(operands)))   # each for the other's gradient
         result = Tensor._make(r, node)
     else:
         result = Tensor._make(r)
@@ -1256,10 +1305,11 @@ def _einsum_plan(equation, arrays, dtypes):
         if len(s) != a.ndim:
             raise RuntimeError(f'einsum(): the number of subscripts in the equation ({len(s)}) does not match the '
                                f'number of dimensions ({a.ndim}) for operand {subs.index(s)}')
-    _check_label_sizes(subs, arrays, set(''.join(subs)) - set(equation))
+    ell = set(''.join(subs)) - set(equation)
+    _check_label_sizes(subs, arrays, ell)
     dts, dt = _einsum_dtypes(subs, out, dtypes)
     shapes = tuple(a.shape for a in arrays)
-    plan = subs, out, dts, dt, _contract_plan(subs, out, shapes, [d.np.kind for d in dts]), \
+    plan = subs, out, dts, dt, _contract_plan(subs, out, shapes, [d.np.kind for d in dts], ell), \
         _layout_plan(subs, out, shapes)
     if len(_EINSUM_PLANS) >= 1024:
         _EINSUM_PLANS.clear()
