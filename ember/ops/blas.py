@@ -1263,6 +1263,9 @@ def einsum(*args):
     arrays = [o._data for o in operands]
     shapes = tuple(a.shape for a in arrays)
     dtypes = tuple(o.dtype for o in operands)
+    if _autocast.STATE.enabled:   # (its bmm casts float operands to one dtype: a bfloat16/float32 pair passes)
+        low = _autocast.STATE.dtype
+        dtypes = tuple(low if d.is_floating_point and d.itemsize <= 4 else d for d in dtypes)
     plan = _EINSUM_PLANS.get((equation, shapes, dtypes))
     if plan is None:
         plan = _einsum_plan(equation, arrays, dtypes)
