@@ -134,3 +134,53 @@ def test_pad_backward_rounds_each_add(shape, pad, mode, dt):
                                                           dtype=y.dtype)))
     for t, e in zip(run(torch), run(ember)):
         same(t, e)
+
+
+def lstm_run(L, shape, autocast, bidirectional, layers, batch_first):
+    """An LSTM's outputs (out, h_n, c_n) and the gradients of its input, initial state and parameters: a bfloat16
+    module, or a float32 one under autocast(bfloat16)."""
+    T, B, I, H = shape
+    rng = np.random.default_rng(0)
+    m = L.nn.LSTM(I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    nd = layers * (2 if bidirectional else 1)
+    with L.no_grad():
+        for p in m.parameters():
+            p.copy_(L.tensor(rng.uniform(-0.5, 0.5, tuple(p.shape))))
+    x, h0, c0 = (L.tensor(rng.uniform(-1, 1, s), dtype=L.float32)
+                 for s in ((B, T, I) if batch_first else (T, B, I), (nd, B, H), (nd, B, H)))
+    if not autocast:
+        m, x, h0, c0 = m.bfloat16(), x.bfloat16(), h0.bfloat16(), c0.bfloat16()
+    leaves = [x, h0, c0] + list(m.parameters())
+    for t in leaves:
+        t.requires_grad_(True)
+    with L.autocast('cpu', dtype=L.bfloat16, enabled=autocast):
+        out, (h, c) = m(x, (h0, c0))
+    r = np.random.default_rng(1)
+    outs = [out, h, c]
+    gs = [L.tensor(r.uniform(-1, 1, tuple(o.shape)), dtype=o.dtype) for o in outs]
+    return outs + list(L.autograd.grad(outs, leaves, gs))
+
+
+LSTM_SHAPES = [(5, 2, 4, 3), (7, 3, 6, 8), (30, 2, 8, 8)]
+
+
+@pytest.mark.parametrize('autocast', [True, False], ids=['autocast', 'bf16'])
+@pytest.mark.parametrize('bidirectional,layers,batch_first', [(False, 1, False), (True, 1, False), (False, 2, True),
+                                                              (True, 2, True)])
+@pytest.mark.parametrize('shape', LSTM_SHAPES, ids=['x'.join(map(str, s)) for s in LSTM_SHAPES])
+def test_lstm_bfloat16(shape, autocast, bidirectional, layers, batch_first):
+    """nn.LSTM in bfloat16 (and under autocast, where PyTorch casts the layer's inputs to bf16) is oneDNN's bf16
+    kernel: biases summed in bf16, steps in float32 with h and the carried c rounded, the backward from rounded gates
+    and c states with bf16 gate gradients. Larger layers leave isolated gradient values a bf16 step off (the order of
+    oneDNN's float32 sums)."""
+    t = lstm_run(torch, shape, autocast, bidirectional, layers, batch_first)
+    e = lstm_run(ember, shape, autocast, bidirectional, layers, batch_first)
+    assert len(t) == len(e)
+    for a, b in zip(t[:3], e[:3]):
+        same(a, b)
+    for a, b in zip(t[3:], e[3:]):     # gradients: at most 2% of values, a bf16 step off (or a cancelled sum's)
+        assert str(a.dtype) == str(b.dtype) and tuple(a.shape) == tuple(b.shape)
+        x, y = (np.array(v.detach().double().tolist()) for v in (a, b))
+        off = x != y
+        assert off.sum() <= max(2, x.size // 50)
+        np.testing.assert_allclose(y[off], x[off], rtol=2 ** -7, atol=2 ** -8 * np.abs(x).max())

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from ... import _parallel, backend, ops
+from ... import _bf16, _parallel, backend, ops
 from ...autograd.grad_mode import GRAD
 from ...backend import col_sums, gemm, reused_operand
 from ...amp import _state as _autocast
@@ -53,18 +53,18 @@ _STEP = {'LSTM': _lstm_step, 'GRU': _gru_step, 'RNN_TANH': _rnn_step, 'RNN_RELU'
 
 def _run_direction(x, h, c, weights, mode, reverse, mask):
     """One layer in one direction over (T, B, I) input; returns (outputs (T, B, H), h_n, c_n). A float32
-    LSTM layer without projection or packing is one node (_lstm_layer), as in PyTorch."""
+    or bfloat16 LSTM layer without projection or packing is one node (_lstm_layer), as in PyTorch."""
     if mode == 'LSTM' and weights[4] is None and mask is None and x._data.size and \
-            (x._data.dtype == np.float32 or _autocast.STATE.enabled):
+            (x._data.dtype == np.float32 or _bf16.is_bf16(x._data.dtype) or _autocast.STATE.enabled):
         return _mkldnn_rnn_layer(x, h, c, weights[:4], reverse)
     return _run_steps(x, h, c, weights, mode, reverse, mask)
 
 
 @_autocast.lower_precision
 def _mkldnn_rnn_layer(x, h, c, weights, reverse):
-    """PyTorch's CPU LSTM layer (mkldnn_rnn_layer, on autocast's lower-precision list): one node in float32,
-    per-step ops in the autocast dtype."""
-    if x._data.dtype == np.float32:
+    """PyTorch's CPU LSTM layer (mkldnn_rnn_layer, on autocast's lower-precision list): one node in float32 and
+    bfloat16 (oneDNN's kernel), per-step ops in float16."""
+    if x._data.dtype == np.float32 or _bf16.is_bf16(x._data.dtype):
         return _lstm_layer(x, h, c, weights, reverse)
     return _run_steps(x, h, c, tuple(weights) + (None,), 'LSTM', reverse, None)
 
@@ -150,15 +150,18 @@ def _batch_blocks(acts):
     return _parallel.spans(n, min(len(_parallel.blocks(n, acts.nbytes)), n // _MIN_BLOCK_ROWS))
 
 
-def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
+def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse, low=False):
     """The steps of _lstm_step on arrays: outputs (T, B, H), h_n, c_n, and what the backward reads
     (activations i, f, g, o; c and tanh(c) after each step; h before). Both biases are added to the input
     projection of all steps at once, each step adds its recurrent product and overwrites the sum with its
     activations in place. A 200-wide layer over 35 steps of 20: 6.38 -> 5.44 ms forward, 15.9 -> 15.1 ms
     with its backward (thread time, min of 40 interleaved runs). The time loop runs per batch block
-    (_batch_blocks)."""
+    (_batch_blocks). ``low``: float32 arrays of a bfloat16 layer, as oneDNN's bf16 kernel: biases summed in bf16,
+    each step in float32, its h and the c carried to the next step rounded (h_t from the unrounded c_t)."""
     steps, hid = x.shape[0], w_hh.shape[1]
     bias = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
+    if low and bias is not None:
+        bias = _bf16.round_f32(bias)
     acts, ready = _projection(x, w_ih, bias, reverse)
     w = reused_operand(w_hh.T)
     out, cs, tcs, hp = (np.empty((steps,) + h.shape, acts.dtype) for _ in range(4))
@@ -178,6 +181,9 @@ def _lstm_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
             cb += np.multiply(a[:, :hid], a[:, 2 * hid:3 * hid], out=ig)
             np.tanh(cb, out=tcs[t, lo:hi])
             hb = np.multiply(a[:, 3 * hid:], tcs[t, lo:hi], out=out[t, lo:hi])
+            if low:
+                hb[...] = _bf16.round_f32(hb)
+                cb[...] = _bf16.round_f32(cb)
         return hb, cb
     try:
         ends = _parallel.each(rows, _batch_blocks(acts))
@@ -240,9 +246,14 @@ def _lstm_backward(self, g_out, g_h, g_c):
     """Backpropagation through time: per step only the recurrent product and a few elementwise ops (the
     factors that do not depend on the incoming gradient are computed for all steps at once, _step_factors); the
     products with the input and the weights' gradients are one GEMM each over all steps. The time loop runs per
-    batch block (_batch_blocks), each block's factors computed by its own thread."""
+    batch block (_batch_blocks), each block's factors computed by its own thread. A bfloat16 layer's runs in float32 as
+    oneDNN's bf16 kernel: from its rounded gates and c states, each step's gate gradients rounded to bfloat16 before
+    the products; the gradients rounded once at the end."""
     x, w_ih, w_hh, _, _, _, c0 = self.saved()
-    reverse, (acts, cs, tcs, hp) = self.ctx
+    reverse, (acts, cs, tcs, hp), low = self.ctx
+    if low:     # oneDNN's bf16 workspace: gates rounded, tanh(c) of the rounded c states
+        x, w_ih, w_hh, c0, g_out, g_h, g_c = (_bf16.f32_in(np.asarray(a)) for a in (x, w_ih, w_hh, c0, g_out, g_h, g_c))
+        acts, tcs = _bf16.round_f32(acts), np.tanh(cs)
     steps, hid = x.shape[0], w_hh.shape[1]
     f = acts[..., hid:2 * hid]
     dgates = np.empty(acts.shape, acts.dtype)
@@ -262,6 +273,8 @@ def _lstm_backward(self, g_out, g_h, g_c):
             d = dgates[t, lo:hi]
             np.multiply(dc[:, None, :], f3[t], out=d[:, :3 * hid].reshape(d.shape[0], 3, hid))
             np.multiply(dh, fo[t], out=d[:, 3 * hid:])
+            if low:     # bf16 operands of the products
+                d[...] = _bf16.round_f32(d)
             if beside is not None:
                 beside.made(n)
             dh = gemm(d, w_hh, _STEP_THREADS)
@@ -277,8 +290,9 @@ def _lstm_backward(self, g_out, g_h, g_c):
     gx = (beside.gx if beside is not None and beside.started else gemm(dgates, w_ih)) if need[0] else None
     gw_ih, gw_hh = _weight_grads(d2, x.reshape(d2.shape[0], -1), hp.reshape(d2.shape[0], -1), need[1], need[2])
     gb = col_sums(d2) if need[3] or need[4] else None
-    return (gx, gw_ih, gw_hh, gb if need[3] else None, gb if need[4] else None,
-            dh if need[5] else None, dc if need[6] else None)
+    grads = (gx, gw_ih, gw_hh, gb if need[3] else None, gb if need[4] else None, dh if need[5] else None,
+             dc if need[6] else None)
+    return tuple(None if g is None else _bf16.from_f32(g) for g in grads) if low else grads
 
 
 def _weight_grads(d2, x2, h2, need_ih, need_hh):
@@ -369,14 +383,17 @@ def _lstm_layer(x, h, c, weights, reverse):
     35 steps of 20: 46.8 -> 40.4 ms against per-step ops; its training step 146.3 -> 136.2 ms (min of
     interleaved runs)."""
     w_ih, w_hh, b_ih, b_hh = weights
-    arrs = [None if t is None else t._data for t in (x, w_ih, w_hh, b_ih, b_hh, h, c)]
-    out, hn, cn, saved = _lstm_forward(*arrs[:1], arrs[5], arrs[6], *arrs[1:5], reverse)
+    low = _bf16.is_bf16(x._data.dtype)
+    arrs = [None if t is None else _bf16.f32_in(t._data) if low else t._data for t in (x, w_ih, w_hh, b_ih, b_hh, h, c)]
+    out, hn, cn, saved = _lstm_forward(*arrs[:1], arrs[5], arrs[6], *arrs[1:5], reverse, low)
+    if low:
+        out, hn, cn = (_bf16.from_f32(a) for a in (out, hn, cn))
     inputs = (x, w_ih, w_hh, b_ih, b_hh, h, c)
     need = tuple(t is not None and t._requires_grad for t in inputs)
     if not (GRAD.enabled and any(need)):
         return Tensor._make(out), Tensor._make(hn), Tensor._make(cn)
     node = MkldnnRnnLayerBackward0(inputs)
-    node.ctx = (reverse, saved)
+    node.ctx = (reverse, saved, low)
     node.need = need
     node.save(*inputs)
     node._out_meta = [(a.shape, a.dtype) for a in (out, hn, cn)]
