@@ -14,9 +14,10 @@ from .. import _exact
 # Longest passes taken by default, and with the exact kernels on (backend.exact_kernels): an output's Welford pass is
 # a NumPy step per element, a single output's 0.3 us per element in Python floats. Against NumPy's var (us): (2, 4096)
 # over dim 1 29 -> 8,450, var_mean of 2**18 elements 315 -> 50,357, var of 2**18 in two passes 246 -> 1,498; the
-# default limits keep the exact order within ~0.3 ms a call.
-_WELFORD_MAX = (64, 4096)
-_SCALAR_MAX = (1024, 1 << 18)
+# default limits keep the exact order's cost within ~40 us a call (var over dim 1 of (8, 33): 12.6 us NumPy's, 79 as a
+# 33-step Welford pass).
+_WELFORD_MAX = (16, 4096)
+_SCALAR_MAX = (128, 1 << 18)
 _TWO_PASS_MAX = (1 << 16, 1 << 62)
 _GRAIN = 32768      # at::internal::GRAIN_SIZE
 
