@@ -874,17 +874,17 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
     return a, dims, c, n
 
 
-def _spread(a, dims, c, n, keepdim, sqrt):
+def _spread(a, dims, c, n, keepdim, sqrt, ordered=True):
     """The variance (or std) of ``a`` over ``dims`` with ``c`` as the correction: the sum of squared deviations
     over max(0, n - c), as PyTorch divides, so n - c <= 0 gives inf (NaN where the deviations are all 0, or
     n == 0; the warning is PyTorch's, given by _moments). Real floats accumulate in double as PyTorch's CPU
     var/std do (Welford, or two passes for all elements): float16/bfloat16 squares would overflow in float32. A
-    C-contiguous float64 ``a`` goes in PyTorch's own order where _exact64 reproduces it."""
+    C-contiguous float64 ``a`` goes in PyTorch's own order where _exact64 reproduces it (``ordered``)."""
     if n == 0 or type(a) is _meta.MetaArray:    # (a meta input's result is meta: nothing to compute)
         shape = _kshape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims)
         dt = _real_np(a.dtype)
         return _meta.placeholder(shape, dt) if type(a) is _meta.MetaArray else np.full(shape, np.nan, dt)
-    exact = _exact64(a, dims, c, n, keepdim, sqrt, False)
+    exact = _exact64(a, dims, c, n, keepdim, sqrt, False) if ordered else None
     if exact is not None:
         return _c(exact[0])
     x = np.asarray(a, np.float64) if a.dtype.kind == 'f' else a
@@ -971,8 +971,8 @@ def _with_mean(op, cls, input, dim, unbiased, keepdim, correction):
     exact = None if not n else _exact64(a, dims, c, n, keepdim, is_std, True)
     if exact is not None:
         v, m = _c(exact[0]), exact[1]
-    elif n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum
-        v = _spread(a, dims, c, n, keepdim, is_std)
+    elif n:   # PyTorch's Welford pass accumulates in double: not the order of torch.mean's sum (nor var's two passes)
+        v = _spread(a, dims, c, n, keepdim, is_std, ordered=False)
         wide = np.complex128 if a.dtype.kind == 'c' else np.float64
         m = np.asarray(a.mean(axis=dims, keepdims=keepdim, dtype=wide)).astype(a.dtype)
     else:
