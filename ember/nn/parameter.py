@@ -172,6 +172,30 @@ class UninitializedTensorMixin:
     def size(self, dim=None):
         raise RuntimeError(_UNINIT_SHAPE)
 
+    @property
+    def ndim(self):
+        """1, as PyTorch's (its placeholder storage is an empty 1-D tensor)."""
+        return 1
+
+    @property
+    def nbytes(self):
+        return 0
+
+    def element_size(self):
+        raise ValueError(_UNINIT_USE.format(what='Tensor.element_size'))
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        raise ValueError(_UNINIT_USE.format(what='Tensor.type'))
+
+    def requires_grad_(self, requires_grad=True):
+        raise ValueError(_UNINIT_USE.format(what='Tensor.requires_grad_'))
+
+    def is_inference(self):
+        raise ValueError(_UNINIT_USE.format(what='Tensor.is_inference'))
+
+    def is_pinned(self, device=None):
+        raise ValueError(_UNINIT_USE.format(what='Tensor.is_pinned'))
+
     def materialize(self, shape, device=None, dtype=None):
         """Give it ``shape`` (uninitialized values, in its dtype unless ``dtype``) and its final class."""
         nd = _DATA_SLOT.__get__(self).dtype if dtype is None else to_np(dtype)
