@@ -386,10 +386,20 @@ def cast_array(a, nd):
     """``a.astype(nd)``, except that into bfloat16 the values are rounded (astype to its dtype keeps float32
     values: an int32 1877378812 multiplied a bfloat16 unrounded, where PyTorch's operand is 1879048192), and
     float64 into float16 goes through float32 (see via_float)."""
+    if type(a) is np.ndarray and 0 in a.strides and not a.flags.c_contiguous:
+        return _cast_broadcast(a, nd)
     if nd.kind == 'f' and nd.itemsize == 4 and not nd.isnative:
         from .. import _bf16
         return _bf16.from_f32(a)
     return via_float(a, nd).astype(nd)
+
+
+def _cast_broadcast(a, nd):
+    """A broadcast (expanded) array cast to ``nd`` in the layout of PyTorch's ``.to()`` of it (preserve_format:
+    _layout.like_order, a zero stride ambiguous), which TensorIterator then orders the result by (NumPy's astype
+    put the broadcast dim innermost: an expanded float32 row times a float64 matrix had strides (1, 2))."""
+    from .. import _layout
+    return cast_array(_layout.copy_in_order(a, _layout.like_order(a)), nd)
 
 
 _F16, _F64 = np.dtype(np.float16), np.dtype(np.float64)

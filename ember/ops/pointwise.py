@@ -580,12 +580,16 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 r = a.astype(_F64)
                 np_fn(r, r)
                 r = r.astype(_F32)
+                if r.strides != a.strides:   # a broadcast input: NumPy's astype order is not PyTorch's (_follow_expanded)
+                    r = _follow_expanded(r, a)
                 try:
                     lay = r if input._lay is a else None    # a's layout is r's (see _layout_pair)
                 except AttributeError:
                     pass
             elif precise and dt is _F32:
                 r = _special.blocked(np_fn, a) if a.size > _BLOCK else np_fn(a.astype(_F64)).astype(_F32)
+                if r.strides != a.strides:
+                    r = _follow_expanded(r, a)
             elif precise and dt is _BF16:   # in float64 too, rounded to bf16 (through float32) once
                 a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
                 r = _bf16.from_f32(np_fn(a64).astype(_F32))
@@ -624,6 +628,13 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
 
 
 _F16 = np.dtype(np.float16)
+
+
+def _follow_expanded(r, a):
+    """Unary result ``r`` of array ``a`` laid out as PyTorch's: NumPy's float64 copy of a broadcast (zero-stride)
+    input puts the broadcast dim innermost, where TensorIterator keeps C order (sin of an expand(2, 3) of a row
+    gave strides (1, 2), PyTorch's are (3, 1))."""
+    return _layout.follow(r, (a,)) if isinstance(r, np.ndarray) and r.ndim > 1 and r.shape == a.shape else r
 
 
 def _record_half(input, r, cls, needs_x, needs_y):
