@@ -80,6 +80,7 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     't(A).double().t() * t(A[:1]).expand(4, 4)', 't(A[:1]).expand(4, 4) * t(A).double().t()',
     't(A[:, :1]).expand(4, 4) + t(A).double()', 'L.tensor(np.ones((3, 1), np.int64)).expand(3, 4) * 1.5',
     't(np.ones((2, 1, 3))).expand(2, 4, 3) * t(np.ones((2, 4, 3))).double()',
+    'L.tensor(np.ones((1, 4), np.int64)).expand(3, 4).exp()', 'L.tensor(np.ones((1, 4), bool)).expand(3, 4).sqrt()',
 ]
 
 

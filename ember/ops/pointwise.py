@@ -568,7 +568,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             if dt.kind == 'c' and name not in _COMPLEX_UNARY:
                 raise _complex.refuse(name, dt)
             if not int_ok and dt.kind != 'c':
-                a = a.astype(DEFAULT.np)
+                a = cast_array(a, DEFAULT.np)   # (in PyTorch's layout for an expanded input)
                 dt = a.dtype
         try:
             if exact is not None and dt is _F32 and type(a) is _NDARRAY and _sleef.emulated():
