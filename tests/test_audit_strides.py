@@ -81,6 +81,10 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     't(A[:, :1]).expand(4, 4) + t(A).double()', 'L.tensor(np.ones((3, 1), np.int64)).expand(3, 4) * 1.5',
     't(np.ones((2, 1, 3))).expand(2, 4, 3) * t(np.ones((2, 4, 3))).double()',
     'L.tensor(np.ones((1, 4), np.int64)).expand(3, 4).exp()', 'L.tensor(np.ones((1, 4), bool)).expand(3, 4).sqrt()',
+    # keepdim reductions of a permuted input: a size-1 dim's stride is C's
+    't(AB).transpose(1, 2).amax(-1, keepdim=True)', 't(AB).transpose(1, 2).prod(-1, keepdim=True)',
+    't(AB).transpose(1, 2).all(-1, keepdim=True)', 't(AB).transpose(1, 2).any(-1, keepdim=True)',
+    'L.aminmax(t(AB).transpose(1, 2), dim=-1, keepdim=True)', 't(AB).transpose(1, 2).amin((0, 2), keepdim=True)',
 ]
 
 

@@ -152,8 +152,12 @@ saved_attributes(MeanBackward1, dim=_saved_dims, keepdim=lambda node: node.keep,
 def _c(r):
     """``r`` C-contiguous: PyTorch's reductions, scans and softmax allocate their results contiguous whatever the
     input's layout (x.permute(2, 1, 0).sum(2).view(-1) works), where NumPy's follow a permuted input's order. A
-    copy only for such inputs: the flag check costs ~40 ns elsewhere."""
-    return r if r.flags.c_contiguous else r.copy(order='C')
+    copy only for such inputs: the flag check costs ~40 ns elsewhere. A size-1 dim (keepdim) gets its C stride too
+    (NumPy's flag ignores it: amax(dim=-1, keepdim=True) of a transposed (2, 4, 3) had strides (3, 1, 3), PyTorch's
+    (3, 1, 1)), through a view of the flat array."""
+    if not r.flags.c_contiguous:
+        return r.copy(order='C')
+    return r.reshape(-1).reshape(r.shape) if 1 in r.shape and r.ndim > 1 else r
 
 
 def _sum_dtype(a, dtype):
