@@ -179,6 +179,14 @@ def like_order(a, fmt=None):
     return _sorted_dims(n, should_swap)
 
 
+def like_copy(a):
+    """A copy of array ``a`` laid out as PyTorch's ``clone()`` of it (preserve_format, see like_order): the
+    out-of-place forms of in-place ops (index_put, select/slice/diagonal_scatter) clone their input so."""
+    if type(a) is not np.ndarray or a.ndim < 2 or a.flags.c_contiguous:
+        return a.copy()
+    return copy_in_order(a, like_order(a))
+
+
 def laid_out(values, shape, order):
     """``values`` (flat, or an array of the shape ``shape`` permuted by ``order``) placed in memory in ``order``:
     an array of ``shape`` whose element order in memory is ``values``' order."""

@@ -85,6 +85,12 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     't(AB).transpose(1, 2).amax(-1, keepdim=True)', 't(AB).transpose(1, 2).prod(-1, keepdim=True)',
     't(AB).transpose(1, 2).all(-1, keepdim=True)', 't(AB).transpose(1, 2).any(-1, keepdim=True)',
     'L.aminmax(t(AB).transpose(1, 2), dim=-1, keepdim=True)', 't(AB).transpose(1, 2).amin((0, 2), keepdim=True)',
+    # out-of-place index writes clone their input as clone() does (preserve_format)
+    'L.index_put(t(A).t(), (L.tensor([0, 2]),), L.ones(2, 4))', 't(W).t().index_put((L.tensor([0, 2]),) * 2, L.ones(2), True)',
+    'L.select_scatter(t(W).t(), L.ones(3), 0, 1)', 'L.slice_scatter(t(W).t(), L.ones(5, 2), 1, 0, 2)',
+    'L.diagonal_scatter(t(W).t(), L.ones(3))', 't(W).t().index_fill(0, L.tensor([0, 2]), 1.0)',
+    't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last).index_fill(1, L.tensor([0, 2]), 1.0)',
+    'L.index_put(t(A[:1]).expand(3, 4), (L.tensor([0, 2]),), L.ones(2, 4))',
 ]
 
 

@@ -2,7 +2,7 @@
 scatter_reduce (sum, prod, mean, amax, amin), with PyTorch's gradients; and isin."""
 import numpy as np
 
-from .. import _quiet
+from .. import _layout, _quiet
 from .._dtype import scalar_name
 from ..amp import _state as _autocast
 from ..autograd import dual
@@ -74,7 +74,7 @@ def index_copy(input, dim, index, source):
             raise RuntimeError(f'index_copy_(): Source/destination tensor must have same slice shapes. Destination '
                                f'slice shape: {list(shape[:d] + shape[d + 1:])} at dimension {d} and source slice '
                                f'shape: {list(src.shape[:d] + src.shape[d + 1:])} at dimension 0.')
-        out = a.reshape(shape).copy()
+        out = _layout.like_copy(a.reshape(shape))   # (a clone: a transposed input's result stays transposed)
         out[_at(d, ix)] = src.reshape(expect)
         out = out.reshape(a.shape)
         if GRAD.enabled and (input._requires_grad or source._requires_grad):
@@ -116,7 +116,7 @@ def index_fill(input, dim, index, value):
         if vt and value._data.ndim:
             raise RuntimeError(f'index_fill_ only supports a 0-dimensional value tensor, but got tensor with '
                                f'{value._data.ndim} dimension(s).')
-        out = a.reshape(shape).copy()
+        out = _layout.like_copy(a.reshape(shape))   # (a clone: a transposed input's result stays transposed)
         out[_at(d, ix)] = value._data if vt else checked_scalar(value, input.dtype)   # PyTorch's checked conversion
         out = out.reshape(a.shape)
         if GRAD.enabled and (input._requires_grad or (vt and value._requires_grad)):

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .. import _meta, _quiet
+from .. import _layout, _meta, _quiet
 from .._dtype import SHELL_NP as _SHELL_NP, scalar_name
 from .._warn import warn_user
 from ..autograd import dual, forward_refusal
@@ -436,7 +436,7 @@ def index_put(input, indices, values, accumulate=False, _node=IndexPutBackward0)
         _check_empty_masks(input._data.shape, idx)
         if _node is IndexPutBackward0 and isinstance(values, Tensor):
             _check_put_dtype(input, idx, values, accumulate)
-        a = input._data.copy()
+        a = _layout.like_copy(input._data)
         v = values._data if isinstance(values, Tensor) else values
         try:
             if accumulate:
