@@ -91,6 +91,13 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.diagonal_scatter(t(W).t(), L.ones(3))', 't(W).t().index_fill(0, L.tensor([0, 2]), 1.0)',
     't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last).index_fill(1, L.tensor([0, 2]), 1.0)',
     'L.index_put(t(A[:1]).expand(3, 4), (L.tensor([0, 2]),), L.ones(2, 4))',
+    # transposed and 3-D convolutions return channels-last when their input or weight is (as 2-D ones)
+    'L.nn.functional.conv_transpose2d(t(np.ones((2, 3, 4, 4))).to(memory_format=L.channels_last), t(np.ones((3, 4, 3, 3))))',
+    'L.nn.functional.conv_transpose2d(t(np.ones((2, 3, 4, 4))), t(np.ones((3, 4, 3, 3))).to(memory_format=L.channels_last))',
+    'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), t(np.ones((4, 3, 2, 3, 2))))',
+    'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))), t(np.ones((4, 3, 2, 3, 2))).to(memory_format=L.channels_last_3d))',
+    'L.nn.functional.conv_transpose3d(t(np.ones((2, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), '
+    't(np.ones((3, 4, 2, 3, 2))), t(np.ones(4)))',
 ]
 
 

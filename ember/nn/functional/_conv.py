@@ -1397,6 +1397,8 @@ def _tconv(input, weight, bias, stride, padding, output_padding, groups, dilatio
     y, x2 = _wide_tconv(x4, w4, b, (input, weight, bias), s4, p4, d4, groups, op4)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    elif _layout.suggests_channels_last(x) or _layout.suggests_channels_last(w):   # (as _conv's)
+        y = _layout.in_format(name, y, _layout.channels_last if nd == 2 else _layout.channels_last_3d)
     cfg = (s4, p4, d4, groups, op4, True)
     return _record(y, (input, weight, bias), cfg, x2, x.shape, nd)
 

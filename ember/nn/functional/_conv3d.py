@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from ... import _quiet
+from ... import _layout, _quiet
 from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -280,7 +280,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         _forward(xp, w, k, s, d, out, groups)
     if b is not None:
         y += _plain(b).reshape((1, -1, 1, 1, 1))
-    y = y.astype(x.dtype)
+    y = _channels_last_3d(y.astype(x.dtype), x, w)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if not (GRAD.enabled and any(need)):
         return _counted(Tensor._make(y), x, w, need)
@@ -288,6 +288,14 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     node.cfg, node.need, node.xshape = (k, s, d, pads, groups), need, x.shape
     node.save(input, weight)
     return _counted(Tensor._make(y, node), x, w, need)
+
+
+def _channels_last_3d(y, x, w):
+    """Result ``y`` channels-last (NDHWC) when input ``x`` or weight ``w`` is, as PyTorch's convolutions return it
+    (was C order whatever the operands' layouts)."""
+    if _layout.suggests_channels_last(x) or _layout.suggests_channels_last(w):
+        return _layout.in_format('conv3d', y, _layout.channels_last_3d)
+    return y
 
 
 def _scatter_taps(xg, wg, k, s, d, size, acc):
@@ -431,7 +439,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     y = y[(slice(None),) * 2 + tuple(slice(pi, pi + o) for pi, o in zip(p, out))]
     if b is not None:
         y = y + _plain(b).reshape((1, -1, 1, 1, 1))
-    y = np.ascontiguousarray(y.astype(x.dtype))
+    y = _channels_last_3d(np.ascontiguousarray(y.astype(x.dtype)), x, w)
     need = (input._requires_grad, weight._requires_grad, bias is not None and bias._requires_grad)
     if not (GRAD.enabled and any(need)):
         return _counted(Tensor._make(y), x, w, need, True)
