@@ -126,9 +126,11 @@ def keep_channels_last(x, y):
 
 
 def _channels_last_copy(a):
-    """``a``'s values in an NHWC (NDHWC) array seen as NCHW (NCDHW)."""
+    """``a``'s values in an NHWC (NDHWC) array seen as NCHW (NCDHW): always a copy, whose size-1 dims get their
+    channels-last strides too (ascontiguousarray kept a one-channel result's C strides: (16, 16, 4, 1), PyTorch's
+    (16, 1, 4, 1))."""
     order = (0,) + tuple(range(2, a.ndim)) + (1,)
-    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+    return np.array(a.transpose(order), order='C').transpose(np.argsort(order))
 
 
 def in_format(fn, a, fmt):

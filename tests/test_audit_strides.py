@@ -98,6 +98,12 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))), t(np.ones((4, 3, 2, 3, 2))).to(memory_format=L.channels_last_3d))',
     'L.nn.functional.conv_transpose3d(t(np.ones((2, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), '
     't(np.ones((3, 4, 2, 3, 2))), t(np.ones(4)))',
+    # pixel/channel shuffles keep a channels-last input's layout (a one-channel result's size-1 dim included)
+    'L.nn.functional.pixel_shuffle(t(np.ones((1, 8, 2, 3))).to(memory_format=L.channels_last), 2)',
+    'L.nn.functional.pixel_shuffle(t(np.ones((1, 4, 2, 2))).to(memory_format=L.channels_last), 2)',
+    'L.nn.functional.pixel_unshuffle(t(np.ones((1, 2, 4, 6))).to(memory_format=L.channels_last), 2)',
+    'L.nn.functional.channel_shuffle(t(np.ones((1, 6, 2, 2))).to(memory_format=L.channels_last), 3)',
+    'L.native_channel_shuffle(t(np.ones((1, 6, 2, 2))).to(memory_format=L.channels_last), 3)',
 ]
 
 

@@ -2,6 +2,7 @@
 is the inverse shuffle, so it is differentiable again under create_graph)."""
 import numpy as np
 
+from ... import _layout
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import Node
@@ -38,12 +39,21 @@ def _node(name, inverse_arr, inverse_op):
                                 '__doc__': f'Backward of a shuffle ({name}): the inverse shuffle.'})
 
 
+def _laid_out(x, arr):
+    """A shuffle's result C-contiguous, or channels-last for a 4-D channels-last input ``x``, as PyTorch's CPU
+    shuffle kernels keep it (ember's were C order)."""
+    if x.ndim == 4 and _layout.suggests_channels_last(x):
+        return _layout.keep_channels_last(x, arr)
+    return np.ascontiguousarray(arr)
+
+
 def _shuffled(cls, input, arr, k):
+    arr = _laid_out(input._data, arr)
     if GRAD.enabled and input._requires_grad:
         node = cls((input,))
         node.k = k
-        return Tensor._make(np.ascontiguousarray(arr), node)
-    return Tensor._make(np.ascontiguousarray(arr))
+        return Tensor._make(arr, node)
+    return Tensor._make(arr)
 
 
 def _check_factor(op, input, r, name):
