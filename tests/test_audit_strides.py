@@ -104,6 +104,8 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.nn.functional.pixel_unshuffle(t(np.ones((1, 2, 4, 6))).to(memory_format=L.channels_last), 2)',
     'L.nn.functional.channel_shuffle(t(np.ones((1, 6, 2, 2))).to(memory_format=L.channels_last), 3)',
     'L.native_channel_shuffle(t(np.ones((1, 6, 2, 2))).to(memory_format=L.channels_last), 3)',
+    'L.nn.functional.max_pool3d(t(np.arange(192.).reshape(2, 3, 4, 4, 2)).to(memory_format=L.channels_last_3d), 2, '
+    'return_indices=True)',
 ]
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ... import _quiet
+from ... import _layout, _quiet
 from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -204,6 +204,8 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise not_implemented('max_pool3d', x.dtype)
     xp = _padded(x, k, s, p, d, out, _low(x.dtype))
     best, arg = _window_max(xp, x.shape[2:], k, s, p, d, out)
+    # a channels-last-3d input's result and indices stay NDHWC, as PyTorch's kernel lays them out
+    best, arg = _layout.keep_channels_last(x, best), _layout.keep_channels_last(x, arg)
     node = None
     if GRAD.enabled and input._requires_grad:
         node = MaxPool3DWithIndicesBackward0((input,))
