@@ -1161,6 +1161,8 @@ def take(input, index):
         raise IndexError(f'out of range: tried to access index {bad} on a tensor of {n} elements.')
     ix = np.where(ix < 0, ix + n, ix)
     r = a.reshape(-1)[ix]
+    if not r.flags.c_contiguous:   # PyTorch's result is contiguous whatever the index's layout (NumPy's follows it)
+        r = r.copy(order='C')
     if GRAD.enabled and input._requires_grad:
         node = TakeBackward0((input,))
         node.index, node.shape = ix, a.shape
