@@ -1091,19 +1091,20 @@ def matrix_power(A, n):
     """A to the integer power ``n`` by PyTorch's binary decomposition of n (A^-1's powers for n < 0)."""
     try:
         from .ops.shape import clone
+        from ._layout import contiguous_format as _contiguous
         a = A._data
         if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
             raise RuntimeError(f'linalg.matrix_power: A must be batches of square matrices, but they are '
                                f'{a.shape[-2] if a.ndim > 1 else a.shape[0]} by {a.shape[-1]} matrices')
         if n == 0:
             from .ops.creation import eye
-            return clone(A).copy_(eye(a.shape[-1], dtype=A.dtype).expand_as(A))
+            return clone(A, memory_format=_contiguous).copy_(eye(a.shape[-1], dtype=A.dtype).expand_as(A))
         if n == -1:
             return inv(A)
         if n < 0:
             A, n = inv(A), -n
-        if n == 1:
-            return clone(A)
+        if n == 1:   # (PyTorch's clone is contiguous_format: a transposed input's power 0 or 1 is C order)
+            return clone(A, memory_format=_contiguous)
         if n == 2:
             return matmul(A, A)
         if n == 3:

@@ -107,6 +107,7 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.nn.functional.max_pool3d(t(np.arange(192.).reshape(2, 3, 4, 4, 2)).to(memory_format=L.channels_last_3d), 2, '
     'return_indices=True)',
     'L.take(t(A).t(), L.tensor([[0, 5], [3, 7]]).t())', 'L.take(t(A), L.tensor([[0, 5, 1], [3, 7, 2]])[:, ::2])',
+    'L.linalg.matrix_power(t(A).t(), 1)', 'L.linalg.matrix_power(t(A).t(), 0)', 'L.matrix_power(t(AB).mT, 1)',
 ]
 
 
