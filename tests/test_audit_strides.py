@@ -95,6 +95,16 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.nn.functional.conv_transpose2d(t(np.ones((2, 3, 4, 4))).to(memory_format=L.channels_last), t(np.ones((3, 4, 3, 3))))',
     'L.nn.functional.conv_transpose2d(t(np.ones((2, 3, 4, 4))), t(np.ones((3, 4, 3, 3))).to(memory_format=L.channels_last))',
     'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), t(np.ones((4, 3, 2, 3, 2))))',
+    # 3-D convolutions stay C order where PyTorch's slow kernels run: float64, float16, one float32 sample
+    'L.nn.functional.conv3d(t(np.ones((1, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), t(np.ones((4, 3, 2, 3, 2))))',
+    'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))).double().to(memory_format=L.channels_last_3d), '
+    't(np.ones((4, 3, 2, 3, 2))).double())',
+    'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))).half().to(memory_format=L.channels_last_3d), '
+    't(np.ones((4, 3, 2, 3, 2))).half())',
+    'L.nn.functional.conv3d(t(np.ones((1, 3, 4, 5, 4))).bfloat16().to(memory_format=L.channels_last_3d), '
+    't(np.ones((4, 3, 2, 3, 2))).bfloat16())',
+    'L.nn.functional.conv_transpose3d(t(np.ones((2, 3, 4, 5, 4))).double().to(memory_format=L.channels_last_3d), '
+    't(np.ones((3, 4, 2, 3, 2))).double())',
     'L.nn.functional.conv3d(t(np.ones((2, 3, 4, 5, 4))), t(np.ones((4, 3, 2, 3, 2))).to(memory_format=L.channels_last_3d))',
     'L.nn.functional.conv_transpose3d(t(np.ones((2, 3, 4, 5, 4))).to(memory_format=L.channels_last_3d), '
     't(np.ones((3, 4, 2, 3, 2))), t(np.ones(4)))',

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from ... import _layout, _quiet
+from ... import _bf16, _layout, _quiet
 from ...amp import _state as _autocast
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -291,8 +291,11 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _channels_last_3d(y, x, w):
-    """Result ``y`` channels-last (NDHWC) when input ``x`` or weight ``w`` is, as PyTorch's convolutions return it
-    (was C order whatever the operands' layouts)."""
+    """Result ``y`` channels-last (NDHWC) when input ``x`` or weight ``w`` is and PyTorch's oneDNN convolution runs
+    (bfloat16, or float32 with more than one sample): its slow 3-D kernels (float64, float16, one float32 sample)
+    return C order, as PyTorch 2.13 on this CPU does."""
+    if not (_bf16.is_bf16(x.dtype) or (x.dtype == np.float32 and x.shape[0] > 1)):
+        return y
     if _layout.suggests_channels_last(x) or _layout.suggests_channels_last(w):
         return _layout.in_format('conv3d', y, _layout.channels_last_3d)
     return y
