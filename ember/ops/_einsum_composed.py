@@ -6,6 +6,8 @@ Labels are numbered as PyTorch's (A-Z 0-25, a-z 26-51); the dims an ellipsis cov
 aligned to (output dims, then the ellipsis's if not in the output, then the summed labels in label order) and the
 operands contracted left to right (torch.backends.opt_einsum is never available in ember)."""
 
+import math
+
 _ELL = 52
 
 
@@ -95,8 +97,7 @@ def _sumproduct_pair(left, right, sum_dims):
         else:
             ro.append(i)
         sizes[i] = max(left.shape[i], right.shape[i])
-    prod = _prod
-    n_b, n_l, n_s, n_r = (prod(sizes[i] for i in g) for g in (lro, lo, sum_dims, ro))
+    n_b, n_l, n_s, n_r = (math.prod(sizes[i] for i in g) for g in (lro, lo, sum_dims, ro))
     swap = bool(lo and ro and min(ro) < min(lo) and max(lo) > max(ro))
     if swap:
         a = right.permute(lro + ro + sum_dims + lo).reshape(n_b, n_r, n_s)
@@ -108,13 +109,6 @@ def _sumproduct_pair(left, right, sum_dims):
         got = lro + lo + sum_dims + ro
     r = bmm(a, b).view([1 if i in sum_dims else sizes[i] for i in got])
     return r.permute(sorted(range(len(got)), key=got.__getitem__))
-
-
-def _prod(xs):
-    n = 1
-    for x in xs:
-        n *= x
-    return n
 
 
 def einsum_composed(equation, operands):
