@@ -1,9 +1,9 @@
 """PyTorch's CPU distribution kernels, from raw mt19937 words to samples, reproduced bit for bit in NumPy
 (``ATen/core/TransformationHelper.h``, ``DistributionsHelper.h``, ``native/cpu/DistributionTemplates.h``).
 
-Where PyTorch calls libm in double precision (log, log1p, exp, tan), these call Python's ``math`` (the same
-libm) element by element: NumPy's own SIMD log/log1p/exp differ from glibc's in the last bit for 0.4% /
-8% / 4% of inputs (measured on 10^6 values). Where the result is rounded to something coarser than a double
+Where PyTorch calls libm in double precision (log, log1p, exp, tan), these call glibc's functions through NumPy's
+scalar loop (``libm``), or Python's ``math`` (the same libm) element by element: NumPy's own SIMD log/log1p/exp
+differ from glibc's in the last bit for 0.4% / 8% / 4% of inputs (measured on 10^6 values). Where the result is rounded to something coarser than a double
 (a float32 exponential, a geometric's ceil), ``libm_then`` keeps NumPy's value wherever that rounding cannot
 tell the two apart. NumPy's sin and cos agreed with glibc on all 10^6 values
 tried, and are used directly. PyTorch's kernels are compiled with FMA contraction, so ``x * std + mean``
@@ -93,8 +93,58 @@ def _fma64_into(a, b, c, out, scratch):
 
 
 def libm(fn, x):
-    """``fn`` (a ``math`` function) over a float64 array, element by element."""
-    return np.fromiter(map(fn, x.ravel().tolist()), _F64, x.size).reshape(x.shape)
+    """``fn`` (``math.log``, ``log1p``, ``exp`` or ``tan``) over a float64 array, glibc's values: through NumPy's
+    scalar loop (``_glibc``) where it calls glibc, else (or for fewer than _BY_ELEMENT values) element by element
+    through ``math``."""
+    ufunc = _glibc(fn) if x.size >= _BY_ELEMENT else None
+    if ufunc is None:
+        return np.fromiter(map(fn, x.ravel().tolist()), _F64, x.size).reshape(x.shape)
+    return _behind(ufunc, x)
+
+
+def _behind(ufunc, x):
+    """``ufunc(x)`` written one element behind its input in one buffer. NumPy runs an output overlapping its input
+    from behind (safe in forward order) without a copy, and its float64 log/log1p/exp/tan loops then take their
+    scalar branch, the C library's function per element, not their SIMD code. 10^6 values: log 6 ms against 115
+    element by element through ``math``, log1p 11 / 78, exp 6 / 72, tan 25 / 89 (one run, load ~7)."""
+    n = x.size
+    buf = np.empty(n + 2, _F64)
+    buf[1:n + 1].reshape(x.shape)[...] = x
+    buf[n + 1] = 0.5            # one more element in every function's domain: a single value overlaps too
+    with np.errstate(all='ignore'):
+        ufunc(buf[1:], out=buf[:-1])
+    return buf[:n].reshape(x.shape)
+
+
+_BY_ELEMENT = 32    # values below which ``math`` element by element is cheaper (log, min of 2000: 8 values 2.4 against
+                    # 4.7 us, 32 5.0 / 4.9, 64 8.6 / 5.2)
+_UFUNCS = {math.log: np.log, math.log1p: np.log1p, math.exp: np.exp, math.tan: np.tan}
+
+
+def _probe(fn):
+    """Inputs in ``fn``'s domain of which NumPy's SIMD loops get some in the last bit unlike glibc's (0.35%, 7%, 4%
+    and 0.5% of arbitrary log, log1p, exp and tan inputs)."""
+    x = np.arange(1, 4097) * 0.6180339887498949 % 1.0
+    return {math.log: x, math.log1p: -x, math.exp: (x - 0.5) * 60, math.tan: (x - 0.5) * math.pi}[fn]
+
+
+_GLIBC = {}
+
+
+def _glibc(fn):
+    """NumPy's ufunc for ``fn`` where ``_behind`` gives exactly ``fn``'s values (checked once per process on
+    ``_probe``'s inputs, whole, as a short array of the ones NumPy's SIMD loop gets differently and as one of them),
+    else None."""
+    if fn not in _GLIBC:
+        ufunc = _UFUNCS.get(fn)
+        if ufunc is not None:
+            x = _probe(fn)
+            want = np.fromiter(map(fn, x.tolist()), _F64, x.size)
+            few = np.flatnonzero(ufunc(x) != want)[:8]
+            if not all(np.array_equal(_behind(ufunc, x[i]), want[i]) for i in (slice(None), few, few[:1])):
+                ufunc = None
+        _GLIBC[fn] = ufunc
+    return _GLIBC[fn]
 
 
 _BAND = 2.0 ** -48      # relative half-width of the interval certain to hold glibc's result given NumPy's
