@@ -52,7 +52,10 @@ _V_TO_SPLIT = _c(np.uint32((0x3f3504f3 + (24 << 23) + (1 << 31)) & 0xFFFFFFFF).v
 _I23, _EXP_MASK, _HIGH8 = (_c(v, _I32) for v in (23, -1 << 23, -1 << 24))
 _MINUS_TWO_POW_M24 = _c(-2.0 ** -24, _F32)
 _MINUS_HALF64 = _c(-0.5, _F64)
-_TWO_PI, _FOUR_OVER_PI, _TWO_POW_M24 = (_c(v, _F32) for v in (2.0 * math.pi, 1.27323954473516, 2.0 ** -24))
+_FOUR_OVER_PI = _c(1.27323954473516, _F32)
+# float(2 pi) * 2**-24, exact: float(2 pi) * u = float(2 pi) * k * 2**-24 rounds as k times this (a power of two
+# commutes with the rounding), so the uniform u = k * 2**-24 is never made (one float32 pass a chunk)
+_TWO_PI_M24 = _c(float(_F32(2.0 * math.pi)) * 2.0 ** -24, _F32)
 _LOG_Q1, _LOG_Q2X2 = _c(-2.12194440e-4, _F32), _c(-2 * 0.693359375, _F32)
 _I1, _NOT1, _I29, _I31, _SIGN_MASK = (_c(v, _I32) for v in (1, ~1, 29, 31, -1 << 31))
 _U31, _LOW24 = _c(31, _U32), _c(0xFFFFFF, _U32)
@@ -156,11 +159,11 @@ def _radius(v, s):
     return np.sqrt(xr, xr)
 
 
-def _sincos(u, s):
-    """cos and sin of 2 pi u for the uniforms u (float32), ``sincos256_ps`` step by step, as the two rows
-    of a (2, k) array."""
+def _sincos(k, s):
+    """cos and sin of 2 pi u for the uniforms u = k * 2**-24 (k: float32 integers), ``sincos256_ps`` step by step,
+    as the two rows of a (2, k) array."""
     x = s.f1
-    np.multiply(u, _TWO_PI, x)                    # float(2 pi) * u
+    np.multiply(k, _TWO_PI_M24, x)                # float(2 pi) * u
     j = s.i2
     np.multiply(x, _FOUR_OVER_PI, s.f2)
     j[...] = s.f2                                 # truncation, as _mm256_cvttps_epi32
@@ -234,7 +237,6 @@ def _chunk(halves, out, r, n, mean, std, s):
     np.bitwise_or(iw, _HIGH8, iw)                 # k - 2**24 = -(1 - u) * 2**24
     u = out[r:r + n].reshape(2, n * 8)
     u[...] = w.view(_I32)
-    np.multiply(u[1], _TWO_POW_M24, u[1])         # the uniform, exact
     cs = _sincos(u[1], s)
     radius = _radius(u[0], s)
     np.multiply(cs, radius, cs)
