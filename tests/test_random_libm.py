@@ -1,6 +1,7 @@
 """The draws whose kernels call the C library in double precision (log, log1p, exp, tan) against PyTorch bit for
 bit at sizes that take NumPy's scalar loop (``_distributions._behind``) rather than ``math`` element by element,
-and that route itself against ``math`` (glibc's functions) on every size around its threshold."""
+and that route itself against ``math`` (glibc's functions) on every size around its threshold; randperm around its
+kept divisors' bound (``_distributions._divisors``)."""
 import math
 
 import numpy as np
@@ -44,6 +45,8 @@ DRAWS = [
     ('normal_strided_f64', lambda T: T.empty(3001, 2, dtype=T.float64)[:, 1].normal_(0.5, 2.0)),
     ('normal_strided_f32_33', lambda T: T.empty(33, 3)[:, 0].normal_()),
     ('geometric_f64', lambda T: T.empty(4000, dtype=T.float64).geometric_(0.02)),
+    ('randperm_kept_twice', lambda T: T.stack([T.randperm(2 ** 18), T.randperm(2 ** 18)])),
+    ('randperm_made', lambda T: T.randperm(2 ** 18 + 1)),
 ]
 
 
