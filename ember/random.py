@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import struct
+import sys
 
 import numpy as np
 
@@ -25,6 +26,8 @@ _STATE_SIZE = _HEAD.size + 8 * _N + _TAIL.size      # 5056
 _U64 = (1 << 64) - 1
 _BIG_DRAW = 1 << 15         # words from which a draw's arrays are mmapped by glibc's default threshold
 _SMALL_DRAW = 4096          # words below which _words32 casts random_raw's uint64 words
+_LITTLE = sys.byteorder == 'little'
+_HALF_BITS = np.array(32, np.uint64)
 
 
 def _unpack_seed(seed, who):
@@ -133,9 +136,17 @@ class Generator(metaclass=TorchNamedType):
         return self._draw.integers(0, 1 << 32, n, dtype=np.uint32)
 
     def _words64(self, n):
-        """``n`` outputs of PyTorch's ``random64()``: two words each, the first one high."""
-        w = self._words(2 * n)
-        return (w[0::2] << np.uint64(32)) | w[1::2]
+        """``n`` outputs of PyTorch's ``random64()``: two words each, the first one high. From _BIG_DRAW words, the
+        uint32 draw (half the memory of random_raw's) viewed as uint64, the first word low on a little-endian
+        machine, its halves swapped in three passes (10^6, min of 15 x 3: 6.8 -> 6.15 ms; rand(10^6, float64) min
+        of 15 interleaved 7.77 -> 6.74 ms; from _SMALL_DRAW words it lost: rand(4096, float64) 34 -> 37 us)."""
+        if 2 * n < _BIG_DRAW or not _LITTLE:
+            w = self._words(2 * n)
+            return (w[0::2] << np.uint64(32)) | w[1::2]
+        v = self._words32(2 * n).view(np.uint64)
+        high = np.left_shift(v, _HALF_BITS)
+        np.right_shift(v, _HALF_BITS, out=v)
+        return np.bitwise_or(high, v, out=high)
 
     # -- state ----------------------------------------------------------------------------------------
     def get_state(self):

@@ -1,7 +1,7 @@
 """The draws whose kernels call the C library in double precision (log, log1p, exp, tan) against PyTorch bit for
 bit at sizes that take NumPy's scalar loop (``_distributions._behind``) rather than ``math`` element by element,
 and that route itself against ``math`` (glibc's functions) on every size around its threshold; randperm around its
-kept divisors' bound (``_distributions._divisors``)."""
+kept divisors' bound (``_distributions._divisors``), and the 64-bit draws around ``Generator._words64``'s bound."""
 import math
 
 import numpy as np
@@ -47,6 +47,12 @@ DRAWS = [
     ('geometric_f64', lambda T: T.empty(4000, dtype=T.float64).geometric_(0.02)),
     ('randperm_kept_twice', lambda T: T.stack([T.randperm(2 ** 18), T.randperm(2 ** 18)])),
     ('randperm_made', lambda T: T.randperm(2 ** 18 + 1)),
+    ('randint_wide', lambda T: T.randint(-5, 2 ** 40, (20000,))),
+    ('randint_wider_than_int64', lambda T: T.randint(-2 ** 62, 2 ** 62 + 5, (20000,))),
+    ('randint_wide_few', lambda T: T.randint(-2 ** 62, 2 ** 62 + 5, (100,))),
+    ('random_int64', lambda T: T.empty(20000, dtype=T.int64).random_()),
+    ('rand_f64_on_both_sides_of_the_word_bound', lambda T: T.cat([T.rand(16383, dtype=T.float64),
+                                                                  T.rand(16384, dtype=T.float64)])),
 ]
 
 
