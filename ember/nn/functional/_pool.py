@@ -134,7 +134,7 @@ class _MaxBackward(Node):
 
     def backward(self, g):
         shape = self.shape
-        b = int(np.prod(shape[:-2]))
+        b = math.prod(shape[:-2])
         if not dual.is_array(g):
             idx = Tensor._make(self._flat().reshape(b, -1))
             z = Tensor._make(np.zeros((b, shape[-2] * shape[-1]), g._data.dtype))
@@ -468,7 +468,7 @@ class AvgPool2DBackward0(Node):
     def backward(self, g):
         k, s, p, o, canvas = self.geom
         shape = self.shape
-        b = int(np.prod(shape[:-2]))
+        b = math.prod(shape[:-2])
         if not dual.is_array(g):
             gd = (g.reshape(b, 1, o[0] * o[1]) / Tensor._make(self.div.reshape(1, 1, -1)))
             cols = gd.expand(b, k[0] * k[1], o[0] * o[1])
