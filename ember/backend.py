@@ -666,7 +666,7 @@ def transposed(a, out=None):
     thread CPU of 15). The same values either way (omatcopy multiplies by alpha = 1, exact for every float)."""
     if out is None:
         out = xp.empty(a.shape[::-1], a.dtype)
-    fn = _omatcopy(a.dtype) if type(a) is xp.ndarray and a.ndim == 2 and a.size else None
+    fn = _omatcopy(a.dtype) if type(a) is xp.ndarray and a.ndim == 2 and a.size and not _small_t(a) else None
     if fn is None or type(out) is not xp.ndarray or out.dtype != a.dtype or out.shape != a.shape[::-1] or \
             not out.flags.writeable or not (_rows(a) and _rows(out)):
         xp.copyto(out, a.T)
@@ -677,6 +677,15 @@ def transposed(a, out=None):
          out.ctypes.data, integer(out.strides[0] // a.itemsize))      # CblasRowMajor, CblasTrans
     _clear_upper()
     return out
+
+
+def _small_t(a):
+    """Whether NumPy copies a.T faster than the ?omatcopy call (~6 us through ctypes and _clear_upper, whatever the
+    size): up to 10^4 elements where out's rows (a's columns) are 16 or more long. float32, min of 3000, us (copy /
+    omatcopy): (1600, 4) 2.3 / 6.5, (1176, 4) 1.8 / 6.3 (LeNet batch 4's conv columns), (96, 25) 1.2 / 6.1, (64, 64)
+    1.8 / 6.2, (100, 100) 3.4 / 6.8; with rows of 4 it lost, (4, 1600) 6.7 / 6.4, (4, 4096) 16.1 / 7.1; and at 16384
+    elements, (256, 64) 10.9 / 7.8."""
+    return a.size <= 10000 and a.shape[0] >= 16
 
 
 _TINY = xp.ones((4, 4), xp.float32)
