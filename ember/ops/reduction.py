@@ -1213,7 +1213,8 @@ def _lse_bw(self, g):
     if not self.keep:
         g = g.reshape(_kshape(x.shape, self.dims))
         y = y.reshape(_kshape(x.shape, self.dims))
-    return g * dual.exp(x - y)
+    r = dual.r16    # (bf16: each op of grad * (self - result).exp() rounded, as PyTorch's tensors)
+    return r(g * r(dual.exp(r(x - y))))
 
 
 LogsumexpBackward0 = _node('LogsumexpBackward0', _lse_bw, ('dims', 'keep'))
