@@ -270,11 +270,21 @@ def _bn_backward(self, g):
             if w is not None:
                 np.multiply(gx, ex(w.astype(x.dtype, copy=False)), out=gx)
         gx = gx.reshape(x.shape).astype(dt, copy=False)
+    if dt != x.dtype:     # a float16/bf16 input: float32 sums, product and rounding (see _half_param)
+        return gx, need_w and _half_param(dotp, invstd, w.dtype), need_b and _half_param(gsum, None, b.dtype)
     if need_w:
         gw = (dotp * invstd).astype(w.dtype)
     if need_b:
         gb = gsum.astype(b.dtype)
     return gx, gw, gb
+
+
+def _half_param(total, invstd, dt):
+    """A weight (dotp * invstd) or bias (sum) gradient of a float16/bf16 batch_norm as PyTorch's kernel forms it: the
+    float32 sum times the float32 invstd, rounded once to the parameter's dtype (a bf16 one as well: instance_norm's
+    repeated parameters add these per-sample values; left float32, 1-5 of 6 bf16 gradients were a step off)."""
+    v = total.astype(np.float32)
+    return _bf16.cast(v if invstd is None else v * invstd.astype(np.float32), dt)
 
 
 def _planes_kernel(x, g):
@@ -1308,7 +1318,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f'Expected more than 1 spatial element when training, got input size {input.shape}')
     N, C = input.shape[0], input.shape[1]
     x = input.reshape((1, N * C) + tuple(input.shape[2:]))
-    rep = (lambda t: None if t is None else ops.cat([t] * N))
+    rep = (lambda t: None if t is None else t.repeat(N))   # (RepeatBackward0: one sum over the samples, as PyTorch's)
     rm, rv = rep(running_mean), rep(running_var)
     out = batch_norm(x, rm, rv, rep(weight), rep(bias), use_input_stats, momentum, eps)
     if use_input_stats:
