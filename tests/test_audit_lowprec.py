@@ -242,3 +242,74 @@ def test_instance_norm_half_parameters(shape, layout, dt):
     for t, e in zip(grads_run(torch, fn, args, dt, layout), grads_run(ember, fn, args, dt, layout)):
         same(t, e)
 
+
+_T1, _T2 = np.arange(37) % 5, np.random.default_rng(4).integers(0, 3, (2, 5, 6))
+NLL = [
+    ('sum', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T1), reduction='sum'), (37, 5)),
+    ('mean', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T1)), (37, 5)),
+    ('ignore', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T1), ignore_index=2), (37, 5)),
+    ('weight', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T1), weight=L.linspace(0.5, 1.5, 5, dtype=x.dtype)),
+     (37, 5)),
+    ('2d_sum', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2), reduction='sum'), (2, 3, 5, 6)),
+    ('2d_mean', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2)), (2, 3, 5, 6)),
+    ('cross_entropy', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1)), (37, 5)),
+]
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('name,fn,shape', NLL, ids=[c[0] for c in NLL])
+def test_nll_loss_half_cascade(name, fn, shape, dt):
+    """nll_loss of float16/bfloat16 sums its losses in PyTorch's cascade of partial sums held in the dtype (each add
+    rounded; bf16's total weight a bf16 count, the mean a bf16 quotient): ember summed them pairwise in float32."""
+    a = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    for t, e in zip(grads_run(torch, fn, [a], dt), grads_run(ember, fn, [a], dt)):
+        same(t, e)
+
+
+_T3 = np.random.default_rng(7).integers(0, 3, (2, 4, 5))
+_W5 = np.linspace(0.5, 1.5, 5)
+CE = [
+    ('ls', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), label_smoothing=0.1), (37, 5)),
+    ('ls_sum', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), label_smoothing=0.2, reduction='sum'),
+     (37, 5)),
+    ('ls_none', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), label_smoothing=0.2, reduction='none'),
+     (37, 5)),
+    ('ls_2d', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T3), label_smoothing=0.1), (2, 3, 4, 5)),
+    ('ls_ignore', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), label_smoothing=0.1, ignore_index=1),
+     (37, 5)),
+    ('ls_weight', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), label_smoothing=0.1,
+                                                             weight=L.tensor(_W5, dtype=x.dtype)), (37, 5)),
+    ('weight', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1), weight=L.tensor(_W5, dtype=x.dtype)),
+     (37, 5)),
+    ('prob', lambda L, x, t: L.nn.functional.cross_entropy(x, t.softmax(1)), (9, 5)),
+    ('prob_2d', lambda L, x, t: L.nn.functional.cross_entropy(x, t.softmax(1)), (2, 3, 4, 5)),
+    ('prob_ls', lambda L, x, t: L.nn.functional.cross_entropy(x, t.softmax(1), label_smoothing=0.1), (9, 5)),
+    ('prob_sum', lambda L, x, t: L.nn.functional.cross_entropy(x, t.softmax(1), reduction='sum'), (9, 5)),
+    ('prob_none_weight', lambda L, x, t: L.nn.functional.cross_entropy(x, t.softmax(1), reduction='none',
+                                                                       weight=L.tensor(_W5, dtype=x.dtype)), (9, 5)),
+]
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('name,fn,shape', CE, ids=[c[0] for c in CE])
+def test_cross_entropy_half_composed(name, fn, shape, dt):
+    """cross_entropy of float16/bfloat16 with label smoothing or probability targets as PyTorch composes it
+    (log_softmax, nll_loss, the smoothing term's sum, masked_fill, mul, div: each op rounded; ember's fused float32
+    node left 8-40 of 45 gradient values a step off), and bf16 nll_loss's backward -(g / total_weight) * weight
+    rounded per op; the same grad_fn."""
+    r = np.random.default_rng(8)
+    args = [r.standard_normal(shape).astype(np.float32) for _ in range(fn.__code__.co_argcount - 1)]
+    t, e = grads_run(torch, fn, args, dt), grads_run(ember, fn, args, dt)
+    assert type(t[0].grad_fn).__name__ == type(e[0].grad_fn).__name__
+    for a, b in zip(t, e):
+        same(a, b)
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+def test_bf16_sum_gradient_stays_bf16(dt):
+    """A full sum's gradient broadcast back is still the dtype's array: bf16's was a plain array of its byte order,
+    whose next formula (neg) gave unrounded float32, so two gradients met at log_softmax unrounded."""
+    fn = lambda L, x: L.nn.functional.nll_loss(L.log_softmax(x, 1), L.tensor(_T1)) * 0.9 + (-(L.log_softmax(x, 1).sum(1))).sum() * 0.02
+    a = np.random.default_rng(9).standard_normal((37, 5)).astype(np.float32)
+    for t, e in zip(grads_run(torch, fn, [a], dt), grads_run(ember, fn, [a], dt)):
+        same(t, e)

@@ -56,7 +56,9 @@ def expand(g, shape):
     if is_array(g):
         out = np.empty(shape, g.dtype)
         out[...] = g
-        return out
+        # (a bf16 gradient stays a BF16Array: as a plain array of its non-native dtype, the next formula's NumPy
+        # ops would give native float32 values, never rounded)
+        return out if g.dtype.isnative else out.view(_bf16.BF16Array)
     return g.expand(shape)
 
 

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _bf16
 from .._layout import _sorted_dims
 
 _LIMIT = 32768          # PyTorch's grain size: longer reductions are split across threads
@@ -409,7 +410,10 @@ def cascade_sum(v, valid=None, levels=8):
     """The sum of the 1-D float array ``v`` in the order PyTorch's nll_loss (its 1-D/2-D CPU kernel) adds its
     losses and weights: a running sum per level; after the element at index b (b a multiple of 2**power), level 0
     goes into level 1, and after b a multiple of 2**(2 power) level 1 into level 2, and so on; the levels are then
-    added from the bottom up. An element not ``valid`` (an ignored target) is skipped, and so is its flush."""
+    added from the bottom up. An element not ``valid`` (an ignored target) is skipped, and so is its flush. A
+    bfloat16 ``v`` is added as PyTorch's bf16 partial sums, each add rounded (_rounded_cascade)."""
+    if _bf16.is_bf16(v.dtype):
+        return _rounded_cascade(v, valid, levels)
     n = v.shape[0]
     zero = v.dtype.type(0)
     if n == 0:
@@ -438,6 +442,44 @@ def cascade_sum(v, valid=None, levels=8):
     for p in parts:
         total = v.dtype.type(total + p)
     return total
+
+
+def _rounded_cascade(v, valid, levels):
+    """cascade_sum of a bfloat16 array, every partial sum rounded to bf16 (NumPy has no bf16 add): the float32 value."""
+    v = _bf16.to_f32(v)
+    n = v.shape[0]
+    if n == 0:
+        return np.float32(0)
+    step = 1 << max(4, (n - 1).bit_length() // levels)
+    keep = np.ones(n, bool) if valid is None else np.asarray(valid, bool).reshape(-1)
+    vals, at = v[keep], np.flatnonzero(keep)
+    parts = []
+    for j in range(levels - 1):     # level j's runs end after each kept element at a multiple of step**(j+1)
+        if vals.shape[0] == 0:
+            break
+        flush = at[at % step ** (j + 1) == 0]
+        group = np.searchsorted(flush, at)
+        sums = _rounded_groups(vals, group, flush.shape[0] + 1)
+        parts.append(sums[-1])
+        vals, at = sums[:-1], flush
+    if vals.shape[0]:
+        parts.append(_rounded_groups(vals, np.zeros(vals.shape[0], np.int64), 1)[0])
+    total = np.float32(0)
+    for p in parts:
+        total = _bf16.round_f32(np.float32(total + p))[()]
+    return np.float32(total)
+
+
+def _rounded_groups(vals, group, ngroups):
+    """Each group's float32 values (``group`` sorted) added in order from +0, each add rounded to bf16."""
+    counts = np.bincount(group, minlength=ngroups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    padded = np.zeros((ngroups, max(int(counts.max()), 1)), np.float32)
+    padded[group, np.arange(group.shape[0]) - starts[group]] = vals
+    acc = np.zeros(ngroups, np.float32)
+    for col in padded.T:
+        acc = _bf16.round_f32(acc + col)
+    return acc
 
 
 def serial_sum(a, dims):

@@ -120,7 +120,7 @@ def _node(name, backward, slots, saves_input=False):
 # -- sum and mean ----------------------------------------------------------------------------------------
 def _sum_backward(self, g):
     """The gradient of a full sum: ``g`` copied into every element."""
-    if type(g) is np.ndarray:
+    if type(g) is np.ndarray and g.dtype.isnative:
         out = _empty(self.shape, g.dtype)
         out[...] = g
         return out

@@ -17,7 +17,7 @@ from ...ops import _composite
 from ...ops import shape as _shape
 from ...ops._sumorder import cascade_sum, ordered_sum
 from ...ops._util import all_below, broadcast_mismatch, need_float, arg_error, check_tensor_args, not_implemented
-from ...ops.pointwise import _broadcast_error
+from ...ops.pointwise import _broadcast_error, _div_scalar
 from ...ops.reduction import _log_softmax_arr, log_softmax as _log_softmax
 from ...tensor import Tensor
 from ._fused import fused, record
@@ -477,6 +477,8 @@ class _Coeffs:
         if self.plain:
             return -_at_targets(logp, self.tc)
         loss = -_at_targets(logp, self.tc) * self.wt
+        if type(loss) is _bf16.BF16Array:   # (PyTorch's bf16 data * weight: a rounded product)
+            loss = _bf16.adopt(loss)
         if self.eps:
             # np.add.reduce, not .sum: a warning from ember's frame, which backend's filter hides (see _quiet.rerun)
             smooth = -(np.add.reduce(logp, 1) if self.w is None else logp @ self.w) * self.valid
@@ -526,7 +528,11 @@ def _ce_index_backward(self, g):
 def _nll_backward(self, g):
     co, red, shape, dtype = self.ctx
     gr = _row_grads(g, red, co.denom)
-    v = -gr if co.plain else -(gr * co.wt)
+    if _bf16.is_bf16(dtype):    # PyTorch's bf16 scalars: -(g / total_weight), then times the weight, each rounded
+        gr = _bf16.round_f32(gr).reshape(np.shape(gr))
+        v = -gr if co.plain else -_bf16.round_f32(gr * _bf16.to_f32(co.wt))
+    else:
+        v = -gr if co.plain else -(gr * co.wt)
     if co.valid is not None and not co.plain:      # an ignored target's slot keeps +0, as PyTorch's zeroed gradient
         v = np.where(co.valid, v, 0)
     res = _targets_grad(v, co.tc, shape, dtype)
@@ -628,7 +634,7 @@ def _index_out(loss_rows, co, red, tshape, dtype):
     return loss_rows.reshape(tshape).astype(dtype, copy=False)
 
 
-_CASCADED = (np.dtype(np.float32), np.dtype(np.float64))   # (half types keep NumPy's sum: not measured)
+_CASCADED = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16), _bf16.NP)   # (half: adds rounded)
 
 
 def _cascades(ndim, co):
@@ -647,9 +653,13 @@ def _cascade_out(losses, co, red, dtype):
     losses of (n, 3) batches, so fastai's valid_loss differed from PyTorch's in its 7th digit."""
     total = cascade_sum(losses, co.valid)
     if red == 'sum':
-        return np.asarray(total, dtype)
+        return _bf16.cast(np.asarray(total, np.float32), dtype) if _bf16.is_bf16(dtype) else np.asarray(total, dtype)
     if co.w is not None:    # the backward divides by this total weight too, as PyTorch's by its saved total_weight
         co.denom = cascade_sum(co.wt, co.valid)
+    if _bf16.is_bf16(dtype):    # PyTorch's total weight is a bf16 value (its count rounded), the mean a bf16 quotient
+        co.denom = _bf16.round_f32(np.float32(co.denom))[()]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            return _bf16.cast(np.asarray(np.float32(total) / co.denom, np.float32), dtype)
     denom = co.denom
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.asarray(total / denom, dtype)
@@ -683,6 +693,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                f'{scalar_name(t.dtype)}')
         if ignore_index >= 0:   # PyTorch's check (a negative ignore_index is accepted, and ignored)
             raise RuntimeError('ignore_index is not supported for floating point target')
+        if _low(x):
+            return _ce_probs_ops(input, target, weight, reduction, label_smoothing, C)
         return _ce_probs(input, target, weight, reduction, label_smoothing, C)
     _check_weight_dtype('cross_entropy', weight, x)
     _check_target(x, t)
@@ -690,8 +702,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         # their bodies, past their _quiet.rerun wrappers: this one's reruns them (cross_entropy (8, 64) ~0.4 us)
         return nll_loss.__wrapped__(_log_softmax.__wrapped__(input, 1 if x.ndim > 1 else 0), target, weight, None,
                                     ignore_index, None, reduction)
-    if _exact.enabled() and weight is None and x.ndim <= 2:
-        return _ce_smoothed_ops(input, target, ignore_index, reduction, label_smoothing, C)
+    if (_exact.enabled() and weight is None and x.ndim <= 2) or _low(x):
+        return _ce_smoothed_ops(input, target, weight, ignore_index, reduction, label_smoothing, C)
     logp = _log_softmax_rows(_as_rows(x))
     co = _Coeffs(t, C, weight, ignore_index, label_smoothing, x.dtype)
     out = _index_out(co.losses(logp), co, reduction, t.shape, x.dtype)
@@ -700,22 +712,56 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                     target)
 
 
-def _ce_smoothed_ops(input, target, ignore_index, reduction, eps, C):
-    """Under the exact kernels, cross entropy of class indices with label smoothing (no class weight) as PyTorch
-    composes it (LossNLL.cpp's cross_entropy_loss_label_smoothing): nll_loss of log_softmax, and minus the rows' sums
-    of log_softmax, masked where ignored, summed and divided by the kept count (mean), each op rounding as
-    PyTorch's; the fused node's loss and gradient differed in the last bit. 1-2 dimensions (composed over (N, C, d...),
-    a value in 50-300 of reduction='none' still differed: not found)."""
+def _low(x):
+    """Whether array ``x`` is float16/bfloat16, whose composite losses run PyTorch's ops one by one (each rounded)."""
+    return x.dtype == np.float16 or _bf16.is_bf16(x.dtype)
+
+
+def _class_view(weight, ndim, dim):
+    """A class weight shaped to broadcast along the class dim of an ndim-D input."""
+    return weight.reshape(tuple(-1 if i == dim else 1 for i in range(ndim)))
+
+
+def _ce_smoothed_ops(input, target, weight, ignore_index, reduction, eps, C):
+    """Cross entropy of class indices with label smoothing as PyTorch composes it (LossNLL.cpp's
+    cross_entropy_loss_label_smoothing): nll_loss of log_softmax, and minus the rows' sums of log_softmax (times the
+    class weight), masked where ignored, summed and divided by the kept count or their weights (mean), each op
+    rounding as PyTorch's. Under the exact kernels (no weight, 1-2 dims: the fused node's float32 loss and gradient
+    differed in the last bit; over (N, C, d...) a value in 50-300 of reduction='none' still differed: not found), and
+    for float16/bfloat16 inputs, whose fused float32 node left 8-40 of 45 gradient values a step off."""
     dim = 1 if input.dim() > 1 else 0
     logp = _log_softmax(input, dim)
-    nll = nll_loss(logp, target, None, None, ignore_index, None, reduction)
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
     ignored = target == ignore_index
-    smooth = ops.neg(logp.sum(dim)).masked_fill(ignored, 0.0)
-    if reduction == 'mean':
+    terms = logp if weight is None else logp * _class_view(weight, input.dim(), dim)
+    smooth = ops.neg(terms.sum(dim)).masked_fill(ignored, 0.0)
+    if reduction == 'mean' and weight is not None:
+        smooth = smooth.sum() / weight.gather(0, target.masked_select(ops.logical_not(ignored)).flatten()).sum()
+    elif reduction == 'mean':
         smooth = smooth.sum() / ops.logical_not(ignored).sum()
     elif reduction == 'sum':
         smooth = smooth.sum()
     return nll * (1 - eps) + smooth * (eps / C)
+
+
+def _ce_probs_ops(input, target, weight, reduction, eps, C):
+    """Cross entropy of a float16/bfloat16 input against class probabilities as PyTorch composes it
+    (cross_entropy_loss_prob_target): log_softmax, the target smoothed, their product (times the class weight), minus
+    its sum, over the rows' count for the mean, each op rounded as PyTorch's (the fused float32 node left 12-35 of 45
+    gradient values a step off)."""
+    dim = 1 if input.dim() > 1 else 0
+    logp = _log_softmax(input, dim)
+    if eps:
+        target = target * (1 - eps) + eps / C
+    prod = logp * target
+    if weight is not None:
+        prod = prod * _class_view(weight, input.dim(), dim)
+    if reduction == 'none':
+        return ops.neg(prod.sum(dim))
+    loss = ops.neg(prod.sum())
+    if reduction != 'mean':
+        return loss
+    return _div_scalar(loss, input.numel() // C)    # (C++'s div(Tensor, Scalar): DivBackward1)
 
 
 def _ce_probs(input, target, weight, reduction, eps, C):
