@@ -41,11 +41,7 @@ BF16_GAPS = {'normal': 'normal with bf16 mean/std gives float32 (and other value
              'nn.functional.grid_sample': 'bicubic sampling of bf16 rounds PyTorch\'s way only for bilinear and nearest: '
                                           'PyTorch keeps the cubic coefficients in bf16 (not reproduced yet)',
              'nn.functional.adaptive_avg_pool3d': 'sums each bin in float32 and rounds once; PyTorch\'s 3-D kernel rounds '
-                                                  'otherwise (a few units in the last place; not reproduced yet)',
-             'nn.functional.upsample': 'bicubic on bf16 (interpolate\'s kernel, with or without align_corners) differs '
-                                       'from PyTorch\'s by a few units in the last place: PyTorch\'s result is neither '
-                                       'the float32 one rounded once nor a separable pass rounded per dim (measured; '
-                                       'not reproduced yet); interpolate\'s own bf16 check reads only its first samples'}
+                                                  'otherwise (a few units in the last place; not reproduced yet)'}
 
 
 def bf16(lib, v, dtype='bfloat16'):

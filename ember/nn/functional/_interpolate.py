@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ... import _exact, _layout, _quiet
+from ... import _bf16, _exact, _layout, _quiet
 from ..._dtype import scalar_name
 from ...autograd import dual
 from ...autograd.grad_mode import GRAD
@@ -367,12 +367,18 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
     ft = _pytorch_float(a.dtype)
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
+    low = mode == 'bicubic' and dual.is_low(a)
+    if low:     # PyTorch's half bicubic: its weights stored in the dtype, the taps combined in float32, rounded once
+        taps = [(i, dual.wide(dual.narrow(w, a.dtype))) for i, w in taps]
+        out = dual.wide(a)
     if mode == 'bilinear' and not antialias and a.dtype == np.float32 and _vectorized_2d(a, sizes):
         out = _bilinear_vectorized(a, *taps)
     else:
         for j in reversed(range(k)):
             out = _along(out, a.ndim - k + j, *taps[j], fused=_fuses(mode, antialias))
-    if out.dtype != a.dtype:
+    if low:
+        out = _bf16.cast(out, a.dtype)
+    elif out.dtype != a.dtype:
         out = np.clip(np.round(out), 0, 255) if a.dtype == np.uint8 else out
         out = out.astype(a.dtype)
     out = _layout.keep_channels_last(a, out)
