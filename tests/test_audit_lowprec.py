@@ -328,3 +328,18 @@ def test_bicubic_half_forward(shape, size, align, dt):
     run = lambda L: L.nn.functional.interpolate(L.tensor(a, dtype=getattr(L, dt)), size=size, mode='bicubic',
                                                 align_corners=align)
     same(run(torch), run(ember))
+
+
+CIRCULAR = [((2, 3, 6), (2, 3)), ((1, 2, 4, 5), (1, 2, 2, 1)), ((2, 4, 5), (0, 2, 1, 3)), ((3, 4, 5), (4, 5, 0, 0)),
+            ((1, 2, 3, 4, 3), (1, 1, 2, 1, 1, 0)), ((2, 3, 3, 3), (3, 3, 3, 3))]
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('shape,pad', CIRCULAR, ids=[str(len(p) // 2) + 'd' + str(i) for i, (_, p) in enumerate(CIRCULAR)])
+def test_circular_pad_backward_rounds_each_slab(shape, pad, dt):
+    """F.pad(mode='circular')'s gradient in float16/bfloat16 as PyTorch's CopySlices chain: each wrapped slab's
+    gradient added onto its source in reverse order of the copies, one rounded add per slab."""
+    a = arr(*shape)
+    fn = lambda L, x: L.nn.functional.pad(x, pad, mode='circular')
+    for t, e in zip(grads_run(torch, fn, [a], dt), grads_run(ember, fn, [a], dt)):
+        same(t, e)

@@ -69,11 +69,13 @@ class ConstantPadNdBackward0(Node):
 
 class _GatherPadBackward(Node):
     """Backward of reflect/replicate/circular padding: sum the gradient back through each dim's indices."""
-    __slots__ = ('idx', 'sizes', 'slabs')
+    __slots__ = ('idx', 'sizes', 'slabs', 'pairs')
 
     def backward(self, g):
         if dual.is_low(g) and type(self).__name__.startswith(('Reflection', 'Replication')):
             return _scatter_rounded(g, self.idx, self.sizes)
+        if dual.is_low(g) and self.slabs is not None and type(self).__name__.endswith('CopySlices'):
+            return _circular_rounded(g, self.pairs, self.sizes)
         if self.slabs is not None and dual.is_array(g):
             return _unslab(g, self.slabs)
         k = len(self.idx)
@@ -102,6 +104,31 @@ def _scatter_rounded(g, idx, sizes):
         acc[..., src[sel]] = _bf16.round_f32(s) if bf16 else s.astype(np.float16)
     acc = acc.reshape(lead + tuple(sizes))
     return _bf16.from_f32(acc) if bf16 else acc.astype(np.float16)
+
+
+def _circular_rounded(g, pairs, sizes):
+    """Circular padding's backward in float16/bfloat16 as PyTorch's CopySlices chain gives it (its _pad_circular copies
+    the input into the centre, then for the last dim first each end's wrapped slab from inside the result): in reverse,
+    each copied slab's gradient moved onto its source slab, one add rounded to the dtype per slab (summed in float32,
+    a corner's several contributions were rounded once: 5-16 of 40-72 gradient values a step off)."""
+    rnd = dual.rounder(g.dtype)
+    acc = np.array(dual.wide(g), np.float32)
+    k, nd = len(pairs), acc.ndim
+    copies = []
+    for j in reversed(range(k)):
+        dim, (lo, hi) = nd - k + j, pairs[j]
+        m = acc.shape[dim]
+        if lo > 0:
+            copies.append((dim, slice(0, lo), slice(m - lo - hi, m - hi)))
+        if hi > 0:
+            copies.append((dim, slice(m - hi, m), slice(lo, lo + hi)))
+    for dim, dst, src in reversed(copies):
+        at = (slice(None),) * dim
+        part = acc[at + (dst,)].copy()
+        acc[at + (dst,)] = 0
+        acc[at + (src,)] = rnd(acc[at + (src,)] + part)
+    centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, sizes))
+    return dual.narrow(np.ascontiguousarray(acc[(Ellipsis,) + centre]), g.dtype)
 
 
 def _scatter_axis(g, idx, n, axis):
@@ -269,7 +296,7 @@ def pad(input, pad, mode='constant', value=None):
             out = _layout.keep_channels_last(a, out)
         if GRAD.enabled and input._requires_grad:
             node = _node_class(mode, k)((input,))
-            node.idx, node.sizes, node.slabs = idx, sizes, slabs
+            node.idx, node.sizes, node.slabs, node.pairs = idx, sizes, slabs, pairs
             if mode != 'circular':
                 node.guard(input)   # (PyTorch's reflection and replication nodes save the input)
             return Tensor._make(out, node)
