@@ -329,9 +329,12 @@ class _UpsampleBackward(Node):
             kind, taps = self.plain
             return (_interp_exact.backward(kind, g, self.sizes, taps),)
         lead = g.ndim - len(self.taps)
+        half = dual.is_array(g) and g.dtype == np.float16
+        if half:    # (PyTorch's float16 backward adds in float32 and rounds once, as bf16's)
+            g = g.astype(np.float32)
         for j, ((idx, w), n_in) in enumerate(zip(self.taps, self.sizes)):
             g = _along_backward(g, lead + j, n_in, idx, w)
-        return (g,)
+        return (g.astype(np.float16) if half else g,)
 
 
 def _node_class(name, cache={}):
@@ -368,6 +371,7 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
     low = mode == 'bicubic' and dual.is_low(a)
+    grad_taps = taps    # (the backward's weights, unrounded in every dtype)
     if low:     # PyTorch's half bicubic: its weights stored in the dtype, the taps combined in float32, rounded once
         taps = [(i, dual.wide(dual.narrow(w, a.dtype))) for i, w in taps]
         out = dual.wide(a)
@@ -387,7 +391,8 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
         if antialias:
             name = name.replace('Backward0', 'AaBackward0')
         node = _node_class(name)((input,))
-        node.taps, node.sizes, node.plain = [(i, w.astype(a.dtype)) for i, w in taps], tuple(n_in), None
+        wdt = np.float32 if a.dtype == np.float16 else a.dtype     # (float16's backward runs in float32)
+        node.taps, node.sizes, node.plain = [(i, w.astype(wdt)) for i, w in grad_taps], tuple(n_in), None
         if a.dtype == np.float32 and _exact.ON[0] and not antialias and tuple(sizes) != tuple(n_in):
             if mode == 'bicubic':
                 node.plain = ('bicubic', [_cubic_taps(ni, no, align_corners, sf, ft, fused=False)
