@@ -260,7 +260,9 @@ def matmul(input, other, *, out=None):
     except ValueError:
         raise _batch_mismatch(a, b) from None
     viewable = a.ndim > 2 and b.ndim <= 2 and _viewable(a)
-    if a.ndim > 2 and b.ndim <= 2 and GRAD.enabled and (input._requires_grad or other._requires_grad) \
+    if a.ndim <= 2 and b.ndim > 2 and GRAD.enabled and input._requires_grad:
+        out = _fold_transposed(input, other)
+    elif a.ndim > 2 and b.ndim <= 2 and GRAD.enabled and (input._requires_grad or other._requires_grad) \
             and (viewable or other._requires_grad or not a.size):
         out = _fold_record(input, other, np.asarray(arr), viewable)
     elif a.ndim >= 3 or b.ndim >= 3:
@@ -270,6 +272,21 @@ def matmul(input, other, *, out=None):
     if _flop_hook.COUNTERS:
         _flop_hook.matmul(input, other, out)
     return out
+
+
+def _fold_transposed(input, other):
+    """A vector or matrix requiring grad times a stack, as PyTorch's matmul folds it: the stack's transpose folded
+    into rows (a copy, which an in-place change to the stack does not reach) times the small operand (its
+    transpose, a view: its in-place change is caught), viewed back, and for a matrix transposed and made
+    contiguous (grad_fn CloneBackward0)."""
+    t1 = other.mT
+    rows, k = math.prod(t1.shape[:-1]), t1.shape[-1]
+    folded = t1.reshape(rows, k)
+    small = input if input._data.ndim == 1 else input.t()
+    prod = folded.mv(small) if input._data.ndim == 1 else folded.mm(small)
+    shape = tuple(t1.shape[:-1]) + tuple(prod.shape[1:])
+    out = Tensor._make(prod._data.reshape(shape), _view_node(UnsafeViewBackward0, (prod.grad_fn, 0), prod._data.shape)[0])
+    return out if input._data.ndim == 1 else out.mT.contiguous()
 
 
 def _batch_operands(input, other):
