@@ -1552,7 +1552,31 @@ def _times_const(g, arr):
 
 
 def _ldexp_other(g, a, b):
-    return g * a * dual.exp(b * math.log(2.0)) * math.log(2.0)
+    """other's gradient, ``a`` the result (see _ldexp_saves_result)."""
+    return g * a * math.log(2.0)
+
+
+def _no_saved_self(node):
+    raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_self'")
+
+
+def _ldexp_saves_result(op):
+    """ldexp ``op`` whose node keeps the result where binary saved ``input``: PyTorch's LdexpBackward0 saves other
+    and the result (other's gradient is grad * result * ln 2), so an in-place change to input after it is no error."""
+    def wrap(f):
+        def g(input, other):
+            r = f(input, other)
+            node = r.grad_fn
+            if node is not None and node._saved and node._saved[0] is not None:
+                r._vc = vc = r._vc or [0]
+                node._saved = ((r._data, vc, vc[0], r._output_nr), node._saved[1])
+                node._epoch = -1     # (binary's fast path reads saved inputs' tensors; saved() reads this array)
+            return r
+        g.__name__, g.__doc__, g.node = f.__name__, f.__doc__, f.node
+        return g
+    new = wrap(op)
+    new.operator, new.method = wrap(op.operator), wrap(op.method)
+    return new
 
 
 def _ldexp_whole(a, b):
@@ -1586,13 +1610,17 @@ def _ldexp_op(fn):
     return ldexp
 
 
-_LDEXP = [_result_saved(binary('ldexp', f, 'LdexpBackward0', lambda g, a, b: g * dual.exp(b * math.log(2.0)),
-                               _ldexp_other, float_out=True, tensors_only=True, doc='input * 2 ** other, elementwise.'))
+_LDEXP = [_ldexp_saves_result(_result_saved(binary('ldexp', f, 'LdexpBackward0', lambda g, a, b: g * dual.exp(b * math.log(2.0)),
+                               _ldexp_other, float_out=True, tensors_only=True, doc='input * 2 ** other, elementwise.')))
           for f in (_ldexp_whole, _ldexp_pow)]
 ldexp = _ldexp_op(_LDEXP)
 ldexp.operator, ldexp.method = (_ldexp_op([getattr(f, k) for f in _LDEXP]) for k in ('operator', 'method'))
 for _f in (ldexp, ldexp.operator, ldexp.method):
     _f.__doc__, _f.node = 'input * 2 ** other, elementwise.', _LDEXP[0].node
+for _f in _LDEXP:   # PyTorch's LdexpBackward0 has _saved_other and _saved_result, no _saved_self
+    _f.node._saved_self = _f.node._raw_saved_self = property(_no_saved_self)
+    for _k, _v in saved_properties('result').items():
+        setattr(_f.node, _k, _v)
 
 
 def _nextafter(a, b):
