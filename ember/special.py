@@ -48,9 +48,21 @@ def _ndtr_arr(a):
 
 
 # PyTorch composes ndtr as (1 + erf(x / sqrt 2)) * 0.5: its grad_fn is that product's, MulBackward1
-ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
-                        lambda g, x, y: g * math.sqrt(0.5 / math.pi) * _dual.exp(x * x * -0.5),
-                        doc='The standard normal CDF.')
+_ndtr = _pointwise.unary('ndtr', _ndtr_arr, 'MulBackward1',
+                         lambda g, x, y: g * math.sqrt(0.5 / math.pi) * _dual.exp(x * x * -0.5))
+
+
+def ndtr(input):
+    """The standard normal CDF. Its node keeps a copy of the input (PyTorch's erf saves its own x / sqrt 2), so an
+    in-place change to the input after it is no error there either."""
+    out = _ndtr(input)
+    node = out.grad_fn
+    if node is not None:
+        node.save(input.clone())    # (a clone: under create_graph the second derivative reaches the input)
+    return out
+
+
+ndtr.node = _ndtr.node
 
 
 def round(input, *, decimals=0):
