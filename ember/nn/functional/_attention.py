@@ -538,7 +538,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             node.p, node.drop, node.scale, node.bias, node.need = p, drop, scale, bias, need
             node.split, node.causal, node.flash_causal = split and not need[3], h, flash_causal
             node.shapes = (q.shape, k.shape, v.shape, None if fmask is None else fmask._data.shape)
-            node.save(query, key, value, fmask if need[3] else None)
+            if name == _FLASH:
+                node.save(query, key, value, fmask if need[3] else None)
+            else:   # PyTorch's math path saves its own scaled q and k and no mask: later in-place changes miss them
+                node.save(query.clone(), key.clone(), value, fmask.clone() if need[3] else None)
             return Tensor._make(out, node)
         return Tensor._make(out)
     except (AttributeError, TypeError):
