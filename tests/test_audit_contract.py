@@ -49,7 +49,18 @@ INPLACE = [
     ('pow_number_exponent', lambda L, a: [a, L.pow(a, 3)], (_f64(2, 3),), (0, 1)),
     ('float_power', lambda L, a, b: [a, b, L.float_power(a, b)], (_f64(2, 3), _f64(2, 3)), (0, 1, 2)),
     ('hypot', lambda L, a, b: [a, b, L.hypot(a, b)], (_f64(2, 3), _f64(2, 3)), (0, 1, 2)),
-    ('ldexp', lambda L, a, b: [a, b, L.ldexp(a, b)], (_f64(2, 3), _f64(2, 3)), (1, 2)),
+    ('ldexp', lambda L, a, b: [a, b, L.ldexp(a, b)], (_f64(2, 3), _f64(2, 3)), (0, 1, 2)),
+    ('ldexp_broadcast', lambda L, a, b: [a, b, L.ldexp(a, b)], (_f64(1, 3), _f64(2, 1)), (0, 1, 2)),
+    ('special.ndtr', lambda L, a: [a, L.special.ndtr(a)], (_f64(2, 3, lo=-1),), (0, 1)),
+    ('matmul_2d_3d', lambda L, a, b: [a, b, a @ b], (_f64(2, 3), _f64(4, 3, 5)), (0, 1, 2)),
+    ('matmul_1d_3d', lambda L, a, b: [a, b, a @ b], (_f64(3), _f64(4, 3, 5)), (0, 1, 2)),
+    ('matmul_2d_4d', lambda L, a, b: [a, b, L.matmul(a, b)], (_f64(2, 3), _f64(2, 2, 3, 5)), (0, 1)),
+    ('sdpa_math', lambda L, q, k, v: [q, k, v, L.nn.functional.scaled_dot_product_attention(q, k, v)],
+     (_f64(1, 2, 3), _f64(1, 3, 3), _f64(1, 3, 3)), (0, 1)),
+    ('sdpa_math_mask', lambda L, q, k, v, m: [q, k, v, m, L.nn.functional.scaled_dot_product_attention(q, k, v, m)],
+     (_f64(1, 2, 3), _f64(1, 3, 3), _f64(1, 3, 3), _f64(2, 3)), (0, 1, 3)),
+    ('sdpa_flash', lambda L, q, k, v: [q, k, v, L.nn.functional.scaled_dot_product_attention(q, k, v)],
+     (_f64(1, 1, 2, 3), _f64(1, 1, 3, 3), _f64(1, 1, 3, 3)), (0, 1, 2)),
     ('pow_', lambda L, a, b: [a, b, (a * 1).pow_(b)], (_f64(2, 3), _f64(2, 3)), (2,)),
     ('hypot_', lambda L, a, b: [a, b, (a * 1).hypot_(b)], (_f64(2, 3), _f64(2, 3)), (2,)),
     ('qr_R', lambda L, a: [a, *L.linalg.qr(a)], (_f64(4, 3),), (1, 2)),
@@ -95,6 +106,47 @@ def _run(lib, fn, arrays, target):
                          ids=[f'{n}-{t}' for n, f, a, ts in INPLACE for t in ts])
 def test_saved_tensor_changed_in_place(name, fn, arrays, target):
     assert _run(ember, fn, arrays, target) == _run(torch, fn, arrays, target)
+
+
+def _graph(fn):
+    """A grad_fn's graph as (depth, name) rows."""
+    rows, todo = [], [(fn, 0)]
+    while todo:
+        f, d = todo.pop()
+        if f is not None:
+            rows.append((d, f.name()))
+            todo.extend((g, d + 1) for g, _ in reversed(f.next_functions))
+    return rows
+
+
+@pytest.mark.parametrize('sa,sb,need', [((2, 3), (4, 3, 5), (True, True)), ((2, 3), (4, 3, 5), (True, False)),
+                                        ((3,), (2, 4, 3, 5), (True, True)), ((3,), (4, 3, 5), (True, False))])
+def test_matmul_small_by_stack_graph(sa, sb, need):
+    """A vector or matrix requiring grad times a stack is PyTorch's folded product (CloneBackward0 over the
+    transposed mm for a matrix): its graph, values and gradients."""
+    got, arrays = [], (_f64(*sa), _f64(*sb))
+    for lib in (torch, ember):
+        a, b = (lib.tensor(x, requires_grad=n) for x, n in zip(arrays, need))
+        out = a @ b
+        grads = lib.autograd.grad(out, [t for t in (a, b) if t.requires_grad], lib.ones_like(out))
+        got.append((_graph(out.grad_fn), out.shape, out.stride(), out.detach().numpy(), [g.numpy() for g in grads]))
+    assert got[1][:3] == got[0][:3]
+    np.testing.assert_allclose(got[1][3], got[0][3], rtol=1e-12)
+    for g1, g0 in zip(got[1][4], got[0][4]):
+        np.testing.assert_allclose(g1, g0, rtol=1e-12)
+
+
+def test_ldexp_saves_other_and_result():
+    """PyTorch's LdexpBackward0 saves other and the result (no self); its double backward, as ember's gradgradcheck."""
+    got = []
+    for lib in (torch, ember):
+        a, b = lib.tensor(_f64(1, 3), requires_grad=True), lib.tensor(_f64(2, 1), requires_grad=True)
+        fn = lib.ldexp(a, b).grad_fn
+        got.append((hasattr(fn, '_saved_self'), fn._saved_other.shape, fn._saved_result.shape))
+    assert got[1] == got[0]
+    args = (ember.tensor(_f64(1, 3), requires_grad=True), ember.tensor(_f64(2, 1), requires_grad=True))
+    assert ember.autograd.gradgradcheck(ember.ldexp, args)
+    assert ember.autograd.gradgradcheck(ember.special.ndtr, args[:1])
 
 
 def test_lu_outputs_numbered_as_pytorchs():
