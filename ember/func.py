@@ -258,7 +258,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             raise RuntimeError('jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. '
                                'This is not allowed with strict=True.')
         us = [zeros_like(o).requires_grad_() for o in out_leaves]
-        vj = _grads(out_leaves, fresh, us, True)
+        with _forward_refusal.seeding(fresh):    # (the vjp's graph: a refused node's forward formula, _activation)
+            vj = _grads(out_leaves, fresh, us, True)
         keep = [(g, t) for g, t in zip(vj, tan) if g.requires_grad]
         if keep:
             jv = _grads([g for g, _ in keep], us, [t for _, t in keep], outer)

@@ -64,7 +64,10 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
     if refuse is not None:
         refused = undifferentiable('NotImplemented', f'derivative for aten::{refuse} is not implemented',
                                    'torch::autograd::NotImplemented')
-        cls.graph_backward = lambda self, grads: (_refused(refused, grad, grads[0], self.saved()[0], self.ctx),)
+        cls.graph_backward = lambda self, grads: (
+            _tangent_path(grad, grads[0], self.saved(False)[0], self.ctx) if forward_refusal.SOURCES and any(
+                forward_refusal.carries_tangent(t) for t in self.saved(True)) else
+            _refused(refused, grad, grads[0], self.saved()[0], self.ctx),)
     display = re.sub(r'(?<=[a-z])(?=[A-Z])', '_', node_name[:-9]).lower()   # PyTorch's name: LeakyRelu leaky_relu
 
     def op(input, *params):
@@ -82,6 +85,13 @@ def _elementwise(node_name, forward, backward, reference, kernel=None, twice=Non
         return record(cls, (input,), np.asarray(y).astype(_F16) if low else y, ctx=params)
     op.node, op.twice = cls, twice_cls
     return op
+
+
+def _tangent_path(grad, g, x, ctx):
+    """Under a forward-mode transform, the gradient of an op whose backward PyTorch does not differentiate but which
+    has a forward formula (its backward kernel on the tangent): ``g`` times the elementwise derivative, recorded
+    linear in ``g`` so that ember's double-backward trick reads the tangent off it (hardsigmoid's float 1/6 kept)."""
+    return g * Tensor._make(np.asarray(grad(np.ones_like(x), x, *ctx)))
 
 
 def _refused(cls, grad, g, x, ctx):
