@@ -6,10 +6,12 @@ as PyTorch's one SegmentReduceBackward0 node."""
 import numpy as np
 
 from . import _quiet
+from .autograd import forward_refusal
 from .ops._composite import composite, node_class
 from .tensor import Tensor
 
-_SegmentReduceBackward0 = node_class('SegmentReduceBackward0', result=True)   # (PyTorch saves the output)
+# (PyTorch saves the output; it has no forward-mode formula)
+_SegmentReduceBackward0 = forward_refusal.refusing(node_class('SegmentReduceBackward0', result=True), 'segment_reduce')
 _IDENTITY = {'sum': 0.0, 'mean': 0.0, 'amax': -np.inf, 'amin': np.inf, 'prod': 1.0}
 
 

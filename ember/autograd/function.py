@@ -5,6 +5,7 @@ import functools
 
 import numpy as np
 
+from . import forward_refusal
 from .grad_mode import GRAD, as_user, no_grad
 from .._dtype import FROM_NP
 from .graph import Node, MODE, PACKED, _version_cell, _FREED
@@ -174,6 +175,10 @@ class Function(metaclass=FunctionMeta):
             out = forward_ad._jvp_apply(cls, _run, args, kwargs)
             if out is not NotImplemented:
                 return out
+        if forward_refusal.SOURCES and cls.jvp is Function.jvp:   # PyTorch's refusal of a tangent without jvp
+            ids = forward_refusal._seed_ids()
+            if any(forward_refusal.carries_tangent(a, ids) for a in args):
+                Function.jvp(None)
         return _run(cls, args, kwargs)[0]
 
 

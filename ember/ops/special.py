@@ -589,6 +589,8 @@ def zeta(input, other):
     dt = _dtype.result_type(input, other)
     if dt.is_complex or dt in (_dtype.float16, _dtype.bfloat16):
         raise NotImplementedError(f'"zeta_cpu" not implemented for \'{_dtype.scalar_name(dt)}\'')
+    if forward_refusal.SOURCES:   # no forward-mode formula in PyTorch
+        forward_refusal.refuse('special_zeta', input, other)
     return _zeta_op(input, other)
 
 

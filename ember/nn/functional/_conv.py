@@ -14,6 +14,7 @@ import numpy as np
 from ..._dtype import bfloat16 as _BF16, float32 as _F32, cpp_name, scalar_name, type_string
 from ...ops import _composite, _flop_hook, _halfgemm, _sumorder
 from ...ops._util import not_implemented, check_tensor_args, check_inner_args
+from ...autograd import forward_refusal
 from ..._warn import warn_user
 from ...autograd import dual, graph
 from ...autograd.grad_mode import GRAD
@@ -1592,4 +1593,4 @@ def conv_tbc(input, weight, bias, pad=0):
 
 
 # (PyTorch's formula gives zeros for what no tap reaches)
-ConvTbcBackward0 = _composite.node_class('ConvTbcBackward0', zeros=True)
+ConvTbcBackward0 = forward_refusal.refusing(_composite.node_class('ConvTbcBackward0', zeros=True), 'conv_tbc')
