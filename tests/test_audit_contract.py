@@ -252,3 +252,59 @@ def test_gradcheck_of_complex_inputs(grad, check):
         except Exception as e:   # GradcheckError (PyTorch's subclasses RuntimeError), compared by message
             got.append((isinstance(e, RuntimeError), str(e).split('numerical')[0]))
     assert got[1] == got[0]
+
+
+def _no_jvp_function(lib):
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    return Double.apply
+
+
+# (id, fn(lib, dual x) -> tensor): forward-mode AD through the op, against PyTorch's tangent or its refusal
+FORWARD_AD = [
+    ('hardsigmoid', lambda L, x: L.nn.functional.hardsigmoid(x * 4)),
+    ('hardsigmoid_inplace', lambda L, x: L.nn.functional.hardsigmoid(x * 4, inplace=True)),
+    ('segment_reduce', lambda L, x: L.segment_reduce(x, 'sum', lengths=L.tensor([2, 1]))),
+    ('special.zeta_input', lambda L, x: L.special.zeta(x + 2, 1.5)),
+    ('special.zeta_other', lambda L, x: L.special.zeta(2.5, x + 1)),
+    ('conv_tbc', lambda L, x: L.conv_tbc(x.reshape(3, 1, 2), L.ones(2, 2, 3, dtype=L.float64),
+                                         L.ones(3, dtype=L.float64))),
+    ('Function_without_jvp', lambda L, x: _no_jvp_function(L)(x)),
+    ('Function_without_jvp_plain_input', lambda L, x: _no_jvp_function(L)(x.detach())),
+]
+X32 = R.uniform(-1, 1, (3, 2))
+T32 = R.standard_normal((3, 2))
+
+
+def _forward_ad(lib, fn):
+    fa = lib.autograd.forward_ad
+    try:
+        with fa.dual_level():
+            out = fn(lib, fa.make_dual(lib.tensor(X32), lib.tensor(T32)))
+            tangent = fa.unpack_dual(out).tangent
+            return None if tangent is None else tangent.numpy()
+    except NotImplementedError as e:
+        return str(e)
+
+
+@pytest.mark.parametrize('name,fn', FORWARD_AD, ids=[r[0] for r in FORWARD_AD])
+def test_forward_ad(name, fn):
+    got, want = _forward_ad(ember, fn), _forward_ad(torch, fn)
+    if isinstance(want, np.ndarray):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    else:
+        assert got == want
+
+
+def test_func_jvp_of_hardsigmoid():
+    """torch.func.jvp through hardsigmoid (whose backward PyTorch does not differentiate, but whose forward formula
+    it has): PyTorch's tangent."""
+    got = [lib.func.jvp(lib.nn.functional.hardsigmoid, (lib.tensor(X32 * 4),), (lib.tensor(T32),))[1].numpy()
+           for lib in (torch, ember)]
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
