@@ -308,3 +308,74 @@ def test_func_jvp_of_hardsigmoid():
     got = [lib.func.jvp(lib.nn.functional.hardsigmoid, (lib.tensor(X32 * 4),), (lib.tensor(T32),))[1].numpy()
            for lib in (torch, ember)]
     np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+
+
+Z3 = np.array([1 + 2j, -0.5 + 0.3j, 2 - 1j])
+
+
+def _versions_through(L, view):
+    z = L.tensor(Z3, requires_grad=True) * 1
+    v = view(L, z)
+    with L.no_grad():
+        v.mul_(2)
+    return z._version, v._version, z.detach().numpy().tolist()
+
+
+def _saved_view_then_base_changed(L, view):
+    z = L.tensor(Z3, requires_grad=True) * 1
+    w = view(L, z)
+    w = w * w
+    with L.no_grad():
+        z.mul_(2)
+    w.sum().backward()
+
+
+def _base_saved_then_view_changed(L, view):
+    z = L.tensor(Z3, requires_grad=True) * 1
+    y = z * z
+    with L.no_grad():
+        view(L, z).mul_(2)
+    L.view_as_real(y).sum().backward()
+
+
+def _view_of_leaf_changed(L, view):
+    view(L, L.tensor(Z3, requires_grad=True)).mul_(2)
+
+
+def _complex_view_saved(L, view):
+    r = L.view_as_complex(L.tensor(np.ones((3, 2)), requires_grad=True) * 1)
+    y = r * r
+    with L.no_grad():
+        view(L, r).mul_(3)
+    y.abs().sum().backward()
+
+
+VIEWS = {'real': lambda L, z: z.real, 'imag': lambda L, z: z.imag, 'view_as_real': lambda L, z: L.view_as_real(z),
+         'view_as_real_select': lambda L, z: L.view_as_real(z)[:, 0]}
+
+
+@pytest.mark.parametrize('case', [_versions_through, _saved_view_then_base_changed, _base_saved_then_view_changed,
+                                  _view_of_leaf_changed, _complex_view_saved], ids=lambda f: f.__name__.strip('_'))
+@pytest.mark.parametrize('view', list(VIEWS), ids=list(VIEWS))
+def test_real_views_of_complex(case, view):
+    """.real, .imag and view_as_real of a complex tensor that requires grad are views: the base's version counter,
+    PyTorch's errors for saved tensors changed in place through them (naming the output PyTorch names)."""
+    got = []
+    for lib in (torch, ember):
+        try:
+            got.append(case(lib, VIEWS[view]))
+        except RuntimeError as e:
+            got.append(str(e).split(' Hint:')[0])
+    assert got[1] == got[0]
+
+
+@pytest.mark.parametrize('view', list(VIEWS), ids=list(VIEWS))
+def test_recorded_change_through_real_view_refused(view):
+    """A recorded in-place change through a real view of a complex tensor: PyTorch records a CopySlices, ember
+    (which does not rebase such views) refuses it clearly rather than dropping the change from the gradient."""
+    z = torch.tensor(Z3, requires_grad=True) * 1
+    VIEWS[view](torch, z).mul_(torch.tensor(0.5, dtype=torch.float64, requires_grad=True))
+    assert z.grad_fn.name() == 'torch::autograd::CopySlices'
+    z = ember.tensor(Z3, requires_grad=True) * 1
+    with pytest.raises(RuntimeError, match='ember does not record an in-place change, under grad mode, through a real'):
+        VIEWS[view](ember, z).mul_(ember.tensor(0.5, dtype=ember.float64, requires_grad=True))

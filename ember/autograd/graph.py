@@ -471,7 +471,8 @@ def _raise_modified(node, obj, now, then, is_output, output_nr=0):
     shape = ', '.join(map(str, arr.shape))
     fn, nr = (node, output_nr) if is_output else (obj.grad_fn, obj._output_nr)
     name = None if fn is None else _op_name(fn)
-    if not is_output and fn is not None and obj._base is not None:
+    if not is_output and fn is not None and obj._base is not None and name not in ('ViewAsReal', 'ViewAsComplex'):
+        # (view_as_real's and view_as_complex's own views change the dtype: PyTorch replays them by name)
         name, nr = 'AsStrided', 0   # (a view whose memory changed: PyTorch regenerates its grad_fn on reading)
     view = None if is_output else getattr(node, '_view_saved_shape', None)
     view = None if view is None else view(obj)

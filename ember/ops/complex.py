@@ -111,9 +111,9 @@ def view_as_complex(input):
 def _view(input, arr, name):
     """A view of ``input`` with array ``arr`` (memory shared; the version counter is the base's)."""
     record = _no_grad_yet(name, input)
-    if record is not None:     # differentiated: a new tensor for autograd (ember does not rebase these views)
-        return record(arr, input)
-    t = Tensor._make(arr)
+    # differentiated: recorded as a new node, still a view (its version counter is the base's; an in-place change
+    # through it under grad mode is refused, inplace.check_inplace, as ember does not rebase these views)
+    t = record(arr, input) if record is not None else Tensor._make(arr)
     t._base = input._base if input._base is not None else input
     return t
 

@@ -18,6 +18,9 @@ _F16 = np.dtype(np.float16)
 
 _LEAF = 'a leaf Variable that requires grad is being used in an in-place operation.'
 _VIEW_LEAF = 'a view of a leaf Variable that requires grad is being used in an in-place operation.'
+_REINTERPRETED = ('ember does not record an in-place change, under grad mode, through a real view of a complex tensor '
+                  '(view_as_real, .real, .imag) or a complex view of a real one (view_as_complex): change the base '
+                  'out of place (torch.complex(re, im), torch.view_as_complex(...)) or under torch.no_grad()')
 
 
 def check_inplace(t, *others):
@@ -34,6 +37,8 @@ def check_inplace(t, *others):
         _views.check_view_inplace(t)
         if t._requires_grad and b.grad_fn is None:   # (the leaf need not require grad: r.t().requires_grad_())
             raise RuntimeError(_VIEW_LEAF)
+        if t._data.dtype != b._data.dtype and (t._data.dtype.kind == 'c') != (b._data.dtype.kind == 'c'):
+            raise RuntimeError(_REINTERPRETED)
     if t._requires_grad and t.grad_fn is None:
         raise RuntimeError(_LEAF)
     return True
