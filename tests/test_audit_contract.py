@@ -302,6 +302,19 @@ def test_forward_ad(name, fn):
         assert got == want
 
 
+@pytest.mark.parametrize('shape,dim', [((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -2), ((5,), 0)])
+def test_forward_ad_of_logcumsumexp(shape, dim):
+    """logcumsumexp's tangent (ember's zeros once: its log-space gradient's derivative in the cotangent is 0 at 0)."""
+    x, t = R.standard_normal(shape) * 3, R.standard_normal(shape)
+    got = []
+    for lib in (torch, ember):
+        fa = lib.autograd.forward_ad
+        with fa.dual_level():
+            got.append(fa.unpack_dual(lib.logcumsumexp(fa.make_dual(lib.tensor(x), lib.tensor(t)), dim)).tangent.numpy())
+    # (PyTorch's own tangent is off the exact one by up to ~1e-9 relative: its formula subtracts in log space)
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-7, atol=1e-12)
+
+
 def test_func_jvp_of_hardsigmoid():
     """torch.func.jvp through hardsigmoid (whose backward PyTorch does not differentiate, but whose forward formula
     it has): PyTorch's tangent."""

@@ -2077,6 +2077,9 @@ class LogcumsumexpBackward0(Node):
             return pos - neg
         from .shape import flip
         from .pointwise import where, log, exp
+        from ..autograd import forward_refusal
+        if forward_refusal.SOURCES:   # a forward-mode transform differentiates this in g: a form linear in g
+            return _logcumsumexp_linear_grad(g, x, y, d)
 
         def rev_t(v):
             return flip(logcumsumexp(flip(v, [d]), d), [d])
@@ -2087,6 +2090,17 @@ class LogcumsumexpBackward0(Node):
         pos = exp(rev_t(where(g > 0, log_abs, low) - y) + x)
         neg = exp(rev_t(where(g < 0, log_abs, low) - y) + x)
         return pos - neg
+
+
+def _logcumsumexp_linear_grad(g, x, y, d):
+    """logcumsumexp's gradient as sum over j >= i of g_j exp(x_i - y_j) (each exponent <= 0), linear in ``g``: the
+    log-space form's derivative in g is 0 at g = 0, where ember's double-backward trick takes it (forward AD gave
+    zero tangents). Tensors; an (n, n) table per slice along ``d``."""
+    from .pointwise import where, exp
+    n = x.shape[d]
+    keep = np.triu(np.ones((n, n), bool)).reshape((1,) * d + (n, n) + (1,) * (x.dim() - d - 1))
+    diff = where(Tensor._make(keep), x.unsqueeze(d + 1) - y.unsqueeze(d), float('-inf'))
+    return (exp(diff) * g.unsqueeze(d)).sum(d + 1)
 
 
 def _logcumsumexp_arr(a, d):
