@@ -1,13 +1,13 @@
 """``torch._C``: the names of PyTorch's C extension that Python programs reach for directly. torchdiffeq's
 implicit Runge-Kutta solvers catch ``torch._C._LinAlgError`` (the class ``torch.linalg.LinAlgError`` is)."""
 
-from ._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,  # noqa: F401 (torch._C's)
+from .._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,  # noqa: F401 (torch._C's)
                               _disabled_torch_function_impl, _is_torch_function_enabled,
                               _is_torch_function_all_disabled)
 
 
-from ._file_reader import PyTorchFileReader  # noqa: F401,E402 (torch._C's)
-from ._torch_names import TensorMeta as _TensorMeta  # noqa: F401,E402 (torch._C's: type(torch.Tensor))
+from .._file_reader import PyTorchFileReader  # noqa: F401,E402 (torch._C's)
+from .._torch_names import TensorMeta as _TensorMeta  # noqa: F401,E402 (torch._C's: type(torch.Tensor))
 
 
 class ScriptModule:
@@ -26,7 +26,7 @@ class Graph:
     annotations (fvcore's ``-> torch._C.Graph`` at import), making one refuses."""
 
     def __init__(self, *args, **kwargs):
-        from .aliasing import unsupported
+        from ..aliasing import unsupported
         raise NotImplementedError(unsupported('torch._C.Graph', 'ember has no TorchScript graphs'))
 
 
@@ -144,7 +144,7 @@ def _log_api_usage_once(event):
 
 
 def _has_torch_function(args):
-    from .overrides import has_torch_function
+    from ..overrides import has_torch_function
     return has_torch_function(args)
 
 
@@ -171,7 +171,7 @@ def _is_tracing():
 def _are_functorch_transforms_active():
     """Whether a ``torch.func`` transform (grad, vmap, ...) is running the user's function (kornia asks before
     its data-dependent early exits)."""
-    from .autograd import _TRANSFORMS
+    from ..autograd import _TRANSFORMS
     return _TRANSFORMS[0] > 0
 
 
@@ -200,11 +200,11 @@ def __getattr__(name):
     """``_LinAlgError`` from ember's linear algebra and ``_nn`` (its ``_parse_to``: ``Module.to``'s argument parser),
     loaded on first use; any other name is one ember lacks."""
     if name == '_LinAlgError':
-        from ._linalg import LinAlgError
+        from .._linalg import LinAlgError
         return LinAlgError
     if name == '_nn':
         import types
-        from .nn.modules.module import _parse_to
+        from ..nn.modules.module import _parse_to
         return types.SimpleNamespace(_parse_to=_parse_to)
-    from .aliasing import missing_attribute
+    from ..aliasing import missing_attribute
     missing_attribute(__name__, name)

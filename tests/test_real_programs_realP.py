@@ -1,0 +1,44 @@
+"""Real PyTorch libraries under the alias against PyTorch (session 47, lane realP): einx, jaxtyping with beartype,
+tensordict and others on tiny inputs; each defect found is reduced here to the lines that found it (the libraries
+themselves are not needed)."""
+import gc
+import importlib
+import pickle
+
+import pytest
+import torch
+
+import ember
+from ember import aliasing
+from helpers import run_both
+
+
+def _aliased(name):
+    """Module ``name`` as a script importing it under the alias gets it."""
+    with aliasing.as_torch():
+        return importlib.import_module(name)
+
+
+# -- tensordict 0.15 (tensordict/utils.py, __init__.py): ``from torch._C._functorch import is_batchedtensor, ...``
+# at import; ember's torch._C was a plain module, so the import failed ('torch._C' is not a package).
+@pytest.mark.parametrize('name', ['is_batchedtensor', 'is_gradtrackingtensor', 'is_functionaltensor',
+                                  'is_functorch_wrapped_tensor', 'maybe_get_level'])
+def test_functorch_queries_on_plain_tensors(name):
+    """Each query answers for a plain tensor as PyTorch's, and refuses a non-tensor with a TypeError."""
+    ours, real = getattr(_aliased('torch._C._functorch'), name), getattr(importlib.import_module('torch._C._functorch'),
+                                                                          name)
+    assert ours(ember.ones(2)) == real(torch.ones(2))
+    with pytest.raises(TypeError) as e_real:
+        real(3)
+    with pytest.raises(TypeError) as e_ours:
+        ours(3)
+    assert str(e_ours.value).splitlines()[0] == str(e_real.value).splitlines()[0]
+
+
+def test_functorch_wrapper_calls_refuse_by_name():
+    """tensordict imports _add_batch_dim, _remove_batch_dim and get_unwrapped at load; calling one refuses clearly."""
+    mod = _aliased('torch._C._functorch')
+    for name in ('_add_batch_dim', '_remove_batch_dim', 'get_unwrapped'):
+        with pytest.raises(NotImplementedError, match=f'torch._C._functorch.{name} is not supported by ember'):
+            getattr(mod, name)(ember.ones(2), 0, 1)
+    assert _aliased('torch._C')._functorch is mod
