@@ -42,3 +42,12 @@ def test_functorch_wrapper_calls_refuse_by_name():
         with pytest.raises(NotImplementedError, match=f'torch._C._functorch.{name} is not supported by ember'):
             getattr(mod, name)(ember.ones(2), 0, 1)
     assert _aliased('torch._C')._functorch is mod
+
+
+# -- tensordict's utils.py: ``from torch.utils.data._utils.worker import _generate_state`` -------------------------
+@pytest.mark.parametrize('seed,worker', [(0, 0), (1, 3), (2 ** 40 + 5, 1), (2 ** 64 - 1, 7)])
+def test_worker_generate_state(seed, worker):
+    """The four words PyTorch seeds a DataLoader worker's NumPy with, a list of Python ints as PyTorch's."""
+    from torch.utils.data._utils.worker import _generate_state as real
+    ours = _aliased('torch.utils.data._utils.worker')._generate_state(seed, worker)
+    assert ours == real(seed, worker) and all(type(w) is int for w in ours)
