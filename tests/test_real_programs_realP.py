@@ -51,3 +51,25 @@ def test_worker_generate_state(seed, worker):
     from torch.utils.data._utils.worker import _generate_state as real
     ours = _aliased('torch.utils.data._utils.worker')._generate_state(seed, worker)
     assert ours == real(seed, worker) and all(type(w) is int for w in ours)
+
+
+# -- tensordict's utils.py: ``from torch.utils.weak import WeakIdKeyDictionary`` -----------------------------------
+def _weak_dictionary_story(lib, weak):
+    """Tensors (unhashable by value) key the dictionary by identity; an entry goes when its key is collected."""
+    a, b = lib.ones(2), lib.ones(2)
+    d = weak.WeakIdKeyDictionary()
+    d[a] = 'a'
+    d[b] = 'b'
+    seen = [d[a], d[b], a in d, lib.ones(2) in d, len(d), sorted(d.values()), d.get(lib.zeros(1), 'none')]
+    del b
+    gc.collect()
+    seen += [len(d), list(d.values()), [k is a for k in d]]
+    ref = weak.WeakIdRef(a)
+    seen += [ref() is a, hash(ref) == id(a), ref == weak.WeakIdRef(a), weak.TensorWeakRef(a)() is a]
+    seen += [weak.WeakTensorKeyDictionary is weak.WeakIdKeyDictionary, sorted(weak.__all__)]
+    return seen
+
+
+def test_weak_id_key_dictionary():
+    assert _weak_dictionary_story(ember, _aliased('torch.utils.weak')) == \
+        _weak_dictionary_story(torch, importlib.import_module('torch.utils.weak'))
