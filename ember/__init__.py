@@ -9,7 +9,8 @@ from .torch_version import __version__
 from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, double, int8, int16, int32, int64, short,
                      int, long, uint8, bool_ as bool, get_default_dtype, set_default_dtype, promote_types,
                      result_type, can_cast, complex64, complex128, cfloat, cdouble, float8_e4m3fn, float8_e5m2,
-                     float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu, complex32, chalf)
+                     float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu, complex32, chalf, qint8, quint8, qint32,
+                     quint4x2, quint2x4)
 from ._typeinfo import finfo, iinfo
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)

@@ -104,6 +104,35 @@ complex32 = chalf = UNHELD['complex32'] = _Unheld('complex32', 3, itemsize=4, in
 _TO_REAL[complex32] = float16
 
 
+
+
+class _Quantized(_Unheld):
+    """``torch.qint8`` and the other quantized dtypes: named for the libraries that list dtypes at import
+    (tensordict); ember has no quantized tensors, so making one refuses, and ``is_signed`` raises as PyTorch's."""
+    __slots__ = ()
+
+    def __init__(self, name, itemsize=1):
+        self.name, self._cat, self._instead, self.itemsize = name, 1, 'torch.float32', itemsize
+        self.is_floating_point = self.is_complex = False
+
+    @property
+    def np(self):
+        """Refused: ember has no quantized tensors."""
+        raise NotImplementedError(f"torch.{self.name} tensors are not supported by ember yet (it has no quantized "
+                                  f"tensors); convert to {self._instead}")
+
+    @property
+    def is_signed(self):
+        """Refused, as PyTorch's."""
+        raise RuntimeError('isSignedType not supported for quantized types')
+
+
+for _n, _size in (('qint8', 1), ('quint8', 1), ('qint32', 4), ('quint4x2', 1), ('quint2x4', 1)):
+    UNHELD[_n] = _Quantized(_n, _size)
+qint8, quint8, qint32 = UNHELD['qint8'], UNHELD['quint8'], UNHELD['qint32']
+quint4x2, quint2x4 = UNHELD['quint4x2'], UNHELD['quint2x4']
+
+
 def _unheld_by_name(name):
     return UNHELD[name]
 

@@ -73,3 +73,19 @@ def _weak_dictionary_story(lib, weak):
 def test_weak_id_key_dictionary():
     assert _weak_dictionary_story(ember, _aliased('torch.utils.weak')) == \
         _weak_dictionary_story(torch, importlib.import_module('torch.utils.weak'))
+
+
+# -- tensordict's utils.py lists torch.qint32, qint8, quint4x2 and quint8 among its dtypes at import --------------
+@pytest.mark.parametrize('name', ['qint8', 'quint8', 'qint32', 'quint4x2', 'quint2x4'])
+def test_quantized_dtypes_named(name):
+    """The quantized dtypes exist with PyTorch's repr, itemsize and flags and pickle to themselves; is_signed raises
+    as PyTorch's; making a tensor of one refuses (ember has no quantized tensors; PyTorch's zeros has no kernel)."""
+    run_both(lambda lib: [repr(getattr(lib, name)), getattr(lib, name).itemsize,
+                          getattr(lib, name).is_floating_point, getattr(lib, name).is_complex,
+                          repr(getattr(lib, name).to_real()),
+                          pickle.loads(pickle.dumps(getattr(lib, name))) is getattr(lib, name)])
+    run_both(lambda lib: getattr(lib, name).is_signed, message=True)
+    with pytest.raises(NotImplementedError):
+        torch.zeros(2, dtype=getattr(torch, name))
+    with pytest.raises(NotImplementedError, match=f'torch.{name} tensors are not supported by ember'):
+        ember.zeros(2, dtype=getattr(ember, name))
