@@ -89,3 +89,86 @@ def test_quantized_dtypes_named(name):
         torch.zeros(2, dtype=getattr(torch, name))
     with pytest.raises(NotImplementedError, match=f'torch.{name} tensors are not supported by ember'):
         ember.zeros(2, dtype=getattr(ember, name))
+
+
+# -- tensordict's _utils_options.py: ``from torch.utils._contextlib import _DecoratorContextManager``; found with it:
+# ember's grad modes decorating a generator function left the mode on only while the generator object was made.
+def _generator_modes(lib):
+    @lib.no_grad()
+    def a():
+        yield lib.is_grad_enabled()
+        yield lib.is_grad_enabled()
+
+    @lib.no_grad
+    def b():
+        got = yield lib.is_grad_enabled()
+        yield got
+
+    @lib.inference_mode()
+    def c():
+        yield lib.is_inference_mode_enabled()
+
+    @lib.set_grad_enabled(False)
+    def d():
+        try:
+            yield lib.is_grad_enabled()
+        except ValueError:
+            yield 'caught', lib.is_grad_enabled()
+
+    gen_b, gen_d = b(), d()
+    return [list(a()), next(gen_b), gen_b.send(5), list(c()), next(gen_d), gen_d.throw(ValueError),
+            lib.is_grad_enabled()]
+
+
+def test_grad_mode_decorated_generators():
+    run_both(_generator_modes)
+
+
+def _decorator_context_manager_story(contextlib):
+    log = []
+
+    class Mode(contextlib._NoParamDecoratorContextManager):
+        def __enter__(self):
+            log.append('enter')
+
+        def __exit__(self, *exc):
+            log.append('exit')
+
+    @Mode
+    def f():
+        return 3
+
+    @Mode()
+    def g():
+        yield 1
+        yield 2
+
+    out = [f(), list(g())]
+    for ctx, fn in ((Mode(), f), (lambda: Mode(), Mode)):
+        try:
+            contextlib.context_decorator(ctx, fn)
+        except (AssertionError, RuntimeError) as e:
+            out.append((type(e).__name__, str(e).split(' at 0x')[-1][-60:]))
+    return out + log
+
+
+def test_decorator_context_manager():
+    """A subclass of _NoParamDecoratorContextManager decorates with or without parentheses, generators per step;
+    context_decorator refuses an ambiguous context and a class, in PyTorch's words."""
+    assert _decorator_context_manager_story(_aliased('torch.utils._contextlib')) == \
+        _decorator_context_manager_story(importlib.import_module('torch.utils._contextlib'))
+
+
+def test_grad_mode_decorating_a_class_warns():
+    import warnings
+    seen = []
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+
+            @lib.no_grad()
+            class A:
+                def __init__(self):
+                    self.g = lib.is_grad_enabled()
+        seen.append((A().g, [(w.category, str(w.message)) for w in caught]))
+    assert seen[0] == seen[1] and seen[0][1]

@@ -1,7 +1,6 @@
 """Grad mode: whether ops record the backward graph (no_grad, enable_grad, inference_mode, ...).
 Thread-local, as in PyTorch: each thread starts with grad mode on, and a ``no_grad()`` or a backward
 pass in one thread leaves the others recording."""
-import functools
 import threading
 
 from .. import _quiet
@@ -103,11 +102,8 @@ class _Mode:
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.clone():
-                return fn(*args, **kwargs)
-        return wrapper
+        from ..utils._contextlib import decorate
+        return decorate(self, fn)
 
     def clone(self):
         return type(self)()
@@ -210,13 +206,9 @@ class _Setting:
         return False
 
     def __call__(self, fn):
+        from ..utils._contextlib import decorate
         setattr(GRAD, self._attr, self._prev)
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.clone():
-                return fn(*args, **kwargs)
-        return wrapper
+        return decorate(self, fn)
 
     def clone(self):
         return type(self)(self.mode)
