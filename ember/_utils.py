@@ -51,3 +51,18 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     if state:
         p.__dict__.update(state)
     return p
+
+
+def _get_available_device_type():
+    """The accelerator type PyTorch would pick ('cuda', 'mps', ...), None without one: ember runs on the CPU."""
+    return None
+
+
+def _get_device_module(device_type):
+    """``torch.<device_type>`` (``torch.cpu``, ``torch.cuda``), refused for a name with no such module."""
+    import ember
+    module = getattr(ember, device_type, None)
+    if module is None:
+        raise RuntimeError(f"Device '{device_type}' does not have a corresponding module registered as "
+                           f"'torch.{device_type}'.")
+    return module

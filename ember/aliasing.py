@@ -32,7 +32,7 @@ _PICKLED_BY_NAME = (("ember.nn.modules.module", "Module"), ("ember.optim.optimiz
 
 
 # Underscored modules that are torch's own names (torch._dynamo), not ember internals.
-TORCH_PRIVATE = {"ember._dynamo", "ember._dynamo.config", "ember._inductor", "ember._inductor.config", "ember._functorch", "ember._functorch.config", "ember._guards", "ember._subclasses", "ember._subclasses.fake_tensor", "ember._dynamo._trace_wrapped_higher_order_op", "ember._dynamo.eval_frame", "ember._C", "ember._C._functorch", "ember.utils.data._utils", "ember.utils.data._utils.collate",
+TORCH_PRIVATE = {"ember._dynamo", "ember._dynamo.config", "ember._inductor", "ember._inductor.config", "ember._functorch", "ember._functorch.config", "ember._functorch.vmap", "ember._guards", "ember._subclasses", "ember._subclasses.fake_tensor", "ember._dynamo._trace_wrapped_higher_order_op", "ember._dynamo.eval_frame", "ember._C", "ember._C._functorch", "ember.utils.data._utils", "ember.utils.data._utils.collate",
                  "ember.utils.data._utils.pin_memory", "ember.utils.data._utils.worker",
                  "ember.utils._foreach_utils", "ember.utils._contextlib", "ember.utils._pytree", "ember.utils._python_dispatch",
                  "ember.vision.models._utils", "ember.vision.models._api", "ember.fx._symbolic_trace",
@@ -40,7 +40,7 @@ TORCH_PRIVATE = {"ember._dynamo", "ember._dynamo.config", "ember._inductor", "em
                  "ember.distributed._functional_collectives",
                  "ember.distributed._composable", "ember.distributed._composable.fsdp", "ember.distributed._tensor",
                  "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh",
-                 "ember.nn.utils._per_sample_grad",
+                 "ember.nn.utils._per_sample_grad", "ember.nn.utils._named_member_accessor",
                  "ember.jit._script", "ember.jit._trace"}
 
 

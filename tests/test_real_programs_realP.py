@@ -172,3 +172,108 @@ def test_grad_mode_decorating_a_class_warns():
                     self.g = lib.is_grad_enabled()
         seen.append((A().g, [(w.category, str(w.message)) for w in caught]))
     assert seen[0] == seen[1] and seen[0][1]
+
+
+# -- tensordict's import-time names: torch.utils._pytree's list/tuple flatten functions (it registers its LinkedList
+# with them), Context, is_structseq_instance and _broadcast_to_and_flatten; _python_dispatch's
+# is_traceable_wrapper_subclass; torch._utils' device helpers; torch._functorch.vmap's helpers ----------------------
+def _pytree_story(lib, pytree):
+    out = [pytree._list_flatten([1, 2]), pytree._list_unflatten([1, 2], None), pytree._tuple_flatten((1, 2)),
+           pytree._tuple_unflatten([1, 2], None), pytree._list_flatten_with_keys([5, 6]),
+           pytree._tuple_flatten_with_keys((5,)), pytree.Context is __import__('typing').Any,
+           pytree.is_structseq_instance(lib.max(lib.ones(2, 2), 0)), pytree.is_structseq_instance((1, 2))]
+    for prefix, full in [(0, (1, [2, 3])), ((0, 1), (1, [2, 3])), ((0, [1, 2]), (1, [2, 3])), ((0,), (1, 2)),
+                         ({'a': 1}, {'a': (1, 2)}), ({'b': 1}, {'a': 1}), ([0, None], [1, (2, 3)])]:
+        out.append(pytree._broadcast_to_and_flatten(prefix, pytree.tree_structure(full)))
+
+    class Box(list):
+        pass
+    pytree.register_pytree_node(Box, pytree._list_flatten, pytree._list_unflatten)
+    try:
+        leaves, spec = pytree.tree_flatten(Box([lib.ones(1), 2]))
+        out += [len(leaves), type(pytree.tree_unflatten(leaves, spec)).__name__]
+    finally:
+        pytree.SUPPORTED_NODES.pop(Box)
+    return out
+
+
+def test_pytree_helpers():
+    assert repr(_pytree_story(ember, _aliased('torch.utils._pytree'))) == \
+        repr(_pytree_story(torch, importlib.import_module('torch.utils._pytree')))
+
+
+def _wrapper_subclass_story(lib, dispatch):
+    class Plain(lib.Tensor):
+        pass
+
+    class Wrapper(lib.Tensor):
+        def __tensor_flatten__(self):
+            return [], None
+
+        @staticmethod
+        def __tensor_unflatten__(inner, ctx, size, stride):
+            return None
+    return [dispatch.is_traceable_wrapper_subclass(x) for x in (lib.ones(1), lib.ones(1).as_subclass(Plain),
+                                                               lib.ones(1).as_subclass(Wrapper), 3)] + \
+        [dispatch.is_traceable_wrapper_subclass_type(c) for c in (lib.Tensor, Plain, Wrapper)]
+
+
+def test_is_traceable_wrapper_subclass():
+    assert _wrapper_subclass_story(ember, _aliased('torch.utils._python_dispatch')) == \
+        _wrapper_subclass_story(torch, importlib.import_module('torch.utils._python_dispatch'))
+
+
+def test_device_helpers():
+    ours, real = _aliased('torch._utils'), importlib.import_module('torch._utils')
+    assert ours._get_available_device_type() == real._get_available_device_type()
+    assert ours._get_device_module('cpu') is ember.cpu
+    with pytest.raises(RuntimeError, match="Device 'foo' does not have a corresponding module registered as"):
+        ours._get_device_module('foo')
+    with pytest.raises(RuntimeError, match="Device 'foo' does not have a corresponding module registered as"):
+        real._get_device_module('foo')
+
+
+def test_functorch_vmap_helpers():
+    ours, real = _aliased('torch._functorch.vmap'), importlib.import_module('torch._functorch.vmap')
+    import functools
+    for f in (len, functools.partial(len), ember.nn.ReLU()):
+        assert ours._get_name(f) == real._get_name(torch.nn.ReLU() if isinstance(f, ember.nn.Module) else f)
+    assert ours._maybe_remove_batch_dim('f', 3, 1, 2, None) == real._maybe_remove_batch_dim('f', 3, 1, 2, None)
+    with pytest.raises(ValueError) as e_real:
+        real._maybe_remove_batch_dim('f', 3, 1, 2, 0)
+    with pytest.raises(ValueError) as e_ours:
+        ours._maybe_remove_batch_dim('f', 3, 1, 2, 0)
+    assert str(e_ours.value) == str(e_real.value)
+    assert ours._broadcast_to_and_flatten is _aliased('torch.utils._pytree')._broadcast_to_and_flatten
+    assert ours.tree_flatten is _aliased('torch.utils._pytree').tree_flatten and ours.Tensor is ember.Tensor
+
+
+# -- tensordict's ``TensorDict.to_module`` swaps parameters with torch.nn.utils._named_member_accessor.swap_tensor ----
+def _swap_story(lib, accessor):
+    lib.manual_seed(0)
+    m = lib.nn.Linear(2, 1)
+    m.register_buffer('buf', lib.zeros(1))
+    m.plain = lib.ones(1)
+    new_w = lib.nn.Parameter(lib.zeros(1, 2))
+    out = [accessor.swap_tensor(m, 'weight', new_w).shape, m.weight is new_w,
+           accessor.swap_tensor(m, 'buf', lib.ones(1)).tolist(), m.buf.tolist(),
+           accessor.swap_tensor(m, 'plain', lib.zeros(2)).tolist(), m.plain.tolist(),
+           accessor.swap_tensor(m, 'ghost', lib.ones(1), allow_missing=True) is accessor._MISSING,
+           accessor.swap_tensor(m, 'bias', accessor._MISSING).shape, 'bias' in m._parameters]
+    accessor.set_tensor(m, 'buf', lib.full((1,), 7.0))
+    seq = lib.nn.Sequential(lib.nn.ReLU())
+    out += [m.buf.tolist(), type(accessor.swap_submodule(seq, '0', lib.nn.Tanh())).__name__, type(seq[0]).__name__]
+    for call in (lambda: accessor.swap_tensor(m, 'a.b', lib.ones(1)), lambda: accessor.swap_tensor(m, '', lib.ones(1)),
+                 lambda: accessor.swap_tensor(m, 'nothing', lib.ones(1)), lambda: accessor.swap_tensor(m, 'x', 3),
+                 lambda: accessor.swap_tensor(3, 'x', lib.ones(1)), lambda: accessor.swap_submodule(seq, '5', seq),
+                 lambda: accessor.swap_submodule(seq, 'a.b', seq)):
+        try:
+            call()
+        except Exception as e:   # noqa: BLE001 - the error is compared
+            out.append((type(e).__name__, str(e).split(' object at ')[0]))
+    return [list(x) if isinstance(x, (torch.Size, ember.Size)) else x for x in out]
+
+
+def test_named_member_accessor_swaps():
+    assert _swap_story(ember, _aliased('torch.nn.utils._named_member_accessor')) == \
+        _swap_story(torch, importlib.import_module('torch.nn.utils._named_member_accessor'))

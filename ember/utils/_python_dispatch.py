@@ -4,7 +4,7 @@ autograd, and ember has no dispatcher below its public functions (``TorchFunctio
 counted by ``torch.utils.flop_counter.FlopCounterMode``)."""
 from ..aliasing import unsupported
 
-__all__ = ['TorchDispatchMode']
+__all__ = ['TorchDispatchMode', 'is_traceable_wrapper_subclass', 'is_traceable_wrapper_subclass_type']
 
 
 class TorchDispatchMode:
@@ -28,3 +28,20 @@ class TorchDispatchMode:
     @classmethod
     def push(cls, *args, **kwargs):
         return cls(*args, **kwargs)
+
+
+def _has_flatten_protocol(t):
+    return hasattr(t, '__tensor_flatten__') and hasattr(t, '__tensor_unflatten__')
+
+
+def is_traceable_wrapper_subclass(t):
+    """Whether ``t`` is an instance of a Tensor subclass with ``__tensor_flatten__``/``__tensor_unflatten__`` (the
+    protocol PyTorch's compiler traces wrapper subclasses by); tensordict asks at import."""
+    from ..tensor import Tensor
+    return isinstance(t, Tensor) and type(t) is not Tensor and _has_flatten_protocol(t)
+
+
+def is_traceable_wrapper_subclass_type(t):
+    """``is_traceable_wrapper_subclass`` for a class."""
+    from ..tensor import Tensor
+    return issubclass(t, Tensor) and t is not Tensor and _has_flatten_protocol(t)

@@ -65,8 +65,36 @@ def _namedtuple_unflatten(values, context):
     return context(*values)
 
 
-register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
-register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
+def _list_flatten(seq):
+    """A list's items, no context (the flatten function libraries reuse for list-like types: tensordict's)."""
+    return list(seq), None
+
+
+def _list_unflatten(values, context):
+    return list(values)
+
+
+def _list_flatten_with_keys(seq):
+    """``_list_flatten`` with each item paired with its ``SequenceKey``."""
+    values, context = _list_flatten(seq)
+    return [(SequenceKey(i), v) for i, v in enumerate(values)], context
+
+
+def _tuple_flatten(t):
+    return list(t), None
+
+
+def _tuple_unflatten(values, context):
+    return tuple(values)
+
+
+def _tuple_flatten_with_keys(t):
+    values, context = _tuple_flatten(t)
+    return [(SequenceKey(i), v) for i, v in enumerate(values)], context
+
+
+register_pytree_node(tuple, _tuple_flatten, _tuple_unflatten)
+register_pytree_node(list, _list_flatten, _list_unflatten)
 register_pytree_node(dict, lambda d: (list(d.values()), list(d)), lambda c, keys: dict(zip(keys, c)))
 register_pytree_node(collections.namedtuple, _namedtuple_flatten, _namedtuple_unflatten)
 register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), list(d)),
@@ -276,3 +304,27 @@ def tree_all(pred, tree, is_leaf=None):
 
 def tree_any(pred, tree, is_leaf=None):
     return any(map(pred, tree_iter(tree, is_leaf)))
+
+
+Context = typing.Any   # a node's flatten context (PyTorch's alias; tensordict annotates with it)
+
+
+def is_structseq_instance(obj):
+    """Whether ``obj`` is one of the return types (``torch.return_types.max``...): PyTorch's structseqs."""
+    return _is_structseq(obj)
+
+
+def _broadcast_to_and_flatten(tree, treespec, is_leaf=None):
+    """``tree``, a prefix of ``treespec``'s structure, spread over its leaves (a leaf of ``tree`` repeats over the
+    subtree it stands for, as vmap's in_dims do); None where ``tree`` is no prefix of it."""
+    out = []
+
+    def spread(node, spec):
+        if spec.is_leaf() or tree_is_leaf(node, is_leaf):
+            out.extend([node] * spec.num_leaves)
+            return True
+        children, context = SUPPORTED_NODES[_get_node_type(node)].flatten_fn(node)
+        if _get_node_type(node) != spec.type or context != spec.context or len(children) != spec.num_children:
+            return False
+        return all(spread(c, s) for c, s in zip(children, spec.children_specs))
+    return out if spread(tree, treespec) else None
