@@ -277,3 +277,41 @@ def _swap_story(lib, accessor):
 def test_named_member_accessor_swaps():
     assert _swap_story(ember, _aliased('torch.nn.utils._named_member_accessor')) == \
         _swap_story(torch, importlib.import_module('torch.nn.utils._named_member_accessor'))
+
+
+# -- tensordict's functional_modules reads torch.nn.modules.module._global_parameter_registration_hooks; the
+# registration hooks it holds (register_module_parameter/buffer/module_registration_hook) ran nowhere in ember ------
+def _registration_story(lib):
+    module = importlib.import_module(lib.nn.Module.__module__) if lib is torch else ember.nn.modules.module
+    log = []
+
+    def on_param(m, n, p):
+        log.append(('p', type(m).__name__, n, tuple(p.shape)))
+        return lib.nn.Parameter(p.detach() * 2) if n == 'weight' else None
+
+    def on_buffer(m, n, b):
+        log.append(('b', type(m).__name__, n, tuple(b.shape)))
+
+    def on_module(m, n, c):
+        log.append(('m', type(m).__name__, n, type(c).__name__))
+        return lib.nn.Identity() if isinstance(c, lib.nn.ReLU) else None
+    handles = [module.register_module_parameter_registration_hook(on_param),
+               module.register_module_buffer_registration_hook(on_buffer),
+               module.register_module_module_registration_hook(on_module)]
+    try:
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.BatchNorm1d(3))
+        net.extra = lib.nn.Tanh()
+        net[0].register_buffer('buf', lib.ones(1))
+        net[0].bias = lib.nn.Parameter(lib.zeros(3))
+        out = [log[:], [type(c).__name__ for c in net], net[0].weight.detach(), len(module._global_parameter_registration_hooks)]
+    finally:
+        for h in handles:
+            h.remove()
+    log.clear()
+    lib.nn.Linear(1, 1)
+    return out + [log, len(module._global_parameter_registration_hooks)]
+
+
+def test_module_registration_hooks():
+    run_both(_registration_story)

@@ -17,7 +17,8 @@ from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter, Buffer
 
 __all__ = ['Module', 'register_module_forward_pre_hook', 'register_module_forward_hook',
-           'register_module_full_backward_hook']
+           'register_module_full_backward_hook', 'register_module_parameter_registration_hook',
+           'register_module_buffer_registration_hook', 'register_module_module_registration_hook']
 
 _MIXED_BACKWARD_HOOKS = ('Cannot use both regular backward hooks and full backward hooks on a single Module. Please use '
                          'only one of them.')
@@ -28,6 +29,40 @@ _global_forward_pre_hooks = OrderedDict()
 _global_forward_hooks = OrderedDict()
 _global_forward_hooks_with_kwargs = OrderedDict()
 _global_backward_hooks = OrderedDict()
+# hook(module, name, value) -> None or a replacement, run as a parameter, buffer or child module is registered
+_global_parameter_registration_hooks = OrderedDict()
+_global_buffer_registration_hooks = OrderedDict()
+_global_module_registration_hooks = OrderedDict()
+
+
+def _registered(hooks, module, name, value):
+    """``value`` after each global registration hook in ``hooks`` (a hook's non-None result replaces it)."""
+    for hook in hooks.values():
+        output = hook(module, name, value)
+        if output is not None:
+            value = output
+    return value
+
+
+def _registration_hook(hooks, hook):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_module_parameter_registration_hook(hook):
+    """``hook(module, name, param)`` run whenever any module registers a parameter; a non-None result replaces it."""
+    return _registration_hook(_global_parameter_registration_hooks, hook)
+
+
+def register_module_buffer_registration_hook(hook):
+    """``hook(module, name, buffer)`` run whenever any module registers a buffer; a non-None result replaces it."""
+    return _registration_hook(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook):
+    """``hook(module, name, child)`` run whenever any module registers a child; a non-None result replaces it."""
+    return _registration_hook(_global_module_registration_hooks, hook)
 
 
 class _Globals:
@@ -177,7 +212,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             '(torch Tensor or None required)')
-        self._buffers[name] = tensor
+        self._buffers[name] = _registered(_global_buffer_registration_hooks, self, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -205,7 +240,7 @@ class Module:
                              f"created explicitly. To express '{name}' as a function of another Tensor, compute "
                              'the value in the forward() method.')
         else:
-            self._parameters[name] = param
+            self._parameters[name] = _registered(_global_parameter_registration_hooks, self, name, param)
 
     def add_module(self, name, module):
         """Add a child module reachable as ``self.<name>``."""
@@ -219,7 +254,7 @@ class Module:
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == '':
             raise KeyError('module name can\'t be empty string ""')
-        self._modules[name] = module
+        self._modules[name] = _registered(_global_module_registration_hooks, self, name, module)
 
     def register_module(self, name, module):
         """Alias for ``add_module``."""
@@ -321,12 +356,12 @@ class Module:
                 if modules is None:
                     raise AttributeError('cannot assign module before Module.__init__() call')
                 _remove_from(name, d, self._parameters, self._buffers, self._non_persistent_buffers_set)
-                modules[name] = value
+                modules[name] = _registered(_global_module_registration_hooks, self, name, value)
             elif modules is not None and name in modules:
                 if value is not None:
                     raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                     '(torch.nn.Module or None expected)')
-                modules[name] = value
+                modules[name] = _registered(_global_module_registration_hooks, self, name, value)
             else:
                 buffers = d.get('_buffers')
                 if isinstance(value, Buffer) or (buffers is not None and name in buffers):
