@@ -315,3 +315,30 @@ def _registration_story(lib):
 
 def test_module_registration_hooks():
     run_both(_registration_story)
+
+
+# -- tensordict: ``torch.stack([td, td], 0)`` and ``torch.cat`` of TensorDicts go to TensorDict.__torch_function__;
+# ember raised 'expected Tensor as element 0' as its namespaces dispatch only once a trigger installed them -------
+def test_stack_and_cat_ask_tensor_likes():
+    import subprocess
+    import sys
+    code = '''
+import ember
+class Like:
+    def __init__(self, n):
+        self.n = n
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        items, dim = args[0], (args[1] if len(args) > 1 else (kwargs or {}).get('dim', 0))
+        return (func.__name__, [i.n for i in items], dim)
+print(ember.stack([Like(1), Like(2)], 1), ember.cat((Like(3), Like(4))))
+try:
+    ember.stack([object()])
+except TypeError as e:
+    print(e)
+'''
+    # a fresh process: dispatch not yet installed by another test's trigger, the case the fix is for
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    with pytest.raises(TypeError) as e_real:
+        torch.stack([object()])
+    assert out.splitlines() == ["('stack', [1, 2], 1) ('cat', [3, 4], 0)", str(e_real.value)]

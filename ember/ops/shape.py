@@ -891,7 +891,14 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         from ._out import write
         return write('cat', cat(tensors, dim), out)
     tensors = list(tensors)
-    if _sparse_among(tensors):
+    try:
+        sparse = _sparse_among(tensors)
+    except TypeError:
+        result = _tensor_like_join('cat', tensors, dim, out)
+        if result is NotImplemented:
+            raise
+        return result
+    if sparse:
         from .. import _sparse
         _sparse.joined(tensors, 'cat')
         return _sparse.cat(tensors, dim)
@@ -916,6 +923,14 @@ def cat(tensors, dim=0, *, out=None, axis=None):
         node.dim, node.sizes, node.arg = d, [a.shape[d] for _, a in keep], dim
         return Tensor._make(arr, node)
     return Tensor._make(arr)
+
+
+def _tensor_like_join(name, tensors, dim, out):
+    """``torch.<name>`` of items that are not tensors: the result of a Tensor-like's ``__torch_function__`` among them
+    (tensordict's TensorDict stacks so), even before ember's namespaces dispatch; NotImplemented if none takes it."""
+    import ember
+    from .._torch_function import handle_failed
+    return handle_failed(getattr(ember, name), (tensors, dim), {} if out is None else {'out': out})
 
 
 def _sparse_among(tensors):
@@ -994,7 +1009,14 @@ def stack(tensors, dim=0, *, out=None, axis=None):
         from ._out import write
         return write('stack', stack(tensors, dim), out)
     tensors = list(tensors)
-    if _sparse_among(tensors):
+    try:
+        sparse = _sparse_among(tensors)
+    except TypeError:
+        result = _tensor_like_join('stack', tensors, dim, out)
+        if result is NotImplemented:
+            raise
+        return result
+    if sparse:
         from .. import _sparse
         _sparse.joined(tensors, 'stack')
         return _sparse.stack(tensors, dim)
