@@ -342,3 +342,14 @@ except TypeError as e:
     with pytest.raises(TypeError) as e_real:
         torch.stack([object()])
     assert out.splitlines() == ["('stack', [1, 2], 1) ('cat', [3, 4], 0)", str(e_real.value)]
+
+
+# -- tensordict's to_module asks torch._C._is_alias_of(value, current) before swapping a parameter -----------------
+def test_is_alias_of():
+    def fn(lib):
+        a = lib.ones(4)
+        x = lib.ones(3, 4).t()
+        return [lib._C._is_alias_of(p, q) for p, q in [(a, a[1:]), (a, a.clone()), (a[1:], a.view(2, 2)),
+                                                       (a[:2], a[2:]), (x, x.contiguous()), (x, x[0]), (a, 3),
+                                                       (3, a)]]
+    run_both(fn)

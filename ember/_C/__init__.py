@@ -175,6 +175,15 @@ def _are_functorch_transforms_active():
     return _TRANSFORMS[0] > 0
 
 
+def _is_alias_of(tensor, other):
+    """Whether two tensors share one storage (views of one base, overlapping or not); tensordict asks before it
+    swaps a module's parameters."""
+    from ..tensor import Tensor
+    if not (isinstance(tensor, Tensor) and isinstance(other, Tensor)):
+        return False   # PyTorch's answer for anything else
+    return tensor.untyped_storage().data_ptr() == other.untyped_storage().data_ptr()
+
+
 _JIT_PROFILING = {'_jit_set_profiling_executor': True, '_jit_set_profiling_mode': True}
 
 
