@@ -353,3 +353,17 @@ def test_is_alias_of():
                                                        (a[:2], a[2:]), (x, x.contiguous()), (x, x[0]), (a, 3),
                                                        (3, a)]]
     run_both(fn)
+
+
+# -- tensordict's NormalParamExtractor + ProbabilisticTensorDictModule: the Normal's loc printed grad_fn=ExpandBackward0
+# (PyTorch: SplitBackward0), as broadcast_tensors expanded even a tensor already of the broadcast shape ---------------
+def test_broadcast_tensors_returns_tensors_already_of_the_shape():
+    def fn(lib):
+        x = lib.randn(5, 4, requires_grad=True)
+        loc, scale = (x * 1).chunk(2, -1)
+        a, b = lib.broadcast_tensors(loc, scale)
+        c, d = lib.broadcast_tensors(lib.ones(5, 1, requires_grad=True), loc)
+        from_dist = lib.distributions.Normal(loc, scale.exp()).loc
+        return [a is loc, b is scale, d is loc, c.grad_fn.name(), a.grad_fn.name(), from_dist is loc,
+                from_dist.grad_fn.name(), lib.broadcast_tensors(loc)[0] is loc]
+    run_both(fn)

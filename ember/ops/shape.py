@@ -486,13 +486,14 @@ def _broadcast_to_method(input, *args, size=None):
 
 
 def broadcast_tensors(*tensors):
-    """The tensors expanded to their common broadcast shape (views)."""
+    """The tensors expanded to their common broadcast shape (views); one already of that shape is returned itself, as
+    PyTorch's (a distribution's ``loc`` keeps its own grad_fn, SplitBackward0, not ExpandBackward0)."""
     shapes = [t._data.shape for t in tensors]
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
         raise broadcast_mismatch(shapes) from None
-    return tuple(expand(t, shape) for t in tensors)
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
 
 def broadcast_shapes(*shapes):
