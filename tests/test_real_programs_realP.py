@@ -367,3 +367,18 @@ def test_broadcast_tensors_returns_tensors_already_of_the_shape():
         return [a is loc, b is scale, d is loc, c.grad_fn.name(), a.grad_fn.name(), from_dist is loc,
                 from_dist.grad_fn.name(), lib.broadcast_tensors(loc)[0] is loc]
     run_both(fn)
+
+
+# -- tensordict's arithmetic (``td + 1``) asks torch._C._is_torch_function_mode_enabled() --------------------------
+def test_is_torch_function_mode_enabled():
+    def story(lib):
+        f = lib._C._is_torch_function_mode_enabled
+        out = [f()]
+        with lib.overrides.TorchFunctionMode():
+            out.append(f())
+            with lib._C.DisableTorchFunction():
+                out.append(f())
+            with lib._C.DisableTorchFunctionSubclass():
+                out.append(f())
+        return out + [f()]
+    assert story(ember) == story(torch)

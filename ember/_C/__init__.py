@@ -3,7 +3,7 @@ implicit Runge-Kutta solvers catch ``torch._C._LinAlgError`` (the class ``torch.
 
 from .._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,  # noqa: F401 (torch._C's)
                               _disabled_torch_function_impl, _is_torch_function_enabled,
-                              _is_torch_function_all_disabled)
+                              _is_torch_function_all_disabled, modes_on as _is_torch_function_mode_enabled)
 
 
 from .._file_reader import PyTorchFileReader  # noqa: F401,E402 (torch._C's)
