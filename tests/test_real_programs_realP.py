@@ -382,3 +382,30 @@ def test_is_torch_function_mode_enabled():
                 out.append(f())
         return out + [f()]
     assert story(ember) == story(torch)
+
+
+# -- tensordict's TensorDict.max(dim=0): ``from torch.return_types import max`` (ember's return_types was no module),
+# ``max((values, indices))`` (PyTorch's structseq call: one 2-sequence) and the class's ``__match_args__`` ------------
+def test_return_types_module_and_structseq_protocol():
+    def fn(lib):
+        with aliasing.as_torch() if lib is ember else __import__('contextlib').nullcontext():
+            rt = importlib.import_module('torch.return_types')
+        out = []
+        for name in ('max', 'min', 'sort', 'topk', 'kthvalue', 'median', 'mode', 'cummax', 'cummin', 'aminmax',
+                     'frexp'):
+            cls = getattr(rt, name)
+            out.append((name, cls.__match_args__, cls.n_fields, cls.n_sequence_fields, cls.n_unnamed_fields))
+        r = rt.max([lib.ones(1), lib.zeros(1)])
+        out += [isinstance(lib.max(lib.ones(2, 2), 0), rt.max), r.values, r.indices, repr(r)]
+        match lib.max(lib.tensor([[1., 3.], [2., 0.]]), 0):
+            case rt.max(values=v, indices=i):
+                out += [v, i]
+        match lib.aminmax(lib.arange(4.)):
+            case rt.aminmax(min=lo, max=hi):
+                out += [lo, hi]
+        try:
+            rt.topk([1])
+        except TypeError as e:
+            out.append(str(e))
+        return out
+    run_both(fn)

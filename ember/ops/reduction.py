@@ -20,12 +20,22 @@ from ._sumorder import ordered_sum, sum_plan, serial_sum, lastdim_squares_sum
 from ..amp import _state as _autocast
 
 
+_ONE_SEQUENCE = object()   # _ReturnType's second argument when called with one sequence
+
+
 class _ReturnType(tuple):
     """A named tuple printed as ``torch.return_types.max(values=..., indices=...)``."""
-    _fields = ('values', 'indices')
+    _fields = __match_args__ = ('values', 'indices')   # pattern matching's fields, as PyTorch's structseqs have
+    n_fields = n_sequence_fields = 2
+    n_unnamed_fields = 0
     _name = 'max'
 
-    def __new__(cls, values, indices):
+    def __new__(cls, values, indices=_ONE_SEQUENCE):
+        if indices is _ONE_SEQUENCE:   # PyTorch's structseq call: one 2-sequence (tensordict's ``max((v, i))``)
+            seq = tuple(values)
+            if len(seq) != 2:
+                raise TypeError(f'torch.return_types.{cls._name}() takes a 2-sequence ({len(seq)}-sequence given)')
+            values, indices = seq
         node = getattr(values, 'grad_fn', None)
         if node is not None and isinstance(indices, Tensor):
             node.guard(outputs=(indices,))   # every such PyTorch node saves the indices (changing them raises)
@@ -55,9 +65,11 @@ class return_types:
     cummax = _return_type('cummax')
     cummin = _return_type('cummin')
     aminmax = type('aminmax', (tuple,), {
+        '__match_args__': ('min', 'max'), 'n_fields': 2, 'n_sequence_fields': 2, 'n_unnamed_fields': 0,
         'min': property(lambda s: s[0]), 'max': property(lambda s: s[1]),
         '__repr__': lambda s: f'torch.return_types.aminmax(\nmin={s[0]!r},\nmax={s[1]!r})'})
     frexp = type('frexp', (tuple,), {
+        '__match_args__': ('mantissa', 'exponent'), 'n_fields': 2, 'n_sequence_fields': 2, 'n_unnamed_fields': 0,
         'mantissa': property(lambda s: s[0]), 'exponent': property(lambda s: s[1]),
         '__repr__': lambda s: f'torch.return_types.frexp(\nmantissa={s[0]!r},\nexponent={s[1]!r})'})
 
