@@ -26,10 +26,12 @@ contiguous ones; some ops on complex meta tensors still give CPU (complex cumsum
 the grad_fn of an LSTM or MultiheadAttention differs (PyTorch's meta kernels record other nodes than its CPU
 ones, which ember's follow). Cost: a program that never makes a meta tensor pays nothing; once one exists, every
 tensor creation checks the claim (one thread-local read), and meta ops walk the stack."""
+import math
 import sys
 import threading
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 
 class MetaArray(np.ndarray):
@@ -50,6 +52,9 @@ class MetaArray(np.ndarray):
                     _native(a, bf16)
             if bf16[0] and not bf16[1]:     # NumPy's join of two bfloat16 (byte-swapped) arrays is native float32
                 return _mark(_as_bf16(super().__array_function__(func, types, args, kwargs)))
+        if func in _LIKES and type(args[0]) is MetaArray and len(args) == 1 and _big(args[0].shape):
+            # (no memory, as _on_one_element)
+            return placeholder(kwargs.get('shape') or args[0].shape, kwargs.get('dtype') or args[0].dtype)
         return _mark(super().__array_function__(func, types, args, kwargs))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -57,14 +62,96 @@ class MetaArray(np.ndarray):
         if ufunc.nin == 2 and method == '__call__' and ufunc is not np.matmul and 'out' not in kwargs:
             _check_devices(inputs)
         bf16 = [False, False]     # (a bfloat16 operand, another floating one): _bf16's promotion
+        shape, inputs_in = _all_meta_shape(ufunc, method, inputs, kwargs), inputs
         inputs = [_native(i, bf16) if isinstance(i, np.ndarray) else i for i in inputs]
         out = kwargs.get('out')
         if out is not None:
             kwargs['out'] = tuple(o.view(np.ndarray) if isinstance(o, MetaArray) else o for o in out)
-        r = getattr(ufunc, method)(*inputs, **kwargs)
+        if shape is not None:
+            r = _on_one_element(ufunc, inputs, kwargs, shape)
+        elif ufunc is np.matmul and method == '__call__' and out is None and _all_meta(inputs_in):
+            r = _matmul(inputs, kwargs)
+        elif method == 'reduce' and out is None and type(inputs_in[0]) is MetaArray and _big(inputs[0].shape):
+            r = _reduced(ufunc, inputs, kwargs)
+        else:
+            r = getattr(ufunc, method)(*inputs, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _mark(_as_bf16(r) if bf16[0] and not bf16[1] else r)
+
+
+def _all_meta_shape(ufunc, method, inputs, kwargs):
+    """The broadcast shape of an elementwise call whose array operands are all meta (None where _on_one_element
+    does not apply: a CPU operand, an ``out``, a reduction or a generalised ufunc such as matmul, an empty shape)."""
+    if method != '__call__' or ufunc.signature is not None:
+        return None
+    arrays, outs = [i for i in inputs if isinstance(i, np.ndarray)], kwargs.get('out') or ()
+    if not arrays or not _all_meta(arrays) or not _all_meta(outs):
+        return None
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:      # (NumPy's error, from the ordinary call)
+        return None
+    return shape if _big(shape) and all(o.shape == shape for o in outs) else None
+
+
+_SPREAD_FROM = 1 << 24     # elements: a meta op this large runs on one element (smaller ones compute on zeros,
+                           # as NumPy's kernels give contiguous results that ember's code may view or reshape)
+
+
+def _big(shape):
+    """Whether a meta op's result (or a reduction's operand) of ``shape`` is one to run on one element."""
+    return len(shape) > 0 and 0 not in shape and math.prod(shape) >= _SPREAD_FROM
+
+
+def _all_meta(inputs):
+    return all(type(i) is MetaArray for i in inputs)
+
+
+def _matmul(inputs, kwargs):
+    """A product of meta operands, its shape by matmul's rules and its dtype from one element of each (spread as
+    _on_one_element); operands NumPy refuses go to NumPy for its error."""
+    a, b = inputs
+    if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        return np.matmul(a, b, **kwargs)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    shape = batch + a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else batch + a.shape[-2:-1]
+    if not _big(shape + a.shape[-1:]):
+        return np.matmul(a, b, **kwargs)
+    one = [np.lib.stride_tricks.as_strided(x, (1,) * x.ndim, (0,) * x.ndim) for x in (a, b)]
+    r = np.asarray(np.matmul(*one, **kwargs))
+    return np.lib.stride_tricks.as_strided(r, shape, (0,) * len(shape))
+
+
+def _reduced(ufunc, inputs, kwargs):
+    """A meta operand's ``ufunc.reduce`` run on one element and spread to the reduced shape (strides 0), as
+    _on_one_element: NumPy walked every element of a stride-0 operand (hours at the recipe's shape)."""
+    a, rest = inputs[0], inputs[1:]
+    kw = dict(zip(('axis', 'dtype', 'out'), rest), **kwargs)
+    axis, keep = kw.pop('axis', 0), kw.pop('keepdims', False)
+    axes = range(a.ndim) if axis is None else normalize_axis_tuple(axis, a.ndim)
+    if any(a.shape[i] == 0 for i in axes) or kw.get('where', True) is not True:
+        return getattr(ufunc, 'reduce')(*inputs, **kwargs)
+    shape = tuple(1 if i in axes else n for i, n in enumerate(a.shape) if keep or i not in axes)
+    one = np.lib.stride_tricks.as_strided(a, (1,) * a.ndim, (0,) * a.ndim)
+    r = np.asarray(ufunc.reduce(one, axis=None, **kw))
+    return np.lib.stride_tricks.as_strided(r, shape, (0,) * len(shape))
+
+
+def _on_one_element(ufunc, inputs, kwargs, shape):
+    """An all-meta elementwise call run on one element of each operand and spread back to ``shape`` with strides
+    0: a meta result costs no memory at any size (the reasoning_about_shapes recipe's (1024, 3, 65536, 65536)
+    input; computing on the whole stride-0 operand allocated the result)."""
+    one = [np.lib.stride_tricks.as_strided(i, (1,) * i.ndim, (0,) * i.ndim) if isinstance(i, np.ndarray) else i
+           for i in inputs]
+    outs = kwargs.pop('out', None)
+    r = ufunc(*one, **kwargs)
+    if outs is not None:        # (a meta ``out``: its strides are 0, its one element takes the value)
+        for o, v in zip(outs, r if isinstance(r, tuple) else (r,)):
+            o.view(np.ndarray)[(0,) * o.ndim] = v.reshape(())
+        return outs[0] if len(outs) == 1 else outs
+    spread = lambda a: np.lib.stride_tricks.as_strided(a, shape, (0,) * len(shape))  # noqa: E731
+    return tuple(map(spread, r)) if isinstance(r, tuple) else spread(r)
 
 
 def _native(a, bf16):
@@ -90,6 +177,7 @@ def _as_bf16(r):
 
 
 _JOINS = (np.concatenate, np.stack, np.where)   # joins whose operands PyTorch requires on one device
+_LIKES = (np.empty_like, np.zeros_like)
 
 
 def _check_devices(arrays):

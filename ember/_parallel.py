@@ -390,7 +390,7 @@ def copyto(dst, src):
 
 def ufunc(f, *args, out):
     """``f(*args, out=out)`` for a NumPy ufunc, split along out's first axis; inputs broadcast to out."""
-    if out.ndim == 0 or out.nbytes < MIN_BYTES:
+    if out.ndim == 0 or out.nbytes < MIN_BYTES or type(out) is not xp.ndarray:    # (a meta out: no data to split)
         return f(*args, out=out)
     n, nd = out.shape[0], out.ndim
     rows = [type(a) is xp.ndarray and a.ndim == nd and a.shape[0] == n for a in args]

@@ -3,7 +3,7 @@
 ``.swapaxes`` and ``.astype``-free code work on both as they are; what differs is spelled here."""
 import numpy as np
 
-from .. import _bf16
+from .. import _bf16, _meta
 from ..backend import gemm, keep, select
 from ..ops._sumorder import ordered_sum
 
@@ -54,6 +54,8 @@ def sum_to(g, shape):
 def expand(g, shape):
     """Broadcast ``g`` to ``shape`` (a new array, or an ExpandBackward node for tensors)."""
     if is_array(g):
+        if type(g) is _meta.MetaArray:      # (a meta gradient: no memory at any shape)
+            return _meta.placeholder(shape, g.dtype)
         out = np.empty(shape, g.dtype)
         out[...] = g
         # (a bf16 gradient stays a BF16Array: as a plain array of its non-native dtype, the next formula's NumPy

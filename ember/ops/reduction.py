@@ -166,7 +166,9 @@ def _c(r):
     input's layout (x.permute(2, 1, 0).sum(2).view(-1) works), where NumPy's follow a permuted input's order. A
     copy only for such inputs: the flag check costs ~40 ns elsewhere. A size-1 dim (keepdim) gets its C stride too
     (NumPy's flag ignores it: amax(dim=-1, keepdim=True) of a transposed (2, 4, 3) had strides (3, 1, 3), PyTorch's
-    (3, 1, 1)), through a view of the flat array."""
+    (3, 1, 1)), through a view of the flat array. A meta result stays as it is (no data to lay out)."""
+    if type(r) is _meta.MetaArray:
+        return r
     if not r.flags.c_contiguous:
         return r.copy(order='C')
     return r.reshape(-1).reshape(r.shape) if 1 in r.shape and r.ndim > 1 else r
@@ -645,7 +647,8 @@ def _amax(name, np_red, cls):
         a = input._data
         dims = reduce_dims(dim, a.ndim)
         _check_nonempty(name, a, dims, dim)
-        r = _c(np.asarray(np_red(a, axis=dims, keepdims=keepdim)))
+        r = np_red(a, axis=dims, keepdims=keepdim)
+        r = r if type(r) is _meta.MetaArray else _c(np.asarray(r))
         if GRAD.enabled and input._requires_grad:
             node = cls((input,))
             node.dims, node.keep = dims, keepdim

@@ -708,7 +708,9 @@ def _cast(input, nd, arr=None):
     if a.dtype.kind == 'c' and nd.kind != 'c':
         return _complex_to_real(input, nd, arr)
     try:
-        if arr is None:
+        if type(a) is _meta.MetaArray:      # (a meta tensor's cast: no values, no memory at any shape)
+            arr = _meta.placeholder(a.shape, nd)
+        elif arr is None:
             arr = via_float(a, nd).astype(nd) if 0 not in a.strides else \
                 via_float(a, nd).astype(nd, order=_copy_order(a))
         else:

@@ -19,7 +19,7 @@ from ..._warn import warn_user
 from ...autograd import dual, graph
 from ...autograd.grad_mode import GRAD
 from ...autograd.graph import MODE, Node
-from ... import _bf16, _layout, _parallel, _quiet
+from ... import _bf16, _layout, _meta, _parallel, _quiet
 from ...backend import blas_threads, gemm, gemm_narrow, strided_view, transposed
 from ...tensor import Tensor
 from ...amp import _state as _autocast
@@ -1234,12 +1234,14 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
 
 
 class _EmptyConvolutionBackward(Node):
-    """Backward of a convolution of an input with no channels: every gradient is zeros (the bias's too)."""
+    """Backward of a convolution with nothing to compute: an input with no channels (every gradient is zeros, the
+    bias's too) or meta operands (meta gradients)."""
     __slots__ = ('shapes',)
 
     def backward(self, g):
-        dt = g.dtype if dual.is_array(g) else g._data.dtype
-        zeros = [None if shape is None else np.zeros(shape, dt) for shape in self.shapes]
+        data = g if dual.is_array(g) else g._data
+        fill = _meta.placeholder if type(data) is _meta.MetaArray else np.zeros
+        zeros = [None if shape is None else fill(shape, data.dtype) for shape in self.shapes]
         return tuple(z if z is None or dual.is_array(g) else Tensor._make(z) for z in zeros)
 
 
@@ -1249,7 +1251,21 @@ _EmptyConvolutionBackward.__name__ = _EmptyConvolutionBackward.__qualname__ = 'C
 def empty_channels(input, weight, bias, out):
     """PyTorch's result for an input with 0 channels (after its shape checks): an (N, 0, *out) tensor, and
     zero gradients for input, weight and bias."""
-    y = np.zeros((input.shape[0], 0) + tuple(out), input._data.dtype)
+    return _no_values(np.zeros((input.shape[0], 0) + tuple(out), input._data.dtype), input, weight, bias)
+
+
+def all_meta(input, weight, bias):
+    """Whether a convolution's operands are all meta tensors (see meta_result)."""
+    return all(t is None or type(t._data) is _meta.MetaArray for t in (input, weight, bias))
+
+
+def meta_result(input, weight, bias, shape):
+    """A convolution of meta operands: its (N, C_out, *out) shape alone, computed without touching the arrays
+    (im2col columns of the reasoning_about_shapes recipe's (1024, 3, 65536, 65536) input would need 192 TiB)."""
+    return _no_values(_meta.placeholder(shape, input._data.dtype), input, weight, bias)
+
+
+def _no_values(y, input, weight, bias):
     tensors = (input, weight, bias)
     need = [t is not None and t._requires_grad for t in tensors]
     if not (GRAD.enabled and any(need)):
@@ -1346,6 +1362,9 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
                            "Kernel size can't be greater than actual input size")
     if x.shape[1] == 0:
         return empty_channels(input, weight, bias, _out_size(x.shape[2:], pads4[2 - nd:], k, s, d))
+    if all_meta(input, weight, bias):
+        return meta_result(input, weight, bias, x.shape[:1] + w.shape[:1] +
+                           tuple(_out_size(x.shape[2:], pads4[2 - nd:], k, s, d)))
     y, cols = _half_fwd(_conv_fwd, (input, weight, bias), x4, w4, b, s4, pads4, d4, groups, input._requires_grad)
     if nd == 1:
         y = y.reshape(y.shape[0], y.shape[1], y.shape[3])

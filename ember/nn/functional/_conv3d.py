@@ -17,7 +17,8 @@ from ...backend import gemm
 from ...ops import _flop_hook
 from ...tensor import Tensor
 from . import _conv_twice
-from ._conv import _check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, empty_channels, same_padded
+from ._conv import (_check_args, _check_channels, _conv_pads, _prep, _tuple, _unbatched, all_meta, empty_channels,
+                    meta_result, same_padded)
 
 __all__ = ['conv3d', 'conv_transpose3d']
 
@@ -275,6 +276,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = tuple((e - di * (ki - 1) - 1) // si + 1 for e, ki, di, si in zip(eff, k, d, s))
     if x.shape[1] == 0:
         return empty_channels(input, weight, bias, out)
+    if all_meta(input, weight, bias):
+        return meta_result(input, weight, bias, x.shape[:1] + w.shape[:1] + out)
     xp = np.pad(x, [(0, 0), (0, 0)] + pads)
     y = _planes_forward(xp, w, s, d, out) if _planes_usable(w, s, groups) else \
         _forward(xp, w, k, s, d, out, groups)
