@@ -4,10 +4,12 @@ imports nothing of ember's, so that ``autograd.graph`` can derive the handle of 
 import collections
 import weakref
 
+from ._torch_names import TorchNamedType
+
 __all__ = ['RemovableHandle']
 
 
-class RemovableHandle:
+class RemovableHandle(metaclass=TorchNamedType):     # (printed as <class 'torch.utils.hooks.RemovableHandle'>)
     """A handle that removes its entry (by id) from the hook dicts it was registered in."""
 
     __module__ = 'ember.utils.hooks'   # its public home (reprs and pickles name it there)

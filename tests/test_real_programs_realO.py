@@ -49,3 +49,23 @@ def test_reasoning_about_shapes_huge_meta_conv_backward():
         conv(t).sum().backward()
         return [_summary(g) for g in (t.grad, conv.weight.grad, conv.bias.grad)]
     assert grads(ember) == grads(torch)
+
+
+# -- intermediate/optimizer_step_in_backward_tutorial: ``p.register_post_accumulate_grad_hook(optimizer_hook)``
+# returned a handle whose class printed as ember's private ``_Handle``; PyTorch's tensor and node hooks return a
+# torch.utils.hooks.RemovableHandle, as module hooks do.
+_HOOKS = {
+    'post_accumulate_grad': lambda L, x: x.register_post_accumulate_grad_hook(lambda p: None),
+    'tensor': lambda L, x: x.register_hook(lambda g: g),
+    'node': lambda L, x: (x * 2).grad_fn.register_hook(lambda *a: None),
+    'node_prehook': lambda L, x: (x * 2).grad_fn.register_prehook(lambda *a: None),
+    'module_forward': lambda L, x: L.nn.Linear(2, 2).register_forward_hook(lambda *a: None),
+}
+
+
+@pytest.mark.parametrize('name', sorted(_HOOKS))
+def test_hook_handles_are_removable_handles(name):
+    def handle(L):
+        h = _HOOKS[name](L, L.ones(2, requires_grad=True))
+        return repr(type(h)), type(h).__name__, type(h).__qualname__, isinstance(h, L.utils.hooks.RemovableHandle)
+    assert handle(ember) == handle(torch)

@@ -274,6 +274,12 @@ class _Handle(RemovableHandle):
             pass
 
 
+# PyTorch's tensor and node hooks return a RemovableHandle itself: ``type(h).__name__`` says so (the
+# optimizer_step_in_backward tutorial's handles)
+_Handle.__name__ = _Handle.__qualname__ = 'RemovableHandle'
+_Handle.__module__ = RemovableHandle.__module__
+
+
 def _like_layout(a, g):
     """A copy of gradient ``g`` laid out as leaf ``a`` when ``a`` is dense with permuted strides (a transposed
     leaf), as PyTorch's AccumulateGrad keeps a non-overlapping, dense parameter's strides; else C-contiguous."""
