@@ -202,7 +202,7 @@ def backward_scalar(t, retain_graph):
         return run_backward((t,), (None,), retain_graph, False)
     # a 0-d output's seed by its dtype alone: no (shape, dtype) key to build and hash (with _execute's one ident
     # read: 4-op chain backward alone 1377 -> 1303 ns/op, in-process A/B against main, medians of 41, load 6.5)
-    g = _SCALAR_ONES.get(a.dtype) if not a.ndim else None
+    g = _SCALAR_ONES.get(a.dtype) if not a.ndim and type(a) is np.ndarray else None    # (a meta one: _seed's)
     if g is None:
         g = _seed(t, None, 0, False)
     _execute([(node, [g])], {}, None, retain_graph, False, None)   # deps None: walked by _drain after _chain
