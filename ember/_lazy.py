@@ -16,7 +16,7 @@ _MODULES = {
     'ops.windows': ('hann_window', 'hamming_window', 'blackman_window', 'bartlett_window', 'kaiser_window'),
     '_sparse_csr': ('', 'sparse_csr_tensor', 'sparse_csc_tensor'),
     '_stream': ('', 'Stream', 'Event'), '_device_module': ('', 'get_device_module'),
-    '_lowrank': ('', 'svd_lowrank', 'pca_lowrank'), '_control_flow': ('', 'cond', 'while_loop'),
+    '_lowrank': ('', 'svd_lowrank', 'pca_lowrank'), '_control_flow': ('', 'cond', 'while_loop'), '_higher_order_ops': ('',),
     '_sym': ('', 'SymInt', 'SymFloat', 'SymBool', 'sym_not', 'sym_float', 'sym_int', 'sym_max', 'sym_min',
              'sym_sum', 'sym_sqrt', 'sym_ite'),
     '_legacy_norms': ('', 'norm_except_dim', 'frobenius_norm', 'nuclear_norm'),

@@ -41,7 +41,8 @@ TORCH_PRIVATE = {"ember._dynamo", "ember._dynamo.config", "ember._inductor", "em
                  "ember.distributed._composable", "ember.distributed._composable.fsdp", "ember.distributed._tensor",
                  "ember.distributed._tensor.experimental", "ember.distributed._tensor.device_mesh",
                  "ember.nn.utils._per_sample_grad", "ember.nn.utils._named_member_accessor",
-                 "ember.jit._script", "ember.jit._trace"}
+                 "ember.jit._script", "ember.jit._trace", "ember._higher_order_ops"} | {
+    "ember._higher_order_ops." + m for m in ("cond", "while_loop", "scan", "map", "associative_scan")}
 
 
 def ember_name(name):
