@@ -170,7 +170,28 @@ class UninitializedTensorMixin:
         return Tensor.is_meta.fget(_empty_of(self))
 
     def size(self, dim=None):
-        raise RuntimeError(_UNINIT_SHAPE)
+        """The empty placeholder's size (``torch.Size([0])``): PyTorch lets ``size`` through, though not ``shape``."""
+        return _empty_of(self).size() if dim is None else _empty_of(self).size(dim)
+
+    @property
+    def T(self):
+        """PyTorch lets the tensor properties through to the empty 1-D placeholder: ``.T`` of it (with the
+        deprecation warning for a non-2-D tensor) and ``.mT``/``.H``/``.mH``'s 1-D errors. A buffer's result is
+        again an uninitialized buffer, as PyTorch's Tensor.__torch_function__ casts it back to the subclass."""
+        out = _placeholder(self).T
+        return out if isinstance(self, Parameter) else _uninit(type(self), False, self.dtype)
+
+    @property
+    def mT(self):
+        return _placeholder(self).mT
+
+    @property
+    def H(self):
+        return _placeholder(self).H
+
+    @property
+    def mH(self):
+        return _placeholder(self).mH
 
     @property
     def ndim(self):
@@ -222,6 +243,11 @@ class UninitializedTensorMixin:
 def _empty_of(self):
     """The empty tensor behind an uninitialized one (its dtype and device, no values)."""
     return Tensor._make(_DATA_SLOT.__get__(self))
+
+
+def _placeholder(self):
+    """The empty placeholder requiring grad as this one does (the input PyTorch's properties see)."""
+    return _empty_of(self).requires_grad_(self._requires_grad)
 
 
 def _uninit(cls, requires_grad, dtype):
