@@ -71,3 +71,9 @@ def test_without_tensorboard_import_fails_as_pytorchs():
             'try:\n    import ember.utils.tensorboard\nexcept ModuleNotFoundError as e:\n    print(type(e).__name__, e)')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
     assert out.startswith('ModuleNotFoundError') and 'tensorboard' in out
+
+
+def test_module_names_as_pytorchs():
+    """``torch.utils.tensorboard`` also re-exports tensorboard's RecordWriter (its ``__all__`` names three)."""
+    assert ember.utils.tensorboard.__all__ == torch.utils.tensorboard.__all__
+    assert ember.utils.tensorboard.RecordWriter is torch.utils.tensorboard.RecordWriter
