@@ -6,7 +6,10 @@ import warnings
 
 import pytest
 
-from helpers import run_both
+import ember
+import torch
+
+from helpers import import_torchvision, run_both
 
 
 # -- ``.T`` of a lazy layer's uninitialized weight: PyTorch lets tensor properties and ``size`` through to the empty
@@ -37,3 +40,32 @@ def test_uninitialized_transpose_then_materialize():
         m(lib.ones(2, 5))
         return lazy, m.weight.T.shape, m.weight.T.is_contiguous()
     run_both(fn)
+
+
+# -- mrdbourke 07 (experiment tracking) keeps ``normalize = transforms.Normalize(...)`` at top level and the harness
+# listed the notebook's nn.Modules: torchvision's transforms with a ``forward`` are nn.Modules (hooks, Sequential,
+# ``.train()``), ember's were plain callables.
+def _module_transforms(lib, T):
+    names = [n for n in dir(T) if n[0].isupper() and isinstance(getattr(T, n), type)]
+    return sorted(n for n in names if issubclass(getattr(T, n), lib.nn.Module))
+
+
+def test_transforms_are_modules():
+    want = _module_transforms(torch, import_torchvision().transforms)
+    got = _module_transforms(ember, ember.vision.transforms)
+    assert set(want) - set(got) <= {'ElasticTransform'}, set(want) - set(got)   # (ember has no ElasticTransform)
+    assert set(got) <= set(want), set(got) - set(want)
+
+
+def test_transforms_in_sequential():
+    """Normalize/CenterCrop in an ``nn.Sequential`` (torchvision's scriptable-transforms recipe), with a forward hook
+    and in the module listing."""
+    def fn(lib, T):
+        seen = []
+        pipe = lib.nn.Sequential(T.CenterCrop(4), T.Normalize([0.5, 0.25], [0.5, 2.0]))
+        pipe[1].register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
+        out = pipe(lib.arange(72.).reshape(2, 6, 6) / 72)
+        return [n for n, _ in pipe.named_modules()], repr(pipe), seen, out.numpy(), pipe.training
+    want, got = fn(torch, import_torchvision().transforms), fn(ember, ember.vision.transforms)
+    assert want[:3] == got[:3] and want[4] == got[4]
+    assert abs(want[3] - got[3]).max() < 1e-6

@@ -57,14 +57,14 @@ def _setup_size(size, error_msg):
     return size
 
 
-class _Transform:
-    """Callable transform whose work is in ``forward`` (torchvision's transforms are modules)."""
+class _Transform(ember.nn.Module):
+    """A transform whose work is in ``forward``: an ``nn.Module`` as torchvision's (``isinstance(t, nn.Module)``,
+    forward hooks, ``nn.Sequential`` of transforms); the module state exists before the subclass's ``__init__``."""
 
-    def __call__(self, img):
-        return self.forward(img)
-
-    def forward(self, img):
-        raise NotImplementedError
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        ember.nn.Module.__init__(self)
+        return self
 
 
 class Compose:
