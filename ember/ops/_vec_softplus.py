@@ -42,6 +42,26 @@ def softplus_grad(g, x, beta, threshold):
     return np.where(z > _F32(threshold), g, r)
 
 
+def log_sigmoid(a):
+    """PyTorch's float32 log_sigmoid: min(a, 0) - log1p(exp(-|a|)), SLEEF's expf and log1pf on every value (its
+    kernel's partial last vector is a vector too), each step rounded (glibc-like correct rounding: 2428 of 45k random
+    values a step off, SLEEF's: 0 of 100k)."""
+    with np.errstate(all='ignore'):
+        return np.minimum(a, _F32(0)) - log1pf(_sleef.expf(np.negative(np.abs(a))))
+
+
+def log_sigmoid_grad(g, x):
+    """PyTorch's float32 log_sigmoid_backward: (m - s * (z / (1 + z))) * g, z = exp(-|x|) (SLEEF's, the forward's
+    buffer), m, s = 1, 1 for x < 0, else 0, -1."""
+    with np.errstate(all='ignore'):
+        z = _sleef.expf(np.negative(np.abs(x)))
+        q = z / (z + _F32(1))
+    neg = x < 0
+    d = np.where(neg, _F32(1) - q, q)     # 0 - (-1) q is q exactly
+    d *= g
+    return d
+
+
 def _tanh_softplus_vec(x):
     with np.errstate(all='ignore'):
         return tanhf(log1pf(_sleef.expf(x)))

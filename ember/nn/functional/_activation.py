@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import _bf16, _layout, _parallel, _quiet, ops
 from ...backend import keep, select, select_into
-from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1, _vec_softplus
+from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1, _vec_softplus, _sleef
 from ...ops.shape import CloneBackward0
 from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
@@ -926,6 +926,8 @@ def _log_sigmoid_arr(a):
     once. binary_cross_entropy_with_logits subtracts it as PyTorch's does."""
     if type(a) is not np.ndarray or a.dtype != np.float32:     # (+ 0: +0.0 for large a, as min(a, 0) - 0 gives)
         return (-_softplus_arr(-a) + 0).astype(a.dtype, copy=False)
+    if _sleef.emulated():
+        return _vec_softplus.log_sigmoid(a)
     z = np.exp(-np.abs(a).astype(np.float64)).astype(np.float32)
     return np.minimum(a, np.float32(0)) - np.log1p(z.astype(np.float64)).astype(np.float32)
 
@@ -934,6 +936,8 @@ def _logsigmoid_bw(g, x):
     """g * sigmoid(-x); in float16/bf16 PyTorch's kernel's (max' - sign * z / (1 + z)) * g in float32, its
     z = exp(-|x|) the forward's buffer, rounded to the input's dtype."""
     if not dual.is_low(x):
+        if _sleef.emulated() and dual.is_array(g) and x.dtype == np.float32 == g.dtype:
+            return _vec_softplus.log_sigmoid_grad(g, x)
         return g * _sig(-x)
     q, xf = dual.rounder(x.dtype), dual.wide(x)
     z = q(np.exp(-np.abs(xf).astype(np.float64)).astype(np.float32))

@@ -1,0 +1,104 @@
+"""Bit-for-bit agreement with PyTorch 2.13 of float32 training ops found differing by a fuzzer of 60 training ops
+(nn layers' forward and backward, losses, optimizers' steps): each row runs an op on both libraries and compares the
+bits of its result and of every input's gradient, in the mode named (default: ember's cheap passes; exact: ember's
+opt-in exact kernels, at PyTorch's thread count), at 1 and 2 threads."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from helpers import threads  # noqa: F401 (fixture)
+
+F32 = np.float32
+BATCHES = [(1, 13), (3, 13), (7, 5), (8, 13), (64, 10), (4, 3, 33), (200, 17)]
+
+
+def _bce(lib, x, t, w=None, reduction='mean'):
+    return lib.nn.functional.binary_cross_entropy(x.sigmoid(), t, weight=w, reduction=reduction)
+
+
+def _bce_prob(lib, p, t, w=None, reduction='mean'):
+    return lib.nn.functional.binary_cross_entropy(p, t, weight=w, reduction=reduction)
+
+
+def _bcel(lib, x, t, w=None, pw=None, reduction='mean'):
+    return lib.nn.functional.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw, reduction=reduction)
+
+
+# (name, op(lib, *tensors), inputs(rng, shape) -> (arrays, how many need a gradient), modes): an op's gradients
+# compared bitwise in each mode, its result too under the exact kernels
+def _probs(rng, shape, weight=False):
+    p = 1 / (1 + np.exp(-rng.standard_normal(shape) * 2))
+    t = rng.random(shape)
+    arrs = [p.astype(F32), t.astype(F32)] + ([(rng.random(shape[-1:]) + 0.1).astype(F32)] if weight else [])
+    return arrs, 1
+
+
+def _logits(rng, shape, weight=False, pos=False):
+    arrs = [(rng.standard_normal(shape) * 3).astype(F32), rng.random(shape).astype(F32)]
+    if weight:
+        arrs.append((rng.random(shape[-1:]) + 0.1).astype(F32))
+    if pos:
+        arrs.append((rng.random(shape[-1:]) * 3).astype(F32))
+    return arrs, 1
+
+
+ROWS = [
+    # the gradient w (x - t) g / max((1 - x) x, eps) / n in PyTorch's order (was (x - t) / max * (g / n))
+    ('bce_grad_mean', lambda L, p, t: _bce_prob(L, p, t), _probs, ('default', 'exact')),
+    ('bce_grad_weight_mean', lambda L, p, t, w: _bce_prob(L, p, t, w), lambda r, s: _probs(r, s, True),
+     ('default', 'exact')),
+    ('bce_grad_sum_x3', lambda L, p, t: 3.7 * _bce_prob(L, p, t, reduction='sum'), _probs, ('default', 'exact')),
+    # the loss: glibc's logf(x) and log1pf(-x) (was log(1 - x) rounded once)
+    ('bce_value_none', lambda L, p, t: _bce_prob(L, p, t, reduction='none'), _probs, ('exact',)),
+    ('bce_value_mean', lambda L, p, t: _bce_prob(L, p, t), _probs, ('exact',)),
+    ('bce_sigmoid_chain', lambda L, x, t: _bce(L, x, t), _logits, ('exact',)),
+    # sigmoid - t (or (pw t + 1 - t) s - pw t) times g, w, then / n; the loss from SLEEF's log_sigmoid
+    ('bcel_mean', lambda L, x, t: _bcel(L, x, t), _logits, ('exact',)),
+    ('bcel_sum_x3', lambda L, x, t: 3.7 * _bcel(L, x, t, reduction='sum'), _logits, ('exact',)),
+    ('bcel_weight_x3', lambda L, x, t, w: 3.7 * _bcel(L, x, t, w), lambda r, s: _logits(r, s, True), ('exact',)),
+    ('bcel_pos_weight', lambda L, x, t, pw: _bcel(L, x, t, pw=pw), lambda r, s: _logits(r, s, pos=True),
+     ('exact',)),
+    ('bcel_both_weights', lambda L, x, t, w, pw: _bcel(L, x, t, w, pw), lambda r, s: _logits(r, s, True, True),
+     ('exact',)),
+    ('bcel_none', lambda L, x, t: _bcel(L, x, t, reduction='none'), _logits, ('exact',)),
+    ('logsigmoid', lambda L, x, t: L.nn.functional.logsigmoid(x), _logits, ('exact',)),
+]
+
+
+def _run(lib, op, arrs, n_grad, seed):
+    ts = [lib.tensor(a, requires_grad=i < n_grad) for i, a in enumerate(arrs)]
+    out = op(lib, *ts)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(F32)
+    out.backward(lib.tensor(g))
+    return [out.detach().numpy()] + [t.grad.numpy() for t in ts[:n_grad]]
+
+
+@pytest.fixture
+def mode(request):
+    """ember's exact kernels off ('default') or on ('exact', its thread count PyTorch's), put back after the test."""
+    old = ember.backend.exact_kernels(), ember.get_num_threads()
+    ember.backend.exact_kernels(request.param == 'exact')
+    ember.set_num_threads(torch.get_num_threads())
+    yield request.param
+    ember.backend.exact_kernels(old[0])
+    ember.set_num_threads(old[1])
+
+
+CASES = [(name, op, inputs, m) for name, op, inputs, modes in ROWS for m in modes]
+
+
+@pytest.mark.parametrize('shape', BATCHES)
+@pytest.mark.parametrize('name,op,inputs,mode', CASES, ids=[f'{c[0]}-{c[3]}' for c in CASES], indirect=['mode'])
+def test_bits_as_pytorch(name, op, inputs, mode, shape, threads):  # noqa: F811
+    """The row's gradients (with the exact kernels its result too) are PyTorch's bits in the mode."""
+    seed = sum(shape) * 31 + len(name)
+    arrs, n_grad = inputs(np.random.default_rng(seed), shape)
+    want = _run(torch, op, arrs, n_grad, seed)
+    got = _run(ember, op, arrs, n_grad, seed)
+    first = 1 if mode == 'default' else 0    # default: results within rounding (NumPy's log, exp), checked below
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-7)
+    for i, (w, e) in enumerate(zip(want[first:], got[first:]), first):
+        assert e.dtype == w.dtype and e.shape == w.shape, (name, i)
+        bad = np.flatnonzero(e.view(np.int32) != w.view(np.int32))
+        assert bad.size == 0, f'{name} #{i}: {bad.size} of {w.size} values differ (first at {bad[:3]})'
