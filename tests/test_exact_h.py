@@ -43,7 +43,35 @@ def _logits(rng, shape, weight=False, pos=False):
     return arrs, 1
 
 
+def _images(rng, shape, ties=False):
+    """One (N, 3, H, W) image batch from a row's shape (N its first dim); ``ties``: values on a coarse grid, so that
+    overlapping max-pool windows share their maxima."""
+    x = rng.standard_normal((shape[0], 3, 7 + shape[-1] % 6, 9 + shape[-1] % 4)) * 2
+    return [(np.round(x) + 0.0 if ties else x).astype(F32)], 1     # (+ 0.0: no -0.0 ties)
+
+
+def _pool(kind, *args, cl=False, **kw):
+    def op(lib, x):
+        x = x.contiguous(memory_format=lib.channels_last) if cl else x
+        return getattr(lib.nn.functional, kind)(x, *args, **kw)
+    return op
+
+
 ROWS = [
+    # overlapping windows' gradients added in the windows' raster order (was the kernel offsets' order)
+    ('max_pool_3_2', _pool('max_pool2d', 3, 2), lambda r, s: _images(r, s, True), ('default', 'exact')),
+    ('max_pool_3_2_pad_ceil', _pool('max_pool2d', 3, 2, 1, ceil_mode=True), lambda r, s: _images(r, s, True),
+     ('default', 'exact')),
+    ('max_pool_4_1_dil', _pool('max_pool2d', 2, 1, dilation=2), lambda r, s: _images(r, s, True),
+     ('default', 'exact')),
+    ('max_pool_channels_last', _pool('max_pool2d', 3, 2, cl=True), lambda r, s: _images(r, s, True),
+     ('default', 'exact')),
+    ('avg_pool_3_2', _pool('avg_pool2d', 3, 2), _images, ('default', 'exact')),
+    ('avg_pool_3_1_pad', _pool('avg_pool2d', 3, 1, 1), _images, ('default', 'exact')),
+    ('avg_pool_4_3_ceil_nopad', _pool('avg_pool2d', 4, 3, 1, ceil_mode=True, count_include_pad=False), _images,
+     ('default', 'exact')),
+    ('avg_pool_divisor', _pool('avg_pool2d', 3, 2, divisor_override=5), _images, ('default', 'exact')),
+    ('avg_pool_channels_last', _pool('avg_pool2d', 3, 2, 1, cl=True), _images, ('default', 'exact')),
     # the gradient w (x - t) g / max((1 - x) x, eps) / n in PyTorch's order (was (x - t) / max * (g / n))
     ('bce_grad_mean', lambda L, p, t: _bce_prob(L, p, t), _probs, ('default', 'exact')),
     ('bce_grad_weight_mean', lambda L, p, t, w: _bce_prob(L, p, t, w), lambda r, s: _probs(r, s, True),
