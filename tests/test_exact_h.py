@@ -44,9 +44,10 @@ def _logits(rng, shape, weight=False, pos=False):
 
 
 def _images(rng, shape, ties=False):
-    """One (N, 3, H, W) image batch from a row's shape (N its first dim); ``ties``: values on a coarse grid, so that
-    overlapping max-pool windows share their maxima."""
-    x = rng.standard_normal((shape[0], 3, 7 + shape[-1] % 6, 9 + shape[-1] % 4)) * 2
+    """One (N, 3, H, W) image batch from a row's shape (N its first dim, at most 32: a nearest upscale's gradient
+    takes PyTorch's order by default up to 2**18 values); ``ties``: values on a coarse grid, so that overlapping
+    max-pool windows share their maxima."""
+    x = rng.standard_normal((min(shape[0], 32), 3, 7 + shape[-1] % 6, 9 + shape[-1] % 4)) * 2
     return [(np.round(x) + 0.0 if ties else x).astype(F32)], 1     # (+ 0.0: no -0.0 ties)
 
 
@@ -57,7 +58,18 @@ def _pool(kind, *args, cl=False, **kw):
     return op
 
 
+def _nearest(lib, x, **kw):
+    return lib.nn.functional.interpolate(x, mode='nearest', **kw)
+
+
 ROWS = [
+    # an integer nearest upscale's gradient: each block of outputs added in raster order (was one axis at a time)
+    ('nearest_2x', lambda L, x: _nearest(L, x, scale_factor=2), _images, ('default', 'exact')),
+    ('nearest_2x3', lambda L, x: _nearest(L, x, scale_factor=(2, 3)), _images, ('default', 'exact')),
+    ('nearest_size_3x', lambda L, x: _nearest(L, x, size=(3 * x.shape[2], 3 * x.shape[3])), _images,
+     ('default', 'exact')),
+    ('nearest_3d_2x', lambda L, x: _nearest(L, x.unsqueeze(2).expand(-1, -1, 3, -1, -1), scale_factor=(2, 2, 1)),
+     _images, ('default', 'exact')),
     # overlapping windows' gradients added in the windows' raster order (was the kernel offsets' order)
     ('max_pool_3_2', _pool('max_pool2d', 3, 2), lambda r, s: _images(r, s, True), ('default', 'exact')),
     ('max_pool_3_2_pad_ceil', _pool('max_pool2d', 3, 2, 1, ceil_mode=True), lambda r, s: _images(r, s, True),
