@@ -63,6 +63,13 @@ def _nearest(lib, x, **kw):
 
 
 ROWS = [
+    # float32 adaptive average pools window by window as PyTorch's kernel (sum in order, / height / width; the
+    # gradient's g / height / width added window after window) under the exact kernels (was two matrix products)
+    ('adaptive_avg_3x2', _pool('adaptive_avg_pool2d', (3, 2)), _images, ('exact',)),
+    ('adaptive_avg_overlap', _pool('adaptive_avg_pool2d', (5, 4)), _images, ('exact',)),
+    ('adaptive_avg_grow', lambda L, x: L.nn.functional.adaptive_avg_pool2d(x[..., :3, :4], (4, 6)), _images,
+     ('exact',)),
+    ('adaptive_avg_channels_last', _pool('adaptive_avg_pool2d', (3, 5), cl=True), _images, ('exact',)),
     # an integer nearest upscale's gradient: each block of outputs added in raster order (was one axis at a time)
     ('nearest_2x', lambda L, x: _nearest(L, x, scale_factor=2), _images, ('default', 'exact')),
     ('nearest_2x3', lambda L, x: _nearest(L, x, scale_factor=(2, 3)), _images, ('default', 'exact')),

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ... import _bf16, _layout, _parallel, _quiet
+from ... import _bf16, _exact, _layout, _parallel, _quiet
 
 from ...amp import _state as _autocast
 from ...autograd import dual
@@ -595,13 +595,19 @@ def _avg_matrix(n, o, dtype):
     return (m / (end - start)[:, None]).astype(dtype)
 
 
+def _raster_f32(a):
+    """Whether a float32 adaptive average pool goes window by window as PyTorch's kernel (ember's exact kernels:
+    its loops cost ~10x the averaging matrices' products)."""
+    return _exact.ON[0] and type(a) is np.ndarray and a.dtype == np.float32
+
+
 class AdaptiveAvgPool2DBackward0(Node):
     """Backward of adaptive average pooling: A_h^T g A_w with the forward's averaging matrices."""
     __slots__ = ('mats', 'hw')
 
     def backward(self, g):
         ah, aw = self.mats
-        if dual.is_low(g):
+        if dual.is_low(g) or _raster_f32(g):
             return _adaptive_grad_low(g, self.hw)
         if dual.is_array(g):
             return ah.T @ g @ aw
@@ -620,8 +626,8 @@ def adaptive_avg_pool2d(input, output_size):
             raise not_implemented('adaptive_avg_pool2d', x.dtype)
         ah, aw = _avg_matrix(x.shape[-2], o[0], x.dtype), _avg_matrix(x.shape[-1], o[1], x.dtype)
         out = ah @ x @ aw.T
-        if dual.is_low(input._data):   # the matrices' 1/count products: float16 2 of 36 means of a (2, 3, 7, 5)
-            out = _window_sums_over(x, o)   # pool to (3, 2) a step off, bf16 2 of 84 to (None, 2)
+        if dual.is_low(input._data) or _raster_f32(x):   # the matrices' 1/count products: float16 2 of 36 means
+            out = _window_sums_over(x, o)   # of a (2, 3, 7, 5) pool to (3, 2) a step off, bf16 2 of 84 to (None, 2)
         elif not np.isfinite(out).all():   # an inf or NaN reaches every window through the matrices' zeros (0 * inf)
             out = window_means(x, o)
         out = _layout.keep_channels_last(input._data, _narrow_out(input._data, out))
@@ -649,9 +655,11 @@ def window_means(x, o):
 def _adaptive_grad_low(g, hw):
     """adaptive_avg_pool2d's float16/bf16 input gradient as PyTorch's CPU kernel: each window's g / height / width
     and each addition into the input's gradient rounded to the dtype, windows in order (bf16 exact on 50 random
-    geometries; float16 84 of 10^4 values still a step off, was 1 in 2)."""
-    rnd = dual.rounder(g.dtype)
-    G, (h, w) = dual.wide(g), hw
+    geometries; float16 84 of 10^4 values still a step off, was 1 in 2); float32's the same way unrounded (exact
+    kernels: the matrices' products put 1 in 3 values of (9, 7) pooled to (3, 2) a step off)."""
+    low = dual.is_low(g)
+    rnd = dual.rounder(g.dtype) if low else (lambda v: v)
+    G, (h, w) = dual.wide(g) if low else g, hw
     o = G.shape[-2:]
     (hs, he), (ws, we) = _bounds(h, o[0]), _bounds(w, o[1])
     acc = np.zeros(G.shape[:-2] + (h, w), np.float32)
@@ -659,7 +667,7 @@ def _adaptive_grad_low(g, hw):
         for j in range(o[1]):
             d = rnd(rnd(G[..., i, j] / np.float32(he[i] - hs[i])) / np.float32(we[j] - ws[j]))[..., None, None]
             acc[..., hs[i]:he[i], ws[j]:we[j]] = rnd(acc[..., hs[i]:he[i], ws[j]:we[j]] + d)
-    return dual.narrow(acc, g.dtype)
+    return dual.narrow(acc, g.dtype) if low else acc
 
 
 def _window_sums_over(x, o):
