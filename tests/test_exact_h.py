@@ -62,7 +62,27 @@ def _nearest(lib, x, **kw):
     return lib.nn.functional.interpolate(x, mode='nearest', **kw)
 
 
+def _bags(rng, shape, offsets=False):
+    """An embedding table (its gradient not checked: PyTorch's axpy order is not ember's) and bags of
+    lookups: the row's shape as (bags, lookups), or one 1-D input of at most 64 lookups (unequal bags are summed in
+    order up to 64 lookups) cut at random offsets."""
+    w = rng.standard_normal((11, shape[-1] % 9 + 1)).astype(F32)
+    idx = rng.integers(0, 11, shape[:2] if not offsets else (min(64, int(np.prod(shape[:2]))),))
+    return [w, idx] + ([np.sort(np.r_[0, rng.integers(0, idx.size, 4)])] if offsets else []), 0
+
+
+def _bag(mode, **kw):
+    def op(lib, w, idx, offsets=None):
+        return lib.nn.functional.embedding_bag(idx, w, offsets, mode=mode, **kw)
+    return op
+
+
 ROWS = [
+    # embedding_bag's sums: each bag's lookups added in order from 0 (was np.add.reduceat's order)
+    ('embedding_bag_sum', _bag('sum'), _bags, ('default', 'exact')),
+    ('embedding_bag_mean', _bag('mean'), _bags, ('default', 'exact')),
+    ('embedding_bag_offsets_mean', _bag('mean'), lambda r, s: _bags(r, s, True), ('default', 'exact')),
+    ('embedding_bag_padding', _bag('mean', padding_idx=3), lambda r, s: _bags(r, s, True), ('default', 'exact')),
     # float32 adaptive average pools window by window as PyTorch's kernel (sum in order, / height / width; the
     # gradient's g / height / width added window after window) under the exact kernels (was two matrix products)
     ('adaptive_avg_3x2', _pool('adaptive_avg_pool2d', (3, 2)), _images, ('exact',)),
@@ -114,10 +134,12 @@ ROWS = [
 
 
 def _run(lib, op, arrs, n_grad, seed):
+    """The op's result and the gradients of its first ``n_grad`` inputs against a seeded gradient."""
     ts = [lib.tensor(a, requires_grad=i < n_grad) for i, a in enumerate(arrs)]
     out = op(lib, *ts)
-    g = np.random.default_rng(seed).standard_normal(out.shape).astype(F32)
-    out.backward(lib.tensor(g))
+    if n_grad:
+        g = np.random.default_rng(seed).standard_normal(out.shape).astype(F32)
+        out.backward(lib.tensor(g))
     return [out.detach().numpy()] + [t.grad.numpy() for t in ts[:n_grad]]
 
 
@@ -145,6 +167,8 @@ def test_bits_as_pytorch(name, op, inputs, mode, shape, threads):  # noqa: F811
     got = _run(ember, op, arrs, n_grad, seed)
     first = 1 if mode == 'default' else 0    # default: results within rounding (NumPy's log, exp), checked below
     np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-7)
+    if n_grad == 0:     # a result checked bitwise in every mode
+        first = 0
     for i, (w, e) in enumerate(zip(want[first:], got[first:]), first):
         assert e.dtype == w.dtype and e.shape == w.shape, (name, i)
         bad = np.flatnonzero(e.view(np.int32) != w.view(np.int32))

@@ -242,10 +242,42 @@ def _bag_forward(w, psw, plan):
     if plan['mode'] == 'max':
         out[plan['full']], plan['first'] = _bag_max_arrays(e, plan)
         return out
-    out[plan['full']] = np.add.reduceat(e, plan['firsts'], axis=0)
+    out[plan['full']] = _bag_sums(e, plan['firsts'])
     if plan['mode'] == 'mean':
         out /= np.maximum(plan['counts'], 1)[:, None].astype(w.dtype)
     return out
+
+
+def _bag_sums(e, firsts):
+    """Each bag's rows (e[first:next first]) added in order from 0, as PyTorch's kernel adds a bag's lookups
+    (np.add.reduceat's order put 3787 of 20k float32 sums of bags up to 19 lookups a step off); unequal bags of
+    more than _SEQUENTIAL_MAX lookups by reduceat. Equal bags, min of 200 (us), reduceat -> in order: (32 bags, 50
+    lookups, 64 wide) 80.6 -> 31.2, (64, 13, 16) 16.5 -> 22.8, (256, 20, 128) 763 -> 145."""
+    lens = np.diff(np.r_[firsts, e.shape[0]])
+    if (lens == lens[0]).all():     # equal bags (a 2-D input): one reduction
+        return _in_order(e.reshape(len(lens), lens[0], -1))
+    if lens.max() > _SEQUENTIAL_MAX:
+        return np.add.reduceat(e, firsts, axis=0)
+    acc = np.zeros((len(lens), e.shape[1]), e.dtype)
+    for j in range(int(lens.max())):
+        sel = np.flatnonzero(lens > j)
+        acc[sel] += e[firsts[sel] + j]
+    return acc
+
+
+def _in_order(e3):
+    """(bags, lookups, width) summed over the lookups one after another from 0: NumPy's reduction over a middle
+    axis adds its slices in order (width 1 makes it the inner axis, which NumPy sums pairwise: a loop there)."""
+    if e3.shape[2] > 1:
+        return e3.sum(1, initial=0)
+    acc = e3[:, 0] + e3.dtype.type(0)
+    for j in range(1, e3.shape[1]):
+        acc += e3[:, j]
+    return acc
+
+
+# longest bag of unequal bags summed in order by _bag_sums (a pass per lookup position)
+_SEQUENTIAL_MAX = 64
 
 
 def _bag_max_arrays(e, plan):
