@@ -458,7 +458,8 @@ def product(a, b, bias=None):
     CPU instead of 11.7-12.9 (min of 150; median 8.8 against 23.8-29.1), the MNIST CNN step 78-80 against
     221-273 (min of 25)."""
     if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2] or \
-            bias is not None and (bias.ndim != 1 or bias.shape[0] != b.shape[-1]):
+            bias is not None and (bias.ndim != 1 or bias.shape[0] != b.shape[-1]) or \
+            type(a) is not xp.ndarray or type(b) is not xp.ndarray:     # (meta operands: no data to split)
         return None
     if a.ndim == 2 and b.ndim > 2:      # one matrix times a stack
         out = xp.empty(b.shape[:-2] + (a.shape[0], b.shape[-1]), a.dtype)
