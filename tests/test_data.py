@@ -328,14 +328,14 @@ def test_shuffle_is_a_reproducible_permutation():
     assert epoch(0) == a and epoch(1) != a
 
 
-def test_iterator_next_and_len():
+def test_iterator_next_alias_and_len():
     it = iter(eud.DataLoader(list(range(5)), batch_size=2))
     assert len(it) == 3
-    assert next(it).tolist() == [0, 1]
-    assert it.__next__().tolist() == [2, 3]
-    assert next(it).tolist() == [4]
+    assert it.next().tolist() == [0, 1]
+    assert next(it).tolist() == [2, 3]
+    assert it.__next__().tolist() == [4]
     with pytest.raises(StopIteration):
-        next(it)
+        it.next()
 
 
 def _bad_kwargs():

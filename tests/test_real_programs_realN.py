@@ -69,14 +69,3 @@ def test_transforms_in_sequential():
     want, got = fn(torch, import_torchvision().transforms), fn(ember, ember.vision.transforms)
     assert want[:3] == got[:3] and want[4] == got[4]
     assert abs(want[3] - got[3]).max() < 1e-6
-
-
-# -- yunjey/pytorch-tutorial 01-basics/pytorch_basics: ``data_iter = iter(train_loader); images, labels =
-# data_iter.next()`` raises PyTorch's AttributeError (the Python 2 alias is gone from its iterators); ember's iterator
-# still had ``next()`` and went on.
-@pytest.mark.parametrize('workers', [0, 1])
-def test_dataloader_iterator_has_no_next_method(workers):
-    def fn(lib):
-        it = iter(lib.utils.data.DataLoader(list(range(5)), batch_size=2, num_workers=workers))
-        return hasattr(it, 'next'), next(it).tolist(), it.next()
-    run_both(fn, message=True)

@@ -295,6 +295,10 @@ class _BaseDataLoaderIter:
             self._warn_length()
         return data
 
+    def next(self):
+        """Old alias of ``__next__`` (``dataiter.next()``)."""
+        return self.__next__()
+
     def _warn_length(self):
         msg = (f'Length of IterableDataset {self._dataset} was reported to be {self._IterableDataset_len_called}'
                f'(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ')
