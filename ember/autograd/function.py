@@ -175,6 +175,7 @@ class Function(metaclass=FunctionMeta):
             out = forward_ad._jvp_apply(cls, _run, args, kwargs)
             if out is not NotImplemented:
                 return out
+        _check_transformable(cls)     # (before the jvp refusal: PyTorch asks for setup_context first)
         if forward_refusal.SOURCES and cls.jvp is Function.jvp:   # PyTorch's refusal of a tangent without jvp
             ids = forward_refusal._seed_ids()
             if any(forward_refusal.carries_tangent(a, ids) for a in args):
@@ -187,6 +188,14 @@ SETUP_CONTEXT_REQUIRED = ('In order to use an autograd.Function with functorch t
                           'https://pytorch.org/docs/main/notes/extending.func.html')
 
 
+def _check_transformable(cls):
+    """PyTorch's refusal of a Function without setup_context inside a torch.func transform."""
+    if cls.setup_context is Function.setup_context:
+        from . import _TRANSFORMS
+        if _TRANSFORMS[0]:
+            raise RuntimeError(SETUP_CONTEXT_REQUIRED)
+
+
 def _run(cls, args, kwargs):
     """Function.apply: forward under no_grad, then the outputs get the node (which is also ``ctx``) as grad_fn;
     returns (outputs, ctx)."""
@@ -197,10 +206,7 @@ def _run(cls, args, kwargs):
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
     ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     uses_setup = cls.setup_context is not Function.setup_context
-    if not uses_setup:
-        from . import _TRANSFORMS
-        if _TRANSFORMS[0]:
-            raise RuntimeError(SETUP_CONTEXT_REQUIRED)
+    _check_transformable(cls)
     with no_grad():
         out = cls.forward(*args, **kwargs) if uses_setup else cls.forward(ctx, *args, **kwargs)
     if uses_setup:
