@@ -120,6 +120,14 @@ ROUND2 = [   # found by a layout fuzz of every registry sample (contiguous, tran
     'L.linalg.matrix_power(t(A).t(), 1)', 'L.linalg.matrix_power(t(A).t(), 0)', 'L.matrix_power(t(AB).mT, 1)',
 ]
 
+ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transposed, channels_last, sliced, expanded)
+    # nonzero is column-major (strides (1, n), (1, 0) when empty); its as_tuple form and where(cond) are its columns
+    'L.where(t(np.array([[1, 0, 1], [0, 1, 1]])) > 0)', 'L.where(t(np.ones((2, 2, 3))) > 0)',
+    'L.nonzero(t(np.array([[1, 0, 1], [0, 1, 1]])), as_tuple=True)', 'L.nonzero(t(np.ones(5)), as_tuple=True)',
+    'L.nonzero(t(np.zeros((2, 3))))', 'L.argwhere(t(np.zeros((2, 3))))', 'L.nonzero(t(np.array(0.)))',
+    'L.nonzero(t(np.array(1.)), as_tuple=True)',
+]
+
 
 def t(lib):
     """The tensor constructor of ``lib`` (float32, as most programs use)."""
@@ -164,4 +172,9 @@ def test_other_results_as_pytorchs(src):
 
 @pytest.mark.parametrize('src', ROUND2)
 def test_layouts_round2(src):
+    _check(src)
+
+
+@pytest.mark.parametrize('src', ROUND3)
+def test_layouts_round3(src):
     _check(src)

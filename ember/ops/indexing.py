@@ -1223,12 +1223,16 @@ def nonzero(input, *, as_tuple=False):
     if input.is_meta:
         raise _meta.refuse()
     nz = np.nonzero(a) if a.ndim else np.nonzero(a.reshape(1))
+    if as_tuple and not a.ndim:
+        return (Tensor._make(nz[0].astype(np.int64)),)
+    # PyTorch's (n, ndim) result is column-major (strides (1, n)): one row of indices per dim, transposed; its
+    # as_tuple form is that result's columns (views: storage offsets 0, n, 2n...)
+    rows = np.stack(nz, axis=0).astype(np.int64, copy=False) if a.ndim else np.zeros((0, int(a != 0)), np.int64)
     if as_tuple:
-        return tuple(Tensor._make(i.astype(np.int64)) for i in nz)
-    if not a.ndim:
-        return Tensor._make(np.zeros((int(a != 0), 0), np.int64))
-    # PyTorch's (n, ndim) result is column-major (strides (1, n)): one row of indices per dim, transposed
-    return Tensor._make(np.stack(nz, axis=0).astype(np.int64, copy=False).T)
+        return tuple(Tensor._make(r) for r in rows)
+    if not rows.size:   # NumPy's empty arrays have zero strides, PyTorch's are (1, n) here too
+        rows = np.lib.stride_tricks.as_strided(rows, rows.shape, (rows.shape[1] * 8, 8))
+    return Tensor._make(rows.T)
 
 
 def argwhere(input):
