@@ -231,11 +231,12 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         change = np.ones(m.shape[0], bool)
         if m.shape[0]:
             change[1:] = (m[1:] != m[:-1]).any(axis=1)
-        out = np.compress(change, a, axis=d)
+        # PyTorch's result is laid out with dim outermost (its slices contiguous), seen back in dim's place
+        out = np.moveaxis(np.moveaxis(np.compress(change, a, axis=d), d, 0).copy(), 0, d)
         inv_shape = (a.shape[d],)
     inverse = (np.cumsum(change) - 1).reshape(inv_shape).astype(np.int64)
     counts = np.diff(np.append(np.flatnonzero(change), change.size)).astype(np.int64)
-    values = Tensor._make(out.copy())
+    values = Tensor._make(out.copy() if dim is None else out)
     if GRAD.enabled and input._requires_grad:
         values = Tensor._make(values._data, UniqueConsecutiveBackward0((input,)))
     res = [values]
