@@ -126,6 +126,24 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     'L.nonzero(t(np.array([[1, 0, 1], [0, 1, 1]])), as_tuple=True)', 'L.nonzero(t(np.ones(5)), as_tuple=True)',
     'L.nonzero(t(np.zeros((2, 3))))', 'L.argwhere(t(np.zeros((2, 3))))', 'L.nonzero(t(np.array(0.)))',
     'L.nonzero(t(np.array(1.)), as_tuple=True)',
+    # unique(_consecutive) along a dim: laid out with that dim outermost, seen back in its place
+    'L.unique_consecutive(t(np.array([[1., 1, 2], [3, 3, 4]])), dim=1)',
+    'L.unique_consecutive(t(np.array([[1., 1, 2], [3, 3, 4]])), dim=0)',
+    'L.unique_consecutive(t(np.ones((2, 3, 4))), dim=1, return_inverse=True, return_counts=True)',
+    'L.unique_consecutive(t(np.ones((2, 3, 4))), dim=2)',
+    'L.unique_consecutive(t(np.ones((2, 3, 4))).transpose(0, 2), dim=-1)',
+    'L.unique_consecutive(t(np.array([1., 1, 2, 2, 3])))', 'L.unique(t(np.ones((2, 3, 4))), dim=2)',
+    'L.unique(t(np.ones((2, 3, 4))), dim=1, return_inverse=True)',
+    # expand keeps the stride of a size-1 dim that stays size 1 (NumPy's broadcast_to zeroes it): meshgrid of 0-d
+    "L.meshgrid(t(np.ones(3)), t(np.ones(())), t(np.ones(2)), indexing='xy')",
+    "L.meshgrid(t(np.ones(3)), t(np.ones(())), t(np.ones(2)), indexing='ij')",
+    "L.meshgrid(t(np.ones(3)), t(np.ones(2)), indexing='xy')",
+    "L.meshgrid(t(np.ones(())), t(np.ones(2)), indexing='ij')", 't(np.ones(2)).view(1, 1, 2).expand(1, 3, 2)',
+    't(np.ones(())).view(1, 1, 1).expand(1, 3, 1)', 't(np.ones(())).view(-1, 1).expand(1, 3)',
+    't(np.ones((1, 3))).expand(2, 1, 3)', 't(np.ones((1, 3, 1))).expand(1, 3, 4)',
+    't(np.ones((4, 1, 3)))[:, :, :1].expand(4, 1, 5)', 't(np.ones((1, 3))).expand(1, -1)',
+    'L.broadcast_to(t(np.ones((1, 1, 3))), (1, 2, 3))',
+    'L.broadcast_tensors(t(np.ones((1, 1, 3))), t(np.ones((1, 2, 1))))',
 ]
 
 

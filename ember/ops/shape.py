@@ -451,10 +451,16 @@ def _broadcast_view(a, target, lead):
     target only adds leading size-1 dims, a plain writable view."""
     if target == (1,) * lead + a.shape:
         return a.reshape(target)   # only size-1 dims added: a writable view, as PyTorch's (in-place ops allowed)
-    if type(a) is np.ndarray:
+    if type(a) is np.ndarray and not (1 in target and 1 in a.shape and _kept_unit(a.shape, target, lead)):
         return np.broadcast_to(a, target)
+    # (a size-1 dim that stays size 1 keeps its stride, as PyTorch's expand: broadcast_to makes it 0)
     strides = (0,) * lead + tuple(st if n == t else 0 for st, n, t in zip(a.strides, a.shape, target[lead:]))
     return np.lib.stride_tricks.as_strided(a, target, strides, subok=True, writeable=False)
+
+
+def _kept_unit(shape, target, lead):
+    """Whether a size-1 dim of ``shape`` stays size 1 in ``target`` (its stride then is not NumPy's 0)."""
+    return any(n == 1 == t for n, t in zip(shape, target[lead:]))
 
 
 def expand_as(input, other):
